@@ -1,0 +1,153 @@
+//! `PageAllocator`: every block is its own OS mapping (Zig's `std.heap.page_allocator`).
+//!
+//! # Design
+//! A request is rounded up to whole OS pages and mapped with `mmap`. Alignments above the OS
+//! page size are met by mapping `len + alignment - page` bytes and unmapping the unaligned head
+//! and the unused tail, so no address space is kept beyond the block. Resize shrinks by
+//! unmapping the tail and grows with a non-moving `mremap`; remap may move the mapping with
+//! `mremap(MREMAP_MAYMOVE)` when the alignment is no more than a page (the kernel keeps only
+//! page alignment). It is stateless, so it is `Copy`, `Sync` and free to construct, and it is
+//! the default backing allocator of everything else in the crate.
+//!
+//! # Invariants
+//! A block of `len` bytes owns exactly the pages `[ptr, ptr + round_up(len, page))`.
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::ptr::NonNull;
+
+use crate::interface::{impl_allocator_api2, Allocator, RawAllocator};
+use crate::os;
+
+/// Maps every allocation directly from the OS. Stateless and thread-safe.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PageAllocator;
+
+/// A `PageAllocator` usable where a `&'static` is needed.
+pub static PAGE_ALLOCATOR: PageAllocator = PageAllocator;
+
+#[inline]
+fn round_to_pages(len: usize) -> Option<usize> {
+    let page = os::page_size();
+    len.checked_add(page - 1).map(|padded| padded & !(page - 1))
+}
+
+impl PageAllocator {
+    /// The page allocator (there is nothing to set up).
+    pub const fn new() -> Self {
+        PageAllocator
+    }
+
+    /// The handle to pass to functions.
+    pub fn allocator(&self) -> Allocator<'_> {
+        Allocator::new(self)
+    }
+}
+
+// SAFETY: every block is a fresh private mapping of at least `len` bytes, aligned as asked
+// (see `alloc`), which no other block can overlap until it is unmapped.
+unsafe impl RawAllocator for PageAllocator {
+    fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
+        let page = os::page_size();
+        let len = round_to_pages(layout.size())?;
+        if layout.align() <= page {
+            return os::map(len);
+        }
+        let padded = len.checked_add(layout.align() - page)?;
+        let start = os::map(padded)?;
+        let aligned = (start.as_ptr() as usize + layout.align() - 1) & !(layout.align() - 1);
+        let head = aligned - start.as_ptr() as usize;
+        let tail = padded - head - len;
+        // SAFETY: head and tail are page-aligned, page-multiple parts of the mapping just
+        // made, outside the block we return.
+        unsafe {
+            if head != 0 {
+                os::unmap(start, head);
+            }
+            if tail != 0 {
+                os::unmap(NonNull::new_unchecked((aligned + len) as *mut u8), tail);
+            }
+        }
+        NonNull::new(aligned as *mut u8)
+    }
+
+    unsafe fn resize(&self, memory: NonNull<u8>, layout: Layout, new_len: usize) -> bool {
+        let (Some(old_pages), Some(new_pages)) =
+            (round_to_pages(layout.size()), round_to_pages(new_len))
+        else {
+            return false;
+        };
+        if new_pages == old_pages {
+            return true;
+        }
+        if new_pages < old_pages {
+            // SAFETY: the tail pages belong to this block (invariant) and are no longer used.
+            unsafe {
+                os::unmap(
+                    NonNull::new_unchecked(memory.as_ptr().add(new_pages)),
+                    old_pages - new_pages,
+                )
+            };
+            return true;
+        }
+        // SAFETY: the block's pages are a mapping made by `map` (invariant).
+        unsafe { os::remap(memory, old_pages, new_pages, false) }.is_some()
+    }
+
+    unsafe fn remap(
+        &self,
+        memory: NonNull<u8>,
+        layout: Layout,
+        new_len: usize,
+    ) -> Option<NonNull<u8>> {
+        // SAFETY: forwarded caller contract.
+        if unsafe { self.resize(memory, layout, new_len) } {
+            return Some(memory);
+        }
+        if layout.align() > os::page_size() {
+            return None;
+        }
+        let old_pages = round_to_pages(layout.size())?;
+        let new_pages = round_to_pages(new_len)?;
+        // SAFETY: the block's pages are a mapping made by `map` (invariant); the kernel keeps
+        // page alignment, which is all this block needs.
+        unsafe { os::remap(memory, old_pages, new_pages, true) }
+    }
+
+    unsafe fn free(&self, memory: NonNull<u8>, layout: Layout) {
+        if let Some(len) = round_to_pages(layout.size()) {
+            // SAFETY: the block owns exactly these pages (invariant; caller contract).
+            unsafe { os::unmap(memory, len) }
+        }
+    }
+}
+
+impl_allocator_api2!([] &PageAllocator => |this| this.allocator());
+
+// SAFETY: forwards to the raw operations above, which return unique, aligned mappings; zero
+// sizes never reach `GlobalAlloc` (its contract) but are handled by the handle anyway.
+unsafe impl GlobalAlloc for PageAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.allocator()
+            .alloc_layout(layout)
+            .map_or(core::ptr::null_mut(), NonNull::as_ptr)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if let Some(memory) = NonNull::new(ptr) {
+            // SAFETY: GlobalAlloc's contract: `ptr` came from `alloc` with `layout`.
+            unsafe { self.allocator().free_layout(memory, layout) }
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let Some(memory) = NonNull::new(ptr) else {
+            return core::ptr::null_mut();
+        };
+        let Ok(new_layout) = Layout::from_size_align(new_size, layout.align()) else {
+            return core::ptr::null_mut();
+        };
+        // SAFETY: GlobalAlloc's contract for realloc matches api2_reallocate's.
+        unsafe { crate::interface::api2_reallocate(self.allocator(), memory, layout, new_layout) }
+            .map_or(core::ptr::null_mut(), |block| block.as_ptr().cast())
+    }
+}

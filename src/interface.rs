@@ -1,0 +1,536 @@
+//! The allocator interface: one [`RawAllocator`] trait with four raw operations, one cheap
+//! [`Allocator`] handle over any implementation, and typed helpers written once on the handle.
+//!
+//! # Design
+//! This is Zig's `std.mem.Allocator` in Rust shape. An implementation (page, arena, GPA, ...)
+//! implements [`RawAllocator`]; code that needs memory takes an [`Allocator<'a>`], a `Copy`
+//! fat pointer (`&'a dyn RawAllocator`) obtained with `.allocator()`. The lifetime `'a` ties
+//! every handle, and every owning value made through it, to the implementation, so the borrow
+//! checker enforces "the allocator outlives the memory it gives out".
+//!
+//! # The raw contract (what implementations may assume)
+//! * `layout.size() > 0` on every call: the handle answers zero-size requests itself with a
+//!   dangling, well-aligned pointer and ignores their frees, exactly as Zig does.
+//! * `free`, `resize` and `remap` receive a pointer the same implementation returned, with the
+//!   same alignment and the length it currently has (the length of the last successful
+//!   alloc/resize/remap). The GPA checks this in safety mode and reports violations.
+//!
+//! Typed helpers come in two forms: *raw* ones (`alloc`, `create`, `dupe`, `alloc_print`)
+//! return references that the caller frees explicitly (`free`, `destroy`), the Zig pattern;
+//! *owning* ones (`new_box`, `boxed_slice`, `print`) return values that free themselves on
+//! drop, built on `allocator_api2`'s `Box` and `Vec` so they interoperate with hashbrown.
+
+use core::alloc::Layout;
+use core::fmt;
+use core::mem::MaybeUninit;
+use core::ptr::NonNull;
+
+/// Why a request for memory was not served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Error {
+    /// The implementation has no memory left for this request (or a limit forbids it).
+    OutOfMemory,
+    /// The requested size overflowed (`n * size_of::<T>()`) or exceeds `isize::MAX`.
+    SizeOverflow,
+    /// The requested alignment is not a power of two.
+    InvalidAlignment,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Error::OutOfMemory => "out of memory",
+            Error::SizeOverflow => "allocation size overflows isize::MAX",
+            Error::InvalidAlignment => "alignment is not a power of two",
+        })
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Error> for allocator_api2::alloc::AllocError {
+    fn from(_: Error) -> Self {
+        allocator_api2::alloc::AllocError
+    }
+}
+
+/// The four raw operations every allocator implements (Zig's `Allocator.VTable`).
+///
+/// # Safety
+/// Implementors promise that a pointer returned by `alloc` (or `remap`) is valid for reads and
+/// writes of `layout.size()` bytes, aligned to `layout.align()`, and does not overlap any other
+/// live block, until it is freed or successfully resized or remapped. The callers' side of the
+/// contract is in the module documentation.
+pub unsafe trait RawAllocator {
+    /// Returns a new block for `layout` (`layout.size() > 0`), or `None` when out of memory.
+    fn alloc(&self, layout: Layout) -> Option<NonNull<u8>>;
+
+    /// Tries to change the length of `memory` to `new_len` (`> 0`) without moving it.
+    ///
+    /// # Safety
+    /// `memory` is a live block of this allocator with `layout` as it currently is.
+    unsafe fn resize(&self, memory: NonNull<u8>, layout: Layout, new_len: usize) -> bool;
+
+    /// Changes the length of `memory` to `new_len` (`> 0`), moving it if that is cheaper than a
+    /// copy by the caller (for instance by `mremap`). `None` leaves `memory` untouched.
+    ///
+    /// # Safety
+    /// As for [`RawAllocator::resize`]. On success the old pointer must no longer be used.
+    unsafe fn remap(&self, memory: NonNull<u8>, layout: Layout, new_len: usize)
+        -> Option<NonNull<u8>>;
+
+    /// Returns `memory` to the allocator.
+    ///
+    /// # Safety
+    /// `memory` is a live block of this allocator with exactly `layout`.
+    unsafe fn free(&self, memory: NonNull<u8>, layout: Layout);
+}
+
+/// The handle that functions take: a `Copy` reference to some allocator implementation.
+///
+/// Obtained with `.allocator()` on any implementation. It is `!Send`: single-threaded
+/// implementations (arena, fixed buffer) are behind it too. To share a thread-safe allocator
+/// across threads, share `&Implementation` and call `.allocator()` in each thread.
+#[derive(Clone, Copy)]
+pub struct Allocator<'a> {
+    implementation: &'a dyn RawAllocator,
+}
+
+impl fmt::Debug for Allocator<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let address: *const dyn RawAllocator = self.implementation;
+        f.debug_tuple("Allocator").field(&address.cast::<()>()).finish()
+    }
+}
+
+/// A value allocated by an [`Allocator`] and freed when dropped.
+pub type Box<'a, T> = allocator_api2::boxed::Box<T, Allocator<'a>>;
+/// A growable vector whose buffer comes from an [`Allocator`].
+pub type Vec<'a, T> = allocator_api2::vec::Vec<T, Allocator<'a>>;
+
+/// A well-aligned non-null pointer for zero-size blocks; never dereferenced, never freed.
+#[inline]
+fn dangling(alignment: usize) -> NonNull<u8> {
+    // SAFETY: alignments are powers of two, so never zero.
+    unsafe { NonNull::new_unchecked(core::ptr::without_provenance_mut(alignment)) }
+}
+
+#[inline]
+fn layout_of(len: usize, alignment: usize) -> Result<Layout, Error> {
+    if !alignment.is_power_of_two() {
+        return Err(Error::InvalidAlignment);
+    }
+    Layout::from_size_align(len, alignment).map_err(|_| Error::SizeOverflow)
+}
+
+#[inline]
+fn array_layout<T>(n: usize) -> Result<Layout, Error> {
+    Layout::array::<T>(n).map_err(|_| Error::SizeOverflow)
+}
+
+impl<'a> Allocator<'a> {
+    /// Wraps an implementation. Implementations call this from their `.allocator()`.
+    pub const fn new(implementation: &'a dyn RawAllocator) -> Self {
+        Allocator { implementation }
+    }
+
+    /// The implementation behind this handle.
+    pub fn implementation(self) -> &'a dyn RawAllocator {
+        self.implementation
+    }
+
+    /// Allocates `len` bytes aligned to `alignment`. A zero `len` gives a dangling, aligned
+    /// pointer without calling the implementation.
+    #[inline]
+    pub fn raw_alloc(self, len: usize, alignment: usize) -> Result<NonNull<u8>, Error> {
+        let layout = layout_of(len, alignment)?;
+        self.alloc_layout(layout)
+    }
+
+    /// Allocates a block for `layout` (zero size gives a dangling pointer).
+    #[inline]
+    pub fn alloc_layout(self, layout: Layout) -> Result<NonNull<u8>, Error> {
+        if layout.size() == 0 {
+            return Ok(dangling(layout.align()));
+        }
+        self.implementation
+            .alloc(layout)
+            .ok_or(Error::OutOfMemory)
+    }
+
+    /// Tries to resize `memory` (of `old_len` bytes) to `new_len` bytes without moving it.
+    /// Resizing to or from zero length follows Zig: shrinking to 0 frees, growing from 0 fails.
+    ///
+    /// # Safety
+    /// `memory` was returned by this allocator with `alignment` and currently has `old_len`
+    /// bytes; on `true` with `new_len == 0` it is freed.
+    pub unsafe fn raw_resize(
+        self,
+        memory: NonNull<u8>,
+        old_len: usize,
+        alignment: usize,
+        new_len: usize,
+    ) -> bool {
+        let Ok(layout) = layout_of(old_len, alignment) else {
+            return false;
+        };
+        if new_len == old_len {
+            return true;
+        }
+        if old_len == 0 {
+            return false;
+        }
+        if new_len == 0 {
+            // SAFETY: forwarded caller contract.
+            unsafe { self.implementation.free(memory, layout) };
+            return true;
+        }
+        if layout_of(new_len, alignment).is_err() {
+            return false;
+        }
+        // SAFETY: forwarded caller contract; both lengths are non-zero and valid.
+        unsafe { self.implementation.resize(memory, layout, new_len) }
+    }
+
+    /// Resizes `memory`, moving it if the implementation can do so cheaply; `None` when it
+    /// cannot (the caller then allocates, copies and frees).
+    ///
+    /// # Safety
+    /// As for [`Allocator::raw_resize`]; on `Some` the old pointer is no longer valid.
+    pub unsafe fn raw_remap(
+        self,
+        memory: NonNull<u8>,
+        old_len: usize,
+        alignment: usize,
+        new_len: usize,
+    ) -> Option<NonNull<u8>> {
+        let layout = layout_of(old_len, alignment).ok()?;
+        if new_len == old_len {
+            return Some(memory);
+        }
+        if old_len == 0 || new_len == 0 {
+            // SAFETY: forwarded caller contract.
+            return unsafe { self.raw_resize(memory, old_len, alignment, new_len) }
+                .then(|| dangling(alignment));
+        }
+        layout_of(new_len, alignment).ok()?;
+        // SAFETY: forwarded caller contract; both lengths are non-zero and valid.
+        unsafe { self.implementation.remap(memory, layout, new_len) }
+    }
+
+    /// Frees `memory` of `len` bytes aligned to `alignment`. Zero-length frees do nothing.
+    ///
+    /// # Safety
+    /// `memory` was returned by this allocator with `alignment` and currently has `len` bytes.
+    pub unsafe fn raw_free(self, memory: NonNull<u8>, len: usize, alignment: usize) {
+        if len == 0 {
+            return;
+        }
+        if let Ok(layout) = layout_of(len, alignment) {
+            // SAFETY: forwarded caller contract.
+            unsafe { self.implementation.free(memory, layout) }
+        }
+    }
+
+    /// Frees a block described by `layout` (zero-size layouts do nothing).
+    ///
+    /// # Safety
+    /// `memory` is a live block of this allocator with exactly `layout`.
+    #[inline]
+    pub unsafe fn free_layout(self, memory: NonNull<u8>, layout: Layout) {
+        if layout.size() != 0 {
+            // SAFETY: forwarded caller contract.
+            unsafe { self.implementation.free(memory, layout) }
+        }
+    }
+
+    // ---- typed helpers, raw forms (the caller frees explicitly) ----
+
+    /// Allocates room for `n` values of `T`, uninitialized (Zig's `alloc(T, n)`).
+    /// Free it with [`Allocator::free`].
+    pub fn alloc<T>(self, n: usize) -> Result<&'a mut [MaybeUninit<T>], Error> {
+        let memory = self.alloc_layout(array_layout::<T>(n)?)?;
+        // SAFETY: the block is valid for `n` values of T (zero-size: dangling and aligned), and
+        // `MaybeUninit` needs no initialization.
+        Ok(unsafe { core::slice::from_raw_parts_mut(memory.as_ptr().cast(), n) })
+    }
+
+    /// Allocates `n` copies of `value`.
+    pub fn alloc_filled<T: Clone>(self, n: usize, value: T) -> Result<&'a mut [T], Error> {
+        let slots = self.alloc::<T>(n)?;
+        for slot in slots.iter_mut() {
+            slot.write(value.clone());
+        }
+        // SAFETY: every element was initialized just above.
+        Ok(unsafe { &mut *(slots as *mut [MaybeUninit<T>] as *mut [T]) })
+    }
+
+    /// Moves `value` into a new block (Zig's `create`). Free it with [`Allocator::destroy`].
+    pub fn create<T>(self, value: T) -> Result<&'a mut T, Error> {
+        let memory = self.alloc_layout(Layout::new::<T>())?.cast::<T>();
+        // SAFETY: the block is valid and aligned for one T.
+        unsafe {
+            memory.as_ptr().write(value);
+            Ok(&mut *memory.as_ptr())
+        }
+    }
+
+    /// Copies `items` into a new block (Zig's `dupe`).
+    pub fn dupe<T: Clone>(self, items: &[T]) -> Result<&'a mut [T], Error> {
+        let slots = self.alloc::<T>(items.len())?;
+        for (slot, item) in slots.iter_mut().zip(items) {
+            slot.write(item.clone());
+        }
+        // SAFETY: every element was initialized just above.
+        Ok(unsafe { &mut *(slots as *mut [MaybeUninit<T>] as *mut [T]) })
+    }
+
+    /// Formats `args` into a new exactly-sized string (Zig's `allocPrint`).
+    pub fn alloc_print(self, args: fmt::Arguments<'_>) -> Result<&'a mut str, Error> {
+        let len = formatted_len(args);
+        let bytes = self.alloc::<u8>(len)?;
+        let mut writer = SliceWriter { buffer: bytes, written: 0 };
+        if fmt::write(&mut writer, args).is_err() || writer.written != len {
+            // A Display impl that prints differently twice: give the memory back.
+            // SAFETY: `bytes` came from this allocator with this length just above.
+            unsafe { self.free(writer.buffer) };
+            return Err(Error::SizeOverflow);
+        }
+        // SAFETY: all `len` bytes were written from `str` fragments, so they are UTF-8.
+        Ok(unsafe {
+            core::str::from_utf8_unchecked_mut(&mut *(writer.buffer as *mut [_] as *mut [u8]))
+        })
+    }
+
+    /// Grows or shrinks `old` to `new_n` elements, in place when possible, else by moving it
+    /// (Zig's `realloc`). New elements are uninitialized; elements past `new_n` are dropped by
+    /// nobody, so shrink initialized data only after dropping the tail.
+    ///
+    /// # Safety
+    /// `old` was allocated by this allocator (through these helpers) and is not used again.
+    pub unsafe fn realloc<T>(
+        self,
+        old: &'a mut [MaybeUninit<T>],
+        new_n: usize,
+    ) -> Result<&'a mut [MaybeUninit<T>], Error> {
+        let old_layout = Layout::for_value(old);
+        let new_layout = array_layout::<T>(new_n)?;
+        let old_ptr = NonNull::from(&mut *old).cast::<u8>();
+        if old_layout.size() == 0 || new_layout.size() == 0 {
+            let fresh = self.alloc::<T>(new_n)?;
+            // SAFETY: forwarded caller contract (zero-size frees are no-ops).
+            unsafe { self.free_layout(old_ptr, old_layout) };
+            return Ok(fresh);
+        }
+        // SAFETY: forwarded caller contract.
+        let moved = unsafe {
+            self.raw_remap(old_ptr, old_layout.size(), old_layout.align(), new_layout.size())
+        };
+        let memory = match moved {
+            Some(memory) => memory,
+            None => {
+                let fresh = self.alloc_layout(new_layout)?;
+                // SAFETY: both blocks are live and distinct; we copy the common prefix and then
+                // free the old block with its own layout (caller contract).
+                unsafe {
+                    let common = old_layout.size().min(new_layout.size());
+                    core::ptr::copy_nonoverlapping(old_ptr.as_ptr(), fresh.as_ptr(), common);
+                    self.free_layout(old_ptr, old_layout);
+                }
+                fresh
+            }
+        };
+        // SAFETY: `memory` is valid for `new_n` elements of T.
+        Ok(unsafe { core::slice::from_raw_parts_mut(memory.as_ptr().cast(), new_n) })
+    }
+
+    /// Frees memory obtained from the raw helpers, without running destructors.
+    ///
+    /// # Safety
+    /// `memory` was allocated by this allocator with the layout of `*memory` (as the raw
+    /// helpers do) and is not used afterwards.
+    pub unsafe fn free<T: ?Sized>(self, memory: &mut T) {
+        let layout = Layout::for_value(memory);
+        // SAFETY: forwarded caller contract.
+        unsafe { self.free_layout(NonNull::from(memory).cast(), layout) }
+    }
+
+    /// Drops the value in place, then frees it (Zig's `destroy`).
+    ///
+    /// # Safety
+    /// As for [`Allocator::free`]; the value is initialized.
+    pub unsafe fn destroy<T: ?Sized>(self, memory: &mut T) {
+        let layout = Layout::for_value(memory);
+        let pointer = NonNull::from(memory);
+        // SAFETY: the value is initialized and owned by the caller (contract), then its block
+        // is freed with the layout it was allocated with.
+        unsafe {
+            core::ptr::drop_in_place(pointer.as_ptr());
+            self.free_layout(pointer.cast(), layout);
+        }
+    }
+
+    // ---- typed helpers, owning forms (freed on drop) ----
+
+    /// Moves `value` into a [`Box`] that frees itself.
+    pub fn new_box<T>(self, value: T) -> Result<Box<'a, T>, Error> {
+        Box::try_new_in(value, self).map_err(|_| Error::OutOfMemory)
+    }
+
+    /// `n` copies of `value` in an owning boxed slice.
+    pub fn boxed_slice<T: Clone>(self, n: usize, value: T) -> Result<Box<'a, [T]>, Error> {
+        let items = self.alloc_filled(n, value)?;
+        // SAFETY: `items` was allocated by this allocator with the layout of `[T; n]`, which
+        // is what `Box<[T], Self>` frees with.
+        Ok(unsafe { Box::from_raw_in(items, self) })
+    }
+
+    /// Copies `items` into an owning boxed slice.
+    pub fn boxed_dupe<T: Clone>(self, items: &[T]) -> Result<Box<'a, [T]>, Error> {
+        let copy = self.dupe(items)?;
+        // SAFETY: as in `boxed_slice`.
+        Ok(unsafe { Box::from_raw_in(copy, self) })
+    }
+
+    /// Formats `args` into an owning, exactly-sized string.
+    pub fn print(self, args: fmt::Arguments<'_>) -> Result<Box<'a, str>, Error> {
+        let text = self.alloc_print(args)?;
+        // SAFETY: as in `boxed_slice`; `str` has the layout of `[u8]`.
+        Ok(unsafe { Box::from_raw_in(text, self) })
+    }
+
+    /// A new empty vector whose buffer comes from this allocator.
+    pub fn vec<T>(self) -> Vec<'a, T> {
+        Vec::new_in(self)
+    }
+}
+
+/// Counts the bytes `args` formats to, without allocating.
+fn formatted_len(args: fmt::Arguments<'_>) -> usize {
+    struct Counter(usize);
+    impl fmt::Write for Counter {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.0 += s.len();
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Formatting into a counter only fails if a Display impl reports an error; the second pass
+    // in `alloc_print` then fails too and reports it.
+    let _ = fmt::write(&mut counter, args);
+    counter.0
+}
+
+struct SliceWriter<'s> {
+    buffer: &'s mut [MaybeUninit<u8>],
+    written: usize,
+}
+
+impl fmt::Write for SliceWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.written.checked_add(s.len()).ok_or(fmt::Error)?;
+        let target = self.buffer.get_mut(self.written..end).ok_or(fmt::Error)?;
+        for (slot, byte) in target.iter_mut().zip(s.bytes()) {
+            slot.write(byte);
+        }
+        self.written = end;
+        Ok(())
+    }
+}
+
+/// Implements `allocator_api2::alloc::Allocator` on top of the four raw operations, once for
+/// the handle and once for `&T` of each implementation (a blanket impl over `&T` is not
+/// allowed by the orphan rule).
+macro_rules! impl_allocator_api2 {
+    ($(#[$meta:meta])* [$($generics:tt)*] $target:ty => |$this:ident| $handle:expr) => {
+        $(#[$meta])*
+        // SAFETY: every method forwards to the handle, whose raw operations uphold the
+        // `RawAllocator` contract; blocks stay valid until deallocated through any copy of
+        // the same implementation, as `allocator_api2` requires.
+        unsafe impl<$($generics)*> allocator_api2::alloc::Allocator for $target {
+            #[inline]
+            fn allocate(
+                &self,
+                layout: core::alloc::Layout,
+            ) -> Result<core::ptr::NonNull<[u8]>, allocator_api2::alloc::AllocError> {
+                let $this = self;
+                let handle: $crate::Allocator<'_> = $handle;
+                $crate::interface::api2_allocate(handle, layout)
+            }
+
+            #[inline]
+            unsafe fn deallocate(&self, ptr: core::ptr::NonNull<u8>, layout: core::alloc::Layout) {
+                let $this = self;
+                let handle: $crate::Allocator<'_> = $handle;
+                // SAFETY: allocator_api2's contract: `ptr` is a live block of this allocator
+                // with `layout`.
+                unsafe { handle.free_layout(ptr, layout) }
+            }
+
+            unsafe fn grow(
+                &self,
+                ptr: core::ptr::NonNull<u8>,
+                old: core::alloc::Layout,
+                new: core::alloc::Layout,
+            ) -> Result<core::ptr::NonNull<[u8]>, allocator_api2::alloc::AllocError> {
+                let $this = self;
+                let handle: $crate::Allocator<'_> = $handle;
+                // SAFETY: allocator_api2's contract for `grow`.
+                unsafe { $crate::interface::api2_reallocate(handle, ptr, old, new) }
+            }
+
+            unsafe fn shrink(
+                &self,
+                ptr: core::ptr::NonNull<u8>,
+                old: core::alloc::Layout,
+                new: core::alloc::Layout,
+            ) -> Result<core::ptr::NonNull<[u8]>, allocator_api2::alloc::AllocError> {
+                let $this = self;
+                let handle: $crate::Allocator<'_> = $handle;
+                // SAFETY: allocator_api2's contract for `shrink`.
+                unsafe { $crate::interface::api2_reallocate(handle, ptr, old, new) }
+            }
+        }
+    };
+}
+pub(crate) use impl_allocator_api2;
+
+impl_allocator_api2!([] Allocator<'_> => |this| *this);
+
+#[doc(hidden)]
+#[inline]
+pub fn api2_allocate(
+    handle: Allocator<'_>,
+    layout: Layout,
+) -> Result<NonNull<[u8]>, allocator_api2::alloc::AllocError> {
+    let memory = handle.alloc_layout(layout)?;
+    Ok(NonNull::slice_from_raw_parts(memory, layout.size()))
+}
+
+/// `grow` and `shrink` for `allocator_api2`: resize in place, else remap, else move by copy.
+///
+/// # Safety
+/// `ptr` is a live block of `handle`'s allocator with layout `old`; `new` has the same
+/// alignment requirement or a stricter one handled by moving.
+#[doc(hidden)]
+pub unsafe fn api2_reallocate(
+    handle: Allocator<'_>,
+    ptr: NonNull<u8>,
+    old: Layout,
+    new: Layout,
+) -> Result<NonNull<[u8]>, allocator_api2::alloc::AllocError> {
+    if old.align() == new.align() && old.size() != 0 && new.size() != 0 {
+        // SAFETY: caller contract; same alignment, both sizes non-zero.
+        if let Some(moved) = unsafe { handle.raw_remap(ptr, old.size(), old.align(), new.size()) }
+        {
+            return Ok(NonNull::slice_from_raw_parts(moved, new.size()));
+        }
+    }
+    let fresh = handle.alloc_layout(new)?;
+    // SAFETY: both blocks are live and distinct; the old one is freed with its own layout.
+    unsafe {
+        core::ptr::copy_nonoverlapping(ptr.as_ptr(), fresh.as_ptr(), old.size().min(new.size()));
+        handle.free_layout(ptr, old);
+    }
+    Ok(NonNull::slice_from_raw_parts(fresh, new.size()))
+}

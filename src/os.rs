@@ -1,0 +1,158 @@
+//! The platform layer: the only place that calls the operating system.
+//!
+//! Thin wrappers over `mmap`, `munmap`, `mremap`, `mprotect` and `madvise` (Linux), plus the
+//! thread identity used by the GPA. Policy (size classes, free lists, metadata) never calls the
+//! OS directly; it goes through these functions or through a backing allocator.
+//!
+//! # Invariants
+//! * Every length passed in is a non-zero multiple of [`page_size()`], and every address is
+//!   page-aligned; the functions check this with `debug_assert!`.
+//! * None of these functions allocates heap memory, so they are safe to call from inside the
+//!   allocator (also when it is the process's global allocator).
+
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
+
+/// The OS page size (4096 on x86-64 Linux), read once.
+#[inline]
+pub fn page_size() -> usize {
+    let cached = PAGE_SIZE.load(Ordering::Relaxed);
+    if cached != 0 {
+        return cached;
+    }
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    let size = if size > 0 { size as usize } else { 4096 };
+    PAGE_SIZE.store(size, Ordering::Relaxed);
+    size
+}
+
+/// Maps `len` bytes of fresh, zeroed, readable and writable memory. `None` when the OS refuses.
+pub fn map(len: usize) -> Option<NonNull<u8>> {
+    debug_assert!(len != 0 && len % page_size() == 0, "map: bad length {len}");
+    // SAFETY: an anonymous private mapping at an address of the kernel's choosing cannot
+    // alias existing memory.
+    let address = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if address == libc::MAP_FAILED {
+        None
+    } else {
+        NonNull::new(address.cast())
+    }
+}
+
+/// Unmaps `[address, address + len)`.
+///
+/// # Safety
+/// The range was mapped by [`map`] (possibly as part of a larger mapping) and nothing uses it
+/// any more.
+pub unsafe fn unmap(address: NonNull<u8>, len: usize) {
+    debug_assert!(len % page_size() == 0 && address.as_ptr() as usize % page_size() == 0);
+    // SAFETY: caller contract. munmap only fails for invalid arguments, which the contract
+    // excludes, so its result carries no information.
+    unsafe { libc::munmap(address.as_ptr().cast(), len) };
+}
+
+/// Grows or shrinks a mapping. With `may_move` the kernel may move it (keeping page
+/// alignment only); without it the call fails unless the change fits in place.
+///
+/// # Safety
+/// `[address, address + old_len)` is a mapping made by [`map`]; on success the old range must
+/// no longer be used unless the returned address equals `address`.
+pub unsafe fn remap(
+    address: NonNull<u8>,
+    old_len: usize,
+    new_len: usize,
+    may_move: bool,
+) -> Option<NonNull<u8>> {
+    debug_assert!(old_len % page_size() == 0 && new_len % page_size() == 0);
+    let flags = if may_move { libc::MREMAP_MAYMOVE } else { 0 };
+    // SAFETY: caller contract.
+    let moved = unsafe { libc::mremap(address.as_ptr().cast(), old_len, new_len, flags) };
+    if moved == libc::MAP_FAILED {
+        None
+    } else {
+        NonNull::new(moved.cast())
+    }
+}
+
+/// Tells the OS that the pages' contents are no longer needed (they read back as zero and
+/// stop counting towards RSS), keeping the address range reserved.
+///
+/// # Safety
+/// The range is mapped, page-aligned, and holds nothing the caller still needs.
+pub unsafe fn discard(address: NonNull<u8>, len: usize) {
+    debug_assert!(len % page_size() == 0 && address.as_ptr() as usize % page_size() == 0);
+    // SAFETY: caller contract. A failure only means the memory stays resident.
+    unsafe { libc::madvise(address.as_ptr().cast(), len, libc::MADV_DONTNEED) };
+}
+
+/// Makes a range inaccessible (`false`) or readable and writable again (`true`).
+///
+/// # Safety
+/// The range is mapped and page-aligned; while inaccessible nothing may touch it.
+pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> bool {
+    let protection = if accessible {
+        libc::PROT_READ | libc::PROT_WRITE
+    } else {
+        libc::PROT_NONE
+    };
+    // SAFETY: caller contract.
+    unsafe { libc::mprotect(address.as_ptr().cast(), len, protection) == 0 }
+}
+
+/// The kernel's id of the calling thread; cheap enough for slow paths, not for hot ones.
+pub fn thread_id() -> u64 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::syscall(libc::SYS_gettid) as u64 }
+}
+
+/// The current stack pointer's neighbourhood: the address of a local, used as the lower bound
+/// when walking frame pointers.
+#[inline(always)]
+pub fn approximate_stack_pointer() -> usize {
+    let marker = 0u8;
+    core::ptr::addr_of!(marker) as usize
+}
+
+/// The highest address of the calling thread's stack, or `None` when it cannot be found.
+///
+/// Reads the thread's attributes; for the main thread glibc reads `/proc/self/maps`, which
+/// allocates, so callers inside the allocator must be in its re-entrancy guard.
+pub fn stack_top() -> Option<usize> {
+    let mut attributes = core::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
+    // SAFETY: pthread_getattr_np initializes `attributes` on success; we destroy it after use.
+    unsafe {
+        if libc::pthread_getattr_np(libc::pthread_self(), attributes.as_mut_ptr()) != 0 {
+            return None;
+        }
+        let mut base: *mut libc::c_void = core::ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        let found = libc::pthread_attr_getstack(attributes.as_ptr(), &mut base, &mut size) == 0;
+        libc::pthread_attr_destroy(attributes.as_mut_ptr());
+        found.then(|| base as usize + size)
+    }
+}
+
+/// Writes `bytes` to standard error without allocating (reports use this as their sink).
+pub fn write_stderr(bytes: &[u8]) {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        // SAFETY: the pointer and length describe a live byte slice.
+        let written = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
+        if written <= 0 {
+            return;
+        }
+        rest = &rest[written as usize..];
+    }
+}
