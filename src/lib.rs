@@ -30,6 +30,7 @@
 pub mod allocators;
 pub mod interface;
 pub mod os;
+pub mod testing;
 
 pub use allocators::*;
 pub use interface::{Allocator, Box, Error, RawAllocator, Vec};
