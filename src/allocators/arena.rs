@@ -23,6 +23,18 @@
 //! other resize succeeds only when it does not grow the block. All memory goes back to the child
 //! at [`ArenaAllocator::reset`], [`ArenaAllocator::deinit`] or drop.
 //!
+//! The arena must outlive its blocks; the borrow checker rejects code where it does not:
+//!
+//! ```compile_fail,E0597
+//! let message: &str;
+//! {
+//!     let page = gpa::PageAllocator::new();
+//!     let arena = gpa::ArenaAllocator::new(page.allocator());
+//!     message = arena.allocator().alloc_print(format_args!("hello")).unwrap();
+//! } // `arena` is dropped here while `message` still borrows it
+//! println!("{message}");
+//! ```
+//!
 //! # Invariants
 //! * Every buffer in the list is a live block of the child with length `node.len` and alignment
 //!   `NODE_ALIGN`; its first `HEADER` bytes hold its `Node`.
