@@ -787,3 +787,26 @@ fn always_failing_free_is_a_contract_violation() {
     // SAFETY: deliberate misuse; the free is a no-op apart from the debug assertion.
     unsafe { RawAllocator::free(&failing, NonNull::from(&mut local), Layout::new::<u8>()) };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The examples run as tests too (their `main`s assert what they print).
+
+#[path = "../examples/memory_pool.rs"]
+mod memory_pool_example;
+
+#[path = "../examples/buffer_first.rs"]
+mod buffer_first_example;
+
+#[path = "../examples/thread_safe.rs"]
+mod thread_safe_example;
+
+#[path = "../examples/validating.rs"]
+mod validating_example;
+
+#[test]
+fn examples_run() {
+    memory_pool_example::main().unwrap();
+    buffer_first_example::main().unwrap();
+    thread_safe_example::main();
+    validating_example::main();
+}
