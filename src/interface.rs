@@ -76,8 +76,12 @@ pub unsafe trait RawAllocator {
     ///
     /// # Safety
     /// As for [`RawAllocator::resize`]. On success the old pointer must no longer be used.
-    unsafe fn remap(&self, memory: NonNull<u8>, layout: Layout, new_len: usize)
-        -> Option<NonNull<u8>>;
+    unsafe fn remap(
+        &self,
+        memory: NonNull<u8>,
+        layout: Layout,
+        new_len: usize,
+    ) -> Option<NonNull<u8>>;
 
     /// Returns `memory` to the allocator.
     ///
@@ -99,7 +103,9 @@ pub struct Allocator<'a> {
 impl fmt::Debug for Allocator<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let address: *const dyn RawAllocator = self.implementation;
-        f.debug_tuple("Allocator").field(&address.cast::<()>()).finish()
+        f.debug_tuple("Allocator")
+            .field(&address.cast::<()>())
+            .finish()
     }
 }
 
@@ -153,9 +159,7 @@ impl<'a> Allocator<'a> {
         if layout.size() == 0 {
             return Ok(dangling(layout.align()));
         }
-        self.implementation
-            .alloc(layout)
-            .ok_or(Error::OutOfMemory)
+        self.implementation.alloc(layout).ok_or(Error::OutOfMemory)
     }
 
     /// Tries to resize `memory` (of `old_len` bytes) to `new_len` bytes without moving it.
@@ -289,7 +293,10 @@ impl<'a> Allocator<'a> {
     pub fn alloc_print(self, args: fmt::Arguments<'_>) -> Result<&'a mut str, Error> {
         let len = formatted_len(args);
         let bytes = self.alloc::<u8>(len)?;
-        let mut writer = SliceWriter { buffer: bytes, written: 0 };
+        let mut writer = SliceWriter {
+            buffer: bytes,
+            written: 0,
+        };
         if fmt::write(&mut writer, args).is_err() || writer.written != len {
             // A Display impl that prints differently twice: give the memory back.
             // SAFETY: `bytes` came from this allocator with this length just above.
@@ -324,7 +331,12 @@ impl<'a> Allocator<'a> {
         }
         // SAFETY: forwarded caller contract.
         let moved = unsafe {
-            self.raw_remap(old_ptr, old_layout.size(), old_layout.align(), new_layout.size())
+            self.raw_remap(
+                old_ptr,
+                old_layout.size(),
+                old_layout.align(),
+                new_layout.size(),
+            )
         };
         let memory = match moved {
             Some(memory) => memory,
@@ -521,8 +533,7 @@ pub unsafe fn api2_reallocate(
 ) -> Result<NonNull<[u8]>, allocator_api2::alloc::AllocError> {
     if old.align() == new.align() && old.size() != 0 && new.size() != 0 {
         // SAFETY: caller contract; same alignment, both sizes non-zero.
-        if let Some(moved) = unsafe { handle.raw_remap(ptr, old.size(), old.align(), new.size()) }
-        {
+        if let Some(moved) = unsafe { handle.raw_remap(ptr, old.size(), old.align(), new.size()) } {
             return Ok(NonNull::slice_from_raw_parts(moved, new.size()));
         }
     }
