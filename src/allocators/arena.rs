@@ -2,7 +2,7 @@
 //!
 //! # Design
 //! The arena takes *buffers* from a child allocator and bump-allocates inside the newest one.
-//! Buffers form a singly linked list, newest first; each starts with a small [`Node`] header
+//! Buffers form a singly linked list, newest first; each starts with a small `Node` header
 //! holding its length and the link to the next (older) buffer:
 //!
 //! ```text
