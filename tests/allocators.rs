@@ -546,3 +546,67 @@ fn collections_work_in_every_simple_allocator() {
     vector.extend_from_slice(b"arena");
     assert_eq!(&vector[..], b"arena");
 }
+
+// ---- arena: random programs with resets ----
+
+#[derive(Clone, Debug)]
+enum ArenaStep {
+    Alloc { len: usize, align_log2: u32 },
+    Reset(ResetMode),
+}
+
+fn arena_step() -> impl proptest::strategy::Strategy<Value = ArenaStep> {
+    use proptest::prelude::*;
+    prop_oneof![
+        12 => (0usize..6000, 0u32..=12).prop_map(|(len, align_log2)| ArenaStep::Alloc { len, align_log2 }),
+        1 => Just(ArenaStep::Reset(ResetMode::FreeAll)),
+        1 => Just(ArenaStep::Reset(ResetMode::RetainCapacity)),
+        1 => (0usize..100_000).prop_map(|limit| ArenaStep::Reset(ResetMode::RetainWithLimit(limit))),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config {
+        cases: 64,
+        failure_persistence: None,
+        ..Default::default()
+    })]
+
+    /// Blocks keep their contents until a reset, and every reset leaves exactly the capacity
+    /// its mode promises (the page allocator never makes a reset fall back).
+    #[test]
+    fn arena_resets_keep_their_promises(steps in proptest::collection::vec(arena_step(), 1..300)) {
+        let page = PageAllocator::new();
+        let mut arena = ArenaAllocator::new(page.allocator());
+        let mut live: Vec<(NonNull<u8>, usize, u8)> = Vec::new();
+        for (index, step) in steps.into_iter().enumerate() {
+            match step {
+                ArenaStep::Alloc { len, align_log2 } => {
+                    let align = 1usize << align_log2;
+                    let block = arena.allocator().raw_alloc(len, align).unwrap();
+                    proptest::prop_assert_eq!(block.as_ptr() as usize % align, 0);
+                    // SAFETY: the block has `len` bytes.
+                    unsafe { block.as_ptr().write_bytes(index as u8, len) };
+                    live.push((block, len, index as u8));
+                }
+                ArenaStep::Reset(mode) => {
+                    for &(block, len, byte) in &live {
+                        // SAFETY: blocks stay valid until the reset below.
+                        let bytes = unsafe { std::slice::from_raw_parts(block.as_ptr(), len) };
+                        proptest::prop_assert!(bytes.iter().all(|&b| b == byte));
+                    }
+                    live.clear();
+                    let before = arena.query_capacity();
+                    proptest::prop_assert!(arena.reset(mode));
+                    let expected = match mode {
+                        ResetMode::FreeAll => 0,
+                        ResetMode::RetainCapacity => before,
+                        ResetMode::RetainWithLimit(limit) => limit.min(before),
+                    };
+                    proptest::prop_assert_eq!(arena.query_capacity(), expected);
+                    proptest::prop_assert_eq!(arena.buffer_count(), usize::from(expected != 0));
+                }
+            }
+        }
+    }
+}
