@@ -93,7 +93,13 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::Leaked { bytes, blocks } => {
-                write!(f, "leaked {bytes} bytes in {blocks} blocks")
+                let plural = |n: &usize| if *n == 1 { "" } else { "s" };
+                write!(
+                    f,
+                    "leaked {bytes} byte{} in {blocks} block{}",
+                    plural(bytes),
+                    plural(blocks)
+                )
             }
             Problem::Swallowed => f.write_str("returned Ok although an allocation failed"),
             Problem::WrongError(error) => {
