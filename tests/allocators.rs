@@ -610,3 +610,94 @@ proptest::proptest! {
         }
     }
 }
+
+/// Several threads allocate, grow, shrink and free blocks in the same thread-safe fixed buffer
+/// at once (the compare-and-swap paths of alloc, resize and free race each other); every block
+/// keeps its own contents, so no two live blocks ever overlapped.
+#[test]
+fn thread_safe_fixed_buffer_stress() {
+    const THREADS: usize = 4;
+    const ROUNDS: usize = 20_000;
+    let mut buffer = vec![0u8; 16 << 20];
+    let fixed = ThreadSafeFixedBufferAllocator::new(&mut buffer);
+    let allocated: usize = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|thread| {
+                let fixed = &fixed;
+                scope.spawn(move || {
+                    let a = fixed.allocator();
+                    let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ thread as u64;
+                    let mut next = move || {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        state
+                    };
+                    let mut allocated = 0usize;
+                    let mut live: Vec<(NonNull<u8>, usize, usize, u8)> = Vec::new();
+                    let check = |(block, len, _, byte): (NonNull<u8>, usize, usize, u8)| {
+                        // SAFETY: the block is live with `len` bytes.
+                        let bytes = unsafe { std::slice::from_raw_parts(block.as_ptr(), len) };
+                        assert!(
+                            bytes.iter().all(|&b| b == byte),
+                            "thread {thread}: corrupted"
+                        );
+                    };
+                    for round in 0..ROUNDS {
+                        let byte = (round as u8) ^ (thread as u8 * 64);
+                        match next() % 4 {
+                            0 | 1 if live.len() < 64 => {
+                                let len = 1 + (next() % 256) as usize;
+                                let align = 1 << (next() % 5);
+                                if let Ok(block) = a.raw_alloc(len, align) {
+                                    // SAFETY: a fresh block of `len` bytes.
+                                    unsafe { block.as_ptr().write_bytes(byte, len) };
+                                    live.push((block, len, align, byte));
+                                    allocated += 1;
+                                }
+                            }
+                            2 if !live.is_empty() => {
+                                let index = (next() as usize) % live.len();
+                                let (block, len, align, old_byte) = live[index];
+                                check(live[index]);
+                                let new_len = 1 + (next() % 512) as usize;
+                                // SAFETY: the block is live with this layout.
+                                if unsafe { a.raw_resize(block, len, align, new_len) } {
+                                    // SAFETY: the block now has `new_len` bytes.
+                                    unsafe { block.as_ptr().write_bytes(old_byte, new_len) };
+                                    live[index].1 = new_len;
+                                }
+                            }
+                            _ => {
+                                if let Some(entry) = live.pop() {
+                                    check(entry);
+                                    // SAFETY: the block is live with this layout.
+                                    unsafe { a.raw_free(entry.0, entry.1, entry.2) };
+                                }
+                            }
+                        }
+                    }
+                    while let Some(entry) = live.pop() {
+                        check(entry);
+                        // SAFETY: the block is live with this layout.
+                        unsafe { a.raw_free(entry.0, entry.1, entry.2) };
+                    }
+                    allocated
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap())
+            .sum()
+    });
+    println!(
+        "{allocated} blocks allocated, end_index {}",
+        fixed.end_index()
+    );
+    assert!(
+        allocated > THREADS * ROUNDS / 4,
+        "only {allocated} allocations succeeded"
+    );
+    assert!(fixed.end_index() <= fixed.capacity());
+}
