@@ -28,9 +28,13 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod allocators;
+pub mod gpa;
 pub mod interface;
 pub mod os;
+pub mod report;
 pub mod testing;
+pub mod trace;
 
 pub use allocators::*;
+pub use gpa::{Check, Config, GeneralPurposeAllocator, LiveBlock, OnError};
 pub use interface::{Allocator, Box, Error, RawAllocator, Vec};

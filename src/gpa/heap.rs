@@ -1,0 +1,433 @@
+//! Per-thread heaps: which heap a thread allocates from, page queues, cross-thread frees.
+//!
+//! # Design
+//! Each (thread, GPA instance) pair has a [`Heap`]: per size class a queue of pages with free
+//! slots, the segments those pages come from, and an atomic list of blocks that *other*
+//! threads freed (mimalloc's `thread_free`, kept per heap as in snmalloc's message queues). A
+//! thread finds its heap through a small thread-local cache keyed by the GPA's id: the common
+//! case is one compare. The thread-local cache has a `const` initializer and no destructor, so
+//! touching it never allocates; thread exit is caught by a pthread key destructor, which runs
+//! after Rust's own TLS destructors (so their frees still find the heap) and hands the thread's
+//! heaps back to their GPA as *abandoned*; the next thread that needs a heap adopts one, with
+//! all its pages and pending remote frees, so no block is stranded.
+//!
+//! Heap descriptors come from the internal heap and are shared by two owners, the thread and
+//! the GPA instance ([`HEAP_THREAD_REF`], [`HEAP_GPA_REF`]); the last to let go frees it. This
+//! lets a GPA be deinitialized while threads that once used it are still alive.
+//!
+//! # Invariants
+//! * Only the owning thread touches a heap's queues, segments and quarantine; other threads
+//!   only push to `remote`.
+//! * A page is in its class queue iff `in_queue`; the queue head is the page allocations come
+//!   from ("current page").
+//! * `InsideAllocator` is held while the allocator does anything that may allocate through
+//!   the global allocator (heap creation, reports); GPA entry points seeing it set route the
+//!   request to the internal heap.
+
+use core::cell::Cell;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
+
+use super::segment::{FreeBlock, Page, Segment};
+use super::size_class::CLASS_COUNT;
+use super::{internal, GeneralPurposeAllocator};
+use crate::os;
+
+/// The thread still uses this heap.
+pub const HEAP_THREAD_REF: u8 = 1;
+/// The GPA instance still owns this heap.
+pub const HEAP_GPA_REF: u8 = 2;
+
+const CACHE_WAYS: usize = 4;
+
+/// One page queue per size class.
+#[derive(Clone, Copy)]
+pub struct Queue {
+    /// The current page (allocations come from it), or null.
+    pub head: *mut Page,
+    /// The last page; pages that regain free slots are appended here.
+    pub tail: *mut Page,
+}
+
+/// Freed small blocks waiting before they may be reused (safety mode).
+pub struct Quarantine {
+    /// Ring of block addresses; bit 0 set: the block came through a remote list, so its first
+    /// word holds a link, not poison.
+    pub ring: *mut usize,
+    /// Ring capacity in entries (0: no quarantine).
+    pub capacity: usize,
+    /// Index of the oldest entry.
+    pub head: usize,
+    /// Entries in the ring.
+    pub len: usize,
+    /// Bytes held.
+    pub bytes: usize,
+}
+
+/// A thread's heap for one GPA instance.
+pub struct Heap {
+    /// Page queues by size class.
+    pub queues: [Queue; CLASS_COUNT],
+    /// Blocks of this heap freed by other threads.
+    pub remote: AtomicPtr<FreeBlock>,
+    /// Kernel thread id of the owner; 0 when abandoned.
+    pub owner_thread: AtomicU64,
+    /// `HEAP_THREAD_REF | HEAP_GPA_REF` while each owner holds it.
+    pub refs: AtomicU8,
+    /// Segments whose pages this heap carves.
+    pub segments: *mut Segment,
+    /// The next heap of the same GPA instance.
+    pub next_in_gpa: *mut Heap,
+    /// The next heap of the same thread.
+    pub next_in_thread: *mut Heap,
+    /// Safety mode's quarantine.
+    pub quarantine: Quarantine,
+}
+
+struct ThreadState {
+    ids: [Cell<u64>; CACHE_WAYS],
+    heaps: [Cell<*mut Heap>; CACHE_WAYS],
+    owned: Cell<*mut Heap>,
+    thread_id: Cell<u64>,
+    inside: Cell<u32>,
+    exit_hook_set: Cell<bool>,
+}
+
+thread_local! {
+    static THREAD: ThreadState = const {
+        ThreadState {
+            ids: [const { Cell::new(0) }; CACHE_WAYS],
+            heaps: [const { Cell::new(core::ptr::null_mut()) }; CACHE_WAYS],
+            owned: Cell::new(core::ptr::null_mut()),
+            thread_id: Cell::new(0),
+            inside: Cell::new(0),
+            exit_hook_set: Cell::new(false),
+        }
+    };
+}
+
+/// The calling thread's heap for the GPA with `id`, if it is the most recently used one.
+#[inline(always)]
+pub fn cached(id: u64) -> *mut Heap {
+    THREAD
+        .try_with(|thread| {
+            if thread.ids[0].get() == id {
+                thread.heaps[0].get()
+            } else {
+                core::ptr::null_mut()
+            }
+        })
+        .unwrap_or(core::ptr::null_mut())
+}
+
+/// Whether the calling thread is inside an allocator operation that may allocate.
+#[inline(always)]
+pub fn inside_allocator() -> bool {
+    THREAD.try_with(|t| t.inside.get() != 0).unwrap_or(true)
+}
+
+/// Marks the calling thread as inside the allocator for its lifetime: allocations through a
+/// GPA's global-allocator entry points go to the internal heap meanwhile.
+pub struct InsideAllocator(());
+
+impl InsideAllocator {
+    /// Enters the guarded region (nesting is allowed).
+    pub fn enter() -> Self {
+        let _ = THREAD.try_with(|t| t.inside.set(t.inside.get() + 1));
+        InsideAllocator(())
+    }
+}
+
+impl Drop for InsideAllocator {
+    fn drop(&mut self) {
+        let _ = THREAD.try_with(|t| t.inside.set(t.inside.get().saturating_sub(1)));
+    }
+}
+
+/// The calling thread's kernel id, cached.
+pub fn current_thread_id() -> u64 {
+    THREAD
+        .try_with(|t| {
+            if t.thread_id.get() == 0 {
+                t.thread_id.set(os::thread_id());
+            }
+            t.thread_id.get()
+        })
+        .unwrap_or_else(|_| os::thread_id())
+}
+
+/// Finds or makes the calling thread's heap for `gpa` (the slow path of [`cached`]).
+#[cold]
+#[inline(never)]
+pub fn find_or_create(gpa: &GeneralPurposeAllocator) -> Option<NonNull<Heap>> {
+    let id = gpa.id();
+    let _guard = InsideAllocator::enter();
+    crate::trace::prepare_thread();
+    let found = THREAD.try_with(|thread| {
+        for way in 1..CACHE_WAYS {
+            if thread.ids[way].get() == id {
+                let heap = thread.heaps[way].get();
+                promote(thread, way);
+                return NonNull::new(heap);
+            }
+        }
+        None
+    });
+    if let Ok(Some(heap)) = found {
+        return Some(heap);
+    }
+    prune_dead_heaps();
+    let thread_id = current_thread_id();
+    let heap = gpa.adopt_or_create_heap(thread_id)?;
+    let _ = THREAD.try_with(|thread| {
+        // SAFETY: the heap was just adopted or created for this thread.
+        unsafe {
+            (*heap.as_ptr()).next_in_thread = thread.owned.get();
+        }
+        thread.owned.set(heap.as_ptr());
+        let last = CACHE_WAYS - 1;
+        thread.ids[last].set(id);
+        thread.heaps[last].set(heap.as_ptr());
+        promote(thread, last);
+        if !thread.exit_hook_set.get() {
+            thread.exit_hook_set.set(register_exit_hook());
+        }
+    });
+    Some(heap)
+}
+
+fn promote(thread: &ThreadState, way: usize) {
+    for index in (0..way).rev() {
+        thread.ids.swap_cells(index, index + 1);
+        thread.heaps.swap_cells(index, index + 1);
+    }
+}
+
+trait SwapCells {
+    fn swap_cells(&self, a: usize, b: usize);
+}
+
+impl<T: Copy> SwapCells for [Cell<T>; CACHE_WAYS] {
+    fn swap_cells(&self, a: usize, b: usize) {
+        let value = self[a].get();
+        self[a].set(self[b].get());
+        self[b].set(value);
+    }
+}
+
+/// Drops this thread's references to heaps whose GPA was deinitialized.
+fn prune_dead_heaps() {
+    let _ = THREAD.try_with(|thread| {
+        let mut link: &Cell<*mut Heap> = &thread.owned;
+        loop {
+            let heap = link.get();
+            if heap.is_null() {
+                break;
+            }
+            // SAFETY: heaps in the thread's list stay allocated while HEAP_THREAD_REF is held.
+            let heap_ref = unsafe { &*heap };
+            if heap_ref.refs.load(Ordering::Acquire) & HEAP_GPA_REF == 0 {
+                link.set(heap_ref.next_in_thread);
+                forget_cached(thread, heap);
+                release_ref(heap, HEAP_THREAD_REF);
+                continue;
+            }
+            // SAFETY: as above; the link field lives as long as the heap.
+            link = unsafe { &*(core::ptr::addr_of!(heap_ref.next_in_thread) as *const Cell<*mut Heap>) };
+        }
+    });
+}
+
+fn forget_cached(thread: &ThreadState, heap: *mut Heap) {
+    for way in 0..CACHE_WAYS {
+        if thread.heaps[way].get() == heap {
+            thread.ids[way].set(0);
+            thread.heaps[way].set(core::ptr::null_mut());
+        }
+    }
+}
+
+/// Drops one owner's reference; the last owner frees the descriptor.
+pub fn release_ref(heap: *mut Heap, which: u8) {
+    // SAFETY: the caller holds reference `which`, so the heap is still allocated.
+    let previous = unsafe { (*heap).refs.fetch_and(!which, Ordering::AcqRel) };
+    if previous & !which == 0 {
+        // SAFETY: no owner is left; the descriptor and its quarantine ring came from the
+        // internal heap.
+        unsafe {
+            let ring = (*heap).quarantine.ring;
+            if !ring.is_null() {
+                internal::free(NonNull::new_unchecked(ring.cast()));
+            }
+            internal::free(NonNull::new_unchecked(heap.cast()));
+        }
+    }
+}
+
+/// Allocates an empty heap descriptor owned by thread `thread_id`.
+pub fn new_heap(thread_id: u64, quarantine_entries: usize) -> Option<NonNull<Heap>> {
+    let memory = internal::alloc(core::mem::size_of::<Heap>(), core::mem::align_of::<Heap>())?;
+    let heap = memory.cast::<Heap>();
+    let ring = if quarantine_entries == 0 {
+        core::ptr::null_mut()
+    } else {
+        internal::alloc(quarantine_entries * core::mem::size_of::<usize>(), 8)
+            .map_or(core::ptr::null_mut(), |ring| ring.as_ptr().cast())
+    };
+    // SAFETY: `memory` is a fresh block sized and aligned for a Heap.
+    unsafe {
+        heap.as_ptr().write(Heap {
+            queues: [Queue { head: core::ptr::null_mut(), tail: core::ptr::null_mut() }; CLASS_COUNT],
+            remote: AtomicPtr::new(core::ptr::null_mut()),
+            owner_thread: AtomicU64::new(thread_id),
+            refs: AtomicU8::new(HEAP_THREAD_REF | HEAP_GPA_REF),
+            segments: core::ptr::null_mut(),
+            next_in_gpa: core::ptr::null_mut(),
+            next_in_thread: core::ptr::null_mut(),
+            quarantine: Quarantine {
+                ring,
+                capacity: if ring.is_null() { 0 } else { quarantine_entries },
+                head: 0,
+                len: 0,
+                bytes: 0,
+            },
+        });
+    }
+    Some(heap)
+}
+
+static EXIT_KEY: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Registers the pthread key whose destructor abandons this thread's heaps at exit.
+fn register_exit_hook() -> bool {
+    let mut key = EXIT_KEY.load(Ordering::Acquire);
+    if key == u64::MAX {
+        let mut fresh: libc::pthread_key_t = 0;
+        // SAFETY: `fresh` is a valid out-pointer and `on_thread_exit` has the C signature.
+        if unsafe { libc::pthread_key_create(&mut fresh, Some(on_thread_exit)) } != 0 {
+            return false;
+        }
+        match EXIT_KEY.compare_exchange(u64::MAX, fresh as u64, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => key = fresh as u64,
+            Err(winner) => {
+                // SAFETY: `fresh` was created above and never used.
+                unsafe { libc::pthread_key_delete(fresh) };
+                key = winner;
+            }
+        }
+    }
+    // SAFETY: the key exists; a non-null value makes the destructor run at thread exit.
+    unsafe { libc::pthread_setspecific(key as libc::pthread_key_t, 1 as *const libc::c_void) == 0 }
+}
+
+extern "C" fn on_thread_exit(_: *mut libc::c_void) {
+    let _ = THREAD.try_with(|thread| {
+        let mut heap = thread.owned.replace(core::ptr::null_mut());
+        while !heap.is_null() {
+            // SAFETY: heaps in the thread's list are alive while HEAP_THREAD_REF is held.
+            let next = unsafe { (*heap).next_in_thread };
+            // SAFETY: as above. Abandoning publishes the heap for adoption by another thread
+            // of the same GPA; its pages and remote list travel with it.
+            unsafe { (*heap).owner_thread.store(0, Ordering::Release) };
+            release_ref(heap, HEAP_THREAD_REF);
+            heap = next;
+        }
+        for way in 0..CACHE_WAYS {
+            thread.ids[way].set(0);
+            thread.heaps[way].set(core::ptr::null_mut());
+        }
+        thread.exit_hook_set.set(false);
+    });
+}
+
+impl Quarantine {
+    /// Removes the oldest entry (the ring is not empty); `size_of` gives an entry's bytes.
+    pub fn pop_oldest(&mut self, size_of: fn(usize) -> usize) -> usize {
+        debug_assert!(self.len != 0);
+        // SAFETY: `head < capacity` indexes the ring.
+        let entry = unsafe { *self.ring.add(self.head) };
+        self.head = (self.head + 1) % self.capacity;
+        self.len -= 1;
+        self.bytes -= size_of(entry & !1);
+        entry
+    }
+
+    /// Appends an entry (the ring is not full).
+    pub fn push(&mut self, entry: usize, size: usize) {
+        debug_assert!(self.len < self.capacity);
+        let slot = (self.head + self.len) % self.capacity;
+        // SAFETY: `slot < capacity` indexes the ring.
+        unsafe { *self.ring.add(slot) = entry };
+        self.len += 1;
+        self.bytes += size;
+    }
+}
+
+impl Heap {
+    /// Appends `page` to its class queue.
+    pub fn enqueue(&mut self, page: *mut Page) {
+        // SAFETY: `page` is a live page of this heap (caller), owned by this thread.
+        let page_ref = unsafe { &mut *page };
+        let queue = &mut self.queues[page_ref.class as usize];
+        page_ref.in_queue = true;
+        page_ref.next = core::ptr::null_mut();
+        page_ref.prev = queue.tail;
+        if queue.tail.is_null() {
+            queue.head = page;
+        } else {
+            // SAFETY: the tail is a live page of this queue.
+            unsafe { (*queue.tail).next = page };
+        }
+        queue.tail = page;
+    }
+
+    /// Unlinks `page` from its class queue.
+    pub fn dequeue(&mut self, page: *mut Page) {
+        // SAFETY: `page` is a live page in this heap's queue (caller).
+        let page_ref = unsafe { &mut *page };
+        let queue = &mut self.queues[page_ref.class as usize];
+        if page_ref.prev.is_null() {
+            queue.head = page_ref.next;
+        } else {
+            // SAFETY: neighbours in the queue are live pages.
+            unsafe { (*page_ref.prev).next = page_ref.next };
+        }
+        if page_ref.next.is_null() {
+            queue.tail = page_ref.prev;
+        } else {
+            // SAFETY: as above.
+            unsafe { (*page_ref.next).prev = page_ref.prev };
+        }
+        page_ref.in_queue = false;
+        page_ref.next = core::ptr::null_mut();
+        page_ref.prev = core::ptr::null_mut();
+    }
+
+    /// Pushes a block freed by another thread onto this heap's remote list.
+    ///
+    /// # Safety
+    /// `block` is a live small block of this heap that the caller gives up.
+    pub unsafe fn push_remote(&self, block: NonNull<u8>) {
+        let node = block.as_ptr().cast::<FreeBlock>();
+        let mut head = self.remote.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: the block is ours to overwrite until it is published.
+            unsafe { (*node).next = head };
+            match self
+                .remote
+                .compare_exchange_weak(head, node, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(current) => head = current,
+            }
+        }
+    }
+
+    /// Takes every block on the remote list (owner only).
+    pub fn take_remote(&self) -> *mut FreeBlock {
+        if self.remote.load(Ordering::Relaxed).is_null() {
+            return core::ptr::null_mut();
+        }
+        self.remote.swap(core::ptr::null_mut(), Ordering::Acquire)
+    }
+}

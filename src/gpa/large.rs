@@ -1,0 +1,425 @@
+//! Large blocks: each one a segment-aligned mapping of its own, with a header page in front.
+//!
+//! # Memory layout
+//! ```text
+//!  base (aligned to max(4 MiB, alignment))
+//!  ┌──────────────┬─────────────── ... ───────────────┬─────────┐
+//!  │ LargeBlock   │ user data (requested bytes)       │ canary  │
+//!  │ header page  │                                   │ (safety)│
+//!  └──────────────┴─────────────── ... ───────────────┴─────────┘
+//!  <-data_offset->                 (mapping_len in all, page-rounded)
+//! ```
+//! The page map points every 4 MiB chunk of the mapping at `base`, so any pointer into it
+//! (also an interior one) finds the header in two loads. Each GPA keeps its large blocks in a
+//! doubly linked list (the side table) under a mutex, for leak reports and `deinit`.
+//!
+//! # Invariants
+//! * `data_offset = max(OS page, alignment)`; the header never shares an OS page with data.
+//! * A block is in its GPA's `live` list while `state == SLOT_LIVE`, and in `retained` after
+//!   a free that keeps its header for diagnosis (`retain_metadata` / `never_unmap`).
+
+use core::alloc::Layout;
+use core::sync::atomic::{AtomicU32, AtomicU8};
+
+use super::segment::{SegmentCommon, SEGMENT_SIZE};
+use crate::os;
+
+/// The header of a large block, at the start of its mapping.
+#[repr(C)]
+pub struct LargeBlock {
+    /// Kind (`Large`) and owner.
+    pub common: SegmentCommon,
+    /// Bytes obtained from the backing allocator (now held).
+    pub mapping_len: usize,
+    /// Bytes registered in the page map (the most the mapping ever covered).
+    pub registered_len: usize,
+    /// Alignment asked of the backing allocator.
+    pub mapping_align: usize,
+    /// Offset of the user data from the header.
+    pub data_offset: usize,
+    /// Bytes the user asked for (as of the last resize).
+    pub requested: usize,
+    /// Alignment the user asked for.
+    pub align: usize,
+    /// `SLOT_LIVE` or `SLOT_FREED`.
+    pub state: AtomicU8,
+    /// Interned allocation trace.
+    pub alloc_trace: AtomicU32,
+    /// Interned trace of the free.
+    pub free_trace: AtomicU32,
+    /// Neighbours in the GPA's list.
+    pub next: *mut LargeBlock,
+    /// See `next`.
+    pub prev: *mut LargeBlock,
+}
+
+/// A doubly linked list of large blocks (protected by its GPA's mutex).
+pub struct LargeList {
+    /// First block.
+    pub head: *mut LargeBlock,
+    /// Blocks in the list.
+    pub count: usize,
+}
+
+// SAFETY: the list only holds pointers to headers that its mutex's users own jointly.
+unsafe impl Send for LargeList {}
+
+impl LargeList {
+    /// An empty list.
+    pub const fn new() -> Self {
+        LargeList { head: core::ptr::null_mut(), count: 0 }
+    }
+
+    /// Adds a block at the front.
+    ///
+    /// # Safety
+    /// `block` is a valid header not in any list.
+    pub unsafe fn push(&mut self, block: *mut LargeBlock) {
+        // SAFETY: caller contract; the head (if any) is a valid header in this list.
+        unsafe {
+            (*block).prev = core::ptr::null_mut();
+            (*block).next = self.head;
+            if !self.head.is_null() {
+                (*self.head).prev = block;
+            }
+        }
+        self.head = block;
+        self.count += 1;
+    }
+
+    /// Removes a block.
+    ///
+    /// # Safety
+    /// `block` is in this list.
+    pub unsafe fn remove(&mut self, block: *mut LargeBlock) {
+        // SAFETY: caller contract; neighbours are valid headers in this list.
+        unsafe {
+            let (prev, next) = ((*block).prev, (*block).next);
+            if prev.is_null() {
+                self.head = next;
+            } else {
+                (*prev).next = next;
+            }
+            if !next.is_null() {
+                (*next).prev = prev;
+            }
+            (*block).next = core::ptr::null_mut();
+            (*block).prev = core::ptr::null_mut();
+        }
+        self.count -= 1;
+    }
+
+    /// Iterates over the headers (the caller holds the mutex).
+    pub fn iter(&self) -> impl Iterator<Item = *mut LargeBlock> + '_ {
+        let mut current = self.head;
+        core::iter::from_fn(move || {
+            if current.is_null() {
+                return None;
+            }
+            let block = current;
+            // SAFETY: list members are valid headers while the mutex is held.
+            current = unsafe { (*block).next };
+            Some(block)
+        })
+    }
+}
+
+/// Where the data of a large block with `align` starts.
+pub fn data_offset(align: usize) -> usize {
+    align.max(os::page_size())
+}
+
+/// The backing layout for `size` user bytes at `align`, plus `extra` bytes of canary room.
+pub fn mapping_layout(size: usize, align: usize, extra: usize) -> Option<Layout> {
+    let total = data_offset(align)
+        .checked_add(size)?
+        .checked_add(extra)?
+        .checked_next_multiple_of(os::page_size())?;
+    Layout::from_size_align(total, align.max(SEGMENT_SIZE)).ok()
+}
+
+impl LargeBlock {
+    /// The user data's address.
+    pub fn data(&self) -> usize {
+        self as *const LargeBlock as usize + self.data_offset
+    }
+
+    /// The backing layout of the mapping.
+    pub fn layout(&self) -> Layout {
+        // SAFETY: these values formed a valid layout when the block was mapped.
+        unsafe { Layout::from_size_align_unchecked(self.mapping_len, self.mapping_align) }
+    }
+
+    /// Bytes available after the data start.
+    pub fn capacity(&self) -> usize {
+        self.mapping_len - self.data_offset
+    }
+}
+
+use core::ptr::NonNull;
+use core::sync::atomic::Ordering;
+
+use super::segment::{SegmentKind, SLOT_FREED, SLOT_LIVE};
+use super::{lock, pagemap, safety, GeneralPurposeAllocator};
+use crate::report::{FindingKind, RawFinding};
+use crate::trace::TraceId;
+
+impl GeneralPurposeAllocator {
+    #[cold]
+    pub(super) fn alloc_large(&self, layout: Layout) -> Option<NonNull<u8>> {
+        let extra = if self.config.safety { safety::CANARY_LEN } else { 0 };
+        let mapping = mapping_layout(layout.size(), layout.align(), extra)?;
+        let memory = self.config.backing_allocator.alloc(mapping)?;
+        let base = memory.as_ptr() as usize;
+        let header = memory.as_ptr().cast::<LargeBlock>();
+        // SAFETY: fresh memory of at least one OS page, aligned for the header.
+        unsafe {
+            header.write(LargeBlock {
+                common: SegmentCommon { kind: SegmentKind::Large, gpa_id: self.id() },
+                mapping_len: mapping.size(),
+                registered_len: mapping.size(),
+                mapping_align: mapping.align(),
+                data_offset: data_offset(layout.align()),
+                requested: layout.size(),
+                align: layout.align(),
+                state: AtomicU8::new(SLOT_LIVE),
+                alloc_trace: AtomicU32::new(self.trace_here().0),
+                free_trace: AtomicU32::new(0),
+                next: core::ptr::null_mut(),
+                prev: core::ptr::null_mut(),
+            });
+        }
+        if !pagemap::set_range(base, mapping.size(), base) {
+            // SAFETY: never published.
+            unsafe { self.config.backing_allocator.free(memory, mapping) };
+            return None;
+        }
+        // SAFETY: the header was initialized above and is in no list.
+        unsafe {
+            lock(&self.large).push(header);
+            let block = &*header;
+            if self.config.safety {
+                safety::write_canary(block.data(), layout.size(), block.capacity());
+            }
+            NonNull::new(block.data() as *mut u8)
+        }
+    }
+
+    /// Frees a large block after validating the pointer and, in safety mode, its state.
+    ///
+    /// # Safety
+    /// `base` is the header of one of this GPA's large blocks.
+    pub(super) unsafe fn free_large(
+        &self,
+        base: usize,
+        memory: NonNull<u8>,
+        claimed: Option<Layout>,
+    ) {
+        let address = memory.as_ptr() as usize;
+        let header = base as *mut LargeBlock;
+        // SAFETY: caller contract.
+        let block = unsafe { &*header };
+        if address != block.data() {
+            let mut finding = RawFinding::new(FindingKind::InvalidFree, address);
+            if block.state.load(Ordering::Acquire) == SLOT_LIVE
+                && address > block.data()
+                && address < block.data() + block.requested
+            {
+                finding.size = block.requested;
+                finding.alloc_trace = TraceId(block.alloc_trace.load(Ordering::Relaxed));
+            }
+            finding.site_trace = self.trace_here();
+            self.record(finding);
+            return;
+        }
+        if self.config.safety {
+            if let Some(layout) = claimed {
+                if block.state.load(Ordering::Acquire) == SLOT_LIVE
+                    && (layout.size() != block.requested || layout.align() != block.align)
+                {
+                    let mut finding = self.large_finding(FindingKind::LayoutMismatch, block);
+                    finding.claimed_size = layout.size();
+                    finding.claimed_align = layout.align();
+                    self.record(finding);
+                }
+            }
+        }
+        if block
+            .state
+            .compare_exchange(SLOT_LIVE, SLOT_FREED, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            self.record(self.large_finding(FindingKind::DoubleFree, block));
+            return;
+        }
+        if self.config.enable_memory_limit {
+            self.uncharge(block.requested);
+        }
+        if self.config.safety {
+            // SAFETY: the block was live; its data and canary are inside the mapping.
+            if !unsafe { safety::canary_intact(block.data(), block.requested, block.capacity()) } {
+                self.record(self.large_finding(FindingKind::Overflow, block));
+            }
+        }
+        block.free_trace.store(self.trace_here().0, Ordering::Relaxed);
+        // SAFETY: the header is in the live list (it was live until the CAS above).
+        unsafe { lock(&self.large).remove(header) };
+        // SAFETY: the block is freed and unlisted; the retention policy decides its memory.
+        unsafe { self.retire_large(header) };
+    }
+
+    fn large_finding(&self, kind: FindingKind, block: &LargeBlock) -> RawFinding {
+        let mut finding = RawFinding::new(kind, block.data());
+        finding.size = block.requested;
+        finding.align = block.align;
+        finding.alloc_trace = TraceId(block.alloc_trace.load(Ordering::Relaxed));
+        finding.free_trace = TraceId(block.free_trace.load(Ordering::Relaxed));
+        finding.site_trace = self.trace_here();
+        finding
+    }
+
+    /// Gives a freed large block's memory back, or keeps (part of) it for diagnosis.
+    ///
+    /// # Safety
+    /// `header` is a freed large block of this GPA in no list.
+    unsafe fn retire_large(&self, header: *mut LargeBlock) {
+        // SAFETY: caller contract.
+        let block = unsafe { &mut *header };
+        if self.config.never_unmap || self.config.retain_metadata {
+            if self.config.never_unmap {
+                if self.config.safety {
+                    // SAFETY: the data is ours until the block is released.
+                    unsafe { safety::poison(block.data(), block.requested) };
+                }
+            } else {
+                // Keep only the header page: shrink the mapping in place if the backing
+                // allocator can, else keep all of it.
+                let keep = crate::os::page_size();
+                // SAFETY: the mapping is ours and `keep` is within it.
+                let shrunk = unsafe {
+                    self.config.backing_allocator.resize(
+                        NonNull::new_unchecked(header.cast()),
+                        block.layout(),
+                        keep,
+                    )
+                };
+                if shrunk {
+                    // The page map keeps covering the old range: a stale pointer anywhere in
+                    // it still finds this header (which stays mapped) and is diagnosed.
+                    block.mapping_len = keep;
+                }
+            }
+            // SAFETY: freed and unlisted (caller contract).
+            unsafe { lock(&self.retained).push(header) };
+            return;
+        }
+        // SAFETY: caller contract; the block leaves the page map before its memory goes.
+        unsafe { self.release_large(header) };
+    }
+
+    /// Unregisters a large block and returns its mapping to the backing allocator.
+    ///
+    /// # Safety
+    /// `header` is a large block of this GPA in no list; nothing uses it any more.
+    pub(super) unsafe fn release_large(&self, header: *mut LargeBlock) {
+        // SAFETY: caller contract.
+        let (len, layout) = unsafe { ((*header).registered_len, (*header).layout()) };
+        pagemap::set_range(header as usize, len, 0);
+        // SAFETY: the mapping came from the backing allocator with this layout.
+        unsafe {
+            self.config
+                .backing_allocator
+                .free(NonNull::new_unchecked(header.cast()), layout)
+        };
+    }
+
+    /// Resizes a large block in place (within its mapping, or by growing the mapping).
+    ///
+    /// # Safety
+    /// `base` is the header of one of this GPA's large blocks.
+    pub(super) unsafe fn resize_large(
+        &self,
+        base: usize,
+        memory: NonNull<u8>,
+        layout: Layout,
+        new_len: usize,
+    ) -> bool {
+        let header = base as *mut LargeBlock;
+        // SAFETY: caller contract.
+        let block = unsafe { &mut *header };
+        let address = memory.as_ptr() as usize;
+        if address != block.data() || block.state.load(Ordering::Acquire) != SLOT_LIVE {
+            let kind = if address == block.data() {
+                FindingKind::DoubleFree
+            } else {
+                FindingKind::InvalidFree
+            };
+            self.record(self.large_finding(kind, block));
+            return false;
+        }
+        if self.config.safety && (layout.size() != block.requested || layout.align() != block.align)
+        {
+            let mut finding = self.large_finding(FindingKind::LayoutMismatch, block);
+            finding.claimed_size = layout.size();
+            finding.claimed_align = layout.align();
+            self.record(finding);
+            return false;
+        }
+        let extra = if self.config.safety { safety::CANARY_LEN } else { 0 };
+        let Some(needed) = new_len.checked_add(extra) else {
+            return false;
+        };
+        if needed > block.capacity() {
+            let Some(wanted) = mapping_layout(new_len, block.align, extra) else {
+                return false;
+            };
+            // SAFETY: the mapping is ours; the backing allocator grows it without moving.
+            let grown = unsafe {
+                self.config.backing_allocator.resize(
+                    NonNull::new_unchecked(header.cast()),
+                    block.layout(),
+                    wanted.size(),
+                )
+            };
+            if !grown || !pagemap::set_range(base, wanted.size(), base) {
+                return false;
+            }
+            block.mapping_len = wanted.size();
+            block.registered_len = block.registered_len.max(wanted.size());
+        }
+        if self.config.safety {
+            // SAFETY: data and canary are inside the mapping.
+            unsafe {
+                if !safety::canary_intact(block.data(), block.requested, block.capacity()) {
+                    self.record(self.large_finding(FindingKind::Overflow, block));
+                }
+                safety::write_canary(block.data(), new_len, block.capacity());
+            }
+        }
+        block.requested = new_len;
+        if self.config.resize_stack_traces {
+            block.alloc_trace.store(self.trace_here().0, Ordering::Relaxed);
+        }
+        true
+    }
+
+    /// Releases the retained metadata (and memory) of freed large blocks.
+    pub fn flush_retained_metadata(&self) {
+        let mut retained = lock(&self.retained);
+        while !retained.head.is_null() {
+            let header = retained.head;
+            // SAFETY: members of the retained list are freed blocks nobody uses.
+            unsafe {
+                retained.remove(header);
+                self.release_large(header);
+            }
+        }
+    }
+
+    /// How many freed large blocks are retained for diagnosis.
+    pub fn retained_block_count(&self) -> usize {
+        lock(&self.retained).count
+    }
+}
+
+const _: () = assert!(SLOT_FREED != SLOT_LIVE);

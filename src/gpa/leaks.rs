@@ -1,0 +1,257 @@
+//! Leak checks and tear-down: `detect_leaks`, `deinit`, and returning every byte to the
+//! backing allocator.
+//!
+//! # Design
+//! Live blocks are found from the metadata, not from the user's memory: in safety mode from
+//! the slot states, otherwise from each page's carved count minus its free list. Before the
+//! scan at `deinit`, remote lists are drained and quarantines flushed (which checks their
+//! poison), so that blocks freed by other threads are not mistaken for leaks.
+//!
+//! # Invariants
+//! * `deinit` takes `&mut self`: no other thread can be inside this GPA, so every heap,
+//!   including those of running threads that once used it, may be walked and torn down.
+//! * `detect_leaks` takes `&self`: it walks only the calling thread's heap and abandoned heaps
+//!   (whose owners have exited) plus large blocks, so it never races with an owner thread.
+
+use core::ptr::NonNull;
+use core::sync::atomic::Ordering;
+
+use super::heap::{self, Heap};
+use super::segment::{Page, Segment, SLOT_LIVE, UNITS};
+use super::{internal, lock, safety, Check, GeneralPurposeAllocator, OnError};
+use crate::report::{FindingKind, RawFinding};
+use crate::trace::TraceId;
+
+/// A block that is still allocated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveBlock {
+    /// Its address.
+    pub address: usize,
+    /// Its requested size (safety mode and large blocks) or slot size.
+    pub size: usize,
+    /// Where it was allocated (none without traces).
+    pub alloc_trace: TraceId,
+}
+
+impl GeneralPurposeAllocator {
+    /// Reports every block still allocated (address, size, allocation trace), without
+    /// freeing anything, and returns how many there are. Blocks in heaps of *other running
+    /// threads* are not examined (see `deinit` for the complete check).
+    pub fn detect_leaks(&self) -> usize {
+        let me = heap::current_thread_id();
+        let mut leaks = std::vec::Vec::new();
+        self.visit_heaps(|heap| {
+            // SAFETY: heaps in the list stay allocated while HEAP_GPA_REF is held.
+            let heap = unsafe { &*heap };
+            let owner = heap.owner_thread.load(Ordering::Acquire);
+            if owner == me || owner == 0 {
+                // SAFETY: the calling thread owns the heap, or nobody does.
+                unsafe { self.live_small_blocks(heap, &mut |block| leaks.push(block)) };
+            }
+        });
+        self.live_large_blocks(&mut |block| leaks.push(block));
+        self.report_leaks(&leaks);
+        leaks.len()
+    }
+
+    /// Calls `visit` for every live block (for tools such as a conservative leak scan).
+    /// Same scope as [`GeneralPurposeAllocator::detect_leaks`].
+    pub fn for_each_live_block(&self, mut visit: impl FnMut(&LiveBlock)) {
+        let me = heap::current_thread_id();
+        self.visit_heaps(|heap| {
+            // SAFETY: heaps in the list stay allocated while HEAP_GPA_REF is held.
+            let heap = unsafe { &*heap };
+            let owner = heap.owner_thread.load(Ordering::Acquire);
+            if owner == me || owner == 0 {
+                // SAFETY: the calling thread owns the heap, or nobody does.
+                unsafe { self.live_small_blocks(heap, &mut |block| visit(&block)) };
+            }
+        });
+        self.live_large_blocks(&mut |block| visit(&block));
+    }
+
+    /// Checks for leaks (reporting each leaked block once, with totals), then returns all
+    /// memory, leaked blocks included, to the backing allocator. The GPA can be used again
+    /// afterwards, as a fresh instance.
+    pub fn deinit(&mut self) -> Check {
+        let mut leaks = std::vec::Vec::new();
+        self.visit_heaps(|heap| {
+            // SAFETY: `&mut self`: no thread is inside this GPA, so every heap is ours.
+            unsafe {
+                let heap = &mut *heap;
+                self.drain_remote(heap);
+                if self.config.safety {
+                    self.flush_quarantine(heap);
+                }
+                self.live_small_blocks(heap, &mut |block| leaks.push(block));
+            }
+        });
+        self.live_large_blocks(&mut |block| leaks.push(block));
+        self.report_leaks(&leaks);
+        self.release_everything();
+        if leaks.is_empty() {
+            Check::Ok
+        } else {
+            Check::Leak
+        }
+    }
+
+    /// Returns all memory to the backing allocator without checking for leaks.
+    pub fn deinit_without_leak_checks(&mut self) {
+        self.release_everything();
+    }
+
+    /// Calls `visit` for each heap of this GPA (under the heap-list lock).
+    fn visit_heaps(&self, mut visit: impl FnMut(*mut Heap)) {
+        let heaps = lock(&self.heaps);
+        let mut cursor = heaps.head;
+        while !cursor.is_null() {
+            visit(cursor);
+            // SAFETY: heaps in the list stay allocated while HEAP_GPA_REF is held.
+            cursor = unsafe { (*cursor).next_in_gpa };
+        }
+    }
+
+    /// # Safety
+    /// The caller may read the heap's owner-only state (it owns the heap, or has `&mut` GPA).
+    unsafe fn live_small_blocks(&self, heap: &Heap, visit: &mut dyn FnMut(LiveBlock)) {
+        let mut segment = heap.segments;
+        let mut live = std::vec::Vec::new();
+        while !segment.is_null() {
+            // SAFETY: the heap's segments are live; caller contract for their pages.
+            let segment_ref = unsafe { &*segment };
+            for unit in 1..UNITS {
+                let page = &segment_ref.pages[unit];
+                if page.units == 0 {
+                    continue;
+                }
+                self.live_in_page(page, &mut live, visit);
+            }
+            segment = segment_ref.next;
+        }
+    }
+
+    fn live_in_page(&self, page: &Page, live: &mut std::vec::Vec<bool>, visit: &mut dyn FnMut(LiveBlock)) {
+        let block_size = page.block_size as usize;
+        if page.meta.is_null() {
+            live.clear();
+            live.resize(page.capacity as usize, false);
+            page.live_slots(live);
+            for (index, _) in live.iter().enumerate().filter(|(_, &is_live)| is_live) {
+                visit(LiveBlock {
+                    address: page.slot_address(index),
+                    size: block_size,
+                    alloc_trace: TraceId::NONE,
+                });
+            }
+            return;
+        }
+        for index in 0..page.carved as usize {
+            // SAFETY: safety mode keeps metadata for every slot.
+            let meta = unsafe { page.meta(index) };
+            if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
+                continue;
+            }
+            let address = page.slot_address(index);
+            let size = meta.requested.load(Ordering::Relaxed) as usize;
+            let alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
+            // SAFETY: a live slot of `block_size` bytes.
+            if !unsafe { safety::canary_intact(address, size, block_size) } {
+                let mut finding = RawFinding::new(FindingKind::Overflow, address);
+                finding.size = size;
+                finding.alloc_trace = alloc_trace;
+                self.record(finding);
+            }
+            visit(LiveBlock { address, size, alloc_trace });
+        }
+    }
+
+    fn live_large_blocks(&self, visit: &mut dyn FnMut(LiveBlock)) {
+        let large = lock(&self.large);
+        for header in large.iter() {
+            // SAFETY: members of the live list are valid headers.
+            let block = unsafe { &*header };
+            visit(LiveBlock {
+                address: block.data(),
+                size: block.requested,
+                alloc_trace: TraceId(block.alloc_trace.load(Ordering::Relaxed)),
+            });
+        }
+    }
+
+    fn report_leaks(&self, leaks: &[LiveBlock]) {
+        for block in leaks {
+            let mut finding = RawFinding::new(FindingKind::Leak, block.address);
+            finding.size = block.size;
+            finding.alloc_trace = block.alloc_trace;
+            self.record(finding);
+        }
+        if !leaks.is_empty() && self.config.on_error != OnError::Record {
+            let bytes: usize = leaks.iter().map(|block| block.size).sum();
+            let line = format!(
+                "error(gpa): {} leaked block(s), {bytes} byte(s) in total\n",
+                leaks.len()
+            );
+            crate::os::write_stderr(line.as_bytes());
+        }
+    }
+
+    /// Returns every segment, large block and retained header to the backing allocator and
+    /// detaches all heaps; the GPA then behaves as a fresh instance.
+    pub(super) fn release_everything(&mut self) {
+        let head = core::mem::replace(&mut lock(&self.heaps).head, core::ptr::null_mut());
+        let mut cursor = head;
+        while !cursor.is_null() {
+            // SAFETY: `&mut self`: the heaps are ours to tear down; the descriptor itself
+            // is released by reference count (its thread may still hold it).
+            unsafe {
+                let heap = &mut *cursor;
+                let next = heap.next_in_gpa;
+                self.release_heap_memory(heap);
+                heap::release_ref(cursor, heap::HEAP_GPA_REF);
+                cursor = next;
+            }
+        }
+        let mut large = lock(&self.large);
+        while !large.head.is_null() {
+            let header = large.head;
+            // SAFETY: live large blocks of this GPA; with `&mut self` nobody uses them.
+            unsafe {
+                large.remove(header);
+                self.release_large(header);
+            }
+        }
+        drop(large);
+        self.flush_retained_metadata();
+        self.requested_bytes.store(0, Ordering::Relaxed);
+        self.id.store(0, Ordering::Relaxed);
+    }
+
+    /// # Safety
+    /// Nobody uses the heap's blocks any more.
+    unsafe fn release_heap_memory(&self, heap: &mut Heap) {
+        heap.quarantine.len = 0;
+        heap.quarantine.bytes = 0;
+        heap.remote.store(core::ptr::null_mut(), Ordering::Relaxed);
+        for queue in heap.queues.iter_mut() {
+            queue.head = core::ptr::null_mut();
+            queue.tail = core::ptr::null_mut();
+        }
+        let mut segment = core::mem::replace(&mut heap.segments, core::ptr::null_mut());
+        while !segment.is_null() {
+            // SAFETY: caller contract; page metadata came from the internal heap.
+            unsafe {
+                let next = (*segment).next;
+                for unit in 1..UNITS {
+                    let page = &mut (*segment).pages[unit];
+                    if page.units != 0 && !page.meta.is_null() {
+                        internal::free(NonNull::new_unchecked(page.meta.cast()));
+                        page.meta = core::ptr::null_mut();
+                    }
+                }
+                self.release_segment(segment as *mut Segment);
+                segment = next;
+            }
+        }
+    }
+}

@@ -1,0 +1,650 @@
+//! `GeneralPurposeAllocator`: any size, any free order, and memory mistakes caught with
+//! stack traces (Zig's `GeneralPurposeAllocator` / `DebugAllocator`, built for speed).
+//!
+//! # Features
+//! * Small blocks (up to 128 KiB) in size classes carved from pages of 4 MiB segments taken
+//!   from the backing allocator; large blocks in mappings of their own (`large`).
+//! * Per-thread heaps (`heap`): no lock on the common path; a block freed by another thread
+//!   goes to its heap's atomic remote list; threads that exit hand their heaps back.
+//! * Safety mode (`Config::safety`): per-slot state out of line, so double frees, invalid and
+//!   foreign frees and layout mismatches are reported with the allocation, first-free and
+//!   current traces; freed memory is poisoned with 0xAA and quarantined before reuse; canaries
+//!   after every block catch overflows; leaks are reported at `deinit`/`detect_leaks`.
+//! * Reports go to stderr and are kept as data ([`crate::report::Report`], also as JSON).
+//!
+//! # Basic design: the data path of one allocation
+//! `alloc(layout)` → size class (a table lookup) → this thread's heap (one thread-local
+//! compare) → pop the current page of that class (a few instructions) → in safety mode, mark
+//! the slot live, store the size, capture the trace. `free(ptr)` → the page map gives the
+//! segment (or the size class gives it directly in fast mode) → owned by this thread's heap?
+//! push on the page's free list : push on the owner's remote list → in safety mode, check the
+//! slot and the layout, check the canary, poison, quarantine, store the free trace.
+//!
+//! # Invariants
+//! * A GPA's id is assigned on first use from a global counter and never reused; every
+//!   segment and large block records it, so a pointer of another instance is recognized.
+//! * Nothing on an allocation path allocates from a user heap: traces are captured into a
+//!   fixed array and interned into a table mapped from the OS; reports are rendered with the
+//!   thread marked as inside the allocator (see `heap::InsideAllocator`).
+
+mod heap;
+mod internal;
+mod large;
+mod leaks;
+mod pagemap;
+mod safety;
+mod segment;
+mod size_class;
+mod small;
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::fmt;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::interface::{impl_allocator_api2, Allocator, RawAllocator};
+use crate::report::{self, FindingKind, RawFinding, Report};
+use crate::trace::{self, TraceId, TraceMethod};
+use crate::PageAllocator;
+
+pub use leaks::LiveBlock;
+pub use size_class::{MAX_SMALL_ALIGN, MAX_SMALL_SIZE};
+
+/// What to do when a mistake is detected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnError {
+    /// Print the report to stderr, record it, and continue (Zig's behaviour; the default).
+    Report,
+    /// Record it without printing (for tests that assert on [`GeneralPurposeAllocator::report`]).
+    Record,
+    /// Print the report and abort the process.
+    Abort,
+}
+
+/// The GPA's settings (Zig's `DebugAllocator.Config`, same names and meanings).
+#[derive(Clone, Copy)]
+pub struct Config {
+    /// Frames of stack trace kept per allocation and free (0: none). Default: 6 in debug
+    /// builds, 0 in release builds.
+    pub stack_trace_frames: usize,
+    /// Detect double frees, invalid frees, layout mismatches, writes after free and overflows.
+    /// Default: on in debug builds.
+    pub safety: bool,
+    /// Count requested bytes and enforce [`GeneralPurposeAllocator::set_requested_memory_limit`].
+    pub enable_memory_limit: bool,
+    /// Accepted for parity with Zig. This GPA is always thread-safe: per-thread heaps cost no
+    /// lock, so there is nothing to save by turning it off.
+    pub thread_safe: bool,
+    /// Never return memory of freed large blocks to the backing allocator (use-after-free
+    /// then reads poison instead of faulting, and addresses are never reused).
+    pub never_unmap: bool,
+    /// Keep the metadata of freed large blocks, so that a much later double free of one is
+    /// still diagnosed with its traces. Release it with `flush_retained_metadata`.
+    pub retain_metadata: bool,
+    /// Log every allocation, resize and free to stderr.
+    pub verbose_log: bool,
+    /// Where segments and large blocks come from. Default: the page allocator.
+    pub backing_allocator: &'static (dyn RawAllocator + Sync),
+    /// What to do on a detected mistake.
+    pub on_error: OnError,
+    /// How stack traces are captured.
+    pub trace_method: TraceMethod,
+    /// Bytes of freed small blocks held back from reuse in safety mode (per thread), so that
+    /// double frees and writes after free of recent blocks are caught.
+    pub quarantine_bytes: usize,
+    /// A resize records its own stack as the block's allocation trace (Zig's
+    /// `resize_stack_traces`).
+    pub resize_stack_traces: bool,
+}
+
+impl Config {
+    /// The defaults: safety and 6-frame traces in debug builds, neither in release builds.
+    pub const fn new() -> Self {
+        let debug = cfg!(debug_assertions);
+        Config {
+            stack_trace_frames: if debug { 6 } else { 0 },
+            safety: debug,
+            enable_memory_limit: false,
+            thread_safe: true,
+            never_unmap: false,
+            retain_metadata: false,
+            verbose_log: false,
+            backing_allocator: &PageAllocator,
+            on_error: OnError::Report,
+            trace_method: TraceMethod::FramePointers,
+            quarantine_bytes: 256 * 1024,
+            resize_stack_traces: false,
+        }
+    }
+
+    /// The fast configuration: no safety checks, no traces.
+    pub const fn fast() -> Self {
+        Config { safety: false, stack_trace_frames: 0, ..Config::new() }
+    }
+
+    /// The debug configuration: safety checks and 6-frame traces, in any build.
+    pub const fn debug() -> Self {
+        Config { safety: true, stack_trace_frames: 6, ..Config::new() }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("stack_trace_frames", &self.stack_trace_frames)
+            .field("safety", &self.safety)
+            .field("enable_memory_limit", &self.enable_memory_limit)
+            .field("thread_safe", &self.thread_safe)
+            .field("never_unmap", &self.never_unmap)
+            .field("retain_metadata", &self.retain_metadata)
+            .field("verbose_log", &self.verbose_log)
+            .field("on_error", &self.on_error)
+            .field("trace_method", &self.trace_method)
+            .field("quarantine_bytes", &self.quarantine_bytes)
+            .field("resize_stack_traces", &self.resize_stack_traces)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The verdict of a leak check.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// Nothing was left allocated.
+    Ok,
+    /// Some blocks were still allocated (each was reported).
+    Leak,
+}
+
+struct HeapList {
+    head: *mut heap::Heap,
+}
+
+// SAFETY: the list holds heap descriptors shared between threads by design; all access goes
+// through the mutex, and each heap's mutable parts are touched only by its owner thread.
+unsafe impl Send for HeapList {}
+
+/// The general-purpose allocator. See the module documentation.
+pub struct GeneralPurposeAllocator {
+    config: Config,
+    id: AtomicU64,
+    heaps: Mutex<HeapList>,
+    large: Mutex<large::LargeList>,
+    retained: Mutex<large::LargeList>,
+    findings: Mutex<std::vec::Vec<RawFinding>>,
+    requested_bytes: AtomicUsize,
+    memory_limit: AtomicUsize,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl GeneralPurposeAllocator {
+    /// A GPA with the default [`Config`]. `const`, so it can be a `static` (also the
+    /// `#[global_allocator]`).
+    pub const fn new() -> Self {
+        Self::with_config(Config::new())
+    }
+
+    /// A GPA with `config`.
+    pub const fn with_config(config: Config) -> Self {
+        GeneralPurposeAllocator {
+            config,
+            id: AtomicU64::new(0),
+            heaps: Mutex::new(HeapList { head: core::ptr::null_mut() }),
+            large: Mutex::new(large::LargeList::new()),
+            retained: Mutex::new(large::LargeList::new()),
+            findings: Mutex::new(std::vec::Vec::new()),
+            requested_bytes: AtomicUsize::new(0),
+            memory_limit: AtomicUsize::new(usize::MAX),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The handle to pass to functions.
+    pub fn allocator(&self) -> Allocator<'_> {
+        Allocator::new(self)
+    }
+
+    #[inline(always)]
+    fn id(&self) -> u64 {
+        let id = self.id.load(Ordering::Relaxed);
+        if id != 0 {
+            return id;
+        }
+        self.assign_id()
+    }
+
+    #[cold]
+    fn assign_id(&self) -> u64 {
+        let fresh = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        match self.id.compare_exchange(0, fresh, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => fresh,
+            Err(winner) => winner,
+        }
+    }
+
+    /// Limits the total of requested bytes of live blocks (needs `enable_memory_limit`).
+    /// Allocations that would pass it fail cleanly.
+    pub fn set_requested_memory_limit(&self, bytes: usize) {
+        self.memory_limit.store(bytes, Ordering::Relaxed);
+    }
+
+    /// The total of requested bytes of live blocks (counted with `enable_memory_limit`).
+    pub fn total_requested_bytes(&self) -> usize {
+        self.requested_bytes.load(Ordering::Relaxed)
+    }
+
+    fn charge(&self, bytes: usize) -> bool {
+        let limit = self.memory_limit.load(Ordering::Relaxed);
+        let mut current = self.requested_bytes.load(Ordering::Relaxed);
+        loop {
+            let Some(next) = current.checked_add(bytes).filter(|&next| next <= limit) else {
+                return false;
+            };
+            match self.requested_bytes.compare_exchange_weak(
+                current,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    fn uncharge(&self, bytes: usize) {
+        self.requested_bytes.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    #[inline(always)]
+    fn trace_here(&self) -> TraceId {
+        if self.config.stack_trace_frames == 0 {
+            return TraceId::NONE;
+        }
+        trace::capture_id(self.config.stack_trace_frames, self.config.trace_method)
+    }
+
+    // ---- the raw operations ----
+
+    #[inline]
+    fn alloc_impl(&self, layout: Layout) -> Option<NonNull<u8>> {
+        if self.config.enable_memory_limit || self.config.verbose_log {
+            return self.alloc_accounted(layout);
+        }
+        self.alloc_unaccounted(layout)
+    }
+
+    #[inline(always)]
+    fn alloc_unaccounted(&self, layout: Layout) -> Option<NonNull<u8>> {
+        if self.config.safety {
+            return self.alloc_checked(layout);
+        }
+        match size_class::class_for(layout.size(), layout.align()) {
+            Some(class) => self.alloc_small_fast(class),
+            None => self.alloc_large(layout),
+        }
+    }
+
+    #[cold]
+    fn alloc_accounted(&self, layout: Layout) -> Option<NonNull<u8>> {
+        if self.config.enable_memory_limit && !self.charge(layout.size()) {
+            self.log(format_args!("alloc {} bytes: over the memory limit", layout.size()));
+            return None;
+        }
+        let block = self.alloc_unaccounted(layout);
+        if block.is_none() && self.config.enable_memory_limit {
+            self.uncharge(layout.size());
+        }
+        self.log(format_args!(
+            "alloc {} bytes (align {}) -> {:?}",
+            layout.size(),
+            layout.align(),
+            block.map(NonNull::as_ptr)
+        ));
+        block
+    }
+
+    #[cold]
+    fn alloc_checked(&self, layout: Layout) -> Option<NonNull<u8>> {
+        let padded = layout.size().checked_add(safety::CANARY_ROOM)?;
+        match size_class::class_for(padded, layout.align()) {
+            Some(class) => self.alloc_small_checked(class, layout),
+            None => self.alloc_large(layout),
+        }
+    }
+
+    /// Frees `memory`; `claimed` is the caller's layout where it has one (Rust), `None` for C.
+    ///
+    /// # Safety
+    /// In fast mode `memory` must be a live block of this allocator with `claimed` as its
+    /// layout. In safety mode any pointer is accepted and mistakes are reported.
+    #[inline]
+    unsafe fn free_impl(&self, memory: NonNull<u8>, claimed: Option<Layout>) {
+        let address = memory.as_ptr() as usize;
+        if !self.config.safety && !self.config.enable_memory_limit && !self.config.verbose_log {
+            if let Some(layout) = claimed {
+                if let Some(_class) = size_class::class_for(layout.size(), layout.align()) {
+                    if !internal::owns(address) {
+                        // SAFETY: fast-mode contract: a live small block of this allocator.
+                        unsafe { self.free_small_fast(memory) };
+                        return;
+                    }
+                }
+            }
+        }
+        // SAFETY: forwarded contract.
+        unsafe { self.free_general(memory, claimed) }
+    }
+
+    #[cold]
+    unsafe fn free_general(&self, memory: NonNull<u8>, claimed: Option<Layout>) {
+        let address = memory.as_ptr() as usize;
+        if self.config.verbose_log {
+            self.log(format_args!("free {:#x} ({:?})", address, claimed.map(|l| l.size())));
+        }
+        let Some(base) = pagemap::lookup(address) else {
+            if internal::owns(address) {
+                // SAFETY: blocks of the internal heap are freed back to it.
+                unsafe { internal::free(memory) };
+                return;
+            }
+            self.invalid_free(address, claimed);
+            return;
+        };
+        // SAFETY: the page map only holds bases of live segment or large-block headers.
+        let common = unsafe { &*(base as *const segment::SegmentCommon) };
+        if common.gpa_id != self.id() {
+            let mut finding = RawFinding::new(FindingKind::ForeignFree, address);
+            finding.site_trace = self.trace_here();
+            self.record(finding);
+            return;
+        }
+        match common.kind {
+            // SAFETY: a small segment of ours; the small path validates the address.
+            segment::SegmentKind::Small => unsafe { self.free_small_general(base, memory, claimed) },
+            // SAFETY: a large block of ours; the large path validates the address.
+            segment::SegmentKind::Large => unsafe { self.free_large(base, memory, claimed) },
+        }
+    }
+
+    #[cold]
+    fn invalid_free(&self, address: usize, claimed: Option<Layout>) {
+        let mut finding = RawFinding::new(FindingKind::InvalidFree, address);
+        if let Some(layout) = claimed {
+            finding.claimed_size = layout.size();
+            finding.claimed_align = layout.align();
+        }
+        finding.site_trace = self.trace_here();
+        self.record(finding);
+    }
+
+    /// Resizes in place where the block's slot or mapping has room.
+    ///
+    /// # Safety
+    /// As for `free_impl`, with `layout` the block's current layout.
+    unsafe fn resize_impl(&self, memory: NonNull<u8>, layout: Layout, new_len: usize) -> bool {
+        let address = memory.as_ptr() as usize;
+        if internal::owns(address) {
+            return false;
+        }
+        let Some(base) = pagemap::lookup(address) else {
+            self.invalid_free(address, Some(layout));
+            return false;
+        };
+        // SAFETY: the page map only holds bases of live headers.
+        let common = unsafe { &*(base as *const segment::SegmentCommon) };
+        if common.gpa_id != self.id() {
+            let mut finding = RawFinding::new(FindingKind::ForeignFree, address);
+            finding.site_trace = self.trace_here();
+            self.record(finding);
+            return false;
+        }
+        if self.config.enable_memory_limit {
+            if new_len > layout.size() && !self.charge(new_len - layout.size()) {
+                return false;
+            }
+            if new_len < layout.size() {
+                self.uncharge(layout.size() - new_len);
+            }
+        }
+        let resized = match common.kind {
+            // SAFETY: a small segment of ours.
+            segment::SegmentKind::Small => unsafe {
+                self.resize_small(base, memory, layout, new_len)
+            },
+            // SAFETY: a large block of ours.
+            segment::SegmentKind::Large => unsafe {
+                self.resize_large(base, memory, layout, new_len)
+            },
+        };
+        if !resized && self.config.enable_memory_limit {
+            if new_len > layout.size() {
+                self.uncharge(new_len - layout.size());
+            } else {
+                self.charge(layout.size() - new_len);
+            }
+        }
+        if self.config.verbose_log {
+            self.log(format_args!(
+                "resize {address:#x} from {} to {new_len} bytes: {}",
+                layout.size(),
+                if resized { "in place" } else { "refused" }
+            ));
+        }
+        resized
+    }
+
+    // ---- findings ----
+
+    /// Records a finding, and prints it unless `on_error` is `Record`.
+    #[cold]
+    #[inline(never)]
+    fn record(&self, finding: RawFinding) {
+        let _inside = heap::InsideAllocator::enter();
+        lock(&self.findings).push(finding);
+        if self.config.on_error == OnError::Record {
+            return;
+        }
+        let text = report::render(&finding, self.config.stack_trace_frames).to_string();
+        crate::os::write_stderr(text.as_bytes());
+        if self.config.on_error == OnError::Abort {
+            crate::os::write_stderr(b"error(gpa): aborting (Config::on_error is Abort)\n");
+            std::process::abort();
+        }
+    }
+
+    /// Everything found so far, symbolized.
+    pub fn report(&self) -> Report {
+        let raw = {
+            let _inside = heap::InsideAllocator::enter();
+            lock(&self.findings).clone()
+        };
+        self.render_all(&raw)
+    }
+
+    /// Everything found so far, symbolized; the record is cleared.
+    pub fn take_report(&self) -> Report {
+        let raw = {
+            let _inside = heap::InsideAllocator::enter();
+            core::mem::take(&mut *lock(&self.findings))
+        };
+        self.render_all(&raw)
+    }
+
+    fn render_all(&self, raw: &[RawFinding]) -> Report {
+        Report {
+            findings: raw
+                .iter()
+                .map(|finding| report::render(finding, self.config.stack_trace_frames))
+                .collect(),
+        }
+    }
+
+    #[cold]
+    fn log(&self, args: fmt::Arguments<'_>) {
+        use fmt::Write;
+        struct Line {
+            bytes: [u8; 256],
+            len: usize,
+        }
+        impl fmt::Write for Line {
+            fn write_str(&mut self, text: &str) -> fmt::Result {
+                let room = self.bytes.len() - self.len;
+                let take = text.len().min(room);
+                self.bytes[self.len..self.len + take].copy_from_slice(&text.as_bytes()[..take]);
+                self.len += take;
+                Ok(())
+            }
+        }
+        if !self.config.verbose_log {
+            return;
+        }
+        let mut line = Line { bytes: [0; 256], len: 0 };
+        let _ = write!(line, "info(gpa): {args}\n");
+        crate::os::write_stderr(&line.bytes[..line.len]);
+    }
+
+    /// The usable size of a live block of this allocator (`malloc_usable_size`), 0 when
+    /// `memory` is not one.
+    pub fn usable_size(&self, memory: *const u8) -> usize {
+        let address = memory as usize;
+        if internal::owns(address) {
+            // SAFETY: a block of the internal heap.
+            return unsafe { internal::usable_size(NonNull::new_unchecked(memory as *mut u8)) };
+        }
+        let Some(base) = pagemap::lookup(address) else {
+            return 0;
+        };
+        // SAFETY: the page map only holds bases of live headers.
+        let common = unsafe { &*(base as *const segment::SegmentCommon) };
+        if common.gpa_id != self.id() {
+            return 0;
+        }
+        match common.kind {
+            segment::SegmentKind::Small => self.usable_size_small(base, address),
+            segment::SegmentKind::Large => {
+                // SAFETY: a large block header of ours.
+                let block = unsafe { &*(base as *const large::LargeBlock) };
+                if block.data() == address {
+                    block.requested
+                } else {
+                    0
+                }
+            }
+        }
+    }
+}
+
+impl Default for GeneralPurposeAllocator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for GeneralPurposeAllocator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GeneralPurposeAllocator")
+            .field("id", &self.id.load(Ordering::Relaxed))
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+// SAFETY: blocks come from size-class slots or large mappings that no other live block
+// overlaps; resize keeps a block within its slot or mapping (see `small` and `large`).
+unsafe impl RawAllocator for GeneralPurposeAllocator {
+    #[inline]
+    fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
+        self.alloc_impl(layout)
+    }
+
+    unsafe fn resize(&self, memory: NonNull<u8>, layout: Layout, new_len: usize) -> bool {
+        // SAFETY: forwarded caller contract (checked in safety mode).
+        unsafe { self.resize_impl(memory, layout, new_len) }
+    }
+
+    unsafe fn remap(
+        &self,
+        memory: NonNull<u8>,
+        layout: Layout,
+        new_len: usize,
+    ) -> Option<NonNull<u8>> {
+        // SAFETY: forwarded caller contract.
+        unsafe { self.resize_impl(memory, layout, new_len) }.then_some(memory)
+    }
+
+    #[inline]
+    unsafe fn free(&self, memory: NonNull<u8>, layout: Layout) {
+        // SAFETY: forwarded caller contract (checked in safety mode).
+        unsafe { self.free_impl(memory, Some(layout)) }
+    }
+}
+
+impl_allocator_api2!([] &GeneralPurposeAllocator => |this| this.allocator());
+
+// SAFETY: as for `RawAllocator`; while the thread is inside the allocator (reports, heap
+// set-up), requests go to the internal heap, so the GPA never re-enters itself.
+unsafe impl GlobalAlloc for GeneralPurposeAllocator {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if heap::inside_allocator() {
+            return internal::alloc(layout.size().max(1), layout.align())
+                .map_or(core::ptr::null_mut(), NonNull::as_ptr);
+        }
+        self.alloc_impl(layout)
+            .map_or(core::ptr::null_mut(), NonNull::as_ptr)
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if let Some(memory) = NonNull::new(ptr) {
+            // SAFETY: GlobalAlloc's contract: `ptr` came from `alloc` with `layout` (internal
+            // blocks are recognized by address inside).
+            unsafe { self.free_impl(memory, Some(layout)) }
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let Some(memory) = NonNull::new(ptr) else {
+            return core::ptr::null_mut();
+        };
+        // SAFETY: GlobalAlloc's contract for realloc.
+        if unsafe { self.resize_impl(memory, layout, new_size) } {
+            return ptr;
+        }
+        // SAFETY: `layout.align()` is valid and `new_size` non-zero by GlobalAlloc's contract.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: GlobalAlloc's contract.
+        let fresh = unsafe { GlobalAlloc::alloc(self, new_layout) };
+        if !fresh.is_null() {
+            // SAFETY: both blocks are live and distinct; the old one is freed with its layout.
+            unsafe {
+                core::ptr::copy_nonoverlapping(ptr, fresh, layout.size().min(new_size));
+                GlobalAlloc::dealloc(self, ptr, layout);
+            }
+        }
+        fresh
+    }
+}
+
+impl Drop for GeneralPurposeAllocator {
+    fn drop(&mut self) {
+        self.release_everything();
+    }
+}

@@ -1,0 +1,344 @@
+//! Segments and pages: where small blocks live, and their out-of-line metadata.
+//!
+//! # Memory layout
+//! ```text
+//!  segment (4 MiB, aligned to 4 MiB, from the backing allocator)
+//!  ┌──────────────┬───────────────┬───────────────┬─────┬───────────────┐
+//!  │ unit 0:      │ unit 1        │ units 2-3     │ ... │ unit 63       │
+//!  │ Segment      │ page (class a)│ page (class b)│     │ free unit     │
+//!  │ header +     │ slot slot ... │ slot slot ... │     │               │
+//!  │ 64 Page descr│               │               │     │               │
+//!  └──────────────┴───────────────┴───────────────┴─────┴───────────────┘
+//! ```
+//! A segment is owned by one heap. Unit 0 holds the [`Segment`] header with one [`Page`]
+//! descriptor per unit; user memory starts at unit 1, so metadata is never inside or right
+//! after user blocks (a forward overflow cannot reach it). A page spans a power-of-two number
+//! of units (see `size_class::page_units`) and serves one size class; its slots are carved
+//! lazily (`carved`), so a fresh page costs nothing until used. With safety on, each page has a
+//! [`SlotMeta`] per slot, allocated separately (out of line).
+//!
+//! # Invariants
+//! * `segment_of(p) = p & !(SEGMENT_SIZE - 1)` for every block of a small segment.
+//! * For a page: `used == carved - |free list|` in slots (blocks in the heap's quarantine or
+//!   remote list still count as used); `carved <= capacity`.
+//! * `free_units` has bit `u` set exactly when unit `u` belongs to no page; bit 0 is never set.
+//! * Only the owning heap's thread touches `free`, `used`, `carved` and the queue links.
+
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU32, AtomicU8};
+
+use super::heap::Heap;
+use super::size_class::{class_size, page_units, Class};
+
+/// log2 of the segment size.
+pub const SEGMENT_SHIFT: u32 = 22;
+/// Segment size and alignment: 4 MiB.
+pub const SEGMENT_SIZE: usize = 1 << SEGMENT_SHIFT;
+/// A page unit: 64 KiB.
+pub const UNIT_SIZE: usize = 64 * 1024;
+/// Units in a segment.
+pub const UNITS: usize = SEGMENT_SIZE / UNIT_SIZE;
+
+/// What a segment-aligned region holds; the first word of both headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum SegmentKind {
+    /// Pages of small blocks ([`Segment`]).
+    Small = 0x5347_4d53,
+    /// One large block (`large::LargeBlock`).
+    Large = 0x4c52_4745,
+}
+
+/// The prefix shared by small-segment and large-block headers.
+#[repr(C)]
+pub struct SegmentCommon {
+    /// Which header follows.
+    pub kind: SegmentKind,
+    /// The owning GPA instance's id (never reused).
+    pub gpa_id: u64,
+}
+
+/// A free slot, linked through its first word.
+#[repr(C)]
+pub struct FreeBlock {
+    /// The next free slot of the same list.
+    pub next: *mut FreeBlock,
+}
+
+/// Per-slot metadata, kept only in safety mode.
+#[repr(C)]
+pub struct SlotMeta {
+    /// One of the `SLOT_*` states.
+    pub state: AtomicU8,
+    /// log2 of the alignment the block was allocated with.
+    pub align_log2: AtomicU8,
+    /// The requested size.
+    pub requested: AtomicU32,
+    /// Interned allocation trace.
+    pub alloc_trace: AtomicU32,
+    /// Interned trace of the (first) free.
+    pub free_trace: AtomicU32,
+}
+
+const _: () = assert!(core::mem::size_of::<SlotMeta>() == 16);
+
+/// Never handed out, or back on the page's free list after quarantine.
+pub const SLOT_FREE: u8 = 0;
+/// Handed out to the user.
+pub const SLOT_LIVE: u8 = 1;
+/// Freed by the user; poisoned; not reusable yet (quarantine or a remote list).
+pub const SLOT_QUARANTINED: u8 = 2;
+/// Freed and back on the page's free list (poison checked), carrying its free trace.
+pub const SLOT_FREED: u8 = 3;
+
+/// A page descriptor, in the segment header.
+#[repr(C)]
+pub struct Page {
+    /// Local free list.
+    pub free: *mut FreeBlock,
+    /// First slot.
+    pub start: *mut u8,
+    /// Slots handed out (see the module invariants).
+    pub used: u32,
+    /// Slots carved so far.
+    pub carved: u32,
+    /// Slots in the page.
+    pub capacity: u32,
+    /// Slot size in bytes.
+    pub block_size: u32,
+    /// Size class.
+    pub class: u8,
+    /// Units spanned (0 for an unused descriptor).
+    pub units: u8,
+    /// Linked in its heap's queue for `class`.
+    pub in_queue: bool,
+    /// Neighbours in the heap's queue for `class`.
+    pub next: *mut Page,
+    /// See `next`.
+    pub prev: *mut Page,
+    /// `capacity` slot records in safety mode, else null.
+    pub meta: *mut SlotMeta,
+}
+
+/// The header of a small segment (unit 0).
+#[repr(C)]
+pub struct Segment {
+    /// Kind and owner.
+    pub common: SegmentCommon,
+    /// The heap whose pages these are.
+    pub heap: *mut Heap,
+    /// Bit `u` set: unit `u` is free.
+    pub free_units: u64,
+    /// For each unit, the first unit of the page covering it.
+    pub unit_page: [u8; UNITS],
+    /// Pages in use.
+    pub page_count: u32,
+    /// The next segment of the same heap.
+    pub next: *mut Segment,
+    /// Page descriptors, indexed by their first unit.
+    pub pages: [Page; UNITS],
+}
+
+const _: () = assert!(core::mem::size_of::<Segment>() <= UNIT_SIZE);
+
+/// All units but unit 0.
+pub const ALL_PAGE_UNITS: u64 = !1;
+
+impl Segment {
+    /// The segment containing a small block.
+    #[inline]
+    pub fn of(address: usize) -> *mut Segment {
+        (address & !(SEGMENT_SIZE - 1)) as *mut Segment
+    }
+
+    /// Initializes a header in fresh segment memory.
+    ///
+    /// # Safety
+    /// `base` is `SEGMENT_SIZE` bytes, `SEGMENT_SIZE`-aligned, exclusively ours.
+    pub unsafe fn init(base: NonNull<u8>, gpa_id: u64, heap: *mut Heap) -> *mut Segment {
+        let segment = base.as_ptr().cast::<Segment>();
+        // SAFETY: caller contract; a zeroed `Page` is a valid empty descriptor (null
+        // pointers, zero counters), so only the header fields need writing.
+        unsafe {
+            core::ptr::write_bytes(segment.cast::<u8>(), 0, core::mem::size_of::<Segment>());
+            (*segment).common = SegmentCommon { kind: SegmentKind::Small, gpa_id };
+            (*segment).heap = heap;
+            (*segment).free_units = ALL_PAGE_UNITS;
+        }
+        segment
+    }
+
+    /// Claims a run of units for a page of `class`; `None` when no run is free.
+    ///
+    /// # Safety
+    /// `self` is a live segment owned by the calling thread's heap.
+    pub unsafe fn claim_page(&mut self, class: Class) -> Option<*mut Page> {
+        let units = page_units(class);
+        let first = find_run(self.free_units, units)?;
+        let mask = run_mask(first, units);
+        self.free_units &= !mask;
+        for unit in first..first + units {
+            self.unit_page[unit] = first as u8;
+        }
+        self.page_count += 1;
+        let block_size = class_size(class);
+        let base = self as *mut Segment as usize;
+        let page = &mut self.pages[first];
+        page.free = core::ptr::null_mut();
+        page.start = (base + first * UNIT_SIZE) as *mut u8;
+        page.used = 0;
+        page.carved = 0;
+        page.capacity = (units * UNIT_SIZE / block_size) as u32;
+        page.block_size = block_size as u32;
+        page.class = class as u8;
+        page.units = units as u8;
+        page.in_queue = false;
+        page.next = core::ptr::null_mut();
+        page.prev = core::ptr::null_mut();
+        page.meta = core::ptr::null_mut();
+        Some(page)
+    }
+
+    /// Returns a page's units to the segment.
+    ///
+    /// # Safety
+    /// `page` is an empty page of this segment, not in any queue.
+    pub unsafe fn release_page(&mut self, page: *mut Page) {
+        // SAFETY: caller contract.
+        let page = unsafe { &mut *page };
+        let first = (page.start as usize - self as *mut Segment as usize) / UNIT_SIZE;
+        self.free_units |= run_mask(first, page.units as usize);
+        self.page_count -= 1;
+        page.units = 0;
+        page.capacity = 0;
+        page.carved = 0;
+        page.free = core::ptr::null_mut();
+    }
+
+    /// The page descriptor covering `address` (inside this segment's page units).
+    #[inline]
+    pub fn page_of(&mut self, address: usize) -> *mut Page {
+        let unit = (address - self as *mut Segment as usize) / UNIT_SIZE;
+        let first = self.unit_page[unit] as usize;
+        &mut self.pages[first]
+    }
+
+    /// Whether no page is in use.
+    pub fn is_empty(&self) -> bool {
+        self.page_count == 0
+    }
+}
+
+fn run_mask(first: usize, units: usize) -> u64 {
+    (if units == 64 { u64::MAX } else { (1u64 << units) - 1 }) << first
+}
+
+/// The first unit of an aligned run of `units` free units (pages are aligned to their span,
+/// which keeps every slot aligned to its class's alignment).
+fn find_run(free_units: u64, units: usize) -> Option<usize> {
+    let mut first = units;
+    while first + units <= UNITS {
+        if free_units & run_mask(first, units) == run_mask(first, units) {
+            return Some(first);
+        }
+        first += units;
+    }
+    None
+}
+
+impl Page {
+    /// The slot index of `address`, and whether it is a slot's first byte.
+    #[inline]
+    pub fn slot_of(&self, address: usize) -> (usize, bool) {
+        let offset = address - self.start as usize;
+        let size = self.block_size as usize;
+        (offset / size, offset % size == 0)
+    }
+
+    /// The address of slot `index`.
+    #[inline]
+    pub fn slot_address(&self, index: usize) -> usize {
+        self.start as usize + index * self.block_size as usize
+    }
+
+    /// The metadata of slot `index` (safety mode only).
+    ///
+    /// # Safety
+    /// `meta` is non-null and `index < capacity`.
+    #[inline]
+    pub unsafe fn meta(&self, index: usize) -> &SlotMeta {
+        debug_assert!(!self.meta.is_null() && index < self.capacity as usize);
+        // SAFETY: caller contract; the array lives as long as the page.
+        unsafe { &*self.meta.add(index) }
+    }
+
+    /// Pops a free or never-carved slot; `None` when the page is full.
+    #[inline]
+    pub fn pop(&mut self) -> Option<NonNull<u8>> {
+        let block = self.free;
+        if !block.is_null() {
+            // SAFETY: free-list entries are free slots of this page, linked via first word.
+            self.free = unsafe { (*block).next };
+            self.used += 1;
+            // SAFETY: non-null checked above.
+            return Some(unsafe { NonNull::new_unchecked(block.cast()) });
+        }
+        self.carve()
+    }
+
+    #[inline]
+    fn carve(&mut self) -> Option<NonNull<u8>> {
+        if self.carved == self.capacity {
+            return None;
+        }
+        let address = self.slot_address(self.carved as usize);
+        self.carved += 1;
+        self.used += 1;
+        NonNull::new(address as *mut u8)
+    }
+
+    /// Pushes a slot back on the local free list.
+    ///
+    /// # Safety
+    /// `block` is a used slot of this page that nobody uses any more.
+    #[inline]
+    pub unsafe fn push(&mut self, block: NonNull<u8>) {
+        let block = block.as_ptr().cast::<FreeBlock>();
+        // SAFETY: caller contract: the slot is ours to overwrite.
+        unsafe { (*block).next = self.free };
+        self.free = block;
+        self.used -= 1;
+    }
+
+    /// Marks every slot that is neither carved-and-used: `live[i]` is set for used slots.
+    /// Walks the free list, so only the owner (or an exclusive caller) may use it.
+    pub fn live_slots(&self, live: &mut [bool]) {
+        for (index, flag) in live.iter_mut().enumerate() {
+            *flag = index < self.carved as usize;
+        }
+        let mut block = self.free;
+        while !block.is_null() {
+            let (index, _) = self.slot_of(block as usize);
+            if let Some(flag) = live.get_mut(index) {
+                *flag = false;
+            }
+            // SAFETY: free-list entries are free slots of this page.
+            block = unsafe { (*block).next };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_are_aligned_to_their_span() {
+        assert_eq!(find_run(ALL_PAGE_UNITS, 1), Some(1));
+        assert_eq!(find_run(ALL_PAGE_UNITS, 2), Some(2));
+        assert_eq!(find_run(ALL_PAGE_UNITS, 16), Some(16));
+        assert_eq!(find_run(ALL_PAGE_UNITS & !(1 << 16), 16), Some(32));
+        assert_eq!(find_run(0, 1), None);
+        assert_eq!(run_mask(0, 64), u64::MAX);
+    }
+}

@@ -1,0 +1,338 @@
+//! Reports: memory mistakes as data, as text for people and as JSON for tools.
+//!
+//! # Design
+//! Detection happens inside the allocator, where nothing may allocate from the user heap or
+//! symbolize; it records a [`RawFinding`] (kind, address, sizes and [`TraceId`]s, all plain
+//! numbers). Turning that into a [`Finding`] (symbolized frames, strings) happens later, outside
+//! the allocator's locks: when the finding is printed, or when a caller asks for a [`Report`].
+//!
+//! Text output follows Zig's DebugAllocator (`error(gpa): ...` then the traces), with one
+//! addition: a double free shows the allocation, the first free and the second free.
+
+pub mod symbolize;
+
+use core::fmt;
+
+use crate::trace::TraceId;
+
+/// What kind of mistake a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FindingKind {
+    /// A block still allocated when checked (at `deinit`, `detect_leaks`, or exit).
+    Leak,
+    /// A block freed a second time.
+    DoubleFree,
+    /// A free (or resize) of a pointer that is not the start of a live block of this
+    /// allocator: never allocated, the middle of a block, a stack or static address.
+    InvalidFree,
+    /// A free of a block that belongs to another GPA instance.
+    ForeignFree,
+    /// A free or resize whose size or alignment differs from the allocation's.
+    LayoutMismatch,
+    /// Freed memory was written to (its poison changed) before it was reused.
+    WriteAfterFree,
+    /// Bytes past the end of a block were overwritten.
+    Overflow,
+    /// Bytes before the start of a block were overwritten.
+    Underflow,
+}
+
+impl FindingKind {
+    /// The stable snake_case name used in JSON (`leak`, `double_free`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::Leak => "leak",
+            FindingKind::DoubleFree => "double_free",
+            FindingKind::InvalidFree => "invalid_free",
+            FindingKind::ForeignFree => "foreign_free",
+            FindingKind::LayoutMismatch => "layout_mismatch",
+            FindingKind::WriteAfterFree => "write_after_free",
+            FindingKind::Overflow => "overflow",
+            FindingKind::Underflow => "underflow",
+        }
+    }
+}
+
+/// A finding as recorded inside the allocator: numbers only, no allocation needed.
+#[derive(Clone, Copy, Debug)]
+pub struct RawFinding {
+    /// What happened.
+    pub kind: FindingKind,
+    /// The block's (or the bad pointer's) address.
+    pub address: usize,
+    /// The block's size as allocated (0 when unknown).
+    pub size: usize,
+    /// The size or alignment the caller claimed, for layout mismatches (0 otherwise).
+    pub claimed_size: usize,
+    /// The alignment the caller claimed (0 when not relevant).
+    pub claimed_align: usize,
+    /// The alignment the block was allocated with (0 when unknown).
+    pub align: usize,
+    /// Where the block was allocated.
+    pub alloc_trace: TraceId,
+    /// Where it was (first) freed.
+    pub free_trace: TraceId,
+    /// Where the mistake itself happened (second free, bad free, detection point).
+    pub site_trace: TraceId,
+    /// For grouped leaks: how many blocks (1 otherwise).
+    pub count: usize,
+}
+
+impl RawFinding {
+    /// A finding of `kind` at `address` with everything else empty.
+    pub fn new(kind: FindingKind, address: usize) -> Self {
+        RawFinding {
+            kind,
+            address,
+            size: 0,
+            claimed_size: 0,
+            claimed_align: 0,
+            align: 0,
+            alloc_trace: TraceId::NONE,
+            free_trace: TraceId::NONE,
+            site_trace: TraceId::NONE,
+            count: 1,
+        }
+    }
+}
+
+/// One symbolized stack frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// The return address (or instruction pointer).
+    pub address: usize,
+    /// The demangled function name, where known.
+    pub function: Option<String>,
+    /// The source file, where debug info has it.
+    pub file: Option<String>,
+    /// The source line, where debug info has it.
+    pub line: Option<u32>,
+}
+
+/// A named stack: `alloc`, `free`, `second_free`, `site`...
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stack {
+    /// What this stack is (`alloc`, `free`, `second_free`, `invalid_free`, `detected`...).
+    pub name: &'static str,
+    /// Its frames, innermost first, starting at user code.
+    pub frames: std::vec::Vec<Frame>,
+}
+
+/// A symbolized finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// What happened.
+    pub kind: FindingKind,
+    /// The block's or bad pointer's address (the first block's, for grouped leaks).
+    pub address: usize,
+    /// Bytes concerned (total for grouped leaks).
+    pub size: usize,
+    /// Blocks in this finding.
+    pub count: usize,
+    /// A one-line description.
+    pub message: String,
+    /// The stacks that explain it.
+    pub stacks: std::vec::Vec<Stack>,
+}
+
+impl Finding {
+    /// The stack with this name, if present.
+    pub fn stack(&self, name: &str) -> Option<&Stack> {
+        self.stacks.iter().find(|stack| stack.name == name)
+    }
+
+    /// Whether any frame of any stack names a function containing `needle`.
+    pub fn mentions_function(&self, needle: &str) -> bool {
+        self.stacks.iter().flat_map(|s| &s.frames).any(|frame| {
+            frame
+                .function
+                .as_deref()
+                .is_some_and(|name| name.contains(needle))
+        })
+    }
+}
+
+/// Findings of one allocator, in the order they were detected.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Every finding.
+    pub findings: std::vec::Vec<Finding>,
+}
+
+impl Report {
+    /// Whether nothing was found.
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    /// Findings of one kind.
+    pub fn of_kind(&self, kind: FindingKind) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(move |f| f.kind == kind)
+    }
+
+    /// Leaked blocks and bytes in total.
+    pub fn leak_totals(&self) -> (usize, usize) {
+        self.of_kind(FindingKind::Leak)
+            .fold((0, 0), |(blocks, bytes), f| (blocks + f.count, bytes + f.size))
+    }
+
+    /// The report as a JSON value: `{"findings": [{kind, count, size, address, message,
+    /// stacks: {name: [{function, file, line, address}]}}]}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let findings = self.findings.iter().map(finding_json).collect::<std::vec::Vec<_>>();
+        let (leaked_blocks, leaked_bytes) = self.leak_totals();
+        serde_json::json!({
+            "findings": findings,
+            "leaked_blocks": leaked_blocks,
+            "leaked_bytes": leaked_bytes,
+        })
+    }
+}
+
+fn finding_json(finding: &Finding) -> serde_json::Value {
+    let mut stacks = serde_json::Map::new();
+    for stack in &finding.stacks {
+        let frames = stack
+            .frames
+            .iter()
+            .map(|frame| {
+                serde_json::json!({
+                    "function": frame.function,
+                    "file": frame.file,
+                    "line": frame.line,
+                    "address": format!("{:#x}", frame.address),
+                })
+            })
+            .collect::<std::vec::Vec<_>>();
+        stacks.insert(stack.name.to_string(), serde_json::Value::Array(frames));
+    }
+    serde_json::json!({
+        "kind": finding.kind.as_str(),
+        "count": finding.count,
+        "size": finding.size,
+        "address": format!("{:#x}", finding.address),
+        "message": finding.message,
+        "stacks": stacks,
+    })
+}
+
+impl fmt::Display for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let function = self.function.as_deref().unwrap_or("???");
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => write!(f, "    at {function}\n        {file}:{line}"),
+            (Some(file), None) => write!(f, "    at {function}\n        {file}"),
+            _ => write!(f, "    at {function} ({:#x})", self.address),
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error(gpa): {}", self.message)?;
+        for stack in &self.stacks {
+            writeln!(f, "  {} trace:", stack.name.replace('_', " "))?;
+            if stack.frames.is_empty() {
+                writeln!(f, "    (no frames: stack traces disabled)")?;
+            }
+            for frame in &stack.frames {
+                writeln!(f, "{frame}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for finding in &self.findings {
+            writeln!(f, "{finding}")?;
+        }
+        let (blocks, bytes) = self.leak_totals();
+        if blocks != 0 {
+            writeln!(f, "error(gpa): {blocks} leaked block(s), {bytes} byte(s) in total")?;
+        }
+        Ok(())
+    }
+}
+
+/// Symbolizes a raw finding, keeping `depth` user frames per stack (0: all).
+pub fn render(raw: &RawFinding, depth: usize) -> Finding {
+    let message = describe(raw);
+    let mut stacks = std::vec::Vec::new();
+    let mut add = |name: &'static str, id: TraceId| {
+        if id.is_some() {
+            stacks.push(Stack { name, frames: symbolize::symbolize(id, depth) });
+        }
+    };
+    match raw.kind {
+        FindingKind::Leak => add("alloc", raw.alloc_trace),
+        FindingKind::DoubleFree => {
+            add("alloc", raw.alloc_trace);
+            add("free", raw.free_trace);
+            add("second_free", raw.site_trace);
+        }
+        FindingKind::WriteAfterFree => {
+            add("alloc", raw.alloc_trace);
+            add("free", raw.free_trace);
+            add("detected", raw.site_trace);
+        }
+        FindingKind::Overflow | FindingKind::Underflow => {
+            add("alloc", raw.alloc_trace);
+            add("detected", raw.site_trace);
+        }
+        FindingKind::InvalidFree | FindingKind::ForeignFree | FindingKind::LayoutMismatch => {
+            add("alloc", raw.alloc_trace);
+            add("free", raw.free_trace);
+            add("invalid_free", raw.site_trace);
+        }
+    }
+    Finding {
+        kind: raw.kind,
+        address: raw.address,
+        size: raw.size,
+        count: raw.count,
+        message,
+        stacks,
+    }
+}
+
+fn describe(raw: &RawFinding) -> String {
+    let address = raw.address;
+    match raw.kind {
+        FindingKind::Leak if raw.count > 1 => format!(
+            "memory leak: {} blocks, {} bytes in total, first at {address:#x}",
+            raw.count, raw.size
+        ),
+        FindingKind::Leak => format!("memory address {address:#x} leaked ({} bytes)", raw.size),
+        FindingKind::DoubleFree => {
+            format!("double free of {address:#x} ({} bytes)", raw.size)
+        }
+        FindingKind::InvalidFree if raw.size != 0 => format!(
+            "invalid free of {address:#x}: not the start of a block (inside a {}-byte block)",
+            raw.size
+        ),
+        FindingKind::InvalidFree => {
+            format!("invalid free of {address:#x}: not allocated by this allocator")
+        }
+        FindingKind::ForeignFree => format!(
+            "invalid free of {address:#x}: it belongs to another GeneralPurposeAllocator instance"
+        ),
+        FindingKind::LayoutMismatch => format!(
+            "allocation of {} bytes aligned to {} freed as {} bytes aligned to {} at {address:#x}",
+            raw.size, raw.align, raw.claimed_size, raw.claimed_align
+        ),
+        FindingKind::WriteAfterFree => format!(
+            "write after free: freed block {address:#x} ({} bytes) was modified",
+            raw.size
+        ),
+        FindingKind::Overflow => format!(
+            "buffer overflow: bytes past the end of block {address:#x} ({} bytes) were overwritten",
+            raw.size
+        ),
+        FindingKind::Underflow => format!(
+            "buffer underflow: bytes before block {address:#x} ({} bytes) were overwritten",
+            raw.size
+        ),
+    }
+}

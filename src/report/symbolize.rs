@@ -1,0 +1,81 @@
+//! Symbolization: return addresses to function, file and line, only when a report is made.
+//!
+//! # Design
+//! Uses the `backtrace` crate (gimli/addr2line over the loaded objects' debug info, cached per
+//! object). It allocates, so the GPA calls it only outside its locks and with the thread marked
+//! as "internal", which routes those allocations to the internal heap when a GPA is the global
+//! allocator. Leading frames that belong to the allocator itself or to the allocation plumbing
+//! of std, `alloc` and `allocator_api2` are dropped here, so that a trace starts at the user's
+//! code and the configured depth counts only user frames.
+
+use super::Frame;
+use crate::trace::{self, TraceId};
+
+/// Symbol prefixes (after an optional leading `<`) of frames that are allocation plumbing.
+const PLUMBING_PREFIXES: &[&str] = &[
+    "gpa::gpa::",
+    "gpa::interface::",
+    "gpa::trace::",
+    "gpa::allocators::",
+    "gpa::testing::",
+    "gpa::report::",
+    "gpa::capi",
+    "gpa_capi::",
+    "alloc::",
+    "allocator_api2::",
+    "core::",
+    "std::alloc::",
+    "hashbrown::raw::alloc",
+    "__rust",
+    "__rdl",
+    "__rg_",
+    "backtrace::",
+];
+
+fn is_plumbing(function: &str) -> bool {
+    let name = function.trim_start_matches('<');
+    PLUMBING_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+}
+
+/// Resolves one return address into its frames (more than one where calls were inlined),
+/// innermost first.
+pub fn resolve_address(address: usize) -> std::vec::Vec<Frame> {
+    let mut frames = std::vec::Vec::new();
+    backtrace::resolve(address as *mut core::ffi::c_void, |symbol| {
+        frames.push(Frame {
+            address,
+            function: symbol.name().map(|name| format!("{name:#}")),
+            file: symbol.filename().map(|path| path.display().to_string()),
+            line: symbol.lineno(),
+        });
+    });
+    if frames.is_empty() {
+        frames.push(Frame { address, function: None, file: None, line: None });
+    }
+    frames
+}
+
+/// Symbolizes an interned trace, drops leading plumbing frames and keeps `depth` frames
+/// (`depth == 0` keeps all).
+pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
+    let raw = trace::frames_of(id);
+    let mut frames = std::vec::Vec::new();
+    let mut in_plumbing = true;
+    for &address in raw.addresses() {
+        for frame in resolve_address(address) {
+            if in_plumbing && frame.function.as_deref().is_some_and(is_plumbing) {
+                continue;
+            }
+            in_plumbing = false;
+            frames.push(frame);
+        }
+    }
+    if frames.is_empty() {
+        // Everything looked like plumbing (say, a test inside this crate): keep the raw stack.
+        frames = raw.addresses().iter().flat_map(|&a| resolve_address(a)).collect();
+    }
+    if depth != 0 {
+        frames.truncate(depth);
+    }
+    frames
+}

@@ -1,0 +1,325 @@
+//! Stack traces: captured without allocating, stored once per distinct stack.
+//!
+//! # Design
+//! [`capture`] walks the frame-pointer chain (`[fp]` is the caller's frame pointer, `[fp + 8]`
+//! the return address, on x86-64 and AArch64) within the current thread's stack bounds, so a
+//! frame costs a couple of loads. Where the build has no frame pointers the walk stops early;
+//! [`TraceMethod::Unwinder`] uses the system unwinder instead (microseconds per trace, fine for
+//! C programs that were not built with frame pointers).
+//!
+//! Traces are interned in one process-wide, lock-free, open-addressed table keyed by a hash of
+//! the addresses: millions of allocations from one site cost one entry, and a block stores only
+//! a 4-byte [`TraceId`]. The table is reserved virtually (the OS maps its pages on first touch)
+//! and never shrinks; when it is nearly full, new traces get [`TraceId::NONE`].
+//!
+//! More frames than the configured depth are captured ([`SKIP_BUDGET`] extra): the allocator's
+//! own frames and the allocation plumbing of std and `allocator_api2` are dropped when a trace
+//! is symbolized (`report::symbolize`), so they do not use up the user's depth.
+//!
+//! # Invariants
+//! * A table slot's `key` goes from 0 to a hash once (CAS), then its frames are written, then
+//!   `ready` is set with `Release`; readers compare frames only after an `Acquire` of `ready`.
+//! * Nothing here allocates from any heap.
+
+use core::cell::Cell;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use crate::os;
+
+/// Frames captured beyond the configured depth, to be skipped as allocator plumbing.
+pub const SKIP_BUDGET: usize = 12;
+/// The most frames a stored trace holds.
+pub const MAX_FRAMES: usize = 32;
+
+/// How return addresses are collected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceMethod {
+    /// Walk frame pointers: a few nanoseconds per frame; needs `-C force-frame-pointers=yes`
+    /// (set by this repository's `.cargo/config.toml`) for complete traces.
+    FramePointers,
+    /// The system unwinder (`_Unwind_Backtrace`): complete without frame pointers, but costs
+    /// microseconds per trace.
+    Unwinder,
+}
+
+/// A handle to an interned trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct TraceId(pub u32);
+
+impl TraceId {
+    /// No trace (traces disabled, or the table is full).
+    pub const NONE: TraceId = TraceId(0);
+
+    /// Whether this refers to a stored trace.
+    pub fn is_some(self) -> bool {
+        self.0 != 0
+    }
+}
+
+/// Return addresses of one stack, innermost first.
+#[derive(Clone, Copy)]
+pub struct Frames {
+    len: usize,
+    addresses: [usize; MAX_FRAMES],
+}
+
+impl Frames {
+    /// The captured return addresses, innermost first.
+    pub fn addresses(&self) -> &[usize] {
+        &self.addresses[..self.len]
+    }
+
+    fn push(&mut self, address: usize) -> bool {
+        if self.len == MAX_FRAMES {
+            return false;
+        }
+        self.addresses[self.len] = address;
+        self.len += 1;
+        true
+    }
+}
+
+thread_local! {
+    /// The top of this thread's stack, found once per thread (0: not yet known).
+    static STACK_TOP: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Records the calling thread's stack bounds; the allocator calls it from its slow path (where
+/// the allocation that `pthread_getattr_np` may do is safe) before the first capture.
+pub fn prepare_thread() {
+    let _ = STACK_TOP.try_with(|top| {
+        if top.get() == 0 {
+            top.set(os::stack_top().unwrap_or(usize::MAX));
+        }
+    });
+}
+
+#[inline(always)]
+fn frame_pointer() -> usize {
+    let fp: usize;
+    // SAFETY: reading the frame-pointer register has no side effects.
+    unsafe {
+        #[cfg(target_arch = "x86_64")]
+        core::arch::asm!("mov {}, rbp", out(reg) fp, options(nomem, nostack, preserves_flags));
+        #[cfg(target_arch = "aarch64")]
+        core::arch::asm!("mov {}, x29", out(reg) fp, options(nomem, nostack, preserves_flags));
+    }
+    fp
+}
+
+/// Captures up to `depth + SKIP_BUDGET` return addresses of the caller's stack.
+#[inline(never)]
+pub fn capture(depth: usize, method: TraceMethod) -> Frames {
+    let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
+    let mut frames = Frames { len: 0, addresses: [0; MAX_FRAMES] };
+    match method {
+        TraceMethod::FramePointers => walk_frame_pointers(&mut frames, limit),
+        TraceMethod::Unwinder => {
+            let mut skip = 1; // this function
+            // SAFETY: the callback does not allocate, panic, or reenter the unwinder.
+            unsafe {
+                backtrace::trace_unsynchronized(|frame| {
+                    if skip > 0 {
+                        skip -= 1;
+                        return true;
+                    }
+                    frames.len < limit && frames.push(frame.ip() as usize)
+                })
+            };
+        }
+    }
+    frames
+}
+
+#[inline(always)]
+fn walk_frame_pointers(frames: &mut Frames, limit: usize) {
+    let stack_top = STACK_TOP.try_with(Cell::get).unwrap_or(0);
+    if stack_top == 0 {
+        return;
+    }
+    let mut fp = frame_pointer();
+    let mut low = os::approximate_stack_pointer().min(fp);
+    while frames.len < limit {
+        if fp < low || fp % core::mem::align_of::<usize>() != 0 || fp > stack_top - 16 {
+            break;
+        }
+        // SAFETY: `fp` is aligned and lies within this thread's stack, `[low, stack_top)`,
+        // which is mapped and readable; frames only move towards the top, so the walk ends.
+        let (caller_fp, return_address) =
+            unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        if return_address == 0 {
+            break;
+        }
+        frames.push(return_address);
+        if caller_fp <= fp {
+            break;
+        }
+        low = fp + 16;
+        fp = caller_fp;
+    }
+}
+
+// ---- the interning table ----
+
+const TABLE_BITS: u32 = 20;
+const TABLE_LEN: usize = 1 << TABLE_BITS;
+const TABLE_MAX_FILL: usize = TABLE_LEN / 10 * 9;
+
+#[repr(C)]
+struct Slot {
+    key: AtomicU64,
+    ready: AtomicU32,
+    len: AtomicU32,
+    addresses: [AtomicUsize; MAX_FRAMES],
+}
+
+static TABLE: AtomicPtr<Slot> = AtomicPtr::new(core::ptr::null_mut());
+static FILLED: AtomicUsize = AtomicUsize::new(0);
+
+#[cold]
+fn table_init() -> Option<NonNull<Slot>> {
+    let bytes = TABLE_LEN * core::mem::size_of::<Slot>();
+    let fresh = os::map(bytes)?;
+    match TABLE.compare_exchange(
+        core::ptr::null_mut(),
+        fresh.as_ptr().cast(),
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
+        Ok(_) => Some(fresh.cast()),
+        Err(winner) => {
+            // SAFETY: `fresh` was just mapped by us and never published.
+            unsafe { os::unmap(fresh, bytes) };
+            NonNull::new(winner)
+        }
+    }
+}
+
+#[inline]
+fn table() -> Option<NonNull<Slot>> {
+    NonNull::new(TABLE.load(Ordering::Acquire)).or_else(table_init)
+}
+
+fn hash(addresses: &[usize]) -> u64 {
+    let mut h: u64 = 0x9e37_79b9_7f4a_7c15 ^ addresses.len() as u64;
+    for &address in addresses {
+        h = (h ^ address as u64).wrapping_mul(0x0100_0000_01b3).rotate_left(29);
+    }
+    h | 1
+}
+
+/// Stores `frames` (once per distinct stack) and returns its id.
+pub fn intern(frames: &Frames) -> TraceId {
+    let addresses = frames.addresses();
+    if addresses.is_empty() {
+        return TraceId::NONE;
+    }
+    let Some(table) = table() else {
+        return TraceId::NONE;
+    };
+    let key = hash(addresses);
+    let mut index = (key as usize >> 7) & (TABLE_LEN - 1);
+    for _ in 0..TABLE_LEN {
+        if index == 0 {
+            index = 1; // slot 0 is TraceId::NONE
+        }
+        // SAFETY: `index < TABLE_LEN`, inside the mapped table, which is never unmapped.
+        let slot = unsafe { &*table.as_ptr().add(index) };
+        let current = slot.key.load(Ordering::Acquire);
+        if current == 0 {
+            if FILLED.load(Ordering::Relaxed) >= TABLE_MAX_FILL {
+                return TraceId::NONE;
+            }
+            if slot
+                .key
+                .compare_exchange(0, key, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                FILLED.fetch_add(1, Ordering::Relaxed);
+                for (cell, &address) in slot.addresses.iter().zip(addresses) {
+                    cell.store(address, Ordering::Relaxed);
+                }
+                slot.len.store(addresses.len() as u32, Ordering::Relaxed);
+                slot.ready.store(1, Ordering::Release);
+                return TraceId(index as u32);
+            }
+            continue; // lost the race for this slot: look at it again
+        }
+        if current == key && slot_matches(slot, addresses) {
+            return TraceId(index as u32);
+        }
+        index = (index + 1) & (TABLE_LEN - 1);
+    }
+    TraceId::NONE
+}
+
+fn slot_matches(slot: &Slot, addresses: &[usize]) -> bool {
+    while slot.ready.load(Ordering::Acquire) == 0 {
+        core::hint::spin_loop();
+    }
+    slot.len.load(Ordering::Relaxed) as usize == addresses.len()
+        && slot
+            .addresses
+            .iter()
+            .zip(addresses)
+            .all(|(cell, &address)| cell.load(Ordering::Relaxed) == address)
+}
+
+/// The frames of an interned trace (empty for [`TraceId::NONE`]).
+pub fn frames_of(id: TraceId) -> Frames {
+    let mut frames = Frames { len: 0, addresses: [0; MAX_FRAMES] };
+    if !id.is_some() || id.0 as usize >= TABLE_LEN {
+        return frames;
+    }
+    let Some(table) = NonNull::new(TABLE.load(Ordering::Acquire)) else {
+        return frames;
+    };
+    // SAFETY: in bounds of the never-unmapped table.
+    let slot = unsafe { &*table.as_ptr().add(id.0 as usize) };
+    if slot.ready.load(Ordering::Acquire) == 0 {
+        return frames;
+    }
+    let len = slot.len.load(Ordering::Relaxed) as usize;
+    for cell in &slot.addresses[..len] {
+        frames.push(cell.load(Ordering::Relaxed));
+    }
+    frames
+}
+
+/// Captures and interns the caller's stack in one step.
+#[inline(never)]
+pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
+    if depth == 0 {
+        return TraceId::NONE;
+    }
+    intern(&capture(depth, method))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[inline(never)]
+    fn site_a() -> TraceId {
+        capture_id(6, TraceMethod::FramePointers)
+    }
+
+    #[test]
+    fn same_site_interns_once_and_different_sites_differ() {
+        prepare_thread();
+        let first = site_a();
+        let second = site_a();
+        assert!(first.is_some());
+        assert_eq!(first, second);
+        let other = capture_id(6, TraceMethod::FramePointers);
+        assert_ne!(first, other);
+        assert!(frames_of(first).addresses().len() >= 2);
+    }
+
+    #[test]
+    fn unwinder_captures_too() {
+        let id = capture_id(4, TraceMethod::Unwinder);
+        assert!(frames_of(id).addresses().len() >= 2);
+    }
+}
