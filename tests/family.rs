@@ -43,6 +43,7 @@ fn pool_reuses_the_most_recently_freed_slot() {
         pool.destroy(b);
     }
     assert_eq!(pool.live(), 0);
+    pool.check_invariants();
     // LIFO free list: b's slot first, then a's.
     assert_eq!(pool.create(3).unwrap(), b);
     assert_eq!(pool.create(4).unwrap(), a);
@@ -60,6 +61,7 @@ fn pool_grows_in_chunks_and_keeps_every_value() {
         .collect();
     assert_eq!(pool.live(), n as usize);
     assert!(pool.capacity() >= n as usize);
+    pool.check_invariants();
     // Capacity doubles, so chunk allocations are logarithmic in the object count.
     let chunks = counting.allocations();
     assert!(
@@ -118,6 +120,7 @@ fn non_growable_pool_fails_when_full_and_recovers_after_destroy() {
     unsafe { pool.destroy(objects[2]) };
     assert_eq!(pool.create(7).unwrap(), objects[2]);
     assert_eq!(pool.create(8), Err(Error::OutOfMemory));
+    pool.check_invariants();
 }
 
 #[test]
@@ -155,6 +158,7 @@ fn pool_reset_modes() {
     assert!(pool.reset(ResetMode::RetainCapacity));
     assert_eq!(pool.live(), 0);
     assert_eq!(pool.chunk_bytes(), bytes);
+    pool.check_invariants();
     for i in 0..capacity as u64 {
         pool.create(i).unwrap();
     }
@@ -168,6 +172,7 @@ fn pool_reset_modes() {
     assert!(pool.chunk_bytes() <= limit && pool.chunk_bytes() > 0);
     let kept = pool.capacity();
     assert!(kept > 0);
+    pool.check_invariants();
     for i in 0..kept as u64 {
         pool.create(i).unwrap();
     }
@@ -256,9 +261,83 @@ fn pool_drop_frees_everything_under_the_validator() {
             }
         }
         assert!(!validating.live_blocks().is_empty());
+        pool.check_invariants();
     }
     assert!(validating.live_blocks().is_empty());
     assert_eq!(validating.violations(), vec![]);
+}
+
+#[derive(Clone, Debug)]
+enum PoolOp {
+    Create(u64),
+    Destroy(usize),
+    Reset(u8, usize),
+}
+
+fn pool_op() -> impl proptest::strategy::Strategy<Value = PoolOp> {
+    use proptest::prelude::*;
+    prop_oneof![
+        6 => any::<u64>().prop_map(PoolOp::Create),
+        3 => any::<usize>().prop_map(PoolOp::Destroy),
+        1 => (0u8..3, 0usize..20_000).prop_map(|(mode, limit)| PoolOp::Reset(mode, limit)),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    /// Random create / destroy / reset programs against a model: values survive, live objects
+    /// never share a slot, the pool's invariant holds after every step, and drop returns
+    /// every chunk to the child.
+    #[test]
+    fn pool_matches_a_model(
+        ops in proptest::collection::vec(pool_op(), 1..400),
+        fixed in proptest::option::of(1usize..64),
+    ) {
+        let page = PageAllocator::new();
+        let counting = FailingAllocator::new(page.allocator(), Config::NEVER);
+        let mut pool = match fixed {
+            Some(slots) => MemoryPool::<[u64; 2]>::non_growable(counting.allocator(), slots).unwrap(),
+            None => MemoryPool::<[u64; 2]>::new(counting.allocator()),
+        };
+        let mut live: Vec<(NonNull<[u64; 2]>, u64)> = Vec::new();
+        for op in ops {
+            match op {
+                PoolOp::Create(value) => match pool.create([value, !value]) {
+                    Ok(object) => live.push((object, value)),
+                    Err(error) => {
+                        proptest::prop_assert_eq!(error, Error::OutOfMemory);
+                        proptest::prop_assert_eq!(Some(live.len()), fixed, "only a full fixed pool fails");
+                    }
+                },
+                PoolOp::Destroy(pick) if !live.is_empty() => {
+                    let (object, value) = live.swap_remove(pick % live.len());
+                    // SAFETY: a live object of this pool, destroyed once.
+                    unsafe {
+                        proptest::prop_assert_eq!(*object.as_ptr(), [value, !value]);
+                        pool.destroy(object);
+                    }
+                }
+                PoolOp::Destroy(_) => {}
+                PoolOp::Reset(mode, limit) => {
+                    let mode = [ResetMode::FreeAll, ResetMode::RetainCapacity, ResetMode::RetainWithLimit(limit)][mode as usize];
+                    proptest::prop_assert!(pool.reset(mode));
+                    live.clear();
+                }
+            }
+            pool.check_invariants();
+            proptest::prop_assert_eq!(pool.live(), live.len());
+            for &(object, value) in &live {
+                // SAFETY: live objects of this pool.
+                proptest::prop_assert_eq!(unsafe { *object.as_ptr() }, [value, !value]);
+            }
+        }
+        let mut addresses: Vec<usize> = live.iter().map(|(o, _)| o.as_ptr() as usize).collect();
+        addresses.sort_unstable();
+        addresses.dedup();
+        proptest::prop_assert_eq!(addresses.len(), live.len());
+        drop(pool);
+        proptest::prop_assert_eq!(counting.live_bytes(), 0);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

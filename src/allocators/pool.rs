@@ -113,9 +113,18 @@ impl<'a, T> MemoryPool<'a, T> {
         round_up(max(size_of::<T>(), size_of::<FreeSlot>()), Self::SLOT_ALIGN);
     const SLOTS_OFFSET: usize = round_up(size_of::<Chunk>(), Self::SLOT_ALIGN);
     const CHUNK_ALIGN: usize = max(Self::SLOT_ALIGN, align_of::<Chunk>());
+    /// Layout assumptions, checked at compile time for every `T` the pool is used with.
+    const LAYOUT_CHECK: () = {
+        assert!(Self::SLOT_SIZE % Self::SLOT_ALIGN == 0);
+        assert!(Self::SLOT_SIZE >= size_of::<FreeSlot>() && Self::SLOT_SIZE >= size_of::<T>());
+        assert!(Self::SLOTS_OFFSET >= size_of::<Chunk>());
+        assert!(Self::SLOTS_OFFSET % Self::SLOT_ALIGN == 0);
+    };
 
     /// An empty growable pool; the first `create` allocates a chunk.
     pub const fn new(child: Allocator<'a>) -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::LAYOUT_CHECK;
         MemoryPool {
             child,
             free_list: Cell::new(None),
@@ -237,6 +246,57 @@ impl<'a, T> MemoryPool<'a, T> {
             chunk = next;
         }
         false
+    }
+
+    /// Walks the chunks and the free list and panics if the module's invariant
+    /// `live + |free list| + uncarved == capacity` does not hold or a free-list entry is not a
+    /// slot of this pool. O(capacity); for tests.
+    pub fn check_invariants(&self) {
+        let mut free = 0;
+        let mut entry = self.free_list.get();
+        while let Some(slot) = entry {
+            assert!(
+                self.owns(slot.cast()),
+                "free-list entry {slot:p} is not a slot of this pool"
+            );
+            free += 1;
+            assert!(free <= self.capacity.get(), "the free list has a cycle");
+            // SAFETY: free-list entries are free slots holding a `FreeSlot` (checked above).
+            entry = unsafe { slot.as_ref().next };
+        }
+        let mut uncarved = 0;
+        let mut past_current = false;
+        let mut chunks_total = 0;
+        let mut chunk = self.first.get();
+        while let Some(header) = chunk {
+            // SAFETY: chunks in the list are live and start with a `Chunk` header.
+            let Chunk { next, slots } = *unsafe { header.as_ref() };
+            chunks_total += slots;
+            if past_current {
+                uncarved += slots;
+            } else if Some(header) == self.current.get() {
+                assert!(self.carved.get() <= slots);
+                uncarved += slots - self.carved.get();
+                past_current = true;
+            }
+            chunk = next;
+        }
+        assert!(
+            past_current || self.current.get().is_none(),
+            "current chunk not in the list"
+        );
+        assert_eq!(
+            chunks_total,
+            self.capacity.get(),
+            "capacity != slots of all chunks"
+        );
+        assert_eq!(
+            self.live.get() + free + uncarved,
+            self.capacity.get(),
+            "live {} + free {free} + uncarved {uncarved} != capacity {}",
+            self.live.get(),
+            self.capacity.get()
+        );
     }
 
     /// Makes every slot free again, as the arena's `reset` does for its memory; objects still
