@@ -278,7 +278,7 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
             .compare_exchange(
                 begin + old_len,
                 begin + new_len,
-                Ordering::Relaxed,
+                Ordering::AcqRel,
                 Ordering::Relaxed,
             )
             .is_ok()
@@ -286,18 +286,21 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
 }
 
 // SAFETY: as for `FixedBufferAllocator`; every change of `end_index` is a compare-and-swap
-// from the value the decision was based on, so a range is reserved for exactly one block.
+// from the value the decision was based on, so a range is reserved for exactly one block, and
+// the acquire/release exchanges order the accesses of a block's successive owners.
 unsafe impl RawAllocator for ThreadSafeFixedBufferAllocator<'_> {
     fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
         let mut current = self.end_index.load(Ordering::Relaxed);
         loop {
             let (begin, end) = self.region.place(current, layout)?;
-            // Relaxed suffices: the bytes handed out carry no data from other threads (a
-            // freed block's old contents are not promised to anyone).
+            // AcqRel on success (here and when freeing or shrinking): a thread that frees a
+            // block releases its writes to it, and the thread that gets those bytes next
+            // acquires them, so the two threads' accesses to the same bytes are ordered (no
+            // data race). A failed exchange only reloads the index: Relaxed.
             match self.end_index.compare_exchange_weak(
                 current,
                 end,
-                Ordering::Relaxed,
+                Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
                 Ok(_) => return Some(self.region.at(begin)),
