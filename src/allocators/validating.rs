@@ -55,7 +55,7 @@ pub enum ViolationKind {
 
 /// The raw operation during which a violation was seen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Operation {
+pub enum RawOperation {
     /// `RawAllocator::alloc`.
     Alloc,
     /// `RawAllocator::resize`.
@@ -68,7 +68,7 @@ pub enum Operation {
 
 /// A block as the validator knows it: start address and layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Block {
+pub struct BlockRecord {
     /// Start address.
     pub address: usize,
     /// Length in bytes.
@@ -77,9 +77,9 @@ pub struct Block {
     pub alignment: usize,
 }
 
-impl Block {
+impl BlockRecord {
     fn new(address: usize, layout: Layout) -> Self {
-        Block {
+        BlockRecord {
             address,
             len: layout.size(),
             alignment: layout.align(),
@@ -98,13 +98,13 @@ pub struct Violation {
     /// The rule.
     pub kind: ViolationKind,
     /// The call.
-    pub operation: Operation,
+    pub operation: RawOperation,
     /// The block as the call described it (for `alloc` checks of the child: as returned).
-    pub given: Block,
+    pub given: BlockRecord,
     /// For `resize`/`remap`, the requested new length.
     pub new_len: Option<usize>,
     /// The recorded block the call conflicts with, if any.
-    pub recorded: Option<Block>,
+    pub recorded: Option<BlockRecord>,
 }
 
 impl fmt::Display for Violation {
@@ -143,7 +143,12 @@ struct State {
 
 impl State {
     /// The live block overlapping `[address, address + len)`, other than `except`.
-    fn overlapping(&self, address: usize, len: usize, except: Option<usize>) -> Option<Block> {
+    fn overlapping(
+        &self,
+        address: usize,
+        len: usize,
+        except: Option<usize>,
+    ) -> Option<BlockRecord> {
         // Live blocks do not overlap each other, so only the one starting last before `end`
         // can reach into the range.
         let end = address.saturating_add(len);
@@ -151,7 +156,7 @@ impl State {
             .range(..end)
             .rev()
             .find(|(&start, _)| Some(start) != except)
-            .map(|(&start, &layout)| Block::new(start, layout))
+            .map(|(&start, &layout)| BlockRecord::new(start, layout))
             .filter(|block| block.end() > address)
     }
 
@@ -159,8 +164,7 @@ impl State {
     fn insert_live(&mut self, address: usize, layout: Layout) {
         self.live.insert(address, layout);
         let end = address.saturating_add(layout.size());
-        let reused: Vec<usize> = self.freed.range(address..end).map(|(&a, _)| a).collect();
-        for start in reused {
+        while let Some((&start, _)) = self.freed.range(address..end).next() {
             self.freed.remove(&start);
         }
     }
@@ -222,12 +226,12 @@ impl<'a> ValidatingAllocator<'a> {
     }
 
     /// The blocks currently live (allocated and not freed), by address.
-    pub fn live_blocks(&self) -> Vec<Block> {
+    pub fn live_blocks(&self) -> Vec<BlockRecord> {
         let state = self.lock();
         state
             .live
             .iter()
-            .map(|(&address, &layout)| Block::new(address, layout))
+            .map(|(&address, &layout)| BlockRecord::new(address, layout))
             .collect()
     }
 
@@ -249,17 +253,17 @@ impl<'a> ValidatingAllocator<'a> {
     fn check_live(
         &self,
         state: &mut State,
-        operation: Operation,
+        operation: RawOperation,
         memory: NonNull<u8>,
         layout: Layout,
         new_len: Option<usize>,
     ) -> bool {
         let address = memory.as_ptr() as usize;
-        let given = Block::new(address, layout);
+        let given = BlockRecord::new(address, layout);
         let verdict = if layout.size() == 0 || new_len == Some(0) {
             Some((ViolationKind::ZeroLength, None))
         } else if let Some(&recorded) = state.live.get(&address) {
-            let recorded_block = Some(Block::new(address, recorded));
+            let recorded_block = Some(BlockRecord::new(address, recorded));
             if recorded.align() != layout.align() {
                 Some((ViolationKind::AlignmentMismatch, recorded_block))
             } else if recorded.size() != layout.size() {
@@ -268,7 +272,10 @@ impl<'a> ValidatingAllocator<'a> {
                 None
             }
         } else if let Some(&freed) = state.freed.get(&address) {
-            Some((ViolationKind::DoubleFree, Some(Block::new(address, freed))))
+            Some((
+                ViolationKind::DoubleFree,
+                Some(BlockRecord::new(address, freed)),
+            ))
         } else {
             Some((ViolationKind::UnknownPointer, None))
         };
@@ -291,13 +298,13 @@ impl<'a> ValidatingAllocator<'a> {
     fn check_child_block(
         &self,
         state: &mut State,
-        operation: Operation,
+        operation: RawOperation,
         memory: NonNull<u8>,
         layout: Layout,
         except: Option<usize>,
     ) -> bool {
         let address = memory.as_ptr() as usize;
-        let given = Block::new(address, layout);
+        let given = BlockRecord::new(address, layout);
         let mut kind_and_recorded = None;
         if address % layout.align() != 0 {
             kind_and_recorded = Some((ViolationKind::MisalignedBlock, None));
@@ -332,8 +339,8 @@ unsafe impl RawAllocator for ValidatingAllocator<'_> {
         if layout.size() == 0 {
             let violation = Violation {
                 kind: ViolationKind::ZeroLength,
-                operation: Operation::Alloc,
-                given: Block::new(0, layout),
+                operation: RawOperation::Alloc,
+                given: BlockRecord::new(0, layout),
                 new_len: None,
                 recorded: None,
             };
@@ -341,7 +348,7 @@ unsafe impl RawAllocator for ValidatingAllocator<'_> {
             return None;
         }
         let memory = self.child.implementation().alloc(layout)?;
-        if !self.check_child_block(&mut state, Operation::Alloc, memory, layout, None) {
+        if !self.check_child_block(&mut state, RawOperation::Alloc, memory, layout, None) {
             // SAFETY: the child just returned this block for `layout`; giving it back is
             // within its contract, and the caller never sees it.
             unsafe { self.child.implementation().free(memory, layout) };
@@ -353,7 +360,7 @@ unsafe impl RawAllocator for ValidatingAllocator<'_> {
 
     unsafe fn resize(&self, memory: NonNull<u8>, layout: Layout, new_len: usize) -> bool {
         let mut state = self.lock();
-        let operation = Operation::Resize;
+        let operation = RawOperation::Resize;
         if !self.check_live(&mut state, operation, memory, layout, Some(new_len)) {
             return false;
         }
@@ -379,7 +386,7 @@ unsafe impl RawAllocator for ValidatingAllocator<'_> {
         new_len: usize,
     ) -> Option<NonNull<u8>> {
         let mut state = self.lock();
-        let operation = Operation::Remap;
+        let operation = RawOperation::Remap;
         if !self.check_live(&mut state, operation, memory, layout, Some(new_len)) {
             return None;
         }
@@ -399,7 +406,7 @@ unsafe impl RawAllocator for ValidatingAllocator<'_> {
 
     unsafe fn free(&self, memory: NonNull<u8>, layout: Layout) {
         let mut state = self.lock();
-        if !self.check_live(&mut state, Operation::Free, memory, layout, None) {
+        if !self.check_live(&mut state, RawOperation::Free, memory, layout, None) {
             return;
         }
         let address = memory.as_ptr() as usize;
