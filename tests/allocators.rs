@@ -588,6 +588,7 @@ proptest::proptest! {
                     // SAFETY: the block has `len` bytes.
                     unsafe { block.as_ptr().write_bytes(index as u8, len) };
                     live.push((block, len, index as u8));
+                    proptest::prop_assert_eq!(arena.check_invariants(), Ok(()));
                 }
                 ArenaStep::Reset(mode) => {
                     for &(block, len, byte) in &live {
@@ -605,6 +606,7 @@ proptest::proptest! {
                     };
                     proptest::prop_assert_eq!(arena.query_capacity(), expected);
                     proptest::prop_assert_eq!(arena.buffer_count(), usize::from(expected != 0));
+                    proptest::prop_assert_eq!(arena.check_invariants(), Ok(()));
                 }
             }
         }

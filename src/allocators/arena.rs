@@ -162,6 +162,36 @@ impl<'a> ArenaAllocator<'a> {
         count
     }
 
+    /// Walks the buffer list and checks the invariants in the module documentation (every
+    /// buffer holds at least its header and is aligned for it, `end_index` lies inside the
+    /// newest buffer). For tests; it costs a walk of the list.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let Some(first) = self.first.get() else {
+            return match self.end_index.get() {
+                0 => Ok(()),
+                end => Err(format!("no buffer but end_index {end}")),
+            };
+        };
+        let capacity = len_of(first) - HEADER;
+        if self.end_index.get() > capacity {
+            return Err(format!(
+                "end_index {} beyond the newest buffer's capacity {capacity}",
+                self.end_index.get()
+            ));
+        }
+        let mut cursor = Some(first);
+        while let Some(node) = cursor {
+            if node.as_ptr() as usize % NODE_ALIGN != 0 || len_of(node) < HEADER {
+                return Err(format!(
+                    "buffer {node:?} of {} bytes is malformed",
+                    len_of(node)
+                ));
+            }
+            cursor = next_of(node);
+        }
+        Ok(())
+    }
+
     /// Frees every block at once, keeping capacity as `mode` says (Zig's `reset`).
     ///
     /// With a retaining mode the arena keeps its largest buffer, resized (in place if the child
