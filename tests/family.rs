@@ -714,6 +714,19 @@ fn validator_catches_bad_frees_and_does_not_forward_them() {
     assert_eq!(last.recorded.unwrap().len, 100);
     assert_eq!(validating.take_violations().len(), 6);
     assert!(validating.violations().is_empty());
+    // A pointer into the middle of a live block names that block.
+    let second = allocator.raw_alloc(64, 8).unwrap();
+    // SAFETY: deliberate misuse (refused), then the correct free.
+    unsafe {
+        allocator.raw_free(NonNull::new_unchecked(second.as_ptr().add(8)), 56, 8);
+        allocator.raw_free(second, 64, 8);
+    }
+    let interior = validating.take_violations().pop().unwrap();
+    assert_eq!(interior.kind, ViolationKind::UnknownPointer);
+    assert_eq!(interior.recorded.unwrap().address, second.as_ptr() as usize);
+    assert!(interior.to_string().contains("points into live block"));
+    assert_eq!(counting.deallocations(), 2);
+    assert!(validating.violations().is_empty());
     assert_eq!(counting.live_bytes(), 0);
 }
 

@@ -103,7 +103,9 @@ pub struct Violation {
     pub given: BlockRecord,
     /// For `resize`/`remap`, the requested new length.
     pub new_len: Option<usize>,
-    /// The recorded block the call conflicts with, if any.
+    /// The recorded block the call conflicts with, if any: the live block for length and
+    /// alignment mismatches and overlaps, the freed block for double frees, and for an unknown
+    /// pointer the live block it points into, if it points into one.
     pub recorded: Option<BlockRecord>,
 }
 
@@ -122,6 +124,7 @@ impl fmt::Display for Violation {
             let what = match self.kind {
                 ViolationKind::DoubleFree => "freed earlier as",
                 ViolationKind::OverlappingBlock => "overlaps live block",
+                ViolationKind::UnknownPointer => "points into live block",
                 _ => "recorded as",
             };
             write!(
@@ -277,7 +280,9 @@ impl<'a> ValidatingAllocator<'a> {
                 Some(BlockRecord::new(address, freed)),
             ))
         } else {
-            Some((ViolationKind::UnknownPointer, None))
+            // An interior pointer names the block it points into, which usually explains it.
+            let containing = state.overlapping(address, 1, None);
+            Some((ViolationKind::UnknownPointer, containing))
         };
         let Some((kind, recorded)) = verdict else {
             return true;
