@@ -48,6 +48,7 @@ use crate::report::{self, FindingKind, RawFinding, Report};
 use crate::trace::{self, TraceId, TraceMethod};
 use crate::PageAllocator;
 
+pub(crate) use heap::{current_thread_id, inside_allocator, InsideAllocator};
 pub use leaks::LiveBlock;
 pub use size_class::{MAX_SMALL_ALIGN, MAX_SMALL_SIZE};
 
@@ -516,34 +517,80 @@ impl GeneralPurposeAllocator {
         crate::os::write_stderr(&line.bytes[..line.len]);
     }
 
-    /// The usable size of a live block of this allocator (`malloc_usable_size`), 0 when
-    /// `memory` is not one.
-    pub fn usable_size(&self, memory: *const u8) -> usize {
+    /// The layout of a live block of this allocator: its requested size and alignment in
+    /// safety mode and for large blocks, its slot size in fast mode. `None` when `memory` is
+    /// not the start of a live block of this allocator.
+    pub fn block_layout(&self, memory: *const u8) -> Option<Layout> {
         let address = memory as usize;
         if internal::owns(address) {
             // SAFETY: a block of the internal heap.
-            return unsafe { internal::usable_size(NonNull::new_unchecked(memory as *mut u8)) };
+            let size = unsafe { internal::usable_size(NonNull::new_unchecked(memory as *mut u8)) };
+            return Layout::from_size_align(size, 16).ok();
         }
-        let Some(base) = pagemap::lookup(address) else {
-            return 0;
-        };
+        let base = pagemap::lookup(address)?;
         // SAFETY: the page map only holds bases of live headers.
         let common = unsafe { &*(base as *const segment::SegmentCommon) };
         if common.gpa_id != self.id() {
-            return 0;
+            return None;
         }
         match common.kind {
-            segment::SegmentKind::Small => self.usable_size_small(base, address),
+            segment::SegmentKind::Small => self.small_block_layout(base, address),
             segment::SegmentKind::Large => {
                 // SAFETY: a large block header of ours.
                 let block = unsafe { &*(base as *const large::LargeBlock) };
-                if block.data() == address {
-                    block.requested
-                } else {
-                    0
-                }
+                let live = block.state.load(Ordering::Acquire) == segment::SLOT_LIVE;
+                (live && block.data() == address)
+                    .then(|| Layout::from_size_align(block.requested, block.align).ok())
+                    .flatten()
             }
         }
+    }
+
+    /// The usable size of a live block (`malloc_usable_size`), 0 when `memory` is not one.
+    pub fn usable_size(&self, memory: *const u8) -> usize {
+        self.block_layout(memory).map_or(0, |layout| layout.size())
+    }
+
+    /// C's `free`: no layout needed. A null pointer is ignored; in safety mode any other
+    /// pointer is accepted and mistakes are reported.
+    ///
+    /// # Safety
+    /// In fast mode, `memory` is null or a live block of this allocator.
+    pub unsafe fn free_unsized(&self, memory: *mut u8) {
+        if let Some(memory) = NonNull::new(memory) {
+            // SAFETY: forwarded caller contract.
+            unsafe { self.free_general(memory, None) }
+        }
+    }
+
+    /// C's `realloc` for a non-null block: resizes in place or moves (copying the contents);
+    /// null when out of memory (the old block is then untouched) or when `memory` is not a
+    /// live block of this allocator (reported in safety mode).
+    ///
+    /// # Safety
+    /// As for [`GeneralPurposeAllocator::free_unsized`]; `new_size > 0`.
+    pub unsafe fn realloc_unsized(&self, memory: *mut u8, new_size: usize) -> *mut u8 {
+        let Some(block) = NonNull::new(memory) else {
+            return core::ptr::null_mut();
+        };
+        let Some(old) = self.block_layout(memory) else {
+            // SAFETY: not a live block: the general free path reports what it is.
+            unsafe { self.free_general(block, None) };
+            return core::ptr::null_mut();
+        };
+        if internal::owns(memory as usize) {
+            let fresh = internal::alloc(new_size, 16);
+            if let Some(fresh) = fresh {
+                // SAFETY: both blocks are live and distinct.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(memory, fresh.as_ptr(), old.size().min(new_size));
+                    internal::free(block);
+                }
+            }
+            return fresh.map_or(core::ptr::null_mut(), NonNull::as_ptr);
+        }
+        // SAFETY: `old` is the block's current layout, as GlobalAlloc::realloc requires.
+        unsafe { GlobalAlloc::realloc(self, memory, old, new_size) }
     }
 }
 

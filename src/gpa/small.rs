@@ -595,24 +595,28 @@ impl GeneralPurposeAllocator {
         true
     }
 
-    pub(super) fn usable_size_small(&self, base: usize, address: usize) -> usize {
+    pub(super) fn small_block_layout(&self, base: usize, address: usize) -> Option<Layout> {
         // SAFETY: `base` is one of this GPA's small segments (caller checked the id).
         let segment = unsafe { &mut *(base as *mut Segment) };
-        let Some(page) = self.page_holding(segment, address) else {
-            return 0;
-        };
-        // SAFETY: a live page of this segment.
-        let page = unsafe { &*page };
+        // SAFETY: `page_holding` returns live pages of this segment.
+        let page = unsafe { &*self.page_holding(segment, address)? };
         let (index, at_start) = page.slot_of(address);
-        if !at_start {
-            return 0;
+        if !at_start || index >= page.carved as usize {
+            return None;
         }
         if self.config.safety {
             // SAFETY: safety mode keeps metadata for every slot.
             let meta = unsafe { page.meta(index) };
-            return meta.requested.load(Ordering::Relaxed) as usize;
+            if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
+                return None;
+            }
+            let align = 1usize << meta.align_log2.load(Ordering::Relaxed);
+            return Layout::from_size_align(meta.requested.load(Ordering::Relaxed) as usize, align)
+                .ok();
         }
-        page.block_size as usize
+        let block_size = page.block_size as usize;
+        let align = (1usize << block_size.trailing_zeros()).min(super::MAX_SMALL_ALIGN);
+        Layout::from_size_align(block_size, align).ok()
     }
 
     /// Finds a heap for a thread: its own (evicted from its cache), an abandoned one, or new.
