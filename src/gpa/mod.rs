@@ -48,6 +48,7 @@ use crate::report::{self, FindingKind, RawFinding, Report};
 use crate::trace::{self, TraceId, TraceMethod};
 use crate::PageAllocator;
 
+#[allow(unused_imports)] // for `testing`, which is being written
 pub(crate) use heap::{current_thread_id, inside_allocator, InsideAllocator};
 pub use leaks::LiveBlock;
 pub use size_class::{MAX_SMALL_ALIGN, MAX_SMALL_SIZE};
