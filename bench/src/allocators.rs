@@ -1,0 +1,74 @@
+//! The allocators under test, one line each in [`ALL`].
+//!
+//! # Design
+//! Each allocator is a `static`, wrapped in [`Under`], which implements [`Bench`] by calling
+//! the generic workloads with the concrete allocator type. So every workload is compiled once
+//! per allocator and calls its `GlobalAlloc` methods directly; the `dyn Bench` call happens
+//! once per workload run, outside the timed region. None of these is the process's global
+//! allocator: the harness's own bookkeeping uses `std`'s default and stays out of the way.
+//!
+//! Adding an allocator: a `static`, and one [`Entry`] line in [`ALL`].
+
+use core::alloc::GlobalAlloc;
+use std::alloc::System;
+
+use mimalloc::MiMalloc;
+use tikv_jemallocator::Jemalloc;
+
+use crate::workloads::{self, Params, Sample, Workload};
+
+/// Runs workloads on one allocator.
+pub trait Bench: Sync {
+    /// Runs `w` once.
+    fn run(&self, w: &Workload, p: &Params) -> Sample;
+}
+
+/// A `'static` allocator, benchmarked through its own monomorphized workloads.
+pub struct Under<A: 'static>(pub &'static A);
+
+impl<A: GlobalAlloc + Sync> Bench for Under<A> {
+    fn run(&self, w: &Workload, p: &Params) -> Sample {
+        workloads::run(self.0, w, p)
+    }
+}
+
+/// One column of the report.
+pub struct Entry {
+    /// The short name used by `--alloc` and in the table.
+    pub name: &'static str,
+    /// What it is.
+    pub about: &'static str,
+    /// The workloads compiled for it.
+    pub bench: &'static dyn Bench,
+}
+
+/// The allocator the ratios are taken against.
+pub const BASELINE: &str = "mimalloc";
+
+static SYSTEM: System = System;
+static MIMALLOC: MiMalloc = MiMalloc;
+static JEMALLOC: Jemalloc = Jemalloc;
+
+/// Every allocator, in column order.
+pub static ALL: &[Entry] = &[
+    Entry {
+        name: "system",
+        about: "std::alloc::System (glibc malloc)",
+        bench: &Under(&SYSTEM),
+    },
+    Entry {
+        name: "mimalloc",
+        about: "mimalloc::MiMalloc",
+        bench: &Under(&MIMALLOC),
+    },
+    Entry {
+        name: "jemalloc",
+        about: "tikv_jemallocator::Jemalloc",
+        bench: &Under(&JEMALLOC),
+    },
+];
+
+/// The allocator named `name`.
+pub fn by_name(name: &str) -> Option<&'static Entry> {
+    ALL.iter().find(|e| e.name == name)
+}

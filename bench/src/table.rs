@@ -1,0 +1,178 @@
+//! The report: a markdown table of medians with ratios against mimalloc, and the same data
+//! as JSON.
+//!
+//! # Design
+//! Rows are workloads, columns allocators; a cell reads `median (ratio)`, where the ratio is
+//! the cell's median over mimalloc's median for the same workload (below 1 is better for every
+//! unit used). A last row gives each allocator's geometric mean ratio over the timed
+//! workloads. The header lines record how and where the numbers were produced.
+
+use serde_json::{json, Value};
+
+use crate::allocators::BASELINE;
+use crate::harness::Cell;
+
+/// How the numbers were produced.
+pub struct Meta {
+    /// The command line.
+    pub command: String,
+    /// When the run started (UTC).
+    pub date: String,
+    /// CPUs available and their model.
+    pub cpus: usize,
+    /// The CPU model.
+    pub cpu_model: String,
+    /// Load averages before and after the run.
+    pub loadavg: (String, String),
+    /// Repetitions per cell.
+    pub repeats: usize,
+    /// Work scale (1 = full run).
+    pub scale: f64,
+    /// Base seed.
+    pub seed: u64,
+}
+
+fn find<'c>(cells: &'c [Cell], workload: &str, alloc: &str) -> Option<&'c Cell> {
+    cells
+        .iter()
+        .find(|c| c.workload.name == workload && c.allocator == alloc)
+}
+
+/// The ratio of `cell`'s median to the baseline's median for the same workload.
+pub fn ratio(cells: &[Cell], cell: &Cell) -> Option<f64> {
+    let base = find(cells, cell.workload.name, BASELINE)?.median();
+    (base > 0.0).then(|| cell.median() / base)
+}
+
+fn number(v: f64) -> String {
+    if !v.is_finite() {
+        "-".into()
+    } else if v < 10.0 {
+        format!("{v:.2}")
+    } else if v < 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// The rows' order and the columns' order, as they first appear in `cells`.
+fn axes(cells: &[Cell]) -> (Vec<&'static crate::Workload>, Vec<&'static str>) {
+    let mut rows: Vec<&'static crate::Workload> = Vec::new();
+    let mut cols: Vec<&'static str> = Vec::new();
+    for c in cells {
+        if !rows.iter().any(|w| w.name == c.workload.name) {
+            rows.push(c.workload);
+        }
+        if !cols.contains(&c.allocator) {
+            cols.push(c.allocator);
+        }
+    }
+    (rows, cols)
+}
+
+/// The report as markdown: a few header lines and the table.
+pub fn markdown(cells: &[Cell], meta: &Meta) -> String {
+    let (rows, cols) = axes(cells);
+    let mut out = format!(
+        "Command: `{}`  \nDate: {}; {} CPUs ({}); load average before {}, after {}; \
+         {} repetitions, median shown; scale {}; seed {}.  \n\
+         Cells: median (ratio to {BASELINE}'s median; lower is better).\n\n",
+        meta.command,
+        meta.date,
+        meta.cpus,
+        meta.cpu_model,
+        meta.loadavg.0,
+        meta.loadavg.1,
+        meta.repeats,
+        meta.scale,
+        meta.seed
+    );
+    out.push_str("| workload | unit |");
+    for c in &cols {
+        out.push_str(&format!(" {c} |"));
+    }
+    out.push_str("\n|---|---|");
+    out.push_str(&"---:|".repeat(cols.len()));
+    out.push('\n');
+    for w in &rows {
+        out.push_str(&format!("| {} | {} |", w.name, w.unit));
+        for a in &cols {
+            let text = match find(cells, w.name, a) {
+                Some(cell) => match ratio(cells, cell) {
+                    Some(r) => format!("{} ({:.2}x)", number(cell.median()), r),
+                    None => number(cell.median()),
+                },
+                None => "-".into(),
+            };
+            out.push_str(&format!(" {text} |"));
+        }
+        out.push('\n');
+    }
+    if cols.contains(&BASELINE) {
+        out.push_str("| geomean ratio, timed rows | |");
+        for a in &cols {
+            out.push_str(&match geomean_ratio(cells, a) {
+                Some(g) => format!(" {g:.2}x |"),
+                None => " - |".into(),
+            });
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The geometric mean of `alloc`'s ratios over the timed (not child-process) workloads.
+pub fn geomean_ratio(cells: &[Cell], alloc: &str) -> Option<f64> {
+    let logs: Vec<f64> = cells
+        .iter()
+        .filter(|c| c.allocator == alloc && !c.workload.needs_child())
+        .filter_map(|c| ratio(cells, c))
+        .filter(|r| *r > 0.0 && r.is_finite())
+        .map(f64::ln)
+        .collect();
+    (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp())
+}
+
+/// The report as JSON: the header, then one object per cell with every sample.
+pub fn json(cells: &[Cell], meta: &Meta) -> Value {
+    let (_, cols) = axes(cells);
+    let results: Vec<Value> = cells
+        .iter()
+        .map(|c| {
+            let extra_keys: Vec<&String> = c
+                .samples
+                .first()
+                .map_or(Vec::new(), |s| s.extra.iter().map(|(k, _)| k).collect());
+            let extra: serde_json::Map<String, Value> = extra_keys
+                .into_iter()
+                .filter_map(|k| Some((k.clone(), json!(c.extra_median(k)?))))
+                .collect();
+            json!({
+                "workload": c.workload.name,
+                "threads": c.workload.threads,
+                "unit": c.workload.unit,
+                "allocator": c.allocator,
+                "median": c.median(),
+                "ratio_vs_baseline": ratio(cells, c),
+                "samples": c.samples.iter().map(|s| s.value).collect::<Vec<_>>(),
+                "extra_medians": extra,
+            })
+        })
+        .collect();
+    json!({
+        "command": meta.command,
+        "date": meta.date,
+        "cpus": meta.cpus,
+        "cpu_model": meta.cpu_model,
+        "loadavg_before": meta.loadavg.0,
+        "loadavg_after": meta.loadavg.1,
+        "repeats": meta.repeats,
+        "scale": meta.scale,
+        "seed": meta.seed,
+        "baseline": BASELINE,
+        "allocators": cols,
+        "geomean_ratio_timed": cols.iter().map(|a| (a.to_string(), json!(geomean_ratio(cells, a)))).collect::<serde_json::Map<_, _>>(),
+        "results": results,
+    })
+}
