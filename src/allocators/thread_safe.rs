@@ -20,6 +20,20 @@
 //! the wrapped value, say so with [`AssumeSend`] (an `unsafe` promise) or
 //! [`ThreadSafeAllocator::new_assume_send`].
 //!
+//! ```
+//! fn assert_sync<T: Sync>() {}
+//! // A fixed buffer is `Send`, so the wrapper is `Sync`...
+//! assert_sync::<gpa::ThreadSafeAllocator<gpa::FixedBufferAllocator<'static>>>();
+//! // ...and so is an arena whose `Send` was promised.
+//! assert_sync::<gpa::ThreadSafeAllocator<gpa::AssumeSend<gpa::ArenaAllocator<'static>>>>();
+//! ```
+//!
+//! ```compile_fail
+//! fn assert_sync<T: Sync>() {}
+//! // An arena holds a `!Send` handle: without the promise, the wrapper is not `Sync`.
+//! assert_sync::<gpa::ThreadSafeAllocator<gpa::ArenaAllocator<'static>>>();
+//! ```
+//!
 //! # Poisoning
 //! A panic inside the inner allocator while the lock is held poisons the mutex; later calls
 //! still go through (`PoisonError::into_inner`). Allocators in this crate never panic halfway
