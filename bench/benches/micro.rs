@@ -10,6 +10,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use gpa::{Config, GeneralPurposeAllocator};
 use gpa_bench::rng::Rng;
 use gpa_bench::workloads::{alloc, free, layout, Block};
 use mimalloc::MiMalloc;
@@ -77,10 +78,23 @@ fn each<A: GlobalAlloc>(c: &mut Criterion, name: &str, a: &A) {
     realloc_plus_one(c, name, a);
 }
 
+static GPA_FAST: GeneralPurposeAllocator = GeneralPurposeAllocator::with_config(Config {
+    safety: false,
+    stack_trace_frames: 0,
+    ..Config::new()
+});
+static GPA_DEBUG: GeneralPurposeAllocator = GeneralPurposeAllocator::with_config(Config {
+    safety: true,
+    stack_trace_frames: 6,
+    ..Config::new()
+});
+
 fn benches(c: &mut Criterion) {
     each(c, "system", &System);
     each(c, "mimalloc", &MiMalloc);
     each(c, "jemalloc", &Jemalloc);
+    each(c, "gpa-fast", &GPA_FAST);
+    each(c, "gpa-debug", &GPA_DEBUG);
 }
 
 criterion_group! {

@@ -7,11 +7,12 @@
 //! once per workload run, outside the timed region. None of these is the process's global
 //! allocator: the harness's own bookkeeping uses `std`'s default and stays out of the way.
 //!
-//! Adding an allocator: a `static`, and one [`Entry`] line in [`ALL`].
+//! Adding an allocator: a `static`, and one `entry(...)` line in [`ALL`].
 
 use core::alloc::GlobalAlloc;
 use std::alloc::System;
 
+use gpa::{Config, GeneralPurposeAllocator};
 use mimalloc::MiMalloc;
 use tikv_jemallocator::Jemalloc;
 
@@ -48,24 +49,29 @@ pub const BASELINE: &str = "mimalloc";
 static SYSTEM: System = System;
 static MIMALLOC: MiMalloc = MiMalloc;
 static JEMALLOC: Jemalloc = Jemalloc;
+static GPA_FAST: GeneralPurposeAllocator = GeneralPurposeAllocator::with_config(Config {
+    safety: false,
+    stack_trace_frames: 0,
+    ..Config::new()
+});
+static GPA_DEBUG: GeneralPurposeAllocator = GeneralPurposeAllocator::with_config(Config {
+    safety: true,
+    stack_trace_frames: 6,
+    ..Config::new()
+});
+
+const fn entry(name: &'static str, about: &'static str, bench: &'static dyn Bench) -> Entry {
+    Entry { name, about, bench }
+}
 
 /// Every allocator, in column order.
+#[rustfmt::skip] // one line per allocator
 pub static ALL: &[Entry] = &[
-    Entry {
-        name: "system",
-        about: "std::alloc::System (glibc malloc)",
-        bench: &Under(&SYSTEM),
-    },
-    Entry {
-        name: "mimalloc",
-        about: "mimalloc::MiMalloc",
-        bench: &Under(&MIMALLOC),
-    },
-    Entry {
-        name: "jemalloc",
-        about: "tikv_jemallocator::Jemalloc",
-        bench: &Under(&JEMALLOC),
-    },
+    entry("system", "std::alloc::System (glibc malloc)", &Under(&SYSTEM)),
+    entry("mimalloc", "mimalloc::MiMalloc", &Under(&MIMALLOC)),
+    entry("jemalloc", "tikv_jemallocator::Jemalloc", &Under(&JEMALLOC)),
+    entry("gpa-fast", "gpa GPA, safety off, no traces", &Under(&GPA_FAST)),
+    entry("gpa-debug", "gpa GPA, safety on, 6-frame traces", &Under(&GPA_DEBUG)),
 ];
 
 /// The allocator named `name`.
