@@ -85,12 +85,21 @@ thread_local! {
     static STACK_TOP: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Records the calling thread's stack bounds; the allocator calls it from its slow path (where
-/// the allocation that `pthread_getattr_np` may do is safe) before the first capture.
+/// Whether [`prepare_thread`] has run on this thread.
+#[inline(always)]
+pub fn thread_prepared() -> bool {
+    STACK_TOP.try_with(Cell::get).map_or(true, |top| top != 0)
+}
+
+/// Records the calling thread's stack bounds, once per thread, before its first capture.
+/// `pthread_getattr_np` may allocate (for the main thread), so an allocator calls this inside
+/// its re-entrancy guard; a capture made meanwhile (by that nested allocation) finds the
+/// bound still unknown (`1`) and returns no frames instead of recursing.
 pub fn prepare_thread() {
     let _ = STACK_TOP.try_with(|top| {
         if top.get() == 0 {
-            top.set(os::stack_top().unwrap_or(usize::MAX));
+            top.set(1);
+            top.set(os::stack_top().unwrap_or(1));
         }
     });
 }
@@ -135,7 +144,7 @@ pub fn capture(depth: usize, method: TraceMethod) -> Frames {
 #[inline(always)]
 fn walk_frame_pointers(frames: &mut Frames, limit: usize) {
     let stack_top = STACK_TOP.try_with(Cell::get).unwrap_or(0);
-    if stack_top == 0 {
+    if stack_top <= 1 {
         return;
     }
     let mut fp = frame_pointer();

@@ -124,6 +124,36 @@ impl LargeList {
     }
 }
 
+/// The last few large blocks whose memory went back to the backing allocator (safety mode),
+/// so that a second free of one is reported as a double free with its traces, not as an
+/// unknown pointer.
+pub struct FreedRing {
+    entries: [RawFinding; FREED_RING_LEN],
+    next: usize,
+}
+
+const FREED_RING_LEN: usize = 64;
+
+impl FreedRing {
+    /// An empty ring.
+    pub const fn new() -> Self {
+        FreedRing {
+            entries: [RawFinding::new(FindingKind::DoubleFree, 0); FREED_RING_LEN],
+            next: 0,
+        }
+    }
+
+    fn remember(&mut self, finding: RawFinding) {
+        self.entries[self.next] = finding;
+        self.next = (self.next + 1) % FREED_RING_LEN;
+    }
+
+    fn forget(&mut self, address: usize) -> Option<RawFinding> {
+        let entry = self.entries.iter_mut().find(|entry| entry.address == address)?;
+        Some(core::mem::replace(entry, RawFinding::new(FindingKind::DoubleFree, 0)))
+    }
+}
+
 /// Where the data of a large block with `align` starts.
 pub fn data_offset(align: usize) -> usize {
     align.max(os::page_size())
@@ -193,6 +223,9 @@ impl GeneralPurposeAllocator {
             // SAFETY: never published.
             unsafe { self.config.backing_allocator.free(memory, mapping) };
             return None;
+        }
+        if self.config.safety {
+            lock(&self.recently_freed_large).forget(base + data_offset(layout.align()));
         }
         // SAFETY: the header was initialized above and is in no list.
         unsafe {
@@ -313,8 +346,23 @@ impl GeneralPurposeAllocator {
             unsafe { lock(&self.retained).push(header) };
             return;
         }
+        if self.config.safety {
+            let mut finding = RawFinding::new(FindingKind::DoubleFree, block.data());
+            finding.size = block.requested;
+            finding.alloc_trace = TraceId(block.alloc_trace.load(Ordering::Relaxed));
+            finding.free_trace = TraceId(block.free_trace.load(Ordering::Relaxed));
+            lock(&self.recently_freed_large).remember(finding);
+        }
         // SAFETY: caller contract; the block leaves the page map before its memory goes.
         unsafe { self.release_large(header) };
+    }
+
+    /// A double free of a large block that is already gone, if `address` was one.
+    pub(super) fn recently_freed_large_at(&self, address: usize) -> Option<RawFinding> {
+        if !self.config.safety || address == 0 {
+            return None;
+        }
+        lock(&self.recently_freed_large).forget(address)
     }
 
     /// Unregisters a large block and returns its mapping to the backing allocator.

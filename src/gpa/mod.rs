@@ -181,6 +181,7 @@ pub struct GeneralPurposeAllocator {
     large: Mutex<large::LargeList>,
     retained: Mutex<large::LargeList>,
     findings: Mutex<std::vec::Vec<RawFinding>>,
+    recently_freed_large: Mutex<large::FreedRing>,
     requested_bytes: AtomicUsize,
     memory_limit: AtomicUsize,
 }
@@ -203,6 +204,7 @@ impl GeneralPurposeAllocator {
             large: Mutex::new(large::LargeList::new()),
             retained: Mutex::new(large::LargeList::new()),
             findings: Mutex::new(std::vec::Vec::new()),
+            recently_freed_large: Mutex::new(large::FreedRing::new()),
             requested_bytes: AtomicUsize::new(0),
             memory_limit: AtomicUsize::new(usize::MAX),
         }
@@ -274,6 +276,10 @@ impl GeneralPurposeAllocator {
     fn trace_here(&self) -> TraceId {
         if self.config.stack_trace_frames == 0 {
             return TraceId::NONE;
+        }
+        if !trace::thread_prepared() {
+            let _inside = heap::InsideAllocator::enter();
+            trace::prepare_thread();
         }
         trace::capture_id(self.config.stack_trace_frames, self.config.trace_method)
     }
@@ -383,6 +389,11 @@ impl GeneralPurposeAllocator {
 
     #[cold]
     fn invalid_free(&self, address: usize, claimed: Option<Layout>) {
+        if let Some(mut finding) = self.recently_freed_large_at(address) {
+            finding.site_trace = self.trace_here();
+            self.record(finding);
+            return;
+        }
         let mut finding = RawFinding::new(FindingKind::InvalidFree, address);
         if let Some(layout) = claimed {
             finding.claimed_size = layout.size();

@@ -80,7 +80,7 @@ pub struct RawFinding {
 
 impl RawFinding {
     /// A finding of `kind` at `address` with everything else empty.
-    pub fn new(kind: FindingKind, address: usize) -> Self {
+    pub const fn new(kind: FindingKind, address: usize) -> Self {
         RawFinding {
             kind,
             address,

@@ -1,0 +1,303 @@
+//! Deliberate mistakes against the GeneralPurposeAllocator in safety mode: each is reported
+//! with the right kind, size and traces naming this file's functions, and the heap stays
+//! intact (every test ends with `deinit() == Check::Ok` once the mistake's block is freed).
+
+use core::alloc::Layout;
+use core::ptr::NonNull;
+
+use gpa::report::FindingKind;
+use gpa::{Check, Config, GeneralPurposeAllocator, OnError};
+
+fn checked() -> GeneralPurposeAllocator {
+    GeneralPurposeAllocator::with_config(Config { on_error: OnError::Record, ..Config::debug() })
+}
+
+fn single(gpa: &GeneralPurposeAllocator, kind: FindingKind) -> gpa::report::Finding {
+    let report = gpa.report();
+    let mut found = report.of_kind(kind);
+    let finding = found.next().unwrap_or_else(|| panic!("no {kind:?} in:\n{report}"));
+    assert!(found.next().is_none(), "more than one {kind:?} in:\n{report}");
+    assert_eq!(report.findings.len(), 1, "unexpected extra findings:\n{report}");
+    finding.clone()
+}
+
+#[test]
+fn double_free_of_small_and_large_blocks() {
+    for size in [24usize, 300_000] {
+        let mut gpa = checked();
+        let allocator = gpa.allocator();
+        let block = allocator.raw_alloc(size, 8).unwrap();
+        // SAFETY: deliberate double free, reported by safety mode.
+        unsafe {
+            allocator.raw_free(block, size, 8);
+            allocator.raw_free(block, size, 8);
+        }
+        let finding = single(&gpa, FindingKind::DoubleFree);
+        assert_eq!(finding.size, size);
+        assert_eq!(finding.address, block.as_ptr() as usize);
+        for stack in ["alloc", "free", "second_free"] {
+            assert!(finding.stack(stack).is_some(), "missing {stack}");
+        }
+        assert!(finding.mentions_function("double_free_of_small_and_large_blocks"));
+        assert_eq!(gpa.deinit(), Check::Ok);
+    }
+}
+
+#[test]
+fn free_of_a_pointer_never_allocated() {
+    let mut gpa = checked();
+    let mut on_stack = [0u8; 64];
+    let stack_pointer = NonNull::new(on_stack.as_mut_ptr()).unwrap();
+    // SAFETY: deliberate invalid free of a stack address; the GPA only reads its own metadata.
+    unsafe { gpa.allocator().raw_free(stack_pointer, 64, 1) };
+    let finding = single(&gpa, FindingKind::InvalidFree);
+    assert_eq!(finding.address, stack_pointer.as_ptr() as usize);
+    assert!(finding.mentions_function("free_of_a_pointer_never_allocated"));
+    assert_eq!(gpa.deinit(), Check::Ok);
+}
+
+#[test]
+fn free_of_a_pointer_into_the_middle_of_a_block() {
+    for size in [100usize, 500_000] {
+        let mut gpa = checked();
+        let allocator = gpa.allocator();
+        let block = allocator.raw_alloc(size, 8).unwrap();
+        // SAFETY: deliberate interior free; then the real free.
+        unsafe {
+            allocator.raw_free(NonNull::new(block.as_ptr().add(16)).unwrap(), 8, 8);
+        }
+        let finding = single(&gpa, FindingKind::InvalidFree);
+        assert_eq!(finding.size, size, "the containing block's size is reported");
+        assert!(finding.stack("alloc").is_some());
+        // SAFETY: the block is still live and intact.
+        unsafe { allocator.raw_free(block, size, 8) };
+        assert_eq!(gpa.deinit(), Check::Ok);
+    }
+}
+
+#[test]
+fn free_with_the_wrong_size_or_alignment() {
+    let mut gpa = checked();
+    let allocator = gpa.allocator();
+    let block = allocator.raw_alloc(40, 8).unwrap();
+    // SAFETY: deliberate layout mismatch; the block is identified exactly and freed.
+    unsafe { allocator.raw_free(block, 48, 8) };
+    let finding = single(&gpa, FindingKind::LayoutMismatch);
+    assert_eq!(finding.size, 40);
+    assert!(finding.message.contains("freed as 48 bytes"), "{}", finding.message);
+    assert!(finding.mentions_function("free_with_the_wrong_size_or_alignment"));
+    assert_eq!(gpa.deinit(), Check::Ok);
+
+    let mut gpa = checked();
+    let block = gpa.allocator().raw_alloc(64, 64).unwrap();
+    // SAFETY: deliberate alignment mismatch.
+    unsafe { gpa.allocator().raw_free(block, 64, 8) };
+    assert!(single(&gpa, FindingKind::LayoutMismatch).message.contains("aligned to 8"));
+    assert_eq!(gpa.deinit(), Check::Ok);
+}
+
+#[test]
+fn resize_with_the_wrong_size_is_refused_and_reported() {
+    let mut gpa = checked();
+    let allocator = gpa.allocator();
+    let block = allocator.raw_alloc(40, 8).unwrap();
+    // SAFETY: deliberate mismatch on resize; the block stays as it was.
+    assert!(!unsafe { allocator.raw_resize(block, 32, 8, 20) });
+    single(&gpa, FindingKind::LayoutMismatch);
+    // SAFETY: the block is live with its real layout.
+    unsafe { allocator.raw_free(block, 40, 8) };
+    assert_eq!(gpa.deinit(), Check::Ok);
+}
+
+#[test]
+fn free_into_another_instance_is_foreign() {
+    let mut first = checked();
+    let mut second = checked();
+    let block = first.allocator().raw_alloc(32, 8).unwrap();
+    // SAFETY: deliberate free into the wrong instance; it only reads its page map.
+    unsafe { second.allocator().raw_free(block, 32, 8) };
+    single(&second, FindingKind::ForeignFree);
+    assert!(first.report().is_clean());
+    // SAFETY: the block is still live in `first`.
+    unsafe { first.allocator().raw_free(block, 32, 8) };
+    assert_eq!(first.deinit(), Check::Ok);
+    assert_eq!(second.deinit(), Check::Ok);
+}
+
+#[test]
+fn write_after_free_is_found_before_reuse() {
+    let mut gpa = checked();
+    let allocator = gpa.allocator();
+    let block = allocator.raw_alloc(64, 8).unwrap();
+    // SAFETY: deliberate write after free into a quarantined (still mapped) slot.
+    unsafe {
+        allocator.raw_free(block, 64, 8);
+        assert_eq!(*block.as_ptr().add(10), 0xAA, "freed memory is poisoned");
+        *block.as_ptr().add(10) = 7;
+    }
+    assert_eq!(gpa.deinit(), Check::Ok, "nothing leaked");
+    let finding = single(&gpa, FindingKind::WriteAfterFree);
+    assert_eq!(finding.size, 64);
+    assert!(finding.stack("alloc").is_some() && finding.stack("free").is_some());
+    assert!(finding.mentions_function("write_after_free_is_found_before_reuse"));
+}
+
+#[test]
+fn overflow_by_one_byte_is_found_at_free() {
+    for size in [13usize, 4096, 1 << 20] {
+        let mut gpa = checked();
+        let allocator = gpa.allocator();
+        let block = allocator.raw_alloc(size, 1).unwrap();
+        // SAFETY: deliberate one-byte overflow into the canary (inside the slot or mapping).
+        unsafe {
+            *block.as_ptr().add(size) = 0;
+            allocator.raw_free(block, size, 1);
+        }
+        let finding = single(&gpa, FindingKind::Overflow);
+        assert_eq!(finding.size, size);
+        assert!(finding.mentions_function("overflow_by_one_byte_is_found_at_free"));
+        assert_eq!(gpa.deinit(), Check::Ok);
+    }
+}
+
+#[test]
+fn overflow_of_a_leaked_block_is_found_at_deinit() {
+    let mut gpa = checked();
+    let block = gpa.allocator().raw_alloc(20, 1).unwrap();
+    // SAFETY: deliberate overflow within the slot's canary.
+    unsafe { *block.as_ptr().add(21) = 1 };
+    assert_eq!(gpa.deinit(), Check::Leak);
+    let report = gpa.report();
+    assert_eq!(report.of_kind(FindingKind::Overflow).count(), 1, "{report}");
+    assert_eq!(report.of_kind(FindingKind::Leak).count(), 1, "{report}");
+}
+
+#[test]
+fn stale_double_free_of_a_retained_large_block() {
+    let mut gpa = GeneralPurposeAllocator::with_config(Config {
+        never_unmap: true,
+        retain_metadata: true,
+        on_error: OnError::Record,
+        ..Config::debug()
+    });
+    let allocator = gpa.allocator();
+    let stale = allocator.raw_alloc(1 << 20, 8).unwrap();
+    // SAFETY: free once, churn, then free the stale pointer again (deliberate).
+    unsafe { allocator.raw_free(stale, 1 << 20, 8) };
+    for round in 0..200 {
+        let block = allocator.raw_alloc(300_000 + round, 8).unwrap();
+        // SAFETY: live block freed once.
+        unsafe { allocator.raw_free(block, 300_000 + round, 8) };
+    }
+    // SAFETY: deliberate stale double free; the header is retained.
+    unsafe { allocator.raw_free(stale, 1 << 20, 8) };
+    let finding = single(&gpa, FindingKind::DoubleFree);
+    assert!(finding.stack("free").is_some() && finding.stack("second_free").is_some());
+    assert_eq!(gpa.retained_block_count(), 201);
+    gpa.flush_retained_metadata();
+    assert_eq!(gpa.retained_block_count(), 0);
+    assert_eq!(gpa.deinit(), Check::Ok);
+}
+
+#[test]
+fn memory_limit_is_never_exceeded_even_concurrently() {
+    let mut gpa = GeneralPurposeAllocator::with_config(Config {
+        enable_memory_limit: true,
+        ..Config::fast()
+    });
+    gpa.set_requested_memory_limit(1 << 20);
+    let layout = Layout::from_size_align(1000, 8).unwrap();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            let gpa = &gpa;
+            scope.spawn(move || {
+                let allocator = gpa.allocator();
+                let mut held = Vec::new();
+                for _ in 0..2000 {
+                    match allocator.alloc_layout(layout) {
+                        Ok(block) => held.push(block),
+                        Err(error) => assert_eq!(error, gpa::Error::OutOfMemory),
+                    }
+                    assert!(gpa.total_requested_bytes() <= 1 << 20);
+                }
+                for block in held {
+                    // SAFETY: each block is live and freed once.
+                    unsafe { allocator.free_layout(block, layout) };
+                }
+            });
+        }
+    });
+    assert_eq!(gpa.total_requested_bytes(), 0);
+    assert_eq!(gpa.deinit(), Check::Ok);
+}
+
+#[test]
+fn detect_leaks_counts_without_freeing() {
+    let mut gpa = checked();
+    let allocator = gpa.allocator();
+    let a = allocator.create(5u64).unwrap();
+    let b = allocator.raw_alloc(400_000, 8).unwrap();
+    assert_eq!(gpa.detect_leaks(), 2);
+    assert_eq!(*a, 5, "detect_leaks frees nothing");
+    // SAFETY: both blocks are live and freed once.
+    unsafe {
+        allocator.destroy(a);
+        allocator.raw_free(b, 400_000, 8);
+    }
+    assert_eq!(gpa.detect_leaks(), 0);
+    assert_eq!(gpa.deinit(), Check::Ok);
+}
+
+#[test]
+fn reports_render_as_text_and_json() {
+    let mut gpa = checked();
+    let block = gpa.allocator().raw_alloc(77, 1).unwrap();
+    let _ = block;
+    assert_eq!(gpa.deinit(), Check::Leak);
+    let report = gpa.report();
+    let text = report.to_string();
+    assert!(text.contains("leaked (77 bytes)"), "{text}");
+    assert!(text.contains("gpa_misuse.rs:"), "a file:line frame: {text}");
+    let json = report.to_json();
+    assert_eq!(json["findings"][0]["kind"], "leak");
+    assert_eq!(json["findings"][0]["size"], 77);
+    assert_eq!(json["leaked_bytes"], 77);
+    let frames = json["findings"][0]["stacks"]["alloc"].as_array().unwrap();
+    assert!(frames.iter().any(|f| f["function"]
+        .as_str()
+        .is_some_and(|name| name.contains("reports_render_as_text_and_json"))));
+}
+
+#[test]
+fn resize_and_remap_keep_contents() {
+    for config in [Config::fast(), Config::debug()] {
+        let mut gpa = GeneralPurposeAllocator::with_config(config);
+        let allocator = gpa.allocator();
+        let mut len = 1usize;
+        let mut block = allocator.raw_alloc(len, 8).unwrap();
+        // SAFETY: the block has `len` bytes.
+        unsafe { block.as_ptr().write(0x42) };
+        while len < 4 << 20 {
+            let new_len = len * 3 / 2 + 1;
+            // SAFETY: growing our own live block; on failure move it by copy.
+            unsafe {
+                block = match allocator.raw_remap(block, len, 8, new_len) {
+                    Some(moved) => moved,
+                    None => {
+                        let fresh = allocator.raw_alloc(new_len, 8).unwrap();
+                        core::ptr::copy_nonoverlapping(block.as_ptr(), fresh.as_ptr(), len);
+                        allocator.raw_free(block, len, 8);
+                        fresh
+                    }
+                };
+                assert_eq!(*block.as_ptr(), 0x42);
+                block.as_ptr().add(new_len - 1).write(1);
+            }
+            len = new_len;
+        }
+        // SAFETY: live block with its current length.
+        unsafe { allocator.raw_free(block, len, 8) };
+        assert!(gpa.report().is_clean(), "{}", gpa.report());
+        assert_eq!(gpa.deinit(), Check::Ok);
+    }
+}
