@@ -121,12 +121,15 @@ fn frame_pointer() -> usize {
 #[inline(never)]
 pub fn capture(depth: usize, method: TraceMethod) -> Frames {
     let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
-    let mut frames = Frames { len: 0, addresses: [0; MAX_FRAMES] };
+    let mut frames = Frames {
+        len: 0,
+        addresses: [0; MAX_FRAMES],
+    };
     match method {
         TraceMethod::FramePointers => walk_frame_pointers(&mut frames, limit),
         TraceMethod::Unwinder => {
             let mut skip = 1; // this function
-            // SAFETY: the callback does not allocate, panic, or reenter the unwinder.
+                              // SAFETY: the callback does not allocate, panic, or reenter the unwinder.
             unsafe {
                 backtrace::trace_unsynchronized(|frame| {
                     if skip > 0 {
@@ -213,7 +216,9 @@ fn table() -> Option<NonNull<Slot>> {
 fn hash(addresses: &[usize]) -> u64 {
     let mut h: u64 = 0x9e37_79b9_7f4a_7c15 ^ addresses.len() as u64;
     for &address in addresses {
-        h = (h ^ address as u64).wrapping_mul(0x0100_0000_01b3).rotate_left(29);
+        h = (h ^ address as u64)
+            .wrapping_mul(0x0100_0000_01b3)
+            .rotate_left(29);
     }
     h | 1
 }
@@ -277,7 +282,10 @@ fn slot_matches(slot: &Slot, addresses: &[usize]) -> bool {
 
 /// The frames of an interned trace (empty for [`TraceId::NONE`]).
 pub fn frames_of(id: TraceId) -> Frames {
-    let mut frames = Frames { len: 0, addresses: [0; MAX_FRAMES] };
+    let mut frames = Frames {
+        len: 0,
+        addresses: [0; MAX_FRAMES],
+    };
     if !id.is_some() || id.0 as usize >= TABLE_LEN {
         return frames;
     }

@@ -233,7 +233,9 @@ fn prune_dead_heaps() {
                 continue;
             }
             // SAFETY: as above; the link field lives as long as the heap.
-            link = unsafe { &*(core::ptr::addr_of!(heap_ref.next_in_thread) as *const Cell<*mut Heap>) };
+            link = unsafe {
+                &*(core::ptr::addr_of!(heap_ref.next_in_thread) as *const Cell<*mut Heap>)
+            };
         }
     });
 }
@@ -277,7 +279,10 @@ pub fn new_heap(thread_id: u64, quarantine_entries: usize) -> Option<NonNull<Hea
     // SAFETY: `memory` is a fresh block sized and aligned for a Heap.
     unsafe {
         heap.as_ptr().write(Heap {
-            queues: [Queue { head: core::ptr::null_mut(), tail: core::ptr::null_mut() }; CLASS_COUNT],
+            queues: [Queue {
+                head: core::ptr::null_mut(),
+                tail: core::ptr::null_mut(),
+            }; CLASS_COUNT],
             remote: AtomicPtr::new(core::ptr::null_mut()),
             owner_thread: AtomicU64::new(thread_id),
             refs: AtomicU8::new(HEAP_THREAD_REF | HEAP_GPA_REF),
@@ -286,7 +291,11 @@ pub fn new_heap(thread_id: u64, quarantine_entries: usize) -> Option<NonNull<Hea
             next_in_thread: core::ptr::null_mut(),
             quarantine: Quarantine {
                 ring,
-                capacity: if ring.is_null() { 0 } else { quarantine_entries },
+                capacity: if ring.is_null() {
+                    0
+                } else {
+                    quarantine_entries
+                },
                 head: 0,
                 len: 0,
                 bytes: 0,
@@ -307,7 +316,8 @@ fn register_exit_hook() -> bool {
         if unsafe { libc::pthread_key_create(&mut fresh, Some(on_thread_exit)) } != 0 {
             return false;
         }
-        match EXIT_KEY.compare_exchange(u64::MAX, fresh as u64, Ordering::AcqRel, Ordering::Acquire) {
+        match EXIT_KEY.compare_exchange(u64::MAX, fresh as u64, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => key = fresh as u64,
             Err(winner) => {
                 // SAFETY: `fresh` was created above and never used.
@@ -413,10 +423,12 @@ impl Heap {
         loop {
             // SAFETY: the block is ours to overwrite until it is published.
             unsafe { (*node).next = head };
-            match self
-                .remote
-                .compare_exchange_weak(head, node, Ordering::Release, Ordering::Relaxed)
-            {
+            match self.remote.compare_exchange_weak(
+                head,
+                node,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return,
                 Err(current) => head = current,
             }

@@ -75,7 +75,9 @@ fn class_of(total: usize) -> Option<usize> {
 }
 
 fn lock() -> std::sync::MutexGuard<'static, State> {
-    STATE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    STATE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Allocates `size` bytes aligned to `align` (any power of two up to a page).
@@ -113,9 +115,10 @@ pub fn alloc(size: usize, align: usize) -> Option<NonNull<u8>> {
     let user = (header + HEADER).next_multiple_of(align);
     // SAFETY: `user - HEADER >= header`, inside the block we own; headers are 8-aligned.
     unsafe {
-        (user as *mut Header)
-            .sub(1)
-            .write(Header { class_or_len, magic: MAGIC ^ header });
+        (user as *mut Header).sub(1).write(Header {
+            class_or_len,
+            magic: MAGIC ^ header,
+        });
     }
     NonNull::new(user as *mut u8)
 }

@@ -67,7 +67,10 @@ unsafe impl Send for LargeList {}
 impl LargeList {
     /// An empty list.
     pub const fn new() -> Self {
-        LargeList { head: core::ptr::null_mut(), count: 0 }
+        LargeList {
+            head: core::ptr::null_mut(),
+            count: 0,
+        }
     }
 
     /// Adds a block at the front.
@@ -149,8 +152,14 @@ impl FreedRing {
     }
 
     fn forget(&mut self, address: usize) -> Option<RawFinding> {
-        let entry = self.entries.iter_mut().find(|entry| entry.address == address)?;
-        Some(core::mem::replace(entry, RawFinding::new(FindingKind::DoubleFree, 0)))
+        let entry = self
+            .entries
+            .iter_mut()
+            .find(|entry| entry.address == address)?;
+        Some(core::mem::replace(
+            entry,
+            RawFinding::new(FindingKind::DoubleFree, 0),
+        ))
     }
 }
 
@@ -197,7 +206,11 @@ use crate::trace::TraceId;
 impl GeneralPurposeAllocator {
     #[cold]
     pub(super) fn alloc_large(&self, layout: Layout) -> Option<NonNull<u8>> {
-        let extra = if self.config.safety { safety::CANARY_LEN } else { 0 };
+        let extra = if self.config.safety {
+            safety::CANARY_LEN
+        } else {
+            0
+        };
         let mapping = mapping_layout(layout.size(), layout.align(), extra)?;
         let memory = self.config.backing_allocator.alloc(mapping)?;
         let base = memory.as_ptr() as usize;
@@ -205,7 +218,10 @@ impl GeneralPurposeAllocator {
         // SAFETY: fresh memory of at least one OS page, aligned for the header.
         unsafe {
             header.write(LargeBlock {
-                common: SegmentCommon { kind: SegmentKind::Large, gpa_id: self.id() },
+                common: SegmentCommon {
+                    kind: SegmentKind::Large,
+                    gpa_id: self.id(),
+                },
                 mapping_len: mapping.size(),
                 registered_len: mapping.size(),
                 mapping_align: mapping.align(),
@@ -294,7 +310,9 @@ impl GeneralPurposeAllocator {
                 self.record(self.large_finding(FindingKind::Overflow, block));
             }
         }
-        block.free_trace.store(self.trace_here().0, Ordering::Relaxed);
+        block
+            .free_trace
+            .store(self.trace_here().0, Ordering::Relaxed);
         // SAFETY: the header is in the live list (it was live until the CAS above).
         unsafe { lock(&self.large).remove(header) };
         // SAFETY: the block is freed and unlisted; the retention policy decides its memory.
@@ -413,7 +431,11 @@ impl GeneralPurposeAllocator {
             self.record(finding);
             return false;
         }
-        let extra = if self.config.safety { safety::CANARY_LEN } else { 0 };
+        let extra = if self.config.safety {
+            safety::CANARY_LEN
+        } else {
+            0
+        };
         let Some(needed) = new_len.checked_add(extra) else {
             return false;
         };
@@ -446,7 +468,9 @@ impl GeneralPurposeAllocator {
         }
         block.requested = new_len;
         if self.config.resize_stack_traces {
-            block.alloc_trace.store(self.trace_here().0, Ordering::Relaxed);
+            block
+                .alloc_trace
+                .store(self.trace_here().0, Ordering::Relaxed);
         }
         true
     }

@@ -131,7 +131,12 @@ impl GeneralPurposeAllocator {
         }
     }
 
-    fn live_in_page(&self, page: &Page, live: &mut std::vec::Vec<bool>, visit: &mut dyn FnMut(LiveBlock)) {
+    fn live_in_page(
+        &self,
+        page: &Page,
+        live: &mut std::vec::Vec<bool>,
+        visit: &mut dyn FnMut(LiveBlock),
+    ) {
         let block_size = page.block_size as usize;
         if page.meta.is_null() {
             live.clear();
@@ -162,7 +167,11 @@ impl GeneralPurposeAllocator {
                 finding.alloc_trace = alloc_trace;
                 self.record(finding);
             }
-            visit(LiveBlock { address, size, alloc_trace });
+            visit(LiveBlock {
+                address,
+                size,
+                alloc_trace,
+            });
         }
     }
 

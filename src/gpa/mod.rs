@@ -122,12 +122,20 @@ impl Config {
 
     /// The fast configuration: no safety checks, no traces.
     pub const fn fast() -> Self {
-        Config { safety: false, stack_trace_frames: 0, ..Config::new() }
+        Config {
+            safety: false,
+            stack_trace_frames: 0,
+            ..Config::new()
+        }
     }
 
     /// The debug configuration: safety checks and 6-frame traces, in any build.
     pub const fn debug() -> Self {
-        Config { safety: true, stack_trace_frames: 6, ..Config::new() }
+        Config {
+            safety: true,
+            stack_trace_frames: 6,
+            ..Config::new()
+        }
     }
 }
 
@@ -200,7 +208,9 @@ impl GeneralPurposeAllocator {
         GeneralPurposeAllocator {
             config,
             id: AtomicU64::new(0),
-            heaps: Mutex::new(HeapList { head: core::ptr::null_mut() }),
+            heaps: Mutex::new(HeapList {
+                head: core::ptr::null_mut(),
+            }),
             large: Mutex::new(large::LargeList::new()),
             retained: Mutex::new(large::LargeList::new()),
             findings: Mutex::new(std::vec::Vec::new()),
@@ -232,7 +242,10 @@ impl GeneralPurposeAllocator {
     #[cold]
     fn assign_id(&self) -> u64 {
         let fresh = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        match self.id.compare_exchange(0, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        match self
+            .id
+            .compare_exchange(0, fresh, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => fresh,
             Err(winner) => winner,
         }
@@ -308,7 +321,10 @@ impl GeneralPurposeAllocator {
     #[cold]
     fn alloc_accounted(&self, layout: Layout) -> Option<NonNull<u8>> {
         if self.config.enable_memory_limit && !self.charge(layout.size()) {
-            self.log(format_args!("alloc {} bytes: over the memory limit", layout.size()));
+            self.log(format_args!(
+                "alloc {} bytes: over the memory limit",
+                layout.size()
+            ));
             return None;
         }
         let block = self.alloc_unaccounted(layout);
@@ -360,7 +376,11 @@ impl GeneralPurposeAllocator {
     unsafe fn free_general(&self, memory: NonNull<u8>, claimed: Option<Layout>) {
         let address = memory.as_ptr() as usize;
         if self.config.verbose_log {
-            self.log(format_args!("free {:#x} ({:?})", address, claimed.map(|l| l.size())));
+            self.log(format_args!(
+                "free {:#x} ({:?})",
+                address,
+                claimed.map(|l| l.size())
+            ));
         }
         let Some(base) = pagemap::lookup(address) else {
             if internal::owns(address) {
@@ -381,7 +401,9 @@ impl GeneralPurposeAllocator {
         }
         match common.kind {
             // SAFETY: a small segment of ours; the small path validates the address.
-            segment::SegmentKind::Small => unsafe { self.free_small_general(base, memory, claimed) },
+            segment::SegmentKind::Small => unsafe {
+                self.free_small_general(base, memory, claimed)
+            },
             // SAFETY: a large block of ours; the large path validates the address.
             segment::SegmentKind::Large => unsafe { self.free_large(base, memory, claimed) },
         }
@@ -524,7 +546,10 @@ impl GeneralPurposeAllocator {
         if !self.config.verbose_log {
             return;
         }
-        let mut line = Line { bytes: [0; 256], len: 0 };
+        let mut line = Line {
+            bytes: [0; 256],
+            len: 0,
+        };
         let _ = write!(line, "info(gpa): {args}\n");
         crate::os::write_stderr(&line.bytes[..line.len]);
     }
@@ -595,7 +620,11 @@ impl GeneralPurposeAllocator {
             if let Some(fresh) = fresh {
                 // SAFETY: both blocks are live and distinct.
                 unsafe {
-                    core::ptr::copy_nonoverlapping(memory, fresh.as_ptr(), old.size().min(new_size));
+                    core::ptr::copy_nonoverlapping(
+                        memory,
+                        fresh.as_ptr(),
+                        old.size().min(new_size),
+                    );
                     internal::free(block);
                 }
             }
@@ -622,7 +651,9 @@ impl fmt::Debug for GeneralPurposeAllocator {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 // SAFETY: blocks come from size-class slots or large mappings that no other live block

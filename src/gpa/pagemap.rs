@@ -51,7 +51,9 @@ pub fn lookup(address: usize) -> Option<usize> {
 
 #[cold]
 fn install_leaf(top: usize) -> Option<*mut Leaf> {
-    let fresh = os::map(core::mem::size_of::<Leaf>())?.as_ptr().cast::<Leaf>();
+    let fresh = os::map(core::mem::size_of::<Leaf>())?
+        .as_ptr()
+        .cast::<Leaf>();
     match TOP[top].compare_exchange(
         core::ptr::null_mut(),
         fresh,

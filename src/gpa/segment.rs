@@ -161,7 +161,10 @@ impl Segment {
         // pointers, zero counters), so only the header fields need writing.
         unsafe {
             core::ptr::write_bytes(segment.cast::<u8>(), 0, core::mem::size_of::<Segment>());
-            (*segment).common = SegmentCommon { kind: SegmentKind::Small, gpa_id };
+            (*segment).common = SegmentCommon {
+                kind: SegmentKind::Small,
+                gpa_id,
+            };
             (*segment).heap = heap;
             (*segment).free_units = ALL_PAGE_UNITS;
         }
@@ -230,7 +233,11 @@ impl Segment {
 }
 
 fn run_mask(first: usize, units: usize) -> u64 {
-    (if units == 64 { u64::MAX } else { (1u64 << units) - 1 }) << first
+    (if units == 64 {
+        u64::MAX
+    } else {
+        (1u64 << units) - 1
+    }) << first
 }
 
 /// The first unit of an aligned run of `units` free units (pages are aligned to their span,

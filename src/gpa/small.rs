@@ -160,7 +160,11 @@ impl GeneralPurposeAllocator {
         let memory = self.config.backing_allocator.alloc(layout)?;
         // SAFETY: fresh, aligned, exclusively ours.
         let segment = unsafe { Segment::init(memory, self.id(), heap) };
-        if !pagemap::set_range(memory.as_ptr() as usize, SEGMENT_SIZE, memory.as_ptr() as usize) {
+        if !pagemap::set_range(
+            memory.as_ptr() as usize,
+            SEGMENT_SIZE,
+            memory.as_ptr() as usize,
+        ) {
             // SAFETY: never published.
             unsafe { self.config.backing_allocator.free(memory, layout) };
             return None;
@@ -314,10 +318,16 @@ impl GeneralPurposeAllocator {
         // SAFETY: safety mode keeps metadata for every slot.
         let meta = unsafe { page.meta(index) };
         let previous = meta.state.swap(SLOT_LIVE, Ordering::AcqRel);
-        debug_assert!(previous == SLOT_FREE || previous == SLOT_FREED, "slot state {previous}");
-        meta.requested.store(layout.size() as u32, Ordering::Relaxed);
-        meta.align_log2.store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
-        meta.alloc_trace.store(self.trace_here().0, Ordering::Relaxed);
+        debug_assert!(
+            previous == SLOT_FREE || previous == SLOT_FREED,
+            "slot state {previous}"
+        );
+        meta.requested
+            .store(layout.size() as u32, Ordering::Relaxed);
+        meta.align_log2
+            .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
+        meta.alloc_trace
+            .store(self.trace_here().0, Ordering::Relaxed);
         meta.free_trace.store(0, Ordering::Relaxed);
         // SAFETY: the slot is ours and `block_size` bytes long.
         unsafe { safety::write_canary(address, layout.size(), page.block_size as usize) };
@@ -406,7 +416,12 @@ impl GeneralPurposeAllocator {
         }
         if meta
             .state
-            .compare_exchange(SLOT_LIVE, SLOT_QUARANTINED, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                SLOT_LIVE,
+                SLOT_QUARANTINED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_err()
         {
             self.report_bad_state(page, index, address);
@@ -423,7 +438,8 @@ impl GeneralPurposeAllocator {
                 finding.site_trace = self.trace_here();
                 self.record(finding);
             }
-            meta.free_trace.store(self.trace_here().0, Ordering::Relaxed);
+            meta.free_trace
+                .store(self.trace_here().0, Ordering::Relaxed);
             safety::poison(address, block_size);
         }
         match self.current_heap() {
@@ -500,7 +516,11 @@ impl GeneralPurposeAllocator {
     /// A block leaves the quarantine: check its poison, then make it reusable.
     fn evict(&self, heap: &mut Heap, entry: usize) {
         let address = entry & !1;
-        let skip = if entry & 1 != 0 { core::mem::size_of::<FreeBlock>() } else { 0 };
+        let skip = if entry & 1 != 0 {
+            core::mem::size_of::<FreeBlock>()
+        } else {
+            0
+        };
         let segment = Segment::of(address);
         // SAFETY: quarantined blocks are slots of this heap's live pages.
         let page = unsafe { &mut *(*segment).page_of(address) };
@@ -590,7 +610,8 @@ impl GeneralPurposeAllocator {
         }
         meta.requested.store(new_len as u32, Ordering::Relaxed);
         if self.config.resize_stack_traces {
-            meta.alloc_trace.store(self.trace_here().0, Ordering::Relaxed);
+            meta.alloc_trace
+                .store(self.trace_here().0, Ordering::Relaxed);
         }
         true
     }
@@ -639,8 +660,12 @@ impl GeneralPurposeAllocator {
         if !abandoned.is_null() {
             // SAFETY: an abandoned heap of this GPA; taking it over under the list lock.
             unsafe {
-                (*abandoned).owner_thread.store(thread_id, Ordering::Release);
-                (*abandoned).refs.fetch_or(heap::HEAP_THREAD_REF, Ordering::AcqRel);
+                (*abandoned)
+                    .owner_thread
+                    .store(thread_id, Ordering::Release);
+                (*abandoned)
+                    .refs
+                    .fetch_or(heap::HEAP_THREAD_REF, Ordering::AcqRel);
             }
             return NonNull::new(abandoned);
         }
@@ -668,4 +693,3 @@ fn block_size_of(address: usize) -> usize {
     // SAFETY: callers pass blocks of live segments.
     unsafe { (*(*segment).page_of(address)).block_size as usize }
 }
-

@@ -173,13 +173,19 @@ impl Report {
     /// Leaked blocks and bytes in total.
     pub fn leak_totals(&self) -> (usize, usize) {
         self.of_kind(FindingKind::Leak)
-            .fold((0, 0), |(blocks, bytes), f| (blocks + f.count, bytes + f.size))
+            .fold((0, 0), |(blocks, bytes), f| {
+                (blocks + f.count, bytes + f.size)
+            })
     }
 
     /// The report as a JSON value: `{"findings": [{kind, count, size, address, message,
     /// stacks: {name: [{function, file, line, address}]}}]}`.
     pub fn to_json(&self) -> serde_json::Value {
-        let findings = self.findings.iter().map(finding_json).collect::<std::vec::Vec<_>>();
+        let findings = self
+            .findings
+            .iter()
+            .map(finding_json)
+            .collect::<std::vec::Vec<_>>();
         let (leaked_blocks, leaked_bytes) = self.leak_totals();
         serde_json::json!({
             "findings": findings,
@@ -250,7 +256,10 @@ impl fmt::Display for Report {
         }
         let (blocks, bytes) = self.leak_totals();
         if blocks != 0 {
-            writeln!(f, "error(gpa): {blocks} leaked block(s), {bytes} byte(s) in total")?;
+            writeln!(
+                f,
+                "error(gpa): {blocks} leaked block(s), {bytes} byte(s) in total"
+            )?;
         }
         Ok(())
     }
@@ -262,7 +271,10 @@ pub fn render(raw: &RawFinding, depth: usize) -> Finding {
     let mut stacks = std::vec::Vec::new();
     let mut add = |name: &'static str, id: TraceId| {
         if id.is_some() {
-            stacks.push(Stack { name, frames: symbolize::symbolize(id, depth) });
+            stacks.push(Stack {
+                name,
+                frames: symbolize::symbolize(id, depth),
+            });
         }
     };
     match raw.kind {

@@ -34,7 +34,9 @@ const PLUMBING_PREFIXES: &[&str] = &[
 
 fn is_plumbing(function: &str) -> bool {
     let name = function.trim_start_matches('<');
-    PLUMBING_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+    PLUMBING_PREFIXES
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
 }
 
 /// Resolves one return address into its frames (more than one where calls were inlined),
@@ -50,7 +52,12 @@ pub fn resolve_address(address: usize) -> std::vec::Vec<Frame> {
         });
     });
     if frames.is_empty() {
-        frames.push(Frame { address, function: None, file: None, line: None });
+        frames.push(Frame {
+            address,
+            function: None,
+            file: None,
+            line: None,
+        });
     }
     frames
 }
@@ -72,7 +79,11 @@ pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
     }
     if frames.is_empty() {
         // Everything looked like plumbing (say, a test inside this crate): keep the raw stack.
-        frames = raw.addresses().iter().flat_map(|&a| resolve_address(a)).collect();
+        frames = raw
+            .addresses()
+            .iter()
+            .flat_map(|&a| resolve_address(a))
+            .collect();
     }
     if depth != 0 {
         frames.truncate(depth);
