@@ -98,7 +98,7 @@ fn run(args: Args) -> Result<(), String> {
     }
     let repeats = args
         .repeats
-        .unwrap_or(if args.quick { 1 } else { 7 })
+        .unwrap_or(if args.quick { 1 } else { 9 })
         .max(1);
     let exe = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
     let command = std::iter::once("gpa-bench".to_string())
@@ -135,6 +135,10 @@ fn run(args: Args) -> Result<(), String> {
         seed: args.seed,
     };
     print!("{}", table::markdown(&cells, &meta));
+    let targets = table::targets(&cells);
+    if !targets.is_empty() {
+        print!("\nTargets of issue 5 (ratios of medians from this run):\n\n{targets}");
+    }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&table::json(&cells, &meta))
             .expect("JSON of numbers and strings");

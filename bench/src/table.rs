@@ -122,6 +122,44 @@ pub fn markdown(cells: &[Cell], meta: &Meta) -> String {
     out
 }
 
+/// The issue-5 targets, checked against the measured medians: one line per target whose cells
+/// were measured, saying the measured ratio, the bound, and whether it is met.
+pub fn targets(cells: &[Cell]) -> String {
+    let ratio_of = |w: &str, a: &str| find(cells, w, a).and_then(|c| ratio(cells, c));
+    let mut out = String::new();
+    let mut line = |what: String, measured: f64, bound: f64| {
+        let verdict = if measured <= bound { "met" } else { "MISSED" };
+        out.push_str(&format!(
+            "- {what}: {measured:.2}x (target <= {bound:.2}x): {verdict}\n"
+        ));
+    };
+    for (alloc, workload, bound) in [
+        ("gpa-fast", "mixed-1t", 1.0),
+        ("gpa-fast", "mixed-2t", 1.2),
+        ("gpa-fast", "fragmentation-1t", 1.2),
+        ("gpa-fast", "fragmentation-2t", 1.2),
+        ("gpa-debug", "mixed-1t", 8.0),
+    ] {
+        if let Some(r) = ratio_of(workload, alloc) {
+            line(format!("{alloc} {workload} vs {BASELINE}"), r, bound);
+        }
+    }
+    // "Faster than glibc on every workload": the GPA's median over the system allocator's.
+    for c in cells
+        .iter()
+        .filter(|c| c.allocator == "gpa-fast" && !c.workload.needs_child())
+    {
+        if let Some(system) = find(cells, c.workload.name, "system") {
+            line(
+                format!("gpa-fast {} vs system", c.workload.name),
+                c.median() / system.median(),
+                1.0,
+            );
+        }
+    }
+    out
+}
+
 /// The geometric mean of `alloc`'s ratios over the timed (not child-process) workloads.
 pub fn geomean_ratio(cells: &[Cell], alloc: &str) -> Option<f64> {
     let logs: Vec<f64> = cells

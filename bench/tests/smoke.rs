@@ -181,6 +181,15 @@ fn quick_run_covers_every_workload_and_allocator() {
         serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 
+    // With the GPA columns present, the issue-5 target lines follow the table.
+    assert!(
+        table.contains("- gpa-fast mixed-1t vs mimalloc: "),
+        "{table}"
+    );
+    assert!(
+        table.contains("- gpa-debug mixed-1t vs mimalloc: "),
+        "{table}"
+    );
     let results = json["results"].as_array().unwrap();
     assert_eq!(results.len(), workloads::ALL.len() * allocators::ALL.len());
     for w in workloads::ALL {

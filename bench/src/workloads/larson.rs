@@ -21,6 +21,8 @@ const MIN_SIZE: usize = 16;
 const MAX_SIZE: usize = 512;
 
 type Table = Vec<Block>;
+/// A thread's channel ends: to the next thread, from the previous one.
+type Ends = (SyncSender<Table>, Receiver<Table>);
 
 /// Runs the larson loop on `threads` threads (tables move from thread `i` to thread `i + 1`).
 pub fn run<A: GlobalAlloc + Sync>(a: &A, threads: usize, p: &Params) -> Sample {
@@ -35,7 +37,7 @@ pub fn run<A: GlobalAlloc + Sync>(a: &A, threads: usize, p: &Params) -> Sample {
         receivers.push(Some(rx));
     }
     // Thread i sends to thread i+1 and receives from thread i-1.
-    let ends: Vec<Mutex<Option<(SyncSender<Table>, Receiver<Table>)>>> = (0..threads)
+    let ends: Vec<Mutex<Option<Ends>>> = (0..threads)
         .map(|i| {
             let rx = receivers[i].take().expect("each receiver once");
             Mutex::new(Some((senders[(i + 1) % threads].clone(), rx)))
