@@ -431,6 +431,11 @@ impl GeneralPurposeAllocator {
             self.record(finding);
             return false;
         }
+        if super::size_class::class_for(new_len, block.align).is_some() {
+            // A block whose layout maps to a size class must live in a small segment: the
+            // fast free path finds its segment from the layout alone. Let the caller move it.
+            return false;
+        }
         let extra = if self.config.safety {
             safety::CANARY_LEN
         } else {
