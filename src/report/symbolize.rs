@@ -32,6 +32,26 @@ const PLUMBING_PREFIXES: &[&str] = &[
     "backtrace::",
 ];
 
+/// Frames where a program's own code ends and the runtime's start-up begins: a trace is cut
+/// there, so that it ends at `main` (or at the test function).
+const RUNTIME_BOUNDARIES: &[&str] = &[
+    "std::sys::backtrace::__rust_begin_short_backtrace",
+    "test::__rust_begin_short_backtrace",
+    "std::rt::lang_start",
+    "std::thread::Builder::spawn_unchecked_",
+];
+
+fn is_runtime_boundary(function: &str) -> bool {
+    RUNTIME_BOUNDARIES
+        .iter()
+        .any(|prefix| function.starts_with(prefix))
+}
+
+fn is_call_shim(function: &str) -> bool {
+    function.starts_with("core::ops::function::")
+        || function.starts_with("<") && function.contains("as core::ops::function::FnOnce")
+}
+
 fn is_plumbing(function: &str) -> bool {
     let name = function.trim_start_matches('<');
     PLUMBING_PREFIXES
@@ -84,6 +104,20 @@ pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
             .iter()
             .flat_map(|&a| resolve_address(a))
             .collect();
+    }
+    if let Some(end) = frames
+        .iter()
+        .position(|frame| frame.function.as_deref().is_some_and(is_runtime_boundary))
+    {
+        frames.truncate(end);
+        while frames.len() > 1
+            && frames
+                .last()
+                .and_then(|f| f.function.as_deref())
+                .is_some_and(is_call_shim)
+        {
+            frames.pop();
+        }
     }
     if depth != 0 {
         frames.truncate(depth);
