@@ -214,3 +214,91 @@ pub fn json(cells: &[Cell], meta: &Meta) -> Value {
         "results": results,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workloads::{Sample, Workload};
+
+    fn cell(workload: &str, allocator: &'static str, values: &[f64]) -> Cell {
+        Cell {
+            workload: Workload::by_name(workload).unwrap(),
+            allocator,
+            samples: values
+                .iter()
+                .map(|&value| Sample {
+                    value,
+                    extra: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    fn meta() -> Meta {
+        Meta {
+            command: "gpa-bench".into(),
+            date: "2026-01-01 00:00 UTC".into(),
+            cpus: 2,
+            cpu_model: "test".into(),
+            loadavg: ("0".into(), "0".into()),
+            repeats: 3,
+            scale: 1.0,
+            seed: 1,
+        }
+    }
+
+    #[test]
+    fn cells_show_medians_and_ratios_to_mimalloc() {
+        let cells = vec![
+            cell("mixed-1t", "system", &[30.0, 16.0, 17.0]),
+            cell("mixed-1t", "mimalloc", &[8.0, 9.0, 7.0]),
+            cell("pairs16-1t", "system", &[4.0, 4.0, 4.0]),
+            cell("pairs16-1t", "mimalloc", &[2.0, 2.0, 2.0]),
+        ];
+        let text = markdown(&cells, &meta());
+        assert!(
+            text.contains("| workload | unit | system | mimalloc |\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| mixed-1t | ns/pair | 17.0 (2.12x) | 8.00 (1.00x) |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| pairs16-1t | ns/pair | 4.00 (2.00x) | 2.00 (1.00x) |"),
+            "{text}"
+        );
+        // Geometric mean of 2.125 and 2.0.
+        assert!(
+            text.contains("| geomean ratio, timed rows | | 2.06x | 1.00x |"),
+            "{text}"
+        );
+        let json = json(&cells, &meta());
+        assert_eq!(json["results"][0]["median"], 17.0);
+        assert_eq!(json["results"][0]["ratio_vs_baseline"], 2.125);
+    }
+
+    #[test]
+    fn targets_say_met_or_missed() {
+        let cells = vec![
+            cell("mixed-1t", "system", &[16.0]),
+            cell("mixed-1t", "mimalloc", &[8.0]),
+            cell("mixed-1t", "gpa-fast", &[8.8]),
+            cell("mixed-1t", "gpa-debug", &[40.0]),
+        ];
+        let text = targets(&cells);
+        assert!(
+            text.contains("- gpa-fast mixed-1t vs mimalloc: 1.10x (target <= 1.00x): MISSED"),
+            "{text}"
+        );
+        assert!(
+            text.contains("- gpa-debug mixed-1t vs mimalloc: 5.00x (target <= 8.00x): met"),
+            "{text}"
+        );
+        assert!(
+            text.contains("- gpa-fast mixed-1t vs system: 0.55x (target <= 1.00x): met"),
+            "{text}"
+        );
+        assert!(!text.contains("mixed-2t"), "{text}");
+    }
+}
