@@ -28,6 +28,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod allocators;
+pub mod capi;
 pub mod gpa;
 pub mod interface;
 pub mod os;

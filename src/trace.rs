@@ -136,7 +136,7 @@ pub fn capture(depth: usize, method: TraceMethod) -> Frames {
                         skip -= 1;
                         return true;
                     }
-                    frames.len < limit && frames.push(frame.ip() as usize)
+                    !frame.ip().is_null() && frames.len < limit && frames.push(frame.ip() as usize)
                 })
             };
         }

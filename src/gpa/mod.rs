@@ -588,6 +588,25 @@ impl GeneralPurposeAllocator {
         self.block_layout(memory).map_or(0, |layout| layout.size())
     }
 
+    /// Whether `address` lies in memory any GPA manages (segments, large blocks, the internal
+    /// heap): a conservative leak scan skips it as a root (`capi::scan`).
+    pub fn manages(address: usize) -> bool {
+        pagemap::lookup(address).is_some() || internal::owns(address)
+    }
+
+    /// Empties the calling thread's quarantine, checking the poison of each block (reports
+    /// writes after free); for a checker at process exit. No-op without safety.
+    pub fn flush_thread_quarantine(&self) {
+        if !self.config.safety {
+            return;
+        }
+        let heap = heap::cached(self.id());
+        // SAFETY: the calling thread owns its cached heap.
+        if let Some(heap) = unsafe { heap.as_mut() } {
+            self.flush_quarantine(heap);
+        }
+    }
+
     /// C's `free`: no layout needed. A null pointer is ignored; in safety mode any other
     /// pointer is accepted and mistakes are reported.
     ///

@@ -39,6 +39,7 @@ const RUNTIME_BOUNDARIES: &[&str] = &[
     "test::__rust_begin_short_backtrace",
     "std::rt::lang_start",
     "std::thread::Builder::spawn_unchecked_",
+    "__libc_start_call_main",
 ];
 
 fn is_runtime_boundary(function: &str) -> bool {
@@ -52,11 +53,29 @@ fn is_call_shim(function: &str) -> bool {
         || function.starts_with("<") && function.contains("as core::ops::function::FnOnce")
 }
 
+/// The C allocation entry points of `libgpa_preload.so` (exact names: a user's `malloc_foo`
+/// is not plumbing).
+const C_ENTRY_POINTS: &[&str] = &[
+    "malloc",
+    "free",
+    "calloc",
+    "realloc",
+    "reallocarray",
+    "posix_memalign",
+    "aligned_alloc",
+    "memalign",
+    "valloc",
+    "pvalloc",
+    "free_sized",
+    "free_aligned_sized",
+];
+
 fn is_plumbing(function: &str) -> bool {
     let name = function.trim_start_matches('<');
     PLUMBING_PREFIXES
         .iter()
         .any(|prefix| name.starts_with(prefix))
+        || C_ENTRY_POINTS.contains(&function)
 }
 
 /// Resolves one return address into its frames (more than one where calls were inlined),

@@ -1,0 +1,207 @@
+//! The report at process exit (check mode): findings, leaks by allocation site, reachable
+//! totals, written as text and JSON.
+//!
+//! # Design
+//! An `atexit` handler registered by the preload library's constructor runs after the
+//! program's own handlers (they were registered later), so blocks the program frees at exit
+//! are freed by then. It holds the GPA's re-entrancy guard throughout, so everything it
+//! allocates (symbolization caches, strings, files) comes from the internal heap and never
+//! changes the user heap it is judging. Steps: flush the quarantine (checks the poison of
+//! recently freed blocks: writes after free), scan for leaks ([`super::scan`]), group leaked
+//! blocks by allocation trace (largest total first), then write:
+//! * text to `GPA_LOG` (appended) or to stderr, only when there is something to say;
+//! * JSON to `GPA_JSON`, and `<pid>.json` / `<pid>.txt` into `GPA_REPORT_DIR` (for `gpa run`,
+//!   which merges the reports of every process of the run).
+//!
+//! The JSON object is [`Report::to_json`]'s (`findings`, `leaked_blocks`, `leaked_bytes`) plus
+//! `pid`, `program`, `reachable_blocks`, `reachable_bytes` and, with `GPA_SHOW_REACHABLE`, a
+//! `reachable` array shaped like `findings`.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+use std::io::Write;
+
+use super::scan::{self, Verdict};
+use super::settings::env_bytes;
+use crate::gpa::{GeneralPurposeAllocator, InsideAllocator, LiveBlock};
+use crate::report::{self, FindingKind, RawFinding, Report};
+
+static REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// Registers the exit report (once per process).
+pub fn register() {
+    static REGISTERED: AtomicBool = AtomicBool::new(false);
+    if !REGISTERED.swap(true, Ordering::AcqRel) {
+        // SAFETY: `at_exit` is an `extern "C" fn()` that lives as long as the process (this
+        // library is preloaded, never unloaded).
+        unsafe { libc::atexit(at_exit) };
+    }
+}
+
+extern "C" fn at_exit() {
+    if REPORTED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let _inside = InsideAllocator::enter();
+    let state = super::state();
+    let outcome = examine(
+        &state.gpa,
+        state.settings.frames,
+        state.settings.show_reachable,
+    );
+    write_outputs(&outcome);
+}
+
+/// What the exit check found.
+pub struct Outcome {
+    /// Findings during the run, then leaks grouped by allocation site.
+    pub report: Report,
+    /// Still-reachable blocks and bytes.
+    pub reachable: (usize, usize),
+    /// Still-reachable blocks grouped by site (only with `GPA_SHOW_REACHABLE`).
+    pub reachable_groups: Report,
+}
+
+/// Checks the quarantine, scans for leaks and builds the report.
+pub fn examine(gpa: &GeneralPurposeAllocator, frames: usize, show_reachable: bool) -> Outcome {
+    gpa.flush_thread_quarantine();
+    let Verdict { leaked, reachable } = scan::scan(gpa);
+    let mut report = gpa.take_report();
+    report
+        .findings
+        .extend(group(leaked).iter().map(|raw| report::render(raw, frames)));
+    let totals = (
+        reachable.len(),
+        reachable.iter().map(|block| block.size).sum(),
+    );
+    let mut reachable_groups = Report::default();
+    if show_reachable {
+        reachable_groups.findings = group(reachable)
+            .iter()
+            .map(|raw| {
+                let mut finding = report::render(raw, frames);
+                finding.message = format!(
+                    "still reachable: {} block(s), {} byte(s), first at {:#x}",
+                    raw.count, raw.size, raw.address
+                );
+                finding
+            })
+            .collect();
+    }
+    Outcome {
+        report,
+        reachable: totals,
+        reachable_groups,
+    }
+}
+
+/// Leak findings, one per allocation trace, largest total first.
+fn group(mut blocks: std::vec::Vec<LiveBlock>) -> std::vec::Vec<RawFinding> {
+    blocks.sort_unstable_by_key(|block| (block.alloc_trace.0, block.address));
+    let mut groups: std::vec::Vec<RawFinding> = std::vec::Vec::new();
+    for block in blocks {
+        match groups.last_mut() {
+            Some(group)
+                if group.alloc_trace == block.alloc_trace && block.alloc_trace.is_some() =>
+            {
+                group.count += 1;
+                group.size += block.size;
+            }
+            _ => {
+                let mut finding = RawFinding::new(FindingKind::Leak, block.address);
+                finding.size = block.size;
+                finding.alloc_trace = block.alloc_trace;
+                groups.push(finding);
+            }
+        }
+    }
+    groups.sort_by(|a, b| b.size.cmp(&a.size).then(a.address.cmp(&b.address)));
+    groups
+}
+
+/// The report as one JSON object (see the module docs).
+pub fn to_json(outcome: &Outcome) -> serde_json::Value {
+    let mut json = outcome.report.to_json();
+    if let Some(object) = json.as_object_mut() {
+        object.insert("pid".into(), std::process::id().into());
+        object.insert("program".into(), program().into());
+        object.insert("reachable_blocks".into(), outcome.reachable.0.into());
+        object.insert("reachable_bytes".into(), outcome.reachable.1.into());
+        if !outcome.reachable_groups.findings.is_empty() {
+            let groups = outcome.reachable_groups.to_json()["findings"].clone();
+            object.insert("reachable".into(), groups);
+        }
+    }
+    json
+}
+
+/// The report as text; empty when there is nothing to say.
+pub fn to_text(outcome: &Outcome) -> String {
+    let mut text = outcome.report.to_string();
+    if !outcome.reachable_groups.findings.is_empty() {
+        for finding in &outcome.reachable_groups.findings {
+            text.push_str(
+                &finding
+                    .to_string()
+                    .replacen("error(gpa): ", "info(gpa): ", 1),
+            );
+            text.push('\n');
+        }
+    }
+    if !text.is_empty() || !outcome.reachable_groups.findings.is_empty() {
+        let (blocks, bytes) = outcome.reachable;
+        text.push_str(&format!(
+            "info(gpa): {blocks} block(s), {bytes} byte(s) still reachable at exit\n"
+        ));
+    }
+    text
+}
+
+fn program() -> String {
+    std::env::args_os()
+        .next()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .or_else(|| {
+            std::fs::read_link("/proc/self/exe")
+                .ok()
+                .map(|p| p.display().to_string())
+        })
+        .unwrap_or_default()
+}
+
+fn env_path(name: &core::ffi::CStr) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = env_bytes(name).filter(|bytes| !bytes.is_empty())?;
+    Some(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(bytes)))
+}
+
+fn write_outputs(outcome: &Outcome) {
+    let text = to_text(outcome);
+    let json = to_json(outcome);
+    let pid = std::process::id();
+    if let Some(dir) = env_path(c"GPA_REPORT_DIR") {
+        let _ = std::fs::write(dir.join(format!("{pid}.json")), json.to_string());
+        if !text.is_empty() {
+            let header = format!("== gpa: process {pid} ({})\n", program());
+            let _ = std::fs::write(dir.join(format!("{pid}.txt")), header + &text);
+        }
+        return;
+    }
+    if let Some(path) = env_path(c"GPA_JSON") {
+        let _ = std::fs::write(path, json.to_string());
+    }
+    if text.is_empty() {
+        return;
+    }
+    match env_path(c"GPA_LOG") {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path);
+            if let Ok(mut file) = file {
+                let _ = file.write_all(text.as_bytes());
+            }
+        }
+        None => crate::os::write_stderr(text.as_bytes()),
+    }
+}

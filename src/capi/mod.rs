@@ -1,0 +1,280 @@
+//! The C allocation ABI on the GPA: what `libgpa_preload.so` (the `gpa-capi` crate) exports
+//! for `LD_PRELOAD`, and what `gpa run` relies on.
+//!
+//! # Design
+//! The exported `malloc`, `free`, ... in the `capi/` crate only forward here; this module holds
+//! the C semantics (`calloc` overflow checks, `realloc`'s null and size-0 cases as glibc
+//! documents them, `errno`, alignment rules of `posix_memalign` and friends) over one
+//! process-wide [`GeneralPurposeAllocator`] kept in a [`OnceLock`]. Its configuration comes
+//! from environment variables ([`settings`]), read with `getenv` only, so the first `malloc`
+//! can happen anywhere: before `main`, from `dlsym` during start-up, in a thread-exit hook.
+//! Every request goes through `GlobalAlloc::alloc`, which routes requests made while the GPA
+//! is busy (re-entrant ones) to its internal heap.
+//!
+//! Two modes: **check** (safety, traces through the system unwinder since C programs have no
+//! frame pointers, findings recorded and reported at exit with a conservative leak scan,
+//! [`scan`], [`exit`]) and **fast** (no checks, no traces, no report).
+//!
+//! # Invariants
+//! * Nothing on the path to the first allocation allocates: [`gpa`] builds the GPA from
+//!   `getenv` results and integers only.
+//! * Every block handed to C is 16-byte aligned at least (`max_align_t`), and its layout as
+//!   the GPA knows it has alignment [`MIN_ALIGN`] unless the caller asked for more.
+
+pub mod exit;
+pub mod scan;
+pub mod settings;
+
+use core::alloc::{GlobalAlloc, Layout};
+use std::sync::OnceLock;
+
+use crate::gpa::{Config, GeneralPurposeAllocator, OnError};
+use crate::trace::TraceMethod;
+use settings::{Mode, Settings};
+
+/// The alignment of every `malloc` block (glibc's `MALLOC_ALIGNMENT` on 64-bit targets).
+pub const MIN_ALIGN: usize = 16;
+
+static STATE: OnceLock<State> = OnceLock::new();
+
+/// The process-wide allocator and the settings it was built from.
+pub struct State {
+    /// The allocator every C entry point uses.
+    pub gpa: GeneralPurposeAllocator,
+    /// What the environment asked for.
+    pub settings: Settings,
+}
+
+/// The process-wide state, built from the environment on first use.
+#[inline]
+pub fn state() -> &'static State {
+    match STATE.get() {
+        Some(state) => state,
+        None => init_state(),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn init_state() -> &'static State {
+    STATE.get_or_init(|| {
+        let settings = Settings::from_env();
+        let config = match settings.mode {
+            Mode::Fast => Config::fast(),
+            Mode::Check => Config {
+                safety: true,
+                stack_trace_frames: settings.frames,
+                trace_method: TraceMethod::Unwinder,
+                on_error: OnError::Record,
+                ..Config::fast()
+            },
+        };
+        let config = Config {
+            enable_memory_limit: settings.memory_limit.is_some(),
+            ..config
+        };
+        let gpa = GeneralPurposeAllocator::with_config(config);
+        if let Some(limit) = settings.memory_limit {
+            gpa.set_requested_memory_limit(limit);
+        }
+        State { gpa, settings }
+    })
+}
+
+/// The process-wide allocator.
+#[inline]
+pub fn gpa() -> &'static GeneralPurposeAllocator {
+    &state().gpa
+}
+
+#[cold]
+fn fail(code: i32) -> *mut u8 {
+    // SAFETY: `__errno_location` returns the calling thread's errno, always valid.
+    unsafe { *libc::__errno_location() = code };
+    core::ptr::null_mut()
+}
+
+#[inline]
+fn alloc_aligned(size: usize, align: usize) -> *mut u8 {
+    let Ok(layout) = Layout::from_size_align(size, align) else {
+        return fail(libc::ENOMEM);
+    };
+    // SAFETY: the GPA accepts any size, zero included (C's `malloc(0)` gets a unique block).
+    let block = unsafe { GlobalAlloc::alloc(gpa(), layout) };
+    if block.is_null() {
+        return fail(libc::ENOMEM);
+    }
+    block
+}
+
+/// C `malloc`: `size` bytes aligned to 16; null with `errno = ENOMEM` on failure.
+#[inline]
+pub fn malloc(size: usize) -> *mut u8 {
+    alloc_aligned(size, MIN_ALIGN)
+}
+
+/// C `free`: null is ignored; in check mode a bad pointer is reported, not followed.
+///
+/// # Safety
+/// In fast mode, `memory` is null or a live block from these functions.
+#[inline]
+pub unsafe fn free(memory: *mut u8) {
+    // SAFETY: forwarded caller contract (checked in check mode).
+    unsafe { gpa().free_unsized(memory) }
+}
+
+/// C `calloc`: `count * size` zeroed bytes; null with `ENOMEM` when the product overflows.
+pub fn calloc(count: usize, size: usize) -> *mut u8 {
+    let Some(total) = count.checked_mul(size) else {
+        return fail(libc::ENOMEM);
+    };
+    let block = malloc(total);
+    if !block.is_null() {
+        // SAFETY: a fresh block of `total` bytes.
+        unsafe { core::ptr::write_bytes(block, 0, total) };
+    }
+    block
+}
+
+/// C `realloc` (glibc semantics): a null `memory` is `malloc(size)`; size 0 frees and returns
+/// null; on failure null with `ENOMEM` and the old block untouched.
+///
+/// # Safety
+/// As for [`free`].
+pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
+    if memory.is_null() {
+        return malloc(size);
+    }
+    if size == 0 {
+        // SAFETY: forwarded caller contract.
+        unsafe { free(memory) };
+        return core::ptr::null_mut();
+    }
+    // SAFETY: forwarded caller contract; `size > 0`.
+    let moved = unsafe { gpa().realloc_unsized(memory, size) };
+    if moved.is_null() {
+        return fail(libc::ENOMEM);
+    }
+    moved
+}
+
+/// C `reallocarray`: `realloc(memory, count * size)` with an overflow check (`ENOMEM`).
+///
+/// # Safety
+/// As for [`free`].
+pub unsafe fn reallocarray(memory: *mut u8, count: usize, size: usize) -> *mut u8 {
+    match count.checked_mul(size) {
+        // SAFETY: forwarded caller contract.
+        Some(total) => unsafe { realloc(memory, total) },
+        None => fail(libc::ENOMEM),
+    }
+}
+
+/// C `posix_memalign`: `align` must be a power of two and a multiple of the pointer size
+/// (else `EINVAL`); returns 0 or the error code, errno untouched, `*out` set on success.
+///
+/// # Safety
+/// `out` is valid for a pointer write.
+pub unsafe fn posix_memalign(out: *mut *mut u8, align: usize, size: usize) -> i32 {
+    if !align.is_power_of_two() || align % core::mem::size_of::<usize>() != 0 {
+        return libc::EINVAL;
+    }
+    let Ok(layout) = Layout::from_size_align(size.max(1), align.max(MIN_ALIGN)) else {
+        return libc::ENOMEM;
+    };
+    // SAFETY: a valid, non-zero layout.
+    let block = unsafe { GlobalAlloc::alloc(gpa(), layout) };
+    if block.is_null() {
+        return libc::ENOMEM;
+    }
+    // SAFETY: caller contract.
+    unsafe { out.write(block) };
+    0
+}
+
+/// C `aligned_alloc` (glibc 2.38 rules): `align` must be a power of two, else `EINVAL`.
+pub fn aligned_alloc(align: usize, size: usize) -> *mut u8 {
+    if !align.is_power_of_two() {
+        return fail(libc::EINVAL);
+    }
+    alloc_aligned(size.max(1), align.max(MIN_ALIGN))
+}
+
+/// C `memalign`: like glibc, an `align` that is not a power of two is rounded up to one.
+pub fn memalign(align: usize, size: usize) -> *mut u8 {
+    let Some(align) = align.max(MIN_ALIGN).checked_next_power_of_two() else {
+        return fail(libc::EINVAL);
+    };
+    alloc_aligned(size.max(1), align)
+}
+
+/// C `valloc`: page-aligned.
+pub fn valloc(size: usize) -> *mut u8 {
+    alloc_aligned(size.max(1), crate::os::page_size())
+}
+
+/// C `pvalloc`: page-aligned, size rounded up to whole pages.
+pub fn pvalloc(size: usize) -> *mut u8 {
+    let page = crate::os::page_size();
+    match size.max(1).checked_next_multiple_of(page) {
+        Some(rounded) => alloc_aligned(rounded, page),
+        None => fail(libc::ENOMEM),
+    }
+}
+
+/// C `malloc_usable_size`: the bytes the caller may use (the requested size in check mode, so
+/// that using them all never touches a canary); 0 for null or an unknown pointer.
+pub fn malloc_usable_size(memory: *const u8) -> usize {
+    if memory.is_null() {
+        return 0;
+    }
+    gpa().usable_size(memory)
+}
+
+/// C23 `free_sized`. In check mode the size is checked against the allocation (a mismatch is
+/// reported as a layout mismatch); in fast mode it is ignored.
+///
+/// # Safety
+/// As for [`free`].
+pub unsafe fn free_sized(memory: *mut u8, size: usize) {
+    // SAFETY: forwarded caller contract.
+    unsafe { free_with_claim(memory, size, MIN_ALIGN) }
+}
+
+/// C23 `free_aligned_sized`: as [`free_sized`], with the alignment also checked.
+///
+/// # Safety
+/// As for [`free`].
+pub unsafe fn free_aligned_sized(memory: *mut u8, align: usize, size: usize) {
+    // SAFETY: forwarded caller contract.
+    unsafe { free_with_claim(memory, size, align.max(MIN_ALIGN)) }
+}
+
+/// # Safety
+/// As for [`free`].
+unsafe fn free_with_claim(memory: *mut u8, size: usize, align: usize) {
+    let gpa = gpa();
+    let claimed = Layout::from_size_align(size, align).ok();
+    match (core::ptr::NonNull::new(memory), claimed) {
+        (Some(block), Some(layout)) if gpa.config().safety => {
+            // The blocks of `aligned_alloc` and friends were given at least one byte.
+            let layout = match gpa.block_layout(memory) {
+                Some(actual) if actual.size() == size.max(1) && size == 0 => actual,
+                _ => layout,
+            };
+            // SAFETY: safety mode checks the pointer and the layout and reports mistakes.
+            unsafe { crate::RawAllocator::free(gpa, block, layout) }
+        }
+        // SAFETY: forwarded caller contract.
+        _ => unsafe { gpa.free_unsized(memory) },
+    }
+}
+
+/// Process start-up work, called from the preload library's constructor: builds the state
+/// from the environment and, in check mode, arranges the report at exit.
+pub fn init() {
+    let state = state();
+    if state.settings.mode == Mode::Check {
+        exit::register();
+    }
+}
