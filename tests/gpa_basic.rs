@@ -5,7 +5,10 @@ use gpa::report::FindingKind;
 use gpa::{Check, Config, GeneralPurposeAllocator, OnError};
 
 fn quiet(config: Config) -> GeneralPurposeAllocator {
-    GeneralPurposeAllocator::with_config(Config { on_error: OnError::Record, ..config })
+    GeneralPurposeAllocator::with_config(Config {
+        on_error: OnError::Record,
+        ..config
+    })
 }
 
 #[test]
@@ -14,9 +17,21 @@ fn blocks_of_every_size_round_trip_in_both_modes() {
         let mut gpa = quiet(config);
         let allocator = gpa.allocator();
         let mut blocks = Vec::new();
-        for (i, size) in [1usize, 7, 8, 16, 100, 1000, 4096, 70_000, 131_072, 200_000, 3 << 20]
-            .into_iter()
-            .enumerate()
+        for (i, size) in [
+            1usize,
+            7,
+            8,
+            16,
+            100,
+            1000,
+            4096,
+            70_000,
+            131_072,
+            200_000,
+            3 << 20,
+        ]
+        .into_iter()
+        .enumerate()
         {
             for align in [1usize, 8, 64, 4096, 1 << 20] {
                 let block = allocator.raw_alloc(size, align).expect("alloc");
@@ -47,7 +62,10 @@ fn leak_is_reported_with_allocation_site() {
     assert_eq!(leaked.len(), 1024);
     assert_eq!(gpa.deinit(), Check::Leak);
     let report = gpa.report();
-    let leak = report.of_kind(FindingKind::Leak).next().expect("a leak finding");
+    let leak = report
+        .of_kind(FindingKind::Leak)
+        .next()
+        .expect("a leak finding");
     assert_eq!(leak.size, 1024);
     assert!(
         leak.mentions_function("leak_is_reported_with_allocation_site"),
@@ -66,12 +84,20 @@ fn double_free_has_three_traces() {
         allocator.raw_free(block, 48, 8);
     }
     let report = gpa.report();
-    let finding = report.of_kind(FindingKind::DoubleFree).next().expect("double free");
+    let finding = report
+        .of_kind(FindingKind::DoubleFree)
+        .next()
+        .expect("double free");
     for name in ["alloc", "free", "second_free"] {
-        let stack = finding.stack(name).unwrap_or_else(|| panic!("no {name} in {report}"));
+        let stack = finding
+            .stack(name)
+            .unwrap_or_else(|| panic!("no {name} in {report}"));
         assert!(!stack.frames.is_empty());
     }
-    assert!(finding.mentions_function("double_free_has_three_traces"), "{report}");
+    assert!(
+        finding.mentions_function("double_free_has_three_traces"),
+        "{report}"
+    );
     assert_eq!(gpa.deinit(), Check::Ok);
 }
 

@@ -9,15 +9,27 @@ use gpa::report::FindingKind;
 use gpa::{Check, Config, GeneralPurposeAllocator, OnError};
 
 fn checked() -> GeneralPurposeAllocator {
-    GeneralPurposeAllocator::with_config(Config { on_error: OnError::Record, ..Config::debug() })
+    GeneralPurposeAllocator::with_config(Config {
+        on_error: OnError::Record,
+        ..Config::debug()
+    })
 }
 
 fn single(gpa: &GeneralPurposeAllocator, kind: FindingKind) -> gpa::report::Finding {
     let report = gpa.report();
     let mut found = report.of_kind(kind);
-    let finding = found.next().unwrap_or_else(|| panic!("no {kind:?} in:\n{report}"));
-    assert!(found.next().is_none(), "more than one {kind:?} in:\n{report}");
-    assert_eq!(report.findings.len(), 1, "unexpected extra findings:\n{report}");
+    let finding = found
+        .next()
+        .unwrap_or_else(|| panic!("no {kind:?} in:\n{report}"));
+    assert!(
+        found.next().is_none(),
+        "more than one {kind:?} in:\n{report}"
+    );
+    assert_eq!(
+        report.findings.len(),
+        1,
+        "unexpected extra findings:\n{report}"
+    );
     finding.clone()
 }
 
@@ -67,7 +79,10 @@ fn free_of_a_pointer_into_the_middle_of_a_block() {
             allocator.raw_free(NonNull::new(block.as_ptr().add(16)).unwrap(), 8, 8);
         }
         let finding = single(&gpa, FindingKind::InvalidFree);
-        assert_eq!(finding.size, size, "the containing block's size is reported");
+        assert_eq!(
+            finding.size, size,
+            "the containing block's size is reported"
+        );
         assert!(finding.stack("alloc").is_some());
         // SAFETY: the block is still live and intact.
         unsafe { allocator.raw_free(block, size, 8) };
@@ -84,7 +99,11 @@ fn free_with_the_wrong_size_or_alignment() {
     unsafe { allocator.raw_free(block, 48, 8) };
     let finding = single(&gpa, FindingKind::LayoutMismatch);
     assert_eq!(finding.size, 40);
-    assert!(finding.message.contains("freed as 48 bytes"), "{}", finding.message);
+    assert!(
+        finding.message.contains("freed as 48 bytes"),
+        "{}",
+        finding.message
+    );
     assert!(finding.mentions_function("free_with_the_wrong_size_or_alignment"));
     assert_eq!(gpa.deinit(), Check::Ok);
 
@@ -92,7 +111,9 @@ fn free_with_the_wrong_size_or_alignment() {
     let block = gpa.allocator().raw_alloc(64, 64).unwrap();
     // SAFETY: deliberate alignment mismatch.
     unsafe { gpa.allocator().raw_free(block, 64, 8) };
-    assert!(single(&gpa, FindingKind::LayoutMismatch).message.contains("aligned to 8"));
+    assert!(single(&gpa, FindingKind::LayoutMismatch)
+        .message
+        .contains("aligned to 8"));
     assert_eq!(gpa.deinit(), Check::Ok);
 }
 
