@@ -20,6 +20,7 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::io::Write;
 
+use super::guard;
 use super::scan::{self, Verdict};
 use super::settings::env_bytes;
 use crate::gpa::{GeneralPurposeAllocator, InsideAllocator, LiveBlock};
@@ -65,7 +66,32 @@ pub struct Outcome {
 pub fn examine(gpa: &GeneralPurposeAllocator, frames: usize, show_reachable: bool) -> Outcome {
     gpa.flush_thread_quarantine();
     let Verdict { leaked, reachable } = scan::scan(gpa);
-    let mut report = gpa.take_report();
+    guard::check_live(gpa, &leaked);
+    guard::check_live(gpa, &reachable);
+    let user = |blocks: std::vec::Vec<LiveBlock>| {
+        blocks
+            .into_iter()
+            .map(|block| guard::block_to_user(gpa, block))
+            .collect::<std::vec::Vec<_>>()
+    };
+    let (leaked, reachable) = (user(leaked), user(reachable));
+    let mut raw: std::vec::Vec<RawFinding> = std::vec::Vec::new();
+    let gpa_findings = gpa
+        .take_raw_findings()
+        .into_iter()
+        .map(|finding| guard::to_user(gpa, finding));
+    for finding in gpa_findings.chain(guard::take_findings()) {
+        // Each finding once: the live-block walk re-checks canaries every time it runs.
+        if !raw
+            .iter()
+            .any(|seen| seen.kind == finding.kind && seen.address == finding.address)
+        {
+            raw.push(finding);
+        }
+    }
+    let mut report = Report {
+        findings: raw.iter().map(|raw| report::render(raw, frames)).collect(),
+    };
     report
         .findings
         .extend(group(leaked).iter().map(|raw| report::render(raw, frames)));

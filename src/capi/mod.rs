@@ -12,8 +12,9 @@
 //! is busy (re-entrant ones) to its internal heap.
 //!
 //! Two modes: **check** (safety, traces through the system unwinder since C programs have no
-//! frame pointers, findings recorded and reported at exit with a conservative leak scan,
-//! [`scan`], [`exit`]) and **fast** (no checks, no traces, no report).
+//! frame pointers, a guard in front of every block for underflows ([`guard`]), findings
+//! recorded and reported at exit with a conservative leak scan, [`scan`], [`exit`]) and
+//! **fast** (no checks, no traces, no report: the GPA's blocks as they are).
 //!
 //! # Invariants
 //! * Nothing on the path to the first allocation allocates: [`gpa`] builds the GPA from
@@ -22,6 +23,7 @@
 //!   the GPA knows it has alignment [`MIN_ALIGN`] unless the caller asked for more.
 
 pub mod exit;
+pub mod guard;
 pub mod scan;
 pub mod settings;
 
@@ -94,13 +96,24 @@ fn fail(code: i32) -> *mut u8 {
     core::ptr::null_mut()
 }
 
+/// A block of `size` bytes at `align` (a power of two, 16 or more), guarded in check mode;
+/// null on failure (errno untouched).
 #[inline]
-fn alloc_aligned(size: usize, align: usize) -> *mut u8 {
+fn try_alloc(size: usize, align: usize) -> *mut u8 {
+    let gpa = gpa();
+    if gpa.config().safety {
+        return guard::alloc(gpa, size, align);
+    }
     let Ok(layout) = Layout::from_size_align(size, align) else {
-        return fail(libc::ENOMEM);
+        return core::ptr::null_mut();
     };
     // SAFETY: the GPA accepts any size, zero included (C's `malloc(0)` gets a unique block).
-    let block = unsafe { GlobalAlloc::alloc(gpa(), layout) };
+    unsafe { GlobalAlloc::alloc(gpa, layout) }
+}
+
+#[inline]
+fn alloc_aligned(size: usize, align: usize) -> *mut u8 {
+    let block = try_alloc(size, align);
     if block.is_null() {
         return fail(libc::ENOMEM);
     }
@@ -119,8 +132,26 @@ pub fn malloc(size: usize) -> *mut u8 {
 /// In fast mode, `memory` is null or a live block from these functions.
 #[inline]
 pub unsafe fn free(memory: *mut u8) {
-    // SAFETY: forwarded caller contract (checked in check mode).
-    unsafe { gpa().free_unsized(memory) }
+    let gpa = gpa();
+    if !gpa.config().safety {
+        // SAFETY: forwarded caller contract.
+        return unsafe { gpa.free_unsized(memory) };
+    }
+    if !memory.is_null() {
+        free_checked(gpa, memory);
+    }
+}
+
+fn free_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
+    match guard::base_of(gpa, memory) {
+        // SAFETY: a live block with its guard; check mode accepts any pointer in `free`.
+        Some((base, pad)) => unsafe {
+            guard::check(gpa, base, pad);
+            gpa.free_unsized(base);
+        },
+        // SAFETY: check mode: the GPA diagnoses the pointer (double or invalid free).
+        None => unsafe { gpa.free_unsized(guard::unknown_base(memory)) },
+    }
 }
 
 /// C `calloc`: `count * size` zeroed bytes; null with `ENOMEM` when the product overflows.
@@ -150,12 +181,39 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
         unsafe { free(memory) };
         return core::ptr::null_mut();
     }
-    // SAFETY: forwarded caller contract; `size > 0`.
-    let moved = unsafe { gpa().realloc_unsized(memory, size) };
+    let gpa = gpa();
+    if !gpa.config().safety {
+        // SAFETY: forwarded caller contract; `size > 0`.
+        let moved = unsafe { gpa.realloc_unsized(memory, size) };
+        return if moved.is_null() {
+            fail(libc::ENOMEM)
+        } else {
+            moved
+        };
+    }
+    let Some((base, pad)) = guard::base_of(gpa, memory) else {
+        // SAFETY: check mode: the GPA reports the bad pointer and returns null.
+        unsafe {
+            gpa.realloc_unsized(
+                guard::unknown_base(memory),
+                size.saturating_add(guard::FRONT),
+            )
+        };
+        return fail(libc::ENOMEM);
+    };
+    let Some(total) = size.checked_add(pad) else {
+        return fail(libc::ENOMEM);
+    };
+    // SAFETY: a live block with its guard; `total > 0`.
+    let moved = unsafe {
+        guard::check(gpa, base, pad);
+        gpa.realloc_unsized(base, total)
+    };
     if moved.is_null() {
         return fail(libc::ENOMEM);
     }
-    moved
+    // SAFETY: the moved block keeps its guard (contents are copied from its start).
+    unsafe { moved.add(pad) }
 }
 
 /// C `reallocarray`: `realloc(memory, count * size)` with an overflow check (`ENOMEM`).
@@ -179,11 +237,7 @@ pub unsafe fn posix_memalign(out: *mut *mut u8, align: usize, size: usize) -> i3
     if !align.is_power_of_two() || align % core::mem::size_of::<usize>() != 0 {
         return libc::EINVAL;
     }
-    let Ok(layout) = Layout::from_size_align(size.max(1), align.max(MIN_ALIGN)) else {
-        return libc::ENOMEM;
-    };
-    // SAFETY: a valid, non-zero layout.
-    let block = unsafe { GlobalAlloc::alloc(gpa(), layout) };
+    let block = try_alloc(size.max(1), align.max(MIN_ALIGN));
     if block.is_null() {
         return libc::ENOMEM;
     }
@@ -228,7 +282,11 @@ pub fn malloc_usable_size(memory: *const u8) -> usize {
     if memory.is_null() {
         return 0;
     }
-    gpa().usable_size(memory)
+    let gpa = gpa();
+    if !gpa.config().safety {
+        return gpa.usable_size(memory);
+    }
+    guard::base_of(gpa, memory as *mut u8).map_or(0, |(base, pad)| gpa.usable_size(base) - pad)
 }
 
 /// C23 `free_sized`. In check mode the size is checked against the allocation (a mismatch is
@@ -254,19 +312,33 @@ pub unsafe fn free_aligned_sized(memory: *mut u8, align: usize, size: usize) {
 /// As for [`free`].
 unsafe fn free_with_claim(memory: *mut u8, size: usize, align: usize) {
     let gpa = gpa();
-    let claimed = Layout::from_size_align(size, align).ok();
-    match (core::ptr::NonNull::new(memory), claimed) {
-        (Some(block), Some(layout)) if gpa.config().safety => {
-            // The blocks of `aligned_alloc` and friends were given at least one byte.
-            let layout = match gpa.block_layout(memory) {
-                Some(actual) if actual.size() == size.max(1) && size == 0 => actual,
-                _ => layout,
-            };
-            // SAFETY: safety mode checks the pointer and the layout and reports mistakes.
-            unsafe { crate::RawAllocator::free(gpa, block, layout) }
-        }
+    if !gpa.config().safety {
         // SAFETY: forwarded caller contract.
-        _ => unsafe { gpa.free_unsized(memory) },
+        return unsafe { gpa.free_unsized(memory) };
+    }
+    let Some((base, pad)) = guard::base_of(gpa, memory) else {
+        if !memory.is_null() {
+            free_checked(gpa, memory);
+        }
+        return;
+    };
+    let claimed = size
+        .checked_add(pad)
+        .and_then(|total| Layout::from_size_align(total, align).ok());
+    let (Some(claimed), Some(actual)) = (claimed, gpa.block_layout(base)) else {
+        return free_checked(gpa, memory);
+    };
+    // `aligned_alloc` and friends give zero-size requests one byte.
+    let claimed = if size == 0 && actual.size() == pad + 1 {
+        actual
+    } else {
+        claimed
+    };
+    // SAFETY: a live block with its guard; safety mode checks the claimed layout and reports
+    // a mismatch.
+    unsafe {
+        guard::check(gpa, base, pad);
+        crate::RawAllocator::free(gpa, core::ptr::NonNull::new_unchecked(base), claimed);
     }
 }
 

@@ -518,6 +518,13 @@ impl GeneralPurposeAllocator {
         self.render_all(&raw)
     }
 
+    /// Everything found so far, unsymbolized; the record is cleared. For tools that adjust
+    /// findings before rendering them with [`report::render`] (`capi`'s front guards).
+    pub fn take_raw_findings(&self) -> std::vec::Vec<RawFinding> {
+        let _inside = heap::InsideAllocator::enter();
+        core::mem::take(&mut *lock(&self.findings))
+    }
+
     fn render_all(&self, raw: &[RawFinding]) -> Report {
         Report {
             findings: raw

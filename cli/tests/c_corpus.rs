@@ -1,0 +1,274 @@
+//! The planted-bug corpus (`tests/c/*.c`, one bug each, built with `gcc -O0 -g`) under
+//! `gpa run`: each bug is reported with the right kind and allocation site; clean programs
+//! give no findings and the same output as without gpa, in check and fast mode.
+
+mod common;
+
+use common::*;
+
+/// (program, expected kind, function on the allocation stack, blocks, bytes).
+const PLANTED: &[(&str, &str, &str, u64, u64)] = &[
+    ("leak", "leak", "leak_site", 1, 100),
+    ("leak_many", "leak", "grow_list", 10, 240),
+    ("double_free", "double_free", "make_buffer", 1, 40),
+    ("double_free_late", "double_free", "make_victim", 1, 24),
+    ("invalid_free_middle", "invalid_free", "make_record", 1, 64),
+    ("overflow_1", "overflow", "fill_name", 1, 10),
+    ("overflow_memcpy", "overflow", "make_small", 1, 32),
+    ("overflow_at_exit", "overflow", "make_kept", 1, 20),
+    ("underflow", "underflow", "make_field", 1, 48),
+    (
+        "write_after_free",
+        "write_after_free",
+        "make_session",
+        1,
+        64,
+    ),
+    ("zero_size", "overflow", "make_empty", 1, 0),
+];
+
+/// Frees of memory the allocator never handed out: no allocation site, the freeing function.
+const BAD_POINTERS: &[(&str, &str)] = &[
+    ("invalid_free_stack", "free_local"),
+    ("invalid_free_static", "free_static"),
+];
+
+const CLEAN: &[&str] = &["clean_basic", "clean_threads", "clean_fork"];
+
+fn gcc_or_skip() -> bool {
+    if have("gcc") {
+        return true;
+    }
+    eprintln!("SKIPPED: gcc is not installed (apt-get install gcc)");
+    false
+}
+
+#[test]
+fn every_planted_bug_is_reported_with_its_kind_and_allocation_site() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("planted");
+    for &(name, kind, site, count, size) in PLANTED {
+        let binary = compile_c(name, &dir);
+        let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
+        let findings = run.findings();
+        assert_eq!(
+            findings.len(),
+            1,
+            "{name}: one finding expected, got:\n{}",
+            describe(&findings)
+        );
+        let finding = &findings[0];
+        assert_eq!(finding["kind"], kind, "{name}: {}", describe(&findings));
+        let alloc = stack_functions(finding, "alloc");
+        assert_eq!(
+            alloc.first().map(String::as_str),
+            Some(site),
+            "{name}: alloc stack {alloc:?}"
+        );
+        assert!(
+            alloc.iter().any(|f| f == "main"),
+            "{name}: alloc stack {alloc:?}"
+        );
+        assert_eq!(finding["count"], count, "{name}");
+        assert_eq!(finding["size"], size, "{name}");
+        assert_eq!(finding["pid"].as_u64().is_some(), true);
+        // The report also went to stderr, after the program's own output.
+        assert!(
+            run.stdout().contains("done"),
+            "{name}: stdout {}",
+            run.stdout()
+        );
+        assert!(
+            run.stderr().contains("error(gpa): "),
+            "{name}: stderr {}",
+            run.stderr()
+        );
+        assert!(
+            run.stderr().contains(site),
+            "{name}: stderr lacks {site}: {}",
+            run.stderr()
+        );
+        assert_eq!(
+            run.output.status.code(),
+            Some(0),
+            "{name}: the program's own status"
+        );
+    }
+}
+
+#[test]
+fn double_free_names_both_frees() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("double");
+    let binary = compile_c("double_free", &dir);
+    let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
+    let finding = &run.findings()[0];
+    assert_eq!(
+        stack_functions(finding, "free").first().map(String::as_str),
+        Some("release_twice")
+    );
+    let second = stack_functions(finding, "second_free");
+    assert_eq!(second.first().map(String::as_str), Some("release_twice"));
+    let frames = finding["stacks"]["second_free"].as_array().unwrap();
+    assert!(frames[0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("double_free.c"));
+    assert!(frames[0]["line"].as_u64().is_some());
+}
+
+#[test]
+fn frees_of_stack_and_static_addresses_are_invalid_frees_at_the_freeing_function() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("bad-pointers");
+    for &(name, site) in BAD_POINTERS {
+        let binary = compile_c(name, &dir);
+        let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
+        let findings = run.findings();
+        assert_eq!(findings.len(), 1, "{name}: {}", describe(&findings));
+        assert_eq!(findings[0]["kind"], "invalid_free");
+        let stack = stack_functions(&findings[0], "invalid_free");
+        assert_eq!(
+            stack.first().map(String::as_str),
+            Some(site),
+            "{name}: {stack:?}"
+        );
+    }
+}
+
+#[test]
+fn leaks_are_grouped_and_reachable_blocks_only_counted_unless_asked() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("reachable");
+    let binary = compile_c("leak", &dir);
+    let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
+    assert_eq!(run.json["leaked_blocks"], 1);
+    assert_eq!(run.json["leaked_bytes"], 100);
+    // `kept` (50 bytes, a global) and stdout's buffer are reachable: counted, not reported.
+    assert!(run.json["reachable_blocks"].as_u64().unwrap() >= 1);
+    assert!(run.json.get("reachable").is_none());
+    let shown = gpa_run(&dir, &["--show-reachable"], &[binary.to_str().unwrap()]);
+    let reachable = shown.json["reachable"]
+        .as_array()
+        .expect("reachable listed");
+    assert!(
+        reachable.iter().any(
+            |group| stack_functions(group, "alloc").first().map(String::as_str)
+                == Some("keep_site")
+                && group["size"] == 50
+        ),
+        "{reachable:?}"
+    );
+    assert!(
+        shown.stderr().contains("still reachable"),
+        "{}",
+        shown.stderr()
+    );
+}
+
+#[test]
+fn error_exitcode_applies_only_when_there_are_findings() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("exitcode");
+    let buggy = compile_c("double_free", &dir);
+    let clean = compile_c("clean_basic", &dir);
+    let run = gpa_run(
+        &dir,
+        &["--error-exitcode", "99"],
+        &[buggy.to_str().unwrap()],
+    );
+    assert_eq!(run.output.status.code(), Some(99));
+    let run = gpa_run(
+        &dir,
+        &["--error-exitcode", "99"],
+        &[clean.to_str().unwrap()],
+    );
+    assert_eq!(run.output.status.code(), Some(0));
+    let false_status = gpa_run(&dir, &[], &["sh", "-c", "exit 7"]);
+    assert_eq!(false_status.output.status.code(), Some(7));
+}
+
+#[test]
+fn log_file_receives_the_text_report() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("log");
+    let binary = compile_c("leak", &dir);
+    let log = dir.join("gpa.log");
+    let run = gpa_run(
+        &dir,
+        &["--log", log.to_str().unwrap()],
+        &[binary.to_str().unwrap()],
+    );
+    assert!(!run.stderr().contains("error(gpa)"), "{}", run.stderr());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("leaked (100 bytes)") && text.contains("leak_site"),
+        "{text}"
+    );
+}
+
+#[test]
+fn clean_programs_have_no_findings_and_unchanged_output_in_both_modes() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("clean");
+    for &name in CLEAN {
+        let binary = compile_c(name, &dir);
+        let command = [binary.to_str().unwrap()];
+        let plain = plain_run(&dir, &command, |_| {});
+        assert!(plain.status.success(), "{name} fails without gpa");
+        for mode in [&[][..], &["--fast"][..]] {
+            let run = gpa_run(&dir, mode, &command);
+            assert!(
+                run.findings().is_empty(),
+                "{name} {mode:?}: {}",
+                describe(&run.findings())
+            );
+            assert_eq!(
+                run.stdout(),
+                String::from_utf8_lossy(&plain.stdout),
+                "{name} {mode:?}"
+            );
+            assert_eq!(run.stderr(), "", "{name} {mode:?}");
+            assert_eq!(run.output.status.code(), Some(0), "{name} {mode:?}");
+        }
+    }
+}
+
+#[test]
+fn memory_limit_makes_allocations_fail_cleanly() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("limit");
+    let binary = compile_c("clean_basic", &dir);
+    // clean_basic needs about 30 MiB at its peak; under 1 MiB its big malloc fails and it
+    // crashes or reports failures, so the status differs from success.
+    let run = gpa_run(&dir, &["--memory-limit", "1m"], &[binary.to_str().unwrap()]);
+    assert_ne!(
+        run.output.status.code(),
+        Some(0),
+        "stdout: {}",
+        run.stdout()
+    );
+    let run = gpa_run(&dir, &["--memory-limit", "1g"], &[binary.to_str().unwrap()]);
+    assert_eq!(
+        run.output.status.code(),
+        Some(0),
+        "stdout: {}",
+        run.stdout()
+    );
+}

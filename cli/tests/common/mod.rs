@@ -1,0 +1,177 @@
+//! Helpers shared by the `gpa run` integration tests: finding the preload library (building
+//! it when missing), compiling C programs, running commands with and without gpa.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// The `gpa` executable under test.
+pub fn gpa_exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_gpa"))
+}
+
+/// `libgpa_preload.so`, next to the `gpa` executable; built with cargo when missing (a
+/// `cargo test -p gpa-cli` does not build the `gpa-capi` crate by itself).
+pub fn preload_library() -> PathBuf {
+    static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
+    LIBRARY
+        .get_or_init(|| {
+            let exe = gpa_exe();
+            let dir = exe.parent().expect("gpa has a directory");
+            let library = dir.join("libgpa_preload.so");
+            if !library.is_file() {
+                let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+                let mut build = Command::new(cargo);
+                build.args(["build", "-p", "gpa-capi"]);
+                if dir.ends_with("release") {
+                    build.arg("--release");
+                }
+                // The target directory is the one holding `gpa`'s profile directory.
+                build
+                    .arg("--target-dir")
+                    .arg(dir.parent().expect("profile dir has a parent"));
+                let status = build.status().expect("run cargo build -p gpa-capi");
+                assert!(status.success(), "cargo build -p gpa-capi failed");
+            }
+            assert!(
+                library.is_file(),
+                "{} missing after build",
+                library.display()
+            );
+            library
+        })
+        .clone()
+}
+
+/// Whether `tool` can be run (found on PATH).
+pub fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gpa-cli-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// Compiles `tests/c/<name>.c` with `gcc -O0 -g` into `dir`.
+pub fn compile_c(name: &str, dir: &Path) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/c")
+        .join(format!("{name}.c"));
+    let binary = dir.join(name);
+    let out = Command::new("gcc")
+        .args(["-O0", "-g", "-pthread", "-w", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .output()
+        .expect("run gcc");
+    assert!(
+        out.status.success(),
+        "gcc {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    binary
+}
+
+/// The result of one `gpa run`.
+pub struct Run {
+    /// The program's output and `gpa`'s exit status.
+    pub output: Output,
+    /// The JSON report.
+    pub json: Value,
+}
+
+impl Run {
+    /// The findings array.
+    pub fn findings(&self) -> Vec<Value> {
+        self.json["findings"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Stdout as text.
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    /// Stderr as text.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+}
+
+/// Runs `gpa run <options> --json FILE -- <command>` in `dir`.
+pub fn gpa_run(dir: &Path, options: &[&str], command: &[&str]) -> Run {
+    gpa_run_with(dir, options, command, |_| {})
+}
+
+/// As [`gpa_run`], with a hook to adjust the command (environment, stdin).
+pub fn gpa_run_with(
+    dir: &Path,
+    options: &[&str],
+    command: &[&str],
+    adjust: impl FnOnce(&mut Command),
+) -> Run {
+    let json_path = dir.join(format!("report-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&json_path);
+    let mut gpa = Command::new(gpa_exe());
+    gpa.current_dir(dir)
+        .arg("run")
+        .arg("--preload")
+        .arg(preload_library())
+        .args(options)
+        .arg("--json")
+        .arg(&json_path)
+        .arg("--")
+        .args(command);
+    adjust(&mut gpa);
+    let output = gpa.output().expect("run gpa");
+    let text = std::fs::read_to_string(&json_path).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}); stderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let json = serde_json::from_str(&text).expect("report is JSON");
+    Run { output, json }
+}
+
+/// Runs `command` in `dir` without gpa.
+pub fn plain_run(dir: &Path, command: &[&str], adjust: impl FnOnce(&mut Command)) -> Output {
+    let mut plain = Command::new(command[0]);
+    plain.current_dir(dir).args(&command[1..]);
+    adjust(&mut plain);
+    plain.output().expect("run program")
+}
+
+/// The function names of one stack of a finding.
+pub fn stack_functions(finding: &Value, stack: &str) -> Vec<String> {
+    finding["stacks"][stack]
+        .as_array()
+        .map(|frames| {
+            frames
+                .iter()
+                .filter_map(|frame| frame["function"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A short description of findings, for assertion messages.
+pub fn describe(findings: &[Value]) -> String {
+    findings
+        .iter()
+        .map(|f| format!("{} {} ({})", f["kind"], f["message"], f["program"]))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
