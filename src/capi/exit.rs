@@ -44,8 +44,10 @@ extern "C" fn at_exit() {
     }
     let _inside = InsideAllocator::enter();
     let state = super::state();
+    let live_stack = scan::caller_frame_address(at_exit as usize);
     let outcome = examine(
         &state.gpa,
+        live_stack,
         state.settings.frames,
         state.settings.show_reachable,
     );
@@ -63,9 +65,16 @@ pub struct Outcome {
 }
 
 /// Checks the quarantine, scans for leaks and builds the report.
-pub fn examine(gpa: &GeneralPurposeAllocator, frames: usize, show_reachable: bool) -> Outcome {
+///
+/// `live_stack`: where the live frames of the calling thread's stack begin (scanned as roots).
+pub fn examine(
+    gpa: &GeneralPurposeAllocator,
+    live_stack: Option<usize>,
+    frames: usize,
+    show_reachable: bool,
+) -> Outcome {
     gpa.flush_thread_quarantine();
-    let Verdict { leaked, reachable } = scan::scan(gpa);
+    let Verdict { leaked, reachable } = scan::scan(gpa, live_stack);
     guard::check_live(gpa, &leaked);
     guard::check_live(gpa, &reachable);
     let user = |blocks: std::vec::Vec<LiveBlock>| {

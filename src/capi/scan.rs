@@ -14,9 +14,13 @@
 //! * memory any GPA manages (its segments hold the blocks themselves, and freed slots with
 //!   stale pointers; its internal heap holds this scan's own arrays);
 //! * pages that are not resident (`mincore`): never touched, so all zero;
-//! * the exiting thread's stack: at exit, `main` has returned or `exit` was called, so no
-//!   frame on it will run again, and its dead slots hold stale copies of pointers that would
-//!   hide leaks (Valgrind likewise reports a block held only by `main`'s locals as lost);
+//! * the dead part of the exiting thread's stack: below the frame that called `exit` lie
+//!   `exit`'s own frames and this scan's, whose slots hold stale copies of pointers from
+//!   earlier calls that would hide leaks. The frames of the functions that called `exit` (a
+//!   shell exiting from deep inside its interpreter loop, say) are live and are scanned,
+//!   from `exit`'s canonical frame address up; when `main` returned, that is only the C
+//!   start-up code's frame, so `main`'s dead locals do not count (as with Valgrind, a block
+//!   held only by them is lost);
 //! * shared and device mappings, `[vvar]`, `[vsyscall]`.
 //!
 //! # Invariants
@@ -122,13 +126,27 @@ impl Marker {
 
 /// Scans the process's roots and splits the live blocks of `gpa` (those of the calling thread
 /// and of exited threads) into leaked and reachable.
-pub fn scan(gpa: &GeneralPurposeAllocator) -> Verdict {
+///
+/// `live_stack` is where the live part of the calling thread's stack begins (see
+/// [`caller_frame_address`]); `None` skips that stack.
+pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>) -> Verdict {
     let mut blocks = std::vec::Vec::new();
     gpa.for_each_live_block(|block| blocks.push(*block));
     let mut marker = Marker::new(blocks);
     let stack_pointer = crate::os::approximate_stack_pointer();
     let mut residency = std::vec![0u8; CHUNK_PAGES];
-    for range in root_mappings(stack_pointer) {
+    let mut roots = root_mappings(stack_pointer);
+    if let Some(live) = live_stack {
+        if let Some(stack) = stack_mapping(stack_pointer) {
+            if (stack.start..stack.end).contains(&live) {
+                roots.push(Range {
+                    start: live,
+                    end: stack.end,
+                });
+            }
+        }
+    }
+    for range in roots {
         scan_mapping(&mut marker, range, &mut residency);
         marker.drain();
     }
@@ -173,6 +191,44 @@ fn scan_mapping(marker: &mut Marker, range: Range, residency: &mut [u8]) {
         }
         chunk = chunk_end;
     }
+}
+
+/// Where the live frames of the exiting thread begin: the canonical frame address of the
+/// frame that called `handler` (glibc's `__run_exit_handlers`, called by `exit`), so the live
+/// region starts inside `exit`'s own small frame and covers every frame that called `exit`.
+/// `None` when `handler` is not on the stack.
+pub fn caller_frame_address(handler: usize) -> Option<usize> {
+    let mut seen_handler = false;
+    let mut found = None;
+    // SAFETY: the callback neither allocates nor panics nor reenters the unwinder.
+    unsafe {
+        backtrace::trace_unsynchronized(|frame| {
+            if seen_handler {
+                found = Some(frame.sp() as usize);
+                return false;
+            }
+            seen_handler = frame.symbol_address() as usize == handler;
+            true
+        });
+    }
+    found.filter(|&address| address != 0)
+}
+
+/// The mapping holding `stack_pointer` (the exiting thread's stack).
+fn stack_mapping(stack_pointer: usize) -> Option<Range> {
+    let maps = std::fs::read("/proc/self/maps").ok()?;
+    maps.split(|&byte| byte == b'\n').find_map(|line| {
+        let text = core::str::from_utf8(line).ok()?;
+        let (start, rest) = text.split_once('-')?;
+        let end = rest.split_ascii_whitespace().next()?;
+        let range = Range {
+            start: usize::from_str_radix(start, 16).ok()?,
+            end: usize::from_str_radix(end, 16).ok()?,
+        };
+        (range.start..range.end)
+            .contains(&stack_pointer)
+            .then_some(range)
+    })
 }
 
 /// The private writable mappings of the process, except the one holding `stack_pointer`.

@@ -596,9 +596,26 @@ impl GeneralPurposeAllocator {
     }
 
     /// Whether `address` lies in memory any GPA manages (segments, large blocks, the internal
-    /// heap): a conservative leak scan skips it as a root (`capi::scan`).
+    /// heap): a conservative leak scan skips it as a root (`capi::scan`). Only the mapped
+    /// part of a large block counts: the rest of its last page-map chunk may hold other
+    /// mappings.
     pub fn manages(address: usize) -> bool {
-        pagemap::lookup(address).is_some() || internal::owns(address)
+        if internal::owns(address) {
+            return true;
+        }
+        let Some(base) = pagemap::lookup(address) else {
+            return false;
+        };
+        // SAFETY: the page map only holds bases of live segment or large-block headers.
+        let common = unsafe { &*(base as *const segment::SegmentCommon) };
+        match common.kind {
+            segment::SegmentKind::Small => true,
+            segment::SegmentKind::Large => {
+                // SAFETY: a large-block header, as its kind says.
+                let block = unsafe { &*(base as *const large::LargeBlock) };
+                address < base + block.mapping_len
+            }
+        }
     }
 
     /// Empties the calling thread's quarantine, checking the poison of each block (reports
