@@ -22,13 +22,16 @@
 //! * Nothing here allocates from any heap.
 
 use core::cell::Cell;
+use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use crate::os;
 
-/// Frames captured beyond the configured depth, to be skipped as allocator plumbing.
-pub const SKIP_BUDGET: usize = 12;
+/// Frames captured beyond the configured depth, to be skipped as allocator plumbing: the
+/// GPA's own frames (many more when this crate is built without optimizations, as in a debug
+/// build) and those of `alloc`/`std`/`allocator_api2` between the user's call and the GPA.
+pub const SKIP_BUDGET: usize = if cfg!(debug_assertions) { 16 } else { 8 };
 /// The most frames a stored trace holds.
 pub const MAX_FRAMES: usize = 32;
 
@@ -61,22 +64,38 @@ impl TraceId {
 #[derive(Clone, Copy)]
 pub struct Frames {
     len: usize,
-    addresses: [usize; MAX_FRAMES],
+    addresses: [MaybeUninit<usize>; MAX_FRAMES],
 }
 
 impl Frames {
-    /// The captured return addresses, innermost first.
-    pub fn addresses(&self) -> &[usize] {
-        &self.addresses[..self.len]
+    /// No frames.
+    pub fn new() -> Self {
+        Frames {
+            len: 0,
+            addresses: [MaybeUninit::uninit(); MAX_FRAMES],
+        }
     }
 
+    /// The captured return addresses, innermost first.
+    pub fn addresses(&self) -> &[usize] {
+        // SAFETY: the first `len` entries were written by `push`.
+        unsafe { &*(&self.addresses[..self.len] as *const [MaybeUninit<usize>] as *const [usize]) }
+    }
+
+    #[inline(always)]
     fn push(&mut self, address: usize) -> bool {
         if self.len == MAX_FRAMES {
             return false;
         }
-        self.addresses[self.len] = address;
+        self.addresses[self.len] = MaybeUninit::new(address);
         self.len += 1;
         true
+    }
+}
+
+impl Default for Frames {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -120,13 +139,16 @@ fn frame_pointer() -> usize {
 /// Captures up to `depth + SKIP_BUDGET` return addresses of the caller's stack.
 #[inline(never)]
 pub fn capture(depth: usize, method: TraceMethod) -> Frames {
+    let mut frames = Frames::new();
+    capture_into(&mut frames, depth, method);
+    frames
+}
+
+#[inline(always)]
+fn capture_into(frames: &mut Frames, depth: usize, method: TraceMethod) {
     let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
-    let mut frames = Frames {
-        len: 0,
-        addresses: [0; MAX_FRAMES],
-    };
     match method {
-        TraceMethod::FramePointers => walk_frame_pointers(&mut frames, limit),
+        TraceMethod::FramePointers => walk_frame_pointers(frames, limit),
         TraceMethod::Unwinder => {
             let mut skip = 1; // this function
                               // SAFETY: the callback does not allocate, panic, or reenter the unwinder.
@@ -141,7 +163,6 @@ pub fn capture(depth: usize, method: TraceMethod) -> Frames {
             };
         }
     }
-    frames
 }
 
 #[inline(always)]
@@ -213,14 +234,25 @@ fn table() -> Option<NonNull<Slot>> {
     NonNull::new(TABLE.load(Ordering::Acquire)).or_else(table_init)
 }
 
+/// Hashes a stack: two independent xor-rotate lanes (one cycle per frame, no dependency on a
+/// multiply), then a full avalanche of both; never 0.
 fn hash(addresses: &[usize]) -> u64 {
-    let mut h: u64 = 0x9e37_79b9_7f4a_7c15 ^ addresses.len() as u64;
-    for &address in addresses {
-        h = (h ^ address as u64)
-            .wrapping_mul(0x0100_0000_01b3)
-            .rotate_left(29);
+    let (mut even, mut odd) = (0x9e37_79b9_7f4a_7c15u64, addresses.len() as u64);
+    for pair in addresses.chunks(2) {
+        even = even.rotate_left(19) ^ pair[0] as u64;
+        if let Some(&second) = pair.get(1) {
+            odd = odd.rotate_left(23) ^ second as u64;
+        }
     }
-    h | 1
+    (avalanche(even) ^ avalanche(odd).rotate_left(32)) | 1
+}
+
+fn avalanche(mut value: u64) -> u64 {
+    value ^= value >> 33;
+    value = value.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    value ^= value >> 33;
+    value = value.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    value ^ (value >> 33)
 }
 
 /// Stores `frames` (once per distinct stack) and returns its id.
@@ -229,10 +261,13 @@ pub fn intern(frames: &Frames) -> TraceId {
     if addresses.is_empty() {
         return TraceId::NONE;
     }
+    intern_hashed(addresses, hash(addresses))
+}
+
+fn intern_hashed(addresses: &[usize], key: u64) -> TraceId {
     let Some(table) = table() else {
         return TraceId::NONE;
     };
-    let key = hash(addresses);
     let mut index = (key as usize >> 7) & (TABLE_LEN - 1);
     for _ in 0..TABLE_LEN {
         if index == 0 {
@@ -282,10 +317,7 @@ fn slot_matches(slot: &Slot, addresses: &[usize]) -> bool {
 
 /// The frames of an interned trace (empty for [`TraceId::NONE`]).
 pub fn frames_of(id: TraceId) -> Frames {
-    let mut frames = Frames {
-        len: 0,
-        addresses: [0; MAX_FRAMES],
-    };
+    let mut frames = Frames::new();
     if !id.is_some() || id.0 as usize >= TABLE_LEN {
         return frames;
     }
@@ -310,7 +342,38 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
     if depth == 0 {
         return TraceId::NONE;
     }
-    intern(&capture(depth, method))
+    let mut frames = Frames::new();
+    capture_into(&mut frames, depth, method);
+    let addresses = frames.addresses();
+    if addresses.is_empty() {
+        return TraceId::NONE;
+    }
+    let key = hash(addresses);
+    let check = addresses[0] ^ addresses[addresses.len() - 1];
+    let way = (key as usize >> 3) & (RECENT_WAYS - 1);
+    let cached = RECENT
+        .try_with(|recent| {
+            let (cached_key, cached_check, id) = recent[way].get();
+            (cached_key == key && cached_check == check).then_some(id)
+        })
+        .ok()
+        .flatten();
+    if let Some(id) = cached {
+        return TraceId(id);
+    }
+    let id = intern_hashed(addresses, key);
+    let _ = RECENT.try_with(|recent| recent[way].set((key, check, id.0)));
+    id
+}
+
+const RECENT_WAYS: usize = 256;
+
+thread_local! {
+    /// This thread's recently interned traces, by hash: most allocations come from a few
+    /// sites, and this saves the shared table's cache miss. A match of the 64-bit hash and of
+    /// the outermost and innermost addresses is trusted.
+    static RECENT: [Cell<(u64, usize, u32)>; RECENT_WAYS] =
+        const { [const { Cell::new((0, 0, 0)) }; RECENT_WAYS] };
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ pub struct Quarantine {
     /// Ring of block addresses; bit 0 set: the block came through a remote list, so its first
     /// word holds a link, not poison.
     pub ring: *mut usize,
-    /// Ring capacity in entries (0: no quarantine).
+    /// Ring capacity in entries: a power of two, or 0 for no quarantine.
     pub capacity: usize,
     /// Index of the oldest entry.
     pub head: usize,
@@ -356,7 +356,7 @@ impl Quarantine {
         debug_assert!(self.len != 0);
         // SAFETY: `head < capacity` indexes the ring.
         let entry = unsafe { *self.ring.add(self.head) };
-        self.head = (self.head + 1) % self.capacity;
+        self.head = (self.head + 1) & (self.capacity - 1);
         self.len -= 1;
         self.bytes -= size_of(entry & !1);
         entry
@@ -365,7 +365,7 @@ impl Quarantine {
     /// Appends an entry (the ring is not full).
     pub fn push(&mut self, entry: usize, size: usize) {
         debug_assert!(self.len < self.capacity);
-        let slot = (self.head + self.len) % self.capacity;
+        let slot = (self.head + self.len) & (self.capacity - 1);
         // SAFETY: `slot < capacity` indexes the ring.
         unsafe { *self.ring.add(slot) = entry };
         self.len += 1;

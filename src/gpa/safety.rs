@@ -21,8 +21,10 @@ pub const CANARY: u8 = 0xC5;
 pub const CANARY_LEN: usize = 32;
 /// Extra bytes safety mode reserves after each block, so a canary always exists.
 pub const CANARY_ROOM: usize = 8;
-/// The most bytes of a freed block poisoned and checked.
-pub const POISON_CHECK_LIMIT: usize = 4096;
+/// The most bytes of a freed block poisoned.
+pub const POISON_LIMIT: usize = 4096;
+/// The most bytes of a freed block checked for writes after free.
+pub const POISON_CHECK_LIMIT: usize = 256;
 
 /// Fills the canary after `requested` bytes of a block of `capacity` bytes at `block`.
 ///
@@ -45,8 +47,7 @@ pub unsafe fn write_canary(block: usize, requested: usize, capacity: usize) {
 pub unsafe fn canary_intact(block: usize, requested: usize, capacity: usize) -> bool {
     let end = capacity.min(requested + CANARY_LEN);
     // SAFETY: caller contract.
-    let bytes = unsafe { bytes_of(block + requested, end.saturating_sub(requested)) };
-    bytes.iter().all(|&byte| byte == CANARY)
+    unsafe { all_bytes_are(block + requested, end.saturating_sub(requested), CANARY) }
 }
 
 /// Poisons the first bytes of a freed block.
@@ -56,7 +57,7 @@ pub unsafe fn canary_intact(block: usize, requested: usize, capacity: usize) -> 
 #[inline]
 pub unsafe fn poison(block: usize, len: usize) {
     // SAFETY: caller contract.
-    unsafe { core::ptr::write_bytes(block as *mut u8, POISON, len.min(POISON_CHECK_LIMIT)) };
+    unsafe { core::ptr::write_bytes(block as *mut u8, POISON, len.min(POISON_LIMIT)) };
 }
 
 /// Whether the poisoned bytes of a freed block, from `skip` on, are unchanged.
@@ -70,22 +71,29 @@ pub unsafe fn poison_intact(block: usize, skip: usize, len: usize) -> bool {
         return true;
     }
     // SAFETY: caller contract.
-    let bytes = unsafe { bytes_of(block + skip, end - skip) };
-    let (head, words, tail) = {
-        // SAFETY: reading bytes as u64 words where aligned is valid for any bit pattern.
-        unsafe { bytes.align_to::<u64>() }
-    };
-    head.iter().all(|&b| b == POISON)
-        && tail.iter().all(|&b| b == POISON)
-        && words.iter().all(|&w| w == u64::from_ne_bytes([POISON; 8]))
+    unsafe { all_bytes_are(block + skip, end - skip, POISON) }
 }
 
+/// Whether `len` bytes at `start` all equal `value`, compared eight at a time.
+///
 /// # Safety
 /// `[start, start + len)` is readable.
 #[inline]
-unsafe fn bytes_of<'m>(start: usize, len: usize) -> &'m [u8] {
-    // SAFETY: caller contract.
-    unsafe { core::slice::from_raw_parts(start as *const u8, len) }
+unsafe fn all_bytes_are(start: usize, len: usize, value: u8) -> bool {
+    let word = u64::from_ne_bytes([value; 8]);
+    let mut offset = 0;
+    let mut difference = 0u64;
+    while offset + 8 <= len {
+        // SAFETY: in bounds (caller contract); unaligned reads are allowed by read_unaligned.
+        difference |= unsafe { ((start + offset) as *const u64).read_unaligned() } ^ word;
+        offset += 8;
+    }
+    while offset < len {
+        // SAFETY: in bounds (caller contract).
+        difference |= u64::from(unsafe { *((start + offset) as *const u8) } ^ value);
+        offset += 1;
+    }
+    difference == 0
 }
 
 #[cfg(test)]

@@ -257,9 +257,11 @@ impl Page {
     /// The slot index of `address`, and whether it is a slot's first byte.
     #[inline]
     pub fn slot_of(&self, address: usize) -> (usize, bool) {
-        let offset = address - self.start as usize;
-        let size = self.block_size as usize;
-        (offset / size, offset % size == 0)
+        // Offsets within a segment fit in 32 bits, and a 32-bit division is several times
+        // cheaper than a 64-bit one on the free path.
+        let offset = (address - self.start as usize) as u32;
+        let index = offset / self.block_size;
+        (index as usize, offset == index * self.block_size)
     }
 
     /// The address of slot `index`.

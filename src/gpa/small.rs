@@ -296,9 +296,16 @@ impl GeneralPurposeAllocator {
 
     fn push_local(&self, heap: &mut Heap, memory: NonNull<u8>) {
         let segment = Segment::of(memory.as_ptr() as usize);
-        // SAFETY: a used block of this heap that nobody uses any more.
+        // SAFETY: a used block of this heap; its segment is live.
+        let page = unsafe { (*segment).page_of(memory.as_ptr() as usize) };
+        self.push_to_page(heap, page, memory);
+    }
+
+    #[inline]
+    fn push_to_page(&self, heap: &mut Heap, page: *mut Page, memory: NonNull<u8>) {
+        // SAFETY: `memory` is a used slot of `page`, a live page of this heap, that nobody
+        // uses any more.
         unsafe {
-            let page = (*segment).page_of(memory.as_ptr() as usize);
             (*page).push(memory);
             if (*page).used == 0 || !(*page).in_queue {
                 self.page_gained_free(heap, page);
@@ -317,11 +324,13 @@ impl GeneralPurposeAllocator {
         let (index, _) = page.slot_of(address);
         // SAFETY: safety mode keeps metadata for every slot.
         let meta = unsafe { page.meta(index) };
-        let previous = meta.state.swap(SLOT_LIVE, Ordering::AcqRel);
-        debug_assert!(
-            previous == SLOT_FREE || previous == SLOT_FREED,
-            "slot state {previous}"
-        );
+        // Only the owner thread writes the state of a slot that is not live, so a plain store
+        // suffices (no other thread may free it before we hand it out).
+        debug_assert!(matches!(
+            meta.state.load(Ordering::Relaxed),
+            SLOT_FREE | SLOT_FREED
+        ));
+        meta.state.store(SLOT_LIVE, Ordering::Release);
         meta.requested
             .store(layout.size() as u32, Ordering::Relaxed);
         meta.align_log2
@@ -523,7 +532,9 @@ impl GeneralPurposeAllocator {
         };
         let segment = Segment::of(address);
         // SAFETY: quarantined blocks are slots of this heap's live pages.
-        let page = unsafe { &mut *(*segment).page_of(address) };
+        let page_ptr = unsafe { (*segment).page_of(address) };
+        // SAFETY: as above.
+        let page = unsafe { &mut *page_ptr };
         let (index, _) = page.slot_of(address);
         // SAFETY: safety mode keeps metadata for every slot.
         let meta = unsafe { page.meta(index) };
@@ -538,8 +549,10 @@ impl GeneralPurposeAllocator {
             self.record(finding);
         }
         meta.state.store(SLOT_FREED, Ordering::Release);
-        // SAFETY: a used slot of this heap that nobody uses any more.
-        self.push_local(heap, unsafe { NonNull::new_unchecked(address as *mut u8) });
+        // SAFETY: a used slot of this page that nobody uses any more.
+        self.push_to_page(heap, page_ptr, unsafe {
+            NonNull::new_unchecked(address as *mut u8)
+        });
     }
 
     /// Empties the quarantine (checking poison), e.g. before a leak check.
@@ -669,8 +682,10 @@ impl GeneralPurposeAllocator {
             }
             return NonNull::new(abandoned);
         }
-        let entries = if self.config.safety {
-            (self.config.quarantine_bytes / 64).clamp(0, 1 << 16)
+        let entries = if self.config.safety && self.config.quarantine_bytes != 0 {
+            (self.config.quarantine_bytes / 64)
+                .clamp(1, 1 << 16)
+                .next_power_of_two()
         } else {
             0
         };
@@ -685,7 +700,7 @@ impl GeneralPurposeAllocator {
 fn is_slot_start(page: &Page, address: usize) -> bool {
     let start = page.start as usize;
     let end = start + page.carved as usize * page.block_size as usize;
-    address >= start && address < end && (address - start) % page.block_size as usize == 0
+    address >= start && address < end && page.slot_of(address).1
 }
 
 fn block_size_of(address: usize) -> usize {
