@@ -98,6 +98,10 @@ pub struct Config {
     /// A resize records its own stack as the block's allocation trace (Zig's
     /// `resize_stack_traces`).
     pub resize_stack_traces: bool,
+    /// The backing allocator returns zeroed memory (true of the page allocator), so fresh
+    /// segments need no clearing of their descriptors. Set it to `false` for a backing
+    /// allocator that reuses memory (a fixed buffer, an arena).
+    pub backing_allocator_zeroes: bool,
 }
 
 impl Config {
@@ -117,6 +121,7 @@ impl Config {
             trace_method: TraceMethod::FramePointers,
             quarantine_bytes: 256 * 1024,
             resize_stack_traces: false,
+            backing_allocator_zeroes: true,
         }
     }
 
@@ -159,6 +164,7 @@ impl fmt::Debug for Config {
             .field("trace_method", &self.trace_method)
             .field("quarantine_bytes", &self.quarantine_bytes)
             .field("resize_stack_traces", &self.resize_stack_traces)
+            .field("backing_allocator_zeroes", &self.backing_allocator_zeroes)
             .finish_non_exhaustive()
     }
 }

@@ -151,16 +151,25 @@ impl Segment {
         (address & !(SEGMENT_SIZE - 1)) as *mut Segment
     }
 
-    /// Initializes a header in fresh segment memory.
+    /// Initializes a header in fresh segment memory; `zeroed` says the memory is known to
+    /// be all zero already (fresh OS pages), which saves clearing the descriptors.
     ///
     /// # Safety
-    /// `base` is `SEGMENT_SIZE` bytes, `SEGMENT_SIZE`-aligned, exclusively ours.
-    pub unsafe fn init(base: NonNull<u8>, gpa_id: u64, heap: *mut Heap) -> *mut Segment {
+    /// `base` is `SEGMENT_SIZE` bytes, `SEGMENT_SIZE`-aligned, exclusively ours, and zero if
+    /// `zeroed` is set.
+    pub unsafe fn init(
+        base: NonNull<u8>,
+        gpa_id: u64,
+        heap: *mut Heap,
+        zeroed: bool,
+    ) -> *mut Segment {
         let segment = base.as_ptr().cast::<Segment>();
         // SAFETY: caller contract; a zeroed `Page` is a valid empty descriptor (null
         // pointers, zero counters), so only the header fields need writing.
         unsafe {
-            core::ptr::write_bytes(segment.cast::<u8>(), 0, core::mem::size_of::<Segment>());
+            if !zeroed {
+                core::ptr::write_bytes(segment.cast::<u8>(), 0, core::mem::size_of::<Segment>());
+            }
             (*segment).common = SegmentCommon {
                 kind: SegmentKind::Small,
                 gpa_id,

@@ -159,7 +159,9 @@ impl GeneralPurposeAllocator {
         let layout = unsafe { Layout::from_size_align_unchecked(SEGMENT_SIZE, SEGMENT_SIZE) };
         let memory = self.config.backing_allocator.alloc(layout)?;
         // SAFETY: fresh, aligned, exclusively ours.
-        let segment = unsafe { Segment::init(memory, self.id(), heap) };
+        let segment = unsafe {
+            Segment::init(memory, self.id(), heap, self.config.backing_allocator_zeroes)
+        };
         if !pagemap::set_range(
             memory.as_ptr() as usize,
             SEGMENT_SIZE,

@@ -69,6 +69,7 @@ conformance!(gpa_over_fixed_buffer, 64, GPA_BOUNDED, |run| {
     run_gpa(
         Config {
             backing_allocator: fixed,
+            backing_allocator_zeroes: false,
             ..Config::debug()
         },
         run,
