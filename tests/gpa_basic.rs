@@ -129,3 +129,53 @@ fn cross_thread_frees_are_reused() {
         assert_eq!(gpa.deinit(), Check::Ok);
     }
 }
+
+#[test]
+fn allocator_api2_and_hashbrown_collections_work_on_the_gpa() {
+    let mut gpa = quiet(Config::debug());
+    {
+        let mut vector = allocator_api2::vec::Vec::<u8, _>::new_in(&gpa);
+        vector.extend_from_slice(&[1, 2, 3]);
+        let boxed = allocator_api2::boxed::Box::new_in(7u64, &gpa);
+        let mut map = hashbrown::HashMap::new_in(&gpa);
+        for i in 0..10_000u32 {
+            map.insert(i, i * 2);
+        }
+        assert_eq!(map[&77], 154);
+        assert_eq!((*boxed, vector.len()), (7, 3));
+        let handle = gpa.allocator();
+        let mut through_handle = hashbrown::HashMap::new_in(handle);
+        through_handle.insert("key", vector.len());
+        assert_eq!(through_handle["key"], 3);
+    }
+    assert!(gpa.report().is_clean(), "{}", gpa.report());
+    assert_eq!(gpa.deinit(), Check::Ok);
+}
+
+#[inline(never)]
+fn leaks_a_vector(gpa: &GeneralPurposeAllocator) {
+    let vector = allocator_api2::vec::Vec::<u64, _>::with_capacity_in(100, gpa);
+    core::mem::forget(vector);
+}
+
+#[test]
+fn a_leak_from_a_collection_names_the_user_function() {
+    let mut gpa = quiet(Config::debug());
+    leaks_a_vector(&gpa);
+    assert_eq!(gpa.deinit(), Check::Leak);
+    let report = gpa.report();
+    let leak = report.of_kind(FindingKind::Leak).next().expect("a leak");
+    assert_eq!(leak.size, 800);
+    let first = &leak.stack("alloc").expect("alloc trace").frames[0];
+    assert!(
+        first
+            .function
+            .as_deref()
+            .is_some_and(|f| f.contains("leaks_a_vector")),
+        "the first frame is the user's function:\n{report}"
+    );
+    assert!(first
+        .file
+        .as_deref()
+        .is_some_and(|f| f.ends_with("gpa_basic.rs")));
+}

@@ -71,7 +71,9 @@ const C_ENTRY_POINTS: &[&str] = &[
 ];
 
 fn is_plumbing(function: &str) -> bool {
-    let name = function.trim_start_matches('<');
+    // Trait impls print as `<Type as Trait>::method`, also `<&Type ...` or `<&mut Type ...`.
+    let name = function.trim_start_matches(['<', '&']);
+    let name = name.strip_prefix("mut ").unwrap_or(name);
     PLUMBING_PREFIXES
         .iter()
         .any(|prefix| name.starts_with(prefix))
