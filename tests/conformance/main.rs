@@ -1,7 +1,8 @@
 //! One conformance suite for every allocator in the crate (Zig runs all of its allocators through
 //! `testAllocator` and friends; talc runs each test over each configuration with a macro).
 //!
-//! Each registered allocator runs random programs of alloc / resize / remap / free (sizes 0 to
+//! Each registered allocator runs random programs of alloc / resize / remap / free and
+//! `allocator_api2` grow / shrink (sizes 0 to
 //! 1 MiB, alignments 1 to 1 MiB, both skewed small) against the reference model in
 //! [`model`], which checks alignment, overlap, writability and that contents survive resize and
 //! remap. See `model.rs` for the exact checks.

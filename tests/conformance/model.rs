@@ -1,4 +1,5 @@
-//! The conformance engine: random programs of alloc / resize / remap / free, run against any
+//! The conformance engine: random programs of alloc / resize / remap / free (plus
+//! `allocator_api2` grow / shrink, which may change the alignment), run against any
 //! [`gpa::Allocator`] and checked against a reference model.
 //!
 //! # What is checked after every operation
@@ -19,6 +20,7 @@
 //! [`STRIDE`]-th offset; verification reads those samples plus a second stride of fill bytes.
 //! This keeps programs with 1 MiB blocks fast at the test profile's `opt-level = 1`.
 
+use std::alloc::Layout;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::ptr::NonNull;
@@ -102,6 +104,16 @@ pub enum Op {
         /// Its new length.
         len: NewLen,
     },
+    /// `allocator_api2`'s `grow` or `shrink` of a live block through the handle, possibly to
+    /// another alignment (then the block usually moves).
+    Realloc {
+        /// Which live block.
+        pick: usize,
+        /// Its new length.
+        len: NewLen,
+        /// Log2 of its new alignment.
+        align_log2: u32,
+    },
     /// `raw_free` a live block.
     Free {
         /// Which live block.
@@ -143,6 +155,8 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
             .prop_map(|(len, align_log2)| Op::Alloc { len, align_log2 }),
         2 => (any::<usize>(), new_len_strategy()).prop_map(|(pick, len)| Op::Resize { pick, len }),
         2 => (any::<usize>(), new_len_strategy()).prop_map(|(pick, len)| Op::Remap { pick, len }),
+        1 => (any::<usize>(), new_len_strategy(), align_log2_strategy())
+            .prop_map(|(pick, len, align_log2)| Op::Realloc { pick, len, align_log2 }),
         3 => any::<usize>().prop_map(|pick| Op::Free { pick }),
     ]
 }
@@ -171,6 +185,10 @@ pub struct Stats {
     pub remapped_moved: usize,
     /// Remaps that were refused.
     pub remap_refused: usize,
+    /// `allocator_api2` grows and shrinks that succeeded.
+    pub reallocated: usize,
+    /// `allocator_api2` grows and shrinks that failed (out of memory).
+    pub realloc_failed: usize,
     /// Bytes written into blocks.
     pub bytes_written: usize,
 }
@@ -185,6 +203,8 @@ impl Stats {
         self.remapped_in_place += other.remapped_in_place;
         self.remapped_moved += other.remapped_moved;
         self.remap_refused += other.remap_refused;
+        self.reallocated += other.reallocated;
+        self.realloc_failed += other.realloc_failed;
         self.bytes_written += other.bytes_written;
     }
 }
@@ -456,6 +476,48 @@ impl Model<'_> {
         Ok(())
     }
 
+    /// `grow`/`shrink` through `allocator_api2` (the interface's `api2_reallocate`): may move,
+    /// may change the alignment, must keep the common prefix; fails only when allocation may.
+    fn realloc(&mut self, index: usize, new_len: usize, align: usize) -> Result<(), TestCaseError> {
+        use allocator_api2::alloc::Allocator as _;
+        let block = self.live[index];
+        verify(&block, block.ptr, block.len)?;
+        let old = Layout::from_size_align(block.len, block.align).expect("valid layout");
+        let new = Layout::from_size_align(new_len, align).expect("valid layout");
+        // SAFETY: `block` is live in this allocator with layout `old`; `grow` gets a larger or
+        // equal size and `shrink` a smaller one, as allocator_api2 requires.
+        let result = unsafe {
+            if new_len >= block.len {
+                self.allocator.grow(block.ptr, old, new)
+            } else {
+                self.allocator.shrink(block.ptr, old, new)
+            }
+        };
+        let memory = match result {
+            Ok(memory) => memory,
+            Err(_) if self.expect.alloc_may_fail => {
+                self.stats.realloc_failed += 1;
+                return verify(&block, block.ptr, block.len);
+            }
+            Err(_) => {
+                return Err(TestCaseError::fail(format!(
+                    "allocator_api2 realloc {old:?} -> {new:?} failed"
+                )))
+            }
+        };
+        if memory.len() < new_len {
+            return Err(TestCaseError::fail(format!(
+                "realloc to {new_len} bytes returned only {}",
+                memory.len()
+            )));
+        }
+        let ptr = memory.cast::<u8>();
+        check_aligned(ptr, align, "realloc")?;
+        self.stats.reallocated += 1;
+        self.live[index].align = align;
+        self.replace(index, ptr, new_len)
+    }
+
     fn free(&mut self, index: usize) -> Result<(), TestCaseError> {
         let block = self.live.swap_remove(index);
         verify(&block, block.ptr, block.len)?;
@@ -475,6 +537,9 @@ impl Model<'_> {
                 self.alloc(resolve(len, 0), 8)
             }
             Op::Free { .. } if count == 0 => self.alloc(1, 1),
+            Op::Realloc {
+                len, align_log2, ..
+            } if count == 0 => self.alloc(resolve(len, 0), 1 << align_log2),
             Op::Resize { pick, len } => {
                 let current = self.live[pick % count].len;
                 self.resize(pick % count, resolve(len, current))
@@ -482,6 +547,14 @@ impl Model<'_> {
             Op::Remap { pick, len } => {
                 let current = self.live[pick % count].len;
                 self.remap(pick % count, resolve(len, current))
+            }
+            Op::Realloc {
+                pick,
+                len,
+                align_log2,
+            } => {
+                let current = self.live[pick % count].len;
+                self.realloc(pick % count, resolve(len, current), 1 << align_log2)
             }
             Op::Free { pick } => self.free(pick % count),
         }
