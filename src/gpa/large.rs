@@ -163,6 +163,85 @@ impl FreedRing {
     }
 }
 
+/// Mappings of freed large blocks kept for reuse, so that a program that frees and allocates
+/// big buffers in a loop does not pay a fresh mapping (and a page fault per OS page) each
+/// time. Bounded: at most [`LARGE_CACHE_ENTRIES`] mappings and [`LARGE_CACHE_BYTES`] bytes;
+/// the oldest go back to the backing allocator first.
+pub struct LargeCache {
+    /// (base, length, alignment) of the cached mappings, oldest first, in `entries[..len]`.
+    entries: [(usize, usize, usize); LARGE_CACHE_ENTRIES],
+    len: usize,
+    bytes: usize,
+}
+
+/// Mappings a GPA keeps for reuse.
+pub const LARGE_CACHE_ENTRIES: usize = 8;
+/// Bytes of mappings a GPA keeps for reuse.
+pub const LARGE_CACHE_BYTES: usize = 32 << 20;
+
+/// Mappings leaving the cache, to be returned to the backing allocator.
+pub type Evicted = [(usize, Layout); LARGE_CACHE_ENTRIES + 1];
+
+impl LargeCache {
+    /// An empty cache.
+    pub const fn new() -> Self {
+        LargeCache {
+            entries: [(0, 0, 0); LARGE_CACHE_ENTRIES],
+            len: 0,
+            bytes: 0,
+        }
+    }
+
+    fn remove(&mut self, index: usize) -> (usize, Layout) {
+        let (base, len, align) = self.entries[index];
+        self.entries[index..self.len].rotate_left(1);
+        self.len -= 1;
+        self.bytes -= len;
+        // SAFETY: the values formed a valid layout when the mapping was made.
+        (base, unsafe {
+            Layout::from_size_align_unchecked(len, align)
+        })
+    }
+
+    /// Takes a mapping that fits `wanted` without wasting more than half of it.
+    fn take(&mut self, wanted: Layout) -> Option<(usize, Layout)> {
+        let index = self.entries[..self.len]
+            .iter()
+            .position(|&(base, len, _)| {
+                base % wanted.align() == 0 && len >= wanted.size() && len / 2 <= wanted.size()
+            })?;
+        Some(self.remove(index))
+    }
+
+    /// Stores a mapping; writes to `evicted` those that must go back to the backing allocator
+    /// (the mapping itself when it is too big, or the oldest ones to make room) and returns
+    /// how many.
+    fn put(&mut self, base: usize, layout: Layout, evicted: &mut Evicted) -> usize {
+        if layout.size() > LARGE_CACHE_BYTES / 2 {
+            evicted[0] = (base, layout);
+            return 1;
+        }
+        let mut count = 0;
+        while self.len == LARGE_CACHE_ENTRIES || self.bytes + layout.size() > LARGE_CACHE_BYTES {
+            evicted[count] = self.remove(0);
+            count += 1;
+        }
+        self.entries[self.len] = (base, layout.size(), layout.align());
+        self.len += 1;
+        self.bytes += layout.size();
+        count
+    }
+
+    /// Empties the cache into `evicted`; returns how many.
+    fn drain(&mut self, evicted: &mut Evicted) -> usize {
+        let count = self.len;
+        for slot in evicted.iter_mut().take(count) {
+            *slot = self.remove(0);
+        }
+        count
+    }
+}
+
 /// Where the data of a large block with `align` starts.
 pub fn data_offset(align: usize) -> usize {
     align.max(os::page_size())
@@ -211,8 +290,13 @@ impl GeneralPurposeAllocator {
         } else {
             0
         };
-        let mapping = mapping_layout(layout.size(), layout.align(), extra)?;
-        let memory = self.config.backing_allocator.alloc(mapping)?;
+        let wanted = mapping_layout(layout.size(), layout.align(), extra)?;
+        let cached = lock(&self.large_cache).take(wanted);
+        let (memory, mapping) = match cached {
+            // SAFETY: cached mappings are non-null bases of unused mappings.
+            Some((base, mapping)) => (unsafe { NonNull::new_unchecked(base as *mut u8) }, mapping),
+            None => (self.config.backing_allocator.alloc(wanted)?, wanted),
+        };
         let base = memory.as_ptr() as usize;
         let header = memory.as_ptr().cast::<LargeBlock>();
         // SAFETY: fresh memory of at least one OS page, aligned for the header.
@@ -391,12 +475,32 @@ impl GeneralPurposeAllocator {
         // SAFETY: caller contract.
         let (len, layout) = unsafe { ((*header).registered_len, (*header).layout()) };
         pagemap::set_range(header as usize, len, 0);
-        // SAFETY: the mapping came from the backing allocator with this layout.
-        unsafe {
-            self.config
-                .backing_allocator
-                .free(NonNull::new_unchecked(header.cast()), layout)
-        };
+        let mut evicted: Evicted = [(0, layout); LARGE_CACHE_ENTRIES + 1];
+        let count = lock(&self.large_cache).put(header as usize, layout, &mut evicted);
+        // SAFETY: evicted mappings came from the backing allocator with these layouts and
+        // nothing uses them.
+        unsafe { self.free_mappings(&evicted[..count]) };
+    }
+
+    /// Returns every cached mapping to the backing allocator.
+    pub(super) fn flush_large_cache(&self) {
+        let mut evicted: Evicted = [(0, Layout::new::<u8>()); LARGE_CACHE_ENTRIES + 1];
+        let count = lock(&self.large_cache).drain(&mut evicted);
+        // SAFETY: as in `release_large`.
+        unsafe { self.free_mappings(&evicted[..count]) };
+    }
+
+    /// # Safety
+    /// Each entry is an unused mapping of the backing allocator with its layout.
+    unsafe fn free_mappings(&self, mappings: &[(usize, Layout)]) {
+        for &(base, layout) in mappings {
+            // SAFETY: caller contract.
+            unsafe {
+                self.config
+                    .backing_allocator
+                    .free(NonNull::new_unchecked(base as *mut u8), layout)
+            };
+        }
     }
 
     /// Resizes a large block in place (within its mapping, or by growing the mapping).

@@ -232,6 +232,7 @@ impl GeneralPurposeAllocator {
         }
         drop(large);
         self.flush_retained_metadata();
+        self.flush_large_cache();
         self.requested_bytes.store(0, Ordering::Relaxed);
         self.id.store(0, Ordering::Relaxed);
     }

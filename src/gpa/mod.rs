@@ -196,6 +196,7 @@ pub struct GeneralPurposeAllocator {
     retained: Mutex<large::LargeList>,
     findings: Mutex<std::vec::Vec<RawFinding>>,
     recently_freed_large: Mutex<large::FreedRing>,
+    large_cache: Mutex<large::LargeCache>,
     requested_bytes: AtomicUsize,
     memory_limit: AtomicUsize,
 }
@@ -221,6 +222,7 @@ impl GeneralPurposeAllocator {
             retained: Mutex::new(large::LargeList::new()),
             findings: Mutex::new(std::vec::Vec::new()),
             recently_freed_large: Mutex::new(large::FreedRing::new()),
+            large_cache: Mutex::new(large::LargeCache::new()),
             requested_bytes: AtomicUsize::new(0),
             memory_limit: AtomicUsize::new(usize::MAX),
         }

@@ -207,7 +207,7 @@ impl GeneralPurposeAllocator {
             let owner = (*segment).heap;
             if owner == heap::cached(self.id.load(Ordering::Relaxed)) {
                 (*page).push(memory);
-                if (*page).used == 0 || !(*page).in_queue {
+                if page_needs_attention(&*owner, &*page, page) {
                     self.page_gained_free(&mut *owner, page);
                 }
             } else {
@@ -309,7 +309,7 @@ impl GeneralPurposeAllocator {
         // uses any more.
         unsafe {
             (*page).push(memory);
-            if (*page).used == 0 || !(*page).in_queue {
+            if page_needs_attention(heap, &*page, page) {
                 self.page_gained_free(heap, page);
             }
         }
@@ -697,6 +697,14 @@ impl GeneralPurposeAllocator {
         heaps.head = fresh.as_ptr();
         Some(fresh)
     }
+}
+
+/// Whether a page that just got a slot back must be requeued (it was full) or released (it is
+/// empty and not the page its class allocates from). The current page emptying is the common
+/// case of alloc/free pairs and needs nothing.
+#[inline(always)]
+fn page_needs_attention(heap: &Heap, page: &Page, page_ptr: *mut Page) -> bool {
+    !page.in_queue || (page.used == 0 && heap.queues[page.class as usize].head != page_ptr)
 }
 
 fn is_slot_start(page: &Page, address: usize) -> bool {
