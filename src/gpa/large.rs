@@ -163,9 +163,9 @@ impl FreedRing {
     }
 }
 
-/// Mappings of freed large blocks kept for reuse, so that a program that frees and allocates
-/// big buffers in a loop does not pay a fresh mapping (and a page fault per OS page) each
-/// time. Bounded: at most [`LARGE_CACHE_ENTRIES`] mappings and [`LARGE_CACHE_BYTES`] bytes;
+/// Mappings of freed large blocks kept for reuse (fast mode only), so that a program that
+/// frees and allocates big buffers in a loop does not pay a fresh mapping (and a page fault per
+/// OS page) each time. Bounded: at most [`LARGE_CACHE_ENTRIES`] mappings and [`LARGE_CACHE_BYTES`] bytes;
 /// the oldest go back to the backing allocator first.
 pub struct LargeCache {
     /// (base, length, alignment) of the cached mappings, oldest first, in `entries[..len]`.
@@ -476,7 +476,14 @@ impl GeneralPurposeAllocator {
         let (len, layout) = unsafe { ((*header).registered_len, (*header).layout()) };
         pagemap::set_range(header as usize, len, 0);
         let mut evicted: Evicted = [(0, layout); LARGE_CACHE_ENTRIES + 1];
-        let count = lock(&self.large_cache).put(header as usize, layout, &mut evicted);
+        let count = if self.config.safety {
+            // In safety mode a freed block's memory goes away at once, so a use after free
+            // faults instead of reading another block's data.
+            evicted[0] = (header as usize, layout);
+            1
+        } else {
+            lock(&self.large_cache).put(header as usize, layout, &mut evicted)
+        };
         // SAFETY: evicted mappings came from the backing allocator with these layouts and
         // nothing uses them.
         unsafe { self.free_mappings(&evicted[..count]) };
