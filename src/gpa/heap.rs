@@ -76,6 +76,8 @@ pub struct Heap {
     pub refs: AtomicU8,
     /// Segments whose pages this heap carves.
     pub segments: *mut Segment,
+    /// Bytes of released pages whose memory is still resident; purged past a bound.
+    pub dirty_bytes: usize,
     /// The next heap of the same GPA instance.
     pub next_in_gpa: *mut Heap,
     /// The next heap of the same thread.
@@ -287,6 +289,7 @@ pub fn new_heap(thread_id: u64, quarantine_entries: usize) -> Option<NonNull<Hea
             owner_thread: AtomicU64::new(thread_id),
             refs: AtomicU8::new(HEAP_THREAD_REF | HEAP_GPA_REF),
             segments: core::ptr::null_mut(),
+            dirty_bytes: 0,
             next_in_gpa: core::ptr::null_mut(),
             next_in_thread: core::ptr::null_mut(),
             quarantine: Quarantine {

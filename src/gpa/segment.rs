@@ -129,6 +129,8 @@ pub struct Segment {
     pub heap: *mut Heap,
     /// Bit `u` set: unit `u` is free.
     pub free_units: u64,
+    /// Bit `u` set: unit `u` is free but its memory is still resident (not yet purged).
+    pub dirty_units: u64,
     /// For each unit, the first unit of the page covering it.
     pub unit_page: [u8; UNITS],
     /// Pages in use.
@@ -189,6 +191,7 @@ impl Segment {
         let first = find_run(self.free_units, units)?;
         let mask = run_mask(first, units);
         self.free_units &= !mask;
+        self.dirty_units &= !mask;
         for unit in first..first + units {
             self.unit_page[unit] = first as u8;
         }
@@ -220,6 +223,7 @@ impl Segment {
         let page = unsafe { &mut *page };
         let first = (page.start as usize - self as *mut Segment as usize) / UNIT_SIZE;
         self.free_units |= run_mask(first, page.units as usize);
+        self.dirty_units |= run_mask(first, page.units as usize);
         self.page_count -= 1;
         page.units = 0;
         page.capacity = 0;
@@ -233,6 +237,32 @@ impl Segment {
         let unit = (address - self as *mut Segment as usize) / UNIT_SIZE;
         let first = self.unit_page[unit] as usize;
         &mut self.pages[first]
+    }
+
+    /// Returns the memory of free units to the OS (they read back as zero when reused).
+    /// Returns the bytes purged.
+    ///
+    /// # Safety
+    /// The segment is live and owned by the calling thread's heap.
+    pub unsafe fn purge_free_units(&mut self) -> usize {
+        let base = self as *mut Segment as usize;
+        let mut dirty = self.dirty_units;
+        let mut purged = 0;
+        while dirty != 0 {
+            let first = dirty.trailing_zeros() as usize;
+            let run = (dirty >> first).trailing_ones() as usize;
+            // SAFETY: free units of this segment hold nothing anybody uses.
+            unsafe {
+                crate::os::discard(
+                    NonNull::new_unchecked((base + first * UNIT_SIZE) as *mut u8),
+                    run * UNIT_SIZE,
+                )
+            };
+            purged += run * UNIT_SIZE;
+            dirty &= !run_mask(first, run);
+        }
+        self.dirty_units = 0;
+        purged
     }
 
     /// Whether no page is in use.

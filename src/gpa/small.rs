@@ -160,7 +160,12 @@ impl GeneralPurposeAllocator {
         let memory = self.config.backing_allocator.alloc(layout)?;
         // SAFETY: fresh, aligned, exclusively ours.
         let segment = unsafe {
-            Segment::init(memory, self.id(), heap, self.config.backing_allocator_zeroes)
+            Segment::init(
+                memory,
+                self.id(),
+                heap,
+                self.config.backing_allocator_zeroes,
+            )
         };
         if !pagemap::set_range(
             memory.as_ptr() as usize,
@@ -243,12 +248,31 @@ impl GeneralPurposeAllocator {
                 internal::free(NonNull::new_unchecked(meta.cast()));
                 (*page).meta = core::ptr::null_mut();
             }
+            heap.dirty_bytes += (*page).units as usize * UNIT_SIZE;
             (*segment).release_page(page);
             if (*segment).is_empty() && self.has_other_empty_segment(heap, segment) {
+                heap.dirty_bytes = heap.dirty_bytes.saturating_sub(SEGMENT_SIZE - UNIT_SIZE);
                 self.unlink_segment(heap, segment);
                 self.release_segment(segment);
             }
         }
+        if heap.dirty_bytes > RETAINED_DIRTY_BYTES {
+            self.purge(heap);
+        }
+    }
+
+    /// Returns the memory of every free page unit of the heap to the OS.
+    #[cold]
+    fn purge(&self, heap: &mut Heap) {
+        let mut segment = heap.segments;
+        while !segment.is_null() {
+            // SAFETY: the heap's segments are live and owned by this thread.
+            unsafe {
+                (*segment).purge_free_units();
+                segment = (*segment).next;
+            }
+        }
+        heap.dirty_bytes = 0;
     }
 
     fn has_other_empty_segment(&self, heap: &Heap, except: *mut Segment) -> bool {
@@ -698,6 +722,10 @@ impl GeneralPurposeAllocator {
         Some(fresh)
     }
 }
+
+/// Bytes of free page units a heap may keep resident (free memory that is quickly reused
+/// without page faults); past this, they are returned to the OS.
+const RETAINED_DIRTY_BYTES: usize = 4 << 20;
 
 /// Whether a page that just got a slot back must be requeued (it was full) or released (it is
 /// empty and not the page its class allocates from). The current page emptying is the common
