@@ -522,12 +522,9 @@ impl GeneralPurposeAllocator {
         let page = segment.page_of(address);
         // SAFETY: descriptors of a live segment are always initialized (zeroed when unused).
         let page_ref = unsafe { &*page };
-        let (index, _) = if page_ref.units == 0 {
-            return None;
-        } else {
-            page_ref.slot_of(address)
-        };
-        (index < page_ref.capacity as usize).then_some(page)
+        let end =
+            page_ref.start as usize + page_ref.capacity as usize * page_ref.block_size as usize;
+        (page_ref.units != 0 && address >= page_ref.start as usize && address < end).then_some(page)
     }
 
     /// Holds a freed block back from reuse; the oldest leaves when the quarantine is full.
