@@ -107,7 +107,10 @@ thread_local! {
 /// Whether [`prepare_thread`] has run on this thread.
 #[inline(always)]
 pub fn thread_prepared() -> bool {
-    STACK_TOP.try_with(Cell::get).map_or(true, |top| top != 0)
+    STACK_TOP
+        .try_with(Cell::get)
+        .ok()
+        .is_none_or(|top| top != 0)
 }
 
 /// Records the calling thread's stack bounds, once per thread, before its first capture.

@@ -330,7 +330,12 @@ fn register_exit_hook() -> bool {
         }
     }
     // SAFETY: the key exists; a non-null value makes the destructor run at thread exit.
-    unsafe { libc::pthread_setspecific(key as libc::pthread_key_t, 1 as *const libc::c_void) == 0 }
+    unsafe {
+        libc::pthread_setspecific(
+            key as libc::pthread_key_t,
+            core::ptr::dangling::<libc::c_void>(),
+        ) == 0
+    }
 }
 
 extern "C" fn on_thread_exit(_: *mut libc::c_void) {

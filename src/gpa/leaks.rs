@@ -17,7 +17,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
 use super::heap::{self, Heap};
-use super::segment::{Page, Segment, SLOT_LIVE, UNITS};
+use super::segment::{Page, SLOT_LIVE, UNITS};
 use super::{internal, lock, safety, Check, GeneralPurposeAllocator, OnError};
 use crate::report::{FindingKind, RawFinding};
 use crate::trace::TraceId;
@@ -259,7 +259,7 @@ impl GeneralPurposeAllocator {
                         page.meta = core::ptr::null_mut();
                     }
                 }
-                self.release_segment(segment as *mut Segment);
+                self.release_segment(segment);
                 segment = next;
             }
         }

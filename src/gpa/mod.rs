@@ -565,7 +565,7 @@ impl GeneralPurposeAllocator {
             bytes: [0; 256],
             len: 0,
         };
-        let _ = write!(line, "info(gpa): {args}\n");
+        let _ = writeln!(line, "info(gpa): {args}");
         crate::os::write_stderr(&line.bytes[..line.len]);
     }
 
