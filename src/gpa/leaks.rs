@@ -70,6 +70,14 @@ impl GeneralPurposeAllocator {
         self.live_large_blocks(&mut |block| visit(&block));
     }
 
+    /// How many per-thread heaps this GPA has (a diagnostic: heaps of exited threads are
+    /// adopted by new threads, so this stays near the peak number of live threads).
+    pub fn heap_count(&self) -> usize {
+        let mut count = 0;
+        self.visit_heaps(|_| count += 1);
+        count
+    }
+
     /// Checks for leaks (reporting each leaked block once, with totals), then returns all
     /// memory, leaked blocks included, to the backing allocator. The GPA can be used again
     /// afterwards, as a fresh instance.
