@@ -322,3 +322,40 @@ fn resize_and_remap_keep_contents() {
         assert_eq!(gpa.deinit(), Check::Ok);
     }
 }
+
+#[test]
+fn verbose_log_lines_name_each_operation() {
+    if std::env::var_os("GPA_VERBOSE_CHILD").is_some() {
+        let mut gpa = GeneralPurposeAllocator::with_config(Config {
+            verbose_log: true,
+            ..Config::fast()
+        });
+        let allocator = gpa.allocator();
+        let block = allocator.raw_alloc(100, 8).unwrap();
+        // SAFETY: resizing and freeing our own live block.
+        unsafe {
+            assert!(allocator.raw_resize(block, 100, 8, 90));
+            allocator.raw_free(block, 90, 8);
+        }
+        assert_eq!(gpa.deinit(), Check::Ok);
+        return;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "verbose_log_lines_name_each_operation",
+            "--exact",
+            "--nocapture",
+        ])
+        .env("GPA_VERBOSE_CHILD", "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let log = String::from_utf8_lossy(&output.stderr);
+    for expected in [
+        "info(gpa): alloc 100 bytes (align 8)",
+        "from 100 to 90 bytes: in place",
+        "info(gpa): free 0x",
+    ] {
+        assert!(log.contains(expected), "missing {expected:?} in:\n{log}");
+    }
+}
