@@ -748,12 +748,19 @@ unsafe impl GlobalAlloc for GeneralPurposeAllocator {
             return internal::alloc(layout.size().max(1), layout.align())
                 .map_or(core::ptr::null_mut(), NonNull::as_ptr);
         }
-        self.alloc_impl(layout)
-            .map_or(core::ptr::null_mut(), NonNull::as_ptr)
+        let block = self.alloc_impl(layout)
+            .map_or(core::ptr::null_mut(), NonNull::as_ptr);
+        if crate::testing::tracking() {
+            crate::testing::on_alloc(block, layout.size(), self.config.trace_method);
+        }
+        block
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if crate::testing::tracking() {
+            crate::testing::on_dealloc(ptr);
+        }
         if let Some(memory) = NonNull::new(ptr) {
             // SAFETY: GlobalAlloc's contract: `ptr` came from `alloc` with `layout` (internal
             // blocks are recognized by address inside).
@@ -767,6 +774,9 @@ unsafe impl GlobalAlloc for GeneralPurposeAllocator {
         };
         // SAFETY: GlobalAlloc's contract for realloc.
         if unsafe { self.resize_impl(memory, layout, new_size) } {
+            if crate::testing::tracking() {
+                crate::testing::on_realloc(ptr, ptr, new_size);
+            }
             return ptr;
         }
         // SAFETY: `layout.align()` is valid and `new_size` non-zero by GlobalAlloc's contract.
@@ -774,6 +784,9 @@ unsafe impl GlobalAlloc for GeneralPurposeAllocator {
         // SAFETY: GlobalAlloc's contract.
         let fresh = unsafe { GlobalAlloc::alloc(self, new_layout) };
         if !fresh.is_null() {
+            if crate::testing::tracking() {
+                crate::testing::on_realloc(ptr, fresh, new_size);
+            }
             // SAFETY: both blocks are live and distinct; the old one is freed with its layout.
             unsafe {
                 core::ptr::copy_nonoverlapping(ptr, fresh, layout.size().min(new_size));
