@@ -111,6 +111,7 @@ pub const LAZY_INIT_FUNCTIONS: &[&str] = &[
     "std::sync::once::Once",
     "std::sys::sync::once",
     "std::sys::thread_local",
+    "std::sys::pal::unix::stack_overflow",
     "std::panicking::default_hook",
 ];
 
@@ -306,6 +307,7 @@ impl Scope {
     /// Ends the scope and returns its remaining blocks.
     fn end(self) -> std::vec::Vec<(usize, Entry)> {
         set_scope(self.outer);
+        wait_for_children(self.id);
         let leaked = drain(self.id);
         ACTIVE_SCOPES.fetch_sub(1, Ordering::SeqCst);
         core::mem::forget(self);
@@ -317,6 +319,7 @@ impl Drop for Scope {
     /// The closure panicked: no verdict, but the registry must not keep its entries.
     fn drop(&mut self) {
         set_scope(self.outer);
+        wait_for_children(self.id);
         drop(drain(self.id));
         ACTIVE_SCOPES.fetch_sub(1, Ordering::SeqCst);
     }
@@ -449,20 +452,34 @@ fn is_lazy_init(id: TraceId) -> bool {
     })
 }
 
-/// `pthread_create` interposition: threads created inside a scope inherit it.
+/// `pthread_create` interposition: threads created inside a scope inherit it, and the scope
+/// waits for them to exit.
 ///
 /// The executable's definition of `pthread_create` takes precedence over the C library's for
 /// every caller linked into it (std included); the real function is found with
 /// `dlsym(RTLD_NEXT)`. A thread created outside any scope goes straight to the real function.
 /// A thread created inside one gets a trampoline that sets its scope id before running the
 /// original start routine; the small hand-off record is `malloc`ed and freed by the child.
+///
+/// A thread that finished its work is not yet gone: `std::thread::scope` returns once its
+/// threads *signalled* completion, and they still drop their `Arc`s and run their TLS
+/// destructors afterwards. So each scope counts the threads created inside it that have not
+/// exited; the count drops in a pthread key destructor, which glibc runs after Rust's TLS
+/// destructors (those are registered with `__cxa_thread_atexit_impl`). The end of a scope
+/// waits (at most [`CHILD_EXIT_WAIT`]) for its count to reach zero before collecting leaks.
 #[cfg(all(feature = "leak-check-threads", target_os = "linux", not(test)))]
 mod interpose {
     use core::ffi::{c_int, c_void};
     use core::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex};
+    use std::time::{Duration, Instant};
 
-    use super::{current_scope, set_scope};
+    use super::{current_scope, lock, set_scope};
     use crate::gpa::InsideAllocator;
+
+    /// How long the end of a scope waits for threads created inside it to exit; a thread
+    /// still running after that (detached and long-lived) has its live blocks reported.
+    pub const CHILD_EXIT_WAIT: Duration = Duration::from_secs(2);
 
     type StartRoutine = extern "C" fn(*mut c_void) -> *mut c_void;
     type PthreadCreate = unsafe extern "C" fn(
@@ -473,6 +490,11 @@ mod interpose {
     ) -> c_int;
 
     static REAL: AtomicUsize = AtomicUsize::new(0);
+    /// The pthread key whose destructor reports a thread's exit, plus one (0: not made yet).
+    static EXIT_KEY: AtomicUsize = AtomicUsize::new(0);
+    /// (scope id, threads created in it that have not exited); its memory is internal.
+    static RUNNING: Mutex<std::vec::Vec<(u64, usize)>> = Mutex::new(std::vec::Vec::new());
+    static EXITED: Condvar = Condvar::new();
 
     #[repr(C)]
     struct HandOff {
@@ -495,6 +517,67 @@ mod interpose {
         (address != 0).then(|| unsafe { core::mem::transmute::<usize, PthreadCreate>(address) })
     }
 
+    fn exit_key() -> Option<libc::pthread_key_t> {
+        let known = EXIT_KEY.load(Ordering::Acquire);
+        if known != 0 {
+            return Some((known - 1) as libc::pthread_key_t);
+        }
+        let mut key: libc::pthread_key_t = 0;
+        // SAFETY: `key` is a valid out-pointer; `on_exit` has the destructor signature.
+        if unsafe { libc::pthread_key_create(&mut key, Some(on_exit)) } != 0 {
+            return None;
+        }
+        match EXIT_KEY.compare_exchange(0, key as usize + 1, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => Some(key),
+            Err(winner) => {
+                // SAFETY: our key was never published or used.
+                unsafe { libc::pthread_key_delete(key) };
+                Some((winner - 1) as libc::pthread_key_t)
+            }
+        }
+    }
+
+    fn count_child(scope: u64, delta: isize) {
+        let _inside = InsideAllocator::enter();
+        let mut running = lock(&RUNNING);
+        match running.iter_mut().find(|(id, _)| *id == scope) {
+            Some((_, count)) => *count = count.saturating_add_signed(delta),
+            None if delta > 0 => running.push((scope, delta as usize)),
+            None => {} // the scope stopped waiting for it
+        }
+        drop(running);
+        if delta < 0 {
+            EXITED.notify_all();
+        }
+    }
+
+    /// Runs after the thread's Rust TLS destructors, as its last act.
+    extern "C" fn on_exit(scope: *mut c_void) {
+        count_child(scope as u64, -1);
+    }
+
+    /// Waits until the threads created in `scope` have exited (or [`CHILD_EXIT_WAIT`]).
+    pub fn wait_for_children(scope: u64) {
+        let deadline = Instant::now() + CHILD_EXIT_WAIT;
+        let _inside = InsideAllocator::enter();
+        let mut running = lock(&RUNNING);
+        loop {
+            let left = running
+                .iter()
+                .find(|(id, _)| *id == scope)
+                .map_or(0, |(_, n)| *n);
+            let now = Instant::now();
+            if left == 0 || now >= deadline {
+                running.retain(|(id, _)| *id != scope);
+                return;
+            }
+            running = EXITED
+                .wait_timeout(running, deadline - now)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+    }
+
     extern "C" fn trampoline(hand_off: *mut c_void) -> *mut c_void {
         // SAFETY: `hand_off` is the record `pthread_create` below malloc'ed and initialized,
         // handed to this thread only; it is read once and freed.
@@ -506,6 +589,10 @@ mod interpose {
         // SAFETY: allocated with `libc::malloc` below, not freed elsewhere.
         unsafe { libc::free(hand_off) };
         set_scope(scope);
+        if let Some(key) = exit_key() {
+            // SAFETY: a live key; the value is the scope id (never 0, so the destructor runs).
+            unsafe { libc::pthread_setspecific(key, scope as *const c_void) };
+        }
         start(argument)
     }
 
@@ -541,11 +628,18 @@ mod interpose {
                 scope,
             })
         };
+        let counted = exit_key().is_some();
+        if counted {
+            count_child(scope, 1);
+        }
         // SAFETY: forwarded caller contract; the trampoline owns `hand_off` once started.
         let result = unsafe { real(thread, attributes, trampoline, hand_off.cast()) };
         if result != 0 {
             // SAFETY: the thread was not created, so nobody else has the record.
             unsafe { libc::free(hand_off.cast()) };
+            if counted {
+                count_child(scope, -1);
+            }
         }
         result
     }
@@ -565,3 +659,9 @@ fn anchor_interposer() {
 }
 #[cfg(not(all(feature = "leak-check-threads", target_os = "linux", not(test))))]
 fn anchor_interposer() {}
+
+#[cfg(all(feature = "leak-check-threads", target_os = "linux", not(test)))]
+use interpose::wait_for_children;
+/// Without the interposer, threads are only known through their `JoinHandle`s.
+#[cfg(not(all(feature = "leak-check-threads", target_os = "linux", not(test))))]
+fn wait_for_children(_scope: u64) {}
