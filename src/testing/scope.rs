@@ -177,11 +177,21 @@ impl Hasher for AddressHasher {
 
 type Map = HashMap<usize, Entry, BuildHasherDefault<AddressHasher>>;
 
+/// One part of the registry. `live` mirrors the map's length (written under the lock), so a
+/// free can skip the lock of an empty shard: a thread freeing a registered block received its
+/// address after the insertion, so it cannot read a `live` older than that insertion.
 #[repr(align(64))]
-struct Shard(Mutex<Map>);
+struct Shard {
+    map: Mutex<Map>,
+    live: AtomicUsize,
+}
 
-static REGISTRY: [Shard; SHARDS] =
-    [const { Shard(Mutex::new(HashMap::with_hasher(BuildHasherDefault::new()))) }; SHARDS];
+static REGISTRY: [Shard; SHARDS] = [const {
+    Shard {
+        map: Mutex::new(HashMap::with_hasher(BuildHasherDefault::new())),
+        live: AtomicUsize::new(0),
+    }
+}; SHARDS];
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
@@ -189,15 +199,34 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The shard of `address`: bits above the 16-byte granule, mixed, top bits taken.
-fn shard(address: usize) -> MutexGuard<'static, Map> {
-    let mixed = ((address >> 4) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    lock(&REGISTRY[(mixed >> (64 - SHARDS.trailing_zeros())) as usize].0)
+impl Shard {
+    /// The shard of `address`: bits above the 16-byte granule, mixed, top bits taken.
+    fn of(address: usize) -> &'static Shard {
+        let mixed = ((address >> 4) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        &REGISTRY[(mixed >> (64 - SHARDS.trailing_zeros())) as usize]
+    }
+
+    /// Inserts or replaces; the caller holds `InsideAllocator` (the map may grow).
+    fn insert(&self, address: usize, entry: Entry) {
+        let mut map = lock(&self.map);
+        map.insert(address, entry);
+        self.live.store(map.len(), Ordering::Relaxed);
+    }
+
+    /// Removes `address`'s entry (a removal never allocates or frees).
+    fn remove(&self, address: usize) -> Option<Entry> {
+        if self.live.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let mut map = lock(&self.map);
+        let entry = map.remove(&address);
+        self.live.store(map.len(), Ordering::Relaxed);
+        entry
+    }
 }
 
 fn is_registered(address: usize) -> bool {
-    let _inside = InsideAllocator::enter();
-    shard(address).contains_key(&address)
+    lock(&Shard::of(address).map).contains_key(&address)
 }
 
 /// Removes and returns every entry of `scope`.
@@ -205,7 +234,8 @@ fn drain(scope: u64) -> std::vec::Vec<(usize, Entry)> {
     let _inside = InsideAllocator::enter();
     let mut taken = std::vec::Vec::new();
     for shard in &REGISTRY {
-        lock(&shard.0).retain(|&address, entry| {
+        let mut map = lock(&shard.map);
+        map.retain(|&address, entry| {
             if entry.scope == scope {
                 taken.push((address, *entry));
                 false
@@ -213,6 +243,7 @@ fn drain(scope: u64) -> std::vec::Vec<(usize, Entry)> {
                 true
             }
         });
+        shard.live.store(map.len(), Ordering::Relaxed);
     }
     taken
 }
@@ -229,18 +260,18 @@ pub(crate) fn on_alloc(block: *mut u8, size: usize, method: TraceMethod) {
     }
     let trace = trace::capture_id(TRACE_DEPTH, method);
     let _inside = InsideAllocator::enter();
-    shard(block as usize).insert(block as usize, Entry { scope, size, trace });
+    Shard::of(block as usize).insert(block as usize, Entry { scope, size, trace });
 }
 
 /// The block at `block` is about to be freed (by any thread).
 #[cold]
 #[inline(never)]
 pub(crate) fn on_dealloc(block: *mut u8) {
+    // Inside: the registry itself frees a grown table while holding a shard's lock.
     if inside_allocator() {
         return;
     }
-    let _inside = InsideAllocator::enter();
-    shard(block as usize).remove(&(block as usize));
+    Shard::of(block as usize).remove(block as usize);
 }
 
 /// The block at `old` now lives at `new` with `new_size` bytes (`old == new`: resized in
@@ -251,19 +282,18 @@ pub(crate) fn on_realloc(old: *mut u8, new: *mut u8, new_size: usize) {
     if inside_allocator() {
         return;
     }
-    let _inside = InsideAllocator::enter();
-    let entry = shard(old as usize).remove(&(old as usize));
-    match entry {
+    match Shard::of(old as usize).remove(old as usize) {
         Some(entry) => {
             let moved = Entry {
                 size: new_size,
                 ..entry
             };
-            shard(new as usize).insert(new as usize, moved);
+            let _inside = InsideAllocator::enter();
+            Shard::of(new as usize).insert(new as usize, moved);
         }
         // The alloc hook registered the new block if this thread has a scope: undo that.
         None if new != old => {
-            shard(new as usize).remove(&(new as usize));
+            Shard::of(new as usize).remove(new as usize);
         }
         None => {}
     }
