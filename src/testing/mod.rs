@@ -1,5 +1,36 @@
 //! Testing helpers: leak-checked tests and allocators that fail on purpose (Zig's
 //! `std.testing.allocator`, `FailingAllocator` and `checkAllAllocationFailures`).
+//!
+//! * [`check`] / [`assert_no_leaks`]: with a
+//!   [`GeneralPurposeAllocator`](crate::GeneralPurposeAllocator) as `#[global_allocator]`,
+//!   the blocks a closure allocates (on its thread, and on threads
+//!   it spawns: see below) and has not freed when it returns are its leaks, reported with
+//!   symbolized allocation traces. Each closure has its own scope, so leak-checked tests run
+//!   in parallel in one binary and each gets its own verdict.
+//! * [`with_gpa`]: instance-per-test, for code that takes an [`Allocator`](crate::Allocator):
+//!   a fresh debug GPA per test, and its `deinit` report as the failure message.
+//! * [`FailingAllocator`] and [`check_all_allocation_failures`]: out-of-memory paths.
+//!
+//! # What `check` attributes to the closure
+//! Blocks allocated inside it and still live when it returns, freed by no thread. A block
+//! freed by any thread is not a leak; a block allocated before the closure and grown inside it
+//! (a `realloc`) is not attributed to it. Threads inherit the scope when created with
+//! [`spawn`], or with any `std::thread` API (`spawn`, `scope`, `Builder`) under the
+//! `leak-check-threads` feature (Linux: `pthread_create` is interposed; the end of the check
+//! then also waits, up to 2 s, for those threads to exit, since they free their last blocks
+//! after signalling completion).
+//!
+//! # What is not a leak: std's lazy allocations
+//! std creates some structures on first use and keeps them for the process or thread: the
+//! stdout buffer, the current thread's handle, libtest's output-capture buffer (allocated by a
+//! test's first `println!`), `OnceLock`/`LazyLock` statics, thread-locals, the stack-overflow
+//! handler's thread registry. `check` touches `stdout()`, `stderr()` and `thread::current()`
+//! before the closure starts, and at its end it drops blocks whose allocation trace passes
+//! through one of [`LAZY_INIT_FUNCTIONS`]. Limits: that needs symbols and traces (frame
+//! pointers, or `TraceMethod::Unwinder`); an initialization more than about 30 frames above
+//! the allocation is not recognized (the block is then reported); and code running *under*
+//! those functions (a `Display` impl called by `println!`, an `OnceLock` initializer) is
+//! excused even when it leaks.
 
 mod all_failures;
 mod failing;
