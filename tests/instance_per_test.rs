@@ -142,3 +142,11 @@ fn parallel_instances_do_not_see_each_other() {
     let verdicts: Vec<bool> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     assert_eq!(verdicts, [true, false, true, false]);
 }
+
+#[test]
+#[should_panic(expected = "needs a GeneralPurposeAllocator as the #[global_allocator]")]
+fn check_refuses_to_run_without_the_gpa_as_global_allocator() {
+    // This binary keeps the system allocator: a global leak check would see nothing, so it
+    // says so instead of passing every test.
+    let _ = gpa::testing::check(|| drop(vec![1_u8; 8]));
+}

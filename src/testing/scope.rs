@@ -273,6 +273,12 @@ pub(crate) fn on_alloc(block: *mut u8, size: usize, method: TraceMethod) {
     if scope == 0 || block.is_null() || inside_allocator() {
         return;
     }
+    if !trace::thread_prepared() {
+        // A thread the GPA never captured a trace on (traces off in its configuration): the
+        // lazy-init filter still needs this one. `pthread_getattr_np` may allocate.
+        let _inside = InsideAllocator::enter();
+        trace::prepare_thread();
+    }
     let trace = trace::capture_id(TRACE_DEPTH, method);
     let _inside = InsideAllocator::enter();
     Shard::of(block as usize).insert(block as usize, Entry { scope, size, trace });
