@@ -18,7 +18,9 @@
 //! [`spawn`], or with any `std::thread` API (`spawn`, `scope`, `Builder`) under the
 //! `leak-check-threads` feature (Linux: `pthread_create` is interposed; the end of the check
 //! then also waits, up to 2 s, for those threads to exit, since they free their last blocks
-//! after signalling completion).
+//! after signalling completion). A long-lived thread pool created inside a check (a lazily
+//! started global pool) inherits the scope too and its blocks are reported: start such pools
+//! before the check.
 //!
 //! # What is not a leak: std's lazy allocations
 //! std creates some structures on first use and keeps them for the process or thread: the

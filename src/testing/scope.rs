@@ -78,7 +78,9 @@
 //! running then have their live blocks reported). With [`spawn`] instead, join the threads
 //! (`JoinHandle::join` waits for the exit). What a thread that outlives the check allocates
 //! afterwards is registered under a finished scope and never reported (those stale entries
-//! are harmless: scope ids are never reused).
+//! are harmless: scope ids are never reused). A long-lived pool whose threads are created
+//! inside a check (lazily, on first use) inherits the scope: the check waits the full
+//! `CHILD_EXIT_WAIT` and reports what those threads hold; start such pools before the check.
 //!
 //! # Cost
 //! No scope anywhere: one relaxed load per allocation, free and realloc. Inside a scope: a
