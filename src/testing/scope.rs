@@ -109,7 +109,7 @@ use crate::trace::{self, TraceId, TraceMethod};
 /// Frames of allocation trace kept per registered block (plus `trace::SKIP_BUDGET`).
 pub const TRACE_DEPTH: usize = trace::MAX_FRAMES - trace::SKIP_BUDGET;
 /// User frames shown per leak in a report.
-pub const REPORT_DEPTH: usize = 8;
+pub const REPORT_DEPTH: usize = 10;
 /// Registry shards (a power of two).
 pub const SHARDS: usize = 64;
 
