@@ -125,11 +125,34 @@ pub fn approximate_stack_pointer() -> usize {
     core::ptr::addr_of!(marker) as usize
 }
 
+#[cfg(target_env = "gnu")]
+extern "C" {
+    /// glibc: the stack pointer at process start, above every frame of the main thread.
+    static __libc_stack_end: *mut libc::c_void;
+}
+
 /// The highest address of the calling thread's stack, or `None` when it cannot be found.
 ///
-/// Reads the thread's attributes; for the main thread glibc reads `/proc/self/maps`, which
-/// allocates, so callers inside the allocator must be in its re-entrancy guard.
+/// For the main thread this is glibc's `__libc_stack_end`: asking `pthread_getattr_np` there
+/// would read `/proc/self/maps` with `fopen` (which allocates) while holding the thread's lock,
+/// and std's own start-up makes exactly that call and allocates inside it, so an allocator
+/// asking again from that allocation would deadlock. Other threads read their attributes
+/// (no allocation under the lock).
 pub fn stack_top() -> Option<usize> {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: getpid has no preconditions; `__libc_stack_end` is set before any user code runs.
+    unsafe {
+        if libc::getpid() as u64 == thread_id() {
+            let end = __libc_stack_end as usize;
+            if end != 0 {
+                return Some(end);
+            }
+        }
+    }
+    thread_stack_top()
+}
+
+fn thread_stack_top() -> Option<usize> {
     let mut attributes = core::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
     // SAFETY: pthread_getattr_np initializes `attributes` on success; we destroy it after use.
     unsafe {
