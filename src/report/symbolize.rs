@@ -78,6 +78,18 @@ fn is_plumbing(function: &str) -> bool {
         .iter()
         .any(|prefix| name.starts_with(prefix))
         || C_ENTRY_POINTS.contains(&function)
+        || implements_allocation_trait(function)
+}
+
+/// `<u8 as alloc::vec::spec_from_elem::SpecFromElem>::from_elem` and the like: std's and
+/// allocator_api2's allocation traits implemented for a user's or a primitive type are still
+/// plumbing. (Other traits, such as `Display`, are the user's code.)
+fn implements_allocation_trait(function: &str) -> bool {
+    const TRAITS: &[&str] = &["alloc::", "core::alloc::", "allocator_api2::"];
+    function.starts_with('<')
+        && function
+            .split_once(" as ")
+            .is_some_and(|(_, tail)| TRAITS.iter().any(|prefix| tail.starts_with(prefix)))
 }
 
 /// Resolves one return address into its frames (more than one where calls were inlined),
@@ -144,4 +156,30 @@ pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
         frames.truncate(depth);
     }
     frames
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocation_plumbing_is_recognized_and_user_code_is_not() {
+        for plumbing in [
+            "<gpa::gpa::GeneralPurposeAllocator as core::alloc::global::GlobalAlloc>::alloc",
+            "<&gpa::gpa::GeneralPurposeAllocator as allocator_api2::stable::alloc::Allocator>::allocate",
+            "<u8 as alloc::vec::spec_from_elem::SpecFromElem>::from_elem",
+            "alloc::raw_vec::finish_grow",
+            "allocator_api2::stable::raw_vec::RawVec<T,A>::allocate_in",
+            "__rust_alloc",
+        ] {
+            assert!(is_plumbing(plumbing), "{plumbing}");
+        }
+        for user in [
+            "my_crate::parse",
+            "<my_crate::Thing as core::fmt::Display>::fmt",
+            "gpa_basic::leaks_a_vector",
+        ] {
+            assert!(!is_plumbing(user), "{user}");
+        }
+    }
 }
