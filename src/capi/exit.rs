@@ -44,7 +44,7 @@ extern "C" fn at_exit() {
     }
     let _inside = InsideAllocator::enter();
     let state = super::state();
-    let live_stack = scan::caller_frame_address(at_exit as usize);
+    let live_stack = scan::caller_frame_address(at_exit as *const () as usize);
     let outcome = examine(
         &state.gpa,
         live_stack,

@@ -164,7 +164,16 @@ pub fn current_thread_id() -> u64 {
 pub fn find_or_create(gpa: &GeneralPurposeAllocator) -> Option<NonNull<Heap>> {
     let id = gpa.id();
     let _guard = InsideAllocator::enter();
-    crate::trace::prepare_thread();
+    // Only the frame-pointer walk needs the stack bounds. Finding them calls
+    // `pthread_getattr_np`, which allocates while holding a lock of the thread: a first
+    // `malloc` made from inside it (Rust's runtime start-up under `LD_PRELOAD`) must not
+    // call it again.
+    let config = gpa.config();
+    if config.stack_trace_frames != 0
+        && config.trace_method == crate::trace::TraceMethod::FramePointers
+    {
+        crate::trace::prepare_thread();
+    }
     let found = THREAD.try_with(|thread| {
         for way in 1..CACHE_WAYS {
             if thread.ids[way].get() == id {

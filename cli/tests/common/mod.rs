@@ -13,7 +13,7 @@ pub fn gpa_exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_gpa"))
 }
 
-/// `libgpa_preload.so`, next to the `gpa` executable; built with cargo when missing (a
+/// `libgpa_preload.so`, next to the `gpa` executable, (re)built with cargo first (a
 /// `cargo test -p gpa-cli` does not build the `gpa-capi` crate by itself).
 pub fn preload_library() -> PathBuf {
     static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
@@ -22,7 +22,8 @@ pub fn preload_library() -> PathBuf {
             let exe = gpa_exe();
             let dir = exe.parent().expect("gpa has a directory");
             let library = dir.join("libgpa_preload.so");
-            if !library.is_file() {
+            // Always ask cargo: a library left from an older build would test old code.
+            {
                 let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
                 let mut build = Command::new(cargo);
                 build.args(["build", "-p", "gpa-capi"]);
