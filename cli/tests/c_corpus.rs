@@ -272,3 +272,54 @@ fn memory_limit_makes_allocations_fail_cleanly() {
         run.stdout()
     );
 }
+
+#[test]
+fn the_readme_example_reports_its_overflow_and_its_leak() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("readme-example");
+    let source =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/c/planted_bug.c");
+    let binary = dir.join("planted_bug");
+    let status = std::process::Command::new("gcc")
+        .args(["-O0", "-g", "-w", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
+    assert_eq!(run.stdout(), "9 words, the longest has 5 letters\n");
+    let findings = run.findings();
+    let overflow = findings
+        .iter()
+        .find(|f| f["kind"] == "overflow")
+        .expect("overflow reported");
+    assert_eq!(overflow["count"], 9, "one per word, grouped");
+    assert_eq!(
+        stack_functions(overflow, "alloc")
+            .first()
+            .map(String::as_str),
+        Some("copy_word")
+    );
+    let leaked: u64 = findings
+        .iter()
+        .filter(|f| f["kind"] == "leak")
+        .map(|f| f["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        leaked,
+        11,
+        "the list, its array and its 9 words: {}",
+        describe(&findings)
+    );
+    // With a second argument the program frees its list: only the overflow remains.
+    let run = gpa_run(&dir, &[], &[binary.to_str().unwrap(), "a bb ccc", "free"]);
+    let kinds: Vec<String> = run
+        .findings()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["overflow"], "{}", describe(&run.findings()));
+}

@@ -99,7 +99,20 @@ pub fn examine(
         }
     }
     let mut report = Report {
-        findings: raw.iter().map(|raw| report::render(raw, frames)).collect(),
+        findings: merge_same_site(raw)
+            .iter()
+            .map(|(raw, total)| {
+                let mut finding = report::render(raw, frames);
+                finding.size = *total;
+                if raw.count > 1 {
+                    finding.message.push_str(&format!(
+                        " (and {} more block(s) from the same allocation site)",
+                        raw.count - 1
+                    ));
+                }
+                finding
+            })
+            .collect(),
     };
     report
         .findings
@@ -127,6 +140,30 @@ pub fn examine(
         reachable: totals,
         reachable_groups,
     }
+}
+
+/// Findings of one kind with the same traces (say, every block of one allocation site
+/// overflowed, found at exit) become one finding with a count, like a leak group. The
+/// finding describes its first block; the second element is the bytes of all its blocks.
+fn merge_same_site(raw: std::vec::Vec<RawFinding>) -> std::vec::Vec<(RawFinding, usize)> {
+    let mut merged: std::vec::Vec<(RawFinding, usize)> = std::vec::Vec::new();
+    for finding in raw {
+        let same = merged.iter_mut().find(|(seen, _)| {
+            seen.kind == finding.kind
+                && finding.alloc_trace.is_some()
+                && seen.alloc_trace == finding.alloc_trace
+                && seen.free_trace == finding.free_trace
+                && seen.site_trace == finding.site_trace
+        });
+        match same {
+            Some((seen, total)) => {
+                seen.count += finding.count;
+                *total += finding.size;
+            }
+            None => merged.push((finding, finding.size)),
+        }
+    }
+    merged
 }
 
 /// Leak findings, one per allocation trace, largest total first.
