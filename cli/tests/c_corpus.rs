@@ -73,7 +73,7 @@ fn every_planted_bug_is_reported_with_its_kind_and_allocation_site() {
         );
         assert_eq!(finding["count"], count, "{name}");
         assert_eq!(finding["size"], size, "{name}");
-        assert_eq!(finding["pid"].as_u64().is_some(), true);
+        assert!(finding["pid"].as_u64().is_some());
         // The report also went to stderr, after the program's own output.
         assert!(
             run.stdout().contains("done"),

@@ -326,6 +326,7 @@ mod tests {
         }
         marker.drain();
         assert_eq!(marker.marked, std::vec![true, true, false]);
+        assert_eq!(memory[0], base + 4 * word, "the scan only reads");
         assert_eq!(marker.find(base + 12 * word), None);
         assert_eq!(marker.find(base.wrapping_sub(1)), None);
     }
