@@ -748,7 +748,8 @@ unsafe impl GlobalAlloc for GeneralPurposeAllocator {
             return internal::alloc(layout.size().max(1), layout.align())
                 .map_or(core::ptr::null_mut(), NonNull::as_ptr);
         }
-        let block = self.alloc_impl(layout)
+        let block = self
+            .alloc_impl(layout)
             .map_or(core::ptr::null_mut(), NonNull::as_ptr);
         if crate::testing::tracking() {
             crate::testing::on_alloc(block, layout.size(), self.config.trace_method);
