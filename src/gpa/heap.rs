@@ -49,6 +49,12 @@ pub struct Queue {
     pub tail: *mut Page,
 }
 
+/// Ring entries keep the block's size in 8-byte units above the 48-bit user address, so
+/// evicting needs no metadata lookup to account for it (slot sizes are multiples of 8 up to
+/// 128 KiB: 15 bits).
+const QUARANTINE_SIZE_SHIFT: u32 = 48;
+const QUARANTINE_ENTRY_MASK: usize = (1 << QUARANTINE_SIZE_SHIFT) - 1;
+
 /// Freed small blocks waiting before they may be reused (safety mode).
 pub struct Quarantine {
     /// Ring of block addresses; bit 0 set: the block came through a remote list, so its first
@@ -369,22 +375,23 @@ extern "C" fn on_thread_exit(_: *mut libc::c_void) {
 
 impl Quarantine {
     /// Removes the oldest entry (the ring is not empty); `size_of` gives an entry's bytes.
-    pub fn pop_oldest(&mut self, size_of: fn(usize) -> usize) -> usize {
+    pub fn pop_oldest(&mut self) -> usize {
         debug_assert!(self.len != 0);
         // SAFETY: `head < capacity` indexes the ring.
-        let entry = unsafe { *self.ring.add(self.head) };
+        let packed = unsafe { *self.ring.add(self.head) };
         self.head = (self.head + 1) & (self.capacity - 1);
         self.len -= 1;
-        self.bytes -= size_of(entry & !1);
-        entry
+        self.bytes -= (packed >> QUARANTINE_SIZE_SHIFT) * 8;
+        packed & QUARANTINE_ENTRY_MASK
     }
 
     /// Appends an entry (the ring is not full).
     pub fn push(&mut self, entry: usize, size: usize) {
         debug_assert!(self.len < self.capacity);
+        debug_assert!(entry <= QUARANTINE_ENTRY_MASK && size % 8 == 0);
         let slot = (self.head + self.len) & (self.capacity - 1);
         // SAFETY: `slot < capacity` indexes the ring.
-        unsafe { *self.ring.add(slot) = entry };
+        unsafe { *self.ring.add(slot) = entry | ((size / 8) << QUARANTINE_SIZE_SHIFT) };
         self.len += 1;
         self.bytes += size;
     }

@@ -18,13 +18,13 @@ pub const POISON: u8 = 0xAA;
 /// The fill byte after a block's requested size.
 pub const CANARY: u8 = 0xC5;
 /// The most canary bytes written after a block.
-pub const CANARY_LEN: usize = 32;
+pub const CANARY_LEN: usize = 16;
 /// Extra bytes safety mode reserves after each block, so a canary always exists.
 pub const CANARY_ROOM: usize = 8;
 /// The most bytes of a freed block poisoned.
 pub const POISON_LIMIT: usize = 4096;
 /// The most bytes of a freed block checked for writes after free.
-pub const POISON_CHECK_LIMIT: usize = 256;
+pub const POISON_CHECK_LIMIT: usize = 64;
 
 /// Fills the canary after `requested` bytes of a block of `capacity` bytes at `block`.
 ///

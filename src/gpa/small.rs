@@ -312,7 +312,8 @@ impl GeneralPurposeAllocator {
             // SAFETY: as above.
             let memory = unsafe { NonNull::new_unchecked(block.cast::<u8>()) };
             if self.config.safety {
-                self.quarantine(heap, memory.as_ptr() as usize | 1);
+                let size = block_size_of(memory.as_ptr() as usize);
+                self.quarantine(heap, memory.as_ptr() as usize | 1, size);
             } else {
                 self.push_local(heap, memory);
             }
@@ -480,7 +481,7 @@ impl GeneralPurposeAllocator {
         match self.current_heap() {
             Some(mut heap) if core::ptr::eq(heap.as_ptr(), segment.heap) => {
                 // SAFETY: this thread owns the heap.
-                self.quarantine(unsafe { heap.as_mut() }, address);
+                self.quarantine(unsafe { heap.as_mut() }, address, block_size);
             }
             // SAFETY: the owner heap outlives its segments; the block is given up.
             _ => unsafe { (*segment.heap).push_remote(memory) },
@@ -529,8 +530,7 @@ impl GeneralPurposeAllocator {
 
     /// Holds a freed block back from reuse; the oldest leaves when the quarantine is full.
     /// Bit 0 of `entry` is set when the block came through a remote list.
-    fn quarantine(&self, heap: &mut Heap, entry: usize) {
-        let size = block_size_of(entry & !1);
+    fn quarantine(&self, heap: &mut Heap, entry: usize, size: usize) {
         if heap.quarantine.capacity == 0 {
             self.evict(heap, entry);
             return;
@@ -539,7 +539,7 @@ impl GeneralPurposeAllocator {
             || (heap.quarantine.len != 0
                 && heap.quarantine.bytes + size > self.config.quarantine_bytes)
         {
-            let oldest = heap.quarantine.pop_oldest(block_size_of);
+            let oldest = heap.quarantine.pop_oldest();
             self.evict(heap, oldest);
         }
         heap.quarantine.push(entry, size);
@@ -581,7 +581,7 @@ impl GeneralPurposeAllocator {
     /// Empties the quarantine (checking poison), e.g. before a leak check.
     pub(super) fn flush_quarantine(&self, heap: &mut Heap) {
         while heap.quarantine.len != 0 {
-            let oldest = heap.quarantine.pop_oldest(block_size_of);
+            let oldest = heap.quarantine.pop_oldest();
             self.evict(heap, oldest);
         }
     }
