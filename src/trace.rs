@@ -36,6 +36,8 @@ pub const SKIP_BUDGET: usize = if cfg!(debug_assertions) { 16 } else { 8 };
 pub const MAX_FRAMES: usize = 32;
 
 /// How return addresses are collected.
+// `Custom` compares by function address, which is all a configuration needs.
+#[allow(unpredictable_function_pointer_comparisons)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TraceMethod {
     /// Walk frame pointers: a few nanoseconds per frame; needs `-C force-frame-pointers=yes`
@@ -44,6 +46,10 @@ pub enum TraceMethod {
     /// The system unwinder (`_Unwind_Backtrace`): complete without frame pointers, but costs
     /// microseconds per trace.
     Unwinder,
+    /// A walker of the caller's choice: fills the slice with return addresses, innermost
+    /// first, and returns how many (`capi::unwind::capture`, a caching DWARF unwinder). It
+    /// must not allocate from a user heap.
+    Custom(fn(&mut [usize]) -> usize),
 }
 
 /// A handle to an interned trace.
@@ -152,6 +158,13 @@ fn capture_into(frames: &mut Frames, depth: usize, method: TraceMethod) {
     let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
     match method {
         TraceMethod::FramePointers => walk_frame_pointers(frames, limit),
+        TraceMethod::Custom(walk) => {
+            let mut buffer = [0usize; MAX_FRAMES];
+            let count = walk(&mut buffer[..limit]).min(limit);
+            for &address in &buffer[..count] {
+                frames.push(address);
+            }
+        }
         TraceMethod::Unwinder => {
             let mut skip = 1; // this function
                               // SAFETY: the callback does not allocate, panic, or reenter the unwinder.

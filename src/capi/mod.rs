@@ -26,6 +26,8 @@ pub mod exit;
 pub mod guard;
 pub mod scan;
 pub mod settings;
+#[cfg(target_arch = "x86_64")]
+pub mod unwind;
 
 use core::alloc::{GlobalAlloc, Layout};
 use std::sync::OnceLock;
@@ -66,7 +68,7 @@ fn init_state() -> &'static State {
             Mode::Check => Config {
                 safety: true,
                 stack_trace_frames: settings.frames,
-                trace_method: TraceMethod::Unwinder,
+                trace_method: trace_method(),
                 on_error: OnError::Record,
                 ..Config::fast()
             },
@@ -81,6 +83,16 @@ fn init_state() -> &'static State {
         }
         State { gpa, settings }
     })
+}
+
+/// How check mode captures stack traces: the caching unwinder where there is one
+/// (`GPA_UNWINDER=libgcc` selects libgcc's, for comparison).
+fn trace_method() -> TraceMethod {
+    #[cfg(target_arch = "x86_64")]
+    if settings::env_bytes(c"GPA_UNWINDER") != Some(b"libgcc") {
+        return TraceMethod::Custom(unwind::capture);
+    }
+    TraceMethod::Unwinder
 }
 
 /// The process-wide allocator.
