@@ -320,7 +320,14 @@ fn intern_hashed(addresses: &[usize], key: u64) -> TraceId {
 }
 
 fn slot_matches(slot: &Slot, addresses: &[usize]) -> bool {
+    // Another thread is writing this slot's frames; wait a little, then give up (a thread
+    // forked away in the middle of an insert never finishes it: the child must not hang).
+    let mut spins = 0u32;
     while slot.ready.load(Ordering::Acquire) == 0 {
+        spins += 1;
+        if spins > 1 << 20 {
+            return false;
+        }
         core::hint::spin_loop();
     }
     slot.len.load(Ordering::Relaxed) as usize == addresses.len()

@@ -359,3 +359,44 @@ fn verbose_log_lines_name_each_operation() {
         assert!(log.contains(expected), "missing {expected:?} in:\n{log}");
     }
 }
+
+#[test]
+fn fork_while_other_threads_allocate_leaves_the_child_usable() {
+    static SHARED: GeneralPurposeAllocator = GeneralPurposeAllocator::with_config(Config::fast());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            // Large blocks and fresh heaps take the GPA's locks all the time.
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let block = SHARED.allocator().raw_alloc(300_000, 8).unwrap();
+                // SAFETY: live block freed once.
+                unsafe { SHARED.allocator().raw_free(block, 300_000, 8) };
+                std::thread::spawn(|| drop(SHARED.allocator().raw_alloc(64, 8)))
+                    .join()
+                    .unwrap();
+            }
+        });
+        for _ in 0..20 {
+            SHARED.prepare_fork();
+            // SAFETY: fork in a test process; the child only allocates through the GPA and
+            // leaves with _exit.
+            let child = unsafe { libc::fork() };
+            // SAFETY: prepare_fork was called by this thread just before the fork.
+            unsafe { SHARED.finish_fork() };
+            if child == 0 {
+                let ok = (0..100).all(|i| {
+                    let block = SHARED.allocator().raw_alloc(200_000 + i, 8);
+                    let small = SHARED.allocator().raw_alloc(24, 8);
+                    block.is_ok() && small.is_ok()
+                });
+                // SAFETY: leaving the child without running the parent's destructors.
+                unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+            }
+            let mut status = 0;
+            // SAFETY: waiting for our own child.
+            assert_eq!(unsafe { libc::waitpid(child, &mut status, 0) }, child);
+            assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+}

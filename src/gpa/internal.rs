@@ -16,8 +16,8 @@
 
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
+use super::lock::{Guard, Lock};
 use crate::os;
 
 const REGION_SIZE: usize = 1 << 32;
@@ -40,7 +40,7 @@ struct State {
 }
 
 static REGION_START: AtomicUsize = AtomicUsize::new(0);
-static STATE: Mutex<State> = Mutex::new(State {
+static STATE: Lock<State> = Lock::new(State {
     bump: 0,
     free: [0; CLASS_COUNT],
     big_free: [(0, 0); 64],
@@ -74,10 +74,23 @@ fn class_of(total: usize) -> Option<usize> {
     (class < CLASS_COUNT).then_some(class)
 }
 
-fn lock() -> std::sync::MutexGuard<'static, State> {
-    STATE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+fn lock() -> Guard<'static, State> {
+    STATE.lock()
+}
+
+/// Takes the internal heap's lock for a `fork` (see `GeneralPurposeAllocator::prepare_fork`).
+pub fn lock_for_fork() {
+    STATE.acquire();
+}
+
+/// Releases the lock taken by [`lock_for_fork`].
+///
+/// # Safety
+/// [`lock_for_fork`] was called (in this process or in the parent before `fork`) and the lock
+/// was not released since.
+pub unsafe fn unlock_after_fork() {
+    // SAFETY: caller contract.
+    unsafe { STATE.release() };
 }
 
 /// Allocates `size` bytes aligned to `align` (any power of two up to a page).

@@ -38,6 +38,9 @@ impl GeneralPurposeAllocator {
     /// freeing anything, and returns how many there are. Blocks in heaps of *other running
     /// threads* are not examined (see `deinit` for the complete check).
     pub fn detect_leaks(&self) -> usize {
+        // The scan holds this GPA's locks; anything it allocates (when this GPA is the global
+        // allocator) must come from the internal heap.
+        let _inside = heap::InsideAllocator::enter();
         let me = heap::current_thread_id();
         let mut leaks = std::vec::Vec::new();
         self.visit_heaps(|heap| {
@@ -55,8 +58,11 @@ impl GeneralPurposeAllocator {
     }
 
     /// Calls `visit` for every live block (for tools such as a conservative leak scan).
-    /// Same scope as [`GeneralPurposeAllocator::detect_leaks`].
+    /// Same scope as [`GeneralPurposeAllocator::detect_leaks`]. `visit` runs while this GPA's
+    /// locks are held: it must not free blocks of this GPA, and what it allocates through a
+    /// GPA that is the global allocator comes from the internal heap.
     pub fn for_each_live_block(&self, mut visit: impl FnMut(&LiveBlock)) {
+        let _inside = heap::InsideAllocator::enter();
         let me = heap::current_thread_id();
         self.visit_heaps(|heap| {
             // SAFETY: heaps in the list stay allocated while HEAP_GPA_REF is held.
@@ -82,6 +88,7 @@ impl GeneralPurposeAllocator {
     /// memory, leaked blocks included, to the backing allocator. The GPA can be used again
     /// afterwards, as a fresh instance.
     pub fn deinit(&mut self) -> Check {
+        let inside = heap::InsideAllocator::enter();
         let mut leaks = std::vec::Vec::new();
         self.visit_heaps(|heap| {
             // SAFETY: `&mut self`: no thread is inside this GPA, so every heap is ours.
@@ -97,7 +104,10 @@ impl GeneralPurposeAllocator {
         self.live_large_blocks(&mut |block| leaks.push(block));
         self.report_leaks(&leaks);
         self.release_everything();
-        if leaks.is_empty() {
+        let clean = leaks.is_empty();
+        drop(leaks);
+        drop(inside);
+        if clean {
             Check::Ok
         } else {
             Check::Leak

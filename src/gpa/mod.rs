@@ -31,6 +31,7 @@ mod heap;
 mod internal;
 mod large;
 mod leaks;
+mod lock;
 mod pagemap;
 mod safety;
 mod segment;
@@ -41,12 +42,12 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::fmt;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
 
 use crate::interface::{impl_allocator_api2, Allocator, RawAllocator};
 use crate::report::{self, FindingKind, RawFinding, Report};
 use crate::trace::{self, TraceId, TraceMethod};
 use crate::PageAllocator;
+use lock::Lock;
 
 #[allow(unused_imports)] // for `testing`, which is being written
 pub(crate) use heap::{current_thread_id, inside_allocator, InsideAllocator};
@@ -191,12 +192,12 @@ unsafe impl Send for HeapList {}
 pub struct GeneralPurposeAllocator {
     config: Config,
     id: AtomicU64,
-    heaps: Mutex<HeapList>,
-    large: Mutex<large::LargeList>,
-    retained: Mutex<large::LargeList>,
-    findings: Mutex<std::vec::Vec<RawFinding>>,
-    recently_freed_large: Mutex<large::FreedRing>,
-    large_cache: Mutex<large::LargeCache>,
+    heaps: Lock<HeapList>,
+    large: Lock<large::LargeList>,
+    retained: Lock<large::LargeList>,
+    findings: Lock<std::vec::Vec<RawFinding>>,
+    recently_freed_large: Lock<large::FreedRing>,
+    large_cache: Lock<large::LargeCache>,
     requested_bytes: AtomicUsize,
     memory_limit: AtomicUsize,
 }
@@ -215,14 +216,14 @@ impl GeneralPurposeAllocator {
         GeneralPurposeAllocator {
             config,
             id: AtomicU64::new(0),
-            heaps: Mutex::new(HeapList {
+            heaps: Lock::new(HeapList {
                 head: core::ptr::null_mut(),
             }),
-            large: Mutex::new(large::LargeList::new()),
-            retained: Mutex::new(large::LargeList::new()),
-            findings: Mutex::new(std::vec::Vec::new()),
-            recently_freed_large: Mutex::new(large::FreedRing::new()),
-            large_cache: Mutex::new(large::LargeCache::new()),
+            large: Lock::new(large::LargeList::new()),
+            retained: Lock::new(large::LargeList::new()),
+            findings: Lock::new(std::vec::Vec::new()),
+            recently_freed_large: Lock::new(large::FreedRing::new()),
+            large_cache: Lock::new(large::LargeCache::new()),
             requested_bytes: AtomicUsize::new(0),
             memory_limit: AtomicUsize::new(usize::MAX),
         }
@@ -569,6 +570,38 @@ impl GeneralPurposeAllocator {
         crate::os::write_stderr(&line.bytes[..line.len]);
     }
 
+    /// Takes every lock of this GPA and of the internal heap, so that a `fork` cannot copy
+    /// one of them in a locked state into the child (a `pthread_atfork` "prepare" handler).
+    /// Call it for one GPA instance per fork, and [`GeneralPurposeAllocator::finish_fork`]
+    /// after the fork in the parent and in the child.
+    pub fn prepare_fork(&self) {
+        internal::lock_for_fork();
+        self.heaps.acquire();
+        self.large.acquire();
+        self.retained.acquire();
+        self.findings.acquire();
+        self.recently_freed_large.acquire();
+        self.large_cache.acquire();
+    }
+
+    /// Releases what [`GeneralPurposeAllocator::prepare_fork`] took.
+    ///
+    /// # Safety
+    /// `prepare_fork` was called on this GPA by this thread (in the parent), or by the thread
+    /// that forked this child, and nothing released its locks since.
+    pub unsafe fn finish_fork(&self) {
+        // SAFETY: caller contract: `prepare_fork` holds every one of these locks.
+        unsafe {
+            self.large_cache.release();
+            self.recently_freed_large.release();
+            self.findings.release();
+            self.retained.release();
+            self.large.release();
+            self.heaps.release();
+            internal::unlock_after_fork();
+        }
+    }
+
     /// The layout of a live block of this allocator: its requested size and alignment in
     /// safety mode and for large blocks, its slot size in fast mode. `None` when `memory` is
     /// not the start of a live block of this allocator.
@@ -701,10 +734,8 @@ impl fmt::Debug for GeneralPurposeAllocator {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+fn lock<T>(lock: &Lock<T>) -> lock::Guard<'_, T> {
+    lock.lock()
 }
 
 // SAFETY: blocks come from size-class slots or large mappings that no other live block
