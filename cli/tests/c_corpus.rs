@@ -33,7 +33,12 @@ const BAD_POINTERS: &[(&str, &str)] = &[
     ("invalid_free_static", "free_static"),
 ];
 
-const CLEAN: &[&str] = &["clean_basic", "clean_threads", "clean_fork"];
+const CLEAN: &[&str] = &[
+    "clean_basic",
+    "clean_threads",
+    "clean_fork",
+    "clean_fork_threads",
+];
 
 fn gcc_or_skip() -> bool {
     if have("gcc") {

@@ -9,7 +9,8 @@
 //! from environment variables ([`settings`]), read with `getenv` only, so the first `malloc`
 //! can happen anywhere: before `main`, from `dlsym` during start-up, in a thread-exit hook.
 //! Every request goes through `GlobalAlloc::alloc`, which routes requests made while the GPA
-//! is busy (re-entrant ones) to its internal heap.
+//! is busy (re-entrant ones) to its internal heap. `pthread_atfork` handlers hold every GPA
+//! lock across `fork`, so a child of a multithreaded program can allocate.
 //!
 //! Two modes: **check** (safety, traces through the system unwinder since C programs have no
 //! frame pointers, a guard in front of every block for underflows ([`guard`]), findings
@@ -361,4 +362,20 @@ pub fn init() {
     if state.settings.mode == Mode::Check {
         exit::register();
     }
+    // SAFETY: the handlers are `extern "C" fn()`s that live as long as the process.
+    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_finish), Some(fork_finish)) };
+}
+
+/// Before `fork`: takes every GPA lock, so the child cannot inherit one held by a thread that
+/// does not exist in it (another thread in the middle of a large allocation, say). Registered
+/// first, this runs after the program's own prepare handlers, which may still allocate.
+extern "C" fn fork_prepare() {
+    gpa().prepare_fork();
+}
+
+/// After `fork`, in the parent and in the child: releases what [`fork_prepare`] took.
+extern "C" fn fork_finish() {
+    // SAFETY: `fork_prepare` ran on this GPA in the forking thread, and nothing released its
+    // locks since (the child's only thread is that thread's copy).
+    unsafe { gpa().finish_fork() }
 }
