@@ -328,3 +328,20 @@ fn the_readme_example_reports_its_overflow_and_its_leak() {
         .collect();
     assert_eq!(kinds, ["overflow"], "{}", describe(&run.findings()));
 }
+
+#[test]
+fn a_crash_still_writes_the_report_and_keeps_the_signal_status() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("crash");
+    let binary = compile_c("crash_after_double_free", &dir);
+    let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
+    assert_eq!(run.output.status.code(), Some(128 + 11), "SIGSEGV's status");
+    assert_eq!(run.json["exit_status"], 128 + 11);
+    let findings = run.findings();
+    assert_eq!(findings.len(), 1, "{}", describe(&findings));
+    assert_eq!(findings[0]["kind"], "double_free");
+    let second = stack_functions(&findings[0], "second_free");
+    assert_eq!(second.first().map(String::as_str), Some("release_twice"));
+}

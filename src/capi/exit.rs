@@ -38,6 +38,50 @@ pub fn register() {
     }
 }
 
+/// Signals whose default action ends the process with a core dump: the report is written
+/// first, so findings recorded before a crash (often its cause) are not lost.
+const FATAL_SIGNALS: [libc::c_int; 5] = [
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGABRT,
+    libc::SIGFPE,
+    libc::SIGILL,
+];
+
+/// Installs the crash report for fatal signals whose action is still the default (the
+/// program may install its own handlers later; those then win).
+pub fn register_crash_report() {
+    for signal in FATAL_SIGNALS {
+        // SAFETY: `sigaction` with a zeroed, then filled, action; querying first leaves any
+        // handler installed before us in place.
+        unsafe {
+            let mut current: libc::sigaction = core::mem::zeroed();
+            if libc::sigaction(signal, core::ptr::null(), &mut current) != 0
+                || current.sa_sigaction != libc::SIG_DFL
+            {
+                continue;
+            }
+            let mut action: libc::sigaction = core::mem::zeroed();
+            action.sa_sigaction = on_fatal_signal as extern "C" fn(libc::c_int) as usize;
+            action.sa_flags = libc::SA_RESETHAND | libc::SA_NODEFER;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, core::ptr::null_mut());
+        }
+    }
+}
+
+/// Writes the report, then lets the signal take its default action. Not async-signal-safe
+/// (it symbolizes and writes files), like other tools' crash reports: an alarm ends the
+/// process if the report cannot finish (say, the crash happened while a lock was held).
+extern "C" fn on_fatal_signal(signal: libc::c_int) {
+    // SAFETY: `alarm` and `raise` are async-signal-safe; SA_RESETHAND restored the default
+    // action, so the raise ends the process with this signal.
+    unsafe { libc::alarm(10) };
+    at_exit();
+    // SAFETY: as above.
+    unsafe { libc::raise(signal) };
+}
+
 extern "C" fn at_exit() {
     if REPORTED.swap(true, Ordering::AcqRel) {
         return;

@@ -361,6 +361,7 @@ pub fn init() {
     let state = state();
     if state.settings.mode == Mode::Check {
         exit::register();
+        exit::register_crash_report();
     }
     // SAFETY: the handlers are `extern "C" fn()`s that live as long as the process.
     unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_finish), Some(fork_finish)) };
