@@ -6,5 +6,5 @@ set -eu
 cd "$(dirname "$0")/../.."
 cargo build --release -p gpa-capi -p gpa-cli
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-gcc -O0 -g examples/c/planted_bug.c -o "$target_dir/planted_bug"
+"${CC:-cc}" -O0 -g examples/c/planted_bug.c -o "$target_dir/planted_bug"
 exec "$target_dir/release/gpa" run -- "$target_dir/planted_bug" "$@"
