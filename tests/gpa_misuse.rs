@@ -371,9 +371,14 @@ fn fork_while_other_threads_allocate_leaves_the_child_usable() {
                 let block = SHARED.allocator().raw_alloc(300_000, 8).unwrap();
                 // SAFETY: live block freed once.
                 unsafe { SHARED.allocator().raw_free(block, 300_000, 8) };
-                std::thread::spawn(|| drop(SHARED.allocator().raw_alloc(64, 8)))
-                    .join()
-                    .unwrap();
+                // A short-lived thread: creating its heap takes the heap-list lock.
+                std::thread::spawn(|| {
+                    let small = SHARED.allocator().raw_alloc(64, 8).unwrap();
+                    // SAFETY: live block freed once.
+                    unsafe { SHARED.allocator().raw_free(small, 64, 8) };
+                })
+                .join()
+                .unwrap();
             }
         });
         for _ in 0..20 {

@@ -82,7 +82,7 @@ fn run(config: Config, operations: usize) {
             let (gpa, inboxes) = (&gpa, &inboxes);
             scope.spawn(move || {
                 let allocator = gpa.allocator();
-                let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (thread as u64 + 1) * 0x1234_5678);
+                let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((thread as u64 + 1) * 0x1234_5678));
                 let mut slots: Vec<Option<Block>> = vec![None; SLOTS];
                 for op in 0..operations / THREADS {
                     if op % 64 == 0 {

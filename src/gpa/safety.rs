@@ -104,15 +104,16 @@ mod tests {
     fn canary_and_poison_detect_changes() {
         let mut block = [0u8; 64];
         let base = block.as_mut_ptr() as usize;
-        // SAFETY: all ranges are inside `block`.
+        let byte = |index: usize| (base + index) as *mut u8;
+        // SAFETY: all ranges and bytes are inside `block`, accessed only through `base`.
         unsafe {
             write_canary(base, 10, 64);
             assert!(canary_intact(base, 10, 64));
-            block[10] = 0;
+            byte(10).write(0);
             assert!(!canary_intact(base, 10, 64));
             poison(base, 64);
             assert!(poison_intact(base, 0, 64));
-            block[40] = 1;
+            byte(40).write(1);
             assert!(!poison_intact(base, 0, 64));
             assert!(poison_intact(base, 41, 64));
         }
