@@ -86,6 +86,34 @@ pub unsafe fn remap(
     }
 }
 
+/// Moves the mapping `[address, address + old_len)` to `target`, resized to `new_len`
+/// (the kernel moves the page tables: no copy, no new page faults for the moved part).
+/// Whatever was mapped at `[target, target + new_len)` is replaced.
+///
+/// # Safety
+/// `[address, address + old_len)` is a mapping made by [`map`] that nobody uses any more;
+/// `[target, target + new_len)` is a page-aligned range owned by the caller (typically a fresh
+/// mapping made for this purpose), not overlapping the old one.
+pub unsafe fn remap_to(
+    address: NonNull<u8>,
+    old_len: usize,
+    new_len: usize,
+    target: NonNull<u8>,
+) -> bool {
+    debug_assert!(old_len % page_size() == 0 && new_len % page_size() == 0);
+    // SAFETY: caller contract.
+    let moved = unsafe {
+        libc::mremap(
+            address.as_ptr().cast(),
+            old_len,
+            new_len,
+            libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+            target.as_ptr().cast::<libc::c_void>(),
+        )
+    };
+    moved == target.as_ptr().cast()
+}
+
 /// Tells the OS that the pages' contents are no longer needed (they read back as zero and
 /// stop counting towards RSS), keeping the address range reserved.
 ///

@@ -103,14 +103,27 @@ unsafe impl RawAllocator for PageAllocator {
         if unsafe { self.resize(memory, layout, new_len) } {
             return Some(memory);
         }
-        if layout.align() > os::page_size() {
-            return None;
-        }
         let old_pages = round_to_pages(layout.size())?;
         let new_pages = round_to_pages(new_len)?;
-        // SAFETY: the block's pages are a mapping made by `map` (invariant); the kernel keeps
-        // page alignment, which is all this block needs.
-        unsafe { os::remap(memory, old_pages, new_pages, true) }
+        if layout.align() <= os::page_size() {
+            // SAFETY: the block's pages are a mapping made by `map` (invariant); the kernel
+            // keeps page alignment, which is all this block needs.
+            return unsafe { os::remap(memory, old_pages, new_pages, true) };
+        }
+        // A stricter alignment: make an aligned mapping of the new size, then move the old
+        // pages onto its start (page tables move; nothing is copied).
+        let target = RawAllocator::alloc(
+            self,
+            Layout::from_size_align(new_pages, layout.align()).ok()?,
+        )?;
+        // SAFETY: the old mapping is the block's (invariant) and the caller gives it up on
+        // success; `target` is a fresh mapping of `new_pages` bytes that we own.
+        if unsafe { os::remap_to(memory, old_pages, new_pages, target) } {
+            return Some(target);
+        }
+        // SAFETY: `target` was mapped above and is unused.
+        unsafe { os::unmap(target, new_pages) };
+        None
     }
 
     unsafe fn free(&self, memory: NonNull<u8>, layout: Layout) {

@@ -611,3 +611,100 @@ impl GeneralPurposeAllocator {
 }
 
 const _: () = assert!(SLOT_FREED != SLOT_LIVE);
+
+impl GeneralPurposeAllocator {
+    /// Grows a large block by moving its mapping with the backing allocator's `remap` (for
+    /// the page allocator, `mremap`: the pages move, nothing is copied and nothing new is
+    /// faulted in). `None` when this is not a live large block of ours with `layout`, when the
+    /// new size belongs in a size class, or when the backing allocator cannot move it; the
+    /// block is then unchanged and the caller copies.
+    ///
+    /// # Safety
+    /// `memory` is a live block of this GPA with `layout` (checked in safety mode by the
+    /// `resize` that callers try first); on success it must no longer be used.
+    pub(super) unsafe fn remap_large(
+        &self,
+        memory: NonNull<u8>,
+        layout: Layout,
+        new_len: usize,
+    ) -> Option<NonNull<u8>> {
+        let address = memory.as_ptr() as usize;
+        let base = pagemap::lookup(address)?;
+        // SAFETY: the page map only holds bases of live headers.
+        let common = unsafe { &*(base as *const SegmentCommon) };
+        if common.gpa_id != self.id() || common.kind != SegmentKind::Large {
+            return None;
+        }
+        let header = base as *mut LargeBlock;
+        // SAFETY: a large block header of ours.
+        let block = unsafe { &*header };
+        if address != block.data()
+            || block.state.load(Ordering::Acquire) != SLOT_LIVE
+            || layout.size() != block.requested
+            || layout.align() != block.align
+            || super::size_class::class_for(new_len, block.align).is_some()
+        {
+            return None;
+        }
+        let extra = if self.config.safety {
+            safety::CANARY_LEN
+        } else {
+            0
+        };
+        let wanted = mapping_layout(new_len, block.align, extra)?;
+        if wanted.size() <= block.mapping_len || wanted.align() != block.mapping_align {
+            return None;
+        }
+        if self.config.enable_memory_limit && !self.charge(new_len - layout.size()) {
+            return None;
+        }
+        let (old_layout, old_registered) = (block.layout(), block.registered_len);
+        // Nobody may find the header at its old place while it moves.
+        pagemap::set_range(base, old_registered, 0);
+        // SAFETY: the header is in the live list.
+        unsafe { lock(&self.large).remove(header) };
+        // SAFETY: the mapping is ours with this layout; on success the old one is gone.
+        let moved = unsafe {
+            self.config.backing_allocator.remap(
+                NonNull::new_unchecked(header.cast()),
+                old_layout,
+                wanted.size(),
+            )
+        };
+        let Some(new_base) = moved else {
+            pagemap::set_range(base, old_registered, base);
+            // SAFETY: the header is unchanged and in no list.
+            unsafe { lock(&self.large).push(header) };
+            if self.config.enable_memory_limit {
+                self.uncharge(new_len - layout.size());
+            }
+            return None;
+        };
+        // The first chunk (which holds the header and the data's start, all that frees and
+        // lookups need) is registered first; a later chunk's leaf failing to map only leaves
+        // interior pointers of the block unrecognized.
+        let _ = pagemap::set_range(
+            new_base.as_ptr() as usize,
+            wanted.size(),
+            new_base.as_ptr() as usize,
+        );
+        let header = new_base.as_ptr().cast::<LargeBlock>();
+        // SAFETY: the header moved with the mapping and is exclusively ours (in no list).
+        let block = unsafe { &mut *header };
+        block.mapping_len = wanted.size();
+        block.registered_len = wanted.size();
+        if self.config.safety {
+            // SAFETY: data and canary are inside the (grown) mapping.
+            unsafe {
+                if !safety::canary_intact(block.data(), block.requested, block.capacity()) {
+                    self.record(self.large_finding(FindingKind::Overflow, block));
+                }
+                safety::write_canary(block.data(), new_len, block.capacity());
+            }
+        }
+        block.requested = new_len;
+        // SAFETY: the header is valid and in no list.
+        unsafe { lock(&self.large).push(header) };
+        NonNull::new(block.data() as *mut u8)
+    }
+}

@@ -758,7 +758,11 @@ unsafe impl RawAllocator for GeneralPurposeAllocator {
         new_len: usize,
     ) -> Option<NonNull<u8>> {
         // SAFETY: forwarded caller contract.
-        unsafe { self.resize_impl(memory, layout, new_len) }.then_some(memory)
+        if unsafe { self.resize_impl(memory, layout, new_len) } {
+            return Some(memory);
+        }
+        // SAFETY: forwarded caller contract.
+        unsafe { self.remap_large(memory, layout, new_len) }
     }
 
     #[inline]
@@ -810,6 +814,13 @@ unsafe impl GlobalAlloc for GeneralPurposeAllocator {
                 crate::testing::on_realloc(ptr, ptr, new_size);
             }
             return ptr;
+        }
+        // SAFETY: GlobalAlloc's contract: `ptr` is live with `layout`.
+        if let Some(moved) = unsafe { self.remap_large(memory, layout, new_size) } {
+            if crate::testing::tracking() {
+                crate::testing::on_realloc(ptr, moved.as_ptr(), new_size);
+            }
+            return moved.as_ptr();
         }
         // SAFETY: `layout.align()` is valid and `new_size` non-zero by GlobalAlloc's contract.
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
