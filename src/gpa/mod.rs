@@ -575,13 +575,15 @@ impl GeneralPurposeAllocator {
     /// Call it for one GPA instance per fork, and [`GeneralPurposeAllocator::finish_fork`]
     /// after the fork in the parent and in the child.
     pub fn prepare_fork(&self) {
-        internal::lock_for_fork();
+        // The order every path takes them in: the internal heap's lock is innermost (heap
+        // creation and findings allocate from it while holding theirs).
         self.heaps.acquire();
         self.large.acquire();
         self.retained.acquire();
         self.findings.acquire();
         self.recently_freed_large.acquire();
         self.large_cache.acquire();
+        internal::lock_for_fork();
     }
 
     /// Releases what [`GeneralPurposeAllocator::prepare_fork`] took.
@@ -592,13 +594,13 @@ impl GeneralPurposeAllocator {
     pub unsafe fn finish_fork(&self) {
         // SAFETY: caller contract: `prepare_fork` holds every one of these locks.
         unsafe {
+            internal::unlock_after_fork();
             self.large_cache.release();
             self.recently_freed_large.release();
             self.findings.release();
             self.retained.release();
             self.large.release();
             self.heaps.release();
-            internal::unlock_after_fork();
         }
     }
 
