@@ -405,3 +405,25 @@ fn fork_while_other_threads_allocate_leaves_the_child_usable() {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
     });
 }
+
+#[test]
+fn a_different_canary_makes_a_pointer_foreign() {
+    let mut first = checked();
+    let mut second = GeneralPurposeAllocator::with_config(Config {
+        canary: 0x1234_5678,
+        on_error: OnError::Record,
+        ..Config::debug()
+    });
+    assert_ne!(first.config().canary, second.config().canary);
+    for size in [40usize, 500_000] {
+        let block = first.allocator().raw_alloc(size, 8).unwrap();
+        // SAFETY: deliberate free into the wrong instance; it only reads its page map.
+        unsafe { second.allocator().raw_free(block, size, 8) };
+        // SAFETY: the block is still live in `first`.
+        unsafe { first.allocator().raw_free(block, size, 8) };
+    }
+    assert_eq!(second.report().of_kind(FindingKind::ForeignFree).count(), 2);
+    assert!(first.report().is_clean(), "{}", first.report());
+    assert_eq!(first.deinit(), Check::Ok);
+    assert_eq!(second.deinit(), Check::Ok);
+}

@@ -305,6 +305,7 @@ impl GeneralPurposeAllocator {
                 common: SegmentCommon {
                     kind: SegmentKind::Large,
                     gpa_id: self.id(),
+                    canary: self.config.canary,
                 },
                 mapping_len: mapping.size(),
                 registered_len: mapping.size(),
@@ -632,7 +633,7 @@ impl GeneralPurposeAllocator {
         let base = pagemap::lookup(address)?;
         // SAFETY: the page map only holds bases of live headers.
         let common = unsafe { &*(base as *const SegmentCommon) };
-        if common.gpa_id != self.id() || common.kind != SegmentKind::Large {
+        if !self.owns_header(common) || common.kind != SegmentKind::Large {
             return None;
         }
         let header = base as *mut LargeBlock;

@@ -99,6 +99,11 @@ pub struct Config {
     /// A resize records its own stack as the block's allocation trace (Zig's
     /// `resize_stack_traces`).
     pub resize_stack_traces: bool,
+    /// A value recorded in every segment and large block and compared on every checked free
+    /// (Zig's `canary`): a pointer of another GPA instance, or of one configured with another
+    /// canary, is reported as a foreign free. Each instance also has a unique id that is
+    /// checked the same way, so the default value is enough to tell instances apart.
+    pub canary: u64,
     /// The backing allocator returns zeroed memory (true of the page allocator), so fresh
     /// segments need no clearing of their descriptors. Set it to `false` for a backing
     /// allocator that reuses memory (a fixed buffer, an arena).
@@ -123,6 +128,7 @@ impl Config {
             quarantine_bytes: 256 * 1024,
             resize_stack_traces: false,
             backing_allocator_zeroes: true,
+            canary: 0x9232_a6ff_85df_f10f,
         }
     }
 
@@ -166,6 +172,7 @@ impl fmt::Debug for Config {
             .field("quarantine_bytes", &self.quarantine_bytes)
             .field("resize_stack_traces", &self.resize_stack_traces)
             .field("backing_allocator_zeroes", &self.backing_allocator_zeroes)
+            .field("canary", &format_args!("{:#x}", self.canary))
             .finish_non_exhaustive()
     }
 }
@@ -237,6 +244,13 @@ impl GeneralPurposeAllocator {
     /// The handle to pass to functions.
     pub fn allocator(&self) -> Allocator<'_> {
         Allocator::new(self)
+    }
+
+    /// Whether a segment or large-block header belongs to this instance: its id (unique per
+    /// instance) and its canary both match.
+    #[inline]
+    fn owns_header(&self, common: &segment::SegmentCommon) -> bool {
+        common.gpa_id == self.id() && common.canary == self.config.canary
     }
 
     #[inline(always)]
@@ -402,7 +416,7 @@ impl GeneralPurposeAllocator {
         };
         // SAFETY: the page map only holds bases of live segment or large-block headers.
         let common = unsafe { &*(base as *const segment::SegmentCommon) };
-        if common.gpa_id != self.id() {
+        if !self.owns_header(common) {
             let mut finding = RawFinding::new(FindingKind::ForeignFree, address);
             finding.site_trace = self.trace_here();
             self.record(finding);
@@ -449,7 +463,7 @@ impl GeneralPurposeAllocator {
         };
         // SAFETY: the page map only holds bases of live headers.
         let common = unsafe { &*(base as *const segment::SegmentCommon) };
-        if common.gpa_id != self.id() {
+        if !self.owns_header(common) {
             let mut finding = RawFinding::new(FindingKind::ForeignFree, address);
             finding.site_trace = self.trace_here();
             self.record(finding);
@@ -617,7 +631,7 @@ impl GeneralPurposeAllocator {
         let base = pagemap::lookup(address)?;
         // SAFETY: the page map only holds bases of live headers.
         let common = unsafe { &*(base as *const segment::SegmentCommon) };
-        if common.gpa_id != self.id() {
+        if !self.owns_header(common) {
             return None;
         }
         match common.kind {

@@ -56,6 +56,8 @@ pub struct SegmentCommon {
     pub kind: SegmentKind,
     /// The owning GPA instance's id (never reused).
     pub gpa_id: u64,
+    /// The owner's `Config::canary`.
+    pub canary: u64,
 }
 
 /// A free slot, linked through its first word.
@@ -169,6 +171,7 @@ impl Segment {
     pub unsafe fn init(
         base: NonNull<u8>,
         gpa_id: u64,
+        canary: u64,
         heap: *mut Heap,
         zeroed: bool,
     ) -> *mut Segment {
@@ -182,6 +185,7 @@ impl Segment {
             (*segment).common = SegmentCommon {
                 kind: SegmentKind::Small,
                 gpa_id,
+                canary,
             };
             (*segment).heap = heap;
             (*segment).free_units = ALL_PAGE_UNITS;

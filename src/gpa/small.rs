@@ -163,6 +163,7 @@ impl GeneralPurposeAllocator {
             Segment::init(
                 memory,
                 self.id(),
+                self.config.canary,
                 heap,
                 self.config.backing_allocator_zeroes,
             )
