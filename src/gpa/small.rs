@@ -435,20 +435,10 @@ impl GeneralPurposeAllocator {
             return;
         }
         let requested = meta.requested.load(Ordering::Relaxed) as usize;
-        let align = 1usize << meta.align_log2.load(Ordering::Relaxed);
         if state == SLOT_LIVE {
             if let Some(layout) = claimed {
-                if layout.size() != requested || layout.align() != align {
-                    let mut finding = RawFinding::new(FindingKind::LayoutMismatch, address);
-                    finding.size = requested;
-                    finding.align = align;
-                    finding.claimed_size = layout.size();
-                    finding.claimed_align = layout.align();
-                    finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
-                    finding.site_trace = self.trace_here();
-                    self.record(finding);
-                    // The block is identified exactly, so freeing it is safe: go on.
-                }
+                // The block is identified exactly, so after a mismatch freeing it is safe: go on.
+                self.check_slot_layout(meta, address, layout);
             }
         }
         if meta
@@ -487,6 +477,25 @@ impl GeneralPurposeAllocator {
             // SAFETY: the owner heap outlives its segments; the block is given up.
             _ => unsafe { (*segment.heap).push_remote(memory) },
         }
+    }
+
+    /// Whether `claimed` is the layout the live slot was allocated with; reports a layout
+    /// mismatch (with the allocation trace) when it is not.
+    fn check_slot_layout(&self, meta: &SlotMeta, address: usize, claimed: Layout) -> bool {
+        let requested = meta.requested.load(Ordering::Relaxed) as usize;
+        let align = 1usize << meta.align_log2.load(Ordering::Relaxed);
+        if claimed.size() == requested && claimed.align() == align {
+            return true;
+        }
+        let mut finding = RawFinding::new(FindingKind::LayoutMismatch, address);
+        finding.size = requested;
+        finding.align = align;
+        finding.claimed_size = claimed.size();
+        finding.claimed_align = claimed.align();
+        finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
+        finding.site_trace = self.trace_here();
+        self.record(finding);
+        false
     }
 
     fn uncharge_if_limited(&self, bytes: usize) {
@@ -615,20 +624,11 @@ impl GeneralPurposeAllocator {
         // SAFETY: safety mode keeps metadata for every slot.
         let meta = unsafe { page.meta(index) };
         let requested = meta.requested.load(Ordering::Relaxed) as usize;
-        let align = 1usize << meta.align_log2.load(Ordering::Relaxed);
         if !at_start || meta.state.load(Ordering::Acquire) != SLOT_LIVE {
             self.report_bad_state(page, index, address);
             return false;
         }
-        if layout.size() != requested || layout.align() != align {
-            let mut finding = RawFinding::new(FindingKind::LayoutMismatch, address);
-            finding.size = requested;
-            finding.align = align;
-            finding.claimed_size = layout.size();
-            finding.claimed_align = layout.align();
-            finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
-            finding.site_trace = self.trace_here();
-            self.record(finding);
+        if !self.check_slot_layout(meta, address, layout) {
             return false;
         }
         if new_len + safety::CANARY_ROOM > block_size {
