@@ -74,6 +74,9 @@ pub unsafe trait RawAllocator {
     /// Changes the length of `memory` to `new_len` (`> 0`), moving it if that is cheaper than a
     /// copy by the caller (for instance by `mremap`). `None` leaves `memory` untouched.
     ///
+    /// The default is for allocators that cannot move a block more cheaply than the caller:
+    /// it resizes in place or answers `None`.
+    ///
     /// # Safety
     /// As for [`RawAllocator::resize`]. On success the old pointer must no longer be used.
     unsafe fn remap(
@@ -81,7 +84,10 @@ pub unsafe trait RawAllocator {
         memory: NonNull<u8>,
         layout: Layout,
         new_len: usize,
-    ) -> Option<NonNull<u8>>;
+    ) -> Option<NonNull<u8>> {
+        // SAFETY: forwarded caller contract.
+        unsafe { self.resize(memory, layout, new_len) }.then_some(memory)
+    }
 
     /// Returns `memory` to the allocator.
     ///

@@ -411,16 +411,6 @@ unsafe impl RawAllocator for ArenaAllocator<'_> {
         false
     }
 
-    unsafe fn remap(
-        &self,
-        memory: NonNull<u8>,
-        layout: Layout,
-        new_len: usize,
-    ) -> Option<NonNull<u8>> {
-        // SAFETY: forwarded caller contract.
-        unsafe { self.resize(memory, layout, new_len) }.then_some(memory)
-    }
-
     unsafe fn free(&self, memory: NonNull<u8>, layout: Layout) {
         if let Some(node) = self.is_last(memory, layout.size()) {
             self.end_index

@@ -181,16 +181,6 @@ unsafe impl RawAllocator for FixedBufferAllocator<'_> {
         true
     }
 
-    unsafe fn remap(
-        &self,
-        memory: NonNull<u8>,
-        layout: Layout,
-        new_len: usize,
-    ) -> Option<NonNull<u8>> {
-        // SAFETY: forwarded caller contract.
-        unsafe { self.resize(memory, layout, new_len) }.then_some(memory)
-    }
-
     unsafe fn free(&self, memory: NonNull<u8>, layout: Layout) {
         debug_assert!(
             self.owns(memory.as_ptr()),
@@ -319,16 +309,6 @@ unsafe impl RawAllocator for ThreadSafeFixedBufferAllocator<'_> {
         let begin = self.region.offset_of(memory);
         // The block is live, so `begin + old_len <= end_index <= len`.
         new_len <= self.region.len - begin && self.move_end_of_last(memory, old_len, new_len)
-    }
-
-    unsafe fn remap(
-        &self,
-        memory: NonNull<u8>,
-        layout: Layout,
-        new_len: usize,
-    ) -> Option<NonNull<u8>> {
-        // SAFETY: forwarded caller contract.
-        unsafe { self.resize(memory, layout, new_len) }.then_some(memory)
     }
 
     unsafe fn free(&self, memory: NonNull<u8>, layout: Layout) {
