@@ -824,15 +824,9 @@ unsafe impl GlobalAlloc for GeneralPurposeAllocator {
         let Some(memory) = NonNull::new(ptr) else {
             return core::ptr::null_mut();
         };
-        // SAFETY: GlobalAlloc's contract for realloc.
-        if unsafe { self.resize_impl(memory, layout, new_size) } {
-            if crate::testing::tracking() {
-                crate::testing::on_realloc(ptr, ptr, new_size);
-            }
-            return ptr;
-        }
+        // In place, or by moving a large block's mapping: `remap` tries both.
         // SAFETY: GlobalAlloc's contract: `ptr` is live with `layout`.
-        if let Some(moved) = unsafe { self.remap_large(memory, layout, new_size) } {
+        if let Some(moved) = unsafe { RawAllocator::remap(self, memory, layout, new_size) } {
             if crate::testing::tracking() {
                 crate::testing::on_realloc(ptr, moved.as_ptr(), new_size);
             }
