@@ -33,8 +33,72 @@ pub enum FindingKind {
     WriteAfterFree,
     /// Bytes past the end of a block were overwritten.
     Overflow,
-    /// Bytes before the start of a block were overwritten.
+    /// Bytes before the start of a block were overwritten (or, in guard mode, accessed).
     Underflow,
+    /// Freed memory was read (guard mode, or a fault on a released large block).
+    ReadAfterFree,
+    /// A block freed by a function of another allocation family than the one that allocated
+    /// it (`malloc` + `delete`, `new[]` + `delete`, `new` + `free`, a sized or aligned `delete`
+    /// that does not match the `new`).
+    MismatchedFree,
+    /// gpa itself faulted or found its own structures damaged; the report says where.
+    InternalError,
+}
+
+/// Whether a faulting access read or wrote memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// A load.
+    Read,
+    /// A store.
+    Write,
+}
+
+impl Access {
+    /// `"read"` or `"write"` (the JSON value).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "write",
+        }
+    }
+}
+
+/// Valgrind memcheck's loss kinds of a leaked (or still reachable) block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LeakKind {
+    /// No pointer to the block (start or interior) from the roots or from reachable blocks.
+    Definite,
+    /// Reachable only through definitely or possibly lost blocks.
+    Indirect,
+    /// Reached only through pointers into its interior.
+    Possible,
+    /// A pointer to its start is still held by a root or a reachable block.
+    Reachable,
+}
+
+impl LeakKind {
+    /// The JSON value: `definite`, `indirect`, `possible`, `reachable` (Valgrind's
+    /// `--show-leak-kinds` names).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeakKind::Definite => "definite",
+            LeakKind::Indirect => "indirect",
+            LeakKind::Possible => "possible",
+            LeakKind::Reachable => "reachable",
+        }
+    }
+
+    /// Valgrind's wording: `definitely lost`, `indirectly lost`, `possibly lost`,
+    /// `still reachable`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            LeakKind::Definite => "definitely lost",
+            LeakKind::Indirect => "indirectly lost",
+            LeakKind::Possible => "possibly lost",
+            LeakKind::Reachable => "still reachable",
+        }
+    }
 }
 
 impl FindingKind {
@@ -49,6 +113,9 @@ impl FindingKind {
             FindingKind::WriteAfterFree => "write_after_free",
             FindingKind::Overflow => "overflow",
             FindingKind::Underflow => "underflow",
+            FindingKind::ReadAfterFree => "read_after_free",
+            FindingKind::MismatchedFree => "mismatched_free",
+            FindingKind::InternalError => "internal_error",
         }
     }
 }
@@ -76,6 +143,17 @@ pub struct RawFinding {
     pub site_trace: TraceId,
     /// For grouped leaks: how many blocks (1 otherwise).
     pub count: usize,
+    /// For faults: whether the access read or wrote.
+    pub access: Option<Access>,
+    /// For faults and overflows: the accessed byte's offset from the block's start (negative
+    /// before it), where known.
+    pub offset: Option<isize>,
+    /// For leaks: the loss kind (`None` where no reachability graph was built).
+    pub leak_kind: Option<LeakKind>,
+    /// For leak records: bytes of the blocks only reachable through this record's blocks.
+    pub indirect_bytes: usize,
+    /// For leak records: how many such indirectly lost blocks.
+    pub indirect_blocks: usize,
 }
 
 impl RawFinding {
@@ -92,6 +170,11 @@ impl RawFinding {
             free_trace: TraceId::NONE,
             site_trace: TraceId::NONE,
             count: 1,
+            access: None,
+            offset: None,
+            leak_kind: None,
+            indirect_bytes: 0,
+            indirect_blocks: 0,
         }
     }
 }
@@ -107,6 +190,10 @@ pub struct Frame {
     pub file: Option<String>,
     /// The source line, where debug info has it.
     pub line: Option<u32>,
+    /// The object file (executable or shared library) the address lies in, where known.
+    pub module: Option<String>,
+    /// The address's offset in `module` (what `addr2line -e module` takes), where known.
+    pub module_offset: Option<usize>,
 }
 
 /// A named stack: `alloc`, `free`, `second_free`, `site`...
@@ -133,6 +220,17 @@ pub struct Finding {
     pub message: String,
     /// The stacks that explain it.
     pub stacks: std::vec::Vec<Stack>,
+    /// For faults: whether the access read or wrote.
+    pub access: Option<Access>,
+    /// For faults and overflows: the accessed byte's offset from the block's start.
+    pub offset: Option<isize>,
+    /// For leaks: the loss kind, where a reachability graph was built.
+    pub leak_kind: Option<LeakKind>,
+    /// For leak records: the bytes of the record's own blocks (`size` minus
+    /// `indirect_bytes`).
+    pub direct_bytes: usize,
+    /// For leak records: bytes only reachable through this record's blocks.
+    pub indirect_bytes: usize,
 }
 
 impl Finding {
@@ -202,24 +300,43 @@ fn finding_json(finding: &Finding) -> serde_json::Value {
             .frames
             .iter()
             .map(|frame| {
-                serde_json::json!({
+                let mut json = serde_json::json!({
                     "function": frame.function,
                     "file": frame.file,
                     "line": frame.line,
                     "address": format!("{:#x}", frame.address),
-                })
+                });
+                if let Some(module) = &frame.module {
+                    json["module"] = module.clone().into();
+                }
+                if let Some(offset) = frame.module_offset {
+                    json["offset"] = format!("{offset:#x}").into();
+                }
+                json
             })
             .collect::<std::vec::Vec<_>>();
         stacks.insert(stack.name.to_string(), serde_json::Value::Array(frames));
     }
-    serde_json::json!({
+    let mut json = serde_json::json!({
         "kind": finding.kind.as_str(),
         "count": finding.count,
         "size": finding.size,
         "address": format!("{:#x}", finding.address),
         "message": finding.message,
         "stacks": stacks,
-    })
+    });
+    if let Some(access) = finding.access {
+        json["access"] = access.as_str().into();
+    }
+    if let Some(offset) = finding.offset {
+        json["offset"] = offset.into();
+    }
+    if let Some(kind) = finding.leak_kind {
+        json["leak_kind"] = kind.as_str().into();
+        json["direct_bytes"] = finding.direct_bytes.into();
+        json["indirect_bytes"] = finding.indirect_bytes.into();
+    }
+    json
 }
 
 impl fmt::Display for Frame {
@@ -228,7 +345,13 @@ impl fmt::Display for Frame {
         match (&self.file, self.line) {
             (Some(file), Some(line)) => write!(f, "    at {function}\n        {file}:{line}"),
             (Some(file), None) => write!(f, "    at {function}\n        {file}"),
-            _ => write!(f, "    at {function} ({:#x})", self.address),
+            _ => match (&self.module, self.module_offset) {
+                (Some(module), Some(offset)) => {
+                    let name = module.rsplit('/').next().unwrap_or(module);
+                    write!(f, "    at {function} ({name}+{offset:#x})")
+                }
+                _ => write!(f, "    at {function} ({:#x})", self.address),
+            },
         }
     }
 }
@@ -293,11 +416,20 @@ pub fn render(raw: &RawFinding, depth: usize) -> Finding {
             add("alloc", raw.alloc_trace);
             add("detected", raw.site_trace);
         }
-        FindingKind::InvalidFree | FindingKind::ForeignFree | FindingKind::LayoutMismatch => {
+        FindingKind::InvalidFree
+        | FindingKind::ForeignFree
+        | FindingKind::LayoutMismatch
+        | FindingKind::MismatchedFree => {
             add("alloc", raw.alloc_trace);
             add("free", raw.free_trace);
             add("invalid_free", raw.site_trace);
         }
+        FindingKind::ReadAfterFree => {
+            add("alloc", raw.alloc_trace);
+            add("free", raw.free_trace);
+            add("access", raw.site_trace);
+        }
+        FindingKind::InternalError => add("detected", raw.site_trace),
     }
     Finding {
         kind: raw.kind,
@@ -306,6 +438,11 @@ pub fn render(raw: &RawFinding, depth: usize) -> Finding {
         count: raw.count,
         message,
         stacks,
+        access: raw.access,
+        offset: raw.offset,
+        leak_kind: raw.leak_kind,
+        direct_bytes: raw.size.saturating_sub(raw.indirect_bytes),
+        indirect_bytes: raw.indirect_bytes,
     }
 }
 
@@ -346,5 +483,17 @@ fn describe(raw: &RawFinding) -> String {
             "buffer underflow: bytes before block {address:#x} ({} bytes) were overwritten",
             raw.size
         ),
+        FindingKind::ReadAfterFree => format!(
+            "read after free: freed block {address:#x} ({} bytes) was read",
+            raw.size
+        ),
+        FindingKind::MismatchedFree => format!(
+            "mismatched free of {address:#x} ({} bytes): freed by a function of another \
+             allocation family",
+            raw.size
+        ),
+        FindingKind::InternalError => {
+            format!("internal error in gpa at {address:#x}")
+        }
     }
 }

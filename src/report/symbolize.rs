@@ -103,6 +103,8 @@ pub fn resolve_address(address: usize) -> std::vec::Vec<Frame> {
             function: symbol.name().map(|name| format!("{name:#}")),
             file: symbol.filename().map(|path| path.display().to_string()),
             line: symbol.lineno(),
+            module: None,
+            module_offset: None,
         });
     });
     if frames.is_empty() {
@@ -111,6 +113,8 @@ pub fn resolve_address(address: usize) -> std::vec::Vec<Frame> {
             function: None,
             file: None,
             line: None,
+            module: None,
+            module_offset: None,
         });
     }
     frames
