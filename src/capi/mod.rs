@@ -27,8 +27,6 @@ pub mod exit;
 pub mod guard;
 pub mod scan;
 pub mod settings;
-#[cfg(target_arch = "x86_64")]
-pub mod unwind;
 
 use core::alloc::{GlobalAlloc, Layout};
 use std::sync::OnceLock;
@@ -91,7 +89,7 @@ fn init_state() -> &'static State {
 fn trace_method() -> TraceMethod {
     #[cfg(target_arch = "x86_64")]
     if settings::env_bytes(c"GPA_UNWINDER") != Some(b"libgcc") {
-        return TraceMethod::Custom(unwind::capture);
+        return TraceMethod::Custom(crate::trace::unwind::capture);
     }
     TraceMethod::Unwinder
 }

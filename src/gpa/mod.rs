@@ -127,7 +127,7 @@ impl Config {
             verbose_log: false,
             backing_allocator: &PageAllocator,
             on_error: OnError::Report,
-            trace_method: TraceMethod::FramePointers,
+            trace_method: TraceMethod::Auto,
             quarantine_bytes: 256 * 1024,
             resize_stack_traces: false,
             backing_allocator_zeroes: true,
@@ -320,7 +320,13 @@ impl GeneralPurposeAllocator {
             let _inside = heap::InsideAllocator::enter();
             trace::prepare_thread();
         }
-        trace::capture_id(self.config.stack_trace_frames, self.config.trace_method)
+        let method = self.config.trace_method;
+        if method.needs_guard() {
+            // An unwinder may allocate: keep that on the internal heap.
+            let _inside = heap::InsideAllocator::enter();
+            return trace::capture_id(self.config.stack_trace_frames, method);
+        }
+        trace::capture_id(self.config.stack_trace_frames, method)
     }
 
     // ---- the raw operations ----
