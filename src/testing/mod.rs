@@ -14,11 +14,11 @@
 //! # What `check` attributes to the closure
 //! Blocks allocated inside it and still live when it returns, freed by no thread. A block
 //! freed by any thread is not a leak; a block allocated before the closure and grown inside it
-//! (a `realloc`) is not attributed to it. Threads inherit the scope when created with
-//! [`spawn`], or with any `std::thread` API (`spawn`, `scope`, `Builder`) under the
-//! `leak-check-threads` feature (Linux: `pthread_create` is interposed; the end of the check
-//! then also waits, up to 2 s, for those threads to exit, since they free their last blocks
-//! after signalling completion). A long-lived thread pool created inside a check (a lazily
+//! (a `realloc`) is not attributed to it. Threads created inside the closure inherit its
+//! scope, whatever creates them (`std::thread::spawn`, `scope`, `Builder`, a C library):
+//! `pthread_create` is interposed in programs that call `check` (Linux with glibc, x86-64 and
+//! AArch64; elsewhere spawn them with [`spawn`]). The end of the check also waits, up to 2 s,
+//! for those threads to exit, since they free their last blocks after signalling completion. A long-lived thread pool created inside a check (a lazily
 //! started global pool) inherits the scope too and its blocks are reported: start such pools
 //! before the check.
 //!
