@@ -47,7 +47,7 @@ use core::fmt;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::interface::{impl_allocator_api2, Allocator, RawAllocator};
+use crate::interface::{impl_allocator_api2, Allocator, RawAllocator, SyncAllocator};
 use crate::report::{self, FindingKind, RawFinding, Report};
 use crate::trace::{self, TraceId, TraceMethod};
 use crate::PageAllocator;
@@ -247,6 +247,12 @@ impl GeneralPurposeAllocator {
     /// The handle to pass to functions.
     pub fn allocator(&self) -> Allocator<'_> {
         Allocator::new(self)
+    }
+
+    /// A handle that is `Send + Sync`: collections built on it may move to other threads
+    /// (see [`SyncAllocator`]).
+    pub fn sync_allocator(&self) -> SyncAllocator<'_> {
+        SyncAllocator::new_sync(self)
     }
 
     /// Whether a segment or large-block header belongs to this instance: its id (unique per
