@@ -36,7 +36,8 @@ pub struct LiveBlock {
 impl GeneralPurposeAllocator {
     /// Reports every block still allocated (address, size, allocation trace), without
     /// freeing anything, and returns how many there are. Blocks in heaps of *other running
-    /// threads* are not examined (see `deinit` for the complete check).
+    /// threads* are not examined (see `deinit` for the complete check). Left out: std's own
+    /// runtime blocks and marked caches ([`super::caches`]; both need allocation traces).
     pub fn detect_leaks(&self) -> usize {
         // The scan holds this GPA's locks; anything it allocates (when this GPA is the global
         // allocator) must come from the internal heap.
@@ -53,6 +54,7 @@ impl GeneralPurposeAllocator {
             }
         });
         self.live_large_blocks(&mut |block| leaks.push(block));
+        leaks.retain(|block| !super::caches::left_out(block.alloc_trace, true));
         self.report_leaks(&leaks);
         leaks.len()
     }
@@ -84,8 +86,9 @@ impl GeneralPurposeAllocator {
         count
     }
 
-    /// Checks for leaks (reporting each leaked block once, with totals), then returns all
-    /// memory, leaked blocks included, to the backing allocator. The GPA can be used again
+    /// Checks for leaks (reporting each leaked block once, with totals; marked caches,
+    /// [`super::caches`], are not leaks), then returns all memory, leaked blocks included, to
+    /// the backing allocator. The GPA can be used again
     /// afterwards, as a fresh instance.
     pub fn deinit(&mut self) -> Check {
         let inside = heap::InsideAllocator::enter();
@@ -102,6 +105,7 @@ impl GeneralPurposeAllocator {
             }
         });
         self.live_large_blocks(&mut |block| leaks.push(block));
+        leaks.retain(|block| !super::caches::left_out(block.alloc_trace, false));
         self.report_leaks(&leaks);
         self.release_everything();
         let clean = leaks.is_empty();

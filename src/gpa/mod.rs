@@ -30,6 +30,8 @@
 //!   fixed array and interned into a table mapped from the OS; reports are rendered with the
 //!   thread marked as inside the allocator (see `heap::InsideAllocator`).
 
+mod at_exit;
+pub mod caches;
 mod heap;
 mod internal;
 mod large;

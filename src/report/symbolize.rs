@@ -120,6 +120,43 @@ pub fn resolve_address(address: usize) -> std::vec::Vec<Frame> {
     frames
 }
 
+/// The demangled names of the functions at `address` (more than one where calls were
+/// inlined), from a process-wide cache: leak filters ask about the same few allocation sites
+/// again and again. The caller holds the re-entrancy guard of a GPA that is the global
+/// allocator (the cache and symbolization allocate).
+pub fn functions_at(address: usize) -> std::sync::Arc<[String]> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    static CACHE: Mutex<Option<HashMap<usize, Arc<[String]>>>> = Mutex::new(None);
+    let cached = CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .as_ref()
+        .and_then(|cache| cache.get(&address).cloned());
+    if let Some(names) = cached {
+        return names;
+    }
+    let names: Arc<[String]> = resolve_address(address)
+        .into_iter()
+        .filter_map(|frame| frame.function)
+        .collect();
+    CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .insert(address, names.clone());
+    names
+}
+
+/// Whether a function of the trace `id` (any captured frame, plumbing included) satisfies
+/// `matches`. See [`functions_at`] for the caller's duties.
+pub fn trace_mentions(id: TraceId, matches: impl Fn(&str) -> bool) -> bool {
+    trace::frames_of(id)
+        .addresses()
+        .iter()
+        .any(|&address| functions_at(address).iter().any(|name| matches(name)))
+}
+
 /// Symbolizes an interned trace, drops leading plumbing frames and keeps `depth` frames
 /// (`depth == 0` keeps all).
 pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {

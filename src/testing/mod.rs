@@ -39,6 +39,9 @@ mod failing;
 mod instance;
 mod scope;
 
+/// Marks allocation sites as caches (see [`crate::gpa::caches`]): a block whose allocation
+/// trace names a function containing the pattern is not a leak of a check.
+pub use crate::gpa::caches::mark as mark_cache;
 pub use all_failures::*;
 pub use failing::*;
 pub use instance::{assert_deinit_ok, with_gpa, with_gpa_config};

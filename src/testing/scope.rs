@@ -109,6 +109,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use core::ptr::NonNull;
 
+use crate::gpa::caches;
 use crate::gpa::observer::{self, Observation, Observer};
 use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
 use crate::report::{self, symbolize, FindingKind, RawFinding, Report};
@@ -502,7 +503,7 @@ fn leak_report(leaked: std::vec::Vec<(usize, Entry)>) -> Report {
         let _inside = InsideAllocator::enter();
         let mut groups: std::vec::Vec<RawFinding> = std::vec::Vec::new();
         for (address, entry) in leaked {
-            if is_lazy_init(entry.trace) {
+            if is_lazy_init(entry.trace) || caches::is_cache(entry.trace) {
                 continue;
             }
             match groups
@@ -535,20 +536,8 @@ fn leak_report(leaked: std::vec::Vec<(usize, Entry)>) -> Report {
 
 /// Whether the allocation trace passes through std's lazy-initialization machinery.
 fn is_lazy_init(id: TraceId) -> bool {
-    static CACHE: Mutex<HashMap<usize, bool, BuildHasherDefault<AddressHasher>>> =
-        Mutex::new(HashMap::with_hasher(BuildHasherDefault::new()));
-    trace::frames_of(id).addresses().iter().any(|&address| {
-        if let Some(&known) = lock(&CACHE).get(&address) {
-            return known;
-        }
-        let lazy = symbolize::resolve_address(address).iter().any(|frame| {
-            frame
-                .function
-                .as_deref()
-                .is_some_and(|name| LAZY_INIT_FUNCTIONS.iter().any(|lazy| name.contains(lazy)))
-        });
-        lock(&CACHE).insert(address, lazy);
-        lazy
+    symbolize::trace_mentions(id, |name| {
+        LAZY_INIT_FUNCTIONS.iter().any(|lazy| name.contains(lazy))
     })
 }
 
