@@ -12,17 +12,17 @@
 //! and the C ABI's `free_unsized`/`realloc_unsized`.
 //!
 //! # Design
-//! * **The gate**: [`ACTIVE`] counts registrations in the process. Each entry point tests it
+//! * **The gate**: `ACTIVE` counts registrations in the process. Each entry point tests it
 //!   with one relaxed load and a branch that is never taken while nothing is registered (the
 //!   whole cost then); when set, a `#[cold]` dispatcher does the rest.
 //! * **Registrations are immutable and never freed**: (observer, watched instance, trace
-//!   frames) is written once into a [`Registration`] from the internal heap, and a registry
+//!   frames) is written once into a `Registration` from the internal heap, and a registry
 //!   slot holds a pointer to it. A dispatcher in flight may thus still read a registration
 //!   that was just ended (it delivers at most the events that had started); nothing it reads
 //!   is ever freed or rewritten. Identical registrations are interned (an append-only list),
 //!   so registering and ending the same observer repeatedly uses no more memory.
 //! * **Re-entrancy**: observers run with the thread marked inside the allocator
-//!   ([`super::InsideAllocator`]): what they allocate through a GPA's `GlobalAlloc` entry
+//!   (`InsideAllocator`): what they allocate through a GPA's `GlobalAlloc` entry
 //!   points comes from the internal heap and raises no event, so an observer never observes
 //!   itself. Events of requests made while the thread is already inside the allocator (the
 //!   GPA's own reports, an observer's bookkeeping) and frees of internal-heap blocks are not

@@ -28,11 +28,17 @@
 //! test's first `println!`), `OnceLock`/`LazyLock` statics, thread-locals, the stack-overflow
 //! handler's thread registry. `check` touches `stdout()`, `stderr()` and `thread::current()`
 //! before the closure starts, and at its end it drops blocks whose allocation trace passes
-//! through one of [`LAZY_INIT_FUNCTIONS`]. Limits: that needs symbols and traces (frame
-//! pointers, or `TraceMethod::Unwinder`); an initialization more than about 30 frames above
+//! through one of [`LAZY_INIT_FUNCTIONS`]. Limits: that needs symbols (traces are complete with
+//! or without frame pointers, see `TraceMethod::Auto`); an initialization more than about 30
+//! frames above
 //! the allocation is not recognized (the block is then reported); and code running *under*
 //! those functions (a `Display` impl called by `println!`, an `OnceLock` initializer) is
 //! excused even when it leaks.
+//!
+//! # Caches
+//! A cache built on first use inside a check (a `regex::Regex`'s matching caches) is not a
+//! leak once its allocation site is marked by function name with [`mark_cache`] (see
+//! [`crate::gpa::caches`]).
 
 mod all_failures;
 mod failing;

@@ -63,8 +63,9 @@
 //! those functions is excused: a leak inside a `Display` impl called by `println!`, or inside
 //! an `OnceLock`/`LazyLock`/thread-local initializer, is treated as process-lifetime data and
 //! not reported. The filter needs symbols: a stripped test binary reports lazy allocations as
-//! leaks. Traces need frame pointers (this repository's `.cargo/config.toml` turns them on) or
-//! a GPA configured with `TraceMethod::Unwinder`. Without the filter, the first `println!` of a
+//! leaks. Traces are complete with or without frame pointers (`TraceMethod::Auto` unwinds when
+//! the code has none). Blocks of sites marked as caches ([`crate::gpa::caches`]) are dropped
+//! by the same filter. Without the filter, the first `println!` of a
 //! test (18 KiB of capture buffer for 200 lines) is reported; `tests/leak_checked.rs` checks it
 //! is not.
 //!

@@ -28,7 +28,7 @@
 //! * A cache slot is written as key 0, then rule, then key; a reader accepts the rule only if
 //!   the key it read before and after equals its address (a torn read is a miss).
 //! * Computing a rule allocates (gimli's context): an allocator calls [`capture`] inside its
-//!   re-entrancy guard (see [`super::needs_guard`]), so those requests go to its internal heap.
+//!   re-entrancy guard (see [`super::TraceMethod::needs_guard`]), so those requests go to its internal heap.
 //! * The walk reads only `[cfa - 8]` and `[cfa + rbp_offset]` with `rsp < cfa <= top`, where
 //!   `top` is the end of the stack the thread runs on ([`super::current_stack_bounds`]; when
 //!   it is not known, the CFI alone bounds the walk).

@@ -1,13 +1,17 @@
-//! Trace capture over many shapes of code built without frame pointers: it never faults,
+//! Trace capture over many shapes of code built without frame pointers (or, in one build of
+//! `tests/nofp.rs`, with them): it never faults,
 //! whatever the frame-pointer register holds, with the default method and with a forced
 //! frame-pointer walk.
 
 use gpa::trace::TraceMethod;
 use gpa_nofp::shapes;
 
+/// Set by `tests/nofp.rs` for the one build it makes with frame pointers.
+const BUILT_WITH_FRAME_POINTERS: bool = option_env!("GPA_NOFP_WITH_FRAME_POINTERS").is_some();
+
 #[test]
-fn the_code_is_found_to_have_no_frame_pointers() {
-    assert!(!gpa::trace::frame_pointers_work());
+fn frame_pointers_are_detected_as_built() {
+    assert_eq!(gpa::trace::frame_pointers_work(), BUILT_WITH_FRAME_POINTERS);
 }
 
 #[test]
