@@ -14,6 +14,7 @@
 //! `--error-exitcode` when there are findings.
 
 mod collect;
+mod launch;
 mod run;
 
 use std::path::PathBuf;
@@ -52,6 +53,11 @@ pub(crate) struct RunArgs {
     /// Exit status when there are findings (default: the program's own status).
     #[arg(long, value_name = "N")]
     pub(crate) error_exitcode: Option<u8>,
+    /// Exit status when the program (or a program it replaced itself with by exec) was not
+    /// checked: statically linked, or its process ended without a report. 77 is what test
+    /// harnesses (Automake, Meson) read as "skipped".
+    #[arg(long, value_name = "N", default_value_t = 77)]
+    pub(crate) unchecked_exitcode: u8,
     /// List still-reachable blocks at exit (by allocation site), not only count them.
     #[arg(long)]
     pub(crate) show_reachable: bool,
@@ -79,9 +85,9 @@ fn main() -> ExitCode {
     match cli.command {
         Commands::Run(args) => match run::run(&args) {
             Ok(code) => ExitCode::from(code),
-            Err(message) => {
-                eprintln!("gpa: {message}");
-                ExitCode::from(125)
+            Err(failure) => {
+                eprintln!("gpa: {}", failure.message);
+                ExitCode::from(failure.status)
             }
         },
     }

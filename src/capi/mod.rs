@@ -25,6 +25,7 @@
 
 pub mod exit;
 pub mod guard;
+pub mod process;
 pub mod scan;
 pub mod settings;
 #[cfg(target_arch = "x86_64")]
@@ -63,6 +64,7 @@ pub fn state() -> &'static State {
 #[inline(never)]
 fn init_state() -> &'static State {
     STATE.get_or_init(|| {
+        settings::save_paths();
         let settings = Settings::from_env();
         let config = match settings.mode {
             Mode::Fast => Config::fast(),
@@ -363,14 +365,16 @@ pub fn init() {
         exit::register();
         exit::register_crash_report();
     }
+    process::on_start();
     // SAFETY: the handlers are `extern "C" fn()`s that live as long as the process.
-    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_finish), Some(fork_finish)) };
+    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_finish), Some(fork_child)) };
 }
 
 /// Before `fork`: takes every GPA lock, so the child cannot inherit one held by a thread that
 /// does not exist in it (another thread in the middle of a large allocation, say). Registered
 /// first, this runs after the program's own prepare handlers, which may still allocate.
 extern "C" fn fork_prepare() {
+    process::before_fork();
     gpa().prepare_fork();
 }
 
@@ -379,4 +383,11 @@ extern "C" fn fork_finish() {
     // SAFETY: `fork_prepare` ran on this GPA in the forking thread, and nothing released its
     // locks since (the child's only thread is that thread's copy).
     unsafe { gpa().finish_fork() }
+}
+
+/// After `fork`, in the child: as [`fork_finish`], then the child becomes a process of its
+/// own (`process::on_fork_child`).
+extern "C" fn fork_child() {
+    fork_finish();
+    process::on_fork_child();
 }
