@@ -31,7 +31,7 @@ pub mod settings;
 #[cfg(target_arch = "x86_64")]
 pub mod unwind;
 
-use core::alloc::{GlobalAlloc, Layout};
+use core::alloc::Layout;
 use std::sync::OnceLock;
 
 use crate::gpa::{Config, GeneralPurposeAllocator, OnError};
@@ -119,11 +119,8 @@ fn try_alloc(size: usize, align: usize) -> *mut u8 {
     if gpa.config().safety {
         return guard::alloc(gpa, size, align);
     }
-    let Ok(layout) = Layout::from_size_align(size, align) else {
-        return core::ptr::null_mut();
-    };
-    // SAFETY: the GPA accepts any size, zero included (C's `malloc(0)` gets a unique block).
-    unsafe { GlobalAlloc::alloc(gpa, layout) }
+    // C's `malloc(0)` gets a unique block.
+    gpa.alloc_unsized(size, align)
 }
 
 #[inline]

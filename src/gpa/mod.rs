@@ -27,6 +27,7 @@
 //!   fixed array and interned into a table mapped from the OS; reports are rendered with the
 //!   thread marked as inside the allocator (see `heap::InsideAllocator`).
 
+mod fast_free;
 mod heap;
 mod internal;
 mod large;
@@ -49,6 +50,7 @@ use crate::trace::{self, TraceId, TraceMethod};
 use crate::PageAllocator;
 use lock::Lock;
 
+pub use fast_free::FAST_MODE_MESSAGES;
 #[allow(unused_imports)] // for `testing`, which is being written
 pub(crate) use heap::{current_thread_id, inside_allocator, InsideAllocator};
 pub use leaks::LiveBlock;
@@ -207,6 +209,10 @@ pub struct GeneralPurposeAllocator {
     large_cache: Lock<large::LargeCache>,
     requested_bytes: AtomicUsize,
     memory_limit: AtomicUsize,
+    /// Mistakes fast mode has reported (`fast_free`).
+    fast_errors: AtomicUsize,
+    /// The key fast mode marks freed slots with (`fast_free`); 0 until first needed.
+    free_key: AtomicU64,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -233,6 +239,8 @@ impl GeneralPurposeAllocator {
             large_cache: Lock::new(large::LargeCache::new()),
             requested_bytes: AtomicUsize::new(0),
             memory_limit: AtomicUsize::new(usize::MAX),
+            fast_errors: AtomicUsize::new(0),
+            free_key: AtomicU64::new(0),
         }
     }
 
@@ -510,6 +518,9 @@ impl GeneralPurposeAllocator {
     #[cold]
     #[inline(never)]
     fn record(&self, finding: RawFinding) {
+        if !self.config.safety {
+            return self.record_fast(finding);
+        }
         let _inside = heap::InsideAllocator::enter();
         lock(&self.findings).push(finding);
         if self.config.on_error == OnError::Record {
@@ -688,8 +699,25 @@ impl GeneralPurposeAllocator {
         }
     }
 
+    /// C's `malloc`: a block of `size` bytes at `align` (a power of two), null when out of
+    /// memory. In fast mode it clears the word [`GeneralPurposeAllocator::free_unsized`] marks
+    /// freed blocks with (see `fast_free`).
+    #[inline]
+    pub fn alloc_unsized(&self, size: usize, align: usize) -> *mut u8 {
+        let Ok(layout) = Layout::from_size_align(size, align) else {
+            return core::ptr::null_mut();
+        };
+        // SAFETY: the GPA accepts any size, zero included.
+        let block = unsafe { GlobalAlloc::alloc(self, layout) };
+        // SAFETY: a fresh block of `layout`, or null.
+        unsafe { self.clear_free_key(block, size, align) };
+        block
+    }
+
     /// C's `free`: no layout needed. A null pointer is ignored; in safety mode any other
-    /// pointer is accepted and mistakes are reported.
+    /// pointer is accepted and mistakes are reported; in fast mode, a pointer that is not a
+    /// block's start and a double free of a block still on a free list are rejected with a
+    /// message (see `fast_free`).
     ///
     /// # Safety
     /// In fast mode, `memory` is null or a live block of this allocator.
@@ -731,7 +759,13 @@ impl GeneralPurposeAllocator {
             return fresh.map_or(core::ptr::null_mut(), NonNull::as_ptr);
         }
         // SAFETY: `old` is the block's current layout, as GlobalAlloc::realloc requires.
-        unsafe { GlobalAlloc::realloc(self, memory, old, new_size) }
+        let moved = unsafe { GlobalAlloc::realloc(self, memory, old, new_size) };
+        if moved != memory && old.size().min(new_size) < 16 {
+            // The copy did not cover the key word of the new block.
+            // SAFETY: a fresh block of `new_size` bytes at `old.align()`, or null.
+            unsafe { self.clear_free_key(moved, new_size, old.align()) };
+        }
+        moved
     }
 }
 
