@@ -64,6 +64,28 @@ fn build_static(name: &str, dir: &Path) -> Option<PathBuf> {
     binary
 }
 
+/// A scratch directory with `tests/run_truth/<name>.c` built in it, or `None` (with a
+/// message) when gcc is missing.
+fn with_program(test: &str, name: &str) -> Option<(PathBuf, PathBuf)> {
+    if !gcc_or_skip() {
+        return None;
+    }
+    let dir = scratch(test);
+    let program = must_build(name, &dir);
+    Some((dir, program))
+}
+
+/// A scratch directory with a static build of `static_leak.c` in it, or `None` (with a
+/// message) when gcc or a static libc is missing.
+fn with_static_program(test: &str) -> Option<(PathBuf, PathBuf)> {
+    if !gcc_or_skip() {
+        return None;
+    }
+    let dir = scratch(test);
+    let program = build_static("static_leak", &dir)?;
+    Some((dir, program))
+}
+
 /// `gpa run OPTIONS -- COMMAND` in `dir`, without the JSON report.
 fn gpa(dir: &Path, options: &[&str], command: &[&str]) -> Output {
     Command::new(gpa_exe())
@@ -118,11 +140,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn a_static_program_is_listed_as_not_checked_with_a_distinct_status() {
-    if !gcc_or_skip() {
-        return;
-    }
-    let dir = scratch("truth-static");
-    let Some(program) = build_static("static_leak", &dir) else {
+    let Some((dir, program)) = with_static_program("truth-static") else {
         return;
     };
     // Valgrind: "total heap usage: 0 allocs ... no leaks are possible": it cannot see the
@@ -221,11 +239,7 @@ fn a_process_ending_with_underscore_exit_or_quick_exit_reports() {
 
 #[test]
 fn a_program_that_execs_a_static_one_is_not_checked() {
-    if !gcc_or_skip() {
-        return;
-    }
-    let dir = scratch("truth-exec-static");
-    let Some(target) = build_static("static_leak", &dir) else {
+    let Some((dir, target)) = with_static_program("truth-exec-static") else {
         return;
     };
     let program = must_build("exec_static", &dir);
@@ -263,11 +277,9 @@ fn a_program_that_execs_a_static_one_is_not_checked() {
 
 #[test]
 fn settings_are_read_once_clearenv_keeps_the_report_and_the_exit_code() {
-    if !gcc_or_skip() {
+    let Some((dir, program)) = with_program("truth-clearenv", "clearenv_leak") else {
         return;
-    }
-    let dir = scratch("truth-clearenv");
-    let program = must_build("clearenv_leak", &dir);
+    };
     let log = dir.join("clearenv.log");
     let run = gpa_run(
         &dir,
@@ -284,11 +296,9 @@ fn settings_are_read_once_clearenv_keeps_the_report_and_the_exit_code() {
 
 #[test]
 fn setenv_of_the_report_variables_does_not_move_the_report() {
-    if !gcc_or_skip() {
+    let Some((dir, program)) = with_program("truth-setenv", "setenv_redirect") else {
         return;
-    }
-    let dir = scratch("truth-setenv");
-    let program = must_build("setenv_redirect", &dir);
+    };
     let elsewhere = dir.join("elsewhere");
     // Under `gpa run`: the report reaches it.
     let run = gpa_run(
@@ -369,11 +379,7 @@ fn unwritable_log_or_json_fails_before_the_program_runs() {
 
 #[test]
 fn every_way_of_starting_a_child_is_accounted_for() {
-    if !gcc_or_skip() {
-        return;
-    }
-    let dir = scratch("truth-spawn");
-    let Some(target) = build_static("static_leak", &dir) else {
+    let Some((dir, target)) = with_static_program("truth-spawn") else {
         return;
     };
     let program = must_build("spawn_children", &dir);
@@ -398,46 +404,25 @@ fn every_way_of_starting_a_child_is_accounted_for() {
             )
         })
         .collect();
-    let expected: Vec<(String, String, String, Option<String>)> = vec![
+    let entry = |program: &str, status: &str, began: &str, ended: Option<&str>| {
         (
-            program_name.clone(),
-            "checked".into(),
-            "start".into(),
-            Some("exit".into()),
-        ),
+            program.to_string(),
+            status.to_string(),
+            began.to_string(),
+            ended.map(str::to_string),
+        )
+    };
+    let target_name = target.to_str().unwrap();
+    let expected = vec![
+        entry(&program_name, "checked", "start", Some("exit")),
         // system("true") and popen(): glibc spawns /bin/sh, which loads the library itself.
-        (
-            "sh".into(),
-            "checked".into(),
-            "start".into(),
-            Some("_exit".into()),
-        ),
-        (
-            "sh".into(),
-            "checked".into(),
-            "start".into(),
-            Some("_exit".into()),
-        ),
+        entry("sh", "checked", "start", Some("_exit")),
+        entry("sh", "checked", "start", Some("_exit")),
         // posix_spawn of the static program.
-        (
-            target.to_str().unwrap().into(),
-            "not_checked".into(),
-            "spawn".into(),
-            None,
-        ),
+        entry(target_name, "not_checked", "spawn", None),
         // fork, then execvp("true"): the fork child's image, then true's.
-        (
-            program_name.clone(),
-            "checked".into(),
-            "fork".into(),
-            Some("exec".into()),
-        ),
-        (
-            "true".into(),
-            "checked".into(),
-            "exec".into(),
-            Some("exit".into()),
-        ),
+        entry(&program_name, "checked", "fork", Some("exec")),
+        entry("true", "checked", "exec", Some("exit")),
         // The vfork child whose execve failed and that called _exit(127) shares its
         // parent's memory: it neither reports nor appears.
     ];
@@ -469,11 +454,9 @@ fn every_way_of_starting_a_child_is_accounted_for() {
 
 #[test]
 fn every_exec_function_is_recorded_and_a_dropped_preload_is_named() {
-    if !gcc_or_skip() {
+    let Some((dir, program)) = with_program("truth-exec", "exec_variants") else {
         return;
-    }
-    let dir = scratch("truth-exec");
-    let program = must_build("exec_variants", &dir);
+    };
     let plain = plain_run(&dir, &[program.to_str().unwrap()], |_| {});
     let run = gpa_run(&dir, &[], &[program.to_str().unwrap()]);
     // Nine arguments went through every exec function, the variadic ones included.

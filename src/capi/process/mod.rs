@@ -175,9 +175,12 @@ fn record_self(kind: &str) {
 /// Threads of the process when it last prepared to `fork` (in the child: its parent's).
 static THREADS_AT_FORK: AtomicUsize = AtomicUsize::new(1);
 
-/// Before `fork` (the `pthread_atfork` prepare handler): counts the process's threads.
+/// Before `fork` (the `pthread_atfork` prepare handler): counts the process's threads (in
+/// check mode: only its checks need the number).
 pub fn before_fork() {
-    THREADS_AT_FORK.store(sys::thread_count(), Ordering::Relaxed);
+    if checking() {
+        THREADS_AT_FORK.store(sys::thread_count(), Ordering::Relaxed);
+    }
 }
 
 /// Whether this is the child of a `fork` made while other threads ran. Their copies in the
