@@ -201,10 +201,20 @@ pub fn on_fork_child() {
     }
 }
 
+/// Seconds the report at `_exit` may take before the process ends without it.
+pub const EXIT_REPORT_DEADLINE: u32 = 30;
+
 /// `_exit` and `_Exit`: the report first (in check mode, unless this is a `vfork` child),
 /// then the end of the process with `status`.
+///
+/// `_exit` is async-signal-safe, and programs call it from signal handlers; if the signal
+/// interrupted a thread holding a lock the report needs, the report would wait forever. So
+/// the report runs under a deadline ([`EXIT_REPORT_DEADLINE`]): past it, the process ends
+/// with `status` anyway, and `gpa run` lists it as not checked (`no_report`). LeakSanitizer
+/// also checks for leaks in its `_exit` interceptor.
 pub fn exit_now(status: c_int) -> ! {
     if is_original_process() && checking() {
+        sys::end_after(EXIT_REPORT_DEADLINE, status);
         super::exit::report_at_end(super::exit::Ending::UnderscoreExit(status));
     }
     sys::exit_group(status)

@@ -219,6 +219,33 @@ pub fn exit_group(status: i32) -> ! {
     }
 }
 
+/// The status [`end_after`] ends the process with.
+static DEADLINE_STATUS: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn deadline_passed(_signal: libc::c_int) {
+    exit_group(DEADLINE_STATUS.load(core::sync::atomic::Ordering::Relaxed));
+}
+
+/// Ends the process with `status` after `seconds` (`SIGALRM`, unblocked for the calling
+/// thread), whatever the process is doing then: a bound on work that may never finish, such as
+/// a report in a signal handler that interrupted a thread holding a lock the report needs.
+pub fn end_after(seconds: u32, status: i32) {
+    DEADLINE_STATUS.store(status, core::sync::atomic::Ordering::Relaxed);
+    // SAFETY: a zeroed, then filled, `sigaction` with a handler that lives as long as the
+    // process; `sigset_t` values are initialized by `sigemptyset` before use.
+    unsafe {
+        let mut action: libc::sigaction = core::mem::zeroed();
+        action.sa_sigaction = deadline_passed as extern "C" fn(libc::c_int) as usize;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(libc::SIGALRM, &action, core::ptr::null_mut());
+        let mut alarm_only: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut alarm_only);
+        libc::sigaddset(&mut alarm_only, libc::SIGALRM);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &alarm_only, core::ptr::null_mut());
+        libc::alarm(seconds);
+    }
+}
+
 /// A path built in a fixed buffer (no allocation): `parts` joined, NUL-terminated.
 pub struct PathBuf {
     bytes: [u8; super::super::settings::PATH_CAPACITY + 64],
@@ -283,6 +310,26 @@ mod tests {
         assert!(thread_count() >= 2);
         drop(tell);
         let _ = thread.join();
+    }
+
+    #[test]
+    fn the_deadline_ends_a_process_that_never_finishes_with_the_status_asked_for() {
+        // SAFETY: the child only makes async-signal-safe calls (sigaction, sigprocmask,
+        // alarm, pause, exit_group) before it ends.
+        unsafe {
+            let child = libc::fork();
+            assert!(child >= 0);
+            if child == 0 {
+                end_after(1, 7);
+                loop {
+                    libc::pause();
+                }
+            }
+            let mut status = 0;
+            assert_eq!(libc::waitpid(child, &mut status, 0), child);
+            assert!(libc::WIFEXITED(status), "{status:#x}");
+            assert_eq!(libc::WEXITSTATUS(status), 7);
+        }
     }
 
     #[test]
