@@ -382,3 +382,16 @@ pub unsafe extern "C" fn _ZdaPvSt11align_val_tRKSt9nothrow_t(
     // SAFETY: forwarded caller contract.
     unsafe { family::operator_delete(memory.cast(), release) }
 }
+
+// ---- dynamic loading ----
+
+/// `dlclose`: in check mode, records the object's identity first, so frames captured in it are
+/// still named from it in the report (see `gpa::capi::unload`).
+///
+/// # Safety
+/// As for C's `dlclose`.
+#[no_mangle]
+pub unsafe extern "C" fn dlclose(handle: *mut c_void) -> core::ffi::c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::unload::dlclose(handle) }
+}

@@ -29,6 +29,7 @@ pub mod foreign;
 pub mod guard;
 pub mod scan;
 pub mod settings;
+pub mod unload;
 #[cfg(target_arch = "x86_64")]
 pub mod unwind;
 
@@ -228,11 +229,14 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
     }
     let gpa = gpa();
     if !gpa.config().safety {
+        if !GeneralPurposeAllocator::manages(memory as usize) {
+            // SAFETY: forwarded caller contract.
+            return unsafe { realloc_unknown_fast(gpa, memory, size) };
+        }
         // SAFETY: forwarded caller contract; `size > 0`.
         let moved = unsafe { gpa.realloc_unsized(memory, size) };
         return if moved.is_null() {
-            // SAFETY: forwarded caller contract.
-            unsafe { realloc_failed(memory, size) }
+            fail(libc::ENOMEM)
         } else {
             moved
         };
@@ -265,19 +269,26 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
     unsafe { moved.add(pad) }
 }
 
-/// Fast mode's `realloc` returned null: out of memory, or a block of libc's allocator.
+/// Fast mode's `realloc` of a pointer in no GPA's memory: a block of libc's allocator, or a
+/// mistake the GPA reports.
 ///
 /// # Safety
 /// As for [`realloc`]; `size > 0`.
 #[cold]
 #[inline(never)]
-unsafe fn realloc_failed(memory: *mut u8, size: usize) -> *mut u8 {
+unsafe fn realloc_unknown_fast(
+    gpa: &GeneralPurposeAllocator,
+    memory: *mut u8,
+    size: usize,
+) -> *mut u8 {
     if foreign::is_libc_block(memory) {
         // SAFETY: a block of libc's allocator.
         if let Some(moved) = unsafe { foreign::realloc(memory, size) } {
             return moved;
         }
     }
+    // SAFETY: forwarded caller contract: the GPA reports the pointer and returns null.
+    unsafe { gpa.realloc_unsized(memory, size) };
     fail(libc::ENOMEM)
 }
 
