@@ -237,7 +237,14 @@ fn mismatched_frees_are_reported_with_both_traces() {
     let pointers = printed_pointers(&run);
     // Valgrind: three "Mismatched free() / delete / delete []", at mismatch.cpp:14, 15, 16.
     let expected = [
-        (32, "malloc", "operator delete[](void*)", "make_malloc()", 5, 14),
+        (
+            32,
+            "malloc",
+            "operator delete[](void*)",
+            "make_malloc()",
+            5,
+            14,
+        ),
         (
             128,
             "operator new[]",
@@ -327,7 +334,12 @@ fn delete_array_of_a_scalar_object_is_an_invalid_free_before_the_block() {
     let run = gpa_run(&dir, &[], &[&program]);
     let findings = run.findings();
     // No destructor ran over a bogus element count, and the program ended normally.
-    assert_eq!(run.stdout().lines().nth(1), Some("done"), "{}", run.stdout());
+    assert_eq!(
+        run.stdout().lines().nth(1),
+        Some("done"),
+        "{}",
+        run.stdout()
+    );
     assert_eq!(run.output.status.code(), Some(0));
     let object = u64::from_str_radix(printed_pointers(&run)[0].trim_start_matches("0x"), 16)
         .expect("a pointer");
@@ -389,7 +401,10 @@ fn operator_new_calls_the_new_handler_then_throws_bad_alloc() {
     }
     let dir = scratch("cxx-bad-alloc");
     let program = compile_cxx("bad_alloc", &dir);
-    for mode in [&["--memory-limit", "10m"][..], &["--fast", "--memory-limit", "10m"]] {
+    for mode in [
+        &["--memory-limit", "10m"][..],
+        &["--fast", "--memory-limit", "10m"],
+    ] {
         let run = gpa_run(&dir, mode, &[&program]);
         assert_eq!(
             run.stdout(),
@@ -472,7 +487,12 @@ fn frames_of_an_unloaded_library_are_named_from_that_library() {
     }
     // Valgrind: "300 bytes in 2 blocks are definitely lost", from `???` frames of the
     // unloaded libraries (one loss record: the stacks are the same addresses).
-    assert_eq!(run.json["leaked_blocks"], 2, "{}", describe(&run.findings()));
+    assert_eq!(
+        run.json["leaked_blocks"],
+        2,
+        "{}",
+        describe(&run.findings())
+    );
     assert_eq!(run.json["leaked_bytes"], 300);
     for (size, function, library) in [(100, "alloc_in_a", &liba), (200, "alloc_in_b", &libb)] {
         let leak = run
@@ -487,10 +507,7 @@ fn frames_of_an_unloaded_library_are_named_from_that_library() {
             first_frame(&leak, "alloc"),
             frame(function, "dlclose_lib.c", 5)
         );
-        assert_eq!(
-            leak["stacks"]["alloc"][1]["function"], "main",
-            "{leak:#}"
-        );
+        assert_eq!(leak["stacks"]["alloc"][1]["function"], "main", "{leak:#}");
     }
     if let Some(verdicts) = valgrind(&dir, &command) {
         let bytes: u64 = verdicts.iter().map(|verdict| verdict.size).sum();
@@ -518,7 +535,10 @@ fn a_stripped_librarys_frame_shows_its_module_and_offset() {
     );
     let stripped = dir.join("libhidden.so").display().to_string();
     std::fs::copy(&full, &stripped).expect("copy the library");
-    let status = Command::new("strip").arg(&stripped).status().expect("strip");
+    let status = Command::new("strip")
+        .arg(&stripped)
+        .status()
+        .expect("strip");
     assert!(status.success());
     let program = compile_c(&["stripped_main.c"], "stripped_main", &["-ldl"], &dir);
     let run = gpa_run(&dir, &[], &[&program, &stripped]);
@@ -547,7 +567,10 @@ fn a_stripped_librarys_frame_shows_its_module_and_offset() {
     assert_eq!(frames[2]["line"], 9);
     // Every frame carries its module and offset.
     for frame in frames {
-        assert!(frame["module"].is_string() && frame["offset"].is_string(), "{frame}");
+        assert!(
+            frame["module"].is_string() && frame["offset"].is_string(),
+            "{frame}"
+        );
     }
     // The offset is what addr2line takes: the unstripped build names the function.
     let named = Command::new("addr2line")
@@ -576,7 +599,12 @@ fn blocks_of_libcs_own_malloc_go_back_to_libc() {
             "{mode:?}: {}",
             describe(&run.findings())
         );
-        assert_eq!(run.output.stdout, plain.stdout, "{mode:?}: {}", run.stderr());
+        assert_eq!(
+            run.output.stdout,
+            plain.stdout,
+            "{mode:?}: {}",
+            run.stderr()
+        );
         assert_eq!(run.output.status.code(), Some(0), "{mode:?}");
         if mode.is_empty() {
             // Four blocks of libc's allocator: main arena, mmapped, another thread's arena,

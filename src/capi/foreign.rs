@@ -255,3 +255,61 @@ pub unsafe fn usable_size(memory: *mut u8) -> usize {
         usable(memory)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// libc's `malloc` (this test binary does not preload gpa).
+    fn libc_malloc(size: usize) -> *mut u8 {
+        // SAFETY: plain `malloc`.
+        unsafe { libc::malloc(size).cast() }
+    }
+
+    #[test]
+    fn blocks_of_every_kind_of_glibc_chunk_are_recognized() {
+        let small = libc_malloc(64);
+        let mapped = libc_malloc(4 << 20);
+        let from_thread = std::thread::spawn(|| libc_malloc(48) as usize)
+            .join()
+            .unwrap() as *mut u8;
+        for block in [small, mapped, from_thread] {
+            assert!(is_libc_block(block), "{block:p}");
+            // Interior pointers are not blocks.
+            // SAFETY: 16 bytes into a block of at least 48.
+            let inside = unsafe { block.add(16) };
+            // SAFETY: the block's first 16 bytes are ours to write.
+            unsafe { core::ptr::write_bytes(block, 0, 16) };
+            assert!(!is_libc_block(inside), "{inside:p}");
+        }
+        for block in [small, mapped, from_thread] {
+            // SAFETY: libc blocks, freed once.
+            assert!(unsafe { free(block) });
+        }
+        assert!(released_count() >= 3);
+    }
+
+    #[test]
+    fn other_memory_is_not_taken_for_a_libc_block() {
+        // 16-byte aligned, so that the chunk checks themselves reject them.
+        #[repr(align(16))]
+        struct Words([usize; 8]);
+        let on_stack = Words([0x31; 8]);
+        static IN_DATA: Words = Words([0x31; 8]);
+        let gpa = crate::GeneralPurposeAllocator::with_config(crate::gpa::Config::debug());
+        let layout = core::alloc::Layout::from_size_align(64, 16).unwrap();
+        let from_gpa = crate::RawAllocator::alloc(&gpa, layout).unwrap();
+        for pointer in [
+            on_stack.0[4..].as_ptr() as *mut u8,
+            IN_DATA.0[4..].as_ptr() as *mut u8,
+            from_gpa.as_ptr(),
+            core::ptr::null_mut(),
+            0x1000 as *mut u8,
+            libc_malloc as *const () as *mut u8,
+        ] {
+            assert!(!is_libc_block(pointer), "{pointer:p}");
+        }
+        // SAFETY: a block of this GPA with its layout.
+        unsafe { crate::RawAllocator::free(&gpa, from_gpa, layout) };
+    }
+}

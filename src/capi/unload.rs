@@ -74,9 +74,8 @@ pub unsafe fn dlclose(handle: *mut c_void) -> c_int {
     }
     // SAFETY: libc's `dlclose` has this signature; the caller's handle is passed on.
     unsafe {
-        let real = core::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void) -> c_int>(
-            real,
-        );
+        let real =
+            core::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void) -> c_int>(real);
         real(handle)
     }
 }
