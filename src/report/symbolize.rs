@@ -113,7 +113,13 @@ const CXX_PLUMBING_NAMESPACES: &[&str] = &["std::", "__gnu_cxx::"];
 /// `operator new`/`operator delete` (gpa's own exports and the C++ runtime's), and leading
 /// frames of the C++ standard library.
 fn is_cxx_plumbing(function: &str) -> bool {
-    if function.starts_with("operator new") || function.starts_with("operator delete") {
+    const RUNTIME: &[&str] = &[
+        "operator new",
+        "operator delete",
+        "__cxa_allocate_exception",
+        "__cxa_allocate_dependent_exception",
+    ];
+    if RUNTIME.iter().any(|prefix| function.starts_with(prefix)) {
         return true;
     }
     cxx_qualified_name(function).is_some_and(|name| {
