@@ -180,12 +180,7 @@ fn record(finding: RawFinding) {
 
 /// This module's findings, in the program's terms; the record is cleared.
 pub fn take_findings() -> std::vec::Vec<RawFinding> {
-    let _inside = InsideAllocator::enter();
-    core::mem::take(
-        &mut *FINDINGS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()),
-    )
+    guard::take_recorded(&FINDINGS)
 }
 
 fn site_trace(gpa: &GeneralPurposeAllocator) -> crate::trace::TraceId {

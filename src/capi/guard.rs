@@ -234,12 +234,13 @@ pub fn check_live(gpa: &GeneralPurposeAllocator, blocks: &[LiveBlock]) {
 
 /// This module's findings; the record is cleared.
 pub fn take_findings() -> std::vec::Vec<RawFinding> {
+    take_recorded(&FINDINGS)
+}
+
+/// Empties a list of findings kept by a `capi` module (allocating on the internal heap).
+pub fn take_recorded(list: &Mutex<std::vec::Vec<RawFinding>>) -> std::vec::Vec<RawFinding> {
     let _inside = InsideAllocator::enter();
-    core::mem::take(
-        &mut *FINDINGS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()),
-    )
+    core::mem::take(&mut *list.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
 }
 
 /// A GPA finding (base address, padded size) in the program's terms.
