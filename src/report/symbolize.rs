@@ -190,6 +190,7 @@ fn resolve_in_epoch(address: usize, epoch: u32) -> std::vec::Vec<Frame> {
     };
     let mut frames = std::vec::Vec::new();
     if let Some(object) = objects::object(&module.path, module.build_id.as_deref()) {
+        let object = objects::lock(&object);
         // A return address: look up the call instruction before it.
         let probe = offset.saturating_sub(1) as u64;
         for found in object.frames(probe) {

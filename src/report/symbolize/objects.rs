@@ -2,8 +2,8 @@
 //! through `object`, each file once per process.
 //!
 //! # Invariants
-//! * A file is mapped read-only and never unmapped while the process runs; the cache lives in
-//!   a mutex, so one thread at a time uses an object's parsed state.
+//! * A file is mapped read-only and never unmapped while the process runs; each object's
+//!   parsed state is behind a mutex of its own, so one thread at a time uses it.
 
 use std::sync::{Arc, Mutex};
 
@@ -33,19 +33,13 @@ pub struct ObjectFile {
     build_id: Option<std::vec::Vec<u8>>,
 }
 
-// SAFETY: the loader's parsed state (cells filled lazily) is only reached through `&self`
-// methods called while the `OBJECTS` mutex is held by the caller, or through an `Arc` clone
-// used by one thread at a time for one trace; the mapped file is immutable.
-unsafe impl Send for ObjectFile {}
-// SAFETY: see `Send`: `frames` and `symbol` are called under `USE`, one thread at a time.
-unsafe impl Sync for ObjectFile {}
+/// An object file, used by one thread at a time (its lazily filled caches are not `Sync`).
+pub type Shared = Arc<Mutex<ObjectFile>>;
 
-static OBJECTS: Mutex<std::vec::Vec<(String, Option<Arc<ObjectFile>>)>> =
-    Mutex::new(std::vec::Vec::new());
-/// Serializes the use of parsed objects (their lazy caches are not thread-safe).
-static USE: Mutex<()> = Mutex::new(());
+static OBJECTS: Mutex<std::vec::Vec<(String, Option<Shared>)>> = Mutex::new(std::vec::Vec::new());
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks a mutex of this module, also after a panic elsewhere.
+pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -53,22 +47,23 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The object file at `path`, if it can be read and (when `build_id` is given and the file
 /// has one) has that build id.
-pub fn object(path: &str, build_id: Option<&[u8]>) -> Option<Arc<ObjectFile>> {
+pub fn object(path: &str, build_id: Option<&[u8]>) -> Option<Shared> {
     let file = {
         let mut objects = lock(&OBJECTS);
         match objects.iter().find(|(seen, _)| seen == path) {
             Some((_, file)) => file.clone(),
             None => {
-                let file = ObjectFile::open(path).map(Arc::new);
+                let file = ObjectFile::open(path).map(|file| Arc::new(Mutex::new(file)));
                 objects.push((path.to_string(), file.clone()));
                 file
             }
         }
     }?;
-    match (build_id, &file.build_id) {
-        (Some(wanted), Some(actual)) if wanted != actual.as_slice() => None,
-        _ => Some(file),
-    }
+    let matches = match (build_id, &lock(&file).build_id) {
+        (Some(wanted), Some(actual)) => wanted == actual.as_slice(),
+        _ => true,
+    };
+    matches.then_some(file)
 }
 
 /// Where distributions install separate debug information (`libc6-dbg` and the like).
@@ -186,7 +181,6 @@ impl ObjectFile {
 
     /// The frames DWARF gives for file address `probe`, innermost first.
     pub fn frames(&self, probe: u64) -> std::vec::Vec<Found> {
-        let _serial = lock(&USE);
         let mut found = std::vec::Vec::new();
         let Some(dwarf) = &self.dwarf else {
             return found;
