@@ -13,9 +13,12 @@
 //! lock across `fork`, so a child of a multithreaded program can allocate.
 //!
 //! Two modes: **check** (safety, traces through the system unwinder since C programs have no
-//! frame pointers, a guard in front of every block for underflows ([`guard`]), findings
-//! recorded and reported at exit with a conservative leak scan, [`scan`], [`exit`]) and
-//! **fast** (no checks, no traces, no report: the GPA's blocks as they are).
+//! frame pointers, a guard in front of every block for underflows ([`guard`]), each block's
+//! allocation family checked when it is released ([`family`]: C++ `operator new`/`delete`),
+//! findings recorded and reported at exit with a conservative leak scan, [`scan`], [`exit`])
+//! and **fast** (no checks, no traces, no report: the GPA's blocks as they are). In both,
+//! blocks of libc's own allocator that reach `free`/`realloc` go back to libc ([`foreign`]),
+//! and `dlclose` records the unloaded object for the report first ([`unload`], check mode).
 //!
 //! # Invariants
 //! * Nothing on the path to the first allocation allocates: [`gpa`] builds the GPA from
