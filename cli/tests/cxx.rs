@@ -373,6 +373,56 @@ fn delete_array_of_a_scalar_object_is_an_invalid_free_before_the_block() {
 }
 
 #[test]
+fn a_librarys_private_cxx_runtime_is_not_a_mismatch() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-private-runtime");
+    let library = source("private_runtime_lib.cpp").display().to_string();
+    build(
+        "g++",
+        &[
+            "-O0",
+            "-g",
+            "-shared",
+            "-fPIC",
+            "-static-libstdc++",
+            "-static-libgcc",
+            "-Wl,--exclude-libs,ALL",
+            "-o",
+            "libprivate.so",
+            &library,
+        ],
+        &dir,
+    );
+    let main = source("private_runtime_main.cpp").display().to_string();
+    let rpath = format!("-Wl,-rpath,{}", dir.display());
+    build(
+        "g++",
+        &[
+            "-O0",
+            "-g",
+            "-o",
+            "private_runtime",
+            &main,
+            "-L.",
+            "-lprivate",
+            &rpath,
+        ],
+        &dir,
+    );
+    let program = dir.join("private_runtime").display().to_string();
+    // Valgrind 3.19 reports two "Mismatched free() / delete / delete []" here: it sees the
+    // library's `new` only as `malloc` and its `delete` only as `free`. gpa looks at who
+    // called `malloc` (the library's `operator new`) and what the caller of `free` called
+    // (the library's `operator delete`, which tail-calls `free`).
+    let run = gpa_run(&dir, &[], &[&program]);
+    assert!(run.findings().is_empty(), "{}", describe(&run.findings()));
+    assert_eq!(run.stdout(), "done\n");
+    assert_eq!(run.output.status.code(), Some(0));
+}
+
+#[test]
 fn correct_cxx_is_clean_and_unchanged_in_both_modes() {
     if !tools_or_skip() {
         return;

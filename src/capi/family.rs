@@ -178,9 +178,45 @@ fn record(finding: RawFinding) {
     }
 }
 
-/// This module's findings, in the program's terms; the record is cleared.
+/// This module's findings, in the program's terms; the record is cleared. Symbolizes (call
+/// it at exit): mismatches that another copy of the C++ runtime explains are dropped (see
+/// [`explained_by_another_runtime`]).
 pub fn take_findings() -> std::vec::Vec<RawFinding> {
-    guard::take_recorded(&FINDINGS)
+    let mut findings = guard::take_recorded(&FINDINGS);
+    let _inside = InsideAllocator::enter();
+    findings.retain(|finding| !explained_by_another_runtime(finding));
+    findings
+}
+
+/// Whether a mismatch is only apparent: a copy of `operator new`/`operator delete` other than
+/// gpa's (a library linked with `-static-libstdc++`, or one loaded with `RTLD_DEEPBIND` that
+/// binds to libstdc++'s own) allocates with `malloc` and frees with `free`, so a block of its
+/// `new` looks like a `malloc` block, and a `delete` of it looks like `free`. The first caller
+/// of gpa's entry point outside gpa tells, or the function that caller called (a `delete`
+/// that tail-called `free` left no frame). Valgrind reports these as mismatches.
+fn explained_by_another_runtime(finding: &RawFinding) -> bool {
+    if finding.kind != FindingKind::MismatchedFree {
+        return false;
+    }
+    let caller = |id| crate::report::symbolize::first_caller(id).unwrap_or_default();
+    let freed_by_delete = finding
+        .freed_by
+        .is_some_and(|name| name.starts_with("operator delete"));
+    let allocated_by_new = finding
+        .allocated_by
+        .is_some_and(|name| name.starts_with("operator new"));
+    match (finding.allocated_by, finding.freed_by) {
+        (Some("malloc"), _) if freed_by_delete => {
+            caller(finding.alloc_trace).starts_with("operator new")
+        }
+        (_, Some("free")) if allocated_by_new => {
+            // Its `operator delete` usually ends in `jmp free`: its caller's call names it.
+            let callee = crate::report::symbolize::called_function(finding.site_trace);
+            caller(finding.site_trace).starts_with("operator delete")
+                || callee.is_some_and(|name| name.starts_with("operator delete"))
+        }
+        _ => false,
+    }
 }
 
 fn site_trace(gpa: &GeneralPurposeAllocator) -> crate::trace::TraceId {

@@ -211,6 +211,93 @@ fn resolve_in_epoch(address: usize, epoch: u32) -> std::vec::Vec<Frame> {
     frames
 }
 
+/// The innermost function of a trace outside gpa's preload library (`None` when unnamed or
+/// when the trace has none): tells, say, whether `malloc` was called by another copy of
+/// `operator new`.
+pub fn first_caller(id: TraceId) -> Option<String> {
+    let raw = trace::frames_of(id);
+    let epoch = trace::epoch_of(id);
+    raw.addresses()
+        .iter()
+        .flat_map(|&address| resolve_in_epoch(address, epoch))
+        .find(|frame| !in_gpa(frame))
+        .and_then(|frame| frame.function)
+}
+
+/// The function that the innermost frame outside gpa's preload library called, decoded from
+/// its call instruction (x86-64: a direct `call`, a `call` through the GOT, or a `call` to a
+/// PLT stub): the caller of a function that tail-called gpa's entry point names that
+/// function (`operator delete` ends in `jmp free`). `None` when it cannot be told, or when an
+/// object was unloaded since the trace was captured (its code may be gone).
+pub fn called_function(id: TraceId) -> Option<String> {
+    if trace::epoch_of(id) != trace::module_epoch() {
+        return None;
+    }
+    let raw = trace::frames_of(id);
+    let &return_address = raw.addresses().iter().find(|&&address| {
+        resolve_in_epoch(address, trace::module_epoch())
+            .first()
+            .is_some_and(|frame| !in_gpa(frame) && frame.module.is_some())
+    })?;
+    let target = call_target(return_address)?;
+    // `resolve_address` looks up the byte before a return address: ask for the target's.
+    resolve_address(target + 1)
+        .into_iter()
+        .last()
+        .and_then(|frame| frame.function)
+}
+
+/// Where the call instruction before `return_address` goes (following one PLT stub).
+#[cfg(target_arch = "x86_64")]
+fn call_target(return_address: usize) -> Option<usize> {
+    let code = |address: usize, len: usize| -> Option<std::vec::Vec<u8>> {
+        let module = modules::module_for(address, trace::module_epoch())?;
+        let end = address.checked_add(len)?;
+        let inside = module
+            .ranges
+            .iter()
+            .any(|&(start, stop)| start <= address && end <= stop);
+        // SAFETY: `[address, end)` lies in a segment of an object loaded now (code and data
+        // segments are mapped readable), checked just above.
+        inside.then(|| unsafe { core::slice::from_raw_parts(address as *const u8, len) }.to_vec())
+    };
+    let word = |address: usize| -> Option<usize> {
+        Some(usize::from_ne_bytes(code(address, 8)?.try_into().ok()?))
+    };
+    let displacement = |bytes: &[u8]| i32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    let before = code(return_address.checked_sub(6)?, 6)?;
+    let target = if before[1] == 0xE8 {
+        // call rel32
+        return_address.wrapping_add_signed(displacement(&before[2..]) as isize)
+    } else if before[..2] == [0xFF, 0x15] {
+        // call *disp32(%rip): through a GOT slot
+        word(return_address.wrapping_add_signed(displacement(&before[2..]) as isize))?
+    } else {
+        return None;
+    };
+    // A PLT stub: [endbr64] [bnd] jmp *disp32(%rip).
+    let mut stub = target;
+    let mut bytes = code(stub, 11)?;
+    if bytes[..4] == [0xF3, 0x0F, 0x1E, 0xFA] {
+        stub += 4;
+        bytes.drain(..4);
+    }
+    if bytes[0] == 0xF2 {
+        stub += 1;
+        bytes.remove(0);
+    }
+    if bytes[..2] == [0xFF, 0x25] {
+        let next = stub + 6;
+        return word(next.wrapping_add_signed(displacement(&bytes[2..]) as isize));
+    }
+    Some(target)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn call_target(_: usize) -> Option<usize> {
+    None
+}
+
 /// Records that the object loaded at `bias` is about to be unloaded (`dlclose`), so that the
 /// addresses captured in it keep naming it. Cheap: no symbolization happens here.
 pub fn note_unload(bias: usize, name: &str) {
