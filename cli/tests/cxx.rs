@@ -225,6 +225,45 @@ fn assert_matches_valgrind(findings: &[Value], verdicts: &[Verdict]) {
     }
 }
 
+/// The `operator new`/`operator delete` symbols an object defines (`nm -D`).
+fn operators_defined_by(object: &str) -> Vec<String> {
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only", object])
+        .output()
+        .expect("run nm");
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(2))
+        .map(|name| name.split('@').next().unwrap_or(name).to_owned())
+        .filter(|name| {
+            ["_Znw", "_Zna", "_Zdl", "_Zda"]
+                .iter()
+                .any(|p| name.starts_with(p))
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[test]
+fn every_operator_new_and_delete_of_libstdcxx_is_exported() {
+    if !tools_or_skip() || !have("nm") {
+        eprintln!("SKIPPED: needs g++ and nm");
+        return;
+    }
+    let out = Command::new("g++")
+        .arg("-print-file-name=libstdc++.so.6")
+        .output()
+        .expect("run g++");
+    let libstdcxx = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let theirs = operators_defined_by(&libstdcxx);
+    assert!(theirs.len() >= 20, "{libstdcxx}: {theirs:?}");
+    let ours = operators_defined_by(preload_library().to_str().unwrap());
+    let missing: Vec<&String> = theirs.iter().filter(|name| !ours.contains(name)).collect();
+    assert!(missing.is_empty(), "not exported by gpa: {missing:?}");
+}
+
 #[test]
 fn mismatched_frees_are_reported_with_both_traces() {
     if !tools_or_skip() {
