@@ -118,7 +118,7 @@ fn merge_report(image: &mut Image, part: &Value, text: &str) {
     let report = image.report.get_or_insert_with(|| {
         json!({
             "findings": [], "leaked_blocks": 0, "leaked_bytes": 0,
-            "reachable_blocks": 0, "reachable_bytes": 0,
+            "reachable_blocks": 0, "reachable_bytes": 0, "libc_blocks_released": 0,
         })
     });
     let seen: Vec<Value> = report["findings"].as_array().cloned().unwrap_or_default();
@@ -139,6 +139,7 @@ fn merge_report(image: &mut Image, part: &Value, text: &str) {
         "leaked_bytes",
         "reachable_blocks",
         "reachable_bytes",
+        "libc_blocks_released",
     ] {
         let total = report[key].as_u64().unwrap_or(0) + part[key].as_u64().unwrap_or(0);
         report[key] = total.into();
@@ -309,6 +310,7 @@ pub(crate) fn merged_json(images: &[Image]) -> Value {
                 *total += report[key].as_u64().unwrap_or(0);
                 process[key] = report[key].clone();
             }
+            process["libc_blocks_released"] = report["libc_blocks_released"].clone();
             findings.extend(own.into_iter().map(tag));
             reachable.extend(
                 report["reachable"]
