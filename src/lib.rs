@@ -27,15 +27,34 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-pub mod allocators;
-pub mod capi;
-pub mod gpa;
-pub mod interface;
-pub mod os;
+mod allocators;
+// Its submodules pass internal types (raw findings, live blocks) between each other; only its
+// top-level C functions are meant for the preload crate, through `__capi`.
+#[allow(private_interfaces)]
+mod capi;
+mod gpa;
+mod interface;
+mod os;
 pub mod report;
 pub mod testing;
-pub mod trace;
+mod trace;
 
-pub use allocators::*;
-pub use gpa::{Check, Config, GeneralPurposeAllocator, LiveBlock, OnError};
+pub use allocators::{
+    AlwaysFailingAllocator, ArenaAllocator, AssumeSend, BlockRecord, BufferFirstAllocator,
+    FixedBufferAllocator, MemoryPool, PageAllocator, RawOperation, ResetMode, ThreadSafeAllocator,
+    ThreadSafeFixedBufferAllocator, ValidatingAllocator, Violation, ViolationKind,
+    ALWAYS_FAILING_ALLOCATOR, PAGE_ALLOCATOR,
+};
+pub use gpa::{Check, Config, GeneralPurposeAllocator, OnError};
 pub use interface::{Allocator, Box, Error, RawAllocator, SyncAllocator, Vec};
+pub use os::page_size;
+pub use report::{Access, Finding, FindingKind, Frame, LeakKind, Report, Stack};
+pub use trace::TraceMethod;
+
+/// The C allocation ABI for `libgpa_preload.so` (the `gpa-capi` crate): C semantics, settings,
+/// front guards, the leak scan and the exit report. Not a Rust API: it may change in any
+/// release.
+#[doc(hidden)]
+pub mod __capi {
+    pub use crate::capi::*;
+}

@@ -129,6 +129,7 @@ pub unsafe fn discard(address: NonNull<u8>, len: usize) {
 ///
 /// # Safety
 /// The range is mapped and page-aligned; while inaccessible nothing may touch it.
+#[allow(dead_code)] // the primitive for guard pages
 pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> bool {
     let protection = if accessible {
         libc::PROT_READ | libc::PROT_WRITE

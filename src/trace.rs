@@ -146,6 +146,7 @@ fn frame_pointer() -> usize {
 }
 
 /// Captures up to `depth + SKIP_BUDGET` return addresses of the caller's stack.
+#[allow(dead_code)] // `capture_id` in two steps, for callers that keep the frames
 #[inline(never)]
 pub fn capture(depth: usize, method: TraceMethod) -> Frames {
     let mut frames = Frames::new();
@@ -272,6 +273,7 @@ fn avalanche(mut value: u64) -> u64 {
 }
 
 /// Stores `frames` (once per distinct stack) and returns its id.
+#[allow(dead_code)] // see `capture`
 pub fn intern(frames: &Frames) -> TraceId {
     let addresses = frames.addresses();
     if addresses.is_empty() {

@@ -2,12 +2,13 @@
 //!
 //! `LD_PRELOAD=libgpa_preload.so PROGRAM` (or `gpa run -- PROGRAM`) makes every `malloc`,
 //! `free`, ... of an unchanged, dynamically linked program go to the GPA. Each exported
-//! function only forwards to `gpa::capi`, where the C semantics, the settings (environment
-//! variables `GPA_MODE`, `GPA_FRAMES`, ...) and the exit report live (mimalloc's
-//! `alloc-override.c` and snmalloc's `override/malloc.cc` are shims of this kind).
+//! function only forwards to `gpa::__capi` (a hidden module of the library, kept for this
+//! crate), where the C semantics, the settings (environment variables `GPA_MODE`,
+//! `GPA_FRAMES`, ...) and the exit report live (mimalloc's `alloc-override.c` and snmalloc's
+//! `override/malloc.cc` are shims of this kind).
 //!
 //! # Invariants
-//! * No function here allocates or keeps state; the constructor only asks `gpa::capi` to
+//! * No function here allocates or keeps state; the constructor only asks `gpa::__capi` to
 //!   read the environment and register the exit report.
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -15,7 +16,7 @@
 
 use core::ffi::c_void;
 
-use gpa::capi;
+use gpa::__capi as capi;
 
 /// Runs when the library is loaded, before the program's constructors and `main`.
 extern "C" fn constructor() {

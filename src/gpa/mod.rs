@@ -51,8 +51,8 @@ use lock::Lock;
 
 #[allow(unused_imports)] // for `testing`, which is being written
 pub(crate) use heap::{current_thread_id, inside_allocator, InsideAllocator};
-pub use leaks::LiveBlock;
-pub use size_class::{MAX_SMALL_ALIGN, MAX_SMALL_SIZE};
+pub(crate) use leaks::LiveBlock;
+pub(crate) use size_class::MAX_SMALL_ALIGN;
 
 /// What to do when a mistake is detected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -549,7 +549,7 @@ impl GeneralPurposeAllocator {
 
     /// Everything found so far, unsymbolized; the record is cleared. For tools that adjust
     /// findings before rendering them with [`report::render`] (`capi`'s front guards).
-    pub fn take_raw_findings(&self) -> std::vec::Vec<RawFinding> {
+    pub(crate) fn take_raw_findings(&self) -> std::vec::Vec<RawFinding> {
         let _inside = heap::InsideAllocator::enter();
         core::mem::take(&mut *lock(&self.findings))
     }
@@ -627,7 +627,7 @@ impl GeneralPurposeAllocator {
     /// The layout of a live block of this allocator: its requested size and alignment in
     /// safety mode and for large blocks, its slot size in fast mode. `None` when `memory` is
     /// not the start of a live block of this allocator.
-    pub fn block_layout(&self, memory: *const u8) -> Option<Layout> {
+    pub(crate) fn block_layout(&self, memory: *const u8) -> Option<Layout> {
         let address = memory as usize;
         if internal::owns(address) {
             // SAFETY: a block of the internal heap.
@@ -662,7 +662,7 @@ impl GeneralPurposeAllocator {
     /// heap): a conservative leak scan skips it as a root (`capi::scan`). Only the mapped
     /// part of a large block counts: the rest of its last page-map chunk may hold other
     /// mappings.
-    pub fn manages(address: usize) -> bool {
+    pub(crate) fn manages(address: usize) -> bool {
         if internal::owns(address) {
             return true;
         }
@@ -683,7 +683,7 @@ impl GeneralPurposeAllocator {
 
     /// Empties the calling thread's quarantine, checking the poison of each block (reports
     /// writes after free); for a checker at process exit. No-op without safety.
-    pub fn flush_thread_quarantine(&self) {
+    pub(crate) fn flush_thread_quarantine(&self) {
         if !self.config.safety {
             return;
         }
@@ -699,7 +699,7 @@ impl GeneralPurposeAllocator {
     ///
     /// # Safety
     /// In fast mode, `memory` is null or a live block of this allocator.
-    pub unsafe fn free_unsized(&self, memory: *mut u8) {
+    pub(crate) unsafe fn free_unsized(&self, memory: *mut u8) {
         if let Some(memory) = NonNull::new(memory) {
             // SAFETY: forwarded caller contract.
             unsafe { self.free_general(memory, None) }
@@ -712,7 +712,7 @@ impl GeneralPurposeAllocator {
     ///
     /// # Safety
     /// As for [`GeneralPurposeAllocator::free_unsized`]; `new_size > 0`.
-    pub unsafe fn realloc_unsized(&self, memory: *mut u8, new_size: usize) -> *mut u8 {
+    pub(crate) unsafe fn realloc_unsized(&self, memory: *mut u8, new_size: usize) -> *mut u8 {
         let Some(block) = NonNull::new(memory) else {
             return core::ptr::null_mut();
         };

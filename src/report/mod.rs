@@ -2,14 +2,14 @@
 //!
 //! # Design
 //! Detection happens inside the allocator, where nothing may allocate from the user heap or
-//! symbolize; it records a [`RawFinding`] (kind, address, sizes and [`TraceId`]s, all plain
+//! symbolize; it records a raw finding (kind, address, sizes and trace ids, all plain
 //! numbers). Turning that into a [`Finding`] (symbolized frames, strings) happens later, outside
 //! the allocator's locks: when the finding is printed, or when a caller asks for a [`Report`].
 //!
 //! Text output follows Zig's DebugAllocator (`error(gpa): ...` then the traces), with one
 //! addition: a double free shows the allocation, the first free and the second free.
 
-pub mod symbolize;
+pub(crate) mod symbolize;
 
 use core::fmt;
 
@@ -17,6 +17,7 @@ use crate::trace::TraceId;
 
 /// What kind of mistake a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FindingKind {
     /// A block still allocated when checked (at `deinit`, `detect_leaks`, or exit).
     Leak,
@@ -122,7 +123,7 @@ impl FindingKind {
 
 /// A finding as recorded inside the allocator: numbers only, no allocation needed.
 #[derive(Clone, Copy, Debug)]
-pub struct RawFinding {
+pub(crate) struct RawFinding {
     /// What happened.
     pub kind: FindingKind,
     /// The block's (or the bad pointer's) address.
@@ -153,6 +154,7 @@ pub struct RawFinding {
     /// For leak records: bytes of the blocks only reachable through this record's blocks.
     pub indirect_bytes: usize,
     /// For leak records: how many such indirectly lost blocks.
+    #[allow(dead_code)] // part of the shared finding shape, not rendered yet
     pub indirect_blocks: usize,
 }
 
@@ -181,6 +183,7 @@ impl RawFinding {
 
 /// One symbolized stack frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Frame {
     /// The return address (or instruction pointer).
     pub address: usize,
@@ -198,6 +201,7 @@ pub struct Frame {
 
 /// A named stack: `alloc`, `free`, `second_free`, `site`...
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stack {
     /// What this stack is (`alloc`, `free`, `second_free`, `invalid_free`, `detected`...).
     pub name: &'static str,
@@ -207,6 +211,7 @@ pub struct Stack {
 
 /// A symbolized finding.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Finding {
     /// What happened.
     pub kind: FindingKind,
@@ -252,6 +257,7 @@ impl Finding {
 
 /// Findings of one allocator, in the order they were detected.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Report {
     /// Every finding.
     pub findings: std::vec::Vec<Finding>,
@@ -389,7 +395,7 @@ impl fmt::Display for Report {
 }
 
 /// Symbolizes a raw finding, keeping `depth` user frames per stack (0: all).
-pub fn render(raw: &RawFinding, depth: usize) -> Finding {
+pub(crate) fn render(raw: &RawFinding, depth: usize) -> Finding {
     let message = describe(raw);
     let mut stacks = std::vec::Vec::new();
     let mut add = |name: &'static str, id: TraceId| {
