@@ -51,6 +51,18 @@ pub use os::page_size;
 pub use report::{Access, Finding, FindingKind, Frame, LeakKind, Report, Stack};
 pub use trace::TraceMethod;
 
+/// Allocation events for tools built above the GPA (leak checks, heap profilers): implement
+/// [`Observer`](observer::Observer) and register it for one instance with
+/// [`GeneralPurposeAllocator::observe`] or for every instance with
+/// [`observe_all`](observer::observe_all). [`gpa::testing`](crate::testing)'s leak checks are
+/// built this way.
+pub mod observer {
+    pub use crate::gpa::observer::{
+        observe_all, Observation, Observer, TooManyObservers, MAX_OBSERVATIONS,
+    };
+    pub use crate::trace::TraceId;
+}
+
 /// The C allocation ABI for `libgpa_preload.so` (the `gpa-capi` crate): C semantics, settings,
 /// front guards, the leak scan and the exit report. Not a Rust API: it may change in any
 /// release.

@@ -54,7 +54,7 @@ pub enum TraceMethod {
 
 /// A handle to an interned trace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub struct TraceId(pub u32);
+pub struct TraceId(pub(crate) u32);
 
 impl TraceId {
     /// No trace (traces disabled, or the table is full).

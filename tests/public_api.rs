@@ -285,19 +285,35 @@ fn text_of(html: &str) -> String {
         .join("\n")
 }
 
-/// Lines only in `old` (`-`) and only in `new` (`+`), in the order of each.
+/// A line diff of `old` and `new` (`-` removed, `+` added), from their longest common
+/// subsequence of lines; unchanged lines are left out.
 fn line_diff(old: &str, new: &str) -> String {
-    let old_lines: BTreeSet<&str> = old.lines().collect();
-    let new_lines: BTreeSet<&str> = new.lines().collect();
+    let old: Vec<&str> = old.lines().collect();
+    let new: Vec<&str> = new.lines().collect();
+    // common[i][j]: length of the longest common subsequence of old[i..] and new[j..].
+    let mut common = vec![vec![0u32; new.len() + 1]; old.len() + 1];
+    for i in (0..old.len()).rev() {
+        for j in (0..new.len()).rev() {
+            common[i][j] = if old[i] == new[j] {
+                common[i + 1][j + 1] + 1
+            } else {
+                common[i + 1][j].max(common[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
     let mut out = String::new();
-    for line in old.lines().filter(|line| !new_lines.contains(line)) {
-        out.push_str(&format!("- {line}\n"));
-    }
-    for line in new.lines().filter(|line| !old_lines.contains(line)) {
-        out.push_str(&format!("+ {line}\n"));
-    }
-    if out.is_empty() {
-        out.push_str("(the same lines in another order)\n");
+    while i < old.len() || j < new.len() {
+        if i < old.len() && j < new.len() && old[i] == new[j] {
+            i += 1;
+            j += 1;
+        } else if j < new.len() && (i == old.len() || common[i][j + 1] >= common[i + 1][j]) {
+            out.push_str(&format!("+ {}\n", new[j]));
+            j += 1;
+        } else {
+            out.push_str(&format!("- {}\n", old[i]));
+            i += 1;
+        }
     }
     out
 }
