@@ -15,7 +15,10 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
 
-/// The OS page size (4096 on x86-64 Linux), read once.
+/// The OS page size (4096 on x86-64 Linux), read once. The unit of [`PageAllocator`]'s
+/// mappings (its example uses it).
+///
+/// [`PageAllocator`]: crate::PageAllocator
 #[inline]
 pub fn page_size() -> usize {
     let cached = PAGE_SIZE.load(Ordering::Relaxed);

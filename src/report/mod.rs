@@ -8,6 +8,40 @@
 //!
 //! Text output follows Zig's DebugAllocator (`error(gpa): ...` then the traces), with one
 //! addition: a double free shows the allocation, the first free and the second free.
+//!
+//! # Example
+//! A double free, found in safety mode, read back as data and as JSON:
+//!
+//! ```
+//! use gpa::{Config, FindingKind, GeneralPurposeAllocator, OnError};
+//!
+//! let gpa = GeneralPurposeAllocator::with_config(Config {
+//!     on_error: OnError::Record, // keep findings, print nothing
+//!     ..Config::debug()
+//! });
+//! let allocator = gpa.allocator();
+//! let block = allocator.raw_alloc(24, 8).unwrap();
+//! // SAFETY: deliberate misuse: the second free is reported and not performed.
+//! unsafe {
+//!     allocator.raw_free(block, 24, 8);
+//!     allocator.raw_free(block, 24, 8);
+//! }
+//! let report = gpa.report();
+//! assert!(!report.is_clean());
+//! let finding = report.of_kind(FindingKind::DoubleFree).next().unwrap();
+//! assert_eq!((finding.address, finding.size), (block.as_ptr() as usize, 24));
+//! // Named stacks of symbolized frames: where the block was allocated, freed, freed again.
+//! for name in ["alloc", "free", "second_free"] {
+//!     assert!(finding.stack(name).is_some(), "{name}");
+//! }
+//! // (Frames need frame pointers or `TraceMethod::Unwinder`; see `TraceMethod`.)
+//! if let Some(frame) = finding.stack("alloc").unwrap().frames.first() {
+//!     println!("allocated in {:?} at {:?}:{:?}", frame.function, frame.file, frame.line);
+//! }
+//! println!("{report}"); // the text the GPA prints with `OnError::Report`
+//! let json = report.to_json();
+//! assert_eq!(json["findings"][0]["kind"], "double_free");
+//! ```
 
 pub(crate) mod symbolize;
 
@@ -16,6 +50,8 @@ use core::fmt;
 use crate::trace::TraceId;
 
 /// What kind of mistake a finding is.
+///
+/// Example: the [`report`](crate::report) module documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FindingKind {
@@ -47,6 +83,8 @@ pub enum FindingKind {
 }
 
 /// Whether a faulting access read or wrote memory.
+///
+/// Example: the [`report`](crate::report) module documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Access {
     /// A load.
@@ -66,6 +104,8 @@ impl Access {
 }
 
 /// Valgrind memcheck's loss kinds of a leaked (or still reachable) block.
+///
+/// Example: the [`report`](crate::report) module documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LeakKind {
     /// No pointer to the block (start or interior) from the roots or from reachable blocks.
@@ -182,6 +222,8 @@ impl RawFinding {
 }
 
 /// One symbolized stack frame.
+///
+/// Example: the [`report`](crate::report) module documentation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Frame {
@@ -200,6 +242,8 @@ pub struct Frame {
 }
 
 /// A named stack: `alloc`, `free`, `second_free`, `site`...
+///
+/// Example: the [`report`](crate::report) module documentation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stack {
@@ -210,6 +254,8 @@ pub struct Stack {
 }
 
 /// A symbolized finding.
+///
+/// Example: the [`report`](crate::report) module documentation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Finding {
@@ -256,6 +302,8 @@ impl Finding {
 }
 
 /// Findings of one allocator, in the order they were detected.
+///
+/// Example: the [`report`](crate::report) module documentation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Report {
