@@ -100,6 +100,31 @@ fn listing(doc: &Path) -> String {
         items.push((path, kind.to_string(), item_entries(kind, &html)));
     }
     items.sort();
+    // Modules without items of their own (the `docs` pages) appear only in their parent's
+    // "Modules" section.
+    let mut pending: Vec<String> = modules.iter().cloned().collect();
+    pending.push("gpa".into());
+    while let Some(module) = pending.pop() {
+        let dir = module.split("::").skip(1).collect::<Vec<_>>().join("/");
+        let Ok(index) = std::fs::read_to_string(doc.join(&dir).join("index.html")) else {
+            continue;
+        };
+        for (id, body) in sections(&index) {
+            if id != "modules" {
+                continue;
+            }
+            for href in attribute_values(body, "href=\"") {
+                if let Some(name) = href.strip_suffix("/index.html") {
+                    if !name.contains('/') && !name.contains('.') {
+                        let child = format!("{module}::{name}");
+                        if modules.insert(child.clone()) {
+                            pending.push(child);
+                        }
+                    }
+                }
+            }
+        }
+    }
     let mut out = String::new();
     for module in &modules {
         out.push_str(&format!("mod {module}\n"));
