@@ -18,7 +18,8 @@
 //!
 //! **The implementations.**
 //! * [`GeneralPurposeAllocator`], configured by [`Config`] (and [`OnError`], [`TraceMethod`]);
-//!   [`Check`] is the verdict of its `deinit`.
+//!   [`Check`] is the verdict of its `deinit`, [`BlockInfo`] what it keeps about a live block,
+//!   [`TraceId`] a stack trace it stored.
 //! * [`PageAllocator`] (and the [`PAGE_ALLOCATOR`] static), [`ArenaAllocator`] (with
 //!   [`ResetMode`]), [`FixedBufferAllocator`], [`ThreadSafeFixedBufferAllocator`],
 //!   [`MemoryPool`], [`BufferFirstAllocator`], [`ThreadSafeAllocator`] (and [`AssumeSend`]).
@@ -50,9 +51,10 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod allocators;
-// Its submodules pass internal types (raw findings, live blocks) between each other; only its
-// top-level C functions are meant for the preload crate, through `__capi`.
-#[allow(private_interfaces)]
+// Its submodules pass internal types (raw findings, live blocks) between each other, and their
+// docs (for maintainers; hidden from users) link private items; only its top-level C functions
+// are meant for the preload crate, through `__capi`.
+#[allow(private_interfaces, rustdoc::private_intra_doc_links)]
 mod capi;
 mod gpa;
 mod interface;
@@ -67,11 +69,11 @@ pub use allocators::{
     ThreadSafeFixedBufferAllocator, ValidatingAllocator, Violation, ViolationKind,
     ALWAYS_FAILING_ALLOCATOR, PAGE_ALLOCATOR,
 };
-pub use gpa::{Check, Config, GeneralPurposeAllocator, OnError};
+pub use gpa::{BlockInfo, Check, Config, GeneralPurposeAllocator, OnError};
 pub use interface::{Allocator, Box, Error, RawAllocator, SyncAllocator, Vec};
 pub use os::page_size;
 pub use report::{Access, Finding, FindingKind, Frame, LeakKind, Report, Stack};
-pub use trace::TraceMethod;
+pub use trace::{TraceId, TraceMethod};
 
 /// Allocation events for tools built above the GPA (leak checks, heap profilers): implement
 /// [`Observer`](observer::Observer) and register it for one instance with
@@ -121,7 +123,8 @@ pub mod observer {
     pub use crate::gpa::observer::{
         observe_all, Observation, Observer, TooManyObservers, MAX_OBSERVATIONS,
     };
-    pub use crate::trace::TraceId;
+    #[doc(no_inline)]
+    pub use crate::TraceId;
 }
 
 /// The pages of the repository's `docs/` directory: how gpa is built, testing with it, the C

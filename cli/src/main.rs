@@ -7,7 +7,7 @@
 //!
 //! # Design
 //! Options become environment variables of the child (`GPA_MODE`, `GPA_FRAMES`, ...; see
-//! `gpa::capi::settings`). Every process of the run (the program and the children it starts,
+//! `src/capi/settings.rs`). Every process of the run (the program and the children it starts,
 //! which inherit `LD_PRELOAD`) writes its own report into a fresh directory
 //! (`GPA_REPORT_DIR`) at exit; this program merges them after the program ends. The exit
 //! status is the program's own (128 + signal number when a signal ended it), or

@@ -133,7 +133,10 @@ pub fn examine(
         .take_raw_findings()
         .into_iter()
         .map(|finding| guard::to_user(gpa, finding));
-    for finding in gpa_findings.chain(guard::take_findings()) {
+    let own_findings = guard::take_findings()
+        .into_iter()
+        .chain(super::family::take_findings());
+    for finding in gpa_findings.chain(own_findings) {
         // Each finding once: the live-block walk re-checks canaries every time it runs.
         if !raw
             .iter()
@@ -202,9 +205,9 @@ fn merge_same_site(raw: std::vec::Vec<RawFinding>) -> std::vec::Vec<(RawFinding,
         match same {
             Some((seen, total)) => {
                 seen.count += finding.count;
-                *total += finding.size;
+                *total += finding.size * finding.count;
             }
-            None => merged.push((finding, finding.size)),
+            None => merged.push((finding, finding.size * finding.count)),
         }
     }
     merged
@@ -242,6 +245,10 @@ pub fn to_json(outcome: &Outcome) -> serde_json::Value {
         object.insert("program".into(), program().into());
         object.insert("reachable_blocks".into(), outcome.reachable.0.into());
         object.insert("reachable_bytes".into(), outcome.reachable.1.into());
+        object.insert(
+            "libc_blocks_released".into(),
+            super::foreign::released_count().into(),
+        );
         if !outcome.reachable_groups.findings.is_empty() {
             let groups = outcome.reachable_groups.to_json()["findings"].clone();
             object.insert("reachable".into(), groups);
@@ -262,6 +269,13 @@ pub fn to_text(outcome: &Outcome) -> String {
             );
             text.push('\n');
         }
+    }
+    let released = super::foreign::released_count();
+    if released != 0 {
+        text.push_str(&format!(
+            "info(gpa): {released} block(s) allocated by libc's own malloc (not by gpa: a \
+             library loaded with RTLD_DEEPBIND?) were freed through gpa and handed back to libc\n"
+        ));
     }
     if !text.is_empty() || !outcome.reachable_groups.findings.is_empty() {
         let (blocks, bytes) = outcome.reachable;
