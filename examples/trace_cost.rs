@@ -16,7 +16,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use gpa::trace::TraceMethod;
+use gpa::TraceMethod;
 use gpa::{Config, GeneralPurposeAllocator};
 
 const PAIRS: usize = 100_000;
@@ -60,7 +60,7 @@ fn main() {
     methods.push((
         "caching unwinder",
         Config {
-            trace_method: TraceMethod::Custom(gpa::trace::unwind::capture),
+            trace_method: TraceMethod::caching_unwinder(),
             ..Config::debug()
         },
     ));
@@ -92,7 +92,7 @@ fn main() {
     }
     println!(
         "frame pointers detected: {}",
-        gpa::trace::frame_pointers_work()
+        gpa::TraceMethod::frame_pointers_work()
     );
     for ((name, _), mut times) in methods.iter().zip(samples) {
         times.sort_by(f64::total_cmp);

@@ -6,11 +6,11 @@
 #[path = "nofp/src/shapes.rs"]
 mod shapes;
 
-use gpa::trace::TraceMethod;
+use gpa::TraceMethod;
 
 #[test]
 fn the_code_is_found_to_have_frame_pointers() {
-    assert!(gpa::trace::frame_pointers_work());
+    assert!(gpa::TraceMethod::frame_pointers_work());
 }
 
 #[test]
@@ -18,10 +18,9 @@ fn many_shapes_with_the_default_method() {
     shapes::many_shapes(TraceMethod::Auto, 150, 40, 1);
 }
 
-#[cfg(target_arch = "x86_64")]
 #[test]
 fn many_shapes_with_the_unwinder() {
-    shapes::many_shapes(TraceMethod::Custom(gpa::trace::unwind::capture), 60, 40, 3);
+    shapes::many_shapes(TraceMethod::caching_unwinder(), 60, 40, 3);
 }
 
 #[test]

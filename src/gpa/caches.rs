@@ -5,9 +5,9 @@
 //! Some blocks are meant to live as long as the process and are built lazily by whichever code
 //! touches them first: a compiled `regex::Regex`'s per-thread matching caches, a memoization
 //! table, an interner. A leak check run after the first use is fine; one that makes the first
-//! use reports them. [`mark`] names such allocation sites by a function-name pattern: a block
-//! whose allocation trace has a frame whose demangled function name contains the pattern is a
-//! cache, not a leak, for `gpa::testing` checks and for a GPA's `deinit` and `detect_leaks`
+//! use reports them. [`mark`] (public as `gpa::testing::mark_cache`) names such allocation
+//! sites by a function-name pattern: a block whose allocation trace has a frame whose
+//! demangled function name contains the pattern is a cache, not a leak, for `gpa::testing` checks and for a GPA's `deinit` and `detect_leaks`
 //! (and the exit report). Marks are process-wide (caches are process-wide by nature) and
 //! cannot be removed. Choose patterns that name the cache machinery, not the whole library
 //! (`regex_automata::util::pool` rather than `regex`), so that a leak of the library's other
@@ -31,7 +31,7 @@ use crate::trace::TraceId;
 
 /// Functions (substrings of demangled names) whose presence in an allocation trace marks the
 /// block as std's runtime data, kept until the process ends.
-pub const STD_RUNTIME_FUNCTIONS: &[&str] = &[
+pub(crate) const STD_RUNTIME_FUNCTIONS: &[&str] = &[
     "std::rt::init",
     "std::io::stdio::stdout",
     "std::io::stdio::stderr",
@@ -43,21 +43,25 @@ pub const STD_RUNTIME_FUNCTIONS: &[&str] = &[
 static MARKED: Lock<std::vec::Vec<String>> = Lock::new(std::vec::Vec::new());
 
 /// Marks allocation sites as caches: a block whose allocation trace has a function whose
-/// demangled name contains `pattern` (`regex_automata::util::pool`, `my_crate::intern`) is
-/// not reported as a leak by `gpa::testing` checks, `deinit`, `detect_leaks` or the exit
-/// report. Process-wide; marking the same pattern twice is harmless.
+/// demangled name contains `pattern` is not a leak, for `gpa::testing` checks and for a GPA's
+/// `deinit`, `detect_leaks` and exit report (`report_leaks_at_exit`). For blocks meant to live
+/// as long as the process that are built on first use, perhaps inside a check: a compiled
+/// `regex::Regex`'s matching caches, a memoization table, an interner. Name the cache
+/// machinery, not the whole library (`regex_automata::util::pool` rather than `regex`), so that
+/// a leak of the library's other objects is still reported. Marks are process-wide and
+/// permanent; marking a pattern twice is harmless. Matching needs allocation traces and
+/// symbols: a block without them is never taken for a cache.
+///
+/// ```
+/// gpa::testing::mark_cache("regex_automata::util::pool");
+/// gpa::testing::mark_cache("regex_automata::hybrid::dfa::Lazy");
+/// ```
 pub fn mark(pattern: &str) {
     let _inside = InsideAllocator::enter();
     let mut marked = MARKED.lock();
     if !marked.iter().any(|known| known == pattern) {
         marked.push(pattern.to_owned());
     }
-}
-
-/// The patterns marked so far.
-pub fn marked() -> std::vec::Vec<String> {
-    let _inside = InsideAllocator::enter();
-    MARKED.lock().clone()
 }
 
 /// Whether the block allocated at `trace` is a marked cache. The caller holds the

@@ -37,7 +37,8 @@ impl GeneralPurposeAllocator {
     /// Reports every block still allocated (address, size, allocation trace), without
     /// freeing anything, and returns how many there are. Blocks in heaps of *other running
     /// threads* are not examined (see `deinit` for the complete check). Left out: std's own
-    /// runtime blocks and marked caches ([`super::caches`]; both need allocation traces).
+    /// runtime blocks and caches marked with [`crate::testing::mark_cache`] (both need allocation
+    /// traces).
     pub fn detect_leaks(&self) -> usize {
         // The scan holds this GPA's locks; anything it allocates (when this GPA is the global
         // allocator) must come from the internal heap.
@@ -63,7 +64,7 @@ impl GeneralPurposeAllocator {
     /// Same scope as [`GeneralPurposeAllocator::detect_leaks`]. `visit` runs while this GPA's
     /// locks are held: it must not free blocks of this GPA, and what it allocates through a
     /// GPA that is the global allocator comes from the internal heap.
-    pub fn for_each_live_block(&self, mut visit: impl FnMut(&LiveBlock)) {
+    pub(crate) fn for_each_live_block(&self, mut visit: impl FnMut(&LiveBlock)) {
         let _inside = heap::InsideAllocator::enter();
         let me = heap::current_thread_id();
         self.visit_heaps(|heap| {
@@ -86,10 +87,10 @@ impl GeneralPurposeAllocator {
         count
     }
 
-    /// Checks for leaks (reporting each leaked block once, with totals; marked caches,
-    /// [`super::caches`], are not leaks), then returns all memory, leaked blocks included, to
-    /// the backing allocator. The GPA can be used again
-    /// afterwards, as a fresh instance.
+    /// Checks for leaks (reporting each leaked block once, with totals; caches marked with
+    /// [`crate::testing::mark_cache`] are not leaks), then returns all memory, leaked blocks
+    /// included, to the backing allocator. The GPA can be used again afterwards, as a fresh
+    /// instance.
     pub fn deinit(&mut self) -> Check {
         let inside = heap::InsideAllocator::enter();
         let mut leaks = std::vec::Vec::new();

@@ -64,7 +64,7 @@
 //! an `OnceLock`/`LazyLock`/thread-local initializer, is treated as process-lifetime data and
 //! not reported. The filter needs symbols: a stripped test binary reports lazy allocations as
 //! leaks. Traces are complete with or without frame pointers (`TraceMethod::Auto` unwinds when
-//! the code has none). Blocks of sites marked as caches ([`crate::gpa::caches`]) are dropped
+//! the code has none). Blocks of sites marked as caches ([`crate::testing::mark_cache`]) are dropped
 //! by the same filter. Without the filter, the first `println!` of a
 //! test (18 KiB of capture buffer for 200 lines) is reported; `tests/leak_checked.rs` checks it
 //! is not.
@@ -117,14 +117,20 @@ use crate::report::{self, symbolize, FindingKind, RawFinding, Report};
 use crate::trace::{self, TraceId};
 
 /// Frames of allocation trace kept per registered block (plus `trace::SKIP_BUDGET`).
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 pub const TRACE_DEPTH: usize = trace::MAX_FRAMES - trace::SKIP_BUDGET;
 /// User frames shown per leak in a report.
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 pub const REPORT_DEPTH: usize = 10;
 /// Registry shards (a power of two).
 pub const SHARDS: usize = 64;
 
 /// Functions (substrings of demangled names) whose presence in an allocation trace marks the
 /// block as std's process- or thread-lifetime lazy initialization, not a leak.
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 pub const LAZY_INIT_FUNCTIONS: &[&str] = &[
     "std::io::stdio::print_to",
     "std::io::stdio::_print",
@@ -447,6 +453,8 @@ fn prewarm() {
 /// When the binary's global allocator is not a
 /// [`GeneralPurposeAllocator`](crate::GeneralPurposeAllocator); a panic of `test` propagates
 /// (without a verdict).
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 pub fn check_with<R>(test: impl FnOnce() -> R) -> (R, Report) {
     let scope = Scope::begin();
     let result = test();
@@ -456,12 +464,16 @@ pub fn check_with<R>(test: impl FnOnce() -> R) -> (R, Report) {
 
 /// Runs `test` as a leak-checked scope and reports what it left allocated (empty when
 /// nothing). See [`check_with`] and the module documentation for what is attributed.
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 pub fn check(test: impl FnOnce()) -> Report {
     check_with(test).1
 }
 
 /// Runs `test` as a leak-checked scope and panics with the symbolized leak report when it left
 /// blocks allocated. Returns `test`'s result (see [`check_with`] about returning owners).
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 #[track_caller]
 pub fn assert_no_leaks<R>(test: impl FnOnce() -> R) -> R {
     let (result, report) = check_with(test);
@@ -475,6 +487,8 @@ pub fn assert_no_leaks<R>(test: impl FnOnce() -> R) -> R {
 }
 
 /// Whether the calling thread runs inside a leak-checked scope.
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 pub fn in_check() -> bool {
     current_scope() != 0
 }
@@ -482,6 +496,8 @@ pub fn in_check() -> bool {
 /// `std::thread::spawn`, with the new thread inheriting the caller's leak-check scope (what
 /// every `std::thread` API does by itself where `pthread_create` is interposed: Linux with
 /// glibc).
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 pub fn spawn<F, T>(f: F) -> std::thread::JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,

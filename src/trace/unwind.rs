@@ -28,7 +28,8 @@
 //! * A cache slot is written as key 0, then rule, then key; a reader accepts the rule only if
 //!   the key it read before and after equals its address (a torn read is a miss).
 //! * Computing a rule allocates (gimli's context): an allocator calls [`capture`] inside its
-//!   re-entrancy guard (see [`super::TraceMethod::needs_guard`]), so those requests go to its internal heap.
+//!   re-entrancy guard (see [`super::TraceMethod::needs_guard`]), so those requests go to its
+//!   internal heap.
 //! * The walk reads only `[cfa - 8]` and `[cfa + rbp_offset]` with `rsp < cfa <= top`, where
 //!   `top` is the end of the stack the thread runs on ([`super::current_stack_bounds`]; when
 //!   it is not known, the CFI alone bounds the walk).
@@ -112,6 +113,14 @@ fn rule_for(address: usize) -> Option<Rule> {
     RULES[index].store(bits, Ordering::Release);
     KEYS[index].store(address, Ordering::Release);
     Rule::unpack(bits)
+}
+
+/// Forgets every cached rule: an object is about to be unloaded, and another may be loaded at
+/// its addresses later (`dlclose`, see `super::unload`).
+pub fn forget_rules() {
+    for key in &KEYS {
+        key.store(0, Ordering::Release);
+    }
 }
 
 #[cold]

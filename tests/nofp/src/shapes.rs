@@ -7,7 +7,7 @@ use core::ffi::c_void;
 use core::hint::black_box;
 use core::ptr::NonNull;
 
-use gpa::trace::TraceMethod;
+use gpa::TraceMethod;
 use gpa::{Allocator, Config, GeneralPurposeAllocator, OnError};
 
 /// A debug GPA that records its findings, with deep traces captured by `method`.

@@ -3,7 +3,7 @@
 //! (with `opt-level = 1`, the register held a block length, which the walk read). Run with the
 //! default trace method and with a forced frame-pointer walk.
 
-use gpa::trace::TraceMethod;
+use gpa::TraceMethod;
 use gpa::{Config, GeneralPurposeAllocator, OnError};
 
 const SIZES: [usize; 6] = [50_000, 100_000, 200_000, 300_000, 600_000, 3_000_000];

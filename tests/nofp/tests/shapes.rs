@@ -3,7 +3,7 @@
 //! whatever the frame-pointer register holds, with the default method and with a forced
 //! frame-pointer walk.
 
-use gpa::trace::TraceMethod;
+use gpa::TraceMethod;
 use gpa_nofp::shapes;
 
 /// Set by `tests/nofp.rs` for the one build it makes with frame pointers.
@@ -11,7 +11,10 @@ const BUILT_WITH_FRAME_POINTERS: bool = option_env!("GPA_NOFP_WITH_FRAME_POINTER
 
 #[test]
 fn frame_pointers_are_detected_as_built() {
-    assert_eq!(gpa::trace::frame_pointers_work(), BUILT_WITH_FRAME_POINTERS);
+    assert_eq!(
+        gpa::TraceMethod::frame_pointers_work(),
+        BUILT_WITH_FRAME_POINTERS
+    );
 }
 
 #[test]
