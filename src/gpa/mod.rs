@@ -661,7 +661,7 @@ impl GeneralPurposeAllocator {
                 claimed.map(|l| l.size())
             ));
         }
-        let Some(base) = pagemap::lookup(address) else {
+        let Some(base) = header_of(address) else {
             if internal::owns(address) {
                 // SAFETY: blocks of the internal heap are freed back to it.
                 unsafe { internal::free(memory) };
@@ -716,7 +716,7 @@ impl GeneralPurposeAllocator {
         if internal::owns(address) {
             return false;
         }
-        let Some(base) = pagemap::lookup(address) else {
+        let Some(base) = header_of(address) else {
             self.invalid_free(address, Some(layout));
             return false;
         };
@@ -978,22 +978,7 @@ impl GeneralPurposeAllocator {
     /// part of a large block counts: the rest of its last page-map chunk may hold other
     /// mappings.
     pub(crate) fn manages(address: usize) -> bool {
-        if internal::owns(address) {
-            return true;
-        }
-        let Some(base) = pagemap::lookup(address) else {
-            return false;
-        };
-        // SAFETY: the page map only holds bases of live segment or large-block headers.
-        let common = unsafe { &*(base as *const segment::SegmentCommon) };
-        match common.kind {
-            segment::SegmentKind::Small => true,
-            segment::SegmentKind::Large => {
-                // SAFETY: a large-block header, as its kind says.
-                let block = unsafe { &*(base as *const large::LargeBlock) };
-                address < base + block.mapping_len
-            }
-        }
+        internal::owns(address) || header_of(address).is_some()
     }
 
     /// Empties the calling thread's quarantine, checking the poison of each block (reports
@@ -1115,6 +1100,24 @@ impl fmt::Debug for GeneralPurposeAllocator {
             .field("id", &self.id.load(Ordering::Relaxed))
             .field("config", &self.config)
             .finish_non_exhaustive()
+    }
+}
+
+/// The base of the segment or large-block mapping that holds `address`, if a GPA manages it.
+/// The page map covers whole chunks, and the last chunk of a large block's mapping may hold
+/// other mappings (a thread's stack, say): an address there is no GPA's.
+#[inline]
+fn header_of(address: usize) -> Option<usize> {
+    let base = pagemap::lookup(address)?;
+    // SAFETY: the page map only holds bases of live segment or large-block headers.
+    let common = unsafe { &*(base as *const segment::SegmentCommon) };
+    match common.kind {
+        segment::SegmentKind::Small => Some(base),
+        segment::SegmentKind::Large => {
+            // SAFETY: a large-block header, as its kind says.
+            let block = unsafe { &*(base as *const large::LargeBlock) };
+            (address < base + block.mapping_len).then_some(base)
+        }
     }
 }
 
