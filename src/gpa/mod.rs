@@ -998,7 +998,7 @@ impl GeneralPurposeAllocator {
     /// memory. In fast mode it clears the word [`GeneralPurposeAllocator::free_unsized`] marks
     /// freed blocks with (see `fast_free`).
     #[inline]
-    pub fn alloc_unsized(&self, size: usize, align: usize) -> *mut u8 {
+    pub(crate) fn alloc_unsized(&self, size: usize, align: usize) -> *mut u8 {
         let Ok(layout) = Layout::from_size_align(size, align) else {
             return core::ptr::null_mut();
         };
