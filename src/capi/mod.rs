@@ -156,13 +156,15 @@ pub unsafe fn free(memory: *mut u8) {
 }
 
 fn free_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
-    match guard::base_of(gpa, memory) {
+    match guard::find(gpa, memory) {
         // SAFETY: a live block with its guard; check mode accepts any pointer in `free`.
-        Some((base, pad)) => unsafe {
-            guard::check(gpa, base, pad);
-            gpa.free_unsized(base);
+        Some(found) if found.live => unsafe {
+            guard::check(gpa, found.base, found.pad);
+            gpa.free_unsized(found.base);
         },
-        // SAFETY: check mode: the GPA diagnoses the pointer (double or invalid free).
+        // SAFETY: check mode: the GPA reports the double free of the block it remembers.
+        Some(found) => unsafe { gpa.free_unsized(found.base) },
+        // SAFETY: check mode: the GPA diagnoses the pointer (invalid free).
         None => unsafe { gpa.free_unsized(guard::unknown_base(memory)) },
     }
 }
@@ -204,14 +206,12 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
             moved
         };
     }
-    let Some((base, pad)) = guard::base_of(gpa, memory) else {
+    let found = guard::find(gpa, memory);
+    let Some((base, pad)) = found.filter(|found| found.live).map(|f| (f.base, f.pad)) else {
+        // A freed block's start (a double free), or the pointer as an unknown one.
+        let passed = found.map_or(guard::unknown_base(memory), |found| found.base);
         // SAFETY: check mode: the GPA reports the bad pointer and returns null.
-        unsafe {
-            gpa.realloc_unsized(
-                guard::unknown_base(memory),
-                size.saturating_add(guard::FRONT),
-            )
-        };
+        unsafe { gpa.realloc_unsized(passed, size.saturating_add(guard::FRONT)) };
         return fail(libc::ENOMEM);
     };
     let Some(total) = size.checked_add(pad) else {
