@@ -37,5 +37,5 @@ pub mod testing;
 pub mod trace;
 
 pub use allocators::*;
-pub use gpa::{Check, Config, GeneralPurposeAllocator, LiveBlock, OnError};
+pub use gpa::{BlockInfo, Check, Config, GeneralPurposeAllocator, LiveBlock, OnError};
 pub use interface::{Allocator, Box, Error, RawAllocator, Vec};

@@ -23,7 +23,10 @@
 //! after free faults at a known block, a second free is a double free with all three traces,
 //! and the range is not reused by the next allocation. A block leaving the quarantine gives its
 //! range back and leaves a compact record in a ring of [`FREED_RECORDS`], so a double free of
-//! a block released thousands of frees ago is still reported as one, with its traces.
+//! a block released thousands of frees ago is still reported as one, with its traces. Once a
+//! range was given back, a later block may be mapped at the same address; a stale free of it
+//! is then described by the most recent block there (as Valgrind does once its queue of
+//! freed blocks has moved on).
 //!
 //! # Invariants
 //! * The user data starts at `base`; the mapping is `mapping_len` bytes from `base`.
@@ -156,11 +159,12 @@ impl LargeList {
     }
 }
 
-/// Freed large blocks kept in the quarantine at most.
-pub const QUARANTINE_BLOCKS: usize = 256;
+/// Freed large blocks kept in the quarantine at most (each one mapping, of the kernel's
+/// `vm.max_map_count`, 65530 by default).
+pub const QUARANTINE_BLOCKS: usize = 4096;
 /// Bytes of address space the quarantine of freed large blocks keeps reserved at most (their
-/// memory itself is returned at the free).
-pub const QUARANTINE_BYTES: usize = 4 << 30;
+/// memory itself is returned at the free; the reservation costs address space only).
+pub const QUARANTINE_BYTES: usize = 8 << 30;
 /// Freed large blocks remembered (address range, size, traces) after their range was given
 /// back: 48 bytes each, allocated on the first free.
 pub const FREED_RECORDS: usize = 16384;
@@ -562,7 +566,7 @@ impl GeneralPurposeAllocator {
             if self.config.never_unmap {
                 if self.config.safety {
                     // SAFETY: the data is ours until the block is released.
-                    unsafe { safety::poison(block.data(), block.requested) };
+                    unsafe { safety::poison(block.data(), block.requested, block.align) };
                 }
             } else {
                 // Keep the header and the range: a stale pointer anywhere in it still finds

@@ -28,9 +28,10 @@
 //! the free slots that follow them (see `small`), which extends the reach past the slot.
 //!
 //! Poisoning and the write-after-free check touch at most [`POISON_LIMIT`] and
-//! [`POISON_CHECK_LIMIT`] bytes per block: a write after free lands in the first bytes of a
-//! block in practice (headers, lengths, pointers), and the limits keep safety mode within a
-//! small factor of the fast mode for big blocks.
+//! [`POISON_CHECK_LIMIT`] bytes per block (and as many after the first alignment unit of an
+//! aligned block): a write after free lands in the first bytes of a block in practice
+//! (headers, lengths, pointers), and the limits keep safety mode within a small factor of the
+//! fast mode for big blocks.
 
 /// Freed memory's fill byte.
 pub const POISON: u8 = 0xAA;
@@ -38,8 +39,9 @@ pub const POISON: u8 = 0xAA;
 pub const CANARY: u8 = 0xC5;
 /// The most bytes of a freed block poisoned.
 pub const POISON_LIMIT: usize = 4096;
-/// The most bytes of a freed block checked for writes after free.
-pub const POISON_CHECK_LIMIT: usize = 64;
+/// The bytes at the start of a freed block checked for writes after free (the first 96 of a
+/// C block, after its 32-byte front guard).
+pub const POISON_CHECK_LIMIT: usize = 128;
 
 /// The least redzone after a block of `size` requested bytes (see the table above).
 #[inline]
@@ -84,28 +86,51 @@ pub unsafe fn canary_damage(block: usize, requested: usize, capacity: usize) -> 
     unsafe { first_difference(block + requested, len, CANARY) }.map(|offset| requested + offset)
 }
 
-/// Poisons the first bytes of a freed block.
+/// The windows of a freed block of `len` bytes and alignment `align` that are poisoned and
+/// checked: its first [`POISON_CHECK_LIMIT`] bytes and, for a block aligned to 32 or more,
+/// the same number after its first alignment unit (an aligned block's data often starts
+/// there: the C ABI's front guard fills that unit).
+fn check_windows(len: usize, align: usize) -> [(usize, usize); 2] {
+    let first = (0, len.min(POISON_CHECK_LIMIT));
+    let second = if align >= 32 && align < len {
+        (align, len.min(align + POISON_CHECK_LIMIT))
+    } else {
+        (0, 0)
+    };
+    [first, second]
+}
+
+/// Poisons the first bytes of a freed block of `len` bytes allocated with `align`.
 ///
 /// # Safety
 /// `[block, block + len)` is writable memory that nobody uses any more.
 #[inline]
-pub unsafe fn poison(block: usize, len: usize) {
+pub unsafe fn poison(block: usize, len: usize, align: usize) {
     // SAFETY: caller contract.
     unsafe { core::ptr::write_bytes(block as *mut u8, POISON, len.min(POISON_LIMIT)) };
+    let (start, end) = check_windows(len, align)[1];
+    if end > POISON_LIMIT {
+        let start = start.max(POISON_LIMIT);
+        // SAFETY: caller contract; `start < end <= len`.
+        unsafe { core::ptr::write_bytes((block + start) as *mut u8, POISON, end - start) };
+    }
 }
 
-/// Whether the poisoned bytes of a freed block, from `skip` on, are unchanged.
+/// The offset of the first byte of a freed block's checked windows (from `skip` on) that is
+/// not poison any more, if any: a write after free.
 ///
 /// # Safety
-/// `[block, block + len)` is readable memory of a freed block.
+/// `[block, block + len)` is readable memory of a freed block poisoned with `align`.
 #[inline]
-pub unsafe fn poison_intact(block: usize, skip: usize, len: usize) -> bool {
-    let end = len.min(POISON_CHECK_LIMIT);
-    if skip >= end {
-        return true;
-    }
-    // SAFETY: caller contract.
-    unsafe { all_bytes_are(block + skip, end - skip, POISON) }
+pub unsafe fn poison_damage(block: usize, skip: usize, len: usize, align: usize) -> Option<usize> {
+    check_windows(len, align).iter().find_map(|&(start, end)| {
+        let start = start.max(skip);
+        if start >= end {
+            return None;
+        }
+        // SAFETY: caller contract; the window lies inside the block.
+        unsafe { first_difference(block + start, end - start, POISON) }.map(|at| start + at)
+    })
 }
 
 /// Whether `len` bytes at `start` all equal `value`, compared eight at a time.
@@ -162,11 +187,24 @@ mod tests {
             assert_eq!(canary_damage(base, 10, 64), Some(41));
             byte(10).write(0);
             assert_eq!(canary_damage(base, 10, 64), Some(10));
-            poison(base, 64);
-            assert!(poison_intact(base, 0, 64));
+            poison(base, 64, 8);
+            assert_eq!(poison_damage(base, 0, 64, 8), None);
             byte(40).write(1);
-            assert!(!poison_intact(base, 0, 64));
-            assert!(poison_intact(base, 41, 64));
+            assert_eq!(poison_damage(base, 0, 64, 8), Some(40));
+            assert_eq!(poison_damage(base, 41, 64, 8), None);
+        }
+    }
+
+    #[test]
+    fn aligned_blocks_are_checked_after_their_first_alignment_unit() {
+        let mut block = std::vec![0u8; 8192];
+        let base = block.as_mut_ptr() as usize;
+        // SAFETY: all ranges are inside `block`.
+        unsafe {
+            poison(base, 8192, 4096);
+            assert_eq!(poison_damage(base, 0, 8192, 4096), None);
+            ((base + 4096 + 8) as *mut u8).write(7);
+            assert_eq!(poison_damage(base, 0, 8192, 4096), Some(4104));
         }
     }
 

@@ -206,6 +206,15 @@ pub const RECIPROCAL_SHIFT: u32 = 40;
 /// All units but unit 0.
 pub const ALL_PAGE_UNITS: u64 = !1;
 
+/// Why [`Segment::checked_page_of`] found no page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoPage {
+    /// The address is in no page's slots.
+    Outside,
+    /// The segment's descriptors are not what gpa wrote.
+    Damaged,
+}
+
 /// The two guard regions of unit 0 around the header: (offset, length) pairs, empty when
 /// the OS page is too large to fit guards in unit 0.
 fn header_guards() -> [(usize, usize); 2] {
@@ -372,17 +381,21 @@ impl Segment {
         &mut self.pages[first]
     }
 
-    /// The page descriptor covering `address` if the descriptor is consistent with where it
-    /// lies (a header damaged by a stray write is not followed): `None` for an address
-    /// outside the page units, in a free unit, or past the page's last slot.
-    pub fn checked_page_of(&mut self, address: usize) -> Option<*mut Page> {
+    /// The page descriptor covering `address`, checked against where it lies (a header
+    /// damaged by a stray write is not followed): [`NoPage::Outside`] for an address outside
+    /// the page units, in a free unit, or past the page's last slot; [`NoPage::Damaged`] when
+    /// the unit belongs to a page but the descriptors do not agree with it.
+    pub fn checked_page_of(&mut self, address: usize) -> Result<*mut Page, NoPage> {
         let base = self.base();
         if address < base + UNIT_SIZE || address >= base + SEGMENT_SIZE {
-            return None;
+            return Err(NoPage::Outside);
         }
         let unit = (address - base) / UNIT_SIZE;
-        let first = *self.unit_page.get(unit)? as usize;
-        let page = self.pages.get_mut(first)?;
+        if self.free_units & (1 << unit) != 0 {
+            return Err(NoPage::Outside);
+        }
+        let first = *self.unit_page.get(unit).ok_or(NoPage::Damaged)? as usize;
+        let page = self.pages.get_mut(first).ok_or(NoPage::Damaged)?;
         let units = page.units as usize;
         let class = page.class as Class;
         let sound = units != 0
@@ -395,8 +408,14 @@ impl Segment {
             && page.capacity as usize == units * UNIT_SIZE / class_size(class)
             && page.carved <= page.capacity
             && page.reciprocal == (1u64 << RECIPROCAL_SHIFT) / page.block_size as u64 + 1;
+        if !sound {
+            return Err(NoPage::Damaged);
+        }
         let end = page.start as usize + page.capacity as usize * page.block_size as usize;
-        (sound && address < end).then_some(page as *mut Page)
+        if address >= end {
+            return Err(NoPage::Outside);
+        }
+        Ok(page as *mut Page)
     }
 
     /// Returns the memory of free units to the OS (they read back as zero when reused).

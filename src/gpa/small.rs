@@ -15,8 +15,8 @@ use core::sync::atomic::Ordering;
 
 use super::heap::{self, Heap};
 use super::segment::{
-    is_freed_state, FreeBlock, Page, Segment, SlotMeta, SEGMENT_SIZE, SLOT_FREE, SLOT_FREED,
-    SLOT_LIVE, SLOT_QUARANTINED, SLOT_REMOTE, UNIT_SIZE,
+    is_freed_state, FreeBlock, NoPage, Page, Segment, SlotMeta, SEGMENT_SIZE, SLOT_FREE,
+    SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED, SLOT_REMOTE, UNIT_SIZE,
 };
 use super::size_class::Class;
 use super::{internal, pagemap, safety, BlockInfo, GeneralPurposeAllocator};
@@ -423,9 +423,10 @@ impl GeneralPurposeAllocator {
         let address = memory.as_ptr() as usize;
         // SAFETY: caller contract.
         let segment = unsafe { &mut *segment };
-        let Some(page) = segment.checked_page_of(address) else {
-            self.invalid_free(address, claimed);
-            return;
+        let page = match segment.checked_page_of(address) {
+            Ok(page) => page,
+            Err(NoPage::Outside) => return self.invalid_free(address, claimed),
+            Err(NoPage::Damaged) => return self.damaged_metadata(address),
         };
         // SAFETY: a live page of this segment.
         let page = unsafe { &mut *page };
@@ -488,8 +489,9 @@ impl GeneralPurposeAllocator {
         self.check_small_redzone(segment, page, index, requested, owner, false);
         meta.free_trace
             .store(self.trace_here().0, Ordering::Relaxed);
+        let align = 1 << meta.align_log2.load(Ordering::Relaxed);
         // SAFETY: the slot was live and is now ours to poison.
-        unsafe { safety::poison(address, block_size) };
+        unsafe { safety::poison(address, block_size, align) };
         match heap {
             Some(mut heap) if owner => {
                 // SAFETY: this thread owns the heap.
@@ -624,15 +626,20 @@ impl GeneralPurposeAllocator {
         // SAFETY: safety mode keeps metadata for every slot.
         let meta = unsafe { page.meta(index) };
         let block_size = page.block_size as usize;
+        let align = 1 << meta.align_log2.load(Ordering::Relaxed);
         // SAFETY: the block is freed and still ours.
-        if !unsafe { safety::poison_intact(address, skip, block_size) } {
+        if let Some(offset) = unsafe { safety::poison_damage(address, skip, block_size, align) } {
             let mut finding = RawFinding::new(FindingKind::WriteAfterFree, address);
             finding.size = meta.requested.load(Ordering::Relaxed) as usize;
-            finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
+            finding.align = align;
+            finding.offset = Some(offset as isize);
             finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
             finding.free_trace = TraceId(meta.free_trace.load(Ordering::Relaxed));
             finding.site_trace = self.trace_here();
             self.record(finding);
+            // Poisoned again, so that the free slot does not read as a neighbour's overflow.
+            // SAFETY: as above.
+            unsafe { safety::poison(address, block_size, align) };
         }
         meta.state.store(SLOT_FREED, Ordering::Release);
         // SAFETY: a used slot of this page that nobody uses any more.
@@ -663,9 +670,16 @@ impl GeneralPurposeAllocator {
         let address = memory.as_ptr() as usize;
         // SAFETY: caller contract.
         let segment = unsafe { &mut *segment };
-        let Some(page) = segment.checked_page_of(address) else {
-            self.invalid_free(address, Some(layout));
-            return false;
+        let page = match segment.checked_page_of(address) {
+            Ok(page) => page,
+            Err(NoPage::Outside) => {
+                self.invalid_free(address, Some(layout));
+                return false;
+            }
+            Err(NoPage::Damaged) => {
+                self.damaged_metadata(address);
+                return false;
+            }
         };
         // SAFETY: a live page of this segment.
         let page = unsafe { &*page };
@@ -713,7 +727,7 @@ impl GeneralPurposeAllocator {
         // SAFETY: `segment` is one of this GPA's small segments (caller checked the owner).
         let segment = unsafe { &mut *segment };
         // SAFETY: `checked_page_of` returns live pages of this segment.
-        let page = unsafe { &*segment.checked_page_of(address)? };
+        let page = unsafe { &*segment.checked_page_of(address).ok()? };
         let (index, at_start) = page.slot_of(address);
         if !at_start || index >= page.carved as usize {
             return None;
@@ -748,7 +762,7 @@ impl GeneralPurposeAllocator {
         // SAFETY: `segment` is one of this GPA's small segments (caller checked the owner).
         let segment = unsafe { &mut *segment };
         // SAFETY: `checked_page_of` returns live pages of this segment.
-        let page = unsafe { &*segment.checked_page_of(address)? };
+        let page = unsafe { &*segment.checked_page_of(address).ok()? };
         let (index, _) = page.slot_of(address);
         if index >= page.carved as usize
             || page.meta.is_null()
@@ -912,4 +926,55 @@ fn redzone_scan(
         position += block_size;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpa::{Config, OnError};
+    use crate::report::FindingKind;
+
+    fn checked() -> GeneralPurposeAllocator {
+        GeneralPurposeAllocator::with_config(Config {
+            on_error: OnError::Record,
+            ..Config::debug()
+        })
+    }
+
+    #[test]
+    fn a_damaged_segment_header_is_reported_and_not_followed() {
+        let mut gpa = checked();
+        let allocator = gpa.allocator();
+        let block = allocator.raw_alloc(24, 8).unwrap();
+        let segment = Segment::of(block.as_ptr() as usize);
+        // SAFETY: the test damages the live segment's header on purpose (as a stray write of
+        // a program would), then restores it; nothing else uses the GPA meanwhile.
+        unsafe {
+            let kind = (*segment).common.kind;
+            (*segment).common.kind = 0xdead;
+            allocator.raw_free(block, 24, 8);
+            (*segment).common.kind = kind;
+        }
+        let report = gpa.take_report();
+        assert_eq!(
+            report.of_kind(FindingKind::InternalError).count(),
+            1,
+            "{report}"
+        );
+        // The block was not freed through the damaged header: it still is live.
+        assert_eq!(gpa.usable_size(block.as_ptr()), 24);
+        // SAFETY: as above, for a page descriptor.
+        unsafe {
+            let page = (*segment).page_of(block.as_ptr() as usize);
+            let size = (*page).block_size;
+            (*page).block_size = 7;
+            allocator.raw_free(block, 24, 8);
+            (*page).block_size = size;
+            allocator.raw_free(block, 24, 8);
+        }
+        let report = gpa.report();
+        assert_eq!(report.findings.len(), 1, "{report}");
+        assert_eq!(report.findings[0].kind, FindingKind::InternalError);
+        assert_eq!(gpa.deinit(), crate::gpa::Check::Ok);
+    }
 }
