@@ -8,8 +8,13 @@
 //!   goes to its heap's atomic remote list; threads that exit hand their heaps back.
 //! * Safety mode (`Config::safety`): per-slot state out of line, so double frees, invalid and
 //!   foreign frees and layout mismatches are reported with the allocation, first-free and
-//!   current traces; freed memory is poisoned with 0xAA and quarantined before reuse; canaries
-//!   after every block catch overflows; leaks are reported at `deinit`/`detect_leaks`.
+//!   current traces; freed memory is poisoned with 0xAA and quarantined before reuse; a
+//!   redzone after every block, growing with its size (`safety`), catches overflows; leaks
+//!   are reported at `deinit`/`detect_leaks`.
+//! * Any pointer may be freed in safety mode (and by C's `free` in any mode): it is looked up
+//!   in the page map and validated headers, never followed, and gpa's own metadata lies
+//!   behind inaccessible guards (`internal`, `segment`, `large`, `pagemap`), so a program's
+//!   mistake is reported and never crashes or corrupts the allocator.
 //! * Reports go to stderr and are kept as data ([`crate::report::Report`], also as JSON).
 //! * Tools above the GPA (leak-check scopes, a heap profiler) see its allocation events by
 //!   registering an [`observer::Observer`]; with none registered, each entry point pays one
@@ -21,7 +26,7 @@
 //! the slot live, store the size, capture the trace. `free(ptr)` → the page map gives the
 //! segment (or the size class gives it directly in fast mode) → owned by this thread's heap?
 //! push on the page's free list : push on the owner's remote list → in safety mode, check the
-//! slot and the layout, check the canary, poison, quarantine, store the free trace.
+//! slot and the layout, check the redzone, poison, quarantine, store the free trace.
 //!
 //! # Invariants
 //! * A GPA's id is assigned on first use from a global counter and never reused; every

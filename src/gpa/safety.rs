@@ -12,17 +12,17 @@
 //!
 //! | requested bytes | least redzone |
 //! |-----------------|---------------|
-//! | up to 128       | 32            |
-//! | up to 512       | 64            |
+//! | up to 256       | 32            |
+//! | up to 1 KiB     | 64            |
 //! | up to 4 KiB     | 128           |
 //! | up to 16 KiB    | 256           |
 //! | up to 64 KiB    | 512           |
 //! | more            | 1 KiB         |
 //!
-//! As in AddressSanitizer the redzone grows with the block, so that the relative cost stays
-//! small: at most 32 bytes per block up to 128 bytes (a C `malloc(8)` takes a 64-byte slot:
-//! its 16-byte front guard, 8 bytes, 40 of redzone), at most 1/4 of the block above that, and
-//! 1/64 or less from 64 KiB on. An overflow that writes 32 bytes past a block, or anywhere
+//! As in AddressSanitizer the redzone grows with the block, so that its relative cost stays
+//! small: 32 bytes up to 256-byte blocks (a C `malloc(8)` takes an 80-byte slot: its 32-byte
+//! front guard, 8 bytes, 40 of redzone; glibc takes 32), at most 1/4 of the block above that,
+//! and 1/64 or less from 64 KiB on. An overflow that writes 32 bytes past a block, or anywhere
 //! within its redzone, changes a canary byte. The whole redzone is checked when the block is
 //! freed or resized and at `deinit` / exit (for blocks never freed); small blocks also check
 //! the free slots that follow them (see `small`), which extends the reach past the slot.
@@ -39,16 +39,16 @@ pub const POISON: u8 = 0xAA;
 pub const CANARY: u8 = 0xC5;
 /// The most bytes of a freed block poisoned.
 pub const POISON_LIMIT: usize = 4096;
-/// The bytes at the start of a freed block checked for writes after free (the first 96 of a
-/// C block, after its 32-byte front guard).
-pub const POISON_CHECK_LIMIT: usize = 128;
+/// The bytes at the start of a freed block checked for writes after free (one cache line:
+/// the block leaving the quarantine is usually not in the cache any more).
+pub const POISON_CHECK_LIMIT: usize = 64;
 
 /// The least redzone after a block of `size` requested bytes (see the table above).
 #[inline]
 pub const fn redzone(size: usize) -> usize {
-    if size <= 128 {
+    if size <= 256 {
         32
-    } else if size <= 512 {
+    } else if size <= 1024 {
         64
     } else if size <= 4096 {
         128

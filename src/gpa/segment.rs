@@ -398,16 +398,23 @@ impl Segment {
         let page = self.pages.get_mut(first).ok_or(NoPage::Damaged)?;
         let units = page.units as usize;
         let class = page.class as Class;
+        // Multiplications only (this runs on every checked free): `capacity` must be
+        // `span / block_size` and `reciprocal` `2^40 / block_size + 1`, rounded down.
+        let span = (units * UNIT_SIZE) as u64;
+        let (size, capacity) = (page.block_size as u64, page.capacity as u64);
+        let one = 1u64 << RECIPROCAL_SHIFT;
         let sound = units != 0
             && first != 0
             && first <= unit
             && unit < first + units
             && page.start as usize == base + first * UNIT_SIZE
             && class < crate::gpa::size_class::CLASS_COUNT
-            && page.block_size as usize == class_size(class)
-            && page.capacity as usize == units * UNIT_SIZE / class_size(class)
+            && size == class_size(class) as u64
+            && capacity * size <= span
+            && (capacity + 1) * size > span
             && page.carved <= page.capacity
-            && page.reciprocal == (1u64 << RECIPROCAL_SHIFT) / page.block_size as u64 + 1;
+            && page.reciprocal.wrapping_sub(1).wrapping_mul(size) <= one
+            && page.reciprocal.wrapping_mul(size) > one;
         if !sound {
             return Err(NoPage::Damaged);
         }

@@ -443,7 +443,7 @@ impl GeneralPurposeAllocator {
             unsafe { self.free_small_fast(memory) };
             return;
         }
-        if page.meta.is_null() || !internal::is_metadata(page.meta as usize) {
+        if page.meta.is_null() || !internal::is_live(page.meta as usize) {
             self.damaged_metadata(address);
             return;
         }
@@ -504,7 +504,9 @@ impl GeneralPurposeAllocator {
 
     /// Checks the redzone of the block in slot `index` (live, or being freed by the caller):
     /// its own slot's bytes after `requested`, and, when the calling thread owns the page
-    /// (`owner`), the free slots that follow it up to [`redzone_reach`] bytes past its end.
+    /// (`owner`), the free slots that follow it up to [`redzone_reach`] bytes past its end
+    /// (at a free only as far as [`FREE_REACH`]: the next slot's memory is usually not in the
+    /// cache, and reading it would cost most frees a miss).
     /// Reports an overflow at the first damaged byte, then rewrites the damaged patterns so
     /// that they are reported once (and not later as a write after free of a neighbour).
     /// `at_exit`: found by a walk of live blocks, where the stack says nothing (and capturing
@@ -518,7 +520,13 @@ impl GeneralPurposeAllocator {
         owner: bool,
         at_exit: bool,
     ) -> bool {
-        let Some(offset) = redzone_scan(segment, page, index, requested, owner, false) else {
+        let reach = if at_exit {
+            redzone_reach(requested)
+        } else {
+            redzone_reach(requested).min(FREE_REACH)
+        };
+        let scan = |repair| redzone_scan(segment, page, index, requested, owner, reach, repair);
+        let Some(offset) = scan(false) else {
             return true;
         };
         let address = page.slot_address(index);
@@ -533,7 +541,7 @@ impl GeneralPurposeAllocator {
             finding.site_trace = self.trace_here();
         }
         self.record(finding);
-        redzone_scan(segment, page, index, requested, owner, true);
+        scan(true);
         false
     }
 
@@ -687,7 +695,7 @@ impl GeneralPurposeAllocator {
         if !self.config.safety {
             return new_len <= block_size;
         }
-        if page.meta.is_null() || !internal::is_metadata(page.meta as usize) {
+        if page.meta.is_null() || !internal::is_live(page.meta as usize) {
             self.damaged_metadata(address);
             return false;
         }
@@ -733,7 +741,7 @@ impl GeneralPurposeAllocator {
             return None;
         }
         if self.config.safety {
-            if page.meta.is_null() || !internal::is_metadata(page.meta as usize) {
+            if page.meta.is_null() || !internal::is_live(page.meta as usize) {
                 return None;
             }
             // SAFETY: safety mode keeps metadata for every slot.
@@ -766,7 +774,7 @@ impl GeneralPurposeAllocator {
         let (index, _) = page.slot_of(address);
         if index >= page.carved as usize
             || page.meta.is_null()
-            || !internal::is_metadata(page.meta as usize)
+            || !internal::is_live(page.meta as usize)
         {
             return None;
         }
@@ -852,11 +860,18 @@ fn is_slot_start(page: &Page, address: usize) -> bool {
     address >= start && address < end && page.slot_of(address).1
 }
 
-/// How far past a small block's end its redzone check reaches (its own slot, then the free
-/// slots after it): four times its least redzone, 128 bytes for the smallest blocks.
+/// How far past a small block's end its redzone check reaches at exit and `deinit` (its own
+/// slot, then the free slots after it): four times its least redzone, 128 bytes for blocks of
+/// up to 256 bytes.
 pub fn redzone_reach(requested: usize) -> usize {
     4 * safety::redzone(requested)
 }
+
+/// How far past a block's end its redzone check reaches when the block is freed or resized:
+/// its whole slot, and free slots after it only within 128 bytes of its end (which, for the
+/// small blocks whose slack is shorter than that, are usually in the same or the next cache
+/// line).
+pub const FREE_REACH: usize = 128;
 
 /// Walks the redzone of the block in slot `index` (see `check_small_redzone`): returns the
 /// offset from the block's start of the first damaged byte, or, with `repair`, rewrites every
@@ -867,6 +882,7 @@ fn redzone_scan(
     index: usize,
     requested: usize,
     owner: bool,
+    reach: usize,
     repair: bool,
 ) -> Option<usize> {
     let start = page.slot_address(index);
@@ -882,7 +898,7 @@ fn redzone_scan(
     if !owner {
         return None;
     }
-    let reach_end = start + requested + redzone_reach(requested);
+    let reach_end = start + requested + reach;
     let page_end = page.start as usize + page.units as usize * UNIT_SIZE;
     let zeroed = segment.zero_units && segment.guard_free_units;
     let mut slot = index + 1;
