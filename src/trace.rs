@@ -14,6 +14,12 @@
 //! two inaccessible guard regions of [`TABLE_GUARD`] bytes, so that a stray write running off a
 //! program's block mapped next to it faults instead of corrupting traces.
 //!
+//! Each trace also records the *module epoch* it was captured in: a counter that a checker bumps
+//! ([`next_module_epoch`]) when a shared object is unloaded (`dlclose`). The epoch is part of
+//! the key, so a stack captured after an unload never shares an entry with an equal list of
+//! addresses from before it (the same addresses may now belong to another library), and the
+//! symbolizer can tell which library an address belonged to ([`epoch_of`]).
+//!
 //! More frames than the configured depth are captured ([`SKIP_BUDGET`] extra): the allocator's
 //! own frames and the allocation plumbing of std and `allocator_api2` are dropped when a trace
 //! is symbolized (`report::symbolize`), so they do not use up the user's depth.
@@ -37,26 +43,54 @@ pub const SKIP_BUDGET: usize = if cfg!(debug_assertions) { 16 } else { 8 };
 /// The most frames a stored trace holds.
 pub const MAX_FRAMES: usize = 32;
 
-/// How return addresses are collected.
+/// How the GPA collects the return addresses of a stack trace ([`Config::trace_method`]).
+///
+/// Frame pointers are the fast way, but Rust omits them unless asked: build with them for
+/// complete traces, in your project's `.cargo/config.toml`:
+///
+/// ```toml
+/// [build]
+/// rustflags = ["-C", "force-frame-pointers=yes"]
+/// ```
+///
+/// Without them, a frame-pointer walk stops early and traces are short or empty; choose
+/// [`TraceMethod::Unwinder`] instead, which needs no rebuild but is far slower (the figures
+/// are in [`Config::trace_method`]).
+///
+/// ```
+/// use gpa::{Config, GeneralPurposeAllocator, TraceMethod};
+///
+/// // Complete traces in a program built without frame pointers, at the unwinder's price.
+/// let gpa = GeneralPurposeAllocator::with_config(Config {
+///     trace_method: TraceMethod::Unwinder,
+///     ..Config::debug()
+/// });
+/// # drop(gpa);
+/// ```
+///
+/// [`Config::trace_method`]: crate::Config::trace_method
 // `Custom` compares by function address, which is all a configuration needs.
 #[allow(unpredictable_function_pointer_comparisons)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TraceMethod {
-    /// Walk frame pointers: a few nanoseconds per frame; needs `-C force-frame-pointers=yes`
-    /// (set by this repository's `.cargo/config.toml`) for complete traces.
+    /// Walk the chain of frame pointers: a few nanoseconds per frame, no allocation, no lock.
+    /// Complete only for code built with `-C force-frame-pointers=yes` (the default).
     FramePointers,
     /// The system unwinder (`_Unwind_Backtrace`): complete without frame pointers, but costs
     /// microseconds per trace.
     Unwinder,
     /// A walker of the caller's choice: fills the slice with return addresses, innermost
-    /// first, and returns how many (`capi::unwind::capture`, a caching DWARF unwinder). It
-    /// must not allocate from a user heap.
+    /// first, and returns how many. It runs inside the allocator, so it must not allocate
+    /// from a user heap or take a lock the allocating thread may hold. (The preload library
+    /// uses this for its caching DWARF unwinder.)
     Custom(fn(&mut [usize]) -> usize),
 }
 
 /// A handle to an interned trace.
+///
+/// Example: the [`observer`](crate::observer) module documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub struct TraceId(pub u32);
+pub struct TraceId(pub(crate) u32);
 
 impl TraceId {
     /// No trace (traces disabled, or the table is full).
@@ -148,6 +182,7 @@ fn frame_pointer() -> usize {
 }
 
 /// Captures up to `depth + SKIP_BUDGET` return addresses of the caller's stack.
+#[allow(dead_code)] // `capture_id` in two steps, for callers that keep the frames
 #[inline(never)]
 pub fn capture(depth: usize, method: TraceMethod) -> Frames {
     let mut frames = Frames::new();
@@ -222,11 +257,43 @@ struct Slot {
     key: AtomicU64,
     ready: AtomicU32,
     len: AtomicU32,
+    epoch: AtomicU32,
     addresses: [AtomicUsize; MAX_FRAMES],
 }
 
 /// Inaccessible bytes on each side of the trace table.
 pub const TABLE_GUARD: usize = 64 << 20;
+
+/// The current module epoch (see the module docs).
+static EPOCH: AtomicU32 = AtomicU32::new(0);
+
+/// The current module epoch: how many times [`next_module_epoch`] was called.
+#[inline]
+pub fn module_epoch() -> u32 {
+    EPOCH.load(Ordering::Acquire)
+}
+
+/// Starts a new module epoch (a shared object is about to be unloaded); returns the epoch that
+/// ended. Traces captured from now on get new entries.
+pub fn next_module_epoch() -> u32 {
+    EPOCH.fetch_add(1, Ordering::AcqRel)
+}
+
+/// The module epoch a trace was captured in (0 for [`TraceId::NONE`]).
+pub fn epoch_of(id: TraceId) -> u32 {
+    slot_of(id).map_or(0, |slot| slot.epoch.load(Ordering::Relaxed))
+}
+
+/// The key of a stack in the current epoch: its hash, salted by the epoch (never 0).
+#[inline]
+fn key_of(addresses: &[usize]) -> (u64, u32) {
+    let epoch = module_epoch();
+    let mut key = hash(addresses);
+    if epoch != 0 {
+        key = (key ^ avalanche(u64::from(epoch))) | 1;
+    }
+    (key, epoch)
+}
 
 static TABLE: AtomicPtr<Slot> = AtomicPtr::new(core::ptr::null_mut());
 static FILLED: AtomicUsize = AtomicUsize::new(0);
@@ -277,15 +344,17 @@ fn avalanche(mut value: u64) -> u64 {
 }
 
 /// Stores `frames` (once per distinct stack) and returns its id.
+#[allow(dead_code)] // see `capture`
 pub fn intern(frames: &Frames) -> TraceId {
     let addresses = frames.addresses();
     if addresses.is_empty() {
         return TraceId::NONE;
     }
-    intern_hashed(addresses, hash(addresses))
+    let (key, epoch) = key_of(addresses);
+    intern_hashed(addresses, key, epoch)
 }
 
-fn intern_hashed(addresses: &[usize], key: u64) -> TraceId {
+fn intern_hashed(addresses: &[usize], key: u64, epoch: u32) -> TraceId {
     let Some(table) = table() else {
         return TraceId::NONE;
     };
@@ -311,6 +380,7 @@ fn intern_hashed(addresses: &[usize], key: u64) -> TraceId {
                     cell.store(address, Ordering::Relaxed);
                 }
                 slot.len.store(addresses.len() as u32, Ordering::Relaxed);
+                slot.epoch.store(epoch, Ordering::Relaxed);
                 slot.ready.store(1, Ordering::Release);
                 return TraceId(index as u32);
             }
@@ -343,20 +413,23 @@ fn slot_matches(slot: &Slot, addresses: &[usize]) -> bool {
             .all(|(cell, &address)| cell.load(Ordering::Relaxed) == address)
 }
 
+/// The ready slot of an interned trace.
+fn slot_of(id: TraceId) -> Option<&'static Slot> {
+    if !id.is_some() || id.0 as usize >= TABLE_LEN {
+        return None;
+    }
+    let table = NonNull::new(TABLE.load(Ordering::Acquire))?;
+    // SAFETY: in bounds of the never-unmapped table.
+    let slot = unsafe { &*table.as_ptr().add(id.0 as usize) };
+    (slot.ready.load(Ordering::Acquire) != 0).then_some(slot)
+}
+
 /// The frames of an interned trace (empty for [`TraceId::NONE`]).
 pub fn frames_of(id: TraceId) -> Frames {
     let mut frames = Frames::new();
-    if !id.is_some() || id.0 as usize >= TABLE_LEN {
-        return frames;
-    }
-    let Some(table) = NonNull::new(TABLE.load(Ordering::Acquire)) else {
+    let Some(slot) = slot_of(id) else {
         return frames;
     };
-    // SAFETY: in bounds of the never-unmapped table.
-    let slot = unsafe { &*table.as_ptr().add(id.0 as usize) };
-    if slot.ready.load(Ordering::Acquire) == 0 {
-        return frames;
-    }
     let len = slot.len.load(Ordering::Relaxed) as usize;
     for cell in &slot.addresses[..len] {
         frames.push(cell.load(Ordering::Relaxed));
@@ -376,7 +449,7 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
     if addresses.is_empty() {
         return TraceId::NONE;
     }
-    let key = hash(addresses);
+    let (key, epoch) = key_of(addresses);
     let check = addresses[0] ^ addresses[addresses.len() - 1];
     let way = (key as usize >> 3) & (RECENT_WAYS - 1);
     let cached = RECENT
@@ -389,7 +462,7 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
     if let Some(id) = cached {
         return TraceId(id);
     }
-    let id = intern_hashed(addresses, key);
+    let id = intern_hashed(addresses, key, epoch);
     let _ = RECENT.try_with(|recent| recent[way].set((key, check, id.0)));
     id
 }
@@ -423,6 +496,22 @@ mod tests {
         let other = capture_id(6, TraceMethod::FramePointers);
         assert_ne!(first, other);
         assert!(frames_of(first).addresses().len() >= 2);
+    }
+
+    #[test]
+    fn a_new_module_epoch_gives_equal_stacks_a_new_entry() {
+        let mut frames = Frames::new();
+        for address in [0x1000_usize, 0x2000, 0x3000] {
+            frames.push(address);
+        }
+        let before = intern(&frames);
+        assert_eq!(intern(&frames), before);
+        let ended = next_module_epoch();
+        let after = intern(&frames);
+        assert!(before.is_some() && after.is_some());
+        assert_ne!(before, after);
+        assert!(epoch_of(before) <= ended && epoch_of(after) > ended);
+        assert_eq!(frames_of(after).addresses(), frames.addresses());
     }
 
     #[test]

@@ -6,9 +6,23 @@
 
 use core::ptr::NonNull;
 
-use gpa::gpa::{redzone, BlockInfo, QUARANTINE_BLOCKS};
-use gpa::report::FindingKind;
-use gpa::{Check, Config, GeneralPurposeAllocator, OnError};
+use gpa::{Check, Config, FindingKind, GeneralPurposeAllocator, OnError};
+
+/// The least redzone after a block of `size` bytes, as documented (docs/c_abi.md,
+/// "Redzones"; `gpa::safety::redzone` inside the crate).
+fn redzone(size: usize) -> usize {
+    match size {
+        0..=256 => 32,
+        257..=1024 => 64,
+        1025..=4096 => 128,
+        4097..=16384 => 256,
+        16385..=65536 => 512,
+        _ => 1024,
+    }
+}
+
+/// Freed large blocks whose range stays reserved, as documented (docs/c_abi.md).
+const QUARANTINE_BLOCKS: usize = 4096;
 
 fn checked() -> GeneralPurposeAllocator {
     GeneralPurposeAllocator::with_config(Config {
@@ -105,13 +119,6 @@ fn a_double_free_of_a_large_block_released_long_ago_is_a_double_free() {
     let size = 1 << 20;
     let stale = gpa.allocator().raw_alloc(size, 8).unwrap();
     release(&gpa, stale, size);
-    // While the block is quarantined its range stays reserved, and the GPA still knows it.
-    let info = gpa.block_info(stale.as_ptr() as usize + 100).unwrap();
-    assert_eq!(
-        (info.start, info.size, info.live),
-        (stale.as_ptr() as usize, size, false)
-    );
-    assert!(info.free_trace.is_some());
     for round in 0..2000 {
         let other = gpa.allocator().raw_alloc(200_000 + round, 8).unwrap();
         release(&gpa, other, 200_000 + round);
@@ -155,33 +162,6 @@ fn a_double_free_after_the_quarantine_moved_on_is_still_a_double_free() {
     assert_eq!(finding.address, stale.as_ptr() as usize);
     assert_eq!(finding.size, size);
     assert!(finding.stack("free").is_some() && finding.stack("second_free").is_some());
-    assert_eq!(gpa.deinit(), Check::Ok);
-}
-
-#[test]
-fn a_freed_small_block_is_known_until_its_slot_is_reused() {
-    let mut gpa = checked();
-    let block = gpa.allocator().raw_alloc(40, 64).unwrap();
-    let address = block.as_ptr() as usize;
-    let live = gpa.block_info(address + 10).unwrap();
-    assert_eq!(
-        live,
-        BlockInfo {
-            start: address,
-            size: 40,
-            align: 64,
-            live: true,
-            alloc_trace: live.alloc_trace,
-            free_trace: live.free_trace,
-        }
-    );
-    assert!(live.alloc_trace.is_some() && !live.free_trace.is_some());
-    release(&gpa, block, 40);
-    // The free with another alignment than the allocation's would be a layout mismatch;
-    // `release` uses 8, so one is recorded: take it out of the way.
-    let _ = gpa.take_report();
-    let freed = gpa.block_info(address).unwrap();
-    assert!(!freed.live && freed.free_trace.is_some());
     assert_eq!(gpa.deinit(), Check::Ok);
 }
 
@@ -233,7 +213,7 @@ fn wild_pointers_are_invalid_frees_and_are_never_followed() {
     wild.extend([unused, used, used - 48]);
     for &address in &wild {
         let pointer = NonNull::new(address as *mut u8).unwrap();
-        assert_eq!(gpa.block_layout(pointer.as_ptr()), None, "{address:#x}");
+        assert_eq!(gpa.block_info(pointer.as_ptr()), None, "{address:#x}");
         assert_eq!(gpa.usable_size(pointer.as_ptr()), 0, "{address:#x}");
         // SAFETY: safety mode accepts any pointer and reports it; it is never followed.
         unsafe {
@@ -242,11 +222,15 @@ fn wild_pointers_are_invalid_frees_and_are_never_followed() {
             assert!(gpa.realloc_unsized(pointer.as_ptr(), 100).is_null());
         }
         let report = gpa.take_report();
-        assert_eq!(
-            report.of_kind(FindingKind::InvalidFree).count(),
-            3,
-            "{address:#x}: {report}"
-        );
+        // Other tests' GPA instances run in this process: an address far from the block may
+        // lie in one of their segments, which is a foreign free.
+        let bad_frees = report.findings.iter().filter(|finding| {
+            matches!(
+                finding.kind,
+                FindingKind::InvalidFree | FindingKind::ForeignFree
+            )
+        });
+        assert_eq!(bad_frees.count(), 3, "{address:#x}: {report}");
         assert_eq!(report.findings.len(), 3, "{address:#x}: {report}");
         assert!(report.findings[0].mentions_function("wild_pointers_are_invalid_frees"));
     }

@@ -16,17 +16,26 @@
 //! `pad` is [`FRONT`] (32, a multiple of `malloc`'s 16-byte alignment, so that a write 32 bytes
 //! before a block still lands in its own guard) or the requested alignment when it is larger
 //! (so `base + pad` stays aligned): `pad = max(FRONT, alignment)`, and the GPA records the
-//! alignment with the block. A user pointer maps back to its block through the GPA's
-//! [`GeneralPurposeAllocator::block_info`] on the byte before it (which lies in the guard):
-//! the block is found whatever its alignment, live or freed, and `user == start + pad`
-//! says the pointer is the block's own ([`find`]). Findings the GPA records carry block
-//! starts, padded sizes and the block's alignment; [`to_user`] translates them back, so every
-//! kind (overflow, write after free, double free, leak) names the program's pointer and the
-//! size it asked for, also after the block was freed.
+//! alignment with the block. A user pointer maps back to its block through
+//! `GeneralPurposeAllocator::block_containing` on the byte before it (which lies in the guard):
+//! the block is found whatever its alignment, live or freed, and `user == start + pad` says the
+//! pointer is the block's own ([`find`]). Findings the GPA records carry block starts, padded
+//! sizes and the block's alignment; [`to_user`] translates them back, so every kind
+//! (overflow, write after free, double free, leak) names the program's pointer and the size it
+//! asked for, also after the block was freed.
+//!
+//! A block whose tag (`GeneralPurposeAllocator::set_block_tag`) has [`COOKIE_TAG`] set keeps
+//! the last 8 guard bytes zero instead: blocks of scalar `operator new`, where a mistaken
+//! `delete[]` reads the array's element count from those 8 bytes (the Itanium C++ ABI's array
+//! cookie). A count of 0 runs no destructors and hands `delete[]` the pointer 8 bytes before
+//! the block, which is then reported; `0xF7F7...` would run destructors over the whole
+//! address space and crash first. The price: an underflow that writes exactly zeros into those
+//! 8 bytes of such a block goes unnoticed.
 //!
 //! # Invariants
 //! * Every live check-mode block made through this module has `pad` guard bytes at its start,
-//!   and `pad = max(FRONT, block's alignment)`.
+//!   and `pad = max(FRONT, block's alignment)`; they are all [`GUARD`], except the last 8,
+//!   which are zero when the block's tag has [`COOKIE_TAG`].
 //! * A pointer that is not the user pointer of a block is passed to the GPA as `user - FRONT`
 //!   (wrapping), so that the GPA's report (invalid free) translates back to the pointer the
 //!   program used.
@@ -41,6 +50,10 @@ use crate::report::{FindingKind, RawFinding};
 pub const FRONT: usize = 32;
 /// The guard fill byte.
 pub const GUARD: u8 = 0xF7;
+/// A block tag bit: the last 8 guard bytes are zero (see the module docs).
+pub const COOKIE_TAG: u8 = 0x80;
+/// Bytes of the C++ array cookie (an element count) before a `new[]` array.
+pub const COOKIE: usize = 8;
 
 /// Underflows found by this module (the GPA's own findings are kept by the GPA).
 static FINDINGS: Mutex<std::vec::Vec<RawFinding>> = Mutex::new(std::vec::Vec::new());
@@ -73,6 +86,43 @@ pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u
     }
 }
 
+/// As [`alloc`], and tags the block with `tag` (zeroing the cookie bytes if `tag` has
+/// [`COOKIE_TAG`]).
+pub fn alloc_tagged(gpa: &GeneralPurposeAllocator, size: usize, align: usize, tag: u8) -> *mut u8 {
+    let user = alloc(gpa, size, align);
+    if !user.is_null() && tag != 0 {
+        // SAFETY: `user` is a fresh block with `pad >= FRONT > COOKIE` guard bytes before it.
+        let base = unsafe { user.sub(pad_for(align)) };
+        gpa.set_block_tag(base, tag);
+        if tag & COOKIE_TAG != 0 {
+            // SAFETY: as above.
+            unsafe { core::ptr::write_bytes(user.sub(COOKIE), 0, COOKIE) };
+        }
+    }
+    user
+}
+
+/// Re-tags the live block at `base` (pad `pad`) with `tag`, rewriting its guard to match.
+///
+/// # Safety
+/// `base` is a live block of at least `pad` bytes.
+pub unsafe fn retag(gpa: &GeneralPurposeAllocator, base: *mut u8, pad: usize, tag: u8) {
+    gpa.set_block_tag(base, tag);
+    // SAFETY: caller contract.
+    unsafe {
+        core::ptr::write_bytes(base, GUARD, pad);
+        if tag & COOKIE_TAG != 0 {
+            core::ptr::write_bytes(base.add(pad - COOKIE), 0, COOKIE);
+        }
+    }
+}
+
+/// The tag of the live block at `base` (0 when it has none).
+#[inline]
+fn tag_of(gpa: &GeneralPurposeAllocator, base: *const u8) -> u8 {
+    gpa.block_info(base).map_or(0, |info| info.tag)
+}
+
 /// The GPA block whose user pointer `user` is.
 #[derive(Clone, Copy, Debug)]
 pub struct Found {
@@ -88,7 +138,7 @@ pub struct Found {
 #[inline]
 pub fn find(gpa: &GeneralPurposeAllocator, user: *mut u8) -> Option<Found> {
     let address = user as usize;
-    let info = gpa.block_info(address.checked_sub(1)?)?;
+    let info = gpa.block_containing(address.checked_sub(1)?)?;
     let pad = pad_for(info.align);
     (info.start.checked_add(pad) == Some(address)).then_some(Found {
         base: info.start as *mut u8,
@@ -111,14 +161,14 @@ pub fn unknown_base(user: *mut u8) -> *mut u8 {
     (user as usize).wrapping_sub(FRONT) as *mut u8
 }
 
-/// Whether the guard of the block at `base` is intact.
+/// Whether the guard of the block at `base` (with tag `tag`) is intact.
 ///
 /// # Safety
 /// `base` is a live block of at least `pad` bytes.
 #[inline]
-pub unsafe fn intact(base: *const u8, pad: usize) -> bool {
+pub unsafe fn intact(base: *const u8, pad: usize, tag: u8) -> bool {
     // SAFETY: caller contract.
-    unsafe { first_changed(base, pad) }.is_none()
+    unsafe { first_changed(base, pad, tag) }.is_none()
 }
 
 /// The index of the first guard byte that changed: the lowest address, which is the farthest
@@ -126,10 +176,18 @@ pub unsafe fn intact(base: *const u8, pad: usize) -> bool {
 ///
 /// # Safety
 /// As for [`intact`].
-unsafe fn first_changed(base: *const u8, pad: usize) -> Option<usize> {
+unsafe fn first_changed(base: *const u8, pad: usize, tag: u8) -> Option<usize> {
     // SAFETY: caller contract.
     let guard = unsafe { core::slice::from_raw_parts(base, pad) };
-    guard.iter().position(|&byte| byte != GUARD)
+    let cookie_from = if tag & COOKIE_TAG != 0 && pad >= COOKIE {
+        pad - COOKIE
+    } else {
+        pad
+    };
+    guard.iter().enumerate().position(|(index, &byte)| {
+        let expected = if index < cookie_from { GUARD } else { 0 };
+        byte != expected
+    })
 }
 
 /// Checks the guard of a live block about to be freed or moved; records an underflow.
@@ -138,25 +196,24 @@ unsafe fn first_changed(base: *const u8, pad: usize) -> Option<usize> {
 /// `base` is a live block of at least `pad` bytes.
 #[inline]
 pub unsafe fn check(gpa: &GeneralPurposeAllocator, base: *mut u8, pad: usize) {
+    let tag = tag_of(gpa, base);
     // SAFETY: caller contract.
-    if !unsafe { intact(base, pad) } {
-        report_underflow(gpa, base as usize, pad);
+    if let Some(index) = unsafe { first_changed(base, pad, tag) } {
+        report_underflow(gpa, base as usize, pad, index);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn report_underflow(gpa: &GeneralPurposeAllocator, base: usize, pad: usize) {
+fn report_underflow(gpa: &GeneralPurposeAllocator, base: usize, pad: usize, index: usize) {
     let _inside = InsideAllocator::enter();
     let mut finding = RawFinding::new(FindingKind::Underflow, base + pad);
-    if let Some(info) = gpa.block_info(base) {
-        finding.size = info.size.saturating_sub(pad);
-        finding.align = info.align;
+    if let Some(info) = gpa.block_info(base as *const u8) {
+        finding.size = info.layout.size().saturating_sub(pad);
+        finding.align = info.layout.align();
         finding.alloc_trace = info.alloc_trace;
     }
-    // SAFETY: `base` is a live block of at least `pad` bytes (caller of `check`).
-    finding.offset =
-        unsafe { first_changed(base as *const u8, pad) }.map(|index| index as isize - pad as isize);
+    finding.offset = Some(index as isize - pad as isize);
     let frames = gpa.config().stack_trace_frames;
     finding.site_trace = crate::trace::capture_id(frames, gpa.config().trace_method);
     record(finding);
@@ -174,12 +231,18 @@ fn record(finding: RawFinding) {
     }
 }
 
-/// Checks the guards of live blocks at exit (underflows of blocks never freed).
+/// Checks the guards of live blocks at exit (underflows of blocks never freed). Not in the
+/// child of a `fork` made while other threads ran (`process::forked_from_threads`): a block
+/// one of them was setting up has no guard yet in the child; the parent checks its blocks.
 pub fn check_live(gpa: &GeneralPurposeAllocator, blocks: &[LiveBlock]) {
+    if super::process::forked_from_threads() {
+        return;
+    }
     for block in blocks {
         let pad = gpa
             .block_layout(block.address as *const u8)
             .map_or(FRONT, |layout| pad_for(layout.align()));
+        let tag = tag_of(gpa, block.address as *const u8);
         // SAFETY: a live block of the GPA; every check-mode block is at least `pad` bytes
         // (blocks of other origins, if any, are at least as long as their requested size,
         // and only blocks of `pad` bytes or more are read).
@@ -187,7 +250,7 @@ pub fn check_live(gpa: &GeneralPurposeAllocator, blocks: &[LiveBlock]) {
             continue;
         }
         // SAFETY: as above.
-        if let Some(index) = unsafe { first_changed(block.address as *const u8, pad) } {
+        if let Some(index) = unsafe { first_changed(block.address as *const u8, pad, tag) } {
             let mut finding = RawFinding::new(FindingKind::Underflow, block.address + pad);
             finding.size = block.size - pad;
             finding.alloc_trace = block.alloc_trace;
@@ -199,12 +262,13 @@ pub fn check_live(gpa: &GeneralPurposeAllocator, blocks: &[LiveBlock]) {
 
 /// This module's findings; the record is cleared.
 pub fn take_findings() -> std::vec::Vec<RawFinding> {
+    take_recorded(&FINDINGS)
+}
+
+/// Empties a list of findings kept by a `capi` module (allocating on the internal heap).
+pub fn take_recorded(list: &Mutex<std::vec::Vec<RawFinding>>) -> std::vec::Vec<RawFinding> {
     let _inside = InsideAllocator::enter();
-    core::mem::take(
-        &mut *FINDINGS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()),
-    )
+    core::mem::take(&mut *list.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
 }
 
 /// A GPA finding (block start, padded size) in the program's terms: the GPA records the

@@ -67,6 +67,8 @@ pub struct LargeBlock {
     pub state: AtomicU8,
     /// The freed block's range is inaccessible (protected) and its memory discarded.
     pub reserved: bool,
+    /// The caller's tag (as `SlotMeta::tag`).
+    pub tag: AtomicU8,
     /// Interned allocation trace.
     pub alloc_trace: AtomicU32,
     /// Interned trace of the free.
@@ -422,6 +424,7 @@ impl GeneralPurposeAllocator {
                 align: layout.align(),
                 state: AtomicU8::new(SLOT_LIVE),
                 reserved: false,
+                tag: AtomicU8::new(0),
                 alloc_trace: AtomicU32::new(self.trace_here().0),
                 free_trace: AtomicU32::new(0),
                 next: core::ptr::null_mut(),
@@ -937,3 +940,43 @@ impl GeneralPurposeAllocator {
 }
 
 const _: () = assert!(SLOT_FREED != SLOT_LIVE);
+
+#[cfg(test)]
+mod tests {
+    use crate::gpa::{Check, Config, GeneralPurposeAllocator, OnError};
+
+    #[test]
+    fn freed_blocks_stay_known_with_their_traces() {
+        let mut gpa = GeneralPurposeAllocator::with_config(Config {
+            on_error: OnError::Record,
+            ..Config::debug()
+        });
+        let allocator = gpa.allocator();
+        let large = allocator.raw_alloc(1 << 20, 8).unwrap();
+        let small = allocator.raw_alloc(40, 64).unwrap();
+        let (large_at, small_at) = (large.as_ptr() as usize, small.as_ptr() as usize);
+        let live = gpa.block_containing(small_at + 10).unwrap();
+        assert_eq!(
+            (live.start, live.size, live.align, live.live),
+            (small_at, 40, 64, true)
+        );
+        assert!(live.alloc_trace.is_some() && !live.free_trace.is_some());
+        // SAFETY: live blocks, each freed once with its layout.
+        unsafe {
+            allocator.raw_free(large, 1 << 20, 8);
+            allocator.raw_free(small, 40, 64);
+        }
+        // The large block's range stays reserved in the quarantine; the small slot keeps its
+        // record until it is reused.
+        for (address, start, size) in [
+            (large_at + 100, large_at, 1 << 20),
+            (small_at, small_at, 40),
+        ] {
+            let freed = gpa.block_containing(address).unwrap();
+            assert_eq!((freed.start, freed.size, freed.live), (start, size, false));
+            assert!(freed.alloc_trace.is_some() && freed.free_trace.is_some());
+        }
+        assert!(gpa.report().is_clean(), "{}", gpa.report());
+        assert_eq!(gpa.deinit(), Check::Ok);
+    }
+}

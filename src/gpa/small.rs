@@ -19,7 +19,7 @@ use super::segment::{
     SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED, SLOT_REMOTE, UNIT_SIZE,
 };
 use super::size_class::Class;
-use super::{internal, pagemap, safety, BlockInfo, GeneralPurposeAllocator};
+use super::{internal, pagemap, safety, BlockSpan, GeneralPurposeAllocator};
 use crate::report::{FindingKind, RawFinding};
 use crate::trace::TraceId;
 
@@ -370,6 +370,7 @@ impl GeneralPurposeAllocator {
             .store(layout.size() as u32, Ordering::Relaxed);
         meta.align_log2
             .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
+        meta.tag.store(0, Ordering::Relaxed);
         meta.alloc_trace
             .store(self.trace_here().0, Ordering::Relaxed);
         meta.free_trace.store(0, Ordering::Relaxed);
@@ -432,8 +433,19 @@ impl GeneralPurposeAllocator {
         let page = unsafe { &mut *page };
         let (index, at_start) = page.slot_of(address);
         if !self.config.safety {
+            if !at_start && index < page.carved as usize {
+                // Fast mode keeps no requested sizes: the slot's size says which block.
+                let mut finding = RawFinding::new(FindingKind::InvalidFree, address);
+                finding.size = page.block_size as usize;
+                self.record(finding);
+                return;
+            }
             if !at_start || index >= page.carved as usize {
                 self.invalid_free(address, claimed);
+                return;
+            }
+            // SAFETY: a carved slot start of this live page (checked above).
+            if claimed.is_none() && unsafe { self.fast_double_free(segment, page, address) } {
                 return;
             }
             if let Some(layout) = claimed {
@@ -727,6 +739,33 @@ impl GeneralPurposeAllocator {
         true
     }
 
+    /// The metadata of the live slot starting at `address` (safety mode), with its layout.
+    pub(super) fn small_live_meta(
+        &self,
+        segment: *mut Segment,
+        address: usize,
+    ) -> Option<&SlotMeta> {
+        if !self.config.safety {
+            return None;
+        }
+        // SAFETY: `segment` is one of this GPA's small segments (caller checked the owner).
+        let segment = unsafe { &mut *segment };
+        // SAFETY: `checked_page_of` returns live pages of this segment.
+        let page = unsafe { &*segment.checked_page_of(address).ok()? };
+        let (index, at_start) = page.slot_of(address);
+        if !at_start
+            || index >= page.carved as usize
+            || page.meta.is_null()
+            || !internal::is_live(page.meta as usize)
+        {
+            return None;
+        }
+        // SAFETY: safety mode keeps metadata for every slot; `index < carved <= capacity`.
+        // The array lives as long as the page, which holds the live slot.
+        let meta = unsafe { &*page.meta.add(index) };
+        (meta.state.load(Ordering::Acquire) == SLOT_LIVE).then_some(meta)
+    }
+
     pub(super) fn small_block_layout(
         &self,
         segment: *mut Segment,
@@ -759,11 +798,11 @@ impl GeneralPurposeAllocator {
     }
 
     /// The block (live or freed) of a small segment whose slot holds `address` (safety mode).
-    pub(super) fn small_block_info(
+    pub(super) fn small_block_span(
         &self,
         segment: *mut Segment,
         address: usize,
-    ) -> Option<BlockInfo> {
+    ) -> Option<BlockSpan> {
         if !self.config.safety {
             return None;
         }
@@ -784,7 +823,7 @@ impl GeneralPurposeAllocator {
         if state != SLOT_LIVE && !is_freed_state(state) {
             return None;
         }
-        Some(BlockInfo {
+        Some(BlockSpan {
             start: page.slot_address(index),
             size: meta.requested.load(Ordering::Relaxed) as usize,
             align: 1 << meta.align_log2.load(Ordering::Relaxed),
