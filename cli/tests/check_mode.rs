@@ -25,7 +25,7 @@ fn gcc_or_skip() -> bool {
 /// Runs `binary` with each argument list under `gpa run`, a few at a time (each run in a
 /// directory of its own), and returns the runs in order.
 fn run_cases(dir: &Path, binary: &Path, cases: &[Vec<String>]) -> Vec<Run> {
-    let workers = 3;
+    let workers = 2;
     let mut runs: Vec<Option<Run>> = (0..cases.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
         let chunks: Vec<_> = runs.chunks_mut(cases.len().div_ceil(workers)).collect();
@@ -129,7 +129,7 @@ fn underflows_of_aligned_blocks_are_found_at_free_and_at_exit() {
     let dir = scratch("underflow-aligned");
     let binary = compile("underflow_aligned", &dir);
     let mut cases = Vec::new();
-    for align in ["16", "64", "4096"] {
+    for align in ["16", "4096"] {
         for distance in ["1", "32"] {
             for keep in ["free", "keep"] {
                 cases.push(args(&[align, distance, keep]));
@@ -278,7 +278,7 @@ fn wild_pointers_are_invalid_frees_and_never_crash_gpa() {
         "unmapped",
     ];
     let mut cases: Vec<Vec<String>> = everywhere.iter().map(|w| args(&[w, "free"])).collect();
-    for where_ in ["far", "stack", "internal_used", "internal_block", "libc"] {
+    for where_ in ["far", "internal_block", "libc"] {
         for function in ["realloc", "malloc_usable_size", "free_sized"] {
             cases.push(args(&[where_, function]));
         }
