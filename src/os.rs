@@ -35,13 +35,18 @@ pub fn page_size() -> usize {
 /// Maps `len` bytes of fresh, zeroed, readable and writable memory. `None` when the OS refuses.
 pub fn map(len: usize) -> Option<NonNull<u8>> {
     debug_assert!(len != 0 && len % page_size() == 0, "map: bad length {len}");
+    map_anonymous(len, libc::PROT_READ | libc::PROT_WRITE)
+}
+
+/// A fresh private anonymous mapping of `len` bytes with `protection`, nothing committed.
+fn map_anonymous(len: usize, protection: libc::c_int) -> Option<NonNull<u8>> {
     // SAFETY: an anonymous private mapping at an address of the kernel's choosing cannot
     // alias existing memory.
     let address = unsafe {
         libc::mmap(
             core::ptr::null_mut(),
             len,
-            libc::PROT_READ | libc::PROT_WRITE,
+            protection,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
             -1,
             0,
@@ -219,23 +224,7 @@ pub fn reserve(len: usize) -> Option<NonNull<u8>> {
         len != 0 && len % page_size() == 0,
         "reserve: bad length {len}"
     );
-    // SAFETY: an anonymous private mapping at an address of the kernel's choosing cannot
-    // alias existing memory.
-    let address = unsafe {
-        libc::mmap(
-            core::ptr::null_mut(),
-            len,
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    if address == libc::MAP_FAILED {
-        None
-    } else {
-        NonNull::new(address.cast())
-    }
+    map_anonymous(len, libc::PROT_NONE)
 }
 
 /// Maps `len` bytes of fresh, zeroed, readable and writable memory between two inaccessible

@@ -113,56 +113,47 @@ fn release(gpa: &GeneralPurposeAllocator, block: NonNull<u8>, size: usize) {
     unsafe { gpa.allocator().raw_free(block, size, 8) };
 }
 
-#[test]
-fn a_double_free_of_a_large_block_released_long_ago_is_a_double_free() {
+/// Frees a large block of `size` bytes, then allocates and frees blocks of the sizes
+/// `others` gives, then frees the first block again: the one finding, a double free of it.
+fn stale_double_free(size: usize, others: impl Iterator<Item = usize>) -> gpa::Finding {
     let mut gpa = checked();
-    let size = 1 << 20;
     let stale = gpa.allocator().raw_alloc(size, 8).unwrap();
     release(&gpa, stale, size);
-    for round in 0..2000 {
-        let other = gpa.allocator().raw_alloc(200_000 + round, 8).unwrap();
-        release(&gpa, other, 200_000 + round);
+    for other_size in others {
+        let other = gpa.allocator().raw_alloc(other_size, 8).unwrap();
+        release(&gpa, other, other_size);
     }
     release(&gpa, stale, size);
     let report = gpa.report();
     let finding = report
         .of_kind(FindingKind::DoubleFree)
         .next()
-        .unwrap_or_else(|| panic!("{report}"));
-    assert_eq!(report.findings.len(), 1, "{report}");
-    assert_eq!(finding.address, stale.as_ptr() as usize);
-    assert_eq!(finding.size, size);
-    for stack in ["alloc", "free", "second_free"] {
-        assert!(finding.stack(stack).is_some(), "no {stack} stack: {report}");
-    }
-    assert!(finding.mentions_function("release"));
-    assert_eq!(gpa.deinit(), Check::Ok);
-}
-
-#[test]
-fn a_double_free_after_the_quarantine_moved_on_is_still_a_double_free() {
-    let mut gpa = checked();
-    let size = 150_000;
-    let stale = gpa.allocator().raw_alloc(size, 8).unwrap();
-    release(&gpa, stale, size);
-    // More frees than the quarantine holds: the block's range is given back and only its
-    // record remains (a later block may have been mapped at the same address since, and
-    // would then be the one described).
-    for _ in 0..QUARANTINE_BLOCKS + 64 {
-        let other = gpa.allocator().raw_alloc(size, 8).unwrap();
-        release(&gpa, other, size);
-    }
-    release(&gpa, stale, size);
-    let report = gpa.report();
-    let finding = report
-        .of_kind(FindingKind::DoubleFree)
-        .next()
-        .unwrap_or_else(|| panic!("{report}"));
+        .unwrap_or_else(|| panic!("{report}"))
+        .clone();
     assert_eq!(report.findings.len(), 1, "{report}");
     assert_eq!(finding.address, stale.as_ptr() as usize);
     assert_eq!(finding.size, size);
     assert!(finding.stack("free").is_some() && finding.stack("second_free").is_some());
     assert_eq!(gpa.deinit(), Check::Ok);
+    finding
+}
+
+#[test]
+fn a_double_free_of_a_large_block_released_long_ago_is_a_double_free() {
+    // 2,000 frees later the block's range is still reserved in the quarantine: the finding
+    // describes this block, with its allocation and both frees.
+    let finding = stale_double_free(1 << 20, (0..2000).map(|round| 200_000 + round));
+    assert!(finding.stack("alloc").is_some());
+    assert!(finding.mentions_function("release"));
+    assert!(finding.mentions_function("stale_double_free"));
+}
+
+#[test]
+fn a_double_free_after_the_quarantine_moved_on_is_still_a_double_free() {
+    // More frees than the quarantine holds: the block's range is given back and only its
+    // record remains (a later block of the same size may have been mapped at the same
+    // address since, and would then be the one described).
+    stale_double_free(150_000, (0..QUARANTINE_BLOCKS + 64).map(|_| 150_000));
 }
 
 /// An address inside the internal heap's reservation (see `gpa::internal`): the largest

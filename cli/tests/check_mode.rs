@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
 use serde_json::Value;
@@ -69,10 +69,6 @@ fn of_kind<'a>(findings: &'a [Value], kind: &str) -> Vec<&'a Value> {
     findings.iter().filter(|f| f["kind"] == kind).collect()
 }
 
-fn compile(name: &str, dir: &Path) -> PathBuf {
-    compile_c(name, dir)
-}
-
 #[test]
 fn overflows_anywhere_in_the_redzone_are_found_at_free_and_at_exit() {
     if !gcc_or_skip() {
@@ -83,7 +79,7 @@ fn overflows_anywhere_in_the_redzone_are_found_at_free_and_at_exit() {
     // block of size 4,096 in arena" (distance 32), "35 bytes inside an unallocated block"
     // (distance 100): an overflow each time.
     let dir = scratch("overflow-far");
-    let binary = compile("overflow_far", &dir);
+    let binary = compile_c("overflow_far", &dir);
     let mut cases = Vec::new();
     for size in ["8", "4096", "262144"] {
         for distance in ["1", "32", "100"] {
@@ -127,7 +123,7 @@ fn underflows_of_aligned_blocks_are_found_at_free_and_at_exit() {
     // for 32 bytes before, "32 bytes before a block of size 112 in arena", its own
     // bookkeeping block): an underflow.
     let dir = scratch("underflow-aligned");
-    let binary = compile("underflow_aligned", &dir);
+    let binary = compile_c("underflow_aligned", &dir);
     let mut cases = Vec::new();
     for align in ["16", "4096"] {
         for distance in ["1", "32"] {
@@ -172,7 +168,7 @@ fn every_mistake_on_aligned_blocks_names_the_programs_pointer_and_size() {
     // aborting because of call to pvalloc"); glibc defines its block as the size rounded up
     // to whole pages, 4096 bytes here, and that is what gpa must report.
     let dir = scratch("aligned-family");
-    let binary = compile("aligned_family", &dir);
+    let binary = compile_c("aligned_family", &dir);
     let mistakes = [
         ("overflow", "overflow"),
         ("write_after_free", "write_after_free"),
@@ -231,7 +227,7 @@ fn a_large_block_freed_2000_frees_ago_is_still_a_double_free() {
     // of the later blocks, and names that one. gpa keeps the range reserved and names the
     // first block, with its allocation, its free and the second free.
     let dir = scratch("double-free-large-late");
-    let binary = compile("double_free_large_late", &dir);
+    let binary = compile_c("double_free_large_late", &dir);
     let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
     let findings = run.findings();
     assert_eq!(findings.len(), 1, "{}", describe(&findings));
@@ -264,7 +260,7 @@ fn wild_pointers_are_invalid_frees_and_never_crash_gpa() {
     // delete / delete[] / realloc()" (realloc then returns null); for malloc_usable_size, no
     // error and 0. free_sized is not in glibc 2.36, so under Valgrind the program calls free.
     let dir = scratch("wild-free");
-    let binary = compile("wild_free", &dir);
+    let binary = compile_c("wild_free", &dir);
     let everywhere = [
         "far",
         "before",
@@ -327,7 +323,7 @@ fn writes_a_mebibyte_away_from_a_block_fault_or_are_reported() {
     // a segment, or unmapped space: the write faults, and the report is still written. What
     // must never happen is a silent write into gpa's metadata.
     let dir = scratch("far-write");
-    let binary = compile("far_write", &dir);
+    let binary = compile_c("far_write", &dir);
     let mut cases = Vec::new();
     for size in ["8", "4096", "262144"] {
         for direction in ["before", "after"] {
