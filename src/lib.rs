@@ -31,6 +31,7 @@ pub mod allocators;
 pub mod capi;
 pub mod gpa;
 pub mod interface;
+pub mod leakcheck;
 pub mod os;
 pub mod report;
 pub mod testing;
