@@ -19,6 +19,8 @@ use std::process::{Command, ExitCode};
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
+mod leaks;
+
 /// The preload library's file name.
 const LIBRARY: &str = "libgpa_preload.so";
 
@@ -53,9 +55,9 @@ struct RunArgs {
     /// Exit status when there are findings (default: the program's own status).
     #[arg(long, value_name = "N")]
     error_exitcode: Option<u8>,
-    /// List still-reachable blocks at exit (by allocation site), not only count them.
-    #[arg(long)]
-    show_reachable: bool,
+    /// Leak-check options (memcheck's).
+    #[command(flatten)]
+    leaks: leaks::LeakArgs,
     /// Write the text report to FILE instead of stderr.
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
@@ -143,9 +145,7 @@ fn run(args: &RunArgs) -> Result<u8, String> {
         .env("GPA_REPORT_DIR", &report_dir)
         .env_remove("GPA_LOG")
         .env_remove("GPA_JSON");
-    if args.show_reachable {
-        command.env("GPA_SHOW_REACHABLE", "1");
-    }
+    leaks::apply(&args.leaks, &mut command)?;
     if let Some(limit) = &args.memory_limit {
         command.env("GPA_MEMORY_LIMIT", limit);
     }
@@ -156,6 +156,7 @@ fn run(args: &RunArgs) -> Result<u8, String> {
     let own_code = exit_code(status);
     let (text, merged) = collected;
     let findings = merged["findings"].as_array().map_or(0, Vec::len);
+    let errors = merged["errors"].as_u64().unwrap_or(0);
     let mut json = merged;
     json["exit_status"] = own_code.into();
     if let Some(path) = &args.json {
@@ -163,11 +164,16 @@ fn run(args: &RunArgs) -> Result<u8, String> {
         std::fs::write(path, pretty + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
     }
     let mut text = text;
-    if findings != 0 {
-        let processes = json["processes"].as_array().map_or(0, Vec::len);
+    let processes = json["processes"].as_array().map_or(0, Vec::len);
+    if findings != 0 && processes > 1 {
         text.push_str(&format!(
-            "gpa: {findings} finding(s) in {processes} process(es) checked; {} leaked block(s), {} byte(s)\n",
-            json["leaked_blocks"], json["leaked_bytes"]
+            "gpa: leak summary of the {processes} processes:\n{}",
+            leaks::summary_text(&json["leak_summary"])
+        ));
+    }
+    if findings != 0 {
+        text.push_str(&format!(
+            "gpa: {errors} error(s) in {processes} process(es) checked\n"
         ));
     }
     match &args.log {
@@ -177,7 +183,7 @@ fn run(args: &RunArgs) -> Result<u8, String> {
         None => eprint!("{text}"),
     }
     Ok(match args.error_exitcode {
-        Some(code) if findings != 0 => code,
+        Some(code) if errors != 0 => code,
         _ => own_code,
     })
 }
@@ -247,6 +253,9 @@ fn collect(dir: &Path) -> (String, Value) {
             "pid": pid,
             "program": program,
             "findings": own.len(),
+            "errors": leaks::errors(value),
+            "suppressed_findings": value["suppressed_findings"],
+            "leak_summary": value["leak_summary"],
             "leaked_blocks": value["leaked_blocks"],
             "leaked_bytes": value["leaked_bytes"],
             "reachable_blocks": value["reachable_blocks"],
@@ -268,7 +277,19 @@ fn collect(dir: &Path) -> (String, Value) {
             text.push_str(process_text);
         }
     }
-    let mut merged = json!({ "findings": findings, "processes": processes });
+    let errors: u64 = reports.iter().map(|(_, v, _)| leaks::errors(v)).sum();
+    let suppressed_findings: u64 = reports
+        .iter()
+        .map(|(_, v, _)| v["suppressed_findings"].as_u64().unwrap_or(0))
+        .sum();
+    let summary = leaks::merge_summaries(reports.iter().map(|(_, v, _)| v));
+    let mut merged = json!({
+        "findings": findings,
+        "processes": processes,
+        "errors": errors,
+        "suppressed_findings": suppressed_findings,
+        "leak_summary": summary,
+    });
     for (key, value) in totals.as_object().into_iter().flatten() {
         merged[key] = value.clone();
     }

@@ -41,9 +41,12 @@ const RUNTIME_BOUNDARIES: &[&str] = &[
     "std::rt::lang_start",
     "std::thread::Builder::spawn_unchecked_",
     "__libc_start_call_main",
+    "start_thread",
 ];
 
-fn is_runtime_boundary(function: &str) -> bool {
+/// Whether `function` is where a program's own frames end and the runtime's start-up begins
+/// (`__libc_start_call_main`, `start_thread`, Rust's `lang_start`...).
+pub fn is_runtime_boundary(function: &str) -> bool {
     RUNTIME_BOUNDARIES
         .iter()
         .any(|prefix| function.starts_with(prefix))
@@ -161,6 +164,47 @@ pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
         frames.truncate(depth);
     }
     frames
+}
+
+/// The stack a suppression sees for trace `id`, as Valgrind shows it: the allocation or
+/// freeing entry point the program called (`malloc`, `free`, `operator new(unsigned long)`,
+/// `__rust_alloc`...: the innermost frame with such a name), then every frame after it,
+/// inlined ones included (a C library's own inlined `malloc` wrapper too), untrimmed. Without an entry point (traces
+/// of other origins), the frames [`symbolize`] shows. Return addresses are looked up at the
+/// call instruction (address - 1), as Valgrind and debuggers do, so that a call made from an
+/// inlined function shows that function.
+pub fn suppression_frames(id: TraceId) -> std::vec::Vec<Frame> {
+    let mut frames = std::vec::Vec::new();
+    let mut entry = None;
+    let mut in_plumbing = true;
+    for &address in trace::frames_of(id).addresses() {
+        for mut frame in resolve_address(address.saturating_sub(1)) {
+            frame.address = address;
+            if in_plumbing {
+                let function = frame.function.as_deref();
+                if function.is_some_and(is_entry_point) {
+                    entry = Some(frames.len());
+                    in_plumbing = false;
+                } else if !function.is_some_and(is_plumbing) {
+                    in_plumbing = false;
+                }
+            }
+            frames.push(frame);
+        }
+    }
+    match entry {
+        Some(index) => frames.split_off(index),
+        None => symbolize(id, 0),
+    }
+}
+
+fn is_entry_point(function: &str) -> bool {
+    C_ENTRY_POINTS.contains(&function)
+        || function.starts_with("operator new")
+        || function.starts_with("operator delete")
+        || function.starts_with("__rust_alloc")
+        || function.starts_with("__rust_dealloc")
+        || function.starts_with("__rust_realloc")
 }
 
 #[cfg(test)]
