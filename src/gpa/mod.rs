@@ -11,6 +11,9 @@
 //!   current traces; freed memory is poisoned with 0xAA and quarantined before reuse; canaries
 //!   after every block catch overflows; leaks are reported at `deinit`/`detect_leaks`.
 //! * Reports go to stderr and are kept as data ([`crate::report::Report`], also as JSON).
+//! * Tools above the GPA (leak-check scopes, a heap profiler) see its allocation events by
+//!   registering an [`observer::Observer`]; with none registered, each entry point pays one
+//!   predictable branch.
 //!
 //! # Basic design: the data path of one allocation
 //! `alloc(layout)` → size class (a table lookup) → this thread's heap (one thread-local
@@ -32,6 +35,7 @@ mod internal;
 mod large;
 mod leaks;
 mod lock;
+pub mod observer;
 mod pagemap;
 mod safety;
 mod segment;
@@ -43,14 +47,13 @@ use core::fmt;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::interface::{impl_allocator_api2, Allocator, RawAllocator};
+use crate::interface::{impl_allocator_api2, Allocator, RawAllocator, SyncAllocator};
 use crate::report::{self, FindingKind, RawFinding, Report};
 use crate::trace::{self, TraceId, TraceMethod};
 use crate::PageAllocator;
 use lock::Lock;
 
-#[allow(unused_imports)] // for `testing`, which is being written
-pub(crate) use heap::{current_thread_id, inside_allocator, InsideAllocator};
+pub(crate) use heap::InsideAllocator;
 pub use leaks::LiveBlock;
 pub use size_class::{MAX_SMALL_ALIGN, MAX_SMALL_SIZE};
 
@@ -244,6 +247,12 @@ impl GeneralPurposeAllocator {
     /// The handle to pass to functions.
     pub fn allocator(&self) -> Allocator<'_> {
         Allocator::new(self)
+    }
+
+    /// A handle that is `Send + Sync`: collections built on it may move to other threads
+    /// (see [`SyncAllocator`]).
+    pub fn sync_allocator(&self) -> SyncAllocator<'_> {
+        SyncAllocator::new_sync(self)
     }
 
     /// Whether a segment or large-block header belongs to this instance: its id (unique per
@@ -695,6 +704,10 @@ impl GeneralPurposeAllocator {
     /// In fast mode, `memory` is null or a live block of this allocator.
     pub unsafe fn free_unsized(&self, memory: *mut u8) {
         if let Some(memory) = NonNull::new(memory) {
+            if observer::active() {
+                let size = self.block_layout(memory.as_ptr()).map_or(0, |l| l.size());
+                observer::free_event(self, memory.as_ptr(), size);
+            }
             // SAFETY: forwarded caller contract.
             unsafe { self.free_general(memory, None) }
         }
@@ -759,15 +772,64 @@ fn lock<T>(lock: &Lock<T>) -> lock::Guard<'_, T> {
 unsafe impl RawAllocator for GeneralPurposeAllocator {
     #[inline]
     fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
-        self.alloc_impl(layout)
+        let block = self.alloc_impl(layout);
+        if observer::active() {
+            if let Some(block) = block {
+                observer::alloc_event(self, block.as_ptr(), layout.size(), layout.align());
+            }
+        }
+        block
     }
 
     unsafe fn resize(&self, memory: NonNull<u8>, layout: Layout, new_len: usize) -> bool {
         // SAFETY: forwarded caller contract (checked in safety mode).
-        unsafe { self.resize_impl(memory, layout, new_len) }
+        let resized = unsafe { self.resize_impl(memory, layout, new_len) };
+        if resized && observer::active() {
+            let address = memory.as_ptr();
+            observer::realloc_event(self, address, address, layout.size(), new_len);
+        }
+        resized
     }
 
     unsafe fn remap(
+        &self,
+        memory: NonNull<u8>,
+        layout: Layout,
+        new_len: usize,
+    ) -> Option<NonNull<u8>> {
+        // SAFETY: forwarded caller contract.
+        let moved = unsafe { self.remap_unobserved(memory, layout, new_len) };
+        if observer::active() {
+            if let Some(moved) = moved {
+                observer::realloc_event(
+                    self,
+                    memory.as_ptr(),
+                    moved.as_ptr(),
+                    layout.size(),
+                    new_len,
+                );
+            }
+        }
+        moved
+    }
+
+    #[inline]
+    unsafe fn free(&self, memory: NonNull<u8>, layout: Layout) {
+        if observer::active() {
+            observer::free_event(self, memory.as_ptr(), layout.size());
+        }
+        // SAFETY: forwarded caller contract (checked in safety mode).
+        unsafe { self.free_impl(memory, Some(layout)) }
+    }
+}
+
+impl GeneralPurposeAllocator {
+    /// `RawAllocator::remap` without the observer event: in place, or by moving a large
+    /// block's mapping.
+    ///
+    /// # Safety
+    /// As for `RawAllocator::remap`.
+    unsafe fn remap_unobserved(
         &self,
         memory: NonNull<u8>,
         layout: Layout,
@@ -781,10 +843,16 @@ unsafe impl RawAllocator for GeneralPurposeAllocator {
         unsafe { self.remap_large(memory, layout, new_len) }
     }
 
-    #[inline]
-    unsafe fn free(&self, memory: NonNull<u8>, layout: Layout) {
-        // SAFETY: forwarded caller contract (checked in safety mode).
-        unsafe { self.free_impl(memory, Some(layout)) }
+    /// `GlobalAlloc::alloc` without the observer event: requests made while the thread is
+    /// inside the allocator go to the internal heap.
+    #[inline(always)]
+    fn alloc_global(&self, layout: Layout) -> *mut u8 {
+        if heap::inside_allocator() {
+            return internal::alloc(layout.size().max(1), layout.align())
+                .map_or(core::ptr::null_mut(), NonNull::as_ptr);
+        }
+        self.alloc_impl(layout)
+            .map_or(core::ptr::null_mut(), NonNull::as_ptr)
     }
 }
 
@@ -795,23 +863,17 @@ impl_allocator_api2!([] &GeneralPurposeAllocator => |this| this.allocator());
 unsafe impl GlobalAlloc for GeneralPurposeAllocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if heap::inside_allocator() {
-            return internal::alloc(layout.size().max(1), layout.align())
-                .map_or(core::ptr::null_mut(), NonNull::as_ptr);
-        }
-        let block = self
-            .alloc_impl(layout)
-            .map_or(core::ptr::null_mut(), NonNull::as_ptr);
-        if crate::testing::tracking() {
-            crate::testing::on_alloc(block, layout.size(), self.config.trace_method);
+        let block = self.alloc_global(layout);
+        if observer::active() {
+            observer::alloc_event(self, block, layout.size(), layout.align());
         }
         block
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if crate::testing::tracking() {
-            crate::testing::on_dealloc(ptr);
+        if observer::active() {
+            observer::free_event(self, ptr, layout.size());
         }
         if let Some(memory) = NonNull::new(ptr) {
             // SAFETY: GlobalAlloc's contract: `ptr` came from `alloc` with `layout` (internal
@@ -826,24 +888,24 @@ unsafe impl GlobalAlloc for GeneralPurposeAllocator {
         };
         // In place, or by moving a large block's mapping: `remap` tries both.
         // SAFETY: GlobalAlloc's contract: `ptr` is live with `layout`.
-        if let Some(moved) = unsafe { RawAllocator::remap(self, memory, layout, new_size) } {
-            if crate::testing::tracking() {
-                crate::testing::on_realloc(ptr, moved.as_ptr(), new_size);
+        if let Some(moved) = unsafe { self.remap_unobserved(memory, layout, new_size) } {
+            if observer::active() {
+                observer::realloc_event(self, ptr, moved.as_ptr(), layout.size(), new_size);
             }
             return moved.as_ptr();
         }
         // SAFETY: `layout.align()` is valid and `new_size` non-zero by GlobalAlloc's contract.
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-        // SAFETY: GlobalAlloc's contract.
-        let fresh = unsafe { GlobalAlloc::alloc(self, new_layout) };
+        let fresh = self.alloc_global(new_layout);
         if !fresh.is_null() {
-            if crate::testing::tracking() {
-                crate::testing::on_realloc(ptr, fresh, new_size);
+            if observer::active() {
+                observer::realloc_event(self, ptr, fresh, layout.size(), new_size);
             }
-            // SAFETY: both blocks are live and distinct; the old one is freed with its layout.
+            // SAFETY: both blocks are live and distinct; the old one is freed with its layout
+            // (internal blocks are recognized by address inside).
             unsafe {
                 core::ptr::copy_nonoverlapping(ptr, fresh, layout.size().min(new_size));
-                GlobalAlloc::dealloc(self, ptr, layout);
+                self.free_impl(memory, Some(layout));
             }
         }
         fresh
