@@ -292,16 +292,10 @@ fn the_readme_example_reports_its_overflow_and_its_leak() {
         return;
     }
     let dir = scratch("readme-example");
-    let source =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/c/planted_bug.c");
-    let binary = dir.join("planted_bug");
-    let status = std::process::Command::new("gcc")
-        .args(["-O0", "-g", "-w", "-o"])
-        .arg(&binary)
-        .arg(&source)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let binary = compile_source(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/c/planted_bug.c"),
+        &dir,
+    );
     let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
     assert_eq!(run.stdout(), "9 words, the longest has 5 letters\n");
     let findings = run.findings();

@@ -123,35 +123,54 @@ fn record(
     (kind.into(), blocks, direct, indirect, function.into())
 }
 
-#[test]
-fn a_running_threads_leak_is_found_and_its_stack_and_registers_are_roots() {
+/// Compiles `tests/c/<program>.c` into a fresh directory and runs it under `gpa run
+/// --show-leak-kinds=all`; checks that it prints "done" and exits 0, that Valgrind (where
+/// installed) still gives `valgrind`, and that gpa gives the same, with the possibly lost
+/// bytes larger by `possible_extra` (the DTVs of running threads, see the module docs).
+/// `None` when gcc is missing.
+fn judged_like_valgrind(program: &str, valgrind: Summary, possible_extra: u64) -> Option<Run> {
     if !gcc_or_skip() {
-        return;
+        return None;
     }
-    let dir = scratch("leak-running-thread");
-    let binary = compile_c("leak_thread_running", &dir);
-    let run = gpa_run(
-        &dir,
-        &["--show-leak-kinds=all"],
-        &[binary.to_str().unwrap()],
-    );
-    assert_eq!(run.stdout(), "done\n");
-    assert_eq!(run.output.status.code(), Some(0));
-    let valgrind: Summary = [(1, 3333), (0, 0), (1, 272), (1, 1111), (0, 0)];
-    if let Some(live) = valgrind_summary(&dir, &[binary.to_str().unwrap()], &[]) {
-        assert_eq!(live, valgrind);
+    let dir = scratch(program);
+    let binary = compile_c(program, &dir);
+    let path = binary.to_str().unwrap();
+    let run = gpa_run(&dir, &["--show-leak-kinds=all"], &[path]);
+    assert_eq!(run.stdout(), "done\n", "{program}");
+    assert_eq!(run.output.status.code(), Some(0), "{program}");
+    if let Some(live) = valgrind_summary(&dir, &[path], &[]) {
+        assert_eq!(live, valgrind, "{program}: Valgrind's verdict changed");
     }
     let mut expected = valgrind;
-    expected[2].1 += GPA_DTV_EXTRA;
-    assert_eq!(summary_of(&run.json), expected, "{}", run.stderr());
-    let records = records(&run);
-    assert!(
-        records.contains(&record("definite", 1, 3333, 0, "worker")),
-        "{records:?}"
+    expected[2].1 += possible_extra;
+    assert_eq!(
+        summary_of(&run.json),
+        expected,
+        "{program}: {}",
+        run.stderr()
     );
-    assert!(
-        records.contains(&record("reachable", 1, 1111, 0, "worker")),
-        "{records:?}"
+    Some(run)
+}
+
+fn assert_has_records(run: &Run, wanted: &[(String, u64, u64, u64, String)]) {
+    let records = records(run);
+    for record in wanted {
+        assert!(records.contains(record), "{record:?} in {records:?}");
+    }
+}
+
+#[test]
+fn a_running_threads_leak_is_found_and_its_stack_and_registers_are_roots() {
+    let valgrind = [(1, 3333), (0, 0), (1, 272), (1, 1111), (0, 0)];
+    let Some(run) = judged_like_valgrind("leak_thread_running", valgrind, GPA_DTV_EXTRA) else {
+        return;
+    };
+    assert_has_records(
+        &run,
+        &[
+            record("definite", 1, 3333, 0, "worker"),
+            record("reachable", 1, 1111, 0, "worker"),
+        ],
     );
     assert_eq!(
         run.json["processes"][0]["errors"], 2,
@@ -161,104 +180,42 @@ fn a_running_threads_leak_is_found_and_its_stack_and_registers_are_roots() {
 
 #[test]
 fn a_joined_threads_return_value_is_definitely_lost() {
-    if !gcc_or_skip() {
+    let valgrind = [(1, 4242), (0, 0), (0, 0), (0, 0), (0, 0)];
+    let Some(run) = judged_like_valgrind("leak_thread_joined", valgrind, 0) else {
         return;
-    }
-    let dir = scratch("leak-joined-thread");
-    let binary = compile_c("leak_thread_joined", &dir);
-    let run = gpa_run(
-        &dir,
-        &["--show-leak-kinds=all"],
-        &[binary.to_str().unwrap()],
-    );
-    assert_eq!(run.stdout(), "done\n");
-    let expected: Summary = [(1, 4242), (0, 0), (0, 0), (0, 0), (0, 0)];
-    if let Some(live) = valgrind_summary(&dir, &[binary.to_str().unwrap()], &[]) {
-        assert_eq!(live, expected);
-    }
-    assert_eq!(summary_of(&run.json), expected, "{}", run.stderr());
+    };
     assert_eq!(records(&run), [record("definite", 1, 4242, 0, "worker")]);
 }
 
 #[test]
 fn an_unjoined_finished_threads_return_value_stays_reachable() {
-    if !gcc_or_skip() {
+    let valgrind = [(1, 5353), (0, 0), (1, 272), (1, 4242), (0, 0)];
+    let Some(run) = judged_like_valgrind("leak_thread_unjoined", valgrind, GPA_DTV_EXTRA) else {
         return;
-    }
-    let dir = scratch("leak-unjoined-thread");
-    let binary = compile_c("leak_thread_unjoined", &dir);
-    let run = gpa_run(
-        &dir,
-        &["--show-leak-kinds=all"],
-        &[binary.to_str().unwrap()],
-    );
-    let valgrind: Summary = [(1, 5353), (0, 0), (1, 272), (1, 4242), (0, 0)];
-    if let Some(live) = valgrind_summary(&dir, &[binary.to_str().unwrap()], &[]) {
-        assert_eq!(live, valgrind);
-    }
-    let mut expected = valgrind;
-    expected[2].1 += GPA_DTV_EXTRA;
-    assert_eq!(summary_of(&run.json), expected, "{}", run.stderr());
-    let records = records(&run);
-    assert!(
-        records.contains(&record("definite", 1, 5353, 0, "detached")),
-        "{records:?}"
-    );
-    assert!(
-        records.contains(&record("reachable", 1, 4242, 0, "joinable")),
-        "{records:?}"
+    };
+    assert_has_records(
+        &run,
+        &[
+            record("definite", 1, 5353, 0, "detached"),
+            record("reachable", 1, 4242, 0, "joinable"),
+        ],
     );
 }
 
 #[test]
 fn shared_writable_mappings_are_roots() {
-    if !gcc_or_skip() {
-        return;
-    }
-    let dir = scratch("leak-shared");
-    let binary = compile_c("leak_shared_mapping", &dir);
-    let run = gpa_run(
-        &dir,
-        &["--show-leak-kinds=all"],
-        &[binary.to_str().unwrap()],
-    );
-    let expected: Summary = [(1, 999), (0, 0), (0, 0), (2, 1665), (0, 0)];
-    if let Some(live) = valgrind_summary(&dir, &[binary.to_str().unwrap()], &[]) {
-        assert_eq!(live, expected);
-    }
-    assert_eq!(summary_of(&run.json), expected, "{}", run.stderr());
+    let valgrind = [(1, 999), (0, 0), (0, 0), (2, 1665), (0, 0)];
+    judged_like_valgrind("leak_shared_mapping", valgrind, 0);
 }
 
 #[test]
 fn inaccessible_pages_are_never_read() {
-    if !gcc_or_skip() {
-        return;
-    }
-    let dir = scratch("leak-prot-none");
     // The issue's program: the scan used to fault on the protected page at exit.
-    let binary = compile_c("leak_prot_none", &dir);
-    let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
-    assert_eq!(run.stdout(), "done\n");
-    assert_eq!(run.output.status.code(), Some(0));
-    let expected: Summary = [(1, 32768), (0, 0), (0, 0), (0, 0), (0, 0)];
-    if let Some(live) = valgrind_summary(&dir, &[binary.to_str().unwrap()], &[]) {
-        assert_eq!(live, expected);
-    }
-    assert_eq!(summary_of(&run.json), expected);
+    let valgrind = [(1, 32768), (0, 0), (0, 0), (0, 0), (0, 0)];
+    judged_like_valgrind("leak_prot_none", valgrind, 0);
     // Protected pages inside referenced blocks: neither read nor pointed into.
-    let binary = compile_c("leak_prot_none_held", &dir);
-    let run = gpa_run(
-        &dir,
-        &["--show-leak-kinds=all"],
-        &[binary.to_str().unwrap()],
-    );
-    assert_eq!(run.stdout(), "done\n");
-    assert_eq!(run.output.status.code(), Some(0));
-    let expected: Summary = [(2, 32790), (0, 0), (0, 0), (3, 12332), (0, 0)];
-    if let Some(live) = valgrind_summary(&dir, &[binary.to_str().unwrap()], &[]) {
-        assert_eq!(live, expected);
-    }
-    assert_eq!(summary_of(&run.json), expected, "{}", run.stderr());
+    let valgrind = [(2, 32790), (0, 0), (0, 0), (3, 12332), (0, 0)];
+    judged_like_valgrind("leak_prot_none_held", valgrind, 0);
 }
 
 #[test]
@@ -292,15 +249,10 @@ fn the_readme_programs_list_is_one_definitely_lost_record_holding_the_rest() {
         return;
     }
     let dir = scratch("leak-readme");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/c/planted_bug.c");
-    let binary = dir.join("planted_bug");
-    let status = Command::new("gcc")
-        .args(["-O0", "-g", "-w", "-o"])
-        .arg(&binary)
-        .arg(&source)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let binary = compile_source(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/c/planted_bug.c"),
+        &dir,
+    );
     let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
     // Valgrind: "187 (24 direct, 163 indirect) bytes in 1 blocks are definitely lost in loss
     // record 3 of 3", at split (planted_bug.c:36).

@@ -79,24 +79,7 @@ impl Pattern {
 
 /// Valgrind's wildcard match: `*` any run, `?` one character (iterative, linear in practice).
 fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if p < pattern.len() && (pattern[p] == b'?' || pattern[p] == text[t]) {
-            p += 1;
-            t += 1;
-        } else if p < pattern.len() && pattern[p] == b'*' {
-            star = Some((p, t));
-            p += 1;
-        } else if let Some((star_p, star_t)) = star {
-            p = star_p + 1;
-            t = star_t + 1;
-            star = Some((star_p, star_t + 1));
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|&byte| byte == b'*')
+    wildcard_match(pattern, text, true)
 }
 
 /// LeakSanitizer's template match: substring unless anchored with `^`/`$`; `*` any run.
@@ -112,16 +95,19 @@ fn template_match(template: &str, text: &str) -> bool {
     if !anchored_end {
         pattern.push('*');
     }
-    // `?` is literal in LeakSanitizer's templates: match it as itself.
-    glob_star_only(pattern.as_bytes(), text.as_bytes())
+    // `?` is literal in LeakSanitizer's templates.
+    wildcard_match(pattern.as_bytes(), text.as_bytes(), false)
 }
 
-/// As [`glob`], with only `*` special.
-fn glob_star_only(pattern: &[u8], text: &[u8]) -> bool {
+/// `*` matches any run of bytes; `?` one byte when `question_mark` (else itself).
+fn wildcard_match(pattern: &[u8], text: &[u8], question_mark: bool) -> bool {
     let (mut p, mut t) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
-        if p < pattern.len() && pattern[p] != b'*' && pattern[p] == text[t] {
+        let single = p < pattern.len()
+            && pattern[p] != b'*'
+            && (pattern[p] == text[t] || question_mark && pattern[p] == b'?');
+        if single {
             p += 1;
             t += 1;
         } else if p < pattern.len() && pattern[p] == b'*' {

@@ -130,12 +130,22 @@ pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
     let mut frames = std::vec::Vec::new();
     let mut in_plumbing = true;
     for &address in raw.addresses() {
+        let mut boundary = false;
         for frame in resolve_address(address) {
             if in_plumbing && frame.function.as_deref().is_some_and(is_plumbing) {
                 continue;
             }
             in_plumbing = false;
+            // A C program's `main` is its outermost frame: the C start-up code follows.
+            boundary |= frame
+                .function
+                .as_deref()
+                .is_some_and(|name| name == "main" || is_runtime_boundary(name));
             frames.push(frame);
+        }
+        if boundary {
+            // Nothing below is shown: do not load the debug info of the runtime's objects.
+            break;
         }
     }
     if frames.is_empty() {
@@ -169,17 +179,23 @@ pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
 /// The stack a suppression sees for trace `id`, as Valgrind shows it: the allocation or
 /// freeing entry point the program called (`malloc`, `free`, `operator new(unsigned long)`,
 /// `__rust_alloc`...: the innermost frame with such a name), then every frame after it,
-/// inlined ones included (a C library's own inlined `malloc` wrapper too), untrimmed. Without an entry point (traces
-/// of other origins), the frames [`symbolize`] shows. Return addresses are looked up at the
-/// call instruction (address - 1), as Valgrind and debuggers do, so that a call made from an
-/// inlined function shows that function.
+/// inlined ones included (a C library's own inlined `malloc` wrapper too), down to `main` or
+/// the runtime's start-up frame. Without an entry point (traces of other origins), the frames
+/// [`symbolize`] shows. Return addresses are looked up at the call instruction (address - 1),
+/// as Valgrind and debuggers do, so that a call made from an inlined function shows that
+/// function.
 pub fn suppression_frames(id: TraceId) -> std::vec::Vec<Frame> {
     let mut frames = std::vec::Vec::new();
     let mut entry = None;
     let mut in_plumbing = true;
     for &address in trace::frames_of(id).addresses() {
+        let mut last = false;
         for mut frame in resolve_address(address.saturating_sub(1)) {
             frame.address = address;
+            last |= frame
+                .function
+                .as_deref()
+                .is_some_and(|name| name == "main" || is_runtime_boundary(name));
             if in_plumbing {
                 let function = frame.function.as_deref();
                 if function.is_some_and(is_entry_point) {
@@ -190,6 +206,9 @@ pub fn suppression_frames(id: TraceId) -> std::vec::Vec<Frame> {
                 }
             }
             frames.push(frame);
+        }
+        if last {
+            break;
         }
     }
     match entry {
