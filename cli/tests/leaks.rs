@@ -244,6 +244,33 @@ fn a_thread_that_blocks_every_signal_is_reported_as_not_examined() {
 }
 
 #[test]
+fn exiting_while_threads_create_threads_and_allocate_is_safe() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("leak-busy-threads");
+    let binary = compile_c("threads_busy_at_exit", &dir);
+    for attempt in 0..3 {
+        let start = std::time::Instant::now();
+        let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
+        assert_eq!(run.stdout(), "done\n", "attempt {attempt}");
+        assert_eq!(
+            run.output.status.code(),
+            Some(0),
+            "attempt {attempt}: {}",
+            run.stderr()
+        );
+        assert_eq!(
+            run.json["processes"].as_array().map(Vec::len),
+            Some(1),
+            "attempt {attempt}: the report was written"
+        );
+        assert!(run.json["processes"][0]["leak_summary"]["definite"].is_object());
+        assert!(start.elapsed() < std::time::Duration::from_secs(30));
+    }
+}
+
+#[test]
 fn the_readme_programs_list_is_one_definitely_lost_record_holding_the_rest() {
     if !gcc_or_skip() {
         return;

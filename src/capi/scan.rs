@@ -26,12 +26,15 @@
 //!    threads stopped) says it is readable: a page the program protected is skipped.
 //!
 //! A thread that cannot be stopped (it blocks the signal) keeps running: its heap is not
-//! examined and its whole stack mapping is a root.
+//! examined, its whole stack mapping is a root, glibc's exit-time frees are skipped (the
+//! thread may still use that memory), and memory is read with `process_vm_readv` (as it is
+//! always, where the system has it), so memory it unmaps meanwhile is skipped, not faulted on.
 //!
 //! # Invariants
 //! * The caller holds the GPA's re-entrancy guard, so this module's own allocations come from
 //!   the internal heap (never blocks of the scanned set, never scanned as roots).
-//! * Nothing is read outside a readable mapping of the snapshot.
+//! * Nothing is read outside a readable mapping of the snapshot, and reads go through
+//!   `process_vm_readv` where available (a fault-free copy).
 
 use std::time::Duration;
 
@@ -65,7 +68,7 @@ pub struct Scan {
     pub gpa_blocks: std::vec::Vec<LiveBlock>,
     /// Threads stopped and examined.
     pub stopped_threads: usize,
-    /// Threads that could not be stopped (their heaps were not examined).
+    /// Threads that could not be stopped and own a heap (not examined).
     pub missed_threads: usize,
 }
 
@@ -84,21 +87,39 @@ pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>, options: O
         [None, None]
     };
     let threads = stop_threads(gpa, options.stop_threads);
-    for function in freeres.into_iter().flatten() {
-        function();
+    // glibc frees its own structures without locks, as if no other thread ran: not while a
+    // thread that could not be stopped may use them, or one was stopped in the middle of
+    // glibc's own code (it may have been updating them).
+    if threads.missed.is_empty() && !threads.stopped.iter().any(busy_in_c_library) {
+        for function in freeres.into_iter().flatten() {
+            function();
+        }
     }
     gpa.flush_thread_quarantine();
     let me = crate::os::thread_id();
     let stopped: std::vec::Vec<u64> = threads.stopped.iter().map(|t| t.tid as u64).collect();
     let mut gpa_blocks = std::vec::Vec::new();
-    // SAFETY: the included heaps are this thread's, abandoned ones, and those of threads
-    // stopped in their signal handler (never resumed).
+    let owners = core::cell::RefCell::new(std::vec::Vec::new());
+    // SAFETY: the included heaps are this thread's, abandoned ones, those of threads stopped
+    // in their signal handler (never resumed), and those whose thread no longer exists (a
+    // heap made for a thread after its exit hooks ran is never handed back).
     unsafe {
         gpa.for_each_live_block_of(
-            |owner| owner == me || owner == 0 || stopped.contains(&owner),
+            |owner| {
+                owners.borrow_mut().push(owner);
+                owner == me || owner == 0 || stopped.contains(&owner) || !thread_exists(owner)
+            },
             |block| gpa_blocks.push(*block),
         );
     }
+    // Threads that could not be stopped and own a heap (a thread past its exit hooks owns
+    // none: its heap was handed back and is examined).
+    let owners = owners.into_inner();
+    let unexamined = threads
+        .missed
+        .iter()
+        .filter(|&&tid| owners.contains(&(tid as u64)) && thread_exists(tid as u64))
+        .count();
     let user_blocks: std::vec::Vec<LiveBlock> = gpa_blocks
         .iter()
         .map(|&block| guard::block_to_user(gpa, block))
@@ -141,7 +162,7 @@ pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>, options: O
         judged: graph.finish(),
         gpa_blocks,
         stopped_threads: threads.stopped.len(),
-        missed_threads: threads.missed,
+        missed_threads: unexamined,
     }
 }
 
@@ -168,6 +189,12 @@ fn scan_unmanaged(graph: &mut Graph<'_>, start: usize, end: usize) {
     });
 }
 
+/// Whether thread `tid` of this process still exists.
+fn thread_exists(tid: u64) -> bool {
+    // SAFETY: signal 0 only checks that the thread exists.
+    unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid as libc::c_int, 0) == 0 }
+}
+
 /// The threads of a scan.
 #[derive(Default)]
 struct Threads {
@@ -175,7 +202,7 @@ struct Threads {
     stopped: std::vec::Vec<world::StoppedThread>,
     #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
     stopped: std::vec::Vec<NoThread>,
-    missed: usize,
+    missed: std::vec::Vec<i32>,
 }
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
@@ -205,7 +232,7 @@ fn stop_threads(gpa: &GeneralPurposeAllocator, wanted: bool) -> Threads {
     };
     let threads = Threads {
         stopped: stopped.threads.clone(),
-        missed: stopped.missed.len(),
+        missed: stopped.missed.clone(),
     };
     // Never resumed: the process is exiting (see the module docs).
     core::mem::forget(stopped);
@@ -215,6 +242,47 @@ fn stop_threads(gpa: &GeneralPurposeAllocator, wanted: bool) -> Threads {
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 fn stop_threads(_gpa: &GeneralPurposeAllocator, _wanted: bool) -> Threads {
     Threads::default()
+}
+
+/// System calls a thread waits in when idle: `read`, `poll`, `select`, `pause`, `nanosleep`,
+/// `accept`, `recvfrom`, `recvmsg`, `wait4`, `rt_sigtimedwait`, `rt_sigsuspend`, `futex`,
+/// `restart_syscall`, `epoll_wait`, `clock_nanosleep`, `pselect6`, `ppoll`, `epoll_pwait`,
+/// `accept4`, `epoll_pwait2` (x86-64 numbers).
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const WAITING_SYSCALLS: [usize; 20] = [
+    0, 7, 23, 34, 35, 43, 45, 47, 61, 128, 130, 202, 219, 232, 230, 270, 271, 281, 288, 441,
+];
+
+/// Whether a stopped thread was interrupted inside the C library or the dynamic loader, other
+/// than waiting in a system call: it may have been in the middle of updating their state.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn busy_in_c_library(thread: &world::StoppedThread) -> bool {
+    let rip = thread.registers[libc::REG_RIP as usize];
+    let rax = thread.registers[libc::REG_RAX as usize];
+    let maps = Maps::read();
+    let in_libc = maps.find(rip).is_some_and(|mapping| {
+        let name = mapping.path.rsplit('/').next().unwrap_or("");
+        mapping.execute && (name.starts_with("libc.so") || name.starts_with("ld-linux"))
+    });
+    if !in_libc {
+        return false;
+    }
+    // Interrupted in a restartable system call, the thread's context points at the `syscall`
+    // instruction (0f 05) with the call's number in rax; in one that is not restarted, just
+    // after it, with -EINTR in rax.
+    let mut code = [0u8; 2];
+    let at_syscall =
+        leakcheck::maps::read_own_memory(rip, &mut code) == Some(2) && code == [0x0f, 0x05];
+    let after_syscall = leakcheck::maps::read_own_memory(rip.wrapping_sub(2), &mut code) == Some(2)
+        && code == [0x0f, 0x05];
+    let waiting = (at_syscall && WAITING_SYSCALLS.contains(&rax))
+        || (after_syscall && rax == (-libc::EINTR) as usize);
+    !waiting
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn busy_in_c_library(_thread: &NoThread) -> bool {
+    false
 }
 
 /// Runs `work` while holding the dynamic loader's lock (`dl_iterate_phdr` calls its callback

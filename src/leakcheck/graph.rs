@@ -40,6 +40,18 @@ use crate::report::LeakKind;
 pub trait Memory {
     /// Calls `visit(start, end)` for each part of `[start, end)` that may be read.
     fn for_each_readable(&self, start: usize, end: usize, visit: &mut dyn FnMut(usize, usize));
+    /// Copies the bytes from `address` into `buffer`, stopping at the first byte that cannot
+    /// be read; returns how many were copied. Called only for memory that
+    /// [`Memory::for_each_readable`] offered (which may have changed since, when a thread
+    /// still runs). The default copies directly.
+    fn read(&self, address: usize, buffer: &mut [u8]) -> usize {
+        // SAFETY: the trait's contract: `address` lies in memory offered as readable, and an
+        // implementation whose memory may change under it overrides this method.
+        unsafe {
+            core::ptr::copy_nonoverlapping(address as *const u8, buffer.as_mut_ptr(), buffer.len())
+        };
+        buffer.len()
+    }
     /// Whether the byte at `address` may be read.
     fn is_readable(&self, address: usize) -> bool;
     /// For the multiple-inheritance heuristic: if `address` lies in a readable mapping of a
@@ -197,6 +209,8 @@ pub struct Graph<'m> {
 }
 
 const WORD: usize = core::mem::size_of::<usize>();
+/// Words copied per read of scanned memory.
+const CHUNK_WORDS: usize = 1024;
 const NO_LEADER: u32 = u32::MAX;
 
 impl<'m> Graph<'m> {
@@ -320,9 +334,8 @@ impl<'m> Graph<'m> {
         if address % WORD != 0 || !self.memory.is_readable(address) {
             return None;
         }
-        // SAFETY: aligned and readable (checked just above); a volatile read, since the
-        // memory belongs to the program and may hold anything.
-        Some(unsafe { core::ptr::read_volatile(address as *const usize) })
+        let mut bytes = [0u8; WORD];
+        (self.memory.read(address, &mut bytes) == WORD).then(|| usize::from_ne_bytes(bytes))
     }
 
     /// Memcheck's heuristics for an interior pointer `value` into block `index`.
@@ -404,15 +417,29 @@ impl<'m> Graph<'m> {
         false
     }
 
-    /// Calls `each` with every aligned word of the readable parts of `[start, end)`.
+    /// Calls `each` with every aligned word of the readable parts of `[start, end)`, read in
+    /// chunks through [`Memory::read`].
     fn for_each_word(&self, start: usize, end: usize, each: &mut dyn FnMut(usize)) {
+        let mut chunk = [0usize; CHUNK_WORDS];
         self.memory.for_each_readable(start, end, &mut |from, to| {
             let mut cursor = from.next_multiple_of(WORD);
             while cursor + WORD <= to {
-                // SAFETY: `[from, to)` is readable (the `Memory` contract) and the word lies
-                // inside it, aligned. Volatile: the program's memory may hold anything.
-                each(unsafe { core::ptr::read_volatile(cursor as *const usize) });
-                cursor += WORD;
+                let words = ((to - cursor) / WORD).min(CHUNK_WORDS);
+                // SAFETY: `chunk` is a plain array of words; viewing it as bytes is sound.
+                let bytes = unsafe {
+                    core::slice::from_raw_parts_mut(chunk.as_mut_ptr().cast::<u8>(), words * WORD)
+                };
+                let copied = self.memory.read(cursor, bytes) / WORD;
+                for &word in &chunk[..copied] {
+                    each(word);
+                }
+                if copied < words {
+                    // Unreadable now (unmapped by a thread that still runs): skip its page.
+                    let page = crate::os::page_size();
+                    cursor = (cursor + (copied + 1) * WORD).next_multiple_of(page);
+                } else {
+                    cursor += words * WORD;
+                }
             }
         });
     }

@@ -166,6 +166,22 @@ impl Memory for Maps {
         self.find(address).is_some_and(|mapping| mapping.read)
     }
 
+    fn read(&self, address: usize, buffer: &mut [u8]) -> usize {
+        read_own_memory(address, buffer).unwrap_or_else(|| {
+            // No `process_vm_readv` here: the snapshot says the memory is readable.
+            // SAFETY: `address` lies in a readable mapping of the snapshot (the trait's
+            // contract), and the caller stopped the threads that could unmap it.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    address as *const u8,
+                    buffer.as_mut_ptr(),
+                    buffer.len(),
+                )
+            };
+            buffer.len()
+        })
+    }
+
     fn file_mapping_end(&self, address: usize) -> Option<usize> {
         self.find(address)
             .filter(|mapping| mapping.read && mapping.is_file())
@@ -175,6 +191,31 @@ impl Memory for Maps {
     fn is_file_code(&self, address: usize) -> bool {
         self.find(address)
             .is_some_and(|mapping| mapping.execute && mapping.is_file())
+    }
+}
+
+/// Copies this process's memory at `address` into `buffer` with `process_vm_readv`, which
+/// fails instead of faulting where memory is not mapped or not readable (a thread that still
+/// runs may unmap memory while a scan reads it). Returns the bytes copied (a readable
+/// prefix), or `None` when the system call is not available.
+pub fn read_own_memory(address: usize, buffer: &mut [u8]) -> Option<usize> {
+    let local = libc::iovec {
+        iov_base: buffer.as_mut_ptr().cast(),
+        iov_len: buffer.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: address as *mut libc::c_void,
+        iov_len: buffer.len(),
+    };
+    // SAFETY: the local vector describes `buffer`; the kernel checks the remote one.
+    let copied = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+    if copied >= 0 {
+        return Some(copied as usize);
+    }
+    // SAFETY: the calling thread's errno.
+    match unsafe { *libc::__errno_location() } {
+        libc::EFAULT | libc::ESRCH => Some(0),
+        _ => None,
     }
 }
 
@@ -290,6 +331,30 @@ ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0  [vsyscall]
         assert!(parts.is_empty());
         assert!(maps.is_readable(0x2fff) && !maps.is_readable(0x3000));
         assert!(!maps.is_readable(0x6000));
+    }
+
+    #[test]
+    fn own_memory_is_read_without_faulting() {
+        let page = crate::os::page_size();
+        let memory = crate::os::map(2 * page).unwrap();
+        // SAFETY: a fresh private mapping of ours; its second page is made inaccessible.
+        unsafe {
+            memory.as_ptr().write(7);
+            assert!(crate::os::protect(
+                core::ptr::NonNull::new_unchecked(memory.as_ptr().add(page)),
+                page,
+                false
+            ));
+        }
+        let mut buffer = std::vec![0u8; 2 * page];
+        let copied = read_own_memory(memory.as_ptr() as usize, &mut buffer);
+        if let Some(copied) = copied {
+            assert_eq!(copied, page, "the readable prefix");
+            assert_eq!(buffer[0], 7);
+        }
+        assert_eq!(read_own_memory(16, &mut buffer[..8]), copied.map(|_| 0));
+        // SAFETY: mapped above, unused now.
+        unsafe { crate::os::unmap(memory, 2 * page) };
     }
 
     #[test]

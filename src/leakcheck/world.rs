@@ -246,14 +246,17 @@ fn signal_until_stable(session: &Session, timeout: Duration) -> bool {
 
 /// How long a thread may block the stop signal before it is given up on (a thread being
 /// created blocks every signal for a moment).
-const BLOCKED_GRACE: Duration = Duration::from_millis(100);
+const BLOCKED_GRACE: Duration = Duration::from_millis(500);
 
 /// Waits until no slot is `SIGNALLED`. A thread that still blocks the signal after
 /// [`BLOCKED_GRACE`], and every straggler after `timeout`, becomes `MISSED`.
 fn wait_for_slots(session: &Session, timeout: Duration) {
     let start = now();
     let signal = stop_signal();
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
     let mut masks_checked = false;
+    let mut rounds = 0u32;
     loop {
         let used = session.used.load(Ordering::Acquire);
         let waiting = session.slots[..used]
@@ -262,6 +265,23 @@ fn wait_for_slots(session: &Session, timeout: Duration) {
             .count();
         if waiting == 0 {
             return;
+        }
+        rounds += 1;
+        if rounds % 64 == 0 {
+            // A thread that ended after it was signalled never answers: forget it.
+            for slot in &session.slots[..used] {
+                let tid = slot.tid.load(Ordering::Relaxed);
+                // SAFETY: signal 0 only checks that the thread exists.
+                let alive = unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, 0) } == 0;
+                if !alive {
+                    let _ = slot.state.compare_exchange(
+                        SIGNALLED,
+                        EMPTY,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    );
+                }
+            }
         }
         let elapsed = now() - start;
         if !masks_checked && elapsed >= BLOCKED_GRACE {
