@@ -463,7 +463,11 @@ fn a_generated_suppression_silences_the_finding_it_was_generated_from() {
         return;
     }
     let dir = scratch("leak-gen-suppressions");
-    for (program, kind) in [("leak_suppressed", "leak"), ("double_free", "double_free")] {
+    for (program, kind) in [
+        ("leak_suppressed", "leak"),
+        ("double_free", "double_free"),
+        ("overflow_1", "overflow"),
+    ] {
         let binary = compile_c(program, &dir);
         let path = binary.to_str().unwrap();
         let run = gpa_run(&dir, &["--gen-suppressions"], &[path]);
