@@ -66,6 +66,7 @@ pub(crate) fn collect(dir: &Path) -> (String, Value) {
             "leaked_bytes": value["leaked_bytes"],
             "reachable_blocks": value["reachable_blocks"],
             "reachable_bytes": value["reachable_bytes"],
+            "libc_blocks_released": value["libc_blocks_released"],
         }));
         findings.extend(own.into_iter().map(tag));
         if single {

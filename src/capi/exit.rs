@@ -354,7 +354,10 @@ fn recorded_findings(gpa: &GeneralPurposeAllocator) -> std::vec::Vec<(RawFinding
         .take_raw_findings()
         .into_iter()
         .map(|finding| guard::to_user(gpa, finding));
-    for finding in gpa_findings.chain(guard::take_findings()) {
+    let own_findings = guard::take_findings()
+        .into_iter()
+        .chain(super::family::take_findings());
+    for finding in gpa_findings.chain(own_findings) {
         // Each finding once: the live-block walk re-checks canaries every time it runs.
         if !raw
             .iter()
@@ -382,9 +385,9 @@ fn merge_same_site(raw: std::vec::Vec<RawFinding>) -> std::vec::Vec<(RawFinding,
         match same {
             Some((seen, total)) => {
                 seen.count += finding.count;
-                *total += finding.size;
+                *total += finding.size * finding.count;
             }
-            None => merged.push((finding, finding.size)),
+            None => merged.push((finding, finding.size * finding.count)),
         }
     }
     merged
@@ -426,6 +429,10 @@ pub fn to_json(outcome: &Outcome) -> serde_json::Value {
             "suppressed_findings".into(),
             outcome.suppressed_findings.into(),
         );
+        object.insert(
+            "libc_blocks_released".into(),
+            super::foreign::released_count().into(),
+        );
         object.insert("threads_stopped".into(), outcome.threads.0.into());
         object.insert("threads_not_examined".into(), outcome.threads.1.into());
         if !outcome.warnings.is_empty() {
@@ -457,6 +464,13 @@ pub fn to_text(outcome: &Outcome) -> String {
             text.push_str(entry);
         }
         text.push('\n');
+    }
+    let released = super::foreign::released_count();
+    if released != 0 {
+        text.push_str(&format!(
+            "info(gpa): {released} block(s) allocated by libc's own malloc (not by gpa: a \
+             library loaded with RTLD_DEEPBIND?) were freed through gpa and handed back to libc\n"
+        ));
     }
     if outcome.report.findings.is_empty() {
         return text;

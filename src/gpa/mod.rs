@@ -180,6 +180,17 @@ impl fmt::Debug for Config {
     }
 }
 
+/// What safety mode keeps about a live block ([`GeneralPurposeAllocator::block_info`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// The requested size and alignment.
+    pub layout: Layout,
+    /// The caller's tag ([`GeneralPurposeAllocator::set_block_tag`]), 0 unless set.
+    pub tag: u8,
+    /// Where the block was allocated.
+    pub alloc_trace: TraceId,
+}
+
 /// The verdict of a leak check.
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,6 +221,7 @@ pub struct GeneralPurposeAllocator {
     large_cache: Lock<large::LargeCache>,
     requested_bytes: AtomicUsize,
     memory_limit: AtomicUsize,
+    foreign_block_hook: AtomicUsize,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -236,6 +248,7 @@ impl GeneralPurposeAllocator {
             large_cache: Lock::new(large::LargeCache::new()),
             requested_bytes: AtomicUsize::new(0),
             memory_limit: AtomicUsize::new(usize::MAX),
+            foreign_block_hook: AtomicUsize::new(0),
         }
     }
 
@@ -401,11 +414,13 @@ impl GeneralPurposeAllocator {
             }
         }
         // SAFETY: forwarded contract.
-        unsafe { self.free_general(memory, claimed) }
+        unsafe { self.free_general(memory, claimed, false) }
     }
 
+    /// `foreign`: offer a pointer in no memory of any GPA to the foreign-block hook
+    /// ([`GeneralPurposeAllocator::set_foreign_block_hook`]) before reporting it.
     #[cold]
-    unsafe fn free_general(&self, memory: NonNull<u8>, claimed: Option<Layout>) {
+    unsafe fn free_general(&self, memory: NonNull<u8>, claimed: Option<Layout>, foreign: bool) {
         let address = memory.as_ptr() as usize;
         if self.config.verbose_log {
             self.log(format_args!(
@@ -418,6 +433,9 @@ impl GeneralPurposeAllocator {
             if internal::owns(address) {
                 // SAFETY: blocks of the internal heap are freed back to it.
                 unsafe { internal::free(memory) };
+                return;
+            }
+            if foreign && self.release_foreign(memory) {
                 return;
             }
             self.invalid_free(address, claimed);
@@ -656,6 +674,65 @@ impl GeneralPurposeAllocator {
         }
     }
 
+    /// What safety mode keeps about the live block starting at `memory`: its layout, its
+    /// [tag](GeneralPurposeAllocator::set_block_tag) and its allocation trace. `None` when
+    /// `memory` is not the start of a live block of this allocator, or without safety.
+    pub fn block_info(&self, memory: *const u8) -> Option<BlockInfo> {
+        let (layout, tag, trace) = self.live_block_cells(memory as usize)?;
+        Some(BlockInfo {
+            layout,
+            tag: tag.load(Ordering::Relaxed),
+            alloc_trace: TraceId(trace.load(Ordering::Relaxed)),
+        })
+    }
+
+    /// Stores a caller's one-byte tag with the live block starting at `memory` (safety mode;
+    /// every block starts with tag 0). The C ABI records each block's allocation family
+    /// there (`malloc`, `new`, `new[]`...). Returns whether `memory` is such a block.
+    pub fn set_block_tag(&self, memory: *const u8, tag: u8) -> bool {
+        self.live_block_cells(memory as usize)
+            .map(|(_, cell, _)| cell.store(tag, Ordering::Relaxed))
+            .is_some()
+    }
+
+    fn live_block_cells(
+        &self,
+        address: usize,
+    ) -> Option<(
+        Layout,
+        &core::sync::atomic::AtomicU8,
+        &core::sync::atomic::AtomicU32,
+    )> {
+        if !self.config.safety || internal::owns(address) {
+            return None;
+        }
+        let base = pagemap::lookup(address)?;
+        // SAFETY: the page map only holds bases of live headers.
+        let common = unsafe { &*(base as *const segment::SegmentCommon) };
+        if !self.owns_header(common) {
+            return None;
+        }
+        match common.kind {
+            segment::SegmentKind::Small => {
+                let meta = self.small_live_meta(base, address)?;
+                let align = 1usize << meta.align_log2.load(Ordering::Relaxed);
+                let size = meta.requested.load(Ordering::Relaxed) as usize;
+                let layout = Layout::from_size_align(size, align).ok()?;
+                Some((layout, &meta.tag, &meta.alloc_trace))
+            }
+            segment::SegmentKind::Large => {
+                // SAFETY: a large block header of ours; the caller's block keeps it mapped.
+                let block = unsafe { &*(base as *const large::LargeBlock) };
+                let live = block.state.load(Ordering::Acquire) == segment::SLOT_LIVE;
+                if !live || block.data() != address {
+                    return None;
+                }
+                let layout = Layout::from_size_align(block.requested, block.align).ok()?;
+                Some((layout, &block.tag, &block.alloc_trace))
+            }
+        }
+    }
+
     /// The usable size of a live block (`malloc_usable_size`), 0 when `memory` is not one.
     pub fn usable_size(&self, memory: *const u8) -> usize {
         self.block_layout(memory).map_or(0, |layout| layout.size())
@@ -709,8 +786,28 @@ impl GeneralPurposeAllocator {
                 observer::free_event(self, memory.as_ptr(), size);
             }
             // SAFETY: forwarded caller contract.
-            unsafe { self.free_general(memory, None) }
+            unsafe { self.free_general(memory, None, true) }
         }
+    }
+
+    /// Registers the hook that C's `free` ([`GeneralPurposeAllocator::free_unsized`]) offers a
+    /// pointer to when it lies in no memory of any GPA, before reporting it as an invalid
+    /// free: the hook releases the block and returns `true` if it belongs to another
+    /// allocator it knows (the C ABI: blocks of libc's own `malloc`).
+    pub fn set_foreign_block_hook(&self, hook: fn(*mut u8) -> bool) {
+        self.foreign_block_hook
+            .store(hook as usize, Ordering::Release);
+    }
+
+    #[cold]
+    fn release_foreign(&self, memory: NonNull<u8>) -> bool {
+        let hook = self.foreign_block_hook.load(Ordering::Acquire);
+        if hook == 0 {
+            return false;
+        }
+        // SAFETY: only `set_foreign_block_hook` stores here, a `fn(*mut u8) -> bool`.
+        let hook = unsafe { core::mem::transmute::<usize, fn(*mut u8) -> bool>(hook) };
+        hook(memory.as_ptr())
     }
 
     /// C's `realloc` for a non-null block: resizes in place or moves (copying the contents);
@@ -725,7 +822,7 @@ impl GeneralPurposeAllocator {
         };
         let Some(old) = self.block_layout(memory) else {
             // SAFETY: not a live block: the general free path reports what it is.
-            unsafe { self.free_general(block, None) };
+            unsafe { self.free_general(block, None, false) };
             return core::ptr::null_mut();
         };
         if internal::owns(memory as usize) {
