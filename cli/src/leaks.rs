@@ -6,14 +6,13 @@
 //! Each option is checked here, before the program starts: a bad loss-kind set or an
 //! unreadable or malformed suppression file is an error of `gpa run` (status 125), not a
 //! warning lost in the program's report. The preload library reads the same variables
-//! (`gpa::capi::settings`).
+//! (`src/capi/settings.rs`).
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use clap::Args;
-use gpa::leakcheck::{Heuristics, KindSet};
-use gpa::report::suppress::Suppressions;
+use gpa::__capi::leak_options::{thousands, Heuristics, KindSet, Suppressions};
 use serde_json::{json, Value};
 
 /// Leak-check options (flattened into `gpa run`'s).
@@ -119,11 +118,11 @@ pub(crate) fn apply(args: &LeakArgs, command: &mut Command) -> Result<(), String
     Ok(())
 }
 
-/// The five totals of the leak summary, summed over the processes' reports.
-pub(crate) fn merge_summaries<'a>(reports: impl Iterator<Item = &'a Value>) -> Value {
+/// Leak summaries (`{"definite": {"blocks", "bytes"}, ...}`) added up.
+pub(crate) fn merge_summaries<'a>(summaries: impl Iterator<Item = &'a Value>) -> Value {
     let mut totals = json!({});
-    for report in reports {
-        let Some(summary) = report["leak_summary"].as_object() else {
+    for summary in summaries {
+        let Some(summary) = summary.as_object() else {
             continue;
         };
         for (kind, amount) in summary {
@@ -160,8 +159,8 @@ pub(crate) fn summary_text(totals: &Value) -> String {
         let amount = &totals[kind];
         text.push_str(&format!(
             "    {label}: {} bytes in {} blocks\n",
-            gpa::leakcheck::thousands(amount["bytes"].as_u64().unwrap_or(0) as usize),
-            gpa::leakcheck::thousands(amount["blocks"].as_u64().unwrap_or(0) as usize)
+            thousands(amount["bytes"].as_u64().unwrap_or(0) as usize),
+            thousands(amount["blocks"].as_u64().unwrap_or(0) as usize)
         ));
     }
     text

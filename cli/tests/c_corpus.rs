@@ -245,17 +245,34 @@ fn clean_programs_have_no_findings_and_unchanged_output_in_both_modes() {
         assert!(plain.status.success(), "{name} fails without gpa");
         for mode in [&[][..], &["--fast"][..]] {
             let run = gpa_run(&dir, mode, &command);
+            let main_pid = run.json["processes"][0]["pid"].clone();
+            // A `fork` child of a multithreaded program inherits the blocks the other threads
+            // were allocating at that moment, with no thread left to hold them: definitely
+            // lost, as Valgrind reports them in each child ("300,000 bytes in 1 blocks are
+            // definitely lost", at `churn`). Nothing else may be found.
+            let unexpected: Vec<Value> = run
+                .findings()
+                .into_iter()
+                .filter(|f| {
+                    !(name == "clean_fork_threads"
+                        && f["pid"] != main_pid
+                        && f["leak_kind"] == "definite"
+                        && stack_functions(f, "alloc").first().map(String::as_str) == Some("churn"))
+                })
+                .collect();
             assert!(
-                run.findings().is_empty(),
+                unexpected.is_empty(),
                 "{name} {mode:?}: {}",
-                describe(&run.findings())
+                describe(&unexpected)
             );
             assert_eq!(
                 run.stdout(),
                 String::from_utf8_lossy(&plain.stdout),
                 "{name} {mode:?}"
             );
-            assert_eq!(run.stderr(), "", "{name} {mode:?}");
+            if run.findings().is_empty() {
+                assert_eq!(run.stderr(), "", "{name} {mode:?}");
+            }
             assert_eq!(run.output.status.code(), Some(0), "{name} {mode:?}");
         }
     }

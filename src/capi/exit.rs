@@ -20,8 +20,20 @@
 //!    one-line header (`error(gpa):` when it counts as an error, `info(gpa):` when only shown)
 //!    and its trace, then the leak summary; with `GPA_GEN_SUPPRESSIONS`, a ready suppression
 //!    entry after each. Text goes to `GPA_LOG` (appended) or stderr, only when there is
-//!    something to say; JSON to `GPA_JSON`, and `<pid>.json` / `<pid>.txt` into
-//!    `GPA_REPORT_DIR` (for `gpa run`, which merges the reports of every process of the run).
+//!    something to say; JSON to `GPA_JSON`; or, under `gpa run` (`GPA_REPORT_DIR`), a
+//!    `report` event with the JSON and text beside it (`<pid>.<n>.json`, `<pid>.<n>.txt`; see
+//!    `process::events`), which `gpa run` merges with the reports of every other process.
+//!
+//! The paths are the ones the environment held at start-up (`settings::save_paths`): a
+//! program that calls `clearenv` or `setenv` (or glibc's exit-time frees, which clear the
+//! environment) still reports where it was asked to.
+//!
+//! Reports are also written when the process ends without `exit`'s hooks: at `_exit`/`_Exit`
+//! (interposed, `process::exit_now`), at `quick_exit`, on a fatal signal, and, without the
+//! leak verdict, before an `exec` replaces the image ([`report_before_exec`]). glibc's
+//! exit-time frees flush stdio; at `_exit` and `quick_exit`, which must not, the streams'
+//! unwritten bytes are discarded first (as those calls would). A crash report stops no thread
+//! and frees nothing (the crashing thread may hold a lock, its state is suspect).
 //!
 //! The JSON object is [`Report::to_json`]'s (`findings`) plus `pid`, `program`,
 //! `leak_summary` (`definite`, `indirect`, `possible`, `reachable`, `suppressed`: each
@@ -36,8 +48,9 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use std::io::Write;
 
 use super::guard;
+use super::process::{self, events};
 use super::scan;
-use super::settings::{env_bytes, Settings};
+use super::settings::{self, Settings};
 use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
 use crate::leakcheck::{self, KindSet, Maps, Totals};
 use crate::report::suppress::{self, StackFrame, Suppressions};
@@ -46,13 +59,47 @@ use crate::trace::TraceId;
 
 static REPORTED: AtomicBool = AtomicBool::new(false);
 
+extern "C" {
+    fn at_quick_exit(function: extern "C" fn()) -> libc::c_int;
+}
+
+/// How a process (program image) ended, as its report records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// `exit`, or a return from `main`.
+    Exit,
+    /// `_exit`/`_Exit` with this status.
+    UnderscoreExit(libc::c_int),
+    /// `quick_exit`.
+    QuickExit,
+    /// A fatal signal.
+    Signal(libc::c_int),
+    /// Replaced by `exec` (findings only, no leak verdict).
+    Exec,
+}
+
+impl Ending {
+    fn name(self) -> &'static str {
+        match self {
+            Ending::Exit => "exit",
+            Ending::UnderscoreExit(_) => "_exit",
+            Ending::QuickExit => "quick_exit",
+            Ending::Signal(_) => "signal",
+            Ending::Exec => "exec",
+        }
+    }
+}
+
 /// Registers the exit report (once per process).
 pub fn register() {
     static REGISTERED: AtomicBool = AtomicBool::new(false);
     if !REGISTERED.swap(true, Ordering::AcqRel) {
-        // SAFETY: `at_exit` is an `extern "C" fn()` that lives as long as the process (this
-        // library is preloaded, never unloaded).
-        unsafe { libc::atexit(at_exit) };
+        // SAFETY: `at_exit` and `at_quick_exit_hook` are `extern "C" fn()`s that live as
+        // long as the process (this library is preloaded, never unloaded).
+        unsafe {
+            libc::atexit(at_exit);
+            at_quick_exit(at_quick_exit_hook);
+        }
     }
 }
 
@@ -95,35 +142,57 @@ extern "C" fn on_fatal_signal(signal: libc::c_int) {
     // SAFETY: `alarm` and `raise` are async-signal-safe; SA_RESETHAND restored the default
     // action, so the raise ends the process with this signal.
     unsafe { libc::alarm(10) };
-    report_at_end(false);
+    report_at_end(Ending::Signal(signal));
     // SAFETY: as above.
     unsafe { libc::raise(signal) };
 }
 
 extern "C" fn at_exit() {
-    report_at_end(true);
+    report_at_end(Ending::Exit);
 }
 
-/// The report at the end of the process (once). `normal_exit`: the process is exiting
-/// through `exit` (the other threads may be stopped and glibc's exit-time frees run); not in
-/// a crash, where a lock the scan needs may be held by the crashing thread.
+extern "C" fn at_quick_exit_hook() {
+    report_at_end(Ending::QuickExit);
+}
+
+/// The report at the end of the process (once; never in a `vfork` child, which shares its
+/// parent's memory and must leave it alone).
 #[inline(never)]
-fn report_at_end(normal_exit: bool) {
-    if REPORTED.swap(true, Ordering::AcqRel) {
+pub fn report_at_end(ending: Ending) {
+    if !process::is_original_process() || REPORTED.swap(true, Ordering::AcqRel) {
         return;
     }
     let _inside = InsideAllocator::enter();
     let state = super::state();
-    // `__libc_freeres` clears the environment: where to write is read first.
-    let paths = OutputPaths::read();
     let live_stack = scan::caller_frame_address(report_at_end as *const () as usize);
     let options = scan::Options {
-        stop_threads: normal_exit,
-        run_freeres: normal_exit && state.settings.run_freeres,
+        stop_threads: !matches!(ending, Ending::Signal(_)),
+        run_freeres: !matches!(ending, Ending::Signal(_)) && state.settings.run_freeres,
+        discard_stdio: ending != Ending::Exit,
         heuristics: state.settings.heuristics,
     };
     let outcome = examine(&state.gpa, live_stack, &state.settings, options);
-    write_outputs(&outcome, &paths);
+    write_outputs(&outcome, ending);
+}
+
+/// Before `exec` replaces this image: the findings recorded so far (and the quarantine's
+/// writes after free), without a leak verdict, as Valgrind does. The leak scan is skipped
+/// because the memory is not leaked but discarded, and because a `fork` child that `exec`s
+/// would otherwise scan all of its parent's heap first.
+pub fn report_before_exec() {
+    let _inside = InsideAllocator::enter();
+    let state = super::state();
+    state.gpa.flush_thread_quarantine();
+    let (suppressions, warnings) = load_suppressions(&state.settings);
+    let mut outcome = Outcome::new(&state.settings, warnings);
+    add_recorded_findings(
+        &mut outcome,
+        &state.gpa,
+        &state.settings,
+        &suppressions,
+        &Maps::read(),
+    );
+    write_outputs(&outcome, Ending::Exec);
 }
 
 /// What the exit check found.
@@ -150,32 +219,33 @@ pub struct Outcome {
     pub warnings: std::vec::Vec<String>,
 }
 
-/// Checks the quarantine, scans for leaks and builds the report (see the module docs).
-///
-/// `live_stack`: where the live frames of the calling thread's stack begin (scanned as roots).
-pub fn examine(
+impl Outcome {
+    /// An outcome with nothing found yet.
+    fn new(settings: &Settings, warnings: std::vec::Vec<String>) -> Outcome {
+        Outcome {
+            report: Report::default(),
+            record_numbers: std::vec::Vec::new(),
+            record_count: 0,
+            generated: std::vec::Vec::new(),
+            totals: Totals::default(),
+            errors: 0,
+            suppressed_findings: 0,
+            error_kinds: settings.error_kinds,
+            threads: (0, 0),
+            warnings,
+        }
+    }
+}
+
+/// The findings recorded during the run (not leaks), each unless suppressed, with a
+/// generated suppression entry when asked for.
+fn add_recorded_findings(
+    outcome: &mut Outcome,
     gpa: &GeneralPurposeAllocator,
-    live_stack: Option<usize>,
     settings: &Settings,
-    options: scan::Options,
-) -> Outcome {
-    let scan = scan::scan(gpa, live_stack, options);
-    guard::check_live(gpa, &scan.gpa_blocks);
-    let (suppressions, warnings) = load_suppressions(settings);
-    let maps = Maps::read();
-    let frames = settings.frames;
-    let mut outcome = Outcome {
-        report: Report::default(),
-        record_numbers: std::vec::Vec::new(),
-        record_count: 0,
-        generated: std::vec::Vec::new(),
-        totals: Totals::default(),
-        errors: 0,
-        suppressed_findings: 0,
-        error_kinds: settings.error_kinds,
-        threads: (scan.stopped_threads, scan.missed_threads),
-        warnings,
-    };
+    suppressions: &Suppressions,
+    maps: &Maps,
+) {
     for (raw, total) in recorded_findings(gpa) {
         let trace = if raw.site_trace.is_some() {
             raw.site_trace
@@ -184,7 +254,7 @@ pub fn examine(
         };
         let needs_stack = !suppressions.is_empty() || settings.gen_suppressions;
         let stack = if needs_stack {
-            suppression_stack(trace, &maps)
+            suppression_stack(trace, maps)
         } else {
             std::vec::Vec::new()
         };
@@ -193,7 +263,7 @@ pub fn examine(
             outcome.suppressed_findings += 1;
             continue;
         }
-        let mut finding = report::render(&raw, frames);
+        let mut finding = report::render(&raw, settings.frames);
         finding.size = total;
         if raw.count > 1 {
             finding.message.push_str(&format!(
@@ -211,6 +281,25 @@ pub fn examine(
                 .flatten(),
         );
     }
+}
+
+/// Checks the quarantine, scans for leaks and builds the report (see the module docs).
+///
+/// `live_stack`: where the live frames of the calling thread's stack begin (scanned as roots).
+pub fn examine(
+    gpa: &GeneralPurposeAllocator,
+    live_stack: Option<usize>,
+    settings: &Settings,
+    options: scan::Options,
+) -> Outcome {
+    let scan = scan::scan(gpa, live_stack, options);
+    guard::check_live(gpa, &scan.gpa_blocks);
+    let (suppressions, warnings) = load_suppressions(settings);
+    let maps = Maps::read();
+    let frames = settings.frames;
+    let mut outcome = Outcome::new(settings, warnings);
+    outcome.threads = (scan.stopped_threads, scan.missed_threads);
+    add_recorded_findings(&mut outcome, gpa, settings, &suppressions, &maps);
     let records = leakcheck::loss_records(&scan.judged);
     outcome.record_count = records.len();
     let leak_entries = suppressions
@@ -345,9 +434,9 @@ fn stack_view(stack: &[OwnedFrame]) -> std::vec::Vec<StackFrame<'_>> {
         .collect()
 }
 
-/// The findings recorded during the run (the GPA's and the front guards'), each once, those
-/// of one site merged; the records are cleared. The second element is the bytes of all the
-/// merged blocks.
+/// The findings recorded during the run (the GPA's, the front guards' and the allocation
+/// families'), each once, those of one site merged; the records are cleared. The second
+/// element is the bytes of all the merged blocks.
 fn recorded_findings(gpa: &GeneralPurposeAllocator) -> std::vec::Vec<(RawFinding, usize)> {
     let mut raw: std::vec::Vec<RawFinding> = std::vec::Vec::new();
     let gpa_findings = gpa
@@ -491,60 +580,64 @@ pub fn to_text(outcome: &Outcome) -> String {
     text
 }
 
-/// Where the report goes, as the environment says before the exit-time frees clear it.
-struct OutputPaths {
-    report_dir: Option<std::path::PathBuf>,
-    json: Option<std::path::PathBuf>,
-    log: Option<std::path::PathBuf>,
-}
-
-impl OutputPaths {
-    fn read() -> OutputPaths {
-        OutputPaths {
-            report_dir: env_path(c"GPA_REPORT_DIR"),
-            json: env_path(c"GPA_JSON"),
-            log: env_path(c"GPA_LOG"),
-        }
-    }
-}
-
+/// `argv[0]` of this image as it was at start-up (or `/proc/self/exe`).
 fn program() -> String {
-    std::env::args_os()
-        .next()
-        .map(|arg| arg.to_string_lossy().into_owned())
-        .or_else(|| {
-            std::fs::read_link("/proc/self/exe")
-                .ok()
-                .map(|p| p.display().to_string())
-        })
+    if let Some(program) = process::program() {
+        return String::from_utf8_lossy(program).into_owned();
+    }
+    std::fs::read_link("/proc/self/exe")
+        .map(|path| path.display().to_string())
         .unwrap_or_default()
 }
 
-fn env_path(name: &core::ffi::CStr) -> Option<std::path::PathBuf> {
+/// A path saved at start-up.
+fn env_path(saved: &settings::SavedPath) -> Option<std::path::PathBuf> {
     use std::os::unix::ffi::OsStrExt;
-    let bytes = env_bytes(name).filter(|bytes| !bytes.is_empty())?;
+    let bytes = saved.get()?;
     Some(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(bytes)))
 }
 
-fn write_outputs(outcome: &Outcome, paths: &OutputPaths) {
+/// Writes the report where start-up settings said: a `report` event with the JSON and text
+/// beside it under `gpa run`, else `GPA_JSON` and `GPA_LOG` (or stderr).
+fn write_outputs(outcome: &Outcome, ending: Ending) {
     let text = to_text(outcome);
-    let json = to_json(outcome);
-    let pid = std::process::id();
-    if let Some(dir) = &paths.report_dir {
-        let _ = std::fs::write(dir.join(format!("{pid}.json")), json.to_string());
+    let mut json = to_json(outcome);
+    json["ended"] = ending.name().into();
+    if let Some(dir) = settings::REPORT_DIR.get() {
+        let mut event = events::Event::new("report");
+        event.field("ended", ending.name().as_bytes());
+        match ending {
+            Ending::UnderscoreExit(status) => {
+                event.number("status", status as u64);
+            }
+            Ending::Signal(signal) => {
+                event.number("signal", signal as u64);
+            }
+            _ => {}
+        }
+        let Some(n) = events::record(dir, &event) else {
+            return;
+        };
+        let pid = std::process::id();
+        let write = |extension: &str, bytes: &[u8]| {
+            use std::os::unix::ffi::OsStrExt;
+            if let Some(path) = events::path(dir, pid, n, Some(extension)) {
+                let _ = std::fs::write(std::ffi::OsStr::from_bytes(path.as_bytes()), bytes);
+            }
+        };
+        write("json", json.to_string().as_bytes());
         if !text.is_empty() {
-            let header = format!("== gpa: process {pid} ({})\n", program());
-            let _ = std::fs::write(dir.join(format!("{pid}.txt")), header + &text);
+            write("txt", text.as_bytes());
         }
         return;
     }
-    if let Some(path) = &paths.json {
+    if let Some(path) = env_path(&settings::JSON) {
         let _ = std::fs::write(path, json.to_string());
     }
     if text.is_empty() {
         return;
     }
-    match &paths.log {
+    match env_path(&settings::LOG) {
         Some(path) => {
             let file = std::fs::OpenOptions::new()
                 .create(true)

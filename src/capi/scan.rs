@@ -40,10 +40,10 @@ use std::time::Duration;
 
 use super::guard;
 use crate::gpa::{GeneralPurposeAllocator, LiveBlock};
+#[cfg(doc)]
+use crate::leakcheck::maps::Mapping;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 use crate::leakcheck::world;
-#[cfg(doc)]
-use crate::leakcheck::Mapping;
 use crate::leakcheck::{self, Graph, Heuristics, Judged, Maps};
 
 /// How the scan runs.
@@ -52,9 +52,12 @@ pub struct Options {
     /// Stop the other threads and examine their heaps (off in a crash report: the crashing
     /// thread may hold a lock).
     pub stop_threads: bool,
-    /// Call the C library's `__libc_freeres` first (off where the process must not change:
-    /// a crash, `_exit`).
+    /// Call the C library's `__libc_freeres` first (off in a crash report: the process state
+    /// is suspect).
     pub run_freeres: bool,
+    /// Before that, discard what the program's stdio streams hold unwritten, as `_exit` and
+    /// `quick_exit` do: `__libc_freeres` flushes the streams, which only `exit` may.
+    pub discard_stdio: bool,
     /// Memcheck's interior-pointer heuristics.
     pub heuristics: Heuristics,
 }
@@ -86,11 +89,19 @@ pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>, options: O
     } else {
         [None, None]
     };
+    let streams = if options.run_freeres && options.discard_stdio {
+        stdio_streams()
+    } else {
+        None
+    };
     let threads = stop_threads(gpa, options.stop_threads);
     // glibc frees its own structures without locks, as if no other thread ran: not while a
     // thread that could not be stopped may use them, or one was stopped in the middle of
     // glibc's own code (it may have been updating them).
     if threads.missed.is_empty() && !threads.stopped.iter().any(busy_in_c_library) {
+        if let Some(streams) = streams {
+            discard_unwritten(streams);
+        }
         for function in freeres.into_iter().flatten() {
             function();
         }
@@ -100,14 +111,15 @@ pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>, options: O
     let stopped: std::vec::Vec<u64> = threads.stopped.iter().map(|t| t.tid as u64).collect();
     let mut gpa_blocks = std::vec::Vec::new();
     let owners = core::cell::RefCell::new(std::vec::Vec::new());
-    // SAFETY: the included heaps are this thread's, abandoned ones, those of threads stopped
-    // in their signal handler (never resumed), and those whose thread no longer exists (a
-    // heap made for a thread after its exit hooks ran is never handed back).
+    // SAFETY: the included heaps are this thread's, abandoned ones, and those of threads
+    // stopped in their signal handler (never resumed). Heaps of threads that no longer exist
+    // are left alone: in a `fork` child they are the parent's other threads', whose blocks
+    // may be half set up (a canary not yet written would look like an overflow).
     unsafe {
         gpa.for_each_live_block_of(
             |owner| {
                 owners.borrow_mut().push(owner);
-                owner == me || owner == 0 || stopped.contains(&owner) || !thread_exists(owner)
+                owner == me || owner == 0 || stopped.contains(&owner)
             },
             |block| gpa_blocks.push(*block),
         );
@@ -315,6 +327,55 @@ fn freeres_functions() -> [Option<Freeres>; 2] {
         (!address.is_null())
             .then(|| unsafe { core::mem::transmute::<*mut libc::c_void, Freeres>(address) })
     })
+}
+
+/// glibc's list of open streams (`_IO_list_all`) and `__fpurge`, where present (looked up
+/// before the threads stop).
+fn stdio_streams() -> Option<(*mut *mut libc::FILE, unsafe extern "C" fn(*mut libc::FILE))> {
+    // SAFETY: RTLD_DEFAULT lookups of NUL-terminated names.
+    let (list, purge) = unsafe {
+        (
+            libc::dlsym(libc::RTLD_DEFAULT, c"_IO_list_all".as_ptr()),
+            libc::dlsym(libc::RTLD_DEFAULT, c"__fpurge".as_ptr()),
+        )
+    };
+    if list.is_null() || purge.is_null() {
+        return None;
+    }
+    // SAFETY: `__fpurge` is `void __fpurge(FILE *)`.
+    let purge = unsafe {
+        core::mem::transmute::<*mut libc::c_void, unsafe extern "C" fn(*mut libc::FILE)>(purge)
+    };
+    Some((list.cast(), purge))
+}
+
+/// Discards the unwritten (and unread) buffered bytes of every open stream, walking glibc's
+/// list of streams through each `FILE`'s `_chain` link (offset 104 on x86-64, part of the
+/// public `struct _IO_FILE`).
+fn discard_unwritten((list, purge): (*mut *mut libc::FILE, unsafe extern "C" fn(*mut libc::FILE))) {
+    const CHAIN_OFFSET: usize = 104;
+    if !cfg!(all(
+        target_os = "linux",
+        target_arch = "x86_64",
+        target_env = "gnu"
+    )) {
+        return;
+    }
+    // SAFETY: `_IO_list_all` heads glibc's list of open streams, linked through `_chain`;
+    // the other threads are stopped, so the list does not change meanwhile. A bounded walk.
+    unsafe {
+        let mut stream = *list;
+        for _ in 0..100_000 {
+            if stream.is_null() {
+                break;
+            }
+            purge(stream);
+            stream = *(stream
+                .cast::<u8>()
+                .add(CHAIN_OFFSET)
+                .cast::<*mut libc::FILE>());
+        }
+    }
 }
 
 /// Where the live frames of the exiting thread begin: the canonical frame address of the

@@ -61,7 +61,7 @@ impl GeneralPurposeAllocator {
     /// Same scope as [`GeneralPurposeAllocator::detect_leaks`]. `visit` runs while this GPA's
     /// locks are held: it must not free blocks of this GPA, and what it allocates through a
     /// GPA that is the global allocator comes from the internal heap.
-    pub fn for_each_live_block(&self, visit: impl FnMut(&LiveBlock)) {
+    pub(crate) fn for_each_live_block(&self, visit: impl FnMut(&LiveBlock)) {
         let me = heap::current_thread_id();
         // SAFETY: only the calling thread's heap and abandoned heaps are walked.
         unsafe { self.for_each_live_block_of(|owner| owner == me || owner == 0, visit) };
@@ -77,7 +77,7 @@ impl GeneralPurposeAllocator {
     /// safe order (segments are linked before use and unlinked before release, page metadata
     /// lives in the never-unmapped internal heap), so at worst a block being allocated or
     /// freed at that instant is seen in either state.
-    pub unsafe fn for_each_live_block_of(
+    pub(crate) unsafe fn for_each_live_block_of(
         &self,
         include: impl Fn(u64) -> bool,
         mut visit: impl FnMut(&LiveBlock),

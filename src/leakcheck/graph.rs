@@ -35,8 +35,9 @@
 use crate::gpa::LiveBlock;
 use crate::report::LeakKind;
 
-/// What the graph may read. Implementations decide which memory is readable: all of it (a
-/// Rust program's own blocks and ranges) or what `/proc/self/maps` says ([`super::Maps`]).
+/// What the graph may read. Implementations decide which memory is readable: what
+/// `/proc/self/maps` says ([`super::Maps`]), or all of it (a Rust program's own blocks and
+/// ranges).
 pub trait Memory {
     /// Calls `visit(start, end)` for each part of `[start, end)` that may be read.
     fn for_each_readable(&self, start: usize, end: usize, visit: &mut dyn FnMut(usize, usize));
@@ -59,28 +60,6 @@ pub trait Memory {
     fn file_mapping_end(&self, address: usize) -> Option<usize>;
     /// Whether `address` lies in an executable mapping of a file (a function's code).
     fn is_file_code(&self, address: usize) -> bool;
-}
-
-/// Memory that is all readable (blocks and ranges of a program that did not change page
-/// protections), with no knowledge of file mappings.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AllReadable;
-
-impl Memory for AllReadable {
-    fn for_each_readable(&self, start: usize, end: usize, visit: &mut dyn FnMut(usize, usize)) {
-        if start < end {
-            visit(start, end);
-        }
-    }
-    fn is_readable(&self, _address: usize) -> bool {
-        true
-    }
-    fn file_mapping_end(&self, _address: usize) -> Option<usize> {
-        None
-    }
-    fn is_file_code(&self, _address: usize) -> bool {
-        false
-    }
 }
 
 /// One of memcheck's leak-check heuristics: an interior pointer of a recognized shape counts
@@ -124,7 +103,7 @@ impl Heuristic {
     }
 }
 
-/// A set of [`Heuristic`]s (memcheck's `--leak-check-heuristics`, default all).
+/// A set of the heuristics above (memcheck's `--leak-check-heuristics`, default all).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Heuristics(u8);
 
@@ -242,16 +221,6 @@ impl<'m> Graph<'m> {
             memory,
             heuristics,
         }
-    }
-
-    /// How many blocks the graph judges.
-    pub fn len(&self) -> usize {
-        self.blocks.len()
-    }
-
-    /// Whether there are no blocks.
-    pub fn is_empty(&self) -> bool {
-        self.blocks.is_empty()
     }
 
     /// The block containing `address` (its start or interior; a zero-size block only at its
@@ -547,6 +516,28 @@ impl<'m> Graph<'m> {
 mod tests {
     use super::*;
     use crate::trace::TraceId;
+
+    /// Memory that is all readable (blocks and ranges of a program that did not change page
+    /// protections), with no knowledge of file mappings.
+    #[derive(Clone, Copy, Debug, Default)]
+    struct AllReadable;
+
+    impl Memory for AllReadable {
+        fn for_each_readable(&self, start: usize, end: usize, visit: &mut dyn FnMut(usize, usize)) {
+            if start < end {
+                visit(start, end);
+            }
+        }
+        fn is_readable(&self, _address: usize) -> bool {
+            true
+        }
+        fn file_mapping_end(&self, _address: usize) -> Option<usize> {
+            None
+        }
+        fn is_file_code(&self, _address: usize) -> bool {
+            false
+        }
+    }
 
     /// A fake heap: blocks are word ranges of one local array.
     struct Heap {

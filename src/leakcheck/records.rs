@@ -160,7 +160,7 @@ impl LossRecord {
     }
 
     /// The record as a raw `leak` finding (size: direct plus indirect bytes).
-    pub fn to_raw_finding(&self) -> RawFinding {
+    pub(crate) fn to_raw_finding(self) -> RawFinding {
         let mut finding = RawFinding::new(FindingKind::Leak, self.first_address);
         finding.size = self.total_bytes();
         finding.count = self.blocks;
@@ -265,7 +265,7 @@ impl Totals {
     }
 
     /// The summary as text, memcheck's layout with gpa's prefix.
-    pub fn to_text(&self) -> String {
+    pub fn to_text(self) -> String {
         let mut text = String::from("info(gpa): leak summary:\n");
         for (label, amount) in [
             ("definitely lost", self.definite),
@@ -284,7 +284,7 @@ impl Totals {
     }
 
     /// The summary as JSON: `{"definite": {"blocks", "bytes"}, ...}`.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub fn to_json(self) -> serde_json::Value {
         let amount = |a: Amount| serde_json::json!({ "blocks": a.blocks, "bytes": a.bytes });
         serde_json::json!({
             "definite": amount(self.definite),

@@ -70,11 +70,6 @@ impl Pattern {
     pub fn matches(&self, text: &str) -> bool {
         glob(self.0.as_bytes(), text.as_bytes())
     }
-
-    /// The pattern's text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// Valgrind's wildcard match: `*` any run, `?` one character (iterative, linear in practice).
