@@ -281,14 +281,19 @@ fn busy_in_c_library(thread: &world::StoppedThread) -> bool {
     }
     // Interrupted in a restartable system call, the thread's context points at the `syscall`
     // instruction (0f 05) with the call's number in rax; in one that is not restarted, just
-    // after it, with -EINTR in rax.
-    let mut code = [0u8; 2];
+    // after it, with -EINTR in rax. A thread that had blocked signals gets the stop signal
+    // just after the `rt_sigprocmask` that unblocks them (`mov $14, %eax; syscall`), which
+    // glibc does after its critical sections (thread creation, for one), not inside them.
+    let mut code = [0u8; 7];
+    let before = leakcheck::maps::read_own_memory(rip.wrapping_sub(7), &mut code) == Some(7);
+    let after_syscall = before && code[5..] == [0x0f, 0x05];
+    let after_unblocking = after_syscall && code[..5] == [0xb8, 0x0e, 0x00, 0x00, 0x00];
+    let mut at = [0u8; 2];
     let at_syscall =
-        leakcheck::maps::read_own_memory(rip, &mut code) == Some(2) && code == [0x0f, 0x05];
-    let after_syscall = leakcheck::maps::read_own_memory(rip.wrapping_sub(2), &mut code) == Some(2)
-        && code == [0x0f, 0x05];
+        leakcheck::maps::read_own_memory(rip, &mut at) == Some(2) && at == [0x0f, 0x05];
     let waiting = (at_syscall && WAITING_SYSCALLS.contains(&rax))
-        || (after_syscall && rax == (-libc::EINTR) as usize);
+        || (after_syscall && rax == (-libc::EINTR) as usize)
+        || after_unblocking;
     !waiting
 }
 
