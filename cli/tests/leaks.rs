@@ -179,6 +179,24 @@ fn a_running_threads_leak_is_found_and_its_stack_and_registers_are_roots() {
 }
 
 #[test]
+fn threads_waiting_at_exit_are_roots_and_glibcs_exit_time_frees_still_run() {
+    let valgrind = [(1, 7), (0, 0), (4, 1088), (4, 400), (0, 0)];
+    let Some(run) = judged_like_valgrind("leak_thread_pool", valgrind, 4 * GPA_DTV_EXTRA) else {
+        return;
+    };
+    assert_has_records(&run, &[record("reachable", 4, 400, 0, "worker")]);
+}
+
+#[test]
+fn the_frames_that_called_exit_are_roots() {
+    let valgrind = [(1, 12), (0, 0), (0, 0), (1, 321), (0, 0)];
+    judged_like_valgrind("leak_exit_in_callee", valgrind, 0);
+    // `exit` from another thread than the main one.
+    let valgrind = [(1, 555), (0, 0), (1, 272), (1, 666), (0, 0)];
+    judged_like_valgrind("leak_exit_from_thread", valgrind, GPA_DTV_EXTRA);
+}
+
+#[test]
 fn a_joined_threads_return_value_is_definitely_lost() {
     let valgrind = [(1, 4242), (0, 0), (0, 0), (0, 0), (0, 0)];
     let Some(run) = judged_like_valgrind("leak_thread_joined", valgrind, 0) else {

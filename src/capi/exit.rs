@@ -2,11 +2,12 @@
 //! written as text and JSON.
 //!
 //! # Design
-//! An `atexit` handler registered by the preload library's constructor runs after the
-//! program's own handlers (they were registered later), so blocks the program frees at exit
-//! are freed by then. It holds the GPA's re-entrancy guard throughout, so everything it
-//! allocates (symbolization caches, strings, files) comes from the internal heap and never
-//! changes the user heap it is judging. Steps:
+//! An exit hook registered by the preload library's constructor (with `__cxa_atexit` and no
+//! library handle, so that glibc does not run it among this library's destructors) runs after
+//! the program's own hooks and after every library's destructors (all registered later), so
+//! blocks the program frees at exit are freed by then. It holds the GPA's re-entrancy guard
+//! throughout, so everything it allocates (symbolization caches, strings, files) comes from
+//! the internal heap and never changes the user heap it is judging. Steps:
 //! 1. the leak scan ([`super::scan`]: other threads stopped, glibc's exit-time frees, the
 //!    reachability graph), which also flushes the quarantine (checking the poison of recently
 //!    freed blocks: writes after free);
@@ -61,6 +62,11 @@ static REPORTED: AtomicBool = AtomicBool::new(false);
 
 extern "C" {
     fn at_quick_exit(function: extern "C" fn()) -> libc::c_int;
+    fn __cxa_atexit(
+        function: extern "C" fn(*mut libc::c_void),
+        argument: *mut libc::c_void,
+        dso_handle: *mut libc::c_void,
+    ) -> libc::c_int;
 }
 
 /// How a process (program image) ended, as its report records it.
@@ -94,10 +100,14 @@ impl Ending {
 pub fn register() {
     static REGISTERED: AtomicBool = AtomicBool::new(false);
     if !REGISTERED.swap(true, Ordering::AcqRel) {
-        // SAFETY: `at_exit` and `at_quick_exit_hook` are `extern "C" fn()`s that live as
-        // long as the process (this library is preloaded, never unloaded).
+        // SAFETY: `at_exit` and `at_quick_exit_hook` have the signatures these functions
+        // take and live as long as the process (this library is preloaded, never unloaded).
+        // `atexit` would tie the hook to this library, and glibc would run it while unloading
+        // the library's destructors (inside `_dl_fini`, before other libraries' destructors
+        // and in frames no unwinder can walk out of); with no library handle it runs from
+        // `exit` itself, after every destructor, as the last hook.
         unsafe {
-            libc::atexit(at_exit);
+            __cxa_atexit(at_exit, core::ptr::null_mut(), core::ptr::null_mut());
             at_quick_exit(at_quick_exit_hook);
         }
     }
@@ -147,7 +157,7 @@ extern "C" fn on_fatal_signal(signal: libc::c_int) {
     unsafe { libc::raise(signal) };
 }
 
-extern "C" fn at_exit() {
+extern "C" fn at_exit(_: *mut libc::c_void) {
     report_at_end(Ending::Exit);
 }
 

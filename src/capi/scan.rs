@@ -383,23 +383,44 @@ fn discard_unwritten((list, purge): (*mut *mut libc::FILE, unsafe extern "C" fn(
     }
 }
 
-/// Where the live frames of the exiting thread begin: the canonical frame address of the
-/// frame that called `handler` (glibc's `__run_exit_handlers`, called by `exit`), so the live
-/// region starts inside `exit`'s own small frame and covers every frame that called `exit`.
-/// `None` when `handler` is not on the stack.
+/// Where the live frames of the exiting thread begin: the stack pointer of the first frame
+/// above `handler`'s that is neither this library's nor the C library's (the program's frame
+/// that called `exit` or `_exit`; the start-up code's when `main` returned), so the live
+/// region covers the frames that led to the end of the process, and not those of `exit`'s
+/// machinery and of this library: they lie where the program's last frames were (`main`'s,
+/// when it returned) and their unwritten slots still hold stale copies of its pointers, which
+/// Valgrind, knowing them unwritten, ignores. `None` when `handler` is not on the stack.
 pub fn caller_frame_address(handler: usize) -> Option<usize> {
+    let own = object_base(handler)?;
+    let libc = object_base(libc::exit as *const () as usize);
     let mut seen_handler = false;
     let mut found = None;
-    // SAFETY: the callback neither allocates nor panics nor reenters the unwinder.
+    // SAFETY: the callback neither allocates nor panics nor reenters the unwinder (`dladdr`
+    // does neither).
     unsafe {
         backtrace::trace_unsynchronized(|frame| {
-            if seen_handler {
+            let ip = frame.ip() as usize;
+            let object = object_base(ip.saturating_sub(1));
+            if seen_handler && object != Some(own) && object != libc {
                 found = Some(frame.sp() as usize);
                 return false;
             }
-            seen_handler = frame.symbol_address() as usize == handler;
+            seen_handler |= frame.symbol_address() as usize == handler;
             true
         });
     }
     found.filter(|&address| address != 0)
+}
+
+/// The load address of the object holding code address `address`.
+fn object_base(address: usize) -> Option<usize> {
+    let mut info: libc::Dl_info = libc::Dl_info {
+        dli_fname: core::ptr::null(),
+        dli_fbase: core::ptr::null_mut(),
+        dli_sname: core::ptr::null(),
+        dli_saddr: core::ptr::null_mut(),
+    };
+    // SAFETY: `info` is a valid out-pointer; dladdr only reads the loader's tables.
+    let found = unsafe { libc::dladdr(address as *const libc::c_void, &mut info) } != 0;
+    (found && !info.dli_fbase.is_null()).then_some(info.dli_fbase as usize)
 }
