@@ -35,6 +35,13 @@ pub mod scan;
 pub mod settings;
 pub mod unload;
 
+/// The leak options' syntax and suppression files, for `gpa run` to check its options with the
+/// parsers the preload library uses (`cli/src/leaks.rs`).
+pub mod leak_options {
+    pub use crate::leakcheck::{thousands, Heuristics, KindSet};
+    pub use crate::report::suppress::Suppressions;
+}
+
 use core::alloc::Layout;
 use std::sync::OnceLock;
 

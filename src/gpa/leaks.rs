@@ -60,19 +60,31 @@ impl GeneralPurposeAllocator {
         leaks.len()
     }
 
-    /// Calls `visit` for every live block (for tools such as a conservative leak scan).
-    /// Same scope as [`GeneralPurposeAllocator::detect_leaks`]. `visit` runs while this GPA's
-    /// locks are held: it must not free blocks of this GPA, and what it allocates through a
-    /// GPA that is the global allocator comes from the internal heap.
-    pub(crate) fn for_each_live_block(&self, mut visit: impl FnMut(&LiveBlock)) {
+    /// Calls `visit` for every live block of the heaps whose owner (kernel thread id, 0 for
+    /// heaps of exited threads) `include` accepts, and for every large block (for tools such
+    /// as a conservative leak scan). `visit` runs while this GPA's locks are held: it must not
+    /// free blocks of this GPA, and what it allocates through a GPA that is the global
+    /// allocator comes from the internal heap.
+    ///
+    /// # Safety
+    /// Every included heap belongs to the calling thread, to no thread, or to a thread that
+    /// cannot run meanwhile (stopped for a leak scan). A stopped thread may have been
+    /// interrupted inside this GPA: the walk only follows links that the owner publishes in a
+    /// safe order (segments are linked before use and unlinked before release, page metadata
+    /// lives in the never-unmapped internal heap), so at worst a block being allocated or
+    /// freed at that instant is seen in either state.
+    pub(crate) unsafe fn for_each_live_block_of(
+        &self,
+        include: impl Fn(u64) -> bool,
+        mut visit: impl FnMut(&LiveBlock),
+    ) {
         let _inside = heap::InsideAllocator::enter();
-        let me = heap::current_thread_id();
         self.visit_heaps(|heap| {
             // SAFETY: heaps in the list stay allocated while HEAP_GPA_REF is held.
             let heap = unsafe { &*heap };
             let owner = heap.owner_thread.load(Ordering::Acquire);
-            if owner == me || owner == 0 {
-                // SAFETY: the calling thread owns the heap, or nobody does.
+            if include(owner) {
+                // SAFETY: caller contract: nobody mutates the heap meanwhile.
                 unsafe { self.live_small_blocks(heap, &mut |block| visit(&block)) };
             }
         });
@@ -163,6 +175,9 @@ impl GeneralPurposeAllocator {
         visit: &mut dyn FnMut(LiveBlock),
     ) {
         let block_size = page.block_size as usize;
+        if page.meta.is_null() && self.config.safety {
+            return; // a page being set up by a thread stopped for a scan: no block yet
+        }
         if page.meta.is_null() {
             live.clear();
             live.resize(page.capacity as usize, false);

@@ -62,9 +62,12 @@ const RUNTIME_BOUNDARIES: &[&str] = &[
     "std::rt::lang_start",
     "std::thread::Builder::spawn_unchecked_",
     "__libc_start_call_main",
+    "start_thread",
 ];
 
-fn is_runtime_boundary(function: &str) -> bool {
+/// Whether `function` is where a program's own frames end and the runtime's start-up begins
+/// (`__libc_start_call_main`, `start_thread`, Rust's `lang_start`...).
+pub fn is_runtime_boundary(function: &str) -> bool {
     RUNTIME_BOUNDARIES
         .iter()
         .any(|prefix| function.starts_with(prefix))
@@ -368,13 +371,23 @@ pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
     let mut in_plumbing = true;
     let epoch = trace::epoch_of(id);
     for &address in raw.addresses() {
+        let mut outermost = false;
         for frame in resolve_in_epoch(address, epoch) {
             if in_plumbing && (frame.function.as_deref().is_some_and(is_plumbing) || in_gpa(&frame))
             {
                 continue;
             }
             in_plumbing = false;
+            outermost |= frame
+                .function
+                .as_deref()
+                .is_some_and(|name| name == "main" || is_runtime_boundary(name));
             frames.push(frame);
+        }
+        if outermost {
+            // Nothing below `main` or the runtime's start-up frame is shown: do not read the
+            // debug information of the C start-up code.
+            break;
         }
     }
     if frames.is_empty() {
@@ -416,6 +429,54 @@ pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
         frames.truncate(depth);
     }
     frames
+}
+
+/// The stack a suppression sees for trace `id`, as Valgrind shows it: the allocation or
+/// freeing entry point the program called (`malloc`, `free`, `operator new(unsigned long)`,
+/// `__rust_alloc`...: the innermost frame with such a name), then every frame after it,
+/// inlined ones included (a C library's own inlined `malloc` wrapper too), down to `main` or
+/// the runtime's start-up frame. Without an entry point (traces of other origins), the frames
+/// [`symbolize`] shows.
+pub fn suppression_frames(id: TraceId) -> std::vec::Vec<Frame> {
+    let mut frames = std::vec::Vec::new();
+    let mut entry = None;
+    let mut in_plumbing = true;
+    let epoch = trace::epoch_of(id);
+    for &address in trace::frames_of(id).addresses() {
+        let mut last = false;
+        for frame in resolve_in_epoch(address, epoch) {
+            last |= frame
+                .function
+                .as_deref()
+                .is_some_and(|name| name == "main" || is_runtime_boundary(name));
+            if in_plumbing {
+                let function = frame.function.as_deref();
+                if function.is_some_and(is_entry_point) {
+                    entry = Some(frames.len());
+                    in_plumbing = false;
+                } else if !(function.is_some_and(is_plumbing) || in_gpa(&frame)) {
+                    in_plumbing = false;
+                }
+            }
+            frames.push(frame);
+        }
+        if last {
+            break;
+        }
+    }
+    match entry {
+        Some(index) => frames.split_off(index),
+        None => symbolize(id, 0),
+    }
+}
+
+fn is_entry_point(function: &str) -> bool {
+    C_ENTRY_POINTS.contains(&function)
+        || function.starts_with("operator new")
+        || function.starts_with("operator delete")
+        || function.starts_with("__rust_alloc")
+        || function.starts_with("__rust_dealloc")
+        || function.starts_with("__rust_realloc")
 }
 
 /// Whether a frame lies in a module whose file name starts with `prefix`.
