@@ -37,7 +37,8 @@ Exit status, first that applies:
   126  it cannot be executed, or it is a set-id program the loader would run without gpa
   125  gpa itself failed before the program ran (library, --log/--json not writable)
   N    --error-exitcode N, when there are findings
-  77   --unchecked-exitcode: the program (or what it exec'd) was not checked, e.g. static
+  77   --unchecked-exitcode: the program (or what it exec'd) was not checked, e.g. static,
+       unless a signal killed it
   the program's own status otherwise (128 + N for signal N)";
 
 #[derive(Parser)]
@@ -76,7 +77,8 @@ pub(crate) struct RunArgs {
     pub(crate) error_exitcode: Option<u8>,
     /// Exit status when the program (or a program it replaced itself with by exec) was not
     /// checked: statically linked, or its process ended without a report. 77 is what test
-    /// harnesses (Automake, Meson) read as "skipped".
+    /// harnesses (Automake, Meson) read as "skipped". A program killed by a signal exits with
+    /// 128 + N all the same (a crash is never "skipped").
     #[arg(long, value_name = "N", default_value_t = 77)]
     pub(crate) unchecked_exitcode: u8,
     /// Leak-check options (memcheck's).

@@ -194,24 +194,54 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
             );
         }
     }
+    // A program a signal killed crashed: its status says so (as under Valgrind), never the
+    // "skipped" status, even when it could not be checked.
+    let killed_by = signal_of(status);
     let code = match args.error_exitcode {
         Some(code) if errors != 0 => code,
         _ => match main_unchecked {
-            Some(_) => args.unchecked_exitcode,
-            None => own_code,
+            Some(_) if killed_by.is_none() => args.unchecked_exitcode,
+            _ => own_code,
         },
     };
     if let Some(image) = main_unchecked {
         let reason = image.unchecked.unwrap_or(Reason::NotLoaded);
+        let killed = killed_by.map_or(String::new(), |signal| {
+            format!(", killed by {}", signal_name(signal))
+        });
         eprintln!(
             "gpa: the program was not checked: {} (pid {}): {}; gpa exits with {code} (the \
-             program's own status was {own_code})",
+             program's own status was {own_code}{killed})",
             image.exe.as_deref().unwrap_or(&image.program),
             image.pid,
             reason.describe(),
         );
     }
     Ok(code)
+}
+
+/// The signal that ended the program, if one did.
+fn signal_of(status: std::process::ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal()
+}
+
+/// `SIGSEGV` for 11: the name of a signal that ends a process (or its number).
+fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGILL => "SIGILL",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGINT => "SIGINT",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGPIPE => "SIGPIPE",
+        _ => return format!("signal {signal}"),
+    };
+    name.into()
 }
 
 fn exit_code(status: std::process::ExitStatus) -> u8 {

@@ -180,6 +180,51 @@ fn a_static_program_is_listed_as_not_checked_with_a_distinct_status() {
 }
 
 #[test]
+fn a_program_killed_by_a_signal_it_could_not_report_keeps_its_crash_status() {
+    let Some((dir, program)) = with_program("truth-stack-overflow", "stack_overflow") else {
+        return;
+    };
+    // Valgrind: "Stack overflow in thread #1", "Process terminating with default action of
+    // signal 11 (SIGSEGV)", exit status 139 (and 139 with --error-exitcode too: no error was
+    // reported). gpa's crash report cannot run on the overflowed stack, so the process is not
+    // checked; its status is still the crash's, never the "skipped" 77.
+    for options in [&[][..], &["--error-exitcode", "9"][..]] {
+        let run = gpa_run(&dir, options, &[program.to_str().unwrap()]);
+        assert_eq!(
+            run.output.status.code(),
+            Some(139),
+            "{options:?}: {}",
+            run.stderr()
+        );
+        assert_eq!(run.json["exit_status"], 139);
+        assert_eq!(run.json["main_checked"], false);
+        assert_eq!(
+            statuses(&run),
+            [(
+                program.to_str().unwrap().to_string(),
+                "not_checked".into(),
+                Some("no_report".into())
+            )]
+        );
+        assert!(
+            run.stderr().contains("gpa: the program was not checked")
+                && run.stderr().contains(
+                    "gpa exits with 139 (the program's own status was 139, killed by SIGSEGV)"
+                ),
+            "{}",
+            run.stderr()
+        );
+    }
+    // The status a signal gives wins over --unchecked-exitcode as well.
+    let again = gpa(
+        &dir,
+        &["--unchecked-exitcode", "3"],
+        &[program.to_str().unwrap()],
+    );
+    assert_eq!(again.status.code(), Some(139));
+}
+
+#[test]
 fn sh_c_lists_the_shell_and_its_child_both_checked() {
     let dir = scratch("truth-sh");
     let plain = plain_run(&dir, &["sh", "-c", "cat /etc/hostname"], |_| {});
