@@ -673,6 +673,71 @@ fn a_stripped_librarys_frame_shows_its_module_and_offset() {
 }
 
 #[test]
+fn a_frames_offset_names_the_call_not_the_line_after_it() {
+    if !tools_or_skip() {
+        return;
+    }
+    for tool in ["strip", "addr2line"] {
+        if !have(tool) {
+            eprintln!("SKIPPED: {tool} is not installed (apt-get install binutils)");
+            return;
+        }
+    }
+    let dir = scratch("cxx-stripped-call");
+    let full = compile_c(
+        &["stripped_call_lib.c"],
+        "libcall_full.so",
+        &["-shared", "-fPIC"],
+        &dir,
+    );
+    let stripped = dir.join("libcall.so").display().to_string();
+    std::fs::copy(&full, &stripped).expect("copy the library");
+    let status = Command::new("strip")
+        .arg(&stripped)
+        .status()
+        .expect("strip");
+    assert!(status.success());
+    let program = compile_c(&["stripped_main.c"], "stripped_main", &["-ldl"], &dir);
+    let run = gpa_run(&dir, &[], &[&program, &stripped]);
+    let findings = run.findings();
+    // Valgrind: "77 bytes in 1 blocks are definitely lost", at "0x4853120: ??? (in
+    // libcall.so)", "0x485315D: exported_alloc (in libcall.so)" (the library at 0x4853000),
+    // main (stripped_main.c:9). Its offsets are the call instructions' (0x115d is in the
+    // 5-byte call at 0x1159): addr2line names stripped_call_lib.c:7 and :12, the lines of
+    // the calls, where the return address 0x115e would name :13, the next call's line.
+    assert_eq!(findings.len(), 1, "{}", describe(&findings));
+    let leak = &findings[0];
+    assert_eq!(leak["size"], 77);
+    let frames = leak["stacks"]["alloc"].as_array().expect("frames");
+    let lines: Vec<String> = frames[..2]
+        .iter()
+        .map(|frame| {
+            assert_eq!(frame["module"], stripped.as_str(), "{leak:#}");
+            let offset = frame["offset"].as_str().expect("an offset");
+            let named = Command::new("addr2line")
+                .args(["-f", "-e", &full, offset])
+                .output()
+                .expect("run addr2line");
+            let text = String::from_utf8_lossy(&named.stdout).into_owned();
+            let mut lines = text.lines();
+            let function = lines.next().unwrap_or("").to_owned();
+            let place = lines.next().unwrap_or("").rsplit('/').next().unwrap_or("");
+            format!("{function} {place}")
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "make_block stripped_call_lib.c:7",
+            "exported_alloc stripped_call_lib.c:12"
+        ],
+        "{leak:#}"
+    );
+    assert_eq!(frames[2]["function"], "main");
+    assert_eq!(frames[2]["line"], 9);
+}
+
+#[test]
 fn blocks_of_libcs_own_malloc_go_back_to_libc() {
     if !tools_or_skip() {
         return;

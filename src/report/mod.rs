@@ -245,7 +245,8 @@ pub struct Frame {
     pub line: Option<u32>,
     /// The object file (executable or shared library) the address lies in, where known.
     pub module: Option<String>,
-    /// The address's offset in `module` (what `addr2line -e module` takes), where known.
+    /// The offset in `module` of the call instruction (the byte before the return address,
+    /// as Valgrind shows frames; what `addr2line -e module` takes), where known.
     pub module_offset: Option<usize>,
 }
 

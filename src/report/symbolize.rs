@@ -183,19 +183,23 @@ fn resolve_in_epoch(address: usize, epoch: u32) -> std::vec::Vec<Frame> {
         }];
     };
     let offset = address.wrapping_sub(module.bias);
+    // A return address: the call instruction is the byte before it. The frame's offset names
+    // that byte (as Valgrind's frames do), so that `addr2line -e MODULE OFFSET` finds the
+    // call's line even when the next instruction starts another line or function.
+    let call_offset = offset.saturating_sub(1);
     let frame = |function: Option<String>, file: Option<String>, line: Option<u32>| Frame {
         address,
         function,
         file,
         line,
         module: Some(module.path.clone()),
-        module_offset: Some(offset),
+        module_offset: Some(call_offset),
     };
     let mut frames = std::vec::Vec::new();
     if let Some(object) = objects::object(&module.path, module.build_id.as_deref()) {
         let object = objects::lock(&object);
         // A return address: look up the call instruction before it.
-        let probe = offset.saturating_sub(1) as u64;
+        let probe = call_offset as u64;
         for found in object.frames(probe) {
             frames.push(frame(found.function, found.file, found.line));
         }
