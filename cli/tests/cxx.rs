@@ -738,6 +738,62 @@ fn a_frames_offset_names_the_call_not_the_line_after_it() {
 }
 
 #[test]
+fn a_stack_of_library_plumbing_only_shows_the_library_not_gpa() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-make-shared");
+    let program = compile_cxx("make_shared_leak", &dir);
+    let run = gpa_run(&dir, &["--show-leak-kinds=all"], &[&program]);
+    // Valgrind (--show-leak-kinds=all): "856 (16 direct, 840 indirect) bytes in 1 blocks are
+    // definitely lost" at main (make_shared_leak.cpp:8); "800 bytes in 1 blocks are
+    // indirectly lost", whose 12 frames are operator new(unsigned long), then
+    // std::__new_allocator<long>::allocate(unsigned long, void const*) (new_allocator.h:137),
+    // std::allocator_traits<...>::allocate, std::_Vector_base<...>::_M_allocate... (libstdc++
+    // frames only, main is deeper); "40 bytes in 1 blocks are indirectly lost".
+    let leaks: Vec<(String, u64)> = run
+        .findings()
+        .iter()
+        .map(|leak| {
+            (
+                leak["leak_kind"].as_str().unwrap_or("").to_owned(),
+                leak["size"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        leaks,
+        [
+            ("definite".to_owned(), 856),
+            ("indirect".to_owned(), 800),
+            ("indirect".to_owned(), 40)
+        ],
+        "{}",
+        run.stderr()
+    );
+    let storage = &run.findings()[1];
+    let frames = storage["stacks"]["alloc"].as_array().expect("frames");
+    // The 8 frames kept end inside libstdc++: they are shown as Valgrind shows them, never
+    // gpa's own frames in their place.
+    let first = frames[0]["function"].as_str().unwrap_or("");
+    assert!(
+        first.contains("new_allocator<long>::allocate("),
+        "{storage:#}"
+    );
+    for frame in frames {
+        let function = frame["function"].as_str().unwrap_or("");
+        let module = frame["module"].as_str().unwrap_or("");
+        assert!(
+            !function.starts_with("gpa::")
+                && !function.starts_with("operator new")
+                && !module.ends_with("libgpa_preload.so"),
+            "{storage:#}"
+        );
+    }
+    assert_eq!(first_frame(&run.findings()[0], "alloc").0, "main");
+}
+
+#[test]
 fn blocks_of_libcs_own_malloc_go_back_to_libc() {
     if !tools_or_skip() {
         return;

@@ -395,12 +395,19 @@ pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
         }
     }
     if frames.is_empty() {
-        // Everything looked like plumbing (say, a test inside this crate): keep the raw stack.
-        frames = raw
-            .addresses()
-            .iter()
-            .flat_map(|&a| resolve_in_epoch(a, epoch))
-            .collect();
+        // Everything looked like plumbing: the captured frames ended before the caller's
+        // code (a deep chain of C++ library templates, as under `std::make_shared`), or this
+        // is a test inside this crate. Keep the raw stack, without the preload library's own
+        // frames (Valgrind shows such a stack from the library's allocator call down).
+        let raw_frames = || {
+            raw.addresses()
+                .iter()
+                .flat_map(|&a| resolve_in_epoch(a, epoch))
+        };
+        frames = raw_frames().filter(|frame| !in_gpa(frame)).collect();
+        if frames.is_empty() {
+            frames = raw_frames().collect();
+        }
     }
     if let Some(end) = frames
         .iter()
