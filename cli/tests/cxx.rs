@@ -606,25 +606,32 @@ fn frames_of_an_unloaded_library_are_named_from_that_library() {
     }
 }
 
-#[test]
-fn a_stripped_librarys_frame_shows_its_module_and_offset() {
+/// Builds `tests/cxx/<source>` as `<name>_full.so` (with debug info) and a stripped copy
+/// `<name>.so`, and `stripped_main.c`, which loads a library and leaks what its
+/// `exported_alloc` returns: `(dir, full, stripped, program)`, or `None` (with a message) when
+/// a tool is missing.
+fn stripped_library(
+    test: &str,
+    source: &str,
+    name: &str,
+) -> Option<(PathBuf, String, String, String)> {
     if !tools_or_skip() {
-        return;
+        return None;
     }
     for tool in ["strip", "addr2line"] {
         if !have(tool) {
             eprintln!("SKIPPED: {tool} is not installed (apt-get install binutils)");
-            return;
+            return None;
         }
     }
-    let dir = scratch("cxx-stripped");
+    let dir = scratch(test);
     let full = compile_c(
-        &["stripped_lib.c"],
-        "libhidden_full.so",
+        &[source],
+        &format!("{name}_full.so"),
         &["-shared", "-fPIC"],
         &dir,
     );
-    let stripped = dir.join("libhidden.so").display().to_string();
+    let stripped = dir.join(format!("{name}.so")).display().to_string();
     std::fs::copy(&full, &stripped).expect("copy the library");
     let status = Command::new("strip")
         .arg(&stripped)
@@ -632,6 +639,16 @@ fn a_stripped_librarys_frame_shows_its_module_and_offset() {
         .expect("strip");
     assert!(status.success());
     let program = compile_c(&["stripped_main.c"], "stripped_main", &["-ldl"], &dir);
+    Some((dir, full, stripped, program))
+}
+
+#[test]
+fn a_stripped_librarys_frame_shows_its_module_and_offset() {
+    let Some((dir, full, stripped, program)) =
+        stripped_library("cxx-stripped", "stripped_lib.c", "libhidden")
+    else {
+        return;
+    };
     let run = gpa_run(&dir, &[], &[&program, &stripped]);
     let findings = run.findings();
     // Valgrind: "77 bytes in 1 blocks are definitely lost", at "??? (in libhidden.so)",
@@ -674,30 +691,11 @@ fn a_stripped_librarys_frame_shows_its_module_and_offset() {
 
 #[test]
 fn a_frames_offset_names_the_call_not_the_line_after_it() {
-    if !tools_or_skip() {
+    let Some((dir, full, stripped, program)) =
+        stripped_library("cxx-stripped-call", "stripped_call_lib.c", "libcall")
+    else {
         return;
-    }
-    for tool in ["strip", "addr2line"] {
-        if !have(tool) {
-            eprintln!("SKIPPED: {tool} is not installed (apt-get install binutils)");
-            return;
-        }
-    }
-    let dir = scratch("cxx-stripped-call");
-    let full = compile_c(
-        &["stripped_call_lib.c"],
-        "libcall_full.so",
-        &["-shared", "-fPIC"],
-        &dir,
-    );
-    let stripped = dir.join("libcall.so").display().to_string();
-    std::fs::copy(&full, &stripped).expect("copy the library");
-    let status = Command::new("strip")
-        .arg(&stripped)
-        .status()
-        .expect("strip");
-    assert!(status.success());
-    let program = compile_c(&["stripped_main.c"], "stripped_main", &["-ldl"], &dir);
+    };
     let run = gpa_run(&dir, &[], &[&program, &stripped]);
     let findings = run.findings();
     // Valgrind: "77 bytes in 1 blocks are definitely lost", at "0x4853120: ??? (in
