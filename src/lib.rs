@@ -32,6 +32,7 @@ pub mod capi;
 pub mod gpa;
 pub mod interface;
 pub mod os;
+pub mod profile;
 pub mod report;
 pub mod testing;
 pub mod trace;

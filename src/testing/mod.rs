@@ -42,6 +42,7 @@ mod scope;
 pub use all_failures::*;
 pub use failing::*;
 pub use instance::{assert_deinit_ok, with_gpa, with_gpa_config};
+pub(crate) use scope::AddressHasher;
 pub use scope::{
     assert_no_leaks, check, check_with, in_check, spawn, LAZY_INIT_FUNCTIONS, REPORT_DEPTH,
     TRACE_DEPTH,

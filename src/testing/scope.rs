@@ -169,7 +169,7 @@ struct Entry {
 /// A hasher for block addresses: a multiply folded to 64 bits, so the always-zero low bits of
 /// aligned addresses do not leave hash bits unused.
 #[derive(Default)]
-struct AddressHasher(u64);
+pub(crate) struct AddressHasher(u64);
 
 impl Hasher for AddressHasher {
     fn write(&mut self, bytes: &[u8]) {

@@ -1,0 +1,495 @@
+//! Heap profiling: where a program's memory goes, per allocation site and over time.
+//!
+//! # Use
+//! ```no_run
+//! use gpa::{Config, GeneralPurposeAllocator};
+//!
+//! #[global_allocator]
+//! static GPA: GeneralPurposeAllocator = GeneralPurposeAllocator::with_config(Config::fast());
+//!
+//! let profiler = gpa::profile::start_all().expect("an observer slot is free");
+//! let words: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
+//! drop(words);
+//! let profile = profiler.stop();
+//! println!("peak {} bytes in {} blocks", profile.peak.bytes, profile.peak.blocks);
+//! profile.write_dhat("dhat.json").expect("write"); // open it in Valgrind's dh_view.html
+//! ```
+//! [`start`] profiles one [`GeneralPurposeAllocator`] instance, [`start_all`] every GPA of the
+//! process (the `#[global_allocator]` among them); [`start_with`] takes [`Options`]. `gpa run
+//! --profile FILE -- PROGRAM` profiles any program (`crate::capi`).
+//!
+//! # What is recorded
+//! Per **allocation site** (one distinct allocation stack trace): blocks and bytes allocated in
+//! total, live at the site's own maximum, live at the global peak and live at the end; block
+//! lifetimes (shortest, average, longest of freed blocks, and how many were short-lived). For
+//! the whole heap: the peak of live bytes and when it happened, and a **timeline** of live
+//! bytes and blocks with the contributions of the top sites ([`timeline`]). Reads and writes
+//! of blocks are not tracked. A reallocation keeps its block's site and counts as one more
+//! block of the new size in the totals, as DHAT counts it.
+//!
+//! # Design
+//! The profiler is an [`Observer`] of the GPA's observer hook (`crate::gpa::observer`): the
+//! GPA knows nothing of it. The hook hands over each allocation's interned trace id; the
+//! [`recorder`] stamps the event and appends it to a per-thread buffer, and applies buffers in
+//! batches to its tables under one lock; see its docs for the costs and the cross-thread
+//! rules. A [`Profile`] is the symbolized result; [`dhat`] writes it in DHAT's format, and
+//! [`Profile::to_json`] in gpa's own (with the timeline), which [`crate::report::html`] draws.
+//!
+//! # Bounds
+//! Sites are aggregated (one entry per distinct trace, at most the trace table's capacity) and
+//! the timeline holds at most [`timeline::MAX_SAMPLES`] samples, so a profile's size does not
+//! grow with the number of allocations. The block map holds one entry per live block.
+
+pub mod dhat;
+pub(crate) mod recorder;
+pub mod timeline;
+
+use crate::gpa::observer::{self, Observation, Observer, TooManyObservers};
+use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
+use crate::report::{symbolize, Frame};
+use recorder::{Collected, Session, Settings};
+
+/// How a profile is recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Frames kept per allocation trace (the site's identity). Default: 8.
+    pub frames: usize,
+    /// A freed block whose lifetime was shorter than this is *short-lived*. Default: 10 µs.
+    pub short_lived: core::time::Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            frames: 8,
+            short_lived: core::time::Duration::from_micros(10),
+        }
+    }
+}
+
+/// Which allocators a profile watches.
+#[derive(Clone, Copy, Debug)]
+pub enum Target<'a> {
+    /// One GPA instance.
+    Instance(&'a GeneralPurposeAllocator),
+    /// Every GPA of the process, the `#[global_allocator]` among them.
+    All,
+}
+
+/// Starts profiling one GPA instance with the default [`Options`].
+pub fn start(gpa: &GeneralPurposeAllocator) -> Result<Profiler, TooManyObservers> {
+    start_with(Target::Instance(gpa), Options::default())
+}
+
+/// Starts profiling every GPA of the process (the global allocator) with the default
+/// [`Options`].
+pub fn start_all() -> Result<Profiler, TooManyObservers> {
+    start_with(Target::All, Options::default())
+}
+
+/// Starts profiling `target`.
+pub fn start_with(target: Target<'_>, options: Options) -> Result<Profiler, TooManyObservers> {
+    let session = Session::start(Settings {
+        frames: options.frames,
+        short_lived_ns: u64::try_from(options.short_lived.as_nanos()).unwrap_or(u64::MAX),
+    });
+    let observer: &'static dyn Observer = session;
+    let observation = match target {
+        Target::Instance(gpa) => gpa.observe(observer, options.frames)?,
+        Target::All => observer::observe_all(observer, options.frames)?,
+    };
+    Ok(Profiler {
+        session,
+        observation: Some(observation),
+    })
+}
+
+/// A running profile; [`Profiler::stop`] ends it and returns the [`Profile`] (dropping it
+/// ends it too, discarding the data).
+#[derive(Debug)]
+#[must_use = "a profile runs until `stop` is called or the profiler is dropped"]
+pub struct Profiler {
+    session: &'static Session,
+    observation: Option<Observation>,
+}
+
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Profiler {
+    /// The profile so far; recording goes on.
+    pub fn snapshot(&self) -> Profile {
+        Profile::build(
+            self.session.collect(false),
+            &self.session.settings,
+            command_line(),
+            std::process::id(),
+        )
+    }
+
+    /// Ends the profile and returns it.
+    pub fn stop(mut self) -> Profile {
+        if let Some(observation) = self.observation.take() {
+            observation.end();
+        }
+        Profile::build(
+            self.session.collect(true),
+            &self.session.settings,
+            command_line(),
+            std::process::id(),
+        )
+    }
+}
+
+impl Drop for Profiler {
+    fn drop(&mut self) {
+        if let Some(observation) = self.observation.take() {
+            observation.end();
+            let _ = self.session.collect(true);
+        }
+    }
+}
+
+/// The process's command line (`/proc/self/cmdline`, else `std::env::args`), for reports.
+pub fn command_line() -> String {
+    let _inside = InsideAllocator::enter();
+    if let Ok(bytes) = std::fs::read("/proc/self/cmdline") {
+        let words: std::vec::Vec<String> = bytes
+            .split(|&byte| byte == 0)
+            .filter(|word| !word.is_empty())
+            .map(|word| String::from_utf8_lossy(word).into_owned())
+            .collect();
+        if !words.is_empty() {
+            return words.join(" ");
+        }
+    }
+    std::env::args().collect::<std::vec::Vec<_>>().join(" ")
+}
+
+/// A count of blocks and of their bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Blocks.
+    pub blocks: u64,
+    /// Bytes (as requested by the program).
+    pub bytes: u64,
+}
+
+impl Counts {
+    fn of((blocks, bytes): (u64, u64)) -> Counts {
+        Counts { blocks, bytes }
+    }
+}
+
+/// The global peak of live bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Peak {
+    /// Live blocks then.
+    pub blocks: u64,
+    /// Live bytes then (the highest of the run).
+    pub bytes: u64,
+    /// When, in nanoseconds since the profile started.
+    pub time_ns: u64,
+}
+
+/// Lifetimes of the freed blocks of a site, in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lifetimes {
+    /// The shortest (`None`: no block was freed).
+    pub min_ns: Option<u64>,
+    /// The average.
+    pub avg_ns: Option<u64>,
+    /// The longest.
+    pub max_ns: Option<u64>,
+}
+
+/// One allocation site: a distinct allocation trace and what was allocated there.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Site {
+    /// Allocated in total (each reallocation counts as a block of its new size).
+    pub total: Counts,
+    /// Live when this site's live bytes were highest.
+    pub max: Counts,
+    /// Live at the global peak.
+    pub at_peak: Counts,
+    /// Live at the end of the profile.
+    pub at_end: Counts,
+    /// Blocks freed.
+    pub freed_blocks: u64,
+    /// Freed blocks that lived less than the short-lived threshold.
+    pub short_lived_blocks: u64,
+    /// Lifetimes of the freed blocks.
+    pub lifetimes: Lifetimes,
+    /// Lifetimes of all blocks, the live ones counted up to the end (DHAT's `tl`), ns.
+    pub lifetime_total_ns: u64,
+    /// The allocation trace, innermost first, starting at the program's code.
+    pub frames: std::vec::Vec<Frame>,
+}
+
+/// Live bytes of one site over the timeline.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SiteSeries {
+    /// Index into [`Profile::sites`].
+    pub site: usize,
+    /// Live bytes at each sample.
+    pub bytes: std::vec::Vec<u64>,
+}
+
+/// Live bytes and blocks over time (see [`timeline`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timeline {
+    /// Sample times, nanoseconds since the profile started (non-decreasing).
+    pub time_ns: std::vec::Vec<u64>,
+    /// Live bytes at each sample.
+    pub bytes: std::vec::Vec<u64>,
+    /// Live blocks at each sample.
+    pub blocks: std::vec::Vec<u64>,
+    /// The top sites by live bytes at the peak, each with its live bytes at each sample; the
+    /// rest of `bytes` is other sites.
+    pub sites: std::vec::Vec<SiteSeries>,
+}
+
+/// A heap profile: the result of [`Profiler::stop`] (or of `gpa run --profile`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Profile {
+    /// The profiled process's command line.
+    pub command: String,
+    /// Its process id.
+    pub pid: u32,
+    /// How long the profile ran, in nanoseconds.
+    pub duration_ns: u64,
+    /// Frames kept per allocation trace.
+    pub frames: usize,
+    /// The short-lived threshold, in nanoseconds.
+    pub short_lived_ns: u64,
+    /// Allocated in total.
+    pub total: Counts,
+    /// The peak of live bytes.
+    pub peak: Peak,
+    /// Live at the end.
+    pub end: Counts,
+    /// Sites, most live bytes at the peak first (then most bytes in total).
+    pub sites: std::vec::Vec<Site>,
+    /// Live bytes over time.
+    pub timeline: Timeline,
+    /// Frees (and reallocations) of blocks allocated before the profile started.
+    pub unmatched_frees: u64,
+}
+
+impl Profile {
+    /// Symbolizes what a session collected.
+    pub(crate) fn build(
+        collected: Collected,
+        settings: &Settings,
+        command: String,
+        pid: u32,
+    ) -> Profile {
+        let _inside = InsideAllocator::enter();
+        let rate = if collected.ticks_per_ns > 0.0 {
+            collected.ticks_per_ns
+        } else {
+            1.0
+        };
+        let ns = |ticks: u64| (ticks as f64 / rate) as u64;
+        let mut order: std::vec::Vec<usize> = (0..collected.sites.len()).collect();
+        order.sort_by(|&a, &b| {
+            let key = |index: usize| {
+                let site = &collected.sites[index];
+                (site.at_peak.1, site.total.1, site.total.0)
+            };
+            key(b).cmp(&key(a)).then(a.cmp(&b))
+        });
+        let mut position = std::vec![0usize; collected.sites.len()];
+        for (new, &old) in order.iter().enumerate() {
+            position[old] = new;
+        }
+        let sites = order
+            .iter()
+            .map(|&index| {
+                let site = &collected.sites[index];
+                let freed = site.freed;
+                let (sum, min, max) = site.lifetime;
+                Site {
+                    total: Counts::of(site.total),
+                    max: Counts::of(site.max),
+                    at_peak: Counts::of(site.at_peak),
+                    at_end: Counts::of(site.current),
+                    freed_blocks: freed,
+                    short_lived_blocks: site.short_lived,
+                    lifetimes: Lifetimes {
+                        min_ns: (freed != 0).then(|| ns(min)),
+                        avg_ns: (freed != 0).then(|| ns(sum / freed)),
+                        max_ns: (freed != 0).then(|| ns(max)),
+                    },
+                    lifetime_total_ns: ns(sum.saturating_add(site.live_lifetime)),
+                    frames: symbolize::symbolize(site.trace, settings.frames),
+                }
+            })
+            .collect();
+        let sampled = collected.timeline;
+        Profile {
+            command,
+            pid,
+            duration_ns: collected.duration_ns,
+            frames: settings.frames,
+            short_lived_ns: settings.short_lived_ns,
+            total: Counts::of(collected.total),
+            peak: Peak {
+                blocks: collected.peak.0,
+                bytes: collected.peak.1,
+                time_ns: collected.peak.2,
+            },
+            end: Counts::of(collected.end),
+            sites,
+            timeline: Timeline {
+                time_ns: sampled.time_ns,
+                bytes: sampled.bytes,
+                blocks: sampled.blocks,
+                sites: sampled
+                    .sites
+                    .into_iter()
+                    .map(|(site, bytes)| SiteSeries {
+                        site: position[site],
+                        bytes,
+                    })
+                    .collect(),
+            },
+            unmatched_frees: collected.unmatched_frees,
+        }
+    }
+
+    /// The profile in gpa's JSON form (what `gpa run --json` embeds under `profiles` and the
+    /// HTML report draws); [`Profile::from_json`] reads it back.
+    pub fn to_json(&self) -> serde_json::Value {
+        let counts = |c: &Counts| serde_json::json!({"blocks": c.blocks, "bytes": c.bytes});
+        let sites = self
+            .sites
+            .iter()
+            .map(|site| {
+                serde_json::json!({
+                    "total": counts(&site.total),
+                    "max": counts(&site.max),
+                    "at_peak": counts(&site.at_peak),
+                    "at_end": counts(&site.at_end),
+                    "freed_blocks": site.freed_blocks,
+                    "short_lived_blocks": site.short_lived_blocks,
+                    "lifetime_ns": {
+                        "min": site.lifetimes.min_ns,
+                        "avg": site.lifetimes.avg_ns,
+                        "max": site.lifetimes.max_ns,
+                        "total": site.lifetime_total_ns,
+                    },
+                    "frames": site.frames.iter().map(Frame::to_json).collect::<std::vec::Vec<_>>(),
+                })
+            })
+            .collect::<std::vec::Vec<_>>();
+        let series = self
+            .timeline
+            .sites
+            .iter()
+            .map(|series| serde_json::json!({"site": series.site, "bytes": series.bytes}))
+            .collect::<std::vec::Vec<_>>();
+        serde_json::json!({
+            "command": self.command,
+            "pid": self.pid,
+            "duration_ns": self.duration_ns,
+            "frames": self.frames,
+            "short_lived_ns": self.short_lived_ns,
+            "total": counts(&self.total),
+            "peak": {"blocks": self.peak.blocks, "bytes": self.peak.bytes, "time_ns": self.peak.time_ns},
+            "end": counts(&self.end),
+            "unmatched_frees": self.unmatched_frees,
+            "sites": sites,
+            "timeline": {
+                "time_ns": self.timeline.time_ns,
+                "bytes": self.timeline.bytes,
+                "blocks": self.timeline.blocks,
+                "sites": series,
+            },
+        })
+    }
+
+    /// Reads [`Profile::to_json`]'s form; `None` when `json` is not a profile.
+    pub fn from_json(json: &serde_json::Value) -> Option<Profile> {
+        let number = |value: &serde_json::Value| value.as_u64();
+        let counts = |value: &serde_json::Value| {
+            Some(Counts {
+                blocks: number(&value["blocks"])?,
+                bytes: number(&value["bytes"])?,
+            })
+        };
+        let numbers = |value: &serde_json::Value| -> Option<std::vec::Vec<u64>> {
+            value.as_array()?.iter().map(|n| n.as_u64()).collect()
+        };
+        let mut sites = std::vec::Vec::new();
+        for site in json["sites"].as_array()? {
+            let lifetime = &site["lifetime_ns"];
+            sites.push(Site {
+                total: counts(&site["total"])?,
+                max: counts(&site["max"])?,
+                at_peak: counts(&site["at_peak"])?,
+                at_end: counts(&site["at_end"])?,
+                freed_blocks: number(&site["freed_blocks"])?,
+                short_lived_blocks: number(&site["short_lived_blocks"])?,
+                lifetimes: Lifetimes {
+                    min_ns: number(&lifetime["min"]),
+                    avg_ns: number(&lifetime["avg"]),
+                    max_ns: number(&lifetime["max"]),
+                },
+                lifetime_total_ns: number(&lifetime["total"])?,
+                frames: site["frames"]
+                    .as_array()?
+                    .iter()
+                    .map(Frame::from_json)
+                    .collect(),
+            });
+        }
+        let timeline = &json["timeline"];
+        let mut series = std::vec::Vec::new();
+        for entry in timeline["sites"].as_array()? {
+            series.push(SiteSeries {
+                site: usize::try_from(number(&entry["site"])?).ok()?,
+                bytes: numbers(&entry["bytes"])?,
+            });
+        }
+        let peak = &json["peak"];
+        Some(Profile {
+            command: json["command"].as_str()?.to_owned(),
+            pid: u32::try_from(number(&json["pid"])?).ok()?,
+            duration_ns: number(&json["duration_ns"])?,
+            frames: usize::try_from(number(&json["frames"])?).ok()?,
+            short_lived_ns: number(&json["short_lived_ns"])?,
+            total: counts(&json["total"])?,
+            peak: Peak {
+                blocks: number(&peak["blocks"])?,
+                bytes: number(&peak["bytes"])?,
+                time_ns: number(&peak["time_ns"])?,
+            },
+            end: counts(&json["end"])?,
+            sites,
+            timeline: Timeline {
+                time_ns: numbers(&timeline["time_ns"])?,
+                bytes: numbers(&timeline["bytes"])?,
+                blocks: numbers(&timeline["blocks"])?,
+                sites: series,
+            },
+            unmatched_frees: number(&json["unmatched_frees"]).unwrap_or(0),
+        })
+    }
+
+    /// The profile in DHAT's format (see [`dhat`]), for Valgrind's `dh_view.html`.
+    pub fn to_dhat(&self) -> serde_json::Value {
+        dhat::to_dhat(self)
+    }
+
+    /// Writes [`Profile::to_dhat`] to `path`.
+    pub fn write_dhat(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
+        let _inside = InsideAllocator::enter();
+        std::fs::write(path, self.to_dhat().to_string())
+    }
+}
