@@ -282,7 +282,8 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// Symbolizes what a session collected.
+    /// Symbolizes what a session collected, one site per distinct trace of `frames` frames
+    /// (see "Sites" in the module docs).
     pub(crate) fn build(
         collected: Collected,
         settings: &Settings,
@@ -296,42 +297,53 @@ impl Profile {
             1.0
         };
         let ns = |ticks: u64| (ticks as f64 / rate) as u64;
-        let mut order: std::vec::Vec<usize> = (0..collected.sites.len()).collect();
+        // Group the recorder's sites by the addresses that make their frames.
+        let mut group_of = std::vec::Vec::with_capacity(collected.sites.len());
+        let mut groups: std::vec::Vec<Group> = std::vec::Vec::new();
+        let mut by_key: std::collections::HashMap<(u32, std::vec::Vec<usize>), usize> =
+            std::collections::HashMap::new();
+        for counters in &collected.sites {
+            let key = group_key(counters.trace, settings.frames);
+            let index = *by_key.entry(key).or_insert_with(|| {
+                groups.push(Group::new(counters.trace));
+                groups.len() - 1
+            });
+            groups[index].add(counters);
+            group_of.push(index);
+        }
+        let mut order: std::vec::Vec<usize> = (0..groups.len()).collect();
         order.sort_by(|&a, &b| {
-            let key = |index: usize| {
-                let site = &collected.sites[index];
-                (site.at_peak.1, site.total.1, site.total.0)
-            };
-            key(b).cmp(&key(a)).then(a.cmp(&b))
+            let key = |group: &Group| (group.site.at_peak.bytes, group.site.total.bytes, group.site.total.blocks);
+            key(&groups[b]).cmp(&key(&groups[a])).then(a.cmp(&b))
         });
-        let mut position = std::vec![0usize; collected.sites.len()];
+        let mut position = std::vec![0usize; groups.len()];
         for (new, &old) in order.iter().enumerate() {
             position[old] = new;
         }
-        let sites = order
+        let sites: std::vec::Vec<Site> = order
             .iter()
             .map(|&index| {
-                let site = &collected.sites[index];
-                let freed = site.freed;
-                let (sum, min, max) = site.lifetime;
-                Site {
-                    total: Counts::of(site.total),
-                    max: Counts::of(site.max),
-                    at_peak: Counts::of(site.at_peak),
-                    at_end: Counts::of(site.current),
-                    freed_blocks: freed,
-                    short_lived_blocks: site.short_lived,
-                    lifetimes: Lifetimes {
-                        min_ns: (freed != 0).then(|| ns(min)),
-                        avg_ns: (freed != 0).then(|| ns(sum / freed)),
-                        max_ns: (freed != 0).then(|| ns(max)),
-                    },
-                    lifetime_total_ns: ns(sum.saturating_add(site.live_lifetime)),
-                    frames: symbolize::symbolize(site.trace, settings.frames),
-                }
+                let group = &groups[index];
+                let mut site = group.site.clone();
+                let (sum, min, max) = group.lifetime;
+                let freed = site.freed_blocks;
+                site.lifetimes = Lifetimes {
+                    min_ns: (freed != 0).then(|| ns(min)),
+                    avg_ns: (freed != 0).then(|| ns(sum / freed)),
+                    max_ns: (freed != 0).then(|| ns(max)),
+                };
+                site.lifetime_total_ns = ns(sum.saturating_add(group.live_lifetime));
+                site.frames = symbolize::symbolize(group.trace, settings.frames);
+                site
             })
             .collect();
-        let sampled = collected.timeline;
+        let group_of: std::vec::Vec<usize> = group_of.iter().map(|&g| position[g]).collect();
+        let top: std::vec::Vec<usize> = (0..sites.len())
+            .filter(|&index| sites[index].max.bytes != 0)
+            .take(timeline::TOP_SITES)
+            .collect();
+        let recorded = collected.timeline;
+        let series = recorded.series(&group_of, &top);
         Profile {
             command,
             pid,
@@ -347,16 +359,13 @@ impl Profile {
             end: Counts::of(collected.end),
             sites,
             timeline: Timeline {
-                time_ns: sampled.time_ns,
-                bytes: sampled.bytes,
-                blocks: sampled.blocks,
-                sites: sampled
-                    .sites
+                time_ns: recorded.samples.iter().map(|s| s.time_ns).collect(),
+                bytes: recorded.samples.iter().map(|s| s.bytes).collect(),
+                blocks: recorded.samples.iter().map(|s| s.blocks).collect(),
+                sites: top
                     .into_iter()
-                    .map(|(site, bytes)| SiteSeries {
-                        site: position[site],
-                        bytes,
-                    })
+                    .zip(series)
+                    .map(|(site, bytes)| SiteSeries { site, bytes })
                     .collect(),
             },
             unmatched_frees: collected.unmatched_frees,
@@ -491,5 +500,59 @@ impl Profile {
     pub fn write_dhat(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
         let _inside = InsideAllocator::enter();
         std::fs::write(path, self.to_dhat().to_string())
+    }
+}
+
+/// The addresses that make a trace's first `frames` frames once symbolized: traces with the
+/// same key are one site (with the module epoch, since addresses are reused after `dlclose`).
+fn group_key(trace: crate::trace::TraceId, frames: usize) -> (u32, std::vec::Vec<usize>) {
+    let raw = crate::trace::frames_of(trace);
+    let addresses = raw.addresses();
+    let skip = symbolize::plumbing_addresses(trace);
+    let user = if skip >= addresses.len() {
+        addresses
+    } else {
+        &addresses[skip..(skip + frames.max(1)).min(addresses.len())]
+    };
+    (crate::trace::epoch_of(trace), user.to_vec())
+}
+
+/// The recorder's sites that make one [`Site`], added up.
+struct Group {
+    trace: crate::trace::TraceId,
+    site: Site,
+    /// Lifetimes of freed blocks in ticks: sum, shortest, longest.
+    lifetime: (u64, u64, u64),
+    live_lifetime: u64,
+}
+
+impl Group {
+    fn new(trace: crate::trace::TraceId) -> Group {
+        Group {
+            trace,
+            site: Site::default(),
+            lifetime: (0, u64::MAX, 0),
+            live_lifetime: 0,
+        }
+    }
+
+    /// Adds a recorder site. Totals, values at the peak and at the end add up exactly; the
+    /// sites' own maxima may have been at different times, so their sum is an upper bound.
+    fn add(&mut self, counters: &recorder::SiteCounters) {
+        let add = |into: &mut Counts, (blocks, bytes): (u64, u64)| {
+            into.blocks += blocks;
+            into.bytes += bytes;
+        };
+        add(&mut self.site.total, counters.total);
+        add(&mut self.site.max, counters.max);
+        add(&mut self.site.at_peak, counters.at_peak);
+        add(&mut self.site.at_end, counters.current);
+        self.site.freed_blocks += counters.freed;
+        self.site.short_lived_blocks += counters.short_lived;
+        let (sum, min, max) = counters.lifetime;
+        self.lifetime.0 = self.lifetime.0.saturating_add(sum);
+        self.lifetime.1 = self.lifetime.1.min(min);
+        self.lifetime.2 = self.lifetime.2.max(max);
+        self.live_lifetime = self.live_lifetime.saturating_add(counters.live_lifetime);
     }
 }

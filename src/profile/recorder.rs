@@ -41,12 +41,11 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::collections::HashMap;
 
-use super::timeline::{Timeline, TOP_SITES};
+use super::timeline::{Recorded, Timeline};
 use crate::gpa::lock::Lock;
 use crate::gpa::observer::Observer;
 use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
 use crate::os;
-use crate::testing::AddressHasher;
 use crate::trace::TraceId;
 
 /// Events a thread buffers before applying them under the session's lock.
@@ -374,6 +373,32 @@ pub fn ticks_per_ns() -> f64 {
     (t1.saturating_sub(t0)) as f64 / (n1.saturating_sub(n0)).max(1) as f64
 }
 
+/// The block map's hasher. The map's table position comes from the low bits of the hash, and
+/// its in-group tag from the top 7 bits: the low bits are the address over 16 (so blocks
+/// allocated one after another sit in neighbouring buckets, and a run of allocations and
+/// frees touches few cache lines), the top bits a mix of the whole address (so tags still
+/// tell keys apart).
+#[derive(Default)]
+struct BlockHasher(u64);
+
+impl core::hash::Hasher for BlockHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 << 8) | u64::from(byte);
+        }
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        let address = address as u64;
+        let mixed = address.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = ((address >> 4) & ((1 << 57) - 1)) | (mixed & !((1 << 57) - 1));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A live block as the state knows it.
 #[derive(Clone, Copy)]
 struct Live {
@@ -425,7 +450,7 @@ pub struct Collected {
     /// Ticks per nanosecond over the session.
     pub ticks_per_ns: f64,
     /// The timeline, times in nanoseconds from the start.
-    pub timeline: super::timeline::Sampled,
+    pub timeline: Recorded,
     /// Frees and reallocations of blocks the session never saw allocated.
     pub unmatched_frees: u64,
 }
@@ -438,7 +463,7 @@ unsafe impl Send for BufferList {}
 /// A session's tables (under its lock).
 pub(super) struct State {
     buffers: BufferList,
-    blocks: HashMap<usize, Live, BuildHasherDefault<AddressHasher>>,
+    blocks: HashMap<usize, Live, BuildHasherDefault<BlockHasher>>,
     /// Trace id → site index + 1 (0: no site yet).
     site_index: std::vec::Vec<u32>,
     pub(super) sites: std::vec::Vec<SiteCounters>,
@@ -618,12 +643,17 @@ impl State {
     }
 
     fn alloc(&mut self, address: usize, size: usize, trace: TraceId, time: u64) {
-        if self.blocks.contains_key(&address) {
+        let index = self.site_for(trace);
+        let fresh = Live {
+            site: index as u32,
+            size,
+            born: time,
+        };
+        if let Some(old) = self.blocks.insert(address, fresh) {
             // A free we never saw (or saw out of order): the old block ends here.
-            self.retire(address, time, None);
+            self.end_block(old, time);
         }
         self.seq += 1;
-        let index = self.site_for(trace);
         self.touch(index);
         let size64 = size as u64;
         let site = &mut self.sites[index];
@@ -636,27 +666,25 @@ impl State {
         self.current.0 += 1;
         self.current.1 += size64;
         self.grew(index, time);
-        self.blocks.insert(
-            address,
-            Live {
-                site: index as u32,
-                size,
-                born: time,
-            },
-        );
         self.sample(time);
     }
 
     /// Frees the block at `address`; false when there is none (or, with `not_before`, when
     /// the block there was born after that time: a newer block at the same address).
     fn retire(&mut self, address: usize, time: u64, not_before: Option<u64>) -> bool {
-        let Some(&live) = self.blocks.get(&address) else {
+        let Some(live) = self.blocks.remove(&address) else {
             return false;
         };
         if not_before.is_some_and(|limit| live.born > limit) {
+            self.blocks.insert(address, live);
             return false;
         }
-        self.blocks.remove(&address);
+        self.end_block(live, time);
+        true
+    }
+
+    /// Accounts for the end of a block already removed from the map.
+    fn end_block(&mut self, live: Live, time: u64) {
         self.seq += 1;
         let index = live.site as usize;
         self.touch(index);
@@ -674,22 +702,18 @@ impl State {
         self.current.0 -= 1;
         self.current.1 -= size;
         self.sample(time);
-        true
     }
 
     /// A reallocation: the block keeps its site and birth; it counts as one more block of
     /// its new size in the totals (DHAT's rule). False when the old block is unknown.
     fn realloc(&mut self, event: Event, not_before: Option<u64>) -> bool {
         let (old, new, size, time) = (event.address, event.extra, event.size, event.time());
-        let Some(&live) = self.blocks.get(&old) else {
+        let Some(live) = self.blocks.remove(&old) else {
             return false;
         };
         if not_before.is_some_and(|limit| live.born > limit) {
+            self.blocks.insert(old, live);
             return false;
-        }
-        self.blocks.remove(&old);
-        if new != old && self.blocks.contains_key(&new) {
-            self.retire(new, time, None);
         }
         self.seq += 1;
         let index = live.site as usize;
@@ -703,7 +727,9 @@ impl State {
         self.total.1 += after;
         self.current.1 = self.current.1 - before + after;
         self.grew(index, time);
-        self.blocks.insert(new, Live { size, ..live });
+        if let Some(stale) = self.blocks.insert(new, Live { size, ..live }) {
+            self.end_block(stale, time);
+        }
         self.sample(time);
         true
     }
@@ -737,10 +763,9 @@ impl State {
                 .live_lifetime
                 .saturating_add(now.0.saturating_sub(live.born));
         }
-        let top = top_sites(&sites, TOP_SITES);
-        let timeline =
-            self.timeline
-                .finish(now.0, self.current, &self.sites, &top, started.0, &to_ns);
+        let timeline = self
+            .timeline
+            .finish(now.0, self.current, &self.sites, started.0, &to_ns);
         Collected {
             sites,
             total: self.total,
@@ -766,16 +791,3 @@ impl State {
     }
 }
 
-/// The indexes of the `count` sites with the most live bytes at the global peak (then at
-/// their own maximum, then in total).
-pub fn top_sites(sites: &[SiteCounters], count: usize) -> std::vec::Vec<usize> {
-    let mut order: std::vec::Vec<usize> = (0..sites.len())
-        .filter(|&index| sites[index].max.1 != 0)
-        .collect();
-    order.sort_by(|&a, &b| {
-        let key = |site: &SiteCounters| (site.at_peak.1, site.max.1, site.total.1);
-        key(&sites[b]).cmp(&key(&sites[a])).then(a.cmp(&b))
-    });
-    order.truncate(count);
-    order
-}

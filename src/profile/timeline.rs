@@ -48,19 +48,6 @@ pub(super) struct Timeline {
     interval: u64,
 }
 
-/// A finished timeline: times in nanoseconds from the start, and the series of the top sites.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Sampled {
-    /// Sample times, nanoseconds since the profile started.
-    pub time_ns: std::vec::Vec<u64>,
-    /// Live bytes at each sample.
-    pub bytes: std::vec::Vec<u64>,
-    /// Live blocks at each sample.
-    pub blocks: std::vec::Vec<u64>,
-    /// For the top sites (index into the site list): live bytes at each sample.
-    pub sites: std::vec::Vec<(usize, std::vec::Vec<u64>)>,
-}
-
 impl Timeline {
     /// An empty timeline starting at `start` ticks.
     pub(super) fn new(start: u64, ticks_per_ns: f64) -> Timeline {
@@ -156,18 +143,16 @@ impl Timeline {
         self.min_gap = self.last_time.saturating_sub(first) / (MAX_SAMPLES as u64 / 2);
     }
 
-    /// The timeline up to `now`, with a last sample of `current`; `top` are the sites whose
-    /// series are reported. `sites` are the live counters (for the changes since the last
-    /// sample); `to_ns` converts ticks.
+    /// The timeline up to `now`, with a last sample of `current`. `sites` are the live
+    /// counters (for the changes since the last sample); `to_ns` converts ticks since `start`.
     pub(super) fn finish(
         &self,
         now: u64,
         current: (u64, u64),
         sites: &[SiteCounters],
-        top: &[usize],
         start: u64,
         to_ns: &dyn Fn(u64) -> u64,
-    ) -> Sampled {
+    ) -> Recorded {
         let mut last_changes = self.carry.clone();
         for &index in &self.dirty {
             let site = &sites[index as usize];
@@ -181,28 +166,68 @@ impl Timeline {
             blocks: current.0,
             changes: latest_per_site(last_changes),
         };
-        let mut sampled = Sampled {
-            sites: top
+        Recorded {
+            samples: self
+                .samples
                 .iter()
-                .map(|&site| (site, std::vec::Vec::new()))
+                .chain(core::iter::once(&last))
+                .map(|sample| RecordedSample {
+                    time_ns: to_ns(sample.time.saturating_sub(start)),
+                    bytes: sample.bytes,
+                    blocks: sample.blocks,
+                    changes: sample.changes.clone(),
+                })
                 .collect(),
-            ..Sampled::default()
-        };
-        let mut values = std::vec![0u64; top.len()];
-        for sample in self.samples.iter().chain(core::iter::once(&last)) {
+        }
+    }
+}
+
+/// One sample of a finished timeline.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecordedSample {
+    /// Nanoseconds since the profile started.
+    pub time_ns: u64,
+    /// Live bytes.
+    pub bytes: u64,
+    /// Live blocks.
+    pub blocks: u64,
+    /// Sites whose live bytes changed since the previous sample: (site, live bytes).
+    pub changes: std::vec::Vec<(u32, u64)>,
+}
+
+/// A finished timeline as recorded: its samples, with the sites' changes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recorded {
+    /// The samples, in time order.
+    pub samples: std::vec::Vec<RecordedSample>,
+}
+
+impl Recorded {
+    /// Live bytes of groups of sites at each sample: site `s` belongs to group
+    /// `group_of[s]`; one series per entry of `groups`, in that order.
+    pub fn series(
+        &self,
+        group_of: &[usize],
+        groups: &[usize],
+    ) -> std::vec::Vec<std::vec::Vec<u64>> {
+        let slot_of = |group: usize| groups.iter().position(|&wanted| wanted == group);
+        let mut site_values = std::vec![0u64; group_of.len()];
+        let mut sums = std::vec![0u64; groups.len()];
+        let mut series = std::vec![std::vec::Vec::with_capacity(self.samples.len()); groups.len()];
+        for sample in &self.samples {
             for &(site, value) in &sample.changes {
-                if let Some(slot) = top.iter().position(|&t| t == site as usize) {
-                    values[slot] = value;
-                }
+                let site = site as usize;
+                let Some(slot) = group_of.get(site).and_then(|&group| slot_of(group)) else {
+                    continue;
+                };
+                sums[slot] = sums[slot] - site_values[site] + value;
+                site_values[site] = value;
             }
-            sampled.time_ns.push(to_ns(sample.time.saturating_sub(start)));
-            sampled.bytes.push(sample.bytes);
-            sampled.blocks.push(sample.blocks);
-            for (series, &value) in sampled.sites.iter_mut().zip(&values) {
-                series.1.push(value);
+            for (out, &sum) in series.iter_mut().zip(&sums) {
+                out.push(sum);
             }
         }
-        sampled
+        series
     }
 }
 
@@ -262,19 +287,23 @@ mod tests {
             }
             assert!(timeline.samples.len() < MAX_SAMPLES);
         }
-        let sampled = timeline.finish(time + 1, (2, 199_999), &sites, &[0, 1], 0, &|t| t);
-        assert!(sampled.time_ns.len() <= MAX_SAMPLES + 1);
-        assert!(sampled.time_ns.windows(2).all(|w| w[0] <= w[1]));
+        let recorded = timeline.finish(time + 1, (2, 199_999), &sites, 0, &|t| t);
+        let times: Vec<u64> = recorded.samples.iter().map(|s| s.time_ns).collect();
+        assert!(times.len() <= MAX_SAMPLES + 1);
+        assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        let series = recorded.series(&[0, 1], &[0, 1]);
         // The last sample holds each site's final value.
-        assert_eq!(sampled.sites[0].1.last(), Some(&100_000));
-        assert_eq!(sampled.sites[1].1.last(), Some(&99_999));
+        assert_eq!(series[0].last(), Some(&100_000));
+        assert_eq!(series[1].last(), Some(&99_999));
+        // Both sites in one group: their sum.
+        let both = recorded.series(&[0, 0], &[0]);
+        assert_eq!(both[0].last(), Some(&199_999));
         // The samples spread over the whole run.
-        assert!(sampled.time_ns[sampled.time_ns.len() / 2] > time / 4);
+        assert!(times[times.len() / 2] > time / 4);
         // Where both sites are above the 0.1% floor, their series add up to the total.
-        for (i, &bytes) in sampled.bytes.iter().enumerate() {
-            let sum: u64 = sampled.sites.iter().map(|(_, series)| series[i]).sum();
-            if bytes > 1000 {
-                assert_eq!(sum, bytes, "sample {i}");
+        for (i, sample) in recorded.samples.iter().enumerate() {
+            if sample.bytes > 1000 {
+                assert_eq!(series[0][i] + series[1][i], sample.bytes, "sample {i}");
             }
         }
     }
