@@ -72,15 +72,24 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, String> {
     if let Some(limit) = &args.memory_limit {
         command.env("GPA_MEMORY_LIMIT", limit);
     }
-    let status = command.status();
+    if args.profile.is_some() {
+        command.env("GPA_PROFILE", "1");
+    } else {
+        command.env_remove("GPA_PROFILE");
+    }
+    let started = command
+        .spawn()
+        .and_then(|mut child| Ok((child.id(), child.wait()?)));
     let collected = collect(&report_dir);
+    let profiles = crate::profile::collect(&report_dir);
     let _ = std::fs::remove_dir_all(&report_dir);
-    let status = status.map_err(|e| format!("cannot run {program}: {e}"))?;
+    let (main_pid, status) = started.map_err(|e| format!("cannot run {program}: {e}"))?;
     let own_code = exit_code(status);
     let (text, merged) = collected;
     let findings = merged["findings"].as_array().map_or(0, Vec::len);
     let mut json = merged;
     json["exit_status"] = own_code.into();
+    crate::profile::finish(args, &mut json, profiles, main_pid)?;
     if let Some(path) = &args.json {
         let pretty = serde_json::to_string_pretty(&json).unwrap_or_default();
         std::fs::write(path, pretty + "\n").map_err(|e| format!("{}: {e}", path.display()))?;

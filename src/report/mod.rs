@@ -9,6 +9,7 @@
 //! Text output follows Zig's DebugAllocator (`error(gpa): ...` then the traces), with one
 //! addition: a double free shows the allocation, the first free and the second free.
 
+pub mod html;
 pub mod symbolize;
 
 use core::fmt;
