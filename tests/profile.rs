@@ -303,3 +303,50 @@ fn json_round_trips_and_dhat_has_every_field_the_viewer_checks() {
     // SAFETY: live, freed once.
     unsafe { gpa.free(kept, layout(100)) };
 }
+
+#[inline(never)]
+fn churn_small(gpa: &GeneralPurposeAllocator, i: usize) -> NonNull<u8> {
+    std::hint::black_box(gpa.alloc(layout(16 + i % 48)).unwrap())
+}
+
+#[inline(never)]
+fn churn_medium(gpa: &GeneralPurposeAllocator, i: usize) -> NonNull<u8> {
+    std::hint::black_box(gpa.alloc(layout(256 + i % 512)).unwrap())
+}
+
+#[test]
+fn ten_million_allocations_give_a_bounded_profile() {
+    const ALLOCATIONS: usize = 10_000_000;
+    let gpa = GeneralPurposeAllocator::with_config(Config::fast());
+    let profiler = profile::start(&gpa).unwrap();
+    let mut slots: Vec<Option<(NonNull<u8>, usize)>> = vec![None; 4096];
+    let mut state = 88172645463325252u64;
+    for i in 0..ALLOCATIONS {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let slot = (state % 4096) as usize;
+        if let Some((block, size)) = slots[slot].take() {
+            // SAFETY: a live block, freed once with its layout.
+            unsafe { gpa.free(block, layout(size)) };
+        }
+        slots[slot] = Some(if (state >> 20) % 8 == 0 {
+            (churn_medium(&gpa, i), 256 + i % 512)
+        } else {
+            (churn_small(&gpa, i), 16 + i % 48)
+        });
+    }
+    for (block, size) in slots.into_iter().flatten() {
+        // SAFETY: as above.
+        unsafe { gpa.free(block, layout(size)) };
+    }
+    let profile = profiler.stop();
+    assert_eq!(profile.total.blocks, ALLOCATIONS as u64);
+    assert_eq!(profile.end, counts(0, 0));
+    assert_eq!(profile.sites.len(), 2, "{:#?}", profile.sites);
+    assert!(profile.timeline.time_ns.len() <= profile::timeline::MAX_SAMPLES + 1);
+    let dhat = profile.to_dhat().to_string();
+    let json = profile.to_json().to_string();
+    assert!(dhat.len() < 5_000, "DHAT: {} bytes", dhat.len());
+    assert!(json.len() < 150_000, "JSON: {} bytes", json.len());
+}

@@ -443,3 +443,23 @@ fn the_rust_api_page_renders_a_report_and_a_profile() {
     assert_profile_fields_shown(&mut browser, &json);
     drop(blocks);
 }
+
+#[test]
+fn threads_freeing_each_others_blocks_and_forks_under_the_profiler() {
+    let dir = scratch("profile-threads");
+    let threads = compile_c("clean_threads", &dir).display().to_string();
+    let forks = compile_c("clean_fork_threads", &dir).display().to_string();
+    for mode in [&["--fast"][..], &[][..]] {
+        let run = profiled(&dir, mode, &[&threads]);
+        let profile = run.profile();
+        assert_eq!(profile["unmatched_frees"], 0, "{mode:?}");
+        let points = points_by_line(&run.dhat(), "clean_threads.c");
+        let worker = points.values().map(|p| p["tbk"].as_u64().unwrap()).max();
+        assert_eq!(worker, Some(4 * 20000), "{mode:?} {points:#?}");
+        // Forks while two threads allocate: every child can allocate (no lock of the
+        // profiler is left held), and the parent's profile is whole.
+        let run = profiled(&dir, mode, &[&forks]);
+        assert_eq!(run.run.stdout().trim(), "ok 40", "{mode:?}");
+        assert_eq!(run.profile()["unmatched_frees"], 0, "{mode:?}");
+    }
+}
