@@ -15,7 +15,10 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
 
-/// The OS page size (4096 on x86-64 Linux), read once.
+/// The OS page size (4096 on x86-64 Linux), read once. The unit of [`PageAllocator`]'s
+/// mappings (its example uses it).
+///
+/// [`PageAllocator`]: crate::PageAllocator
 #[inline]
 pub fn page_size() -> usize {
     let cached = PAGE_SIZE.load(Ordering::Relaxed);
@@ -129,6 +132,7 @@ pub unsafe fn discard(address: NonNull<u8>, len: usize) {
 ///
 /// # Safety
 /// The range is mapped and page-aligned; while inaccessible nothing may touch it.
+#[allow(dead_code)] // the primitive for guard pages
 pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> bool {
     let protection = if accessible {
         libc::PROT_READ | libc::PROT_WRITE

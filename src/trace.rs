@@ -41,26 +41,54 @@ pub const SKIP_BUDGET: usize = if cfg!(debug_assertions) { 16 } else { 8 };
 /// The most frames a stored trace holds.
 pub const MAX_FRAMES: usize = 32;
 
-/// How return addresses are collected.
+/// How the GPA collects the return addresses of a stack trace ([`Config::trace_method`]).
+///
+/// Frame pointers are the fast way, but Rust omits them unless asked: build with them for
+/// complete traces, in your project's `.cargo/config.toml`:
+///
+/// ```toml
+/// [build]
+/// rustflags = ["-C", "force-frame-pointers=yes"]
+/// ```
+///
+/// Without them, a frame-pointer walk stops early and traces are short or empty; choose
+/// [`TraceMethod::Unwinder`] instead, which needs no rebuild but is far slower (the figures
+/// are in [`Config::trace_method`]).
+///
+/// ```
+/// use gpa::{Config, GeneralPurposeAllocator, TraceMethod};
+///
+/// // Complete traces in a program built without frame pointers, at the unwinder's price.
+/// let gpa = GeneralPurposeAllocator::with_config(Config {
+///     trace_method: TraceMethod::Unwinder,
+///     ..Config::debug()
+/// });
+/// # drop(gpa);
+/// ```
+///
+/// [`Config::trace_method`]: crate::Config::trace_method
 // `Custom` compares by function address, which is all a configuration needs.
 #[allow(unpredictable_function_pointer_comparisons)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TraceMethod {
-    /// Walk frame pointers: a few nanoseconds per frame; needs `-C force-frame-pointers=yes`
-    /// (set by this repository's `.cargo/config.toml`) for complete traces.
+    /// Walk the chain of frame pointers: a few nanoseconds per frame, no allocation, no lock.
+    /// Complete only for code built with `-C force-frame-pointers=yes` (the default).
     FramePointers,
     /// The system unwinder (`_Unwind_Backtrace`): complete without frame pointers, but costs
     /// microseconds per trace.
     Unwinder,
     /// A walker of the caller's choice: fills the slice with return addresses, innermost
-    /// first, and returns how many (`capi::unwind::capture`, a caching DWARF unwinder). It
-    /// must not allocate from a user heap.
+    /// first, and returns how many. It runs inside the allocator, so it must not allocate
+    /// from a user heap or take a lock the allocating thread may hold. (The preload library
+    /// uses this for its caching DWARF unwinder.)
     Custom(fn(&mut [usize]) -> usize),
 }
 
 /// A handle to an interned trace.
+///
+/// Example: the [`observer`](crate::observer) module documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub struct TraceId(pub u32);
+pub struct TraceId(pub(crate) u32);
 
 impl TraceId {
     /// No trace (traces disabled, or the table is full).
@@ -152,6 +180,7 @@ fn frame_pointer() -> usize {
 }
 
 /// Captures up to `depth + SKIP_BUDGET` return addresses of the caller's stack.
+#[allow(dead_code)] // `capture_id` in two steps, for callers that keep the frames
 #[inline(never)]
 pub fn capture(depth: usize, method: TraceMethod) -> Frames {
     let mut frames = Frames::new();
@@ -310,6 +339,7 @@ fn avalanche(mut value: u64) -> u64 {
 }
 
 /// Stores `frames` (once per distinct stack) and returns its id.
+#[allow(dead_code)] // see `capture`
 pub fn intern(frames: &Frames) -> TraceId {
     let addresses = frames.addresses();
     if addresses.is_empty() {

@@ -164,8 +164,9 @@ fn lifetimes_are_measured() {
 
 #[test]
 fn blocks_freed_by_other_threads_are_matched() {
-    let gpa: &'static GeneralPurposeAllocator =
-        Box::leak(Box::new(GeneralPurposeAllocator::with_config(Config::fast())));
+    let gpa: &'static GeneralPurposeAllocator = Box::leak(Box::new(
+        GeneralPurposeAllocator::with_config(Config::fast()),
+    ));
     let profiler = profile::start(gpa).unwrap();
     const THREADS: usize = 4;
     const BLOCKS: usize = 20_000;
@@ -175,9 +176,8 @@ fn blocks_freed_by_other_threads_are_matched() {
         for _ in 0..THREADS {
             let send = send.clone();
             scope.spawn(move || {
-                let blocks: Vec<usize> = (0..BLOCKS)
-                    .map(|_| site_a(gpa).as_ptr() as usize)
-                    .collect();
+                let blocks: Vec<usize> =
+                    (0..BLOCKS).map(|_| site_a(gpa).as_ptr() as usize).collect();
                 send.send(blocks).unwrap();
             });
         }
@@ -233,14 +233,17 @@ fn many_allocations_keep_the_profile_bounded() {
     let profile = profiler.snapshot();
     let timeline = &profile.timeline;
     assert!(
-        timeline.time_ns.len() <= profile::timeline::MAX_SAMPLES + 1,
+        timeline.time_ns.len() <= profile::MAX_SAMPLES + 1,
         "{} samples",
         timeline.time_ns.len()
     );
     assert!(timeline.time_ns.windows(2).all(|pair| pair[0] <= pair[1]));
     assert_eq!(timeline.bytes.len(), timeline.time_ns.len());
     assert_eq!(timeline.sites.len(), 2);
-    assert!(timeline.bytes.iter().all(|&bytes| bytes <= profile.peak.bytes));
+    assert!(timeline
+        .bytes
+        .iter()
+        .all(|&bytes| bytes <= profile.peak.bytes));
     let json = profile.to_json().to_string();
     assert!(json.len() < 200_000, "{} bytes of JSON", json.len());
     for (block, size) in live {
@@ -259,7 +262,10 @@ fn json_round_trips_and_dhat_has_every_field_the_viewer_checks() {
     // SAFETY: live, freed once.
     unsafe { gpa.free(gone, layout(5000)) };
     let profile = profiler.stop();
-    assert_eq!(Profile::from_json(&profile.to_json()), Some(profile.clone()));
+    assert_eq!(
+        Profile::from_json(&profile.to_json()),
+        Some(profile.clone())
+    );
 
     let dhat = profile.to_dhat();
     for field in [
@@ -289,7 +295,9 @@ fn json_round_trips_and_dhat_has_every_field_the_viewer_checks() {
     let table = dhat["ftbl"].as_array().unwrap();
     assert_eq!(table[0], "[root]");
     for pp in pps {
-        for field in ["tb", "tbk", "tl", "mb", "mbk", "gb", "gbk", "eb", "ebk", "fs"] {
+        for field in [
+            "tb", "tbk", "tl", "mb", "mbk", "gb", "gbk", "eb", "ebk", "fs",
+        ] {
             assert!(pp.get(field).is_some(), "pp misses {field}");
         }
         let first = pp["fs"][0].as_u64().unwrap() as usize;
@@ -344,7 +352,7 @@ fn ten_million_allocations_give_a_bounded_profile() {
     assert_eq!(profile.total.blocks, ALLOCATIONS as u64);
     assert_eq!(profile.end, counts(0, 0));
     assert_eq!(profile.sites.len(), 2, "{:#?}", profile.sites);
-    assert!(profile.timeline.time_ns.len() <= profile::timeline::MAX_SAMPLES + 1);
+    assert!(profile.timeline.time_ns.len() <= profile::MAX_SAMPLES + 1);
     let dhat = profile.to_dhat().to_string();
     let json = profile.to_json().to_string();
     assert!(dhat.len() < 5_000, "DHAT: {} bytes", dhat.len());

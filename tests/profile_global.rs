@@ -28,7 +28,11 @@ fn ordinary_rust_code_is_profiled_by_site() {
     let profile = profiler.stop();
     assert_eq!(total, 1000 * 20 + (1 << 20));
     // The 1 MiB buffer was live at the peak, with the 1000 words.
-    assert!(profile.peak.bytes >= (1 << 20) + 1000 * 20, "{:?}", profile.peak);
+    assert!(
+        profile.peak.bytes >= (1 << 20) + 1000 * 20,
+        "{:?}",
+        profile.peak
+    );
     let named = |function: &str| {
         profile
             .sites

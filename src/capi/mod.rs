@@ -30,6 +30,7 @@ pub mod exit;
 pub mod family;
 pub mod foreign;
 pub mod guard;
+pub mod process;
 pub mod profile;
 pub mod scan;
 pub mod settings;
@@ -37,7 +38,7 @@ pub mod unload;
 #[cfg(target_arch = "x86_64")]
 pub mod unwind;
 
-use core::alloc::{GlobalAlloc, Layout};
+use core::alloc::Layout;
 use std::sync::OnceLock;
 
 use crate::gpa::{Config, GeneralPurposeAllocator, OnError};
@@ -70,6 +71,7 @@ pub fn state() -> &'static State {
 #[inline(never)]
 fn init_state() -> &'static State {
     STATE.get_or_init(|| {
+        settings::save_paths();
         let settings = Settings::from_env();
         let config = match settings.mode {
             // No traces of its own; an observer (the profiler) asks for them.
@@ -128,11 +130,8 @@ fn try_alloc(size: usize, align: usize) -> *mut u8 {
     if gpa.config().safety {
         return guard::alloc(gpa, size, align);
     }
-    let Ok(layout) = Layout::from_size_align(size, align) else {
-        return core::ptr::null_mut();
-    };
-    // SAFETY: the GPA accepts any size, zero included (C's `malloc(0)` gets a unique block).
-    unsafe { GlobalAlloc::alloc(gpa, layout) }
+    // C's `malloc(0)` gets a unique block.
+    gpa.alloc_unsized(size, align)
 }
 
 #[inline]
@@ -481,8 +480,9 @@ pub fn init() {
         // Check mode recognizes libc's blocks itself, before the front-guard adjustment.
         state.gpa.set_foreign_block_hook(foreign::release_hook);
     }
+    process::on_start();
     // SAFETY: the handlers are `extern "C" fn()`s that live as long as the process.
-    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_finish), Some(fork_finish)) };
+    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_finish), Some(fork_child)) };
     profile::start_if_requested(state);
 }
 
@@ -490,6 +490,7 @@ pub fn init() {
 /// does not exist in it (another thread in the middle of a large allocation, say). Registered
 /// first, this runs after the program's own prepare handlers, which may still allocate.
 extern "C" fn fork_prepare() {
+    process::before_fork();
     gpa().prepare_fork();
 }
 
@@ -498,4 +499,11 @@ extern "C" fn fork_finish() {
     // SAFETY: `fork_prepare` ran on this GPA in the forking thread, and nothing released its
     // locks since (the child's only thread is that thread's copy).
     unsafe { gpa().finish_fork() }
+}
+
+/// After `fork`, in the child: as [`fork_finish`], then the child becomes a process of its
+/// own (`process::on_fork_child`).
+extern "C" fn fork_child() {
+    fork_finish();
+    process::on_fork_child();
 }

@@ -10,13 +10,15 @@
 //!
 //! | variable | meaning |
 //! |---|---|
-//! | `GPA_PROFILE` | `1` (or any value): profile the process. A value other than `1` is also a path the profile is written to in DHAT's format at exit (`%p` becomes the pid) |
-//! | `GPA_REPORT_DIR` | as for the report: the profile is also written there as `<pid>.profile.json` (gpa's form, with the timeline), which `gpa run` reads |
+//! | `GPA_PROFILE` | `1` (or any value): profile the process. A value other than `1` is also a path the profile is written to in DHAT's format at exit (`%p` becomes the pid; relative to the working directory at start-up) |
+//! | `GPA_REPORT_DIR` | as for the report: the profile is also written there, as `<pid>.dhat.json` (DHAT's format) and, with `GPA_PROFILE_JSON=1`, `<pid>.profile.json` (gpa's form, with the timeline, for `gpa run --json` and `--html`) |
 //!
-//! The handler is registered after the check-mode report's, so it runs first: the profile
-//! ends when the program's own exit handlers have run. A process that ends by `_exit` or a
-//! signal writes no profile. `fork` handlers hold the session's lock across `fork`, so the
-//! child (which profiles itself from then on, with what it inherited) never finds it taken.
+//! The `atexit` handler is registered after the check-mode report's, so it runs first: the
+//! profile ends when the program's own exit handlers have run. `_exit` and `_Exit` (which
+//! `super::process` interposes) write it too, under the same deadline as the report; a
+//! process ended by a signal writes none. `fork` handlers hold the session's lock across
+//! `fork`, so the child (which profiles itself from then on, with what it inherited) never
+//! finds it taken.
 //!
 //! # Invariants
 //! * [`SESSION`] is set once, by the constructor, before the observer is registered.
@@ -25,7 +27,7 @@ use core::ptr::NonNull;
 use std::sync::OnceLock;
 
 use super::guard;
-use super::settings::{env_bytes, Mode};
+use super::settings::{self, env_bytes, Mode};
 use crate::gpa::observer::Observer;
 use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
 use crate::profile::recorder::{Session, Settings};
@@ -38,6 +40,16 @@ static SESSION: OnceLock<&'static Session> = OnceLock::new();
 pub fn requested() -> bool {
     env_bytes(c"GPA_PROFILE").is_some_and(|value| !value.is_empty() && value != b"0")
 }
+
+/// Whether this process is being profiled.
+pub fn active() -> bool {
+    SESSION.get().is_some_and(|session| !session.is_stopped())
+}
+
+/// Whether `GPA_PROFILE` named a file (not just `1`) at start-up.
+static DHAT_FILE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+/// Whether `GPA_PROFILE_JSON` asked for gpa's form in the report directory.
+static NATIVE_JSON: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// Check mode's observer: block sizes without the front guard.
 struct Unguarded(&'static Session);
@@ -90,6 +102,10 @@ pub fn start_if_requested(state: &'static super::State) {
     if SESSION.set(session).is_err() {
         return;
     }
+    let named = env_bytes(c"GPA_PROFILE").is_some_and(|value| value != b"1");
+    DHAT_FILE.store(named, core::sync::atomic::Ordering::Relaxed);
+    let native = env_bytes(c"GPA_PROFILE_JSON") == Some(b"1");
+    NATIVE_JSON.store(native, core::sync::atomic::Ordering::Relaxed);
     let observer: &'static dyn Observer = match state.settings.mode {
         Mode::Fast => session,
         Mode::Check => {
@@ -126,10 +142,15 @@ extern "C" fn fork_finish() {
 }
 
 extern "C" fn at_exit() {
+    write_at_end();
+}
+
+/// Ends the profile and writes it (at `exit`, `_exit`; once).
+pub fn write_at_end() {
     let Some(session) = SESSION.get() else {
         return;
     };
-    if session.is_stopped() {
+    if session.is_stopped() || !super::process::is_original_process() {
         return;
     }
     let _inside = InsideAllocator::enter();
@@ -143,18 +164,24 @@ extern "C" fn at_exit() {
     write(&profile);
 }
 
-/// Writes the profile where the environment says (see the module docs).
+/// Writes the profile where the start-up settings say (see the module docs).
 fn write(profile: &Profile) {
     use std::os::unix::ffi::OsStrExt;
     let pid = std::process::id();
-    if let Some(dir) = env_bytes(c"GPA_REPORT_DIR").filter(|dir| !dir.is_empty()) {
+    if let Some(dir) = settings::REPORT_DIR.get() {
         let dir = std::path::Path::new(std::ffi::OsStr::from_bytes(dir));
-        let _ = std::fs::write(
-            dir.join(format!("{pid}.profile.json")),
-            profile.to_json().to_string(),
-        );
+        let _ = profile.write_dhat(dir.join(format!("{pid}.dhat.json")));
+        if NATIVE_JSON.load(core::sync::atomic::Ordering::Relaxed) {
+            let _ = std::fs::write(
+                dir.join(format!("{pid}.profile.json")),
+                profile.to_json().to_string(),
+            );
+        }
     }
-    if let Some(path) = env_bytes(c"GPA_PROFILE").filter(|value| *value != b"1") {
+    if !DHAT_FILE.load(core::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    if let Some(path) = settings::PROFILE.get() {
         let path = String::from_utf8_lossy(path).replace("%p", &pid.to_string());
         if profile.write_dhat(&path).is_err() {
             crate::os::write_stderr(

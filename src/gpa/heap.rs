@@ -197,11 +197,15 @@ pub fn find_or_create(gpa: &GeneralPurposeAllocator) -> Option<NonNull<Heap>> {
     let thread_id = current_thread_id();
     let heap = gpa.adopt_or_create_heap(thread_id)?;
     let _ = THREAD.try_with(|thread| {
-        // SAFETY: the heap was just adopted or created for this thread.
-        unsafe {
-            (*heap.as_ptr()).next_in_thread = thread.owned.get();
+        // A heap this thread already owns (evicted from the cache by other instances' heaps)
+        // is in its list already: linking it again would make the list a cycle.
+        if !owns_heap(thread, heap.as_ptr()) {
+            // SAFETY: the heap was just adopted or created for this thread.
+            unsafe {
+                (*heap.as_ptr()).next_in_thread = thread.owned.get();
+            }
+            thread.owned.set(heap.as_ptr());
         }
-        thread.owned.set(heap.as_ptr());
         let last = CACHE_WAYS - 1;
         thread.ids[last].set(id);
         thread.heaps[last].set(heap.as_ptr());
@@ -211,6 +215,19 @@ pub fn find_or_create(gpa: &GeneralPurposeAllocator) -> Option<NonNull<Heap>> {
         }
     });
     Some(heap)
+}
+
+/// Whether `heap` is in the thread's list of owned heaps (one per GPA instance it used).
+fn owns_heap(thread: &ThreadState, heap: *mut Heap) -> bool {
+    let mut cursor = thread.owned.get();
+    while !cursor.is_null() {
+        if cursor == heap {
+            return true;
+        }
+        // SAFETY: heaps in the thread's list stay allocated while HEAP_THREAD_REF is held.
+        cursor = unsafe { (*cursor).next_in_thread };
+    }
+    false
 }
 
 fn promote(thread: &ThreadState, way: usize) {

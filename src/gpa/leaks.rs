@@ -61,7 +61,7 @@ impl GeneralPurposeAllocator {
     /// Same scope as [`GeneralPurposeAllocator::detect_leaks`]. `visit` runs while this GPA's
     /// locks are held: it must not free blocks of this GPA, and what it allocates through a
     /// GPA that is the global allocator comes from the internal heap.
-    pub fn for_each_live_block(&self, mut visit: impl FnMut(&LiveBlock)) {
+    pub(crate) fn for_each_live_block(&self, mut visit: impl FnMut(&LiveBlock)) {
         let _inside = heap::InsideAllocator::enter();
         let me = heap::current_thread_id();
         self.visit_heaps(|heap| {

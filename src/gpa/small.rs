@@ -411,8 +411,19 @@ impl GeneralPurposeAllocator {
         let page = unsafe { &mut *page };
         let (index, at_start) = page.slot_of(address);
         if !self.config.safety {
+            if !at_start && index < page.carved as usize {
+                // Fast mode keeps no requested sizes: the slot's size says which block.
+                let mut finding = RawFinding::new(FindingKind::InvalidFree, address);
+                finding.size = page.block_size as usize;
+                self.record(finding);
+                return;
+            }
             if !at_start || index >= page.carved as usize {
                 self.invalid_free(address, claimed);
+                return;
+            }
+            // SAFETY: a carved slot start of this live page (checked above).
+            if claimed.is_none() && unsafe { self.fast_double_free(segment, page, address) } {
                 return;
             }
             if let Some(layout) = claimed {

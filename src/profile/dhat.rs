@@ -50,28 +50,45 @@ struct Point {
     ebk: u64,
 }
 
-/// The profile in DHAT's format (see the module docs).
-pub fn to_dhat(profile: &Profile) -> serde_json::Value {
-    let micros = |ns: u64| (ns + 500) / 1000;
+/// The program points and the frame table of a profile.
+struct Points {
+    table: std::vec::Vec<String>,
+    points: std::vec::Vec<(std::vec::Vec<usize>, Point)>,
+}
+
+fn micros(ns: u64) -> u64 {
+    (ns + 500) / 1000
+}
+
+fn points(profile: &Profile) -> Points {
     let mut table: std::vec::Vec<String> = std::vec![String::from("[root]")];
-    let mut index: HashMap<String, usize> = HashMap::new();
+    // Equal frames make equal texts: each distinct frame is written once.
+    let mut of_frame: HashMap<&Frame, usize> = HashMap::new();
+    let mut of_text: HashMap<String, usize> = HashMap::new();
     let mut points: std::vec::Vec<(std::vec::Vec<usize>, Point)> = std::vec::Vec::new();
     let mut point_of: HashMap<std::vec::Vec<usize>, usize> = HashMap::new();
+    let mut index_of_text = |text: String, table: &mut std::vec::Vec<String>| {
+        *of_text.entry(text.clone()).or_insert_with(|| {
+            table.push(text);
+            table.len() - 1
+        })
+    };
     for site in &profile.sites {
-        let texts: std::vec::Vec<String> = if site.frames.is_empty() {
-            std::vec![String::from("[no stack trace]")]
+        let frames: std::vec::Vec<usize> = if site.frames.is_empty() {
+            std::vec![index_of_text(String::from("[no stack trace]"), &mut table)]
         } else {
-            site.frames.iter().map(frame_text).collect()
-        };
-        let frames: std::vec::Vec<usize> = texts
-            .into_iter()
-            .map(|text| {
-                *index.entry(text.clone()).or_insert_with(|| {
-                    table.push(text);
-                    table.len() - 1
+            site.frames
+                .iter()
+                .map(|frame| match of_frame.get(frame) {
+                    Some(&index) => index,
+                    None => {
+                        let index = index_of_text(frame_text(frame), &mut table);
+                        of_frame.insert(frame, index);
+                        index
+                    }
                 })
-            })
-            .collect();
+                .collect()
+        };
         let slot = *point_of.entry(frames.clone()).or_insert_with(|| {
             points.push((frames, Point::default()));
             points.len() - 1
@@ -87,18 +104,11 @@ pub fn to_dhat(profile: &Profile) -> serde_json::Value {
         point.eb += site.at_end.bytes;
         point.ebk += site.at_end.blocks;
     }
-    let pps: std::vec::Vec<serde_json::Value> = points
-        .into_iter()
-        .map(|(frames, p)| {
-            serde_json::json!({
-                "tb": p.tb, "tbk": p.tbk, "tl": p.tl,
-                "mb": p.mb, "mbk": p.mbk,
-                "gb": p.gb, "gbk": p.gbk,
-                "eb": p.eb, "ebk": p.ebk,
-                "fs": frames,
-            })
-        })
-        .collect();
+    Points { table, points }
+}
+
+/// The top-level fields before `pps` and `ftbl`.
+fn header(profile: &Profile) -> serde_json::Value {
     serde_json::json!({
         "dhatFileVersion": FILE_VERSION,
         "mode": "heap",
@@ -112,9 +122,63 @@ pub fn to_dhat(profile: &Profile) -> serde_json::Value {
         "pid": profile.pid,
         "te": micros(profile.duration_ns),
         "tg": micros(profile.peak.time_ns),
-        "pps": pps,
-        "ftbl": table,
     })
+}
+
+/// The profile in DHAT's format (see the module docs).
+pub fn to_dhat(profile: &Profile) -> serde_json::Value {
+    let Points { table, points } = points(profile);
+    let pps: std::vec::Vec<serde_json::Value> = points
+        .into_iter()
+        .map(|(frames, p)| {
+            serde_json::json!({
+                "tb": p.tb, "tbk": p.tbk, "tl": p.tl,
+                "mb": p.mb, "mbk": p.mbk,
+                "gb": p.gb, "gbk": p.gbk,
+                "eb": p.eb, "ebk": p.ebk,
+                "fs": frames,
+            })
+        })
+        .collect();
+    let mut dhat = header(profile);
+    dhat["pps"] = serde_json::Value::Array(pps);
+    dhat["ftbl"] = serde_json::Value::from(table);
+    dhat
+}
+
+/// Writes [`to_dhat`]'s JSON to `out` without building it in memory first (a profile of a
+/// large program has tens of thousands of program points).
+pub fn write(profile: &Profile, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let Points { table, points } = points(profile);
+    let header = header(profile).to_string();
+    // The header object without its closing brace, then the two arrays.
+    out.write_all(&header.as_bytes()[..header.len() - 1])?;
+    out.write_all(b",\"pps\":[")?;
+    for (i, (frames, p)) in points.iter().enumerate() {
+        if i != 0 {
+            out.write_all(b",")?;
+        }
+        write!(
+            out,
+            "{{\"tb\":{},\"tbk\":{},\"tl\":{},\"mb\":{},\"mbk\":{},\"gb\":{},\"gbk\":{},\"eb\":{},\"ebk\":{},\"fs\":[",
+            p.tb, p.tbk, p.tl, p.mb, p.mbk, p.gb, p.gbk, p.eb, p.ebk
+        )?;
+        for (j, frame) in frames.iter().enumerate() {
+            if j != 0 {
+                out.write_all(b",")?;
+            }
+            write!(out, "{frame}")?;
+        }
+        out.write_all(b"]}")?;
+    }
+    out.write_all(b"],\"ftbl\":[")?;
+    for (i, text) in table.iter().enumerate() {
+        if i != 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, text)?;
+    }
+    out.write_all(b"]}")
 }
 
 #[cfg(test)]
@@ -161,5 +225,9 @@ mod tests {
         assert_eq!(table[0], "[root]");
         assert_eq!(table[1], "0x10: f (t.c:3)");
         assert_eq!(table[4], "[no stack trace]");
+        let mut written = std::vec::Vec::new();
+        write(&profile, &mut written).unwrap();
+        let parsed: serde_json::Value = serde_json::from_slice(&written).unwrap();
+        assert_eq!(parsed, dhat);
     }
 }

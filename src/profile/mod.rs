@@ -19,30 +19,46 @@
 //! --profile FILE -- PROGRAM` profiles any program (`crate::capi`).
 //!
 //! # What is recorded
-//! Per **allocation site** (one distinct allocation stack trace): blocks and bytes allocated in
-//! total, live at the site's own maximum, live at the global peak and live at the end; block
-//! lifetimes (shortest, average, longest of freed blocks, and how many were short-lived). For
-//! the whole heap: the peak of live bytes and when it happened, and a **timeline** of live
-//! bytes and blocks with the contributions of the top sites ([`timeline`]). Reads and writes
-//! of blocks are not tracked. A reallocation keeps its block's site and counts as one more
-//! block of the new size in the totals, as DHAT counts it.
+//! Per **allocation site**: blocks and bytes allocated in total, live at the site's own
+//! maximum, live at the global peak and live at the end; block lifetimes (shortest, average,
+//! longest of the freed blocks, how many were short-lived, and the total of all lifetimes with
+//! live blocks counted up to the end, DHAT's `tl`). For the whole heap: blocks and bytes in
+//! total, the peak of live bytes and when it happened, live at the end, and a **timeline** of
+//! live bytes and blocks with the contributions of the [`TOP_SITES`] sites with the most
+//! bytes at the peak, sampled when live bytes move by 1% of the peak or every
+//! [`INTERVAL_NS`]. Reads and writes of blocks are not tracked. A reallocation keeps its
+//! block's site and birth and counts as one more block of its new size in the totals, as DHAT
+//! counts it. Sizes are the sizes the program asked for.
+//!
+//! # Sites
+//! A site is what its trace shows: the first [`Options::frames`] frames of the allocation's
+//! stack below the allocator (a C program's `malloc` wrapper frames are the program's own and
+//! stay). The hook interns traces a few frames deeper than that (the allocator's frames are
+//! dropped later), so traces that differ only below the shown frames (deeper recursion, other
+//! callers further up) are recorded apart and added up into one site when the profile is
+//! built. Totals and the values at the peak and at the end add up exactly; a site's own
+//! maximum is then the sum of the maxima of its parts, an upper bound.
 //!
 //! # Design
-//! The profiler is an [`Observer`] of the GPA's observer hook (`crate::gpa::observer`): the
-//! GPA knows nothing of it. The hook hands over each allocation's interned trace id; the
-//! [`recorder`] stamps the event and appends it to a per-thread buffer, and applies buffers in
-//! batches to its tables under one lock; see its docs for the costs and the cross-thread
-//! rules. A [`Profile`] is the symbolized result; [`dhat`] writes it in DHAT's format, and
-//! [`Profile::to_json`] in gpa's own (with the timeline), which [`crate::report::html`] draws.
+//! The profiler is an [`Observer`] of the GPA's observer hook: the GPA knows nothing of it.
+//! The hook hands over each allocation's interned trace id; the recorder
+//! (`src/profile/recorder.rs`) stamps the event with a tick counter and appends it to a
+//! per-thread buffer, and applies buffers in batches to its tables under one lock: the
+//! allocation path takes no lock and updates no shared counter. Its docs tell the costs and
+//! how frees of blocks allocated by other threads are matched. A [`Profile`] is the
+//! symbolized result; [`dhat`] writes it in DHAT's format, [`Profile::to_json`] in gpa's own
+//! (with the timeline), which [`crate::report::html`] draws.
 //!
 //! # Bounds
 //! Sites are aggregated (one entry per distinct trace, at most the trace table's capacity) and
-//! the timeline holds at most [`timeline::MAX_SAMPLES`] samples, so a profile's size does not
-//! grow with the number of allocations. The block map holds one entry per live block.
+//! the timeline holds at most [`MAX_SAMPLES`] samples, so a profile's size does not grow with
+//! the number of allocations. The recorder's block map holds one entry per live block.
 
 pub mod dhat;
 pub(crate) mod recorder;
-pub mod timeline;
+pub(crate) mod timeline;
+
+pub use timeline::{INTERVAL_NS, MAX_SAMPLES, TOP_SITES};
 
 use crate::gpa::observer::{self, Observation, Observer, TooManyObservers};
 use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
@@ -156,7 +172,7 @@ impl Drop for Profiler {
 }
 
 /// The process's command line (`/proc/self/cmdline`, else `std::env::args`), for reports.
-pub fn command_line() -> String {
+pub(crate) fn command_line() -> String {
     let _inside = InsideAllocator::enter();
     if let Ok(bytes) = std::fs::read("/proc/self/cmdline") {
         let words: std::vec::Vec<String> = bytes
@@ -210,6 +226,7 @@ pub struct Lifetimes {
 
 /// One allocation site: a distinct allocation trace and what was allocated there.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Site {
     /// Allocated in total (each reallocation counts as a block of its new size).
     pub total: Counts,
@@ -233,6 +250,7 @@ pub struct Site {
 
 /// Live bytes of one site over the timeline.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SiteSeries {
     /// Index into [`Profile::sites`].
     pub site: usize,
@@ -240,8 +258,9 @@ pub struct SiteSeries {
     pub bytes: std::vec::Vec<u64>,
 }
 
-/// Live bytes and blocks over time (see [`timeline`]).
+/// Live bytes and blocks over time, at most [`MAX_SAMPLES`] samples.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Timeline {
     /// Sample times, nanoseconds since the profile started (non-decreasing).
     pub time_ns: std::vec::Vec<u64>,
@@ -256,6 +275,7 @@ pub struct Timeline {
 
 /// A heap profile: the result of [`Profiler::stop`] (or of `gpa run --profile`).
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Profile {
     /// The profiled process's command line.
     pub command: String,
@@ -313,7 +333,13 @@ impl Profile {
         }
         let mut order: std::vec::Vec<usize> = (0..groups.len()).collect();
         order.sort_by(|&a, &b| {
-            let key = |group: &Group| (group.site.at_peak.bytes, group.site.total.bytes, group.site.total.blocks);
+            let key = |group: &Group| {
+                (
+                    group.site.at_peak.bytes,
+                    group.site.total.bytes,
+                    group.site.total.blocks,
+                )
+            };
             key(&groups[b]).cmp(&key(&groups[a])).then(a.cmp(&b))
         });
         let mut position = std::vec![0usize; groups.len()];
@@ -373,13 +399,31 @@ impl Profile {
     }
 
     /// The profile in gpa's JSON form (what `gpa run --json` embeds under `profiles` and the
-    /// HTML report draws); [`Profile::from_json`] reads it back.
+    /// HTML report draws); [`Profile::from_json`] reads it back. Frames are written once, in
+    /// `frame_table`, and a site's `frames` are indexes into it.
     pub fn to_json(&self) -> serde_json::Value {
         let counts = |c: &Counts| serde_json::json!({"blocks": c.blocks, "bytes": c.bytes});
+        let mut table: std::vec::Vec<&Frame> = std::vec::Vec::new();
+        let mut index: std::collections::HashMap<&Frame, usize> = std::collections::HashMap::new();
+        let mut site_frames: std::vec::Vec<std::vec::Vec<usize>> = std::vec::Vec::new();
+        for site in &self.sites {
+            let frames = site
+                .frames
+                .iter()
+                .map(|frame| {
+                    *index.entry(frame).or_insert_with(|| {
+                        table.push(frame);
+                        table.len() - 1
+                    })
+                })
+                .collect();
+            site_frames.push(frames);
+        }
         let sites = self
             .sites
             .iter()
-            .map(|site| {
+            .zip(site_frames)
+            .map(|(site, frames)| {
                 serde_json::json!({
                     "total": counts(&site.total),
                     "max": counts(&site.max),
@@ -393,7 +437,7 @@ impl Profile {
                         "max": site.lifetimes.max_ns,
                         "total": site.lifetime_total_ns,
                     },
-                    "frames": site.frames.iter().map(Frame::to_json).collect::<std::vec::Vec<_>>(),
+                    "frames": frames,
                 })
             })
             .collect::<std::vec::Vec<_>>();
@@ -413,6 +457,7 @@ impl Profile {
             "peak": {"blocks": self.peak.blocks, "bytes": self.peak.bytes, "time_ns": self.peak.time_ns},
             "end": counts(&self.end),
             "unmatched_frees": self.unmatched_frees,
+            "frame_table": table.iter().map(|frame| frame.to_json()).collect::<std::vec::Vec<_>>(),
             "sites": sites,
             "timeline": {
                 "time_ns": self.timeline.time_ns,
@@ -435,6 +480,11 @@ impl Profile {
         let numbers = |value: &serde_json::Value| -> Option<std::vec::Vec<u64>> {
             value.as_array()?.iter().map(|n| n.as_u64()).collect()
         };
+        let table: std::vec::Vec<Frame> = json["frame_table"]
+            .as_array()?
+            .iter()
+            .map(Frame::from_json)
+            .collect();
         let mut sites = std::vec::Vec::new();
         for site in json["sites"].as_array()? {
             let lifetime = &site["lifetime_ns"];
@@ -454,8 +504,8 @@ impl Profile {
                 frames: site["frames"]
                     .as_array()?
                     .iter()
-                    .map(Frame::from_json)
-                    .collect(),
+                    .map(|index| table.get(usize::try_from(index.as_u64()?).ok()?).cloned())
+                    .collect::<Option<_>>()?,
             });
         }
         let timeline = &json["timeline"];
@@ -498,8 +548,11 @@ impl Profile {
 
     /// Writes [`Profile::to_dhat`] to `path`.
     pub fn write_dhat(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
+        use std::io::Write;
         let _inside = InsideAllocator::enter();
-        std::fs::write(path, self.to_dhat().to_string())
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        dhat::write(self, &mut out)?;
+        out.flush()
     }
 }
 

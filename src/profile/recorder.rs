@@ -790,4 +790,3 @@ impl State {
         self.timeline = Timeline::new(0, 1.0);
     }
 }
-

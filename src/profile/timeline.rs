@@ -314,6 +314,9 @@ mod tests {
             merged(std::vec![(1, 10), (2, 20)], std::vec![(2, 25), (3, 30)]),
             std::vec![(1, 10), (2, 25), (3, 30)]
         );
-        assert_eq!(latest_per_site(std::vec![(5, 1), (5, 2)]), std::vec![(5, 2)]);
+        assert_eq!(
+            latest_per_site(std::vec![(5, 1), (5, 2)]),
+            std::vec![(5, 2)]
+        );
     }
 }

@@ -26,13 +26,13 @@ const SCRIPT: &str = include_str!("html/report.js");
 const STYLE: &str = include_str!("html/report.css");
 
 /// Sites per profile whose traces get source lines (as many as the page lists).
-pub const TOP_SITES: usize = 20;
+const TOP_SITES: usize = 20;
 /// Lines shown before and after a frame's line.
-pub const CONTEXT_LINES: u32 = 2;
+const CONTEXT_LINES: u32 = 2;
 /// Source files larger than this are not read.
-pub const MAX_SOURCE_BYTES: u64 = 8 << 20;
+const MAX_SOURCE_BYTES: u64 = 8 << 20;
 /// At most this many frames get source lines in one page.
-pub const MAX_SNIPPETS: usize = 2000;
+const MAX_SNIPPETS: usize = 2000;
 
 /// The page for a report and, optionally, a profile of the same run.
 pub fn page(report: &Report, profile: Option<&Profile>) -> String {
@@ -81,16 +81,17 @@ fn sources(report: &serde_json::Value) -> serde_json::Value {
     let mut add_frames = |frames: &serde_json::Value| {
         for frame in frames.as_array().into_iter().flatten() {
             if let (Some(file), Some(line)) = (frame["file"].as_str(), frame["line"].as_u64()) {
-                wanted
-                    .entry(file.to_owned())
-                    .or_default()
-                    .push(line as u32);
+                wanted.entry(file.to_owned()).or_default().push(line as u32);
             }
         }
     };
     for key in ["findings", "reachable"] {
         for finding in report[key].as_array().into_iter().flatten() {
-            for stack in finding["stacks"].as_object().into_iter().flat_map(|s| s.values()) {
+            for stack in finding["stacks"]
+                .as_object()
+                .into_iter()
+                .flat_map(|s| s.values())
+            {
                 add_frames(stack);
             }
         }
@@ -100,7 +101,11 @@ fn sources(report: &serde_json::Value) -> serde_json::Value {
         // The page lists the top sites by bytes at the peak and by bytes in total.
         let mut by_total: std::vec::Vec<&serde_json::Value> = sites.iter().collect();
         by_total.sort_by_key(|site| std::cmp::Reverse(site["total"]["bytes"].as_u64()));
-        for site in sites.iter().take(TOP_SITES).chain(by_total.into_iter().take(TOP_SITES)) {
+        for site in sites
+            .iter()
+            .take(TOP_SITES)
+            .chain(by_total.into_iter().take(TOP_SITES))
+        {
             add_frames(&site["frames"]);
         }
     }
@@ -153,7 +158,11 @@ mod tests {
                           "stacks": {}}],
         });
         let page = page_from_json(&report);
-        assert_eq!(page.matches("</script>").count(), 2, "only the two real ends");
+        assert_eq!(
+            page.matches("</script>").count(),
+            2,
+            "only the two real ends"
+        );
         assert!(page.contains("\\u003c/script>"));
     }
 

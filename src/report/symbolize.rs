@@ -195,7 +195,11 @@ fn with_resolved<T>(address: usize, epoch: u32, with: impl FnOnce(&Resolved) -> 
         frames,
     };
     let answer = with(&resolved);
-    if resolved.frames.first().is_some_and(|frame| frame.module.is_some()) {
+    if resolved
+        .frames
+        .first()
+        .is_some_and(|frame| frame.module.is_some())
+    {
         lock()
             .get_or_insert_with(Cache::new)
             .insert((address, epoch), resolved);
@@ -345,6 +349,16 @@ pub fn demangle(name: &str) -> String {
     addr2line::demangle_auto(std::borrow::Cow::Borrowed(name), None).into_owned()
 }
 
+impl TraceId {
+    /// The symbolized frames of this trace, innermost first, without the allocator's own
+    /// frames and the allocation plumbing of `std`, `alloc` and `allocator_api2`; at most
+    /// `depth` of them (`0`: all). Symbolizing reads debug info: call it outside the allocation
+    /// path (an [`Observer`](crate::observer::Observer) stores the id and resolves it later).
+    pub fn frames(self, depth: usize) -> std::vec::Vec<Frame> {
+        symbolize(self, depth)
+    }
+}
+
 /// Symbolizes an interned trace, drops leading plumbing frames and keeps `depth` frames
 /// (`depth == 0` keeps all).
 pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
@@ -436,15 +450,26 @@ fn in_module(frame: &Frame, prefix: &str) -> bool {
         .is_some_and(|name| name.starts_with(prefix))
 }
 
-/// Whether `address` lies in gpa's preload library (no debug information needed to tell).
+/// Whether `address` lies in gpa's preload library (no debug information needed to tell). The
+/// library is never unloaded: its ranges are found once, from the address of this function
+/// (none when this code is not the preload library).
 fn in_gpa_address(address: usize, epoch: u32) -> bool {
-    modules::module_for(address, epoch).is_some_and(|module| {
-        module
-            .path
-            .rsplit('/')
-            .next()
-            .is_some_and(|name| name.starts_with("libgpa_preload.so"))
-    })
+    static RANGES: std::sync::OnceLock<std::vec::Vec<(usize, usize)>> = std::sync::OnceLock::new();
+    let ranges = RANGES.get_or_init(|| {
+        let here = in_gpa_address as fn(usize, u32) -> bool as usize;
+        modules::module_for(here, epoch)
+            .filter(|module| {
+                module
+                    .path
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|name| name.starts_with("libgpa_preload.so"))
+            })
+            .map_or_else(std::vec::Vec::new, |module| module.ranges)
+    });
+    ranges
+        .iter()
+        .any(|&(start, end)| start <= address && address < end)
 }
 
 /// Frames of gpa's preload library, named or not, are plumbing.

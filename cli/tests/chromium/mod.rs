@@ -112,7 +112,10 @@ impl Browser {
             "Target.attachToTarget",
             json!({"targetId": target, "flatten": true}),
         );
-        browser.session = attached["sessionId"].as_str().expect("sessionId").to_owned();
+        browser.session = attached["sessionId"]
+            .as_str()
+            .expect("sessionId")
+            .to_owned();
         for domain in ["Runtime.enable", "Log.enable", "Page.enable", "DOM.enable"] {
             browser.page(domain, json!({}));
         }
@@ -174,14 +177,13 @@ impl Browser {
             Some("Runtime.consoleAPICalled") => {
                 let kind = params["type"].as_str().unwrap_or("");
                 if kind == "error" || kind == "assert" {
-                    self.errors.push(format!("console.{kind}: {}", params["args"]));
+                    self.errors
+                        .push(format!("console.{kind}: {}", params["args"]));
                 }
             }
-            Some("Log.entryAdded") => {
-                if params["entry"]["level"] == "error" {
-                    self.errors
-                        .push(format!("log: {}", params["entry"]["text"].as_str().unwrap_or("")));
-                }
+            Some("Log.entryAdded") if params["entry"]["level"] == "error" => {
+                let text = params["entry"]["text"].as_str().unwrap_or("");
+                self.errors.push(format!("log: {text}"));
             }
             Some("Page.loadEventFired") => self.loaded = true,
             _ => {}
@@ -191,7 +193,10 @@ impl Browser {
     /// Opens `path` (a local file) and waits for its load event.
     pub fn open(&mut self, path: &Path) {
         self.loaded = false;
-        let url = format!("file://{}", path.canonicalize().expect("page path").display());
+        let url = format!(
+            "file://{}",
+            path.canonicalize().expect("page path").display()
+        );
         self.page("Page.navigate", json!({"url": url}));
         let started = Instant::now();
         while !self.loaded {

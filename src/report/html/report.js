@@ -73,7 +73,7 @@
   // A number from the report, with its path for tests and readers.
   function field(path, value, format) {
     const last = path.split(".").pop();
-    const text = (format || (PLAIN.has(last) ? String : count))(value);
+    const text = PLAIN.has(last) ? String(value) : (format || count)(value);
     return el("span", { class: "value", "data-field": path, "data-value": String(value) }, text);
   }
 
@@ -378,9 +378,17 @@
     return n >= 1024 ? `${integer.format(n)} (${shortBytes(n)})` : integer.format(n);
   }
 
-  function profileSection(profile, index) {
+  function profileSection(given, index) {
     const path = `profiles.${index}`;
-    findWrappers(profile.sites || []);
+    // A site's frames are indexes into the profile's frame table.
+    const table = given.frame_table || [];
+    const profile = Object.assign({}, given, {
+      sites: (given.sites || []).map((site) => Object.assign({}, site, {
+        frames: (site.frames || []).map((frame) => (typeof frame === "number" ? table[frame] : frame))
+          .filter((frame) => frame !== undefined),
+      })),
+    });
+    findWrappers(profile.sites);
     const section = el("section", { class: "profile", id: `profile-${index}` });
     section.append(el("h2", {}, "Heap profile", profile.pid ? ` — process ${profile.pid}` : ""));
     if (profile.command) section.append(el("p", {}, el("code", {}, profile.command)));
