@@ -219,9 +219,17 @@ fn check_gpa_page(browser: &mut Browser, page: &Path, report: &Value) -> usize {
         assert_eq!(value, &expected.to_string(), "{path}");
         if let Some(number) = expected.as_u64() {
             if !path.ends_with("_ns") && !text.is_empty() {
-                let plain = ["pid", "line", "exit_status", "offset"]
-                    .iter()
-                    .any(|name| path.ends_with(&format!(".{name}")) || path == *name);
+                let plain = [
+                    "pid",
+                    "ppid",
+                    "line",
+                    "exit_status",
+                    "offset",
+                    "status",
+                    "signal",
+                ]
+                .iter()
+                .any(|name| path.ends_with(&format!(".{name}")) || path == *name);
                 let grouped = if plain {
                     number.to_string()
                 } else {

@@ -54,6 +54,7 @@
 //! the timeline holds at most [`MAX_SAMPLES`] samples, so a profile's size does not grow with
 //! the number of allocations. The recorder's block map holds one entry per live block.
 
+mod blocks;
 pub mod dhat;
 pub(crate) mod recorder;
 pub(crate) mod timeline;

@@ -8,10 +8,13 @@
 //!   batch to the session's [`State`] (plain integers, one thread at a time). A thread keeps
 //!   buffers for up to [`WAYS`] sessions in a thread-local cache; its destructor applies and
 //!   releases them at thread exit.
-//! * **Applying** an event updates the block map (address → site, size, birth time; a hash map
-//!   on the internal heap, as everything the recorder allocates: it runs inside the allocator),
-//!   the site's counters (indexed by the trace id the observer hook hands over), the global
-//!   counters, the global peak, and the timeline ([`super::timeline`]).
+//! * **Applying** an event updates the block map (address → site, size, birth time;
+//!   [`super::blocks`]), the site's counters (found through a table indexed by the trace id the
+//!   observer hook hands over), the global counters, the global peak, and the timeline
+//!   ([`super::timeline`]). Each of these is a likely cache miss per event, so the apply loop
+//!   prefetches the block map slot and the site index of the event [`PREFETCH`] places ahead.
+//!   Everything the recorder allocates comes from the GPA's internal heap when a GPA is the
+//!   global allocator (observers run inside the allocator).
 //! * **Cross-thread frees.** A block allocated by thread A and freed by thread B may reach the
 //!   state in either order. When a free (or reallocation) finds no block, every buffer of the
 //!   session is drained first (the allocation was appended before its address could reach B,
@@ -35,12 +38,11 @@
 //!   `peak_seq` (so its current values are its values at the peak).
 
 use core::cell::{Cell, UnsafeCell};
-use core::hash::BuildHasherDefault;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::collections::HashMap;
 
+use super::blocks::{BlockMap, Live};
 use super::timeline::{Recorded, Timeline};
 use crate::gpa::lock::Lock;
 use crate::gpa::observer::Observer;
@@ -178,6 +180,24 @@ fn detach(buffer: *mut Buffer) {
     buffer_ref.session.set(core::ptr::null());
     buffer_ref.len.store(0, Ordering::Relaxed);
     buffer_ref.drained.set(0);
+}
+
+/// Events applied ahead of the one whose cache lines are fetched.
+const PREFETCH: usize = 8;
+
+/// Asks the CPU to bring `value`'s cache line in (a hint).
+#[inline]
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint that never faults; the address is a live reference.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch(
+            (value as *const T).cast::<i8>(),
+            core::arch::x86_64::_MM_HINT_T0,
+        )
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
 }
 
 /// What a session records, fixed when it starts.
@@ -373,40 +393,6 @@ pub fn ticks_per_ns() -> f64 {
     (t1.saturating_sub(t0)) as f64 / (n1.saturating_sub(n0)).max(1) as f64
 }
 
-/// The block map's hasher. The map's table position comes from the low bits of the hash, and
-/// its in-group tag from the top 7 bits: the low bits are the address over 16 (so blocks
-/// allocated one after another sit in neighbouring buckets, and a run of allocations and
-/// frees touches few cache lines), the top bits a mix of the whole address (so tags still
-/// tell keys apart).
-#[derive(Default)]
-struct BlockHasher(u64);
-
-impl core::hash::Hasher for BlockHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 << 8) | u64::from(byte);
-        }
-    }
-
-    fn write_usize(&mut self, address: usize) {
-        let address = address as u64;
-        let mixed = address.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        self.0 = ((address >> 4) & ((1 << 57) - 1)) | (mixed & !((1 << 57) - 1));
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// A live block as the state knows it.
-#[derive(Clone, Copy)]
-struct Live {
-    site: u32,
-    size: usize,
-    born: u64,
-}
-
 /// One allocation site (one distinct allocation trace) and its counters.
 #[derive(Clone, Debug, Default)]
 pub struct SiteCounters {
@@ -463,7 +449,7 @@ unsafe impl Send for BufferList {}
 /// A session's tables (under its lock).
 pub(super) struct State {
     buffers: BufferList,
-    blocks: HashMap<usize, Live, BuildHasherDefault<BlockHasher>>,
+    blocks: BlockMap,
     /// Trace id → site index + 1 (0: no site yet).
     site_index: std::vec::Vec<u32>,
     pub(super) sites: std::vec::Vec<SiteCounters>,
@@ -485,7 +471,7 @@ impl State {
     fn new(start_ticks: u64, short_ticks: u64, ticks_per_ns: f64) -> State {
         State {
             buffers: BufferList(core::ptr::null_mut()),
-            blocks: HashMap::default(),
+            blocks: BlockMap::new(),
             site_index: std::vec::Vec::new(),
             sites: std::vec::Vec::new(),
             total: (0, 0),
@@ -528,6 +514,8 @@ impl State {
         // SAFETY: linked buffers are live; the lock is held by the caller.
         let buffer = unsafe { &*buffer };
         let end = buffer.len.load(Ordering::Acquire);
+        // SAFETY: events below `len` were written before the release store of `len`.
+        let event_at = |index: usize| unsafe { (*buffer.events[index].get()).assume_init() };
         // `drained` is read again each time: applying an event may drain this buffer further
         // (a free that found no block drains every buffer).
         loop {
@@ -535,8 +523,10 @@ impl State {
             if next >= end {
                 break;
             }
-            // SAFETY: events below `len` were written before the release store of `len`.
-            let event = unsafe { (*buffer.events[next].get()).assume_init() };
+            if next + PREFETCH < end {
+                self.prefetch(&event_at(next + PREFETCH));
+            }
+            let event = event_at(next);
             buffer.drained.set(next + 1);
             self.apply(event);
         }
@@ -549,6 +539,17 @@ impl State {
             self.drain_buffer(buffer);
             // SAFETY: linked buffers are live.
             buffer = unsafe { (*buffer).next.get() };
+        }
+    }
+
+    /// Asks for the cache lines an event will touch: its block's slot, its site's index.
+    #[inline]
+    fn prefetch(&self, event: &Event) {
+        self.blocks.prefetch(event.address);
+        if event.kind() == Kind::Alloc {
+            if let Some(index) = self.site_index.get(event.extra) {
+                prefetch(index);
+            }
         }
     }
 
@@ -672,7 +673,7 @@ impl State {
     /// Frees the block at `address`; false when there is none (or, with `not_before`, when
     /// the block there was born after that time: a newer block at the same address).
     fn retire(&mut self, address: usize, time: u64, not_before: Option<u64>) -> bool {
-        let Some(live) = self.blocks.remove(&address) else {
+        let Some(live) = self.blocks.remove(address) else {
             return false;
         };
         if not_before.is_some_and(|limit| live.born > limit) {
@@ -708,7 +709,7 @@ impl State {
     /// its new size in the totals (DHAT's rule). False when the old block is unknown.
     fn realloc(&mut self, event: Event, not_before: Option<u64>) -> bool {
         let (old, new, size, time) = (event.address, event.extra, event.size, event.time());
-        let Some(live) = self.blocks.remove(&old) else {
+        let Some(live) = self.blocks.remove(old) else {
             return false;
         };
         if not_before.is_some_and(|limit| live.born > limit) {
@@ -783,7 +784,7 @@ impl State {
     }
 
     fn release_tables(&mut self) {
-        self.blocks = HashMap::default();
+        self.blocks = BlockMap::new();
         self.site_index = std::vec::Vec::new();
         self.sites = std::vec::Vec::new();
         self.deferred = std::vec::Vec::new();

@@ -68,7 +68,7 @@
   }
 
   // Numbers that are names, not quantities: no digit grouping.
-  const PLAIN = new Set(["pid", "line", "exit_status", "offset"]);
+  const PLAIN = new Set(["pid", "ppid", "line", "exit_status", "offset", "status", "signal"]);
 
   // A number from the report, with its path for tests and readers.
   function field(path, value, format) {
@@ -233,7 +233,7 @@
         if (value === undefined || value === null) return el("td", {}, "");
         return el("td", {}, typeof value === "object" ? JSON.stringify(value) : String(value));
       })));
-      section.append(el("table", { class: "grid" }, head, ...body));
+      section.append(el("div", { class: "table" }, el("table", { class: "grid" }, head, ...body)));
     }
     return section;
   }
