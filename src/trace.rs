@@ -10,7 +10,9 @@
 //! Traces are interned in one process-wide, lock-free, open-addressed table keyed by a hash of
 //! the addresses: millions of allocations from one site cost one entry, and a block stores only
 //! a 4-byte [`TraceId`]. The table is reserved virtually (the OS maps its pages on first touch)
-//! and never shrinks; when it is nearly full, new traces get [`TraceId::NONE`].
+//! and never shrinks; when it is nearly full, new traces get [`TraceId::NONE`]. It lies between
+//! two inaccessible guard regions of [`TABLE_GUARD`] bytes, so that a stray write running off a
+//! program's block mapped next to it faults instead of corrupting traces.
 //!
 //! Each trace also records the *module epoch* it was captured in: a counter that a checker bumps
 //! ([`next_module_epoch`]) when a shared object is unloaded (`dlclose`). The epoch is part of
@@ -259,6 +261,9 @@ struct Slot {
     addresses: [AtomicUsize; MAX_FRAMES],
 }
 
+/// Inaccessible bytes on each side of the trace table.
+pub const TABLE_GUARD: usize = 64 << 20;
+
 /// The current module epoch (see the module docs).
 static EPOCH: AtomicU32 = AtomicU32::new(0);
 
@@ -296,7 +301,7 @@ static FILLED: AtomicUsize = AtomicUsize::new(0);
 #[cold]
 fn table_init() -> Option<NonNull<Slot>> {
     let bytes = TABLE_LEN * core::mem::size_of::<Slot>();
-    let fresh = os::map(bytes)?;
+    let fresh = os::map_guarded(bytes, TABLE_GUARD)?;
     match TABLE.compare_exchange(
         core::ptr::null_mut(),
         fresh.as_ptr().cast(),
@@ -306,7 +311,7 @@ fn table_init() -> Option<NonNull<Slot>> {
         Ok(_) => Some(fresh.cast()),
         Err(winner) => {
             // SAFETY: `fresh` was just mapped by us and never published.
-            unsafe { os::unmap(fresh, bytes) };
+            unsafe { os::unmap_guarded(fresh, bytes, TABLE_GUARD) };
             NonNull::new(winner)
         }
     }

@@ -302,12 +302,13 @@ pub fn release_ref(heap: *mut Heap, which: u8) {
 
 /// Allocates an empty heap descriptor owned by thread `thread_id`.
 pub fn new_heap(thread_id: u64, quarantine_entries: usize) -> Option<NonNull<Heap>> {
-    let memory = internal::alloc(core::mem::size_of::<Heap>(), core::mem::align_of::<Heap>())?;
+    let memory =
+        internal::alloc_metadata(core::mem::size_of::<Heap>(), core::mem::align_of::<Heap>())?;
     let heap = memory.cast::<Heap>();
     let ring = if quarantine_entries == 0 {
         core::ptr::null_mut()
     } else {
-        internal::alloc(quarantine_entries * core::mem::size_of::<usize>(), 8)
+        internal::alloc_metadata(quarantine_entries * core::mem::size_of::<usize>(), 8)
             .map_or(core::ptr::null_mut(), |ring| ring.as_ptr().cast())
     };
     // SAFETY: `memory` is a fresh block sized and aligned for a Heap.

@@ -8,8 +8,13 @@
 //!   goes to its heap's atomic remote list; threads that exit hand their heaps back.
 //! * Safety mode (`Config::safety`): per-slot state out of line, so double frees, invalid and
 //!   foreign frees and layout mismatches are reported with the allocation, first-free and
-//!   current traces; freed memory is poisoned with 0xAA and quarantined before reuse; canaries
-//!   after every block catch overflows; leaks are reported at `deinit`/`detect_leaks`.
+//!   current traces; freed memory is poisoned with 0xAA and quarantined before reuse; a
+//!   redzone after every block, growing with its size (`safety`), catches overflows; leaks
+//!   are reported at `deinit`/`detect_leaks`.
+//! * Any pointer may be freed in safety mode (and by C's `free` in any mode): it is looked up
+//!   in the page map and validated headers, never followed, and gpa's own metadata lies
+//!   behind inaccessible guards (`internal`, `segment`, `large`, `pagemap`), so a program's
+//!   mistake is reported and never crashes or corrupts the allocator.
 //! * Reports go to stderr and are kept as data ([`crate::report::Report`], also as JSON).
 //! * Tools above the GPA (leak-check scopes, a heap profiler) see its allocation events by
 //!   registering an [`observer::Observer`]; with none registered, each entry point pays one
@@ -21,7 +26,7 @@
 //! the slot live, store the size, capture the trace. `free(ptr)` → the page map gives the
 //! segment (or the size class gives it directly in fast mode) → owned by this thread's heap?
 //! push on the page's free list : push on the owner's remote list → in safety mode, check the
-//! slot and the layout, check the canary, poison, quarantine, store the free trace.
+//! slot and the layout, check the redzone, poison, quarantine, store the free trace.
 //!
 //! # Invariants
 //! * A GPA's id is assigned on first use from a global counter and never reused; every
@@ -358,6 +363,24 @@ pub struct BlockInfo {
     pub alloc_trace: TraceId,
 }
 
+/// What the GPA knows of the block whose memory holds an address, live or freed
+/// ([`GeneralPurposeAllocator::block_containing`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BlockSpan {
+    /// The block's first byte (what its allocation returned).
+    pub start: usize,
+    /// Its requested size.
+    pub size: usize,
+    /// Its requested alignment.
+    pub align: usize,
+    /// Still allocated (else freed, and remembered).
+    pub live: bool,
+    /// Where it was allocated.
+    pub alloc_trace: TraceId,
+    /// Where it was freed (none while live).
+    pub free_trace: TraceId,
+}
+
 /// The verdict of a leak check: what [`GeneralPurposeAllocator::deinit`] returns (its example
 /// shows both values). The leaked blocks themselves are in the GPA's
 /// [`report`](GeneralPurposeAllocator::report).
@@ -499,6 +522,33 @@ impl GeneralPurposeAllocator {
         common.gpa_id == self.id() && common.canary == self.config.canary
     }
 
+    /// What the page map says covers `address`, with the header checked: `Ok(Some(..))` for
+    /// a sound header of this GPA, `Ok(None)` when no GPA owns the address, `Err(finding)`
+    /// for another instance's (foreign) or a damaged header.
+    fn locate(&self, address: usize) -> Result<Option<pagemap::Entry>, FindingKind> {
+        let Some(entry) = pagemap::lookup(address) else {
+            return Ok(None);
+        };
+        // SAFETY: the page map validated the entry: a registered segment's header, or a live
+        // metadata block of the internal heap holding a large-block header.
+        let (sound, common) = unsafe {
+            match entry {
+                pagemap::Entry::Small(segment) => (
+                    (*segment).common.is(segment::SegmentKind::Small),
+                    &(*segment).common,
+                ),
+                pagemap::Entry::Large(header) => ((*header).is_sound(), &(*header).common),
+            }
+        };
+        if !sound {
+            return Err(FindingKind::InternalError);
+        }
+        if !self.owns_header(common) {
+            return Err(FindingKind::ForeignFree);
+        }
+        Ok(Some(entry))
+    }
+
     #[inline(always)]
     fn id(&self) -> u64 {
         let id = self.id.load(Ordering::Relaxed);
@@ -611,7 +661,7 @@ impl GeneralPurposeAllocator {
 
     #[cold]
     fn alloc_checked(&self, layout: Layout) -> Option<NonNull<u8>> {
-        let padded = layout.size().checked_add(safety::CANARY_ROOM)?;
+        let padded = layout.size().checked_add(safety::redzone(layout.size()))?;
         match size_class::class_for(padded, layout.align()) {
             Some(class) => self.alloc_small_checked(class, layout),
             None => self.alloc_large(layout),
@@ -653,33 +703,31 @@ impl GeneralPurposeAllocator {
                 claimed.map(|l| l.size())
             ));
         }
-        let Some(base) = pagemap::lookup(address) else {
-            if internal::owns(address) {
-                // SAFETY: blocks of the internal heap are freed back to it.
-                unsafe { internal::free(memory) };
-                return;
+        match self.locate(address) {
+            Ok(None) => {
+                // SAFETY: only a live block of the internal heap that the program may hold
+                // (one handed out while gpa was busy) is freed; anything else is refused.
+                if internal::owns(address) && unsafe { internal::free_user(memory) } {
+                    return;
+                }
+                if foreign && self.release_foreign(memory) {
+                    return;
+                }
+                self.invalid_free(address, claimed);
             }
-            if foreign && self.release_foreign(memory) {
-                return;
+            Err(kind) => {
+                let mut finding = RawFinding::new(kind, address);
+                finding.site_trace = self.trace_here();
+                self.record(finding);
             }
-            self.invalid_free(address, claimed);
-            return;
-        };
-        // SAFETY: the page map only holds bases of live segment or large-block headers.
-        let common = unsafe { &*(base as *const segment::SegmentCommon) };
-        if !self.owns_header(common) {
-            let mut finding = RawFinding::new(FindingKind::ForeignFree, address);
-            finding.site_trace = self.trace_here();
-            self.record(finding);
-            return;
-        }
-        match common.kind {
             // SAFETY: a small segment of ours; the small path validates the address.
-            segment::SegmentKind::Small => unsafe {
-                self.free_small_general(base, memory, claimed)
+            Ok(Some(pagemap::Entry::Small(segment))) => unsafe {
+                self.free_small_general(segment, memory, claimed)
             },
-            // SAFETY: a large block of ours; the large path validates the address.
-            segment::SegmentKind::Large => unsafe { self.free_large(base, memory, claimed) },
+            // SAFETY: a sound large block of ours; the large path validates the address.
+            Ok(Some(pagemap::Entry::Large(header))) => unsafe {
+                self.free_large(header, memory, claimed)
+            },
         }
     }
 
@@ -708,18 +756,19 @@ impl GeneralPurposeAllocator {
         if internal::owns(address) {
             return false;
         }
-        let Some(base) = pagemap::lookup(address) else {
-            self.invalid_free(address, Some(layout));
-            return false;
+        let entry = match self.locate(address) {
+            Ok(Some(entry)) => entry,
+            Ok(None) => {
+                self.invalid_free(address, Some(layout));
+                return false;
+            }
+            Err(kind) => {
+                let mut finding = RawFinding::new(kind, address);
+                finding.site_trace = self.trace_here();
+                self.record(finding);
+                return false;
+            }
         };
-        // SAFETY: the page map only holds bases of live headers.
-        let common = unsafe { &*(base as *const segment::SegmentCommon) };
-        if !self.owns_header(common) {
-            let mut finding = RawFinding::new(FindingKind::ForeignFree, address);
-            finding.site_trace = self.trace_here();
-            self.record(finding);
-            return false;
-        }
         if self.config.enable_memory_limit {
             if new_len > layout.size() && !self.charge(new_len - layout.size()) {
                 return false;
@@ -728,14 +777,14 @@ impl GeneralPurposeAllocator {
                 self.uncharge(layout.size() - new_len);
             }
         }
-        let resized = match common.kind {
+        let resized = match entry {
             // SAFETY: a small segment of ours.
-            segment::SegmentKind::Small => unsafe {
-                self.resize_small(base, memory, layout, new_len)
+            pagemap::Entry::Small(segment) => unsafe {
+                self.resize_small(segment, memory, layout, new_len)
             },
-            // SAFETY: a large block of ours.
-            segment::SegmentKind::Large => unsafe {
-                self.resize_large(base, memory, layout, new_len)
+            // SAFETY: a sound large block of ours.
+            pagemap::Entry::Large(header) => unsafe {
+                self.resize_large(header, memory, layout, new_len)
             },
         };
         if !resized && self.config.enable_memory_limit {
@@ -878,26 +927,72 @@ impl GeneralPurposeAllocator {
     pub(crate) fn block_layout(&self, memory: *const u8) -> Option<Layout> {
         let address = memory as usize;
         if internal::owns(address) {
-            // SAFETY: a block of the internal heap.
-            let size = unsafe { internal::usable_size(NonNull::new_unchecked(memory as *mut u8)) };
+            let size = internal::usable_size(memory)?;
             return Layout::from_size_align(size, 16).ok();
         }
-        let base = pagemap::lookup(address)?;
-        // SAFETY: the page map only holds bases of live headers.
-        let common = unsafe { &*(base as *const segment::SegmentCommon) };
-        if !self.owns_header(common) {
-            return None;
-        }
-        match common.kind {
-            segment::SegmentKind::Small => self.small_block_layout(base, address),
-            segment::SegmentKind::Large => {
-                // SAFETY: a large block header of ours.
-                let block = unsafe { &*(base as *const large::LargeBlock) };
+        match self.locate(address).ok()?? {
+            pagemap::Entry::Small(segment) => self.small_block_layout(segment, address),
+            pagemap::Entry::Large(header) => {
+                // SAFETY: a sound large block header of ours.
+                let block = unsafe { &*header };
                 let live = block.state.load(Ordering::Acquire) == segment::SLOT_LIVE;
                 (live && block.data() == address)
                     .then(|| Layout::from_size_align(block.requested, block.align).ok())
                     .flatten()
             }
+        }
+    }
+
+    /// The block (live, or freed and still remembered) whose memory holds `address`: its
+    /// start, requested size and alignment, and traces. Safety mode only (`None` otherwise,
+    /// but for blocks of the internal heap), and only blocks of this GPA; never reads the
+    /// memory at `address`. A tool that places its own header in front of blocks (`capi`'s
+    /// front guards) maps a pointer back to its block with it, also after the block was freed.
+    pub(crate) fn block_containing(&self, address: usize) -> Option<BlockSpan> {
+        if !self.config.safety {
+            return None;
+        }
+        match self.locate(address) {
+            Ok(Some(pagemap::Entry::Small(segment))) => self.small_block_span(segment, address),
+            Ok(Some(pagemap::Entry::Large(header))) => {
+                // SAFETY: a sound large block header of ours.
+                let block = unsafe { &*header };
+                let live = block.state.load(Ordering::Acquire) == segment::SLOT_LIVE;
+                (address < block.data() + block.capacity()).then(|| BlockSpan {
+                    start: block.data(),
+                    size: block.requested,
+                    align: block.align,
+                    live,
+                    alloc_trace: TraceId(block.alloc_trace.load(Ordering::Relaxed)),
+                    free_trace: if live {
+                        TraceId::NONE
+                    } else {
+                        TraceId(block.free_trace.load(Ordering::Relaxed))
+                    },
+                })
+            }
+            Ok(None) if internal::owns(address) => {
+                // A block handed out while gpa was busy (re-entrant requests).
+                let (start, size, align) =
+                    internal::block_containing(address, os_page_size_bound())?;
+                Some(BlockSpan {
+                    start,
+                    size,
+                    align,
+                    live: true,
+                    alloc_trace: TraceId::NONE,
+                    free_trace: TraceId::NONE,
+                })
+            }
+            Ok(None) => self.freed_large_at(address).map(|freed| BlockSpan {
+                start: freed.start,
+                size: freed.requested,
+                align: freed.align,
+                live: false,
+                alloc_trace: freed.alloc_trace,
+                free_trace: freed.free_trace,
+            }),
+            Err(_) => None,
         }
     }
 
@@ -933,23 +1028,18 @@ impl GeneralPurposeAllocator {
         if !self.config.safety || internal::owns(address) {
             return None;
         }
-        let base = pagemap::lookup(address)?;
-        // SAFETY: the page map only holds bases of live headers.
-        let common = unsafe { &*(base as *const segment::SegmentCommon) };
-        if !self.owns_header(common) {
-            return None;
-        }
-        match common.kind {
-            segment::SegmentKind::Small => {
-                let meta = self.small_live_meta(base, address)?;
+        match self.locate(address).ok()?? {
+            pagemap::Entry::Small(segment) => {
+                let meta = self.small_live_meta(segment, address)?;
                 let align = 1usize << meta.align_log2.load(Ordering::Relaxed);
                 let size = meta.requested.load(Ordering::Relaxed) as usize;
                 let layout = Layout::from_size_align(size, align).ok()?;
                 Some((layout, &meta.tag, &meta.alloc_trace))
             }
-            segment::SegmentKind::Large => {
-                // SAFETY: a large block header of ours; the caller's block keeps it mapped.
-                let block = unsafe { &*(base as *const large::LargeBlock) };
+            pagemap::Entry::Large(header) => {
+                // SAFETY: a sound large block header of ours (in the internal heap, which is
+                // never unmapped).
+                let block = unsafe { &*header };
                 let live = block.state.load(Ordering::Acquire) == segment::SLOT_LIVE;
                 if !live || block.data() != address {
                     return None;
@@ -973,17 +1063,15 @@ impl GeneralPurposeAllocator {
         if internal::owns(address) {
             return true;
         }
-        let Some(base) = pagemap::lookup(address) else {
-            return false;
-        };
-        // SAFETY: the page map only holds bases of live segment or large-block headers.
-        let common = unsafe { &*(base as *const segment::SegmentCommon) };
-        match common.kind {
-            segment::SegmentKind::Small => true,
-            segment::SegmentKind::Large => {
-                // SAFETY: a large-block header, as its kind says.
-                let block = unsafe { &*(base as *const large::LargeBlock) };
-                address < base + block.mapping_len
+        match pagemap::lookup(address) {
+            None => false,
+            Some(pagemap::Entry::Small(_)) => true,
+            Some(pagemap::Entry::Large(header)) => {
+                // SAFETY: the page map validated a live metadata block holding a header.
+                let block = unsafe { &*header };
+                block.is_sound()
+                    && address >= block.base
+                    && address < block.base + block.mapping_len
             }
         }
     }
@@ -1072,14 +1160,15 @@ impl GeneralPurposeAllocator {
         if internal::owns(memory as usize) {
             let fresh = internal::alloc(new_size, 16);
             if let Some(fresh) = fresh {
-                // SAFETY: both blocks are live and distinct.
+                // SAFETY: both blocks are live and distinct (`block_layout` checked the old
+                // one is a block the program may hold).
                 unsafe {
                     core::ptr::copy_nonoverlapping(
                         memory,
                         fresh.as_ptr(),
                         old.size().min(new_size),
                     );
-                    internal::free(block);
+                    internal::free_user(block);
                 }
             }
             return fresh.map_or(core::ptr::null_mut(), NonNull::as_ptr);
@@ -1108,6 +1197,12 @@ impl fmt::Debug for GeneralPurposeAllocator {
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
+}
+
+/// How far before an address the start of an internal block holding it may lie (internal
+/// blocks are aligned to a page at most).
+fn os_page_size_bound() -> usize {
+    2 * crate::os::page_size()
 }
 
 fn lock<T>(lock: &Lock<T>) -> lock::Guard<'_, T> {
