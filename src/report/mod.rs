@@ -44,6 +44,7 @@
 //! ```
 
 pub mod html;
+pub(crate) mod suppress;
 pub(crate) mod symbolize;
 
 use core::fmt;
