@@ -328,17 +328,6 @@ fn sqlite3_profile_opens_in_dhat_viewer_and_gpa_page() {
     assert_profile_fields_shown(&mut browser, &profiled.run.json);
 }
 
-/// The interpreter itself, not a version manager's shell shim.
-fn python() -> Option<String> {
-    let out = Command::new("python3")
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
 #[test]
 fn cpython_profile_in_check_mode_opens_in_both_viewers() {
     let Some(python) = python() else {
