@@ -642,6 +642,16 @@ fn stripped_library(
     Some((dir, full, stripped, program))
 }
 
+/// The one finding of a run of `stripped_main`: its 77-byte leak.
+fn the_77_byte_leak(run: &Run) -> Value {
+    let findings = run.findings();
+    assert_eq!(findings.len(), 1, "{}", describe(&findings));
+    let leak = findings[0].clone();
+    assert_eq!(leak["kind"], "leak");
+    assert_eq!(leak["size"], 77);
+    leak
+}
+
 #[test]
 fn a_stripped_librarys_frame_shows_its_module_and_offset() {
     let Some((dir, full, stripped, program)) =
@@ -650,13 +660,9 @@ fn a_stripped_librarys_frame_shows_its_module_and_offset() {
         return;
     };
     let run = gpa_run(&dir, &[], &[&program, &stripped]);
-    let findings = run.findings();
     // Valgrind: "77 bytes in 1 blocks are definitely lost", at "??? (in libhidden.so)",
     // "exported_alloc (in libhidden.so)", main (stripped_main.c:9).
-    assert_eq!(findings.len(), 1, "{}", describe(&findings));
-    let leak = &findings[0];
-    assert_eq!(leak["kind"], "leak");
-    assert_eq!(leak["size"], 77);
+    let leak = &the_77_byte_leak(&run);
     let frames = leak["stacks"]["alloc"].as_array().expect("frames");
     let hidden = &frames[0];
     assert_eq!(hidden["function"], Value::Null, "{leak:#}");
@@ -697,15 +703,12 @@ fn a_frames_offset_names_the_call_not_the_line_after_it() {
         return;
     };
     let run = gpa_run(&dir, &[], &[&program, &stripped]);
-    let findings = run.findings();
     // Valgrind: "77 bytes in 1 blocks are definitely lost", at "0x4853120: ??? (in
     // libcall.so)", "0x485315D: exported_alloc (in libcall.so)" (the library at 0x4853000),
     // main (stripped_main.c:9). Its offsets are the call instructions' (0x115d is in the
     // 5-byte call at 0x1159): addr2line names stripped_call_lib.c:7 and :12, the lines of
     // the calls, where the return address 0x115e would name :13, the next call's line.
-    assert_eq!(findings.len(), 1, "{}", describe(&findings));
-    let leak = &findings[0];
-    assert_eq!(leak["size"], 77);
+    let leak = &the_77_byte_leak(&run);
     let frames = leak["stacks"]["alloc"].as_array().expect("frames");
     let lines: Vec<String> = frames[..2]
         .iter()
