@@ -2,13 +2,17 @@
 //!
 //! Thin wrappers over `mmap`, `munmap`, `mremap`, `mprotect` and `madvise` (Linux), plus the
 //! thread identity used by the GPA. Policy (size classes, free lists, metadata) never calls the
-//! OS directly; it goes through these functions or through a backing allocator.
+//! OS directly; it goes through these functions or through a backing allocator. Fault signals
+//! (`SIGSEGV`/`SIGBUS` handlers, alternate stacks, decoding a fault's context) are in
+//! [`signal`].
 //!
 //! # Invariants
 //! * Every length passed in is a non-zero multiple of [`page_size()`], and every address is
 //!   page-aligned; the functions check this with `debug_assert!`.
 //! * None of these functions allocates heap memory, so they are safe to call from inside the
 //!   allocator (also when it is the process's global allocator).
+
+pub mod signal;
 
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -137,6 +141,136 @@ pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> boo
     };
     // SAFETY: caller contract.
     unsafe { libc::mprotect(address.as_ptr().cast(), len, protection) == 0 }
+}
+
+/// Reserves `len` bytes of address space aligned to `align` (a power of two, at least a page),
+/// inaccessible (`PROT_NONE`) and without commit charge; parts are made usable with
+/// [`protect`]. `None` when the OS refuses.
+pub fn reserve(len: usize, align: usize) -> Option<NonNull<u8>> {
+    debug_assert!(len % page_size() == 0 && align.is_power_of_two() && align >= page_size());
+    let padded = len.checked_add(align - page_size())?;
+    // SAFETY: an anonymous private mapping at an address of the kernel's choosing.
+    let start = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            padded,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if start == libc::MAP_FAILED {
+        return None;
+    }
+    let start = start as usize;
+    let aligned = (start + align - 1) & !(align - 1);
+    let (head, tail) = (aligned - start, padded - (aligned - start) - len);
+    // SAFETY: the head and tail are page-aligned parts of the mapping just made, unused.
+    unsafe {
+        if head != 0 {
+            libc::munmap(start as *mut libc::c_void, head);
+        }
+        if tail != 0 {
+            libc::munmap((aligned + len) as *mut libc::c_void, tail);
+        }
+    }
+    NonNull::new(aligned as *mut u8)
+}
+
+/// Keeps the range `[address, address + len)`, which the caller just unmapped, reserved as
+/// inaccessible memory (so that stale pointers into it fault instead of reaching a later
+/// mapping). `false` when something else was mapped there meanwhile (nothing is replaced).
+pub fn hold_unmapped(address: NonNull<u8>, len: usize) -> bool {
+    debug_assert!(len % page_size() == 0 && address.as_ptr() as usize % page_size() == 0);
+    // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping.
+    let held = unsafe {
+        libc::mmap(
+            address.as_ptr().cast(),
+            len,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE
+                | libc::MAP_ANONYMOUS
+                | libc::MAP_NORESERVE
+                | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        )
+    };
+    if held == libc::MAP_FAILED {
+        return false;
+    }
+    if held != address.as_ptr().cast() {
+        // A kernel older than 4.17 treats the flag as a hint: give back what it chose.
+        // SAFETY: the mapping was made just above and is not used.
+        unsafe { libc::munmap(held, len) };
+        return false;
+    }
+    true
+}
+
+/// `madvise` advice (Linux 6.13): turn pages into guard pages (any access faults) without
+/// changing the mapping, so no new VMA is made. Their contents are discarded.
+const MADV_GUARD_INSTALL: libc::c_int = 102;
+/// `madvise` advice (Linux 6.13): turn guard pages back into ordinary (zero-filled) pages.
+const MADV_GUARD_REMOVE: libc::c_int = 103;
+
+/// Makes the pages of a readable and writable range guard pages (Linux 6.13 and later; `false`
+/// where the kernel does not support it). Unlike `mprotect`, this does not split the mapping,
+/// so any number of guard pages fits in the kernel's mapping limit.
+///
+/// # Safety
+/// The range is mapped, page-aligned, and holds nothing the caller still needs.
+pub unsafe fn guard_install(address: NonNull<u8>, len: usize) -> bool {
+    // SAFETY: caller contract.
+    unsafe { libc::madvise(address.as_ptr().cast(), len, MADV_GUARD_INSTALL) == 0 }
+}
+
+/// Turns guard pages made by [`guard_install`] back into zero-filled, usable pages.
+///
+/// # Safety
+/// The range is mapped and page-aligned.
+pub unsafe fn guard_remove(address: NonNull<u8>, len: usize) -> bool {
+    // SAFETY: caller contract.
+    unsafe { libc::madvise(address.as_ptr().cast(), len, MADV_GUARD_REMOVE) == 0 }
+}
+
+/// The kernel's limit on mappings per process (`vm.max_map_count`; 65530 unless changed),
+/// read without allocating.
+pub fn max_map_count() -> usize {
+    const DEFAULT: usize = 65530;
+    let mut buffer = [0u8; 32];
+    // SAFETY: a NUL-terminated path; the descriptor is closed below; `read` writes at most
+    // `buffer.len()` bytes into the buffer.
+    let read = unsafe {
+        let fd = libc::open(
+            c"/proc/sys/vm/max_map_count".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        );
+        if fd < 0 {
+            return DEFAULT;
+        }
+        let read = libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len());
+        libc::close(fd);
+        read
+    };
+    if read <= 0 {
+        return DEFAULT;
+    }
+    let mut value = 0usize;
+    for &byte in &buffer[..read as usize] {
+        if !byte.is_ascii_digit() {
+            break;
+        }
+        value = value
+            .saturating_mul(10)
+            .saturating_add(usize::from(byte - b'0'));
+    }
+    if value == 0 {
+        DEFAULT
+    } else {
+        value
+    }
 }
 
 /// The kernel's id of the calling thread; cheap enough for slow paths, not for hot ones.

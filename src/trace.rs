@@ -187,8 +187,19 @@ fn walk_frame_pointers(frames: &mut Frames, limit: usize) {
     if stack_top <= 1 {
         return;
     }
-    let mut fp = frame_pointer();
-    let mut low = os::approximate_stack_pointer().min(fp);
+    let fp = frame_pointer();
+    walk_chain(
+        frames,
+        fp,
+        os::approximate_stack_pointer().min(fp),
+        stack_top,
+        limit,
+    );
+}
+
+/// Follows the frame-pointer chain from `fp`, reading only inside `[low, stack_top)`.
+#[inline(always)]
+fn walk_chain(frames: &mut Frames, mut fp: usize, mut low: usize, stack_top: usize, limit: usize) {
     while frames.len < limit {
         if fp < low || fp % core::mem::align_of::<usize>() != 0 || fp > stack_top - 16 {
             break;
@@ -207,6 +218,39 @@ fn walk_frame_pointers(frames: &mut Frames, limit: usize) {
         low = fp + 16;
         fp = caller_fp;
     }
+}
+
+/// The stack of a faulting thread, from its signal context: the faulting instruction `ip`
+/// first, then the return addresses of the frame-pointer chain from `bp`, read only within
+/// the calling thread's stack (`[sp, top)`, where `top` is known once [`prepare_thread`] ran;
+/// before that, only `ip`). Called from a signal handler on the faulting thread: no
+/// allocation, no lock.
+pub fn capture_from_context(ip: usize, bp: usize, sp: usize, depth: usize) -> Frames {
+    let mut frames = Frames::new();
+    if ip == 0 {
+        return frames;
+    }
+    frames.push(ip);
+    let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
+    let stack_top = STACK_TOP.try_with(Cell::get).unwrap_or(0);
+    if stack_top <= 1 {
+        return frames;
+    }
+    walk_chain(&mut frames, bp, sp, stack_top, limit);
+    frames
+}
+
+/// Stores a list of return addresses (innermost first) as a trace, as [`intern`] does for
+/// captured frames: for walkers outside this module (the C ABI's unwinder from a signal
+/// context).
+pub fn intern_addresses(addresses: &[usize]) -> TraceId {
+    let mut frames = Frames::new();
+    for &address in addresses {
+        if !frames.push(address) {
+            break;
+        }
+    }
+    intern(&frames)
 }
 
 // ---- the interning table ----

@@ -47,6 +47,21 @@ struct RunArgs {
     /// Fast mode: gpa as a drop-in fast malloc, no checks and no report.
     #[arg(long)]
     fast: bool,
+    /// Guard mode: check mode with every block against an inaccessible guard page, so reads
+    /// and writes past the end and uses after free are reported at the access.
+    #[arg(long, conflicts_with = "fast")]
+    guard: bool,
+    /// Guard about one allocation in N (with check or fast mode).
+    #[arg(long, value_name = "N")]
+    guard_sample: Option<usize>,
+    /// Guarded blocks start against their guard page (underflows fault); implies --guard
+    /// without --guard-sample.
+    #[arg(long)]
+    guard_underflow: bool,
+    /// Bytes of freed blocks kept from reuse (suffixes k, m, g): guarded blocks' quarantine
+    /// (default 1g, address space only) and, in check mode, each thread's (default 256k).
+    #[arg(long, value_name = "BYTES")]
+    quarantine: Option<String>,
     /// Make allocations fail once live blocks total more than BYTES (suffixes k, m, g).
     #[arg(long, value_name = "BYTES")]
     memory_limit: Option<String>,
@@ -138,7 +153,7 @@ fn run(args: &RunArgs) -> Result<u8, String> {
     };
     command
         .env("LD_PRELOAD", preload)
-        .env("GPA_MODE", if args.fast { "fast" } else { "check" })
+        .env("GPA_MODE", mode(args))
         .env("GPA_FRAMES", args.frames.to_string())
         .env("GPA_REPORT_DIR", &report_dir)
         .env_remove("GPA_LOG")
@@ -148,6 +163,15 @@ fn run(args: &RunArgs) -> Result<u8, String> {
     }
     if let Some(limit) = &args.memory_limit {
         command.env("GPA_MEMORY_LIMIT", limit);
+    }
+    if let Some(every) = args.guard_sample {
+        command.env("GPA_GUARD_SAMPLE", every.to_string());
+    }
+    if args.guard_underflow {
+        command.env("GPA_GUARD_UNDERFLOW", "1");
+    }
+    if let Some(bytes) = &args.quarantine {
+        command.env("GPA_QUARANTINE", bytes);
     }
     let status = command.status();
     let collected = collect(&report_dir);
@@ -180,6 +204,17 @@ fn run(args: &RunArgs) -> Result<u8, String> {
         Some(code) if findings != 0 => code,
         _ => own_code,
     })
+}
+
+/// `GPA_MODE` for the options given.
+fn mode(args: &RunArgs) -> &'static str {
+    if args.fast {
+        "fast"
+    } else if args.guard || (args.guard_underflow && args.guard_sample.is_none()) {
+        "guard"
+    } else {
+        "check"
+    }
 }
 
 fn exit_code(status: std::process::ExitStatus) -> u8 {

@@ -15,16 +15,41 @@
 //!
 //! The JSON object is [`Report::to_json`]'s (`findings`, `leaked_blocks`, `leaked_bytes`) plus
 //! `pid`, `program`, `reachable_blocks`, `reachable_bytes` and, with `GPA_SHOW_REACHABLE`, a
-//! `reachable` array shaped like `findings`.
+//! `reachable` array shaped like `findings`; after a fatal signal, `signal` (its number).
+//!
+//! # The crash report
+//! [`register_crash_report`] installs the fault handler (`os::signal`) for `SIGSEGV`,
+//! `SIGBUS`, `SIGABRT`, `SIGFPE` and `SIGILL`, with [`on_fatal_signal`] as its hook. A memory
+//! fault on a guarded block, on a freed large block's held range or past a large block
+//! becomes a finding (`gpa::fault`) with the faulting access's stack, unwound from the signal
+//! context by the caching unwinder ([`super::unwind::capture_from`]); a fault whose
+//! instruction lies in this library is an `internal_error`. Then the report is written (the
+//! findings recorded so far plus that one; leaks are not checked: the process did not end
+//! normally) and the process ends as the signal would have (`gpa run` shows 128 + N). Any
+//! other signal goes to the program's own handler when it installed one before us, unchanged;
+//! otherwise the report of the findings so far is written before the default action.
+//!
+//! The crash path takes no lock the interrupted thread may hold: the GPA's findings and the
+//! front guards' findings are taken with try-locks (skipped when busy), and everything it
+//! allocates comes from the internal heap's lock-free emergency reserve
+//! (`gpa::enter_emergency_allocation`). The program's C stdio buffers are flushed so that its
+//! output before the crash is not lost: `fflush(NULL)` is not async-signal-safe (it waits for
+//! every stream's lock, and the crash may have happened inside `printf`), so `stdout` and
+//! `stderr` are flushed only if `ftrylockfile` succeeds (it does when this thread already
+//! holds the lock, as after a fault inside `printf`, which then writes what the stream holds
+//! so far); other streams are left unflushed, as the default action would leave them.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::io::Write;
 
+use super::front_guards;
 use super::guard;
-use super::scan::{self, Verdict};
+use super::scan;
 use super::settings::env_bytes;
 use crate::gpa::{GeneralPurposeAllocator, InsideAllocator, LiveBlock};
-use crate::report::{self, FindingKind, RawFinding, Report};
+use crate::os::signal::{Fault, Verdict};
+use crate::report::{self, Access, FindingKind, RawFinding, Report};
+use crate::trace::TraceId;
 
 static REPORTED: AtomicBool = AtomicBool::new(false);
 
@@ -48,38 +73,141 @@ const FATAL_SIGNALS: [libc::c_int; 5] = [
     libc::SIGILL,
 ];
 
-/// Installs the crash report for fatal signals whose action is still the default (the
-/// program may install its own handlers later; those then win).
+/// Installs the crash report for fatal signals (see the module documentation); handlers the
+/// program installed before stay in charge of the signals that are not gpa's. A handler the
+/// program installs later replaces ours.
 pub fn register_crash_report() {
-    for signal in FATAL_SIGNALS {
-        // SAFETY: `sigaction` with a zeroed, then filled, action; querying first leaves any
-        // handler installed before us in place.
-        unsafe {
-            let mut current: libc::sigaction = core::mem::zeroed();
-            if libc::sigaction(signal, core::ptr::null(), &mut current) != 0
-                || current.sa_sigaction != libc::SIG_DFL
-            {
-                continue;
-            }
-            let mut action: libc::sigaction = core::mem::zeroed();
-            action.sa_sigaction = on_fatal_signal as extern "C" fn(libc::c_int) as usize;
-            action.sa_flags = libc::SA_RESETHAND | libc::SA_NODEFER;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(signal, &action, core::ptr::null_mut());
+    crate::os::signal::install(&FATAL_SIGNALS, on_fatal_signal, true);
+}
+
+/// The fault handler's hook: a fault gpa can attribute becomes a finding and the report ends
+/// the process; see the module documentation.
+pub fn on_fatal_signal(fault: &Fault) -> Verdict {
+    let state = super::state();
+    let gpa = &state.gpa;
+    let mut finding = None;
+    if fault.is_memory_fault() {
+        let access = crate::gpa::fault::access_of(fault);
+        let size = fault.access_size.unwrap_or(0);
+        finding = gpa
+            .fault_finding(fault.address, access, size)
+            .or_else(|| internal_error(fault, access, size));
+    }
+    if let Some(finding) = finding.as_mut() {
+        finding.site_trace = access_trace(fault, state.settings.frames);
+        if front_guards(gpa) {
+            *finding = guard::to_user(gpa, *finding);
         }
+    }
+    let checked = state.settings.mode.checks();
+    if finding.is_none() && (!checked || !crate::os::signal::previous_is_default(fault.signal)) {
+        return Verdict::NotOurs;
+    }
+    crash_report(finding, fault.signal);
+    Verdict::Reported
+}
+
+/// A fault whose instruction is in this library's own code: gpa itself went wrong.
+fn internal_error(fault: &Fault, access: Option<Access>, size: usize) -> Option<RawFinding> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let own = super::unwind::object_start(on_fatal_signal as *const () as usize)?;
+        if super::unwind::object_start(fault.ip) != Some(own) {
+            return None;
+        }
+        let mut finding = RawFinding::new(FindingKind::InternalError, fault.address);
+        finding.access = Some(access.unwrap_or(Access::Read));
+        finding.access_size = size;
+        finding.offset = Some(0);
+        Some(finding)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (fault, access, size);
+        None
     }
 }
 
-/// Writes the report, then lets the signal take its default action. Not async-signal-safe
-/// (it symbolizes and writes files), like other tools' crash reports: an alarm ends the
-/// process if the report cannot finish (say, the crash happened while a lock was held).
-extern "C" fn on_fatal_signal(signal: libc::c_int) {
-    // SAFETY: `alarm` and `raise` are async-signal-safe; SA_RESETHAND restored the default
-    // action, so the raise ends the process with this signal.
-    unsafe { libc::alarm(10) };
-    at_exit();
-    // SAFETY: as above.
-    unsafe { libc::raise(signal) };
+/// The faulting access's stack, unwound from the signal context.
+fn access_trace(fault: &Fault, frames: usize) -> TraceId {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut addresses = [0usize; crate::trace::MAX_FRAMES];
+        let limit = (frames.max(1) + crate::trace::SKIP_BUDGET).min(addresses.len());
+        let count =
+            super::unwind::capture_from(fault.ip, fault.sp, fault.bp, &mut addresses[..limit]);
+        crate::trace::intern_addresses(&addresses[..count])
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        crate::gpa::fault::access_trace(fault, frames)
+    }
+}
+
+/// Writes the report after a fatal signal: the findings so far (taken without waiting for a
+/// lock) plus `extra`, after flushing the program's stdio. Once per process.
+fn crash_report(extra: Option<RawFinding>, signal: libc::c_int) {
+    if REPORTED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    crate::gpa::enter_emergency_allocation();
+    let _inside = InsideAllocator::enter();
+    flush_c_stdio();
+    let state = super::state();
+    let gpa = &state.gpa;
+    let pads = front_guards(gpa);
+    let mut raw: std::vec::Vec<RawFinding> = std::vec::Vec::new();
+    let recorded = gpa.try_take_raw_findings().unwrap_or_default();
+    let user = recorded.into_iter().map(|finding| {
+        if pads {
+            guard::to_user(gpa, finding)
+        } else {
+            finding
+        }
+    });
+    for finding in user.chain(guard::try_take_findings()).chain(extra) {
+        if !raw
+            .iter()
+            .any(|seen| seen.kind == finding.kind && seen.address == finding.address)
+        {
+            raw.push(finding);
+        }
+    }
+    let outcome = Outcome {
+        report: Report {
+            findings: raw
+                .iter()
+                .map(|finding| report::render(finding, state.settings.frames))
+                .collect(),
+        },
+        reachable: (0, 0),
+        reachable_groups: Report::default(),
+        signal: Some(signal),
+    };
+    write_outputs(&outcome);
+}
+
+extern "C" {
+    static stdout: *mut libc::FILE;
+    static stderr: *mut libc::FILE;
+    fn ftrylockfile(stream: *mut libc::FILE) -> libc::c_int;
+    fn funlockfile(stream: *mut libc::FILE);
+    fn fflush_unlocked(stream: *mut libc::FILE) -> libc::c_int;
+}
+
+/// Flushes the C library's `stdout` and `stderr` if their locks can be taken without waiting
+/// (see the module documentation).
+fn flush_c_stdio() {
+    // SAFETY: glibc's `stdout`/`stderr` are valid streams (or null if closed by the program);
+    // a stream is flushed only while we hold its lock.
+    unsafe {
+        for stream in [stdout, stderr] {
+            if !stream.is_null() && ftrylockfile(stream) == 0 {
+                fflush_unlocked(stream);
+                funlockfile(stream);
+            }
+        }
+    }
 }
 
 extern "C" fn at_exit() {
@@ -106,6 +234,8 @@ pub struct Outcome {
     pub reachable: (usize, usize),
     /// Still-reachable blocks grouped by site (only with `GPA_SHOW_REACHABLE`).
     pub reachable_groups: Report,
+    /// The fatal signal that ended the process, for a crash report (leaks unchecked).
+    pub signal: Option<i32>,
 }
 
 /// Checks the quarantine, scans for leaks and builds the report.
@@ -118,21 +248,33 @@ pub fn examine(
     show_reachable: bool,
 ) -> Outcome {
     gpa.flush_thread_quarantine();
-    let Verdict { leaked, reachable } = scan::scan(gpa, live_stack);
-    guard::check_live(gpa, &leaked);
-    guard::check_live(gpa, &reachable);
+    let scan::Verdict { leaked, reachable } = scan::scan(gpa, live_stack);
+    let pads = front_guards(gpa);
+    if pads {
+        guard::check_live(gpa, &leaked);
+        guard::check_live(gpa, &reachable);
+    }
     let user = |blocks: std::vec::Vec<LiveBlock>| {
         blocks
             .into_iter()
-            .map(|block| guard::block_to_user(gpa, block))
+            .map(|block| {
+                if pads {
+                    guard::block_to_user(gpa, block)
+                } else {
+                    block
+                }
+            })
             .collect::<std::vec::Vec<_>>()
     };
     let (leaked, reachable) = (user(leaked), user(reachable));
     let mut raw: std::vec::Vec<RawFinding> = std::vec::Vec::new();
-    let gpa_findings = gpa
-        .take_raw_findings()
-        .into_iter()
-        .map(|finding| guard::to_user(gpa, finding));
+    let gpa_findings = gpa.take_raw_findings().into_iter().map(|finding| {
+        if pads {
+            guard::to_user(gpa, finding)
+        } else {
+            finding
+        }
+    });
     for finding in gpa_findings.chain(guard::take_findings()) {
         // Each finding once: the live-block walk re-checks canaries every time it runs.
         if !raw
@@ -183,6 +325,7 @@ pub fn examine(
         report,
         reachable: totals,
         reachable_groups,
+        signal: None,
     }
 }
 
@@ -246,6 +389,9 @@ pub fn to_json(outcome: &Outcome) -> serde_json::Value {
             let groups = outcome.reachable_groups.to_json()["findings"].clone();
             object.insert("reachable".into(), groups);
         }
+        if let Some(signal) = outcome.signal {
+            object.insert("signal".into(), signal.into());
+        }
     }
     json
 }
@@ -262,6 +408,14 @@ pub fn to_text(outcome: &Outcome) -> String {
             );
             text.push('\n');
         }
+    }
+    if let Some(signal) = outcome.signal {
+        if !text.is_empty() {
+            text.push_str(&format!(
+                "info(gpa): the process was ended by signal {signal}; leaks were not checked\n"
+            ));
+        }
+        return text;
     }
     if !text.is_empty() || !outcome.reachable_groups.findings.is_empty() {
         let (blocks, bytes) = outcome.reachable;

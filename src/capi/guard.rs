@@ -177,6 +177,18 @@ pub fn check_live(gpa: &GeneralPurposeAllocator, blocks: &[LiveBlock]) {
     }
 }
 
+/// This module's findings, if their lock is free (for a crash report); the record is cleared.
+pub fn try_take_findings() -> std::vec::Vec<RawFinding> {
+    let _inside = InsideAllocator::enter();
+    match FINDINGS.try_lock() {
+        Ok(mut findings) => core::mem::take(&mut *findings),
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+            core::mem::take(&mut *poisoned.into_inner())
+        }
+        Err(std::sync::TryLockError::WouldBlock) => std::vec::Vec::new(),
+    }
+}
+
 /// This module's findings; the record is cleared.
 pub fn take_findings() -> std::vec::Vec<RawFinding> {
     let _inside = InsideAllocator::enter();
@@ -194,6 +206,7 @@ pub fn to_user(gpa: &GeneralPurposeAllocator, mut finding: RawFinding) -> RawFin
         .map_or(FRONT, |layout| pad_for(layout.align()));
     finding.address = finding.address.wrapping_add(pad);
     finding.size = finding.size.saturating_sub(pad);
+    finding.offset = finding.offset.map(|offset| offset - pad as isize);
     finding.claimed_size = finding.claimed_size.saturating_sub(pad);
     finding
 }

@@ -12,10 +12,16 @@
 //! is busy (re-entrant ones) to its internal heap. `pthread_atfork` handlers hold every GPA
 //! lock across `fork`, so a child of a multithreaded program can allocate.
 //!
-//! Two modes: **check** (safety, traces through the system unwinder since C programs have no
+//! Three modes: **check** (safety, traces through the system unwinder since C programs have no
 //! frame pointers, a guard in front of every block for underflows ([`guard`]), findings
-//! recorded and reported at exit with a conservative leak scan, [`scan`], [`exit`]) and
-//! **fast** (no checks, no traces, no report: the GPA's blocks as they are).
+//! recorded and reported at exit with a conservative leak scan, [`scan`], [`exit`]), **guard**
+//! (check mode with every block on pages of its own against an inaccessible guard page, see
+//! `Config::guard`: its pages are its front guard, so blocks carry no front pad, and a `malloc`
+//! of fewer than 16 bytes is aligned to its size rounded up to a power of two, the most any
+//! object of that size needs, so that its end touches the guard) and **fast** (no checks, no
+//! traces, no report: the GPA's blocks as they are). `GPA_GUARD_SAMPLE` guards a sample of
+//! the blocks in check or fast mode. In every mode but plain fast mode, a `SIGSEGV`, `SIGBUS`
+//! or other fatal signal ends with the report ([`exit`]).
 //!
 //! # Invariants
 //! * Nothing on the path to the first allocation allocates: [`gpa`] builds the GPA from
@@ -64,18 +70,30 @@ pub fn state() -> &'static State {
 fn init_state() -> &'static State {
     STATE.get_or_init(|| {
         let settings = Settings::from_env();
+        let checked = Config {
+            safety: true,
+            stack_trace_frames: settings.frames,
+            trace_method: trace_method(),
+            on_error: OnError::Record,
+            ..Config::fast()
+        };
         let config = match settings.mode {
             Mode::Fast => Config::fast(),
-            Mode::Check => Config {
-                safety: true,
-                stack_trace_frames: settings.frames,
-                trace_method: trace_method(),
-                on_error: OnError::Record,
-                ..Config::fast()
+            Mode::Check => checked,
+            Mode::Guard => Config {
+                guard: true,
+                ..checked
             },
         };
+        let defaults = Config::new();
         let config = Config {
             enable_memory_limit: settings.memory_limit.is_some(),
+            guard_sample: settings.guard_sample,
+            guard_underflow: settings.guard_underflow,
+            guard_quarantine_bytes: settings
+                .quarantine
+                .unwrap_or(defaults.guard_quarantine_bytes),
+            quarantine_bytes: settings.quarantine.unwrap_or(defaults.quarantine_bytes),
             ..config
         };
         let gpa = GeneralPurposeAllocator::with_config(config);
@@ -109,14 +127,34 @@ fn fail(code: i32) -> *mut u8 {
     core::ptr::null_mut()
 }
 
+/// Whether C blocks carry front guards: check mode (guard mode's blocks have guard pages).
+#[inline]
+pub fn front_guards(gpa: &GeneralPurposeAllocator) -> bool {
+    let config = gpa.config();
+    config.safety && !config.guard
+}
+
+/// The alignment a `malloc` of `size` bytes gets in guard mode: 16, or less for fewer than 16
+/// bytes (the size rounded up to a power of two: no object of that size needs more), so that
+/// the block ends at its guard page.
+#[inline]
+fn guard_mode_align(size: usize) -> usize {
+    size.max(1).next_power_of_two().min(MIN_ALIGN)
+}
+
 /// A block of `size` bytes at `align` (a power of two, 16 or more), guarded in check mode;
 /// null on failure (errno untouched).
 #[inline]
 fn try_alloc(size: usize, align: usize) -> *mut u8 {
     let gpa = gpa();
-    if gpa.config().safety {
+    if front_guards(gpa) {
         return guard::alloc(gpa, size, align);
     }
+    let align = if gpa.config().guard && align == MIN_ALIGN {
+        guard_mode_align(size)
+    } else {
+        align
+    };
     let Ok(layout) = Layout::from_size_align(size, align) else {
         return core::ptr::null_mut();
     };
@@ -146,7 +184,7 @@ pub fn malloc(size: usize) -> *mut u8 {
 #[inline]
 pub unsafe fn free(memory: *mut u8) {
     let gpa = gpa();
-    if !gpa.config().safety {
+    if !front_guards(gpa) {
         // SAFETY: forwarded caller contract.
         return unsafe { gpa.free_unsized(memory) };
     }
@@ -195,7 +233,7 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
         return core::ptr::null_mut();
     }
     let gpa = gpa();
-    if !gpa.config().safety {
+    if !front_guards(gpa) {
         // SAFETY: forwarded caller contract; `size > 0`.
         let moved = unsafe { gpa.realloc_unsized(memory, size) };
         return if moved.is_null() {
@@ -296,7 +334,7 @@ pub fn malloc_usable_size(memory: *const u8) -> usize {
         return 0;
     }
     let gpa = gpa();
-    if !gpa.config().safety {
+    if !front_guards(gpa) {
         return gpa.usable_size(memory);
     }
     guard::base_of(gpa, memory as *mut u8).map_or(0, |(base, pad)| gpa.usable_size(base) - pad)
@@ -329,6 +367,10 @@ unsafe fn free_with_claim(memory: *mut u8, size: usize, align: usize) {
         // SAFETY: forwarded caller contract.
         return unsafe { gpa.free_unsized(memory) };
     }
+    if !front_guards(gpa) {
+        // SAFETY: forwarded caller contract.
+        return unsafe { free_claimed_unpadded(gpa, memory, size, align) };
+    }
     let Some((base, pad)) = guard::base_of(gpa, memory) else {
         if !memory.is_null() {
             free_checked(gpa, memory);
@@ -355,12 +397,49 @@ unsafe fn free_with_claim(memory: *mut u8, size: usize, align: usize) {
     }
 }
 
+/// `free_sized`/`free_aligned_sized` of a block without a front pad (guard mode): the size
+/// (and an alignment above `malloc`'s) is compared with the allocation's.
+///
+/// # Safety
+/// As for [`free`].
+unsafe fn free_claimed_unpadded(
+    gpa: &GeneralPurposeAllocator,
+    memory: *mut u8,
+    size: usize,
+    align: usize,
+) {
+    let Some(block) = core::ptr::NonNull::new(memory) else {
+        return;
+    };
+    let Some(actual) = gpa.block_layout(memory) else {
+        // SAFETY: the GPA diagnoses a pointer that is not a live block.
+        return unsafe { gpa.free_unsized(memory) };
+    };
+    // `malloc`'s alignment is the block's own; a zero size was allocated as one byte.
+    let align = if align == MIN_ALIGN {
+        actual.align()
+    } else {
+        align
+    };
+    let size = if size == 0 && actual.size() == 1 {
+        1
+    } else {
+        size
+    };
+    let claimed = Layout::from_size_align(size, align).unwrap_or(actual);
+    // SAFETY: a live block; the GPA compares the claimed layout and reports a mismatch.
+    unsafe { crate::RawAllocator::free(gpa, block, claimed) };
+}
+
 /// Process start-up work, called from the preload library's constructor: builds the state
-/// from the environment and, in check mode, arranges the report at exit.
+/// from the environment and, in check and guard modes, arranges the report at exit; where
+/// blocks may be guarded or checked, a fatal signal ends with the report too.
 pub fn init() {
     let state = state();
-    if state.settings.mode == Mode::Check {
+    if state.settings.mode.checks() {
         exit::register();
+    }
+    if state.settings.mode.checks() || state.settings.guard_sample != 0 {
         exit::register_crash_report();
     }
     // SAFETY: the handlers are `extern "C" fn()`s that live as long as the process.

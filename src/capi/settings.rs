@@ -8,7 +8,11 @@
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
-//! | `GPA_MODE` | `check` (safety, traces, report at exit) or `fast` (no checks) | `check` |
+//! | `GPA_MODE` | `check` (safety, traces, report at exit), `guard` (check mode with every block against a guard page) or `fast` (no checks) | `check` |
+//! | `GPA_GUARD_SAMPLE` | guard about one allocation in N (in check or fast mode) | off |
+//! | `GPA_GUARD_UNDERFLOW` | `1`: guarded blocks start against their guard page (underflows fault) | off |
+//! | `GPA_QUARANTINE` | bytes of freed blocks kept from reuse: guarded blocks' quarantine (address space only) and, in check mode, each thread's | 1g / 256k |
+//! | `GPA_GUARD_PAGES` | `mprotect`: guard pages by `mprotect` even where the kernel has `MADV_GUARD_INSTALL` | |
 //! | `GPA_FRAMES` | frames kept per stack trace in check mode (0 to 32) | 8 |
 //! | `GPA_MEMORY_LIMIT` | fail allocations past this many requested bytes | none |
 //! | `GPA_SHOW_REACHABLE` | `1`: list still-reachable blocks at exit, not only count them | off |
@@ -25,6 +29,16 @@ pub enum Mode {
     Check,
     /// No checks: a drop-in fast `malloc`.
     Fast,
+    /// Check mode with every block on pages of its own against a guard page: reads and writes
+    /// past the end and uses after free fault and are reported at the access.
+    Guard,
+}
+
+impl Mode {
+    /// Whether the process is checked (findings recorded, a report at exit).
+    pub fn checks(self) -> bool {
+        self != Mode::Fast
+    }
 }
 
 /// The settings read at start-up.
@@ -38,6 +52,12 @@ pub struct Settings {
     pub memory_limit: Option<usize>,
     /// List still-reachable blocks at exit.
     pub show_reachable: bool,
+    /// Guard about one allocation in this many (0: off; guard mode guards all).
+    pub guard_sample: usize,
+    /// Guarded blocks start against their guard page.
+    pub guard_underflow: bool,
+    /// Bytes of freed blocks kept from reuse, where set.
+    pub quarantine: Option<usize>,
 }
 
 /// Frames per trace when `GPA_FRAMES` is not set.
@@ -48,6 +68,7 @@ impl Settings {
     pub fn from_env() -> Settings {
         let mode = match env_bytes(c"GPA_MODE") {
             Some(b"fast") => Mode::Fast,
+            Some(b"guard") => Mode::Guard,
             _ => Mode::Check,
         };
         let frames = env_bytes(c"GPA_FRAMES")
@@ -60,11 +81,22 @@ impl Settings {
             env_bytes(c"GPA_SHOW_REACHABLE"),
             Some(b"1" | b"yes" | b"true")
         );
+        let guard_sample = env_bytes(c"GPA_GUARD_SAMPLE")
+            .and_then(parse_usize)
+            .unwrap_or(0);
+        let guard_underflow = matches!(
+            env_bytes(c"GPA_GUARD_UNDERFLOW"),
+            Some(b"1" | b"yes" | b"true")
+        );
+        let quarantine = env_bytes(c"GPA_QUARANTINE").and_then(parse_usize);
         Settings {
             mode,
             frames,
             memory_limit,
             show_reachable,
+            guard_sample,
+            guard_underflow,
+            quarantine,
         }
     }
 }

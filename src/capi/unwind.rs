@@ -197,7 +197,7 @@ fn compute(address: usize) -> Option<Rule> {
 /// `TraceMethod::Custom` walker for the GPA.
 #[inline(never)]
 pub fn capture(out: &mut [usize]) -> usize {
-    let (mut ip, mut sp, mut bp): (usize, usize, usize);
+    let (ip, sp, bp): (usize, usize, usize);
     // SAFETY: reads three registers; no memory access, no stack change.
     unsafe {
         core::arch::asm!(
@@ -210,11 +210,29 @@ pub fn capture(out: &mut [usize]) -> usize {
             options(nomem, nostack, preserves_flags)
         );
     }
+    walk(ip, sp, bp, out)
+}
+
+/// Fills `out` with the stack of a faulting thread from its signal context: the faulting
+/// instruction `ip` first, then the return addresses found by unwinding from the registers
+/// (`sp`, `bp`) the context holds. Returns how many. For the fault handler, on the faulting
+/// thread (the walk reads that thread's stack only).
+pub fn capture_from(ip: usize, sp: usize, bp: usize, out: &mut [usize]) -> usize {
+    if out.is_empty() || ip == 0 {
+        return 0;
+    }
+    out[0] = ip;
+    1 + walk(ip, sp, bp, &mut out[1..])
+}
+
+/// The walk of [`capture`] and [`capture_from`], from the frame whose instruction is at `ip`
+/// (an exact instruction address, not a return address).
+fn walk(mut ip: usize, mut sp: usize, mut bp: usize, out: &mut [usize]) -> usize {
     let mut count = 0;
     let mut first = true;
     while count < out.len() {
         // A return address may be one past its call's function (a `noreturn` call at the
-        // end): look up the call instruction instead.
+        // end): look up the call instruction instead. The first frame's `ip` is exact.
         let lookup = if first { ip } else { ip - 1 };
         first = false;
         let Some(rule) = rule_for(lookup) else { break };
@@ -243,6 +261,21 @@ pub fn capture(out: &mut [usize]) -> usize {
         sp = cfa;
     }
     count
+}
+
+/// The start of the loaded object (executable or shared library) containing `address`.
+pub fn object_start(address: usize) -> Option<usize> {
+    let mut object = DlFindObject {
+        flags: 0,
+        map_start: core::ptr::null_mut(),
+        map_end: core::ptr::null_mut(),
+        link_map: core::ptr::null_mut(),
+        eh_frame: core::ptr::null_mut(),
+        reserved: [0; 7],
+    };
+    // SAFETY: `object` is a valid out-parameter of the documented layout.
+    let found = unsafe { _dl_find_object(address as *mut c_void, &mut object) } == 0;
+    found.then_some(object.map_start as usize)
 }
 
 #[cfg(test)]

@@ -210,6 +210,8 @@ pub fn find_or_create(gpa: &GeneralPurposeAllocator) -> Option<NonNull<Heap>> {
             thread.exit_hook_set.set(register_exit_hook());
         }
     });
+    // A thread that allocates may fault on a guarded block: the fault handler needs a stack.
+    os::signal::ensure_alt_stack();
     Some(heap)
 }
 
@@ -371,6 +373,7 @@ extern "C" fn on_thread_exit(_: *mut libc::c_void) {
         }
         thread.exit_hook_set.set(false);
     });
+    os::signal::release_alt_stack();
 }
 
 impl Quarantine {

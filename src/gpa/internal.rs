@@ -9,18 +9,25 @@
 //! all inside one address range reserved once, so that ownership is a range check and the GPA
 //! can route a later free of such a block back here from any thread.
 //!
+//! A crash report (the fault handler, `capi::exit`) must not wait for this heap's lock: the
+//! interrupted thread may hold it. [`enter_emergency`] switches every later request to a
+//! lock-free bump allocator over the last [`EMERGENCY_SIZE`] bytes of the region, whose
+//! blocks are never freed (the process is about to end), and makes frees no-ops.
+//!
 //! # Invariants
 //! * Every block lies in `[REGION_START, REGION_START + REGION_SIZE)` and is preceded by a
 //!   [`Header`] holding its class (or its byte length for big blocks) and [`MAGIC`].
 //! * Free lists hold only blocks of their class, linked through their first word.
 
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::lock::{Guard, Lock};
 use crate::os;
 
 const REGION_SIZE: usize = 1 << 32;
+/// Bytes at the end of the region kept for emergency allocations (crash reports).
+pub const EMERGENCY_SIZE: usize = 256 << 20;
 const HEADER: usize = 16;
 const MAGIC: usize = 0x6770_615f_696e_7472; // "gpa_intr"
 const CLASS_COUNT: usize = 13; // 16 B ..= 64 KiB
@@ -40,6 +47,34 @@ struct State {
 }
 
 static REGION_START: AtomicUsize = AtomicUsize::new(0);
+static EMERGENCY: AtomicBool = AtomicBool::new(false);
+static EMERGENCY_BUMP: AtomicUsize = AtomicUsize::new(REGION_SIZE - EMERGENCY_SIZE);
+
+/// From now on, allocate without the lock from the emergency reserve and never free (see the
+/// module documentation). For a crash report, whose process ends afterwards.
+pub fn enter_emergency() {
+    EMERGENCY.store(true, Ordering::Release);
+}
+
+fn emergency_alloc(start: usize, size: usize, align: usize) -> Option<NonNull<u8>> {
+    let align = align.max(16);
+    let total = size.checked_add(HEADER + align)?.next_multiple_of(16);
+    let offset = EMERGENCY_BUMP.fetch_add(total, Ordering::AcqRel);
+    if offset.checked_add(total)? > REGION_SIZE {
+        return None;
+    }
+    let header = start + offset;
+    let user = (header + HEADER).next_multiple_of(align);
+    // SAFETY: `[header, header + total)` was reserved for this call alone by the bump above,
+    // inside the mapped region; the header fits before `user`.
+    unsafe {
+        (user as *mut Header).sub(1).write(Header {
+            class_or_len: BIG - total,
+            magic: MAGIC ^ header,
+        });
+    }
+    NonNull::new(user as *mut u8)
+}
 static STATE: Lock<State> = Lock::new(State {
     bump: 0,
     free: [0; CLASS_COUNT],
@@ -99,6 +134,9 @@ pub fn alloc(size: usize, align: usize) -> Option<NonNull<u8>> {
         return None;
     }
     let start = region()?;
+    if EMERGENCY.load(Ordering::Acquire) {
+        return emergency_alloc(start, size, align);
+    }
     // Room for the header and for moving the block up to `align`.
     let total = size.checked_add(HEADER + align.saturating_sub(HEADER))?;
     let mut state = lock();
@@ -139,7 +177,7 @@ pub fn alloc(size: usize, align: usize) -> Option<NonNull<u8>> {
 fn bump(state: &mut State, start: usize, len: usize, align: usize) -> Option<usize> {
     let offset = state.bump.next_multiple_of(align);
     let end = offset.checked_add(len)?;
-    if end > REGION_SIZE {
+    if end > REGION_SIZE - EMERGENCY_SIZE {
         return None;
     }
     state.bump = end;
@@ -151,6 +189,9 @@ fn bump(state: &mut State, start: usize, len: usize, align: usize) -> Option<usi
 /// # Safety
 /// `memory` was returned by [`alloc`] and is not used afterwards.
 pub unsafe fn free(memory: NonNull<u8>) {
+    if EMERGENCY.load(Ordering::Acquire) {
+        return;
+    }
     let user = memory.as_ptr() as usize;
     // SAFETY: every block is preceded by its header (module invariant).
     let header = unsafe { (user as *const Header).sub(1).read() };

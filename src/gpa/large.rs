@@ -455,6 +455,18 @@ impl GeneralPurposeAllocator {
             finding.alloc_trace = TraceId(block.alloc_trace.load(Ordering::Relaxed));
             finding.free_trace = TraceId(block.free_trace.load(Ordering::Relaxed));
             lock(&self.recently_freed_large).remember(finding);
+            let (start, len) = (header as usize, block.mapping_len);
+            // SAFETY: caller contract; the block leaves the page map before its memory goes.
+            unsafe { self.release_large(header) };
+            // A use after free then faults and is reported as one (`fault`).
+            super::fault::hold_released(
+                start,
+                len,
+                &finding,
+                self.id(),
+                self.config.stack_trace_frames,
+            );
+            return;
         }
         // SAFETY: caller contract; the block leaves the page map before its memory goes.
         unsafe { self.release_large(header) };

@@ -53,6 +53,7 @@ impl GeneralPurposeAllocator {
             }
         });
         self.live_large_blocks(&mut |block| leaks.push(block));
+        self.live_guarded_blocks(&mut |block| leaks.push(block));
         self.report_leaks(&leaks);
         leaks.len()
     }
@@ -74,6 +75,7 @@ impl GeneralPurposeAllocator {
             }
         });
         self.live_large_blocks(&mut |block| visit(&block));
+        self.live_guarded_blocks(&mut |block| visit(&block));
     }
 
     /// How many per-thread heaps this GPA has (a diagnostic: heaps of exited threads are
@@ -102,6 +104,7 @@ impl GeneralPurposeAllocator {
             }
         });
         self.live_large_blocks(&mut |block| leaks.push(block));
+        self.live_guarded_blocks(&mut |block| leaks.push(block));
         self.report_leaks(&leaks);
         self.release_everything();
         let clean = leaks.is_empty();
@@ -251,6 +254,9 @@ impl GeneralPurposeAllocator {
         drop(large);
         self.flush_retained_metadata();
         self.flush_large_cache();
+        // SAFETY: `&mut self`: nobody uses this GPA's guarded blocks any more.
+        unsafe { self.guarded.release() };
+        super::fault::release_held(self.id.load(Ordering::Relaxed));
         self.requested_bytes.store(0, Ordering::Relaxed);
         self.id.store(0, Ordering::Relaxed);
     }

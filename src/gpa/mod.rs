@@ -10,6 +10,10 @@
 //!   foreign frees and layout mismatches are reported with the allocation, first-free and
 //!   current traces; freed memory is poisoned with 0xAA and quarantined before reuse; canaries
 //!   after every block catch overflows; leaks are reported at `deinit`/`detect_leaks`.
+//! * Guard mode (`Config::guard`, or `Config::guard_sample` for one allocation in N): blocks
+//!   on pages of their own against an inaccessible guard page (`guarded`), freed ones kept
+//!   inaccessible in a quarantine, so reads and writes past the end and uses after free fault
+//!   at the access; the fault is reported with the faulting access's trace (`fault`).
 //! * Reports go to stderr and are kept as data ([`crate::report::Report`], also as JSON).
 //!
 //! # Basic design: the data path of one allocation
@@ -27,6 +31,8 @@
 //!   fixed array and interned into a table mapped from the OS; reports are rendered with the
 //!   thread marked as inside the allocator (see `heap::InsideAllocator`).
 
+pub(crate) mod fault;
+mod guarded;
 mod heap;
 mod internal;
 mod large;
@@ -51,6 +57,7 @@ use lock::Lock;
 
 #[allow(unused_imports)] // for `testing`, which is being written
 pub(crate) use heap::{current_thread_id, inside_allocator, InsideAllocator};
+pub(crate) use internal::enter_emergency as enter_emergency_allocation;
 pub use leaks::LiveBlock;
 pub use size_class::{MAX_SMALL_ALIGN, MAX_SMALL_SIZE};
 
@@ -96,6 +103,24 @@ pub struct Config {
     /// Bytes of freed small blocks held back from reuse in safety mode (per thread), so that
     /// double frees and writes after free of recent blocks are caught.
     pub quarantine_bytes: usize,
+    /// Guard mode: every block gets pages of its own, its end against an inaccessible guard
+    /// page (the alignment slack after it holds canary bytes), so an access past the end
+    /// faults at once; freed blocks stay inaccessible in a quarantine of
+    /// `guard_quarantine_bytes`. A fault is reported with the access's stack trace and ends the
+    /// process. Costs at least two OS pages of address space and one of memory per block.
+    /// Independent of `safety`; when the kernel's mapping limit is reached (see the
+    /// `guarded` module), further blocks are served unguarded.
+    pub guard: bool,
+    /// Sampled guard mode: about one allocation in this many is guarded (a per-thread
+    /// countdown), the rest served as without it. 0: off. Ignored when `guard` is set.
+    pub guard_sample: usize,
+    /// Guarded blocks start right after their guard page instead of ending against it, so
+    /// that underflows fault (and overflows are caught by the canary at free).
+    pub guard_underflow: bool,
+    /// Bytes of freed guarded blocks (whole pages, guard included) kept inaccessible before
+    /// their addresses are reused. Their memory goes back to the OS at once, so this costs
+    /// address space only. Default: 1 GiB.
+    pub guard_quarantine_bytes: usize,
     /// A resize records its own stack as the block's allocation trace (Zig's
     /// `resize_stack_traces`).
     pub resize_stack_traces: bool,
@@ -126,6 +151,10 @@ impl Config {
             on_error: OnError::Report,
             trace_method: TraceMethod::FramePointers,
             quarantine_bytes: 256 * 1024,
+            guard: false,
+            guard_sample: 0,
+            guard_underflow: false,
+            guard_quarantine_bytes: 1 << 30,
             resize_stack_traces: false,
             backing_allocator_zeroes: true,
             canary: 0x9232_a6ff_85df_f10f,
@@ -149,6 +178,19 @@ impl Config {
             ..Config::new()
         }
     }
+
+    /// The guard configuration: the debug configuration with every block guarded.
+    pub const fn guarded() -> Self {
+        Config {
+            guard: true,
+            ..Config::debug()
+        }
+    }
+
+    /// Whether any block may be guarded.
+    const fn guards(&self) -> bool {
+        self.guard || self.guard_sample != 0
+    }
 }
 
 impl Default for Config {
@@ -170,6 +212,10 @@ impl fmt::Debug for Config {
             .field("on_error", &self.on_error)
             .field("trace_method", &self.trace_method)
             .field("quarantine_bytes", &self.quarantine_bytes)
+            .field("guard", &self.guard)
+            .field("guard_sample", &self.guard_sample)
+            .field("guard_underflow", &self.guard_underflow)
+            .field("guard_quarantine_bytes", &self.guard_quarantine_bytes)
             .field("resize_stack_traces", &self.resize_stack_traces)
             .field("backing_allocator_zeroes", &self.backing_allocator_zeroes)
             .field("canary", &format_args!("{:#x}", self.canary))
@@ -207,6 +253,9 @@ pub struct GeneralPurposeAllocator {
     large_cache: Lock<large::LargeCache>,
     requested_bytes: AtomicUsize,
     memory_limit: AtomicUsize,
+    /// `config.guards()`, kept apart so the hot paths test one flag.
+    guards: bool,
+    guarded: guarded::Guarded,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -233,6 +282,8 @@ impl GeneralPurposeAllocator {
             large_cache: Lock::new(large::LargeCache::new()),
             requested_bytes: AtomicUsize::new(0),
             memory_limit: AtomicUsize::new(usize::MAX),
+            guards: config.guards(),
+            guarded: guarded::Guarded::new(),
         }
     }
 
@@ -332,6 +383,11 @@ impl GeneralPurposeAllocator {
 
     #[inline(always)]
     fn alloc_unaccounted(&self, layout: Layout) -> Option<NonNull<u8>> {
+        if self.guards && (self.config.guard || guarded::sample(self.config.guard_sample)) {
+            if let Some(block) = self.alloc_guarded(layout) {
+                return Some(block);
+            }
+        }
         if self.config.safety {
             return self.alloc_checked(layout);
         }
@@ -383,7 +439,9 @@ impl GeneralPurposeAllocator {
         if !self.config.safety && !self.config.enable_memory_limit && !self.config.verbose_log {
             if let Some(layout) = claimed {
                 if let Some(_class) = size_class::class_for(layout.size(), layout.align()) {
-                    if !internal::owns(address) {
+                    let elsewhere =
+                        internal::owns(address) || (self.guards && self.guarded.holds(address));
+                    if !elsewhere {
                         // SAFETY: fast-mode contract: a live small block of this allocator.
                         unsafe { self.free_small_fast(memory) };
                         return;
@@ -429,6 +487,7 @@ impl GeneralPurposeAllocator {
             },
             // SAFETY: a large block of ours; the large path validates the address.
             segment::SegmentKind::Large => unsafe { self.free_large(base, memory, claimed) },
+            segment::SegmentKind::Guarded => self.free_guarded(base, memory, claimed),
         }
     }
 
@@ -486,6 +545,7 @@ impl GeneralPurposeAllocator {
             segment::SegmentKind::Large => unsafe {
                 self.resize_large(base, memory, layout, new_len)
             },
+            segment::SegmentKind::Guarded => self.resize_guarded(base, memory, layout, new_len),
         };
         if !resized && self.config.enable_memory_limit {
             if new_len > layout.size() {
@@ -548,6 +608,15 @@ impl GeneralPurposeAllocator {
         core::mem::take(&mut *lock(&self.findings))
     }
 
+    /// As [`GeneralPurposeAllocator::take_raw_findings`], but `None` instead of waiting when
+    /// the record's lock stays taken (for a crash report: the interrupted thread may hold it).
+    pub fn try_take_raw_findings(&self) -> Option<std::vec::Vec<RawFinding>> {
+        let _inside = heap::InsideAllocator::enter();
+        self.findings
+            .try_lock(1 << 20)
+            .map(|mut findings| core::mem::take(&mut *findings))
+    }
+
     fn render_all(&self, raw: &[RawFinding]) -> Report {
         Report {
             findings: raw
@@ -597,6 +666,7 @@ impl GeneralPurposeAllocator {
         self.findings.acquire();
         self.recently_freed_large.acquire();
         self.large_cache.acquire();
+        self.guarded.acquire_for_fork();
         internal::lock_for_fork();
     }
 
@@ -609,6 +679,7 @@ impl GeneralPurposeAllocator {
         // SAFETY: caller contract: `prepare_fork` holds every one of these locks.
         unsafe {
             internal::unlock_after_fork();
+            self.guarded.release_after_fork();
             self.large_cache.release();
             self.recently_freed_large.release();
             self.findings.release();
@@ -644,6 +715,7 @@ impl GeneralPurposeAllocator {
                     .then(|| Layout::from_size_align(block.requested, block.align).ok())
                     .flatten()
             }
+            segment::SegmentKind::Guarded => self.guarded_block_layout(base, address),
         }
     }
 
@@ -672,6 +744,7 @@ impl GeneralPurposeAllocator {
                 let block = unsafe { &*(base as *const large::LargeBlock) };
                 address < base + block.mapping_len
             }
+            segment::SegmentKind::Guarded => true,
         }
     }
 

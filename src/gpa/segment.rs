@@ -47,9 +47,11 @@ pub enum SegmentKind {
     Small = 0x5347_4d53,
     /// One large block (`large::LargeBlock`).
     Large = 0x4c52_4745,
+    /// A guarded area (`guarded::Area`): blocks on pages of their own, against guard pages.
+    Guarded = 0x4755_4152,
 }
 
-/// The prefix shared by small-segment and large-block headers.
+/// The prefix shared by small-segment, large-block and guarded-area headers.
 #[repr(C)]
 pub struct SegmentCommon {
     /// Which header follows.
