@@ -223,9 +223,10 @@ fn walk_chain(frames: &mut Frames, mut fp: usize, mut low: usize, stack_top: usi
 /// The stack of a faulting thread, from its signal context: the faulting instruction `ip`
 /// first, then the return addresses of the frame-pointer chain from `bp`, read only within
 /// the calling thread's stack (`[sp, top)`, where `top` is known once [`prepare_thread`] ran;
-/// before that, only `ip`). Called from a signal handler on the faulting thread: no
-/// allocation, no lock.
-pub fn capture_from_context(ip: usize, bp: usize, sp: usize, depth: usize) -> Frames {
+/// before that, only `ip`). `called`: `ip` is where a call through a bad pointer landed, so
+/// the return address is on top of the stack (`[sp]`). Called from a signal handler on the
+/// faulting thread: no allocation, no lock.
+pub fn capture_from_context(ip: usize, bp: usize, sp: usize, depth: usize, called: bool) -> Frames {
     let mut frames = Frames::new();
     if ip == 0 {
         return frames;
@@ -235,6 +236,10 @@ pub fn capture_from_context(ip: usize, bp: usize, sp: usize, depth: usize) -> Fr
     let stack_top = STACK_TOP.try_with(Cell::get).unwrap_or(0);
     if stack_top <= 1 {
         return frames;
+    }
+    if called && sp % 8 == 0 && sp < stack_top {
+        // SAFETY: `sp` is inside this thread's stack (checked above).
+        frames.push(unsafe { (sp as *const usize).read() });
     }
     walk_chain(&mut frames, bp, sp, stack_top, limit);
     frames

@@ -90,18 +90,21 @@ pub fn on_fatal_signal(fault: &Fault) -> Verdict {
         let access = crate::gpa::fault::access_of(fault);
         let size = fault.access_size.unwrap_or(0);
         finding = gpa
-            .fault_finding(fault.address, access, size)
+            .fault_finding(fault.address, access, size, fault.fetch)
             .or_else(|| internal_error(fault, access, size));
     }
+    let checked = state.settings.mode.checks();
+    if finding.is_none() && (!checked || !crate::os::signal::previous_is_default(fault.signal)) {
+        return Verdict::NotOurs;
+    }
+    // From here on the process ends: allocate without waiting for a lock the interrupted
+    // thread may hold (the unwinder's rule cache allocates too).
+    crate::gpa::enter_emergency_allocation();
     if let Some(finding) = finding.as_mut() {
         finding.site_trace = access_trace(fault, state.settings.frames);
         if front_guards(gpa) {
             *finding = guard::to_user(gpa, *finding);
         }
-    }
-    let checked = state.settings.mode.checks();
-    if finding.is_none() && (!checked || !crate::os::signal::previous_is_default(fault.signal)) {
-        return Verdict::NotOurs;
     }
     crash_report(finding, fault.signal);
     Verdict::Reported
@@ -134,8 +137,21 @@ fn access_trace(fault: &Fault, frames: usize) -> TraceId {
     {
         let mut addresses = [0usize; crate::trace::MAX_FRAMES];
         let limit = (frames.max(1) + crate::trace::SKIP_BUDGET).min(addresses.len());
-        let count =
-            super::unwind::capture_from(fault.ip, fault.sp, fault.bp, &mut addresses[..limit]);
+        let count = if fault.fetch && fault.sp != 0 && limit > 1 {
+            // Code ran from data (a call through a bad pointer): no unwind information there;
+            // the call's return address is on top of the stack.
+            // SAFETY: `sp` is the faulting thread's stack pointer: mapped and readable.
+            let caller = unsafe { (fault.sp as *const usize).read() };
+            addresses[0] = fault.ip;
+            1 + super::unwind::capture_from(
+                caller,
+                fault.sp + 8,
+                fault.bp,
+                &mut addresses[1..limit],
+            )
+        } else {
+            super::unwind::capture_from(fault.ip, fault.sp, fault.bp, &mut addresses[..limit])
+        };
         crate::trace::intern_addresses(&addresses[..count])
     }
     #[cfg(not(target_arch = "x86_64"))]

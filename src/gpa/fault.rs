@@ -29,7 +29,7 @@ use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use super::guarded::Area;
 use super::large::LargeBlock;
 use super::lock::Lock;
-use super::segment::{SegmentCommon, SegmentKind, SLOT_LIVE};
+use super::segment::{Segment, SegmentCommon, SegmentKind, SLOT_LIVE};
 use super::{heap, pagemap};
 use crate::os;
 use crate::os::signal::{Fault, Verdict};
@@ -175,12 +175,20 @@ fn held_at(address: usize) -> Option<Attribution> {
 }
 
 /// What the GPA knows about a fault at `address`: see the module documentation. The
-/// finding's access trace is left empty for the caller, who knows how to unwind.
+/// finding's access trace is left empty for the caller, who knows how to unwind. `fetch`:
+/// the fault was an instruction fetch (code ran from `address`): inside a live block, that is
+/// a heap execution.
 pub fn attribute(
     address: usize,
     access: Option<Access>,
     access_size: usize,
+    fetch: bool,
 ) -> Option<Attribution> {
+    if fetch {
+        if let Some(found) = executed_block(address) {
+            return Some(found);
+        }
+    }
     if let Some(base) = pagemap::lookup(address) {
         // SAFETY: the page map holds bases of live headers of GPA segments, large blocks and
         // guarded areas, which start with a `SegmentCommon`.
@@ -232,6 +240,66 @@ pub fn attribute(
     Some(held)
 }
 
+/// The live block that `address` (where code ran) lies in, as a heap-execution finding.
+fn executed_block(address: usize) -> Option<Attribution> {
+    let base = pagemap::lookup(address)?;
+    // SAFETY: page-map targets start with a `SegmentCommon` (see `attribute`).
+    let common = unsafe { &*(base as *const SegmentCommon) };
+    let (start, size, align, alloc_trace, frames) = match common.kind {
+        SegmentKind::Guarded => {
+            // SAFETY: an area header, as its kind says.
+            let area = unsafe { &*(base as *const Area) };
+            let (start, layout, trace) = area.live_block_containing(address)?;
+            (start, layout.size(), layout.align(), trace, area.frames)
+        }
+        SegmentKind::Large => {
+            // SAFETY: a large-block header, as its kind says.
+            let block = unsafe { &*(base as *const LargeBlock) };
+            let start = block.data();
+            let live = block.state.load(Ordering::Acquire) == SLOT_LIVE;
+            if !live || address < start || address >= start + block.requested.max(1) {
+                return None;
+            }
+            let trace = TraceId(block.alloc_trace.load(Ordering::Relaxed));
+            (start, block.requested, block.align, trace, DEFAULT_FRAMES)
+        }
+        SegmentKind::Small => {
+            // SAFETY: a small segment's header, as its kind says; its descriptors are
+            // initialized (zero when unused), read without claiming the segment.
+            let segment = unsafe { &*(base as *const Segment) };
+            let page = segment.page_at(address)?;
+            let (index, _) = page.slot_of(address);
+            if index >= page.carved as usize {
+                return None;
+            }
+            let start = page.slot_address(index);
+            let mut size = page.block_size as usize;
+            let mut trace = TraceId::NONE;
+            if !page.meta.is_null() {
+                // SAFETY: safety mode keeps metadata for every slot; `index < carved`.
+                let meta = unsafe { page.meta(index) };
+                if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
+                    return None;
+                }
+                size = meta.requested.load(Ordering::Relaxed) as usize;
+                trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
+            }
+            (start, size, 0, trace, DEFAULT_FRAMES)
+        }
+    };
+    let mut finding = RawFinding::new(FindingKind::HeapExecution, start);
+    finding.size = size;
+    finding.align = align;
+    finding.alloc_trace = alloc_trace;
+    finding.access = Some(Access::Read);
+    finding.offset = Some(address as isize - start as isize);
+    Some(Attribution {
+        finding,
+        gpa_id: common.gpa_id,
+        frames,
+    })
+}
+
 /// The access of a decoded fault.
 pub fn access_of(fault: &Fault) -> Option<Access> {
     fault
@@ -259,6 +327,7 @@ pub fn default_hook(fault: &Fault) -> Verdict {
         fault.address,
         access_of(fault),
         fault.access_size.unwrap_or(0),
+        fault.fetch,
     ) else {
         return Verdict::NotOurs;
     };
@@ -283,7 +352,7 @@ pub fn access_trace(fault: &Fault, frames: usize) -> TraceId {
     if frames == 0 {
         return TraceId::NONE;
     }
-    let captured = trace::capture_from_context(fault.ip, fault.bp, fault.sp, frames);
+    let captured = trace::capture_from_context(fault.ip, fault.bp, fault.sp, frames, fault.fetch);
     trace::intern(&captured)
 }
 
@@ -295,8 +364,9 @@ impl super::GeneralPurposeAllocator {
         address: usize,
         access: Option<Access>,
         access_size: usize,
+        fetch: bool,
     ) -> Option<RawFinding> {
-        let attribution = attribute(address, access, access_size)?;
+        let attribution = attribute(address, access, access_size, fetch)?;
         (attribution.gpa_id == self.id.load(Ordering::Relaxed)).then_some(attribution.finding)
     }
 }

@@ -253,6 +253,18 @@ impl Segment {
         &mut self.pages[first]
     }
 
+    /// The page descriptor covering `address`, read-only (for lookups that must not claim
+    /// the segment, such as fault attribution); `None` outside the page units.
+    pub fn page_at(&self, address: usize) -> Option<&Page> {
+        let base = self as *const Segment as usize;
+        let unit = address.checked_sub(base)? / UNIT_SIZE;
+        if unit == 0 || unit >= UNITS {
+            return None;
+        }
+        let page = &self.pages[self.unit_page[unit] as usize];
+        (page.units != 0).then_some(page)
+    }
+
     /// Returns the memory of free units to the OS (they read back as zero when reused).
     /// Returns the bytes purged.
     ///

@@ -43,6 +43,9 @@ pub enum FindingKind {
     MismatchedFree,
     /// gpa itself faulted or found its own structures damaged; the report says where.
     InternalError,
+    /// The program ran code from a heap block (a call through a pointer into data: a
+    /// corrupted or freed function pointer or vtable); heap memory is not executable.
+    HeapExecution,
 }
 
 /// Whether a faulting access read or wrote memory.
@@ -116,6 +119,7 @@ impl FindingKind {
             FindingKind::ReadAfterFree => "read_after_free",
             FindingKind::MismatchedFree => "mismatched_free",
             FindingKind::InternalError => "internal_error",
+            FindingKind::HeapExecution => "heap_execution",
         }
     }
 }
@@ -439,7 +443,18 @@ pub fn render(raw: &RawFinding, depth: usize) -> Finding {
             add("free", raw.free_trace);
             add("access", raw.site_trace);
         }
-        FindingKind::InternalError => add(site, raw.site_trace),
+        FindingKind::HeapExecution => {
+            add("alloc", raw.alloc_trace);
+            add("access", raw.site_trace);
+        }
+        FindingKind::InternalError => {
+            if raw.site_trace.is_some() {
+                stacks.push(Stack {
+                    name: site,
+                    frames: symbolize::symbolize_all(raw.site_trace, depth),
+                });
+            }
+        }
     }
     Finding {
         kind: raw.kind,
@@ -512,6 +527,12 @@ fn describe(raw: &RawFinding) -> String {
         FindingKind::InternalError => {
             format!("internal error in gpa at {address:#x}")
         }
+        FindingKind::HeapExecution => format!(
+            "heap execution: code ran from a {}-byte block at {address:#x}{}",
+            raw.size,
+            raw.offset
+                .map_or(String::new(), |offset| format!(" (at offset {offset})"))
+        ),
     }
 }
 

@@ -123,9 +123,19 @@ pub fn resolve_address(address: usize) -> std::vec::Vec<Frame> {
 /// Symbolizes an interned trace, drops leading plumbing frames and keeps `depth` frames
 /// (`depth == 0` keeps all).
 pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
+    symbolize_from(id, depth, true)
+}
+
+/// As [`symbolize`], keeping the allocator's own frames at the start (for an internal error,
+/// where they are the point).
+pub fn symbolize_all(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
+    symbolize_from(id, depth, false)
+}
+
+fn symbolize_from(id: TraceId, depth: usize, skip_plumbing: bool) -> std::vec::Vec<Frame> {
     let raw = trace::frames_of(id);
     let mut frames = std::vec::Vec::new();
-    let mut in_plumbing = true;
+    let mut in_plumbing = skip_plumbing;
     for &address in raw.addresses() {
         for frame in resolve_address(address) {
             if in_plumbing && frame.function.as_deref().is_some_and(is_plumbing) {
