@@ -329,6 +329,65 @@ fn thread_stack_top() -> Option<usize> {
     }
 }
 
+/// A loaded object (the executable or a shared library) as the dynamic loader knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadedObject {
+    /// The start of its mapping.
+    pub start: usize,
+    /// The end of its mapping.
+    pub end: usize,
+    /// Its `PT_GNU_EH_FRAME` segment (`.eh_frame_hdr`), or 0.
+    pub eh_frame_header: usize,
+}
+
+#[cfg(target_env = "gnu")]
+#[repr(C)]
+struct DlFindObject {
+    flags: u64,
+    map_start: *mut libc::c_void,
+    map_end: *mut libc::c_void,
+    link_map: *mut libc::c_void,
+    eh_frame: *mut libc::c_void,
+    reserved: [u64; 7],
+}
+
+#[cfg(target_env = "gnu")]
+extern "C" {
+    /// glibc 2.35: the object containing an address and its `PT_GNU_EH_FRAME` (lock-free,
+    /// async-signal-safe).
+    fn _dl_find_object(address: *mut libc::c_void, result: *mut DlFindObject) -> libc::c_int;
+}
+
+/// The loaded object whose mapping contains `address`, without a lock (so also in a signal
+/// handler). `None` for addresses outside every object, or where the C library cannot say.
+pub fn object_containing(address: usize) -> Option<LoadedObject> {
+    #[cfg(target_env = "gnu")]
+    {
+        let mut object = DlFindObject {
+            flags: 0,
+            map_start: core::ptr::null_mut(),
+            map_end: core::ptr::null_mut(),
+            link_map: core::ptr::null_mut(),
+            eh_frame: core::ptr::null_mut(),
+            reserved: [0; 7],
+        };
+        // SAFETY: `object` is a valid out-parameter of the documented layout.
+        if unsafe { _dl_find_object(address as *mut libc::c_void, &mut object) } != 0 {
+            return None;
+        }
+        Some(LoadedObject {
+            start: object.map_start as usize,
+            end: object.map_end as usize,
+            eh_frame_header: object.eh_frame as usize,
+        })
+    }
+    #[cfg(not(target_env = "gnu"))]
+    {
+        let _ = address;
+        None
+    }
+}
+
 /// Writes `bytes` to standard error without allocating (reports use this as their sink).
 pub fn write_stderr(bytes: &[u8]) {
     let mut rest = bytes;

@@ -114,8 +114,8 @@ pub fn on_fatal_signal(fault: &Fault) -> Verdict {
 fn internal_error(fault: &Fault, access: Option<Access>, size: usize) -> Option<RawFinding> {
     #[cfg(target_arch = "x86_64")]
     {
-        let own = super::unwind::object_start(on_fatal_signal as *const () as usize)?;
-        if super::unwind::object_start(fault.ip) != Some(own) {
+        let own = crate::os::object_containing(on_fatal_signal as *const () as usize)?;
+        if crate::os::object_containing(fault.ip) != Some(own) {
             return None;
         }
         let mut finding = RawFinding::new(FindingKind::InternalError, fault.address);

@@ -139,7 +139,11 @@ pub fn front_guards(gpa: &GeneralPurposeAllocator) -> bool {
 /// the block ends at its guard page.
 #[inline]
 fn guard_mode_align(size: usize) -> usize {
-    size.max(1).next_power_of_two().min(MIN_ALIGN)
+    if size >= MIN_ALIGN {
+        MIN_ALIGN
+    } else {
+        size.max(1).next_power_of_two()
+    }
 }
 
 /// A block of `size` bytes at `align` (a power of two, 16 or more), guarded in check mode;

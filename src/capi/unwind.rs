@@ -29,7 +29,6 @@
 //! * The walk reads only `[cfa - 8]` and `[cfa + rbp_offset]` with `rsp < cfa <= stack top`,
 //!   where `stack top` is the end of the calling thread's stack as far as the walk has seen.
 
-use core::ffi::{c_int, c_void};
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::gpa::InsideAllocator;
@@ -75,22 +74,6 @@ impl Rule {
     }
 }
 
-#[repr(C)]
-struct DlFindObject {
-    flags: u64,
-    map_start: *mut c_void,
-    map_end: *mut c_void,
-    link_map: *mut c_void,
-    eh_frame: *mut c_void,
-    reserved: [u64; 7],
-}
-
-extern "C" {
-    /// glibc 2.35: the object containing an address and its `PT_GNU_EH_FRAME` (lock-free,
-    /// async-signal-safe).
-    fn _dl_find_object(address: *mut c_void, result: *mut DlFindObject) -> c_int;
-}
-
 #[inline]
 fn slot(address: usize) -> usize {
     (address ^ (address >> 14) ^ (address >> 28)) & (CACHE_LEN - 1)
@@ -119,20 +102,9 @@ fn compute(address: usize) -> Option<Rule> {
     use gimli::{UnwindContext, UnwindSection, X86_64};
 
     let _inside = InsideAllocator::enter();
-    let mut object = DlFindObject {
-        flags: 0,
-        map_start: core::ptr::null_mut(),
-        map_end: core::ptr::null_mut(),
-        link_map: core::ptr::null_mut(),
-        eh_frame: core::ptr::null_mut(),
-        reserved: [0; 7],
-    };
-    // SAFETY: `object` is a valid out-parameter of the documented layout.
-    if unsafe { _dl_find_object(address as *mut c_void, &mut object) } != 0 {
-        return None;
-    }
-    let header = object.eh_frame as usize;
-    let end = object.map_end as usize;
+    let object = crate::os::object_containing(address)?;
+    let header = object.eh_frame_header;
+    let end = object.end;
     if header == 0 || header >= end {
         return None;
     }
@@ -261,21 +233,6 @@ fn walk(mut ip: usize, mut sp: usize, mut bp: usize, out: &mut [usize]) -> usize
         sp = cfa;
     }
     count
-}
-
-/// The start of the loaded object (executable or shared library) containing `address`.
-pub fn object_start(address: usize) -> Option<usize> {
-    let mut object = DlFindObject {
-        flags: 0,
-        map_start: core::ptr::null_mut(),
-        map_end: core::ptr::null_mut(),
-        link_map: core::ptr::null_mut(),
-        eh_frame: core::ptr::null_mut(),
-        reserved: [0; 7],
-    };
-    // SAFETY: `object` is a valid out-parameter of the documented layout.
-    let found = unsafe { _dl_find_object(address as *mut c_void, &mut object) } == 0;
-    found.then_some(object.map_start as usize)
 }
 
 #[cfg(test)]

@@ -120,6 +120,16 @@ pub fn resolve_address(address: usize) -> std::vec::Vec<Frame> {
     frames
 }
 
+/// The shared library this code is in, when it is one (`libgpa_preload.so`): no user code
+/// lives there. `None` when gpa is linked into the executable.
+fn own_library() -> Option<crate::os::LoadedObject> {
+    let own = crate::os::object_containing(own_library as *const () as usize)?;
+    // SAFETY: getauxval has no preconditions; AT_ENTRY is the executable's entry point.
+    let entry = unsafe { libc::getauxval(libc::AT_ENTRY) } as usize;
+    let executable = crate::os::object_containing(entry);
+    (executable != Some(own)).then_some(own)
+}
+
 /// Symbolizes an interned trace, drops leading plumbing frames and keeps `depth` frames
 /// (`depth == 0` keeps all).
 pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
@@ -136,7 +146,13 @@ fn symbolize_from(id: TraceId, depth: usize, skip_plumbing: bool) -> std::vec::V
     let raw = trace::frames_of(id);
     let mut frames = std::vec::Vec::new();
     let mut in_plumbing = skip_plumbing;
+    let own = own_library();
     for &address in raw.addresses() {
+        // Leading frames in gpa's own shared library are plumbing: skip them without reading
+        // its debug information (the costliest part of symbolizing).
+        if in_plumbing && own.is_some_and(|own| address >= own.start && address < own.end) {
+            continue;
+        }
         for frame in resolve_address(address) {
             if in_plumbing && frame.function.as_deref().is_some_and(is_plumbing) {
                 continue;

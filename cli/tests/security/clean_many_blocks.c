@@ -1,6 +1,7 @@
 #include "security.h"
-/* No mistake: 4096 live blocks, filled, checked and freed in another order. */
-#define COUNT 4096
+/* No mistake: up to 4096 live blocks (64 MiB at most), filled, checked and freed in another
+ * order. */
+#define COUNT ((64 << 20) / BLOCK < 4096 ? (64 << 20) / BLOCK : 4096)
 int main(void) {
     static char *blocks[COUNT];
     for (int index = 0; index < COUNT; index++) {
