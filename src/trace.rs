@@ -12,6 +12,12 @@
 //! a 4-byte [`TraceId`]. The table is reserved virtually (the OS maps its pages on first touch)
 //! and never shrinks; when it is nearly full, new traces get [`TraceId::NONE`].
 //!
+//! Each trace also records the *module epoch* it was captured in: a counter that a checker bumps
+//! ([`next_module_epoch`]) when a shared object is unloaded (`dlclose`). The epoch is part of
+//! the key, so a stack captured after an unload never shares an entry with an equal list of
+//! addresses from before it (the same addresses may now belong to another library), and the
+//! symbolizer can tell which library an address belonged to ([`epoch_of`]).
+//!
 //! More frames than the configured depth are captured ([`SKIP_BUDGET`] extra): the allocator's
 //! own frames and the allocation plumbing of std and `allocator_api2` are dropped when a trace
 //! is symbolized (`report::symbolize`), so they do not use up the user's depth.
@@ -269,7 +275,39 @@ struct Slot {
     key: AtomicU64,
     ready: AtomicU32,
     len: AtomicU32,
+    epoch: AtomicU32,
     addresses: [AtomicUsize; MAX_FRAMES],
+}
+
+/// The current module epoch (see the module docs).
+static EPOCH: AtomicU32 = AtomicU32::new(0);
+
+/// The current module epoch: how many times [`next_module_epoch`] was called.
+#[inline]
+pub fn module_epoch() -> u32 {
+    EPOCH.load(Ordering::Acquire)
+}
+
+/// Starts a new module epoch (a shared object is about to be unloaded); returns the epoch that
+/// ended. Traces captured from now on get new entries.
+pub fn next_module_epoch() -> u32 {
+    EPOCH.fetch_add(1, Ordering::AcqRel)
+}
+
+/// The module epoch a trace was captured in (0 for [`TraceId::NONE`]).
+pub fn epoch_of(id: TraceId) -> u32 {
+    slot_of(id).map_or(0, |slot| slot.epoch.load(Ordering::Relaxed))
+}
+
+/// The key of a stack in the current epoch: its hash, salted by the epoch (never 0).
+#[inline]
+fn key_of(addresses: &[usize]) -> (u64, u32) {
+    let epoch = module_epoch();
+    let mut key = hash(addresses);
+    if epoch != 0 {
+        key = (key ^ avalanche(u64::from(epoch))) | 1;
+    }
+    (key, epoch)
 }
 
 static TABLE: AtomicPtr<Slot> = AtomicPtr::new(core::ptr::null_mut());
@@ -326,10 +364,11 @@ pub fn intern(frames: &Frames) -> TraceId {
     if addresses.is_empty() {
         return TraceId::NONE;
     }
-    intern_hashed(addresses, hash(addresses))
+    let (key, epoch) = key_of(addresses);
+    intern_hashed(addresses, key, epoch)
 }
 
-fn intern_hashed(addresses: &[usize], key: u64) -> TraceId {
+fn intern_hashed(addresses: &[usize], key: u64, epoch: u32) -> TraceId {
     let Some(table) = table() else {
         return TraceId::NONE;
     };
@@ -355,6 +394,7 @@ fn intern_hashed(addresses: &[usize], key: u64) -> TraceId {
                     cell.store(address, Ordering::Relaxed);
                 }
                 slot.len.store(addresses.len() as u32, Ordering::Relaxed);
+                slot.epoch.store(epoch, Ordering::Relaxed);
                 slot.ready.store(1, Ordering::Release);
                 return TraceId(index as u32);
             }
@@ -387,20 +427,23 @@ fn slot_matches(slot: &Slot, addresses: &[usize]) -> bool {
             .all(|(cell, &address)| cell.load(Ordering::Relaxed) == address)
 }
 
+/// The ready slot of an interned trace.
+fn slot_of(id: TraceId) -> Option<&'static Slot> {
+    if !id.is_some() || id.0 as usize >= TABLE_LEN {
+        return None;
+    }
+    let table = NonNull::new(TABLE.load(Ordering::Acquire))?;
+    // SAFETY: in bounds of the never-unmapped table.
+    let slot = unsafe { &*table.as_ptr().add(id.0 as usize) };
+    (slot.ready.load(Ordering::Acquire) != 0).then_some(slot)
+}
+
 /// The frames of an interned trace (empty for [`TraceId::NONE`]).
 pub fn frames_of(id: TraceId) -> Frames {
     let mut frames = Frames::new();
-    if !id.is_some() || id.0 as usize >= TABLE_LEN {
-        return frames;
-    }
-    let Some(table) = NonNull::new(TABLE.load(Ordering::Acquire)) else {
+    let Some(slot) = slot_of(id) else {
         return frames;
     };
-    // SAFETY: in bounds of the never-unmapped table.
-    let slot = unsafe { &*table.as_ptr().add(id.0 as usize) };
-    if slot.ready.load(Ordering::Acquire) == 0 {
-        return frames;
-    }
     let len = slot.len.load(Ordering::Relaxed) as usize;
     for cell in &slot.addresses[..len] {
         frames.push(cell.load(Ordering::Relaxed));
@@ -420,7 +463,7 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
     if addresses.is_empty() {
         return TraceId::NONE;
     }
-    let key = hash(addresses);
+    let (key, epoch) = key_of(addresses);
     let check = addresses[0] ^ addresses[addresses.len() - 1];
     let way = (key as usize >> 3) & (RECENT_WAYS - 1);
     let cached = RECENT
@@ -433,7 +476,7 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
     if let Some(id) = cached {
         return TraceId(id);
     }
-    let id = intern_hashed(addresses, key);
+    let id = intern_hashed(addresses, key, epoch);
     let _ = RECENT.try_with(|recent| recent[way].set((key, check, id.0)));
     id
 }
@@ -467,6 +510,22 @@ mod tests {
         let other = capture_id(6, TraceMethod::FramePointers);
         assert_ne!(first, other);
         assert!(frames_of(first).addresses().len() >= 2);
+    }
+
+    #[test]
+    fn a_new_module_epoch_gives_equal_stacks_a_new_entry() {
+        let mut frames = Frames::new();
+        for address in [0x1000_usize, 0x2000, 0x3000] {
+            frames.push(address);
+        }
+        let before = intern(&frames);
+        assert_eq!(intern(&frames), before);
+        let ended = next_module_epoch();
+        let after = intern(&frames);
+        assert!(before.is_some() && after.is_some());
+        assert_ne!(before, after);
+        assert!(epoch_of(before) <= ended && epoch_of(after) > ended);
+        assert_eq!(frames_of(after).addresses(), frames.addresses());
     }
 
     #[test]

@@ -152,3 +152,246 @@ pub unsafe extern "C" fn free_aligned_sized(memory: *mut c_void, align: usize, s
     // SAFETY: forwarded caller contract.
     unsafe { capi::free_aligned_sized(memory.cast(), align, size) }
 }
+
+// ---- C++: every `operator new` / `operator delete` of the Itanium ABI ----
+//
+// `operator new` may throw `std::bad_alloc` (through the program's C++ runtime, see
+// `gpa::capi::family`), so those functions use the `C-unwind` ABI. The `nothrow_t` arguments
+// are references that are never read.
+
+use capi::family::{self, Family, Release};
+
+/// `operator new(unsigned long)`.
+///
+/// # Safety
+/// None beyond C++'s; throws `std::bad_alloc` on failure.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn _Znwm(size: usize) -> *mut c_void {
+    family::operator_new(size, Family::New, capi::MIN_ALIGN, false).cast()
+}
+
+/// `operator new[](unsigned long)`.
+///
+/// # Safety
+/// As for [`_Znwm`].
+#[no_mangle]
+pub unsafe extern "C-unwind" fn _Znam(size: usize) -> *mut c_void {
+    family::operator_new(size, Family::NewArray, capi::MIN_ALIGN, false).cast()
+}
+
+/// `operator new(unsigned long, std::nothrow_t const&)`: null on failure.
+///
+/// # Safety
+/// None beyond C++'s.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn _ZnwmRKSt9nothrow_t(size: usize, _: *const c_void) -> *mut c_void {
+    family::operator_new(size, Family::New, capi::MIN_ALIGN, true).cast()
+}
+
+/// `operator new[](unsigned long, std::nothrow_t const&)`: null on failure.
+///
+/// # Safety
+/// None beyond C++'s.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn _ZnamRKSt9nothrow_t(size: usize, _: *const c_void) -> *mut c_void {
+    family::operator_new(size, Family::NewArray, capi::MIN_ALIGN, true).cast()
+}
+
+/// `operator new(unsigned long, std::align_val_t)`.
+///
+/// # Safety
+/// As for [`_Znwm`].
+#[no_mangle]
+pub unsafe extern "C-unwind" fn _ZnwmSt11align_val_t(size: usize, align: usize) -> *mut c_void {
+    let align = align.max(capi::MIN_ALIGN);
+    family::operator_new(size, Family::NewAligned, align, false).cast()
+}
+
+/// `operator new[](unsigned long, std::align_val_t)`.
+///
+/// # Safety
+/// As for [`_Znwm`].
+#[no_mangle]
+pub unsafe extern "C-unwind" fn _ZnamSt11align_val_t(size: usize, align: usize) -> *mut c_void {
+    let align = align.max(capi::MIN_ALIGN);
+    family::operator_new(size, Family::NewArrayAligned, align, false).cast()
+}
+
+/// `operator new(unsigned long, std::align_val_t, std::nothrow_t const&)`.
+///
+/// # Safety
+/// None beyond C++'s.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn _ZnwmSt11align_val_tRKSt9nothrow_t(
+    size: usize,
+    align: usize,
+    _: *const c_void,
+) -> *mut c_void {
+    let align = align.max(capi::MIN_ALIGN);
+    family::operator_new(size, Family::NewAligned, align, true).cast()
+}
+
+/// `operator new[](unsigned long, std::align_val_t, std::nothrow_t const&)`.
+///
+/// # Safety
+/// None beyond C++'s.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn _ZnamSt11align_val_tRKSt9nothrow_t(
+    size: usize,
+    align: usize,
+    _: *const c_void,
+) -> *mut c_void {
+    let align = align.max(capi::MIN_ALIGN);
+    family::operator_new(size, Family::NewArrayAligned, align, true).cast()
+}
+
+/// `operator delete(void*)`.
+///
+/// # Safety
+/// `memory` is null or a block of `operator new` (checked and reported in check mode).
+#[no_mangle]
+pub unsafe extern "C" fn _ZdlPv(memory: *mut c_void) {
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), Release::delete(Family::New, None, None)) }
+}
+
+/// `operator delete[](void*)`.
+///
+/// # Safety
+/// As for [`_ZdlPv`], with `operator new[]`.
+#[no_mangle]
+pub unsafe extern "C" fn _ZdaPv(memory: *mut c_void) {
+    let release = Release::delete(Family::NewArray, None, None);
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete(void*, unsigned long)`.
+///
+/// # Safety
+/// As for [`_ZdlPv`]; `size` is the size given to `operator new`.
+#[no_mangle]
+pub unsafe extern "C" fn _ZdlPvm(memory: *mut c_void, size: usize) {
+    let release = Release::delete(Family::New, Some(size), None);
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete[](void*, unsigned long)`.
+///
+/// # Safety
+/// As for [`_ZdaPv`]; `size` is the size given to `operator new[]`.
+#[no_mangle]
+pub unsafe extern "C" fn _ZdaPvm(memory: *mut c_void, size: usize) {
+    let release = Release::delete(Family::NewArray, Some(size), None);
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete(void*, std::nothrow_t const&)`.
+///
+/// # Safety
+/// As for [`_ZdlPv`].
+#[no_mangle]
+pub unsafe extern "C" fn _ZdlPvRKSt9nothrow_t(memory: *mut c_void, _: *const c_void) {
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), Release::delete(Family::New, None, None)) }
+}
+
+/// `operator delete[](void*, std::nothrow_t const&)`.
+///
+/// # Safety
+/// As for [`_ZdaPv`].
+#[no_mangle]
+pub unsafe extern "C" fn _ZdaPvRKSt9nothrow_t(memory: *mut c_void, _: *const c_void) {
+    let release = Release::delete(Family::NewArray, None, None);
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete(void*, std::align_val_t)`.
+///
+/// # Safety
+/// As for [`_ZdlPv`], with the aligned `operator new`.
+#[no_mangle]
+pub unsafe extern "C" fn _ZdlPvSt11align_val_t(memory: *mut c_void, align: usize) {
+    let release = Release::delete(Family::NewAligned, None, Some(align));
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete[](void*, std::align_val_t)`.
+///
+/// # Safety
+/// As for [`_ZdlPv`], with the aligned `operator new[]`.
+#[no_mangle]
+pub unsafe extern "C" fn _ZdaPvSt11align_val_t(memory: *mut c_void, align: usize) {
+    let release = Release::delete(Family::NewArrayAligned, None, Some(align));
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete(void*, unsigned long, std::align_val_t)`.
+///
+/// # Safety
+/// As for [`_ZdlPvSt11align_val_t`]; `size` is the size given to `operator new`.
+#[no_mangle]
+pub unsafe extern "C" fn _ZdlPvmSt11align_val_t(memory: *mut c_void, size: usize, align: usize) {
+    let release = Release::delete(Family::NewAligned, Some(size), Some(align));
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete[](void*, unsigned long, std::align_val_t)`.
+///
+/// # Safety
+/// As for [`_ZdaPvSt11align_val_t`]; `size` is the size given to `operator new[]`.
+#[no_mangle]
+pub unsafe extern "C" fn _ZdaPvmSt11align_val_t(memory: *mut c_void, size: usize, align: usize) {
+    let release = Release::delete(Family::NewArrayAligned, Some(size), Some(align));
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete(void*, std::align_val_t, std::nothrow_t const&)`.
+///
+/// # Safety
+/// As for [`_ZdlPvSt11align_val_t`].
+#[no_mangle]
+pub unsafe extern "C" fn _ZdlPvSt11align_val_tRKSt9nothrow_t(
+    memory: *mut c_void,
+    align: usize,
+    _: *const c_void,
+) {
+    let release = Release::delete(Family::NewAligned, None, Some(align));
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete[](void*, std::align_val_t, std::nothrow_t const&)`.
+///
+/// # Safety
+/// As for [`_ZdaPvSt11align_val_t`].
+#[no_mangle]
+pub unsafe extern "C" fn _ZdaPvSt11align_val_tRKSt9nothrow_t(
+    memory: *mut c_void,
+    align: usize,
+    _: *const c_void,
+) {
+    let release = Release::delete(Family::NewArrayAligned, None, Some(align));
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+// ---- dynamic loading ----
+
+/// `dlclose`: in check mode, records the object's identity first, so frames captured in it are
+/// still named from it in the report (see `gpa::capi::unload`).
+///
+/// # Safety
+/// As for C's `dlclose`.
+#[no_mangle]
+pub unsafe extern "C" fn dlclose(handle: *mut c_void) -> core::ffi::c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::unload::dlclose(handle) }
+}

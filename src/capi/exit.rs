@@ -42,7 +42,6 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::io::Write;
 
-use super::front_guards;
 use super::guard;
 use super::scan;
 use super::settings::env_bytes;
@@ -102,7 +101,7 @@ pub fn on_fatal_signal(fault: &Fault) -> Verdict {
     crate::gpa::enter_emergency_allocation();
     if let Some(finding) = finding.as_mut() {
         finding.site_trace = access_trace(fault, state.settings.frames);
-        if front_guards(gpa) {
+        if gpa.config().safety {
             *finding = guard::to_user(gpa, *finding);
         }
     }
@@ -171,7 +170,7 @@ fn crash_report(extra: Option<RawFinding>, signal: libc::c_int) {
     flush_c_stdio();
     let state = super::state();
     let gpa = &state.gpa;
-    let pads = front_guards(gpa);
+    let pads = gpa.config().safety;
     let mut raw: std::vec::Vec<RawFinding> = std::vec::Vec::new();
     let recorded = gpa.try_take_raw_findings().unwrap_or_default();
     let user = recorded.into_iter().map(|finding| {
@@ -181,7 +180,10 @@ fn crash_report(extra: Option<RawFinding>, signal: libc::c_int) {
             finding
         }
     });
-    for finding in user.chain(guard::try_take_findings()).chain(extra) {
+    let own = guard::try_take_findings()
+        .into_iter()
+        .chain(super::family::try_take_findings());
+    for finding in user.chain(own).chain(extra) {
         if !raw
             .iter()
             .any(|seen| seen.kind == finding.kind && seen.address == finding.address)
@@ -265,33 +267,24 @@ pub fn examine(
 ) -> Outcome {
     gpa.flush_thread_quarantine();
     let scan::Verdict { leaked, reachable } = scan::scan(gpa, live_stack);
-    let pads = front_guards(gpa);
-    if pads {
-        guard::check_live(gpa, &leaked);
-        guard::check_live(gpa, &reachable);
-    }
+    guard::check_live(gpa, &leaked);
+    guard::check_live(gpa, &reachable);
     let user = |blocks: std::vec::Vec<LiveBlock>| {
         blocks
             .into_iter()
-            .map(|block| {
-                if pads {
-                    guard::block_to_user(gpa, block)
-                } else {
-                    block
-                }
-            })
+            .map(|block| guard::block_to_user(gpa, block))
             .collect::<std::vec::Vec<_>>()
     };
     let (leaked, reachable) = (user(leaked), user(reachable));
     let mut raw: std::vec::Vec<RawFinding> = std::vec::Vec::new();
-    let gpa_findings = gpa.take_raw_findings().into_iter().map(|finding| {
-        if pads {
-            guard::to_user(gpa, finding)
-        } else {
-            finding
-        }
-    });
-    for finding in gpa_findings.chain(guard::take_findings()) {
+    let gpa_findings = gpa
+        .take_raw_findings()
+        .into_iter()
+        .map(|finding| guard::to_user(gpa, finding));
+    let own_findings = guard::take_findings()
+        .into_iter()
+        .chain(super::family::take_findings());
+    for finding in gpa_findings.chain(own_findings) {
         // Each finding once: the live-block walk re-checks canaries every time it runs.
         if !raw
             .iter()
@@ -361,9 +354,9 @@ fn merge_same_site(raw: std::vec::Vec<RawFinding>) -> std::vec::Vec<(RawFinding,
         match same {
             Some((seen, total)) => {
                 seen.count += finding.count;
-                *total += finding.size;
+                *total += finding.size * finding.count;
             }
-            None => merged.push((finding, finding.size)),
+            None => merged.push((finding, finding.size * finding.count)),
         }
     }
     merged
@@ -401,6 +394,10 @@ pub fn to_json(outcome: &Outcome) -> serde_json::Value {
         object.insert("program".into(), program().into());
         object.insert("reachable_blocks".into(), outcome.reachable.0.into());
         object.insert("reachable_bytes".into(), outcome.reachable.1.into());
+        object.insert(
+            "libc_blocks_released".into(),
+            super::foreign::released_count().into(),
+        );
         if !outcome.reachable_groups.findings.is_empty() {
             let groups = outcome.reachable_groups.to_json()["findings"].clone();
             object.insert("reachable".into(), groups);
@@ -424,6 +421,13 @@ pub fn to_text(outcome: &Outcome) -> String {
             );
             text.push('\n');
         }
+    }
+    let released = super::foreign::released_count();
+    if released != 0 {
+        text.push_str(&format!(
+            "info(gpa): {released} block(s) allocated by libc's own malloc (not by gpa: a \
+             library loaded with RTLD_DEEPBIND?) were freed through gpa and handed back to libc\n"
+        ));
     }
     if let Some(signal) = outcome.signal {
         if !text.is_empty() {

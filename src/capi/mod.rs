@@ -13,15 +13,18 @@
 //! lock across `fork`, so a child of a multithreaded program can allocate.
 //!
 //! Three modes: **check** (safety, traces through the system unwinder since C programs have no
-//! frame pointers, a guard in front of every block for underflows ([`guard`]), findings
-//! recorded and reported at exit with a conservative leak scan, [`scan`], [`exit`]), **guard**
-//! (check mode with every block on pages of its own against an inaccessible guard page, see
-//! `Config::guard`: its pages are its front guard, so blocks carry no front pad, and a `malloc`
-//! of fewer than 16 bytes is aligned to its size rounded up to a power of two, the most any
-//! object of that size needs, so that its end touches the guard) and **fast** (no checks, no
-//! traces, no report: the GPA's blocks as they are). `GPA_GUARD_SAMPLE` guards a sample of
-//! the blocks in check or fast mode. In every mode but plain fast mode, a `SIGSEGV`, `SIGBUS`
-//! or other fatal signal ends with the report ([`exit`]).
+//! frame pointers, a guard in front of every block for underflows ([`guard`]), each block's
+//! allocation family checked when it is released ([`family`]: C++ `operator new`/`delete`),
+//! findings recorded and reported at exit with a conservative leak scan, [`scan`], [`exit`]),
+//! **guard** (check mode with every block on pages of its own against an inaccessible guard
+//! page, `Config::guard`; a `malloc` of fewer than 16 bytes is aligned to its size rounded up to
+//! a power of two, the most any object of that size needs, so that its end touches the guard)
+//! and **fast** (no checks, no traces, no report: the GPA's blocks as they are).
+//! `GPA_GUARD_SAMPLE` guards a sample of the blocks in check or fast mode. In every mode but
+//! plain fast mode, a `SIGSEGV`, `SIGBUS` or other fatal signal ends with the report
+//! ([`exit`]). In both,
+//! blocks of libc's own allocator that reach `free`/`realloc` go back to libc ([`foreign`]),
+//! and `dlclose` records the unloaded object for the report first ([`unload`], check mode).
 //!
 //! # Invariants
 //! * Nothing on the path to the first allocation allocates: [`gpa`] builds the GPA from
@@ -30,9 +33,12 @@
 //!   the GPA knows it has alignment [`MIN_ALIGN`] unless the caller asked for more.
 
 pub mod exit;
+pub mod family;
+pub mod foreign;
 pub mod guard;
 pub mod scan;
 pub mod settings;
+pub mod unload;
 #[cfg(target_arch = "x86_64")]
 pub mod unwind;
 
@@ -127,38 +133,14 @@ fn fail(code: i32) -> *mut u8 {
     core::ptr::null_mut()
 }
 
-/// Whether C blocks carry front guards: check mode (guard mode's blocks have guard pages).
-#[inline]
-pub fn front_guards(gpa: &GeneralPurposeAllocator) -> bool {
-    let config = gpa.config();
-    config.safety && !config.guard
-}
-
-/// The alignment a `malloc` of `size` bytes gets in guard mode: 16, or less for fewer than 16
-/// bytes (the size rounded up to a power of two: no object of that size needs more), so that
-/// the block ends at its guard page.
-#[inline]
-fn guard_mode_align(size: usize) -> usize {
-    if size >= MIN_ALIGN {
-        MIN_ALIGN
-    } else {
-        size.max(1).next_power_of_two()
-    }
-}
-
 /// A block of `size` bytes at `align` (a power of two, 16 or more), guarded in check mode;
 /// null on failure (errno untouched).
 #[inline]
 fn try_alloc(size: usize, align: usize) -> *mut u8 {
     let gpa = gpa();
-    if front_guards(gpa) {
+    if gpa.config().safety {
         return guard::alloc(gpa, size, align);
     }
-    let align = if gpa.config().guard && align == MIN_ALIGN {
-        guard_mode_align(size)
-    } else {
-        align
-    };
     let Ok(layout) = Layout::from_size_align(size, align) else {
         return core::ptr::null_mut();
     };
@@ -188,25 +170,59 @@ pub fn malloc(size: usize) -> *mut u8 {
 #[inline]
 pub unsafe fn free(memory: *mut u8) {
     let gpa = gpa();
-    if !front_guards(gpa) {
+    if !gpa.config().safety {
         // SAFETY: forwarded caller contract.
-        return unsafe { gpa.free_unsized(memory) };
+        return unsafe { free_fast(gpa, memory) };
     }
     if !memory.is_null() {
-        free_checked(gpa, memory);
+        release_checked(gpa, memory, family::Release::FREE);
     }
 }
 
-fn free_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
+/// Fast mode's `free` (and every `operator delete`).
+///
+/// # Safety
+/// `memory` is null or a live block of the GPA (or of libc's allocator: [`foreign`]).
+#[inline]
+unsafe fn free_fast(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
+    // SAFETY: forwarded caller contract; the GPA hands pointers it does not know to the
+    // foreign-block hook before reporting them.
+    unsafe { gpa.free_unsized(memory) }
+}
+
+/// Check mode's release of any non-null pointer by `release` (`free`, an `operator delete`):
+/// a live block is checked (family, size, alignment, guard) and freed; a block of libc's own
+/// allocator goes back to libc ([`foreign`]); anything else is diagnosed and reported.
+fn release_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8, release: family::Release) {
     match guard::base_of(gpa, memory) {
         // SAFETY: a live block with its guard; check mode accepts any pointer in `free`.
         Some((base, pad)) => unsafe {
+            if let Some(info) = gpa.block_info(base) {
+                family::check_release(gpa, memory, pad, &info, release);
+            }
             guard::check(gpa, base, pad);
             gpa.free_unsized(base);
         },
-        // SAFETY: check mode: the GPA diagnoses the pointer (double or invalid free).
-        None => unsafe { gpa.free_unsized(guard::unknown_base(memory)) },
+        None => release_unknown(gpa, memory),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn release_unknown(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
+    // SAFETY: `memory` was checked to be a block of libc's allocator.
+    if foreign::is_libc_block(memory) && unsafe { foreign::free(memory) } {
+        return;
+    }
+    if family::near_block(gpa, memory) {
+        return;
+    }
+    let base = guard::unknown_base(memory);
+    if base.is_null() {
+        return guard::invalid_free_without_base(gpa, memory);
+    }
+    // SAFETY: check mode: the GPA diagnoses the pointer (double or invalid free).
+    unsafe { gpa.free_unsized(base) }
 }
 
 /// C `calloc`: `count * size` zeroed bytes; null with `ENOMEM` when the product overflows.
@@ -237,7 +253,11 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
         return core::ptr::null_mut();
     }
     let gpa = gpa();
-    if !front_guards(gpa) {
+    if !gpa.config().safety {
+        if !GeneralPurposeAllocator::manages(memory as usize) {
+            // SAFETY: forwarded caller contract.
+            return unsafe { realloc_unknown_fast(gpa, memory, size) };
+        }
         // SAFETY: forwarded caller contract; `size > 0`.
         let moved = unsafe { gpa.realloc_unsized(memory, size) };
         return if moved.is_null() {
@@ -247,18 +267,16 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
         };
     }
     let Some((base, pad)) = guard::base_of(gpa, memory) else {
-        // SAFETY: check mode: the GPA reports the bad pointer and returns null.
-        unsafe {
-            gpa.realloc_unsized(
-                guard::unknown_base(memory),
-                size.saturating_add(guard::FRONT),
-            )
-        };
-        return fail(libc::ENOMEM);
+        // SAFETY: forwarded caller contract.
+        return unsafe { realloc_unknown(gpa, memory, size) };
     };
     let Some(total) = size.checked_add(pad) else {
         return fail(libc::ENOMEM);
     };
+    let tag = gpa.block_info(base).map_or(0, |info| {
+        family::check_release(gpa, memory, pad, &info, family::Release::REALLOC);
+        info.tag
+    });
     // SAFETY: a live block with its guard; `total > 0`.
     let moved = unsafe {
         guard::check(gpa, base, pad);
@@ -267,8 +285,60 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
     if moved.is_null() {
         return fail(libc::ENOMEM);
     }
+    if tag != 0 {
+        // SAFETY: the moved block is live with `pad` guard bytes; `realloc` makes it a
+        // `malloc` block.
+        unsafe { guard::retag(gpa, moved, pad, 0) };
+    }
     // SAFETY: the moved block keeps its guard (contents are copied from its start).
     unsafe { moved.add(pad) }
+}
+
+/// Fast mode's `realloc` of a pointer in no GPA's memory: a block of libc's allocator, or a
+/// mistake the GPA reports.
+///
+/// # Safety
+/// As for [`realloc`]; `size > 0`.
+#[cold]
+#[inline(never)]
+unsafe fn realloc_unknown_fast(
+    gpa: &GeneralPurposeAllocator,
+    memory: *mut u8,
+    size: usize,
+) -> *mut u8 {
+    if foreign::is_libc_block(memory) {
+        // SAFETY: a block of libc's allocator.
+        if let Some(moved) = unsafe { foreign::realloc(memory, size) } {
+            return moved;
+        }
+    }
+    // SAFETY: forwarded caller contract: the GPA reports the pointer and returns null.
+    unsafe { gpa.realloc_unsized(memory, size) };
+    fail(libc::ENOMEM)
+}
+
+/// Check mode's `realloc` of a pointer that is no live block: libc's, or reported.
+///
+/// # Safety
+/// As for [`realloc`]; `size > 0`.
+#[cold]
+#[inline(never)]
+unsafe fn realloc_unknown(gpa: &GeneralPurposeAllocator, memory: *mut u8, size: usize) -> *mut u8 {
+    if foreign::is_libc_block(memory) {
+        // SAFETY: a block of libc's allocator.
+        if let Some(moved) = unsafe { foreign::realloc(memory, size) } {
+            return moved;
+        }
+        return fail(libc::ENOMEM);
+    }
+    let base = guard::unknown_base(memory);
+    if base.is_null() {
+        guard::invalid_free_without_base(gpa, memory);
+    } else if !family::near_block(gpa, memory) {
+        // SAFETY: check mode: the GPA reports the bad pointer and returns null.
+        unsafe { gpa.realloc_unsized(base, size.saturating_add(guard::FRONT)) };
+    }
+    fail(libc::ENOMEM)
 }
 
 /// C `reallocarray`: `realloc(memory, count * size)` with an overflow check (`ENOMEM`).
@@ -338,10 +408,16 @@ pub fn malloc_usable_size(memory: *const u8) -> usize {
         return 0;
     }
     let gpa = gpa();
-    if !front_guards(gpa) {
-        return gpa.usable_size(memory);
+    let size = if !gpa.config().safety {
+        gpa.usable_size(memory)
+    } else {
+        guard::base_of(gpa, memory as *mut u8).map_or(0, |(base, pad)| gpa.usable_size(base) - pad)
+    };
+    if size == 0 && foreign::is_libc_block(memory as *mut u8) {
+        // SAFETY: a block of libc's allocator.
+        return unsafe { foreign::usable_size(memory as *mut u8) };
     }
-    guard::base_of(gpa, memory as *mut u8).map_or(0, |(base, pad)| gpa.usable_size(base) - pad)
+    size
 }
 
 /// C23 `free_sized`. In check mode the size is checked against the allocation (a mismatch is
@@ -369,15 +445,19 @@ unsafe fn free_with_claim(memory: *mut u8, size: usize, align: usize) {
     let gpa = gpa();
     if !gpa.config().safety {
         // SAFETY: forwarded caller contract.
-        return unsafe { gpa.free_unsized(memory) };
+        return unsafe { free_fast(gpa, memory) };
     }
-    if !front_guards(gpa) {
-        // SAFETY: forwarded caller contract.
-        return unsafe { free_claimed_unpadded(gpa, memory, size, align) };
-    }
+    let release = family::Release {
+        name: if align == MIN_ALIGN {
+            "free_sized"
+        } else {
+            "free_aligned_sized"
+        },
+        ..family::Release::FREE
+    };
     let Some((base, pad)) = guard::base_of(gpa, memory) else {
         if !memory.is_null() {
-            free_checked(gpa, memory);
+            release_checked(gpa, memory, release);
         }
         return;
     };
@@ -385,10 +465,18 @@ unsafe fn free_with_claim(memory: *mut u8, size: usize, align: usize) {
         .checked_add(pad)
         .and_then(|total| Layout::from_size_align(total, align).ok());
     let (Some(claimed), Some(actual)) = (claimed, gpa.block_layout(base)) else {
-        return free_checked(gpa, memory);
+        return release_checked(gpa, memory, release);
     };
-    // `aligned_alloc` and friends give zero-size requests one byte.
-    let claimed = if size == 0 && actual.size() == pad + 1 {
+    if let Some(info) = gpa.block_info(base) {
+        // The family here; the size and alignment below, as a layout mismatch.
+        family::check_release(gpa, memory, pad, &info, release);
+    }
+    // `aligned_alloc` and friends give zero-size requests one byte; guard mode aligns small
+    // `malloc` blocks to less than 16 (`guard::block_align`).
+    let zero_size = size == 0 && actual.size() == pad + 1;
+    let small_malloc =
+        align == MIN_ALIGN && actual.align() < MIN_ALIGN && actual.size() == claimed.size();
+    let claimed = if zero_size || small_malloc {
         actual
     } else {
         claimed
@@ -401,40 +489,6 @@ unsafe fn free_with_claim(memory: *mut u8, size: usize, align: usize) {
     }
 }
 
-/// `free_sized`/`free_aligned_sized` of a block without a front pad (guard mode): the size
-/// (and an alignment above `malloc`'s) is compared with the allocation's.
-///
-/// # Safety
-/// As for [`free`].
-unsafe fn free_claimed_unpadded(
-    gpa: &GeneralPurposeAllocator,
-    memory: *mut u8,
-    size: usize,
-    align: usize,
-) {
-    let Some(block) = core::ptr::NonNull::new(memory) else {
-        return;
-    };
-    let Some(actual) = gpa.block_layout(memory) else {
-        // SAFETY: the GPA diagnoses a pointer that is not a live block.
-        return unsafe { gpa.free_unsized(memory) };
-    };
-    // `malloc`'s alignment is the block's own; a zero size was allocated as one byte.
-    let align = if align == MIN_ALIGN {
-        actual.align()
-    } else {
-        align
-    };
-    let size = if size == 0 && actual.size() == 1 {
-        1
-    } else {
-        size
-    };
-    let claimed = Layout::from_size_align(size, align).unwrap_or(actual);
-    // SAFETY: a live block; the GPA compares the claimed layout and reports a mismatch.
-    unsafe { crate::RawAllocator::free(gpa, block, claimed) };
-}
-
 /// Process start-up work, called from the preload library's constructor: builds the state
 /// from the environment and, in check and guard modes, arranges the report at exit; where
 /// blocks may be guarded or checked, a fatal signal ends with the report too.
@@ -442,6 +496,9 @@ pub fn init() {
     let state = state();
     if state.settings.mode.checks() {
         exit::register();
+    } else {
+        // Check mode recognizes libc's blocks itself, before the front-guard adjustment.
+        state.gpa.set_foreign_block_hook(foreign::release_hook);
     }
     if state.settings.mode.checks() || state.settings.guard_sample != 0 {
         exit::register_crash_report();

@@ -258,6 +258,7 @@ impl GeneralPurposeAllocator {
         unsafe { self.guarded.release() };
         super::fault::release_held(self.id.load(Ordering::Relaxed));
         self.requested_bytes.store(0, Ordering::Relaxed);
+        super::observer::forget_instance(self.id.load(Ordering::Relaxed));
         self.id.store(0, Ordering::Relaxed);
     }
 

@@ -43,6 +43,8 @@ pub struct Record {
     pub state: AtomicU8,
     placement: AtomicU8,
     align_log2: AtomicU8,
+    /// The caller's tag (`GeneralPurposeAllocator::set_block_tag`), 0 at allocation.
+    tag: AtomicU8,
     first_page: AtomicU32,
     pages: AtomicU32,
     data_pages: AtomicU32,
@@ -325,6 +327,7 @@ impl Area {
         record.requested.store(layout.size(), Ordering::Relaxed);
         record.alloc_trace.store(trace.0, Ordering::Relaxed);
         record.free_trace.store(0, Ordering::Relaxed);
+        record.tag.store(0, Ordering::Relaxed);
         record.state.store(SLOT_LIVE, Ordering::Release);
         NonNull::new(data as *mut u8)
     }
@@ -586,6 +589,19 @@ impl Area {
         Some((data, Layout::from_size_align(size, align).ok()?, trace))
     }
 
+    /// The layout, tag and allocation trace cells of the live block starting at `address`.
+    pub fn live_cells(&self, address: usize) -> Option<(Layout, &AtomicU8, &AtomicU32)> {
+        let (_, record) = self.record_at(address)?;
+        if record.state.load(Ordering::Acquire) != SLOT_LIVE
+            || record.data.load(Ordering::Relaxed) != address
+        {
+            return None;
+        }
+        let (size, align) = block_layout(record);
+        let layout = Layout::from_size_align(size, align).ok()?;
+        Some((layout, &record.tag, &record.alloc_trace))
+    }
+
     /// The layout of the live block starting at `address`.
     pub fn layout_of(&self, address: usize) -> Option<Layout> {
         let (_, record) = self.record_at(address)?;
@@ -598,19 +614,19 @@ impl Area {
         Layout::from_size_align(size, align).ok()
     }
 
-    /// Checks a live block being resized: `Err` with the finding when `address` is not a live
-    /// block or `layout` is not its layout; `Ok` otherwise (guarded blocks never change size
-    /// in place: the caller moves them).
+    /// Checks a live block being resized: the finding when `address` is not a live block or
+    /// `layout` is not its layout; `None` otherwise (guarded blocks never change size in
+    /// place: the caller moves them).
     pub fn check_resize(
         &self,
         address: usize,
         layout: Layout,
         trace: TraceId,
-    ) -> Result<(), RawFinding> {
+    ) -> Option<RawFinding> {
         let Some((_, record)) = self.record_at(address) else {
             let mut finding = RawFinding::new(FindingKind::InvalidFree, address);
             finding.site_trace = trace;
-            return Err(finding);
+            return Some(finding);
         };
         let state = record.state.load(Ordering::Acquire);
         let data = record.data.load(Ordering::Relaxed);
@@ -621,7 +637,7 @@ impl Area {
         } else if block_layout(record) != (layout.size(), layout.align()) {
             FindingKind::LayoutMismatch
         } else {
-            return Ok(());
+            return None;
         };
         let mut finding = if kind == FindingKind::InvalidFree {
             RawFinding::new(kind, address)
@@ -630,7 +646,7 @@ impl Area {
         };
         set_claim(&mut finding, Some(layout));
         finding.site_trace = trace;
-        Err(finding)
+        Some(finding)
     }
 
     /// Calls `visit(address, size, alloc trace)` for each live block, and `report` for each

@@ -272,12 +272,27 @@ impl GeneralPurposeAllocator {
         // SAFETY: as in `free_guarded`.
         let area = unsafe { &*(base as *const Area) };
         match area.check_resize(memory.as_ptr() as usize, layout, self.trace_here()) {
-            Ok(()) => new_len == layout.size(),
-            Err(finding) => {
+            None => new_len == layout.size(),
+            Some(finding) => {
                 self.record(finding);
                 false
             }
         }
+    }
+
+    /// The layout, tag and allocation-trace cells of a live guarded block.
+    pub(super) fn guarded_live_cells(
+        &self,
+        base: usize,
+        address: usize,
+    ) -> Option<(
+        Layout,
+        &core::sync::atomic::AtomicU8,
+        &core::sync::atomic::AtomicU32,
+    )> {
+        // SAFETY: as in `free_guarded`; the area outlives `&self`.
+        let area = unsafe { &*(base as *const Area) };
+        area.live_cells(address)
     }
 
     /// The layout of a live guarded block.
