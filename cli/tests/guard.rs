@@ -18,24 +18,9 @@ fn gcc_or_skip() -> bool {
     false
 }
 
-/// Compiles `tests/guard/<name>.c` with `gcc -O0 -g`.
+/// Compiles `tests/guard/<name>.c`.
 fn compile(name: &str, dir: &Path) -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/guard")
-        .join(format!("{name}.c"));
-    let binary = dir.join(name);
-    let out = Command::new("gcc")
-        .args(["-O0", "-g", "-pthread", "-w", "-o"])
-        .arg(&binary)
-        .arg(&source)
-        .output()
-        .expect("run gcc");
-    assert!(
-        out.status.success(),
-        "gcc {name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    binary
+    common::compile_c_with("guard", name, name, &[], dir)
 }
 
 fn only_finding(findings: &[Value]) -> &Value {

@@ -104,24 +104,9 @@ const CHECK_MODE_AT_LEAST: usize = 71;
 /// The longest any run may take.
 const TIMEOUT: Duration = Duration::from_secs(120);
 
-fn source_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/security")
-}
-
 fn compile(name: &str, size: usize, dir: &Path) -> PathBuf {
-    let binary = dir.join(format!("{name}_{size}"));
-    let out = Command::new("gcc")
-        .args(["-O0", "-g", "-w", &format!("-DBLOCK={size}"), "-o"])
-        .arg(&binary)
-        .arg(source_dir().join(format!("{name}.c")))
-        .output()
-        .expect("run gcc");
-    assert!(
-        out.status.success(),
-        "gcc {name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    binary
+    let block = format!("-DBLOCK={size}");
+    common::compile_c_with("security", name, &format!("{name}_{size}"), &[&block], dir)
 }
 
 /// The kinds of one `gpa run`, after checking it ended in time with its report.

@@ -237,6 +237,13 @@ pub struct BlockInfo {
     pub alloc_trace: TraceId,
 }
 
+/// A live block's layout and the cells of its tag and allocation trace.
+type BlockCells<'a> = (
+    Layout,
+    &'a core::sync::atomic::AtomicU8,
+    &'a core::sync::atomic::AtomicU32,
+);
+
 /// The verdict of a leak check.
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -767,14 +774,7 @@ impl GeneralPurposeAllocator {
             .is_some()
     }
 
-    fn live_block_cells(
-        &self,
-        address: usize,
-    ) -> Option<(
-        Layout,
-        &core::sync::atomic::AtomicU8,
-        &core::sync::atomic::AtomicU32,
-    )> {
+    fn live_block_cells(&self, address: usize) -> Option<BlockCells<'_>> {
         if !self.config.safety || internal::owns(address) {
             return None;
         }

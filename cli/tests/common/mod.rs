@@ -65,12 +65,27 @@ pub fn scratch(name: &str) -> PathBuf {
 
 /// Compiles `tests/c/<name>.c` with `gcc -O0 -g` into `dir`.
 pub fn compile_c(name: &str, dir: &Path) -> PathBuf {
+    compile_c_with("c", name, name, &[], dir)
+}
+
+/// Compiles `tests/<folder>/<name>.c` with `gcc -O0 -g -pthread` and `flags` into
+/// `dir/<output>`.
+pub fn compile_c_with(
+    folder: &str,
+    name: &str,
+    output: &str,
+    flags: &[&str],
+    dir: &Path,
+) -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/c")
+        .join("tests")
+        .join(folder)
         .join(format!("{name}.c"));
-    let binary = dir.join(name);
+    let binary = dir.join(output);
     let out = Command::new("gcc")
-        .args(["-O0", "-g", "-pthread", "-w", "-o"])
+        .args(["-O0", "-g", "-pthread", "-w"])
+        .args(flags)
+        .arg("-o")
         .arg(&binary)
         .arg(&source)
         .output()

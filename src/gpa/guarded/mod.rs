@@ -285,11 +285,7 @@ impl GeneralPurposeAllocator {
         &self,
         base: usize,
         address: usize,
-    ) -> Option<(
-        Layout,
-        &core::sync::atomic::AtomicU8,
-        &core::sync::atomic::AtomicU32,
-    )> {
+    ) -> Option<super::BlockCells<'_>> {
         // SAFETY: as in `free_guarded`; the area outlives `&self`.
         let area = unsafe { &*(base as *const Area) };
         area.live_cells(address)
