@@ -373,7 +373,6 @@ extern "C" fn on_thread_exit(_: *mut libc::c_void) {
         }
         thread.exit_hook_set.set(false);
     });
-    os::signal::release_alt_stack();
 }
 
 impl Quarantine {

@@ -110,9 +110,11 @@ pub struct Config {
     /// page (the alignment slack after it holds canary bytes), so an access past the end
     /// faults at once; freed blocks stay inaccessible in a quarantine of
     /// `guard_quarantine_bytes`. A fault is reported with the access's stack trace and ends the
-    /// process. Costs at least two OS pages of address space and one of memory per block.
-    /// Independent of `safety`; when the kernel's mapping limit is reached (see the
-    /// `guarded` module), further blocks are served unguarded.
+    /// process (the `SIGSEGV` handler is installed when the first guarded block is made; faults
+    /// that are not on a GPA's block go to the handler installed before it). Costs at least two
+    /// OS pages of address space and one of memory per block, and two system calls per
+    /// allocation and free. Independent of `safety`; when the kernel's mapping limit is reached
+    /// (see the `guarded` module), further blocks are served unguarded.
     pub guard: bool,
     /// Sampled guard mode: about one allocation in this many is guarded (a per-thread
     /// countdown), the rest served as without it. 0: off. Ignored when `guard` is set.

@@ -22,7 +22,7 @@
 //! Every thread that may fault needs an alternate stack for the handler to run at all when its
 //! own stack is the problem (an overflow into the guard page): [`ensure_alt_stack`] gives the
 //! calling thread one if it has none (the GPA calls it when a thread gets its heap or makes a
-//! guarded block); [`release_alt_stack`] unmaps it at thread exit.
+//! guarded block); a pthread key's destructor unmaps it at thread exit.
 //!
 //! # Invariants
 //! * The handler and everything it calls before the hook are async-signal-safe: atomics,
@@ -266,11 +266,45 @@ pub fn ensure_alt_stack() {
         // `release_alt_stack`.
         if unsafe { libc::sigaltstack(&fresh, core::ptr::null_mut()) } == 0 {
             alt.set(base.as_ptr() as usize);
+            release_at_thread_exit();
         } else {
             // SAFETY: never installed.
             unsafe { super::unmap(base, ALT_STACK_SIZE + page) };
         }
     });
+}
+
+static EXIT_KEY: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Arranges for [`release_alt_stack`] to run when the calling thread exits (a pthread key
+/// with a destructor; `pthread_setspecific` may allocate, so callers inside an allocator hold
+/// its re-entrancy guard).
+fn release_at_thread_exit() {
+    let mut key = EXIT_KEY.load(Ordering::Acquire);
+    if key == u64::MAX {
+        let mut fresh: libc::pthread_key_t = 0;
+        // SAFETY: `fresh` is a valid out-pointer; the destructor has the C signature.
+        if unsafe { libc::pthread_key_create(&mut fresh, Some(alt_stack_destructor)) } != 0 {
+            return;
+        }
+        match EXIT_KEY.compare_exchange(u64::MAX, fresh as u64, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => key = fresh as u64,
+            Err(winner) => {
+                // SAFETY: `fresh` was created above and never used.
+                unsafe { libc::pthread_key_delete(fresh) };
+                key = winner;
+            }
+        }
+    }
+    // SAFETY: the key exists; a non-null value makes its destructor run at thread exit.
+    unsafe {
+        libc::pthread_setspecific(key as libc::pthread_key_t, core::ptr::dangling::<c_void>())
+    };
+}
+
+extern "C" fn alt_stack_destructor(_: *mut c_void) {
+    release_alt_stack();
 }
 
 /// Removes and unmaps the alternate stack [`ensure_alt_stack`] made for the calling thread,

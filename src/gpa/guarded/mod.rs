@@ -234,7 +234,11 @@ impl GeneralPurposeAllocator {
             self.config.guard_quarantine_bytes,
             self.config.stack_trace_frames,
         )?;
-        os::signal::ensure_alt_stack();
+        {
+            // Giving the thread a signal stack may allocate (its exit hook).
+            let _inside = super::heap::InsideAllocator::enter();
+            os::signal::ensure_alt_stack();
+        }
         let trace = self.trace_here();
         area.alloc(layout, self.config.guard_underflow, trace)
     }
