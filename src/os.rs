@@ -19,7 +19,10 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
 
-/// The OS page size (4096 on x86-64 Linux), read once.
+/// The OS page size (4096 on x86-64 Linux), read once. The unit of [`PageAllocator`]'s
+/// mappings (its example uses it).
+///
+/// [`PageAllocator`]: crate::PageAllocator
 #[inline]
 pub fn page_size() -> usize {
     let cached = PAGE_SIZE.load(Ordering::Relaxed);
@@ -36,13 +39,18 @@ pub fn page_size() -> usize {
 /// Maps `len` bytes of fresh, zeroed, readable and writable memory. `None` when the OS refuses.
 pub fn map(len: usize) -> Option<NonNull<u8>> {
     debug_assert!(len != 0 && len % page_size() == 0, "map: bad length {len}");
+    map_anonymous(len, libc::PROT_READ | libc::PROT_WRITE)
+}
+
+/// A fresh private anonymous mapping of `len` bytes with `protection`, nothing committed.
+fn map_anonymous(len: usize, protection: libc::c_int) -> Option<NonNull<u8>> {
     // SAFETY: an anonymous private mapping at an address of the kernel's choosing cannot
     // alias existing memory.
     let address = unsafe {
         libc::mmap(
             core::ptr::null_mut(),
             len,
-            libc::PROT_READ | libc::PROT_WRITE,
+            protection,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
             -1,
             0,
@@ -133,6 +141,7 @@ pub unsafe fn discard(address: NonNull<u8>, len: usize) {
 ///
 /// # Safety
 /// The range is mapped and page-aligned; while inaccessible nothing may touch it.
+#[allow(dead_code)] // the primitive for guard pages
 pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> bool {
     let protection = if accessible {
         libc::PROT_READ | libc::PROT_WRITE
@@ -144,69 +153,24 @@ pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> boo
 }
 
 /// Reserves `len` bytes of address space aligned to `align` (a power of two, at least a page),
-/// inaccessible (`PROT_NONE`) and without commit charge; parts are made usable with
+/// inaccessible and without commit charge, as [`reserve`] does; parts are made usable with
 /// [`protect`]. `None` when the OS refuses.
-pub fn reserve(len: usize, align: usize) -> Option<NonNull<u8>> {
+pub fn reserve_aligned(len: usize, align: usize) -> Option<NonNull<u8>> {
     debug_assert!(len % page_size() == 0 && align.is_power_of_two() && align >= page_size());
     let padded = len.checked_add(align - page_size())?;
-    // SAFETY: an anonymous private mapping at an address of the kernel's choosing.
-    let start = unsafe {
-        libc::mmap(
-            core::ptr::null_mut(),
-            padded,
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    if start == libc::MAP_FAILED {
-        return None;
-    }
-    let start = start as usize;
+    let start = reserve(padded)?.as_ptr() as usize;
     let aligned = (start + align - 1) & !(align - 1);
     let (head, tail) = (aligned - start, padded - (aligned - start) - len);
-    // SAFETY: the head and tail are page-aligned parts of the mapping just made, unused.
+    // SAFETY: the head and tail are page-aligned parts of the reservation just made, unused.
     unsafe {
         if head != 0 {
-            libc::munmap(start as *mut libc::c_void, head);
+            unmap(NonNull::new_unchecked(start as *mut u8), head);
         }
         if tail != 0 {
-            libc::munmap((aligned + len) as *mut libc::c_void, tail);
+            unmap(NonNull::new_unchecked((aligned + len) as *mut u8), tail);
         }
     }
     NonNull::new(aligned as *mut u8)
-}
-
-/// Keeps the range `[address, address + len)`, which the caller just unmapped, reserved as
-/// inaccessible memory (so that stale pointers into it fault instead of reaching a later
-/// mapping). `false` when something else was mapped there meanwhile (nothing is replaced).
-pub fn hold_unmapped(address: NonNull<u8>, len: usize) -> bool {
-    debug_assert!(len % page_size() == 0 && address.as_ptr() as usize % page_size() == 0);
-    // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping.
-    let held = unsafe {
-        libc::mmap(
-            address.as_ptr().cast(),
-            len,
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE
-                | libc::MAP_ANONYMOUS
-                | libc::MAP_NORESERVE
-                | libc::MAP_FIXED_NOREPLACE,
-            -1,
-            0,
-        )
-    };
-    if held == libc::MAP_FAILED {
-        return false;
-    }
-    if held != address.as_ptr().cast() {
-        // A kernel older than 4.17 treats the flag as a hint: give back what it chose.
-        // SAFETY: the mapping was made just above and is not used.
-        unsafe { libc::munmap(held, len) };
-        return false;
-    }
-    true
 }
 
 /// `madvise` advice (Linux 6.13): turn pages into guard pages (any access faults) without
@@ -399,4 +363,46 @@ pub fn write_stderr(bytes: &[u8]) {
         }
         rest = &rest[written as usize..];
     }
+}
+
+/// Reserves `len` bytes of address space, inaccessible (`PROT_NONE`, no memory committed):
+/// guard regions, and ranges made accessible piece by piece with [`protect`].
+pub fn reserve(len: usize) -> Option<NonNull<u8>> {
+    debug_assert!(
+        len != 0 && len % page_size() == 0,
+        "reserve: bad length {len}"
+    );
+    map_anonymous(len, libc::PROT_NONE)
+}
+
+/// Maps `len` bytes of fresh, zeroed, readable and writable memory between two inaccessible
+/// guard regions of `guard` bytes each, so that a stray access that runs off either end of
+/// some neighbouring mapping faults instead of landing in it. Release with [`unmap_guarded`].
+pub fn map_guarded(len: usize, guard: usize) -> Option<NonNull<u8>> {
+    let total = len.checked_add(guard.checked_mul(2)?)?;
+    let start = reserve(total)?;
+    // SAFETY: `start + guard` is page-aligned inside the reservation just made.
+    let inner = unsafe { NonNull::new_unchecked(start.as_ptr().add(guard)) };
+    // SAFETY: the middle of our own fresh reservation.
+    if unsafe { protect(inner, len, true) } {
+        Some(inner)
+    } else {
+        // SAFETY: the reservation was made above and is unused.
+        unsafe { unmap(start, total) };
+        None
+    }
+}
+
+/// Unmaps a mapping made by [`map_guarded`] with the same `len` and `guard`, guards included.
+///
+/// # Safety
+/// As for [`unmap`].
+pub unsafe fn unmap_guarded(address: NonNull<u8>, len: usize, guard: usize) {
+    // SAFETY: caller contract: the guards lie right around the mapping.
+    unsafe {
+        unmap(
+            NonNull::new_unchecked(address.as_ptr().sub(guard)),
+            len + 2 * guard,
+        )
+    };
 }

@@ -10,7 +10,9 @@
 //! Traces are interned in one process-wide, lock-free, open-addressed table keyed by a hash of
 //! the addresses: millions of allocations from one site cost one entry, and a block stores only
 //! a 4-byte [`TraceId`]. The table is reserved virtually (the OS maps its pages on first touch)
-//! and never shrinks; when it is nearly full, new traces get [`TraceId::NONE`].
+//! and never shrinks; when it is nearly full, new traces get [`TraceId::NONE`]. It lies between
+//! two inaccessible guard regions of [`TABLE_GUARD`] bytes, so that a stray write running off a
+//! program's block mapped next to it faults instead of corrupting traces.
 //!
 //! Each trace also records the *module epoch* it was captured in: a counter that a checker bumps
 //! ([`next_module_epoch`]) when a shared object is unloaded (`dlclose`). The epoch is part of
@@ -41,26 +43,54 @@ pub const SKIP_BUDGET: usize = if cfg!(debug_assertions) { 16 } else { 8 };
 /// The most frames a stored trace holds.
 pub const MAX_FRAMES: usize = 32;
 
-/// How return addresses are collected.
+/// How the GPA collects the return addresses of a stack trace ([`Config::trace_method`]).
+///
+/// Frame pointers are the fast way, but Rust omits them unless asked: build with them for
+/// complete traces, in your project's `.cargo/config.toml`:
+///
+/// ```toml
+/// [build]
+/// rustflags = ["-C", "force-frame-pointers=yes"]
+/// ```
+///
+/// Without them, a frame-pointer walk stops early and traces are short or empty; choose
+/// [`TraceMethod::Unwinder`] instead, which needs no rebuild but is far slower (the figures
+/// are in [`Config::trace_method`]).
+///
+/// ```
+/// use gpa::{Config, GeneralPurposeAllocator, TraceMethod};
+///
+/// // Complete traces in a program built without frame pointers, at the unwinder's price.
+/// let gpa = GeneralPurposeAllocator::with_config(Config {
+///     trace_method: TraceMethod::Unwinder,
+///     ..Config::debug()
+/// });
+/// # drop(gpa);
+/// ```
+///
+/// [`Config::trace_method`]: crate::Config::trace_method
 // `Custom` compares by function address, which is all a configuration needs.
 #[allow(unpredictable_function_pointer_comparisons)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TraceMethod {
-    /// Walk frame pointers: a few nanoseconds per frame; needs `-C force-frame-pointers=yes`
-    /// (set by this repository's `.cargo/config.toml`) for complete traces.
+    /// Walk the chain of frame pointers: a few nanoseconds per frame, no allocation, no lock.
+    /// Complete only for code built with `-C force-frame-pointers=yes` (the default).
     FramePointers,
     /// The system unwinder (`_Unwind_Backtrace`): complete without frame pointers, but costs
     /// microseconds per trace.
     Unwinder,
     /// A walker of the caller's choice: fills the slice with return addresses, innermost
-    /// first, and returns how many (`capi::unwind::capture`, a caching DWARF unwinder). It
-    /// must not allocate from a user heap.
+    /// first, and returns how many. It runs inside the allocator, so it must not allocate
+    /// from a user heap or take a lock the allocating thread may hold. (The preload library
+    /// uses this for its caching DWARF unwinder.)
     Custom(fn(&mut [usize]) -> usize),
 }
 
 /// A handle to an interned trace.
+///
+/// Example: the [`observer`](crate::observer) module documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub struct TraceId(pub u32);
+pub struct TraceId(pub(crate) u32);
 
 impl TraceId {
     /// No trace (traces disabled, or the table is full).
@@ -152,6 +182,7 @@ fn frame_pointer() -> usize {
 }
 
 /// Captures up to `depth + SKIP_BUDGET` return addresses of the caller's stack.
+#[allow(dead_code)] // `capture_id` in two steps, for callers that keep the frames
 #[inline(never)]
 pub fn capture(depth: usize, method: TraceMethod) -> Frames {
     let mut frames = Frames::new();
@@ -279,6 +310,9 @@ struct Slot {
     addresses: [AtomicUsize; MAX_FRAMES],
 }
 
+/// Inaccessible bytes on each side of the trace table.
+pub const TABLE_GUARD: usize = 64 << 20;
+
 /// The current module epoch (see the module docs).
 static EPOCH: AtomicU32 = AtomicU32::new(0);
 
@@ -316,7 +350,7 @@ static FILLED: AtomicUsize = AtomicUsize::new(0);
 #[cold]
 fn table_init() -> Option<NonNull<Slot>> {
     let bytes = TABLE_LEN * core::mem::size_of::<Slot>();
-    let fresh = os::map(bytes)?;
+    let fresh = os::map_guarded(bytes, TABLE_GUARD)?;
     match TABLE.compare_exchange(
         core::ptr::null_mut(),
         fresh.as_ptr().cast(),
@@ -326,7 +360,7 @@ fn table_init() -> Option<NonNull<Slot>> {
         Ok(_) => Some(fresh.cast()),
         Err(winner) => {
             // SAFETY: `fresh` was just mapped by us and never published.
-            unsafe { os::unmap(fresh, bytes) };
+            unsafe { os::unmap_guarded(fresh, bytes, TABLE_GUARD) };
             NonNull::new(winner)
         }
     }
@@ -359,6 +393,7 @@ fn avalanche(mut value: u64) -> u64 {
 }
 
 /// Stores `frames` (once per distinct stack) and returns its id.
+#[allow(dead_code)] // see `capture`
 pub fn intern(frames: &Frames) -> TraceId {
     let addresses = frames.addresses();
     if addresses.is_empty() {

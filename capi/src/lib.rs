@@ -2,20 +2,21 @@
 //!
 //! `LD_PRELOAD=libgpa_preload.so PROGRAM` (or `gpa run -- PROGRAM`) makes every `malloc`,
 //! `free`, ... of an unchanged, dynamically linked program go to the GPA. Each exported
-//! function only forwards to `gpa::capi`, where the C semantics, the settings (environment
-//! variables `GPA_MODE`, `GPA_FRAMES`, ...) and the exit report live (mimalloc's
-//! `alloc-override.c` and snmalloc's `override/malloc.cc` are shims of this kind).
+//! function only forwards to `gpa::__capi` (a hidden module of the library, kept for this
+//! crate), where the C semantics, the settings (environment variables `GPA_MODE`,
+//! `GPA_FRAMES`, ...) and the exit report live (mimalloc's `alloc-override.c` and snmalloc's
+//! `override/malloc.cc` are shims of this kind).
 //!
 //! # Invariants
-//! * No function here allocates or keeps state; the constructor only asks `gpa::capi` to
+//! * No function here allocates or keeps state; the constructor only asks `gpa::__capi` to
 //!   read the environment and register the exit report.
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use core::ffi::c_void;
+use core::ffi::{c_char, c_int, c_void};
 
-use gpa::capi;
+use gpa::__capi as capi;
 
 /// Runs when the library is loaded, before the program's constructors and `main`.
 extern "C" fn constructor() {
@@ -156,7 +157,7 @@ pub unsafe extern "C" fn free_aligned_sized(memory: *mut c_void, align: usize, s
 // ---- C++: every `operator new` / `operator delete` of the Itanium ABI ----
 //
 // `operator new` may throw `std::bad_alloc` (through the program's C++ runtime, see
-// `gpa::capi::family`), so those functions use the `C-unwind` ABI. The `nothrow_t` arguments
+// `gpa::__capi::family`), so those functions use the `C-unwind` ABI. The `nothrow_t` arguments
 // are references that are never read.
 
 use capi::family::{self, Family, Release};
@@ -386,7 +387,7 @@ pub unsafe extern "C" fn _ZdaPvSt11align_val_tRKSt9nothrow_t(
 // ---- dynamic loading ----
 
 /// `dlclose`: in check mode, records the object's identity first, so frames captured in it are
-/// still named from it in the report (see `gpa::capi::unload`).
+/// still named from it in the report (see `gpa::__capi::unload`).
 ///
 /// # Safety
 /// As for C's `dlclose`.
@@ -394,4 +395,162 @@ pub unsafe extern "C" fn _ZdaPvSt11align_val_tRKSt9nothrow_t(
 pub unsafe extern "C" fn dlclose(handle: *mut c_void) -> core::ffi::c_int {
     // SAFETY: forwarded caller contract.
     unsafe { capi::unload::dlclose(handle) }
+}
+
+// ---- Processes: `_exit`, `exec` and `posix_spawn` (forwarded to `gpa::__capi::process`) ----
+
+/// C `_exit`: the report first (check mode), then the end of the process. dash ends every
+/// `sh -c` this way, so `atexit` hooks never run.
+///
+/// # Safety
+/// None beyond C's.
+#[no_mangle]
+pub unsafe extern "C" fn _exit(status: c_int) -> ! {
+    capi::process::exit_now(status)
+}
+
+/// C `_Exit`: as [`_exit`].
+///
+/// # Safety
+/// None beyond C's.
+#[no_mangle]
+pub unsafe extern "C" fn _Exit(status: c_int) -> ! {
+    capi::process::exit_now(status)
+}
+
+/// C `execve`.
+///
+/// # Safety
+/// As for C's `execve`.
+#[no_mangle]
+pub unsafe extern "C" fn execve(
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::execve(path, argv, envp) }
+}
+
+/// C `execv`.
+///
+/// # Safety
+/// As for C's `execv`.
+#[no_mangle]
+pub unsafe extern "C" fn execv(path: *const c_char, argv: *const *const c_char) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::execv(path, argv) }
+}
+
+/// C `execvp`.
+///
+/// # Safety
+/// As for C's `execvp`.
+#[no_mangle]
+pub unsafe extern "C" fn execvp(file: *const c_char, argv: *const *const c_char) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::execvp(file, argv) }
+}
+
+/// C `execvpe`.
+///
+/// # Safety
+/// As for C's `execvpe`.
+#[no_mangle]
+pub unsafe extern "C" fn execvpe(
+    file: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::execvpe(file, argv, envp) }
+}
+
+/// C `posix_spawn`.
+///
+/// # Safety
+/// As for C's `posix_spawn`.
+#[no_mangle]
+pub unsafe extern "C" fn posix_spawn(
+    pid: *mut libc::pid_t,
+    path: *const c_char,
+    file_actions: *const libc::posix_spawn_file_actions_t,
+    attributes: *const libc::posix_spawnattr_t,
+    argv: *const *mut c_char,
+    envp: *const *mut c_char,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::posix_spawn(pid, path, file_actions, attributes, argv, envp, false) }
+}
+
+/// C `posix_spawnp`.
+///
+/// # Safety
+/// As for C's `posix_spawnp`.
+#[no_mangle]
+pub unsafe extern "C" fn posix_spawnp(
+    pid: *mut libc::pid_t,
+    file: *const c_char,
+    file_actions: *const libc::posix_spawn_file_actions_t,
+    attributes: *const libc::posix_spawnattr_t,
+    argv: *const *mut c_char,
+    envp: *const *mut c_char,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::posix_spawn(pid, file, file_actions, attributes, argv, envp, true) }
+}
+
+/// The variadic `execl`, `execlp` and `execle`, which stable Rust cannot define: each is a
+/// trampoline (x86-64 System V) that lays the argument registers out in front of the
+/// arguments the caller passed on the stack, so that the whole list is one null-terminated
+/// array, and calls `gpa::__capi::process::exec_list` with it. On other architectures glibc's
+/// versions run (their `exec` is then not recorded).
+#[cfg(target_arch = "x86_64")]
+mod variadic {
+    use core::ffi::{c_char, c_int};
+
+    use gpa::__capi::process::{exec_list, ExecList};
+
+    macro_rules! trampoline {
+        ($name:ident, $kind:expr, $helper:ident) => {
+            extern "C" fn $helper(path: *const c_char, list: *const *const c_char) -> c_int {
+                // SAFETY: `list` is the caller's argument list, laid out by the trampoline
+                // (C's contract: null-terminated, then `envp` for `execle`).
+                unsafe { exec_list($kind, path, list) }
+            }
+
+            /// C's variadic exec function of this name (see the module docs).
+            ///
+            /// # Safety
+            /// As for C's function: a null-terminated argument list.
+            #[unsafe(naked)]
+            #[no_mangle]
+            pub unsafe extern "C" fn $name(_path: *const c_char, _arg: *const c_char) -> c_int {
+                // At entry: rdi = path, rsi, rdx, rcx, r8, r9 = the first five list entries,
+                // [rsp] = return address, [rsp + 8...] = the rest of the list. Popping the
+                // return address and pushing r9..rsi makes the list contiguous at rsp; the
+                // stack stays 16-byte aligned at the call (8 + 40 + 8 bytes moved).
+                core::arch::naked_asm!(
+                    "pop r11",
+                    "push r9",
+                    "push r8",
+                    "push rcx",
+                    "push rdx",
+                    "push rsi",
+                    "mov rsi, rsp",
+                    "push r11",
+                    "call {helper}",
+                    "pop r11",
+                    "add rsp, 40",
+                    "push r11",
+                    "ret",
+                    helper = sym $helper,
+                )
+            }
+        };
+    }
+
+    trampoline!(execl, ExecList::Execl, execl_list);
+    trampoline!(execlp, ExecList::Execlp, execlp_list);
+    trampoline!(execle, ExecList::Execle, execle_list);
 }

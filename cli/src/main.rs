@@ -7,19 +7,37 @@
 //!
 //! # Design
 //! Options become environment variables of the child (`GPA_MODE`, `GPA_FRAMES`, ...; see
-//! `gpa::capi::settings`). Every process of the run (the program and the children it starts,
-//! which inherit `LD_PRELOAD`) writes its own report into a fresh directory
-//! (`GPA_REPORT_DIR`) at exit; this program merges them after the program ends. The exit
-//! status is the program's own (128 + signal number when a signal ended it), or
-//! `--error-exitcode` when there are findings.
+//! `src/capi/settings.rs`). The program is found and inspected first (`launch`: 127 when it
+//! is not found, 126 when it cannot run or cannot be checked, `/bin/sh` for a script without
+//! `#!`). Every process of the run (the program and the children it starts, which inherit
+//! `LD_PRELOAD`) records its start, its `exec`s and `posix_spawn`s, and its report in a
+//! fresh directory (`GPA_REPORT_DIR`; `src/capi/process`); this program turns them into
+//! one list of processes, checked or not and why, and one report (`collect`). The exit
+//! status is the program's own (128 + signal number when a signal ended it),
+//! `--error-exitcode` when there are findings, or `--unchecked-exitcode` (77) when the
+//! program was not checked; 125 when gpa itself fails before the program runs.
 
 mod collect;
+mod launch;
 mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+
+/// The exit statuses of `gpa run`, for `--help` (docs/c_abi.md has the same table).
+const EXIT_STATUS_HELP: &str = "\
+Every process of the run is listed as checked or not checked (and why) in the JSON, and in \
+the text report when something was found or a process was not checked.
+
+Exit status, first that applies:
+  127  the program is not found
+  126  it cannot be executed, or it is a set-id program the loader would run without gpa
+  125  gpa itself failed before the program ran (library, --log/--json not writable)
+  N    --error-exitcode N, when there are findings
+  77   --unchecked-exitcode: the program (or what it exec'd) was not checked, e.g. static
+  the program's own status otherwise (128 + N for signal N)";
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +53,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Commands {
     /// Run PROGRAM with every malloc/free on gpa and report memory mistakes and leaks.
+    #[command(after_help = EXIT_STATUS_HELP)]
     Run(RunArgs),
 }
 
@@ -43,7 +62,9 @@ pub(crate) struct RunArgs {
     /// Frames kept per stack trace (check mode).
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub(crate) frames: usize,
-    /// Fast mode: gpa as a drop-in fast malloc, no checks and no report.
+    /// Fast mode: gpa as a drop-in fast malloc, no traces and no report. A free of a pointer
+    /// gpa did not hand out, or a second free of a block still free, is ignored with one line
+    /// on stderr (at most 16) where glibc would abort; the heap stays intact.
     #[arg(long)]
     pub(crate) fast: bool,
     /// Guard mode: check mode with every block against an inaccessible guard page, so reads
@@ -67,6 +88,11 @@ pub(crate) struct RunArgs {
     /// Exit status when there are findings (default: the program's own status).
     #[arg(long, value_name = "N")]
     pub(crate) error_exitcode: Option<u8>,
+    /// Exit status when the program (or a program it replaced itself with by exec) was not
+    /// checked: statically linked, or its process ended without a report. 77 is what test
+    /// harnesses (Automake, Meson) read as "skipped".
+    #[arg(long, value_name = "N", default_value_t = 77)]
+    pub(crate) unchecked_exitcode: u8,
     /// List still-reachable blocks at exit (by allocation site), not only count them.
     #[arg(long)]
     pub(crate) show_reachable: bool,
@@ -94,9 +120,9 @@ fn main() -> ExitCode {
     match cli.command {
         Commands::Run(args) => match run::run(&args) {
             Ok(code) => ExitCode::from(code),
-            Err(message) => {
-                eprintln!("gpa: {message}");
-                ExitCode::from(125)
+            Err(failure) => {
+                eprintln!("gpa: {}", failure.message);
+                ExitCode::from(failure.status)
             }
         },
     }

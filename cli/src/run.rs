@@ -3,9 +3,11 @@
 //! status.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::collect::collect;
+use gpa::__capi::process::inspect::Reason;
+
+use crate::collect::{self, Image};
+use crate::launch;
 use crate::RunArgs;
 
 /// The preload library's file name.
@@ -46,15 +48,49 @@ fn fresh_report_dir() -> Result<PathBuf, String> {
     Ok(dir)
 }
 
-pub(crate) fn run(args: &RunArgs) -> Result<u8, String> {
+/// Why `gpa run` stops without a verdict: the status to exit with and what to say.
+pub(crate) struct Failure {
+    /// 125 for gpa's own failures, 126/127 when the program cannot start.
+    pub status: u8,
+    /// The message, printed after `gpa: `.
+    pub message: String,
+}
+
+/// gpa's own failures (no library, no report directory, an unwritable `--log`): 125.
+pub(crate) const OWN_FAILURE: u8 = 125;
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure {
+            status: OWN_FAILURE,
+            message,
+        }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Failure {
+        Failure::from(message.to_string())
+    }
+}
+
+pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     let library = find_library(args.preload.as_deref())?;
     let library = library
         .canonicalize()
         .map_err(|e| format!("{}: {e}", library.display()))?;
-    let report_dir = fresh_report_dir()?;
     let (program, program_args) = args.command.split_first().ok_or("no program given")?;
-    let mut command = Command::new(program);
-    command.args(program_args);
+    let launch = launch::prepare(program, program_args).map_err(|failure| Failure {
+        status: failure.status,
+        message: failure.message,
+    })?;
+    for (option, path) in [("--log", &args.log), ("--json", &args.json)] {
+        if let Some(path) = path {
+            launch::check_writable(option, path)?;
+        }
+    }
+    let report_dir = fresh_report_dir()?;
+    let mut command = launch.command;
     let preload = match std::env::var("LD_PRELOAD") {
         Ok(existing) if !existing.is_empty() => format!("{} {existing}", library.display()),
         _ => library.display().to_string(),
@@ -81,24 +117,70 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, String> {
     if let Some(bytes) = &args.quarantine {
         command.env("GPA_QUARANTINE", bytes);
     }
-    let status = command.status();
-    let collected = collect(&report_dir);
+    let started = command.spawn().and_then(|mut child| {
+        let pid = child.id();
+        child.wait().map(|status| (pid, status))
+    });
+    let (main_pid, status) = match started {
+        Ok(started) => started,
+        Err(error) => {
+            let _ = std::fs::remove_dir_all(&report_dir);
+            let status = match error.kind() {
+                std::io::ErrorKind::NotFound => 127,
+                _ => 126,
+            };
+            return Err(Failure {
+                status,
+                message: format!("{}: {error}", launch.path.display()),
+            });
+        }
+    };
+    let main = Image {
+        pid: main_pid.into(),
+        program: program.clone(),
+        exe: Some(launch.path.display().to_string()),
+        unchecked: Some(launch.unchecked.unwrap_or(Reason::NotLoaded)),
+        began: "run",
+        main: true,
+        ..Image::default()
+    };
+    let images = if args.fast {
+        Vec::new()
+    } else {
+        collect::collect(&report_dir, main_pid.into(), main)
+    };
     let _ = std::fs::remove_dir_all(&report_dir);
-    let status = status.map_err(|e| format!("cannot run {program}: {e}"))?;
     let own_code = exit_code(status);
-    let (text, merged) = collected;
-    let findings = merged["findings"].as_array().map_or(0, Vec::len);
-    let mut json = merged;
+    let mut json = collect::merged_json(&images);
+    json["mode"] = if args.fast { "fast" } else { "check" }.into();
+    if args.fast {
+        // Fast mode checks nothing and keeps no account of processes.
+        if let Some(object) = json.as_object_mut() {
+            object.remove("main_checked");
+            object.remove("all_checked");
+        }
+    }
     json["exit_status"] = own_code.into();
+    let findings = json["findings"].as_array().map_or(0, Vec::len);
+    let main_unchecked = images
+        .iter()
+        .find(|image| image.main && image.unchecked.is_some());
     if let Some(path) = &args.json {
         let pretty = serde_json::to_string_pretty(&json).unwrap_or_default();
         std::fs::write(path, pretty + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    let mut text = text;
+    let mut text = collect::merged_text(&images);
+    let unchecked = images.iter().any(|image| image.unchecked.is_some());
+    if findings != 0 || unchecked {
+        text.push_str(&collect::process_lines(&images));
+    }
     if findings != 0 {
-        let processes = json["processes"].as_array().map_or(0, Vec::len);
+        let checked = images
+            .iter()
+            .filter(|image| image.unchecked.is_none())
+            .count();
         text.push_str(&format!(
-            "gpa: {findings} finding(s) in {processes} process(es) checked; {} leaked block(s), {} byte(s)\n",
+            "gpa: {findings} finding(s) in {checked} process(es) checked; {} leaked block(s), {} byte(s)\n",
             json["leaked_blocks"], json["leaked_bytes"]
         ));
     }
@@ -108,10 +190,33 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, String> {
         }
         None => eprint!("{text}"),
     }
-    Ok(match args.error_exitcode {
+    if args.fast {
+        if let Some(reason) = launch.unchecked {
+            eprintln!(
+                "gpa: note: {} runs on its own malloc, not gpa's: {}",
+                launch.path.display(),
+                reason.describe()
+            );
+        }
+    }
+    let code = match args.error_exitcode {
         Some(code) if findings != 0 => code,
-        _ => own_code,
-    })
+        _ => match main_unchecked {
+            Some(_) => args.unchecked_exitcode,
+            None => own_code,
+        },
+    };
+    if let Some(image) = main_unchecked {
+        let reason = image.unchecked.unwrap_or(Reason::NotLoaded);
+        eprintln!(
+            "gpa: the program was not checked: {} (pid {}): {}; gpa exits with {code} (the \
+             program's own status was {own_code})",
+            image.exe.as_deref().unwrap_or(&image.program),
+            image.pid,
+            reason.describe(),
+        );
+    }
+    Ok(code)
 }
 
 fn exit_code(status: std::process::ExitStatus) -> u8 {

@@ -123,7 +123,7 @@ fn with_guard_underflow_a_write_before_the_start_faults() {
     let finding = only_finding(&findings);
     assert_eq!(finding["kind"], "underflow");
     assert_eq!(finding["access"], "write");
-    assert_eq!(finding["offset"], -20);
+    assert_eq!(finding["offset"], -40);
     assert_eq!(
         first_function(finding, "access").as_deref(),
         Some("clear_from_before")

@@ -36,13 +36,14 @@ pub mod exit;
 pub mod family;
 pub mod foreign;
 pub mod guard;
+pub mod process;
 pub mod scan;
 pub mod settings;
 pub mod unload;
 #[cfg(target_arch = "x86_64")]
 pub mod unwind;
 
-use core::alloc::{GlobalAlloc, Layout};
+use core::alloc::Layout;
 use std::sync::OnceLock;
 
 use crate::gpa::{Config, GeneralPurposeAllocator, OnError};
@@ -75,6 +76,7 @@ pub fn state() -> &'static State {
 #[inline(never)]
 fn init_state() -> &'static State {
     STATE.get_or_init(|| {
+        settings::save_paths();
         let settings = Settings::from_env();
         let checked = Config {
             safety: true,
@@ -141,11 +143,8 @@ fn try_alloc(size: usize, align: usize) -> *mut u8 {
     if gpa.config().safety {
         return guard::alloc(gpa, size, align);
     }
-    let Ok(layout) = Layout::from_size_align(size, align) else {
-        return core::ptr::null_mut();
-    };
-    // SAFETY: the GPA accepts any size, zero included (C's `malloc(0)` gets a unique block).
-    unsafe { GlobalAlloc::alloc(gpa, layout) }
+    // C's `malloc(0)` gets a unique block.
+    gpa.alloc_unsized(size, align)
 }
 
 #[inline]
@@ -194,15 +193,17 @@ unsafe fn free_fast(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
 /// a live block is checked (family, size, alignment, guard) and freed; a block of libc's own
 /// allocator goes back to libc ([`foreign`]); anything else is diagnosed and reported.
 fn release_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8, release: family::Release) {
-    match guard::base_of(gpa, memory) {
+    match guard::find(gpa, memory) {
         // SAFETY: a live block with its guard; check mode accepts any pointer in `free`.
-        Some((base, pad)) => unsafe {
-            if let Some(info) = gpa.block_info(base) {
-                family::check_release(gpa, memory, pad, &info, release);
+        Some(found) if found.live => unsafe {
+            if let Some(info) = gpa.block_info(found.base) {
+                family::check_release(gpa, memory, found.pad, &info, release);
             }
-            guard::check(gpa, base, pad);
-            gpa.free_unsized(base);
+            guard::check(gpa, found.base, found.pad);
+            gpa.free_unsized(found.base);
         },
+        // SAFETY: check mode: the GPA reports the double free of the block it remembers.
+        Some(found) => unsafe { gpa.free_unsized(found.base) },
         None => release_unknown(gpa, memory),
     }
 }
@@ -266,7 +267,13 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
             moved
         };
     }
-    let Some((base, pad)) = guard::base_of(gpa, memory) else {
+    let found = guard::find(gpa, memory);
+    let Some((base, pad)) = found.filter(|found| found.live).map(|f| (f.base, f.pad)) else {
+        if let Some(found) = found {
+            // SAFETY: a freed block's start: the GPA reports the double free, returns null.
+            unsafe { gpa.realloc_unsized(found.base, size.saturating_add(guard::FRONT)) };
+            return fail(libc::ENOMEM);
+        }
         // SAFETY: forwarded caller contract.
         return unsafe { realloc_unknown(gpa, memory, size) };
     };
@@ -500,17 +507,19 @@ pub fn init() {
         // Check mode recognizes libc's blocks itself, before the front-guard adjustment.
         state.gpa.set_foreign_block_hook(foreign::release_hook);
     }
+    process::on_start();
     if state.settings.mode.checks() || state.settings.guard_sample != 0 {
         exit::register_crash_report();
     }
     // SAFETY: the handlers are `extern "C" fn()`s that live as long as the process.
-    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_finish), Some(fork_finish)) };
+    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_finish), Some(fork_child)) };
 }
 
 /// Before `fork`: takes every GPA lock, so the child cannot inherit one held by a thread that
 /// does not exist in it (another thread in the middle of a large allocation, say). Registered
 /// first, this runs after the program's own prepare handlers, which may still allocate.
 extern "C" fn fork_prepare() {
+    process::before_fork();
     gpa().prepare_fork();
 }
 
@@ -519,4 +528,11 @@ extern "C" fn fork_finish() {
     // SAFETY: `fork_prepare` ran on this GPA in the forking thread, and nothing released its
     // locks since (the child's only thread is that thread's copy).
     unsafe { gpa().finish_fork() }
+}
+
+/// After `fork`, in the child: as [`fork_finish`], then the child becomes a process of its
+/// own (`process::on_fork_child`).
+extern "C" fn fork_child() {
+    fork_finish();
+    process::on_fork_child();
 }

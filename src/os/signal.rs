@@ -173,11 +173,6 @@ fn install_one(signal: c_int, slot: usize) -> bool {
     true
 }
 
-/// Whether the handler is installed for `signal`.
-pub fn installed(signal: c_int) -> bool {
-    slot_of(signal).is_some_and(|slot| INSTALLED[slot].load(Ordering::Acquire))
-}
-
 /// Whether the action in place before ours was the default one (or `SIG_IGN` for a fault,
 /// which the kernel treats as the default): then a fault that is not the hook's ends the
 /// process. `false` when the program had a handler of its own.
@@ -194,7 +189,7 @@ fn map_crash_stack() {
         return;
     }
     let page = super::page_size();
-    let Some(base) = super::reserve(CRASH_STACK_SIZE + page, page) else {
+    let Some(base) = super::reserve_aligned(CRASH_STACK_SIZE + page, page) else {
         return;
     };
     // SAFETY: the reservation was made above; the lowest page stays inaccessible as the
@@ -240,7 +235,7 @@ pub fn ensure_alt_stack() {
             return;
         }
         let page = super::page_size();
-        let Some(base) = super::reserve(ALT_STACK_SIZE + page, page) else {
+        let Some(base) = super::reserve_aligned(ALT_STACK_SIZE + page, page) else {
             return;
         };
         // SAFETY: the reservation is ours; the lowest page stays a guard.

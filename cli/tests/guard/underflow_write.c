@@ -1,11 +1,11 @@
-/* Guard mode with --guard-underflow: clears from 20 bytes before a block (past its 16-byte
+/* Guard mode with --guard-underflow: clears from 40 bytes before a block (past its 32-byte
  * front guard, into the guard page). */
 #include <stdlib.h>
 
 __attribute__((noinline)) static char *make_buffer(void) { return malloc(40); }
 
 __attribute__((noinline)) static void clear_from_before(char *buffer) {
-    for (int index = -20; index < 40; index++)
+    for (int index = -40; index < 40; index++)
         buffer[index] = 0;
 }
 

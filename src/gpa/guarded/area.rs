@@ -144,7 +144,7 @@ impl Area {
         let records_bytes = MAX_RECORDS * core::mem::size_of::<Record>();
         let meta_len = (header + owner_bytes + records_bytes).next_multiple_of(SEGMENT_SIZE);
         let total_len = meta_len + GAP + AREA_LEN;
-        let base = os::reserve(total_len, SEGMENT_SIZE)?;
+        let base = os::reserve_aligned(total_len, SEGMENT_SIZE)?;
         // SAFETY: the metadata part of the reservation just made.
         if !unsafe { os::protect(base, meta_len, true) } {
             // SAFETY: unused reservation.
@@ -164,11 +164,7 @@ impl Area {
         // SAFETY: the header page is fresh, writable and ours.
         unsafe {
             area.write(Area {
-                common: SegmentCommon {
-                    kind: SegmentKind::Guarded,
-                    gpa_id,
-                    canary,
-                },
+                common: SegmentCommon::new(SegmentKind::Guarded, gpa_id, canary, base_address),
                 total_len,
                 block_start,
                 block_pages,
@@ -191,8 +187,15 @@ impl Area {
                 }),
             });
         }
-        if !pagemap::set_range(base_address, total_len, base_address) {
+        if !super::register_area(base_address) {
             // SAFETY: never published.
+            unsafe { os::unmap(base, total_len) };
+            return None;
+        }
+        if !pagemap::register_guarded(base_address, total_len, area) {
+            super::unregister_area(base_address);
+            pagemap::unregister(base_address, total_len);
+            // SAFETY: never published (the page map no longer names it).
             unsafe { os::unmap(base, total_len) };
             return None;
         }
@@ -600,6 +603,29 @@ impl Area {
         let (size, align) = block_layout(record);
         let layout = Layout::from_size_align(size, align).ok()?;
         Some((layout, &record.tag, &record.alloc_trace))
+    }
+
+    /// The block (live, or freed and not yet reused) whose extent holds `address`.
+    pub fn span_at(&self, address: usize) -> Option<super::super::BlockSpan> {
+        let (_, record) = self.record_at(address)?;
+        let state = record.state.load(Ordering::Acquire);
+        if state == SLOT_FREE {
+            return None;
+        }
+        let (size, align) = block_layout(record);
+        let live = state == SLOT_LIVE;
+        Some(super::super::BlockSpan {
+            start: record.data.load(Ordering::Relaxed),
+            size,
+            align,
+            live,
+            alloc_trace: TraceId(record.alloc_trace.load(Ordering::Relaxed)),
+            free_trace: if live {
+                TraceId::NONE
+            } else {
+                TraceId(record.free_trace.load(Ordering::Relaxed))
+            },
+        })
     }
 
     /// The layout of the live block starting at `address`.

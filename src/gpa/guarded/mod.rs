@@ -66,7 +66,6 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use super::lock::Lock;
 use super::pagemap;
 use crate::os;
-use crate::report::FindingKind;
 
 /// A GPA's guarded area, created on first use.
 pub struct Guarded {
@@ -74,6 +73,34 @@ pub struct Guarded {
     /// The block area's start, or [`NOWHERE`]: the fast free path's range check.
     start: AtomicUsize,
     create: Lock<()>,
+}
+
+/// The most guarded areas (GPA instances with guarded blocks) alive at once.
+const MAX_AREAS: usize = 64;
+
+/// The headers of the live areas: the page map accepts a guarded entry only if it names one.
+static AREAS: [AtomicUsize; MAX_AREAS] = [const { AtomicUsize::new(0) }; MAX_AREAS];
+
+/// Whether `address` is the header of a live guarded area (never reads it).
+pub fn is_area(address: usize) -> bool {
+    address != 0
+        && AREAS
+            .iter()
+            .any(|slot| slot.load(Ordering::Acquire) == address)
+}
+
+/// Records a new area; `false` when [`MAX_AREAS`] are alive already.
+fn register_area(address: usize) -> bool {
+    AREAS.iter().any(|slot| {
+        slot.compare_exchange(0, address, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    })
+}
+
+fn unregister_area(address: usize) {
+    for slot in &AREAS {
+        let _ = slot.compare_exchange(address, 0, Ordering::AcqRel, Ordering::Acquire);
+    }
 }
 
 /// A start no user address is ever above by less than the area length.
@@ -139,7 +166,8 @@ impl Guarded {
         // SAFETY: caller contract; the area was mapped by `Area::create` with this length.
         unsafe {
             let total = (*(area as *const Area)).total_len;
-            pagemap::set_range(area, total, 0);
+            pagemap::unregister(area, total);
+            unregister_area(area);
             os::unmap(NonNull::new_unchecked(area as *mut u8), total);
         }
     }
@@ -243,11 +271,16 @@ impl GeneralPurposeAllocator {
         area.alloc(layout, self.config.guard_underflow, trace)
     }
 
-    /// Frees a guarded block (any pointer into the area is accepted and diagnosed).
-    pub(super) fn free_guarded(&self, base: usize, memory: NonNull<u8>, claimed: Option<Layout>) {
-        // SAFETY: `base` is a Guarded page-map target, i.e. an area header, which stays
-        // mapped while the GPA lives.
-        let area = unsafe { &*(base as *const Area) };
+    /// Frees a guarded block (any pointer into the area is accepted and diagnosed). `area` is
+    /// a sound area of this GPA (the page map and `locate` checked it).
+    pub(super) fn free_guarded(
+        &self,
+        area: *const Area,
+        memory: NonNull<u8>,
+        claimed: Option<Layout>,
+    ) {
+        // SAFETY: a sound area header of ours, mapped while the GPA lives.
+        let area = unsafe { &*area };
         let address = memory.as_ptr() as usize;
         if self.config.enable_memory_limit {
             if let Some(layout) = area.layout_of(address) {
@@ -255,26 +288,19 @@ impl GeneralPurposeAllocator {
             }
         }
         let trace = self.trace_here();
-        area.free(address, claimed, trace, &mut |finding| {
-            let finding = if finding.kind == FindingKind::InvalidFree {
-                self.recently_freed_large_at(address).unwrap_or(finding)
-            } else {
-                finding
-            };
-            self.record(finding)
-        });
+        area.free(address, claimed, trace, &mut |finding| self.record(finding));
     }
 
     /// Validates a resize of a guarded block; they never change size in place.
     pub(super) fn resize_guarded(
         &self,
-        base: usize,
+        area: *const Area,
         memory: NonNull<u8>,
         layout: Layout,
         new_len: usize,
     ) -> bool {
         // SAFETY: as in `free_guarded`.
-        let area = unsafe { &*(base as *const Area) };
+        let area = unsafe { &*area };
         match area.check_resize(memory.as_ptr() as usize, layout, self.trace_here()) {
             None => new_len == layout.size(),
             Some(finding) => {
@@ -287,19 +313,30 @@ impl GeneralPurposeAllocator {
     /// The layout, tag and allocation-trace cells of a live guarded block.
     pub(super) fn guarded_live_cells(
         &self,
-        base: usize,
+        area: *const Area,
         address: usize,
     ) -> Option<super::BlockCells<'_>> {
         // SAFETY: as in `free_guarded`; the area outlives `&self`.
-        let area = unsafe { &*(base as *const Area) };
+        let area = unsafe { &*area };
         area.live_cells(address)
     }
 
     /// The layout of a live guarded block.
-    pub(super) fn guarded_block_layout(&self, base: usize, address: usize) -> Option<Layout> {
+    pub(super) fn guarded_block_layout(&self, area: *const Area, address: usize) -> Option<Layout> {
         // SAFETY: as in `free_guarded`.
-        let area = unsafe { &*(base as *const Area) };
+        let area = unsafe { &*area };
         area.layout_of(address)
+    }
+
+    /// The guarded block (live, or freed and not yet reused) whose extent holds `address`.
+    pub(super) fn guarded_block_span(
+        &self,
+        area: *const Area,
+        address: usize,
+    ) -> Option<super::BlockSpan> {
+        // SAFETY: as in `free_guarded`.
+        let area = unsafe { &*area };
+        area.span_at(address)
     }
 
     /// Calls `visit` for every live guarded block, reporting damaged canary bytes.
