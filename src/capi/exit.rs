@@ -144,7 +144,9 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
     crate::gpa::enter_emergency_allocation();
     if let Some(finding) = finding.as_mut() {
         finding.site_trace = access_trace(fault, state.settings.frames);
-        if gpa.config().safety {
+        // A block's finding is in the GPA's terms (its start, padded size); an internal
+        // error's address is the faulting one.
+        if gpa.config().safety && finding.kind != FindingKind::InternalError {
             *finding = guard::to_user(gpa, *finding);
         }
     }

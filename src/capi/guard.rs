@@ -332,7 +332,6 @@ pub fn to_user(_gpa: &GeneralPurposeAllocator, mut finding: RawFinding) -> RawFi
     let shift = if passed_front { FRONT } else { pad };
     finding.address = finding.address.wrapping_add(shift);
     finding.size = finding.size.saturating_sub(pad);
-    finding.offset = finding.offset.map(|offset| offset - pad as isize);
     finding.claimed_size = finding.claimed_size.saturating_sub(pad);
     // Offsets count from the GPA block's start, the program's block starts `pad` later; an
     // invalid free's offset is that of the address passed (`FRONT` before the pointer).
