@@ -433,12 +433,11 @@ impl Segment {
     /// The page descriptor covering `address`, read-only (for lookups that must not claim
     /// the segment, such as fault attribution); `None` outside the page units.
     pub fn page_at(&self, address: usize) -> Option<&Page> {
-        let base = self as *const Segment as usize;
-        let unit = address.checked_sub(base)? / UNIT_SIZE;
-        if unit == 0 || unit >= UNITS {
+        let unit = address.checked_sub(self.base())? / UNIT_SIZE;
+        if unit == 0 || unit >= UNITS || self.free_units & (1 << unit) != 0 {
             return None;
         }
-        let page = &self.pages[self.unit_page[unit] as usize];
+        let page = self.pages.get(self.unit_page[unit] as usize)?;
         (page.units != 0).then_some(page)
     }
 
