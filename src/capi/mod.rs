@@ -40,8 +40,13 @@ pub mod process;
 pub mod scan;
 pub mod settings;
 pub mod unload;
-#[cfg(target_arch = "x86_64")]
-pub mod unwind;
+
+/// The leak options' syntax and suppression files, for `gpa run` to check its options with the
+/// parsers the preload library uses (`cli/src/leaks.rs`).
+pub mod leak_options {
+    pub use crate::leakcheck::{thousands, Heuristics, KindSet};
+    pub use crate::report::suppress::Suppressions;
+}
 
 use core::alloc::Layout;
 use std::sync::OnceLock;
@@ -117,7 +122,7 @@ fn init_state() -> &'static State {
 fn trace_method() -> TraceMethod {
     #[cfg(target_arch = "x86_64")]
     if settings::env_bytes(c"GPA_UNWINDER") != Some(b"libgcc") {
-        return TraceMethod::Custom(unwind::capture);
+        return TraceMethod::Custom(crate::trace::unwind::capture);
     }
     TraceMethod::Unwinder
 }

@@ -222,10 +222,11 @@ pub fn default_hook(fault: &Fault) -> Verdict {
     } else {
         attribution.frames
     };
-    finding.site_trace = access_trace(fault, depth);
-    // Whatever lock the interrupted thread holds, the report allocates without waiting.
+    // Whatever lock the interrupted thread holds, the report (and finding the thread's stack
+    // for the access trace) allocates without waiting.
     super::internal::enter_emergency();
     let _inside = heap::InsideAllocator::enter();
+    finding.site_trace = access_trace(fault, depth);
     let text = report::render(&finding, attribution.frames).to_string();
     os::write_stderr(text.as_bytes());
     Verdict::Reported

@@ -81,21 +81,32 @@ pub fn compile_c_with(
         .join("tests")
         .join(folder)
         .join(format!("{name}.c"));
-    let binary = dir.join(output);
+    compile_file(&source, &dir.join(output), flags)
+}
+
+/// Compiles the C file `source` with `gcc -O0 -g -pthread` into `dir`, named after it.
+pub fn compile_source(source: &Path, dir: &Path) -> PathBuf {
+    let name = source.file_stem().expect("a file name").to_owned();
+    compile_file(source, &dir.join(name), &[])
+}
+
+/// Compiles `source` with `gcc -O0 -g -pthread` and `flags` into `binary`.
+fn compile_file(source: &Path, binary: &Path, flags: &[&str]) -> PathBuf {
     let out = Command::new("gcc")
         .args(["-O0", "-g", "-pthread", "-w"])
         .args(flags)
         .arg("-o")
-        .arg(&binary)
-        .arg(&source)
+        .arg(binary)
+        .arg(source)
         .output()
         .expect("run gcc");
     assert!(
         out.status.success(),
-        "gcc {name}: {}",
+        "gcc {}: {}",
+        source.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    binary
+    binary.to_path_buf()
 }
 
 /// The result of one `gpa run`.

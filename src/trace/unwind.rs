@@ -1,9 +1,12 @@
-//! A caching stack unwinder for C programs (x86-64 Linux): stack traces in check mode at a
-//! few loads per frame instead of libgcc's `_Unwind_Backtrace`.
+//! A caching stack unwinder (x86-64 Linux): stack traces of code without frame pointers at a
+//! few loads per frame instead of libgcc's `_Unwind_Backtrace`. `gpa run`'s check mode uses it
+//! for C programs, and [`TraceMethod::Auto`](super::TraceMethod::Auto) for Rust code built
+//! without frame pointers.
 //!
 //! # Design
-//! C programs from a distribution have no frame pointers, so each frame's caller is found from
-//! the DWARF call-frame information (`.eh_frame`). libgcc interprets that information anew on
+//! C programs from a distribution, and Rust crates built with the default flags, have no frame
+//! pointers, so each frame's caller is found from the DWARF call-frame information
+//! (`.eh_frame`). libgcc interprets that information anew on
 //! every walk (finding the FDE, running its CFA program), which cost about 60% of check mode's
 //! time on an allocation-bound program. Here the *rule* for a return address (how to find the
 //! canonical frame address, CFA, from `rsp` or `rbp`, and where `rbp` was saved) is computed
@@ -24,14 +27,14 @@
 //! # Invariants
 //! * A cache slot is written as key 0, then rule, then key; a reader accepts the rule only if
 //!   the key it read before and after equals its address (a torn read is a miss).
-//! * Computing a rule allocates (gimli's context): it runs with the GPA's re-entrancy guard,
-//!   so those requests go to the GPA's internal heap.
-//! * The walk reads only `[cfa - 8]` and `[cfa + rbp_offset]` with `rsp < cfa <= stack top`,
-//!   where `stack top` is the end of the calling thread's stack as far as the walk has seen.
+//! * Computing a rule allocates (gimli's context): an allocator calls [`capture`] inside its
+//!   re-entrancy guard (see [`super::TraceMethod::needs_guard`]), so those requests go to its
+//!   internal heap.
+//! * The walk reads only `[cfa - 8]` and `[cfa + rbp_offset]` with `rsp < cfa <= top`, where
+//!   `top` is the end of the stack the thread runs on ([`super::current_stack_bounds`]; when
+//!   it is not known, the CFI alone bounds the walk).
 
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-
-use crate::gpa::InsideAllocator;
 
 const CACHE_LEN: usize = 1 << 14;
 static KEYS: [AtomicUsize; CACHE_LEN] = [const { AtomicUsize::new(0) }; CACHE_LEN];
@@ -109,7 +112,6 @@ fn compute(address: usize) -> Option<Rule> {
     use gimli::{BaseAddresses, CfaRule, EhFrame, EhFrameHdr, NativeEndian, Pointer, RegisterRule};
     use gimli::{UnwindContext, UnwindSection, X86_64};
 
-    let _inside = InsideAllocator::enter();
     let object = crate::os::object_containing(address)?;
     let header = object.eh_frame_header;
     let end = object.end;
@@ -190,24 +192,30 @@ pub fn capture(out: &mut [usize]) -> usize {
             options(nomem, nostack, preserves_flags)
         );
     }
-    walk(ip, sp, bp, out)
+    let top = super::current_stack_bounds().map_or(usize::MAX, |(_, top)| top);
+    walk(ip, sp, bp, top, out)
 }
 
 /// Fills `out` with the stack of a faulting thread from its signal context: the faulting
 /// instruction `ip` first, then the return addresses found by unwinding from the registers
 /// (`sp`, `bp`) the context holds. Returns how many. For the fault handler, on the faulting
-/// thread (the walk reads that thread's stack only).
+/// thread, which runs on another stack (its alternate signal stack): the walk reads only the
+/// thread's own stack, `[sp, top)` ([`super::thread_stack`]), and returns `ip` alone when `sp`
+/// is not on it.
 pub fn capture_from(ip: usize, sp: usize, bp: usize, out: &mut [usize]) -> usize {
     if out.is_empty() || ip == 0 {
         return 0;
     }
     out[0] = ip;
-    1 + walk(ip, sp, bp, &mut out[1..])
+    match super::thread_stack() {
+        Some((bottom, top)) if sp >= bottom && sp < top => 1 + walk(ip, sp, bp, top, &mut out[1..]),
+        _ => 1,
+    }
 }
 
 /// The walk of [`capture`] and [`capture_from`], from the frame whose instruction is at `ip`
-/// (an exact instruction address, not a return address).
-fn walk(mut ip: usize, mut sp: usize, mut bp: usize, out: &mut [usize]) -> usize {
+/// (an exact instruction address, not a return address), reading the stack below `top` only.
+fn walk(mut ip: usize, mut sp: usize, mut bp: usize, top: usize, out: &mut [usize]) -> usize {
     let mut count = 0;
     let mut first = true;
     while count < out.len() {
@@ -218,11 +226,11 @@ fn walk(mut ip: usize, mut sp: usize, mut bp: usize, out: &mut [usize]) -> usize
         let Some(rule) = rule_for(lookup) else { break };
         let base = if rule.from_rbp { bp } else { sp };
         let cfa = base.wrapping_add_signed(rule.cfa_offset as isize);
-        if cfa <= sp || cfa - sp > MAX_FRAME || cfa % 8 != 0 {
+        if cfa <= sp || cfa - sp > MAX_FRAME || cfa % 8 != 0 || cfa > top {
             break;
         }
         // SAFETY: `cfa - 8` holds the return address pushed by the caller's `call`: the CFI
-        // says so, and `sp < cfa` keeps the read inside the stack the thread is running on.
+        // says so, and `sp < cfa <= top` keeps the read inside the stack the thread runs on.
         let return_address = unsafe { ((cfa - 8) as *const usize).read() };
         if let Some(offset) = rule.rbp_offset {
             let saved = cfa.wrapping_add_signed(offset as isize);
