@@ -379,6 +379,59 @@ pub fn current_alternate_stack() -> Option<(usize, usize)> {
     (current.ss_flags & libc::SS_ONSTACK != 0 && base != 0).then(|| (base, base + current.ss_size))
 }
 
+/// A pthread key whose destructor runs at the exit of each thread that [armed](Self::arm) it:
+/// the thread-exit hook of the layers above (heaps, alternate signal stacks). The key is
+/// created on first use.
+pub struct ThreadExitKey {
+    key: core::sync::atomic::AtomicU64,
+    destructor: unsafe extern "C" fn(*mut libc::c_void),
+}
+
+impl ThreadExitKey {
+    /// A key (not created yet) whose destructor is `destructor`.
+    pub const fn new(destructor: unsafe extern "C" fn(*mut libc::c_void)) -> Self {
+        ThreadExitKey {
+            key: core::sync::atomic::AtomicU64::new(u64::MAX),
+            destructor,
+        }
+    }
+
+    /// Arranges for the destructor to run when the calling thread exits; `false` when the key
+    /// cannot be created or set. `pthread_setspecific` may allocate: callers inside an
+    /// allocator hold its re-entrancy guard.
+    pub fn arm(&self) -> bool {
+        use core::sync::atomic::Ordering;
+        let mut key = self.key.load(Ordering::Acquire);
+        if key == u64::MAX {
+            let mut fresh: libc::pthread_key_t = 0;
+            // SAFETY: `fresh` is a valid out-pointer; the destructor has the C signature.
+            if unsafe { libc::pthread_key_create(&mut fresh, Some(self.destructor)) } != 0 {
+                return false;
+            }
+            match self.key.compare_exchange(
+                u64::MAX,
+                fresh as u64,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => key = fresh as u64,
+                Err(winner) => {
+                    // SAFETY: `fresh` was created above and never used.
+                    unsafe { libc::pthread_key_delete(fresh) };
+                    key = winner;
+                }
+            }
+        }
+        // SAFETY: the key exists; a non-null value makes its destructor run at thread exit.
+        unsafe {
+            libc::pthread_setspecific(
+                key as libc::pthread_key_t,
+                core::ptr::dangling::<libc::c_void>(),
+            ) == 0
+        }
+    }
+}
+
 /// Writes `bytes` to standard error without allocating (reports use this as their sink).
 pub fn write_stderr(bytes: &[u8]) {
     let mut rest = bytes;

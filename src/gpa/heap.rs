@@ -341,34 +341,12 @@ pub fn new_heap(thread_id: u64, quarantine_entries: usize) -> Option<NonNull<Hea
     Some(heap)
 }
 
-static EXIT_KEY: AtomicU64 = AtomicU64::new(u64::MAX);
+/// Abandons the heaps of exiting threads.
+static EXIT_KEY: os::ThreadExitKey = os::ThreadExitKey::new(on_thread_exit);
 
 /// Registers the pthread key whose destructor abandons this thread's heaps at exit.
 fn register_exit_hook() -> bool {
-    let mut key = EXIT_KEY.load(Ordering::Acquire);
-    if key == u64::MAX {
-        let mut fresh: libc::pthread_key_t = 0;
-        // SAFETY: `fresh` is a valid out-pointer and `on_thread_exit` has the C signature.
-        if unsafe { libc::pthread_key_create(&mut fresh, Some(on_thread_exit)) } != 0 {
-            return false;
-        }
-        match EXIT_KEY.compare_exchange(u64::MAX, fresh as u64, Ordering::AcqRel, Ordering::Acquire)
-        {
-            Ok(_) => key = fresh as u64,
-            Err(winner) => {
-                // SAFETY: `fresh` was created above and never used.
-                unsafe { libc::pthread_key_delete(fresh) };
-                key = winner;
-            }
-        }
-    }
-    // SAFETY: the key exists; a non-null value makes the destructor run at thread exit.
-    unsafe {
-        libc::pthread_setspecific(
-            key as libc::pthread_key_t,
-            core::ptr::dangling::<libc::c_void>(),
-        ) == 0
-    }
+    EXIT_KEY.arm()
 }
 
 extern "C" fn on_thread_exit(_: *mut libc::c_void) {

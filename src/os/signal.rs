@@ -269,33 +269,13 @@ pub fn ensure_alt_stack() {
     });
 }
 
-static EXIT_KEY: AtomicU64 = AtomicU64::new(u64::MAX);
+/// Releases the alternate stacks of exiting threads.
+static EXIT_KEY: super::ThreadExitKey = super::ThreadExitKey::new(alt_stack_destructor);
 
-/// Arranges for [`release_alt_stack`] to run when the calling thread exits (a pthread key
-/// with a destructor; `pthread_setspecific` may allocate, so callers inside an allocator hold
-/// its re-entrancy guard).
+/// Arranges for [`release_alt_stack`] to run when the calling thread exits (`pthread_setspecific`
+/// may allocate, so callers inside an allocator hold its re-entrancy guard).
 fn release_at_thread_exit() {
-    let mut key = EXIT_KEY.load(Ordering::Acquire);
-    if key == u64::MAX {
-        let mut fresh: libc::pthread_key_t = 0;
-        // SAFETY: `fresh` is a valid out-pointer; the destructor has the C signature.
-        if unsafe { libc::pthread_key_create(&mut fresh, Some(alt_stack_destructor)) } != 0 {
-            return;
-        }
-        match EXIT_KEY.compare_exchange(u64::MAX, fresh as u64, Ordering::AcqRel, Ordering::Acquire)
-        {
-            Ok(_) => key = fresh as u64,
-            Err(winner) => {
-                // SAFETY: `fresh` was created above and never used.
-                unsafe { libc::pthread_key_delete(fresh) };
-                key = winner;
-            }
-        }
-    }
-    // SAFETY: the key exists; a non-null value makes its destructor run at thread exit.
-    unsafe {
-        libc::pthread_setspecific(key as libc::pthread_key_t, core::ptr::dangling::<c_void>())
-    };
+    EXIT_KEY.arm();
 }
 
 extern "C" fn alt_stack_destructor(_: *mut c_void) {
