@@ -59,7 +59,8 @@
 //! otherwise the report of the findings so far is written before the default action.
 //!
 //! The crash path takes no lock the interrupted thread may hold: the GPA's findings and the
-//! front guards' findings are taken with try-locks (skipped when busy), and everything it
+//! front guards' findings are taken with try-locks (skipped when busy), the symbolizer's locks
+//! are only tried (`report::symbolize::enter_crash_report`), and everything it
 //! allocates comes from the internal heap's lock-free emergency reserve
 //! (`gpa::enter_emergency_allocation`). The program's C stdio buffers are flushed so that its
 //! output before the crash is not lost: `fflush(NULL)` is not async-signal-safe (it waits for
@@ -249,6 +250,7 @@ fn crash_report(extra: Option<RawFinding>, signal: libc::c_int) {
         return;
     }
     crate::gpa::enter_emergency_allocation();
+    report::symbolize::enter_crash_report();
     let _inside = InsideAllocator::enter();
     flush_c_stdio();
     let state = super::state();

@@ -225,6 +225,7 @@ pub fn default_hook(fault: &Fault) -> Verdict {
     // Whatever lock the interrupted thread holds, the report (and finding the thread's stack
     // for the access trace) allocates without waiting.
     super::internal::enter_emergency();
+    report::symbolize::enter_crash_report();
     let _inside = heap::InsideAllocator::enter();
     finding.site_trace = access_trace(fault, depth);
     let text = report::render(&finding, attribution.frames).to_string();

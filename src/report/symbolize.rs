@@ -29,6 +29,10 @@
 mod modules;
 mod objects;
 
+pub use objects::enter_crash_report;
+#[cfg(test)]
+use objects::CRASH_WAIT;
+
 use super::Frame;
 use crate::trace::{self, TraceId};
 
@@ -192,8 +196,8 @@ fn resolve_in_epoch(address: usize, epoch: u32) -> std::vec::Vec<Frame> {
         module_offset: Some(offset),
     };
     let mut frames = std::vec::Vec::new();
-    if let Some(object) = objects::object(&module.path, module.build_id.as_deref()) {
-        let object = objects::lock(&object);
+    let object = objects::object(&module.path, module.build_id.as_deref());
+    if let Some(object) = object.as_ref().and_then(|object| objects::lock(object)) {
         // A return address: look up the call instruction before it.
         let probe = offset.saturating_sub(1) as u64;
         for found in object.frames(probe) {
@@ -522,6 +526,32 @@ fn in_gpa(frame: &Frame) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crash_report_symbolizes_without_waiting_for_a_lock_its_thread_holds() {
+        // A thread of its own: crash-report mode lasts for the thread's life.
+        std::thread::spawn(|| {
+            let address = a_crash_report_symbolizes_without_waiting_for_a_lock_its_thread_holds
+                as *const () as usize;
+            // A fault inside the symbolizer leaves its locks held by the crashed thread.
+            let _held = modules::hold_loaded_for_test();
+            enter_crash_report();
+            let started = std::time::Instant::now();
+            let first = resolve_address(address);
+            let second = resolve_address(address);
+            // The first lookup waits up to the crash budget, the second not at all; each
+            // still gives a frame (its address, without a name).
+            assert!(
+                started.elapsed() < CRASH_WAIT * 4,
+                "{:?}",
+                started.elapsed()
+            );
+            assert_eq!(first.len(), 1);
+            assert_eq!(second[0].address, address);
+        })
+        .join()
+        .unwrap();
+    }
 
     #[test]
     fn allocation_plumbing_is_recognized_and_user_code_is_not() {
