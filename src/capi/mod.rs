@@ -37,6 +37,7 @@ pub mod family;
 pub mod foreign;
 pub mod guard;
 pub mod process;
+pub mod profile;
 pub mod scan;
 pub mod settings;
 pub mod unload;
@@ -91,7 +92,11 @@ fn init_state() -> &'static State {
             ..Config::fast()
         };
         let config = match settings.mode {
-            Mode::Fast => Config::fast(),
+            // No traces of its own; an observer (the profiler) asks for them.
+            Mode::Fast => Config {
+                trace_method: trace_method(),
+                ..Config::fast()
+            },
             Mode::Check => checked,
             Mode::Guard => Config {
                 guard: true,
@@ -518,6 +523,7 @@ pub fn init() {
     }
     // SAFETY: the handlers are `extern "C" fn()`s that live as long as the process.
     unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_finish), Some(fork_child)) };
+    profile::start_if_requested(state);
 }
 
 /// Before `fork`: takes every GPA lock, so the child cannot inherit one held by a thread that
