@@ -34,6 +34,8 @@ pub mod interface;
 pub mod os;
 pub mod report;
 pub mod testing;
+#[doc(hidden)]
+pub mod tls;
 pub mod trace;
 
 pub use allocators::*;

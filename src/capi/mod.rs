@@ -62,7 +62,7 @@ pub fn state() -> &'static State {
 #[cold]
 #[inline(never)]
 fn init_state() -> &'static State {
-    STATE.get_or_init(|| {
+    let state = STATE.get_or_init(|| {
         let settings = Settings::from_env();
         let config = match settings.mode {
             Mode::Fast => Config::fast(),
@@ -83,7 +83,10 @@ fn init_state() -> &'static State {
             gpa.set_requested_memory_limit(limit);
         }
         State { gpa, settings }
-    })
+    });
+    // Fast mode: `malloc` and `free` start from one thread-local load (see `gpa::c_malloc`).
+    state.gpa.designate_c_heap();
+    state
 }
 
 /// How check mode captures stack traces: the caching unwinder where there is one
@@ -136,6 +139,25 @@ fn alloc_aligned(size: usize, align: usize) -> *mut u8 {
 /// C `malloc`: `size` bytes aligned to 16; null with `errno = ENOMEM` on failure.
 #[inline]
 pub fn malloc(size: usize) -> *mut u8 {
+    let block = crate::gpa::c_malloc(size);
+    if !block.is_null() {
+        return block;
+    }
+    malloc_general(size)
+}
+
+#[inline(never)]
+fn malloc_general(size: usize) -> *mut u8 {
+    let gpa = gpa();
+    if gpa.is_plain() {
+        let block = gpa.malloc(size);
+        gpa.sync_c_heap();
+        return if block.is_null() {
+            fail(libc::ENOMEM)
+        } else {
+            block
+        };
+    }
     alloc_aligned(size, MIN_ALIGN)
 }
 
@@ -145,8 +167,24 @@ pub fn malloc(size: usize) -> *mut u8 {
 /// In fast mode, `memory` is null or a live block from these functions.
 #[inline]
 pub unsafe fn free(memory: *mut u8) {
+    // SAFETY: forwarded caller contract.
+    if unsafe { crate::gpa::c_free(memory) } {
+        return;
+    }
+    // SAFETY: forwarded caller contract.
+    unsafe { free_general(memory) }
+}
+
+/// # Safety
+/// As for [`free`].
+#[inline(never)]
+unsafe fn free_general(memory: *mut u8) {
+    // SAFETY: forwarded caller contract.
+    if unsafe { crate::gpa::c_free_validated(memory) } {
+        return;
+    }
     let gpa = gpa();
-    if !gpa.config().safety {
+    if gpa.is_plain() || !gpa.config().safety {
         // SAFETY: forwarded caller contract.
         return unsafe { gpa.free_unsized(memory) };
     }
@@ -172,6 +210,16 @@ pub fn calloc(count: usize, size: usize) -> *mut u8 {
     let Some(total) = count.checked_mul(size) else {
         return fail(libc::ENOMEM);
     };
+    let gpa = gpa();
+    if gpa.is_plain() {
+        // Skips clearing memory still zero from the OS.
+        let block = gpa.calloc(total);
+        return if block.is_null() {
+            fail(libc::ENOMEM)
+        } else {
+            block
+        };
+    }
     let block = malloc(total);
     if !block.is_null() {
         // SAFETY: a fresh block of `total` bytes.

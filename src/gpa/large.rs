@@ -163,24 +163,61 @@ impl FreedRing {
     }
 }
 
-/// Mappings of freed large blocks kept for reuse (fast mode only), so that a program that
-/// frees and allocates big buffers in a loop does not pay a fresh mapping (and a page fault per
-/// OS page) each time. Bounded: at most [`LARGE_CACHE_ENTRIES`] mappings and [`LARGE_CACHE_BYTES`] bytes;
-/// the oldest go back to the backing allocator first.
+/// Mappings of freed large blocks kept for reuse, so that a program that frees and allocates
+/// big buffers in a loop does not pay a fresh mapping, and a page fault (the kernel zeroing a
+/// page) for each of its OS pages, every time: glibc reuses such memory from its heap, which
+/// made it several times faster than a map-per-block allocator on buffers of megabytes.
+///
+/// # Policy
+/// * **Reuse:** an allocation takes the smallest cached mapping that fits (best fit); when it
+///   would leave more than half of the mapping unused, the tail is trimmed off first. When
+///   none fits, the largest cached mapping of at least half the size grows in place or moves
+///   (`mremap`: page tables move, only the new tail is faulted in).
+/// * **Bounds:** at most [`LARGE_CACHE_ENTRIES`] mappings, and at most half the bytes of live
+///   large blocks, but never less than [`LARGE_CACHE_MIN_BYTES`] nor more than
+///   [`LARGE_CACHE_MAX_BYTES`]: the memory a program just freed stays resident while it keeps
+///   working at that size, and goes back to the OS (`munmap`, oldest first) when it shrinks.
+/// * **Safety mode** first holds a freed mapping in a quarantine, inaccessible
+///   (`PROT_NONE`), so that a use after free still faults as it did when every freed block was
+///   unmapped at once; at most [`LARGE_QUARANTINE_ENTRIES`] mappings and
+///   [`LARGE_QUARANTINE_BYTES`] bytes, the oldest leaving to the reuse list (made accessible
+///   again) first.
 pub struct LargeCache {
-    /// (base, length, alignment) of the cached mappings, oldest first, in `entries[..len]`.
+    /// (base, length, alignment) of the reusable mappings, oldest first, in `entries[..len]`.
     entries: [(usize, usize, usize); LARGE_CACHE_ENTRIES],
     len: usize,
     bytes: usize,
+    /// Freed mappings not yet reusable (safety mode), oldest first.
+    quarantine: [(usize, usize, usize); LARGE_QUARANTINE_ENTRIES],
+    quarantined: usize,
+    quarantined_bytes: usize,
+    /// Bytes of live large mappings (approximate: in-place resizes are not counted).
+    live_bytes: usize,
 }
 
 /// Mappings a GPA keeps for reuse.
-pub const LARGE_CACHE_ENTRIES: usize = 8;
-/// Bytes of mappings a GPA keeps for reuse.
-pub const LARGE_CACHE_BYTES: usize = 32 << 20;
+pub const LARGE_CACHE_ENTRIES: usize = 16;
+/// The reuse cache may always hold this many bytes.
+pub const LARGE_CACHE_MIN_BYTES: usize = 64 << 20;
+/// The reuse cache never holds more than this many bytes.
+pub const LARGE_CACHE_MAX_BYTES: usize = 1 << 30;
+/// Freed mappings held inaccessible in safety mode.
+pub const LARGE_QUARANTINE_ENTRIES: usize = 8;
+/// Bytes of freed mappings held inaccessible in safety mode.
+pub const LARGE_QUARANTINE_BYTES: usize = 64 << 20;
 
 /// Mappings leaving the cache, to be returned to the backing allocator.
-pub type Evicted = [(usize, Layout); LARGE_CACHE_ENTRIES + 1];
+pub type Evicted = [(usize, Layout); LARGE_CACHE_ENTRIES + LARGE_QUARANTINE_ENTRIES + 1];
+
+/// Where a large allocation's mapping comes from.
+pub enum Reuse {
+    /// A cached mapping at least as big as wanted.
+    Fit(usize, Layout),
+    /// A cached mapping smaller than wanted, to grow.
+    Grow(usize, Layout),
+    /// Nothing suitable is cached: map afresh.
+    Fresh,
+}
 
 impl LargeCache {
     /// An empty cache.
@@ -189,6 +226,10 @@ impl LargeCache {
             entries: [(0, 0, 0); LARGE_CACHE_ENTRIES],
             len: 0,
             bytes: 0,
+            quarantine: [(0, 0, 0); LARGE_QUARANTINE_ENTRIES],
+            quarantined: 0,
+            quarantined_bytes: 0,
+            live_bytes: 0,
         }
     }
 
@@ -203,26 +244,70 @@ impl LargeCache {
         })
     }
 
-    /// Takes a mapping that fits `wanted` without wasting more than half of it.
-    fn take(&mut self, wanted: Layout) -> Option<(usize, Layout)> {
-        let index = self.entries[..self.len]
-            .iter()
-            .position(|&(base, len, _)| {
-                base % wanted.align() == 0 && len >= wanted.size() && len / 2 <= wanted.size()
-            })?;
-        Some(self.remove(index))
+    /// The byte bound of the reuse list (see the policy).
+    fn budget(&self) -> usize {
+        (self.live_bytes / 2).clamp(LARGE_CACHE_MIN_BYTES, LARGE_CACHE_MAX_BYTES)
     }
 
-    /// Stores a mapping; writes to `evicted` those that must go back to the backing allocator
-    /// (the mapping itself when it is too big, or the oldest ones to make room) and returns
-    /// how many.
-    fn put(&mut self, base: usize, layout: Layout, evicted: &mut Evicted) -> usize {
-        if layout.size() > LARGE_CACHE_BYTES / 2 {
-            evicted[0] = (base, layout);
-            return 1;
+    /// Chooses the mapping for an allocation of `wanted` (see the policy) and counts it live.
+    pub fn take(&mut self, wanted: Layout) -> Reuse {
+        self.live_bytes += wanted.size();
+        let usable = |&(base, _, align): &(usize, usize, usize)| {
+            base % wanted.align() == 0 && align == wanted.align()
+        };
+        let mut fit: Option<usize> = None;
+        let mut grow: Option<usize> = None;
+        for (index, entry) in self.entries[..self.len].iter().enumerate() {
+            if !usable(entry) {
+                continue;
+            }
+            let len = entry.1;
+            if len >= wanted.size() {
+                if fit.is_none_or(|best| len < self.entries[best].1) {
+                    fit = Some(index);
+                }
+            } else if len >= wanted.size() / 2 && grow.is_none_or(|best| len > self.entries[best].1)
+            {
+                grow = Some(index);
+            }
         }
-        let mut count = 0;
-        while self.len == LARGE_CACHE_ENTRIES || self.bytes + layout.size() > LARGE_CACHE_BYTES {
+        if let Some(index) = fit {
+            let (base, layout) = self.remove(index);
+            return Reuse::Fit(base, layout);
+        }
+        if let Some(index) = grow {
+            let (base, layout) = self.remove(index);
+            return Reuse::Grow(base, layout);
+        }
+        Reuse::Fresh
+    }
+
+    /// Counts a mapping of `len` bytes as no longer live (after a failed allocation).
+    pub fn untake(&mut self, len: usize) {
+        self.live_bytes = self.live_bytes.saturating_sub(len);
+    }
+
+    /// Stores a freed mapping for reuse; writes to `evicted` those that must go back to the
+    /// backing allocator (the mapping itself when it is too big, or the oldest ones to make
+    /// room) and returns how many.
+    fn put(&mut self, base: usize, layout: Layout, evicted: &mut Evicted) -> usize {
+        self.live_bytes = self.live_bytes.saturating_sub(layout.size());
+        self.put_reusable(base, layout, evicted, 0)
+    }
+
+    fn put_reusable(
+        &mut self,
+        base: usize,
+        layout: Layout,
+        evicted: &mut Evicted,
+        mut count: usize,
+    ) -> usize {
+        let budget = self.budget();
+        if layout.size() > budget {
+            evicted[count] = (base, layout);
+            return count + 1;
+        }
+        while self.len == LARGE_CACHE_ENTRIES || self.bytes + layout.size() > budget {
             evicted[count] = self.remove(0);
             count += 1;
         }
@@ -232,12 +317,48 @@ impl LargeCache {
         count
     }
 
-    /// Empties the cache into `evicted`; returns how many.
-    fn drain(&mut self, evicted: &mut Evicted) -> usize {
-        let count = self.len;
-        for slot in evicted.iter_mut().take(count) {
-            *slot = self.remove(0);
+    /// Safety mode: holds a freed mapping, already made inaccessible, in the quarantine; the
+    /// oldest ones leave it (to be made accessible again and passed to [`Self::put_released`])
+    /// into `released`; returns how many.
+    fn quarantine(&mut self, base: usize, layout: Layout, released: &mut Evicted) -> usize {
+        self.live_bytes = self.live_bytes.saturating_sub(layout.size());
+        let mut count = 0;
+        while self.quarantined != 0
+            && (self.quarantined == LARGE_QUARANTINE_ENTRIES
+                || self.quarantined_bytes + layout.size() > LARGE_QUARANTINE_BYTES)
+        {
+            let (old_base, len, align) = self.quarantine[0];
+            self.quarantine[..self.quarantined].rotate_left(1);
+            self.quarantined -= 1;
+            self.quarantined_bytes -= len;
+            // SAFETY: the values formed a valid layout when the mapping was made.
+            released[count] = (old_base, unsafe {
+                Layout::from_size_align_unchecked(len, align)
+            });
+            count += 1;
         }
+        self.quarantine[self.quarantined] = (base, layout.size(), layout.align());
+        self.quarantined += 1;
+        self.quarantined_bytes += layout.size();
+        count
+    }
+
+    /// Empties the cache (reuse list and quarantine) into `evicted`; returns how many.
+    fn drain(&mut self, evicted: &mut Evicted) -> usize {
+        let mut count = 0;
+        while self.len != 0 {
+            evicted[count] = self.remove(0);
+            count += 1;
+        }
+        for &(base, len, align) in &self.quarantine[..self.quarantined] {
+            // SAFETY: the values formed a valid layout when the mapping was made.
+            evicted[count] = (base, unsafe {
+                Layout::from_size_align_unchecked(len, align)
+            });
+            count += 1;
+        }
+        self.quarantined = 0;
+        self.quarantined_bytes = 0;
         count
     }
 }
@@ -285,18 +406,85 @@ use crate::trace::TraceId;
 impl GeneralPurposeAllocator {
     #[cold]
     pub(super) fn alloc_large(&self, layout: Layout) -> Option<NonNull<u8>> {
+        self.alloc_large_inner(layout).map(|(block, _)| block)
+    }
+
+    /// A large block whose data reads as zeros (C's `calloc`): reused mappings are cleared,
+    /// fresh ones already are.
+    #[cold]
+    pub(super) fn alloc_large_zeroed(&self, layout: Layout) -> Option<NonNull<u8>> {
+        let (block, zeroed) = self.alloc_large_inner(layout)?;
+        if !zeroed {
+            // SAFETY: the block's data holds `layout.size()` bytes.
+            unsafe { core::ptr::write_bytes(block.as_ptr(), 0, layout.size()) };
+        }
+        Some(block)
+    }
+
+    /// A mapping for `wanted`: reused from the cache (trimmed or grown as needed) or fresh;
+    /// `true` when its memory is known to be zero.
+    fn large_mapping(&self, wanted: Layout) -> Option<(NonNull<u8>, Layout, bool)> {
+        let backing = self.config.backing_allocator;
+        // Cached mappings have `wanted`'s alignment (`LargeCache::take`), so a mapping resized
+        // to `wanted.size()` has exactly the layout `wanted`.
+        let reused = match lock(&self.large_cache).take(wanted) {
+            Reuse::Fit(base, mapping) => {
+                // SAFETY: cached mappings are non-null bases of unused mappings.
+                let memory = unsafe { NonNull::new_unchecked(base as *mut u8) };
+                // More than half unused: give the tail back rather than keep it resident.
+                let trim = mapping.size() / 2 > wanted.size();
+                // SAFETY: the mapping is ours, unused, with this layout; shrinking keeps its
+                // start.
+                if trim && unsafe { backing.resize(memory, mapping, wanted.size()) } {
+                    Some((memory, wanted))
+                } else {
+                    Some((memory, mapping))
+                }
+            }
+            Reuse::Grow(base, mapping) => {
+                // SAFETY: cached mappings are non-null bases of unused mappings.
+                let memory = unsafe { NonNull::new_unchecked(base as *mut u8) };
+                // SAFETY: the mapping is ours, unused, with this layout; on success the old
+                // range is gone. The page allocator keeps alignments above a page (it moves
+                // such a mapping onto an aligned target), which is checked anyway.
+                match unsafe { backing.remap(memory, mapping, wanted.size()) } {
+                    Some(moved) if moved.as_ptr() as usize % wanted.align() == 0 => {
+                        Some((moved, wanted))
+                    }
+                    Some(moved) => {
+                        // SAFETY: the moved mapping is ours and unused, with layout `wanted`.
+                        unsafe { backing.free(moved, wanted) };
+                        None
+                    }
+                    None => {
+                        // SAFETY: the mapping is unchanged and unused.
+                        unsafe { backing.free(memory, mapping) };
+                        None
+                    }
+                }
+            }
+            Reuse::Fresh => None,
+        };
+        if let Some((memory, mapping)) = reused {
+            return Some((memory, mapping, false));
+        }
+        match backing.alloc(wanted) {
+            Some(memory) => Some((memory, wanted, self.config.backing_allocator_zeroes)),
+            None => {
+                lock(&self.large_cache).untake(wanted.size());
+                None
+            }
+        }
+    }
+
+    fn alloc_large_inner(&self, layout: Layout) -> Option<(NonNull<u8>, bool)> {
         let extra = if self.config.safety {
             safety::CANARY_LEN
         } else {
             0
         };
         let wanted = mapping_layout(layout.size(), layout.align(), extra)?;
-        let cached = lock(&self.large_cache).take(wanted);
-        let (memory, mapping) = match cached {
-            // SAFETY: cached mappings are non-null bases of unused mappings.
-            Some((base, mapping)) => (unsafe { NonNull::new_unchecked(base as *mut u8) }, mapping),
-            None => (self.config.backing_allocator.alloc(wanted)?, wanted),
-        };
+        let (memory, mapping, zeroed) = self.large_mapping(wanted)?;
         let base = memory.as_ptr() as usize;
         let header = memory.as_ptr().cast::<LargeBlock>();
         // SAFETY: fresh memory of at least one OS page, aligned for the header.
@@ -321,6 +509,7 @@ impl GeneralPurposeAllocator {
             });
         }
         if !pagemap::set_range(base, mapping.size(), base) {
+            lock(&self.large_cache).untake(mapping.size());
             // SAFETY: never published.
             unsafe { self.config.backing_allocator.free(memory, mapping) };
             return None;
@@ -335,7 +524,7 @@ impl GeneralPurposeAllocator {
             if self.config.safety {
                 safety::write_canary(block.data(), layout.size(), block.capacity());
             }
-            NonNull::new(block.data() as *mut u8)
+            NonNull::new(block.data() as *mut u8).map(|data| (data, zeroed))
         }
     }
 
@@ -476,12 +665,48 @@ impl GeneralPurposeAllocator {
         // SAFETY: caller contract.
         let (len, layout) = unsafe { ((*header).registered_len, (*header).layout()) };
         pagemap::set_range(header as usize, len, 0);
-        let mut evicted: Evicted = [(0, layout); LARGE_CACHE_ENTRIES + 1];
+        let mut evicted: Evicted =
+            [(0, layout); LARGE_CACHE_ENTRIES + LARGE_QUARANTINE_ENTRIES + 1];
         let count = if self.config.safety {
-            // In safety mode a freed block's memory goes away at once, so a use after free
-            // faults instead of reading another block's data.
-            evicted[0] = (header as usize, layout);
-            1
+            // A freed block's memory becomes inaccessible at once, so that a use after free
+            // faults instead of reading another block's data; it is reused only after the
+            // quarantine.
+            // SAFETY: the mapping is ours and nothing may use it any more.
+            let protected = unsafe {
+                crate::os::protect(NonNull::new_unchecked(header.cast()), layout.size(), false)
+            };
+            if protected {
+                let mut released: Evicted = evicted;
+                let leaving =
+                    lock(&self.large_cache).quarantine(header as usize, layout, &mut released);
+                let mut count = 0;
+                for &(base, mapping) in &released[..leaving] {
+                    // SAFETY: a quarantined mapping of ours, made inaccessible above.
+                    let accessible = unsafe {
+                        crate::os::protect(
+                            NonNull::new_unchecked(base as *mut u8),
+                            mapping.size(),
+                            true,
+                        )
+                    };
+                    if accessible {
+                        count = lock(&self.large_cache).put_reusable(
+                            base,
+                            mapping,
+                            &mut evicted,
+                            count,
+                        );
+                    } else {
+                        evicted[count] = (base, mapping);
+                        count += 1;
+                    }
+                }
+                count
+            } else {
+                lock(&self.large_cache).untake(layout.size());
+                evicted[0] = (header as usize, layout);
+                1
+            }
         } else {
             lock(&self.large_cache).put(header as usize, layout, &mut evicted)
         };
@@ -492,7 +717,8 @@ impl GeneralPurposeAllocator {
 
     /// Returns every cached mapping to the backing allocator.
     pub(super) fn flush_large_cache(&self) {
-        let mut evicted: Evicted = [(0, Layout::new::<u8>()); LARGE_CACHE_ENTRIES + 1];
+        let mut evicted: Evicted =
+            [(0, Layout::new::<u8>()); LARGE_CACHE_ENTRIES + LARGE_QUARANTINE_ENTRIES + 1];
         let count = lock(&self.large_cache).drain(&mut evicted);
         // SAFETY: as in `release_large`.
         unsafe { self.free_mappings(&evicted[..count]) };

@@ -27,6 +27,7 @@
 //!   fixed array and interned into a table mapped from the OS; reports are rendered with the
 //!   thread marked as inside the allocator (see `heap::InsideAllocator`).
 
+mod c_paths;
 mod heap;
 mod internal;
 mod large;
@@ -49,6 +50,7 @@ use crate::trace::{self, TraceId, TraceMethod};
 use crate::PageAllocator;
 use lock::Lock;
 
+pub use c_paths::{c_free, c_free_validated, c_malloc};
 #[allow(unused_imports)] // for `testing`, which is being written
 pub(crate) use heap::{current_thread_id, inside_allocator, InsideAllocator};
 pub use leaks::LiveBlock;
@@ -198,6 +200,8 @@ unsafe impl Send for HeapList {}
 /// The general-purpose allocator. See the module documentation.
 pub struct GeneralPurposeAllocator {
     config: Config,
+    /// No safety, no accounting, no log: the C ABI's fast paths apply (one flag to test).
+    plain: bool,
     id: AtomicU64,
     heaps: Lock<HeapList>,
     large: Lock<large::LargeList>,
@@ -222,6 +226,7 @@ impl GeneralPurposeAllocator {
     pub const fn with_config(config: Config) -> Self {
         GeneralPurposeAllocator {
             config,
+            plain: !config.safety && !config.enable_memory_limit && !config.verbose_log,
             id: AtomicU64::new(0),
             heaps: Lock::new(HeapList {
                 head: core::ptr::null_mut(),
@@ -649,6 +654,11 @@ impl GeneralPurposeAllocator {
 
     /// The usable size of a live block (`malloc_usable_size`), 0 when `memory` is not one.
     pub fn usable_size(&self, memory: *const u8) -> usize {
+        if self.plain {
+            if let Some(size) = self.usable_size_plain(memory) {
+                return size;
+            }
+        }
         self.block_layout(memory).map_or(0, |layout| layout.size())
     }
 
@@ -693,7 +703,12 @@ impl GeneralPurposeAllocator {
     ///
     /// # Safety
     /// In fast mode, `memory` is null or a live block of this allocator.
+    #[inline]
     pub unsafe fn free_unsized(&self, memory: *mut u8) {
+        // SAFETY: forwarded caller contract.
+        if self.plain && unsafe { self.free_plain(memory) } {
+            return;
+        }
         if let Some(memory) = NonNull::new(memory) {
             // SAFETY: forwarded caller contract.
             unsafe { self.free_general(memory, None) }
@@ -707,6 +722,12 @@ impl GeneralPurposeAllocator {
     /// # Safety
     /// As for [`GeneralPurposeAllocator::free_unsized`]; `new_size > 0`.
     pub unsafe fn realloc_unsized(&self, memory: *mut u8, new_size: usize) -> *mut u8 {
+        if self.plain {
+            // SAFETY: forwarded caller contract.
+            if let Some(moved) = unsafe { self.realloc_plain(memory, new_size) } {
+                return moved;
+            }
+        }
         let Some(block) = NonNull::new(memory) else {
             return core::ptr::null_mut();
         };

@@ -116,6 +116,9 @@ pub struct Page {
     pub units: u8,
     /// Linked in its heap's queue for `class`.
     pub in_queue: bool,
+    /// Slots not yet carved hold zeros (the page's memory was fresh or purged when claimed):
+    /// `calloc` need not clear them.
+    pub zeroed_tail: bool,
     /// Neighbours in the heap's queue for `class`.
     pub next: *mut Page,
     /// See `next`.
@@ -193,14 +196,17 @@ impl Segment {
         segment
     }
 
-    /// Claims a run of units for a page of `class`; `None` when no run is free.
+    /// Claims a run of units for a page of `class`; `None` when no run is free. `zeroed`: the
+    /// segment's memory came zeroed from the backing allocator (units never used since, or
+    /// purged, still are).
     ///
     /// # Safety
     /// `self` is a live segment owned by the calling thread's heap.
-    pub unsafe fn claim_page(&mut self, class: Class) -> Option<*mut Page> {
+    pub unsafe fn claim_page(&mut self, class: Class, zeroed: bool) -> Option<*mut Page> {
         let units = page_units(class);
         let first = find_run(self.free_units, units)?;
         let mask = run_mask(first, units);
+        let zeroed_tail = zeroed && self.dirty_units & mask == 0;
         self.free_units &= !mask;
         self.dirty_units &= !mask;
         for unit in first..first + units {
@@ -220,6 +226,7 @@ impl Segment {
         page.class = class as u8;
         page.units = units as u8;
         page.in_queue = false;
+        page.zeroed_tail = zeroed_tail;
         page.next = core::ptr::null_mut();
         page.prev = core::ptr::null_mut();
         page.meta = core::ptr::null_mut();
@@ -249,6 +256,20 @@ impl Segment {
         let unit = (address - self as *mut Segment as usize) / UNIT_SIZE;
         let first = self.unit_page[unit] as usize;
         &mut self.pages[first]
+    }
+
+    /// As [`Segment::page_of`], without the bounds checks.
+    ///
+    /// # Safety
+    /// `address` lies in this segment (`self <= address < self + SEGMENT_SIZE`).
+    #[inline(always)]
+    pub unsafe fn page_of_unchecked(&mut self, address: usize) -> *mut Page {
+        let unit = (address - self as *mut Segment as usize) / UNIT_SIZE;
+        // SAFETY: caller contract: `unit < UNITS`; `unit_page` entries are unit indices.
+        unsafe {
+            let first = *self.unit_page.get_unchecked(unit) as usize;
+            self.pages.as_mut_ptr().add(first)
+        }
     }
 
     /// Returns the memory of free units to the OS (they read back as zero when reused).
@@ -315,6 +336,21 @@ impl Page {
         (index as usize, offset == index * self.block_size as u64)
     }
 
+    /// The index of the carved slot that starts at `address`, if one does: the validation of
+    /// a pointer to free in a subtraction, two multiplications and two compares.
+    ///
+    /// `address` must lie in a unit that this descriptor's page covers or once covered (as
+    /// `Segment::page_of` finds it): then `address >= start` for a claimed or released page,
+    /// whose reciprocal is exact for offsets below the segment size; a never-claimed
+    /// descriptor is all zeros, so the index is 0 and `carved` is 0.
+    #[inline(always)]
+    pub fn carved_slot(&self, address: usize) -> Option<usize> {
+        let offset = (address - self.start as usize) as u64;
+        let index = (offset * self.reciprocal) >> RECIPROCAL_SHIFT;
+        (index < u64::from(self.carved) && index * u64::from(self.block_size) == offset)
+            .then_some(index as usize)
+    }
+
     /// The address of slot `index`.
     #[inline]
     pub fn slot_address(&self, index: usize) -> usize {
@@ -344,6 +380,16 @@ impl Page {
             return Some(unsafe { NonNull::new_unchecked(block.cast()) });
         }
         self.carve()
+    }
+
+    /// As [`Page::pop`], also saying whether the slot is known to hold zeros.
+    #[inline]
+    pub fn pop_zeroed(&mut self) -> Option<(NonNull<u8>, bool)> {
+        if !self.free.is_null() {
+            return self.pop().map(|block| (block, false));
+        }
+        let zeroed = self.zeroed_tail;
+        self.carve().map(|block| (block, zeroed))
     }
 
     #[inline]

@@ -55,7 +55,7 @@ impl GeneralPurposeAllocator {
     /// Refills: drains remote frees, walks the class queue, or makes a new page.
     #[cold]
     #[inline(never)]
-    fn alloc_small_slow(&self, class: Class) -> Option<(NonNull<u8>, *mut Page)> {
+    pub(super) fn alloc_small_slow(&self, class: Class) -> Option<(NonNull<u8>, *mut Page)> {
         let mut heap_ptr = self.current_heap()?;
         // SAFETY: the heap belongs to the calling thread.
         let heap = unsafe { heap_ptr.as_mut() };
@@ -119,9 +119,10 @@ impl GeneralPurposeAllocator {
     #[cold]
     fn new_page(&self, heap: &mut Heap, class: Class) -> Option<*mut Page> {
         let mut segment = heap.segments;
+        let zeroed = self.config.backing_allocator_zeroes;
         while !segment.is_null() {
             // SAFETY: the heap's segments are live and owned by this thread.
-            if let Some(page) = unsafe { (*segment).claim_page(class) } {
+            if let Some(page) = unsafe { (*segment).claim_page(class, zeroed) } {
                 return self.prepare_page(page, segment);
             }
             // SAFETY: as above.
@@ -129,7 +130,7 @@ impl GeneralPurposeAllocator {
         }
         let segment = self.new_segment(heap)?;
         // SAFETY: a fresh segment has every page unit free.
-        let page = unsafe { (*segment).claim_page(class) }?;
+        let page = unsafe { (*segment).claim_page(class, zeroed) }?;
         self.prepare_page(page, segment)
     }
 
@@ -189,6 +190,7 @@ impl GeneralPurposeAllocator {
     /// The segment has no pages and is unlinked from its heap.
     pub(super) unsafe fn release_segment(&self, segment: *mut Segment) {
         let base = segment as usize;
+        heap::forget_c_segment(base);
         pagemap::set_range(base, SEGMENT_SIZE, 0);
         // SAFETY: constant, valid layout.
         let layout = unsafe { Layout::from_size_align_unchecked(SEGMENT_SIZE, SEGMENT_SIZE) };
@@ -225,7 +227,7 @@ impl GeneralPurposeAllocator {
     /// A page of this thread's heap got a slot back: requeue it, or release it when empty.
     #[cold]
     #[inline(never)]
-    fn page_gained_free(&self, heap: &mut Heap, page: *mut Page) {
+    pub(super) fn page_gained_free(&self, heap: &mut Heap, page: *mut Page) {
         // SAFETY: a live page of the caller's heap.
         let page_ref = unsafe { &mut *page };
         if !page_ref.in_queue {
@@ -729,8 +731,11 @@ const RETAINED_DIRTY_BYTES: usize = 4 << 20;
 /// empty and not the page its class allocates from). The current page emptying is the common
 /// case of alloc/free pairs and needs nothing.
 #[inline(always)]
-fn page_needs_attention(heap: &Heap, page: &Page, page_ptr: *mut Page) -> bool {
-    !page.in_queue || (page.used == 0 && heap.queues[page.class as usize].head != page_ptr)
+pub(super) fn page_needs_attention(heap: &Heap, page: &Page, page_ptr: *mut Page) -> bool {
+    // SAFETY: a page's class is below CLASS_COUNT.
+    !page.in_queue
+        || (page.used == 0
+            && unsafe { heap.queues.get_unchecked(page.class as usize) }.head != page_ptr)
 }
 
 fn is_slot_start(page: &Page, address: usize) -> bool {
