@@ -9,16 +9,22 @@
 //!
 //! Traces are interned in one process-wide, lock-free, open-addressed table keyed by a hash of
 //! the addresses: millions of allocations from one site cost one entry, and a block stores only
-//! a 4-byte [`TraceId`]. The table is reserved virtually (the OS maps its pages on first touch)
-//! and never shrinks; when it is nearly full, new traces get [`TraceId::NONE`].
+//! a 4-byte [`TraceId`]. The table is an index of 16-byte entries (hash, where the frames are,
+//! how many) over an append-only arena where each distinct trace's frames are packed, so a new
+//! trace costs a line of the index and its frames, not a page: a program whose recursion makes
+//! a hundred thousand distinct traces keeps a few MiB, not hundreds. Both are reserved
+//! virtually (the OS maps their pages on first touch) and never shrink; when the index is
+//! nearly full, new traces get [`TraceId::NONE`].
 //!
 //! More frames than the configured depth are captured ([`SKIP_BUDGET`] extra): the allocator's
 //! own frames and the allocation plumbing of std and `allocator_api2` are dropped when a trace
 //! is symbolized (`report::symbolize`), so they do not use up the user's depth.
 //!
 //! # Invariants
-//! * A table slot's `key` goes from 0 to a hash once (CAS), then its frames are written, then
-//!   `ready` is set with `Release`; readers compare frames only after an `Acquire` of `ready`.
+//! * A table slot's `key` goes from 0 to a hash once (CAS), then its frames are copied into the
+//!   arena and their index is published in `frames` with `Release`; readers compare frames
+//!   only after an `Acquire` of a non-zero `frames`. Arena ranges are handed out by one
+//!   `fetch_add` and never reused.
 //! * Nothing here allocates from any heap.
 
 use core::cell::Cell;
@@ -47,9 +53,12 @@ pub enum TraceMethod {
     /// microseconds per trace.
     Unwinder,
     /// A walker of the caller's choice: fills the slice with return addresses, innermost
-    /// first, and returns how many (`capi::unwind::capture`, a caching DWARF unwinder). It
-    /// must not allocate from a user heap.
+    /// first, and returns how many. It must not allocate from a user heap.
     Custom(fn(&mut [usize]) -> usize),
+    /// A walker that also interns: returns the trace of the given depth, leaving out the
+    /// allocator's own frames itself (`capi::unwind::capture_user`, a caching DWARF unwinder
+    /// that remembers recent walks and their ids). It must not allocate from a user heap.
+    CustomId(fn(usize) -> TraceId),
 }
 
 /// A handle to an interned trace.
@@ -105,18 +114,30 @@ impl Default for Frames {
     }
 }
 
-thread_local! {
-    /// The top of this thread's stack, found once per thread (0: not yet known).
-    static STACK_TOP: Cell<usize> = const { Cell::new(0) };
+/// Per-thread state of the capture: the stack's top and the recently interned traces.
+#[repr(C)]
+struct ThreadTraces {
+    /// The top of this thread's stack, found once per thread (0: not yet known, 1: being
+    /// found or unknown).
+    stack_top: Cell<usize>,
+    /// Recently interned traces, by hash: most allocations come from a few sites, and this
+    /// saves the shared table's cache miss. A match of the 64-bit hash and of the outermost and
+    /// innermost addresses is trusted.
+    recent: [Cell<(u64, usize, u32)>; RECENT_WAYS],
 }
+
+// SAFETY: an unknown stack top and empty (all-zero) recent entries are the initial state.
+unsafe impl crate::tls::ZeroInit for ThreadTraces {}
+
+crate::tls::fast_thread_local!(
+    /// The calling thread's capture state (initial-exec TLS: no `__tls_get_addr`).
+    fn thread_traces() -> ThreadTraces;
+);
 
 /// Whether [`prepare_thread`] has run on this thread.
 #[inline(always)]
 pub fn thread_prepared() -> bool {
-    STACK_TOP
-        .try_with(Cell::get)
-        .ok()
-        .is_none_or(|top| top != 0)
+    thread_traces().stack_top.get() != 0
 }
 
 /// Records the calling thread's stack bounds, once per thread, before its first capture.
@@ -124,12 +145,11 @@ pub fn thread_prepared() -> bool {
 /// its re-entrancy guard; a capture made meanwhile (by that nested allocation) finds the
 /// bound still unknown (`1`) and returns no frames instead of recursing.
 pub fn prepare_thread() {
-    let _ = STACK_TOP.try_with(|top| {
-        if top.get() == 0 {
-            top.set(1);
-            top.set(os::stack_top().unwrap_or(1));
-        }
-    });
+    let top = &thread_traces().stack_top;
+    if top.get() == 0 {
+        top.set(1);
+        top.set(os::stack_top().unwrap_or(1));
+    }
 }
 
 #[inline(always)]
@@ -158,6 +178,11 @@ fn capture_into(frames: &mut Frames, depth: usize, method: TraceMethod) {
     let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
     match method {
         TraceMethod::FramePointers => walk_frame_pointers(frames, limit),
+        TraceMethod::CustomId(walk) => {
+            for &address in frames_of(walk(depth)).addresses() {
+                frames.push(address);
+            }
+        }
         TraceMethod::Custom(walk) => {
             let mut buffer = [0usize; MAX_FRAMES];
             let count = walk(&mut buffer[..limit]).min(limit);
@@ -183,7 +208,7 @@ fn capture_into(frames: &mut Frames, depth: usize, method: TraceMethod) {
 
 #[inline(always)]
 fn walk_frame_pointers(frames: &mut Frames, limit: usize) {
-    let stack_top = STACK_TOP.try_with(Cell::get).unwrap_or(0);
+    let stack_top = thread_traces().stack_top.get();
     if stack_top <= 1 {
         return;
     }
@@ -214,23 +239,35 @@ fn walk_frame_pointers(frames: &mut Frames, limit: usize) {
 const TABLE_BITS: u32 = 20;
 const TABLE_LEN: usize = 1 << TABLE_BITS;
 const TABLE_MAX_FILL: usize = TABLE_LEN / 10 * 9;
+/// Words of the frame arena (reserved, mapped by the OS on first touch): 512 MiB, room for
+/// every trace the index can hold at the greatest depth.
+const ARENA_WORDS: usize = 1 << 26;
+/// A slot whose frames could not be stored (the arena is full): it matches no trace.
+const NO_FRAMES: u32 = u32::MAX;
 
+/// An index entry: 16 bytes, so that a table of a million traces is 16 MiB of address space
+/// and a new trace touches one line of it, not a page (the frames live in the arena).
 #[repr(C)]
 struct Slot {
     key: AtomicU64,
-    ready: AtomicU32,
+    /// Arena index of the first frame (0 while the frames are being written).
+    frames: AtomicU32,
     len: AtomicU32,
-    addresses: [AtomicUsize; MAX_FRAMES],
 }
+
+const _: () = assert!(core::mem::size_of::<Slot>() == 16);
 
 static TABLE: AtomicPtr<Slot> = AtomicPtr::new(core::ptr::null_mut());
 static FILLED: AtomicUsize = AtomicUsize::new(0);
+/// The frame arena: frames of interned traces, packed, append-only; word 0 is unused.
+static ARENA: AtomicPtr<AtomicUsize> = AtomicPtr::new(core::ptr::null_mut());
+static ARENA_USED: AtomicUsize = AtomicUsize::new(1);
 
+/// Maps `bytes` once into `cell` (another thread may win the race; its mapping is kept).
 #[cold]
-fn table_init() -> Option<NonNull<Slot>> {
-    let bytes = TABLE_LEN * core::mem::size_of::<Slot>();
+fn map_once<T>(cell: &AtomicPtr<T>, bytes: usize) -> Option<NonNull<T>> {
     let fresh = os::map(bytes)?;
-    match TABLE.compare_exchange(
+    match cell.compare_exchange(
         core::ptr::null_mut(),
         fresh.as_ptr().cast(),
         Ordering::AcqRel,
@@ -245,9 +282,48 @@ fn table_init() -> Option<NonNull<Slot>> {
     }
 }
 
+#[cold]
+fn table_init() -> Option<NonNull<Slot>> {
+    map_once(&TABLE, TABLE_LEN * core::mem::size_of::<Slot>())
+}
+
 #[inline]
 fn table() -> Option<NonNull<Slot>> {
     NonNull::new(TABLE.load(Ordering::Acquire)).or_else(table_init)
+}
+
+#[inline]
+fn arena() -> Option<NonNull<AtomicUsize>> {
+    NonNull::new(ARENA.load(Ordering::Acquire))
+        .or_else(|| map_once(&ARENA, ARENA_WORDS * core::mem::size_of::<usize>()))
+}
+
+/// Copies `addresses` into the arena; their index, or `NO_FRAMES` when it is full.
+fn store_frames(addresses: &[usize]) -> u32 {
+    let Some(arena) = arena() else {
+        return NO_FRAMES;
+    };
+    let start = ARENA_USED.fetch_add(addresses.len(), Ordering::Relaxed);
+    if start + addresses.len() > ARENA_WORDS {
+        return NO_FRAMES;
+    }
+    for (offset, &address) in addresses.iter().enumerate() {
+        // SAFETY: `start + offset < ARENA_WORDS`, inside the mapped arena, and this range was
+        // handed to this thread alone by the `fetch_add`.
+        unsafe { (*arena.as_ptr().add(start + offset)).store(address, Ordering::Relaxed) };
+    }
+    start as u32
+}
+
+/// The frames of a ready slot (`frames` loaded with `Acquire`).
+fn slot_frames(frames: u32, len: usize) -> &'static [AtomicUsize] {
+    let arena = ARENA.load(Ordering::Acquire);
+    if frames == NO_FRAMES || arena.is_null() {
+        return &[];
+    }
+    // SAFETY: a ready slot's frames were stored in the arena (never unmapped) before its
+    // `frames` field was published with `Release`.
+    unsafe { core::slice::from_raw_parts(arena.add(frames as usize), len) }
 }
 
 /// Hashes a stack: two independent xor-rotate lanes (one cycle per frame, no dependency on a
@@ -302,11 +378,9 @@ fn intern_hashed(addresses: &[usize], key: u64) -> TraceId {
                 .is_ok()
             {
                 FILLED.fetch_add(1, Ordering::Relaxed);
-                for (cell, &address) in slot.addresses.iter().zip(addresses) {
-                    cell.store(address, Ordering::Relaxed);
-                }
+                let frames = store_frames(addresses);
                 slot.len.store(addresses.len() as u32, Ordering::Relaxed);
-                slot.ready.store(1, Ordering::Release);
+                slot.frames.store(frames, Ordering::Release);
                 return TraceId(index as u32);
             }
             continue; // lost the race for this slot: look at it again
@@ -323,16 +397,20 @@ fn slot_matches(slot: &Slot, addresses: &[usize]) -> bool {
     // Another thread is writing this slot's frames; wait a little, then give up (a thread
     // forked away in the middle of an insert never finishes it: the child must not hang).
     let mut spins = 0u32;
-    while slot.ready.load(Ordering::Acquire) == 0 {
+    let frames = loop {
+        let frames = slot.frames.load(Ordering::Acquire);
+        if frames != 0 {
+            break frames;
+        }
         spins += 1;
         if spins > 1 << 20 {
             return false;
         }
         core::hint::spin_loop();
-    }
-    slot.len.load(Ordering::Relaxed) as usize == addresses.len()
-        && slot
-            .addresses
+    };
+    let len = slot.len.load(Ordering::Relaxed) as usize;
+    len == addresses.len()
+        && slot_frames(frames, len)
             .iter()
             .zip(addresses)
             .all(|(cell, &address)| cell.load(Ordering::Relaxed) == address)
@@ -349,11 +427,12 @@ pub fn frames_of(id: TraceId) -> Frames {
     };
     // SAFETY: in bounds of the never-unmapped table.
     let slot = unsafe { &*table.as_ptr().add(id.0 as usize) };
-    if slot.ready.load(Ordering::Acquire) == 0 {
+    let stored = slot.frames.load(Ordering::Acquire);
+    if stored == 0 {
         return frames;
     }
     let len = slot.len.load(Ordering::Relaxed) as usize;
-    for cell in &slot.addresses[..len] {
+    for cell in slot_frames(stored, len) {
         frames.push(cell.load(Ordering::Relaxed));
     }
     frames
@@ -365,39 +444,34 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
     if depth == 0 {
         return TraceId::NONE;
     }
+    if let TraceMethod::CustomId(walk) = method {
+        return walk(depth);
+    }
     let mut frames = Frames::new();
     capture_into(&mut frames, depth, method);
-    let addresses = frames.addresses();
+    intern_addresses(frames.addresses())
+}
+
+/// Interns the return addresses of a trace (innermost first): its id, from the calling
+/// thread's cache of recent traces or the shared table.
+pub fn intern_addresses(addresses: &[usize]) -> TraceId {
     if addresses.is_empty() {
         return TraceId::NONE;
     }
     let key = hash(addresses);
     let check = addresses[0] ^ addresses[addresses.len() - 1];
     let way = (key as usize >> 3) & (RECENT_WAYS - 1);
-    let cached = RECENT
-        .try_with(|recent| {
-            let (cached_key, cached_check, id) = recent[way].get();
-            (cached_key == key && cached_check == check).then_some(id)
-        })
-        .ok()
-        .flatten();
-    if let Some(id) = cached {
+    let recent = &thread_traces().recent[way];
+    let (cached_key, cached_check, id) = recent.get();
+    if cached_key == key && cached_check == check {
         return TraceId(id);
     }
     let id = intern_hashed(addresses, key);
-    let _ = RECENT.try_with(|recent| recent[way].set((key, check, id.0)));
+    recent.set((key, check, id.0));
     id
 }
 
 const RECENT_WAYS: usize = 256;
-
-thread_local! {
-    /// This thread's recently interned traces, by hash: most allocations come from a few
-    /// sites, and this saves the shared table's cache miss. A match of the 64-bit hash and of
-    /// the outermost and innermost addresses is trusted.
-    static RECENT: [Cell<(u64, usize, u32)>; RECENT_WAYS] =
-        const { [const { Cell::new((0, 0, 0)) }; RECENT_WAYS] };
-}
 
 #[cfg(test)]
 mod tests {

@@ -90,11 +90,15 @@ fn init_state() -> &'static State {
 }
 
 /// How check mode captures stack traces: the caching unwinder where there is one
-/// (`GPA_UNWINDER=libgcc` selects libgcc's, for comparison).
+/// (`GPA_UNWINDER=libgcc` selects libgcc's, for comparison; `GPA_UNWIND_CHECK=1` compares
+/// every trace of the caching unwinder with libgcc's, a debug setting for tests).
 fn trace_method() -> TraceMethod {
     #[cfg(target_arch = "x86_64")]
     if settings::env_bytes(c"GPA_UNWINDER") != Some(b"libgcc") {
-        return TraceMethod::Custom(unwind::capture);
+        if settings::env_bytes(c"GPA_UNWIND_CHECK") == Some(b"1") {
+            unwind::enable_cross_check();
+        }
+        return TraceMethod::CustomId(unwind::capture_user);
     }
     TraceMethod::Unwinder
 }
