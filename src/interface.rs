@@ -98,27 +98,105 @@ pub unsafe trait RawAllocator {
 
 /// The handle that functions take: a `Copy` reference to some allocator implementation.
 ///
-/// Obtained with `.allocator()` on any implementation. It is `!Send`: single-threaded
-/// implementations (arena, fixed buffer) are behind it too. To share a thread-safe allocator
-/// across threads, share `&Implementation` and call `.allocator()` in each thread.
-#[derive(Clone, Copy)]
-pub struct Allocator<'a> {
-    implementation: &'a dyn RawAllocator,
+/// Obtained with `.allocator()` on any implementation. `Allocator<'a>` (the default, over
+/// `dyn RawAllocator`) is `!Send` and `!Sync`: single-threaded implementations (arena, fixed
+/// buffer) are behind it too, so neither the handle nor a collection using it may leave the
+/// thread. Thread-safe implementations (the GPA, the page allocator, ...) also give a
+/// [`SyncAllocator`] with `.sync_allocator()`: the same handle over
+/// `dyn RawAllocator + Sync`, which is `Send + Sync`, as are the collections built on it.
+///
+/// ```
+/// let page = gpa::PageAllocator::new();
+/// let allocator = page.allocator();
+/// let mut names = allocator.vec::<&str>(); // a gpa::Vec<'_, &str>
+/// names.push("ada");
+/// let greeting = allocator.print(format_args!("hello, {}", names[0])).unwrap();
+/// assert_eq!(&*greeting, "hello, ada");
+/// ```
+///
+/// A collection over a single-threaded handle cannot move to another thread:
+///
+/// ```compile_fail,E0277
+/// let page = gpa::PageAllocator::new();
+/// let arena = gpa::ArenaAllocator::new(page.allocator());
+/// let mut numbers = arena.allocator().vec::<u32>();
+/// std::thread::scope(|s| {
+///     s.spawn(move || numbers.push(1)); // `dyn RawAllocator` cannot be shared between threads
+/// });
+/// ```
+///
+/// The type parameter `R` is the implementation behind the reference; it rarely needs naming
+/// (`Allocator<'a>` and [`SyncAllocator<'a>`] are the two handles functions take).
+pub struct Allocator<'a, R: ?Sized = dyn RawAllocator + 'a> {
+    implementation: &'a R,
 }
 
-impl fmt::Debug for Allocator<'_> {
+/// A handle over a thread-safe implementation: `Send + Sync`, so collections built on it
+/// ([`Vec<'a, T, SyncAllocator<'a>>`](Vec), [`Box<'a, T, SyncAllocator<'a>>`](Box)) can move to
+/// other threads or live in an `Arc<Mutex<..>>`. Obtained with `.sync_allocator()` on the GPA,
+/// the page allocator, [`ThreadSafeFixedBufferAllocator`](crate::ThreadSafeFixedBufferAllocator),
+/// [`ThreadSafeAllocator`](crate::ThreadSafeAllocator) and
+/// [`AlwaysFailingAllocator`](crate::AlwaysFailingAllocator); `.into()` turns it into an
+/// [`Allocator<'a>`] for functions that take one.
+///
+/// ```
+/// use gpa::{GeneralPurposeAllocator, SyncAllocator};
+///
+/// fn fill(allocator: SyncAllocator<'_>, n: u32) -> gpa::Vec<'_, u32, SyncAllocator<'_>> {
+///     let mut numbers = allocator.vec();
+///     numbers.extend(0..n);
+///     numbers
+/// }
+///
+/// let mut gpa = GeneralPurposeAllocator::new();
+/// let numbers = fill(gpa.sync_allocator(), 10);
+/// let sum = std::thread::scope(|s| s.spawn(move || numbers.iter().sum::<u32>()).join());
+/// assert_eq!(sum.unwrap(), 45);
+/// assert_eq!(gpa.deinit(), gpa::Check::Ok);
+/// ```
+///
+/// Only `Sync` implementations give one; an arena (`!Sync`) does not:
+///
+/// ```compile_fail,E0277
+/// let page = gpa::PageAllocator::new();
+/// let arena = gpa::ArenaAllocator::new(page.sync_allocator());
+/// let handle = gpa::SyncAllocator::new_sync(&arena);
+/// ```
+pub type SyncAllocator<'a> = Allocator<'a, dyn RawAllocator + Sync + 'a>;
+
+impl<R: ?Sized> Clone for Allocator<'_, R> {
+    #[inline]
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R: ?Sized> Copy for Allocator<'_, R> {}
+
+impl<R: ?Sized> fmt::Debug for Allocator<'_, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let address: *const dyn RawAllocator = self.implementation;
+        let address: *const R = self.implementation;
         f.debug_tuple("Allocator")
             .field(&address.cast::<()>())
             .finish()
     }
 }
 
-/// A value allocated by an [`Allocator`] and freed when dropped.
-pub type Box<'a, T> = allocator_api2::boxed::Box<T, Allocator<'a>>;
-/// A growable vector whose buffer comes from an [`Allocator`].
-pub type Vec<'a, T> = allocator_api2::vec::Vec<T, Allocator<'a>>;
+impl<'a> From<SyncAllocator<'a>> for Allocator<'a> {
+    /// The same implementation behind a handle that forgets it is thread-safe.
+    #[inline]
+    fn from(handle: SyncAllocator<'a>) -> Self {
+        Allocator::new(handle.implementation)
+    }
+}
+
+/// A value allocated by an [`Allocator`] and freed when dropped (`A` is [`SyncAllocator`] for
+/// one that may move to another thread). Made by [`Allocator::new_box`], [`Allocator::print`],
+/// [`Allocator::boxed_slice`], [`Allocator::boxed_dupe`] or `Box::new_in`.
+pub type Box<'a, T, A = Allocator<'a>> = allocator_api2::boxed::Box<T, A>;
+/// A growable vector whose buffer comes from an [`Allocator`] (`A` is [`SyncAllocator`] for
+/// one that may move to another thread). Made by [`Allocator::vec`] or `Vec::new_in`.
+pub type Vec<'a, T, A = Allocator<'a>> = allocator_api2::vec::Vec<T, A>;
 
 /// A well-aligned non-null pointer for zero-size blocks; never dereferenced, never freed.
 #[inline]
@@ -145,9 +223,19 @@ impl<'a> Allocator<'a> {
     pub const fn new(implementation: &'a dyn RawAllocator) -> Self {
         Allocator { implementation }
     }
+}
 
+impl<'a> SyncAllocator<'a> {
+    /// Wraps a thread-safe implementation. Implementations call this from their
+    /// `.sync_allocator()`.
+    pub const fn new_sync(implementation: &'a (dyn RawAllocator + Sync)) -> Self {
+        Allocator { implementation }
+    }
+}
+
+impl<'a, R: ?Sized + RawAllocator> Allocator<'a, R> {
     /// The implementation behind this handle.
-    pub fn implementation(self) -> &'a dyn RawAllocator {
+    pub fn implementation(self) -> &'a R {
         self.implementation
     }
 
@@ -391,12 +479,12 @@ impl<'a> Allocator<'a> {
     // ---- typed helpers, owning forms (freed on drop) ----
 
     /// Moves `value` into a [`Box`] that frees itself.
-    pub fn new_box<T>(self, value: T) -> Result<Box<'a, T>, Error> {
+    pub fn new_box<T>(self, value: T) -> Result<Box<'a, T, Self>, Error> {
         Box::try_new_in(value, self).map_err(|_| Error::OutOfMemory)
     }
 
     /// `n` copies of `value` in an owning boxed slice.
-    pub fn boxed_slice<T: Clone>(self, n: usize, value: T) -> Result<Box<'a, [T]>, Error> {
+    pub fn boxed_slice<T: Clone>(self, n: usize, value: T) -> Result<Box<'a, [T], Self>, Error> {
         let items = self.alloc_filled(n, value)?;
         // SAFETY: `items` was allocated by this allocator with the layout of `[T; n]`, which
         // is what `Box<[T], Self>` frees with.
@@ -404,21 +492,21 @@ impl<'a> Allocator<'a> {
     }
 
     /// Copies `items` into an owning boxed slice.
-    pub fn boxed_dupe<T: Clone>(self, items: &[T]) -> Result<Box<'a, [T]>, Error> {
+    pub fn boxed_dupe<T: Clone>(self, items: &[T]) -> Result<Box<'a, [T], Self>, Error> {
         let copy = self.dupe(items)?;
         // SAFETY: as in `boxed_slice`.
         Ok(unsafe { Box::from_raw_in(copy, self) })
     }
 
     /// Formats `args` into an owning, exactly-sized string.
-    pub fn print(self, args: fmt::Arguments<'_>) -> Result<Box<'a, str>, Error> {
+    pub fn print(self, args: fmt::Arguments<'_>) -> Result<Box<'a, str, Self>, Error> {
         let text = self.alloc_print(args)?;
         // SAFETY: as in `boxed_slice`; `str` has the layout of `[u8]`.
         Ok(unsafe { Box::from_raw_in(text, self) })
     }
 
     /// A new empty vector whose buffer comes from this allocator.
-    pub fn vec<T>(self) -> Vec<'a, T> {
+    pub fn vec<T>(self) -> Vec<'a, T, Self> {
         Vec::new_in(self)
     }
 }
@@ -472,14 +560,14 @@ macro_rules! impl_allocator_api2 {
                 layout: core::alloc::Layout,
             ) -> Result<core::ptr::NonNull<[u8]>, allocator_api2::alloc::AllocError> {
                 let $this = self;
-                let handle: $crate::Allocator<'_> = $handle;
+                let handle = $handle;
                 $crate::interface::api2_allocate(handle, layout)
             }
 
             #[inline]
             unsafe fn deallocate(&self, ptr: core::ptr::NonNull<u8>, layout: core::alloc::Layout) {
                 let $this = self;
-                let handle: $crate::Allocator<'_> = $handle;
+                let handle = $handle;
                 // SAFETY: allocator_api2's contract: `ptr` is a live block of this allocator
                 // with `layout`.
                 unsafe { handle.free_layout(ptr, layout) }
@@ -492,7 +580,7 @@ macro_rules! impl_allocator_api2 {
                 new: core::alloc::Layout,
             ) -> Result<core::ptr::NonNull<[u8]>, allocator_api2::alloc::AllocError> {
                 let $this = self;
-                let handle: $crate::Allocator<'_> = $handle;
+                let handle = $handle;
                 // SAFETY: allocator_api2's contract for `grow`.
                 unsafe { $crate::interface::api2_reallocate(handle, ptr, old, new) }
             }
@@ -504,7 +592,7 @@ macro_rules! impl_allocator_api2 {
                 new: core::alloc::Layout,
             ) -> Result<core::ptr::NonNull<[u8]>, allocator_api2::alloc::AllocError> {
                 let $this = self;
-                let handle: $crate::Allocator<'_> = $handle;
+                let handle = $handle;
                 // SAFETY: allocator_api2's contract for `shrink`.
                 unsafe { $crate::interface::api2_reallocate(handle, ptr, old, new) }
             }
@@ -513,12 +601,12 @@ macro_rules! impl_allocator_api2 {
 }
 pub(crate) use impl_allocator_api2;
 
-impl_allocator_api2!([] Allocator<'_> => |this| *this);
+impl_allocator_api2!([R: ?Sized + RawAllocator] Allocator<'_, R> => |this| *this);
 
 #[doc(hidden)]
 #[inline]
-pub fn api2_allocate(
-    handle: Allocator<'_>,
+pub fn api2_allocate<R: ?Sized + RawAllocator>(
+    handle: Allocator<'_, R>,
     layout: Layout,
 ) -> Result<NonNull<[u8]>, allocator_api2::alloc::AllocError> {
     let memory = handle.alloc_layout(layout)?;
@@ -531,8 +619,8 @@ pub fn api2_allocate(
 /// `ptr` is a live block of `handle`'s allocator with layout `old`; `new` has the same
 /// alignment requirement or a stricter one handled by moving.
 #[doc(hidden)]
-pub unsafe fn api2_reallocate(
-    handle: Allocator<'_>,
+pub unsafe fn api2_reallocate<R: ?Sized + RawAllocator>(
+    handle: Allocator<'_, R>,
     ptr: NonNull<u8>,
     old: Layout,
     new: Layout,

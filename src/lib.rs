@@ -40,4 +40,4 @@ pub mod trace;
 
 pub use allocators::*;
 pub use gpa::{Check, Config, GeneralPurposeAllocator, LiveBlock, OnError};
-pub use interface::{Allocator, Box, Error, RawAllocator, Vec};
+pub use interface::{Allocator, Box, Error, RawAllocator, SyncAllocator, Vec};

@@ -16,6 +16,13 @@
 //! virtually (the OS maps their pages on first touch) and never shrink; when the index is
 //! nearly full, new traces get [`TraceId::NONE`].
 //!
+//! Each trace also records the *module epoch* it was captured in: a counter that a checker bumps
+//! ([`next_module_epoch`]) when a shared object is unloaded (`dlclose`). The epoch is part of
+//! the key, so a stack captured after an unload never shares an entry with an equal list of
+//! addresses from before it (the same addresses may now belong to another library), and the
+//! symbolizer can tell which library an address belonged to ([`epoch_of`]). It is kept in the
+//! arena, in the word before the trace's frames.
+//!
 //! More frames than the configured depth are captured ([`SKIP_BUDGET`] extra): the allocator's
 //! own frames and the allocation plumbing of std and `allocator_api2` are dropped when a trace
 //! is symbolized (`report::symbolize`), so they do not use up the user's depth.
@@ -257,6 +264,46 @@ struct Slot {
 
 const _: () = assert!(core::mem::size_of::<Slot>() == 16);
 
+/// The current module epoch (see the module docs).
+static EPOCH: AtomicU32 = AtomicU32::new(0);
+
+/// The current module epoch: how many times [`next_module_epoch`] was called.
+#[inline]
+pub fn module_epoch() -> u32 {
+    EPOCH.load(Ordering::Acquire)
+}
+
+/// Starts a new module epoch (a shared object is about to be unloaded); returns the epoch that
+/// ended. Traces captured from now on get new entries.
+pub fn next_module_epoch() -> u32 {
+    EPOCH.fetch_add(1, Ordering::AcqRel)
+}
+
+/// The module epoch a trace was captured in (0 for [`TraceId::NONE`]).
+pub fn epoch_of(id: TraceId) -> u32 {
+    let Some((_, frames)) = slot_of(id) else {
+        return 0;
+    };
+    let arena = ARENA.load(Ordering::Acquire);
+    if frames == NO_FRAMES || arena.is_null() {
+        return 0;
+    }
+    // SAFETY: a ready slot's epoch word, just before its frames, was stored in the arena
+    // (never unmapped) before the slot was published.
+    unsafe { (*arena.add(frames as usize - 1)).load(Ordering::Relaxed) as u32 }
+}
+
+/// The key of a stack in the current epoch: its hash, salted by the epoch (never 0).
+#[inline]
+fn key_of(addresses: &[usize]) -> (u64, u32) {
+    let epoch = module_epoch();
+    let mut key = hash(addresses);
+    if epoch != 0 {
+        key = (key ^ avalanche(u64::from(epoch))) | 1;
+    }
+    (key, epoch)
+}
+
 static TABLE: AtomicPtr<Slot> = AtomicPtr::new(core::ptr::null_mut());
 static FILLED: AtomicUsize = AtomicUsize::new(0);
 /// The frame arena: frames of interned traces, packed, append-only; word 0 is unused.
@@ -298,21 +345,24 @@ fn arena() -> Option<NonNull<AtomicUsize>> {
         .or_else(|| map_once(&ARENA, ARENA_WORDS * core::mem::size_of::<usize>()))
 }
 
-/// Copies `addresses` into the arena; their index, or `NO_FRAMES` when it is full.
-fn store_frames(addresses: &[usize]) -> u32 {
+/// Copies the epoch and `addresses` into the arena; the index of the first address (the epoch
+/// is in the word before it), or `NO_FRAMES` when the arena is full.
+fn store_frames(addresses: &[usize], epoch: u32) -> u32 {
     let Some(arena) = arena() else {
         return NO_FRAMES;
     };
-    let start = ARENA_USED.fetch_add(addresses.len(), Ordering::Relaxed);
-    if start + addresses.len() > ARENA_WORDS {
+    let words = addresses.len() + 1;
+    let start = ARENA_USED.fetch_add(words, Ordering::Relaxed);
+    if start + words > ARENA_WORDS {
         return NO_FRAMES;
     }
-    for (offset, &address) in addresses.iter().enumerate() {
+    let values = core::iter::once(epoch as usize).chain(addresses.iter().copied());
+    for (offset, value) in values.enumerate() {
         // SAFETY: `start + offset < ARENA_WORDS`, inside the mapped arena, and this range was
         // handed to this thread alone by the `fetch_add`.
-        unsafe { (*arena.as_ptr().add(start + offset)).store(address, Ordering::Relaxed) };
+        unsafe { (*arena.as_ptr().add(start + offset)).store(value, Ordering::Relaxed) };
     }
-    start as u32
+    (start + 1) as u32
 }
 
 /// The frames of a ready slot (`frames` loaded with `Acquire`).
@@ -353,10 +403,11 @@ pub fn intern(frames: &Frames) -> TraceId {
     if addresses.is_empty() {
         return TraceId::NONE;
     }
-    intern_hashed(addresses, hash(addresses))
+    let (key, epoch) = key_of(addresses);
+    intern_hashed(addresses, key, epoch)
 }
 
-fn intern_hashed(addresses: &[usize], key: u64) -> TraceId {
+fn intern_hashed(addresses: &[usize], key: u64, epoch: u32) -> TraceId {
     let Some(table) = table() else {
         return TraceId::NONE;
     };
@@ -378,7 +429,7 @@ fn intern_hashed(addresses: &[usize], key: u64) -> TraceId {
                 .is_ok()
             {
                 FILLED.fetch_add(1, Ordering::Relaxed);
-                let frames = store_frames(addresses);
+                let frames = store_frames(addresses, epoch);
                 slot.len.store(addresses.len() as u32, Ordering::Relaxed);
                 slot.frames.store(frames, Ordering::Release);
                 return TraceId(index as u32);
@@ -416,21 +467,24 @@ fn slot_matches(slot: &Slot, addresses: &[usize]) -> bool {
             .all(|(cell, &address)| cell.load(Ordering::Relaxed) == address)
 }
 
+/// The ready slot of an interned trace, and the arena index of its frames.
+fn slot_of(id: TraceId) -> Option<(&'static Slot, u32)> {
+    if !id.is_some() || id.0 as usize >= TABLE_LEN {
+        return None;
+    }
+    let table = NonNull::new(TABLE.load(Ordering::Acquire))?;
+    // SAFETY: in bounds of the never-unmapped table.
+    let slot = unsafe { &*table.as_ptr().add(id.0 as usize) };
+    let frames = slot.frames.load(Ordering::Acquire);
+    (frames != 0).then_some((slot, frames))
+}
+
 /// The frames of an interned trace (empty for [`TraceId::NONE`]).
 pub fn frames_of(id: TraceId) -> Frames {
     let mut frames = Frames::new();
-    if !id.is_some() || id.0 as usize >= TABLE_LEN {
-        return frames;
-    }
-    let Some(table) = NonNull::new(TABLE.load(Ordering::Acquire)) else {
+    let Some((slot, stored)) = slot_of(id) else {
         return frames;
     };
-    // SAFETY: in bounds of the never-unmapped table.
-    let slot = unsafe { &*table.as_ptr().add(id.0 as usize) };
-    let stored = slot.frames.load(Ordering::Acquire);
-    if stored == 0 {
-        return frames;
-    }
     let len = slot.len.load(Ordering::Relaxed) as usize;
     for cell in slot_frames(stored, len) {
         frames.push(cell.load(Ordering::Relaxed));
@@ -458,7 +512,7 @@ pub fn intern_addresses(addresses: &[usize]) -> TraceId {
     if addresses.is_empty() {
         return TraceId::NONE;
     }
-    let key = hash(addresses);
+    let (key, epoch) = key_of(addresses);
     let check = addresses[0] ^ addresses[addresses.len() - 1];
     let way = (key as usize >> 3) & (RECENT_WAYS - 1);
     let recent = &thread_traces().recent[way];
@@ -466,7 +520,7 @@ pub fn intern_addresses(addresses: &[usize]) -> TraceId {
     if cached_key == key && cached_check == check {
         return TraceId(id);
     }
-    let id = intern_hashed(addresses, key);
+    let id = intern_hashed(addresses, key, epoch);
     recent.set((key, check, id.0));
     id
 }
@@ -498,5 +552,21 @@ mod tests {
     fn unwinder_captures_too() {
         let id = capture_id(4, TraceMethod::Unwinder);
         assert!(frames_of(id).addresses().len() >= 2);
+    }
+
+    #[test]
+    fn a_new_module_epoch_gives_equal_stacks_a_new_entry() {
+        let mut frames = Frames::new();
+        for address in [0x1000_usize, 0x2000, 0x3000] {
+            frames.push(address);
+        }
+        let before = intern(&frames);
+        assert_eq!(intern(&frames), before);
+        let ended = next_module_epoch();
+        let after = intern(&frames);
+        assert!(before.is_some() && after.is_some());
+        assert_ne!(before, after);
+        assert!(epoch_of(before) <= ended && epoch_of(after) > ended);
+        assert_eq!(frames_of(after).addresses(), frames.addresses());
     }
 }

@@ -240,3 +240,45 @@ fn heaps_of_exited_threads_are_adopted_and_nothing_is_stranded() {
         assert_eq!(gpa.deinit(), Check::Ok);
     }
 }
+
+#[test]
+fn block_tags_are_kept_with_each_live_block() {
+    let gpa = quiet(Config::debug());
+    let allocator = gpa.allocator();
+    let (small, large) = ((40, 8), (1 << 20, 64));
+    let a = allocator.raw_alloc(small.0, small.1).unwrap();
+    let b = allocator.raw_alloc(large.0, large.1).unwrap();
+    for (block, (size, align)) in [(a, small), (b, large)] {
+        let info = gpa.block_info(block.as_ptr()).expect("a live block");
+        assert_eq!((info.layout.size(), info.layout.align()), (size, align));
+        assert_eq!(info.tag, 0, "blocks start untagged");
+        assert!(info.alloc_trace.is_some());
+        assert!(gpa.set_block_tag(block.as_ptr(), 0x81));
+        assert_eq!(gpa.block_info(block.as_ptr()).unwrap().tag, 0x81);
+    }
+    // Not a block's start, or not live: no tag.
+    // SAFETY: one byte into a live 40-byte block.
+    let inside = unsafe { a.as_ptr().add(1) };
+    assert!(gpa.block_info(inside).is_none());
+    assert!(!gpa.set_block_tag(inside, 1));
+    // SAFETY: blocks of this GPA with their layouts.
+    unsafe {
+        allocator.raw_free(a, small.0, small.1);
+        allocator.raw_free(b, large.0, large.1);
+    }
+    assert!(gpa.block_info(a.as_ptr()).is_none());
+    assert!(gpa.block_info(b.as_ptr()).is_none());
+    // A new block starts untagged (the large one reuses the freed mapping when it can).
+    let c = allocator.raw_alloc(large.0, large.1).unwrap();
+    assert_eq!(gpa.block_info(c.as_ptr()).unwrap().tag, 0);
+    // SAFETY: as above.
+    unsafe { allocator.raw_free(c, large.0, large.1) };
+    assert_eq!(gpa.detect_leaks(), 0);
+    // Without safety nothing is kept.
+    let fast = quiet(Config::fast());
+    let d = fast.allocator().raw_alloc(small.0, small.1).unwrap();
+    assert!(fast.block_info(d.as_ptr()).is_none());
+    assert!(!fast.set_block_tag(d.as_ptr(), 1));
+    // SAFETY: as above.
+    unsafe { fast.allocator().raw_free(d, small.0, small.1) };
+}

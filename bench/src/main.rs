@@ -137,7 +137,7 @@ fn run(args: Args) -> Result<(), String> {
     print!("{}", table::markdown(&cells, &meta));
     let targets = table::targets(&cells);
     if !targets.is_empty() {
-        print!("\nTargets of issue 5 (ratios of medians from this run):\n\n{targets}");
+        print!("\nGoals (ratios of medians from this run):\n\n{targets}");
     }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&table::json(&cells, &meta))

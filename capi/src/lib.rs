@@ -13,7 +13,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use core::ffi::c_void;
+use core::ffi::{c_char, c_int, c_void};
 
 use gpa::capi;
 
@@ -151,4 +151,405 @@ pub unsafe extern "C" fn free_sized(memory: *mut c_void, size: usize) {
 pub unsafe extern "C" fn free_aligned_sized(memory: *mut c_void, align: usize, size: usize) {
     // SAFETY: forwarded caller contract.
     unsafe { capi::free_aligned_sized(memory.cast(), align, size) }
+}
+
+// ---- C++: every `operator new` / `operator delete` of the Itanium ABI ----
+//
+// `operator new` may throw `std::bad_alloc` (through the program's C++ runtime, see
+// `gpa::capi::family`), so those functions use the `C-unwind` ABI. The `nothrow_t` arguments
+// are references that are never read.
+
+use capi::family::{self, Family, Release};
+
+/// `operator new(unsigned long)`.
+///
+/// # Safety
+/// None beyond C++'s; throws `std::bad_alloc` on failure.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn _Znwm(size: usize) -> *mut c_void {
+    family::operator_new(size, Family::New, capi::MIN_ALIGN, false).cast()
+}
+
+/// `operator new[](unsigned long)`.
+///
+/// # Safety
+/// As for [`_Znwm`].
+#[no_mangle]
+pub unsafe extern "C-unwind" fn _Znam(size: usize) -> *mut c_void {
+    family::operator_new(size, Family::NewArray, capi::MIN_ALIGN, false).cast()
+}
+
+/// `operator new(unsigned long, std::nothrow_t const&)`: null on failure.
+///
+/// # Safety
+/// None beyond C++'s.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn _ZnwmRKSt9nothrow_t(size: usize, _: *const c_void) -> *mut c_void {
+    family::operator_new(size, Family::New, capi::MIN_ALIGN, true).cast()
+}
+
+/// `operator new[](unsigned long, std::nothrow_t const&)`: null on failure.
+///
+/// # Safety
+/// None beyond C++'s.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn _ZnamRKSt9nothrow_t(size: usize, _: *const c_void) -> *mut c_void {
+    family::operator_new(size, Family::NewArray, capi::MIN_ALIGN, true).cast()
+}
+
+/// `operator new(unsigned long, std::align_val_t)`.
+///
+/// # Safety
+/// As for [`_Znwm`].
+#[no_mangle]
+pub unsafe extern "C-unwind" fn _ZnwmSt11align_val_t(size: usize, align: usize) -> *mut c_void {
+    let align = align.max(capi::MIN_ALIGN);
+    family::operator_new(size, Family::NewAligned, align, false).cast()
+}
+
+/// `operator new[](unsigned long, std::align_val_t)`.
+///
+/// # Safety
+/// As for [`_Znwm`].
+#[no_mangle]
+pub unsafe extern "C-unwind" fn _ZnamSt11align_val_t(size: usize, align: usize) -> *mut c_void {
+    let align = align.max(capi::MIN_ALIGN);
+    family::operator_new(size, Family::NewArrayAligned, align, false).cast()
+}
+
+/// `operator new(unsigned long, std::align_val_t, std::nothrow_t const&)`.
+///
+/// # Safety
+/// None beyond C++'s.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn _ZnwmSt11align_val_tRKSt9nothrow_t(
+    size: usize,
+    align: usize,
+    _: *const c_void,
+) -> *mut c_void {
+    let align = align.max(capi::MIN_ALIGN);
+    family::operator_new(size, Family::NewAligned, align, true).cast()
+}
+
+/// `operator new[](unsigned long, std::align_val_t, std::nothrow_t const&)`.
+///
+/// # Safety
+/// None beyond C++'s.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn _ZnamSt11align_val_tRKSt9nothrow_t(
+    size: usize,
+    align: usize,
+    _: *const c_void,
+) -> *mut c_void {
+    let align = align.max(capi::MIN_ALIGN);
+    family::operator_new(size, Family::NewArrayAligned, align, true).cast()
+}
+
+/// `operator delete(void*)`.
+///
+/// # Safety
+/// `memory` is null or a block of `operator new` (checked and reported in check mode).
+#[no_mangle]
+pub unsafe extern "C" fn _ZdlPv(memory: *mut c_void) {
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), Release::delete(Family::New, None, None)) }
+}
+
+/// `operator delete[](void*)`.
+///
+/// # Safety
+/// As for [`_ZdlPv`], with `operator new[]`.
+#[no_mangle]
+pub unsafe extern "C" fn _ZdaPv(memory: *mut c_void) {
+    let release = Release::delete(Family::NewArray, None, None);
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete(void*, unsigned long)`.
+///
+/// # Safety
+/// As for [`_ZdlPv`]; `size` is the size given to `operator new`.
+#[no_mangle]
+pub unsafe extern "C" fn _ZdlPvm(memory: *mut c_void, size: usize) {
+    let release = Release::delete(Family::New, Some(size), None);
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete[](void*, unsigned long)`.
+///
+/// # Safety
+/// As for [`_ZdaPv`]; `size` is the size given to `operator new[]`.
+#[no_mangle]
+pub unsafe extern "C" fn _ZdaPvm(memory: *mut c_void, size: usize) {
+    let release = Release::delete(Family::NewArray, Some(size), None);
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete(void*, std::nothrow_t const&)`.
+///
+/// # Safety
+/// As for [`_ZdlPv`].
+#[no_mangle]
+pub unsafe extern "C" fn _ZdlPvRKSt9nothrow_t(memory: *mut c_void, _: *const c_void) {
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), Release::delete(Family::New, None, None)) }
+}
+
+/// `operator delete[](void*, std::nothrow_t const&)`.
+///
+/// # Safety
+/// As for [`_ZdaPv`].
+#[no_mangle]
+pub unsafe extern "C" fn _ZdaPvRKSt9nothrow_t(memory: *mut c_void, _: *const c_void) {
+    let release = Release::delete(Family::NewArray, None, None);
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete(void*, std::align_val_t)`.
+///
+/// # Safety
+/// As for [`_ZdlPv`], with the aligned `operator new`.
+#[no_mangle]
+pub unsafe extern "C" fn _ZdlPvSt11align_val_t(memory: *mut c_void, align: usize) {
+    let release = Release::delete(Family::NewAligned, None, Some(align));
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete[](void*, std::align_val_t)`.
+///
+/// # Safety
+/// As for [`_ZdlPv`], with the aligned `operator new[]`.
+#[no_mangle]
+pub unsafe extern "C" fn _ZdaPvSt11align_val_t(memory: *mut c_void, align: usize) {
+    let release = Release::delete(Family::NewArrayAligned, None, Some(align));
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete(void*, unsigned long, std::align_val_t)`.
+///
+/// # Safety
+/// As for [`_ZdlPvSt11align_val_t`]; `size` is the size given to `operator new`.
+#[no_mangle]
+pub unsafe extern "C" fn _ZdlPvmSt11align_val_t(memory: *mut c_void, size: usize, align: usize) {
+    let release = Release::delete(Family::NewAligned, Some(size), Some(align));
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete[](void*, unsigned long, std::align_val_t)`.
+///
+/// # Safety
+/// As for [`_ZdaPvSt11align_val_t`]; `size` is the size given to `operator new[]`.
+#[no_mangle]
+pub unsafe extern "C" fn _ZdaPvmSt11align_val_t(memory: *mut c_void, size: usize, align: usize) {
+    let release = Release::delete(Family::NewArrayAligned, Some(size), Some(align));
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete(void*, std::align_val_t, std::nothrow_t const&)`.
+///
+/// # Safety
+/// As for [`_ZdlPvSt11align_val_t`].
+#[no_mangle]
+pub unsafe extern "C" fn _ZdlPvSt11align_val_tRKSt9nothrow_t(
+    memory: *mut c_void,
+    align: usize,
+    _: *const c_void,
+) {
+    let release = Release::delete(Family::NewAligned, None, Some(align));
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+/// `operator delete[](void*, std::align_val_t, std::nothrow_t const&)`.
+///
+/// # Safety
+/// As for [`_ZdaPvSt11align_val_t`].
+#[no_mangle]
+pub unsafe extern "C" fn _ZdaPvSt11align_val_tRKSt9nothrow_t(
+    memory: *mut c_void,
+    align: usize,
+    _: *const c_void,
+) {
+    let release = Release::delete(Family::NewArrayAligned, None, Some(align));
+    // SAFETY: forwarded caller contract.
+    unsafe { family::operator_delete(memory.cast(), release) }
+}
+
+// ---- dynamic loading ----
+
+/// `dlclose`: in check mode, records the object's identity first, so frames captured in it are
+/// still named from it in the report (see `gpa::capi::unload`).
+///
+/// # Safety
+/// As for C's `dlclose`.
+#[no_mangle]
+pub unsafe extern "C" fn dlclose(handle: *mut c_void) -> core::ffi::c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::unload::dlclose(handle) }
+}
+
+// ---- Processes: `_exit`, `exec` and `posix_spawn` (forwarded to `gpa::capi::process`) ----
+
+/// C `_exit`: the report first (check mode), then the end of the process. dash ends every
+/// `sh -c` this way, so `atexit` hooks never run.
+///
+/// # Safety
+/// None beyond C's.
+#[no_mangle]
+pub unsafe extern "C" fn _exit(status: c_int) -> ! {
+    capi::process::exit_now(status)
+}
+
+/// C `_Exit`: as [`_exit`].
+///
+/// # Safety
+/// None beyond C's.
+#[no_mangle]
+pub unsafe extern "C" fn _Exit(status: c_int) -> ! {
+    capi::process::exit_now(status)
+}
+
+/// C `execve`.
+///
+/// # Safety
+/// As for C's `execve`.
+#[no_mangle]
+pub unsafe extern "C" fn execve(
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::execve(path, argv, envp) }
+}
+
+/// C `execv`.
+///
+/// # Safety
+/// As for C's `execv`.
+#[no_mangle]
+pub unsafe extern "C" fn execv(path: *const c_char, argv: *const *const c_char) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::execv(path, argv) }
+}
+
+/// C `execvp`.
+///
+/// # Safety
+/// As for C's `execvp`.
+#[no_mangle]
+pub unsafe extern "C" fn execvp(file: *const c_char, argv: *const *const c_char) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::execvp(file, argv) }
+}
+
+/// C `execvpe`.
+///
+/// # Safety
+/// As for C's `execvpe`.
+#[no_mangle]
+pub unsafe extern "C" fn execvpe(
+    file: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::execvpe(file, argv, envp) }
+}
+
+/// C `posix_spawn`.
+///
+/// # Safety
+/// As for C's `posix_spawn`.
+#[no_mangle]
+pub unsafe extern "C" fn posix_spawn(
+    pid: *mut libc::pid_t,
+    path: *const c_char,
+    file_actions: *const libc::posix_spawn_file_actions_t,
+    attributes: *const libc::posix_spawnattr_t,
+    argv: *const *mut c_char,
+    envp: *const *mut c_char,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::posix_spawn(pid, path, file_actions, attributes, argv, envp, false) }
+}
+
+/// C `posix_spawnp`.
+///
+/// # Safety
+/// As for C's `posix_spawnp`.
+#[no_mangle]
+pub unsafe extern "C" fn posix_spawnp(
+    pid: *mut libc::pid_t,
+    file: *const c_char,
+    file_actions: *const libc::posix_spawn_file_actions_t,
+    attributes: *const libc::posix_spawnattr_t,
+    argv: *const *mut c_char,
+    envp: *const *mut c_char,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::posix_spawn(pid, file, file_actions, attributes, argv, envp, true) }
+}
+
+/// The variadic `execl`, `execlp` and `execle`, which stable Rust cannot define: each is a
+/// trampoline (x86-64 System V) that lays the argument registers out in front of the
+/// arguments the caller passed on the stack, so that the whole list is one null-terminated
+/// array, and calls `gpa::capi::process::exec_list` with it. On other architectures glibc's
+/// versions run (their `exec` is then not recorded).
+#[cfg(target_arch = "x86_64")]
+mod variadic {
+    use core::ffi::{c_char, c_int};
+
+    use gpa::capi::process::{exec_list, ExecList};
+
+    macro_rules! trampoline {
+        ($name:ident, $kind:expr, $helper:ident) => {
+            extern "C" fn $helper(path: *const c_char, list: *const *const c_char) -> c_int {
+                // SAFETY: `list` is the caller's argument list, laid out by the trampoline
+                // (C's contract: null-terminated, then `envp` for `execle`).
+                unsafe { exec_list($kind, path, list) }
+            }
+
+            /// C's variadic exec function of this name (see the module docs).
+            ///
+            /// # Safety
+            /// As for C's function: a null-terminated argument list.
+            #[unsafe(naked)]
+            #[no_mangle]
+            pub unsafe extern "C" fn $name(_path: *const c_char, _arg: *const c_char) -> c_int {
+                // At entry: rdi = path, rsi, rdx, rcx, r8, r9 = the first five list entries,
+                // [rsp] = return address, [rsp + 8...] = the rest of the list. Popping the
+                // return address and pushing r9..rsi makes the list contiguous at rsp; the
+                // stack stays 16-byte aligned at the call (8 + 40 + 8 bytes moved).
+                core::arch::naked_asm!(
+                    "pop r11",
+                    "push r9",
+                    "push r8",
+                    "push rcx",
+                    "push rdx",
+                    "push rsi",
+                    "mov rsi, rsp",
+                    "push r11",
+                    "call {helper}",
+                    "pop r11",
+                    "add rsp, 40",
+                    "push r11",
+                    "ret",
+                    helper = sym $helper,
+                )
+            }
+        };
+    }
+
+    trampoline!(execl, ExecList::Execl, execl_list);
+    trampoline!(execlp, ExecList::Execlp, execlp_list);
+    trampoline!(execle, ExecList::Execle, execle_list);
 }

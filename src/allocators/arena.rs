@@ -90,8 +90,58 @@ pub enum ResetMode {
 /// }
 /// arena.deinit(); // every block goes back to the page allocator at once
 /// ```
-pub struct ArenaAllocator<'a> {
-    child: Allocator<'a>,
+///
+/// # Threads
+/// The arena is `!Sync`: one thread uses it at a time. Over a thread-safe child's
+/// [`SyncAllocator`](crate::SyncAllocator) it is `Send`, so it can move to another thread (or
+/// be shared behind a [`ThreadSafeAllocator`](crate::ThreadSafeAllocator)):
+///
+/// ```
+/// let gpa = gpa::GeneralPurposeAllocator::new();
+/// let arena = gpa::ArenaAllocator::new(gpa.sync_allocator());
+/// let total = std::thread::scope(|s| {
+///     s.spawn(move || {
+///         let numbers = arena.allocator().dupe(&[1u64, 2, 3]).unwrap();
+///         numbers.iter().sum::<u64>()
+///     })
+///     .join()
+///     .unwrap()
+/// });
+/// assert_eq!(total, 6);
+/// ```
+///
+/// Sharing an arena between threads does not compile:
+///
+/// ```compile_fail,E0277
+/// let page = gpa::PageAllocator::new();
+/// let arena = gpa::ArenaAllocator::new(page.sync_allocator());
+/// std::thread::scope(|s| {
+///     s.spawn(|| arena.allocator().alloc::<u8>(8).map(|_| ()));
+///     s.spawn(|| arena.allocator().alloc::<u8>(8).map(|_| ()));
+/// });
+/// ```
+///
+/// Nor does sending its handle (any [`Allocator`] may point at a single-threaded
+/// implementation), or sending an arena whose child is a plain [`Allocator`]:
+///
+/// ```compile_fail,E0277
+/// let page = gpa::PageAllocator::new();
+/// let arena = gpa::ArenaAllocator::new(page.sync_allocator());
+/// let handle = arena.allocator();
+/// std::thread::scope(|s| {
+///     s.spawn(move || handle.alloc::<u8>(8).map(|_| ()));
+/// });
+/// ```
+///
+/// ```compile_fail,E0277
+/// let page = gpa::PageAllocator::new();
+/// let arena = gpa::ArenaAllocator::new(page.allocator());
+/// std::thread::scope(|s| {
+///     s.spawn(move || arena.allocator().alloc::<u8>(8).map(|_| ()));
+/// });
+/// ```
+pub struct ArenaAllocator<'a, R: ?Sized + RawAllocator = dyn RawAllocator + 'a> {
+    child: Allocator<'a, R>,
     first: Cell<Option<NonNull<Node>>>,
     /// Offset of the first unused byte of the newest buffer's data area.
     end_index: Cell<usize>,
@@ -119,9 +169,9 @@ fn next_of(node: NonNull<Node>) -> Option<NonNull<Node>> {
     unsafe { (*node.as_ptr()).next }
 }
 
-impl<'a> ArenaAllocator<'a> {
+impl<'a, R: ?Sized + RawAllocator> ArenaAllocator<'a, R> {
     /// An empty arena that takes its buffers from `child`. Takes no memory until first used.
-    pub const fn new(child: Allocator<'a>) -> Self {
+    pub const fn new(child: Allocator<'a, R>) -> Self {
         ArenaAllocator {
             child,
             first: Cell::new(None),
@@ -135,7 +185,7 @@ impl<'a> ArenaAllocator<'a> {
     }
 
     /// The allocator the arena takes its buffers from.
-    pub fn child(&self) -> Allocator<'a> {
+    pub fn child(&self) -> Allocator<'a, R> {
         self.child
     }
 
@@ -381,7 +431,7 @@ impl<'a> ArenaAllocator<'a> {
 // SAFETY: every block is carved from a live child buffer below `end_index` (or from an older,
 // full buffer), aligned by `place`, and never handed out twice before being freed; buffers live
 // until reset/deinit/drop, which need `&mut self` or `self`.
-unsafe impl RawAllocator for ArenaAllocator<'_> {
+unsafe impl<R: ?Sized + RawAllocator> RawAllocator for ArenaAllocator<'_, R> {
     #[inline]
     fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
         if let Some(node) = self.first.get() {
@@ -419,13 +469,13 @@ unsafe impl RawAllocator for ArenaAllocator<'_> {
     }
 }
 
-impl Drop for ArenaAllocator<'_> {
+impl<R: ?Sized + RawAllocator> Drop for ArenaAllocator<'_, R> {
     fn drop(&mut self) {
         self.free_all();
     }
 }
 
-impl fmt::Debug for ArenaAllocator<'_> {
+impl<R: ?Sized + RawAllocator> fmt::Debug for ArenaAllocator<'_, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ArenaAllocator")
             .field("buffers", &self.buffer_count())
@@ -435,7 +485,12 @@ impl fmt::Debug for ArenaAllocator<'_> {
     }
 }
 
-impl_allocator_api2!(['a] &ArenaAllocator<'a> => |this| this.allocator());
+// SAFETY: the arena owns its buffers (the `NonNull`s point only into them), so moving it to
+// another thread moves them too; the child is reached through `&R`, usable from any thread
+// because `R: Sync`. The arena stays `!Sync` (its `Cell`s): one thread at a time.
+unsafe impl<R: ?Sized + RawAllocator + Sync> Send for ArenaAllocator<'_, R> {}
+
+impl_allocator_api2!(['a, R: ?Sized + RawAllocator] &ArenaAllocator<'a, R> => |this| this.allocator());
 
 #[cfg(test)]
 mod tests {

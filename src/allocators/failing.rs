@@ -15,7 +15,7 @@
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
-use crate::interface::{impl_allocator_api2, Allocator, RawAllocator};
+use crate::interface::{impl_allocator_api2, Allocator, RawAllocator, SyncAllocator};
 
 /// Fails every allocation. Stateless, `Copy`, `Sync`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -33,6 +33,12 @@ impl AlwaysFailingAllocator {
     /// The handle to pass to functions.
     pub fn allocator(&self) -> Allocator<'_> {
         Allocator::new(self)
+    }
+
+    /// A handle that is `Send + Sync`: collections built on it may move to other threads
+    /// (see [`SyncAllocator`]).
+    pub fn sync_allocator(&self) -> SyncAllocator<'_> {
+        SyncAllocator::new_sync(self)
     }
 }
 

@@ -39,7 +39,7 @@ use core::marker::PhantomData;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::interface::{impl_allocator_api2, Allocator, RawAllocator};
+use crate::interface::{impl_allocator_api2, Allocator, RawAllocator, SyncAllocator};
 
 /// The buffer being carved up: its start and length. Shared by both allocator types.
 #[derive(Clone, Copy, Debug)]
@@ -100,6 +100,18 @@ impl Region {
 /// let numbers = allocator.dupe(&[1u32, 2, 3]).unwrap();
 /// assert_eq!(numbers, [1, 2, 3]);
 /// assert!(allocator.alloc::<u8>(1000).is_err()); // exhausted: an error, not a panic
+/// ```
+///
+/// It is `Send` (it may move to another thread with its buffer) but not `Sync`: threads that
+/// share a buffer use [`ThreadSafeFixedBufferAllocator`] instead. This does not compile:
+///
+/// ```compile_fail,E0277
+/// let mut buffer = [0u8; 256];
+/// let fixed = gpa::FixedBufferAllocator::new(&mut buffer);
+/// std::thread::scope(|s| {
+///     s.spawn(|| fixed.allocator().alloc::<u8>(8).map(|_| ()));
+///     s.spawn(|| fixed.allocator().alloc::<u8>(8).map(|_| ()));
+/// });
 /// ```
 #[derive(Debug)]
 pub struct FixedBufferAllocator<'buf> {
@@ -237,6 +249,12 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// The handle to pass to functions (call it in each thread; the handle is `!Send`).
     pub fn allocator(&self) -> Allocator<'_> {
         Allocator::new(self)
+    }
+
+    /// A handle that is `Send + Sync`: collections built on it may move to other threads
+    /// (see [`SyncAllocator`]).
+    pub fn sync_allocator(&self) -> SyncAllocator<'_> {
+        SyncAllocator::new_sync(self)
     }
 
     /// How many bytes of the buffer are in use at this moment.

@@ -16,7 +16,7 @@
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
 
-use crate::interface::{impl_allocator_api2, Allocator, RawAllocator};
+use crate::interface::{impl_allocator_api2, Allocator, RawAllocator, SyncAllocator};
 use crate::os;
 
 /// Maps every allocation directly from the OS. Stateless and thread-safe.
@@ -41,6 +41,12 @@ impl PageAllocator {
     /// The handle to pass to functions.
     pub fn allocator(&self) -> Allocator<'_> {
         Allocator::new(self)
+    }
+
+    /// A handle that is `Send + Sync`: collections built on it may move to other threads
+    /// (see [`SyncAllocator`]).
+    pub fn sync_allocator(&self) -> SyncAllocator<'_> {
+        SyncAllocator::new_sync(self)
     }
 }
 

@@ -39,7 +39,7 @@ use core::mem::{align_of, size_of};
 use core::ptr::NonNull;
 
 use crate::allocators::arena::ResetMode;
-use crate::interface::{Allocator, Error};
+use crate::interface::{Allocator, Error, RawAllocator};
 
 /// The header at the start of every chunk.
 #[derive(Clone, Copy)]
@@ -81,8 +81,8 @@ const FIRST_CHUNK_BYTES: usize = 4096;
 /// assert_eq!(a, b); // the freed slot is reused first
 /// # unsafe { pool.destroy(b) };
 /// ```
-pub struct MemoryPool<'a, T> {
-    child: Allocator<'a>,
+pub struct MemoryPool<'a, T, R: ?Sized + RawAllocator = dyn RawAllocator + 'a> {
+    child: Allocator<'a, R>,
     free_list: Cell<Option<NonNull<FreeSlot>>>,
     first: Cell<Option<NonNull<Chunk>>>,
     current: Cell<Option<NonNull<Chunk>>>,
@@ -94,7 +94,7 @@ pub struct MemoryPool<'a, T> {
     _values: PhantomData<T>,
 }
 
-impl<T> fmt::Debug for MemoryPool<'_, T> {
+impl<T, R: ?Sized + RawAllocator> fmt::Debug for MemoryPool<'_, T, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryPool")
             .field("slot_size", &Self::SLOT_SIZE)
@@ -105,7 +105,7 @@ impl<T> fmt::Debug for MemoryPool<'_, T> {
     }
 }
 
-impl<'a, T> MemoryPool<'a, T> {
+impl<'a, T, R: ?Sized + RawAllocator> MemoryPool<'a, T, R> {
     /// Alignment of a slot: enough for `T` and for a free-list link.
     pub const SLOT_ALIGN: usize = max(align_of::<T>(), align_of::<FreeSlot>());
     /// Size of a slot, a multiple of [`Self::SLOT_ALIGN`].
@@ -122,7 +122,7 @@ impl<'a, T> MemoryPool<'a, T> {
     };
 
     /// An empty growable pool; the first `create` allocates a chunk.
-    pub const fn new(child: Allocator<'a>) -> Self {
+    pub const fn new(child: Allocator<'a, R>) -> Self {
         #[allow(clippy::let_unit_value)]
         let () = Self::LAYOUT_CHECK;
         MemoryPool {
@@ -139,7 +139,7 @@ impl<'a, T> MemoryPool<'a, T> {
     }
 
     /// A growable pool with room for `slots` objects allocated now ("preheated").
-    pub fn with_capacity(child: Allocator<'a>, slots: usize) -> Result<Self, Error> {
+    pub fn with_capacity(child: Allocator<'a, R>, slots: usize) -> Result<Self, Error> {
         let pool = MemoryPool::new(child);
         if slots > 0 {
             pool.add_chunk(slots)?;
@@ -149,7 +149,7 @@ impl<'a, T> MemoryPool<'a, T> {
 
     /// A pool of exactly `slots` slots, allocated now; `create` fails with
     /// [`Error::OutOfMemory`] when all of them are in use.
-    pub fn non_growable(child: Allocator<'a>, slots: usize) -> Result<Self, Error> {
+    pub fn non_growable(child: Allocator<'a, R>, slots: usize) -> Result<Self, Error> {
         let mut pool = MemoryPool::with_capacity(child, slots)?;
         pool.growable = false;
         Ok(pool)
@@ -171,7 +171,7 @@ impl<'a, T> MemoryPool<'a, T> {
     }
 
     /// The allocator the chunks come from.
-    pub fn child(&self) -> Allocator<'a> {
+    pub fn child(&self) -> Allocator<'a, R> {
         self.child
     }
 
@@ -424,7 +424,13 @@ impl<'a, T> MemoryPool<'a, T> {
     }
 }
 
-impl<T> Drop for MemoryPool<'_, T> {
+// SAFETY: the pool owns its chunks and the values in them (the `NonNull`s point only into the
+// chunks), so moving it to another thread moves them too, which `T: Send` allows; the child is
+// reached through `&R`, usable from any thread because `R: Sync`. The pool stays `!Sync` (its
+// `Cell`s).
+unsafe impl<T: Send, R: ?Sized + RawAllocator + Sync> Send for MemoryPool<'_, T, R> {}
+
+impl<T, R: ?Sized + RawAllocator> Drop for MemoryPool<'_, T, R> {
     fn drop(&mut self) {
         self.free_chunks();
     }

@@ -14,24 +14,48 @@
 //! is exactly what `Mutex<A>` allows, and it is sound only when `A` may be *used from another
 //! thread than the one that created it*, which is what `Send` means: an `A` holding an `Rc`,
 //! or a handle to a `Cell`-based allocator that its creator thread still uses directly, would
-//! race. The [`Allocator`] handle is deliberately `!Send` (it may point at such allocators), so
-//! allocators built over a handle (the arena, the pool) are `!Send` too. When you know the
-//! handle points at a thread-safe allocator (the page allocator, the GPA) and nothing else uses
-//! the wrapped value, say so with [`AssumeSend`] (an `unsafe` promise) or
-//! [`ThreadSafeAllocator::new_assume_send`].
+//! race. An arena or pool is `Send` when its child handle is a [`SyncAllocator`] (over the page
+//! allocator, the GPA or another thread-safe implementation), so wrapping it needs no promise:
+//!
+//! ```
+//! use gpa::{ArenaAllocator, PageAllocator, ThreadSafeAllocator};
+//!
+//! let page = PageAllocator::new();
+//! let shared = ThreadSafeAllocator::new(ArenaAllocator::new(page.sync_allocator()));
+//! std::thread::scope(|s| {
+//!     for id in 0..4 {
+//!         let shared = &shared;
+//!         s.spawn(move || {
+//!             let text = shared.allocator().print(format_args!("thread {id}")).unwrap();
+//!             assert_eq!(&*text, &*format!("thread {id}"));
+//!         });
+//!     }
+//! });
+//! let arena = shared.into_inner(); // the arena again, to reset or drop
+//! assert!(arena.query_capacity() > 0);
+//! ```
+//!
+//! Over a plain [`Allocator`] handle (`!Send`: it may point at a single-threaded allocator),
+//! the arena is `!Send` and the wrapper is not `Sync`:
+//!
+//! ```compile_fail,E0277
+//! fn assert_sync<T: Sync>() {}
+//! assert_sync::<gpa::ThreadSafeAllocator<gpa::ArenaAllocator<'static>>>();
+//! ```
+//!
+//! When you know such a handle points at a thread-safe allocator and nothing else uses the
+//! wrapped value, say so with [`AssumeSend`] (an `unsafe` promise) or
+//! [`ThreadSafeAllocator::new_assume_send`]; with the generic arena and pool this is needed
+//! only for the other wrappers over a handle (buffer-first, validating, failing).
 //!
 //! ```
 //! fn assert_sync<T: Sync>() {}
 //! // A fixed buffer is `Send`, so the wrapper is `Sync`...
 //! assert_sync::<gpa::ThreadSafeAllocator<gpa::FixedBufferAllocator<'static>>>();
-//! // ...and so is an arena whose `Send` was promised.
+//! // ...so is an arena over a thread-safe child...
+//! assert_sync::<gpa::ThreadSafeAllocator<gpa::ArenaAllocator<'static, dyn gpa::RawAllocator + Sync>>>();
+//! // ...and an arena whose `Send` was promised.
 //! assert_sync::<gpa::ThreadSafeAllocator<gpa::AssumeSend<gpa::ArenaAllocator<'static>>>>();
-//! ```
-//!
-//! ```compile_fail
-//! fn assert_sync<T: Sync>() {}
-//! // An arena holds a `!Send` handle: without the promise, the wrapper is not `Sync`.
-//! assert_sync::<gpa::ThreadSafeAllocator<gpa::ArenaAllocator<'static>>>();
 //! ```
 //!
 //! # Poisoning
@@ -44,7 +68,7 @@ use core::ops::{Deref, DerefMut};
 use core::ptr::NonNull;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::interface::{impl_allocator_api2, Allocator, RawAllocator};
+use crate::interface::{impl_allocator_api2, Allocator, RawAllocator, SyncAllocator};
 
 /// Wraps an allocator `A` with a lock so that `&ThreadSafeAllocator<A>` can be shared between
 /// threads. `Sync` when `A: Send` (see the module documentation).
@@ -87,17 +111,26 @@ impl<A> ThreadSafeAllocator<A> {
 }
 
 impl<A: RawAllocator> ThreadSafeAllocator<A> {
-    /// The handle to pass to functions; call it in each thread that needs one (handles are
+    /// The handle to pass to functions; call it in each thread that needs one (this handle is
     /// `!Send`, the wrapper itself is shared by reference).
     pub fn allocator(&self) -> Allocator<'_> {
         Allocator::new(self)
     }
 }
 
+impl<A: RawAllocator + Send> ThreadSafeAllocator<A> {
+    /// A handle that is `Send + Sync` (the wrapper is `Sync` because `A: Send`): collections
+    /// built on it may move to other threads (see [`SyncAllocator`]).
+    pub fn sync_allocator(&self) -> SyncAllocator<'_> {
+        SyncAllocator::new_sync(self)
+    }
+}
+
 impl<A> ThreadSafeAllocator<AssumeSend<A>> {
     /// Wraps an allocator that is `!Send` only because the type system cannot see that its
-    /// parts are thread-safe (typically an arena or pool over a handle to the page allocator
-    /// or the GPA).
+    /// parts are thread-safe (a buffer-first, validating or failing allocator over an
+    /// [`Allocator`] handle to the page allocator or the GPA). An arena or pool needs no
+    /// promise: build it over a [`SyncAllocator`] and use [`ThreadSafeAllocator::new`].
     ///
     /// # Safety
     /// As for [`AssumeSend::new`].

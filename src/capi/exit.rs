@@ -10,8 +10,16 @@
 //! recently freed blocks: writes after free), scan for leaks ([`super::scan`]), group leaked
 //! blocks by allocation trace (largest total first), then write:
 //! * text to `GPA_LOG` (appended) or to stderr, only when there is something to say;
-//! * JSON to `GPA_JSON`, and `<pid>.json` / `<pid>.txt` into `GPA_REPORT_DIR` (for `gpa run`,
-//!   which merges the reports of every process of the run).
+//! * JSON to `GPA_JSON`; or, under `gpa run` (`GPA_REPORT_DIR`), a `report` event with the
+//!   JSON and text beside it (`<pid>.<n>.json`, `<pid>.<n>.txt`; see `process::events`), which
+//!   `gpa run` merges with the reports of every other process of the run.
+//!
+//! The paths are the ones the environment held at start-up (`settings::save_paths`): a
+//! program that calls `clearenv` or `setenv` still reports where it was asked to.
+//!
+//! Reports are also written when the process ends without `exit`'s hooks: at `_exit`/`_Exit`
+//! (interposed, `process::exit_now`), at `quick_exit`, on a fatal signal, and, without the
+//! leak verdict, before an `exec` replaces the image ([`report_before_exec`]).
 //!
 //! The JSON object is [`Report::to_json`]'s (`findings`, `leaked_blocks`, `leaked_bytes`) plus
 //! `pid`, `program`, `reachable_blocks`, `reachable_bytes` and, with `GPA_SHOW_REACHABLE`, a
@@ -21,20 +29,55 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use std::io::Write;
 
 use super::guard;
+use super::process::{self, events};
 use super::scan::{self, Verdict};
-use super::settings::env_bytes;
+use super::settings;
 use crate::gpa::{GeneralPurposeAllocator, InsideAllocator, LiveBlock};
-use crate::report::{self, FindingKind, RawFinding, Report};
+use crate::report::{self, Finding, FindingKind, RawFinding, Report};
 
 static REPORTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" {
+    fn at_quick_exit(function: extern "C" fn()) -> libc::c_int;
+}
+
+/// How a process (program image) ended, as its report records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// `exit`, or a return from `main`.
+    Exit,
+    /// `_exit`/`_Exit` with this status.
+    UnderscoreExit(libc::c_int),
+    /// `quick_exit`.
+    QuickExit,
+    /// A fatal signal.
+    Signal(libc::c_int),
+    /// Replaced by `exec` (findings only, no leak verdict).
+    Exec,
+}
+
+impl Ending {
+    fn name(self) -> &'static str {
+        match self {
+            Ending::Exit => "exit",
+            Ending::UnderscoreExit(_) => "_exit",
+            Ending::QuickExit => "quick_exit",
+            Ending::Signal(_) => "signal",
+            Ending::Exec => "exec",
+        }
+    }
+}
 
 /// Registers the exit report (once per process).
 pub fn register() {
     static REGISTERED: AtomicBool = AtomicBool::new(false);
     if !REGISTERED.swap(true, Ordering::AcqRel) {
-        // SAFETY: `at_exit` is an `extern "C" fn()` that lives as long as the process (this
-        // library is preloaded, never unloaded).
-        unsafe { libc::atexit(at_exit) };
+        // SAFETY: `at_exit` and `at_quick_exit_hook` are `extern "C" fn()`s that live as
+        // long as the process (this library is preloaded, never unloaded).
+        unsafe {
+            libc::atexit(at_exit);
+            at_quick_exit(at_quick_exit_hook);
+        }
     }
 }
 
@@ -77,25 +120,54 @@ extern "C" fn on_fatal_signal(signal: libc::c_int) {
     // SAFETY: `alarm` and `raise` are async-signal-safe; SA_RESETHAND restored the default
     // action, so the raise ends the process with this signal.
     unsafe { libc::alarm(10) };
-    at_exit();
+    report_at_end(Ending::Signal(signal));
     // SAFETY: as above.
     unsafe { libc::raise(signal) };
 }
 
 extern "C" fn at_exit() {
-    if REPORTED.swap(true, Ordering::AcqRel) {
+    report_at_end(Ending::Exit);
+}
+
+extern "C" fn at_quick_exit_hook() {
+    report_at_end(Ending::QuickExit);
+}
+
+/// The report at the end of the process (once; never in a `vfork` child, which shares its
+/// parent's memory and must leave it alone).
+#[inline(never)]
+pub fn report_at_end(ending: Ending) {
+    if !process::is_original_process() || REPORTED.swap(true, Ordering::AcqRel) {
         return;
     }
     let _inside = InsideAllocator::enter();
     let state = super::state();
-    let live_stack = scan::caller_frame_address(at_exit as *const () as usize);
+    let live_stack = scan::caller_frame_address(report_at_end as *const () as usize);
     let outcome = examine(
         &state.gpa,
         live_stack,
         state.settings.frames,
         state.settings.show_reachable,
     );
-    write_outputs(&outcome);
+    write_outputs(&outcome, ending);
+}
+
+/// Before `exec` replaces this image: the findings recorded so far (and the quarantine's
+/// writes after free), without a leak verdict, as Valgrind does. The leak scan is skipped
+/// because the memory is not leaked but discarded, and because a `fork` child that `exec`s
+/// would otherwise scan all of its parent's heap first.
+pub fn report_before_exec() {
+    let _inside = InsideAllocator::enter();
+    let state = super::state();
+    state.gpa.flush_thread_quarantine();
+    let outcome = Outcome {
+        report: Report {
+            findings: recorded_findings(&state.gpa, state.settings.frames),
+        },
+        reachable: (0, 0),
+        reachable_groups: Report::default(),
+    };
+    write_outputs(&outcome, Ending::Exec);
 }
 
 /// What the exit check found.
@@ -128,35 +200,8 @@ pub fn examine(
             .collect::<std::vec::Vec<_>>()
     };
     let (leaked, reachable) = (user(leaked), user(reachable));
-    let mut raw: std::vec::Vec<RawFinding> = std::vec::Vec::new();
-    let gpa_findings = gpa
-        .take_raw_findings()
-        .into_iter()
-        .map(|finding| guard::to_user(gpa, finding));
-    for finding in gpa_findings.chain(guard::take_findings()) {
-        // Each finding once: the live-block walk re-checks canaries every time it runs.
-        if !raw
-            .iter()
-            .any(|seen| seen.kind == finding.kind && seen.address == finding.address)
-        {
-            raw.push(finding);
-        }
-    }
     let mut report = Report {
-        findings: merge_same_site(raw)
-            .iter()
-            .map(|(raw, total)| {
-                let mut finding = report::render(raw, frames);
-                finding.size = *total;
-                if raw.count > 1 {
-                    finding.message.push_str(&format!(
-                        " (and {} more block(s) from the same allocation site)",
-                        raw.count - 1
-                    ));
-                }
-                finding
-            })
-            .collect(),
+        findings: recorded_findings(gpa, frames),
     };
     report
         .findings
@@ -186,6 +231,42 @@ pub fn examine(
     }
 }
 
+/// The findings recorded during the run (the GPA's and the front guards'), each once, those
+/// of one site merged, symbolized; the records are cleared.
+fn recorded_findings(gpa: &GeneralPurposeAllocator, frames: usize) -> std::vec::Vec<Finding> {
+    let mut raw: std::vec::Vec<RawFinding> = std::vec::Vec::new();
+    let gpa_findings = gpa
+        .take_raw_findings()
+        .into_iter()
+        .map(|finding| guard::to_user(gpa, finding));
+    let own_findings = guard::take_findings()
+        .into_iter()
+        .chain(super::family::take_findings());
+    for finding in gpa_findings.chain(own_findings) {
+        // Each finding once: the live-block walk re-checks canaries every time it runs.
+        if !raw
+            .iter()
+            .any(|seen| seen.kind == finding.kind && seen.address == finding.address)
+        {
+            raw.push(finding);
+        }
+    }
+    merge_same_site(raw)
+        .iter()
+        .map(|(raw, total)| {
+            let mut finding = report::render(raw, frames);
+            finding.size = *total;
+            if raw.count > 1 {
+                finding.message.push_str(&format!(
+                    " (and {} more block(s) from the same allocation site)",
+                    raw.count - 1
+                ));
+            }
+            finding
+        })
+        .collect()
+}
+
 /// Findings of one kind with the same traces (say, every block of one allocation site
 /// overflowed, found at exit) become one finding with a count, like a leak group. The
 /// finding describes its first block; the second element is the bytes of all its blocks.
@@ -202,9 +283,9 @@ fn merge_same_site(raw: std::vec::Vec<RawFinding>) -> std::vec::Vec<(RawFinding,
         match same {
             Some((seen, total)) => {
                 seen.count += finding.count;
-                *total += finding.size;
+                *total += finding.size * finding.count;
             }
-            None => merged.push((finding, finding.size)),
+            None => merged.push((finding, finding.size * finding.count)),
         }
     }
     merged
@@ -242,6 +323,10 @@ pub fn to_json(outcome: &Outcome) -> serde_json::Value {
         object.insert("program".into(), program().into());
         object.insert("reachable_blocks".into(), outcome.reachable.0.into());
         object.insert("reachable_bytes".into(), outcome.reachable.1.into());
+        object.insert(
+            "libc_blocks_released".into(),
+            super::foreign::released_count().into(),
+        );
         if !outcome.reachable_groups.findings.is_empty() {
             let groups = outcome.reachable_groups.to_json()["findings"].clone();
             object.insert("reachable".into(), groups);
@@ -263,6 +348,13 @@ pub fn to_text(outcome: &Outcome) -> String {
             text.push('\n');
         }
     }
+    let released = super::foreign::released_count();
+    if released != 0 {
+        text.push_str(&format!(
+            "info(gpa): {released} block(s) allocated by libc's own malloc (not by gpa: a \
+             library loaded with RTLD_DEEPBIND?) were freed through gpa and handed back to libc\n"
+        ));
+    }
     if !text.is_empty() || !outcome.reachable_groups.findings.is_empty() {
         let (blocks, bytes) = outcome.reachable;
         text.push_str(&format!(
@@ -272,43 +364,64 @@ pub fn to_text(outcome: &Outcome) -> String {
     text
 }
 
+/// `argv[0]` of this image as it was at start-up (or `/proc/self/exe`).
 fn program() -> String {
-    std::env::args_os()
-        .next()
-        .map(|arg| arg.to_string_lossy().into_owned())
-        .or_else(|| {
-            std::fs::read_link("/proc/self/exe")
-                .ok()
-                .map(|p| p.display().to_string())
-        })
+    if let Some(program) = process::program() {
+        return String::from_utf8_lossy(program).into_owned();
+    }
+    std::fs::read_link("/proc/self/exe")
+        .map(|path| path.display().to_string())
         .unwrap_or_default()
 }
 
-fn env_path(name: &core::ffi::CStr) -> Option<std::path::PathBuf> {
+/// A path saved at start-up.
+fn env_path(saved: &settings::SavedPath) -> Option<std::path::PathBuf> {
     use std::os::unix::ffi::OsStrExt;
-    let bytes = env_bytes(name).filter(|bytes| !bytes.is_empty())?;
+    let bytes = saved.get()?;
     Some(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(bytes)))
 }
 
-fn write_outputs(outcome: &Outcome) {
+/// Writes the report where start-up settings said: a `report` event with the JSON and text
+/// beside it under `gpa run`, else `GPA_JSON` and `GPA_LOG` (or stderr).
+fn write_outputs(outcome: &Outcome, ending: Ending) {
     let text = to_text(outcome);
-    let json = to_json(outcome);
-    let pid = std::process::id();
-    if let Some(dir) = env_path(c"GPA_REPORT_DIR") {
-        let _ = std::fs::write(dir.join(format!("{pid}.json")), json.to_string());
+    let mut json = to_json(outcome);
+    json["ended"] = ending.name().into();
+    if let Some(dir) = settings::REPORT_DIR.get() {
+        let mut event = events::Event::new("report");
+        event.field("ended", ending.name().as_bytes());
+        match ending {
+            Ending::UnderscoreExit(status) => {
+                event.number("status", status as u64);
+            }
+            Ending::Signal(signal) => {
+                event.number("signal", signal as u64);
+            }
+            _ => {}
+        }
+        let Some(n) = events::record(dir, &event) else {
+            return;
+        };
+        let pid = std::process::id();
+        let write = |extension: &str, bytes: &[u8]| {
+            use std::os::unix::ffi::OsStrExt;
+            if let Some(path) = events::path(dir, pid, n, Some(extension)) {
+                let _ = std::fs::write(std::ffi::OsStr::from_bytes(path.as_bytes()), bytes);
+            }
+        };
+        write("json", json.to_string().as_bytes());
         if !text.is_empty() {
-            let header = format!("== gpa: process {pid} ({})\n", program());
-            let _ = std::fs::write(dir.join(format!("{pid}.txt")), header + &text);
+            write("txt", text.as_bytes());
         }
         return;
     }
-    if let Some(path) = env_path(c"GPA_JSON") {
+    if let Some(path) = env_path(&settings::JSON) {
         let _ = std::fs::write(path, json.to_string());
     }
     if text.is_empty() {
         return;
     }
-    match env_path(c"GPA_LOG") {
+    match env_path(&settings::LOG) {
         Some(path) => {
             let file = std::fs::OpenOptions::new()
                 .create(true)

@@ -19,9 +19,18 @@
 //! power of two `align` the live block there was allocated with ([`base_of`]). Findings the
 //! GPA records carry base addresses and padded sizes; [`to_user`] translates them back.
 //!
+//! A block whose tag (`GeneralPurposeAllocator::set_block_tag`) has [`COOKIE_TAG`] set keeps
+//! the last 8 guard bytes zero instead: blocks of scalar `operator new`, where a mistaken
+//! `delete[]` reads the array's element count from those 8 bytes (the Itanium C++ ABI's array
+//! cookie). A count of 0 runs no destructors and hands `delete[]` the pointer 8 bytes before
+//! the block, which is then reported; `0xF7F7...` would run destructors over the whole
+//! address space and crash first. The price: an underflow that writes exactly zeros into those
+//! 8 bytes of such a block goes unnoticed.
+//!
 //! # Invariants
 //! * Every live check-mode block made through this module has `pad` guard bytes at its start,
-//!   and `pad = max(FRONT, block's alignment)`.
+//!   and `pad = max(FRONT, block's alignment)`; they are all [`GUARD`], except the last 8,
+//!   which are zero when the block's tag has [`COOKIE_TAG`].
 //! * A pointer that is not a user pointer of a live block is passed to the GPA as
 //!   `user - FRONT` (wrapping), so that its reports (double, invalid free) translate back to
 //!   the pointer the program used.
@@ -37,6 +46,10 @@ use crate::trace::TraceId;
 pub const FRONT: usize = 16;
 /// The guard fill byte.
 pub const GUARD: u8 = 0xF7;
+/// A block tag bit: the last 8 guard bytes are zero (see the module docs).
+pub const COOKIE_TAG: u8 = 0x80;
+/// Bytes of the C++ array cookie (an element count) before a `new[]` array.
+pub const COOKIE: usize = 8;
 
 /// Underflows found by this module (the GPA's own findings are kept by the GPA).
 static FINDINGS: Mutex<std::vec::Vec<RawFinding>> = Mutex::new(std::vec::Vec::new());
@@ -67,6 +80,43 @@ pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u
         core::ptr::write_bytes(base, GUARD, pad);
         base.add(pad)
     }
+}
+
+/// As [`alloc`], and tags the block with `tag` (zeroing the cookie bytes if `tag` has
+/// [`COOKIE_TAG`]).
+pub fn alloc_tagged(gpa: &GeneralPurposeAllocator, size: usize, align: usize, tag: u8) -> *mut u8 {
+    let user = alloc(gpa, size, align);
+    if !user.is_null() && tag != 0 {
+        // SAFETY: `user` is a fresh block with `pad >= FRONT > COOKIE` guard bytes before it.
+        let base = unsafe { user.sub(pad_for(align)) };
+        gpa.set_block_tag(base, tag);
+        if tag & COOKIE_TAG != 0 {
+            // SAFETY: as above.
+            unsafe { core::ptr::write_bytes(user.sub(COOKIE), 0, COOKIE) };
+        }
+    }
+    user
+}
+
+/// Re-tags the live block at `base` (pad `pad`) with `tag`, rewriting its guard to match.
+///
+/// # Safety
+/// `base` is a live block of at least `pad` bytes.
+pub unsafe fn retag(gpa: &GeneralPurposeAllocator, base: *mut u8, pad: usize, tag: u8) {
+    gpa.set_block_tag(base, tag);
+    // SAFETY: caller contract.
+    unsafe {
+        core::ptr::write_bytes(base, GUARD, pad);
+        if tag & COOKIE_TAG != 0 {
+            core::ptr::write_bytes(base.add(pad - COOKIE), 0, COOKIE);
+        }
+    }
+}
+
+/// The tag of the live block at `base` (0 when it has none).
+#[inline]
+fn tag_of(gpa: &GeneralPurposeAllocator, base: *const u8) -> u8 {
+    gpa.block_info(base).map_or(0, |info| info.tag)
 }
 
 /// The GPA block behind user pointer `user`, and its pad, if `user` is one.
@@ -104,14 +154,18 @@ pub fn unknown_base(user: *mut u8) -> *mut u8 {
     (user as usize).wrapping_sub(FRONT) as *mut u8
 }
 
-/// Whether the guard of the block at `base` is intact.
+/// Whether the guard of the block at `base` (with tag `tag`) is intact.
 ///
 /// # Safety
 /// `base` is a live block of at least `pad` bytes.
 #[inline]
-pub unsafe fn intact(base: *const u8, pad: usize) -> bool {
+pub unsafe fn intact(base: *const u8, pad: usize, tag: u8) -> bool {
     // SAFETY: caller contract.
     let guard = unsafe { core::slice::from_raw_parts(base, pad) };
+    if tag & COOKIE_TAG != 0 && pad >= COOKIE {
+        let (fill, cookie) = guard.split_at(pad - COOKIE);
+        return fill.iter().all(|&byte| byte == GUARD) && cookie.iter().all(|&byte| byte == 0);
+    }
     guard.iter().all(|&byte| byte == GUARD)
 }
 
@@ -122,7 +176,7 @@ pub unsafe fn intact(base: *const u8, pad: usize) -> bool {
 #[inline]
 pub unsafe fn check(gpa: &GeneralPurposeAllocator, base: *mut u8, pad: usize) {
     // SAFETY: caller contract.
-    if !unsafe { intact(base, pad) } {
+    if !unsafe { intact(base, pad, tag_of(gpa, base)) } {
         report_underflow(gpa, base as usize, pad);
     }
 }
@@ -159,16 +213,22 @@ fn record(finding: RawFinding) {
     }
 }
 
-/// Checks the guards of live blocks at exit (underflows of blocks never freed).
+/// Checks the guards of live blocks at exit (underflows of blocks never freed). Not in the
+/// child of a `fork` made while other threads ran (`process::forked_from_threads`): a block
+/// one of them was setting up has no guard yet in the child; the parent checks its blocks.
 pub fn check_live(gpa: &GeneralPurposeAllocator, blocks: &[LiveBlock]) {
+    if super::process::forked_from_threads() {
+        return;
+    }
     for block in blocks {
         let pad = gpa
             .block_layout(block.address as *const u8)
             .map_or(FRONT, |layout| pad_for(layout.align()));
+        let tag = tag_of(gpa, block.address as *const u8);
         // SAFETY: a live block of the GPA; every check-mode block is at least `pad` bytes
         // (blocks of other origins, if any, are at least as long as their requested size,
         // and only blocks of `pad` bytes or more are read).
-        if block.size >= pad && !unsafe { intact(block.address as *const u8, pad) } {
+        if block.size >= pad && !unsafe { intact(block.address as *const u8, pad, tag) } {
             let mut finding = RawFinding::new(FindingKind::Underflow, block.address + pad);
             finding.size = block.size - pad;
             finding.alloc_trace = block.alloc_trace;
@@ -179,12 +239,13 @@ pub fn check_live(gpa: &GeneralPurposeAllocator, blocks: &[LiveBlock]) {
 
 /// This module's findings; the record is cleared.
 pub fn take_findings() -> std::vec::Vec<RawFinding> {
+    take_recorded(&FINDINGS)
+}
+
+/// Empties a list of findings kept by a `capi` module (allocating on the internal heap).
+pub fn take_recorded(list: &Mutex<std::vec::Vec<RawFinding>>) -> std::vec::Vec<RawFinding> {
     let _inside = InsideAllocator::enter();
-    core::mem::take(
-        &mut *FINDINGS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()),
-    )
+    core::mem::take(&mut *list.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
 }
 
 /// A GPA finding (base address, padded size) in the program's terms.

@@ -13,9 +13,12 @@
 //! lock across `fork`, so a child of a multithreaded program can allocate.
 //!
 //! Two modes: **check** (safety, traces through the system unwinder since C programs have no
-//! frame pointers, a guard in front of every block for underflows ([`guard`]), findings
-//! recorded and reported at exit with a conservative leak scan, [`scan`], [`exit`]) and
-//! **fast** (no checks, no traces, no report: the GPA's blocks as they are).
+//! frame pointers, a guard in front of every block for underflows ([`guard`]), each block's
+//! allocation family checked when it is released ([`family`]: C++ `operator new`/`delete`),
+//! findings recorded and reported at exit with a conservative leak scan, [`scan`], [`exit`])
+//! and **fast** (no checks, no traces, no report: the GPA's blocks as they are). In both,
+//! blocks of libc's own allocator that reach `free`/`realloc` go back to libc ([`foreign`]),
+//! and `dlclose` records the unloaded object for the report first ([`unload`], check mode).
 //!
 //! # Invariants
 //! * Nothing on the path to the first allocation allocates: [`gpa`] builds the GPA from
@@ -24,13 +27,17 @@
 //!   the GPA knows it has alignment [`MIN_ALIGN`] unless the caller asked for more.
 
 pub mod exit;
+pub mod family;
+pub mod foreign;
 pub mod guard;
+pub mod process;
 pub mod scan;
 pub mod settings;
+pub mod unload;
 #[cfg(target_arch = "x86_64")]
 pub mod unwind;
 
-use core::alloc::{GlobalAlloc, Layout};
+use core::alloc::Layout;
 use std::sync::OnceLock;
 
 use crate::gpa::{Config, GeneralPurposeAllocator, OnError};
@@ -63,6 +70,7 @@ pub fn state() -> &'static State {
 #[inline(never)]
 fn init_state() -> &'static State {
     let state = STATE.get_or_init(|| {
+        settings::save_paths();
         let settings = Settings::from_env();
         let config = match settings.mode {
             Mode::Fast => Config::fast(),
@@ -124,11 +132,8 @@ fn try_alloc(size: usize, align: usize) -> *mut u8 {
     if gpa.config().safety {
         return guard::alloc(gpa, size, align);
     }
-    let Ok(layout) = Layout::from_size_align(size, align) else {
-        return core::ptr::null_mut();
-    };
-    // SAFETY: the GPA accepts any size, zero included (C's `malloc(0)` gets a unique block).
-    unsafe { GlobalAlloc::alloc(gpa, layout) }
+    // C's `malloc(0)` gets a unique block.
+    gpa.alloc_unsized(size, align)
 }
 
 #[inline]
@@ -188,25 +193,55 @@ unsafe fn free_general(memory: *mut u8) {
         return;
     }
     let gpa = gpa();
-    if gpa.is_plain() || !gpa.config().safety {
+    if !gpa.config().safety {
         // SAFETY: forwarded caller contract.
-        return unsafe { gpa.free_unsized(memory) };
+        return unsafe { free_fast(gpa, memory) };
     }
     if !memory.is_null() {
-        free_checked(gpa, memory);
+        release_checked(gpa, memory, family::Release::FREE);
     }
 }
 
-fn free_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
+/// Fast mode's `free` (and every `operator delete`).
+///
+/// # Safety
+/// `memory` is null or a live block of the GPA (or of libc's allocator: [`foreign`]).
+#[inline]
+unsafe fn free_fast(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
+    // SAFETY: forwarded caller contract; the GPA hands pointers it does not know to the
+    // foreign-block hook before reporting them.
+    unsafe { gpa.free_unsized(memory) }
+}
+
+/// Check mode's release of any non-null pointer by `release` (`free`, an `operator delete`):
+/// a live block is checked (family, size, alignment, guard) and freed; a block of libc's own
+/// allocator goes back to libc ([`foreign`]); anything else is diagnosed and reported.
+fn release_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8, release: family::Release) {
     match guard::base_of(gpa, memory) {
         // SAFETY: a live block with its guard; check mode accepts any pointer in `free`.
         Some((base, pad)) => unsafe {
+            if let Some(info) = gpa.block_info(base) {
+                family::check_release(gpa, memory, pad, &info, release);
+            }
             guard::check(gpa, base, pad);
             gpa.free_unsized(base);
         },
-        // SAFETY: check mode: the GPA diagnoses the pointer (double or invalid free).
-        None => unsafe { gpa.free_unsized(guard::unknown_base(memory)) },
+        None => release_unknown(gpa, memory),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn release_unknown(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
+    // SAFETY: `memory` was checked to be a block of libc's allocator.
+    if foreign::is_libc_block(memory) && unsafe { foreign::free(memory) } {
+        return;
+    }
+    if family::near_block(gpa, memory) {
+        return;
+    }
+    // SAFETY: check mode: the GPA diagnoses the pointer (double or invalid free).
+    unsafe { gpa.free_unsized(guard::unknown_base(memory)) }
 }
 
 /// C `calloc`: `count * size` zeroed bytes; null with `ENOMEM` when the product overflows.
@@ -248,6 +283,10 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
     }
     let gpa = gpa();
     if !gpa.config().safety {
+        if !GeneralPurposeAllocator::manages(memory as usize) {
+            // SAFETY: forwarded caller contract.
+            return unsafe { realloc_unknown_fast(gpa, memory, size) };
+        }
         // SAFETY: forwarded caller contract; `size > 0`.
         let moved = unsafe { gpa.realloc_unsized(memory, size) };
         return if moved.is_null() {
@@ -257,18 +296,16 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
         };
     }
     let Some((base, pad)) = guard::base_of(gpa, memory) else {
-        // SAFETY: check mode: the GPA reports the bad pointer and returns null.
-        unsafe {
-            gpa.realloc_unsized(
-                guard::unknown_base(memory),
-                size.saturating_add(guard::FRONT),
-            )
-        };
-        return fail(libc::ENOMEM);
+        // SAFETY: forwarded caller contract.
+        return unsafe { realloc_unknown(gpa, memory, size) };
     };
     let Some(total) = size.checked_add(pad) else {
         return fail(libc::ENOMEM);
     };
+    let tag = gpa.block_info(base).map_or(0, |info| {
+        family::check_release(gpa, memory, pad, &info, family::Release::REALLOC);
+        info.tag
+    });
     // SAFETY: a live block with its guard; `total > 0`.
     let moved = unsafe {
         guard::check(gpa, base, pad);
@@ -277,8 +314,62 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
     if moved.is_null() {
         return fail(libc::ENOMEM);
     }
+    if tag != 0 {
+        // SAFETY: the moved block is live with `pad` guard bytes; `realloc` makes it a
+        // `malloc` block.
+        unsafe { guard::retag(gpa, moved, pad, 0) };
+    }
     // SAFETY: the moved block keeps its guard (contents are copied from its start).
     unsafe { moved.add(pad) }
+}
+
+/// Fast mode's `realloc` of a pointer in no GPA's memory: a block of libc's allocator, or a
+/// mistake the GPA reports.
+///
+/// # Safety
+/// As for [`realloc`]; `size > 0`.
+#[cold]
+#[inline(never)]
+unsafe fn realloc_unknown_fast(
+    gpa: &GeneralPurposeAllocator,
+    memory: *mut u8,
+    size: usize,
+) -> *mut u8 {
+    if foreign::is_libc_block(memory) {
+        // SAFETY: a block of libc's allocator.
+        if let Some(moved) = unsafe { foreign::realloc(memory, size) } {
+            return moved;
+        }
+    }
+    // SAFETY: forwarded caller contract: the GPA reports the pointer and returns null.
+    unsafe { gpa.realloc_unsized(memory, size) };
+    fail(libc::ENOMEM)
+}
+
+/// Check mode's `realloc` of a pointer that is no live block: libc's, or reported.
+///
+/// # Safety
+/// As for [`realloc`]; `size > 0`.
+#[cold]
+#[inline(never)]
+unsafe fn realloc_unknown(gpa: &GeneralPurposeAllocator, memory: *mut u8, size: usize) -> *mut u8 {
+    if foreign::is_libc_block(memory) {
+        // SAFETY: a block of libc's allocator.
+        if let Some(moved) = unsafe { foreign::realloc(memory, size) } {
+            return moved;
+        }
+        return fail(libc::ENOMEM);
+    }
+    if !family::near_block(gpa, memory) {
+        // SAFETY: check mode: the GPA reports the bad pointer and returns null.
+        unsafe {
+            gpa.realloc_unsized(
+                guard::unknown_base(memory),
+                size.saturating_add(guard::FRONT),
+            )
+        };
+    }
+    fail(libc::ENOMEM)
 }
 
 /// C `reallocarray`: `realloc(memory, count * size)` with an overflow check (`ENOMEM`).
@@ -348,10 +439,16 @@ pub fn malloc_usable_size(memory: *const u8) -> usize {
         return 0;
     }
     let gpa = gpa();
-    if !gpa.config().safety {
-        return gpa.usable_size(memory);
+    let size = if !gpa.config().safety {
+        gpa.usable_size(memory)
+    } else {
+        guard::base_of(gpa, memory as *mut u8).map_or(0, |(base, pad)| gpa.usable_size(base) - pad)
+    };
+    if size == 0 && foreign::is_libc_block(memory as *mut u8) {
+        // SAFETY: a block of libc's allocator.
+        return unsafe { foreign::usable_size(memory as *mut u8) };
     }
-    guard::base_of(gpa, memory as *mut u8).map_or(0, |(base, pad)| gpa.usable_size(base) - pad)
+    size
 }
 
 /// C23 `free_sized`. In check mode the size is checked against the allocation (a mismatch is
@@ -379,11 +476,19 @@ unsafe fn free_with_claim(memory: *mut u8, size: usize, align: usize) {
     let gpa = gpa();
     if !gpa.config().safety {
         // SAFETY: forwarded caller contract.
-        return unsafe { gpa.free_unsized(memory) };
+        return unsafe { free_fast(gpa, memory) };
     }
+    let release = family::Release {
+        name: if align == MIN_ALIGN {
+            "free_sized"
+        } else {
+            "free_aligned_sized"
+        },
+        ..family::Release::FREE
+    };
     let Some((base, pad)) = guard::base_of(gpa, memory) else {
         if !memory.is_null() {
-            free_checked(gpa, memory);
+            release_checked(gpa, memory, release);
         }
         return;
     };
@@ -391,8 +496,12 @@ unsafe fn free_with_claim(memory: *mut u8, size: usize, align: usize) {
         .checked_add(pad)
         .and_then(|total| Layout::from_size_align(total, align).ok());
     let (Some(claimed), Some(actual)) = (claimed, gpa.block_layout(base)) else {
-        return free_checked(gpa, memory);
+        return release_checked(gpa, memory, release);
     };
+    if let Some(info) = gpa.block_info(base) {
+        // The family here; the size and alignment below, as a layout mismatch.
+        family::check_release(gpa, memory, pad, &info, release);
+    }
     // `aligned_alloc` and friends give zero-size requests one byte.
     let claimed = if size == 0 && actual.size() == pad + 1 {
         actual
@@ -414,15 +523,20 @@ pub fn init() {
     if state.settings.mode == Mode::Check {
         exit::register();
         exit::register_crash_report();
+    } else {
+        // Check mode recognizes libc's blocks itself, before the front-guard adjustment.
+        state.gpa.set_foreign_block_hook(foreign::release_hook);
     }
+    process::on_start();
     // SAFETY: the handlers are `extern "C" fn()`s that live as long as the process.
-    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_finish), Some(fork_finish)) };
+    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_finish), Some(fork_child)) };
 }
 
 /// Before `fork`: takes every GPA lock, so the child cannot inherit one held by a thread that
 /// does not exist in it (another thread in the middle of a large allocation, say). Registered
 /// first, this runs after the program's own prepare handlers, which may still allocate.
 extern "C" fn fork_prepare() {
+    process::before_fork();
     gpa().prepare_fork();
 }
 
@@ -431,4 +545,11 @@ extern "C" fn fork_finish() {
     // SAFETY: `fork_prepare` ran on this GPA in the forking thread, and nothing released its
     // locks since (the child's only thread is that thread's copy).
     unsafe { gpa().finish_fork() }
+}
+
+/// After `fork`, in the child: as [`fork_finish`], then the child becomes a process of its
+/// own (`process::on_fork_child`).
+extern "C" fn fork_child() {
+    fork_finish();
+    process::on_fork_child();
 }

@@ -3,8 +3,14 @@
 //! # Design
 //! The first `malloc` of a process may come before `main`, from the dynamic loader's
 //! `dlsym`, or from a thread-exit hook, so settings are parsed from `getenv`'s bytes with
-//! integer arithmetic only. Paths (`GPA_LOG`, `GPA_JSON`, `GPA_REPORT_DIR`) are read again at
-//! exit, where allocating is fine, so nothing here holds a pointer into the environment.
+//! integer arithmetic only.
+//!
+//! Everything is read **once, at start-up** (the preload library's constructor, or the first
+//! `malloc` if that comes earlier): a program that later calls `clearenv`, `setenv` or
+//! `putenv` changes neither its checks nor where its report goes. Paths (`GPA_LOG`,
+//! `GPA_JSON`, `GPA_REPORT_DIR`) are copied into static buffers ([`SavedPath`]), made absolute
+//! against the working directory of that moment (a later `chdir` does not move the report);
+//! nothing here keeps a pointer into the environment, and nothing allocates.
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
@@ -14,9 +20,11 @@
 //! | `GPA_SHOW_REACHABLE` | `1`: list still-reachable blocks at exit, not only count them | off |
 //! | `GPA_LOG` | file the text report is appended to (else stderr) | stderr |
 //! | `GPA_JSON` | file the JSON report is written to | none |
-//! | `GPA_REPORT_DIR` | directory for per-process reports (`<pid>.json`, `<pid>.txt`), used by `gpa run` | none |
+//! | `GPA_REPORT_DIR` | directory for the events and reports of every process of a run (`<pid>.<n>`, `<pid>.<n>.json`, `<pid>.<n>.txt`; see `capi::process`), used by `gpa run` | none |
 
+use core::cell::UnsafeCell;
 use core::ffi::CStr;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Which allocator configuration the process runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +77,132 @@ impl Settings {
     }
 }
 
+/// The longest path kept (Linux's `PATH_MAX`); a longer setting is ignored.
+pub const PATH_CAPACITY: usize = 4096;
+
+/// A path or name saved once, at start-up, in a static buffer (no allocation, no pointer
+/// into the environment).
+///
+/// # Invariants
+/// `bytes[..len]` is written once, before `len` is published with `Release`; `len` is
+/// `usize::MAX` while nothing is saved.
+pub struct SavedPath {
+    len: AtomicUsize,
+    bytes: UnsafeCell<[u8; PATH_CAPACITY]>,
+}
+
+// SAFETY: the buffer is written by one thread before `len` is published (`save` claims the
+// slot with a compare-and-swap first) and only read after `len` is seen (`Acquire`).
+unsafe impl Sync for SavedPath {}
+
+const UNSAVED: usize = usize::MAX;
+const SAVING: usize = usize::MAX - 1;
+
+impl SavedPath {
+    /// Nothing saved yet.
+    pub const fn new() -> SavedPath {
+        SavedPath {
+            len: AtomicUsize::new(UNSAVED),
+            bytes: UnsafeCell::new([0; PATH_CAPACITY]),
+        }
+    }
+
+    /// Saves `parts` concatenated, once; later calls, and values longer than
+    /// [`PATH_CAPACITY`] - 1, are ignored. Returns whether this call saved it.
+    pub fn save(&self, parts: &[&[u8]]) -> bool {
+        let total: usize = parts.iter().map(|part| part.len()).sum();
+        if total >= PATH_CAPACITY
+            || self
+                .len
+                .compare_exchange(UNSAVED, SAVING, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+        {
+            return false;
+        }
+        // SAFETY: the compare-and-swap above makes this the only writer, and no reader looks
+        // at the bytes before `len` is published below.
+        let bytes = unsafe { &mut *self.bytes.get() };
+        let mut at = 0;
+        for part in parts {
+            bytes[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        bytes[at] = 0;
+        self.len.store(at, Ordering::Release);
+        true
+    }
+
+    /// The saved bytes (never empty), or `None`.
+    pub fn get(&self) -> Option<&[u8]> {
+        let len = self.len.load(Ordering::Acquire);
+        if len >= SAVING || len == 0 {
+            return None;
+        }
+        // SAFETY: `len` was published after the bytes were written, and they never change
+        // again (type invariant).
+        Some(unsafe { &(&*self.bytes.get())[..len] })
+    }
+
+    /// The saved bytes as a C string (NUL-terminated in the buffer).
+    pub fn get_c(&self) -> Option<&CStr> {
+        let len = self.get()?.len();
+        // SAFETY: `save` wrote the bytes and a NUL at `len` before publishing `len`; they
+        // never change again.
+        let bytes = unsafe { &(&*self.bytes.get())[..=len] };
+        CStr::from_bytes_until_nul(bytes).ok()
+    }
+}
+
+impl Default for SavedPath {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `GPA_REPORT_DIR` as it was at start-up.
+pub static REPORT_DIR: SavedPath = SavedPath::new();
+/// `GPA_LOG` as it was at start-up.
+pub static LOG: SavedPath = SavedPath::new();
+/// `GPA_JSON` as it was at start-up.
+pub static JSON: SavedPath = SavedPath::new();
+
+/// Saves the report paths of the environment (once per process; see the module docs).
+pub fn save_paths() {
+    static SAVED: AtomicBool = AtomicBool::new(false);
+    if SAVED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let mut cwd = [0u8; PATH_CAPACITY];
+    let mut cwd_len = None;
+    for (name, saved) in [
+        (c"GPA_REPORT_DIR", &REPORT_DIR),
+        (c"GPA_LOG", &LOG),
+        (c"GPA_JSON", &JSON),
+    ] {
+        let Some(value) = env_bytes(name).filter(|value| !value.is_empty()) else {
+            continue;
+        };
+        if value[0] == b'/' {
+            saved.save(&[value]);
+            continue;
+        }
+        let len = *cwd_len.get_or_insert_with(|| {
+            // SAFETY: the buffer is writable for its length; `getcwd` NUL-terminates.
+            let ok = !unsafe { libc::getcwd(cwd.as_mut_ptr().cast(), cwd.len()) }.is_null();
+            if ok {
+                cwd.iter().position(|&byte| byte == 0).unwrap_or(0)
+            } else {
+                0
+            }
+        });
+        if len == 0 {
+            saved.save(&[value]);
+        } else {
+            saved.save(&[&cwd[..len], b"/", value]);
+        }
+    }
+}
+
 /// The value of an environment variable, as bytes (no allocation).
 pub fn env_bytes(name: &CStr) -> Option<&'static [u8]> {
     // SAFETY: `name` is NUL-terminated; `getenv` returns null or a NUL-terminated string that
@@ -117,5 +251,19 @@ mod tests {
         assert_eq!(parse_usize(b"k"), None);
         assert_eq!(parse_usize(b"12x"), None);
         assert_eq!(parse_usize(b"99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn saved_path_is_written_once() {
+        let saved = SavedPath::new();
+        assert_eq!(saved.get(), None);
+        assert!(saved.save(&[b"/tmp", b"/", b"x"]));
+        assert!(!saved.save(&[b"/other"]));
+        assert_eq!(saved.get(), Some(&b"/tmp/x"[..]));
+        assert_eq!(saved.get_c(), Some(c"/tmp/x"));
+        let long = [b'a'; PATH_CAPACITY];
+        let too_long = SavedPath::new();
+        assert!(!too_long.save(&[&long]));
+        assert_eq!(too_long.get(), None);
     }
 }

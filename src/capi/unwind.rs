@@ -127,6 +127,14 @@ fn rule_for(address: usize) -> Option<Rule> {
     Rule::unpack(bits)
 }
 
+/// Forgets every cached rule: an object is about to be unloaded, and another may be loaded at
+/// its addresses later (`dlclose`, see `super::unload`).
+pub fn forget_rules() {
+    for key in &KEYS {
+        key.store(0, Ordering::Release);
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn compute(address: usize) -> Option<Rule> {

@@ -18,13 +18,20 @@
 //! and a pop from the class's current page; `calloc` skips clearing slots carved from memory
 //! that is still zero from the OS ([`Page::pop_zeroed`]).
 //!
+//! Fast mode's checks of a free stay: the slot is validated (an invalid pointer goes to the
+//! general path, which rejects it with a message), and a slot freed twice while still on a
+//! free list is caught by the key in its second word (`fast_free`): `malloc` clears that word
+//! in the block it hands out, `free` checks and sets it.
+//!
 //! # Invariants
 //! * These paths run only for a `plain` GPA (no safety, no memory limit, no log), so no slot
 //!   metadata, accounting or log line can be missed; only a plain GPA can be designated.
+//! * They run only while no observer is registered (`observer::active`): otherwise every
+//!   request takes the general paths, which deliver the events.
 //! * A slot is pushed on its page's local free list only by the page's owner thread, as
 //!   everywhere else; other threads push it on the owner heap's remote list.
 
-use core::alloc::{GlobalAlloc, Layout};
+use core::alloc::Layout;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
@@ -32,7 +39,7 @@ use super::heap::{self, Heap};
 use super::segment::{Page, Segment, SegmentKind, SEGMENT_SIZE};
 use super::size_class::{self, c_class_of, C_LOOKUP_MAX};
 use super::small::page_needs_attention;
-use super::{pagemap, GeneralPurposeAllocator};
+use super::{observer, pagemap, GeneralPurposeAllocator};
 
 /// The alignment of every C block.
 const C_ALIGN: usize = 16;
@@ -47,7 +54,7 @@ static C_GPA: AtomicPtr<GeneralPurposeAllocator> = AtomicPtr::new(core::ptr::nul
 #[inline(always)]
 pub fn c_malloc(size: usize) -> *mut u8 {
     let heap = heap::c_heap();
-    if heap.is_null() || size > C_LOOKUP_MAX {
+    if heap.is_null() || size > C_LOOKUP_MAX || observer::active() {
         return core::ptr::null_mut();
     }
     // SAFETY: the C heap slot holds this thread's heap of the designated GPA; its queue heads
@@ -65,7 +72,7 @@ pub fn c_malloc(size: usize) -> *mut u8 {
 pub unsafe fn c_free(memory: *mut u8) -> bool {
     let address = memory as usize;
     let base = address & !(SEGMENT_SIZE - 1);
-    if heap::is_own_c_segment(base) {
+    if heap::is_own_c_segment(base) && !observer::active() {
         // A segment of this thread's C heap: no page-map lookup, no header check, no owner
         // check; the slot is still validated.
         let segment = base as *mut Segment;
@@ -74,7 +81,10 @@ pub unsafe fn c_free(memory: *mut u8) -> bool {
         unsafe {
             let page = (*segment).page_of_unchecked(address);
             if (*page).carved_slot(address).is_some() {
-                push_local((*segment).heap, page, memory, designated);
+                let gpa = designated();
+                if !gpa.fast_double_free(&*segment, &*page, address) {
+                    push_local((*segment).heap, page, memory, || gpa);
+                }
                 return true;
             }
         }
@@ -98,6 +108,9 @@ fn designated<'a>() -> &'a GeneralPurposeAllocator {
 /// # Safety
 /// As for [`c_free`].
 pub unsafe fn c_free_validated(memory: *mut u8) -> bool {
+    if observer::active() {
+        return false;
+    }
     let Some((segment, page)) = plain_slot(memory as usize, heap::c_heap_gpa()) else {
         return false;
     };
@@ -106,8 +119,13 @@ pub unsafe fn c_free_validated(memory: *mut u8) -> bool {
     if !current.is_null() && unsafe { (*segment).heap } == current {
         heap::remember_c_segment(segment as usize);
     }
+    let gpa = designated();
     // SAFETY: validated above; caller contract: the block is live and given up.
-    unsafe { free_slot(segment, page, memory, current, designated) };
+    unsafe {
+        if !gpa.fast_double_free(&*segment, &*page, memory as usize) {
+            free_slot(segment, page, memory, current, || gpa);
+        }
+    }
     true
 }
 
@@ -123,7 +141,13 @@ unsafe fn pop_current(heap: *mut Heap, class: usize) -> *mut u8 {
         if page.is_null() {
             return core::ptr::null_mut();
         }
-        (*page).pop().map_or(core::ptr::null_mut(), NonNull::as_ptr)
+        let Some(block) = (*page).pop() else {
+            return core::ptr::null_mut();
+        };
+        // The word a free marks a freed slot with (`fast_free`); C's classes have 16 bytes
+        // or more.
+        block.as_ptr().add(8).cast::<u64>().write_unaligned(0);
+        block.as_ptr()
     }
 }
 
@@ -226,7 +250,7 @@ impl GeneralPurposeAllocator {
     /// In safety mode this is a plain checked allocation (the C ABI adds its front guards
     /// itself).
     pub fn malloc(&self, size: usize) -> *mut u8 {
-        if self.plain && size <= C_LOOKUP_MAX {
+        if self.plain && size <= C_LOOKUP_MAX && !observer::active() {
             let heap = heap::cached_outside(self.id.load(Ordering::Relaxed));
             if !heap.is_null() {
                 // SAFETY: the cached heap belongs to this thread.
@@ -241,17 +265,13 @@ impl GeneralPurposeAllocator {
 
     #[inline(never)]
     fn malloc_general(&self, size: usize) -> *mut u8 {
-        let Ok(layout) = Layout::from_size_align(size, C_ALIGN) else {
-            return core::ptr::null_mut();
-        };
-        // SAFETY: the GPA accepts any size, zero included.
-        unsafe { GlobalAlloc::alloc(self, layout) }
+        self.alloc_unsized(size, C_ALIGN)
     }
 
     /// C `calloc` after its overflow check: `size` zeroed bytes aligned to 16; null when out
     /// of memory. Slots and mappings still zero from the OS are not cleared again.
     pub fn calloc(&self, size: usize) -> *mut u8 {
-        if self.plain {
+        if self.plain && !observer::active() {
             if let Some(class) = size_class::class_for(size, C_ALIGN) {
                 let heap = heap::cached_outside(self.id.load(Ordering::Relaxed));
                 if !heap.is_null() {
@@ -261,7 +281,8 @@ impl GeneralPurposeAllocator {
                         if !page.is_null() {
                             if let Some((block, zeroed)) = (*page).pop_zeroed() {
                                 if !zeroed {
-                                    core::ptr::write_bytes(block.as_ptr(), 0, size);
+                                    // At least 16 bytes: the free mark's word too.
+                                    core::ptr::write_bytes(block.as_ptr(), 0, size.max(16));
                                 }
                                 return block.as_ptr();
                             }
@@ -291,12 +312,19 @@ impl GeneralPurposeAllocator {
     /// As for `free_unsized` in fast mode.
     #[inline(always)]
     pub(super) unsafe fn free_plain(&self, memory: *mut u8) -> bool {
+        if observer::active() {
+            return false;
+        }
         let id = self.id.load(Ordering::Relaxed);
         let Some((segment, page)) = plain_slot(memory as usize, id) else {
             return false;
         };
         // SAFETY: validated above; caller contract: the block is live and given up.
-        unsafe { free_slot(segment, page, memory, heap::cached(id), || self) };
+        unsafe {
+            if !self.fast_double_free(&*segment, &*page, memory as usize) {
+                free_slot(segment, page, memory, heap::cached(id), || self);
+            }
+        }
         true
     }
 
@@ -315,6 +343,9 @@ impl GeneralPurposeAllocator {
     /// # Safety
     /// As for `realloc_unsized` in fast mode.
     pub(super) unsafe fn realloc_plain(&self, memory: *mut u8, new_size: usize) -> Option<*mut u8> {
+        if observer::active() {
+            return None;
+        }
         let id = self.id.load(Ordering::Relaxed);
         let (segment, page) = plain_slot(memory as usize, id)?;
         // SAFETY: a live page of ours.
@@ -326,10 +357,13 @@ impl GeneralPurposeAllocator {
         if fresh.is_null() {
             return Some(fresh);
         }
-        // SAFETY: both blocks are live and distinct; the old one is given up (validated above).
+        // SAFETY: both blocks are live and distinct; the old one is given up (validated above,
+        // and live: it is not marked freed, or this would be a double free, reported).
         unsafe {
             core::ptr::copy_nonoverlapping(memory, fresh, block_size.min(new_size));
-            free_slot(segment, page, memory, heap::cached(id), || self);
+            if !self.fast_double_free(&*segment, &*page, memory as usize) {
+                free_slot(segment, page, memory, heap::cached(id), || self);
+            }
         }
         Some(fresh)
     }

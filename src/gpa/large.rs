@@ -43,6 +43,8 @@ pub struct LargeBlock {
     pub align: usize,
     /// `SLOT_LIVE` or `SLOT_FREED`.
     pub state: AtomicU8,
+    /// The caller's tag (as `SlotMeta::tag`).
+    pub tag: AtomicU8,
     /// Interned allocation trace.
     pub alloc_trace: AtomicU32,
     /// Interned trace of the free.
@@ -502,6 +504,7 @@ impl GeneralPurposeAllocator {
                 requested: layout.size(),
                 align: layout.align(),
                 state: AtomicU8::new(SLOT_LIVE),
+                tag: AtomicU8::new(0),
                 alloc_trace: AtomicU32::new(self.trace_here().0),
                 free_trace: AtomicU32::new(0),
                 next: core::ptr::null_mut(),

@@ -252,6 +252,7 @@ impl GeneralPurposeAllocator {
         self.flush_retained_metadata();
         self.flush_large_cache();
         self.requested_bytes.store(0, Ordering::Relaxed);
+        super::observer::forget_instance(self.id.load(Ordering::Relaxed));
         self.id.store(0, Ordering::Relaxed);
     }
 

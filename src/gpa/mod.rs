@@ -11,6 +11,9 @@
 //!   current traces; freed memory is poisoned with 0xAA and quarantined before reuse; canaries
 //!   after every block catch overflows; leaks are reported at `deinit`/`detect_leaks`.
 //! * Reports go to stderr and are kept as data ([`crate::report::Report`], also as JSON).
+//! * Tools above the GPA (leak-check scopes, a heap profiler) see its allocation events by
+//!   registering an [`observer::Observer`]; with none registered, each entry point pays one
+//!   predictable branch.
 //!
 //! # Basic design: the data path of one allocation
 //! `alloc(layout)` → size class (a table lookup) → this thread's heap (one thread-local
@@ -28,11 +31,13 @@
 //!   thread marked as inside the allocator (see `heap::InsideAllocator`).
 
 mod c_paths;
+mod fast_free;
 mod heap;
 mod internal;
 mod large;
 mod leaks;
 mod lock;
+pub mod observer;
 mod pagemap;
 mod safety;
 mod segment;
@@ -44,15 +49,15 @@ use core::fmt;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::interface::{impl_allocator_api2, Allocator, RawAllocator};
+use crate::interface::{impl_allocator_api2, Allocator, RawAllocator, SyncAllocator};
 use crate::report::{self, FindingKind, RawFinding, Report};
 use crate::trace::{self, TraceId, TraceMethod};
 use crate::PageAllocator;
 use lock::Lock;
 
 pub use c_paths::{c_free, c_free_validated, c_malloc};
-#[allow(unused_imports)] // for `testing`, which is being written
-pub(crate) use heap::{current_thread_id, inside_allocator, InsideAllocator};
+pub use fast_free::FAST_MODE_MESSAGES;
+pub(crate) use heap::InsideAllocator;
 pub use leaks::LiveBlock;
 pub use size_class::{MAX_SMALL_ALIGN, MAX_SMALL_SIZE};
 
@@ -179,6 +184,17 @@ impl fmt::Debug for Config {
     }
 }
 
+/// What safety mode keeps about a live block ([`GeneralPurposeAllocator::block_info`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// The requested size and alignment.
+    pub layout: Layout,
+    /// The caller's tag ([`GeneralPurposeAllocator::set_block_tag`]), 0 unless set.
+    pub tag: u8,
+    /// Where the block was allocated.
+    pub alloc_trace: TraceId,
+}
+
 /// The verdict of a leak check.
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -211,6 +227,11 @@ pub struct GeneralPurposeAllocator {
     large_cache: Lock<large::LargeCache>,
     requested_bytes: AtomicUsize,
     memory_limit: AtomicUsize,
+    /// Mistakes fast mode has reported (`fast_free`).
+    fast_errors: AtomicUsize,
+    /// The key fast mode marks freed slots with (`fast_free`); 0 until first needed.
+    free_key: AtomicU64,
+    foreign_block_hook: AtomicUsize,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -238,6 +259,9 @@ impl GeneralPurposeAllocator {
             large_cache: Lock::new(large::LargeCache::new()),
             requested_bytes: AtomicUsize::new(0),
             memory_limit: AtomicUsize::new(usize::MAX),
+            fast_errors: AtomicUsize::new(0),
+            free_key: AtomicU64::new(0),
+            foreign_block_hook: AtomicUsize::new(0),
         }
     }
 
@@ -249,6 +273,12 @@ impl GeneralPurposeAllocator {
     /// The handle to pass to functions.
     pub fn allocator(&self) -> Allocator<'_> {
         Allocator::new(self)
+    }
+
+    /// A handle that is `Send + Sync`: collections built on it may move to other threads
+    /// (see [`SyncAllocator`]).
+    pub fn sync_allocator(&self) -> SyncAllocator<'_> {
+        SyncAllocator::new_sync(self)
     }
 
     /// Whether a segment or large-block header belongs to this instance: its id (unique per
@@ -397,11 +427,13 @@ impl GeneralPurposeAllocator {
             }
         }
         // SAFETY: forwarded contract.
-        unsafe { self.free_general(memory, claimed) }
+        unsafe { self.free_general(memory, claimed, false) }
     }
 
+    /// `foreign`: offer a pointer in no memory of any GPA to the foreign-block hook
+    /// ([`GeneralPurposeAllocator::set_foreign_block_hook`]) before reporting it.
     #[cold]
-    unsafe fn free_general(&self, memory: NonNull<u8>, claimed: Option<Layout>) {
+    unsafe fn free_general(&self, memory: NonNull<u8>, claimed: Option<Layout>, foreign: bool) {
         let address = memory.as_ptr() as usize;
         if self.config.verbose_log {
             self.log(format_args!(
@@ -414,6 +446,9 @@ impl GeneralPurposeAllocator {
             if internal::owns(address) {
                 // SAFETY: blocks of the internal heap are freed back to it.
                 unsafe { internal::free(memory) };
+                return;
+            }
+            if foreign && self.release_foreign(memory) {
                 return;
             }
             self.invalid_free(address, claimed);
@@ -515,6 +550,9 @@ impl GeneralPurposeAllocator {
     #[cold]
     #[inline(never)]
     fn record(&self, finding: RawFinding) {
+        if !self.config.safety {
+            return self.record_fast(finding);
+        }
         let _inside = heap::InsideAllocator::enter();
         lock(&self.findings).push(finding);
         if self.config.on_error == OnError::Record {
@@ -652,6 +690,65 @@ impl GeneralPurposeAllocator {
         }
     }
 
+    /// What safety mode keeps about the live block starting at `memory`: its layout, its
+    /// [tag](GeneralPurposeAllocator::set_block_tag) and its allocation trace. `None` when
+    /// `memory` is not the start of a live block of this allocator, or without safety.
+    pub fn block_info(&self, memory: *const u8) -> Option<BlockInfo> {
+        let (layout, tag, trace) = self.live_block_cells(memory as usize)?;
+        Some(BlockInfo {
+            layout,
+            tag: tag.load(Ordering::Relaxed),
+            alloc_trace: TraceId(trace.load(Ordering::Relaxed)),
+        })
+    }
+
+    /// Stores a caller's one-byte tag with the live block starting at `memory` (safety mode;
+    /// every block starts with tag 0). The C ABI records each block's allocation family
+    /// there (`malloc`, `new`, `new[]`...). Returns whether `memory` is such a block.
+    pub fn set_block_tag(&self, memory: *const u8, tag: u8) -> bool {
+        self.live_block_cells(memory as usize)
+            .map(|(_, cell, _)| cell.store(tag, Ordering::Relaxed))
+            .is_some()
+    }
+
+    fn live_block_cells(
+        &self,
+        address: usize,
+    ) -> Option<(
+        Layout,
+        &core::sync::atomic::AtomicU8,
+        &core::sync::atomic::AtomicU32,
+    )> {
+        if !self.config.safety || internal::owns(address) {
+            return None;
+        }
+        let base = pagemap::lookup(address)?;
+        // SAFETY: the page map only holds bases of live headers.
+        let common = unsafe { &*(base as *const segment::SegmentCommon) };
+        if !self.owns_header(common) {
+            return None;
+        }
+        match common.kind {
+            segment::SegmentKind::Small => {
+                let meta = self.small_live_meta(base, address)?;
+                let align = 1usize << meta.align_log2.load(Ordering::Relaxed);
+                let size = meta.requested.load(Ordering::Relaxed) as usize;
+                let layout = Layout::from_size_align(size, align).ok()?;
+                Some((layout, &meta.tag, &meta.alloc_trace))
+            }
+            segment::SegmentKind::Large => {
+                // SAFETY: a large block header of ours; the caller's block keeps it mapped.
+                let block = unsafe { &*(base as *const large::LargeBlock) };
+                let live = block.state.load(Ordering::Acquire) == segment::SLOT_LIVE;
+                if !live || block.data() != address {
+                    return None;
+                }
+                let layout = Layout::from_size_align(block.requested, block.align).ok()?;
+                Some((layout, &block.tag, &block.alloc_trace))
+            }
+        }
+    }
+
     /// The usable size of a live block (`malloc_usable_size`), 0 when `memory` is not one.
     pub fn usable_size(&self, memory: *const u8) -> usize {
         if self.plain {
@@ -698,8 +795,25 @@ impl GeneralPurposeAllocator {
         }
     }
 
+    /// C's `malloc`: a block of `size` bytes at `align` (a power of two), null when out of
+    /// memory. In fast mode it clears the word [`GeneralPurposeAllocator::free_unsized`] marks
+    /// freed blocks with (see `fast_free`).
+    #[inline]
+    pub fn alloc_unsized(&self, size: usize, align: usize) -> *mut u8 {
+        let Ok(layout) = Layout::from_size_align(size, align) else {
+            return core::ptr::null_mut();
+        };
+        // SAFETY: the GPA accepts any size, zero included.
+        let block = unsafe { GlobalAlloc::alloc(self, layout) };
+        // SAFETY: a fresh block of `layout`, or null.
+        unsafe { self.clear_free_key(block, size, align) };
+        block
+    }
+
     /// C's `free`: no layout needed. A null pointer is ignored; in safety mode any other
-    /// pointer is accepted and mistakes are reported.
+    /// pointer is accepted and mistakes are reported; in fast mode, a pointer that is not a
+    /// block's start and a double free of a block still on a free list are rejected with a
+    /// message (see `fast_free`).
     ///
     /// # Safety
     /// In fast mode, `memory` is null or a live block of this allocator.
@@ -710,9 +824,33 @@ impl GeneralPurposeAllocator {
             return;
         }
         if let Some(memory) = NonNull::new(memory) {
+            if observer::active() {
+                let size = self.block_layout(memory.as_ptr()).map_or(0, |l| l.size());
+                observer::free_event(self, memory.as_ptr(), size);
+            }
             // SAFETY: forwarded caller contract.
-            unsafe { self.free_general(memory, None) }
+            unsafe { self.free_general(memory, None, true) }
         }
+    }
+
+    /// Registers the hook that C's `free` ([`GeneralPurposeAllocator::free_unsized`]) offers a
+    /// pointer to when it lies in no memory of any GPA, before reporting it as an invalid
+    /// free: the hook releases the block and returns `true` if it belongs to another
+    /// allocator it knows (the C ABI: blocks of libc's own `malloc`).
+    pub fn set_foreign_block_hook(&self, hook: fn(*mut u8) -> bool) {
+        self.foreign_block_hook
+            .store(hook as usize, Ordering::Release);
+    }
+
+    #[cold]
+    fn release_foreign(&self, memory: NonNull<u8>) -> bool {
+        let hook = self.foreign_block_hook.load(Ordering::Acquire);
+        if hook == 0 {
+            return false;
+        }
+        // SAFETY: only `set_foreign_block_hook` stores here, a `fn(*mut u8) -> bool`.
+        let hook = unsafe { core::mem::transmute::<usize, fn(*mut u8) -> bool>(hook) };
+        hook(memory.as_ptr())
     }
 
     /// C's `realloc` for a non-null block: resizes in place or moves (copying the contents);
@@ -733,7 +871,7 @@ impl GeneralPurposeAllocator {
         };
         let Some(old) = self.block_layout(memory) else {
             // SAFETY: not a live block: the general free path reports what it is.
-            unsafe { self.free_general(block, None) };
+            unsafe { self.free_general(block, None, false) };
             return core::ptr::null_mut();
         };
         if internal::owns(memory as usize) {
@@ -752,7 +890,13 @@ impl GeneralPurposeAllocator {
             return fresh.map_or(core::ptr::null_mut(), NonNull::as_ptr);
         }
         // SAFETY: `old` is the block's current layout, as GlobalAlloc::realloc requires.
-        unsafe { GlobalAlloc::realloc(self, memory, old, new_size) }
+        let moved = unsafe { GlobalAlloc::realloc(self, memory, old, new_size) };
+        if moved != memory && old.size().min(new_size) < 16 {
+            // The copy did not cover the key word of the new block.
+            // SAFETY: a fresh block of `new_size` bytes at `old.align()`, or null.
+            unsafe { self.clear_free_key(moved, new_size, old.align()) };
+        }
+        moved
     }
 }
 
@@ -780,15 +924,64 @@ fn lock<T>(lock: &Lock<T>) -> lock::Guard<'_, T> {
 unsafe impl RawAllocator for GeneralPurposeAllocator {
     #[inline]
     fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
-        self.alloc_impl(layout)
+        let block = self.alloc_impl(layout);
+        if observer::active() {
+            if let Some(block) = block {
+                observer::alloc_event(self, block.as_ptr(), layout.size(), layout.align());
+            }
+        }
+        block
     }
 
     unsafe fn resize(&self, memory: NonNull<u8>, layout: Layout, new_len: usize) -> bool {
         // SAFETY: forwarded caller contract (checked in safety mode).
-        unsafe { self.resize_impl(memory, layout, new_len) }
+        let resized = unsafe { self.resize_impl(memory, layout, new_len) };
+        if resized && observer::active() {
+            let address = memory.as_ptr();
+            observer::realloc_event(self, address, address, layout.size(), new_len);
+        }
+        resized
     }
 
     unsafe fn remap(
+        &self,
+        memory: NonNull<u8>,
+        layout: Layout,
+        new_len: usize,
+    ) -> Option<NonNull<u8>> {
+        // SAFETY: forwarded caller contract.
+        let moved = unsafe { self.remap_unobserved(memory, layout, new_len) };
+        if observer::active() {
+            if let Some(moved) = moved {
+                observer::realloc_event(
+                    self,
+                    memory.as_ptr(),
+                    moved.as_ptr(),
+                    layout.size(),
+                    new_len,
+                );
+            }
+        }
+        moved
+    }
+
+    #[inline]
+    unsafe fn free(&self, memory: NonNull<u8>, layout: Layout) {
+        if observer::active() {
+            observer::free_event(self, memory.as_ptr(), layout.size());
+        }
+        // SAFETY: forwarded caller contract (checked in safety mode).
+        unsafe { self.free_impl(memory, Some(layout)) }
+    }
+}
+
+impl GeneralPurposeAllocator {
+    /// `RawAllocator::remap` without the observer event: in place, or by moving a large
+    /// block's mapping.
+    ///
+    /// # Safety
+    /// As for `RawAllocator::remap`.
+    unsafe fn remap_unobserved(
         &self,
         memory: NonNull<u8>,
         layout: Layout,
@@ -802,10 +995,16 @@ unsafe impl RawAllocator for GeneralPurposeAllocator {
         unsafe { self.remap_large(memory, layout, new_len) }
     }
 
-    #[inline]
-    unsafe fn free(&self, memory: NonNull<u8>, layout: Layout) {
-        // SAFETY: forwarded caller contract (checked in safety mode).
-        unsafe { self.free_impl(memory, Some(layout)) }
+    /// `GlobalAlloc::alloc` without the observer event: requests made while the thread is
+    /// inside the allocator go to the internal heap.
+    #[inline(always)]
+    fn alloc_global(&self, layout: Layout) -> *mut u8 {
+        if heap::inside_allocator() {
+            return internal::alloc(layout.size().max(1), layout.align())
+                .map_or(core::ptr::null_mut(), NonNull::as_ptr);
+        }
+        self.alloc_impl(layout)
+            .map_or(core::ptr::null_mut(), NonNull::as_ptr)
     }
 }
 
@@ -816,23 +1015,17 @@ impl_allocator_api2!([] &GeneralPurposeAllocator => |this| this.allocator());
 unsafe impl GlobalAlloc for GeneralPurposeAllocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if heap::inside_allocator() {
-            return internal::alloc(layout.size().max(1), layout.align())
-                .map_or(core::ptr::null_mut(), NonNull::as_ptr);
-        }
-        let block = self
-            .alloc_impl(layout)
-            .map_or(core::ptr::null_mut(), NonNull::as_ptr);
-        if crate::testing::tracking() {
-            crate::testing::on_alloc(block, layout.size(), self.config.trace_method);
+        let block = self.alloc_global(layout);
+        if observer::active() {
+            observer::alloc_event(self, block, layout.size(), layout.align());
         }
         block
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if crate::testing::tracking() {
-            crate::testing::on_dealloc(ptr);
+        if observer::active() {
+            observer::free_event(self, ptr, layout.size());
         }
         if let Some(memory) = NonNull::new(ptr) {
             // SAFETY: GlobalAlloc's contract: `ptr` came from `alloc` with `layout` (internal
@@ -847,24 +1040,24 @@ unsafe impl GlobalAlloc for GeneralPurposeAllocator {
         };
         // In place, or by moving a large block's mapping: `remap` tries both.
         // SAFETY: GlobalAlloc's contract: `ptr` is live with `layout`.
-        if let Some(moved) = unsafe { RawAllocator::remap(self, memory, layout, new_size) } {
-            if crate::testing::tracking() {
-                crate::testing::on_realloc(ptr, moved.as_ptr(), new_size);
+        if let Some(moved) = unsafe { self.remap_unobserved(memory, layout, new_size) } {
+            if observer::active() {
+                observer::realloc_event(self, ptr, moved.as_ptr(), layout.size(), new_size);
             }
             return moved.as_ptr();
         }
         // SAFETY: `layout.align()` is valid and `new_size` non-zero by GlobalAlloc's contract.
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-        // SAFETY: GlobalAlloc's contract.
-        let fresh = unsafe { GlobalAlloc::alloc(self, new_layout) };
+        let fresh = self.alloc_global(new_layout);
         if !fresh.is_null() {
-            if crate::testing::tracking() {
-                crate::testing::on_realloc(ptr, fresh, new_size);
+            if observer::active() {
+                observer::realloc_event(self, ptr, fresh, layout.size(), new_size);
             }
-            // SAFETY: both blocks are live and distinct; the old one is freed with its layout.
+            // SAFETY: both blocks are live and distinct; the old one is freed with its layout
+            // (internal blocks are recognized by address inside).
             unsafe {
                 core::ptr::copy_nonoverlapping(ptr, fresh, layout.size().min(new_size));
-                GlobalAlloc::dealloc(self, ptr, layout);
+                self.free_impl(memory, Some(layout));
             }
         }
         fresh

@@ -74,6 +74,9 @@ pub struct SlotMeta {
     pub state: AtomicU8,
     /// log2 of the alignment the block was allocated with.
     pub align_log2: AtomicU8,
+    /// The caller's tag for the live block (0 when allocated; `set_block_tag`): the C ABI
+    /// keeps the allocation family (`malloc`, `new`, `new[]`...) here.
+    pub tag: AtomicU8,
     /// The requested size.
     pub requested: AtomicU32,
     /// Interned allocation trace.

@@ -365,6 +365,7 @@ impl GeneralPurposeAllocator {
             .store(layout.size() as u32, Ordering::Relaxed);
         meta.align_log2
             .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
+        meta.tag.store(0, Ordering::Relaxed);
         meta.alloc_trace
             .store(self.trace_here().0, Ordering::Relaxed);
         meta.free_trace.store(0, Ordering::Relaxed);
@@ -412,8 +413,19 @@ impl GeneralPurposeAllocator {
         let page = unsafe { &mut *page };
         let (index, at_start) = page.slot_of(address);
         if !self.config.safety {
+            if !at_start && index < page.carved as usize {
+                // Fast mode keeps no requested sizes: the slot's size says which block.
+                let mut finding = RawFinding::new(FindingKind::InvalidFree, address);
+                finding.size = page.block_size as usize;
+                self.record(finding);
+                return;
+            }
             if !at_start || index >= page.carved as usize {
                 self.invalid_free(address, claimed);
+                return;
+            }
+            // SAFETY: a carved slot start of this live page (checked above).
+            if claimed.is_none() && unsafe { self.fast_double_free(segment, page, address) } {
                 return;
             }
             if let Some(layout) = claimed {
@@ -653,6 +665,25 @@ impl GeneralPurposeAllocator {
                 .store(self.trace_here().0, Ordering::Relaxed);
         }
         true
+    }
+
+    /// The metadata of the live slot starting at `address` (safety mode), with its layout.
+    pub(super) fn small_live_meta(&self, base: usize, address: usize) -> Option<&SlotMeta> {
+        if !self.config.safety {
+            return None;
+        }
+        // SAFETY: `base` is one of this GPA's small segments (caller checked the id).
+        let segment = unsafe { &mut *(base as *mut Segment) };
+        // SAFETY: `page_holding` returns live pages of this segment.
+        let page = unsafe { &*self.page_holding(segment, address)? };
+        let (index, at_start) = page.slot_of(address);
+        if !at_start || index >= page.carved as usize {
+            return None;
+        }
+        // SAFETY: safety mode keeps metadata for every slot; `index < carved <= capacity`.
+        // The array lives as long as the page, which holds the live slot.
+        let meta = unsafe { &*page.meta.add(index) };
+        (meta.state.load(Ordering::Acquire) == SLOT_LIVE).then_some(meta)
     }
 
     pub(super) fn small_block_layout(&self, base: usize, address: usize) -> Option<Layout> {

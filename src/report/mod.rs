@@ -154,6 +154,11 @@ pub struct RawFinding {
     pub indirect_bytes: usize,
     /// For leak records: how many such indirectly lost blocks.
     pub indirect_blocks: usize,
+    /// For mismatched frees: the allocation function family of the block (`malloc`,
+    /// `operator new`, `operator new[]`...).
+    pub allocated_by: Option<&'static str>,
+    /// For mismatched frees: the function that freed it (`free`, `operator delete`...).
+    pub freed_by: Option<&'static str>,
 }
 
 impl RawFinding {
@@ -175,6 +180,8 @@ impl RawFinding {
             leak_kind: None,
             indirect_bytes: 0,
             indirect_blocks: 0,
+            allocated_by: None,
+            freed_by: None,
         }
     }
 }
@@ -231,6 +238,10 @@ pub struct Finding {
     pub direct_bytes: usize,
     /// For leak records: bytes only reachable through this record's blocks.
     pub indirect_bytes: usize,
+    /// For mismatched frees: the allocation function family of the block.
+    pub allocated_by: Option<&'static str>,
+    /// For mismatched frees: the function that freed it.
+    pub freed_by: Option<&'static str>,
 }
 
 impl Finding {
@@ -330,6 +341,12 @@ fn finding_json(finding: &Finding) -> serde_json::Value {
     }
     if let Some(offset) = finding.offset {
         json["offset"] = offset.into();
+    }
+    if let Some(name) = finding.allocated_by {
+        json["allocated_by"] = name.into();
+    }
+    if let Some(name) = finding.freed_by {
+        json["freed_by"] = name.into();
     }
     if let Some(kind) = finding.leak_kind {
         json["leak_kind"] = kind.as_str().into();
@@ -443,6 +460,8 @@ pub fn render(raw: &RawFinding, depth: usize) -> Finding {
         leak_kind: raw.leak_kind,
         direct_bytes: raw.size.saturating_sub(raw.indirect_bytes),
         indirect_bytes: raw.indirect_bytes,
+        allocated_by: raw.allocated_by,
+        freed_by: raw.freed_by,
     }
 }
 
@@ -456,6 +475,13 @@ fn describe(raw: &RawFinding) -> String {
         FindingKind::Leak => format!("memory address {address:#x} leaked ({} bytes)", raw.size),
         FindingKind::DoubleFree => {
             format!("double free of {address:#x} ({} bytes)", raw.size)
+        }
+        FindingKind::InvalidFree if raw.size != 0 && raw.offset.is_some_and(|o| o < 0) => {
+            format!(
+                "invalid free of {address:#x}: {} bytes before a {}-byte block",
+                raw.offset.unwrap_or(0).unsigned_abs(),
+                raw.size
+            )
         }
         FindingKind::InvalidFree if raw.size != 0 => format!(
             "invalid free of {address:#x}: not the start of a block (inside a {}-byte block)",
@@ -487,6 +513,24 @@ fn describe(raw: &RawFinding) -> String {
             "read after free: freed block {address:#x} ({} bytes) was read",
             raw.size
         ),
+        FindingKind::MismatchedFree if raw.allocated_by.is_some() => {
+            let mut text = format!(
+                "mismatched free of {address:#x} ({} bytes): allocated by {}, freed by {}",
+                raw.size,
+                raw.allocated_by.unwrap_or("?"),
+                raw.freed_by.unwrap_or("?"),
+            );
+            if raw.claimed_size != 0 {
+                text.push_str(&format!(" with size {}", raw.claimed_size));
+            }
+            if raw.claimed_align != 0 {
+                text.push_str(&format!(" with alignment {}", raw.claimed_align));
+            }
+            if raw.align > 16 {
+                text.push_str(&format!(" (allocated with alignment {})", raw.align));
+            }
+            text
+        }
         FindingKind::MismatchedFree => format!(
             "mismatched free of {address:#x} ({} bytes): freed by a function of another \
              allocation family",

@@ -1,12 +1,33 @@
 //! Symbolization: return addresses to function, file and line, only when a report is made.
 //!
 //! # Design
-//! Uses the `backtrace` crate (gimli/addr2line over the loaded objects' debug info, cached per
-//! object). It allocates, so the GPA calls it only outside its locks and with the thread marked
+//! Each address is first placed in its *module* (the executable or shared object it lies in):
+//! the objects loaded now come from `dl_iterate_phdr` (re-read when the loader's load and
+//! unload counters change); objects unloaded with `dlclose` are remembered by [`note_unload`],
+//! which the C ABI calls before the real `dlclose`, together with the module epoch that ended
+//! there (`trace::next_module_epoch`). A trace captured in epoch `e` takes an address from the
+//! first object unloaded at epoch `e` or later that covered it, else from the objects loaded
+//! now: a library loaded later at the same address never takes over older frames. Every frame
+//! gets its module's path and its offset in it (`address - load bias`, what `addr2line -e
+//! module` takes), also when nothing else is known, so a trace can be symbolized later.
+//!
+//! The module's file is then read, once per file (memory-mapped, kept for the process):
+//! DWARF gives inlined frames, files and lines (the `addr2line` crate); the symbol tables
+//! (`.symtab`, else `.dynsym`) give names where DWARF has none, and only when the address lies
+//! inside the symbol's size, so a stripped library's local function shows as `???` with its
+//! module and offset rather than under a neighbour's name. An unloaded object is read from its
+//! path only if its GNU build id still matches the one recorded at the unload. C++ and Rust
+//! names are demangled (`pair()`, not `_Z4pairv`; Rust without the hash).
+//!
+//! All of this allocates, so the GPA calls it only outside its locks and with the thread marked
 //! as "internal", which routes those allocations to the internal heap when a GPA is the global
 //! allocator. Leading frames that belong to the allocator itself or to the allocation plumbing
-//! of std, `alloc` and `allocator_api2` are dropped here, so that a trace starts at the user's
+//! (std, `alloc` and `allocator_api2` in Rust; `operator new` and the C++ standard library's
+//! allocator and container internals) are dropped here, so that a trace starts at the user's
 //! code and the configured depth counts only user frames.
+
+mod modules;
+mod objects;
 
 use super::Frame;
 use crate::trace::{self, TraceId};
@@ -80,6 +101,53 @@ fn is_plumbing(function: &str) -> bool {
         .any(|prefix| name.starts_with(prefix))
         || C_ENTRY_POINTS.contains(&function)
         || implements_allocation_trait(function)
+        || is_cxx_plumbing(function)
+}
+
+/// C++ namespaces whose functions are allocation plumbing when they lead a trace: the
+/// standard library's allocators, containers and strings (`std::__new_allocator`,
+/// `std::allocator_traits`, `std::vector<...>::_M_realloc_insert`...), and libstdc++'s
+/// extensions (`__gnu_cxx::new_allocator`).
+const CXX_PLUMBING_NAMESPACES: &[&str] = &["std::", "__gnu_cxx::"];
+
+/// `operator new`/`operator delete` (gpa's own exports and the C++ runtime's), and leading
+/// frames of the C++ standard library.
+fn is_cxx_plumbing(function: &str) -> bool {
+    const RUNTIME: &[&str] = &[
+        "operator new",
+        "operator delete",
+        "__cxa_allocate_exception",
+        "__cxa_allocate_dependent_exception",
+    ];
+    if RUNTIME.iter().any(|prefix| function.starts_with(prefix)) {
+        return true;
+    }
+    cxx_qualified_name(function).is_some_and(|name| {
+        CXX_PLUMBING_NAMESPACES
+            .iter()
+            .any(|namespace| name.starts_with(namespace))
+    })
+}
+
+/// The qualified name of a demangled C++ function (`std::vector<int>::push_back` in
+/// `void std::vector<int>::push_back(int const&)`): `None` for names without a parameter list
+/// (C and Rust functions).
+fn cxx_qualified_name(function: &str) -> Option<&str> {
+    let mut depth = 0i32;
+    let mut last_space = None;
+    for (index, character) in function.char_indices() {
+        match character {
+            '<' => depth += 1,
+            '>' => depth -= 1,
+            ' ' if depth == 0 => last_space = Some(index),
+            '(' if depth == 0 => {
+                let start = last_space.map_or(0, |space| space + 1);
+                return Some(&function[start..index]);
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// `<u8 as alloc::vec::spec_from_elem::SpecFromElem>::from_elem` and the like: std's and
@@ -94,30 +162,152 @@ fn implements_allocation_trait(function: &str) -> bool {
 }
 
 /// Resolves one return address into its frames (more than one where calls were inlined),
-/// innermost first.
+/// innermost first, as of the objects loaded now.
 pub fn resolve_address(address: usize) -> std::vec::Vec<Frame> {
-    let mut frames = std::vec::Vec::new();
-    backtrace::resolve(address as *mut core::ffi::c_void, |symbol| {
-        frames.push(Frame {
-            address,
-            function: symbol.name().map(|name| format!("{name:#}")),
-            file: symbol.filename().map(|path| path.display().to_string()),
-            line: symbol.lineno(),
-            module: None,
-            module_offset: None,
-        });
-    });
-    if frames.is_empty() {
-        frames.push(Frame {
+    resolve_in_epoch(address, trace::module_epoch())
+}
+
+/// Resolves an address of a trace captured in module epoch `epoch`.
+fn resolve_in_epoch(address: usize, epoch: u32) -> std::vec::Vec<Frame> {
+    let Some(module) = modules::module_for(address, epoch) else {
+        return std::vec![Frame {
             address,
             function: None,
             file: None,
             line: None,
             module: None,
             module_offset: None,
-        });
+        }];
+    };
+    let offset = address.wrapping_sub(module.bias);
+    let frame = |function: Option<String>, file: Option<String>, line: Option<u32>| Frame {
+        address,
+        function,
+        file,
+        line,
+        module: Some(module.path.clone()),
+        module_offset: Some(offset),
+    };
+    let mut frames = std::vec::Vec::new();
+    if let Some(object) = objects::object(&module.path, module.build_id.as_deref()) {
+        let object = objects::lock(&object);
+        // A return address: look up the call instruction before it.
+        let probe = offset.saturating_sub(1) as u64;
+        for found in object.frames(probe) {
+            frames.push(frame(found.function, found.file, found.line));
+        }
+        if frames.iter().all(|frame| frame.function.is_none()) {
+            if let Some(name) = object.symbol(probe) {
+                match frames.first_mut() {
+                    Some(first) => first.function = Some(name),
+                    None => frames.push(frame(Some(name), None, None)),
+                }
+            }
+        }
+    }
+    if frames.is_empty() {
+        frames.push(frame(None, None, None));
     }
     frames
+}
+
+/// The innermost function of a trace outside gpa's preload library (`None` when unnamed or
+/// when the trace has none): tells, say, whether `malloc` was called by another copy of
+/// `operator new`.
+pub fn first_caller(id: TraceId) -> Option<String> {
+    let raw = trace::frames_of(id);
+    let epoch = trace::epoch_of(id);
+    raw.addresses()
+        .iter()
+        .flat_map(|&address| resolve_in_epoch(address, epoch))
+        .find(|frame| !in_gpa(frame))
+        .and_then(|frame| frame.function)
+}
+
+/// The function that the innermost frame outside gpa's preload library called, decoded from
+/// its call instruction (x86-64: a direct `call`, a `call` through the GOT, or a `call` to a
+/// PLT stub): the caller of a function that tail-called gpa's entry point names that
+/// function (`operator delete` ends in `jmp free`). `None` when it cannot be told, or when an
+/// object was unloaded since the trace was captured (its code may be gone).
+pub fn called_function(id: TraceId) -> Option<String> {
+    if trace::epoch_of(id) != trace::module_epoch() {
+        return None;
+    }
+    let raw = trace::frames_of(id);
+    let &return_address = raw.addresses().iter().find(|&&address| {
+        resolve_in_epoch(address, trace::module_epoch())
+            .first()
+            .is_some_and(|frame| !in_gpa(frame) && frame.module.is_some())
+    })?;
+    let target = call_target(return_address)?;
+    // `resolve_address` looks up the byte before a return address: ask for the target's.
+    resolve_address(target + 1)
+        .into_iter()
+        .last()
+        .and_then(|frame| frame.function)
+}
+
+/// Where the call instruction before `return_address` goes (following one PLT stub).
+#[cfg(target_arch = "x86_64")]
+fn call_target(return_address: usize) -> Option<usize> {
+    let code = |address: usize, len: usize| -> Option<std::vec::Vec<u8>> {
+        let module = modules::module_for(address, trace::module_epoch())?;
+        let end = address.checked_add(len)?;
+        let inside = module
+            .ranges
+            .iter()
+            .any(|&(start, stop)| start <= address && end <= stop);
+        // SAFETY: `[address, end)` lies in a segment of an object loaded now (code and data
+        // segments are mapped readable), checked just above.
+        inside.then(|| unsafe { core::slice::from_raw_parts(address as *const u8, len) }.to_vec())
+    };
+    let word = |address: usize| -> Option<usize> {
+        Some(usize::from_ne_bytes(code(address, 8)?.try_into().ok()?))
+    };
+    let displacement = |bytes: &[u8]| i32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    let before = code(return_address.checked_sub(6)?, 6)?;
+    let target = if before[1] == 0xE8 {
+        // call rel32
+        return_address.wrapping_add_signed(displacement(&before[2..]) as isize)
+    } else if before[..2] == [0xFF, 0x15] {
+        // call *disp32(%rip): through a GOT slot
+        word(return_address.wrapping_add_signed(displacement(&before[2..]) as isize))?
+    } else {
+        return None;
+    };
+    // A PLT stub: [endbr64] [bnd] jmp *disp32(%rip).
+    let mut stub = target;
+    let mut bytes = code(stub, 11)?;
+    if bytes[..4] == [0xF3, 0x0F, 0x1E, 0xFA] {
+        stub += 4;
+        bytes.drain(..4);
+    }
+    if bytes[0] == 0xF2 {
+        stub += 1;
+        bytes.remove(0);
+    }
+    if bytes[..2] == [0xFF, 0x25] {
+        let next = stub + 6;
+        return word(next.wrapping_add_signed(displacement(&bytes[2..]) as isize));
+    }
+    Some(target)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn call_target(_: usize) -> Option<usize> {
+    None
+}
+
+/// Records that the object loaded at `bias` is about to be unloaded (`dlclose`), so that the
+/// addresses captured in it keep naming it. Cheap: no symbolization happens here.
+pub fn note_unload(bias: usize, name: &str) {
+    modules::note_unload(bias, name);
+}
+
+/// Demangles a C++ or Rust symbol (Rust without the hash); other names are returned as they
+/// are.
+pub fn demangle(name: &str) -> String {
+    addr2line::demangle_auto(std::borrow::Cow::Borrowed(name), None).into_owned()
 }
 
 /// Symbolizes an interned trace, drops leading plumbing frames and keeps `depth` frames
@@ -126,9 +316,11 @@ pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
     let raw = trace::frames_of(id);
     let mut frames = std::vec::Vec::new();
     let mut in_plumbing = true;
+    let epoch = trace::epoch_of(id);
     for &address in raw.addresses() {
-        for frame in resolve_address(address) {
-            if in_plumbing && frame.function.as_deref().is_some_and(is_plumbing) {
+        for frame in resolve_in_epoch(address, epoch) {
+            if in_plumbing && (frame.function.as_deref().is_some_and(is_plumbing) || in_gpa(&frame))
+            {
                 continue;
             }
             in_plumbing = false;
@@ -140,7 +332,7 @@ pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
         frames = raw
             .addresses()
             .iter()
-            .flat_map(|&a| resolve_address(a))
+            .flat_map(|&a| resolve_in_epoch(a, epoch))
             .collect();
     }
     if let Some(end) = frames
@@ -157,10 +349,37 @@ pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
             frames.pop();
         }
     }
+    // Without debug information for libc, its start-up frames have no names: a trace of a C
+    // program ends at `main` all the same.
+    if let Some(main) = frames
+        .iter()
+        .position(|frame| frame.function.as_deref() == Some("main"))
+    {
+        if frames
+            .get(main + 1)
+            .is_some_and(|next| in_module(next, "libc.so"))
+        {
+            frames.truncate(main + 1);
+        }
+    }
     if depth != 0 {
         frames.truncate(depth);
     }
     frames
+}
+
+/// Whether a frame lies in a module whose file name starts with `prefix`.
+fn in_module(frame: &Frame, prefix: &str) -> bool {
+    frame
+        .module
+        .as_deref()
+        .and_then(|path| path.rsplit('/').next())
+        .is_some_and(|name| name.starts_with(prefix))
+}
+
+/// Frames of gpa's preload library, named or not, are plumbing.
+fn in_gpa(frame: &Frame) -> bool {
+    in_module(frame, "libgpa_preload.so")
 }
 
 #[cfg(test)]
@@ -179,7 +398,21 @@ mod tests {
         ] {
             assert!(is_plumbing(plumbing), "{plumbing}");
         }
+        for plumbing in [
+            "operator new(unsigned long)",
+            "operator delete[](void*, unsigned long)",
+            "std::__new_allocator<int>::allocate(unsigned long, void const*)",
+            "__gnu_cxx::new_allocator<int>::allocate(unsigned long, void const*)",
+            "std::allocator_traits<std::allocator<int> >::allocate(std::allocator<int>&, unsigned long)",
+            "void std::vector<int, std::allocator<int> >::_M_realloc_insert<int const&>(__gnu_cxx::__normal_iterator<int*, std::vector<int, std::allocator<int> > >, int const&)",
+        ] {
+            assert!(is_plumbing(plumbing), "{plumbing}");
+        }
         for user in [
+            "grow(std::vector<int, std::allocator<int> >&)",
+            "void user::fill<std::vector<int> >(int, std::vector<int>&)",
+            "main",
+            "pair()",
             "my_crate::parse",
             "<my_crate::Thing as core::fmt::Display>::fmt",
             "gpa_basic::leaks_a_vector",

@@ -46,4 +46,3 @@ pub use scope::{
     assert_no_leaks, check, check_with, in_check, spawn, LAZY_INIT_FUNCTIONS, REPORT_DEPTH,
     TRACE_DEPTH,
 };
-pub(crate) use scope::{on_alloc, on_dealloc, on_realloc, tracking};

@@ -22,14 +22,17 @@
 //!   The running thread's scope id lives in a `const`-initialized thread-local without a
 //!   destructor (reading it never allocates, even during thread exit). Scopes nest: an inner
 //!   scope saves and restores the outer id.
-//! * The GPA's `GlobalAlloc` entry points call the hooks of this module ([`on_alloc`],
-//!   [`on_dealloc`], [`on_realloc`]) only when [`tracking`] says some scope is active in the
-//!   process: one relaxed load of a global counter, the whole cost while no check runs.
+//! * The leak checks see allocation events as an [`Observer`] of the GPA
+//!   ([`crate::gpa::observer`]), registered for every instance while at least one scope runs
+//!   and ended when the last one ends: while no check runs, an allocation pays only the GPA's
+//!   one-branch observer gate. Of all instances, only events of the one that serves the global
+//!   allocator count (it is recognized by the probe allocation each scope makes first); a GPA
+//!   a test creates and uses through its `Allocator` handle reports its own leaks at `deinit`.
 //! * A block allocated by a thread whose scope id is not 0 is **registered**: address →
 //!   (scope id, size, allocation trace) in a registry of [`SHARDS`] mutex-protected hash maps
-//!   chosen by address, so that parallel tests rarely contend. The registry's own memory comes
-//!   from the GPA's internal heap (the hooks hold `InsideAllocator`), so it is never registered
-//!   itself and never recurses into the hooks.
+//!   chosen by address, so that parallel tests rarely contend. Observers run with the thread
+//!   marked inside the allocator, so the registry's own memory comes from the GPA's internal
+//!   heap: it is never registered itself and never raises events.
 //! * A free from **any** thread removes the block's entry (a block handed to another thread and
 //!   freed there is not a leak). A `realloc` keeps the block's status: a registered block stays
 //!   registered (with its first allocation trace) at its new address; a block allocated outside
@@ -83,17 +86,19 @@
 //! `CHILD_EXIT_WAIT` and reports what those threads hold; start such pools before the check.
 //!
 //! # Cost
-//! No scope anywhere: one relaxed load per allocation, free and realloc. Inside a scope: a
+//! No scope anywhere: the GPA's observer gate (one relaxed load) per allocation, free and
+//! realloc. Inside a scope: a
 //! trace capture, a shard lock and a hash-map insertion per allocation, a lock and removal per
 //! free. In another thread while some scope runs: a free takes the shard's lock only when the
 //! shard holds entries (`examples/leak_check_overhead.rs` measures all three).
 //!
 //! # Invariants
-//! * `ACTIVE_SCOPES` > 0 while any scope runs; an entry is only inserted while it is > 0, and
-//!   every entry of a scope is removed when the scope ends (except the stale entries above).
-//! * Hooks never allocate from a user heap and never run inside `InsideAllocator` (the
-//!   registry's own allocations and frees pass through the GPA with that guard held).
-//! * A dealloc hook runs *before* the block is freed and an alloc hook *after* it is
+//! * The observer is registered while any scope runs (`REGISTERED` counts them); every entry
+//!   of a scope is removed when the scope ends (except the stale entries above).
+//! * The observer runs with the thread inside the allocator: the registry's own allocations
+//!   and frees go to the internal heap and raise no events.
+//! * The GPA delivers a free event *before* the block is freed and an allocation event *after*
+//!   it is
 //!   allocated, so for one address the entry removal always precedes the next insertion.
 
 use core::cell::Cell;
@@ -102,9 +107,12 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use crate::gpa::{inside_allocator, InsideAllocator};
+use core::ptr::NonNull;
+
+use crate::gpa::observer::{self, Observation, Observer};
+use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
 use crate::report::{self, symbolize, FindingKind, RawFinding, Report};
-use crate::trace::{self, TraceId, TraceMethod};
+use crate::trace::{self, TraceId};
 
 /// Frames of allocation trace kept per registered block (plus `trace::SKIP_BUDGET`).
 pub const TRACE_DEPTH: usize = trace::MAX_FRAMES - trace::SKIP_BUDGET;
@@ -132,8 +140,6 @@ pub const LAZY_INIT_FUNCTIONS: &[&str] = &[
     "std::panicking::default_hook",
 ];
 
-/// Scopes running now, in all threads.
-static ACTIVE_SCOPES: AtomicUsize = AtomicUsize::new(0);
 /// The next scope id (0 means "no scope").
 static NEXT_SCOPE: AtomicU64 = AtomicU64::new(1);
 
@@ -149,12 +155,6 @@ fn current_scope() -> u64 {
 
 fn set_scope(id: u64) {
     SCOPE.with(|scope| scope.set(id));
-}
-
-/// Whether a checked closure runs anywhere in the process (the hooks' gate; one relaxed load).
-#[inline(always)]
-pub(crate) fn tracking() -> bool {
-    ACTIVE_SCOPES.load(Ordering::Relaxed) != 0
 }
 
 // ---- the registry ----
@@ -265,60 +265,104 @@ fn drain(scope: u64) -> std::vec::Vec<(usize, Entry)> {
     taken
 }
 
-// ---- the hooks (called from the GPA's GlobalAlloc impl, only while `tracking()`) ----
+// ---- the observer (registered with every GPA while some scope runs) ----
 
-/// A block of `size` bytes was allocated at `block` (null: the allocation failed).
-#[cold]
-#[inline(never)]
-pub(crate) fn on_alloc(block: *mut u8, size: usize, method: TraceMethod) {
-    let scope = current_scope();
-    if scope == 0 || block.is_null() || inside_allocator() {
-        return;
-    }
-    if !trace::thread_prepared() {
-        // A thread the GPA never captured a trace on (traces off in its configuration): the
-        // lazy-init filter still needs this one. `pthread_getattr_np` may allocate.
-        let _inside = InsideAllocator::enter();
-        trace::prepare_thread();
-    }
-    let trace = trace::capture_id(TRACE_DEPTH, method);
-    let _inside = InsideAllocator::enter();
-    Shard::of(block as usize).insert(block as usize, Entry { scope, size, trace });
+/// The address of the GPA that serves the global allocator (learned from a scope's probe
+/// allocation; 0 until then). Events of other instances (a GPA a test creates and uses
+/// through its `Allocator` handle) are not a scope's business: their blocks are that
+/// instance's to report at `deinit`.
+static GLOBAL_GPA: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Set while this thread allocates a scope's probe block.
+    static PROBING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The block at `block` is about to be freed (by any thread).
-#[cold]
-#[inline(never)]
-pub(crate) fn on_dealloc(block: *mut u8) {
-    // Inside: the registry itself frees a grown table while holding a shard's lock.
-    if inside_allocator() {
-        return;
+/// The leak checks' view of allocation events.
+struct ScopeObserver;
+
+static OBSERVER: ScopeObserver = ScopeObserver;
+
+impl ScopeObserver {
+    fn serves_global_allocator(gpa: &GeneralPurposeAllocator) -> bool {
+        let address = gpa as *const GeneralPurposeAllocator as usize;
+        if PROBING.with(Cell::get) {
+            GLOBAL_GPA.store(address, Ordering::Relaxed);
+        }
+        GLOBAL_GPA.load(Ordering::Relaxed) == address
     }
-    Shard::of(block as usize).remove(block as usize);
 }
 
-/// The block at `old` now lives at `new` with `new_size` bytes (`old == new`: resized in
-/// place); called before `old` is freed. Keeps the block's registration status.
-#[cold]
-#[inline(never)]
-pub(crate) fn on_realloc(old: *mut u8, new: *mut u8, new_size: usize) {
-    if inside_allocator() {
-        return;
+impl Observer for ScopeObserver {
+    fn on_alloc(
+        &self,
+        gpa: &GeneralPurposeAllocator,
+        block: NonNull<u8>,
+        size: usize,
+        _align: usize,
+        _trace: TraceId,
+    ) {
+        let scope = current_scope();
+        if scope == 0 || !Self::serves_global_allocator(gpa) {
+            return;
+        }
+        if !trace::thread_prepared() {
+            // A thread the GPA never captured a trace on (traces off in its configuration).
+            trace::prepare_thread();
+        }
+        let trace = trace::capture_id(TRACE_DEPTH, gpa.config().trace_method);
+        let address = block.as_ptr() as usize;
+        Shard::of(address).insert(address, Entry { scope, size, trace });
     }
-    match Shard::of(old as usize).remove(old as usize) {
-        Some(entry) => {
+
+    fn on_free(&self, _gpa: &GeneralPurposeAllocator, block: NonNull<u8>, _size: usize) {
+        let address = block.as_ptr() as usize;
+        Shard::of(address).remove(address);
+    }
+
+    /// Keeps the block's registration status: a registered block stays registered (with its
+    /// first allocation trace) at its new address; an unregistered one stays unregistered.
+    fn on_realloc(
+        &self,
+        _gpa: &GeneralPurposeAllocator,
+        old: NonNull<u8>,
+        new: NonNull<u8>,
+        _old_size: usize,
+        new_size: usize,
+    ) {
+        let (old, new) = (old.as_ptr() as usize, new.as_ptr() as usize);
+        if let Some(entry) = Shard::of(old).remove(old) {
             let moved = Entry {
                 size: new_size,
                 ..entry
             };
-            let _inside = InsideAllocator::enter();
-            Shard::of(new as usize).insert(new as usize, moved);
+            Shard::of(new).insert(new, moved);
         }
-        // The alloc hook registered the new block if this thread has a scope: undo that.
-        None if new != old => {
-            Shard::of(new as usize).remove(new as usize);
+    }
+}
+
+/// The observer's registration, held while at least one scope runs (so that no allocation
+/// pays for the observer while no check runs): (running scopes, registration).
+static REGISTERED: Mutex<(usize, Option<Observation>)> = Mutex::new((0, None));
+
+fn scope_started() {
+    let mut registered = lock(&REGISTERED);
+    if registered.0 == 0 {
+        let observation = observer::observe_all(&OBSERVER, 0).unwrap_or_else(|full| {
+            panic!("gpa::testing::check cannot observe the global allocator: {full}")
+        });
+        registered.1 = Some(observation);
+    }
+    registered.0 += 1;
+}
+
+fn scope_ended() {
+    let mut registered = lock(&REGISTERED);
+    registered.0 -= 1;
+    if registered.0 == 0 {
+        if let Some(observation) = registered.1.take() {
+            observation.end();
         }
-        None => {}
     }
 }
 
@@ -335,7 +379,7 @@ impl Scope {
         anchor_interposer();
         prewarm();
         let id = NEXT_SCOPE.fetch_add(1, Ordering::Relaxed);
-        ACTIVE_SCOPES.fetch_add(1, Ordering::SeqCst);
+        scope_started();
         let outer = current_scope();
         set_scope(id);
         let scope = Scope { id, outer };
@@ -343,10 +387,12 @@ impl Scope {
         scope
     }
 
-    /// Fails loudly when allocations do not reach the hooks (the GPA is not the global
+    /// Fails loudly when allocations do not reach the observer (the GPA is not the global
     /// allocator), instead of reporting every test as clean.
     fn probe(&self) {
+        PROBING.with(|probing| probing.set(true));
         let probe = std::hint::black_box(std::boxed::Box::new(0x5c_u8));
+        PROBING.with(|probing| probing.set(false));
         let seen = is_registered(&*probe as *const u8 as usize);
         drop(probe);
         // Unwinding drops `self`, which ends the scope.
@@ -362,7 +408,7 @@ impl Scope {
         set_scope(self.outer);
         wait_for_children(self.id);
         let leaked = drain(self.id);
-        ACTIVE_SCOPES.fetch_sub(1, Ordering::SeqCst);
+        scope_ended();
         core::mem::forget(self);
         leaked
     }
@@ -374,7 +420,7 @@ impl Drop for Scope {
         set_scope(self.outer);
         wait_for_children(self.id);
         drop(drain(self.id));
-        ACTIVE_SCOPES.fetch_sub(1, Ordering::SeqCst);
+        scope_ended();
     }
 }
 

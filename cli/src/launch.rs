@@ -1,0 +1,137 @@
+//! Finding and inspecting the program before it starts, with the shell's and Valgrind's
+//! conventions: 127 when it is not found, 126 when it cannot be executed (a directory, no
+//! permission, a bad `#!` interpreter, or a set-id program the loader would run without the
+//! preload library, which Valgrind also refuses); a file with neither an ELF header nor a
+//! `#!` line runs with `/bin/sh`, as `execvp` and shells do.
+
+use std::ffi::{CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use gpa::capi::process::inspect::{self, Kind, LaunchError, Reason};
+
+/// The program, ready to start.
+pub(crate) struct Launch {
+    /// The file that will run (after the `PATH` search).
+    pub path: PathBuf,
+    /// The command to start (`/bin/sh PATH ARGS` for a script without `#!`).
+    pub command: Command,
+    /// Why the program will not be checked, if it will not.
+    pub unchecked: Option<Reason>,
+}
+
+/// Why the program cannot start; [`LaunchFailure::status`] is the exit status.
+pub(crate) struct LaunchFailure {
+    /// 126 or 127.
+    pub status: u8,
+    /// What to print after `gpa: `.
+    pub message: String,
+}
+
+fn failure(status: u8, message: String) -> LaunchFailure {
+    LaunchFailure { status, message }
+}
+
+/// Finds and inspects `program`; the command to start it with `args`.
+pub(crate) fn prepare(program: &str, args: &[String]) -> Result<Launch, LaunchFailure> {
+    let path = resolve(program)?;
+    let c_path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| failure(127, format!("{program}: not a valid file name")))?;
+    let inspected = inspect::inspect(&c_path).map_err(|error| {
+        let shown = path.display();
+        let message = match error {
+            LaunchError::NotFound => format!("{shown}: No such file or directory"),
+            LaunchError::Directory => format!("{shown}: is a directory"),
+            LaunchError::NotExecutable(errno) => {
+                format!("{shown}: {}", std::io::Error::from_raw_os_error(errno))
+            }
+            LaunchError::BadInterpreter => {
+                format!("{shown}: bad interpreter (the #! line names no program that can run)")
+            }
+            LaunchError::ExecFormat => {
+                format!("{shown}: cannot execute binary file: Exec format error")
+            }
+        };
+        failure(error.status(), message)
+    })?;
+    if let Some(reason @ (Reason::Setuid | Reason::Setgid | Reason::FileCapabilities)) =
+        inspected.unchecked
+    {
+        return Err(failure(
+            126,
+            format!(
+                "{}: cannot be checked: {} (Valgrind refuses it the same way)",
+                path.display(),
+                reason.describe()
+            ),
+        ));
+    }
+    let command = match inspected.kind {
+        Kind::NoInterpreterLine => {
+            let mut command = Command::new("/bin/sh");
+            command.arg(&path).args(args);
+            command
+        }
+        Kind::Elf | Kind::Script => {
+            let mut command = Command::new(&path);
+            command.arg0(program).args(args);
+            command
+        }
+    };
+    Ok(Launch {
+        path,
+        command,
+        unchecked: inspected.unchecked,
+    })
+}
+
+/// Where the program is: as given when it has a slash, else the first executable regular
+/// file of that name in `PATH` (bash's rules: 126 when only non-executable ones exist).
+fn resolve(program: &str) -> Result<PathBuf, LaunchFailure> {
+    if program.is_empty() {
+        return Err(failure(127, "'': command not found".into()));
+    }
+    if program.contains('/') {
+        return Ok(PathBuf::from(program));
+    }
+    let search = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
+    let mut denied = None;
+    for dir in search.as_bytes().split(|&byte| byte == b':') {
+        let dir = if dir.is_empty() {
+            Path::new(".")
+        } else {
+            Path::new(OsStr::from_bytes(dir))
+        };
+        let candidate = dir.join(program);
+        let Ok(metadata) = std::fs::metadata(&candidate) else {
+            continue;
+        };
+        if metadata.is_dir() {
+            continue;
+        }
+        let c_candidate = CString::new(candidate.as_os_str().as_bytes()).unwrap_or_default();
+        if gpa::capi::process::sys::executable(&c_candidate).is_ok() {
+            return Ok(candidate);
+        }
+        denied.get_or_insert(candidate);
+    }
+    match denied {
+        Some(candidate) => Err(failure(
+            126,
+            format!("{}: Permission denied", candidate.display()),
+        )),
+        None => Err(failure(127, format!("{program}: command not found"))),
+    }
+}
+
+/// Checks that `path` can be written (creating it if needed), before the program runs.
+pub(crate) fn check_writable(option: &str, path: &Path) -> Result<(), String> {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map(drop)
+        .map_err(|e| format!("cannot write {option} {}: {e}", path.display()))
+}

@@ -1,0 +1,220 @@
+//! `gpa run`: starts the program with the preload library and the settings in its
+//! environment, waits for it, and turns the per-process reports into one report and one exit
+//! status.
+
+use std::path::{Path, PathBuf};
+
+use gpa::capi::process::inspect::Reason;
+
+use crate::collect::{self, Image};
+use crate::launch;
+use crate::RunArgs;
+
+/// The preload library's file name.
+const LIBRARY: &str = "libgpa_preload.so";
+
+/// Where the preload library is: `--preload`, `$GPA_PRELOAD`, or next to this executable
+/// (also one directory up, for test binaries in `target/*/deps`).
+fn find_library(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(path) = explicit {
+        return Ok(path.to_path_buf());
+    }
+    if let Some(path) = std::env::var_os("GPA_PRELOAD") {
+        return Ok(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
+    let mut dir = exe.parent();
+    for _ in 0..2 {
+        let Some(here) = dir else { break };
+        let candidate = here.join(LIBRARY);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+        dir = here.parent();
+    }
+    Err(format!(
+        "{LIBRARY} not found next to {}; build it with `cargo build --release -p gpa-capi -p gpa-cli` \
+         or pass --preload PATH",
+        exe.display()
+    ))
+}
+
+fn fresh_report_dir() -> Result<PathBuf, String> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let dir = std::env::temp_dir().join(format!("gpa-run-{}-{nanos}", std::process::id()));
+    std::fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Why `gpa run` stops without a verdict: the status to exit with and what to say.
+pub(crate) struct Failure {
+    /// 125 for gpa's own failures, 126/127 when the program cannot start.
+    pub status: u8,
+    /// The message, printed after `gpa: `.
+    pub message: String,
+}
+
+/// gpa's own failures (no library, no report directory, an unwritable `--log`): 125.
+pub(crate) const OWN_FAILURE: u8 = 125;
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure {
+            status: OWN_FAILURE,
+            message,
+        }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Failure {
+        Failure::from(message.to_string())
+    }
+}
+
+pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
+    let library = find_library(args.preload.as_deref())?;
+    let library = library
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", library.display()))?;
+    let (program, program_args) = args.command.split_first().ok_or("no program given")?;
+    let launch = launch::prepare(program, program_args).map_err(|failure| Failure {
+        status: failure.status,
+        message: failure.message,
+    })?;
+    for (option, path) in [("--log", &args.log), ("--json", &args.json)] {
+        if let Some(path) = path {
+            launch::check_writable(option, path)?;
+        }
+    }
+    let report_dir = fresh_report_dir()?;
+    let mut command = launch.command;
+    let preload = match std::env::var("LD_PRELOAD") {
+        Ok(existing) if !existing.is_empty() => format!("{} {existing}", library.display()),
+        _ => library.display().to_string(),
+    };
+    command
+        .env("LD_PRELOAD", preload)
+        .env("GPA_MODE", if args.fast { "fast" } else { "check" })
+        .env("GPA_FRAMES", args.frames.to_string())
+        .env("GPA_REPORT_DIR", &report_dir)
+        .env_remove("GPA_LOG")
+        .env_remove("GPA_JSON");
+    if args.show_reachable {
+        command.env("GPA_SHOW_REACHABLE", "1");
+    }
+    if let Some(limit) = &args.memory_limit {
+        command.env("GPA_MEMORY_LIMIT", limit);
+    }
+    let started = command.spawn().and_then(|mut child| {
+        let pid = child.id();
+        child.wait().map(|status| (pid, status))
+    });
+    let (main_pid, status) = match started {
+        Ok(started) => started,
+        Err(error) => {
+            let _ = std::fs::remove_dir_all(&report_dir);
+            let status = match error.kind() {
+                std::io::ErrorKind::NotFound => 127,
+                _ => 126,
+            };
+            return Err(Failure {
+                status,
+                message: format!("{}: {error}", launch.path.display()),
+            });
+        }
+    };
+    let main = Image {
+        pid: main_pid.into(),
+        program: program.clone(),
+        exe: Some(launch.path.display().to_string()),
+        unchecked: Some(launch.unchecked.unwrap_or(Reason::NotLoaded)),
+        began: "run",
+        main: true,
+        ..Image::default()
+    };
+    let images = if args.fast {
+        Vec::new()
+    } else {
+        collect::collect(&report_dir, main_pid.into(), main)
+    };
+    let _ = std::fs::remove_dir_all(&report_dir);
+    let own_code = exit_code(status);
+    let mut json = collect::merged_json(&images);
+    json["mode"] = if args.fast { "fast" } else { "check" }.into();
+    if args.fast {
+        // Fast mode checks nothing and keeps no account of processes.
+        if let Some(object) = json.as_object_mut() {
+            object.remove("main_checked");
+            object.remove("all_checked");
+        }
+    }
+    json["exit_status"] = own_code.into();
+    let findings = json["findings"].as_array().map_or(0, Vec::len);
+    let main_unchecked = images
+        .iter()
+        .find(|image| image.main && image.unchecked.is_some());
+    if let Some(path) = &args.json {
+        let pretty = serde_json::to_string_pretty(&json).unwrap_or_default();
+        std::fs::write(path, pretty + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let mut text = collect::merged_text(&images);
+    let unchecked = images.iter().any(|image| image.unchecked.is_some());
+    if findings != 0 || unchecked {
+        text.push_str(&collect::process_lines(&images));
+    }
+    if findings != 0 {
+        let checked = images
+            .iter()
+            .filter(|image| image.unchecked.is_none())
+            .count();
+        text.push_str(&format!(
+            "gpa: {findings} finding(s) in {checked} process(es) checked; {} leaked block(s), {} byte(s)\n",
+            json["leaked_blocks"], json["leaked_bytes"]
+        ));
+    }
+    match &args.log {
+        Some(path) => {
+            std::fs::write(path, &text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => eprint!("{text}"),
+    }
+    if args.fast {
+        if let Some(reason) = launch.unchecked {
+            eprintln!(
+                "gpa: note: {} runs on its own malloc, not gpa's: {}",
+                launch.path.display(),
+                reason.describe()
+            );
+        }
+    }
+    let code = match args.error_exitcode {
+        Some(code) if findings != 0 => code,
+        _ => match main_unchecked {
+            Some(_) => args.unchecked_exitcode,
+            None => own_code,
+        },
+    };
+    if let Some(image) = main_unchecked {
+        let reason = image.unchecked.unwrap_or(Reason::NotLoaded);
+        eprintln!(
+            "gpa: the program was not checked: {} (pid {}): {}; gpa exits with {code} (the \
+             program's own status was {own_code})",
+            image.exe.as_deref().unwrap_or(&image.program),
+            image.pid,
+            reason.describe(),
+        );
+    }
+    Ok(code)
+}
+
+fn exit_code(status: std::process::ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code as u8,
+        (None, Some(signal)) => 128u8.wrapping_add(signal as u8),
+        _ => 1,
+    }
+}

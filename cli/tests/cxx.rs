@@ -1,0 +1,717 @@
+//! C++ programs and shared libraries under `gpa run` (`tests/cxx/*`, built with `g++`/`gcc
+//! -O0 -g`): mismatched frees, the array cookie, `std::bad_alloc` and the new handler,
+//! demangled traces that start at the user's code, frames of unloaded and stripped libraries,
+//! and blocks of libc's own allocator.
+//!
+//! Expected values are Valgrind memcheck 3.19's verdicts on the same programs, written in as
+//! constants; where Valgrind is installed the tests also run it and compare (kind, size, first
+//! user frame of each stack).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+fn source(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/cxx")
+        .join(name)
+}
+
+fn tools_or_skip() -> bool {
+    for tool in ["g++", "gcc"] {
+        if !have(tool) {
+            eprintln!("SKIPPED: {tool} is not installed (apt-get install g++)");
+            return false;
+        }
+    }
+    true
+}
+
+/// Runs a compiler; panics with its messages on failure.
+fn build(compiler: &str, args: &[&str], dir: &Path) {
+    let out = Command::new(compiler)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run the compiler");
+    assert!(
+        out.status.success(),
+        "{compiler} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Compiles `tests/cxx/<name>.cpp` with `g++ -O0 -g` into `dir`.
+fn compile_cxx(name: &str, dir: &Path) -> String {
+    let src = source(&format!("{name}.cpp"));
+    build(
+        "g++",
+        &["-O0", "-g", "-o", name, src.to_str().unwrap()],
+        dir,
+    );
+    dir.join(name).display().to_string()
+}
+
+/// Compiles C sources of `tests/cxx` with `gcc -O0 -g` and `extra` flags into `dir/output`.
+fn compile_c(sources: &[&str], output: &str, extra: &[&str], dir: &Path) -> String {
+    let paths: Vec<String> = sources
+        .iter()
+        .map(|name| source(name).display().to_string())
+        .collect();
+    let mut args = vec!["-O0", "-g", "-w"];
+    args.extend_from_slice(extra);
+    args.extend(["-o", output]);
+    args.extend(paths.iter().map(String::as_str));
+    build("gcc", &args, dir);
+    dir.join(output).display().to_string()
+}
+
+/// The pointers a program printed on its first line (`%p`).
+fn printed_pointers(run: &Run) -> Vec<String> {
+    run.stdout()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The first frame of a stack: (function, file name, line).
+fn first_frame(finding: &Value, stack: &str) -> (String, String, u64) {
+    let frame = &finding["stacks"][stack][0];
+    (
+        frame["function"].as_str().unwrap_or("???").to_owned(),
+        frame["file"]
+            .as_str()
+            .and_then(|file| file.rsplit('/').next())
+            .unwrap_or("")
+            .to_owned(),
+        frame["line"].as_u64().unwrap_or(0),
+    )
+}
+
+fn frame(function: &str, file: &str, line: u64) -> (String, String, u64) {
+    (function.to_owned(), file.to_owned(), line)
+}
+
+/// One error or loss record of Valgrind, as gpa would report it.
+#[derive(Debug)]
+struct Verdict {
+    kind: &'static str,
+    size: u64,
+    /// First frame in the test's own sources of the main stack (where the free happened, or
+    /// the allocation of a leak) and of the block's allocation stack.
+    site: Option<(String, String, u64)>,
+    alloc: Option<(String, String, u64)>,
+}
+
+/// Valgrind's verdicts on `command` (errors gpa also detects, and definite leaks); `None`
+/// when Valgrind is not installed.
+fn valgrind(dir: &Path, command: &[&str]) -> Option<Vec<Verdict>> {
+    if !have("valgrind") {
+        eprintln!("NOTE: valgrind is not installed; comparing with the recorded verdicts only");
+        return None;
+    }
+    let xml = dir.join("valgrind.xml");
+    let out = Command::new("valgrind")
+        .current_dir(dir)
+        .args(["-q", "--leak-check=full", "--xml=yes"])
+        .arg(format!("--xml-file={}", xml.display()))
+        .args(command)
+        .output()
+        .expect("run valgrind");
+    assert!(out.status.code().is_some(), "valgrind died: {out:?}");
+    let text = std::fs::read_to_string(&xml).expect("valgrind's XML");
+    let document = roxmltree::Document::parse(&text).expect("valgrind's XML parses");
+    let ours = source("").display().to_string();
+    let ours = ours.trim_end_matches('/');
+    let user_frame = |stack: roxmltree::Node| {
+        stack
+            .children()
+            .filter(|node| node.has_tag_name("frame"))
+            .find(|frame| child_text(*frame, "dir").as_deref() == Some(ours))
+            .map(|frame| {
+                (
+                    child_text(frame, "fn").unwrap_or_default(),
+                    child_text(frame, "file").unwrap_or_default(),
+                    child_text(frame, "line")
+                        .and_then(|line| line.parse().ok())
+                        .unwrap_or(0),
+                )
+            })
+    };
+    let mut verdicts = Vec::new();
+    for error in document
+        .descendants()
+        .filter(|node| node.has_tag_name("error"))
+    {
+        let kind = match child_text(error, "kind").as_deref() {
+            Some("MismatchedFree") => "mismatched_free",
+            Some("InvalidFree") => "invalid_free",
+            Some("Leak_DefinitelyLost") => "leak",
+            _ => continue,
+        };
+        let stacks: Vec<_> = error
+            .children()
+            .filter(|node| node.has_tag_name("stack"))
+            .collect();
+        let size = if kind == "leak" {
+            let what = error
+                .children()
+                .find(|node| node.has_tag_name("xwhat"))
+                .expect("xwhat");
+            child_text(what, "leakedbytes")
+                .and_then(|bytes| bytes.parse().ok())
+                .unwrap_or(0)
+        } else {
+            // "Address 0x... is 0 bytes inside a block of size 32 alloc'd"
+            child_text(error, "auxwhat")
+                .and_then(|what| {
+                    what.split("of size ")
+                        .nth(1)?
+                        .split_whitespace()
+                        .next()?
+                        .parse()
+                        .ok()
+                })
+                .unwrap_or(0)
+        };
+        verdicts.push(Verdict {
+            kind,
+            size,
+            site: stacks.first().and_then(|stack| user_frame(*stack)),
+            alloc: stacks.get(1).and_then(|stack| user_frame(*stack)),
+        });
+    }
+    Some(verdicts)
+}
+
+fn child_text(node: roxmltree::Node, tag: &str) -> Option<String> {
+    node.children()
+        .find(|child| child.has_tag_name(tag))
+        .and_then(|child| child.text())
+        .map(str::to_owned)
+}
+
+/// Asserts that gpa's findings include each of Valgrind's verdicts (kind, size, first user
+/// frames).
+fn assert_matches_valgrind(findings: &[Value], verdicts: &[Verdict]) {
+    for verdict in verdicts {
+        let found = findings.iter().any(|finding| {
+            let (site_stack, alloc_stack) = match verdict.kind {
+                "leak" => ("alloc", ""),
+                _ => ("invalid_free", "alloc"),
+            };
+            finding["kind"] == verdict.kind
+                && finding["size"] == verdict.size
+                && verdict
+                    .site
+                    .as_ref()
+                    .is_none_or(|site| *site == first_frame(finding, site_stack))
+                && verdict
+                    .alloc
+                    .as_ref()
+                    .is_none_or(|alloc| *alloc == first_frame(finding, alloc_stack))
+        });
+        assert!(
+            found,
+            "Valgrind's {verdict:?} not among gpa's findings:\n{findings:#?}"
+        );
+    }
+}
+
+/// The `operator new`/`operator delete` symbols an object defines (`nm -D`).
+fn operators_defined_by(object: &str) -> Vec<String> {
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only", object])
+        .output()
+        .expect("run nm");
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(2))
+        .map(|name| name.split('@').next().unwrap_or(name).to_owned())
+        .filter(|name| {
+            ["_Znw", "_Zna", "_Zdl", "_Zda"]
+                .iter()
+                .any(|p| name.starts_with(p))
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[test]
+fn every_operator_new_and_delete_of_libstdcxx_is_exported() {
+    if !tools_or_skip() || !have("nm") {
+        eprintln!("SKIPPED: needs g++ and nm");
+        return;
+    }
+    let out = Command::new("g++")
+        .arg("-print-file-name=libstdc++.so.6")
+        .output()
+        .expect("run g++");
+    let libstdcxx = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let theirs = operators_defined_by(&libstdcxx);
+    assert!(theirs.len() >= 20, "{libstdcxx}: {theirs:?}");
+    let ours = operators_defined_by(preload_library().to_str().unwrap());
+    let missing: Vec<&String> = theirs.iter().filter(|name| !ours.contains(name)).collect();
+    assert!(missing.is_empty(), "not exported by gpa: {missing:?}");
+}
+
+#[test]
+fn mismatched_frees_are_reported_with_both_traces() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-mismatch");
+    let program = compile_cxx("mismatch", &dir);
+    let run = gpa_run(&dir, &[], &[&program]);
+    let findings = run.findings();
+    let pointers = printed_pointers(&run);
+    // Valgrind: four "Mismatched free() / delete / delete []", at mismatch.cpp:16 to 19 (the
+    // last one a `realloc` of a `new[]` block; the `free` of what it returns is fine).
+    let expected = [
+        (
+            32,
+            "malloc",
+            "operator delete[](void*)",
+            "make_malloc()",
+            5,
+            16,
+        ),
+        (
+            128,
+            "operator new[]",
+            "operator delete(void*, unsigned long)",
+            "make_array()",
+            6,
+            17,
+        ),
+        (8, "operator new", "free", "make_scalar()", 7, 18),
+        (10, "operator new[]", "realloc", "make_chars()", 8, 19),
+    ];
+    assert_eq!(findings.len(), 4, "{}", describe(&findings));
+    for (index, (size, allocated_by, freed_by, maker, alloc_line, free_line)) in
+        expected.into_iter().enumerate()
+    {
+        let finding = &findings[index];
+        assert_eq!(finding["kind"], "mismatched_free", "{finding:#}");
+        assert_eq!(finding["size"], size, "{finding:#}");
+        assert_eq!(finding["address"], pointers[index], "{finding:#}");
+        assert_eq!(finding["allocated_by"], allocated_by, "{finding:#}");
+        assert_eq!(finding["freed_by"], freed_by, "{finding:#}");
+        assert_eq!(
+            first_frame(finding, "alloc"),
+            frame(maker, "mismatch.cpp", alloc_line)
+        );
+        assert_eq!(
+            first_frame(finding, "invalid_free"),
+            frame("main", "mismatch.cpp", free_line)
+        );
+    }
+    assert!(run.stdout().contains("done"));
+    assert_eq!(run.output.status.code(), Some(0));
+    if let Some(verdicts) = valgrind(&dir, &[&program]) {
+        assert_eq!(verdicts.len(), 4, "{verdicts:?}");
+        assert_matches_valgrind(&findings, &verdicts);
+    }
+}
+
+#[test]
+fn sized_and_aligned_deletes_are_checked_against_the_block() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-sized-aligned");
+    let program = compile_cxx("sized_aligned", &dir);
+    let run = gpa_run(&dir, &[], &[&program]);
+    let findings = run.findings();
+    let pointers = printed_pointers(&run);
+    // Valgrind 3.19 checks neither sizes nor aligned families: these are gpa's own verdicts.
+    assert_eq!(findings.len(), 2, "{}", describe(&findings));
+    let sized = &findings[0];
+    assert_eq!(sized["kind"], "mismatched_free");
+    assert_eq!(sized["address"], pointers[0]);
+    assert_eq!(sized["size"], 8);
+    assert_eq!(sized["freed_by"], "operator delete(void*, unsigned long)");
+    assert!(
+        sized["message"].as_str().unwrap().contains("with size 12"),
+        "{sized:#}"
+    );
+    assert_eq!(
+        first_frame(sized, "alloc"),
+        frame("make_long()", "sized_aligned.cpp", 10)
+    );
+    assert_eq!(
+        first_frame(sized, "invalid_free"),
+        frame("main", "sized_aligned.cpp", 17)
+    );
+    let aligned = &findings[1];
+    assert_eq!(aligned["kind"], "mismatched_free");
+    assert_eq!(aligned["address"], pointers[1]);
+    assert_eq!(aligned["size"], 64);
+    assert_eq!(aligned["allocated_by"], "operator new(std::align_val_t)");
+    assert_eq!(aligned["freed_by"], "operator delete(void*)");
+    assert_eq!(
+        first_frame(aligned, "invalid_free"),
+        frame("main", "sized_aligned.cpp", 18)
+    );
+    assert!(run.stdout().contains("done"));
+}
+
+#[test]
+fn delete_array_of_a_scalar_object_is_an_invalid_free_before_the_block() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-cookie");
+    let program = compile_cxx("array_cookie", &dir);
+    let run = gpa_run(&dir, &[], &[&program]);
+    let findings = run.findings();
+    // No destructor ran over a bogus element count, and the program ended normally.
+    assert_eq!(
+        run.stdout().lines().nth(1),
+        Some("done"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(run.output.status.code(), Some(0));
+    let object = u64::from_str_radix(printed_pointers(&run)[0].trim_start_matches("0x"), 16)
+        .expect("a pointer");
+    // Valgrind: "Invalid free() / delete / delete[] / realloc()" at array_cookie.cpp:17,
+    // "Address ... is 8 bytes before a block of size 4 alloc'd" at array_cookie.cpp:14; then
+    // "4 bytes in 1 blocks are definitely lost".
+    assert_eq!(findings.len(), 2, "{}", describe(&findings));
+    let invalid = &findings[0];
+    assert_eq!(invalid["kind"], "invalid_free");
+    assert_eq!(invalid["address"], format!("{:#x}", object - 8));
+    assert_eq!(invalid["size"], 4);
+    assert_eq!(invalid["offset"], -8);
+    assert_eq!(
+        first_frame(invalid, "alloc"),
+        frame("make_counter()", "array_cookie.cpp", 14)
+    );
+    assert_eq!(
+        first_frame(invalid, "invalid_free"),
+        frame("release_counter()", "array_cookie.cpp", 17)
+    );
+    let leak = &findings[1];
+    assert_eq!(leak["kind"], "leak");
+    assert_eq!(leak["size"], 4);
+    assert_eq!(leak["address"], format!("{object:#x}"));
+    if let Some(verdicts) = valgrind(&dir, &[&program]) {
+        assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+        assert_matches_valgrind(&findings, &verdicts);
+    }
+}
+
+#[test]
+fn a_librarys_private_cxx_runtime_is_not_a_mismatch() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-private-runtime");
+    let library = source("private_runtime_lib.cpp").display().to_string();
+    build(
+        "g++",
+        &[
+            "-O0",
+            "-g",
+            "-shared",
+            "-fPIC",
+            "-static-libstdc++",
+            "-static-libgcc",
+            "-Wl,--exclude-libs,ALL",
+            "-o",
+            "libprivate.so",
+            &library,
+        ],
+        &dir,
+    );
+    let main = source("private_runtime_main.cpp").display().to_string();
+    let rpath = format!("-Wl,-rpath,{}", dir.display());
+    build(
+        "g++",
+        &[
+            "-O0",
+            "-g",
+            "-o",
+            "private_runtime",
+            &main,
+            "-L.",
+            "-lprivate",
+            &rpath,
+        ],
+        &dir,
+    );
+    let program = dir.join("private_runtime").display().to_string();
+    // Valgrind 3.19 reports two "Mismatched free() / delete / delete []" here: it sees the
+    // library's `new` only as `malloc` and its `delete` only as `free`. gpa looks at who
+    // called `malloc` (the library's `operator new`) and what the caller of `free` called
+    // (the library's `operator delete`, which tail-calls `free`).
+    let run = gpa_run(&dir, &[], &[&program]);
+    assert!(run.findings().is_empty(), "{}", describe(&run.findings()));
+    assert_eq!(run.stdout(), "done\n");
+    assert_eq!(run.output.status.code(), Some(0));
+}
+
+#[test]
+fn correct_cxx_is_clean_and_unchanged_in_both_modes() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-clean");
+    let program = compile_cxx("clean_containers", &dir);
+    let plain = plain_run(&dir, &[&program], |_| {});
+    assert!(plain.status.success());
+    for mode in [&[][..], &["--fast"][..]] {
+        let run = gpa_run(&dir, mode, &[&program]);
+        assert!(
+            run.findings().is_empty(),
+            "{mode:?}: {}",
+            describe(&run.findings())
+        );
+        assert_eq!(run.output.stdout, plain.stdout, "{mode:?}");
+        assert_eq!(run.output.status.code(), Some(0), "{mode:?}");
+    }
+    if let Some(verdicts) = valgrind(&dir, &[&program]) {
+        assert!(verdicts.is_empty(), "{verdicts:?}");
+    }
+}
+
+#[test]
+fn operator_new_calls_the_new_handler_then_throws_bad_alloc() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-bad-alloc");
+    let program = compile_cxx("bad_alloc", &dir);
+    for mode in [
+        &["--memory-limit", "10m"][..],
+        &["--fast", "--memory-limit", "10m"],
+    ] {
+        let run = gpa_run(&dir, mode, &[&program]);
+        assert_eq!(
+            run.stdout(),
+            "handler 1, got 1\ncaught bad_alloc\nnothrow null\ncaught aligned bad_alloc\ndone\n",
+            "{mode:?}: {}",
+            run.stderr()
+        );
+        assert!(run.findings().is_empty(), "{}", describe(&run.findings()));
+        assert_eq!(run.output.status.code(), Some(0));
+    }
+}
+
+#[test]
+fn a_vector_growth_leak_starts_at_the_users_function_with_demangled_names() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-vector");
+    let program = compile_cxx("vector_leak", &dir);
+    let run = gpa_run(&dir, &[], &[&program]);
+    let findings = run.findings();
+    // Valgrind: "512 bytes in 1 blocks are definitely lost", below the standard library's
+    // frames: fill(std::vector<int, std::allocator<int> >&) (vector_leak.cpp:8), main (:13).
+    assert_eq!(findings.len(), 1, "{}", describe(&findings));
+    let leak = &findings[0];
+    assert_eq!(leak["kind"], "leak");
+    assert_eq!(leak["size"], 512);
+    assert_eq!(
+        stack_functions(leak, "alloc"),
+        ["fill(std::vector<int, std::allocator<int> >&)", "main"]
+    );
+    assert_eq!(
+        first_frame(leak, "alloc"),
+        frame(
+            "fill(std::vector<int, std::allocator<int> >&)",
+            "vector_leak.cpp",
+            8
+        )
+    );
+    assert!(
+        !run.stderr().contains("_Z"),
+        "mangled names: {}",
+        run.stderr()
+    );
+    if let Some(verdicts) = valgrind(&dir, &[&program]) {
+        assert_eq!(verdicts.len(), 1, "{verdicts:?}");
+        assert_matches_valgrind(&findings, &verdicts);
+    }
+}
+
+#[test]
+fn frames_of_an_unloaded_library_are_named_from_that_library() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-dlclose");
+    let liba = compile_c(
+        &["dlclose_lib.c"],
+        "liba.so",
+        &["-shared", "-fPIC", "-DNAME=alloc_in_a"],
+        &dir,
+    );
+    let libb = compile_c(
+        &["dlclose_lib.c"],
+        "libb.so",
+        &["-shared", "-fPIC", "-DNAME=alloc_in_b"],
+        &dir,
+    );
+    let program = compile_c(&["dlclose_main.c"], "dlclose_main", &["-ldl"], &dir);
+    let command = [program.as_str(), liba.as_str(), libb.as_str()];
+    let run = gpa_run(&dir, &[], &command);
+    let bases: Vec<String> = run
+        .stdout()
+        .lines()
+        .filter_map(|line| line.strip_prefix("base ").map(str::to_owned))
+        .collect();
+    assert_eq!(bases.len(), 2, "{}", run.stdout());
+    if bases[0] != bases[1] {
+        eprintln!("NOTE: the second library was loaded elsewhere ({bases:?})");
+    }
+    // Valgrind: "300 bytes in 2 blocks are definitely lost", from `???` frames of the
+    // unloaded libraries (one loss record: the stacks are the same addresses).
+    assert_eq!(
+        run.json["leaked_blocks"],
+        2,
+        "{}",
+        describe(&run.findings())
+    );
+    assert_eq!(run.json["leaked_bytes"], 300);
+    for (size, function, library) in [(100, "alloc_in_a", &liba), (200, "alloc_in_b", &libb)] {
+        let leak = run
+            .findings()
+            .into_iter()
+            .find(|finding| finding["size"] == size)
+            .unwrap_or_else(|| panic!("no {size}-byte leak: {}", describe(&run.findings())));
+        let first = &leak["stacks"]["alloc"][0];
+        assert_eq!(first["function"], function, "{leak:#}");
+        assert_eq!(first["module"], library.as_str(), "{leak:#}");
+        assert_eq!(
+            first_frame(&leak, "alloc"),
+            frame(function, "dlclose_lib.c", 5)
+        );
+        assert_eq!(leak["stacks"]["alloc"][1]["function"], "main", "{leak:#}");
+    }
+    if let Some(verdicts) = valgrind(&dir, &command) {
+        let bytes: u64 = verdicts.iter().map(|verdict| verdict.size).sum();
+        assert_eq!(bytes, 300, "{verdicts:?}");
+    }
+}
+
+#[test]
+fn a_stripped_librarys_frame_shows_its_module_and_offset() {
+    if !tools_or_skip() {
+        return;
+    }
+    for tool in ["strip", "addr2line"] {
+        if !have(tool) {
+            eprintln!("SKIPPED: {tool} is not installed (apt-get install binutils)");
+            return;
+        }
+    }
+    let dir = scratch("cxx-stripped");
+    let full = compile_c(
+        &["stripped_lib.c"],
+        "libhidden_full.so",
+        &["-shared", "-fPIC"],
+        &dir,
+    );
+    let stripped = dir.join("libhidden.so").display().to_string();
+    std::fs::copy(&full, &stripped).expect("copy the library");
+    let status = Command::new("strip")
+        .arg(&stripped)
+        .status()
+        .expect("strip");
+    assert!(status.success());
+    let program = compile_c(&["stripped_main.c"], "stripped_main", &["-ldl"], &dir);
+    let run = gpa_run(&dir, &[], &[&program, &stripped]);
+    let findings = run.findings();
+    // Valgrind: "77 bytes in 1 blocks are definitely lost", at "??? (in libhidden.so)",
+    // "exported_alloc (in libhidden.so)", main (stripped_main.c:9).
+    assert_eq!(findings.len(), 1, "{}", describe(&findings));
+    let leak = &findings[0];
+    assert_eq!(leak["kind"], "leak");
+    assert_eq!(leak["size"], 77);
+    let frames = leak["stacks"]["alloc"].as_array().expect("frames");
+    let hidden = &frames[0];
+    assert_eq!(hidden["function"], Value::Null, "{leak:#}");
+    assert_eq!(hidden["module"], stripped.as_str());
+    let offset = hidden["offset"].as_str().expect("an offset").to_owned();
+    assert!(
+        run.stderr()
+            .contains(&format!("at ??? (libhidden.so+{offset})")),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(frames[1]["function"], "exported_alloc");
+    assert_eq!(frames[1]["module"], stripped.as_str());
+    assert_eq!(first_frame(leak, "alloc").0, "???");
+    assert_eq!(frames[2]["function"], "main");
+    assert_eq!(frames[2]["line"], 9);
+    // Every frame carries its module and offset.
+    for frame in frames {
+        assert!(
+            frame["module"].is_string() && frame["offset"].is_string(),
+            "{frame}"
+        );
+    }
+    // The offset is what addr2line takes: the unstripped build names the function.
+    let named = Command::new("addr2line")
+        .args(["-f", "-e", &full, &offset])
+        .output()
+        .expect("run addr2line");
+    let text = String::from_utf8_lossy(&named.stdout);
+    assert_eq!(text.lines().next(), Some("hidden_alloc"), "{text}");
+}
+
+#[test]
+fn blocks_of_libcs_own_malloc_go_back_to_libc() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-deepbind");
+    let library = compile_c(&["deep_lib.c"], "libdeep.so", &["-shared", "-fPIC"], &dir);
+    let program = compile_c(&["deep_main.c"], "deep_main", &["-pthread", "-ldl"], &dir);
+    let command = [program.as_str(), library.as_str()];
+    let plain = plain_run(&dir, &command, |_| {});
+    assert!(plain.status.success());
+    for mode in [&[][..], &["--fast"][..]] {
+        let run = gpa_run(&dir, mode, &command);
+        assert!(
+            run.findings().is_empty(),
+            "{mode:?}: {}",
+            describe(&run.findings())
+        );
+        assert_eq!(
+            run.output.stdout,
+            plain.stdout,
+            "{mode:?}: {}",
+            run.stderr()
+        );
+        assert_eq!(run.output.status.code(), Some(0), "{mode:?}");
+        if mode.is_empty() {
+            // Four blocks of libc's allocator: main arena, mmapped, another thread's arena,
+            // and one grown by libc's realloc.
+            let process = &run.json["processes"][0];
+            assert_eq!(process["libc_blocks_released"], 4, "{process:#}");
+            assert!(
+                run.stderr()
+                    .contains("info(gpa): 4 block(s) allocated by libc's own malloc"),
+                "{}",
+                run.stderr()
+            );
+        }
+    }
+    // Valgrind replaces libc's allocator too: no errors.
+    if let Some(verdicts) = valgrind(&dir, &command) {
+        assert!(verdicts.is_empty(), "{verdicts:?}");
+    }
+}

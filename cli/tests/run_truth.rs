@@ -1,0 +1,643 @@
+//! `gpa run` tells the truth about what it checked (issue 11, items 1, 4 and 6): every process
+//! of a run is listed as checked or not checked (and why); processes that end with `_exit`,
+//! `_Exit` or `quick_exit` report; settings hold against `clearenv`/`setenv`; launch errors
+//! follow the shell's and Valgrind's statuses; fast mode rejects wrong frees with a message.
+//!
+//! The programs are `tests/run_truth/*.c`. Expected leak sizes are what Valgrind memcheck
+//! 3.19 reports on the same programs ("definitely lost"), noted beside each test.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+use serde_json::Value;
+
+/// The status `gpa run` exits with when the program was not checked (`--unchecked-exitcode`).
+const UNCHECKED: i32 = 77;
+
+fn gcc_or_skip() -> bool {
+    if have("gcc") {
+        return true;
+    }
+    eprintln!("SKIPPED: gcc is not installed (apt-get install gcc)");
+    false
+}
+
+/// Compiles `tests/run_truth/<name>.c` into `dir` with extra `flags`; `None` when gcc fails
+/// (only expected for `-static` without a static libc).
+fn build(name: &str, dir: &Path, flags: &[&str]) -> Option<PathBuf> {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/run_truth")
+        .join(format!("{name}.c"));
+    let binary = dir.join(name);
+    let out = Command::new("gcc")
+        .args(["-O0", "-g", "-pthread", "-w"])
+        .args(flags)
+        .arg("-o")
+        .arg(&binary)
+        .arg(&source)
+        .output()
+        .expect("run gcc");
+    if !out.status.success() {
+        eprintln!(
+            "gcc {name} {flags:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    Some(binary)
+}
+
+fn must_build(name: &str, dir: &Path) -> PathBuf {
+    build(name, dir, &[]).unwrap_or_else(|| panic!("gcc {name} failed"))
+}
+
+/// A static build of `name`, or `None` (with a message) when this system has no static libc.
+fn build_static(name: &str, dir: &Path) -> Option<PathBuf> {
+    let binary = build(name, dir, &["-static"]);
+    if binary.is_none() {
+        eprintln!("SKIPPED: gcc -static failed (no static libc: apt-get install libc6-dev)");
+    }
+    binary
+}
+
+/// A scratch directory with `tests/run_truth/<name>.c` built in it, or `None` (with a
+/// message) when gcc is missing.
+fn with_program(test: &str, name: &str) -> Option<(PathBuf, PathBuf)> {
+    if !gcc_or_skip() {
+        return None;
+    }
+    let dir = scratch(test);
+    let program = must_build(name, &dir);
+    Some((dir, program))
+}
+
+/// A scratch directory with a static build of `static_leak.c` in it, or `None` (with a
+/// message) when gcc or a static libc is missing.
+fn with_static_program(test: &str) -> Option<(PathBuf, PathBuf)> {
+    if !gcc_or_skip() {
+        return None;
+    }
+    let dir = scratch(test);
+    let program = build_static("static_leak", &dir)?;
+    Some((dir, program))
+}
+
+/// `gpa run OPTIONS -- COMMAND` in `dir`, without the JSON report.
+fn gpa(dir: &Path, options: &[&str], command: &[&str]) -> Output {
+    Command::new(gpa_exe())
+        .current_dir(dir)
+        .arg("run")
+        .arg("--preload")
+        .arg(preload_library())
+        .args(options)
+        .arg("--")
+        .args(command)
+        .output()
+        .expect("run gpa")
+}
+
+fn processes(run: &Run) -> Vec<Value> {
+    run.json["processes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// `(program, status, reason)` of every process, for assertions.
+fn statuses(run: &Run) -> Vec<(String, String, Option<String>)> {
+    processes(run)
+        .iter()
+        .map(|process| {
+            (
+                process["program"].as_str().unwrap_or("").to_string(),
+                process["status"].as_str().unwrap_or("").to_string(),
+                process["reason"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+fn leaks(run: &Run) -> Vec<(u64, String)> {
+    run.findings()
+        .iter()
+        .filter(|finding| finding["kind"] == "leak")
+        .map(|finding| {
+            (
+                finding["size"].as_u64().unwrap_or(0),
+                finding["program"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_static_program_is_listed_as_not_checked_with_a_distinct_status() {
+    let Some((dir, program)) = with_static_program("truth-static") else {
+        return;
+    };
+    // Valgrind: "total heap usage: 0 allocs ... no leaks are possible": it cannot see the
+    // 100-byte leak either, since its malloc replacement needs the dynamic loader too.
+    let run = gpa_run(&dir, &[], &[program.to_str().unwrap()]);
+    assert_eq!(run.stdout(), "static done\n");
+    assert_eq!(
+        run.output.status.code(),
+        Some(UNCHECKED),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.findings().is_empty());
+    assert_eq!(
+        statuses(&run),
+        [(
+            program.to_str().unwrap().to_string(),
+            "not_checked".into(),
+            Some("static_binary".into())
+        )]
+    );
+    assert_eq!(run.json["main_checked"], false);
+    assert_eq!(run.json["exit_status"], 0);
+    assert!(
+        run.stderr().contains("gpa: the program was not checked")
+            && run.stderr().contains("statically linked"),
+        "{}",
+        run.stderr()
+    );
+    // The status is configurable.
+    let again = gpa(
+        &dir,
+        &["--unchecked-exitcode", "3"],
+        &[program.to_str().unwrap()],
+    );
+    assert_eq!(again.status.code(), Some(3));
+}
+
+#[test]
+fn sh_c_lists_the_shell_and_its_child_both_checked() {
+    let dir = scratch("truth-sh");
+    let plain = plain_run(&dir, &["sh", "-c", "cat /etc/hostname"], |_| {});
+    let run = gpa_run(&dir, &[], &["sh", "-c", "cat /etc/hostname"]);
+    assert_eq!(run.stdout(), text(&plain.stdout));
+    assert_eq!(run.output.status.code(), Some(0));
+    assert_eq!(
+        run.stderr(),
+        "",
+        "a clean run, every process checked, says nothing"
+    );
+    assert_eq!(
+        statuses(&run),
+        [
+            ("sh".into(), "checked".into(), None),
+            ("cat".into(), "checked".into(), None)
+        ]
+    );
+    let list = processes(&run);
+    // dash ends with `_exit`: without the interposed `_exit` it would never report.
+    assert_eq!(list[0]["ended"], "_exit");
+    assert_eq!(list[0]["main"], true);
+    assert_eq!(list[1]["ended"], "exit");
+    assert_eq!(list[1]["ppid"], list[0]["pid"]);
+    // Valgrind --trace-children=yes on the same command: 0 bytes definitely lost in both.
+    assert_eq!(list[0]["leaked_blocks"], 0);
+    assert_eq!(list[1]["leaked_blocks"], 0);
+    assert_eq!(run.json["all_checked"], true);
+}
+
+#[test]
+fn a_process_ending_with_underscore_exit_or_quick_exit_reports() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("truth-exit");
+    // (program, Valgrind's "definitely lost" bytes, exit status, how it ended)
+    for (name, bytes, status, ended) in [
+        ("underscore_exit", 55, 3, "_exit"),
+        ("underscore_big_exit", 56, 4, "_exit"),
+        ("quick_exit_leak", 66, 5, "quick_exit"),
+    ] {
+        let program = must_build(name, &dir);
+        let run = gpa_run(&dir, &[], &[program.to_str().unwrap()]);
+        assert_eq!(run.output.status.code(), Some(status), "{name}");
+        assert_eq!(
+            leaks(&run),
+            [(bytes, program.to_str().unwrap().to_string())],
+            "{name}"
+        );
+        let leak = &run.findings()[0];
+        assert_eq!(stack_functions(leak, "alloc")[0], "leak_site", "{name}");
+        assert_eq!(processes(&run)[0]["ended"], ended, "{name}");
+        assert_eq!(processes(&run)[0]["status"], "checked", "{name}");
+    }
+}
+
+#[test]
+fn a_program_that_execs_a_static_one_is_not_checked() {
+    let Some((dir, target)) = with_static_program("truth-exec-static") else {
+        return;
+    };
+    let program = must_build("exec_static", &dir);
+    let run = gpa_run(
+        &dir,
+        &[],
+        &[program.to_str().unwrap(), target.to_str().unwrap()],
+    );
+    assert_eq!(run.stdout(), "static done\n");
+    assert_eq!(
+        run.output.status.code(),
+        Some(UNCHECKED),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(
+        statuses(&run),
+        [
+            (program.to_str().unwrap().into(), "checked".into(), None),
+            (
+                target.to_str().unwrap().into(),
+                "not_checked".into(),
+                Some("static_binary".into())
+            )
+        ]
+    );
+    let list = processes(&run);
+    assert_eq!(list[0]["pid"], list[1]["pid"], "one process, two images");
+    assert_eq!(list[0]["ended"], "exec");
+    assert_eq!(list[0]["exec"], target.to_str().unwrap());
+    // Valgrind --trace-children=yes: no leak verdict for the image replaced by exec (its 20
+    // bytes are discarded, not reported), none for the static one.
+    assert!(run.findings().is_empty(), "{}", describe(&run.findings()));
+}
+
+#[test]
+fn settings_are_read_once_clearenv_keeps_the_report_and_the_exit_code() {
+    let Some((dir, program)) = with_program("truth-clearenv", "clearenv_leak") else {
+        return;
+    };
+    let log = dir.join("clearenv.log");
+    let run = gpa_run(
+        &dir,
+        &["--error-exitcode", "9", "--log", log.to_str().unwrap()],
+        &[program.to_str().unwrap()],
+    );
+    // Valgrind: 77 bytes in 1 blocks definitely lost.
+    assert_eq!(leaks(&run), [(77, program.to_str().unwrap().to_string())]);
+    assert_eq!(run.output.status.code(), Some(9));
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("leaked (77 bytes)"), "{log}");
+    assert!(log.contains("at drop"), "{log}");
+}
+
+#[test]
+fn setenv_of_the_report_variables_does_not_move_the_report() {
+    let Some((dir, program)) = with_program("truth-setenv", "setenv_redirect") else {
+        return;
+    };
+    let elsewhere = dir.join("elsewhere");
+    // Under `gpa run`: the report reaches it.
+    let run = gpa_run(
+        &dir,
+        &[],
+        &[program.to_str().unwrap(), elsewhere.to_str().unwrap()],
+    );
+    // Valgrind: 33 bytes in 1 blocks definitely lost.
+    assert_eq!(leaks(&run), [(33, program.to_str().unwrap().to_string())]);
+    assert!(!elsewhere.exists());
+    // With the library alone: GPA_LOG as it was at start-up.
+    let log = dir.join("asked.log");
+    let out = Command::new(&program)
+        .arg(&elsewhere)
+        .env("LD_PRELOAD", preload_library())
+        .env("GPA_LOG", &log)
+        .env_remove("GPA_REPORT_DIR")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let asked = std::fs::read_to_string(&log).unwrap();
+    assert!(asked.contains("leaked (33 bytes)"), "{asked}");
+    assert!(!elsewhere.exists());
+}
+
+#[test]
+fn launch_errors_follow_the_shell_and_valgrind() {
+    let dir = scratch("truth-launch");
+    let not_executable = dir.join("not_executable");
+    std::fs::write(&not_executable, "echo hi\n").unwrap();
+    let bad_interpreter = dir.join("bad_interpreter");
+    std::fs::write(&bad_interpreter, "#!/nonexistent/interpreter\necho hi\n").unwrap();
+    std::fs::set_permissions(&bad_interpreter, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let subdir = dir.join("subdir");
+    std::fs::create_dir_all(&subdir).unwrap();
+    // (command, Valgrind's status, what gpa says)
+    for (command, status, says) in [
+        ("./nonexistent", 127, "No such file or directory"),
+        ("gpa-test-no-such-command", 127, "command not found"),
+        ("./subdir", 126, "is a directory"),
+        ("./not_executable", 126, "Permission denied"),
+        ("./bad_interpreter", 126, "bad interpreter"),
+    ] {
+        let out = gpa(&dir, &[], &[command]);
+        assert_eq!(out.status.code(), Some(status), "{command}");
+        assert!(
+            text(&out.stderr).contains(says),
+            "{command}: {}",
+            text(&out.stderr)
+        );
+    }
+    // A script without `#!` runs with /bin/sh, as Valgrind and execvp run it.
+    let script = dir.join("no_interpreter_line");
+    std::fs::write(&script, "echo \"script ran with $1\"\nexit 4\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = gpa_run(&dir, &[], &["./no_interpreter_line", "one"]);
+    assert_eq!(run.stdout(), "script ran with one\n");
+    assert_eq!(run.output.status.code(), Some(4));
+    assert_eq!(statuses(&run)[0].1, "checked");
+}
+
+#[test]
+fn unwritable_log_or_json_fails_before_the_program_runs() {
+    let dir = scratch("truth-outputs");
+    let marker = dir.join("ran");
+    let touch = format!("touch {}", marker.display());
+    for option in ["--log", "--json"] {
+        let out = gpa(&dir, &[option, "/nonexistent/dir/x"], &["sh", "-c", &touch]);
+        assert_eq!(out.status.code(), Some(125), "{option}");
+        assert!(
+            text(&out.stderr).contains(&format!("cannot write {option} /nonexistent/dir/x")),
+            "{}",
+            text(&out.stderr)
+        );
+        assert!(!marker.exists(), "{option}: the program ran");
+    }
+}
+
+#[test]
+fn every_way_of_starting_a_child_is_accounted_for() {
+    let Some((dir, target)) = with_static_program("truth-spawn") else {
+        return;
+    };
+    let program = must_build("spawn_children", &dir);
+    let program_name = program.to_str().unwrap().to_string();
+    let run = gpa_run(
+        &dir,
+        &[],
+        &[program.to_str().unwrap(), target.to_str().unwrap()],
+    );
+    assert_eq!(run.stdout(), "popen-ran\nstatic done\nspawned all\n");
+    // The program itself was checked: its own status, though a child was not.
+    assert_eq!(run.output.status.code(), Some(0), "{}", run.stderr());
+    let list = processes(&run);
+    let described: Vec<_> = list
+        .iter()
+        .map(|p| {
+            (
+                p["program"].as_str().unwrap().to_string(),
+                p["status"].as_str().unwrap().to_string(),
+                p["began"].as_str().unwrap().to_string(),
+                p["ended"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    let entry = |program: &str, status: &str, began: &str, ended: Option<&str>| {
+        (
+            program.to_string(),
+            status.to_string(),
+            began.to_string(),
+            ended.map(str::to_string),
+        )
+    };
+    let target_name = target.to_str().unwrap();
+    let expected = vec![
+        entry(&program_name, "checked", "start", Some("exit")),
+        // system("true") and popen(): glibc spawns /bin/sh, which loads the library itself.
+        entry("sh", "checked", "start", Some("_exit")),
+        entry("sh", "checked", "start", Some("_exit")),
+        // posix_spawn of the static program.
+        entry(target_name, "not_checked", "spawn", None),
+        // fork, then execvp("true"): the fork child's image, then true's.
+        entry(&program_name, "checked", "fork", Some("exec")),
+        entry("true", "checked", "exec", Some("exit")),
+        // The vfork child whose execve failed and that called _exit(127) shares its
+        // parent's memory: it neither reports nor appears.
+    ];
+    assert_eq!(described, expected);
+    assert_eq!(list[3]["reason"], "static_binary");
+    // Valgrind: 44 bytes in 1 blocks definitely lost, in the program.
+    assert_eq!(leaks(&run), [(44, program_name.clone())]);
+    // More than one process ran: every finding in the text names its process.
+    let pid = list[0]["pid"].as_u64().unwrap();
+    let stderr = run.stderr();
+    let headline = format!("error(gpa): process {pid} ({program_name}): memory address ");
+    assert!(
+        stderr.contains(&headline) && stderr.contains("leaked (44 bytes)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "gpa:   pid {} {}",
+            list[3]["pid"],
+            target.display()
+        )) && stderr.contains("NOT CHECKED: statically linked"),
+        "{stderr}"
+    );
+    for finding in run.findings() {
+        assert_eq!(finding["pid"], pid);
+        assert_eq!(finding["program"], program_name.as_str());
+    }
+}
+
+#[test]
+fn every_exec_function_is_recorded_and_a_dropped_preload_is_named() {
+    let Some((dir, program)) = with_program("truth-exec", "exec_variants") else {
+        return;
+    };
+    let plain = plain_run(&dir, &[program.to_str().unwrap()], |_| {});
+    let run = gpa_run(&dir, &[], &[program.to_str().unwrap()]);
+    // Nine arguments went through every exec function, the variadic ones included.
+    assert_eq!(run.stdout(), text(&plain.stdout));
+    assert_eq!(
+        run.stdout(),
+        "l:7:abcdefg\nlp:7:abcdefg\nle:7:abcdefg\nv:7:abcdefg\nvp:7:abcdefg\n\
+         vpe:7:abcdefg\nve:7:abcdefg\n"
+    );
+    let shells: Vec<_> = statuses(&run)
+        .into_iter()
+        .filter(|(program, _, _)| program == "sh")
+        .collect();
+    assert_eq!(shells.len(), 7, "{:?}", statuses(&run));
+    // execle passed an environment without LD_PRELOAD.
+    assert_eq!(
+        shells[2],
+        (
+            "sh".into(),
+            "not_checked".into(),
+            Some("preload_dropped".into())
+        )
+    );
+    for (index, shell) in shells.iter().enumerate() {
+        if index != 2 {
+            assert_eq!(shell.1, "checked", "{index}: {shell:?}");
+        }
+    }
+    assert_eq!(run.output.status.code(), Some(0));
+}
+
+/// The user the set-user-ID test runs as (created when missing).
+const OTHER_USER: &str = "gpa-runtruth-test";
+
+fn other_user_ids() -> Option<(u32, u32)> {
+    // SAFETY: `geteuid` has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: the set-user-ID test needs root (to create a user)");
+        return None;
+    }
+    let exists = Command::new("id").arg(OTHER_USER).output().ok()?;
+    if !exists.status.success() {
+        let made = Command::new("useradd")
+            .args(["--no-create-home", "--shell", "/bin/sh", OTHER_USER])
+            .status();
+        if !made.is_ok_and(|status| status.success()) {
+            eprintln!("SKIPPED: useradd {OTHER_USER} failed");
+            return None;
+        }
+    }
+    let id = |flag: &str| -> Option<u32> {
+        let out = Command::new("id").args([flag, OTHER_USER]).output().ok()?;
+        text(&out.stdout).trim().parse().ok()
+    };
+    Some((id("-u")?, id("-g")?))
+}
+
+#[test]
+fn a_setuid_program_run_by_another_user_is_refused_or_listed() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let Some((uid, gid)) = other_user_ids() else {
+        return;
+    };
+    let dir = scratch("truth-setuid");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    // Copies of gpa and the library that the other user can reach whatever the checkout's
+    // permissions are.
+    let gpa_copy = dir.join("gpa");
+    let library = dir.join("libgpa_preload.so");
+    std::fs::copy(gpa_exe(), &gpa_copy).unwrap();
+    std::fs::copy(preload_library(), &library).unwrap();
+    let program = must_build("underscore_exit", &dir);
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let as_other = |command: &[&str]| {
+        use std::os::unix::process::CommandExt;
+        Command::new(&gpa_copy)
+            .current_dir(&dir)
+            .arg("run")
+            .arg("--preload")
+            .arg(&library)
+            .args(["--json", dir.join("setuid.json").to_str().unwrap()])
+            .arg("--")
+            .args(command)
+            .uid(uid)
+            .gid(gid)
+            .output()
+            .unwrap()
+    };
+    // Valgrind as that user: "Can't execute setuid/setgid/setcap executable", status 126.
+    let out = as_other(&[program.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(126), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("set-user-ID program of another user"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Started by a shell, it runs (on its own malloc) and is listed as not checked.
+    let out = as_other(&["sh", "-c", program.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("setuid.json")).unwrap()).unwrap();
+    let list = json["processes"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[1]["status"], "not_checked");
+    assert_eq!(list[1]["reason"], "setuid");
+    assert!(json["findings"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn fast_mode_rejects_invalid_and_double_frees_with_a_message() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("truth-fast");
+    // `--help` says what the run shows.
+    let help = Command::new(gpa_exe())
+        .args(["run", "--help"])
+        .output()
+        .unwrap();
+    let help = text(&help.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        help.contains("is ignored with one line on stderr (at most 16) where glibc would abort"),
+        "{help}"
+    );
+    assert!(help.contains("77 --unchecked-exitcode"), "{help}");
+    let program = must_build("double_free_fast", &dir);
+    // glibc: "free(): double free detected in tcache 2", then SIGABRT.
+    let plain = plain_run(&dir, &[program.to_str().unwrap()], |_| {});
+    assert_eq!(plain.status.code(), None, "glibc aborts");
+    let out = gpa(&dir, &["--fast"], &[program.to_str().unwrap()]);
+    assert_eq!(text(&out.stdout), "distinct 1\nsurvived\n");
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert!(
+        lines[0].starts_with("error(gpa): double free of 0x")
+            && lines[0].contains("(32 bytes): the free was ignored"),
+        "{stderr}"
+    );
+    assert!(
+        lines[1]
+            .contains("not the start of a block (inside a 64-byte block): the free was ignored"),
+        "{stderr}"
+    );
+    assert!(
+        lines[2].contains("not allocated by this allocator: the free was ignored"),
+        "{stderr}"
+    );
+    // Check mode: the same three, with their kinds (Valgrind: "Invalid free() /
+    // delete / delete[] / realloc()" three times).
+    let run = gpa_run(&dir, &[], &[program.to_str().unwrap()]);
+    let kinds: Vec<_> = run.findings().iter().map(|f| f["kind"].clone()).collect();
+    assert_eq!(kinds, ["double_free", "invalid_free", "invalid_free"]);
+
+    let program = must_build("fast_more_bad_frees", &dir);
+    let out = gpa(&dir, &["--fast"], &[program.to_str().unwrap()]);
+    assert_eq!(text(&out.stdout), "distinct 1\n");
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    // A double free deeper in the page's free list, one from another thread, then 40 frees
+    // of a stack address: 16 messages, then the line that says the rest are not reported.
+    assert_eq!(lines.len(), 17, "{stderr}");
+    assert!(
+        lines[0].contains("double free of") && lines[0].contains("(48 bytes)"),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].contains("double free of") && lines[1].contains("(80 bytes)"),
+        "{stderr}"
+    );
+    assert!(lines[2..16]
+        .iter()
+        .all(|line| line.contains("not allocated by this allocator")));
+    assert_eq!(
+        lines[16],
+        "error(gpa): 16 mistakes reported; fast mode ignores further ones without a word"
+    );
+}

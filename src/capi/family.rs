@@ -1,0 +1,423 @@
+//! C++ `operator new` / `operator delete` on the GPA, and allocation families: a block freed by
+//! a function of another family than the one that allocated it is a mismatched free.
+//!
+//! # Design
+//! The preload library exports every `operator new` and `operator delete` of the Itanium C++
+//! ABI (plain, array, `nothrow`, sized, `std::align_val_t`, and their combinations); each
+//! forwards here with its [`Family`] and what it claims about the block ([`Release`]).
+//!
+//! **Families.** In check mode each block's family (`malloc`, `new`, `new[]`, aligned `new`,
+//! aligned `new[]`) is the block's one-byte tag in the GPA's out-of-line slot metadata or
+//! large-block header (`GeneralPurposeAllocator::set_block_tag`), set right after the
+//! allocation. A release checks the tag, and the size and alignment a sized or aligned
+//! `delete` passes, against the block; a difference is recorded as a
+//! [`FindingKind::MismatchedFree`] with the allocation and the release traces, and the block is
+//! freed anyway (as Valgrind does). Valgrind 3.19 reports `malloc` + `delete[]`, `new[]` +
+//! `delete` and `new` + `free` as "Mismatched free() / delete / delete []"; it does not check
+//! sizes or aligned families, which are checked here as well. In fast mode no family is
+//! recorded or checked: `new` is `malloc` and every `delete` is `free`.
+//!
+//! **The array cookie.** `delete[]` of an array of a type with a destructor reads the element
+//! count from the 8 bytes before the pointer (the Itanium ABI's array cookie). Applied by
+//! mistake to a block of scalar `new`, that read lands in the front guard: scalar `new` blocks
+//! keep those 8 guard bytes zero (`guard::COOKIE_TAG`), so no destructor runs and
+//! `operator delete[]` receives the pointer 8 bytes before the block. That pointer is reported
+//! as Valgrind does, an invalid free "8 bytes before a block of size N", with the block's
+//! allocation trace ([`near_block`]), and nothing is freed.
+//!
+//! **`new` never returns null.** When the GPA cannot serve a request (out of memory, or over
+//! `GPA_MEMORY_LIMIT`), `operator new` calls the program's `std::new_handler` and retries, as
+//! the standard asks; without a handler it throws `std::bad_alloc`. Rust cannot throw a C++
+//! exception, so the C++ runtime the program already uses throws it: its
+//! `std::__throw_bad_alloc()` (libstdc++, or libc++'s `std::__1::` one) and
+//! `std::get_new_handler()` are found with `dlsym` when needed. The exception unwinds through
+//! the exported `extern "C-unwind"` functions and the Rust frames below them (no locks are
+//! held there). A process without a C++ runtime cannot catch the exception anyway: it gets a
+//! message and `abort`, as libstdc++ does when built without exceptions. The `nothrow`
+//! variants return null at once without calling the new handler (libstdc++ calls it and
+//! catches what it throws; a Rust caller cannot catch a C++ exception).
+//!
+//! # Invariants
+//! * A live check-mode block's tag is its family ([`Family::tag`]); `malloc` and friends leave
+//!   it 0 (`Malloc`), and `realloc` of any block returns a `malloc` block.
+//! * Nothing here holds a lock or the GPA's re-entrancy guard while calling the new handler or
+//!   throwing.
+
+use std::sync::Mutex;
+
+use super::{gpa, guard, MIN_ALIGN};
+use crate::gpa::{BlockInfo, GeneralPurposeAllocator, InsideAllocator};
+use crate::report::{FindingKind, RawFinding};
+
+/// How a block was allocated (the C ABI's allocation families).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Family {
+    /// `malloc`, `calloc`, `realloc`, `memalign`... (released by `free`).
+    Malloc = 0,
+    /// Scalar `operator new` (released by `operator delete`).
+    New = 1,
+    /// `operator new[]` (released by `operator delete[]`).
+    NewArray = 2,
+    /// `operator new(size, std::align_val_t)` (released by the aligned `operator delete`).
+    NewAligned = 3,
+    /// `operator new[](size, std::align_val_t)` (released by the aligned `operator delete[]`).
+    NewArrayAligned = 4,
+}
+
+/// The tag bits that hold the family (the others belong to the front guard).
+const FAMILY_BITS: u8 = 0x0f;
+
+impl Family {
+    /// The family recorded in a block tag.
+    pub fn from_tag(tag: u8) -> Family {
+        match tag & FAMILY_BITS {
+            1 => Family::New,
+            2 => Family::NewArray,
+            3 => Family::NewAligned,
+            4 => Family::NewArrayAligned,
+            _ => Family::Malloc,
+        }
+    }
+
+    /// The block tag for this family: scalar `new` blocks also keep a zero array cookie.
+    pub fn tag(self) -> u8 {
+        match self {
+            Family::New | Family::NewAligned => self as u8 | guard::COOKIE_TAG,
+            _ => self as u8,
+        }
+    }
+
+    /// The allocating functions, as reports name them.
+    pub fn allocator(self) -> &'static str {
+        match self {
+            Family::Malloc => "malloc",
+            Family::New => "operator new",
+            Family::NewArray => "operator new[]",
+            Family::NewAligned => "operator new(std::align_val_t)",
+            Family::NewArrayAligned => "operator new[](std::align_val_t)",
+        }
+    }
+}
+
+/// A release of a block: which function, of which family, claiming which size and alignment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Release {
+    /// The family the releasing function belongs to.
+    pub family: Family,
+    /// The size a sized `delete` (or `free_sized`) passes.
+    pub size: Option<usize>,
+    /// The alignment an aligned `delete` (or `free_aligned_sized`) passes.
+    pub align: Option<usize>,
+    /// The releasing function, as reports name it.
+    pub name: &'static str,
+}
+
+impl Release {
+    /// C `free`.
+    pub const FREE: Release = Release {
+        family: Family::Malloc,
+        size: None,
+        align: None,
+        name: "free",
+    };
+
+    /// C `realloc` (of a non-null block).
+    pub const REALLOC: Release = Release {
+        name: "realloc",
+        ..Release::FREE
+    };
+
+    /// An `operator delete` of `family`, sized and aligned as given.
+    pub fn delete(family: Family, size: Option<usize>, align: Option<usize>) -> Release {
+        let name = match (family, size.is_some()) {
+            (Family::NewArray, false) => "operator delete[](void*)",
+            (Family::NewArray, true) => "operator delete[](void*, unsigned long)",
+            (Family::NewAligned, false) => "operator delete(void*, std::align_val_t)",
+            (Family::NewAligned, true) => "operator delete(void*, unsigned long, std::align_val_t)",
+            (Family::NewArrayAligned, false) => "operator delete[](void*, std::align_val_t)",
+            (Family::NewArrayAligned, true) => {
+                "operator delete[](void*, unsigned long, std::align_val_t)"
+            }
+            (Family::Malloc, _) => "free",
+            (Family::New, false) => "operator delete(void*)",
+            (Family::New, true) => "operator delete(void*, unsigned long)",
+        };
+        Release {
+            family,
+            size,
+            align,
+            name,
+        }
+    }
+}
+
+/// Mismatched frees (and invalid frees next to a block) found here.
+static FINDINGS: Mutex<std::vec::Vec<RawFinding>> = Mutex::new(std::vec::Vec::new());
+
+/// Distinct findings kept; repeats of one (same kind, block, traces) only count up.
+const MAX_FINDINGS: usize = 10_000;
+
+fn record(finding: RawFinding) {
+    let _inside = InsideAllocator::enter();
+    let mut findings = FINDINGS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let same = findings.iter().position(|seen| {
+        seen.kind == finding.kind
+            && seen.address == finding.address
+            && seen.size == finding.size
+            && seen.alloc_trace == finding.alloc_trace
+            && seen.site_trace == finding.site_trace
+            && seen.freed_by == finding.freed_by
+    });
+    match same {
+        Some(index) => findings[index].count += 1,
+        None if findings.len() < MAX_FINDINGS => findings.push(finding),
+        None => {}
+    }
+}
+
+/// This module's findings, in the program's terms; the record is cleared. Symbolizes (call
+/// it at exit): mismatches that another copy of the C++ runtime explains are dropped (see
+/// [`explained_by_another_runtime`]).
+pub fn take_findings() -> std::vec::Vec<RawFinding> {
+    let mut findings = guard::take_recorded(&FINDINGS);
+    let _inside = InsideAllocator::enter();
+    findings.retain(|finding| !explained_by_another_runtime(finding));
+    findings
+}
+
+/// Whether a mismatch is only apparent: a copy of `operator new`/`operator delete` other than
+/// gpa's (a library linked with `-static-libstdc++`, or one loaded with `RTLD_DEEPBIND` that
+/// binds to libstdc++'s own) allocates with `malloc` and frees with `free`, so a block of its
+/// `new` looks like a `malloc` block, and a `delete` of it looks like `free`. The first caller
+/// of gpa's entry point outside gpa tells, or the function that caller called (a `delete`
+/// that tail-called `free` left no frame). Valgrind reports these as mismatches.
+fn explained_by_another_runtime(finding: &RawFinding) -> bool {
+    if finding.kind != FindingKind::MismatchedFree {
+        return false;
+    }
+    let caller = |id| crate::report::symbolize::first_caller(id).unwrap_or_default();
+    let freed_by_delete = finding
+        .freed_by
+        .is_some_and(|name| name.starts_with("operator delete"));
+    let allocated_by_new = finding
+        .allocated_by
+        .is_some_and(|name| name.starts_with("operator new"));
+    match (finding.allocated_by, finding.freed_by) {
+        (Some("malloc"), _) if freed_by_delete => {
+            caller(finding.alloc_trace).starts_with("operator new")
+        }
+        (_, Some("free")) if allocated_by_new => {
+            // Its `operator delete` usually ends in `jmp free`: its caller's call names it.
+            let callee = crate::report::symbolize::called_function(finding.site_trace);
+            caller(finding.site_trace).starts_with("operator delete")
+                || callee.is_some_and(|name| name.starts_with("operator delete"))
+        }
+        _ => false,
+    }
+}
+
+fn site_trace(gpa: &GeneralPurposeAllocator) -> crate::trace::TraceId {
+    crate::trace::capture_id(gpa.config().stack_trace_frames, gpa.config().trace_method)
+}
+
+/// Checks a release of the live block at user pointer `user` (front pad `pad`, as the GPA
+/// knows it: `info`) against the block's family, size and alignment; records a mismatch.
+/// Returns whether it matched.
+pub fn check_release(
+    gpa: &GeneralPurposeAllocator,
+    user: *mut u8,
+    pad: usize,
+    info: &BlockInfo,
+    release: Release,
+) -> bool {
+    let family = Family::from_tag(info.tag);
+    let size = info.layout.size().saturating_sub(pad);
+    let align = info.layout.align();
+    let size_differs = release.size.is_some_and(|claimed| claimed != size);
+    let align_differs = release
+        .align
+        .is_some_and(|claimed| claimed.max(MIN_ALIGN) != align);
+    if family == release.family && !size_differs && !align_differs {
+        return true;
+    }
+    report_mismatch(gpa, user as usize, size, align, info, family, release);
+    false
+}
+
+#[cold]
+#[inline(never)]
+fn report_mismatch(
+    gpa: &GeneralPurposeAllocator,
+    user: usize,
+    size: usize,
+    align: usize,
+    info: &BlockInfo,
+    family: Family,
+    release: Release,
+) {
+    let mut finding = RawFinding::new(FindingKind::MismatchedFree, user);
+    finding.size = size;
+    finding.align = align;
+    finding.claimed_size = release.size.unwrap_or(0);
+    finding.claimed_align = release.align.unwrap_or(0);
+    finding.alloc_trace = info.alloc_trace;
+    finding.site_trace = site_trace(gpa);
+    finding.allocated_by = Some(family.allocator());
+    finding.freed_by = Some(release.name);
+    record(finding);
+}
+
+/// For a pointer that is no block's start: a live block that starts at most [`guard::FRONT`]
+/// bytes after it, reported as Valgrind describes it ("8 bytes before a block of size 4":
+/// typically `delete[]` of a scalar `new` object, which passes the array cookie's address).
+/// Returns whether it found and reported one; the block is not freed.
+pub fn near_block(gpa: &GeneralPurposeAllocator, memory: *mut u8) -> bool {
+    let address = memory as usize;
+    let misalignment = address % MIN_ALIGN;
+    if misalignment == 0 {
+        return false;
+    }
+    let next = address + (MIN_ALIGN - misalignment);
+    let Some((base, pad)) = guard::base_of(gpa, next as *mut u8) else {
+        return false;
+    };
+    let Some(info) = gpa.block_info(base) else {
+        return false;
+    };
+    let mut finding = RawFinding::new(FindingKind::InvalidFree, address);
+    finding.size = info.layout.size().saturating_sub(pad);
+    finding.offset = Some(address as isize - next as isize);
+    finding.alloc_trace = info.alloc_trace;
+    finding.site_trace = site_trace(gpa);
+    record(finding);
+    true
+}
+
+// ---- operator new ----
+
+/// One attempt at a block of `family`; null on failure.
+#[inline]
+pub fn try_new(size: usize, family: Family, align: usize) -> *mut u8 {
+    let gpa = gpa();
+    if !gpa.config().safety {
+        return super::try_alloc(size, align);
+    }
+    new_checked(gpa, size, family, align)
+}
+
+#[cold]
+#[inline(never)]
+fn new_checked(
+    gpa: &GeneralPurposeAllocator,
+    size: usize,
+    family: Family,
+    align: usize,
+) -> *mut u8 {
+    if !align.is_power_of_two() {
+        return core::ptr::null_mut();
+    }
+    guard::alloc_tagged(gpa, size, align, family.tag())
+}
+
+/// `operator new` of `family` at `align` (16 for the unaligned forms): never null. On failure
+/// the new handler runs and the allocation is retried; without a handler `std::bad_alloc` is
+/// thrown (see the module docs). `nothrow`: null on failure instead.
+#[inline]
+pub fn operator_new(size: usize, family: Family, align: usize, nothrow: bool) -> *mut u8 {
+    let block = try_new(size, family, align);
+    if !block.is_null() {
+        return block;
+    }
+    new_failed(size, family, align, nothrow)
+}
+
+#[cold]
+#[inline(never)]
+fn new_failed(size: usize, family: Family, align: usize, nothrow: bool) -> *mut u8 {
+    if nothrow {
+        return core::ptr::null_mut();
+    }
+    loop {
+        // An invalid alignment can never succeed: no handler can help (libstdc++ throws).
+        let handler = if align.is_power_of_two() {
+            runtime::new_handler()
+        } else {
+            None
+        };
+        match handler {
+            // SAFETY: the program's own new handler, called as `operator new` would; it may
+            // throw, which unwinds through the `C-unwind` callers.
+            Some(handler) => unsafe { handler() },
+            None => runtime::throw_bad_alloc(),
+        }
+        let block = try_new(size, family, align);
+        if !block.is_null() {
+            return block;
+        }
+    }
+}
+
+// ---- operator delete ----
+
+/// `operator delete` of any form: null is ignored; in check mode the release is checked.
+///
+/// # Safety
+/// In fast mode, `memory` is null or a live block from these functions or `malloc`.
+#[inline]
+pub unsafe fn operator_delete(memory: *mut u8, release: Release) {
+    let gpa = gpa();
+    if !gpa.config().safety {
+        // SAFETY: forwarded caller contract.
+        return unsafe { super::free_fast(gpa, memory) };
+    }
+    if !memory.is_null() {
+        super::release_checked(gpa, memory, release);
+    }
+}
+
+/// The C++ runtime's pieces `operator new` needs, found in the process with `dlsym`.
+mod runtime {
+    /// `std::new_handler`.
+    pub type NewHandler = unsafe extern "C-unwind" fn();
+    type GetNewHandler = unsafe extern "C" fn() -> Option<NewHandler>;
+    type Throw = unsafe extern "C-unwind" fn() -> !;
+
+    fn lookup(names: &[&core::ffi::CStr]) -> Option<usize> {
+        names.iter().find_map(|name| {
+            // SAFETY: `dlsym` with the default scope and a NUL-terminated name.
+            let address = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+            (!address.is_null()).then_some(address as usize)
+        })
+    }
+
+    /// The installed `std::new_handler`, if any (`std::get_new_handler`, C++11).
+    pub fn new_handler() -> Option<NewHandler> {
+        let get = lookup(&[c"_ZSt15get_new_handlerv"])?;
+        // SAFETY: `std::get_new_handler` has this signature in libstdc++ and libc++abi.
+        let get: GetNewHandler = unsafe { core::mem::transmute::<usize, GetNewHandler>(get) };
+        // SAFETY: `get_new_handler` is `noexcept` and takes no arguments.
+        unsafe { get() }
+    }
+
+    /// Throws `std::bad_alloc` through the program's C++ runtime; aborts without one.
+    pub fn throw_bad_alloc() -> ! {
+        let names = [
+            c"_ZSt17__throw_bad_allocv",
+            c"_ZNSt3__117__throw_bad_allocEv",
+        ];
+        if let Some(throw) = lookup(&names) {
+            // SAFETY: `std::__throw_bad_alloc()` takes no arguments and never returns.
+            let throw: Throw = unsafe { core::mem::transmute::<usize, Throw>(throw) };
+            // SAFETY: as above; the exception unwinds through `C-unwind` frames only.
+            unsafe { throw() }
+        }
+        crate::os::write_stderr(
+            b"gpa: operator new: out of memory, and no C++ runtime is loaded to throw \
+              std::bad_alloc; aborting\n",
+        );
+        std::process::abort()
+    }
+}

@@ -1,0 +1,244 @@
+//! Event files: what each process of a run tells `gpa run` about itself, in the report
+//! directory (`GPA_REPORT_DIR`).
+//!
+//! # Layout
+//! ```text
+//! <dir>/<pid>.<n>        one event: `key=value` lines, the first `event=<kind>`
+//! <dir>/<pid>.<n>.json   the JSON report of a `report` event
+//! <dir>/<pid>.<n>.txt    its text (absent when there is nothing to say)
+//! ```
+//! `n` numbers the events of one process id from 0; each writer claims the next free number
+//! by creating the file with `O_EXCL`, so the order of `n` is the order in which the events of
+//! that pid happened (an image that `exec`s another writes its `exec` event before the new
+//! image writes its `start`).
+//!
+//! Kinds and their keys (all also have `pid`, `ppid`):
+//! * `start`: a program image loaded the library (`program`: its `argv[0]`, `exe`);
+//! * `fork`: a child of `fork` (`program`, `exe` as the parent's);
+//! * `exec`: the image is about to be replaced (`target`: the resolved path, `program`: the new
+//!   `argv[0]`, `verdict`: `checked` or a [`Reason`] code, `vfork`: `1` when written by a child
+//!   that shares its parent's memory). Removed again when the `exec` fails;
+//! * `spawn`: `posix_spawn` started `child` (same keys as `exec`);
+//! * `report`: the image wrote its report (`ended`: `exit`, `_exit`, `signal` or `exec`,
+//!   `status` or `signal` when known).
+//!
+//! Values are escaped: bytes below 0x20, 0x7f and `\` are written as `\xHH`.
+//!
+//! # Invariants
+//! * Writing an event allocates nothing and takes no lock ([`super::sys`]): `vfork` children
+//!   and signal handlers write them.
+
+use super::inspect::Reason;
+use super::sys::{self, Fd, PathBuf};
+
+/// Bytes of one event file.
+const EVENT_CAPACITY: usize = 6144;
+/// Bytes kept of one value (longer ones are cut: they are for display).
+const VALUE_CAPACITY: usize = 1024;
+/// Events kept per process id.
+const MAX_EVENTS: u32 = 100_000;
+
+/// The `verdict` value of a target that will load the library.
+pub const CHECKED: &str = "checked";
+
+/// One event, built in a fixed buffer.
+pub struct Event {
+    bytes: [u8; EVENT_CAPACITY],
+    len: usize,
+}
+
+impl Event {
+    /// An event of `kind`, with the calling process's `pid` and `ppid`.
+    pub fn new(kind: &str) -> Event {
+        let mut event = Event {
+            bytes: [0; EVENT_CAPACITY],
+            len: 0,
+        };
+        event.field("event", kind.as_bytes());
+        event.number("pid", sys::getpid() as u64);
+        event.number("ppid", sys::getppid() as u64);
+        event
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        let take = bytes.len().min(EVENT_CAPACITY - self.len);
+        self.bytes[self.len..self.len + take].copy_from_slice(&bytes[..take]);
+        self.len += take;
+    }
+
+    /// Adds `key=value` (escaped, cut at [`VALUE_CAPACITY`] bytes).
+    pub fn field(&mut self, key: &str, value: &[u8]) -> &mut Event {
+        // Room for the line at its longest; otherwise it is left out whole.
+        if self.len + key.len() + 2 + 4 * VALUE_CAPACITY.min(value.len()) > EVENT_CAPACITY {
+            return self;
+        }
+        self.push(key.as_bytes());
+        self.push(b"=");
+        for &byte in &value[..value.len().min(VALUE_CAPACITY)] {
+            if byte < 0x20 || byte == 0x7f || byte == b'\\' {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                self.push(&[
+                    b'\\',
+                    b'x',
+                    HEX[usize::from(byte >> 4)],
+                    HEX[usize::from(byte & 15)],
+                ]);
+            } else {
+                self.push(&[byte]);
+            }
+        }
+        self.push(b"\n");
+        self
+    }
+
+    /// Adds `key=<decimal>`.
+    pub fn number(&mut self, key: &str, value: u64) -> &mut Event {
+        let mut digits = [0; 20];
+        let digits = sys::decimal(value, &mut digits);
+        // `field` would copy `digits` again; they need no escaping.
+        let mut line = [0u8; 64];
+        let len = key.len().min(40);
+        line[..len].copy_from_slice(&key.as_bytes()[..len]);
+        line[len] = b'=';
+        line[len + 1..len + 1 + digits.len()].copy_from_slice(digits);
+        line[len + 1 + digits.len()] = b'\n';
+        self.push(&line[..len + 2 + digits.len()]);
+        self
+    }
+
+    /// Adds `verdict=checked` or the reason's code.
+    pub fn verdict(&mut self, unchecked: Option<Reason>) -> &mut Event {
+        let code = unchecked.map_or(CHECKED, Reason::code);
+        self.field("verdict", code.as_bytes())
+    }
+
+    /// The event's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// The path of event `n` of `pid` in `dir`, with an optional extension (`json`, `txt`).
+pub fn path(dir: &[u8], pid: u32, n: u32, extension: Option<&str>) -> Option<PathBuf> {
+    let mut pid_digits = [0; 20];
+    let mut n_digits = [0; 20];
+    let pid_digits = sys::decimal(u64::from(pid), &mut pid_digits);
+    let n_digits = sys::decimal(u64::from(n), &mut n_digits);
+    match extension {
+        Some(extension) => PathBuf::join(&[
+            dir,
+            b"/",
+            pid_digits,
+            b".",
+            n_digits,
+            b".",
+            extension.as_bytes(),
+        ]),
+        None => PathBuf::join(&[dir, b"/", pid_digits, b".", n_digits]),
+    }
+}
+
+/// Writes `event` as the next event of the calling process in `dir`; its number.
+pub fn record(dir: &[u8], event: &Event) -> Option<u32> {
+    let pid = sys::getpid() as u32;
+    for n in 0..MAX_EVENTS {
+        let path = path(dir, pid, n, None)?;
+        match Fd::create_new(path.as_c()) {
+            Ok(file) => {
+                file.write_all(event.as_bytes());
+                return Some(n);
+            }
+            Err(libc::EEXIST) => continue,
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// Removes event `n` of the calling process (an `exec` that failed).
+pub fn remove(dir: &[u8], n: u32) {
+    if let Some(path) = path(dir, sys::getpid() as u32, n, None) {
+        sys::unlink(path.as_c());
+    }
+}
+
+/// The `key=value` pairs of an event file, unescaped (for `gpa run`, which reads them).
+pub fn parse(content: &[u8]) -> std::vec::Vec<(std::string::String, std::vec::Vec<u8>)> {
+    content
+        .split(|&byte| byte == b'\n')
+        .filter_map(|line| {
+            let equals = line.iter().position(|&byte| byte == b'=')?;
+            let key = std::string::String::from_utf8_lossy(&line[..equals]).into_owned();
+            Some((key, unescape(&line[equals + 1..])))
+        })
+        .collect()
+}
+
+fn unescape(value: &[u8]) -> std::vec::Vec<u8> {
+    let mut out = std::vec::Vec::with_capacity(value.len());
+    let mut at = 0;
+    while at < value.len() {
+        if value[at] == b'\\' && value.get(at + 1) == Some(&b'x') {
+            let hex = value.get(at + 2..at + 4).and_then(|digits| {
+                core::str::from_utf8(digits)
+                    .ok()
+                    .and_then(|digits| u8::from_str_radix(digits, 16).ok())
+            });
+            if let Some(byte) = hex {
+                out.push(byte);
+                at += 4;
+                continue;
+            }
+        }
+        out.push(value[at]);
+        at += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip() {
+        let mut event = Event::new("exec");
+        event
+            .field("target", b"/tmp/a b\\c\nd")
+            .number("status", 3)
+            .verdict(Some(Reason::StaticBinary));
+        let fields = parse(event.as_bytes());
+        let get = |key: &str| {
+            fields
+                .iter()
+                .find(|(name, _)| name == key)
+                .map(|(_, value)| value.clone())
+        };
+        assert_eq!(get("event").unwrap(), b"exec");
+        assert_eq!(get("pid").unwrap(), sys::getpid().to_string().as_bytes());
+        assert_eq!(get("target").unwrap(), b"/tmp/a b\\c\nd");
+        assert_eq!(get("status").unwrap(), b"3");
+        assert_eq!(get("verdict").unwrap(), b"static_binary");
+    }
+
+    #[test]
+    fn long_values_are_cut() {
+        let mut event = Event::new("start");
+        event.field("program", &[b'a'; 5000]);
+        let fields = parse(event.as_bytes());
+        assert_eq!(fields[3].1.len(), VALUE_CAPACITY);
+    }
+
+    #[test]
+    fn numbers_claim_the_next_free_slot() {
+        let dir = std::env::temp_dir().join(format!("gpa-events-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dir_bytes = dir.to_str().unwrap().as_bytes();
+        let event = Event::new("start");
+        assert_eq!(record(dir_bytes, &event), Some(0));
+        assert_eq!(record(dir_bytes, &event), Some(1));
+        remove(dir_bytes, 0);
+        assert_eq!(record(dir_bytes, &event), Some(0));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

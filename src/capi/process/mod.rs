@@ -1,0 +1,508 @@
+//! Every process of a run accounted for: which program images loaded the library (and so are
+//! checked), which were started but cannot be checked, and why; and reports from processes
+//! that end without running exit-time hooks.
+//!
+//! # Design
+//! The preload library learns about processes from inside them, without `ptrace` (which
+//! container runtimes and CI sandboxes often forbid, which a traced program such as `gdb` or
+//! `strace` cannot be under twice, and which stops every process at each `fork` and `exec`).
+//! Under `gpa run` (`GPA_REPORT_DIR` set, check mode) each process writes small event files
+//! into the report directory ([`events`]), which `gpa run` reads after the program ends:
+//!
+//! * **start**: the library's constructor records the image (pid, parent, `argv[0]`, exe);
+//!   a child of `fork` records itself from the `pthread_atfork` child handler;
+//! * **exec**: the exported `execve`, `execv`, `execvp`, `execvpe` (and `execl`, `execle`,
+//!   `execlp` through them) inspect the target ([`inspect`]: statically linked, set-id,
+//!   foreign ELF; and whether the new environment keeps `LD_PRELOAD` and `GPA_REPORT_DIR`)
+//!   and record the verdict before calling the real `exec`; a failed `exec` removes it. An
+//!   image replaced by `exec` first writes the findings recorded so far (no leak verdict:
+//!   Valgrind gives none there either, and the memory is not leaked but discarded);
+//! * **spawn**: `posix_spawn` and `posix_spawnp` record the child and the verdict on its
+//!   program (glibc's `system` and `popen` spawn `/bin/sh`, which loads the library itself);
+//! * **report**: written at `exit`, at `_exit`/`_Exit` (interposed here: dash ends every
+//!   `sh -c` with `_exit`, so `atexit` hooks never run), at `quick_exit`, and on a fatal
+//!   signal.
+//!
+//! `gpa run` also inspects the program it starts, before starting it, with the same
+//! [`inspect`]. What it cannot learn: processes started by a program that is not checked
+//! (a static program's children), and children created with the raw `clone`/`fork` system
+//! calls rather than glibc's `fork`.
+//!
+//! # `vfork` children
+//! dash, `posix_spawn` and others run the child of `vfork` (or `clone(CLONE_VM)`) in the
+//! parent's memory, with the parent's other threads still running: such a child may call
+//! `execve` and, when that fails, `_exit`. Here it must not allocate, take a lock or touch the
+//! GPA. It is recognized by its process id: [`OWN_PID`] is the id of the process whose memory
+//! this is (set at start-up and by the `fork` child handler), and the `getpid` system call
+//! differs from it in a child sharing that memory. Such a child only writes its `exec` event
+//! with raw system calls and stack buffers, and its `_exit` ends it directly. glibc's own
+//! `posix_spawn`, `system` and `popen` children call glibc's internal `execve` and `_exit`,
+//! which this library never sees.
+//!
+//! # Invariants
+//! * `errno` is as the real call left it when an exec function returns.
+//! * Code reachable from a `vfork` child ([`is_original_process`] false) allocates nothing.
+
+pub mod events;
+pub mod inspect;
+pub mod sys;
+
+use core::ffi::{c_char, c_int, CStr};
+use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+
+use super::settings::{self, Mode, SavedPath};
+use events::Event;
+use inspect::Reason;
+
+/// The id of the process whose memory this is (0 before start-up).
+static OWN_PID: AtomicI32 = AtomicI32::new(0);
+/// This library's path, as the loader loaded it.
+static LIBRARY: SavedPath = SavedPath::new();
+/// `argv[0]` of this program image.
+static PROGRAM: SavedPath = SavedPath::new();
+/// The executable of this image (`/proc/self/exe`).
+static EXE: SavedPath = SavedPath::new();
+
+/// The real functions behind the exported ones that are not plain system calls.
+#[derive(Clone, Copy)]
+enum Real {
+    Execvp,
+    Execvpe,
+    PosixSpawn,
+    PosixSpawnp,
+}
+
+const REAL_NAMES: [&CStr; 4] = [c"execvp", c"execvpe", c"posix_spawn", c"posix_spawnp"];
+static REAL: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
+
+type ExecvpFn = unsafe extern "C" fn(*const c_char, *const *const c_char) -> c_int;
+type ExecvpeFn =
+    unsafe extern "C" fn(*const c_char, *const *const c_char, *const *const c_char) -> c_int;
+type SpawnFn = unsafe extern "C" fn(
+    *mut libc::pid_t,
+    *const c_char,
+    *const libc::posix_spawn_file_actions_t,
+    *const libc::posix_spawnattr_t,
+    *const *mut c_char,
+    *const *mut c_char,
+) -> c_int;
+
+extern "C" {
+    static environ: *const *const c_char;
+}
+
+/// The address of the next definition of `real` after this library (glibc's).
+fn real(which: Real) -> usize {
+    let slot = &REAL[which as usize];
+    let known = slot.load(Ordering::Acquire);
+    if known != 0 {
+        return known;
+    }
+    // SAFETY: `dlsym` with a NUL-terminated name; `RTLD_NEXT` skips this library. Resolved
+    // at start-up ([`on_start`]), so only a call before the constructor gets here.
+    let found = unsafe { libc::dlsym(libc::RTLD_NEXT, REAL_NAMES[which as usize].as_ptr()) };
+    slot.store(found as usize, Ordering::Release);
+    found as usize
+}
+
+/// Whether this runs in the process whose memory this is (false in a `vfork` child).
+pub fn is_original_process() -> bool {
+    let own = OWN_PID.load(Ordering::Relaxed);
+    own == 0 || own == sys::getpid()
+}
+
+fn checking() -> bool {
+    super::state().settings.mode == Mode::Check
+}
+
+/// `argv[0]` of this image, as it was at start-up.
+pub fn program() -> Option<&'static [u8]> {
+    PROGRAM.get()
+}
+
+/// Start-up (the library's constructor): remembers who this is, resolves the real exec and
+/// spawn functions, and records the `start` event under `gpa run`.
+pub fn on_start() {
+    OWN_PID.store(sys::getpid(), Ordering::Relaxed);
+    for which in [
+        Real::Execvp,
+        Real::Execvpe,
+        Real::PosixSpawn,
+        Real::PosixSpawnp,
+    ] {
+        real(which);
+    }
+    save_identity();
+    if checking() {
+        record_self("start");
+    }
+}
+
+fn save_identity() {
+    let mut buffer = [0u8; settings::PATH_CAPACITY];
+    // SAFETY: `dladdr` fills `info` for an address inside this library; `dli_fname` is then
+    // null or a NUL-terminated string owned by the loader.
+    unsafe {
+        let mut info: libc::Dl_info = core::mem::zeroed();
+        if libc::dladdr(on_start as *const libc::c_void, &mut info) != 0
+            && !info.dli_fname.is_null()
+        {
+            LIBRARY.save(&[CStr::from_ptr(info.dli_fname).to_bytes()]);
+        }
+    }
+    let len = sys::readlink(c"/proc/self/exe", &mut buffer);
+    if len != 0 {
+        EXE.save(&[&buffer[..len]]);
+    }
+    if let Ok(file) = sys::Fd::open_read(c"/proc/self/cmdline") {
+        let got = file.read_at(&mut buffer, 0);
+        let first = &buffer[..got];
+        let end = first.iter().position(|&byte| byte == 0).unwrap_or(got);
+        PROGRAM.save(&[&first[..end]]);
+    }
+}
+
+fn record_self(kind: &str) {
+    let Some(dir) = settings::REPORT_DIR.get() else {
+        return;
+    };
+    let mut event = Event::new(kind);
+    event.field("program", PROGRAM.get().unwrap_or_default());
+    event.field("exe", EXE.get().unwrap_or_default());
+    events::record(dir, &event);
+}
+
+/// Threads of the process when it last prepared to `fork` (in the child: its parent's).
+static THREADS_AT_FORK: AtomicUsize = AtomicUsize::new(1);
+
+/// Before `fork` (the `pthread_atfork` prepare handler): counts the process's threads (in
+/// check mode: only its checks need the number).
+pub fn before_fork() {
+    if checking() {
+        THREADS_AT_FORK.store(sys::thread_count(), Ordering::Relaxed);
+    }
+}
+
+/// Whether this is the child of a `fork` made while other threads ran. Their copies in the
+/// child stopped wherever they were: a block one of them had allocated but not finished
+/// setting up (its front guard not yet written) is torn, so checks of inherited live blocks
+/// would report mistakes nobody made.
+pub fn forked_from_threads() -> bool {
+    THREADS_AT_FORK.load(Ordering::Relaxed) > 1
+}
+
+/// In the child of `fork` (the `pthread_atfork` child handler): this is now its own process,
+/// whose findings start empty (those recorded before the fork are the parent's to report).
+pub fn on_fork_child() {
+    OWN_PID.store(sys::getpid(), Ordering::Relaxed);
+    if checking() {
+        drop(super::gpa().take_raw_findings());
+        record_self("fork");
+    }
+}
+
+/// Seconds the report at `_exit` may take before the process ends without it.
+pub const EXIT_REPORT_DEADLINE: u32 = 30;
+
+/// `_exit` and `_Exit`: the report first (in check mode, unless this is a `vfork` child),
+/// then the end of the process with `status`.
+///
+/// `_exit` is async-signal-safe, and programs call it from signal handlers; if the signal
+/// interrupted a thread holding a lock the report needs, the report would wait forever. So
+/// the report runs under a deadline ([`EXIT_REPORT_DEADLINE`]): past it, the process ends
+/// with `status` anyway, and `gpa run` lists it as not checked (`no_report`). LeakSanitizer
+/// also checks for leaks in its `_exit` interceptor.
+pub fn exit_now(status: c_int) -> ! {
+    if is_original_process() && checking() {
+        sys::end_after(EXIT_REPORT_DEADLINE, status);
+        super::exit::report_at_end(super::exit::Ending::UnderscoreExit(status));
+    }
+    sys::exit_group(status)
+}
+
+/// Before `exec` of `target` with `argv` and `envp`: the image's findings (when it is the
+/// original process) and the `exec` event. The event's number, to remove it if `exec` fails.
+///
+/// # Safety
+/// `argv` and `envp` are null or null-terminated arrays of C strings.
+unsafe fn before_exec(
+    target: Option<&CStr>,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> Option<u32> {
+    if !checking() {
+        return None;
+    }
+    let original = is_original_process();
+    if original {
+        super::exit::report_before_exec();
+    }
+    let dir = settings::REPORT_DIR.get()?;
+    let mut event = Event::new("exec");
+    // SAFETY: caller contract.
+    let verdict = unsafe { verdict(target, envp) };
+    event.field("target", target.map_or(&[][..], CStr::to_bytes));
+    // SAFETY: caller contract.
+    event.field("program", unsafe { first(argv) });
+    event.verdict(verdict);
+    if !original {
+        event.number("vfork", 1);
+    }
+    events::record(dir, &event)
+}
+
+/// Why a program started with `envp` will not be checked (`None`: it will).
+///
+/// # Safety
+/// `envp` is null or a null-terminated array of C strings.
+unsafe fn verdict(target: Option<&CStr>, envp: *const *const c_char) -> Option<Reason> {
+    let from_file = target
+        .and_then(|target| inspect::inspect(target).ok())
+        .and_then(|program| program.unchecked);
+    from_file.or_else(|| {
+        let library = LIBRARY.get()?;
+        // SAFETY: caller contract.
+        unsafe { inspect::environment_verdict(envp, library, settings::REPORT_DIR.get()) }
+    })
+}
+
+/// The first string of a null-terminated array (empty when there is none).
+///
+/// # Safety
+/// `argv` is null or a null-terminated array of C strings.
+unsafe fn first<'a>(argv: *const *const c_char) -> &'a [u8] {
+    if argv.is_null() {
+        return &[];
+    }
+    // SAFETY: caller contract.
+    unsafe {
+        let first = *argv;
+        if first.is_null() {
+            &[]
+        } else {
+            CStr::from_ptr(first).to_bytes()
+        }
+    }
+}
+
+/// After an `exec` that returned (failed): its event is removed; `errno` is kept.
+fn after_failed_exec(event: Option<u32>) {
+    let (Some(n), Some(dir)) = (event, settings::REPORT_DIR.get()) else {
+        return;
+    };
+    let errno = sys::errno();
+    events::remove(dir, n);
+    sys::set_errno(errno);
+}
+
+/// Where `execvp` will find `file`: as is when it has a slash, else the first executable
+/// `PATH` entry (the caller's `PATH`, as glibc searches it; `/bin:/usr/bin` when unset).
+fn search_path(file: &CStr) -> Option<sys::PathBuf> {
+    let name = file.to_bytes();
+    if name.is_empty() {
+        return None;
+    }
+    if name.contains(&b'/') {
+        return sys::PathBuf::join(&[name]);
+    }
+    let path = settings::env_bytes(c"PATH").unwrap_or(b"/bin:/usr/bin");
+    path.split(|&byte| byte == b':').find_map(|dir| {
+        let dir = if dir.is_empty() { &b"."[..] } else { dir };
+        let candidate = sys::PathBuf::join(&[dir, b"/", name])?;
+        let regular = sys::stat(candidate.as_c())
+            .is_some_and(|stat| stat.st_mode & libc::S_IFMT != libc::S_IFDIR);
+        (regular && sys::executable(candidate.as_c()).is_ok()).then_some(candidate)
+    })
+}
+
+/// The process's environment (`environ`).
+fn environment() -> *const *const c_char {
+    // SAFETY: `environ` is glibc's variable; reading the pointer is always valid.
+    unsafe { core::ptr::addr_of!(environ).read() }
+}
+
+/// C `execve`: records the exec, then the system call.
+///
+/// # Safety
+/// As for C's `execve`.
+pub unsafe fn execve(
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
+    let errno = sys::errno();
+    // SAFETY: caller contract: `path` is a C string (or null, which execve rejects).
+    let target = (!path.is_null()).then(|| unsafe { CStr::from_ptr(path) });
+    // SAFETY: caller contract.
+    let event = unsafe { before_exec(target, argv, envp) };
+    sys::set_errno(errno);
+    // SAFETY: caller contract; the system call is what glibc's `execve` makes.
+    let result = unsafe { libc::syscall(libc::SYS_execve, path, argv, envp) } as c_int;
+    after_failed_exec(event);
+    result
+}
+
+/// C `execv`: `execve` with the process's environment.
+///
+/// # Safety
+/// As for C's `execv`.
+pub unsafe fn execv(path: *const c_char, argv: *const *const c_char) -> c_int {
+    // SAFETY: caller contract.
+    unsafe { execve(path, argv, environment()) }
+}
+
+/// C `execvp`: records the exec of the program `PATH` leads to, then glibc's `execvp`.
+///
+/// # Safety
+/// As for C's `execvp`.
+pub unsafe fn execvp(file: *const c_char, argv: *const *const c_char) -> c_int {
+    // SAFETY: caller contract.
+    unsafe { execvpe(file, argv, environment()) }
+}
+
+/// C `execvpe`: as [`execvp`], with `envp`.
+///
+/// # Safety
+/// As for C's `execvpe`.
+pub unsafe fn execvpe(
+    file: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
+    let errno = sys::errno();
+    // SAFETY: caller contract: `file` is a C string or null.
+    let resolved = (!file.is_null())
+        .then(|| search_path(unsafe { CStr::from_ptr(file) }))
+        .flatten();
+    // SAFETY: caller contract.
+    let event = unsafe { before_exec(resolved.as_ref().map(sys::PathBuf::as_c), argv, envp) };
+    sys::set_errno(errno);
+    let same_environment = envp == environment();
+    let real = real(if same_environment {
+        Real::Execvp
+    } else {
+        Real::Execvpe
+    });
+    let result = if real == 0 {
+        sys::set_errno(libc::ENOSYS);
+        -1
+    } else if same_environment {
+        // SAFETY: glibc's `execvp` (resolved with `RTLD_NEXT`), with the caller's arguments.
+        unsafe { core::mem::transmute::<usize, ExecvpFn>(real)(file, argv) }
+    } else {
+        // SAFETY: glibc's `execvpe`, with the caller's arguments.
+        unsafe { core::mem::transmute::<usize, ExecvpeFn>(real)(file, argv, envp) }
+    };
+    after_failed_exec(event);
+    result
+}
+
+/// C `posix_spawn` (`search`: `posix_spawnp`): glibc's, then the `spawn` event for the child.
+///
+/// # Safety
+/// As for C's `posix_spawn`.
+pub unsafe fn posix_spawn(
+    pid: *mut libc::pid_t,
+    path: *const c_char,
+    file_actions: *const libc::posix_spawn_file_actions_t,
+    attributes: *const libc::posix_spawnattr_t,
+    argv: *const *mut c_char,
+    envp: *const *mut c_char,
+    search: bool,
+) -> c_int {
+    let mut child: libc::pid_t = 0;
+    let out = if pid.is_null() { &mut child } else { pid };
+    let real = real(if search {
+        Real::PosixSpawnp
+    } else {
+        Real::PosixSpawn
+    });
+    if real == 0 {
+        return libc::ENOSYS;
+    }
+    // SAFETY: glibc's `posix_spawn`/`posix_spawnp`, with the caller's arguments (`out` is
+    // valid for a write).
+    let result = unsafe {
+        core::mem::transmute::<usize, SpawnFn>(real)(
+            out,
+            path,
+            file_actions,
+            attributes,
+            argv,
+            envp,
+        )
+    };
+    if result == 0 && !path.is_null() && checking() && is_original_process() {
+        let errno = sys::errno();
+        // SAFETY: caller contract; `*out` was written by a successful spawn.
+        unsafe { record_spawn(*out, CStr::from_ptr(path), argv.cast(), envp.cast(), search) };
+        sys::set_errno(errno);
+    }
+    result
+}
+
+/// # Safety
+/// `argv` and `envp` are null or null-terminated arrays of C strings.
+unsafe fn record_spawn(
+    child: libc::pid_t,
+    path: &CStr,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+    search: bool,
+) {
+    let Some(dir) = settings::REPORT_DIR.get() else {
+        return;
+    };
+    let resolved = if search {
+        search_path(path)
+    } else {
+        sys::PathBuf::join(&[path.to_bytes()])
+    };
+    let target = resolved.as_ref().map(sys::PathBuf::as_c);
+    // SAFETY: caller contract (a null `envp` means the caller's environment).
+    let verdict = unsafe { verdict(target, if envp.is_null() { environment() } else { envp }) };
+    let mut event = Event::new("spawn");
+    event.number("child", child as u64);
+    event.field("target", target.map_or(path.to_bytes(), CStr::to_bytes));
+    // SAFETY: caller contract.
+    event.field("program", unsafe { first(argv) });
+    event.verdict(verdict);
+    events::record(dir, &event);
+}
+
+/// Which variadic exec function an argument list came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecList {
+    /// `execl(path, arg0, ..., NULL)`.
+    Execl,
+    /// `execlp(file, arg0, ..., NULL)`.
+    Execlp,
+    /// `execle(path, arg0, ..., NULL, envp)`.
+    Execle,
+}
+
+/// The variadic exec functions, once their arguments are an array (the preload library's
+/// trampolines lay them out): `list` is `arg0, ..., NULL` (then `envp` for `execle`).
+///
+/// # Safety
+/// `path` is a C string; `list` is a null-terminated array of C strings, followed by an
+/// environment array for [`ExecList::Execle`].
+pub unsafe fn exec_list(kind: ExecList, path: *const c_char, list: *const *const c_char) -> c_int {
+    match kind {
+        // SAFETY: forwarded caller contract.
+        ExecList::Execl => unsafe { execv(path, list) },
+        // SAFETY: forwarded caller contract.
+        ExecList::Execlp => unsafe { execvp(path, list) },
+        ExecList::Execle => {
+            let mut end = 0;
+            // SAFETY: caller contract: the list is null-terminated, `envp` follows.
+            unsafe {
+                while !(*list.add(end)).is_null() {
+                    end += 1;
+                }
+                let envp = *list.add(end + 1).cast::<*const *const c_char>();
+                execve(path, list, envp)
+            }
+        }
+    }
+}

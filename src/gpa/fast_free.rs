@@ -1,0 +1,176 @@
+//! What fast mode (safety off) does with a wrong free on the C-style path
+//! ([`GeneralPurposeAllocator::free_unsized`], which `libgpa_preload.so`'s `free` uses).
+//!
+//! # Behaviour
+//! glibc aborts on the mistakes it notices (`free(): double free detected in tcache 2`,
+//! `free(): invalid pointer`); mimalloc prints a warning and ignores the free. Fast mode does
+//! as mimalloc: the free is **rejected with one line on stderr** and the program goes on with
+//! its heap intact. At most [`FAST_MODE_MESSAGES`] mistakes are printed (mimalloc's
+//! `max_errors` default), then fast mode stays quiet. Rejected:
+//! * a pointer the page map does not know, or that is not the start of a slot (the C path
+//!   looks the page up anyway, so this costs nothing extra);
+//! * a **double free of a small block still on a free list**. Like glibc's tcache, a freed
+//!   slot of 16 bytes or more carries a key in its second word (the first holds the free-list
+//!   link): a free that finds the key there walks the slot's page free list (and its heap's
+//!   remote list) to confirm, when the calling thread owns the page; another thread cannot
+//!   walk them safely, and takes the key, a per-instance 64-bit value, as the evidence.
+//!   [`GeneralPurposeAllocator::alloc_unsized`] clears the key word of every block it hands
+//!   out, so a live block never carries it by accident; blocks from the sized API
+//!   (`GlobalAlloc`) are freed by the sized fast path, which neither checks nor writes keys.
+//!
+//! Not caught (the price of a fast path that stays as it is): a double free after the slot
+//! was handed out again (the second free then frees the new owner's block, as with glibc), a
+//! double free of a large block whose mapping was reused, and frees through the sized API.
+//! Check mode catches all of them, with stack traces.
+
+use core::sync::atomic::Ordering;
+
+use super::heap;
+use super::segment::{Page, Segment};
+use super::{GeneralPurposeAllocator, OnError};
+use crate::report::{self, FindingKind, RawFinding};
+
+/// Mistakes fast mode prints before it goes quiet.
+pub const FAST_MODE_MESSAGES: usize = 16;
+
+/// Slots this small have no second word to hold the key.
+const KEYED_SLOT: usize = 16;
+
+/// Remote-list entries walked at most when confirming a double free.
+const REMOTE_WALK_LIMIT: usize = 1 << 20;
+
+impl GeneralPurposeAllocator {
+    /// This instance's free-list key, never 0.
+    #[inline(always)]
+    fn free_key(&self) -> u64 {
+        let key = self.free_key.load(Ordering::Relaxed);
+        if key != 0 {
+            return key;
+        }
+        self.init_free_key()
+    }
+
+    /// The key: the instance's id, its address (randomized by ASLR) and the clock, mixed.
+    #[cold]
+    fn init_free_key(&self) -> u64 {
+        let clock = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos() as u64);
+        let mixed = (self.id() ^ (self as *const Self as u64).rotate_left(29) ^ clock)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        match self
+            .free_key
+            .compare_exchange(0, mixed | 1, Ordering::Relaxed, Ordering::Relaxed)
+        {
+            Ok(_) => mixed | 1,
+            Err(winner) => winner,
+        }
+    }
+
+    /// Clears the key word of a fresh block of `size` bytes at `align` (fast mode).
+    ///
+    /// # Safety
+    /// `block` is null or a fresh block of at least that layout.
+    #[inline(always)]
+    pub(super) unsafe fn clear_free_key(&self, block: *mut u8, size: usize, align: usize) {
+        if !self.config.safety && !block.is_null() && (size > 8 || align >= KEYED_SLOT) {
+            // A slot for more than 8 bytes, or aligned to 16, has 16 bytes or more.
+            // SAFETY: caller contract; the word lies inside the slot.
+            unsafe { block.add(8).cast::<u64>().write_unaligned(0) };
+        }
+    }
+
+    /// Fast mode, C path: whether freeing the slot at `address` of `page` is a double free
+    /// (then reported); otherwise marks the slot with the key, and the caller frees it.
+    ///
+    /// # Safety
+    /// `address` is the start of a carved slot of `page`, a live page of `segment`.
+    #[inline]
+    pub(super) unsafe fn fast_double_free(
+        &self,
+        segment: &Segment,
+        page: &Page,
+        address: usize,
+    ) -> bool {
+        if (page.block_size as usize) < KEYED_SLOT {
+            return false;
+        }
+        let key = self.free_key();
+        // SAFETY: caller contract: a slot of 16 bytes or more.
+        let word = unsafe { (address as *mut u8).add(8).cast::<u64>() };
+        // SAFETY: as above.
+        if unsafe { word.read_unaligned() } == key && self.on_free_list(segment, page, address) {
+            let mut finding = RawFinding::new(FindingKind::DoubleFree, address);
+            finding.size = page.block_size as usize;
+            self.record(finding);
+            return true;
+        }
+        // SAFETY: as above; the slot is being freed, so it is ours to write.
+        unsafe { word.write_unaligned(key) };
+        false
+    }
+
+    /// Whether the slot is on its page's free list or its heap's remote list; `true` when the
+    /// calling thread does not own the page and cannot look (the key is the evidence then).
+    #[cold]
+    fn on_free_list(&self, segment: &Segment, page: &Page, address: usize) -> bool {
+        let owner = segment.heap;
+        if owner != heap::cached(self.id()) {
+            return true;
+        }
+        let mut cursor = page.free;
+        let mut steps = 0;
+        while !cursor.is_null() && steps <= page.capacity {
+            if cursor as usize == address {
+                return true;
+            }
+            // SAFETY: the calling thread owns the page; its free list links free slots.
+            cursor = unsafe { (*cursor).next };
+            steps += 1;
+        }
+        // SAFETY: the owner's heap is live; only its owner (the calling thread) takes the
+        // remote list, and other threads only push in front of the head read here, so the
+        // entries after it do not change while this walks.
+        let mut cursor = unsafe { (*owner).remote.load(Ordering::Acquire) };
+        let mut steps = 0;
+        while !cursor.is_null() && steps < REMOTE_WALK_LIMIT {
+            if cursor as usize == address {
+                return true;
+            }
+            // SAFETY: as above.
+            cursor = unsafe { (*cursor).next };
+            steps += 1;
+        }
+        false
+    }
+
+    /// Fast mode's report of a mistake: one line, at most [`FAST_MODE_MESSAGES`] times.
+    #[cold]
+    pub(super) fn record_fast(&self, finding: RawFinding) {
+        let seen = self.fast_errors.fetch_add(1, Ordering::Relaxed);
+        if seen >= FAST_MODE_MESSAGES {
+            return;
+        }
+        let _inside = heap::InsideAllocator::enter();
+        super::lock(&self.findings).push(finding);
+        if self.config.on_error == OnError::Record {
+            return;
+        }
+        let mut text = format!(
+            "error(gpa): {}: the free was ignored (fast mode keeps the heap intact; check mode \
+             reports where the block was allocated and freed)\n",
+            report::render(&finding, 1).message
+        );
+        if seen + 1 == FAST_MODE_MESSAGES {
+            text.push_str(&format!(
+                "error(gpa): {FAST_MODE_MESSAGES} mistakes reported; fast mode ignores further \
+                 ones without a word\n"
+            ));
+        }
+        crate::os::write_stderr(text.as_bytes());
+        if self.config.on_error == OnError::Abort {
+            crate::os::write_stderr(b"error(gpa): aborting (Config::on_error is Abort)\n");
+            std::process::abort();
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Object files read for symbolization: DWARF through `addr2line`, symbol tables with sizes
+//! through `object`, each file once per process.
+//!
+//! # Invariants
+//! * A file is mapped read-only and never unmapped while the process runs; each object's
+//!   parsed state is behind a mutex of its own, so one thread at a time uses it.
+
+use std::sync::{Arc, Mutex};
+
+use object::{Object, ObjectSymbol, SymbolKind};
+
+/// One frame found for an address (an inlined call or the function itself).
+pub struct Found {
+    /// The demangled function name.
+    pub function: Option<String>,
+    /// The source file.
+    pub file: Option<String>,
+    /// The source line.
+    pub line: Option<u32>,
+}
+
+/// A function symbol: start, size, name.
+struct Symbol {
+    start: u64,
+    size: u64,
+    name: String,
+}
+
+/// What one object file offers.
+pub struct ObjectFile {
+    dwarf: Option<addr2line::Loader>,
+    symbols: std::vec::Vec<Symbol>,
+    build_id: Option<std::vec::Vec<u8>>,
+}
+
+/// An object file, used by one thread at a time (its lazily filled caches are not `Sync`).
+pub type Shared = Arc<Mutex<ObjectFile>>;
+
+static OBJECTS: Mutex<std::vec::Vec<(String, Option<Shared>)>> = Mutex::new(std::vec::Vec::new());
+
+/// Locks a mutex of this module, also after a panic elsewhere.
+pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The object file at `path`, if it can be read and (when `build_id` is given and the file
+/// has one) has that build id.
+pub fn object(path: &str, build_id: Option<&[u8]>) -> Option<Shared> {
+    let file = {
+        let mut objects = lock(&OBJECTS);
+        match objects.iter().find(|(seen, _)| seen == path) {
+            Some((_, file)) => file.clone(),
+            None => {
+                let file = ObjectFile::open(path).map(|file| Arc::new(Mutex::new(file)));
+                objects.push((path.to_string(), file.clone()));
+                file
+            }
+        }
+    }?;
+    let matches = match (build_id, &lock(&file).build_id) {
+        (Some(wanted), Some(actual)) => wanted == actual.as_slice(),
+        _ => true,
+    };
+    matches.then_some(file)
+}
+
+/// Where distributions install separate debug information (`libc6-dbg` and the like).
+const DEBUG_ROOT: &str = "/usr/lib/debug";
+
+/// An object file mapped and parsed just long enough to read what symbolization needs.
+struct Parsed {
+    symbols: std::vec::Vec<Symbol>,
+    build_id: Option<std::vec::Vec<u8>>,
+    debug_link: Option<String>,
+    has_dwarf: bool,
+}
+
+fn parse(path: &str) -> Option<Parsed> {
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: the file is mapped read-only; an object file being rewritten while a report is
+    // made would give wrong names, never memory unsafety beyond what reading it costs.
+    let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+    let parsed = object::File::parse(&*map).ok()?;
+    let symbols = parsed
+        .symbols()
+        .chain(parsed.dynamic_symbols())
+        .filter(|symbol| {
+            symbol.kind() == SymbolKind::Text && symbol.size() > 0 && symbol.is_definition()
+        })
+        .filter_map(|symbol| {
+            Some(Symbol {
+                start: symbol.address(),
+                size: symbol.size(),
+                name: super::demangle(symbol.name().ok()?),
+            })
+        })
+        .collect();
+    Some(Parsed {
+        symbols,
+        build_id: parsed.build_id().ok().flatten().map(<[u8]>::to_vec),
+        debug_link: parsed
+            .gnu_debuglink()
+            .ok()
+            .flatten()
+            .and_then(|(name, _)| core::str::from_utf8(name).ok().map(str::to_string)),
+        has_dwarf: parsed.section_by_name(".debug_info").is_some(),
+    })
+}
+
+/// The separate debug file of an object: by build id, else by `.gnu_debuglink` (GDB's and
+/// Valgrind's search order).
+fn debug_file(path: &str, parsed: &Parsed) -> Option<String> {
+    let mut candidates = std::vec::Vec::new();
+    if let Some(id) = parsed.build_id.as_deref().filter(|id| id.len() > 1) {
+        let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        candidates.push(format!(
+            "{DEBUG_ROOT}/.build-id/{}/{}.debug",
+            hex(&id[..1]),
+            hex(&id[1..])
+        ));
+    }
+    if let Some(link) = &parsed.debug_link {
+        let dir = std::path::Path::new(path)
+            .parent()
+            .map(|dir| dir.display().to_string())
+            .unwrap_or_default();
+        candidates.push(format!("{dir}/{link}"));
+        candidates.push(format!("{dir}/.debug/{link}"));
+        candidates.push(format!("{DEBUG_ROOT}{dir}/{link}"));
+    }
+    candidates
+        .into_iter()
+        .find(|candidate| candidate != path && std::path::Path::new(candidate).is_file())
+}
+
+/// The separate debug file of `path` and its contents, if there is one.
+fn parse_debug(
+    path: &str,
+    build_id: &Option<std::vec::Vec<u8>>,
+    debug_link: &Option<String>,
+) -> Option<(String, Parsed)> {
+    let probe = Parsed {
+        symbols: std::vec::Vec::new(),
+        build_id: build_id.clone(),
+        debug_link: debug_link.clone(),
+        has_dwarf: false,
+    };
+    let debug_path = debug_file(path, &probe)?;
+    let debug = parse(&debug_path)?;
+    // A debug file found by name must be the same build.
+    if build_id.is_some() && debug.build_id.is_some() && debug.build_id != *build_id {
+        return None;
+    }
+    Some((debug_path, debug))
+}
+
+impl ObjectFile {
+    fn open(path: &str) -> Option<ObjectFile> {
+        let parsed = parse(path)?;
+        let mut symbols = parsed.symbols;
+        let mut dwarf_path = path.to_string();
+        if !parsed.has_dwarf {
+            let debug = parse_debug(path, &parsed.build_id, &parsed.debug_link);
+            if let Some((debug_path, debug)) = debug {
+                symbols.extend(debug.symbols);
+                if debug.has_dwarf {
+                    dwarf_path = debug_path;
+                }
+            }
+        }
+        symbols.sort_by_key(|symbol| (symbol.start, core::cmp::Reverse(symbol.size)));
+        symbols.dedup_by_key(|symbol| symbol.start);
+        Some(ObjectFile {
+            dwarf: addr2line::Loader::new(&dwarf_path).ok(),
+            symbols,
+            build_id: parsed.build_id,
+        })
+    }
+
+    /// The frames DWARF gives for file address `probe`, innermost first.
+    pub fn frames(&self, probe: u64) -> std::vec::Vec<Found> {
+        let mut found = std::vec::Vec::new();
+        let Some(dwarf) = &self.dwarf else {
+            return found;
+        };
+        if let Ok(mut frames) = dwarf.find_frames(probe) {
+            while let Ok(Some(frame)) = frames.next() {
+                let function = frame
+                    .function
+                    .as_ref()
+                    .and_then(|name| name.raw_name().ok())
+                    .map(|name| super::demangle(&name));
+                let (file, line) = frame.location.map_or((None, None), |location| {
+                    (location.file.map(str::to_string), location.line)
+                });
+                found.push(Found {
+                    function,
+                    file,
+                    line,
+                });
+            }
+        }
+        found
+    }
+
+    /// The name of the function symbol whose extent holds `probe`.
+    pub fn symbol(&self, probe: u64) -> Option<String> {
+        let index = self
+            .symbols
+            .partition_point(|symbol| symbol.start <= probe)
+            .checked_sub(1)?;
+        let symbol = &self.symbols[index];
+        (probe < symbol.start + symbol.size).then(|| symbol.name.clone())
+    }
+}
