@@ -33,7 +33,7 @@
 
 use core::alloc::Layout;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use super::heap::{self, Heap};
 use super::segment::{Page, Segment, SegmentKind, SEGMENT_SIZE};
@@ -47,6 +47,8 @@ const C_ALIGN: usize = 16;
 /// The designated GPA (see [`GeneralPurposeAllocator::designate_c_heap`]), for the slow
 /// parts of [`c_free`].
 static C_GPA: AtomicPtr<GeneralPurposeAllocator> = AtomicPtr::new(core::ptr::null_mut());
+/// The designated GPA's free key (`fast_free`), set with the designation.
+static C_FREE_KEY: AtomicU64 = AtomicU64::new(0);
 
 /// C `malloc` on the designated GPA, fast path: a block of `size` bytes from the calling
 /// thread's current page of its class, or null when the general path must serve the request
@@ -81,10 +83,16 @@ pub unsafe fn c_free(memory: *mut u8) -> bool {
         unsafe {
             let page = (*segment).page_of_unchecked(address);
             if (*page).carved_slot(address).is_some() {
-                let gpa = designated();
-                if !gpa.fast_double_free(&*segment, &*page, address) {
-                    push_local((*segment).heap, page, memory, || gpa);
+                if (*page).block_size >= 16 {
+                    let word = memory.add(8).cast::<u64>();
+                    let key = C_FREE_KEY.load(Ordering::Relaxed);
+                    if word.read_unaligned() == key {
+                        free_marked_local(segment, page, memory);
+                        return true;
+                    }
+                    word.write_unaligned(key);
                 }
+                push_local((*segment).heap, page, memory, designated);
                 return true;
             }
         }
@@ -93,7 +101,58 @@ pub unsafe fn c_free(memory: *mut u8) -> bool {
     false
 }
 
+/// Fast mode's double-free check of a C free (`fast_free`): marks the slot freed with the
+/// key in its second word; true when it already carried the key and is confirmed to be free
+/// (reported), so the caller must not free it.
+///
+/// # Safety
+/// `address` is a carved slot of `page`, a live page of `segment`, of the designated GPA.
+#[inline(always)]
+unsafe fn mark_freed(segment: *mut Segment, page: *mut Page, address: usize) -> bool {
+    // SAFETY: caller contract.
+    unsafe {
+        if ((*page).block_size as usize) < 16 {
+            return false;
+        }
+        let word = (address as *mut u8).add(8).cast::<u64>();
+        let key = C_FREE_KEY.load(Ordering::Relaxed);
+        if word.read_unaligned() == key {
+            return confirm_double_free(segment, page, address);
+        }
+        word.write_unaligned(key);
+    }
+    false
+}
+
+/// The slot carries the free key: let `fast_free` confirm (and report) a double free.
+///
+/// # Safety
+/// As for [`mark_freed`].
+#[cold]
+#[inline(never)]
+unsafe fn confirm_double_free(segment: *mut Segment, page: *mut Page, address: usize) -> bool {
+    // SAFETY: caller contract.
+    unsafe { designated().fast_double_free(&*segment, &*page, address) }
+}
+
+/// A local free of a slot that carries the free key: a double free (reported, the slot left
+/// alone) or a slot whose second word happens to hold the key (freed).
+///
+/// # Safety
+/// As for [`mark_freed`], with `segment` owned by the calling thread's heap.
+#[cold]
+#[inline(never)]
+unsafe fn free_marked_local(segment: *mut Segment, page: *mut Page, memory: *mut u8) {
+    // SAFETY: caller contract.
+    unsafe {
+        if !designated().fast_double_free(&*segment, &*page, memory as usize) {
+            push_local((*segment).heap, page, memory, designated);
+        }
+    }
+}
+
 /// The designated GPA.
+#[inline(always)]
 fn designated<'a>() -> &'a GeneralPurposeAllocator {
     // SAFETY: set before any heap of the designated GPA exists, never unset; that GPA lives as
     // long as the process.
@@ -119,11 +178,10 @@ pub unsafe fn c_free_validated(memory: *mut u8) -> bool {
     if !current.is_null() && unsafe { (*segment).heap } == current {
         heap::remember_c_segment(segment as usize);
     }
-    let gpa = designated();
     // SAFETY: validated above; caller contract: the block is live and given up.
     unsafe {
-        if !gpa.fast_double_free(&*segment, &*page, memory as usize) {
-            free_slot(segment, page, memory, current, || gpa);
+        if !mark_freed(segment, page, memory as usize) {
+            free_slot(segment, page, memory, current, designated);
         }
     }
     true
@@ -233,6 +291,7 @@ impl GeneralPurposeAllocator {
             return false;
         }
         C_GPA.store(self as *const Self as *mut Self, Ordering::Release);
+        C_FREE_KEY.store(self.free_key(), Ordering::Release);
         heap::designate_c_heap(self.id());
         true
     }
