@@ -20,6 +20,7 @@ static void *worker(void *argument) {
     unsigned long sum = 0;
     for (long round = 0; round < self->rounds; round++) {
         volatile char *p = malloc(OBJECT);
+        for (int b = 0; b < OBJECT; b++) p[b] = 0;
         for (int w = 0; w < WRITES; w++)
             for (int b = 0; b < OBJECT; b++) p[b] = (char)(p[b] + w);
         sum += (unsigned char)p[OBJECT - 1];

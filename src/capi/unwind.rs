@@ -452,16 +452,25 @@ fn current_state() -> State {
 
 /// The address range of the object containing this unwinder, and whether its code keeps frame
 /// pointers (found once: `(start, end, frame pointers)`).
+#[inline(always)]
 fn own_object(probe: State) -> (usize, usize, bool) {
-    static RANGE: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
-    let end = RANGE[1].load(Ordering::Acquire);
+    let end = OWN_RANGE[1].load(Ordering::Acquire);
     if end != 0 {
         return (
-            RANGE[0].load(Ordering::Relaxed),
+            OWN_RANGE[0].load(Ordering::Relaxed),
             end,
-            RANGE[2].load(Ordering::Relaxed) != 0,
+            OWN_RANGE[2].load(Ordering::Relaxed) != 0,
         );
     }
+    find_own_object(probe)
+}
+
+/// `(start, end, frame pointers)` of [`own_object`] once found (`end` is 0 before).
+static OWN_RANGE: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
+
+#[cold]
+#[inline(never)]
+fn find_own_object(probe: State) -> (usize, usize, bool) {
     let mut object = DlFindObject::empty();
     // SAFETY: `object` is a valid out-parameter of the documented layout.
     if unsafe { _dl_find_object(probe.ip as *mut c_void, &mut object) } != 0 {
@@ -471,9 +480,9 @@ fn own_object(probe: State) -> (usize, usize, bool) {
     // its prologue) says the CFA is `rbp + 16` with the caller's `rbp` saved just below it.
     let frame_pointers = rule_for(probe.ip)
         .is_some_and(|rule| rule.from_rbp && rule.cfa_offset == 16 && rule.rbp_offset == Some(-16));
-    RANGE[0].store(object.map_start as usize, Ordering::Relaxed);
-    RANGE[2].store(usize::from(frame_pointers), Ordering::Relaxed);
-    RANGE[1].store(object.map_end as usize, Ordering::Release);
+    OWN_RANGE[0].store(object.map_start as usize, Ordering::Relaxed);
+    OWN_RANGE[2].store(usize::from(frame_pointers), Ordering::Relaxed);
+    OWN_RANGE[1].store(object.map_end as usize, Ordering::Release);
     (
         object.map_start as usize,
         object.map_end as usize,

@@ -672,29 +672,17 @@ impl GeneralPurposeAllocator {
         if !self.config.safety {
             return None;
         }
-        // SAFETY: `base` is one of this GPA's small segments (caller checked the id).
-        let segment = unsafe { &mut *(base as *mut Segment) };
-        // SAFETY: `page_holding` returns live pages of this segment.
-        let page = unsafe { &*self.page_holding(segment, address)? };
-        let (index, at_start) = page.slot_of(address);
-        if !at_start || index >= page.carved as usize {
-            return None;
-        }
+        let (page, index) = carved_slot_in(base, address)?;
         // SAFETY: safety mode keeps metadata for every slot; `index < carved <= capacity`.
         // The array lives as long as the page, which holds the live slot.
-        let meta = unsafe { &*page.meta.add(index) };
+        let meta = unsafe { &*(*page).meta.add(index) };
         (meta.state.load(Ordering::Acquire) == SLOT_LIVE).then_some(meta)
     }
 
     pub(super) fn small_block_layout(&self, base: usize, address: usize) -> Option<Layout> {
-        // SAFETY: `base` is one of this GPA's small segments (caller checked the id).
-        let segment = unsafe { &mut *(base as *mut Segment) };
-        // SAFETY: `page_holding` returns live pages of this segment.
-        let page = unsafe { &*self.page_holding(segment, address)? };
-        let (index, at_start) = page.slot_of(address);
-        if !at_start || index >= page.carved as usize {
-            return None;
-        }
+        let (page, index) = carved_slot_in(base, address)?;
+        // SAFETY: a live page of this segment.
+        let page = unsafe { &*page };
         if self.config.safety {
             // SAFETY: safety mode keeps metadata for every slot.
             let meta = unsafe { page.meta(index) };
@@ -767,6 +755,21 @@ pub(super) fn page_needs_attention(heap: &Heap, page: &Page, page_ptr: *mut Page
     !page.in_queue
         || (page.used == 0
             && unsafe { heap.queues.get_unchecked(page.class as usize) }.head != page_ptr)
+}
+
+/// The page and index of the carved slot of the small segment at `base` that starts at
+/// `address`, if one does (one bounds check, the unit table, [`Page::carved_slot`]).
+#[inline]
+fn carved_slot_in(base: usize, address: usize) -> Option<(*mut Page, usize)> {
+    if address < base + UNIT_SIZE || address >= base + SEGMENT_SIZE {
+        return None;
+    }
+    // SAFETY: `base` is a live small segment (callers' contract) and `address` lies in it.
+    unsafe {
+        let page = (*(base as *mut Segment)).page_of_unchecked(address);
+        let index = (*page).carved_slot(address)?;
+        Some((page, index))
+    }
 }
 
 fn is_slot_start(page: &Page, address: usize) -> bool {

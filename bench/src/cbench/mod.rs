@@ -17,8 +17,10 @@
 //!   suite, the allocator order rotated from round to round, so that load from other work on
 //!   the machine spreads over all of them. Medians and the spread (half the range, relative to
 //!   the median) are reported; every sample goes to the JSON output.
-//! * Timing and memory come from `wait4`: wall time from spawn to reaping, peak RSS from
-//!   `ru_maxrss` of the process.
+//! * Timing and memory come from `bench/c/spawn_rss.c`, a small (static where possible) helper
+//!   that forks, runs the program and reports its wall time and `ru_maxrss` from `wait4`. A
+//!   process's peak RSS as the kernel counts it includes the process it was forked from; the
+//!   helper is small, the harness is not (it would add several MiB to every figure).
 //! * The programs print one line with a checksum of their results: a line that differs from
 //!   glibc's on the same input marks the sample as wrong.
 //!
@@ -33,7 +35,6 @@ pub mod report;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
 /// A benchmark program.
 pub struct Benchmark {
@@ -340,11 +341,41 @@ pub fn compiler() -> String {
     std::env::var("CC").unwrap_or_else(|_| "cc".to_string())
 }
 
+/// The path of the spawn helper in `options.build_dir`.
+pub fn spawn_helper(options: &Options) -> PathBuf {
+    options.build_dir.join("spawn_rss")
+}
+
 /// Compiles every selected benchmark into `options.build_dir`; returns the executable of each
-/// source file.
+/// source file. Also builds the spawn helper (`spawn_rss`), statically if the C library
+/// allows.
 pub fn build(options: &Options) -> Result<BTreeMap<&'static str, PathBuf>, String> {
     std::fs::create_dir_all(&options.build_dir)
         .map_err(|e| format!("cannot create {}: {e}", options.build_dir.display()))?;
+    let helper_source = options.root.join("bench/c/spawn_rss.c");
+    let helper = spawn_helper(options);
+    let built_static = Command::new(compiler())
+        .args(["-O2", "-static", "-o"])
+        .arg(&helper)
+        .arg(&helper_source)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !built_static {
+        let status = Command::new(compiler())
+            .args(["-O2", "-o"])
+            .arg(&helper)
+            .arg(&helper_source)
+            .status()
+            .map_err(|e| format!("cannot run {}: {e}", compiler()))?;
+        if !status.success() {
+            return Err(format!(
+                "{} failed on {}",
+                compiler(),
+                helper_source.display()
+            ));
+        }
+    }
     let mut built = BTreeMap::new();
     for benchmark in selected_benchmarks(options) {
         if built.contains_key(benchmark.source) {
@@ -386,23 +417,23 @@ pub fn arguments(benchmark: &Benchmark, scale: u32, threads: u32) -> Vec<String>
     args
 }
 
-/// Runs one program once under one allocator.
+/// Runs one program once under one allocator (through the spawn helper).
 pub fn run_once(
     spec: &AllocatorSpec,
     program: &Path,
     args: &[String],
     options: &Options,
 ) -> Result<Sample, String> {
-    let mut command = match spec.via {
-        Via::Valgrind => {
-            let mut c = Command::new("valgrind");
-            c.args(["--tool=memcheck", "-q", "--log-file=/dev/null"])
-                .arg(program);
-            c
-        }
-        _ => Command::new(program),
-    };
-    command.args(args);
+    let result = options
+        .build_dir
+        .join(format!("result-{}.txt", std::process::id()));
+    let _ = std::fs::remove_file(&result);
+    let mut command = Command::new(spawn_helper(options));
+    command.arg(&result);
+    if spec.via == Via::Valgrind {
+        command.args(["valgrind", "--tool=memcheck", "-q", "--log-file=/dev/null"]);
+    }
+    command.arg(program).args(args);
     match spec.via {
         Via::Plain | Via::Valgrind => {}
         Via::Preload(paths) => {
@@ -416,53 +447,30 @@ pub fn run_once(
             }
         }
     }
-    command
+    let out = command
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let start = Instant::now();
-    let mut child = command
-        .spawn()
+        .stderr(Stdio::null())
+        .output()
         .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut stdout, &mut text);
-        text
-    });
-    let (status, max_rss_kib) = wait4(child.id() as libc::pid_t)?;
-    let seconds = start.elapsed().as_secs_f64();
-    let output = reader.join().unwrap_or_default();
-    let output = output.lines().next().unwrap_or("").to_string();
-    Ok(Sample {
-        seconds,
-        max_rss_kib,
-        ok: status == 0,
-        output,
-    })
-}
-
-/// Waits for `pid`; its exit status (128 + signal when killed) and peak RSS in KiB.
-fn wait4(pid: libc::pid_t) -> Result<(i32, u64), String> {
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value to overwrite.
-    let mut usage: libc::rusage = unsafe { core::mem::zeroed() };
-    loop {
-        // SAFETY: `pid` is our unreaped child; `status` and `usage` are valid out-parameters.
-        let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if reaped == pid {
-            break;
-        }
-        if reaped < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            return Err(format!("wait4: {}", std::io::Error::last_os_error()));
-        }
-    }
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
+    let report = std::fs::read_to_string(&result).map_err(|e| {
+        format!(
+            "no result from the spawn helper for {}: {e}",
+            program.display()
+        )
+    })?;
+    let _ = std::fs::remove_file(&result);
+    let fields: Vec<&str> = report.split_whitespace().collect();
+    let parse_error = || format!("bad spawn helper result {report:?}");
+    let [rss, seconds, status] = fields[..] else {
+        return Err(parse_error());
     };
-    Ok((code, usage.ru_maxrss as u64))
+    let output = String::from_utf8_lossy(&out.stdout);
+    Ok(Sample {
+        seconds: seconds.parse().map_err(|_| parse_error())?,
+        max_rss_kib: rss.parse().map_err(|_| parse_error())?,
+        ok: status == "0",
+        output: output.lines().next().unwrap_or("").to_string(),
+    })
 }
 
 /// Runs every selected (suite, benchmark, allocator) `options.rounds` times, interleaved;
