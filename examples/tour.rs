@@ -91,7 +91,7 @@ fn page_allocator() -> Result<(), Error> {
     section("PageAllocator: every block is its own OS mapping");
     let page = PageAllocator::new();
     let a = page.allocator();
-    println!("OS page size: {} bytes", gpa::os::page_size());
+    println!("OS page size: {} bytes", gpa::page_size());
     let block = a.raw_alloc(100, 1)?;
     println!("100 bytes           -> {block:p} (a whole page, page-aligned)");
     let aligned = a.raw_alloc(1 << 20, 1 << 20)?;

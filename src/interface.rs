@@ -8,24 +8,24 @@
 //! every handle, and every owning value made through it, to the implementation, so the borrow
 //! checker enforces "the allocator outlives the memory it gives out".
 //!
-//! # The raw contract (what implementations may assume)
-//! * `layout.size() > 0` on every call: the handle answers zero-size requests itself with a
-//!   dangling, well-aligned pointer and ignores their frees, exactly as Zig does.
-//! * `free`, `resize` and `remap` receive a pointer the same implementation returned, with the
-//!   same alignment and the length it currently has (the length of the last successful
-//!   alloc/resize/remap). The GPA checks this in safety mode and reports violations.
-//!
-//! Typed helpers come in two forms: *raw* ones (`alloc`, `create`, `dupe`, `alloc_print`)
-//! return references that the caller frees explicitly (`free`, `destroy`), the Zig pattern;
-//! *owning* ones (`new_box`, `boxed_slice`, `print`) return values that free themselves on
-//! drop, built on `allocator_api2`'s `Box` and `Vec` so they interoperate with hashbrown.
+//! The raw contract (what implementations may assume of their callers) is stated on
+//! [`RawAllocator`]; the two forms of typed helpers on [`Allocator`].
 
 use core::alloc::Layout;
 use core::fmt;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 
-/// Why a request for memory was not served.
+/// Why a request for memory was not served. Errors are values, never panics:
+///
+/// ```
+/// let mut buffer = [0u8; 64];
+/// let fixed = gpa::FixedBufferAllocator::new(&mut buffer);
+/// let allocator = fixed.allocator();
+/// assert_eq!(allocator.alloc::<u8>(1000).unwrap_err(), gpa::Error::OutOfMemory);
+/// assert_eq!(allocator.alloc::<u64>(usize::MAX).unwrap_err(), gpa::Error::SizeOverflow);
+/// assert_eq!(allocator.raw_alloc(8, 3).unwrap_err(), gpa::Error::InvalidAlignment);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Error {
     /// The implementation has no memory left for this request (or a limit forbids it).
@@ -54,13 +54,67 @@ impl From<Error> for allocator_api2::alloc::AllocError {
     }
 }
 
-/// The four raw operations every allocator implements (Zig's `Allocator.VTable`).
+/// The four raw operations every allocator implements (Zig's `Allocator.VTable`). Code that
+/// needs memory does not call them: it takes an [`Allocator`] handle, whose typed helpers are
+/// written once over these four.
+///
+/// What implementations may assume of their callers (the handle guarantees it):
+/// * `layout.size() > 0` on every call: the handle answers zero-size requests itself with a
+///   dangling, well-aligned pointer and ignores their frees, as Zig does.
+/// * `free`, `resize` and `remap` receive a pointer the same implementation returned, with the
+///   same alignment and the length it currently has (the length of the last successful
+///   alloc/resize/remap). The GPA checks this in safety mode and reports violations;
+///   [`ValidatingAllocator`](crate::ValidatingAllocator) checks it for any implementation.
+///
+/// An implementation that counts the bytes it hands out, over a child:
+///
+/// ```
+/// use core::alloc::Layout;
+/// use core::cell::Cell;
+/// use core::ptr::NonNull;
+/// use gpa::{Allocator, RawAllocator};
+///
+/// struct Counting<'a> {
+///     child: Allocator<'a>,
+///     live: Cell<usize>,
+/// }
+///
+/// // SAFETY: every block comes from the child, which upholds the contract; resize and free
+/// // forward the caller's contract unchanged.
+/// unsafe impl RawAllocator for Counting<'_> {
+///     fn alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
+///         let block = self.child.alloc_layout(layout).ok()?;
+///         self.live.set(self.live.get() + layout.size());
+///         Some(block)
+///     }
+///     unsafe fn resize(&self, memory: NonNull<u8>, layout: Layout, new_len: usize) -> bool {
+///         // SAFETY: forwarded caller contract.
+///         let done = unsafe { self.child.raw_resize(memory, layout.size(), layout.align(), new_len) };
+///         if done {
+///             self.live.set(self.live.get() - layout.size() + new_len);
+///         }
+///         done
+///     }
+///     unsafe fn free(&self, memory: NonNull<u8>, layout: Layout) {
+///         self.live.set(self.live.get() - layout.size());
+///         // SAFETY: forwarded caller contract.
+///         unsafe { self.child.free_layout(memory, layout) }
+///     }
+/// }
+///
+/// let page = gpa::PageAllocator::new();
+/// let counting = Counting { child: page.allocator(), live: Cell::new(0) };
+/// let allocator = Allocator::new(&counting);
+/// let text = allocator.print(format_args!("{}", "twelve bytes")).unwrap();
+/// assert_eq!(counting.live.get(), 12);
+/// drop(text);
+/// assert_eq!(counting.live.get(), 0);
+/// ```
 ///
 /// # Safety
 /// Implementors promise that a pointer returned by `alloc` (or `remap`) is valid for reads and
 /// writes of `layout.size()` bytes, aligned to `layout.align()`, and does not overlap any other
-/// live block, until it is freed or successfully resized or remapped. The callers' side of the
-/// contract is in the module documentation.
+/// live block, until it is freed or successfully resized or remapped.
 pub unsafe trait RawAllocator {
     /// Returns a new block for `layout` (`layout.size() > 0`), or `None` when out of memory.
     fn alloc(&self, layout: Layout) -> Option<NonNull<u8>>;
@@ -97,6 +151,15 @@ pub unsafe trait RawAllocator {
 }
 
 /// The handle that functions take: a `Copy` reference to some allocator implementation.
+///
+/// Its lifetime ties every handle, and every owning value made through it, to the
+/// implementation, so the borrow checker enforces "the allocator outlives the memory it gives
+/// out". Typed helpers come in two forms: *raw* ones (`alloc`, `create`, `dupe`,
+/// `alloc_print`, `realloc`) return references that the caller frees explicitly (`free`,
+/// `destroy`), the Zig pattern; *owning* ones (`new_box`, `boxed_slice`, `boxed_dupe`,
+/// `print`, `vec`) return values that free themselves on drop, built on `allocator_api2`'s
+/// `Box` and `Vec`, so they interoperate with hashbrown. The `raw_*` and `*_layout` methods
+/// work in bytes and layouts, for building other allocators.
 ///
 /// Obtained with `.allocator()` on any implementation. `Allocator<'a>` (the default, over
 /// `dyn RawAllocator`) is `!Send` and `!Sync`: single-threaded implementations (arena, fixed
@@ -192,10 +255,12 @@ impl<'a> From<SyncAllocator<'a>> for Allocator<'a> {
 
 /// A value allocated by an [`Allocator`] and freed when dropped (`A` is [`SyncAllocator`] for
 /// one that may move to another thread). Made by [`Allocator::new_box`], [`Allocator::print`],
-/// [`Allocator::boxed_slice`], [`Allocator::boxed_dupe`] or `Box::new_in`.
+/// [`Allocator::boxed_slice`], [`Allocator::boxed_dupe`] or `Box::new_in`; the [`Allocator`]
+/// and [`SyncAllocator`] examples use it.
 pub type Box<'a, T, A = Allocator<'a>> = allocator_api2::boxed::Box<T, A>;
 /// A growable vector whose buffer comes from an [`Allocator`] (`A` is [`SyncAllocator`] for
-/// one that may move to another thread). Made by [`Allocator::vec`] or `Vec::new_in`.
+/// one that may move to another thread). Made by [`Allocator::vec`] or `Vec::new_in`; the
+/// [`Allocator`] and [`SyncAllocator`] examples use it.
 pub type Vec<'a, T, A = Allocator<'a>> = allocator_api2::vec::Vec<T, A>;
 
 /// A well-aligned non-null pointer for zero-size blocks; never dereferenced, never freed.

@@ -15,7 +15,10 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
 
-/// The OS page size (4096 on x86-64 Linux), read once.
+/// The OS page size (4096 on x86-64 Linux), read once. The unit of [`PageAllocator`]'s
+/// mappings (its example uses it).
+///
+/// [`PageAllocator`]: crate::PageAllocator
 #[inline]
 pub fn page_size() -> usize {
     let cached = PAGE_SIZE.load(Ordering::Relaxed);
@@ -32,13 +35,18 @@ pub fn page_size() -> usize {
 /// Maps `len` bytes of fresh, zeroed, readable and writable memory. `None` when the OS refuses.
 pub fn map(len: usize) -> Option<NonNull<u8>> {
     debug_assert!(len != 0 && len % page_size() == 0, "map: bad length {len}");
+    map_anonymous(len, libc::PROT_READ | libc::PROT_WRITE)
+}
+
+/// A fresh private anonymous mapping of `len` bytes with `protection`, nothing committed.
+fn map_anonymous(len: usize, protection: libc::c_int) -> Option<NonNull<u8>> {
     // SAFETY: an anonymous private mapping at an address of the kernel's choosing cannot
     // alias existing memory.
     let address = unsafe {
         libc::mmap(
             core::ptr::null_mut(),
             len,
-            libc::PROT_READ | libc::PROT_WRITE,
+            protection,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
             -1,
             0,
@@ -212,6 +220,7 @@ pub unsafe fn discard(address: NonNull<u8>, len: usize) {
 ///
 /// # Safety
 /// The range is mapped and page-aligned; while inaccessible nothing may touch it.
+#[allow(dead_code)] // the primitive for guard pages
 pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> bool {
     let protection = if accessible {
         libc::PROT_READ | libc::PROT_WRITE
@@ -289,4 +298,46 @@ pub fn write_stderr(bytes: &[u8]) {
         }
         rest = &rest[written as usize..];
     }
+}
+
+/// Reserves `len` bytes of address space, inaccessible (`PROT_NONE`, no memory committed):
+/// guard regions, and ranges made accessible piece by piece with [`protect`].
+pub fn reserve(len: usize) -> Option<NonNull<u8>> {
+    debug_assert!(
+        len != 0 && len % page_size() == 0,
+        "reserve: bad length {len}"
+    );
+    map_anonymous(len, libc::PROT_NONE)
+}
+
+/// Maps `len` bytes of fresh, zeroed, readable and writable memory between two inaccessible
+/// guard regions of `guard` bytes each, so that a stray access that runs off either end of
+/// some neighbouring mapping faults instead of landing in it. Release with [`unmap_guarded`].
+pub fn map_guarded(len: usize, guard: usize) -> Option<NonNull<u8>> {
+    let total = len.checked_add(guard.checked_mul(2)?)?;
+    let start = reserve(total)?;
+    // SAFETY: `start + guard` is page-aligned inside the reservation just made.
+    let inner = unsafe { NonNull::new_unchecked(start.as_ptr().add(guard)) };
+    // SAFETY: the middle of our own fresh reservation.
+    if unsafe { protect(inner, len, true) } {
+        Some(inner)
+    } else {
+        // SAFETY: the reservation was made above and is unused.
+        unsafe { unmap(start, total) };
+        None
+    }
+}
+
+/// Unmaps a mapping made by [`map_guarded`] with the same `len` and `guard`, guards included.
+///
+/// # Safety
+/// As for [`unmap`].
+pub unsafe fn unmap_guarded(address: NonNull<u8>, len: usize, guard: usize) {
+    // SAFETY: caller contract: the guards lie right around the mapping.
+    unsafe {
+        unmap(
+            NonNull::new_unchecked(address.as_ptr().sub(guard)),
+            len + 2 * guard,
+        )
+    };
 }

@@ -14,7 +14,9 @@
 //! trace costs a line of the index and its frames, not a page: a program whose recursion makes
 //! a hundred thousand distinct traces keeps a few MiB, not hundreds. Both are reserved
 //! virtually (the OS maps their pages on first touch) and never shrink; when the index is
-//! nearly full, new traces get [`TraceId::NONE`].
+//! nearly full, new traces get [`TraceId::NONE`]. Each lies between two inaccessible guard
+//! regions of [`TABLE_GUARD`] bytes, so that a stray write running off a program's block mapped
+//! next to them faults instead of corrupting traces.
 //!
 //! Each trace also records the *module epoch* it was captured in: a counter that a checker bumps
 //! ([`next_module_epoch`]) when a shared object is unloaded (`dlclose`). The epoch is part of
@@ -48,29 +50,54 @@ pub const SKIP_BUDGET: usize = if cfg!(debug_assertions) { 16 } else { 8 };
 /// The most frames a stored trace holds.
 pub const MAX_FRAMES: usize = 32;
 
-/// How return addresses are collected.
+/// How the GPA collects the return addresses of a stack trace ([`Config::trace_method`]).
+///
+/// Frame pointers are the fast way, but Rust omits them unless asked: build with them for
+/// complete traces, in your project's `.cargo/config.toml`:
+///
+/// ```toml
+/// [build]
+/// rustflags = ["-C", "force-frame-pointers=yes"]
+/// ```
+///
+/// Without them, a frame-pointer walk stops early and traces are short or empty; choose
+/// [`TraceMethod::Unwinder`] instead, which needs no rebuild but is far slower (the figures
+/// are in [`Config::trace_method`]).
+///
+/// ```
+/// use gpa::{Config, GeneralPurposeAllocator, TraceMethod};
+///
+/// // Complete traces in a program built without frame pointers, at the unwinder's price.
+/// let gpa = GeneralPurposeAllocator::with_config(Config {
+///     trace_method: TraceMethod::Unwinder,
+///     ..Config::debug()
+/// });
+/// # drop(gpa);
+/// ```
+///
+/// [`Config::trace_method`]: crate::Config::trace_method
 // `Custom` compares by function address, which is all a configuration needs.
 #[allow(unpredictable_function_pointer_comparisons)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TraceMethod {
-    /// Walk frame pointers: a few nanoseconds per frame; needs `-C force-frame-pointers=yes`
-    /// (set by this repository's `.cargo/config.toml`) for complete traces.
+    /// Walk the chain of frame pointers: a few nanoseconds per frame, no allocation, no lock.
+    /// Complete only for code built with `-C force-frame-pointers=yes` (the default).
     FramePointers,
     /// The system unwinder (`_Unwind_Backtrace`): complete without frame pointers, but costs
     /// microseconds per trace.
     Unwinder,
     /// A walker of the caller's choice: fills the slice with return addresses, innermost
-    /// first, and returns how many. It must not allocate from a user heap.
+    /// first, and returns how many. It runs inside the allocator, so it must not allocate
+    /// from a user heap or take a lock the allocating thread may hold. (The preload library
+    /// uses this for its caching DWARF unwinder.)
     Custom(fn(&mut [usize]) -> usize),
-    /// A walker that also interns: returns the trace of the given depth, leaving out the
-    /// allocator's own frames itself (`capi::unwind::capture_user`, a caching DWARF unwinder
-    /// that remembers recent walks and their ids). It must not allocate from a user heap.
-    CustomId(fn(usize) -> TraceId),
 }
 
 /// A handle to an interned trace.
+///
+/// Example: the [`observer`](crate::observer) module documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub struct TraceId(pub u32);
+pub struct TraceId(pub(crate) u32);
 
 impl TraceId {
     /// No trace (traces disabled, or the table is full).
@@ -173,6 +200,7 @@ fn frame_pointer() -> usize {
 }
 
 /// Captures up to `depth + SKIP_BUDGET` return addresses of the caller's stack.
+#[allow(dead_code)] // `capture_id` in two steps, for callers that keep the frames
 #[inline(never)]
 pub fn capture(depth: usize, method: TraceMethod) -> Frames {
     let mut frames = Frames::new();
@@ -185,12 +213,13 @@ fn capture_into(frames: &mut Frames, depth: usize, method: TraceMethod) {
     let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
     match method {
         TraceMethod::FramePointers => walk_frame_pointers(frames, limit),
-        TraceMethod::CustomId(walk) => {
-            for &address in frames_of(walk(depth)).addresses() {
-                frames.push(address);
-            }
-        }
         TraceMethod::Custom(walk) => {
+            if let Some(interning) = interning_walker(walk) {
+                for &address in frames_of(interning(depth)).addresses() {
+                    frames.push(address);
+                }
+                return;
+            }
             let mut buffer = [0usize; MAX_FRAMES];
             let count = walk(&mut buffer[..limit]).min(limit);
             for &address in &buffer[..count] {
@@ -264,6 +293,9 @@ struct Slot {
 
 const _: () = assert!(core::mem::size_of::<Slot>() == 16);
 
+/// Inaccessible bytes on each side of the trace table and of the frame arena.
+pub const TABLE_GUARD: usize = 64 << 20;
+
 /// The current module epoch (see the module docs).
 static EPOCH: AtomicU32 = AtomicU32::new(0);
 
@@ -310,10 +342,11 @@ static FILLED: AtomicUsize = AtomicUsize::new(0);
 static ARENA: AtomicPtr<AtomicUsize> = AtomicPtr::new(core::ptr::null_mut());
 static ARENA_USED: AtomicUsize = AtomicUsize::new(1);
 
-/// Maps `bytes` once into `cell` (another thread may win the race; its mapping is kept).
+/// Maps `bytes` between guard regions once into `cell` (another thread may win the race; its
+/// mapping is kept).
 #[cold]
 fn map_once<T>(cell: &AtomicPtr<T>, bytes: usize) -> Option<NonNull<T>> {
-    let fresh = os::map(bytes)?;
+    let fresh = os::map_guarded(bytes, TABLE_GUARD)?;
     match cell.compare_exchange(
         core::ptr::null_mut(),
         fresh.as_ptr().cast(),
@@ -323,7 +356,7 @@ fn map_once<T>(cell: &AtomicPtr<T>, bytes: usize) -> Option<NonNull<T>> {
         Ok(_) => Some(fresh.cast()),
         Err(winner) => {
             // SAFETY: `fresh` was just mapped by us and never published.
-            unsafe { os::unmap(fresh, bytes) };
+            unsafe { os::unmap_guarded(fresh, bytes, TABLE_GUARD) };
             NonNull::new(winner)
         }
     }
@@ -398,6 +431,7 @@ fn avalanche(mut value: u64) -> u64 {
 }
 
 /// Stores `frames` (once per distinct stack) and returns its id.
+#[allow(dead_code)] // see `capture`
 pub fn intern(frames: &Frames) -> TraceId {
     let addresses = frames.addresses();
     if addresses.is_empty() {
@@ -498,12 +532,40 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
     if depth == 0 {
         return TraceId::NONE;
     }
-    if let TraceMethod::CustomId(walk) = method {
-        return walk(depth);
+    if let TraceMethod::Custom(walk) = method {
+        if let Some(interning) = interning_walker(walk) {
+            return interning(depth);
+        }
     }
     let mut frames = Frames::new();
     capture_into(&mut frames, depth, method);
     intern_addresses(frames.addresses())
+}
+
+/// A custom walker's interning twin (see [`register_interning_walker`]).
+static INTERNING_WALKER: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+
+/// Registers `interning` as the twin of the custom walker `walk`: where a GPA is configured
+/// with `TraceMethod::Custom(walk)`, [`capture_id`] calls `interning(depth)` instead, which
+/// returns the interned trace of that depth itself (the C ABI's caching unwinder, which
+/// remembers the ids of recent walks and skips the allocator's own frames). One twin per
+/// process.
+pub fn register_interning_walker(walk: fn(&mut [usize]) -> usize, interning: fn(usize) -> TraceId) {
+    INTERNING_WALKER[1].store(interning as usize, Ordering::Relaxed);
+    INTERNING_WALKER[0].store(walk as usize, Ordering::Release);
+}
+
+/// The interning twin registered for `walk`, if any.
+#[inline]
+fn interning_walker(walk: fn(&mut [usize]) -> usize) -> Option<fn(usize) -> TraceId> {
+    let registered = INTERNING_WALKER[0].load(Ordering::Acquire);
+    if registered == 0 || registered != walk as usize {
+        return None;
+    }
+    let twin = INTERNING_WALKER[1].load(Ordering::Relaxed);
+    // SAFETY: only `register_interning_walker` stores here, a `fn(usize) -> TraceId`, before
+    // it publishes the walker it belongs to.
+    Some(unsafe { core::mem::transmute::<usize, fn(usize) -> TraceId>(twin) })
 }
 
 /// Interns the return addresses of a trace (innermost first): its id, from the calling

@@ -14,7 +14,7 @@ use gpa::{
 };
 
 fn page_size() -> usize {
-    gpa::os::page_size()
+    gpa::page_size()
 }
 
 // ---- Zig's shared allocator tests ----

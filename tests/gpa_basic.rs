@@ -186,38 +186,45 @@ fn heaps_of_exited_threads_are_adopted_and_nothing_is_stranded() {
         let mut gpa = quiet(config);
         let survivors = std::sync::Mutex::new(Vec::new());
         for generation in 0..50usize {
+            // Joined explicitly: a scope's end waits for the closures only, while `join`
+            // waits for the OS thread to exit, after its thread-exit hook abandoned its heap.
             std::thread::scope(|scope| {
-                for worker in 0..2usize {
-                    let (gpa, survivors) = (&gpa, &survivors);
-                    scope.spawn(move || {
-                        let allocator = gpa.allocator();
-                        let blocks: Vec<usize> = (0..200)
-                            .map(|i| allocator.raw_alloc(32 + i, 8).unwrap().as_ptr() as usize)
-                            .collect();
-                        // Half is freed here, half outlives the thread and is freed by the
-                        // next generation (a cross-thread free into an abandoned heap).
-                        let mut survivors = survivors.lock().unwrap();
-                        for old in survivors.drain(..) {
-                            let (address, size): (usize, usize) = old;
-                            // SAFETY: blocks of an earlier generation, freed once.
-                            unsafe {
-                                allocator.raw_free(
-                                    core::ptr::NonNull::new(address as *mut u8).unwrap(),
-                                    size,
-                                    8,
-                                )
-                            };
-                        }
-                        for (i, &block) in blocks.iter().enumerate() {
-                            let pointer = core::ptr::NonNull::new(block as *mut u8).unwrap();
-                            if (i + generation + worker) % 2 == 0 {
-                                // SAFETY: live block freed once.
-                                unsafe { allocator.raw_free(pointer, 32 + i, 8) };
-                            } else {
-                                survivors.push((block, 32 + i));
+                let workers: Vec<_> = (0..2usize)
+                    .map(|worker| {
+                        let (gpa, survivors) = (&gpa, &survivors);
+                        scope.spawn(move || {
+                            let allocator = gpa.allocator();
+                            let blocks: Vec<usize> = (0..200)
+                                .map(|i| allocator.raw_alloc(32 + i, 8).unwrap().as_ptr() as usize)
+                                .collect();
+                            // Half is freed here, half outlives the thread and is freed by the
+                            // next generation (a cross-thread free into an abandoned heap).
+                            let mut survivors = survivors.lock().unwrap();
+                            for old in survivors.drain(..) {
+                                let (address, size): (usize, usize) = old;
+                                // SAFETY: blocks of an earlier generation, freed once.
+                                unsafe {
+                                    allocator.raw_free(
+                                        core::ptr::NonNull::new(address as *mut u8).unwrap(),
+                                        size,
+                                        8,
+                                    )
+                                };
                             }
-                        }
-                    });
+                            for (i, &block) in blocks.iter().enumerate() {
+                                let pointer = core::ptr::NonNull::new(block as *mut u8).unwrap();
+                                if (i + generation + worker) % 2 == 0 {
+                                    // SAFETY: live block freed once.
+                                    unsafe { allocator.raw_free(pointer, 32 + i, 8) };
+                                } else {
+                                    survivors.push((block, 32 + i));
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                for worker in workers {
+                    worker.join().unwrap();
                 }
             });
         }

@@ -6,8 +6,8 @@ use core::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use gpa::gpa::observer::{self, Observer, MAX_OBSERVATIONS};
-use gpa::trace::TraceId;
+use gpa::observer::TraceId;
+use gpa::observer::{self, Observer, MAX_OBSERVATIONS};
 use gpa::{Config, GeneralPurposeAllocator, OnError, RawAllocator};
 
 /// Records every event as text, and the bytes live according to the events.

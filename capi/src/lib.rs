@@ -2,12 +2,13 @@
 //!
 //! `LD_PRELOAD=libgpa_preload.so PROGRAM` (or `gpa run -- PROGRAM`) makes every `malloc`,
 //! `free`, ... of an unchanged, dynamically linked program go to the GPA. Each exported
-//! function only forwards to `gpa::capi`, where the C semantics, the settings (environment
-//! variables `GPA_MODE`, `GPA_FRAMES`, ...) and the exit report live (mimalloc's
-//! `alloc-override.c` and snmalloc's `override/malloc.cc` are shims of this kind).
+//! function only forwards to `gpa::__capi` (a hidden module of the library, kept for this
+//! crate), where the C semantics, the settings (environment variables `GPA_MODE`,
+//! `GPA_FRAMES`, ...) and the exit report live (mimalloc's `alloc-override.c` and snmalloc's
+//! `override/malloc.cc` are shims of this kind).
 //!
 //! # Invariants
-//! * No function here allocates or keeps state; the constructor only asks `gpa::capi` to
+//! * No function here allocates or keeps state; the constructor only asks `gpa::__capi` to
 //!   read the environment and register the exit report.
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -15,7 +16,7 @@
 
 use core::ffi::{c_char, c_int, c_void};
 
-use gpa::capi;
+use gpa::__capi as capi;
 
 /// Runs when the library is loaded, before the program's constructors and `main`.
 extern "C" fn constructor() {
@@ -156,7 +157,7 @@ pub unsafe extern "C" fn free_aligned_sized(memory: *mut c_void, align: usize, s
 // ---- C++: every `operator new` / `operator delete` of the Itanium ABI ----
 //
 // `operator new` may throw `std::bad_alloc` (through the program's C++ runtime, see
-// `gpa::capi::family`), so those functions use the `C-unwind` ABI. The `nothrow_t` arguments
+// `gpa::__capi::family`), so those functions use the `C-unwind` ABI. The `nothrow_t` arguments
 // are references that are never read.
 
 use capi::family::{self, Family, Release};
@@ -386,7 +387,7 @@ pub unsafe extern "C" fn _ZdaPvSt11align_val_tRKSt9nothrow_t(
 // ---- dynamic loading ----
 
 /// `dlclose`: in check mode, records the object's identity first, so frames captured in it are
-/// still named from it in the report (see `gpa::capi::unload`).
+/// still named from it in the report (see `gpa::__capi::unload`).
 ///
 /// # Safety
 /// As for C's `dlclose`.
@@ -396,7 +397,7 @@ pub unsafe extern "C" fn dlclose(handle: *mut c_void) -> core::ffi::c_int {
     unsafe { capi::unload::dlclose(handle) }
 }
 
-// ---- Processes: `_exit`, `exec` and `posix_spawn` (forwarded to `gpa::capi::process`) ----
+// ---- Processes: `_exit`, `exec` and `posix_spawn` (forwarded to `gpa::__capi::process`) ----
 
 /// C `_exit`: the report first (check mode), then the end of the process. dash ends every
 /// `sh -c` this way, so `atexit` hooks never run.
@@ -502,13 +503,13 @@ pub unsafe extern "C" fn posix_spawnp(
 /// The variadic `execl`, `execlp` and `execle`, which stable Rust cannot define: each is a
 /// trampoline (x86-64 System V) that lays the argument registers out in front of the
 /// arguments the caller passed on the stack, so that the whole list is one null-terminated
-/// array, and calls `gpa::capi::process::exec_list` with it. On other architectures glibc's
+/// array, and calls `gpa::__capi::process::exec_list` with it. On other architectures glibc's
 /// versions run (their `exec` is then not recorded).
 #[cfg(target_arch = "x86_64")]
 mod variadic {
     use core::ffi::{c_char, c_int};
 
-    use gpa::capi::process::{exec_list, ExecList};
+    use gpa::__capi::process::{exec_list, ExecList};
 
     macro_rules! trampoline {
         ($name:ident, $kind:expr, $helper:ident) => {

@@ -1,5 +1,5 @@
 //! Merging what every process of a run wrote into the report directory: the event files and
-//! reports of `gpa::capi::process::events`, into one list of processes (each program image,
+//! reports of `gpa::__capi::process::events`, into one list of processes (each program image,
 //! checked or not and why) and one report.
 //!
 //! # Design
@@ -20,8 +20,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use gpa::capi::process::events::{self, CHECKED};
-use gpa::capi::process::inspect::Reason;
+use gpa::__capi::process::events::{self, CHECKED};
+use gpa::__capi::process::inspect::Reason;
 use serde_json::{json, Value};
 
 /// One program image of the run.

@@ -10,7 +10,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use gpa::capi::process::inspect::{self, Kind, LaunchError, Reason};
+use gpa::__capi::process::inspect::{self, Kind, LaunchError, Reason};
 
 /// The program, ready to start.
 pub(crate) struct Launch {
@@ -112,7 +112,7 @@ fn resolve(program: &str) -> Result<PathBuf, LaunchFailure> {
             continue;
         }
         let c_candidate = CString::new(candidate.as_os_str().as_bytes()).unwrap_or_default();
-        if gpa::capi::process::sys::executable(&c_candidate).is_ok() {
+        if gpa::__capi::process::sys::executable(&c_candidate).is_ok() {
             return Ok(candidate);
         }
         denied.get_or_insert(candidate);

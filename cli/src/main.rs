@@ -7,11 +7,11 @@
 //!
 //! # Design
 //! Options become environment variables of the child (`GPA_MODE`, `GPA_FRAMES`, ...; see
-//! `gpa::capi::settings`). The program is found and inspected first (`launch`: 127 when it
+//! `src/capi/settings.rs`). The program is found and inspected first (`launch`: 127 when it
 //! is not found, 126 when it cannot run or cannot be checked, `/bin/sh` for a script without
 //! `#!`). Every process of the run (the program and the children it starts, which inherit
 //! `LD_PRELOAD`) records its start, its `exec`s and `posix_spawn`s, and its report in a
-//! fresh directory (`GPA_REPORT_DIR`; `gpa::capi::process`); this program turns them into
+//! fresh directory (`GPA_REPORT_DIR`; `src/capi/process`); this program turns them into
 //! one list of processes, checked or not and why, and one report (`collect`). The exit
 //! status is the program's own (128 + signal number when a signal ended it),
 //! `--error-exitcode` when there are findings, or `--unchecked-exitcode` (77) when the

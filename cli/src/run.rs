@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use gpa::capi::process::inspect::Reason;
+use gpa::__capi::process::inspect::Reason;
 
 use crate::collect::{self, Image};
 use crate::launch;

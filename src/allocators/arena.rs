@@ -67,6 +67,18 @@ const _: () = assert!(HEADER % NODE_ALIGN == 0);
 const SLACK: usize = 16;
 
 /// What [`ArenaAllocator::reset`] keeps.
+///
+/// ```
+/// let page = gpa::PageAllocator::new();
+/// let mut arena = gpa::ArenaAllocator::new(page.allocator());
+/// for request in 0..3 {
+///     let text = arena.allocator().alloc_print(format_args!("request {request}")).unwrap();
+///     assert!(text.starts_with("request"));
+///     // Everything of this request goes at once; its buffer stays for the next one.
+///     assert!(arena.reset(gpa::ResetMode::RetainCapacity));
+/// }
+/// assert!(arena.query_capacity() > 0);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResetMode {
     /// Return every buffer to the child.

@@ -35,7 +35,25 @@ use core::ptr::NonNull;
 use crate::allocators::fixed_buffer::FixedBufferAllocator;
 use crate::interface::{impl_allocator_api2, Allocator, RawAllocator};
 
-/// Serves from a buffer first, then from a fallback allocator; see the module documentation.
+/// Serves requests from a caller-given buffer (typically an array on the stack) and falls back
+/// to another allocator when the buffer cannot (Zig's `std.heap.StackFallbackAllocator`): a
+/// function that usually needs a little scratch memory and occasionally a lot keeps the usual
+/// case off the heap.
+///
+/// `free`, `resize` and `remap` go to whichever allocator owns the pointer; a buffer block
+/// that must grow beyond the buffer moves to the fallback.
+///
+/// ```
+/// let mut scratch = [0u8; 256];
+/// let page = gpa::PageAllocator::new();
+/// let stack_first = gpa::BufferFirstAllocator::new(&mut scratch, page.allocator());
+/// let allocator = stack_first.allocator();
+/// let small = allocator.alloc_filled(16, 7u8).unwrap(); // from `scratch`
+/// let large = allocator.alloc_filled(4096, 7u8).unwrap(); // from the page allocator
+/// assert!(stack_first.in_buffer(small.as_ptr()) && !stack_first.in_buffer(large.as_ptr()));
+/// // SAFETY: `large` came from this allocator and is not used again.
+/// unsafe { allocator.free(large) };
+/// ```
 pub struct BufferFirstAllocator<'buf, 'a> {
     buffer: FixedBufferAllocator<'buf>,
     fallback: Allocator<'a>,

@@ -17,11 +17,23 @@ use core::ptr::NonNull;
 
 use crate::interface::{impl_allocator_api2, Allocator, RawAllocator, SyncAllocator};
 
-/// Fails every allocation. Stateless, `Copy`, `Sync`.
+/// Fails every allocation (Zig's `std.testing.failing_allocator`): the cheapest check that a
+/// function reports [`Error::OutOfMemory`](crate::Error::OutOfMemory) instead of panicking.
+/// To fail the *n*-th request instead, use [`FailingAllocator`](crate::testing::FailingAllocator).
+/// Stateless, `Copy`, `Sync`.
+///
+/// ```
+/// let failing = gpa::AlwaysFailingAllocator::new();
+/// let result = failing.allocator().print(format_args!("{}", 42));
+/// assert_eq!(result.unwrap_err(), gpa::Error::OutOfMemory);
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AlwaysFailingAllocator;
 
-/// An `AlwaysFailingAllocator` usable where a `&'static` is needed.
+/// An `AlwaysFailingAllocator` usable where a `&'static` is needed:
+/// `gpa::ALWAYS_FAILING_ALLOCATOR.allocator()` is an `Allocator<'static>`.
+///
+/// Example: [`AlwaysFailingAllocator`].
 pub static ALWAYS_FAILING_ALLOCATOR: AlwaysFailingAllocator = AlwaysFailingAllocator;
 
 impl AlwaysFailingAllocator {

@@ -19,11 +19,27 @@ use core::ptr::NonNull;
 use crate::interface::{impl_allocator_api2, Allocator, RawAllocator, SyncAllocator};
 use crate::os;
 
-/// Maps every allocation directly from the OS. Stateless and thread-safe.
+/// Maps every allocation directly from the OS (Zig's `std.heap.page_allocator`): each block is
+/// its own mapping, rounded up to whole OS pages, so it suits few, large, long-lived blocks and
+/// the backing of other allocators (it is the GPA's default backing). Stateless, `Copy` and
+/// thread-safe; also a `GlobalAlloc`.
+///
+/// ```
+/// let page = gpa::PageAllocator::new();
+/// let allocator = page.allocator();
+/// let table = allocator.alloc_filled(1 << 20, 0u8).unwrap(); // 1 MiB, zeroed pages
+/// assert_eq!(table.as_ptr() as usize % gpa::page_size(), 0);
+/// // SAFETY: `table` came from this allocator and is not used again.
+/// unsafe { allocator.free(table) };
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PageAllocator;
 
-/// A `PageAllocator` usable where a `&'static` is needed.
+/// A `PageAllocator` usable where a `&'static` is needed (as for
+/// [`Config::backing_allocator`](crate::Config::backing_allocator)):
+/// `gpa::PAGE_ALLOCATOR.allocator()` is an `Allocator<'static>`.
+///
+/// Example: [`Config::backing_allocator`](crate::Config::backing_allocator) takes it.
 pub static PAGE_ALLOCATOR: PageAllocator = PageAllocator;
 
 #[inline]

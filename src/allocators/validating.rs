@@ -33,7 +33,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::interface::{impl_allocator_api2, Allocator, RawAllocator};
 
-/// Which rule of the contract a call broke.
+/// Which rule of the contract a call broke (see the [`ValidatingAllocator`] example).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ViolationKind {
     /// A request with length zero reached the raw interface (the handle answers those itself).
@@ -53,7 +53,8 @@ pub enum ViolationKind {
     OverlappingBlock,
 }
 
-/// The raw operation during which a violation was seen.
+/// The raw operation during which a violation was seen (see the [`ValidatingAllocator`]
+/// example).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RawOperation {
     /// `RawAllocator::alloc`.
@@ -66,7 +67,10 @@ pub enum RawOperation {
     Free,
 }
 
-/// A block as the validator knows it: start address and layout.
+/// A block as the validator knows it: start address and layout
+/// ([`ValidatingAllocator::live_blocks`], and the block a [`Violation`] conflicts with).
+///
+/// Example: [`ValidatingAllocator`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BlockRecord {
     /// Start address.
@@ -93,6 +97,7 @@ impl BlockRecord {
 
 /// One broken rule: what, during which call, with what arguments, and the recorded block it
 /// conflicts with (the live block for mismatches and overlaps, the freed one for double frees).
+/// Its `Display` is the line printed to stderr. See the [`ValidatingAllocator`] example.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Violation {
     /// The rule.
@@ -173,8 +178,34 @@ impl State {
     }
 }
 
-/// Checks every raw call against the contract and keeps a list of violations; see the module
-/// documentation.
+/// A debugging wrapper that checks every raw call against the allocator contract, in both
+/// directions, and keeps the violations as data (and prints them to stderr).
+///
+/// Checked on the caller's side: non-zero lengths; `free`/`resize`/`remap` of a live pointer
+/// with the length and alignment it has; no double free. On the child's side: blocks aligned
+/// as asked and overlapping no live block. A bad `free` is not forwarded and a bad
+/// `resize`/`remap` fails, so the child's heap stays intact. Every call takes a lock and does
+/// map operations, and the bookkeeping allocates from the global allocator: a tool for
+/// debugging, never the `#[global_allocator]` itself.
+///
+/// ```
+/// use gpa::{PageAllocator, ValidatingAllocator, ViolationKind};
+///
+/// let page = PageAllocator::new();
+/// let validating = ValidatingAllocator::new(page.allocator()).with_stderr_reports(false);
+/// let allocator = validating.allocator();
+/// let block = allocator.raw_alloc(64, 16).unwrap();
+/// // SAFETY: deliberate misuse; the validator refuses the bad calls before the page allocator
+/// // sees them.
+/// unsafe {
+///     allocator.raw_free(block, 32, 16); // wrong length: refused
+///     allocator.raw_free(block, 64, 16); // correct
+///     allocator.raw_free(block, 64, 16); // double free: refused
+/// }
+/// let kinds: Vec<ViolationKind> = validating.violations().iter().map(|v| v.kind).collect();
+/// assert_eq!(kinds, [ViolationKind::LengthMismatch, ViolationKind::DoubleFree]);
+/// assert!(validating.live_blocks().is_empty());
+/// ```
 pub struct ValidatingAllocator<'a> {
     child: Allocator<'a>,
     state: Mutex<State>,

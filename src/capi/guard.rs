@@ -1,23 +1,28 @@
-//! Front guards (check mode): underflow detection for C blocks, on top of the GPA's canaries.
+//! Front guards (check mode): underflow detection for C blocks, on top of the GPA's redzones.
 //!
 //! # Design
-//! The GPA checks the bytes *after* a block (canaries) but keeps nothing before it: the byte
-//! before a block is the tail of the previous slot, or page metadata. So in check mode every
-//! C block gets a guard in front: `malloc(n)` takes `n + pad` bytes from the GPA, fills the
-//! first `pad` bytes with [`GUARD`] and hands out `base + pad`. The guard is checked when the
-//! block is freed or reallocated and at exit; a changed byte is an underflow.
+//! The GPA checks the bytes *after* a block (its redzone) but keeps nothing before it: the byte
+//! before a block is the tail of the previous slot, or a guard page. So in check mode every C
+//! block gets a guard in front: `malloc(n)` takes `n + pad` bytes from the GPA, fills the first
+//! `pad` bytes with [`GUARD`] and hands out `base + pad`. The guard is checked when the block
+//! is freed or reallocated and at exit; a changed byte is an underflow.
 //!
 //! ```text
 //!  base (GPA block)          user pointer (what C sees)
-//!  |<------ pad ------>|<------------- n bytes ------------->|<- GPA canary ->|
-//!  | GUARD ... GUARD   | user data                           | C5 C5 ...      |
+//!  |<------ pad ------>|<------------- n bytes ------------->|<- GPA redzone ->|
+//!  | GUARD ... GUARD   | user data                           | C5 C5 ...       |
 //! ```
 //!
-//! `pad` is [`FRONT`] (16, keeping `malloc`'s 16-byte alignment) or the requested alignment
-//! when it is larger (so `base + pad` stays aligned). A user pointer maps back to its base as
-//! `user - 16` when that is a live block with alignment 16 or less, else `user - align` for the
-//! power of two `align` the live block there was allocated with ([`base_of`]). Findings the
-//! GPA records carry base addresses and padded sizes; [`to_user`] translates them back.
+//! `pad` is [`FRONT`] (32, a multiple of `malloc`'s 16-byte alignment, so that a write 32 bytes
+//! before a block still lands in its own guard) or the requested alignment when it is larger
+//! (so `base + pad` stays aligned): `pad = max(FRONT, alignment)`, and the GPA records the
+//! alignment with the block. A user pointer maps back to its block through
+//! `GeneralPurposeAllocator::block_containing` on the byte before it (which lies in the guard):
+//! the block is found whatever its alignment, live or freed, and `user == start + pad` says the
+//! pointer is the block's own ([`find`]). Findings the GPA records carry block starts, padded
+//! sizes and the block's alignment; [`to_user`] translates them back, so every kind
+//! (overflow, write after free, double free, leak) names the program's pointer and the size it
+//! asked for, also after the block was freed.
 //!
 //! A block whose tag (`GeneralPurposeAllocator::set_block_tag`) has [`COOKIE_TAG`] set keeps
 //! the last 8 guard bytes zero instead: blocks of scalar `operator new`, where a mistaken
@@ -31,19 +36,18 @@
 //! * Every live check-mode block made through this module has `pad` guard bytes at its start,
 //!   and `pad = max(FRONT, block's alignment)`; they are all [`GUARD`], except the last 8,
 //!   which are zero when the block's tag has [`COOKIE_TAG`].
-//! * A pointer that is not a user pointer of a live block is passed to the GPA as
-//!   `user - FRONT` (wrapping), so that its reports (double, invalid free) translate back to
-//!   the pointer the program used.
+//! * A pointer that is not the user pointer of a block is passed to the GPA as `user - FRONT`
+//!   (wrapping), so that the GPA's report (invalid free) translates back to the pointer the
+//!   program used.
 
 use core::alloc::{GlobalAlloc, Layout};
 use std::sync::Mutex;
 
 use crate::gpa::{GeneralPurposeAllocator, InsideAllocator, LiveBlock};
 use crate::report::{FindingKind, RawFinding};
-use crate::trace::TraceId;
 
-/// Guard bytes in front of a block with alignment 16 or less.
-pub const FRONT: usize = 16;
+/// Guard bytes in front of a block with alignment 32 or less.
+pub const FRONT: usize = 32;
 /// The guard fill byte.
 pub const GUARD: u8 = 0xF7;
 /// A block tag bit: the last 8 guard bytes are zero (see the module docs).
@@ -67,7 +71,7 @@ pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u
     let Some(total) = size.checked_add(pad) else {
         return core::ptr::null_mut();
     };
-    let Ok(layout) = Layout::from_size_align(total, align.max(FRONT)) else {
+    let Ok(layout) = Layout::from_size_align(total, align.max(super::MIN_ALIGN)) else {
         return core::ptr::null_mut();
     };
     // SAFETY: a valid layout of non-zero size.
@@ -119,36 +123,39 @@ fn tag_of(gpa: &GeneralPurposeAllocator, base: *const u8) -> u8 {
     gpa.block_info(base).map_or(0, |info| info.tag)
 }
 
-/// The GPA block behind user pointer `user`, and its pad, if `user` is one.
+/// The GPA block whose user pointer `user` is.
+#[derive(Clone, Copy, Debug)]
+pub struct Found {
+    /// The GPA block's start.
+    pub base: *mut u8,
+    /// Its front pad (`user - base`).
+    pub pad: usize,
+    /// Still allocated (else freed and remembered by the GPA).
+    pub live: bool,
+}
+
+/// The GPA block (live or freed) whose user pointer is `user`, if it is one.
+#[inline]
+pub fn find(gpa: &GeneralPurposeAllocator, user: *mut u8) -> Option<Found> {
+    let address = user as usize;
+    let info = gpa.block_containing(address.checked_sub(1)?)?;
+    let pad = pad_for(info.align);
+    (info.start.checked_add(pad) == Some(address)).then_some(Found {
+        base: info.start as *mut u8,
+        pad,
+        live: info.live,
+    })
+}
+
+/// The live GPA block behind user pointer `user`, and its pad, if `user` is one.
 #[inline]
 pub fn base_of(gpa: &GeneralPurposeAllocator, user: *mut u8) -> Option<(*mut u8, usize)> {
-    let address = user as usize;
-    let base = address.checked_sub(FRONT)?;
-    if let Some(layout) = gpa.block_layout(base as *const u8) {
-        if layout.align() <= FRONT {
-            return Some((base as *mut u8, FRONT));
-        }
-    }
-    base_of_aligned(gpa, address)
+    find(gpa, user)
+        .filter(|found| found.live)
+        .map(|found| (found.base, found.pad))
 }
 
-#[cold]
-fn base_of_aligned(gpa: &GeneralPurposeAllocator, address: usize) -> Option<(*mut u8, usize)> {
-    let mut align = 2 * FRONT;
-    while align <= address && address % align == 0 && align <= 1 << 30 {
-        let base = address - align;
-        if gpa
-            .block_layout(base as *const u8)
-            .is_some_and(|layout| layout.align() == align)
-        {
-            return Some((base as *mut u8, align));
-        }
-        align *= 2;
-    }
-    None
-}
-
-/// What to pass to the GPA for a pointer that is not a live user pointer.
+/// What to pass to the GPA for a pointer that is not a block's user pointer.
 #[inline]
 pub fn unknown_base(user: *mut u8) -> *mut u8 {
     (user as usize).wrapping_sub(FRONT) as *mut u8
@@ -161,12 +168,26 @@ pub fn unknown_base(user: *mut u8) -> *mut u8 {
 #[inline]
 pub unsafe fn intact(base: *const u8, pad: usize, tag: u8) -> bool {
     // SAFETY: caller contract.
+    unsafe { first_changed(base, pad, tag) }.is_none()
+}
+
+/// The index of the first guard byte that changed: the lowest address, which is the farthest
+/// from the block (Valgrind reports the first invalid access, usually that one).
+///
+/// # Safety
+/// As for [`intact`].
+unsafe fn first_changed(base: *const u8, pad: usize, tag: u8) -> Option<usize> {
+    // SAFETY: caller contract.
     let guard = unsafe { core::slice::from_raw_parts(base, pad) };
-    if tag & COOKIE_TAG != 0 && pad >= COOKIE {
-        let (fill, cookie) = guard.split_at(pad - COOKIE);
-        return fill.iter().all(|&byte| byte == GUARD) && cookie.iter().all(|&byte| byte == 0);
-    }
-    guard.iter().all(|&byte| byte == GUARD)
+    let cookie_from = if tag & COOKIE_TAG != 0 && pad >= COOKIE {
+        pad - COOKIE
+    } else {
+        pad
+    };
+    guard.iter().enumerate().position(|(index, &byte)| {
+        let expected = if index < cookie_from { GUARD } else { 0 };
+        byte != expected
+    })
 }
 
 /// Checks the guard of a live block about to be freed or moved; records an underflow.
@@ -175,27 +196,24 @@ pub unsafe fn intact(base: *const u8, pad: usize, tag: u8) -> bool {
 /// `base` is a live block of at least `pad` bytes.
 #[inline]
 pub unsafe fn check(gpa: &GeneralPurposeAllocator, base: *mut u8, pad: usize) {
+    let tag = tag_of(gpa, base);
     // SAFETY: caller contract.
-    if !unsafe { intact(base, pad, tag_of(gpa, base)) } {
-        report_underflow(gpa, base as usize, pad);
+    if let Some(index) = unsafe { first_changed(base, pad, tag) } {
+        report_underflow(gpa, base as usize, pad, index);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn report_underflow(gpa: &GeneralPurposeAllocator, base: usize, pad: usize) {
+fn report_underflow(gpa: &GeneralPurposeAllocator, base: usize, pad: usize, index: usize) {
     let _inside = InsideAllocator::enter();
-    let mut alloc_trace = TraceId::NONE;
-    let mut size = 0;
-    gpa.for_each_live_block(|block| {
-        if block.address == base {
-            alloc_trace = block.alloc_trace;
-            size = block.size;
-        }
-    });
     let mut finding = RawFinding::new(FindingKind::Underflow, base + pad);
-    finding.size = size.saturating_sub(pad);
-    finding.alloc_trace = alloc_trace;
+    if let Some(info) = gpa.block_info(base as *const u8) {
+        finding.size = info.layout.size().saturating_sub(pad);
+        finding.align = info.layout.align();
+        finding.alloc_trace = info.alloc_trace;
+    }
+    finding.offset = Some(index as isize - pad as isize);
     let frames = gpa.config().stack_trace_frames;
     finding.site_trace = crate::trace::capture_id(frames, gpa.config().trace_method);
     record(finding);
@@ -228,10 +246,15 @@ pub fn check_live(gpa: &GeneralPurposeAllocator, blocks: &[LiveBlock]) {
         // SAFETY: a live block of the GPA; every check-mode block is at least `pad` bytes
         // (blocks of other origins, if any, are at least as long as their requested size,
         // and only blocks of `pad` bytes or more are read).
-        if block.size >= pad && !unsafe { intact(block.address as *const u8, pad, tag) } {
+        if block.size < pad {
+            continue;
+        }
+        // SAFETY: as above.
+        if let Some(index) = unsafe { first_changed(block.address as *const u8, pad, tag) } {
             let mut finding = RawFinding::new(FindingKind::Underflow, block.address + pad);
             finding.size = block.size - pad;
             finding.alloc_trace = block.alloc_trace;
+            finding.offset = Some(index as isize - pad as isize);
             record(finding);
         }
     }
@@ -248,14 +271,32 @@ pub fn take_recorded(list: &Mutex<std::vec::Vec<RawFinding>>) -> std::vec::Vec<R
     core::mem::take(&mut *list.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
 }
 
-/// A GPA finding (base address, padded size) in the program's terms.
-pub fn to_user(gpa: &GeneralPurposeAllocator, mut finding: RawFinding) -> RawFinding {
-    let pad = gpa
-        .block_layout(finding.address as *const u8)
-        .map_or(FRONT, |layout| pad_for(layout.align()));
-    finding.address = finding.address.wrapping_add(pad);
+/// A GPA finding (block start, padded size) in the program's terms: the GPA records the
+/// block's alignment with every finding about a block, so this holds after the block was
+/// freed too.
+pub fn to_user(_gpa: &GeneralPurposeAllocator, mut finding: RawFinding) -> RawFinding {
+    // The block's front pad, when the finding names a block (its alignment is known).
+    let pad = if finding.align != 0 {
+        pad_for(finding.align)
+    } else {
+        FRONT
+    };
+    // What this module passed to the GPA: the block's start, or `user - FRONT` for a
+    // pointer that is no block's user pointer (reported as such).
+    let passed_front = matches!(
+        finding.kind,
+        FindingKind::InvalidFree | FindingKind::ForeignFree | FindingKind::InternalError
+    );
+    let shift = if passed_front { FRONT } else { pad };
+    finding.address = finding.address.wrapping_add(shift);
     finding.size = finding.size.saturating_sub(pad);
     finding.claimed_size = finding.claimed_size.saturating_sub(pad);
+    // Offsets count from the GPA block's start, the program's block starts `pad` later; an
+    // invalid free's offset is that of the address passed (`FRONT` before the pointer).
+    let passed = if passed_front { FRONT } else { 0 };
+    finding.offset = finding
+        .offset
+        .map(|offset| offset + passed as isize - pad as isize);
     finding
 }
 

@@ -106,7 +106,8 @@ fn trace_method() -> TraceMethod {
         if settings::env_bytes(c"GPA_UNWIND_CHECK") == Some(b"1") {
             unwind::enable_cross_check();
         }
-        return TraceMethod::CustomId(unwind::capture_user);
+        crate::trace::register_interning_walker(unwind::capture_user_frames, unwind::capture_user);
+        return TraceMethod::Custom(unwind::capture_user_frames);
     }
     TraceMethod::Unwinder
 }
@@ -217,15 +218,17 @@ unsafe fn free_fast(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
 /// a live block is checked (family, size, alignment, guard) and freed; a block of libc's own
 /// allocator goes back to libc ([`foreign`]); anything else is diagnosed and reported.
 fn release_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8, release: family::Release) {
-    match guard::base_of(gpa, memory) {
+    match guard::find(gpa, memory) {
         // SAFETY: a live block with its guard; check mode accepts any pointer in `free`.
-        Some((base, pad)) => unsafe {
-            if let Some(info) = gpa.block_info(base) {
-                family::check_release(gpa, memory, pad, &info, release);
+        Some(found) if found.live => unsafe {
+            if let Some(info) = gpa.block_info(found.base) {
+                family::check_release(gpa, memory, found.pad, &info, release);
             }
-            guard::check(gpa, base, pad);
-            gpa.free_unsized(base);
+            guard::check(gpa, found.base, found.pad);
+            gpa.free_unsized(found.base);
         },
+        // SAFETY: check mode: the GPA reports the double free of the block it remembers.
+        Some(found) => unsafe { gpa.free_unsized(found.base) },
         None => release_unknown(gpa, memory),
     }
 }
@@ -295,7 +298,13 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
             moved
         };
     }
-    let Some((base, pad)) = guard::base_of(gpa, memory) else {
+    let found = guard::find(gpa, memory);
+    let Some((base, pad)) = found.filter(|found| found.live).map(|f| (f.base, f.pad)) else {
+        if let Some(found) = found {
+            // SAFETY: a freed block's start: the GPA reports the double free, returns null.
+            unsafe { gpa.realloc_unsized(found.base, size.saturating_add(guard::FRONT)) };
+            return fail(libc::ENOMEM);
+        }
         // SAFETY: forwarded caller contract.
         return unsafe { realloc_unknown(gpa, memory, size) };
     };

@@ -342,10 +342,21 @@ pub fn capture(out: &mut [usize]) -> usize {
     count
 }
 
+/// The frames of [`capture_user`], for `TraceMethod::Custom`: the GPA calls `capture_user`
+/// itself, registered as this walker's interning twin (`trace::register_interning_walker`);
+/// this form serves callers that want the frames.
+#[inline(never)]
+pub fn capture_user_frames(out: &mut [usize]) -> usize {
+    let frames = crate::trace::frames_of(capture_user(out.len()));
+    let addresses = frames.addresses();
+    out[..addresses.len()].copy_from_slice(addresses);
+    addresses.len()
+}
+
 /// The interned trace of the calling thread's stack outside the object containing this
 /// unwinder (the preload library: the allocator's own frames), `depth` frames deep. The
-/// `TraceMethod::CustomId` walker of the C ABI's check mode: its traces start at the program's
-/// call to `malloc`, `free`, ...
+/// C ABI's check mode captures its traces with it: they start at the program's call to
+/// `malloc`, `free`, ...
 ///
 /// The allocator's own frames are crossed on their frame-pointer chain (the crate is built
 /// with frame pointers, which the first use checks against the unwind rule of this function);

@@ -77,7 +77,7 @@ pub unsafe fn c_free(memory: *mut u8) -> bool {
     if heap::is_own_c_segment(base) && !observer::active() {
         // A segment of this thread's C heap: no page-map lookup, no header check, no owner
         // check; the slot is still validated.
-        let segment = base as *mut Segment;
+        let segment = Segment::of(address);
         // SAFETY: remembered segments are live small segments of the designated GPA owned by
         // this thread's heap, and `address` lies in this one.
         unsafe {
@@ -176,7 +176,8 @@ pub unsafe fn c_free_validated(memory: *mut u8) -> bool {
     let current = heap::c_heap();
     // SAFETY: a live segment of the designated GPA.
     if !current.is_null() && unsafe { (*segment).heap } == current {
-        heap::remember_c_segment(segment as usize);
+        // SAFETY: as above.
+        heap::remember_c_segment(unsafe { (*segment).base() });
     }
     // SAFETY: validated above; caller contract: the block is live and given up.
     unsafe {
@@ -213,14 +214,15 @@ unsafe fn pop_current(heap: *mut Heap, class: usize) -> *mut u8 {
 /// the GPA with id `gpa_id` (plain mode's validation of a pointer: one page-map lookup).
 #[inline(always)]
 fn plain_slot(address: usize, gpa_id: u64) -> Option<(*mut Segment, *mut Page)> {
-    let base = pagemap::lookup(address)?;
-    let segment = base as *mut Segment;
-    // SAFETY: the page map only holds bases of live segment or large-block headers, which both
-    // start with `SegmentCommon`; a small segment is one page-map chunk, so `address` lies in
-    // it, and unit 0's descriptor is never a page (its `carved` is 0).
+    let pagemap::Entry::Small(segment) = pagemap::lookup(address)? else {
+        return None;
+    };
+    // SAFETY: the page map validated the entry: a registered small segment's header for the
+    // chunk `address` lies in (a small segment is one chunk); unit 0's descriptor is never a
+    // page (its `carved` is 0).
     unsafe {
         let common = &(*segment).common;
-        if common.kind != SegmentKind::Small || common.gpa_id != gpa_id {
+        if !common.is(SegmentKind::Small) || common.gpa_id != gpa_id {
             return None;
         }
         let page = (*segment).page_of_unchecked(address);
@@ -279,14 +281,14 @@ unsafe fn push_local<'a>(
 impl GeneralPurposeAllocator {
     /// Whether the fast paths of this module apply: no safety, no memory limit, no log.
     #[inline(always)]
-    pub fn is_plain(&self) -> bool {
+    pub(crate) fn is_plain(&self) -> bool {
         self.plain
     }
 
     /// Makes this GPA the one [`c_malloc`] and [`c_free`] serve (the process's C heap); false
     /// when it has checks (only a plain GPA can be designated). Designate one instance per
     /// process, one that lives as long as the process (the C ABI's `static`).
-    pub fn designate_c_heap(&'static self) -> bool {
+    pub(crate) fn designate_c_heap(&'static self) -> bool {
         if !self.plain {
             return false;
         }
@@ -299,7 +301,7 @@ impl GeneralPurposeAllocator {
     /// After a general-path allocation on the designated GPA: gives the calling thread's C
     /// heap slot its heap if it has one now (a thread whose heap was made before the
     /// designation, or that just left an allocator operation).
-    pub fn sync_c_heap(&self) {
+    pub(crate) fn sync_c_heap(&self) {
         if self.plain && heap::c_heap().is_null() && heap::c_heap_gpa() == self.id() {
             heap::set_current_c_heap(heap::cached_outside(self.id()));
         }
@@ -308,7 +310,7 @@ impl GeneralPurposeAllocator {
     /// C `malloc`: `size` bytes aligned to 16 (a unique block for 0); null when out of memory.
     /// In safety mode this is a plain checked allocation (the C ABI adds its front guards
     /// itself).
-    pub fn malloc(&self, size: usize) -> *mut u8 {
+    pub(crate) fn malloc(&self, size: usize) -> *mut u8 {
         if self.plain && size <= C_LOOKUP_MAX && !observer::active() {
             let heap = heap::cached_outside(self.id.load(Ordering::Relaxed));
             if !heap.is_null() {
@@ -329,7 +331,7 @@ impl GeneralPurposeAllocator {
 
     /// C `calloc` after its overflow check: `size` zeroed bytes aligned to 16; null when out
     /// of memory. Slots and mappings still zero from the OS are not cleared again.
-    pub fn calloc(&self, size: usize) -> *mut u8 {
+    pub(crate) fn calloc(&self, size: usize) -> *mut u8 {
         if self.plain && !observer::active() {
             if let Some(class) = size_class::class_for(size, C_ALIGN) {
                 let heap = heap::cached_outside(self.id.load(Ordering::Relaxed));

@@ -287,11 +287,15 @@ pub fn find_or_create(gpa: &GeneralPurposeAllocator) -> Option<NonNull<Heap>> {
     prune_dead_heaps();
     let thread_id = current_thread_id();
     let heap = gpa.adopt_or_create_heap(thread_id)?;
-    // SAFETY: the heap was just adopted or created for this thread.
-    unsafe {
-        (*heap.as_ptr()).next_in_thread = thread.owned.get();
+    // A heap this thread already owns (evicted from the cache by other instances' heaps) is
+    // in its list already: linking it again would make the list a cycle.
+    if !owns_heap(thread, heap.as_ptr()) {
+        // SAFETY: the heap was just adopted or created for this thread.
+        unsafe {
+            (*heap.as_ptr()).next_in_thread = thread.owned.get();
+        }
+        thread.owned.set(heap.as_ptr());
     }
-    thread.owned.set(heap.as_ptr());
     let last = CACHE_WAYS - 1;
     thread.ids[last].set(id);
     thread.heaps[last].set(heap.as_ptr());
@@ -303,6 +307,19 @@ pub fn find_or_create(gpa: &GeneralPurposeAllocator) -> Option<NonNull<Heap>> {
         thread.exit_hook_set.set(register_exit_hook());
     }
     Some(heap)
+}
+
+/// Whether `heap` is in the thread's list of owned heaps (one per GPA instance it used).
+fn owns_heap(thread: &ThreadState, heap: *mut Heap) -> bool {
+    let mut cursor = thread.owned.get();
+    while !cursor.is_null() {
+        if cursor == heap {
+            return true;
+        }
+        // SAFETY: heaps in the thread's list stay allocated while HEAP_THREAD_REF is held.
+        cursor = unsafe { (*cursor).next_in_thread };
+    }
+    false
 }
 
 fn promote(thread: &ThreadState, way: usize) {
@@ -381,12 +398,13 @@ pub fn release_ref(heap: *mut Heap, which: u8) {
 
 /// Allocates an empty heap descriptor owned by thread `thread_id`.
 pub fn new_heap(thread_id: u64, quarantine_entries: usize) -> Option<NonNull<Heap>> {
-    let memory = internal::alloc(core::mem::size_of::<Heap>(), core::mem::align_of::<Heap>())?;
+    let memory =
+        internal::alloc_metadata(core::mem::size_of::<Heap>(), core::mem::align_of::<Heap>())?;
     let heap = memory.cast::<Heap>();
     let ring = if quarantine_entries == 0 {
         core::ptr::null_mut()
     } else {
-        internal::alloc(quarantine_entries * core::mem::size_of::<usize>(), 8)
+        internal::alloc_metadata(quarantine_entries * core::mem::size_of::<usize>(), 8)
             .map_or(core::ptr::null_mut(), |ring| ring.as_ptr().cast())
     };
     // SAFETY: `memory` is a fresh block sized and aligned for a Heap.

@@ -4,31 +4,63 @@
 //! When a GPA is the process's global allocator, some work it does allocates: symbolizing a
 //! trace for a report, `pthread_getattr_np` for the main thread's stack bounds, the C library
 //! registering a thread-exit hook. Those requests arrive back at the GPA while it is busy; the
-//! re-entrancy flag (`heap::InsideAllocator`) sends them here instead. This heap is small and
-//! simple on purpose: one lock, power-of-two classes with a 16-byte header before each block,
-//! all inside one address range reserved once, so that ownership is a range check and the GPA
-//! can route a later free of such a block back here from any thread.
+//! re-entrancy flag (`heap::InsideAllocator`) sends them here instead. The GPA's own metadata
+//! (slot records, heap descriptors, large-block headers, quarantine rings) lives here too. This
+//! heap is small and simple on purpose: one lock, power-of-two classes with a 16-byte header
+//! before each block, all inside one address range reserved once, so that ownership is a range
+//! check and the GPA can route a later free of such a block back here from any thread.
+//!
+//! Any pointer may reach [`free_user`] and [`usable_size`] (a C program's `free(p + 1 GiB)` can
+//! land in this range), so nothing about a block is trusted before the **live map** says the
+//! heap handed it out: one bit per 16 bytes of the region, set while a block starts there. A
+//! pointer whose bit is clear is refused without touching the memory it points to. Blocks that
+//! hold gpa's own metadata ([`alloc_metadata`]) are marked in their header and are never freed
+//! or measured through the paths a program's pointer can take.
+//!
+//! # Memory layout
+//! ```text
+//!  one reservation, made on first use (PROT_NONE unless said otherwise)
+//!  ┌───────┬─────────────────────┬───────┬────────────────────────────────────────┬───────┐
+//!  │ guard │ live map (rw, 1 bit │ guard │ blocks: committed (rw) │ reserved      │ guard │
+//!  │ 64 MiB│ per 16 bytes)       │ 64 MiB│ as the bump grows      │ (PROT_NONE)   │ 64 MiB│
+//!  └───────┴─────────────────────┴───────┴────────────────────────┴───────────────┴───────┘
+//!                                        REGION_START ──── REGION_SIZE (4 GiB) ────►
+//! ```
+//! The guards keep the program's memory (mapped anywhere around) from running into gpa's
+//! metadata: a stray write up to 64 MiB off the end of a neighbouring mapping faults. The part
+//! of the region not yet used stays inaccessible, so a wild write into it faults too.
 //!
 //! # Invariants
-//! * Every block lies in `[REGION_START, REGION_START + REGION_SIZE)` and is preceded by a
-//!   [`Header`] holding its class (or its byte length for big blocks) and [`MAGIC`].
-//! * Free lists hold only blocks of their class, linked through their first word.
+//! * Every block lies in `[REGION_START, REGION_START + REGION_SIZE)` below the bump pointer,
+//!   is preceded by a [`Header`] holding its length and alignment and its start (bit 0:
+//!   metadata) folded with [`MAGIC`], and has its live-map bit set exactly while it is
+//!   allocated.
+//! * Free lists hold only freed blocks of their class, linked through their first word.
+//! * `COMMITTED` only grows; memory below it is readable and writable.
 
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::lock::{Guard, Lock};
 use crate::os;
 
 const REGION_SIZE: usize = 1 << 32;
+const GUARD: usize = 64 << 20;
+/// Bytes of the live map: one bit per 16-byte granule of the region.
+const LIVE_MAP_BYTES: usize = REGION_SIZE / 16 / 8;
+/// The bump pointer commits memory in steps of this many bytes.
+const COMMIT_STEP: usize = 1 << 20;
 const HEADER: usize = 16;
 const MAGIC: usize = 0x6770_615f_696e_7472; // "gpa_intr"
 const CLASS_COUNT: usize = 13; // 16 B ..= 64 KiB
-const BIG: usize = usize::MAX;
 
+/// The 16 bytes before every block.
 #[repr(C)]
 struct Header {
-    class_or_len: usize,
+    /// The block's total bytes (from its header's start) `<< 8`, and log2 of the alignment
+    /// it was asked for in the low byte.
+    total_and_align: usize,
+    /// The block's start (bit 0: metadata) xor [`MAGIC`].
     magic: usize,
 }
 
@@ -40,33 +72,92 @@ struct State {
 }
 
 static REGION_START: AtomicUsize = AtomicUsize::new(0);
+/// The live map (see the module docs), set together with `REGION_START`.
+static LIVE_MAP: AtomicUsize = AtomicUsize::new(0);
+/// Bytes of the region, from its start, that are committed (readable and writable).
+static COMMITTED: AtomicUsize = AtomicUsize::new(0);
 static STATE: Lock<State> = Lock::new(State {
     bump: 0,
     free: [0; CLASS_COUNT],
     big_free: [(0, 0); 64],
 });
 
-fn region() -> Option<usize> {
-    let start = REGION_START.load(Ordering::Acquire);
-    if start != 0 {
-        return Some(start);
-    }
-    let fresh = os::map(REGION_SIZE)?.as_ptr() as usize;
-    match REGION_START.compare_exchange(0, fresh, Ordering::AcqRel, Ordering::Acquire) {
-        Ok(_) => Some(fresh),
-        Err(winner) => {
-            // SAFETY: `fresh` was mapped just above and never published.
-            unsafe { os::unmap(NonNull::new_unchecked(fresh as *mut u8), REGION_SIZE) };
-            Some(winner)
+#[cold]
+fn region_init() -> Option<usize> {
+    let total = 3 * GUARD + LIVE_MAP_BYTES + REGION_SIZE;
+    let reservation = os::reserve(total)?.as_ptr() as usize;
+    let live_map = reservation + GUARD;
+    let start = live_map + LIVE_MAP_BYTES + GUARD;
+    // SAFETY: the live map lies inside the reservation just made; its pages are committed
+    // lazily by the kernel (only the touched ones use memory).
+    let committed = unsafe {
+        os::protect(
+            NonNull::new_unchecked(live_map as *mut u8),
+            LIVE_MAP_BYTES,
+            true,
+        )
+    };
+    let winner = if committed {
+        REGION_START.compare_exchange(0, start, Ordering::AcqRel, Ordering::Acquire)
+    } else {
+        Err(REGION_START.load(Ordering::Acquire))
+    };
+    match winner {
+        Ok(_) => {
+            LIVE_MAP.store(live_map, Ordering::Release);
+            Some(start)
+        }
+        Err(other) => {
+            // SAFETY: the reservation was made above and never published.
+            unsafe { os::unmap(NonNull::new_unchecked(reservation as *mut u8), total) };
+            (other != 0).then_some(other)
         }
     }
 }
 
-/// Whether `address` is a block of the internal heap.
+fn region() -> Option<usize> {
+    let start = REGION_START.load(Ordering::Acquire);
+    if start != 0 && LIVE_MAP.load(Ordering::Acquire) != 0 {
+        return Some(start);
+    }
+    if start != 0 {
+        // Another thread is publishing the live map right now.
+        while LIVE_MAP.load(Ordering::Acquire) == 0 {
+            core::hint::spin_loop();
+        }
+        return Some(start);
+    }
+    region_init()
+}
+
+/// Whether `address` lies in the internal heap's region (used or not). Says nothing about
+/// whether it is a block: see [`is_live`].
 #[inline]
 pub fn owns(address: usize) -> bool {
     let start = REGION_START.load(Ordering::Relaxed);
     start != 0 && address >= start && address < start + REGION_SIZE
+}
+
+/// The live-map word and bit of user pointer `user` (inside the region, 16-aligned).
+fn live_bit(start: usize, user: usize) -> (&'static AtomicU64, u64) {
+    let granule = (user - start) / 16;
+    let map = LIVE_MAP.load(Ordering::Acquire) as *const AtomicU64;
+    // SAFETY: `granule < REGION_SIZE / 16`, so the word lies inside the committed live map,
+    // which is never unmapped.
+    let word = unsafe { &*map.add(granule / 64) };
+    (word, 1u64 << (granule % 64))
+}
+
+/// Whether `address` is the start of a live block of the internal heap (exactly what
+/// [`alloc`] returned, not yet freed). Never reads the memory at `address`.
+#[inline]
+pub fn is_live(address: usize) -> bool {
+    if !owns(address) || address % 16 != 0 || LIVE_MAP.load(Ordering::Acquire) == 0 {
+        return false;
+    }
+    let start = REGION_START.load(Ordering::Relaxed);
+    let (word, bit) = live_bit(start, address);
+    word.load(Ordering::Acquire) & bit != 0
 }
 
 fn class_of(total: usize) -> Option<usize> {
@@ -93,26 +184,43 @@ pub unsafe fn unlock_after_fork() {
     unsafe { STATE.release() };
 }
 
-/// Allocates `size` bytes aligned to `align` (any power of two up to a page).
+/// Allocates `size` bytes aligned to `align` (any power of two up to a page) for a caller
+/// that may hand it to the program (re-entrant requests of the global allocator).
 pub fn alloc(size: usize, align: usize) -> Option<NonNull<u8>> {
+    alloc_marked(size, align, 0)
+}
+
+/// Allocates `size` bytes aligned to `align` for gpa's own metadata: such a block is only
+/// freed by [`free`], never through [`free_user`].
+pub fn alloc_metadata(size: usize, align: usize) -> Option<NonNull<u8>> {
+    alloc_marked(size, align, METADATA)
+}
+
+/// The header bit of metadata blocks.
+const METADATA: usize = 1;
+
+fn alloc_marked(size: usize, align: usize, mark: usize) -> Option<NonNull<u8>> {
     if align > os::page_size() {
         return None;
     }
     let start = region()?;
-    // Room for the header and for moving the block up to `align`.
-    let total = size.checked_add(HEADER + align.saturating_sub(HEADER))?;
+    // Room for the header, for a free-list link, and for moving the block up to `align`.
+    let total = size
+        .max(16)
+        .checked_add(HEADER + align.saturating_sub(HEADER))?;
     let mut state = lock();
-    let (header, class_or_len) = match class_of(total) {
+    let (header, block_len) = match class_of(total) {
         Some(class) => {
             let head = state.free[class];
             let header = if head != 0 {
-                // SAFETY: free-list entries are blocks of this heap, linked via first word.
+                // SAFETY: free-list entries are freed blocks of this heap, linked via their
+                // first word, in committed memory.
                 state.free[class] = unsafe { *(head as *const usize) };
                 head
             } else {
                 bump(&mut state, start, 16 << class, 16)?
             };
-            (header, class)
+            (header, 16 << class)
         }
         None => {
             let len = total.next_multiple_of(os::page_size());
@@ -121,18 +229,21 @@ pub fn alloc(size: usize, align: usize) -> Option<NonNull<u8>> {
                 Some(index) => core::mem::take(&mut state.big_free[index]),
                 None => (bump(&mut state, start, len, os::page_size())?, len),
             };
-            (header, BIG - len)
+            (header, len)
         }
     };
-    drop(state);
     let user = (header + HEADER).next_multiple_of(align);
-    // SAFETY: `user - HEADER >= header`, inside the block we own; headers are 8-aligned.
+    // SAFETY: `user - HEADER >= header`, inside the committed block we own; headers are
+    // 8-aligned.
     unsafe {
         (user as *mut Header).sub(1).write(Header {
-            class_or_len,
-            magic: MAGIC ^ header,
+            total_and_align: block_len << 8 | align.trailing_zeros() as usize,
+            magic: MAGIC ^ header ^ mark,
         });
     }
+    let (word, bit) = live_bit(start, user);
+    word.fetch_or(bit, Ordering::Release);
+    drop(state);
     NonNull::new(user as *mut u8)
 }
 
@@ -142,51 +253,163 @@ fn bump(state: &mut State, start: usize, len: usize, align: usize) -> Option<usi
     if end > REGION_SIZE {
         return None;
     }
+    let committed = COMMITTED.load(Ordering::Relaxed);
+    if end > committed {
+        let target = end.next_multiple_of(COMMIT_STEP).min(REGION_SIZE);
+        // SAFETY: `[start + committed, start + target)` lies in our reservation and holds
+        // nothing yet.
+        let done = unsafe {
+            os::protect(
+                NonNull::new_unchecked((start + committed) as *mut u8),
+                target - committed,
+                true,
+            )
+        };
+        if !done {
+            return None;
+        }
+        COMMITTED.store(target, Ordering::Release);
+    }
     state.bump = end;
     Some(start + offset)
 }
 
-/// Frees a block of the internal heap.
-///
-/// # Safety
-/// `memory` was returned by [`alloc`] and is not used afterwards.
-pub unsafe fn free(memory: NonNull<u8>) {
-    let user = memory.as_ptr() as usize;
-    // SAFETY: every block is preceded by its header (module invariant).
-    let header = unsafe { (user as *const Header).sub(1).read() };
-    let start = header_start(&header);
-    debug_assert!(owns(start), "internal heap: bad free");
-    let mut state = lock();
-    if header.class_or_len < CLASS_COUNT {
-        // SAFETY: the block is ours and at least 16 bytes long.
-        unsafe { *(start as *mut usize) = state.free[header.class_or_len] };
-        state.free[header.class_or_len] = start;
-    } else if let Some(slot) = state.big_free.iter_mut().find(|(address, _)| *address == 0) {
-        *slot = (start, BIG - header.class_or_len);
+/// What a live block's header says, after checking that the block is one.
+#[derive(Clone, Copy)]
+struct Block {
+    /// The header's start (the block's first byte).
+    start: usize,
+    /// Bytes from `start`.
+    total: usize,
+    /// [`METADATA`] or 0.
+    mark: usize,
+    /// The alignment the block was asked for.
+    align: usize,
+}
+
+/// A live block's header, after checking that `user` is one.
+fn validate(user: usize) -> Option<Block> {
+    if !is_live(user) {
+        return None;
     }
-    // With all 64 big slots in use the block stays unused: bounded waste, never corruption.
+    let start = REGION_START.load(Ordering::Relaxed);
+    // SAFETY: a live block is preceded by its header, in committed memory (invariant).
+    let header = unsafe { (user as *const Header).sub(1).read() };
+    let mark = (header.magic ^ MAGIC) & METADATA;
+    let block = header.magic ^ MAGIC ^ mark;
+    let total = header.total_and_align >> 8;
+    let align_log2 = header.total_and_align & 0xff;
+    // The live map says the heap handed this block out; these catch a header overwritten
+    // since (a stray write of the program into gpa's memory).
+    let consistent = block >= start
+        && block % 16 == 0
+        && block + HEADER <= user
+        && user - block <= os::page_size()
+        && total <= REGION_SIZE
+        && user < block + total
+        && block + total <= start + COMMITTED.load(Ordering::Acquire)
+        && align_log2 < usize::BITS as usize
+        && user % (1 << align_log2) == 0;
+    consistent.then_some(Block {
+        start: block,
+        total,
+        mark,
+        align: 1 << align_log2,
+    })
 }
 
-/// Where the block behind `header` starts: `alloc` folds it into the magic word.
-fn header_start(header: &Header) -> usize {
-    header.magic ^ MAGIC
+/// Whether `address` is a live metadata block (from [`alloc_metadata`]).
+pub fn is_metadata(address: usize) -> bool {
+    validate(address).is_some_and(|block| block.mark == METADATA)
 }
 
-/// The usable size of an internal block.
+/// Frees a block of the internal heap (metadata or not). Returns `false`, doing nothing,
+/// when `memory` is not a live block of this heap (a bad pointer, or a second free).
 ///
 /// # Safety
-/// `memory` was returned by [`alloc`] and is live.
-pub unsafe fn usable_size(memory: NonNull<u8>) -> usize {
+/// If `memory` is a live block of this heap, nobody uses it afterwards.
+pub unsafe fn free(memory: NonNull<u8>) -> bool {
+    // SAFETY: forwarded caller contract.
+    unsafe { free_marked(memory, true) }
+}
+
+/// Frees a block the program may hold (not gpa's metadata); `false`, doing nothing, for any
+/// other pointer.
+///
+/// # Safety
+/// As for [`free`].
+pub unsafe fn free_user(memory: NonNull<u8>) -> bool {
+    // SAFETY: forwarded caller contract.
+    unsafe { free_marked(memory, false) }
+}
+
+unsafe fn free_marked(memory: NonNull<u8>, metadata_too: bool) -> bool {
     let user = memory.as_ptr() as usize;
-    // SAFETY: every block is preceded by its header (module invariant).
-    let header = unsafe { (user as *const Header).sub(1).read() };
-    let start = header_start(&header);
-    let total = if header.class_or_len < CLASS_COUNT {
-        16 << header.class_or_len
-    } else {
-        BIG - header.class_or_len
+    let mut state = lock();
+    // Validated under the lock, so that two frees of one block cannot both pass.
+    let Some(Block {
+        start: block,
+        total,
+        mark,
+        ..
+    }) = validate(user)
+    else {
+        return false;
     };
-    start + total - user
+    if mark == METADATA && !metadata_too {
+        return false;
+    }
+    let start = REGION_START.load(Ordering::Relaxed);
+    let (word, bit) = live_bit(start, user);
+    word.fetch_and(!bit, Ordering::Release);
+    match class_of(total).filter(|&class| 16 << class == total) {
+        Some(class) => {
+            // SAFETY: the block is ours and at least 32 bytes long.
+            unsafe { *(block as *mut usize) = state.free[class] };
+            state.free[class] = block;
+        }
+        None => {
+            if let Some(slot) = state.big_free.iter_mut().find(|(address, _)| *address == 0) {
+                *slot = (block, total);
+            }
+            // With all 64 big slots in use the block stays unused: bounded waste.
+        }
+    }
+    true
+}
+
+/// The usable size of a live internal block that the program may hold (not metadata);
+/// `None` for any other pointer.
+pub fn usable_size(memory: *const u8) -> Option<usize> {
+    let user = memory as usize;
+    let block = validate(user)?;
+    (block.mark != METADATA).then_some(block.start + block.total - user)
+}
+
+/// The live block the program may hold (not metadata) whose memory holds `address`, found
+/// by looking back at most `window` bytes for its start: (start, usable size, alignment it
+/// was asked for).
+pub fn block_containing(address: usize, window: usize) -> Option<(usize, usize, usize)> {
+    if !owns(address) || LIVE_MAP.load(Ordering::Acquire) == 0 {
+        return None;
+    }
+    let start = REGION_START.load(Ordering::Relaxed);
+    let lowest = address.saturating_sub(window).max(start);
+    let mut candidate = address & !15;
+    while candidate >= lowest {
+        if is_live(candidate) {
+            // The nearest start below: the address is in that block or in no block.
+            let block = validate(candidate)?;
+            let end = block.start + block.total;
+            return (block.mark != METADATA && address < end).then_some((
+                candidate,
+                end - candidate,
+                block.align,
+            ));
+        }
+        candidate = candidate.checked_sub(16)?;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -200,18 +423,63 @@ mod tests {
             let block = alloc(size, align).expect("internal alloc");
             assert_eq!(block.as_ptr() as usize % align, 0);
             assert!(owns(block.as_ptr() as usize));
-            // SAFETY: the block is live.
-            assert!(unsafe { usable_size(block) } >= size);
+            assert!(is_live(block.as_ptr() as usize));
+            assert!(usable_size(block.as_ptr()).unwrap() >= size);
             // SAFETY: writing within the block.
             unsafe { block.as_ptr().write_bytes(0x5a, size) };
             blocks.push(block);
         }
         for block in blocks {
             // SAFETY: each block is live and freed once.
-            unsafe { free(block) };
+            assert!(unsafe { free(block) });
+            assert!(!is_live(block.as_ptr() as usize));
         }
         let again = alloc(24, 8).expect("reuse");
         // SAFETY: live block, freed once.
-        unsafe { free(again) };
+        unsafe { assert!(free(again)) };
+    }
+
+    #[test]
+    fn pointers_that_are_not_live_blocks_are_refused_without_being_read() {
+        let block = alloc(64, 16).expect("internal alloc");
+        let address = block.as_ptr() as usize;
+        // Inside the block, past the region's used part (inaccessible), far out of range.
+        for wild in [
+            address + 16,
+            address + 8,
+            REGION_START.load(Ordering::Relaxed) + (3 << 30),
+        ] {
+            assert!(!is_live(wild));
+            assert_eq!(usable_size(wild as *const u8), None);
+            // SAFETY: refused pointers are never followed.
+            assert!(!unsafe { free(NonNull::new(wild as *mut u8).unwrap()) });
+        }
+        // SAFETY: live block, freed once; the second free is refused.
+        unsafe {
+            assert!(free(block));
+            assert!(!free(block));
+        }
+    }
+
+    #[test]
+    fn metadata_blocks_are_out_of_the_programs_reach() {
+        let block = alloc_metadata(48, 16).expect("internal alloc");
+        assert!(is_metadata(block.as_ptr() as usize));
+        assert_eq!(usable_size(block.as_ptr()), None);
+        // SAFETY: refused, then freed once by its owner.
+        unsafe {
+            assert!(!free_user(block));
+            assert!(free(block));
+        }
+        let user = alloc(48, 64).expect("internal alloc");
+        assert!(!is_metadata(user.as_ptr() as usize));
+        let address = user.as_ptr() as usize;
+        assert_eq!(
+            block_containing(address + 40, 4096).map(|b| (b.0, b.2)),
+            Some((address, 64))
+        );
+        assert_eq!(block_containing(address - 1, 64), None);
+        // SAFETY: live block, freed once.
+        unsafe { assert!(free_user(user)) };
     }
 }

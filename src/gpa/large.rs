@@ -1,64 +1,91 @@
-//! Large blocks: each one a segment-aligned mapping of its own, with a header page in front.
+//! Large blocks: each one a segment-aligned mapping of its own, described by a header kept out
+//! of line in the internal heap.
 //!
 //! # Memory layout
 //! ```text
-//!  base (aligned to max(4 MiB, alignment))
-//!  ┌──────────────┬─────────────── ... ───────────────┬─────────┐
-//!  │ LargeBlock   │ user data (requested bytes)       │ canary  │
-//!  │ header page  │                                   │ (safety)│
-//!  └──────────────┴─────────────── ... ───────────────┴─────────┘
-//!  <-data_offset->                 (mapping_len in all, page-rounded)
+//!  internal heap (guarded)          base (aligned to max(4 MiB, alignment))
+//!  ┌──────────────┐                 ┌──────────────── ... ──────────────┬──────────────────┐
+//!  │ LargeBlock   │◄── page map ────│ user data (requested bytes)       │ redzone (safety) │
+//!  │ header       │   (each 4 MiB   │                                   │ to the mapping's │
+//!  └──────────────┘    chunk)       └──────────────── ... ──────────────┴──────────────────┘
+//!                                   <──────────── mapping_len (page-rounded) ─────────────>
 //! ```
-//! The page map points every 4 MiB chunk of the mapping at `base`, so any pointer into it
-//! (also an interior one) finds the header in two loads. Each GPA keeps its large blocks in a
-//! doubly linked list (the side table) under a mutex, for leak reports and `deinit`.
+//! No metadata lies in or next to the mapping: a block's underflow or overflow runs into
+//! other mappings (or unmapped space), never into gpa's headers. The page map points every
+//! 4 MiB chunk of the mapping at the header, so any pointer into it (also an interior one)
+//! finds the header in two loads. Each GPA keeps its live large blocks in a doubly linked list
+//! (the side table) under a mutex, for leak reports and `deinit`.
+//!
+//! # After a free (safety mode)
+//! The mapping's memory is returned at once (`MADV_DONTNEED`) but its address range stays
+//! **reserved and inaccessible** while the block sits in a quarantine bounded in blocks and
+//! bytes ([`QUARANTINE_BLOCKS`], [`QUARANTINE_BYTES`]): its header stays registered, so a use
+//! after free faults at a known block, a second free is a double free with all three traces,
+//! and the range is not reused by the next allocation. A block leaving the quarantine gives its
+//! range back and leaves a compact record in a ring of [`FREED_RECORDS`], so a double free of
+//! a block released thousands of frees ago is still reported as one, with its traces. Once a
+//! range was given back, a later block may be mapped at the same address; a stale free of it
+//! is then described by the most recent block there (as Valgrind does once its queue of
+//! freed blocks has moved on).
 //!
 //! # Invariants
-//! * `data_offset = max(OS page, alignment)`; the header never shares an OS page with data.
-//! * A block is in its GPA's `live` list while `state == SLOT_LIVE`, and in `retained` after
-//!   a free that keeps its header for diagnosis (`retain_metadata` / `never_unmap`).
+//! * The user data starts at `base`; the mapping is `mapping_len` bytes from `base`.
+//! * A block is in its GPA's `live` list while `state == SLOT_LIVE`; after its free it is in
+//!   the quarantine of [`FreedRing`], or in `retained` (`retain_metadata` / `never_unmap`), or
+//!   gone (its header freed, its range unregistered).
+//! * Every chunk of `[base, base + registered_len)` maps to the header while the header
+//!   exists.
 
 use core::alloc::Layout;
-use core::sync::atomic::{AtomicU32, AtomicU8};
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 
-use super::segment::{SegmentCommon, SEGMENT_SIZE};
+use super::segment::{SegmentCommon, SegmentKind, SEGMENT_SIZE, SLOT_FREED, SLOT_LIVE};
+use super::{internal, lock, pagemap, safety, GeneralPurposeAllocator};
 use crate::os;
+use crate::report::{FindingKind, RawFinding};
+use crate::trace::TraceId;
 
-/// The header of a large block, at the start of its mapping.
+/// The header of a large block (a block of the internal heap).
 #[repr(C)]
 pub struct LargeBlock {
-    /// Kind (`Large`) and owner.
+    /// Kind (`Large`), owner, and the header's own address.
     pub common: SegmentCommon,
+    /// The mapping's start, which is also the user data's address.
+    pub base: usize,
     /// Bytes obtained from the backing allocator (now held).
     pub mapping_len: usize,
     /// Bytes registered in the page map (the most the mapping ever covered).
     pub registered_len: usize,
     /// Alignment asked of the backing allocator.
     pub mapping_align: usize,
-    /// Offset of the user data from the header.
-    pub data_offset: usize,
     /// Bytes the user asked for (as of the last resize).
     pub requested: usize,
     /// Alignment the user asked for.
     pub align: usize,
     /// `SLOT_LIVE` or `SLOT_FREED`.
     pub state: AtomicU8,
+    /// The freed block's range is inaccessible (protected) and its memory discarded.
+    pub reserved: bool,
     /// The caller's tag (as `SlotMeta::tag`).
     pub tag: AtomicU8,
     /// Interned allocation trace.
     pub alloc_trace: AtomicU32,
     /// Interned trace of the free.
     pub free_trace: AtomicU32,
-    /// Neighbours in the GPA's list.
+    /// Neighbours in the list the block is in.
     pub next: *mut LargeBlock,
     /// See `next`.
     pub prev: *mut LargeBlock,
 }
 
-/// A doubly linked list of large blocks (protected by its GPA's mutex).
+/// A doubly linked list of large blocks (protected by its GPA's mutex); new blocks at the
+/// head, the oldest at the tail.
 pub struct LargeList {
-    /// First block.
+    /// First (newest) block.
     pub head: *mut LargeBlock,
+    /// Last (oldest) block.
+    pub tail: *mut LargeBlock,
     /// Blocks in the list.
     pub count: usize,
 }
@@ -71,6 +98,7 @@ impl LargeList {
     pub const fn new() -> Self {
         LargeList {
             head: core::ptr::null_mut(),
+            tail: core::ptr::null_mut(),
             count: 0,
         }
     }
@@ -84,7 +112,9 @@ impl LargeList {
         unsafe {
             (*block).prev = core::ptr::null_mut();
             (*block).next = self.head;
-            if !self.head.is_null() {
+            if self.head.is_null() {
+                self.tail = block;
+            } else {
                 (*self.head).prev = block;
             }
         }
@@ -105,7 +135,9 @@ impl LargeList {
             } else {
                 (*prev).next = next;
             }
-            if !next.is_null() {
+            if next.is_null() {
+                self.tail = prev;
+            } else {
                 (*next).prev = prev;
             }
             (*block).next = core::ptr::null_mut();
@@ -129,39 +161,82 @@ impl LargeList {
     }
 }
 
-/// The last few large blocks whose memory went back to the backing allocator (safety mode),
-/// so that a second free of one is reported as a double free with its traces, not as an
-/// unknown pointer.
-pub struct FreedRing {
-    entries: [RawFinding; FREED_RING_LEN],
-    next: usize,
+/// Freed large blocks kept in the quarantine at most (each one mapping, of the kernel's
+/// `vm.max_map_count`, 65530 by default).
+pub const QUARANTINE_BLOCKS: usize = 4096;
+/// Bytes of address space the quarantine of freed large blocks keeps reserved at most (their
+/// memory itself is returned at the free; the reservation costs address space only).
+pub const QUARANTINE_BYTES: usize = 8 << 30;
+/// Freed large blocks remembered (address range, size, traces) after their range was given
+/// back: 48 bytes each, allocated on the first free.
+pub const FREED_RECORDS: usize = 16384;
+
+/// What is remembered of a large block whose range was given back.
+#[derive(Clone, Copy)]
+struct FreedRecord {
+    start: usize,
+    end: usize,
+    requested: usize,
+    align: usize,
+    alloc_trace: u32,
+    free_trace: u32,
 }
 
-const FREED_RING_LEN: usize = 64;
+/// Large blocks after their free (safety mode): the quarantine of reserved ranges, then a
+/// ring of records (see the module docs).
+pub struct FreedRing {
+    quarantine: LargeList,
+    quarantine_bytes: usize,
+    records: *mut FreedRecord,
+    next: usize,
+    len: usize,
+}
+
+// SAFETY: the ring's pointers are owned by it and used under its GPA's mutex only.
+unsafe impl Send for FreedRing {}
 
 impl FreedRing {
     /// An empty ring.
     pub const fn new() -> Self {
         FreedRing {
-            entries: [RawFinding::new(FindingKind::DoubleFree, 0); FREED_RING_LEN],
+            quarantine: LargeList::new(),
+            quarantine_bytes: 0,
+            records: core::ptr::null_mut(),
             next: 0,
+            len: 0,
         }
     }
 
-    fn remember(&mut self, finding: RawFinding) {
-        self.entries[self.next] = finding;
-        self.next = (self.next + 1) % FREED_RING_LEN;
+    fn remember(&mut self, block: &LargeBlock) {
+        if self.records.is_null() {
+            let bytes = FREED_RECORDS * core::mem::size_of::<FreedRecord>();
+            match internal::alloc_metadata(bytes, 16) {
+                Some(memory) => self.records = memory.as_ptr().cast(),
+                None => return,
+            }
+        }
+        let record = FreedRecord {
+            start: block.base,
+            end: block.base + block.registered_len,
+            requested: block.requested,
+            align: block.align,
+            alloc_trace: block.alloc_trace.load(Ordering::Relaxed),
+            free_trace: block.free_trace.load(Ordering::Relaxed),
+        };
+        // SAFETY: `next < FREED_RECORDS` indexes the records array.
+        unsafe { self.records.add(self.next).write(record) };
+        self.next = (self.next + 1) % FREED_RECORDS;
+        self.len = (self.len + 1).min(FREED_RECORDS);
     }
 
-    fn forget(&mut self, address: usize) -> Option<RawFinding> {
-        let entry = self
-            .entries
-            .iter_mut()
-            .find(|entry| entry.address == address)?;
-        Some(core::mem::replace(
-            entry,
-            RawFinding::new(FindingKind::DoubleFree, 0),
-        ))
+    /// The most recent record whose range holds `address`.
+    fn find(&self, address: usize) -> Option<FreedRecord> {
+        (1..=self.len).find_map(|age| {
+            let index = (self.next + FREED_RECORDS - age) % FREED_RECORDS;
+            // SAFETY: the first `len` records before `next` were written by `remember`.
+            let record = unsafe { *self.records.add(index) };
+            (record.start <= address && address < record.end).then_some(record)
+        })
     }
 }
 
@@ -179,20 +254,13 @@ impl FreedRing {
 ///   large blocks, but never less than [`LARGE_CACHE_MIN_BYTES`] nor more than
 ///   [`LARGE_CACHE_MAX_BYTES`]: the memory a program just freed stays resident while it keeps
 ///   working at that size, and goes back to the OS (`munmap`, oldest first) when it shrinks.
-/// * **Safety mode** first holds a freed mapping in a quarantine, inaccessible
-///   (`PROT_NONE`), so that a use after free still faults as it did when every freed block was
-///   unmapped at once; at most [`LARGE_QUARANTINE_ENTRIES`] mappings and
-///   [`LARGE_QUARANTINE_BYTES`] bytes, the oldest leaving to the reuse list (made accessible
-///   again) first.
+/// * **Fast mode only**: safety mode keeps a freed block's range reserved and inaccessible in
+///   its own quarantine (see the module docs) and maps new blocks afresh.
 pub struct LargeCache {
     /// (base, length, alignment) of the reusable mappings, oldest first, in `entries[..len]`.
     entries: [(usize, usize, usize); LARGE_CACHE_ENTRIES],
     len: usize,
     bytes: usize,
-    /// Freed mappings not yet reusable (safety mode), oldest first.
-    quarantine: [(usize, usize, usize); LARGE_QUARANTINE_ENTRIES],
-    quarantined: usize,
-    quarantined_bytes: usize,
     /// Bytes of live large mappings (approximate: in-place resizes are not counted).
     live_bytes: usize,
 }
@@ -203,13 +271,9 @@ pub const LARGE_CACHE_ENTRIES: usize = 16;
 pub const LARGE_CACHE_MIN_BYTES: usize = 64 << 20;
 /// The reuse cache never holds more than this many bytes.
 pub const LARGE_CACHE_MAX_BYTES: usize = 1 << 30;
-/// Freed mappings held inaccessible in safety mode.
-pub const LARGE_QUARANTINE_ENTRIES: usize = 8;
-/// Bytes of freed mappings held inaccessible in safety mode.
-pub const LARGE_QUARANTINE_BYTES: usize = 64 << 20;
 
 /// Mappings leaving the cache, to be returned to the backing allocator.
-pub type Evicted = [(usize, Layout); LARGE_CACHE_ENTRIES + LARGE_QUARANTINE_ENTRIES + 1];
+pub type Evicted = [(usize, Layout); LARGE_CACHE_ENTRIES + 1];
 
 /// Where a large allocation's mapping comes from.
 pub enum Reuse {
@@ -228,9 +292,6 @@ impl LargeCache {
             entries: [(0, 0, 0); LARGE_CACHE_ENTRIES],
             len: 0,
             bytes: 0,
-            quarantine: [(0, 0, 0); LARGE_QUARANTINE_ENTRIES],
-            quarantined: 0,
-            quarantined_bytes: 0,
             live_bytes: 0,
         }
     }
@@ -294,20 +355,15 @@ impl LargeCache {
     /// room) and returns how many.
     fn put(&mut self, base: usize, layout: Layout, evicted: &mut Evicted) -> usize {
         self.live_bytes = self.live_bytes.saturating_sub(layout.size());
-        self.put_reusable(base, layout, evicted, 0)
+        self.put_reusable(base, layout, evicted)
     }
 
-    fn put_reusable(
-        &mut self,
-        base: usize,
-        layout: Layout,
-        evicted: &mut Evicted,
-        mut count: usize,
-    ) -> usize {
+    fn put_reusable(&mut self, base: usize, layout: Layout, evicted: &mut Evicted) -> usize {
+        let mut count = 0;
         let budget = self.budget();
         if layout.size() > budget {
-            evicted[count] = (base, layout);
-            return count + 1;
+            evicted[0] = (base, layout);
+            return 1;
         }
         while self.len == LARGE_CACHE_ENTRIES || self.bytes + layout.size() > budget {
             evicted[count] = self.remove(0);
@@ -319,62 +375,22 @@ impl LargeCache {
         count
     }
 
-    /// Safety mode: holds a freed mapping, already made inaccessible, in the quarantine; the
-    /// oldest ones leave it (to be made accessible again and passed to [`Self::put_released`])
-    /// into `released`; returns how many.
-    fn quarantine(&mut self, base: usize, layout: Layout, released: &mut Evicted) -> usize {
-        self.live_bytes = self.live_bytes.saturating_sub(layout.size());
-        let mut count = 0;
-        while self.quarantined != 0
-            && (self.quarantined == LARGE_QUARANTINE_ENTRIES
-                || self.quarantined_bytes + layout.size() > LARGE_QUARANTINE_BYTES)
-        {
-            let (old_base, len, align) = self.quarantine[0];
-            self.quarantine[..self.quarantined].rotate_left(1);
-            self.quarantined -= 1;
-            self.quarantined_bytes -= len;
-            // SAFETY: the values formed a valid layout when the mapping was made.
-            released[count] = (old_base, unsafe {
-                Layout::from_size_align_unchecked(len, align)
-            });
-            count += 1;
-        }
-        self.quarantine[self.quarantined] = (base, layout.size(), layout.align());
-        self.quarantined += 1;
-        self.quarantined_bytes += layout.size();
-        count
-    }
-
-    /// Empties the cache (reuse list and quarantine) into `evicted`; returns how many.
+    /// Empties the cache into `evicted`; returns how many.
     fn drain(&mut self, evicted: &mut Evicted) -> usize {
         let mut count = 0;
         while self.len != 0 {
             evicted[count] = self.remove(0);
             count += 1;
         }
-        for &(base, len, align) in &self.quarantine[..self.quarantined] {
-            // SAFETY: the values formed a valid layout when the mapping was made.
-            evicted[count] = (base, unsafe {
-                Layout::from_size_align_unchecked(len, align)
-            });
-            count += 1;
-        }
-        self.quarantined = 0;
-        self.quarantined_bytes = 0;
         count
     }
 }
 
-/// Where the data of a large block with `align` starts.
-pub fn data_offset(align: usize) -> usize {
-    align.max(os::page_size())
-}
-
-/// The backing layout for `size` user bytes at `align`, plus `extra` bytes of canary room.
+/// The backing layout for `size` user bytes at `align`, plus `extra` bytes of redzone.
 pub fn mapping_layout(size: usize, align: usize, extra: usize) -> Option<Layout> {
-    let total = data_offset(align)
-        .checked_add(size)?
+    let total = size
         .checked_add(extra)?
+        .max(1)
         .checked_next_multiple_of(os::page_size())?;
     Layout::from_size_align(total, align.max(SEGMENT_SIZE)).ok()
 }
@@ -382,7 +398,7 @@ pub fn mapping_layout(size: usize, align: usize, extra: usize) -> Option<Layout>
 impl LargeBlock {
     /// The user data's address.
     pub fn data(&self) -> usize {
-        self as *const LargeBlock as usize + self.data_offset
+        self.base
     }
 
     /// The backing layout of the mapping.
@@ -391,21 +407,41 @@ impl LargeBlock {
         unsafe { Layout::from_size_align_unchecked(self.mapping_len, self.mapping_align) }
     }
 
-    /// Bytes available after the data start.
+    /// Bytes available from the data start.
     pub fn capacity(&self) -> usize {
-        self.mapping_len - self.data_offset
+        self.mapping_len
+    }
+
+    /// Whether the header is intact (not overwritten since it was written).
+    pub fn is_sound(&self) -> bool {
+        self.common.is(SegmentKind::Large)
+            && self.base % SEGMENT_SIZE == 0
+            && self.mapping_align >= SEGMENT_SIZE
+            && self.mapping_align.is_power_of_two()
+            && self.requested <= self.mapping_len
+            && self.mapping_len <= self.registered_len
     }
 }
 
-use core::ptr::NonNull;
-use core::sync::atomic::Ordering;
-
-use super::segment::{SegmentKind, SLOT_FREED, SLOT_LIVE};
-use super::{lock, pagemap, safety, GeneralPurposeAllocator};
-use crate::report::{FindingKind, RawFinding};
-use crate::trace::TraceId;
+/// What the GPA knows of a freed large block, for reports (see `FreedRing`).
+pub(super) struct FreedLarge {
+    pub start: usize,
+    pub requested: usize,
+    pub align: usize,
+    pub alloc_trace: TraceId,
+    pub free_trace: TraceId,
+}
 
 impl GeneralPurposeAllocator {
+    /// The redzone bytes a large block of `size` gets (none without safety).
+    fn large_redzone(&self, size: usize) -> usize {
+        if self.config.safety {
+            safety::redzone(size)
+        } else {
+            0
+        }
+    }
+
     #[cold]
     pub(super) fn alloc_large(&self, layout: Layout) -> Option<NonNull<u8>> {
         self.alloc_large_inner(layout).map(|(block, _)| block)
@@ -423,13 +459,18 @@ impl GeneralPurposeAllocator {
         Some(block)
     }
 
-    /// A mapping for `wanted`: reused from the cache (trimmed or grown as needed) or fresh;
-    /// `true` when its memory is known to be zero.
+    /// A mapping for `wanted`: in fast mode reused from the cache (trimmed or grown as
+    /// needed, see [`LargeCache`]), else fresh; `true` when its memory is known to be zero.
     fn large_mapping(&self, wanted: Layout) -> Option<(NonNull<u8>, Layout, bool)> {
         let backing = self.config.backing_allocator;
+        let choice = if self.config.safety {
+            Reuse::Fresh
+        } else {
+            lock(&self.large_cache).take(wanted)
+        };
         // Cached mappings have `wanted`'s alignment (`LargeCache::take`), so a mapping resized
         // to `wanted.size()` has exactly the layout `wanted`.
-        let reused = match lock(&self.large_cache).take(wanted) {
+        let reused = match choice {
             Reuse::Fit(base, mapping) => {
                 // SAFETY: cached mappings are non-null bases of unused mappings.
                 let memory = unsafe { NonNull::new_unchecked(base as *mut u8) };
@@ -473,37 +514,46 @@ impl GeneralPurposeAllocator {
         match backing.alloc(wanted) {
             Some(memory) => Some((memory, wanted, self.config.backing_allocator_zeroes)),
             None => {
-                lock(&self.large_cache).untake(wanted.size());
+                if !self.config.safety {
+                    lock(&self.large_cache).untake(wanted.size());
+                }
                 None
             }
         }
     }
 
     fn alloc_large_inner(&self, layout: Layout) -> Option<(NonNull<u8>, bool)> {
-        let extra = if self.config.safety {
-            safety::CANARY_LEN
-        } else {
-            0
+        let wanted = mapping_layout(
+            layout.size(),
+            layout.align(),
+            self.large_redzone(layout.size()),
+        )?;
+        let header = internal::alloc_metadata(core::mem::size_of::<LargeBlock>(), 16)?
+            .as_ptr()
+            .cast::<LargeBlock>();
+        let Some((memory, mapping, zeroed)) = self.large_mapping(wanted) else {
+            // SAFETY: allocated above, never published.
+            unsafe { internal::free(NonNull::new_unchecked(header.cast())) };
+            return None;
         };
-        let wanted = mapping_layout(layout.size(), layout.align(), extra)?;
-        let (memory, mapping, zeroed) = self.large_mapping(wanted)?;
         let base = memory.as_ptr() as usize;
-        let header = memory.as_ptr().cast::<LargeBlock>();
-        // SAFETY: fresh memory of at least one OS page, aligned for the header.
+        // SAFETY: a fresh internal block sized and aligned for the header.
         unsafe {
             header.write(LargeBlock {
-                common: SegmentCommon {
-                    kind: SegmentKind::Large,
-                    gpa_id: self.id(),
-                    canary: self.config.canary,
-                },
+                common: SegmentCommon::new(
+                    SegmentKind::Large,
+                    self.id(),
+                    self.config.canary,
+                    header as usize,
+                ),
+                base,
                 mapping_len: mapping.size(),
                 registered_len: mapping.size(),
                 mapping_align: mapping.align(),
-                data_offset: data_offset(layout.align()),
                 requested: layout.size(),
                 align: layout.align(),
                 state: AtomicU8::new(SLOT_LIVE),
+                reserved: false,
                 tag: AtomicU8::new(0),
                 alloc_trace: AtomicU32::new(self.trace_here().0),
                 free_trace: AtomicU32::new(0),
@@ -511,50 +561,46 @@ impl GeneralPurposeAllocator {
                 prev: core::ptr::null_mut(),
             });
         }
-        if !pagemap::set_range(base, mapping.size(), base) {
-            lock(&self.large_cache).untake(mapping.size());
+        if !pagemap::register_large(base, mapping.size(), header) {
+            if !self.config.safety {
+                lock(&self.large_cache).untake(mapping.size());
+            }
             // SAFETY: never published.
-            unsafe { self.config.backing_allocator.free(memory, mapping) };
+            unsafe {
+                self.config.backing_allocator.free(memory, mapping);
+                internal::free(NonNull::new_unchecked(header.cast()));
+            }
             return None;
         }
         if self.config.safety {
-            lock(&self.recently_freed_large).forget(base + data_offset(layout.align()));
+            // SAFETY: the mapping is ours; data and redzone lie inside it.
+            unsafe { safety::write_canary(base, layout.size(), mapping.size()) };
         }
         // SAFETY: the header was initialized above and is in no list.
-        unsafe {
-            lock(&self.large).push(header);
-            let block = &*header;
-            if self.config.safety {
-                safety::write_canary(block.data(), layout.size(), block.capacity());
-            }
-            NonNull::new(block.data() as *mut u8).map(|data| (data, zeroed))
-        }
+        unsafe { lock(&self.large).push(header) };
+        NonNull::new(base as *mut u8).map(|data| (data, zeroed))
     }
 
     /// Frees a large block after validating the pointer and, in safety mode, its state.
     ///
     /// # Safety
-    /// `base` is the header of one of this GPA's large blocks.
+    /// `header` is a sound header of one of this GPA's large blocks.
     pub(super) unsafe fn free_large(
         &self,
-        base: usize,
+        header: *mut LargeBlock,
         memory: NonNull<u8>,
         claimed: Option<Layout>,
     ) {
         let address = memory.as_ptr() as usize;
-        let header = base as *mut LargeBlock;
         // SAFETY: caller contract.
         let block = unsafe { &*header };
         if address != block.data() {
-            let mut finding = RawFinding::new(FindingKind::InvalidFree, address);
-            if block.state.load(Ordering::Acquire) == SLOT_LIVE
-                && address > block.data()
-                && address < block.data() + block.requested
-            {
-                finding.size = block.requested;
-                finding.alloc_trace = TraceId(block.alloc_trace.load(Ordering::Relaxed));
+            let mut finding = self.large_finding(FindingKind::InvalidFree, block);
+            finding.address = address;
+            finding.offset = Some(address.wrapping_sub(block.data()) as isize);
+            if block.state.load(Ordering::Acquire) == SLOT_LIVE {
+                finding.free_trace = TraceId::NONE;
             }
-            finding.site_trace = self.trace_here();
             self.record(finding);
             return;
         }
@@ -582,10 +628,7 @@ impl GeneralPurposeAllocator {
             self.uncharge(block.requested);
         }
         if self.config.safety {
-            // SAFETY: the block was live; its data and canary are inside the mapping.
-            if !unsafe { safety::canary_intact(block.data(), block.requested, block.capacity()) } {
-                self.record(self.large_finding(FindingKind::Overflow, block));
-            }
+            self.check_large_redzone(block, false);
         }
         block
             .free_trace
@@ -596,6 +639,30 @@ impl GeneralPurposeAllocator {
         unsafe { self.retire_large(header) };
     }
 
+    /// Checks the redzone of a live large block; reports an overflow (with the first
+    /// damaged byte's offset) and rewrites it so it is reported once. `at_exit`: found by a
+    /// walk of live blocks (no detection trace, see `check_small_redzone`).
+    pub(super) fn check_large_redzone(&self, block: &LargeBlock, at_exit: bool) -> bool {
+        let (data, requested, capacity) = (block.data(), block.requested, block.capacity());
+        // SAFETY: the block is live (caller); data and redzone lie inside its mapping.
+        let damaged = unsafe { safety::canary_damage(data, requested, capacity) };
+        let Some(offset) = damaged else {
+            return true;
+        };
+        let mut finding = RawFinding::new(FindingKind::Overflow, data);
+        finding.size = requested;
+        finding.align = block.align;
+        finding.alloc_trace = TraceId(block.alloc_trace.load(Ordering::Relaxed));
+        finding.offset = Some(offset as isize);
+        if !at_exit {
+            finding.site_trace = self.trace_here();
+        }
+        self.record(finding);
+        // SAFETY: as above.
+        unsafe { safety::write_canary(data, requested, capacity) };
+        false
+    }
+
     fn large_finding(&self, kind: FindingKind, block: &LargeBlock) -> RawFinding {
         let mut finding = RawFinding::new(kind, block.data());
         finding.size = block.requested;
@@ -604,6 +671,24 @@ impl GeneralPurposeAllocator {
         finding.free_trace = TraceId(block.free_trace.load(Ordering::Relaxed));
         finding.site_trace = self.trace_here();
         finding
+    }
+
+    /// Makes a freed block's range inaccessible and returns its memory to the OS, keeping the
+    /// range reserved. `false` when the OS refused (the range is then released normally).
+    ///
+    /// # Safety
+    /// `block` is freed and nobody uses its memory.
+    unsafe fn reserve_range(&self, block: &mut LargeBlock) -> bool {
+        // SAFETY: caller contract; the mapping is page-aligned and ours.
+        unsafe {
+            let base = NonNull::new_unchecked(block.base as *mut u8);
+            if !os::protect(base, block.mapping_len, false) {
+                return false;
+            }
+            os::discard(base, block.mapping_len);
+        }
+        block.reserved = true;
+        true
     }
 
     /// Gives a freed large block's memory back, or keeps (part of) it for diagnosis.
@@ -617,114 +702,184 @@ impl GeneralPurposeAllocator {
             if self.config.never_unmap {
                 if self.config.safety {
                     // SAFETY: the data is ours until the block is released.
-                    unsafe { safety::poison(block.data(), block.requested) };
+                    unsafe { safety::poison(block.data(), block.requested, block.align) };
                 }
             } else {
-                // Keep only the header page: shrink the mapping in place if the backing
-                // allocator can, else keep all of it.
-                let keep = crate::os::page_size();
-                // SAFETY: the mapping is ours and `keep` is within it.
-                let shrunk = unsafe {
-                    self.config.backing_allocator.resize(
-                        NonNull::new_unchecked(header.cast()),
-                        block.layout(),
-                        keep,
-                    )
-                };
-                if shrunk {
-                    // The page map keeps covering the old range: a stale pointer anywhere in
-                    // it still finds this header (which stays mapped) and is diagnosed.
-                    block.mapping_len = keep;
-                }
+                // Keep the header and the range: a stale pointer anywhere in it still finds
+                // this header and is diagnosed, and a use of it faults.
+                // SAFETY: caller contract.
+                unsafe { self.reserve_range(block) };
             }
             // SAFETY: freed and unlisted (caller contract).
             unsafe { lock(&self.retained).push(header) };
             return;
         }
-        if self.config.safety {
-            let mut finding = RawFinding::new(FindingKind::DoubleFree, block.data());
-            finding.size = block.requested;
-            finding.alloc_trace = TraceId(block.alloc_trace.load(Ordering::Relaxed));
-            finding.free_trace = TraceId(block.free_trace.load(Ordering::Relaxed));
-            lock(&self.recently_freed_large).remember(finding);
+        if !self.config.safety {
+            // SAFETY: caller contract; the block leaves the page map before its memory goes.
+            unsafe { self.release_large(header) };
+            return;
         }
-        // SAFETY: caller contract; the block leaves the page map before its memory goes.
-        unsafe { self.release_large(header) };
+        // SAFETY: caller contract.
+        if !unsafe { self.reserve_range(block) } {
+            lock(&self.recently_freed_large).remember(block);
+            // SAFETY: as above.
+            unsafe { self.release_large(header) };
+            return;
+        }
+        let mut leaving = [core::ptr::null_mut(); 4];
+        let mut count = 0;
+        {
+            let mut freed = lock(&self.recently_freed_large);
+            // SAFETY: freed and unlisted (caller contract).
+            unsafe { freed.quarantine.push(header) };
+            freed.quarantine_bytes += block.mapping_len;
+            while count < leaving.len()
+                && freed.quarantine.count > 1
+                && (freed.quarantine.count > QUARANTINE_BLOCKS
+                    || freed.quarantine_bytes > QUARANTINE_BYTES)
+            {
+                let oldest = freed.quarantine.tail;
+                // SAFETY: the tail is a quarantined header; it leaves the list here.
+                unsafe {
+                    freed.quarantine.remove(oldest);
+                    freed.quarantine_bytes -= (*oldest).mapping_len;
+                    freed.remember(&*oldest);
+                }
+                leaving[count] = oldest;
+                count += 1;
+            }
+        }
+        for &oldest in &leaving[..count] {
+            // SAFETY: out of every list; nobody uses a quarantined block.
+            unsafe { self.release_large(oldest) };
+        }
     }
 
-    /// A double free of a large block that is already gone, if `address` was one.
+    /// What is known of a freed large block that held `address` (its range may have been
+    /// given back since): from its header while it is quarantined or retained, else from the
+    /// ring of records.
+    pub(super) fn freed_large_at(&self, address: usize) -> Option<FreedLarge> {
+        if !self.config.safety && !self.config.retain_metadata {
+            return None;
+        }
+        if let Some(pagemap::Entry::Large(header)) = pagemap::lookup(address) {
+            // SAFETY: the page map validated a live internal block; soundness checked next.
+            let block = unsafe { &*header };
+            if block.is_sound()
+                && self.owns_header(&block.common)
+                && block.state.load(Ordering::Acquire) == SLOT_FREED
+            {
+                return Some(FreedLarge {
+                    start: block.data(),
+                    requested: block.requested,
+                    align: block.align,
+                    alloc_trace: TraceId(block.alloc_trace.load(Ordering::Relaxed)),
+                    free_trace: TraceId(block.free_trace.load(Ordering::Relaxed)),
+                });
+            }
+            return None;
+        }
+        let record = lock(&self.recently_freed_large).find(address)?;
+        Some(FreedLarge {
+            start: record.start,
+            requested: record.requested,
+            align: record.align,
+            alloc_trace: TraceId(record.alloc_trace),
+            free_trace: TraceId(record.free_trace),
+        })
+    }
+
+    /// A double free (at the start) or invalid free (inside) of a large block whose range
+    /// was given back, if `address` was in one.
     pub(super) fn recently_freed_large_at(&self, address: usize) -> Option<RawFinding> {
         if !self.config.safety || address == 0 {
             return None;
         }
-        lock(&self.recently_freed_large).forget(address)
+        let record = lock(&self.recently_freed_large).find(address)?;
+        let kind = if address == record.start {
+            FindingKind::DoubleFree
+        } else {
+            FindingKind::InvalidFree
+        };
+        let mut finding = RawFinding::new(kind, address);
+        finding.size = record.requested;
+        finding.align = record.align;
+        finding.alloc_trace = TraceId(record.alloc_trace);
+        finding.free_trace = TraceId(record.free_trace);
+        if kind == FindingKind::InvalidFree {
+            finding.offset = Some((address - record.start) as isize);
+        }
+        Some(finding)
     }
 
-    /// Unregisters a large block and returns its mapping to the backing allocator.
+    /// Unregisters a large block, returns its mapping to the backing allocator (or to the
+    /// cache of mappings, in fast mode) and frees its header.
     ///
     /// # Safety
-    /// `header` is a large block of this GPA in no list; nothing uses it any more.
+    /// `header` is a large block of this GPA in no list; nobody uses it any more.
     pub(super) unsafe fn release_large(&self, header: *mut LargeBlock) {
         // SAFETY: caller contract.
-        let (len, layout) = unsafe { ((*header).registered_len, (*header).layout()) };
-        pagemap::set_range(header as usize, len, 0);
-        let mut evicted: Evicted =
-            [(0, layout); LARGE_CACHE_ENTRIES + LARGE_QUARANTINE_ENTRIES + 1];
-        let count = if self.config.safety {
-            // A freed block's memory becomes inaccessible at once, so that a use after free
-            // faults instead of reading another block's data; it is reused only after the
-            // quarantine.
-            // SAFETY: the mapping is ours and nothing may use it any more.
-            let protected = unsafe {
-                crate::os::protect(NonNull::new_unchecked(header.cast()), layout.size(), false)
+        let block = unsafe { &mut *header };
+        let (base, layout) = (block.base, block.layout());
+        pagemap::unregister(base, block.registered_len);
+        if block.reserved {
+            // The backing allocator may hand the memory to anyone: make it usable again.
+            // SAFETY: the mapping is ours and unused.
+            unsafe {
+                os::protect(
+                    NonNull::new_unchecked(base as *mut u8),
+                    block.mapping_len,
+                    true,
+                )
             };
-            if protected {
-                let mut released: Evicted = evicted;
-                let leaving =
-                    lock(&self.large_cache).quarantine(header as usize, layout, &mut released);
-                let mut count = 0;
-                for &(base, mapping) in &released[..leaving] {
-                    // SAFETY: a quarantined mapping of ours, made inaccessible above.
-                    let accessible = unsafe {
-                        crate::os::protect(
-                            NonNull::new_unchecked(base as *mut u8),
-                            mapping.size(),
-                            true,
-                        )
-                    };
-                    if accessible {
-                        count = lock(&self.large_cache).put_reusable(
-                            base,
-                            mapping,
-                            &mut evicted,
-                            count,
-                        );
-                    } else {
-                        evicted[count] = (base, mapping);
-                        count += 1;
-                    }
-                }
-                count
-            } else {
-                lock(&self.large_cache).untake(layout.size());
-                evicted[0] = (header as usize, layout);
-                1
-            }
+        }
+        // SAFETY: the header is a live internal block that nobody uses any more.
+        unsafe { internal::free(NonNull::new_unchecked(header.cast())) };
+        let mut evicted: Evicted = [(0, layout); LARGE_CACHE_ENTRIES + 1];
+        let count = if self.config.safety {
+            // In safety mode a freed block's memory goes away at once, so a use after free
+            // faults instead of reading another block's data.
+            evicted[0] = (base, layout);
+            1
         } else {
-            lock(&self.large_cache).put(header as usize, layout, &mut evicted)
+            lock(&self.large_cache).put(base, layout, &mut evicted)
         };
         // SAFETY: evicted mappings came from the backing allocator with these layouts and
         // nothing uses them.
         unsafe { self.free_mappings(&evicted[..count]) };
     }
 
-    /// Returns every cached mapping to the backing allocator.
+    /// Returns every cached mapping to the backing allocator, and every quarantined freed
+    /// block's range; forgets the records of freed blocks.
     pub(super) fn flush_large_cache(&self) {
-        let mut evicted: Evicted =
-            [(0, Layout::new::<u8>()); LARGE_CACHE_ENTRIES + LARGE_QUARANTINE_ENTRIES + 1];
+        let mut evicted: Evicted = [(0, Layout::new::<u8>()); LARGE_CACHE_ENTRIES + 1];
         let count = lock(&self.large_cache).drain(&mut evicted);
         // SAFETY: as in `release_large`.
         unsafe { self.free_mappings(&evicted[..count]) };
+        loop {
+            let oldest = {
+                let mut freed = lock(&self.recently_freed_large);
+                let oldest = freed.quarantine.tail;
+                if oldest.is_null() {
+                    let records = core::mem::replace(&mut freed.records, core::ptr::null_mut());
+                    freed.len = 0;
+                    freed.next = 0;
+                    if let Some(records) = NonNull::new(records) {
+                        // SAFETY: the records array came from the internal heap; unused now.
+                        unsafe { internal::free(records.cast()) };
+                    }
+                    break;
+                }
+                // SAFETY: the tail is a quarantined header; it leaves the list here.
+                unsafe {
+                    freed.quarantine.remove(oldest);
+                    freed.quarantine_bytes -= (*oldest).mapping_len;
+                }
+                oldest
+            };
+            // SAFETY: out of every list; nobody uses a quarantined block.
+            unsafe { self.release_large(oldest) };
+        }
     }
 
     /// # Safety
@@ -743,15 +898,14 @@ impl GeneralPurposeAllocator {
     /// Resizes a large block in place (within its mapping, or by growing the mapping).
     ///
     /// # Safety
-    /// `base` is the header of one of this GPA's large blocks.
+    /// `header` is a sound header of one of this GPA's large blocks.
     pub(super) unsafe fn resize_large(
         &self,
-        base: usize,
+        header: *mut LargeBlock,
         memory: NonNull<u8>,
         layout: Layout,
         new_len: usize,
     ) -> bool {
-        let header = base as *mut LargeBlock;
         // SAFETY: caller contract.
         let block = unsafe { &mut *header };
         let address = memory.as_ptr() as usize;
@@ -761,7 +915,9 @@ impl GeneralPurposeAllocator {
             } else {
                 FindingKind::InvalidFree
             };
-            self.record(self.large_finding(kind, block));
+            let mut finding = self.large_finding(kind, block);
+            finding.address = address;
+            self.record(finding);
             return false;
         }
         if self.config.safety && (layout.size() != block.requested || layout.align() != block.align)
@@ -777,14 +933,13 @@ impl GeneralPurposeAllocator {
             // fast free path finds its segment from the layout alone. Let the caller move it.
             return false;
         }
-        let extra = if self.config.safety {
-            safety::CANARY_LEN
-        } else {
-            0
-        };
+        let extra = self.large_redzone(new_len);
         let Some(needed) = new_len.checked_add(extra) else {
             return false;
         };
+        if self.config.safety {
+            self.check_large_redzone(block, false);
+        }
         if needed > block.capacity() {
             let Some(wanted) = mapping_layout(new_len, block.align, extra) else {
                 return false;
@@ -792,25 +947,20 @@ impl GeneralPurposeAllocator {
             // SAFETY: the mapping is ours; the backing allocator grows it without moving.
             let grown = unsafe {
                 self.config.backing_allocator.resize(
-                    NonNull::new_unchecked(header.cast()),
+                    NonNull::new_unchecked(block.base as *mut u8),
                     block.layout(),
                     wanted.size(),
                 )
             };
-            if !grown || !pagemap::set_range(base, wanted.size(), base) {
+            if !grown || !pagemap::register_large(block.base, wanted.size(), header) {
                 return false;
             }
             block.mapping_len = wanted.size();
             block.registered_len = block.registered_len.max(wanted.size());
         }
         if self.config.safety {
-            // SAFETY: data and canary are inside the mapping.
-            unsafe {
-                if !safety::canary_intact(block.data(), block.requested, block.capacity()) {
-                    self.record(self.large_finding(FindingKind::Overflow, block));
-                }
-                safety::write_canary(block.data(), new_len, block.capacity());
-            }
+            // SAFETY: data and redzone are inside the mapping.
+            unsafe { safety::write_canary(block.data(), new_len, block.capacity()) };
         }
         block.requested = new_len;
         if self.config.resize_stack_traces {
@@ -838,11 +988,7 @@ impl GeneralPurposeAllocator {
     pub fn retained_block_count(&self) -> usize {
         lock(&self.retained).count
     }
-}
 
-const _: () = assert!(SLOT_FREED != SLOT_LIVE);
-
-impl GeneralPurposeAllocator {
     /// Grows a large block by moving its mapping with the backing allocator's `remap` (for
     /// the page allocator, `mremap`: the pages move, nothing is copied and nothing new is
     /// faulted in). `None` when this is not a live large block of ours with `layout`, when the
@@ -859,15 +1005,9 @@ impl GeneralPurposeAllocator {
         new_len: usize,
     ) -> Option<NonNull<u8>> {
         let address = memory.as_ptr() as usize;
-        let base = pagemap::lookup(address)?;
-        // SAFETY: the page map only holds bases of live headers.
-        let common = unsafe { &*(base as *const SegmentCommon) };
-        if !self.owns_header(common) || common.kind != SegmentKind::Large {
-            return None;
-        }
-        let header = base as *mut LargeBlock;
-        // SAFETY: a large block header of ours.
-        let block = unsafe { &*header };
+        let header = self.own_large_header(address)?;
+        // SAFETY: a sound large block header of ours.
+        let block = unsafe { &mut *header };
         if address != block.data()
             || block.state.load(Ordering::Acquire) != SLOT_LIVE
             || layout.size() != block.requested
@@ -876,65 +1016,100 @@ impl GeneralPurposeAllocator {
         {
             return None;
         }
-        let extra = if self.config.safety {
-            safety::CANARY_LEN
-        } else {
-            0
-        };
-        let wanted = mapping_layout(new_len, block.align, extra)?;
+        let wanted = mapping_layout(new_len, block.align, self.large_redzone(new_len))?;
         if wanted.size() <= block.mapping_len || wanted.align() != block.mapping_align {
             return None;
         }
         if self.config.enable_memory_limit && !self.charge(new_len - layout.size()) {
             return None;
         }
-        let (old_layout, old_registered) = (block.layout(), block.registered_len);
-        // Nobody may find the header at its old place while it moves.
-        pagemap::set_range(base, old_registered, 0);
-        // SAFETY: the header is in the live list.
-        unsafe { lock(&self.large).remove(header) };
+        if self.config.safety {
+            self.check_large_redzone(block, false);
+        }
+        let (old_base, old_layout, old_registered) =
+            (block.base, block.layout(), block.registered_len);
+        // Nobody may find the block at its old place while it moves.
+        pagemap::unregister(old_base, old_registered);
         // SAFETY: the mapping is ours with this layout; on success the old one is gone.
         let moved = unsafe {
             self.config.backing_allocator.remap(
-                NonNull::new_unchecked(header.cast()),
+                NonNull::new_unchecked(old_base as *mut u8),
                 old_layout,
                 wanted.size(),
             )
         };
         let Some(new_base) = moved else {
-            pagemap::set_range(base, old_registered, base);
-            // SAFETY: the header is unchanged and in no list.
-            unsafe { lock(&self.large).push(header) };
+            pagemap::register_large(old_base, old_registered, header);
             if self.config.enable_memory_limit {
                 self.uncharge(new_len - layout.size());
             }
             return None;
         };
-        // The first chunk (which holds the header and the data's start, all that frees and
-        // lookups need) is registered first; a later chunk's leaf failing to map only leaves
-        // interior pointers of the block unrecognized.
-        let _ = pagemap::set_range(
-            new_base.as_ptr() as usize,
-            wanted.size(),
-            new_base.as_ptr() as usize,
-        );
-        let header = new_base.as_ptr().cast::<LargeBlock>();
-        // SAFETY: the header moved with the mapping and is exclusively ours (in no list).
-        let block = unsafe { &mut *header };
+        let new_base = new_base.as_ptr() as usize;
+        // The first chunk (which holds the data's start, all that frees and lookups need) is
+        // registered first; a later chunk's leaf failing to map only leaves interior pointers
+        // of the block unrecognized.
+        let _ = pagemap::register_large(new_base, wanted.size(), header);
+        block.base = new_base;
         block.mapping_len = wanted.size();
         block.registered_len = wanted.size();
         if self.config.safety {
-            // SAFETY: data and canary are inside the (grown) mapping.
-            unsafe {
-                if !safety::canary_intact(block.data(), block.requested, block.capacity()) {
-                    self.record(self.large_finding(FindingKind::Overflow, block));
-                }
-                safety::write_canary(block.data(), new_len, block.capacity());
-            }
+            // SAFETY: data and redzone are inside the (grown) mapping.
+            unsafe { safety::write_canary(block.data(), new_len, block.capacity()) };
         }
         block.requested = new_len;
-        // SAFETY: the header is valid and in no list.
-        unsafe { lock(&self.large).push(header) };
-        NonNull::new(block.data() as *mut u8)
+        NonNull::new(new_base as *mut u8)
+    }
+
+    /// The sound header of this GPA's large block covering `address`, if there is one.
+    pub(super) fn own_large_header(&self, address: usize) -> Option<*mut LargeBlock> {
+        let pagemap::Entry::Large(header) = pagemap::lookup(address)? else {
+            return None;
+        };
+        // SAFETY: the page map validated a live block of the internal heap at `header`.
+        let block = unsafe { &*header };
+        (block.is_sound() && self.owns_header(&block.common)).then_some(header)
+    }
+}
+
+const _: () = assert!(SLOT_FREED != SLOT_LIVE);
+
+#[cfg(test)]
+mod tests {
+    use crate::gpa::{Check, Config, GeneralPurposeAllocator, OnError};
+
+    #[test]
+    fn freed_blocks_stay_known_with_their_traces() {
+        let mut gpa = GeneralPurposeAllocator::with_config(Config {
+            on_error: OnError::Record,
+            ..Config::debug()
+        });
+        let allocator = gpa.allocator();
+        let large = allocator.raw_alloc(1 << 20, 8).unwrap();
+        let small = allocator.raw_alloc(40, 64).unwrap();
+        let (large_at, small_at) = (large.as_ptr() as usize, small.as_ptr() as usize);
+        let live = gpa.block_containing(small_at + 10).unwrap();
+        assert_eq!(
+            (live.start, live.size, live.align, live.live),
+            (small_at, 40, 64, true)
+        );
+        assert!(live.alloc_trace.is_some() && !live.free_trace.is_some());
+        // SAFETY: live blocks, each freed once with its layout.
+        unsafe {
+            allocator.raw_free(large, 1 << 20, 8);
+            allocator.raw_free(small, 40, 64);
+        }
+        // The large block's range stays reserved in the quarantine; the small slot keeps its
+        // record until it is reused.
+        for (address, start, size) in [
+            (large_at + 100, large_at, 1 << 20),
+            (small_at, small_at, 40),
+        ] {
+            let freed = gpa.block_containing(address).unwrap();
+            assert_eq!((freed.start, freed.size, freed.live), (start, size, false));
+            assert!(freed.alloc_trace.is_some() && freed.free_trace.is_some());
+        }
+        assert!(gpa.report().is_clean(), "{}", gpa.report());
+        assert_eq!(gpa.deinit(), Check::Ok);
     }
 }

@@ -17,8 +17,8 @@ use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
 use super::heap::{self, Heap};
-use super::segment::{Page, SLOT_LIVE, UNITS};
-use super::{internal, lock, safety, Check, GeneralPurposeAllocator, OnError};
+use super::segment::{Page, Segment, SLOT_LIVE, UNITS};
+use super::{internal, lock, Check, GeneralPurposeAllocator, OnError};
 use crate::report::{FindingKind, RawFinding};
 use crate::trace::TraceId;
 
@@ -61,7 +61,7 @@ impl GeneralPurposeAllocator {
     /// Same scope as [`GeneralPurposeAllocator::detect_leaks`]. `visit` runs while this GPA's
     /// locks are held: it must not free blocks of this GPA, and what it allocates through a
     /// GPA that is the global allocator comes from the internal heap.
-    pub fn for_each_live_block(&self, mut visit: impl FnMut(&LiveBlock)) {
+    pub(crate) fn for_each_live_block(&self, mut visit: impl FnMut(&LiveBlock)) {
         let _inside = heap::InsideAllocator::enter();
         let me = heap::current_thread_id();
         self.visit_heaps(|heap| {
@@ -143,14 +143,16 @@ impl GeneralPurposeAllocator {
                 if page.units == 0 {
                     continue;
                 }
-                self.live_in_page(page, &mut live, visit);
+                self.live_in_page(segment_ref, page, &mut live, visit);
             }
             segment = segment_ref.next;
         }
     }
 
+    /// Visits the live blocks of a page, checking each one's redzone (safety mode).
     fn live_in_page(
         &self,
+        segment: &Segment,
         page: &Page,
         live: &mut std::vec::Vec<bool>,
         visit: &mut dyn FnMut(LiveBlock),
@@ -178,13 +180,8 @@ impl GeneralPurposeAllocator {
             let address = page.slot_address(index);
             let size = meta.requested.load(Ordering::Relaxed) as usize;
             let alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
-            // SAFETY: a live slot of `block_size` bytes.
-            if !unsafe { safety::canary_intact(address, size, block_size) } {
-                let mut finding = RawFinding::new(FindingKind::Overflow, address);
-                finding.size = size;
-                finding.alloc_trace = alloc_trace;
-                self.record(finding);
-            }
+            // The caller may read the heap's pages (it owns the heap, or nobody does).
+            self.check_small_redzone(segment, page, index, size, true, true);
             visit(LiveBlock {
                 address,
                 size,
@@ -198,6 +195,8 @@ impl GeneralPurposeAllocator {
         for header in large.iter() {
             // SAFETY: members of the live list are valid headers.
             let block = unsafe { &*header };
+            // Overflows of large blocks that are never freed.
+            self.check_large_redzone(block, true);
             visit(LiveBlock {
                 address: block.data(),
                 size: block.requested,

@@ -52,9 +52,11 @@ use super::{internal, GeneralPurposeAllocator};
 use crate::trace::{self, TraceId};
 
 /// What a tool implements to see a GPA's allocation events. Methods run on the allocating (or
-/// freeing) thread, with the thread marked inside the allocator (see the module docs); they
+/// freeing) thread, with the thread marked inside the allocator (see [`observer`](crate::observer)); they
 /// must not panic. Sizes are the sizes the caller asked for (for a C `free`, the block's
 /// size as the GPA knows it).
+///
+/// Example: the [`observer`](crate::observer) module documentation.
 pub trait Observer: Sync {
     /// A block of `size` bytes aligned to `align` was allocated at `ptr` by `gpa`. `trace` is
     /// the allocation's stack when the registration asked for frames ([`TraceId::NONE`]
@@ -84,9 +86,13 @@ pub trait Observer: Sync {
 }
 
 /// How many registrations may be active at once in a process.
+///
+/// Example: the [`observer`](crate::observer) module documentation.
 pub const MAX_OBSERVATIONS: usize = 16;
 
 /// Registering failed: [`MAX_OBSERVATIONS`] registrations are active already.
+///
+/// Example: the [`observer`](crate::observer) module documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TooManyObservers;
 
@@ -103,6 +109,8 @@ impl std::error::Error for TooManyObservers {}
 
 /// An active registration; [`Observation::end`] ends it (dropping it does not, so that a
 /// process-long observation needs no owner).
+///
+/// Example: the [`observer`](crate::observer) module documentation.
 #[derive(Debug)]
 #[must_use = "an observation lasts until `end` is called; keep it to end it"]
 pub struct Observation {
@@ -174,6 +182,8 @@ pub(super) fn active() -> bool {
 /// Registers `observer` for the allocation events of every GPA instance in the process, with
 /// allocation traces of `trace_frames` frames (0: none). Registering the same observer for
 /// every GPA and for one instance delivers that instance's events twice.
+///
+/// Example: the [`observer`](crate::observer) module documentation.
 pub fn observe_all(
     observer: &'static dyn Observer,
     trace_frames: usize,

@@ -1,99 +1,166 @@
-//! Safety-mode byte patterns: poison for freed memory, canaries after live blocks.
+//! Safety-mode byte patterns: poison for freed memory, redzones after live blocks.
 //!
 //! # Design
 //! Freed memory is filled with [`POISON`] (0xAA, Zig's `undefined`), so use-after-free reads
 //! see an obvious pattern and writes after free can be detected: the poison is checked when a
-//! block leaves the quarantine (before it can be reused) and at `deinit`. The bytes right after
-//! a live block's requested size, up to [`CANARY_LEN`] of them, hold [`CANARY`]; they are
-//! checked when the block is freed or resized and at `deinit`, which catches overflows by one
-//! byte or more (an overflow that writes further has to cross them). Safety mode asks the size
-//! class for [`CANARY_ROOM`] extra bytes, so there is always at least that much canary.
+//! block leaves the quarantine (before it can be reused) and at `deinit`.
 //!
-//! Poisoning and checking touch at most [`POISON_CHECK_LIMIT`] bytes per block: a write after
-//! free lands in the first bytes of a block in practice (headers, lengths, pointers), and the
-//! limit keeps safety mode within a small factor of the fast mode for big blocks.
+//! Every live block is followed by a **redzone** filled with [`CANARY`]: all the bytes from
+//! its requested size to the end of its slot (small blocks) or mapping (large blocks). Safety
+//! mode asks the size class for [`redzone`]`(size)` extra bytes, so the redzone is never
+//! smaller than this table (the size class's rounding adds the rest):
+//!
+//! | requested bytes | least redzone |
+//! |-----------------|---------------|
+//! | up to 256       | 32            |
+//! | up to 1 KiB     | 64            |
+//! | up to 4 KiB     | 128           |
+//! | up to 16 KiB    | 256           |
+//! | up to 64 KiB    | 512           |
+//! | more            | 1 KiB         |
+//!
+//! As in AddressSanitizer the redzone grows with the block, so that its relative cost stays
+//! small: 32 bytes up to 256-byte blocks (a C `malloc(8)` takes an 80-byte slot: its 32-byte
+//! front guard, 8 bytes, 40 of redzone; glibc takes 32), at most 1/4 of the block above that,
+//! and 1/64 or less from 64 KiB on. An overflow that writes 32 bytes past a block, or anywhere
+//! within its redzone, changes a canary byte. The whole redzone is checked when the block is
+//! freed or resized and at `deinit` / exit (for blocks never freed); small blocks also check
+//! the free slots that follow them (see `small`), which extends the reach past the slot.
+//!
+//! Poisoning and the write-after-free check touch at most [`POISON_LIMIT`] and
+//! [`POISON_CHECK_LIMIT`] bytes per block (and as many after the first alignment unit of an
+//! aligned block): a write after free lands in the first bytes of a block in practice
+//! (headers, lengths, pointers), and the limits keep safety mode within a small factor of the
+//! fast mode for big blocks.
 
 /// Freed memory's fill byte.
 pub const POISON: u8 = 0xAA;
-/// The fill byte after a block's requested size.
+/// The fill byte of the redzone after a block's requested size.
 pub const CANARY: u8 = 0xC5;
-/// The most canary bytes written after a block.
-pub const CANARY_LEN: usize = 16;
-/// Extra bytes safety mode reserves after each block, so a canary always exists.
-pub const CANARY_ROOM: usize = 8;
 /// The most bytes of a freed block poisoned.
 pub const POISON_LIMIT: usize = 4096;
-/// The most bytes of a freed block checked for writes after free.
+/// The bytes at the start of a freed block checked for writes after free (one cache line:
+/// the block leaving the quarantine is usually not in the cache any more).
 pub const POISON_CHECK_LIMIT: usize = 64;
 
-/// Fills the canary after `requested` bytes of a block of `capacity` bytes at `block`.
+/// The least redzone after a block of `size` requested bytes (see the table above).
+#[inline]
+pub const fn redzone(size: usize) -> usize {
+    if size <= 256 {
+        32
+    } else if size <= 1024 {
+        64
+    } else if size <= 4096 {
+        128
+    } else if size <= 16 * 1024 {
+        256
+    } else if size <= 64 * 1024 {
+        512
+    } else {
+        1024
+    }
+}
+
+/// Fills the redzone: the bytes after `requested` bytes of a block of `capacity` bytes.
 ///
 /// # Safety
 /// `[block, block + capacity)` is writable memory of the block.
 #[inline]
 pub unsafe fn write_canary(block: usize, requested: usize, capacity: usize) {
-    let end = capacity.min(requested + CANARY_LEN);
-    if end > requested {
-        // SAFETY: caller contract; `requested < end <= capacity`.
-        unsafe { core::ptr::write_bytes((block + requested) as *mut u8, CANARY, end - requested) };
+    if capacity > requested {
+        // SAFETY: caller contract; `requested < capacity`.
+        unsafe {
+            core::ptr::write_bytes((block + requested) as *mut u8, CANARY, capacity - requested)
+        };
     }
 }
 
-/// Whether the canary after `requested` bytes is intact.
+/// The offset from `block` of the first byte of the redzone that is not [`CANARY`], if any.
 ///
 /// # Safety
 /// As for [`write_canary`], readable.
 #[inline]
-pub unsafe fn canary_intact(block: usize, requested: usize, capacity: usize) -> bool {
-    let end = capacity.min(requested + CANARY_LEN);
+pub unsafe fn canary_damage(block: usize, requested: usize, capacity: usize) -> Option<usize> {
+    let len = capacity.saturating_sub(requested);
     // SAFETY: caller contract.
-    unsafe { all_bytes_are(block + requested, end.saturating_sub(requested), CANARY) }
+    unsafe { first_difference(block + requested, len, CANARY) }.map(|offset| requested + offset)
 }
 
-/// Poisons the first bytes of a freed block.
+/// The windows of a freed block of `len` bytes and alignment `align` that are poisoned and
+/// checked: its first [`POISON_CHECK_LIMIT`] bytes and, for a block aligned to 32 or more,
+/// the same number after its first alignment unit (an aligned block's data often starts
+/// there: the C ABI's front guard fills that unit).
+fn check_windows(len: usize, align: usize) -> [(usize, usize); 2] {
+    let first = (0, len.min(POISON_CHECK_LIMIT));
+    let second = if align >= 32 && align < len {
+        (align, len.min(align + POISON_CHECK_LIMIT))
+    } else {
+        (0, 0)
+    };
+    [first, second]
+}
+
+/// Poisons the first bytes of a freed block of `len` bytes allocated with `align`.
 ///
 /// # Safety
 /// `[block, block + len)` is writable memory that nobody uses any more.
 #[inline]
-pub unsafe fn poison(block: usize, len: usize) {
+pub unsafe fn poison(block: usize, len: usize, align: usize) {
     // SAFETY: caller contract.
     unsafe { core::ptr::write_bytes(block as *mut u8, POISON, len.min(POISON_LIMIT)) };
+    let (start, end) = check_windows(len, align)[1];
+    if end > POISON_LIMIT {
+        let start = start.max(POISON_LIMIT);
+        // SAFETY: caller contract; `start < end <= len`.
+        unsafe { core::ptr::write_bytes((block + start) as *mut u8, POISON, end - start) };
+    }
 }
 
-/// Whether the poisoned bytes of a freed block, from `skip` on, are unchanged.
+/// The offset of the first byte of a freed block's checked windows (from `skip` on) that is
+/// not poison any more, if any: a write after free.
 ///
 /// # Safety
-/// `[block, block + len)` is readable memory of a freed block.
+/// `[block, block + len)` is readable memory of a freed block poisoned with `align`.
 #[inline]
-pub unsafe fn poison_intact(block: usize, skip: usize, len: usize) -> bool {
-    let end = len.min(POISON_CHECK_LIMIT);
-    if skip >= end {
-        return true;
-    }
-    // SAFETY: caller contract.
-    unsafe { all_bytes_are(block + skip, end - skip, POISON) }
+pub unsafe fn poison_damage(block: usize, skip: usize, len: usize, align: usize) -> Option<usize> {
+    check_windows(len, align).iter().find_map(|&(start, end)| {
+        let start = start.max(skip);
+        if start >= end {
+            return None;
+        }
+        // SAFETY: caller contract; the window lies inside the block.
+        unsafe { first_difference(block + start, end - start, POISON) }.map(|at| start + at)
+    })
 }
 
-/// Whether `len` bytes at `start` all equal `value`, compared eight at a time.
+/// Whether `len` bytes at `start` all equal `value`. Written as a branch-free reduction,
+/// which the compiler turns into vector compares (16 or 32 bytes per step).
 ///
 /// # Safety
 /// `[start, start + len)` is readable.
 #[inline]
-unsafe fn all_bytes_are(start: usize, len: usize, value: u8) -> bool {
-    let word = u64::from_ne_bytes([value; 8]);
-    let mut offset = 0;
-    let mut difference = 0u64;
-    while offset + 8 <= len {
-        // SAFETY: in bounds (caller contract); unaligned reads are allowed by read_unaligned.
-        difference |= unsafe { ((start + offset) as *const u64).read_unaligned() } ^ word;
-        offset += 8;
+pub unsafe fn all_bytes_are(start: usize, len: usize, value: u8) -> bool {
+    // SAFETY: caller contract.
+    let bytes = unsafe { core::slice::from_raw_parts(start as *const u8, len) };
+    bytes
+        .iter()
+        .fold(0u8, |difference, &byte| difference | (byte ^ value))
+        == 0
+}
+
+/// The offset of the first of `len` bytes at `start` that differs from `value`, if any (the
+/// common, intact case costs what [`all_bytes_are`] costs).
+///
+/// # Safety
+/// `[start, start + len)` is readable.
+#[inline]
+pub unsafe fn first_difference(start: usize, len: usize, value: u8) -> Option<usize> {
+    // SAFETY: caller contract.
+    if unsafe { all_bytes_are(start, len, value) } {
+        return None;
     }
-    while offset < len {
-        // SAFETY: in bounds (caller contract).
-        difference |= u64::from(unsafe { *((start + offset) as *const u8) } ^ value);
-        offset += 1;
-    }
-    difference == 0
+    // SAFETY: caller contract.
+    (0..len).find(|&offset| unsafe { *((start + offset) as *const u8) } != value)
 }
 
 #[cfg(test)]
@@ -108,14 +175,43 @@ mod tests {
         // SAFETY: all ranges and bytes are inside `block`, accessed only through `base`.
         unsafe {
             write_canary(base, 10, 64);
-            assert!(canary_intact(base, 10, 64));
+            assert_eq!(canary_damage(base, 10, 64), None);
+            byte(41).write(0);
+            assert_eq!(canary_damage(base, 10, 64), Some(41));
             byte(10).write(0);
-            assert!(!canary_intact(base, 10, 64));
-            poison(base, 64);
-            assert!(poison_intact(base, 0, 64));
+            assert_eq!(canary_damage(base, 10, 64), Some(10));
+            poison(base, 64, 8);
+            assert_eq!(poison_damage(base, 0, 64, 8), None);
             byte(40).write(1);
-            assert!(!poison_intact(base, 0, 64));
-            assert!(poison_intact(base, 41, 64));
+            assert_eq!(poison_damage(base, 0, 64, 8), Some(40));
+            assert_eq!(poison_damage(base, 41, 64, 8), None);
+        }
+    }
+
+    #[test]
+    fn aligned_blocks_are_checked_after_their_first_alignment_unit() {
+        let mut block = std::vec![0u8; 8192];
+        let base = block.as_mut_ptr() as usize;
+        // SAFETY: all ranges are inside `block`.
+        unsafe {
+            poison(base, 8192, 4096);
+            assert_eq!(poison_damage(base, 0, 8192, 4096), None);
+            ((base + 4096 + 8) as *mut u8).write(7);
+            assert_eq!(poison_damage(base, 0, 8192, 4096), Some(4104));
+        }
+    }
+
+    #[test]
+    fn redzones_grow_with_the_block_and_cover_32_bytes() {
+        let mut previous = 0;
+        for size in [1usize, 8, 128, 129, 512, 4096, 5000, 16384, 65536, 1 << 20] {
+            let zone = redzone(size);
+            assert!(zone >= 32 && zone >= previous, "{size}: {zone}");
+            assert!(
+                size < 512 || zone * 4 <= size,
+                "{size}: {zone} is over a quarter"
+            );
+            previous = zone;
         }
     }
 }

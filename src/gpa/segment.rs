@@ -3,26 +3,37 @@
 //! # Memory layout
 //! ```text
 //!  segment (4 MiB, aligned to 4 MiB, from the backing allocator)
-//!  ┌──────────────┬───────────────┬───────────────┬─────┬───────────────┐
-//!  │ unit 0:      │ unit 1        │ units 2-3     │ ... │ unit 63       │
-//!  │ Segment      │ page (class a)│ page (class b)│     │ free unit     │
-//!  │ header +     │ slot slot ... │ slot slot ... │     │               │
-//!  │ 64 Page descr│               │               │     │               │
-//!  └──────────────┴───────────────┴───────────────┴─────┴───────────────┘
+//!  ┌──────────────────────────────┬───────────────┬───────────────┬─────┬───────────────┐
+//!  │ unit 0                       │ unit 1        │ units 2-3     │ ... │ unit 63       │
+//!  │ guard │ Segment  │ guard     │ page (class a)│ page (class b)│     │ free unit     │
+//!  │ 16 KiB│ header + │ to 64 KiB │ slot slot ... │ slot slot ... │     │ (PROT_NONE in │
+//!  │ (none)│ 64 Page  │ (none)    │               │               │     │  safety mode) │
+//!  │       │ descrs   │           │               │               │     │               │
+//!  └──────────────────────────────┴───────────────┴───────────────┴─────┴───────────────┘
 //! ```
 //! A segment is owned by one heap. Unit 0 holds the [`Segment`] header with one [`Page`]
-//! descriptor per unit; user memory starts at unit 1, so metadata is never inside or right
-//! after user blocks (a forward overflow cannot reach it). A page spans a power-of-two number
-//! of units (see `size_class::page_units`) and serves one size class; its slots are carved
-//! lazily (`carved`), so a fresh page costs nothing until used. With safety on, each page has a
-//! [`SlotMeta`] per slot, allocated separately (out of line).
+//! descriptor per unit, at [`HEADER_OFFSET`], between two inaccessible guard regions: user
+//! memory starts at unit 1, and whatever lies before the segment (another segment's last page,
+//! a large block, any mapping of the program) ends at least 16 KiB before the header, so a
+//! stray write that runs off a block in either direction faults before it reaches metadata.
+//! A page spans a power-of-two number of units (see `size_class::page_units`) and serves one
+//! size class; its slots are carved lazily (`carved`), so a fresh page costs nothing until
+//! used. With safety on, each page has a [`SlotMeta`] per slot, allocated separately (out of
+//! line, in the guarded internal heap), and free units are made inaccessible, so a wild
+//! write into unused parts of a segment faults too.
 //!
 //! # Invariants
-//! * `segment_of(p) = p & !(SEGMENT_SIZE - 1)` for every block of a small segment.
+//! * `segment_of(p) = (p & !(SEGMENT_SIZE - 1)) + HEADER_OFFSET` for every block of a small
+//!   segment.
 //! * For a page: `used == carved - |free list|` in slots (blocks in the heap's quarantine or
 //!   remote list still count as used); `carved <= capacity`.
 //! * `free_units` has bit `u` set exactly when unit `u` belongs to no page; bit 0 is never set.
-//! * Only the owning heap's thread touches `free`, `used`, `carved` and the queue links.
+//! * Only the owning heap's thread touches `free`, `used`, `carved` and the queue links, and
+//!   only it reads the memory of slots it does not hold (free slots next to a block, checked
+//!   as part of that block's redzone): slots in `SLOT_QUARANTINED` and `SLOT_FREED` are
+//!   poisoned and nobody writes them; another thread's free is `SLOT_REMOTE` until drained.
+//! * With `guard_free_units`, a unit is accessible exactly while a page uses it; with
+//!   `zero_units` as well, the slots of a page that were never carved read as zero.
 
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, AtomicU8};
@@ -39,7 +50,12 @@ pub const UNIT_SIZE: usize = 64 * 1024;
 /// Units in a segment.
 pub const UNITS: usize = SEGMENT_SIZE / UNIT_SIZE;
 
-/// What a segment-aligned region holds; the first word of both headers.
+/// Where the [`Segment`] header lies in its segment: after a guard region, so that nothing
+/// mapped before the segment is adjacent to it.
+pub const HEADER_OFFSET: usize = 16 * 1024;
+
+/// What a header describes; stored as a `u32` tag, so that a header overwritten by a stray
+/// write is recognized rather than read as an invalid enum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum SegmentKind {
@@ -52,12 +68,32 @@ pub enum SegmentKind {
 /// The prefix shared by small-segment and large-block headers.
 #[repr(C)]
 pub struct SegmentCommon {
-    /// Which header follows.
-    pub kind: SegmentKind,
+    /// Which header follows ([`SegmentKind`] as a number).
+    pub kind: u32,
     /// The owning GPA instance's id (never reused).
     pub gpa_id: u64,
     /// The owner's `Config::canary`.
     pub canary: u64,
+    /// The header's own address: a header copied or overwritten elsewhere does not match.
+    pub this: usize,
+}
+
+impl SegmentCommon {
+    /// A header prefix of `kind` for the header at `this`.
+    pub const fn new(kind: SegmentKind, gpa_id: u64, canary: u64, this: usize) -> Self {
+        SegmentCommon {
+            kind: kind as u32,
+            gpa_id,
+            canary,
+            this,
+        }
+    }
+
+    /// Whether this prefix is intact and of `kind` (the header was not overwritten).
+    #[inline]
+    pub fn is(&self, kind: SegmentKind) -> bool {
+        self.kind == kind as u32 && self.this == self as *const SegmentCommon as usize
+    }
 }
 
 /// A free slot, linked through its first word.
@@ -91,10 +127,20 @@ const _: () = assert!(core::mem::size_of::<SlotMeta>() == 16);
 pub const SLOT_FREE: u8 = 0;
 /// Handed out to the user.
 pub const SLOT_LIVE: u8 = 1;
-/// Freed by the user; poisoned; not reusable yet (quarantine or a remote list).
+/// Freed by the user on the owner thread, or taken from the remote list by it; poisoned; in
+/// the owner's quarantine, not reusable yet.
 pub const SLOT_QUARANTINED: u8 = 2;
 /// Freed and back on the page's free list (poison checked), carrying its free trace.
 pub const SLOT_FREED: u8 = 3;
+/// Freed by another thread than the owner: being poisoned, or on the owner's remote list
+/// (only the owner moves it on, to `SLOT_QUARANTINED`).
+pub const SLOT_REMOTE: u8 = 4;
+
+/// Whether a slot in `state` holds a block the user freed (any of the freed states).
+#[inline]
+pub const fn is_freed_state(state: u8) -> bool {
+    matches!(state, SLOT_QUARANTINED | SLOT_FREED | SLOT_REMOTE)
+}
 
 /// A page descriptor, in the segment header.
 #[repr(C)]
@@ -149,9 +195,14 @@ pub struct Segment {
     pub next: *mut Segment,
     /// Page descriptors, indexed by their first unit.
     pub pages: [Page; UNITS],
+    /// Free units are inaccessible (safety mode).
+    pub guard_free_units: bool,
+    /// Units read as zero until written (fresh OS memory): released units are cleared again
+    /// when claimed, so a page's never-carved slots are known to be zero (safety mode).
+    pub zero_units: bool,
 }
 
-const _: () = assert!(core::mem::size_of::<Segment>() <= UNIT_SIZE);
+const _: () = assert!(HEADER_OFFSET + core::mem::size_of::<Segment>() + 4096 <= UNIT_SIZE);
 
 /// `floor(offset * (2^40 / size + 1) / 2^40) == offset / size` for every offset below
 /// `SEGMENT_SIZE` (2^22) and size up to 2^17: the error term `offset / 2^40 < 2^-18` never
@@ -161,15 +212,43 @@ pub const RECIPROCAL_SHIFT: u32 = 40;
 /// All units but unit 0.
 pub const ALL_PAGE_UNITS: u64 = !1;
 
+/// Why [`Segment::checked_page_of`] found no page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoPage {
+    /// The address is in no page's slots.
+    Outside,
+    /// The segment's descriptors are not what gpa wrote.
+    Damaged,
+}
+
+/// The two guard regions of unit 0 around the header: (offset, length) pairs, empty when
+/// the OS page is too large to fit guards in unit 0.
+fn header_guards() -> [(usize, usize); 2] {
+    let page = crate::os::page_size();
+    let header_end = (HEADER_OFFSET + core::mem::size_of::<Segment>()).next_multiple_of(page);
+    if HEADER_OFFSET % page != 0 || header_end >= UNIT_SIZE {
+        return [(0, 0); 2];
+    }
+    [(0, HEADER_OFFSET), (header_end, UNIT_SIZE - header_end)]
+}
+
 impl Segment {
-    /// The segment containing a small block.
+    /// The header of the segment containing a small block.
     #[inline]
     pub fn of(address: usize) -> *mut Segment {
-        (address & !(SEGMENT_SIZE - 1)) as *mut Segment
+        ((address & !(SEGMENT_SIZE - 1)) + HEADER_OFFSET) as *mut Segment
+    }
+
+    /// The segment's first byte (its mapping's start).
+    #[inline]
+    pub fn base(&self) -> usize {
+        self as *const Segment as usize - HEADER_OFFSET
     }
 
     /// Initializes a header in fresh segment memory; `zeroed` says the memory is known to
-    /// be all zero already (fresh OS pages), which saves clearing the descriptors.
+    /// be all zero already (fresh OS pages), which saves clearing the descriptors. Makes the
+    /// guards around the header inaccessible, and with `guard_free_units` every page unit.
+    /// `None` when the OS refuses to change the protection (the memory is then untouched).
     ///
     /// # Safety
     /// `base` is `SEGMENT_SIZE` bytes, `SEGMENT_SIZE`-aligned, exclusively ours, and zero if
@@ -180,36 +259,83 @@ impl Segment {
         canary: u64,
         heap: *mut Heap,
         zeroed: bool,
-    ) -> *mut Segment {
-        let segment = base.as_ptr().cast::<Segment>();
+        guard_free_units: bool,
+    ) -> Option<*mut Segment> {
+        let start = base.as_ptr() as usize;
+        let segment = (start + HEADER_OFFSET) as *mut Segment;
+        let mut changed = [(0usize, 0usize); 3];
+        let guards = header_guards();
+        let units = (UNIT_SIZE, SEGMENT_SIZE - UNIT_SIZE);
+        let wanted = [
+            guards[0],
+            guards[1],
+            if guard_free_units { units } else { (0, 0) },
+        ];
+        for (done, &(offset, len)) in wanted.iter().enumerate() {
+            if len == 0 {
+                continue;
+            }
+            // SAFETY: page-aligned ranges of our fresh segment that hold nothing yet.
+            if !unsafe { protect_range(start + offset, len, false) } {
+                for &(offset, len) in &changed[..done] {
+                    // SAFETY: as above; restores what the loop changed.
+                    unsafe { protect_range(start + offset, len, true) };
+                }
+                return None;
+            }
+            changed[done] = (offset, len);
+        }
         // SAFETY: caller contract; a zeroed `Page` is a valid empty descriptor (null
         // pointers, zero counters), so only the header fields need writing.
         unsafe {
             if !zeroed {
                 core::ptr::write_bytes(segment.cast::<u8>(), 0, core::mem::size_of::<Segment>());
             }
-            (*segment).common = SegmentCommon {
-                kind: SegmentKind::Small,
-                gpa_id,
-                canary,
-            };
+            (*segment).common =
+                SegmentCommon::new(SegmentKind::Small, gpa_id, canary, segment as usize);
             (*segment).heap = heap;
             (*segment).free_units = ALL_PAGE_UNITS;
+            (*segment).guard_free_units = guard_free_units;
+            (*segment).zero_units = zeroed;
         }
-        segment
+        Some(segment)
     }
 
-    /// Claims a run of units for a page of `class`; `None` when no run is free. `zeroed`: the
-    /// segment's memory came zeroed from the backing allocator (units never used since, or
-    /// purged, still are).
+    /// Makes the whole segment accessible again, before it goes back to the backing
+    /// allocator (which may hand the memory to anyone).
+    ///
+    /// # Safety
+    /// The segment has no pages; nobody uses it any more.
+    pub unsafe fn unprotect_all(&mut self) {
+        // SAFETY: caller contract; the segment's range is ours.
+        unsafe { protect_range(self.base(), SEGMENT_SIZE, true) };
+    }
+
+    /// Claims a run of units for a page of `class`; `None` when no run is free.
     ///
     /// # Safety
     /// `self` is a live segment owned by the calling thread's heap.
-    pub unsafe fn claim_page(&mut self, class: Class, zeroed: bool) -> Option<*mut Page> {
+    pub unsafe fn claim_page(&mut self, class: Class) -> Option<*mut Page> {
         let units = page_units(class);
         let first = find_run(self.free_units, units)?;
         let mask = run_mask(first, units);
-        let zeroed_tail = zeroed && self.dirty_units & mask == 0;
+        // Units never used since the segment was mapped, or purged, still read as zero (and
+        // dirty ones are cleared below when free units are guarded).
+        let zeroed_tail =
+            self.zero_units && (self.dirty_units & mask == 0 || self.guard_free_units);
+        if self.guard_free_units {
+            let start = self.base() + first * UNIT_SIZE;
+            if self.zero_units && self.dirty_units & mask != 0 {
+                // SAFETY: free units of this segment hold nothing anybody uses.
+                unsafe {
+                    crate::os::discard(NonNull::new_unchecked(start as *mut u8), units * UNIT_SIZE)
+                };
+            }
+            // SAFETY: free units of this segment, becoming a page of the owner's.
+            if !unsafe { protect_range(start, units * UNIT_SIZE, true) } {
+                return None;
+            }
+        }
         self.free_units &= !mask;
         self.dirty_units &= !mask;
         for unit in first..first + units {
@@ -217,7 +343,7 @@ impl Segment {
         }
         self.page_count += 1;
         let block_size = class_size(class);
-        let base = self as *mut Segment as usize;
+        let base = self.base();
         let page = &mut self.pages[first];
         page.free = core::ptr::null_mut();
         page.start = (base + first * UNIT_SIZE) as *mut u8;
@@ -243,7 +369,12 @@ impl Segment {
     pub unsafe fn release_page(&mut self, page: *mut Page) {
         // SAFETY: caller contract.
         let page = unsafe { &mut *page };
-        let first = (page.start as usize - self as *mut Segment as usize) / UNIT_SIZE;
+        let first = (page.start as usize - self.base()) / UNIT_SIZE;
+        if self.guard_free_units {
+            // A failure only leaves the units accessible: unguarded, never unusable.
+            // SAFETY: the page is empty; its units hold nothing anybody uses.
+            unsafe { protect_range(page.start as usize, page.units as usize * UNIT_SIZE, false) };
+        }
         self.free_units |= run_mask(first, page.units as usize);
         self.dirty_units |= run_mask(first, page.units as usize);
         self.page_count -= 1;
@@ -256,7 +387,7 @@ impl Segment {
     /// The page descriptor covering `address` (inside this segment's page units).
     #[inline]
     pub fn page_of(&mut self, address: usize) -> *mut Page {
-        let unit = (address - self as *mut Segment as usize) / UNIT_SIZE;
+        let unit = (address - self.base()) / UNIT_SIZE;
         let first = self.unit_page[unit] as usize;
         &mut self.pages[first]
     }
@@ -264,15 +395,59 @@ impl Segment {
     /// As [`Segment::page_of`], without the bounds checks.
     ///
     /// # Safety
-    /// `address` lies in this segment (`self <= address < self + SEGMENT_SIZE`).
+    /// `address` lies in this segment (`base <= address < base + SEGMENT_SIZE`).
     #[inline(always)]
     pub unsafe fn page_of_unchecked(&mut self, address: usize) -> *mut Page {
-        let unit = (address - self as *mut Segment as usize) / UNIT_SIZE;
+        let unit = (address & (SEGMENT_SIZE - 1)) / UNIT_SIZE;
         // SAFETY: caller contract: `unit < UNITS`; `unit_page` entries are unit indices.
         unsafe {
             let first = *self.unit_page.get_unchecked(unit) as usize;
             self.pages.as_mut_ptr().add(first)
         }
+    }
+
+    /// The page descriptor covering `address`, checked against where it lies (a header
+    /// damaged by a stray write is not followed): [`NoPage::Outside`] for an address outside
+    /// the page units, in a free unit, or past the page's last slot; [`NoPage::Damaged`] when
+    /// the unit belongs to a page but the descriptors do not agree with it.
+    pub fn checked_page_of(&mut self, address: usize) -> Result<*mut Page, NoPage> {
+        let base = self.base();
+        if address < base + UNIT_SIZE || address >= base + SEGMENT_SIZE {
+            return Err(NoPage::Outside);
+        }
+        let unit = (address - base) / UNIT_SIZE;
+        if self.free_units & (1 << unit) != 0 {
+            return Err(NoPage::Outside);
+        }
+        let first = *self.unit_page.get(unit).ok_or(NoPage::Damaged)? as usize;
+        let page = self.pages.get_mut(first).ok_or(NoPage::Damaged)?;
+        let units = page.units as usize;
+        let class = page.class as Class;
+        // Multiplications only (this runs on every checked free): `capacity` must be
+        // `span / block_size` and `reciprocal` `2^40 / block_size + 1`, rounded down.
+        let span = (units * UNIT_SIZE) as u64;
+        let (size, capacity) = (page.block_size as u64, page.capacity as u64);
+        let one = 1u64 << RECIPROCAL_SHIFT;
+        let sound = units != 0
+            && first != 0
+            && first <= unit
+            && unit < first + units
+            && page.start as usize == base + first * UNIT_SIZE
+            && class < crate::gpa::size_class::CLASS_COUNT
+            && size == class_size(class) as u64
+            && capacity * size <= span
+            && (capacity + 1) * size > span
+            && page.carved <= page.capacity
+            && page.reciprocal.wrapping_sub(1).wrapping_mul(size) <= one
+            && page.reciprocal.wrapping_mul(size) > one;
+        if !sound {
+            return Err(NoPage::Damaged);
+        }
+        let end = page.start as usize + page.capacity as usize * page.block_size as usize;
+        if address >= end {
+            return Err(NoPage::Outside);
+        }
+        Ok(page as *mut Page)
     }
 
     /// Returns the memory of free units to the OS (they read back as zero when reused).
@@ -281,7 +456,7 @@ impl Segment {
     /// # Safety
     /// The segment is live and owned by the calling thread's heap.
     pub unsafe fn purge_free_units(&mut self) -> usize {
-        let base = self as *mut Segment as usize;
+        let base = self.base();
         let mut dirty = self.dirty_units;
         let mut purged = 0;
         while dirty != 0 {
@@ -305,6 +480,15 @@ impl Segment {
     pub fn is_empty(&self) -> bool {
         self.page_count == 0
     }
+}
+
+/// Changes the protection of `[start, start + len)`; see `os::protect`.
+///
+/// # Safety
+/// As for `os::protect`.
+unsafe fn protect_range(start: usize, len: usize, accessible: bool) -> bool {
+    // SAFETY: caller contract; `start` is a non-null segment address.
+    unsafe { crate::os::protect(NonNull::new_unchecked(start as *mut u8), len, accessible) }
 }
 
 fn run_mask(first: usize, units: usize) -> u64 {

@@ -15,11 +15,11 @@ use core::sync::atomic::Ordering;
 
 use super::heap::{self, Heap};
 use super::segment::{
-    FreeBlock, Page, Segment, SlotMeta, SEGMENT_SIZE, SLOT_FREE, SLOT_FREED, SLOT_LIVE,
-    SLOT_QUARANTINED, UNIT_SIZE,
+    is_freed_state, FreeBlock, NoPage, Page, Segment, SlotMeta, SEGMENT_SIZE, SLOT_FREE,
+    SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED, SLOT_REMOTE, UNIT_SIZE,
 };
 use super::size_class::Class;
-use super::{internal, pagemap, safety, GeneralPurposeAllocator};
+use super::{internal, pagemap, safety, BlockSpan, GeneralPurposeAllocator};
 use crate::report::{FindingKind, RawFinding};
 use crate::trace::TraceId;
 
@@ -96,9 +96,10 @@ impl GeneralPurposeAllocator {
         let block = page.free as usize;
         let (index, _) = page.slot_of(block);
         let mut finding = RawFinding::new(FindingKind::WriteAfterFree, block);
-        finding.size = page.block_size as usize;
         // SAFETY: safety mode has metadata for every slot; `index` is a carved slot.
         let meta = unsafe { page.meta(index) };
+        finding.size = meta.requested.load(Ordering::Relaxed) as usize;
+        finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
         finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
         finding.free_trace = TraceId(meta.free_trace.load(Ordering::Relaxed));
         finding.site_trace = self.trace_here();
@@ -119,10 +120,9 @@ impl GeneralPurposeAllocator {
     #[cold]
     fn new_page(&self, heap: &mut Heap, class: Class) -> Option<*mut Page> {
         let mut segment = heap.segments;
-        let zeroed = self.config.backing_allocator_zeroes;
         while !segment.is_null() {
             // SAFETY: the heap's segments are live and owned by this thread.
-            if let Some(page) = unsafe { (*segment).claim_page(class, zeroed) } {
+            if let Some(page) = unsafe { (*segment).claim_page(class) } {
                 return self.prepare_page(page, segment);
             }
             // SAFETY: as above.
@@ -130,7 +130,7 @@ impl GeneralPurposeAllocator {
         }
         let segment = self.new_segment(heap)?;
         // SAFETY: a fresh segment has every page unit free.
-        let page = unsafe { (*segment).claim_page(class, zeroed) }?;
+        let page = unsafe { (*segment).claim_page(class) }?;
         self.prepare_page(page, segment)
     }
 
@@ -141,7 +141,7 @@ impl GeneralPurposeAllocator {
         // SAFETY: a freshly claimed page of a live segment.
         let capacity = unsafe { (*page).capacity } as usize;
         let bytes = capacity * core::mem::size_of::<SlotMeta>();
-        let Some(meta) = internal::alloc(bytes, 16) else {
+        let Some(meta) = internal::alloc_metadata(bytes, 16) else {
             // SAFETY: the page is empty and in no queue.
             unsafe { (*segment).release_page(page) };
             return None;
@@ -167,17 +167,20 @@ impl GeneralPurposeAllocator {
                 self.config.canary,
                 heap,
                 self.config.backing_allocator_zeroes,
+                self.config.safety,
             )
         };
-        if !pagemap::set_range(
-            memory.as_ptr() as usize,
-            SEGMENT_SIZE,
-            memory.as_ptr() as usize,
-        ) {
-            // SAFETY: never published.
-            unsafe { self.config.backing_allocator.free(memory, layout) };
+        let registered = segment.is_some() && pagemap::register_small(memory.as_ptr() as usize);
+        let Some(segment) = segment.filter(|_| registered) else {
+            // SAFETY: never published; a segment that was set up is made accessible again.
+            unsafe {
+                if let Some(segment) = segment {
+                    (*segment).unprotect_all();
+                }
+                self.config.backing_allocator.free(memory, layout);
+            }
             return None;
-        }
+        };
         // SAFETY: the segment is fresh and ours.
         unsafe { (*segment).next = heap.segments };
         heap.segments = segment;
@@ -189,16 +192,19 @@ impl GeneralPurposeAllocator {
     /// # Safety
     /// The segment has no pages and is unlinked from its heap.
     pub(super) unsafe fn release_segment(&self, segment: *mut Segment) {
-        let base = segment as usize;
+        // SAFETY: caller contract: a live segment header.
+        let base = unsafe { (*segment).base() };
         heap::forget_c_segment(base);
-        pagemap::set_range(base, SEGMENT_SIZE, 0);
+        pagemap::unregister(base, SEGMENT_SIZE);
         // SAFETY: constant, valid layout.
         let layout = unsafe { Layout::from_size_align_unchecked(SEGMENT_SIZE, SEGMENT_SIZE) };
-        // SAFETY: caller contract; the segment came from the backing allocator.
+        // SAFETY: caller contract; the segment came from the backing allocator, which may
+        // hand its memory to anyone: its guards go first.
         unsafe {
+            (*segment).unprotect_all();
             self.config
                 .backing_allocator
-                .free(NonNull::new_unchecked(segment.cast()), layout)
+                .free(NonNull::new_unchecked(base as *mut u8), layout)
         };
     }
 
@@ -315,7 +321,7 @@ impl GeneralPurposeAllocator {
             // SAFETY: as above.
             let memory = unsafe { NonNull::new_unchecked(block.cast::<u8>()) };
             if self.config.safety {
-                let size = block_size_of(memory.as_ptr() as usize);
+                let size = self.take_remote_slot(memory.as_ptr() as usize);
                 self.quarantine(heap, memory.as_ptr() as usize | 1, size);
             } else {
                 self.push_local(heap, memory);
@@ -374,6 +380,20 @@ impl GeneralPurposeAllocator {
         Some(block)
     }
 
+    /// A slot taken from the remote list by its owner: it moves to the quarantine. Returns
+    /// its size.
+    fn take_remote_slot(&self, address: usize) -> usize {
+        let segment = Segment::of(address);
+        // SAFETY: remote entries are blocks of this heap's live pages.
+        let page = unsafe { &*(*segment).page_of(address) };
+        let (index, _) = page.slot_of(address);
+        // SAFETY: safety mode keeps metadata for every slot.
+        unsafe { page.meta(index) }
+            .state
+            .store(SLOT_QUARANTINED, Ordering::Release);
+        page.block_size as usize
+    }
+
     #[inline(always)]
     fn alloc_small_slow_or_fast(&self, class: Class) -> Option<(NonNull<u8>, *mut Page)> {
         let heap = heap::cached(self.id());
@@ -395,19 +415,20 @@ impl GeneralPurposeAllocator {
     /// without a layout, as from C).
     ///
     /// # Safety
-    /// `base` is one of this GPA's small segments.
+    /// `segment` is one of this GPA's small segments.
     pub(super) unsafe fn free_small_general(
         &self,
-        base: usize,
+        segment: *mut Segment,
         memory: NonNull<u8>,
         claimed: Option<Layout>,
     ) {
         let address = memory.as_ptr() as usize;
         // SAFETY: caller contract.
-        let segment = unsafe { &mut *(base as *mut Segment) };
-        let Some(page) = self.page_holding(segment, address) else {
-            self.invalid_free(address, claimed);
-            return;
+        let segment = unsafe { &mut *segment };
+        let page = match segment.checked_page_of(address) {
+            Ok(page) => page,
+            Err(NoPage::Outside) => return self.invalid_free(address, claimed),
+            Err(NoPage::Damaged) => return self.damaged_metadata(address),
         };
         // SAFETY: a live page of this segment.
         let page = unsafe { &mut *page };
@@ -435,14 +456,24 @@ impl GeneralPurposeAllocator {
             unsafe { self.free_small_fast(memory) };
             return;
         }
+        if page.meta.is_null() || !internal::is_live(page.meta as usize) {
+            self.damaged_metadata(address);
+            return;
+        }
         // SAFETY: safety mode keeps metadata for every slot; `index < capacity`.
         let meta = unsafe { page.meta(index) };
         let state = meta.state.load(Ordering::Acquire);
-        if !at_start {
+        if !at_start || index >= page.carved as usize {
             let mut finding = RawFinding::new(FindingKind::InvalidFree, address);
-            if state == SLOT_LIVE {
+            if state == SLOT_LIVE || is_freed_state(state) {
+                let start = page.slot_address(index);
                 finding.size = meta.requested.load(Ordering::Relaxed) as usize;
+                finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
+                finding.offset = Some((address - start) as isize);
                 finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
+                if state != SLOT_LIVE {
+                    finding.free_trace = TraceId(meta.free_trace.load(Ordering::Relaxed));
+                }
             }
             finding.site_trace = self.trace_here();
             self.record(finding);
@@ -455,14 +486,12 @@ impl GeneralPurposeAllocator {
                 self.check_slot_layout(meta, address, layout);
             }
         }
+        let heap = self.current_heap();
+        let owner = heap.is_some_and(|heap| core::ptr::eq(heap.as_ptr(), segment.heap));
+        let freed = if owner { SLOT_QUARANTINED } else { SLOT_REMOTE };
         if meta
             .state
-            .compare_exchange(
-                SLOT_LIVE,
-                SLOT_QUARANTINED,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
+            .compare_exchange(SLOT_LIVE, freed, Ordering::AcqRel, Ordering::Acquire)
             .is_err()
         {
             self.report_bad_state(page, index, address);
@@ -470,27 +499,72 @@ impl GeneralPurposeAllocator {
         }
         self.uncharge_if_limited(requested);
         let block_size = page.block_size as usize;
-        // SAFETY: the slot was live and is now ours to inspect and poison.
-        unsafe {
-            if !safety::canary_intact(address, requested, block_size) {
-                let mut finding = RawFinding::new(FindingKind::Overflow, address);
-                finding.size = requested;
-                finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
-                finding.site_trace = self.trace_here();
-                self.record(finding);
-            }
-            meta.free_trace
-                .store(self.trace_here().0, Ordering::Relaxed);
-            safety::poison(address, block_size);
-        }
-        match self.current_heap() {
-            Some(mut heap) if core::ptr::eq(heap.as_ptr(), segment.heap) => {
+        self.check_small_redzone(segment, page, index, requested, owner, false);
+        meta.free_trace
+            .store(self.trace_here().0, Ordering::Relaxed);
+        let align = 1 << meta.align_log2.load(Ordering::Relaxed);
+        // SAFETY: the slot was live and is now ours to poison.
+        unsafe { safety::poison(address, block_size, align) };
+        match heap {
+            Some(mut heap) if owner => {
                 // SAFETY: this thread owns the heap.
-                self.quarantine(unsafe { heap.as_mut() }, address, block_size);
+                self.quarantine(unsafe { heap.as_mut() }, address, block_size)
             }
             // SAFETY: the owner heap outlives its segments; the block is given up.
             _ => unsafe { (*segment.heap).push_remote(memory) },
         }
+    }
+
+    /// Checks the redzone of the block in slot `index` (live, or being freed by the caller):
+    /// its own slot's bytes after `requested`, and, when the calling thread owns the page
+    /// (`owner`), the free slots that follow it up to [`redzone_reach`] bytes past its end
+    /// (at a free only as far as [`FREE_REACH`]: the next slot's memory is usually not in the
+    /// cache, and reading it would cost most frees a miss).
+    /// Reports an overflow at the first damaged byte, then rewrites the damaged patterns so
+    /// that they are reported once (and not later as a write after free of a neighbour).
+    /// `at_exit`: found by a walk of live blocks, where the stack says nothing (and capturing
+    /// it under the walk's locks is not safe), so no detection trace is taken.
+    pub(super) fn check_small_redzone(
+        &self,
+        segment: &Segment,
+        page: &Page,
+        index: usize,
+        requested: usize,
+        owner: bool,
+        at_exit: bool,
+    ) -> bool {
+        let reach = if at_exit {
+            redzone_reach(requested)
+        } else {
+            redzone_reach(requested).min(FREE_REACH)
+        };
+        let scan = |repair| redzone_scan(segment, page, index, requested, owner, reach, repair);
+        let Some(offset) = scan(false) else {
+            return true;
+        };
+        let address = page.slot_address(index);
+        // SAFETY: safety mode keeps metadata for every slot.
+        let meta = unsafe { page.meta(index) };
+        let mut finding = RawFinding::new(FindingKind::Overflow, address);
+        finding.size = requested;
+        finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
+        finding.offset = Some(offset as isize);
+        finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
+        if !at_exit {
+            finding.site_trace = self.trace_here();
+        }
+        self.record(finding);
+        scan(true);
+        false
+    }
+
+    /// Reports metadata of gpa's that is not what gpa wrote (a stray write of the program
+    /// landed on it); the operation on `address` is dropped.
+    #[cold]
+    pub(super) fn damaged_metadata(&self, address: usize) {
+        let mut finding = RawFinding::new(FindingKind::InternalError, address);
+        finding.site_trace = self.trace_here();
+        self.record(finding);
     }
 
     /// Whether `claimed` is the layout the live slot was allocated with; reports a layout
@@ -523,7 +597,7 @@ impl GeneralPurposeAllocator {
         // SAFETY: safety mode keeps metadata for every slot.
         let meta = unsafe { page.meta(index) };
         let state = meta.state.load(Ordering::Acquire);
-        let kind = if state == SLOT_QUARANTINED || state == SLOT_FREED {
+        let kind = if is_freed_state(state) {
             FindingKind::DoubleFree
         } else {
             FindingKind::InvalidFree
@@ -531,25 +605,12 @@ impl GeneralPurposeAllocator {
         let mut finding = RawFinding::new(kind, address);
         if kind == FindingKind::DoubleFree {
             finding.size = meta.requested.load(Ordering::Relaxed) as usize;
+            finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
             finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
             finding.free_trace = TraceId(meta.free_trace.load(Ordering::Relaxed));
         }
         finding.site_trace = self.trace_here();
         self.record(finding);
-    }
-
-    /// The page covering `address` in a segment, if the address is inside a page's slots.
-    fn page_holding(&self, segment: &mut Segment, address: usize) -> Option<*mut Page> {
-        let base = segment as *mut Segment as usize;
-        if address < base + UNIT_SIZE || address >= base + SEGMENT_SIZE {
-            return None;
-        }
-        let page = segment.page_of(address);
-        // SAFETY: descriptors of a live segment are always initialized (zeroed when unused).
-        let page_ref = unsafe { &*page };
-        let end =
-            page_ref.start as usize + page_ref.capacity as usize * page_ref.block_size as usize;
-        (page_ref.units != 0 && address >= page_ref.start as usize && address < end).then_some(page)
     }
 
     /// Holds a freed block back from reuse; the oldest leaves when the quarantine is full.
@@ -586,14 +647,20 @@ impl GeneralPurposeAllocator {
         // SAFETY: safety mode keeps metadata for every slot.
         let meta = unsafe { page.meta(index) };
         let block_size = page.block_size as usize;
+        let align = 1 << meta.align_log2.load(Ordering::Relaxed);
         // SAFETY: the block is freed and still ours.
-        if !unsafe { safety::poison_intact(address, skip, block_size) } {
+        if let Some(offset) = unsafe { safety::poison_damage(address, skip, block_size, align) } {
             let mut finding = RawFinding::new(FindingKind::WriteAfterFree, address);
             finding.size = meta.requested.load(Ordering::Relaxed) as usize;
+            finding.align = align;
+            finding.offset = Some(offset as isize);
             finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
             finding.free_trace = TraceId(meta.free_trace.load(Ordering::Relaxed));
             finding.site_trace = self.trace_here();
             self.record(finding);
+            // Poisoned again, so that the free slot does not read as a neighbour's overflow.
+            // SAFETY: as above.
+            unsafe { safety::poison(address, block_size, align) };
         }
         meta.state.store(SLOT_FREED, Ordering::Release);
         // SAFETY: a used slot of this page that nobody uses any more.
@@ -613,26 +680,37 @@ impl GeneralPurposeAllocator {
     /// Resizes a small block within its slot.
     ///
     /// # Safety
-    /// `base` is one of this GPA's small segments.
+    /// `segment` is one of this GPA's small segments.
     pub(super) unsafe fn resize_small(
         &self,
-        base: usize,
+        segment: *mut Segment,
         memory: NonNull<u8>,
         layout: Layout,
         new_len: usize,
     ) -> bool {
         let address = memory.as_ptr() as usize;
         // SAFETY: caller contract.
-        let segment = unsafe { &mut *(base as *mut Segment) };
-        let Some(page) = self.page_holding(segment, address) else {
-            self.invalid_free(address, Some(layout));
-            return false;
+        let segment = unsafe { &mut *segment };
+        let page = match segment.checked_page_of(address) {
+            Ok(page) => page,
+            Err(NoPage::Outside) => {
+                self.invalid_free(address, Some(layout));
+                return false;
+            }
+            Err(NoPage::Damaged) => {
+                self.damaged_metadata(address);
+                return false;
+            }
         };
         // SAFETY: a live page of this segment.
         let page = unsafe { &*page };
         let block_size = page.block_size as usize;
         if !self.config.safety {
             return new_len <= block_size;
+        }
+        if page.meta.is_null() || !internal::is_live(page.meta as usize) {
+            self.damaged_metadata(address);
+            return false;
         }
         let (index, at_start) = page.slot_of(address);
         // SAFETY: safety mode keeps metadata for every slot.
@@ -645,20 +723,15 @@ impl GeneralPurposeAllocator {
         if !self.check_slot_layout(meta, address, layout) {
             return false;
         }
-        if new_len + safety::CANARY_ROOM > block_size {
+        if new_len.saturating_add(safety::redzone(new_len)) > block_size {
             return false;
         }
+        let owner = self
+            .current_heap()
+            .is_some_and(|heap| core::ptr::eq(heap.as_ptr(), segment.heap));
+        self.check_small_redzone(segment, page, index, requested, owner, false);
         // SAFETY: the slot is live and `block_size` bytes long.
-        unsafe {
-            if !safety::canary_intact(address, requested, block_size) {
-                let mut finding = RawFinding::new(FindingKind::Overflow, address);
-                finding.size = requested;
-                finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
-                finding.site_trace = self.trace_here();
-                self.record(finding);
-            }
-            safety::write_canary(address, new_len, block_size);
-        }
+        unsafe { safety::write_canary(address, new_len, block_size) };
         meta.requested.store(new_len as u32, Ordering::Relaxed);
         if self.config.resize_stack_traces {
             meta.alloc_trace
@@ -668,22 +741,49 @@ impl GeneralPurposeAllocator {
     }
 
     /// The metadata of the live slot starting at `address` (safety mode), with its layout.
-    pub(super) fn small_live_meta(&self, base: usize, address: usize) -> Option<&SlotMeta> {
+    pub(super) fn small_live_meta(
+        &self,
+        segment: *mut Segment,
+        address: usize,
+    ) -> Option<&SlotMeta> {
         if !self.config.safety {
             return None;
         }
-        let (page, index) = carved_slot_in(base, address)?;
+        // SAFETY: `segment` is one of this GPA's small segments (caller checked the owner).
+        let segment = unsafe { &mut *segment };
+        // SAFETY: `checked_page_of` returns live pages of this segment.
+        let page = unsafe { &*segment.checked_page_of(address).ok()? };
+        let (index, at_start) = page.slot_of(address);
+        if !at_start
+            || index >= page.carved as usize
+            || page.meta.is_null()
+            || !internal::is_live(page.meta as usize)
+        {
+            return None;
+        }
         // SAFETY: safety mode keeps metadata for every slot; `index < carved <= capacity`.
         // The array lives as long as the page, which holds the live slot.
-        let meta = unsafe { &*(*page).meta.add(index) };
+        let meta = unsafe { &*page.meta.add(index) };
         (meta.state.load(Ordering::Acquire) == SLOT_LIVE).then_some(meta)
     }
 
-    pub(super) fn small_block_layout(&self, base: usize, address: usize) -> Option<Layout> {
-        let (page, index) = carved_slot_in(base, address)?;
-        // SAFETY: a live page of this segment.
-        let page = unsafe { &*page };
+    pub(super) fn small_block_layout(
+        &self,
+        segment: *mut Segment,
+        address: usize,
+    ) -> Option<Layout> {
+        // SAFETY: `segment` is one of this GPA's small segments (caller checked the owner).
+        let segment = unsafe { &mut *segment };
+        // SAFETY: `checked_page_of` returns live pages of this segment.
+        let page = unsafe { &*segment.checked_page_of(address).ok()? };
+        let (index, at_start) = page.slot_of(address);
+        if !at_start || index >= page.carved as usize {
+            return None;
+        }
         if self.config.safety {
+            if page.meta.is_null() || !internal::is_live(page.meta as usize) {
+                return None;
+            }
             // SAFETY: safety mode keeps metadata for every slot.
             let meta = unsafe { page.meta(index) };
             if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
@@ -696,6 +796,46 @@ impl GeneralPurposeAllocator {
         let block_size = page.block_size as usize;
         let align = (1usize << block_size.trailing_zeros()).min(super::MAX_SMALL_ALIGN);
         Layout::from_size_align(block_size, align).ok()
+    }
+
+    /// The block (live or freed) of a small segment whose slot holds `address` (safety mode).
+    pub(super) fn small_block_span(
+        &self,
+        segment: *mut Segment,
+        address: usize,
+    ) -> Option<BlockSpan> {
+        if !self.config.safety {
+            return None;
+        }
+        // SAFETY: `segment` is one of this GPA's small segments (caller checked the owner).
+        let segment = unsafe { &mut *segment };
+        // SAFETY: `checked_page_of` returns live pages of this segment.
+        let page = unsafe { &*segment.checked_page_of(address).ok()? };
+        let (index, _) = page.slot_of(address);
+        if index >= page.carved as usize
+            || page.meta.is_null()
+            || !internal::is_live(page.meta as usize)
+        {
+            return None;
+        }
+        // SAFETY: safety mode keeps metadata for every slot.
+        let meta = unsafe { page.meta(index) };
+        let state = meta.state.load(Ordering::Acquire);
+        if state != SLOT_LIVE && !is_freed_state(state) {
+            return None;
+        }
+        Some(BlockSpan {
+            start: page.slot_address(index),
+            size: meta.requested.load(Ordering::Relaxed) as usize,
+            align: 1 << meta.align_log2.load(Ordering::Relaxed),
+            live: state == SLOT_LIVE,
+            alloc_trace: TraceId(meta.alloc_trace.load(Ordering::Relaxed)),
+            free_trace: if state == SLOT_LIVE {
+                TraceId::NONE
+            } else {
+                TraceId(meta.free_trace.load(Ordering::Relaxed))
+            },
+        })
     }
 
     /// Finds a heap for a thread: its own (evicted from its cache), an abandoned one, or new.
@@ -757,29 +897,143 @@ pub(super) fn page_needs_attention(heap: &Heap, page: &Page, page_ptr: *mut Page
             && unsafe { heap.queues.get_unchecked(page.class as usize) }.head != page_ptr)
 }
 
-/// The page and index of the carved slot of the small segment at `base` that starts at
-/// `address`, if one does (one bounds check, the unit table, [`Page::carved_slot`]).
-#[inline]
-fn carved_slot_in(base: usize, address: usize) -> Option<(*mut Page, usize)> {
-    if address < base + UNIT_SIZE || address >= base + SEGMENT_SIZE {
-        return None;
-    }
-    // SAFETY: `base` is a live small segment (callers' contract) and `address` lies in it.
-    unsafe {
-        let page = (*(base as *mut Segment)).page_of_unchecked(address);
-        let index = (*page).carved_slot(address)?;
-        Some((page, index))
-    }
-}
-
 fn is_slot_start(page: &Page, address: usize) -> bool {
     let start = page.start as usize;
     let end = start + page.carved as usize * page.block_size as usize;
     address >= start && address < end && page.slot_of(address).1
 }
 
-fn block_size_of(address: usize) -> usize {
-    let segment = Segment::of(address);
-    // SAFETY: callers pass blocks of live segments.
-    unsafe { (*(*segment).page_of(address)).block_size as usize }
+/// How far past a small block's end its redzone check reaches at exit and `deinit` (its own
+/// slot, then the free slots after it): four times its least redzone, 128 bytes for blocks of
+/// up to 256 bytes.
+pub fn redzone_reach(requested: usize) -> usize {
+    4 * safety::redzone(requested)
+}
+
+/// How far past a block's end its redzone check reaches when the block is freed or resized:
+/// its whole slot, and free slots after it only within 128 bytes of its end (which, for the
+/// small blocks whose slack is shorter than that, are usually in the same or the next cache
+/// line).
+pub const FREE_REACH: usize = 128;
+
+/// Walks the redzone of the block in slot `index` (see `check_small_redzone`): returns the
+/// offset from the block's start of the first damaged byte, or, with `repair`, rewrites every
+/// pattern it covers and returns `None`.
+fn redzone_scan(
+    segment: &Segment,
+    page: &Page,
+    index: usize,
+    requested: usize,
+    owner: bool,
+    reach: usize,
+    repair: bool,
+) -> Option<usize> {
+    let start = page.slot_address(index);
+    let block_size = page.block_size as usize;
+    // SAFETY: the block's slot is ours to read (live, or being freed by the caller).
+    unsafe {
+        if repair {
+            safety::write_canary(start, requested, block_size);
+        } else if let Some(offset) = safety::canary_damage(start, requested, block_size) {
+            return Some(offset);
+        }
+    }
+    if !owner {
+        return None;
+    }
+    let reach_end = start + requested + reach;
+    let page_end = page.start as usize + page.units as usize * UNIT_SIZE;
+    let zeroed = segment.zero_units && segment.guard_free_units;
+    let mut slot = index + 1;
+    let mut position = start + block_size;
+    while position < reach_end.min(page_end) {
+        let (from, len, value) = if slot >= page.capacity as usize || slot >= page.carved as usize {
+            // Never carved, or the page's tail after its last slot: zero if the segment
+            // guarantees it.
+            if !zeroed {
+                return None;
+            }
+            (position, reach_end.min(page_end) - position, 0)
+        } else {
+            // SAFETY: safety mode keeps metadata for every slot; `slot < capacity`.
+            let state = unsafe { page.meta(slot) }.state.load(Ordering::Acquire);
+            if state != SLOT_QUARANTINED && state != SLOT_FREED {
+                return None;
+            }
+            // Poisoned but for the first word (a free-list link).
+            let skip = core::mem::size_of::<FreeBlock>();
+            let end = (position + block_size.min(safety::POISON_LIMIT)).min(reach_end);
+            (
+                position + skip,
+                end.saturating_sub(position + skip),
+                safety::POISON,
+            )
+        };
+        // SAFETY: the calling thread owns the page: free and never-carved slots of it, and
+        // its tail, are page memory nobody else reads or writes (segment invariant).
+        unsafe {
+            if repair {
+                core::ptr::write_bytes(from as *mut u8, value, len);
+            } else if let Some(offset) = safety::first_difference(from, len, value) {
+                return Some(from + offset - start);
+            }
+        }
+        if slot >= page.carved as usize {
+            break;
+        }
+        slot += 1;
+        position += block_size;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpa::{Config, OnError};
+    use crate::report::FindingKind;
+
+    fn checked() -> GeneralPurposeAllocator {
+        GeneralPurposeAllocator::with_config(Config {
+            on_error: OnError::Record,
+            ..Config::debug()
+        })
+    }
+
+    #[test]
+    fn a_damaged_segment_header_is_reported_and_not_followed() {
+        let mut gpa = checked();
+        let allocator = gpa.allocator();
+        let block = allocator.raw_alloc(24, 8).unwrap();
+        let segment = Segment::of(block.as_ptr() as usize);
+        // SAFETY: the test damages the live segment's header on purpose (as a stray write of
+        // a program would), then restores it; nothing else uses the GPA meanwhile.
+        unsafe {
+            let kind = (*segment).common.kind;
+            (*segment).common.kind = 0xdead;
+            allocator.raw_free(block, 24, 8);
+            (*segment).common.kind = kind;
+        }
+        let report = gpa.take_report();
+        assert_eq!(
+            report.of_kind(FindingKind::InternalError).count(),
+            1,
+            "{report}"
+        );
+        // The block was not freed through the damaged header: it still is live.
+        assert_eq!(gpa.usable_size(block.as_ptr()), 24);
+        // SAFETY: as above, for a page descriptor.
+        unsafe {
+            let page = (*segment).page_of(block.as_ptr() as usize);
+            let size = (*page).block_size;
+            (*page).block_size = 7;
+            allocator.raw_free(block, 24, 8);
+            (*page).block_size = size;
+            allocator.raw_free(block, 24, 8);
+        }
+        let report = gpa.report();
+        assert_eq!(report.findings.len(), 1, "{report}");
+        assert_eq!(report.findings[0].kind, FindingKind::InternalError);
+        assert_eq!(gpa.deinit(), crate::gpa::Check::Ok);
+    }
 }

@@ -310,6 +310,16 @@ pub fn demangle(name: &str) -> String {
     addr2line::demangle_auto(std::borrow::Cow::Borrowed(name), None).into_owned()
 }
 
+impl TraceId {
+    /// The symbolized frames of this trace, innermost first, without the allocator's own
+    /// frames and the allocation plumbing of `std`, `alloc` and `allocator_api2`; at most
+    /// `depth` of them (`0`: all). Symbolizing reads debug info: call it outside the allocation
+    /// path (an [`Observer`](crate::observer::Observer) stores the id and resolves it later).
+    pub fn frames(self, depth: usize) -> std::vec::Vec<Frame> {
+        symbolize(self, depth)
+    }
+}
+
 /// Symbolizes an interned trace, drops leading plumbing frames and keeps `depth` frames
 /// (`depth == 0` keeps all).
 pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {

@@ -41,6 +41,8 @@ use crate::testing::{Config, FailingAllocator};
 /// Errors that can say whether they mean "out of memory". Implemented for the crate's
 /// [`Error`] and `allocator_api2`'s errors; implement it for your own error types (typically
 /// an enum with an out-of-memory variant) to test functions that return them.
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 pub trait OutOfMemory {
     /// Whether this error reports an allocation failure.
     fn is_out_of_memory(&self) -> bool;
@@ -68,6 +70,8 @@ impl OutOfMemory for allocator_api2::collections::TryReserveError {
 }
 
 /// What was wrong with one run.
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Problem {
     /// Allocations made through the wrapper were still live after the run.
@@ -117,6 +121,8 @@ impl fmt::Display for Problem {
 }
 
 /// One run that went wrong.
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FailedRun {
     /// The index of the allocation made to fail; `None` for the counting run.
@@ -128,6 +134,8 @@ pub struct FailedRun {
 }
 
 /// The result of [`check_all_allocation_failures`] when some run went wrong.
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AllocationFailureReport {
     /// Allocations made by the counting run (so runs with indices `0..allocations` followed).
@@ -277,6 +285,8 @@ where
 }
 
 /// As [`check_all_allocation_failures`], panicking with the report when a run went wrong.
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 #[track_caller]
 pub fn assert_all_allocation_failures<T, E, F>(backing: Allocator<'_>, test: F)
 where

@@ -30,6 +30,8 @@ use core::ptr::NonNull;
 use crate::interface::{impl_allocator_api2, Allocator, RawAllocator};
 
 /// Which requests a [`FailingAllocator`] fails. `usize::MAX` means never.
+///
+/// Example: [`FailingAllocator`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Config {
     /// Index of the first allocation to fail (0 fails the first one).
@@ -61,6 +63,8 @@ impl Default for Config {
 }
 
 /// Which kind of request was made to fail.
+///
+/// Example: [`FailingAllocator`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum InducedFailure {
     /// An allocation, with the allocation index.
@@ -69,8 +73,29 @@ pub enum InducedFailure {
     Resize(usize),
 }
 
-/// Wraps a child allocator, failing requests at chosen indices and counting traffic; see the
-/// module documentation.
+/// Wraps a child allocator, failing requests at chosen indices and counting traffic (Zig's
+/// `std.testing.FailingAllocator`).
+///
+/// Each allocation has an index, the number of successful allocations before it; the one
+/// whose index is [`Config::fail_index`] fails, and so does every later one (memory that ran
+/// out stays out, so code that retries cannot hide the failure). Resizes and remaps share a
+/// second index with [`Config::resize_fail_index`]. The first induced failure records the
+/// stack of its request, symbolized only when [`induced_failure_trace`](Self::induced_failure_trace)
+/// asks for it.
+///
+/// ```
+/// use gpa::testing::{Config, FailingAllocator};
+///
+/// let page = gpa::PageAllocator::new();
+/// let failing = FailingAllocator::new(page.allocator(), Config::fail_at(1));
+/// let allocator = failing.allocator();
+/// let first = allocator.new_box(1u32).unwrap(); // allocation 0 succeeds
+/// assert_eq!(allocator.new_box(2u32).unwrap_err(), gpa::Error::OutOfMemory); // 1 fails
+/// assert!(allocator.new_box(3u32).is_err()); // and every later one
+/// drop(first);
+/// assert_eq!(failing.live_bytes(), 0);
+/// assert!(failing.has_induced_failure());
+/// ```
 pub struct FailingAllocator<'a> {
     child: Allocator<'a>,
     config: Config,

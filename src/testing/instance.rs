@@ -18,12 +18,16 @@ use crate::interface::Allocator;
 
 /// Runs `test` with a fresh debug [`GeneralPurposeAllocator`] and panics with its report when
 /// the test leaked or made any other memory mistake. Returns the test's result.
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 #[track_caller]
 pub fn with_gpa<R>(test: impl for<'a> FnOnce(Allocator<'a>) -> R) -> R {
     with_gpa_config(Config::debug(), test)
 }
 
 /// [`with_gpa`] with another configuration (`on_error` is forced to [`OnError::Record`]).
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 #[track_caller]
 pub fn with_gpa_config<R>(config: Config, test: impl for<'a> FnOnce(Allocator<'a>) -> R) -> R {
     let mut gpa = GeneralPurposeAllocator::with_config(Config {
@@ -38,6 +42,8 @@ pub fn with_gpa_config<R>(config: Config, test: impl for<'a> FnOnce(Allocator<'a
 /// `assert_eq!(gpa.deinit(), Check::Ok)` with the leak report as the panic message; also
 /// fails on any other recorded mistake. For tests that build their own
 /// [`GeneralPurposeAllocator`] (use `OnError::Record` so the report is not also printed).
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 #[track_caller]
 pub fn assert_deinit_ok(gpa: &mut GeneralPurposeAllocator) {
     let verdict = gpa.deinit();

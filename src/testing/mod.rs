@@ -11,6 +11,40 @@
 //!   a fresh debug GPA per test, and its `deinit` report as the failure message.
 //! * [`FailingAllocator`] and [`check_all_allocation_failures`]: out-of-memory paths.
 //!
+//! # Example
+//! In a test file, the GPA is the binary's global allocator and each `#[test]` checks its
+//! own closure (shown here as one program):
+//!
+//! ```
+//! use gpa::testing::{assert_all_allocation_failures, assert_no_leaks, check, with_gpa};
+//! use gpa::{Config, GeneralPurposeAllocator, OnError};
+//!
+//! #[global_allocator]
+//! static GPA: GeneralPurposeAllocator = GeneralPurposeAllocator::with_config(Config {
+//!     on_error: OnError::Record,
+//!     ..Config::debug()
+//! });
+//!
+//! /// Code under test that takes an allocator and returns out-of-memory as an error.
+//! fn shout(allocator: gpa::Allocator<'_>, text: &str) -> Result<usize, gpa::Error> {
+//!     let loud = allocator.print(format_args!("{}!", text.to_uppercase()))?;
+//!     Ok(loud.len())
+//! }
+//!
+//! fn main() {
+//!     // Ordinary Rust code: blocks left allocated are the closure's leaks.
+//!     assert_no_leaks(|| assert_eq!(vec![1, 2, 3].len(), 3));
+//!     let report = check(|| std::mem::forget(String::from("kept forever")));
+//!     assert_eq!(report.leak_totals(), (1, 12));
+//!
+//!     // Code that takes an allocator, on a GPA of its own that must end clean.
+//!     with_gpa(|allocator| assert_eq!(shout(allocator, "hi"), Ok(3)));
+//!
+//!     // Each allocation failing in turn: every run returns the error and leaks nothing.
+//!     with_gpa(|allocator| assert_all_allocation_failures(allocator, |a| shout(a, "hi")));
+//! }
+//! ```
+//!
 //! # What `check` attributes to the closure
 //! Blocks allocated inside it and still live when it returns, freed by no thread. A block
 //! freed by any thread is not a leak; a block allocated before the closure and grown inside it

@@ -115,14 +115,20 @@ use crate::report::{self, symbolize, FindingKind, RawFinding, Report};
 use crate::trace::{self, TraceId};
 
 /// Frames of allocation trace kept per registered block (plus `trace::SKIP_BUDGET`).
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 pub const TRACE_DEPTH: usize = trace::MAX_FRAMES - trace::SKIP_BUDGET;
 /// User frames shown per leak in a report.
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 pub const REPORT_DEPTH: usize = 10;
 /// Registry shards (a power of two).
 pub const SHARDS: usize = 64;
 
 /// Functions (substrings of demangled names) whose presence in an allocation trace marks the
 /// block as std's process- or thread-lifetime lazy initialization, not a leak.
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 pub const LAZY_INIT_FUNCTIONS: &[&str] = &[
     "std::io::stdio::print_to",
     "std::io::stdio::_print",
@@ -445,6 +451,8 @@ fn prewarm() {
 /// When the binary's global allocator is not a
 /// [`GeneralPurposeAllocator`](crate::GeneralPurposeAllocator); a panic of `test` propagates
 /// (without a verdict).
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 pub fn check_with<R>(test: impl FnOnce() -> R) -> (R, Report) {
     let scope = Scope::begin();
     let result = test();
@@ -454,12 +462,16 @@ pub fn check_with<R>(test: impl FnOnce() -> R) -> (R, Report) {
 
 /// Runs `test` as a leak-checked scope and reports what it left allocated (empty when
 /// nothing). See [`check_with`] and the module documentation for what is attributed.
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 pub fn check(test: impl FnOnce()) -> Report {
     check_with(test).1
 }
 
 /// Runs `test` as a leak-checked scope and panics with the symbolized leak report when it left
 /// blocks allocated. Returns `test`'s result (see [`check_with`] about returning owners).
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 #[track_caller]
 pub fn assert_no_leaks<R>(test: impl FnOnce() -> R) -> R {
     let (result, report) = check_with(test);
@@ -473,12 +485,16 @@ pub fn assert_no_leaks<R>(test: impl FnOnce() -> R) -> R {
 }
 
 /// Whether the calling thread runs inside a leak-checked scope.
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 pub fn in_check() -> bool {
     current_scope() != 0
 }
 
 /// `std::thread::spawn`, with the new thread inheriting the caller's leak-check scope (what
 /// every `std::thread` API does by itself with the `leak-check-threads` feature).
+///
+/// Example: the [`testing`](crate::testing) module documentation.
 pub fn spawn<F, T>(f: F) -> std::thread::JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,

@@ -1,0 +1,353 @@
+//! What check mode catches without guard pages, and that no pointer a program passes makes
+//! gpa crash, hang or lose a report (issue 10, items 4 and 5; issue 11, item 4): overflows
+//! past the redzone's old 16 bytes, underflows of aligned blocks, every mistake on blocks of
+//! the `memalign` family reported at the program's pointer with its size, a double free long
+//! after the block was released, wild frees anywhere, writes 1 MiB away from a block.
+//!
+//! The expected kind of each case is Valgrind memcheck 3.19's verdict on the same program,
+//! quoted in the comments.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+fn gcc_or_skip() -> bool {
+    if have("gcc") {
+        return true;
+    }
+    eprintln!("SKIPPED: gcc is not installed (apt-get install gcc)");
+    false
+}
+
+/// Runs `binary` with each argument list under `gpa run`, a few at a time (each run in a
+/// directory of its own), and returns the runs in order.
+fn run_cases(dir: &Path, binary: &Path, cases: &[Vec<String>]) -> Vec<Run> {
+    let workers = 2;
+    let mut runs: Vec<Option<Run>> = (0..cases.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let chunks: Vec<_> = runs.chunks_mut(cases.len().div_ceil(workers)).collect();
+        let mut first = 0;
+        for chunk in chunks {
+            let start = first;
+            first += chunk.len();
+            scope.spawn(move || {
+                for (offset, slot) in chunk.iter_mut().enumerate() {
+                    let index = start + offset;
+                    let case_dir = dir.join(format!("case-{index}"));
+                    std::fs::create_dir_all(&case_dir).unwrap();
+                    let mut command = vec![binary.to_str().unwrap()];
+                    command.extend(cases[index].iter().map(String::as_str));
+                    *slot = Some(gpa_run(&case_dir, &[], &command));
+                }
+            });
+        }
+    });
+    runs.into_iter().map(Option::unwrap).collect()
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|arg| arg.to_string()).collect()
+}
+
+/// The pointer and size a corpus program printed on its `block 0x... SIZE` line.
+fn printed_block(run: &Run) -> (String, u64) {
+    let stdout = run.stdout();
+    let line = stdout
+        .lines()
+        .find(|line| line.starts_with("block "))
+        .unwrap_or_else(|| panic!("no block line in {stdout:?}"));
+    let mut words = line.split_whitespace().skip(1);
+    let address = words.next().unwrap().to_owned();
+    let size = words.next().unwrap().parse().unwrap();
+    (address, size)
+}
+
+fn of_kind<'a>(findings: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    findings.iter().filter(|f| f["kind"] == kind).collect()
+}
+
+#[test]
+fn overflows_anywhere_in_the_redzone_are_found_at_free_and_at_exit() {
+    if !gcc_or_skip() {
+        return;
+    }
+    // Valgrind, for every size and distance, freed or not: "Invalid write of size 1", the
+    // address "0 bytes after a block of size 8 alloc'd" (distance 1), "31 bytes after a
+    // block of size 4,096 in arena" (distance 32), "35 bytes inside an unallocated block"
+    // (distance 100): an overflow each time.
+    let dir = scratch("overflow-far");
+    let binary = compile_c("overflow_far", &dir);
+    let mut cases = Vec::new();
+    for size in ["8", "4096", "262144"] {
+        for distance in ["1", "32", "100"] {
+            for keep in ["free", "keep"] {
+                cases.push(args(&[size, distance, keep]));
+            }
+        }
+    }
+    let runs = run_cases(&dir, &binary, &cases);
+    for (case, run) in cases.iter().zip(&runs) {
+        let findings = run.findings();
+        let (address, size) = printed_block(run);
+        let distance: u64 = case[1].parse().unwrap();
+        let overflows = of_kind(&findings, "overflow");
+        assert_eq!(overflows.len(), 1, "{case:?}: {}", describe(&findings));
+        let overflow = overflows[0];
+        assert_eq!(overflow["address"], address.as_str(), "{case:?}");
+        assert_eq!(overflow["size"], size, "{case:?}");
+        assert_eq!(overflow["offset"], size - 1 + distance, "{case:?}");
+        assert_eq!(
+            stack_functions(overflow, "alloc")
+                .first()
+                .map(String::as_str),
+            Some("make_buffer"),
+            "{case:?}"
+        );
+        let leaks = of_kind(&findings, "leak");
+        assert_eq!(leaks.len(), usize::from(case[2] == "keep"), "{case:?}");
+        assert_eq!(findings.len(), 1 + leaks.len(), "{case:?}");
+        assert!(run.stdout().contains("done"), "{case:?}");
+        assert_eq!(run.output.status.code(), Some(0), "{case:?}");
+    }
+}
+
+#[test]
+fn underflows_of_aligned_blocks_are_found_at_free_and_at_exit() {
+    if !gcc_or_skip() {
+        return;
+    }
+    // Valgrind: "Invalid write of size 1", "1 bytes before a block of size 100 alloc'd" (and
+    // for 32 bytes before, "32 bytes before a block of size 112 in arena", its own
+    // bookkeeping block): an underflow.
+    let dir = scratch("underflow-aligned");
+    let binary = compile_c("underflow_aligned", &dir);
+    let mut cases = Vec::new();
+    for align in ["16", "4096"] {
+        for distance in ["1", "32"] {
+            for keep in ["free", "keep"] {
+                cases.push(args(&[align, distance, keep]));
+            }
+        }
+    }
+    let runs = run_cases(&dir, &binary, &cases);
+    for (case, run) in cases.iter().zip(&runs) {
+        let findings = run.findings();
+        let (address, size) = printed_block(run);
+        let underflows = of_kind(&findings, "underflow");
+        assert_eq!(underflows.len(), 1, "{case:?}: {}", describe(&findings));
+        let underflow = underflows[0];
+        assert_eq!(underflow["address"], address.as_str(), "{case:?}");
+        assert_eq!(underflow["size"], size, "{case:?}");
+        let distance: i64 = case[1].parse().unwrap();
+        assert_eq!(underflow["offset"], -distance, "{case:?}");
+        assert_eq!(
+            stack_functions(underflow, "alloc")
+                .first()
+                .map(String::as_str),
+            Some("make_aligned"),
+            "{case:?}"
+        );
+        assert_eq!(run.output.status.code(), Some(0), "{case:?}");
+    }
+}
+
+#[test]
+fn every_mistake_on_aligned_blocks_names_the_programs_pointer_and_size() {
+    if !gcc_or_skip() {
+        return;
+    }
+    // Valgrind, for memalign, posix_memalign, aligned_alloc and valloc (alignment 64):
+    // overflow: "Invalid write ... 0 bytes after a block of size 100 alloc'd";
+    // write_after_free: "Invalid write ... 8 bytes inside a block of size 100 free'd";
+    // double_free: "Invalid free() ... 0 bytes inside a block of size 100 free'd";
+    // leak: "100 bytes in 1 blocks are definitely lost".
+    // Each at the address the program printed. Valgrind 3.19 aborts on pvalloc ("Program
+    // aborting because of call to pvalloc"); glibc defines its block as the size rounded up
+    // to whole pages, 4096 bytes here, and that is what gpa must report.
+    let dir = scratch("aligned-family");
+    let binary = compile_c("aligned_family", &dir);
+    let mistakes = [
+        ("overflow", "overflow"),
+        ("write_after_free", "write_after_free"),
+        ("double_free", "double_free"),
+        ("leak", "leak"),
+    ];
+    let mut cases = Vec::new();
+    for function in [
+        "memalign",
+        "posix_memalign",
+        "aligned_alloc",
+        "valloc",
+        "pvalloc",
+    ] {
+        for (mistake, _) in mistakes {
+            cases.push(args(&[function, "64", mistake]));
+        }
+    }
+    // A page alignment through memalign too.
+    for (mistake, _) in mistakes {
+        cases.push(args(&["memalign", "4096", mistake]));
+    }
+    let runs = run_cases(&dir, &binary, &cases);
+    for (case, run) in cases.iter().zip(&runs) {
+        let findings = run.findings();
+        let (address, size) = printed_block(run);
+        let kind = mistakes.iter().find(|m| m.0 == case[2]).unwrap().1;
+        assert_eq!(findings.len(), 1, "{case:?}: {}", describe(&findings));
+        let finding = &findings[0];
+        assert_eq!(finding["kind"], kind, "{case:?}");
+        assert_eq!(finding["address"], address.as_str(), "{case:?}");
+        assert_eq!(finding["size"], size, "{case:?}");
+        match kind {
+            "overflow" => assert_eq!(finding["offset"], size, "{case:?}"),
+            "write_after_free" => assert_eq!(finding["offset"], 8, "{case:?}"),
+            _ => {}
+        }
+        assert_eq!(
+            stack_functions(finding, "alloc")
+                .first()
+                .map(String::as_str),
+            Some("make_aligned"),
+            "{case:?}"
+        );
+        assert!(run.stdout().contains("done"), "{case:?}");
+    }
+}
+
+#[test]
+fn a_large_block_freed_2000_frees_ago_is_still_a_double_free() {
+    if !gcc_or_skip() {
+        return;
+    }
+    // Valgrind: "Invalid free() / delete / delete[] / realloc()", with the address described
+    // as "0 bytes inside a block of size 204,800 free'd": it had reused the address for one
+    // of the later blocks, and names that one. gpa keeps the range reserved and names the
+    // first block, with its allocation, its free and the second free.
+    let dir = scratch("double-free-large-late");
+    let binary = compile_c("double_free_large_late", &dir);
+    let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
+    let findings = run.findings();
+    assert_eq!(findings.len(), 1, "{}", describe(&findings));
+    let finding = &findings[0];
+    assert_eq!(finding["kind"], "double_free");
+    assert_eq!(finding["size"], 256 * 1024);
+    assert_eq!(
+        stack_functions(finding, "alloc")
+            .first()
+            .map(String::as_str),
+        Some("make_large")
+    );
+    for stack in ["free", "second_free"] {
+        assert_eq!(
+            stack_functions(finding, stack).first().map(String::as_str),
+            Some("release"),
+            "{stack}"
+        );
+    }
+    assert!(run.stdout().contains("done"));
+    assert_eq!(run.output.status.code(), Some(0));
+}
+
+#[test]
+fn wild_pointers_are_invalid_frees_and_never_crash_gpa() {
+    if !gcc_or_skip() {
+        return;
+    }
+    // Valgrind, for free and realloc of every one of these pointers: "Invalid free() /
+    // delete / delete[] / realloc()" (realloc then returns null); for malloc_usable_size, no
+    // error and 0. free_sized is not in glibc 2.36, so under Valgrind the program calls free.
+    let dir = scratch("wild-free");
+    let binary = compile_c("wild_free", &dir);
+    let everywhere = [
+        "far",
+        "before",
+        "stack",
+        "static",
+        "libc",
+        "internal_unused",
+        "internal_used",
+        "internal_block",
+        "segment_guard",
+        "unmapped",
+    ];
+    let mut cases: Vec<Vec<String>> = everywhere.iter().map(|w| args(&[w, "free"])).collect();
+    for where_ in ["far", "internal_block", "libc"] {
+        for function in ["realloc", "malloc_usable_size", "free_sized"] {
+            cases.push(args(&[where_, function]));
+        }
+    }
+    let runs = run_cases(&dir, &binary, &cases);
+    for (case, run) in cases.iter().zip(&runs) {
+        let findings = run.findings();
+        let stdout = run.stdout();
+        assert!(
+            stdout.contains(&format!("before {}", case[0])) && stdout.contains("done"),
+            "{case:?}: the program's output: {stdout:?}; stderr {}",
+            run.stderr()
+        );
+        assert_eq!(
+            run.output.status.code(),
+            Some(0),
+            "{case:?}: {}",
+            run.stderr()
+        );
+        if case[1] == "malloc_usable_size" {
+            assert!(stdout.contains("usable 0"), "{case:?}: {stdout}");
+            assert!(findings.is_empty(), "{case:?}: {}", describe(&findings));
+            continue;
+        }
+        if case[1] == "realloc" {
+            assert!(stdout.contains("realloc gave null"), "{case:?}: {stdout}");
+        }
+        assert_eq!(findings.len(), 1, "{case:?}: {}", describe(&findings));
+        assert_eq!(findings[0]["kind"], "invalid_free", "{case:?}");
+        let stack = stack_functions(&findings[0], "invalid_free");
+        assert!(
+            stack.iter().any(|f| f == "misuse"),
+            "{case:?}: stack {stack:?}"
+        );
+    }
+}
+
+#[test]
+fn writes_a_mebibyte_away_from_a_block_fault_or_are_reported() {
+    if !gcc_or_skip() {
+        return;
+    }
+    // Valgrind: "after": "Invalid write of size 1" (the address lies in its own arena), then
+    // the program goes on; "before": "Process terminating with default action of signal 11
+    // (SIGSEGV)". Under gpa the address lies in a guard region, a free (inaccessible) unit of
+    // a segment, or unmapped space: the write faults, and the report is still written. What
+    // must never happen is a silent write into gpa's metadata.
+    let dir = scratch("far-write");
+    let binary = compile_c("far_write", &dir);
+    let mut cases = Vec::new();
+    for size in ["8", "4096", "262144"] {
+        for direction in ["before", "after"] {
+            cases.push(args(&[size, direction]));
+        }
+    }
+    let runs = run_cases(&dir, &binary, &cases);
+    for (case, run) in cases.iter().zip(&runs) {
+        let findings = run.findings();
+        assert!(run.stdout().contains("writing"), "{case:?}");
+        assert!(
+            findings.iter().all(|f| f["kind"] != "internal_error"),
+            "{case:?}: {}",
+            describe(&findings)
+        );
+        match run.output.status.code() {
+            Some(0) => {
+                assert!(run.stdout().contains("done"), "{case:?}");
+                assert!(!findings.is_empty(), "{case:?}: a silent write");
+            }
+            status => {
+                assert_eq!(status, Some(128 + 11), "{case:?}: {}", run.stderr());
+                assert_eq!(run.json["exit_status"], 128 + 11, "{case:?}");
+            }
+        }
+    }
+}
