@@ -221,10 +221,12 @@ fn release_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8, release: fami
     match guard::find(gpa, memory) {
         // SAFETY: a live block with its guard; check mode accepts any pointer in `free`.
         Some(found) if found.live => unsafe {
-            if let Some(info) = gpa.block_info(found.base) {
-                family::check_release(gpa, memory, found.pad, &info, release);
+            let mut tag = 0;
+            if let Some(info) = &found.info {
+                family::check_release(gpa, memory, found.pad, info, release);
+                tag = info.tag;
             }
-            guard::check(gpa, found.base, found.pad);
+            guard::check_tagged(gpa, found.base, found.pad, tag);
             gpa.free_unsized(found.base);
         },
         // SAFETY: check mode: the GPA reports the double free of the block it remembers.

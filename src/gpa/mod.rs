@@ -45,6 +45,7 @@ mod lock;
 pub mod observer;
 mod pagemap;
 mod safety;
+pub(crate) use safety::all_bytes_are;
 mod segment;
 mod size_class;
 mod small;
@@ -381,6 +382,9 @@ pub(crate) struct BlockSpan {
     pub alloc_trace: TraceId,
     /// Where it was freed (none while live).
     pub free_trace: TraceId,
+    /// Its [tag](GeneralPurposeAllocator::set_block_tag), for a block of the GPA's own
+    /// segments or mappings (`None` for the internal heap's and forgotten blocks').
+    pub tag: Option<u8>,
 }
 
 /// The verdict of a leak check: what [`GeneralPurposeAllocator::deinit`] returns (its example
@@ -974,6 +978,7 @@ impl GeneralPurposeAllocator {
                     } else {
                         TraceId(block.free_trace.load(Ordering::Relaxed))
                     },
+                    tag: Some(block.tag.load(Ordering::Relaxed)),
                 })
             }
             Ok(None) if internal::owns(address) => {
@@ -987,6 +992,7 @@ impl GeneralPurposeAllocator {
                     live: true,
                     alloc_trace: TraceId::NONE,
                     free_trace: TraceId::NONE,
+                    tag: None,
                 })
             }
             Ok(None) => self.freed_large_at(address).map(|freed| BlockSpan {
@@ -996,6 +1002,7 @@ impl GeneralPurposeAllocator {
                 live: false,
                 alloc_trace: freed.alloc_trace,
                 free_trace: freed.free_trace,
+                tag: None,
             }),
             Err(_) => None,
         }

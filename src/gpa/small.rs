@@ -835,6 +835,7 @@ impl GeneralPurposeAllocator {
             } else {
                 TraceId(meta.free_trace.load(Ordering::Relaxed))
             },
+            tag: Some(meta.tag.load(Ordering::Relaxed)),
         })
     }
 
