@@ -4,6 +4,7 @@
 #![doc = "[docs/design.md]: crate::docs::design"]
 #![doc = "[docs/testing.md]: crate::docs::testing"]
 #![doc = "[docs/c_abi.md]: crate::docs::c_abi"]
+#![doc = "[docs/leaks.md]: crate::docs::leaks"]
 #![doc = "[docs/performance.md]: crate::docs::performance"]
 #![doc = include_str!("../README.md")]
 //!
@@ -58,6 +59,9 @@ mod allocators;
 mod capi;
 mod gpa;
 mod interface;
+// Valgrind-style leak verdicts (reachability graph, loss records, stopping threads), used by
+// the C ABI's exit report and the Rust GPA's leak checks.
+mod leakcheck;
 mod os;
 pub mod report;
 pub mod testing;
@@ -143,6 +147,7 @@ pub mod docs {
                                         doc = "[design.md]: crate::docs::design",
                                         doc = "[testing.md]: crate::docs::testing",
                                         doc = "[c_abi.md]: crate::docs::c_abi",
+                                        doc = "[leaks.md]: crate::docs::leaks",
                                         doc = "[performance.md]: crate::docs::performance",
                                         doc = include_str!($file)
                                     )]
@@ -161,6 +166,11 @@ pub mod docs {
         c_abi,
         "../docs/c_abi.md",
         "`gpa run` and the preload library, in detail."
+    );
+    page!(
+        leaks,
+        "../docs/leaks.md",
+        "Leak reports: loss kinds, loss records, suppressions."
     );
     page!(performance, "../docs/performance.md", "Performance.");
 }

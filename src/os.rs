@@ -251,28 +251,38 @@ extern "C" {
     static __libc_stack_end: *mut libc::c_void;
 }
 
-/// The highest address of the calling thread's stack, or `None` when it cannot be found.
+/// The calling thread's stack, `(lowest, highest)` address, or `None` when it cannot be found.
 ///
-/// For the main thread this is glibc's `__libc_stack_end`: asking `pthread_getattr_np` there
+/// For the main thread the top is glibc's `__libc_stack_end`: asking `pthread_getattr_np` there
 /// would read `/proc/self/maps` with `fopen` (which allocates) while holding the thread's lock,
 /// and std's own start-up makes exactly that call and allocates inside it, so an allocator
-/// asking again from that allocation would deadlock. Other threads read their attributes
-/// (no allocation under the lock).
-pub fn stack_top() -> Option<usize> {
+/// asking again from that allocation would deadlock. Its lowest address is the furthest the
+/// stack may grow (`RLIMIT_STACK` below the top, at most 4 GiB). Other threads read their
+/// attributes (no allocation under the lock).
+pub fn stack_bounds() -> Option<(usize, usize)> {
     #[cfg(target_env = "gnu")]
     // SAFETY: getpid has no preconditions; `__libc_stack_end` is set before any user code runs.
     unsafe {
         if libc::getpid() as u64 == thread_id() {
             let end = __libc_stack_end as usize;
             if end != 0 {
-                return Some(end);
+                let mut limit = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                let size = if libc::getrlimit(libc::RLIMIT_STACK, &mut limit) == 0 {
+                    (limit.rlim_cur as usize).clamp(1 << 20, 1 << 32)
+                } else {
+                    1 << 32
+                };
+                return Some((end.saturating_sub(size), end));
             }
         }
     }
-    thread_stack_top()
+    thread_stack_bounds()
 }
 
-fn thread_stack_top() -> Option<usize> {
+fn thread_stack_bounds() -> Option<(usize, usize)> {
     let mut attributes = core::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
     // SAFETY: pthread_getattr_np initializes `attributes` on success; we destroy it after use.
     unsafe {
@@ -283,8 +293,25 @@ fn thread_stack_top() -> Option<usize> {
         let mut size: libc::size_t = 0;
         let found = libc::pthread_attr_getstack(attributes.as_ptr(), &mut base, &mut size) == 0;
         libc::pthread_attr_destroy(attributes.as_mut_ptr());
-        found.then(|| base as usize + size)
+        found.then(|| (base as usize, base as usize + size))
     }
+}
+
+/// The alternate signal stack the calling thread is running on now (a signal handler
+/// installed with `SA_ONSTACK`), `(lowest, highest)` address; `None` when it is not on one.
+/// One system call; async-signal-safe.
+pub fn current_alternate_stack() -> Option<(usize, usize)> {
+    let mut current = libc::stack_t {
+        ss_sp: core::ptr::null_mut(),
+        ss_flags: 0,
+        ss_size: 0,
+    };
+    // SAFETY: a null new stack only queries; `current` is a valid out-parameter.
+    if unsafe { libc::sigaltstack(core::ptr::null(), &mut current) } != 0 {
+        return None;
+    }
+    let base = current.ss_sp as usize;
+    (current.ss_flags & libc::SS_ONSTACK != 0 && base != 0).then(|| (base, base + current.ss_size))
 }
 
 /// Writes `bytes` to standard error without allocating (reports use this as their sink).

@@ -2,10 +2,13 @@
 //!
 //! # Design
 //! [`capture`] walks the frame-pointer chain (`[fp]` is the caller's frame pointer, `[fp + 8]`
-//! the return address, on x86-64 and AArch64) within the current thread's stack bounds, so a
-//! frame costs a couple of loads. Where the build has no frame pointers the walk stops early;
-//! [`TraceMethod::Unwinder`] uses the system unwinder instead (microseconds per trace, fine for
-//! C programs that were not built with frame pointers).
+//! the return address, on x86-64 and AArch64), so a frame costs a couple of loads. Code built
+//! without frame pointers uses the frame-pointer register for anything, so every record is
+//! checked against the stack the thread runs on (from the stack pointer to the stack's top)
+//! before it is read: a capture never faults, whatever the registers hold. The default
+//! [`TraceMethod::Auto`] checks once per process whether the code has frame pointers and
+//! otherwise unwinds with the call-frame information ([`unwind`], a caching unwinder, on
+//! x86-64; libgcc's elsewhere).
 //!
 //! Traces are interned in one process-wide, lock-free, open-addressed table keyed by a hash of
 //! the addresses: millions of allocations from one site cost one entry, and a block stores only
@@ -34,14 +37,18 @@
 //!   arena and their index is published in `frames` with `Release`; readers compare frames
 //!   only after an `Acquire` of a non-zero `frames`. Arena ranges are handed out by one
 //!   `fetch_add` and never reused.
-//! * Nothing here allocates from any heap.
+//! * Nothing here allocates from any heap, except the unwinders ([`TraceMethod::needs_guard`]),
+//!   which an allocator calls inside its re-entrancy guard.
 
 use core::cell::Cell;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use crate::os;
+
+#[cfg(target_arch = "x86_64")]
+pub mod unwind;
 
 /// Frames captured beyond the configured depth, to be skipped as allocator plumbing: the
 /// GPA's own frames (many more when this crate is built without optimizations, as in a debug
@@ -80,17 +87,81 @@ pub const MAX_FRAMES: usize = 32;
 #[allow(unpredictable_function_pointer_comparisons)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TraceMethod {
+    /// Frame pointers when the code has them, an unwinder when it does not (the default): the
+    /// first capture of the process checks that a frame-pointer walk from a function of this
+    /// crate reaches its caller ([`TraceMethod::frame_pointers_work`]), since this crate is
+    /// built with the same flags as the code that calls it. Without frame pointers, traces
+    /// cost about 2.7 times the instructions ([`TraceMethod::caching_unwinder`]: gpa's own on
+    /// x86-64; elsewhere libgcc's, much slower).
+    Auto,
     /// Walk the chain of frame pointers: a few nanoseconds per frame, no allocation, no lock.
-    /// Complete only for code built with `-C force-frame-pointers=yes` (the default).
+    /// Complete only for code built with `-C force-frame-pointers=yes`. Without them the
+    /// walk is still safe (every frame is checked against the stack's bounds) but misses
+    /// frames or finds none.
     FramePointers,
     /// The system unwinder (`_Unwind_Backtrace`): complete without frame pointers, but costs
     /// microseconds per trace.
     Unwinder,
     /// A walker of the caller's choice: fills the slice with return addresses, innermost
-    /// first, and returns how many. It runs inside the allocator, so it must not allocate
-    /// from a user heap or take a lock the allocating thread may hold. (The preload library
-    /// uses this for its caching DWARF unwinder.)
+    /// first, and returns how many ([`TraceMethod::caching_unwinder`] is one, on x86-64).
+    /// It runs inside the allocator's re-entrancy guard, so it must not allocate from a user
+    /// heap or take a lock the allocating thread may hold.
     Custom(fn(&mut [usize]) -> usize),
+}
+
+impl TraceMethod {
+    /// Whether an allocator must capture with this method inside its re-entrancy guard: an
+    /// unwinder may allocate (the caching unwinder computes a rule with `gimli`, libgcc may
+    /// take `malloc`ed memory), a frame-pointer walk never does.
+    #[inline]
+    pub(crate) fn needs_guard(self) -> bool {
+        match self {
+            TraceMethod::FramePointers => false,
+            TraceMethod::Auto => FRAME_POINTERS.load(Ordering::Relaxed) != FP_WORK,
+            TraceMethod::Unwinder | TraceMethod::Custom(_) => true,
+        }
+    }
+
+    /// Whether captures with this method read the thread's stack bounds (which
+    /// [`prepare_thread`] finds).
+    pub(crate) fn needs_stack_bounds(self) -> bool {
+        !matches!(self, TraceMethod::Unwinder)
+    }
+
+    /// Whether this program's code has frame pointers, as [`TraceMethod::Auto`] finds out
+    /// (once per process, at the first call): a frame-pointer walk started in a function of
+    /// gpa, which is compiled with the same flags as the code that uses it, finds the same
+    /// two callers as the system unwinder.
+    ///
+    /// ```
+    /// // This crate's tests are built with `-C force-frame-pointers=yes`; a new crate's are not.
+    /// let _with_frame_pointers: bool = gpa::TraceMethod::frame_pointers_work();
+    /// ```
+    pub fn frame_pointers_work() -> bool {
+        frame_pointers_work()
+    }
+
+    /// The unwinder [`TraceMethod::Auto`] falls back to without frame pointers: gpa's caching
+    /// DWARF unwinder on x86-64 (a [`TraceMethod::Custom`] walker), libgcc's
+    /// ([`TraceMethod::Unwinder`]) elsewhere. For comparing methods; `Auto` picks it by itself.
+    ///
+    /// ```
+    /// use gpa::{Config, GeneralPurposeAllocator, TraceMethod};
+    ///
+    /// let gpa = GeneralPurposeAllocator::with_config(Config {
+    ///     trace_method: TraceMethod::caching_unwinder(),
+    ///     ..Config::debug()
+    /// });
+    /// let block = gpa.allocator().alloc::<u64>(4).unwrap();
+    /// // SAFETY: a live block of this GPA, freed once.
+    /// unsafe { gpa.allocator().free(block) };
+    /// ```
+    pub fn caching_unwinder() -> TraceMethod {
+        #[cfg(target_arch = "x86_64")]
+        return TraceMethod::Custom(unwind::capture);
+        #[cfg(not(target_arch = "x86_64"))]
+        TraceMethod::Unwinder
+    }
 }
 
 /// A handle to an interned trace.
@@ -148,12 +219,12 @@ impl Default for Frames {
     }
 }
 
-/// Per-thread state of the capture: the stack's top and the recently interned traces.
+/// Per-thread state of the capture: the stack's bounds and the recently interned traces.
 #[repr(C)]
 struct ThreadTraces {
-    /// The top of this thread's stack, found once per thread (0: not yet known, 1: being
-    /// found or unknown).
-    stack_top: Cell<usize>,
+    /// This thread's stack, `(lowest, highest)` address, found once per thread (highest 0: not
+    /// yet known; 1: being found, or not found).
+    stack: Cell<(usize, usize)>,
     /// Recently interned traces, by hash: most allocations come from a few sites, and this
     /// saves the shared table's cache miss. A match of the 64-bit hash and of the outermost and
     /// innermost addresses is trusted.
@@ -171,19 +242,43 @@ crate::tls::fast_thread_local!(
 /// Whether [`prepare_thread`] has run on this thread.
 #[inline(always)]
 pub fn thread_prepared() -> bool {
-    thread_traces().stack_top.get() != 0
+    thread_traces().stack.get().1 != 0
 }
 
 /// Records the calling thread's stack bounds, once per thread, before its first capture.
-/// `pthread_getattr_np` may allocate (for the main thread), so an allocator calls this inside
-/// its re-entrancy guard; a capture made meanwhile (by that nested allocation) finds the
-/// bound still unknown (`1`) and returns no frames instead of recursing.
+/// `pthread_getattr_np` may allocate, so an allocator calls this inside its re-entrancy
+/// guard; a capture made meanwhile (by that nested allocation) finds the bounds still unknown
+/// (`1`) and returns no frames instead of recursing.
 pub fn prepare_thread() {
-    let top = &thread_traces().stack_top;
-    if top.get() == 0 {
-        top.set(1);
-        top.set(os::stack_top().unwrap_or(1));
+    let stack = &thread_traces().stack;
+    if stack.get().1 == 0 {
+        stack.set((0, 1));
+        stack.set(os::stack_bounds().unwrap_or((0, 1)));
     }
+}
+
+/// The part of the stack the calling thread runs on that a walk may read: from the current
+/// stack pointer up to the stack's top, `(low, high)`. On the thread's own stack the bounds
+/// come from [`prepare_thread`]; on an alternate signal stack, from `sigaltstack`; elsewhere
+/// (a stack the thread switched to by itself, or bounds not known yet) `None`.
+#[inline(always)]
+pub fn current_stack_bounds() -> Option<(usize, usize)> {
+    let (bottom, top) = thread_traces().stack.get();
+    if top <= 1 {
+        return None;
+    }
+    let sp = os::approximate_stack_pointer();
+    if sp >= bottom && sp < top {
+        return Some((sp, top));
+    }
+    other_stack_bounds(sp)
+}
+
+#[cold]
+#[inline(never)]
+fn other_stack_bounds(sp: usize) -> Option<(usize, usize)> {
+    let (bottom, top) = os::current_alternate_stack()?;
+    (sp >= bottom && sp < top).then_some((sp, top))
 }
 
 #[inline(always)]
@@ -212,6 +307,8 @@ pub fn capture(depth: usize, method: TraceMethod) -> Frames {
 fn capture_into(frames: &mut Frames, depth: usize, method: TraceMethod) {
     let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
     match method {
+        TraceMethod::Auto if frame_pointers_work() => walk_frame_pointers(frames, limit),
+        TraceMethod::Auto => unwind_into(frames, limit),
         TraceMethod::FramePointers => walk_frame_pointers(frames, limit),
         TraceMethod::Custom(walk) => {
             if let Some(interning) = interning_walker(walk) {
@@ -220,54 +317,139 @@ fn capture_into(frames: &mut Frames, depth: usize, method: TraceMethod) {
                 }
                 return;
             }
-            let mut buffer = [0usize; MAX_FRAMES];
-            let count = walk(&mut buffer[..limit]).min(limit);
-            for &address in &buffer[..count] {
-                frames.push(address);
-            }
+            custom_into(frames, limit, walk);
         }
-        TraceMethod::Unwinder => {
-            let mut skip = 1; // this function
-                              // SAFETY: the callback does not allocate, panic, or reenter the unwinder.
-            unsafe {
-                backtrace::trace_unsynchronized(|frame| {
-                    if skip > 0 {
-                        skip -= 1;
-                        return true;
-                    }
-                    !frame.ip().is_null() && frames.len < limit && frames.push(frame.ip() as usize)
-                })
-            };
-        }
+        TraceMethod::Unwinder => libgcc_into(frames, limit),
     }
 }
 
+#[inline(never)]
+fn custom_into(frames: &mut Frames, limit: usize, walk: fn(&mut [usize]) -> usize) {
+    let mut buffer = [0usize; MAX_FRAMES];
+    let count = walk(&mut buffer[..limit]).min(limit);
+    for &address in &buffer[..count] {
+        frames.push(address);
+    }
+}
+
+/// The fastest unwinder there is for this target.
+#[cold]
+#[inline(never)]
+fn unwind_into(frames: &mut Frames, limit: usize) {
+    #[cfg(target_arch = "x86_64")]
+    custom_into(frames, limit, unwind::capture);
+    #[cfg(not(target_arch = "x86_64"))]
+    libgcc_into(frames, limit);
+}
+
+#[inline(never)]
+fn libgcc_into(frames: &mut Frames, limit: usize) {
+    let mut skip = 1; // this function
+                      // SAFETY: the callback does not allocate, panic, or reenter the unwinder.
+    unsafe {
+        backtrace::trace_unsynchronized(|frame| {
+            if skip > 0 {
+                skip -= 1;
+                return true;
+            }
+            !frame.ip().is_null() && frames.len < limit && frames.push(frame.ip() as usize)
+        })
+    };
+}
+
+/// Walks the frame-pointer chain: `[fp]` is the caller's frame pointer, `[fp + 8]` the return
+/// address. Every frame record is checked before it is read: aligned, inside the stack the
+/// thread runs on, from the current stack pointer up ([`current_stack_bounds`]), and above the
+/// previous record; so whatever the frame-pointer register holds (code without frame pointers
+/// uses it as a general register), the walk reads only the live part of the stack and ends.
 #[inline(always)]
 fn walk_frame_pointers(frames: &mut Frames, limit: usize) {
-    let stack_top = thread_traces().stack_top.get();
-    if stack_top <= 1 {
+    let Some((mut low, high)) = current_stack_bounds() else {
         return;
-    }
+    };
     let mut fp = frame_pointer();
-    let mut low = os::approximate_stack_pointer().min(fp);
     while frames.len < limit {
-        if fp < low || fp % core::mem::align_of::<usize>() != 0 || fp > stack_top - 16 {
+        if fp < low || fp % core::mem::align_of::<usize>() != 0 || fp > high.saturating_sub(16) {
             break;
         }
-        // SAFETY: `fp` is aligned and lies within this thread's stack, `[low, stack_top)`,
-        // which is mapped and readable; frames only move towards the top, so the walk ends.
+        // SAFETY: `fp` is aligned and `[fp, fp + 16)` lies in `[low, high)`, the part of the
+        // stack between the stack pointer and the top, which is mapped and readable.
         let (caller_fp, return_address) =
             unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
         if return_address == 0 {
             break;
         }
         frames.push(return_address);
-        if caller_fp <= fp {
-            break;
-        }
+        // The caller's record lies above this one: the walk only moves up, so it ends.
         low = fp + 16;
         fp = caller_fp;
     }
+}
+
+// ---- does the code have frame pointers? ----
+
+const FP_UNKNOWN: u8 = 0;
+const FP_WORK: u8 = 1;
+const FP_MISSING: u8 = 2;
+
+/// What [`frame_pointers_work`] found (`FP_*`).
+static FRAME_POINTERS: AtomicU8 = AtomicU8::new(FP_UNKNOWN);
+
+/// Whether the code has frame pointers: found once per process, by checking that a
+/// frame-pointer walk started in a function of this crate finds the same two callers as the
+/// system unwinder. This crate is compiled with the same flags as the crate that uses it, so
+/// the answer holds for the user's code too. Call it inside an allocator's re-entrancy guard
+/// the first time ([`TraceMethod::needs_guard`]): the unwinder may allocate.
+#[inline(always)]
+pub fn frame_pointers_work() -> bool {
+    match FRAME_POINTERS.load(Ordering::Relaxed) {
+        FP_WORK => true,
+        FP_MISSING => false,
+        _ => detect_frame_pointers(),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn detect_frame_pointers() -> bool {
+    if !thread_prepared() {
+        prepare_thread();
+    }
+    if current_stack_bounds().is_none() {
+        // No bounds yet (being found on this thread): decide on a later capture.
+        return false;
+    }
+    let works = core::hint::black_box(probe_caller());
+    let found = if works { FP_WORK } else { FP_MISSING };
+    FRAME_POINTERS.store(found, Ordering::Relaxed);
+    works
+}
+
+#[inline(never)]
+fn probe_caller() -> bool {
+    let works = probe_callee(probe_caller as *const () as usize);
+    core::hint::black_box(works)
+}
+
+/// Walks two frames with frame pointers and with the unwinder; they must agree, and start
+/// with the return address into `caller` (the function that called this one).
+#[inline(never)]
+fn probe_callee(caller: usize) -> bool {
+    let mut walked = Frames::new();
+    walk_frame_pointers(&mut walked, 2);
+    let mut unwound = [0usize; 2];
+    let mut found = 0;
+    // SAFETY: the callback does not allocate, panic, or reenter the unwinder.
+    unsafe {
+        backtrace::trace_unsynchronized(|frame| {
+            if found > 0 || frame.symbol_address() as usize == caller {
+                unwound[found] = frame.ip() as usize;
+                found += 1;
+            }
+            found < unwound.len()
+        })
+    };
+    found == unwound.len() && walked.addresses() == unwound
 }
 
 // ---- the interning table ----

@@ -427,3 +427,48 @@ fn a_different_canary_makes_a_pointer_foreign() {
     assert_eq!(first.deinit(), Check::Ok);
     assert_eq!(second.deinit(), Check::Ok);
 }
+
+/// The page map covers 4 MiB chunks, and a large block's mapping may share its chunk with
+/// other mappings (a thread's stack, a file): a free of an address there is an invalid free,
+/// not a free into another GPA instance.
+#[test]
+fn free_of_memory_next_to_another_instances_large_block_is_invalid() {
+    let owner = checked();
+    let mut gpa = checked();
+    let large = Layout::from_size_align(300_000, 16).unwrap();
+    let block = gpa::RawAllocator::alloc(&owner, large).unwrap();
+    let chunk = block.as_ptr() as usize & !((4 << 20) - 1);
+    // A free page in the rest of the chunk (tests running meanwhile may have taken some).
+    let page = [1, 2, 3].into_iter().find_map(|mebibytes| {
+        let neighbour = chunk + (mebibytes << 20);
+        // SAFETY: a fresh anonymous page at an address nothing else uses (or the call fails).
+        let page = unsafe {
+            libc::mmap(
+                neighbour as *mut libc::c_void,
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+                -1,
+                0,
+            )
+        };
+        (page as usize == neighbour).then_some(page)
+    });
+    match page {
+        Some(page) => {
+            // SAFETY: in safety mode a wrong free is reported, not performed.
+            unsafe { gpa.free_unsized(page.cast()) };
+            let finding = single(&gpa, FindingKind::InvalidFree);
+            assert_eq!(finding.address, page as usize);
+            // SAFETY: the page mapped above.
+            unsafe { libc::munmap(page, 4096) };
+            assert_eq!(gpa.take_report().findings.len(), 1);
+        }
+        None => eprintln!("skipped: the rest of the large block's chunk is taken"),
+    }
+    // SAFETY: the block allocated above, with its layout.
+    unsafe { gpa::RawAllocator::free(&owner, block, large) };
+    let mut owner = owner;
+    assert_eq!(owner.deinit(), Check::Ok);
+    assert_eq!(gpa.deinit(), Check::Ok);
+}

@@ -8,8 +8,8 @@
 //! 4. `check_all_allocation_failures`: make each allocation fail in turn, and prove that
 //!    every error path returns the error and frees what it took.
 //!
-//! For threads spawned inside a check to be checked too, enable the `leak-check-threads`
-//! feature in your dev-dependency on gpa (Linux), or spawn them with `gpa::testing::spawn`.
+//! Threads spawned inside a check are checked too (Linux with glibc; elsewhere spawn them with
+//! `gpa::testing::spawn`). Traces name your functions with or without frame pointers.
 
 use std::collections::HashMap;
 

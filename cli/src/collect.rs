@@ -119,8 +119,14 @@ fn merge_report(image: &mut Image, part: &Value, text: &str) {
         json!({
             "findings": [], "leaked_blocks": 0, "leaked_bytes": 0,
             "reachable_blocks": 0, "reachable_bytes": 0, "libc_blocks_released": 0,
+            "errors": 0, "suppressed_findings": 0,
         })
     });
+    let summary =
+        crate::leaks::merge_summaries([&report["leak_summary"], &part["leak_summary"]].into_iter());
+    if summary.as_object().is_some_and(|kinds| !kinds.is_empty()) {
+        report["leak_summary"] = summary;
+    }
     let seen: Vec<Value> = report["findings"].as_array().cloned().unwrap_or_default();
     for finding in part["findings"].as_array().into_iter().flatten() {
         // A part written before a failed `exec` and the final one can both hold a finding
@@ -140,10 +146,12 @@ fn merge_report(image: &mut Image, part: &Value, text: &str) {
         "reachable_blocks",
         "reachable_bytes",
         "libc_blocks_released",
+        "suppressed_findings",
     ] {
         let total = report[key].as_u64().unwrap_or(0) + part[key].as_u64().unwrap_or(0);
         report[key] = total.into();
     }
+    report["errors"] = (report["errors"].as_u64().unwrap_or(0) + crate::leaks::errors(part)).into();
     if let Some(reachable) = part["reachable"].as_array() {
         let mut all = report["reachable"].as_array().cloned().unwrap_or_default();
         all.extend(reachable.iter().cloned());
@@ -311,6 +319,9 @@ pub(crate) fn merged_json(images: &[Image]) -> Value {
                 process[key] = report[key].clone();
             }
             process["libc_blocks_released"] = report["libc_blocks_released"].clone();
+            process["errors"] = report["errors"].clone();
+            process["suppressed_findings"] = report["suppressed_findings"].clone();
+            process["leak_summary"] = report["leak_summary"].clone();
             findings.extend(own.into_iter().map(tag));
             reachable.extend(
                 report["reachable"]
@@ -332,6 +343,18 @@ pub(crate) fn merged_json(images: &[Image]) -> Value {
     for (total, key) in totals.iter().zip(TOTALS) {
         merged[key] = (*total).into();
     }
+    let reports = images.iter().filter_map(|image| image.report.as_ref());
+    merged["leak_summary"] =
+        crate::leaks::merge_summaries(reports.clone().map(|report| &report["leak_summary"]));
+    merged["errors"] = reports
+        .clone()
+        .map(|r| r["errors"].as_u64().unwrap_or(0))
+        .sum::<u64>()
+        .into();
+    merged["suppressed_findings"] = reports
+        .map(|r| r["suppressed_findings"].as_u64().unwrap_or(0))
+        .sum::<u64>()
+        .into();
     if !reachable.is_empty() {
         merged["reachable"] = Value::Array(reachable);
     }

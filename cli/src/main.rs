@@ -19,6 +19,7 @@
 
 mod collect;
 mod launch;
+mod leaks;
 mod run;
 
 use std::path::PathBuf;
@@ -78,9 +79,9 @@ pub(crate) struct RunArgs {
     /// harnesses (Automake, Meson) read as "skipped".
     #[arg(long, value_name = "N", default_value_t = 77)]
     pub(crate) unchecked_exitcode: u8,
-    /// List still-reachable blocks at exit (by allocation site), not only count them.
-    #[arg(long)]
-    pub(crate) show_reachable: bool,
+    /// Leak-check options (memcheck's).
+    #[command(flatten)]
+    pub(crate) leaks: crate::leaks::LeakArgs,
     /// Write the text report to FILE instead of stderr.
     #[arg(long, value_name = "FILE")]
     pub(crate) log: Option<PathBuf>,

@@ -102,9 +102,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
         .env("GPA_REPORT_DIR", &report_dir)
         .env_remove("GPA_LOG")
         .env_remove("GPA_JSON");
-    if args.show_reachable {
-        command.env("GPA_SHOW_REACHABLE", "1");
-    }
+    crate::leaks::apply(&args.leaks, &mut command)?;
     if let Some(limit) = &args.memory_limit {
         command.env("GPA_MEMORY_LIMIT", limit);
     }
@@ -153,6 +151,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     }
     json["exit_status"] = own_code.into();
     let findings = json["findings"].as_array().map_or(0, Vec::len);
+    let errors = json["errors"].as_u64().unwrap_or(0);
     let main_unchecked = images
         .iter()
         .find(|image| image.main && image.unchecked.is_some());
@@ -170,9 +169,14 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
             .iter()
             .filter(|image| image.unchecked.is_none())
             .count();
+        if checked > 1 {
+            text.push_str(&format!(
+                "gpa: leak summary of the {checked} processes:\n{}",
+                crate::leaks::summary_text(&json["leak_summary"])
+            ));
+        }
         text.push_str(&format!(
-            "gpa: {findings} finding(s) in {checked} process(es) checked; {} leaked block(s), {} byte(s)\n",
-            json["leaked_blocks"], json["leaked_bytes"]
+            "gpa: {errors} error(s) in {checked} process(es) checked\n"
         ));
     }
     match &args.log {
@@ -191,7 +195,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
         }
     }
     let code = match args.error_exitcode {
-        Some(code) if findings != 0 => code,
+        Some(code) if errors != 0 => code,
         _ => match main_unchecked {
             Some(_) => args.unchecked_exitcode,
             None => own_code,

@@ -5,11 +5,14 @@
 mod common;
 
 use common::*;
+use serde_json::Value;
 
-/// (program, expected kind, function on the allocation stack, blocks, bytes).
+/// (program, expected kind, function on the allocation stack, blocks, bytes). Leaks are loss
+/// records, as Valgrind prints them: `leak_many`'s list is one definitely lost block of 24
+/// bytes holding the other nine (216 bytes indirectly lost), 240 bytes in all.
 const PLANTED: &[(&str, &str, &str, u64, u64)] = &[
     ("leak", "leak", "leak_site", 1, 100),
-    ("leak_many", "leak", "grow_list", 10, 240),
+    ("leak_many", "leak", "grow_list", 1, 240),
     ("double_free", "double_free", "make_buffer", 1, 40),
     ("double_free_late", "double_free", "make_victim", 1, 24),
     ("invalid_free_middle", "invalid_free", "make_record", 1, 64),
@@ -157,13 +160,17 @@ fn leaks_are_grouped_and_reachable_blocks_only_counted_unless_asked() {
     let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
     assert_eq!(run.json["leaked_blocks"], 1);
     assert_eq!(run.json["leaked_bytes"], 100);
-    // `kept` (50 bytes, a global) and stdout's buffer are reachable: counted, not reported.
-    assert!(run.json["reachable_blocks"].as_u64().unwrap() >= 1);
-    assert!(run.json.get("reachable").is_none());
+    // `kept` (50 bytes, a global) is reachable: counted, not reported (stdout's buffer was
+    // freed by glibc's exit-time frees, as under Valgrind).
+    assert_eq!(run.json["reachable_blocks"], 1);
+    assert_eq!(run.json["reachable_bytes"], 50);
+    assert!(!run.findings().iter().any(|f| f["leak_kind"] == "reachable"));
     let shown = gpa_run(&dir, &["--show-reachable"], &[binary.to_str().unwrap()]);
-    let reachable = shown.json["reachable"]
-        .as_array()
-        .expect("reachable listed");
+    let reachable: Vec<Value> = shown
+        .findings()
+        .into_iter()
+        .filter(|f| f["leak_kind"] == "reachable")
+        .collect();
     assert!(
         reachable.iter().any(
             |group| stack_functions(group, "alloc").first().map(String::as_str)
@@ -219,7 +226,8 @@ fn log_file_receives_the_text_report() {
     assert!(!run.stderr().contains("error(gpa)"), "{}", run.stderr());
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(
-        text.contains("leaked (100 bytes)") && text.contains("leak_site"),
+        text.contains("100 bytes in 1 blocks are definitely lost in loss record")
+            && text.contains("leak_site"),
         "{text}"
     );
 }
@@ -237,17 +245,34 @@ fn clean_programs_have_no_findings_and_unchanged_output_in_both_modes() {
         assert!(plain.status.success(), "{name} fails without gpa");
         for mode in [&[][..], &["--fast"][..]] {
             let run = gpa_run(&dir, mode, &command);
+            let main_pid = run.json["processes"][0]["pid"].clone();
+            // A `fork` child of a multithreaded program inherits the blocks the other threads
+            // were allocating at that moment, with no thread left to hold them: definitely
+            // lost, as Valgrind reports them in each child ("300,000 bytes in 1 blocks are
+            // definitely lost", at `churn`). Nothing else may be found.
+            let unexpected: Vec<Value> = run
+                .findings()
+                .into_iter()
+                .filter(|f| {
+                    !(name == "clean_fork_threads"
+                        && f["pid"] != main_pid
+                        && f["leak_kind"] == "definite"
+                        && stack_functions(f, "alloc").first().map(String::as_str) == Some("churn"))
+                })
+                .collect();
             assert!(
-                run.findings().is_empty(),
+                unexpected.is_empty(),
                 "{name} {mode:?}: {}",
-                describe(&run.findings())
+                describe(&unexpected)
             );
             assert_eq!(
                 run.stdout(),
                 String::from_utf8_lossy(&plain.stdout),
                 "{name} {mode:?}"
             );
-            assert_eq!(run.stderr(), "", "{name} {mode:?}");
+            if run.findings().is_empty() {
+                assert_eq!(run.stderr(), "", "{name} {mode:?}");
+            }
             assert_eq!(run.output.status.code(), Some(0), "{name} {mode:?}");
         }
     }
@@ -284,16 +309,10 @@ fn the_readme_example_reports_its_overflow_and_its_leak() {
         return;
     }
     let dir = scratch("readme-example");
-    let source =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/c/planted_bug.c");
-    let binary = dir.join("planted_bug");
-    let status = std::process::Command::new("gcc")
-        .args(["-O0", "-g", "-w", "-o"])
-        .arg(&binary)
-        .arg(&source)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let binary = compile_source(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/c/planted_bug.c"),
+        &dir,
+    );
     let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
     assert_eq!(run.stdout(), "9 words, the longest has 5 letters\n");
     let findings = run.findings();
@@ -308,16 +327,19 @@ fn the_readme_example_reports_its_overflow_and_its_leak() {
             .map(String::as_str),
         Some("copy_word")
     );
-    let leaked: u64 = findings
-        .iter()
-        .filter(|f| f["kind"] == "leak")
-        .map(|f| f["count"].as_u64().unwrap())
-        .sum();
+    // The list: one definitely lost record (the list's own 24 bytes) holding its array and
+    // its 9 words (163 bytes indirectly lost), at `split`, as Valgrind reports it.
+    let leaks: Vec<&Value> = findings.iter().filter(|f| f["kind"] == "leak").collect();
+    assert_eq!(leaks.len(), 1, "{}", describe(&findings));
+    assert_eq!(leaks[0]["leak_kind"], "definite");
+    assert_eq!(leaks[0]["size"], 187);
+    assert_eq!(leaks[0]["direct_bytes"], 24);
+    assert_eq!(leaks[0]["indirect_bytes"], 163);
     assert_eq!(
-        leaked,
-        11,
-        "the list, its array and its 9 words: {}",
-        describe(&findings)
+        stack_functions(leaks[0], "alloc")
+            .first()
+            .map(String::as_str),
+        Some("split")
     );
     // With a second argument the program frees its list: only the overflow remains.
     let run = gpa_run(&dir, &[], &[binary.to_str().unwrap(), "a bb ccc", "free"]);

@@ -142,7 +142,14 @@ fn git_init_add_commit_log() {
         git -c user.name=gpa -c user.email=gpa@example.com commit -q -m \"commit $i\"; done; \
         git log --format=%s; git status --short | wc -l";
     let findings = same_output(&dir, &["sh", "-c", script]);
-    assert_clean("git", &findings);
+    // `git commit` keeps three 40-byte blocks reachable only through interior pointers:
+    // Valgrind reports them as possibly lost too (120 bytes in 3 blocks).
+    assert_only_leaks("git", &findings);
+    assert!(
+        findings.iter().all(|f| f["leak_kind"] == "possible"),
+        "{}",
+        describe(&findings)
+    );
 }
 
 #[test]
@@ -157,43 +164,166 @@ fn perl_script() {
     assert_only_leaks("perl", &findings);
 }
 
+/// Valgrind's LEAK SUMMARY in `text`: (blocks, bytes) of definitely, indirectly, possibly lost
+/// and still reachable.
+fn valgrind_totals(text: &str) -> [(u64, u64); 4] {
+    [
+        "definitely lost:",
+        "indirectly lost:",
+        "possibly lost:",
+        "still reachable:",
+    ]
+    .map(|label| {
+        let line = text
+            .lines()
+            .find(|line| line.contains(label))
+            .unwrap_or_else(|| panic!("{label} in {text}"));
+        // "==pid==    definitely lost: 8,325 bytes in 30 blocks"
+        let numbers: Vec<u64> = line
+            .split_once(label)
+            .unwrap()
+            .1
+            .split_whitespace()
+            .filter_map(|word| word.replace(',', "").parse().ok())
+            .collect();
+        (numbers[1], numbers[0])
+    })
+}
+
+/// gpa's leak summary in a report: the same four totals.
+fn gpa_totals(report: &Value) -> [(u64, u64); 4] {
+    ["definite", "indirect", "possible", "reachable"].map(|kind| {
+        let amount = &report["leak_summary"][kind];
+        (
+            amount["blocks"].as_u64().unwrap(),
+            amount["bytes"].as_u64().unwrap(),
+        )
+    })
+}
+
+/// `perl -e 1` copies its environment into `%ENV`, so its blocks depend on the environment
+/// (Debian's `valgrind` wrapper adds `LD_LIBRARY_PATH`, `GLIBCXX_FORCE_NEW`, ...; the preload
+/// paths differ in length). Both runs here see the same environment, variable for variable
+/// and byte for byte: the one Valgrind gives its client, with `LD_PRELOAD` naming gpa's
+/// library by a path of the same length. gpa runs as `gpa run` runs it (the library, check
+/// mode, the same settings), writing its report to `GPA_JSON`.
 #[test]
 fn perl_leak_verdict_matches_valgrind() {
     if skip("perl", "perl") || skip("valgrind", "valgrind") {
         return;
     }
     let dir = scratch("perl-valgrind");
-    let run = gpa_run(&dir, &[], &["perl", "-e", "1"]);
+    let json = dir.join("perl.json");
+    let path = std::env::var("PATH").unwrap_or_default();
+    let base = [
+        ("PATH", path.as_str()),
+        ("HOME", "/root"),
+        ("LANG", "C.UTF-8"),
+        ("PERL_HASH_SEED", "0"),
+        ("PERL_PERTURB_KEYS", "0"),
+        ("GPA_MODE", "check"),
+        ("GPA_FRAMES", "8"),
+        ("GPA_JSON", json.to_str().unwrap()),
+    ];
+    // The environment Valgrind's client sees.
+    let client = Command::new("valgrind")
+        .args(["-q", "/usr/bin/env"])
+        .env_clear()
+        .envs(base)
+        .current_dir(&dir)
+        .output()
+        .expect("run valgrind env");
+    let client_env: Vec<(String, String)> = String::from_utf8_lossy(&client.stdout)
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect();
+    let valgrind_preload = client_env
+        .iter()
+        .find(|(key, _)| key == "LD_PRELOAD")
+        .map(|(_, value)| value.clone())
+        .expect("valgrind sets LD_PRELOAD");
+    // gpa's library under a short name, padded with `/.` to the same length.
+    let link = dir.join("libgpa_preload.so");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(preload_library(), &link).unwrap();
+    let mut preload = link.to_str().unwrap().to_owned();
+    if preload.len() > valgrind_preload.len() {
+        eprintln!("SKIPPED: the scratch path is longer than Valgrind's LD_PRELOAD");
+        return;
+    }
+    while preload.len() + 2 <= valgrind_preload.len() {
+        preload.insert_str(0, "/.");
+    }
+    if preload.len() < valgrind_preload.len() {
+        preload.insert(0, '/');
+    }
+    let gpa_env = client_env.iter().map(|(key, value)| {
+        if key == "LD_PRELOAD" {
+            (key.clone(), preload.clone())
+        } else {
+            (key.clone(), value.clone())
+        }
+    });
+    let gpa = Command::new("perl")
+        .args(["-e", "1"])
+        .env_clear()
+        .envs(gpa_env)
+        .current_dir(&dir)
+        .output()
+        .expect("run perl under gpa");
+    assert!(gpa.status.success());
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let valgrind = Command::new("valgrind")
         .args(["--leak-check=full", "perl", "-e", "1"])
+        .env_clear()
+        .envs(base)
+        .current_dir(&dir)
         .output()
         .expect("run valgrind");
     let text = String::from_utf8_lossy(&valgrind.stderr);
-    let lost = |label: &str| -> (u64, u64) {
-        let line = text
-            .lines()
-            .find(|line| line.contains(label))
-            .unwrap_or_else(|| panic!("{label} in {text}"));
-        let numbers: Vec<u64> = line
-            .split(|c: char| !c.is_ascii_digit() && c != ',')
-            .filter(|word| !word.is_empty() && word.chars().any(|c| c.is_ascii_digit()))
-            .map(|word| word.replace(',', "").parse().unwrap())
-            .collect();
-        // "==pid==    definitely lost: 8,325 bytes in 30 blocks": pid, bytes, blocks.
-        (numbers[numbers.len() - 1], numbers[numbers.len() - 2])
-    };
-    let (definite_blocks, definite_bytes) = lost("definitely lost:");
-    let (indirect_blocks, indirect_bytes) = lost("indirectly lost:");
+    assert_eq!(gpa_totals(&report), valgrind_totals(&text), "{text}");
+    // `gpa run` itself (with its own environment variables) agrees on the lost blocks, which
+    // do not depend on the environment.
+    let run = gpa_run(&dir, &[], &["perl", "-e", "1"]);
     assert_eq!(
-        run.json["leaked_blocks"],
-        definite_blocks + indirect_blocks,
+        gpa_totals(&run.json)[..2],
+        valgrind_totals(&text)[..2],
         "{text}"
     );
-    assert_eq!(
-        run.json["leaked_bytes"],
-        definite_bytes + indirect_bytes,
-        "{text}"
-    );
+}
+
+/// The `gcc` driver compiling a C file: `gpa run` checks every process (cc1, as, collect2,
+/// ld); Valgrind, without `--trace-children`, only the driver. The driver's four totals are
+/// equal.
+#[test]
+fn gcc_driver_leak_verdict_matches_valgrind() {
+    if skip("gcc", "gcc") || skip("valgrind", "valgrind") {
+        return;
+    }
+    let dir = scratch("gcc-valgrind");
+    std::fs::write(
+        dir.join("hello.c"),
+        "#include <stdio.h>\nint main(void) { printf(\"hello\\n\"); return 0; }\n",
+    )
+    .unwrap();
+    let command = ["gcc", "-O2", "-o", "hello", "hello.c"];
+    let run = gpa_run(&dir, &[], &command);
+    let driver = run.json["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|process| process["program"] == "gcc")
+        .expect("the driver's report")
+        .clone();
+    let valgrind = Command::new("valgrind")
+        .arg("--leak-check=full")
+        .args(command)
+        .current_dir(&dir)
+        .output()
+        .expect("run valgrind");
+    let text = String::from_utf8_lossy(&valgrind.stderr);
+    assert_eq!(gpa_totals(&driver), valgrind_totals(&text), "{text}");
 }
 
 #[test]

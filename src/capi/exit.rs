@@ -1,44 +1,72 @@
-//! The report at process exit (check mode): findings, leaks by allocation site, reachable
-//! totals, written as text and JSON.
+//! The report at process exit (check mode): findings, loss records and the leak summary,
+//! written as text and JSON.
 //!
 //! # Design
-//! An `atexit` handler registered by the preload library's constructor runs after the
-//! program's own handlers (they were registered later), so blocks the program frees at exit
-//! are freed by then. It holds the GPA's re-entrancy guard throughout, so everything it
-//! allocates (symbolization caches, strings, files) comes from the internal heap and never
-//! changes the user heap it is judging. Steps: flush the quarantine (checks the poison of
-//! recently freed blocks: writes after free), scan for leaks ([`super::scan`]), group leaked
-//! blocks by allocation trace (largest total first), then write:
-//! * text to `GPA_LOG` (appended) or to stderr, only when there is something to say;
-//! * JSON to `GPA_JSON`; or, under `gpa run` (`GPA_REPORT_DIR`), a `report` event with the
-//!   JSON and text beside it (`<pid>.<n>.json`, `<pid>.<n>.txt`; see `process::events`), which
-//!   `gpa run` merges with the reports of every other process of the run.
+//! An exit hook registered by the preload library's constructor (with `__cxa_atexit` and no
+//! library handle, so that glibc does not run it among this library's destructors) runs after
+//! the program's own hooks and after every library's destructors (all registered later), so
+//! blocks the program frees at exit are freed by then. It holds the GPA's re-entrancy guard
+//! throughout, so everything it allocates (symbolization caches, strings, files) comes from
+//! the internal heap and never changes the user heap it is judging. Steps:
+//! 1. the leak scan ([`super::scan`]: other threads stopped, glibc's exit-time frees, the
+//!    reachability graph), which also flushes the quarantine (checking the poison of recently
+//!    freed blocks: writes after free);
+//! 2. the findings recorded during the run, those of one site merged;
+//! 3. loss records ([`crate::leakcheck::records`]): blocks grouped by loss kind and allocation
+//!    stack, ordered by kind then size, numbered "loss record X of Y";
+//! 4. suppressions ([`crate::report::suppress`]): the built-in set and `GPA_SUPPRESSIONS`'
+//!    files; a suppressed finding or record is counted, not listed. The stack they match is
+//!    Valgrind's (the entry point, then every frame down to `main`);
+//! 5. output: findings and the records of the shown kinds (`GPA_SHOW_LEAK_KINDS`), each a
+//!    one-line header (`error(gpa):` when it counts as an error, `info(gpa):` when only shown)
+//!    and its trace, then the leak summary; with `GPA_GEN_SUPPRESSIONS`, a ready suppression
+//!    entry after each. Text goes to `GPA_LOG` (appended) or stderr, only when there is
+//!    something to say; JSON to `GPA_JSON`; or, under `gpa run` (`GPA_REPORT_DIR`), a
+//!    `report` event with the JSON and text beside it (`<pid>.<n>.json`, `<pid>.<n>.txt`; see
+//!    `process::events`), which `gpa run` merges with the reports of every other process.
 //!
 //! The paths are the ones the environment held at start-up (`settings::save_paths`): a
-//! program that calls `clearenv` or `setenv` still reports where it was asked to.
+//! program that calls `clearenv` or `setenv` (or glibc's exit-time frees, which clear the
+//! environment) still reports where it was asked to.
 //!
 //! Reports are also written when the process ends without `exit`'s hooks: at `_exit`/`_Exit`
 //! (interposed, `process::exit_now`), at `quick_exit`, on a fatal signal, and, without the
-//! leak verdict, before an `exec` replaces the image ([`report_before_exec`]).
+//! leak verdict, before an `exec` replaces the image ([`report_before_exec`]). glibc's
+//! exit-time frees flush stdio; at `_exit` and `quick_exit`, which must not, the streams'
+//! unwritten bytes are discarded first (as those calls would). A crash report stops no thread
+//! and frees nothing (the crashing thread may hold a lock, its state is suspect).
 //!
-//! The JSON object is [`Report::to_json`]'s (`findings`, `leaked_blocks`, `leaked_bytes`) plus
-//! `pid`, `program`, `reachable_blocks`, `reachable_bytes` and, with `GPA_SHOW_REACHABLE`, a
-//! `reachable` array shaped like `findings`.
+//! The JSON object is [`Report::to_json`]'s (`findings`) plus `pid`, `program`,
+//! `leak_summary` (`definite`, `indirect`, `possible`, `reachable`, `suppressed`: each
+//! `blocks` and `bytes`), `errors` (findings and unsuppressed loss records of the error
+//! kinds), `suppressed_findings`, `threads_stopped`, `threads_not_examined`, and the older
+//! totals `leaked_blocks`/`leaked_bytes` (definitely and indirectly lost) and
+//! `reachable_blocks`/`reachable_bytes`. A `leak` finding is a loss record: `leak_kind`,
+//! `count` (blocks), `size` (direct plus indirect bytes), `direct_bytes`, `indirect_bytes`,
+//! `loss_record`, `loss_records`, `error`, and `suppression` when generated.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::io::Write;
 
 use super::guard;
 use super::process::{self, events};
-use super::scan::{self, Verdict};
-use super::settings;
-use crate::gpa::{GeneralPurposeAllocator, InsideAllocator, LiveBlock};
-use crate::report::{self, Finding, FindingKind, RawFinding, Report};
+use super::scan;
+use super::settings::{self, Settings};
+use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
+use crate::leakcheck::{self, KindSet, Maps, Totals};
+use crate::report::suppress::{self, StackFrame, Suppressions};
+use crate::report::{self, FindingKind, RawFinding, Report};
+use crate::trace::TraceId;
 
 static REPORTED: AtomicBool = AtomicBool::new(false);
 
 extern "C" {
     fn at_quick_exit(function: extern "C" fn()) -> libc::c_int;
+    fn __cxa_atexit(
+        function: extern "C" fn(*mut libc::c_void),
+        argument: *mut libc::c_void,
+        dso_handle: *mut libc::c_void,
+    ) -> libc::c_int;
 }
 
 /// How a process (program image) ended, as its report records it.
@@ -72,10 +100,14 @@ impl Ending {
 pub fn register() {
     static REGISTERED: AtomicBool = AtomicBool::new(false);
     if !REGISTERED.swap(true, Ordering::AcqRel) {
-        // SAFETY: `at_exit` and `at_quick_exit_hook` are `extern "C" fn()`s that live as
-        // long as the process (this library is preloaded, never unloaded).
+        // SAFETY: `at_exit` and `at_quick_exit_hook` have the signatures these functions
+        // take and live as long as the process (this library is preloaded, never unloaded).
+        // `atexit` would tie the hook to this library, and glibc would run it while unloading
+        // the library's destructors (inside `_dl_fini`, before other libraries' destructors
+        // and in frames no unwinder can walk out of); with no library handle it runs from
+        // `exit` itself, after every destructor, as the last hook.
         unsafe {
-            libc::atexit(at_exit);
+            __cxa_atexit(at_exit, core::ptr::null_mut(), core::ptr::null_mut());
             at_quick_exit(at_quick_exit_hook);
         }
     }
@@ -125,7 +157,7 @@ extern "C" fn on_fatal_signal(signal: libc::c_int) {
     unsafe { libc::raise(signal) };
 }
 
-extern "C" fn at_exit() {
+extern "C" fn at_exit(_: *mut libc::c_void) {
     report_at_end(Ending::Exit);
 }
 
@@ -143,12 +175,13 @@ pub fn report_at_end(ending: Ending) {
     let _inside = InsideAllocator::enter();
     let state = super::state();
     let live_stack = scan::caller_frame_address(report_at_end as *const () as usize);
-    let outcome = examine(
-        &state.gpa,
-        live_stack,
-        state.settings.frames,
-        state.settings.show_reachable,
-    );
+    let options = scan::Options {
+        stop_threads: !matches!(ending, Ending::Signal(_)),
+        run_freeres: !matches!(ending, Ending::Signal(_)) && state.settings.run_freeres,
+        discard_stdio: ending != Ending::Exit,
+        heuristics: state.settings.heuristics,
+    };
+    let outcome = examine(&state.gpa, live_stack, &state.settings, options);
     write_outputs(&outcome, ending);
 }
 
@@ -160,80 +193,261 @@ pub fn report_before_exec() {
     let _inside = InsideAllocator::enter();
     let state = super::state();
     state.gpa.flush_thread_quarantine();
-    let outcome = Outcome {
-        report: Report {
-            findings: recorded_findings(&state.gpa, state.settings.frames),
-        },
-        reachable: (0, 0),
-        reachable_groups: Report::default(),
-    };
+    let (suppressions, warnings) = load_suppressions(&state.settings);
+    let mut outcome = Outcome::new(&state.settings, warnings);
+    add_recorded_findings(
+        &mut outcome,
+        &state.gpa,
+        &state.settings,
+        &suppressions,
+        &Maps::read(),
+    );
     write_outputs(&outcome, Ending::Exec);
 }
 
 /// What the exit check found.
 pub struct Outcome {
-    /// Findings during the run, then leaks grouped by allocation site.
+    /// Findings during the run, then the loss records of the shown kinds, in report order.
     pub report: Report,
-    /// Still-reachable blocks and bytes.
-    pub reachable: (usize, usize),
-    /// Still-reachable blocks grouped by site (only with `GPA_SHOW_REACHABLE`).
-    pub reachable_groups: Report,
+    /// For each finding of `report`: its loss record number (leaks), or 0.
+    pub record_numbers: std::vec::Vec<usize>,
+    /// How many loss records there are in all (shown or not, suppressed or not).
+    pub record_count: usize,
+    /// For each finding of `report`, with `GPA_GEN_SUPPRESSIONS`: a suppression entry.
+    pub generated: std::vec::Vec<Option<String>>,
+    /// The leak summary.
+    pub totals: Totals,
+    /// Findings and unsuppressed loss records that count as errors.
+    pub errors: usize,
+    /// Findings other than leaks silenced by a suppression.
+    pub suppressed_findings: usize,
+    /// Loss kinds that count as errors.
+    pub error_kinds: KindSet,
+    /// Threads stopped for the scan, and threads that could not be (their heaps unexamined).
+    pub threads: (usize, usize),
+    /// Problems reading suppression files.
+    pub warnings: std::vec::Vec<String>,
 }
 
-/// Checks the quarantine, scans for leaks and builds the report.
+impl Outcome {
+    /// An outcome with nothing found yet.
+    fn new(settings: &Settings, warnings: std::vec::Vec<String>) -> Outcome {
+        Outcome {
+            report: Report::default(),
+            record_numbers: std::vec::Vec::new(),
+            record_count: 0,
+            generated: std::vec::Vec::new(),
+            totals: Totals::default(),
+            errors: 0,
+            suppressed_findings: 0,
+            error_kinds: settings.error_kinds,
+            threads: (0, 0),
+            warnings,
+        }
+    }
+}
+
+/// The findings recorded during the run (not leaks), each unless suppressed, with a
+/// generated suppression entry when asked for.
+fn add_recorded_findings(
+    outcome: &mut Outcome,
+    gpa: &GeneralPurposeAllocator,
+    settings: &Settings,
+    suppressions: &Suppressions,
+    maps: &Maps,
+) {
+    for (raw, total) in recorded_findings(gpa) {
+        let trace = if raw.site_trace.is_some() {
+            raw.site_trace
+        } else {
+            raw.alloc_trace
+        };
+        let needs_stack = !suppressions.is_empty() || settings.gen_suppressions;
+        let stack = if needs_stack {
+            suppression_stack(trace, maps)
+        } else {
+            std::vec::Vec::new()
+        };
+        let frames_view = stack_view(&stack);
+        if suppressions.match_finding(raw.kind, &frames_view).is_some() {
+            outcome.suppressed_findings += 1;
+            continue;
+        }
+        let mut finding = report::render(&raw, settings.frames);
+        finding.size = total;
+        if raw.count > 1 {
+            finding.message.push_str(&format!(
+                " (and {} more block(s) from the same allocation site)",
+                raw.count - 1
+            ));
+        }
+        outcome.errors += 1;
+        outcome.report.findings.push(finding);
+        outcome.record_numbers.push(0);
+        outcome.generated.push(
+            settings
+                .gen_suppressions
+                .then(|| suppress::generate(raw.kind, None, &generated_view(&frames_view)))
+                .flatten(),
+        );
+    }
+}
+
+/// Checks the quarantine, scans for leaks and builds the report (see the module docs).
 ///
 /// `live_stack`: where the live frames of the calling thread's stack begin (scanned as roots).
 pub fn examine(
     gpa: &GeneralPurposeAllocator,
     live_stack: Option<usize>,
-    frames: usize,
-    show_reachable: bool,
+    settings: &Settings,
+    options: scan::Options,
 ) -> Outcome {
-    gpa.flush_thread_quarantine();
-    let Verdict { leaked, reachable } = scan::scan(gpa, live_stack);
-    guard::check_live(gpa, &leaked);
-    guard::check_live(gpa, &reachable);
-    let user = |blocks: std::vec::Vec<LiveBlock>| {
-        blocks
-            .into_iter()
-            .map(|block| guard::block_to_user(gpa, block))
-            .collect::<std::vec::Vec<_>>()
-    };
-    let (leaked, reachable) = (user(leaked), user(reachable));
-    let mut report = Report {
-        findings: recorded_findings(gpa, frames),
-    };
-    report
-        .findings
-        .extend(group(leaked).iter().map(|raw| report::render(raw, frames)));
-    let totals = (
-        reachable.len(),
-        reachable.iter().map(|block| block.size).sum(),
-    );
-    let mut reachable_groups = Report::default();
-    if show_reachable {
-        reachable_groups.findings = group(reachable)
-            .iter()
-            .map(|raw| {
-                let mut finding = report::render(raw, frames);
-                finding.message = format!(
-                    "still reachable: {} block(s), {} byte(s), first at {:#x}",
-                    raw.count, raw.size, raw.address
-                );
-                finding
-            })
-            .collect();
+    let scan = scan::scan(gpa, live_stack, options);
+    guard::check_live(gpa, &scan.gpa_blocks);
+    let (suppressions, warnings) = load_suppressions(settings);
+    let maps = Maps::read();
+    let frames = settings.frames;
+    let mut outcome = Outcome::new(settings, warnings);
+    outcome.threads = (scan.stopped_threads, scan.missed_threads);
+    add_recorded_findings(&mut outcome, gpa, settings, &suppressions, &maps);
+    let records = leakcheck::loss_records(&scan.judged);
+    outcome.record_count = records.len();
+    let leak_entries = suppressions
+        .entries()
+        .iter()
+        .filter_map(|entry| match entry.target {
+            suppress::Target::Leak(kinds) => Some(kinds),
+            _ => None,
+        })
+        .fold(KindSet::NONE, |all, kinds| {
+            kinds.kinds().fold(all, |set, kind| set.with(kind))
+        });
+    for (index, record) in records.iter().enumerate() {
+        let shown = settings.show_kinds.contains(record.kind);
+        let may_be_suppressed = leak_entries.contains(record.kind);
+        let stack = if may_be_suppressed || (shown && settings.gen_suppressions) {
+            suppression_stack(record.alloc_trace, &maps)
+        } else {
+            std::vec::Vec::new()
+        };
+        let frames_view = stack_view(&stack);
+        let suppressed =
+            may_be_suppressed && suppressions.match_leak(record.kind, &frames_view).is_some();
+        outcome.totals.add(record, suppressed);
+        if suppressed {
+            continue;
+        }
+        if settings.error_kinds.contains(record.kind) {
+            outcome.errors += 1;
+        }
+        if !shown {
+            continue;
+        }
+        let mut finding = report::render(&record.to_raw_finding(), frames);
+        finding.message = record.header(index + 1, records.len());
+        outcome.report.findings.push(finding);
+        outcome.record_numbers.push(index + 1);
+        outcome.generated.push(
+            settings
+                .gen_suppressions
+                .then(|| suppress::generate(FindingKind::Leak, Some(record.kind), &frames_view))
+                .flatten(),
+        );
     }
-    Outcome {
-        report,
-        reachable: totals,
-        reachable_groups,
-    }
+    outcome
 }
 
-/// The findings recorded during the run (the GPA's and the front guards'), each once, those
-/// of one site merged, symbolized; the records are cleared.
-fn recorded_findings(gpa: &GeneralPurposeAllocator, frames: usize) -> std::vec::Vec<Finding> {
+/// The user's suppression files (`GPA_SUPPRESSIONS`) and the built-in set; problems become
+/// warnings in the report.
+fn load_suppressions(settings: &Settings) -> (Suppressions, std::vec::Vec<String>) {
+    use std::os::unix::ffi::OsStrExt;
+    let mut set = if settings.default_suppressions {
+        Suppressions::built_in()
+    } else {
+        Suppressions::new()
+    };
+    let mut warnings = std::vec::Vec::new();
+    for path in settings
+        .suppressions
+        .unwrap_or_default()
+        .split(|&byte| byte == b':')
+        .filter(|path| !path.is_empty())
+    {
+        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+        match Suppressions::from_file(path) {
+            Ok(more) => set.extend(more),
+            Err(error) => warnings.push(format!("suppressions not used: {error}")),
+        }
+    }
+    (set, warnings)
+}
+
+/// One frame of a suppression stack, owned.
+struct OwnedFrame {
+    function: Option<String>,
+    object: Option<String>,
+    file: Option<String>,
+    line: Option<u32>,
+}
+
+/// The stack suppressions see for `trace` (Valgrind's: the entry point the program called,
+/// then every frame after it), each frame with its object file.
+fn suppression_stack(trace: TraceId, maps: &Maps) -> std::vec::Vec<OwnedFrame> {
+    if !trace.is_some() {
+        return std::vec::Vec::new();
+    }
+    let owned = |frame: report::Frame| OwnedFrame {
+        object: frame
+            .module
+            .clone()
+            .or_else(|| maps.find(frame.address).map(|m| m.path.clone()))
+            .filter(|path| !path.is_empty()),
+        function: frame.function,
+        file: frame.file,
+        line: frame.line,
+    };
+    let mut frames = report::symbolize::suppression_frames(trace);
+    // Valgrind's stacks end at `main` (the C start-up code below it is not shown).
+    if let Some(main) = frames
+        .iter()
+        .position(|frame| frame.function.as_deref() == Some("main"))
+    {
+        frames.truncate(main + 1);
+    }
+    frames.into_iter().map(owned).collect()
+}
+
+/// The frames a generated suppression lists: the stack up to the program's outermost own
+/// frame (the runtime's thread start-up frames differ between tools: `clone3` here, `clone`
+/// under Valgrind), so that the entry works in gpa and in Valgrind alike.
+fn generated_view<'a>(stack: &[StackFrame<'a>]) -> std::vec::Vec<StackFrame<'a>> {
+    let end = stack
+        .iter()
+        .position(|frame| {
+            frame
+                .function
+                .is_some_and(report::symbolize::is_runtime_boundary)
+        })
+        .unwrap_or(stack.len());
+    stack[..end].to_vec()
+}
+
+fn stack_view(stack: &[OwnedFrame]) -> std::vec::Vec<StackFrame<'_>> {
+    stack
+        .iter()
+        .map(|frame| StackFrame {
+            function: frame.function.as_deref(),
+            object: frame.object.as_deref(),
+            file: frame.file.as_deref(),
+            line: frame.line,
+        })
+        .collect()
+}
+
+/// The findings recorded during the run (the GPA's, the front guards' and the allocation
+/// families'), each once, those of one site merged; the records are cleared. The second
+/// element is the bytes of all the merged blocks.
+fn recorded_findings(gpa: &GeneralPurposeAllocator) -> std::vec::Vec<(RawFinding, usize)> {
     let mut raw: std::vec::Vec<RawFinding> = std::vec::Vec::new();
     let gpa_findings = gpa
         .take_raw_findings()
@@ -252,19 +466,6 @@ fn recorded_findings(gpa: &GeneralPurposeAllocator, frames: usize) -> std::vec::
         }
     }
     merge_same_site(raw)
-        .iter()
-        .map(|(raw, total)| {
-            let mut finding = report::render(raw, frames);
-            finding.size = *total;
-            if raw.count > 1 {
-                finding.message.push_str(&format!(
-                    " (and {} more block(s) from the same allocation site)",
-                    raw.count - 1
-                ));
-            }
-            finding
-        })
-        .collect()
 }
 
 /// Findings of one kind with the same traces (say, every block of one allocation site
@@ -291,62 +492,77 @@ fn merge_same_site(raw: std::vec::Vec<RawFinding>) -> std::vec::Vec<(RawFinding,
     merged
 }
 
-/// Leak findings, one per allocation trace, largest total first.
-fn group(mut blocks: std::vec::Vec<LiveBlock>) -> std::vec::Vec<RawFinding> {
-    blocks.sort_unstable_by_key(|block| (block.alloc_trace.0, block.address));
-    let mut groups: std::vec::Vec<RawFinding> = std::vec::Vec::new();
-    for block in blocks {
-        match groups.last_mut() {
-            Some(group)
-                if group.alloc_trace == block.alloc_trace && block.alloc_trace.is_some() =>
-            {
-                group.count += 1;
-                group.size += block.size;
-            }
-            _ => {
-                let mut finding = RawFinding::new(FindingKind::Leak, block.address);
-                finding.size = block.size;
-                finding.alloc_trace = block.alloc_trace;
-                groups.push(finding);
-            }
-        }
-    }
-    groups.sort_by(|a, b| b.size.cmp(&a.size).then(a.address.cmp(&b.address)));
-    groups
-}
-
 /// The report as one JSON object (see the module docs).
 pub fn to_json(outcome: &Outcome) -> serde_json::Value {
     let mut json = outcome.report.to_json();
+    let totals = &outcome.totals;
     if let Some(object) = json.as_object_mut() {
+        if let Some(findings) = object.get_mut("findings").and_then(|f| f.as_array_mut()) {
+            for (index, finding) in findings.iter_mut().enumerate() {
+                if let Some(&number) = outcome.record_numbers.get(index).filter(|&&n| n != 0) {
+                    finding["loss_record"] = number.into();
+                    finding["loss_records"] = outcome.record_count.into();
+                    let kind = outcome.report.findings[index].leak_kind;
+                    finding["error"] = kind.is_some_and(|k| outcome.error_kinds.contains(k)).into();
+                }
+                if let Some(Some(entry)) = outcome.generated.get(index) {
+                    finding["suppression"] = entry.clone().into();
+                }
+            }
+        }
         object.insert("pid".into(), std::process::id().into());
         object.insert("program".into(), program().into());
-        object.insert("reachable_blocks".into(), outcome.reachable.0.into());
-        object.insert("reachable_bytes".into(), outcome.reachable.1.into());
+        object.insert(
+            "leaked_blocks".into(),
+            (totals.definite.blocks + totals.indirect.blocks).into(),
+        );
+        object.insert(
+            "leaked_bytes".into(),
+            (totals.definite.bytes + totals.indirect.bytes).into(),
+        );
+        object.insert("reachable_blocks".into(), totals.reachable.blocks.into());
+        object.insert("reachable_bytes".into(), totals.reachable.bytes.into());
+        object.insert("leak_summary".into(), totals.to_json());
+        object.insert("errors".into(), outcome.errors.into());
+        object.insert(
+            "suppressed_findings".into(),
+            outcome.suppressed_findings.into(),
+        );
         object.insert(
             "libc_blocks_released".into(),
             super::foreign::released_count().into(),
         );
-        if !outcome.reachable_groups.findings.is_empty() {
-            let groups = outcome.reachable_groups.to_json()["findings"].clone();
-            object.insert("reachable".into(), groups);
+        object.insert("threads_stopped".into(), outcome.threads.0.into());
+        object.insert("threads_not_examined".into(), outcome.threads.1.into());
+        if !outcome.warnings.is_empty() {
+            object.insert("warnings".into(), outcome.warnings.clone().into());
         }
     }
     json
 }
 
-/// The report as text; empty when there is nothing to say.
+/// The report as text; empty when there is nothing to say: findings, then loss records,
+/// each a one-line header and its stacks (`error(gpa):` for what counts as an error,
+/// `info(gpa):` for kinds only shown), then the leak summary.
 pub fn to_text(outcome: &Outcome) -> String {
-    let mut text = outcome.report.to_string();
-    if !outcome.reachable_groups.findings.is_empty() {
-        for finding in &outcome.reachable_groups.findings {
-            text.push_str(
-                &finding
-                    .to_string()
-                    .replacen("error(gpa): ", "info(gpa): ", 1),
-            );
-            text.push('\n');
+    let mut text = String::new();
+    for warning in &outcome.warnings {
+        text.push_str(&format!("warning(gpa): {warning}\n"));
+    }
+    for (index, finding) in outcome.report.findings.iter().enumerate() {
+        let rendered = finding.to_string();
+        let is_error = finding
+            .leak_kind
+            .is_none_or(|kind| outcome.error_kinds.contains(kind));
+        if is_error {
+            text.push_str(&rendered);
+        } else {
+            text.push_str(&rendered.replacen("error(gpa): ", "info(gpa): ", 1));
         }
+        if let Some(Some(entry)) = outcome.generated.get(index) {
+            text.push_str(entry);
+        }
+        text.push('\n');
     }
     let released = super::foreign::released_count();
     if released != 0 {
@@ -355,10 +571,20 @@ pub fn to_text(outcome: &Outcome) -> String {
              library loaded with RTLD_DEEPBIND?) were freed through gpa and handed back to libc\n"
         ));
     }
-    if !text.is_empty() || !outcome.reachable_groups.findings.is_empty() {
-        let (blocks, bytes) = outcome.reachable;
+    if outcome.report.findings.is_empty() {
+        return text;
+    }
+    text.push_str(&outcome.totals.to_text());
+    if outcome.suppressed_findings != 0 {
         text.push_str(&format!(
-            "info(gpa): {blocks} block(s), {bytes} byte(s) still reachable at exit\n"
+            "info(gpa): {} other finding(s) suppressed\n",
+            outcome.suppressed_findings
+        ));
+    }
+    if outcome.threads.1 != 0 {
+        text.push_str(&format!(
+            "info(gpa): {} running thread(s) could not be stopped; their heaps were not examined\n",
+            outcome.threads.1
         ));
     }
     text

@@ -34,8 +34,13 @@ pub mod process;
 pub mod scan;
 pub mod settings;
 pub mod unload;
-#[cfg(target_arch = "x86_64")]
-pub mod unwind;
+
+/// The leak options' syntax and suppression files, for `gpa run` to check its options with the
+/// parsers the preload library uses (`cli/src/leaks.rs`).
+pub mod leak_options {
+    pub use crate::leakcheck::{thousands, Heuristics, KindSet};
+    pub use crate::report::suppress::Suppressions;
+}
 
 use core::alloc::Layout;
 use std::sync::OnceLock;
@@ -104,10 +109,13 @@ fn trace_method() -> TraceMethod {
     #[cfg(target_arch = "x86_64")]
     if settings::env_bytes(c"GPA_UNWINDER") != Some(b"libgcc") {
         if settings::env_bytes(c"GPA_UNWIND_CHECK") == Some(b"1") {
-            unwind::enable_cross_check();
+            crate::trace::unwind::enable_cross_check();
         }
-        crate::trace::register_interning_walker(unwind::capture_user_frames, unwind::capture_user);
-        return TraceMethod::Custom(unwind::capture_user_frames);
+        crate::trace::register_interning_walker(
+            crate::trace::unwind::capture_user_frames,
+            crate::trace::unwind::capture_user,
+        );
+        return TraceMethod::Custom(crate::trace::unwind::capture_user_frames);
     }
     TraceMethod::Unwinder
 }

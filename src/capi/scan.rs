@@ -1,333 +1,426 @@
-//! The conservative leak scan at exit: which live blocks can the program still reach?
+//! The leak scan at exit for C programs: which blocks are live, which memory is a root, and
+//! the verdict on each block from [`crate::leakcheck`]'s reachability graph.
 //!
 //! # Design
-//! Like LeakSanitizer and Valgrind memcheck: every aligned word of the program's *roots* that
-//! points into a live block (its start or its interior) marks that block reached, and the
-//! contents of reached blocks are scanned in turn (a mark stack, so depth costs no recursion).
-//! Blocks never reached are leaks; the others are still reachable.
+//! The steps, in the order Valgrind memcheck takes them at exit:
+//! 1. **Stop the other threads** ([`world::stop_others`]): each saves its registers and stack
+//!    pointer and waits, so its heap may be examined and its stack and registers are roots.
+//!    Around the signalling the scan holds the dynamic loader's lock (inside a
+//!    `dl_iterate_phdr` callback) and every GPA lock, so no thread stops while holding one the
+//!    report needs later. The threads are never resumed: the process is exiting, and
+//!    `exit_group` ends them after the report.
+//! 2. **Free what the C library keeps until exit** (`__libc_freeres`, and libstdc++'s
+//!    `__gnu_cxx::__freeres` where loaded), as Valgrind does before its leak check: glibc's
+//!    stdio buffers, locale data, the stacks of exited threads it caches (with their thread
+//!    descriptors, TLS and return values). Without this, blocks held only by a finished
+//!    thread's cached stack would look reachable.
+//! 3. **Collect the live blocks** of every heap whose thread is this one, gone, or stopped,
+//!    in the program's terms (the pointer `malloc` returned and the size asked for).
+//! 4. **Roots**: every readable and writable mapping ([`Mapping::is_root`]), shared ones
+//!    included, except memory the GPA manages (its blocks are judged, not roots) and pages
+//!    never touched; the stack of each stopped thread only from its stack pointer (less the
+//!    128-byte red zone below it, which leaf functions use) up; this thread's stack only from
+//!    the frame that called `exit` up (below lie `exit`'s and this scan's own frames, with
+//!    stale copies of pointers). The stopped threads' registers are root words.
+//! 5. **Judge** with the graph, reading memory only where `/proc/self/maps` (read after the
+//!    threads stopped) says it is readable: a page the program protected is skipped.
 //!
-//! Roots are the private writable mappings listed in `/proc/self/maps`: the data and bss of
-//! every loaded object, the stacks of other threads, TLS blocks and thread descriptors, and
-//! memory the program maps itself (CPython's object arenas, for one). That is broader than
-//! the `PT_LOAD` segments of `dl_iterate_phdr`, on purpose: pointers kept in anonymous
-//! mappings are real references, and missing them would turn them into false leaks. Skipped:
-//! * memory any GPA manages (its segments hold the blocks themselves, and freed slots with
-//!   stale pointers; its internal heap holds this scan's own arrays);
-//! * pages that are not resident (`mincore`): never touched, so all zero;
-//! * the dead part of the exiting thread's stack: below the frame that called `exit` lie
-//!   `exit`'s own frames and this scan's, whose slots hold stale copies of pointers from
-//!   earlier calls that would hide leaks. The frames of the functions that called `exit` (a
-//!   shell exiting from deep inside its interpreter loop, say) are live and are scanned,
-//!   from `exit`'s canonical frame address up; when `main` returned, that is only the C
-//!   start-up code's frame, so `main`'s dead locals do not count (as with Valgrind, a block
-//!   held only by them is lost);
-//! * shared and device mappings, `[vvar]`, `[vsyscall]`.
+//! A thread that cannot be stopped (it blocks the signal) keeps running: its heap is not
+//! examined, its whole stack mapping is a root, glibc's exit-time frees are skipped (the
+//! thread may still use that memory), and memory is read with `process_vm_readv` (as it is
+//! always, where the system has it), so memory it unmaps meanwhile is skipped, not faulted on.
 //!
 //! # Invariants
 //! * The caller holds the GPA's re-entrancy guard, so this module's own allocations come from
 //!   the internal heap (never blocks of the scanned set, never scanned as roots).
-//! * Only readable memory is read: mappings are `rw`, resident pages are checked per chunk,
-//!   and block contents lie within their live slots or mappings.
+//! * Nothing is read outside a readable mapping of the snapshot, and reads go through
+//!   `process_vm_readv` where available (a fault-free copy).
 
+use std::time::Duration;
+
+use super::guard;
 use crate::gpa::{GeneralPurposeAllocator, LiveBlock};
+#[cfg(doc)]
+use crate::leakcheck::maps::Mapping;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+use crate::leakcheck::world;
+use crate::leakcheck::{self, Graph, Heuristics, Judged, Maps};
 
-/// The verdict of a scan.
+/// How the scan runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Stop the other threads and examine their heaps (off in a crash report: the crashing
+    /// thread may hold a lock).
+    pub stop_threads: bool,
+    /// Call the C library's `__libc_freeres` first (off in a crash report: the process state
+    /// is suspect).
+    pub run_freeres: bool,
+    /// Before that, discard what the program's stdio streams hold unwritten, as `_exit` and
+    /// `quick_exit` do: `__libc_freeres` flushes the streams, which only `exit` may.
+    pub discard_stdio: bool,
+    /// Memcheck's interior-pointer heuristics.
+    pub heuristics: Heuristics,
+}
+
+/// The result of a scan.
 #[derive(Debug, Default)]
-pub struct Verdict {
-    /// Live blocks that no root reaches.
-    pub leaked: std::vec::Vec<LiveBlock>,
-    /// Live blocks that some root reaches.
-    pub reachable: std::vec::Vec<LiveBlock>,
+pub struct Scan {
+    /// Every live block in the program's terms, with its loss kind, by address.
+    pub judged: std::vec::Vec<Judged>,
+    /// The same blocks as the GPA knows them (base address, padded size), for guard checks.
+    pub gpa_blocks: std::vec::Vec<LiveBlock>,
+    /// Threads stopped and examined.
+    pub stopped_threads: usize,
+    /// Threads that could not be stopped and own a heap (not examined).
+    pub missed_threads: usize,
 }
 
-/// Pages examined per `mincore` call.
-const CHUNK_PAGES: usize = 4096;
+/// The 128 bytes below the stack pointer that x86-64 leaf functions may use (System V ABI).
+const RED_ZONE: usize = 128;
 
-/// One root range, `[start, end)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Range {
-    /// First byte.
-    pub start: usize,
-    /// One past the last byte.
-    pub end: usize,
-}
+/// How long to wait for a thread to answer the stop signal.
+const STOP_TIMEOUT: Duration = Duration::from_secs(2);
 
-struct Marker {
-    blocks: std::vec::Vec<LiveBlock>,
-    marked: std::vec::Vec<bool>,
-    stack: std::vec::Vec<usize>,
-    low: usize,
-    high: usize,
-}
-
-impl Marker {
-    fn new(mut blocks: std::vec::Vec<LiveBlock>) -> Marker {
-        blocks.sort_unstable_by_key(|block| block.address);
-        let low = blocks.first().map_or(0, |block| block.address);
-        let high = blocks
-            .iter()
-            .map(|block| block.address + block.size.max(1))
-            .max()
-            .unwrap_or(0);
-        let marked = std::vec![false; blocks.len()];
-        Marker {
-            blocks,
-            marked,
-            stack: std::vec::Vec::new(),
-            low,
-            high,
+/// Scans the process (see the module docs). `live_stack` is where the live part of the
+/// calling thread's stack begins ([`caller_frame_address`]); `None` skips that stack.
+pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>, options: Options) -> Scan {
+    let freeres = if options.run_freeres {
+        freeres_functions()
+    } else {
+        [None, None]
+    };
+    let streams = if options.run_freeres && options.discard_stdio {
+        stdio_streams()
+    } else {
+        None
+    };
+    let threads = stop_threads(gpa, options.stop_threads);
+    // glibc frees its own structures without locks, as if no other thread ran: not while a
+    // thread that could not be stopped may use them, or one was stopped in the middle of
+    // glibc's own code (it may have been updating them).
+    if threads.missed.is_empty() && !threads.stopped.iter().any(busy_in_c_library) {
+        if let Some(streams) = streams {
+            discard_unwritten(streams);
+        }
+        for function in freeres.into_iter().flatten() {
+            function();
         }
     }
-
-    /// The block containing `address` (its start or interior).
-    #[inline]
-    fn find(&self, address: usize) -> Option<usize> {
-        if address < self.low || address >= self.high {
-            return None;
-        }
-        let after = self
-            .blocks
-            .partition_point(|block| block.address <= address);
-        let index = after.checked_sub(1)?;
-        let block = &self.blocks[index];
-        (address < block.address + block.size.max(1)).then_some(index)
+    gpa.flush_thread_quarantine();
+    let me = crate::os::thread_id();
+    let stopped: std::vec::Vec<u64> = threads.stopped.iter().map(|t| t.tid as u64).collect();
+    let mut gpa_blocks = std::vec::Vec::new();
+    let owners = core::cell::RefCell::new(std::vec::Vec::new());
+    // SAFETY: the included heaps are this thread's, abandoned ones, and those of threads
+    // stopped in their signal handler (never resumed). Heaps of threads that no longer exist
+    // are left alone: in a `fork` child they are the parent's other threads', whose blocks
+    // may be half set up (a canary not yet written would look like an overflow).
+    unsafe {
+        gpa.for_each_live_block_of(
+            |owner| {
+                owners.borrow_mut().push(owner);
+                owner == me || owner == 0 || stopped.contains(&owner)
+            },
+            |block| gpa_blocks.push(*block),
+        );
     }
-
-    /// Marks the blocks that words of `[start, end)` point into.
-    ///
-    /// # Safety
-    /// `[start, end)` is readable memory.
-    unsafe fn scan_words(&mut self, start: usize, end: usize) {
-        let word = core::mem::size_of::<usize>();
-        let mut cursor = start.next_multiple_of(word);
-        while cursor + word <= end {
-            // SAFETY: caller contract; `cursor` is aligned and the word lies in the range. A
-            // volatile read: the memory may be anything, the compiler must not reason about it.
-            let value = unsafe { core::ptr::read_volatile(cursor as *const usize) };
-            if let Some(index) = self.find(value) {
-                if !self.marked[index] {
-                    self.marked[index] = true;
-                    self.stack.push(index);
-                }
-            }
-            cursor += word;
-        }
-    }
-
-    /// Scans the contents of every newly reached block, transitively.
-    fn drain(&mut self) {
-        while let Some(index) = self.stack.pop() {
-            let block = self.blocks[index];
-            // SAFETY: a live block: its `size` bytes are mapped and readable.
-            unsafe { self.scan_words(block.address, block.address + block.size) };
-        }
-    }
-}
-
-/// Scans the process's roots and splits the live blocks of `gpa` (those of the calling thread
-/// and of exited threads) into leaked and reachable.
-///
-/// `live_stack` is where the live part of the calling thread's stack begins (see
-/// [`caller_frame_address`]); `None` skips that stack.
-pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>) -> Verdict {
-    let mut blocks = std::vec::Vec::new();
-    gpa.for_each_live_block(|block| blocks.push(*block));
-    let mut marker = Marker::new(blocks);
-    let stack_pointer = crate::os::approximate_stack_pointer();
-    let mut residency = std::vec![0u8; CHUNK_PAGES];
-    let mut roots = root_mappings(stack_pointer);
-    if let Some(live) = live_stack {
-        if let Some(stack) = stack_mapping(stack_pointer) {
-            if (stack.start..stack.end).contains(&live) {
-                roots.push(Range {
-                    start: live,
-                    end: stack.end,
-                });
-            }
-        }
-    }
-    for range in roots {
-        scan_mapping(&mut marker, range, &mut residency);
-        marker.drain();
-    }
-    let mut verdict = Verdict::default();
-    for (block, reached) in marker.blocks.iter().zip(&marker.marked) {
-        if *reached {
-            verdict.reachable.push(*block);
-        } else {
-            verdict.leaked.push(*block);
-        }
-    }
-    verdict
-}
-
-/// Scans the resident pages of `range` that no GPA manages.
-fn scan_mapping(marker: &mut Marker, range: Range, residency: &mut [u8]) {
-    let page = crate::os::page_size();
-    let mut chunk = range.start;
-    while chunk < range.end {
-        let chunk_end = range.end.min(chunk + CHUNK_PAGES * page);
-        let pages = (chunk_end - chunk).div_ceil(page);
-        // SAFETY: `chunk` is page-aligned (mappings are) and `residency` has room for `pages`
-        // entries; mincore only writes that vector.
-        let status = unsafe {
-            libc::mincore(
-                chunk as *mut libc::c_void,
-                chunk_end - chunk,
-                residency.as_mut_ptr(),
+    // Threads that could not be stopped and own a heap (a thread past its exit hooks owns
+    // none: its heap was handed back and is examined).
+    let owners = owners.into_inner();
+    let unexamined = threads
+        .missed
+        .iter()
+        .filter(|&&tid| owners.contains(&(tid as u64)) && thread_exists(tid as u64))
+        .count();
+    let user_blocks: std::vec::Vec<LiveBlock> = gpa_blocks
+        .iter()
+        .map(|&block| guard::block_to_user(gpa, block))
+        .collect();
+    let maps = Maps::read();
+    let mut graph = Graph::new(user_blocks, &maps, options.heuristics);
+    let own_sp = crate::os::approximate_stack_pointer();
+    let mut stacks: std::vec::Vec<(usize, usize)> = threads
+        .stopped
+        .iter()
+        .map(|thread| {
+            (
+                thread.stack_pointer,
+                thread.stack_pointer.saturating_sub(RED_ZONE),
             )
-        };
-        for (index, &resident) in residency[..pages].iter().enumerate() {
-            let start = chunk + index * page;
-            if status == 0 && resident & 1 == 0 {
+        })
+        .collect();
+    // This thread: from the frame that called `exit`, or not at all.
+    stacks.push((own_sp, live_stack.unwrap_or(usize::MAX)));
+    for mapping in maps.mappings().iter().filter(|m| m.is_root()) {
+        let mut start = mapping.start;
+        let end = mapping.end;
+        if let Some(&(_, live_from)) = stacks
+            .iter()
+            .find(|(sp, _)| (mapping.start..mapping.end).contains(sp))
+        {
+            start = live_from.max(mapping.start);
+            if start >= end {
                 continue;
             }
-            if GeneralPurposeAllocator::manages(start) {
-                continue;
-            }
-            // SAFETY: a page of a readable, writable private mapping that was listed in
-            // /proc/self/maps (nothing unmaps memory while the exiting thread runs this).
-            unsafe { marker.scan_words(start, (start + page).min(chunk_end)) };
         }
-        chunk = chunk_end;
+        scan_unmanaged(&mut graph, start, end);
+    }
+    for thread in &threads.stopped {
+        for &register in &thread.registers {
+            graph.add_root_word(register);
+        }
+    }
+    Scan {
+        judged: graph.finish(),
+        gpa_blocks,
+        stopped_threads: threads.stopped.len(),
+        missed_threads: unexamined,
     }
 }
 
-/// Where the live frames of the exiting thread begin: the canonical frame address of the
-/// frame that called `handler` (glibc's `__run_exit_handlers`, called by `exit`), so the live
-/// region starts inside `exit`'s own small frame and covers every frame that called `exit`.
-/// `None` when `handler` is not on the stack.
+/// Scans the pages of `[start, end)` that are resident and not managed by a GPA.
+fn scan_unmanaged(graph: &mut Graph<'_>, start: usize, end: usize) {
+    let page = crate::os::page_size();
+    let first_page = start & !(page - 1);
+    leakcheck::maps::for_each_resident_run(first_page, end, &mut |from, to| {
+        let mut cursor = from;
+        while cursor < to {
+            // Runs of pages no GPA manages.
+            let run_start = cursor;
+            while cursor < to && !GeneralPurposeAllocator::manages(cursor) {
+                cursor += page;
+            }
+            let (a, b) = (run_start.max(start), cursor.min(to));
+            if a < b {
+                graph.scan_root_range(a, b);
+            }
+            while cursor < to && GeneralPurposeAllocator::manages(cursor) {
+                cursor += page;
+            }
+        }
+    });
+}
+
+/// Whether thread `tid` of this process still exists.
+fn thread_exists(tid: u64) -> bool {
+    // SAFETY: signal 0 only checks that the thread exists.
+    unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid as libc::c_int, 0) == 0 }
+}
+
+/// The threads of a scan.
+#[derive(Default)]
+struct Threads {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    stopped: std::vec::Vec<world::StoppedThread>,
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    stopped: std::vec::Vec<NoThread>,
+    missed: std::vec::Vec<i32>,
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+struct NoThread {
+    tid: i32,
+    stack_pointer: usize,
+    registers: [usize; 0],
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn stop_threads(gpa: &GeneralPurposeAllocator, wanted: bool) -> Threads {
+    if !wanted {
+        return Threads::default();
+    }
+    let mut result = None;
+    with_loader_lock(&mut || {
+        let stopped = world::stop_others(
+            &mut || gpa.prepare_fork(),
+            // SAFETY: `prepare_fork` was called by this thread just before.
+            &mut || unsafe { gpa.finish_fork() },
+            STOP_TIMEOUT,
+        );
+        result = Some(stopped);
+    });
+    let Some(stopped) = result else {
+        return Threads::default();
+    };
+    let threads = Threads {
+        stopped: stopped.threads.clone(),
+        missed: stopped.missed.clone(),
+    };
+    // Never resumed: the process is exiting (see the module docs).
+    core::mem::forget(stopped);
+    threads
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn stop_threads(_gpa: &GeneralPurposeAllocator, _wanted: bool) -> Threads {
+    Threads::default()
+}
+
+/// System calls a thread waits in when idle: `read`, `poll`, `select`, `pause`, `nanosleep`,
+/// `accept`, `recvfrom`, `recvmsg`, `wait4`, `rt_sigtimedwait`, `rt_sigsuspend`, `futex`,
+/// `restart_syscall`, `epoll_wait`, `clock_nanosleep`, `pselect6`, `ppoll`, `epoll_pwait`,
+/// `accept4`, `epoll_pwait2` (x86-64 numbers).
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const WAITING_SYSCALLS: [usize; 20] = [
+    0, 7, 23, 34, 35, 43, 45, 47, 61, 128, 130, 202, 219, 232, 230, 270, 271, 281, 288, 441,
+];
+
+/// Whether a stopped thread was interrupted inside the C library or the dynamic loader, other
+/// than waiting in a system call: it may have been in the middle of updating their state.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn busy_in_c_library(thread: &world::StoppedThread) -> bool {
+    let rip = thread.registers[libc::REG_RIP as usize];
+    let rax = thread.registers[libc::REG_RAX as usize];
+    let maps = Maps::read();
+    let in_libc = maps.find(rip).is_some_and(|mapping| {
+        let name = mapping.path.rsplit('/').next().unwrap_or("");
+        mapping.execute && (name.starts_with("libc.so") || name.starts_with("ld-linux"))
+    });
+    if !in_libc {
+        return false;
+    }
+    // Interrupted in a restartable system call, the thread's context points at the `syscall`
+    // instruction (0f 05) with the call's number in rax; in one that is not restarted, just
+    // after it, with -EINTR in rax. A thread that had blocked signals gets the stop signal
+    // just after the `rt_sigprocmask` that unblocks them (`mov $14, %eax; syscall`), which
+    // glibc does after its critical sections (thread creation, for one), not inside them.
+    let mut code = [0u8; 7];
+    let before = leakcheck::maps::read_own_memory(rip.wrapping_sub(7), &mut code) == Some(7);
+    let after_syscall = before && code[5..] == [0x0f, 0x05];
+    let after_unblocking = after_syscall && code[..5] == [0xb8, 0x0e, 0x00, 0x00, 0x00];
+    let mut at = [0u8; 2];
+    let at_syscall =
+        leakcheck::maps::read_own_memory(rip, &mut at) == Some(2) && at == [0x0f, 0x05];
+    let waiting = (at_syscall && WAITING_SYSCALLS.contains(&rax))
+        || (after_syscall && rax == (-libc::EINTR) as usize)
+        || after_unblocking;
+    !waiting
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn busy_in_c_library(_thread: &NoThread) -> bool {
+    false
+}
+
+/// Runs `work` while holding the dynamic loader's lock (`dl_iterate_phdr` calls its callback
+/// with it held; it is recursive, so `work` may iterate again).
+fn with_loader_lock(work: &mut dyn FnMut()) {
+    unsafe extern "C" fn callback(
+        _info: *mut libc::dl_phdr_info,
+        _size: usize,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: `data` is the `&mut &mut dyn FnMut()` passed below, alive for the call.
+        let work = unsafe { &mut *data.cast::<&mut dyn FnMut()>() };
+        work();
+        1 // stop after the first object
+    }
+    let mut work = work;
+    // SAFETY: the callback has the expected signature and `data` outlives the call.
+    unsafe { libc::dl_iterate_phdr(Some(callback), (&mut work as *mut &mut dyn FnMut()).cast()) };
+}
+
+type Freeres = extern "C" fn();
+
+/// glibc's `__libc_freeres` and libstdc++'s `__gnu_cxx::__freeres`, where present (looked up
+/// before the threads stop: `dlsym` takes the loader's lock).
+fn freeres_functions() -> [Option<Freeres>; 2] {
+    [c"__libc_freeres", c"_ZN9__gnu_cxx9__freeresEv"].map(|name| {
+        // SAFETY: RTLD_DEFAULT lookup of a NUL-terminated name.
+        let address = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+        // SAFETY: both functions take no argument and return nothing.
+        (!address.is_null())
+            .then(|| unsafe { core::mem::transmute::<*mut libc::c_void, Freeres>(address) })
+    })
+}
+
+/// glibc's list of open streams (`_IO_list_all`) and `__fpurge`, where present (looked up
+/// before the threads stop).
+fn stdio_streams() -> Option<(*mut *mut libc::FILE, unsafe extern "C" fn(*mut libc::FILE))> {
+    // SAFETY: RTLD_DEFAULT lookups of NUL-terminated names.
+    let (list, purge) = unsafe {
+        (
+            libc::dlsym(libc::RTLD_DEFAULT, c"_IO_list_all".as_ptr()),
+            libc::dlsym(libc::RTLD_DEFAULT, c"__fpurge".as_ptr()),
+        )
+    };
+    if list.is_null() || purge.is_null() {
+        return None;
+    }
+    // SAFETY: `__fpurge` is `void __fpurge(FILE *)`.
+    let purge = unsafe {
+        core::mem::transmute::<*mut libc::c_void, unsafe extern "C" fn(*mut libc::FILE)>(purge)
+    };
+    Some((list.cast(), purge))
+}
+
+/// Discards the unwritten (and unread) buffered bytes of every open stream, walking glibc's
+/// list of streams through each `FILE`'s `_chain` link (offset 104 on x86-64, part of the
+/// public `struct _IO_FILE`).
+fn discard_unwritten((list, purge): (*mut *mut libc::FILE, unsafe extern "C" fn(*mut libc::FILE))) {
+    const CHAIN_OFFSET: usize = 104;
+    if !cfg!(all(
+        target_os = "linux",
+        target_arch = "x86_64",
+        target_env = "gnu"
+    )) {
+        return;
+    }
+    // SAFETY: `_IO_list_all` heads glibc's list of open streams, linked through `_chain`;
+    // the other threads are stopped, so the list does not change meanwhile. A bounded walk.
+    unsafe {
+        let mut stream = *list;
+        for _ in 0..100_000 {
+            if stream.is_null() {
+                break;
+            }
+            purge(stream);
+            stream = *(stream
+                .cast::<u8>()
+                .add(CHAIN_OFFSET)
+                .cast::<*mut libc::FILE>());
+        }
+    }
+}
+
+/// Where the live frames of the exiting thread begin: the stack pointer of the first frame
+/// above `handler`'s that is neither this library's nor the C library's (the program's frame
+/// that called `exit` or `_exit`; the start-up code's when `main` returned), so the live
+/// region covers the frames that led to the end of the process, and not those of `exit`'s
+/// machinery and of this library: they lie where the program's last frames were (`main`'s,
+/// when it returned) and their unwritten slots still hold stale copies of its pointers, which
+/// Valgrind, knowing them unwritten, ignores. `None` when `handler` is not on the stack.
 pub fn caller_frame_address(handler: usize) -> Option<usize> {
+    let own = object_base(handler)?;
+    let libc = object_base(libc::exit as *const () as usize);
     let mut seen_handler = false;
     let mut found = None;
-    // SAFETY: the callback neither allocates nor panics nor reenters the unwinder.
+    // SAFETY: the callback neither allocates nor panics nor reenters the unwinder (`dladdr`
+    // does neither).
     unsafe {
         backtrace::trace_unsynchronized(|frame| {
-            if seen_handler {
+            let ip = frame.ip() as usize;
+            let object = object_base(ip.saturating_sub(1));
+            if seen_handler && object != Some(own) && object != libc {
                 found = Some(frame.sp() as usize);
                 return false;
             }
-            seen_handler = frame.symbol_address() as usize == handler;
+            seen_handler |= frame.symbol_address() as usize == handler;
             true
         });
     }
     found.filter(|&address| address != 0)
 }
 
-/// The mapping holding `stack_pointer` (the exiting thread's stack).
-fn stack_mapping(stack_pointer: usize) -> Option<Range> {
-    let maps = std::fs::read("/proc/self/maps").ok()?;
-    maps.split(|&byte| byte == b'\n').find_map(|line| {
-        let text = core::str::from_utf8(line).ok()?;
-        let (start, rest) = text.split_once('-')?;
-        let end = rest.split_ascii_whitespace().next()?;
-        let range = Range {
-            start: usize::from_str_radix(start, 16).ok()?,
-            end: usize::from_str_radix(end, 16).ok()?,
-        };
-        (range.start..range.end)
-            .contains(&stack_pointer)
-            .then_some(range)
-    })
-}
-
-/// The private writable mappings of the process, except the one holding `stack_pointer`.
-pub fn root_mappings(stack_pointer: usize) -> std::vec::Vec<Range> {
-    let Ok(maps) = std::fs::read("/proc/self/maps") else {
-        return std::vec::Vec::new();
+/// The load address of the object holding code address `address`.
+fn object_base(address: usize) -> Option<usize> {
+    let mut info: libc::Dl_info = libc::Dl_info {
+        dli_fname: core::ptr::null(),
+        dli_fbase: core::ptr::null_mut(),
+        dli_sname: core::ptr::null(),
+        dli_saddr: core::ptr::null_mut(),
     };
-    maps.split(|&byte| byte == b'\n')
-        .filter_map(|line| parse_root(line, stack_pointer))
-        .collect()
-}
-
-/// A root range from one line of `/proc/self/maps`, if the mapping is one.
-pub fn parse_root(line: &[u8], stack_pointer: usize) -> Option<Range> {
-    let text = core::str::from_utf8(line).ok()?;
-    let mut fields = text.split_ascii_whitespace();
-    let (start, end) = fields.next()?.split_once('-')?;
-    let start = usize::from_str_radix(start, 16).ok()?;
-    let end = usize::from_str_radix(end, 16).ok()?;
-    let perms = fields.next()?.as_bytes();
-    let path = fields.nth(3).unwrap_or("");
-    let private_rw = perms.len() == 4 && perms[0] == b'r' && perms[1] == b'w' && perms[3] == b'p';
-    let special = path.starts_with("/dev/") || path == "[vvar]" || path == "[vsyscall]";
-    let own_stack = (start..end).contains(&stack_pointer);
-    (private_rw && !special && !own_stack && start < end).then_some(Range { start, end })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::trace::TraceId;
-
-    fn block(address: usize, size: usize) -> LiveBlock {
-        LiveBlock {
-            address,
-            size,
-            alloc_trace: TraceId::NONE,
-        }
-    }
-
-    #[test]
-    fn maps_lines_become_roots_or_not() {
-        let data = b"7f0000001000-7f0000003000 rw-p 00002000 08:01 42   /usr/lib/libc.so.6";
-        assert_eq!(
-            parse_root(data, 0),
-            Some(Range {
-                start: 0x7f00_0000_1000,
-                end: 0x7f00_0000_3000
-            })
-        );
-        let anon = b"55550000-55560000 rw-p 00000000 00:00 0";
-        assert_eq!(
-            parse_root(anon, 0),
-            Some(Range {
-                start: 0x5555_0000,
-                end: 0x5556_0000
-            })
-        );
-        assert_eq!(
-            parse_root(b"1000-2000 r-xp 00000000 08:01 42 /bin/x", 0),
-            None
-        );
-        assert_eq!(
-            parse_root(b"1000-2000 rw-s 00000000 00:05 42 /dev/shm/x", 0),
-            None
-        );
-        assert_eq!(
-            parse_root(b"1000-2000 rw-p 00000000 00:00 0 [stack]", 0x1800),
-            None
-        );
-        assert_eq!(
-            parse_root(b"1000-2000 rw-p 00000000 00:00 0 [vvar]", 0),
-            None
-        );
-    }
-
-    #[test]
-    fn marking_follows_pointers_transitively_and_through_interiors() {
-        // Three "blocks" in a local array: a root points into the middle of the first, the
-        // first holds the start of the second; the third is not reached.
-        let mut memory = [0usize; 12];
-        let base = memory.as_mut_ptr() as usize;
-        let word = core::mem::size_of::<usize>();
-        memory[0] = base + 4 * word; // block 0 -> block 1
-        let blocks = std::vec![
-            block(base, 4 * word),
-            block(base + 4 * word, 4 * word),
-            block(base + 8 * word, 4 * word)
-        ];
-        let mut marker = Marker::new(blocks);
-        let root = [base + word + 3];
-        // SAFETY: `root` is a readable local.
-        unsafe {
-            marker.scan_words(root.as_ptr() as usize, root.as_ptr() as usize + word);
-        }
-        marker.drain();
-        assert_eq!(marker.marked, std::vec![true, true, false]);
-        assert_eq!(memory[0], base + 4 * word, "the scan only reads");
-        assert_eq!(marker.find(base + 12 * word), None);
-        assert_eq!(marker.find(base.wrapping_sub(1)), None);
-    }
+    // SAFETY: `info` is a valid out-pointer; dladdr only reads the loader's tables.
+    let found = unsafe { libc::dladdr(address as *const libc::c_void, &mut info) } != 0;
+    (found && !info.dli_fbase.is_null()).then_some(info.dli_fbase as usize)
 }

@@ -17,7 +17,14 @@
 //! | `GPA_MODE` | `check` (safety, traces, report at exit) or `fast` (no checks) | `check` |
 //! | `GPA_FRAMES` | frames kept per stack trace in check mode (0 to 32) | 8 |
 //! | `GPA_MEMORY_LIMIT` | fail allocations past this many requested bytes | none |
-//! | `GPA_SHOW_REACHABLE` | `1`: list still-reachable blocks at exit, not only count them | off |
+//! | `GPA_SHOW_LEAK_KINDS` | loss kinds listed at exit (`definite,indirect,possible,reachable`, `all`, `none`) | `definite,possible` |
+//! | `GPA_SHOW_REACHABLE` | `1`: list every loss kind (as `GPA_SHOW_LEAK_KINDS=all`) | off |
+//! | `GPA_ERRORS_FOR_LEAK_KINDS` | loss kinds that count as errors (for `gpa run --error-exitcode`) | `definite,possible` |
+//! | `GPA_LEAK_CHECK_HEURISTICS` | memcheck's interior-pointer heuristics (`stdstring,length64,newarray,multipleinheritance`, `all`, `none`) | `all` |
+//! | `GPA_RUN_LIBC_FREERES` | `0`: do not let glibc free what it keeps until exit before the leak check | `1` |
+//! | `GPA_SUPPRESSIONS` | suppression files (Valgrind or LeakSanitizer format), separated by `:` | none |
+//! | `GPA_DEFAULT_SUPPRESSIONS` | `0`: do not apply gpa's built-in suppressions (glibc's own blocks) | `1` |
+//! | `GPA_GEN_SUPPRESSIONS` | `1`: print a suppression entry after each finding | off |
 //! | `GPA_LOG` | file the text report is appended to (else stderr) | stderr |
 //! | `GPA_JSON` | file the JSON report is written to | none |
 //! | `GPA_REPORT_DIR` | directory for the events and reports of every process of a run (`<pid>.<n>`, `<pid>.<n>.json`, `<pid>.<n>.txt`; see `capi::process`), used by `gpa run` | none |
@@ -25,6 +32,8 @@
 use core::cell::UnsafeCell;
 use core::ffi::CStr;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crate::leakcheck::{Heuristics, KindSet};
 
 /// Which allocator configuration the process runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,8 +53,20 @@ pub struct Settings {
     pub frames: usize,
     /// Limit of requested bytes of live blocks.
     pub memory_limit: Option<usize>,
-    /// List still-reachable blocks at exit.
-    pub show_reachable: bool,
+    /// Loss kinds listed in the report.
+    pub show_kinds: KindSet,
+    /// Loss kinds that count as errors.
+    pub error_kinds: KindSet,
+    /// Interior-pointer heuristics of the leak check.
+    pub heuristics: Heuristics,
+    /// Let glibc free what it keeps until exit before the leak check (as Valgrind does).
+    pub run_freeres: bool,
+    /// Suppression files, `:`-separated (the environment's bytes).
+    pub suppressions: Option<&'static [u8]>,
+    /// Apply the built-in suppressions.
+    pub default_suppressions: bool,
+    /// Print a suppression entry after each finding.
+    pub gen_suppressions: bool,
 }
 
 /// Frames per trace when `GPA_FRAMES` is not set.
@@ -64,17 +85,42 @@ impl Settings {
                 frames.min(crate::trace::MAX_FRAMES)
             });
         let memory_limit = env_bytes(c"GPA_MEMORY_LIMIT").and_then(parse_usize);
-        let show_reachable = matches!(
-            env_bytes(c"GPA_SHOW_REACHABLE"),
-            Some(b"1" | b"yes" | b"true")
-        );
+        let kinds = |name: &CStr| {
+            env_bytes(name)
+                .and_then(|bytes| core::str::from_utf8(bytes).ok())
+                .and_then(KindSet::parse_names)
+        };
+        let show_kinds = if is_yes(c"GPA_SHOW_REACHABLE") {
+            KindSet::ALL
+        } else {
+            kinds(c"GPA_SHOW_LEAK_KINDS").unwrap_or(KindSet::DEFINITE_POSSIBLE)
+        };
+        let error_kinds = kinds(c"GPA_ERRORS_FOR_LEAK_KINDS").unwrap_or(KindSet::DEFINITE_POSSIBLE);
+        let heuristics = env_bytes(c"GPA_LEAK_CHECK_HEURISTICS")
+            .and_then(|bytes| core::str::from_utf8(bytes).ok())
+            .and_then(Heuristics::parse)
+            .unwrap_or(Heuristics::ALL);
         Settings {
             mode,
             frames,
             memory_limit,
-            show_reachable,
+            show_kinds,
+            error_kinds,
+            heuristics,
+            run_freeres: !is_no(c"GPA_RUN_LIBC_FREERES"),
+            suppressions: env_bytes(c"GPA_SUPPRESSIONS").filter(|bytes| !bytes.is_empty()),
+            default_suppressions: !is_no(c"GPA_DEFAULT_SUPPRESSIONS"),
+            gen_suppressions: is_yes(c"GPA_GEN_SUPPRESSIONS"),
         }
     }
+}
+
+fn is_yes(name: &CStr) -> bool {
+    matches!(env_bytes(name), Some(b"1" | b"yes" | b"true" | b"all"))
+}
+
+fn is_no(name: &CStr) -> bool {
+    matches!(env_bytes(name), Some(b"0" | b"no" | b"false"))
 }
 
 /// The longest path kept (Linux's `PATH_MAX`); a longer setting is ignored.

@@ -64,7 +64,7 @@ pub unsafe fn dlclose(handle: *mut c_void) -> c_int {
             let _inside = InsideAllocator::enter();
             crate::report::symbolize::note_unload(bias, name);
             #[cfg(target_arch = "x86_64")]
-            super::unwind::forget_rules();
+            crate::trace::unwind::forget_rules();
         }
     }
     // SAFETY: `dlsym` with `RTLD_NEXT`: libc's `dlclose`, after this library's.

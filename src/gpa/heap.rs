@@ -263,14 +263,12 @@ pub fn current_thread_id() -> u64 {
 pub fn find_or_create(gpa: &GeneralPurposeAllocator) -> Option<NonNull<Heap>> {
     let id = gpa.id();
     let _guard = InsideAllocator::enter();
-    // Only the frame-pointer walk needs the stack bounds. Finding them calls
-    // `pthread_getattr_np`, which allocates while holding a lock of the thread: a first
-    // `malloc` made from inside it (Rust's runtime start-up under `LD_PRELOAD`) must not
-    // call it again.
+    // Only the frame-pointer walk and the caching unwinder need the stack bounds. Finding
+    // them calls `pthread_getattr_np`, which allocates while holding a lock of the thread: a
+    // first `malloc` made from inside it (Rust's runtime start-up under `LD_PRELOAD`) must
+    // not call it again.
     let config = gpa.config();
-    if config.stack_trace_frames != 0
-        && config.trace_method == crate::trace::TraceMethod::FramePointers
-    {
+    if config.stack_trace_frames != 0 && config.trace_method.needs_stack_bounds() {
         crate::trace::prepare_thread();
     }
     let thread = thread();

@@ -36,7 +36,9 @@ pub struct LiveBlock {
 impl GeneralPurposeAllocator {
     /// Reports every block still allocated (address, size, allocation trace), without
     /// freeing anything, and returns how many there are. Blocks in heaps of *other running
-    /// threads* are not examined (see `deinit` for the complete check).
+    /// threads* are not examined (see `deinit` for the complete check). Left out: std's own
+    /// runtime blocks and caches marked with [`crate::testing::mark_cache`] (both need allocation
+    /// traces).
     pub fn detect_leaks(&self) -> usize {
         // The scan holds this GPA's locks; anything it allocates (when this GPA is the global
         // allocator) must come from the internal heap.
@@ -53,23 +55,36 @@ impl GeneralPurposeAllocator {
             }
         });
         self.live_large_blocks(&mut |block| leaks.push(block));
+        leaks.retain(|block| !super::caches::left_out(block.alloc_trace, true));
         self.report_leaks(&leaks);
         leaks.len()
     }
 
-    /// Calls `visit` for every live block (for tools such as a conservative leak scan).
-    /// Same scope as [`GeneralPurposeAllocator::detect_leaks`]. `visit` runs while this GPA's
-    /// locks are held: it must not free blocks of this GPA, and what it allocates through a
-    /// GPA that is the global allocator comes from the internal heap.
-    pub(crate) fn for_each_live_block(&self, mut visit: impl FnMut(&LiveBlock)) {
+    /// Calls `visit` for every live block of the heaps whose owner (kernel thread id, 0 for
+    /// heaps of exited threads) `include` accepts, and for every large block (for tools such
+    /// as a conservative leak scan). `visit` runs while this GPA's locks are held: it must not
+    /// free blocks of this GPA, and what it allocates through a GPA that is the global
+    /// allocator comes from the internal heap.
+    ///
+    /// # Safety
+    /// Every included heap belongs to the calling thread, to no thread, or to a thread that
+    /// cannot run meanwhile (stopped for a leak scan). A stopped thread may have been
+    /// interrupted inside this GPA: the walk only follows links that the owner publishes in a
+    /// safe order (segments are linked before use and unlinked before release, page metadata
+    /// lives in the never-unmapped internal heap), so at worst a block being allocated or
+    /// freed at that instant is seen in either state.
+    pub(crate) unsafe fn for_each_live_block_of(
+        &self,
+        include: impl Fn(u64) -> bool,
+        mut visit: impl FnMut(&LiveBlock),
+    ) {
         let _inside = heap::InsideAllocator::enter();
-        let me = heap::current_thread_id();
         self.visit_heaps(|heap| {
             // SAFETY: heaps in the list stay allocated while HEAP_GPA_REF is held.
             let heap = unsafe { &*heap };
             let owner = heap.owner_thread.load(Ordering::Acquire);
-            if owner == me || owner == 0 {
-                // SAFETY: the calling thread owns the heap, or nobody does.
+            if include(owner) {
+                // SAFETY: caller contract: nobody mutates the heap meanwhile.
                 unsafe { self.live_small_blocks(heap, &mut |block| visit(&block)) };
             }
         });
@@ -84,9 +99,10 @@ impl GeneralPurposeAllocator {
         count
     }
 
-    /// Checks for leaks (reporting each leaked block once, with totals), then returns all
-    /// memory, leaked blocks included, to the backing allocator. The GPA can be used again
-    /// afterwards, as a fresh instance.
+    /// Checks for leaks (reporting each leaked block once, with totals; caches marked with
+    /// [`crate::testing::mark_cache`] are not leaks), then returns all memory, leaked blocks
+    /// included, to the backing allocator. The GPA can be used again afterwards, as a fresh
+    /// instance.
     pub fn deinit(&mut self) -> Check {
         let inside = heap::InsideAllocator::enter();
         let mut leaks = std::vec::Vec::new();
@@ -102,6 +118,7 @@ impl GeneralPurposeAllocator {
             }
         });
         self.live_large_blocks(&mut |block| leaks.push(block));
+        leaks.retain(|block| !super::caches::left_out(block.alloc_trace, false));
         self.report_leaks(&leaks);
         self.release_everything();
         let clean = leaks.is_empty();
@@ -158,6 +175,9 @@ impl GeneralPurposeAllocator {
         visit: &mut dyn FnMut(LiveBlock),
     ) {
         let block_size = page.block_size as usize;
+        if page.meta.is_null() && self.config.safety {
+            return; // a page being set up by a thread stopped for a scan: no block yet
+        }
         if page.meta.is_null() {
             live.clear();
             live.resize(page.capacity as usize, false);

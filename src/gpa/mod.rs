@@ -35,7 +35,9 @@
 //!   fixed array and interned into a table mapped from the OS; reports are rendered with the
 //!   thread marked as inside the allocator (see `heap::InsideAllocator`).
 
+mod at_exit;
 mod c_paths;
+pub(crate) mod caches;
 mod fast_free;
 mod heap;
 mod internal;
@@ -288,7 +290,7 @@ impl Config {
             verbose_log: false,
             backing_allocator: &PageAllocator,
             on_error: OnError::Report,
-            trace_method: TraceMethod::FramePointers,
+            trace_method: TraceMethod::Auto,
             quarantine_bytes: 256 * 1024,
             resize_stack_traces: false,
             backing_allocator_zeroes: true,
@@ -552,6 +554,15 @@ impl GeneralPurposeAllocator {
         if !sound {
             return Err(FindingKind::InternalError);
         }
+        if let pagemap::Entry::Large(header) = entry {
+            // The page map covers whole chunks, and the last chunk of a large block's mapping
+            // may hold other mappings (a thread's stack, say): an address there is no GPA's.
+            // SAFETY: a sound header, checked just above.
+            let block = unsafe { &*header };
+            if address < block.base || address >= block.base + block.mapping_len {
+                return Ok(None);
+            }
+        }
         if !self.owns_header(common) {
             return Err(FindingKind::ForeignFree);
         }
@@ -622,7 +633,13 @@ impl GeneralPurposeAllocator {
             let _inside = heap::InsideAllocator::enter();
             trace::prepare_thread();
         }
-        trace::capture_id(self.config.stack_trace_frames, self.config.trace_method)
+        let method = self.config.trace_method;
+        if method.needs_guard() {
+            // An unwinder may allocate: keep that on the internal heap.
+            let _inside = heap::InsideAllocator::enter();
+            return trace::capture_id(self.config.stack_trace_frames, method);
+        }
+        trace::capture_id(self.config.stack_trace_frames, method)
     }
 
     // ---- the raw operations ----

@@ -12,17 +12,17 @@
 //! and the C ABI's `free_unsized`/`realloc_unsized`.
 //!
 //! # Design
-//! * **The gate**: [`ACTIVE`] counts registrations in the process. Each entry point tests it
+//! * **The gate**: `ACTIVE` counts registrations in the process. Each entry point tests it
 //!   with one relaxed load and a branch that is never taken while nothing is registered (the
 //!   whole cost then); when set, a `#[cold]` dispatcher does the rest.
 //! * **Registrations are immutable and never freed**: (observer, watched instance, trace
-//!   frames) is written once into a [`Registration`] from the internal heap, and a registry
+//!   frames) is written once into a `Registration` from the internal heap, and a registry
 //!   slot holds a pointer to it. A dispatcher in flight may thus still read a registration
 //!   that was just ended (it delivers at most the events that had started); nothing it reads
 //!   is ever freed or rewritten. Identical registrations are interned (an append-only list),
 //!   so registering and ending the same observer repeatedly uses no more memory.
 //! * **Re-entrancy**: observers run with the thread marked inside the allocator
-//!   ([`super::InsideAllocator`]): what they allocate through a GPA's `GlobalAlloc` entry
+//!   (`InsideAllocator`): what they allocate through a GPA's `GlobalAlloc` entry
 //!   points comes from the internal heap and raises no event, so an observer never observes
 //!   itself. Events of requests made while the thread is already inside the allocator (the
 //!   GPA's own reports, an observer's bookkeeping) and frees of internal-heap blocks are not
@@ -40,7 +40,8 @@
 //! address is already unmapped.
 //!
 //! # Invariants
-//! * `ACTIVE` equals the number of non-null slots of `SLOTS` (both changed under `REGISTRY`).
+//! * `ACTIVE` equals the number of non-null slots of `SLOTS` (both changed under `REGISTRY`);
+//!   every non-null slot lies below `USED`.
 //! * A `Registration` is never freed or modified after it is published.
 
 use core::ptr::NonNull;
@@ -52,8 +53,8 @@ use super::{internal, GeneralPurposeAllocator};
 use crate::trace::{self, TraceId};
 
 /// What a tool implements to see a GPA's allocation events. Methods run on the allocating (or
-/// freeing) thread, with the thread marked inside the allocator (see [`observer`](crate::observer)); they
-/// must not panic. Sizes are the sizes the caller asked for (for a C `free`, the block's
+/// freeing) thread, with the thread marked inside the allocator (see
+/// [`observer`](crate::observer)); they must not panic. Sizes are the sizes the caller asked for (for a C `free`, the block's
 /// size as the GPA knows it).
 ///
 /// Example: the [`observer`](crate::observer) module documentation.
@@ -168,6 +169,9 @@ unsafe impl Send for Interned {}
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 static SLOTS: [AtomicPtr<Registration>; MAX_OBSERVATIONS] =
     [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_OBSERVATIONS];
+/// Slots `[0, USED)` may hold a registration (it only grows, under `REGISTRY`): events look
+/// at those only.
+static USED: AtomicUsize = AtomicUsize::new(0);
 /// Serializes registration changes and owns the interning list.
 static REGISTRY: Lock<Interned> = Lock::new(Interned {
     head: core::ptr::null(),
@@ -246,6 +250,7 @@ fn register(
         known = fresh;
     }
     SLOTS[slot].store(known.cast_mut(), Ordering::Release);
+    USED.fetch_max(slot + 1, Ordering::Release);
     ACTIVE.fetch_add(1, Ordering::Relaxed);
     Ok(Observation {
         slot,
@@ -269,39 +274,15 @@ pub(super) fn forget_instance(gpa: u64) {
     }
 }
 
-/// The registrations that watch `gpa`, and the deepest trace any of them wants.
-struct Matching {
-    records: [*const Registration; MAX_OBSERVATIONS],
-    len: usize,
-    frames: usize,
-}
-
-impl Matching {
-    fn of(gpa: &GeneralPurposeAllocator) -> Matching {
-        let id = gpa.id();
-        let mut matching = Matching {
-            records: [core::ptr::null(); MAX_OBSERVATIONS],
-            len: 0,
-            frames: 0,
-        };
-        for slot in &SLOTS {
-            let current = slot.load(Ordering::Acquire);
-            // SAFETY: published registrations are never freed or modified.
-            if let Some(record) = unsafe { current.as_ref() } {
-                if record.gpa == EVERY_GPA || record.gpa == id {
-                    matching.records[matching.len] = current;
-                    matching.len += 1;
-                    matching.frames = matching.frames.max(record.frames);
-                }
+/// Calls `visit` for each registration that watches the GPA with id `gpa`.
+#[inline(always)]
+fn for_each_matching(gpa: u64, mut visit: impl FnMut(&Registration)) {
+    for slot in &SLOTS[..USED.load(Ordering::Acquire)] {
+        // SAFETY: published registrations are never freed or modified.
+        if let Some(record) = unsafe { slot.load(Ordering::Acquire).as_ref() } {
+            if record.gpa == EVERY_GPA || record.gpa == gpa {
+                visit(record);
             }
-        }
-        matching
-    }
-
-    fn each(&self, mut deliver: impl FnMut(&'static dyn Observer)) {
-        for &record in &self.records[..self.len] {
-            // SAFETY: published registrations are never freed or modified.
-            deliver(unsafe { &*record }.observer);
         }
     }
 }
@@ -321,20 +302,27 @@ pub(super) fn alloc_event(gpa: &GeneralPurposeAllocator, ptr: *mut u8, size: usi
     let Some(ptr) = deliverable(ptr) else {
         return;
     };
-    let matching = Matching::of(gpa);
-    if matching.len == 0 {
+    let id = gpa.id();
+    let (mut matched, mut frames) = (false, 0);
+    for_each_matching(id, |record| {
+        matched = true;
+        frames = frames.max(record.frames);
+    });
+    if !matched {
         return;
     }
     let _inside = InsideAllocator::enter();
-    let trace = if matching.frames == 0 {
+    let trace = if frames == 0 {
         TraceId::NONE
     } else {
         if !trace::thread_prepared() {
             trace::prepare_thread();
         }
-        trace::capture_id(matching.frames, gpa.config.trace_method)
+        trace::capture_id(frames, gpa.config.trace_method)
     };
-    matching.each(|observer| observer.on_alloc(gpa, ptr, size, align, trace));
+    for_each_matching(id, |record| {
+        record.observer.on_alloc(gpa, ptr, size, align, trace)
+    });
 }
 
 /// Delivers a free event, before the block is freed (the caller checked [`active`]).
@@ -344,12 +332,8 @@ pub(super) fn free_event(gpa: &GeneralPurposeAllocator, ptr: *mut u8, size: usiz
     let Some(ptr) = deliverable(ptr) else {
         return;
     };
-    let matching = Matching::of(gpa);
-    if matching.len == 0 {
-        return;
-    }
     let _inside = InsideAllocator::enter();
-    matching.each(|observer| observer.on_free(gpa, ptr, size));
+    for_each_matching(gpa.id(), |record| record.observer.on_free(gpa, ptr, size));
 }
 
 /// Delivers a reallocation event (the caller checked [`active`]).
@@ -365,10 +349,10 @@ pub(super) fn realloc_event(
     let (Some(old), Some(new)) = (deliverable(old), NonNull::new(new)) else {
         return;
     };
-    let matching = Matching::of(gpa);
-    if matching.len == 0 {
-        return;
-    }
     let _inside = InsideAllocator::enter();
-    matching.each(|observer| observer.on_realloc(gpa, old, new, old_size, new_size));
+    for_each_matching(gpa.id(), |record| {
+        record
+            .observer
+            .on_realloc(gpa, old, new, old_size, new_size)
+    });
 }

@@ -43,6 +43,7 @@
 //! assert_eq!(json["findings"][0]["kind"], "double_free");
 //! ```
 
+pub(crate) mod suppress;
 pub(crate) mod symbolize;
 
 use core::fmt;

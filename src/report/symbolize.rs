@@ -62,9 +62,12 @@ const RUNTIME_BOUNDARIES: &[&str] = &[
     "std::rt::lang_start",
     "std::thread::Builder::spawn_unchecked_",
     "__libc_start_call_main",
+    "start_thread",
 ];
 
-fn is_runtime_boundary(function: &str) -> bool {
+/// Whether `function` is where a program's own frames end and the runtime's start-up begins
+/// (`__libc_start_call_main`, `start_thread`, Rust's `lang_start`...).
+pub fn is_runtime_boundary(function: &str) -> bool {
     RUNTIME_BOUNDARIES
         .iter()
         .any(|prefix| function.starts_with(prefix))
@@ -211,6 +214,46 @@ fn resolve_in_epoch(address: usize, epoch: u32) -> std::vec::Vec<Frame> {
     frames
 }
 
+/// The demangled names of the functions at `address` as the objects were loaded in `epoch`
+/// (more than one where calls were inlined), from a process-wide cache: leak filters ask about
+/// the same few allocation sites again and again. The caller holds the re-entrancy guard of a
+/// GPA that is the global allocator (the cache and symbolization allocate).
+fn functions_at(address: usize, epoch: u32) -> std::sync::Arc<[String]> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    type Cache = HashMap<(usize, u32), Arc<[String]>>;
+    static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
+    let cached = CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .as_ref()
+        .and_then(|cache| cache.get(&(address, epoch)).cloned());
+    if let Some(names) = cached {
+        return names;
+    }
+    let names: Arc<[String]> = resolve_in_epoch(address, epoch)
+        .into_iter()
+        .filter_map(|frame| frame.function)
+        .collect();
+    CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .insert((address, epoch), names.clone());
+    names
+}
+
+/// Whether a function of the trace `id` (any captured frame, plumbing included) satisfies
+/// `matches`. See [`functions_at`] for the caller's duties.
+pub fn trace_mentions(id: TraceId, matches: impl Fn(&str) -> bool) -> bool {
+    let epoch = trace::epoch_of(id);
+    trace::frames_of(id).addresses().iter().any(|&address| {
+        functions_at(address, epoch)
+            .iter()
+            .any(|name| matches(name))
+    })
+}
+
 /// The innermost function of a trace outside gpa's preload library (`None` when unnamed or
 /// when the trace has none): tells, say, whether `malloc` was called by another copy of
 /// `operator new`.
@@ -328,13 +371,23 @@ pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
     let mut in_plumbing = true;
     let epoch = trace::epoch_of(id);
     for &address in raw.addresses() {
+        let mut outermost = false;
         for frame in resolve_in_epoch(address, epoch) {
             if in_plumbing && (frame.function.as_deref().is_some_and(is_plumbing) || in_gpa(&frame))
             {
                 continue;
             }
             in_plumbing = false;
+            outermost |= frame
+                .function
+                .as_deref()
+                .is_some_and(|name| name == "main" || is_runtime_boundary(name));
             frames.push(frame);
+        }
+        if outermost {
+            // Nothing below `main` or the runtime's start-up frame is shown: do not read the
+            // debug information of the C start-up code.
+            break;
         }
     }
     if frames.is_empty() {
@@ -376,6 +429,54 @@ pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
         frames.truncate(depth);
     }
     frames
+}
+
+/// The stack a suppression sees for trace `id`, as Valgrind shows it: the allocation or
+/// freeing entry point the program called (`malloc`, `free`, `operator new(unsigned long)`,
+/// `__rust_alloc`...: the innermost frame with such a name), then every frame after it,
+/// inlined ones included (a C library's own inlined `malloc` wrapper too), down to `main` or
+/// the runtime's start-up frame. Without an entry point (traces of other origins), the frames
+/// [`symbolize`] shows.
+pub fn suppression_frames(id: TraceId) -> std::vec::Vec<Frame> {
+    let mut frames = std::vec::Vec::new();
+    let mut entry = None;
+    let mut in_plumbing = true;
+    let epoch = trace::epoch_of(id);
+    for &address in trace::frames_of(id).addresses() {
+        let mut last = false;
+        for frame in resolve_in_epoch(address, epoch) {
+            last |= frame
+                .function
+                .as_deref()
+                .is_some_and(|name| name == "main" || is_runtime_boundary(name));
+            if in_plumbing {
+                let function = frame.function.as_deref();
+                if function.is_some_and(is_entry_point) {
+                    entry = Some(frames.len());
+                    in_plumbing = false;
+                } else if !(function.is_some_and(is_plumbing) || in_gpa(&frame)) {
+                    in_plumbing = false;
+                }
+            }
+            frames.push(frame);
+        }
+        if last {
+            break;
+        }
+    }
+    match entry {
+        Some(index) => frames.split_off(index),
+        None => symbolize(id, 0),
+    }
+}
+
+fn is_entry_point(function: &str) -> bool {
+    C_ENTRY_POINTS.contains(&function)
+        || function.starts_with("operator new")
+        || function.starts_with("operator delete")
+        || function.starts_with("__rust_alloc")
+        || function.starts_with("__rust_dealloc")
+        || function.starts_with("__rust_realloc")
 }
 
 /// Whether a frame lies in a module whose file name starts with `prefix`.

@@ -48,11 +48,11 @@
 //! # What `check` attributes to the closure
 //! Blocks allocated inside it and still live when it returns, freed by no thread. A block
 //! freed by any thread is not a leak; a block allocated before the closure and grown inside it
-//! (a `realloc`) is not attributed to it. Threads inherit the scope when created with
-//! [`spawn`], or with any `std::thread` API (`spawn`, `scope`, `Builder`) under the
-//! `leak-check-threads` feature (Linux: `pthread_create` is interposed; the end of the check
-//! then also waits, up to 2 s, for those threads to exit, since they free their last blocks
-//! after signalling completion). A long-lived thread pool created inside a check (a lazily
+//! (a `realloc`) is not attributed to it. Threads created inside the closure inherit its
+//! scope, whatever creates them (`std::thread::spawn`, `scope`, `Builder`, a C library):
+//! `pthread_create` is interposed in programs that call `check` (Linux with glibc, x86-64 and
+//! AArch64; elsewhere spawn them with [`spawn`]). The end of the check also waits, up to 2 s,
+//! for those threads to exit, since they free their last blocks after signalling completion. A long-lived thread pool created inside a check (a lazily
 //! started global pool) inherits the scope too and its blocks are reported: start such pools
 //! before the check.
 //!
@@ -62,17 +62,23 @@
 //! test's first `println!`), `OnceLock`/`LazyLock` statics, thread-locals, the stack-overflow
 //! handler's thread registry. `check` touches `stdout()`, `stderr()` and `thread::current()`
 //! before the closure starts, and at its end it drops blocks whose allocation trace passes
-//! through one of [`LAZY_INIT_FUNCTIONS`]. Limits: that needs symbols and traces (frame
-//! pointers, or `TraceMethod::Unwinder`); an initialization more than about 30 frames above
+//! through one of [`LAZY_INIT_FUNCTIONS`]. Limits: that needs symbols (traces are complete with
+//! or without frame pointers, see `TraceMethod::Auto`); an initialization more than about 30
+//! frames above
 //! the allocation is not recognized (the block is then reported); and code running *under*
 //! those functions (a `Display` impl called by `println!`, an `OnceLock` initializer) is
 //! excused even when it leaks.
+//!
+//! # Caches
+//! A cache built on first use inside a check (a `regex::Regex`'s matching caches) is not a
+//! leak once its allocation site is marked by function name with [`mark_cache`].
 
 mod all_failures;
 mod failing;
 mod instance;
 mod scope;
 
+pub use crate::gpa::caches::mark as mark_cache;
 pub use all_failures::*;
 pub use failing::*;
 pub use instance::{assert_deinit_ok, with_gpa, with_gpa_config};

@@ -41,9 +41,9 @@
 //! * When the closure returns, the entries still carrying its scope id are its leaks: they are
 //!   removed from the registry, filtered (see below), grouped by allocation trace and rendered
 //!   as a [`Report`] of [`FindingKind::Leak`] findings.
-//! * Threads: a thread spawned inside the closure inherits its scope when spawned with
-//!   [`spawn`], or with any `std::thread` API when the `leak-check-threads` feature interposes
-//!   `pthread_create` (see [`spawn`]). Blocks allocated by such a thread count for the scope.
+//! * Threads: a thread created inside the closure inherits its scope: the program's
+//!   `pthread_create` is interposed (Linux with glibc, see `interpose`), or the thread is
+//!   spawned with [`spawn`]. Blocks allocated by such a thread count for the scope.
 //!
 //! # Allocations std makes once for the whole process
 //! Some std structures are created lazily by whichever code touches them first and live until
@@ -63,8 +63,9 @@
 //! those functions is excused: a leak inside a `Display` impl called by `println!`, or inside
 //! an `OnceLock`/`LazyLock`/thread-local initializer, is treated as process-lifetime data and
 //! not reported. The filter needs symbols: a stripped test binary reports lazy allocations as
-//! leaks. Traces need frame pointers (this repository's `.cargo/config.toml` turns them on) or
-//! a GPA configured with `TraceMethod::Unwinder`. Without the filter, the first `println!` of a
+//! leaks. Traces are complete with or without frame pointers (`TraceMethod::Auto` unwinds when
+//! the code has none). Blocks of sites marked as caches ([`crate::testing::mark_cache`]) are dropped
+//! by the same filter. Without the filter, the first `println!` of a
 //! test (18 KiB of capture buffer for 200 lines) is reported; `tests/leak_checked.rs` checks it
 //! is not.
 //!
@@ -76,10 +77,10 @@
 //!
 //! A thread that has finished its work is not gone yet: `std::thread::scope` returns when its
 //! threads *signalled* completion, and they still drop their `Arc`s and run their TLS
-//! destructors afterwards. With `leak-check-threads`, the end of a scope therefore waits until
-//! every thread created inside it has exited (at most `CHILD_EXIT_WAIT`, 2 s; threads still
-//! running then have their live blocks reported). With [`spawn`] instead, join the threads
-//! (`JoinHandle::join` waits for the exit). What a thread that outlives the check allocates
+//! destructors afterwards. The end of a scope therefore waits until every thread created
+//! inside it has exited (at most `CHILD_EXIT_WAIT`, 2 s; threads still running then have
+//! their live blocks reported). Where `pthread_create` is not interposed, spawn with
+//! [`spawn`] and join the threads (`JoinHandle::join` waits for the exit). What a thread that outlives the check allocates
 //! afterwards is registered under a finished scope and never reported (those stale entries
 //! are harmless: scope ids are never reused). A long-lived pool whose threads are created
 //! inside a check (lazily, on first use) inherits the scope: the check waits the full
@@ -109,6 +110,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use core::ptr::NonNull;
 
+use crate::gpa::caches;
 use crate::gpa::observer::{self, Observation, Observer};
 use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
 use crate::report::{self, symbolize, FindingKind, RawFinding, Report};
@@ -492,7 +494,8 @@ pub fn in_check() -> bool {
 }
 
 /// `std::thread::spawn`, with the new thread inheriting the caller's leak-check scope (what
-/// every `std::thread` API does by itself with the `leak-check-threads` feature).
+/// every `std::thread` API does by itself where `pthread_create` is interposed: Linux with
+/// glibc).
 ///
 /// Example: the [`testing`](crate::testing) module documentation.
 pub fn spawn<F, T>(f: F) -> std::thread::JoinHandle<T>
@@ -517,7 +520,7 @@ fn leak_report(leaked: std::vec::Vec<(usize, Entry)>) -> Report {
         let _inside = InsideAllocator::enter();
         let mut groups: std::vec::Vec<RawFinding> = std::vec::Vec::new();
         for (address, entry) in leaked {
-            if is_lazy_init(entry.trace) {
+            if is_lazy_init(entry.trace) || caches::is_cache(entry.trace) {
                 continue;
             }
             match groups
@@ -550,28 +553,17 @@ fn leak_report(leaked: std::vec::Vec<(usize, Entry)>) -> Report {
 
 /// Whether the allocation trace passes through std's lazy-initialization machinery.
 fn is_lazy_init(id: TraceId) -> bool {
-    static CACHE: Mutex<HashMap<usize, bool, BuildHasherDefault<AddressHasher>>> =
-        Mutex::new(HashMap::with_hasher(BuildHasherDefault::new()));
-    trace::frames_of(id).addresses().iter().any(|&address| {
-        if let Some(&known) = lock(&CACHE).get(&address) {
-            return known;
-        }
-        let lazy = symbolize::resolve_address(address).iter().any(|frame| {
-            frame
-                .function
-                .as_deref()
-                .is_some_and(|name| LAZY_INIT_FUNCTIONS.iter().any(|lazy| name.contains(lazy)))
-        });
-        lock(&CACHE).insert(address, lazy);
-        lazy
+    symbolize::trace_mentions(id, |name| {
+        LAZY_INIT_FUNCTIONS.iter().any(|lazy| name.contains(lazy))
     })
 }
 
 /// `pthread_create` interposition: threads created inside a scope inherit it, and the scope
-/// waits for them to exit.
+/// waits for them to exit. On by default where it is safe: Linux with glibc.
 ///
-/// The executable's definition of `pthread_create` takes precedence over the C library's for
-/// every caller linked into it (std included); the real function is found with
+/// The program's own definition of `pthread_create` (a hidden symbol, so never exported by a
+/// shared library built from this crate) takes precedence over the C library's for every
+/// caller linked into the program (std included); the real function is found with
 /// `dlsym(RTLD_NEXT)`. A thread created outside any scope goes straight to the real function.
 /// A thread created inside one gets a trampoline that sets its scope id before running the
 /// original start routine; the small hand-off record is `malloc`ed and freed by the child.
@@ -582,7 +574,12 @@ fn is_lazy_init(id: TraceId) -> bool {
 /// exited; the count drops in a pthread key destructor, which glibc runs after Rust's TLS
 /// destructors (those are registered with `__cxa_thread_atexit_impl`). The end of a scope
 /// waits (at most [`CHILD_EXIT_WAIT`]) for its count to reach zero before collecting leaks.
-#[cfg(all(feature = "leak-check-threads", target_os = "linux", not(test)))]
+#[cfg(all(
+    target_os = "linux",
+    target_env = "gnu",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    not(test)
+))]
 mod interpose {
     use core::ffi::{c_int, c_void};
     use core::sync::atomic::{AtomicUsize, Ordering};
@@ -711,12 +708,12 @@ mod interpose {
         start(argument)
     }
 
-    /// Creates a thread (the C library's function), passing the caller's leak-check scope on.
+    /// Creates a thread (the C library's function), passing the caller's leak-check scope on:
+    /// what the executable's `pthread_create` (below) jumps to.
     ///
     /// # Safety
     /// The contract of POSIX `pthread_create`.
-    #[no_mangle]
-    pub unsafe extern "C" fn pthread_create(
+    unsafe extern "C" fn interposed_pthread_create(
         thread: *mut libc::pthread_t,
         attributes: *const libc::pthread_attr_t,
         start: StartRoutine,
@@ -759,24 +756,81 @@ mod interpose {
         result
     }
 
+    // `pthread_create` for the program this object is linked into: a jump to the interposer.
+    // The symbol is hidden, so it binds the program's own calls (std's `thread::spawn`) at
+    // link time and is never exported: a shared library built from this crate
+    // (`libgpa_preload.so`) does not replace the C library's `pthread_create` of the programs
+    // it is loaded into. The object holding it is only linked when `check` is (see `anchor`).
+    #[cfg(target_arch = "x86_64")]
+    core::arch::global_asm!(
+        ".globl pthread_create",
+        ".hidden pthread_create",
+        ".type pthread_create, @function",
+        "pthread_create:",
+        "jmp {target}",
+        ".size pthread_create, . - pthread_create",
+        target = sym interposed_pthread_create,
+    );
+    #[cfg(target_arch = "aarch64")]
+    core::arch::global_asm!(
+        ".globl pthread_create",
+        ".hidden pthread_create",
+        ".type pthread_create, %function",
+        "pthread_create:",
+        "b {target}",
+        ".size pthread_create, . - pthread_create",
+        target = sym interposed_pthread_create,
+    );
+
+    extern "C" {
+        /// The definition above.
+        #[link_name = "pthread_create"]
+        fn program_pthread_create(
+            thread: *mut libc::pthread_t,
+            attributes: *const libc::pthread_attr_t,
+            start: StartRoutine,
+            argument: *mut c_void,
+        ) -> c_int;
+    }
+
     /// Keeps the interposer linked in: referenced from `check`, so the object file holding it
     /// is taken from the library archive even though the symbol is otherwise only referenced by
     /// std, which the linker sees later.
     pub fn anchor() -> usize {
-        pthread_create as *const () as usize
+        program_pthread_create as *const () as usize
     }
 }
 
-#[cfg(all(feature = "leak-check-threads", target_os = "linux", not(test)))]
+#[cfg(all(
+    target_os = "linux",
+    target_env = "gnu",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    not(test)
+))]
 #[inline(never)]
 fn anchor_interposer() {
     std::hint::black_box(interpose::anchor());
 }
-#[cfg(not(all(feature = "leak-check-threads", target_os = "linux", not(test))))]
+#[cfg(not(all(
+    target_os = "linux",
+    target_env = "gnu",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    not(test)
+)))]
 fn anchor_interposer() {}
 
-#[cfg(all(feature = "leak-check-threads", target_os = "linux", not(test)))]
+#[cfg(all(
+    target_os = "linux",
+    target_env = "gnu",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    not(test)
+))]
 use interpose::wait_for_children;
 /// Without the interposer, threads are only known through their `JoinHandle`s.
-#[cfg(not(all(feature = "leak-check-threads", target_os = "linux", not(test))))]
+#[cfg(not(all(
+    target_os = "linux",
+    target_env = "gnu",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    not(test)
+)))]
 fn wait_for_children(_scope: u64) {}

@@ -65,19 +65,28 @@ pub fn scratch(name: &str) -> PathBuf {
 
 /// Compiles `tests/c/<name>.c` with `gcc -O0 -g` into `dir`.
 pub fn compile_c(name: &str, dir: &Path) -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/c")
-        .join(format!("{name}.c"));
-    let binary = dir.join(name);
+    compile_source(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/c")
+            .join(format!("{name}.c")),
+        dir,
+    )
+}
+
+/// Compiles the C file `source` with `gcc -O0 -g` into `dir`, named after it.
+pub fn compile_source(source: &Path, dir: &Path) -> PathBuf {
+    let name = source.file_stem().expect("a file name").to_owned();
+    let binary = dir.join(&name);
     let out = Command::new("gcc")
         .args(["-O0", "-g", "-pthread", "-w", "-o"])
         .arg(&binary)
-        .arg(&source)
+        .arg(source)
         .output()
         .expect("run gcc");
     assert!(
         out.status.success(),
-        "gcc {name}: {}",
+        "gcc {}: {}",
+        source.display(),
         String::from_utf8_lossy(&out.stderr)
     );
     binary

@@ -1,9 +1,12 @@
-//! A caching stack unwinder for C programs (x86-64 Linux): stack traces in check mode at a
-//! few loads per frame instead of libgcc's `_Unwind_Backtrace`.
+//! A caching stack unwinder (x86-64 Linux): stack traces of code without frame pointers at a
+//! few loads per frame instead of libgcc's `_Unwind_Backtrace`. `gpa run`'s check mode uses it
+//! for C programs, and [`TraceMethod::Auto`](super::TraceMethod::Auto) for Rust code built
+//! without frame pointers.
 //!
 //! # Design
-//! C programs from a distribution have no frame pointers, so each frame's caller is found from
-//! the DWARF call-frame information (`.eh_frame`). libgcc interprets that information anew on
+//! C programs from a distribution, and Rust crates built with the default flags, have no frame
+//! pointers, so each frame's caller is found from the DWARF call-frame information
+//! (`.eh_frame`). libgcc interprets that information anew on
 //! every walk (finding the FDE, running its CFA program), which cost about 60% of check mode's
 //! time on an allocation-bound program. Here the *rule* for a return address (how to find the
 //! canonical frame address, CFA, from `rsp` or `rbp`, and where `rbp` was saved) is computed
@@ -24,16 +27,17 @@
 //! # Invariants
 //! * A cache slot is written as key 0, then rule, then key; a reader accepts the rule only if
 //!   the key it read before and after equals its address (a torn read is a miss).
-//! * Computing a rule allocates (gimli's context): it runs with the GPA's re-entrancy guard,
-//!   so those requests go to the GPA's internal heap.
-//! * The walk reads only `[cfa - 8]` and `[cfa + rbp_offset]` with `rsp < cfa <= stack top`,
-//!   where `stack top` is the end of the calling thread's stack as far as the walk has seen.
+//! * Computing a rule allocates (gimli's context): an allocator calls [`capture`] inside its
+//!   re-entrancy guard (see [`super::TraceMethod::needs_guard`]), so those requests go to its
+//!   internal heap.
+//! * The walk reads only `[cfa - 8]` and `[cfa + rbp_offset]` with `rsp < cfa <= top`, where
+//!   `top` is the end of the stack the thread runs on ([`super::current_stack_bounds`]; when
+//!   it is not known, the CFI alone bounds the walk).
 
 use core::cell::UnsafeCell;
 use core::ffi::{c_int, c_void};
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use crate::gpa::InsideAllocator;
 use crate::trace::{TraceId, MAX_FRAMES};
 
 const CACHE_LEN: usize = 1 << 14;
@@ -141,7 +145,6 @@ fn compute(address: usize) -> Option<Rule> {
     use gimli::{BaseAddresses, CfaRule, EhFrame, EhFrameHdr, NativeEndian, Pointer, RegisterRule};
     use gimli::{UnwindContext, UnwindSection, X86_64};
 
-    let _inside = InsideAllocator::enter();
     let mut object = DlFindObject::empty();
     // SAFETY: `object` is a valid out-parameter of the documented layout.
     if unsafe { _dl_find_object(address as *mut c_void, &mut object) } != 0 {
@@ -209,12 +212,14 @@ fn compute(address: usize) -> Option<Rule> {
 }
 
 /// A walk's position: the address the frame executes (or returns to), its stack pointer and
-/// the value `rbp` holds in it.
+/// the value `rbp` holds in it; and `top`, the end of the stack the thread runs on (no walk
+/// reads at or above it; `usize::MAX` when it is not known, and the CFI alone bounds the walk).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct State {
     ip: usize,
     sp: usize,
     bp: usize,
+    top: usize,
 }
 
 /// One unwinding step as a walk took it, in positions relative to the walk's first frame
@@ -329,7 +334,7 @@ pub fn capture(out: &mut [usize]) -> usize {
     let Some(first) = step(start, true, 0) else {
         return 0;
     };
-    let mut state = after(&first, start.bp, 0);
+    let mut state = after(&first, start, 0);
     let mut count = 0;
     while count < out.len() {
         out[count] = state.ip;
@@ -337,7 +342,7 @@ pub fn capture(out: &mut [usize]) -> usize {
         let Some(next) = step(state, false, 0) else {
             break;
         };
-        state = after(&next, state.bp, 0);
+        state = after(&next, state, 0);
     }
     count
 }
@@ -402,14 +407,12 @@ extern "C" fn report_cross_check() {
 }
 
 fn format_line(args: core::fmt::Arguments<'_>) -> std::string::String {
-    let _inside = InsideAllocator::enter();
     std::format!("{args}")
 }
 
 #[cold]
 #[inline(never)]
 fn cross_check(id: TraceId, depth: usize, (own_start, own_end, _): (usize, usize, bool)) {
-    let _inside = InsideAllocator::enter();
     let ours = crate::trace::frames_of(id);
     let mut theirs = [0usize; MAX_FRAMES];
     let mut count = 0;
@@ -458,7 +461,8 @@ fn current_state() -> State {
             options(nomem, nostack, preserves_flags)
         );
     }
-    State { ip, sp, bp }
+    let top = super::current_stack_bounds().map_or(usize::MAX, |(_, top)| top);
+    State { ip, sp, bp, top }
 }
 
 /// The address range of the object containing this unwinder, and whether its code keeps frame
@@ -511,11 +515,15 @@ fn leave_own_frames(start: State) -> Option<State> {
     if frame_pointers {
         let mut fp = start.bp;
         for _ in 0..64 {
-            if fp <= start.sp || fp - start.sp > MAX_FRAME || fp % 8 != 0 {
+            if fp <= start.sp
+                || fp - start.sp > MAX_FRAME
+                || fp % 8 != 0
+                || fp > start.top.saturating_sub(16)
+            {
                 return None;
             }
-            // SAFETY: `fp` is a frame pointer of this object's code, inside the live stack
-            // (checked just above): it holds the caller's `rbp`, and the return address is
+            // SAFETY: `fp` is a frame pointer of this object's code, and `[fp, fp + 16)` lies
+            // in the live stack, between the stack pointer and the top (checked just above): it holds the caller's `rbp`, and the return address is
             // above it.
             let (caller_bp, return_address) =
                 unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
@@ -524,6 +532,7 @@ fn leave_own_frames(start: State) -> Option<State> {
                     ip: return_address,
                     sp: fp + 16,
                     bp: caller_bp,
+                    top: start.top,
                 });
             }
             if caller_bp <= fp {
@@ -533,12 +542,12 @@ fn leave_own_frames(start: State) -> Option<State> {
         }
         return None;
     }
-    let mut state = after(&step(start, true, 0)?, start.bp, 0);
+    let mut state = after(&step(start, true, 0)?, start, 0);
     for _ in 0..64 {
         if !own(state.ip) {
             return Some(state);
         }
-        state = after(&step(state, false, 0)?, state.bp, 0);
+        state = after(&step(state, false, 0)?, state, 0);
     }
     None
 }
@@ -553,11 +562,11 @@ fn step(state: State, first: bool, base: usize) -> Option<Step> {
     let rule = rule_for(lookup)?;
     let from = if rule.from_rbp { state.bp } else { state.sp };
     let cfa = from.wrapping_add_signed(rule.cfa_offset as isize);
-    if cfa <= state.sp || cfa - state.sp > MAX_FRAME || cfa % 8 != 0 {
+    if cfa <= state.sp || cfa - state.sp > MAX_FRAME || cfa % 8 != 0 || cfa > state.top {
         return None;
     }
     // SAFETY: `cfa - 8` holds the return address pushed by the caller's `call`: the CFI says
-    // so, and `sp < cfa` keeps the read inside the stack the thread is running on.
+    // so, and `sp < cfa <= top` keeps the read inside the stack the thread is running on.
     let return_address = unsafe { ((cfa - 8) as *const usize).read() };
     if return_address == 0 {
         return None;
@@ -578,40 +587,49 @@ fn step(state: State, first: bool, base: usize) -> Option<Step> {
     })
 }
 
-/// The state a step reaches from a state with `rbp == bp`: its return address and CFA, and
-/// `rbp` reloaded from the slot where the frame saved it (read now: the value the real
-/// unwinding sees).
+/// The state a step reaches from `from` (the state it was taken, or checked by
+/// [`still_holds`], from): its return address and CFA, and `rbp` reloaded from the slot where
+/// the frame saved it (read now: the value the real unwinding sees).
 #[inline(always)]
-fn after(step: &Step, bp: usize, base: usize) -> State {
+fn after(step: &Step, from: State, base: usize) -> State {
+    let bp = from.bp;
     let slot = step.slot & !RBP_RULE;
     let bp = if slot == 0 {
         bp
     } else {
-        // SAFETY: the slot lies in the frame just left, between its stack pointer and its CFA,
-        // inside the live stack (checked by `step` when the step was first taken; a replayed
-        // step starts from the same return address at the same relative position).
+        // SAFETY: the slot lies in the frame just left, between its stack pointer and its CFA
+        // (checked by `step` when the step was first taken; a replayed step starts from the
+        // same return address at the same relative position), and the CFA is at most `top`
+        // (checked by `step`, or by `still_holds` for a replayed step).
         unsafe { (slot.wrapping_add(base) as *const usize).read() }
     };
     State {
         ip: step.ip,
         sp: step.sp.wrapping_add(base),
         bp,
+        top: from.top,
     }
 }
 
-/// Whether a remembered step still holds from a state with the same return address and
-/// relative position as the one it was taken from, and `rbp == bp`: its return address is
+/// Whether a remembered step still holds from `state`, which has the same return address and
+/// relative position as the one it was taken from: the step stays inside the stack the thread
+/// runs on now (a replay at another depth, or on another stack, may not), its return address is
 /// still in its slot and, if its rule used `rbp`, `rbp` is the same. Then the rule (the same:
 /// same address) gives the same CFA, and taking the step again would give the same result.
 #[inline(always)]
-fn still_holds(step: &Step, bp: usize, base: usize) -> bool {
-    if step.slot & RBP_RULE != 0 && step.bp_used != bp.wrapping_sub(base) {
+fn still_holds(step: &Step, state: State, base: usize) -> bool {
+    if step.slot & RBP_RULE != 0 && step.bp_used != state.bp.wrapping_sub(base) {
         return false;
     }
-    // SAFETY: `step.sp + base` is the CFA the rule of the state's return address gives from
-    // it (the same rule, relative position and `rbp` as when the step was taken and checked
-    // by `step`): the caller's stack pointer, inside the live stack above the state's.
-    unsafe { ((step.sp.wrapping_add(base) - 8) as *const usize).read() == step.ip }
+    let cfa = step.sp.wrapping_add(base);
+    if cfa > state.top {
+        return false;
+    }
+    // SAFETY: `cfa` is the CFA the rule of the state's return address gives from it (the same
+    // rule, relative position and `rbp` as when the step was taken and checked by `step`):
+    // the caller's stack pointer, above the state's (`state.sp < cfa`, a relative position
+    // checked then) and at most `top` (checked just above).
+    unsafe { ((cfa - 8) as *const usize).read() == step.ip }
 }
 
 /// The interned trace of `depth` frames from `start` (the program's innermost frame).
@@ -644,10 +662,10 @@ fn walk(start: State, depth: usize) -> TraceId {
         let remembered = path.len.min(depth - 1);
         while walked.k < remembered {
             let next = &path.steps[walked.k];
-            if !still_holds(next, walked.state.bp, base) {
+            if !still_holds(next, walked.state, base) {
                 break;
             }
-            walked.state = after(next, walked.state.bp, base);
+            walked.state = after(next, walked.state, base);
             frames[walked.count].write(next.ip);
             walked.count += 1;
             walked.k += 1;
@@ -735,7 +753,7 @@ fn walk_on(
         if replaying {
             if cursor < shadow.len {
                 let candidate = shadow.steps[cursor];
-                if still_holds(&candidate, state.bp, 0) {
+                if still_holds(&candidate, state, 0) {
                     next = Some(candidate);
                     cursor += 1;
                 } else {
@@ -762,7 +780,7 @@ fn walk_on(
             path.steps[k] = next.relative(base);
         }
         fresh[k].write(next);
-        walked.state = after(&next, state.bp, 0);
+        walked.state = after(&next, state, 0);
         frames[walked.count].write(next.ip);
         walked.count += 1;
         walked.k += 1;

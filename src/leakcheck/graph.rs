@@ -1,0 +1,726 @@
+//! The reachability graph of a leak check: roots → blocks → blocks, and the loss kind of
+//! every live block, computed as Valgrind memcheck computes it.
+//!
+//! # Design
+//! Conservative: every aligned word of a root range, every root word (a register) and every
+//! aligned word of a scanned block that points into a live block (its start or its interior)
+//! is taken as a reference. The rules are memcheck's (`mc_leakcheck.c`, and the manual's
+//! "Memory leak detection"):
+//!
+//! 1. **Marking from the roots.** A block starts *unreached*. A pointer to its start (or an
+//!    interior pointer that one of the [`Heuristics`] accepts) found in a root, or in a block
+//!    that is itself *reachable*, makes it *reachable*. Any other pointer (an interior one, or
+//!    one found in a *possibly lost* block) makes an unreached block *possibly lost*. Each
+//!    change of state (unreached → possible, unreached → reachable, possible → reachable)
+//!    schedules the block to be scanned (again), so the states reach a fixed point whatever
+//!    the order of the roots.
+//! 2. **Cliques.** Every block still unreached is then taken in address order as a *clique
+//!    leader*: the unreached blocks it reaches (start or interior pointers alike) become
+//!    *indirectly lost* and their bytes are added to the leader's *indirect* bytes. A leader
+//!    reached later from another leader joins that clique, bringing its indirect bytes along.
+//!    Leaders left at the end are *definitely lost*.
+//!
+//! A pointer counts only when the byte it points at is readable ([`Memory::is_readable`]), and
+//! memory is only read where [`Memory::for_each_readable`] allows it, so a page the program
+//! made inaccessible is skipped, never faulted on.
+//!
+//! # Invariants
+//! * `blocks` is sorted by address and blocks do not overlap; a zero-size block is reached
+//!   only by a pointer equal to its address.
+//! * A block is on the mark stack at most once (`pending`), so the stack never holds more
+//!   entries than there are blocks.
+//! * The caller makes sure what this module allocates does not disturb the heap being judged
+//!   (`gpa run` holds the GPA's re-entrancy guard, so it comes from the internal heap).
+
+use crate::gpa::LiveBlock;
+use crate::report::LeakKind;
+
+/// What the graph may read. Implementations decide which memory is readable: what
+/// `/proc/self/maps` says ([`super::Maps`]), or all of it (a Rust program's own blocks and
+/// ranges).
+pub trait Memory {
+    /// Calls `visit(start, end)` for each part of `[start, end)` that may be read.
+    fn for_each_readable(&self, start: usize, end: usize, visit: &mut dyn FnMut(usize, usize));
+    /// Copies the bytes from `address` into `buffer`, stopping at the first byte that cannot
+    /// be read; returns how many were copied. Called only for memory that
+    /// [`Memory::for_each_readable`] offered (which may have changed since, when a thread
+    /// still runs). The default copies directly.
+    fn read(&self, address: usize, buffer: &mut [u8]) -> usize {
+        // SAFETY: the trait's contract: `address` lies in memory offered as readable, and an
+        // implementation whose memory may change under it overrides this method.
+        unsafe {
+            core::ptr::copy_nonoverlapping(address as *const u8, buffer.as_mut_ptr(), buffer.len())
+        };
+        buffer.len()
+    }
+    /// Whether the byte at `address` may be read.
+    fn is_readable(&self, address: usize) -> bool;
+    /// For the multiple-inheritance heuristic: if `address` lies in a readable mapping of a
+    /// file, the end of that mapping; `None` otherwise (or when unknown).
+    fn file_mapping_end(&self, address: usize) -> Option<usize>;
+    /// Whether `address` lies in an executable mapping of a file (a function's code).
+    fn is_file_code(&self, address: usize) -> bool;
+}
+
+/// One of memcheck's leak-check heuristics: an interior pointer of a recognized shape counts
+/// as a pointer to the block's start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Heuristic {
+    /// A pointer to the characters of a reference-counted `std::string` (length, capacity and
+    /// reference count before them, three words into the block).
+    StdString,
+    /// A pointer 8 bytes into a block whose first 8 bytes hold the rest's length (sqlite).
+    Length64,
+    /// A pointer one word into a block whose first word is a plausible element count (C++
+    /// `new[]` of objects with a destructor).
+    NewArray,
+    /// A pointer to a second vtable pointer inside an object whose first word is also a
+    /// vtable pointer (C++ multiple inheritance).
+    MultipleInheritance,
+}
+
+impl Heuristic {
+    /// Every heuristic, in memcheck's order.
+    pub const ALL: [Heuristic; 4] = [
+        Heuristic::StdString,
+        Heuristic::Length64,
+        Heuristic::NewArray,
+        Heuristic::MultipleInheritance,
+    ];
+
+    /// Memcheck's name (`stdstring`, `length64`, `newarray`, `multipleinheritance`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Heuristic::StdString => "stdstring",
+            Heuristic::Length64 => "length64",
+            Heuristic::NewArray => "newarray",
+            Heuristic::MultipleInheritance => "multipleinheritance",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// A set of the heuristics above (memcheck's `--leak-check-heuristics`, default all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Heuristics(u8);
+
+impl Heuristics {
+    /// All four, memcheck's default.
+    pub const ALL: Heuristics = Heuristics(0b1111);
+    /// None: only start pointers make a block reachable.
+    pub const NONE: Heuristics = Heuristics(0);
+
+    /// Whether `heuristic` is in the set.
+    pub fn contains(self, heuristic: Heuristic) -> bool {
+        self.0 & heuristic.bit() != 0
+    }
+
+    /// The set with `heuristic` added.
+    pub fn with(self, heuristic: Heuristic) -> Heuristics {
+        Heuristics(self.0 | heuristic.bit())
+    }
+
+    /// Parses memcheck's syntax: `all`, `none`, or a comma-separated list of names.
+    pub fn parse(text: &str) -> Option<Heuristics> {
+        match text.trim() {
+            "all" => return Some(Heuristics::ALL),
+            "none" | "" => return Some(Heuristics::NONE),
+            _ => {}
+        }
+        text.split(',').try_fold(Heuristics::NONE, |set, name| {
+            let heuristic = Heuristic::ALL
+                .into_iter()
+                .find(|h| h.as_str() == name.trim())?;
+            Some(set.with(heuristic))
+        })
+    }
+}
+
+impl Default for Heuristics {
+    fn default() -> Self {
+        Heuristics::ALL
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Unreached,
+    Possible,
+    Reachable,
+    Indirect,
+}
+
+/// The verdict on one live block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Judged {
+    /// The block.
+    pub block: LiveBlock,
+    /// Its loss kind.
+    pub kind: LeakKind,
+    /// For a definitely lost block: bytes of the blocks lost only through it (its clique).
+    pub indirect_bytes: usize,
+    /// For a definitely lost block: how many blocks are lost only through it.
+    pub indirect_blocks: usize,
+    /// For a still reachable block: the heuristic that made an interior pointer count, when
+    /// no start pointer was found.
+    pub heuristic: Option<Heuristic>,
+    /// For an indirectly lost block: the address of the definitely lost block holding it.
+    pub held_by: Option<usize>,
+}
+
+/// The reachability graph under construction: add roots, then [`Graph::finish`].
+pub struct Graph<'m> {
+    blocks: std::vec::Vec<LiveBlock>,
+    state: std::vec::Vec<State>,
+    pending: std::vec::Vec<bool>,
+    heuristic: std::vec::Vec<Option<Heuristic>>,
+    indirect_bytes: std::vec::Vec<usize>,
+    indirect_blocks: std::vec::Vec<usize>,
+    leader: std::vec::Vec<u32>,
+    stack: std::vec::Vec<u32>,
+    low: usize,
+    high: usize,
+    memory: &'m dyn Memory,
+    heuristics: Heuristics,
+}
+
+const WORD: usize = core::mem::size_of::<usize>();
+/// Words copied per read of scanned memory.
+const CHUNK_WORDS: usize = 1024;
+const NO_LEADER: u32 = u32::MAX;
+
+impl<'m> Graph<'m> {
+    /// A graph over `blocks` (any order; they must not overlap), reading through `memory`.
+    pub fn new(
+        mut blocks: std::vec::Vec<LiveBlock>,
+        memory: &'m dyn Memory,
+        heuristics: Heuristics,
+    ) -> Graph<'m> {
+        blocks.sort_unstable_by_key(|block| block.address);
+        let low = blocks.first().map_or(0, |block| block.address);
+        let high = blocks
+            .iter()
+            .map(|block| block.address + block.size.max(1))
+            .max()
+            .unwrap_or(0);
+        let count = blocks.len();
+        Graph {
+            blocks,
+            state: std::vec![State::Unreached; count],
+            pending: std::vec![false; count],
+            heuristic: std::vec![None; count],
+            indirect_bytes: std::vec![0; count],
+            indirect_blocks: std::vec![0; count],
+            leader: std::vec![NO_LEADER; count],
+            stack: std::vec::Vec::new(),
+            low,
+            high,
+            memory,
+            heuristics,
+        }
+    }
+
+    /// The block containing `address` (its start or interior; a zero-size block only at its
+    /// address).
+    #[inline]
+    fn find(&self, address: usize) -> Option<usize> {
+        if address < self.low || address >= self.high {
+            return None;
+        }
+        let after = self
+            .blocks
+            .partition_point(|block| block.address <= address);
+        let index = after.checked_sub(1)?;
+        let block = &self.blocks[index];
+        (address < block.address + block.size || address == block.address).then_some(index)
+    }
+
+    /// The index of the block `address` points into, if it is one and the byte is readable.
+    #[inline]
+    fn target(&self, address: usize) -> Option<usize> {
+        let index = self.find(address)?;
+        self.memory.is_readable(address).then_some(index)
+    }
+
+    fn push(&mut self, index: usize) {
+        if !self.pending[index] {
+            self.pending[index] = true;
+            self.stack.push(index as u32);
+        }
+    }
+
+    /// One word found in a root or in a block scanned from the roots.
+    fn reference_from_roots(&mut self, value: usize, prior_definite: bool) {
+        let Some(index) = self.target(value) else {
+            return;
+        };
+        let start = self.blocks[index].address == value;
+        if self.state[index] == State::Reachable {
+            if start {
+                // Reached by a start pointer after all: not a heuristic's doing.
+                self.heuristic[index] = None;
+            }
+            return;
+        }
+        let via_start = if start {
+            true
+        } else {
+            let found = self.heuristic_for(value, index);
+            self.heuristic[index] = found;
+            found.is_some()
+        };
+        if via_start && prior_definite {
+            self.state[index] = State::Reachable;
+            self.push(index);
+        } else if self.state[index] == State::Unreached {
+            self.state[index] = State::Possible;
+            self.push(index);
+        }
+    }
+
+    /// One word found while gathering the clique of leader `leader`, in block `current`.
+    fn reference_in_clique(&mut self, value: usize, leader: usize, current: usize) {
+        let Some(index) = self.target(value) else {
+            return;
+        };
+        if self.state[index] != State::Unreached || index == leader {
+            return;
+        }
+        self.push(index);
+        self.indirect_bytes[leader] += self.blocks[index].size + self.indirect_bytes[index];
+        self.indirect_blocks[leader] += 1 + self.indirect_blocks[index];
+        self.indirect_bytes[index] = 0;
+        self.indirect_blocks[index] = 0;
+        self.state[index] = State::Indirect;
+        self.leader[index] = current as u32;
+    }
+
+    /// Reads the aligned word at `address` if readable.
+    fn read_word(&self, address: usize) -> Option<usize> {
+        if address % WORD != 0 || !self.memory.is_readable(address) {
+            return None;
+        }
+        let mut bytes = [0u8; WORD];
+        (self.memory.read(address, &mut bytes) == WORD).then(|| usize::from_ne_bytes(bytes))
+    }
+
+    /// Memcheck's heuristics for an interior pointer `value` into block `index`.
+    fn heuristic_for(&self, value: usize, index: usize) -> Option<Heuristic> {
+        if self.heuristics == Heuristics::NONE {
+            return None;
+        }
+        let block = self.blocks[index];
+        let offset = value - block.address;
+        if self.heuristics.contains(Heuristic::StdString) && offset == 3 * WORD {
+            if let Some(capacity) = self.read_word(block.address + WORD) {
+                if capacity
+                    .checked_add(3 * WORD + 1)
+                    .is_some_and(|total| total == block.size)
+                {
+                    if let Some(length) = self.read_word(block.address) {
+                        if length <= capacity {
+                            return Some(Heuristic::StdString);
+                        }
+                    }
+                }
+            }
+        }
+        if offset == WORD {
+            if let Some(first) = self.read_word(block.address) {
+                let rest = block.size - WORD;
+                if self.heuristics.contains(Heuristic::Length64) && first > 0 && rest == first {
+                    return Some(Heuristic::Length64);
+                }
+                if self.heuristics.contains(Heuristic::NewArray) && first > 0 && rest % first == 0 {
+                    return Some(Heuristic::NewArray);
+                }
+            }
+        }
+        if self.heuristics.contains(Heuristic::MultipleInheritance) && value % WORD == 0 {
+            let page = crate::os::page_size();
+            let inner = self.read_word(value)?;
+            if inner % WORD == 0 && inner >= page {
+                let first = self.read_word(block.address)?;
+                if first % WORD == 0
+                    && first >= page
+                    && self.is_vtable(inner)
+                    && self.is_vtable(first)
+                {
+                    return Some(Heuristic::MultipleInheritance);
+                }
+            }
+        }
+        None
+    }
+
+    /// Memcheck's test: `address` lies in a readable file mapping and, within its first 20
+    /// words, holds at least two non-null pointers into executable file mappings and nothing
+    /// else but nulls.
+    fn is_vtable(&self, address: usize) -> bool {
+        const MAX_CHECK: usize = 20;
+        let Some(end) = self.memory.file_mapping_end(address) else {
+            return false;
+        };
+        let last = (address + MAX_CHECK * WORD).min(end.saturating_sub(WORD));
+        let mut functions = 0;
+        let mut cursor = address;
+        while cursor <= last {
+            let Some(word) = self.read_word(cursor) else {
+                return false;
+            };
+            cursor += WORD;
+            if word == 0 {
+                continue;
+            }
+            if !self.memory.is_file_code(word) {
+                return false;
+            }
+            functions += 1;
+            if functions == 2 {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Calls `each` with every aligned word of the readable parts of `[start, end)`, read in
+    /// chunks through [`Memory::read`].
+    fn for_each_word(&self, start: usize, end: usize, each: &mut dyn FnMut(usize)) {
+        let mut chunk = [0usize; CHUNK_WORDS];
+        self.memory.for_each_readable(start, end, &mut |from, to| {
+            let mut cursor = from.next_multiple_of(WORD);
+            while cursor + WORD <= to {
+                let words = ((to - cursor) / WORD).min(CHUNK_WORDS);
+                // SAFETY: `chunk` is a plain array of words; viewing it as bytes is sound.
+                let bytes = unsafe {
+                    core::slice::from_raw_parts_mut(chunk.as_mut_ptr().cast::<u8>(), words * WORD)
+                };
+                let copied = self.memory.read(cursor, bytes) / WORD;
+                for &word in &chunk[..copied] {
+                    each(word);
+                }
+                if copied < words {
+                    // Unreadable now (unmapped by a thread that still runs): skip its page.
+                    let page = crate::os::page_size();
+                    cursor = (cursor + (copied + 1) * WORD).next_multiple_of(page);
+                } else {
+                    cursor += words * WORD;
+                }
+            }
+        });
+    }
+
+    /// Scans the root range `[start, end)` (its readable parts).
+    pub fn scan_root_range(&mut self, start: usize, end: usize) {
+        let mut found = std::vec::Vec::new();
+        self.collect_hits(start, end, &mut found);
+        for value in found {
+            self.reference_from_roots(value, true);
+        }
+    }
+
+    /// A root word held outside memory (a register of a stopped thread).
+    pub fn add_root_word(&mut self, value: usize) {
+        self.reference_from_roots(value, true);
+    }
+
+    /// The words of `[start, end)` that point into some block (cheap filter first).
+    fn collect_hits(&self, start: usize, end: usize, found: &mut std::vec::Vec<usize>) {
+        let (low, high) = (self.low, self.high);
+        self.for_each_word(start, end, &mut |value| {
+            if value >= low && value < high {
+                found.push(value);
+            }
+        });
+    }
+
+    fn process_from_roots(&mut self) {
+        let mut found = std::vec::Vec::new();
+        while let Some(index) = self.stack.pop() {
+            let index = index as usize;
+            self.pending[index] = false;
+            let prior_definite = self.state[index] != State::Possible;
+            let block = self.blocks[index];
+            found.clear();
+            self.collect_hits(block.address, block.address + block.size, &mut found);
+            for &value in &found {
+                self.reference_from_roots(value, prior_definite);
+            }
+        }
+    }
+
+    fn process_clique(&mut self, leader: usize) {
+        let mut found = std::vec::Vec::new();
+        while let Some(index) = self.stack.pop() {
+            let index = index as usize;
+            self.pending[index] = false;
+            let block = self.blocks[index];
+            found.clear();
+            self.collect_hits(block.address, block.address + block.size, &mut found);
+            for &value in &found {
+                self.reference_in_clique(value, leader, index);
+            }
+        }
+    }
+
+    /// Follows every reference from the roots, gathers the cliques of lost blocks and returns
+    /// the verdict on each block, in address order.
+    pub fn finish(mut self) -> std::vec::Vec<Judged> {
+        self.process_from_roots();
+        for leader in 0..self.blocks.len() {
+            if self.state[leader] == State::Unreached {
+                self.push(leader);
+                self.process_clique(leader);
+            }
+        }
+        let mut judged = std::vec::Vec::with_capacity(self.blocks.len());
+        for index in 0..self.blocks.len() {
+            let kind = match self.state[index] {
+                State::Unreached => LeakKind::Definite,
+                State::Indirect => LeakKind::Indirect,
+                State::Possible => LeakKind::Possible,
+                State::Reachable => LeakKind::Reachable,
+            };
+            let held_by = (kind == LeakKind::Indirect).then(|| {
+                // Follow the chain of holders up to the clique's leader (a definite block).
+                let mut holder = self.leader[index];
+                let mut steps = 0;
+                while holder != NO_LEADER
+                    && self.state[holder as usize] == State::Indirect
+                    && steps < self.blocks.len()
+                {
+                    holder = self.leader[holder as usize];
+                    steps += 1;
+                }
+                (holder != NO_LEADER).then(|| self.blocks[holder as usize].address)
+            });
+            judged.push(Judged {
+                block: self.blocks[index],
+                kind,
+                indirect_bytes: self.indirect_bytes[index],
+                indirect_blocks: self.indirect_blocks[index],
+                heuristic: (kind == LeakKind::Reachable)
+                    .then_some(self.heuristic[index])
+                    .flatten(),
+                held_by: held_by.flatten(),
+            });
+        }
+        judged
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::TraceId;
+
+    /// Memory that is all readable (blocks and ranges of a program that did not change page
+    /// protections), with no knowledge of file mappings.
+    #[derive(Clone, Copy, Debug, Default)]
+    struct AllReadable;
+
+    impl Memory for AllReadable {
+        fn for_each_readable(&self, start: usize, end: usize, visit: &mut dyn FnMut(usize, usize)) {
+            if start < end {
+                visit(start, end);
+            }
+        }
+        fn is_readable(&self, _address: usize) -> bool {
+            true
+        }
+        fn file_mapping_end(&self, _address: usize) -> Option<usize> {
+            None
+        }
+        fn is_file_code(&self, _address: usize) -> bool {
+            false
+        }
+    }
+
+    /// A fake heap: blocks are word ranges of one local array.
+    struct Heap {
+        words: std::vec::Vec<usize>,
+    }
+
+    impl Heap {
+        fn new(words: usize) -> Heap {
+            Heap {
+                words: std::vec![0; words],
+            }
+        }
+        fn at(&self, word: usize) -> usize {
+            self.words.as_ptr() as usize + word * WORD
+        }
+        fn block(&self, word: usize, words: usize) -> LiveBlock {
+            LiveBlock {
+                address: self.at(word),
+                size: words * WORD,
+                alloc_trace: TraceId::NONE,
+            }
+        }
+    }
+
+    fn kinds(judged: &[Judged]) -> std::vec::Vec<LeakKind> {
+        judged.iter().map(|j| j.kind).collect()
+    }
+
+    fn run(heap: &Heap, blocks: &[LiveBlock], roots: &[usize]) -> std::vec::Vec<Judged> {
+        let mut graph = Graph::new(blocks.to_vec(), &AllReadable, Heuristics::ALL);
+        let range = roots.as_ptr() as usize;
+        graph.scan_root_range(range, range + core::mem::size_of_val(roots));
+        let _ = heap;
+        graph.finish()
+    }
+
+    #[test]
+    fn the_nine_cases_of_the_manual() {
+        use LeakKind::*;
+        // Blocks A (words 0..4) and B (4..8).
+        let mut heap = Heap::new(8);
+        let blocks = [heap.block(0, 4), heap.block(4, 4)];
+        let (a, b) = (heap.at(0), heap.at(4));
+        // (1) RRR ---> BBB: B reachable, A definitely lost.
+        assert_eq!(kinds(&run(&heap, &blocks, &[b])), [Definite, Reachable]);
+        // (2) RRR ---> AAA ---> BBB: both reachable.
+        heap.words[0] = b;
+        assert_eq!(kinds(&run(&heap, &blocks, &[a])), [Reachable, Reachable]);
+        // (3)/(4) nothing reaches AAA ---> BBB: A definite, B indirect.
+        let judged = run(&heap, &blocks, &[0]);
+        assert_eq!(kinds(&judged), [Definite, Indirect]);
+        assert_eq!(judged[0].indirect_bytes, 4 * WORD);
+        assert_eq!(judged[0].indirect_blocks, 1);
+        assert_eq!(judged[1].held_by, Some(a));
+        // (6) RRR ---> AAA -?-> BBB: B possibly lost.
+        heap.words[0] = b + 3;
+        assert_eq!(kinds(&run(&heap, &blocks, &[a])), [Reachable, Possible]);
+        // (7) RRR -?-> AAA ---> BBB: both possibly lost (B's prior is not definite).
+        heap.words[0] = b;
+        assert_eq!(kinds(&run(&heap, &blocks, &[a + 1])), [Possible, Possible]);
+        // (9) AAA -?-> BBB, nothing reaches A: cliques ignore the kind of pointer.
+        heap.words[0] = b + 5;
+        assert_eq!(kinds(&run(&heap, &blocks, &[0])), [Definite, Indirect]);
+        // A start pointer later upgrades a possibly lost block (order does not matter).
+        heap.words[0] = 0;
+        assert_eq!(
+            kinds(&run(&heap, &blocks, &[b + 1, b, a + 2])),
+            [Possible, Reachable]
+        );
+    }
+
+    #[test]
+    fn cycles_and_merged_cliques() {
+        use LeakKind::*;
+        // A (0..2) <-> B (2..4) cycle, C (4..6) -> A: C leads, A and B are indirect.
+        let mut heap = Heap::new(6);
+        let blocks = [heap.block(0, 2), heap.block(2, 2), heap.block(4, 2)];
+        heap.words[0] = heap.at(2);
+        heap.words[2] = heap.at(0);
+        heap.words[4] = heap.at(0);
+        let judged = run(&heap, &blocks, &[0]);
+        // A leads first (lowest address) with B; then C absorbs A's clique.
+        assert_eq!(kinds(&judged), [Indirect, Indirect, Definite]);
+        assert_eq!(judged[2].indirect_bytes, 4 * WORD);
+        assert_eq!(judged[2].indirect_blocks, 2);
+        assert_eq!(judged[0].indirect_bytes, 0, "moved to the new leader");
+        assert_eq!(judged[0].held_by, Some(heap.at(4)));
+        assert_eq!(judged[1].held_by, Some(heap.at(4)));
+        // Without C, the cycle is one definite block holding the other.
+        let judged = run(&heap, &blocks[..2], &[0]);
+        assert_eq!(kinds(&judged), [Definite, Indirect]);
+    }
+
+    #[test]
+    fn heuristics_turn_recognized_interior_pointers_into_start_pointers() {
+        use LeakKind::*;
+        // newarray: a count of 3 elements in the 24 bytes after it (block of 4 words).
+        let mut heap = Heap::new(4);
+        heap.words[0] = 3;
+        let blocks = [heap.block(0, 4)];
+        let judged = run(&heap, &blocks, &[heap.at(1)]);
+        assert_eq!(kinds(&judged), [Reachable]);
+        assert_eq!(judged[0].heuristic, Some(Heuristic::NewArray));
+        // length64: the rest's length (also a plausible count; length64 is tried first).
+        heap.words[0] = 3 * WORD;
+        let judged = run(&heap, &blocks, &[heap.at(1)]);
+        assert_eq!(judged[0].heuristic, Some(Heuristic::Length64));
+        heap.words[0] = 0;
+        assert_eq!(kinds(&run(&heap, &blocks, &[heap.at(1)])), [Possible]);
+        // stdstring: length, capacity, refcount, characters and a NUL: size 3 words + cap + 1.
+        let mut heap = Heap::new(6);
+        heap.words[0] = 5;
+        heap.words[1] = 6;
+        let block = LiveBlock {
+            address: heap.at(0),
+            size: 3 * WORD + 6 + 1,
+            alloc_trace: TraceId::NONE,
+        };
+        let judged = run(&heap, &[block], &[heap.at(3)]);
+        assert_eq!(judged[0].heuristic, Some(Heuristic::StdString));
+        // Without heuristics the same pointer only makes the block possibly lost.
+        let mut graph = Graph::new(std::vec![block], &AllReadable, Heuristics::NONE);
+        graph.add_root_word(heap.at(3));
+        assert_eq!(kinds(&graph.finish()), [Possible]);
+        // A later start pointer clears the heuristic.
+        let judged = run(&heap, &[block], &[heap.at(3), heap.at(0)]);
+        assert_eq!(judged[0].heuristic, None);
+    }
+
+    #[test]
+    fn zero_size_blocks_and_unreadable_memory() {
+        struct Unreadable(usize);
+        impl Memory for Unreadable {
+            fn for_each_readable(&self, s: usize, e: usize, v: &mut dyn FnMut(usize, usize)) {
+                if s < self.0 && e > self.0 {
+                    v(s, self.0);
+                    v(self.0 + WORD, e);
+                } else {
+                    v(s, e);
+                }
+            }
+            fn is_readable(&self, address: usize) -> bool {
+                !(self.0..self.0 + WORD).contains(&address)
+            }
+            fn file_mapping_end(&self, _: usize) -> Option<usize> {
+                None
+            }
+            fn is_file_code(&self, _: usize) -> bool {
+                false
+            }
+        }
+        let mut heap = Heap::new(4);
+        let empty = LiveBlock {
+            address: heap.at(2),
+            size: 0,
+            alloc_trace: TraceId::NONE,
+        };
+        let blocks = [heap.block(0, 2), empty];
+        heap.words[1] = heap.at(2);
+        // The word of block 0 holding the pointer is unreadable: never read.
+        let memory = Unreadable(heap.at(1));
+        let mut graph = Graph::new(blocks.to_vec(), &memory, Heuristics::ALL);
+        graph.add_root_word(heap.at(0));
+        let judged = graph.finish();
+        assert_eq!(kinds(&judged), [LeakKind::Reachable, LeakKind::Definite]);
+        // A pointer into an unreadable byte does not count.
+        let memory = Unreadable(heap.at(0));
+        let mut graph = Graph::new(blocks.to_vec(), &memory, Heuristics::ALL);
+        graph.add_root_word(heap.at(0));
+        assert_eq!(graph.finish()[0].kind, LeakKind::Definite);
+        // A pointer one past a zero-size block's address does not reach it.
+        let mut graph = Graph::new(std::vec![empty], &AllReadable, Heuristics::ALL);
+        graph.add_root_word(heap.at(2) + 1);
+        assert_eq!(graph.finish()[0].kind, LeakKind::Definite);
+    }
+
+    #[test]
+    fn heuristic_names_parse() {
+        assert_eq!(Heuristics::parse("all"), Some(Heuristics::ALL));
+        assert_eq!(Heuristics::parse("none"), Some(Heuristics::NONE));
+        let set = Heuristics::parse("stdstring,newarray").unwrap();
+        assert!(set.contains(Heuristic::StdString) && set.contains(Heuristic::NewArray));
+        assert!(!set.contains(Heuristic::Length64));
+        assert_eq!(Heuristics::parse("bogus"), None);
+    }
+}

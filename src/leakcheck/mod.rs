@@ -1,0 +1,30 @@
+//! Leak verdicts as Valgrind memcheck gives them, for any caller that knows its live blocks
+//! and its roots: `gpa run`'s exit report (`capi::scan`) and the Rust GPA's leak checks.
+//!
+//! # Design
+//! Three steps, each its own module:
+//! 1. [`graph`]: the reachability graph. Roots (memory ranges and single words such as a
+//!    stopped thread's registers) reach blocks through start or interior pointers, blocks
+//!    reach blocks; every block gets a [`LeakKind`] (definitely, indirectly, possibly lost,
+//!    still reachable) and each definitely lost block the bytes it holds indirectly.
+//! 2. [`records`]: blocks grouped into loss records by kind and allocation trace, ordered and
+//!    numbered as a report shows them, and the summary's totals.
+//! 3. Suppressions, shared with the reports of other findings, live in
+//!    [`crate::report::suppress`].
+//!
+//! [`maps`] reads the process's memory map: which memory may be read, which mappings are
+//! roots. [`world`] stops the other threads of the process while their heaps are examined
+//! and reads their registers and stack pointers (Linux; the platform part of a leak check).
+
+pub mod graph;
+pub mod maps;
+pub mod records;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub mod world;
+
+pub use graph::{Graph, Heuristics, Judged};
+pub use maps::Maps;
+pub use records::{loss_records, thousands, KindSet, Totals};
+
+#[cfg(doc)]
+use crate::report::LeakKind;
