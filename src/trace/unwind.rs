@@ -27,12 +27,14 @@
 //! # Invariants
 //! * A cache slot is written as key 0, then rule, then key; a reader accepts the rule only if
 //!   the key it read before and after equals its address (a torn read is a miss).
-//! * Computing a rule allocates (gimli's context): an allocator calls [`capture`] inside its
-//!   re-entrancy guard (see [`super::TraceMethod::needs_guard`]), so those requests go to its
-//!   internal heap.
+//! * Computing a rule allocates (gimli's context): an allocator calls [`capture`] and
+//!   [`capture_user`] inside its re-entrancy guard (see [`super::TraceMethod::needs_guard`]),
+//!   so those requests go to its internal heap.
 //! * The walk reads only `[cfa - 8]` and `[cfa + rbp_offset]` with `rsp < cfa <= top`, where
 //!   `top` is the end of the stack the thread runs on ([`super::current_stack_bounds`]; when
-//!   it is not known, the CFI alone bounds the walk).
+//!   it is not known, the CFI alone bounds the walk). A replayed step (remembered walks, the
+//!   shadow stack) is checked against the current `top` before its slot is read, and the
+//!   crossing of the allocator's own frame-pointer chain reads only `[fp, fp + 16)` below it.
 
 use core::cell::UnsafeCell;
 use core::ffi::{c_int, c_void};
@@ -250,11 +252,13 @@ const PATH_STEPS: usize = 15;
 const PATHS: usize = 16;
 const _: () = assert!(PATHS.is_power_of_two());
 
-/// A remembered walk: `steps[..len]` after the first frame (`first`, at relative position 0).
-/// `ended`: the walk stopped because unwinding could go no further (not because the output was
-/// full). `trace`: the interned trace of its first `depth` frames, when they are all of it.
+/// A remembered walk: `steps[..len]` after the first frame (`first`, at relative position 0),
+/// entered from the allocator at `entry`. `ended`: the walk stopped because unwinding could go
+/// no further (not because the output was full). `trace`: the interned trace of the entry and
+/// the first `depth` frames, when they are all of it.
 struct Path {
     first: usize,
+    entry: usize,
     len: usize,
     ended: bool,
     depth: usize,
@@ -358,10 +362,11 @@ pub fn capture_user_frames(out: &mut [usize]) -> usize {
     addresses.len()
 }
 
-/// The interned trace of the calling thread's stack outside the object containing this
-/// unwinder (the preload library: the allocator's own frames), `depth` frames deep. The
-/// C ABI's check mode captures its traces with it: they start at the program's call to
-/// `malloc`, `free`, ...
+/// The interned trace of the calling thread's stack from the entry point the program called
+/// in the object containing this unwinder (the preload library's `malloc`, `free`,
+/// `operator new`...: its outermost frame there, which names the call for symbolization and
+/// suppressions, as the first frame of Valgrind's stacks does), then `depth` frames of the
+/// program. The C ABI's check mode captures its traces with it.
 ///
 /// The allocator's own frames are crossed on their frame-pointer chain (the crate is built
 /// with frame pointers, which the first use checks against the unwind rule of this function);
@@ -369,12 +374,13 @@ pub fn capture_user_frames(out: &mut [usize]) -> usize {
 #[inline(never)]
 pub fn capture_user(depth: usize) -> TraceId {
     let start = current_state();
+    let depth = depth.min(MAX_FRAMES - 1);
     let id = match leave_own_frames(start) {
-        Some(user) => walk(user, depth.min(MAX_FRAMES)),
+        Some((entry, user)) => walk(entry, user, depth),
         None => TraceId::NONE,
     };
     if CROSS_CHECK.load(Ordering::Relaxed) {
-        cross_check(id, depth.min(MAX_FRAMES), own_object(start));
+        cross_check(id, depth, own_object(start));
     }
     id
 }
@@ -415,6 +421,8 @@ fn format_line(args: core::fmt::Arguments<'_>) -> std::string::String {
 fn cross_check(id: TraceId, depth: usize, (own_start, own_end, _): (usize, usize, bool)) {
     let ours = crate::trace::frames_of(id);
     let mut theirs = [0usize; MAX_FRAMES];
+    // The entry frame (the last of this object's), then `depth` frames of the program.
+    let limit = depth + 1;
     let mut count = 0;
     let mut leading = true;
     // SAFETY: the callback neither allocates from a user heap nor unwinds.
@@ -422,15 +430,17 @@ fn cross_check(id: TraceId, depth: usize, (own_start, own_end, _): (usize, usize
         backtrace::trace_unsynchronized(|frame| {
             let ip = frame.ip() as usize;
             if leading && ip >= own_start && ip < own_end {
+                theirs[0] = ip;
+                count = 1;
                 return true;
             }
             leading = false;
-            if ip == 0 || count == depth {
+            if ip == 0 || count == limit {
                 return false;
             }
             theirs[count] = ip;
             count += 1;
-            count < depth
+            count < limit
         });
     }
     COMPARED.fetch_add(1, Ordering::Relaxed);
@@ -505,13 +515,15 @@ fn find_own_object(probe: State) -> (usize, usize, bool) {
     )
 }
 
-/// From `start` (a state inside this object), the state of the first frame outside it: along
-/// the frame-pointer chain when the object keeps frame pointers (two loads per frame), else by
-/// the unwind rules.
+/// From `start` (a state inside this object), the address in its outermost frame there (the
+/// entry point the program called) and the state of the first frame outside it: along the
+/// frame-pointer chain when the object keeps frame pointers (two loads per frame), else by the
+/// unwind rules.
 #[inline(always)]
-fn leave_own_frames(start: State) -> Option<State> {
+fn leave_own_frames(start: State) -> Option<(usize, State)> {
     let (own_start, own_end, frame_pointers) = own_object(start);
     let own = |ip: usize| ip >= own_start && ip < own_end;
+    let mut entry = start.ip;
     if frame_pointers {
         let mut fp = start.bp;
         for _ in 0..64 {
@@ -528,16 +540,18 @@ fn leave_own_frames(start: State) -> Option<State> {
             let (caller_bp, return_address) =
                 unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
             if !own(return_address) {
-                return Some(State {
+                let user = State {
                     ip: return_address,
                     sp: fp + 16,
                     bp: caller_bp,
                     top: start.top,
-                });
+                };
+                return Some((entry, user));
             }
             if caller_bp <= fp {
                 return None;
             }
+            entry = return_address;
             fp = caller_bp;
         }
         return None;
@@ -545,8 +559,9 @@ fn leave_own_frames(start: State) -> Option<State> {
     let mut state = after(&step(start, true, 0)?, start, 0);
     for _ in 0..64 {
         if !own(state.ip) {
-            return Some(state);
+            return Some((entry, state));
         }
+        entry = state.ip;
         state = after(&step(state, false, 0)?, state, 0);
     }
     None
@@ -632,13 +647,14 @@ fn still_holds(step: &Step, state: State, base: usize) -> bool {
     unsafe { ((cfa - 8) as *const usize).read() == step.ip }
 }
 
-/// The interned trace of `depth` frames from `start` (the program's innermost frame).
+/// The interned trace of `entry` (the address in the allocator's entry point), then `depth`
+/// frames from `start` (the program's innermost frame).
 ///
 /// Each step is replayed from a remembered walk from the same first frame when it still holds
 /// there (the walk being recorded over: nothing to copy), then, where that one stops holding,
 /// from the shadow stack ([`walk_on`]); otherwise the step is taken by the rules. A walk that
 /// replayed the remembered one whole returns its trace id without interning again.
-fn walk(start: State, depth: usize) -> TraceId {
+fn walk(entry: usize, start: State, depth: usize) -> TraceId {
     if depth == 0 {
         return TraceId::NONE;
     }
@@ -648,18 +664,22 @@ fn walk(start: State, depth: usize) -> TraceId {
     let paths = unsafe { &mut *cache.paths.get() };
     let base = start.sp;
     let record = path_index(start.ip);
-    let in_place = paths[record].first == start.ip;
+    let in_place = paths[record].first == start.ip && paths[record].entry == entry;
     let mut frames = [core::mem::MaybeUninit::<usize>::uninit(); MAX_FRAMES];
-    frames[0].write(start.ip);
+    frames[0].write(entry);
+    frames[1].write(start.ip);
+    // `count` counts the entry frame too; `depth` does not.
+    let depth = depth + 1;
     let mut walked = Walked {
-        count: 1,
+        count: 2,
         state: start,
         k: 0,
     };
     let path = &mut paths[record];
     if in_place {
         // Replay the remembered walk in place for as long as it holds.
-        let remembered = path.len.min(depth - 1);
+        // (Each step adds a frame after the entry and the first frame.)
+        let remembered = path.len.min(depth - 2);
         while walked.k < remembered {
             let next = &path.steps[walked.k];
             if !still_holds(next, walked.state, base) {
@@ -684,6 +704,7 @@ fn walk(start: State, depth: usize) -> TraceId {
         }
     } else {
         path.first = start.ip;
+        path.entry = entry;
         path.len = 0;
     }
     // SAFETY: as for `paths`; the shadow stack is a separate cell.
