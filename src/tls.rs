@@ -4,7 +4,7 @@
 //! Rust's `thread_local!` in a shared library (the `LD_PRELOAD` library is a `cdylib`) uses the
 //! general-dynamic TLS model: every access calls `__tls_get_addr`, which cost about 8% of the
 //! instructions of a C `malloc`/`free` pair. Stable Rust has no way to ask for another model
-//! (`-Z tls-model` is nightly only), so on x86-64 Linux [`fast_thread_local!`] defines the
+//! (`-Z tls-model` is nightly only), so on x86-64 Linux `fast_thread_local!` defines the
 //! variable itself, in assembly, in the `.tbss` section, and reaches it the way C's
 //! `__attribute__((tls_model("initial-exec")))` does:
 //!
