@@ -6,6 +6,7 @@
 #![doc = "[docs/c_abi.md]: crate::docs::c_abi"]
 #![doc = "[docs/leaks.md]: crate::docs::leaks"]
 #![doc = "[docs/performance.md]: crate::docs::performance"]
+#![doc = "[docs/profile.md]: crate::docs::profile"]
 #![doc = include_str!("../README.md")]
 //!
 //! ## Map of the crate
@@ -35,8 +36,10 @@
 //! **Modules.** [`testing`]: leak-checked tests ([`testing::check`],
 //! [`testing::assert_no_leaks`], [`testing::with_gpa`]) and out-of-memory testing
 //! ([`testing::FailingAllocator`], [`testing::check_all_allocation_failures`]).
-//! [`observer`]: allocation events for tools built above the GPA. [`docs`]: the design notes,
-//! testing, C ABI and performance pages. [`page_size`] is the OS page size.
+//! [`observer`]: allocation events for tools built above the GPA. [`profile`]: heap profiles
+//! (per allocation site, over time; DHAT's format). [`report::html`]: a report as one HTML
+//! page. [`docs`]: the design notes, testing, C ABI, performance and profile pages.
+//! [`page_size`] is the OS page size.
 //!
 //! ## Vocabulary (used throughout the crate)
 //! * **OS page**: the kernel's page (4 KiB). **block**: what one allocation returns.
@@ -63,6 +66,7 @@ mod interface;
 // the C ABI's exit report and the Rust GPA's leak checks.
 mod leakcheck;
 mod os;
+pub mod profile;
 pub mod report;
 pub mod testing;
 // Public (hidden) only so that the name of its symbol anchor is the same in every codegen unit.
@@ -149,6 +153,7 @@ pub mod docs {
                                         doc = "[c_abi.md]: crate::docs::c_abi",
                                         doc = "[leaks.md]: crate::docs::leaks",
                                         doc = "[performance.md]: crate::docs::performance",
+                                        doc = "[profile.md]: crate::docs::profile",
                                         doc = include_str!($file)
                                     )]
             #[cfg_attr(doctest, doc = $title)]
@@ -173,6 +178,11 @@ pub mod docs {
         "Leak reports: loss kinds, loss records, suppressions."
     );
     page!(performance, "../docs/performance.md", "Performance.");
+    page!(
+        profile,
+        "../docs/profile.md",
+        "Heap profiles: where the memory goes."
+    );
 }
 
 /// The C allocation ABI for `libgpa_preload.so` (the `gpa-capi` crate): C semantics, settings,

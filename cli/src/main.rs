@@ -20,6 +20,7 @@
 mod collect;
 mod launch;
 mod leaks;
+mod profile;
 mod run;
 
 use std::path::PathBuf;
@@ -88,6 +89,15 @@ pub(crate) struct RunArgs {
     /// Write the report as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub(crate) json: Option<PathBuf>,
+    /// Profile the heap (fast or check mode) and write the profile to FILE in DHAT's format
+    /// (Valgrind's dh_view.html opens it); other processes of the run go to FILE.<pid>.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) profile: Option<PathBuf>,
+    /// Write the whole result of the run as one self-contained HTML page to FILE: findings
+    /// with their traces and source lines, leak records, and with --profile a chart of live
+    /// bytes over time and the top allocation sites.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) html: Option<PathBuf>,
     /// The preload library (default: next to this executable, or $GPA_PRELOAD).
     #[arg(long, value_name = "PATH")]
     pub(crate) preload: Option<PathBuf>,

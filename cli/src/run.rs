@@ -84,7 +84,12 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
         status: failure.status,
         message: failure.message,
     })?;
-    for (option, path) in [("--log", &args.log), ("--json", &args.json)] {
+    for (option, path) in [
+        ("--log", &args.log),
+        ("--json", &args.json),
+        ("--profile", &args.profile),
+        ("--html", &args.html),
+    ] {
         if let Some(path) = path {
             launch::check_writable(option, path)?;
         }
@@ -106,6 +111,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     if let Some(limit) = &args.memory_limit {
         command.env("GPA_MEMORY_LIMIT", limit);
     }
+    crate::profile::prepare(args, &mut command);
     let started = command.spawn().and_then(|mut child| {
         let pid = child.id();
         child.wait().map(|status| (pid, status))
@@ -138,6 +144,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     } else {
         collect::collect(&report_dir, main_pid.into(), main)
     };
+    let profiles = crate::profile::collect(args, &report_dir, main_pid);
     let _ = std::fs::remove_dir_all(&report_dir);
     let own_code = exit_code(status);
     let mut json = collect::merged_json(&images);
@@ -150,6 +157,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
         }
     }
     json["exit_status"] = own_code.into();
+    crate::profile::finish(args, &mut json, profiles)?;
     let findings = json["findings"].as_array().map_or(0, Vec::len);
     let errors = json["errors"].as_u64().unwrap_or(0);
     let main_unchecked = images

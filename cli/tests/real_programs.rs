@@ -67,17 +67,6 @@ fn assert_only_leaks(what: &str, findings: &[Value]) {
     assert!(others.is_empty(), "{what}: {}", describe(&others));
 }
 
-/// The interpreter itself, not a version manager's shell shim.
-fn python() -> Option<String> {
-    let out = Command::new("python3")
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
 #[test]
 fn python_scripts() {
     if skip("python3", "python3") {

@@ -31,6 +31,7 @@ pub mod family;
 pub mod foreign;
 pub mod guard;
 pub mod process;
+pub mod profile;
 pub mod scan;
 pub mod settings;
 pub mod unload;
@@ -78,7 +79,11 @@ fn init_state() -> &'static State {
         settings::save_paths();
         let settings = Settings::from_env();
         let config = match settings.mode {
-            Mode::Fast => Config::fast(),
+            // No traces of its own; an observer (the profiler) asks for them.
+            Mode::Fast => Config {
+                trace_method: trace_method(),
+                ..Config::fast()
+            },
             Mode::Check => Config {
                 safety: true,
                 stack_trace_frames: settings.frames,
@@ -549,6 +554,7 @@ pub fn init() {
     process::on_start();
     // SAFETY: the handlers are `extern "C" fn()`s that live as long as the process.
     unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_finish), Some(fork_child)) };
+    profile::start_if_requested(state);
 }
 
 /// Before `fork`: takes every GPA lock, so the child cannot inherit one held by a thread that

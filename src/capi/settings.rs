@@ -8,7 +8,7 @@
 //! Everything is read **once, at start-up** (the preload library's constructor, or the first
 //! `malloc` if that comes earlier): a program that later calls `clearenv`, `setenv` or
 //! `putenv` changes neither its checks nor where its report goes. Paths (`GPA_LOG`,
-//! `GPA_JSON`, `GPA_REPORT_DIR`) are copied into static buffers ([`SavedPath`]), made absolute
+//! `GPA_JSON`, `GPA_REPORT_DIR`, `GPA_PROFILE`) are copied into static buffers ([`SavedPath`]), made absolute
 //! against the working directory of that moment (a later `chdir` does not move the report);
 //! nothing here keeps a pointer into the environment, and nothing allocates.
 //!
@@ -27,6 +27,7 @@
 //! | `GPA_GEN_SUPPRESSIONS` | `1`: print a suppression entry after each finding | off |
 //! | `GPA_LOG` | file the text report is appended to (else stderr) | stderr |
 //! | `GPA_JSON` | file the JSON report is written to | none |
+//! | `GPA_PROFILE` | profile the heap; a value other than `1` is also where the profile goes in DHAT's format (`super::profile`) | off |
 //! | `GPA_REPORT_DIR` | directory for the events and reports of every process of a run (`<pid>.<n>`, `<pid>.<n>.json`, `<pid>.<n>.txt`; see `capi::process`), used by `gpa run` | none |
 
 use core::cell::UnsafeCell;
@@ -211,6 +212,8 @@ pub static REPORT_DIR: SavedPath = SavedPath::new();
 pub static LOG: SavedPath = SavedPath::new();
 /// `GPA_JSON` as it was at start-up.
 pub static JSON: SavedPath = SavedPath::new();
+/// `GPA_PROFILE` as it was at start-up (`super::profile`).
+pub static PROFILE: SavedPath = SavedPath::new();
 
 /// Saves the report paths of the environment (once per process; see the module docs).
 pub fn save_paths() {
@@ -224,6 +227,7 @@ pub fn save_paths() {
         (c"GPA_REPORT_DIR", &REPORT_DIR),
         (c"GPA_LOG", &LOG),
         (c"GPA_JSON", &JSON),
+        (c"GPA_PROFILE", &PROFILE),
     ] {
         let Some(value) = env_bytes(name).filter(|value| !value.is_empty()) else {
             continue;

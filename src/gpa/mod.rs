@@ -43,7 +43,7 @@ mod heap;
 mod internal;
 mod large;
 mod leaks;
-mod lock;
+pub(crate) mod lock;
 pub mod observer;
 mod pagemap;
 mod safety;

@@ -43,6 +43,7 @@
 //! assert_eq!(json["findings"][0]["kind"], "double_free");
 //! ```
 
+pub mod html;
 pub(crate) mod suppress;
 pub(crate) mod symbolize;
 
@@ -232,7 +233,7 @@ impl RawFinding {
 /// One symbolized stack frame.
 ///
 /// Example: the [`report`](crate::report) module documentation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Frame {
     /// The return address (or instruction pointer).
@@ -365,21 +366,7 @@ fn finding_json(finding: &Finding) -> serde_json::Value {
         let frames = stack
             .frames
             .iter()
-            .map(|frame| {
-                let mut json = serde_json::json!({
-                    "function": frame.function,
-                    "file": frame.file,
-                    "line": frame.line,
-                    "address": format!("{:#x}", frame.address),
-                });
-                if let Some(module) = &frame.module {
-                    json["module"] = module.clone().into();
-                }
-                if let Some(offset) = frame.module_offset {
-                    json["offset"] = format!("{offset:#x}").into();
-                }
-                json
-            })
+            .map(Frame::to_json)
             .collect::<std::vec::Vec<_>>();
         stacks.insert(stack.name.to_string(), serde_json::Value::Array(frames));
     }
@@ -409,6 +396,46 @@ fn finding_json(finding: &Finding) -> serde_json::Value {
         json["indirect_bytes"] = finding.indirect_bytes.into();
     }
     json
+}
+
+impl Frame {
+    /// The frame as JSON: `{function, file, line, address}` (address in hex), plus `module`
+    /// and `offset` (hex) where known.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut json = serde_json::json!({
+            "function": self.function,
+            "file": self.file,
+            "line": self.line,
+            "address": format!("{:#x}", self.address),
+        });
+        if let Some(module) = &self.module {
+            json["module"] = module.clone().into();
+        }
+        if let Some(offset) = self.module_offset {
+            json["offset"] = format!("{offset:#x}").into();
+        }
+        json
+    }
+
+    /// A frame from [`Frame::to_json`]'s form (missing or malformed fields are `None`).
+    pub fn from_json(json: &serde_json::Value) -> Frame {
+        let hex = |value: &serde_json::Value| {
+            value
+                .as_str()
+                .and_then(|text| usize::from_str_radix(text.trim_start_matches("0x"), 16).ok())
+        };
+        let text = |value: &serde_json::Value| value.as_str().map(str::to_owned);
+        Frame {
+            address: hex(&json["address"]).unwrap_or(0),
+            function: text(&json["function"]),
+            file: text(&json["file"]),
+            line: json["line"]
+                .as_u64()
+                .and_then(|line| u32::try_from(line).ok()),
+            module: text(&json["module"]),
+            module_offset: hex(&json["offset"]),
+        }
+    }
 }
 
 impl fmt::Display for Frame {

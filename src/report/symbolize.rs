@@ -172,6 +172,45 @@ pub fn resolve_address(address: usize) -> std::vec::Vec<Frame> {
 
 /// Resolves an address of a trace captured in module epoch `epoch`.
 fn resolve_in_epoch(address: usize, epoch: u32) -> std::vec::Vec<Frame> {
+    with_resolved(address, epoch, |resolved| resolved.frames.clone())
+}
+
+/// An address's frames, and whether they are all plumbing.
+struct Resolved {
+    frames: std::vec::Vec<Frame>,
+    plumbing: bool,
+}
+
+/// Calls `with` on the resolution of `address` (captured in module epoch `epoch`). Addresses
+/// found in a module are resolved once per process (traces share most of their frames: a
+/// profile's sites, a report's leaks from one function); an address in no module is looked up
+/// again each time, since a library loaded later may cover it.
+fn with_resolved<T>(address: usize, epoch: u32, with: impl FnOnce(&Resolved) -> T) -> T {
+    type Cache = std::collections::HashMap<(usize, u32), Resolved>;
+    static CACHE: std::sync::Mutex<Option<Cache>> = std::sync::Mutex::new(None);
+    let lock = || CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(resolved) = lock().get_or_insert_with(Cache::new).get(&(address, epoch)) {
+        return with(resolved);
+    }
+    let frames = resolve_uncached(address, epoch);
+    let resolved = Resolved {
+        plumbing: frames.iter().all(is_plumbing_frame),
+        frames,
+    };
+    let answer = with(&resolved);
+    if resolved
+        .frames
+        .first()
+        .is_some_and(|frame| frame.module.is_some())
+    {
+        lock()
+            .get_or_insert_with(Cache::new)
+            .insert((address, epoch), resolved);
+    }
+    answer
+}
+
+fn resolve_uncached(address: usize, epoch: u32) -> std::vec::Vec<Frame> {
     let Some(module) = modules::module_for(address, epoch) else {
         return std::vec![Frame {
             address,
@@ -371,10 +410,13 @@ pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
     let mut in_plumbing = true;
     let epoch = trace::epoch_of(id);
     for &address in raw.addresses() {
+        if in_plumbing && in_gpa_address(address, epoch) {
+            // Dropped in any case: spare loading gpa's own debug information.
+            continue;
+        }
         let mut outermost = false;
         for frame in resolve_in_epoch(address, epoch) {
-            if in_plumbing && (frame.function.as_deref().is_some_and(is_plumbing) || in_gpa(&frame))
-            {
+            if in_plumbing && is_plumbing_frame(&frame) {
                 continue;
             }
             in_plumbing = false;
@@ -429,6 +471,27 @@ pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
         frames.truncate(depth);
     }
     frames
+}
+
+/// Whether [`symbolize`] drops `frame` when it leads a trace.
+fn is_plumbing_frame(frame: &Frame) -> bool {
+    frame.function.as_deref().is_some_and(is_plumbing) || in_gpa(frame)
+}
+
+/// How many leading return addresses of trace `id` are plumbing only (every frame they
+/// resolve to is dropped by [`symbolize`]); all of them when nothing else is left (then
+/// `symbolize` keeps the raw stack). Traces that agree on the `n` addresses after these
+/// symbolize to the same first `n` frames or more: a profiler groups its sites by them.
+pub fn plumbing_addresses(id: TraceId) -> usize {
+    let raw = trace::frames_of(id);
+    let epoch = trace::epoch_of(id);
+    raw.addresses()
+        .iter()
+        .take_while(|&&address| {
+            in_gpa_address(address, epoch)
+                || with_resolved(address, epoch, |resolved| resolved.plumbing)
+        })
+        .count()
 }
 
 /// The stack a suppression sees for trace `id`, as Valgrind shows it: the allocation or
@@ -486,6 +549,28 @@ fn in_module(frame: &Frame, prefix: &str) -> bool {
         .as_deref()
         .and_then(|path| path.rsplit('/').next())
         .is_some_and(|name| name.starts_with(prefix))
+}
+
+/// Whether `address` lies in gpa's preload library (no debug information needed to tell). The
+/// library is never unloaded: its ranges are found once, from the address of this function
+/// (none when this code is not the preload library).
+fn in_gpa_address(address: usize, epoch: u32) -> bool {
+    static RANGES: std::sync::OnceLock<std::vec::Vec<(usize, usize)>> = std::sync::OnceLock::new();
+    let ranges = RANGES.get_or_init(|| {
+        let here = in_gpa_address as fn(usize, u32) -> bool as usize;
+        modules::module_for(here, epoch)
+            .filter(|module| {
+                module
+                    .path
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|name| name.starts_with("libgpa_preload.so"))
+            })
+            .map_or_else(std::vec::Vec::new, |module| module.ranges)
+    });
+    ranges
+        .iter()
+        .any(|&(start, end)| start <= address && address < end)
 }
 
 /// Frames of gpa's preload library, named or not, are plumbing.

@@ -55,6 +55,17 @@ pub fn have(tool: &str) -> bool {
         .is_ok_and(|out| out.status.success())
 }
 
+/// The interpreter itself, not a version manager's shell shim.
+pub fn python() -> Option<String> {
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
 /// A fresh scratch directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gpa-cli-test-{}-{name}", std::process::id()));

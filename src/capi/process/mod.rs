@@ -213,6 +213,10 @@ pub const EXIT_REPORT_DEADLINE: u32 = 30;
 /// with `status` anyway, and `gpa run` lists it as not checked (`no_report`). LeakSanitizer
 /// also checks for leaks in its `_exit` interceptor.
 pub fn exit_now(status: c_int) -> ! {
+    if is_original_process() && super::profile::active() {
+        sys::end_after(EXIT_REPORT_DEADLINE, status);
+        super::profile::write_at_end();
+    }
     if is_original_process() && checking() {
         sys::end_after(EXIT_REPORT_DEADLINE, status);
         super::exit::report_at_end(super::exit::Ending::UnderscoreExit(status));
