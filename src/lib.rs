@@ -71,6 +71,9 @@ mod os;
 pub mod profile;
 pub mod report;
 pub mod testing;
+// Public (hidden) only so that the name of its symbol anchor is the same in every codegen unit.
+#[doc(hidden)]
+pub mod tls;
 mod trace;
 
 pub use allocators::{

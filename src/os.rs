@@ -63,6 +63,89 @@ fn map_anonymous(len: usize, protection: libc::c_int) -> Option<NonNull<u8>> {
     }
 }
 
+/// Where the next aligned mapping is asked for (0: not chosen yet). See [`map_aligned`].
+static ALIGNED_HINT: AtomicUsize = AtomicUsize::new(0);
+/// The address range aligned mappings are asked for in first (32 to 96 TiB, far from where
+/// the kernel places mappings by itself, top-down from 128 TiB).
+const HINT_START: usize = 0x2000_0000_0000;
+const HINT_END: usize = 0x6000_0000_0000;
+
+/// Maps `len` bytes of fresh, zeroed memory aligned to `align` (a power of two above the page
+/// size). First asks for the next address of a process-wide aligned hint (one system call when
+/// the kernel grants it, which is the rule), else maps `len + align - page` bytes and unmaps
+/// the unaligned head and the unused tail (three calls).
+pub fn map_aligned(len: usize, align: usize) -> Option<NonNull<u8>> {
+    let page = page_size();
+    debug_assert!(align.is_power_of_two() && align > page && len % page == 0);
+    let step = len.checked_next_multiple_of(align)?;
+    if let Some(hint) = next_hint(step, align) {
+        // SAFETY: without MAP_FIXED the address is only a hint: the kernel never replaces an
+        // existing mapping, it picks another address instead (checked below).
+        let address = unsafe {
+            libc::mmap(
+                hint as *mut libc::c_void,
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if address != libc::MAP_FAILED {
+            if address as usize % align == 0 {
+                return NonNull::new(address.cast());
+            }
+            // SAFETY: mapped just above, unused.
+            unsafe { libc::munmap(address, len) };
+        }
+    }
+    let padded = len.checked_add(align - page)?;
+    let start = map(padded)?;
+    let aligned = (start.as_ptr() as usize + align - 1) & !(align - 1);
+    let head = aligned - start.as_ptr() as usize;
+    let tail = padded - head - len;
+    // SAFETY: head and tail are page-aligned, page-multiple parts of the mapping just made,
+    // outside the range we return.
+    unsafe {
+        if head != 0 {
+            unmap(start, head);
+        }
+        if tail != 0 {
+            unmap(NonNull::new_unchecked((aligned + len) as *mut u8), tail);
+        }
+    }
+    NonNull::new(aligned as *mut u8)
+}
+
+/// Takes `step` bytes of the aligned hint range; `None` when it is used up.
+fn next_hint(step: usize, align: usize) -> Option<usize> {
+    let mut current = ALIGNED_HINT.load(Ordering::Relaxed);
+    loop {
+        let start = if current == 0 {
+            // A start that differs from run to run (the stack's address is randomized).
+            let marker = 0u8;
+            let noise = (core::ptr::addr_of!(marker) as usize >> 12) & 0xffff;
+            HINT_START + (noise << 22)
+        } else {
+            current
+        };
+        let base = start.checked_next_multiple_of(align)?;
+        let next = base.checked_add(step)?;
+        if next > HINT_END {
+            return None;
+        }
+        match ALIGNED_HINT.compare_exchange_weak(
+            current,
+            next,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return Some(base),
+            Err(actual) => current = actual,
+        }
+    }
+}
+
 /// Unmaps `[address, address + len)`.
 ///
 /// # Safety

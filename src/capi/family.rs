@@ -229,6 +229,8 @@ fn explained_by_another_runtime(finding: &RawFinding) -> bool {
 }
 
 fn site_trace(gpa: &GeneralPurposeAllocator) -> crate::trace::TraceId {
+    // The unwinder may allocate (a new unwind rule): on the internal heap.
+    let _inside = InsideAllocator::enter();
     crate::trace::capture_id(gpa.config().stack_trace_frames, gpa.config().trace_method)
 }
 

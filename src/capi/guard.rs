@@ -43,7 +43,7 @@
 use core::alloc::{GlobalAlloc, Layout};
 use std::sync::Mutex;
 
-use crate::gpa::{GeneralPurposeAllocator, InsideAllocator, LiveBlock};
+use crate::gpa::{all_bytes_are, BlockInfo, GeneralPurposeAllocator, InsideAllocator, LiveBlock};
 use crate::report::{FindingKind, RawFinding};
 
 /// Guard bytes in front of a block with alignment 32 or less.
@@ -146,6 +146,10 @@ pub struct Found {
     pub pad: usize,
     /// Still allocated (else freed and remembered by the GPA).
     pub live: bool,
+    /// What the GPA keeps about the live block (as [`GeneralPurposeAllocator::block_info`]
+    /// would say, without a second lookup); `None` for a freed block or one of the GPA's
+    /// internal heap.
+    pub info: Option<BlockInfo>,
 }
 
 /// The GPA block (live or freed) whose user pointer is `user`, if it is one.
@@ -154,10 +158,22 @@ pub fn find(gpa: &GeneralPurposeAllocator, user: *mut u8) -> Option<Found> {
     let address = user as usize;
     let info = gpa.block_containing(address.checked_sub(1)?)?;
     let pad = pad_for(info.align);
-    (info.start.checked_add(pad) == Some(address)).then_some(Found {
+    (info.start.checked_add(pad) == Some(address)).then(|| Found {
         base: info.start as *mut u8,
         pad,
         live: info.live,
+        info: match info.tag {
+            Some(tag) if info.live => {
+                Layout::from_size_align(info.size, info.align)
+                    .ok()
+                    .map(|layout| BlockInfo {
+                        layout,
+                        tag,
+                        alloc_trace: info.alloc_trace,
+                    })
+            }
+            _ => None,
+        },
     })
 }
 
@@ -181,8 +197,16 @@ pub fn unknown_base(user: *mut u8) -> *mut u8 {
 /// `base` is a live block of at least `pad` bytes.
 #[inline]
 pub unsafe fn intact(base: *const u8, pad: usize, tag: u8) -> bool {
+    let base = base as usize;
+    if tag & COOKIE_TAG != 0 && pad >= COOKIE {
+        let fill = pad - COOKIE;
+        // SAFETY: caller contract: `[base, base + pad)` is readable.
+        return unsafe {
+            all_bytes_are(base, fill, GUARD) && all_bytes_are(base + fill, COOKIE, 0)
+        };
+    }
     // SAFETY: caller contract.
-    unsafe { first_changed(base, pad, tag) }.is_none()
+    unsafe { all_bytes_are(base, pad, GUARD) }
 }
 
 /// The index of the first guard byte that changed: the lowest address, which is the farthest
@@ -210,7 +234,20 @@ unsafe fn first_changed(base: *const u8, pad: usize, tag: u8) -> Option<usize> {
 /// `base` is a live block of at least `pad` bytes.
 #[inline]
 pub unsafe fn check(gpa: &GeneralPurposeAllocator, base: *mut u8, pad: usize) {
-    let tag = tag_of(gpa, base);
+    // SAFETY: caller contract.
+    unsafe { check_tagged(gpa, base, pad, tag_of(gpa, base)) }
+}
+
+/// [`check`] for a block whose tag the caller has already looked up.
+///
+/// # Safety
+/// As for [`check`].
+#[inline]
+pub unsafe fn check_tagged(gpa: &GeneralPurposeAllocator, base: *mut u8, pad: usize, tag: u8) {
+    // SAFETY: caller contract.
+    if unsafe { intact(base, pad, tag) } {
+        return;
+    }
     // SAFETY: caller contract.
     if let Some(index) = unsafe { first_changed(base, pad, tag) } {
         report_underflow(gpa, base as usize, pad, index);

@@ -81,7 +81,7 @@ pub fn state() -> &'static State {
 #[cold]
 #[inline(never)]
 fn init_state() -> &'static State {
-    STATE.get_or_init(|| {
+    let state = STATE.get_or_init(|| {
         settings::save_paths();
         let settings = Settings::from_env();
         let checked = Config {
@@ -119,15 +119,26 @@ fn init_state() -> &'static State {
             gpa.set_requested_memory_limit(limit);
         }
         State { gpa, settings }
-    })
+    });
+    // Fast mode: `malloc` and `free` start from one thread-local load (see `gpa::c_malloc`).
+    state.gpa.designate_c_heap();
+    state
 }
 
 /// How check mode captures stack traces: the caching unwinder where there is one
-/// (`GPA_UNWINDER=libgcc` selects libgcc's, for comparison).
+/// (`GPA_UNWINDER=libgcc` selects libgcc's, for comparison; `GPA_UNWIND_CHECK=1` compares
+/// every trace of the caching unwinder with libgcc's, a debug setting for tests).
 fn trace_method() -> TraceMethod {
     #[cfg(target_arch = "x86_64")]
     if settings::env_bytes(c"GPA_UNWINDER") != Some(b"libgcc") {
-        return TraceMethod::Custom(crate::trace::unwind::capture);
+        if settings::env_bytes(c"GPA_UNWIND_CHECK") == Some(b"1") {
+            crate::trace::unwind::enable_cross_check();
+        }
+        crate::trace::register_interning_walker(
+            crate::trace::unwind::capture_user_frames,
+            crate::trace::unwind::capture_user,
+        );
+        return TraceMethod::Custom(crate::trace::unwind::capture_user_frames);
     }
     TraceMethod::Unwinder
 }
@@ -169,6 +180,25 @@ fn alloc_aligned(size: usize, align: usize) -> *mut u8 {
 /// C `malloc`: `size` bytes aligned to 16; null with `errno = ENOMEM` on failure.
 #[inline]
 pub fn malloc(size: usize) -> *mut u8 {
+    let block = crate::gpa::c_malloc(size);
+    if !block.is_null() {
+        return block;
+    }
+    malloc_general(size)
+}
+
+#[inline(never)]
+fn malloc_general(size: usize) -> *mut u8 {
+    let gpa = gpa();
+    if gpa.is_plain() {
+        let block = gpa.malloc(size);
+        gpa.sync_c_heap();
+        return if block.is_null() {
+            fail(libc::ENOMEM)
+        } else {
+            block
+        };
+    }
     alloc_aligned(size, MIN_ALIGN)
 }
 
@@ -178,6 +208,22 @@ pub fn malloc(size: usize) -> *mut u8 {
 /// In fast mode, `memory` is null or a live block from these functions.
 #[inline]
 pub unsafe fn free(memory: *mut u8) {
+    // SAFETY: forwarded caller contract.
+    if unsafe { crate::gpa::c_free(memory) } {
+        return;
+    }
+    // SAFETY: forwarded caller contract.
+    unsafe { free_general(memory) }
+}
+
+/// # Safety
+/// As for [`free`].
+#[inline(never)]
+unsafe fn free_general(memory: *mut u8) {
+    // SAFETY: forwarded caller contract.
+    if unsafe { crate::gpa::c_free_validated(memory) } {
+        return;
+    }
     let gpa = gpa();
     if !gpa.config().safety {
         // SAFETY: forwarded caller contract.
@@ -206,10 +252,12 @@ fn release_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8, release: fami
     match guard::find(gpa, memory) {
         // SAFETY: a live block with its guard; check mode accepts any pointer in `free`.
         Some(found) if found.live => unsafe {
-            if let Some(info) = gpa.block_info(found.base) {
-                family::check_release(gpa, memory, found.pad, &info, release);
+            let mut tag = 0;
+            if let Some(info) = &found.info {
+                family::check_release(gpa, memory, found.pad, info, release);
+                tag = info.tag;
             }
-            guard::check(gpa, found.base, found.pad);
+            guard::check_tagged(gpa, found.base, found.pad, tag);
             gpa.free_unsized(found.base);
         },
         // SAFETY: check mode: the GPA reports the double free of the block it remembers.
@@ -241,6 +289,16 @@ pub fn calloc(count: usize, size: usize) -> *mut u8 {
     let Some(total) = count.checked_mul(size) else {
         return fail(libc::ENOMEM);
     };
+    let gpa = gpa();
+    if gpa.is_plain() {
+        // Skips clearing memory still zero from the OS.
+        let block = gpa.calloc(total);
+        return if block.is_null() {
+            fail(libc::ENOMEM)
+        } else {
+            block
+        };
+    }
     let block = malloc(total);
     if !block.is_null() {
         // SAFETY: a fresh block of `total` bytes.

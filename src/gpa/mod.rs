@@ -40,6 +40,7 @@
 //!   thread marked as inside the allocator (see `heap::InsideAllocator`).
 
 mod at_exit;
+mod c_paths;
 pub(crate) mod caches;
 mod fast_free;
 pub(crate) mod fault;
@@ -52,6 +53,7 @@ pub(crate) mod lock;
 pub mod observer;
 mod pagemap;
 mod safety;
+pub(crate) use safety::all_bytes_are;
 mod segment;
 mod size_class;
 mod small;
@@ -67,6 +69,7 @@ use crate::trace::{self, TraceId, TraceMethod};
 use crate::PageAllocator;
 use lock::Lock;
 
+pub(crate) use c_paths::{c_free, c_free_validated, c_malloc};
 pub(crate) use heap::InsideAllocator;
 pub(crate) use internal::enter_emergency as enter_emergency_allocation;
 pub(crate) use leaks::LiveBlock;
@@ -452,6 +455,9 @@ pub(crate) struct BlockSpan {
     pub alloc_trace: TraceId,
     /// Where it was freed (none while live).
     pub free_trace: TraceId,
+    /// Its [tag](GeneralPurposeAllocator::set_block_tag), for a block of the GPA's own
+    /// segments or mappings (`None` for the internal heap's and forgotten blocks').
+    pub tag: Option<u8>,
 }
 
 /// The verdict of a leak check: what [`GeneralPurposeAllocator::deinit`] returns (its example
@@ -526,6 +532,8 @@ unsafe impl Send for HeapList {}
 /// [`sync_allocator`](Self::sync_allocator) for collections that move between threads.
 pub struct GeneralPurposeAllocator {
     config: Config,
+    /// No safety, no accounting, no log: the C ABI's fast paths apply (one flag to test).
+    plain: bool,
     id: AtomicU64,
     heaps: Lock<HeapList>,
     large: Lock<large::LargeList>,
@@ -558,6 +566,7 @@ impl GeneralPurposeAllocator {
     pub const fn with_config(config: Config) -> Self {
         GeneralPurposeAllocator {
             config,
+            plain: !config.safety && !config.enable_memory_limit && !config.verbose_log,
             id: AtomicU64::new(0),
             heaps: Lock::new(HeapList {
                 head: core::ptr::null_mut(),
@@ -1087,6 +1096,7 @@ impl GeneralPurposeAllocator {
                     } else {
                         TraceId(block.free_trace.load(Ordering::Relaxed))
                     },
+                    tag: Some(block.tag.load(Ordering::Relaxed)),
                 })
             }
             Ok(Some(pagemap::Entry::Guarded(area))) => self.guarded_block_span(area, address),
@@ -1101,6 +1111,7 @@ impl GeneralPurposeAllocator {
                     live: true,
                     alloc_trace: TraceId::NONE,
                     free_trace: TraceId::NONE,
+                    tag: None,
                 })
             }
             Ok(None) => self.freed_large_at(address).map(|freed| BlockSpan {
@@ -1110,6 +1121,7 @@ impl GeneralPurposeAllocator {
                 live: false,
                 alloc_trace: freed.alloc_trace,
                 free_trace: freed.free_trace,
+                tag: None,
             }),
             Err(_) => None,
         }
@@ -1165,6 +1177,11 @@ impl GeneralPurposeAllocator {
 
     /// The usable size of a live block (`malloc_usable_size`), 0 when `memory` is not one.
     pub fn usable_size(&self, memory: *const u8) -> usize {
+        if self.plain {
+            if let Some(size) = self.usable_size_plain(memory) {
+                return size;
+            }
+        }
         self.block_layout(memory).map_or(0, |layout| layout.size())
     }
 
@@ -1225,7 +1242,12 @@ impl GeneralPurposeAllocator {
     ///
     /// # Safety
     /// In fast mode, `memory` is null or a live block of this allocator.
+    #[inline]
     pub unsafe fn free_unsized(&self, memory: *mut u8) {
+        // SAFETY: forwarded caller contract.
+        if self.plain && unsafe { self.free_plain(memory) } {
+            return;
+        }
         if let Some(memory) = NonNull::new(memory) {
             if observer::active() {
                 let size = self.block_layout(memory.as_ptr()).map_or(0, |l| l.size());
@@ -1263,6 +1285,12 @@ impl GeneralPurposeAllocator {
     /// # Safety
     /// As for [`GeneralPurposeAllocator::free_unsized`]; `new_size > 0`.
     pub unsafe fn realloc_unsized(&self, memory: *mut u8, new_size: usize) -> *mut u8 {
+        if self.plain {
+            // SAFETY: forwarded caller contract.
+            if let Some(moved) = unsafe { self.realloc_plain(memory, new_size) } {
+                return moved;
+            }
+        }
         let Some(block) = NonNull::new(memory) else {
             return core::ptr::null_mut();
         };

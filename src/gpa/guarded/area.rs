@@ -625,6 +625,7 @@ impl Area {
             } else {
                 TraceId(record.free_trace.load(Ordering::Relaxed))
             },
+            tag: Some(record.tag.load(Ordering::Relaxed)),
         })
     }
 
