@@ -49,6 +49,8 @@
 //!   class, split into **slots** of that class's size.
 //! * **heap**: one thread's set of pages for one GPA instance.
 //! * **large block**: a block above the largest size class, with a segment of its own.
+//! * **guarded block**: in guard mode, a block on pages of its own, against an inaccessible
+//!   **guard page**; a freed one stays inaccessible in a **quarantine** before its pages are reused.
 //! * **trace**: the return addresses of a stack, captured without allocating.
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -69,6 +71,9 @@ mod os;
 pub mod profile;
 pub mod report;
 pub mod testing;
+// Public (hidden) only so that the name of its symbol anchor is the same in every codegen unit.
+#[doc(hidden)]
+pub mod tls;
 mod trace;
 
 pub use allocators::{

@@ -2,13 +2,17 @@
 //!
 //! Thin wrappers over `mmap`, `munmap`, `mremap`, `mprotect` and `madvise` (Linux), plus the
 //! thread identity used by the GPA. Policy (size classes, free lists, metadata) never calls the
-//! OS directly; it goes through these functions or through a backing allocator.
+//! OS directly; it goes through these functions or through a backing allocator. Fault signals
+//! (`SIGSEGV`/`SIGBUS` handlers, alternate stacks, decoding a fault's context) are in
+//! [`signal`].
 //!
 //! # Invariants
 //! * Every length passed in is a non-zero multiple of [`page_size()`], and every address is
 //!   page-aligned; the functions check this with `debug_assert!`.
 //! * None of these functions allocates heap memory, so they are safe to call from inside the
 //!   allocator (also when it is the process's global allocator).
+
+pub mod signal;
 
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -56,6 +60,89 @@ fn map_anonymous(len: usize, protection: libc::c_int) -> Option<NonNull<u8>> {
         None
     } else {
         NonNull::new(address.cast())
+    }
+}
+
+/// Where the next aligned mapping is asked for (0: not chosen yet). See [`map_aligned`].
+static ALIGNED_HINT: AtomicUsize = AtomicUsize::new(0);
+/// The address range aligned mappings are asked for in first (32 to 96 TiB, far from where
+/// the kernel places mappings by itself, top-down from 128 TiB).
+const HINT_START: usize = 0x2000_0000_0000;
+const HINT_END: usize = 0x6000_0000_0000;
+
+/// Maps `len` bytes of fresh, zeroed memory aligned to `align` (a power of two above the page
+/// size). First asks for the next address of a process-wide aligned hint (one system call when
+/// the kernel grants it, which is the rule), else maps `len + align - page` bytes and unmaps
+/// the unaligned head and the unused tail (three calls).
+pub fn map_aligned(len: usize, align: usize) -> Option<NonNull<u8>> {
+    let page = page_size();
+    debug_assert!(align.is_power_of_two() && align > page && len % page == 0);
+    let step = len.checked_next_multiple_of(align)?;
+    if let Some(hint) = next_hint(step, align) {
+        // SAFETY: without MAP_FIXED the address is only a hint: the kernel never replaces an
+        // existing mapping, it picks another address instead (checked below).
+        let address = unsafe {
+            libc::mmap(
+                hint as *mut libc::c_void,
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if address != libc::MAP_FAILED {
+            if address as usize % align == 0 {
+                return NonNull::new(address.cast());
+            }
+            // SAFETY: mapped just above, unused.
+            unsafe { libc::munmap(address, len) };
+        }
+    }
+    let padded = len.checked_add(align - page)?;
+    let start = map(padded)?;
+    let aligned = (start.as_ptr() as usize + align - 1) & !(align - 1);
+    let head = aligned - start.as_ptr() as usize;
+    let tail = padded - head - len;
+    // SAFETY: head and tail are page-aligned, page-multiple parts of the mapping just made,
+    // outside the range we return.
+    unsafe {
+        if head != 0 {
+            unmap(start, head);
+        }
+        if tail != 0 {
+            unmap(NonNull::new_unchecked((aligned + len) as *mut u8), tail);
+        }
+    }
+    NonNull::new(aligned as *mut u8)
+}
+
+/// Takes `step` bytes of the aligned hint range; `None` when it is used up.
+fn next_hint(step: usize, align: usize) -> Option<usize> {
+    let mut current = ALIGNED_HINT.load(Ordering::Relaxed);
+    loop {
+        let start = if current == 0 {
+            // A start that differs from run to run (the stack's address is randomized).
+            let marker = 0u8;
+            let noise = (core::ptr::addr_of!(marker) as usize >> 12) & 0xffff;
+            HINT_START + (noise << 22)
+        } else {
+            current
+        };
+        let base = start.checked_next_multiple_of(align)?;
+        let next = base.checked_add(step)?;
+        if next > HINT_END {
+            return None;
+        }
+        match ALIGNED_HINT.compare_exchange_weak(
+            current,
+            next,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return Some(base),
+            Err(actual) => current = actual,
+        }
     }
 }
 
@@ -148,6 +235,91 @@ pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> boo
     unsafe { libc::mprotect(address.as_ptr().cast(), len, protection) == 0 }
 }
 
+/// Reserves `len` bytes of address space aligned to `align` (a power of two, at least a page),
+/// inaccessible and without commit charge, as [`reserve`] does; parts are made usable with
+/// [`protect`]. `None` when the OS refuses.
+pub fn reserve_aligned(len: usize, align: usize) -> Option<NonNull<u8>> {
+    debug_assert!(len % page_size() == 0 && align.is_power_of_two() && align >= page_size());
+    let padded = len.checked_add(align - page_size())?;
+    let start = reserve(padded)?.as_ptr() as usize;
+    let aligned = (start + align - 1) & !(align - 1);
+    let (head, tail) = (aligned - start, padded - (aligned - start) - len);
+    // SAFETY: the head and tail are page-aligned parts of the reservation just made, unused.
+    unsafe {
+        if head != 0 {
+            unmap(NonNull::new_unchecked(start as *mut u8), head);
+        }
+        if tail != 0 {
+            unmap(NonNull::new_unchecked((aligned + len) as *mut u8), tail);
+        }
+    }
+    NonNull::new(aligned as *mut u8)
+}
+
+/// `madvise` advice (Linux 6.13): turn pages into guard pages (any access faults) without
+/// changing the mapping, so no new VMA is made. Their contents are discarded.
+const MADV_GUARD_INSTALL: libc::c_int = 102;
+/// `madvise` advice (Linux 6.13): turn guard pages back into ordinary (zero-filled) pages.
+const MADV_GUARD_REMOVE: libc::c_int = 103;
+
+/// Makes the pages of a readable and writable range guard pages (Linux 6.13 and later; `false`
+/// where the kernel does not support it). Unlike `mprotect`, this does not split the mapping,
+/// so any number of guard pages fits in the kernel's mapping limit.
+///
+/// # Safety
+/// The range is mapped, page-aligned, and holds nothing the caller still needs.
+pub unsafe fn guard_install(address: NonNull<u8>, len: usize) -> bool {
+    // SAFETY: caller contract.
+    unsafe { libc::madvise(address.as_ptr().cast(), len, MADV_GUARD_INSTALL) == 0 }
+}
+
+/// Turns guard pages made by [`guard_install`] back into zero-filled, usable pages.
+///
+/// # Safety
+/// The range is mapped and page-aligned.
+pub unsafe fn guard_remove(address: NonNull<u8>, len: usize) -> bool {
+    // SAFETY: caller contract.
+    unsafe { libc::madvise(address.as_ptr().cast(), len, MADV_GUARD_REMOVE) == 0 }
+}
+
+/// The kernel's limit on mappings per process (`vm.max_map_count`; 65530 unless changed),
+/// read without allocating.
+pub fn max_map_count() -> usize {
+    const DEFAULT: usize = 65530;
+    let mut buffer = [0u8; 32];
+    // SAFETY: a NUL-terminated path; the descriptor is closed below; `read` writes at most
+    // `buffer.len()` bytes into the buffer.
+    let read = unsafe {
+        let fd = libc::open(
+            c"/proc/sys/vm/max_map_count".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        );
+        if fd < 0 {
+            return DEFAULT;
+        }
+        let read = libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len());
+        libc::close(fd);
+        read
+    };
+    if read <= 0 {
+        return DEFAULT;
+    }
+    let mut value = 0usize;
+    for &byte in &buffer[..read as usize] {
+        if !byte.is_ascii_digit() {
+            break;
+        }
+        value = value
+            .saturating_mul(10)
+            .saturating_add(usize::from(byte - b'0'));
+    }
+    if value == 0 {
+        DEFAULT
+    } else {
+        value
+    }
+}
+
 /// The kernel's id of the calling thread; cheap enough for slow paths, not for hot ones.
 pub fn thread_id() -> u64 {
     // SAFETY: gettid has no preconditions.
@@ -214,6 +386,65 @@ fn thread_stack_bounds() -> Option<(usize, usize)> {
     }
 }
 
+/// A loaded object (the executable or a shared library) as the dynamic loader knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadedObject {
+    /// The start of its mapping.
+    pub start: usize,
+    /// The end of its mapping.
+    pub end: usize,
+    /// Its `PT_GNU_EH_FRAME` segment (`.eh_frame_hdr`), or 0.
+    pub eh_frame_header: usize,
+}
+
+#[cfg(target_env = "gnu")]
+#[repr(C)]
+struct DlFindObject {
+    flags: u64,
+    map_start: *mut libc::c_void,
+    map_end: *mut libc::c_void,
+    link_map: *mut libc::c_void,
+    eh_frame: *mut libc::c_void,
+    reserved: [u64; 7],
+}
+
+#[cfg(target_env = "gnu")]
+extern "C" {
+    /// glibc 2.35: the object containing an address and its `PT_GNU_EH_FRAME` (lock-free,
+    /// async-signal-safe).
+    fn _dl_find_object(address: *mut libc::c_void, result: *mut DlFindObject) -> libc::c_int;
+}
+
+/// The loaded object whose mapping contains `address`, without a lock (so also in a signal
+/// handler). `None` for addresses outside every object, or where the C library cannot say.
+pub fn object_containing(address: usize) -> Option<LoadedObject> {
+    #[cfg(target_env = "gnu")]
+    {
+        let mut object = DlFindObject {
+            flags: 0,
+            map_start: core::ptr::null_mut(),
+            map_end: core::ptr::null_mut(),
+            link_map: core::ptr::null_mut(),
+            eh_frame: core::ptr::null_mut(),
+            reserved: [0; 7],
+        };
+        // SAFETY: `object` is a valid out-parameter of the documented layout.
+        if unsafe { _dl_find_object(address as *mut libc::c_void, &mut object) } != 0 {
+            return None;
+        }
+        Some(LoadedObject {
+            start: object.map_start as usize,
+            end: object.map_end as usize,
+            eh_frame_header: object.eh_frame as usize,
+        })
+    }
+    #[cfg(not(target_env = "gnu"))]
+    {
+        let _ = address;
+        None
+    }
+}
+
 /// The alternate signal stack the calling thread is running on now (a signal handler
 /// installed with `SA_ONSTACK`), `(lowest, highest)` address; `None` when it is not on one.
 /// One system call; async-signal-safe.
@@ -229,6 +460,59 @@ pub fn current_alternate_stack() -> Option<(usize, usize)> {
     }
     let base = current.ss_sp as usize;
     (current.ss_flags & libc::SS_ONSTACK != 0 && base != 0).then(|| (base, base + current.ss_size))
+}
+
+/// A pthread key whose destructor runs at the exit of each thread that [armed](Self::arm) it:
+/// the thread-exit hook of the layers above (heaps, alternate signal stacks). The key is
+/// created on first use.
+pub struct ThreadExitKey {
+    key: core::sync::atomic::AtomicU64,
+    destructor: unsafe extern "C" fn(*mut libc::c_void),
+}
+
+impl ThreadExitKey {
+    /// A key (not created yet) whose destructor is `destructor`.
+    pub const fn new(destructor: unsafe extern "C" fn(*mut libc::c_void)) -> Self {
+        ThreadExitKey {
+            key: core::sync::atomic::AtomicU64::new(u64::MAX),
+            destructor,
+        }
+    }
+
+    /// Arranges for the destructor to run when the calling thread exits; `false` when the key
+    /// cannot be created or set. `pthread_setspecific` may allocate: callers inside an
+    /// allocator hold its re-entrancy guard.
+    pub fn arm(&self) -> bool {
+        use core::sync::atomic::Ordering;
+        let mut key = self.key.load(Ordering::Acquire);
+        if key == u64::MAX {
+            let mut fresh: libc::pthread_key_t = 0;
+            // SAFETY: `fresh` is a valid out-pointer; the destructor has the C signature.
+            if unsafe { libc::pthread_key_create(&mut fresh, Some(self.destructor)) } != 0 {
+                return false;
+            }
+            match self.key.compare_exchange(
+                u64::MAX,
+                fresh as u64,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => key = fresh as u64,
+                Err(winner) => {
+                    // SAFETY: `fresh` was created above and never used.
+                    unsafe { libc::pthread_key_delete(fresh) };
+                    key = winner;
+                }
+            }
+        }
+        // SAFETY: the key exists; a non-null value makes its destructor run at thread exit.
+        unsafe {
+            libc::pthread_setspecific(
+                key as libc::pthread_key_t,
+                core::ptr::dangling::<libc::c_void>(),
+            ) == 0
+        }
+    }
 }
 
 /// Writes `bytes` to standard error without allocating (reports use this as their sink).

@@ -12,24 +12,31 @@
 //!
 //! Traces are interned in one process-wide, lock-free, open-addressed table keyed by a hash of
 //! the addresses: millions of allocations from one site cost one entry, and a block stores only
-//! a 4-byte [`TraceId`]. The table is reserved virtually (the OS maps its pages on first touch)
-//! and never shrinks; when it is nearly full, new traces get [`TraceId::NONE`]. It lies between
-//! two inaccessible guard regions of [`TABLE_GUARD`] bytes, so that a stray write running off a
-//! program's block mapped next to it faults instead of corrupting traces.
+//! a 4-byte [`TraceId`]. The table is an index of 16-byte entries (hash, where the frames are,
+//! how many) over an append-only arena where each distinct trace's frames are packed, so a new
+//! trace costs a line of the index and its frames, not a page: a program whose recursion makes
+//! a hundred thousand distinct traces keeps a few MiB, not hundreds. Both are reserved
+//! virtually (the OS maps their pages on first touch) and never shrink; when the index is
+//! nearly full, new traces get [`TraceId::NONE`]. Each lies between two inaccessible guard
+//! regions of [`TABLE_GUARD`] bytes, so that a stray write running off a program's block mapped
+//! next to them faults instead of corrupting traces.
 //!
 //! Each trace also records the *module epoch* it was captured in: a counter that a checker bumps
 //! ([`next_module_epoch`]) when a shared object is unloaded (`dlclose`). The epoch is part of
 //! the key, so a stack captured after an unload never shares an entry with an equal list of
 //! addresses from before it (the same addresses may now belong to another library), and the
-//! symbolizer can tell which library an address belonged to ([`epoch_of`]).
+//! symbolizer can tell which library an address belonged to ([`epoch_of`]). It is kept in the
+//! arena, in the word before the trace's frames.
 //!
 //! More frames than the configured depth are captured ([`SKIP_BUDGET`] extra): the allocator's
 //! own frames and the allocation plumbing of std and `allocator_api2` are dropped when a trace
 //! is symbolized (`report::symbolize`), so they do not use up the user's depth.
 //!
 //! # Invariants
-//! * A table slot's `key` goes from 0 to a hash once (CAS), then its frames are written, then
-//!   `ready` is set with `Release`; readers compare frames only after an `Acquire` of `ready`.
+//! * A table slot's `key` goes from 0 to a hash once (CAS), then its frames are copied into the
+//!   arena and their index is published in `frames` with `Release`; readers compare frames
+//!   only after an `Acquire` of a non-zero `frames`. Arena ranges are handed out by one
+//!   `fetch_add` and never reused.
 //! * Nothing here allocates from any heap, except the unwinders ([`TraceMethod::needs_guard`]),
 //!   which an allocator calls inside its re-entrancy guard.
 
@@ -212,19 +219,30 @@ impl Default for Frames {
     }
 }
 
-thread_local! {
-    /// This thread's stack, `(lowest, highest)` address, found once per thread (top 0: not yet
-    /// known; top 1: being found, or not found).
-    static STACK: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+/// Per-thread state of the capture: the stack's bounds and the recently interned traces.
+#[repr(C)]
+struct ThreadTraces {
+    /// This thread's stack, `(lowest, highest)` address, found once per thread (highest 0: not
+    /// yet known; 1: being found, or not found).
+    stack: Cell<(usize, usize)>,
+    /// Recently interned traces, by hash: most allocations come from a few sites, and this
+    /// saves the shared table's cache miss. A match of the 64-bit hash and of the outermost and
+    /// innermost addresses is trusted.
+    recent: [Cell<(u64, usize, u32)>; RECENT_WAYS],
 }
+
+// SAFETY: an unknown stack top and empty (all-zero) recent entries are the initial state.
+unsafe impl crate::tls::ZeroInit for ThreadTraces {}
+
+crate::tls::fast_thread_local!(
+    /// The calling thread's capture state (initial-exec TLS: no `__tls_get_addr`).
+    fn thread_traces() -> ThreadTraces;
+);
 
 /// Whether [`prepare_thread`] has run on this thread.
 #[inline(always)]
 pub fn thread_prepared() -> bool {
-    STACK
-        .try_with(Cell::get)
-        .ok()
-        .is_none_or(|(_, top)| top != 0)
+    thread_traces().stack.get().1 != 0
 }
 
 /// Records the calling thread's stack bounds, once per thread, before its first capture.
@@ -232,12 +250,22 @@ pub fn thread_prepared() -> bool {
 /// guard; a capture made meanwhile (by that nested allocation) finds the bounds still unknown
 /// (`1`) and returns no frames instead of recursing.
 pub fn prepare_thread() {
-    let _ = STACK.try_with(|stack| {
-        if stack.get().1 == 0 {
-            stack.set((0, 1));
-            stack.set(os::stack_bounds().unwrap_or((0, 1)));
-        }
-    });
+    let stack = &thread_traces().stack;
+    if stack.get().1 == 0 {
+        stack.set((0, 1));
+        stack.set(os::stack_bounds().unwrap_or((0, 1)));
+    }
+}
+
+/// The calling thread's own stack, `(lowest, highest)` address, whatever stack the thread
+/// runs on now (such as an alternate signal stack): as [`prepare_thread`] found it, or, on a
+/// thread that never captured a trace, asked of the system now (which may allocate: call it
+/// inside an allocator's re-entrancy guard). For a fault handler on the faulting thread.
+pub fn thread_stack() -> Option<(usize, usize)> {
+    match thread_traces().stack.get() {
+        (bottom, top) if top > 1 => Some((bottom, top)),
+        _ => os::stack_bounds(),
+    }
 }
 
 /// The part of the stack the calling thread runs on that a walk may read: from the current
@@ -246,7 +274,7 @@ pub fn prepare_thread() {
 /// (a stack the thread switched to by itself, or bounds not known yet) `None`.
 #[inline(always)]
 pub fn current_stack_bounds() -> Option<(usize, usize)> {
-    let (bottom, top) = STACK.try_with(Cell::get).unwrap_or((0, 0));
+    let (bottom, top) = thread_traces().stack.get();
     if top <= 1 {
         return None;
     }
@@ -293,7 +321,15 @@ fn capture_into(frames: &mut Frames, depth: usize, method: TraceMethod) {
         TraceMethod::Auto if frame_pointers_work() => walk_frame_pointers(frames, limit),
         TraceMethod::Auto => unwind_into(frames, limit),
         TraceMethod::FramePointers => walk_frame_pointers(frames, limit),
-        TraceMethod::Custom(walk) => custom_into(frames, limit, walk),
+        TraceMethod::Custom(walk) => {
+            if let Some(interning) = interning_walker(walk) {
+                for &address in frames_of(interning(depth)).addresses() {
+                    frames.push(address);
+                }
+                return;
+            }
+            custom_into(frames, limit, walk);
+        }
         TraceMethod::Unwinder => libgcc_into(frames, limit),
     }
 }
@@ -339,10 +375,15 @@ fn libgcc_into(frames: &mut Frames, limit: usize) {
 /// uses it as a general register), the walk reads only the live part of the stack and ends.
 #[inline(always)]
 fn walk_frame_pointers(frames: &mut Frames, limit: usize) {
-    let Some((mut low, high)) = current_stack_bounds() else {
+    let Some((low, high)) = current_stack_bounds() else {
         return;
     };
-    let mut fp = frame_pointer();
+    walk_chain(frames, frame_pointer(), low, high, limit);
+}
+
+/// Follows the frame-pointer chain from `fp`, reading only frame records inside `[low, high)`.
+#[inline(always)]
+fn walk_chain(frames: &mut Frames, mut fp: usize, mut low: usize, high: usize, limit: usize) {
     while frames.len < limit {
         if fp < low || fp % core::mem::align_of::<usize>() != 0 || fp > high.saturating_sub(16) {
             break;
@@ -359,6 +400,33 @@ fn walk_frame_pointers(frames: &mut Frames, limit: usize) {
         low = fp + 16;
         fp = caller_fp;
     }
+}
+
+/// The stack of a faulting thread, from its signal context: the faulting instruction `ip`
+/// first, then the return addresses of the frame-pointer chain from `bp`, read only within
+/// the calling thread's stack (`[sp, top)`, where `top` is known once [`prepare_thread`] ran;
+/// before that, only `ip`). `called`: `ip` is where a call through a bad pointer landed, so
+/// the return address is on top of the stack (`[sp]`). Called from a signal handler on the
+/// faulting thread: no allocation, no lock.
+pub fn capture_from_context(ip: usize, bp: usize, sp: usize, depth: usize, called: bool) -> Frames {
+    let mut frames = Frames::new();
+    if ip == 0 {
+        return frames;
+    }
+    frames.push(ip);
+    let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
+    let Some((bottom, top)) = thread_stack() else {
+        return frames;
+    };
+    if sp < bottom || sp >= top.saturating_sub(8) {
+        return frames;
+    }
+    if called && sp % 8 == 0 {
+        // SAFETY: `[sp, sp + 8)` is inside this thread's stack (checked above).
+        frames.push(unsafe { (sp as *const usize).read() });
+    }
+    walk_chain(&mut frames, bp, sp, top, limit);
+    frames
 }
 
 // ---- does the code have frame pointers? ----
@@ -432,17 +500,25 @@ fn probe_callee(caller: usize) -> bool {
 const TABLE_BITS: u32 = 20;
 const TABLE_LEN: usize = 1 << TABLE_BITS;
 const TABLE_MAX_FILL: usize = TABLE_LEN / 10 * 9;
+/// Words of the frame arena (reserved, mapped by the OS on first touch): 512 MiB, room for
+/// every trace the index can hold at the greatest depth.
+const ARENA_WORDS: usize = 1 << 26;
+/// A slot whose frames could not be stored (the arena is full): it matches no trace.
+const NO_FRAMES: u32 = u32::MAX;
 
+/// An index entry: 16 bytes, so that a table of a million traces is 16 MiB of address space
+/// and a new trace touches one line of it, not a page (the frames live in the arena).
 #[repr(C)]
 struct Slot {
     key: AtomicU64,
-    ready: AtomicU32,
+    /// Arena index of the first frame (0 while the frames are being written).
+    frames: AtomicU32,
     len: AtomicU32,
-    epoch: AtomicU32,
-    addresses: [AtomicUsize; MAX_FRAMES],
 }
 
-/// Inaccessible bytes on each side of the trace table.
+const _: () = assert!(core::mem::size_of::<Slot>() == 16);
+
+/// Inaccessible bytes on each side of the trace table and of the frame arena.
 pub const TABLE_GUARD: usize = 64 << 20;
 
 /// The current module epoch (see the module docs).
@@ -462,7 +538,16 @@ pub fn next_module_epoch() -> u32 {
 
 /// The module epoch a trace was captured in (0 for [`TraceId::NONE`]).
 pub fn epoch_of(id: TraceId) -> u32 {
-    slot_of(id).map_or(0, |slot| slot.epoch.load(Ordering::Relaxed))
+    let Some((_, frames)) = slot_of(id) else {
+        return 0;
+    };
+    let arena = ARENA.load(Ordering::Acquire);
+    if frames == NO_FRAMES || arena.is_null() {
+        return 0;
+    }
+    // SAFETY: a ready slot's epoch word, just before its frames, was stored in the arena
+    // (never unmapped) before the slot was published.
+    unsafe { (*arena.add(frames as usize - 1)).load(Ordering::Relaxed) as u32 }
 }
 
 /// The key of a stack in the current epoch: its hash, salted by the epoch (never 0).
@@ -478,12 +563,16 @@ fn key_of(addresses: &[usize]) -> (u64, u32) {
 
 static TABLE: AtomicPtr<Slot> = AtomicPtr::new(core::ptr::null_mut());
 static FILLED: AtomicUsize = AtomicUsize::new(0);
+/// The frame arena: frames of interned traces, packed, append-only; word 0 is unused.
+static ARENA: AtomicPtr<AtomicUsize> = AtomicPtr::new(core::ptr::null_mut());
+static ARENA_USED: AtomicUsize = AtomicUsize::new(1);
 
+/// Maps `bytes` between guard regions once into `cell` (another thread may win the race; its
+/// mapping is kept).
 #[cold]
-fn table_init() -> Option<NonNull<Slot>> {
-    let bytes = TABLE_LEN * core::mem::size_of::<Slot>();
+fn map_once<T>(cell: &AtomicPtr<T>, bytes: usize) -> Option<NonNull<T>> {
     let fresh = os::map_guarded(bytes, TABLE_GUARD)?;
-    match TABLE.compare_exchange(
+    match cell.compare_exchange(
         core::ptr::null_mut(),
         fresh.as_ptr().cast(),
         Ordering::AcqRel,
@@ -498,9 +587,51 @@ fn table_init() -> Option<NonNull<Slot>> {
     }
 }
 
+#[cold]
+fn table_init() -> Option<NonNull<Slot>> {
+    map_once(&TABLE, TABLE_LEN * core::mem::size_of::<Slot>())
+}
+
 #[inline]
 fn table() -> Option<NonNull<Slot>> {
     NonNull::new(TABLE.load(Ordering::Acquire)).or_else(table_init)
+}
+
+#[inline]
+fn arena() -> Option<NonNull<AtomicUsize>> {
+    NonNull::new(ARENA.load(Ordering::Acquire))
+        .or_else(|| map_once(&ARENA, ARENA_WORDS * core::mem::size_of::<usize>()))
+}
+
+/// Copies the epoch and `addresses` into the arena; the index of the first address (the epoch
+/// is in the word before it), or `NO_FRAMES` when the arena is full.
+fn store_frames(addresses: &[usize], epoch: u32) -> u32 {
+    let Some(arena) = arena() else {
+        return NO_FRAMES;
+    };
+    let words = addresses.len() + 1;
+    let start = ARENA_USED.fetch_add(words, Ordering::Relaxed);
+    if start + words > ARENA_WORDS {
+        return NO_FRAMES;
+    }
+    let values = core::iter::once(epoch as usize).chain(addresses.iter().copied());
+    for (offset, value) in values.enumerate() {
+        // SAFETY: `start + offset < ARENA_WORDS`, inside the mapped arena, and this range was
+        // handed to this thread alone by the `fetch_add`.
+        unsafe { (*arena.as_ptr().add(start + offset)).store(value, Ordering::Relaxed) };
+    }
+    (start + 1) as u32
+}
+
+/// The frames of a ready slot (`frames` loaded with `Acquire`).
+fn slot_frames(frames: u32, len: usize) -> &'static [AtomicUsize] {
+    let arena = ARENA.load(Ordering::Acquire);
+    if frames == NO_FRAMES || arena.is_null() {
+        return &[];
+    }
+    // SAFETY: a ready slot's frames were stored in the arena (never unmapped) before its
+    // `frames` field was published with `Release`.
+    unsafe { core::slice::from_raw_parts(arena.add(frames as usize), len) }
 }
 
 /// Hashes a stack: two independent xor-rotate lanes (one cycle per frame, no dependency on a
@@ -557,12 +688,9 @@ fn intern_hashed(addresses: &[usize], key: u64, epoch: u32) -> TraceId {
                 .is_ok()
             {
                 FILLED.fetch_add(1, Ordering::Relaxed);
-                for (cell, &address) in slot.addresses.iter().zip(addresses) {
-                    cell.store(address, Ordering::Relaxed);
-                }
+                let frames = store_frames(addresses, epoch);
                 slot.len.store(addresses.len() as u32, Ordering::Relaxed);
-                slot.epoch.store(epoch, Ordering::Relaxed);
-                slot.ready.store(1, Ordering::Release);
+                slot.frames.store(frames, Ordering::Release);
                 return TraceId(index as u32);
             }
             continue; // lost the race for this slot: look at it again
@@ -579,40 +707,45 @@ fn slot_matches(slot: &Slot, addresses: &[usize]) -> bool {
     // Another thread is writing this slot's frames; wait a little, then give up (a thread
     // forked away in the middle of an insert never finishes it: the child must not hang).
     let mut spins = 0u32;
-    while slot.ready.load(Ordering::Acquire) == 0 {
+    let frames = loop {
+        let frames = slot.frames.load(Ordering::Acquire);
+        if frames != 0 {
+            break frames;
+        }
         spins += 1;
         if spins > 1 << 20 {
             return false;
         }
         core::hint::spin_loop();
-    }
-    slot.len.load(Ordering::Relaxed) as usize == addresses.len()
-        && slot
-            .addresses
+    };
+    let len = slot.len.load(Ordering::Relaxed) as usize;
+    len == addresses.len()
+        && slot_frames(frames, len)
             .iter()
             .zip(addresses)
             .all(|(cell, &address)| cell.load(Ordering::Relaxed) == address)
 }
 
-/// The ready slot of an interned trace.
-fn slot_of(id: TraceId) -> Option<&'static Slot> {
+/// The ready slot of an interned trace, and the arena index of its frames.
+fn slot_of(id: TraceId) -> Option<(&'static Slot, u32)> {
     if !id.is_some() || id.0 as usize >= TABLE_LEN {
         return None;
     }
     let table = NonNull::new(TABLE.load(Ordering::Acquire))?;
     // SAFETY: in bounds of the never-unmapped table.
     let slot = unsafe { &*table.as_ptr().add(id.0 as usize) };
-    (slot.ready.load(Ordering::Acquire) != 0).then_some(slot)
+    let frames = slot.frames.load(Ordering::Acquire);
+    (frames != 0).then_some((slot, frames))
 }
 
 /// The frames of an interned trace (empty for [`TraceId::NONE`]).
 pub fn frames_of(id: TraceId) -> Frames {
     let mut frames = Frames::new();
-    let Some(slot) = slot_of(id) else {
+    let Some((slot, stored)) = slot_of(id) else {
         return frames;
     };
     let len = slot.len.load(Ordering::Relaxed) as usize;
-    for cell in &slot.addresses[..len] {
+    for cell in slot_frames(stored, len) {
         frames.push(cell.load(Ordering::Relaxed));
     }
     frames
@@ -624,39 +757,62 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
     if depth == 0 {
         return TraceId::NONE;
     }
+    if let TraceMethod::Custom(walk) = method {
+        if let Some(interning) = interning_walker(walk) {
+            return interning(depth);
+        }
+    }
     let mut frames = Frames::new();
     capture_into(&mut frames, depth, method);
-    let addresses = frames.addresses();
+    intern_addresses(frames.addresses())
+}
+
+/// A custom walker's interning twin (see [`register_interning_walker`]).
+static INTERNING_WALKER: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+
+/// Registers `interning` as the twin of the custom walker `walk`: where a GPA is configured
+/// with `TraceMethod::Custom(walk)`, [`capture_id`] calls `interning(depth)` instead, which
+/// returns the interned trace of that depth itself (the C ABI's caching unwinder, which
+/// remembers the ids of recent walks and skips the allocator's own frames). One twin per
+/// process.
+pub fn register_interning_walker(walk: fn(&mut [usize]) -> usize, interning: fn(usize) -> TraceId) {
+    INTERNING_WALKER[1].store(interning as usize, Ordering::Relaxed);
+    INTERNING_WALKER[0].store(walk as usize, Ordering::Release);
+}
+
+/// The interning twin registered for `walk`, if any.
+#[inline]
+fn interning_walker(walk: fn(&mut [usize]) -> usize) -> Option<fn(usize) -> TraceId> {
+    let registered = INTERNING_WALKER[0].load(Ordering::Acquire);
+    if registered == 0 || registered != walk as usize {
+        return None;
+    }
+    let twin = INTERNING_WALKER[1].load(Ordering::Relaxed);
+    // SAFETY: only `register_interning_walker` stores here, a `fn(usize) -> TraceId`, before
+    // it publishes the walker it belongs to.
+    Some(unsafe { core::mem::transmute::<usize, fn(usize) -> TraceId>(twin) })
+}
+
+/// Interns the return addresses of a trace (innermost first): its id, from the calling
+/// thread's cache of recent traces or the shared table.
+pub fn intern_addresses(addresses: &[usize]) -> TraceId {
     if addresses.is_empty() {
         return TraceId::NONE;
     }
     let (key, epoch) = key_of(addresses);
     let check = addresses[0] ^ addresses[addresses.len() - 1];
     let way = (key as usize >> 3) & (RECENT_WAYS - 1);
-    let cached = RECENT
-        .try_with(|recent| {
-            let (cached_key, cached_check, id) = recent[way].get();
-            (cached_key == key && cached_check == check).then_some(id)
-        })
-        .ok()
-        .flatten();
-    if let Some(id) = cached {
+    let recent = &thread_traces().recent[way];
+    let (cached_key, cached_check, id) = recent.get();
+    if cached_key == key && cached_check == check {
         return TraceId(id);
     }
     let id = intern_hashed(addresses, key, epoch);
-    let _ = RECENT.try_with(|recent| recent[way].set((key, check, id.0)));
+    recent.set((key, check, id.0));
     id
 }
 
 const RECENT_WAYS: usize = 256;
-
-thread_local! {
-    /// This thread's recently interned traces, by hash: most allocations come from a few
-    /// sites, and this saves the shared table's cache miss. A match of the 64-bit hash and of
-    /// the outermost and innermost addresses is trusted.
-    static RECENT: [Cell<(u64, usize, u32)>; RECENT_WAYS] =
-        const { [const { Cell::new((0, 0, 0)) }; RECENT_WAYS] };
-}
 
 #[cfg(test)]
 mod tests {
@@ -680,6 +836,12 @@ mod tests {
     }
 
     #[test]
+    fn unwinder_captures_too() {
+        let id = capture_id(4, TraceMethod::Unwinder);
+        assert!(frames_of(id).addresses().len() >= 2);
+    }
+
+    #[test]
     fn a_new_module_epoch_gives_equal_stacks_a_new_entry() {
         let mut frames = Frames::new();
         for address in [0x1000_usize, 0x2000, 0x3000] {
@@ -693,11 +855,5 @@ mod tests {
         assert_ne!(before, after);
         assert!(epoch_of(before) <= ended && epoch_of(after) > ended);
         assert_eq!(frames_of(after).addresses(), frames.addresses());
-    }
-
-    #[test]
-    fn unwinder_captures_too() {
-        let id = capture_id(4, TraceMethod::Unwinder);
-        assert!(frames_of(id).addresses().len() >= 2);
     }
 }

@@ -60,6 +60,13 @@ static GPA_DEBUG: GeneralPurposeAllocator = GeneralPurposeAllocator::with_config
     ..Config::new()
 });
 
+static GPA_GUARD_SAMPLE: GeneralPurposeAllocator = GeneralPurposeAllocator::with_config(Config {
+    safety: false,
+    stack_trace_frames: 0,
+    guard_sample: 1000,
+    ..Config::new()
+});
+
 const fn entry(name: &'static str, about: &'static str, bench: &'static dyn Bench) -> Entry {
     Entry { name, about, bench }
 }
@@ -72,6 +79,7 @@ pub static ALL: &[Entry] = &[
     entry("jemalloc", "tikv_jemallocator::Jemalloc", &Under(&JEMALLOC)),
     entry("gpa-fast", "gpa GPA, safety off, no traces", &Under(&GPA_FAST)),
     entry("gpa-debug", "gpa GPA, safety on, 6-frame traces", &Under(&GPA_DEBUG)),
+    entry("gpa-guard-sample1000", "gpa GPA fast, about 1 in 1000 blocks guarded", &Under(&GPA_GUARD_SAMPLE)),
 ];
 
 /// The allocator named `name`.

@@ -27,6 +27,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod allocators;
+pub mod cbench;
 pub mod harness;
 pub mod rng;
 pub mod sys;

@@ -144,6 +144,17 @@ pub fn targets(cells: &[Cell]) -> String {
             line(format!("{alloc} {workload} vs {BASELINE}"), r, bound);
         }
     }
+    // Sampled guard mode is cheap enough to leave on: within 1.1x of fast mode.
+    for workload in ["mixed-1t", "mixed-2t"] {
+        let sampled = find(cells, workload, "gpa-guard-sample1000");
+        if let (Some(sampled), Some(fast)) = (sampled, find(cells, workload, "gpa-fast")) {
+            line(
+                format!("gpa-guard-sample1000 {workload} vs gpa-fast"),
+                sampled.median() / fast.median(),
+                1.1,
+            );
+        }
+    }
     // "Faster than glibc on every workload": the GPA's median over the system allocator's.
     for c in cells
         .iter()

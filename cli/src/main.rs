@@ -70,6 +70,21 @@ pub(crate) struct RunArgs {
     /// on stderr (at most 16) where glibc would abort; the heap stays intact.
     #[arg(long)]
     pub(crate) fast: bool,
+    /// Guard mode: check mode with every block against an inaccessible guard page, so reads
+    /// and writes past the end and uses after free are reported at the access.
+    #[arg(long, conflicts_with = "fast")]
+    pub(crate) guard: bool,
+    /// Guard about one allocation in N (with check or fast mode).
+    #[arg(long, value_name = "N")]
+    pub(crate) guard_sample: Option<usize>,
+    /// Guarded blocks start against their guard page (underflows fault); implies --guard
+    /// without --guard-sample.
+    #[arg(long)]
+    pub(crate) guard_underflow: bool,
+    /// Bytes of freed blocks kept from reuse (suffixes k, m, g): guarded blocks' quarantine
+    /// (default 1g, address space only) and, in check mode, each thread's (default 256k).
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) quarantine: Option<String>,
     /// Make allocations fail once live blocks total more than BYTES (suffixes k, m, g).
     #[arg(long, value_name = "BYTES")]
     pub(crate) memory_limit: Option<String>,

@@ -102,7 +102,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     };
     command
         .env("LD_PRELOAD", preload)
-        .env("GPA_MODE", if args.fast { "fast" } else { "check" })
+        .env("GPA_MODE", mode(args))
         .env("GPA_FRAMES", args.frames.to_string())
         .env("GPA_REPORT_DIR", &report_dir)
         .env_remove("GPA_LOG")
@@ -110,6 +110,15 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     crate::leaks::apply(&args.leaks, &mut command)?;
     if let Some(limit) = &args.memory_limit {
         command.env("GPA_MEMORY_LIMIT", limit);
+    }
+    if let Some(every) = args.guard_sample {
+        command.env("GPA_GUARD_SAMPLE", every.to_string());
+    }
+    if args.guard_underflow {
+        command.env("GPA_GUARD_UNDERFLOW", "1");
+    }
+    if let Some(bytes) = &args.quarantine {
+        command.env("GPA_QUARANTINE", bytes);
     }
     crate::profile::prepare(args, &mut command);
     let started = command.spawn().and_then(|mut child| {
@@ -258,5 +267,16 @@ fn exit_code(status: std::process::ExitStatus) -> u8 {
         (Some(code), _) => code as u8,
         (None, Some(signal)) => 128u8.wrapping_add(signal as u8),
         _ => 1,
+    }
+}
+
+/// `GPA_MODE` for the options given.
+fn mode(args: &RunArgs) -> &'static str {
+    if args.fast {
+        "fast"
+    } else if args.guard || (args.guard_underflow && args.guard_sample.is_none()) {
+        "guard"
+    } else {
+        "check"
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! # Design
 //! A request is rounded up to whole OS pages and mapped with `mmap`. Alignments above the OS
-//! page size are met by mapping `len + alignment - page` bytes and unmapping the unaligned head
-//! and the unused tail, so no address space is kept beyond the block. Resize shrinks by
+//! page size are met by `os::map_aligned` (an aligned address hint, else mapping
+//! `len + alignment - page` bytes and unmapping the unaligned head and the unused tail), so no
+//! address space is kept beyond the block. Resize shrinks by
 //! unmapping the tail and grows with a non-moving `mremap`; remap may move the mapping with
 //! `mremap(MREMAP_MAYMOVE)` when the alignment is no more than a page (the kernel keeps only
 //! page alignment). It is stateless, so it is `Copy`, `Sync` and free to construct, and it is
@@ -74,22 +75,7 @@ unsafe impl RawAllocator for PageAllocator {
         if layout.align() <= page {
             return os::map(len);
         }
-        let padded = len.checked_add(layout.align() - page)?;
-        let start = os::map(padded)?;
-        let aligned = (start.as_ptr() as usize + layout.align() - 1) & !(layout.align() - 1);
-        let head = aligned - start.as_ptr() as usize;
-        let tail = padded - head - len;
-        // SAFETY: head and tail are page-aligned, page-multiple parts of the mapping just
-        // made, outside the block we return.
-        unsafe {
-            if head != 0 {
-                os::unmap(start, head);
-            }
-            if tail != 0 {
-                os::unmap(NonNull::new_unchecked((aligned + len) as *mut u8), tail);
-            }
-        }
-        NonNull::new(aligned as *mut u8)
+        os::map_aligned(len, layout.align())
     }
 
     unsafe fn resize(&self, memory: NonNull<u8>, layout: Layout, new_len: usize) -> bool {

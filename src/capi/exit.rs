@@ -33,8 +33,9 @@
 //! (interposed, `process::exit_now`), at `quick_exit`, on a fatal signal, and, without the
 //! leak verdict, before an `exec` replaces the image ([`report_before_exec`]). glibc's
 //! exit-time frees flush stdio; at `_exit` and `quick_exit`, which must not, the streams'
-//! unwritten bytes are discarded first (as those calls would). A crash report stops no thread
-//! and frees nothing (the crashing thread may hold a lock, its state is suspect).
+//! unwritten bytes are discarded first (as those calls would). A crash report stops no thread,
+//! frees nothing and scans nothing (the crashing thread may hold a lock, its state is suspect;
+//! see "The crash report").
 //!
 //! The JSON object is [`Report::to_json`]'s (`findings`) plus `pid`, `program`,
 //! `leak_summary` (`definite`, `indirect`, `possible`, `reachable`, `suppressed`: each
@@ -44,6 +45,29 @@
 //! `reachable_blocks`/`reachable_bytes`. A `leak` finding is a loss record: `leak_kind`,
 //! `count` (blocks), `size` (direct plus indirect bytes), `direct_bytes`, `indirect_bytes`,
 //! `loss_record`, `loss_records`, `error`, and `suppression` when generated.
+//!
+//! # The crash report
+//! [`register_crash_report`] installs the fault handler (`os::signal`) for `SIGSEGV`,
+//! `SIGBUS`, `SIGABRT`, `SIGFPE` and `SIGILL`, with [`on_fatal_signal`] as its hook. A memory
+//! fault on a guarded block, on a freed large block's held range or past a large block
+//! becomes a finding (`gpa::fault`) with the faulting access's stack, unwound from the signal
+//! context by the caching unwinder ([`crate::trace::unwind::capture_from`]); a fault whose
+//! instruction lies in this library is an `internal_error`. Then the report is written (the
+//! findings recorded so far plus that one, unless suppressed; leaks are not checked: the
+//! process did not end normally) and the process ends as the signal would have (`gpa run` shows 128 + N). Any
+//! other signal goes to the program's own handler when it installed one before us, unchanged;
+//! otherwise the report of the findings so far is written before the default action.
+//!
+//! The crash path takes no lock the interrupted thread may hold: the GPA's findings and the
+//! front guards' findings are taken with try-locks (skipped when busy), the symbolizer's locks
+//! are only tried (`report::symbolize::enter_crash_report`), and everything it
+//! allocates comes from the internal heap's lock-free emergency reserve
+//! (`gpa::enter_emergency_allocation`). The program's C stdio buffers are flushed so that its
+//! output before the crash is not lost: `fflush(NULL)` is not async-signal-safe (it waits for
+//! every stream's lock, and the crash may have happened inside `printf`), so `stdout` and
+//! `stderr` are flushed only if `ftrylockfile` succeeds (it does when this thread already
+//! holds the lock, as after a fault inside `printf`, which then writes what the stream holds
+//! so far); other streams are left unflushed, as the default action would leave them.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::io::Write;
@@ -54,8 +78,9 @@ use super::scan;
 use super::settings::{self, Settings};
 use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
 use crate::leakcheck::{self, KindSet, Maps, Totals};
+use crate::os::signal::{Fault, Verdict as SignalVerdict};
 use crate::report::suppress::{self, StackFrame, Suppressions};
-use crate::report::{self, FindingKind, RawFinding, Report};
+use crate::report::{self, Access, FindingKind, RawFinding, Report};
 use crate::trace::TraceId;
 
 static REPORTED: AtomicBool = AtomicBool::new(false);
@@ -123,38 +148,153 @@ const FATAL_SIGNALS: [libc::c_int; 5] = [
     libc::SIGILL,
 ];
 
-/// Installs the crash report for fatal signals whose action is still the default (the
-/// program may install its own handlers later; those then win).
+/// Installs the crash report for fatal signals (see the module documentation); handlers the
+/// program installed before stay in charge of the signals that are not gpa's. A handler the
+/// program installs later replaces ours.
 pub fn register_crash_report() {
-    for signal in FATAL_SIGNALS {
-        // SAFETY: `sigaction` with a zeroed, then filled, action; querying first leaves any
-        // handler installed before us in place.
-        unsafe {
-            let mut current: libc::sigaction = core::mem::zeroed();
-            if libc::sigaction(signal, core::ptr::null(), &mut current) != 0
-                || current.sa_sigaction != libc::SIG_DFL
-            {
-                continue;
-            }
-            let mut action: libc::sigaction = core::mem::zeroed();
-            action.sa_sigaction = on_fatal_signal as extern "C" fn(libc::c_int) as usize;
-            action.sa_flags = libc::SA_RESETHAND | libc::SA_NODEFER;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(signal, &action, core::ptr::null_mut());
+    crate::os::signal::install(&FATAL_SIGNALS, on_fatal_signal, true);
+}
+
+/// The fault handler's hook: a fault gpa can attribute becomes a finding and the report ends
+/// the process; see the module documentation.
+pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
+    let state = super::state();
+    let gpa = &state.gpa;
+    let mut finding = None;
+    if fault.is_memory_fault() {
+        let access = crate::gpa::fault::access_of(fault);
+        let size = fault.access_size.unwrap_or(0);
+        finding = gpa
+            .fault_finding(fault.address, access, size, fault.fetch)
+            .or_else(|| internal_error(fault, access, size));
+    }
+    let checked = state.settings.mode.checks();
+    if finding.is_none() && (!checked || !crate::os::signal::previous_is_default(fault.signal)) {
+        return SignalVerdict::NotOurs;
+    }
+    // From here on the process ends: allocate without waiting for a lock the interrupted
+    // thread may hold (the unwinder's rule cache allocates too).
+    crate::gpa::enter_emergency_allocation();
+    let _inside = InsideAllocator::enter();
+    if let Some(finding) = finding.as_mut() {
+        finding.site_trace = access_trace(fault, state.settings.frames);
+        // A block's finding is in the GPA's terms (its start, padded size); an internal
+        // error's address is the faulting one.
+        if gpa.config().safety && finding.kind != FindingKind::InternalError {
+            *finding = guard::to_user(gpa, *finding);
         }
+    }
+    crash_report(finding, fault.signal);
+    SignalVerdict::Reported
+}
+
+/// A fault whose instruction is in this library's own code: gpa itself went wrong.
+fn internal_error(fault: &Fault, access: Option<Access>, size: usize) -> Option<RawFinding> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let own = crate::os::object_containing(on_fatal_signal as *const () as usize)?;
+        if crate::os::object_containing(fault.ip) != Some(own) {
+            return None;
+        }
+        let mut finding = RawFinding::new(FindingKind::InternalError, fault.address);
+        finding.access = Some(access.unwrap_or(Access::Read));
+        finding.access_size = size;
+        finding.offset = Some(0);
+        Some(finding)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (fault, access, size);
+        None
     }
 }
 
-/// Writes the report, then lets the signal take its default action. Not async-signal-safe
-/// (it symbolizes and writes files), like other tools' crash reports: an alarm ends the
-/// process if the report cannot finish (say, the crash happened while a lock was held).
-extern "C" fn on_fatal_signal(signal: libc::c_int) {
-    // SAFETY: `alarm` and `raise` are async-signal-safe; SA_RESETHAND restored the default
-    // action, so the raise ends the process with this signal.
-    unsafe { libc::alarm(10) };
-    report_at_end(Ending::Signal(signal));
-    // SAFETY: as above.
-    unsafe { libc::raise(signal) };
+/// The faulting access's stack, unwound from the signal context.
+fn access_trace(fault: &Fault, frames: usize) -> TraceId {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut addresses = [0usize; crate::trace::MAX_FRAMES];
+        let limit = (frames.max(1) + crate::trace::SKIP_BUDGET).min(addresses.len());
+        let count = if fault.fetch && fault.sp != 0 && limit > 1 {
+            // Code ran from data (a call through a bad pointer): no unwind information there;
+            // the call's return address is on top of the stack.
+            // SAFETY: `sp` is the faulting thread's stack pointer: mapped and readable.
+            let caller = unsafe { (fault.sp as *const usize).read() };
+            addresses[0] = fault.ip;
+            1 + crate::trace::unwind::capture_from(
+                caller,
+                fault.sp + 8,
+                fault.bp,
+                &mut addresses[1..limit],
+            )
+        } else {
+            crate::trace::unwind::capture_from(
+                fault.ip,
+                fault.sp,
+                fault.bp,
+                &mut addresses[..limit],
+            )
+        };
+        crate::trace::intern_addresses(&addresses[..count])
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        crate::gpa::fault::access_trace(fault, frames)
+    }
+}
+
+/// Writes the report after a fatal signal: the findings so far (taken without waiting for a
+/// lock) plus `extra`, after flushing the program's stdio. Once per process.
+fn crash_report(extra: Option<RawFinding>, signal: libc::c_int) {
+    if !process::is_original_process() || REPORTED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    crate::gpa::enter_emergency_allocation();
+    report::symbolize::enter_crash_report();
+    let _inside = InsideAllocator::enter();
+    flush_c_stdio();
+    let state = super::state();
+    let gpa = &state.gpa;
+    let recorded = Recorded {
+        gpa: gpa.try_take_raw_findings().unwrap_or_default(),
+        guard: guard::try_take_findings(),
+        family: super::family::try_take_findings(),
+    };
+    let (suppressions, warnings) = load_suppressions(&state.settings);
+    let mut outcome = Outcome::new(&state.settings, warnings);
+    outcome.leaks_checked = false;
+    let raw = recorded.merged(gpa, extra);
+    add_findings(
+        &mut outcome,
+        raw,
+        &state.settings,
+        &suppressions,
+        &Maps::read(),
+    );
+    write_outputs(&outcome, Ending::Signal(signal));
+}
+
+extern "C" {
+    static stdout: *mut libc::FILE;
+    static stderr: *mut libc::FILE;
+    fn ftrylockfile(stream: *mut libc::FILE) -> libc::c_int;
+    fn funlockfile(stream: *mut libc::FILE);
+    fn fflush_unlocked(stream: *mut libc::FILE) -> libc::c_int;
+}
+
+/// Flushes the C library's `stdout` and `stderr` if their locks can be taken without waiting
+/// (see the module documentation).
+fn flush_c_stdio() {
+    // SAFETY: glibc's `stdout`/`stderr` are valid streams (or null if closed by the program);
+    // a stream is flushed only while we hold its lock.
+    unsafe {
+        for stream in [stdout, stderr] {
+            if !stream.is_null() && ftrylockfile(stream) == 0 {
+                fflush_unlocked(stream);
+                funlockfile(stream);
+            }
+        }
+    }
 }
 
 extern "C" fn at_exit(_: *mut libc::c_void) {
@@ -227,6 +367,8 @@ pub struct Outcome {
     pub threads: (usize, usize),
     /// Problems reading suppression files.
     pub warnings: std::vec::Vec<String>,
+    /// Whether leaks were looked for (not after a fatal signal).
+    pub leaks_checked: bool,
 }
 
 impl Outcome {
@@ -243,6 +385,7 @@ impl Outcome {
             error_kinds: settings.error_kinds,
             threads: (0, 0),
             warnings,
+            leaks_checked: true,
         }
     }
 }
@@ -256,7 +399,25 @@ fn add_recorded_findings(
     suppressions: &Suppressions,
     maps: &Maps,
 ) {
-    for (raw, total) in recorded_findings(gpa) {
+    add_findings(
+        outcome,
+        recorded_findings(gpa),
+        settings,
+        suppressions,
+        maps,
+    );
+}
+
+/// Adds `findings` (merged, each with the bytes of its blocks) to the outcome, each unless
+/// suppressed, with a generated suppression entry when asked for.
+fn add_findings(
+    outcome: &mut Outcome,
+    findings: std::vec::Vec<(RawFinding, usize)>,
+    settings: &Settings,
+    suppressions: &Suppressions,
+    maps: &Maps,
+) {
+    for (raw, total) in findings {
         let trace = if raw.site_trace.is_some() {
             raw.site_trace
         } else {
@@ -448,24 +609,53 @@ fn stack_view(stack: &[OwnedFrame]) -> std::vec::Vec<StackFrame<'_>> {
 /// families'), each once, those of one site merged; the records are cleared. The second
 /// element is the bytes of all the merged blocks.
 fn recorded_findings(gpa: &GeneralPurposeAllocator) -> std::vec::Vec<(RawFinding, usize)> {
-    let mut raw: std::vec::Vec<RawFinding> = std::vec::Vec::new();
-    let gpa_findings = gpa
-        .take_raw_findings()
-        .into_iter()
-        .map(|finding| guard::to_user(gpa, finding));
-    let own_findings = guard::take_findings()
-        .into_iter()
-        .chain(super::family::take_findings());
-    for finding in gpa_findings.chain(own_findings) {
-        // Each finding once: the live-block walk re-checks canaries every time it runs.
-        if !raw
-            .iter()
-            .any(|seen| seen.kind == finding.kind && seen.address == finding.address)
+    let recorded = Recorded {
+        gpa: gpa.take_raw_findings(),
+        guard: guard::take_findings(),
+        family: super::family::take_findings(),
+    };
+    recorded.merged(gpa, None)
+}
+
+/// The raw findings of the GPA, the front guards and the allocation families.
+struct Recorded {
+    gpa: std::vec::Vec<RawFinding>,
+    guard: std::vec::Vec<RawFinding>,
+    family: std::vec::Vec<RawFinding>,
+}
+
+impl Recorded {
+    /// Each finding once (plus `extra`, a fault's), in the program's terms, those of one site
+    /// merged, each with the bytes of its blocks.
+    fn merged(
+        self,
+        gpa: &GeneralPurposeAllocator,
+        extra: Option<RawFinding>,
+    ) -> std::vec::Vec<(RawFinding, usize)> {
+        let pads = gpa.config().safety;
+        let gpa_findings = self.gpa.into_iter().map(|finding| {
+            if pads {
+                guard::to_user(gpa, finding)
+            } else {
+                finding
+            }
+        });
+        let mut raw: std::vec::Vec<RawFinding> = std::vec::Vec::new();
+        for finding in gpa_findings
+            .chain(self.guard)
+            .chain(self.family)
+            .chain(extra)
         {
-            raw.push(finding);
+            // Each finding once: the live-block walk re-checks canaries every time it runs.
+            if !raw
+                .iter()
+                .any(|seen| seen.kind == finding.kind && seen.address == finding.address)
+            {
+                raw.push(finding);
+            }
         }
+        merge_same_site(raw)
     }
-    merge_same_site(raw)
 }
 
 /// Findings of one kind with the same traces (say, every block of one allocation site
@@ -574,7 +764,9 @@ pub fn to_text(outcome: &Outcome) -> String {
     if outcome.report.findings.is_empty() {
         return text;
     }
-    text.push_str(&outcome.totals.to_text());
+    if outcome.leaks_checked {
+        text.push_str(&outcome.totals.to_text());
+    }
     if outcome.suppressed_findings != 0 {
         text.push_str(&format!(
             "info(gpa): {} other finding(s) suppressed\n",
@@ -610,7 +802,12 @@ fn env_path(saved: &settings::SavedPath) -> Option<std::path::PathBuf> {
 /// Writes the report where start-up settings said: a `report` event with the JSON and text
 /// beside it under `gpa run`, else `GPA_JSON` and `GPA_LOG` (or stderr).
 fn write_outputs(outcome: &Outcome, ending: Ending) {
-    let text = to_text(outcome);
+    let mut text = to_text(outcome);
+    if let (Ending::Signal(signal), false) = (ending, text.is_empty()) {
+        text.push_str(&format!(
+            "info(gpa): the process was ended by signal {signal}; leaks were not checked\n"
+        ));
+    }
     let mut json = to_json(outcome);
     json["ended"] = ending.name().into();
     if let Some(dir) = settings::REPORT_DIR.get() {

@@ -188,6 +188,15 @@ pub fn take_findings() -> std::vec::Vec<RawFinding> {
     findings
 }
 
+/// As [`take_findings`], but empty instead of waiting when the record's lock is taken (for a
+/// crash report).
+pub fn try_take_findings() -> std::vec::Vec<RawFinding> {
+    let mut findings = guard::try_take_recorded(&FINDINGS);
+    let _inside = InsideAllocator::enter();
+    findings.retain(|finding| !explained_by_another_runtime(finding));
+    findings
+}
+
 /// Whether a mismatch is only apparent: a copy of `operator new`/`operator delete` other than
 /// gpa's (a library linked with `-static-libstdc++`, or one loaded with `RTLD_DEEPBIND` that
 /// binds to libstdc++'s own) allocates with `malloc` and frees with `free`, so a block of its
@@ -220,6 +229,8 @@ fn explained_by_another_runtime(finding: &RawFinding) -> bool {
 }
 
 fn site_trace(gpa: &GeneralPurposeAllocator) -> crate::trace::TraceId {
+    // The unwinder may allocate (a new unwind rule): on the internal heap.
+    let _inside = InsideAllocator::enter();
     crate::trace::capture_id(gpa.config().stack_trace_frames, gpa.config().trace_method)
 }
 

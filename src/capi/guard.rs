@@ -43,7 +43,7 @@
 use core::alloc::{GlobalAlloc, Layout};
 use std::sync::Mutex;
 
-use crate::gpa::{GeneralPurposeAllocator, InsideAllocator, LiveBlock};
+use crate::gpa::{all_bytes_are, BlockInfo, GeneralPurposeAllocator, InsideAllocator, LiveBlock};
 use crate::report::{FindingKind, RawFinding};
 
 /// Guard bytes in front of a block with alignment 32 or less.
@@ -64,6 +64,20 @@ pub fn pad_for(align: usize) -> usize {
     align.max(FRONT)
 }
 
+/// The alignment of the GPA block behind `size` user bytes at `align`: `align` (16 or more),
+/// except in guard mode for a `malloc` of fewer than 16 bytes: its size rounded up to a power
+/// of two (the most any object of that size needs), so that the block's end touches its guard
+/// page. The pad is a multiple of 16, so the user pointer keeps that alignment.
+#[inline]
+pub fn block_align(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> usize {
+    let usual = super::MIN_ALIGN;
+    if gpa.config().guard && align <= usual && size < usual {
+        size.max(1).next_power_of_two()
+    } else {
+        align.max(usual)
+    }
+}
+
 /// Allocates `size` user bytes at `align` with a front guard; null on failure.
 #[inline]
 pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u8 {
@@ -71,7 +85,7 @@ pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u
     let Some(total) = size.checked_add(pad) else {
         return core::ptr::null_mut();
     };
-    let Ok(layout) = Layout::from_size_align(total, align.max(super::MIN_ALIGN)) else {
+    let Ok(layout) = Layout::from_size_align(total, block_align(gpa, size, align)) else {
         return core::ptr::null_mut();
     };
     // SAFETY: a valid layout of non-zero size.
@@ -132,6 +146,10 @@ pub struct Found {
     pub pad: usize,
     /// Still allocated (else freed and remembered by the GPA).
     pub live: bool,
+    /// What the GPA keeps about the live block (as [`GeneralPurposeAllocator::block_info`]
+    /// would say, without a second lookup); `None` for a freed block or one of the GPA's
+    /// internal heap.
+    pub info: Option<BlockInfo>,
 }
 
 /// The GPA block (live or freed) whose user pointer is `user`, if it is one.
@@ -140,10 +158,22 @@ pub fn find(gpa: &GeneralPurposeAllocator, user: *mut u8) -> Option<Found> {
     let address = user as usize;
     let info = gpa.block_containing(address.checked_sub(1)?)?;
     let pad = pad_for(info.align);
-    (info.start.checked_add(pad) == Some(address)).then_some(Found {
+    (info.start.checked_add(pad) == Some(address)).then(|| Found {
         base: info.start as *mut u8,
         pad,
         live: info.live,
+        info: match info.tag {
+            Some(tag) if info.live => {
+                Layout::from_size_align(info.size, info.align)
+                    .ok()
+                    .map(|layout| BlockInfo {
+                        layout,
+                        tag,
+                        alloc_trace: info.alloc_trace,
+                    })
+            }
+            _ => None,
+        },
     })
 }
 
@@ -167,8 +197,16 @@ pub fn unknown_base(user: *mut u8) -> *mut u8 {
 /// `base` is a live block of at least `pad` bytes.
 #[inline]
 pub unsafe fn intact(base: *const u8, pad: usize, tag: u8) -> bool {
+    let base = base as usize;
+    if tag & COOKIE_TAG != 0 && pad >= COOKIE {
+        let fill = pad - COOKIE;
+        // SAFETY: caller contract: `[base, base + pad)` is readable.
+        return unsafe {
+            all_bytes_are(base, fill, GUARD) && all_bytes_are(base + fill, COOKIE, 0)
+        };
+    }
     // SAFETY: caller contract.
-    unsafe { first_changed(base, pad, tag) }.is_none()
+    unsafe { all_bytes_are(base, pad, GUARD) }
 }
 
 /// The index of the first guard byte that changed: the lowest address, which is the farthest
@@ -196,7 +234,20 @@ unsafe fn first_changed(base: *const u8, pad: usize, tag: u8) -> Option<usize> {
 /// `base` is a live block of at least `pad` bytes.
 #[inline]
 pub unsafe fn check(gpa: &GeneralPurposeAllocator, base: *mut u8, pad: usize) {
-    let tag = tag_of(gpa, base);
+    // SAFETY: caller contract.
+    unsafe { check_tagged(gpa, base, pad, tag_of(gpa, base)) }
+}
+
+/// [`check`] for a block whose tag the caller has already looked up.
+///
+/// # Safety
+/// As for [`check`].
+#[inline]
+pub unsafe fn check_tagged(gpa: &GeneralPurposeAllocator, base: *mut u8, pad: usize, tag: u8) {
+    // SAFETY: caller contract.
+    if unsafe { intact(base, pad, tag) } {
+        return;
+    }
     // SAFETY: caller contract.
     if let Some(index) = unsafe { first_changed(base, pad, tag) } {
         report_underflow(gpa, base as usize, pad, index);
@@ -214,6 +265,16 @@ fn report_underflow(gpa: &GeneralPurposeAllocator, base: usize, pad: usize, inde
         finding.alloc_trace = info.alloc_trace;
     }
     finding.offset = Some(index as isize - pad as isize);
+    let frames = gpa.config().stack_trace_frames;
+    finding.site_trace = crate::trace::capture_id(frames, gpa.config().trace_method);
+    record(finding);
+}
+
+/// Records an invalid free of `user`, a pointer that has no base to hand the GPA (the address
+/// `FRONT` itself, whose base would be null).
+pub fn invalid_free_without_base(gpa: &GeneralPurposeAllocator, user: *mut u8) {
+    let _inside = InsideAllocator::enter();
+    let mut finding = RawFinding::new(FindingKind::InvalidFree, user as usize);
     let frames = gpa.config().stack_trace_frames;
     finding.site_trace = crate::trace::capture_id(frames, gpa.config().trace_method);
     record(finding);
@@ -257,6 +318,24 @@ pub fn check_live(gpa: &GeneralPurposeAllocator, blocks: &[LiveBlock]) {
             finding.offset = Some(index as isize - pad as isize);
             record(finding);
         }
+    }
+}
+
+/// This module's findings, if their lock is free (for a crash report); the record is cleared.
+pub fn try_take_findings() -> std::vec::Vec<RawFinding> {
+    try_take_recorded(&FINDINGS)
+}
+
+/// As [`take_recorded`], but empty instead of waiting when the list's lock is taken (for a
+/// crash report: the interrupted thread may hold it).
+pub fn try_take_recorded(list: &Mutex<std::vec::Vec<RawFinding>>) -> std::vec::Vec<RawFinding> {
+    let _inside = InsideAllocator::enter();
+    match list.try_lock() {
+        Ok(mut findings) => core::mem::take(&mut *findings),
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+            core::mem::take(&mut *poisoned.into_inner())
+        }
+        Err(std::sync::TryLockError::WouldBlock) => std::vec::Vec::new(),
     }
 }
 

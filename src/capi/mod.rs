@@ -12,11 +12,17 @@
 //! is busy (re-entrant ones) to its internal heap. `pthread_atfork` handlers hold every GPA
 //! lock across `fork`, so a child of a multithreaded program can allocate.
 //!
-//! Two modes: **check** (safety, traces through the system unwinder since C programs have no
+//! Three modes: **check** (safety, traces through the system unwinder since C programs have no
 //! frame pointers, a guard in front of every block for underflows ([`guard`]), each block's
 //! allocation family checked when it is released ([`family`]: C++ `operator new`/`delete`),
-//! findings recorded and reported at exit with a conservative leak scan, [`scan`], [`exit`])
-//! and **fast** (no checks, no traces, no report: the GPA's blocks as they are). In both,
+//! findings recorded and reported at exit with a conservative leak scan, [`scan`], [`exit`]),
+//! **guard** (check mode with every block on pages of its own against an inaccessible guard
+//! page, `Config::guard`; a `malloc` of fewer than 16 bytes is aligned to its size rounded up to
+//! a power of two, the most any object of that size needs, so that its end touches the guard)
+//! and **fast** (no checks, no traces, no report: the GPA's blocks as they are).
+//! `GPA_GUARD_SAMPLE` guards a sample of the blocks in check or fast mode. In every mode but
+//! plain fast mode, a `SIGSEGV`, `SIGBUS` or other fatal signal ends with the report
+//! ([`exit`]). In both,
 //! blocks of libc's own allocator that reach `free`/`realloc` go back to libc ([`foreign`]),
 //! and `dlclose` records the unloaded object for the report first ([`unload`], check mode).
 //!
@@ -75,25 +81,37 @@ pub fn state() -> &'static State {
 #[cold]
 #[inline(never)]
 fn init_state() -> &'static State {
-    STATE.get_or_init(|| {
+    let state = STATE.get_or_init(|| {
         settings::save_paths();
         let settings = Settings::from_env();
+        let checked = Config {
+            safety: true,
+            stack_trace_frames: settings.frames,
+            trace_method: trace_method(),
+            on_error: OnError::Record,
+            ..Config::fast()
+        };
         let config = match settings.mode {
             // No traces of its own; an observer (the profiler) asks for them.
             Mode::Fast => Config {
                 trace_method: trace_method(),
                 ..Config::fast()
             },
-            Mode::Check => Config {
-                safety: true,
-                stack_trace_frames: settings.frames,
-                trace_method: trace_method(),
-                on_error: OnError::Record,
-                ..Config::fast()
+            Mode::Check => checked,
+            Mode::Guard => Config {
+                guard: true,
+                ..checked
             },
         };
+        let defaults = Config::new();
         let config = Config {
             enable_memory_limit: settings.memory_limit.is_some(),
+            guard_sample: settings.guard_sample,
+            guard_underflow: settings.guard_underflow,
+            guard_quarantine_bytes: settings
+                .quarantine
+                .unwrap_or(defaults.guard_quarantine_bytes),
+            quarantine_bytes: settings.quarantine.unwrap_or(defaults.quarantine_bytes),
             ..config
         };
         let gpa = GeneralPurposeAllocator::with_config(config);
@@ -101,15 +119,26 @@ fn init_state() -> &'static State {
             gpa.set_requested_memory_limit(limit);
         }
         State { gpa, settings }
-    })
+    });
+    // Fast mode: `malloc` and `free` start from one thread-local load (see `gpa::c_malloc`).
+    state.gpa.designate_c_heap();
+    state
 }
 
 /// How check mode captures stack traces: the caching unwinder where there is one
-/// (`GPA_UNWINDER=libgcc` selects libgcc's, for comparison).
+/// (`GPA_UNWINDER=libgcc` selects libgcc's, for comparison; `GPA_UNWIND_CHECK=1` compares
+/// every trace of the caching unwinder with libgcc's, a debug setting for tests).
 fn trace_method() -> TraceMethod {
     #[cfg(target_arch = "x86_64")]
     if settings::env_bytes(c"GPA_UNWINDER") != Some(b"libgcc") {
-        return TraceMethod::Custom(crate::trace::unwind::capture);
+        if settings::env_bytes(c"GPA_UNWIND_CHECK") == Some(b"1") {
+            crate::trace::unwind::enable_cross_check();
+        }
+        crate::trace::register_interning_walker(
+            crate::trace::unwind::capture_user_frames,
+            crate::trace::unwind::capture_user,
+        );
+        return TraceMethod::Custom(crate::trace::unwind::capture_user_frames);
     }
     TraceMethod::Unwinder
 }
@@ -151,6 +180,25 @@ fn alloc_aligned(size: usize, align: usize) -> *mut u8 {
 /// C `malloc`: `size` bytes aligned to 16; null with `errno = ENOMEM` on failure.
 #[inline]
 pub fn malloc(size: usize) -> *mut u8 {
+    let block = crate::gpa::c_malloc(size);
+    if !block.is_null() {
+        return block;
+    }
+    malloc_general(size)
+}
+
+#[inline(never)]
+fn malloc_general(size: usize) -> *mut u8 {
+    let gpa = gpa();
+    if gpa.is_plain() {
+        let block = gpa.malloc(size);
+        gpa.sync_c_heap();
+        return if block.is_null() {
+            fail(libc::ENOMEM)
+        } else {
+            block
+        };
+    }
     alloc_aligned(size, MIN_ALIGN)
 }
 
@@ -160,6 +208,22 @@ pub fn malloc(size: usize) -> *mut u8 {
 /// In fast mode, `memory` is null or a live block from these functions.
 #[inline]
 pub unsafe fn free(memory: *mut u8) {
+    // SAFETY: forwarded caller contract.
+    if unsafe { crate::gpa::c_free(memory) } {
+        return;
+    }
+    // SAFETY: forwarded caller contract.
+    unsafe { free_general(memory) }
+}
+
+/// # Safety
+/// As for [`free`].
+#[inline(never)]
+unsafe fn free_general(memory: *mut u8) {
+    // SAFETY: forwarded caller contract.
+    if unsafe { crate::gpa::c_free_validated(memory) } {
+        return;
+    }
     let gpa = gpa();
     if !gpa.config().safety {
         // SAFETY: forwarded caller contract.
@@ -188,10 +252,12 @@ fn release_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8, release: fami
     match guard::find(gpa, memory) {
         // SAFETY: a live block with its guard; check mode accepts any pointer in `free`.
         Some(found) if found.live => unsafe {
-            if let Some(info) = gpa.block_info(found.base) {
-                family::check_release(gpa, memory, found.pad, &info, release);
+            let mut tag = 0;
+            if let Some(info) = &found.info {
+                family::check_release(gpa, memory, found.pad, info, release);
+                tag = info.tag;
             }
-            guard::check(gpa, found.base, found.pad);
+            guard::check_tagged(gpa, found.base, found.pad, tag);
             gpa.free_unsized(found.base);
         },
         // SAFETY: check mode: the GPA reports the double free of the block it remembers.
@@ -210,8 +276,12 @@ fn release_unknown(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
     if family::near_block(gpa, memory) {
         return;
     }
+    let base = guard::unknown_base(memory);
+    if base.is_null() {
+        return guard::invalid_free_without_base(gpa, memory);
+    }
     // SAFETY: check mode: the GPA diagnoses the pointer (double or invalid free).
-    unsafe { gpa.free_unsized(guard::unknown_base(memory)) }
+    unsafe { gpa.free_unsized(base) }
 }
 
 /// C `calloc`: `count * size` zeroed bytes; null with `ENOMEM` when the product overflows.
@@ -219,6 +289,16 @@ pub fn calloc(count: usize, size: usize) -> *mut u8 {
     let Some(total) = count.checked_mul(size) else {
         return fail(libc::ENOMEM);
     };
+    let gpa = gpa();
+    if gpa.is_plain() {
+        // Skips clearing memory still zero from the OS.
+        let block = gpa.calloc(total);
+        return if block.is_null() {
+            fail(libc::ENOMEM)
+        } else {
+            block
+        };
+    }
     let block = malloc(total);
     if !block.is_null() {
         // SAFETY: a fresh block of `total` bytes.
@@ -326,14 +406,12 @@ unsafe fn realloc_unknown(gpa: &GeneralPurposeAllocator, memory: *mut u8, size: 
         }
         return fail(libc::ENOMEM);
     }
-    if !family::near_block(gpa, memory) {
+    let base = guard::unknown_base(memory);
+    if base.is_null() {
+        guard::invalid_free_without_base(gpa, memory);
+    } else if !family::near_block(gpa, memory) {
         // SAFETY: check mode: the GPA reports the bad pointer and returns null.
-        unsafe {
-            gpa.realloc_unsized(
-                guard::unknown_base(memory),
-                size.saturating_add(guard::FRONT),
-            )
-        };
+        unsafe { gpa.realloc_unsized(base, size.saturating_add(guard::FRONT)) };
     }
     fail(libc::ENOMEM)
 }
@@ -468,8 +546,12 @@ unsafe fn free_with_claim(memory: *mut u8, size: usize, align: usize) {
         // The family here; the size and alignment below, as a layout mismatch.
         family::check_release(gpa, memory, pad, &info, release);
     }
-    // `aligned_alloc` and friends give zero-size requests one byte.
-    let claimed = if size == 0 && actual.size() == pad + 1 {
+    // `aligned_alloc` and friends give zero-size requests one byte; guard mode aligns small
+    // `malloc` blocks to less than 16 (`guard::block_align`).
+    let zero_size = size == 0 && actual.size() == pad + 1;
+    let small_malloc =
+        align == MIN_ALIGN && actual.align() < MIN_ALIGN && actual.size() == claimed.size();
+    let claimed = if zero_size || small_malloc {
         actual
     } else {
         claimed
@@ -483,17 +565,20 @@ unsafe fn free_with_claim(memory: *mut u8, size: usize, align: usize) {
 }
 
 /// Process start-up work, called from the preload library's constructor: builds the state
-/// from the environment and, in check mode, arranges the report at exit.
+/// from the environment and, in check and guard modes, arranges the report at exit; where
+/// blocks may be guarded or checked, a fatal signal ends with the report too.
 pub fn init() {
     let state = state();
-    if state.settings.mode == Mode::Check {
+    if state.settings.mode.checks() {
         exit::register();
-        exit::register_crash_report();
     } else {
         // Check mode recognizes libc's blocks itself, before the front-guard adjustment.
         state.gpa.set_foreign_block_hook(foreign::release_hook);
     }
     process::on_start();
+    if state.settings.mode.checks() || state.settings.guard_sample != 0 {
+        exit::register_crash_report();
+    }
     // SAFETY: the handlers are `extern "C" fn()`s that live as long as the process.
     unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_finish), Some(fork_child)) };
     profile::start_if_requested(state);

@@ -51,7 +51,7 @@ static DHAT_FILE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBoo
 /// Whether `GPA_PROFILE_JSON` asked for gpa's form in the report directory.
 static NATIVE_JSON: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
-/// Check mode's observer: block sizes without the front guard.
+/// Check and guard mode's observer: block sizes without the front guard.
 struct Unguarded(&'static Session);
 
 impl Observer for Unguarded {
@@ -108,7 +108,8 @@ pub fn start_if_requested(state: &'static super::State) {
     NATIVE_JSON.store(native, core::sync::atomic::Ordering::Relaxed);
     let observer: &'static dyn Observer = match state.settings.mode {
         Mode::Fast => session,
-        Mode::Check => {
+        // Guard mode keeps check mode's front guards.
+        Mode::Check | Mode::Guard => {
             let _inside = InsideAllocator::enter();
             std::boxed::Box::leak(std::boxed::Box::new(Unguarded(session)))
         }

@@ -14,7 +14,11 @@
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
-//! | `GPA_MODE` | `check` (safety, traces, report at exit) or `fast` (no checks) | `check` |
+//! | `GPA_MODE` | `check` (safety, traces, report at exit), `guard` (check mode with every block against a guard page) or `fast` (no checks) | `check` |
+//! | `GPA_GUARD_SAMPLE` | guard about one allocation in N (in check or fast mode) | off |
+//! | `GPA_GUARD_UNDERFLOW` | `1`: guarded blocks start against their guard page (underflows fault) | off |
+//! | `GPA_QUARANTINE` | bytes of freed blocks kept from reuse: guarded blocks' quarantine (address space only) and, in check mode, each thread's | 1g / 256k |
+//! | `GPA_GUARD_PAGES` | `mprotect`: guard pages by `mprotect` even where the kernel has `MADV_GUARD_INSTALL` | |
 //! | `GPA_FRAMES` | frames kept per stack trace in check mode (0 to 32) | 8 |
 //! | `GPA_MEMORY_LIMIT` | fail allocations past this many requested bytes | none |
 //! | `GPA_SHOW_LEAK_KINDS` | loss kinds listed at exit (`definite,indirect,possible,reachable`, `all`, `none`) | `definite,possible` |
@@ -43,6 +47,16 @@ pub enum Mode {
     Check,
     /// No checks: a drop-in fast `malloc`.
     Fast,
+    /// Check mode with every block on pages of its own against a guard page: reads and writes
+    /// past the end and uses after free fault and are reported at the access.
+    Guard,
+}
+
+impl Mode {
+    /// Whether the process is checked (findings recorded, a report at exit).
+    pub fn checks(self) -> bool {
+        self != Mode::Fast
+    }
 }
 
 /// The settings read at start-up.
@@ -54,6 +68,12 @@ pub struct Settings {
     pub frames: usize,
     /// Limit of requested bytes of live blocks.
     pub memory_limit: Option<usize>,
+    /// Guard about one allocation in this many (0: off; guard mode guards all).
+    pub guard_sample: usize,
+    /// Guarded blocks start against their guard page.
+    pub guard_underflow: bool,
+    /// Bytes of freed blocks kept from reuse, where set.
+    pub quarantine: Option<usize>,
     /// Loss kinds listed in the report.
     pub show_kinds: KindSet,
     /// Loss kinds that count as errors.
@@ -78,6 +98,7 @@ impl Settings {
     pub fn from_env() -> Settings {
         let mode = match env_bytes(c"GPA_MODE") {
             Some(b"fast") => Mode::Fast,
+            Some(b"guard") => Mode::Guard,
             _ => Mode::Check,
         };
         let frames = env_bytes(c"GPA_FRAMES")
@@ -86,6 +107,11 @@ impl Settings {
                 frames.min(crate::trace::MAX_FRAMES)
             });
         let memory_limit = env_bytes(c"GPA_MEMORY_LIMIT").and_then(parse_usize);
+        let guard_sample = env_bytes(c"GPA_GUARD_SAMPLE")
+            .and_then(parse_usize)
+            .unwrap_or(0);
+        let guard_underflow = is_yes(c"GPA_GUARD_UNDERFLOW");
+        let quarantine = env_bytes(c"GPA_QUARANTINE").and_then(parse_usize);
         let kinds = |name: &CStr| {
             env_bytes(name)
                 .and_then(|bytes| core::str::from_utf8(bytes).ok())
@@ -105,6 +131,9 @@ impl Settings {
             mode,
             frames,
             memory_limit,
+            guard_sample,
+            guard_underflow,
+            quarantine,
             show_kinds,
             error_kinds,
             heuristics,

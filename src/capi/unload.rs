@@ -20,7 +20,6 @@
 
 use core::ffi::{c_char, c_int, c_void, CStr};
 
-use super::settings::Mode;
 use crate::gpa::InsideAllocator;
 
 /// The head of glibc's `struct link_map` (`<link.h>`).
@@ -39,7 +38,7 @@ struct LinkMap {
 /// # Safety
 /// `handle` is as for `dlclose` (a handle from `dlopen`).
 pub unsafe fn dlclose(handle: *mut c_void) -> c_int {
-    if super::state().settings.mode == Mode::Check && !handle.is_null() {
+    if super::state().settings.mode.checks() && !handle.is_null() {
         let mut map: *mut LinkMap = core::ptr::null_mut();
         // SAFETY: `dlinfo` with `RTLD_DI_LINKMAP` writes one pointer; a bad handle makes it
         // fail (the real `dlclose` then reports that too).

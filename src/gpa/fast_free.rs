@@ -42,7 +42,7 @@ const REMOTE_WALK_LIMIT: usize = 1 << 20;
 impl GeneralPurposeAllocator {
     /// This instance's free-list key, never 0.
     #[inline(always)]
-    fn free_key(&self) -> u64 {
+    pub(super) fn free_key(&self) -> u64 {
         let key = self.free_key.load(Ordering::Relaxed);
         if key != 0 {
             return key;

@@ -28,7 +28,7 @@ use core::cell::Cell;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
 
-use super::segment::{FreeBlock, Page, Segment};
+use super::segment::{FreeBlock, Page, Segment, SEGMENT_SHIFT};
 use super::size_class::CLASS_COUNT;
 use super::{internal, GeneralPurposeAllocator};
 use crate::os;
@@ -92,6 +92,7 @@ pub struct Heap {
     pub quarantine: Quarantine,
 }
 
+#[repr(C)]
 struct ThreadState {
     ids: [Cell<u64>; CACHE_WAYS],
     heaps: [Cell<*mut Heap>; CACHE_WAYS],
@@ -99,39 +100,121 @@ struct ThreadState {
     thread_id: Cell<u64>,
     inside: Cell<u32>,
     exit_hook_set: Cell<bool>,
+    /// This thread's heap of the GPA designated for the C ABI ([`designate_c_heap`]), while
+    /// the thread is not inside an allocator operation; else null.
+    c_heap: Cell<*mut Heap>,
+    /// Where `c_heap` waits while the thread is inside an allocator operation.
+    c_heap_parked: Cell<*mut Heap>,
+    /// Segments of `c_heap` (base + 1; 0 when empty), direct-mapped by segment address: a free
+    /// into one of them needs neither the page map nor the header checks (see `c_paths`).
+    c_segments: [Cell<usize>; C_SEGMENT_WAYS],
 }
 
-thread_local! {
-    static THREAD: ThreadState = const {
-        ThreadState {
-            ids: [const { Cell::new(0) }; CACHE_WAYS],
-            heaps: [const { Cell::new(core::ptr::null_mut()) }; CACHE_WAYS],
-            owned: Cell::new(core::ptr::null_mut()),
-            thread_id: Cell::new(0),
-            inside: Cell::new(0),
-            exit_hook_set: Cell::new(false),
-        }
-    };
+/// Ways of the thread's cache of its C heap's segments.
+const C_SEGMENT_WAYS: usize = 8;
+
+// SAFETY: zero ids, null pointers, a zero count and `false` are this state's initial values.
+unsafe impl crate::tls::ZeroInit for ThreadState {}
+
+crate::tls::fast_thread_local!(
+    /// The calling thread's heap cache and re-entrancy count (initial-exec TLS: two
+    /// instructions, no `__tls_get_addr`, on the hot paths).
+    fn thread() -> ThreadState;
+);
+
+/// The id of the GPA instance whose heaps the C ABI's fast paths reach through one TLS slot
+/// (`ThreadState::c_heap`), or 0. Set once, for a GPA without checks (see `c_paths`).
+static C_HEAP_GPA: AtomicU64 = AtomicU64::new(0);
+
+/// Makes the GPA with `id` the one whose heaps [`c_heap`] returns (the process-wide C heap).
+pub fn designate_c_heap(id: u64) {
+    C_HEAP_GPA.store(id, Ordering::Release);
+}
+
+/// The id of the designated GPA (0: none).
+#[inline(always)]
+pub fn c_heap_gpa() -> u64 {
+    C_HEAP_GPA.load(Ordering::Relaxed)
+}
+
+/// The calling thread's heap of the designated GPA, null while the thread has none or is
+/// inside an allocator operation: the one load the C fast paths start with.
+#[inline(always)]
+pub fn c_heap() -> *mut Heap {
+    thread().c_heap.get()
+}
+
+/// Whether `base` (a segment-aligned address) is a segment of the calling thread's C heap
+/// that the thread has remembered: then every address in it is in a live small segment of the
+/// designated GPA that this thread owns.
+#[inline(always)]
+pub fn is_own_c_segment(base: usize) -> bool {
+    let way = (base >> SEGMENT_SHIFT) % C_SEGMENT_WAYS;
+    // SAFETY: `way < C_SEGMENT_WAYS`.
+    unsafe { thread().c_segments.get_unchecked(way) }.get() == base + 1
+}
+
+/// Remembers `base` as a segment of the calling thread's C heap (after validating it).
+pub fn remember_c_segment(base: usize) {
+    thread().c_segments[(base >> SEGMENT_SHIFT) % C_SEGMENT_WAYS].set(base + 1);
+}
+
+/// Forgets `base` (its segment is being released by its owner thread).
+pub fn forget_c_segment(base: usize) {
+    let entry = &thread().c_segments[(base >> SEGMENT_SHIFT) % C_SEGMENT_WAYS];
+    if entry.get() == base + 1 {
+        entry.set(0);
+    }
+}
+
+fn forget_c_segments(thread: &ThreadState) {
+    for entry in &thread.c_segments {
+        entry.set(0);
+    }
+}
+
+/// Records `heap` (the calling thread's heap of the designated GPA) in the C heap slot.
+pub fn set_current_c_heap(heap: *mut Heap) {
+    set_c_heap(thread(), heap);
+}
+
+/// Records `heap` as the thread's heap of the designated GPA (parked while inside).
+fn set_c_heap(thread: &ThreadState, heap: *mut Heap) {
+    forget_c_segments(thread);
+    if thread.inside.get() == 0 {
+        thread.c_heap.set(heap);
+    } else {
+        thread.c_heap_parked.set(heap);
+    }
 }
 
 /// The calling thread's heap for the GPA with `id`, if it is the most recently used one.
 #[inline(always)]
 pub fn cached(id: u64) -> *mut Heap {
-    THREAD
-        .try_with(|thread| {
-            if thread.ids[0].get() == id {
-                thread.heaps[0].get()
-            } else {
-                core::ptr::null_mut()
-            }
-        })
-        .unwrap_or(core::ptr::null_mut())
+    let thread = thread();
+    if thread.ids[0].get() == id {
+        thread.heaps[0].get()
+    } else {
+        core::ptr::null_mut()
+    }
+}
+
+/// The calling thread's heap for the GPA with `id` when it is the most recently used one and
+/// the thread is not inside an allocator operation: the condition of the fast paths.
+#[inline(always)]
+pub fn cached_outside(id: u64) -> *mut Heap {
+    let thread = thread();
+    if thread.ids[0].get() == id && thread.inside.get() == 0 {
+        thread.heaps[0].get()
+    } else {
+        core::ptr::null_mut()
+    }
 }
 
 /// Whether the calling thread is inside an allocator operation that may allocate.
 #[inline(always)]
 pub fn inside_allocator() -> bool {
-    THREAD.try_with(|t| t.inside.get() != 0).unwrap_or(true)
+    thread().inside.get() != 0
 }
 
 /// Marks the calling thread as inside the allocator for its lifetime: allocations through a
@@ -141,27 +224,37 @@ pub struct InsideAllocator(());
 impl InsideAllocator {
     /// Enters the guarded region (nesting is allowed).
     pub fn enter() -> Self {
-        let _ = THREAD.try_with(|t| t.inside.set(t.inside.get() + 1));
+        let thread = thread();
+        if thread.inside.get() == 0 {
+            thread
+                .c_heap_parked
+                .set(thread.c_heap.replace(core::ptr::null_mut()));
+        }
+        thread.inside.set(thread.inside.get() + 1);
         InsideAllocator(())
     }
 }
 
 impl Drop for InsideAllocator {
     fn drop(&mut self) {
-        let _ = THREAD.try_with(|t| t.inside.set(t.inside.get().saturating_sub(1)));
+        let thread = thread();
+        let inside = thread.inside.get().saturating_sub(1);
+        thread.inside.set(inside);
+        if inside == 0 {
+            thread
+                .c_heap
+                .set(thread.c_heap_parked.replace(core::ptr::null_mut()));
+        }
     }
 }
 
 /// The calling thread's kernel id, cached.
 pub fn current_thread_id() -> u64 {
-    THREAD
-        .try_with(|t| {
-            if t.thread_id.get() == 0 {
-                t.thread_id.set(os::thread_id());
-            }
-            t.thread_id.get()
-        })
-        .unwrap_or_else(|_| os::thread_id())
+    let thread = thread();
+    if thread.thread_id.get() == 0 {
+        thread.thread_id.set(os::thread_id());
+    }
+    thread.thread_id.get()
 }
 
 /// Finds or makes the calling thread's heap for `gpa` (the slow path of [`cached`]).
@@ -178,40 +271,41 @@ pub fn find_or_create(gpa: &GeneralPurposeAllocator) -> Option<NonNull<Heap>> {
     if config.stack_trace_frames != 0 && config.trace_method.needs_stack_bounds() {
         crate::trace::prepare_thread();
     }
-    let found = THREAD.try_with(|thread| {
-        for way in 1..CACHE_WAYS {
-            if thread.ids[way].get() == id {
-                let heap = thread.heaps[way].get();
-                promote(thread, way);
-                return NonNull::new(heap);
+    let thread = thread();
+    for way in 1..CACHE_WAYS {
+        if thread.ids[way].get() == id {
+            let heap = thread.heaps[way].get();
+            promote(thread, way);
+            if id == c_heap_gpa() {
+                set_c_heap(thread, heap);
             }
+            return NonNull::new(heap);
         }
-        None
-    });
-    if let Ok(Some(heap)) = found {
-        return Some(heap);
     }
     prune_dead_heaps();
     let thread_id = current_thread_id();
     let heap = gpa.adopt_or_create_heap(thread_id)?;
-    let _ = THREAD.try_with(|thread| {
-        // A heap this thread already owns (evicted from the cache by other instances' heaps)
-        // is in its list already: linking it again would make the list a cycle.
-        if !owns_heap(thread, heap.as_ptr()) {
-            // SAFETY: the heap was just adopted or created for this thread.
-            unsafe {
-                (*heap.as_ptr()).next_in_thread = thread.owned.get();
-            }
-            thread.owned.set(heap.as_ptr());
+    // A heap this thread already owns (evicted from the cache by other instances' heaps) is
+    // in its list already: linking it again would make the list a cycle.
+    if !owns_heap(thread, heap.as_ptr()) {
+        // SAFETY: the heap was just adopted or created for this thread.
+        unsafe {
+            (*heap.as_ptr()).next_in_thread = thread.owned.get();
         }
-        let last = CACHE_WAYS - 1;
-        thread.ids[last].set(id);
-        thread.heaps[last].set(heap.as_ptr());
-        promote(thread, last);
-        if !thread.exit_hook_set.get() {
-            thread.exit_hook_set.set(register_exit_hook());
-        }
-    });
+        thread.owned.set(heap.as_ptr());
+    }
+    let last = CACHE_WAYS - 1;
+    thread.ids[last].set(id);
+    thread.heaps[last].set(heap.as_ptr());
+    promote(thread, last);
+    if id == c_heap_gpa() {
+        set_c_heap(thread, heap.as_ptr());
+    }
+    if !thread.exit_hook_set.get() {
+        thread.exit_hook_set.set(register_exit_hook());
+    }
+    // A thread that allocates may fault on a guarded block: the fault handler needs a stack.
+    os::signal::ensure_alt_stack();
     Some(heap)
 }
 
@@ -249,30 +343,34 @@ impl<T: Copy> SwapCells for [Cell<T>; CACHE_WAYS] {
 
 /// Drops this thread's references to heaps whose GPA was deinitialized.
 fn prune_dead_heaps() {
-    let _ = THREAD.try_with(|thread| {
-        let mut link: &Cell<*mut Heap> = &thread.owned;
-        loop {
-            let heap = link.get();
-            if heap.is_null() {
-                break;
-            }
-            // SAFETY: heaps in the thread's list stay allocated while HEAP_THREAD_REF is held.
-            let heap_ref = unsafe { &*heap };
-            if heap_ref.refs.load(Ordering::Acquire) & HEAP_GPA_REF == 0 {
-                link.set(heap_ref.next_in_thread);
-                forget_cached(thread, heap);
-                release_ref(heap, HEAP_THREAD_REF);
-                continue;
-            }
-            // SAFETY: as above; the link field lives as long as the heap.
-            link = unsafe {
-                &*(core::ptr::addr_of!(heap_ref.next_in_thread) as *const Cell<*mut Heap>)
-            };
+    let thread = thread();
+    let mut link: &Cell<*mut Heap> = &thread.owned;
+    loop {
+        let heap = link.get();
+        if heap.is_null() {
+            break;
         }
-    });
+        // SAFETY: heaps in the thread's list stay allocated while HEAP_THREAD_REF is held.
+        let heap_ref = unsafe { &*heap };
+        if heap_ref.refs.load(Ordering::Acquire) & HEAP_GPA_REF == 0 {
+            link.set(heap_ref.next_in_thread);
+            forget_cached(thread, heap);
+            release_ref(heap, HEAP_THREAD_REF);
+            continue;
+        }
+        // SAFETY: as above; the link field lives as long as the heap.
+        link =
+            unsafe { &*(core::ptr::addr_of!(heap_ref.next_in_thread) as *const Cell<*mut Heap>) };
+    }
 }
 
 fn forget_cached(thread: &ThreadState, heap: *mut Heap) {
+    for slot in [&thread.c_heap, &thread.c_heap_parked] {
+        if slot.get() == heap {
+            slot.set(core::ptr::null_mut());
+            forget_c_segments(thread);
+        }
+    }
     for way in 0..CACHE_WAYS {
         if thread.heaps[way].get() == heap {
             thread.ids[way].set(0);
@@ -339,54 +437,34 @@ pub fn new_heap(thread_id: u64, quarantine_entries: usize) -> Option<NonNull<Hea
     Some(heap)
 }
 
-static EXIT_KEY: AtomicU64 = AtomicU64::new(u64::MAX);
+/// Abandons the heaps of exiting threads.
+static EXIT_KEY: os::ThreadExitKey = os::ThreadExitKey::new(on_thread_exit);
 
 /// Registers the pthread key whose destructor abandons this thread's heaps at exit.
 fn register_exit_hook() -> bool {
-    let mut key = EXIT_KEY.load(Ordering::Acquire);
-    if key == u64::MAX {
-        let mut fresh: libc::pthread_key_t = 0;
-        // SAFETY: `fresh` is a valid out-pointer and `on_thread_exit` has the C signature.
-        if unsafe { libc::pthread_key_create(&mut fresh, Some(on_thread_exit)) } != 0 {
-            return false;
-        }
-        match EXIT_KEY.compare_exchange(u64::MAX, fresh as u64, Ordering::AcqRel, Ordering::Acquire)
-        {
-            Ok(_) => key = fresh as u64,
-            Err(winner) => {
-                // SAFETY: `fresh` was created above and never used.
-                unsafe { libc::pthread_key_delete(fresh) };
-                key = winner;
-            }
-        }
-    }
-    // SAFETY: the key exists; a non-null value makes the destructor run at thread exit.
-    unsafe {
-        libc::pthread_setspecific(
-            key as libc::pthread_key_t,
-            core::ptr::dangling::<libc::c_void>(),
-        ) == 0
-    }
+    EXIT_KEY.arm()
 }
 
 extern "C" fn on_thread_exit(_: *mut libc::c_void) {
-    let _ = THREAD.try_with(|thread| {
-        let mut heap = thread.owned.replace(core::ptr::null_mut());
-        while !heap.is_null() {
-            // SAFETY: heaps in the thread's list are alive while HEAP_THREAD_REF is held.
-            let next = unsafe { (*heap).next_in_thread };
-            // SAFETY: as above. Abandoning publishes the heap for adoption by another thread
-            // of the same GPA; its pages and remote list travel with it.
-            unsafe { (*heap).owner_thread.store(0, Ordering::Release) };
-            release_ref(heap, HEAP_THREAD_REF);
-            heap = next;
-        }
-        for way in 0..CACHE_WAYS {
-            thread.ids[way].set(0);
-            thread.heaps[way].set(core::ptr::null_mut());
-        }
-        thread.exit_hook_set.set(false);
-    });
+    let thread = thread();
+    let mut heap = thread.owned.replace(core::ptr::null_mut());
+    while !heap.is_null() {
+        // SAFETY: heaps in the thread's list are alive while HEAP_THREAD_REF is held.
+        let next = unsafe { (*heap).next_in_thread };
+        // SAFETY: as above. Abandoning publishes the heap for adoption by another thread
+        // of the same GPA; its pages and remote list travel with it.
+        unsafe { (*heap).owner_thread.store(0, Ordering::Release) };
+        release_ref(heap, HEAP_THREAD_REF);
+        heap = next;
+    }
+    for way in 0..CACHE_WAYS {
+        thread.ids[way].set(0);
+        thread.heaps[way].set(core::ptr::null_mut());
+    }
+    thread.c_heap.set(core::ptr::null_mut());
+    thread.c_heap_parked.set(core::ptr::null_mut());
+    forget_c_segments(thread);
+    thread.exit_hook_set.set(false);
 }
 
 impl Quarantine {

@@ -17,6 +17,11 @@
 //! hold gpa's own metadata ([`alloc_metadata`]) are marked in their header and are never freed
 //! or measured through the paths a program's pointer can take.
 //!
+//! A crash report (the fault handler, `capi::exit`) must not wait for this heap's lock: the
+//! interrupted thread may hold it. [`enter_emergency`] switches every later request to a
+//! lock-free bump allocator over the last [`EMERGENCY_SIZE`] bytes of the region, whose blocks
+//! are never freed (the process is about to end), and makes frees no-ops.
+//!
 //! # Memory layout
 //! ```text
 //!  one reservation, made on first use (PROT_NONE unless said otherwise)
@@ -39,7 +44,7 @@
 //! * `COMMITTED` only grows; memory below it is readable and writable.
 
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::lock::{Guard, Lock};
 use crate::os;
@@ -50,6 +55,8 @@ const GUARD: usize = 64 << 20;
 const LIVE_MAP_BYTES: usize = REGION_SIZE / 16 / 8;
 /// The bump pointer commits memory in steps of this many bytes.
 const COMMIT_STEP: usize = 1 << 20;
+/// Bytes at the end of the region kept for emergency allocations (crash reports).
+pub const EMERGENCY_SIZE: usize = 256 << 20;
 const HEADER: usize = 16;
 const MAGIC: usize = 0x6770_615f_696e_7472; // "gpa_intr"
 const CLASS_COUNT: usize = 13; // 16 B ..= 64 KiB
@@ -76,6 +83,10 @@ static REGION_START: AtomicUsize = AtomicUsize::new(0);
 static LIVE_MAP: AtomicUsize = AtomicUsize::new(0);
 /// Bytes of the region, from its start, that are committed (readable and writable).
 static COMMITTED: AtomicUsize = AtomicUsize::new(0);
+/// Set by [`enter_emergency`]: allocate lock-free from the reserve, never free.
+static EMERGENCY: AtomicBool = AtomicBool::new(false);
+/// The next free offset of the emergency reserve (from the region's start).
+static EMERGENCY_BUMP: AtomicUsize = AtomicUsize::new(REGION_SIZE - EMERGENCY_SIZE);
 static STATE: Lock<State> = Lock::new(State {
     bump: 0,
     free: [0; CLASS_COUNT],
@@ -199,11 +210,67 @@ pub fn alloc_metadata(size: usize, align: usize) -> Option<NonNull<u8>> {
 /// The header bit of metadata blocks.
 const METADATA: usize = 1;
 
+/// From now on, allocate without the lock from the emergency reserve and never free (see the
+/// module documentation). For a crash report, whose process ends afterwards; makes the
+/// reserve accessible (one `mprotect`, async-signal-safe).
+pub fn enter_emergency() {
+    if EMERGENCY.load(Ordering::Acquire) {
+        return;
+    }
+    if let Some(start) = region() {
+        let reserve = start + REGION_SIZE - EMERGENCY_SIZE;
+        // SAFETY: the reserve is the end of our region, beyond every block the bump pointer
+        // hands out (it stops short of it).
+        unsafe {
+            os::protect(
+                NonNull::new_unchecked(reserve as *mut u8),
+                EMERGENCY_SIZE,
+                true,
+            )
+        };
+    }
+    EMERGENCY.store(true, Ordering::Release);
+}
+
+/// Whether `block` (a header's start) lies in the emergency reserve, once it is in use.
+fn in_emergency_reserve(start: usize, block: usize) -> bool {
+    EMERGENCY.load(Ordering::Acquire) && block >= start + REGION_SIZE - EMERGENCY_SIZE
+}
+
+/// A block from the emergency reserve: a lock-free bump, never freed.
+fn emergency_alloc(start: usize, size: usize, align: usize, mark: usize) -> Option<NonNull<u8>> {
+    let align = align.max(16);
+    let total = size
+        .max(16)
+        .checked_add(HEADER + align)?
+        .next_multiple_of(16);
+    let offset = EMERGENCY_BUMP.fetch_add(total, Ordering::AcqRel);
+    if offset.checked_add(total)? > REGION_SIZE {
+        return None;
+    }
+    let header = start + offset;
+    let user = (header + HEADER).next_multiple_of(align);
+    // SAFETY: `[header, header + total)` was reserved for this call alone by the bump above,
+    // inside the accessible reserve; the header fits before `user`.
+    unsafe {
+        (user as *mut Header).sub(1).write(Header {
+            total_and_align: total << 8 | align.trailing_zeros() as usize,
+            magic: MAGIC ^ header ^ mark,
+        });
+    }
+    let (word, bit) = live_bit(start, user);
+    word.fetch_or(bit, Ordering::Release);
+    NonNull::new(user as *mut u8)
+}
+
 fn alloc_marked(size: usize, align: usize, mark: usize) -> Option<NonNull<u8>> {
     if align > os::page_size() {
         return None;
     }
     let start = region()?;
+    if EMERGENCY.load(Ordering::Acquire) {
+        return emergency_alloc(start, size, align, mark);
+    }
     // Room for the header, for a free-list link, and for moving the block up to `align`.
     let total = size
         .max(16)
@@ -250,12 +317,14 @@ fn alloc_marked(size: usize, align: usize, mark: usize) -> Option<NonNull<u8>> {
 fn bump(state: &mut State, start: usize, len: usize, align: usize) -> Option<usize> {
     let offset = state.bump.next_multiple_of(align);
     let end = offset.checked_add(len)?;
-    if end > REGION_SIZE {
+    if end > REGION_SIZE - EMERGENCY_SIZE {
         return None;
     }
     let committed = COMMITTED.load(Ordering::Relaxed);
     if end > committed {
-        let target = end.next_multiple_of(COMMIT_STEP).min(REGION_SIZE);
+        let target = end
+            .next_multiple_of(COMMIT_STEP)
+            .min(REGION_SIZE - EMERGENCY_SIZE);
         // SAFETY: `[start + committed, start + target)` lies in our reservation and holds
         // nothing yet.
         let done = unsafe {
@@ -307,7 +376,8 @@ fn validate(user: usize) -> Option<Block> {
         && user - block <= os::page_size()
         && total <= REGION_SIZE
         && user < block + total
-        && block + total <= start + COMMITTED.load(Ordering::Acquire)
+        && (block + total <= start + COMMITTED.load(Ordering::Acquire)
+            || (in_emergency_reserve(start, block) && block + total <= start + REGION_SIZE))
         && align_log2 < usize::BITS as usize
         && user % (1 << align_log2) == 0;
     consistent.then_some(Block {
@@ -345,6 +415,10 @@ pub unsafe fn free_user(memory: NonNull<u8>) -> bool {
 
 unsafe fn free_marked(memory: NonNull<u8>, metadata_too: bool) -> bool {
     let user = memory.as_ptr() as usize;
+    if EMERGENCY.load(Ordering::Acquire) {
+        // The process is about to end: nothing is reused, no lock is taken.
+        return validate(user).is_some();
+    }
     let mut state = lock();
     // Validated under the lock, so that two frees of one block cannot both pass.
     let Some(Block {

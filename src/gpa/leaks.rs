@@ -55,6 +55,7 @@ impl GeneralPurposeAllocator {
             }
         });
         self.live_large_blocks(&mut |block| leaks.push(block));
+        self.live_guarded_blocks(&mut |block| leaks.push(block));
         leaks.retain(|block| !super::caches::left_out(block.alloc_trace, true));
         self.report_leaks(&leaks);
         leaks.len()
@@ -89,6 +90,7 @@ impl GeneralPurposeAllocator {
             }
         });
         self.live_large_blocks(&mut |block| visit(&block));
+        self.live_guarded_blocks(&mut |block| visit(&block));
     }
 
     /// How many per-thread heaps this GPA has (a diagnostic: heaps of exited threads are
@@ -118,6 +120,7 @@ impl GeneralPurposeAllocator {
             }
         });
         self.live_large_blocks(&mut |block| leaks.push(block));
+        self.live_guarded_blocks(&mut |block| leaks.push(block));
         leaks.retain(|block| !super::caches::left_out(block.alloc_trace, false));
         self.report_leaks(&leaks);
         self.release_everything();
@@ -270,6 +273,8 @@ impl GeneralPurposeAllocator {
         drop(large);
         self.flush_retained_metadata();
         self.flush_large_cache();
+        // SAFETY: `&mut self`: nobody uses this GPA's guarded blocks any more.
+        unsafe { self.guarded.release() };
         self.requested_bytes.store(0, Ordering::Relaxed);
         super::observer::forget_instance(self.id.load(Ordering::Relaxed));
         self.id.store(0, Ordering::Relaxed);

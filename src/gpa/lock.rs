@@ -48,6 +48,22 @@ impl<T> Lock<T> {
         Guard { lock: self }
     }
 
+    /// Takes the lock if it is free within `spins` attempts (for a crash report, which must
+    /// not wait for a lock the interrupted thread may hold).
+    pub fn try_lock(&self, spins: u32) -> Option<Guard<'_, T>> {
+        for _ in 0..spins.max(1) {
+            if self
+                .locked
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return Some(Guard { lock: self });
+            }
+            core::hint::spin_loop();
+        }
+        None
+    }
+
     /// Takes the lock without a guard (for fork handlers); pair with [`Lock::release`].
     pub fn acquire(&self) {
         if self

@@ -12,8 +12,9 @@
 //!
 //! An entry is a tagged word: `segment base | TAG_SMALL` for the one chunk of a small
 //! segment, `header address | TAG_LARGE` for each chunk of a large block (its header lives in
-//! the internal heap). [`lookup`] validates an entry before anyone follows it: a small entry
-//! must name the chunk it is stored for, a large entry a live metadata block of the internal heap.
+//! the internal heap), `area address | TAG_GUARDED` for each chunk of a guarded area. [`lookup`] validates an entry before anyone follows it: a small entry
+//! must name the chunk it is stored for, a large entry a live metadata block of the internal heap,
+//! a guarded entry a live guarded area (`guarded::is_area`).
 //! Anything else (an entry damaged by a stray write, an unknown tag) reads as "not ours".
 //!
 //! # Invariants
@@ -25,6 +26,7 @@
 
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
+use super::guarded::{self, Area};
 use super::internal;
 use super::large::LargeBlock;
 use super::segment::{Segment, SEGMENT_SHIFT, SEGMENT_SIZE};
@@ -43,6 +45,8 @@ const TAG_MASK: usize = 0xf;
 const TAG_SMALL: usize = 1;
 /// Tag of a large block's chunk.
 const TAG_LARGE: usize = 2;
+/// Tag of a guarded area's chunk.
+const TAG_GUARDED: usize = 3;
 
 type Leaf = [AtomicUsize; LEAF_LEN];
 
@@ -55,6 +59,8 @@ pub enum Entry {
     Small(*mut Segment),
     /// A large block; its header in the internal heap.
     Large(*mut LargeBlock),
+    /// A guarded area; its header at the start of its reservation.
+    Guarded(*const Area),
 }
 
 #[inline]
@@ -87,6 +93,7 @@ pub fn lookup(address: usize) -> Option<Entry> {
             Some(Entry::Small(Segment::of(target)))
         }
         TAG_LARGE if internal::is_metadata(target) => Some(Entry::Large(target as *mut LargeBlock)),
+        TAG_GUARDED if guarded::is_area(target) => Some(Entry::Guarded(target as *const Area)),
         _ => None,
     }
 }
@@ -152,6 +159,12 @@ pub fn register_small(base: usize) -> bool {
 pub fn register_large(start: usize, len: usize, header: *mut LargeBlock) -> bool {
     debug_assert!(header as usize & TAG_MASK == 0);
     set_range(start, len, header as usize | TAG_LARGE)
+}
+
+/// Registers `[start, start + len)` as the guarded area whose header is at `area`.
+pub fn register_guarded(start: usize, len: usize, area: *const Area) -> bool {
+    debug_assert!(area as usize & TAG_MASK == 0);
+    set_range(start, len, area as usize | TAG_GUARDED)
 }
 
 /// Removes `[start, start + len)` from the map.

@@ -142,10 +142,20 @@ pub unsafe fn poison_damage(block: usize, skip: usize, len: usize, align: usize)
 pub unsafe fn all_bytes_are(start: usize, len: usize, value: u8) -> bool {
     // SAFETY: caller contract.
     let bytes = unsafe { core::slice::from_raw_parts(start as *const u8, len) };
-    bytes
+    // Eight bytes per step (the byte-wise form was left scalar by the compiler).
+    let pattern = u64::from_ne_bytes([value; 8]);
+    let words = bytes.chunks_exact(8);
+    let tail = words
+        .remainder()
         .iter()
-        .fold(0u8, |difference, &byte| difference | (byte ^ value))
-        == 0
+        .fold(0u8, |difference, &byte| difference | (byte ^ value));
+    let body = words.fold(0u64, |difference, word| {
+        difference
+            | (u64::from_ne_bytes([
+                word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
+            ]) ^ pattern)
+    });
+    body == 0 && tail == 0
 }
 
 /// The offset of the first of `len` bytes at `start` that differs from `value`, if any (the

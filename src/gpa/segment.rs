@@ -63,9 +63,11 @@ pub enum SegmentKind {
     Small = 0x5347_4d53,
     /// One large block (`large::LargeBlock`).
     Large = 0x4c52_4745,
+    /// A guarded area (`guarded::Area`): blocks on pages of their own, against guard pages.
+    Guarded = 0x4755_4152,
 }
 
-/// The prefix shared by small-segment and large-block headers.
+/// The prefix shared by small-segment, large-block and guarded-area headers.
 #[repr(C)]
 pub struct SegmentCommon {
     /// Which header follows ([`SegmentKind`] as a number).
@@ -165,6 +167,9 @@ pub struct Page {
     pub units: u8,
     /// Linked in its heap's queue for `class`.
     pub in_queue: bool,
+    /// Slots not yet carved hold zeros (the page's memory was fresh or purged when claimed):
+    /// `calloc` need not clear them.
+    pub zeroed_tail: bool,
     /// Neighbours in the heap's queue for `class`.
     pub next: *mut Page,
     /// See `next`.
@@ -316,6 +321,10 @@ impl Segment {
         let units = page_units(class);
         let first = find_run(self.free_units, units)?;
         let mask = run_mask(first, units);
+        // Units never used since the segment was mapped, or purged, still read as zero (and
+        // dirty ones are cleared below when free units are guarded).
+        let zeroed_tail =
+            self.zero_units && (self.dirty_units & mask == 0 || self.guard_free_units);
         if self.guard_free_units {
             let start = self.base() + first * UNIT_SIZE;
             if self.zero_units && self.dirty_units & mask != 0 {
@@ -348,6 +357,7 @@ impl Segment {
         page.class = class as u8;
         page.units = units as u8;
         page.in_queue = false;
+        page.zeroed_tail = zeroed_tail;
         page.next = core::ptr::null_mut();
         page.prev = core::ptr::null_mut();
         page.meta = core::ptr::null_mut();
@@ -382,6 +392,20 @@ impl Segment {
         let unit = (address - self.base()) / UNIT_SIZE;
         let first = self.unit_page[unit] as usize;
         &mut self.pages[first]
+    }
+
+    /// As [`Segment::page_of`], without the bounds checks.
+    ///
+    /// # Safety
+    /// `address` lies in this segment (`base <= address < base + SEGMENT_SIZE`).
+    #[inline(always)]
+    pub unsafe fn page_of_unchecked(&mut self, address: usize) -> *mut Page {
+        let unit = (address & (SEGMENT_SIZE - 1)) / UNIT_SIZE;
+        // SAFETY: caller contract: `unit < UNITS`; `unit_page` entries are unit indices.
+        unsafe {
+            let first = *self.unit_page.get_unchecked(unit) as usize;
+            self.pages.as_mut_ptr().add(first)
+        }
     }
 
     /// The page descriptor covering `address`, checked against where it lies (a header
@@ -426,6 +450,17 @@ impl Segment {
             return Err(NoPage::Outside);
         }
         Ok(page as *mut Page)
+    }
+
+    /// The page descriptor covering `address`, read-only (for lookups that must not claim
+    /// the segment, such as fault attribution); `None` outside the page units.
+    pub fn page_at(&self, address: usize) -> Option<&Page> {
+        let unit = address.checked_sub(self.base())? / UNIT_SIZE;
+        if unit == 0 || unit >= UNITS || self.free_units & (1 << unit) != 0 {
+            return None;
+        }
+        let page = self.pages.get(self.unit_page[unit] as usize)?;
+        (page.units != 0).then_some(page)
     }
 
     /// Returns the memory of free units to the OS (they read back as zero when reused).
@@ -501,6 +536,21 @@ impl Page {
         (index as usize, offset == index * self.block_size as u64)
     }
 
+    /// The index of the carved slot that starts at `address`, if one does: the validation of
+    /// a pointer to free in a subtraction, two multiplications and two compares.
+    ///
+    /// `address` must lie in a unit that this descriptor's page covers or once covered (as
+    /// `Segment::page_of` finds it): then `address >= start` for a claimed or released page,
+    /// whose reciprocal is exact for offsets below the segment size; a never-claimed
+    /// descriptor is all zeros, so the index is 0 and `carved` is 0.
+    #[inline(always)]
+    pub fn carved_slot(&self, address: usize) -> Option<usize> {
+        let offset = (address - self.start as usize) as u64;
+        let index = (offset * self.reciprocal) >> RECIPROCAL_SHIFT;
+        (index < u64::from(self.carved) && index * u64::from(self.block_size) == offset)
+            .then_some(index as usize)
+    }
+
     /// The address of slot `index`.
     #[inline]
     pub fn slot_address(&self, index: usize) -> usize {
@@ -530,6 +580,16 @@ impl Page {
             return Some(unsafe { NonNull::new_unchecked(block.cast()) });
         }
         self.carve()
+    }
+
+    /// As [`Page::pop`], also saying whether the slot is known to hold zeros.
+    #[inline]
+    pub fn pop_zeroed(&mut self) -> Option<(NonNull<u8>, bool)> {
+        if !self.free.is_null() {
+            return self.pop().map(|block| (block, false));
+        }
+        let zeroed = self.zeroed_tail;
+        self.carve().map(|block| (block, zeroed))
     }
 
     #[inline]

@@ -82,6 +82,30 @@ pub fn class_of(size: usize) -> Class {
     }
 }
 
+/// The largest request [`c_class_of`] serves (one table load).
+pub const C_LOOKUP_MAX: usize = 1024;
+
+/// Classes of C requests (16-byte alignment) of sizes `0..=C_LOOKUP_MAX`, indexed by
+/// `(size + 15) / 16`: class boundaries up to 1024 are multiples of 16.
+const C_LOOKUP: [u8; C_LOOKUP_MAX / 16 + 1] = {
+    let mut table = [0u8; C_LOOKUP_MAX / 16 + 1];
+    let mut index = 0;
+    while index < table.len() {
+        let size = if index == 0 { 16 } else { index * 16 };
+        table[index] = compute_class_of(size) as u8;
+        index += 1;
+    }
+    table
+};
+
+/// The class of a C request of `size <= C_LOOKUP_MAX` bytes at C's 16-byte alignment
+/// (`class_for(size, 16)`, zero included, as one table load).
+#[inline(always)]
+pub fn c_class_of(size: usize) -> Class {
+    debug_assert!(size <= C_LOOKUP_MAX);
+    C_LOOKUP[size.div_ceil(16)] as Class
+}
+
 /// The block size of `class`.
 #[inline]
 pub fn class_size(class: Class) -> usize {
@@ -149,6 +173,13 @@ mod tests {
         }
         assert_eq!(class_for(10, 8192), None);
         assert_eq!(class_for(MAX_SMALL_SIZE + 1, 8), None);
+    }
+
+    #[test]
+    fn c_classes_match_the_general_rule() {
+        for size in 0..=C_LOOKUP_MAX {
+            assert_eq!(Some(c_class_of(size)), class_for(size, 16), "size {size}");
+        }
     }
 
     #[test]

@@ -55,7 +55,7 @@ impl GeneralPurposeAllocator {
     /// Refills: drains remote frees, walks the class queue, or makes a new page.
     #[cold]
     #[inline(never)]
-    fn alloc_small_slow(&self, class: Class) -> Option<(NonNull<u8>, *mut Page)> {
+    pub(super) fn alloc_small_slow(&self, class: Class) -> Option<(NonNull<u8>, *mut Page)> {
         let mut heap_ptr = self.current_heap()?;
         // SAFETY: the heap belongs to the calling thread.
         let heap = unsafe { heap_ptr.as_mut() };
@@ -194,6 +194,7 @@ impl GeneralPurposeAllocator {
     pub(super) unsafe fn release_segment(&self, segment: *mut Segment) {
         // SAFETY: caller contract: a live segment header.
         let base = unsafe { (*segment).base() };
+        heap::forget_c_segment(base);
         pagemap::unregister(base, SEGMENT_SIZE);
         // SAFETY: constant, valid layout.
         let layout = unsafe { Layout::from_size_align_unchecked(SEGMENT_SIZE, SEGMENT_SIZE) };
@@ -232,7 +233,7 @@ impl GeneralPurposeAllocator {
     /// A page of this thread's heap got a slot back: requeue it, or release it when empty.
     #[cold]
     #[inline(never)]
-    fn page_gained_free(&self, heap: &mut Heap, page: *mut Page) {
+    pub(super) fn page_gained_free(&self, heap: &mut Heap, page: *mut Page) {
         // SAFETY: a live page of the caller's heap.
         let page_ref = unsafe { &mut *page };
         if !page_ref.in_queue {
@@ -834,6 +835,7 @@ impl GeneralPurposeAllocator {
             } else {
                 TraceId(meta.free_trace.load(Ordering::Relaxed))
             },
+            tag: Some(meta.tag.load(Ordering::Relaxed)),
         })
     }
 
@@ -889,8 +891,11 @@ const RETAINED_DIRTY_BYTES: usize = 4 << 20;
 /// empty and not the page its class allocates from). The current page emptying is the common
 /// case of alloc/free pairs and needs nothing.
 #[inline(always)]
-fn page_needs_attention(heap: &Heap, page: &Page, page_ptr: *mut Page) -> bool {
-    !page.in_queue || (page.used == 0 && heap.queues[page.class as usize].head != page_ptr)
+pub(super) fn page_needs_attention(heap: &Heap, page: &Page, page_ptr: *mut Page) -> bool {
+    // SAFETY: a page's class is below CLASS_COUNT.
+    !page.in_queue
+        || (page.used == 0
+            && unsafe { heap.queues.get_unchecked(page.class as usize) }.head != page_ptr)
 }
 
 fn is_slot_start(page: &Page, address: usize) -> bool {

@@ -82,6 +82,9 @@ pub enum FindingKind {
     MismatchedFree,
     /// gpa itself faulted or found its own structures damaged; the report says where.
     InternalError,
+    /// The program ran code from a heap block (a call through a pointer into data: a
+    /// corrupted or freed function pointer or vtable); heap memory is not executable.
+    HeapExecution,
 }
 
 /// Whether a faulting access read or wrote memory.
@@ -159,6 +162,7 @@ impl FindingKind {
             FindingKind::ReadAfterFree => "read_after_free",
             FindingKind::MismatchedFree => "mismatched_free",
             FindingKind::InternalError => "internal_error",
+            FindingKind::HeapExecution => "heap_execution",
         }
     }
 }
@@ -191,6 +195,9 @@ pub(crate) struct RawFinding {
     /// For faults and overflows: the accessed byte's offset from the block's start (negative
     /// before it), where known.
     pub offset: Option<isize>,
+    /// For faults: the width in bytes of the faulting access, where the instruction could be
+    /// decoded (0 when unknown).
+    pub access_size: usize,
     /// For leaks: the loss kind (`None` where no reachability graph was built).
     pub leak_kind: Option<LeakKind>,
     /// For leak records: bytes of the blocks only reachable through this record's blocks.
@@ -221,6 +228,7 @@ impl RawFinding {
             count: 1,
             access: None,
             offset: None,
+            access_size: 0,
             leak_kind: None,
             indirect_bytes: 0,
             indirect_blocks: 0,
@@ -491,6 +499,12 @@ impl fmt::Display for Report {
 /// Symbolizes a raw finding, keeping `depth` user frames per stack (0: all).
 pub(crate) fn render(raw: &RawFinding, depth: usize) -> Finding {
     let message = describe(raw);
+    // A fault's site is the faulting access; other findings' sites are where a check ran.
+    let site = if raw.access.is_some() {
+        "access"
+    } else {
+        "detected"
+    };
     let mut stacks = std::vec::Vec::new();
     let mut add = |name: &'static str, id: TraceId| {
         if id.is_some() {
@@ -510,11 +524,11 @@ pub(crate) fn render(raw: &RawFinding, depth: usize) -> Finding {
         FindingKind::WriteAfterFree => {
             add("alloc", raw.alloc_trace);
             add("free", raw.free_trace);
-            add("detected", raw.site_trace);
+            add(site, raw.site_trace);
         }
         FindingKind::Overflow | FindingKind::Underflow => {
             add("alloc", raw.alloc_trace);
-            add("detected", raw.site_trace);
+            add(site, raw.site_trace);
         }
         FindingKind::InvalidFree
         | FindingKind::ForeignFree
@@ -529,7 +543,18 @@ pub(crate) fn render(raw: &RawFinding, depth: usize) -> Finding {
             add("free", raw.free_trace);
             add("access", raw.site_trace);
         }
-        FindingKind::InternalError => add("detected", raw.site_trace),
+        FindingKind::HeapExecution => {
+            add("alloc", raw.alloc_trace);
+            add("access", raw.site_trace);
+        }
+        FindingKind::InternalError => {
+            if raw.site_trace.is_some() {
+                stacks.push(Stack {
+                    name: site,
+                    frames: symbolize::symbolize_all(raw.site_trace, depth),
+                });
+            }
+        }
     }
     Finding {
         kind: raw.kind,
@@ -550,6 +575,11 @@ pub(crate) fn render(raw: &RawFinding, depth: usize) -> Finding {
 
 fn describe(raw: &RawFinding) -> String {
     let address = raw.address;
+    if let (Some(access), Some(offset)) = (raw.access, raw.offset) {
+        if let Some(text) = describe_access(raw, access, offset) {
+            return text;
+        }
+    }
     match raw.kind {
         FindingKind::Leak if raw.count > 1 => format!(
             "memory leak: {} blocks, {} bytes in total, first at {address:#x}",
@@ -585,12 +615,14 @@ fn describe(raw: &RawFinding) -> String {
             raw.size
         ),
         FindingKind::Overflow => format!(
-            "buffer overflow: bytes past the end of block {address:#x} ({} bytes) were overwritten",
-            raw.size
+            "buffer overflow: bytes past the end of block {address:#x} ({} bytes) were overwritten{}",
+            raw.size,
+            changed_at(raw)
         ),
         FindingKind::Underflow => format!(
-            "buffer underflow: bytes before block {address:#x} ({} bytes) were overwritten",
-            raw.size
+            "buffer underflow: bytes before block {address:#x} ({} bytes) were overwritten{}",
+            raw.size,
+            changed_at(raw)
         ),
         FindingKind::ReadAfterFree => format!(
             "read after free: freed block {address:#x} ({} bytes) was read",
@@ -622,5 +654,72 @@ fn describe(raw: &RawFinding) -> String {
         FindingKind::InternalError => {
             format!("internal error in gpa at {address:#x}")
         }
+        FindingKind::HeapExecution => format!(
+            "heap execution: code ran from a {}-byte block at {address:#x}{}",
+            raw.size,
+            raw.offset
+                .map_or(String::new(), |offset| format!(" (at offset {offset})"))
+        ),
     }
+}
+
+/// ` (first changed byte N bytes after the end)` for a check that found damaged bytes.
+fn changed_at(raw: &RawFinding) -> String {
+    match raw.offset {
+        Some(offset) if offset < 0 => format!(
+            " (the first changed byte is {} before the start)",
+            bytes(offset.unsigned_abs())
+        ),
+        Some(offset) => format!(
+            " (the first changed byte is {} after the end)",
+            bytes((offset as usize).saturating_sub(raw.size))
+        ),
+        None => String::new(),
+    }
+}
+
+fn bytes(count: usize) -> String {
+    if count == 1 {
+        "1 byte".into()
+    } else {
+        format!("{count} bytes")
+    }
+}
+
+/// The message of a fault: "read of 1 byte 0 bytes after the end of a 100-byte block at
+/// 0x...", "write of 8 bytes at offset 16 of a freed 100-byte block at 0x...".
+fn describe_access(raw: &RawFinding, access: Access, offset: isize) -> Option<String> {
+    let address = raw.address;
+    let size = raw.size;
+    let what = if raw.access_size != 0 {
+        format!("{} of {}", access.as_str(), bytes(raw.access_size))
+    } else {
+        access.as_str().to_string()
+    };
+    let text = match raw.kind {
+        FindingKind::Overflow => format!(
+            "buffer overflow: {what} {} after the end of a {size}-byte block at {address:#x}",
+            bytes((offset as usize).saturating_sub(size))
+        ),
+        FindingKind::Underflow => format!(
+            "buffer underflow: {what} {} before a {size}-byte block at {address:#x}",
+            bytes(offset.unsigned_abs())
+        ),
+        FindingKind::ReadAfterFree | FindingKind::WriteAfterFree => {
+            let kind = if access == Access::Write {
+                "write after free"
+            } else {
+                "read after free"
+            };
+            format!(
+                "{kind}: {what} at offset {offset} of a freed {size}-byte block at {address:#x}"
+            )
+        }
+        FindingKind::InternalError => format!(
+            "internal error in gpa: invalid {} of address {address:#x} inside gpa's own code",
+            access.as_str()
+        ),
+        _ => return None,
+    };
+    Some(text)
 }

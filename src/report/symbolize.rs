@@ -29,6 +29,10 @@
 mod modules;
 mod objects;
 
+pub use objects::enter_crash_report;
+#[cfg(test)]
+use objects::CRASH_WAIT;
+
 use super::Frame;
 use crate::trace::{self, TraceId};
 
@@ -235,8 +239,8 @@ fn resolve_uncached(address: usize, epoch: u32) -> std::vec::Vec<Frame> {
         module_offset: Some(call_offset),
     };
     let mut frames = std::vec::Vec::new();
-    if let Some(object) = objects::object(&module.path, module.build_id.as_deref()) {
-        let object = objects::lock(&object);
+    let object = objects::object(&module.path, module.build_id.as_deref());
+    if let Some(object) = object.as_ref().and_then(|object| objects::lock(object)) {
         // A return address: look up the call instruction before it.
         let probe = call_offset as u64;
         for found in object.frames(probe) {
@@ -409,9 +413,19 @@ impl TraceId {
 /// Symbolizes an interned trace, drops leading plumbing frames and keeps `depth` frames
 /// (`depth == 0` keeps all).
 pub fn symbolize(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
+    symbolize_from(id, depth, true)
+}
+
+/// As [`symbolize`], keeping the allocator's own frames at the start (for an internal error,
+/// where they are the point).
+pub fn symbolize_all(id: TraceId, depth: usize) -> std::vec::Vec<Frame> {
+    symbolize_from(id, depth, false)
+}
+
+fn symbolize_from(id: TraceId, depth: usize, skip_plumbing: bool) -> std::vec::Vec<Frame> {
     let raw = trace::frames_of(id);
     let mut frames = std::vec::Vec::new();
-    let mut in_plumbing = true;
+    let mut in_plumbing = skip_plumbing;
     let epoch = trace::epoch_of(id);
     for &address in raw.addresses() {
         if in_plumbing && in_gpa_address(address, epoch) {
@@ -592,6 +606,32 @@ fn in_gpa(frame: &Frame) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crash_report_symbolizes_without_waiting_for_a_lock_its_thread_holds() {
+        // A thread of its own: crash-report mode lasts for the thread's life.
+        std::thread::spawn(|| {
+            let address = a_crash_report_symbolizes_without_waiting_for_a_lock_its_thread_holds
+                as *const () as usize;
+            // A fault inside the symbolizer leaves its locks held by the crashed thread.
+            let _held = modules::hold_loaded_for_test();
+            enter_crash_report();
+            let started = std::time::Instant::now();
+            let first = resolve_address(address);
+            let second = resolve_address(address);
+            // The first lookup waits up to the crash budget, the second not at all; each
+            // still gives a frame (its address, without a name).
+            assert!(
+                started.elapsed() < CRASH_WAIT * 4,
+                "{:?}",
+                started.elapsed()
+            );
+            assert_eq!(first.len(), 1);
+            assert_eq!(second[0].address, address);
+        })
+        .join()
+        .unwrap();
+    }
 
     #[test]
     fn allocation_plumbing_is_recognized_and_user_code_is_not() {

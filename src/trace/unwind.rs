@@ -27,15 +27,19 @@
 //! # Invariants
 //! * A cache slot is written as key 0, then rule, then key; a reader accepts the rule only if
 //!   the key it read before and after equals its address (a torn read is a miss).
-//! * Computing a rule allocates (gimli's context): an allocator calls [`capture`] inside its
-//!   re-entrancy guard (see [`super::TraceMethod::needs_guard`]), so those requests go to its
-//!   internal heap.
+//! * Computing a rule allocates (gimli's context): an allocator calls [`capture`] and
+//!   [`capture_user`] inside its re-entrancy guard (see [`super::TraceMethod::needs_guard`]),
+//!   so those requests go to its internal heap.
 //! * The walk reads only `[cfa - 8]` and `[cfa + rbp_offset]` with `rsp < cfa <= top`, where
 //!   `top` is the end of the stack the thread runs on ([`super::current_stack_bounds`]; when
-//!   it is not known, the CFI alone bounds the walk).
+//!   it is not known, the CFI alone bounds the walk). A replayed step (remembered walks, the
+//!   shadow stack) is checked against the current `top` before its slot is read, and the
+//!   crossing of the allocator's own frame-pointer chain reads only `[fp, fp + 16)` below it.
 
-use core::ffi::{c_int, c_void};
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use crate::trace::{TraceId, MAX_FRAMES};
 
 const CACHE_LEN: usize = 1 << 14;
 static KEYS: [AtomicUsize; CACHE_LEN] = [const { AtomicUsize::new(0) }; CACHE_LEN];
@@ -78,22 +82,6 @@ impl Rule {
     }
 }
 
-#[repr(C)]
-struct DlFindObject {
-    flags: u64,
-    map_start: *mut c_void,
-    map_end: *mut c_void,
-    link_map: *mut c_void,
-    eh_frame: *mut c_void,
-    reserved: [u64; 7],
-}
-
-extern "C" {
-    /// glibc 2.35: the object containing an address and its `PT_GNU_EH_FRAME` (lock-free,
-    /// async-signal-safe).
-    fn _dl_find_object(address: *mut c_void, result: *mut DlFindObject) -> c_int;
-}
-
 #[inline]
 fn slot(address: usize) -> usize {
     (address ^ (address >> 14) ^ (address >> 28)) & (CACHE_LEN - 1)
@@ -129,20 +117,9 @@ fn compute(address: usize) -> Option<Rule> {
     use gimli::{BaseAddresses, CfaRule, EhFrame, EhFrameHdr, NativeEndian, Pointer, RegisterRule};
     use gimli::{UnwindContext, UnwindSection, X86_64};
 
-    let mut object = DlFindObject {
-        flags: 0,
-        map_start: core::ptr::null_mut(),
-        map_end: core::ptr::null_mut(),
-        link_map: core::ptr::null_mut(),
-        eh_frame: core::ptr::null_mut(),
-        reserved: [0; 7],
-    };
-    // SAFETY: `object` is a valid out-parameter of the documented layout.
-    if unsafe { _dl_find_object(address as *mut c_void, &mut object) } != 0 {
-        return None;
-    }
-    let header = object.eh_frame as usize;
-    let end = object.map_end as usize;
+    let object = crate::os::object_containing(address)?;
+    let header = object.eh_frame_header;
+    let end = object.end;
     if header == 0 || header >= end {
         return None;
     }
@@ -202,12 +179,283 @@ fn compute(address: usize) -> Option<Rule> {
     })
 }
 
+/// A walk's position: the address the frame executes (or returns to), its stack pointer and
+/// the value `rbp` holds in it; and `top`, the end of the stack the thread runs on (no walk
+/// reads at or above it; `usize::MAX` when it is not known, and the CFI alone bounds the walk).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct State {
+    ip: usize,
+    sp: usize,
+    bp: usize,
+    top: usize,
+}
+
+/// One unwinding step as a walk took it, in positions relative to the walk's first frame
+/// (`base`: that frame's stack pointer), so that a later walk can check, instead of redo, the
+/// step, at any stack depth (see [`PathCache`]).
+#[derive(Clone, Copy, Default)]
+#[repr(C)]
+struct Step {
+    /// The return address reached.
+    ip: usize,
+    /// The CFA of the frame left (the caller's stack pointer), minus `base`.
+    sp: usize,
+    /// Where the step reloaded `rbp` from, minus `base`, or 0 when it left `rbp` unchanged;
+    /// bit 0 is `RBP_RULE` (saved-register slots are 8-aligned).
+    slot: usize,
+    /// The `rbp` value the step's rule computed the CFA from, minus `base` (when the rule used
+    /// `rbp`: `RBP_RULE` in `slot`).
+    bp_used: usize,
+}
+
+/// `Step::slot` flag: the step's rule computed the CFA from `rbp`.
+const RBP_RULE: usize = 1;
+
+/// Steps a thread remembers per walk (a deeper walk remembers its innermost steps).
+const PATH_STEPS: usize = 15;
+/// Walks a thread remembers, one per first frame (the program's call to `malloc`, `free`, ...),
+/// direct-mapped by that frame's return address.
+const PATHS: usize = 16;
+const _: () = assert!(PATHS.is_power_of_two());
+
+/// A remembered walk: `steps[..len]` after the first frame (`first`, at relative position 0),
+/// entered from the allocator at `entry`. `ended`: the walk stopped because unwinding could go
+/// no further (not because the output was full). `trace`: the interned trace of the entry and
+/// the first `depth` frames, when they are all of it.
+struct Path {
+    first: usize,
+    entry: usize,
+    len: usize,
+    ended: bool,
+    depth: usize,
+    trace: u32,
+    steps: [Step; PATH_STEPS],
+}
+
+/// The thread's shadow stack: the steps of a walk at their absolute positions (base 0).
+struct Shadow {
+    len: usize,
+    ended: bool,
+    steps: [Step; MAX_FRAMES],
+}
+
+impl Step {
+    /// The step at absolute positions, from one relative to `base`.
+    fn absolute(&self, base: usize) -> Step {
+        self.rebased(base, 0)
+    }
+
+    /// The step relative to `base`, from one at absolute positions.
+    fn relative(&self, base: usize) -> Step {
+        self.rebased(0, base)
+    }
+
+    fn rebased(&self, from: usize, to: usize) -> Step {
+        let slot = self.slot & !RBP_RULE;
+        let slot = if slot == 0 {
+            0
+        } else {
+            slot.wrapping_add(from).wrapping_sub(to)
+        };
+        Step {
+            ip: self.ip,
+            sp: self.sp.wrapping_add(from).wrapping_sub(to),
+            slot: slot | (self.slot & RBP_RULE),
+            bp_used: self.bp_used.wrapping_add(from).wrapping_sub(to),
+        }
+    }
+}
+
+/// The calling thread's remembered walks: a "shadow stack" (after bytehound's: frames that
+/// have not returned since the last walk need not be unwound again, only checked). A frame is
+/// identified by its return address and its position relative to the walk's first frame, and
+/// a remembered step from it is replayed after checking that its return address is still in
+/// its slot (and, for a rule that used `rbp`, that `rbp` is the same): a load or two instead
+/// of a rule lookup. Positions are relative, so a walk from the same code at another depth of
+/// a recursion replays too; a walk replayed whole reuses the remembered trace id.
+#[repr(C)]
+struct PathCache {
+    paths: UnsafeCell<[Path; PATHS]>,
+    /// The last walk that went beyond its remembered path, at absolute positions.
+    shadow: UnsafeCell<Shadow>,
+}
+
+// SAFETY: empty paths and shadow stack (length 0, no trace) with zero steps are the initial
+// state.
+unsafe impl crate::tls::ZeroInit for PathCache {}
+
+/// The path that remembers walks from the first frame at `ip`.
+#[inline(always)]
+fn path_index(ip: usize) -> usize {
+    (ip ^ (ip >> 12)) % PATHS
+}
+
+crate::tls::fast_thread_local!(
+    /// The calling thread's remembered walks.
+    fn path_cache() -> PathCache;
+);
+
 /// Fills `out` with the return addresses of the calling thread's stack, innermost first
-/// (starting with this function's caller's return address); returns how many. A
-/// `TraceMethod::Custom` walker for the GPA.
+/// (starting with this function's caller's return address); returns how many. Unwinds by the
+/// rules every time (no remembered walks): the reference the tests compare with.
 #[inline(never)]
 pub fn capture(out: &mut [usize]) -> usize {
-    let (mut ip, mut sp, mut bp): (usize, usize, usize);
+    let start = current_state();
+    let Some(first) = step(start, true, 0) else {
+        return 0;
+    };
+    let mut state = after(&first, start, 0);
+    let mut count = 0;
+    while count < out.len() {
+        out[count] = state.ip;
+        count += 1;
+        let Some(next) = step(state, false, 0) else {
+            break;
+        };
+        state = after(&next, state, 0);
+    }
+    count
+}
+
+/// Fills `out` with the stack of a faulting thread from its signal context: the faulting
+/// instruction `ip` first, then the return addresses found by unwinding from the registers
+/// (`sp`, `bp`) the context holds. Returns how many. For the fault handler, on the faulting
+/// thread, which runs on another stack (its alternate signal stack): the walk reads only the
+/// thread's own stack, `[sp, top)` ([`super::thread_stack`]), and returns `ip` alone when `sp`
+/// is not on it.
+pub fn capture_from(ip: usize, sp: usize, bp: usize, out: &mut [usize]) -> usize {
+    if out.is_empty() || ip == 0 {
+        return 0;
+    }
+    out[0] = ip;
+    let on_stack = |&(bottom, top): &(usize, usize)| sp >= bottom && sp < top;
+    let Some((_, top)) = super::thread_stack().filter(on_stack) else {
+        return 1;
+    };
+    // The faulting frame's `ip` is exact (not a return address): its rule is looked up as is.
+    let mut state = State { ip, sp, bp, top };
+    let mut first = true;
+    let mut count = 1;
+    while count < out.len() {
+        let Some(next) = step(state, first, 0) else {
+            break;
+        };
+        first = false;
+        state = after(&next, state, 0);
+        out[count] = state.ip;
+        count += 1;
+    }
+    count
+}
+
+/// The frames of [`capture_user`], for `TraceMethod::Custom`: the GPA calls `capture_user`
+/// itself, registered as this walker's interning twin (`trace::register_interning_walker`);
+/// this form serves callers that want the frames.
+#[inline(never)]
+pub fn capture_user_frames(out: &mut [usize]) -> usize {
+    let frames = crate::trace::frames_of(capture_user(out.len()));
+    let addresses = frames.addresses();
+    out[..addresses.len()].copy_from_slice(addresses);
+    addresses.len()
+}
+
+/// The interned trace of the calling thread's stack from the entry point the program called
+/// in the object containing this unwinder (the preload library's `malloc`, `free`,
+/// `operator new`...: its outermost frame there, which names the call for symbolization and
+/// suppressions, as the first frame of Valgrind's stacks does), then `depth` frames of the
+/// program. The C ABI's check mode captures its traces with it.
+///
+/// The allocator's own frames are crossed on their frame-pointer chain (the crate is built
+/// with frame pointers, which the first use checks against the unwind rule of this function);
+/// the program's frames with the remembered walks and the rules ([`walk`]).
+#[inline(never)]
+pub fn capture_user(depth: usize) -> TraceId {
+    let start = current_state();
+    let depth = depth.min(MAX_FRAMES - 1);
+    let id = match leave_own_frames(start) {
+        Some((entry, user)) => walk(entry, user, depth),
+        None => TraceId::NONE,
+    };
+    if CROSS_CHECK.load(Ordering::Relaxed) {
+        cross_check(id, depth, own_object(start));
+    }
+    id
+}
+
+// ---- the cross-check (debug setting `GPA_UNWIND_CHECK=1`) ----
+
+static CROSS_CHECK: AtomicBool = AtomicBool::new(false);
+static COMPARED: AtomicUsize = AtomicUsize::new(0);
+static DIFFERED: AtomicUsize = AtomicUsize::new(0);
+
+/// Makes every [`capture_user`] compare its trace with libgcc's `_Unwind_Backtrace` of the
+/// same stack (leaving out the same frames): a difference is printed to stderr, and the counts
+/// at exit (`gpa: unwind cross-check: N traces compared with libgcc's, M differed`). For
+/// tests: it makes every trace cost a libgcc unwind.
+pub fn enable_cross_check() {
+    if !CROSS_CHECK.swap(true, Ordering::AcqRel) {
+        // SAFETY: `report_cross_check` is an `extern "C" fn()` that lives as long as the
+        // process.
+        unsafe { libc::atexit(report_cross_check) };
+    }
+}
+
+extern "C" fn report_cross_check() {
+    let line = format_line(format_args!(
+        "gpa: unwind cross-check: {} traces compared with libgcc's, {} differed\n",
+        COMPARED.load(Ordering::Relaxed),
+        DIFFERED.load(Ordering::Relaxed)
+    ));
+    crate::os::write_stderr(line.as_bytes());
+}
+
+fn format_line(args: core::fmt::Arguments<'_>) -> std::string::String {
+    std::format!("{args}")
+}
+
+#[cold]
+#[inline(never)]
+fn cross_check(id: TraceId, depth: usize, (own_start, own_end, _): (usize, usize, bool)) {
+    let ours = crate::trace::frames_of(id);
+    let mut theirs = [0usize; MAX_FRAMES];
+    // The entry frame (the last of this object's), then `depth` frames of the program.
+    let limit = depth + 1;
+    let mut count = 0;
+    let mut leading = true;
+    // SAFETY: the callback neither allocates from a user heap nor unwinds.
+    unsafe {
+        backtrace::trace_unsynchronized(|frame| {
+            let ip = frame.ip() as usize;
+            if leading && ip >= own_start && ip < own_end {
+                theirs[0] = ip;
+                count = 1;
+                return true;
+            }
+            leading = false;
+            if ip == 0 || count == limit {
+                return false;
+            }
+            theirs[count] = ip;
+            count += 1;
+            count < limit
+        });
+    }
+    COMPARED.fetch_add(1, Ordering::Relaxed);
+    if ours.addresses() != &theirs[..count] {
+        DIFFERED.fetch_add(1, Ordering::Relaxed);
+        let line = format_line(format_args!(
+            "gpa: unwind cross-check: ours {:x?} libgcc {:x?}\n",
+            ours.addresses(),
+            &theirs[..count]
+        ));
+        crate::os::write_stderr(line.as_bytes());
+    }
+}
+
+/// The registers of the caller of this (always inlined) function.
+#[inline(always)]
+fn current_state() -> State {
+    let (ip, sp, bp): (usize, usize, usize);
     // SAFETY: reads three registers; no memory access, no stack change.
     unsafe {
         core::arch::asm!(
@@ -221,39 +469,357 @@ pub fn capture(out: &mut [usize]) -> usize {
         );
     }
     let top = super::current_stack_bounds().map_or(usize::MAX, |(_, top)| top);
-    let mut count = 0;
-    let mut first = true;
-    while count < out.len() {
-        // A return address may be one past its call's function (a `noreturn` call at the
-        // end): look up the call instruction instead.
-        let lookup = if first { ip } else { ip - 1 };
-        first = false;
-        let Some(rule) = rule_for(lookup) else { break };
-        let base = if rule.from_rbp { bp } else { sp };
-        let cfa = base.wrapping_add_signed(rule.cfa_offset as isize);
-        if cfa <= sp || cfa - sp > MAX_FRAME || cfa % 8 != 0 || cfa > top {
-            break;
+    State { ip, sp, bp, top }
+}
+
+/// The address range of the object containing this unwinder, and whether its code keeps frame
+/// pointers (found once: `(start, end, frame pointers)`).
+#[inline(always)]
+fn own_object(probe: State) -> (usize, usize, bool) {
+    let end = OWN_RANGE[1].load(Ordering::Acquire);
+    if end != 0 {
+        return (
+            OWN_RANGE[0].load(Ordering::Relaxed),
+            end,
+            OWN_RANGE[2].load(Ordering::Relaxed) != 0,
+        );
+    }
+    find_own_object(probe)
+}
+
+/// `(start, end, frame pointers)` of [`own_object`] once found (`end` is 0 before).
+static OWN_RANGE: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
+
+#[cold]
+#[inline(never)]
+fn find_own_object(probe: State) -> (usize, usize, bool) {
+    let Some(object) = crate::os::object_containing(probe.ip) else {
+        return (0, 0, false);
+    };
+    // Built with frame pointers: the rule at `probe` (inside a function of this object, after
+    // its prologue) says the CFA is `rbp + 16` with the caller's `rbp` saved just below it.
+    let frame_pointers = rule_for(probe.ip)
+        .is_some_and(|rule| rule.from_rbp && rule.cfa_offset == 16 && rule.rbp_offset == Some(-16));
+    OWN_RANGE[0].store(object.start, Ordering::Relaxed);
+    OWN_RANGE[2].store(usize::from(frame_pointers), Ordering::Relaxed);
+    OWN_RANGE[1].store(object.end, Ordering::Release);
+    (object.start, object.end, frame_pointers)
+}
+
+/// From `start` (a state inside this object), the address in its outermost frame there (the
+/// entry point the program called) and the state of the first frame outside it: along the
+/// frame-pointer chain when the object keeps frame pointers (two loads per frame), else by the
+/// unwind rules.
+#[inline(always)]
+fn leave_own_frames(start: State) -> Option<(usize, State)> {
+    let (own_start, own_end, frame_pointers) = own_object(start);
+    let own = |ip: usize| ip >= own_start && ip < own_end;
+    let mut entry = start.ip;
+    if frame_pointers {
+        let mut fp = start.bp;
+        for _ in 0..64 {
+            if fp <= start.sp
+                || fp - start.sp > MAX_FRAME
+                || fp % 8 != 0
+                || fp > start.top.saturating_sub(16)
+            {
+                return None;
+            }
+            // SAFETY: `fp` is a frame pointer of this object's code, and `[fp, fp + 16)` lies
+            // in the live stack, between the stack pointer and the top (checked just above): it holds the caller's `rbp`, and the return address is
+            // above it.
+            let (caller_bp, return_address) =
+                unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+            if !own(return_address) {
+                let user = State {
+                    ip: return_address,
+                    sp: fp + 16,
+                    bp: caller_bp,
+                    top: start.top,
+                };
+                return Some((entry, user));
+            }
+            if caller_bp <= fp {
+                return None;
+            }
+            entry = return_address;
+            fp = caller_bp;
         }
-        // SAFETY: `cfa - 8` holds the return address pushed by the caller's `call`: the CFI
-        // says so, and `sp < cfa <= top` keeps the read inside the stack the thread runs on.
-        let return_address = unsafe { ((cfa - 8) as *const usize).read() };
-        if let Some(offset) = rule.rbp_offset {
-            let saved = cfa.wrapping_add_signed(offset as isize);
-            if saved < sp || saved >= cfa {
+        return None;
+    }
+    let mut state = after(&step(start, true, 0)?, start, 0);
+    for _ in 0..64 {
+        if !own(state.ip) {
+            return Some((entry, state));
+        }
+        entry = state.ip;
+        state = after(&step(state, false, 0)?, state, 0);
+    }
+    None
+}
+
+/// One unwinding step from `state` (whose `ip` is a return address unless `first`): the step,
+/// relative to `base`, or `None` where the walk must end.
+#[inline(always)]
+fn step(state: State, first: bool, base: usize) -> Option<Step> {
+    // A return address may be one past its call's function (a `noreturn` call at the end):
+    // look up the call instruction instead.
+    let lookup = if first { state.ip } else { state.ip - 1 };
+    let rule = rule_for(lookup)?;
+    let from = if rule.from_rbp { state.bp } else { state.sp };
+    let cfa = from.wrapping_add_signed(rule.cfa_offset as isize);
+    if cfa <= state.sp || cfa - state.sp > MAX_FRAME || cfa % 8 != 0 || cfa > state.top {
+        return None;
+    }
+    // SAFETY: `cfa - 8` holds the return address pushed by the caller's `call`: the CFI says
+    // so, and `sp < cfa <= top` keeps the read inside the stack the thread is running on.
+    let return_address = unsafe { ((cfa - 8) as *const usize).read() };
+    if return_address == 0 {
+        return None;
+    }
+    let mut slot = 0;
+    if let Some(offset) = rule.rbp_offset {
+        let saved = cfa.wrapping_add_signed(offset as isize);
+        if saved < state.sp || saved >= cfa || saved % 8 != 0 {
+            return None;
+        }
+        slot = saved.wrapping_sub(base);
+    }
+    Some(Step {
+        ip: return_address,
+        sp: cfa.wrapping_sub(base),
+        slot: slot | if rule.from_rbp { RBP_RULE } else { 0 },
+        bp_used: state.bp.wrapping_sub(base),
+    })
+}
+
+/// The state a step reaches from `from` (the state it was taken, or checked by
+/// [`still_holds`], from): its return address and CFA, and `rbp` reloaded from the slot where
+/// the frame saved it (read now: the value the real unwinding sees).
+#[inline(always)]
+fn after(step: &Step, from: State, base: usize) -> State {
+    let bp = from.bp;
+    let slot = step.slot & !RBP_RULE;
+    let bp = if slot == 0 {
+        bp
+    } else {
+        // SAFETY: the slot lies in the frame just left, between its stack pointer and its CFA
+        // (checked by `step` when the step was first taken; a replayed step starts from the
+        // same return address at the same relative position), and the CFA is at most `top`
+        // (checked by `step`, or by `still_holds` for a replayed step).
+        unsafe { (slot.wrapping_add(base) as *const usize).read() }
+    };
+    State {
+        ip: step.ip,
+        sp: step.sp.wrapping_add(base),
+        bp,
+        top: from.top,
+    }
+}
+
+/// Whether a remembered step still holds from `state`, which has the same return address and
+/// relative position as the one it was taken from: the step stays inside the stack the thread
+/// runs on now (a replay at another depth, or on another stack, may not), its return address is
+/// still in its slot and, if its rule used `rbp`, `rbp` is the same. Then the rule (the same:
+/// same address) gives the same CFA, and taking the step again would give the same result.
+#[inline(always)]
+fn still_holds(step: &Step, state: State, base: usize) -> bool {
+    if step.slot & RBP_RULE != 0 && step.bp_used != state.bp.wrapping_sub(base) {
+        return false;
+    }
+    let cfa = step.sp.wrapping_add(base);
+    if cfa > state.top {
+        return false;
+    }
+    // SAFETY: `cfa` is the CFA the rule of the state's return address gives from it (the same
+    // rule, relative position and `rbp` as when the step was taken and checked by `step`):
+    // the caller's stack pointer, above the state's (`state.sp < cfa`, a relative position
+    // checked then) and at most `top` (checked just above).
+    unsafe { ((cfa - 8) as *const usize).read() == step.ip }
+}
+
+/// The interned trace of `entry` (the address in the allocator's entry point), then `depth`
+/// frames from `start` (the program's innermost frame).
+///
+/// Each step is replayed from a remembered walk from the same first frame when it still holds
+/// there (the walk being recorded over: nothing to copy), then, where that one stops holding,
+/// from the shadow stack ([`walk_on`]); otherwise the step is taken by the rules. A walk that
+/// replayed the remembered one whole returns its trace id without interning again.
+fn walk(entry: usize, start: State, depth: usize) -> TraceId {
+    if depth == 0 {
+        return TraceId::NONE;
+    }
+    let cache = path_cache();
+    // SAFETY: the cache is this thread's, and nothing else touches it during the walk (which
+    // neither allocates nor calls out, except `compute`, which does not walk).
+    let paths = unsafe { &mut *cache.paths.get() };
+    let base = start.sp;
+    let record = path_index(start.ip);
+    let in_place = paths[record].first == start.ip && paths[record].entry == entry;
+    let mut frames = [core::mem::MaybeUninit::<usize>::uninit(); MAX_FRAMES];
+    frames[0].write(entry);
+    frames[1].write(start.ip);
+    // `count` counts the entry frame too; `depth` does not.
+    let depth = depth + 1;
+    let mut walked = Walked {
+        count: 2,
+        state: start,
+        k: 0,
+    };
+    let path = &mut paths[record];
+    if in_place {
+        // Replay the remembered walk in place for as long as it holds.
+        // (Each step adds a frame after the entry and the first frame.)
+        let remembered = path.len.min(depth - 2);
+        while walked.k < remembered {
+            let next = &path.steps[walked.k];
+            if !still_holds(next, walked.state, base) {
                 break;
             }
-            // SAFETY: the saved `rbp` slot lies in this frame, `[sp, cfa)`.
-            bp = unsafe { (saved as *const usize).read() };
+            walked.state = after(next, walked.state, base);
+            frames[walked.count].write(next.ip);
+            walked.count += 1;
+            walked.k += 1;
         }
-        if return_address == 0 {
-            break;
+        if walked.count == depth || (walked.k == path.len && path.ended) {
+            // The whole trace is the remembered one's.
+            if path.depth == depth && path.trace != 0 {
+                return TraceId(path.trace);
+            }
+            // SAFETY: `frames[..count]` were written above.
+            let addresses = unsafe { slice_assume_init(&frames[..walked.count]) };
+            let id = crate::trace::intern_addresses(addresses);
+            path.depth = depth;
+            path.trace = id.0;
+            return id;
         }
-        out[count] = return_address;
-        count += 1;
-        ip = return_address;
-        sp = cfa;
+    } else {
+        path.first = start.ip;
+        path.entry = entry;
+        path.len = 0;
     }
-    count
+    // SAFETY: as for `paths`; the shadow stack is a separate cell.
+    let shadow = unsafe { &mut *cache.shadow.get() };
+    let ended = walk_on(
+        &mut paths[record],
+        shadow,
+        base,
+        depth,
+        &mut frames,
+        &mut walked,
+    );
+    // SAFETY: `frames[..count]` were written by the walk.
+    let addresses = unsafe { slice_assume_init(&frames[..walked.count]) };
+    let id = crate::trace::intern_addresses(addresses);
+    let path = &mut paths[record];
+    path.len = walked.k.min(PATH_STEPS);
+    // A walk longer than the path keeps only its start: it must not claim to have ended.
+    path.ended = ended && walked.k <= PATH_STEPS;
+    path.depth = depth;
+    path.trace = id.0;
+    id
+}
+
+/// Where a walk is: frames written, current state, index of the next step.
+struct Walked {
+    count: usize,
+    state: State,
+    k: usize,
+}
+
+/// # Safety
+/// Every element of `slice` is initialized.
+unsafe fn slice_assume_init(slice: &[core::mem::MaybeUninit<usize>]) -> &[usize] {
+    // SAFETY: caller contract; `MaybeUninit<usize>` has `usize`'s layout.
+    unsafe { &*(slice as *const [core::mem::MaybeUninit<usize>] as *const [usize]) }
+}
+
+/// The rest of [`walk`] once the in-place replay stopped (`walked.k` steps replayed, recorded
+/// in `path`): each
+/// further step is replayed from the thread's shadow stack (the frames of the last walk that
+/// got here, at their absolute positions: frames that have not returned since) once the walk
+/// reaches one of its frames and while its steps still hold, or taken by the rules. Steps go
+/// to `paths[record]` (relative to `base`) and the walk becomes the new shadow stack. Returns
+/// whether unwinding ended (rather than the output filling up).
+#[inline(never)]
+fn walk_on(
+    path: &mut Path,
+    shadow: &mut Shadow,
+    base: usize,
+    depth: usize,
+    frames: &mut [core::mem::MaybeUninit<usize>; MAX_FRAMES],
+    walked: &mut Walked,
+) -> bool {
+    // This walk's steps at absolute positions, to become the shadow stack.
+    let mut fresh = [core::mem::MaybeUninit::<Step>::uninit(); MAX_FRAMES];
+    for (index, step) in path.steps[..walked.k].iter().enumerate() {
+        fresh[index].write(step.absolute(base));
+    }
+    let mut cursor = 0;
+    let mut replaying = false;
+    let mut ended = false;
+    while walked.count < depth {
+        let state = walked.state;
+        let k = walked.k;
+        let mut next = None;
+        if replaying {
+            if cursor < shadow.len {
+                let candidate = shadow.steps[cursor];
+                if still_holds(&candidate, state, 0) {
+                    next = Some(candidate);
+                    cursor += 1;
+                } else {
+                    replaying = false;
+                }
+            } else if shadow.ended {
+                ended = true;
+                break;
+            } else {
+                replaying = false;
+            }
+        }
+        let next = match next {
+            Some(next) => next,
+            None => match step(state, false, 0) {
+                Some(taken) => taken,
+                None => {
+                    ended = true;
+                    break;
+                }
+            },
+        };
+        if k < PATH_STEPS {
+            path.steps[k] = next.relative(base);
+        }
+        fresh[k].write(next);
+        walked.state = after(&next, state, 0);
+        frames[walked.count].write(next.ip);
+        walked.count += 1;
+        walked.k += 1;
+        if !replaying {
+            // Has the walk reached a frame of the shadow stack? (Positions only grow.)
+            let sp = walked.state.sp;
+            while cursor < shadow.len && shadow.steps[cursor].sp < sp {
+                cursor += 1;
+            }
+            if cursor < shadow.len
+                && shadow.steps[cursor].sp == sp
+                && shadow.steps[cursor].ip == walked.state.ip
+            {
+                cursor += 1;
+                replaying = true;
+            }
+        }
+    }
+    let len = walked.k.min(MAX_FRAMES);
+    for (to, from) in shadow.steps[..len].iter_mut().zip(&fresh[..len]) {
+        // SAFETY: `fresh[..walked.k]` were written above (the replayed steps first, then one
+        // per step taken).
+        *to = unsafe { from.assume_init() };
+    }
+    shadow.len = len;
+    shadow.ended = ended;
+    ended
 }
 
 #[cfg(test)]

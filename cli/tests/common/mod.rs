@@ -76,21 +76,38 @@ pub fn scratch(name: &str) -> PathBuf {
 
 /// Compiles `tests/c/<name>.c` with `gcc -O0 -g` into `dir`.
 pub fn compile_c(name: &str, dir: &Path) -> PathBuf {
-    compile_source(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/c")
-            .join(format!("{name}.c")),
-        dir,
-    )
+    compile_c_with("c", name, name, &[], dir)
 }
 
-/// Compiles the C file `source` with `gcc -O0 -g` into `dir`, named after it.
+/// Compiles `tests/<folder>/<name>.c` with `gcc -O0 -g -pthread` and `flags` into
+/// `dir/<output>`.
+pub fn compile_c_with(
+    folder: &str,
+    name: &str,
+    output: &str,
+    flags: &[&str],
+    dir: &Path,
+) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(folder)
+        .join(format!("{name}.c"));
+    compile_file(&source, &dir.join(output), flags)
+}
+
+/// Compiles the C file `source` with `gcc -O0 -g -pthread` into `dir`, named after it.
 pub fn compile_source(source: &Path, dir: &Path) -> PathBuf {
     let name = source.file_stem().expect("a file name").to_owned();
-    let binary = dir.join(&name);
+    compile_file(source, &dir.join(name), &[])
+}
+
+/// Compiles `source` with `gcc -O0 -g -pthread` and `flags` into `binary`.
+fn compile_file(source: &Path, binary: &Path, flags: &[&str]) -> PathBuf {
     let out = Command::new("gcc")
-        .args(["-O0", "-g", "-pthread", "-w", "-o"])
-        .arg(&binary)
+        .args(["-O0", "-g", "-pthread", "-w"])
+        .args(flags)
+        .arg("-o")
+        .arg(binary)
         .arg(source)
         .output()
         .expect("run gcc");
@@ -100,7 +117,7 @@ pub fn compile_source(source: &Path, dir: &Path) -> PathBuf {
         source.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    binary
+    binary.to_path_buf()
 }
 
 /// The result of one `gpa run`.

@@ -120,9 +120,8 @@ impl Reason {
             }
             Reason::NotLoaded => "the preload library was expected to load but never started",
             Reason::NoReport => {
-                "ended without writing its report (killed by SIGKILL, or by a signal its \
-                 crash report could not run for, such as a stack overflow's SIGSEGV, or a raw \
-                 exit system call)"
+                "ended without writing its report (killed by SIGKILL, or by a fatal signal \
+                 after the program replaced gpa's handler, or a raw exit system call)"
             }
         }
     }

@@ -50,7 +50,7 @@ pub mod sys;
 use core::ffi::{c_char, c_int, CStr};
 use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
-use super::settings::{self, Mode, SavedPath};
+use super::settings::{self, SavedPath};
 use events::Event;
 use inspect::Reason;
 
@@ -112,7 +112,7 @@ pub fn is_original_process() -> bool {
 }
 
 fn checking() -> bool {
-    super::state().settings.mode == Mode::Check
+    super::state().settings.mode.checks()
 }
 
 /// `argv[0]` of this image, as it was at start-up.

@@ -53,22 +53,28 @@ static LOADED: Mutex<Loaded> = Mutex::new(Loaded {
 /// Unloaded objects, with the module epoch that ended at their unload.
 static UNLOADED: Mutex<std::vec::Vec<(Module, u32)>> = Mutex::new(std::vec::Vec::new());
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
+use super::objects::lock;
+
+/// Holds the lock of the loaded modules' list (for tests of the crash path).
+#[cfg(test)]
+pub(super) fn hold_loaded_for_test() -> impl Sized {
+    LOADED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The module of an address of a trace captured in module epoch `epoch`.
 pub fn module_for(address: usize, epoch: u32) -> Option<Module> {
-    let unloaded = lock(&UNLOADED)
-        .iter()
-        .find(|(module, ended)| *ended >= epoch && module.contains(address))
-        .map(|(module, _)| module.clone());
+    let unloaded = lock(&UNLOADED).and_then(|unloaded| {
+        unloaded
+            .iter()
+            .find(|(module, ended)| *ended >= epoch && module.contains(address))
+            .map(|(module, _)| module.clone())
+    });
     if unloaded.is_some() {
         return unloaded;
     }
-    let mut loaded = lock(&LOADED);
+    let mut loaded = lock(&LOADED)?;
     let counters = loader_counters();
     if counters != loaded.counters || loaded.modules.is_empty() {
         loaded.modules = loaded_modules();
@@ -87,7 +93,10 @@ pub fn note_unload(bias: usize, name: &str) {
     let module = loaded_modules()
         .into_iter()
         .find(|module| module.bias == bias && (name.is_empty() || module.path.ends_with(name)));
-    let mut unloaded = lock(&UNLOADED);
+    let Some(mut unloaded) = lock(&UNLOADED) else {
+        trace::next_module_epoch();
+        return;
+    };
     let ended = trace::next_module_epoch();
     let Some(module) = module else {
         return;

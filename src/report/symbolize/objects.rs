@@ -4,8 +4,13 @@
 //! # Invariants
 //! * A file is mapped read-only and never unmapped while the process runs; each object's
 //!   parsed state is behind a mutex of its own, so one thread at a time uses it.
+//! * On a thread writing a crash report ([`enter_crash_report`]) the symbolizer's mutexes are
+//!   only tried (the crashed thread may hold one itself, say after a fault inside gpa while it
+//!   symbolized): for at most [`CRASH_WAIT`] in all, after which lookups give up and frames
+//!   keep their module and offset only.
 
-use std::sync::{Arc, Mutex};
+use core::cell::Cell;
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use object::{Object, ObjectSymbol, SymbolKind};
 
@@ -38,18 +43,61 @@ pub type Shared = Arc<Mutex<ObjectFile>>;
 
 static OBJECTS: Mutex<std::vec::Vec<(String, Option<Shared>)>> = Mutex::new(std::vec::Vec::new());
 
-/// Locks a mutex of this module, also after a panic elsewhere.
-pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+thread_local! {
+    /// Whether this thread writes a crash report, and the time it may still wait for locks.
+    static CRASH: Cell<(bool, Option<std::time::Duration>)> = const { Cell::new((false, None)) };
+}
+
+/// The longest a crash report waits, in all, for the symbolizer's locks.
+pub const CRASH_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Marks the calling thread as writing a crash report (for the rest of its life: the process
+/// ends after the report): from now on its locks are only tried (see the module docs).
+pub fn enter_crash_report() {
+    let _ = CRASH.try_with(|crash| {
+        if !crash.get().0 {
+            crash.set((true, Some(CRASH_WAIT)));
+        }
+    });
+}
+
+/// Locks a mutex of the symbolizer, also after a panic elsewhere; `None` only on a thread
+/// writing a crash report, when the lock stayed busy (see the module docs).
+pub fn lock<T>(mutex: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
+    let (crashing, mut left) = CRASH.try_with(Cell::get).unwrap_or((true, None));
+    if !crashing {
+        return Some(
+            mutex
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+    }
+    const STEP: std::time::Duration = std::time::Duration::from_millis(1);
+    let guard = loop {
+        match mutex.try_lock() {
+            Ok(guard) => break Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => break Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => match left {
+                Some(time) if !time.is_zero() => {
+                    std::thread::sleep(STEP);
+                    left = Some(time.saturating_sub(STEP));
+                }
+                _ => {
+                    left = None;
+                    break None;
+                }
+            },
+        }
+    };
+    let _ = CRASH.try_with(|crash| crash.set((crashing, left)));
+    guard
 }
 
 /// The object file at `path`, if it can be read and (when `build_id` is given and the file
 /// has one) has that build id.
 pub fn object(path: &str, build_id: Option<&[u8]>) -> Option<Shared> {
     let file = {
-        let mut objects = lock(&OBJECTS);
+        let mut objects = lock(&OBJECTS)?;
         match objects.iter().find(|(seen, _)| seen == path) {
             Some((_, file)) => file.clone(),
             None => {
@@ -59,7 +107,7 @@ pub fn object(path: &str, build_id: Option<&[u8]>) -> Option<Shared> {
             }
         }
     }?;
-    let matches = match (build_id, &lock(&file).build_id) {
+    let matches = match (build_id, &lock(&file)?.build_id) {
         (Some(wanted), Some(actual)) => wanted == actual.as_slice(),
         _ => true,
     };

@@ -1,0 +1,10 @@
+#include "security.h"
+/* Reads the first byte of a malloc(0) block (which has none); never frees it. */
+int main(void) {
+    char *block = get_block(0);
+    if (block == NULL)
+        return 1;
+    printf("%d\n", load_byte(block));
+    survived();
+    return 0;
+}

@@ -1,0 +1,10 @@
+#include "security.h"
+/* Writes the first byte of a malloc(0) block; never frees it. */
+int main(void) {
+    char *block = get_block(0);
+    if (block == NULL)
+        return 1;
+    flip_byte(block);
+    survived();
+    return 0;
+}

@@ -1,0 +1,78 @@
+//! The caching unwinder of check mode against libgcc's: `tests/unwind/random_stacks.c` (random
+//! recursion depths and shapes, loops at one depth, a frame addressed from `rbp`, calls through
+//! a function pointer and through `qsort`), built with `gcc -O2` (no frame pointers), runs under
+//! `gpa run` with `GPA_UNWIND_CHECK=1`, which compares every trace the caching unwinder
+//! produced (remembered walks replayed, the rest by the unwind rules) with the plain
+//! `_Unwind_Backtrace` walk of the same stack. Every trace must agree.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+/// Builds `tests/unwind/random_stacks.c` with `gcc -O2 -g` into `dir`.
+fn build_random_stacks(dir: &Path) -> std::path::PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/unwind/random_stacks.c");
+    let binary = dir.join("random_stacks");
+    let out = Command::new("gcc")
+        .args(["-O2", "-g", "-fomit-frame-pointer", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .output()
+        .expect("run gcc");
+    assert!(
+        out.status.success(),
+        "gcc random_stacks.c: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    binary
+}
+
+/// (traces compared, traces that differed) from the cross-check's line at exit.
+fn cross_check_counts(stderr: &str) -> (u64, u64) {
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("traces compared with libgcc's"))
+        .unwrap_or_else(|| panic!("no cross-check summary in:\n{stderr}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|word| word.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+fn check_at_depth(frames: &str, rounds: &str) {
+    if !have("gcc") {
+        eprintln!("SKIPPED: gcc is not installed (apt-get install gcc)");
+        return;
+    }
+    let dir = scratch(&format!("unwind-{frames}"));
+    let binary = build_random_stacks(&dir);
+    let run = gpa_run_with(
+        &dir,
+        &["--frames", frames],
+        &[binary.to_str().unwrap(), rounds],
+        |command| {
+            command.env("GPA_UNWIND_CHECK", "1");
+        },
+    );
+    let stderr = run.stderr();
+    assert!(run.output.status.success(), "{stderr}");
+    assert_eq!(run.stdout(), format!("random stacks: {rounds} rounds\n"));
+    assert!(run.findings().is_empty(), "{}", describe(&run.findings()));
+    let (compared, differed) = cross_check_counts(&stderr);
+    assert!(compared > 5_000, "only {compared} traces compared");
+    assert_eq!(differed, 0, "traces differ from libgcc's:\n{stderr}");
+}
+
+#[test]
+fn eight_frame_traces_agree_with_libgcc() {
+    check_at_depth("8", "200");
+}
+
+#[test]
+fn deep_traces_agree_with_libgcc() {
+    check_at_depth("32", "200");
+}

@@ -1,0 +1,431 @@
+//! The fast paths of C's allocation functions: `malloc`, `calloc`, `free` without a size,
+//! `realloc` and `malloc_usable_size`, for a GPA in fast mode without accounting (`plain`).
+//!
+//! # Design
+//! A C `free` carries no layout, so the block's page must be found from the address, and the
+//! address validated, before the slot goes back on a free list. One page-map lookup serves
+//! both: the page map gives the segment, the segment's header says it is a small segment of
+//! this GPA, the unit table gives the page, and one subtraction, compare and multiplication
+//! ([`Page::carved_slot`]) say the address starts a carved slot. The same lookup answers
+//! `malloc_usable_size` and decides whether `realloc` stays in place. Anything else (a large
+//! block, a block of the internal heap, a pointer that is none of ours, any configuration with
+//! checks) takes the general paths, which report what they find.
+//!
+//! The C ABI's GPA is *designated* ([`GeneralPurposeAllocator::designate_c_heap`]): each
+//! thread's heap of it sits in one initial-exec TLS slot (`heap::c_heap`), null while the
+//! thread has none or is inside an allocator operation. [`c_malloc`] and [`c_free`] start from
+//! that one load, with no other test of the configuration: a `malloc` is then a table lookup
+//! and a pop from the class's current page; `calloc` skips clearing slots carved from memory
+//! that is still zero from the OS ([`Page::pop_zeroed`]).
+//!
+//! Fast mode's checks of a free stay: the slot is validated (an invalid pointer goes to the
+//! general path, which rejects it with a message), and a slot freed twice while still on a
+//! free list is caught by the key in its second word (`fast_free`): `malloc` clears that word
+//! in the block it hands out, `free` checks and sets it.
+//!
+//! # Invariants
+//! * These paths run only for a `plain` GPA (no safety, no memory limit, no log), so no slot
+//!   metadata, accounting or log line can be missed; only a plain GPA can be designated.
+//! * They run only while no observer is registered (`observer::active`): otherwise every
+//!   request takes the general paths, which deliver the events.
+//! * A slot is pushed on its page's local free list only by the page's owner thread, as
+//!   everywhere else; other threads push it on the owner heap's remote list.
+
+use core::alloc::Layout;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+use super::heap::{self, Heap};
+use super::segment::{Page, Segment, SegmentKind, SEGMENT_SIZE};
+use super::size_class::{self, c_class_of, C_LOOKUP_MAX};
+use super::small::page_needs_attention;
+use super::{observer, pagemap, GeneralPurposeAllocator};
+
+/// The alignment of every C block.
+const C_ALIGN: usize = 16;
+
+/// The designated GPA (see [`GeneralPurposeAllocator::designate_c_heap`]), for the slow
+/// parts of [`c_free`].
+static C_GPA: AtomicPtr<GeneralPurposeAllocator> = AtomicPtr::new(core::ptr::null_mut());
+/// The designated GPA's free key (`fast_free`), set with the designation.
+static C_FREE_KEY: AtomicU64 = AtomicU64::new(0);
+
+/// C `malloc` on the designated GPA, fast path: a block of `size` bytes from the calling
+/// thread's current page of its class, or null when the general path must serve the request
+/// (`size` above [`C_LOOKUP_MAX`], no heap yet, inside the allocator, page empty).
+#[inline(always)]
+pub fn c_malloc(size: usize) -> *mut u8 {
+    let heap = heap::c_heap();
+    if heap.is_null() || size > C_LOOKUP_MAX || observer::active() {
+        return core::ptr::null_mut();
+    }
+    // SAFETY: the C heap slot holds this thread's heap of the designated GPA; its queue heads
+    // are live pages of that heap.
+    unsafe { pop_current(heap, c_class_of(size)) }
+}
+
+/// C `free` on the designated GPA, fastest path: true when `memory` was a small block in a
+/// segment the calling thread owns and remembers, and is freed; false when
+/// [`c_free_validated`] must look at the pointer.
+///
+/// # Safety
+/// As for [`GeneralPurposeAllocator::free_unsized`] in fast mode.
+#[inline(always)]
+pub unsafe fn c_free(memory: *mut u8) -> bool {
+    let address = memory as usize;
+    let base = address & !(SEGMENT_SIZE - 1);
+    if heap::is_own_c_segment(base) && !observer::active() {
+        // A segment of this thread's C heap: no page-map lookup, no header check, no owner
+        // check; the slot is still validated.
+        let segment = Segment::of(address);
+        // SAFETY: remembered segments are live small segments of the designated GPA owned by
+        // this thread's heap, and `address` lies in this one.
+        unsafe {
+            let page = (*segment).page_of_unchecked(address);
+            if (*page).carved_slot(address).is_some() {
+                if (*page).block_size >= 16 {
+                    let word = memory.add(8).cast::<u64>();
+                    let key = C_FREE_KEY.load(Ordering::Relaxed);
+                    if word.read_unaligned() == key {
+                        free_marked_local(segment, page, memory);
+                        return true;
+                    }
+                    word.write_unaligned(key);
+                }
+                push_local((*segment).heap, page, memory, designated);
+                return true;
+            }
+        }
+        return false;
+    }
+    false
+}
+
+/// Fast mode's double-free check of a C free (`fast_free`): marks the slot freed with the
+/// key in its second word; true when it already carried the key and is confirmed to be free
+/// (reported), so the caller must not free it.
+///
+/// # Safety
+/// `address` is a carved slot of `page`, a live page of `segment`, of the designated GPA.
+#[inline(always)]
+unsafe fn mark_freed(segment: *mut Segment, page: *mut Page, address: usize) -> bool {
+    // SAFETY: caller contract.
+    unsafe {
+        if ((*page).block_size as usize) < 16 {
+            return false;
+        }
+        let word = (address as *mut u8).add(8).cast::<u64>();
+        let key = C_FREE_KEY.load(Ordering::Relaxed);
+        if word.read_unaligned() == key {
+            return confirm_double_free(segment, page, address);
+        }
+        word.write_unaligned(key);
+    }
+    false
+}
+
+/// The slot carries the free key: let `fast_free` confirm (and report) a double free.
+///
+/// # Safety
+/// As for [`mark_freed`].
+#[cold]
+#[inline(never)]
+unsafe fn confirm_double_free(segment: *mut Segment, page: *mut Page, address: usize) -> bool {
+    // SAFETY: caller contract.
+    unsafe { designated().fast_double_free(&*segment, &*page, address) }
+}
+
+/// A local free of a slot that carries the free key: a double free (reported, the slot left
+/// alone) or a slot whose second word happens to hold the key (freed).
+///
+/// # Safety
+/// As for [`mark_freed`], with `segment` owned by the calling thread's heap.
+#[cold]
+#[inline(never)]
+unsafe fn free_marked_local(segment: *mut Segment, page: *mut Page, memory: *mut u8) {
+    // SAFETY: caller contract.
+    unsafe {
+        if !designated().fast_double_free(&*segment, &*page, memory as usize) {
+            push_local((*segment).heap, page, memory, designated);
+        }
+    }
+}
+
+/// The designated GPA.
+#[inline(always)]
+fn designated<'a>() -> &'a GeneralPurposeAllocator {
+    // SAFETY: set before any heap of the designated GPA exists, never unset; that GPA lives as
+    // long as the process.
+    unsafe { &*C_GPA.load(Ordering::Relaxed) }
+}
+
+/// C `free` on the designated GPA, after [`c_free`]: the page map and the segment header tell
+/// whether `memory` is a small block of the designated GPA (then it is freed, and its segment
+/// remembered when this thread owns it); false when the general path must look at the pointer
+/// (null, a large block, a block of the internal heap, not ours).
+///
+/// # Safety
+/// As for [`c_free`].
+pub unsafe fn c_free_validated(memory: *mut u8) -> bool {
+    if observer::active() {
+        return false;
+    }
+    let Some((segment, page)) = plain_slot(memory as usize, heap::c_heap_gpa()) else {
+        return false;
+    };
+    let current = heap::c_heap();
+    // SAFETY: a live segment of the designated GPA.
+    if !current.is_null() && unsafe { (*segment).heap } == current {
+        // SAFETY: as above.
+        heap::remember_c_segment(unsafe { (*segment).base() });
+    }
+    // SAFETY: validated above; caller contract: the block is live and given up.
+    unsafe {
+        if !mark_freed(segment, page, memory as usize) {
+            free_slot(segment, page, memory, current, designated);
+        }
+    }
+    true
+}
+
+/// Pops a slot of the current page of `class`; null when there is none.
+///
+/// # Safety
+/// `heap` is the calling thread's heap.
+#[inline(always)]
+unsafe fn pop_current(heap: *mut Heap, class: usize) -> *mut u8 {
+    // SAFETY: caller contract; queue heads are live pages of the heap.
+    unsafe {
+        let page = (*heap).queues.get_unchecked(class).head;
+        if page.is_null() {
+            return core::ptr::null_mut();
+        }
+        let Some(block) = (*page).pop() else {
+            return core::ptr::null_mut();
+        };
+        // The word a free marks a freed slot with (`fast_free`); C's classes have 16 bytes
+        // or more.
+        block.as_ptr().add(8).cast::<u64>().write_unaligned(0);
+        block.as_ptr()
+    }
+}
+
+/// The small segment and page of `address` if it starts a carved slot of a small segment of
+/// the GPA with id `gpa_id` (plain mode's validation of a pointer: one page-map lookup).
+#[inline(always)]
+fn plain_slot(address: usize, gpa_id: u64) -> Option<(*mut Segment, *mut Page)> {
+    let pagemap::Entry::Small(segment) = pagemap::lookup(address)? else {
+        return None;
+    };
+    // SAFETY: the page map validated the entry: a registered small segment's header for the
+    // chunk `address` lies in (a small segment is one chunk); unit 0's descriptor is never a
+    // page (its `carved` is 0).
+    unsafe {
+        let common = &(*segment).common;
+        if !common.is(SegmentKind::Small) || common.gpa_id != gpa_id {
+            return None;
+        }
+        let page = (*segment).page_of_unchecked(address);
+        (*page).carved_slot(address)?;
+        Some((segment, page))
+    }
+}
+
+/// Puts a validated slot back: on its page's free list when `current` (the calling thread's
+/// heap of the GPA, or null) owns the page, else on the owner heap's remote list. `gpa` gives
+/// the page's GPA for the rare case the page must be requeued or released.
+///
+/// # Safety
+/// `(segment, page)` came from [`plain_slot`] for `memory`, which the caller gives up; `gpa`
+/// returns the GPA the page belongs to.
+#[inline(always)]
+unsafe fn free_slot<'a>(
+    segment: *mut Segment,
+    page: *mut Page,
+    memory: *mut u8,
+    current: *mut Heap,
+    gpa: impl FnOnce() -> &'a GeneralPurposeAllocator,
+) {
+    // SAFETY: caller contract: a live slot of a live page of a plain GPA.
+    unsafe {
+        let owner = (*segment).heap;
+        if owner == current {
+            push_local(owner, page, memory, gpa);
+        } else {
+            (*owner).push_remote(NonNull::new_unchecked(memory));
+        }
+    }
+}
+
+/// Pushes a slot on its page's local free list; requeues or releases the page when needed.
+///
+/// # Safety
+/// `memory` is a validated, live slot of `page`, a page of `heap`, the calling thread's heap;
+/// `gpa` returns their GPA.
+#[inline(always)]
+unsafe fn push_local<'a>(
+    heap: *mut Heap,
+    page: *mut Page,
+    memory: *mut u8,
+    gpa: impl FnOnce() -> &'a GeneralPurposeAllocator,
+) {
+    // SAFETY: caller contract.
+    unsafe {
+        (*page).push(NonNull::new_unchecked(memory));
+        if page_needs_attention(&*heap, &*page, page) {
+            gpa().page_gained_free(&mut *heap, page);
+        }
+    }
+}
+
+impl GeneralPurposeAllocator {
+    /// Whether the fast paths of this module apply: no safety, no memory limit, no log.
+    #[inline(always)]
+    pub(crate) fn is_plain(&self) -> bool {
+        self.plain
+    }
+
+    /// Makes this GPA the one [`c_malloc`] and [`c_free`] serve (the process's C heap); false
+    /// when it has checks (only a plain GPA can be designated). Designate one instance per
+    /// process, one that lives as long as the process (the C ABI's `static`).
+    pub(crate) fn designate_c_heap(&'static self) -> bool {
+        if !self.plain {
+            return false;
+        }
+        C_GPA.store(self as *const Self as *mut Self, Ordering::Release);
+        C_FREE_KEY.store(self.free_key(), Ordering::Release);
+        heap::designate_c_heap(self.id());
+        true
+    }
+
+    /// After a general-path allocation on the designated GPA: gives the calling thread's C
+    /// heap slot its heap if it has one now (a thread whose heap was made before the
+    /// designation, or that just left an allocator operation).
+    pub(crate) fn sync_c_heap(&self) {
+        if self.plain && heap::c_heap().is_null() && heap::c_heap_gpa() == self.id() {
+            heap::set_current_c_heap(heap::cached_outside(self.id()));
+        }
+    }
+
+    /// C `malloc`: `size` bytes aligned to 16 (a unique block for 0); null when out of memory.
+    /// In safety mode this is a plain checked allocation (the C ABI adds its front guards
+    /// itself).
+    pub(crate) fn malloc(&self, size: usize) -> *mut u8 {
+        if self.plain && size <= C_LOOKUP_MAX && !observer::active() {
+            let heap = heap::cached_outside(self.id.load(Ordering::Relaxed));
+            if !heap.is_null() {
+                // SAFETY: the cached heap belongs to this thread.
+                let block = unsafe { pop_current(heap, c_class_of(size)) };
+                if !block.is_null() {
+                    return block;
+                }
+            }
+        }
+        self.malloc_general(size)
+    }
+
+    #[inline(never)]
+    fn malloc_general(&self, size: usize) -> *mut u8 {
+        self.alloc_unsized(size, C_ALIGN)
+    }
+
+    /// C `calloc` after its overflow check: `size` zeroed bytes aligned to 16; null when out
+    /// of memory. Slots and mappings still zero from the OS are not cleared again.
+    pub(crate) fn calloc(&self, size: usize) -> *mut u8 {
+        if self.plain && !observer::active() {
+            if let Some(class) = size_class::class_for(size, C_ALIGN) {
+                let heap = heap::cached_outside(self.id.load(Ordering::Relaxed));
+                if !heap.is_null() {
+                    // SAFETY: as in `malloc`.
+                    unsafe {
+                        let page = (*heap).queues[class].head;
+                        if !page.is_null() {
+                            if let Some((block, zeroed)) = (*page).pop_zeroed() {
+                                if !zeroed {
+                                    // At least 16 bytes: the free mark's word too.
+                                    core::ptr::write_bytes(block.as_ptr(), 0, size.max(16));
+                                }
+                                return block.as_ptr();
+                            }
+                        }
+                    }
+                }
+            } else if let Ok(layout) = Layout::from_size_align(size, C_ALIGN) {
+                if !heap::inside_allocator() {
+                    return self
+                        .alloc_large_zeroed(layout)
+                        .map_or(core::ptr::null_mut(), NonNull::as_ptr);
+                }
+            }
+        }
+        let block = self.malloc_general(size);
+        if !block.is_null() {
+            // SAFETY: a fresh block of at least `size` bytes.
+            unsafe { core::ptr::write_bytes(block, 0, size) };
+        }
+        block
+    }
+
+    /// `free` of a small block in plain mode: true when done, false when the general path must
+    /// look at the pointer (null, large, internal, or not ours).
+    ///
+    /// # Safety
+    /// As for `free_unsized` in fast mode.
+    #[inline(always)]
+    pub(super) unsafe fn free_plain(&self, memory: *mut u8) -> bool {
+        if observer::active() {
+            return false;
+        }
+        let id = self.id.load(Ordering::Relaxed);
+        let Some((segment, page)) = plain_slot(memory as usize, id) else {
+            return false;
+        };
+        // SAFETY: validated above; caller contract: the block is live and given up.
+        unsafe {
+            if !self.fast_double_free(&*segment, &*page, memory as usize) {
+                free_slot(segment, page, memory, heap::cached(id), || self);
+            }
+        }
+        true
+    }
+
+    /// `malloc_usable_size` of a small block in plain mode.
+    #[inline(always)]
+    pub(super) fn usable_size_plain(&self, memory: *const u8) -> Option<usize> {
+        let (_, page) = plain_slot(memory as usize, self.id.load(Ordering::Relaxed))?;
+        // SAFETY: a live page of ours.
+        Some(unsafe { (*page).block_size } as usize)
+    }
+
+    /// `realloc` of a small block in plain mode: `None` when the general path must handle
+    /// the pointer; else the block (null when out of memory, the old block then untouched).
+    /// A block stays in place when the new size fits its slot and uses at least half of it.
+    ///
+    /// # Safety
+    /// As for `realloc_unsized` in fast mode.
+    pub(super) unsafe fn realloc_plain(&self, memory: *mut u8, new_size: usize) -> Option<*mut u8> {
+        if observer::active() {
+            return None;
+        }
+        let id = self.id.load(Ordering::Relaxed);
+        let (segment, page) = plain_slot(memory as usize, id)?;
+        // SAFETY: a live page of ours.
+        let block_size = unsafe { (*page).block_size } as usize;
+        if new_size <= block_size && new_size >= block_size / 2 {
+            return Some(memory);
+        }
+        let fresh = self.malloc(new_size);
+        if fresh.is_null() {
+            return Some(fresh);
+        }
+        // SAFETY: both blocks are live and distinct; the old one is given up (validated above,
+        // and live: it is not marked freed, or this would be a double free, reported).
+        unsafe {
+            core::ptr::copy_nonoverlapping(memory, fresh, block_size.min(new_size));
+            if !self.fast_double_free(&*segment, &*page, memory as usize) {
+                free_slot(segment, page, memory, heap::cached(id), || self);
+            }
+        }
+        Some(fresh)
+    }
+}

@@ -1,0 +1,259 @@
+//! Fault attribution: from the address of a `SIGSEGV`/`SIGBUS` to the block it concerns, and
+//! the finding that says what happened.
+//!
+//! # Design
+//! The platform layer (`os::signal`) catches the signal and decodes its context; this module
+//! is the policy it asks. [`attribute`] looks the address up without a lock and without
+//! allocating:
+//! * in a guarded area (page map → area header → owner map → record): overflow or underflow of
+//!   a live block, read or write after free of a quarantined one (`guarded`);
+//! * past the end of a live large block's mapping (page map → header): overflow;
+//! * in the address range of a large block freed in safety mode, which the GPA keeps reserved
+//!   and inaccessible while the block is in its quarantine (`large`): read or write after
+//!   free, instead of a bare "Segmentation fault";
+//! * inside a live block of any kind, for an instruction fetch: code ran from the heap.
+//!
+//! The GPA installs [`default_hook`] when it first makes a guarded block or reserves the
+//! range of a freed large block (unless another hook, such as the C ABI's, is registered): it
+//! symbolizes the
+//! finding, writes it to stderr and lets the process end as the signal would. The C ABI
+//! registers its own hook, which writes its whole report instead.
+//!
+//! # Invariants
+//! * Nothing here takes a lock or allocates: the page map, area and large-block headers are
+//!   read through atomics and plain loads, as a signal handler may.
+
+use core::sync::atomic::Ordering;
+
+use super::segment::{SegmentKind, SLOT_LIVE};
+use super::{heap, pagemap};
+use crate::os;
+use crate::os::signal::{Fault, Verdict};
+use crate::report::{self, Access, FindingKind, RawFinding};
+use crate::trace::{self, TraceId};
+
+/// Frames of the access trace when the GPA that owns the block is not known.
+const DEFAULT_FRAMES: usize = 16;
+
+/// A finding for a fault, and the depth its owner renders traces at.
+#[derive(Clone, Copy, Debug)]
+pub struct Attribution {
+    /// What happened (the access trace still empty).
+    pub finding: RawFinding,
+    /// The id of the GPA instance whose block it is.
+    pub gpa_id: u64,
+    /// Frames per trace that GPA keeps.
+    pub frames: usize,
+}
+
+/// What the GPA knows about a fault at `address`: see the module documentation. The
+/// finding's access trace is left empty for the caller, who knows how to unwind. `fetch`:
+/// the fault was an instruction fetch (code ran from `address`): inside a live block, that is
+/// a heap execution.
+pub fn attribute(
+    address: usize,
+    access: Option<Access>,
+    access_size: usize,
+    fetch: bool,
+) -> Option<Attribution> {
+    if fetch {
+        if let Some(found) = executed_block(address) {
+            return Some(found);
+        }
+    }
+    match pagemap::lookup(address)? {
+        pagemap::Entry::Guarded(area) => {
+            // SAFETY: the page map validated a live area header.
+            let area = unsafe { &*area };
+            if !area.common.is(SegmentKind::Guarded) {
+                return None;
+            }
+            let finding = area.attribute(address, access, access_size)?;
+            Some(Attribution {
+                finding,
+                gpa_id: area.common.gpa_id,
+                frames: area.frames,
+            })
+        }
+        pagemap::Entry::Large(header) => {
+            // SAFETY: the page map validated a live metadata block of the internal heap holding
+            // the header; it stays allocated while the page map points at it.
+            let block = unsafe { &*header };
+            if !block.is_sound() {
+                return None;
+            }
+            let data = block.data();
+            let state = block.state.load(Ordering::Acquire);
+            let kind = if state == SLOT_LIVE && address >= data + block.mapping_len {
+                FindingKind::Overflow
+            } else if state != SLOT_LIVE && block.reserved {
+                match access {
+                    Some(Access::Write) => FindingKind::WriteAfterFree,
+                    _ => FindingKind::ReadAfterFree,
+                }
+            } else {
+                return None;
+            };
+            let mut finding = RawFinding::new(kind, data);
+            finding.size = block.requested;
+            finding.align = block.align;
+            finding.alloc_trace = TraceId(block.alloc_trace.load(Ordering::Relaxed));
+            finding.free_trace = TraceId(block.free_trace.load(Ordering::Relaxed));
+            finding.access = access;
+            finding.access_size = access_size;
+            finding.offset = Some(address as isize - data as isize);
+            Some(Attribution {
+                finding,
+                gpa_id: block.common.gpa_id,
+                frames: DEFAULT_FRAMES,
+            })
+        }
+        pagemap::Entry::Small(_) => None,
+    }
+}
+
+/// The live block that `address` (where code ran) lies in, as a heap-execution finding.
+fn executed_block(address: usize) -> Option<Attribution> {
+    let (start, size, align, alloc_trace, frames, gpa_id) = match pagemap::lookup(address)? {
+        pagemap::Entry::Guarded(area) => {
+            // SAFETY: the page map validated a live area header.
+            let area = unsafe { &*area };
+            let (start, layout, trace) = area.live_block_containing(address)?;
+            let id = area.common.gpa_id;
+            (start, layout.size(), layout.align(), trace, area.frames, id)
+        }
+        pagemap::Entry::Large(header) => {
+            // SAFETY: the page map validated the header (see `attribute`).
+            let block = unsafe { &*header };
+            let start = block.data();
+            let live = block.state.load(Ordering::Acquire) == SLOT_LIVE;
+            if !block.is_sound()
+                || !live
+                || address < start
+                || address >= start + block.requested.max(1)
+            {
+                return None;
+            }
+            let trace = TraceId(block.alloc_trace.load(Ordering::Relaxed));
+            let id = block.common.gpa_id;
+            (
+                start,
+                block.requested,
+                block.align,
+                trace,
+                DEFAULT_FRAMES,
+                id,
+            )
+        }
+        pagemap::Entry::Small(segment) => {
+            // SAFETY: the page map validated a registered segment's header; its descriptors
+            // are initialized (zero when unused), read without claiming the segment.
+            let segment = unsafe { &*segment };
+            if !segment.common.is(SegmentKind::Small) {
+                return None;
+            }
+            let page = segment.page_at(address)?;
+            let (index, _) = page.slot_of(address);
+            if index >= page.carved as usize {
+                return None;
+            }
+            let start = page.slot_address(index);
+            let mut size = page.block_size as usize;
+            let mut trace = TraceId::NONE;
+            if !page.meta.is_null() {
+                // SAFETY: safety mode keeps metadata for every slot; `index < carved`.
+                let meta = unsafe { page.meta(index) };
+                if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
+                    return None;
+                }
+                size = meta.requested.load(Ordering::Relaxed) as usize;
+                trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
+            }
+            (start, size, 0, trace, DEFAULT_FRAMES, segment.common.gpa_id)
+        }
+    };
+    let mut finding = RawFinding::new(FindingKind::HeapExecution, start);
+    finding.size = size;
+    finding.align = align;
+    finding.alloc_trace = alloc_trace;
+    finding.access = Some(Access::Read);
+    finding.offset = Some(address as isize - start as isize);
+    Some(Attribution {
+        finding,
+        gpa_id,
+        frames,
+    })
+}
+
+/// The access of a decoded fault.
+pub fn access_of(fault: &Fault) -> Option<Access> {
+    fault
+        .write
+        .map(|write| if write { Access::Write } else { Access::Read })
+}
+
+/// Installs [`default_hook`] for `SIGSEGV` and `SIGBUS` unless a hook is registered already.
+pub fn install_default_hook() {
+    static DONE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if DONE.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    os::signal::install(&[libc::SIGSEGV, libc::SIGBUS], default_hook, false);
+}
+
+/// The hook of a program that uses the GPA from Rust: a fault attributed to a block is
+/// reported on stderr (with the faulting access's trace, walked through frame pointers from
+/// the signal context) and ends the process; any other goes on to the previous handler.
+pub fn default_hook(fault: &Fault) -> Verdict {
+    if !fault.is_memory_fault() {
+        return Verdict::NotOurs;
+    }
+    let Some(attribution) = attribute(
+        fault.address,
+        access_of(fault),
+        fault.access_size.unwrap_or(0),
+        fault.fetch,
+    ) else {
+        return Verdict::NotOurs;
+    };
+    let mut finding = attribution.finding;
+    let depth = if attribution.frames == 0 {
+        DEFAULT_FRAMES
+    } else {
+        attribution.frames
+    };
+    // Whatever lock the interrupted thread holds, the report (and finding the thread's stack
+    // for the access trace) allocates without waiting.
+    super::internal::enter_emergency();
+    report::symbolize::enter_crash_report();
+    let _inside = heap::InsideAllocator::enter();
+    finding.site_trace = access_trace(fault, depth);
+    let text = report::render(&finding, attribution.frames).to_string();
+    os::write_stderr(text.as_bytes());
+    Verdict::Reported
+}
+
+/// The faulting access's stack, walked through frame pointers from the signal context and
+/// interned (none when traces are off).
+pub fn access_trace(fault: &Fault, frames: usize) -> TraceId {
+    if frames == 0 {
+        return TraceId::NONE;
+    }
+    let captured = trace::capture_from_context(fault.ip, fault.bp, fault.sp, frames, fault.fetch);
+    trace::intern(&captured)
+}
+
+impl super::GeneralPurposeAllocator {
+    /// The finding for a fault at `address` on a block of this GPA instance (see
+    /// [`attribute`]), the access trace left empty; `None` for any other address.
+    pub(crate) fn fault_finding(
+        &self,
+        address: usize,
+        access: Option<Access>,
+        access_size: usize,
+        fetch: bool,
+    ) -> Option<RawFinding> {
+        let attribution = attribute(address, access, access_size, fetch)?;
+        (attribution.gpa_id == self.id.load(Ordering::Relaxed)).then_some(attribution.finding)
+    }
+}

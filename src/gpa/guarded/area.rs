@@ -1,0 +1,929 @@
+//! A guarded area: the reservation, its extents and records, and the placement of blocks in
+//! them (see the parent module for the design and the invariants).
+
+use core::alloc::Layout;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
+
+use super::super::lock::Lock;
+use super::super::segment::{
+    SegmentCommon, SegmentKind, SEGMENT_SIZE, SLOT_FREE, SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED,
+};
+use super::super::{pagemap, safety};
+use crate::os;
+use crate::report::{Access, FindingKind, RawFinding};
+use crate::trace::TraceId;
+
+/// Bytes of address space for blocks in one area.
+pub const AREA_LEN: usize = 64 << 30;
+/// Inaccessible bytes between the area's metadata and its first extent.
+const GAP: usize = SEGMENT_SIZE;
+/// The most extents (and so records) one area holds.
+const MAX_RECORDS: usize = 1 << 22;
+/// Extents of up to this many pages are reused by exact size; larger ones first-fit.
+pub const EXACT_LISTS: usize = 64;
+/// With guard pages inside the mapping, the carved part of the area is made accessible (and
+/// turned into guard pages) this many bytes at a time.
+const COMMIT_STEP: usize = 2 << 20;
+/// Free extents a first-fit search looks at before carving fresh space instead.
+const FIRST_FIT_TRIES: usize = 64;
+/// Pages a fault outside every extent is searched around for the nearest live block.
+const NEAREST_SEARCH_PAGES: usize = 1 << 16;
+/// No record (record 0 is never used).
+const NONE: u32 = 0;
+
+/// What an extent's placement is.
+const END_AGAINST_GUARD: u8 = 0;
+const START_AGAINST_GUARD: u8 = 1;
+
+/// One extent and the block it holds (or last held).
+#[repr(C)]
+pub struct Record {
+    /// `SLOT_FREE`, `SLOT_LIVE`, `SLOT_QUARANTINED` or `SLOT_FREED` (see the invariants).
+    pub state: AtomicU8,
+    placement: AtomicU8,
+    align_log2: AtomicU8,
+    /// The caller's tag (`GeneralPurposeAllocator::set_block_tag`), 0 at allocation.
+    tag: AtomicU8,
+    first_page: AtomicU32,
+    pages: AtomicU32,
+    data_pages: AtomicU32,
+    next: AtomicU32,
+    alloc_trace: AtomicU32,
+    free_trace: AtomicU32,
+    data: AtomicUsize,
+    requested: AtomicUsize,
+}
+
+const _: () = assert!(core::mem::size_of::<Record>() == 48);
+
+/// The mutable bookkeeping of an area (under its lock).
+pub(super) struct State {
+    /// The next page never carved.
+    bump: usize,
+    /// Pages made accessible and turned into guard pages (guard-page backend).
+    committed: usize,
+    /// The next record never used.
+    next_record: u32,
+    /// Free extents of `i + 1` pages.
+    exact: [u32; EXACT_LISTS],
+    /// Free extents of more pages.
+    big: u32,
+    /// The quarantine: oldest, newest, bytes held.
+    quarantine_head: u32,
+    quarantine_tail: u32,
+    quarantine_bytes: usize,
+}
+
+/// The header at the start of an area (in its metadata part).
+#[repr(C)]
+pub struct Area {
+    /// Kind (`Guarded`) and owner, as in every page-map target.
+    pub common: SegmentCommon,
+    /// Bytes reserved in all (metadata, gap, block area).
+    pub total_len: usize,
+    /// The first byte of the block area.
+    pub block_start: usize,
+    /// Pages in the block area.
+    block_pages: usize,
+    owner: *const AtomicU32,
+    records: *const Record,
+    /// Guard pages inside the mapping (`MADV_GUARD_INSTALL`) rather than `mprotect`.
+    pub markers: bool,
+    /// Live guarded blocks allowed at once (the mapping limit; unbounded with markers).
+    pub budget: usize,
+    /// Live guarded blocks.
+    pub live: AtomicUsize,
+    /// Bytes of freed extents the quarantine may hold.
+    quarantine_limit: usize,
+    /// Stack frames the owner's reports keep.
+    pub frames: usize,
+    pub(super) state: Lock<State>,
+}
+
+/// How a request is laid out in an extent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Shape {
+    /// Accessible pages.
+    data_pages: usize,
+    /// Pages of the extent (data, guard, alignment room).
+    pages: usize,
+}
+
+fn shape(size: usize, align: usize, start_against_guard: bool) -> Option<Shape> {
+    let page = os::page_size();
+    let span = if start_against_guard {
+        size
+    } else {
+        size.checked_next_multiple_of(align)?
+    };
+    let data_pages = span.div_ceil(page);
+    let room = align.max(page) / page - 1;
+    let guards = if start_against_guard && data_pages == 0 {
+        2
+    } else {
+        1
+    };
+    Some(Shape {
+        data_pages,
+        pages: data_pages.checked_add(guards + room)?,
+    })
+}
+
+impl Area {
+    pub(super) fn create(
+        gpa_id: u64,
+        canary: u64,
+        quarantine_limit: usize,
+        frames: usize,
+    ) -> Option<*mut Area> {
+        let page = os::page_size();
+        let block_pages = AREA_LEN / page;
+        let header = core::mem::size_of::<Area>().next_multiple_of(64);
+        let owner_bytes = block_pages * core::mem::size_of::<AtomicU32>();
+        let records_bytes = MAX_RECORDS * core::mem::size_of::<Record>();
+        let meta_len = (header + owner_bytes + records_bytes).next_multiple_of(SEGMENT_SIZE);
+        let total_len = meta_len + GAP + AREA_LEN;
+        let base = os::reserve_aligned(total_len, SEGMENT_SIZE)?;
+        // SAFETY: the metadata part of the reservation just made.
+        if !unsafe { os::protect(base, meta_len, true) } {
+            // SAFETY: unused reservation.
+            unsafe { os::unmap(base, total_len) };
+            return None;
+        }
+        let base_address = base.as_ptr() as usize;
+        let block_start = base_address + meta_len + GAP;
+        let markers = !forced_mprotect() && Self::markers_work(block_start);
+        let budget = if markers {
+            usize::MAX
+        } else {
+            let limit = os::max_map_count();
+            limit.saturating_sub(limit / 4 + 2048) / 2
+        };
+        let area = base.as_ptr().cast::<Area>();
+        // SAFETY: the header page is fresh, writable and ours.
+        unsafe {
+            area.write(Area {
+                common: SegmentCommon::new(SegmentKind::Guarded, gpa_id, canary, base_address),
+                total_len,
+                block_start,
+                block_pages,
+                owner: (base_address + header) as *const AtomicU32,
+                records: (base_address + header + owner_bytes) as *const Record,
+                markers,
+                budget,
+                live: AtomicUsize::new(0),
+                quarantine_limit,
+                frames,
+                state: Lock::new(State {
+                    bump: 0,
+                    committed: if markers { COMMIT_STEP / page } else { 0 },
+                    next_record: 1,
+                    exact: [NONE; EXACT_LISTS],
+                    big: NONE,
+                    quarantine_head: NONE,
+                    quarantine_tail: NONE,
+                    quarantine_bytes: 0,
+                }),
+            });
+        }
+        if !super::register_area(base_address) {
+            // SAFETY: never published.
+            unsafe { os::unmap(base, total_len) };
+            return None;
+        }
+        if !pagemap::register_guarded(base_address, total_len, area) {
+            super::unregister_area(base_address);
+            pagemap::unregister(base_address, total_len);
+            // SAFETY: never published (the page map no longer names it).
+            unsafe { os::unmap(base, total_len) };
+            return None;
+        }
+        super::super::fault::install_default_hook();
+        Some(area)
+    }
+
+    /// Tries the guard-page backend on the area's first step (left committed when it works).
+    fn markers_work(block_start: usize) -> bool {
+        // SAFETY: the first step of the block area is part of our fresh reservation.
+        unsafe {
+            let first = NonNull::new_unchecked(block_start as *mut u8);
+            if !os::protect(first, COMMIT_STEP, true) {
+                return false;
+            }
+            if os::guard_install(first, COMMIT_STEP) {
+                return true;
+            }
+            os::protect(first, COMMIT_STEP, false);
+        }
+        false
+    }
+
+    #[inline]
+    fn owner(&self, page: usize) -> &AtomicU32 {
+        debug_assert!(page < self.block_pages);
+        // SAFETY: the owner map has one entry per block-area page, inside the metadata part.
+        unsafe { &*self.owner.add(page) }
+    }
+
+    #[inline]
+    fn record(&self, index: u32) -> &Record {
+        debug_assert!(index != NONE && (index as usize) < MAX_RECORDS);
+        // SAFETY: records below MAX_RECORDS lie inside the metadata part (all-zero until
+        // first used, which is a valid empty record).
+        unsafe { &*self.records.add(index as usize) }
+    }
+
+    fn page_address(&self, page: usize) -> usize {
+        self.block_start + page * os::page_size()
+    }
+
+    /// The block-area page holding `address`, if it is in the block area.
+    fn page_of(&self, address: usize) -> Option<usize> {
+        let offset = address.checked_sub(self.block_start)?;
+        let page = offset / os::page_size();
+        (page < self.block_pages).then_some(page)
+    }
+
+    /// The record of the extent holding `address`.
+    fn record_at(&self, address: usize) -> Option<(u32, &Record)> {
+        let page = self.page_of(address)?;
+        let index = self.owner(page).load(Ordering::Acquire);
+        (index != NONE).then(|| (index, self.record(index)))
+    }
+
+    /// A guarded block for `layout`; `None` when the area is full, the mapping budget is used
+    /// up, or the OS refuses (the caller then serves the request unguarded).
+    pub fn alloc(
+        &self,
+        layout: Layout,
+        start_against_guard: bool,
+        trace: TraceId,
+    ) -> Option<NonNull<u8>> {
+        let shape = shape(layout.size(), layout.align(), start_against_guard)?;
+        if self.live.fetch_add(1, Ordering::AcqRel) >= self.budget {
+            self.live.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        let Some(index) = self.take_extent(shape.pages) else {
+            self.live.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        };
+        let record = self.record(index);
+        let first = self.page_address(record.first_page.load(Ordering::Relaxed) as usize);
+        let pages = record.pages.load(Ordering::Relaxed) as usize;
+        let page = os::page_size();
+        let (data, access_start) = if start_against_guard {
+            let data = (first + page).next_multiple_of(layout.align());
+            (data, data)
+        } else {
+            let end = first + pages * page;
+            let guard = if layout.align() > page {
+                (end - page) & !(layout.align() - 1)
+            } else {
+                end - page
+            };
+            let span = layout.size().next_multiple_of(layout.align());
+            (guard - span, guard - shape.data_pages * page)
+        };
+        let access_len = shape.data_pages * page;
+        if access_len != 0 {
+            // SAFETY: the data pages lie inside this extent, which is ours (taken above).
+            let opened = unsafe {
+                let pages = NonNull::new_unchecked(access_start as *mut u8);
+                if self.markers {
+                    os::guard_remove(pages, access_len)
+                } else {
+                    os::protect(pages, access_len, true)
+                }
+            };
+            if !opened {
+                let mut state = self.state.lock();
+                self.push_free(&mut state, index);
+                drop(state);
+                self.live.fetch_sub(1, Ordering::AcqRel);
+                return None;
+            }
+            // SAFETY: the data pages are accessible now and exclusively ours: fill the bytes
+            // around the data with the canary.
+            unsafe {
+                fill(access_start, data - access_start);
+                let end = data + layout.size();
+                fill(end, access_start + access_len - end);
+            }
+        }
+        record.placement.store(
+            if start_against_guard {
+                START_AGAINST_GUARD
+            } else {
+                END_AGAINST_GUARD
+            },
+            Ordering::Relaxed,
+        );
+        record
+            .align_log2
+            .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
+        record
+            .data_pages
+            .store(shape.data_pages as u32, Ordering::Relaxed);
+        record.data.store(data, Ordering::Relaxed);
+        record.requested.store(layout.size(), Ordering::Relaxed);
+        record.alloc_trace.store(trace.0, Ordering::Relaxed);
+        record.free_trace.store(0, Ordering::Relaxed);
+        record.tag.store(0, Ordering::Relaxed);
+        record.state.store(SLOT_LIVE, Ordering::Release);
+        NonNull::new(data as *mut u8)
+    }
+
+    /// An extent of exactly `pages` pages: reused, split from a bigger free one, or carved.
+    fn take_extent(&self, pages: usize) -> Option<u32> {
+        let mut state = self.state.lock();
+        if pages <= EXACT_LISTS {
+            let head = state.exact[pages - 1];
+            if head != NONE {
+                state.exact[pages - 1] = self.record(head).next.load(Ordering::Relaxed);
+                return Some(head);
+            }
+        }
+        if let Some(index) = self.first_fit(&mut state, pages) {
+            return Some(index);
+        }
+        self.carve(&mut state, pages)
+    }
+
+    fn first_fit(&self, state: &mut State, pages: usize) -> Option<u32> {
+        let mut link: *mut u32 = &mut state.big;
+        let mut tries = 0;
+        // SAFETY: `link` points into `state` or at a record's `next` (as a plain u32 through
+        // its atomic, only written under the lock we hold).
+        unsafe {
+            while *link != NONE && tries < FIRST_FIT_TRIES {
+                let index = *link;
+                let record = self.record(index);
+                let have = record.pages.load(Ordering::Relaxed) as usize;
+                if have >= pages {
+                    *link = record.next.load(Ordering::Relaxed);
+                    if have > pages {
+                        self.split(state, index, pages);
+                    }
+                    return Some(index);
+                }
+                link = record.next.as_ptr();
+                tries += 1;
+            }
+        }
+        None
+    }
+
+    /// Cuts a free extent down to `pages`; the rest becomes a free extent of its own (or
+    /// stays part of this one when no record is left).
+    fn split(&self, state: &mut State, index: u32, pages: usize) {
+        let Some(rest) = self.new_record(state) else {
+            return;
+        };
+        let record = self.record(index);
+        let first = record.first_page.load(Ordering::Relaxed) as usize;
+        let have = record.pages.load(Ordering::Relaxed) as usize;
+        record.pages.store(pages as u32, Ordering::Relaxed);
+        let remainder = self.record(rest);
+        remainder
+            .first_page
+            .store((first + pages) as u32, Ordering::Relaxed);
+        remainder
+            .pages
+            .store((have - pages) as u32, Ordering::Relaxed);
+        remainder.state.store(SLOT_FREE, Ordering::Relaxed);
+        for page in first + pages..first + have {
+            self.owner(page).store(rest, Ordering::Release);
+        }
+        self.push_free(state, rest);
+    }
+
+    fn new_record(&self, state: &mut State) -> Option<u32> {
+        if state.next_record as usize >= MAX_RECORDS {
+            return None;
+        }
+        let index = state.next_record;
+        state.next_record += 1;
+        Some(index)
+    }
+
+    fn carve(&self, state: &mut State, pages: usize) -> Option<u32> {
+        let first = state.bump;
+        let end = first.checked_add(pages)?;
+        if end > self.block_pages {
+            return None;
+        }
+        if self.markers && end > state.committed {
+            let step = COMMIT_STEP / os::page_size();
+            let target = end.next_multiple_of(step).min(self.block_pages);
+            let start = self.page_address(state.committed);
+            let len = (target - state.committed) * os::page_size();
+            // SAFETY: pages of our reservation beyond every extent: nothing uses them.
+            let ready = unsafe {
+                let range = NonNull::new_unchecked(start as *mut u8);
+                os::protect(range, len, true) && os::guard_install(range, len)
+            };
+            if !ready {
+                return None;
+            }
+            state.committed = target;
+        }
+        let index = self.new_record(state)?;
+        state.bump = end;
+        let record = self.record(index);
+        record.first_page.store(first as u32, Ordering::Relaxed);
+        record.pages.store(pages as u32, Ordering::Relaxed);
+        for page in first..end {
+            self.owner(page).store(index, Ordering::Release);
+        }
+        Some(index)
+    }
+
+    fn push_free(&self, state: &mut State, index: u32) {
+        let record = self.record(index);
+        let pages = record.pages.load(Ordering::Relaxed) as usize;
+        let head = if pages <= EXACT_LISTS {
+            &mut state.exact[pages - 1]
+        } else {
+            &mut state.big
+        };
+        record.next.store(*head, Ordering::Relaxed);
+        *head = index;
+    }
+
+    /// Frees the guarded block at `address`. Mistakes (double, invalid frees, layout
+    /// mismatches, damaged canary bytes) go to `report` as findings; `trace` is the free's.
+    pub fn free(
+        &self,
+        address: usize,
+        claimed: Option<Layout>,
+        trace: TraceId,
+        report: &mut dyn FnMut(RawFinding),
+    ) {
+        let Some((index, record)) = self.record_at(address) else {
+            let mut finding = RawFinding::new(FindingKind::InvalidFree, address);
+            set_claim(&mut finding, claimed);
+            finding.site_trace = trace;
+            return report(finding);
+        };
+        let data = record.data.load(Ordering::Relaxed);
+        let state = record.state.load(Ordering::Acquire);
+        if address != data || state == SLOT_FREE {
+            let mut finding = RawFinding::new(FindingKind::InvalidFree, address);
+            if state == SLOT_LIVE {
+                finding.size = record.requested.load(Ordering::Relaxed);
+                finding.alloc_trace = TraceId(record.alloc_trace.load(Ordering::Relaxed));
+            }
+            set_claim(&mut finding, claimed);
+            finding.site_trace = trace;
+            return report(finding);
+        }
+        if state == SLOT_LIVE {
+            if let Some(layout) = claimed {
+                let (size, align) = block_layout(record);
+                if layout.size() != size || layout.align() != align {
+                    let mut finding = block_finding(FindingKind::LayoutMismatch, record);
+                    set_claim(&mut finding, claimed);
+                    finding.site_trace = trace;
+                    report(finding);
+                }
+            }
+        }
+        if record
+            .state
+            .compare_exchange(
+                SLOT_LIVE,
+                SLOT_QUARANTINED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_err()
+        {
+            let mut finding = block_finding(FindingKind::DoubleFree, record);
+            finding.site_trace = trace;
+            return report(finding);
+        }
+        self.check_fill(record, trace, report);
+        record.free_trace.store(trace.0, Ordering::Relaxed);
+        let page = os::page_size();
+        let data_pages = record.data_pages.load(Ordering::Relaxed) as usize;
+        if data_pages != 0 {
+            let start = data & !(page - 1);
+            // SAFETY: the block's data pages, which nobody may use after its free.
+            unsafe {
+                let pages = NonNull::new_unchecked(start as *mut u8);
+                if self.markers {
+                    os::guard_install(pages, data_pages * page);
+                } else {
+                    os::protect(pages, data_pages * page, false);
+                    os::discard(pages, data_pages * page);
+                }
+            }
+        }
+        self.live.fetch_sub(1, Ordering::AcqRel);
+        let mut state = self.state.lock();
+        let bytes = record.pages.load(Ordering::Relaxed) as usize * page;
+        record.next.store(NONE, Ordering::Relaxed);
+        if state.quarantine_tail == NONE {
+            state.quarantine_head = index;
+        } else {
+            self.record(state.quarantine_tail)
+                .next
+                .store(index, Ordering::Relaxed);
+        }
+        state.quarantine_tail = index;
+        state.quarantine_bytes += bytes;
+        while state.quarantine_bytes > self.quarantine_limit && state.quarantine_head != NONE {
+            let oldest = state.quarantine_head;
+            let leaving = self.record(oldest);
+            state.quarantine_head = leaving.next.load(Ordering::Relaxed);
+            if state.quarantine_head == NONE {
+                state.quarantine_tail = NONE;
+            }
+            state.quarantine_bytes -= leaving.pages.load(Ordering::Relaxed) as usize * page;
+            leaving.state.store(SLOT_FREED, Ordering::Release);
+            self.push_free(&mut state, oldest);
+        }
+    }
+
+    /// Checks the canary bytes around a live block's data (on its data pages); reports an
+    /// underflow for a change before the data and an overflow for one after it.
+    fn check_fill(&self, record: &Record, trace: TraceId, report: &mut dyn FnMut(RawFinding)) {
+        let page = os::page_size();
+        let data = record.data.load(Ordering::Relaxed);
+        let size = record.requested.load(Ordering::Relaxed);
+        let data_pages = record.data_pages.load(Ordering::Relaxed) as usize;
+        if data_pages == 0 {
+            return;
+        }
+        let start = data & !(page - 1);
+        let end = start + data_pages * page;
+        // SAFETY: the data pages are accessible while the block is live (or being freed by
+        // the caller, who owns it now).
+        unsafe {
+            if let Some(changed) = first_changed(start, data - start) {
+                let mut finding = block_finding(FindingKind::Underflow, record);
+                finding.offset = Some(changed as isize - data as isize);
+                finding.site_trace = trace;
+                report(finding);
+            }
+            if let Some(changed) = first_changed(data + size, end - data - size) {
+                let mut finding = block_finding(FindingKind::Overflow, record);
+                finding.offset = Some((changed - data) as isize);
+                finding.site_trace = trace;
+                report(finding);
+            }
+        }
+    }
+
+    /// The live block whose data contains `address`: its start, layout and allocation trace.
+    pub fn live_block_containing(&self, address: usize) -> Option<(usize, Layout, TraceId)> {
+        let (_, record) = self.record_at(address)?;
+        if record.state.load(Ordering::Acquire) != SLOT_LIVE {
+            return None;
+        }
+        let data = record.data.load(Ordering::Relaxed);
+        let (size, align) = block_layout(record);
+        if address < data || address >= data + size.max(1) {
+            return None;
+        }
+        let trace = TraceId(record.alloc_trace.load(Ordering::Relaxed));
+        Some((data, Layout::from_size_align(size, align).ok()?, trace))
+    }
+
+    /// The layout, tag and allocation trace cells of the live block starting at `address`.
+    pub fn live_cells(&self, address: usize) -> Option<(Layout, &AtomicU8, &AtomicU32)> {
+        let (_, record) = self.record_at(address)?;
+        if record.state.load(Ordering::Acquire) != SLOT_LIVE
+            || record.data.load(Ordering::Relaxed) != address
+        {
+            return None;
+        }
+        let (size, align) = block_layout(record);
+        let layout = Layout::from_size_align(size, align).ok()?;
+        Some((layout, &record.tag, &record.alloc_trace))
+    }
+
+    /// The block (live, or freed and not yet reused) whose extent holds `address`.
+    pub fn span_at(&self, address: usize) -> Option<super::super::BlockSpan> {
+        let (_, record) = self.record_at(address)?;
+        let state = record.state.load(Ordering::Acquire);
+        if state == SLOT_FREE {
+            return None;
+        }
+        let (size, align) = block_layout(record);
+        let live = state == SLOT_LIVE;
+        Some(super::super::BlockSpan {
+            start: record.data.load(Ordering::Relaxed),
+            size,
+            align,
+            live,
+            alloc_trace: TraceId(record.alloc_trace.load(Ordering::Relaxed)),
+            free_trace: if live {
+                TraceId::NONE
+            } else {
+                TraceId(record.free_trace.load(Ordering::Relaxed))
+            },
+            tag: Some(record.tag.load(Ordering::Relaxed)),
+        })
+    }
+
+    /// The layout of the live block starting at `address`.
+    pub fn layout_of(&self, address: usize) -> Option<Layout> {
+        let (_, record) = self.record_at(address)?;
+        if record.state.load(Ordering::Acquire) != SLOT_LIVE
+            || record.data.load(Ordering::Relaxed) != address
+        {
+            return None;
+        }
+        let (size, align) = block_layout(record);
+        Layout::from_size_align(size, align).ok()
+    }
+
+    /// Checks a live block being resized: the finding when `address` is not a live block or
+    /// `layout` is not its layout; `None` otherwise (guarded blocks never change size in
+    /// place: the caller moves them).
+    pub fn check_resize(
+        &self,
+        address: usize,
+        layout: Layout,
+        trace: TraceId,
+    ) -> Option<RawFinding> {
+        let Some((_, record)) = self.record_at(address) else {
+            let mut finding = RawFinding::new(FindingKind::InvalidFree, address);
+            finding.site_trace = trace;
+            return Some(finding);
+        };
+        let state = record.state.load(Ordering::Acquire);
+        let data = record.data.load(Ordering::Relaxed);
+        let kind = if data != address || state == SLOT_FREE {
+            FindingKind::InvalidFree
+        } else if state != SLOT_LIVE {
+            FindingKind::DoubleFree
+        } else if block_layout(record) != (layout.size(), layout.align()) {
+            FindingKind::LayoutMismatch
+        } else {
+            return None;
+        };
+        let mut finding = if kind == FindingKind::InvalidFree {
+            RawFinding::new(kind, address)
+        } else {
+            block_finding(kind, record)
+        };
+        set_claim(&mut finding, Some(layout));
+        finding.site_trace = trace;
+        Some(finding)
+    }
+
+    /// Calls `visit(address, size, alloc trace)` for each live block, and `report` for each
+    /// whose canary bytes changed (checked at exit and at `deinit`).
+    pub fn for_each_live(
+        &self,
+        visit: &mut dyn FnMut(usize, usize, TraceId),
+        report: &mut dyn FnMut(RawFinding),
+    ) {
+        let used = self.state.lock().next_record;
+        for index in 1..used {
+            let record = self.record(index);
+            if record.state.load(Ordering::Acquire) != SLOT_LIVE {
+                continue;
+            }
+            self.check_fill(record, TraceId::NONE, report);
+            visit(
+                record.data.load(Ordering::Relaxed),
+                record.requested.load(Ordering::Relaxed),
+                TraceId(record.alloc_trace.load(Ordering::Relaxed)),
+            );
+        }
+    }
+
+    /// The finding for a fault at `address` in this area, without a lock: an access to a live
+    /// block's guard (or to unused space nearest to a live block) is an overflow or an
+    /// underflow, an access to a freed block a read or write after free. `None` for
+    /// addresses outside the area, and inside a live block's data (no memory fault there).
+    pub fn attribute(
+        &self,
+        address: usize,
+        access: Option<Access>,
+        access_size: usize,
+    ) -> Option<RawFinding> {
+        let end = self.common_base() + self.total_len;
+        if address < self.common_base() || address >= end {
+            return None;
+        }
+        let (record, near) = match self.record_at(address) {
+            Some((_, record)) if record.state.load(Ordering::Acquire) != SLOT_FREE => {
+                (record, false)
+            }
+            _ => (self.nearest_live(address)?, true),
+        };
+        let data = record.data.load(Ordering::Relaxed);
+        let size = record.requested.load(Ordering::Relaxed);
+        let state = record.state.load(Ordering::Acquire);
+        let kind = if state != SLOT_LIVE && !near {
+            match access {
+                Some(Access::Write) => FindingKind::WriteAfterFree,
+                _ => FindingKind::ReadAfterFree,
+            }
+        } else if address >= data + size.max(1) || (size == 0 && address >= data) {
+            FindingKind::Overflow
+        } else if address < data {
+            FindingKind::Underflow
+        } else {
+            return None;
+        };
+        let mut finding = block_finding(kind, record);
+        finding.access = access;
+        finding.access_size = access_size;
+        finding.offset = Some(address as isize - data as isize);
+        Some(finding)
+    }
+
+    fn common_base(&self) -> usize {
+        self as *const Area as usize
+    }
+
+    /// The live block nearest to `address` (searching a bounded number of pages each way).
+    fn nearest_live(&self, address: usize) -> Option<&Record> {
+        let page = os::page_size();
+        let here = if address < self.block_start {
+            None
+        } else {
+            Some(((address - self.block_start) / page).min(self.block_pages - 1))
+        };
+        let mut best: Option<(usize, &Record)> = None;
+        fn consider<'a>(
+            best: &mut Option<(usize, &'a Record)>,
+            record: &'a Record,
+            address: usize,
+        ) {
+            if record.state.load(Ordering::Acquire) != SLOT_LIVE {
+                return;
+            }
+            let data = record.data.load(Ordering::Relaxed);
+            let end = data + record.requested.load(Ordering::Relaxed);
+            let distance = if address < data {
+                data - address
+            } else {
+                address.saturating_sub(end)
+            };
+            if best.is_none_or(|(closest, _)| distance < closest) {
+                *best = Some((distance, record));
+            }
+        }
+        // Backwards from the page before `here`.
+        if let Some(here) = here {
+            let mut cursor = here as isize - 1;
+            let mut visited = 0;
+            while cursor >= 0 && visited < NEAREST_SEARCH_PAGES {
+                let index = self.owner(cursor as usize).load(Ordering::Acquire);
+                visited += 1;
+                if index == NONE {
+                    cursor -= 1;
+                    continue;
+                }
+                let record = self.record(index);
+                consider(&mut best, record, address);
+                if record.state.load(Ordering::Acquire) == SLOT_LIVE {
+                    break;
+                }
+                cursor = record.first_page.load(Ordering::Relaxed) as isize - 1;
+            }
+        }
+        // Forwards from `here` (or from the first page, for the gap before the area).
+        let mut cursor = here.map_or(0, |here| here + 1);
+        let mut visited = 0;
+        while cursor < self.block_pages && visited < NEAREST_SEARCH_PAGES {
+            let index = self.owner(cursor).load(Ordering::Acquire);
+            visited += 1;
+            if index == NONE {
+                cursor += 1;
+                continue;
+            }
+            let record = self.record(index);
+            consider(&mut best, record, address);
+            if record.state.load(Ordering::Acquire) == SLOT_LIVE {
+                break;
+            }
+            cursor = record.first_page.load(Ordering::Relaxed) as usize
+                + (record.pages.load(Ordering::Relaxed) as usize).max(1);
+        }
+        best.map(|(_, record)| record)
+    }
+}
+
+fn block_layout(record: &Record) -> (usize, usize) {
+    (
+        record.requested.load(Ordering::Relaxed),
+        1usize << record.align_log2.load(Ordering::Relaxed),
+    )
+}
+
+fn block_finding(kind: FindingKind, record: &Record) -> RawFinding {
+    let (size, align) = block_layout(record);
+    let mut finding = RawFinding::new(kind, record.data.load(Ordering::Relaxed));
+    finding.size = size;
+    finding.align = align;
+    finding.alloc_trace = TraceId(record.alloc_trace.load(Ordering::Relaxed));
+    finding.free_trace = TraceId(record.free_trace.load(Ordering::Relaxed));
+    finding
+}
+
+fn set_claim(finding: &mut RawFinding, claimed: Option<Layout>) {
+    if let Some(layout) = claimed {
+        finding.claimed_size = layout.size();
+        finding.claimed_align = layout.align();
+    }
+}
+
+/// Fills `len` bytes at `start` with the canary byte.
+///
+/// # Safety
+/// The range is writable memory of a block being set up.
+unsafe fn fill(start: usize, len: usize) {
+    // SAFETY: caller contract.
+    unsafe { core::ptr::write_bytes(start as *mut u8, safety::CANARY, len) };
+}
+
+/// The address of the first byte of `[start, start + len)` that is not the canary byte.
+///
+/// # Safety
+/// The range is readable.
+unsafe fn first_changed(start: usize, len: usize) -> Option<usize> {
+    let word = u64::from_ne_bytes([safety::CANARY; 8]);
+    let mut offset = 0;
+    // Eight bytes at a time while they are intact (the common case), then byte by byte.
+    while offset + 8 <= len {
+        // SAFETY: in bounds (caller contract); unaligned reads are allowed by read_unaligned.
+        if unsafe { ((start + offset) as *const u64).read_unaligned() } != word {
+            break;
+        }
+        offset += 8;
+    }
+    // SAFETY: caller contract.
+    let bytes = unsafe { core::slice::from_raw_parts((start + offset) as *const u8, len - offset) };
+    bytes
+        .iter()
+        .position(|&byte| byte != safety::CANARY)
+        .map(|index| start + offset + index)
+}
+
+/// `GPA_GUARD_PAGES=mprotect` selects the `mprotect` backend even where guard pages inside a
+/// mapping are supported (to test it, or to compare).
+fn forced_mprotect() -> bool {
+    let _inside = super::super::heap::InsideAllocator::enter();
+    std::env::var_os("GPA_GUARD_PAGES").is_some_and(|value| value == "mprotect")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_leave_room_for_guard_and_alignment() {
+        let page = os::page_size();
+        assert_eq!(
+            shape(100, 16, false),
+            Some(Shape {
+                data_pages: 1,
+                pages: 2
+            })
+        );
+        assert_eq!(
+            shape(0, 16, false),
+            Some(Shape {
+                data_pages: 0,
+                pages: 1
+            })
+        );
+        assert_eq!(
+            shape(0, 16, true),
+            Some(Shape {
+                data_pages: 0,
+                pages: 2
+            })
+        );
+        assert_eq!(
+            shape(page, 16, false),
+            Some(Shape {
+                data_pages: 1,
+                pages: 2
+            })
+        );
+        assert_eq!(
+            shape(page + 1, 16, true),
+            Some(Shape {
+                data_pages: 2,
+                pages: 3
+            })
+        );
+        assert_eq!(
+            shape(10, 4 * page, false),
+            Some(Shape {
+                data_pages: 4,
+                pages: 8
+            })
+        );
+    }
+}

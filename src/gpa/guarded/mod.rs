@@ -1,0 +1,388 @@
+//! Guarded blocks: each block on pages of its own, against an inaccessible guard page
+//! (Electric Fence, Windows PageHeap, GWP-ASan), so that reads and writes past its end (or,
+//! with `Config::guard_underflow`, before its start) and any use after it is freed fault at the
+//! access instead of going unnoticed.
+//!
+//! # Design
+//! A GPA that guards blocks reserves one large **area** of address space (64 GiB of
+//! `PROT_NONE`, no commit charge) on first use and carves **extents** (runs of pages) from it:
+//!
+//! ```text
+//!  base (4 MiB aligned)                       block_start
+//!  ┌────────────────────────────┬───────────┬──────────────────────────────────────────────┐
+//!  │ Area header, owner map     │ gap       │ extent │ extent │ extent ...  (bump →)      │
+//!  │ (page → record), records   │ (4 MiB,   │                                              │
+//!  │ (RW, touched lazily)       │ PROT_NONE)│                                              │
+//!  └────────────────────────────┴───────────┴──────────────────────────────────────────────┘
+//!  one extent, end placement (default)          one extent, start placement
+//!  ┌──────────────┬──────────────┬───────┐      ┌───────┬──────────────┬──────────────┐
+//!  │ fill │ data  │ data   │ fill│ guard │      │ guard │ data   data  │ data │ fill  │
+//!  └──────────────┴──────────────┴───────┘      └───────┴──────────────┴──────────────┘
+//! ```
+//! Only a live block's data pages are accessible. The bytes of those pages around the data
+//! (the alignment slack after the end, the unused start of the first page) are filled with the
+//! canary byte and checked when the block is freed and at exit. Freeing makes the data pages
+//! inaccessible again (their memory goes back to the OS) and puts the extent in a FIFO
+//! **quarantine** bounded in bytes (`Config::guard_quarantine_bytes`, address space only):
+//! until it leaves, any access faults and the address is not reused. Extents that left the
+//! quarantine are reused by exact page count (up to [`EXACT_LISTS`] pages) or first fit.
+//!
+//! The area is registered in the page map under its header ([`SegmentKind::Guarded`]), so
+//! the GPA's common paths (free of any pointer, `block_layout`, `manages`) find it as they find
+//! small segments and large blocks. The **owner map** gives, for every page of the block area,
+//! the record of the extent that contains it: a fault address is mapped to its block without a
+//! lock and without allocating ([`Area::attribute`]); an address that no extent contains (the
+//! gap, space never handed out) is attributed to the nearest live block.
+//!
+//! # The mapping limit
+//! Making a page range of a mapping accessible with `mprotect` splits the mapping, and the
+//! kernel allows `vm.max_map_count` (65530 by default) mappings per process. Where the kernel
+//! supports guard pages inside a mapping (`MADV_GUARD_INSTALL`, Linux 6.13) the area is made
+//! accessible in 2 MiB steps as extents are carved and every page that is not live data is a
+//! guard page: no split at all, no limit on guarded blocks. Elsewhere (or with the environment
+//! variable `GPA_GUARD_PAGES=mprotect`) data pages are opened with `mprotect`, each live block
+//! costs up to two mappings, and at most [`Area::budget`] blocks (about a third of the limit)
+//! are guarded at once: beyond that, requests are served unguarded, never failed.
+//!
+//! # Invariants
+//! * `owner[p]` is the record of the extent holding block-area page `p`, or 0 (never carved).
+//!   Extents partition the carved pages `[0, bump)`.
+//! * A record's `state` is `SLOT_LIVE` exactly while its data pages are accessible; a record in
+//!   the quarantine is `SLOT_QUARANTINED`; one on a free list is `SLOT_FREED` (traces of its
+//!   last block kept) or `SLOT_FREE` (never held a block).
+//! * Records and the owner map are only written under the area's lock, except `state`, which a
+//!   free moves out of `SLOT_LIVE` by one compare-and-swap (exactly one of two racing frees
+//!   wins). Readers without the lock (faults, lookups) see atomics only.
+
+mod area;
+
+pub use area::{Area, AREA_LEN};
+
+use core::alloc::Layout;
+use core::cell::Cell;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use super::lock::Lock;
+use super::pagemap;
+use crate::os;
+
+/// A GPA's guarded area, created on first use.
+pub struct Guarded {
+    area: AtomicUsize,
+    /// The block area's start, or [`NOWHERE`]: the fast free path's range check.
+    start: AtomicUsize,
+    create: Lock<()>,
+}
+
+/// The most guarded areas (GPA instances with guarded blocks) alive at once.
+const MAX_AREAS: usize = 64;
+
+/// The headers of the live areas: the page map accepts a guarded entry only if it names one.
+static AREAS: [AtomicUsize; MAX_AREAS] = [const { AtomicUsize::new(0) }; MAX_AREAS];
+
+/// Whether `address` is the header of a live guarded area (never reads it).
+pub fn is_area(address: usize) -> bool {
+    address != 0
+        && AREAS
+            .iter()
+            .any(|slot| slot.load(Ordering::Acquire) == address)
+}
+
+/// Records a new area; `false` when [`MAX_AREAS`] are alive already.
+fn register_area(address: usize) -> bool {
+    AREAS.iter().any(|slot| {
+        slot.compare_exchange(0, address, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    })
+}
+
+fn unregister_area(address: usize) {
+    for slot in &AREAS {
+        let _ = slot.compare_exchange(address, 0, Ordering::AcqRel, Ordering::Acquire);
+    }
+}
+
+/// A start no user address is ever above by less than the area length.
+const NOWHERE: usize = 1 << 63;
+
+impl Guarded {
+    /// No area yet.
+    pub const fn new() -> Self {
+        Guarded {
+            area: AtomicUsize::new(0),
+            start: AtomicUsize::new(NOWHERE),
+            create: Lock::new(()),
+        }
+    }
+
+    /// Whether `address` is in this GPA's block area (one subtraction and compare).
+    #[inline(always)]
+    pub fn holds(&self, address: usize) -> bool {
+        address.wrapping_sub(self.start.load(Ordering::Relaxed)) < AREA_LEN
+    }
+
+    /// The area, if it exists.
+    pub fn existing(&self) -> Option<&Area> {
+        let area = self.area.load(Ordering::Acquire);
+        // SAFETY: a published area stays mapped until `release`, which needs `&mut` GPA.
+        (area != 0).then(|| unsafe { &*(area as *const Area) })
+    }
+
+    /// The area, reserved on first use for the GPA with `gpa_id`. `None` when the OS refuses.
+    pub fn area(
+        &self,
+        gpa_id: u64,
+        canary: u64,
+        quarantine_limit: usize,
+        frames: usize,
+    ) -> Option<&Area> {
+        if let Some(area) = self.existing() {
+            return Some(area);
+        }
+        let _creating = self.create.lock();
+        if let Some(area) = self.existing() {
+            return Some(area);
+        }
+        let area = Area::create(gpa_id, canary, quarantine_limit, frames)?;
+        // SAFETY: just created.
+        let block_start = unsafe { (*area).block_start };
+        self.area.store(area as usize, Ordering::Release);
+        self.start.store(block_start, Ordering::Release);
+        // SAFETY: published above; lives until `release`.
+        Some(unsafe { &*area })
+    }
+
+    /// Unregisters and unmaps the area (every guarded block goes with it).
+    ///
+    /// # Safety
+    /// Nobody uses the area's blocks any more (the GPA is being torn down).
+    pub unsafe fn release(&self) {
+        let area = self.area.swap(0, Ordering::AcqRel);
+        self.start.store(NOWHERE, Ordering::Release);
+        if area == 0 {
+            return;
+        }
+        // SAFETY: caller contract; the area was mapped by `Area::create` with this length.
+        unsafe {
+            let total = (*(area as *const Area)).total_len;
+            pagemap::unregister(area, total);
+            unregister_area(area);
+            os::unmap(NonNull::new_unchecked(area as *mut u8), total);
+        }
+    }
+
+    /// Takes the area's lock for a `fork` (see `GeneralPurposeAllocator::prepare_fork`).
+    pub fn acquire_for_fork(&self) {
+        self.create.acquire();
+        if let Some(area) = self.existing() {
+            area.state.acquire();
+        }
+    }
+
+    /// Releases what [`Guarded::acquire_for_fork`] took.
+    ///
+    /// # Safety
+    /// `acquire_for_fork` was called and its locks are still held.
+    pub unsafe fn release_after_fork(&self) {
+        // SAFETY: caller contract.
+        unsafe {
+            if let Some(area) = self.existing() {
+                area.state.release();
+            }
+            self.create.release();
+        }
+    }
+}
+
+// ---- sampling ----
+
+thread_local! {
+    /// Allocations left before the next guarded one (0: not started on this thread).
+    static COUNTDOWN: Cell<u32> = const { Cell::new(0) };
+    /// This thread's random state for the countdowns.
+    static RANDOM: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Whether this allocation is one of the sampled ones (about one in `every`): a per-thread
+/// countdown, restarted at a random length (mean `every`) each time it runs out.
+#[inline(always)]
+pub fn sample(every: usize) -> bool {
+    COUNTDOWN
+        .try_with(|countdown| {
+            let left = countdown.get();
+            if left > 1 {
+                countdown.set(left - 1);
+                false
+            } else {
+                restart(countdown, every, left)
+            }
+        })
+        .unwrap_or(false)
+}
+
+#[cold]
+#[inline(never)]
+fn restart(countdown: &Cell<u32>, every: usize, left: u32) -> bool {
+    if every <= 1 {
+        countdown.set(1);
+        return every == 1;
+    }
+    let random = RANDOM
+        .try_with(|state| {
+            let mut x = state.get();
+            if x == 0 {
+                x = (os::thread_id() << 32) ^ os::approximate_stack_pointer() as u64 | 1;
+            }
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            state.set(x);
+            x
+        })
+        .unwrap_or(1);
+    let span = (2 * every.min(1 << 30) - 1) as u64;
+    countdown.set((1 + random % span) as u32);
+    // The first countdown of a thread starts without a guarded allocation.
+    left == 1
+}
+
+// ---- the GPA's use of it ----
+
+use super::GeneralPurposeAllocator;
+
+impl GeneralPurposeAllocator {
+    /// A guarded block, or `None` (the caller serves the request as usual).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn alloc_guarded(&self, layout: Layout) -> Option<NonNull<u8>> {
+        let area = self.guarded.area(
+            self.id(),
+            self.config.canary,
+            self.config.guard_quarantine_bytes,
+            self.config.stack_trace_frames,
+        )?;
+        {
+            // Giving the thread a signal stack may allocate (its exit hook).
+            let _inside = super::heap::InsideAllocator::enter();
+            os::signal::ensure_alt_stack();
+        }
+        let trace = self.trace_here();
+        area.alloc(layout, self.config.guard_underflow, trace)
+    }
+
+    /// Frees a guarded block (any pointer into the area is accepted and diagnosed). `area` is
+    /// a sound area of this GPA (the page map and `locate` checked it).
+    pub(super) fn free_guarded(
+        &self,
+        area: *const Area,
+        memory: NonNull<u8>,
+        claimed: Option<Layout>,
+    ) {
+        // SAFETY: a sound area header of ours, mapped while the GPA lives.
+        let area = unsafe { &*area };
+        let address = memory.as_ptr() as usize;
+        if self.config.enable_memory_limit {
+            if let Some(layout) = area.layout_of(address) {
+                self.uncharge(layout.size());
+            }
+        }
+        let trace = self.trace_here();
+        area.free(address, claimed, trace, &mut |finding| self.record(finding));
+    }
+
+    /// Validates a resize of a guarded block; they never change size in place.
+    pub(super) fn resize_guarded(
+        &self,
+        area: *const Area,
+        memory: NonNull<u8>,
+        layout: Layout,
+        new_len: usize,
+    ) -> bool {
+        // SAFETY: as in `free_guarded`.
+        let area = unsafe { &*area };
+        match area.check_resize(memory.as_ptr() as usize, layout, self.trace_here()) {
+            None => new_len == layout.size(),
+            Some(finding) => {
+                self.record(finding);
+                false
+            }
+        }
+    }
+
+    /// The layout, tag and allocation-trace cells of a live guarded block.
+    pub(super) fn guarded_live_cells(
+        &self,
+        area: *const Area,
+        address: usize,
+    ) -> Option<super::BlockCells<'_>> {
+        // SAFETY: as in `free_guarded`; the area outlives `&self`.
+        let area = unsafe { &*area };
+        area.live_cells(address)
+    }
+
+    /// The layout of a live guarded block.
+    pub(super) fn guarded_block_layout(&self, area: *const Area, address: usize) -> Option<Layout> {
+        // SAFETY: as in `free_guarded`.
+        let area = unsafe { &*area };
+        area.layout_of(address)
+    }
+
+    /// The guarded block (live, or freed and not yet reused) whose extent holds `address`.
+    pub(super) fn guarded_block_span(
+        &self,
+        area: *const Area,
+        address: usize,
+    ) -> Option<super::BlockSpan> {
+        // SAFETY: as in `free_guarded`.
+        let area = unsafe { &*area };
+        area.span_at(address)
+    }
+
+    /// Calls `visit` for every live guarded block, reporting damaged canary bytes.
+    pub(super) fn live_guarded_blocks(&self, visit: &mut dyn FnMut(super::LiveBlock)) {
+        let Some(area) = self.guarded.existing() else {
+            return;
+        };
+        let mut damaged = std::vec::Vec::new();
+        area.for_each_live(
+            &mut |address, size, alloc_trace| {
+                visit(super::LiveBlock {
+                    address,
+                    size,
+                    alloc_trace,
+                })
+            },
+            &mut |finding| damaged.push(finding),
+        );
+        for finding in damaged {
+            self.record(finding);
+        }
+    }
+
+    /// How many guarded blocks are live (a diagnostic: with the `mprotect` backend at most
+    /// the mapping budget are, the rest being served unguarded).
+    pub fn guarded_block_count(&self) -> usize {
+        self.guarded
+            .existing()
+            .map_or(0, |area| area.live.load(Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampling_guards_about_one_in_n() {
+        // Each on a thread of its own: the countdown is per thread.
+        let guarded = std::thread::spawn(|| (0..100_000).filter(|_| sample(100)).count())
+            .join()
+            .unwrap();
+        assert!((500..2000).contains(&guarded), "{guarded}");
+        let every = std::thread::spawn(|| (0..10).all(|_| sample(1)))
+            .join()
+            .unwrap();
+        assert!(every);
+    }
+}

@@ -1,0 +1,652 @@
+//! Fault signals: the `SIGSEGV`/`SIGBUS` handler, alternate signal stacks, and what a fault's
+//! context says (address, read or write, registers, access width).
+//!
+//! # Design
+//! One process-wide handler is installed with `SA_SIGINFO | SA_ONSTACK` for the signals a
+//! caller asks for, remembering the actions that were there before. On a signal it decodes
+//! the context into a [`Fault`] and asks the registered [`Hook`] (policy, installed by the GPA
+//! or the C ABI) whether the fault is its own:
+//! * [`Verdict::Reported`]: the hook has written its report; the process ends as the signal
+//!   would have ended it (default action restored, signal unblocked and raised again).
+//! * [`Verdict::NotOurs`]: the signal goes on, unchanged, to the action installed before ours
+//!   (its `sa_sigaction` or `sa_handler` with the same arguments, its `sa_mask` blocked,
+//!   `SA_RESETHAND` honoured), or to the default action.
+//!
+//! The hook runs on a dedicated **crash stack** (mapped once, with a guard page below it), not
+//! on the alternate stack: reports symbolize and format, which needs more stack than a signal
+//! stack has (Rust's own are 8 KiB). Only one thread runs the hook at a time; a thread that
+//! faults meanwhile waits for it (the first report ends the process, or the first fault was not
+//! ours and it carries on). A fault inside the hook itself ends the process at once with a
+//! one-line message, never recursing.
+//!
+//! Every thread that may fault needs an alternate stack for the handler to run at all when its
+//! own stack is the problem (an overflow into the guard page): [`ensure_alt_stack`] gives the
+//! calling thread one if it has none (the GPA calls it when a thread gets its heap or makes a
+//! guarded block); a pthread key's destructor unmaps it at thread exit.
+//!
+//! # Invariants
+//! * The handler and everything it calls before the hook are async-signal-safe: atomics,
+//!   `sigaction`, `sigprocmask`, `raise`, `write`, `nanosleep`; no lock, no allocation.
+//! * The previous actions are written once, before our handler is installed for the signal,
+//!   and read only by the handler.
+
+use core::cell::{Cell, UnsafeCell};
+use core::ffi::{c_int, c_void};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+
+/// What the context of a fault says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fault {
+    /// The signal number.
+    pub signal: i32,
+    /// `si_code`: why the kernel sent it (`SEGV_MAPERR`, `SEGV_ACCERR`, ...); zero or negative
+    /// when a process sent it (`kill`, `raise`).
+    pub code: i32,
+    /// The faulting address (`si_addr`).
+    pub address: usize,
+    /// `Some(true)` for a write, `Some(false)` for a read, `None` when the context does not say
+    /// (x86-64: the page-fault error code, bit 1).
+    pub write: Option<bool>,
+    /// The fault was an instruction fetch (x86-64: error code bit 4): code ran from data.
+    pub fetch: bool,
+    /// The width in bytes of the faulting access, where the instruction could be decoded.
+    pub access_size: Option<usize>,
+    /// The faulting instruction's address.
+    pub ip: usize,
+    /// The stack pointer at the fault.
+    pub sp: usize,
+    /// The frame pointer at the fault (`rbp`; `x29` on AArch64).
+    pub bp: usize,
+}
+
+impl Fault {
+    /// Whether the kernel raised the signal for a memory access (not `kill` or `raise`).
+    pub fn is_memory_fault(&self) -> bool {
+        self.code > 0 && (self.signal == libc::SIGSEGV || self.signal == libc::SIGBUS)
+    }
+}
+
+/// The hook's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not the hook's business: the previous action (or the default one) gets the signal.
+    NotOurs,
+    /// The hook reported the fault: end the process as the signal would.
+    Reported,
+}
+
+/// The policy the handler asks about each signal.
+pub type Hook = fn(&Fault) -> Verdict;
+
+/// The signals [`install`] can handle, each with its slot in the tables below.
+const SIGNALS: [c_int; 5] = [
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGABRT,
+    libc::SIGFPE,
+    libc::SIGILL,
+];
+
+fn slot_of(signal: c_int) -> Option<usize> {
+    SIGNALS.iter().position(|&s| s == signal)
+}
+
+static HOOK: AtomicUsize = AtomicUsize::new(0);
+static INSTALLED: [AtomicBool; SIGNALS.len()] = [const { AtomicBool::new(false) }; SIGNALS.len()];
+static PREVIOUS_HANDLER: [AtomicUsize; SIGNALS.len()] =
+    [const { AtomicUsize::new(0) }; SIGNALS.len()];
+static PREVIOUS_FLAGS: [AtomicI32; SIGNALS.len()] = [const { AtomicI32::new(0) }; SIGNALS.len()];
+
+struct Masks(UnsafeCell<[libc::sigset_t; SIGNALS.len()]>);
+// SAFETY: each mask is written once by `install` (under INSTALL_LOCK) before the handler for
+// its signal exists, and only read afterwards.
+unsafe impl Sync for Masks {}
+// SAFETY: all-zero bytes are a valid (empty) `sigset_t`.
+static PREVIOUS_MASK: Masks = Masks(UnsafeCell::new(unsafe { core::mem::zeroed() }));
+
+static INSTALL_LOCK: AtomicBool = AtomicBool::new(false);
+/// The thread id of the thread running the hook (0: none).
+static REPORTER: AtomicU64 = AtomicU64::new(0);
+/// The crash stack: its top (0 until mapped).
+static CRASH_STACK_TOP: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes of the crash stack the hook runs on.
+pub const CRASH_STACK_SIZE: usize = 8 << 20;
+/// Bytes of each alternate signal stack this module maps.
+pub const ALT_STACK_SIZE: usize = 64 << 10;
+
+/// Installs the handler for `signals` (any of `SIGSEGV`, `SIGBUS`, `SIGABRT`, `SIGFPE`,
+/// `SIGILL`) and registers `hook`: `replace_hook` makes it the hook even if another one is
+/// registered (the C ABI, which owns the process), otherwise it is registered only if none is
+/// (a GPA instance). Gives the calling thread an alternate stack. Returns whether the handler
+/// is installed for every signal asked for.
+pub fn install(signals: &[c_int], hook: Hook, replace_hook: bool) -> bool {
+    if replace_hook {
+        HOOK.store(hook as usize, Ordering::Release);
+    } else {
+        let _ = HOOK.compare_exchange(0, hook as usize, Ordering::AcqRel, Ordering::Acquire);
+    }
+    while INSTALL_LOCK
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        core::hint::spin_loop();
+    }
+    map_crash_stack();
+    let mut all = true;
+    for &signal in signals {
+        let Some(slot) = slot_of(signal) else {
+            all = false;
+            continue;
+        };
+        if INSTALLED[slot].load(Ordering::Acquire) {
+            continue;
+        }
+        all &= install_one(signal, slot);
+    }
+    INSTALL_LOCK.store(false, Ordering::Release);
+    ensure_alt_stack();
+    all
+}
+
+fn install_one(signal: c_int, slot: usize) -> bool {
+    // SAFETY: sigaction with valid pointers; the previous action is stored before ours is
+    // installed, so the handler never reads an unwritten one.
+    unsafe {
+        let mut previous: libc::sigaction = core::mem::zeroed();
+        if libc::sigaction(signal, core::ptr::null(), &mut previous) != 0 {
+            return false;
+        }
+        PREVIOUS_HANDLER[slot].store(previous.sa_sigaction, Ordering::Relaxed);
+        PREVIOUS_FLAGS[slot].store(previous.sa_flags, Ordering::Relaxed);
+        (*PREVIOUS_MASK.0.get())[slot] = previous.sa_mask;
+        let mut action: libc::sigaction = core::mem::zeroed();
+        action.sa_sigaction =
+            on_signal as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) as usize;
+        action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+        libc::sigemptyset(&mut action.sa_mask);
+        if libc::sigaction(signal, &action, core::ptr::null_mut()) != 0 {
+            return false;
+        }
+    }
+    INSTALLED[slot].store(true, Ordering::Release);
+    true
+}
+
+/// Whether the action in place before ours was the default one (or `SIG_IGN` for a fault,
+/// which the kernel treats as the default): then a fault that is not the hook's ends the
+/// process. `false` when the program had a handler of its own.
+pub fn previous_is_default(signal: c_int) -> bool {
+    let Some(slot) = slot_of(signal) else {
+        return true;
+    };
+    let handler = PREVIOUS_HANDLER[slot].load(Ordering::Acquire);
+    handler == libc::SIG_DFL || handler == libc::SIG_IGN
+}
+
+fn map_crash_stack() {
+    if CRASH_STACK_TOP.load(Ordering::Acquire) != 0 {
+        return;
+    }
+    let page = super::page_size();
+    let Some(base) = super::reserve_aligned(CRASH_STACK_SIZE + page, page) else {
+        return;
+    };
+    // SAFETY: the reservation was made above; the lowest page stays inaccessible as the
+    // stack's guard.
+    let usable = unsafe {
+        super::protect(
+            core::ptr::NonNull::new_unchecked(base.as_ptr().add(page)),
+            CRASH_STACK_SIZE,
+            true,
+        )
+    };
+    if usable {
+        CRASH_STACK_TOP.store(
+            base.as_ptr() as usize + page + CRASH_STACK_SIZE,
+            Ordering::Release,
+        );
+    }
+}
+
+thread_local! {
+    /// 0: not looked at; 1: the thread has an alternate stack of its own (or we could not
+    /// make one); otherwise the base of the one this module mapped for it.
+    static ALT_STACK: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Gives the calling thread an alternate signal stack if the handler is installed and the
+/// thread has none (a guard page below it). Cheap after the first call on a thread.
+pub fn ensure_alt_stack() {
+    if !INSTALLED[0].load(Ordering::Relaxed) && !INSTALLED[1].load(Ordering::Relaxed) {
+        return;
+    }
+    let _ = ALT_STACK.try_with(|alt| {
+        if alt.get() != 0 {
+            return;
+        }
+        alt.set(1);
+        // SAFETY: querying with a null new stack only reads the current setting.
+        let mut current: libc::stack_t = unsafe { core::mem::zeroed() };
+        // SAFETY: as above.
+        if unsafe { libc::sigaltstack(core::ptr::null(), &mut current) } != 0
+            || current.ss_flags & libc::SS_DISABLE == 0
+        {
+            return;
+        }
+        let page = super::page_size();
+        let Some(base) = super::reserve_aligned(ALT_STACK_SIZE + page, page) else {
+            return;
+        };
+        // SAFETY: the reservation is ours; the lowest page stays a guard.
+        let stack = unsafe { base.as_ptr().add(page) };
+        // SAFETY: as above.
+        if !unsafe {
+            super::protect(
+                core::ptr::NonNull::new_unchecked(stack),
+                ALT_STACK_SIZE,
+                true,
+            )
+        } {
+            // SAFETY: the reservation is unused.
+            unsafe { super::unmap(base, ALT_STACK_SIZE + page) };
+            return;
+        }
+        let fresh = libc::stack_t {
+            ss_sp: stack.cast(),
+            ss_flags: 0,
+            ss_size: ALT_STACK_SIZE,
+        };
+        // SAFETY: `fresh` describes a mapped, writable stack that lives until
+        // `release_alt_stack`.
+        if unsafe { libc::sigaltstack(&fresh, core::ptr::null_mut()) } == 0 {
+            alt.set(base.as_ptr() as usize);
+            release_at_thread_exit();
+        } else {
+            // SAFETY: never installed.
+            unsafe { super::unmap(base, ALT_STACK_SIZE + page) };
+        }
+    });
+}
+
+/// Releases the alternate stacks of exiting threads.
+static EXIT_KEY: super::ThreadExitKey = super::ThreadExitKey::new(alt_stack_destructor);
+
+/// Arranges for [`release_alt_stack`] to run when the calling thread exits (`pthread_setspecific`
+/// may allocate, so callers inside an allocator hold its re-entrancy guard).
+fn release_at_thread_exit() {
+    EXIT_KEY.arm();
+}
+
+extern "C" fn alt_stack_destructor(_: *mut c_void) {
+    release_alt_stack();
+}
+
+/// Removes and unmaps the alternate stack [`ensure_alt_stack`] made for the calling thread,
+/// if any (at thread exit).
+pub fn release_alt_stack() {
+    let _ = ALT_STACK.try_with(|alt| {
+        let base = alt.replace(0);
+        if base <= 1 {
+            return;
+        }
+        let disable = libc::stack_t {
+            ss_sp: core::ptr::null_mut(),
+            ss_flags: libc::SS_DISABLE,
+            ss_size: 0,
+        };
+        // SAFETY: disabling the thread's own alternate stack (not running on it: this is not
+        // a signal handler), then unmapping the memory this module mapped for it.
+        unsafe {
+            if libc::sigaltstack(&disable, core::ptr::null_mut()) == 0 {
+                super::unmap(
+                    core::ptr::NonNull::new_unchecked(base as *mut u8),
+                    ALT_STACK_SIZE + super::page_size(),
+                );
+            }
+        }
+    });
+}
+
+/// Ends the process as `signal` would have: the default action restored, the signal
+/// unblocked and raised again. Never returns.
+pub fn end_process(signal: c_int) -> ! {
+    // SAFETY: all async-signal-safe calls with valid arguments.
+    unsafe {
+        let mut action: libc::sigaction = core::mem::zeroed();
+        action.sa_sigaction = libc::SIG_DFL;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(signal, &action, core::ptr::null_mut());
+        let mut set: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, core::ptr::null_mut());
+        libc::raise(signal);
+        // Only reachable for a signal whose default action is to continue.
+        libc::_exit(128 + signal)
+    }
+}
+
+extern "C" fn on_signal(signal: c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
+    // SAFETY: the kernel passes a valid siginfo and ucontext to an SA_SIGINFO handler.
+    let fault = unsafe { decode(signal, info, context) };
+    let hook = HOOK.load(Ordering::Acquire);
+    if hook != 0 {
+        // SAFETY: only `fn(&Fault) -> Verdict` values are stored in HOOK.
+        let hook: Hook = unsafe { core::mem::transmute::<usize, Hook>(hook) };
+        if run_hook(hook, &fault) == Verdict::Reported {
+            end_process(signal);
+        }
+    }
+    // SAFETY: forwarding the kernel's arguments unchanged.
+    unsafe { chain(signal, info, context, &fault) };
+}
+
+/// Runs the hook on the crash stack, one thread at a time.
+fn run_hook(hook: Hook, fault: &Fault) -> Verdict {
+    let me = super::thread_id();
+    loop {
+        match REPORTER.compare_exchange(0, me, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => break,
+            Err(owner) if owner == me => {
+                super::write_stderr(
+                    b"error(gpa): fault while writing a fault report; ending the process\n",
+                );
+                end_process(fault.signal);
+            }
+            Err(_) => sleep_briefly(),
+        }
+    }
+    let mut call = HookCall {
+        hook,
+        fault: *fault,
+        verdict: Verdict::NotOurs,
+    };
+    let top = CRASH_STACK_TOP.load(Ordering::Acquire);
+    // SAFETY: `call` outlives the call; the crash stack is used by one thread at a time
+    // (REPORTER) and is at least CRASH_STACK_SIZE bytes below `top`.
+    unsafe { call_on_stack(top, run_hook_call, &mut call as *mut HookCall as usize) };
+    REPORTER.store(0, Ordering::Release);
+    call.verdict
+}
+
+struct HookCall {
+    hook: Hook,
+    fault: Fault,
+    verdict: Verdict,
+}
+
+extern "C" fn run_hook_call(call: usize) {
+    // SAFETY: `run_hook` passes a pointer to its live `HookCall`.
+    let call = unsafe { &mut *(call as *mut HookCall) };
+    call.verdict = (call.hook)(&call.fault);
+}
+
+/// Calls `function(argument)` with the stack pointer at `top` (the current stack when `top`
+/// is 0 or on targets without an implementation).
+///
+/// # Safety
+/// `top` is 0 or the 16-byte-aligned top of a mapped stack nobody else uses meanwhile.
+unsafe fn call_on_stack(top: usize, function: extern "C" fn(usize), argument: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if top != 0 {
+        // SAFETY: caller contract; r12 is callee-saved, so it holds the old stack pointer
+        // across the call; the callee follows the C ABI (clobbers declared).
+        unsafe {
+            core::arch::asm!(
+                "mov r12, rsp",
+                "mov rsp, {top}",
+                "call {function}",
+                "mov rsp, r12",
+                top = in(reg) top & !15,
+                function = in(reg) function,
+                in("rdi") argument,
+                out("r12") _,
+                clobber_abi("C"),
+            );
+        }
+        return;
+    }
+    let _ = top;
+    function(argument);
+}
+
+fn sleep_briefly() {
+    let pause = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 1_000_000,
+    };
+    // SAFETY: nanosleep is async-signal-safe; a null remainder is allowed.
+    unsafe { libc::nanosleep(&pause, core::ptr::null_mut()) };
+}
+
+/// Sends the signal on to the action that was installed before ours.
+///
+/// # Safety
+/// The arguments are those the kernel passed to [`on_signal`].
+unsafe fn chain(signal: c_int, info: *mut libc::siginfo_t, context: *mut c_void, fault: &Fault) {
+    let Some(slot) = slot_of(signal) else {
+        end_process(signal);
+    };
+    let handler = PREVIOUS_HANDLER[slot].load(Ordering::Acquire);
+    let flags = PREVIOUS_FLAGS[slot].load(Ordering::Acquire);
+    if handler == libc::SIG_DFL {
+        end_process(signal);
+    }
+    if handler == libc::SIG_IGN {
+        if fault.code > 0 && signal != libc::SIGABRT {
+            // The kernel does not let a fault be ignored: returning would fault again.
+            end_process(signal);
+        }
+        return;
+    }
+    if flags & libc::SA_RESETHAND != 0 {
+        PREVIOUS_HANDLER[slot].store(libc::SIG_DFL, Ordering::Release);
+    }
+    // SAFETY: the mask was written before the handler was installed; blocking the program
+    // handler's `sa_mask` around the call (the signal itself is blocked already, as no
+    // SA_NODEFER was given for ours), as the kernel would have.
+    unsafe {
+        let mut old: libc::sigset_t = core::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_BLOCK, &(*PREVIOUS_MASK.0.get())[slot], &mut old);
+        if flags & libc::SA_SIGINFO != 0 {
+            let action: extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) =
+                core::mem::transmute(handler);
+            action(signal, info, context);
+        } else {
+            let action: extern "C" fn(c_int) = core::mem::transmute(handler);
+            action(signal);
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
+    }
+}
+
+/// Reads a signal's context.
+///
+/// # Safety
+/// `info` and `context` are what the kernel passed to an `SA_SIGINFO` handler.
+unsafe fn decode(signal: c_int, info: *mut libc::siginfo_t, context: *mut c_void) -> Fault {
+    let mut fault = Fault {
+        signal,
+        ..Fault::default()
+    };
+    if !info.is_null() {
+        // SAFETY: caller contract.
+        unsafe {
+            fault.code = (*info).si_code;
+            fault.address = (*info).si_addr() as usize;
+        }
+    }
+    if context.is_null() {
+        return fault;
+    }
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    // SAFETY: caller contract: a ucontext_t of this thread.
+    unsafe {
+        const REG_RBP: usize = 10;
+        const REG_RSP: usize = 15;
+        const REG_RIP: usize = 16;
+        const REG_ERR: usize = 19;
+        let context = &*(context as *const libc::ucontext_t);
+        let registers = &context.uc_mcontext.gregs;
+        fault.ip = registers[REG_RIP] as usize;
+        fault.sp = registers[REG_RSP] as usize;
+        fault.bp = registers[REG_RBP] as usize;
+        if signal == libc::SIGSEGV && fault.code > 0 {
+            let error = registers[REG_ERR] as u64;
+            fault.write = Some(error & 2 != 0);
+            fault.fetch = error & 16 != 0;
+            if !fault.fetch {
+                fault.access_size = access_width(fault.ip);
+            }
+        }
+    }
+    #[cfg(all(target_arch = "aarch64", target_os = "linux"))]
+    // SAFETY: caller contract: a ucontext_t of this thread.
+    unsafe {
+        let context = &*(context as *const libc::ucontext_t);
+        fault.ip = context.uc_mcontext.pc as usize;
+        fault.sp = context.uc_mcontext.sp as usize;
+        fault.bp = context.uc_mcontext.regs[29] as usize;
+    }
+    fault
+}
+
+/// The width of the memory operand of the x86-64 instruction at `ip`, for the common forms
+/// (moves, arithmetic, compares, zero/sign extensions, SSE/AVX loads and stores, string
+/// instructions). `None` when the instruction is not one of those.
+#[cfg(target_arch = "x86_64")]
+fn access_width(ip: usize) -> Option<usize> {
+    // SAFETY: `ip` is the address of the instruction that faulted on a data access, so its
+    // bytes are mapped and executable (readable); x86-64 instructions are at most 15 bytes
+    // and code mappings end on a page boundary after the last instruction's bytes.
+    let code = unsafe { core::slice::from_raw_parts(ip as *const u8, 15) };
+    decode_width(code)
+}
+
+/// See [`access_width`]; split out for testing.
+#[cfg(target_arch = "x86_64")]
+fn decode_width(code: &[u8]) -> Option<usize> {
+    let mut index = 0;
+    let mut operand16 = false;
+    let mut rep_prefix = 0u8;
+    while let Some(&byte) = code.get(index) {
+        match byte {
+            0x66 => operand16 = true,
+            0xF2 | 0xF3 => rep_prefix = byte,
+            0x26 | 0x2E | 0x36 | 0x3E | 0x64 | 0x65 | 0x67 | 0xF0 => {}
+            _ => break,
+        }
+        index += 1;
+    }
+    let mut wide = false;
+    if let Some(&rex) = code.get(index) {
+        if rex & 0xF0 == 0x40 {
+            wide = rex & 8 != 0;
+            index += 1;
+        }
+    }
+    let word = if wide {
+        8
+    } else if operand16 {
+        2
+    } else {
+        4
+    };
+    let opcode = *code.get(index)?;
+    match opcode {
+        // VEX prefixes: the map and L (vector length) bit.
+        0xC5 | 0xC4 => {
+            let (map, length, next) = if opcode == 0xC5 {
+                (1, code.get(index + 1)? & 4 != 0, index + 2)
+            } else {
+                (
+                    code.get(index + 1)? & 0x1F,
+                    code.get(index + 2)? & 4 != 0,
+                    index + 3,
+                )
+            };
+            let op = *code.get(next)?;
+            let vector = if length { 32 } else { 16 };
+            match (map, op) {
+                (1, 0x10 | 0x11 | 0x28 | 0x29 | 0x6F | 0x7F | 0xE7 | 0x2B) => Some(vector),
+                (1, 0x74..=0x76 | 0xD7 | 0xEB | 0xEF | 0xDA | 0xDE | 0xF8..=0xFE) => Some(vector),
+                (2, 0x00 | 0x58 | 0x78) => Some(vector),
+                _ => None,
+            }
+        }
+        0x00..=0x3F if opcode & 7 < 4 => Some(if opcode & 1 == 0 { 1 } else { word }),
+        0x63 => Some(4),
+        0x80 | 0x82 | 0x84 | 0x86 | 0x88 | 0x8A | 0xC0 | 0xC6 | 0xD0 | 0xD2 | 0xF6 | 0xFE => {
+            Some(1)
+        }
+        0x81 | 0x83 | 0x85 | 0x87 | 0x89 | 0x8B | 0xC1 | 0xC7 | 0xD1 | 0xD3 | 0xF7 | 0xFF => {
+            Some(word)
+        }
+        0xA4 | 0xA6 | 0xAA | 0xAC | 0xAE => Some(1),
+        0xA5 | 0xA7 | 0xAB | 0xAD | 0xAF => Some(word),
+        0x0F => {
+            let second = *code.get(index + 1)?;
+            match second {
+                0xB6 | 0xBE => Some(1),
+                0xB7 | 0xBF => Some(2),
+                0x10 | 0x11 => Some(match rep_prefix {
+                    0xF3 => 4,
+                    0xF2 => 8,
+                    _ => 16,
+                }),
+                0x12 | 0x13 | 0x16 | 0x17 | 0xD6 => Some(8),
+                0x28 | 0x29 | 0x2B | 0xE7 => Some(16),
+                0x6F | 0x7F => Some(if operand16 || rep_prefix == 0xF3 {
+                    16
+                } else {
+                    8
+                }),
+                0x6E | 0x7E if rep_prefix == 0xF3 => Some(8),
+                0x6E | 0x7E => Some(if wide { 8 } else { 4 }),
+                0x74..=0x76 | 0xD7 | 0xDA | 0xDE | 0xEB | 0xEF | 0xF8..=0xFE => {
+                    Some(if operand16 { 16 } else { 8 })
+                }
+                0x38 if operand16 => Some(16),
+                0xB0 => Some(1),
+                0xB1 | 0xC1 => Some(word),
+                0xC7 => Some(if wide { 16 } else { 8 }),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn common_instructions_decode_to_their_widths() {
+        for (bytes, width) in [
+            (&[0x8A, 0x00][..], 1),                           // mov al, [rax]
+            (&[0x0F, 0xB6, 0x00], 1),                         // movzx eax, byte [rax]
+            (&[0x88, 0x10], 1),                               // mov [rax], dl
+            (&[0x89, 0x10], 4),                               // mov [rax], edx
+            (&[0x48, 0x89, 0x10], 8),                         // mov [rax], rdx
+            (&[0x66, 0x89, 0x10], 2),                         // mov [rax], dx
+            (&[0x80, 0x30, 0x41], 1),                         // xor byte [rax], 0x41
+            (&[0xC5, 0xFE, 0x7F, 0x07], 32),                  // vmovdqu [rdi], ymm0
+            (&[0xC5, 0xFA, 0x6F, 0x06], 16),                  // vmovdqu xmm0, [rsi]
+            (&[0xF3, 0x0F, 0x6F, 0x06], 16),                  // movdqu xmm0, [rsi]
+            (&[0xF3, 0xAA], 1),                               // rep stosb
+            (&[0x48, 0x63, 0x07], 4),                         // movsxd rax, dword [rdi]
+            (&[0x64, 0x48, 0x8B, 0x04, 0x25, 0, 0, 0, 0], 8), // mov rax, fs:[0]
+        ] {
+            assert_eq!(decode_width(bytes), Some(width), "{bytes:x?}");
+        }
+        assert_eq!(decode_width(&[0xE8, 0, 0, 0, 0]), None); // call
+    }
+
+    #[test]
+    fn previous_action_is_default_for_signals_never_installed() {
+        assert!(previous_is_default(libc::SIGUSR1));
+    }
+}

@@ -1,0 +1,148 @@
+//! Thread-locals reached in two instructions: the platform layer's initial-exec TLS.
+//!
+//! # Why
+//! Rust's `thread_local!` in a shared library (the `LD_PRELOAD` library is a `cdylib`) uses the
+//! general-dynamic TLS model: every access calls `__tls_get_addr`, which cost about 8% of the
+//! instructions of a C `malloc`/`free` pair. Stable Rust has no way to ask for another model
+//! (`-Z tls-model` is nightly only), so on x86-64 Linux `fast_thread_local!` defines the
+//! variable itself, in assembly, in the `.tbss` section, and reaches it the way C's
+//! `__attribute__((tls_model("initial-exec")))` does:
+//!
+//! ```text
+//! mov  reg, [rip + SYMBOL@GOTTPOFF]   ; the variable's offset from the thread pointer
+//! add  reg, fs:[0]                    ; plus the thread pointer: the calling thread's copy
+//! ```
+//!
+//! The offset is fixed when the library is loaded (the dynamic loader places initial-exec TLS
+//! in the static TLS block: the library gets the `STATIC_TLS` flag), which is what mimalloc
+//! does too. In an executable the linker turns the GOT load into a constant. Elsewhere the
+//! macro falls back to `thread_local!`.
+//!
+//! # Limits
+//! A library with initial-exec TLS can be loaded at start-up (`LD_PRELOAD`, a `DT_NEEDED`
+//! dependency) or linked statically; `dlopen` of it late works only while glibc's static TLS
+//! reserve lasts (a few hundred bytes per library), which is why the variables here are small.
+//!
+//! # Invariants
+//! * Every variable starts as all-zero bytes (`.tbss`), so its type must be valid as such:
+//!   the macro requires [`ZeroInit`].
+//! * The references handed out live as long as the calling thread; the types used hold `Cell`s
+//!   (not `Sync`), so a reference cannot be passed to another thread.
+
+/// Names the thread-local variables' symbols: its mangled name is unique to this copy of the
+/// crate (an exported item keeps its name in every codegen unit), and each variable's symbol
+/// is that name, a dot and the accessor's name.
+#[doc(hidden)]
+pub static SYMBOL_ANCHOR: u8 = 0;
+
+/// Types whose all-zero bit pattern is a valid value, the one a fresh thread starts with.
+///
+/// # Safety
+/// All-zero bytes must be a valid value of the type (no references, no non-nullable pointers,
+/// no enums without a zero discriminant).
+pub unsafe trait ZeroInit {}
+
+/// `fast_thread_local!(pub(crate) fn NAME() -> TYPE;)` defines a per-thread `TYPE` (starting
+/// as all zeros) and `NAME()`, which returns the calling thread's copy.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+macro_rules! fast_thread_local {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident() -> $ty:ty;) => {
+        // The variable's symbol: the anchor's mangled name (unique to this copy of the crate,
+        // even when two are linked, as in its own tests) and the function's name.
+        core::arch::global_asm!(
+            concat!(".pushsection .tbss.{anchor}.", stringify!($name), ",\"awT\",@nobits"),
+            ".p2align {align}",
+            concat!(".globl {anchor}.", stringify!($name)),
+            concat!(".hidden {anchor}.", stringify!($name)),
+            concat!(".type {anchor}.", stringify!($name), ", @object"),
+            concat!(".size {anchor}.", stringify!($name), ", {size}"),
+            concat!("{anchor}.", stringify!($name), ":"),
+            ".zero {size}",
+            ".popsection",
+            anchor = sym $crate::tls::SYMBOL_ANCHOR,
+            size = const core::mem::size_of::<$ty>(),
+            align = const core::mem::align_of::<$ty>().trailing_zeros(),
+        );
+        $(#[$attr])*
+        #[inline(always)]
+        $vis fn $name() -> &'static $ty {
+            const fn zero_init<T: $crate::tls::ZeroInit>() {}
+            const _: () = zero_init::<$ty>();
+            let address: usize;
+            // SAFETY: the variable is defined just above in `.tbss` with this type's size and
+            // alignment; its `GOTTPOFF` entry holds its offset from the thread pointer, which
+            // `fs:[0]` holds on x86-64 Linux, so the sum is the calling thread's copy. Both
+            // loads read memory that never changes for a thread (hence `pure, readonly`).
+            unsafe {
+                core::arch::asm!(
+                    concat!("mov {address}, qword ptr [rip + {anchor}.", stringify!($name), "@GOTTPOFF]"),
+                    "add {address}, qword ptr fs:[0]",
+                    anchor = sym $crate::tls::SYMBOL_ANCHOR,
+                    address = out(reg) address,
+                    options(pure, readonly, nostack, preserves_flags)
+                );
+            }
+            // SAFETY: the copy lives as long as the thread and starts all-zero, a valid value
+            // (`ZeroInit`); the type's `Cell`s keep the reference on this thread.
+            unsafe { &*(address as *const $ty) }
+        }
+    };
+}
+
+/// The portable form: `thread_local!` with a zeroed initial value.
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+macro_rules! fast_thread_local {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident() -> $ty:ty;) => {
+        $(#[$attr])*
+        #[inline(always)]
+        $vis fn $name() -> &'static $ty {
+            const fn zero_init<T: $crate::tls::ZeroInit>() {}
+            const _: () = zero_init::<$ty>();
+            std::thread_local! {
+                // SAFETY: `ZeroInit`: all-zero bytes are a valid value.
+                static SLOT: $ty = const { unsafe { core::mem::zeroed() } };
+            }
+            // SAFETY: the value has no destructor, so it stays valid for the thread's whole
+            // life; the reference stays on this thread (module invariants).
+            SLOT.with(|slot| unsafe { &*(slot as *const $ty) })
+        }
+    };
+}
+
+pub(crate) use fast_thread_local;
+
+#[cfg(test)]
+mod tests {
+    use core::cell::Cell;
+
+    #[repr(C)]
+    struct Counter {
+        count: Cell<usize>,
+    }
+
+    // SAFETY: a zero count is valid.
+    unsafe impl super::ZeroInit for Counter {}
+
+    fast_thread_local!(
+        fn counter() -> Counter;
+    );
+
+    fn bump() -> usize {
+        let counter = counter();
+        counter.count.set(counter.count.get() + 1);
+        counter.count.get()
+    }
+
+    #[test]
+    fn each_thread_has_its_own_zeroed_copy() {
+        let here = bump();
+        assert_eq!(bump(), here + 1);
+        std::thread::spawn(|| {
+            assert_eq!(bump(), 1);
+            assert_eq!(bump(), 2);
+        })
+        .join()
+        .unwrap();
+        assert_eq!(bump(), here + 2);
+    }
+}
