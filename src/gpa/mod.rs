@@ -284,7 +284,7 @@ pub struct Config {
     /// Default: off (debug and release).
     ///
     /// Cost: no time or memory beyond guard mode's; what it trades is detection: overflows are
-    /// then found when the block is freed (or at exit), not at the access. Turn it on for a
+    /// then found by the canary when the block is freed, not at the access. Turn it on for a
     /// second run when a program is suspected of writing before its blocks.
     pub guard_underflow: bool,
     /// Bytes of freed guarded blocks (whole pages, guard included) kept inaccessible before
