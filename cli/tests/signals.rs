@@ -9,15 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{describe, gpa_run, have, plain_run, scratch};
-
-fn gcc_or_skip() -> bool {
-    if have("gcc") {
-        return true;
-    }
-    eprintln!("skipping: gcc is not installed (Debian package gcc)");
-    false
-}
+use common::{describe, gcc_or_skip, gpa_run, have, plain_run, scratch};
 
 /// Compiles `tests/signals/<name>.c`.
 fn compile(name: &str, dir: &Path) -> PathBuf {
