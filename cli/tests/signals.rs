@@ -47,10 +47,15 @@ fn a_rust_stack_overflow_prints_its_message_and_aborts() {
     // 3.19 cannot run the handler: it says "Stack overflow in thread #1: can't grow stack"
     // and ends with SIGSEGV, 139; glibc's behaviour, the program's own handler running, is
     // the one the issue asks to keep.)
-    for (argument, thread) in [("main", "main"), ("thread", "deep")] {
+    let cases = [
+        ("main", "main", &[][..]),
+        ("thread", "deep", &[][..]),
+        ("main", "main", &["--fast"][..]),
+    ];
+    for (argument, thread, options) in cases {
         let native = plain_run(&dir, &[binary.to_str().unwrap(), argument], |_| {});
         assert_eq!(native.status.code(), None, "{argument}: killed natively");
-        let run = gpa_run(&dir, &[], &[binary.to_str().unwrap(), argument]);
+        let run = gpa_run(&dir, options, &[binary.to_str().unwrap(), argument]);
         let stderr = run.stderr();
         assert_eq!(
             run.output.status.code(),
@@ -77,13 +82,16 @@ fn a_handler_installed_only_over_sig_dfl_runs_for_a_null_dereference() {
     let binary = compile("handler_if_default", &dir);
     // Natively and under Valgrind 3.19: "own handler: signal 11 at (nil)", status 3 (Valgrind
     // first reports "Invalid read of size 4 ... Address 0x0 is not stack'd").
-    let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
-    let stderr = run.stderr();
-    assert_eq!(run.output.status.code(), Some(3), "{stderr}");
-    assert!(
-        stderr.contains("own handler: signal 11 at (nil)"),
-        "{stderr}"
-    );
+    // Fast mode installs no handler of gpa's, but the interposed `sigaction` is there too.
+    for options in [&[][..], &["--guard"][..], &["--fast"][..]] {
+        let run = gpa_run(&dir, options, &[binary.to_str().unwrap()]);
+        let stderr = run.stderr();
+        assert_eq!(run.output.status.code(), Some(3), "{options:?}: {stderr}");
+        assert!(
+            stderr.contains("own handler: signal 11 at (nil)"),
+            "{options:?}: {stderr}"
+        );
+    }
 }
 
 #[test]
@@ -95,11 +103,17 @@ fn signal_returns_the_previous_handler_and_sysv_signal_resets_on_delivery() {
     let binary = compile("signal_resets", &dir);
     // Natively and under Valgrind 3.19: "sysv handler ran" once, then the repeated fault takes
     // the default action: SIGSEGV, 128 + 11.
-    let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
-    let stderr = run.stderr();
-    assert_eq!(run.output.status.code(), Some(128 + 11), "{stderr}");
-    assert_eq!(stderr.matches("sysv handler ran").count(), 1, "{stderr}");
-    assert!(!stderr.contains("did not return"), "{stderr}");
+    for options in [&[][..], &["--fast"][..]] {
+        let run = gpa_run(&dir, options, &[binary.to_str().unwrap()]);
+        let stderr = run.stderr();
+        assert_eq!(
+            run.output.status.code(),
+            Some(128 + 11),
+            "{options:?}: {stderr}"
+        );
+        assert_eq!(stderr.matches("sysv handler ran").count(), 1, "{stderr}");
+        assert!(!stderr.contains("did not return"), "{options:?}: {stderr}");
+    }
 }
 
 #[test]

@@ -228,6 +228,7 @@ fn resolve_real_functions() {
     if REAL_SIGACTION.load(Ordering::Acquire) != 0 {
         return;
     }
+    // `sigaction` last: once it is set, the others are too.
     for (slot, name) in [
         (&REAL_SIGNAL, c"signal"),
         (&REAL_SYSV_SIGNAL, c"sysv_signal"),
@@ -240,8 +241,11 @@ fn resolve_real_functions() {
     }
 }
 
-/// The C library's `sigaction` (the interposed one when it could not be found: then this
-/// module's [`sigaction`] is not interposed either, as both come from the same library).
+/// The C library's `sigaction`, looked up on first use (before [`install`], or in a process
+/// that never installs the handler, such as fast mode: the interposed calls still come here).
+/// After `install` it is known, so the handler never looks it up. `libc::sigaction` only when
+/// `dlsym` finds none (no C library after the caller: a static build, where nothing is
+/// interposed either).
 ///
 /// # Safety
 /// As for C's `sigaction`.
@@ -250,7 +254,11 @@ unsafe fn real_sigaction(
     action: *const libc::sigaction,
     old: *mut libc::sigaction,
 ) -> c_int {
-    let real = REAL_SIGACTION.load(Ordering::Acquire);
+    let mut real = REAL_SIGACTION.load(Ordering::Acquire);
+    if real == 0 {
+        resolve_real_functions();
+        real = REAL_SIGACTION.load(Ordering::Acquire);
+    }
     if real == 0 {
         // SAFETY: caller contract.
         return unsafe { libc::sigaction(signal, action, old) };
@@ -386,12 +394,13 @@ pub unsafe fn set_handler(
     semantics: HandlerSemantics,
 ) -> libc::sighandler_t {
     let Some(slot) = installed_slot(signal) else {
+        resolve_real_functions();
         let real = match semantics {
             HandlerSemantics::Bsd => REAL_SIGNAL.load(Ordering::Acquire),
             HandlerSemantics::SystemV => REAL_SYSV_SIGNAL.load(Ordering::Acquire),
         };
         if real == 0 {
-            // Not looked up yet (before `install`) or not found: `signal` on `sigaction`.
+            // Not found: `signal` on `sigaction`.
             return set_handler_with_sigaction(signal, handler, semantics);
         }
         type Signal = unsafe extern "C" fn(c_int, libc::sighandler_t) -> libc::sighandler_t;
