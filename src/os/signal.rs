@@ -317,7 +317,7 @@ fn write_program_action(slot: usize, action: &libc::sigaction) {
     PROGRAM_SEQUENCE[slot].store(sequence.wrapping_add(2), Ordering::Release);
 }
 
-/// Runs `change` on the program's action for a slot with every signal blocked and the
+/// Replaces the program's action for a slot with `new` (when given), every signal blocked and the
 /// writers' lock held; returns the action before.
 fn change_program_action(slot: usize, new: Option<&libc::sigaction>) -> libc::sigaction {
     // SAFETY: valid sets; blocking every signal of this thread only.
