@@ -397,6 +397,73 @@ pub unsafe extern "C" fn dlclose(handle: *mut c_void) -> core::ffi::c_int {
     unsafe { capi::unload::dlclose(handle) }
 }
 
+// ---- Signals: gpa's fault handler stays invisible (forwarded to `gpa::__capi::exit`) ----
+
+/// C `sigaction`: for `SIGSEGV`, `SIGBUS`, `SIGABRT`, `SIGFPE` and `SIGILL`, reads and sets
+/// the program's own action, which gpa's fault handler calls for faults that are not gpa's.
+///
+/// # Safety
+/// As for C's `sigaction`.
+#[no_mangle]
+pub unsafe extern "C" fn sigaction(
+    signal: c_int,
+    action: *const c_void,
+    old: *mut c_void,
+) -> c_int {
+    // SAFETY: forwarded caller contract (the pointers are C `struct sigaction`s).
+    unsafe { capi::exit::sigaction(signal, action.cast(), old.cast()) }
+}
+
+/// C `signal`: as [`sigaction`], with glibc's (BSD) semantics.
+///
+/// # Safety
+/// As for C's `signal`.
+#[no_mangle]
+pub unsafe extern "C" fn signal(signal: c_int, handler: usize) -> usize {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::exit::signal(signal, handler, false) }
+}
+
+/// C `bsd_signal`: as [`signal`].
+///
+/// # Safety
+/// As for C's `signal`.
+#[no_mangle]
+pub unsafe extern "C" fn bsd_signal(signal: c_int, handler: usize) -> usize {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::exit::signal(signal, handler, false) }
+}
+
+/// C `ssignal` (glibc's alias of [`signal`]).
+///
+/// # Safety
+/// As for C's `signal`.
+#[no_mangle]
+pub unsafe extern "C" fn ssignal(signal: c_int, handler: usize) -> usize {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::exit::signal(signal, handler, false) }
+}
+
+/// C `sysv_signal`: as [`sigaction`], with System V semantics (reset on delivery).
+///
+/// # Safety
+/// As for C's `sysv_signal`.
+#[no_mangle]
+pub unsafe extern "C" fn sysv_signal(signal: c_int, handler: usize) -> usize {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::exit::signal(signal, handler, true) }
+}
+
+/// glibc's `__sysv_signal`: as [`sysv_signal`].
+///
+/// # Safety
+/// As for C's `sysv_signal`.
+#[no_mangle]
+pub unsafe extern "C" fn __sysv_signal(signal: c_int, handler: usize) -> usize {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::exit::signal(signal, handler, true) }
+}
+
 // ---- Processes: `_exit`, `exec` and `posix_spawn` (forwarded to `gpa::__capi::process`) ----
 
 /// C `_exit`: the report first (check mode), then the end of the process. dash ends every

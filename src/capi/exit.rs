@@ -54,9 +54,12 @@
 //! context by the caching unwinder ([`crate::trace::unwind::capture_from`]); a fault whose
 //! instruction lies in this library is an `internal_error`. Then the report is written (the
 //! findings recorded so far plus that one, unless suppressed; leaks are not checked: the
-//! process did not end normally) and the process ends as the signal would have (`gpa run` shows 128 + N). Any
-//! other signal goes to the program's own handler when it installed one before us, unchanged;
-//! otherwise the report of the findings so far is written before the default action.
+//! process did not end normally) and the process ends as the signal would have (`gpa run` shows
+//! 128 + N), even when the program installed a handler of its own: the fault is gpa's finding.
+//! Any other signal goes to the program's own handler, unchanged, when it installed one
+//! (before us, or later: the handler is invisible to the program, which sees and sets its own
+//! action through the interposed `sigaction` and `signal`); otherwise the report of the
+//! findings so far is written before the default action.
 //!
 //! The crash path takes no lock the interrupted thread may hold: the GPA's findings and the
 //! front guards' findings are taken with try-locks (skipped when busy), the symbolizer's locks
@@ -149,10 +152,44 @@ const FATAL_SIGNALS: [libc::c_int; 5] = [
 ];
 
 /// Installs the crash report for fatal signals (see the module documentation); handlers the
-/// program installed before stay in charge of the signals that are not gpa's. A handler the
-/// program installs later replaces ours.
+/// program installed before, or installs later through `sigaction`/`signal` (interposed:
+/// [`sigaction`], [`signal`]), stay in charge of the signals that are not gpa's.
 pub fn register_crash_report() {
     crate::os::signal::install(&FATAL_SIGNALS, on_fatal_signal, true);
+}
+
+/// C `sigaction` for the program: gpa's fault handler stays installed and invisible; the
+/// program's action for the signals it handles is kept and called for faults that are not
+/// gpa's (`os::signal`, "The handler is invisible to the program").
+///
+/// # Safety
+/// As for C's `sigaction`.
+pub unsafe fn sigaction(
+    signal: libc::c_int,
+    action: *const libc::sigaction,
+    old: *mut libc::sigaction,
+) -> libc::c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { crate::os::signal::sigaction(signal, action, old) }
+}
+
+/// C `signal` (`sysv` false: also `bsd_signal`, `ssignal`) or `sysv_signal` (`sysv` true) for
+/// the program, as [`sigaction`].
+///
+/// # Safety
+/// As for C's `signal`.
+pub unsafe fn signal(
+    signal: libc::c_int,
+    handler: libc::sighandler_t,
+    sysv: bool,
+) -> libc::sighandler_t {
+    let semantics = if sysv {
+        crate::os::signal::HandlerSemantics::SystemV
+    } else {
+        crate::os::signal::HandlerSemantics::Bsd
+    };
+    // SAFETY: forwarded caller contract.
+    unsafe { crate::os::signal::set_handler(signal, handler, semantics) }
 }
 
 /// The fault handler's hook: a fault gpa can attribute becomes a finding and the report ends

@@ -3,14 +3,41 @@
 //!
 //! # Design
 //! One process-wide handler is installed with `SA_SIGINFO | SA_ONSTACK` for the signals a
-//! caller asks for, remembering the actions that were there before. On a signal it decodes
-//! the context into a [`Fault`] and asks the registered [`Hook`] (policy, installed by the GPA
-//! or the C ABI) whether the fault is its own:
+//! caller asks for, remembering the action that was there before as the **program's action**.
+//! On a signal it decodes the context into a [`Fault`] and asks the registered [`Hook`]
+//! (policy, installed by the GPA or the C ABI) whether the fault is its own:
 //! * [`Verdict::Reported`]: the hook has written its report; the process ends as the signal
 //!   would have ended it (default action restored, signal unblocked and raised again).
-//! * [`Verdict::NotOurs`]: the signal goes on, unchanged, to the action installed before ours
-//!   (its `sa_sigaction` or `sa_handler` with the same arguments, its `sa_mask` blocked,
-//!   `SA_RESETHAND` honoured), or to the default action.
+//! * [`Verdict::NotOurs`]: the signal goes on, unchanged, to the program's action (its
+//!   `sa_sigaction` or `sa_handler` with the same arguments, its `sa_mask` blocked and the
+//!   signal itself unblocked under `SA_NODEFER`, `SA_RESETHAND` honoured), or to the default
+//!   action.
+//!
+//! # The handler is invisible to the program
+//! Programs often install a fault handler only when the disposition is still `SIG_DFL` (Rust's
+//! std does so for its stack-overflow message), so a handler installed before `main` must not
+//! be seen. [`sigaction`] and [`set_handler`] (interposed by the C ABI for `sigaction`,
+//! `signal`, `bsd_signal`, `ssignal`, `sysv_signal`, `__sysv_signal`) keep, for a signal this
+//! module handles, the program's action here instead of in the kernel: a query returns it
+//! (`SIG_DFL` until the program sets one), and a new action (handler, `SIG_IGN` or `SIG_DFL`,
+//! with its flags and mask) replaces it while our handler stays installed. Other signals, and
+//! every signal before [`install`], go to the C library unchanged. This module's own calls use
+//! the C library's `sigaction` (found with `dlsym(RTLD_NEXT)`, past any interposer).
+//!
+//! The program's handler is called on the stack our handler runs on: the thread's alternate
+//! stack (the program's own if it registered one with `sigaltstack`, else the one
+//! [`ensure_alt_stack`] made). For a handler installed with `SA_ONSTACK` this is where the
+//! kernel would have run it. A handler without `SA_ONSTACK` would have run on the interrupted
+//! stack; it runs on the alternate one instead (switching back to the interrupted stack is
+//! not safe: a fault there under `SA_NODEFER` would be delivered on the alternate stack, over
+//! our live frames). The only difference a program can see is that such a handler still runs
+//! after a stack overflow, where the kernel would have killed the process.
+//!
+//! The program's action is guarded by a sequence lock: writers (the interposed calls, which
+//! block every signal meanwhile, and `SA_RESETHAND`) take a spin lock and make the sequence
+//! odd while they write; the handler reads until it sees the same even sequence before and
+//! after. A writer is never interrupted by a handler on its own thread, so the handler never
+//! waits for itself.
 //!
 //! The hook runs on a dedicated **crash stack** (mapped once, with a guard page below it), not
 //! on the alternate stack: reports symbolize and format, which needs more stack than a signal
@@ -27,12 +54,15 @@
 //! # Invariants
 //! * The handler and everything it calls before the hook are async-signal-safe: atomics,
 //!   `sigaction`, `sigprocmask`, `raise`, `write`, `nanosleep`; no lock, no allocation.
-//! * The previous actions are written once, before our handler is installed for the signal,
-//!   and read only by the handler.
+//! * The program's action for a signal is written (from the action in place before) before
+//!   our handler is installed for it, and afterwards only under the sequence lock.
+//! * Not covered: `sigset` (System V) and the obsolete `sigvec` still see our handler; an
+//!   `exec` after the program set a handled signal to `SIG_IGN` starts the new image with
+//!   `SIG_DFL` there (the kernel keeps only `SIG_IGN` across `exec`).
 
-use core::cell::{Cell, UnsafeCell};
+use core::cell::Cell;
 use core::ffi::{c_int, c_void};
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 
 /// What the context of a fault says.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -93,16 +123,25 @@ fn slot_of(signal: c_int) -> Option<usize> {
 
 static HOOK: AtomicUsize = AtomicUsize::new(0);
 static INSTALLED: [AtomicBool; SIGNALS.len()] = [const { AtomicBool::new(false) }; SIGNALS.len()];
-static PREVIOUS_HANDLER: [AtomicUsize; SIGNALS.len()] =
+/// The program's action for each signal (see "The handler is invisible to the program"):
+/// handler, flags and mask, under the sequence lock [`PROGRAM_SEQUENCE`].
+static PROGRAM_HANDLER: [AtomicUsize; SIGNALS.len()] =
     [const { AtomicUsize::new(0) }; SIGNALS.len()];
-static PREVIOUS_FLAGS: [AtomicI32; SIGNALS.len()] = [const { AtomicI32::new(0) }; SIGNALS.len()];
-
-struct Masks(UnsafeCell<[libc::sigset_t; SIGNALS.len()]>);
-// SAFETY: each mask is written once by `install` (under INSTALL_LOCK) before the handler for
-// its signal exists, and only read afterwards.
-unsafe impl Sync for Masks {}
-// SAFETY: all-zero bytes are a valid (empty) `sigset_t`.
-static PREVIOUS_MASK: Masks = Masks(UnsafeCell::new(unsafe { core::mem::zeroed() }));
+static PROGRAM_FLAGS: [AtomicI32; SIGNALS.len()] = [const { AtomicI32::new(0) }; SIGNALS.len()];
+/// Words of a `sigset_t`.
+const MASK_WORDS: usize = core::mem::size_of::<libc::sigset_t>() / 8;
+static PROGRAM_MASK: [[AtomicU64; MASK_WORDS]; SIGNALS.len()] =
+    [const { [const { AtomicU64::new(0) }; MASK_WORDS] }; SIGNALS.len()];
+/// Odd while a writer changes the program's action for the slot.
+static PROGRAM_SEQUENCE: [AtomicUsize; SIGNALS.len()] =
+    [const { AtomicUsize::new(0) }; SIGNALS.len()];
+/// Serializes the writers of the program's actions.
+static PROGRAM_LOCK: AtomicBool = AtomicBool::new(false);
+/// The C library's `sigaction`, past any interposer (0: not looked up yet).
+static REAL_SIGACTION: AtomicUsize = AtomicUsize::new(0);
+/// The C library's `signal` and `sysv_signal`, for the signals not handled here.
+static REAL_SIGNAL: AtomicUsize = AtomicUsize::new(0);
+static REAL_SYSV_SIGNAL: AtomicUsize = AtomicUsize::new(0);
 
 static INSTALL_LOCK: AtomicBool = AtomicBool::new(false);
 /// The thread id of the thread running the hook (0: none).
@@ -132,6 +171,7 @@ pub fn install(signals: &[c_int], hook: Hook, replace_hook: bool) -> bool {
     {
         core::hint::spin_loop();
     }
+    resolve_real_functions();
     map_crash_stack();
     let mut all = true;
     for &signal in signals {
@@ -150,22 +190,20 @@ pub fn install(signals: &[c_int], hook: Hook, replace_hook: bool) -> bool {
 }
 
 fn install_one(signal: c_int, slot: usize) -> bool {
-    // SAFETY: sigaction with valid pointers; the previous action is stored before ours is
+    // SAFETY: sigaction with valid pointers; the program's action is stored before ours is
     // installed, so the handler never reads an unwritten one.
     unsafe {
         let mut previous: libc::sigaction = core::mem::zeroed();
-        if libc::sigaction(signal, core::ptr::null(), &mut previous) != 0 {
+        if real_sigaction(signal, core::ptr::null(), &mut previous) != 0 {
             return false;
         }
-        PREVIOUS_HANDLER[slot].store(previous.sa_sigaction, Ordering::Relaxed);
-        PREVIOUS_FLAGS[slot].store(previous.sa_flags, Ordering::Relaxed);
-        (*PREVIOUS_MASK.0.get())[slot] = previous.sa_mask;
+        write_program_action(slot, &previous);
         let mut action: libc::sigaction = core::mem::zeroed();
         action.sa_sigaction =
             on_signal as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) as usize;
         action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
         libc::sigemptyset(&mut action.sa_mask);
-        if libc::sigaction(signal, &action, core::ptr::null_mut()) != 0 {
+        if real_sigaction(signal, &action, core::ptr::null_mut()) != 0 {
             return false;
         }
     }
@@ -173,15 +211,251 @@ fn install_one(signal: c_int, slot: usize) -> bool {
     true
 }
 
-/// Whether the action in place before ours was the default one (or `SIG_IGN` for a fault,
+/// Whether the program's action for `signal` is the default one (or `SIG_IGN` for a fault,
 /// which the kernel treats as the default): then a fault that is not the hook's ends the
-/// process. `false` when the program had a handler of its own.
+/// process. `false` when the program has a handler of its own.
 pub fn previous_is_default(signal: c_int) -> bool {
     let Some(slot) = slot_of(signal) else {
         return true;
     };
-    let handler = PREVIOUS_HANDLER[slot].load(Ordering::Acquire);
+    let handler = read_program_action(slot).sa_sigaction;
     handler == libc::SIG_DFL || handler == libc::SIG_IGN
+}
+
+/// Looks up the C library's `sigaction`, `signal` and `sysv_signal` behind any interposer
+/// (once; `dlsym` is not async-signal-safe, so never from the handler).
+fn resolve_real_functions() {
+    if REAL_SIGACTION.load(Ordering::Acquire) != 0 {
+        return;
+    }
+    // `sigaction` last: once it is set, the others are too.
+    for (slot, name) in [
+        (&REAL_SIGNAL, c"signal"),
+        (&REAL_SYSV_SIGNAL, c"sysv_signal"),
+        (&REAL_SIGACTION, c"sigaction"),
+    ] {
+        // SAFETY: `dlsym` with `RTLD_NEXT` and a NUL-terminated name: the definition after the
+        // object that calls it (the C library's, past an interposer in the preload library).
+        let found = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) };
+        slot.store(found as usize, Ordering::Release);
+    }
+}
+
+/// The C library's `sigaction`, looked up on first use (before [`install`], or in a process
+/// that never installs the handler, such as fast mode: the interposed calls still come here).
+/// After `install` it is known, so the handler never looks it up. `libc::sigaction` only when
+/// `dlsym` finds none (no C library after the caller: a static build, where nothing is
+/// interposed either).
+///
+/// # Safety
+/// As for C's `sigaction`.
+unsafe fn real_sigaction(
+    signal: c_int,
+    action: *const libc::sigaction,
+    old: *mut libc::sigaction,
+) -> c_int {
+    let mut real = REAL_SIGACTION.load(Ordering::Acquire);
+    if real == 0 {
+        resolve_real_functions();
+        real = REAL_SIGACTION.load(Ordering::Acquire);
+    }
+    if real == 0 {
+        // SAFETY: caller contract.
+        return unsafe { libc::sigaction(signal, action, old) };
+    }
+    type Sigaction =
+        unsafe extern "C" fn(c_int, *const libc::sigaction, *mut libc::sigaction) -> c_int;
+    // SAFETY: `dlsym` found the C library's `sigaction`, of this type; caller contract.
+    unsafe { core::mem::transmute::<usize, Sigaction>(real)(signal, action, old) }
+}
+
+/// The slot of `signal` when our handler is installed for it.
+fn installed_slot(signal: c_int) -> Option<usize> {
+    slot_of(signal).filter(|&slot| INSTALLED[slot].load(Ordering::Acquire))
+}
+
+/// The program's action for a slot, read under the sequence lock (async-signal-safe).
+fn read_program_action(slot: usize) -> libc::sigaction {
+    loop {
+        let before = PROGRAM_SEQUENCE[slot].load(Ordering::Acquire);
+        if before & 1 != 0 {
+            core::hint::spin_loop();
+            continue;
+        }
+        // SAFETY: all-zero bytes are a valid `sigaction`.
+        let mut action: libc::sigaction = unsafe { core::mem::zeroed() };
+        action.sa_sigaction = PROGRAM_HANDLER[slot].load(Ordering::Relaxed);
+        action.sa_flags = PROGRAM_FLAGS[slot].load(Ordering::Relaxed);
+        let mut words = [0u64; MASK_WORDS];
+        for (word, stored) in words.iter_mut().zip(&PROGRAM_MASK[slot]) {
+            *word = stored.load(Ordering::Relaxed);
+        }
+        // SAFETY: `sigset_t` is `MASK_WORDS` 64-bit words of plain bits.
+        action.sa_mask =
+            unsafe { core::mem::transmute::<[u64; MASK_WORDS], libc::sigset_t>(words) };
+        fence(Ordering::Acquire);
+        if PROGRAM_SEQUENCE[slot].load(Ordering::Relaxed) == before {
+            return action;
+        }
+    }
+}
+
+/// Replaces the program's action for a slot. The caller holds [`PROGRAM_LOCK`] (or is
+/// [`install_one`], before the handler exists) and has blocked every signal.
+fn write_program_action(slot: usize, action: &libc::sigaction) {
+    let sequence = PROGRAM_SEQUENCE[slot].load(Ordering::Relaxed);
+    PROGRAM_SEQUENCE[slot].store(sequence.wrapping_add(1), Ordering::Relaxed);
+    fence(Ordering::Release);
+    PROGRAM_HANDLER[slot].store(action.sa_sigaction, Ordering::Relaxed);
+    PROGRAM_FLAGS[slot].store(action.sa_flags, Ordering::Relaxed);
+    // SAFETY: `sigset_t` is `MASK_WORDS` 64-bit words of plain bits.
+    let words =
+        unsafe { core::mem::transmute::<libc::sigset_t, [u64; MASK_WORDS]>(action.sa_mask) };
+    for (stored, word) in PROGRAM_MASK[slot].iter().zip(words) {
+        stored.store(word, Ordering::Relaxed);
+    }
+    PROGRAM_SEQUENCE[slot].store(sequence.wrapping_add(2), Ordering::Release);
+}
+
+/// Replaces the program's action for a slot with `new` (when given), every signal blocked and the
+/// writers' lock held; returns the action before.
+fn change_program_action(slot: usize, new: Option<&libc::sigaction>) -> libc::sigaction {
+    // SAFETY: valid sets; blocking every signal of this thread only.
+    let mut old_mask: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe {
+        let mut all: libc::sigset_t = core::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old_mask);
+    }
+    while PROGRAM_LOCK
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        core::hint::spin_loop();
+    }
+    let before = read_program_action(slot);
+    if let Some(new) = new {
+        write_program_action(slot, new);
+    }
+    PROGRAM_LOCK.store(false, Ordering::Release);
+    // SAFETY: restoring the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old_mask, core::ptr::null_mut()) };
+    before
+}
+
+/// C `sigaction` as the program sees it: for a signal our handler is installed for, reads and
+/// replaces the program's action (see "The handler is invisible to the program"); any other
+/// signal goes to the C library.
+///
+/// # Safety
+/// As for C's `sigaction`: `action` and `old` are null or valid.
+pub unsafe fn sigaction(
+    signal: c_int,
+    action: *const libc::sigaction,
+    old: *mut libc::sigaction,
+) -> c_int {
+    let Some(slot) = installed_slot(signal) else {
+        // SAFETY: caller contract.
+        return unsafe { real_sigaction(signal, action, old) };
+    };
+    // Copied before the lock is taken: a bad pointer faults here, not while holding it.
+    // SAFETY: caller contract.
+    let new = (!action.is_null()).then(|| unsafe { action.read() });
+    let before = change_program_action(slot, new.as_ref());
+    if !old.is_null() {
+        // SAFETY: caller contract.
+        unsafe { old.write(before) };
+    }
+    0
+}
+
+/// The semantics of the `signal` family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandlerSemantics {
+    /// `signal`, `bsd_signal`, `ssignal` (glibc's default): the signal blocked while its
+    /// handler runs, system calls restarted.
+    Bsd,
+    /// `sysv_signal`: the handler reset to the default on delivery (`SA_RESETHAND`), the
+    /// signal not blocked (`SA_NODEFER`).
+    SystemV,
+}
+
+/// C `signal` (or `sysv_signal`, per `semantics`) as the program sees it: for a signal our
+/// handler is installed for, replaces the program's action as glibc's `signal` would have
+/// replaced the kernel's and returns the previous handler; any other signal goes to the C
+/// library.
+///
+/// # Safety
+/// As for C's `signal`: `handler` is `SIG_DFL`, `SIG_IGN` or a function taking the signal.
+pub unsafe fn set_handler(
+    signal: c_int,
+    handler: libc::sighandler_t,
+    semantics: HandlerSemantics,
+) -> libc::sighandler_t {
+    let Some(slot) = installed_slot(signal) else {
+        resolve_real_functions();
+        let real = match semantics {
+            HandlerSemantics::Bsd => REAL_SIGNAL.load(Ordering::Acquire),
+            HandlerSemantics::SystemV => REAL_SYSV_SIGNAL.load(Ordering::Acquire),
+        };
+        if real == 0 {
+            // Not found: `signal` on `sigaction`.
+            return set_handler_with_sigaction(signal, handler, semantics);
+        }
+        type Signal = unsafe extern "C" fn(c_int, libc::sighandler_t) -> libc::sighandler_t;
+        // SAFETY: `dlsym` found the C library's function, of this type; caller contract.
+        return unsafe { core::mem::transmute::<usize, Signal>(real)(signal, handler) };
+    };
+    if handler == libc::SIG_ERR {
+        // SAFETY: errno is this thread's.
+        unsafe { *libc::__errno_location() = libc::EINVAL };
+        return libc::SIG_ERR;
+    }
+    change_program_action(slot, Some(&handler_action(signal, handler, semantics))).sa_sigaction
+}
+
+/// `signal` built on [`real_sigaction`], as glibc builds it.
+fn set_handler_with_sigaction(
+    signal: c_int,
+    handler: libc::sighandler_t,
+    semantics: HandlerSemantics,
+) -> libc::sighandler_t {
+    if handler == libc::SIG_ERR {
+        // SAFETY: errno is this thread's.
+        unsafe { *libc::__errno_location() = libc::EINVAL };
+        return libc::SIG_ERR;
+    }
+    let action = handler_action(signal, handler, semantics);
+    // SAFETY: all-zero bytes are a valid `sigaction`.
+    let mut old: libc::sigaction = unsafe { core::mem::zeroed() };
+    // SAFETY: valid pointers.
+    if unsafe { real_sigaction(signal, &action, &mut old) } != 0 {
+        return libc::SIG_ERR;
+    }
+    old.sa_sigaction
+}
+
+/// The action glibc's `signal` (or `sysv_signal`) installs for `handler`.
+fn handler_action(
+    signal: c_int,
+    handler: libc::sighandler_t,
+    semantics: HandlerSemantics,
+) -> libc::sigaction {
+    // SAFETY: all-zero bytes are a valid `sigaction`.
+    let mut action: libc::sigaction = unsafe { core::mem::zeroed() };
+    action.sa_sigaction = handler;
+    // SAFETY: a valid set.
+    unsafe { libc::sigemptyset(&mut action.sa_mask) };
+    match semantics {
+        HandlerSemantics::Bsd => {
+            // SAFETY: a valid set; an out-of-range signal leaves it empty.
+            unsafe { libc::sigaddset(&mut action.sa_mask, signal) };
+            action.sa_flags = libc::SA_RESTART;
+        }
+        HandlerSemantics::SystemV => action.sa_flags = libc::SA_RESETHAND | libc::SA_NODEFER,
+    }
+    action
 }
 
 fn map_crash_stack() {
@@ -316,7 +590,7 @@ pub fn end_process(signal: c_int) -> ! {
         let mut action: libc::sigaction = core::mem::zeroed();
         action.sa_sigaction = libc::SIG_DFL;
         libc::sigemptyset(&mut action.sa_mask);
-        libc::sigaction(signal, &action, core::ptr::null_mut());
+        real_sigaction(signal, &action, core::ptr::null_mut());
         let mut set: libc::sigset_t = core::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, signal);
@@ -420,7 +694,8 @@ fn sleep_briefly() {
     unsafe { libc::nanosleep(&pause, core::ptr::null_mut()) };
 }
 
-/// Sends the signal on to the action that was installed before ours.
+/// Sends the signal on to the program's action, as the kernel would have delivered it (on the
+/// stack we run on: see "The handler is invisible to the program").
 ///
 /// # Safety
 /// The arguments are those the kernel passed to [`on_signal`].
@@ -428,8 +703,9 @@ unsafe fn chain(signal: c_int, info: *mut libc::siginfo_t, context: *mut c_void,
     let Some(slot) = slot_of(signal) else {
         end_process(signal);
     };
-    let handler = PREVIOUS_HANDLER[slot].load(Ordering::Acquire);
-    let flags = PREVIOUS_FLAGS[slot].load(Ordering::Acquire);
+    let mut action = read_program_action(slot);
+    let handler = action.sa_sigaction;
+    let flags = action.sa_flags;
     if handler == libc::SIG_DFL {
         end_process(signal);
     }
@@ -441,14 +717,24 @@ unsafe fn chain(signal: c_int, info: *mut libc::siginfo_t, context: *mut c_void,
         return;
     }
     if flags & libc::SA_RESETHAND != 0 {
-        PREVIOUS_HANDLER[slot].store(libc::SIG_DFL, Ordering::Release);
+        // As the kernel does: the handler becomes the default before it runs (the flags and
+        // mask stay). Every signal is blocked while the writers' lock is held, so this thread
+        // does not hold it now.
+        action.sa_sigaction = libc::SIG_DFL;
+        change_program_action(slot, Some(&action));
     }
-    // SAFETY: the mask was written before the handler was installed; blocking the program
-    // handler's `sa_mask` around the call (the signal itself is blocked already, as no
+    // SAFETY: blocking the program handler's `sa_mask` around the call (and unblocking the
+    // signal itself under SA_NODEFER; without it the signal is blocked already, as no
     // SA_NODEFER was given for ours), as the kernel would have.
     unsafe {
+        let mut mask = action.sa_mask;
         let mut old: libc::sigset_t = core::mem::zeroed();
-        libc::pthread_sigmask(libc::SIG_BLOCK, &(*PREVIOUS_MASK.0.get())[slot], &mut old);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &mask, &mut old);
+        if flags & libc::SA_NODEFER != 0 && libc::sigismember(&action.sa_mask, signal) != 1 {
+            libc::sigemptyset(&mut mask);
+            libc::sigaddset(&mut mask, signal);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &mask, core::ptr::null_mut());
+        }
         if flags & libc::SA_SIGINFO != 0 {
             let action: extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) =
                 core::mem::transmute(handler);

@@ -55,6 +55,15 @@ pub fn have(tool: &str) -> bool {
         .is_ok_and(|out| out.status.success())
 }
 
+/// Whether gcc is there; prints why the test is skipped when it is not.
+pub fn gcc_or_skip() -> bool {
+    if have("gcc") {
+        return true;
+    }
+    eprintln!("skipping: gcc is not installed (Debian package gcc)");
+    false
+}
+
 /// The interpreter itself, not a version manager's shell shim.
 pub fn python() -> Option<String> {
     let out = Command::new("python3")

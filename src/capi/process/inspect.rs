@@ -121,7 +121,8 @@ impl Reason {
             Reason::NotLoaded => "the preload library was expected to load but never started",
             Reason::NoReport => {
                 "ended without writing its report (killed by SIGKILL, or by a fatal signal \
-                 after the program replaced gpa's handler, or a raw exit system call)"
+                 after the program replaced gpa's handler past sigaction and signal, or a raw exit system \
+                 call)"
             }
         }
     }
