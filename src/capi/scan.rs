@@ -139,7 +139,6 @@ pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>, options: O
         .collect();
     let maps = Maps::read();
     let mut graph = Graph::new(user_blocks, &maps, options.heuristics);
-    let own_sp = crate::os::approximate_stack_pointer();
     let mut stacks: std::vec::Vec<LiveStack> = threads
         .stopped
         .iter()
@@ -149,10 +148,7 @@ pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>, options: O
         })
         .collect();
     // This thread: from the frame that called `exit`, or not at all.
-    stacks.push(LiveStack {
-        stack_pointer: own_sp,
-        live_from: live_stack.unwrap_or(usize::MAX),
-    });
+    stacks.push(LiveStack::this_thread(live_stack));
     roots::scan_mappings(
         &mut graph,
         &maps,

@@ -120,10 +120,7 @@ impl GeneralPurposeAllocator {
         }
         let maps = Maps::read();
         let mut graph = Graph::new(blocks, &maps, Heuristics::ALL);
-        let stacks = [LiveStack {
-            stack_pointer: crate::os::approximate_stack_pointer(),
-            live_from: live_stack.unwrap_or(usize::MAX),
-        }];
+        let stacks = [LiveStack::this_thread(live_stack)];
         roots::scan_mappings(
             &mut graph,
             &maps,

@@ -28,6 +28,17 @@ pub struct LiveStack {
     pub live_from: usize,
 }
 
+impl LiveStack {
+    /// The calling (exiting) thread's stack, live from `live_from`
+    /// ([`caller_frame_address`]; `None`: not scanned at all).
+    pub fn this_thread(live_from: Option<usize>) -> LiveStack {
+        LiveStack {
+            stack_pointer: crate::os::approximate_stack_pointer(),
+            live_from: live_from.unwrap_or(usize::MAX),
+        }
+    }
+}
+
 /// Scans every root mapping of `maps` into `graph` (see the module docs): the pages that are
 /// resident and that `managed` (a GPA manages the page at this address) rejects; in a
 /// mapping holding one of `stacks`, only from its live part up.
