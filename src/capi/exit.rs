@@ -351,7 +351,8 @@ pub fn report_at_end(ending: Ending) {
     }
     let _inside = InsideAllocator::enter();
     let state = super::state();
-    let live_stack = scan::caller_frame_address(report_at_end as *const () as usize);
+    let live_stack =
+        leakcheck::roots::caller_frame_address(report_at_end as *const () as usize, true);
     let options = scan::Options {
         stop_threads: !matches!(ending, Ending::Signal(_)),
         run_freeres: !matches!(ending, Ending::Signal(_)) && state.settings.run_freeres,

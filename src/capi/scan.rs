@@ -42,6 +42,7 @@ use super::guard;
 use crate::gpa::{GeneralPurposeAllocator, LiveBlock};
 #[cfg(doc)]
 use crate::leakcheck::maps::Mapping;
+use crate::leakcheck::roots::{self, LiveStack};
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 use crate::leakcheck::world;
 use crate::leakcheck::{self, Graph, Heuristics, Judged, Maps};
@@ -82,7 +83,7 @@ const RED_ZONE: usize = 128;
 const STOP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Scans the process (see the module docs). `live_stack` is where the live part of the
-/// calling thread's stack begins ([`caller_frame_address`]); `None` skips that stack.
+/// calling thread's stack begins ([`roots::caller_frame_address`]); `None` skips that stack.
 pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>, options: Options) -> Scan {
     let freeres = if options.run_freeres {
         freeres_functions()
@@ -138,33 +139,22 @@ pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>, options: O
         .collect();
     let maps = Maps::read();
     let mut graph = Graph::new(user_blocks, &maps, options.heuristics);
-    let own_sp = crate::os::approximate_stack_pointer();
-    let mut stacks: std::vec::Vec<(usize, usize)> = threads
+    let mut stacks: std::vec::Vec<LiveStack> = threads
         .stopped
         .iter()
-        .map(|thread| {
-            (
-                thread.stack_pointer,
-                thread.stack_pointer.saturating_sub(RED_ZONE),
-            )
+        .map(|thread| LiveStack {
+            stack_pointer: thread.stack_pointer,
+            live_from: thread.stack_pointer.saturating_sub(RED_ZONE),
         })
         .collect();
     // This thread: from the frame that called `exit`, or not at all.
-    stacks.push((own_sp, live_stack.unwrap_or(usize::MAX)));
-    for mapping in maps.mappings().iter().filter(|m| m.is_root()) {
-        let mut start = mapping.start;
-        let end = mapping.end;
-        if let Some(&(_, live_from)) = stacks
-            .iter()
-            .find(|(sp, _)| (mapping.start..mapping.end).contains(sp))
-        {
-            start = live_from.max(mapping.start);
-            if start >= end {
-                continue;
-            }
-        }
-        scan_unmanaged(&mut graph, start, end);
-    }
+    stacks.push(LiveStack::this_thread(live_stack));
+    roots::scan_mappings(
+        &mut graph,
+        &maps,
+        &stacks,
+        &GeneralPurposeAllocator::manages,
+    );
     for thread in &threads.stopped {
         for &register in &thread.registers {
             graph.add_root_word(register);
@@ -176,29 +166,6 @@ pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>, options: O
         stopped_threads: threads.stopped.len(),
         missed_threads: unexamined,
     }
-}
-
-/// Scans the pages of `[start, end)` that are resident and not managed by a GPA.
-fn scan_unmanaged(graph: &mut Graph<'_>, start: usize, end: usize) {
-    let page = crate::os::page_size();
-    let first_page = start & !(page - 1);
-    leakcheck::maps::for_each_resident_run(first_page, end, &mut |from, to| {
-        let mut cursor = from;
-        while cursor < to {
-            // Runs of pages no GPA manages.
-            let run_start = cursor;
-            while cursor < to && !GeneralPurposeAllocator::manages(cursor) {
-                cursor += page;
-            }
-            let (a, b) = (run_start.max(start), cursor.min(to));
-            if a < b {
-                graph.scan_root_range(a, b);
-            }
-            while cursor < to && GeneralPurposeAllocator::manages(cursor) {
-                cursor += page;
-            }
-        }
-    });
 }
 
 /// Whether thread `tid` of this process still exists.
@@ -381,46 +348,4 @@ fn discard_unwritten((list, purge): (*mut *mut libc::FILE, unsafe extern "C" fn(
                 .cast::<*mut libc::FILE>());
         }
     }
-}
-
-/// Where the live frames of the exiting thread begin: the stack pointer of the first frame
-/// above `handler`'s that is neither this library's nor the C library's (the program's frame
-/// that called `exit` or `_exit`; the start-up code's when `main` returned), so the live
-/// region covers the frames that led to the end of the process, and not those of `exit`'s
-/// machinery and of this library: they lie where the program's last frames were (`main`'s,
-/// when it returned) and their unwritten slots still hold stale copies of its pointers, which
-/// Valgrind, knowing them unwritten, ignores. `None` when `handler` is not on the stack.
-pub fn caller_frame_address(handler: usize) -> Option<usize> {
-    let own = object_base(handler)?;
-    let libc = object_base(libc::exit as *const () as usize);
-    let mut seen_handler = false;
-    let mut found = None;
-    // SAFETY: the callback neither allocates nor panics nor reenters the unwinder (`dladdr`
-    // does neither).
-    unsafe {
-        backtrace::trace_unsynchronized(|frame| {
-            let ip = frame.ip() as usize;
-            let object = object_base(ip.saturating_sub(1));
-            if seen_handler && object != Some(own) && object != libc {
-                found = Some(frame.sp() as usize);
-                return false;
-            }
-            seen_handler |= frame.symbol_address() as usize == handler;
-            true
-        });
-    }
-    found.filter(|&address| address != 0)
-}
-
-/// The load address of the object holding code address `address`.
-fn object_base(address: usize) -> Option<usize> {
-    let mut info: libc::Dl_info = libc::Dl_info {
-        dli_fname: core::ptr::null(),
-        dli_fbase: core::ptr::null_mut(),
-        dli_sname: core::ptr::null(),
-        dli_saddr: core::ptr::null_mut(),
-    };
-    // SAFETY: `info` is a valid out-pointer; dladdr only reads the loader's tables.
-    let found = unsafe { libc::dladdr(address as *const libc::c_void, &mut info) } != 0;
-    (found && !info.dli_fbase.is_null()).then_some(info.dli_fbase as usize)
 }

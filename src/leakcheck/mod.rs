@@ -13,12 +13,14 @@
 //!    [`crate::report::suppress`].
 //!
 //! [`maps`] reads the process's memory map: which memory may be read, which mappings are
-//! roots. [`world`] stops the other threads of the process while their heaps are examined
-//! and reads their registers and stack pointers (Linux; the platform part of a leak check).
+//! roots; [`roots`] scans those roots at exit, each known stack from its live frames up.
+//! [`world`] stops the other threads of the process while their heaps are examined and reads
+//! their registers and stack pointers (Linux; the platform part of a leak check).
 
 pub mod graph;
 pub mod maps;
 pub mod records;
+pub mod roots;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub mod world;
 
