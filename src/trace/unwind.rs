@@ -300,19 +300,22 @@ crate::tls::fast_thread_local!(
 /// rules every time (no remembered walks): the reference the tests compare with.
 #[inline(never)]
 pub fn capture(out: &mut [usize]) -> usize {
-    let start = current_state();
-    let Some(first) = step(start, true, 0) else {
-        return 0;
-    };
-    let mut state = after(&first, start, 0);
+    by_rules(current_state(), out)
+}
+
+/// Unwinds by the rules from `state` (whose `ip` is an exact instruction address, so its rule
+/// is looked up as is), writing each return address reached to `out`; returns how many.
+fn by_rules(mut state: State, out: &mut [usize]) -> usize {
+    let mut first = true;
     let mut count = 0;
     while count < out.len() {
-        out[count] = state.ip;
-        count += 1;
-        let Some(next) = step(state, false, 0) else {
+        let Some(next) = step(state, first, 0) else {
             break;
         };
+        first = false;
         state = after(&next, state, 0);
+        out[count] = state.ip;
+        count += 1;
     }
     count
 }
@@ -332,20 +335,7 @@ pub fn capture_from(ip: usize, sp: usize, bp: usize, out: &mut [usize]) -> usize
     let Some((_, top)) = super::thread_stack().filter(on_stack) else {
         return 1;
     };
-    // The faulting frame's `ip` is exact (not a return address): its rule is looked up as is.
-    let mut state = State { ip, sp, bp, top };
-    let mut first = true;
-    let mut count = 1;
-    while count < out.len() {
-        let Some(next) = step(state, first, 0) else {
-            break;
-        };
-        first = false;
-        state = after(&next, state, 0);
-        out[count] = state.ip;
-        count += 1;
-    }
-    count
+    1 + by_rules(State { ip, sp, bp, top }, &mut out[1..])
 }
 
 /// The frames of [`capture_user`], for `TraceMethod::Custom`: the GPA calls `capture_user`
