@@ -2,8 +2,9 @@
 //! recursion depths and shapes, loops at one depth, a frame addressed from `rbp`, calls through
 //! a function pointer and through `qsort`), built with `gcc -O2` (no frame pointers), runs under
 //! `gpa run` with `GPA_UNWIND_CHECK=1`, which compares every trace the caching unwinder
-//! produced (remembered walks replayed, the rest by the unwind rules) with the plain
-//! `_Unwind_Backtrace` walk of the same stack. Every trace must agree.
+//! produced (remembered captures answered whole, remembered walks replayed, the rest by the
+//! unwind rules) with the plain `_Unwind_Backtrace` walk of the same stack. Every trace must
+//! agree, and remembered captures must be among them.
 
 mod common;
 
@@ -30,8 +31,9 @@ fn build_random_stacks(dir: &Path) -> std::path::PathBuf {
     binary
 }
 
-/// (traces compared, traces that differed) from the cross-check's line at exit.
-fn cross_check_counts(stderr: &str) -> (u64, u64) {
+/// (traces compared, traces that differed, traces a remembered capture answered) from the
+/// cross-check's line at exit.
+fn cross_check_counts(stderr: &str) -> (u64, u64, u64) {
     let line = stderr
         .lines()
         .find(|line| line.contains("traces compared with libgcc's"))
@@ -40,7 +42,7 @@ fn cross_check_counts(stderr: &str) -> (u64, u64) {
         .split(|c: char| !c.is_ascii_digit())
         .filter_map(|word| word.parse().ok())
         .collect();
-    (numbers[0], numbers[1])
+    (numbers[0], numbers[1], numbers[2])
 }
 
 fn check_at_depth(frames: &str, rounds: &str) {
@@ -62,9 +64,15 @@ fn check_at_depth(frames: &str, rounds: &str) {
     assert!(run.output.status.success(), "{stderr}");
     assert_eq!(run.stdout(), format!("random stacks: {rounds} rounds\n"));
     assert!(run.findings().is_empty(), "{}", describe(&run.findings()));
-    let (compared, differed) = cross_check_counts(&stderr);
+    let (compared, differed, remembered) = cross_check_counts(&stderr);
     assert!(compared > 5_000, "only {compared} traces compared");
     assert_eq!(differed, 0, "traces differ from libgcc's:\n{stderr}");
+    // The loops at one depth and the twin call sites replay remembered captures, which the
+    // comparison covers too.
+    assert!(
+        remembered > compared / 20,
+        "only {remembered} of {compared} traces were remembered ones"
+    );
 }
 
 #[test]

@@ -17,7 +17,7 @@
 //! before a block still lands in its own guard) or the requested alignment when it is larger
 //! (so `base + pad` stays aligned): `pad = max(FRONT, alignment)`, and the GPA records the
 //! alignment with the block. A user pointer maps back to its block through
-//! `GeneralPurposeAllocator::block_containing` on the byte before it (which lies in the guard):
+//! `GeneralPurposeAllocator::block_containing_located` on the byte before it (in the guard):
 //! the block is found whatever its alignment, live or freed, and `user == start + pad` says the
 //! pointer is the block's own ([`find`]). Findings the GPA records carry block starts, padded
 //! sizes and the block's alignment; [`to_user`] translates them back, so every kind
@@ -43,7 +43,9 @@
 use core::alloc::{GlobalAlloc, Layout};
 use std::sync::Mutex;
 
-use crate::gpa::{all_bytes_are, BlockInfo, GeneralPurposeAllocator, InsideAllocator, LiveBlock};
+use crate::gpa::{
+    all_bytes_are, BlockInfo, GeneralPurposeAllocator, InsideAllocator, LiveBlock, Located,
+};
 use crate::report::{FindingKind, RawFinding};
 
 /// Guard bytes in front of a block with alignment 32 or less.
@@ -150,13 +152,15 @@ pub struct Found {
     /// would say, without a second lookup); `None` for a freed block or one of the GPA's
     /// internal heap.
     pub info: Option<BlockInfo>,
+    /// Where the GPA found the block, for [`GeneralPurposeAllocator::free_located`].
+    pub located: Located,
 }
 
 /// The GPA block (live or freed) whose user pointer is `user`, if it is one.
 #[inline]
 pub fn find(gpa: &GeneralPurposeAllocator, user: *mut u8) -> Option<Found> {
     let address = user as usize;
-    let info = gpa.block_containing(address.checked_sub(1)?)?;
+    let (info, located) = gpa.block_containing_located(address.checked_sub(1)?)?;
     let pad = pad_for(info.align);
     (info.start.checked_add(pad) == Some(address)).then(|| Found {
         base: info.start as *mut u8,
@@ -174,6 +178,7 @@ pub fn find(gpa: &GeneralPurposeAllocator, user: *mut u8) -> Option<Found> {
             }
             _ => None,
         },
+        located,
     })
 }
 

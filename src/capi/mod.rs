@@ -258,7 +258,7 @@ fn release_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8, release: fami
                 tag = info.tag;
             }
             guard::check_tagged(gpa, found.base, found.pad, tag);
-            gpa.free_unsized(found.base);
+            gpa.free_located(found.base, found.located);
         },
         // SAFETY: check mode: the GPA reports the double free of the block it remembers.
         Some(found) => unsafe { gpa.free_unsized(found.base) },

@@ -430,7 +430,27 @@ impl GeneralPurposeAllocator {
             Err(NoPage::Outside) => return self.invalid_free(address, claimed),
             Err(NoPage::Damaged) => return self.damaged_metadata(address),
         };
-        // SAFETY: a live page of this segment.
+        // SAFETY: caller contract; `checked_page_of` found `page`, a live page of `segment`
+        // holding `address`.
+        unsafe { self.free_small_on_page(segment, page, memory, claimed) }
+    }
+
+    /// [`Self::free_small_general`] once the page is found: `page` is what
+    /// `segment.checked_page_of(memory)` returned (by the caller, or by a lookup of the same
+    /// slot just before: see `GeneralPurposeAllocator::free_located`).
+    ///
+    /// # Safety
+    /// As for [`Self::free_small_general`]; `page` is a live page of `segment` holding
+    /// `memory`, as `checked_page_of` found it.
+    pub(super) unsafe fn free_small_on_page(
+        &self,
+        segment: &mut Segment,
+        page: *mut Page,
+        memory: NonNull<u8>,
+        claimed: Option<Layout>,
+    ) {
+        let address = memory.as_ptr() as usize;
+        // SAFETY: caller contract: a live page of this segment.
         let page = unsafe { &mut *page };
         let (index, at_start) = page.slot_of(address);
         if !self.config.safety {
@@ -799,18 +819,20 @@ impl GeneralPurposeAllocator {
     }
 
     /// The block (live or freed) of a small segment whose slot holds `address` (safety mode).
+    /// Also the page descriptor, as `checked_page_of` found it (for `free_located`).
     pub(super) fn small_block_span(
         &self,
         segment: *mut Segment,
         address: usize,
-    ) -> Option<BlockSpan> {
+    ) -> Option<(BlockSpan, *mut Page)> {
         if !self.config.safety {
             return None;
         }
         // SAFETY: `segment` is one of this GPA's small segments (caller checked the owner).
         let segment = unsafe { &mut *segment };
+        let page_pointer = segment.checked_page_of(address).ok()?;
         // SAFETY: `checked_page_of` returns live pages of this segment.
-        let page = unsafe { &*segment.checked_page_of(address).ok()? };
+        let page = unsafe { &*page_pointer };
         let (index, _) = page.slot_of(address);
         if index >= page.carved as usize
             || page.meta.is_null()
@@ -824,7 +846,7 @@ impl GeneralPurposeAllocator {
         if state != SLOT_LIVE && !is_freed_state(state) {
             return None;
         }
-        Some(BlockSpan {
+        let span = BlockSpan {
             start: page.slot_address(index),
             size: meta.requested.load(Ordering::Relaxed) as usize,
             align: 1 << meta.align_log2.load(Ordering::Relaxed),
@@ -836,7 +858,8 @@ impl GeneralPurposeAllocator {
                 TraceId(meta.free_trace.load(Ordering::Relaxed))
             },
             tag: Some(meta.tag.load(Ordering::Relaxed)),
-        })
+        };
+        Some((span, page_pointer))
     }
 
     /// Finds a heap for a thread: its own (evicted from its cache), an abandoned one, or new.

@@ -109,6 +109,8 @@ pub fn forget_rules() {
     for key in &KEYS {
         key.store(0, Ordering::Release);
     }
+    // Remembered captures ([`Memo`]) used the old rules.
+    RULE_GENERATION.fetch_add(1, Ordering::AcqRel);
 }
 
 #[cold]
@@ -278,10 +280,12 @@ struct PathCache {
     paths: UnsafeCell<[Path; PATHS]>,
     /// The last walk that went beyond its remembered path, at absolute positions.
     shadow: UnsafeCell<Shadow>,
+    /// Remembered captures ([`Memo`]).
+    memos: UnsafeCell<[Memo; MEMOS]>,
 }
 
-// SAFETY: empty paths and shadow stack (length 0, no trace) with zero steps are the initial
-// state.
+// SAFETY: empty paths and shadow stack (length 0, no trace) with zero steps, and memos with
+// no trace, are the initial state.
 unsafe impl crate::tls::ZeroInit for PathCache {}
 
 /// The path that remembers walks from the first frame at `ip`.
@@ -358,18 +362,223 @@ pub fn capture_user_frames(out: &mut [usize]) -> usize {
 /// The allocator's own frames are crossed on their frame-pointer chain (the crate is built
 /// with frame pointers, which the first use checks against the unwind rule of this function);
 /// the program's frames with the remembered walks and the rules ([`walk`]).
+///
+/// A capture from the same place as an earlier one of the thread (same registers on entry,
+/// same stack) whose every stack word the walk read still holds what it held then returns
+/// that capture's trace ([`Memo`]): no walk at all.
 #[inline(never)]
 pub fn capture_user(depth: usize) -> TraceId {
     let start = current_state();
     let depth = depth.min(MAX_FRAMES - 1);
-    let id = match leave_own_frames(start) {
-        Some((entry, user)) => walk(entry, user, depth),
-        None => TraceId::NONE,
+    let cache = path_cache();
+    // SAFETY: the memos are this thread's, and nothing else touches them during the capture
+    // (which neither allocates nor calls out, except `compute`, which does not capture).
+    let memos = unsafe { &mut *cache.memos.get() };
+    let memo = &mut memos[memo_index(start)];
+    let (id, remembered) = match memo.replay(start, depth) {
+        Some(id) => (id, true),
+        None => (capture_and_remember(memo, start, depth), false),
     };
     if CROSS_CHECK.load(Ordering::Relaxed) {
+        if remembered {
+            REMEMBERED.fetch_add(1, Ordering::Relaxed);
+        }
         cross_check(id, depth, own_object(start));
     }
     id
+}
+
+/// [`capture_user`] by walking (own frames, then the program's), remembering in `memo` what
+/// the walk read.
+#[inline(never)]
+fn capture_and_remember(memo: &mut Memo, start: State, depth: usize) -> TraceId {
+    memo.trace = 0;
+    memo.len = 0;
+    memo.entry_bp = (0, 0);
+    // Only on a known stack: a replay reads the remembered words again, which lie in
+    // `[sp, top)`; and only for a trace (depth 0 makes none).
+    let remember = depth != 0 && start.top != usize::MAX;
+    let Some((entry, user)) = leave_own_frames(start, remember.then_some(&mut *memo)) else {
+        memo.len = 0;
+        return TraceId::NONE;
+    };
+    let end = walk(entry, user, depth);
+    if remember && memo.len <= MEMO_WORDS && end.id.is_some() {
+        memo.remember(start, depth, user.sp, &end);
+    }
+    end.id
+}
+
+/// Stack words a [`Memo`] can hold: two per frame of the allocator crossed (its saved `rbp`
+/// and return address) and up to two per step of the program's (return address, saved
+/// `rbp`), and one where unwinding stopped.
+const MEMO_WORDS: usize = 40;
+/// Memos a thread keeps, direct-mapped by the capture's stack pointer (the allocator's entry
+/// points reach [`capture_user`] at different depths, so `malloc`'s and `free`'s captures from
+/// one loop keep one each).
+const MEMOS: usize = 8;
+const _: () = assert!(MEMOS.is_power_of_two());
+
+/// A remembered capture: the registers [`capture_user`] started from (`sp`, `bp`; its `ip` is
+/// always the same), the stack's top, the depth, the rule and module generations it ran in,
+/// every stack word its walk read (address, value), and the trace it made (0: none).
+///
+/// A capture is a function of those alone: the walk starts from the registers, reads only
+/// those words (the frame-pointer chain across the allocator's frames, then per step of the
+/// program's the return address and the saved `rbp` the rule names, and the word that ended
+/// the walk), and turns each into the next address to read by the unwind rules, which stay the
+/// same within a rule generation ([`forget_rules`] starts a new one) and a module epoch (trace
+/// ids are per epoch). So when the registers, top, depth and generations are the same and
+/// every word still holds its value, walking again would read the same words and make the
+/// same trace: a replay checks the words (a load and a compare each) instead.
+///
+/// Every remembered address lies in `[sp, top)` of the thread's stack, checked by the walk
+/// that read it; a replay with the same `sp` and `top` reads the same range.
+struct Memo {
+    sp: usize,
+    bp: usize,
+    top: usize,
+    depth: usize,
+    rules: usize,
+    epoch: u32,
+    trace: u32,
+    /// Words in `words`; `MEMO_WORDS + 1` once more were read than fit (not remembered).
+    len: usize,
+    /// Where the allocator's outermost frame saved the program's `rbp`, and the value: a word
+    /// of the memo only when the walk used it (see [`Memo::remember`]).
+    entry_bp: (usize, usize),
+    words: [(usize, usize); MEMO_WORDS],
+}
+
+/// The generation of the unwind rules: [`forget_rules`] starts a new one.
+static RULE_GENERATION: AtomicUsize = AtomicUsize::new(0);
+
+#[inline(always)]
+fn memo_index(start: State) -> usize {
+    (start.sp >> 4 ^ start.sp >> 10) & (MEMOS - 1)
+}
+
+impl Memo {
+    /// The remembered trace, if this capture (from `start`, at `depth`) is the remembered one
+    /// and every word it read still holds its value.
+    #[inline(always)]
+    fn replay(&self, start: State, depth: usize) -> Option<TraceId> {
+        if self.trace == 0
+            || self.sp != start.sp
+            || self.bp != start.bp
+            || self.top != start.top
+            || self.depth != depth
+            || self.rules != RULE_GENERATION.load(Ordering::Acquire)
+            || self.epoch != crate::trace::module_epoch()
+        {
+            return None;
+        }
+        for &(address, value) in &self.words[..self.len] {
+            // SAFETY: the walk that remembered `address` read it in `[sp, top)` of this
+            // thread's stack (see the type's docs), and the thread runs on the same stack with
+            // the same stack pointer now (`sp` and `top` equal): the word is readable.
+            if unsafe { (address as *const usize).read_volatile() } != value {
+                return None;
+            }
+        }
+        Some(TraceId(self.trace))
+    }
+
+    /// Adds a word the walk read (past the capacity, marks the memo as not remembered).
+    #[inline(always)]
+    fn push(&mut self, address: usize, value: usize) {
+        if self.len < MEMO_WORDS {
+            self.words[self.len] = (address, value);
+            self.len += 1;
+        } else {
+            self.len = MEMO_WORDS + 1;
+        }
+    }
+
+    /// Completes the memo of a capture from `start` whose own frames were recorded already
+    /// (by [`leave_own_frames`]): adds the words of the program's steps (`end`'s path, at
+    /// `base`, the first frame's stack pointer) and the one that ended the walk, then the key
+    /// and the trace.
+    #[cold]
+    fn remember(&mut self, start: State, depth: usize, base: usize, end: &WalkEnd) {
+        if end.steps > PATH_STEPS || self.len > MEMO_WORDS {
+            return;
+        }
+        // Read first: a replay needs the same generation as the rules this walk used.
+        let rules = RULE_GENERATION.load(Ordering::Acquire);
+        let epoch = crate::trace::module_epoch();
+        let cache = path_cache();
+        // SAFETY: this thread's paths; nothing else touches them now.
+        let paths = unsafe { &*cache.paths.get() };
+        let path = &paths[end.record];
+        // The word `rbp` was last loaded from, until a rule uses it: `rbp` is an ordinary
+        // register in code without frame pointers, and its value matters only where a rule
+        // computes the CFA from it (the other steps, and `still_holds`, do not read it).
+        let mut bp_from = Some(self.entry_bp);
+        for step in &path.steps[..end.steps] {
+            let step = step.absolute(base);
+            if step.slot & RBP_RULE != 0 {
+                if let Some((address, value)) = bp_from.take() {
+                    self.push(address, value);
+                }
+            }
+            self.push(step.sp - 8, step.ip);
+            let slot = step.slot & !RBP_RULE;
+            if slot != 0 {
+                // SAFETY: the slot the walk just reloaded `rbp` from (in the frame it left,
+                // below its CFA, at most `top`): the same word, still the same value.
+                bp_from = Some((slot, unsafe { (slot as *const usize).read() }));
+            }
+        }
+        if end.ended {
+            match end_word(end.last) {
+                Ok((word, uses_bp)) => {
+                    if let Some((address, value)) = word {
+                        self.push(address, value);
+                    }
+                    if uses_bp {
+                        if let Some((address, value)) = bp_from {
+                            self.push(address, value);
+                        }
+                    }
+                }
+                Err(()) => return,
+            }
+        }
+        if self.len > MEMO_WORDS {
+            return;
+        }
+        self.sp = start.sp;
+        self.bp = start.bp;
+        self.top = start.top;
+        self.depth = depth;
+        self.rules = rules;
+        self.epoch = epoch;
+        self.trace = end.id.0;
+    }
+}
+
+/// What a walk that stopped at `state` depended on there: the stack word it read before
+/// stopping, if any (the return address slot, when it held 0 or the saved-`rbp` slot was out
+/// of place), and whether the rule computed the CFA from `rbp`. `Err` when a step from
+/// `state` can be taken after all (the walk stopped on remembered information, not on the
+/// rules: nothing to remember).
+#[cold]
+fn end_word(state: State) -> Result<(Option<(usize, usize)>, bool), ()> {
+    if step(state, false, 0).is_some() {
+        return Err(());
+    }
+    let Some(rule) = rule_for(state.ip.wrapping_sub(1)) else {
+        return Ok((None, false));
+    };
+    let from = if rule.from_rbp { state.bp } else { state.sp };
+    let cfa = from.wrapping_add_signed(rule.cfa_offset as isize);
+    if cfa <= state.sp || cfa - state.sp > MAX_FRAME || cfa % 8 != 0 || cfa > state.top {
+        return Ok((None, rule.from_rbp));
+    }
+    // SAFETY: as in `step`: `sp < cfa <= top` keeps the read inside the thread's stack.
+    let word = unsafe { ((cfa - 8) as *const usize).read() };
+    Ok((Some((cfa - 8, word)), rule.from_rbp))
 }
 
 // ---- the cross-check (debug setting `GPA_UNWIND_CHECK=1`) ----
@@ -377,11 +586,14 @@ pub fn capture_user(depth: usize) -> TraceId {
 static CROSS_CHECK: AtomicBool = AtomicBool::new(false);
 static COMPARED: AtomicUsize = AtomicUsize::new(0);
 static DIFFERED: AtomicUsize = AtomicUsize::new(0);
+/// Of the traces compared, those a [`Memo`] answered (no walk).
+static REMEMBERED: AtomicUsize = AtomicUsize::new(0);
 
 /// Makes every [`capture_user`] compare its trace with libgcc's `_Unwind_Backtrace` of the
 /// same stack (leaving out the same frames): a difference is printed to stderr, and the counts
-/// at exit (`gpa: unwind cross-check: N traces compared with libgcc's, M differed`). For
-/// tests: it makes every trace cost a libgcc unwind.
+/// at exit (`gpa: unwind cross-check: N traces compared with libgcc's, M differed (K
+/// remembered)`, K of them answered by a [`Memo`]). For tests: it makes every trace cost a
+/// libgcc unwind.
 pub fn enable_cross_check() {
     if !CROSS_CHECK.swap(true, Ordering::AcqRel) {
         // SAFETY: `report_cross_check` is an `extern "C" fn()` that lives as long as the
@@ -392,9 +604,10 @@ pub fn enable_cross_check() {
 
 extern "C" fn report_cross_check() {
     let line = format_line(format_args!(
-        "gpa: unwind cross-check: {} traces compared with libgcc's, {} differed\n",
+        "gpa: unwind cross-check: {} traces compared with libgcc's, {} differed ({} remembered)\n",
         COMPARED.load(Ordering::Relaxed),
-        DIFFERED.load(Ordering::Relaxed)
+        DIFFERED.load(Ordering::Relaxed),
+        REMEMBERED.load(Ordering::Relaxed)
     ));
     crate::os::write_stderr(line.as_bytes());
 }
@@ -501,26 +714,39 @@ fn find_own_object(probe: State) -> (usize, usize, bool) {
 /// frame-pointer chain when the object keeps frame pointers (two loads per frame), else by the
 /// unwind rules.
 #[inline(always)]
-fn leave_own_frames(start: State) -> Option<(usize, State)> {
+fn leave_own_frames(start: State, mut memo: Option<&mut Memo>) -> Option<(usize, State)> {
     let (own_start, own_end, frame_pointers) = own_object(start);
     let own = |ip: usize| ip >= own_start && ip < own_end;
     let mut entry = start.ip;
     if frame_pointers {
+        // The chain climbs strictly (each caller's frame pointer above its callee's), so
+        // checking the first against the stack pointer, and every one against the top, its
+        // alignment and the previous one, keeps every read inside `[sp, top)`.
         let mut fp = start.bp;
+        if fp <= start.sp || fp - start.sp > MAX_FRAME {
+            return None;
+        }
+        let limit = start.top.saturating_sub(16);
+        let own_len = own_end.wrapping_sub(own_start);
         for _ in 0..64 {
-            if fp <= start.sp
-                || fp - start.sp > MAX_FRAME
-                || fp % 8 != 0
-                || fp > start.top.saturating_sub(16)
-            {
+            if fp % 8 != 0 || fp > limit {
                 return None;
             }
             // SAFETY: `fp` is a frame pointer of this object's code, and `[fp, fp + 16)` lies
-            // in the live stack, between the stack pointer and the top (checked just above): it holds the caller's `rbp`, and the return address is
-            // above it.
+            // in the live stack: above the stack pointer (the first one checked above, each
+            // later one above the previous), at most `top - 16` (checked just above). It
+            // holds the caller's `rbp`, and the return address is above it.
             let (caller_bp, return_address) =
                 unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
-            if !own(return_address) {
+            if let Some(memo) = memo.as_deref_mut() {
+                memo.push(fp + 8, return_address);
+            }
+            if return_address.wrapping_sub(own_start) >= own_len {
+                if let Some(memo) = memo {
+                    // The program's `rbp` on entry: kept apart, it matters only to a walk
+                    // whose rule uses it before a frame reloads it (`Memo::remember`).
+                    memo.entry_bp = (fp, caller_bp);
+                }
                 let user = State {
                     ip: return_address,
                     sp: fp + 16,
@@ -529,13 +755,20 @@ fn leave_own_frames(start: State) -> Option<(usize, State)> {
                 };
                 return Some((entry, user));
             }
-            if caller_bp <= fp {
+            if caller_bp <= fp || caller_bp - fp > MAX_FRAME {
                 return None;
+            }
+            if let Some(memo) = memo.as_deref_mut() {
+                memo.push(fp, caller_bp);
             }
             entry = return_address;
             fp = caller_bp;
         }
         return None;
+    }
+    if let Some(memo) = memo {
+        // Not remembered: the words of a walk by the rules across this object are not kept.
+        memo.len = MEMO_WORDS + 1;
     }
     let mut state = after(&step(start, true, 0)?, start, 0);
     for _ in 0..64 {
@@ -635,9 +868,16 @@ fn still_holds(step: &Step, state: State, base: usize) -> bool {
 /// there (the walk being recorded over: nothing to copy), then, where that one stops holding,
 /// from the shadow stack ([`walk_on`]); otherwise the step is taken by the rules. A walk that
 /// replayed the remembered one whole returns its trace id without interning again.
-fn walk(entry: usize, start: State, depth: usize) -> TraceId {
+fn walk(entry: usize, start: State, depth: usize) -> WalkEnd {
+    let mut end = WalkEnd {
+        id: TraceId::NONE,
+        record: 0,
+        steps: 0,
+        ended: false,
+        last: start,
+    };
     if depth == 0 {
-        return TraceId::NONE;
+        return end;
     }
     let cache = path_cache();
     // SAFETY: the cache is this thread's, and nothing else touches it during the walk (which
@@ -658,30 +898,60 @@ fn walk(entry: usize, start: State, depth: usize) -> TraceId {
     };
     let path = &mut paths[record];
     if in_place {
-        // Replay the remembered walk in place for as long as it holds.
+        // Replay the remembered walk in place for as long as it holds: `still_holds` and
+        // `after` on registers (`top` does not change; `count` is `k + 2`).
         // (Each step adds a frame after the entry and the first frame.)
         let remembered = path.len.min(depth - 2);
-        while walked.k < remembered {
-            let next = &path.steps[walked.k];
-            if !still_holds(next, walked.state, base) {
+        let (mut sp, mut bp, mut k) = (start.sp, start.bp, 0);
+        while k < remembered {
+            let next = &path.steps[k];
+            if next.slot & RBP_RULE != 0 && next.bp_used != bp.wrapping_sub(base) {
                 break;
             }
-            walked.state = after(next, walked.state, base);
-            frames[walked.count].write(next.ip);
-            walked.count += 1;
-            walked.k += 1;
+            let cfa = next.sp.wrapping_add(base);
+            // SAFETY: as in `still_holds`: `cfa` is the CFA the rule of the state's return
+            // address gives from it, above the state's stack pointer, and at most `top`
+            // (checked first).
+            if cfa > start.top || unsafe { ((cfa - 8) as *const usize).read() } != next.ip {
+                break;
+            }
+            let slot = next.slot & !RBP_RULE;
+            if slot != 0 {
+                // SAFETY: as in `after`: the slot lies in the frame just left, below its CFA.
+                bp = unsafe { (slot.wrapping_add(base) as *const usize).read() };
+            }
+            sp = cfa;
+            frames[k + 2].write(next.ip);
+            k += 1;
+        }
+        if k > 0 {
+            walked = Walked {
+                count: k + 2,
+                state: State {
+                    ip: path.steps[k - 1].ip,
+                    sp,
+                    bp,
+                    top: start.top,
+                },
+                k,
+            };
         }
         if walked.count == depth || (walked.k == path.len && path.ended) {
+            end.record = record;
+            end.steps = walked.k;
+            end.ended = walked.count != depth;
+            end.last = walked.state;
             // The whole trace is the remembered one's.
             if path.depth == depth && path.trace != 0 {
-                return TraceId(path.trace);
+                end.id = TraceId(path.trace);
+                return end;
             }
             // SAFETY: `frames[..count]` were written above.
             let addresses = unsafe { slice_assume_init(&frames[..walked.count]) };
-            let id = crate::trace::intern_addresses(addresses);
+            end.id = crate::trace::intern_addresses(addresses);
             path.depth = depth;
-            path.trace = id.0;
-            return id;
+            path.trace = end.id.0;
+            return end;
         }
     } else {
         path.first = start.ip;
@@ -707,7 +977,25 @@ fn walk(entry: usize, start: State, depth: usize) -> TraceId {
     path.ended = ended && walked.k <= PATH_STEPS;
     path.depth = depth;
     path.trace = id.0;
-    id
+    WalkEnd {
+        id,
+        record,
+        steps: walked.k,
+        ended,
+        last: walked.state,
+    }
+}
+
+/// How [`walk`] ended: the trace, the path (index in the thread's paths) that now holds its
+/// steps (relative to the first frame's stack pointer; all of them when `steps` is at most
+/// [`PATH_STEPS`]), and whether unwinding could go no further from `last` (rather than the
+/// trace reaching its depth).
+struct WalkEnd {
+    id: TraceId,
+    record: usize,
+    steps: usize,
+    ended: bool,
+    last: State,
 }
 
 /// Where a walk is: frames written, current state, index of the next step.

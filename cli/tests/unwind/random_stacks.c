@@ -6,7 +6,9 @@
  * from several call sites each, and allocate, reallocate and free at the bottom: recursion
  * (the same frames at different depths), loops at one depth (the same stack many times), a
  * variable-length array (a frame addressed from rbp), calls through a function pointer and
- * through libc's qsort (foreign frames in the middle). */
+ * through libc's qsort (foreign frames in the middle). Then twin call sites: two functions
+ * with the same frame, called in turn from one loop, allocate at the same stack pointer
+ * under different return addresses (a remembered capture must not answer for the other). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +116,27 @@ __attribute__((noinline)) static void descend(unsigned depth) {
     }
 }
 
+/* Two functions alike but for their return addresses: the same frame size, so that their
+ * allocations run at the same stack pointer. */
+__attribute__((noinline)) static void twin_a(unsigned slot) {
+    free(live[slot]);
+    live[slot] = malloc(24);
+    sink += (uintptr_t)live[slot] & 1;
+}
+
+__attribute__((noinline)) static void twin_b(unsigned slot) {
+    free(live[slot]);
+    live[slot] = malloc(24);
+    sink += (uintptr_t)live[slot] & 1;
+}
+
+__attribute__((noinline)) static void twins(unsigned rounds) {
+    for (unsigned i = 0; i < rounds; i++) {
+        if (next(2)) twin_a(next(LIVE));
+        else twin_b(next(LIVE));
+    }
+}
+
 int main(int argc, char **argv) {
     unsigned rounds = argc > 1 ? (unsigned)atoi(argv[1]) : 2000;
     for (unsigned round = 0; round < rounds; round++) {
@@ -123,6 +146,7 @@ int main(int argc, char **argv) {
             for (unsigned i = 0; i < 5; i++) descend(next(12));
         }
     }
+    twins(rounds * 4);
     for (int i = 0; i < LIVE; i++) free(live[i]);
     printf("random stacks: %u rounds\n", rounds);
     return 0;
