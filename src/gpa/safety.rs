@@ -180,7 +180,7 @@ pub unsafe fn all_bytes_are(start: usize, len: usize, value: u8) -> bool {
     #[cfg(not(target_arch = "x86_64"))]
     {
         let pattern = u64::from_ne_bytes([value; 8]);
-        // SAFETY (for every load below): inside `[start, start + len)`, `len >= 16`.
+        // SAFETY: every load below lies inside `[start, start + len)`, `len >= 16`.
         let word = |at: usize| unsafe { (at as *const u64).read_unaligned() } ^ pattern;
         let mut difference = word(start + len - 8);
         let mut at = start;
@@ -198,7 +198,7 @@ pub unsafe fn all_bytes_are(start: usize, len: usize, value: u8) -> bool {
 /// As for [`all_bytes_are`].
 #[inline(always)]
 unsafe fn short_bytes_are(start: usize, len: usize, value: u8) -> bool {
-    // SAFETY (for every read below): each lies inside `[start, start + len)`, readable by the
+    // SAFETY: every read below lies inside `[start, start + len)`, readable by the
     // caller contract; unaligned reads have no alignment requirement.
     unsafe {
         if len >= 8 {

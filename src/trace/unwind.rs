@@ -376,8 +376,19 @@ pub fn capture_user(depth: usize) -> TraceId {
     let memos = unsafe { &mut *cache.memos.get() };
     let memo = &mut memos[memo_index(start)];
     let (id, remembered) = match memo.replay(start, depth) {
-        Some(id) => (id, true),
-        None => (capture_and_remember(memo, start, depth), false),
+        Some(id) => {
+            memo.misses = 0;
+            (id, true)
+        }
+        None => {
+            // Remembering costs about what a walk does: a slot whose captures keep missing
+            // (a recursion seldom at the same stack pointer twice) remembers ever more rarely,
+            // at the 1st, 2nd, 4th, 8th... miss in a row (and every 256th), keeping its memo
+            // meanwhile.
+            memo.misses = memo.misses.wrapping_add(1);
+            let again = memo.misses.is_power_of_two() || memo.misses % 256 == 0;
+            (capture_and_remember(memo, start, depth, again), false)
+        }
     };
     if CROSS_CHECK.load(Ordering::Relaxed) {
         if remembered {
@@ -389,17 +400,18 @@ pub fn capture_user(depth: usize) -> TraceId {
 }
 
 /// [`capture_user`] by walking (own frames, then the program's), remembering in `memo` what
-/// the walk read.
+/// the walk read when `again` says to (else the memo stays as it was).
 #[inline(never)]
-fn capture_and_remember(memo: &mut Memo, start: State, depth: usize) -> TraceId {
-    memo.trace = 0;
-    memo.len = 0;
-    memo.entry_bp = (0, 0);
+fn capture_and_remember(memo: &mut Memo, start: State, depth: usize, again: bool) -> TraceId {
     // Only on a known stack: a replay reads the remembered words again, which lie in
     // `[sp, top)`; and only for a trace (depth 0 makes none).
-    let remember = depth != 0 && start.top != usize::MAX;
-    let Some((entry, user)) = leave_own_frames(start, remember.then_some(&mut *memo)) else {
+    let remember = again && depth != 0 && start.top != usize::MAX;
+    if remember {
+        memo.trace = 0;
         memo.len = 0;
+        memo.entry_bp = (0, 0);
+    }
+    let Some((entry, user)) = leave_own_frames(start, remember.then_some(&mut *memo)) else {
         return TraceId::NONE;
     };
     let end = walk(entry, user, depth);
@@ -444,6 +456,8 @@ struct Memo {
     trace: u32,
     /// Words in `words`; `MEMO_WORDS + 1` once more were read than fit (not remembered).
     len: usize,
+    /// Captures in a row this memo did not answer.
+    misses: u32,
     /// Where the allocator's outermost frame saved the program's `rbp`, and the value: a word
     /// of the memo only when the walk used it (see [`Memo::remember`]).
     entry_bp: (usize, usize),
