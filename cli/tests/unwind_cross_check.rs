@@ -68,11 +68,14 @@ fn check_at_depth(frames: &str, rounds: &str) {
     assert!(compared > 5_000, "only {compared} traces compared");
     assert_eq!(differed, 0, "traces differ from libgcc's:\n{stderr}");
     // The loops at one depth and the twin call sites replay remembered captures, which the
-    // comparison covers too.
-    assert!(
-        remembered > compared / 50,
-        "only {remembered} of {compared} traces were remembered ones"
-    );
+    // comparison covers too (8 frames; a 32-frame capture reads more words than a memo keeps,
+    // so few are remembered).
+    if frames == "8" {
+        assert!(
+            remembered > compared / 50,
+            "only {remembered} of {compared} traces were remembered ones"
+        );
+    }
 }
 
 #[test]

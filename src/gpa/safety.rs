@@ -264,10 +264,8 @@ mod tests {
         for offset in 0..8 {
             for len in 0..150 {
                 // SAFETY: `[base + offset, base + offset + len)` is inside `buffer`.
-                assert!(
-                    unsafe { all_bytes_are(base + offset, len, 0x5A) },
-                    "{offset} {len}"
-                );
+                let intact = unsafe { all_bytes_are(base + offset, len, 0x5A) };
+                assert!(intact, "{offset} {len}");
                 for changed in 0..len {
                     let byte = (base + offset + changed) as *mut u8;
                     // SAFETY: inside `buffer`, which only `base` accesses here.

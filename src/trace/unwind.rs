@@ -20,6 +20,12 @@
 //! rsp = cfa
 //! ```
 //!
+//! Before any walk, [`capture_user`] asks the thread's remembered captures ([`Memo`]): a
+//! capture from the same registers on the same stack whose every stack word read (the
+//! allocator's frame-pointer chain, each program frame's return address, a saved `rbp` only
+//! where a rule uses it) still holds its value makes the same trace, so that trace is the
+//! answer, for a load and a compare per word.
+//!
 //! Rules that do not fit this shape (CFA from a DWARF expression, as in PLT stubs and signal
 //! trampolines) and addresses without unwind information end the walk: a trace may be shorter
 //! than libgcc's, never wrong in a way that reads outside the stack.
@@ -35,6 +41,9 @@
 //!   it is not known, the CFI alone bounds the walk). A replayed step (remembered walks, the
 //!   shadow stack) is checked against the current `top` before its slot is read, and the
 //!   crossing of the allocator's own frame-pointer chain reads only `[fp, fp + 16)` below it.
+//! * A [`Memo`] answers only with the same `sp`, `bp`, `top`, depth, rule generation
+//!   ([`forget_rules`] bumps it) and module epoch as the capture it remembers, and reads only
+//!   words that capture's walk read, in `[sp, top)`.
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
