@@ -235,6 +235,28 @@ pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> boo
     unsafe { libc::mprotect(address.as_ptr().cast(), len, protection) == 0 }
 }
 
+/// Whether no mapping holds the page of `address` (`mincore` fails with `ENOMEM` there, and
+/// succeeds on any mapped page, inaccessible ones included). Async-signal-safe: one system
+/// call, `errno` restored.
+pub fn is_unmapped(address: usize) -> bool {
+    let page = page_size();
+    let mut resident = 0u8;
+    // SAFETY: `__errno_location` is the calling thread's errno; `mincore` only writes one
+    // byte (one page) into `resident`, and only reads the page tables.
+    unsafe {
+        let errno = libc::__errno_location();
+        let saved = *errno;
+        let status = libc::mincore(
+            (address & !(page - 1)) as *mut libc::c_void,
+            page,
+            &mut resident,
+        );
+        let unmapped = status != 0 && *errno == libc::ENOMEM;
+        *errno = saved;
+        unmapped
+    }
+}
+
 /// Reserves `len` bytes of address space aligned to `align` (a power of two, at least a page),
 /// inaccessible and without commit charge, as [`reserve`] does; parts are made usable with
 /// [`protect`]. `None` when the OS refuses.

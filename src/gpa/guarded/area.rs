@@ -59,7 +59,7 @@ const _: () = assert!(core::mem::size_of::<Record>() == 48);
 
 /// The mutable bookkeeping of an area (under its lock).
 pub(super) struct State {
-    /// The next page never carved.
+    /// The next page never carved (page 0 never is).
     bump: usize,
     /// Pages made accessible and turned into guard pages (guard-page backend).
     committed: usize,
@@ -92,7 +92,8 @@ pub struct Area {
     pub markers: bool,
     /// Live guarded blocks allowed at once (the mapping limit; unbounded with markers).
     pub budget: usize,
-    /// Live guarded blocks.
+    /// Live guarded blocks with data pages (blocks of no bytes open no page and cost no
+    /// mapping, so they are not counted against the budget).
     pub live: AtomicUsize,
     /// Bytes of freed extents the quarantine may hold.
     quarantine_limit: usize,
@@ -176,7 +177,10 @@ impl Area {
                 quarantine_limit,
                 frames,
                 state: Lock::new(State {
-                    bump: 0,
+                    // Page 0 is never carved: its address is `block_start`, which the GPA
+                    // also keeps in an ordinary static (`Guarded::start`), where a leak scan
+                    // would take it for a pointer to a block of no bytes placed there.
+                    bump: 1,
                     committed: if markers { COMMIT_STEP / page } else { 0 },
                     next_record: 1,
                     exact: [NONE; EXACT_LISTS],
@@ -261,12 +265,15 @@ impl Area {
         trace: TraceId,
     ) -> Option<NonNull<u8>> {
         let shape = shape(layout.size(), layout.align(), start_against_guard)?;
-        if self.live.fetch_add(1, Ordering::AcqRel) >= self.budget {
-            self.live.fetch_sub(1, Ordering::AcqRel);
+        // A block of no bytes opens no page, so it costs no mapping: only blocks with data
+        // pages count against the budget.
+        let counted = usize::from(shape.data_pages != 0);
+        if self.live.fetch_add(counted, Ordering::AcqRel) >= self.budget && counted != 0 {
+            self.live.fetch_sub(counted, Ordering::AcqRel);
             return None;
         }
         let Some(index) = self.take_extent(shape.pages) else {
-            self.live.fetch_sub(1, Ordering::AcqRel);
+            self.live.fetch_sub(counted, Ordering::AcqRel);
             return None;
         };
         let record = self.record(index);
@@ -301,7 +308,7 @@ impl Area {
                 let mut state = self.state.lock();
                 self.push_free(&mut state, index);
                 drop(state);
-                self.live.fetch_sub(1, Ordering::AcqRel);
+                self.live.fetch_sub(counted, Ordering::AcqRel);
                 return None;
             }
             // SAFETY: the data pages are accessible now and exclusively ours: fill the bytes
@@ -521,7 +528,8 @@ impl Area {
                 }
             }
         }
-        self.live.fetch_sub(1, Ordering::AcqRel);
+        self.live
+            .fetch_sub(usize::from(data_pages != 0), Ordering::AcqRel);
         let mut state = self.state.lock();
         let bytes = record.pages.load(Ordering::Relaxed) as usize * page;
         record.next.store(NONE, Ordering::Relaxed);
@@ -721,7 +729,9 @@ impl Area {
         let data = record.data.load(Ordering::Relaxed);
         let size = record.requested.load(Ordering::Relaxed);
         let state = record.state.load(Ordering::Acquire);
-        let kind = if state != SLOT_LIVE && !near {
+        // Any access to a block of no bytes is past its end, freed or not (Valgrind: "0 bytes
+        // after a block of size 0 free'd"); the finding carries the free trace all the same.
+        let kind = if state != SLOT_LIVE && !near && size != 0 {
             match access {
                 Some(Access::Write) => FindingKind::WriteAfterFree,
                 _ => FindingKind::ReadAfterFree,
