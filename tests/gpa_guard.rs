@@ -497,6 +497,53 @@ fn check_mode_reports_a_use_after_free_of_a_large_block() {
     );
 }
 
+/// Check mode: a wild access a mebibyte off a small block faults on gpa's guards (a free unit
+/// of the segment) or in unmapped space before the segment, and is reported as an overflow
+/// or an underflow of that block, with its allocation trace and the access's. Valgrind
+/// memcheck 3.19 on the same C program (`overflow_by_1m.c`, `underflow_by_1m.c` in
+/// `cli/tests/security`): "Address ... is 1,048,503 bytes inside an unallocated block" for
+/// the write past the end, and a bare SIGSEGV for the one before the start.
+#[test]
+fn check_mode_reports_a_wild_access_a_mebibyte_off_a_small_block() {
+    if let Some(case) = child_case() {
+        let gpa = GeneralPurposeAllocator::with_config(Config {
+            on_error: OnError::Record,
+            ..Config::debug()
+        });
+        let block = make_block(&gpa, 100);
+        match case.as_str() {
+            "past_end" => write_byte_at(block.wrapping_add(100 + (1 << 20))),
+            "before_start" => {
+                read_byte_at(block.wrapping_sub(1 << 20));
+            }
+            other => panic!("unknown case {other}"),
+        }
+        eprintln!("NOT_CAUGHT");
+        std::process::exit(0);
+    }
+    let name = "check_mode_reports_a_wild_access_a_mebibyte_off_a_small_block";
+    let report = run_child(name, "past_end", &[]);
+    assert!(
+        report.message.starts_with(
+            "buffer overflow: write of 1 byte 1048576 bytes after the end of a 100-byte block"
+        ),
+        "{}",
+        report.message
+    );
+    assert_mentions(report.functions("alloc"), "make_block", "alloc", &report);
+    assert_mentions(report.functions("access"), "write_byte_at", "access", &report);
+    let report = run_child(name, "before_start", &[]);
+    assert!(
+        report
+            .message
+            .starts_with("buffer underflow: read of 1 byte 1048576 bytes before a 100-byte block"),
+        "{}",
+        report.message
+    );
+    assert_mentions(report.functions("alloc"), "make_block", "alloc", &report);
+    assert_mentions(report.functions("access"), "read_byte_at", "access", &report);
+}
+
 static mut PROGRAM_HANDLER_RAN: bool = false;
 
 extern "C" fn program_handler(_: libc::c_int) {

@@ -19,10 +19,9 @@
 //!   in another mapping (a thread's stack guard, the program's own inaccessible pages) is
 //!   never attributed to a block.
 //!
-//! The GPA installs [`default_hook`] when it first makes a guarded block or reserves the
-//! range of a freed large block (unless another hook, such as the C ABI's, is registered): it
-//! symbolizes the
-//! finding, writes it to stderr and lets the process end as the signal would. The C ABI
+//! The GPA installs [`default_hook`] when it first makes a guarded block, a small segment in
+//! safety mode or reserves the range of a freed large block (unless another hook, such as the
+//! C ABI's, is registered): it symbolizes the finding, writes it to stderr and lets the process end as the signal would. The C ABI
 //! registers its own hook, which writes its whole report instead.
 //!
 //! # Invariants

@@ -181,6 +181,11 @@ impl GeneralPurposeAllocator {
             }
             return None;
         };
+        if self.config.safety {
+            // A stray access to the segment's guards, or to unmapped space next to it, is
+            // reported with the nearest block (`fault`).
+            super::fault::install_default_hook();
+        }
         // SAFETY: the segment is fresh and ours.
         unsafe { (*segment).next = heap.segments };
         heap.segments = segment;
