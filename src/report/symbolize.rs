@@ -16,8 +16,14 @@
 //! (`.symtab`, else `.dynsym`) give names where DWARF has none, and only when the address lies
 //! inside the symbol's size, so a stripped library's local function shows as `???` with its
 //! module and offset rather than under a neighbour's name. An unloaded object is read from its
-//! path only if its GNU build id still matches the one recorded at the unload. C++ and Rust
-//! names are demangled (`pair()`, not `_Z4pairv`; Rust without the hash).
+//! path only if its GNU build id still matches the one recorded at the unload. As in Valgrind,
+//! the function the code lies in is named from the symbol table when it has a symbol there
+//! (DWARF names inlined calls only): DWARF gives lambdas and functions in anonymous namespaces
+//! short names only (`operator()`), and compiler clones none of their own
+//! (`f(int) [clone .constprop.0]`). C++ and Rust names are demangled (`pair()`, not
+//! `_Z4pairv`; Rust without the hash); C++ names by libstdc++'s own demangler when the process
+//! has libstdc++ loaded, the one Valgrind and `c++filt` use (`cxxabi`), else by
+//! `cpp_demangle`.
 //!
 //! All of this allocates, so the GPA calls it only outside its locks and with the thread marked
 //! as "internal", which routes those allocations to the internal heap when a GPA is the global
