@@ -113,20 +113,7 @@ struct Verdict {
 /// Valgrind's verdicts on `command` (errors gpa also detects, and definite leaks); `None`
 /// when Valgrind is not installed.
 fn valgrind(dir: &Path, command: &[&str]) -> Option<Vec<Verdict>> {
-    if !have("valgrind") {
-        eprintln!("NOTE: valgrind is not installed; comparing with the recorded verdicts only");
-        return None;
-    }
-    let xml = dir.join("valgrind.xml");
-    let out = Command::new("valgrind")
-        .current_dir(dir)
-        .args(["-q", "--leak-check=full", "--xml=yes"])
-        .arg(format!("--xml-file={}", xml.display()))
-        .args(command)
-        .output()
-        .expect("run valgrind");
-    assert!(out.status.code().is_some(), "valgrind died: {out:?}");
-    let text = std::fs::read_to_string(&xml).expect("valgrind's XML");
+    let text = valgrind_xml(dir, &[], command)?;
     let document = roxmltree::Document::parse(&text).expect("valgrind's XML parses");
     let ours = source("").display().to_string();
     let ours = ours.trim_end_matches('/');
@@ -189,6 +176,26 @@ fn valgrind(dir: &Path, command: &[&str]) -> Option<Vec<Verdict>> {
         });
     }
     Some(verdicts)
+}
+
+/// Valgrind's XML report (`--leak-check=full` and `options`) on `command`, run in `dir`;
+/// `None` when Valgrind is not installed.
+fn valgrind_xml(dir: &Path, options: &[&str], command: &[&str]) -> Option<String> {
+    if !have("valgrind") {
+        eprintln!("NOTE: valgrind is not installed; comparing with the recorded values only");
+        return None;
+    }
+    let xml = dir.join("valgrind.xml");
+    let out = Command::new("valgrind")
+        .current_dir(dir)
+        .args(["-q", "--leak-check=full", "--xml=yes"])
+        .arg(format!("--xml-file={}", xml.display()))
+        .args(options)
+        .args(command)
+        .output()
+        .expect("run valgrind");
+    assert!(out.status.code().is_some(), "valgrind died: {out:?}");
+    Some(std::fs::read_to_string(&xml).expect("valgrind's XML"))
 }
 
 fn child_text(node: roxmltree::Node, tag: &str) -> Option<String> {
@@ -901,21 +908,7 @@ fn valgrind_stacks(
     options: &[&str],
     command: &[&str],
 ) -> Option<Vec<(String, u64, Vec<String>)>> {
-    if !have("valgrind") {
-        eprintln!("NOTE: valgrind is not installed; comparing with the recorded names only");
-        return None;
-    }
-    let xml = dir.join("valgrind-stacks.xml");
-    let out = Command::new("valgrind")
-        .current_dir(dir)
-        .args(["-q", "--leak-check=full", "--xml=yes"])
-        .arg(format!("--xml-file={}", xml.display()))
-        .args(options)
-        .args(command)
-        .output()
-        .expect("run valgrind");
-    assert!(out.status.code().is_some(), "valgrind died: {out:?}");
-    let text = std::fs::read_to_string(&xml).expect("valgrind's XML");
+    let text = valgrind_xml(dir, options, command)?;
     let document = roxmltree::Document::parse(&text).expect("valgrind's XML parses");
     let records = document
         .descendants()
