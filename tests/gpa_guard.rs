@@ -531,7 +531,12 @@ fn check_mode_reports_a_wild_access_a_mebibyte_off_a_small_block() {
         report.message
     );
     assert_mentions(report.functions("alloc"), "make_block", "alloc", &report);
-    assert_mentions(report.functions("access"), "write_byte_at", "access", &report);
+    assert_mentions(
+        report.functions("access"),
+        "write_byte_at",
+        "access",
+        &report,
+    );
     let report = run_child(name, "before_start", &[]);
     assert!(
         report
@@ -541,7 +546,12 @@ fn check_mode_reports_a_wild_access_a_mebibyte_off_a_small_block() {
         report.message
     );
     assert_mentions(report.functions("alloc"), "make_block", "alloc", &report);
-    assert_mentions(report.functions("access"), "read_byte_at", "access", &report);
+    assert_mentions(
+        report.functions("access"),
+        "read_byte_at",
+        "access",
+        &report,
+    );
 }
 
 static mut PROGRAM_HANDLER_RAN: bool = false;

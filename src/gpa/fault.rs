@@ -176,10 +176,18 @@ impl Near {
 /// of the chunk holding `address` or of the chunks on either side (at most a segment away,
 /// so a wild write a mebibyte off a block names that block). Needs safety mode's slot
 /// metadata to know live slots; `None` when no live block is that near.
-fn nearest_block(address: usize, access: Option<Access>, access_size: usize) -> Option<Attribution> {
+fn nearest_block(
+    address: usize,
+    access: Option<Access>,
+    access_size: usize,
+) -> Option<Attribution> {
     let chunk = address & !(SEGMENT_SIZE - 1);
     let mut best = None;
-    for base in [chunk.wrapping_sub(SEGMENT_SIZE), chunk, chunk.wrapping_add(SEGMENT_SIZE)] {
+    for base in [
+        chunk.wrapping_sub(SEGMENT_SIZE),
+        chunk,
+        chunk.wrapping_add(SEGMENT_SIZE),
+    ] {
         match pagemap::lookup(base) {
             Some(pagemap::Entry::Small(segment)) => nearest_slot(segment, address, &mut best),
             Some(pagemap::Entry::Large(header)) => {

@@ -699,7 +699,11 @@ fn describe_access(raw: &RawFinding, access: Access, offset: isize) -> Option<St
     } else {
         access.as_str().to_string()
     };
-    let freed = if raw.free_trace.is_some() { "freed " } else { "" };
+    let freed = if raw.free_trace.is_some() {
+        "freed "
+    } else {
+        ""
+    };
     let text = match raw.kind {
         FindingKind::Overflow => format!(
             "buffer overflow: {what} {} after the end of a {freed}{size}-byte block at {address:#x}",
