@@ -135,14 +135,14 @@ fn alloc_empty(gpa: &GeneralPurposeAllocator, align: usize) -> *mut u8 {
 pub fn alloc_tagged(gpa: &GeneralPurposeAllocator, size: usize, align: usize, tag: u8) -> *mut u8 {
     let user = alloc(gpa, size, align);
     if !user.is_null() && tag != 0 {
-        let pad = if size == 0 { 0 } else { pad_for(align) };
+        // A block of no bytes is its own GPA block (no guard, no cookie bytes).
+        let pad = pad_of(size, align);
         // SAFETY: `user` is a fresh block with `pad` guard bytes before it.
         let base = unsafe { user.sub(pad) };
         gpa.set_block_tag(base, tag);
         if tag & COOKIE_TAG != 0 && pad >= COOKIE {
             // SAFETY: `user` is a fresh block with `pad >= FRONT > COOKIE` guard bytes before
             // it.
-            // SAFETY: as above.
             unsafe { core::ptr::write_bytes(user.sub(COOKIE), 0, COOKIE) };
         }
     }
