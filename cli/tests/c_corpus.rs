@@ -90,7 +90,9 @@ fn every_planted_bug_is_reported_with_its_kind_and_allocation_site() {
             assert_eq!(finding["access"], "write", "{name}");
             assert_eq!(finding["offset"], 0, "{name}");
             assert_eq!(run.output.status.code(), Some(128 + 11), "{name}");
-            assert!(stack_functions(finding, "access").iter().any(|f| f == "main"));
+            assert!(stack_functions(finding, "access")
+                .iter()
+                .any(|f| f == "main"));
             continue;
         }
         // The report also went to stderr, after the program's own output.
