@@ -14,6 +14,8 @@ use crate::os;
 use crate::report::{Access, FindingKind, RawFinding};
 use crate::trace::TraceId;
 
+mod pool;
+
 /// Bytes of address space for blocks in one area.
 pub const AREA_LEN: usize = 64 << 30;
 /// Inaccessible bytes between the area's metadata and its first extent.
@@ -73,6 +75,8 @@ pub(super) struct State {
     quarantine_head: u32,
     quarantine_tail: u32,
     quarantine_bytes: usize,
+    /// The slot pool of sampled mode.
+    pool: pool::PoolState,
 }
 
 /// The header at the start of an area (in its metadata part).
@@ -98,6 +102,8 @@ pub struct Area {
     quarantine_limit: usize,
     /// Stack frames the owner's reports keep.
     pub frames: usize,
+    /// The record of the pool's first slot, or 0 before the pool is set up (see `pool`).
+    pool_first: AtomicU32,
     pub(super) state: Lock<State>,
 }
 
@@ -175,6 +181,7 @@ impl Area {
                 live: AtomicUsize::new(0),
                 quarantine_limit,
                 frames,
+                pool_first: AtomicU32::new(NONE),
                 state: Lock::new(State {
                     bump: 0,
                     committed: if markers { COMMIT_STEP / page } else { 0 },
@@ -184,6 +191,7 @@ impl Area {
                     quarantine_head: NONE,
                     quarantine_tail: NONE,
                     quarantine_bytes: 0,
+                    pool: pool::PoolState::new(),
                 }),
             });
         }
@@ -504,8 +512,11 @@ impl Area {
             finding.site_trace = trace;
             return report(finding);
         }
-        self.check_fill(record, trace, report);
+        self.check_fill(index, record, trace, report);
         record.free_trace.store(trace.0, Ordering::Relaxed);
+        if let Some(slot) = self.pool_slot(index) {
+            return self.release_slot(slot);
+        }
         let page = os::page_size();
         let data_pages = record.data_pages.load(Ordering::Relaxed) as usize;
         if data_pages != 0 {
@@ -549,7 +560,14 @@ impl Area {
 
     /// Checks the canary bytes around a live block's data (on its data pages); reports an
     /// underflow for a change before the data and an overflow for one after it.
-    fn check_fill(&self, record: &Record, trace: TraceId, report: &mut dyn FnMut(RawFinding)) {
+    /// A pool slot's canary covers at most [`pool::FILL_REACH`] bytes on each side.
+    fn check_fill(
+        &self,
+        index: u32,
+        record: &Record,
+        trace: TraceId,
+        report: &mut dyn FnMut(RawFinding),
+    ) {
         let page = os::page_size();
         let data = record.data.load(Ordering::Relaxed);
         let size = record.requested.load(Ordering::Relaxed);
@@ -557,8 +575,12 @@ impl Area {
         if data_pages == 0 {
             return;
         }
-        let start = data & !(page - 1);
-        let end = start + data_pages * page;
+        let mut start = data & !(page - 1);
+        let mut end = start + data_pages * page;
+        if self.pool_slot(index).is_some() {
+            start = start.max(data.saturating_sub(pool::FILL_REACH));
+            end = end.min(data + size + pool::FILL_REACH);
+        }
         // SAFETY: the data pages are accessible while the block is live (or being freed by
         // the caller, who owns it now).
         unsafe {
@@ -689,7 +711,7 @@ impl Area {
             if record.state.load(Ordering::Acquire) != SLOT_LIVE {
                 continue;
             }
-            self.check_fill(record, TraceId::NONE, report);
+            self.check_fill(index, record, TraceId::NONE, report);
             visit(
                 record.data.load(Ordering::Relaxed),
                 record.requested.load(Ordering::Relaxed),
