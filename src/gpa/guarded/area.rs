@@ -59,6 +59,27 @@ pub struct Record {
 
 const _: () = assert!(core::mem::size_of::<Record>() == 48);
 
+impl Record {
+    /// Records a new block at `data` (its data pages already set and accessible) and
+    /// publishes it as live.
+    fn make_live(&self, data: usize, layout: Layout, start_against_guard: bool, trace: TraceId) {
+        let placement = if start_against_guard {
+            START_AGAINST_GUARD
+        } else {
+            END_AGAINST_GUARD
+        };
+        self.placement.store(placement, Ordering::Relaxed);
+        self.align_log2
+            .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
+        self.data.store(data, Ordering::Relaxed);
+        self.requested.store(layout.size(), Ordering::Relaxed);
+        self.alloc_trace.store(trace.0, Ordering::Relaxed);
+        self.free_trace.store(0, Ordering::Relaxed);
+        self.tag.store(0, Ordering::Relaxed);
+        self.state.store(SLOT_LIVE, Ordering::Release);
+    }
+}
+
 /// The mutable bookkeeping of an area (under its lock).
 pub(super) struct State {
     /// The next page never carved.
@@ -320,26 +341,10 @@ impl Area {
                 fill(end, access_start + access_len - end);
             }
         }
-        record.placement.store(
-            if start_against_guard {
-                START_AGAINST_GUARD
-            } else {
-                END_AGAINST_GUARD
-            },
-            Ordering::Relaxed,
-        );
-        record
-            .align_log2
-            .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
         record
             .data_pages
             .store(shape.data_pages as u32, Ordering::Relaxed);
-        record.data.store(data, Ordering::Relaxed);
-        record.requested.store(layout.size(), Ordering::Relaxed);
-        record.alloc_trace.store(trace.0, Ordering::Relaxed);
-        record.free_trace.store(0, Ordering::Relaxed);
-        record.tag.store(0, Ordering::Relaxed);
-        record.state.store(SLOT_LIVE, Ordering::Release);
+        record.make_live(data, layout, start_against_guard, trace);
         NonNull::new(data as *mut u8)
     }
 

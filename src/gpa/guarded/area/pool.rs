@@ -55,8 +55,7 @@ use core::alloc::Layout;
 use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
-use super::{fill, Area, State, END_AGAINST_GUARD, NONE, SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED};
-use super::{SLOT_FREE, START_AGAINST_GUARD};
+use super::{fill, Area, State, NONE, SLOT_FREE, SLOT_FREED, SLOT_QUARANTINED};
 use crate::os;
 use crate::trace::TraceId;
 
@@ -154,23 +153,7 @@ impl Area {
             let end = data + layout.size();
             fill(end, (data_page + page).min(end + FILL_REACH) - end);
         }
-        record.placement.store(
-            if start_against_guard {
-                START_AGAINST_GUARD
-            } else {
-                END_AGAINST_GUARD
-            },
-            Ordering::Relaxed,
-        );
-        record
-            .align_log2
-            .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
-        record.data.store(data, Ordering::Relaxed);
-        record.requested.store(layout.size(), Ordering::Relaxed);
-        record.alloc_trace.store(trace.0, Ordering::Relaxed);
-        record.free_trace.store(0, Ordering::Relaxed);
-        record.tag.store(0, Ordering::Relaxed);
-        record.state.store(SLOT_LIVE, Ordering::Release);
+        record.make_live(data, layout, start_against_guard, trace);
         NonNull::new(data as *mut u8)
     }
 
