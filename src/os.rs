@@ -304,6 +304,24 @@ pub unsafe fn guard_remove(address: NonNull<u8>, len: usize) -> bool {
     unsafe { libc::madvise(address.as_ptr().cast(), len, MADV_GUARD_REMOVE) == 0 }
 }
 
+/// Gives a range a mapping flag of one of two kinds (`MADV_HUGEPAGE` for `true`,
+/// `MADV_NOHUGEPAGE` for `false`), which makes it a mapping of its own: the kernel never merges
+/// neighbouring mappings whose flags differ, so a later `mprotect` of exactly this range changes
+/// one mapping instead of splitting and merging them. `false` when the kernel refuses (then
+/// neighbours may merge, which is only slower).
+///
+/// # Safety
+/// The range is mapped and page-aligned.
+pub unsafe fn set_mapping_kind(address: NonNull<u8>, len: usize, kind: bool) -> bool {
+    let advice = if kind {
+        libc::MADV_HUGEPAGE
+    } else {
+        libc::MADV_NOHUGEPAGE
+    };
+    // SAFETY: caller contract; the advice changes no contents.
+    unsafe { libc::madvise(address.as_ptr().cast(), len, advice) == 0 }
+}
+
 /// The kernel's limit on mappings per process (`vm.max_map_count`; 65530 unless changed),
 /// read without allocating.
 pub fn max_map_count() -> usize {

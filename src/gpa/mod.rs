@@ -277,8 +277,12 @@ pub struct Config {
     ///
     /// Default: 0.
     ///
-    /// Cost: one thread-local countdown per allocation, and a guarded block's costs (about
-    /// 4 µs) per sampled block; on real C programs at 1000, 1.00x to 1.09x of fast mode.
+    /// Cost: one thread-local countdown per allocation, and per sampled block of up to a page
+    /// one `mprotect` when it is freed and a sixteenth of one when it is made (it takes a slot
+    /// of a resident pool of 256; when all are taken, requests are served unguarded); larger
+    /// sampled blocks cost what guard mode's do. On real C programs at 1000, 1.00x to 1.09x of
+    /// fast mode; on gpa-bench's `mixed` workload about 1.3x ([the performance
+    /// page](crate::docs::performance), "Guard mode").
     pub guard_sample: usize,
     /// Guarded blocks start right after their guard page instead of ending against it, so
     /// that underflows fault (and overflows are found by the canary at free).
