@@ -122,7 +122,13 @@ impl GeneralPurposeAllocator {
         let mut segment = heap.segments;
         while !segment.is_null() {
             // SAFETY: the heap's segments are live and owned by this thread.
+            let dirty_before = unsafe { (*segment).dirty_units.count_ones() };
+            // SAFETY: as above.
             if let Some(page) = unsafe { (*segment).claim_page(class) } {
+                // Dirty units taken back count as resident memory in use again.
+                // SAFETY: as above.
+                let reused = dirty_before - unsafe { (*segment).dirty_units.count_ones() };
+                heap.dirty_bytes = heap.dirty_bytes.saturating_sub(reused as usize * UNIT_SIZE);
                 return self.prepare_page(page, segment);
             }
             // SAFETY: as above.
@@ -260,13 +266,32 @@ impl GeneralPurposeAllocator {
             heap.dirty_bytes += (*page).units as usize * UNIT_SIZE;
             (*segment).release_page(page);
             if (*segment).is_empty() && self.has_other_empty_segment(heap, segment) {
-                heap.dirty_bytes = heap.dirty_bytes.saturating_sub(SEGMENT_SIZE - UNIT_SIZE);
+                let resident = (*segment).dirty_units.count_ones() as usize * UNIT_SIZE;
+                heap.dirty_bytes = heap.dirty_bytes.saturating_sub(resident);
                 self.unlink_segment(heap, segment);
                 self.release_segment(segment);
             }
         }
-        if heap.dirty_bytes > RETAINED_DIRTY_BYTES {
+        self.purge_if_due(heap);
+    }
+
+    /// Purges the heap's free units once their resident bytes have stayed over
+    /// [`RETAINED_DIRTY_BYTES`] for [`PURGE_DELAY_NS`] (pages a program frees and soon takes
+    /// again are not returned and faulted back in), or at once past [`MAX_DIRTY_BYTES`].
+    fn purge_if_due(&self, heap: &mut Heap) {
+        if heap.dirty_bytes <= RETAINED_DIRTY_BYTES {
+            heap.dirty_since = 0;
+            return;
+        }
+        let now = crate::os::monotonic_ns();
+        if heap.dirty_since == 0 {
+            heap.dirty_since = now;
+        }
+        if heap.dirty_bytes > MAX_DIRTY_BYTES
+            || now.saturating_sub(heap.dirty_since) >= PURGE_DELAY_NS
+        {
             self.purge(heap);
+            heap.dirty_since = 0;
         }
     }
 
@@ -886,6 +911,11 @@ impl GeneralPurposeAllocator {
 /// Bytes of free page units a heap may keep resident (free memory that is quickly reused
 /// without page faults); past this, they are returned to the OS.
 const RETAINED_DIRTY_BYTES: usize = 4 << 20;
+/// How long free page units may stay resident over [`RETAINED_DIRTY_BYTES`] before they are
+/// purged (mimalloc delays its purges likewise).
+const PURGE_DELAY_NS: u64 = 50_000_000;
+/// Resident free bytes past which a heap purges without waiting.
+const MAX_DIRTY_BYTES: usize = 32 << 20;
 
 /// Whether a page that just got a slot back must be requeued (it was full) or released (it is
 /// empty and not the page its class allocates from). The current page emptying is the common
