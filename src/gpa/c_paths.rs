@@ -252,7 +252,7 @@ unsafe fn free_slot<'a>(
         if owner == current {
             push_local(owner, page, memory, gpa);
         } else {
-            (*owner).push_remote(NonNull::new_unchecked(memory));
+            (*owner).free_remote(page, NonNull::new_unchecked(memory));
         }
     }
 }

@@ -26,7 +26,7 @@
 use core::sync::atomic::Ordering;
 
 use super::heap;
-use super::segment::{Page, Segment};
+use super::segment::{self, FreeBlock, Page, Segment};
 use super::{GeneralPurposeAllocator, OnError};
 use crate::report::{self, FindingKind, RawFinding};
 
@@ -125,6 +125,18 @@ impl GeneralPurposeAllocator {
                 return true;
             }
             // SAFETY: the calling thread owns the page; its free list links free slots.
+            cursor = unsafe { (*cursor).next };
+            steps += 1;
+        }
+        // The page's thread-free list: other threads only push in front of its head.
+        let mut cursor =
+            (page.remote.load(Ordering::Acquire) & !segment::REMOTE_FLAGS) as *mut FreeBlock;
+        let mut steps = 0;
+        while !cursor.is_null() && steps <= page.capacity {
+            if cursor as usize == address {
+                return true;
+            }
+            // SAFETY: the list links slots of this page given up by other threads.
             cursor = unsafe { (*cursor).next };
             steps += 1;
         }

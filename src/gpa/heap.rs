@@ -74,8 +74,12 @@ pub struct Quarantine {
 pub struct Heap {
     /// Page queues by size class.
     pub queues: [Queue; CLASS_COUNT],
-    /// Blocks of this heap freed by other threads.
+    /// Blocks of this heap freed by other threads (safety mode; fast mode puts them on their
+    /// page's thread-free list, `Page::remote`).
     pub remote: AtomicPtr<FreeBlock>,
+    /// Pages out of their queue that other threads freed slots of (fast mode), linked through
+    /// `Page::remote_next`: the owner requeues them.
+    pub remote_pages: AtomicPtr<Page>,
     /// Kernel thread id of the owner; 0 when abandoned.
     pub owner_thread: AtomicU64,
     /// `HEAP_THREAD_REF | HEAP_GPA_REF` while each owner holds it.
@@ -418,6 +422,7 @@ pub fn new_heap(thread_id: u64, quarantine_entries: usize) -> Option<NonNull<Hea
                 tail: core::ptr::null_mut(),
             }; CLASS_COUNT],
             remote: AtomicPtr::new(core::ptr::null_mut()),
+            remote_pages: AtomicPtr::new(core::ptr::null_mut()),
             owner_thread: AtomicU64::new(thread_id),
             refs: AtomicU8::new(HEAP_THREAD_REF | HEAP_GPA_REF),
             segments: core::ptr::null_mut(),
@@ -555,6 +560,52 @@ impl Heap {
                 Err(current) => head = current,
             }
         }
+    }
+
+    /// Another thread's free of a slot of `page`, a page of this heap (fast mode): onto the
+    /// page's thread-free list, and the page onto this heap's notified pages when it asked.
+    ///
+    /// # Safety
+    /// `page` is a live page of this heap and `block` a used slot of it that the caller gives
+    /// up.
+    #[inline(always)]
+    pub unsafe fn free_remote(&self, page: *mut Page, block: NonNull<u8>) {
+        // SAFETY: caller contract.
+        if unsafe { Page::push_remote(page, block) } {
+            // SAFETY: the push consumed the page's notify flag: this thread alone links it.
+            unsafe { self.push_remote_page(page) };
+        }
+    }
+
+    /// # Safety
+    /// `page` is a live page of this heap whose notify flag the caller consumed.
+    #[cold]
+    #[inline(never)]
+    unsafe fn push_remote_page(&self, page: *mut Page) {
+        let mut head = self.remote_pages.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: caller contract: until the owner takes the page off the list, only this
+            // thread writes its link.
+            unsafe { (*page).remote_next = head };
+            match self.remote_pages.compare_exchange_weak(
+                head,
+                page,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(current) => head = current,
+            }
+        }
+    }
+
+    /// Takes the notified pages (owner only).
+    pub fn take_remote_pages(&self) -> *mut Page {
+        if self.remote_pages.load(Ordering::Relaxed).is_null() {
+            return core::ptr::null_mut();
+        }
+        self.remote_pages
+            .swap(core::ptr::null_mut(), Ordering::Acquire)
     }
 
     /// Takes every block on the remote list (owner only).

@@ -69,6 +69,11 @@ impl GeneralPurposeAllocator {
             if let Some(block) = unsafe { self.pop_checked(&mut *page) } {
                 return Some((block, page));
             }
+            // Fast mode: the slots other threads freed come back just before they are used.
+            // SAFETY: as above.
+            if !self.config.safety && unsafe { !(*page).mark_full() } {
+                continue;
+            }
             heap.dequeue(page);
         }
         let page = self.new_page(heap, class)?;
@@ -231,7 +236,7 @@ impl GeneralPurposeAllocator {
                     self.page_gained_free(&mut *owner, page);
                 }
             } else {
-                (*owner).push_remote(memory);
+                (*owner).free_remote(page, memory);
             }
         }
     }
@@ -265,7 +270,10 @@ impl GeneralPurposeAllocator {
             }
             heap.dirty_bytes += (*page).units as usize * UNIT_SIZE;
             (*segment).release_page(page);
-            if (*segment).is_empty() && self.has_other_empty_segment(heap, segment) {
+            if (*segment).is_empty()
+                && !(*segment).has_notified_pages()
+                && self.has_other_empty_segment(heap, segment)
+            {
                 let resident = (*segment).dirty_units.count_ones() as usize * UNIT_SIZE;
                 heap.dirty_bytes = heap.dirty_bytes.saturating_sub(resident);
                 self.unlink_segment(heap, segment);
@@ -337,8 +345,23 @@ impl GeneralPurposeAllocator {
         }
     }
 
-    /// Takes the blocks other threads freed and frees them here.
+    /// Takes the blocks other threads freed and frees them here; requeues the full pages
+    /// that other threads freed slots of (their slots are collected when the page is used).
     pub(super) fn drain_remote(&self, heap: &mut Heap) {
+        let mut page = heap.take_remote_pages();
+        while !page.is_null() {
+            // SAFETY: notified pages are pages of this heap; a page stays live while it is on
+            // the list (`Segment::has_notified_pages`), and its link is read before it leaves.
+            unsafe {
+                let next = (*page).remote_next;
+                let waiting = (*page).leave_notified();
+                if (*page).units != 0 && !(*page).in_queue && (waiting || !(*page).mark_full()) {
+                    (*page).collect_remote();
+                    self.page_gained_free(heap, page);
+                }
+                page = next;
+            }
+        }
         let mut block = heap.take_remote();
         while !block.is_null() {
             // SAFETY: remote entries are blocks of this heap, linked via their first word.
@@ -352,6 +375,24 @@ impl GeneralPurposeAllocator {
                 self.push_local(heap, memory);
             }
             block = next;
+        }
+    }
+
+    /// Collects the thread-free slots of every page of the heap (fast mode), for an exact
+    /// count of the live blocks; the caller owns the heap and no other thread frees into it.
+    pub(super) fn collect_all_remote(&self, heap: &mut Heap) {
+        self.drain_remote(heap);
+        let mut segment = heap.segments;
+        while !segment.is_null() {
+            // SAFETY: the heap's segments are live and owned by the caller.
+            unsafe {
+                for page in (&mut (*segment).pages)[1..].iter_mut() {
+                    if page.units != 0 {
+                        page.collect_remote();
+                    }
+                }
+                segment = (*segment).next;
+            }
         }
     }
 
