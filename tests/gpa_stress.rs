@@ -144,6 +144,8 @@ fn ten_million_operations_debug_config() {
 /// out twice would carry another block's pattern) and frees them, half through the C-style
 /// unsized free. Each thread keeps a few blocks to the end: `deinit` must find exactly those.
 fn cross_thread_ring(config: Config, rounds: usize) {
+    /// Blocks handed to another thread: address, size and the id their pattern derives from.
+    type Batch = Vec<(usize, usize, u64)>;
     const RING: usize = 6;
     const BATCH: usize = 700;
     const KEPT: usize = 5;
@@ -151,10 +153,9 @@ fn cross_thread_ring(config: Config, rounds: usize) {
         on_error: OnError::Record,
         ..config
     });
-    let inboxes: Vec<Mutex<Vec<Vec<(usize, usize, u64)>>>> =
-        (0..RING).map(|_| Mutex::new(Vec::new())).collect();
+    let inboxes: Vec<Mutex<Vec<Batch>>> = (0..RING).map(|_| Mutex::new(Vec::new())).collect();
     let pattern = |id: u64, word: usize| id.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ word as u64;
-    let drain = |allocator: Allocator<'_>, gpa: &GeneralPurposeAllocator, batch: Vec<_>| {
+    let drain = |allocator: Allocator<'_>, gpa: &GeneralPurposeAllocator, batch: Batch| {
         for (address, size, id) in batch {
             for word in 0..size / 8 {
                 // SAFETY: a live block of `size` bytes (a multiple of 8), written below.

@@ -2,8 +2,13 @@
 //!
 //! # Design
 //! Each (thread, GPA instance) pair has a [`Heap`]: per size class a queue of pages with free
-//! slots, the segments those pages come from, and an atomic list of blocks that *other*
-//! threads freed (mimalloc's `thread_free`, kept per heap as in snmalloc's message queues). A
+//! slots, the segments those pages come from, and the cross-thread frees. In fast mode another
+//! thread's free is one CAS onto the page's own thread-free list (`Page::remote`, mimalloc's
+//! `thread_free`), which the owner collects in bulk when the page runs out of free slots, so the
+//! slots come back just before they are used again; a full page, out of its queue, asks to be
+//! told of its next remote free (`REMOTE_NOTIFY`), and that free also puts the page on the
+//! heap's `remote_pages`, from which the owner requeues it. Safety mode keeps one atomic list of
+//! blocks per heap (`remote`), drained into the quarantine. A
 //! thread finds its heap through a small thread-local cache keyed by the GPA's id: the common
 //! case is one compare. The thread-local cache has a `const` initializer and no destructor, so
 //! touching it never allocates; thread exit is caught by a pthread key destructor, which runs
@@ -17,7 +22,11 @@
 //!
 //! # Invariants
 //! * Only the owning thread touches a heap's queues, segments and quarantine; other threads
-//!   only push to `remote`.
+//!   only push to `remote`, `remote_pages` and pages' thread-free lists.
+//! * A page is on `remote_pages` at most once: only the free that consumes its
+//!   `REMOTE_NOTIFY` links it (setting `REMOTE_QUEUED`), the owner sets `REMOTE_NOTIFY` only
+//!   on a page with neither flag, and clears `REMOTE_QUEUED` after reading the link. A segment
+//!   with a page on the list is not released.
 //! * A page is in its class queue iff `in_queue`; the queue head is the page allocations come
 //!   from ("current page").
 //! * `InsideAllocator` is held while the allocator does anything that may allocate through

@@ -1,5 +1,5 @@
 //! Small blocks: the hot paths (pop and push on the current page), their slow paths (new
-//! pages and segments, draining remote frees) and their safety-mode twins (slot states,
+//! pages and segments, collecting cross-thread frees) and their safety-mode twins (slot states,
 //! canaries, poison and quarantine).
 //!
 //! # Invariants
@@ -272,7 +272,7 @@ impl GeneralPurposeAllocator {
             (*segment).release_page(page);
             if (*segment).is_empty()
                 && !(*segment).has_notified_pages()
-                && self.has_other_empty_segment(heap, segment)
+                && self.other_empty_segments(heap, segment) >= EMPTY_SEGMENTS_KEPT
             {
                 let resident = (*segment).dirty_units.count_ones() as usize * UNIT_SIZE;
                 heap.dirty_bytes = heap.dirty_bytes.saturating_sub(resident);
@@ -317,18 +317,19 @@ impl GeneralPurposeAllocator {
         heap.dirty_bytes = 0;
     }
 
-    fn has_other_empty_segment(&self, heap: &Heap, except: *mut Segment) -> bool {
+    fn other_empty_segments(&self, heap: &Heap, except: *mut Segment) -> usize {
         let mut segment = heap.segments;
+        let mut empty = 0;
         while !segment.is_null() {
             // SAFETY: the heap's segments are live.
             unsafe {
                 if segment != except && (*segment).is_empty() {
-                    return true;
+                    empty += 1;
                 }
                 segment = (*segment).next;
             }
         }
-        false
+        empty
     }
 
     fn unlink_segment(&self, heap: &mut Heap, target: *mut Segment) {
@@ -955,6 +956,10 @@ const RETAINED_DIRTY_BYTES: usize = 4 << 20;
 /// How long free page units may stay resident over [`RETAINED_DIRTY_BYTES`] before they are
 /// purged (mimalloc delays its purges likewise).
 const PURGE_DELAY_NS: u64 = 50_000_000;
+/// Empty segments a heap keeps mapped (their free units are purged like any others): a
+/// program whose live memory swings by a few segments does not map, guard and fault them in
+/// again each time.
+const EMPTY_SEGMENTS_KEPT: usize = 4;
 /// Resident free bytes past which a heap purges without waiting.
 const MAX_DIRTY_BYTES: usize = 32 << 20;
 
