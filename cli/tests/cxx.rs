@@ -113,20 +113,7 @@ struct Verdict {
 /// Valgrind's verdicts on `command` (errors gpa also detects, and definite leaks); `None`
 /// when Valgrind is not installed.
 fn valgrind(dir: &Path, command: &[&str]) -> Option<Vec<Verdict>> {
-    if !have("valgrind") {
-        eprintln!("NOTE: valgrind is not installed; comparing with the recorded verdicts only");
-        return None;
-    }
-    let xml = dir.join("valgrind.xml");
-    let out = Command::new("valgrind")
-        .current_dir(dir)
-        .args(["-q", "--leak-check=full", "--xml=yes"])
-        .arg(format!("--xml-file={}", xml.display()))
-        .args(command)
-        .output()
-        .expect("run valgrind");
-    assert!(out.status.code().is_some(), "valgrind died: {out:?}");
-    let text = std::fs::read_to_string(&xml).expect("valgrind's XML");
+    let text = valgrind_xml(dir, &[], command)?;
     let document = roxmltree::Document::parse(&text).expect("valgrind's XML parses");
     let ours = source("").display().to_string();
     let ours = ours.trim_end_matches('/');
@@ -189,6 +176,26 @@ fn valgrind(dir: &Path, command: &[&str]) -> Option<Vec<Verdict>> {
         });
     }
     Some(verdicts)
+}
+
+/// Valgrind's XML report (`--leak-check=full` and `options`) on `command`, run in `dir`;
+/// `None` when Valgrind is not installed.
+fn valgrind_xml(dir: &Path, options: &[&str], command: &[&str]) -> Option<String> {
+    if !have("valgrind") {
+        eprintln!("NOTE: valgrind is not installed; comparing with the recorded values only");
+        return None;
+    }
+    let xml = dir.join("valgrind.xml");
+    let out = Command::new("valgrind")
+        .current_dir(dir)
+        .args(["-q", "--leak-check=full", "--xml=yes"])
+        .arg(format!("--xml-file={}", xml.display()))
+        .args(options)
+        .args(command)
+        .output()
+        .expect("run valgrind");
+    assert!(out.status.code().is_some(), "valgrind died: {out:?}");
+    Some(std::fs::read_to_string(&xml).expect("valgrind's XML"))
 }
 
 fn child_text(node: roxmltree::Node, tag: &str) -> Option<String> {
@@ -792,6 +799,61 @@ fn a_stack_of_library_plumbing_only_shows_the_library_not_gpa() {
         );
     }
     assert_eq!(first_frame(&run.findings()[0], "alloc").0, "main");
+    // Valgrind: the 40-byte control block's first user frame is main (make_shared_leak.cpp:7),
+    // below libstdc++'s frames up to std::make_shared, which only its own demangler reads.
+    assert_eq!(
+        first_frame(&run.findings()[2], "alloc"),
+        frame("main", "make_shared_leak.cpp", 7)
+    );
+    assert_eq!(
+        first_frame(storage, "alloc").0,
+        "std::__new_allocator<long>::allocate(unsigned long, void const*)"
+    );
+    for finding in run.findings() {
+        for function in stack_functions(&finding, "alloc") {
+            assert!(!function.starts_with("_Z"), "mangled: {function}");
+        }
+    }
+}
+
+#[test]
+fn libstdcxx_frames_are_named_as_valgrind_names_them() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-make-shared-names");
+    let program = compile_cxx("make_shared_leak", &dir);
+    // Seven frames: the control block's stack stops inside libstdc++, before std::make_shared.
+    let run = gpa_run(&dir, &["--show-leak-kinds=all", "--frames=7"], &[&program]);
+    let block = run
+        .findings()
+        .into_iter()
+        .find(|finding| finding["size"] == 40)
+        .expect("the 40-byte control block");
+    let ours = stack_functions(&block, "alloc");
+    // Valgrind 3.19 (--show-leak-kinds=all), "40 bytes in 1 blocks are indirectly lost",
+    // below operator new(unsigned long); cpp_demangle alone drops the first parameter of the
+    // __shared_count and __shared_ptr constructors, and cannot read std::make_shared.
+    let valgrinds = [
+        "std::__new_allocator<std::_Sp_counted_ptr_inplace<std::vector<long, std::allocator<long> >, std::allocator<void>, (__gnu_cxx::_Lock_policy)2> >::allocate(unsigned long, void const*)",
+        "std::allocator_traits<std::allocator<std::_Sp_counted_ptr_inplace<std::vector<long, std::allocator<long> >, std::allocator<void>, (__gnu_cxx::_Lock_policy)2> > >::allocate(std::allocator<std::_Sp_counted_ptr_inplace<std::vector<long, std::allocator<long> >, std::allocator<void>, (__gnu_cxx::_Lock_policy)2> >&, unsigned long)",
+        "std::__allocated_ptr<std::allocator<std::_Sp_counted_ptr_inplace<std::vector<long, std::allocator<long> >, std::allocator<void>, (__gnu_cxx::_Lock_policy)2> > > std::__allocate_guarded<std::allocator<std::_Sp_counted_ptr_inplace<std::vector<long, std::allocator<long> >, std::allocator<void>, (__gnu_cxx::_Lock_policy)2> > >(std::allocator<std::_Sp_counted_ptr_inplace<std::vector<long, std::allocator<long> >, std::allocator<void>, (__gnu_cxx::_Lock_policy)2> >&)",
+        "std::__shared_count<(__gnu_cxx::_Lock_policy)2>::__shared_count<std::vector<long, std::allocator<long> >, std::allocator<void>, int>(std::vector<long, std::allocator<long> >*&, std::_Sp_alloc_shared_tag<std::allocator<void> >, int&&)",
+        "std::__shared_ptr<std::vector<long, std::allocator<long> >, (__gnu_cxx::_Lock_policy)2>::__shared_ptr<std::allocator<void>, int>(std::_Sp_alloc_shared_tag<std::allocator<void> >, int&&)",
+        "std::shared_ptr<std::vector<long, std::allocator<long> > >::shared_ptr<std::allocator<void>, int>(std::_Sp_alloc_shared_tag<std::allocator<void> >, int&&)",
+        "std::shared_ptr<std::enable_if<!std::is_array<std::vector<long, std::allocator<long> > >::value, std::vector<long, std::allocator<long> > >::type> std::make_shared<std::vector<long, std::allocator<long> >, int>(int&&)",
+        "main",
+    ]
+    .map(str::to_owned);
+    assert!(ours.len() >= 4, "{block:#}");
+    assert_eq!(ours[..], valgrinds[..ours.len()], "{block:#}");
+    if let Some(records) = valgrind_stacks(&dir, &["--show-leak-kinds=all"], &[&program]) {
+        let (_, _, theirs) = records
+            .iter()
+            .find(|(kind, bytes, _)| kind == "Leak_IndirectlyLost" && *bytes == 40)
+            .expect("Valgrind's 40-byte loss record");
+        assert_eq!(theirs[1..], valgrinds[..], "Valgrind's names changed");
+    }
 }
 
 #[test]
@@ -835,5 +897,293 @@ fn blocks_of_libcs_own_malloc_go_back_to_libc() {
     // Valgrind replaces libc's allocator too: no errors.
     if let Some(verdicts) = valgrind(&dir, &command) {
         assert!(verdicts.is_empty(), "{verdicts:?}");
+    }
+}
+
+/// The function names of each loss record and error of Valgrind on `command` with `options`
+/// (kind as Valgrind's XML names it, bytes, functions of the first stack, innermost first);
+/// `None` when Valgrind is not installed.
+fn valgrind_stacks(
+    dir: &Path,
+    options: &[&str],
+    command: &[&str],
+) -> Option<Vec<(String, u64, Vec<String>)>> {
+    let text = valgrind_xml(dir, options, command)?;
+    let document = roxmltree::Document::parse(&text).expect("valgrind's XML parses");
+    let records = document
+        .descendants()
+        .filter(|node| node.has_tag_name("error"))
+        .map(|error| {
+            let bytes = error
+                .children()
+                .find(|node| node.has_tag_name("xwhat"))
+                .and_then(|what| child_text(what, "leakedbytes"))
+                .and_then(|bytes| bytes.parse().ok())
+                .unwrap_or(0);
+            let functions = error
+                .children()
+                .find(|node| node.has_tag_name("stack"))
+                .map(|stack| {
+                    stack
+                        .children()
+                        .filter(|node| node.has_tag_name("frame"))
+                        .map(|frame| child_text(frame, "fn").unwrap_or_default())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                child_text(error, "kind").unwrap_or_default(),
+                bytes,
+                functions,
+            )
+        })
+        .collect();
+    Some(records)
+}
+
+/// Asserts that `ours` (a stack gpa printed) is a run of consecutive frames of `valgrinds`,
+/// name for name.
+fn assert_run_of(ours: &[String], valgrinds: &[String]) {
+    assert!(!ours.is_empty(), "gpa printed no frames");
+    let found = valgrinds.windows(ours.len()).any(|window| window == ours);
+    assert!(
+        found,
+        "gpa's frames {ours:#?}\nare not a run of Valgrind's {valgrinds:#?}"
+    );
+}
+
+#[test]
+fn cxx_function_names_are_demangled_as_valgrind_prints_them() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-demangled-names");
+    let program = compile_cxx("demangled_names", &dir);
+    let run = gpa_run(&dir, &["--frames=12"], &[&program]);
+    let findings = run.findings();
+    // Valgrind 3.19 on the same program: the first frame below operator new/malloc/free of
+    // each error and loss record, and the frame that called it.
+    let expected = [
+        (
+            "mismatched_free",
+            8,
+            "invalid_free",
+            frame("Holder<long>::~Holder()", "demangled_names.cpp", 14),
+        ),
+        (
+            "mismatched_free",
+            8,
+            "alloc",
+            frame("Holder<long>::Holder(long)", "demangled_names.cpp", 13),
+        ),
+        (
+            "leak",
+            12,
+            "alloc",
+            frame(
+                "(anonymous namespace)::anonymous_leak(int)",
+                "demangled_names.cpp",
+                8,
+            ),
+        ),
+        (
+            "leak",
+            16,
+            "alloc",
+            frame(
+                "operator+(Point const&, Point const&)",
+                "demangled_names.cpp",
+                21,
+            ),
+        ),
+        (
+            "leak",
+            24,
+            "alloc",
+            frame("char* make_array<char, 24>()", "demangled_names.cpp", 23),
+        ),
+        (
+            "leak",
+            33,
+            "alloc",
+            frame("Counter::operator()(int) const", "demangled_names.cpp", 26),
+        ),
+        (
+            "leak",
+            40,
+            "alloc",
+            frame(
+                "main::{lambda(int)#1}::operator()(int) const",
+                "demangled_names.cpp",
+                35,
+            ),
+        ),
+        (
+            "leak",
+            56,
+            "alloc",
+            frame(
+                "main::{lambda(unsigned long)#2}::operator()(unsigned long) const",
+                "demangled_names.cpp",
+                37,
+            ),
+        ),
+    ];
+    assert_eq!(findings.len(), 7, "{}", describe(&findings));
+    for (kind, size, stack, first) in expected {
+        let finding = findings
+            .iter()
+            .find(|finding| finding["kind"] == kind && finding["size"] == size)
+            .unwrap_or_else(|| panic!("no {kind} of {size} bytes: {}", describe(&findings)));
+        assert_eq!(first_frame(finding, stack), first, "{finding:#}");
+    }
+    // The lambda called through std::function: Valgrind's whole stack, up to main.
+    let through_function = findings
+        .iter()
+        .find(|finding| finding["size"] == 56)
+        .expect("the 56-byte leak");
+    assert_eq!(
+        stack_functions(through_function, "alloc"),
+        [
+            "main::{lambda(unsigned long)#2}::operator()(unsigned long) const",
+            "void* std::__invoke_impl<void*, main::{lambda(unsigned long)#2}&, unsigned long>(std::__invoke_other, main::{lambda(unsigned long)#2}&, unsigned long&&)",
+            "std::enable_if<is_invocable_r_v<void*, main::{lambda(unsigned long)#2}&, unsigned long>, void*>::type std::__invoke_r<void*, main::{lambda(unsigned long)#2}&, unsigned long>(main::{lambda(unsigned long)#2}&, unsigned long&&)",
+            "std::_Function_handler<void* (unsigned long), main::{lambda(unsigned long)#2}>::_M_invoke(std::_Any_data const&, unsigned long&&)",
+            "std::function<void* (unsigned long)>::operator()(unsigned long) const",
+            "main",
+        ]
+    );
+    if let Some(verdicts) = valgrind(&dir, &[&program]) {
+        assert_eq!(verdicts.len(), 7, "{verdicts:?}");
+        assert_matches_valgrind(&findings, &verdicts);
+    }
+    if let Some(records) = valgrind_stacks(&dir, &[], &[&program]) {
+        let (_, _, valgrinds) = records
+            .iter()
+            .find(|(kind, bytes, _)| kind == "Leak_DefinitelyLost" && *bytes == 56)
+            .expect("Valgrind's 56-byte loss record");
+        assert_run_of(&stack_functions(through_function, "alloc"), valgrinds);
+    }
+}
+
+#[test]
+fn compiler_clones_are_named_as_valgrind_names_them() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-clones");
+    let src = source("compiler_clones.cpp");
+    build(
+        "g++",
+        &["-O2", "-g", "-o", "compiler_clones", src.to_str().unwrap()],
+        &dir,
+    );
+    let program = dir.join("compiler_clones").display().to_string();
+    let run = gpa_run(&dir, &[], &[&program]);
+    let findings = run.findings();
+    // Valgrind 3.19 (g++ 12 -O2): "by 0x...: constant_size(unsigned long, int) [clone
+    // .constprop.0] (compiler_clones.cpp:9)" twice (48 bytes), "rarely(int) [clone .cold]
+    // (compiler_clones.cpp:27)" (1,001 bytes), and main (compiler_clones.cpp:38) for the 61
+    // bytes of a tail call.
+    let mut firsts: Vec<(u64, String)> = findings
+        .iter()
+        .map(|finding| {
+            (
+                finding["size"].as_u64().unwrap_or(0),
+                first_frame(finding, "alloc").0,
+            )
+        })
+        .collect();
+    firsts.sort();
+    assert_eq!(
+        firsts,
+        [
+            (
+                48,
+                "constant_size(unsigned long, int) [clone .constprop.0]".to_owned()
+            ),
+            (
+                48,
+                "constant_size(unsigned long, int) [clone .constprop.0]".to_owned()
+            ),
+            (61, "main".to_owned()),
+            (1001, "rarely(int) [clone .cold]".to_owned()),
+        ],
+        "{}",
+        run.stderr()
+    );
+    if let Some(verdicts) = valgrind(&dir, &[&program]) {
+        assert_eq!(verdicts.len(), 4, "{verdicts:?}");
+        assert_matches_valgrind(&findings, &verdicts);
+    }
+}
+
+#[test]
+fn rust_function_names_are_demangled_as_valgrind_prints_them() {
+    if !have("rustc") {
+        eprintln!("SKIPPED: rustc is not installed");
+        return;
+    }
+    let dir = scratch("cxx-rust-names");
+    let src = source("rust_names.rs");
+    // Valgrind 3.19 prints legacy names without the hash and v0 names with their generic
+    // arguments.
+    let cases = [
+        (
+            "legacy",
+            [
+                "<rust_names::Maker as rust_names::Make>::make::{{closure}}",
+                "<rust_names::Maker as rust_names::Make>::make",
+                "rust_names::generic",
+                "rust_names::main",
+            ],
+        ),
+        (
+            "v0",
+            [
+                "<rust_names::Maker as rust_names::Make>::make::{closure#0}",
+                "<rust_names::Maker as rust_names::Make>::make",
+                "rust_names::generic::<rust_names::Maker>",
+                "rust_names::main",
+            ],
+        ),
+    ];
+    for (mangling, expected) in cases {
+        let binary = dir.join(format!("rust_names_{mangling}"));
+        // Legacy mangling is the default (asking for it needs a nightly flag).
+        let v0: &[&str] = match mangling {
+            "v0" => &["-C", "symbol-mangling-version=v0"],
+            _ => &[],
+        };
+        let out = Command::new("rustc")
+            .args(["-A", "warnings", "-g", "-C", "opt-level=0"])
+            .args(v0)
+            .arg("-o")
+            .arg(&binary)
+            .arg(&src)
+            .output()
+            .expect("run rustc");
+        assert!(
+            out.status.success(),
+            "rustc: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let program = binary.display().to_string();
+        let run = gpa_run(&dir, &[], &[&program]);
+        let findings = run.findings();
+        let leaks: Vec<&Value> = findings
+            .iter()
+            .filter(|finding| finding["kind"] == "leak" && finding["size"] == 77)
+            .collect();
+        assert_eq!(leaks.len(), 1, "{mangling}: {}", run.stderr());
+        let ours = stack_functions(leaks[0], "alloc");
+        assert_eq!(ours, expected, "{mangling}");
+        if let Some(records) = valgrind_stacks(&dir, &[], &[&program]) {
+            let (_, _, valgrinds) = records
+                .iter()
+                .find(|(kind, bytes, _)| kind == "Leak_DefinitelyLost" && *bytes == 77)
+                .expect("Valgrind's 77-byte loss record");
+            assert_run_of(&ours, valgrinds);
+        }
     }
 }

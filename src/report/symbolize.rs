@@ -16,8 +16,14 @@
 //! (`.symtab`, else `.dynsym`) give names where DWARF has none, and only when the address lies
 //! inside the symbol's size, so a stripped library's local function shows as `???` with its
 //! module and offset rather than under a neighbour's name. An unloaded object is read from its
-//! path only if its GNU build id still matches the one recorded at the unload. C++ and Rust
-//! names are demangled (`pair()`, not `_Z4pairv`; Rust without the hash).
+//! path only if its GNU build id still matches the one recorded at the unload. As in Valgrind,
+//! the function the code lies in is named from the symbol table when it has a symbol there
+//! (DWARF names inlined calls only): DWARF gives lambdas and functions in anonymous namespaces
+//! short names only (`operator()`), and compiler clones none of their own
+//! (`f(int) [clone .constprop.0]`). C++ and Rust names are demangled (`pair()`, not
+//! `_Z4pairv`; Rust without the hash); C++ names by libstdc++'s own demangler when the process
+//! has libstdc++ loaded, the one Valgrind and `c++filt` use (`cxxabi`), else by
+//! `cpp_demangle`.
 //!
 //! All of this allocates, so the GPA calls it only outside its locks and with the thread marked
 //! as "internal", which routes those allocations to the internal heap when a GPA is the global
@@ -26,6 +32,7 @@
 //! allocator and container internals) are dropped here, so that a trace starts at the user's
 //! code and the configured depth counts only user frames.
 
+mod cxxabi;
 mod modules;
 mod objects;
 
@@ -246,12 +253,14 @@ fn resolve_uncached(address: usize, epoch: u32) -> std::vec::Vec<Frame> {
         for found in object.frames(probe) {
             frames.push(frame(found.function, found.file, found.line));
         }
-        if frames.iter().all(|frame| frame.function.is_none()) {
-            if let Some(name) = object.symbol(probe) {
-                match frames.first_mut() {
-                    Some(first) => first.function = Some(name),
-                    None => frames.push(frame(Some(name), None, None)),
-                }
+        // The function the code lies in (the last frame; those before it were inlined into it)
+        // is named from the symbol table, as Valgrind names it: DWARF gives some functions only
+        // a short name (`operator()` of a lambda, functions in an anonymous namespace) and
+        // none of a compiler's clones (`[clone .constprop.0]`, `[clone .cold]`).
+        if let Some(name) = object.symbol(probe) {
+            match frames.last_mut() {
+                Some(outermost) => outermost.function = Some(name),
+                None => frames.push(frame(Some(name), None, None)),
             }
         }
     }
@@ -395,9 +404,15 @@ pub fn note_unload(bias: usize, name: &str) {
 }
 
 /// Demangles a C++ or Rust symbol (Rust without the hash); other names are returned as they
-/// are.
+/// are. C++ names are read by libstdc++'s own demangler when the process has libstdc++ loaded
+/// (it is the one Valgrind and `c++filt` use: [`cxxabi`]), else by `cpp_demangle`, which
+/// fails on some names and drops parameters of others. The crash report never calls
+/// libstdc++'s (it allocates): there, C++ names come from `cpp_demangle` only.
 pub fn demangle(name: &str) -> String {
-    addr2line::demangle_auto(std::borrow::Cow::Borrowed(name), None).into_owned()
+    addr2line::demangle(name, gimli::DW_LANG_Rust)
+        .or_else(|| cxxabi::demangle(name))
+        .or_else(|| addr2line::demangle(name, gimli::DW_LANG_C_plus_plus))
+        .unwrap_or_else(|| name.to_string())
 }
 
 impl TraceId {
@@ -628,6 +643,96 @@ mod tests {
             );
             assert_eq!(first.len(), 1);
             assert_eq!(second[0].address, address);
+        })
+        .join()
+        .unwrap();
+    }
+
+    /// `std::make_shared<std::vector<long>>(int&&)`: `cpp_demangle` cannot read its return type.
+    const MAKE_SHARED: &str = "_ZSt11make_sharedISt6vectorIlSaIlEEJiEESt10shared_ptrINSt9enable_ifIXntsrSt8is_arrayIT_E5valueES6_E4typeEEDpOT0_";
+    /// A constructor template of `std::__shared_count` (called by `make_shared`):
+    /// `cpp_demangle` drops its first parameter.
+    const SHARED_COUNT: &str = "_ZNSt14__shared_countILN9__gnu_cxx12_Lock_policyE2EEC1ISt6vectorIlSaIlEESaIvEJiEEERPT_St20_Sp_alloc_shared_tagIT0_EDpOT1_";
+
+    /// Loads libstdc++ into the test process, as a C++ program has it; false (with a message)
+    /// when it cannot be loaded.
+    fn load_libstdcxx() -> bool {
+        // SAFETY: a NUL-terminated name; the library stays loaded for the process.
+        let handle = unsafe {
+            libc::dlopen(
+                c"libstdc++.so.6".as_ptr(),
+                libc::RTLD_NOW | libc::RTLD_GLOBAL,
+            )
+        };
+        if handle.is_null() {
+            eprintln!("SKIPPED: libstdc++.so.6 cannot be loaded (apt-get install libstdc++6)");
+        }
+        !handle.is_null()
+    }
+
+    #[test]
+    fn cxx_names_are_demangled_by_libstdcxx_as_valgrind_prints_them() {
+        if !load_libstdcxx() {
+            return;
+        }
+        // What cpp_demangle alone makes of them: nothing, and a parameter list one short.
+        assert_eq!(
+            addr2line::demangle(MAKE_SHARED, gimli::DW_LANG_C_plus_plus),
+            None
+        );
+        let cpp_demangle = addr2line::demangle(SHARED_COUNT, gimli::DW_LANG_C_plus_plus);
+        assert!(
+            cpp_demangle
+                .as_deref()
+                .is_some_and(|name| !name.contains("long> >*&")),
+            "{cpp_demangle:?}"
+        );
+        // Valgrind 3.19 (memcheck, `--show-leak-kinds=all`) on tests/cxx/make_shared_leak.cpp.
+        assert_eq!(
+            demangle(MAKE_SHARED),
+            "std::shared_ptr<std::enable_if<!std::is_array<std::vector<long, std::allocator<long> > >::value, std::vector<long, std::allocator<long> > >::type> std::make_shared<std::vector<long, std::allocator<long> >, int>(int&&)"
+        );
+        assert_eq!(
+            demangle(SHARED_COUNT),
+            "std::__shared_count<(__gnu_cxx::_Lock_policy)2>::__shared_count<std::vector<long, std::allocator<long> >, std::allocator<void>, int>(std::vector<long, std::allocator<long> >*&, std::_Sp_alloc_shared_tag<std::allocator<void> >, int&&)"
+        );
+        // Clones as c++filt and Valgrind print them; Rust names (legacy and v0) and C names
+        // are not C++ names.
+        for (mangled, demangled) in [
+            (
+                "_ZL13constant_sizemi.constprop.0",
+                "constant_size(unsigned long, int) [clone .constprop.0]",
+            ),
+            ("_Z6rarelyi.cold", "rarely(int) [clone .cold]"),
+            ("_ZN4leak7generic17h081b9dfaff894811E", "leak::generic"),
+            (
+                "_RINvCscJEj9Xep4Zo_4leak7genericNtB2_5MakerEB2_",
+                "leak::generic::<leak::Maker>",
+            ),
+            ("main", "main"),
+            ("rarely.cold", "rarely.cold"),
+        ] {
+            assert_eq!(demangle(mangled), demangled);
+        }
+    }
+
+    #[test]
+    fn a_crash_report_demangles_without_libstdcxx() {
+        if !load_libstdcxx() {
+            return;
+        }
+        // A thread of its own: crash-report mode lasts for the thread's life.
+        std::thread::spawn(|| {
+            assert!(cxxabi::demangle(SHARED_COUNT).is_some());
+            enter_crash_report();
+            // libstdc++'s demangler allocates: not called; cpp_demangle's name, or the
+            // mangled one, instead.
+            assert_eq!(cxxabi::demangle(SHARED_COUNT), None);
+            assert_eq!(demangle(MAKE_SHARED), MAKE_SHARED);
+            assert_eq!(
+                Some(demangle(SHARED_COUNT)),
+                addr2line::demangle(SHARED_COUNT, gimli::DW_LANG_C_plus_plus)
+            );
         })
         .join()
         .unwrap();

@@ -24,7 +24,8 @@ pub struct Found {
     pub line: Option<u32>,
 }
 
-/// A function symbol: start, size, name.
+/// A function symbol: start, size, name (as the symbol table spells it: demangled only when
+/// looked up).
 struct Symbol {
     start: u64,
     size: u64,
@@ -59,6 +60,12 @@ pub fn enter_crash_report() {
             crash.set((true, Some(CRASH_WAIT)));
         }
     });
+}
+
+/// Whether the calling thread writes a crash report (also while its thread-locals are torn
+/// down, when that cannot be told).
+pub fn in_crash_report() -> bool {
+    CRASH.try_with(|crash| crash.get().0).unwrap_or(true)
 }
 
 /// Locks a mutex of the symbolizer, also after a panic elsewhere; `None` only on a thread
@@ -141,7 +148,7 @@ fn parse(path: &str) -> Option<Parsed> {
             Some(Symbol {
                 start: symbol.address(),
                 size: symbol.size(),
-                name: super::demangle(symbol.name().ok()?),
+                name: symbol.name().ok()?.to_string(),
             })
         })
         .collect();
@@ -253,13 +260,13 @@ impl ObjectFile {
         found
     }
 
-    /// The name of the function symbol whose extent holds `probe`.
+    /// The demangled name of the function symbol whose extent holds `probe`.
     pub fn symbol(&self, probe: u64) -> Option<String> {
         let index = self
             .symbols
             .partition_point(|symbol| symbol.start <= probe)
             .checked_sub(1)?;
         let symbol = &self.symbols[index];
-        (probe < symbol.start + symbol.size).then(|| symbol.name.clone())
+        (probe < symbol.start + symbol.size).then(|| super::demangle(&symbol.name))
     }
 }
