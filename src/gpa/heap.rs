@@ -97,9 +97,6 @@ pub struct Heap {
     pub segments: *mut Segment,
     /// Bytes of released pages whose memory is still resident; purged past a bound.
     pub dirty_bytes: usize,
-    /// When `dirty_bytes` went over the retained bound (`os::monotonic_ns`), or 0 while it is
-    /// within it: free memory is purged once it has stayed over the bound for a while.
-    pub dirty_since: u64,
     /// The next heap of the same GPA instance.
     pub next_in_gpa: *mut Heap,
     /// The next heap of the same thread.
@@ -436,7 +433,6 @@ pub fn new_heap(thread_id: u64, quarantine_entries: usize) -> Option<NonNull<Hea
             refs: AtomicU8::new(HEAP_THREAD_REF | HEAP_GPA_REF),
             segments: core::ptr::null_mut(),
             dirty_bytes: 0,
-            dirty_since: 0,
             next_in_gpa: core::ptr::null_mut(),
             next_in_thread: core::ptr::null_mut(),
             quarantine: Quarantine {

@@ -519,6 +519,24 @@ impl Segment {
     }
 }
 
+/// Whether the free list starting at `head` holds `address`, looking at `limit` entries at most.
+///
+/// # Safety
+/// The list links free slots whose links nobody changes during the walk.
+pub unsafe fn list_holds(head: *mut FreeBlock, address: usize, limit: usize) -> bool {
+    let mut cursor = head;
+    let mut steps = 0;
+    while !cursor.is_null() && steps < limit {
+        if cursor as usize == address {
+            return true;
+        }
+        // SAFETY: caller contract.
+        cursor = unsafe { (*cursor).next };
+        steps += 1;
+    }
+    false
+}
+
 /// Changes the protection of `[start, start + len)`; see `os::protect`.
 ///
 /// # Safety
@@ -672,6 +690,12 @@ impl Page {
         }
     }
 
+    /// The first slot of the thread-free list (null when empty); the slots after it do not
+    /// change while the owner does not take the list.
+    pub fn thread_free_head(&self) -> *mut FreeBlock {
+        (self.remote.load(Ordering::Acquire) & !REMOTE_FLAGS) as *mut FreeBlock
+    }
+
     /// Owner: moves the thread-free slots to the local free list (walking them once to count
     /// them); false when there were none.
     pub fn collect_remote(&mut self) -> bool {
@@ -746,10 +770,7 @@ impl Page {
         }
         // The local free list, then the thread-free list (other threads only push in front of
         // the head read here).
-        let lists = [
-            self.free,
-            (self.remote.load(Ordering::Acquire) & !REMOTE_FLAGS) as *mut FreeBlock,
-        ];
+        let lists = [self.free, self.thread_free_head()];
         for mut block in lists {
             let mut steps = 0;
             while !block.is_null() && steps <= self.capacity {

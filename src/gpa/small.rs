@@ -283,23 +283,11 @@ impl GeneralPurposeAllocator {
         self.purge_if_due(heap);
     }
 
-    /// Purges the heap's free units once their resident bytes have stayed over
-    /// [`RETAINED_DIRTY_BYTES`] for [`PURGE_DELAY_NS`] (pages a program frees and soon takes
-    /// again are not returned and faulted back in), or at once past [`MAX_DIRTY_BYTES`].
+    /// Purges the heap's free units once their resident bytes exceed
+    /// [`RETAINED_DIRTY_BYTES`] (units taken back by new pages no longer count).
     fn purge_if_due(&self, heap: &mut Heap) {
-        if heap.dirty_bytes <= RETAINED_DIRTY_BYTES {
-            heap.dirty_since = 0;
-            return;
-        }
-        let now = crate::os::monotonic_ns();
-        if heap.dirty_since == 0 {
-            heap.dirty_since = now;
-        }
-        if heap.dirty_bytes > MAX_DIRTY_BYTES
-            || now.saturating_sub(heap.dirty_since) >= PURGE_DELAY_NS
-        {
+        if heap.dirty_bytes > RETAINED_DIRTY_BYTES {
             self.purge(heap);
-            heap.dirty_since = 0;
         }
     }
 
@@ -953,15 +941,10 @@ impl GeneralPurposeAllocator {
 /// Bytes of free page units a heap may keep resident (free memory that is quickly reused
 /// without page faults); past this, they are returned to the OS.
 const RETAINED_DIRTY_BYTES: usize = 4 << 20;
-/// How long free page units may stay resident over [`RETAINED_DIRTY_BYTES`] before they are
-/// purged (mimalloc delays its purges likewise).
-const PURGE_DELAY_NS: u64 = 50_000_000;
 /// Empty segments a heap keeps mapped (their free units are purged like any others): a
 /// program whose live memory swings by a few segments does not map, guard and fault them in
 /// again each time.
 const EMPTY_SEGMENTS_KEPT: usize = 4;
-/// Resident free bytes past which a heap purges without waiting.
-const MAX_DIRTY_BYTES: usize = 32 << 20;
 
 /// Whether a page that just got a slot back must be requeued (it was full) or released (it is
 /// empty and not the page its class allocates from). The current page emptying is the common
