@@ -235,6 +235,28 @@ pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> boo
     unsafe { libc::mprotect(address.as_ptr().cast(), len, protection) == 0 }
 }
 
+/// Whether no mapping holds the page of `address` (`mincore` fails with `ENOMEM` there, and
+/// succeeds on any mapped page, inaccessible ones included). Async-signal-safe: one system
+/// call, `errno` restored.
+pub fn is_unmapped(address: usize) -> bool {
+    let page = page_size();
+    let mut resident = 0u8;
+    // SAFETY: `__errno_location` is the calling thread's errno; `mincore` only writes one
+    // byte (one page) into `resident`, and only reads the page tables.
+    unsafe {
+        let errno = libc::__errno_location();
+        let saved = *errno;
+        let status = libc::mincore(
+            (address & !(page - 1)) as *mut libc::c_void,
+            page,
+            &mut resident,
+        );
+        let unmapped = status != 0 && *errno == libc::ENOMEM;
+        *errno = saved;
+        unmapped
+    }
+}
+
 /// Reserves `len` bytes of address space aligned to `align` (a power of two, at least a page),
 /// inaccessible and without commit charge, as [`reserve`] does; parts are made usable with
 /// [`protect`]. `None` when the OS refuses.
@@ -280,6 +302,24 @@ pub unsafe fn guard_install(address: NonNull<u8>, len: usize) -> bool {
 pub unsafe fn guard_remove(address: NonNull<u8>, len: usize) -> bool {
     // SAFETY: caller contract.
     unsafe { libc::madvise(address.as_ptr().cast(), len, MADV_GUARD_REMOVE) == 0 }
+}
+
+/// Gives a range a mapping flag of one of two kinds (`MADV_HUGEPAGE` for `true`,
+/// `MADV_NOHUGEPAGE` for `false`), which makes it a mapping of its own: the kernel never merges
+/// neighbouring mappings whose flags differ, so a later `mprotect` of exactly this range changes
+/// one mapping instead of splitting and merging them. `false` when the kernel refuses (then
+/// neighbours may merge, which is only slower).
+///
+/// # Safety
+/// The range is mapped and page-aligned.
+pub unsafe fn set_mapping_kind(address: NonNull<u8>, len: usize, kind: bool) -> bool {
+    let advice = if kind {
+        libc::MADV_HUGEPAGE
+    } else {
+        libc::MADV_NOHUGEPAGE
+    };
+    // SAFETY: caller contract; the advice changes no contents.
+    unsafe { libc::madvise(address.as_ptr().cast(), len, advice) == 0 }
 }
 
 /// The kernel's limit on mappings per process (`vm.max_map_count`; 65530 unless changed),

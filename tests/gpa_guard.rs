@@ -18,6 +18,15 @@ fn guarded_config() -> Config {
     }
 }
 
+/// Sampled guard mode guarding every allocation (while the slot pool lasts), with traces.
+fn sampled_config() -> Config {
+    Config {
+        on_error: OnError::Record,
+        guard_sample: 1,
+        ..Config::debug()
+    }
+}
+
 /// The case this process was started for, if it is a child.
 fn child_case() -> Option<String> {
     std::env::var("GPA_GUARD_CASE").ok()
@@ -126,10 +135,22 @@ fn write_byte_at(address: *mut u8) {
 /// The faulting cases: allocate, maybe free, then one bad access.
 fn run_case(case: &str) {
     let underflow = case.contains("before");
+    // "sampled_" cases take a slot of sampled mode's pool instead of an extent.
+    let (base, case, sampled) = match case.strip_prefix("sampled_") {
+        Some(rest) => (sampled_config(), rest, true),
+        None => (guarded_config(), case, false),
+    };
     let gpa = GeneralPurposeAllocator::with_config(Config {
         guard_underflow: underflow,
-        ..guarded_config()
+        ..base
     });
+    if sampled {
+        // The block then takes the second slot, next to a quarantined one: a fault between
+        // them is still the block's.
+        let neighbour = gpa.allocator().raw_alloc(100, 1).expect("sampled block");
+        // SAFETY: a live block, freed once.
+        unsafe { gpa.allocator().raw_free(neighbour, 100, 1) };
+    }
     let block = make_block(&gpa, 100);
     match case {
         "read_past_end" => {
@@ -184,6 +205,23 @@ fn faults_are_reported_with_three_traces() {
     if let Some(case) = child_case() {
         return run_case(&case);
     }
+    check_all_faults("");
+}
+
+/// The same six faults on blocks in sampled mode's slot pool.
+#[test]
+fn faults_on_sampled_blocks_are_reported_with_three_traces() {
+    if child_case().is_some() {
+        return;
+    }
+    check_all_faults("sampled_");
+}
+
+/// The six faulting cases (named with `prefix`), each with its kind, access and traces.
+fn check_all_faults(prefix: &str) {
+    let check_fault = |case: &str, kind_text, access, detail, freed| {
+        check_fault(&format!("{prefix}{case}"), kind_text, access, detail, freed)
+    };
     check_fault(
         "read_past_end",
         "buffer overflow",
@@ -441,6 +479,121 @@ fn sampled_mode_guards_about_one_block_in_n() {
 }
 
 #[test]
+fn sampled_mode_serves_blocks_normally_when_its_slots_are_used_up() {
+    let mut gpa = GeneralPurposeAllocator::with_config(sampled_config());
+    let allocator = gpa.allocator();
+    let blocks: Vec<_> = (0..2000u32)
+        .map(|value| {
+            let block = allocator.raw_alloc(64, 8).unwrap();
+            // SAFETY: a live 64-byte block.
+            unsafe { block.as_ptr().cast::<u32>().write(value) };
+            block
+        })
+        .collect();
+    // Every request was sampled: the pool's slots are all taken, the rest served unguarded.
+    let guarded = gpa.guarded_block_count();
+    assert!((16..2000).contains(&guarded), "{guarded} of 2000 guarded");
+    for (value, &block) in (0..2000u32).zip(&blocks) {
+        // SAFETY: a live block written above.
+        assert_eq!(unsafe { block.as_ptr().cast::<u32>().read() }, value);
+        assert_eq!(gpa.usable_size(block.as_ptr()), 64);
+    }
+    for block in blocks {
+        // SAFETY: each live block freed once with its layout.
+        unsafe { allocator.raw_free(block, 64, 8) };
+    }
+    assert_eq!(gpa.guarded_block_count(), 0);
+    // Freed slots come back: sampling goes on.
+    let block = allocator.raw_alloc(64, 8).unwrap();
+    assert_eq!(gpa.guarded_block_count(), 1);
+    // SAFETY: a live block, freed once.
+    unsafe { allocator.raw_free(block, 64, 8) };
+    assert!(gpa.report().is_clean(), "{}", gpa.report());
+    assert_eq!(gpa.deinit(), Check::Ok);
+}
+
+#[test]
+fn a_freed_slot_is_reused_only_after_the_other_free_slots() {
+    let mut gpa = GeneralPurposeAllocator::with_config(sampled_config());
+    let allocator = gpa.allocator();
+    let first = allocator.raw_alloc(100, 8).unwrap();
+    assert_eq!(gpa.guarded_block_count(), 1);
+    // SAFETY: a live block, freed once.
+    unsafe { allocator.raw_free(first, 100, 8) };
+    let mut addresses = std::collections::HashSet::new();
+    let mut reused_after = None;
+    for round in 0..2000 {
+        let block = allocator.raw_alloc(100, 8).unwrap();
+        assert_eq!(gpa.guarded_block_count(), 1, "round {round}");
+        if block == first && reused_after.is_none() {
+            reused_after = Some(round);
+        }
+        addresses.insert(block.as_ptr() as usize);
+        // SAFETY: a live block, freed once.
+        unsafe { allocator.raw_free(block, 100, 8) };
+    }
+    // Slots are reused in chunks, oldest first: the first slot comes back only after many
+    // others were used, and the pool stays bounded (no fresh address per block).
+    let reused_after = reused_after.expect("the first slot is reused eventually");
+    assert!(reused_after >= 100, "reused after {reused_after} others");
+    assert!(addresses.len() < 1000, "{} addresses", addresses.len());
+    assert!(gpa.report().is_clean(), "{}", gpa.report());
+    assert_eq!(gpa.deinit(), Check::Ok);
+}
+
+#[test]
+fn sampled_blocks_keep_their_contents_through_realloc_into_and_out_of_slots() {
+    use core::alloc::{GlobalAlloc, Layout};
+    for underflow in [false, true] {
+        let mut gpa = GeneralPurposeAllocator::with_config(Config {
+            guard_underflow: underflow,
+            ..sampled_config()
+        });
+        let small = Layout::from_size_align(32, 8).unwrap();
+        let plain_layout = Layout::from_size_align(40, 8).unwrap();
+        // SAFETY (this block): each block is used within its layout and freed once.
+        unsafe {
+            // Fill the pool, so that the next block is served unguarded.
+            let mut pool_blocks = Vec::new();
+            let plain = loop {
+                let before = gpa.guarded_block_count();
+                let block = gpa.alloc(small);
+                if gpa.guarded_block_count() == before {
+                    gpa.dealloc(block, small);
+                    break gpa.alloc(plain_layout);
+                }
+                pool_blocks.push(block);
+            };
+            plain.write_bytes(7, 40);
+            // Free every slot: the pool can serve again.
+            for block in pool_blocks {
+                gpa.dealloc(block, small);
+            }
+            assert_eq!(gpa.guarded_block_count(), 0);
+            // Into a slot: the moved block is sampled.
+            let slot = gpa.realloc(plain, plain_layout, 3000);
+            assert_eq!(gpa.guarded_block_count(), 1);
+            assert!(core::slice::from_raw_parts(slot, 40)
+                .iter()
+                .all(|&b| b == 7));
+            slot.add(40).write_bytes(9, 2960);
+            assert_eq!(gpa.usable_size(slot), 3000);
+            // Out of the slot, larger than a slot: a guarded extent.
+            let slot_layout = Layout::from_size_align(3000, 8).unwrap();
+            let large = gpa.realloc(slot, slot_layout, 20_000);
+            assert_eq!(gpa.guarded_block_count(), 1);
+            let bytes = core::slice::from_raw_parts(large, 3000);
+            assert!(bytes[..40].iter().all(|&b| b == 7) && bytes[40..].iter().all(|&b| b == 9));
+            assert_eq!(gpa.usable_size(large), 20_000);
+            gpa.dealloc(large, Layout::from_size_align(20_000, 8).unwrap());
+        }
+        assert_eq!(gpa.guarded_block_count(), 0);
+        assert!(gpa.report().is_clean(), "{}", gpa.report());
+        assert_eq!(gpa.deinit(), Check::Ok);
+    }
+}
+
+#[test]
 fn vectors_grow_and_shrink_on_guarded_blocks() {
     let mut gpa = GeneralPurposeAllocator::with_config(guarded_config());
     {
@@ -489,6 +642,63 @@ fn check_mode_reports_a_use_after_free_of_a_large_block() {
     );
     assert_mentions(report.functions("alloc"), "make_large", "alloc", &report);
     assert_mentions(report.functions("free"), "release_block", "free", &report);
+    assert_mentions(
+        report.functions("access"),
+        "read_byte_at",
+        "access",
+        &report,
+    );
+}
+
+/// Check mode: a wild access a mebibyte off a small block faults on gpa's guards (a free unit
+/// of the segment) or in unmapped space before the segment, and is reported as an overflow
+/// or an underflow of that block, with its allocation trace and the access's. Valgrind
+/// memcheck 3.19 on the same C program (`overflow_by_1m.c`, `underflow_by_1m.c` in
+/// `cli/tests/security`): "Address ... is 1,048,503 bytes inside an unallocated block" for
+/// the write past the end, and a bare SIGSEGV for the one before the start.
+#[test]
+fn check_mode_reports_a_wild_access_a_mebibyte_off_a_small_block() {
+    if let Some(case) = child_case() {
+        let gpa = GeneralPurposeAllocator::with_config(Config {
+            on_error: OnError::Record,
+            ..Config::debug()
+        });
+        let block = make_block(&gpa, 100);
+        match case.as_str() {
+            "past_end" => write_byte_at(block.wrapping_add(100 + (1 << 20))),
+            "before_start" => {
+                read_byte_at(block.wrapping_sub(1 << 20));
+            }
+            other => panic!("unknown case {other}"),
+        }
+        eprintln!("NOT_CAUGHT");
+        std::process::exit(0);
+    }
+    let name = "check_mode_reports_a_wild_access_a_mebibyte_off_a_small_block";
+    let report = run_child(name, "past_end", &[]);
+    assert!(
+        report.message.starts_with(
+            "buffer overflow: write of 1 byte 1048576 bytes after the end of a 100-byte block"
+        ),
+        "{}",
+        report.message
+    );
+    assert_mentions(report.functions("alloc"), "make_block", "alloc", &report);
+    assert_mentions(
+        report.functions("access"),
+        "write_byte_at",
+        "access",
+        &report,
+    );
+    let report = run_child(name, "before_start", &[]);
+    assert!(
+        report
+            .message
+            .starts_with("buffer underflow: read of 1 byte 1048576 bytes before a 100-byte block"),
+        "{}",
+        report.message
+    );
+    assert_mentions(report.functions("alloc"), "make_block", "alloc", &report);
     assert_mentions(
         report.functions("access"),
         "read_byte_at",

@@ -414,6 +414,41 @@ pub unsafe extern "C" fn sigaction(
     unsafe { capi::exit::sigaction(signal, action.cast(), old.cast()) }
 }
 
+/// glibc's `__sigaction`: as [`sigaction`].
+///
+/// # Safety
+/// As for C's `sigaction`.
+#[no_mangle]
+pub unsafe extern "C" fn __sigaction(
+    signal: c_int,
+    action: *const c_void,
+    old: *mut c_void,
+) -> c_int {
+    // SAFETY: forwarded caller contract (the pointers are C `struct sigaction`s).
+    unsafe { capi::exit::sigaction(signal, action.cast(), old.cast()) }
+}
+
+/// C `sigset` (System V): as [`sigaction`] with no flags, or `SIG_HOLD` to block the signal.
+///
+/// # Safety
+/// As for C's `sigset`.
+#[no_mangle]
+pub unsafe extern "C" fn sigset(signal: c_int, disposition: usize) -> usize {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::exit::sigset(signal, disposition) }
+}
+
+/// C `sigvec` (BSD; glibc keeps it for old binaries): as [`sigaction`], with a 32-bit mask and
+/// `SV_*` flags.
+///
+/// # Safety
+/// As for C's `sigvec`.
+#[no_mangle]
+pub unsafe extern "C" fn sigvec(signal: c_int, vector: *const c_void, old: *mut c_void) -> c_int {
+    // SAFETY: forwarded caller contract (the pointers are C `struct sigvec`s).
+    unsafe { capi::exit::sigvec(signal, vector.cast(), old.cast()) }
+}
+
 /// C `signal`: as [`sigaction`], with glibc's (BSD) semantics.
 ///
 /// # Safety

@@ -320,8 +320,10 @@ fn writes_a_mebibyte_away_from_a_block_fault_or_are_reported() {
     // Valgrind: "after": "Invalid write of size 1" (the address lies in its own arena), then
     // the program goes on; "before": "Process terminating with default action of signal 11
     // (SIGSEGV)". Under gpa the address lies in a guard region, a free (inaccessible) unit of
-    // a segment, or unmapped space: the write faults, and the report is still written. What
-    // must never happen is a silent write into gpa's metadata.
+    // a segment, or unmapped space: the write faults, and the report names the nearest live
+    // block (an overflow after it, an underflow before it: the program's block, or stdout's
+    // buffer when that lies nearer). What must never happen is a silent write into gpa's
+    // metadata.
     let dir = scratch("far-write");
     let binary = compile_c("far_write", &dir);
     let mut cases = Vec::new();
@@ -347,6 +349,18 @@ fn writes_a_mebibyte_away_from_a_block_fault_or_are_reported() {
             status => {
                 assert_eq!(status, Some(128 + 11), "{case:?}: {}", run.stderr());
                 assert_eq!(run.json["exit_status"], 128 + 11, "{case:?}");
+                let kind = if case[1] == "before" {
+                    "underflow"
+                } else {
+                    "overflow"
+                };
+                assert!(
+                    findings.iter().any(|f| f["kind"] == kind
+                        && f["access"] == "read"
+                        && f["offset"].as_i64().unwrap().unsigned_abs() >= 64 << 10),
+                    "{case:?}: {}",
+                    describe(&findings)
+                );
             }
         }
     }

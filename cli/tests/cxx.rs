@@ -493,6 +493,63 @@ fn correct_cxx_is_clean_and_unchanged_in_both_modes() {
 }
 
 #[test]
+fn arrays_of_no_elements_are_blocks_of_no_bytes() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-empty-array");
+    let program = compile_cxx("empty_array", &dir);
+    // Valgrind: "Invalid read of size 1 at load(char const*) (empty_array.cpp:9) ... Address
+    // is 0 bytes after a block of size 0 alloc'd ... by make_empty() (empty_array.cpp:8)".
+    let run = gpa_run(&dir, &[], &[&program, "read"]);
+    let findings = run.findings();
+    assert_eq!(findings.len(), 1, "{}", describe(&findings));
+    let finding = &findings[0];
+    assert_eq!(finding["kind"], "overflow", "{finding:#}");
+    assert_eq!(finding["access"], "read", "{finding:#}");
+    assert_eq!(finding["size"], 0, "{finding:#}");
+    assert_eq!(finding["offset"], 0, "{finding:#}");
+    assert_eq!(
+        first_frame(finding, "alloc"),
+        frame("make_empty()", "empty_array.cpp", 8)
+    );
+    assert_eq!(
+        first_frame(finding, "access"),
+        frame("load(char const*)", "empty_array.cpp", 9)
+    );
+    // Valgrind: "Mismatched free() / delete / delete []" at empty_array.cpp:17, "0 bytes after
+    // a block of size 0 alloc'd" by make_empty().
+    let run = gpa_run(&dir, &[], &[&program, "mismatch"]);
+    let findings = run.findings();
+    assert_eq!(findings.len(), 1, "{}", describe(&findings));
+    let finding = &findings[0];
+    assert_eq!(finding["kind"], "mismatched_free", "{finding:#}");
+    assert_eq!(finding["size"], 0, "{finding:#}");
+    assert_eq!(finding["allocated_by"], "operator new[]", "{finding:#}");
+    assert_eq!(
+        first_frame(finding, "invalid_free"),
+        frame("main", "empty_array.cpp", 17)
+    );
+    if let Some(verdicts) = valgrind(&dir, &[&program, "mismatch"]) {
+        assert_matches_valgrind(&findings, &verdicts);
+    }
+    // Valgrind: no error.
+    for mode in [&[][..], &["--guard"][..], &["--fast"][..]] {
+        let run = gpa_run(&dir, mode, &[&program]);
+        assert!(
+            run.findings().is_empty(),
+            "{mode:?}: {}",
+            describe(&run.findings())
+        );
+        assert!(run.stdout().contains("done"), "{mode:?}");
+        assert_eq!(run.output.status.code(), Some(0), "{mode:?}");
+    }
+    if let Some(verdicts) = valgrind(&dir, &[&program]) {
+        assert!(verdicts.is_empty(), "{verdicts:?}");
+    }
+}
+
+#[test]
 fn operator_new_calls_the_new_handler_then_throws_bad_alloc() {
     if !tools_or_skip() {
         return;

@@ -192,6 +192,28 @@ pub unsafe fn signal(
     unsafe { crate::os::signal::set_handler(signal, handler, semantics) }
 }
 
+/// C `sigset` (System V) for the program, on [`sigaction`].
+///
+/// # Safety
+/// As for C's `sigset`.
+pub unsafe fn sigset(signal: libc::c_int, disposition: libc::sighandler_t) -> libc::sighandler_t {
+    // SAFETY: forwarded caller contract.
+    unsafe { crate::os::signal::sigset(signal, disposition) }
+}
+
+/// C `sigvec` (BSD, kept in glibc for old binaries) for the program, on [`sigaction`].
+///
+/// # Safety
+/// As for C's `sigvec`.
+pub unsafe fn sigvec(
+    signal: libc::c_int,
+    vector: *const crate::os::signal::SigVec,
+    old: *mut crate::os::signal::SigVec,
+) -> libc::c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { crate::os::signal::sigvec(signal, vector, old) }
+}
+
 /// The fault handler's hook: a fault gpa can attribute becomes a finding and the report ends
 /// the process; see the module documentation.
 pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {

@@ -32,9 +32,17 @@
 //! address space and crash first. The price: an underflow that writes exactly zeros into those
 //! 8 bytes of such a block goes unnoticed.
 //!
+//! A request for no bytes (`malloc(0)`, `calloc(0, n)`, `aligned_alloc(a, 0)`, `new char[0]`)
+//! gets no front guard: it has no byte to guard, and the GPA gives a block of no bytes an
+//! address of its own on an inaccessible page, so any access to it faults and is reported
+//! (an overflow of a 0-byte block, as Valgrind says "0 bytes after a block of size 0"). Its
+//! GPA block is the user's block (`pad = 0`, [`pad_of`]); it is found by its own address
+//! ([`find`]).
+//!
 //! # Invariants
-//! * Every live check-mode block made through this module has `pad` guard bytes at its start,
-//!   and `pad = max(FRONT, block's alignment)`; they are all [`GUARD`], except the last 8,
+//! * A GPA block of no bytes is a user block of no bytes, with no guard (`pad = 0`).
+//! * Every other live check-mode block made through this module has `pad` guard bytes at its
+//!   start, and `pad = max(FRONT, block's alignment)`; they are all [`GUARD`], except the last 8,
 //!   which are zero when the block's tag has [`COOKIE_TAG`].
 //! * A pointer that is not the user pointer of a block is passed to the GPA as `user - FRONT`
 //!   (wrapping), so that the GPA's report (invalid free) translates back to the pointer the
@@ -64,6 +72,17 @@ pub fn pad_for(align: usize) -> usize {
     align.max(FRONT)
 }
 
+/// The front pad of a GPA block of `size` bytes at `align`: none for a block of no bytes (a
+/// `malloc(0)`), else [`pad_for`]`(align)`.
+#[inline]
+pub fn pad_of(size: usize, align: usize) -> usize {
+    if size == 0 {
+        0
+    } else {
+        pad_for(align)
+    }
+}
+
 /// The alignment of the GPA block behind `size` user bytes at `align`: `align` (16 or more),
 /// except in guard mode for a `malloc` of fewer than 16 bytes: its size rounded up to a power
 /// of two (the most any object of that size needs), so that the block's end touches its guard
@@ -81,6 +100,9 @@ pub fn block_align(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> 
 /// Allocates `size` user bytes at `align` with a front guard; null on failure.
 #[inline]
 pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u8 {
+    if size == 0 {
+        return alloc_empty(gpa, align);
+    }
     let pad = pad_for(align);
     let Some(total) = size.checked_add(pad) else {
         return core::ptr::null_mut();
@@ -100,16 +122,27 @@ pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u
     }
 }
 
+/// A block of no bytes: the GPA's own block of size 0, without a guard (see the module
+/// docs).
+#[cold]
+#[inline(never)]
+fn alloc_empty(gpa: &GeneralPurposeAllocator, align: usize) -> *mut u8 {
+    gpa.alloc_unsized(0, align.max(super::MIN_ALIGN))
+}
+
 /// As [`alloc`], and tags the block with `tag` (zeroing the cookie bytes if `tag` has
 /// [`COOKIE_TAG`]).
 pub fn alloc_tagged(gpa: &GeneralPurposeAllocator, size: usize, align: usize, tag: u8) -> *mut u8 {
     let user = alloc(gpa, size, align);
     if !user.is_null() && tag != 0 {
-        // SAFETY: `user` is a fresh block with `pad >= FRONT > COOKIE` guard bytes before it.
-        let base = unsafe { user.sub(pad_for(align)) };
+        // A block of no bytes is its own GPA block (no guard, no cookie bytes).
+        let pad = pad_of(size, align);
+        // SAFETY: `user` is a fresh block with `pad` guard bytes before it.
+        let base = unsafe { user.sub(pad) };
         gpa.set_block_tag(base, tag);
-        if tag & COOKIE_TAG != 0 {
-            // SAFETY: as above.
+        if tag & COOKIE_TAG != 0 && pad >= COOKIE {
+            // SAFETY: `user` is a fresh block with `pad >= FRONT > COOKIE` guard bytes before
+            // it.
             unsafe { core::ptr::write_bytes(user.sub(COOKIE), 0, COOKIE) };
         }
     }
@@ -125,7 +158,7 @@ pub unsafe fn retag(gpa: &GeneralPurposeAllocator, base: *mut u8, pad: usize, ta
     // SAFETY: caller contract.
     unsafe {
         core::ptr::write_bytes(base, GUARD, pad);
-        if tag & COOKIE_TAG != 0 {
+        if tag & COOKIE_TAG != 0 && pad >= COOKIE {
             core::ptr::write_bytes(base.add(pad - COOKIE), 0, COOKIE);
         }
     }
@@ -152,13 +185,31 @@ pub struct Found {
     pub info: Option<BlockInfo>,
 }
 
-/// The GPA block (live or freed) whose user pointer is `user`, if it is one.
+/// The GPA block (live or freed) whose user pointer is `user`, if it is one: the block whose
+/// guard holds the byte before it, or else a block of no bytes at `user` itself.
 #[inline]
 pub fn find(gpa: &GeneralPurposeAllocator, user: *mut u8) -> Option<Found> {
     let address = user as usize;
-    let info = gpa.block_containing(address.checked_sub(1)?)?;
-    let pad = pad_for(info.align);
-    (info.start.checked_add(pad) == Some(address)).then(|| Found {
+    let guarded = gpa
+        .block_containing(address.checked_sub(1)?)
+        .filter(|info| info.start.checked_add(pad_for(info.align)) == Some(address));
+    match guarded {
+        Some(info) => Some(found(info, pad_for(info.align))),
+        None => find_empty(gpa, address),
+    }
+}
+
+/// The block of no bytes (live or freed) at `address`, if there is one.
+#[cold]
+#[inline(never)]
+fn find_empty(gpa: &GeneralPurposeAllocator, address: usize) -> Option<Found> {
+    let info = gpa.block_containing(address)?;
+    (info.size == 0 && info.start == address).then(|| found(info, 0))
+}
+
+/// What [`find`] says of the GPA block `info` with front pad `pad`.
+fn found(info: crate::gpa::BlockSpan, pad: usize) -> Found {
+    Found {
         base: info.start as *mut u8,
         pad,
         live: info.live,
@@ -174,7 +225,7 @@ pub fn find(gpa: &GeneralPurposeAllocator, user: *mut u8) -> Option<Found> {
             }
             _ => None,
         },
-    })
+    }
 }
 
 /// The live GPA block behind user pointer `user`, and its pad, if `user` is one.
@@ -356,7 +407,7 @@ pub fn take_recorded(list: &Mutex<std::vec::Vec<RawFinding>>) -> std::vec::Vec<R
 pub fn to_user(_gpa: &GeneralPurposeAllocator, mut finding: RawFinding) -> RawFinding {
     // The block's front pad, when the finding names a block (its alignment is known).
     let pad = if finding.align != 0 {
-        pad_for(finding.align)
+        pad_of(finding.size, finding.align)
     } else {
         FRONT
     };
@@ -383,7 +434,7 @@ pub fn to_user(_gpa: &GeneralPurposeAllocator, mut finding: RawFinding) -> RawFi
 pub fn block_to_user(gpa: &GeneralPurposeAllocator, block: LiveBlock) -> LiveBlock {
     let pad = gpa
         .block_layout(block.address as *const u8)
-        .map_or(FRONT, |layout| pad_for(layout.align()));
+        .map_or(FRONT, |layout| pad_of(layout.size(), layout.align()));
     LiveBlock {
         address: block.address + pad,
         size: block.size.saturating_sub(pad),

@@ -345,6 +345,10 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
         // SAFETY: forwarded caller contract.
         return unsafe { realloc_unknown(gpa, memory, size) };
     };
+    if pad == 0 {
+        // SAFETY: `base` is a live block of no bytes (the only blocks without a guard).
+        return unsafe { realloc_empty(gpa, base, size) };
+    }
     let Some(total) = size.checked_add(pad) else {
         return fail(libc::ENOMEM);
     };
@@ -367,6 +371,26 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
     }
     // SAFETY: the moved block keeps its guard (contents are copied from its start).
     unsafe { moved.add(pad) }
+}
+
+/// Check mode's `realloc` of a live block of no bytes: nothing to copy and no guard to keep,
+/// so a fresh `malloc` block, and the old one freed (its family checked first).
+///
+/// # Safety
+/// `base` is a live block of no bytes of the GPA (its own user pointer); `size > 0`.
+#[cold]
+#[inline(never)]
+unsafe fn realloc_empty(gpa: &GeneralPurposeAllocator, base: *mut u8, size: usize) -> *mut u8 {
+    let fresh = try_alloc(size, MIN_ALIGN);
+    if fresh.is_null() {
+        return fail(libc::ENOMEM);
+    }
+    if let Some(info) = gpa.block_info(base) {
+        family::check_release(gpa, base, 0, &info, family::Release::REALLOC);
+    }
+    // SAFETY: caller contract: a live block, released once.
+    unsafe { gpa.free_unsized(base) };
+    fresh
 }
 
 /// Fast mode's `realloc` of a pointer in no GPA's memory: a block of libc's allocator, or a
@@ -428,6 +452,17 @@ pub unsafe fn reallocarray(memory: *mut u8, count: usize, size: usize) -> *mut u
     }
 }
 
+/// The size an aligned allocation function asks for: in check mode a request for no bytes
+/// stays one (a block of no bytes, any access to which is reported, as Valgrind does for
+/// `aligned_alloc(64, 0)` and the like); fast mode gives it one byte.
+fn aligned_size(size: usize) -> usize {
+    if gpa().config().safety {
+        size
+    } else {
+        size.max(1)
+    }
+}
+
 /// C `posix_memalign`: `align` must be a power of two and a multiple of the pointer size
 /// (else `EINVAL`); returns 0 or the error code, errno untouched, `*out` set on success.
 ///
@@ -437,7 +472,7 @@ pub unsafe fn posix_memalign(out: *mut *mut u8, align: usize, size: usize) -> i3
     if !align.is_power_of_two() || align % core::mem::size_of::<usize>() != 0 {
         return libc::EINVAL;
     }
-    let block = try_alloc(size.max(1), align.max(MIN_ALIGN));
+    let block = try_alloc(aligned_size(size), align.max(MIN_ALIGN));
     if block.is_null() {
         return libc::ENOMEM;
     }
@@ -451,7 +486,7 @@ pub fn aligned_alloc(align: usize, size: usize) -> *mut u8 {
     if !align.is_power_of_two() {
         return fail(libc::EINVAL);
     }
-    alloc_aligned(size.max(1), align.max(MIN_ALIGN))
+    alloc_aligned(aligned_size(size), align.max(MIN_ALIGN))
 }
 
 /// C `memalign`: like glibc, an `align` that is not a power of two is rounded up to one.
@@ -459,12 +494,12 @@ pub fn memalign(align: usize, size: usize) -> *mut u8 {
     let Some(align) = align.max(MIN_ALIGN).checked_next_power_of_two() else {
         return fail(libc::EINVAL);
     };
-    alloc_aligned(size.max(1), align)
+    alloc_aligned(aligned_size(size), align)
 }
 
 /// C `valloc`: page-aligned.
 pub fn valloc(size: usize) -> *mut u8 {
-    alloc_aligned(size.max(1), crate::os::page_size())
+    alloc_aligned(aligned_size(size), crate::os::page_size())
 }
 
 /// C `pvalloc`: page-aligned, size rounded up to whole pages.

@@ -11,12 +11,17 @@
 //! * in the address range of a large block freed in safety mode, which the GPA keeps reserved
 //!   and inaccessible while the block is in its quarantine (`large`): read or write after
 //!   free, instead of a bare "Segmentation fault";
-//! * inside a live block of any kind, for an instruction fetch: code ran from the heap.
+//! * inside a live block of any kind, for an instruction fetch: code ran from the heap;
+//! * on a small segment's guards (around its header, its free units, which safety mode keeps
+//!   inaccessible), or in unmapped space within a segment's length of the GPA's memory (a
+//!   wild access a mebibyte off a block): overflow or underflow of the nearest live block
+//!   (`nearest_block`), as Valgrind names the block an address is "N bytes after". A fault
+//!   in another mapping (a thread's stack guard, the program's own inaccessible pages) is
+//!   never attributed to a block.
 //!
-//! The GPA installs [`default_hook`] when it first makes a guarded block or reserves the
-//! range of a freed large block (unless another hook, such as the C ABI's, is registered): it
-//! symbolizes the
-//! finding, writes it to stderr and lets the process end as the signal would. The C ABI
+//! The GPA installs [`default_hook`] when it first makes a guarded block, a small segment in
+//! safety mode or reserves the range of a freed large block (unless another hook, such as the
+//! C ABI's, is registered): it symbolizes the finding, writes it to stderr and lets the process end as the signal would. The C ABI
 //! registers its own hook, which writes its whole report instead.
 //!
 //! # Invariants
@@ -25,7 +30,7 @@
 
 use core::sync::atomic::Ordering;
 
-use super::segment::{SegmentKind, SLOT_LIVE};
+use super::segment::{Segment, SegmentKind, SEGMENT_SIZE, SLOT_LIVE, UNITS};
 use super::{heap, pagemap};
 use crate::os;
 use crate::os::signal::{Fault, Verdict};
@@ -61,54 +66,202 @@ pub fn attribute(
             return Some(found);
         }
     }
-    match pagemap::lookup(address)? {
-        pagemap::Entry::Guarded(area) => {
+    let entry = pagemap::lookup(address);
+    match entry {
+        Some(pagemap::Entry::Guarded(area)) => {
             // SAFETY: the page map validated a live area header.
             let area = unsafe { &*area };
             if !area.common.is(SegmentKind::Guarded) {
                 return None;
             }
             let finding = area.attribute(address, access, access_size)?;
-            Some(Attribution {
+            return Some(Attribution {
                 finding,
                 gpa_id: area.common.gpa_id,
                 frames: area.frames,
-            })
+            });
         }
-        pagemap::Entry::Large(header) => {
-            // SAFETY: the page map validated a live metadata block of the internal heap holding
-            // the header; it stays allocated while the page map points at it.
-            let block = unsafe { &*header };
-            if !block.is_sound() {
-                return None;
+        Some(pagemap::Entry::Large(header)) => {
+            if let Some(found) = large_fault(header, address, access, access_size) {
+                return Some(found);
             }
-            let data = block.data();
-            let state = block.state.load(Ordering::Acquire);
-            let kind = if state == SLOT_LIVE && address >= data + block.mapping_len {
-                FindingKind::Overflow
-            } else if state != SLOT_LIVE && block.reserved {
-                match access {
-                    Some(Access::Write) => FindingKind::WriteAfterFree,
-                    _ => FindingKind::ReadAfterFree,
-                }
-            } else {
-                return None;
-            };
-            let mut finding = RawFinding::new(kind, data);
-            finding.size = block.requested;
-            finding.align = block.align;
-            finding.alloc_trace = TraceId(block.alloc_trace.load(Ordering::Relaxed));
-            finding.free_trace = TraceId(block.free_trace.load(Ordering::Relaxed));
-            finding.access = access;
-            finding.access_size = access_size;
-            finding.offset = Some(address as isize - data as isize);
-            Some(Attribution {
-                finding,
-                gpa_id: block.common.gpa_id,
-                frames: DEFAULT_FRAMES,
-            })
         }
-        pagemap::Entry::Small(_) => None,
+        // Any fault in a small segment is on one of its guards (around the header, free units).
+        Some(pagemap::Entry::Small(_)) | None => {}
+    }
+    // Code that ran from no live block is no heap mistake this module can name.
+    if fetch {
+        return None;
+    }
+    // Outside a small segment, only where nothing is mapped: another mapping's fault (a
+    // thread's stack guard, the program's own inaccessible pages) is not about a block.
+    if !matches!(entry, Some(pagemap::Entry::Small(_))) && !os::is_unmapped(address) {
+        return None;
+    }
+    nearest_block(address, access, access_size)
+}
+
+/// A fault on the range of a large block: past the end of a live one's mapping (an
+/// overflow), or anywhere in a freed one's range held reserved (a use after free).
+fn large_fault(
+    header: *mut super::large::LargeBlock,
+    address: usize,
+    access: Option<Access>,
+    access_size: usize,
+) -> Option<Attribution> {
+    // SAFETY: the page map validated a live metadata block of the internal heap holding the
+    // header; it stays allocated while the page map points at it.
+    let block = unsafe { &*header };
+    if !block.is_sound() {
+        return None;
+    }
+    let data = block.data();
+    let state = block.state.load(Ordering::Acquire);
+    let kind = if state == SLOT_LIVE && address >= data + block.mapping_len {
+        FindingKind::Overflow
+    } else if state != SLOT_LIVE && block.reserved {
+        match access {
+            Some(Access::Write) => FindingKind::WriteAfterFree,
+            _ => FindingKind::ReadAfterFree,
+        }
+    } else {
+        return None;
+    };
+    let mut finding = RawFinding::new(kind, data);
+    finding.size = block.requested;
+    finding.align = block.align;
+    finding.alloc_trace = TraceId(block.alloc_trace.load(Ordering::Relaxed));
+    finding.free_trace = TraceId(block.free_trace.load(Ordering::Relaxed));
+    finding.access = access;
+    finding.access_size = access_size;
+    finding.offset = Some(address as isize - data as isize);
+    Some(Attribution {
+        finding,
+        gpa_id: block.common.gpa_id,
+        frames: DEFAULT_FRAMES,
+    })
+}
+
+/// A live block near a faulting address (see [`nearest_block`]).
+#[derive(Clone, Copy)]
+struct Near {
+    distance: usize,
+    start: usize,
+    size: usize,
+    align: usize,
+    alloc_trace: TraceId,
+    gpa_id: u64,
+}
+
+impl Near {
+    /// Keeps the block `[start, start + size)` in `best` if it is nearer to `address`.
+    fn consider(best: &mut Option<Near>, address: usize, candidate: Near) {
+        let end = candidate.start + candidate.size;
+        let distance = if address < candidate.start {
+            candidate.start - address
+        } else {
+            address.saturating_sub(end)
+        };
+        if best.is_none_or(|near| distance < near.distance) {
+            *best = Some(Near {
+                distance,
+                ..candidate
+            });
+        }
+    }
+}
+
+/// A fault on gpa's guards in a small segment (around its header, its free units), or in
+/// unmapped space next to gpa's memory: an overflow or an underflow of the nearest live block
+/// of the chunk holding `address` or of the chunks on either side (at most a segment away,
+/// so a wild write a mebibyte off a block names that block). Needs safety mode's slot
+/// metadata to know live slots; `None` when no live block is that near.
+fn nearest_block(
+    address: usize,
+    access: Option<Access>,
+    access_size: usize,
+) -> Option<Attribution> {
+    let chunk = address & !(SEGMENT_SIZE - 1);
+    let mut best = None;
+    for base in [
+        chunk.wrapping_sub(SEGMENT_SIZE),
+        chunk,
+        chunk.wrapping_add(SEGMENT_SIZE),
+    ] {
+        match pagemap::lookup(base) {
+            Some(pagemap::Entry::Small(segment)) => nearest_slot(segment, address, &mut best),
+            Some(pagemap::Entry::Large(header)) => {
+                // SAFETY: as in `large_fault`.
+                let block = unsafe { &*header };
+                if block.is_sound() && block.state.load(Ordering::Acquire) == SLOT_LIVE {
+                    let candidate = Near {
+                        distance: 0,
+                        start: block.data(),
+                        size: block.requested,
+                        align: block.align,
+                        alloc_trace: TraceId(block.alloc_trace.load(Ordering::Relaxed)),
+                        gpa_id: block.common.gpa_id,
+                    };
+                    Near::consider(&mut best, address, candidate);
+                }
+            }
+            // A guarded area attributes the faults in its own range.
+            Some(pagemap::Entry::Guarded(_)) | None => {}
+        }
+    }
+    let near = best?;
+    let kind = if address < near.start {
+        FindingKind::Underflow
+    } else {
+        FindingKind::Overflow
+    };
+    let mut finding = RawFinding::new(kind, near.start);
+    finding.size = near.size;
+    finding.align = near.align;
+    finding.alloc_trace = near.alloc_trace;
+    finding.access = access;
+    finding.access_size = access_size;
+    finding.offset = Some(address as isize - near.start as isize);
+    Some(Attribution {
+        finding,
+        gpa_id: near.gpa_id,
+        frames: DEFAULT_FRAMES,
+    })
+}
+
+/// The live slots of a small segment (safety mode keeps their state) as candidates for
+/// [`nearest_block`]. Reads the descriptors without claiming the segment, as
+/// [`executed_block`] does.
+fn nearest_slot(segment: *mut Segment, address: usize, best: &mut Option<Near>) {
+    // SAFETY: the page map validated a registered segment's header (see `executed_block`).
+    let segment = unsafe { &*segment };
+    if !segment.common.is(SegmentKind::Small) {
+        return;
+    }
+    for unit in 1..UNITS {
+        if segment.free_units & (1 << unit) != 0 || segment.unit_page[unit] as usize != unit {
+            continue;
+        }
+        let page = &segment.pages[unit];
+        if page.units == 0 || page.meta.is_null() || page.block_size == 0 {
+            continue;
+        }
+        for index in 0..page.carved.min(page.capacity) as usize {
+            // SAFETY: safety mode keeps metadata for every slot; `index < capacity`.
+            let meta = unsafe { page.meta(index) };
+            if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
+                continue;
+            }
+            let candidate = Near {
+                distance: 0,
+                start: page.slot_address(index),
+                size: meta.requested.load(Ordering::Relaxed) as usize,
+                align: 1 << meta.align_log2.load(Ordering::Relaxed).min(63),
+                alloc_trace: TraceId(meta.alloc_trace.load(Ordering::Relaxed)),
+                gpa_id: segment.common.gpa_id,
+            };
+            Near::consider(best, address, candidate);
+        }
     }
 }
 

@@ -708,7 +708,9 @@ impl GeneralPurposeAllocator {
             if self.config.never_unmap {
                 if self.config.safety {
                     // SAFETY: the data is ours until the block is released.
-                    unsafe { safety::poison(block.data(), block.requested, block.align) };
+                    unsafe {
+                        safety::poison(block.data(), block.requested.min(safety::POISON_LIMIT))
+                    };
                 }
             } else {
                 // Keep the header and the range: a stale pointer anywhere in it still finds

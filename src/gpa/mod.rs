@@ -9,8 +9,10 @@
 //! * Safety mode (`Config::safety`): per-slot state out of line, so double frees, invalid and
 //!   foreign frees and layout mismatches are reported with the allocation, first-free and
 //!   current traces; freed memory is poisoned with 0xAA and quarantined before reuse; a
-//!   redzone after every block, growing with its size (`safety`), catches overflows; leaks
-//!   are reported at `deinit`/`detect_leaks`.
+//!   redzone after every block, growing with its size (`safety`), catches overflows; a
+//!   block of no bytes (C's `malloc(0)`) gets an address of its own on an inaccessible page
+//!   (`guarded`), so any access to it faults and is reported; leaks are reported at
+//!   `deinit`/`detect_leaks`.
 //! * Guard mode (`Config::guard`, or `Config::guard_sample` for one allocation in N): blocks
 //!   on pages of their own against an inaccessible guard page (`guarded`), freed ones kept
 //!   inaccessible in a quarantine, so reads and writes past the end and uses after free fault
@@ -275,8 +277,12 @@ pub struct Config {
     ///
     /// Default: 0.
     ///
-    /// Cost: one thread-local countdown per allocation, and a guarded block's costs (about
-    /// 4 µs) per sampled block; on real C programs at 1000, 1.00x to 1.09x of fast mode.
+    /// Cost: one thread-local countdown per allocation, and per sampled block of up to a page
+    /// one `mprotect` when it is freed and a sixteenth of one when it is made (it takes a slot
+    /// of a resident pool of 256; when all are taken, requests are served unguarded); larger
+    /// sampled blocks cost what guard mode's do. On real C programs at 1000, 1.00x to 1.09x of
+    /// fast mode; on gpa-bench's `mixed` workload about 1.3x ([the performance
+    /// page](crate::docs::performance), "Guard mode").
     pub guard_sample: usize,
     /// Guarded blocks start right after their guard page instead of ending against it, so
     /// that underflows fault (and overflows are found by the canary at free).
@@ -776,6 +782,11 @@ impl GeneralPurposeAllocator {
 
     #[cold]
     fn alloc_checked(&self, layout: Layout) -> Option<NonNull<u8>> {
+        if layout.size() == 0 {
+            if let Some(block) = self.alloc_empty(layout) {
+                return Some(block);
+            }
+        }
         let padded = layout.size().checked_add(safety::redzone(layout.size()))?;
         match size_class::class_for(padded, layout.align()) {
             Some(class) => self.alloc_small_checked(class, layout),

@@ -27,21 +27,19 @@
 //! freed or resized and at `deinit` / exit (for blocks never freed); small blocks also check
 //! the free slots that follow them (see `small`), which extends the reach past the slot.
 //!
-//! Poisoning and the write-after-free check touch at most [`POISON_LIMIT`] and
-//! [`POISON_CHECK_LIMIT`] bytes per block (and as many after the first alignment unit of an
-//! aligned block): a write after free lands in the first bytes of a block in practice
-//! (headers, lengths, pointers), and the limits keep safety mode within a small factor of the
-//! fast mode for big blocks.
+//! A freed small block is poisoned whole, and its whole poison is checked when it leaves the
+//! quarantine (or at exit): a write after free of any value (zeros included) anywhere in the
+//! block is found, with the block's free trace. Small blocks are 128 KiB at most; a freed
+//! large block needs no poison in safety mode, its range is kept inaccessible instead (any
+//! access faults), except with `Config::never_unmap`, where its first [`POISON_LIMIT`] bytes
+//! are poisoned for the reader's eye only.
 
 /// Freed memory's fill byte.
 pub const POISON: u8 = 0xAA;
 /// The fill byte of the redzone after a block's requested size.
 pub const CANARY: u8 = 0xC5;
-/// The most bytes of a freed block poisoned.
+/// The most bytes of a freed large block kept mapped (`Config::never_unmap`) poisoned.
 pub const POISON_LIMIT: usize = 4096;
-/// The bytes at the start of a freed block checked for writes after free (one cache line:
-/// the block leaving the quarantine is usually not in the cache any more).
-pub const POISON_CHECK_LIMIT: usize = 64;
 
 /// The least redzone after a block of `size` requested bytes (see the table above).
 #[inline]
@@ -86,51 +84,26 @@ pub unsafe fn canary_damage(block: usize, requested: usize, capacity: usize) -> 
     unsafe { first_difference(block + requested, len, CANARY) }.map(|offset| requested + offset)
 }
 
-/// The windows of a freed block of `len` bytes and alignment `align` that are poisoned and
-/// checked: its first [`POISON_CHECK_LIMIT`] bytes and, for a block aligned to 32 or more,
-/// the same number after its first alignment unit (an aligned block's data often starts
-/// there: the C ABI's front guard fills that unit).
-fn check_windows(len: usize, align: usize) -> [(usize, usize); 2] {
-    let first = (0, len.min(POISON_CHECK_LIMIT));
-    let second = if align >= 32 && align < len {
-        (align, len.min(align + POISON_CHECK_LIMIT))
-    } else {
-        (0, 0)
-    };
-    [first, second]
-}
-
-/// Poisons the first bytes of a freed block of `len` bytes allocated with `align`.
+/// Poisons a freed block of `len` bytes, all of them.
 ///
 /// # Safety
 /// `[block, block + len)` is writable memory that nobody uses any more.
 #[inline]
-pub unsafe fn poison(block: usize, len: usize, align: usize) {
+pub unsafe fn poison(block: usize, len: usize) {
     // SAFETY: caller contract.
-    unsafe { core::ptr::write_bytes(block as *mut u8, POISON, len.min(POISON_LIMIT)) };
-    let (start, end) = check_windows(len, align)[1];
-    if end > POISON_LIMIT {
-        let start = start.max(POISON_LIMIT);
-        // SAFETY: caller contract; `start < end <= len`.
-        unsafe { core::ptr::write_bytes((block + start) as *mut u8, POISON, end - start) };
-    }
+    unsafe { core::ptr::write_bytes(block as *mut u8, POISON, len) };
 }
 
-/// The offset of the first byte of a freed block's checked windows (from `skip` on) that is
-/// not poison any more, if any: a write after free.
+/// The offset of the first byte of a freed block of `len` bytes (from `skip` on) that is not
+/// poison any more, if any: a write after free.
 ///
 /// # Safety
-/// `[block, block + len)` is readable memory of a freed block poisoned with `align`.
+/// `[block, block + len)` is readable memory of a freed block poisoned by [`poison`].
 #[inline]
-pub unsafe fn poison_damage(block: usize, skip: usize, len: usize, align: usize) -> Option<usize> {
-    check_windows(len, align).iter().find_map(|&(start, end)| {
-        let start = start.max(skip);
-        if start >= end {
-            return None;
-        }
-        // SAFETY: caller contract; the window lies inside the block.
-        unsafe { first_difference(block + start, end - start, POISON) }.map(|at| start + at)
-    })
+pub unsafe fn poison_damage(block: usize, skip: usize, len: usize) -> Option<usize> {
+    let skip = skip.min(len);
+    // SAFETY: caller contract; `[block + skip, block + len)` lies inside the block.
+    unsafe { first_difference(block + skip, len - skip, POISON) }.map(|at| skip + at)
 }
 
 /// Whether `len` bytes at `start` all equal `value`. Written as a branch-free reduction,
@@ -190,24 +163,27 @@ mod tests {
             assert_eq!(canary_damage(base, 10, 64), Some(41));
             byte(10).write(0);
             assert_eq!(canary_damage(base, 10, 64), Some(10));
-            poison(base, 64, 8);
-            assert_eq!(poison_damage(base, 0, 64, 8), None);
+            poison(base, 64);
+            assert_eq!(poison_damage(base, 0, 64), None);
             byte(40).write(1);
-            assert_eq!(poison_damage(base, 0, 64, 8), Some(40));
-            assert_eq!(poison_damage(base, 41, 64, 8), None);
+            assert_eq!(poison_damage(base, 0, 64), Some(40));
+            assert_eq!(poison_damage(base, 41, 64), None);
         }
     }
 
     #[test]
-    fn aligned_blocks_are_checked_after_their_first_alignment_unit() {
+    fn writes_anywhere_in_a_freed_block_are_found_zeros_included() {
         let mut block = std::vec![0u8; 8192];
         let base = block.as_mut_ptr() as usize;
         // SAFETY: all ranges are inside `block`.
         unsafe {
-            poison(base, 8192, 4096);
-            assert_eq!(poison_damage(base, 0, 8192, 4096), None);
-            ((base + 4096 + 8) as *mut u8).write(7);
-            assert_eq!(poison_damage(base, 0, 8192, 4096), Some(4104));
+            poison(base, 8192);
+            assert_eq!(poison_damage(base, 0, 8192), None);
+            ((base + 8191) as *mut u8).write(0);
+            assert_eq!(poison_damage(base, 0, 8192), Some(8191));
+            ((base + 4104) as *mut u8).write(0);
+            assert_eq!(poison_damage(base, 0, 8192), Some(4104));
+            assert_eq!(poison_damage(base, 8192, 8192), None);
         }
     }
 

@@ -130,7 +130,8 @@ fn class_for_aligned(size: usize, align: usize) -> Option<Class> {
     if align > MAX_SMALL_ALIGN {
         return None;
     }
-    let rounded = size.checked_add(align - 1)? & !(align - 1);
+    // A request for no bytes takes one slot of the alignment (`operator new[](0, align)`).
+    let rounded = size.max(1).checked_add(align - 1)? & !(align - 1);
     (rounded <= MAX_SMALL_SIZE).then(|| class_of(rounded))
 }
 
@@ -173,6 +174,11 @@ mod tests {
         }
         assert_eq!(class_for(10, 8192), None);
         assert_eq!(class_for(MAX_SMALL_SIZE + 1, 8), None);
+        // No bytes at a large alignment: one slot of that alignment.
+        for align in [32, 64, 4096] {
+            let class = class_for(0, align).expect("small");
+            assert_eq!(class_size(class) % align, 0, "align {align}");
+        }
     }
 
     #[test]

@@ -192,6 +192,11 @@ impl GeneralPurposeAllocator {
             }
             return None;
         };
+        if self.config.safety {
+            // A stray access to the segment's guards, or to unmapped space next to it, is
+            // reported with the nearest block (`fault`).
+            super::fault::install_default_hook();
+        }
         // SAFETY: the segment is fresh and ours.
         unsafe { (*segment).next = heap.segments };
         heap.segments = segment;
@@ -557,9 +562,8 @@ impl GeneralPurposeAllocator {
         self.check_small_redzone(segment, page, index, requested, owner, false);
         meta.free_trace
             .store(self.trace_here().0, Ordering::Relaxed);
-        let align = 1 << meta.align_log2.load(Ordering::Relaxed);
         // SAFETY: the slot was live and is now ours to poison.
-        unsafe { safety::poison(address, block_size, align) };
+        unsafe { safety::poison(address, block_size) };
         match heap {
             Some(mut heap) if owner => {
                 // SAFETY: this thread owns the heap.
@@ -704,7 +708,7 @@ impl GeneralPurposeAllocator {
         let block_size = page.block_size as usize;
         let align = 1 << meta.align_log2.load(Ordering::Relaxed);
         // SAFETY: the block is freed and still ours.
-        if let Some(offset) = unsafe { safety::poison_damage(address, skip, block_size, align) } {
+        if let Some(offset) = unsafe { safety::poison_damage(address, skip, block_size) } {
             let mut finding = RawFinding::new(FindingKind::WriteAfterFree, address);
             finding.size = meta.requested.load(Ordering::Relaxed) as usize;
             finding.align = align;
@@ -715,7 +719,7 @@ impl GeneralPurposeAllocator {
             self.record(finding);
             // Poisoned again, so that the free slot does not read as a neighbour's overflow.
             // SAFETY: as above.
-            unsafe { safety::poison(address, block_size, align) };
+            unsafe { safety::poison(address, block_size) };
         }
         meta.state.store(SLOT_FREED, Ordering::Release);
         // SAFETY: a used slot of this page that nobody uses any more.
@@ -1022,7 +1026,7 @@ fn redzone_scan(
             }
             // Poisoned but for the first word (a free-list link).
             let skip = core::mem::size_of::<FreeBlock>();
-            let end = (position + block_size.min(safety::POISON_LIMIT)).min(reach_end);
+            let end = (position + block_size).min(reach_end);
             (
                 position + skip,
                 end.saturating_sub(position + skip),

@@ -17,8 +17,9 @@
 //! Programs often install a fault handler only when the disposition is still `SIG_DFL` (Rust's
 //! std does so for its stack-overflow message), so a handler installed before `main` must not
 //! be seen. [`sigaction`] and [`set_handler`] (interposed by the C ABI for `sigaction`,
-//! `signal`, `bsd_signal`, `ssignal`, `sysv_signal`, `__sysv_signal`) keep, for a signal this
-//! module handles, the program's action here instead of in the kernel: a query returns it
+//! `signal`, `bsd_signal`, `ssignal`, `sysv_signal`, `__sysv_signal`, `__sigaction`; `sigset`
+//! and `sigvec` are built on them) keep, for a signal this module handles, the program's
+//! action here instead of in the kernel: a query returns it
 //! (`SIG_DFL` until the program sets one), and a new action (handler, `SIG_IGN` or `SIG_DFL`,
 //! with its flags and mask) replaces it while our handler stays installed. Other signals, and
 //! every signal before [`install`], go to the C library unchanged. This module's own calls use
@@ -56,9 +57,14 @@
 //!   `sigaction`, `sigprocmask`, `raise`, `write`, `nanosleep`; no lock, no allocation.
 //! * The program's action for a signal is written (from the action in place before) before
 //!   our handler is installed for it, and afterwards only under the sequence lock.
-//! * Not covered: `sigset` (System V) and the obsolete `sigvec` still see our handler; an
-//!   `exec` after the program set a handled signal to `SIG_IGN` starts the new image with
-//!   `SIG_DFL` there (the kernel keeps only `SIG_IGN` across `exec`).
+//! * `sigset` (System V) and the obsolete `sigvec` (still in glibc for old binaries) are built
+//!   on [`sigaction`] in [`legacy`], so they see and set the program's action too.
+//! * Not covered: an `exec` after the program set a handled signal to `SIG_IGN` starts the new
+//!   image with `SIG_DFL` there (the kernel keeps only `SIG_IGN` across `exec`).
+
+mod legacy;
+
+pub use legacy::{sigset, sigvec, SigVec};
 
 use core::cell::Cell;
 use core::ffi::{c_int, c_void};

@@ -528,6 +528,9 @@ pub(crate) fn render(raw: &RawFinding, depth: usize) -> Finding {
         }
         FindingKind::Overflow | FindingKind::Underflow => {
             add("alloc", raw.alloc_trace);
+            // An access past a freed block of no bytes (Valgrind: "0 bytes after a block of
+            // size 0 free'd").
+            add("free", raw.free_trace);
             add(site, raw.site_trace);
         }
         FindingKind::InvalidFree
@@ -696,13 +699,18 @@ fn describe_access(raw: &RawFinding, access: Access, offset: isize) -> Option<St
     } else {
         access.as_str().to_string()
     };
+    let freed = if raw.free_trace.is_some() {
+        "freed "
+    } else {
+        ""
+    };
     let text = match raw.kind {
         FindingKind::Overflow => format!(
-            "buffer overflow: {what} {} after the end of a {size}-byte block at {address:#x}",
+            "buffer overflow: {what} {} after the end of a {freed}{size}-byte block at {address:#x}",
             bytes((offset as usize).saturating_sub(size))
         ),
         FindingKind::Underflow => format!(
-            "buffer underflow: {what} {} before a {size}-byte block at {address:#x}",
+            "buffer underflow: {what} {} before a {freed}{size}-byte block at {address:#x}",
             bytes(offset.unsigned_abs())
         ),
         FindingKind::ReadAfterFree | FindingKind::WriteAfterFree => {

@@ -26,4 +26,5 @@ KEEP void copy_bytes(void *to, const void *from, size_t count) { memcpy(to, from
 KEEP void fill_bytes(void *to, int value, size_t count) { memset(to, value, count); }
 KEEP int load_byte(const char *at) { return *(volatile const char *)at; }
 KEEP void flip_byte(char *at) { *(volatile char *)at ^= 0x5a; }
+KEEP void store_byte(char *at, char value) { *(volatile char *)at = value; }
 #endif

@@ -14,6 +14,8 @@ use crate::os;
 use crate::report::{Access, FindingKind, RawFinding};
 use crate::trace::TraceId;
 
+mod pool;
+
 /// Bytes of address space for blocks in one area.
 pub const AREA_LEN: usize = 64 << 30;
 /// Inaccessible bytes between the area's metadata and its first extent.
@@ -57,9 +59,30 @@ pub struct Record {
 
 const _: () = assert!(core::mem::size_of::<Record>() == 48);
 
+impl Record {
+    /// Records a new block at `data` (its data pages already set and accessible) and
+    /// publishes it as live.
+    fn make_live(&self, data: usize, layout: Layout, start_against_guard: bool, trace: TraceId) {
+        let placement = if start_against_guard {
+            START_AGAINST_GUARD
+        } else {
+            END_AGAINST_GUARD
+        };
+        self.placement.store(placement, Ordering::Relaxed);
+        self.align_log2
+            .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
+        self.data.store(data, Ordering::Relaxed);
+        self.requested.store(layout.size(), Ordering::Relaxed);
+        self.alloc_trace.store(trace.0, Ordering::Relaxed);
+        self.free_trace.store(0, Ordering::Relaxed);
+        self.tag.store(0, Ordering::Relaxed);
+        self.state.store(SLOT_LIVE, Ordering::Release);
+    }
+}
+
 /// The mutable bookkeeping of an area (under its lock).
 pub(super) struct State {
-    /// The next page never carved.
+    /// The next page never carved (page 0 never is).
     bump: usize,
     /// Pages made accessible and turned into guard pages (guard-page backend).
     committed: usize,
@@ -73,6 +96,8 @@ pub(super) struct State {
     quarantine_head: u32,
     quarantine_tail: u32,
     quarantine_bytes: usize,
+    /// The slot pool of sampled mode.
+    pool: pool::PoolState,
 }
 
 /// The header at the start of an area (in its metadata part).
@@ -92,12 +117,15 @@ pub struct Area {
     pub markers: bool,
     /// Live guarded blocks allowed at once (the mapping limit; unbounded with markers).
     pub budget: usize,
-    /// Live guarded blocks.
+    /// Live guarded blocks with data pages (blocks of no bytes open no page and cost no
+    /// mapping, so they are not counted against the budget).
     pub live: AtomicUsize,
     /// Bytes of freed extents the quarantine may hold.
     quarantine_limit: usize,
     /// Stack frames the owner's reports keep.
     pub frames: usize,
+    /// The record of the pool's first slot, or 0 before the pool is set up (see `pool`).
+    pool_first: AtomicU32,
     pub(super) state: Lock<State>,
 }
 
@@ -175,8 +203,12 @@ impl Area {
                 live: AtomicUsize::new(0),
                 quarantine_limit,
                 frames,
+                pool_first: AtomicU32::new(NONE),
                 state: Lock::new(State {
-                    bump: 0,
+                    // Page 0 is never carved: its address is `block_start`, which the GPA
+                    // also keeps in an ordinary static (`Guarded::start`), where a leak scan
+                    // would take it for a pointer to a block of no bytes placed there.
+                    bump: 1,
                     committed: if markers { COMMIT_STEP / page } else { 0 },
                     next_record: 1,
                     exact: [NONE; EXACT_LISTS],
@@ -184,6 +216,7 @@ impl Area {
                     quarantine_head: NONE,
                     quarantine_tail: NONE,
                     quarantine_bytes: 0,
+                    pool: pool::PoolState::new(),
                 }),
             });
         }
@@ -261,12 +294,15 @@ impl Area {
         trace: TraceId,
     ) -> Option<NonNull<u8>> {
         let shape = shape(layout.size(), layout.align(), start_against_guard)?;
-        if self.live.fetch_add(1, Ordering::AcqRel) >= self.budget {
-            self.live.fetch_sub(1, Ordering::AcqRel);
+        // A block of no bytes opens no page, so it costs no mapping: only blocks with data
+        // pages count against the budget.
+        let counted = usize::from(shape.data_pages != 0);
+        if self.live.fetch_add(counted, Ordering::AcqRel) >= self.budget && counted != 0 {
+            self.live.fetch_sub(counted, Ordering::AcqRel);
             return None;
         }
         let Some(index) = self.take_extent(shape.pages) else {
-            self.live.fetch_sub(1, Ordering::AcqRel);
+            self.live.fetch_sub(counted, Ordering::AcqRel);
             return None;
         };
         let record = self.record(index);
@@ -301,7 +337,7 @@ impl Area {
                 let mut state = self.state.lock();
                 self.push_free(&mut state, index);
                 drop(state);
-                self.live.fetch_sub(1, Ordering::AcqRel);
+                self.live.fetch_sub(counted, Ordering::AcqRel);
                 return None;
             }
             // SAFETY: the data pages are accessible now and exclusively ours: fill the bytes
@@ -312,26 +348,10 @@ impl Area {
                 fill(end, access_start + access_len - end);
             }
         }
-        record.placement.store(
-            if start_against_guard {
-                START_AGAINST_GUARD
-            } else {
-                END_AGAINST_GUARD
-            },
-            Ordering::Relaxed,
-        );
-        record
-            .align_log2
-            .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
         record
             .data_pages
             .store(shape.data_pages as u32, Ordering::Relaxed);
-        record.data.store(data, Ordering::Relaxed);
-        record.requested.store(layout.size(), Ordering::Relaxed);
-        record.alloc_trace.store(trace.0, Ordering::Relaxed);
-        record.free_trace.store(0, Ordering::Relaxed);
-        record.tag.store(0, Ordering::Relaxed);
-        record.state.store(SLOT_LIVE, Ordering::Release);
+        record.make_live(data, layout, start_against_guard, trace);
         NonNull::new(data as *mut u8)
     }
 
@@ -504,8 +524,11 @@ impl Area {
             finding.site_trace = trace;
             return report(finding);
         }
-        self.check_fill(record, trace, report);
+        self.check_fill(index, record, trace, report);
         record.free_trace.store(trace.0, Ordering::Relaxed);
+        if let Some(slot) = self.pool_slot(index) {
+            return self.release_slot(slot);
+        }
         let page = os::page_size();
         let data_pages = record.data_pages.load(Ordering::Relaxed) as usize;
         if data_pages != 0 {
@@ -521,7 +544,8 @@ impl Area {
                 }
             }
         }
-        self.live.fetch_sub(1, Ordering::AcqRel);
+        self.live
+            .fetch_sub(usize::from(data_pages != 0), Ordering::AcqRel);
         let mut state = self.state.lock();
         let bytes = record.pages.load(Ordering::Relaxed) as usize * page;
         record.next.store(NONE, Ordering::Relaxed);
@@ -549,7 +573,14 @@ impl Area {
 
     /// Checks the canary bytes around a live block's data (on its data pages); reports an
     /// underflow for a change before the data and an overflow for one after it.
-    fn check_fill(&self, record: &Record, trace: TraceId, report: &mut dyn FnMut(RawFinding)) {
+    /// A pool slot's canary covers at most [`pool::FILL_REACH`] bytes on each side.
+    fn check_fill(
+        &self,
+        index: u32,
+        record: &Record,
+        trace: TraceId,
+        report: &mut dyn FnMut(RawFinding),
+    ) {
         let page = os::page_size();
         let data = record.data.load(Ordering::Relaxed);
         let size = record.requested.load(Ordering::Relaxed);
@@ -557,8 +588,12 @@ impl Area {
         if data_pages == 0 {
             return;
         }
-        let start = data & !(page - 1);
-        let end = start + data_pages * page;
+        let mut start = data & !(page - 1);
+        let mut end = start + data_pages * page;
+        if self.pool_slot(index).is_some() {
+            start = start.max(data.saturating_sub(pool::FILL_REACH));
+            end = end.min(data + size + pool::FILL_REACH);
+        }
         // SAFETY: the data pages are accessible while the block is live (or being freed by
         // the caller, who owns it now).
         unsafe {
@@ -689,7 +724,7 @@ impl Area {
             if record.state.load(Ordering::Acquire) != SLOT_LIVE {
                 continue;
             }
-            self.check_fill(record, TraceId::NONE, report);
+            self.check_fill(index, record, TraceId::NONE, report);
             visit(
                 record.data.load(Ordering::Relaxed),
                 record.requested.load(Ordering::Relaxed),
@@ -721,7 +756,9 @@ impl Area {
         let data = record.data.load(Ordering::Relaxed);
         let size = record.requested.load(Ordering::Relaxed);
         let state = record.state.load(Ordering::Acquire);
-        let kind = if state != SLOT_LIVE && !near {
+        // Any access to a block of no bytes is past its end, freed or not (Valgrind: "0 bytes
+        // after a block of size 0 free'd"); the finding carries the free trace all the same.
+        let kind = if state != SLOT_LIVE && !near && size != 0 {
             match access {
                 Some(Access::Write) => FindingKind::WriteAfterFree,
                 _ => FindingKind::ReadAfterFree,

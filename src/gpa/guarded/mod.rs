@@ -27,12 +27,26 @@
 //! until it leaves, any access faults and the address is not reused. Extents that left the
 //! quarantine are reused by exact page count (up to [`EXACT_LISTS`] pages) or first fit.
 //!
+//! Safety mode also places every block of no bytes here (`alloc_empty`), guard mode or not:
+//! its extent is a single guard page with no data page (one page of address space, no
+//! memory, no system call), so the block has an address of its own and any access to it
+//! faults.
+//!
 //! The area is registered in the page map under its header ([`SegmentKind::Guarded`]), so
 //! the GPA's common paths (free of any pointer, `block_layout`, `manages`) find it as they find
 //! small segments and large blocks. The **owner map** gives, for every page of the block area,
 //! the record of the extent that contains it: a fault address is mapped to its block without a
 //! lock and without allocating ([`Area::attribute`]); an address that no extent contains (the
 //! gap, space never handed out) is attributed to the nearest live block.
+//!
+//! # Sampled mode's slot pool
+//! In sampled mode (`Config::guard_sample`) a request of up to a page takes a slot of a small
+//! pool carved from the area instead of an extent (`area/pool.rs`): 256 one-page slots, each a
+//! mapping of its own with its guard page, kept resident and opened sixteen at a time, so a
+//! sampled block costs one `mprotect` at free and a sixteenth of one at allocation, with no
+//! `madvise` and no fresh page. A freed slot stays inaccessible until its chunk of sixteen is
+//! reused (the oldest free chunk first); when no chunk is free the request is served
+//! unguarded. Larger requests take extents as in full guard mode, which does not use the pool.
 //!
 //! # The mapping limit
 //! Making a page range of a mapping accessible with `mprotect` splits the mapping, and the
@@ -46,7 +60,7 @@
 //!
 //! # Invariants
 //! * `owner[p]` is the record of the extent holding block-area page `p`, or 0 (never carved).
-//!   Extents partition the carved pages `[0, bump)`.
+//!   Extents partition the carved pages `[1, bump)`; page 0 is never carved.
 //! * A record's `state` is `SLOT_LIVE` exactly while its data pages are accessible; a record in
 //!   the quarantine is `SLOT_QUARANTINED`; one on a free list is `SLOT_FREED` (traces of its
 //!   last block kept) or `SLOT_FREE` (never held a block).
@@ -268,7 +282,24 @@ impl GeneralPurposeAllocator {
             os::signal::ensure_alt_stack();
         }
         let trace = self.trace_here();
-        area.alloc(layout, self.config.guard_underflow, trace)
+        if self.config.guard {
+            area.alloc(layout, self.config.guard_underflow, trace)
+        } else {
+            area.alloc_sampled(layout, self.config.guard_underflow, trace)
+        }
+    }
+
+    /// A block of no bytes in safety mode (C's `malloc(0)`), placed in the guarded area as any
+    /// guarded block is, with no data page: an address of its own that no access may touch,
+    /// costing a page of address space, no memory and no system call. Any read or write of
+    /// it faults and is reported as an overflow of a 0-byte block (`fault`), as Valgrind
+    /// reports "0 bytes after a block of size 0". `None` when the area cannot be had (the
+    /// caller serves the request as usual).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn alloc_empty(&self, layout: Layout) -> Option<NonNull<u8>> {
+        debug_assert_eq!(layout.size(), 0);
+        self.alloc_guarded(layout)
     }
 
     /// Frees a guarded block (any pointer into the area is accepted and diagnosed). `area` is
@@ -360,8 +391,9 @@ impl GeneralPurposeAllocator {
         }
     }
 
-    /// How many guarded blocks are live (a diagnostic: with the `mprotect` backend at most
-    /// the mapping budget are, the rest being served unguarded).
+    /// How many guarded blocks with data pages are live (a diagnostic: with the `mprotect`
+    /// backend at most the mapping budget are, the rest being served unguarded; blocks of no
+    /// bytes are not counted).
     pub fn guarded_block_count(&self) -> usize {
         self.guarded
             .existing()
