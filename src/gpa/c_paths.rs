@@ -29,7 +29,7 @@
 //! * They run only while no observer is registered (`observer::active`): otherwise every
 //!   request takes the general paths, which deliver the events.
 //! * A slot is pushed on its page's local free list only by the page's owner thread, as
-//!   everywhere else; other threads push it on the owner heap's remote list.
+//!   everywhere else; other threads push it on the page's thread-free list (`Page::remote`).
 
 use core::alloc::Layout;
 use core::ptr::NonNull;
@@ -232,7 +232,7 @@ fn plain_slot(address: usize, gpa_id: u64) -> Option<(*mut Segment, *mut Page)> 
 }
 
 /// Puts a validated slot back: on its page's free list when `current` (the calling thread's
-/// heap of the GPA, or null) owns the page, else on the owner heap's remote list. `gpa` gives
+/// heap of the GPA, or null) owns the page, else on the page's thread-free list. `gpa` gives
 /// the page's GPA for the rare case the page must be requeued or released.
 ///
 /// # Safety
@@ -252,7 +252,7 @@ unsafe fn free_slot<'a>(
         if owner == current {
             push_local(owner, page, memory, gpa);
         } else {
-            (*owner).push_remote(NonNull::new_unchecked(memory));
+            (*owner).free_remote(page, NonNull::new_unchecked(memory));
         }
     }
 }

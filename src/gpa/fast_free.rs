@@ -26,7 +26,7 @@
 use core::sync::atomic::Ordering;
 
 use super::heap;
-use super::segment::{Page, Segment};
+use super::segment::{list_holds, Page, Segment};
 use super::{GeneralPurposeAllocator, OnError};
 use crate::report::{self, FindingKind, RawFinding};
 
@@ -118,30 +118,20 @@ impl GeneralPurposeAllocator {
         if owner != heap::cached(self.id()) {
             return true;
         }
-        let mut cursor = page.free;
-        let mut steps = 0;
-        while !cursor.is_null() && steps <= page.capacity {
-            if cursor as usize == address {
-                return true;
-            }
-            // SAFETY: the calling thread owns the page; its free list links free slots.
-            cursor = unsafe { (*cursor).next };
-            steps += 1;
+        let limit = page.capacity as usize + 1;
+        // SAFETY: the calling thread owns the page: its free list links free slots, and other
+        // threads only push in front of the head of its thread-free list read here. Only the
+        // owner takes its heap's remote list (which stays live), and other threads only push
+        // in front of the head read here, so the entries after it do not change meanwhile.
+        unsafe {
+            list_holds(page.free, address, limit)
+                || list_holds(page.thread_free_head(), address, limit)
+                || list_holds(
+                    (*owner).remote.load(Ordering::Acquire),
+                    address,
+                    REMOTE_WALK_LIMIT,
+                )
         }
-        // SAFETY: the owner's heap is live; only its owner (the calling thread) takes the
-        // remote list, and other threads only push in front of the head read here, so the
-        // entries after it do not change while this walks.
-        let mut cursor = unsafe { (*owner).remote.load(Ordering::Acquire) };
-        let mut steps = 0;
-        while !cursor.is_null() && steps < REMOTE_WALK_LIMIT {
-            if cursor as usize == address {
-                return true;
-            }
-            // SAFETY: as above.
-            cursor = unsafe { (*cursor).next };
-            steps += 1;
-        }
-        false
     }
 
     /// Fast mode's report of a mistake: one line, at most [`FAST_MODE_MESSAGES`] times.

@@ -2,8 +2,13 @@
 //!
 //! # Design
 //! Each (thread, GPA instance) pair has a [`Heap`]: per size class a queue of pages with free
-//! slots, the segments those pages come from, and an atomic list of blocks that *other*
-//! threads freed (mimalloc's `thread_free`, kept per heap as in snmalloc's message queues). A
+//! slots, the segments those pages come from, and the cross-thread frees. In fast mode another
+//! thread's free is one CAS onto the page's own thread-free list (`Page::remote`, mimalloc's
+//! `thread_free`), which the owner collects in bulk when the page runs out of free slots, so the
+//! slots come back just before they are used again; a full page, out of its queue, asks to be
+//! told of its next remote free (`REMOTE_NOTIFY`), and that free also puts the page on the
+//! heap's `remote_pages`, from which the owner requeues it. Safety mode keeps one atomic list of
+//! blocks per heap (`remote`), drained into the quarantine. A
 //! thread finds its heap through a small thread-local cache keyed by the GPA's id: the common
 //! case is one compare. The thread-local cache has a `const` initializer and no destructor, so
 //! touching it never allocates; thread exit is caught by a pthread key destructor, which runs
@@ -17,7 +22,11 @@
 //!
 //! # Invariants
 //! * Only the owning thread touches a heap's queues, segments and quarantine; other threads
-//!   only push to `remote`.
+//!   only push to `remote`, `remote_pages` and pages' thread-free lists.
+//! * A page is on `remote_pages` at most once: only the free that consumes its
+//!   `REMOTE_NOTIFY` links it (setting `REMOTE_QUEUED`), the owner sets `REMOTE_NOTIFY` only
+//!   on a page with neither flag, and clears `REMOTE_QUEUED` after reading the link. A segment
+//!   with a page on the list is not released.
 //! * A page is in its class queue iff `in_queue`; the queue head is the page allocations come
 //!   from ("current page").
 //! * `InsideAllocator` is held while the allocator does anything that may allocate through
@@ -74,8 +83,12 @@ pub struct Quarantine {
 pub struct Heap {
     /// Page queues by size class.
     pub queues: [Queue; CLASS_COUNT],
-    /// Blocks of this heap freed by other threads.
+    /// Blocks of this heap freed by other threads (safety mode; fast mode puts them on their
+    /// page's thread-free list, `Page::remote`).
     pub remote: AtomicPtr<FreeBlock>,
+    /// Pages out of their queue that other threads freed slots of (fast mode), linked through
+    /// `Page::remote_next`: the owner requeues them.
+    pub remote_pages: AtomicPtr<Page>,
     /// Kernel thread id of the owner; 0 when abandoned.
     pub owner_thread: AtomicU64,
     /// `HEAP_THREAD_REF | HEAP_GPA_REF` while each owner holds it.
@@ -415,6 +428,7 @@ pub fn new_heap(thread_id: u64, quarantine_entries: usize) -> Option<NonNull<Hea
                 tail: core::ptr::null_mut(),
             }; CLASS_COUNT],
             remote: AtomicPtr::new(core::ptr::null_mut()),
+            remote_pages: AtomicPtr::new(core::ptr::null_mut()),
             owner_thread: AtomicU64::new(thread_id),
             refs: AtomicU8::new(HEAP_THREAD_REF | HEAP_GPA_REF),
             segments: core::ptr::null_mut(),
@@ -551,6 +565,52 @@ impl Heap {
                 Err(current) => head = current,
             }
         }
+    }
+
+    /// Another thread's free of a slot of `page`, a page of this heap (fast mode): onto the
+    /// page's thread-free list, and the page onto this heap's notified pages when it asked.
+    ///
+    /// # Safety
+    /// `page` is a live page of this heap and `block` a used slot of it that the caller gives
+    /// up.
+    #[inline(always)]
+    pub unsafe fn free_remote(&self, page: *mut Page, block: NonNull<u8>) {
+        // SAFETY: caller contract.
+        if unsafe { Page::push_remote(page, block) } {
+            // SAFETY: the push consumed the page's notify flag: this thread alone links it.
+            unsafe { self.push_remote_page(page) };
+        }
+    }
+
+    /// # Safety
+    /// `page` is a live page of this heap whose notify flag the caller consumed.
+    #[cold]
+    #[inline(never)]
+    unsafe fn push_remote_page(&self, page: *mut Page) {
+        let mut head = self.remote_pages.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: caller contract: until the owner takes the page off the list, only this
+            // thread writes its link.
+            unsafe { (*page).remote_next = head };
+            match self.remote_pages.compare_exchange_weak(
+                head,
+                page,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(current) => head = current,
+            }
+        }
+    }
+
+    /// Takes the notified pages (owner only).
+    pub fn take_remote_pages(&self) -> *mut Page {
+        if self.remote_pages.load(Ordering::Relaxed).is_null() {
+            return core::ptr::null_mut();
+        }
+        self.remote_pages
+            .swap(core::ptr::null_mut(), Ordering::Acquire)
     }
 
     /// Takes every block on the remote list (owner only).

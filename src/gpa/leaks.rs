@@ -112,7 +112,7 @@ impl GeneralPurposeAllocator {
             // SAFETY: `&mut self`: no thread is inside this GPA, so every heap is ours.
             unsafe {
                 let heap = &mut *heap;
-                self.drain_remote(heap);
+                self.collect_all_remote(heap);
                 if self.config.safety {
                     self.flush_quarantine(heap);
                 }
@@ -286,6 +286,8 @@ impl GeneralPurposeAllocator {
         heap.quarantine.len = 0;
         heap.quarantine.bytes = 0;
         heap.remote.store(core::ptr::null_mut(), Ordering::Relaxed);
+        heap.remote_pages
+            .store(core::ptr::null_mut(), Ordering::Relaxed);
         for queue in heap.queues.iter_mut() {
             queue.head = core::ptr::null_mut();
             queue.tail = core::ptr::null_mut();

@@ -36,7 +36,7 @@
 //!   `zero_units` as well, the slots of a page that were never carved read as zero.
 
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU32, AtomicU8};
+use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 
 use super::heap::Heap;
 use super::size_class::{class_size, page_units, Class};
@@ -176,7 +176,23 @@ pub struct Page {
     pub prev: *mut Page,
     /// `capacity` slot records in safety mode, else null.
     pub meta: *mut SlotMeta,
+    /// Fast mode's thread-free list: slots of this page freed by other threads (linked via
+    /// their first word, oldest last), with [`REMOTE_NOTIFY`] and [`REMOTE_QUEUED`] in the
+    /// low bits; see [`Page::push_remote`].
+    pub remote: AtomicUsize,
+    /// The next page of the owner heap's notified pages (`Heap::remote_pages`), written by
+    /// the thread that sets [`REMOTE_QUEUED`].
+    pub remote_next: *mut Page,
 }
+
+/// [`Page::remote`] flag, set by the owner on a full page out of its queue with no
+/// thread-free slots: the next remote free puts the page on the heap's notified pages.
+pub const REMOTE_NOTIFY: usize = 1;
+/// [`Page::remote`] flag: the page is on its heap's notified pages, until the owner takes it
+/// off ([`Page::leave_notified`]).
+pub const REMOTE_QUEUED: usize = 2;
+/// Both flags of [`Page::remote`].
+pub const REMOTE_FLAGS: usize = REMOTE_NOTIFY | REMOTE_QUEUED;
 
 /// The header of a small segment (unit 0).
 #[repr(C)]
@@ -489,10 +505,36 @@ impl Segment {
         purged
     }
 
+    /// Whether a page descriptor of this segment is on its heap's notified pages (then the
+    /// segment must not be released yet).
+    pub fn has_notified_pages(&self) -> bool {
+        self.pages[1..]
+            .iter()
+            .any(|page| page.remote.load(Ordering::Relaxed) & REMOTE_QUEUED != 0)
+    }
+
     /// Whether no page is in use.
     pub fn is_empty(&self) -> bool {
         self.page_count == 0
     }
+}
+
+/// Whether the free list starting at `head` holds `address`, looking at `limit` entries at most.
+///
+/// # Safety
+/// The list links free slots whose links nobody changes during the walk.
+pub unsafe fn list_holds(head: *mut FreeBlock, address: usize, limit: usize) -> bool {
+    let mut cursor = head;
+    let mut steps = 0;
+    while !cursor.is_null() && steps < limit {
+        if cursor as usize == address {
+            return true;
+        }
+        // SAFETY: caller contract.
+        cursor = unsafe { (*cursor).next };
+        steps += 1;
+    }
+    false
 }
 
 /// Changes the protection of `[start, start + len)`; see `os::protect`.
@@ -616,20 +658,130 @@ impl Page {
         self.used -= 1;
     }
 
-    /// Marks every slot that is neither carved-and-used: `live[i]` is set for used slots.
-    /// Walks the free list, so only the owner (or an exclusive caller) may use it.
+    /// Another thread's free of a slot of this page (fast mode): one CAS onto the page's
+    /// thread-free list. Returns true when the page asked to be told ([`REMOTE_NOTIFY`]): the
+    /// caller must then put it on its heap's notified pages (`Heap::push_remote_page`).
+    ///
+    /// # Safety
+    /// `page` is a live page and `block` a used slot of it that the caller gives up.
+    #[inline(always)]
+    pub unsafe fn push_remote(page: *const Page, block: NonNull<u8>) -> bool {
+        let node = block.as_ptr().cast::<FreeBlock>();
+        // SAFETY: caller contract; only the atomic field is shared with other threads.
+        let remote = unsafe { &(*page).remote };
+        let mut head = remote.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: the slot is ours to overwrite until it is published.
+            unsafe { (*node).next = (head & !REMOTE_FLAGS) as *mut FreeBlock };
+            let queued = if head & REMOTE_FLAGS != 0 {
+                REMOTE_QUEUED
+            } else {
+                0
+            };
+            match remote.compare_exchange_weak(
+                head,
+                node as usize | queued,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return head & REMOTE_NOTIFY != 0,
+                Err(current) => head = current,
+            }
+        }
+    }
+
+    /// The first slot of the thread-free list (null when empty); the slots after it do not
+    /// change while the owner does not take the list.
+    pub fn thread_free_head(&self) -> *mut FreeBlock {
+        (self.remote.load(Ordering::Acquire) & !REMOTE_FLAGS) as *mut FreeBlock
+    }
+
+    /// Owner: moves the thread-free slots to the local free list (walking them once to count
+    /// them); false when there were none.
+    pub fn collect_remote(&mut self) -> bool {
+        let mut head = self.remote.load(Ordering::Relaxed);
+        loop {
+            if head & !REMOTE_FLAGS == 0 {
+                return false;
+            }
+            match self.remote.compare_exchange_weak(
+                head,
+                head & REMOTE_FLAGS,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(current) => head = current,
+            }
+        }
+        let first = (head & !REMOTE_FLAGS) as *mut FreeBlock;
+        let mut tail = first;
+        let mut count = 1;
+        // SAFETY: the list holds used slots of this page given up by other threads, published
+        // with release and taken with acquire; it ends in null (a push never links the flags).
+        unsafe {
+            while !(*tail).next.is_null() && count < self.capacity {
+                tail = (*tail).next;
+                count += 1;
+            }
+            (*tail).next = self.free;
+        }
+        self.free = first;
+        self.used -= count;
+        true
+    }
+
+    /// Owner, when the page has no free slot and is about to leave its queue: asks to be told
+    /// of the next remote free ([`REMOTE_NOTIFY`]), unless the page is already on the notified
+    /// pages. Returns false when thread-free slots arrived meanwhile: they were collected and
+    /// the page stays in its queue.
+    pub fn mark_full(&mut self) -> bool {
+        loop {
+            let head = self.remote.load(Ordering::Relaxed);
+            if head & !REMOTE_FLAGS != 0 {
+                return !self.collect_remote();
+            }
+            if head != 0 {
+                return true;
+            }
+            if self
+                .remote
+                .compare_exchange_weak(0, REMOTE_NOTIFY, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            {
+                return true;
+            }
+        }
+    }
+
+    /// Owner, taking the page off its heap's notified pages: clears [`REMOTE_QUEUED`]
+    /// (afterwards the page may be notified again). Returns whether thread-free slots wait.
+    pub fn leave_notified(&mut self) -> bool {
+        let previous = self.remote.fetch_and(!REMOTE_QUEUED, Ordering::Acquire);
+        previous & !REMOTE_FLAGS != 0
+    }
+
+    /// Marks every slot that is neither carved-and-used: `live[i]` is set for used slots
+    /// (slots on the thread-free list are free). Walks the free lists, so only the owner (or
+    /// an exclusive caller) may use it.
     pub fn live_slots(&self, live: &mut [bool]) {
         for (index, flag) in live.iter_mut().enumerate() {
             *flag = index < self.carved as usize;
         }
-        let mut block = self.free;
-        while !block.is_null() {
-            let (index, _) = self.slot_of(block as usize);
-            if let Some(flag) = live.get_mut(index) {
-                *flag = false;
+        // The local free list, then the thread-free list (other threads only push in front of
+        // the head read here).
+        let lists = [self.free, self.thread_free_head()];
+        for mut block in lists {
+            let mut steps = 0;
+            while !block.is_null() && steps <= self.capacity {
+                let (index, _) = self.slot_of(block as usize);
+                if let Some(flag) = live.get_mut(index) {
+                    *flag = false;
+                }
+                // SAFETY: both lists link free slots of this page.
+                block = unsafe { (*block).next };
+                steps += 1;
             }
-            // SAFETY: free-list entries are free slots of this page.
-            block = unsafe { (*block).next };
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Small blocks: the hot paths (pop and push on the current page), their slow paths (new
-//! pages and segments, draining remote frees) and their safety-mode twins (slot states,
+//! pages and segments, collecting cross-thread frees) and their safety-mode twins (slot states,
 //! canaries, poison and quarantine).
 //!
 //! # Invariants
@@ -69,6 +69,11 @@ impl GeneralPurposeAllocator {
             if let Some(block) = unsafe { self.pop_checked(&mut *page) } {
                 return Some((block, page));
             }
+            // Fast mode: the slots other threads freed come back just before they are used.
+            // SAFETY: as above.
+            if !self.config.safety && unsafe { !(*page).mark_full() } {
+                continue;
+            }
             heap.dequeue(page);
         }
         let page = self.new_page(heap, class)?;
@@ -122,7 +127,13 @@ impl GeneralPurposeAllocator {
         let mut segment = heap.segments;
         while !segment.is_null() {
             // SAFETY: the heap's segments are live and owned by this thread.
+            let dirty_before = unsafe { (*segment).dirty_units.count_ones() };
+            // SAFETY: as above.
             if let Some(page) = unsafe { (*segment).claim_page(class) } {
+                // Dirty units taken back count as resident memory in use again.
+                // SAFETY: as above.
+                let reused = dirty_before - unsafe { (*segment).dirty_units.count_ones() };
+                heap.dirty_bytes = heap.dirty_bytes.saturating_sub(reused as usize * UNIT_SIZE);
                 return self.prepare_page(page, segment);
             }
             // SAFETY: as above.
@@ -230,7 +241,7 @@ impl GeneralPurposeAllocator {
                     self.page_gained_free(&mut *owner, page);
                 }
             } else {
-                (*owner).push_remote(memory);
+                (*owner).free_remote(page, memory);
             }
         }
     }
@@ -264,12 +275,22 @@ impl GeneralPurposeAllocator {
             }
             heap.dirty_bytes += (*page).units as usize * UNIT_SIZE;
             (*segment).release_page(page);
-            if (*segment).is_empty() && self.has_other_empty_segment(heap, segment) {
-                heap.dirty_bytes = heap.dirty_bytes.saturating_sub(SEGMENT_SIZE - UNIT_SIZE);
+            if (*segment).is_empty()
+                && !(*segment).has_notified_pages()
+                && self.other_empty_segments(heap, segment) >= EMPTY_SEGMENTS_KEPT
+            {
+                let resident = (*segment).dirty_units.count_ones() as usize * UNIT_SIZE;
+                heap.dirty_bytes = heap.dirty_bytes.saturating_sub(resident);
                 self.unlink_segment(heap, segment);
                 self.release_segment(segment);
             }
         }
+        self.purge_if_due(heap);
+    }
+
+    /// Purges the heap's free units once their resident bytes exceed
+    /// [`RETAINED_DIRTY_BYTES`] (units taken back by new pages no longer count).
+    fn purge_if_due(&self, heap: &mut Heap) {
         if heap.dirty_bytes > RETAINED_DIRTY_BYTES {
             self.purge(heap);
         }
@@ -289,18 +310,19 @@ impl GeneralPurposeAllocator {
         heap.dirty_bytes = 0;
     }
 
-    fn has_other_empty_segment(&self, heap: &Heap, except: *mut Segment) -> bool {
+    fn other_empty_segments(&self, heap: &Heap, except: *mut Segment) -> usize {
         let mut segment = heap.segments;
+        let mut empty = 0;
         while !segment.is_null() {
             // SAFETY: the heap's segments are live.
             unsafe {
                 if segment != except && (*segment).is_empty() {
-                    return true;
+                    empty += 1;
                 }
                 segment = (*segment).next;
             }
         }
-        false
+        empty
     }
 
     fn unlink_segment(&self, heap: &mut Heap, target: *mut Segment) {
@@ -317,8 +339,23 @@ impl GeneralPurposeAllocator {
         }
     }
 
-    /// Takes the blocks other threads freed and frees them here.
+    /// Takes the blocks other threads freed and frees them here; requeues the full pages
+    /// that other threads freed slots of (their slots are collected when the page is used).
     pub(super) fn drain_remote(&self, heap: &mut Heap) {
+        let mut page = heap.take_remote_pages();
+        while !page.is_null() {
+            // SAFETY: notified pages are pages of this heap; a page stays live while it is on
+            // the list (`Segment::has_notified_pages`), and its link is read before it leaves.
+            unsafe {
+                let next = (*page).remote_next;
+                let waiting = (*page).leave_notified();
+                if (*page).units != 0 && !(*page).in_queue && (waiting || !(*page).mark_full()) {
+                    (*page).collect_remote();
+                    self.page_gained_free(heap, page);
+                }
+                page = next;
+            }
+        }
         let mut block = heap.take_remote();
         while !block.is_null() {
             // SAFETY: remote entries are blocks of this heap, linked via their first word.
@@ -332,6 +369,24 @@ impl GeneralPurposeAllocator {
                 self.push_local(heap, memory);
             }
             block = next;
+        }
+    }
+
+    /// Collects the thread-free slots of every page of the heap (fast mode), for an exact
+    /// count of the live blocks; the caller owns the heap and no other thread frees into it.
+    pub(super) fn collect_all_remote(&self, heap: &mut Heap) {
+        self.drain_remote(heap);
+        let mut segment = heap.segments;
+        while !segment.is_null() {
+            // SAFETY: the heap's segments are live and owned by the caller.
+            unsafe {
+                for page in (&mut (*segment).pages)[1..].iter_mut() {
+                    if page.units != 0 {
+                        page.collect_remote();
+                    }
+                }
+                segment = (*segment).next;
+            }
         }
     }
 
@@ -913,6 +968,10 @@ impl GeneralPurposeAllocator {
 /// Bytes of free page units a heap may keep resident (free memory that is quickly reused
 /// without page faults); past this, they are returned to the OS.
 const RETAINED_DIRTY_BYTES: usize = 4 << 20;
+/// Empty segments a heap keeps mapped (their free units are purged like any others): a
+/// program whose live memory swings by a few segments does not map, guard and fault them in
+/// again each time.
+const EMPTY_SEGMENTS_KEPT: usize = 4;
 
 /// Whether a page that just got a slot back must be requeued (it was full) or released (it is
 /// empty and not the page its class allocates from). The current page emptying is the common
