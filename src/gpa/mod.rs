@@ -573,6 +573,9 @@ pub struct GeneralPurposeAllocator {
     foreign_block_hook: AtomicUsize,
     /// `config.guards()`, kept apart so the hot paths test one flag.
     guards: bool,
+    /// `plain` and no guarded blocks: the sized alloc/free fast paths need no other test,
+    /// so they load this one flag instead of four settings.
+    bare: bool,
     guarded: guarded::Guarded,
 }
 
@@ -605,6 +608,10 @@ impl GeneralPurposeAllocator {
             free_key: AtomicU64::new(0),
             foreign_block_hook: AtomicUsize::new(0),
             guards: config.guards(),
+            bare: !config.safety
+                && !config.enable_memory_limit
+                && !config.verbose_log
+                && !config.guards(),
             guarded: guarded::Guarded::new(),
         }
     }
@@ -749,6 +756,12 @@ impl GeneralPurposeAllocator {
 
     #[inline]
     fn alloc_impl(&self, layout: Layout) -> Option<NonNull<u8>> {
+        if self.bare {
+            return match size_class::class_for(layout.size(), layout.align()) {
+                Some(class) => self.alloc_small_fast(class),
+                None => self.alloc_large(layout),
+            };
+        }
         if self.config.enable_memory_limit || self.config.verbose_log {
             return self.alloc_accounted(layout);
         }
@@ -815,7 +828,17 @@ impl GeneralPurposeAllocator {
     #[inline]
     unsafe fn free_impl(&self, memory: NonNull<u8>, claimed: Option<Layout>) {
         let address = memory.as_ptr() as usize;
-        if !self.config.safety && !self.config.enable_memory_limit && !self.config.verbose_log {
+        if self.bare {
+            if let Some(layout) = claimed {
+                if size_class::class_for(layout.size(), layout.align()).is_some()
+                    && !internal::owns(address)
+                {
+                    // SAFETY: fast-mode contract: a live small block of this allocator.
+                    unsafe { self.free_small_fast(memory) };
+                    return;
+                }
+            }
+        } else if self.plain {
             if let Some(layout) = claimed {
                 if let Some(_class) = size_class::class_for(layout.size(), layout.align()) {
                     let elsewhere =
