@@ -39,9 +39,10 @@ impl GeneralPurposeAllocator {
     pub(super) fn alloc_small_fast(&self, class: Class) -> Option<NonNull<u8>> {
         let heap = heap::cached(self.id.load(Ordering::Relaxed));
         if !heap.is_null() {
-            // SAFETY: the cached heap belongs to this thread; its queue heads are live pages.
+            // SAFETY: the cached heap belongs to this thread; its queue heads are live pages;
+            // `class_for` returns classes below `CLASS_COUNT`, the queues' length.
             unsafe {
-                let page = (*heap).queues[class].head;
+                let page = (*heap).queues.get_unchecked(class).head;
                 if !page.is_null() {
                     if let Some(block) = (*page).pop() {
                         return Some(block);
@@ -233,7 +234,8 @@ impl GeneralPurposeAllocator {
         let segment = Segment::of(memory.as_ptr() as usize);
         // SAFETY: caller contract: the block's segment is live.
         unsafe {
-            let page = (*segment).page_of(memory.as_ptr() as usize);
+            // `Segment::of` masked the address, so it lies in the segment.
+            let page = (*segment).page_of_unchecked(memory.as_ptr() as usize);
             let owner = (*segment).heap;
             if owner == heap::cached(self.id.load(Ordering::Relaxed)) {
                 (*page).push(memory);
