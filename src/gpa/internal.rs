@@ -146,7 +146,8 @@ fn region() -> Option<usize> {
 #[inline]
 pub fn owns(address: usize) -> bool {
     let start = REGION_START.load(Ordering::Relaxed);
-    start != 0 && address >= start && address < start + REGION_SIZE
+    // One subtraction: below `start` it wraps to far above `REGION_SIZE`.
+    address.wrapping_sub(start) < REGION_SIZE && start != 0
 }
 
 /// The live-map word and bit of user pointer `user` (inside the region, 16-aligned).
