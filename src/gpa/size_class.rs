@@ -117,6 +117,11 @@ pub fn class_size(class: Class) -> usize {
 #[inline]
 pub fn class_for(size: usize, align: usize) -> Option<Class> {
     if align <= 16 {
+        if align <= 8 && size <= 1024 {
+            // The common case as one load; entry 0 is size 1's class, so a request for no
+            // bytes takes the smallest slot without a `max`.
+            return Some(SMALL_LOOKUP[size.div_ceil(8)] as Class);
+        }
         if size <= MAX_SMALL_SIZE {
             return Some(class_of(size.max(if align > 8 { 16 } else { 1 })));
         }
