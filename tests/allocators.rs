@@ -274,7 +274,10 @@ fn fill_arena(arena: &ArenaAllocator<'_>, count: usize, len: usize) -> usize {
 fn arena_reset_free_all() {
     let page = PageAllocator::new();
     let mut arena = ArenaAllocator::new(page.allocator());
-    assert!(fill_arena(&arena, 200, 1000) > 1);
+    // One buffer or several: the page allocator grows the newest buffer in place with a
+    // non-moving `mremap` when the pages after it happen to be free, so the count depends on
+    // the address-space layout (this assertion was `> 1` and failed once in a full run).
+    assert!(fill_arena(&arena, 200, 1000) >= 1);
     assert!(arena.query_capacity() >= 200 * 1000);
     assert!(arena.reset(ResetMode::FreeAll));
     assert_eq!(arena.query_capacity(), 0);
