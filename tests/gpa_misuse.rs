@@ -472,3 +472,57 @@ fn free_of_memory_next_to_another_instances_large_block_is_invalid() {
     assert_eq!(owner.deinit(), Check::Ok);
     assert_eq!(gpa.deinit(), Check::Ok);
 }
+
+/// Fast mode lists every leak `deinit` finds, each as a leak: the cap of
+/// `FAST_MODE_MESSAGES` (16) is for wrong frees, which a broken program may repeat without end;
+/// a leak line once said "the free was ignored" and the report kept only the first 16 leaks.
+#[test]
+fn fast_mode_reports_every_leak_as_a_leak() {
+    const LEAKED: usize = 40;
+    if std::env::var_os("GPA_FAST_LEAK_CHILD").is_some() {
+        let mut gpa = GeneralPurposeAllocator::with_config(Config::fast());
+        let allocator = gpa.allocator();
+        for _ in 0..LEAKED {
+            allocator.raw_alloc(24, 8).unwrap();
+        }
+        assert_eq!(gpa.deinit(), Check::Leak);
+        return;
+    }
+    let mut gpa = GeneralPurposeAllocator::with_config(Config {
+        on_error: OnError::Record,
+        ..Config::fast()
+    });
+    let allocator = gpa.allocator();
+    let blocks: Vec<usize> = (0..LEAKED)
+        .map(|_| allocator.raw_alloc(24, 8).unwrap().as_ptr() as usize)
+        .collect();
+    assert_eq!(gpa.deinit(), Check::Leak);
+    let report = gpa.report();
+    let leaks: Vec<_> = report.of_kind(FindingKind::Leak).collect();
+    assert_eq!(leaks.iter().map(|leak| leak.count).sum::<usize>(), LEAKED);
+    for leak in &leaks {
+        assert!(blocks.contains(&leak.address), "{leak:?}");
+    }
+
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "fast_mode_reports_every_leak_as_a_leak",
+            "--exact",
+            "--nocapture",
+        ])
+        .env("GPA_FAST_LEAK_CHILD", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let lines = stderr
+        .lines()
+        .filter(|line| line.contains(" leaked ("))
+        .count();
+    assert_eq!(lines, LEAKED, "{stderr}");
+    assert!(!stderr.contains("the free was ignored"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("error(gpa): {LEAKED} leaked block(s)")),
+        "{stderr}"
+    );
+}

@@ -134,10 +134,18 @@ impl GeneralPurposeAllocator {
         }
     }
 
-    /// Fast mode's report of a mistake: one line, at most [`FAST_MODE_MESSAGES`] times.
+    /// Fast mode's report of a finding: one line. Wrong frees are recorded and printed at most
+    /// [`FAST_MODE_MESSAGES`] times (a broken program may repeat one without end); leaks,
+    /// found once by `detect_leaks` or `deinit`, are all recorded and printed, as check mode
+    /// does, so the report lists every block they count.
     #[cold]
     pub(super) fn record_fast(&self, finding: RawFinding) {
-        let seen = self.fast_errors.fetch_add(1, Ordering::Relaxed);
+        let leak = finding.kind == FindingKind::Leak;
+        let seen = if leak {
+            0
+        } else {
+            self.fast_errors.fetch_add(1, Ordering::Relaxed)
+        };
         if seen >= FAST_MODE_MESSAGES {
             return;
         }
@@ -146,12 +154,19 @@ impl GeneralPurposeAllocator {
         if self.config.on_error == OnError::Record {
             return;
         }
-        let mut text = format!(
-            "error(gpa): {}: the free was ignored (fast mode keeps the heap intact; check mode \
-             reports where the block was allocated and freed)\n",
-            report::render(&finding, 1).message
-        );
-        if seen + 1 == FAST_MODE_MESSAGES {
+        let message = report::render(&finding, 1).message;
+        let mut text = if leak {
+            format!(
+                "error(gpa): {message} (fast mode keeps no allocation traces; check mode reports \
+                 where the block was allocated)\n"
+            )
+        } else {
+            format!(
+                "error(gpa): {message}: the free was ignored (fast mode keeps the heap intact; \
+                 check mode reports where the block was allocated and freed)\n"
+            )
+        };
+        if !leak && seen + 1 == FAST_MODE_MESSAGES {
             text.push_str(&format!(
                 "error(gpa): {FAST_MODE_MESSAGES} mistakes reported; fast mode ignores further \
                  ones without a word\n"
