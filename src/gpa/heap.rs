@@ -95,8 +95,13 @@ pub struct Heap {
     pub refs: AtomicU8,
     /// Segments whose pages this heap carves.
     pub segments: *mut Segment,
-    /// Bytes of released pages whose memory is still resident; purged past a bound.
+    /// Bytes of released pages whose memory is still resident; purged past `dirty_bound`.
     pub dirty_bytes: usize,
+    /// The bound on `dirty_bytes` (see `small::GeneralPurposeAllocator::purge_if_due`).
+    pub dirty_bound: usize,
+    /// Bytes of clean (purged or never used) units of its segments that new pages took since
+    /// the last purge: memory to be faulted in.
+    pub refaulted_bytes: usize,
     /// The next heap of the same GPA instance.
     pub next_in_gpa: *mut Heap,
     /// The next heap of the same thread.
@@ -433,6 +438,8 @@ pub fn new_heap(thread_id: u64, quarantine_entries: usize) -> Option<NonNull<Hea
             refs: AtomicU8::new(HEAP_THREAD_REF | HEAP_GPA_REF),
             segments: core::ptr::null_mut(),
             dirty_bytes: 0,
+            dirty_bound: super::small::RETAINED_DIRTY_MIN,
+            refaulted_bytes: 0,
             next_in_gpa: core::ptr::null_mut(),
             next_in_thread: core::ptr::null_mut(),
             quarantine: Quarantine {

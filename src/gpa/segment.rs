@@ -333,9 +333,17 @@ impl Segment {
     ///
     /// # Safety
     /// `self` is a live segment owned by the calling thread's heap.
-    pub unsafe fn claim_page(&mut self, class: Class) -> Option<*mut Page> {
+    pub unsafe fn claim_page(&mut self, class: Class, resident_only: bool) -> Option<*mut Page> {
         let units = page_units(class);
-        let first = find_run(self.free_units, units)?;
+        // Free units still resident first: reusing them costs no page faults (and keeps the
+        // footprint where it is), where clean ones must be faulted in again.
+        let first = find_run(self.dirty_units, units).or_else(|| {
+            if resident_only {
+                None
+            } else {
+                find_run(self.free_units, units)
+            }
+        })?;
         let mask = run_mask(first, units);
         // Units never used since the segment was mapped, or purged, still read as zero (and
         // dirty ones are cleared below when free units are guarded).
