@@ -145,22 +145,19 @@ pub const fn is_freed_state(state: u8) -> bool {
 }
 
 /// A page descriptor, in the segment header.
-#[repr(C)]
+///
+/// Two cache lines: the first holds what the owner thread writes on every allocation (the
+/// free list, the count of used slots, queue links); the second what a free from another
+/// thread reads to validate its pointer and the list it pushes on (`start`, `carved`,
+/// `block_size`, `reciprocal`, `remote`), which the owner writes only while it carves a
+/// fresh page or takes the thread-free list. So a thread freeing another thread's blocks does
+/// not miss in its cache on every free because the owner just allocated from the same page.
+#[repr(C, align(64))]
 pub struct Page {
     /// Local free list.
     pub free: *mut FreeBlock,
-    /// First slot.
-    pub start: *mut u8,
     /// Slots handed out (see the module invariants).
     pub used: u32,
-    /// Slots carved so far.
-    pub carved: u32,
-    /// Slots in the page.
-    pub capacity: u32,
-    /// Slot size in bytes.
-    pub block_size: u32,
-    /// `2^40 / block_size + 1`: slot indices by multiplication instead of division.
-    pub reciprocal: u64,
     /// Size class.
     pub class: u8,
     /// Units spanned (0 for an unused descriptor).
@@ -176,14 +173,29 @@ pub struct Page {
     pub prev: *mut Page,
     /// `capacity` slot records in safety mode, else null.
     pub meta: *mut SlotMeta,
-    /// Fast mode's thread-free list: slots of this page freed by other threads (linked via
-    /// their first word, oldest last), with [`REMOTE_NOTIFY`] and [`REMOTE_QUEUED`] in the
-    /// low bits; see [`Page::push_remote`].
-    pub remote: AtomicUsize,
     /// The next page of the owner heap's notified pages (`Heap::remote_pages`), written by
     /// the thread that sets [`REMOTE_QUEUED`].
     pub remote_next: *mut Page,
+    /// Fills the owner's cache line.
+    _owner_line: [u64; 2],
+    /// First slot.
+    pub start: *mut u8,
+    /// Slots carved so far.
+    pub carved: u32,
+    /// Slots in the page.
+    pub capacity: u32,
+    /// Slot size in bytes.
+    pub block_size: u32,
+    /// `2^40 / block_size + 1`: slot indices by multiplication instead of division.
+    pub reciprocal: u64,
+    /// Fast mode's thread-free list: slots of this page freed by other threads (linked via
+    /// their first word, oldest last), with [`REMOTE_NOTIFY`] and [`REMOTE_QUEUED`] in the
+    /// low bits and the list's length in the top bits; see [`Page::push_remote`].
+    pub remote: AtomicUsize,
 }
+
+const _: () = assert!(core::mem::offset_of!(Page, start) == 64);
+const _: () = assert!(core::mem::size_of::<Page>() == 128);
 
 /// [`Page::remote`] flag, set by the owner on a full page out of its queue with no
 /// thread-free slots: the next remote free puts the page on the heap's notified pages.
