@@ -844,6 +844,52 @@ mod tests {
     }
 
     #[test]
+    fn collecting_the_thread_free_list_counts_without_walking_and_keeps_the_local_list() {
+        // A page over a buffer of eight 16-byte slots, all handed out.
+        let mut slots = [[0u64; 2]; 8];
+        // SAFETY: a zeroed descriptor is a valid empty one (null pointers, zero counters).
+        let mut page: Page = unsafe { core::mem::MaybeUninit::zeroed().assume_init() };
+        page.start = slots.as_mut_ptr().cast();
+        page.capacity = 8;
+        page.carved = 8;
+        page.block_size = 16;
+        page.used = 8;
+        let slot = |slots: &mut [[u64; 2]; 8], i: usize| {
+            NonNull::new(slots[i].as_mut_ptr().cast::<u8>()).unwrap()
+        };
+        // SAFETY: slots of the page, each given up once.
+        unsafe {
+            for i in [1, 4, 6] {
+                assert!(!Page::push_remote(&page, slot(&mut slots, i)));
+            }
+        }
+        assert!(page.collect_remote());
+        assert_eq!(page.used, 5);
+        assert!(!page.collect_remote());
+        // Into a non-empty local list: the taken list goes in front of it.
+        // SAFETY: as above; slot 0 was handed out and is given back once.
+        unsafe {
+            page.push(slot(&mut slots, 0));
+            assert_eq!(page.used, 4);
+            for i in [2, 3] {
+                assert!(!Page::push_remote(&page, slot(&mut slots, i)));
+            }
+        }
+        assert!(page.collect_remote());
+        assert_eq!(page.used, 2);
+        let mut popped = Vec::new();
+        while let Some(block) = page.pop() {
+            popped.push((block.as_ptr() as usize - slots.as_ptr() as usize) / 16);
+            if popped.len() > 8 {
+                break;
+            }
+        }
+        popped.sort_unstable();
+        assert_eq!(popped, [0, 1, 2, 3, 4, 6]);
+        assert_eq!(page.used, 8);
+    }
+
+    #[test]
     fn slot_counts_fit_the_remote_count() {
         for class in 0..crate::gpa::size_class::CLASS_COUNT {
             let slots = page_units(class) * UNIT_SIZE / class_size(class);
