@@ -1089,6 +1089,68 @@ mod tests {
     use crate::gpa::{Check, Config, GeneralPurposeAllocator, OnError};
 
     #[test]
+    fn fast_mode_reuses_cached_mappings_and_still_rejects_a_second_free() {
+        let mut gpa = GeneralPurposeAllocator::with_config(Config {
+            on_error: OnError::Record,
+            ..Config::fast()
+        });
+        // More freed mappings than the cache held before (16), of many sizes, each filled.
+        let sizes: Vec<usize> = (0..40).map(|i| (300 << 10) + i * 37 * 4096 + i).collect();
+        let blocks: Vec<*mut u8> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| {
+                let block = gpa.alloc_unsized(size, 16);
+                assert!(!block.is_null());
+                // SAFETY: a fresh block of `size` bytes.
+                unsafe { block.write_bytes(i as u8, size) };
+                block
+            })
+            .collect();
+        for &block in &blocks {
+            // SAFETY: live blocks of this GPA, freed once.
+            unsafe { gpa.free_unsized(block) };
+        }
+        // A second free of a block whose mapping sits in the cache is rejected, not followed.
+        // Fast mode keeps no record of freed large blocks, so it is an invalid free of a
+        // pointer that is not ours (Valgrind memcheck on the same C program, a 300,000-byte
+        // block freed twice: "Invalid free() / delete / delete[] / realloc()").
+        // SAFETY: deliberate double free; fast mode validates the pointer first.
+        unsafe { gpa.free_unsized(blocks[7]) };
+        let report = gpa.report();
+        assert_eq!(report.findings.len(), 1, "{report}");
+        assert_eq!(
+            report.findings[0].kind,
+            crate::report::FindingKind::InvalidFree
+        );
+        assert_eq!(report.findings[0].address, blocks[7] as usize);
+        // Blocks made from cached mappings hold what is written to them, whole.
+        let again: Vec<(*mut u8, usize)> = sizes
+            .iter()
+            .rev()
+            .map(|&size| {
+                let block = gpa.alloc_unsized(size, 16);
+                assert!(!block.is_null());
+                // SAFETY: a fresh block of `size` bytes.
+                unsafe { block.write_bytes(0xa5, size) };
+                (block, size)
+            })
+            .collect();
+        for &(block, size) in &again {
+            // SAFETY: live blocks of `size` bytes, read, then freed once.
+            unsafe {
+                assert!(core::slice::from_raw_parts(block, size)
+                    .iter()
+                    .all(|&b| b == 0xa5));
+                gpa.free_unsized(block);
+            }
+        }
+        assert_eq!(gpa.report().findings.len(), 1, "{}", gpa.report());
+        gpa.take_report();
+        assert_eq!(gpa.deinit(), Check::Ok);
+    }
+
+    #[test]
     fn freed_blocks_stay_known_with_their_traces() {
         let mut gpa = GeneralPurposeAllocator::with_config(Config {
             on_error: OnError::Record,
