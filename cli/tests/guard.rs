@@ -216,3 +216,27 @@ fn sampled_fast_mode_guards_about_one_malloc_and_calloc_in_n() {
     assert_eq!(counts(&["--fast", "--guard-sample", "1"]), (20000, 20000));
     assert_eq!(counts(&["--fast"]), (0, 0));
 }
+
+#[test]
+fn fast_mode_reports_a_fault_on_a_sampled_block() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("guard-sample-fast-fault");
+    let binary = compile("read_after_free", &dir);
+    // Every block sampled: the freed greeting's slot is inaccessible. Fast mode keeps no
+    // allocation or free traces; the access's is unwound from the fault.
+    let run = gpa_run(
+        &dir,
+        &["--fast", "--guard-sample", "1"],
+        &[binary.to_str().unwrap()],
+    );
+    assert_eq!(run.output.status.code(), Some(128 + 11));
+    assert!(String::from_utf8_lossy(&run.output.stdout).contains("greeting: hello"));
+    let findings = run.findings();
+    let finding = only_finding(&findings);
+    assert_eq!(finding["kind"], "read_after_free");
+    assert_eq!(finding["access"], "read");
+    assert_eq!(finding["offset"], 10);
+    assert_eq!(first_function(finding, "access").as_deref(), Some("peek"));
+}
