@@ -48,6 +48,17 @@
 //! reused (the oldest free chunk first); when no chunk is free the request is served
 //! unguarded. Larger requests take extents as in full guard mode, which does not use the pool.
 //!
+//! # Choosing the sampled requests
+//! About one request in `Config::guard_sample` (N) is guarded: a countdown restarted at a
+//! random length in `1..2N` each time it runs out. The small-allocation fast paths (Rust's
+//! sized `alloc`, C's `malloc` and `calloc`) keep the countdown in the thread's heap, which
+//! they hold already, so sampling costs them one decrement and a branch ([`due`]); a GPA in
+//! sampled mode with no other checks is served by a copy of fast mode's path with that step
+//! in it (`sampled_bare`), and its frees by fast mode's path plus one range compare
+//! ([`Guarded::holds`]). Heaps of GPAs that do not sample count down from `u64::MAX` and
+//! never get there. Requests without a heap at hand (a thread's first), of no size class, or
+//! on a GPA with other checks take a per-thread countdown ([`sample`]) in initial-exec TLS.
+//!
 //! # The mapping limit
 //! Making a page range of a mapping accessible with `mprotect` splits the mapping, and the
 //! kernel allows `vm.max_map_count` (65530 by default) mappings per process. Where the kernel
