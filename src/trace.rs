@@ -578,14 +578,8 @@ pub fn epoch_of(id: TraceId) -> u32 {
 /// The key of a stack in the current epoch: its hash, salted by the epoch (never 0).
 #[inline]
 fn key_of(addresses: &[usize]) -> (u64, u32) {
-    salted(hash(addresses))
-}
-
-/// The key of a stack of hash `hash` in the current epoch (see [`key_of`]).
-#[inline(always)]
-fn salted(hash: u64) -> (u64, u32) {
     let epoch = module_epoch();
-    let mut key = hash;
+    let mut key = hash(addresses);
     if epoch != 0 {
         key = (key ^ avalanche(u64::from(epoch))) | 1;
     }
@@ -987,12 +981,6 @@ pub fn intern_addresses(addresses: &[usize]) -> TraceId {
         return TraceId::NONE;
     }
     let (key, epoch) = key_of(addresses);
-    intern_keyed(addresses, key, epoch)
-}
-
-/// [`intern_addresses`] of a non-empty stack whose key is known.
-#[inline(always)]
-fn intern_keyed(addresses: &[usize], key: u64, epoch: u32) -> TraceId {
     let check = addresses[0] ^ addresses[addresses.len() - 1];
     let way = (key as usize >> 3) & (RECENT_WAYS - 1);
     let recent = &thread_traces().recent[way];
