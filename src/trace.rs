@@ -10,6 +10,14 @@
 //! otherwise unwinds with the call-frame information ([`unwind`], a caching unwinder, on
 //! x86-64; libgcc's elsewhere).
 //!
+//! An allocator captures from a few call paths over and over, so [`capture_id`] remembers the
+//! last frame-pointer walks of each thread ([`FpMemo`], chosen by the frame the walk starts
+//! from): a walk from the same frame pointer, with the same bounds, depth and module epoch,
+//! that finds every frame record it reads (link and return address) equal to the remembered
+//! ones is the same walk, so it returns the remembered trace after two loads and two compares
+//! per frame, with no bounds checks (the remembered walk made them against the same bounds),
+//! no hash and no table lookup. Any difference is a miss: the walk is made and remembered.
+//!
 //! Traces are interned in one process-wide, lock-free, open-addressed table keyed by a hash of
 //! the addresses: millions of allocations from one site cost one entry, and a block stores only
 //! a 4-byte [`TraceId`]. The table is an index of 16-byte entries (hash, where the frames are,
@@ -39,6 +47,9 @@
 //!   `fetch_add` and never reused.
 //! * Nothing here allocates from any heap, except the unwinders ([`TraceMethod::needs_guard`]),
 //!   which an allocator calls inside its re-entrancy guard.
+//! * A remembered walk is read or written only while the thread's `memo_busy` is set; a
+//!   capture that finds it set (one made by a signal handler that interrupted another) walks
+//!   without a memo, so a memo is never seen half written.
 
 use core::cell::Cell;
 use core::mem::MaybeUninit;
@@ -229,9 +240,15 @@ struct ThreadTraces {
     /// saves the shared table's cache miss. A match of the 64-bit hash and of the outermost and
     /// innermost addresses is trusted.
     recent: [Cell<(u64, usize, u32)>; RECENT_WAYS],
+    /// Remembered frame-pointer walks ([`FpMemo`]), by the frame they start from.
+    memos: [FpMemo; MEMOS],
+    /// A capture is reading or writing `memos` (one interrupted by a signal handler that
+    /// captures too: the nested capture leaves them alone).
+    memo_busy: Cell<bool>,
 }
 
-// SAFETY: an unknown stack top and empty (all-zero) recent entries are the initial state.
+// SAFETY: an unknown stack top, empty (all-zero) recent entries and memos (id 0: nothing
+// remembered) are the initial state.
 unsafe impl crate::tls::ZeroInit for ThreadTraces {}
 
 crate::tls::fast_thread_local!(
@@ -382,10 +399,15 @@ fn walk_frame_pointers(frames: &mut Frames, limit: usize) {
 }
 
 /// Follows the frame-pointer chain from `fp`, reading only frame records inside `[low, high)`.
+/// The count lives in a register during the walk (stored once at the end): a frame costs two
+/// loads, a store and a few compares.
 #[inline(always)]
 fn walk_chain(frames: &mut Frames, mut fp: usize, mut low: usize, high: usize, limit: usize) {
-    while frames.len < limit {
-        if fp < low || fp % core::mem::align_of::<usize>() != 0 || fp > high.saturating_sub(16) {
+    let limit = limit.min(MAX_FRAMES);
+    let top = high.saturating_sub(16);
+    let mut len = frames.len;
+    while len < limit {
+        if fp < low || fp % core::mem::align_of::<usize>() != 0 || fp > top {
             break;
         }
         // SAFETY: `fp` is aligned and `[fp, fp + 16)` lies in `[low, high)`, the part of the
@@ -395,11 +417,14 @@ fn walk_chain(frames: &mut Frames, mut fp: usize, mut low: usize, high: usize, l
         if return_address == 0 {
             break;
         }
-        frames.push(return_address);
+        // SAFETY: `len < limit <= MAX_FRAMES`, the array's length.
+        unsafe { *frames.addresses.get_unchecked_mut(len) = MaybeUninit::new(return_address) };
+        len += 1;
         // The caller's record lies above this one: the walk only moves up, so it ends.
         low = fp + 16;
         fp = caller_fp;
     }
+    frames.len = len;
 }
 
 /// The stack of a faulting thread, from its signal context: the faulting instruction `ip`
@@ -636,17 +661,21 @@ fn slot_frames(frames: u32, len: usize) -> &'static [AtomicUsize] {
 
 /// Hashes a stack: two independent xor-rotate lanes (one cycle per frame, no dependency on a
 /// multiply), then a full avalanche of both; never 0.
+#[inline]
 fn hash(addresses: &[usize]) -> u64 {
     let (mut even, mut odd) = (0x9e37_79b9_7f4a_7c15u64, addresses.len() as u64);
-    for pair in addresses.chunks(2) {
+    let mut pairs = addresses.chunks_exact(2);
+    for pair in &mut pairs {
         even = even.rotate_left(19) ^ pair[0] as u64;
-        if let Some(&second) = pair.get(1) {
-            odd = odd.rotate_left(23) ^ second as u64;
-        }
+        odd = odd.rotate_left(23) ^ pair[1] as u64;
+    }
+    if let [last] = pairs.remainder() {
+        even = even.rotate_left(19) ^ *last as u64;
     }
     (avalanche(even) ^ avalanche(odd).rotate_left(32)) | 1
 }
 
+#[inline]
 fn avalanche(mut value: u64) -> u64 {
     value ^= value >> 33;
     value = value.wrapping_mul(0xff51_afd7_ed55_8ccd);
@@ -757,14 +786,166 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
     if depth == 0 {
         return TraceId::NONE;
     }
-    if let TraceMethod::Custom(walk) = method {
-        if let Some(interning) = interning_walker(walk) {
-            return interning(depth);
+    match method {
+        TraceMethod::Custom(walk) => {
+            if let Some(interning) = interning_walker(walk) {
+                return interning(depth);
+            }
         }
+        TraceMethod::FramePointers => return capture_id_walking(depth),
+        TraceMethod::Auto if frame_pointers_work() => return capture_id_walking(depth),
+        _ => {}
     }
     let mut frames = Frames::new();
     capture_into(&mut frames, depth, method);
     intern_addresses(frames.addresses())
+}
+
+/// [`capture_id`] by a frame-pointer walk, answered from the thread's remembered walks
+/// ([`FpMemo`]) when the stack still holds what the last walk from the same frame read: a
+/// frame then costs two loads and two compares against the memo, with no bounds checks, no
+/// hash and no table lookup. Otherwise it walks, interns, and remembers the walk.
+#[inline(never)]
+fn capture_id_walking(depth: usize) -> TraceId {
+    let Some((low, high)) = current_stack_bounds() else {
+        return TraceId::NONE;
+    };
+    let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
+    walk_remembered(frame_pointer(), low, high, limit)
+}
+
+/// The trace of a frame-pointer walk from `fp` within `[low, high)` keeping at most `limit`
+/// return addresses, from the thread's remembered walks when one matches.
+#[inline(always)]
+fn walk_remembered(fp: usize, low: usize, high: usize, limit: usize) -> TraceId {
+    let traces = thread_traces();
+    if limit > MEMO_FRAMES || traces.memo_busy.get() {
+        // Too deep to remember, or a capture interrupted (by a signal handler's allocation)
+        // in the middle of its memo: walk without one.
+        let mut frames = Frames::new();
+        walk_chain(&mut frames, fp, low, high, limit);
+        return intern_addresses(frames.addresses());
+    }
+    traces.memo_busy.set(true);
+    let memo = &traces.memos[(fp >> 4) % MEMOS];
+    let id = match memo.replay(fp, low, high, limit) {
+        Some(id) => id,
+        None => memo.walk(fp, low, high, limit),
+    };
+    traces.memo_busy.set(false);
+    id
+}
+
+/// Frames a remembered walk ([`FpMemo`]) holds: walks of up to 8 frames past the
+/// [`SKIP_BUDGET`] (traces of up to 8 frames, the common depths) are remembered.
+const MEMO_FRAMES: usize = 8 + SKIP_BUDGET;
+/// Remembered walks per thread, chosen by the frame the capture starts from.
+const MEMOS: usize = 8;
+
+/// A remembered frame-pointer walk: the frame records it read, and the trace they made. The
+/// same walk started again from the same frame pointer, on the same stack, at the same depth
+/// and module epoch, reads the same records if every record still holds what it held then
+/// (each link `[fp]` and return address `[fp + 8]`): the bounds each record was checked
+/// against are the same, so it makes the same trace, and [`FpMemo::replay`] needs no checks
+/// beyond those compares.
+#[repr(C)]
+struct FpMemo {
+    /// The trace (0: nothing remembered).
+    id: Cell<u32>,
+    /// Return addresses kept (at most `MEMO_FRAMES`).
+    len: Cell<u32>,
+    /// The walk's limit.
+    limit: Cell<u32>,
+    /// The module epoch it was interned in.
+    epoch: Cell<u32>,
+    /// The lowest address the walk could read: its stack pointer bound.
+    low: Cell<usize>,
+    /// The top of the stack it was bounded by.
+    high: Cell<usize>,
+    /// It stopped at record `fps[len]` because that record's return address was 0 (else at
+    /// the limit, or at a record out of bounds).
+    stopped_at_zero: Cell<bool>,
+    /// The frame records read: `fps[0]` the first, `fps[i + 1]` the link read at `fps[i]`.
+    fps: [Cell<usize>; MEMO_FRAMES + 1],
+    /// The return addresses read: `ras[i]` at `fps[i] + 8`.
+    ras: [Cell<usize>; MEMO_FRAMES],
+}
+
+impl FpMemo {
+    /// The remembered trace, if a walk from `fp` with these bounds and `limit` reads the same
+    /// records now.
+    #[inline(always)]
+    fn replay(&self, fp: usize, low: usize, high: usize, limit: usize) -> Option<TraceId> {
+        let id = self.id.get();
+        if id == 0
+            || self.fps[0].get() != fp
+            || self.low.get() != low
+            || self.high.get() != high
+            || self.limit.get() as usize != limit
+            || self.epoch.get() != module_epoch()
+        {
+            return None;
+        }
+        let len = self.len.get() as usize;
+        for index in 0..len.min(MEMO_FRAMES) {
+            let record = self.fps[index].get();
+            // SAFETY: the remembered walk checked `record` (equal to the start, or to the link
+            // read just before) against these same bounds: aligned, with `[record,
+            // record + 16)` inside `[low, high)`, the live part of this thread's stack.
+            let (link, return_address) =
+                unsafe { (*(record as *const usize), *((record + 8) as *const usize)) };
+            if link != self.fps[index + 1].get() || return_address != self.ras[index].get() {
+                return None;
+            }
+        }
+        if self.stopped_at_zero.get() {
+            let record = self.fps[len.min(MEMO_FRAMES)].get();
+            // SAFETY: as above: the remembered walk checked this record before reading its
+            // return address (0 then).
+            if unsafe { *((record + 8) as *const usize) } != 0 {
+                return None;
+            }
+        }
+        Some(TraceId(id))
+    }
+
+    /// Walks from `fp` as [`walk_chain`] does (`limit <= MEMO_FRAMES`), interns the trace,
+    /// and remembers the walk.
+    #[inline(never)]
+    fn walk(&self, mut fp: usize, low: usize, high: usize, limit: usize) -> TraceId {
+        let top = high.saturating_sub(16);
+        let mut bound = low;
+        let mut frames = Frames::new();
+        let mut stopped_at_zero = false;
+        self.fps[0].set(fp);
+        while frames.len < limit.min(MEMO_FRAMES) {
+            if fp < bound || fp % core::mem::align_of::<usize>() != 0 || fp > top {
+                break;
+            }
+            // SAFETY: `fp` is aligned and `[fp, fp + 16)` lies in `[low, high)`, the part of
+            // the stack between the stack pointer and the top, which is mapped and readable.
+            let (link, return_address) =
+                unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+            if return_address == 0 {
+                stopped_at_zero = true;
+                break;
+            }
+            self.ras[frames.len].set(return_address);
+            frames.push(return_address);
+            self.fps[frames.len].set(link);
+            bound = fp + 16;
+            fp = link;
+        }
+        let id = intern_addresses(frames.addresses());
+        self.len.set(frames.len as u32);
+        self.limit.set(limit as u32);
+        self.epoch.set(module_epoch());
+        self.low.set(low);
+        self.high.set(high);
+        self.stopped_at_zero.set(stopped_at_zero);
+        self.id.set(id.0);
+        id
+    }
 }
 
 /// A custom walker's interning twin (see [`register_interning_walker`]).
@@ -833,6 +1014,53 @@ mod tests {
         let other = capture_id(6, TraceMethod::FramePointers);
         assert_ne!(first, other);
         assert!(frames_of(first).addresses().len() >= 2);
+    }
+
+    /// A remembered walk's trace from this function's frame, and a plain walk of the same
+    /// records.
+    #[inline(never)]
+    fn remembered_and_plain() -> (TraceId, Frames) {
+        let (low, high) = current_stack_bounds().unwrap();
+        let fp = frame_pointer();
+        let limit = 6 + SKIP_BUDGET;
+        let id = walk_remembered(fp, low, high, limit);
+        let mut plain = Frames::new();
+        walk_chain(&mut plain, fp, low, high, limit);
+        (id, plain)
+    }
+
+    #[inline(never)]
+    fn via_a() -> (TraceId, Frames) {
+        core::hint::black_box(remembered_and_plain())
+    }
+
+    #[inline(never)]
+    fn via_b() -> (TraceId, Frames) {
+        core::hint::black_box(remembered_and_plain())
+    }
+
+    /// `via_a` and `via_b` have the same frame layout, so `remembered_and_plain` starts its
+    /// walk from the same frame pointer through either: the remembered walk of one must not
+    /// answer for the other (a return address differs), and every remembered answer must be
+    /// the plain walk's.
+    #[test]
+    fn remembered_walks_see_a_changed_stack() {
+        prepare_thread();
+        const { assert!(6 + SKIP_BUDGET <= MEMO_FRAMES) };
+        let mut ids = [[TraceId::NONE; 2]; 5];
+        for round in ids.iter_mut() {
+            for (id, via) in round
+                .iter_mut()
+                .zip([via_a as fn() -> (TraceId, Frames), via_b])
+            {
+                let (remembered, plain) = via();
+                *id = remembered;
+                assert!(plain.addresses().len() >= 3, "{:x?}", plain.addresses());
+                assert_eq!(frames_of(remembered).addresses(), plain.addresses());
+            }
+        }
+        assert_ne!(ids[0][0], ids[0][1]);
+        assert!(ids.iter().all(|round| *round == ids[0]), "{ids:?}");
     }
 
     #[test]
