@@ -21,6 +21,13 @@
 //!   so an acquire load of A's length sees it) and the free is tried again; frees that miss
 //!   during that drain wait in a short list until it ends. A free that still finds nothing is
 //!   of a block allocated before the profile started (counted as `unmatched_frees`).
+//! * **Address reuse seen out of order.** Buffers of different threads are applied in no
+//!   common order, so the allocation of a new block at an address (thread C reused the slot)
+//!   can be applied before the free of the old block there (still in thread B's buffer). The
+//!   allocation then ends the old block at once and notes the address and the new block's
+//!   birth in `ended_early`; the free, stamped before that birth, is matched to the note when
+//!   it comes and leaves the new block alone. (Without the note the free would end the new
+//!   block, and the new block's own free would find nothing: counted as unmatched.)
 //! * **The values at the global peak** are captured lazily, as DHAT's are not: the state
 //!   remembers the sequence number of the event that set the peak; the first time a site is
 //!   touched after it, the site's current values (unchanged since the peak) are copied as its
@@ -181,6 +188,9 @@ fn detach(buffer: *mut Buffer) {
     buffer_ref.len.store(0, Ordering::Relaxed);
     buffer_ref.drained.set(0);
 }
+
+/// Notes of blocks ended early kept at most (module docs, "Address reuse seen out of order").
+const ENDED_EARLY_MAX: usize = 4096;
 
 /// Events applied ahead of the one whose cache lines are fetched.
 const PREFETCH: usize = 8;
@@ -462,6 +472,9 @@ pub(super) struct State {
     timeline: Timeline,
     draining: bool,
     deferred: std::vec::Vec<Event>,
+    /// Blocks ended by an allocation applied before their free: (address, birth of the block
+    /// that took the address); see "Address reuse seen out of order" in the module docs.
+    ended_early: std::vec::Vec<(usize, u64)>,
     unmatched_frees: u64,
     short_ticks: u64,
     stopped: bool,
@@ -483,6 +496,7 @@ impl State {
             timeline: Timeline::new(start_ticks, ticks_per_ns),
             draining: false,
             deferred: std::vec::Vec::new(),
+            ended_early: std::vec::Vec::new(),
             unmatched_frees: 0,
             short_ticks,
             stopped: false,
@@ -567,7 +581,10 @@ impl State {
                 );
                 true
             }
-            Kind::Free => self.retire(event.address, event.time(), None),
+            Kind::Free => {
+                self.take_ended_early(event.address, event.time())
+                    || self.retire(event.address, event.time(), None)
+            }
             Kind::Realloc => self.realloc(event, None),
         };
         if !found {
@@ -588,7 +605,10 @@ impl State {
         self.deferred.insert(0, event);
         for event in core::mem::take(&mut self.deferred) {
             let found = match event.kind() {
-                Kind::Free => self.retire(event.address, event.time(), Some(event.time())),
+                Kind::Free => {
+                    self.retire(event.address, event.time(), Some(event.time()))
+                        || self.take_ended_early(event.address, event.time())
+                }
                 Kind::Realloc => self.realloc(event, Some(event.time())),
                 Kind::Alloc => true,
             };
@@ -650,9 +670,18 @@ impl State {
             size,
             born: time,
         };
+        let mut displaced = None;
         if let Some(old) = self.blocks.insert(address, fresh) {
-            // A free we never saw (or saw out of order): the old block ends here.
-            self.end_block(old, time);
+            if old.born > time {
+                // This allocation is the older one, applied after a newer block's at the same
+                // address: its block ended before that one began. Keep the newer block.
+                self.blocks.insert(address, old);
+                displaced = Some(old.born);
+            } else {
+                // A free not applied yet (or never seen): the old block ends here.
+                self.end_block(old, time);
+                self.note_ended_early(address, time);
+            }
         }
         self.seq += 1;
         self.touch(index);
@@ -667,6 +696,10 @@ impl State {
         self.current.0 += 1;
         self.current.1 += size64;
         self.grew(index, time);
+        if let Some(newer) = displaced {
+            self.end_block(fresh, time);
+            self.note_ended_early(address, newer);
+        }
         self.sample(time);
     }
 
@@ -730,9 +763,37 @@ impl State {
         self.grew(index, time);
         if let Some(stale) = self.blocks.insert(new, Live { size, ..live }) {
             self.end_block(stale, time);
+            self.note_ended_early(new, time);
         }
         self.sample(time);
         true
+    }
+
+    /// Notes that a block at `address` was ended early, displaced by one born at `born`, so
+    /// that its free is matched when it comes (module docs).
+    fn note_ended_early(&mut self, address: usize, born: u64) {
+        if self.ended_early.len() >= ENDED_EARLY_MAX {
+            // Frees that never come (a block freed by a path the observer does not see):
+            // forget the oldest note rather than grow without bound.
+            self.ended_early.remove(0);
+        }
+        self.ended_early.push((address, born));
+    }
+
+    /// Whether a free at `address` stamped `time` is that of a block already ended early:
+    /// one displaced by a block born after the free. Consumes the note.
+    fn take_ended_early(&mut self, address: usize, time: u64) -> bool {
+        if self.ended_early.is_empty() {
+            return false;
+        }
+        let found = self
+            .ended_early
+            .iter()
+            .position(|&(at, born)| at == address && time < born);
+        if let Some(index) = found {
+            self.ended_early.swap_remove(index);
+        }
+        found.is_some()
     }
 
     fn sample(&mut self, time: u64) {
@@ -788,6 +849,47 @@ impl State {
         self.site_index = std::vec::Vec::new();
         self.sites = std::vec::Vec::new();
         self.deferred = std::vec::Vec::new();
+        self.ended_early = std::vec::Vec::new();
         self.timeline = Timeline::new(0, 1.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> State {
+        State::new(os::ticks(), 0, 1.0)
+    }
+
+    /// Thread A allocates X, thread B frees it, thread C allocates a new block at X and
+    /// frees it: C's allocation is applied before B's free (different buffers).
+    #[test]
+    fn a_reused_address_whose_old_free_is_applied_late_is_matched() {
+        const X: usize = 0x1000;
+        let alloc_a = Event::new(Kind::Alloc, X, 100, 1);
+        let free_b = Event::new(Kind::Free, X, 0, 0);
+        let alloc_c = Event::new(Kind::Alloc, X, 200, 2);
+        let free_c = Event::new(Kind::Free, X, 0, 0);
+        // Every order in which each thread's own events keep theirs, and C's free follows C's
+        // allocation.
+        let orders: [[&Event; 4]; 6] = [
+            [&alloc_a, &free_b, &alloc_c, &free_c],
+            [&alloc_a, &alloc_c, &free_b, &free_c],
+            [&alloc_a, &alloc_c, &free_c, &free_b],
+            [&alloc_c, &alloc_a, &free_b, &free_c],
+            [&alloc_c, &alloc_a, &free_c, &free_b],
+            [&alloc_c, &free_c, &alloc_a, &free_b],
+        ];
+        for (n, order) in orders.iter().enumerate() {
+            let mut state = state();
+            for event in order {
+                state.apply(**event);
+            }
+            assert_eq!(state.unmatched_frees, 0, "order {n}");
+            assert_eq!(state.current, (0, 0), "order {n}");
+            assert_eq!(state.total, (2, 300), "order {n}");
+            assert!(state.ended_early.is_empty(), "order {n}");
+        }
     }
 }
