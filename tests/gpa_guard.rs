@@ -8,6 +8,7 @@
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
+use std::ptr::NonNull;
 
 use gpa::{Check, Config, GeneralPurposeAllocator, OnError};
 
@@ -748,4 +749,116 @@ fn faults_that_are_not_gpas_reach_the_programs_own_handler() {
     assert_eq!(output.status.code(), Some(42), "{stderr}");
     assert!(stderr.contains("program handler"), "{stderr}");
     assert!(!stderr.contains("error(gpa)"), "{stderr}");
+}
+
+/// Sampled guard mode over fast mode: `(size, align)` requests churned through a live set
+/// of 500 blocks; returns how many of the `steps` fresh blocks were guarded. Each block
+/// holds a pattern, checked before it is freed: the fast paths stay correct with sampling.
+///
+/// A guarded block is told by its usable size, which is exactly its size (a size that is no
+/// multiple of 8 is no size class's), or for a request of no size class (`size` above
+/// 128 KiB, one thread only) by the GPA's count of live guarded blocks.
+fn churn_sampled(gpa: &GeneralPurposeAllocator, steps: usize, sizes: &[(usize, usize)]) -> usize {
+    let allocator = gpa.allocator();
+    let mut live: Vec<(NonNull<u8>, usize, usize, u8)> = Vec::new();
+    let mut guarded = 0;
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    for step in 0..steps {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let (size, align) = sizes[seed as usize % sizes.len()];
+        if live.len() == 500 {
+            let (block, size, align, byte) = live.swap_remove((seed >> 32) as usize % 500);
+            // SAFETY: a live block of `size` bytes written below.
+            let bytes = unsafe { std::slice::from_raw_parts(block.as_ptr(), size) };
+            assert!(
+                bytes.iter().all(|&b| b == byte),
+                "block {block:?} lost its contents"
+            );
+            // SAFETY: a live block freed once with its layout.
+            unsafe { allocator.raw_free(block, size, align) };
+        }
+        let before = gpa.guarded_block_count();
+        let block = allocator.raw_alloc(size, align).unwrap();
+        if size > 128 << 10 {
+            guarded += gpa.guarded_block_count() - before;
+        } else {
+            assert_ne!(size % 8, 0);
+            guarded += usize::from(gpa.usable_size(block.as_ptr()) == size);
+        }
+        assert_eq!(block.as_ptr() as usize % align, 0);
+        let byte = step as u8;
+        // SAFETY: a fresh block of `size` bytes.
+        unsafe { block.as_ptr().write_bytes(byte, size) };
+        live.push((block, size, align, byte));
+    }
+    for (block, size, align, _) in live {
+        // SAFETY: each live block freed once with its layout.
+        unsafe { allocator.raw_free(block, size, align) };
+    }
+    guarded
+}
+
+#[test]
+fn sampled_fast_mode_guards_about_one_request_in_n_on_its_fast_paths() {
+    let mut gpa = GeneralPurposeAllocator::with_config(Config {
+        guard_sample: 100,
+        ..Config::fast()
+    });
+    let sizes = [(7, 1), (23, 8), (100, 4), (250, 2), (1001, 8), (3001, 64)];
+    let guarded = churn_sampled(&gpa, 100_000, &sizes);
+    // 1000 expected: each fresh block is guarded with probability about 1/100.
+    assert!(
+        (600..1500).contains(&guarded),
+        "{guarded} of 100000 guarded"
+    );
+    assert_eq!(gpa.guarded_block_count(), 0);
+    assert!(gpa.report().is_clean(), "{}", gpa.report());
+    assert_eq!(gpa.deinit(), Check::Ok);
+}
+
+#[test]
+fn sampled_fast_mode_samples_each_thread_and_large_requests_too() {
+    let mut gpa = GeneralPurposeAllocator::with_config(Config {
+        guard_sample: 50,
+        ..Config::fast()
+    });
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..2)
+            .map(|_| scope.spawn(|| churn_sampled(&gpa, 20_000, &[(47, 1), (700, 4)])))
+            .collect();
+        for thread in threads {
+            let guarded = thread.join().unwrap();
+            // 400 expected per thread.
+            assert!((200..700).contains(&guarded), "{guarded} of 20000 guarded");
+        }
+    });
+    // Requests of no size class (256 KiB) take the thread's countdown; about 1 in 50.
+    let guarded = churn_sampled(&gpa, 2000, &[((256 << 10) + 1, 8)]);
+    assert!(
+        (10..100).contains(&guarded),
+        "{guarded} of 2000 large blocks guarded"
+    );
+    assert!(gpa.report().is_clean(), "{}", gpa.report());
+    assert_eq!(gpa.deinit(), Check::Ok);
+}
+
+#[test]
+fn a_fast_gpa_beside_a_sampled_one_on_the_same_thread_guards_nothing() {
+    let mut fast = GeneralPurposeAllocator::with_config(Config::fast());
+    let mut sampled = GeneralPurposeAllocator::with_config(Config {
+        guard_sample: 100,
+        ..Config::fast()
+    });
+    let mut guarded = 0;
+    for _ in 0..20 {
+        // Interleaved: each GPA's heap keeps its own countdown.
+        assert_eq!(churn_sampled(&fast, 1000, &[(61, 1)]), 0);
+        guarded += churn_sampled(&sampled, 1000, &[(61, 1)]);
+    }
+    assert_eq!(fast.guarded_block_count(), 0);
+    assert!((100..400).contains(&guarded), "{guarded} of 20000 guarded");
+    assert_eq!(fast.deinit(), Check::Ok);
+    assert_eq!(sampled.deinit(), Check::Ok);
 }

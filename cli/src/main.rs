@@ -65,7 +65,8 @@ pub(crate) struct RunArgs {
     /// Frames kept per stack trace (check mode).
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub(crate) frames: usize,
-    /// Fast mode: gpa as a drop-in fast malloc, no traces and no report. A free of a pointer
+    /// Fast mode: gpa as a drop-in fast malloc, no traces and no report (but a fault on a
+    /// block `--guard-sample` guarded is reported, with the access's trace). A free of a pointer
     /// gpa did not hand out, or a second free of a block still free, is ignored with one line
     /// on stderr (at most 16) where glibc would abort; the heap stays intact.
     #[arg(long)]

@@ -149,7 +149,15 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
         ..Image::default()
     };
     let images = if args.fast {
-        Vec::new()
+        // Fast mode writes no report, except where a fault on a block that sampled guard mode
+        // guarded ended a process: keep those.
+        match args.guard_sample {
+            Some(_) => collect::collect(&report_dir, main_pid.into(), main)
+                .into_iter()
+                .filter(|image| image.report.is_some())
+                .collect(),
+            None => Vec::new(),
+        }
     } else {
         collect::collect(&report_dir, main_pid.into(), main)
     };

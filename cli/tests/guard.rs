@@ -186,3 +186,57 @@ fn guard_mode_works_with_the_mprotect_backend_too() {
     let findings = run.findings();
     assert_eq!(only_finding(&findings)["kind"], "read_after_free");
 }
+
+#[test]
+fn sampled_fast_mode_guards_about_one_malloc_and_calloc_in_n() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("guard-sample-rate");
+    let binary = compile("sample_rate", &dir);
+    let counts = |options: &[&str]| -> (usize, usize) {
+        let run = gpa_run(&dir, options, &[binary.to_str().unwrap()]);
+        assert_eq!(run.output.status.code(), Some(0), "{options:?}");
+        let stdout = String::from_utf8_lossy(&run.output.stdout).to_string();
+        let mut numbers = stdout.split_whitespace().map(|n| n.parse().unwrap());
+        (numbers.next().unwrap(), numbers.next().unwrap())
+    };
+    // The C fast paths (`malloc`, `calloc`) count down to the next guarded block: about
+    // 200 of each 20000 at N = 100.
+    let (malloc, calloc) = counts(&["--fast", "--guard-sample", "100"]);
+    assert!(
+        (100..400).contains(&malloc),
+        "{malloc} of 20000 mallocs guarded"
+    );
+    assert!(
+        (100..400).contains(&calloc),
+        "{calloc} of 20000 callocs guarded"
+    );
+    // Every block at N = 1 (the pool's slots are reused as blocks are freed).
+    assert_eq!(counts(&["--fast", "--guard-sample", "1"]), (20000, 20000));
+    assert_eq!(counts(&["--fast"]), (0, 0));
+}
+
+#[test]
+fn fast_mode_reports_a_fault_on_a_sampled_block() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("guard-sample-fast-fault");
+    let binary = compile("read_after_free", &dir);
+    // Every block sampled: the freed greeting's slot is inaccessible. Fast mode keeps no
+    // allocation or free traces; the access's is unwound from the fault.
+    let run = gpa_run(
+        &dir,
+        &["--fast", "--guard-sample", "1"],
+        &[binary.to_str().unwrap()],
+    );
+    assert_eq!(run.output.status.code(), Some(128 + 11));
+    assert!(String::from_utf8_lossy(&run.output.stdout).contains("greeting: hello"));
+    let findings = run.findings();
+    let finding = only_finding(&findings);
+    assert_eq!(finding["kind"], "read_after_free");
+    assert_eq!(finding["access"], "read");
+    assert_eq!(finding["offset"], 10);
+    assert_eq!(first_function(finding, "access").as_deref(), Some("peek"));
+}

@@ -61,7 +61,39 @@ pub fn c_malloc(size: usize) -> *mut u8 {
     }
     // SAFETY: the C heap slot holds this thread's heap of the designated GPA; its queue heads
     // are live pages of that heap.
-    unsafe { pop_current(heap, c_class_of(size)) }
+    unsafe {
+        // Sampled guard mode's countdown: one decrement (see `guarded::due`). When it runs
+        // out, the general path serves the request (`malloc_sampled`): no call here, so
+        // nothing to keep across one.
+        if super::guarded::due(heap) {
+            return core::ptr::null_mut();
+        }
+        pop_current(heap, c_class_of(size))
+    }
+}
+
+/// The general path's half of [`c_malloc`]'s sampling: when the calling thread's C heap
+/// ran out its countdown (left at 0 by `guarded::due`), a guarded block for `size`, or null
+/// (then served as usual). The countdown is restarted either way.
+#[inline(always)]
+fn malloc_sampled(size: usize) -> *mut u8 {
+    let heap = heap::c_heap();
+    // SAFETY: the C heap slot holds this thread's heap of the designated GPA, or null.
+    if heap.is_null() || unsafe { (*heap).sample_countdown } != 0 {
+        return core::ptr::null_mut();
+    }
+    guarded_malloc(heap, size)
+}
+
+#[cold]
+#[inline(never)]
+fn guarded_malloc(heap: *mut Heap, size: usize) -> *mut u8 {
+    let Ok(layout) = Layout::from_size_align(size, C_ALIGN) else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: `heap` is this thread's heap of the designated GPA (`malloc_sampled`).
+    unsafe { designated().alloc_sampled_due(heap, layout) }
+        .map_or(core::ptr::null_mut(), NonNull::as_ptr)
 }
 
 /// C `free` on the designated GPA, fastest path: true when `memory` was a small block in a
@@ -312,6 +344,10 @@ impl GeneralPurposeAllocator {
     /// itself).
     pub(crate) fn malloc(&self, size: usize) -> *mut u8 {
         if self.plain && size <= C_LOOKUP_MAX && !observer::active() {
+            let block = malloc_sampled(size);
+            if !block.is_null() {
+                return block;
+            }
             let heap = heap::cached_outside(self.id.load(Ordering::Relaxed));
             if !heap.is_null() {
                 // SAFETY: the cached heap belongs to this thread.
@@ -338,6 +374,16 @@ impl GeneralPurposeAllocator {
                 if !heap.is_null() {
                     // SAFETY: as in `malloc`.
                     unsafe {
+                        // Sampled guard mode's countdown (see `guarded::due`); a guarded
+                        // slot keeps its last block's bytes.
+                        if super::guarded::due(heap) {
+                            // `size` has a size class: far below `isize::MAX`.
+                            let layout = Layout::from_size_align_unchecked(size, C_ALIGN);
+                            if let Some(block) = self.alloc_sampled_due(heap, layout) {
+                                core::ptr::write_bytes(block.as_ptr(), 0, size);
+                                return block.as_ptr();
+                            }
+                        }
                         let page = (*heap).queues[class].head;
                         if !page.is_null() {
                             if let Some((block, zeroed)) = (*page).pop_zeroed() {

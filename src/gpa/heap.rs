@@ -103,6 +103,12 @@ pub struct Heap {
     pub next_in_thread: *mut Heap,
     /// Safety mode's quarantine.
     pub quarantine: Quarantine,
+    /// Small allocations left before sampled guard mode guards one (`guarded::due`: one
+    /// decrement on the fast paths). Starts at 1, so the heap's first fast allocation sets it:
+    /// to a random span for a GPA that samples, to `u64::MAX` (never reached) otherwise.
+    pub sample_countdown: u64,
+    /// Whether `sample_countdown` was set (its first run out guards nothing).
+    pub sample_started: bool,
 }
 
 #[repr(C)]
@@ -446,6 +452,8 @@ pub fn new_heap(thread_id: u64, quarantine_entries: usize) -> Option<NonNull<Hea
                 len: 0,
                 bytes: 0,
             },
+            sample_countdown: 1,
+            sample_started: false,
         });
     }
     Some(heap)

@@ -576,6 +576,9 @@ pub struct GeneralPurposeAllocator {
     /// `plain` and no guarded blocks: the sized alloc/free fast paths need no other test,
     /// so they load this one flag instead of four settings.
     bare: bool,
+    /// `plain` with sampled guard mode (and not full guard mode): the sized alloc fast path
+    /// counts down to the next guarded request in the heap (`guarded::due`).
+    sampled_bare: bool,
     guarded: guarded::Guarded,
 }
 
@@ -612,6 +615,11 @@ impl GeneralPurposeAllocator {
                 && !config.enable_memory_limit
                 && !config.verbose_log
                 && !config.guards(),
+            sampled_bare: !config.safety
+                && !config.enable_memory_limit
+                && !config.verbose_log
+                && !config.guard
+                && config.guard_sample != 0,
             guarded: guarded::Guarded::new(),
         }
     }
@@ -758,9 +766,14 @@ impl GeneralPurposeAllocator {
     fn alloc_impl(&self, layout: Layout) -> Option<NonNull<u8>> {
         if self.bare {
             return match size_class::class_for(layout.size(), layout.align()) {
-                Some(class) => self.alloc_small_fast(class),
+                Some(class) => self.alloc_small_fast::<false>(class, layout),
                 None => self.alloc_large(layout),
             };
+        }
+        if self.sampled_bare {
+            if let Some(class) = size_class::class_for(layout.size(), layout.align()) {
+                return self.alloc_small_fast::<true>(class, layout);
+            }
         }
         if self.config.enable_memory_limit || self.config.verbose_log {
             return self.alloc_accounted(layout);
@@ -779,7 +792,7 @@ impl GeneralPurposeAllocator {
             return self.alloc_checked(layout);
         }
         match size_class::class_for(layout.size(), layout.align()) {
-            Some(class) => self.alloc_small_fast(class),
+            Some(class) => self.alloc_small_fast::<false>(class, layout),
             None => self.alloc_large(layout),
         }
     }
@@ -832,6 +845,18 @@ impl GeneralPurposeAllocator {
             if let Some(layout) = claimed {
                 if size_class::class_for(layout.size(), layout.align()).is_some()
                     && !internal::owns(address)
+                {
+                    // SAFETY: fast-mode contract: a live small block of this allocator.
+                    unsafe { self.free_small_fast(memory) };
+                    return;
+                }
+            }
+        } else if self.sampled_bare {
+            // As `bare`, and a block of sampled guard mode's area takes the general path.
+            if let Some(layout) = claimed {
+                if size_class::class_for(layout.size(), layout.align()).is_some()
+                    && !internal::owns(address)
+                    && !self.guarded.holds(address)
                 {
                     // SAFETY: fast-mode contract: a live small block of this allocator.
                     unsafe { self.free_small_fast(memory) };

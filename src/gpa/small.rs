@@ -35,13 +35,22 @@ impl GeneralPurposeAllocator {
         heap::find_or_create(self)
     }
 
+    /// `SAMPLED`: sampled guard mode's fast path, which counts down to the next guarded
+    /// request (`guarded::due`, one decrement); fast mode's has no such step.
     #[inline(always)]
-    pub(super) fn alloc_small_fast(&self, class: Class) -> Option<NonNull<u8>> {
+    pub(super) fn alloc_small_fast<const SAMPLED: bool>(
+        &self,
+        class: Class,
+        layout: Layout,
+    ) -> Option<NonNull<u8>> {
         let heap = heap::cached(self.id.load(Ordering::Relaxed));
         if !heap.is_null() {
             // SAFETY: the cached heap belongs to this thread; its queue heads are live pages;
             // `class_for` returns classes below `CLASS_COUNT`, the queues' length.
             unsafe {
+                if SAMPLED && super::guarded::due(heap) {
+                    return self.alloc_small_due(heap, class, layout);
+                }
                 let page = (*heap).queues.get_unchecked(class).head;
                 if !page.is_null() {
                     if let Some(block) = (*page).pop() {
@@ -49,6 +58,9 @@ impl GeneralPurposeAllocator {
                     }
                 }
             }
+        } else if SAMPLED {
+            // No heap at hand (the thread's first request, or another GPA's heap cached).
+            return self.alloc_small_no_heap(class, layout);
         }
         self.alloc_small_slow(class).map(|(block, _)| block)
     }

@@ -48,6 +48,17 @@
 //! reused (the oldest free chunk first); when no chunk is free the request is served
 //! unguarded. Larger requests take extents as in full guard mode, which does not use the pool.
 //!
+//! # Choosing the sampled requests
+//! About one request in `Config::guard_sample` (N) is guarded: a countdown restarted at a
+//! random length in `1..2N` each time it runs out. The small-allocation fast paths (Rust's
+//! sized `alloc`, C's `malloc` and `calloc`) keep the countdown in the thread's heap, which
+//! they hold already, so sampling costs them one decrement and a branch ([`due`]); a GPA in
+//! sampled mode with no other checks is served by a copy of fast mode's path with that step
+//! in it (`sampled_bare`), and its frees by fast mode's path plus one range compare
+//! ([`Guarded::holds`]). Heaps of GPAs that do not sample count down from `u64::MAX` and
+//! never get there. Requests without a heap at hand (a thread's first), of no size class, or
+//! on a GPA with other checks take a per-thread countdown ([`sample`]) in initial-exec TLS.
+//!
 //! # The mapping limit
 //! Making a page range of a mapping accessible with `mprotect` splits the mapping, and the
 //! kernel allows `vm.max_map_count` (65530 by default) mappings per process. Where the kernel
@@ -211,28 +222,38 @@ impl Guarded {
 
 // ---- sampling ----
 
-thread_local! {
+/// A thread's sampling state for the paths that have no heap at hand (requests too large for
+/// a size class, and GPAs with other checks: `sample`).
+#[repr(C)]
+struct SampleState {
     /// Allocations left before the next guarded one (0: not started on this thread).
-    static COUNTDOWN: Cell<u32> = const { Cell::new(0) };
-    /// This thread's random state for the countdowns.
-    static RANDOM: Cell<u64> = const { Cell::new(0) };
+    countdown: Cell<u32>,
+    /// This thread's random state for the countdowns (0: not seeded yet).
+    random: Cell<u64>,
 }
 
+// SAFETY: a zero countdown (not started) and a zero random state (not seeded) are valid.
+unsafe impl crate::tls::ZeroInit for SampleState {}
+
+crate::tls::fast_thread_local!(
+    /// The calling thread's [`SampleState`] (initial-exec TLS: no `__tls_get_addr` in the
+    /// preload library).
+    fn sample_state() -> SampleState;
+);
+
 /// Whether this allocation is one of the sampled ones (about one in `every`): a per-thread
-/// countdown, restarted at a random length (mean `every`) each time it runs out.
+/// countdown, restarted at a random length (mean `every`) each time it runs out. The small
+/// fast paths use their heap's countdown instead ([`due`]).
 #[inline(always)]
 pub fn sample(every: usize) -> bool {
-    COUNTDOWN
-        .try_with(|countdown| {
-            let left = countdown.get();
-            if left > 1 {
-                countdown.set(left - 1);
-                false
-            } else {
-                restart(countdown, every, left)
-            }
-        })
-        .unwrap_or(false)
+    let countdown = &sample_state().countdown;
+    let left = countdown.get();
+    if left > 1 {
+        countdown.set(left - 1);
+        false
+    } else {
+        restart(countdown, every, left)
+    }
 }
 
 #[cold]
@@ -242,30 +263,119 @@ fn restart(countdown: &Cell<u32>, every: usize, left: u32) -> bool {
         countdown.set(1);
         return every == 1;
     }
-    let random = RANDOM
-        .try_with(|state| {
-            let mut x = state.get();
-            if x == 0 {
-                x = (os::thread_id() << 32) ^ os::approximate_stack_pointer() as u64 | 1;
-            }
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            state.set(x);
-            x
-        })
-        .unwrap_or(1);
-    let span = (2 * every.min(1 << 30) - 1) as u64;
-    countdown.set((1 + random % span) as u32);
+    countdown.set(span(every) as u32);
     // The first countdown of a thread starts without a guarded allocation.
     left == 1
 }
 
+/// A random countdown length in `1..2 * every` (mean `every`, at least 1), from the calling
+/// thread's xorshift state.
+fn span(every: usize) -> u64 {
+    if every <= 1 {
+        return 1;
+    }
+    let state = &sample_state().random;
+    let mut x = state.get();
+    if x == 0 {
+        x = (os::thread_id() << 32) ^ os::approximate_stack_pointer() as u64 | 1;
+    }
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    state.set(x);
+    let span = (2 * every.min(1 << 30) - 1) as u64;
+    1 + x % span
+}
+
+/// The small-allocation fast paths' sampling test (Rust's sized `alloc`, C's `malloc` and
+/// `calloc`): one decrement of the heap's countdown, which is already in cache, and a branch
+/// that is taken about once in `Config::guard_sample` allocations, or never for a GPA that
+/// does not sample (its heaps count down from `u64::MAX`). When it is taken the caller calls
+/// [`GeneralPurposeAllocator::alloc_sampled_due`].
+///
+/// # Safety
+/// `heap` is the calling thread's heap.
+#[inline(always)]
+pub(super) unsafe fn due(heap: *mut Heap) -> bool {
+    // SAFETY: caller contract: only this thread touches its heap's countdown.
+    unsafe {
+        let left = (*heap).sample_countdown.wrapping_sub(1);
+        (*heap).sample_countdown = left;
+        left == 0
+    }
+}
+
 // ---- the GPA's use of it ----
 
+use super::heap::Heap;
 use super::GeneralPurposeAllocator;
 
 impl GeneralPurposeAllocator {
+    /// `heap`'s sampling countdown ran out ([`due`]): restarts it and, unless this was the
+    /// heap's first countdown, guards this request. `None`: serve it as usual (not sampled, or
+    /// no slot free).
+    ///
+    /// # Safety
+    /// `heap` is the calling thread's heap of this GPA.
+    #[cold]
+    #[inline(never)]
+    pub(super) unsafe fn alloc_sampled_due(
+        &self,
+        heap: *mut Heap,
+        layout: Layout,
+    ) -> Option<NonNull<u8>> {
+        // SAFETY: caller contract; the reference ends before anything else may use the heap.
+        let heap = unsafe { &mut *heap };
+        if !self.sampled_bare {
+            heap.sample_countdown = u64::MAX;
+            return None;
+        }
+        heap.sample_countdown = span(self.config.guard_sample);
+        // A heap's first countdown starts without a guarded allocation (with N = 1 every
+        // request is guarded, the first included).
+        if !core::mem::replace(&mut heap.sample_started, true) && self.config.guard_sample > 1 {
+            return None;
+        }
+        self.alloc_guarded(layout)
+    }
+
+    /// `alloc_small_fast::<true>` when the thread has no cached heap: the thread's countdown
+    /// ([`sample`]) decides instead of the heap's.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn alloc_small_no_heap(
+        &self,
+        class: super::size_class::Class,
+        layout: Layout,
+    ) -> Option<NonNull<u8>> {
+        if sample(self.config.guard_sample) {
+            if let Some(block) = self.alloc_guarded(layout) {
+                return Some(block);
+            }
+        }
+        self.alloc_small_slow(class).map(|(block, _)| block)
+    }
+
+    /// `alloc_small_fast::<true>` when the heap's countdown ran out: a guarded block, or the
+    /// request served as fast mode serves it.
+    ///
+    /// # Safety
+    /// As for [`GeneralPurposeAllocator::alloc_sampled_due`].
+    #[cold]
+    #[inline(never)]
+    pub(super) unsafe fn alloc_small_due(
+        &self,
+        heap: *mut Heap,
+        class: super::size_class::Class,
+        layout: Layout,
+    ) -> Option<NonNull<u8>> {
+        // SAFETY: caller contract.
+        if let Some(block) = unsafe { self.alloc_sampled_due(heap, layout) } {
+            return Some(block);
+        }
+        self.alloc_small_fast::<false>(class, layout)
+    }
+
     /// A guarded block, or `None` (the caller serves the request as usual).
     #[cold]
     #[inline(never)]
