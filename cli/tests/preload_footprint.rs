@@ -161,5 +161,8 @@ fn glob_matching_follows_the_linker() {
         b"_ZN3gpa3gpa5small*8new_page17h*",
         b"_ZN3gpa3gpa5small51_$LT$impl$u20$gpa..gpa..GeneralPurposeAllocator$GT$8new_page17h0123456789abcdefE"
     ));
-    assert!(!glob_matches(b"_ZN3gpa4capi6calloc17h*", b"_ZN3gpa4capi7realloc17h0E"));
+    assert!(!glob_matches(
+        b"_ZN3gpa4capi6calloc17h*",
+        b"_ZN3gpa4capi7realloc17h0E"
+    ));
 }
