@@ -1,0 +1,87 @@
+//! Link settings of the preload library that keep its footprint in a program small (peak RSS
+//! counts the library's pages a process touches; docs/performance.md, "Fast mode: peak RSS"):
+//!
+//! * The unwinder comes from `libgcc_eh.a` (linked in, hidden by the library's export list)
+//!   when the C compiler has it, so that preloading gpa does not also load `libgcc_s.so.1`
+//!   (about 100 KiB resident) into every program. Rust's standard library asks for
+//!   `-lgcc_s`; the static archive comes first on the link line, so the linker resolves the
+//!   `_Unwind_*` symbols there and drops the unneeded shared library (`--as-needed`).
+//! * `fast-path.ld` places the code fast mode runs together ahead of the rest of `.text`; the
+//!   script given to the linker is that file, with the PLT added to the section when a small
+//!   probe link shows that the linker accepts it (lld does; GNU ld fails such a link).
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=fast-path.ld");
+    println!("cargo:rerun-if-env-changed=CC");
+    let target = std::env::var("TARGET").unwrap_or_default();
+    if !(target.contains("linux") && target.contains("gnu")) {
+        return;
+    }
+    let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    if let Ok(out) = Command::new(compiler)
+        .arg("-print-file-name=libgcc_eh.a")
+        .output()
+    {
+        let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if let (true, Some(dir)) = (path.is_absolute() && path.exists(), path.parent()) {
+            println!("cargo:rustc-link-search=native={}", dir.display());
+            println!("cargo:rustc-link-lib=static=gcc_eh");
+        }
+    }
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+    let script = std::fs::read_to_string(manifest.join("fast-path.ld")).expect("fast-path.ld");
+    let plt = if linker_accepts_plt(&out_dir, &target) {
+        "*(.plt)"
+    } else {
+        "/* the PLT: not accepted by this linker */"
+    };
+    let script = script.replace(
+        "/* @PLT@ (capi/build.rs puts the PLT here when the linker accepts it) */",
+        plt,
+    );
+    let path = out_dir.join("fast-path.ld");
+    std::fs::write(&path, script).expect("write the linker script");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-T,{}", path.display());
+}
+
+/// Whether the linker rustc uses for this build accepts `.plt` in a script's output section:
+/// links a one-function `cdylib` with such a script, with the build's own flags and linker.
+fn linker_accepts_plt(out_dir: &Path, target: &str) -> bool {
+    let source = out_dir.join("plt_probe.rs");
+    let script = out_dir.join("plt_probe.ld");
+    let written = std::fs::write(
+        &source,
+        "#[no_mangle]\npub extern \"C\" fn gpa_plt_probe() -> usize { std::env::args().count() }\n",
+    )
+    .and_then(|()| {
+        std::fs::write(
+            &script,
+            "SECTIONS { .text.gpa_probe : { *(.text.*gpa_plt_probe*) *(.plt) } } \
+             INSERT BEFORE .text;\n",
+        )
+    });
+    if written.is_err() {
+        return false;
+    }
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let mut probe = Command::new(rustc);
+    probe
+        .args(["--crate-type", "cdylib", "--crate-name", "gpa_plt_probe"])
+        .args(["--target", target, "-C", "opt-level=0", "-o"])
+        .arg(out_dir.join("libgpa_plt_probe.so"))
+        .arg(format!("-Clink-arg=-Wl,-T,{}", script.display()))
+        .arg(&source)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Ok(linker) = std::env::var("RUSTC_LINKER") {
+        probe.arg(format!("-Clinker={linker}"));
+    }
+    if let Ok(flags) = std::env::var("CARGO_ENCODED_RUSTFLAGS") {
+        probe.args(flags.split('\x1f').filter(|flag| !flag.is_empty()));
+    }
+    probe.status().is_ok_and(|status| status.success())
+}
