@@ -1176,6 +1176,45 @@ fn compiler_clones_are_named_as_valgrind_names_them() {
 }
 
 #[test]
+fn c_functions_named_like_type_codes_keep_their_names_as_in_valgrind() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-short-names");
+    let program = compile_c(&["short_names.c"], "short_names", &[], &dir);
+    let run = gpa_run(&dir, &[], &[&program]);
+    let findings = run.findings();
+    // Valgrind 3.19 on the same program: "11 bytes in 1 blocks are definitely lost", at
+    // malloc, by f, by main; and so on for g, i, v, d and x (the C++ demangler would say
+    // "float", "__float128", "int", "void", "double", "long long").
+    let expected = [
+        (11, "f"),
+        (12, "g"),
+        (13, "i"),
+        (14, "v"),
+        (15, "d"),
+        (16, "x"),
+    ];
+    let valgrinds = valgrind_stacks(&dir, &[], &[&program]);
+    for (size, function) in expected {
+        let leaks: Vec<&Value> = findings
+            .iter()
+            .filter(|finding| finding["kind"] == "leak" && finding["size"] == size)
+            .collect();
+        assert_eq!(leaks.len(), 1, "{size} bytes: {}", run.stderr());
+        let ours = stack_functions(leaks[0], "alloc");
+        assert_eq!(ours, [function, "main"], "{size} bytes");
+        if let Some(records) = &valgrinds {
+            let (_, _, theirs) = records
+                .iter()
+                .find(|(kind, bytes, _)| kind == "Leak_DefinitelyLost" && *bytes == size)
+                .expect("Valgrind's loss record");
+            assert_run_of(&ours, theirs);
+        }
+    }
+}
+
+#[test]
 fn rust_function_names_are_demangled_as_valgrind_prints_them() {
     if !have("rustc") {
         eprintln!("SKIPPED: rustc is not installed");

@@ -410,8 +410,12 @@ pub fn note_unload(bias: usize, name: &str) {
 /// libstdc++'s (it allocates): there, C++ names come from `cpp_demangle` only.
 pub fn demangle(name: &str) -> String {
     addr2line::demangle(name, gimli::DW_LANG_Rust)
-        .or_else(|| cxxabi::demangle(name))
-        .or_else(|| addr2line::demangle(name, gimli::DW_LANG_C_plus_plus))
+        .or_else(|| {
+            // Only `_Z...` is a mangled C++ name: cpp_demangle also accepts a bare type code,
+            // and would name C functions `f`, `g`, `i` "float", "__float128", "int".
+            name.starts_with("_Z").then_some(())?;
+            cxxabi::demangle(name).or_else(|| addr2line::demangle(name, gimli::DW_LANG_C_plus_plus))
+        })
         .unwrap_or_else(|| name.to_string())
 }
 
@@ -668,6 +672,19 @@ mod tests {
             eprintln!("SKIPPED: libstdc++.so.6 cannot be loaded (apt-get install libstdc++6)");
         }
         !handle.is_null()
+    }
+
+    /// C names that are also Itanium codes of builtin types stay as they are (Valgrind prints
+    /// `f`, `g`, `i`, ...); mangled names still demangle.
+    #[test]
+    fn c_names_that_spell_a_type_code_are_not_demangled() {
+        for name in [
+            "f", "g", "i", "v", "d", "x", "c", "St", "Dn", "main", "_start",
+        ] {
+            assert_eq!(demangle(name), name);
+        }
+        assert_eq!(demangle("_Z1fv"), "f()");
+        assert_eq!(demangle("_Z1gi"), "g(int)");
     }
 
     #[test]
