@@ -114,21 +114,24 @@ pub enum OnError {
 /// Measured with `cargo run --release --example config_costs`: a mixed workload (1000 live
 /// blocks; each step frees a random one and allocates 8..=1024 bytes) called 20 frames deep,
 /// each configuration differing from the one above it in one field, in CPU time of the
-/// measuring thread per free+allocate pair, median of 7 interleaved rounds (2-vCPU AMD EPYC
-/// virtual machine shared with other builds, load average 14-18; release build with frame
-/// pointers):
+/// measuring thread per free+allocate pair, median of 7 interleaved rounds; the table gives,
+/// for each row, the median of three such runs (2026-11-30, 2-vCPU AMD EPYC virtual machine,
+/// load average 1.1-1.2; release build with frame pointers):
 ///
 /// | configuration | ns per pair | vs `fast()` |
 /// |---|---:|---:|
-/// | `Config::fast()` | 15.1 | 1.00x |
-/// | `fast()`, `enable_memory_limit: true` | 24.9 | 1.65x |
-/// | `fast()`, `stack_trace_frames: 6` | 14.7 | 0.98x |
-/// | `safety: true`, `stack_trace_frames: 0` | 77.6 | 5.16x |
-/// | `Config::debug()` (safety, 6 frames) | 139.1 | 9.24x |
-/// | `debug()`, `stack_trace_frames: 12` | 160.0 | 10.63x |
-/// | `debug()`, `quarantine_bytes: 0` | 121.3 | 8.06x |
-/// | `debug()`, `quarantine_bytes: 4 MiB` | 330.2 | 21.94x |
-/// | `debug()`, `trace_method: Unwinder` | 3985.7 | 264.79x |
+/// | `Config::fast()` | 12.0 | 1.00x |
+/// | `fast()`, `enable_memory_limit: true` | 29.7 | 2.48x |
+/// | `fast()`, `stack_trace_frames: 6` | 12.0 | 1.00x |
+/// | `safety: true`, `stack_trace_frames: 0` | 115.9 | 9.66x |
+/// | `Config::debug()` (safety, 6 frames) | 143.0 | 11.92x |
+/// | `debug()`, `stack_trace_frames: 12` | 179.5 | 14.96x |
+/// | `debug()`, `quarantine_bytes: 0` | 122.2 | 10.18x |
+/// | `debug()`, `quarantine_bytes: 4 MiB` | 174.7 | 14.56x |
+/// | `debug()`, `trace_method: Unwinder` | 3792.0 | 316.00x |
+///
+/// Safety mode's own cost (116 ns) is mostly memory touched per pair: the redzone checked at
+/// each free, blocks poisoned and checked whole as they leave the quarantine.
 ///
 /// The benchmark suite's comparison with other allocators is in
 /// [the performance page](crate::docs::performance).
@@ -140,13 +143,14 @@ pub struct Config {
     /// Default: 6 in debug builds, 0 in release builds (`debug()`: 6, `fast()`: 0).
     ///
     /// Cost: with `safety`, each allocation and each free captures a trace: 6 frames added
-    /// 61 ns per pair to safety mode's 78 ns (about 31 ns per trace, walking and interning),
-    /// and 12 frames another 21 ns. Distinct traces are stored once, in a table mapped from
+    /// 27 ns per pair to safety mode's 116 ns (about 14 ns per trace: a walk that starts from
+    /// the frame of one of the thread's last walks and finds its frame records unchanged
+    /// returns that trace without interning it again), and 12 frames another 37 ns. Distinct traces are stored once, in a table mapped from
     /// the OS. Without `safety`, only large blocks (above 128 KiB) record their allocation
-    /// trace, so small blocks pay nothing (the table above: 14.7 vs 15.1 ns).
+    /// trace, so small blocks pay nothing (the table above: 12.0 vs 12.0 ns).
     ///
     /// Change it when reports stop short of your code (raise it: deep library or generic
-    /// call chains), or set 0 to keep the checks at about half the cost of `debug()`.
+    /// call chains), or set 0 to keep the checks at about four fifths of the cost of `debug()`.
     pub stack_trace_frames: usize,
     /// Detect double frees, invalid and foreign frees, frees with another layout, writes
     /// after free and overflows (see [the design notes](crate::docs::design) for how): per-slot
@@ -154,7 +158,7 @@ pub struct Config {
     ///
     /// Default: on in debug builds, off in release builds (`debug()`: on, `fast()`: off).
     ///
-    /// Cost: 5.2x `fast()` without traces (78 vs 15 ns per pair), 9.2x with 6-frame traces;
+    /// Cost: 9.7x `fast()` without traces (116 vs 12 ns per pair), 11.9x with 6-frame traces;
     /// each block also gets at least 8 canary bytes. The heap stays intact on a mistake.
     ///
     /// Turn it on wherever a wrong free would otherwise go unnoticed: tests, debug builds,
@@ -167,7 +171,7 @@ pub struct Config {
     ///
     /// Default: off.
     ///
-    /// Cost: an atomic update per allocation and free: 24.9 vs 15.1 ns per pair in
+    /// Cost: an atomic update per allocation and free: 29.7 vs 12.0 ns per pair in
     /// `fast()`.
     ///
     /// Turn it on to cap a program's heap or to test how code behaves when memory runs out
@@ -235,8 +239,8 @@ pub struct Config {
     ///
     /// Default: [`TraceMethod::FramePointers`].
     ///
-    /// Cost: frame pointers cost about 31 ns per 6-frame trace; the unwinder about 1.9 µs
-    /// (3,986 vs 139 ns per pair in `debug()`, 29x slower) but needs no rebuild.
+    /// Cost: frame pointers cost about 14 ns per 6-frame trace; the unwinder about 1.8 µs
+    /// (3,792 vs 143 ns per pair in `debug()`, 27x slower) but needs no rebuild.
     ///
     /// Use `Unwinder` for code built without `-C force-frame-pointers=yes`, whose
     /// frame-pointer traces are short or empty (see [`TraceMethod`]).
@@ -248,8 +252,8 @@ pub struct Config {
     /// Default: 256 KiB per thread. Ignored without `safety`.
     ///
     /// Cost: that much memory per thread, and the time of poisoning and checking blocks as
-    /// they leave: in `debug()`, 121 ns per pair with no quarantine, 139 ns with 256 KiB,
-    /// 330 ns with 4 MiB (the blocks leaving it are cold in the cache).
+    /// they leave: in `debug()`, 122 ns per pair with no quarantine, 143 ns with 256 KiB,
+    /// 175 ns with 4 MiB (the blocks leaving it are cold in the cache).
     ///
     /// Raise it when a double free or write after free is found only long after the first
     /// free (the block was reused in between: a report of another kind, or none); lower it to
@@ -277,12 +281,15 @@ pub struct Config {
     ///
     /// Default: 0.
     ///
-    /// Cost: one thread-local countdown per allocation, and per sampled block of up to a page
+    /// Cost: one countdown per allocation (kept in the thread's heap on the fast paths), and
+    /// per sampled block of up to a page
     /// one `mprotect` when it is freed and a sixteenth of one when it is made (it takes a slot
     /// of a resident pool of 256; when all are taken, requests are served unguarded); larger
-    /// sampled blocks cost what guard mode's do. On real C programs at 1000, 1.00x to 1.09x of
-    /// fast mode; on gpa-bench's `mixed` workload about 1.3x ([the performance
-    /// page](crate::docs::performance), "Guard mode").
+    /// sampled blocks cost what guard mode's do. At 1000, over fast mode: 1.00x on the C
+    /// `alloc_workload`, 1.24x on a C loop of nothing but `malloc`/`free`, about 1.3x on
+    /// gpa-bench's `mixed` workload (the `mprotect` at a sampled block's free, about 1.7 µs on
+    /// the development VM; [the performance page](crate::docs::performance), "Sampled guard
+    /// mode on the fast paths").
     pub guard_sample: usize,
     /// Guarded blocks start right after their guard page instead of ending against it, so
     /// that underflows fault (and overflows are found by the canary at free).
@@ -304,7 +311,7 @@ pub struct Config {
     ///
     /// Default: off.
     ///
-    /// Cost: one trace per successful in-place resize (about 31 ns with 6 frames).
+    /// Cost: one trace per successful in-place resize (about 14 ns with 6 frames).
     ///
     /// Turn it on when leaks are reported at a creation site far from the code that filled
     /// the block.
@@ -365,7 +372,7 @@ impl Config {
         }
     }
 
-    /// The debug configuration: safety checks and 6-frame traces, in any build (9.2x the cost
+    /// The debug configuration: safety checks and 6-frame traces, in any build (11.9x the cost
     /// of `fast()` in the [`Config`] table). The other fields as in [`Config::new`].
     pub const fn debug() -> Self {
         Config {
