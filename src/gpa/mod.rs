@@ -287,8 +287,9 @@ pub struct Config {
     /// of a resident pool of 256; when all are taken, requests are served unguarded); larger
     /// sampled blocks cost what guard mode's do. At 1000, over fast mode: 1.00x on the C
     /// `alloc_workload`, 1.24x on a C loop of nothing but `malloc`/`free`, about 1.3x on
-    /// gpa-bench's `mixed` workload (the `mprotect` at a sampled block's free, about 1.7 µs on
-    /// the development VM; [the performance page](crate::docs::performance), "Sampled guard
+    /// gpa-bench's `mixed` workload with one thread and 2.6x with two threads on two idle
+    /// cores (the `mprotect` at a sampled block's free, about 1.7 µs on the development VM, and
+    /// with a second thread running, the other CPU's TLB flush; [the performance page](crate::docs::performance), "Sampled guard
     /// mode on the fast paths").
     pub guard_sample: usize,
     /// Guarded blocks start right after their guard page instead of ending against it, so
