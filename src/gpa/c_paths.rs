@@ -37,7 +37,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use super::heap::{self, Heap};
 use super::segment::{Page, Segment, SegmentKind, SEGMENT_SIZE};
-use super::size_class::{self, c_class_of, C_LOOKUP_MAX, MAX_SMALL_SIZE};
+use super::size_class::{self, MAX_SMALL_SIZE};
 use super::small::page_needs_attention;
 use super::{observer, pagemap, GeneralPurposeAllocator};
 
@@ -52,21 +52,16 @@ static C_FREE_KEY: AtomicU64 = AtomicU64::new(0);
 
 /// C `malloc` on the designated GPA, fast path: a block of `size` bytes from the calling
 /// thread's current page of its class, or null when the general path must serve the request
-/// (a large block, no heap yet, inside the allocator, page empty). Sizes up to
-/// [`C_LOOKUP_MAX`] find their class in one table load, bigger small ones by computation
-/// (bench/c/rptest, 8..16000 bytes: a third of its requests took the general path before).
+/// (a large block, no heap yet, inside the allocator, page empty). The class comes from
+/// [`size_class::c_small_class_of`], for every small size (bench/c/rptest, 8..16000 bytes: a
+/// third of its requests took the general path when only sizes up to 1 KiB were served here).
 #[inline(always)]
 pub fn c_malloc(size: usize) -> *mut u8 {
     let heap = heap::c_heap();
     if heap.is_null() || observer::active() {
         return core::ptr::null_mut();
     }
-    let class = if size <= C_LOOKUP_MAX {
-        c_class_of(size)
-    } else if size <= MAX_SMALL_SIZE {
-        // Classes above 128 bytes are multiples of 16: C's alignment.
-        size_class::class_of(size)
-    } else {
+    let Some(class) = size_class::c_small_class_of(size) else {
         return core::ptr::null_mut();
     };
     // SAFETY: the C heap slot holds this thread's heap of the designated GPA; its queue heads
@@ -359,12 +354,7 @@ impl GeneralPurposeAllocator {
                 return block;
             }
             let heap = heap::cached_outside(self.id.load(Ordering::Relaxed));
-            if !heap.is_null() {
-                let class = if size <= C_LOOKUP_MAX {
-                    c_class_of(size)
-                } else {
-                    size_class::class_of(size)
-                };
+            if let (false, Some(class)) = (heap.is_null(), size_class::c_small_class_of(size)) {
                 // SAFETY: the cached heap belongs to this thread.
                 let block = unsafe { pop_current(heap, class) };
                 if !block.is_null() {

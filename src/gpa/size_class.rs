@@ -106,6 +106,20 @@ pub fn c_class_of(size: usize) -> Class {
     C_LOOKUP[size.div_ceil(16)] as Class
 }
 
+/// The class of a C request (16-byte alignment) of `size` bytes, or `None` above
+/// [`MAX_SMALL_SIZE`]: one table load up to [`C_LOOKUP_MAX`], computed above it (classes
+/// above 128 bytes are multiples of 16, C's alignment).
+#[inline(always)]
+pub fn c_small_class_of(size: usize) -> Option<Class> {
+    if size <= C_LOOKUP_MAX {
+        Some(c_class_of(size))
+    } else if size <= MAX_SMALL_SIZE {
+        Some(class_of(size))
+    } else {
+        None
+    }
+}
+
 /// The block size of `class`.
 #[inline]
 pub fn class_size(class: Class) -> usize {
