@@ -14,8 +14,8 @@
 //! last frame-pointer walks of each thread ([`FpMemo`], chosen by the frame the walk starts
 //! from): a walk from the same frame pointer, with the same bounds, depth and module epoch,
 //! that finds every frame record it reads (link and return address) equal to the remembered
-//! ones is the same walk, so it returns the remembered trace after two loads and two compares
-//! per frame, with no bounds checks (the remembered walk made them against the same bounds),
+//! ones is the same walk, so it returns the remembered trace after one 16-byte load, XOR and OR
+//! per frame and one test at the end, with no bounds checks (the remembered walk made them against the same bounds),
 //! no hash and no table lookup. Any difference is a miss: the walk is made and remembered.
 //!
 //! Traces are interned in one process-wide, lock-free, open-addressed table keyed by a hash of
@@ -803,7 +803,7 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
 
 /// [`capture_id`] by a frame-pointer walk, answered from the thread's remembered walks
 /// ([`FpMemo`]) when the stack still holds what the last walk from the same frame read: a
-/// frame then costs two loads and two compares against the memo, with no bounds checks, no
+/// frame then costs one 16-byte load compared against the memo, with no bounds checks, no
 /// hash and no table lookup. Otherwise it walks, interns, and remembers the walk.
 #[inline(never)]
 fn capture_id_walking(depth: usize) -> TraceId {
@@ -847,7 +847,9 @@ const MEMOS: usize = 8;
 /// and module epoch, reads the same records if every record still holds what it held then
 /// (each link `[fp]` and return address `[fp + 8]`): the bounds each record was checked
 /// against are the same, so it makes the same trace, and [`FpMemo::replay`] needs no checks
-/// beyond those compares.
+/// beyond those compares. A record's two words are kept side by side as they lie on the
+/// stack, so the replay compares a frame with one 16-byte load, XOR and OR, and decides once
+/// at the end.
 #[repr(C)]
 struct FpMemo {
     /// The trace (0: nothing remembered).
@@ -862,14 +864,23 @@ struct FpMemo {
     low: Cell<usize>,
     /// The top of the stack it was bounded by.
     high: Cell<usize>,
-    /// It stopped at record `fps[len]` because that record's return address was 0 (else at
-    /// the limit, or at a record out of bounds).
+    /// The first frame record read (the frame pointer the walk started from).
+    start: Cell<usize>,
+    /// The record after the last kept one (`records[len - 1]`'s link, or `start` when `len`
+    /// is 0), whose return address was 0 when `stopped_at_zero`.
+    last: Cell<usize>,
+    /// It stopped at record `last` because that record's return address was 0 (else at the
+    /// limit, or at a record out of bounds).
     stopped_at_zero: Cell<bool>,
-    /// The frame records read: `fps[0]` the first, `fps[i + 1]` the link read at `fps[i]`.
-    fps: [Cell<usize>; MEMO_FRAMES + 1],
-    /// The return addresses read: `ras[i]` at `fps[i] + 8`.
-    ras: [Cell<usize>; MEMO_FRAMES],
+    /// The records read, as they were: `records[i]` is `[link, return address]` of the `i`-th
+    /// record (at `start`, then at each link in turn).
+    records: [Record; MEMO_FRAMES],
 }
+
+/// One frame record as a remembered walk read it: `[fp]` (the link) and `[fp + 8]` (the
+/// return address), aligned for one 16-byte load.
+#[repr(C, align(16))]
+struct Record(Cell<[usize; 2]>);
 
 impl FpMemo {
     /// The remembered trace, if a walk from `fp` with these bounds and `limit` reads the same
@@ -878,7 +889,7 @@ impl FpMemo {
     fn replay(&self, fp: usize, low: usize, high: usize, limit: usize) -> Option<TraceId> {
         let id = self.id.get();
         if id == 0
-            || self.fps[0].get() != fp
+            || self.start.get() != fp
             || self.low.get() != low
             || self.high.get() != high
             || self.limit.get() as usize != limit
@@ -886,27 +897,15 @@ impl FpMemo {
         {
             return None;
         }
-        let len = self.len.get() as usize;
-        for index in 0..len.min(MEMO_FRAMES) {
-            let record = self.fps[index].get();
-            // SAFETY: the remembered walk checked `record` (equal to the start, or to the link
-            // read just before) against these same bounds: aligned, with `[record,
-            // record + 16)` inside `[low, high)`, the live part of this thread's stack.
-            let (link, return_address) =
-                unsafe { (*(record as *const usize), *((record + 8) as *const usize)) };
-            if link != self.fps[index + 1].get() || return_address != self.ras[index].get() {
-                return None;
-            }
-        }
-        if self.stopped_at_zero.get() {
-            let record = self.fps[len.min(MEMO_FRAMES)].get();
-            // SAFETY: as above: the remembered walk checked this record before reading its
-            // return address (0 then).
-            if unsafe { *((record + 8) as *const usize) } != 0 {
-                return None;
-            }
-        }
-        Some(TraceId(id))
+        let len = (self.len.get() as usize).min(MEMO_FRAMES);
+        // SAFETY: the remembered walk checked each record it read (`fp`, then each link it
+        // remembered) against these same bounds: aligned, with `[record, record + 16)` inside
+        // `[low, high)`, the live part of this thread's stack; `last` too when it stopped at
+        // a zero return address there.
+        let same = unsafe { records_unchanged(fp, &self.records[..len]) }
+            && (!self.stopped_at_zero.get()
+                || unsafe { *((self.last.get() + 8) as *const usize) } == 0);
+        same.then_some(TraceId(id))
     }
 
     /// Walks from `fp` as [`walk_chain`] does (`limit <= MEMO_FRAMES`), interns the trace,
@@ -917,7 +916,7 @@ impl FpMemo {
         let mut bound = low;
         let mut frames = Frames::new();
         let mut stopped_at_zero = false;
-        self.fps[0].set(fp);
+        self.start.set(fp);
         while frames.len < limit.min(MEMO_FRAMES) {
             if fp < bound || fp % core::mem::align_of::<usize>() != 0 || fp > top {
                 break;
@@ -930,13 +929,13 @@ impl FpMemo {
                 stopped_at_zero = true;
                 break;
             }
-            self.ras[frames.len].set(return_address);
+            self.records[frames.len].0.set([link, return_address]);
             frames.push(return_address);
-            self.fps[frames.len].set(link);
             bound = fp + 16;
             fp = link;
         }
         let id = intern_addresses(frames.addresses());
+        self.last.set(fp);
         self.len.set(frames.len as u32);
         self.limit.set(limit as u32);
         self.epoch.set(module_epoch());
@@ -945,6 +944,52 @@ impl FpMemo {
         self.stopped_at_zero.set(stopped_at_zero);
         self.id.set(id.0);
         id
+    }
+}
+
+/// Whether the frame records at `first`, then at each remembered link in turn, still hold
+/// the remembered `[link, return address]` pairs: every difference is ORed into one value,
+/// tested once (no branch per frame; the addresses of the records come from the memo, so the
+/// loads do not wait on each other).
+///
+/// # Safety
+/// `first` and the links of `records` but the last are aligned addresses of 16 readable bytes.
+#[inline(always)]
+unsafe fn records_unchanged(first: usize, records: &[Record]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_load_si128, _mm_loadu_si128, _mm_movemask_epi8,
+            _mm_or_si128, _mm_setzero_si128, _mm_xor_si128,
+        };
+        // SAFETY: SSE2 is part of x86-64's base instruction set; each stack load reads the 16
+        // bytes of a record, readable by the caller contract; each memo load reads a
+        // 16-byte-aligned `Record` of this thread's memo.
+        unsafe {
+            let mut difference = _mm_setzero_si128();
+            let mut record = first;
+            for then in records {
+                let now = _mm_loadu_si128(record as *const __m128i);
+                let then_pair = _mm_load_si128(then.0.as_ptr() as *const __m128i);
+                difference = _mm_or_si128(difference, _mm_xor_si128(now, then_pair));
+                record = then.0.get()[0];
+            }
+            _mm_movemask_epi8(_mm_cmpeq_epi8(difference, _mm_setzero_si128())) == 0xFFFF
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut difference = 0usize;
+        let mut record = first;
+        for then in records {
+            let [link, return_address] = then.0.get();
+            // SAFETY: caller contract: `[record, record + 16)` is readable and aligned.
+            let (now_link, now_return) =
+                unsafe { (*(record as *const usize), *((record + 8) as *const usize)) };
+            difference |= (now_link ^ link) | (now_return ^ return_address);
+            record = link;
+        }
+        difference == 0
     }
 }
 
