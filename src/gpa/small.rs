@@ -653,8 +653,8 @@ impl GeneralPurposeAllocator {
         } else {
             redzone_reach(requested).min(FREE_REACH)
         };
-        let scan = |repair| redzone_scan(segment, page, index, requested, owner, reach, repair);
-        let Some(offset) = scan(false) else {
+        let Some(offset) = redzone_scan::<false>(segment, page, index, requested, owner, reach)
+        else {
             return true;
         };
         let address = page.slot_address(index);
@@ -669,7 +669,7 @@ impl GeneralPurposeAllocator {
             finding.site_trace = self.trace_here();
         }
         self.record(finding);
-        scan(true);
+        redzone_repair(segment, page, index, requested, owner, reach);
         false
     }
 
@@ -1043,18 +1043,34 @@ pub fn redzone_reach(requested: usize) -> usize {
 /// line).
 pub const FREE_REACH: usize = 128;
 
-/// Walks the redzone of the block in slot `index` (see `check_small_redzone`): returns the
-/// offset from the block's start of the first damaged byte, or, with `repair`, rewrites every
-/// pattern it covers and returns `None`.
-fn redzone_scan(
+/// [`redzone_scan`] that rewrites every pattern it covers (after a reported overflow).
+#[cold]
+#[inline(never)]
+fn redzone_repair(
     segment: &Segment,
     page: &Page,
     index: usize,
     requested: usize,
     owner: bool,
     reach: usize,
-    repair: bool,
+) {
+    redzone_scan::<true>(segment, page, index, requested, owner, reach);
+}
+
+/// Walks the redzone of the block in slot `index` (see `check_small_redzone`): returns the
+/// offset from the block's start of the first damaged byte, or, with `REPAIR`, rewrites every
+/// pattern it covers and returns `None`. Specialized both ways, so that the check made at
+/// every free carries no repair branch.
+#[inline(always)]
+fn redzone_scan<const REPAIR: bool>(
+    segment: &Segment,
+    page: &Page,
+    index: usize,
+    requested: usize,
+    owner: bool,
+    reach: usize,
 ) -> Option<usize> {
+    let repair = REPAIR;
     let start = page.slot_address(index);
     let block_size = page.block_size as usize;
     // SAFETY: the block's slot is ours to read (live, or being freed by the caller).
