@@ -786,15 +786,18 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
     if depth == 0 {
         return TraceId::NONE;
     }
-    match method {
-        TraceMethod::Custom(walk) => {
-            if let Some(interning) = interning_walker(walk) {
-                return interning(depth);
-            }
+    let walking = match method {
+        TraceMethod::FramePointers => true,
+        TraceMethod::Auto => frame_pointers_work(),
+        _ => false,
+    };
+    if walking {
+        return capture_id_walking(depth);
+    }
+    if let TraceMethod::Custom(walk) = method {
+        if let Some(interning) = interning_walker(walk) {
+            return interning(depth);
         }
-        TraceMethod::FramePointers => return capture_id_walking(depth),
-        TraceMethod::Auto if frame_pointers_work() => return capture_id_walking(depth),
-        _ => {}
     }
     let mut frames = Frames::new();
     capture_into(&mut frames, depth, method);
@@ -804,8 +807,10 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
 /// [`capture_id`] by a frame-pointer walk, answered from the thread's remembered walks
 /// ([`FpMemo`]) when the stack still holds what the last walk from the same frame read: a
 /// frame then costs one 16-byte load compared against the memo, with no bounds checks, no
-/// hash and no table lookup. Otherwise it walks, interns, and remembers the walk.
-#[inline(never)]
+/// hash and no table lookup. Otherwise it walks, interns, and remembers the walk. Inlined
+/// into [`capture_id`], so that a capture is one call: the walk starts from `capture_id`'s
+/// frame.
+#[inline(always)]
 fn capture_id_walking(depth: usize) -> TraceId {
     let Some((low, high)) = current_stack_bounds() else {
         return TraceId::NONE;
