@@ -115,22 +115,23 @@ pub enum OnError {
 /// blocks; each step frees a random one and allocates 8..=1024 bytes) called 20 frames deep,
 /// each configuration differing from the one above it in one field, in CPU time of the
 /// measuring thread per free+allocate pair, median of 7 interleaved rounds; the table gives,
-/// for each row, the median of three such runs (2026-11-30, 2-vCPU AMD EPYC virtual machine,
-/// load average 1.1-1.2; release build with frame pointers):
+/// for each row, the median of three such runs (2026-11-30 13:19-13:21 UTC, 2-vCPU AMD EPYC
+/// virtual machine, load average 9.5-10.6, CPU time counts no waiting; release build with
+/// frame pointers):
 ///
 /// | configuration | ns per pair | vs `fast()` |
 /// |---|---:|---:|
-/// | `Config::fast()` | 12.0 | 1.00x |
-/// | `fast()`, `enable_memory_limit: true` | 29.7 | 2.48x |
-/// | `fast()`, `stack_trace_frames: 6` | 12.0 | 1.00x |
-/// | `safety: true`, `stack_trace_frames: 0` | 115.9 | 9.66x |
-/// | `Config::debug()` (safety, 6 frames) | 143.0 | 11.92x |
-/// | `debug()`, `stack_trace_frames: 12` | 179.5 | 14.96x |
-/// | `debug()`, `quarantine_bytes: 0` | 122.2 | 10.18x |
-/// | `debug()`, `quarantine_bytes: 4 MiB` | 174.7 | 14.56x |
-/// | `debug()`, `trace_method: Unwinder` | 3792.0 | 316.00x |
+/// | `Config::fast()` | 12.4 | 1.00x |
+/// | `fast()`, `enable_memory_limit: true` | 30.9 | 2.49x |
+/// | `fast()`, `stack_trace_frames: 6` | 12.3 | 0.99x |
+/// | `safety: true`, `stack_trace_frames: 0` | 118.4 | 9.55x |
+/// | `Config::debug()` (safety, 6 frames) | 140.3 | 11.31x |
+/// | `debug()`, `stack_trace_frames: 12` | 182.3 | 14.70x |
+/// | `debug()`, `quarantine_bytes: 0` | 120.9 | 9.75x |
+/// | `debug()`, `quarantine_bytes: 4 MiB` | 219.2 | 17.68x |
+/// | `debug()`, `trace_method: Unwinder` | 3821.6 | 308.19x |
 ///
-/// Safety mode's own cost (116 ns) is mostly memory touched per pair: the redzone checked at
+/// Safety mode's own cost (118 ns) is mostly memory touched per pair: the redzone checked at
 /// each free, blocks poisoned and checked whole as they leave the quarantine.
 ///
 /// The benchmark suite's comparison with other allocators is in
@@ -143,11 +144,12 @@ pub struct Config {
     /// Default: 6 in debug builds, 0 in release builds (`debug()`: 6, `fast()`: 0).
     ///
     /// Cost: with `safety`, each allocation and each free captures a trace: 6 frames added
-    /// 27 ns per pair to safety mode's 116 ns (about 14 ns per trace: a walk that starts from
+    /// 22 ns per pair to safety mode's 118 ns (about 11 ns per trace: a walk that starts from
     /// the frame of one of the thread's last walks and finds its frame records unchanged
-    /// returns that trace without interning it again), and 12 frames another 37 ns. Distinct traces are stored once, in a table mapped from
-    /// the OS. Without `safety`, only large blocks (above 128 KiB) record their allocation
-    /// trace, so small blocks pay nothing (the table above: 12.0 vs 12.0 ns).
+    /// returns that trace without interning it again), and 12 frames another 42 ns (walks of
+    /// more than 8 frames are not remembered). Distinct traces are stored once, in a table
+    /// mapped from the OS. Without `safety`, only large blocks (above 128 KiB) record their
+    /// allocation trace, so small blocks pay nothing (the table above: 12.3 vs 12.4 ns).
     ///
     /// Change it when reports stop short of your code (raise it: deep library or generic
     /// call chains), or set 0 to keep the checks at about four fifths of the cost of `debug()`.
@@ -158,7 +160,7 @@ pub struct Config {
     ///
     /// Default: on in debug builds, off in release builds (`debug()`: on, `fast()`: off).
     ///
-    /// Cost: 9.7x `fast()` without traces (116 vs 12 ns per pair), 11.9x with 6-frame traces;
+    /// Cost: 9.5x `fast()` without traces (118 vs 12 ns per pair), 11.3x with 6-frame traces;
     /// each block also gets at least 8 canary bytes. The heap stays intact on a mistake.
     ///
     /// Turn it on wherever a wrong free would otherwise go unnoticed: tests, debug builds,
@@ -239,8 +241,8 @@ pub struct Config {
     ///
     /// Default: [`TraceMethod::FramePointers`].
     ///
-    /// Cost: frame pointers cost about 14 ns per 6-frame trace; the unwinder about 1.8 µs
-    /// (3,792 vs 143 ns per pair in `debug()`, 27x slower) but needs no rebuild.
+    /// Cost: frame pointers cost about 11 ns per 6-frame trace; the unwinder about 1.8 µs
+    /// (3,822 vs 140 ns per pair in `debug()`, 27x slower) but needs no rebuild.
     ///
     /// Use `Unwinder` for code built without `-C force-frame-pointers=yes`, whose
     /// frame-pointer traces are short or empty (see [`TraceMethod`]).
@@ -252,8 +254,8 @@ pub struct Config {
     /// Default: 256 KiB per thread. Ignored without `safety`.
     ///
     /// Cost: that much memory per thread, and the time of poisoning and checking blocks as
-    /// they leave: in `debug()`, 122 ns per pair with no quarantine, 143 ns with 256 KiB,
-    /// 175 ns with 4 MiB (the blocks leaving it are cold in the cache).
+    /// they leave: in `debug()`, 121 ns per pair with no quarantine, 140 ns with 256 KiB,
+    /// 186-220 ns with 4 MiB (the blocks leaving it are cold in the cache).
     ///
     /// Raise it when a double free or write after free is found only long after the first
     /// free (the block was reused in between: a report of another kind, or none); lower it to
