@@ -669,7 +669,7 @@ impl GeneralPurposeAllocator {
             finding.site_trace = self.trace_here();
         }
         self.record(finding);
-        redzone_repair(segment, page, index, requested, owner, reach);
+        redzone_scan::<true>(segment, page, index, requested, owner, reach);
         false
     }
 
@@ -1043,24 +1043,10 @@ pub fn redzone_reach(requested: usize) -> usize {
 /// line).
 pub const FREE_REACH: usize = 128;
 
-/// [`redzone_scan`] that rewrites every pattern it covers (after a reported overflow).
-#[cold]
-#[inline(never)]
-fn redzone_repair(
-    segment: &Segment,
-    page: &Page,
-    index: usize,
-    requested: usize,
-    owner: bool,
-    reach: usize,
-) {
-    redzone_scan::<true>(segment, page, index, requested, owner, reach);
-}
-
 /// Walks the redzone of the block in slot `index` (see `check_small_redzone`): returns the
 /// offset from the block's start of the first damaged byte, or, with `REPAIR`, rewrites every
 /// pattern it covers and returns `None`. Specialized both ways, so that the check made at
-/// every free carries no repair branch.
+/// every free carries no repair branch (the repair runs only after a reported overflow).
 #[inline(always)]
 fn redzone_scan<const REPAIR: bool>(
     segment: &Segment,
