@@ -595,13 +595,58 @@ impl GeneralPurposeAllocator {
             self.record(finding);
             return;
         }
-        let requested = meta.requested.load(Ordering::Relaxed) as usize;
         if state == SLOT_LIVE {
             if let Some(layout) = claimed {
                 // The block is identified exactly, so after a mismatch freeing it is safe: go on.
                 self.check_slot_layout(meta, address, layout);
             }
         }
+        // SAFETY: caller contract; the slot and its metadata were validated above.
+        unsafe { self.free_small_slot(segment, page, index, memory) }
+    }
+
+    /// The check-mode free of the C ABI, once its block lookup
+    /// (`GeneralPurposeAllocator::block_containing_located`, through `small_block_span`)
+    /// found the slot: that lookup validated the page, the slot's metadata and the slot
+    /// (carved, live or freed), and `memory` is the slot's start, so only the slot's state is
+    /// looked at again (a double free still fails its state change and is reported).
+    ///
+    /// # Safety
+    /// `page` is what `small_block_span` returned for an address of `memory`'s slot in the
+    /// small segment `segment` of this GPA, `memory` is that slot's start, and nothing ran
+    /// since but the caller's checks on the same thread (see `Located`).
+    pub(super) unsafe fn free_small_located(
+        &self,
+        segment: &mut Segment,
+        page: *mut Page,
+        memory: NonNull<u8>,
+    ) {
+        // SAFETY: caller contract: a live page of this segment.
+        let page = unsafe { &mut *page };
+        let (index, _) = page.slot_of(memory.as_ptr() as usize);
+        // SAFETY: caller contract: the lookup validated this slot and its metadata.
+        unsafe { self.free_small_slot(segment, page, index, memory) }
+    }
+
+    /// The end of a safety-mode free of slot `index`, `memory`, of `page`: changes the slot's
+    /// state (a double free is reported), checks the redzone, takes the free trace, poisons
+    /// and quarantines the block.
+    ///
+    /// # Safety
+    /// Safety mode; `page` is a live page of `segment` with metadata, `index` a carved slot
+    /// of it and `memory` its start.
+    #[inline(always)]
+    unsafe fn free_small_slot(
+        &self,
+        segment: &mut Segment,
+        page: &mut Page,
+        index: usize,
+        memory: NonNull<u8>,
+    ) {
+        let address = memory.as_ptr() as usize;
+        // SAFETY: caller contract: safety mode keeps metadata for every slot.
+        let meta = unsafe { page.meta(index) };
+        let requested = meta.requested.load(Ordering::Relaxed) as usize;
         let heap = self.current_heap();
         let owner = heap.is_some_and(|heap| core::ptr::eq(heap.as_ptr(), segment.heap));
         let freed = if owner { SLOT_QUARANTINED } else { SLOT_REMOTE };
