@@ -1057,7 +1057,12 @@ mod tests {
     #[test]
     fn same_site_interns_once_and_different_sites_differ() {
         prepare_thread();
-        let ids: std::vec::Vec<TraceId> = (0..3).map(|_| site_a()).collect();
+        // One call site in a loop whose trip count the optimizer cannot see, so that a
+        // release build cannot unroll it into three call sites (three different traces).
+        let mut ids = std::vec::Vec::new();
+        for _ in 0..core::hint::black_box(3) {
+            ids.push(site_a());
+        }
         let first = ids[0];
         assert!(first.is_some());
         assert!(ids.iter().all(|&id| id == first), "{ids:?}");
