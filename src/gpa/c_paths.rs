@@ -129,13 +129,34 @@ pub unsafe fn c_free(memory: *mut u8) -> bool {
                     }
                     word.write_unaligned(key);
                 }
-                push_local((*segment).heap, page, memory, designated);
+                (*page).push(NonNull::new_unchecked(memory));
+                // One test of the count just decremented; the heap is read only then.
+                if (*page).release_needs_attention() {
+                    attend_own_page(segment, page);
+                }
                 return true;
             }
         }
         return false;
     }
     false
+}
+
+/// [`c_free`]'s page that may need attention (out of its queue, or empty): requeued or
+/// released by [`page_gained_free`](GeneralPurposeAllocator::page_gained_free) when it does.
+///
+/// # Safety
+/// `page` is a live page of `segment`, a segment of the calling thread's C heap.
+#[cold]
+#[inline(never)]
+unsafe fn attend_own_page(segment: *mut Segment, page: *mut Page) {
+    // SAFETY: caller contract.
+    unsafe {
+        let heap = (*segment).heap;
+        if page_needs_attention(&*heap, &*page, page) {
+            designated().page_gained_free(&mut *heap, page);
+        }
+    }
 }
 
 /// Fast mode's double-free check of a C free (`fast_free`): marks the slot freed with the

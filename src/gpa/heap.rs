@@ -526,7 +526,7 @@ impl Heap {
         // SAFETY: `page` is a live page of this heap (caller), owned by this thread.
         let page_ref = unsafe { &mut *page };
         let queue = &mut self.queues[page_ref.class as usize];
-        page_ref.in_queue = true;
+        page_ref.set_in_queue(true);
         page_ref.next = core::ptr::null_mut();
         page_ref.prev = queue.tail;
         if queue.tail.is_null() {
@@ -555,7 +555,7 @@ impl Heap {
             // SAFETY: as above.
             unsafe { (*page_ref.next).prev = page_ref.prev };
         }
-        page_ref.in_queue = false;
+        page_ref.set_in_queue(false);
         page_ref.next = core::ptr::null_mut();
         page_ref.prev = core::ptr::null_mut();
     }
