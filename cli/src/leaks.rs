@@ -146,6 +146,35 @@ pub(crate) fn errors(report: &Value) -> u64 {
     })
 }
 
+/// What a leak summary leaves in use at exit, for the line that ends a clean run:
+/// "all heap blocks were freed" (memcheck's words when nothing is left), or the bytes and
+/// blocks still in use, none of them an error.
+pub(crate) fn in_use_at_exit(totals: &Value) -> String {
+    let kinds = [
+        "definite",
+        "indirect",
+        "possible",
+        "reachable",
+        "suppressed",
+    ];
+    let sum = |field: &str| -> u64 {
+        kinds
+            .iter()
+            .map(|kind| totals[*kind][field].as_u64().unwrap_or(0))
+            .sum()
+    };
+    let (bytes, blocks) = (sum("bytes"), sum("blocks"));
+    if blocks == 0 {
+        return "all heap blocks were freed".into();
+    }
+    format!(
+        "in use at exit: {} bytes in {} blocks, none of them an error (--show-leak-kinds=all \
+         lists them)",
+        thousands(bytes as usize),
+        thousands(blocks as usize)
+    )
+}
+
 /// The leak summary as text, memcheck's layout.
 pub(crate) fn summary_text(totals: &Value) -> String {
     let mut text = String::new();

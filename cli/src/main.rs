@@ -101,6 +101,11 @@ pub(crate) struct RunArgs {
     /// Leak-check options (memcheck's).
     #[command(flatten)]
     pub(crate) leaks: crate::leaks::LeakArgs,
+    /// Print nothing of gpa's own when the run is clean (no errors, every process checked);
+    /// without it a clean check-mode run ends with one line saying what was checked, as
+    /// Valgrind ends with its error summary (memcheck's -q).
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
     /// Write the text report to FILE instead of stderr.
     #[arg(long, value_name = "FILE")]
     pub(crate) log: Option<PathBuf>,

@@ -189,11 +189,19 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     if findings != 0 || unchecked {
         text.push_str(&collect::process_lines(&images));
     }
+    let checked = images
+        .iter()
+        .filter(|image| image.unchecked.is_none())
+        .count();
+    let quiet = args.quiet && !unchecked;
+    if findings == 0 && checked != 0 && !args.fast && !quiet {
+        // A clean run says so: what was checked, and what was still in use at exit.
+        text.push_str(&format!(
+            "gpa: {errors} error(s) in {checked} process(es) checked; {}\n",
+            crate::leaks::in_use_at_exit(&json["leak_summary"])
+        ));
+    }
     if findings != 0 {
-        let checked = images
-            .iter()
-            .filter(|image| image.unchecked.is_none())
-            .count();
         if checked > 1 {
             text.push_str(&format!(
                 "gpa: leak summary of the {checked} processes:\n{}",

@@ -228,10 +228,11 @@ fn sh_c_lists_the_shell_and_its_child_both_checked() {
     let run = gpa_run(&dir, &[], &["sh", "-c", "cat /etc/hostname"]);
     assert_eq!(run.stdout(), text(&plain.stdout));
     assert_eq!(run.output.status.code(), Some(0));
-    assert_eq!(
-        run.stderr(),
-        "",
-        "a clean run, every process checked, says nothing"
+    let stderr = run.stderr();
+    assert!(
+        stderr.starts_with("gpa: 0 error(s) in 2 process(es) checked; ")
+            && stderr.lines().count() == 1,
+        "a clean run, every process checked, says so in one line: {stderr}"
     );
     assert_eq!(
         statuses(&run),
@@ -686,5 +687,55 @@ fn fast_mode_rejects_invalid_and_double_frees_with_a_message() {
     assert_eq!(
         lines[16],
         "error(gpa): 16 mistakes reported; fast mode ignores further ones without a word"
+    );
+}
+
+/// The line a clean check-mode run ends with: what was checked and what was left in use,
+/// the figures memcheck 3.19 gives on the same program ("ERROR SUMMARY: 0 errors", and
+/// "All heap blocks were freed -- no leaks are possible" or "in use at exit: 100 bytes in 1
+/// blocks"). `-q` drops it, as memcheck's `-q` drops its summary; fast mode checks nothing
+/// and says nothing.
+#[test]
+fn a_clean_run_says_what_it_checked_unless_quiet() {
+    let Some((dir, program)) = with_program("clean_run_line", "clean_or_kept") else {
+        return;
+    };
+    let program = program.to_str().unwrap();
+    for mode in [&[][..], &["--guard"][..]] {
+        let freed = gpa(&dir, mode, &[program]);
+        let stderr = text(&freed.stderr);
+        assert!(freed.status.success(), "{mode:?}: {stderr}");
+        assert_eq!(text(&freed.stdout), "clean\n");
+        assert_eq!(
+            stderr, "gpa: 0 error(s) in 1 process(es) checked; all heap blocks were freed\n",
+            "{mode:?}"
+        );
+        let kept = gpa(&dir, mode, &[program, "keep"]);
+        assert_eq!(
+            text(&kept.stderr),
+            "gpa: 0 error(s) in 1 process(es) checked; in use at exit: 100 bytes in 1 blocks, \
+             none of them an error (--show-leak-kinds=all lists them)\n",
+            "{mode:?}"
+        );
+    }
+    for quiet in [&["-q"][..], &["--quiet"][..], &["--fast"][..]] {
+        let run = gpa(&dir, quiet, &[program, "keep"]);
+        assert!(run.status.success());
+        assert_eq!(text(&run.stderr), "", "{quiet:?}");
+    }
+    // Quiet hides no error: the kept block, made an error, is reported with the summary.
+    let as_error = gpa(
+        &dir,
+        &["-q", "--errors-for-leak-kinds=all", "--show-leak-kinds=all"],
+        &[program, "keep"],
+    );
+    let stderr = text(&as_error.stderr);
+    assert!(
+        stderr.contains("100 bytes in 1 blocks are still reachable in loss record 1 of 1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("gpa: 1 error(s) in 1 process(es) checked\n"),
+        "{stderr}"
     );
 }
