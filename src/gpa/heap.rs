@@ -590,9 +590,8 @@ impl Heap {
         } else {
             head
         };
-        for index in first as usize..=last as usize {
-            self.direct[index] = page;
-        }
+        // One bounds check, then stores (an empty span is an empty slice).
+        self.direct[first as usize..=last as usize].fill(page);
     }
 
     /// Empties every queue (the heap's pages are gone or being released).
