@@ -872,6 +872,16 @@ impl Page {
 mod tests {
     use super::*;
 
+    /// A descriptor of a page of 16-byte slots over `slots`, none carved.
+    fn page_over<const N: usize>(slots: &mut [[u64; 2]; N]) -> Page {
+        // SAFETY: a zeroed descriptor is a valid empty one (null pointers, zero counters).
+        let mut page: Page = unsafe { core::mem::MaybeUninit::zeroed().assume_init() };
+        page.start = slots.as_mut_ptr().cast();
+        page.capacity = N as u32;
+        page.block_size = 16;
+        page
+    }
+
     #[test]
     fn reciprocal_division_is_exact_for_every_class() {
         for class in 0..crate::gpa::size_class::CLASS_COUNT {
@@ -891,12 +901,8 @@ mod tests {
     fn collecting_the_thread_free_list_counts_without_walking_and_keeps_the_local_list() {
         // A page over a buffer of eight 16-byte slots, all handed out.
         let mut slots = [[0u64; 2]; 8];
-        // SAFETY: a zeroed descriptor is a valid empty one (null pointers, zero counters).
-        let mut page: Page = unsafe { core::mem::MaybeUninit::zeroed().assume_init() };
-        page.start = slots.as_mut_ptr().cast();
-        page.capacity = 8;
+        let mut page = page_over(&mut slots);
         page.carved = 8;
-        page.block_size = 16;
         page.set_used(8);
         let slot = |slots: &mut [[u64; 2]; 8], i: usize| {
             NonNull::new(slots[i].as_mut_ptr().cast::<u8>()).unwrap()
@@ -935,13 +941,9 @@ mod tests {
 
     #[test]
     fn the_queue_bit_and_the_used_count_share_a_word_without_mixing() {
-        // Four 16-byte slots; a zeroed descriptor is in its queue with no slot used.
+        // Four 16-byte slots; a fresh descriptor is in its queue with no slot used.
         let mut slots = [[0u64; 2]; 4];
-        // SAFETY: a zeroed descriptor is a valid empty one (null pointers, zero counters).
-        let mut page: Page = unsafe { core::mem::MaybeUninit::zeroed().assume_init() };
-        page.start = slots.as_mut_ptr().cast();
-        page.capacity = 4;
-        page.block_size = 16;
+        let mut page = page_over(&mut slots);
         assert!(page.in_queue() && page.used() == 0 && page.release_needs_attention());
         let a = page.pop().unwrap();
         let b = page.pop().unwrap();
