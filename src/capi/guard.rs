@@ -119,8 +119,26 @@ pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u
     }
     // SAFETY: the block has `total >= pad` bytes.
     unsafe {
-        core::ptr::write_bytes(base, GUARD, pad);
+        fill_guard(base, pad);
         base.add(pad)
+    }
+}
+
+/// Fills `pad` guard bytes at `base`: the usual [`FRONT`] bytes with two 16-byte stores
+/// inline (a `memset` call costs about twenty instructions more on every `malloc`), any other
+/// pad with `write_bytes`.
+///
+/// # Safety
+/// `[base, base + pad)` is writable.
+#[inline(always)]
+unsafe fn fill_guard(base: *mut u8, pad: usize) {
+    // SAFETY: caller contract; unaligned stores have no alignment requirement.
+    unsafe {
+        if pad == FRONT {
+            base.cast::<[u8; FRONT]>().write_unaligned([GUARD; FRONT]);
+        } else {
+            core::ptr::write_bytes(base, GUARD, pad);
+        }
     }
 }
 

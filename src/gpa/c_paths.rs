@@ -234,10 +234,13 @@ fn designated<'a>() -> &'a GeneralPurposeAllocator {
 /// # Safety
 /// As for [`c_free`].
 pub unsafe fn c_free_validated(memory: *mut u8) -> bool {
-    if observer::active() {
+    // No designated GPA (check and guard mode): nothing here can match, so no page-map
+    // lookup (the checked path makes its own).
+    let gpa_id = heap::c_heap_gpa();
+    if gpa_id == 0 || observer::active() {
         return false;
     }
-    let Some((segment, page)) = plain_slot(memory as usize, heap::c_heap_gpa()) else {
+    let Some((segment, page)) = plain_slot(memory as usize, gpa_id) else {
         return false;
     };
     let current = heap::c_heap();

@@ -1357,13 +1357,14 @@ impl GeneralPurposeAllocator {
 
     /// [`Self::free_unsized`] of a block start that [`Self::block_containing_located`] found
     /// (at an address in the same slot) just before, on this thread: a block of a small segment
-    /// is freed on the page found then, without looking it up again (the page map and the
-    /// page descriptor checks, about a tenth of a checked free). The free checks everything
-    /// else as `free_unsized` does (slot start, state, redzone).
+    /// is freed on the page found then, without looking it up again (the page map, the page
+    /// descriptor and the slot metadata checks, which that lookup made). The free checks the
+    /// slot's state (a double free), the redzone and the rest as `free_unsized` does.
     ///
     /// # Safety
-    /// As for [`Self::free_unsized`]; `located` comes from `block_containing_located` of an
-    /// address in `memory`'s slot, and no block of that page was freed by this thread since.
+    /// As for [`Self::free_unsized`]; `memory` is the block start (`BlockSpan::start`) that
+    /// `block_containing_located` returned with `located`, and no block of that page was
+    /// freed by this thread since.
     #[inline]
     pub(crate) unsafe fn free_located(&self, memory: *mut u8, located: Located) {
         let Located(segment, page) = located;
@@ -1374,11 +1375,12 @@ impl GeneralPurposeAllocator {
                     && !self.config.verbose_log
                     && !observer::active() =>
             {
-                // SAFETY: caller contract: `page` is what `checked_page_of` returned for an
-                // address of `memory`'s slot, in the small segment `segment` of this GPA, and
-                // the page still holds the slot (no free of it since: a page with a live or
-                // quarantined block is not released).
-                unsafe { self.free_small_on_page(&mut *segment, page, memory, None) }
+                // SAFETY: caller contract: `page` is what `small_block_span` returned for an
+                // address of `memory`'s slot, in the small segment `segment` of this GPA, with
+                // the slot and its metadata validated and `memory` its start; the page still
+                // holds the slot (no free of it since: a page with a live or quarantined block
+                // is not released).
+                unsafe { self.free_small_located(&mut *segment, page, memory) }
             }
             // SAFETY: forwarded caller contract.
             _ => unsafe { self.free_unsized(memory) },

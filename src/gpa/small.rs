@@ -472,7 +472,7 @@ impl GeneralPurposeAllocator {
             .store(self.trace_here().0, Ordering::Relaxed);
         meta.free_trace.store(0, Ordering::Relaxed);
         // SAFETY: the slot is ours and `block_size` bytes long.
-        unsafe { safety::write_canary(address, layout.size(), page.block_size as usize) };
+        unsafe { write_canary_inline(address, layout.size(), page.block_size as usize) };
         Some(block)
     }
 
@@ -595,13 +595,58 @@ impl GeneralPurposeAllocator {
             self.record(finding);
             return;
         }
-        let requested = meta.requested.load(Ordering::Relaxed) as usize;
         if state == SLOT_LIVE {
             if let Some(layout) = claimed {
                 // The block is identified exactly, so after a mismatch freeing it is safe: go on.
                 self.check_slot_layout(meta, address, layout);
             }
         }
+        // SAFETY: caller contract; the slot and its metadata were validated above.
+        unsafe { self.free_small_slot(segment, page, index, memory) }
+    }
+
+    /// The check-mode free of the C ABI, once its block lookup
+    /// (`GeneralPurposeAllocator::block_containing_located`, through `small_block_span`)
+    /// found the slot: that lookup validated the page, the slot's metadata and the slot
+    /// (carved, live or freed), and `memory` is the slot's start, so only the slot's state is
+    /// looked at again (a double free still fails its state change and is reported).
+    ///
+    /// # Safety
+    /// `page` is what `small_block_span` returned for an address of `memory`'s slot in the
+    /// small segment `segment` of this GPA, `memory` is that slot's start, and nothing ran
+    /// since but the caller's checks on the same thread (see `Located`).
+    pub(super) unsafe fn free_small_located(
+        &self,
+        segment: &mut Segment,
+        page: *mut Page,
+        memory: NonNull<u8>,
+    ) {
+        // SAFETY: caller contract: a live page of this segment.
+        let page = unsafe { &mut *page };
+        let (index, _) = page.slot_of(memory.as_ptr() as usize);
+        // SAFETY: caller contract: the lookup validated this slot and its metadata.
+        unsafe { self.free_small_slot(segment, page, index, memory) }
+    }
+
+    /// The end of a safety-mode free of slot `index`, `memory`, of `page`: changes the slot's
+    /// state (a double free is reported), checks the redzone, takes the free trace, poisons
+    /// and quarantines the block.
+    ///
+    /// # Safety
+    /// Safety mode; `page` is a live page of `segment` with metadata, `index` a carved slot
+    /// of it and `memory` its start.
+    #[inline(always)]
+    unsafe fn free_small_slot(
+        &self,
+        segment: &mut Segment,
+        page: &mut Page,
+        index: usize,
+        memory: NonNull<u8>,
+    ) {
+        let address = memory.as_ptr() as usize;
+        // SAFETY: caller contract: safety mode keeps metadata for every slot.
+        let meta = unsafe { page.meta(index) };
+        let requested = meta.requested.load(Ordering::Relaxed) as usize;
         let heap = self.current_heap();
         let owner = heap.is_some_and(|heap| core::ptr::eq(heap.as_ptr(), segment.heap));
         let freed = if owner { SLOT_QUARANTINED } else { SLOT_REMOTE };
@@ -1024,6 +1069,44 @@ pub(super) fn page_needs_attention(heap: &Heap, page: &Page, page_ptr: *mut Page
             || unsafe { heap.queues.get_unchecked(page.class as usize) }.head != page_ptr)
 }
 
+/// [`safety::write_canary`] of a fresh small block, with the redzones of 16 to 128 bytes
+/// (most of them: the slack of a slot of 1 KiB or less) filled inline by two or four
+/// overlapping stores of 16 or 32 bytes, instead of a `memset` call (its call and dispatch
+/// cost more instructions than the stores on every checked allocation).
+///
+/// # Safety
+/// As for [`safety::write_canary`].
+#[inline(always)]
+unsafe fn write_canary_inline(block: usize, requested: usize, capacity: usize) {
+    let len = capacity.saturating_sub(requested);
+    if !(16..=128).contains(&len) {
+        // SAFETY: caller contract.
+        return unsafe { safety::write_canary(block, requested, capacity) };
+    }
+    let (start, end) = (block + requested, block + capacity);
+    let store16 = |at: usize| {
+        // SAFETY: only called below with `[at, at + 16)` inside `[start, end)`, the
+        // redzone, writable by the caller contract; unaligned stores need no alignment.
+        unsafe { (at as *mut [u8; 16]).write_unaligned([safety::CANARY; 16]) }
+    };
+    let store32 = |at: usize| {
+        // SAFETY: only called below with `[at, at + 32)` inside `[start, end)`, as above.
+        unsafe { (at as *mut [u8; 32]).write_unaligned([safety::CANARY; 32]) }
+    };
+    if len <= 32 {
+        store16(start);
+        store16(end - 16);
+    } else if len <= 64 {
+        store32(start);
+        store32(end - 32);
+    } else {
+        store32(start);
+        store32(start + 32);
+        store32(end - 64);
+        store32(end - 32);
+    }
+}
+
 fn is_slot_start(page: &Page, address: usize) -> bool {
     let start = page.start as usize;
     let end = start + page.carved as usize * page.block_size as usize;
@@ -1133,6 +1216,25 @@ mod tests {
         assert!(!heap.is_null());
         // SAFETY: this thread's heap, read between operations.
         unsafe { ((*heap).dirty_bound, (*heap).dirty_bytes) }
+    }
+
+    /// The inline canary fill writes exactly the redzone, `[requested, capacity)`, for every
+    /// length it handles inline (16 to 128 bytes) and those it hands to `write_canary`.
+    #[test]
+    fn inline_canary_fill_covers_exactly_the_redzone() {
+        for capacity in [16usize, 48, 80, 144, 256] {
+            for requested in 0..=capacity {
+                let mut slot = vec![0x11u8; capacity + 32];
+                let block = slot.as_mut_ptr() as usize + 16;
+                // SAFETY: `[block, block + capacity)` lies inside `slot`.
+                unsafe { write_canary_inline(block, requested, capacity) };
+                for (offset, &byte) in slot.iter().enumerate() {
+                    let inside = offset >= 16 + requested && offset < 16 + capacity;
+                    let expected = if inside { safety::CANARY } else { 0x11 };
+                    assert_eq!(byte, expected, "capacity {capacity} requested {requested}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -496,15 +496,25 @@ impl Memo {
         {
             return None;
         }
-        for &(address, value) in &self.words[..self.len] {
+        let changed = |&(address, value): &(usize, usize)| {
             // SAFETY: the walk that remembered `address` read it in `[sp, top)` of this
             // thread's stack (see the type's docs), and the thread runs on the same stack with
-            // the same stack pointer now (`sp` and `top` equal): the word is readable.
-            if unsafe { (address as *const usize).read_volatile() } != value {
-                return None;
-            }
+            // the same stack pointer now (`sp` and `top` equal): every remembered word is
+            // readable, also after another one was found changed.
+            let word = unsafe { (address as *const usize).read_volatile() };
+            word ^ value
+        };
+        // Differences ORed together two words at a time, with no branch per word: a replay
+        // that answers (the common case) reads every word anyway.
+        let mut pairs = self.words[..self.len].chunks_exact(2);
+        let mut difference = 0;
+        for pair in &mut pairs {
+            difference |= changed(&pair[0]) | changed(&pair[1]);
         }
-        Some(TraceId(self.trace))
+        for word in pairs.remainder() {
+            difference |= changed(word);
+        }
+        (difference == 0).then_some(TraceId(self.trace))
     }
 
     /// Adds a word the walk read (past the capacity, marks the memo as not remembered).
