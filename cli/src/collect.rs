@@ -49,6 +49,10 @@ pub(crate) struct Image {
     pub text: String,
     /// One of the images of the process `gpa run` started.
     pub main: bool,
+    /// It ran in fast mode, where only the blocks sampled guard mode guarded are watched: it
+    /// is listed because a fault on one of them ended it (its report), not because it was
+    /// checked.
+    pub fast: bool,
 }
 
 /// What the event files of one process id say, in order.
@@ -301,7 +305,7 @@ pub(crate) fn merged_json(images: &[Image]) -> Value {
             "ppid": image.ppid,
             "program": image.program,
             "exe": image.exe,
-            "status": if image.unchecked.is_none() { "checked" } else { "not_checked" },
+            "status": status_code(image),
             "reason": image.unchecked.map(Reason::code),
             "detail": image.unchecked.map(Reason::describe),
             "began": image.began,
@@ -384,31 +388,56 @@ pub(crate) fn merged_text(images: &[Image]) -> String {
     text
 }
 
+/// An image's `status` in the JSON: `checked`, `not_checked`, or `fast` (fast mode: listed
+/// for the fault report of a sampled block that ended it, nothing else checked).
+fn status_code(image: &Image) -> &'static str {
+    match image.unchecked {
+        Some(_) => "not_checked",
+        None if image.fast => "fast",
+        None => "checked",
+    }
+}
+
+/// How many images were checked (fast-mode images were not, whatever they reported).
+pub(crate) fn checked_count(images: &[Image]) -> usize {
+    images
+        .iter()
+        .filter(|image| image.unchecked.is_none() && !image.fast)
+        .count()
+}
+
 /// The process list for people: one line per image.
 pub(crate) fn process_lines(images: &[Image]) -> String {
-    let checked = images
-        .iter()
-        .filter(|image| image.unchecked.is_none())
-        .count();
-    let mut text = format!(
-        "gpa: {} process(es): {checked} checked, {} not checked\n",
-        images.len(),
-        images.len() - checked
-    );
+    let checked = checked_count(images);
+    let fast = images.iter().filter(|image| image.fast).count();
+    let mut text = if fast == images.len() {
+        // Fast mode lists only the processes a fault on a sampled block ended.
+        format!(
+            "gpa: {fast} process(es) in fast mode ended on a fault on a sampled block (fast mode \
+             checks nothing else)\n"
+        )
+    } else {
+        format!(
+            "gpa: {} process(es): {checked} checked, {} not checked\n",
+            images.len(),
+            images.len() - checked - fast
+        )
+    };
     for image in images {
         let exe = match &image.exe {
             Some(exe) if *exe != image.program => format!(" ({exe})"),
             _ => String::new(),
         };
+        let findings = image
+            .report
+            .as_ref()
+            .and_then(|report| report["findings"].as_array())
+            .map_or(0, Vec::len);
         let status = match image.unchecked {
-            None => {
-                let findings = image
-                    .report
-                    .as_ref()
-                    .and_then(|report| report["findings"].as_array())
-                    .map_or(0, Vec::len);
-                format!("checked, {findings} finding(s)")
+            None if image.fast => {
+                format!("fast mode, ended on a fault on a sampled block, {findings} finding(s)")
             }
+            None => format!("checked, {findings} finding(s)"),
             Some(reason) => format!("NOT CHECKED: {}", reason.describe()),
         };
         text.push_str(&format!(

@@ -151,10 +151,23 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     let images = if args.fast {
         // Fast mode writes no report, except where a fault on a block that sampled guard mode
         // guarded ended a process: keep those.
+        // They are listed as fast-mode processes, not as checked ones.
+        let exe = std::fs::canonicalize(&launch.path)
+            .ok()
+            .map(|path| path.display().to_string())
+            .or_else(|| main.exe.clone());
         match args.guard_sample {
             Some(_) => collect::collect(&report_dir, main_pid.into(), main)
                 .into_iter()
                 .filter(|image| image.report.is_some())
+                .map(|mut image| {
+                    image.fast = true;
+                    if image.main && image.exe.is_none() {
+                        // Fast mode records no start event (where the executable is named).
+                        image.exe.clone_from(&exe);
+                    }
+                    image
+                })
                 .collect(),
             None => Vec::new(),
         }
@@ -189,10 +202,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     if findings != 0 || unchecked {
         text.push_str(&collect::process_lines(&images));
     }
-    let checked = images
-        .iter()
-        .filter(|image| image.unchecked.is_none())
-        .count();
+    let checked = collect::checked_count(&images);
     let quiet = args.quiet && !unchecked;
     if findings == 0 && checked != 0 && !args.fast && !quiet {
         // A clean run says so: what was checked, and what was still in use at exit.
@@ -208,9 +218,16 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
                 crate::leaks::summary_text(&json["leak_summary"])
             ));
         }
-        text.push_str(&format!(
-            "gpa: {errors} error(s) in {checked} process(es) checked\n"
-        ));
+        if args.fast {
+            text.push_str(&format!(
+                "gpa: {errors} error(s) on sampled blocks in {} process(es) in fast mode\n",
+                images.len()
+            ));
+        } else {
+            text.push_str(&format!(
+                "gpa: {errors} error(s) in {checked} process(es) checked\n"
+            ));
+        }
     }
     match &args.log {
         Some(path) => {

@@ -678,7 +678,7 @@ fn stripped_library(
     test: &str,
     source: &str,
     name: &str,
-) -> Option<(PathBuf, String, String, String)> {
+) -> Option<(Scratch, String, String, String)> {
     if !tools_or_skip() {
         return None;
     }

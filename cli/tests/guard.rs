@@ -240,3 +240,61 @@ fn fast_mode_reports_a_fault_on_a_sampled_block() {
     assert_eq!(finding["offset"], 10);
     assert_eq!(first_function(finding, "access").as_deref(), Some("peek"));
 }
+
+#[test]
+fn a_process_a_sampled_fault_ended_in_fast_mode_is_not_counted_as_checked() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("guard-sample-fast-summary");
+    let binary = compile("read_after_free", &dir);
+    let summary = |options: &[&str]| {
+        let log = dir.join("report.txt");
+        let _ = std::fs::remove_file(&log);
+        let mut all = options.to_vec();
+        all.extend(["--guard-sample", "1", "--log", log.to_str().unwrap()]);
+        let run = gpa_run(&dir, &all, &[binary.to_str().unwrap()]);
+        assert_eq!(run.output.status.code(), Some(128 + 11), "{}", run.stderr());
+        let text = std::fs::read_to_string(&log).expect("text report");
+        let lines: Vec<String> = text
+            .lines()
+            .filter(|line| line.starts_with("gpa: "))
+            .map(str::to_owned)
+            .collect();
+        (run, lines)
+    };
+    let exe = std::fs::canonicalize(&binary).unwrap();
+    let exe = exe.display();
+    // Check mode checked the process, and the fault report ended it.
+    let (check, lines) = summary(&[]);
+    assert_eq!(check.json["processes"][0]["status"], "checked");
+    assert_eq!(check.json["processes"][0]["ended"], "signal");
+    assert_eq!(lines[0], "gpa: 1 process(es): 1 checked, 0 not checked");
+    assert_eq!(lines[2], "gpa: 1 error(s) in 1 process(es) checked");
+    // Fast mode checked nothing but the sampled blocks: the process is listed for the fault
+    // report that ended it, as a fast-mode process, never as a checked one.
+    let (fast, lines) = summary(&["--fast"]);
+    let process = &fast.json["processes"][0];
+    assert_eq!(process["status"], "fast");
+    assert_eq!(process["ended"], "signal");
+    assert_eq!(process["findings"], 1);
+    assert_eq!(process["exe"], exe.to_string());
+    assert_eq!(
+        lines,
+        [
+            "gpa: 1 process(es) in fast mode ended on a fault on a sampled block (fast mode \
+             checks nothing else)"
+                .to_string(),
+            format!(
+                "gpa:   pid {} {exe}: fast mode, ended on a fault on a sampled block, 1 \
+                 finding(s)",
+                process["pid"]
+            ),
+            "gpa: 1 error(s) on sampled blocks in 1 process(es) in fast mode".to_string(),
+        ]
+    );
+    assert!(
+        lines.iter().all(|line| !line.contains("checked,")),
+        "{lines:?}"
+    );
+}

@@ -66,7 +66,7 @@ fn build_static(name: &str, dir: &Path) -> Option<PathBuf> {
 
 /// A scratch directory with `tests/run_truth/<name>.c` built in it, or `None` (with a
 /// message) when gcc is missing.
-fn with_program(test: &str, name: &str) -> Option<(PathBuf, PathBuf)> {
+fn with_program(test: &str, name: &str) -> Option<(Scratch, PathBuf)> {
     if !gcc_or_skip() {
         return None;
     }
@@ -77,7 +77,7 @@ fn with_program(test: &str, name: &str) -> Option<(PathBuf, PathBuf)> {
 
 /// A scratch directory with a static build of `static_leak.c` in it, or `None` (with a
 /// message) when gcc or a static libc is missing.
-fn with_static_program(test: &str) -> Option<(PathBuf, PathBuf)> {
+fn with_static_program(test: &str) -> Option<(Scratch, PathBuf)> {
     if !gcc_or_skip() {
         return None;
     }
