@@ -12,6 +12,8 @@
 # Needs a C compiler, and for all columns: apt-get install libmimalloc2.0 libjemalloc2 valgrind
 set -eu
 cd "$(dirname "$0")/../.."
-cargo build --release -q -p gpa-capi -p gpa-bench --bin gpa-cbench
+# Two builds: `--bin` would also filter gpa-capi's targets, leaving its cdylib unbuilt.
+cargo build --release -q -p gpa-capi
+cargo build --release -q -p gpa-bench --bin gpa-cbench
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 exec "$target_dir/release/gpa-cbench" "$@"

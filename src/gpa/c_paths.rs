@@ -37,7 +37,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use super::heap::{self, Heap};
 use super::segment::{Page, Segment, SegmentKind, SEGMENT_SIZE};
-use super::size_class::{self, MAX_SMALL_SIZE};
+use super::size_class::{self, C_LOOKUP_MAX, MAX_SMALL_SIZE};
 use super::small::page_needs_attention;
 use super::{observer, pagemap, GeneralPurposeAllocator};
 
@@ -61,12 +61,21 @@ pub fn c_malloc(size: usize) -> *mut u8 {
     if heap.is_null() || observer::active() {
         return core::ptr::null_mut();
     }
-    let Some(class) = size_class::c_small_class_of(size) else {
-        return core::ptr::null_mut();
-    };
     // SAFETY: the C heap slot holds this thread's heap of the designated GPA; its queue heads
-    // are live pages of that heap.
+    // and direct entries are live pages of that heap (or its empty page).
     unsafe {
+        if size <= C_LOOKUP_MAX {
+            // The page straight from the direct table: no class, no null test (an empty
+            // queue's entry is a page with no slot, whose pop fails).
+            if super::guarded::due(heap) {
+                return core::ptr::null_mut();
+            }
+            let page = *(*heap).direct.get_unchecked(size.div_ceil(16));
+            return pop_page(page);
+        }
+        let Some(class) = size_class::c_small_class_of(size) else {
+            return core::ptr::null_mut();
+        };
         // Sampled guard mode's countdown: one decrement (see `guarded::due`). When it runs
         // out, the general path serves the request (`malloc_sampled`): no call here, so
         // nothing to keep across one.
@@ -129,13 +138,34 @@ pub unsafe fn c_free(memory: *mut u8) -> bool {
                     }
                     word.write_unaligned(key);
                 }
-                push_local((*segment).heap, page, memory, designated);
+                (*page).push(NonNull::new_unchecked(memory));
+                // One test of the count just decremented; the heap is read only then.
+                if (*page).release_needs_attention() {
+                    attend_own_page(segment, page);
+                }
                 return true;
             }
         }
         return false;
     }
     false
+}
+
+/// [`c_free`]'s page that may need attention (out of its queue, or empty): requeued or
+/// released by [`page_gained_free`](GeneralPurposeAllocator::page_gained_free) when it does.
+///
+/// # Safety
+/// `page` is a live page of `segment`, a segment of the calling thread's C heap.
+#[cold]
+#[inline(never)]
+unsafe fn attend_own_page(segment: *mut Segment, page: *mut Page) {
+    // SAFETY: caller contract.
+    unsafe {
+        let heap = (*segment).heap;
+        if page_needs_attention(&*heap, &*page, page) {
+            designated().page_gained_free(&mut *heap, page);
+        }
+    }
 }
 
 /// Fast mode's double-free check of a C free (`fast_free`): marks the slot freed with the
@@ -228,6 +258,22 @@ pub unsafe fn c_free_validated(memory: *mut u8) -> bool {
     true
 }
 
+/// Pops a slot of `page` and clears its free mark; null when the page has none.
+///
+/// # Safety
+/// `page` is a page of the calling thread's heap (or that heap's empty page).
+#[inline(always)]
+unsafe fn pop_page(page: *mut Page) -> *mut u8 {
+    // SAFETY: caller contract.
+    let Some(block) = (unsafe { (*page).pop() }) else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: a fresh slot of a C class: 16 bytes or more. The word is the one a free marks a
+    // freed slot with (`fast_free`).
+    unsafe { block.as_ptr().add(8).cast::<u64>().write_unaligned(0) };
+    block.as_ptr()
+}
+
 /// Pops a slot of the current page of `class`; null when there is none.
 ///
 /// # Safety
@@ -240,13 +286,7 @@ unsafe fn pop_current(heap: *mut Heap, class: usize) -> *mut u8 {
         if page.is_null() {
             return core::ptr::null_mut();
         }
-        let Some(block) = (*page).pop() else {
-            return core::ptr::null_mut();
-        };
-        // The word a free marks a freed slot with (`fast_free`); C's classes have 16 bytes
-        // or more.
-        block.as_ptr().add(8).cast::<u64>().write_unaligned(0);
-        block.as_ptr()
+        pop_page(page)
     }
 }
 

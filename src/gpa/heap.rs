@@ -38,7 +38,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
 
 use super::segment::{FreeBlock, Page, Segment, SEGMENT_SHIFT};
-use super::size_class::CLASS_COUNT;
+use super::size_class::{CLASS_COUNT, C_DIRECT_ENTRIES, C_DIRECT_SPANS};
 use super::{internal, GeneralPurposeAllocator};
 use crate::os;
 
@@ -83,6 +83,11 @@ pub struct Quarantine {
 pub struct Heap {
     /// Page queues by size class.
     pub queues: [Queue; CLASS_COUNT],
+    /// The page a C `malloc` of up to `C_LOOKUP_MAX` bytes pops from, by `(size + 15) / 16`:
+    /// the head of its class's queue, or `empty_page` while that queue is empty, so the fast
+    /// path needs neither the class nor a null test (mimalloc's `pages_free_direct`). Kept
+    /// by [`Heap::head_changed`] wherever a queue head changes.
+    pub direct: [*mut Page; C_DIRECT_ENTRIES],
     /// Blocks of this heap freed by other threads (safety mode; fast mode puts them on their
     /// page's thread-free list, `Page::remote`).
     pub remote: AtomicPtr<FreeBlock>,
@@ -114,6 +119,9 @@ pub struct Heap {
     pub sample_countdown: u64,
     /// Whether `sample_countdown` was set (its first run out guards nothing).
     pub sample_started: bool,
+    /// A page with no slot (capacity 0): what `direct` points at for an empty queue; a pop
+    /// from it fails and the request takes the general path. Never in a queue or segment.
+    empty_page: Page,
 }
 
 #[repr(C)]
@@ -461,7 +469,12 @@ pub fn new_heap(thread_id: u64, quarantine_entries: usize) -> Option<NonNull<Hea
             },
             sample_countdown: 1,
             sample_started: false,
+            direct: [core::ptr::null_mut(); C_DIRECT_ENTRIES],
+            // SAFETY: a zeroed descriptor is a valid one with no slots (null pointers, zero
+            // counters).
+            empty_page: core::mem::MaybeUninit::zeroed().assume_init(),
         });
+        (*heap.as_ptr()).clear_queues();
     }
     Some(heap)
 }
@@ -526,16 +539,18 @@ impl Heap {
         // SAFETY: `page` is a live page of this heap (caller), owned by this thread.
         let page_ref = unsafe { &mut *page };
         let queue = &mut self.queues[page_ref.class as usize];
-        page_ref.in_queue = true;
+        page_ref.set_in_queue(true);
         page_ref.next = core::ptr::null_mut();
         page_ref.prev = queue.tail;
         if queue.tail.is_null() {
             queue.head = page;
+            queue.tail = page;
+            self.head_changed(page_ref.class as usize);
         } else {
             // SAFETY: the tail is a live page of this queue.
             unsafe { (*queue.tail).next = page };
+            queue.tail = page;
         }
-        queue.tail = page;
     }
 
     /// Unlinks `page` from its class queue.
@@ -543,7 +558,8 @@ impl Heap {
         // SAFETY: `page` is a live page in this heap's queue (caller).
         let page_ref = unsafe { &mut *page };
         let queue = &mut self.queues[page_ref.class as usize];
-        if page_ref.prev.is_null() {
+        let was_head = page_ref.prev.is_null();
+        if was_head {
             queue.head = page_ref.next;
         } else {
             // SAFETY: neighbours in the queue are live pages.
@@ -555,9 +571,37 @@ impl Heap {
             // SAFETY: as above.
             unsafe { (*page_ref.next).prev = page_ref.prev };
         }
-        page_ref.in_queue = false;
+        page_ref.set_in_queue(false);
         page_ref.next = core::ptr::null_mut();
         page_ref.prev = core::ptr::null_mut();
+        if was_head {
+            self.head_changed(page_ref.class as usize);
+        }
+    }
+
+    /// Points the direct entries of `class` at its queue's head (at `empty_page` when the
+    /// queue is empty); called whenever that head changes.
+    #[inline]
+    fn head_changed(&mut self, class: usize) {
+        let (first, last) = C_DIRECT_SPANS[class];
+        let head = self.queues[class].head;
+        let page = if head.is_null() {
+            &mut self.empty_page as *mut Page
+        } else {
+            head
+        };
+        // One bounds check, then stores (an empty span is an empty slice).
+        self.direct[first as usize..=last as usize].fill(page);
+    }
+
+    /// Empties every queue (the heap's pages are gone or being released).
+    pub fn clear_queues(&mut self) {
+        for queue in self.queues.iter_mut() {
+            queue.head = core::ptr::null_mut();
+            queue.tail = core::ptr::null_mut();
+        }
+        let empty = &mut self.empty_page as *mut Page;
+        self.direct = [empty; C_DIRECT_ENTRIES];
     }
 
     /// Pushes a block freed by another thread onto this heap's remote list.
@@ -634,5 +678,60 @@ impl Heap {
             return core::ptr::null_mut();
         }
         self.remote.swap(core::ptr::null_mut(), Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpa::size_class::{c_class_of, C_LOOKUP_MAX};
+
+    /// A zeroed descriptor of `class` (no slots; enough for the queue links).
+    fn page_of(class: usize) -> Box<Page> {
+        // SAFETY: a zeroed descriptor is a valid one (null pointers, zero counters).
+        let mut page: Box<Page> =
+            Box::new(unsafe { core::mem::MaybeUninit::zeroed().assume_init() });
+        page.class = class as u8;
+        page
+    }
+
+    #[test]
+    fn direct_entries_follow_the_queue_heads() {
+        let heap = new_heap(0, 0).expect("a heap");
+        // SAFETY: a fresh heap that only this test uses.
+        let heap = unsafe { &mut *heap.as_ptr() };
+        let empty = &mut heap.empty_page as *mut Page;
+        assert!(heap.direct.iter().all(|&page| page == empty));
+        let class = c_class_of(100);
+        let (mut first, mut second) = (page_of(class), page_of(class));
+        let (first, second) = (&mut *first as *mut Page, &mut *second as *mut Page);
+        let served = |heap: &Heap, page: *mut Page| {
+            (0..=C_LOOKUP_MAX)
+                .filter(|&size| heap.direct[size.div_ceil(16)] == page)
+                .map(c_class_of)
+                .all(|served| served == class)
+        };
+        heap.enqueue(first);
+        heap.enqueue(second);
+        assert_eq!(heap.direct[100usize.div_ceil(16)], first);
+        assert!(served(heap, first));
+        // The head leaves: its successor is served; the tail leaving changes nothing.
+        heap.dequeue(first);
+        assert_eq!(heap.direct[100usize.div_ceil(16)], second);
+        heap.enqueue(first);
+        heap.dequeue(first);
+        assert_eq!(heap.direct[100usize.div_ceil(16)], second);
+        heap.dequeue(second);
+        assert!(heap.direct.iter().all(|&page| page == empty));
+        // The empty page has no slot to give.
+        // SAFETY: the heap's own empty page.
+        assert!(unsafe { (*empty).pop() }.is_none());
+        heap.enqueue(first);
+        heap.clear_queues();
+        assert!(heap.direct.iter().all(|&page| page == empty));
+        assert!(heap
+            .queues
+            .iter()
+            .all(|queue| queue.head.is_null() && queue.tail.is_null()));
     }
 }

@@ -288,10 +288,7 @@ impl GeneralPurposeAllocator {
         heap.remote.store(core::ptr::null_mut(), Ordering::Relaxed);
         heap.remote_pages
             .store(core::ptr::null_mut(), Ordering::Relaxed);
-        for queue in heap.queues.iter_mut() {
-            queue.head = core::ptr::null_mut();
-            queue.tail = core::ptr::null_mut();
-        }
+        heap.clear_queues();
         let mut segment = core::mem::replace(&mut heap.segments, core::ptr::null_mut());
         while !segment.is_null() {
             // SAFETY: caller contract; page metadata came from the internal heap.

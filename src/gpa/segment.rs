@@ -156,14 +156,18 @@ pub const fn is_freed_state(state: u8) -> bool {
 pub struct Page {
     /// Local free list.
     pub free: *mut FreeBlock,
-    /// Slots handed out (see the module invariants).
-    pub used: u32,
+    /// Slots handed out (see the module invariants) in the low bits, and [`OUT_OF_QUEUE`]
+    /// while the page is not linked in its heap's queue for `class`: one word, so that a free
+    /// tells whether the page needs attention (it left its queue, or its last slot came back)
+    /// from the sign of the count it just decremented ([`Page::release_needs_attention`]).
+    /// Read through [`Page::used`] and [`Page::in_queue`].
+    used_state: u32,
     /// Size class.
     pub class: u8,
     /// Units spanned (0 for an unused descriptor).
     pub units: u8,
-    /// Linked in its heap's queue for `class`.
-    pub in_queue: bool,
+    /// Fills the byte `in_queue` had (the layout stays as it was).
+    _spare: u8,
     /// Slots not yet carved hold zeros (the page's memory was fresh or purged when claimed):
     /// `calloc` need not clear them.
     pub zeroed_tail: bool,
@@ -196,6 +200,10 @@ pub struct Page {
 
 const _: () = assert!(core::mem::offset_of!(Page, start) == 64);
 const _: () = assert!(core::mem::size_of::<Page>() == 128);
+
+/// [`Page`]'s `used_state` bit for a page out of its heap's queue (a page has at most 8192
+/// slots, so the count never reaches it).
+const OUT_OF_QUEUE: u32 = 1 << 31;
 
 /// [`Page::remote`] flag, set by the owner on a full page out of its queue with no
 /// thread-free slots: the next remote free puts the page on the heap's notified pages.
@@ -394,14 +402,13 @@ impl Segment {
         let page = &mut self.pages[first];
         page.free = core::ptr::null_mut();
         page.start = (base + first * UNIT_SIZE) as *mut u8;
-        page.used = 0;
+        page.used_state = OUT_OF_QUEUE;
         page.carved = 0;
         page.capacity = (units * UNIT_SIZE / block_size) as u32;
         page.block_size = block_size as u32;
         page.reciprocal = (1u64 << RECIPROCAL_SHIFT) / block_size as u64 + 1;
         page.class = class as u8;
         page.units = units as u8;
-        page.in_queue = false;
         page.zeroed_tail = zeroed_tail;
         page.next = core::ptr::null_mut();
         page.prev = core::ptr::null_mut();
@@ -639,6 +646,43 @@ impl Page {
         unsafe { &*self.meta.add(index) }
     }
 
+    /// Slots handed out (see the module invariants).
+    #[inline(always)]
+    pub fn used(&self) -> u32 {
+        self.used_state & !OUT_OF_QUEUE
+    }
+
+    /// Sets the count of slots handed out (the queue bit is kept).
+    #[inline]
+    pub fn set_used(&mut self, used: u32) {
+        debug_assert!(used < OUT_OF_QUEUE);
+        self.used_state = (self.used_state & OUT_OF_QUEUE) | used;
+    }
+
+    /// Whether the page is linked in its heap's queue for `class`.
+    #[inline(always)]
+    pub fn in_queue(&self) -> bool {
+        self.used_state & OUT_OF_QUEUE == 0
+    }
+
+    /// Records whether the page is linked in its heap's queue (the queue's owner only).
+    #[inline]
+    pub fn set_in_queue(&mut self, in_queue: bool) {
+        self.used_state = if in_queue {
+            self.used_state & !OUT_OF_QUEUE
+        } else {
+            self.used_state | OUT_OF_QUEUE
+        };
+    }
+
+    /// After a slot came back ([`Page::push`]): whether the page may need its owner's
+    /// attention, that is it is out of its queue or has no used slot left. One test of the
+    /// word the push just decremented; the caller then asks `small::page_needs_attention`.
+    #[inline(always)]
+    pub fn release_needs_attention(&self) -> bool {
+        (self.used_state as i32) <= 0
+    }
+
     /// Pops a free or never-carved slot; `None` when the page is full.
     #[inline]
     pub fn pop(&mut self) -> Option<NonNull<u8>> {
@@ -646,7 +690,7 @@ impl Page {
         if !block.is_null() {
             // SAFETY: free-list entries are free slots of this page, linked via first word.
             self.free = unsafe { (*block).next };
-            self.used += 1;
+            self.used_state += 1;
             // SAFETY: non-null checked above.
             return Some(unsafe { NonNull::new_unchecked(block.cast()) });
         }
@@ -670,7 +714,7 @@ impl Page {
         }
         let address = self.slot_address(self.carved as usize);
         self.carved += 1;
-        self.used += 1;
+        self.used_state += 1;
         NonNull::new(address as *mut u8)
     }
 
@@ -684,7 +728,7 @@ impl Page {
         // SAFETY: caller contract: the slot is ours to overwrite.
         unsafe { (*block).next = self.free };
         self.free = block;
-        self.used -= 1;
+        self.used_state -= 1;
     }
 
     /// Another thread's free of a slot of this page (fast mode): one CAS onto the page's
@@ -749,7 +793,7 @@ impl Page {
         let first = (head & REMOTE_LINK) as *mut FreeBlock;
         // Every slot on the list is a used slot of this page; a count beyond `used` could only
         // come from a damaged list, and must not wrap it.
-        let count = ((head >> REMOTE_COUNT_SHIFT) as u32).min(self.used);
+        let count = ((head >> REMOTE_COUNT_SHIFT) as u32).min(self.used());
         if !self.free.is_null() {
             let mut tail = first;
             let mut walked = 1;
@@ -765,7 +809,7 @@ impl Page {
             }
         }
         self.free = first;
-        self.used -= count;
+        self.used_state -= count;
         true
     }
 
@@ -828,6 +872,16 @@ impl Page {
 mod tests {
     use super::*;
 
+    /// A descriptor of a page of 16-byte slots over `slots`, none carved.
+    fn page_over<const N: usize>(slots: &mut [[u64; 2]; N]) -> Page {
+        // SAFETY: a zeroed descriptor is a valid empty one (null pointers, zero counters).
+        let mut page: Page = unsafe { core::mem::MaybeUninit::zeroed().assume_init() };
+        page.start = slots.as_mut_ptr().cast();
+        page.capacity = N as u32;
+        page.block_size = 16;
+        page
+    }
+
     #[test]
     fn reciprocal_division_is_exact_for_every_class() {
         for class in 0..crate::gpa::size_class::CLASS_COUNT {
@@ -847,13 +901,9 @@ mod tests {
     fn collecting_the_thread_free_list_counts_without_walking_and_keeps_the_local_list() {
         // A page over a buffer of eight 16-byte slots, all handed out.
         let mut slots = [[0u64; 2]; 8];
-        // SAFETY: a zeroed descriptor is a valid empty one (null pointers, zero counters).
-        let mut page: Page = unsafe { core::mem::MaybeUninit::zeroed().assume_init() };
-        page.start = slots.as_mut_ptr().cast();
-        page.capacity = 8;
+        let mut page = page_over(&mut slots);
         page.carved = 8;
-        page.block_size = 16;
-        page.used = 8;
+        page.set_used(8);
         let slot = |slots: &mut [[u64; 2]; 8], i: usize| {
             NonNull::new(slots[i].as_mut_ptr().cast::<u8>()).unwrap()
         };
@@ -864,19 +914,19 @@ mod tests {
             }
         }
         assert!(page.collect_remote());
-        assert_eq!(page.used, 5);
+        assert_eq!(page.used(), 5);
         assert!(!page.collect_remote());
         // Into a non-empty local list: the taken list goes in front of it.
         // SAFETY: as above; slot 0 was handed out and is given back once.
         unsafe {
             page.push(slot(&mut slots, 0));
-            assert_eq!(page.used, 4);
+            assert_eq!(page.used(), 4);
             for i in [2, 3] {
                 assert!(!Page::push_remote(&page, slot(&mut slots, i)));
             }
         }
         assert!(page.collect_remote());
-        assert_eq!(page.used, 2);
+        assert_eq!(page.used(), 2);
         let mut popped = Vec::new();
         while let Some(block) = page.pop() {
             popped.push((block.as_ptr() as usize - slots.as_ptr() as usize) / 16);
@@ -886,7 +936,41 @@ mod tests {
         }
         popped.sort_unstable();
         assert_eq!(popped, [0, 1, 2, 3, 4, 6]);
-        assert_eq!(page.used, 8);
+        assert_eq!(page.used(), 8);
+    }
+
+    #[test]
+    fn the_queue_bit_and_the_used_count_share_a_word_without_mixing() {
+        // Four 16-byte slots; a fresh descriptor is in its queue with no slot used.
+        let mut slots = [[0u64; 2]; 4];
+        let mut page = page_over(&mut slots);
+        assert!(page.in_queue() && page.used() == 0 && page.release_needs_attention());
+        let a = page.pop().unwrap();
+        let b = page.pop().unwrap();
+        assert_eq!(page.used(), 2);
+        assert!(
+            !page.release_needs_attention(),
+            "in its queue with used slots"
+        );
+        // Leaving the queue keeps the count; the page then needs attention at any count.
+        page.set_in_queue(false);
+        assert!(!page.in_queue() && page.used() == 2);
+        assert!(page.release_needs_attention());
+        // SAFETY: `a` was handed out by this page and is given back once.
+        unsafe { page.push(a) };
+        assert!(page.used() == 1 && !page.in_queue() && page.release_needs_attention());
+        page.set_in_queue(true);
+        assert!(page.in_queue() && page.used() == 1 && !page.release_needs_attention());
+        page.set_used(3);
+        assert!(page.in_queue() && page.used() == 3);
+        page.set_used(1);
+        // SAFETY: as above, for `b`.
+        unsafe { page.push(b) };
+        assert!(page.in_queue() && page.used() == 0 && page.release_needs_attention());
+        // The largest count a page can have stays clear of the bit.
+        page.set_in_queue(false);
+        page.set_used(UNIT_SIZE as u32 / 8);
+        assert!(!page.in_queue() && page.used() == UNIT_SIZE as u32 / 8);
     }
 
     #[test]

@@ -98,6 +98,27 @@ const C_LOOKUP: [u8; C_LOOKUP_MAX / 16 + 1] = {
     table
 };
 
+/// Entries of a heap's direct page table (`Heap::direct`): one per 16 bytes of a C request
+/// up to [`C_LOOKUP_MAX`], indexed like [`c_class_of`]'s table.
+pub const C_DIRECT_ENTRIES: usize = C_LOOKUP_MAX / 16 + 1;
+
+/// The direct-table indices of each class, `first..=last` (empty, `(1, 0)`, for a class no C
+/// request up to [`C_LOOKUP_MAX`] maps to): [`c_class_of`]'s table is sorted, so each class
+/// has one run.
+pub const C_DIRECT_SPANS: [(u8, u8); CLASS_COUNT] = {
+    let mut spans = [(1u8, 0u8); CLASS_COUNT];
+    let mut index = 0;
+    while index < C_LOOKUP.len() {
+        let class = C_LOOKUP[index] as usize;
+        if spans[class].0 > spans[class].1 {
+            spans[class].0 = index as u8;
+        }
+        spans[class].1 = index as u8;
+        index += 1;
+    }
+    spans
+};
+
 /// The class of a C request of `size <= C_LOOKUP_MAX` bytes at C's 16-byte alignment
 /// (`class_for(size, 16)`, zero included, as one table load).
 #[inline(always)]
@@ -168,6 +189,22 @@ pub const fn page_units(class: Class) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn direct_spans_cover_every_c_request_up_to_the_lookup_limit_once() {
+        let mut seen = [0u32; C_DIRECT_ENTRIES];
+        for (class, &(first, last)) in C_DIRECT_SPANS.iter().enumerate() {
+            for index in first..=last {
+                seen[index as usize] += 1;
+                assert_eq!(C_LOOKUP[index as usize] as usize, class);
+            }
+        }
+        assert!(seen.iter().all(|&count| count == 1), "{seen:?}");
+        for size in 0..=C_LOOKUP_MAX {
+            let (first, last) = C_DIRECT_SPANS[c_class_of(size)];
+            assert!((first as usize..=last as usize).contains(&size.div_ceil(16)));
+        }
+    }
 
     #[test]
     fn classes_cover_every_size_tightly() {

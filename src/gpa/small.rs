@@ -131,7 +131,7 @@ impl GeneralPurposeAllocator {
             // SAFETY: validated as a slot start of this page.
             cursor = unsafe { (*cursor).next };
         }
-        page.used += lost;
+        page.set_used(page.used() + lost);
         self.record(finding);
     }
 
@@ -272,11 +272,11 @@ impl GeneralPurposeAllocator {
     pub(super) fn page_gained_free(&self, heap: &mut Heap, page: *mut Page) {
         // SAFETY: a live page of the caller's heap.
         let page_ref = unsafe { &mut *page };
-        if !page_ref.in_queue {
+        if !page_ref.in_queue() {
             heap.enqueue(page);
         }
         let queue = heap.queues[page_ref.class as usize];
-        if page_ref.used != 0 || queue.head == page {
+        if page_ref.used() != 0 || queue.head == page {
             return;
         }
         heap.dequeue(page);
@@ -385,7 +385,7 @@ impl GeneralPurposeAllocator {
             unsafe {
                 let next = (*page).remote_next;
                 let waiting = (*page).leave_notified();
-                if (*page).units != 0 && !(*page).in_queue && (waiting || !(*page).mark_full()) {
+                if (*page).units != 0 && !(*page).in_queue() && (waiting || !(*page).mark_full()) {
                     (*page).collect_remote();
                     self.page_gained_free(heap, page);
                 }
@@ -1064,9 +1064,9 @@ const EMPTY_SEGMENTS_KEPT: usize = 16;
 #[inline(always)]
 pub(super) fn page_needs_attention(heap: &Heap, page: &Page, page_ptr: *mut Page) -> bool {
     // SAFETY: a page's class is below CLASS_COUNT.
-    !page.in_queue
-        || (page.used == 0
-            && unsafe { heap.queues.get_unchecked(page.class as usize) }.head != page_ptr)
+    page.release_needs_attention()
+        && (!page.in_queue()
+            || unsafe { heap.queues.get_unchecked(page.class as usize) }.head != page_ptr)
 }
 
 /// [`safety::write_canary`] of a fresh small block, with the redzones of 16 to 128 bytes
