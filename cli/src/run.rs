@@ -152,23 +152,25 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
         // Fast mode writes no report, except where a fault on a block that sampled guard mode
         // guarded ended a process: keep those.
         // They are listed as fast-mode processes, not as checked ones.
-        let exe = std::fs::canonicalize(&launch.path)
-            .ok()
-            .map(|path| path.display().to_string())
-            .or_else(|| main.exe.clone());
         match args.guard_sample {
-            Some(_) => collect::collect(&report_dir, main_pid.into(), main)
-                .into_iter()
-                .filter(|image| image.report.is_some())
-                .map(|mut image| {
-                    image.fast = true;
-                    if image.main && image.exe.is_none() {
-                        // Fast mode records no start event (where the executable is named).
-                        image.exe.clone_from(&exe);
-                    }
-                    image
-                })
-                .collect(),
+            Some(_) => {
+                let exe = std::fs::canonicalize(&launch.path)
+                    .ok()
+                    .map(|path| path.display().to_string())
+                    .or_else(|| main.exe.clone());
+                collect::collect(&report_dir, main_pid.into(), main)
+                    .into_iter()
+                    .filter(|image| image.report.is_some())
+                    .map(|mut image| {
+                        image.fast = true;
+                        if image.main && image.exe.is_none() {
+                            // Fast mode records no start event (where the executable is named).
+                            image.exe.clone_from(&exe);
+                        }
+                        image
+                    })
+                    .collect()
+            }
             None => Vec::new(),
         }
     } else {
@@ -203,12 +205,13 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
         text.push_str(&collect::process_lines(&images));
     }
     let checked = collect::checked_count(&images);
-    let quiet = args.quiet && !unchecked;
+    let quiet = args.quiet && !unchecked && errors == 0;
     if findings == 0 && checked != 0 && !args.fast && !quiet {
-        // A clean run says so: what was checked, and what was still in use at exit.
+        // A run with no finding listed says what was checked and what was still in use at
+        // exit (errors only from loss kinds `--show-leak-kinds` leaves out).
         text.push_str(&format!(
             "gpa: {errors} error(s) in {checked} process(es) checked; {}\n",
-            crate::leaks::in_use_at_exit(&json["leak_summary"])
+            crate::leaks::in_use_at_exit(&json["leak_summary"], errors)
         ));
     }
     if findings != 0 {

@@ -723,6 +723,24 @@ fn a_clean_run_says_what_it_checked_unless_quiet() {
         assert!(run.status.success());
         assert_eq!(text(&run.stderr), "", "{quiet:?}");
     }
+    // A block that counts as an error but whose loss kind is not listed is not called "none
+    // of them an error", with or without -q (memcheck, `--show-leak-kinds=none
+    // --errors-for-leak-kinds=all`: "in use at exit: 100 bytes in 1 blocks", "ERROR SUMMARY:
+    // 1 errors from 1 contexts").
+    for quiet in [&[][..], &["-q"][..]] {
+        let options = [
+            quiet,
+            &["--errors-for-leak-kinds=all", "--show-leak-kinds=none"],
+        ]
+        .concat();
+        let hidden = gpa(&dir, &options, &[program, "keep"]);
+        assert_eq!(
+            text(&hidden.stderr),
+            "gpa: 1 error(s) in 1 process(es) checked; in use at exit: 100 bytes in 1 blocks \
+             (--show-leak-kinds=all lists them)\n",
+            "{quiet:?}"
+        );
+    }
     // Quiet hides no error: the kept block, made an error, is reported with the summary.
     let as_error = gpa(
         &dir,
