@@ -804,6 +804,24 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
     intern_addresses(frames.addresses())
 }
 
+/// [`capture_id`] for an allocator entry point that passes `frame`, the frame pointer of one
+/// of its functions between the capture and the exported function the program called (not
+/// the exported function's own frame): with the caching unwinder
+/// ([`unwind::capture_user_frames`]), the remembered capture is keyed by the program's first
+/// frame, found from `frame`, so that it need not check the allocator's own frames
+/// ([`unwind::capture_user_at`]); the trace is the one [`capture_id`] makes. Any other method
+/// is [`capture_id`].
+#[inline]
+pub fn capture_id_at(frame: usize, depth: usize, method: TraceMethod) -> TraceId {
+    #[cfg(target_arch = "x86_64")]
+    if let TraceMethod::Custom(walk) = method {
+        if depth != 0 && walk as usize == unwind::capture_user_frames as *const () as usize {
+            return unwind::capture_user_at(frame, depth);
+        }
+    }
+    capture_id(depth, method)
+}
+
 /// [`capture_id`] by a frame-pointer walk, answered from the thread's remembered walks
 /// ([`FpMemo`]) when the stack still holds what the last walk from the same frame read: a
 /// frame then costs one 16-byte load compared against the memo, with no bounds checks, no

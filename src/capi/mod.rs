@@ -199,6 +199,12 @@ fn malloc_general(size: usize) -> *mut u8 {
             block
         };
     }
+    // Check mode's own entry first (the trace remembered from this function's frame, one
+    // below the exported `malloc`); null when the general path must serve the request.
+    let block = guard::alloc_at(gpa, size, crate::os::frame_address());
+    if !block.is_null() {
+        return block;
+    }
     alloc_aligned(size, MIN_ALIGN)
 }
 
@@ -230,6 +236,11 @@ unsafe fn free_general(memory: *mut u8) {
         return unsafe { free_fast(gpa, memory) };
     }
     if !memory.is_null() {
+        // Check mode's own entry first (see `malloc_general`); anything it does not take, the
+        // general path checks and reports.
+        if guard::free_at(gpa, memory, crate::os::frame_address()) {
+            return;
+        }
         release_checked(gpa, memory, family::Release::FREE);
     }
 }

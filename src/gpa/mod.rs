@@ -42,6 +42,7 @@
 //!   thread marked as inside the allocator (see `heap::InsideAllocator`).
 
 mod at_exit;
+mod c_checked;
 mod c_paths;
 pub(crate) mod caches;
 mod fast_free;
@@ -768,6 +769,31 @@ impl GeneralPurposeAllocator {
             return trace::capture_id(self.config.stack_trace_frames, method);
         }
         trace::capture_id(self.config.stack_trace_frames, method)
+    }
+
+    /// [`Self::trace_here`] for the C ABI's check-mode entries, which pass `frame`, the frame
+    /// pointer of one of this object's functions between here and the exported function the
+    /// program called (see `trace::capture_id_at`): the same trace, remembered by where the
+    /// program's frames start. `frame` 0 is [`Self::trace_here`].
+    #[inline(always)]
+    fn trace_at(&self, frame: usize) -> TraceId {
+        if frame == 0 {
+            return self.trace_here();
+        }
+        if self.config.stack_trace_frames == 0 {
+            return TraceId::NONE;
+        }
+        if !trace::thread_prepared() {
+            let _inside = heap::InsideAllocator::enter();
+            trace::prepare_thread();
+        }
+        let method = self.config.trace_method;
+        if method.needs_guard() {
+            // An unwinder may allocate: keep that on the internal heap.
+            let _inside = heap::InsideAllocator::enter();
+            return trace::capture_id_at(frame, self.config.stack_trace_frames, method);
+        }
+        trace::capture_id_at(frame, self.config.stack_trace_frames, method)
     }
 
     // ---- the raw operations ----

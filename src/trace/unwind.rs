@@ -384,7 +384,7 @@ pub fn capture_user(depth: usize) -> TraceId {
     // (which neither allocates nor calls out, except `compute`, which does not capture).
     let memos = unsafe { &mut *cache.memos.get() };
     let memo = &mut memos[memo_index(start)];
-    let (id, remembered) = match memo.replay(start, depth) {
+    let (id, remembered) = match memo.replay(start, depth, (0, 0)) {
         Some(id) => {
             memo.misses = 0;
             (id, true)
@@ -426,8 +426,112 @@ fn capture_and_remember(memo: &mut Memo, start: State, depth: usize, again: bool
     let end = walk(entry, user, depth);
     if remember && memo.len <= MEMO_WORDS && end.id.is_some() {
         memo.remember(start, depth, user.sp, &end);
+        memo.from = (0, 0);
     }
     end.id
+}
+
+/// [`capture_user`] for an allocator entry that knows its frame: `frame` is the frame pointer
+/// of a function of this object called directly by the entry point the program called (the
+/// C ABI's check-mode `malloc` and `free` pass their own, one frame below the exported
+/// function). The trace is the same as [`capture_user`]'s; what differs is the remembered
+/// capture ([`Memo`]): it is keyed by where the program's frames start (the entry address, the
+/// program's return address, stack pointer and `rbp`, read from `frame` and the entry point's
+/// frame above it: four loads) and holds only the words of the program's steps, not the
+/// allocator's chain, which a capture from `frame` does not depend on. Falls back to
+/// [`capture_user`] where this object keeps no frame pointers or the two frames above `frame`
+/// are not this object's entry point called by other code.
+#[inline(always)]
+pub fn capture_user_at(frame: usize, depth: usize) -> TraceId {
+    let start = current_state();
+    let depth = depth.min(MAX_FRAMES - 1);
+    let (own_start, own_end, frame_pointers) = own_object(start);
+    if !frame_pointers || depth == 0 || start.top == usize::MAX {
+        return capture_user(depth);
+    }
+    let own_len = own_end.wrapping_sub(own_start);
+    // SAFETY: `frame` is the frame pointer of a live function of this object on this thread's
+    // stack (caller contract; the object keeps frame pointers, checked above): it holds the
+    // entry point's frame pointer, and its return address into the entry point is above.
+    let (outer, entry) = unsafe { (*(frame as *const usize), *((frame + 8) as *const usize)) };
+    if outer <= frame || outer >= start.top - 16 {
+        return capture_user(depth);
+    }
+    // SAFETY: `[outer, outer + 16)` lies in the live stack, above `frame` and below `top`
+    // (checked just above; a frame pointer of this object's code is 16-aligned): the entry
+    // point's frame, with the program's `rbp` and the return address into the program.
+    let (bp, ip) = unsafe { (*(outer as *const usize), *((outer + 8) as *const usize)) };
+    if entry.wrapping_sub(own_start) >= own_len || ip.wrapping_sub(own_start) < own_len {
+        // Not the shape this entry expects (an entry point called from this object): the
+        // general capture crosses any number of own frames.
+        return capture_user(depth);
+    }
+    let user = State {
+        ip,
+        sp: outer + 16,
+        bp,
+        top: start.top,
+    };
+    let cache = path_cache();
+    // SAFETY: the memos are this thread's, and nothing else touches them during the capture
+    // (which neither allocates nor calls out, except `compute`, which does not capture).
+    let memos = unsafe { &mut *cache.memos.get() };
+    let memo = &mut memos[memo_index_at(entry, user)];
+    let (id, remembered) = match memo.replay(user, depth, (entry, ip)) {
+        Some(id) => {
+            memo.misses = 0;
+            (id, true)
+        }
+        None => {
+            // As in `capture_user`: a slot that keeps missing remembers ever more rarely.
+            memo.misses = memo.misses.wrapping_add(1);
+            let again = memo.misses.is_power_of_two() || memo.misses % 256 == 0;
+            (walk_and_remember(memo, entry, user, depth, again), false)
+        }
+    };
+    if CROSS_CHECK.load(Ordering::Relaxed) {
+        if remembered {
+            REMEMBERED.fetch_add(1, Ordering::Relaxed);
+        }
+        cross_check(id, depth, (own_start, own_end, frame_pointers));
+    }
+    id
+}
+
+/// [`capture_user_at`]'s walk from the program's first frame `user` (entered at `entry`),
+/// remembering in `memo`, keyed by `user` and `entry`, what the walk read when `again` says
+/// to.
+#[inline(never)]
+fn walk_and_remember(
+    memo: &mut Memo,
+    entry: usize,
+    user: State,
+    depth: usize,
+    again: bool,
+) -> TraceId {
+    if again {
+        memo.trace = 0;
+        memo.len = 0;
+        // Where the entry point saved the program's `rbp` (just below the return address):
+        // `user.bp` is part of the key, so this word adds nothing a replay must check, but
+        // `Memo::remember` keeps it where a rule uses `rbp`, as it does for `capture_user`.
+        memo.entry_bp = (user.sp - 16, user.bp);
+    }
+    let end = walk(entry, user, depth);
+    if again && end.id.is_some() {
+        memo.remember(user, depth, user.sp, &end);
+        memo.from = (entry, user.ip);
+    }
+    end.id
+}
+
+/// The memo of a capture from the program's frame `user` entered at `entry`: `malloc` and
+/// `free` called from one loop have the same stack pointer but different entries.
+#[inline(always)]
+fn memo_index_at(entry: usize, user: State) -> usize {
+    // A multiplicative hash: the entries' low bits may coincide.
+    ((user.sp >> 4 ^ entry).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        >> (usize::BITS - MEMOS.trailing_zeros())) as usize
 }
 
 /// Stack words a [`Memo`] can hold: two per frame of the allocator crossed (its saved `rbp`
@@ -467,6 +571,10 @@ struct Memo {
     len: usize,
     /// Captures in a row this memo did not answer.
     misses: u32,
+    /// For a capture of [`capture_user_at`]: the entry address and the program's first
+    /// return address, part of the key (`(0, 0)` for [`capture_user`]'s, whose registers are
+    /// inside the allocator).
+    from: (usize, usize),
     /// Where the allocator's outermost frame saved the program's `rbp`, and the value: a word
     /// of the memo only when the walk used it (see [`Memo::remember`]).
     entry_bp: (usize, usize),
@@ -485,8 +593,9 @@ impl Memo {
     /// The remembered trace, if this capture (from `start`, at `depth`) is the remembered one
     /// and every word it read still holds its value.
     #[inline(always)]
-    fn replay(&self, start: State, depth: usize) -> Option<TraceId> {
+    fn replay(&self, start: State, depth: usize, from: (usize, usize)) -> Option<TraceId> {
         if self.trace == 0
+            || self.from != from
             || self.sp != start.sp
             || self.bp != start.bp
             || self.top != start.top
