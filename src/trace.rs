@@ -809,14 +809,15 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
 /// the exported function's own frame): with the caching unwinder
 /// ([`unwind::capture_user_frames`]), the remembered capture is keyed by the program's first
 /// frame, found from `frame`, so that it need not check the allocator's own frames
-/// ([`unwind::capture_user_at`]); the trace is the one [`capture_id`] makes. Any other method
-/// is [`capture_id`].
+/// ([`unwind::capture_user_at`], which keeps captures of the two `lane`s apart: 0 for
+/// allocations, 1 for frees); the trace is the one [`capture_id`] makes. Any other method is
+/// [`capture_id`].
 #[inline]
-pub fn capture_id_at(frame: usize, depth: usize, method: TraceMethod) -> TraceId {
+pub fn capture_id_at(frame: usize, lane: usize, depth: usize, method: TraceMethod) -> TraceId {
     #[cfg(target_arch = "x86_64")]
     if let TraceMethod::Custom(walk) = method {
         if depth != 0 && walk as usize == unwind::capture_user_frames as *const () as usize {
-            return unwind::capture_user_at(frame, depth);
+            return unwind::capture_user_at(frame, lane, depth);
         }
     }
     capture_id(depth, method)

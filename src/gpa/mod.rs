@@ -774,9 +774,10 @@ impl GeneralPurposeAllocator {
     /// [`Self::trace_here`] for the C ABI's check-mode entries, which pass `frame`, the frame
     /// pointer of one of this object's functions between here and the exported function the
     /// program called (see `trace::capture_id_at`): the same trace, remembered by where the
-    /// program's frames start. `frame` 0 is [`Self::trace_here`].
+    /// program's frames start, in `lane` (0 for allocations, 1 for frees). `frame` 0 is
+    /// [`Self::trace_here`].
     #[inline(always)]
-    fn trace_at(&self, frame: usize) -> TraceId {
+    fn trace_at(&self, frame: usize, lane: usize) -> TraceId {
         if frame == 0 {
             return self.trace_here();
         }
@@ -791,9 +792,9 @@ impl GeneralPurposeAllocator {
         if method.needs_guard() {
             // An unwinder may allocate: keep that on the internal heap.
             let _inside = heap::InsideAllocator::enter();
-            return trace::capture_id_at(frame, self.config.stack_trace_frames, method);
+            return trace::capture_id_at(frame, lane, self.config.stack_trace_frames, method);
         }
-        trace::capture_id_at(frame, self.config.stack_trace_frames, method)
+        trace::capture_id_at(frame, lane, self.config.stack_trace_frames, method)
     }
 
     // ---- the raw operations ----

@@ -481,7 +481,7 @@ impl GeneralPurposeAllocator {
             .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
         meta.tag.store(0, Ordering::Relaxed);
         meta.alloc_trace
-            .store(self.trace_at(frame).0, Ordering::Relaxed);
+            .store(self.trace_at(frame, 0).0, Ordering::Relaxed);
         meta.free_trace.store(0, Ordering::Relaxed);
         // SAFETY: the slot is ours and `block_size` bytes long.
         unsafe { write_canary_inline(address, layout.size(), page.block_size as usize) };
@@ -676,7 +676,7 @@ impl GeneralPurposeAllocator {
         let block_size = page.block_size as usize;
         self.check_small_redzone(segment, page, index, requested, owner, false);
         meta.free_trace
-            .store(self.trace_at(frame).0, Ordering::Relaxed);
+            .store(self.trace_at(frame, 1).0, Ordering::Relaxed);
         // SAFETY: the slot was live and is now ours to poison.
         unsafe { safety::poison(address, block_size) };
         match heap {

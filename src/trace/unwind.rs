@@ -291,6 +291,9 @@ struct PathCache {
     shadow: UnsafeCell<Shadow>,
     /// Remembered captures ([`Memo`]).
     memos: UnsafeCell<[Memo; MEMOS]>,
+    /// Remembered captures of [`capture_user_at`], kept apart from [`capture_user`]'s so
+    /// that the entries that capture the first way (`realloc`, reports) do not evict them.
+    entry_memos: UnsafeCell<[Memo; MEMOS]>,
 }
 
 // SAFETY: empty paths and shadow stack (length 0, no trace) with zero steps, and memos with
@@ -436,13 +439,16 @@ fn capture_and_remember(memo: &mut Memo, start: State, depth: usize, again: bool
 /// C ABI's check-mode `malloc` and `free` pass their own, one frame below the exported
 /// function). The trace is the same as [`capture_user`]'s; what differs is the remembered
 /// capture ([`Memo`]): it is keyed by where the program's frames start (the entry address, the
-/// program's return address, stack pointer and `rbp`, read from `frame` and the entry point's
-/// frame above it: four loads) and holds only the words of the program's steps, not the
-/// allocator's chain, which a capture from `frame` does not depend on. Falls back to
-/// [`capture_user`] where this object keeps no frame pointers or the two frames above `frame`
-/// are not this object's entry point called by other code.
+/// program's return address and stack pointer, read from `frame` and the entry point's frame
+/// above it: four loads; the program's `rbp` is a word of the memo where a rule uses it) and holds only the words of the program's steps, not the
+/// allocator's chain, which a capture from `frame` does not depend on. Where more of this
+/// object's frames lie above `frame` (an unoptimized build), the chain is climbed until it
+/// leaves the object. Falls back to [`capture_user`] where this object keeps no frame
+/// pointers or the chain above `frame` is not as expected. `lane` (0 or 1) keeps the memos of
+/// two kinds of capture apart (the C ABI's `malloc` and `free`: called from one loop, they
+/// capture at the same stack pointer).
 #[inline(always)]
-pub fn capture_user_at(frame: usize, depth: usize) -> TraceId {
+pub fn capture_user_at(frame: usize, lane: usize, depth: usize) -> TraceId {
     let start = current_state();
     let depth = depth.min(MAX_FRAMES - 1);
     let (own_start, own_end, frame_pointers) = own_object(start);
@@ -457,14 +463,27 @@ pub fn capture_user_at(frame: usize, depth: usize) -> TraceId {
     if outer <= frame || outer >= start.top - 16 {
         return capture_user(depth);
     }
+    if entry.wrapping_sub(own_start) >= own_len {
+        return capture_user(depth);
+    }
+    let (mut outer, mut entry) = (outer, entry);
     // SAFETY: `[outer, outer + 16)` lies in the live stack, above `frame` and below `top`
     // (checked just above; a frame pointer of this object's code is 16-aligned): the entry
     // point's frame, with the program's `rbp` and the return address into the program.
-    let (bp, ip) = unsafe { (*(outer as *const usize), *((outer + 8) as *const usize)) };
-    if entry.wrapping_sub(own_start) >= own_len || ip.wrapping_sub(own_start) < own_len {
-        // Not the shape this entry expects (an entry point called from this object): the
-        // general capture crosses any number of own frames.
-        return capture_user(depth);
+    let (mut bp, mut ip) = unsafe { (*(outer as *const usize), *((outer + 8) as *const usize)) };
+    let mut crossed = 0;
+    while ip.wrapping_sub(own_start) < own_len {
+        // More of this object's frames than the entry expects (an unoptimized build, where
+        // the C ABI's helpers are not inlined into the exported function, or an entry point
+        // called from this object): climb on, as `leave_own_frames` does.
+        crossed += 1;
+        if crossed > 16 || bp <= outer || bp >= start.top - 16 {
+            return capture_user(depth);
+        }
+        (entry, outer) = (ip, bp);
+        // SAFETY: as above: `[outer, outer + 16)` is above the previous frame and below
+        // `top` (checked just above).
+        (bp, ip) = unsafe { (*(outer as *const usize), *((outer + 8) as *const usize)) };
     }
     let user = State {
         ip,
@@ -475,15 +494,21 @@ pub fn capture_user_at(frame: usize, depth: usize) -> TraceId {
     let cache = path_cache();
     // SAFETY: the memos are this thread's, and nothing else touches them during the capture
     // (which neither allocates nor calls out, except `compute`, which does not capture).
-    let memos = unsafe { &mut *cache.memos.get() };
-    let memo = &mut memos[memo_index_at(entry, user)];
-    let (id, remembered) = match memo.replay(user, depth, (entry, ip)) {
+    let memos = unsafe { &mut *cache.entry_memos.get() };
+    // The program's `rbp` is no part of the key: code without frame pointers keeps any value
+    // there, and it matters only where a rule uses it, which the memo then checks as the word
+    // it came from (`Memo::entry_bp`), as for `capture_user`.
+    let key = State { bp: 0, ..user };
+    // One memo per stack pointer and lane: `malloc` and `free` called from one loop have the
+    // same stack pointer, and keep a memo each.
+    let memo = &mut memos[(memo_index(key) & !1) | (lane & 1)];
+    let (id, remembered) = match memo.replay(key, depth, (entry, ip)) {
         Some(id) => {
             memo.misses = 0;
             (id, true)
         }
         None => {
-            // As in `capture_user`: a slot that keeps missing remembers ever more rarely.
+            // As in `capture_user`: a memo that keeps missing remembers ever more rarely.
             memo.misses = memo.misses.wrapping_add(1);
             let again = memo.misses.is_power_of_two() || memo.misses % 256 == 0;
             (walk_and_remember(memo, entry, user, depth, again), false)
@@ -512,26 +537,17 @@ fn walk_and_remember(
     if again {
         memo.trace = 0;
         memo.len = 0;
-        // Where the entry point saved the program's `rbp` (just below the return address):
-        // `user.bp` is part of the key, so this word adds nothing a replay must check, but
-        // `Memo::remember` keeps it where a rule uses `rbp`, as it does for `capture_user`.
+        // Where the entry point saved the program's `rbp` (just below the return address, in
+        // `[sp, top)` of any capture with this key): `Memo::remember` keeps it as a word where
+        // a rule uses `rbp`.
         memo.entry_bp = (user.sp - 16, user.bp);
     }
     let end = walk(entry, user, depth);
     if again && end.id.is_some() {
-        memo.remember(user, depth, user.sp, &end);
+        memo.remember(State { bp: 0, ..user }, depth, user.sp, &end);
         memo.from = (entry, user.ip);
     }
     end.id
-}
-
-/// The memo of a capture from the program's frame `user` entered at `entry`: `malloc` and
-/// `free` called from one loop have the same stack pointer but different entries.
-#[inline(always)]
-fn memo_index_at(entry: usize, user: State) -> usize {
-    // A multiplicative hash: the entries' low bits may coincide.
-    ((user.sp >> 4 ^ entry).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        >> (usize::BITS - MEMOS.trailing_zeros())) as usize
 }
 
 /// Stack words a [`Memo`] can hold: two per frame of the allocator crossed (its saved `rbp`
