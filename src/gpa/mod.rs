@@ -784,6 +784,19 @@ impl GeneralPurposeAllocator {
         if self.config.stack_trace_frames == 0 {
             return TraceId::NONE;
         }
+        let method = self.config.trace_method;
+        // A remembered capture first: it neither walks nor allocates, so it needs no guard.
+        if let Some(id) =
+            trace::remembered_id_at(frame, lane, self.config.stack_trace_frames, method)
+        {
+            return id;
+        }
+        self.capture_at(frame, lane)
+    }
+
+    /// [`Self::trace_at`] when no remembered capture answers.
+    #[inline(never)]
+    fn capture_at(&self, frame: usize, lane: usize) -> TraceId {
         if !trace::thread_prepared() {
             let _inside = heap::InsideAllocator::enter();
             trace::prepare_thread();

@@ -451,58 +451,16 @@ fn capture_and_remember(memo: &mut Memo, start: State, depth: usize, again: bool
 pub fn capture_user_at(frame: usize, lane: usize, depth: usize) -> TraceId {
     let start = current_state();
     let depth = depth.min(MAX_FRAMES - 1);
-    let (own_start, own_end, frame_pointers) = own_object(start);
-    if !frame_pointers || depth == 0 || start.top == usize::MAX {
+    let own = own_object(start);
+    let Some((entry, user)) = program_frame(start, own, frame, depth) else {
         return capture_user(depth);
-    }
-    let own_len = own_end.wrapping_sub(own_start);
-    // SAFETY: `frame` is the frame pointer of a live function of this object on this thread's
-    // stack (caller contract; the object keeps frame pointers, checked above): it holds the
-    // entry point's frame pointer, and its return address into the entry point is above.
-    let (outer, entry) = unsafe { (*(frame as *const usize), *((frame + 8) as *const usize)) };
-    if outer <= frame || outer >= start.top - 16 {
-        return capture_user(depth);
-    }
-    if entry.wrapping_sub(own_start) >= own_len {
-        return capture_user(depth);
-    }
-    let (mut outer, mut entry) = (outer, entry);
-    // SAFETY: `[outer, outer + 16)` lies in the live stack, above `frame` and below `top`
-    // (checked just above; a frame pointer of this object's code is 16-aligned): the entry
-    // point's frame, with the program's `rbp` and the return address into the program.
-    let (mut bp, mut ip) = unsafe { (*(outer as *const usize), *((outer + 8) as *const usize)) };
-    let mut crossed = 0;
-    while ip.wrapping_sub(own_start) < own_len {
-        // More of this object's frames than the entry expects (an unoptimized build, where
-        // the C ABI's helpers are not inlined into the exported function, or an entry point
-        // called from this object): climb on, as `leave_own_frames` does.
-        crossed += 1;
-        if crossed > 16 || bp <= outer || bp >= start.top - 16 {
-            return capture_user(depth);
-        }
-        (entry, outer) = (ip, bp);
-        // SAFETY: as above: `[outer, outer + 16)` is above the previous frame and below
-        // `top` (checked just above).
-        (bp, ip) = unsafe { (*(outer as *const usize), *((outer + 8) as *const usize)) };
-    }
-    let user = State {
-        ip,
-        sp: outer + 16,
-        bp,
-        top: start.top,
     };
     let cache = path_cache();
     // SAFETY: the memos are this thread's, and nothing else touches them during the capture
     // (which neither allocates nor calls out, except `compute`, which does not capture).
     let memos = unsafe { &mut *cache.entry_memos.get() };
-    // The program's `rbp` is no part of the key: code without frame pointers keeps any value
-    // there, and it matters only where a rule uses it, which the memo then checks as the word
-    // it came from (`Memo::entry_bp`), as for `capture_user`.
-    let key = State { bp: 0, ..user };
-    // One memo per stack pointer and lane: `malloc` and `free` called from one loop have the
-    // same stack pointer, and keep a memo each.
-    let memo = &mut memos[(memo_index(key) & !1) | (lane & 1)];
-    let (id, remembered) = match memo.replay(key, depth, (entry, ip)) {
+    let memo = &mut memos[entry_memo_index(user, lane)];
+    let (id, remembered) = match memo.replay(memo_key(user), depth, (entry, user.ip)) {
         Some(id) => {
             memo.misses = 0;
             (id, true)
@@ -518,9 +476,106 @@ pub fn capture_user_at(frame: usize, lane: usize, depth: usize) -> TraceId {
         if remembered {
             REMEMBERED.fetch_add(1, Ordering::Relaxed);
         }
-        cross_check(id, depth, (own_start, own_end, frame_pointers));
+        cross_check(id, depth, own);
     }
     id
+}
+
+/// The part of [`capture_user_at`] that neither walks nor allocates: the remembered trace of
+/// this capture, when its memo answers; `None` when [`capture_user_at`] must capture (also
+/// while the thread's stack bounds are not known yet, and under the cross-check, which
+/// [`capture_user_at`] runs). An allocator asks this first, outside its re-entrancy guard.
+#[inline(always)]
+pub fn remembered_at(frame: usize, lane: usize, depth: usize) -> Option<TraceId> {
+    if CROSS_CHECK.load(Ordering::Relaxed) {
+        return None;
+    }
+    let start = current_state();
+    let depth = depth.min(MAX_FRAMES - 1);
+    // Only once found: finding it computes an unwind rule, which allocates.
+    let end = OWN_RANGE[1].load(Ordering::Acquire);
+    if end == 0 {
+        return None;
+    }
+    let own = (
+        OWN_RANGE[0].load(Ordering::Relaxed),
+        end,
+        OWN_RANGE[2].load(Ordering::Relaxed) != 0,
+    );
+    let (entry, user) = program_frame(start, own, frame, depth)?;
+    let cache = path_cache();
+    // SAFETY: as in `capture_user_at`.
+    let memos = unsafe { &mut *cache.entry_memos.get() };
+    let memo = &mut memos[entry_memo_index(user, lane)];
+    let id = memo.replay(memo_key(user), depth, (entry, user.ip))?;
+    memo.misses = 0;
+    Some(id)
+}
+
+/// The program's first frame above `frame` (see [`capture_user_at`]): the entry address and
+/// the program's state there; `None` where [`capture_user`] must capture instead (no frame
+/// pointers in this object, no known stack, a chain not as expected).
+#[inline(always)]
+fn program_frame(
+    start: State,
+    (own_start, own_end, frame_pointers): (usize, usize, bool),
+    frame: usize,
+    depth: usize,
+) -> Option<(usize, State)> {
+    if !frame_pointers || depth == 0 || start.top == usize::MAX {
+        return None;
+    }
+    let own_len = own_end.wrapping_sub(own_start);
+    // SAFETY: `frame` is the frame pointer of a live function of this object on this thread's
+    // stack (caller contract; the object keeps frame pointers, checked above): it holds the
+    // entry point's frame pointer, and its return address into the entry point is above.
+    let (mut outer, mut entry) =
+        unsafe { (*(frame as *const usize), *((frame + 8) as *const usize)) };
+    if outer <= frame || outer >= start.top - 16 || entry.wrapping_sub(own_start) >= own_len {
+        return None;
+    }
+    // SAFETY: `[outer, outer + 16)` lies in the live stack, above `frame` and below `top`
+    // (checked just above; a frame pointer of this object's code is 16-aligned): the entry
+    // point's frame, with the program's `rbp` and the return address into the program.
+    let (mut bp, mut ip) = unsafe { (*(outer as *const usize), *((outer + 8) as *const usize)) };
+    let mut crossed = 0;
+    while ip.wrapping_sub(own_start) < own_len {
+        // More of this object's frames than the entry expects (an unoptimized build, where
+        // the C ABI's helpers are not inlined into the exported function, or an entry point
+        // called from this object): climb on, as `leave_own_frames` does.
+        crossed += 1;
+        if crossed > 16 || bp <= outer || bp >= start.top - 16 {
+            return None;
+        }
+        (entry, outer) = (ip, bp);
+        // SAFETY: as above: `[outer, outer + 16)` is above the previous frame and below
+        // `top` (checked just above).
+        (bp, ip) = unsafe { (*(outer as *const usize), *((outer + 8) as *const usize)) };
+    }
+    let user = State {
+        ip,
+        sp: outer + 16,
+        bp,
+        top: start.top,
+    };
+    Some((entry, user))
+}
+
+/// The key of a memo of [`capture_user_at`]: the program's `rbp` is no part of it (code
+/// without frame pointers keeps any value there, and it matters only where a rule uses it,
+/// which the memo then checks as the word it came from, `Memo::entry_bp`, as for
+/// [`capture_user`]).
+#[inline(always)]
+fn memo_key(user: State) -> State {
+    State { bp: 0, ..user }
+}
+
+/// The memo of a capture of [`capture_user_at`] from the program's frame `user` in `lane`:
+/// one per stack pointer and lane (`malloc` and `free` called from one loop have the same
+/// stack pointer, and keep a memo each).
+#[inline(always)]
+fn entry_memo_index(user: State, lane: usize) -> usize {
+    (memo_index(user) & !1) | (lane & 1)
 }
 
 /// [`capture_user_at`]'s walk from the program's first frame `user` (entered at `entry`),
@@ -544,7 +599,7 @@ fn walk_and_remember(
     }
     let end = walk(entry, user, depth);
     if again && end.id.is_some() {
-        memo.remember(State { bp: 0, ..user }, depth, user.sp, &end);
+        memo.remember(memo_key(user), depth, user.sp, &end);
         memo.from = (entry, user.ip);
     }
     end.id
