@@ -158,3 +158,131 @@ impl GeneralPurposeAllocator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpa::{Config, OnError};
+    use crate::report::FindingKind;
+
+    fn checked() -> GeneralPurposeAllocator {
+        GeneralPurposeAllocator::with_config(Config {
+            on_error: OnError::Record,
+            ..Config::debug()
+        })
+    }
+
+    fn count(gpa: &GeneralPurposeAllocator, kind: FindingKind) -> usize {
+        gpa.report().of_kind(kind).count()
+    }
+
+    #[test]
+    fn a_block_goes_through_the_entries_from_malloc_to_free() {
+        let gpa = checked();
+        let block = gpa.c_alloc_checked(100, 0);
+        assert!(!block.is_null());
+        assert_eq!(block as usize % C_ALIGN, 0);
+        let address = block as usize;
+        // Any byte of the slot finds the block (the C ABI asks with the byte before the user
+        // pointer, in its front guard).
+        for inside in [address, address + 50, address + 99] {
+            let found = gpa.c_checked_block(inside).expect("a live block");
+            assert_eq!((found.start, found.align, found.tag), (address, C_ALIGN, 0));
+        }
+        assert_eq!(
+            gpa.block_layout(block).map(|layout| layout.size()),
+            Some(100)
+        );
+        let found = gpa.c_checked_block(address).unwrap();
+        // SAFETY: found just above on this thread.
+        unsafe { gpa.c_free_checked(found, 0) };
+        // Freed (and quarantined): no longer a live block, so the C ABI's general path looks
+        // at a second free.
+        assert!(gpa.c_checked_block(address).is_none());
+        assert!(gpa.block_layout(block).is_none());
+        assert!(gpa.report().is_clean());
+    }
+
+    #[test]
+    fn a_second_free_after_the_entry_is_reported_as_a_double_free() {
+        let gpa = checked();
+        let block = gpa.c_alloc_checked(24, 0);
+        let found = gpa.c_checked_block(block as usize).unwrap();
+        // SAFETY: found just above on this thread.
+        unsafe { gpa.c_free_checked(found, 0) };
+        // SAFETY: safety mode accepts any pointer and reports mistakes.
+        unsafe { gpa.free_unsized(block) };
+        assert_eq!(count(&gpa, FindingKind::DoubleFree), 1);
+    }
+
+    #[test]
+    fn an_overflow_into_the_redzone_is_reported_by_the_entry_free() {
+        let gpa = checked();
+        for size in [1usize, 24, 100, 1000, 3000] {
+            let block = gpa.c_alloc_checked(size, 0);
+            // SAFETY: the byte just past the block is its redzone, inside its slot.
+            unsafe { block.add(size).write(0) };
+            let found = gpa.c_checked_block(block as usize).unwrap();
+            // SAFETY: found just above on this thread.
+            unsafe { gpa.c_free_checked(found, 0) };
+            let report = gpa.report();
+            let overflow = report
+                .of_kind(FindingKind::Overflow)
+                .find(|finding| finding.address == block as usize)
+                .expect("the overflow is reported");
+            assert_eq!((overflow.size, overflow.offset), (size, Some(size as isize)));
+        }
+    }
+
+    #[test]
+    fn a_write_after_an_entry_free_is_reported_when_the_block_leaves_the_quarantine() {
+        let gpa = checked();
+        let block = gpa.c_alloc_checked(64, 0);
+        let found = gpa.c_checked_block(block as usize).unwrap();
+        // SAFETY: found just above on this thread.
+        unsafe { gpa.c_free_checked(found, 0) };
+        // SAFETY: the freed block's memory stays mapped (quarantined): a write after free.
+        unsafe { block.add(40).write(7) };
+        gpa.flush_thread_quarantine();
+        let report = gpa.report();
+        let finding = report
+            .of_kind(FindingKind::WriteAfterFree)
+            .next()
+            .expect("the write after free is reported");
+        assert_eq!(finding.offset, Some(40));
+    }
+
+    #[test]
+    fn what_the_entries_do_not_serve_is_left_to_the_general_paths() {
+        let gpa = checked();
+        // A block of no bytes, a large block, a pointer into nothing of the GPA's.
+        assert!(gpa.c_alloc_checked(0, 0).is_null());
+        assert!(gpa.c_alloc_checked(1 << 20, 0).is_null());
+        let local = 0u64;
+        assert!(gpa.c_checked_block(&local as *const u64 as usize).is_none());
+        // Past the carved slots of a page, or the block of another GPA.
+        let block = gpa.c_alloc_checked(32, 0);
+        let other = checked();
+        assert!(other.c_checked_block(block as usize).is_none());
+        // Configurations whose general paths do more: no checks, accounting, guarded blocks.
+        for config in [
+            Config::fast(),
+            Config {
+                enable_memory_limit: true,
+                ..Config::debug()
+            },
+            Config {
+                guard_sample: 10,
+                ..Config::debug()
+            },
+        ] {
+            let gpa = GeneralPurposeAllocator::with_config(config);
+            assert!(gpa.c_alloc_checked(32, 0).is_null());
+            let block = gpa.alloc_unsized(32, 16);
+            assert!(gpa.c_checked_block(block as usize).is_none());
+            // SAFETY: a live block of `gpa`.
+            unsafe { gpa.free_unsized(block) };
+        }
+        assert!(gpa.report().is_clean());
+    }
+}
