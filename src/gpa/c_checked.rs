@@ -230,7 +230,10 @@ mod tests {
                 .of_kind(FindingKind::Overflow)
                 .find(|finding| finding.address == block as usize)
                 .expect("the overflow is reported");
-            assert_eq!((overflow.size, overflow.offset), (size, Some(size as isize)));
+            assert_eq!(
+                (overflow.size, overflow.offset),
+                (size, Some(size as isize))
+            );
         }
     }
 
