@@ -40,7 +40,7 @@ use core::sync::atomic::Ordering;
 
 use super::heap;
 use super::segment::{Page, Segment, SegmentKind, SLOT_LIVE};
-use super::{internal, observer, pagemap, safety, size_class, GeneralPurposeAllocator};
+use super::{observer, pagemap, safety, size_class, GeneralPurposeAllocator};
 
 /// The alignment of every C block.
 const C_ALIGN: usize = 16;
@@ -109,18 +109,12 @@ impl GeneralPurposeAllocator {
         if !common.is(SegmentKind::Small) || !self.owns_header(common) {
             return None;
         }
-        // SAFETY: a sound small segment header of this GPA (checked above).
-        let page_pointer = unsafe { (*segment).checked_page_of(address) }.ok()?;
-        // SAFETY: `checked_page_of` returns live pages of this segment.
+        // A sound small segment header of this GPA (checked above).
+        let (page_pointer, index) = Self::checked_slot(segment, address)?;
+        // SAFETY: `checked_slot` returns live pages of this segment.
         let page = unsafe { &*page_pointer };
-        let (index, _) = page.slot_of(address);
-        if index >= page.carved as usize
-            || page.meta.is_null()
-            || !internal::is_live(page.meta as usize)
-        {
-            return None;
-        }
-        // SAFETY: safety mode keeps metadata for every slot; `index < carved <= capacity`.
+        // SAFETY: safety mode keeps metadata for every slot; `checked_slot` checked it is
+        // there and `index` is a carved slot.
         let meta = unsafe { page.meta(index) };
         if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
             return None;

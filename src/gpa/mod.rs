@@ -758,6 +758,13 @@ impl GeneralPurposeAllocator {
         if self.config.stack_trace_frames == 0 {
             return TraceId::NONE;
         }
+        self.capture_guarded(trace::capture_id)
+    }
+
+    /// A capture by `capture` (given the depth and the method), on a prepared thread and,
+    /// when the method's unwinder may allocate, inside the re-entrancy guard.
+    #[inline(always)]
+    fn capture_guarded(&self, capture: impl FnOnce(usize, TraceMethod) -> TraceId) -> TraceId {
         if !trace::thread_prepared() {
             let _inside = heap::InsideAllocator::enter();
             trace::prepare_thread();
@@ -766,9 +773,9 @@ impl GeneralPurposeAllocator {
         if method.needs_guard() {
             // An unwinder may allocate: keep that on the internal heap.
             let _inside = heap::InsideAllocator::enter();
-            return trace::capture_id(self.config.stack_trace_frames, method);
+            return capture(self.config.stack_trace_frames, method);
         }
-        trace::capture_id(self.config.stack_trace_frames, method)
+        capture(self.config.stack_trace_frames, method)
     }
 
     /// [`Self::trace_here`] for the C ABI's check-mode entries, which pass `frame`, the frame
@@ -797,17 +804,7 @@ impl GeneralPurposeAllocator {
     /// [`Self::trace_at`] when no remembered capture answers.
     #[inline(never)]
     fn capture_at(&self, frame: usize, lane: usize) -> TraceId {
-        if !trace::thread_prepared() {
-            let _inside = heap::InsideAllocator::enter();
-            trace::prepare_thread();
-        }
-        let method = self.config.trace_method;
-        if method.needs_guard() {
-            // An unwinder may allocate: keep that on the internal heap.
-            let _inside = heap::InsideAllocator::enter();
-            return trace::capture_id_at(frame, lane, self.config.stack_trace_frames, method);
-        }
-        trace::capture_id_at(frame, lane, self.config.stack_trace_frames, method)
+        self.capture_guarded(|depth, method| trace::capture_id_at(frame, lane, depth, method))
     }
 
     // ---- the raw operations ----

@@ -972,17 +972,17 @@ impl GeneralPurposeAllocator {
         Layout::from_size_align(block_size, align).ok()
     }
 
-    /// The block (live or freed) of a small segment whose slot holds `address` (safety mode).
-    /// Also the page descriptor, as `checked_page_of` found it (for `free_located`).
-    pub(super) fn small_block_span(
-        &self,
+    /// The carved slot of a small segment holding `address`, on a page whose descriptor and
+    /// slot metadata array are sound (`checked_page_of`, `internal::is_live`): the page and
+    /// the slot's index (safety mode keeps the metadata).
+    ///
+    /// `segment` must be one of this GPA's small segments (the caller checked the owner).
+    #[inline(always)]
+    pub(super) fn checked_slot(
         segment: *mut Segment,
         address: usize,
-    ) -> Option<(BlockSpan, *mut Page)> {
-        if !self.config.safety {
-            return None;
-        }
-        // SAFETY: `segment` is one of this GPA's small segments (caller checked the owner).
+    ) -> Option<(*mut Page, usize)> {
+        // SAFETY: caller contract: one of this GPA's small segments.
         let segment = unsafe { &mut *segment };
         let page_pointer = segment.checked_page_of(address).ok()?;
         // SAFETY: `checked_page_of` returns live pages of this segment.
@@ -994,7 +994,24 @@ impl GeneralPurposeAllocator {
         {
             return None;
         }
-        // SAFETY: safety mode keeps metadata for every slot.
+        Some((page_pointer, index))
+    }
+
+    /// The block (live or freed) of a small segment whose slot holds `address` (safety mode).
+    /// Also the page descriptor, as `checked_page_of` found it (for `free_located`).
+    pub(super) fn small_block_span(
+        &self,
+        segment: *mut Segment,
+        address: usize,
+    ) -> Option<(BlockSpan, *mut Page)> {
+        if !self.config.safety {
+            return None;
+        }
+        let (page_pointer, index) = Self::checked_slot(segment, address)?;
+        // SAFETY: `checked_slot` returns live pages of this segment.
+        let page = unsafe { &*page_pointer };
+        // SAFETY: safety mode keeps metadata for every slot; `checked_slot` checked it is
+        // there and `index` is a carved slot.
         let meta = unsafe { page.meta(index) };
         let state = meta.state.load(Ordering::Acquire);
         if state != SLOT_LIVE && !is_freed_state(state) {

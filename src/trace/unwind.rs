@@ -387,26 +387,42 @@ pub fn capture_user(depth: usize) -> TraceId {
     // (which neither allocates nor calls out, except `compute`, which does not capture).
     let memos = unsafe { &mut *cache.memos.get() };
     let memo = &mut memos[memo_index(start)];
-    let (id, remembered) = match memo.replay(start, depth, (0, 0)) {
+    let hit = memo.replay(start, depth, (0, 0));
+    through_memo(memo, hit, depth, own_object(start), |memo, again| {
+        capture_and_remember(memo, start, depth, again)
+    })
+}
+
+/// The end of a capture through `memo`: the trace it remembered (`hit`), or `walk`'s, which
+/// remembers in `memo` when its `again` says so; then the cross-check, where it is on.
+///
+/// Remembering costs about what a walk does: a memo whose captures keep missing (a recursion
+/// seldom at the same stack pointer twice) remembers ever more rarely, at the 1st, 2nd, 4th,
+/// 8th... miss in a row (and every 256th), keeping what it holds meanwhile.
+#[inline(always)]
+fn through_memo(
+    memo: &mut Memo,
+    hit: Option<TraceId>,
+    depth: usize,
+    own: (usize, usize, bool),
+    walk: impl FnOnce(&mut Memo, bool) -> TraceId,
+) -> TraceId {
+    let (id, remembered) = match hit {
         Some(id) => {
             memo.misses = 0;
             (id, true)
         }
         None => {
-            // Remembering costs about what a walk does: a slot whose captures keep missing
-            // (a recursion seldom at the same stack pointer twice) remembers ever more rarely,
-            // at the 1st, 2nd, 4th, 8th... miss in a row (and every 256th), keeping its memo
-            // meanwhile.
             memo.misses = memo.misses.wrapping_add(1);
             let again = memo.misses.is_power_of_two() || memo.misses % 256 == 0;
-            (capture_and_remember(memo, start, depth, again), false)
+            (walk(memo, again), false)
         }
     };
     if CROSS_CHECK.load(Ordering::Relaxed) {
         if remembered {
             REMEMBERED.fetch_add(1, Ordering::Relaxed);
         }
-        cross_check(id, depth, own_object(start));
+        cross_check(id, depth, own);
     }
     id
 }
@@ -431,7 +447,17 @@ fn capture_and_remember(memo: &mut Memo, start: State, depth: usize, again: bool
         memo.remember(start, depth, user.sp, &end);
         memo.from = (0, 0);
     }
+    forget_entry_bp(memo);
     end.id
+}
+
+/// Clears what a memo kept of the program's `rbp` for [`Memo::remember`] (a word of the memo
+/// where a rule used it, kept there): in code without frame pointers `rbp` may hold a heap
+/// pointer, and the memos lie in thread-local memory, which the C ABI's leak scan reads as a
+/// root, so a stale copy could make a leaked block look reachable.
+#[inline(always)]
+fn forget_entry_bp(memo: &mut Memo) {
+    memo.entry_bp = (0, 0);
 }
 
 /// [`capture_user`] for an allocator entry that knows its frame: `frame` is the frame pointer
@@ -460,25 +486,10 @@ pub fn capture_user_at(frame: usize, lane: usize, depth: usize) -> TraceId {
     // (which neither allocates nor calls out, except `compute`, which does not capture).
     let memos = unsafe { &mut *cache.entry_memos.get() };
     let memo = &mut memos[entry_memo_index(user, lane)];
-    let (id, remembered) = match memo.replay(memo_key(user), depth, (entry, user.ip)) {
-        Some(id) => {
-            memo.misses = 0;
-            (id, true)
-        }
-        None => {
-            // As in `capture_user`: a memo that keeps missing remembers ever more rarely.
-            memo.misses = memo.misses.wrapping_add(1);
-            let again = memo.misses.is_power_of_two() || memo.misses % 256 == 0;
-            (walk_and_remember(memo, entry, user, depth, again), false)
-        }
-    };
-    if CROSS_CHECK.load(Ordering::Relaxed) {
-        if remembered {
-            REMEMBERED.fetch_add(1, Ordering::Relaxed);
-        }
-        cross_check(id, depth, own);
-    }
-    id
+    let hit = memo.replay(memo_key(user), depth, (entry, user.ip));
+    through_memo(memo, hit, depth, own, |memo, again| {
+        walk_and_remember(memo, entry, user, depth, again)
+    })
 }
 
 /// The part of [`capture_user_at`] that neither walks nor allocates: the remembered trace of
@@ -602,6 +613,7 @@ fn walk_and_remember(
         memo.remember(memo_key(user), depth, user.sp, &end);
         memo.from = (entry, user.ip);
     }
+    forget_entry_bp(memo);
     end.id
 }
 
@@ -647,7 +659,8 @@ struct Memo {
     /// inside the allocator).
     from: (usize, usize),
     /// Where the allocator's outermost frame saved the program's `rbp`, and the value: a word
-    /// of the memo only when the walk used it (see [`Memo::remember`]).
+    /// of the memo only when the walk used it (see [`Memo::remember`]); set for the capture
+    /// being remembered and cleared after it ([`forget_entry_bp`]).
     entry_bp: (usize, usize),
     words: [(usize, usize); MEMO_WORDS],
 }
