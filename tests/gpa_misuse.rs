@@ -499,7 +499,10 @@ fn fast_mode_says_when_a_leaks_size_is_its_slots() {
     );
     let large = leaks.iter().find(|leak| leak.address == large).unwrap();
     assert_eq!(large.size, 300_000);
-    assert!(large.message.ends_with("leaked (300000 bytes)"), "{large:?}");
+    assert!(
+        large.message.ends_with("leaked (300000 bytes)"),
+        "{large:?}"
+    );
 
     // With checks, the requested size.
     let mut gpa = checked();
