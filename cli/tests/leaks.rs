@@ -257,6 +257,28 @@ fn gpas_own_thread_locals_are_not_roots() {
     }
 }
 
+/// Signal stacks: what a program's fault handler left on the alternate stack gpa made for
+/// the thread is no root once the handler is gone; a handler that is running (it called
+/// `exit`) is live, and so is the interrupted stack from the interrupted frame up. The exit
+/// report runs on a stack with room for it (it overflowed the 64 KiB alternate stack: SIGSEGV,
+/// the process not checked).
+#[test]
+fn signal_stacks_hold_roots_only_while_a_handler_runs() {
+    let valgrind = [(1, 40), (0, 0), (0, 0), (0, 0), (0, 0)];
+    judged_like_valgrind("leak_signal_stack", valgrind, 0);
+    let valgrind = [(1, 12), (0, 0), (0, 0), (1, 40), (0, 0)];
+    if let Some(run) = judged_like_valgrind("leak_exit_in_handler", valgrind, 0) {
+        assert_eq!(run.json["processes"][0]["status"], "checked");
+        assert_has_records(
+            &run,
+            &[
+                record("definite", 1, 12, 0, "drop_one"),
+                record("reachable", 1, 40, 0, "main"),
+            ],
+        );
+    }
+}
+
 #[test]
 fn shared_writable_mappings_are_roots() {
     let valgrind = [(1, 999), (0, 0), (0, 0), (2, 1665), (0, 0)];

@@ -76,8 +76,7 @@ pub struct Scan {
     pub missed_threads: usize,
 }
 
-/// The 128 bytes below the stack pointer that x86-64 leaf functions may use (System V ABI).
-const RED_ZONE: usize = 128;
+use crate::leakcheck::roots::RED_ZONE;
 
 /// Where the live part of a stopped thread's stack begins: 128 bytes below its stack pointer
 /// (the red zone, which a leaf function may be using), or at the stack pointer itself when the
@@ -126,9 +125,10 @@ fn instruction_pointer(_registers: &[usize]) -> Option<usize> {
 /// How long to wait for a thread to answer the stop signal.
 const STOP_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Scans the process (see the module docs). `live_stack` is where the live part of the
-/// calling thread's stack begins ([`roots::caller_frame_address`]); `None` skips that stack.
-pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>, options: Options) -> Scan {
+/// Scans the process (see the module docs). `this_thread` is the calling thread's stacks and
+/// where their live parts begin ([`LiveStack::this_thread_all`], found before the scan may
+/// move to another stack: `os::signal::with_stack_room`).
+pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: Options) -> Scan {
     let freeres = if options.run_freeres {
         freeres_functions()
     } else {
@@ -192,14 +192,15 @@ pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>, options: O
         })
         .collect();
     // This thread: from the frame that called `exit`, or not at all.
-    stacks.push(LiveStack::this_thread(live_stack));
+    stacks.extend_from_slice(this_thread);
     // The library's thread-locals, in this thread and in each stopped one.
     let thread_pointers: std::vec::Vec<usize> = threads
         .stopped
         .iter()
         .map(|thread| thread.thread_pointer)
         .collect();
-    let own = OwnState::new(&crate::gpa::own_thread_locals(), &thread_pointers);
+    let own = OwnState::new(&crate::gpa::own_thread_locals(), &thread_pointers)
+        .with_own_signal_stacks(&stacks);
     roots::scan_mappings(
         &mut graph,
         &maps,
