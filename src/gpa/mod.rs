@@ -661,6 +661,13 @@ impl GeneralPurposeAllocator {
     /// a sound header of this GPA, `Ok(None)` when no GPA owns the address, `Err(finding)`
     /// for another instance's (foreign) or a damaged header.
     fn locate(&self, address: usize) -> Result<Option<pagemap::Entry>, FindingKind> {
+        self.locate_inlined(address)
+    }
+
+    /// [`Self::locate`], inlined: for `free_general`, the checked free (one call fewer on
+    /// each).
+    #[inline(always)]
+    fn locate_inlined(&self, address: usize) -> Result<Option<pagemap::Entry>, FindingKind> {
         let Some(entry) = pagemap::lookup(address) else {
             return Ok(None);
         };
@@ -895,6 +902,14 @@ impl GeneralPurposeAllocator {
     #[cold]
     unsafe fn free_general(&self, memory: NonNull<u8>, claimed: Option<Layout>, foreign: bool) {
         let address = memory.as_ptr() as usize;
+        if self.config.safety {
+            if let Some(layout) = claimed {
+                // The redzone check reads the block's tail, usually not in the cache (the
+                // block was allocated long ago, and only its start used since): ask for that
+                // line now, so that the miss overlaps the lookups and checks before it.
+                prefetch(address + layout.size());
+            }
+        }
         if self.config.verbose_log {
             self.log(format_args!(
                 "free {:#x} ({:?})",
@@ -902,7 +917,7 @@ impl GeneralPurposeAllocator {
                 claimed.map(|l| l.size())
             ));
         }
-        match self.locate(address) {
+        match self.locate_inlined(address) {
             Ok(None) => {
                 // SAFETY: only a live block of the internal heap that the program may hold
                 // (one handed out while gpa was busy) is freed; anything else is refused.
@@ -1631,4 +1646,17 @@ impl Drop for GeneralPurposeAllocator {
     fn drop(&mut self) {
         self.release_everything();
     }
+}
+
+/// Asks the CPU to bring the cache line holding `address` in (a hint: it never faults, so
+/// any address will do).
+#[inline(always)]
+fn prefetch(address: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint that never faults, whatever the address.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch(address as *const i8, core::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
 }
