@@ -804,6 +804,23 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
     intern_addresses(frames.addresses())
 }
 
+/// [`capture_id`] with [`TraceMethod::Auto`] once the process found that frame-pointer walks
+/// work ([`walks_frame_pointers`]), for a capture of at least one frame: the same remembered
+/// walk from its own frame as `capture_id` makes (the same trace), without the choice of
+/// method (the Rust GPA's debug mode captures twice per allocation and free).
+#[inline(never)]
+pub fn capture_id_walking_frames(depth: usize) -> TraceId {
+    debug_assert!(depth != 0 && frame_pointers_work());
+    capture_id_walking(depth)
+}
+
+/// Whether [`TraceMethod::Auto`] walks frame pointers (it was found that they work), without
+/// finding it out: `false` before the first capture.
+#[inline(always)]
+pub fn walks_frame_pointers() -> bool {
+    FRAME_POINTERS.load(Ordering::Relaxed) == FP_WORK
+}
+
 /// [`capture_id`] by a frame-pointer walk, answered from the thread's remembered walks
 /// ([`FpMemo`]) when the stack still holds what the last walk from the same frame read: a
 /// frame then costs one 16-byte load compared against the memo, with no bounds checks, no

@@ -769,6 +769,10 @@ impl GeneralPurposeAllocator {
             trace::prepare_thread();
         }
         let method = self.config.trace_method;
+        if method == trace::TraceMethod::Auto && trace::walks_frame_pointers() {
+            // The common case (frame pointers), in one call.
+            return trace::capture_id_walking_frames(self.config.stack_trace_frames);
+        }
         if method.needs_guard() {
             // An unwinder may allocate: keep that on the internal heap.
             let _inside = heap::InsideAllocator::enter();

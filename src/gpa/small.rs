@@ -447,7 +447,9 @@ impl GeneralPurposeAllocator {
 
     // ---- safety mode ----
 
-    #[cold]
+    /// A safety-mode allocation of a small block: slot state, layout, allocation trace and
+    /// redzone. Inlined into its one caller, `alloc_checked` (itself out of the fast paths).
+    #[inline(always)]
     pub(super) fn alloc_small_checked(&self, class: Class, layout: Layout) -> Option<NonNull<u8>> {
         let (block, page) = self.alloc_small_slow_or_fast(class)?;
         // SAFETY: `page` is the live page the block came from.
