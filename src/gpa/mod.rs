@@ -906,14 +906,6 @@ impl GeneralPurposeAllocator {
     #[cold]
     unsafe fn free_general(&self, memory: NonNull<u8>, claimed: Option<Layout>, foreign: bool) {
         let address = memory.as_ptr() as usize;
-        if self.config.safety {
-            if let Some(layout) = claimed {
-                // The redzone check reads the block's tail, usually not in the cache (the
-                // block was allocated long ago, and only its start used since): ask for that
-                // line now, so that the miss overlaps the lookups and checks before it.
-                prefetch(address + layout.size());
-            }
-        }
         if self.config.verbose_log {
             self.log(format_args!(
                 "free {:#x} ({:?})",
@@ -1650,17 +1642,4 @@ impl Drop for GeneralPurposeAllocator {
     fn drop(&mut self) {
         self.release_everything();
     }
-}
-
-/// Asks the CPU to bring the cache line holding `address` in (a hint: it never faults, so
-/// any address will do).
-#[inline(always)]
-fn prefetch(address: usize) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint that never faults, whatever the address.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch(address as *const i8, core::arch::x86_64::_MM_HINT_T0)
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = address;
 }
