@@ -852,6 +852,23 @@ pub fn remembered_id_at(
     None
 }
 
+/// [`capture_id`] with [`TraceMethod::Auto`] once the process found that frame-pointer walks
+/// work ([`walks_frame_pointers`]), for a capture of at least one frame: the same remembered
+/// walk from its own frame as `capture_id` makes (the same trace), without the choice of
+/// method (the Rust GPA's debug mode captures twice per allocation and free).
+#[inline(never)]
+pub fn capture_id_walking_frames(depth: usize) -> TraceId {
+    debug_assert!(depth != 0 && frame_pointers_work());
+    capture_id_walking(depth)
+}
+
+/// Whether [`TraceMethod::Auto`] walks frame pointers (it was found that they work), without
+/// finding it out: `false` before the first capture.
+#[inline(always)]
+pub fn walks_frame_pointers() -> bool {
+    FRAME_POINTERS.load(Ordering::Relaxed) == FP_WORK
+}
+
 /// [`capture_id`] by a frame-pointer walk, answered from the thread's remembered walks
 /// ([`FpMemo`]) when the stack still holds what the last walk from the same frame read: a
 /// frame then costs one 16-byte load compared against the memo, with no bounds checks, no
@@ -1164,6 +1181,50 @@ mod tests {
         }
         assert_ne!(ids[0][0], ids[0][1]);
         assert!(ids.iter().all(|round| *round == ids[0]), "{ids:?}");
+    }
+
+    /// A capture through one of the two wrappers below, from one call site (a call through a
+    /// function pointer), so that the two traces differ in their first frame only.
+    #[inline(never)]
+    fn capture_through(capture: fn(usize) -> TraceId) -> TraceId {
+        core::hint::black_box(capture(6))
+    }
+
+    #[inline(never)]
+    fn capture_auto(depth: usize) -> TraceId {
+        core::hint::black_box(capture_id(depth, TraceMethod::Auto))
+    }
+
+    #[inline(never)]
+    fn capture_shortcut(depth: usize) -> TraceId {
+        core::hint::black_box(capture_id_walking_frames(depth))
+    }
+
+    /// The Rust GPA's shortcut for `Auto` with frame pointers makes the trace `capture_id`
+    /// makes (but for the frame of the function each was called from), remembered or not.
+    #[test]
+    fn the_frame_pointer_shortcut_makes_the_same_trace() {
+        prepare_thread();
+        // The first capture finds out whether frame pointers work.
+        let _ = capture_id(6, TraceMethod::Auto);
+        if !walks_frame_pointers() {
+            eprintln!("skipped: this build has no frame pointers");
+            return;
+        }
+        let mut ids = std::vec::Vec::new();
+        for _ in 0..core::hint::black_box(3) {
+            for capture in [capture_auto as fn(usize) -> TraceId, capture_shortcut] {
+                ids.push(capture_through(capture));
+            }
+        }
+        // Each way remembers its walk: the same trace each round.
+        assert!(ids.chunks(2).all(|round| round == &ids[..2]), "{ids:?}");
+        let (auto, shortcut) = (frames_of(ids[0]), frames_of(ids[1]));
+        let (auto, shortcut) = (auto.addresses(), shortcut.addresses());
+        assert!(auto.len() >= 3, "{auto:x?}");
+        assert_eq!(auto.len(), shortcut.len());
+        assert_ne!(auto[0], shortcut[0]);
+        assert_eq!(auto[1..], shortcut[1..]);
     }
 
     #[test]

@@ -678,6 +678,13 @@ impl GeneralPurposeAllocator {
     /// a sound header of this GPA, `Ok(None)` when no GPA owns the address, `Err(finding)`
     /// for another instance's (foreign) or a damaged header.
     fn locate(&self, address: usize) -> Result<Option<pagemap::Entry>, FindingKind> {
+        self.locate_inlined(address)
+    }
+
+    /// [`Self::locate`], inlined: for `free_general`, the checked free (one call fewer on
+    /// each).
+    #[inline(always)]
+    fn locate_inlined(&self, address: usize) -> Result<Option<pagemap::Entry>, FindingKind> {
         let Some(entry) = pagemap::lookup(address) else {
             return Ok(None);
         };
@@ -786,6 +793,10 @@ impl GeneralPurposeAllocator {
             trace::prepare_thread();
         }
         let method = self.config.trace_method;
+        if method == trace::TraceMethod::Auto && trace::walks_frame_pointers() {
+            // The common case (frame pointers), in one call.
+            return trace::capture_id_walking_frames(self.config.stack_trace_frames);
+        }
         if method.needs_guard() {
             // An unwinder may allocate: keep that on the internal heap.
             let _inside = heap::InsideAllocator::enter();
@@ -955,7 +966,7 @@ impl GeneralPurposeAllocator {
                 claimed.map(|l| l.size())
             ));
         }
-        match self.locate(address) {
+        match self.locate_inlined(address) {
             Ok(None) => {
                 // SAFETY: only a live block of the internal heap that the program may hold
                 // (one handed out while gpa was busy) is freed; anything else is refused.

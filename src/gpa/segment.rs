@@ -465,6 +465,14 @@ impl Segment {
     /// the page units, in a free unit, or past the page's last slot; [`NoPage::Damaged`] when
     /// the unit belongs to a page but the descriptors do not agree with it.
     pub fn checked_page_of(&mut self, address: usize) -> Result<*mut Page, NoPage> {
+        self.checked_page_of_inlined(address)
+    }
+
+    /// [`Segment::checked_page_of`], inlined: for the checked free of a small block (safety
+    /// mode's `free_small_general`), where the call's register saves and restores cost a
+    /// sixth of the lookup.
+    #[inline(always)]
+    pub fn checked_page_of_inlined(&mut self, address: usize) -> Result<*mut Page, NoPage> {
         let base = self.base();
         if address < base + UNIT_SIZE || address >= base + SEGMENT_SIZE {
             return Err(NoPage::Outside);

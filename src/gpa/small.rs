@@ -447,7 +447,9 @@ impl GeneralPurposeAllocator {
 
     // ---- safety mode ----
 
-    #[cold]
+    /// A safety-mode allocation of a small block: slot state, layout, allocation trace and
+    /// redzone. Inlined into its one caller, `alloc_checked` (itself out of the fast paths).
+    #[inline(always)]
     pub(super) fn alloc_small_checked(&self, class: Class, layout: Layout) -> Option<NonNull<u8>> {
         self.alloc_small_checked_at(class, layout, 0)
     }
@@ -533,7 +535,7 @@ impl GeneralPurposeAllocator {
         let address = memory.as_ptr() as usize;
         // SAFETY: caller contract.
         let segment = unsafe { &mut *segment };
-        let page = match segment.checked_page_of(address) {
+        let page = match segment.checked_page_of_inlined(address) {
             Ok(page) => page,
             Err(NoPage::Outside) => return self.invalid_free(address, claimed),
             Err(NoPage::Damaged) => return self.damaged_metadata(address),
@@ -698,6 +700,8 @@ impl GeneralPurposeAllocator {
     /// that they are reported once (and not later as a write after free of a neighbour).
     /// `at_exit`: found by a walk of live blocks, where the stack says nothing (and capturing
     /// it under the walk's locks is not safe), so no detection trace is taken.
+    /// Inlined (into the checked frees: one call fewer on each); the report is not.
+    #[inline(always)]
     pub(super) fn check_small_redzone(
         &self,
         segment: &Segment,
@@ -712,10 +716,33 @@ impl GeneralPurposeAllocator {
         } else {
             redzone_reach(requested).min(FREE_REACH)
         };
-        let Some(offset) = redzone_scan::<false>(segment, page, index, requested, owner, reach)
-        else {
-            return true;
-        };
+        match redzone_scan::<false>(segment, page, index, requested, owner, reach) {
+            None => true,
+            Some(offset) => {
+                self.report_overflow(
+                    segment, page, index, requested, owner, at_exit, reach, offset,
+                );
+                false
+            }
+        }
+    }
+
+    /// Reports the overflow [`Self::check_small_redzone`] found at `offset`, then repairs the
+    /// patterns its scan covers.
+    #[cold]
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn report_overflow(
+        &self,
+        segment: &Segment,
+        page: &Page,
+        index: usize,
+        requested: usize,
+        owner: bool,
+        at_exit: bool,
+        reach: usize,
+        offset: usize,
+    ) {
         let address = page.slot_address(index);
         // SAFETY: safety mode keeps metadata for every slot.
         let meta = unsafe { page.meta(index) };
@@ -729,7 +756,6 @@ impl GeneralPurposeAllocator {
         }
         self.record(finding);
         redzone_scan::<true>(segment, page, index, requested, owner, reach);
-        false
     }
 
     /// Reports metadata of gpa's that is not what gpa wrote (a stray write of the program
@@ -743,12 +769,30 @@ impl GeneralPurposeAllocator {
 
     /// Whether `claimed` is the layout the live slot was allocated with; reports a layout
     /// mismatch (with the allocation trace) when it is not.
+    /// Inlined (into the checked frees); the report is not.
+    #[inline(always)]
     fn check_slot_layout(&self, meta: &SlotMeta, address: usize, claimed: Layout) -> bool {
         let requested = meta.requested.load(Ordering::Relaxed) as usize;
         let align = 1usize << meta.align_log2.load(Ordering::Relaxed);
         if claimed.size() == requested && claimed.align() == align {
             return true;
         }
+        self.report_layout_mismatch(meta, address, claimed, requested, align);
+        false
+    }
+
+    /// Reports a free or resize whose layout is not the block's (see
+    /// [`Self::check_slot_layout`]).
+    #[cold]
+    #[inline(never)]
+    fn report_layout_mismatch(
+        &self,
+        meta: &SlotMeta,
+        address: usize,
+        claimed: Layout,
+        requested: usize,
+        align: usize,
+    ) {
         let mut finding = RawFinding::new(FindingKind::LayoutMismatch, address);
         finding.size = requested;
         finding.align = align;
@@ -757,7 +801,6 @@ impl GeneralPurposeAllocator {
         finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
         finding.site_trace = self.trace_here();
         self.record(finding);
-        false
     }
 
     fn uncharge_if_limited(&self, bytes: usize) {
@@ -788,7 +831,9 @@ impl GeneralPurposeAllocator {
     }
 
     /// Holds a freed block back from reuse; the oldest leaves when the quarantine is full.
-    /// Bit 0 of `entry` is set when the block came through a remote list.
+    /// Bit 0 of `entry` is set when the block came through a remote list. Inlined into the
+    /// checked frees (one call fewer on each).
+    #[inline(always)]
     fn quarantine(&self, heap: &mut Heap, entry: usize, size: usize) {
         if heap.quarantine.capacity == 0 {
             self.evict(heap, entry);
@@ -804,7 +849,9 @@ impl GeneralPurposeAllocator {
         heap.quarantine.push(entry, size);
     }
 
-    /// A block leaves the quarantine: check its poison, then make it reusable.
+    /// A block leaves the quarantine: check its poison, then make it reusable. Inlined into
+    /// [`Self::quarantine`] (one call fewer on each checked free).
+    #[inline(always)]
     fn evict(&self, heap: &mut Heap, entry: usize) {
         let address = entry & !1;
         let skip = if entry & 1 != 0 {
@@ -821,26 +868,41 @@ impl GeneralPurposeAllocator {
         // SAFETY: safety mode keeps metadata for every slot.
         let meta = unsafe { page.meta(index) };
         let block_size = page.block_size as usize;
-        let align = 1 << meta.align_log2.load(Ordering::Relaxed);
+        // The slot's metadata is only written here (its fields are read for a report only):
+        // no load of its line waits on the path of every eviction.
         // SAFETY: the block is freed and still ours.
         if let Some(offset) = unsafe { safety::poison_damage(address, skip, block_size) } {
-            let mut finding = RawFinding::new(FindingKind::WriteAfterFree, address);
-            finding.size = meta.requested.load(Ordering::Relaxed) as usize;
-            finding.align = align;
-            finding.offset = Some(offset as isize);
-            finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
-            finding.free_trace = TraceId(meta.free_trace.load(Ordering::Relaxed));
-            finding.site_trace = self.trace_here();
-            self.record(finding);
-            // Poisoned again, so that the free slot does not read as a neighbour's overflow.
-            // SAFETY: as above.
-            unsafe { safety::poison(address, block_size) };
+            self.report_write_after_free(meta, address, offset, block_size);
         }
         meta.state.store(SLOT_FREED, Ordering::Release);
         // SAFETY: a used slot of this page that nobody uses any more.
         self.push_to_page(heap, page_ptr, unsafe {
             NonNull::new_unchecked(address as *mut u8)
         });
+    }
+
+    /// Reports a write after free found at `offset` in the quarantined block at `address`
+    /// (slot metadata `meta`) as it leaves the quarantine, and poisons the block again, so
+    /// that the free slot does not read as a neighbour's overflow.
+    #[cold]
+    #[inline(never)]
+    fn report_write_after_free(
+        &self,
+        meta: &SlotMeta,
+        address: usize,
+        offset: usize,
+        block_size: usize,
+    ) {
+        let mut finding = RawFinding::new(FindingKind::WriteAfterFree, address);
+        finding.size = meta.requested.load(Ordering::Relaxed) as usize;
+        finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
+        finding.offset = Some(offset as isize);
+        finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
+        finding.free_trace = TraceId(meta.free_trace.load(Ordering::Relaxed));
+        finding.site_trace = self.trace_here();
+        self.record(finding);
+        // SAFETY: the caller's block is freed, still ours, `block_size` bytes long.
+        unsafe { safety::poison(address, block_size) };
     }
 
     /// Empties the quarantine (checking poison), e.g. before a leak check.
