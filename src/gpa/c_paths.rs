@@ -120,45 +120,47 @@ fn guarded_malloc(heap: *mut Heap, size: usize) -> *mut u8 {
 pub unsafe fn c_free(memory: *mut u8) -> bool {
     let address = memory as usize;
     let base = address & !(SEGMENT_SIZE - 1);
-    if heap::is_own_c_segment(base) && !observer::active() {
-        // A segment of this thread's C heap: no page-map lookup, no header check, no owner
-        // check; the slot is still validated.
-        let segment = Segment::of(address);
-        // SAFETY: remembered segments are live small segments of the designated GPA owned by
-        // this thread's heap, and `address` lies in this one.
-        unsafe {
-            let page = (*segment).page_of_unchecked(address);
-            if (*page).carved_slot(address).is_some() {
-                if (*page).block_size >= 16 {
-                    let word = memory.add(8).cast::<u64>();
-                    let key = C_FREE_KEY.load(Ordering::Relaxed);
-                    if word.read_unaligned() == key {
-                        free_marked_local(segment, page, memory);
-                        return true;
-                    }
-                    word.write_unaligned(key);
-                }
-                (*page).push(NonNull::new_unchecked(memory));
-                // One test of the count just decremented; the heap is read only then.
-                if (*page).release_needs_attention() {
-                    attend_own_page(segment, page);
-                }
-                return true;
-            }
-        }
+    // The observer gate rides on the compare (see `is_own_c_segment`).
+    if !heap::is_own_c_segment(base, observer::active_count()) {
         return false;
     }
-    false
+    // A segment of this thread's C heap: no page-map lookup, no header check, no owner check;
+    // the slot is still validated.
+    let segment = Segment::of(address);
+    // SAFETY: remembered segments are live small segments of the designated GPA owned by this
+    // thread's heap, and `address` lies in this one.
+    unsafe {
+        let page = (*segment).page_of_unchecked(address);
+        // A carved slot of 16 bytes or more: the second word can hold the free key.
+        if !(*page).is_c_slot(address) {
+            return false;
+        }
+        let word = memory.add(8).cast::<u64>();
+        let key = C_FREE_KEY.load(Ordering::Relaxed);
+        if word.read_unaligned() == key {
+            free_marked_local(page, memory);
+            return true;
+        }
+        word.write_unaligned(key);
+        (*page).push(NonNull::new_unchecked(memory));
+        // One test of the count just decremented; the heap is read only then.
+        if (*page).release_needs_attention() {
+            attend_own_page(page);
+        }
+    }
+    true
 }
 
 /// [`c_free`]'s page that may need attention (out of its queue, or empty): requeued or
 /// released by [`page_gained_free`](GeneralPurposeAllocator::page_gained_free) when it does.
 ///
 /// # Safety
-/// `page` is a live page of `segment`, a segment of the calling thread's C heap.
+/// `page` is a live page of a segment of the calling thread's C heap.
 #[cold]
 #[inline(never)]
-unsafe fn attend_own_page(segment: *mut Segment, page: *mut Page) {
+unsafe fn attend_own_page(page: *mut Page) {
+    // Page descriptors lie in their segment's header.
+    let segment = Segment::of(page as usize);
     // SAFETY: caller contract.
     unsafe {
         let heap = (*segment).heap;
@@ -206,10 +208,12 @@ unsafe fn confirm_double_free(segment: *mut Segment, page: *mut Page, address: u
 /// alone) or a slot whose second word happens to hold the key (freed).
 ///
 /// # Safety
-/// As for [`mark_freed`], with `segment` owned by the calling thread's heap.
+/// `memory` is a carved slot of `page`, a live page of a segment of the calling thread's C
+/// heap.
 #[cold]
 #[inline(never)]
-unsafe fn free_marked_local(segment: *mut Segment, page: *mut Page, memory: *mut u8) {
+unsafe fn free_marked_local(page: *mut Page, memory: *mut u8) {
+    let segment = Segment::of(page as usize);
     // SAFETY: caller contract.
     unsafe {
         if !designated().fast_double_free(&*segment, &*page, memory as usize) {

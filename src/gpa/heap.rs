@@ -145,6 +145,9 @@ struct ThreadState {
 /// Ways of the thread's cache of its C heap's segments.
 const C_SEGMENT_WAYS: usize = 8;
 
+// `is_own_c_segment` adds the count of observers to a segment-aligned address.
+const _: () = assert!(super::observer::MAX_OBSERVATIONS < super::segment::SEGMENT_SIZE);
+
 // SAFETY: zero ids, null pointers, a zero count and `false` are this state's initial values.
 unsafe impl crate::tls::ZeroInit for ThreadState {}
 
@@ -177,13 +180,18 @@ pub fn c_heap() -> *mut Heap {
 }
 
 /// Whether `base` (a segment-aligned address) is a segment of the calling thread's C heap
-/// that the thread has remembered: then every address in it is in a live small segment of the
-/// designated GPA that this thread owns.
+/// that the thread has remembered, and `observers` (the count of registered observers,
+/// `observer::active_count`) is 0: then every address in it is in a live small segment of the
+/// designated GPA that this thread owns, and no event needs delivering.
+///
+/// The observer gate costs no test of its own: an entry holds `base + 1`, and is compared with
+/// `base + 1 + observers`, which no entry equals while `observers` is not 0 (entries hold
+/// segment-aligned addresses plus 1, and `observers` is far below the segment size).
 #[inline(always)]
-pub fn is_own_c_segment(base: usize) -> bool {
+pub fn is_own_c_segment(base: usize, observers: usize) -> bool {
     let way = (base >> SEGMENT_SHIFT) % C_SEGMENT_WAYS;
     // SAFETY: `way < C_SEGMENT_WAYS`.
-    unsafe { thread().c_segments.get_unchecked(way) }.get() == base + 1
+    unsafe { thread().c_segments.get_unchecked(way) }.get() == base.wrapping_add(1 + observers)
 }
 
 /// Remembers `base` as a segment of the calling thread's C heap (after validating it).

@@ -183,6 +183,13 @@ pub(super) fn active() -> bool {
     ACTIVE.load(Ordering::Relaxed) != 0
 }
 
+/// The number of registrations active now (0: none), for an entry point that folds the gate
+/// into a compare it makes anyway (`heap::is_own_c_segment`).
+#[inline(always)]
+pub(super) fn active_count() -> usize {
+    ACTIVE.load(Ordering::Relaxed)
+}
+
 /// Registers `observer` for the allocation events of every GPA instance in the process, with
 /// allocation traces of `trace_frames` frames (0: none). Registering the same observer for
 /// every GPA and for one instance delivers that instance's events twice.
