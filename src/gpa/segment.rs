@@ -248,6 +248,10 @@ pub struct Segment {
     pub dirty_units: u64,
     /// For each unit, the first unit of the page covering it.
     pub unit_page: [u8; UNITS],
+    /// For each unit, the byte offset from the segment's base of the descriptor `unit_page`
+    /// names (`pages[0]`, never a page, for a unit never claimed): the free path's page
+    /// lookup in one load and one add ([`Segment::page_of_unchecked`]).
+    unit_descriptor: [u16; UNITS],
     /// Pages in use.
     pub page_count: u32,
     /// The next segment of the same heap.
@@ -262,6 +266,14 @@ pub struct Segment {
 }
 
 const _: () = assert!(HEADER_OFFSET + core::mem::size_of::<Segment>() + 4096 <= UNIT_SIZE);
+// Descriptor offsets fit `Segment::unit_descriptor`.
+const _: () = assert!(HEADER_OFFSET + core::mem::size_of::<Segment>() <= u16::MAX as usize);
+
+/// The byte offset from a segment's base of `pages[first]` (`Segment::unit_descriptor`).
+const fn descriptor_offset(first: usize) -> u16 {
+    (HEADER_OFFSET + core::mem::offset_of!(Segment, pages) + first * core::mem::size_of::<Page>())
+        as u16
+}
 
 /// `floor(offset * (2^40 / size + 1) / 2^40) == offset / size` for every offset below
 /// `SEGMENT_SIZE` (2^22) and size up to 2^17: the error term `offset / 2^40 < 2^-18` never
@@ -362,6 +374,7 @@ impl Segment {
                 SegmentCommon::new(SegmentKind::Small, gpa_id, canary, segment as usize);
             (*segment).heap = heap;
             (*segment).free_units = ALL_PAGE_UNITS;
+            (*segment).unit_descriptor = [descriptor_offset(0); UNITS];
             (*segment).guard_free_units = guard_free_units;
             (*segment).zero_units = zeroed;
         }
@@ -415,6 +428,7 @@ impl Segment {
         self.dirty_units &= !mask;
         for unit in first..first + units {
             self.unit_page[unit] = first as u8;
+            self.unit_descriptor[unit] = descriptor_offset(first);
         }
         self.page_count += 1;
         let block_size = class_size(class);
@@ -474,10 +488,11 @@ impl Segment {
     #[inline(always)]
     pub unsafe fn page_of_unchecked(&mut self, address: usize) -> *mut Page {
         let unit = (address & (SEGMENT_SIZE - 1)) / UNIT_SIZE;
-        // SAFETY: caller contract: `unit < UNITS`; `unit_page` entries are unit indices.
+        // SAFETY: caller contract: `unit < UNITS`; `unit_descriptor` entries are offsets of
+        // descriptors in `pages` from the base (`descriptor_offset`).
         unsafe {
-            let first = *self.unit_page.get_unchecked(unit) as usize;
-            self.pages.as_mut_ptr().add(first)
+            let offset = *self.unit_descriptor.get_unchecked(unit) as usize;
+            (self.base() + offset) as *mut Page
         }
     }
 
