@@ -43,9 +43,42 @@ pub static SYMBOL_ANCHOR: u8 = 0;
 pub unsafe trait ZeroInit {}
 
 /// `fast_thread_local!(pub(crate) fn NAME() -> TYPE;)` defines a per-thread `TYPE` (starting
-/// as all zeros) and `NAME()`, which returns the calling thread's copy.
+/// as all zeros) and `NAME()`, which returns the calling thread's copy. A second line
+/// `fn WORD<OFFSET>() -> usize;` also defines `WORD::<OFFSET>()`, which reads the word at byte
+/// `OFFSET` of the calling thread's copy (aligned and in bounds, checked at compile time): on
+/// x86-64 Linux in one load relative to the thread pointer.
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 macro_rules! fast_thread_local {
+    // With a reader of one word of the variable: `fs:`-relative, one load fewer than reading
+    // the word through the reference (no `add` of the thread pointer).
+    ($(#[$attr:meta])* $vis:vis fn $name:ident() -> $ty:ty;
+     $(#[$wattr:meta])* $wvis:vis fn $word:ident<OFFSET>() -> usize;) => {
+        $crate::tls::fast_thread_local!($(#[$attr])* $vis fn $name() -> $ty;);
+        $(#[$wattr])*
+        #[inline(always)]
+        $wvis fn $word<const OFFSET: usize>() -> usize {
+            const {
+                assert!(OFFSET % core::mem::align_of::<usize>() == 0);
+                assert!(OFFSET + core::mem::size_of::<usize>() <= core::mem::size_of::<$ty>());
+            };
+            let value: usize;
+            // SAFETY: as in the accessor: `GOTTPOFF` holds the variable's offset from the
+            // thread pointer, and `fs:` addresses from the thread pointer, so this loads the
+            // aligned word at `OFFSET` in the calling thread's copy (in bounds: checked
+            // above). Not `pure`: the word changes over time; `readonly`: it only reads.
+            unsafe {
+                core::arch::asm!(
+                    concat!("mov {value}, qword ptr [rip + {anchor}.", stringify!($name), "@GOTTPOFF]"),
+                    "mov {value}, qword ptr fs:[{value} + {offset}]",
+                    anchor = sym $crate::tls::SYMBOL_ANCHOR,
+                    value = out(reg) value,
+                    offset = const OFFSET,
+                    options(readonly, nostack, preserves_flags)
+                );
+            }
+            value
+        }
+    };
     ($(#[$attr:meta])* $vis:vis fn $name:ident() -> $ty:ty;) => {
         // The variable's symbol: the anchor's mangled name (unique to this copy of the crate,
         // even when two are linked, as in its own tests) and the function's name.
@@ -92,6 +125,20 @@ macro_rules! fast_thread_local {
 /// The portable form: `thread_local!` with a zeroed initial value.
 #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
 macro_rules! fast_thread_local {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident() -> $ty:ty;
+     $(#[$wattr:meta])* $wvis:vis fn $word:ident<OFFSET>() -> usize;) => {
+        $crate::tls::fast_thread_local!($(#[$attr])* $vis fn $name() -> $ty;);
+        $(#[$wattr])*
+        #[inline(always)]
+        $wvis fn $word<const OFFSET: usize>() -> usize {
+            const {
+                assert!(OFFSET % core::mem::align_of::<usize>() == 0);
+                assert!(OFFSET + core::mem::size_of::<usize>() <= core::mem::size_of::<$ty>());
+            };
+            // SAFETY: an aligned word inside the calling thread's copy (checked above).
+            unsafe { ($name() as *const $ty).cast::<u8>().add(OFFSET).cast::<usize>().read() }
+        }
+    };
     ($(#[$attr:meta])* $vis:vis fn $name:ident() -> $ty:ty;) => {
         $(#[$attr])*
         #[inline(always)]
@@ -125,6 +172,7 @@ mod tests {
 
     fast_thread_local!(
         fn counter() -> Counter;
+        fn counter_word<OFFSET>() -> usize;
     );
 
     fn bump() -> usize {
@@ -144,5 +192,19 @@ mod tests {
         .join()
         .unwrap();
         assert_eq!(bump(), here + 2);
+    }
+
+    #[test]
+    fn the_word_reader_reads_the_calling_threads_copy() {
+        let here = bump();
+        assert_eq!(counter_word::<0>(), here);
+        std::thread::spawn(|| {
+            assert_eq!(counter_word::<0>(), 0);
+            bump();
+            assert_eq!(counter_word::<0>(), 1);
+        })
+        .join()
+        .unwrap();
+        assert_eq!(counter_word::<0>(), here);
     }
 }

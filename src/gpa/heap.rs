@@ -155,6 +155,8 @@ crate::tls::fast_thread_local!(
     /// The calling thread's heap cache and re-entrancy count (initial-exec TLS: two
     /// instructions, no `__tls_get_addr`, on the hot paths).
     fn thread() -> ThreadState;
+    /// A word of the calling thread's `ThreadState` (`c_heap`: one load fewer).
+    fn thread_word<OFFSET>() -> usize;
 );
 
 /// The id of the GPA instance whose heaps the C ABI's fast paths reach through one TLS slot
@@ -176,7 +178,7 @@ pub fn c_heap_gpa() -> u64 {
 /// inside an allocator operation: the one load the C fast paths start with.
 #[inline(always)]
 pub fn c_heap() -> *mut Heap {
-    thread().c_heap.get()
+    thread_word::<{ core::mem::offset_of!(ThreadState, c_heap) }>() as *mut Heap
 }
 
 /// Whether `base` (a segment-aligned address) is a segment of the calling thread's C heap
