@@ -158,6 +158,13 @@ macro_rules! fast_thread_local {
 
 pub(crate) use fast_thread_local;
 
+/// Where the calling thread's copy of a thread-local lies: `(address, bytes)`. For lists of
+/// the library's own per-thread state, which a leak scan must not take for the program's
+/// roots (see `leakcheck::roots::OwnState`).
+pub(crate) fn extent<T>(value: &T) -> (usize, usize) {
+    (value as *const T as usize, core::mem::size_of::<T>())
+}
+
 #[cfg(test)]
 mod tests {
     use core::cell::Cell;

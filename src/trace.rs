@@ -256,6 +256,15 @@ crate::tls::fast_thread_local!(
     fn thread_traces() -> ThreadTraces;
 );
 
+/// The trace layer's per-thread state of the calling thread (capture state and remembered
+/// walks), `(address, bytes)` each.
+pub(crate) fn thread_local_extents() -> [(usize, usize); 2] {
+    [
+        crate::tls::extent(thread_traces()),
+        unwind::thread_local_extent(),
+    ]
+}
+
 /// Whether [`prepare_thread`] has run on this thread.
 #[inline(always)]
 pub fn thread_prepared() -> bool {

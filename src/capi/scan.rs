@@ -42,7 +42,7 @@ use super::guard;
 use crate::gpa::{GeneralPurposeAllocator, LiveBlock};
 #[cfg(doc)]
 use crate::leakcheck::maps::Mapping;
-use crate::leakcheck::roots::{self, LiveStack};
+use crate::leakcheck::roots::{self, LiveStack, OwnState};
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 use crate::leakcheck::world;
 use crate::leakcheck::{self, Graph, Heuristics, Judged, Maps};
@@ -149,11 +149,19 @@ pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>, options: O
         .collect();
     // This thread: from the frame that called `exit`, or not at all.
     stacks.push(LiveStack::this_thread(live_stack));
+    // The library's thread-locals, in this thread and in each stopped one.
+    let thread_pointers: std::vec::Vec<usize> = threads
+        .stopped
+        .iter()
+        .map(|thread| thread.thread_pointer)
+        .collect();
+    let own = OwnState::new(&crate::gpa::own_thread_locals(), &thread_pointers);
     roots::scan_mappings(
         &mut graph,
         &maps,
         &stacks,
         &GeneralPurposeAllocator::manages,
+        &own,
     );
     for thread in &threads.stopped {
         for &register in &thread.registers {
@@ -189,6 +197,7 @@ struct NoThread {
     tid: i32,
     stack_pointer: usize,
     registers: [usize; 0],
+    thread_pointer: usize,
 }
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

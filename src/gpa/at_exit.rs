@@ -41,7 +41,7 @@
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use super::{heap, GeneralPurposeAllocator, InsideAllocator, OnError};
-use crate::leakcheck::roots::{self, LiveStack};
+use crate::leakcheck::roots::{self, LiveStack, OwnState};
 use crate::leakcheck::{self, Graph, Heuristics, KindSet, Maps, Totals};
 
 /// The GPA whose leaks are reported at exit (null: none asked).
@@ -121,11 +121,16 @@ impl GeneralPurposeAllocator {
         let maps = Maps::read();
         let mut graph = Graph::new(blocks, &maps, Heuristics::ALL);
         let stacks = [LiveStack::this_thread(live_stack)];
+        // The library's thread-locals of this thread. Threads still running are not stopped
+        // here: their thread pointers are unknown, and their stacks, which hold their TLS
+        // blocks, are roots whole (see `roots`).
+        let own = OwnState::new(&super::own_thread_locals(), &[]);
         roots::scan_mappings(
             &mut graph,
             &maps,
             &stacks,
             &GeneralPurposeAllocator::manages,
+            &own,
         );
         let mut judged = graph.finish();
         // std's runtime blocks still take part in the graph (what they point to is reached).

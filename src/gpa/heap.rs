@@ -159,6 +159,11 @@ crate::tls::fast_thread_local!(
     fn thread_word<OFFSET>() -> usize;
 );
 
+/// The calling thread's [`ThreadState`], `(address, bytes)`.
+pub(crate) fn thread_local_extent() -> (usize, usize) {
+    crate::tls::extent(thread())
+}
+
 /// The id of the GPA instance whose heaps the C ABI's fast paths reach through one TLS slot
 /// (`ThreadState::c_heap`), or 0. Set once, for a GPA without checks (see `c_paths`).
 static C_HEAP_GPA: AtomicU64 = AtomicU64::new(0);

@@ -77,6 +77,22 @@ pub(crate) use internal::enter_emergency as enter_emergency_allocation;
 pub(crate) use leaks::LiveBlock;
 pub(crate) use size_class::MAX_SMALL_ALIGN;
 
+/// The library's own per-thread state of the calling thread, `(address, bytes)` each: every
+/// variable the crate defines with `fast_thread_local!` (heap cache, sampling state, trace
+/// capture state, remembered walks). They live in the thread's static TLS block, outside any
+/// heap a GPA manages, and some hold copies of the program's pointers (a remembered walk keeps
+/// `rbp`, a general register in code without frame pointers), so a leak scan must skip them:
+/// Valgrind never sees its own state as the program's roots.
+pub(crate) fn own_thread_locals() -> [(usize, usize); 4] {
+    let [traces, walks] = trace::thread_local_extents();
+    [
+        heap::thread_local_extent(),
+        guarded::thread_local_extent(),
+        traces,
+        walks,
+    ]
+}
+
 /// What the GPA does when it detects a mistake ([`Config::on_error`]). Every finding is also
 /// recorded in the GPA's [`report`](GeneralPurposeAllocator::report) in all three modes; the
 /// [`GeneralPurposeAllocator`] example uses `Record`.
@@ -1630,5 +1646,60 @@ unsafe impl GlobalAlloc for GeneralPurposeAllocator {
 impl Drop for GeneralPurposeAllocator {
     fn drop(&mut self) {
         self.release_everything();
+    }
+}
+
+#[cfg(test)]
+mod own_state_tests {
+    use super::own_thread_locals;
+
+    /// Every `fast_thread_local!` of the crate is in [`own_thread_locals`]'s list.
+    #[test]
+    fn the_list_of_own_thread_locals_is_complete() {
+        fn count(dir: &std::path::Path) -> usize {
+            let mut total = 0;
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    total += count(&path);
+                } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("tls.rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    total += text
+                        .matches(concat!("crate::tls::", "fast_thread_local!("))
+                        .count();
+                }
+            }
+            total
+        }
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        assert_eq!(count(&src), own_thread_locals().len());
+    }
+
+    /// The copies are distinct, and another thread's lie at the same offsets from its thread
+    /// pointer (initial-exec TLS), which is how a scan finds a stopped thread's.
+    #[test]
+    fn another_threads_copies_are_at_the_same_offsets_from_its_thread_pointer() {
+        let here = own_thread_locals();
+        for (index, &(address, bytes)) in here.iter().enumerate() {
+            assert!(bytes > 0);
+            for &(other, other_bytes) in &here[index + 1..] {
+                assert!(address + bytes <= other || other + other_bytes <= address);
+            }
+        }
+        if cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+            // SAFETY: pthread_self only reads the thread pointer.
+            let me = unsafe { libc::pthread_self() } as usize;
+            let (there, them) = std::thread::spawn(|| {
+                // SAFETY: as above.
+                (own_thread_locals(), unsafe { libc::pthread_self() }
+                    as usize)
+            })
+            .join()
+            .unwrap();
+            for (&(address, bytes), &(other, other_bytes)) in here.iter().zip(&there) {
+                assert_eq!(other_bytes, bytes);
+                assert_eq!(other.wrapping_sub(them), address.wrapping_sub(me));
+            }
+        }
     }
 }

@@ -1,10 +1,19 @@
 //! The roots of an exit-time leak check, shared by `gpa run`'s report (`capi::scan`) and the
 //! Rust global allocator's report at exit (`gpa::at_exit`): every readable and writable
-//! mapping of the process except memory a GPA manages (its blocks are judged, not roots) and
-//! pages never touched, with each known thread stack scanned only from where its live frames
-//! begin; and where the live frames of the exiting thread begin.
+//! mapping of the process except memory a GPA manages (its blocks are judged, not roots), the
+//! library's own per-thread state ([`OwnState`]) and pages never touched, with each known
+//! thread stack scanned only from where its live frames begin; and where the live frames of
+//! the exiting thread begin.
 //!
 //! # Design
+//! The library's thread-locals lie in each thread's static TLS block, among the program's own
+//! (a root: C's `__thread` variables), and some hold copies of the program's pointers: the
+//! unwinder's remembered walks keep `rbp`, which code without frame pointers uses as a general
+//! register. Scanned, such a copy turns a lost block into a reachable one, and which copies
+//! are there depends on where the cache placed them (address-space randomization): a verdict
+//! that changed from run to run on `gcc`'s driver (one block in about twenty runs) until they
+//! were skipped. Valgrind's own state is never in the program's memory.
+//!
 //! A stack's dead part (below its stack pointer, or below the frame that called `exit`) holds
 //! stale copies of pointers that Valgrind, knowing them unwritten, ignores: scanning it would
 //! turn lost blocks into reachable ones. Stacks whose thread is not known (threads still
@@ -39,14 +48,75 @@ impl LiveStack {
     }
 }
 
+/// The library's own state in the threads of a scan, which is never a root: sorted,
+/// disjoint address ranges.
+#[derive(Clone, Debug, Default)]
+pub struct OwnState {
+    ranges: std::vec::Vec<core::ops::Range<usize>>,
+}
+
+impl OwnState {
+    /// The ranges of `extents` (`(address, bytes)`: the calling thread's copies of the
+    /// library's thread-locals, `gpa::own_thread_locals`) in the calling thread and in each
+    /// thread whose thread pointer is in `other_threads`. On x86-64 Linux the copies are
+    /// initial-exec TLS (`tls::fast_thread_local!`): at the same offset from every thread's
+    /// thread pointer (glibc: `pthread_self()`). Elsewhere only the calling thread's are known.
+    pub fn new(extents: &[(usize, usize)], other_threads: &[usize]) -> OwnState {
+        let mut ranges: std::vec::Vec<core::ops::Range<usize>> = extents
+            .iter()
+            .map(|&(address, bytes)| address..address + bytes)
+            .collect();
+        if cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+            // SAFETY: pthread_self only reads the thread pointer.
+            let me = unsafe { libc::pthread_self() } as usize;
+            for &thread in other_threads.iter().filter(|&&tp| tp != 0 && tp != me) {
+                for &(address, bytes) in extents {
+                    let at = thread.wrapping_add(address.wrapping_sub(me));
+                    ranges.push(at..at.saturating_add(bytes));
+                }
+            }
+        }
+        ranges.retain(|range| range.start < range.end);
+        ranges.sort_unstable_by_key(|range| range.start);
+        let mut merged: std::vec::Vec<core::ops::Range<usize>> = std::vec::Vec::new();
+        for range in ranges {
+            match merged.last_mut() {
+                Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+                _ => merged.push(range),
+            }
+        }
+        OwnState { ranges: merged }
+    }
+
+    /// Calls `visit` with each part of `[start, end)` outside the library's own state, in
+    /// address order.
+    pub fn for_each_outside(&self, start: usize, end: usize, visit: &mut dyn FnMut(usize, usize)) {
+        let mut cursor = start;
+        let first = self.ranges.partition_point(|range| range.end <= start);
+        for range in &self.ranges[first..] {
+            if range.start >= end {
+                break;
+            }
+            if range.start > cursor {
+                visit(cursor, range.start);
+            }
+            cursor = cursor.max(range.end);
+        }
+        if cursor < end {
+            visit(cursor, end);
+        }
+    }
+}
+
 /// Scans every root mapping of `maps` into `graph` (see the module docs): the pages that are
-/// resident and that `managed` (a GPA manages the page at this address) rejects; in a
-/// mapping holding one of `stacks`, only from its live part up.
+/// resident and that `managed` (a GPA manages the page at this address) rejects, without the
+/// library's `own` state; in a mapping holding one of `stacks`, only from its live part up.
 pub fn scan_mappings(
     graph: &mut Graph<'_>,
     maps: &Maps,
     stacks: &[LiveStack],
     managed: &dyn Fn(usize) -> bool,
+    own: &OwnState,
 ) {
     for mapping in maps.mappings().iter().filter(|m| m.is_root()) {
         let mut start = mapping.start;
@@ -60,16 +130,18 @@ pub fn scan_mappings(
                 continue;
             }
         }
-        scan_unmanaged(graph, start, end, managed);
+        scan_unmanaged(graph, start, end, managed, own);
     }
 }
 
-/// Scans the pages of `[start, end)` that are resident and not managed by a GPA.
+/// Scans the pages of `[start, end)` that are resident and not managed by a GPA, without the
+/// library's `own` state.
 fn scan_unmanaged(
     graph: &mut Graph<'_>,
     start: usize,
     end: usize,
     managed: &dyn Fn(usize) -> bool,
+    own: &OwnState,
 ) {
     let page = crate::os::page_size();
     let first_page = start & !(page - 1);
@@ -83,7 +155,7 @@ fn scan_unmanaged(
             }
             let (a, b) = (run_start.max(start), cursor.min(to));
             if a < b {
-                graph.scan_root_range(a, b);
+                own.for_each_outside(a, b, &mut |from, to| graph.scan_root_range(from, to));
             }
             while cursor < to && managed(cursor) {
                 cursor += page;
@@ -135,4 +207,46 @@ fn object_base(address: usize) -> Option<usize> {
     // SAFETY: `info` is a valid out-pointer; dladdr only reads the loader's tables.
     let found = unsafe { libc::dladdr(address as *const libc::c_void, &mut info) } != 0;
     (found && !info.dli_fbase.is_null()).then_some(info.dli_fbase as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OwnState;
+
+    fn outside(own: &OwnState, start: usize, end: usize) -> std::vec::Vec<(usize, usize)> {
+        let mut parts = std::vec::Vec::new();
+        own.for_each_outside(start, end, &mut |from, to| parts.push((from, to)));
+        parts
+    }
+
+    #[test]
+    fn the_library_state_is_cut_out_of_a_root_range() {
+        let own = OwnState::new(&[(0x1100, 0x100), (0x1000, 0x80), (0x1180, 0x100)], &[]);
+        // Sorted and merged: 0x1000..0x1080 and 0x1100..0x1280.
+        assert_eq!(
+            outside(&own, 0x800, 0x2000),
+            [(0x800, 0x1000), (0x1080, 0x1100), (0x1280, 0x2000)]
+        );
+        assert_eq!(outside(&own, 0x1040, 0x1200), [(0x1080, 0x1100)]);
+        assert_eq!(outside(&own, 0x1100, 0x1280), []);
+        assert_eq!(outside(&own, 0x2000, 0x3000), [(0x2000, 0x3000)]);
+        assert_eq!(outside(&OwnState::default(), 8, 16), [(8, 16)]);
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    #[test]
+    fn another_threads_copies_lie_at_the_same_offset_from_its_thread_pointer() {
+        // SAFETY: pthread_self only reads the thread pointer.
+        let me = unsafe { libc::pthread_self() } as usize;
+        let other = me + (64 << 20);
+        let own = OwnState::new(&[(me - 0x400, 0x40)], &[other, me, 0]);
+        assert_eq!(
+            outside(&own, 0, usize::MAX),
+            [
+                (0, me - 0x400),
+                (me - 0x3c0, other - 0x400),
+                (other - 0x3c0, usize::MAX)
+            ]
+        );
+    }
 }

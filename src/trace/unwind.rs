@@ -308,6 +308,12 @@ crate::tls::fast_thread_local!(
     fn path_cache() -> PathCache;
 );
 
+/// The calling thread's remembered walks, `(address, bytes)`: they hold copies of `rbp`, a
+/// general register in code without frame pointers, so possibly of the program's pointers.
+pub(crate) fn thread_local_extent() -> (usize, usize) {
+    crate::tls::extent(path_cache())
+}
+
 /// Fills `out` with the return addresses of the calling thread's stack, innermost first
 /// (starting with this function's caller's return address); returns how many. Unwinds by the
 /// rules every time (no remembered walks): the reference the tests compare with.

@@ -241,6 +241,11 @@ crate::tls::fast_thread_local!(
     fn sample_state() -> SampleState;
 );
 
+/// The calling thread's [`SampleState`], `(address, bytes)`.
+pub(crate) fn thread_local_extent() -> (usize, usize) {
+    crate::tls::extent(sample_state())
+}
+
 /// Whether this allocation is one of the sampled ones (about one in `every`): a per-thread
 /// countdown, restarted at a random length (mean `every`) each time it runs out. The small
 /// fast paths use their heap's countdown instead ([`due`]).
