@@ -473,6 +473,47 @@ fn free_of_memory_next_to_another_instances_large_block_is_invalid() {
     assert_eq!(gpa.deinit(), Check::Ok);
 }
 
+/// A leak's size is what was requested, except for small blocks in fast mode, which keep no
+/// requested sizes: there the report gives the slot's size and says so, rather than pass a
+/// size class for the request.
+#[test]
+fn fast_mode_says_when_a_leaks_size_is_its_slots() {
+    let mut gpa = GeneralPurposeAllocator::with_config(Config {
+        on_error: OnError::Record,
+        ..Config::fast()
+    });
+    let allocator = gpa.allocator();
+    let small = allocator.raw_alloc(20, 8).unwrap().as_ptr() as usize;
+    let large = allocator.raw_alloc(300_000, 8).unwrap().as_ptr() as usize;
+    assert_eq!(gpa.deinit(), Check::Leak);
+    let report = gpa.report();
+    let leaks: Vec<_> = report.of_kind(FindingKind::Leak).collect();
+    let small = leaks.iter().find(|leak| leak.address == small).unwrap();
+    assert!((20..=32).contains(&small.size), "{small:?}");
+    assert!(
+        small.message.ends_with(&format!(
+            "leaked (a {}-byte slot: fast mode keeps no requested sizes)",
+            small.size
+        )),
+        "{small:?}"
+    );
+    let large = leaks.iter().find(|leak| leak.address == large).unwrap();
+    assert_eq!(large.size, 300_000);
+    assert!(
+        large.message.ends_with("leaked (300000 bytes)"),
+        "{large:?}"
+    );
+
+    // With checks, the requested size.
+    let mut gpa = checked();
+    let _ = gpa.allocator().raw_alloc(20, 8).unwrap();
+    assert_eq!(gpa.deinit(), Check::Leak);
+    let report = gpa.report();
+    let leak = report.of_kind(FindingKind::Leak).next().unwrap();
+    assert_eq!(leak.size, 20);
+    assert!(leak.message.ends_with("leaked (20 bytes)"), "{leak:?}");
+}
+
 /// Fast mode lists every leak `deinit` finds, each as a leak: the cap of
 /// `FAST_MODE_MESSAGES` (16) is for wrong frees, which a broken program may repeat without end;
 /// a leak line once said "the free was ignored" and the report kept only the first 16 leaks.

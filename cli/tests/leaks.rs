@@ -129,11 +129,21 @@ fn record(
 /// bytes larger by `possible_extra` (the DTVs of running threads, see the module docs).
 /// `None` when gcc is missing.
 fn judged_like_valgrind(program: &str, valgrind: Summary, possible_extra: u64) -> Option<Run> {
+    judged_like_valgrind_built(program, &[], valgrind, possible_extra)
+}
+
+/// As [`judged_like_valgrind`], the program built with gcc `flags` added.
+fn judged_like_valgrind_built(
+    program: &str,
+    flags: &[&str],
+    valgrind: Summary,
+    possible_extra: u64,
+) -> Option<Run> {
     if !gcc_or_skip() {
         return None;
     }
     let dir = scratch(program);
-    let binary = compile_c(program, &dir);
+    let binary = compile_c_with("c", program, program, flags, &dir);
     let path = binary.to_str().unwrap();
     let run = gpa_run(&dir, &["--show-leak-kinds=all"], &[path]);
     assert_eq!(run.stdout(), "done\n", "{program}");
@@ -218,6 +228,55 @@ fn an_unjoined_finished_threads_return_value_stays_reachable() {
             record("reachable", 1, 4242, 0, "joinable"),
         ],
     );
+}
+
+/// gpa's own state is no root: the unwinder's remembered walks keep copies of `rbp`, a
+/// general register in code without frame pointers, in gpa's thread-locals. The programs call
+/// `malloc` while `rbp` holds the only copy of a block outside the heap, then drop it.
+#[test]
+fn gpas_own_thread_locals_are_not_roots() {
+    let built = ["-O2", "-fomit-frame-pointer"];
+    // The exiting thread: the list head is definitely lost, the block behind it indirectly
+    // (it was still reachable through gpa's copy).
+    let valgrind = [(1, 16), (1, 16), (0, 0), (0, 0), (0, 0)];
+    if let Some(run) = judged_like_valgrind_built("leak_rbp_copy", &built, valgrind, 0) {
+        assert_eq!(
+            records(&run),
+            [
+                record("definite", 1, 16, 16, "make_list"),
+                record("indirect", 1, 16, 0, "make_list")
+            ]
+        );
+    }
+    // A thread blocked in `pause` at exit: its copy of gpa's thread-locals is no root, nor
+    // the stale red zone below its stack pointer.
+    let valgrind = [(1, 16), (0, 0), (1, 272), (0, 0), (0, 0)];
+    let program = "leak_rbp_copy_thread";
+    if let Some(run) = judged_like_valgrind_built(program, &built, valgrind, GPA_DTV_EXTRA) {
+        assert_has_records(&run, &[record("definite", 1, 16, 0, "make_and_drop_list")]);
+    }
+}
+
+/// Signal stacks: what a program's fault handler left on the alternate stack gpa made for
+/// the thread is no root once the handler is gone; a handler that is running (it called
+/// `exit`) is live, and so is the interrupted stack from the interrupted frame up. The exit
+/// report runs on a stack with room for it (it overflowed the 64 KiB alternate stack: SIGSEGV,
+/// the process not checked).
+#[test]
+fn signal_stacks_hold_roots_only_while_a_handler_runs() {
+    let valgrind = [(1, 40), (0, 0), (0, 0), (0, 0), (0, 0)];
+    judged_like_valgrind("leak_signal_stack", valgrind, 0);
+    let valgrind = [(1, 12), (0, 0), (0, 0), (1, 40), (0, 0)];
+    if let Some(run) = judged_like_valgrind("leak_exit_in_handler", valgrind, 0) {
+        assert_eq!(run.json["processes"][0]["status"], "checked");
+        assert_has_records(
+            &run,
+            &[
+                record("definite", 1, 12, 0, "drop_one"),
+                record("reachable", 1, 40, 0, "main"),
+            ],
+        );
+    }
 }
 
 #[test]

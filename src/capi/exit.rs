@@ -80,6 +80,7 @@ use super::process::{self, events};
 use super::scan;
 use super::settings::{self, Settings};
 use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
+use crate::leakcheck::roots::LiveStack;
 use crate::leakcheck::{self, KindSet, Maps, Totals};
 use crate::os::signal::{Fault, Verdict as SignalVerdict};
 use crate::report::suppress::{self, StackFrame, Suppressions};
@@ -375,14 +376,18 @@ pub fn report_at_end(ending: Ending) {
     let state = super::state();
     let live_stack =
         leakcheck::roots::caller_frame_address(report_at_end as *const () as usize, true);
+    // Found here, before the work may move to another stack.
+    let this_thread = LiveStack::this_thread_all(live_stack);
     let options = scan::Options {
         stop_threads: !matches!(ending, Ending::Signal(_)),
         run_freeres: !matches!(ending, Ending::Signal(_)) && state.settings.run_freeres,
         discard_stdio: ending != Ending::Exit,
         heuristics: state.settings.heuristics,
     };
-    let outcome = examine(&state.gpa, live_stack, &state.settings, options);
-    write_outputs(&outcome, ending);
+    crate::os::signal::with_stack_room(&mut || {
+        let outcome = examine(&state.gpa, &this_thread, &state.settings, options);
+        write_outputs(&outcome, ending);
+    });
 }
 
 /// Before `exec` replaces this image: the findings recorded so far (and the quarantine's
@@ -516,14 +521,15 @@ fn add_findings(
 
 /// Checks the quarantine, scans for leaks and builds the report (see the module docs).
 ///
-/// `live_stack`: where the live frames of the calling thread's stack begin (scanned as roots).
+/// `this_thread`: the calling thread's stacks and where their live frames begin (scanned as
+/// roots).
 pub fn examine(
     gpa: &GeneralPurposeAllocator,
-    live_stack: Option<usize>,
+    this_thread: &[LiveStack],
     settings: &Settings,
     options: scan::Options,
 ) -> Outcome {
-    let scan = scan::scan(gpa, live_stack, options);
+    let scan = scan::scan(gpa, this_thread, options);
     guard::check_live(gpa, &scan.gpa_blocks);
     let (suppressions, warnings) = load_suppressions(settings);
     let maps = Maps::read();

@@ -76,15 +76,59 @@ pub struct Scan {
     pub missed_threads: usize,
 }
 
-/// The 128 bytes below the stack pointer that x86-64 leaf functions may use (System V ABI).
-const RED_ZONE: usize = 128;
+use crate::leakcheck::roots::RED_ZONE;
+
+/// Where the live part of a stopped thread's stack begins: 128 bytes below its stack pointer
+/// (the red zone, which a leaf function may be using), or at the stack pointer itself when the
+/// thread was stopped at a system call (`ip` at or just after a `syscall` instruction): a
+/// thread blocked in the kernel at exit (`futex`, `pause`, `read`...) keeps nothing live
+/// below its stack pointer, and what lies there is stale, left by frames that returned.
+/// Valgrind does not count such words either: memcheck marks the stack below the stack
+/// pointer undefined each time it grows over it, and its leak scan skips undefined words.
+fn live_from(stack_pointer: usize, ip: Option<usize>) -> usize {
+    let at_system_call = ip.is_some_and(|ip| {
+        let (at, after) = syscall_position(ip);
+        at || after
+    });
+    if at_system_call {
+        stack_pointer
+    } else {
+        stack_pointer.saturating_sub(RED_ZONE)
+    }
+}
+
+/// Whether `ip` is at a `syscall` instruction (0f 05) and whether it is just after one. A
+/// thread interrupted in a system call the kernel will restart is stopped at the instruction;
+/// in one that returns -EINTR, just after it. Read with `process_vm_readv`: the bytes before
+/// `ip` may be on a page that is not mapped.
+fn syscall_position(ip: usize) -> (bool, bool) {
+    const SYSCALL: [u8; 2] = [0x0f, 0x05];
+    let mut code = [0u8; 2];
+    let after = leakcheck::maps::read_own_memory(ip.wrapping_sub(2), &mut code) == Some(2)
+        && code == SYSCALL;
+    let at = leakcheck::maps::read_own_memory(ip, &mut code) == Some(2) && code == SYSCALL;
+    (at, after)
+}
+
+/// The instruction pointer among a stopped thread's saved registers (x86-64 Linux).
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn instruction_pointer(registers: &[usize]) -> Option<usize> {
+    registers.get(libc::REG_RIP as usize).copied()
+}
+
+/// No saved instruction pointer on other platforms.
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn instruction_pointer(_registers: &[usize]) -> Option<usize> {
+    None
+}
 
 /// How long to wait for a thread to answer the stop signal.
 const STOP_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Scans the process (see the module docs). `live_stack` is where the live part of the
-/// calling thread's stack begins ([`roots::caller_frame_address`]); `None` skips that stack.
-pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>, options: Options) -> Scan {
+/// Scans the process (see the module docs). `this_thread` is the calling thread's stacks and
+/// where their live parts begin ([`LiveStack::this_thread_all`], found before the scan may
+/// move to another stack: `os::signal::with_stack_room`).
+pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: Options) -> Scan {
     let freeres = if options.run_freeres {
         freeres_functions()
     } else {
@@ -144,18 +188,19 @@ pub fn scan(gpa: &GeneralPurposeAllocator, live_stack: Option<usize>, options: O
         .iter()
         .map(|thread| LiveStack {
             stack_pointer: thread.stack_pointer,
-            live_from: thread.stack_pointer.saturating_sub(RED_ZONE),
+            live_from: live_from(thread.stack_pointer, instruction_pointer(&thread.registers)),
         })
         .collect();
     // This thread: from the frame that called `exit`, or not at all.
-    stacks.push(LiveStack::this_thread(live_stack));
+    stacks.extend_from_slice(this_thread);
     // The library's thread-locals, in this thread and in each stopped one.
     let thread_pointers: std::vec::Vec<usize> = threads
         .stopped
         .iter()
         .map(|thread| thread.thread_pointer)
         .collect();
-    let own = OwnState::new(&crate::gpa::own_thread_locals(), &thread_pointers);
+    let own = OwnState::new(&crate::gpa::own_thread_locals(), &thread_pointers)
+        .with_own_signal_stacks(&stacks);
     roots::scan_mappings(
         &mut graph,
         &maps,
@@ -260,13 +305,11 @@ fn busy_in_c_library(thread: &world::StoppedThread) -> bool {
     // after it, with -EINTR in rax. A thread that had blocked signals gets the stop signal
     // just after the `rt_sigprocmask` that unblocks them (`mov $14, %eax; syscall`), which
     // glibc does after its critical sections (thread creation, for one), not inside them.
-    let mut code = [0u8; 7];
-    let before = leakcheck::maps::read_own_memory(rip.wrapping_sub(7), &mut code) == Some(7);
-    let after_syscall = before && code[5..] == [0x0f, 0x05];
-    let after_unblocking = after_syscall && code[..5] == [0xb8, 0x0e, 0x00, 0x00, 0x00];
-    let mut at = [0u8; 2];
-    let at_syscall =
-        leakcheck::maps::read_own_memory(rip, &mut at) == Some(2) && at == [0x0f, 0x05];
+    let (at_syscall, after_syscall) = syscall_position(rip);
+    let mut code = [0u8; 5];
+    let after_unblocking = after_syscall
+        && leakcheck::maps::read_own_memory(rip.wrapping_sub(7), &mut code) == Some(5)
+        && code == [0xb8, 0x0e, 0x00, 0x00, 0x00];
     let waiting = (at_syscall && WAITING_SYSCALLS.contains(&rax))
         || (after_syscall && rax == (-libc::EINTR) as usize)
         || after_unblocking;
@@ -356,5 +399,29 @@ fn discard_unwritten((list, purge): (*mut *mut libc::FILE, unsafe extern "C" fn(
                 .add(CHAIN_OFFSET)
                 .cast::<*mut libc::FILE>());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{live_from, RED_ZONE};
+
+    #[test]
+    fn a_thread_stopped_at_a_system_call_has_no_live_red_zone() {
+        // nop, nop, nop, syscall, nop, nop, nop
+        let code: [u8; 8] = [0x90, 0x90, 0x90, 0x0f, 0x05, 0x90, 0x90, 0x90];
+        let base = code.as_ptr() as usize;
+        let sp = 0x7000_0000_1000;
+        // Just after the instruction (a system call that returned -EINTR), and at it (one the
+        // kernel will restart).
+        assert_eq!(live_from(sp, Some(base + 5)), sp);
+        assert_eq!(live_from(sp, Some(base + 3)), sp);
+        // Elsewhere the red zone may hold a leaf function's locals.
+        assert_eq!(live_from(sp, Some(base + 1)), sp - RED_ZONE);
+        assert_eq!(live_from(sp, Some(base + 6)), sp - RED_ZONE);
+        assert_eq!(live_from(sp, None), sp - RED_ZONE);
+        // An address that is not mapped is read without faulting.
+        assert_eq!(live_from(sp, Some(8)), sp - RED_ZONE);
+        std::hint::black_box(&code);
     }
 }

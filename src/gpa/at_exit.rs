@@ -94,20 +94,24 @@ extern "C" fn report_at_exit() {
     // The hook is this program's own code: only the C library's frames lie between `exit`
     // and it.
     let live_stack = roots::caller_frame_address(report_at_exit as *const () as usize, false);
-    gpa.flush_thread_quarantine();
-    if gpa.config.on_error == OnError::Record {
-        let recorded = gpa.take_report();
-        if !recorded.findings.is_empty() {
-            crate::os::write_stderr(format!("{recorded}").as_bytes());
+    // Found here, before the work may move to another stack.
+    let this_thread = LiveStack::this_thread_all(live_stack);
+    crate::os::signal::with_stack_room(&mut || {
+        gpa.flush_thread_quarantine();
+        if gpa.config.on_error == OnError::Record {
+            let recorded = gpa.take_report();
+            if !recorded.findings.is_empty() {
+                crate::os::write_stderr(format!("{recorded}").as_bytes());
+            }
         }
-    }
-    crate::os::write_stderr(gpa.exit_leak_report(live_stack).as_bytes());
+        crate::os::write_stderr(gpa.exit_leak_report(&this_thread).as_bytes());
+    });
 }
 
 impl GeneralPurposeAllocator {
     /// The leak report at exit as text (see the module docs). `live_stack` is where the live
     /// frames of this thread's stack begin (`None`: its stack is no root).
-    fn exit_leak_report(&self, live_stack: Option<usize>) -> String {
+    fn exit_leak_report(&self, this_thread: &[LiveStack]) -> String {
         let me = heap::current_thread_id();
         let mut blocks = std::vec::Vec::new();
         // SAFETY: the included heaps are this thread's and those of exited threads (owner 0),
@@ -120,15 +124,15 @@ impl GeneralPurposeAllocator {
         }
         let maps = Maps::read();
         let mut graph = Graph::new(blocks, &maps, Heuristics::ALL);
-        let stacks = [LiveStack::this_thread(live_stack)];
+        let stacks = this_thread;
         // The library's thread-locals of this thread. Threads still running are not stopped
         // here: their thread pointers are unknown, and their stacks, which hold their TLS
         // blocks, are roots whole (see `roots`).
-        let own = OwnState::new(&super::own_thread_locals(), &[]);
+        let own = OwnState::new(&super::own_thread_locals(), &[]).with_own_signal_stacks(stacks);
         roots::scan_mappings(
             &mut graph,
             &maps,
-            &stacks,
+            stacks,
             &GeneralPurposeAllocator::manages,
             &own,
         );

@@ -229,16 +229,29 @@ impl GeneralPurposeAllocator {
     }
 
     fn report_leaks(&self, leaks: &[LiveBlock]) {
+        let mut slot_sizes = false;
         for block in leaks {
             let mut finding = RawFinding::new(FindingKind::Leak, block.address);
             finding.size = block.size;
             finding.alloc_trace = block.alloc_trace;
+            // Fast mode keeps requested sizes for large and guarded blocks only.
+            finding.size_is_slot = !self.config.safety
+                && matches!(
+                    super::pagemap::lookup(block.address),
+                    Some(super::pagemap::Entry::Small(_))
+                );
+            slot_sizes |= finding.size_is_slot;
             self.record(finding);
         }
         if !leaks.is_empty() && self.config.on_error != OnError::Record {
             let bytes: usize = leaks.iter().map(|block| block.size).sum();
+            let slots = if slot_sizes {
+                " (slot sizes: fast mode keeps no requested sizes)"
+            } else {
+                ""
+            };
             let line = format!(
-                "error(gpa): {} leaked block(s), {bytes} byte(s) in total\n",
+                "error(gpa): {} leaked block(s), {bytes} byte(s) in total{slots}\n",
                 leaks.len()
             );
             crate::os::write_stderr(line.as_bytes());

@@ -12,7 +12,10 @@
 //! register. Scanned, such a copy turns a lost block into a reachable one, and which copies
 //! are there depends on where the cache placed them (address-space randomization): a verdict
 //! that changed from run to run on `gcc`'s driver (one block in about twenty runs) until they
-//! were skipped. Valgrind's own state is never in the program's memory.
+//! were skipped. Valgrind's own state is never in the program's memory. The same holds for
+//! the signal stacks the library maps (the crash stack, each thread's alternate stack): a
+//! program's fault handler runs there (the library's handler forwards on the stack it runs
+//! on), and what it leaves behind after a `siglongjmp` is stale.
 //!
 //! A stack's dead part (below its stack pointer, or below the frame that called `exit`) holds
 //! stale copies of pointers that Valgrind, knowing them unwritten, ignores: scanning it would
@@ -46,10 +49,53 @@ impl LiveStack {
             live_from: live_from.unwrap_or(usize::MAX),
         }
     }
+
+    /// The calling (exiting) thread's stacks: the one it runs on, live from `live_from` (as
+    /// [`Self::this_thread`]), and, when that is an alternate signal stack (a signal handler
+    /// that called `exit`), the stack the signal interrupted, live from the interrupted frame's
+    /// stack pointer less the 128-byte red zone (the interrupted code may be a leaf using it).
+    /// Without the second, that stack would be a root whole, dead part included, where stale
+    /// copies of dropped pointers lie (memcheck skips them as undefined: there the handler
+    /// ran below the interrupted frame on the same stack).
+    pub fn this_thread_all(live_from: Option<usize>) -> std::vec::Vec<LiveStack> {
+        let running = LiveStack::this_thread(live_from);
+        let mut stacks = std::vec::Vec::from([running]);
+        if let Some((low, high)) = crate::os::current_alternate_stack() {
+            if let Some(interrupted) = first_frame_outside(low, high) {
+                stacks.push(LiveStack {
+                    stack_pointer: interrupted,
+                    live_from: interrupted.saturating_sub(RED_ZONE),
+                });
+            }
+        }
+        stacks
+    }
 }
 
-/// The library's own state in the threads of a scan, which is never a root: sorted,
-/// disjoint address ranges.
+/// The 128 bytes below the stack pointer that x86-64 leaf functions may use (System V ABI).
+pub const RED_ZONE: usize = 128;
+
+/// The stack pointer of the first frame of the calling thread's stack trace that lies outside
+/// `[low, high)` (the alternate signal stack it runs on): the frame a signal interrupted, the
+/// unwinder having crossed the kernel's signal frame.
+fn first_frame_outside(low: usize, high: usize) -> Option<usize> {
+    let mut found = None;
+    // SAFETY: the callback neither allocates nor panics nor reenters the unwinder.
+    unsafe {
+        backtrace::trace_unsynchronized(|frame| {
+            let sp = frame.sp() as usize;
+            if sp != 0 && !(low..high).contains(&sp) {
+                found = Some(sp);
+                return false;
+            }
+            true
+        });
+    }
+    found
+}
+
+/// The library's own state in the threads of a scan, which is never a root (its thread-locals,
+/// its signal stacks): sorted, disjoint address ranges.
 #[derive(Clone, Debug, Default)]
 pub struct OwnState {
     ranges: std::vec::Vec<core::ops::Range<usize>>,
@@ -76,6 +122,30 @@ impl OwnState {
                 }
             }
         }
+        OwnState::from_ranges(ranges)
+    }
+
+    /// Adds the signal stacks the library mapped (`os::signal::for_each_own_stack`: the crash
+    /// stack, the threads' alternate stacks), except one holding a stack pointer of `stacks`
+    /// (a thread running a handler there: its live part is a root). Only handlers run on
+    /// them, and what a handler left there after it returned (a program's fault handler that
+    /// ended with `siglongjmp`, say) is stale: memcheck sees it as undefined, the handler
+    /// having run below the thread's stack pointer.
+    pub fn with_own_signal_stacks(self, stacks: &[LiveStack]) -> OwnState {
+        let mut ranges = self.ranges;
+        crate::os::signal::for_each_own_stack(&mut |start, end| {
+            if !stacks
+                .iter()
+                .any(|stack| (start..end).contains(&stack.stack_pointer))
+            {
+                ranges.push(start..end);
+            }
+        });
+        OwnState::from_ranges(ranges)
+    }
+
+    /// Sorted, merged `ranges` (empty ones dropped).
+    fn from_ranges(mut ranges: std::vec::Vec<core::ops::Range<usize>>) -> OwnState {
         ranges.retain(|range| range.start < range.end);
         ranges.sort_unstable_by_key(|range| range.start);
         let mut merged: std::vec::Vec<core::ops::Range<usize>> = std::vec::Vec::new();

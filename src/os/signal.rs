@@ -155,10 +155,18 @@ static REPORTER: AtomicU64 = AtomicU64::new(0);
 /// The crash stack: its top (0 until mapped).
 static CRASH_STACK_TOP: AtomicUsize = AtomicUsize::new(0);
 
+/// The alternate stacks this module mapped and still owns, by base (usable part: a page
+/// above it, [`ALT_STACK_SIZE`] bytes; 0: a free entry). A thread whose entry could not be
+/// recorded (all taken) keeps its stack, unlisted.
+static ALT_STACKS: [AtomicUsize; ALT_STACK_ENTRIES] =
+    [const { AtomicUsize::new(0) }; ALT_STACK_ENTRIES];
+/// Entries of [`ALT_STACKS`].
+const ALT_STACK_ENTRIES: usize = 1024;
+
 /// Bytes of the crash stack the hook runs on.
 pub const CRASH_STACK_SIZE: usize = 8 << 20;
 /// Bytes of each alternate signal stack this module maps.
-pub const ALT_STACK_SIZE: usize = 64 << 10;
+pub const ALT_STACK_SIZE: usize = 256 << 10;
 
 /// Installs the handler for `signals` (any of `SIGSEGV`, `SIGBUS`, `SIGABRT`, `SIGFPE`,
 /// `SIGILL`) and registers `hook`: `replace_hook` makes it the hook even if another one is
@@ -541,6 +549,16 @@ pub fn ensure_alt_stack() {
         // `release_alt_stack`.
         if unsafe { libc::sigaltstack(&fresh, core::ptr::null_mut()) } == 0 {
             alt.set(base.as_ptr() as usize);
+            let _ = ALT_STACKS.iter().find(|entry| {
+                entry
+                    .compare_exchange(
+                        0,
+                        base.as_ptr() as usize,
+                        Ordering::AcqRel,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+            });
             release_at_thread_exit();
         } else {
             // SAFETY: never installed.
@@ -579,6 +597,12 @@ pub fn release_alt_stack() {
         // a signal handler), then unmapping the memory this module mapped for it.
         unsafe {
             if libc::sigaltstack(&disable, core::ptr::null_mut()) == 0 {
+                if let Some(entry) = ALT_STACKS
+                    .iter()
+                    .find(|entry| entry.load(Ordering::Acquire) == base)
+                {
+                    entry.store(0, Ordering::Release);
+                }
                 super::unmap(
                     core::ptr::NonNull::new_unchecked(base as *mut u8),
                     ALT_STACK_SIZE + super::page_size(),
@@ -586,6 +610,24 @@ pub fn release_alt_stack() {
             }
         }
     });
+}
+
+/// Calls `visit` with the usable part (`start`, `end`) of each signal stack this module mapped
+/// and still owns: the crash stack and the threads' alternate stacks. Only signal handlers run
+/// there, so what they hold outside a handler that is running is stale (for a leak scan,
+/// which must not take it for the program's roots).
+pub fn for_each_own_stack(visit: &mut dyn FnMut(usize, usize)) {
+    let top = CRASH_STACK_TOP.load(Ordering::Acquire);
+    if top != 0 {
+        visit(top - CRASH_STACK_SIZE, top);
+    }
+    let page = super::page_size();
+    for entry in &ALT_STACKS {
+        let base = entry.load(Ordering::Acquire);
+        if base != 0 {
+            visit(base + page, base + page + ALT_STACK_SIZE);
+        }
+    }
 }
 
 /// Ends the process as `signal` would have: the default action restored, the signal
@@ -654,6 +696,44 @@ struct HookCall {
     hook: Hook,
     fault: Fault,
     verdict: Verdict,
+}
+
+/// Runs `work` where there is stack room for it: on the crash stack (one thread at a time,
+/// as the hook) when the calling thread runs on an alternate signal stack, else right here. A
+/// program's signal handler that calls `exit` runs the exit hooks on the stack it runs on,
+/// an alternate one if it was installed with `SA_ONSTACK` or forwarded by this module's
+/// handler: 64 KiB here (8 KiB for Rust's std), too little for a leak scan and its report,
+/// which ended such programs with `SIGSEGV` on the stack's guard page.
+pub fn with_stack_room(work: &mut dyn FnMut()) {
+    if super::current_alternate_stack().is_none() {
+        work();
+        return;
+    }
+    map_crash_stack();
+    let top = CRASH_STACK_TOP.load(Ordering::Acquire);
+    let me = super::thread_id();
+    loop {
+        match REPORTER.compare_exchange(0, me, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => break,
+            // Already on the crash stack (a report that ends the process), or none mapped.
+            Err(owner) if owner == me => {
+                work();
+                return;
+            }
+            Err(_) => sleep_briefly(),
+        }
+    }
+    let mut work = work;
+    // SAFETY: `work` outlives the call; the crash stack is used by one thread at a time
+    // (REPORTER) and is at least CRASH_STACK_SIZE bytes below `top` (or `top` is 0: here).
+    unsafe { call_on_stack(top, run_work, &mut work as *mut &mut dyn FnMut() as usize) };
+    REPORTER.store(0, Ordering::Release);
+}
+
+extern "C" fn run_work(work: usize) {
+    // SAFETY: `with_stack_room` passes a pointer to its live `&mut dyn FnMut()`.
+    let work = unsafe { &mut *(work as *mut &mut dyn FnMut()) };
+    work();
 }
 
 extern "C" fn run_hook_call(call: usize) {

@@ -210,6 +210,9 @@ pub(crate) struct RawFinding {
     pub allocated_by: Option<&'static str>,
     /// For mismatched frees: the function that freed it (`free`, `operator delete`...).
     pub freed_by: Option<&'static str>,
+    /// For leaks: `size` is the block's slot size (its request rounded up to a size class),
+    /// as fast mode keeps no requested sizes for small blocks.
+    pub size_is_slot: bool,
 }
 
 impl RawFinding {
@@ -234,6 +237,7 @@ impl RawFinding {
             indirect_blocks: 0,
             allocated_by: None,
             freed_by: None,
+            size_is_slot: false,
         }
     }
 }
@@ -281,7 +285,9 @@ pub struct Finding {
     pub kind: FindingKind,
     /// The block's or bad pointer's address (the first block's, for grouped leaks).
     pub address: usize,
-    /// Bytes concerned (total for grouped leaks).
+    /// Bytes concerned (total for grouped leaks). For a leak of a small block in fast mode
+    /// ([`Config::fast`](crate::Config::fast)), which keeps no requested sizes, the block's
+    /// slot size: the request rounded up to its size class (the message says so).
     pub size: usize,
     /// Blocks in this finding.
     pub count: usize,
@@ -587,6 +593,10 @@ fn describe(raw: &RawFinding) -> String {
         FindingKind::Leak if raw.count > 1 => format!(
             "memory leak: {} blocks, {} bytes in total, first at {address:#x}",
             raw.count, raw.size
+        ),
+        FindingKind::Leak if raw.size_is_slot => format!(
+            "memory address {address:#x} leaked (a {}-byte slot: fast mode keeps no requested sizes)",
+            raw.size
         ),
         FindingKind::Leak => format!("memory address {address:#x} leaked ({} bytes)", raw.size),
         FindingKind::DoubleFree => {
