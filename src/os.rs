@@ -374,6 +374,29 @@ pub fn approximate_stack_pointer() -> usize {
     core::ptr::addr_of!(marker) as usize
 }
 
+/// The calling function's frame pointer (`rbp`): its frame's address, where the caller's
+/// frame pointer is saved, with the return address above it. Only meaningful in code built
+/// with frame pointers (this crate is: `.cargo/config.toml`), and only in a function that is
+/// not inlined; 0 where it is not read (other architectures).
+#[inline(always)]
+pub fn frame_address() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let frame: usize;
+        // SAFETY: reads one register; no memory access, no stack change.
+        unsafe {
+            core::arch::asm!(
+                "mov {frame}, rbp",
+                frame = out(reg) frame,
+                options(nomem, nostack, preserves_flags)
+            );
+        }
+        frame
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    0
+}
+
 #[cfg(target_env = "gnu")]
 extern "C" {
     /// glibc: the stack pointer at process start, above every frame of the main thread.

@@ -813,6 +813,45 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
     intern_addresses(frames.addresses())
 }
 
+/// [`capture_id`] for an allocator entry point that passes `frame`, the frame pointer of one
+/// of its functions between the capture and the exported function the program called (not
+/// the exported function's own frame): with the caching unwinder
+/// ([`unwind::capture_user_frames`]), the remembered capture is keyed by the program's first
+/// frame, found from `frame`, so that it need not check the allocator's own frames
+/// ([`unwind::capture_user_at`], which keeps captures of the two `lane`s apart: 0 for
+/// allocations, 1 for frees); the trace is the one [`capture_id`] makes. Any other method is
+/// [`capture_id`].
+#[inline]
+pub fn capture_id_at(frame: usize, lane: usize, depth: usize, method: TraceMethod) -> TraceId {
+    #[cfg(target_arch = "x86_64")]
+    if let TraceMethod::Custom(walk) = method {
+        if depth != 0 && walk as usize == unwind::capture_user_frames as *const () as usize {
+            return unwind::capture_user_at(frame, lane, depth);
+        }
+    }
+    capture_id(depth, method)
+}
+
+/// The part of [`capture_id_at`] that neither walks nor allocates (so an allocator may ask it
+/// outside its re-entrancy guard): the remembered trace of the capture, when there is one;
+/// `None` when [`capture_id_at`] must capture.
+#[inline(always)]
+pub fn remembered_id_at(
+    frame: usize,
+    lane: usize,
+    depth: usize,
+    method: TraceMethod,
+) -> Option<TraceId> {
+    #[cfg(target_arch = "x86_64")]
+    if let TraceMethod::Custom(walk) = method {
+        if depth != 0 && walk as usize == unwind::capture_user_frames as *const () as usize {
+            return unwind::remembered_at(frame, lane, depth);
+        }
+    }
+    let _ = (frame, lane, depth, method);
+    None
+}
+
 /// [`capture_id`] by a frame-pointer walk, answered from the thread's remembered walks
 /// ([`FpMemo`]) when the stack still holds what the last walk from the same frame read: a
 /// frame then costs one 16-byte load compared against the memo, with no bounds checks, no

@@ -124,6 +124,62 @@ pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u
     }
 }
 
+/// [`alloc`] of a `malloc` block (alignment 16) by the GPA's check-mode entry
+/// (`GeneralPurposeAllocator::c_alloc_checked`), with its allocation trace taken from `frame`
+/// (the frame pointer of the C ABI function that calls this, see
+/// `trace::capture_id_at`): null when that entry does not serve the request, and then
+/// [`alloc`] must.
+#[inline]
+pub fn alloc_at(gpa: &GeneralPurposeAllocator, size: usize, frame: usize) -> *mut u8 {
+    let Some(total) = size.checked_add(FRONT) else {
+        return core::ptr::null_mut();
+    };
+    if size == 0 {
+        return core::ptr::null_mut();
+    }
+    let base = gpa.c_alloc_checked(total, frame);
+    if base.is_null() {
+        return base;
+    }
+    // SAFETY: the block has `total >= FRONT` bytes.
+    unsafe {
+        fill_guard(base, FRONT);
+        base.add(FRONT)
+    }
+}
+
+/// Check mode's `free` of `user` by the GPA's check-mode entry
+/// (`GeneralPurposeAllocator::c_checked_block`, `c_free_checked`), with the free trace taken
+/// from `frame` (as for [`alloc_at`]), when `user` is the user pointer of a live small block
+/// of the `malloc` family with the usual pad ([`FRONT`]) and an intact guard: then the block
+/// is freed with every check of the GPA's and true returned. False, with nothing done, for
+/// anything else (another family, a damaged guard, a freed block, not a block at all): the
+/// general path ([`find`], `family::check_release`, [`check_tagged`]) then checks the pointer
+/// and reports what it finds.
+#[inline]
+pub fn free_at(gpa: &GeneralPurposeAllocator, user: *mut u8, frame: usize) -> bool {
+    let address = user as usize;
+    let Some(block) = address
+        .checked_sub(1)
+        .and_then(|inside| gpa.c_checked_block(inside))
+    else {
+        return false;
+    };
+    if block.tag != 0
+        || pad_for(block.align) != FRONT
+        || block.start.wrapping_add(FRONT) != address
+        // SAFETY: the block is live and at least `FRONT` bytes long (its user pointer is
+        // `FRONT` bytes after its start, inside its slot); an unaligned read of 32 bytes (two
+        // vector compares, no call: what `intact` checks for an untagged block).
+        || unsafe { (block.start as *const [u8; FRONT]).read_unaligned() } != [GUARD; FRONT]
+    {
+        return false;
+    }
+    // SAFETY: `block` was just found on this thread, and only read since.
+    unsafe { gpa.c_free_checked(block, frame) };
+    true
+}
+
 /// Fills `pad` guard bytes at `base`: the usual [`FRONT`] bytes with two 16-byte stores
 /// inline (a `memset` call costs about twenty instructions more on every `malloc`), any other
 /// pad with `write_bytes`.

@@ -199,6 +199,18 @@ fn malloc_general(size: usize) -> *mut u8 {
             block
         };
     }
+    malloc_checked(gpa, size)
+}
+
+/// Check mode's `malloc`: its own entry first (`guard::alloc_at`, the trace remembered from
+/// this function's frame, below the exported `malloc`), else the general path. Apart from
+/// [`malloc_general`], so that fast mode's calls of it keep their short prologue.
+#[inline(never)]
+fn malloc_checked(gpa: &GeneralPurposeAllocator, size: usize) -> *mut u8 {
+    let block = guard::alloc_at(gpa, size, crate::os::frame_address());
+    if !block.is_null() {
+        return block;
+    }
     alloc_aligned(size, MIN_ALIGN)
 }
 
@@ -230,6 +242,16 @@ unsafe fn free_general(memory: *mut u8) {
         return unsafe { free_fast(gpa, memory) };
     }
     if !memory.is_null() {
+        free_checked(gpa, memory);
+    }
+}
+
+/// Check mode's `free` of a non-null pointer: its own entry first (`guard::free_at`, the
+/// trace remembered from this function's frame); anything it does not take, the general path
+/// checks and reports. Apart from [`free_general`], as [`malloc_checked`].
+#[inline(never)]
+fn free_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
+    if !guard::free_at(gpa, memory, crate::os::frame_address()) {
         release_checked(gpa, memory, family::Release::FREE);
     }
 }

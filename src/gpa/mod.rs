@@ -42,6 +42,7 @@
 //!   thread marked as inside the allocator (see `heap::InsideAllocator`).
 
 mod at_exit;
+mod c_checked;
 mod c_paths;
 pub(crate) mod caches;
 mod fast_free;
@@ -773,6 +774,13 @@ impl GeneralPurposeAllocator {
         if self.config.stack_trace_frames == 0 {
             return TraceId::NONE;
         }
+        self.capture_guarded(trace::capture_id)
+    }
+
+    /// A capture by `capture` (given the depth and the method), on a prepared thread and,
+    /// when the method's unwinder may allocate, inside the re-entrancy guard.
+    #[inline(always)]
+    fn capture_guarded(&self, capture: impl FnOnce(usize, TraceMethod) -> TraceId) -> TraceId {
         if !trace::thread_prepared() {
             let _inside = heap::InsideAllocator::enter();
             trace::prepare_thread();
@@ -781,9 +789,38 @@ impl GeneralPurposeAllocator {
         if method.needs_guard() {
             // An unwinder may allocate: keep that on the internal heap.
             let _inside = heap::InsideAllocator::enter();
-            return trace::capture_id(self.config.stack_trace_frames, method);
+            return capture(self.config.stack_trace_frames, method);
         }
-        trace::capture_id(self.config.stack_trace_frames, method)
+        capture(self.config.stack_trace_frames, method)
+    }
+
+    /// [`Self::trace_here`] for the C ABI's check-mode entries, which pass `frame`, the frame
+    /// pointer of one of this object's functions between here and the exported function the
+    /// program called (see `trace::capture_id_at`): the same trace, remembered by where the
+    /// program's frames start, in `lane` (0 for allocations, 1 for frees). `frame` 0 is
+    /// [`Self::trace_here`].
+    #[inline(always)]
+    fn trace_at(&self, frame: usize, lane: usize) -> TraceId {
+        if frame == 0 {
+            return self.trace_here();
+        }
+        if self.config.stack_trace_frames == 0 {
+            return TraceId::NONE;
+        }
+        let method = self.config.trace_method;
+        // A remembered capture first: it neither walks nor allocates, so it needs no guard.
+        if let Some(id) =
+            trace::remembered_id_at(frame, lane, self.config.stack_trace_frames, method)
+        {
+            return id;
+        }
+        self.capture_at(frame, lane)
+    }
+
+    /// [`Self::trace_at`] when no remembered capture answers.
+    #[inline(never)]
+    fn capture_at(&self, frame: usize, lane: usize) -> TraceId {
+        self.capture_guarded(|depth, method| trace::capture_id_at(frame, lane, depth, method))
     }
 
     // ---- the raw operations ----

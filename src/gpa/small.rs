@@ -449,6 +449,18 @@ impl GeneralPurposeAllocator {
 
     #[cold]
     pub(super) fn alloc_small_checked(&self, class: Class, layout: Layout) -> Option<NonNull<u8>> {
+        self.alloc_small_checked_at(class, layout, 0)
+    }
+
+    /// [`Self::alloc_small_checked`] with the allocation trace taken from `frame` (see
+    /// `GeneralPurposeAllocator::trace_at`; 0: from here).
+    #[inline(always)]
+    pub(super) fn alloc_small_checked_at(
+        &self,
+        class: Class,
+        layout: Layout,
+        frame: usize,
+    ) -> Option<NonNull<u8>> {
         let (block, page) = self.alloc_small_slow_or_fast(class)?;
         // SAFETY: `page` is the live page the block came from.
         let page = unsafe { &mut *page };
@@ -469,7 +481,7 @@ impl GeneralPurposeAllocator {
             .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
         meta.tag.store(0, Ordering::Relaxed);
         meta.alloc_trace
-            .store(self.trace_here().0, Ordering::Relaxed);
+            .store(self.trace_at(frame, 0).0, Ordering::Relaxed);
         meta.free_trace.store(0, Ordering::Relaxed);
         // SAFETY: the slot is ours and `block_size` bytes long.
         unsafe { write_canary_inline(address, layout.size(), page.block_size as usize) };
@@ -602,7 +614,7 @@ impl GeneralPurposeAllocator {
             }
         }
         // SAFETY: caller contract; the slot and its metadata were validated above.
-        unsafe { self.free_small_slot(segment, page, index, memory) }
+        unsafe { self.free_small_slot(segment, page, index, memory, 0) }
     }
 
     /// The check-mode free of the C ABI, once its block lookup
@@ -625,23 +637,25 @@ impl GeneralPurposeAllocator {
         let page = unsafe { &mut *page };
         let (index, _) = page.slot_of(memory.as_ptr() as usize);
         // SAFETY: caller contract: the lookup validated this slot and its metadata.
-        unsafe { self.free_small_slot(segment, page, index, memory) }
+        unsafe { self.free_small_slot(segment, page, index, memory, 0) }
     }
 
     /// The end of a safety-mode free of slot `index`, `memory`, of `page`: changes the slot's
-    /// state (a double free is reported), checks the redzone, takes the free trace, poisons
-    /// and quarantines the block.
+    /// state (a double free is reported), checks the redzone, takes the free trace (from
+    /// `frame`, see `GeneralPurposeAllocator::trace_at`; 0: from here), poisons and
+    /// quarantines the block.
     ///
     /// # Safety
     /// Safety mode; `page` is a live page of `segment` with metadata, `index` a carved slot
     /// of it and `memory` its start.
     #[inline(always)]
-    unsafe fn free_small_slot(
+    pub(super) unsafe fn free_small_slot(
         &self,
         segment: &mut Segment,
         page: &mut Page,
         index: usize,
         memory: NonNull<u8>,
+        frame: usize,
     ) {
         let address = memory.as_ptr() as usize;
         // SAFETY: caller contract: safety mode keeps metadata for every slot.
@@ -662,7 +676,7 @@ impl GeneralPurposeAllocator {
         let block_size = page.block_size as usize;
         self.check_small_redzone(segment, page, index, requested, owner, false);
         meta.free_trace
-            .store(self.trace_here().0, Ordering::Relaxed);
+            .store(self.trace_at(frame, 1).0, Ordering::Relaxed);
         // SAFETY: the slot was live and is now ours to poison.
         unsafe { safety::poison(address, block_size) };
         match heap {
@@ -958,17 +972,17 @@ impl GeneralPurposeAllocator {
         Layout::from_size_align(block_size, align).ok()
     }
 
-    /// The block (live or freed) of a small segment whose slot holds `address` (safety mode).
-    /// Also the page descriptor, as `checked_page_of` found it (for `free_located`).
-    pub(super) fn small_block_span(
-        &self,
+    /// The carved slot of a small segment holding `address`, on a page whose descriptor and
+    /// slot metadata array are sound (`checked_page_of`, `internal::is_live`): the page and
+    /// the slot's index (safety mode keeps the metadata).
+    ///
+    /// `segment` must be one of this GPA's small segments (the caller checked the owner).
+    #[inline(always)]
+    pub(super) fn checked_slot(
         segment: *mut Segment,
         address: usize,
-    ) -> Option<(BlockSpan, *mut Page)> {
-        if !self.config.safety {
-            return None;
-        }
-        // SAFETY: `segment` is one of this GPA's small segments (caller checked the owner).
+    ) -> Option<(*mut Page, usize)> {
+        // SAFETY: caller contract: one of this GPA's small segments.
         let segment = unsafe { &mut *segment };
         let page_pointer = segment.checked_page_of(address).ok()?;
         // SAFETY: `checked_page_of` returns live pages of this segment.
@@ -980,7 +994,24 @@ impl GeneralPurposeAllocator {
         {
             return None;
         }
-        // SAFETY: safety mode keeps metadata for every slot.
+        Some((page_pointer, index))
+    }
+
+    /// The block (live or freed) of a small segment whose slot holds `address` (safety mode).
+    /// Also the page descriptor, as `checked_page_of` found it (for `free_located`).
+    pub(super) fn small_block_span(
+        &self,
+        segment: *mut Segment,
+        address: usize,
+    ) -> Option<(BlockSpan, *mut Page)> {
+        if !self.config.safety {
+            return None;
+        }
+        let (page_pointer, index) = Self::checked_slot(segment, address)?;
+        // SAFETY: `checked_slot` returns live pages of this segment.
+        let page = unsafe { &*page_pointer };
+        // SAFETY: safety mode keeps metadata for every slot; `checked_slot` checked it is
+        // there and `index` is a carved slot.
         let meta = unsafe { page.meta(index) };
         let state = meta.state.load(Ordering::Acquire);
         if state != SLOT_LIVE && !is_freed_state(state) {

@@ -291,6 +291,9 @@ struct PathCache {
     shadow: UnsafeCell<Shadow>,
     /// Remembered captures ([`Memo`]).
     memos: UnsafeCell<[Memo; MEMOS]>,
+    /// Remembered captures of [`capture_user_at`], kept apart from [`capture_user`]'s so
+    /// that the entries that capture the first way (`realloc`, reports) do not evict them.
+    entry_memos: UnsafeCell<[Memo; MEMOS]>,
 }
 
 // SAFETY: empty paths and shadow stack (length 0, no trace) with zero steps, and memos with
@@ -390,26 +393,42 @@ pub fn capture_user(depth: usize) -> TraceId {
     // (which neither allocates nor calls out, except `compute`, which does not capture).
     let memos = unsafe { &mut *cache.memos.get() };
     let memo = &mut memos[memo_index(start)];
-    let (id, remembered) = match memo.replay(start, depth) {
+    let hit = memo.replay(start, depth, (0, 0));
+    through_memo(memo, hit, depth, own_object(start), |memo, again| {
+        capture_and_remember(memo, start, depth, again)
+    })
+}
+
+/// The end of a capture through `memo`: the trace it remembered (`hit`), or `walk`'s, which
+/// remembers in `memo` when its `again` says so; then the cross-check, where it is on.
+///
+/// Remembering costs about what a walk does: a memo whose captures keep missing (a recursion
+/// seldom at the same stack pointer twice) remembers ever more rarely, at the 1st, 2nd, 4th,
+/// 8th... miss in a row (and every 256th), keeping what it holds meanwhile.
+#[inline(always)]
+fn through_memo(
+    memo: &mut Memo,
+    hit: Option<TraceId>,
+    depth: usize,
+    own: (usize, usize, bool),
+    walk: impl FnOnce(&mut Memo, bool) -> TraceId,
+) -> TraceId {
+    let (id, remembered) = match hit {
         Some(id) => {
             memo.misses = 0;
             (id, true)
         }
         None => {
-            // Remembering costs about what a walk does: a slot whose captures keep missing
-            // (a recursion seldom at the same stack pointer twice) remembers ever more rarely,
-            // at the 1st, 2nd, 4th, 8th... miss in a row (and every 256th), keeping its memo
-            // meanwhile.
             memo.misses = memo.misses.wrapping_add(1);
             let again = memo.misses.is_power_of_two() || memo.misses % 256 == 0;
-            (capture_and_remember(memo, start, depth, again), false)
+            (walk(memo, again), false)
         }
     };
     if CROSS_CHECK.load(Ordering::Relaxed) {
         if remembered {
             REMEMBERED.fetch_add(1, Ordering::Relaxed);
         }
-        cross_check(id, depth, own_object(start));
+        cross_check(id, depth, own);
     }
     id
 }
@@ -432,7 +451,175 @@ fn capture_and_remember(memo: &mut Memo, start: State, depth: usize, again: bool
     let end = walk(entry, user, depth);
     if remember && memo.len <= MEMO_WORDS && end.id.is_some() {
         memo.remember(start, depth, user.sp, &end);
+        memo.from = (0, 0);
     }
+    forget_entry_bp(memo);
+    end.id
+}
+
+/// Clears what a memo kept of the program's `rbp` for [`Memo::remember`] (a word of the memo
+/// where a rule used it, kept there): in code without frame pointers `rbp` may hold a heap
+/// pointer, and the memos lie in thread-local memory, which the C ABI's leak scan reads as a
+/// root, so a stale copy could make a leaked block look reachable.
+#[inline(always)]
+fn forget_entry_bp(memo: &mut Memo) {
+    memo.entry_bp = (0, 0);
+}
+
+/// [`capture_user`] for an allocator entry that knows its frame: `frame` is the frame pointer
+/// of a function of this object called directly by the entry point the program called (the
+/// C ABI's check-mode `malloc` and `free` pass their own, one frame below the exported
+/// function). The trace is the same as [`capture_user`]'s; what differs is the remembered
+/// capture ([`Memo`]): it is keyed by where the program's frames start (the entry address, the
+/// program's return address and stack pointer, read from `frame` and the entry point's frame
+/// above it: four loads; the program's `rbp` is a word of the memo where a rule uses it) and holds only the words of the program's steps, not the
+/// allocator's chain, which a capture from `frame` does not depend on. Where more of this
+/// object's frames lie above `frame` (an unoptimized build), the chain is climbed until it
+/// leaves the object. Falls back to [`capture_user`] where this object keeps no frame
+/// pointers or the chain above `frame` is not as expected. `lane` (0 or 1) keeps the memos of
+/// two kinds of capture apart (the C ABI's `malloc` and `free`: called from one loop, they
+/// capture at the same stack pointer).
+#[inline(always)]
+pub fn capture_user_at(frame: usize, lane: usize, depth: usize) -> TraceId {
+    let start = current_state();
+    let depth = depth.min(MAX_FRAMES - 1);
+    let own = own_object(start);
+    let Some((entry, user)) = program_frame(start, own, frame, depth) else {
+        return capture_user(depth);
+    };
+    let cache = path_cache();
+    // SAFETY: the memos are this thread's, and nothing else touches them during the capture
+    // (which neither allocates nor calls out, except `compute`, which does not capture).
+    let memos = unsafe { &mut *cache.entry_memos.get() };
+    let memo = &mut memos[entry_memo_index(user, lane)];
+    let hit = memo.replay(memo_key(user), depth, (entry, user.ip));
+    through_memo(memo, hit, depth, own, |memo, again| {
+        walk_and_remember(memo, entry, user, depth, again)
+    })
+}
+
+/// The part of [`capture_user_at`] that neither walks nor allocates: the remembered trace of
+/// this capture, when its memo answers; `None` when [`capture_user_at`] must capture (also
+/// while the thread's stack bounds are not known yet, and under the cross-check, which
+/// [`capture_user_at`] runs). An allocator asks this first, outside its re-entrancy guard.
+#[inline(always)]
+pub fn remembered_at(frame: usize, lane: usize, depth: usize) -> Option<TraceId> {
+    if CROSS_CHECK.load(Ordering::Relaxed) {
+        return None;
+    }
+    let start = current_state();
+    let depth = depth.min(MAX_FRAMES - 1);
+    // Only once found: finding it computes an unwind rule, which allocates.
+    let end = OWN_RANGE[1].load(Ordering::Acquire);
+    if end == 0 {
+        return None;
+    }
+    let own = (
+        OWN_RANGE[0].load(Ordering::Relaxed),
+        end,
+        OWN_RANGE[2].load(Ordering::Relaxed) != 0,
+    );
+    let (entry, user) = program_frame(start, own, frame, depth)?;
+    let cache = path_cache();
+    // SAFETY: as in `capture_user_at`.
+    let memos = unsafe { &mut *cache.entry_memos.get() };
+    let memo = &mut memos[entry_memo_index(user, lane)];
+    let id = memo.replay(memo_key(user), depth, (entry, user.ip))?;
+    memo.misses = 0;
+    Some(id)
+}
+
+/// The program's first frame above `frame` (see [`capture_user_at`]): the entry address and
+/// the program's state there; `None` where [`capture_user`] must capture instead (no frame
+/// pointers in this object, no known stack, a chain not as expected).
+#[inline(always)]
+fn program_frame(
+    start: State,
+    (own_start, own_end, frame_pointers): (usize, usize, bool),
+    frame: usize,
+    depth: usize,
+) -> Option<(usize, State)> {
+    if !frame_pointers || depth == 0 || start.top == usize::MAX {
+        return None;
+    }
+    let own_len = own_end.wrapping_sub(own_start);
+    // SAFETY: `frame` is the frame pointer of a live function of this object on this thread's
+    // stack (caller contract; the object keeps frame pointers, checked above): it holds the
+    // entry point's frame pointer, and its return address into the entry point is above.
+    let (mut outer, mut entry) =
+        unsafe { (*(frame as *const usize), *((frame + 8) as *const usize)) };
+    if outer <= frame || outer >= start.top - 16 || entry.wrapping_sub(own_start) >= own_len {
+        return None;
+    }
+    // SAFETY: `[outer, outer + 16)` lies in the live stack, above `frame` and below `top`
+    // (checked just above; a frame pointer of this object's code is 16-aligned): the entry
+    // point's frame, with the program's `rbp` and the return address into the program.
+    let (mut bp, mut ip) = unsafe { (*(outer as *const usize), *((outer + 8) as *const usize)) };
+    let mut crossed = 0;
+    while ip.wrapping_sub(own_start) < own_len {
+        // More of this object's frames than the entry expects (an unoptimized build, where
+        // the C ABI's helpers are not inlined into the exported function, or an entry point
+        // called from this object): climb on, as `leave_own_frames` does.
+        crossed += 1;
+        if crossed > 16 || bp <= outer || bp >= start.top - 16 {
+            return None;
+        }
+        (entry, outer) = (ip, bp);
+        // SAFETY: as above: `[outer, outer + 16)` is above the previous frame and below
+        // `top` (checked just above).
+        (bp, ip) = unsafe { (*(outer as *const usize), *((outer + 8) as *const usize)) };
+    }
+    let user = State {
+        ip,
+        sp: outer + 16,
+        bp,
+        top: start.top,
+    };
+    Some((entry, user))
+}
+
+/// The key of a memo of [`capture_user_at`]: the program's `rbp` is no part of it (code
+/// without frame pointers keeps any value there, and it matters only where a rule uses it,
+/// which the memo then checks as the word it came from, `Memo::entry_bp`, as for
+/// [`capture_user`]).
+#[inline(always)]
+fn memo_key(user: State) -> State {
+    State { bp: 0, ..user }
+}
+
+/// The memo of a capture of [`capture_user_at`] from the program's frame `user` in `lane`:
+/// one per stack pointer and lane (`malloc` and `free` called from one loop have the same
+/// stack pointer, and keep a memo each).
+#[inline(always)]
+fn entry_memo_index(user: State, lane: usize) -> usize {
+    (memo_index(user) & !1) | (lane & 1)
+}
+
+/// [`capture_user_at`]'s walk from the program's first frame `user` (entered at `entry`),
+/// remembering in `memo`, keyed by `user` and `entry`, what the walk read when `again` says
+/// to.
+#[inline(never)]
+fn walk_and_remember(
+    memo: &mut Memo,
+    entry: usize,
+    user: State,
+    depth: usize,
+    again: bool,
+) -> TraceId {
+    if again {
+        memo.trace = 0;
+        memo.len = 0;
+        // Where the entry point saved the program's `rbp` (just below the return address, in
+        // `[sp, top)` of any capture with this key): `Memo::remember` keeps it as a word where
+        // a rule uses `rbp`.
+        memo.entry_bp = (user.sp - 16, user.bp);
+    }
+    let end = walk(entry, user, depth);
+    if again && end.id.is_some() {
+        memo.remember(memo_key(user), depth, user.sp, &end);
+        memo.from = (entry, user.ip);
+    }
+    forget_entry_bp(memo);
     end.id
 }
 
@@ -473,8 +660,13 @@ struct Memo {
     len: usize,
     /// Captures in a row this memo did not answer.
     misses: u32,
+    /// For a capture of [`capture_user_at`]: the entry address and the program's first
+    /// return address, part of the key (`(0, 0)` for [`capture_user`]'s, whose registers are
+    /// inside the allocator).
+    from: (usize, usize),
     /// Where the allocator's outermost frame saved the program's `rbp`, and the value: a word
-    /// of the memo only when the walk used it (see [`Memo::remember`]).
+    /// of the memo only when the walk used it (see [`Memo::remember`]); set for the capture
+    /// being remembered and cleared after it ([`forget_entry_bp`]).
     entry_bp: (usize, usize),
     words: [(usize, usize); MEMO_WORDS],
 }
@@ -491,8 +683,9 @@ impl Memo {
     /// The remembered trace, if this capture (from `start`, at `depth`) is the remembered one
     /// and every word it read still holds its value.
     #[inline(always)]
-    fn replay(&self, start: State, depth: usize) -> Option<TraceId> {
+    fn replay(&self, start: State, depth: usize, from: (usize, usize)) -> Option<TraceId> {
         if self.trace == 0
+            || self.from != from
             || self.sp != start.sp
             || self.bp != start.bp
             || self.top != start.top

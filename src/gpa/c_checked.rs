@@ -1,0 +1,285 @@
+//! Check mode's C entries: `malloc` and `free` of small blocks straight to the slot, for the
+//! C ABI (`capi`), without the GPA's general layers.
+//!
+//! # Design
+//! Through the general paths a checked C `malloc` passes `GlobalAlloc::alloc`, the mode and
+//! accounting tests of `alloc_impl`, `alloc_checked`, and only then the small-block allocation;
+//! a checked `free` looks the block up into a `BlockSpan` (`block_containing_located`), the C
+//! ABI turns that into its own description (`capi::guard::Found`) and checks it, and the GPA
+//! frees it through `free_located`. Each layer re-tests settings and rebuilds descriptions;
+//! together they cost about as much as the checks themselves. Here, for the common case only
+//! (a GPA in check mode with no guarded blocks, no memory limit, no log, no observer):
+//!
+//! * [`GeneralPurposeAllocator::c_alloc_checked`]: a small block of the size asked for, taken
+//!   as `alloc_small_checked` takes it (slot metadata, canary, allocation trace);
+//! * [`GeneralPurposeAllocator::c_checked_block`]: the live small block holding an address,
+//!   found with the same checks as `block_containing_located` (page map, segment header and
+//!   owner, page descriptor, slot metadata, slot state), as a [`CheckedBlock`] the C ABI
+//!   checks against its own rules (its front guard, the block's family);
+//! * [`GeneralPurposeAllocator::c_free_checked`]: frees that block through the same end as
+//!   every checked free (`free_small_slot`: state change, redzone, free trace, poison,
+//!   quarantine).
+//!
+//! Both entries take the frame pointer of the C ABI function that calls them (`frame`, see
+//! `trace::capture_id_at`), so that the trace is remembered by where the program's frames
+//! start, without the allocator's own frames. Anything else (a zero-byte or large block, a
+//! pointer that is no live small block of this GPA, a configuration with guarded blocks or
+//! accounting) returns "not here" and the caller takes the general path, which reports what it
+//! finds: no check is skipped, only layers.
+//!
+//! # Invariants
+//! * A [`CheckedBlock`] is a live slot of this GPA's small segment, validated as
+//!   `small_block_span` validates it, found on the calling thread; it is freed at most once
+//!   and only on that thread (it is neither `Send` nor `Clone`).
+//! * The entries do nothing while the thread is inside the allocator (re-entrant requests go
+//!   to the internal heap by the general path) or an observer is registered.
+
+use core::alloc::Layout;
+use core::ptr::NonNull;
+use core::sync::atomic::Ordering;
+
+use super::heap;
+use super::segment::{Page, Segment, SegmentKind, SLOT_LIVE};
+use super::{observer, pagemap, safety, size_class, GeneralPurposeAllocator};
+
+/// The alignment of every C block.
+const C_ALIGN: usize = 16;
+
+/// A live small block found by [`GeneralPurposeAllocator::c_checked_block`], to check and
+/// then free with [`GeneralPurposeAllocator::c_free_checked`].
+pub(crate) struct CheckedBlock {
+    /// The block's start.
+    pub start: usize,
+    /// Its alignment.
+    pub align: usize,
+    /// Its tag (`GeneralPurposeAllocator::set_block_tag`).
+    pub tag: u8,
+    segment: *mut Segment,
+    page: *mut Page,
+    index: usize,
+}
+
+impl GeneralPurposeAllocator {
+    /// Whether the check-mode entries serve requests: safety on, nothing else that the general
+    /// paths would have to do (guarded blocks, accounting, the log, an observer's events).
+    #[inline(always)]
+    fn lean_checked(&self) -> bool {
+        self.config.safety
+            && !self.guards
+            && !self.config.enable_memory_limit
+            && !self.config.verbose_log
+            && !observer::active()
+    }
+
+    /// Check mode's `malloc` of `size` bytes aligned to 16, with its allocation trace taken
+    /// from `frame`: a small block as the general path would make it, or null when the general
+    /// path must serve the request (size 0, a large block, inside the allocator, another
+    /// configuration, or no memory: the general path says so).
+    #[inline]
+    pub(crate) fn c_alloc_checked(&self, size: usize, frame: usize) -> *mut u8 {
+        if size == 0 || !self.lean_checked() || heap::inside_allocator() {
+            return core::ptr::null_mut();
+        }
+        let Some(padded) = size.checked_add(safety::redzone(size)) else {
+            return core::ptr::null_mut();
+        };
+        let Some(class) = size_class::class_for(padded, C_ALIGN) else {
+            return core::ptr::null_mut();
+        };
+        let Ok(layout) = Layout::from_size_align(size, C_ALIGN) else {
+            return core::ptr::null_mut();
+        };
+        self.alloc_small_checked_at(class, layout, frame)
+            .map_or(core::ptr::null_mut(), NonNull::as_ptr)
+    }
+
+    /// Check mode's `free` lookup: the live small block of this GPA whose slot holds `address`,
+    /// validated as `block_containing_located` validates it; `None` when the general path must
+    /// look (no such block, a freed one, another configuration).
+    #[inline]
+    pub(crate) fn c_checked_block(&self, address: usize) -> Option<CheckedBlock> {
+        if !self.lean_checked() {
+            return None;
+        }
+        let Some(pagemap::Entry::Small(segment)) = pagemap::lookup(address) else {
+            return None;
+        };
+        // SAFETY: the page map validated the entry: a registered segment's header.
+        let common = unsafe { &(*segment).common };
+        if !common.is(SegmentKind::Small) || !self.owns_header(common) {
+            return None;
+        }
+        // A sound small segment header of this GPA (checked above).
+        let (page_pointer, index) = Self::checked_slot(segment, address)?;
+        // SAFETY: `checked_slot` returns live pages of this segment.
+        let page = unsafe { &*page_pointer };
+        // SAFETY: safety mode keeps metadata for every slot; `checked_slot` checked it is
+        // there and `index` is a carved slot.
+        let meta = unsafe { page.meta(index) };
+        if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
+            return None;
+        }
+        Some(CheckedBlock {
+            start: page.slot_address(index),
+            align: 1 << meta.align_log2.load(Ordering::Relaxed),
+            tag: meta.tag.load(Ordering::Relaxed),
+            segment,
+            page: page_pointer,
+            index,
+        })
+    }
+
+    /// Frees `block` with every check of a checked free (its state changes from live, so a
+    /// second free is reported; its redzone is checked; it is poisoned and quarantined), with
+    /// the free trace taken from `frame`.
+    ///
+    /// # Safety
+    /// `block` came from [`Self::c_checked_block`] on this thread, and nothing ran since but
+    /// the caller's checks: its page still holds the slot (a page with a live block is not
+    /// released).
+    #[inline]
+    pub(crate) unsafe fn c_free_checked(&self, block: CheckedBlock, frame: usize) {
+        // SAFETY: caller contract: a validated live slot of a live page of this GPA's small
+        // segment, and `start` its start (never null: a slot of a mapped segment).
+        unsafe {
+            self.free_small_slot(
+                &mut *block.segment,
+                &mut *block.page,
+                block.index,
+                NonNull::new_unchecked(block.start as *mut u8),
+                frame,
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpa::{Config, OnError};
+    use crate::report::FindingKind;
+
+    fn checked() -> GeneralPurposeAllocator {
+        GeneralPurposeAllocator::with_config(Config {
+            on_error: OnError::Record,
+            ..Config::debug()
+        })
+    }
+
+    fn count(gpa: &GeneralPurposeAllocator, kind: FindingKind) -> usize {
+        gpa.report().of_kind(kind).count()
+    }
+
+    #[test]
+    fn a_block_goes_through_the_entries_from_malloc_to_free() {
+        let gpa = checked();
+        let block = gpa.c_alloc_checked(100, 0);
+        assert!(!block.is_null());
+        assert_eq!(block as usize % C_ALIGN, 0);
+        let address = block as usize;
+        // Any byte of the slot finds the block (the C ABI asks with the byte before the user
+        // pointer, in its front guard).
+        for inside in [address, address + 50, address + 99] {
+            let found = gpa.c_checked_block(inside).expect("a live block");
+            assert_eq!((found.start, found.align, found.tag), (address, C_ALIGN, 0));
+        }
+        assert_eq!(
+            gpa.block_layout(block).map(|layout| layout.size()),
+            Some(100)
+        );
+        let found = gpa.c_checked_block(address).unwrap();
+        // SAFETY: found just above on this thread.
+        unsafe { gpa.c_free_checked(found, 0) };
+        // Freed (and quarantined): no longer a live block, so the C ABI's general path looks
+        // at a second free.
+        assert!(gpa.c_checked_block(address).is_none());
+        assert!(gpa.block_layout(block).is_none());
+        assert!(gpa.report().is_clean());
+    }
+
+    #[test]
+    fn a_second_free_after_the_entry_is_reported_as_a_double_free() {
+        let gpa = checked();
+        let block = gpa.c_alloc_checked(24, 0);
+        let found = gpa.c_checked_block(block as usize).unwrap();
+        // SAFETY: found just above on this thread.
+        unsafe { gpa.c_free_checked(found, 0) };
+        // SAFETY: safety mode accepts any pointer and reports mistakes.
+        unsafe { gpa.free_unsized(block) };
+        assert_eq!(count(&gpa, FindingKind::DoubleFree), 1);
+    }
+
+    #[test]
+    fn an_overflow_into_the_redzone_is_reported_by_the_entry_free() {
+        let gpa = checked();
+        for size in [1usize, 24, 100, 1000, 3000] {
+            let block = gpa.c_alloc_checked(size, 0);
+            // SAFETY: the byte just past the block is its redzone, inside its slot.
+            unsafe { block.add(size).write(0) };
+            let found = gpa.c_checked_block(block as usize).unwrap();
+            // SAFETY: found just above on this thread.
+            unsafe { gpa.c_free_checked(found, 0) };
+            let report = gpa.report();
+            let overflow = report
+                .of_kind(FindingKind::Overflow)
+                .find(|finding| finding.address == block as usize)
+                .expect("the overflow is reported");
+            assert_eq!(
+                (overflow.size, overflow.offset),
+                (size, Some(size as isize))
+            );
+        }
+    }
+
+    #[test]
+    fn a_write_after_an_entry_free_is_reported_when_the_block_leaves_the_quarantine() {
+        let gpa = checked();
+        let block = gpa.c_alloc_checked(64, 0);
+        let found = gpa.c_checked_block(block as usize).unwrap();
+        // SAFETY: found just above on this thread.
+        unsafe { gpa.c_free_checked(found, 0) };
+        // SAFETY: the freed block's memory stays mapped (quarantined): a write after free.
+        unsafe { block.add(40).write(7) };
+        gpa.flush_thread_quarantine();
+        let report = gpa.report();
+        let finding = report
+            .of_kind(FindingKind::WriteAfterFree)
+            .next()
+            .expect("the write after free is reported");
+        assert_eq!(finding.offset, Some(40));
+    }
+
+    #[test]
+    fn what_the_entries_do_not_serve_is_left_to_the_general_paths() {
+        let gpa = checked();
+        // A block of no bytes, a large block, a pointer into nothing of the GPA's.
+        assert!(gpa.c_alloc_checked(0, 0).is_null());
+        assert!(gpa.c_alloc_checked(1 << 20, 0).is_null());
+        let local = 0u64;
+        assert!(gpa.c_checked_block(&local as *const u64 as usize).is_none());
+        // Past the carved slots of a page, or the block of another GPA.
+        let block = gpa.c_alloc_checked(32, 0);
+        let other = checked();
+        assert!(other.c_checked_block(block as usize).is_none());
+        // Configurations whose general paths do more: no checks, accounting, guarded blocks.
+        for config in [
+            Config::fast(),
+            Config {
+                enable_memory_limit: true,
+                ..Config::debug()
+            },
+            Config {
+                guard_sample: 10,
+                ..Config::debug()
+            },
+        ] {
+            let gpa = GeneralPurposeAllocator::with_config(config);
+            assert!(gpa.c_alloc_checked(32, 0).is_null());
+            let block = gpa.alloc_unsized(32, 16);
+            assert!(gpa.c_checked_block(block as usize).is_none());
+            // SAFETY: a live block of `gpa`.
+            unsafe { gpa.free_unsized(block) };
+        }
+        assert!(gpa.report().is_clean());
+    }
+}
