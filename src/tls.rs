@@ -42,10 +42,105 @@ pub static SYMBOL_ANCHOR: u8 = 0;
 /// no enums without a zero discriminant).
 pub unsafe trait ZeroInit {}
 
-/// `fast_thread_local!(pub(crate) fn NAME() -> TYPE;)` defines a per-thread `TYPE` (starting
-/// as all zeros) and `NAME()`, which returns the calling thread's copy.
+/// The offset from the thread pointer of the variable `fast_thread_local!` defined for the
+/// accessor `$name` (its `GOTTPOFF` entry, fixed when the library is loaded).
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[doc(hidden)]
+macro_rules! tls_offset {
+    ($name:ident) => {{
+        let offset: usize;
+        // SAFETY: reads the variable's `GOTTPOFF` entry, which the dynamic loader fills before
+        // any code of the library runs and never changes (hence `pure, readonly`).
+        unsafe {
+            core::arch::asm!(
+                concat!("mov {offset}, qword ptr [rip + {anchor}.", stringify!($name), "@GOTTPOFF]"),
+                anchor = sym $crate::tls::SYMBOL_ANCHOR,
+                offset = out(reg) offset,
+                options(pure, readonly, nostack, preserves_flags)
+            );
+        }
+        offset
+    }};
+}
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+pub(crate) use tls_offset;
+
+/// Whether a word at byte `offset` of a `T` is aligned and in bounds (`fast_thread_local!`'s
+/// word readers check this at compile time).
+#[doc(hidden)]
+pub const fn word_fits<T>(offset: usize) -> bool {
+    offset % core::mem::align_of::<usize>() == 0
+        && offset + core::mem::size_of::<usize>() <= core::mem::size_of::<T>()
+}
+
+/// Reads the word at byte `$offset` of the calling thread's copy of the variable of the
+/// accessor `$name` (`fast_thread_local!`'s word readers), `fs:`-relative: one load fewer than
+/// through the reference (no `add` of the thread pointer).
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[doc(hidden)]
+macro_rules! read_word {
+    ($name:ident, $ty:ty, $offset:ident) => {{
+        let offset = $crate::tls::tls_offset!($name);
+        let value: usize;
+        // SAFETY: `offset` is the variable's offset from the thread pointer, which `fs:`
+        // addresses from, so this loads the word at `$offset` of the calling thread's copy
+        // (aligned and in bounds: the caller checks `word_fits`). Not `pure`: the word
+        // changes over time; `readonly`: it only reads.
+        unsafe {
+            core::arch::asm!(
+                "mov {value}, qword ptr fs:[{offset} + {word}]",
+                offset = in(reg) offset,
+                word = const $offset,
+                value = lateout(reg) value,
+                options(readonly, nostack, preserves_flags)
+            );
+        }
+        value
+    }};
+}
+
+/// The portable form: through the accessor's reference.
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+#[doc(hidden)]
+macro_rules! read_word {
+    ($name:ident, $ty:ty, $offset:ident) => {
+        // SAFETY: an aligned word inside the calling thread's copy (`word_fits`).
+        unsafe {
+            ($name() as *const $ty)
+                .cast::<u8>()
+                .add($offset)
+                .cast::<usize>()
+                .read()
+        }
+    };
+}
+
+/// `fast_thread_local!(pub(crate) fn NAME() -> TYPE;)` defines a per-thread `TYPE` (starting
+/// as all zeros) and `NAME()`, which returns the calling thread's copy. A second line
+/// `fn WORD<OFFSET>() -> usize;` also defines `WORD::<OFFSET>()`, which reads the word at byte
+/// `OFFSET` of the calling thread's copy (aligned and in bounds, checked at compile time): on
+/// x86-64 Linux in one load relative to the thread pointer.
 macro_rules! fast_thread_local {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident() -> $ty:ty;
+     $(#[$wattr:meta])* $wvis:vis fn $word:ident<OFFSET>() -> usize;) => {
+        $crate::tls::thread_local_accessor!($(#[$attr])* $vis fn $name() -> $ty;);
+        $(#[$wattr])*
+        #[inline(always)]
+        $wvis fn $word<const OFFSET: usize>() -> usize {
+            const { assert!($crate::tls::word_fits::<$ty>(OFFSET)) };
+            $crate::tls::read_word!($name, $ty, OFFSET)
+        }
+    };
+    ($(#[$attr:meta])* $vis:vis fn $name:ident() -> $ty:ty;) => {
+        $crate::tls::thread_local_accessor!($(#[$attr])* $vis fn $name() -> $ty;);
+    };
+}
+
+/// The x86-64 Linux accessor: initial-exec TLS (see the module notes).
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[doc(hidden)]
+macro_rules! thread_local_accessor {
     ($(#[$attr:meta])* $vis:vis fn $name:ident() -> $ty:ty;) => {
         // The variable's symbol: the anchor's mangled name (unique to this copy of the crate,
         // even when two are linked, as in its own tests) and the function's name.
@@ -68,17 +163,15 @@ macro_rules! fast_thread_local {
         $vis fn $name() -> &'static $ty {
             const fn zero_init<T: $crate::tls::ZeroInit>() {}
             const _: () = zero_init::<$ty>();
-            let address: usize;
+            let mut address = $crate::tls::tls_offset!($name);
             // SAFETY: the variable is defined just above in `.tbss` with this type's size and
-            // alignment; its `GOTTPOFF` entry holds its offset from the thread pointer, which
-            // `fs:[0]` holds on x86-64 Linux, so the sum is the calling thread's copy. Both
-            // loads read memory that never changes for a thread (hence `pure, readonly`).
+            // alignment; `address` holds its offset from the thread pointer, which `fs:[0]`
+            // holds on x86-64 Linux, so the sum is the calling thread's copy. The load reads
+            // memory that never changes for a thread (hence `pure, readonly`).
             unsafe {
                 core::arch::asm!(
-                    concat!("mov {address}, qword ptr [rip + {anchor}.", stringify!($name), "@GOTTPOFF]"),
                     "add {address}, qword ptr fs:[0]",
-                    anchor = sym $crate::tls::SYMBOL_ANCHOR,
-                    address = out(reg) address,
+                    address = inout(reg) address,
                     options(pure, readonly, nostack, preserves_flags)
                 );
             }
@@ -91,7 +184,8 @@ macro_rules! fast_thread_local {
 
 /// The portable form: `thread_local!` with a zeroed initial value.
 #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-macro_rules! fast_thread_local {
+#[doc(hidden)]
+macro_rules! thread_local_accessor {
     ($(#[$attr:meta])* $vis:vis fn $name:ident() -> $ty:ty;) => {
         $(#[$attr])*
         #[inline(always)]
@@ -109,7 +203,7 @@ macro_rules! fast_thread_local {
     };
 }
 
-pub(crate) use fast_thread_local;
+pub(crate) use {fast_thread_local, read_word, thread_local_accessor};
 
 /// Where the calling thread's copy of a thread-local lies: `(address, bytes)`. For lists of
 /// the library's own per-thread state, which a leak scan must not take for the program's
@@ -132,6 +226,7 @@ mod tests {
 
     fast_thread_local!(
         fn counter() -> Counter;
+        fn counter_word<OFFSET>() -> usize;
     );
 
     fn bump() -> usize {
@@ -151,5 +246,19 @@ mod tests {
         .join()
         .unwrap();
         assert_eq!(bump(), here + 2);
+    }
+
+    #[test]
+    fn the_word_reader_reads_the_calling_threads_copy() {
+        let here = bump();
+        assert_eq!(counter_word::<0>(), here);
+        std::thread::spawn(|| {
+            assert_eq!(counter_word::<0>(), 0);
+            bump();
+            assert_eq!(counter_word::<0>(), 1);
+        })
+        .join()
+        .unwrap();
+        assert_eq!(counter_word::<0>(), here);
     }
 }

@@ -26,14 +26,18 @@
 //! # Invariants
 //! * These paths run only for a `plain` GPA (no safety, no memory limit, no log), so no slot
 //!   metadata, accounting or log line can be missed; only a plain GPA can be designated.
-//! * They run only while no observer is registered (`observer::active`): otherwise every
-//!   request takes the general paths, which deliver the events.
+//! * They run only while no observer is registered: otherwise every request takes the general
+//!   paths, which deliver the events. The fastest paths test no flag for that: `c_free` adds
+//!   the observer gate to the address it compares with the thread's remembered segments
+//!   (`heap::is_own_c_segment`), `c_malloc` compares the size with limits that are 0 while
+//!   an observer is registered ([`observers_changed`]); the other paths ask
+//!   `observer::active`.
 //! * A slot is pushed on its page's local free list only by the page's owner thread, as
 //!   everywhere else; other threads push it on the page's thread-free list (`Page::remote`).
 
 use core::alloc::Layout;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 use super::heap::{self, Heap};
 use super::segment::{Page, Segment, SegmentKind, SEGMENT_SIZE};
@@ -50,6 +54,24 @@ static C_GPA: AtomicPtr<GeneralPurposeAllocator> = AtomicPtr::new(core::ptr::nul
 /// The designated GPA's free key (`fast_free`), set with the designation.
 static C_FREE_KEY: AtomicU64 = AtomicU64::new(0);
 
+/// Requests below this size take [`c_malloc`]'s direct table (`C_LOOKUP_MAX + 1`), while no
+/// observer is registered; 0 while one is, so that the size compare is also the observer
+/// gate ([`observers_changed`]).
+static C_DIRECT_BELOW: AtomicUsize = AtomicUsize::new(C_LOOKUP_MAX + 1);
+/// Requests below this size are small blocks [`c_malloc`] serves (`MAX_SMALL_SIZE + 1`),
+/// while no observer is registered; 0 while one is.
+static C_SMALL_BELOW: AtomicUsize = AtomicUsize::new(MAX_SMALL_SIZE + 1);
+
+/// The observers' gate (`observer::gate`, 1 when none is registered) changed to `gate`:
+/// closes or opens [`c_malloc`] (called under the observer registry's lock, so changes come
+/// in order). While a registration is being made, a request may still take the fast path, as
+/// with any relaxed gate: events that start before the registration returns may be missed.
+pub(super) fn observers_changed(gate: usize) {
+    let open = gate == 1;
+    C_DIRECT_BELOW.store(if open { C_LOOKUP_MAX + 1 } else { 0 }, Ordering::Relaxed);
+    C_SMALL_BELOW.store(if open { MAX_SMALL_SIZE + 1 } else { 0 }, Ordering::Relaxed);
+}
+
 /// C `malloc` on the designated GPA, fast path: a block of `size` bytes from the calling
 /// thread's current page of its class, or null when the general path must serve the request
 /// (a large block, no heap yet, inside the allocator, page empty). The class comes from
@@ -58,13 +80,16 @@ static C_FREE_KEY: AtomicU64 = AtomicU64::new(0);
 #[inline(always)]
 pub fn c_malloc(size: usize) -> *mut u8 {
     let heap = heap::c_heap();
-    if heap.is_null() || observer::active() {
+    if heap.is_null() {
         return core::ptr::null_mut();
     }
     // SAFETY: the C heap slot holds this thread's heap of the designated GPA; its queue heads
     // and direct entries are live pages of that heap (or its empty page).
     unsafe {
-        if size <= C_LOOKUP_MAX {
+        // Also the observer gate: the limits are 0 while an observer is registered.
+        if size < C_DIRECT_BELOW.load(Ordering::Relaxed) {
+            // The limit is `C_LOOKUP_MAX + 1` or 0 (`observers_changed`).
+            core::hint::assert_unchecked(size <= C_LOOKUP_MAX);
             // The page straight from the direct table: no class, no null test (an empty
             // queue's entry is a page with no slot, whose pop fails).
             if super::guarded::due(heap) {
@@ -72,6 +97,9 @@ pub fn c_malloc(size: usize) -> *mut u8 {
             }
             let page = *(*heap).direct.get_unchecked(size.div_ceil(16));
             return pop_page(page);
+        }
+        if size >= C_SMALL_BELOW.load(Ordering::Relaxed) {
+            return core::ptr::null_mut();
         }
         let Some(class) = size_class::c_small_class_of(size) else {
             return core::ptr::null_mut();
@@ -120,45 +148,47 @@ fn guarded_malloc(heap: *mut Heap, size: usize) -> *mut u8 {
 pub unsafe fn c_free(memory: *mut u8) -> bool {
     let address = memory as usize;
     let base = address & !(SEGMENT_SIZE - 1);
-    if heap::is_own_c_segment(base) && !observer::active() {
-        // A segment of this thread's C heap: no page-map lookup, no header check, no owner
-        // check; the slot is still validated.
-        let segment = Segment::of(address);
-        // SAFETY: remembered segments are live small segments of the designated GPA owned by
-        // this thread's heap, and `address` lies in this one.
-        unsafe {
-            let page = (*segment).page_of_unchecked(address);
-            if (*page).carved_slot(address).is_some() {
-                if (*page).block_size >= 16 {
-                    let word = memory.add(8).cast::<u64>();
-                    let key = C_FREE_KEY.load(Ordering::Relaxed);
-                    if word.read_unaligned() == key {
-                        free_marked_local(segment, page, memory);
-                        return true;
-                    }
-                    word.write_unaligned(key);
-                }
-                (*page).push(NonNull::new_unchecked(memory));
-                // One test of the count just decremented; the heap is read only then.
-                if (*page).release_needs_attention() {
-                    attend_own_page(segment, page);
-                }
-                return true;
-            }
-        }
+    // The observer gate rides on the compare (see `is_own_c_segment`).
+    if !heap::is_own_c_segment(base, observer::gate()) {
         return false;
     }
-    false
+    // A segment of this thread's C heap: no page-map lookup, no header check, no owner check;
+    // the slot is still validated.
+    let segment = Segment::of(address);
+    // SAFETY: remembered segments are live small segments of the designated GPA owned by this
+    // thread's heap, and `address` lies in this one.
+    unsafe {
+        let page = (*segment).page_of_unchecked(address);
+        // A carved slot of 16 bytes or more: the second word can hold the free key.
+        if !(*page).is_c_slot(address) {
+            return false;
+        }
+        let word = memory.add(8).cast::<u64>();
+        let key = C_FREE_KEY.load(Ordering::Relaxed);
+        if word.read_unaligned() == key {
+            free_marked_local(page, memory);
+            return true;
+        }
+        word.write_unaligned(key);
+        (*page).push(NonNull::new_unchecked(memory));
+        // One test of the count just decremented; the heap is read only then.
+        if (*page).release_needs_attention() {
+            attend_own_page(page);
+        }
+    }
+    true
 }
 
 /// [`c_free`]'s page that may need attention (out of its queue, or empty): requeued or
 /// released by [`page_gained_free`](GeneralPurposeAllocator::page_gained_free) when it does.
 ///
 /// # Safety
-/// `page` is a live page of `segment`, a segment of the calling thread's C heap.
+/// `page` is a live page of a segment of the calling thread's C heap.
 #[cold]
 #[inline(never)]
-unsafe fn attend_own_page(segment: *mut Segment, page: *mut Page) {
+unsafe fn attend_own_page(page: *mut Page) {
+    // Page descriptors lie in their segment's header.
+    let segment = Segment::of(page as usize);
     // SAFETY: caller contract.
     unsafe {
         let heap = (*segment).heap;
@@ -206,10 +236,12 @@ unsafe fn confirm_double_free(segment: *mut Segment, page: *mut Page, address: u
 /// alone) or a slot whose second word happens to hold the key (freed).
 ///
 /// # Safety
-/// As for [`mark_freed`], with `segment` owned by the calling thread's heap.
+/// `memory` is a carved slot of `page`, a live page of a segment of the calling thread's C
+/// heap.
 #[cold]
 #[inline(never)]
-unsafe fn free_marked_local(segment: *mut Segment, page: *mut Page, memory: *mut u8) {
+unsafe fn free_marked_local(page: *mut Page, memory: *mut u8) {
+    let segment = Segment::of(page as usize);
     // SAFETY: caller contract.
     unsafe {
         if !designated().fast_double_free(&*segment, &*page, memory as usize) {
@@ -521,5 +553,64 @@ impl GeneralPurposeAllocator {
             }
         }
         Some(fresh)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpa::observer::{observe_all, Observer};
+    use crate::trace::TraceId;
+
+    struct Quiet;
+
+    impl Observer for Quiet {
+        fn on_alloc(
+            &self,
+            _: &GeneralPurposeAllocator,
+            _: NonNull<u8>,
+            _: usize,
+            _: usize,
+            _: TraceId,
+        ) {
+        }
+        fn on_free(&self, _: &GeneralPurposeAllocator, _: NonNull<u8>, _: usize) {}
+        fn on_realloc(
+            &self,
+            _: &GeneralPurposeAllocator,
+            _: NonNull<u8>,
+            _: NonNull<u8>,
+            _: usize,
+            _: usize,
+        ) {
+        }
+    }
+
+    static QUIET: Quiet = Quiet;
+
+    /// The limits as they must be for the observers' gate now (other tests may hold
+    /// registrations of their own meanwhile).
+    fn limits_follow_the_gate() {
+        let open = observer::gate() == 1;
+        let limits = (
+            C_DIRECT_BELOW.load(Ordering::Relaxed),
+            C_SMALL_BELOW.load(Ordering::Relaxed),
+        );
+        if open {
+            assert_eq!(limits, (C_LOOKUP_MAX + 1, MAX_SMALL_SIZE + 1));
+        } else {
+            assert_eq!(limits, (0, 0));
+        }
+    }
+
+    #[test]
+    fn registering_an_observer_closes_the_malloc_fast_path_and_ending_it_reopens_it() {
+        let observation = observe_all(&QUIET, 0).expect("an observer slot is free");
+        // Every size now fails both compares of `c_malloc`: the general path serves it.
+        assert_eq!(C_DIRECT_BELOW.load(Ordering::Relaxed), 0);
+        assert_eq!(C_SMALL_BELOW.load(Ordering::Relaxed), 0);
+        limits_follow_the_gate();
+        observation.end();
+        limits_follow_the_gate();
     }
 }

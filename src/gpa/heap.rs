@@ -145,6 +145,9 @@ struct ThreadState {
 /// Ways of the thread's cache of its C heap's segments.
 const C_SEGMENT_WAYS: usize = 8;
 
+// `is_own_c_segment` adds 1 plus the count of observers to a segment-aligned address.
+const _: () = assert!(super::observer::MAX_OBSERVATIONS + 1 < super::segment::SEGMENT_SIZE);
+
 // SAFETY: zero ids, null pointers, a zero count and `false` are this state's initial values.
 unsafe impl crate::tls::ZeroInit for ThreadState {}
 
@@ -152,6 +155,8 @@ crate::tls::fast_thread_local!(
     /// The calling thread's heap cache and re-entrancy count (initial-exec TLS: two
     /// instructions, no `__tls_get_addr`, on the hot paths).
     fn thread() -> ThreadState;
+    /// A word of the calling thread's `ThreadState` (`c_heap`: one load fewer).
+    fn thread_word<OFFSET>() -> usize;
 );
 
 /// The calling thread's [`ThreadState`], `(address, bytes)`.
@@ -178,17 +183,22 @@ pub fn c_heap_gpa() -> u64 {
 /// inside an allocator operation: the one load the C fast paths start with.
 #[inline(always)]
 pub fn c_heap() -> *mut Heap {
-    thread().c_heap.get()
+    thread_word::<{ core::mem::offset_of!(ThreadState, c_heap) }>() as *mut Heap
 }
 
 /// Whether `base` (a segment-aligned address) is a segment of the calling thread's C heap
-/// that the thread has remembered: then every address in it is in a live small segment of the
-/// designated GPA that this thread owns.
+/// that the thread has remembered, and `gate` (`observer::gate`: 1 plus the number of
+/// registered observers) is 1: then every address in it is in a live small segment of the
+/// designated GPA that this thread owns, and no event needs delivering.
+///
+/// The observer gate costs no test of its own: an entry holds `base + 1`, and is compared with
+/// `base + gate`, which no entry equals while observers are registered (entries hold
+/// segment-aligned addresses plus 1, and `gate` stays far below the segment size).
 #[inline(always)]
-pub fn is_own_c_segment(base: usize) -> bool {
+pub fn is_own_c_segment(base: usize, gate: usize) -> bool {
     let way = (base >> SEGMENT_SHIFT) % C_SEGMENT_WAYS;
     // SAFETY: `way < C_SEGMENT_WAYS`.
-    unsafe { thread().c_segments.get_unchecked(way) }.get() == base + 1
+    unsafe { thread().c_segments.get_unchecked(way) }.get() == base.wrapping_add(gate)
 }
 
 /// Remembers `base` as a segment of the calling thread's C heap (after validating it).
@@ -738,5 +748,25 @@ mod tests {
             .queues
             .iter()
             .all(|queue| queue.head.is_null() && queue.tail.is_null()));
+    }
+
+    #[test]
+    fn a_remembered_segment_matches_only_with_the_gate_closed_to_observers() {
+        let base = 0x7f00_0000_0000usize;
+        remember_c_segment(base);
+        // No observer (gate 1): the remembered segment is recognized, its neighbours not.
+        assert!(is_own_c_segment(base, 1));
+        assert!(!is_own_c_segment(
+            base + (C_SEGMENT_WAYS << SEGMENT_SHIFT),
+            1
+        ));
+        // Observers registered (gate 2 and more): no entry matches.
+        for gate in 2..=crate::gpa::observer::MAX_OBSERVATIONS + 1 {
+            assert!(!is_own_c_segment(base, gate));
+        }
+        // A null pointer's segment never matches an empty entry (empty entries hold 0).
+        assert!(!is_own_c_segment(0, 1));
+        forget_c_segment(base);
+        assert!(!is_own_c_segment(base, 1));
     }
 }

@@ -12,9 +12,13 @@
 //! and the C ABI's `free_unsized`/`realloc_unsized`.
 //!
 //! # Design
-//! * **The gate**: `ACTIVE` counts registrations in the process. Each entry point tests it
-//!   with one relaxed load and a branch that is never taken while nothing is registered (the
-//!   whole cost then); when set, a `#[cold]` dispatcher does the rest.
+//! * **The gate**: `ACTIVE` is 1 plus the number of registrations in the process. Each entry
+//!   point tests it with one relaxed load and a branch that is never taken while nothing is
+//!   registered (the whole cost then); when set, a `#[cold]` dispatcher does the rest. The C
+//!   ABI's fastest paths fold the test into compares they make anyway: `free` adds the word to
+//!   the address it compares with the thread's remembered segments (the 1 is the entries'
+//!   tag, `heap::is_own_c_segment`), and `malloc` compares the size with limits that drop to
+//!   0 while anything is registered (`c_paths::observers_changed`).
 //! * **Registrations are immutable and never freed**: (observer, watched instance, trace
 //!   frames) is written once into a `Registration` from the internal heap, and a registry
 //!   slot holds a pointer to it. A dispatcher in flight may thus still read a registration
@@ -40,8 +44,9 @@
 //! address is already unmapped.
 //!
 //! # Invariants
-//! * `ACTIVE` equals the number of non-null slots of `SLOTS` (both changed under `REGISTRY`);
-//!   every non-null slot lies below `USED`.
+//! * `ACTIVE` equals 1 plus the number of non-null slots of `SLOTS` (both changed under
+//!   `REGISTRY`, which also tells `c_paths` after each change); every non-null slot lies
+//!   below `USED`.
 //! * A `Registration` is never freed or modified after it is published.
 
 use core::ptr::NonNull;
@@ -132,7 +137,7 @@ impl Observation {
         let slot = &SLOTS[self.slot];
         if slot.load(Ordering::Relaxed).cast_const() == self.registration {
             slot.store(core::ptr::null_mut(), Ordering::Release);
-            ACTIVE.fetch_sub(1, Ordering::Relaxed);
+            closed();
         }
     }
 }
@@ -165,8 +170,20 @@ struct Interned {
 // SAFETY: the list is only read and extended under the lock; its records are immutable.
 unsafe impl Send for Interned {}
 
-/// Registrations active now, in the whole process (the entry points' gate).
-static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+/// 1 plus the registrations active now, in the whole process (the entry points' gate).
+static ACTIVE: AtomicUsize = AtomicUsize::new(1);
+
+/// A registration was added (under `REGISTRY`).
+fn opened() {
+    let gate = ACTIVE.fetch_add(1, Ordering::Relaxed) + 1;
+    super::c_paths::observers_changed(gate);
+}
+
+/// A registration was ended (under `REGISTRY`).
+fn closed() {
+    let gate = ACTIVE.fetch_sub(1, Ordering::Relaxed) - 1;
+    super::c_paths::observers_changed(gate);
+}
 static SLOTS: [AtomicPtr<Registration>; MAX_OBSERVATIONS] =
     [const { AtomicPtr::new(core::ptr::null_mut()) }; MAX_OBSERVATIONS];
 /// Slots `[0, USED)` may hold a registration (it only grows, under `REGISTRY`): events look
@@ -180,7 +197,14 @@ static REGISTRY: Lock<Interned> = Lock::new(Interned {
 /// Whether any observer is registered (one relaxed load): the entry points' only cost.
 #[inline(always)]
 pub(super) fn active() -> bool {
-    ACTIVE.load(Ordering::Relaxed) != 0
+    ACTIVE.load(Ordering::Relaxed) != 1
+}
+
+/// 1 plus the number of registrations active now (1: none), for an entry point that folds
+/// the gate into a compare it makes anyway (`heap::is_own_c_segment`).
+#[inline(always)]
+pub(super) fn gate() -> usize {
+    ACTIVE.load(Ordering::Relaxed)
 }
 
 /// Registers `observer` for the allocation events of every GPA instance in the process, with
@@ -251,7 +275,7 @@ fn register(
     }
     SLOTS[slot].store(known.cast_mut(), Ordering::Release);
     USED.fetch_max(slot + 1, Ordering::Release);
-    ACTIVE.fetch_add(1, Ordering::Relaxed);
+    opened();
     Ok(Observation {
         slot,
         registration: known,
@@ -269,7 +293,7 @@ pub(super) fn forget_instance(gpa: u64) {
         // SAFETY: published registrations are never freed.
         if unsafe { current.as_ref() }.is_some_and(|record| record.gpa == gpa) {
             slot.store(core::ptr::null_mut(), Ordering::Release);
-            ACTIVE.fetch_sub(1, Ordering::Relaxed);
+            closed();
         }
     }
 }

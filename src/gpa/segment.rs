@@ -156,11 +156,11 @@ pub const fn is_freed_state(state: u8) -> bool {
 pub struct Page {
     /// Local free list.
     pub free: *mut FreeBlock,
-    /// Slots handed out (see the module invariants) in the low bits, and [`OUT_OF_QUEUE`]
-    /// while the page is not linked in its heap's queue for `class`: one word, so that a free
-    /// tells whether the page needs attention (it left its queue, or its last slot came back)
-    /// from the sign of the count it just decremented ([`Page::release_needs_attention`]).
-    /// Read through [`Page::used`] and [`Page::in_queue`].
+    /// Slots handed out (see the module invariants) less one, less [`OUT_OF_QUEUE`] while the
+    /// page is not linked in its heap's queue for `class` (as an `i32`): one word, so that a
+    /// free tells whether the page needs attention (it left its queue, or its last slot came
+    /// back) from the sign of the count it just decremented ([`Page::release_needs_attention`]:
+    /// negative then, and only then). Read through [`Page::used`] and [`Page::in_queue`].
     used_state: u32,
     /// Size class.
     pub class: u8,
@@ -190,20 +190,32 @@ pub struct Page {
     pub capacity: u32,
     /// Slot size in bytes.
     pub block_size: u32,
+    /// [`Page::is_c_slot`]'s rotation: the number of trailing zero bits of `block_size` (0
+    /// on a page whose slots C's `free` never takes).
+    c_shift: u32,
     /// `2^40 / block_size + 1`: slot indices by multiplication instead of division.
     pub reciprocal: u64,
     /// Fast mode's thread-free list: slots of this page freed by other threads (linked via
     /// their first word, oldest last), with [`REMOTE_NOTIFY`] and [`REMOTE_QUEUED`] in the
     /// low bits and the list's length in the top bits; see [`Page::push_remote`].
     pub remote: AtomicUsize,
+    /// [`Page::is_c_slot`]'s multiplier: the inverse modulo 2^64 of `block_size`'s odd part
+    /// (0 on a page whose slots C's `free` never takes).
+    c_inverse: u64,
+    /// `start * c_inverse` (modulo 2^64), or [`C_SLOT_NEVER`] on a page whose slots C's
+    /// `free` never takes.
+    c_start: u64,
 }
 
 const _: () = assert!(core::mem::offset_of!(Page, start) == 64);
+// The fields `Page::is_c_slot` reads share the descriptor's second cache line.
+const _: () = assert!(core::mem::offset_of!(Page, c_start) < 128);
 const _: () = assert!(core::mem::size_of::<Page>() == 128);
 
-/// [`Page`]'s `used_state` bit for a page out of its heap's queue (a page has at most 8192
-/// slots, so the count never reaches it).
-const OUT_OF_QUEUE: u32 = 1 << 31;
+/// What [`Page`]'s `used_state` is lowered by while the page is out of its heap's queue: in
+/// its queue the word is `used - 1`, from -1 to 8191 (a page has at most 8192 slots), out of
+/// it `used - 1 - 2^30`, below -1.
+const OUT_OF_QUEUE: u32 = 1 << 30;
 
 /// [`Page::remote`] flag, set by the owner on a full page out of its queue with no
 /// thread-free slots: the next remote free puts the page on the heap's notified pages.
@@ -236,6 +248,10 @@ pub struct Segment {
     pub dirty_units: u64,
     /// For each unit, the first unit of the page covering it.
     pub unit_page: [u8; UNITS],
+    /// For each unit, the byte offset from the segment's base of the descriptor `unit_page`
+    /// names (`pages[0]`, never a page, for a unit never claimed): the free path's page
+    /// lookup in one load and one add ([`Segment::page_of_unchecked`]).
+    unit_descriptor: [u16; UNITS],
     /// Pages in use.
     pub page_count: u32,
     /// The next segment of the same heap.
@@ -250,11 +266,27 @@ pub struct Segment {
 }
 
 const _: () = assert!(HEADER_OFFSET + core::mem::size_of::<Segment>() + 4096 <= UNIT_SIZE);
+// Descriptor offsets fit `Segment::unit_descriptor`.
+const _: () = assert!(HEADER_OFFSET + core::mem::size_of::<Segment>() <= u16::MAX as usize);
+
+/// The byte offset from a segment's base of `pages[first]` (`Segment::unit_descriptor`).
+const fn descriptor_offset(first: usize) -> u16 {
+    (HEADER_OFFSET + core::mem::offset_of!(Segment, pages) + first * core::mem::size_of::<Page>())
+        as u16
+}
 
 /// `floor(offset * (2^40 / size + 1) / 2^40) == offset / size` for every offset below
 /// `SEGMENT_SIZE` (2^22) and size up to 2^17: the error term `offset / 2^40 < 2^-18` never
 /// reaches the gap `1 / size >= 2^-17` before the next integer. Tested below.
 pub const RECIPROCAL_SHIFT: u32 = 40;
+
+/// The smallest slot [`Page::is_c_slot`] accepts: C's blocks are 16 bytes or more, and a
+/// freed one carries fast mode's free key in its second word (`fast_free`).
+pub const C_SLOT_MIN: u64 = 16;
+
+/// `Page::c_start` of a page whose slots [`Page::is_c_slot`] never accepts: with a zero
+/// multiplier the index is `0 - 2^63 = 2^63` for every address, above any slot count.
+const C_SLOT_NEVER: u64 = 1 << 63;
 
 /// All units but unit 0.
 pub const ALL_PAGE_UNITS: u64 = !1;
@@ -342,6 +374,7 @@ impl Segment {
                 SegmentCommon::new(SegmentKind::Small, gpa_id, canary, segment as usize);
             (*segment).heap = heap;
             (*segment).free_units = ALL_PAGE_UNITS;
+            (*segment).unit_descriptor = [descriptor_offset(0); UNITS];
             (*segment).guard_free_units = guard_free_units;
             (*segment).zero_units = zeroed;
         }
@@ -395,6 +428,7 @@ impl Segment {
         self.dirty_units &= !mask;
         for unit in first..first + units {
             self.unit_page[unit] = first as u8;
+            self.unit_descriptor[unit] = descriptor_offset(first);
         }
         self.page_count += 1;
         let block_size = class_size(class);
@@ -402,11 +436,12 @@ impl Segment {
         let page = &mut self.pages[first];
         page.free = core::ptr::null_mut();
         page.start = (base + first * UNIT_SIZE) as *mut u8;
-        page.used_state = OUT_OF_QUEUE;
+        page.used_state = 0u32.wrapping_sub(1).wrapping_sub(OUT_OF_QUEUE);
         page.carved = 0;
         page.capacity = (units * UNIT_SIZE / block_size) as u32;
         page.block_size = block_size as u32;
         page.reciprocal = (1u64 << RECIPROCAL_SHIFT) / block_size as u64 + 1;
+        page.set_c_validation();
         page.class = class as u8;
         page.units = units as u8;
         page.zeroed_tail = zeroed_tail;
@@ -453,10 +488,11 @@ impl Segment {
     #[inline(always)]
     pub unsafe fn page_of_unchecked(&mut self, address: usize) -> *mut Page {
         let unit = (address & (SEGMENT_SIZE - 1)) / UNIT_SIZE;
-        // SAFETY: caller contract: `unit < UNITS`; `unit_page` entries are unit indices.
+        // SAFETY: caller contract: `unit < UNITS`; `unit_descriptor` entries are offsets of
+        // descriptors in `pages` from the base (`descriptor_offset`).
         unsafe {
-            let first = *self.unit_page.get_unchecked(unit) as usize;
-            self.pages.as_mut_ptr().add(first)
+            let offset = *self.unit_descriptor.get_unchecked(unit) as usize;
+            (self.base() + offset) as *mut Page
         }
     }
 
@@ -637,6 +673,52 @@ impl Page {
             .then_some(index as usize)
     }
 
+    /// Whether `address` starts a carved slot of 16 bytes or more (the slots C's `free` takes
+    /// on its fastest path, `c_paths::c_free`): [`Page::carved_slot`]'s answer in one
+    /// multiplication, one rotation and one compare, with no test of the slot size.
+    ///
+    /// With `block_size = d' * 2^k` (`d'` odd) and `c_inverse` the inverse of `d'` modulo
+    /// 2^64, `(offset * c_inverse).rotate_right(k)` is `offset / block_size` when the slot size
+    /// divides `offset` exactly, and above `u64::MAX / block_size` (so above any slot count)
+    /// when it does not (the test of divisibility by multiplication of Granlund and Montgomery,
+    /// Hacker's Delight 10-17); an address below `start` gives an offset near 2^64, and so an
+    /// index far above `carved` either way. `offset * c_inverse` is computed as `address *
+    /// c_inverse - c_start`. A page with slots under 16 bytes has `c_inverse` 0 and `c_start`
+    /// [`C_SLOT_NEVER`]: the index is 2^63 for every address. A never-claimed descriptor (all
+    /// zero) and a released one have `carved` 0. Same preconditions on `address` as
+    /// [`Page::carved_slot`].
+    #[inline(always)]
+    pub fn is_c_slot(&self, address: usize) -> bool {
+        let index = (address as u64)
+            .wrapping_mul(self.c_inverse)
+            .wrapping_sub(self.c_start)
+            .rotate_right(self.c_shift);
+        index < u64::from(self.carved)
+    }
+
+    /// Sets [`Page::is_c_slot`]'s fields from `start` and `block_size`.
+    pub fn set_c_validation(&mut self) {
+        let size = u64::from(self.block_size);
+        if size < C_SLOT_MIN {
+            self.c_shift = 0;
+            self.c_inverse = 0;
+            self.c_start = C_SLOT_NEVER;
+            return;
+        }
+        let shift = size.trailing_zeros();
+        let odd = size >> shift;
+        // Newton's iteration for the inverse modulo 2^64: each step doubles the correct low
+        // bits, and `odd` itself is correct to 3 bits (odd * odd = 1 mod 8).
+        let mut inverse = odd;
+        for _ in 0..5 {
+            inverse = inverse.wrapping_mul(2u64.wrapping_sub(odd.wrapping_mul(inverse)));
+        }
+        debug_assert_eq!(odd.wrapping_mul(inverse), 1);
+        self.c_shift = shift;
+        self.c_inverse = inverse;
+        self.c_start = (self.start as u64).wrapping_mul(inverse);
+    }
+
     /// The address of slot `index`.
     #[inline]
     pub fn slot_address(&self, index: usize) -> usize {
@@ -657,38 +739,47 @@ impl Page {
     /// Slots handed out (see the module invariants).
     #[inline(always)]
     pub fn used(&self) -> u32 {
-        self.used_state & !OUT_OF_QUEUE
+        let used = self.used_state.wrapping_add(1);
+        if self.in_queue() {
+            used
+        } else {
+            used.wrapping_add(OUT_OF_QUEUE)
+        }
     }
 
     /// Sets the count of slots handed out (the queue bit is kept).
     #[inline]
     pub fn set_used(&mut self, used: u32) {
         debug_assert!(used < OUT_OF_QUEUE);
-        self.used_state = (self.used_state & OUT_OF_QUEUE) | used;
+        let bias = if self.in_queue() { 0 } else { OUT_OF_QUEUE };
+        self.used_state = used.wrapping_sub(1).wrapping_sub(bias);
     }
 
     /// Whether the page is linked in its heap's queue for `class`.
     #[inline(always)]
     pub fn in_queue(&self) -> bool {
-        self.used_state & OUT_OF_QUEUE == 0
+        self.used_state as i32 >= -1
     }
 
     /// Records whether the page is linked in its heap's queue (the queue's owner only).
     #[inline]
     pub fn set_in_queue(&mut self, in_queue: bool) {
-        self.used_state = if in_queue {
-            self.used_state & !OUT_OF_QUEUE
-        } else {
-            self.used_state | OUT_OF_QUEUE
-        };
+        if in_queue != self.in_queue() {
+            self.used_state = if in_queue {
+                self.used_state.wrapping_add(OUT_OF_QUEUE)
+            } else {
+                self.used_state.wrapping_sub(OUT_OF_QUEUE)
+            };
+        }
     }
 
     /// After a slot came back ([`Page::push`]): whether the page may need its owner's
     /// attention, that is it is out of its queue or has no used slot left. One test of the
-    /// word the push just decremented; the caller then asks `small::page_needs_attention`.
+    /// word the push just decremented (its sign: the decrement and the branch are one `dec`
+    /// and one `js`); the caller then asks `small::page_needs_attention`.
     #[inline(always)]
     pub fn release_needs_attention(&self) -> bool {
-        (self.used_state as i32) <= 0
+        (self.used_state as i32) < 0
     }
 
     /// Pops a free or never-carved slot; `None` when the page is full.
@@ -698,7 +789,7 @@ impl Page {
         if !block.is_null() {
             // SAFETY: free-list entries are free slots of this page, linked via first word.
             self.free = unsafe { (*block).next };
-            self.used_state += 1;
+            self.used_state = self.used_state.wrapping_add(1);
             // SAFETY: non-null checked above.
             return Some(unsafe { NonNull::new_unchecked(block.cast()) });
         }
@@ -722,7 +813,7 @@ impl Page {
         }
         let address = self.slot_address(self.carved as usize);
         self.carved += 1;
-        self.used_state += 1;
+        self.used_state = self.used_state.wrapping_add(1);
         NonNull::new(address as *mut u8)
     }
 
@@ -736,7 +827,7 @@ impl Page {
         // SAFETY: caller contract: the slot is ours to overwrite.
         unsafe { (*block).next = self.free };
         self.free = block;
-        self.used_state -= 1;
+        self.used_state = self.used_state.wrapping_sub(1);
     }
 
     /// Another thread's free of a slot of this page (fast mode): one CAS onto the page's
@@ -817,7 +908,7 @@ impl Page {
             }
         }
         self.free = first;
-        self.used_state -= count;
+        self.used_state = self.used_state.wrapping_sub(count);
         true
     }
 
@@ -887,7 +978,52 @@ mod tests {
         page.start = slots.as_mut_ptr().cast();
         page.capacity = N as u32;
         page.block_size = 16;
+        page.set_c_validation();
+        page.set_used(0);
         page
+    }
+
+    #[test]
+    fn the_c_slot_test_agrees_with_carved_slot_for_every_class() {
+        // Descriptors only: `is_c_slot` and `carved_slot` never touch the slots. The page
+        // starts one unit into a segment-aligned address, as a segment's first page does.
+        let start = 0x7f12_3400_0000usize + UNIT_SIZE;
+        for class in 0..crate::gpa::size_class::CLASS_COUNT {
+            let size = class_size(class);
+            // SAFETY: a zeroed descriptor is a valid empty one.
+            let mut page: Page = unsafe { core::mem::MaybeUninit::zeroed().assume_init() };
+            page.start = start as *mut u8;
+            page.block_size = size as u32;
+            page.capacity = (UNIT_SIZE * 8 / size).min(8192) as u32;
+            page.reciprocal = (1u64 << RECIPROCAL_SHIFT) / size as u64 + 1;
+            page.set_c_validation();
+            for carved in [0, 1, page.capacity / 2, page.capacity] {
+                page.carved = carved;
+                let end = start + page.capacity as usize * size;
+                let mut probes = vec![0, 8, start - size, start - 16, start - 1, usize::MAX - 15];
+                for index in (0..=page.capacity as usize).step_by(1 + page.capacity as usize / 64) {
+                    let slot = start + index * size;
+                    probes.extend([slot, slot + 1, slot + 8, slot + 16, slot + size - 16]);
+                }
+                probes.extend([end, end + size, start + SEGMENT_SIZE]);
+                for address in probes {
+                    // `carved_slot` takes addresses within the segment from `start` on;
+                    // below or far above, no carved slot starts.
+                    let expected = size as u64 >= C_SLOT_MIN
+                        && (start..start + SEGMENT_SIZE).contains(&address)
+                        && page.carved_slot(address).is_some();
+                    assert_eq!(
+                        page.is_c_slot(address),
+                        expected,
+                        "class {class} (size {size}), carved {carved}, address {address:#x}"
+                    );
+                }
+            }
+        }
+        // A never-claimed descriptor takes no address.
+        // SAFETY: as above.
+        let page: Page = unsafe { core::mem::MaybeUninit::zeroed().assume_init() };
+        assert!(!page.is_c_slot(start) && !page.is_c_slot(0));
     }
 
     #[test]

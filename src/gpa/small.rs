@@ -1387,6 +1387,44 @@ mod tests {
     }
 
     #[test]
+    fn the_unchecked_page_lookup_finds_the_checked_descriptor_for_every_unit() {
+        let gpa = GeneralPurposeAllocator::with_config(Config::fast());
+        let allocator = gpa.allocator();
+        // Pages of several classes (several units each for the larger ones) in one segment.
+        let blocks: Vec<_> = [16, 48, 1000, 5000, 30000]
+            .iter()
+            .flat_map(|&size| (0..3).map(move |_| (size, 16)))
+            .map(|(size, align)| (allocator.raw_alloc(size, align).unwrap(), size, align))
+            .collect();
+        for &(block, _, _) in &blocks {
+            let address = block.as_ptr() as usize;
+            let segment = Segment::of(address);
+            // SAFETY: a live block of ours: its segment is live.
+            unsafe {
+                let checked = (*segment).page_of(address);
+                assert_eq!((*segment).page_of_unchecked(address), checked);
+                // Every address of the page's units, first to last, has that descriptor.
+                let start = (*checked).start as usize;
+                let end = start + (*checked).units as usize * super::super::segment::UNIT_SIZE;
+                for probe in [start, address, end - 1] {
+                    assert_eq!((*segment).page_of_unchecked(probe), checked);
+                }
+                // A unit never claimed names the descriptor of unit 0, which is no page.
+                let last = (*segment).base() + super::super::segment::SEGMENT_SIZE - 1;
+                if (*segment).free_units & (1 << 63) != 0 && (*segment).unit_page[63] == 0 {
+                    let never = (*segment).page_of_unchecked(last);
+                    assert_eq!(never, (*segment).pages.as_mut_ptr());
+                    assert!(!(*never).is_c_slot(last));
+                }
+            }
+        }
+        for (block, size, align) in blocks {
+            // SAFETY: each block is freed once, with its layout.
+            unsafe { allocator.raw_free(block, size, align) };
+        }
+    }
+
+    #[test]
     fn a_damaged_segment_header_is_reported_and_not_followed() {
         let mut gpa = checked();
         let allocator = gpa.allocator();
