@@ -164,6 +164,13 @@ fn live_bit(start: usize, user: usize) -> (&'static AtomicU64, u64) {
 /// [`alloc`] returned, not yet freed). Never reads the memory at `address`.
 #[inline]
 pub fn is_live(address: usize) -> bool {
+    is_live_inlined(address)
+}
+
+/// [`is_live`], inlined: for the slot lookup of check mode's C `free` (`checked_slot`), which
+/// runs it on every call (one call fewer on each).
+#[inline(always)]
+pub fn is_live_inlined(address: usize) -> bool {
     if !owns(address) || address % 16 != 0 || LIVE_MAP.load(Ordering::Acquire) == 0 {
         return false;
     }

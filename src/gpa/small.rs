@@ -1039,6 +1039,9 @@ impl GeneralPurposeAllocator {
     /// the slot's index (safety mode keeps the metadata).
     ///
     /// `segment` must be one of this GPA's small segments (the caller checked the owner).
+    /// The page lookup and the live test are inlined (`checked_page_of_inlined`,
+    /// `is_live_inlined`), as in the checked Rust free: check mode's C `free`
+    /// (`c_checked_block`) runs this on every call.
     #[inline(always)]
     pub(super) fn checked_slot(
         segment: *mut Segment,
@@ -1046,13 +1049,13 @@ impl GeneralPurposeAllocator {
     ) -> Option<(*mut Page, usize)> {
         // SAFETY: caller contract: one of this GPA's small segments.
         let segment = unsafe { &mut *segment };
-        let page_pointer = segment.checked_page_of(address).ok()?;
+        let page_pointer = segment.checked_page_of_inlined(address).ok()?;
         // SAFETY: `checked_page_of` returns live pages of this segment.
         let page = unsafe { &*page_pointer };
         let (index, _) = page.slot_of(address);
         if index >= page.carved as usize
             || page.meta.is_null()
-            || !internal::is_live(page.meta as usize)
+            || !internal::is_live_inlined(page.meta as usize)
         {
             return None;
         }
