@@ -42,7 +42,7 @@ use super::guard;
 use crate::gpa::{GeneralPurposeAllocator, LiveBlock};
 #[cfg(doc)]
 use crate::leakcheck::maps::Mapping;
-use crate::leakcheck::roots::{self, LiveStack, OwnState};
+use crate::leakcheck::roots::{self, LiveStack, OwnState, RED_ZONE};
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 use crate::leakcheck::world;
 use crate::leakcheck::{self, Graph, Heuristics, Judged, Maps};
@@ -75,8 +75,6 @@ pub struct Scan {
     /// Threads that could not be stopped and own a heap (not examined).
     pub missed_threads: usize,
 }
-
-use crate::leakcheck::roots::RED_ZONE;
 
 /// Where the live part of a stopped thread's stack begins: 128 bytes below its stack pointer
 /// (the red zone, which a leaf function may be using), or at the stack pointer itself when the
@@ -191,7 +189,8 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
             live_from: live_from(thread.stack_pointer, instruction_pointer(&thread.registers)),
         })
         .collect();
-    // This thread: from the frame that called `exit`, or not at all.
+    // This thread: from the frame that called `exit` (or not at all), and the stack a signal
+    // interrupted when that frame is on an alternate stack.
     stacks.extend_from_slice(this_thread);
     // The library's thread-locals, in this thread and in each stopped one.
     let thread_pointers: std::vec::Vec<usize> = threads
