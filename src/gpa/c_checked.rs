@@ -156,15 +156,9 @@ impl GeneralPurposeAllocator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpa::{Config, OnError};
+    use crate::gpa::small::tests::checked;
+    use crate::gpa::Config;
     use crate::report::FindingKind;
-
-    fn checked() -> GeneralPurposeAllocator {
-        GeneralPurposeAllocator::with_config(Config {
-            on_error: OnError::Record,
-            ..Config::debug()
-        })
-    }
 
     fn count(gpa: &GeneralPurposeAllocator, kind: FindingKind) -> usize {
         gpa.report().of_kind(kind).count()

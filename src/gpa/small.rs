@@ -1296,12 +1296,13 @@ fn redzone_scan<const REPAIR: bool>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::gpa::{Config, OnError};
     use crate::report::FindingKind;
 
-    fn checked() -> GeneralPurposeAllocator {
+    /// A GPA with every check, recording its findings (for the check-mode tests of `gpa`).
+    pub(in crate::gpa) fn checked() -> GeneralPurposeAllocator {
         GeneralPurposeAllocator::with_config(Config {
             on_error: OnError::Record,
             ..Config::debug()

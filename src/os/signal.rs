@@ -666,80 +666,60 @@ extern "C" fn on_signal(signal: c_int, info: *mut libc::siginfo_t, context: *mut
 
 /// Runs the hook on the crash stack, one thread at a time.
 fn run_hook(hook: Hook, fault: &Fault) -> Verdict {
-    let me = super::thread_id();
-    loop {
-        match REPORTER.compare_exchange(0, me, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => break,
-            Err(owner) if owner == me => {
-                super::write_stderr(
-                    b"error(gpa): fault while writing a fault report; ending the process\n",
-                );
-                end_process(fault.signal);
-            }
-            Err(_) => sleep_briefly(),
-        }
+    let mut verdict = Verdict::NotOurs;
+    if !on_crash_stack(&mut || verdict = hook(fault)) {
+        super::write_stderr(
+            b"error(gpa): fault while writing a fault report; ending the process\n",
+        );
+        end_process(fault.signal);
     }
-    let mut call = HookCall {
-        hook,
-        fault: *fault,
-        verdict: Verdict::NotOurs,
-    };
-    let top = CRASH_STACK_TOP.load(Ordering::Acquire);
-    // SAFETY: `call` outlives the call; the crash stack is used by one thread at a time
-    // (REPORTER) and is at least CRASH_STACK_SIZE bytes below `top`.
-    unsafe { call_on_stack(top, run_hook_call, &mut call as *mut HookCall as usize) };
-    REPORTER.store(0, Ordering::Release);
-    call.verdict
-}
-
-struct HookCall {
-    hook: Hook,
-    fault: Fault,
-    verdict: Verdict,
+    verdict
 }
 
 /// Runs `work` where there is stack room for it: on the crash stack (one thread at a time,
 /// as the hook) when the calling thread runs on an alternate signal stack, else right here. A
 /// program's signal handler that calls `exit` runs the exit hooks on the stack it runs on,
 /// an alternate one if it was installed with `SA_ONSTACK` or forwarded by this module's
-/// handler: 64 KiB here (8 KiB for Rust's std), too little for a leak scan and its report,
-/// which ended such programs with `SIGSEGV` on the stack's guard page.
+/// handler: [`ALT_STACK_SIZE`] bytes when this module made it (8 KiB for Rust's std), little
+/// for a leak scan and its report (at 64 KiB they ended such programs with `SIGSEGV` on the
+/// stack's guard page).
 pub fn with_stack_room(work: &mut dyn FnMut()) {
     if super::current_alternate_stack().is_none() {
         work();
         return;
     }
     map_crash_stack();
-    let top = CRASH_STACK_TOP.load(Ordering::Acquire);
+    // Already on the crash stack: a report that ends the process.
+    if !on_crash_stack(work) {
+        work();
+    }
+}
+
+/// Runs `work` on the crash stack (on the current one while none is mapped), after waiting
+/// for any other thread using it; `false`, without running it, when the calling thread is
+/// using it already.
+fn on_crash_stack(work: &mut dyn FnMut()) -> bool {
     let me = super::thread_id();
     loop {
         match REPORTER.compare_exchange(0, me, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => break,
-            // Already on the crash stack (a report that ends the process), or none mapped.
-            Err(owner) if owner == me => {
-                work();
-                return;
-            }
+            Err(owner) if owner == me => return false,
             Err(_) => sleep_briefly(),
         }
     }
+    let top = CRASH_STACK_TOP.load(Ordering::Acquire);
     let mut work = work;
     // SAFETY: `work` outlives the call; the crash stack is used by one thread at a time
     // (REPORTER) and is at least CRASH_STACK_SIZE bytes below `top` (or `top` is 0: here).
     unsafe { call_on_stack(top, run_work, &mut work as *mut &mut dyn FnMut() as usize) };
     REPORTER.store(0, Ordering::Release);
+    true
 }
 
 extern "C" fn run_work(work: usize) {
-    // SAFETY: `with_stack_room` passes a pointer to its live `&mut dyn FnMut()`.
+    // SAFETY: `on_crash_stack` passes a pointer to its live `&mut dyn FnMut()`.
     let work = unsafe { &mut *(work as *mut &mut dyn FnMut()) };
     work();
-}
-
-extern "C" fn run_hook_call(call: usize) {
-    // SAFETY: `run_hook` passes a pointer to its live `HookCall`.
-    let call = unsafe { &mut *(call as *mut HookCall) };
-    call.verdict = (call.hook)(&call.fault);
 }
 
 /// Calls `function(argument)` with the stack pointer at `top` (the current stack when `top`
