@@ -656,3 +656,58 @@ mod variadic {
     trampoline!(execlp, ExecList::Execlp, execlp_list);
     trampoline!(execle, ExecList::Execle, execle_list);
 }
+
+/// libc's memory and string functions (`memcpy`, `strlen`, `__memcpy_chk`...): each export is
+/// one indirect jump through its slot in `gpa::__capi::libc_calls`, which holds glibc's
+/// implementation in fast mode and a checking function in check and guard modes (see that
+/// module). x86-64 only; elsewhere glibc's functions run unchecked.
+#[cfg(target_arch = "x86_64")]
+mod libc_calls {
+    use gpa::__capi::libc_calls as slots;
+
+    macro_rules! jump_through {
+        ($($name:ident => $slot:ident;)*) => {
+            $(
+                #[doc = concat!("C `", stringify!($name), "`: a jump through its slot.")]
+                ///
+                /// # Safety
+                /// As for C's function of this name.
+                #[unsafe(naked)]
+                #[no_mangle]
+                pub unsafe extern "C" fn $name() {
+                    core::arch::naked_asm!(
+                        "jmp qword ptr [rip + {slot}]",
+                        slot = sym slots::$slot,
+                    )
+                }
+            )*
+        };
+    }
+
+    jump_through! {
+        memcpy => MEMCPY;
+        memmove => MEMMOVE;
+        mempcpy => MEMPCPY;
+        memset => MEMSET;
+        memcmp => MEMCMP;
+        memchr => MEMCHR;
+        strlen => STRLEN;
+        strnlen => STRNLEN;
+        strcpy => STRCPY;
+        stpcpy => STPCPY;
+        strcat => STRCAT;
+        strncpy => STRNCPY;
+        strncat => STRNCAT;
+        strcmp => STRCMP;
+        strncmp => STRNCMP;
+        strchr => STRCHR;
+        __memcpy_chk => MEMCPY_CHK;
+        __memmove_chk => MEMMOVE_CHK;
+        __mempcpy_chk => MEMPCPY_CHK;
+        __memset_chk => MEMSET_CHK;
+        __strcpy_chk => STRCPY_CHK;
+        __stpcpy_chk => STPCPY_CHK;
+        __strcat_chk => STRCAT_CHK;
+        __strncpy_chk => STRNCPY_CHK;
+    }
+}

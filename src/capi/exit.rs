@@ -319,6 +319,7 @@ fn crash_report(extra: Option<RawFinding>, signal: libc::c_int) {
         gpa: gpa.try_take_raw_findings().unwrap_or_default(),
         guard: guard::try_take_findings(),
         family: super::family::try_take_findings(),
+        calls: take_call_findings(true),
     };
     let (suppressions, warnings) = load_suppressions(&state.settings);
     let mut outcome = Outcome::new(&state.settings, warnings);
@@ -679,8 +680,27 @@ fn recorded_findings(gpa: &GeneralPurposeAllocator) -> std::vec::Vec<(RawFinding
         gpa: gpa.take_raw_findings(),
         guard: guard::take_findings(),
         family: super::family::take_findings(),
+        calls: take_call_findings(false),
     };
     recorded.merged(gpa, None)
+}
+
+/// The findings of checked libc calls (`libc_calls`), taken; without waiting for the lock
+/// when `crashing`.
+fn take_call_findings(crashing: bool) -> std::vec::Vec<RawFinding> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if crashing {
+            super::libc_calls::try_take_findings()
+        } else {
+            super::libc_calls::take_findings()
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = crashing;
+        std::vec::Vec::new()
+    }
 }
 
 /// The raw findings of the GPA, the front guards and the allocation families.
@@ -688,11 +708,18 @@ struct Recorded {
     gpa: std::vec::Vec<RawFinding>,
     guard: std::vec::Vec<RawFinding>,
     family: std::vec::Vec<RawFinding>,
+    /// The checked libc calls' (already in the program's terms).
+    calls: std::vec::Vec<RawFinding>,
 }
 
 impl Recorded {
     /// Each finding once (plus `extra`, a fault's), in the program's terms, those of one site
     /// merged, each with the bytes of its blocks.
+    ///
+    /// The libc calls' findings come first and are kept per call site; a later finding of the
+    /// same kind on the same block is the same mistake seen again (a redzone or guard a call
+    /// wrote over, found at `free` or exit; the fault of glibc's function after the check in
+    /// guard mode) and is dropped, unless all the calls did there was read.
     fn merged(
         self,
         gpa: &GeneralPurposeAllocator,
@@ -707,17 +734,36 @@ impl Recorded {
             }
         });
         let mut raw: std::vec::Vec<RawFinding> = std::vec::Vec::new();
-        for finding in gpa_findings
+        let calls = self.calls.len();
+        for finding in self
+            .calls
+            .into_iter()
+            .chain(gpa_findings)
             .chain(self.guard)
             .chain(self.family)
-            .chain(extra)
         {
             // Each finding once: the live-block walk re-checks canaries every time it runs.
-            if !raw
-                .iter()
-                .any(|seen| seen.kind == finding.kind && seen.address == finding.address)
-            {
+            let seen_before = raw.iter().any(|seen| {
+                seen.kind == finding.kind
+                    && seen.address == finding.address
+                    && seen.access != Some(report::Access::Read)
+            });
+            if finding.call.is_some() || !seen_before {
                 raw.push(finding);
+            }
+        }
+        if let Some(fault) = extra {
+            // The fault of glibc's function after its call was checked: the same access.
+            let checked = raw[..calls].iter().any(|seen| {
+                seen.kind == fault.kind
+                    && seen.address == fault.address
+                    && seen.access == fault.access
+            });
+            let seen = raw[calls..]
+                .iter()
+                .any(|seen| seen.kind == fault.kind && seen.address == fault.address);
+            if !checked && !seen {
+                raw.push(fault);
             }
         }
         merge_same_site(raw)

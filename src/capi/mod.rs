@@ -36,6 +36,8 @@ pub mod exit;
 pub mod family;
 pub mod foreign;
 pub mod guard;
+#[cfg(target_arch = "x86_64")]
+pub mod libc_calls;
 pub mod process;
 pub mod profile;
 pub mod scan;
@@ -626,6 +628,8 @@ unsafe fn free_with_claim(memory: *mut u8, size: usize, align: usize) {
 /// blocks may be guarded or checked, a fatal signal ends with the report too.
 pub fn init() {
     let state = state();
+    #[cfg(target_arch = "x86_64")]
+    libc_calls::install(state.settings.mode.checks());
     if state.settings.mode.checks() {
         exit::register();
     } else {

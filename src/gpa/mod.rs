@@ -42,6 +42,7 @@
 //!   thread marked as inside the allocator (see `heap::InsideAllocator`).
 
 mod at_exit;
+mod block_at;
 mod c_checked;
 mod c_paths;
 pub(crate) mod caches;

@@ -85,6 +85,10 @@ pub enum FindingKind {
     /// The program ran code from a heap block (a call through a pointer into data: a
     /// corrupted or freed function pointer or vtable); heap memory is not executable.
     HeapExecution,
+    /// A copy function of libc whose source and destination overlap (`memcpy`, `strcpy`,
+    /// `strcat`...: undefined behaviour; `memmove` allows it), found at the call
+    /// (Valgrind's "Source and destination overlap in memcpy(...)").
+    Overlap,
 }
 
 /// Whether a faulting access read or wrote memory.
@@ -163,6 +167,7 @@ impl FindingKind {
             FindingKind::MismatchedFree => "mismatched_free",
             FindingKind::InternalError => "internal_error",
             FindingKind::HeapExecution => "heap_execution",
+            FindingKind::Overlap => "overlap",
         }
     }
 }
@@ -213,6 +218,12 @@ pub(crate) struct RawFinding {
     /// For leaks: `size` is the block's slot size (its request rounded up to a size class),
     /// as fast mode keeps no requested sizes for small blocks.
     pub size_is_slot: bool,
+    /// For findings made at a call of a libc function (`capi::libc_calls`): its name.
+    pub call: Option<&'static str>,
+    /// For overlaps: the call's source pointer (`address` is its destination).
+    pub call_source: usize,
+    /// For overlaps: the call's length argument, for the functions that take one.
+    pub call_length: Option<usize>,
 }
 
 impl RawFinding {
@@ -238,6 +249,9 @@ impl RawFinding {
             allocated_by: None,
             freed_by: None,
             size_is_slot: false,
+            call: None,
+            call_source: 0,
+            call_length: None,
         }
     }
 }
@@ -556,6 +570,7 @@ pub(crate) fn render(raw: &RawFinding, depth: usize) -> Finding {
             add("alloc", raw.alloc_trace);
             add("access", raw.site_trace);
         }
+        FindingKind::Overlap => add(site, raw.site_trace),
         FindingKind::InternalError => {
             if raw.site_trace.is_some() {
                 stacks.push(Stack {
@@ -585,7 +600,10 @@ pub(crate) fn render(raw: &RawFinding, depth: usize) -> Finding {
 fn describe(raw: &RawFinding) -> String {
     let address = raw.address;
     if let (Some(access), Some(offset)) = (raw.access, raw.offset) {
-        if let Some(text) = describe_access(raw, access, offset) {
+        if let Some(mut text) = describe_access(raw, access, offset) {
+            if let Some(call) = raw.call {
+                text.push_str(&format!(" (in {call})"));
+            }
             return text;
         }
     }
@@ -673,6 +691,16 @@ fn describe(raw: &RawFinding) -> String {
             raw.offset
                 .map_or(String::new(), |offset| format!(" (at offset {offset})"))
         ),
+        FindingKind::Overlap => {
+            let length = raw
+                .call_length
+                .map_or(String::new(), |length| format!(", {length}"));
+            format!(
+                "Source and destination overlap in {}({address:#x}, {:#x}{length})",
+                raw.call.unwrap_or("?"),
+                raw.call_source
+            )
+        }
     }
 }
 

@@ -22,9 +22,9 @@
 //!   matches any number of frames (none included). Frames beyond the last line are not looked
 //!   at. The kinds map to gpa's findings where they correspond: `Leak` to leak records
 //!   (`match-leak-kinds`, default all kinds), `Free` to invalid, double and mismatched frees,
-//!   `Addr1`..`Addr32` to bad accesses (overflow, underflow, read or write after free). Other
-//!   memcheck kinds (uninitialised values, `Param`, `Overlap`...) have no gpa counterpart and
-//!   never match.
+//!   `Addr1`..`Addr32` to bad accesses (overflow, underflow, read or write after free),
+//!   `Overlap` to overlapping copies of libc functions. Other memcheck kinds (uninitialised
+//!   values, `Param`...) have no gpa counterpart and never match.
 //! * **LeakSanitizer** (`LSAN_OPTIONS=suppressions=FILE`): one `leak:PATTERN` per line, `#`
 //!   comments. A leak is suppressed when any frame's function, object file or source file
 //!   contains the pattern; `*` matches any run of characters, `^` and `$` anchor the pattern at
@@ -157,6 +157,8 @@ pub enum Target {
     Free,
     /// Bad accesses: overflow, underflow, read or write after free (`Memcheck:Addr*`).
     Access,
+    /// Overlapping source and destination of a libc copy (`Memcheck:Overlap`).
+    Overlap,
     /// A memcheck kind gpa has no counterpart for (kept so the file parses; never matches).
     Other,
 }
@@ -179,6 +181,7 @@ impl Target {
                     | FindingKind::ReadAfterFree
                     | FindingKind::WriteAfterFree
             ),
+            Target::Overlap => kind == FindingKind::Overlap,
             Target::Leak(_) | Target::Other => false,
         }
     }
@@ -396,6 +399,7 @@ fn parse_valgrind(body: &[(usize, &str)], open: usize, origin: &str) -> Result<E
     let mut target = match kind.trim() {
         "Leak" => Target::Leak(crate::leakcheck::KindSet::ALL),
         "Free" => Target::Free,
+        "Overlap" => Target::Overlap,
         kind if kind.starts_with("Addr") => Target::Access,
         _ => Target::Other,
     };
@@ -461,6 +465,7 @@ pub fn generate(
         FindingKind::Leak => "Leak",
         kind if Target::Free.covers_finding(kind) => "Free",
         kind if Target::Access.covers_finding(kind) => "Addr8",
+        FindingKind::Overlap => "Overlap",
         _ => return None,
     };
     let mut text = String::from("{\n   <insert_a_suppression_name_here>\n");
