@@ -56,8 +56,13 @@ int main(int argc, char **argv) {
         free(q);
     } else if (!strcmp(name, "overlap_strcpy")) {
         char *q = malloc(32);
-        strcpy(q, "overlapping");
-        strcpy(q + 2, q); /* @overlap_strcpy */
+        memcpy(q, digits, 20);
+        strcpy(q, q + 2); /* @overlap_strcpy */
+        free(q);
+    } else if (!strcmp(name, "overlap_strncpy")) {
+        char *q = malloc(32);
+        memcpy(q, digits, 20);
+        strncpy(q, q + 2, n(16)); /* @overlap_strncpy */
         free(q);
     } else if (!strcmp(name, "strchr")) {
         printf("%d\n", strchr(p, 'z') == NULL); /* @strchr */

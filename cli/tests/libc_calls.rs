@@ -1,0 +1,478 @@
+//! Heap mistakes made through libc's memory and string functions (`memcpy`, `strlen`,
+//! `strcpy`, `__memcpy_chk`...), which check mode checks at the call (`gpa::capi::libc_calls`):
+//! each planted bug is reported once, at the call's line, with the block's relation and
+//! traces that Valgrind memcheck 3.19 gives for the same program (quoted per case); clean
+//! programs with heavy legitimate use report nothing, as under Valgrind.
+//!
+//! Where gpa and Valgrind differ, by design:
+//! * Valgrind's "Invalid read of size N" is the width of one load of its replacement function
+//!   (8, 2, 1...), and its error count is one per load or store instruction (a 4-byte overflow
+//!   by `memcpy` is "4 errors from 1 contexts"); gpa reports each call site once, with the
+//!   bytes of the call's range outside the block ("read of 8 bytes"), or 1 byte where the
+//!   function stops at data (a string's end, the first difference). The block, its size, the
+//!   relation ("0 bytes after", "4 bytes before", "4 bytes inside ... free'd") and the sites
+//!   are the same.
+//! * Valgrind 3.19 replaces glibc 2.36's `memcpy` with its `memmove` (glibc's variants share
+//!   code), so it reports no overlap in a plain `memcpy`; it does for `__memcpy_chk`
+//!   ("Source and destination overlap in memcpy_chk(...)"). gpa reports both: an overlapping
+//!   `memcpy` is undefined behaviour whatever the library does today.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+/// The 1-based line of `source` holding `needle`, after line `after`.
+fn line_of(source: &str, needle: &str, after: usize) -> u64 {
+    source
+        .lines()
+        .enumerate()
+        .skip(after)
+        .find(|(_, line)| line.contains(needle))
+        .map(|(index, _)| index as u64 + 1)
+        .unwrap_or_else(|| panic!("no line with {needle:?}"))
+}
+
+/// The line of the last line holding `needle` before line `before`.
+fn line_before(source: &str, needle: &str, before: u64) -> u64 {
+    source
+        .lines()
+        .enumerate()
+        .take(before as usize - 1)
+        .filter(|(_, line)| line.contains(needle))
+        .map(|(index, _)| index as u64 + 1)
+        .last()
+        .unwrap_or_else(|| panic!("no line with {needle:?} before {before}"))
+}
+
+fn source_text(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/libc")
+        .join(format!("{name}.c"));
+    std::fs::read_to_string(path).expect("read the C source")
+}
+
+/// The first frame of a finding's stack in the program's own source: its function and line
+/// (`_FORTIFY_SOURCE`'s inline wrappers, `memcpy (string_fortified.h:29)`, come before it, as
+/// in Valgrind's stacks).
+fn first_frame(finding: &Value, stack: &str) -> (String, u64) {
+    let frames = finding["stacks"][stack]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let Some(frame) = frames.iter().find(|frame| {
+        !frame["file"]
+            .as_str()
+            .is_some_and(|file| file.ends_with("string_fortified.h"))
+    }) else {
+        return ("?".to_owned(), 0);
+    };
+    (
+        frame["function"].as_str().unwrap_or("?").to_owned(),
+        frame["line"].as_u64().unwrap_or(0),
+    )
+}
+
+/// Runs `binary CASE` under `gpa run` (check mode, or `options`) for each case, two at a
+/// time, each in a directory of its own.
+fn run_cases(dir: &Path, binary: &Path, options: &[&str], cases: &[&str]) -> Vec<Run> {
+    let mut runs: Vec<Option<Run>> = (0..cases.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let half = cases.len().div_ceil(2);
+        for (chunk_index, chunk) in runs.chunks_mut(half).enumerate() {
+            scope.spawn(move || {
+                for (offset, slot) in chunk.iter_mut().enumerate() {
+                    let index = chunk_index * half + offset;
+                    let case_dir = dir.join(format!("case-{index}"));
+                    std::fs::create_dir_all(&case_dir).unwrap();
+                    let command = [binary.to_str().unwrap(), cases[index]];
+                    *slot = Some(gpa_run(&case_dir, options, &command));
+                }
+            });
+        }
+    });
+    runs.into_iter().map(Option::unwrap).collect()
+}
+
+/// What Valgrind says of one planted bug, in gpa's terms.
+struct Expected {
+    /// The program's case name (and its `@CASE` marker).
+    case: &'static str,
+    /// gpa's kind for Valgrind's verdict.
+    kind: &'static str,
+    /// "read" or "write" (none for an overlap).
+    access: Option<&'static str>,
+    /// The first bad byte's offset from the block's start (Valgrind's "N bytes after a block
+    /// of size M" is offset M + N; "N bytes before" is -N; "N bytes inside" is N).
+    offset: Option<i64>,
+    /// The block's size.
+    size: u64,
+    /// The line (marker) of the allocation, searched backwards from the call.
+    alloc: &'static str,
+    /// The line of the free, for a freed block.
+    freed: bool,
+    /// The start of the message (overlaps: Valgrind's text).
+    message: &'static str,
+}
+
+const fn access(
+    case: &'static str,
+    kind: &'static str,
+    access: &'static str,
+    offset: i64,
+    size: u64,
+    alloc: &'static str,
+) -> Expected {
+    Expected {
+        case,
+        kind,
+        access: Some(access),
+        offset: Some(offset),
+        size,
+        alloc,
+        freed: false,
+        message: "",
+    }
+}
+
+const P: &str = "char *p = malloc(16);";
+const Q: &str = "char *q = malloc(";
+
+/// Valgrind 3.19 on `planted.c` (gcc -O0), case by case (`valgrind ./planted CASE`):
+const PLANTED: &[Expected] = &[
+    // Invalid read of size 8 at memmove, by main (planted.c:@); Address is 0 bytes after a
+    // block of size 16 alloc'd ... by main (planted.c:18). 1 error.
+    access("memcpy_read", "overflow", "read", 16, 16, P),
+    // Invalid write of size 2 at memmove; 0 bytes after a block of size 16. 4 errors, 1 context.
+    access("memcpy_write", "overflow", "write", 16, 16, P),
+    // Invalid read of size 8 at memmove; Address is 0 bytes inside a block of size 16 free'd
+    // (free and malloc traces). 1 error.
+    Expected {
+        freed: true,
+        ..access("memmove_read_freed", "read_after_free", "read", 0, 16, P)
+    },
+    // Invalid write of size 1 at memset; 0 bytes after a block of size 16. 2 errors.
+    access("memset_write", "overflow", "write", 16, 16, P),
+    // Invalid write of size 1 at memset; 4 bytes inside a block of size 16 free'd. 2 errors
+    // from 2 contexts (two store instructions of its memset).
+    Expected {
+        freed: true,
+        ..access("memset_freed", "write_after_free", "write", 4, 16, P)
+    },
+    // Invalid read of size 2 at memmove; 4 bytes before a block of size 16 alloc'd. 2 errors.
+    access("memcpy_underflow", "underflow", "read", -4, 16, P),
+    // Invalid read of size 1 at strlen; 0 bytes after a block of size 16. 1 error.
+    access("strlen", "overflow", "read", 16, 16, P),
+    // Invalid write of size 1 at strcpy; 0 bytes after a block of size 16 (2 contexts).
+    access("strcpy", "overflow", "write", 16, 16, P),
+    // Invalid write of size 1 at strcat; 0 bytes after a block of size 16 (2 contexts).
+    access("strcat", "overflow", "write", 16, 16, P),
+    // Invalid write of size 1 at strncpy; 0 bytes after a block of size 16. 4 errors.
+    access("strncpy", "overflow", "write", 16, 16, P),
+    // Invalid read of size 1 at bcmp; 0 bytes after a block of size 16. 1 error.
+    access("memcmp", "overflow", "read", 16, 16, P),
+    // Invalid read of size 1 at strcmp; 0 bytes after a block of size 16. 1 error.
+    access("strcmp", "overflow", "read", 16, 16, P),
+    // Invalid read of size 1 at index (strchr); 0 bytes after a block of size 16. 1 error.
+    access("strchr", "overflow", "read", 16, 16, P),
+    // (gcc calls strcpy for the unused stpcpy) Invalid write of size 1 at strcpy; 0 bytes
+    // after a block of size 4. 1 error.
+    access("stpcpy", "overflow", "write", 4, 4, Q),
+    // Invalid read of size 1 at strnlen; 0 bytes after a block of size 16. 1 error.
+    access("strnlen", "overflow", "read", 16, 16, P),
+    // Invalid read of size 1 at memchr; 0 bytes after a block of size 16. 1 error.
+    access("memchr", "overflow", "read", 16, 16, P),
+    // Invalid read of size 1 at strncmp; 0 bytes after a block of size 16. 1 error.
+    access("strncmp", "overflow", "read", 16, 16, P),
+    // Invalid write of size 1 at strncat; 0 bytes after a block of size 16 (2 contexts).
+    access("strncat", "overflow", "write", 16, 16, P),
+    // Source and destination overlap in strcpy(0x4a40090, 0x4a40092), by main. 1 error.
+    Expected {
+        case: "overlap_strcpy",
+        kind: "overlap",
+        access: None,
+        offset: None,
+        size: 0,
+        alloc: Q,
+        freed: false,
+        message: "Source and destination overlap in strcpy(0x",
+    },
+    // Source and destination overlap in strncpy(0x4a400a0, 0x4a400a2, 16). 1 error.
+    Expected {
+        case: "overlap_strncpy",
+        kind: "overlap",
+        access: None,
+        offset: None,
+        size: 16,
+        alloc: Q,
+        freed: false,
+        message: "Source and destination overlap in strncpy(0x",
+    },
+    // Valgrind: no error (its memmove replaces glibc's memcpy; see the module docs). gpa:
+    // the overlap, as Valgrind reports it for `__memcpy_chk` (`fortified_calls_*`).
+    Expected {
+        case: "overlap_memcpy",
+        kind: "overlap",
+        access: None,
+        offset: None,
+        size: 16,
+        alloc: Q,
+        freed: false,
+        message: "Source and destination overlap in memcpy(0x",
+    },
+];
+
+/// Checks that `run` has exactly the finding `expected` describes, at the call marked
+/// `@CASE` in `source`.
+fn check_case(run: &Run, expected: &Expected, source: &str) {
+    let case = expected.case;
+    let findings = run.findings();
+    assert_eq!(
+        findings.len(),
+        1,
+        "{case}: one finding expected:\n{}\n{}",
+        describe(&findings),
+        run.stderr()
+    );
+    let finding = &findings[0];
+    assert_eq!(finding["kind"], expected.kind, "{case}: {finding}");
+    match expected.access {
+        Some(access) => assert_eq!(finding["access"], access, "{case}: {finding}"),
+        None => assert!(finding["access"].is_null(), "{case}: {finding}"),
+    }
+    match expected.offset {
+        Some(offset) => assert_eq!(finding["offset"], offset, "{case}: {finding}"),
+        None => assert!(finding["offset"].is_null(), "{case}: {finding}"),
+    }
+    assert_eq!(finding["size"], expected.size, "{case}: {finding}");
+    let message = finding["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with(expected.message), "{case}: {message}");
+    let call = line_of(source, &format!("@{case}"), 0);
+    let site = if expected.kind == "overlap" {
+        "detected"
+    } else {
+        "access"
+    };
+    assert_eq!(
+        first_frame(finding, site),
+        ("main".to_owned(), call),
+        "{case}: the call's stack starts at the program's call: {finding}"
+    );
+    if expected.kind != "overlap" {
+        let alloc = line_before(source, expected.alloc, call);
+        assert_eq!(
+            first_frame(finding, "alloc"),
+            ("main".to_owned(), alloc),
+            "{case}: {finding}"
+        );
+    }
+    if expected.freed {
+        let free = line_before(source, "free(p);", call);
+        assert_eq!(
+            first_frame(finding, "free"),
+            ("main".to_owned(), free),
+            "{case}: {finding}"
+        );
+    } else {
+        assert!(finding["stacks"]["free"].is_null(), "{case}: {finding}");
+    }
+}
+
+#[test]
+fn planted_bugs_in_libc_calls_are_reported_at_the_call_as_valgrind_reports_them() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-planted");
+    let binary = compile_c_with("libc", "planted", "planted", &[], &dir);
+    let source = source_text("planted");
+    let cases: Vec<&str> = PLANTED.iter().map(|expected| expected.case).collect();
+    let runs = run_cases(&dir, &binary, &[], &cases);
+    for (run, expected) in runs.iter().zip(PLANTED) {
+        check_case(run, expected, &source);
+        assert_eq!(run.json["errors"], 1, "{}: {}", expected.case, run.stderr());
+    }
+}
+
+#[test]
+fn guard_mode_reports_the_call_once_before_the_guard_page_ends_the_run() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-guard");
+    let binary = compile_c_with("libc", "planted", "planted", &[], &dir);
+    let source = source_text("planted");
+    // A read past the block: glibc's `memcpy` then faults on the guard page (the run ends as
+    // guard mode's runs do), and the fault is the same finding, kept once. A read after free
+    // of a small block: Valgrind's verdict, which check mode alone could not give before.
+    let cases = ["memcpy_read", "memmove_read_freed", "overlap_strcpy"];
+    let runs = run_cases(&dir, &binary, &["--guard"], &cases);
+    for (run, case) in runs.iter().zip(cases) {
+        let expected = PLANTED.iter().find(|e| e.case == case).unwrap();
+        check_case(run, expected, &source);
+    }
+}
+
+/// `fortify.c` at -O2 -D_FORTIFY_SOURCE=2, as Valgrind 3.19 reports it.
+#[test]
+fn fortified_calls_are_checked_like_the_plain_ones() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-fortify");
+    let binary = compile_c_with(
+        "libc",
+        "fortify",
+        "fortify",
+        &["-O2", "-D_FORTIFY_SOURCE=2"],
+        &dir,
+    );
+    let source = source_text("fortify");
+    let alloc = "char *p = malloc(16);";
+    let expected = [
+        // Invalid read of size 1 at __memcpy_chk, by memcpy (string_fortified.h:29), by main
+        // (fortify.c:@read); Address is 7 bytes after a block of size 16 alloc'd (its copy
+        // runs backwards: the first bad byte is at 16). 8 errors from 2 contexts.
+        Expected {
+            message: "buffer overflow: read of 8 bytes 0 bytes after the end of a 16-byte block",
+            ..access("read", "overflow", "read", 16, 16, alloc)
+        },
+        // Source and destination overlap in memcpy_chk(0x4a40094, 0x4a40090, 16). 1 error.
+        Expected {
+            case: "overlap",
+            kind: "overlap",
+            access: None,
+            offset: None,
+            size: 16,
+            alloc: "char *q = malloc(32);",
+            freed: false,
+            message: "Source and destination overlap in memcpy_chk(0x",
+        },
+        // Invalid write of size 4 at __memset_avx2_unaligned_erms, by memset
+        // (string_fortified.h:59), by main (fortify.c:@freed); 4 bytes inside a block of size
+        // 16 free'd. 2 errors from 2 contexts.
+        Expected {
+            freed: true,
+            ..access("freed", "write_after_free", "write", 4, 16, alloc)
+        },
+        // Invalid read of size 1 at __strcpy_chk, by strcpy (string_fortified.h:79), by main
+        // (fortify.c:@strcpy); 0 bytes after a block of size 16 alloc'd. 1 error.
+        access("strcpy", "overflow", "read", 16, 16, alloc),
+    ];
+    let cases: Vec<&str> = expected.iter().map(|e| e.case).collect();
+    let runs = run_cases(&dir, &binary, &[], &cases);
+    for (run, expected) in runs.iter().zip(&expected) {
+        check_case(run, expected, &source);
+        // Valgrind's second frame: the inline wrapper of the fortified header.
+        let finding = &run.findings()[0];
+        let site = if expected.kind == "overlap" {
+            "detected"
+        } else {
+            "access"
+        };
+        let file = finding["stacks"][site][0]["file"].as_str().unwrap_or("");
+        assert!(file.ends_with("string_fortified.h"), "{finding}");
+    }
+}
+
+#[test]
+fn one_call_site_in_four_threads_is_one_finding_for_four_blocks() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-threads");
+    let binary = compile_c_with("libc", "threads", "threads", &[], &dir);
+    let source = source_text("threads");
+    let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
+    assert_eq!(run.stdout(), "done\n");
+    let findings = run.findings();
+    assert_eq!(findings.len(), 1, "{}", describe(&findings));
+    let finding = &findings[0];
+    // Valgrind: Invalid read of size 2 at memmove, by reader (threads.c:@read); 0 bytes after
+    // a block of size 16 alloc'd, by reader (threads.c:@alloc); 8 errors from 1 context.
+    assert_eq!(finding["kind"], "overflow");
+    assert_eq!(finding["access"], "read");
+    assert_eq!(finding["offset"], 16);
+    assert_eq!(finding["count"], 4, "{finding}");
+    assert_eq!(
+        first_frame(finding, "access"),
+        ("reader".to_owned(), line_of(&source, "@read", 0))
+    );
+    assert_eq!(
+        first_frame(finding, "alloc"),
+        ("reader".to_owned(), line_of(&source, "@alloc", 0))
+    );
+}
+
+fn clean_binaries(dir: &Path) -> Vec<PathBuf> {
+    vec![
+        compile_c_with("libc", "clean", "clean", &[], dir),
+        compile_c_with(
+            "libc",
+            "clean",
+            "clean-fortify",
+            &["-O2", "-D_FORTIFY_SOURCE=2"],
+            dir,
+        ),
+    ]
+}
+
+#[test]
+fn heavy_legitimate_use_reports_nothing_in_check_and_guard_modes() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-clean");
+    let binaries = clean_binaries(&dir);
+    let plain = plain_run(&dir, &[binaries[0].to_str().unwrap()], |_| {});
+    assert!(plain.status.success());
+    for binary in binaries {
+        for options in [&[][..], &["--guard"][..]] {
+            let run = gpa_run(&dir, options, &[binary.to_str().unwrap()]);
+            // Valgrind 3.19: ERROR SUMMARY: 0 errors from 0 contexts; all blocks freed.
+            assert_eq!(run.output.stdout, plain.stdout, "{options:?}");
+            assert_eq!(
+                run.findings().len(),
+                0,
+                "{} {options:?}: {}",
+                binary.display(),
+                describe(&run.findings())
+            );
+            assert_eq!(run.json["errors"], 0);
+        }
+    }
+}
+
+#[test]
+fn fast_mode_only_passes_the_calls_through() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-fast");
+    let binary = compile_c_with("libc", "planted", "planted", &[], &dir);
+    let clean = compile_c_with("libc", "clean", "clean", &[], &dir);
+    // A planted bug changes nothing in fast mode: same output as without gpa, no report.
+    for (program, case) in [
+        (&binary, "memcpy_read"),
+        (&binary, "overlap_memcpy"),
+        (&clean, ""),
+    ] {
+        let plain = plain_run(&dir, &[program.to_str().unwrap(), case], |_| {});
+        let out = std::process::Command::new(program)
+            .arg(case)
+            .current_dir(&*dir)
+            .env("LD_PRELOAD", preload_library())
+            .env("GPA_MODE", "fast")
+            .output()
+            .expect("run the program");
+        assert_eq!(out.status.code(), plain.status.code(), "{case}");
+        assert_eq!(out.stdout, plain.stdout, "{case}");
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
