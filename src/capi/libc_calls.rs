@@ -237,19 +237,26 @@ impl Block {
     }
 }
 
+impl Block {
+    /// The program's block behind the GPA's block `span` (its front guard left out).
+    #[inline]
+    fn of(span: crate::gpa::BlockSpan) -> Block {
+        let pad = guard::pad_of(span.size, span.align);
+        Block {
+            user: span.start + pad,
+            size: span.size - pad,
+            align: span.align,
+            live: span.live,
+            alloc_trace: span.alloc_trace,
+            free_trace: span.free_trace,
+        }
+    }
+}
+
 /// The program's block (live or freed) whose memory holds `address`.
 #[inline]
 fn block_at(gpa: &GeneralPurposeAllocator, address: usize) -> Option<Block> {
-    let span = gpa.heap_block_at(address)?;
-    let pad = guard::pad_of(span.size, span.align);
-    Some(Block {
-        user: span.start + pad,
-        size: span.size - pad,
-        align: span.align,
-        live: span.live,
-        alloc_trace: span.alloc_trace,
-        free_trace: span.free_trace,
-    })
+    gpa.heap_block_at(address).map(Block::of)
 }
 
 /// Checks that `[start, start + len)` lies within one live block where it touches the heap;
@@ -266,10 +273,10 @@ fn check_range(
         return;
     }
     let last = start.saturating_add(len - 1);
-    let Some(block) = block_at(gpa, start).or_else(|| block_at(gpa, last)) else {
+    let Some(span) = gpa.heap_block_in(start, last) else {
         return;
     };
-    judge(gpa, block, start, len, access, call);
+    judge(gpa, Block::of(span), start, len, access, call);
 }
 
 /// Records what an access of `[start, start + len)` does wrong to `block`, if anything.

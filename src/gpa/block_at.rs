@@ -5,12 +5,16 @@
 //! [`GeneralPurposeAllocator::heap_block_at`] is [`GeneralPurposeAllocator::block_containing_located`]
 //! behind one page-map load: an address no GPA segment, large block or guarded area covers
 //! (a stack, a static, libc's own heap, a mapping of the program's) is rejected in a few
-//! instructions, before any header is read. Blocks of the internal heap (requests made while
-//! gpa was busy) are not the program's and are never returned.
+//! instructions, before any header is read. A small segment's block is looked up from the
+//! page map's entry directly (its header checked as `locate` checks it, without a second
+//! page-map load). Blocks of the internal heap (requests made while gpa was busy) are not the
+//! program's and are never returned. [`GeneralPurposeAllocator::heap_block_in`] does the same
+//! for a range, loading the page map once when both ends share a chunk.
 //!
 //! # Invariants
 //! * Never reads the memory at the address, takes no lock and does not allocate.
 
+use super::segment::{SegmentKind, SEGMENT_SIZE};
 use super::{pagemap, BlockSpan, GeneralPurposeAllocator};
 
 impl GeneralPurposeAllocator {
@@ -20,7 +24,36 @@ impl GeneralPurposeAllocator {
     /// of the block). `None` quickly for memory no GPA manages; `None` without safety.
     #[inline]
     pub(crate) fn heap_block_at(&self, address: usize) -> Option<BlockSpan> {
-        pagemap::lookup(address)?;
+        let entry = pagemap::lookup(address)?;
+        self.block_of_entry(entry, address)
+    }
+
+    /// The block [`Self::heap_block_at`] finds for the first byte of the range `[start,
+    /// last]`, else for its last byte (a range that starts before the heap).
+    #[inline]
+    pub(crate) fn heap_block_in(&self, start: usize, last: usize) -> Option<BlockSpan> {
+        match pagemap::lookup(start) {
+            Some(entry) => self
+                .block_of_entry(entry, start)
+                .or_else(|| self.heap_block_at(last)),
+            // One chunk: one page-map entry (none).
+            None if (start ^ last) < SEGMENT_SIZE => None,
+            None => self.heap_block_at(last),
+        }
+    }
+
+    #[inline]
+    fn block_of_entry(&self, entry: pagemap::Entry, address: usize) -> Option<BlockSpan> {
+        if let pagemap::Entry::Small(segment) = entry {
+            // SAFETY: the page map validated a registered segment's header.
+            let common = unsafe { &(*segment).common };
+            if !self.config.safety || !common.is(SegmentKind::Small) || !self.owns_header(common) {
+                return None;
+            }
+            return self
+                .small_block_span(segment, address)
+                .map(|(span, _)| span);
+        }
         let (span, _) = self.block_containing_located(address)?;
         // The internal heap's blocks carry no tag: gpa's own, not the program's.
         span.tag.map(|_| span)

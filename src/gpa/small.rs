@@ -164,6 +164,9 @@ impl GeneralPurposeAllocator {
         self.prepare_page(page, segment)
     }
 
+    // Out of line, as `capi/fast-path.ld` expects (LTO inlined it into its two callers once
+    // another caller of `small_block_span` appeared).
+    #[inline(never)]
     fn prepare_page(&self, page: *mut Page, segment: *mut Segment) -> Option<*mut Page> {
         if !self.config.safety {
             return Some(page);
