@@ -537,7 +537,7 @@ fn copy_checks(dst: *mut u8, src: *const u8, n: usize, overlap: bool, call: &'st
     check_range(gpa, dst as usize, n, Access::Write, call);
     // A copy onto itself (`memcpy(p, p, n)`, which compilers emit for `*a = *b`) is not
     // reported, as Valgrind does not.
-    if overlap && dst as usize != src as usize {
+    if overlap && !core::ptr::eq(dst.cast_const(), src) {
         check_overlap(gpa, (dst as usize, n), (src as usize, n), call, Some(n));
     }
 }

@@ -7,14 +7,16 @@
 //! (a stack, a static, libc's own heap, a mapping of the program's) is rejected in a few
 //! instructions, before any header is read. A small segment's block is looked up from the
 //! page map's entry directly (its header checked as `locate` checks it, without a second
-//! page-map load). Blocks of the internal heap (requests made while gpa was busy) are not the
+//! page-map load), and its page descriptor is trusted as the fault handler trusts it (the
+//! header lies between guard pages in safety mode): unit, page, slot by the reciprocal, the
+//! slot's metadata, none of the free path's consistency checks of the descriptor. Blocks of the internal heap (requests made while gpa was busy) are not the
 //! program's and are never returned. [`GeneralPurposeAllocator::heap_block_in`] does the same
 //! for a range, loading the page map once when both ends share a chunk.
 //!
 //! # Invariants
 //! * Never reads the memory at the address, takes no lock and does not allocate.
 
-use super::segment::{SegmentKind, SEGMENT_SIZE};
+use super::segment::{Segment, SegmentKind, SEGMENT_SIZE, UNIT_SIZE};
 use super::{pagemap, BlockSpan, GeneralPurposeAllocator};
 
 impl GeneralPurposeAllocator {
@@ -50,12 +52,34 @@ impl GeneralPurposeAllocator {
             if !self.config.safety || !common.is(SegmentKind::Small) || !self.owns_header(common) {
                 return None;
             }
-            return self
-                .small_block_span(segment, address)
-                .map(|(span, _)| span);
+            // SAFETY: a sound small segment of this GPA's; the page map's entry for the chunk
+            // holding `address`.
+            return unsafe { small_span(&*segment, address) };
         }
         let (span, _) = self.block_containing_located(address)?;
         // The internal heap's blocks carry no tag: gpa's own, not the program's.
         span.tag.map(|_| span)
     }
+}
+
+/// The block (live or freed) of the small segment `segment` whose slot holds `address`.
+///
+/// # Safety
+/// `segment` is a sound small segment whose chunk holds `address`.
+#[inline]
+unsafe fn small_span(segment: &Segment, address: usize) -> Option<BlockSpan> {
+    let unit = (address - segment.base()) / UNIT_SIZE;
+    if unit == 0 || segment.free_units & (1 << unit) != 0 {
+        return None;
+    }
+    let page = segment.pages.get(*segment.unit_page.get(unit)? as usize)?;
+    if page.block_size == 0 || page.meta.is_null() || address < page.start as usize {
+        return None;
+    }
+    let (index, _) = page.slot_of(address);
+    if index >= page.carved as usize {
+        return None;
+    }
+    // SAFETY: a page in use (its unit is not free) keeps its metadata for every carved slot.
+    unsafe { GeneralPurposeAllocator::slot_span(page, index) }
 }

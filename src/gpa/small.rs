@@ -1076,16 +1076,25 @@ impl GeneralPurposeAllocator {
             return None;
         }
         let (page_pointer, index) = Self::checked_slot(segment, address)?;
-        // SAFETY: `checked_slot` returns live pages of this segment.
-        let page = unsafe { &*page_pointer };
-        // SAFETY: safety mode keeps metadata for every slot; `checked_slot` checked it is
-        // there and `index` is a carved slot.
+        // SAFETY: `checked_slot` returns live pages of this segment, with metadata for every
+        // slot, and `index` is a carved slot.
+        let span = unsafe { Self::slot_span(&*page_pointer, index) }?;
+        Some((span, page_pointer))
+    }
+
+    /// The block (live or freed) in slot `index` of `page`, from its metadata.
+    ///
+    /// # Safety
+    /// `page.meta` is the page's live metadata array and `index < page.carved`.
+    #[inline]
+    pub(super) unsafe fn slot_span(page: &Page, index: usize) -> Option<BlockSpan> {
+        // SAFETY: caller contract.
         let meta = unsafe { page.meta(index) };
         let state = meta.state.load(Ordering::Acquire);
         if state != SLOT_LIVE && !is_freed_state(state) {
             return None;
         }
-        let span = BlockSpan {
+        Some(BlockSpan {
             start: page.slot_address(index),
             size: meta.requested.load(Ordering::Relaxed) as usize,
             align: 1 << meta.align_log2.load(Ordering::Relaxed),
@@ -1097,8 +1106,7 @@ impl GeneralPurposeAllocator {
                 TraceId(meta.free_trace.load(Ordering::Relaxed))
             },
             tag: Some(meta.tag.load(Ordering::Relaxed)),
-        };
-        Some((span, page_pointer))
+        })
     }
 
     /// Finds a heap for a thread: its own (evicted from its cache), an abandoned one, or new.
