@@ -25,6 +25,9 @@
 //! ([`exit`]). In both,
 //! blocks of libc's own allocator that reach `free`/`realloc` go back to libc ([`foreign`]),
 //! and `dlclose` records the unloaded object for the report first ([`unload`], check mode).
+//! libc's memory and string functions (`memcpy`, `strlen`, `__memcpy_chk`...) are exported
+//! too: in check and guard modes each call's ranges are checked against the heap before
+//! glibc's function runs; in fast mode they jump straight to glibc's (`libc_calls`).
 //!
 //! # Invariants
 //! * Nothing on the path to the first allocation allocates: [`gpa`] builds the GPA from
