@@ -397,6 +397,23 @@ pub unsafe extern "C" fn dlclose(handle: *mut c_void) -> core::ffi::c_int {
     unsafe { capi::unload::dlclose(handle) }
 }
 
+// ---- Threads ----
+
+/// C `pthread_attr_setstacksize`: records the size asked for plus the stack this library's
+/// thread-local storage takes from every thread glibc starts, so the thread has the room it
+/// would have without gpa (see `gpa::__capi::threads`).
+///
+/// # Safety
+/// As for C's `pthread_attr_setstacksize`.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_setstacksize(
+    attr: *mut libc::pthread_attr_t,
+    size: libc::size_t,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::threads::pthread_attr_setstacksize(attr, size) }
+}
+
 // ---- Signals: gpa's fault handler stays invisible (forwarded to `gpa::__capi::exit`) ----
 
 /// C `sigaction`: for `SIGSEGV`, `SIGBUS`, `SIGABRT`, `SIGFPE` and `SIGILL`, reads and sets

@@ -204,6 +204,12 @@ fn the_frames_that_called_exit_are_roots() {
     // `exit` from another thread than the main one.
     let valgrind = [(1, 555), (0, 0), (1, 272), (1, 666), (0, 0)];
     judged_like_valgrind("leak_exit_from_thread", valgrind, GPA_DTV_EXTRA);
+    // ... from a thread started with a 64 KiB stack: the scan and report move to a stack of
+    // their own (they ended the process with SIGSEGV, unchecked, on the thread's stack).
+    let valgrind = [(1, 100), (0, 0), (1, 272), (0, 0), (0, 0)];
+    if let Some(run) = judged_like_valgrind("leak_exit_small_stack", valgrind, GPA_DTV_EXTRA) {
+        assert_eq!(run.json["processes"][0]["status"], "checked");
+    }
 }
 
 #[test]

@@ -24,7 +24,9 @@
 //! plain fast mode, a `SIGSEGV`, `SIGBUS` or other fatal signal ends with the report
 //! ([`exit`]). In both,
 //! blocks of libc's own allocator that reach `free`/`realloc` go back to libc ([`foreign`]),
-//! and `dlclose` records the unloaded object for the report first ([`unload`], check mode).
+//! and `dlclose` records the unloaded object for the report first ([`unload`], check mode);
+//! `pthread_attr_setstacksize` gives a thread the stack it asked for on top of the preload
+//! library's thread-locals ([`threads`]).
 //!
 //! # Invariants
 //! * Nothing on the path to the first allocation allocates: [`gpa`] builds the GPA from
@@ -40,6 +42,7 @@ pub mod process;
 pub mod profile;
 pub mod scan;
 pub mod settings;
+pub mod threads;
 pub mod unload;
 
 /// The leak options' syntax and suppression files, for `gpa run` to check its options with the

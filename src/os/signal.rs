@@ -676,15 +676,27 @@ fn run_hook(hook: Hook, fault: &Fault) -> Verdict {
     verdict
 }
 
+/// The stack a leak scan and its report may need, in bytes: [`with_stack_room`] moves them to
+/// the crash stack when the calling thread has less left.
+pub const REPORT_ROOM: usize = 1 << 20;
+
 /// Runs `work` where there is stack room for it: on the crash stack (one thread at a time,
-/// as the hook) when the calling thread runs on an alternate signal stack, else right here. A
-/// program's signal handler that calls `exit` runs the exit hooks on the stack it runs on,
-/// an alternate one if it was installed with `SA_ONSTACK` or forwarded by this module's
-/// handler: [`ALT_STACK_SIZE`] bytes when this module made it (8 KiB for Rust's std), little
-/// for a leak scan and its report (at 64 KiB they ended such programs with `SIGSEGV` on the
-/// stack's guard page).
+/// as the hook) when the calling thread runs on an alternate signal stack or has less than
+/// [`REPORT_ROOM`] bytes of its stack left, else right here. A program's signal handler that
+/// calls `exit` runs the exit hooks on the stack it runs on, an alternate one if it was
+/// installed with `SA_ONSTACK` or forwarded by this module's handler: [`ALT_STACK_SIZE`] bytes
+/// when this module made it (8 KiB for Rust's std), little for a leak scan and its report (at
+/// 64 KiB they ended such programs with `SIGSEGV` on the stack's guard page). A thread the
+/// program started with a small stack (`PTHREAD_STACK_MIN`, 64 KiB) that calls `exit` is in the
+/// same position.
 pub fn with_stack_room(work: &mut dyn FnMut()) {
-    if super::current_alternate_stack().is_none() {
+    let roomy = || match super::stack_bounds() {
+        Some((lowest, _)) => {
+            super::approximate_stack_pointer().saturating_sub(lowest) >= REPORT_ROOM
+        }
+        None => true,
+    };
+    if super::current_alternate_stack().is_none() && roomy() {
         work();
         return;
     }
