@@ -414,6 +414,36 @@ pub unsafe extern "C" fn pthread_attr_setstacksize(
     unsafe { capi::threads::pthread_attr_setstacksize(attr, size) }
 }
 
+/// C `pthread_sigmask`: in check and guard modes a mask blocking every signal leaves out the
+/// leak scan's stop signal, so the thread can still be stopped at exit (see
+/// `gpa::__capi::threads`).
+///
+/// # Safety
+/// As for C's `pthread_sigmask`.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_sigmask(
+    how: c_int,
+    set: *const libc::sigset_t,
+    old: *mut libc::sigset_t,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::threads::pthread_sigmask(how, set, old) }
+}
+
+/// C `sigprocmask`: as [`pthread_sigmask`].
+///
+/// # Safety
+/// As for C's `sigprocmask`.
+#[no_mangle]
+pub unsafe extern "C" fn sigprocmask(
+    how: c_int,
+    set: *const libc::sigset_t,
+    old: *mut libc::sigset_t,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::threads::sigprocmask(how, set, old) }
+}
+
 // ---- Signals: gpa's fault handler stays invisible (forwarded to `gpa::__capi::exit`) ----
 
 /// C `sigaction`: for `SIGSEGV`, `SIGBUS`, `SIGABRT`, `SIGFPE` and `SIGILL`, reads and sets
