@@ -214,10 +214,19 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     let quiet = args.quiet && !unchecked && errors == 0;
     if findings == 0 && checked != 0 && !args.fast && !quiet {
         // A run with no finding listed says what was checked and what was still in use at
-        // exit (errors only from loss kinds `--show-leak-kinds` leaves out).
-        text.push_str(&format!(
-            "gpa: {errors} error(s) in {checked} process(es) checked; {}\n",
+        // exit (errors only from loss kinds `--show-leak-kinds` leaves out); a process a
+        // signal ended had no leak check, so nothing is said about its heap.
+        let crashed = images
+            .iter()
+            .filter(|image| image.unchecked.is_none() && image.ended.as_deref() == Some("signal"))
+            .count();
+        let heap = if crashed == 0 {
             crate::leaks::in_use_at_exit(&json["leak_summary"], errors)
+        } else {
+            format!("leaks not checked in {crashed} of them (ended by a signal)")
+        };
+        text.push_str(&format!(
+            "gpa: {errors} error(s) in {checked} process(es) checked; {heap}\n"
         ));
     }
     if findings != 0 {
