@@ -164,8 +164,8 @@ impl GeneralPurposeAllocator {
         self.prepare_page(page, segment)
     }
 
-    // Out of line, as `capi/fast-path.ld` expects (LTO inlined it into its two callers once
-    // another caller of `small_block_span` appeared).
+    // Out of line (a page refill, not the per-block path), so that the fast-path section
+    // (capi/fast-path.ld) names it whatever LTO decides for its two callers.
     #[inline(never)]
     fn prepare_page(&self, page: *mut Page, segment: *mut Segment) -> Option<*mut Page> {
         if !self.config.safety {
