@@ -605,6 +605,22 @@ mod tests {
     }
 
     #[test]
+    fn overlap_entries_silence_overlapping_copies_only() {
+        let text = "{\n o\n Memcheck:Overlap\n fun:make_cache\n}\n";
+        let set = Suppressions::parse(text, "o.supp").unwrap();
+        let stack = [frame("make_cache", "/x")];
+        assert_eq!(
+            set.match_finding(FindingKind::Overlap, &stack)
+                .unwrap()
+                .name,
+            "o"
+        );
+        assert!(set.match_finding(FindingKind::Overflow, &stack).is_none());
+        let entry = generate(FindingKind::Overlap, None, &stack).unwrap();
+        assert!(entry.contains("Memcheck:Overlap\n"), "{entry}");
+    }
+
+    #[test]
     fn leak_sanitizer_lines() {
         let set =
             Suppressions::parse("# LSan\nleak:make_cache\nleak:libthird.so\n", "l.supp").unwrap();
