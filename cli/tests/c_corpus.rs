@@ -367,14 +367,21 @@ fn the_readme_example_reports_its_overflow_and_its_leak() {
             .map(String::as_str),
         Some("split")
     );
-    // With a second argument the program frees its list: only the overflow remains.
+    // With a second argument the program frees its list: only the overflow remains, seen at
+    // the `strcpy` that writes past each word's block and at the `strlen` that reads past it
+    // (Valgrind: "Invalid write of size 1 at strcpy" and "Invalid read of size 1 at strlen").
     let run = gpa_run(&dir, &[], &[binary.to_str().unwrap(), "a bb ccc", "free"]);
     let kinds: Vec<String> = run
         .findings()
         .iter()
         .map(|f| f["kind"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(kinds, ["overflow"], "{}", describe(&run.findings()));
+    assert_eq!(
+        kinds,
+        ["overflow", "overflow"],
+        "{}",
+        describe(&run.findings())
+    );
 }
 
 #[test]

@@ -256,6 +256,13 @@ fn internal_error(fault: &Fault, access: Option<Access>, size: usize) -> Option<
         if crate::os::object_containing(fault.ip) != Some(own) {
             return None;
         }
+        // A push or store next to the stack pointer: the thread ran out of stack while in
+        // gpa's code (a checked `memcpy` deep in the program's recursion), the program's
+        // stack overflow, left to its own handler (Rust's prints "has overflowed its stack").
+        const NEAR: usize = 4096;
+        if fault.sp != 0 && fault.address.abs_diff(fault.sp) <= NEAR {
+            return None;
+        }
         let mut finding = RawFinding::new(FindingKind::InternalError, fault.address);
         finding.access = Some(access.unwrap_or(Access::Read));
         finding.access_size = size;
