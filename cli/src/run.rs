@@ -130,12 +130,18 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     // Processes the program leaves behind (a child still running when it exits) are
     // re-parented to gpa run, which waits for them a while: their reports would otherwise
     // come after the run's, or never (see `wait_for_descendants`).
-    // SAFETY: `prctl` with an integer argument; it only sets a flag of this process.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    // Fast mode reports nothing (unless sampled guards are on): nothing to wait for there.
+    let reports = !args.fast || args.guard_sample.is_some();
+    if reports {
+        // SAFETY: `prctl` with integer arguments; it only sets a flag of this process.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    }
     let started = command.spawn().and_then(|mut child| {
         let pid = child.id();
         let status = child.wait()?;
-        wait_for_descendants(DESCENDANT_WAIT);
+        if reports {
+            wait_for_descendants(DESCENDANT_WAIT);
+        }
         Ok((pid, status))
     });
     let (main_pid, status) = match started {
