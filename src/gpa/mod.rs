@@ -43,6 +43,7 @@
 
 mod at_exit;
 mod c_checked;
+pub(crate) use c_checked::CheckedBlock;
 mod c_paths;
 pub(crate) mod caches;
 mod fast_free;
@@ -73,7 +74,7 @@ use crate::PageAllocator;
 use lock::Lock;
 
 pub(crate) use c_paths::{c_free, c_free_validated, c_malloc};
-pub(crate) use heap::InsideAllocator;
+pub(crate) use heap::{c_heap_gpa, InsideAllocator};
 pub(crate) use internal::enter_emergency as enter_emergency_allocation;
 pub(crate) use leaks::LiveBlock;
 pub(crate) use size_class::MAX_SMALL_ALIGN;
