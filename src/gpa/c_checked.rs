@@ -64,11 +64,7 @@ impl GeneralPurposeAllocator {
     /// paths would have to do (guarded blocks, accounting, the log, an observer's events).
     #[inline(always)]
     fn lean_checked(&self) -> bool {
-        self.config.safety
-            && !self.guards
-            && !self.config.enable_memory_limit
-            && !self.config.verbose_log
-            && !observer::active()
+        self.lean_checked && !observer::active()
     }
 
     /// Check mode's `malloc` of `size` bytes aligned to 16, with its allocation trace taken

@@ -607,6 +607,9 @@ pub struct GeneralPurposeAllocator {
     /// `plain` with sampled guard mode (and not full guard mode): the sized alloc fast path
     /// counts down to the next guarded request in the heap (`guarded::due`).
     sampled_bare: bool,
+    /// Safety on, nothing else for the general paths to do (no guarded blocks, accounting or
+    /// log): check mode's C entries (`c_checked`) apply, while no observer is registered.
+    lean_checked: bool,
     guarded: guarded::Guarded,
 }
 
@@ -648,6 +651,10 @@ impl GeneralPurposeAllocator {
                 && !config.verbose_log
                 && !config.guard
                 && config.guard_sample != 0,
+            lean_checked: config.safety
+                && !config.guards()
+                && !config.enable_memory_limit
+                && !config.verbose_log,
             guarded: guarded::Guarded::new(),
         }
     }
