@@ -254,6 +254,20 @@ mod tests {
         assert_eq!(count(&gpa, FindingKind::DoubleFree), 1);
     }
 
+    /// `gpa` reported the overflow of the block at `block` (`size` bytes) at its first byte
+    /// past the end.
+    fn assert_overflow_at_end(gpa: &GeneralPurposeAllocator, block: *mut u8, size: usize) {
+        let report = gpa.report();
+        let overflow = report
+            .of_kind(FindingKind::Overflow)
+            .find(|finding| finding.address == block as usize)
+            .expect("the overflow is reported");
+        assert_eq!(
+            (overflow.size, overflow.offset),
+            (size, Some(size as isize))
+        );
+    }
+
     #[test]
     fn an_overflow_into_the_redzone_is_reported_by_the_entry_free() {
         let gpa = checked();
@@ -264,15 +278,7 @@ mod tests {
             let found = gpa.c_checked_block(block as usize).unwrap();
             // SAFETY: found just above on this thread.
             unsafe { gpa.c_free_checked(found, 0) };
-            let report = gpa.report();
-            let overflow = report
-                .of_kind(FindingKind::Overflow)
-                .find(|finding| finding.address == block as usize)
-                .expect("the overflow is reported");
-            assert_eq!(
-                (overflow.size, overflow.offset),
-                (size, Some(size as isize))
-            );
+            assert_overflow_at_end(&gpa, block, size);
         }
     }
 
@@ -348,15 +354,7 @@ mod tests {
             // SAFETY: found just above on this thread.
             let resized = unsafe { gpa.c_realloc_checked(found, new_size, 0) };
             assert!(!resized.is_null());
-            let report = gpa.report();
-            let overflow = report
-                .of_kind(FindingKind::Overflow)
-                .find(|finding| finding.address == block as usize)
-                .expect("the overflow is reported");
-            assert_eq!(
-                (overflow.size, overflow.offset),
-                (size, Some(size as isize))
-            );
+            assert_overflow_at_end(&gpa, block, size);
         }
     }
 
