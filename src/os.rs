@@ -508,6 +508,22 @@ pub fn object_containing(address: usize) -> Option<LoadedObject> {
     }
 }
 
+/// The process's address-space limit in bytes (`RLIMIT_AS`, `ulimit -v`), or `None` when
+/// there is none. Reserved but inaccessible mappings count against it too.
+pub fn address_space_limit() -> Option<usize> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid out-parameter.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } != 0
+        || limit.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    Some(usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX))
+}
+
 /// The bytes of static thread-local storage the loaded object containing `address` adds to
 /// every thread (its `PT_TLS` segment's size plus its alignment, the most glibc's placement
 /// can cost), or 0 when it has none or no object contains `address`. Reads the loader's list

@@ -138,6 +138,81 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// An address-space limit (`ulimit -v`, `RLIMIT_AS`) counts reservations although nothing is
+/// committed. The internal heap's 4.3 GiB reservation failed under a 4 GB limit, and with it
+/// every `malloc`: fast mode's program crashed on a null block, check mode aborted. Valgrind
+/// runs this program under 300 MB ("100 bytes in 1 blocks are definitely lost"); so does gpa.
+#[test]
+fn an_address_space_limit_leaves_the_verdict_unchanged() {
+    use std::os::unix::process::CommandExt;
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("truth-rlimit-as");
+    let binary = compile_c("leak", &dir);
+    for mib in [4000u64, 1000, 300] {
+        let limit = |command: &mut Command| {
+            // SAFETY: `setrlimit` is async-signal-safe; the closure allocates nothing.
+            unsafe {
+                command.pre_exec(move || {
+                    let bytes = mib << 20;
+                    let limit = libc::rlimit {
+                        rlim_cur: bytes,
+                        rlim_max: bytes,
+                    };
+                    libc::setrlimit(libc::RLIMIT_AS, &limit);
+                    Ok(())
+                })
+            };
+        };
+        let run = gpa_run_with(&dir, &[], &[binary.to_str().unwrap()], limit);
+        assert_eq!(run.stdout(), "leak done\n", "{mib} MiB: {}", run.stderr());
+        assert_eq!(run.output.status.code(), Some(0), "{mib} MiB");
+        let findings = run.findings();
+        assert_eq!(findings.len(), 1, "{mib} MiB: {}", describe(&findings));
+        assert_eq!(findings[0]["kind"], "leak");
+        assert_eq!(findings[0]["size"], 100);
+        let fast = gpa_run_with(&dir, &["--fast"], &[binary.to_str().unwrap()], limit);
+        assert_eq!(
+            fast.stdout(),
+            "leak done\n",
+            "{mib} MiB fast: {}",
+            fast.stderr()
+        );
+        assert_eq!(fast.output.status.code(), Some(0), "{mib} MiB fast");
+    }
+}
+
+/// The program sees its own environment in its own order: `gpa run` adds its settings
+/// (`LD_PRELOAD`, `GPA_*`) after it and changes nothing else, as Valgrind adds its own. Set
+/// through `std::process::Command::env`, the program got a copy sorted by name.
+#[test]
+fn the_programs_environment_keeps_its_order() {
+    let dir = scratch("truth-env-order");
+    // `env -i` builds the environment in the order given.
+    let own = ["ZETA=1", "ALPHA=2", "MIDDLE=3"];
+    let run = |under_gpa: bool| {
+        let mut command = Command::new("env");
+        command.arg("-i").args(own).current_dir(&dir);
+        if under_gpa {
+            command.arg(gpa_exe()).args(["run", "-q", "--fast", "--"]);
+        }
+        let output = command.arg("/usr/bin/env").output().expect("run env");
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    assert_eq!(run(false).lines().collect::<Vec<_>>(), own);
+    let seen = run(true);
+    let lines: Vec<&str> = seen.lines().collect();
+    let gpas = |line: &&str| line.starts_with("GPA_") || line.starts_with("LD_PRELOAD=");
+    assert_eq!(lines[..own.len()], own, "{seen}");
+    assert!(lines[own.len()..].iter().all(gpas), "{seen}");
+    assert!(
+        lines.iter().any(|line| line.starts_with("GPA_MODE=fast")),
+        "{seen}"
+    );
+}
+
 #[test]
 fn a_static_program_is_listed_as_not_checked_with_a_distinct_status() {
     let Some((dir, program)) = with_static_program("truth-static") else {
