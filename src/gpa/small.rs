@@ -173,8 +173,10 @@ impl GeneralPurposeAllocator {
     /// heads its queue stays for the class's next allocation), so that a new page takes their
     /// resident units instead of faulting in clean ones while they sit idle: a program that
     /// moves on to other sizes does not keep a page of every size it used before. Returns
-    /// whether any was released.
+    /// whether any was released. Out of line, so that the fast-path section (capi/fast-path.ld)
+    /// can name it.
     #[cold]
+    #[inline(never)]
     fn release_idle_pages(&self, heap: &mut Heap, except: Class) -> bool {
         let mut released = false;
         let units = page_units(except);
@@ -198,6 +200,9 @@ impl GeneralPurposeAllocator {
         released
     }
 
+    // Out of line (a page refill, not the per-block path), so that the fast-path section
+    // (capi/fast-path.ld) names it whatever LTO decides for its two callers.
+    #[inline(never)]
     fn prepare_page(&self, page: *mut Page, segment: *mut Segment) -> Option<*mut Page> {
         if !self.config.safety {
             return Some(page);
