@@ -508,6 +508,50 @@ pub fn object_containing(address: usize) -> Option<LoadedObject> {
     }
 }
 
+/// The bytes of static thread-local storage the loaded object containing `address` adds to
+/// every thread (its `PT_TLS` segment's size plus its alignment, the most glibc's placement
+/// can cost), or 0 when it has none or no object contains `address`. Reads the loader's list
+/// with `dl_iterate_phdr` (takes the loader's lock; allocates nothing).
+pub fn static_tls_of(address: usize) -> usize {
+    struct Search {
+        address: usize,
+        bytes: usize,
+    }
+    unsafe extern "C" fn visit(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: `dl_iterate_phdr` passes a valid record for one loaded object, whose
+        // program headers stay mapped during the call; `data` is the `Search` below.
+        unsafe {
+            let search = &mut *data.cast::<Search>();
+            let info = &*info;
+            let headers = core::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize);
+            let base = info.dlpi_addr as usize;
+            let contains = headers.iter().any(|header| {
+                let start = base.wrapping_add(header.p_vaddr as usize);
+                header.p_type == libc::PT_LOAD
+                    && search.address >= start
+                    && search.address - start < header.p_memsz as usize
+            });
+            if !contains {
+                return 0;
+            }
+            search.bytes = headers
+                .iter()
+                .find(|header| header.p_type == libc::PT_TLS)
+                .map_or(0, |tls| (tls.p_memsz + tls.p_align) as usize);
+            1
+        }
+    }
+    let mut search = Search { address, bytes: 0 };
+    // SAFETY: the callback matches `dl_iterate_phdr`'s signature and only reads the records
+    // it is given; `search` outlives the call.
+    unsafe { libc::dl_iterate_phdr(Some(visit), (&mut search as *mut Search).cast()) };
+    search.bytes
+}
+
 /// The alternate signal stack the calling thread is running on now (a signal handler
 /// installed with `SA_ONSTACK`), `(lowest, highest)` address; `None` when it is not on one.
 /// One system call; async-signal-safe.
@@ -670,4 +714,26 @@ pub unsafe fn unmap_guarded(address: NonNull<u8>, len: usize, guard: usize) {
             len + 2 * guard,
         )
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    std::thread_local! {
+        static LOCAL: core::cell::Cell<[u64; 512]> = const { core::cell::Cell::new([0; 512]) };
+    }
+
+    #[test]
+    fn static_tls_of_measures_the_object_holding_an_address() {
+        // This test program holds 4 KiB of thread-locals (above) plus std's own.
+        LOCAL.with(|local| local.set([1; 512]));
+        let here = static_tls_of_measures_the_object_holding_an_address as fn() as usize;
+        let bytes = static_tls_of(here);
+        assert!((4096..1 << 20).contains(&bytes), "{bytes}");
+        // No object holds address 0 (nor a heap block).
+        assert_eq!(static_tls_of(0), 0);
+        let block = Box::new(0u64);
+        assert_eq!(static_tls_of(&*block as *const u64 as usize), 0);
+    }
 }

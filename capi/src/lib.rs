@@ -397,6 +397,53 @@ pub unsafe extern "C" fn dlclose(handle: *mut c_void) -> core::ffi::c_int {
     unsafe { capi::unload::dlclose(handle) }
 }
 
+// ---- Threads ----
+
+/// C `pthread_attr_setstacksize`: records the size asked for plus the stack this library's
+/// thread-local storage takes from every thread glibc starts, so the thread has the room it
+/// would have without gpa (see `gpa::__capi::threads`).
+///
+/// # Safety
+/// As for C's `pthread_attr_setstacksize`.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_attr_setstacksize(
+    attr: *mut libc::pthread_attr_t,
+    size: libc::size_t,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::threads::pthread_attr_setstacksize(attr, size) }
+}
+
+/// C `pthread_sigmask`: in check and guard modes a mask blocking every signal leaves out the
+/// leak scan's stop signal, so the thread can still be stopped at exit (see
+/// `gpa::__capi::threads`).
+///
+/// # Safety
+/// As for C's `pthread_sigmask`.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_sigmask(
+    how: c_int,
+    set: *const libc::sigset_t,
+    old: *mut libc::sigset_t,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::threads::pthread_sigmask(how, set, old) }
+}
+
+/// C `sigprocmask`: as [`pthread_sigmask`].
+///
+/// # Safety
+/// As for C's `sigprocmask`.
+#[no_mangle]
+pub unsafe extern "C" fn sigprocmask(
+    how: c_int,
+    set: *const libc::sigset_t,
+    old: *mut libc::sigset_t,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::threads::sigprocmask(how, set, old) }
+}
+
 // ---- Signals: gpa's fault handler stays invisible (forwarded to `gpa::__capi::exit`) ----
 
 /// C `sigaction`: for `SIGSEGV`, `SIGBUS`, `SIGABRT`, `SIGFPE` and `SIGILL`, reads and sets

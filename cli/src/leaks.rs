@@ -8,8 +8,8 @@
 //! warning lost in the program's report. The preload library reads the same variables
 //! (`src/capi/settings.rs`).
 
+use crate::child_env::ChildEnv;
 use std::path::PathBuf;
-use std::process::Command;
 
 use clap::Args;
 use gpa::__capi::leak_options::{thousands, Heuristics, KindSet, Suppressions};
@@ -57,7 +57,7 @@ fn yes_no(option: &str, value: &str) -> Result<bool, String> {
 }
 
 /// Checks the options and sets the child's environment for them.
-pub(crate) fn apply(args: &LeakArgs, command: &mut Command) -> Result<(), String> {
+pub(crate) fn apply(args: &LeakArgs, env: &mut ChildEnv) -> Result<(), String> {
     let show = if args.show_reachable {
         KindSet::ALL
     } else {
@@ -72,11 +72,10 @@ pub(crate) fn apply(args: &LeakArgs, command: &mut Command) -> Result<(), String
             args.leak_check_heuristics
         ));
     }
-    command
-        .env("GPA_SHOW_LEAK_KINDS", show.to_names())
-        .env("GPA_ERRORS_FOR_LEAK_KINDS", errors.to_names())
-        .env("GPA_LEAK_CHECK_HEURISTICS", &args.leak_check_heuristics)
-        .env_remove("GPA_SHOW_REACHABLE");
+    env.set("GPA_SHOW_LEAK_KINDS", show.to_names())
+        .set("GPA_ERRORS_FOR_LEAK_KINDS", errors.to_names())
+        .set("GPA_LEAK_CHECK_HEURISTICS", &args.leak_check_heuristics)
+        .remove("GPA_SHOW_REACHABLE");
     let mut files = Vec::new();
     for path in &args.suppressions {
         Suppressions::from_file(path).map_err(|e| format!("--suppressions: {e}"))?;
@@ -97,9 +96,9 @@ pub(crate) fn apply(args: &LeakArgs, command: &mut Command) -> Result<(), String
         files.push(text.to_owned());
     }
     if files.is_empty() {
-        command.env_remove("GPA_SUPPRESSIONS");
+        env.remove("GPA_SUPPRESSIONS");
     } else {
-        command.env("GPA_SUPPRESSIONS", files.join(":"));
+        env.set("GPA_SUPPRESSIONS", files.join(":"));
     }
     let generate = match args.gen_suppressions.as_deref() {
         None | Some("no") => false,
@@ -110,11 +109,11 @@ pub(crate) fn apply(args: &LeakArgs, command: &mut Command) -> Result<(), String
             ))
         }
     };
-    command.env("GPA_GEN_SUPPRESSIONS", if generate { "1" } else { "0" });
+    env.set("GPA_GEN_SUPPRESSIONS", if generate { "1" } else { "0" });
     let defaults = yes_no("default-suppressions", &args.default_suppressions)?;
-    command.env("GPA_DEFAULT_SUPPRESSIONS", if defaults { "1" } else { "0" });
+    env.set("GPA_DEFAULT_SUPPRESSIONS", if defaults { "1" } else { "0" });
     let freeres = yes_no("run-libc-freeres", &args.run_libc_freeres)?;
-    command.env("GPA_RUN_LIBC_FREERES", if freeres { "1" } else { "0" });
+    env.set("GPA_RUN_LIBC_FREERES", if freeres { "1" } else { "0" });
     Ok(())
 }
 

@@ -17,6 +17,7 @@
 //! `--error-exitcode` when there are findings, or `--unchecked-exitcode` (77) when the
 //! program was not checked; 125 when gpa itself fails before the program runs.
 
+mod child_env;
 mod collect;
 mod launch;
 mod leaks;

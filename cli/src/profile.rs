@@ -3,8 +3,8 @@
 //! `GPA_PROFILE_JSON` `<pid>.profile.json` in gpa's form, `gpa::profile::Profile::to_json`'s) become the DHAT files, the
 //! `profiles` array of the JSON report, and the HTML page.
 
+use crate::child_env::ChildEnv;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -26,18 +26,16 @@ fn wants_json(args: &RunArgs) -> bool {
 }
 
 /// The child's environment for the options.
-pub(crate) fn prepare(args: &RunArgs, command: &mut Command) {
+pub(crate) fn prepare(args: &RunArgs, env: &mut ChildEnv) {
     if args.profile.is_some() {
-        command.env("GPA_PROFILE", "1");
+        env.set("GPA_PROFILE", "1");
         if wants_json(args) {
-            command.env("GPA_PROFILE_JSON", "1");
+            env.set("GPA_PROFILE_JSON", "1");
         } else {
-            command.env_remove("GPA_PROFILE_JSON");
+            env.remove("GPA_PROFILE_JSON");
         }
     } else {
-        command
-            .env_remove("GPA_PROFILE")
-            .env_remove("GPA_PROFILE_JSON");
+        env.remove("GPA_PROFILE").remove("GPA_PROFILE_JSON");
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use gpa::__capi::process::inspect::Reason;
 
+use crate::child_env::ChildEnv;
 use crate::collect::{self, Image};
 use crate::launch;
 use crate::RunArgs;
@@ -100,27 +101,32 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
         Ok(existing) if !existing.is_empty() => format!("{} {existing}", library.display()),
         _ => library.display().to_string(),
     };
-    command
-        .env("LD_PRELOAD", preload)
-        .env("GPA_MODE", mode(args))
-        .env("GPA_FRAMES", args.frames.to_string())
-        .env("GPA_REPORT_DIR", &report_dir)
-        .env_remove("GPA_LOG")
-        .env_remove("GPA_JSON");
-    crate::leaks::apply(&args.leaks, &mut command)?;
+    let mut env = ChildEnv::default();
+    env.set("LD_PRELOAD", preload)
+        .set("GPA_MODE", mode(args))
+        .set("GPA_FRAMES", args.frames.to_string())
+        .set("GPA_REPORT_DIR", &report_dir)
+        .remove("GPA_LOG")
+        .remove("GPA_JSON");
+    if let Err(message) = crate::leaks::apply(&args.leaks, &mut env) {
+        let _ = std::fs::remove_dir_all(&report_dir);
+        return Err(message.into());
+    }
     if let Some(limit) = &args.memory_limit {
-        command.env("GPA_MEMORY_LIMIT", limit);
+        env.set("GPA_MEMORY_LIMIT", limit);
     }
     if let Some(every) = args.guard_sample {
-        command.env("GPA_GUARD_SAMPLE", every.to_string());
+        env.set("GPA_GUARD_SAMPLE", every.to_string());
     }
     if args.guard_underflow {
-        command.env("GPA_GUARD_UNDERFLOW", "1");
+        env.set("GPA_GUARD_UNDERFLOW", "1");
     }
     if let Some(bytes) = &args.quarantine {
-        command.env("GPA_QUARANTINE", bytes);
+        env.set("GPA_QUARANTINE", bytes);
     }
-    crate::profile::prepare(args, &mut command);
+    crate::profile::prepare(args, &mut env);
+    // The program inherits gpa's environment in its own order (see `child_env`).
+    env.apply();
     let started = command.spawn().and_then(|mut child| {
         let pid = child.id();
         child.wait().map(|status| (pid, status))

@@ -41,6 +41,7 @@ const CLEAN: &[&str] = &[
     "clean_threads",
     "clean_fork",
     "clean_fork_threads",
+    "clean_small_stacks",
 ];
 
 fn gcc_or_skip() -> bool {

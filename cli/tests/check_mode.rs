@@ -115,6 +115,52 @@ fn overflows_anywhere_in_the_redzone_are_found_at_free_and_at_exit() {
 }
 
 #[test]
+fn an_invalid_free_says_where_the_pointer_lies_as_valgrind_does() {
+    if !gcc_or_skip() {
+        return;
+    }
+    // Valgrind 3.19's "Address ... is ..." line for each case (invalid_free_places.c).
+    let dir = scratch("invalid-free-places");
+    let binary = compile_c("invalid_free_places", &dir);
+    let expected = [
+        ("inside", "8 bytes inside a 32-byte block", 8, 32),
+        ("after", "0 bytes after a 16-byte block", 16, 16),
+        (
+            "inside_freed",
+            "8 bytes inside a freed 32-byte block",
+            8,
+            32,
+        ),
+        (
+            "after_large",
+            "0 bytes after a 200000-byte block",
+            200000,
+            200000,
+        ),
+    ];
+    let cases: Vec<Vec<String>> = expected.iter().map(|case| args(&[case.0])).collect();
+    let runs = run_cases(&dir, &binary, &cases);
+    for ((case, place, offset, size), run) in expected.iter().zip(&runs) {
+        let findings = run.findings();
+        let frees = of_kind(&findings, "invalid_free");
+        assert_eq!(frees.len(), 1, "{case}: {}", describe(&findings));
+        let message = frees[0]["message"].as_str().unwrap();
+        assert!(message.ends_with(place), "{case}: {message}");
+        assert_eq!(frees[0]["offset"], *offset, "{case}");
+        assert_eq!(frees[0]["size"], *size, "{case}");
+        assert_eq!(
+            stack_functions(frees[0], "alloc")
+                .first()
+                .map(String::as_str),
+            Some("make_block"),
+            "{case}"
+        );
+        assert_eq!(findings.len(), 1, "{case}: {}", describe(&findings));
+        assert_eq!(run.stdout(), "done\n", "{case}");
+    }
+}
+
+#[test]
 fn underflows_of_aligned_blocks_are_found_at_free_and_at_exit() {
     if !gcc_or_skip() {
         return;

@@ -138,6 +138,36 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The program sees its own environment in its own order: `gpa run` adds its settings
+/// (`LD_PRELOAD`, `GPA_*`) after it and changes nothing else, as Valgrind adds its own. Set
+/// through `std::process::Command::env`, the program got a copy sorted by name.
+#[test]
+fn the_programs_environment_keeps_its_order() {
+    let dir = scratch("truth-env-order");
+    // `env -i` builds the environment in the order given.
+    let own = ["ZETA=1", "ALPHA=2", "MIDDLE=3"];
+    let run = |under_gpa: bool| {
+        let mut command = Command::new("env");
+        command.arg("-i").args(own).current_dir(&dir);
+        if under_gpa {
+            command.arg(gpa_exe()).args(["run", "-q", "--fast", "--"]);
+        }
+        let output = command.arg("/usr/bin/env").output().expect("run env");
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    assert_eq!(run(false).lines().collect::<Vec<_>>(), own);
+    let seen = run(true);
+    let lines: Vec<&str> = seen.lines().collect();
+    let gpas = |line: &&str| line.starts_with("GPA_") || line.starts_with("LD_PRELOAD=");
+    assert_eq!(lines[..own.len()], own, "{seen}");
+    assert!(lines[own.len()..].iter().all(gpas), "{seen}");
+    assert!(
+        lines.iter().any(|line| line.starts_with("GPA_MODE=fast")),
+        "{seen}"
+    );
+}
+
 #[test]
 fn a_static_program_is_listed_as_not_checked_with_a_distinct_status() {
     let Some((dir, program)) = with_static_program("truth-static") else {

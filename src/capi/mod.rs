@@ -24,7 +24,10 @@
 //! plain fast mode, a `SIGSEGV`, `SIGBUS` or other fatal signal ends with the report
 //! ([`exit`]). In both,
 //! blocks of libc's own allocator that reach `free`/`realloc` go back to libc ([`foreign`]),
-//! and `dlclose` records the unloaded object for the report first ([`unload`], check mode).
+//! and `dlclose` records the unloaded object for the report first ([`unload`], check mode);
+//! `pthread_attr_setstacksize` gives a thread the stack it asked for on top of the preload
+//! library's thread-locals, and a mask blocking every signal leaves the leak scan's stop
+//! signal out in check mode ([`threads`]).
 //!
 //! # Invariants
 //! * Nothing on the path to the first allocation allocates: [`gpa`] builds the GPA from
@@ -40,6 +43,7 @@ pub mod process;
 pub mod profile;
 pub mod scan;
 pub mod settings;
+pub mod threads;
 pub mod unload;
 
 /// The leak options' syntax and suppression files, for `gpa run` to check its options with the
@@ -633,6 +637,7 @@ pub fn init() {
         state.gpa.set_foreign_block_hook(foreign::release_hook);
     }
     process::on_start();
+    threads::resolve();
     if state.settings.mode.checks() || state.settings.guard_sample != 0 {
         exit::register_crash_report();
     }

@@ -164,6 +164,9 @@ impl GeneralPurposeAllocator {
         self.prepare_page(page, segment)
     }
 
+    // Out of line (a page refill, not the per-block path), so that the fast-path section
+    // (capi/fast-path.ld) names it whatever LTO decides for its two callers.
+    #[inline(never)]
     fn prepare_page(&self, page: *mut Page, segment: *mut Segment) -> Option<*mut Page> {
         if !self.config.safety {
             return Some(page);

@@ -121,7 +121,7 @@ impl Stopped {
 
 /// The signal used to stop threads: a real-time signal near the top of the range, where
 /// programs rarely install handlers of their own.
-fn stop_signal() -> libc::c_int {
+pub(crate) fn stop_signal() -> libc::c_int {
     libc::SIGRTMAX() - 2
 }
 

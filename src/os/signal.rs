@@ -340,7 +340,7 @@ fn change_program_action(slot: usize, new: Option<&libc::sigaction>) -> libc::si
     unsafe {
         let mut all: libc::sigset_t = core::mem::zeroed();
         libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old_mask);
+        set_mask(libc::SIG_BLOCK, &all, &mut old_mask);
     }
     while PROGRAM_LOCK
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -354,7 +354,7 @@ fn change_program_action(slot: usize, new: Option<&libc::sigaction>) -> libc::si
     }
     PROGRAM_LOCK.store(false, Ordering::Release);
     // SAFETY: restoring the mask saved above.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old_mask, core::ptr::null_mut()) };
+    unsafe { set_mask(libc::SIG_SETMASK, &old_mask, core::ptr::null_mut()) };
     before
 }
 
@@ -642,7 +642,7 @@ pub fn end_process(signal: c_int) -> ! {
         let mut set: libc::sigset_t = core::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, signal);
-        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, core::ptr::null_mut());
+        set_mask(libc::SIG_UNBLOCK, &set, core::ptr::null_mut());
         libc::raise(signal);
         // Only reachable for a signal whose default action is to continue.
         libc::_exit(128 + signal)
@@ -676,15 +676,57 @@ fn run_hook(hook: Hook, fault: &Fault) -> Verdict {
     verdict
 }
 
+/// Changes the calling thread's signal mask as glibc's `pthread_sigmask` does (its two
+/// internal signals, 32 and 33, are never blocked), with the system call itself: gpa's own
+/// masks must not go through the preload library's `pthread_sigmask`, which keeps the leak
+/// scan's stop signal deliverable to the program's threads. Returns 0 or an `errno` value.
+/// Async-signal-safe.
+///
+/// # Safety
+/// `set` is null or a valid signal set; `old` is null or writable.
+pub unsafe fn set_mask(how: c_int, set: *const libc::sigset_t, old: *mut libc::sigset_t) -> c_int {
+    let mut copy: libc::sigset_t;
+    let mut set = set;
+    if !set.is_null() {
+        // SAFETY: `set` is a valid set (caller contract); `copy` is a plain value.
+        unsafe {
+            copy = *set;
+            libc::sigdelset(&mut copy, 32);
+            libc::sigdelset(&mut copy, 33);
+        }
+        set = &copy;
+    }
+    // SAFETY: valid or null pointers (caller contract); the kernel's set is 8 bytes.
+    let result = unsafe { libc::syscall(libc::SYS_rt_sigprocmask, how, set, old, 8) };
+    if result == 0 {
+        0
+    } else {
+        // SAFETY: errno of this thread.
+        unsafe { *libc::__errno_location() }
+    }
+}
+
+/// The stack a leak scan and its report may need, in bytes: [`with_stack_room`] moves them to
+/// the crash stack when the calling thread has less left.
+pub const REPORT_ROOM: usize = 1 << 20;
+
 /// Runs `work` where there is stack room for it: on the crash stack (one thread at a time,
-/// as the hook) when the calling thread runs on an alternate signal stack, else right here. A
-/// program's signal handler that calls `exit` runs the exit hooks on the stack it runs on,
-/// an alternate one if it was installed with `SA_ONSTACK` or forwarded by this module's
-/// handler: [`ALT_STACK_SIZE`] bytes when this module made it (8 KiB for Rust's std), little
-/// for a leak scan and its report (at 64 KiB they ended such programs with `SIGSEGV` on the
-/// stack's guard page).
+/// as the hook) when the calling thread runs on an alternate signal stack or has less than
+/// [`REPORT_ROOM`] bytes of its stack left, else right here. A program's signal handler that
+/// calls `exit` runs the exit hooks on the stack it runs on, an alternate one if it was
+/// installed with `SA_ONSTACK` or forwarded by this module's handler: [`ALT_STACK_SIZE`] bytes
+/// when this module made it (8 KiB for Rust's std), little for a leak scan and its report (at
+/// 64 KiB they ended such programs with `SIGSEGV` on the stack's guard page). A thread the
+/// program started with a small stack (`PTHREAD_STACK_MIN`, 64 KiB) that calls `exit` is in the
+/// same position.
 pub fn with_stack_room(work: &mut dyn FnMut()) {
-    if super::current_alternate_stack().is_none() {
+    let roomy = || match super::stack_bounds() {
+        Some((lowest, _)) => {
+            super::approximate_stack_pointer().saturating_sub(lowest) >= REPORT_ROOM
+        }
+        None => true,
+    };
+    if super::current_alternate_stack().is_none() && roomy() {
         work();
         return;
     }
@@ -795,11 +837,11 @@ unsafe fn chain(signal: c_int, info: *mut libc::siginfo_t, context: *mut c_void,
     unsafe {
         let mut mask = action.sa_mask;
         let mut old: libc::sigset_t = core::mem::zeroed();
-        libc::pthread_sigmask(libc::SIG_BLOCK, &mask, &mut old);
+        set_mask(libc::SIG_BLOCK, &mask, &mut old);
         if flags & libc::SA_NODEFER != 0 && libc::sigismember(&action.sa_mask, signal) != 1 {
             libc::sigemptyset(&mut mask);
             libc::sigaddset(&mut mask, signal);
-            libc::pthread_sigmask(libc::SIG_UNBLOCK, &mask, core::ptr::null_mut());
+            set_mask(libc::SIG_UNBLOCK, &mask, core::ptr::null_mut());
         }
         if flags & libc::SA_SIGINFO != 0 {
             let action: extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) =
@@ -809,7 +851,7 @@ unsafe fn chain(signal: c_int, info: *mut libc::siginfo_t, context: *mut c_void,
             let action: extern "C" fn(c_int) = core::mem::transmute(handler);
             action(signal);
         }
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
+        set_mask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
     }
 }
 

@@ -602,10 +602,20 @@ fn describe(raw: &RawFinding) -> String {
         FindingKind::DoubleFree => {
             format!("double free of {address:#x} ({} bytes)", raw.size)
         }
-        FindingKind::InvalidFree if raw.size != 0 && raw.offset.is_some_and(|o| o < 0) => {
+        // Where the pointer lies as Valgrind says it ("8 bytes inside a block of size 32",
+        // "0 bytes after a block of size 16", "... free'd").
+        FindingKind::InvalidFree if raw.size != 0 && raw.offset.is_some() => {
+            let offset = raw.offset.unwrap_or(0);
+            let freed = if raw.free_trace.is_some() { "freed " } else { "" };
+            let place = if offset < 0 {
+                format!("{} bytes before", offset.unsigned_abs())
+            } else if (offset as usize) < raw.size {
+                format!("{offset} bytes inside")
+            } else {
+                format!("{} bytes after", offset as usize - raw.size)
+            };
             format!(
-                "invalid free of {address:#x}: {} bytes before a {}-byte block",
-                raw.offset.unwrap_or(0).unsigned_abs(),
+                "invalid free of {address:#x}: {place} a {freed}{}-byte block",
                 raw.size
             )
         }

@@ -50,7 +50,7 @@ pub unsafe fn sigset(signal: c_int, disposition: libc::sighandler_t) -> libc::si
     let mut old: libc::sigaction = unsafe { core::mem::zeroed() };
     if disposition == SIG_HOLD {
         // SAFETY: valid sets.
-        if unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut before) } != 0 {
+        if unsafe { super::set_mask(libc::SIG_BLOCK, &set, &mut before) } != 0 {
             return libc::SIG_ERR;
         }
         // SAFETY: a valid set.
@@ -71,7 +71,7 @@ pub unsafe fn sigset(signal: c_int, disposition: libc::sighandler_t) -> libc::si
         return libc::SIG_ERR;
     }
     // SAFETY: valid sets.
-    if unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, &mut before) } != 0 {
+    if unsafe { super::set_mask(libc::SIG_UNBLOCK, &set, &mut before) } != 0 {
         return libc::SIG_ERR;
     }
     // SAFETY: a valid set.
