@@ -138,6 +138,88 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A child the program forked and left running reports when it ends: `gpa run` (a child
+/// subreaper) waits for it up to 5 seconds after the program, and lists one still running
+/// then as not checked. Before, the run ended with the program: "0 error(s) in 1 process(es)
+/// checked" while the child's leak (Valgrind: 55 bytes definitely lost, from the child) went
+/// unreported.
+#[test]
+fn processes_left_running_are_waited_for_or_listed() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("truth-background");
+    let program = must_build("background_children", &dir);
+    let path = program.to_str().unwrap();
+    let run = gpa_run(&dir, &[], &[path, "orphan"]);
+    assert_eq!(run.stdout(), "parent done\n");
+    assert_eq!(run.output.status.code(), Some(0));
+    assert_eq!(leaks(&run).len(), 1, "{}", run.stderr());
+    assert_eq!(leaks(&run)[0].0, 55);
+    let processes = statuses(&run);
+    assert_eq!(processes.len(), 2, "{processes:?}");
+    assert!(processes.iter().all(|(_, status, _)| status == "checked"));
+    let start = std::time::Instant::now();
+    let run = gpa_run(&dir, &[], &[path, "daemon"]);
+    let waited = start.elapsed();
+    assert!(waited < std::time::Duration::from_secs(20), "{waited:?}");
+    assert_eq!(run.output.status.code(), Some(0));
+    let processes = statuses(&run);
+    assert_eq!(processes.len(), 2, "{processes:?}");
+    assert_eq!(processes[1].1, "not_checked", "{processes:?}");
+    assert_eq!(processes[1].2.as_deref(), Some("still_running"));
+    assert!(run.stderr().contains("still running"), "{}", run.stderr());
+    // The daemon: no longer a child of anything here, it goes on until its sleep ends.
+    let daemon = run.json["processes"][1]["pid"].as_i64().unwrap();
+    // SAFETY: a signal to the process this test started (through gpa run).
+    unsafe { libc::kill(daemon as libc::pid_t, libc::SIGKILL) };
+}
+
+/// An address-space limit (`ulimit -v`, `RLIMIT_AS`) counts reservations although nothing is
+/// committed. The internal heap's 4.3 GiB reservation failed under a 4 GB limit, and with it
+/// every `malloc`: fast mode's program crashed on a null block, check mode aborted. Valgrind
+/// runs this program under 300 MB ("100 bytes in 1 blocks are definitely lost"); so does gpa.
+#[test]
+fn an_address_space_limit_leaves_the_verdict_unchanged() {
+    use std::os::unix::process::CommandExt;
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("truth-rlimit-as");
+    let binary = compile_c("leak", &dir);
+    for mib in [4000u64, 1000, 300] {
+        let limit = |command: &mut Command| {
+            // SAFETY: `setrlimit` is async-signal-safe; the closure allocates nothing.
+            unsafe {
+                command.pre_exec(move || {
+                    let bytes = mib << 20;
+                    let limit = libc::rlimit {
+                        rlim_cur: bytes,
+                        rlim_max: bytes,
+                    };
+                    libc::setrlimit(libc::RLIMIT_AS, &limit);
+                    Ok(())
+                })
+            };
+        };
+        let run = gpa_run_with(&dir, &[], &[binary.to_str().unwrap()], limit);
+        assert_eq!(run.stdout(), "leak done\n", "{mib} MiB: {}", run.stderr());
+        assert_eq!(run.output.status.code(), Some(0), "{mib} MiB");
+        let findings = run.findings();
+        assert_eq!(findings.len(), 1, "{mib} MiB: {}", describe(&findings));
+        assert_eq!(findings[0]["kind"], "leak");
+        assert_eq!(findings[0]["size"], 100);
+        let fast = gpa_run_with(&dir, &["--fast"], &[binary.to_str().unwrap()], limit);
+        assert_eq!(
+            fast.stdout(),
+            "leak done\n",
+            "{mib} MiB fast: {}",
+            fast.stderr()
+        );
+        assert_eq!(fast.output.status.code(), Some(0), "{mib} MiB fast");
+    }
+}
+
 /// The program sees its own environment in its own order: `gpa run` adds its settings
 /// (`LD_PRELOAD`, `GPA_*`) after it and changes nothing else, as Valgrind adds its own. Set
 /// through `std::process::Command::env`, the program got a copy sorted by name.

@@ -19,7 +19,7 @@
 //!
 //! A crash report (the fault handler, `capi::exit`) must not wait for this heap's lock: the
 //! interrupted thread may hold it. [`enter_emergency`] switches every later request to a
-//! lock-free bump allocator over the last [`EMERGENCY_SIZE`] bytes of the region, whose blocks
+//! lock-free bump allocator over the last sixteenth of the region (256 MiB), whose blocks
 //! are never freed (the process is about to end), and makes frees no-ops.
 //!
 //! # Memory layout
@@ -29,14 +29,17 @@
 //!  │ guard │ live map (rw, 1 bit │ guard │ blocks: committed (rw) │ reserved      │ guard │
 //!  │ 64 MiB│ per 16 bytes)       │ 64 MiB│ as the bump grows      │ (PROT_NONE)   │ 64 MiB│
 //!  └───────┴─────────────────────┴───────┴────────────────────────┴───────────────┴───────┘
-//!                                        REGION_START ──── REGION_SIZE (4 GiB) ────►
+//!                                        REGION_START ──── region length (4 GiB) ──►
 //! ```
 //! The guards keep the program's memory (mapped anywhere around) from running into gpa's
-//! metadata: a stray write up to 64 MiB off the end of a neighbouring mapping faults. The part
+//! metadata: a stray write up to 64 MiB off the end of a neighbouring mapping faults. Under an
+//! address-space limit (`RLIMIT_AS`) too tight for the 4.3 GiB reservation, the region is the
+//! largest power of two down to 64 MiB that fits, with the guards, live map and emergency
+//! reserve scaled alike (1/64, 1/128 and 1/16 of it). The part
 //! of the region not yet used stays inaccessible, so a wild write into it faults too.
 //!
 //! # Invariants
-//! * Every block lies in `[REGION_START, REGION_START + REGION_SIZE)` below the bump pointer,
+//! * Every block lies in `[REGION_START, REGION_START + REGION_LEN)` below the bump pointer,
 //!   is preceded by a [`Header`] holding its length and alignment and its start (bit 0:
 //!   metadata) folded with [`MAGIC`], and has its live-map bit set exactly while it is
 //!   allocated.
@@ -49,14 +52,26 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use super::lock::{Guard, Lock};
 use crate::os;
 
+/// The region's size when the address space allows it (see [`region_init`]).
 const REGION_SIZE: usize = 1 << 32;
-const GUARD: usize = 64 << 20;
-/// Bytes of the live map: one bit per 16-byte granule of the region.
-const LIVE_MAP_BYTES: usize = REGION_SIZE / 16 / 8;
+/// The smallest region tried: an address-space limit (`ulimit -v`, `RLIMIT_AS`) that leaves
+/// less makes the internal heap, and so the GPA, unavailable.
+const MIN_REGION_SIZE: usize = 64 << 20;
+/// Each guard's size for a region of `len` bytes: 64 MiB for the full 4 GiB.
+const fn guard_len(len: usize) -> usize {
+    len / 64
+}
+/// Bytes of the live map for a region of `len` bytes: one bit per 16-byte granule.
+const fn live_map_len(len: usize) -> usize {
+    len / 16 / 8
+}
 /// The bump pointer commits memory in steps of this many bytes.
 const COMMIT_STEP: usize = 1 << 20;
-/// Bytes at the end of the region kept for emergency allocations (crash reports).
-pub const EMERGENCY_SIZE: usize = 256 << 20;
+/// Bytes at the end of a region of `len` bytes kept for emergency allocations (crash
+/// reports): a sixteenth, 256 MiB of the full 4 GiB.
+const fn emergency_len(len: usize) -> usize {
+    len / 16
+}
 const HEADER: usize = 16;
 const MAGIC: usize = 0x6770_615f_696e_7472; // "gpa_intr"
 const CLASS_COUNT: usize = 13; // 16 B ..= 64 KiB
@@ -79,35 +94,59 @@ struct State {
 }
 
 static REGION_START: AtomicUsize = AtomicUsize::new(0);
+/// The region's length in bytes, stored before `REGION_START` is published (0 before).
+static REGION_LEN: AtomicUsize = AtomicUsize::new(0);
 /// The live map (see the module docs), set together with `REGION_START`.
 static LIVE_MAP: AtomicUsize = AtomicUsize::new(0);
 /// Bytes of the region, from its start, that are committed (readable and writable).
 static COMMITTED: AtomicUsize = AtomicUsize::new(0);
 /// Set by [`enter_emergency`]: allocate lock-free from the reserve, never free.
 static EMERGENCY: AtomicBool = AtomicBool::new(false);
-/// The next free offset of the emergency reserve (from the region's start).
-static EMERGENCY_BUMP: AtomicUsize = AtomicUsize::new(REGION_SIZE - EMERGENCY_SIZE);
+/// The next free offset in the emergency reserve (from the reserve's start).
+static EMERGENCY_BUMP: AtomicUsize = AtomicUsize::new(0);
 static STATE: Lock<State> = Lock::new(State {
     bump: 0,
     free: [0; CLASS_COUNT],
     big_free: [(0, 0); 64],
 });
 
+/// Reserves the region: 4 GiB, or under an address-space limit (`RLIMIT_AS`, which counts
+/// reservations although nothing is committed: under `ulimit -v 4000000` the 4.3 GiB one
+/// failed and so did every `malloc`) a power of two no larger than an eighth of the limit,
+/// halved further while the reservation fails, down to [`MIN_REGION_SIZE`]. The rest is left
+/// for the program's blocks.
 #[cold]
 fn region_init() -> Option<usize> {
-    let total = 3 * GUARD + LIVE_MAP_BYTES + REGION_SIZE;
-    let reservation = os::reserve(total)?.as_ptr() as usize;
-    let live_map = reservation + GUARD;
-    let start = live_map + LIVE_MAP_BYTES + GUARD;
+    let mut len = REGION_SIZE;
+    if let Some(limit) = os::address_space_limit() {
+        while len > MIN_REGION_SIZE && len > limit / 8 {
+            len /= 2;
+        }
+    }
+    let (reservation, total) = loop {
+        let total = 3 * guard_len(len) + live_map_len(len) + len;
+        if let Some(reservation) = os::reserve(total) {
+            break (reservation.as_ptr() as usize, total);
+        }
+        if len == MIN_REGION_SIZE {
+            return None;
+        }
+        len /= 2;
+    };
+    let live_map = reservation + guard_len(len);
+    let live_map_bytes = live_map_len(len);
+    let start = live_map + live_map_bytes + guard_len(len);
     // SAFETY: the live map lies inside the reservation just made; its pages are committed
     // lazily by the kernel (only the touched ones use memory).
     let committed = unsafe {
         os::protect(
             NonNull::new_unchecked(live_map as *mut u8),
-            LIVE_MAP_BYTES,
+            live_map_bytes,
             true,
         )
     };
+    // Racing first users may have reserved regions of different sizes: the winner alone
+    // publishes its length, before the live map that readers wait for.
     let winner = if committed {
         REGION_START.compare_exchange(0, start, Ordering::AcqRel, Ordering::Acquire)
     } else {
@@ -115,6 +154,7 @@ fn region_init() -> Option<usize> {
     };
     match winner {
         Ok(_) => {
+            REGION_LEN.store(len, Ordering::Release);
             LIVE_MAP.store(live_map, Ordering::Release);
             Some(start)
         }
@@ -146,15 +186,22 @@ fn region() -> Option<usize> {
 #[inline]
 pub fn owns(address: usize) -> bool {
     let start = REGION_START.load(Ordering::Relaxed);
-    // One subtraction: below `start` it wraps to far above `REGION_SIZE`.
-    address.wrapping_sub(start) < REGION_SIZE && start != 0
+    // One subtraction: below `start` it wraps to far above the length (0 until the region is
+    // published).
+    address.wrapping_sub(start) < region_len() && start != 0
+}
+
+/// The region's length (0 before it exists).
+#[inline(always)]
+fn region_len() -> usize {
+    REGION_LEN.load(Ordering::Relaxed)
 }
 
 /// The live-map word and bit of user pointer `user` (inside the region, 16-aligned).
 fn live_bit(start: usize, user: usize) -> (&'static AtomicU64, u64) {
     let granule = (user - start) / 16;
     let map = LIVE_MAP.load(Ordering::Acquire) as *const AtomicU64;
-    // SAFETY: `granule < REGION_SIZE / 16`, so the word lies inside the committed live map,
+    // SAFETY: `granule < region_len() / 16`, so the word lies inside the committed live map,
     // which is never unmapped.
     let word = unsafe { &*map.add(granule / 64) };
     (word, 1u64 << (granule % 64))
@@ -226,13 +273,14 @@ pub fn enter_emergency() {
         return;
     }
     if let Some(start) = region() {
-        let reserve = start + REGION_SIZE - EMERGENCY_SIZE;
+        let len = region_len();
+        let reserve = start + len - emergency_len(len);
         // SAFETY: the reserve is the end of our region, beyond every block the bump pointer
         // hands out (it stops short of it).
         unsafe {
             os::protect(
                 NonNull::new_unchecked(reserve as *mut u8),
-                EMERGENCY_SIZE,
+                emergency_len(len),
                 true,
             )
         };
@@ -242,7 +290,8 @@ pub fn enter_emergency() {
 
 /// Whether `block` (a header's start) lies in the emergency reserve, once it is in use.
 fn in_emergency_reserve(start: usize, block: usize) -> bool {
-    EMERGENCY.load(Ordering::Acquire) && block >= start + REGION_SIZE - EMERGENCY_SIZE
+    let len = region_len();
+    EMERGENCY.load(Ordering::Acquire) && block >= start + len - emergency_len(len)
 }
 
 /// A block from the emergency reserve: a lock-free bump, never freed.
@@ -252,11 +301,12 @@ fn emergency_alloc(start: usize, size: usize, align: usize, mark: usize) -> Opti
         .max(16)
         .checked_add(HEADER + align)?
         .next_multiple_of(16);
+    let len = region_len();
     let offset = EMERGENCY_BUMP.fetch_add(total, Ordering::AcqRel);
-    if offset.checked_add(total)? > REGION_SIZE {
+    if offset.checked_add(total)? > emergency_len(len) {
         return None;
     }
-    let header = start + offset;
+    let header = start + len - emergency_len(len) + offset;
     let user = (header + HEADER).next_multiple_of(align);
     // SAFETY: `[header, header + total)` was reserved for this call alone by the bump above,
     // inside the accessible reserve; the header fits before `user`.
@@ -325,14 +375,13 @@ fn alloc_marked(size: usize, align: usize, mark: usize) -> Option<NonNull<u8>> {
 fn bump(state: &mut State, start: usize, len: usize, align: usize) -> Option<usize> {
     let offset = state.bump.next_multiple_of(align);
     let end = offset.checked_add(len)?;
-    if end > REGION_SIZE - EMERGENCY_SIZE {
+    let usable = region_len() - emergency_len(region_len());
+    if end > usable {
         return None;
     }
     let committed = COMMITTED.load(Ordering::Relaxed);
     if end > committed {
-        let target = end
-            .next_multiple_of(COMMIT_STEP)
-            .min(REGION_SIZE - EMERGENCY_SIZE);
+        let target = end.next_multiple_of(COMMIT_STEP).min(usable);
         // SAFETY: `[start + committed, start + target)` lies in our reservation and holds
         // nothing yet.
         let done = unsafe {
@@ -382,10 +431,10 @@ fn validate(user: usize) -> Option<Block> {
         && block % 16 == 0
         && block + HEADER <= user
         && user - block <= os::page_size()
-        && total <= REGION_SIZE
+        && total <= region_len()
         && user < block + total
         && (block + total <= start + COMMITTED.load(Ordering::Acquire)
-            || (in_emergency_reserve(start, block) && block + total <= start + REGION_SIZE))
+            || (in_emergency_reserve(start, block) && block + total <= start + region_len()))
         && align_log2 < usize::BITS as usize
         && user % (1 << align_log2) == 0;
     consistent.then_some(Block {

@@ -43,6 +43,7 @@
 
 mod at_exit;
 mod c_checked;
+pub(crate) use c_checked::CheckedBlock;
 mod c_paths;
 pub(crate) mod caches;
 mod fast_free;
@@ -73,7 +74,7 @@ use crate::PageAllocator;
 use lock::Lock;
 
 pub(crate) use c_paths::{c_free, c_free_validated, c_malloc};
-pub(crate) use heap::InsideAllocator;
+pub(crate) use heap::{c_heap_gpa, InsideAllocator};
 pub(crate) use internal::enter_emergency as enter_emergency_allocation;
 pub(crate) use leaks::LiveBlock;
 pub(crate) use size_class::MAX_SMALL_ALIGN;
@@ -613,6 +614,9 @@ pub struct GeneralPurposeAllocator {
     /// `plain` with sampled guard mode (and not full guard mode): the sized alloc fast path
     /// counts down to the next guarded request in the heap (`guarded::due`).
     sampled_bare: bool,
+    /// Safety on, nothing else for the general paths to do (no guarded blocks, accounting or
+    /// log): check mode's C entries (`c_checked`) apply, while no observer is registered.
+    lean_checked: bool,
     guarded: guarded::Guarded,
 }
 
@@ -654,6 +658,10 @@ impl GeneralPurposeAllocator {
                 && !config.verbose_log
                 && !config.guard
                 && config.guard_sample != 0,
+            lean_checked: config.safety
+                && !config.guards()
+                && !config.enable_memory_limit
+                && !config.verbose_log,
             guarded: guarded::Guarded::new(),
         }
     }

@@ -26,7 +26,7 @@ use crate::trace::TraceId;
 impl GeneralPurposeAllocator {
     /// The calling thread's heap, created on first use.
     #[inline(always)]
-    fn current_heap(&self) -> Option<NonNull<Heap>> {
+    pub(super) fn current_heap(&self) -> Option<NonNull<Heap>> {
         let heap = heap::cached(self.id());
         if !heap.is_null() {
             // SAFETY: checked non-null.
