@@ -508,6 +508,20 @@ pub fn object_containing(address: usize) -> Option<LoadedObject> {
     }
 }
 
+/// `/proc/thread-self/<name>` (Linux 3.17), else `/proc/self/<name>`: this process's `maps`,
+/// `exe` or `cmdline` as the calling thread sees them. Once the main thread has ended with
+/// `pthread_exit` while others run on, `/proc/self` names a zombie thread whose `maps` is
+/// empty and whose `exe` cannot be read; the exit report then runs on another thread, whose
+/// own view still has them.
+pub fn proc_file(name: &str) -> std::path::PathBuf {
+    let own = std::path::Path::new("/proc/thread-self").join(name);
+    if own.exists() {
+        own
+    } else {
+        std::path::Path::new("/proc/self").join(name)
+    }
+}
+
 /// The process's address-space limit in bytes (`RLIMIT_AS`, `ulimit -v`), or `None` when
 /// there is none. Reserved but inaccessible mappings count against it too.
 pub fn address_space_limit() -> Option<usize> {

@@ -127,9 +127,22 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     crate::profile::prepare(args, &mut env);
     // The program inherits gpa's environment in its own order (see `child_env`).
     env.apply();
+    // Processes the program leaves behind (a child still running when it exits) are
+    // re-parented to gpa run, which waits for them a while: their reports would otherwise
+    // come after the run's, or never (see `wait_for_descendants`).
+    // Fast mode reports nothing (unless sampled guards are on): nothing to wait for there.
+    let reports = !args.fast || args.guard_sample.is_some();
+    if reports {
+        // SAFETY: `prctl` with integer arguments; it only sets a flag of this process.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    }
     let started = command.spawn().and_then(|mut child| {
         let pid = child.id();
-        child.wait().map(|status| (pid, status))
+        let status = child.wait()?;
+        if reports {
+            wait_for_descendants(DESCENDANT_WAIT);
+        }
+        Ok((pid, status))
     });
     let (main_pid, status) = match started {
         Ok(started) => started,
@@ -180,7 +193,13 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
             None => Vec::new(),
         }
     } else {
-        collect::collect(&report_dir, main_pid.into(), main)
+        let mut images = collect::collect(&report_dir, main_pid.into(), main);
+        for image in &mut images {
+            if image.unchecked == Some(Reason::NoReport) && is_running(image.pid) {
+                image.unchecked = Some(Reason::StillRunning);
+            }
+        }
+        images
     };
     let profiles = crate::profile::collect(args, &report_dir, main_pid);
     let _ = std::fs::remove_dir_all(&report_dir);
@@ -330,4 +349,38 @@ fn mode(args: &RunArgs) -> &'static str {
     } else {
         "check"
     }
+}
+
+/// How long `gpa run` waits, after the program ended, for processes it left running.
+const DESCENDANT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reaps the program's other processes (re-parented here, `PR_SET_CHILD_SUBREAPER`) until none
+/// is left or `limit` has passed. A child the program forked and did not wait for reports at
+/// its own exit: Valgrind prints that report whenever it comes; `gpa run`, which writes one
+/// report, waits for it. A process still running after `limit` (a daemon) is listed as not
+/// checked ([`Reason::StillRunning`]) instead of holding the run up.
+fn wait_for_descendants(limit: std::time::Duration) {
+    let start = std::time::Instant::now();
+    loop {
+        let mut status = 0;
+        // SAFETY: `waitpid` writes the status into `status`.
+        let reaped = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if reaped > 0 {
+            continue;
+        }
+        if reaped < 0 || start.elapsed() >= limit {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Whether process `pid` exists (after [`wait_for_descendants`], a child that ended was
+/// reaped, so an existing one runs).
+fn is_running(pid: u64) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid, 0) == 0 }
 }

@@ -28,6 +28,11 @@ const PLANTED: &[(&str, &str, &str, u64, u64)] = &[
         64,
     ),
     ("zero_size", "overflow", "make_empty", 1, 0),
+    // Through check mode's `realloc` entry (a block that moves): the redzone of the block
+    // given up, a write and a free through the pointer given up.
+    ("realloc_overflow", "overflow", "make_line", 1, 20),
+    ("realloc_write_old", "write_after_free", "make_table", 1, 24),
+    ("realloc_double_free", "double_free", "make_names", 1, 32),
 ];
 
 /// Frees of memory the allocator never handed out: no allocation site, the freeing function.

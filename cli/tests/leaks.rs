@@ -210,6 +210,24 @@ fn the_frames_that_called_exit_are_roots() {
     if let Some(run) = judged_like_valgrind("leak_exit_small_stack", valgrind, GPA_DTV_EXTRA) {
         assert_eq!(run.json["processes"][0]["status"], "checked");
     }
+    // ... from the last thread, after the main thread ended with `pthread_exit`: the process
+    // id names a zombie then (its memory, its executable and its stop signal are out of reach
+    // through it: everything was definitely lost, after a 2-second wait).
+    let valgrind = [(2, 77), (0, 0), (1, 272), (0, 0), (0, 0)];
+    if let Some(run) = judged_like_valgrind("leak_main_pthread_exit", valgrind, GPA_DTV_EXTRA) {
+        assert_has_records(
+            &run,
+            &[
+                record("definite", 1, 33, 0, "worker"),
+                record("definite", 1, 44, 0, "main"),
+            ],
+        );
+        assert!(
+            !run.stderr().contains("could not be stopped"),
+            "{}",
+            run.stderr()
+        );
+    }
 }
 
 #[test]

@@ -138,6 +138,43 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A child the program forked and left running reports when it ends: `gpa run` (a child
+/// subreaper) waits for it up to 5 seconds after the program, and lists one still running
+/// then as not checked. Before, the run ended with the program: "0 error(s) in 1 process(es)
+/// checked" while the child's leak (Valgrind: 55 bytes definitely lost, from the child) went
+/// unreported.
+#[test]
+fn processes_left_running_are_waited_for_or_listed() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("truth-background");
+    let program = must_build("background_children", &dir);
+    let path = program.to_str().unwrap();
+    let run = gpa_run(&dir, &[], &[path, "orphan"]);
+    assert_eq!(run.stdout(), "parent done\n");
+    assert_eq!(run.output.status.code(), Some(0));
+    assert_eq!(leaks(&run).len(), 1, "{}", run.stderr());
+    assert_eq!(leaks(&run)[0].0, 55);
+    let processes = statuses(&run);
+    assert_eq!(processes.len(), 2, "{processes:?}");
+    assert!(processes.iter().all(|(_, status, _)| status == "checked"));
+    let start = std::time::Instant::now();
+    let run = gpa_run(&dir, &[], &[path, "daemon"]);
+    let waited = start.elapsed();
+    assert!(waited < std::time::Duration::from_secs(20), "{waited:?}");
+    assert_eq!(run.output.status.code(), Some(0));
+    let processes = statuses(&run);
+    assert_eq!(processes.len(), 2, "{processes:?}");
+    assert_eq!(processes[1].1, "not_checked", "{processes:?}");
+    assert_eq!(processes[1].2.as_deref(), Some("still_running"));
+    assert!(run.stderr().contains("still running"), "{}", run.stderr());
+    // The daemon: no longer a child of anything here, it goes on until its sleep ends.
+    let daemon = run.json["processes"][1]["pid"].as_i64().unwrap();
+    // SAFETY: a signal to the process this test started (through gpa run).
+    unsafe { libc::kill(daemon as libc::pid_t, libc::SIGKILL) };
+}
+
 /// An address-space limit (`ulimit -v`, `RLIMIT_AS`) counts reservations although nothing is
 /// committed. The internal heap's 4.3 GiB reservation failed under a 4 GB limit, and with it
 /// every `malloc`: fast mode's program crashed on a null block, check mode aborted. Valgrind

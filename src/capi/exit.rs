@@ -906,7 +906,7 @@ fn program() -> String {
     if let Some(program) = process::program() {
         return String::from_utf8_lossy(program).into_owned();
     }
-    std::fs::read_link("/proc/self/exe")
+    std::fs::read_link(crate::os::proc_file("exe"))
         .map(|path| path.display().to_string())
         .unwrap_or_default()
 }

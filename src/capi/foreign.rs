@@ -74,7 +74,7 @@ struct Mapping {
 /// The mapping holding `address`, from `/proc/self/maps`.
 fn mapping_of(address: usize) -> Option<Mapping> {
     let _inside = InsideAllocator::enter();
-    let maps = std::fs::read("/proc/self/maps").ok()?;
+    let maps = std::fs::read(crate::os::proc_file("maps")).ok()?;
     let mut found = None;
     for line in maps.split(|&byte| byte == b'\n') {
         let text = core::str::from_utf8(line).unwrap_or("");

@@ -52,7 +52,8 @@ use core::alloc::{GlobalAlloc, Layout};
 use std::sync::Mutex;
 
 use crate::gpa::{
-    all_bytes_are, BlockInfo, GeneralPurposeAllocator, InsideAllocator, LiveBlock, Located,
+    all_bytes_are, BlockInfo, CheckedBlock, GeneralPurposeAllocator, InsideAllocator, LiveBlock,
+    Located,
 };
 use crate::report::{FindingKind, RawFinding};
 
@@ -158,13 +159,53 @@ pub fn alloc_at(gpa: &GeneralPurposeAllocator, size: usize, frame: usize) -> *mu
 /// and reports what it finds.
 #[inline]
 pub fn free_at(gpa: &GeneralPurposeAllocator, user: *mut u8, frame: usize) -> bool {
-    let address = user as usize;
-    let Some(block) = address
-        .checked_sub(1)
-        .and_then(|inside| gpa.c_checked_block(inside))
-    else {
+    let Some(block) = checked_user_block(gpa, user) else {
         return false;
     };
+    // SAFETY: `block` was just found on this thread, and only read since.
+    unsafe { gpa.c_free_checked(block, frame) };
+    true
+}
+
+/// Check mode's `realloc` of `user` to `size` bytes (not 0) by the GPA's check-mode entry
+/// (`GeneralPurposeAllocator::c_realloc_checked`), with its traces taken from `frame` (as for
+/// [`alloc_at`]), when `user` is a block [`free_at`] would take and the new block is a small
+/// one: the block is resized in place or moved, with every check of the GPA's, and the new
+/// user pointer returned. Null, with nothing done, for anything else: the general path then
+/// checks the pointer, reports what it finds and serves the request.
+#[inline]
+pub fn realloc_at(
+    gpa: &GeneralPurposeAllocator,
+    user: *mut u8,
+    size: usize,
+    frame: usize,
+) -> *mut u8 {
+    let Some(total) = size.checked_add(FRONT) else {
+        return core::ptr::null_mut();
+    };
+    let Some(block) = checked_user_block(gpa, user) else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: `block` was just found on this thread, and only read since.
+    let base = unsafe { gpa.c_realloc_checked(block, total, frame) };
+    if base.is_null() {
+        return base;
+    }
+    // SAFETY: the block has `total >= FRONT` bytes, its guard kept (in place) or copied (the
+    // copy starts at the old block's start, its intact guard).
+    unsafe { base.add(FRONT) }
+}
+
+/// The live small block whose user pointer is `user`, of the `malloc` family with the usual
+/// pad ([`FRONT`]) and an intact guard, for [`free_at`] and [`realloc_at`]; `None` for
+/// anything else (another family, a damaged guard, a freed block, not a block at all), left
+/// to the general path.
+#[inline(always)]
+fn checked_user_block(gpa: &GeneralPurposeAllocator, user: *mut u8) -> Option<CheckedBlock> {
+    let address = user as usize;
+    let block = address
+        .checked_sub(1)
+        .and_then(|inside| gpa.c_checked_block(inside))?;
     if block.tag != 0
         || pad_for(block.align) != FRONT
         || block.start.wrapping_add(FRONT) != address
@@ -173,11 +214,9 @@ pub fn free_at(gpa: &GeneralPurposeAllocator, user: *mut u8, frame: usize) -> bo
         // vector compares, no call: what `intact` checks for an untagged block).
         || unsafe { (block.start as *const [u8; FRONT]).read_unaligned() } != [GUARD; FRONT]
     {
-        return false;
+        return None;
     }
-    // SAFETY: `block` was just found on this thread, and only read since.
-    unsafe { gpa.c_free_checked(block, frame) };
-    true
+    Some(block)
 }
 
 /// Fills `pad` guard bytes at `base`: the usual [`FRONT`] bytes with two 16-byte stores

@@ -233,6 +233,12 @@ pub unsafe fn free(memory: *mut u8) {
     if unsafe { crate::gpa::c_free(memory) } {
         return;
     }
+    // No designated GPA (check and guard mode, or before the first `malloc`): no fast path
+    // to try; a tail call to check mode's `free`, with no registers to save on the way.
+    if crate::gpa::c_heap_gpa() == 0 {
+        // SAFETY: forwarded caller contract.
+        return unsafe { free_undesignated(memory) };
+    }
     // SAFETY: forwarded caller contract.
     unsafe { free_general(memory) }
 }
@@ -245,6 +251,16 @@ unsafe fn free_general(memory: *mut u8) {
     if unsafe { crate::gpa::c_free_validated(memory) } {
         return;
     }
+    // SAFETY: forwarded caller contract.
+    unsafe { free_undesignated(memory) }
+}
+
+/// [`free_general`] of a pointer the fast paths did not take.
+///
+/// # Safety
+/// As for [`free`].
+#[inline(never)]
+unsafe fn free_undesignated(memory: *mut u8) {
     let gpa = gpa();
     if !gpa.config().safety {
         // SAFETY: forwarded caller contract.
@@ -338,11 +354,21 @@ pub fn calloc(count: usize, size: usize) -> *mut u8 {
     block
 }
 
+/// Check mode's `realloc` of a non-null `memory` to `size` bytes (not 0): its own entry
+/// (`guard::realloc_at`, the traces remembered from this function's frame, as for
+/// [`malloc_checked`]); null when the general path must serve the request (then nothing was
+/// done).
+#[inline(never)]
+fn realloc_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8, size: usize) -> *mut u8 {
+    guard::realloc_at(gpa, memory, size, crate::os::frame_address())
+}
+
 /// C `realloc` (glibc semantics): a null `memory` is `malloc(size)`; size 0 frees and returns
 /// null; on failure null with `ENOMEM` and the old block untouched.
 ///
 /// # Safety
 /// As for [`free`].
+#[inline]
 pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
     if memory.is_null() {
         return malloc(size);
@@ -365,6 +391,10 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
         } else {
             moved
         };
+    }
+    let moved = realloc_checked(gpa, memory, size);
+    if !moved.is_null() {
+        return moved;
     }
     let found = guard::find(gpa, memory);
     let Some((base, pad)) = found.filter(|found| found.live).map(|f| (f.base, f.pad)) else {

@@ -634,6 +634,19 @@ fn run_mask(first: usize, units: usize) -> u64 {
     }) << first
 }
 
+/// Asks the CPU to bring `address`'s cache line in (a hint: no effect on any other target, and
+/// none on the program's state; a null or stale address is harmless, a prefetch never faults).
+#[inline(always)]
+fn prefetch<T>(address: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetcht0` reads no memory architecturally and never faults.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(address.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
+}
+
 /// The first unit of an aligned run of `units` free units (pages are aligned to their span,
 /// which keeps every slot aligned to its class's alignment).
 fn find_run(free_units: u64, units: usize) -> Option<usize> {
@@ -783,13 +796,21 @@ impl Page {
     }
 
     /// Pops a free or never-carved slot; `None` when the page is full.
+    ///
+    /// Prefetches the next free slot: a slot freed long ago, or by another thread (taken
+    /// from the thread-free list), is seldom in this core's cache, and loading its link was
+    /// most of an allocation's time on bench/c/mstress (2 threads: 92% of `malloc`'s samples
+    /// on that load); the prefetch overlaps the miss with the program's work until its next
+    /// allocation.
     #[inline]
     pub fn pop(&mut self) -> Option<NonNull<u8>> {
         let block = self.free;
         if !block.is_null() {
             // SAFETY: free-list entries are free slots of this page, linked via first word.
-            self.free = unsafe { (*block).next };
+            let next = unsafe { (*block).next };
+            self.free = next;
             self.used_state = self.used_state.wrapping_add(1);
+            prefetch(next);
             // SAFETY: non-null checked above.
             return Some(unsafe { NonNull::new_unchecked(block.cast()) });
         }

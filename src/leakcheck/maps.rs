@@ -75,9 +75,13 @@ pub struct Maps {
 }
 
 impl Maps {
-    /// Reads `/proc/self/maps` (empty when it cannot be read).
+    /// Reads the process's maps (`/proc/thread-self/maps`: [`os::proc_file`]; empty when it
+    /// cannot be read).
+    ///
+    /// [`os::proc_file`]: crate::os::proc_file
     pub fn read() -> Maps {
-        std::fs::read("/proc/self/maps").map_or_else(|_| Maps::default(), |text| Maps::parse(&text))
+        std::fs::read(crate::os::proc_file("maps"))
+            .map_or_else(|_| Maps::default(), |text| Maps::parse(&text))
     }
 
     /// Parses the text of a maps file.
@@ -207,8 +211,12 @@ pub fn read_own_memory(address: usize, buffer: &mut [u8]) -> Option<usize> {
         iov_base: address as *mut libc::c_void,
         iov_len: buffer.len(),
     };
+    // The calling thread's id, not the process's: once the main thread has ended with
+    // `pthread_exit`, the process id names a zombie with no memory, and every read failed
+    // (every block was "definitely lost").
+    let me = crate::os::thread_id() as libc::pid_t;
     // SAFETY: the local vector describes `buffer`; the kernel checks the remote one.
-    let copied = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+    let copied = unsafe { libc::process_vm_readv(me, &local, 1, &remote, 1, 0) };
     if copied >= 0 {
         return Some(copied as usize);
     }

@@ -207,7 +207,7 @@ fn signal_until_stable(session: &Session, timeout: Duration) -> bool {
         let mut new_threads = false;
         let mut full = false;
         for_each_task(&mut |tid| {
-            if tid == me || full {
+            if tid == me || full || has_ended(tid) {
                 return;
             }
             let used = session.used.load(Ordering::Relaxed);
@@ -470,6 +470,54 @@ fn for_each_task(visit: &mut dyn FnMut(i32)) {
     }
     // SAFETY: `fd` was opened above.
     unsafe { libc::close(fd) };
+}
+
+/// Whether thread `tid` has ended but is still listed: a zombie (`Z`, the main thread after
+/// `pthread_exit` while others run on, until the process ends) or dead (`X`). It runs no code
+/// and cannot answer the stop signal; waiting for it cost the timeout and counted it as a
+/// thread that could not be stopped (so glibc's exit-time frees were skipped). Reads
+/// `/proc/self/task/<tid>/stat` with system calls only.
+fn has_ended(tid: i32) -> bool {
+    let mut path = [0u8; 48];
+    let prefix = b"/proc/self/task/";
+    path[..prefix.len()].copy_from_slice(prefix);
+    let mut digits = [0u8; 12];
+    let mut count = 0;
+    let mut rest = tid.unsigned_abs();
+    loop {
+        digits[count] = b'0' + (rest % 10) as u8;
+        count += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut at = prefix.len();
+    for index in (0..count).rev() {
+        path[at] = digits[index];
+        at += 1;
+    }
+    let suffix = b"/stat\0";
+    path[at..at + suffix.len()].copy_from_slice(suffix);
+    // SAFETY: `path` is NUL-terminated; the descriptor is closed below.
+    let fd = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return false;
+    }
+    let mut text = [0u8; 512];
+    // SAFETY: at most `text.len()` bytes are written into `text`.
+    let read = unsafe { libc::read(fd, text.as_mut_ptr().cast(), text.len()) };
+    // SAFETY: `fd` was opened above.
+    unsafe { libc::close(fd) };
+    if read <= 0 {
+        return false;
+    }
+    // "tid (comm) S ...": the state follows the last `)` (a name may contain one).
+    let text = &text[..read as usize];
+    text.iter()
+        .rposition(|&byte| byte == b')')
+        .and_then(|close| text.get(close + 2))
+        .is_some_and(|&state| state == b'Z' || state == b'X')
 }
 
 fn parse_decimal(digits: &[u8]) -> Option<i32> {

@@ -175,7 +175,7 @@ impl Drop for Profiler {
 /// The process's command line (`/proc/self/cmdline`, else `std::env::args`), for reports.
 pub(crate) fn command_line() -> String {
     let _inside = InsideAllocator::enter();
-    if let Ok(bytes) = std::fs::read("/proc/self/cmdline") {
+    if let Ok(bytes) = std::fs::read(crate::os::proc_file("cmdline")) {
         let words: std::vec::Vec<String> = bytes
             .split(|&byte| byte == 0)
             .filter(|word| !word.is_empty())

@@ -51,11 +51,14 @@ pub enum Reason {
     /// Started with the library but ended without a report (killed by `SIGKILL`, or ended by
     /// a raw `exit_group` system call).
     NoReport,
+    /// Still running when `gpa run` stopped waiting for the program's descendants (a process
+    /// left in the background): its report, if any, comes after the run's.
+    StillRunning,
 }
 
 impl Reason {
     /// Every reason, for parsing.
-    pub const ALL: [Reason; 9] = [
+    pub const ALL: [Reason; 10] = [
         Reason::StaticBinary,
         Reason::ForeignElf,
         Reason::Setuid,
@@ -65,6 +68,7 @@ impl Reason {
         Reason::ReportElsewhere,
         Reason::NotLoaded,
         Reason::NoReport,
+        Reason::StillRunning,
     ];
 
     /// The stable name used in event files and in `gpa run`'s JSON (`reason`).
@@ -79,6 +83,7 @@ impl Reason {
             Reason::ReportElsewhere => "report_elsewhere",
             Reason::NotLoaded => "not_loaded",
             Reason::NoReport => "no_report",
+            Reason::StillRunning => "still_running",
         }
     }
 
@@ -123,6 +128,11 @@ impl Reason {
                 "ended without writing its report (killed by SIGKILL, or by a fatal signal \
                  after the program replaced gpa's handler past sigaction and signal, or a raw exit system \
                  call)"
+            }
+            Reason::StillRunning => {
+                "still running 5 seconds after the program ended, when gpa run stopped \
+                 waiting for it (a process left in the background: its report is not part of \
+                 this run's)"
             }
         }
     }

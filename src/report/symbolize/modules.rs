@@ -156,7 +156,7 @@ pub fn loaded_modules() -> std::vec::Vec<Module> {
             let path = if name.is_empty() {
                 match modules.is_empty() {
                     // The first object without a name is the executable.
-                    true => std::fs::read_link("/proc/self/exe")
+                    true => std::fs::read_link(crate::os::proc_file("exe"))
                         .map(|path| path.display().to_string())
                         .unwrap_or_default(),
                     false => std::string::String::new(),
