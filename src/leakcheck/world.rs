@@ -476,62 +476,23 @@ fn for_each_task(visit: &mut dyn FnMut(i32)) {
 /// `pthread_exit` while others run on, until the process ends) or dead (`X`). It runs no code
 /// and cannot answer the stop signal; waiting for it cost the timeout and counted it as a
 /// thread that could not be stopped (so glibc's exit-time frees were skipped). Reads
-/// `/proc/self/task/<tid>/stat` with system calls only.
+/// `/proc/self/task/<tid>/stat` without allocating.
 fn has_ended(tid: i32) -> bool {
-    let mut path = [0u8; 48];
-    let prefix = b"/proc/self/task/";
-    path[..prefix.len()].copy_from_slice(prefix);
-    let mut digits = [0u8; 12];
-    let mut count = 0;
-    let mut rest = tid.unsigned_abs();
-    loop {
-        digits[count] = b'0' + (rest % 10) as u8;
-        count += 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let mut at = prefix.len();
-    for index in (0..count).rev() {
-        path[at] = digits[index];
-        at += 1;
-    }
-    let suffix = b"/stat\0";
-    path[at..at + suffix.len()].copy_from_slice(suffix);
-    // SAFETY: `path` is NUL-terminated; the descriptor is closed below.
-    let fd = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return false;
-    }
     let mut text = [0u8; 512];
-    // SAFETY: at most `text.len()` bytes are written into `text`.
-    let read = unsafe { libc::read(fd, text.as_mut_ptr().cast(), text.len()) };
-    // SAFETY: `fd` was opened above.
-    unsafe { libc::close(fd) };
-    if read <= 0 {
+    let Some(read) = read_task_file(tid, b"/stat\0", &mut text) else {
         return false;
-    }
+    };
     // "tid (comm) S ...": the state follows the last `)` (a name may contain one).
-    let text = &text[..read as usize];
+    let text = &text[..read];
     text.iter()
         .rposition(|&byte| byte == b')')
         .and_then(|close| text.get(close + 2))
         .is_some_and(|&state| state == b'Z' || state == b'X')
 }
 
-fn parse_decimal(digits: &[u8]) -> Option<i32> {
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    digits.iter().try_fold(0i32, |value, &digit| {
-        value.checked_mul(10)?.checked_add(i32::from(digit - b'0'))
-    })
-}
-
-/// Whether thread `tid` blocks `signal` (its `SigBlk` mask in `/proc/self/task/<tid>/status`),
-/// read without allocating.
-fn blocks_signal(tid: i32, signal: libc::c_int) -> bool {
+/// Reads `/proc/self/task/<tid><file>` (`file` starts with `/` and ends with a NUL) into
+/// `buffer` with system calls only: the bytes read, or `None`.
+fn read_task_file(tid: i32, file: &[u8], buffer: &mut [u8]) -> Option<usize> {
     let mut path = [0u8; 48];
     let prefix = b"/proc/self/task/";
     path[..prefix.len()].copy_from_slice(prefix);
@@ -551,22 +512,35 @@ fn blocks_signal(tid: i32, signal: libc::c_int) -> bool {
         path[length] = digits[index];
         length += 1;
     }
-    let suffix = b"/status\0";
-    path[length..length + suffix.len()].copy_from_slice(suffix);
-    // SAFETY: `path` is NUL-terminated; the descriptor is closed below.
+    path.get_mut(length..length + file.len())?
+        .copy_from_slice(file);
+    // SAFETY: `path` is NUL-terminated (`file` ends with a NUL); the descriptor is closed below.
     let fd = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
     if fd < 0 {
-        return false;
+        return None;
     }
-    let mut text = [0u8; 4096];
-    // SAFETY: reads at most `text.len()` bytes into `text`.
-    let read = unsafe { libc::read(fd, text.as_mut_ptr().cast(), text.len()) };
+    // SAFETY: reads at most `buffer.len()` bytes into `buffer`.
+    let read = unsafe { libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len()) };
     // SAFETY: opened above.
     unsafe { libc::close(fd) };
-    if read <= 0 {
-        return false;
+    (read > 0).then_some(read as usize)
+}
+
+fn parse_decimal(digits: &[u8]) -> Option<i32> {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
     }
-    signal_blocked_in_status(&text[..read as usize], signal)
+    digits.iter().try_fold(0i32, |value, &digit| {
+        value.checked_mul(10)?.checked_add(i32::from(digit - b'0'))
+    })
+}
+
+/// Whether thread `tid` blocks `signal` (its `SigBlk` mask in `/proc/self/task/<tid>/status`),
+/// read without allocating.
+fn blocks_signal(tid: i32, signal: libc::c_int) -> bool {
+    let mut text = [0u8; 4096];
+    read_task_file(tid, b"/status\0", &mut text)
+        .is_some_and(|read| signal_blocked_in_status(&text[..read], signal))
 }
 
 fn signal_blocked_in_status(status: &[u8], signal: libc::c_int) -> bool {
