@@ -490,7 +490,10 @@ impl fmt::Display for Finding {
         for stack in &self.stacks {
             writeln!(f, "  {} trace:", stack.name.replace('_', " "))?;
             if stack.frames.is_empty() {
-                writeln!(f, "    (no frames: stack traces disabled)")?;
+                writeln!(
+                    f,
+                    "    (no frames: traces are off, or gpa had no room to keep them)"
+                )?;
             }
             for frame in &stack.frames {
                 writeln!(f, "{frame}")?;

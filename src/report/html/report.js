@@ -111,7 +111,7 @@
   function trace(frames) {
     const list = el("ol", { class: "trace" });
     if (!frames || frames.length === 0) {
-      list.append(el("li", { class: "empty" }, "no frames (stack traces disabled)"));
+      list.append(el("li", { class: "empty" }, "no frames (traces are off, or gpa had no room to keep them)"));
       return list;
     }
     for (const frame of frames) {
