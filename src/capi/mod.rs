@@ -78,6 +78,26 @@ pub struct State {
     pub settings: Settings,
 }
 
+/// The next definition of `name` after this library's (glibc's), from `dlsym(RTLD_NEXT)`,
+/// remembered in `slot` (0: not looked up yet, or not found, then looked up again). `dlsym`
+/// may allocate and takes the loader's lock, so what a signal handler may call is resolved at
+/// start-up.
+pub(crate) fn next_definition(
+    slot: &core::sync::atomic::AtomicUsize,
+    name: &core::ffi::CStr,
+) -> Option<usize> {
+    use core::sync::atomic::Ordering;
+    let known = slot.load(Ordering::Acquire);
+    if known != 0 {
+        return Some(known);
+    }
+    // SAFETY: `dlsym` with `RTLD_NEXT` and a NUL-terminated name: the definition after this
+    // library's in the search order.
+    let found = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) } as usize;
+    slot.store(found, Ordering::Release);
+    (found != 0).then_some(found)
+}
+
 /// The process-wide state, built from the environment on first use.
 #[inline]
 pub fn state() -> &'static State {

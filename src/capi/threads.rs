@@ -96,17 +96,9 @@ pub fn stack_bytes_added() -> usize {
 /// # Safety
 /// As for C's `pthread_attr_setstacksize`: `attr` is initialized attributes.
 pub unsafe fn pthread_attr_setstacksize(attr: *mut libc::pthread_attr_t, size: usize) -> c_int {
-    let mut address = REAL.load(Ordering::Relaxed);
-    if address == 0 {
-        // SAFETY: `dlsym` with `RTLD_NEXT` and a NUL-terminated name: libc's function, the
-        // definition after this library's.
-        address =
-            unsafe { libc::dlsym(libc::RTLD_NEXT, c"pthread_attr_setstacksize".as_ptr()) } as usize;
-        if address == 0 {
-            return libc::ENOSYS;
-        }
-        REAL.store(address, Ordering::Relaxed);
-    }
+    let Some(address) = super::next_definition(&REAL, c"pthread_attr_setstacksize") else {
+        return libc::ENOSYS;
+    };
     // SAFETY: a non-null result of that lookup is libc's function, of this type.
     let real = unsafe { core::mem::transmute::<usize, SetStackSize>(address) };
     if size < libc::PTHREAD_STACK_MIN {
@@ -133,16 +125,7 @@ pub fn resolve() {
 }
 
 fn real_mask(which: usize) -> Option<SetMask> {
-    let mut address = REAL_MASKS[which].load(Ordering::Relaxed);
-    if address == 0 {
-        // SAFETY: `dlsym` with `RTLD_NEXT` and a NUL-terminated name: libc's function, the
-        // definition after this library's.
-        address = unsafe { libc::dlsym(libc::RTLD_NEXT, MASK_NAMES[which].as_ptr()) } as usize;
-        if address == 0 {
-            return None;
-        }
-        REAL_MASKS[which].store(address, Ordering::Relaxed);
-    }
+    let address = super::next_definition(&REAL_MASKS[which], MASK_NAMES[which])?;
     // SAFETY: a non-null result of that lookup is libc's function, of this type.
     Some(unsafe { core::mem::transmute::<usize, SetMask>(address) })
 }

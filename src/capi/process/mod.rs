@@ -92,17 +92,9 @@ extern "C" {
 }
 
 /// The address of the next definition of `real` after this library (glibc's).
+/// Resolved at start-up ([`on_start`]), so only a call before the constructor looks it up.
 fn real(which: Real) -> usize {
-    let slot = &REAL[which as usize];
-    let known = slot.load(Ordering::Acquire);
-    if known != 0 {
-        return known;
-    }
-    // SAFETY: `dlsym` with a NUL-terminated name; `RTLD_NEXT` skips this library. Resolved
-    // at start-up ([`on_start`]), so only a call before the constructor gets here.
-    let found = unsafe { libc::dlsym(libc::RTLD_NEXT, REAL_NAMES[which as usize].as_ptr()) };
-    slot.store(found as usize, Ordering::Release);
-    found as usize
+    super::next_definition(&REAL[which as usize], REAL_NAMES[which as usize]).unwrap_or(0)
 }
 
 /// Whether this runs in the process whose memory this is (false in a `vfork` child).
