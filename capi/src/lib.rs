@@ -581,6 +581,36 @@ pub unsafe extern "C" fn execve(
     unsafe { capi::process::execve(path, argv, envp) }
 }
 
+/// C `execveat`.
+///
+/// # Safety
+/// As for C's `execveat`.
+#[no_mangle]
+pub unsafe extern "C" fn execveat(
+    dirfd: c_int,
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::execveat(dirfd, path, argv, envp, flags) }
+}
+
+/// C `fexecve`.
+///
+/// # Safety
+/// As for C's `fexecve`.
+#[no_mangle]
+pub unsafe extern "C" fn fexecve(
+    fd: c_int,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::fexecve(fd, argv, envp) }
+}
+
 /// C `execv`.
 ///
 /// # Safety
