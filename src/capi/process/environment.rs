@@ -308,11 +308,11 @@ mod tests {
         ];
         // SAFETY: null-terminated arrays of C strings.
         unsafe {
-            let lacking = lacking(envp.as_ptr(), library);
-            assert_eq!(lacking.count, 3);
-            assert_eq!(lacking.preload, Some(1));
-            assert!(!lacking.preload_kept);
-            let got = rebuilt(envp.as_ptr(), &lacking, library, |new| listed(new));
+            let found = lacking(envp.as_ptr(), library);
+            assert_eq!(found.count, 3);
+            assert_eq!(found.preload, Some(1));
+            assert!(!found.preload_kept);
+            let got = rebuilt(envp.as_ptr(), &found, library, |new| listed(new));
             assert_eq!(
                 got,
                 ["A=1", "LD_PRELOAD=/x/libgpa_preload.so liba.so", "B=2"]
@@ -331,8 +331,8 @@ mod tests {
         envp.push(core::ptr::null());
         // SAFETY: a null-terminated array of C strings.
         unsafe {
-            let lacking = lacking(envp.as_ptr(), library);
-            let same = rebuilt(envp.as_ptr(), &lacking, library, |new| new == envp.as_ptr());
+            let found = lacking(envp.as_ptr(), library);
+            let same = rebuilt(envp.as_ptr(), &found, library, |new| new == envp.as_ptr());
             assert!(same);
         }
     }
