@@ -666,6 +666,15 @@ fn lost(process: &Value) -> [(u64, u64); 3] {
     })
 }
 
+/// A scratch directory with `cleared_env.c` and `child_leak.c` built in it (their paths),
+/// or `None` (with a message) when gcc is missing.
+fn with_parent_and_child(test: &str) -> Option<(Scratch, String, String)> {
+    let (dir, parent) = with_program(test, "cleared_env")?;
+    let child = must_build("child_leak", &dir);
+    let (parent, child) = (parent.to_str()?.to_string(), child.to_str()?.to_string());
+    Some((dir, parent, child))
+}
+
 /// What Valgrind reports for `child_leak` started by each way of `cleared_env.c`
 /// (`valgrind --trace-children=yes --leak-check=full ./cleared_env WAY ./child_leak`, 3.19):
 /// "definitely lost: 40 bytes in 1 blocks", "indirectly lost: 24 bytes in 1 blocks",
@@ -680,13 +689,10 @@ const CHILD_LEAK_LOST: [(u64, u64); 3] = [(40, 1), (24, 1), (32, 1)];
 /// each was listed as not checked (`preload_dropped`) and its leaks went unreported.
 #[test]
 fn children_started_with_a_cleared_environment_are_checked_as_valgrind_follows_them() {
-    if !gcc_or_skip() {
+    let Some((dir, parent, child)) = with_parent_and_child("truth-cleared-env") else {
         return;
-    }
-    let dir = scratch("truth-cleared-env");
-    let parent = must_build("cleared_env", &dir);
-    let child = must_build("child_leak", &dir);
-    let (parent, child) = (parent.to_str().unwrap(), child.to_str().unwrap());
+    };
+    let (parent, child) = (parent.as_str(), child.as_str());
     for way in [
         "execle", "empty", "clearenv", "spawn", "env-i", "fexecve", "execveat", "vfork",
     ] {
@@ -742,13 +748,10 @@ fn printed_environment(stdout: &str) -> Vec<String> {
 /// too). A program that gave its child an `LD_PRELOAD` keeps its entries, after the library.
 #[test]
 fn a_child_sees_its_parents_variables_and_the_runs_settings() {
-    if !gcc_or_skip() {
+    let Some((dir, parent, child)) = with_parent_and_child("truth-child-env") else {
         return;
-    }
-    let dir = scratch("truth-child-env");
-    let parent = must_build("cleared_env", &dir);
-    let child = must_build("child_leak", &dir);
-    let (parent, child) = (parent.to_str().unwrap(), child.to_str().unwrap());
+    };
+    let (parent, child) = (parent.as_str(), child.as_str());
     let library = preload_library();
     let library = library.to_str().unwrap();
     for (way, own) in [
@@ -806,13 +809,10 @@ fn a_child_sees_its_parents_variables_and_the_runs_settings() {
 /// follows all three children: 40, 24 and 32 bytes lost in each.
 #[test]
 fn what_gpa_cannot_put_back_is_still_listed() {
-    if !gcc_or_skip() {
+    let Some((dir, parent, child)) = with_parent_and_child("truth-not-restored") else {
         return;
-    }
-    let dir = scratch("truth-not-restored");
-    let parent = must_build("cleared_env", &dir);
-    let child = must_build("child_leak", &dir);
-    let (parent, child) = (parent.to_str().unwrap(), child.to_str().unwrap());
+    };
+    let (parent, child) = (parent.as_str(), child.as_str());
     let run = gpa_run(&dir, &[], &[parent, "huge", child]);
     let process = child_leak_process(&run);
     assert_eq!(process["status"], "not_checked");

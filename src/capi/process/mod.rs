@@ -494,35 +494,6 @@ pub unsafe fn posix_spawn(
     envp: *const *mut c_char,
     search: bool,
 ) -> c_int {
-    // SAFETY: caller contract (glibc passes a null `envp` to `execve`: an empty environment).
-    unsafe {
-        environment::with_restored(envp.cast(), |envp| {
-            spawn_restored(
-                pid,
-                path,
-                file_actions,
-                attributes,
-                argv,
-                envp.cast(),
-                search,
-            )
-        })
-    }
-}
-
-/// [`posix_spawn`] once the environment is restored.
-///
-/// # Safety
-/// As for C's `posix_spawn`.
-unsafe fn spawn_restored(
-    pid: *mut libc::pid_t,
-    path: *const c_char,
-    file_actions: *const libc::posix_spawn_file_actions_t,
-    attributes: *const libc::posix_spawnattr_t,
-    argv: *const *mut c_char,
-    envp: *const *mut c_char,
-    search: bool,
-) -> c_int {
     let mut child: libc::pid_t = 0;
     let out = if pid.is_null() { &mut child } else { pid };
     let real = real(if search {
@@ -533,25 +504,22 @@ unsafe fn spawn_restored(
     if real == 0 {
         return libc::ENOSYS;
     }
-    // SAFETY: glibc's `posix_spawn`/`posix_spawnp`, with the caller's arguments (`out` is
-    // valid for a write).
-    let result = unsafe {
-        core::mem::transmute::<usize, SpawnFn>(real)(
-            out,
-            path,
-            file_actions,
-            attributes,
-            argv,
-            envp,
-        )
-    };
-    if result == 0 && !path.is_null() && checking() && is_original_process() {
-        let errno = sys::errno();
-        // SAFETY: caller contract; `*out` was written by a successful spawn.
-        unsafe { record_spawn(*out, CStr::from_ptr(path), argv.cast(), envp.cast(), search) };
-        sys::set_errno(errno);
+    // SAFETY: caller contract (glibc passes a null `envp` to `execve`: an empty
+    // environment); glibc's `posix_spawn`/`posix_spawnp` gets the caller's arguments, the
+    // environment restored (`out` is valid for a write).
+    unsafe {
+        environment::with_restored(envp.cast(), |envp| {
+            let spawn = core::mem::transmute::<usize, SpawnFn>(real);
+            let result = spawn(out, path, file_actions, attributes, argv, envp.cast());
+            if result == 0 && !path.is_null() && checking() && is_original_process() {
+                let errno = sys::errno();
+                // `*out` was written by a successful spawn.
+                record_spawn(*out, CStr::from_ptr(path), argv.cast(), envp, search);
+                sys::set_errno(errno);
+            }
+            result
+        })
     }
-    result
 }
 
 /// # Safety
