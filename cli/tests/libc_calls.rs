@@ -720,3 +720,38 @@ fn fortified_forms_of_the_newer_calls_are_checked_like_the_plain_ones() {
         assert!(fortify_header(&finding["stacks"]["access"][0]), "{finding}");
     }
 }
+
+#[test]
+fn heavy_legitimate_use_of_the_newer_calls_reports_nothing() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-more-clean");
+    let binaries = [
+        compile_c_with("libc", "more_clean", "more_clean", &[], &dir),
+        compile_c_with(
+            "libc",
+            "more_clean",
+            "more_clean-fortify",
+            &["-O2", "-D_FORTIFY_SOURCE=2"],
+            &dir,
+        ),
+    ];
+    let plain = plain_run(&dir, &[binaries[0].to_str().unwrap()], |_| {});
+    assert!(plain.status.success());
+    for binary in &binaries {
+        for options in [&[][..], &["--guard"][..]] {
+            let run = gpa_run(&dir, options, &[binary.to_str().unwrap()]);
+            // Valgrind 3.19: all blocks freed; no error of the program's (see the source).
+            assert_eq!(run.output.stdout, plain.stdout, "{options:?}");
+            assert_eq!(
+                run.findings().len(),
+                0,
+                "{} {options:?}: {}",
+                binary.display(),
+                describe(&run.findings())
+            );
+            assert_eq!(run.json["errors"], 0);
+        }
+    }
+}
