@@ -755,3 +755,57 @@ fn heavy_legitimate_use_of_the_newer_calls_reports_nothing() {
         }
     }
 }
+
+/// `handler.c`: a SIGALRM handler's out-of-bounds `memcpy` every 20 microseconds, while the
+/// main thread's own out-of-bounds calls keep gpa recording. The run ends (a `timeout` of 120
+/// seconds around the program turns a hang into a failure), both sites are reported, and the
+/// handler's calls that interrupted gpa's own work are counted in a note, not waited on.
+#[test]
+fn a_signal_handler_interrupting_a_report_never_hangs_the_run() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-handler");
+    let binary = compile_c_with("libc", "handler", "handler", &[], &dir);
+    let source = source_text("handler");
+    let run = gpa_run(&dir, &[], &["timeout", "120", binary.to_str().unwrap()]);
+    assert_eq!(run.stdout(), "done\n", "{}", run.stderr());
+    let findings = run.findings();
+    // Valgrind 3.19: Invalid read of size 8 at memmove, by main (handler.c:@main); Address is
+    // 0 bytes after a block of size 16 alloc'd, by main (handler.c:@main_alloc). Invalid read
+    // of size 8 at memmove, by on_alarm (handler.c:@handler), by <signal handler called>;
+    // 0 bytes after a block of size 16 alloc'd, by main (handler.c:@handler_alloc).
+    for (function, call, alloc) in [
+        ("main", "@main:", "@main_alloc"),
+        ("on_alarm", "@handler:", "@handler_alloc"),
+    ] {
+        let call = line_of(&source, call, 0);
+        let Some(finding) = findings
+            .iter()
+            .find(|finding| first_frame(finding, "access") == (function.to_owned(), call))
+        else {
+            panic!("no finding at {function}:{call}: {}", describe(&findings));
+        };
+        assert_eq!(finding["kind"], "overflow", "{finding}");
+        assert_eq!(finding["access"], "read", "{finding}");
+        assert_eq!(finding["offset"], 16, "{finding}");
+        // One block in the handler; 1000 in main's loop, merged (16 bytes each).
+        let blocks = if function == "main" { 1000 } else { 1 };
+        assert_eq!(finding["count"], blocks, "{finding}");
+        assert_eq!(finding["size"], 16 * blocks, "{finding}");
+        assert_eq!(
+            first_frame(finding, "alloc"),
+            ("main".to_owned(), line_of(&source, alloc, 0)),
+            "{finding}"
+        );
+    }
+    // Anything else is the note of the handler's calls left out (no other kind of finding).
+    for finding in &findings {
+        if finding["kind"] == "internal_error" {
+            let message = finding["message"].as_str().unwrap_or_default();
+            assert!(message.starts_with("gpa left out "), "{message}");
+        } else {
+            assert_eq!(finding["kind"], "overflow", "{finding}");
+        }
+    }
+}

@@ -48,9 +48,9 @@
 
 use core::ffi::CStr;
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use super::guard;
+use super::recorded::FindingList;
 use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
 use crate::report::{Access, FindingKind, RawFinding};
 use crate::trace::TraceId;
@@ -453,6 +453,10 @@ fn report_access(
     bad: usize,
     call: &'static str,
 ) {
+    if FindingList::busy() {
+        FINDINGS.drop_one();
+        return;
+    }
     let _errno = KeepErrno::new();
     let _inside = InsideAllocator::enter();
     let mut finding = RawFinding::new(kind, block.user);
@@ -520,6 +524,10 @@ fn report_overlap(
     call: &'static str,
     length: Option<usize>,
 ) {
+    if FindingList::busy() {
+        FINDINGS.drop_one();
+        return;
+    }
     let _errno = KeepErrno::new();
     let _inside = InsideAllocator::enter();
     let mut finding = RawFinding::new(FindingKind::Overlap, dst);
@@ -533,35 +541,29 @@ fn report_overlap(
 }
 
 /// The findings of checked calls, each once per kind, block and call site.
-static FINDINGS: Mutex<std::vec::Vec<RawFinding>> = Mutex::new(std::vec::Vec::new());
+static FINDINGS: FindingList = FindingList::new();
 
 /// At most this many distinct findings are kept (a program that overflows a new block at
 /// every call of a loop has one site: the report merges them by site anyway).
 const MAX_FINDINGS: usize = 4096;
 
 fn record(finding: RawFinding) {
-    let mut findings = FINDINGS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let seen = findings.iter().any(|seen| {
+    FINDINGS.record(finding, MAX_FINDINGS, false, |seen, finding| {
         seen.kind == finding.kind
             && seen.address == finding.address
             && seen.access == finding.access
             && seen.site_trace == finding.site_trace
     });
-    if !seen && findings.len() < MAX_FINDINGS {
-        findings.push(finding);
-    }
 }
 
 /// The findings recorded so far (in the program's terms), taken.
 pub fn take_findings() -> std::vec::Vec<RawFinding> {
-    guard::take_recorded(&FINDINGS)
+    FINDINGS.take()
 }
 
 /// As [`take_findings`], without waiting for the lock (a fatal signal's report).
 pub fn try_take_findings() -> std::vec::Vec<RawFinding> {
-    guard::try_take_recorded(&FINDINGS)
+    FINDINGS.try_take()
 }
 
 /// The bytes a string function reads from `s`: up to and including its terminating NUL, at
