@@ -1,14 +1,18 @@
-//! libc's memory and string functions, interposed: in check and guard modes each call's
-//! source and destination ranges are checked against the program's heap before glibc's own
-//! implementation runs (Valgrind's `vgpreload` replacements, in spirit); in fast mode the
-//! call only passes through.
+//! libc's memory and string functions (`memcpy`, `strlen`, `strrchr`, `wcscpy`...), and the
+//! calls that hand a buffer to the kernel or a `FILE` (`read`, `send`, `readv`, `fread`...),
+//! interposed: in check and guard modes each call's source and destination ranges are checked
+//! against the program's heap before glibc's own implementation runs (Valgrind's `vgpreload`
+//! replacements and its system-call parameter checks, in spirit); in fast mode the call only
+//! passes through.
 //!
 //! # Design
 //! The preload library exports `memcpy`, `strlen`, `__memcpy_chk`, ... (the `capi` crate) as
 //! one indirect jump each through the slot of an [`Interposed`] here. A slot holds:
-//! * before the library's constructor runs, a small bootstrap implementation ([`boot`]: `rep
-//!   movsb`, volatile byte loops, which the compiler cannot turn back into a call of the
-//!   function itself);
+//! * before the library's constructor runs, a bootstrap implementation (`boot_of!`): a
+//!   small one of [`boot`]'s (`rep movsb`, volatile byte loops, which the compiler cannot turn
+//!   back into a call of the function itself), glibc's own alias of the function (`__read`,
+//!   `_IO_fread`), or a stub that resolves glibc's definition on its first call ([`resolve`]:
+//!   functions gpa's own code never calls early, `wcslen`, `strstr`...);
 //! * after it ([`install`]), glibc's implementation, resolved once with `dlsym(RTLD_NEXT)`
 //!   (which resolves glibc's IFUNCs to the variant for this CPU): fast mode, one `jmp` more
 //!   than a program without gpa;
@@ -33,6 +37,16 @@
 //! real function then reads what it reads (in guard mode, the guard page: the fault ends the
 //! run with the same finding, which the report keeps once).
 //!
+//! Wide strings (`wcslen`, `wcscpy`, `wmemcmp`...) are the same checks in units of 4 bytes
+//! ([`Unit`]): the first bad unit is 4 bytes, as Valgrind's "Invalid read of size 4".
+//!
+//! System calls and stdio: `read(2)`'s buffer is written and `write(2)`'s read, all the length
+//! asked for, before the call (Valgrind's "Syscall param read(buf) points to unaddressable
+//! byte(s)"); the finding's call is the function and Valgrind's parameter name, `read(buf)`,
+//! `send(msg)`, `writev(vector[...])`. `fwrite` reads its items before the call; what `fread`
+//! and `fgets` store is known after it, so they are checked after glibc's function returned
+//! (`checked_after!`). Recording a finding keeps the program's `errno` ([`KeepErrno`]).
+//!
 //! The access size a finding gives: for the `mem*` functions and writes of the string copies,
 //! the bytes of the call's range outside the block (Valgrind prints the width of the load or
 //! store its replacement made, 1 to 8 bytes); for reads that stop at data (a string's end, the
@@ -42,7 +56,9 @@
 //! * A slot always holds a function with its export's C signature and behaviour; slots change
 //!   only in [`install`], before `main`.
 //! * Nothing here runs for calls made from the preload library itself.
-//! * Findings are recorded once per kind, block and call site ([`record`]).
+//! * Findings are recorded once per kind, block and call site ([`record`]), in a list a signal
+//!   handler's call may record into without ever waiting for its own thread
+//!   ([`super::recorded`]: a call that interrupted gpa's own work is counted, not recorded).
 
 #![cfg(target_arch = "x86_64")]
 
@@ -166,7 +182,7 @@ macro_rules! boot_of {
 }
 
 /// Defines the [`Interposed`] statics and their checking trampolines: `NAME = "symbol",
-/// bootstrap ([`boot_of`]), register, checking function`. The trampoline puts the caller's return address
+/// bootstrap (`boot_of!`), register, checking function`. The trampoline puts the caller's return address
 /// in `register`, the argument register after the function's own arguments, and jumps to
 /// the checking function (which the caller's frame then returns from).
 macro_rules! interposed {
