@@ -732,6 +732,8 @@ mod libc_calls {
         };
     }
 
+    // `index`, `rindex`, `pread`, `pwrite` and `__pread_chk` are glibc's other names of
+    // `strchr`, `strrchr`, `pread64`, `pwrite64` and `__pread64_chk`: they share their slots.
     jump_through! {
         memcpy => MEMCPY;
         memmove => MEMMOVE;
@@ -757,9 +759,9 @@ mod libc_calls {
         __stpcpy_chk => STPCPY_CHK;
         __strcat_chk => STRCAT_CHK;
         __strncpy_chk => STRNCPY_CHK;
-        index => INDEX;
+        index => STRCHR;
         strrchr => STRRCHR;
-        rindex => RINDEX;
+        rindex => STRRCHR;
         strstr => STRSTR;
         strcasestr => STRCASESTR;
         strpbrk => STRPBRK;
@@ -793,9 +795,9 @@ mod libc_calls {
         __wmemset_chk => WMEMSET_CHK;
         read => READ;
         write => WRITE;
-        pread => PREAD;
+        pread => PREAD64;
         pread64 => PREAD64;
-        pwrite => PWRITE;
+        pwrite => PWRITE64;
         pwrite64 => PWRITE64;
         recv => RECV;
         send => SEND;
@@ -807,7 +809,7 @@ mod libc_calls {
         fwrite => FWRITE;
         fgets => FGETS;
         __read_chk => READ_CHK;
-        __pread_chk => PREAD_CHK;
+        __pread_chk => PREAD64_CHK;
         __pread64_chk => PREAD64_CHK;
         __recv_chk => RECV_CHK;
         __fread_chk => FREAD_CHK;

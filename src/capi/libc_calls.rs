@@ -243,9 +243,7 @@ interposed! {
     STPCPY_CHK = "__stpcpy_chk\0", (boot::stpcpy_chk), "rcx", stpcpy_chk_checked;
     STRCAT_CHK = "__strcat_chk\0", (boot::strcat_chk), "rcx", strcat_chk_checked;
     STRNCPY_CHK = "__strncpy_chk\0", (boot::strncpy_chk), "r8", strncpy_chk_checked;
-    INDEX = "index\0", (boot::strchr), "rdx", index_checked;
     STRRCHR = "strrchr\0", lazy, "rdx", strrchr_checked;
-    RINDEX = "rindex\0", lazy, "rdx", rindex_checked;
     STRSTR = "strstr\0", lazy, "rdx", strstr_checked;
     STRCASESTR = "strcasestr\0", (boot::__strcasestr), "rdx", strcasestr_checked;
     STRPBRK = "strpbrk\0", lazy, "rdx", strpbrk_checked;
@@ -279,9 +277,7 @@ interposed! {
     WMEMSET_CHK = "__wmemset_chk\0", lazy, "r8", wmemset_chk_checked;
     READ = "read\0", (boot::__read), "rcx", read_checked;
     WRITE = "write\0", (boot::__write), "rcx", write_checked;
-    PREAD = "pread\0", (boot::__pread64), "r8", pread_checked;
     PREAD64 = "pread64\0", (boot::__pread64), "r8", pread64_checked;
-    PWRITE = "pwrite\0", (boot::__pwrite64), "r8", pwrite_checked;
     PWRITE64 = "pwrite64\0", (boot::__pwrite64), "r8", pwrite64_checked;
     RECV = "recv\0", (boot::__recv), "r8", recv_checked;
     SEND = "send\0", (boot::__send), "r8", send_checked;
@@ -294,7 +290,6 @@ interposed! {
     FWRITE = "fwrite\0", (boot::_IO_fwrite), "r8", fwrite_checked;
     FGETS = "fgets\0", (boot::_IO_fgets), "rcx", fgets_checked;
     READ_CHK = "__read_chk\0", lazy, "r8", read_chk_checked;
-    PREAD_CHK = "__pread_chk\0", lazy, "r9", pread_chk_checked;
     PREAD64_CHK = "__pread64_chk\0", lazy, "r9", pread64_chk_checked;
     RECV_CHK = "__recv_chk\0", lazy, "r9", recv_chk_checked;
     FREAD_CHK = "__fread_chk\0", lazy, "r9", fread_chk_checked;
@@ -1045,14 +1040,8 @@ checked! {
 }
 
 checked! {
-    fn index_checked(s: *const u8, c: i32) -> *mut u8, INDEX as ChrFn, {
-        check_search(super::gpa(), s, c, (usize::MAX, Unit::Byte), true, "index");
-    }
     fn strrchr_checked(s: *const u8, c: i32) -> *mut u8, STRRCHR as ChrFn, {
         string_reads(super::gpa(), s, usize::MAX, "strrchr");
-    }
-    fn rindex_checked(s: *const u8, c: i32) -> *mut u8, RINDEX as ChrFn, {
-        string_reads(super::gpa(), s, usize::MAX, "rindex");
     }
     fn strstr_checked(h: *const u8, n: *const u8) -> *mut u8, STRSTR as FindFn, {
         check_string_scan(super::gpa(), h, n, "strstr", |h, n| holds(h, n, false));
@@ -1164,14 +1153,8 @@ checked! {
     fn write_checked(fd: i32, b: *mut u8, n: usize) -> isize, WRITE as IoFn, {
         check_range(super::gpa(), b as usize, n, Access::Read, "write(buf)");
     }
-    fn pread_checked(fd: i32, b: *mut u8, n: usize, at: i64) -> isize, PREAD as PosIoFn, {
-        check_range(super::gpa(), b as usize, n, Access::Write, "pread64(buf)");
-    }
     fn pread64_checked(fd: i32, b: *mut u8, n: usize, at: i64) -> isize, PREAD64 as PosIoFn, {
         check_range(super::gpa(), b as usize, n, Access::Write, "pread64(buf)");
-    }
-    fn pwrite_checked(fd: i32, b: *mut u8, n: usize, at: i64) -> isize, PWRITE as PosIoFn, {
-        check_range(super::gpa(), b as usize, n, Access::Read, "pwrite64(buf)");
     }
     fn pwrite64_checked(fd: i32, b: *mut u8, n: usize, at: i64) -> isize, PWRITE64 as PosIoFn, {
         check_range(super::gpa(), b as usize, n, Access::Read, "pwrite64(buf)");
@@ -1193,9 +1176,6 @@ checked! {
     }
     fn read_chk_checked(fd: i32, b: *mut u8, n: usize, room: usize) -> isize, READ_CHK as IoChkFn, {
         check_range(super::gpa(), b as usize, n, Access::Write, "read(buf)");
-    }
-    fn pread_chk_checked(fd: i32, b: *mut u8, n: usize, at: i64, room: usize) -> isize, PREAD_CHK as PosIoChkFn, {
-        check_range(super::gpa(), b as usize, n, Access::Write, "pread64(buf)");
     }
     fn pread64_chk_checked(fd: i32, b: *mut u8, n: usize, at: i64, room: usize) -> isize, PREAD64_CHK as PosIoChkFn, {
         check_range(super::gpa(), b as usize, n, Access::Write, "pread64(buf)");

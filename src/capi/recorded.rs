@@ -4,7 +4,7 @@
 //!
 //! # Design
 //! A list is a `Mutex<Vec<RawFinding>>`. A thread marks itself in a thread-local flag
-//! ([`recording`]: initial-exec TLS, async-signal-safe) for as long as it works on any list.
+//! (`RECORDING`, async-signal-safe to read) for as long as it works on any list.
 //! Code that finds the flag already set runs in a signal handler that interrupted that work
 //! (an out-of-bounds `memcpy` in a `SIGALRM` handler while the thread was reporting another):
 //! waiting for the lock could wait for the interrupted code, which never resumes, so it only
@@ -16,7 +16,7 @@
 //! other, never for themselves.
 //!
 //! # Invariants
-//! * No thread waits for a list's lock while its [`recording`] flag was set before it came.
+//! * No thread waits for a list's lock while its `RECORDING` flag was set before it came.
 //! * The flag is set exactly while a thread works on a list (restored when the work ends).
 
 use core::cell::Cell;
@@ -26,19 +26,13 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 use crate::gpa::InsideAllocator;
 use crate::report::{FindingKind, RawFinding};
 
-/// The calling thread's recording state.
-pub struct Recording {
-    /// Whether the thread is working on one of the lists.
-    active: Cell<bool>,
+std::thread_local! {
+    /// Whether the calling thread is working on one of the lists. A `const` `Cell<bool>`: no
+    /// destructor to register, no allocation, and (the library's TLS being static, as its
+    /// initial-exec variables make it) no allocation on first access either, so a signal
+    /// handler may read it. It holds no pointer: a leak scan need not skip it.
+    static RECORDING: Cell<bool> = const { Cell::new(false) };
 }
-
-// SAFETY: all-zero bytes are `active: false`, a fresh thread's state.
-unsafe impl crate::tls::ZeroInit for Recording {}
-
-crate::tls::fast_thread_local!(
-    /// The calling thread's recording state (initial-exec TLS).
-    fn recording() -> Recording;
-);
 
 /// The message of the finding that reports dropped findings; `{count}` is their number (the
 /// finding's `size`).
@@ -59,14 +53,13 @@ struct Mark(bool);
 
 impl Mark {
     fn set() -> Mark {
-        let state = recording();
-        Mark(state.active.replace(true))
+        Mark(RECORDING.replace(true))
     }
 }
 
 impl Drop for Mark {
     fn drop(&mut self) {
-        recording().active.set(self.0);
+        RECORDING.set(self.0);
     }
 }
 
@@ -158,7 +151,7 @@ impl FindingList {
     /// in a signal handler that interrupted that work, and must neither capture a trace (the
     /// unwinder's per-thread state is the interrupted capture's) nor wait for a lock.
     pub fn busy() -> bool {
-        recording().active.get() || crate::gpa::inside_allocator()
+        RECORDING.get() || crate::gpa::inside_allocator()
     }
 
     /// Counts a finding that could not be recorded (see [`Self::busy`]).
