@@ -19,8 +19,9 @@
 //! address range: Rust's copies, `realloc` moving a block with its front guard, the report):
 //! those calls are forwarded unchecked, so gpa never checks or reports itself and never
 //! recurses. Otherwise it looks up each range the call will touch
-//! ([`GeneralPurposeAllocator::heap_block_at`]: one page-map load rejects stacks and statics)
-//! and, for a part outside a live block or any part of a freed one, records a finding of the
+//! ([`GeneralPurposeAllocator::heap_block_at`]: one page-map load rejects stacks and statics;
+//! the common case, a range inside a live small block, is answered first by the leaner
+//! [`GeneralPurposeAllocator::heap_slot_at`], see [`Found`]) and, for a part outside a live block or any part of a freed one, records a finding of the
 //! kinds faults get (`Overflow`/`Underflow` with the access and the offset of the first bad
 //! byte, `ReadAfterFree`/`WriteAfterFree`), with the call's stack as the access stack and the
 //! block's allocation (and free) traces; copies whose source and destination overlap
@@ -51,7 +52,7 @@ use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::guard;
-use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
+use crate::gpa::{GeneralPurposeAllocator, HeapSlot, InsideAllocator};
 use crate::report::{Access, FindingKind, RawFinding};
 use crate::trace::TraceId;
 
@@ -259,6 +260,51 @@ fn block_at(gpa: &GeneralPurposeAllocator, address: usize) -> Option<Block> {
     gpa.heap_block_at(address).map(Block::of)
 }
 
+/// The heap memory at an address as a check first needs it: the bytes from the address to
+/// the end of the live block it lies in (`room`, 0 when it lies in no live block's bytes),
+/// and the block itself, described in full only when the lean lookup
+/// ([`GeneralPurposeAllocator::heap_slot_at`]) could not say (a freed block, a front guard,
+/// a large or guarded block): a finding needs the full description, which [`Found::block`]
+/// then looks up.
+#[derive(Clone, Copy)]
+struct Found {
+    room: usize,
+    block: Option<Block>,
+}
+
+impl Found {
+    /// The program's block at `address`, if any (`None`: memory no GPA manages).
+    #[inline(always)]
+    fn at(gpa: &GeneralPurposeAllocator, address: usize) -> Option<Found> {
+        match gpa.heap_slot_at(address) {
+            HeapSlot::Outside => return None,
+            HeapSlot::Live { start, size, align } => {
+                // As `Block::of` describes the block: its user bytes end where the GPA's do.
+                let user = start + guard::pad_of(size, align);
+                let end = start + size;
+                if address >= user && address < end {
+                    return Some(Found {
+                        room: end - address,
+                        block: None,
+                    });
+                }
+            }
+            HeapSlot::Other => {}
+        }
+        let block = block_at(gpa, address)?;
+        Some(Found {
+            room: block.room(address),
+            block: Some(block),
+        })
+    }
+
+    /// The block in full, for a finding (`address`: the one it was found at).
+    #[inline]
+    fn block(&self, gpa: &GeneralPurposeAllocator, address: usize) -> Option<Block> {
+        self.block.or_else(|| block_at(gpa, address))
+    }
+}
+
 /// Checks that `[start, start + len)` lies within one live block where it touches the heap;
 /// records a finding for the first bad part.
 #[inline]
@@ -273,6 +319,22 @@ fn check_range(
         return;
     }
     let last = start.saturating_add(len - 1);
+    // The common cases first: the range inside one live small block, or outside the heap
+    // within one chunk (one page-map entry).
+    match gpa.heap_slot_at(start) {
+        HeapSlot::Live {
+            start: base,
+            size,
+            align,
+        } => {
+            let user = base + guard::pad_of(size, align);
+            if start >= user && last < base + size {
+                return;
+            }
+        }
+        HeapSlot::Outside if gpa.heap_outside_from(start, last) => return,
+        _ => {}
+    }
     let Some(span) = gpa.heap_block_in(start, last) else {
         return;
     };
@@ -423,8 +485,8 @@ fn string_reads(
         return 0;
     }
     let start = s as usize;
-    if let Some(block) = block_at(gpa, start) {
-        let room = block.room(start);
+    if let Some(found) = Found::at(gpa, start) {
+        let room = found.room;
         let within = room.min(limit);
         // SAFETY: the slot's signature; `[s, s + within)` lies in a live block: mapped and
         // readable.
@@ -435,7 +497,9 @@ fn string_reads(
         if within == limit {
             return limit;
         }
-        judge(gpa, block, start + room, 1, Access::Read, call);
+        if let Some(block) = found.block(gpa, start) {
+            judge(gpa, block, start + room, 1, Access::Read, call);
+        }
     }
     // SAFETY: the slot's signature; what glibc's function reads of `s` anyway (the
     // program's contract).
@@ -457,12 +521,11 @@ fn check_compare(
     if limit == 0 {
         return;
     }
-    let blocks = [block_at(gpa, a as usize), block_at(gpa, b as usize)];
-    if blocks.iter().all(Option::is_none) {
+    let found = [Found::at(gpa, a as usize), Found::at(gpa, b as usize)];
+    if found.iter().all(Option::is_none) {
         return;
     }
-    let rooms = [(a, blocks[0]), (b, blocks[1])]
-        .map(|(p, block)| block.map_or(usize::MAX, |block| block.room(p as usize)));
+    let rooms = found.map(|found| found.map_or(usize::MAX, |found| found.room));
     let within = rooms[0].min(rooms[1]).min(limit);
     if within == limit {
         return;
@@ -486,7 +549,8 @@ fn check_compare(
     if stops {
         return;
     }
-    for (p, (block, room)) in [a, b].into_iter().zip(blocks.into_iter().zip(rooms)) {
+    for (p, (found, room)) in [a, b].into_iter().zip(found.into_iter().zip(rooms)) {
+        let block = found.and_then(|found| found.block(gpa, p as usize));
         if let (Some(block), true) = (block, room == within) {
             judge(gpa, block, p as usize + within, 1, Access::Read, call);
         }
@@ -506,10 +570,10 @@ fn check_search(
     if limit == 0 {
         return;
     }
-    let Some(block) = block_at(gpa, s as usize) else {
+    let Some(found_block) = Found::at(gpa, s as usize) else {
         return;
     };
-    let room = block.room(s as usize);
+    let room = found_block.room;
     let within = room.min(limit);
     if within == limit {
         return;
@@ -521,7 +585,9 @@ fn check_search(
         !memchr(s, c, within).is_null() || (nul_stops && !memchr(s, 0, within).is_null())
     };
     if !found {
-        judge(gpa, block, s as usize + within, 1, Access::Read, call);
+        if let Some(block) = found_block.block(gpa, s as usize) {
+            judge(gpa, block, s as usize + within, 1, Access::Read, call);
+        }
     }
 }
 
