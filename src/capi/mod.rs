@@ -191,10 +191,22 @@ fn fail(code: i32) -> *mut u8 {
 fn try_alloc(size: usize, align: usize) -> *mut u8 {
     let gpa = gpa();
     if gpa.config().safety {
-        return guard::alloc(gpa, size, align);
+        return alloc_checked(gpa, size, align);
     }
     // C's `malloc(0)` gets a unique block.
     gpa.alloc_unsized(size, align)
+}
+
+/// Check mode's block of `size` bytes at `align` (`posix_memalign`, `aligned_alloc`, ...): the
+/// check-mode entry first (`guard::alloc_tagged_at`, the trace remembered from this
+/// function's frame, as [`malloc_checked`]), else the general path.
+#[inline(never)]
+fn alloc_checked(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u8 {
+    let block = guard::alloc_tagged_at(gpa, size, align, 0, crate::os::frame_address());
+    if !block.is_null() {
+        return block;
+    }
+    guard::alloc(gpa, size, align)
 }
 
 #[inline]
@@ -240,7 +252,11 @@ fn malloc_checked(gpa: &GeneralPurposeAllocator, size: usize) -> *mut u8 {
     if !block.is_null() {
         return block;
     }
-    alloc_aligned(size, MIN_ALIGN)
+    let block = guard::alloc(gpa, size, MIN_ALIGN);
+    if block.is_null() {
+        return fail(libc::ENOMEM);
+    }
+    block
 }
 
 /// C `free`: null is ignored; in check mode a bad pointer is reported, not followed.
