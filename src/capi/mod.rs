@@ -252,11 +252,7 @@ fn malloc_checked(gpa: &GeneralPurposeAllocator, size: usize) -> *mut u8 {
     if !block.is_null() {
         return block;
     }
-    let block = guard::alloc(gpa, size, MIN_ALIGN);
-    if block.is_null() {
-        return fail(libc::ENOMEM);
-    }
-    block
+    alloc_aligned(size, MIN_ALIGN)
 }
 
 /// C `free`: null is ignored; in check mode a bad pointer is reported, not followed.

@@ -387,6 +387,32 @@ mod tests {
     }
 
     #[test]
+    fn an_aligned_tagged_block_goes_through_the_entries() {
+        let gpa = checked();
+        for (size, align, tag) in [(24usize, 16usize, 1u8), (100, 64, 2), (3000, 256, 0x81)] {
+            let block = gpa.c_alloc_checked_as(size, align, tag, 0);
+            assert!(!block.is_null());
+            assert_eq!(block as usize % align, 0);
+            // As the general path would have made it (`alloc_unsized` + `set_block_tag`).
+            let layout = gpa.block_layout(block).expect("a live block");
+            assert_eq!((layout.size(), layout.align()), (size, align));
+            let found = gpa.c_checked_block(block as usize + size - 1).unwrap();
+            assert_eq!(
+                (found.start, found.align, found.tag, found.size()),
+                (block as usize, align, tag, size)
+            );
+            // SAFETY: found just above on this thread.
+            unsafe { gpa.c_free_checked(found, 0) };
+            assert!(gpa.c_checked_block(block as usize).is_none());
+            // SAFETY: safety mode accepts any pointer and reports mistakes.
+            unsafe { gpa.free_unsized(block) };
+        }
+        assert_eq!(count(&gpa, FindingKind::DoubleFree), 3);
+        // Alignments no small block serves: the general path's.
+        assert!(gpa.c_alloc_checked_as(64, 1 << 20, 0, 0).is_null());
+    }
+
+    #[test]
     fn what_the_entries_do_not_serve_is_left_to_the_general_paths() {
         let gpa = checked();
         // A block of no bytes, a large block, a pointer into nothing of the GPA's.
