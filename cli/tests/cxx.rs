@@ -331,6 +331,70 @@ fn mismatched_frees_are_reported_with_both_traces() {
 }
 
 #[test]
+fn check_mode_entries_of_new_and_delete_keep_every_verdict() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-entry-loop");
+    let program = compile_cxx("entry_loop", &dir);
+    let run = gpa_run(&dir, &[], &[&program]);
+    let findings = run.findings();
+    let pointers = printed_pointers(&run);
+    // Valgrind: "Mismatched free() / delete / delete []" at entry_loop.cpp:18 (0 bytes inside
+    // a block of size 64 alloc'd by operator new[] in make(int), line 8) and "Invalid free()
+    // / delete / delete[] / realloc()" at line 26 (0 bytes inside a block of size 8 free'd at
+    // line 25, alloc'd at line 24): the second delete is gpa's double free. The 999 matched
+    // pairs of each loop (new[]/delete[], aligned new/delete) are clean.
+    assert_eq!(findings.len(), 2, "{}", describe(&findings));
+    let mismatch = findings
+        .iter()
+        .find(|finding| finding["kind"] == "mismatched_free")
+        .expect("the mismatched delete is reported");
+    assert_eq!(mismatch["address"], pointers[0], "{mismatch:#}");
+    assert_eq!(mismatch["size"], 64, "{mismatch:#}");
+    assert_eq!(mismatch["allocated_by"], "operator new[]", "{mismatch:#}");
+    assert_eq!(
+        mismatch["freed_by"], "operator delete(void*, unsigned long)",
+        "{mismatch:#}"
+    );
+    assert_eq!(
+        first_frame(mismatch, "alloc"),
+        frame("make(int)", "entry_loop.cpp", 8)
+    );
+    assert_eq!(
+        first_frame(mismatch, "invalid_free"),
+        frame("main", "entry_loop.cpp", 18)
+    );
+    let double = findings
+        .iter()
+        .find(|finding| finding["kind"] == "double_free")
+        .expect("the second delete is reported");
+    assert_eq!(double["size"], 8, "{double:#}");
+    assert_eq!(
+        first_frame(double, "alloc"),
+        frame("main", "entry_loop.cpp", 24)
+    );
+    assert_eq!(
+        first_frame(double, "free"),
+        frame("main", "entry_loop.cpp", 25)
+    );
+    assert_eq!(
+        first_frame(double, "second_free"),
+        frame("main", "entry_loop.cpp", 26)
+    );
+    assert!(run.stdout().contains("done"));
+    if let Some(verdicts) = valgrind(&dir, &[&program]) {
+        assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+        let mismatches: Vec<Verdict> = verdicts
+            .into_iter()
+            .filter(|verdict| verdict.kind == "mismatched_free")
+            .collect();
+        assert_eq!(mismatches.len(), 1, "{mismatches:?}");
+        assert_matches_valgrind(&findings, &mismatches);
+    }
+}
+
+#[test]
 fn sized_and_aligned_deletes_are_checked_against_the_block() {
     if !tools_or_skip() {
         return;

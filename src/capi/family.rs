@@ -320,6 +320,12 @@ fn new_checked(
     if !align.is_power_of_two() {
         return core::ptr::null_mut();
     }
+    // The check-mode entry first (its trace remembered from this function's frame, as
+    // `malloc`'s), else the general path.
+    let block = guard::alloc_tagged_at(gpa, size, align, family.tag(), crate::os::frame_address());
+    if !block.is_null() {
+        return block;
+    }
     guard::alloc_tagged(gpa, size, align, family.tag())
 }
 
@@ -375,6 +381,19 @@ pub unsafe fn operator_delete(memory: *mut u8, release: Release) {
         return unsafe { super::free_fast(gpa, memory) };
     }
     if !memory.is_null() {
+        delete_checked(gpa, memory, release);
+    }
+}
+
+/// Check mode's `operator delete` of a non-null pointer: the check-mode entry first
+/// (`guard::release_at`, the free trace remembered from this function's frame, as `free`'s),
+/// which takes a live block of the release's family, size and alignment; anything else (a
+/// mismatch included) the general path checks and reports.
+#[inline(never)]
+fn delete_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8, release: Release) {
+    let frame = crate::os::frame_address();
+    let tag = release.family.tag();
+    if !guard::release_at(gpa, memory, tag, release.size, release.align, frame) {
         super::release_checked(gpa, memory, release);
     }
 }

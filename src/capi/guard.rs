@@ -149,6 +149,72 @@ pub fn alloc_at(gpa: &GeneralPurposeAllocator, size: usize, frame: usize) -> *mu
     }
 }
 
+/// [`alloc_tagged`] by the GPA's check-mode entry
+/// (`GeneralPurposeAllocator::c_alloc_checked_as`): a block of `size` bytes (not 0) at `align`
+/// (a power of two, 16 or more) tagged `tag`, its allocation trace taken from `frame` (as for
+/// [`alloc_at`]); null when that entry does not serve the request, and then [`alloc_tagged`]
+/// must.
+#[inline]
+pub fn alloc_tagged_at(
+    gpa: &GeneralPurposeAllocator,
+    size: usize,
+    align: usize,
+    tag: u8,
+    frame: usize,
+) -> *mut u8 {
+    let pad = pad_for(align);
+    let Some(total) = size.checked_add(pad) else {
+        return core::ptr::null_mut();
+    };
+    if size == 0 {
+        return core::ptr::null_mut();
+    }
+    let base = gpa.c_alloc_checked_as(total, align, tag, frame);
+    if base.is_null() {
+        return base;
+    }
+    // SAFETY: the block has `total >= pad` bytes.
+    unsafe {
+        fill_guard(base, pad);
+        if tag & COOKIE_TAG != 0 {
+            // As `alloc_tagged` leaves it: the array cookie's bytes zero (`pad >= FRONT`).
+            core::ptr::write_bytes(base.add(pad - COOKIE), 0, COOKIE);
+        }
+        base.add(pad)
+    }
+}
+
+/// A release by `operator delete` (`tag`: the family's, [`crate::capi::family::Family::tag`];
+/// `size`, `align`: what a sized or aligned `delete` claims)
+/// through the GPA's check-mode entry, with the free trace taken from `frame` (as for
+/// [`alloc_at`]): when `user` is the user pointer of a live small block of that family, size
+/// and alignment with an intact guard, it is freed with every check of the GPA's and true
+/// returned. False, with nothing done, for anything else (a mismatched family, size or
+/// alignment, a damaged guard, a freed block...): the general path then checks the pointer
+/// and reports what it finds.
+#[inline]
+pub fn release_at(
+    gpa: &GeneralPurposeAllocator,
+    user: *mut u8,
+    tag: u8,
+    size: Option<usize>,
+    align: Option<usize>,
+    frame: usize,
+) -> bool {
+    let Some(block) = checked_user_block(gpa, user, tag) else {
+        return false;
+    };
+    let pad = pad_for(block.align);
+    if size.is_some_and(|claimed| claimed != block.size() - pad)
+        || align.is_some_and(|claimed| claimed.max(super::MIN_ALIGN) != block.align)
+    {
+        return false;
+    }
+    // SAFETY: `block` was just found on this thread, and only read since.
+    unsafe { gpa.c_free_checked(block, frame) };
+    true
+}
+
 /// Check mode's `free` of `user` by the GPA's check-mode entry
 /// (`GeneralPurposeAllocator::c_checked_block`, `c_free_checked`), with the free trace taken
 /// from `frame` (as for [`alloc_at`]), when `user` is the user pointer of a live small block
@@ -159,7 +225,7 @@ pub fn alloc_at(gpa: &GeneralPurposeAllocator, size: usize, frame: usize) -> *mu
 /// and reports what it finds.
 #[inline]
 pub fn free_at(gpa: &GeneralPurposeAllocator, user: *mut u8, frame: usize) -> bool {
-    let Some(block) = checked_user_block(gpa, user) else {
+    let Some(block) = checked_user_block(gpa, user, 0) else {
         return false;
     };
     // SAFETY: `block` was just found on this thread, and only read since.
@@ -169,9 +235,9 @@ pub fn free_at(gpa: &GeneralPurposeAllocator, user: *mut u8, frame: usize) -> bo
 
 /// Check mode's `realloc` of `user` to `size` bytes (not 0) by the GPA's check-mode entry
 /// (`GeneralPurposeAllocator::c_realloc_checked`), with its traces taken from `frame` (as for
-/// [`alloc_at`]), when `user` is a block [`free_at`] would take and the new block is a small
-/// one: the block is resized in place or moved, with every check of the GPA's, and the new
-/// user pointer returned. Null, with nothing done, for anything else: the general path then
+/// [`alloc_at`]), when `user` is a block [`free_at`] would take with the usual pad ([`FRONT`])
+/// and the new block is a small one: the block is resized in place or moved, with every check
+/// of the GPA's, and the new user pointer returned. Null, with nothing done, for anything else: the general path then
 /// checks the pointer, reports what it finds and serves the request.
 #[inline]
 pub fn realloc_at(
@@ -183,7 +249,9 @@ pub fn realloc_at(
     let Some(total) = size.checked_add(FRONT) else {
         return core::ptr::null_mut();
     };
-    let Some(block) = checked_user_block(gpa, user) else {
+    // Only the usual pad: the block in place, or the fresh `malloc` block it moves to, keeps
+    // its user pointer `FRONT` bytes after its start.
+    let Some(block) = checked_user_block(gpa, user, 0).filter(|b| pad_for(b.align) == FRONT) else {
         return core::ptr::null_mut();
     };
     // SAFETY: `block` was just found on this thread, and only read since.
@@ -196,27 +264,38 @@ pub fn realloc_at(
     unsafe { base.add(FRONT) }
 }
 
-/// The live small block whose user pointer is `user`, of the `malloc` family with the usual
-/// pad ([`FRONT`]) and an intact guard, for [`free_at`] and [`realloc_at`]; `None` for
-/// anything else (another family, a damaged guard, a freed block, not a block at all), left
-/// to the general path.
+/// The live small block whose user pointer is `user`, tagged `tag` (0: the `malloc` family),
+/// with its pad (`pad_for` its alignment) and an intact guard, for [`free_at`],
+/// [`realloc_at`] and [`release_at`]; `None` for anything else (another family, a damaged
+/// guard, a freed block, not a block at all), left to the general path.
 #[inline(always)]
-fn checked_user_block(gpa: &GeneralPurposeAllocator, user: *mut u8) -> Option<CheckedBlock> {
+fn checked_user_block(
+    gpa: &GeneralPurposeAllocator,
+    user: *mut u8,
+    tag: u8,
+) -> Option<CheckedBlock> {
     let address = user as usize;
     let block = address
         .checked_sub(1)
         .and_then(|inside| gpa.c_checked_block(inside))?;
-    if block.tag != 0
-        || pad_for(block.align) != FRONT
-        || block.start.wrapping_add(FRONT) != address
+    if block.tag != tag {
+        return None;
+    }
+    let pad = pad_for(block.align);
+    if block.start.wrapping_add(pad) != address {
+        return None;
+    }
+    let whole = if pad == FRONT && tag == 0 {
         // SAFETY: the block is live and at least `FRONT` bytes long (its user pointer is
         // `FRONT` bytes after its start, inside its slot); an unaligned read of 32 bytes (two
         // vector compares, no call: what `intact` checks for an untagged block).
-        || unsafe { (block.start as *const [u8; FRONT]).read_unaligned() } != [GUARD; FRONT]
-    {
-        return None;
-    }
-    Some(block)
+        let front = unsafe { (block.start as *const [u8; FRONT]).read_unaligned() };
+        front == [GUARD; FRONT]
+    } else {
+        // SAFETY: as above, with `pad` bytes.
+        unsafe { intact(block.start as *const u8, pad, tag) }
+    };
+    whole.then_some(block)
 }
 
 /// Fills `pad` guard bytes at `base`: the usual [`FRONT`] bytes with two 16-byte stores

@@ -23,8 +23,9 @@
 //! address range: Rust's copies, `realloc` moving a block with its front guard, the report):
 //! those calls are forwarded unchecked, so gpa never checks or reports itself and never
 //! recurses. Otherwise it looks up each range the call will touch
-//! ([`GeneralPurposeAllocator::heap_block_at`]: one page-map load rejects stacks and statics)
-//! and, for a part outside a live block or any part of a freed one, records a finding of the
+//! ([`GeneralPurposeAllocator::heap_block_at`]: one page-map load rejects stacks and statics;
+//! the common case, a range inside a live small block, is answered first by the leaner
+//! [`GeneralPurposeAllocator::heap_slot_at`], see [`Found`]) and, for a part outside a live block or any part of a freed one, records a finding of the
 //! kinds faults get (`Overflow`/`Underflow` with the access and the offset of the first bad
 //! byte, `ReadAfterFree`/`WriteAfterFree`), with the call's stack as the access stack and the
 //! block's allocation (and free) traces; copies whose source and destination overlap
@@ -67,7 +68,7 @@ use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use super::guard;
 use super::recorded::FindingList;
-use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
+use crate::gpa::{GeneralPurposeAllocator, HeapSlot, InsideAllocator};
 use crate::report::{Access, FindingKind, RawFinding};
 use crate::trace::TraceId;
 
@@ -405,6 +406,51 @@ fn block_at(gpa: &GeneralPurposeAllocator, address: usize) -> Option<Block> {
     gpa.heap_block_at(address).map(Block::of)
 }
 
+/// The heap memory at an address as a check first needs it: the bytes from the address to
+/// the end of the live block it lies in (`room`, 0 when it lies in no live block's bytes),
+/// and the block itself, described in full only when the lean lookup
+/// ([`GeneralPurposeAllocator::heap_slot_at`]) could not say (a freed block, a front guard,
+/// a large or guarded block): a finding needs the full description, which [`Found::block`]
+/// then looks up.
+#[derive(Clone, Copy)]
+struct Found {
+    room: usize,
+    block: Option<Block>,
+}
+
+impl Found {
+    /// The program's block at `address`, if any (`None`: memory no GPA manages).
+    #[inline(always)]
+    fn at(gpa: &GeneralPurposeAllocator, address: usize) -> Option<Found> {
+        match gpa.heap_slot_at(address) {
+            HeapSlot::Outside => return None,
+            HeapSlot::Live { start, size, align } => {
+                // As `Block::of` describes the block: its user bytes end where the GPA's do.
+                let user = start + guard::pad_of(size, align);
+                let end = start + size;
+                if address >= user && address < end {
+                    return Some(Found {
+                        room: end - address,
+                        block: None,
+                    });
+                }
+            }
+            HeapSlot::Other => {}
+        }
+        let block = block_at(gpa, address)?;
+        Some(Found {
+            room: block.room(address),
+            block: Some(block),
+        })
+    }
+
+    /// The block in full, for a finding (`address`: the one it was found at).
+    #[inline]
+    fn block(&self, gpa: &GeneralPurposeAllocator, address: usize) -> Option<Block> {
+        self.block.or_else(|| block_at(gpa, address))
+    }
+}
+
 /// Checks that `[start, start + len)` lies within one live block where it touches the heap;
 /// records a finding for the first bad part.
 #[inline]
@@ -419,6 +465,22 @@ fn check_range(
         return;
     }
     let last = start.saturating_add(len - 1);
+    // The common cases first: the range inside one live small block, or outside the heap
+    // within one chunk (one page-map entry).
+    match gpa.heap_slot_at(start) {
+        HeapSlot::Live {
+            start: base,
+            size,
+            align,
+        } => {
+            let user = base + guard::pad_of(size, align);
+            if start >= user && last < base + size {
+                return;
+            }
+        }
+        HeapSlot::Outside if gpa.heap_outside_from(start, last) => return,
+        _ => {}
+    }
     let Some(span) = gpa.heap_block_in(start, last) else {
         return;
     };
@@ -647,8 +709,8 @@ fn units_read(
         return 0;
     }
     let start = s as usize;
-    if let Some(block) = block_at(gpa, start) {
-        let room = block.room(start) / unit.bytes();
+    if let Some(found) = Found::at(gpa, start) {
+        let room = found.room / unit.bytes();
         let within = room.min(limit);
         // SAFETY: `within` units at `s` lie in a live block: mapped and readable.
         if let Some(index) = unsafe { unit.find(s, 0, within) } {
@@ -657,8 +719,10 @@ fn units_read(
         if within == limit {
             return limit;
         }
-        let next = start + room * unit.bytes();
-        judge(gpa, block, next, unit.bytes(), Access::Read, call);
+        if let Some(block) = found.block(gpa, start) {
+            let next = start + room * unit.bytes();
+            judge(gpa, block, next, unit.bytes(), Access::Read, call);
+        }
     }
     // SAFETY: the slots' signatures; what glibc's function reads of `s` anyway (the
     // program's contract).
@@ -716,13 +780,12 @@ fn check_compare(
     if limit == 0 {
         return;
     }
-    let blocks = [block_at(gpa, a as usize), block_at(gpa, b as usize)];
-    if blocks.iter().all(Option::is_none) {
+    let found = [Found::at(gpa, a as usize), Found::at(gpa, b as usize)];
+    if found.iter().all(Option::is_none) {
         return;
     }
     let width = how.unit.bytes();
-    let rooms = [(a, blocks[0]), (b, blocks[1])]
-        .map(|(p, block)| block.map_or(usize::MAX, |block| block.room(p as usize) / width));
+    let rooms = found.map(|found| found.map_or(usize::MAX, |found| found.room / width));
     let within = rooms[0].min(rooms[1]).min(limit);
     if within == limit {
         return;
@@ -744,7 +807,8 @@ fn check_compare(
     if stops {
         return;
     }
-    for (p, (block, room)) in [a, b].into_iter().zip(blocks.into_iter().zip(rooms)) {
+    for (p, (found, room)) in [a, b].into_iter().zip(found.into_iter().zip(rooms)) {
+        let block = found.and_then(|found| found.block(gpa, p as usize));
         if let (Some(block), true) = (block, room == within) {
             judge(
                 gpa,
@@ -772,17 +836,19 @@ fn check_scan(
     if limit == 0 {
         return;
     }
-    let Some(block) = block_at(gpa, s as usize) else {
+    let Some(found_block) = Found::at(gpa, s as usize) else {
         return;
     };
-    let room = block.room(s as usize) / unit.bytes();
+    let room = found_block.room / unit.bytes();
     let within = room.min(limit);
     if within == limit {
         return;
     }
     if !stops(s, within) {
-        let next = s as usize + within * unit.bytes();
-        judge(gpa, block, next, unit.bytes(), Access::Read, call);
+        if let Some(block) = found_block.block(gpa, s as usize) {
+            let next = s as usize + within * unit.bytes();
+            judge(gpa, block, next, unit.bytes(), Access::Read, call);
+        }
     }
 }
 

@@ -192,10 +192,22 @@ fn fail(code: i32) -> *mut u8 {
 fn try_alloc(size: usize, align: usize) -> *mut u8 {
     let gpa = gpa();
     if gpa.config().safety {
-        return guard::alloc(gpa, size, align);
+        return alloc_checked(gpa, size, align);
     }
     // C's `malloc(0)` gets a unique block.
     gpa.alloc_unsized(size, align)
+}
+
+/// Check mode's block of `size` bytes at `align` (`posix_memalign`, `aligned_alloc`, ...): the
+/// check-mode entry first (`guard::alloc_tagged_at`, the trace remembered from this
+/// function's frame, as [`malloc_checked`]), else the general path.
+#[inline(never)]
+fn alloc_checked(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u8 {
+    let block = guard::alloc_tagged_at(gpa, size, align, 0, crate::os::frame_address());
+    if !block.is_null() {
+        return block;
+    }
+    guard::alloc(gpa, size, align)
 }
 
 #[inline]

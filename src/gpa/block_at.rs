@@ -13,11 +13,42 @@
 //! program's and are never returned. [`GeneralPurposeAllocator::heap_block_in`] does the same
 //! for a range, loading the page map once when both ends share a chunk.
 //!
+//! [`GeneralPurposeAllocator::heap_slot_at`] is the same lookup for the common case of a
+//! libc call's check, an address inside a live small block: it reads only the slot's state,
+//! requested size and alignment (no traces, no description), and says "ask
+//! [`GeneralPurposeAllocator::heap_block_at`]" for anything else. A check that finds its range
+//! within the live block so described is done; any other answer (a freed block, a range that
+//! leaves the block) is looked up again in full before it is judged, so both lookups agree on
+//! every finding.
+//!
 //! # Invariants
 //! * Never reads the memory at the address, takes no lock and does not allocate.
 
-use super::segment::{Segment, SegmentKind, SEGMENT_SIZE, UNIT_SIZE};
+use core::sync::atomic::Ordering;
+
+use super::segment::{Segment, SegmentKind, SEGMENT_SIZE, SLOT_LIVE, UNIT_SIZE};
 use super::{pagemap, BlockSpan, GeneralPurposeAllocator};
+
+/// What [`GeneralPurposeAllocator::heap_slot_at`] finds at an address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HeapSlot {
+    /// No GPA segment, large block or guarded area covers the address:
+    /// [`GeneralPurposeAllocator::heap_block_at`] would return `None`.
+    Outside,
+    /// The live small block whose slot holds the address: the slot's start, the block's
+    /// requested size and alignment, as `heap_block_at` would describe them.
+    Live {
+        /// The block's first byte.
+        start: usize,
+        /// Its requested size.
+        size: usize,
+        /// Its requested alignment.
+        align: usize,
+    },
+    /// Anything else (a freed slot, a large or guarded block, another GPA's memory...):
+    /// [`GeneralPurposeAllocator::heap_block_at`] says what.
+    Other,
+}
 
 impl GeneralPurposeAllocator {
     /// The block (live, or freed and still in the quarantine) of this GPA's segments, large
@@ -28,6 +59,35 @@ impl GeneralPurposeAllocator {
     pub(crate) fn heap_block_at(&self, address: usize) -> Option<BlockSpan> {
         let entry = pagemap::lookup(address)?;
         self.block_of_entry(entry, address)
+    }
+
+    /// The live small block holding `address`, as [`Self::heap_block_at`] would find it, read
+    /// with fewer loads (state, size and alignment of the slot only); [`HeapSlot::Other`] for
+    /// everything `heap_block_at` must describe.
+    #[inline(always)]
+    pub(crate) fn heap_slot_at(&self, address: usize) -> HeapSlot {
+        let Some(entry) = pagemap::lookup(address) else {
+            return HeapSlot::Outside;
+        };
+        let pagemap::Entry::Small(segment) = entry else {
+            return HeapSlot::Other;
+        };
+        // SAFETY: the page map validated a registered segment's header.
+        let common = unsafe { &(*segment).common };
+        if !self.config.safety || !common.is(SegmentKind::Small) || !self.owns_header(common) {
+            return HeapSlot::Other;
+        }
+        // SAFETY: a sound small segment of this GPA's; the page map's entry for the chunk
+        // holding `address`.
+        unsafe { live_slot(&*segment, address) }.unwrap_or(HeapSlot::Other)
+    }
+
+    /// Whether no GPA memory lies at `last`, given that none lies at `start`
+    /// ([`HeapSlot::Outside`]): then [`Self::heap_block_in`] finds no block for `[start,
+    /// last]`. No second page-map load when both ends share a chunk.
+    #[inline(always)]
+    pub(crate) fn heap_outside_from(&self, start: usize, last: usize) -> bool {
+        (start ^ last) < SEGMENT_SIZE || pagemap::lookup(last).is_none()
     }
 
     /// The block [`Self::heap_block_at`] finds for the first byte of the range `[start,
@@ -62,12 +122,13 @@ impl GeneralPurposeAllocator {
     }
 }
 
-/// The block (live or freed) of the small segment `segment` whose slot holds `address`.
+/// The page and carved slot of the small segment `segment` whose slot holds `address`
+/// (a slot with metadata, live or not).
 ///
 /// # Safety
 /// `segment` is a sound small segment whose chunk holds `address`.
-#[inline]
-unsafe fn small_span(segment: &Segment, address: usize) -> Option<BlockSpan> {
+#[inline(always)]
+unsafe fn slot_in(segment: &Segment, address: usize) -> Option<(&super::segment::Page, usize)> {
     let unit = (address - segment.base()) / UNIT_SIZE;
     if unit == 0 || segment.free_units & (1 << unit) != 0 {
         return None;
@@ -80,6 +141,38 @@ unsafe fn small_span(segment: &Segment, address: usize) -> Option<BlockSpan> {
     if index >= page.carved as usize {
         return None;
     }
+    Some((page, index))
+}
+
+/// The block (live or freed) of the small segment `segment` whose slot holds `address`.
+///
+/// # Safety
+/// `segment` is a sound small segment whose chunk holds `address`.
+#[inline]
+unsafe fn small_span(segment: &Segment, address: usize) -> Option<BlockSpan> {
+    // SAFETY: caller contract.
+    let (page, index) = unsafe { slot_in(segment, address) }?;
     // SAFETY: a page in use (its unit is not free) keeps its metadata for every carved slot.
     unsafe { GeneralPurposeAllocator::slot_span(page, index) }
+}
+
+/// The live block of the small segment `segment` whose slot holds `address`, as
+/// [`HeapSlot::Live`]; `None` when there is none (no slot, or a slot not live).
+///
+/// # Safety
+/// As for [`small_span`].
+#[inline(always)]
+unsafe fn live_slot(segment: &Segment, address: usize) -> Option<HeapSlot> {
+    // SAFETY: caller contract.
+    let (page, index) = unsafe { slot_in(segment, address) }?;
+    // SAFETY: a page in use keeps its metadata for every carved slot (as in `small_span`).
+    let meta = unsafe { page.meta(index) };
+    if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
+        return None;
+    }
+    Some(HeapSlot::Live {
+        start: page.slot_address(index),
+        size: meta.requested.load(Ordering::Relaxed) as usize,
+        align: 1 << meta.align_log2.load(Ordering::Relaxed),
+    })
 }

@@ -12,6 +12,9 @@
 //!
 //! * [`GeneralPurposeAllocator::c_alloc_checked`]: a small block of the size asked for, taken
 //!   as `alloc_small_checked` takes it (slot metadata, canary, allocation trace);
+//!   [`GeneralPurposeAllocator::c_alloc_checked_as`] the same at any small alignment and with
+//!   the block's tag set (the C ABI's aligned allocations and `operator new`, whose family is
+//!   the tag);
 //! * [`GeneralPurposeAllocator::c_checked_block`]: the live small block holding an address,
 //!   found with the same checks as `block_containing_located` (page map, segment header and
 //!   owner, page descriptor, slot metadata, slot state), as a [`CheckedBlock`] the C ABI
@@ -59,6 +62,17 @@ pub(crate) struct CheckedBlock {
     index: usize,
 }
 
+impl CheckedBlock {
+    /// The block's requested size (the GPA block's: a front guard the caller added included).
+    #[inline(always)]
+    pub(crate) fn size(&self) -> usize {
+        // SAFETY: a `CheckedBlock` is a live slot of a live page (type invariant); safety
+        // mode keeps metadata for every slot.
+        let meta = unsafe { (*self.page).meta(self.index) };
+        meta.requested.load(Ordering::Relaxed) as usize
+    }
+}
+
 impl GeneralPurposeAllocator {
     /// Whether the check-mode entries serve requests: safety on, nothing else that the general
     /// paths would have to do (guarded blocks, accounting, the log, an observer's events).
@@ -73,19 +87,33 @@ impl GeneralPurposeAllocator {
     /// configuration, or no memory: the general path says so).
     #[inline(always)]
     pub(crate) fn c_alloc_checked(&self, size: usize, frame: usize) -> *mut u8 {
+        self.c_alloc_checked_as(size, C_ALIGN, 0, frame)
+    }
+
+    /// [`Self::c_alloc_checked`] of a block aligned to `align` (a power of two, 16 or more)
+    /// with the tag `tag` (`set_block_tag`): the C ABI's aligned allocations and `operator
+    /// new`. Null when the general path must serve the request, as there.
+    #[inline(always)]
+    pub(crate) fn c_alloc_checked_as(
+        &self,
+        size: usize,
+        align: usize,
+        tag: u8,
+        frame: usize,
+    ) -> *mut u8 {
         if size == 0 || !self.lean_checked() || heap::inside_allocator() {
             return core::ptr::null_mut();
         }
         let Some(padded) = size.checked_add(safety::redzone(size)) else {
             return core::ptr::null_mut();
         };
-        let Some(class) = size_class::class_for(padded, C_ALIGN) else {
+        let Some(class) = size_class::class_for(padded, align) else {
             return core::ptr::null_mut();
         };
-        let Ok(layout) = Layout::from_size_align(size, C_ALIGN) else {
+        let Ok(layout) = Layout::from_size_align(size, align) else {
             return core::ptr::null_mut();
         };
-        self.alloc_small_checked_at(class, layout, frame)
+        self.alloc_small_checked_at(class, layout, frame, tag)
             .map_or(core::ptr::null_mut(), NonNull::as_ptr)
     }
 
@@ -356,6 +384,32 @@ mod tests {
             assert!(!resized.is_null());
             assert_overflow_at_end(&gpa, block, size);
         }
+    }
+
+    #[test]
+    fn an_aligned_tagged_block_goes_through_the_entries() {
+        let gpa = checked();
+        for (size, align, tag) in [(24usize, 16usize, 1u8), (100, 64, 2), (3000, 256, 0x81)] {
+            let block = gpa.c_alloc_checked_as(size, align, tag, 0);
+            assert!(!block.is_null());
+            assert_eq!(block as usize % align, 0);
+            // As the general path would have made it (`alloc_unsized` + `set_block_tag`).
+            let layout = gpa.block_layout(block).expect("a live block");
+            assert_eq!((layout.size(), layout.align()), (size, align));
+            let found = gpa.c_checked_block(block as usize + size - 1).unwrap();
+            assert_eq!(
+                (found.start, found.align, found.tag, found.size()),
+                (block as usize, align, tag, size)
+            );
+            // SAFETY: found just above on this thread.
+            unsafe { gpa.c_free_checked(found, 0) };
+            assert!(gpa.c_checked_block(block as usize).is_none());
+            // SAFETY: safety mode accepts any pointer and reports mistakes.
+            unsafe { gpa.free_unsized(block) };
+        }
+        assert_eq!(count(&gpa, FindingKind::DoubleFree), 3);
+        // Alignments no small block serves: the general path's.
+        assert!(gpa.c_alloc_checked_as(64, 1 << 20, 0, 0).is_null());
     }
 
     #[test]

@@ -43,6 +43,7 @@
 
 mod at_exit;
 mod block_at;
+pub(crate) use block_at::HeapSlot;
 mod c_checked;
 pub(crate) use c_checked::CheckedBlock;
 mod c_paths;

@@ -490,17 +490,19 @@ impl GeneralPurposeAllocator {
     /// redzone. Inlined into its one caller, `alloc_checked` (itself out of the fast paths).
     #[inline(always)]
     pub(super) fn alloc_small_checked(&self, class: Class, layout: Layout) -> Option<NonNull<u8>> {
-        self.alloc_small_checked_at(class, layout, 0)
+        self.alloc_small_checked_at(class, layout, 0, 0)
     }
 
     /// [`Self::alloc_small_checked`] with the allocation trace taken from `frame` (see
-    /// `GeneralPurposeAllocator::trace_at`; 0: from here).
+    /// `GeneralPurposeAllocator::trace_at`; 0: from here) and the block's tag set to `tag`
+    /// (what `set_block_tag` would set right after).
     #[inline(always)]
     pub(super) fn alloc_small_checked_at(
         &self,
         class: Class,
         layout: Layout,
         frame: usize,
+        tag: u8,
     ) -> Option<NonNull<u8>> {
         let (block, page) = self.alloc_small_slow_or_fast(class)?;
         // SAFETY: `page` is the live page the block came from.
@@ -520,7 +522,7 @@ impl GeneralPurposeAllocator {
             .store(layout.size() as u32, Ordering::Relaxed);
         meta.align_log2
             .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
-        meta.tag.store(0, Ordering::Relaxed);
+        meta.tag.store(tag, Ordering::Relaxed);
         meta.alloc_trace
             .store(self.trace_at(frame, 0).0, Ordering::Relaxed);
         meta.free_trace.store(0, Ordering::Relaxed);

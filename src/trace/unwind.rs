@@ -293,7 +293,7 @@ struct PathCache {
     memos: UnsafeCell<[Memo; MEMOS]>,
     /// Remembered captures of [`capture_user_at`], kept apart from [`capture_user`]'s so
     /// that the entries that capture the first way (`realloc`, reports) do not evict them.
-    entry_memos: UnsafeCell<[Memo; MEMOS]>,
+    entry_memos: UnsafeCell<[Memo; ENTRY_MEMOS]>,
 }
 
 // SAFETY: empty paths and shadow stack (length 0, no trace) with zero steps, and memos with
@@ -588,11 +588,16 @@ fn memo_key(user: State) -> State {
 }
 
 /// The memo of a capture of [`capture_user_at`] from the program's frame `user` in `lane`:
-/// one per stack pointer and lane (`malloc` and `free` called from one loop have the same
-/// stack pointer, and keep a memo each).
+/// placed by stack pointer, return address and lane (`malloc` and `free` called from one
+/// loop have the same stack pointer, and keep a memo each; so do two `malloc`s of one
+/// function, `e = malloc(..); e->word = strdup(..)`, which differ by their return address).
 #[inline(always)]
 fn entry_memo_index(user: State, lane: usize) -> usize {
-    (memo_index(user) & !1) | (lane & 1)
+    // The return address's bits mixed (call sites a few bytes apart differ in their low bits
+    // only), the top bits kept.
+    let ip = user.ip.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (usize::BITS - 8);
+    let sp = user.sp >> 4 ^ user.sp >> 10;
+    ((sp ^ ip) << 1 & (ENTRY_MEMOS - 1)) | (lane & 1)
 }
 
 /// [`capture_user_at`]'s walk from the program's first frame `user` (entered at `entry`),
@@ -632,6 +637,11 @@ const MEMO_WORDS: usize = 40;
 /// one loop keep one each).
 const MEMOS: usize = 8;
 const _: () = assert!(MEMOS.is_power_of_two());
+/// Memos of [`capture_user_at`] a thread keeps, placed by stack pointer, return address and
+/// lane ([`entry_memo_index`]): more than [`MEMOS`], as a loop that allocates and frees at
+/// several call sites keeps one per site.
+const ENTRY_MEMOS: usize = 32;
+const _: () = assert!(ENTRY_MEMOS.is_power_of_two());
 
 /// A remembered capture: the registers [`capture_user`] started from (`sp`, `bp`; its `ip` is
 /// always the same), the stack's top, the depth, the rule and module generations it ran in,
