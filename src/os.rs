@@ -152,6 +152,7 @@ fn next_hint(step: usize, align: usize) -> Option<usize> {
 /// The range was mapped by [`map`] (possibly as part of a larger mapping) and nothing uses it
 /// any more.
 pub unsafe fn unmap(address: NonNull<u8>, len: usize) {
+    signal::close_left_open(address.as_ptr() as usize, len);
     debug_assert!(len % page_size() == 0 && address.as_ptr() as usize % page_size() == 0);
     // SAFETY: caller contract. munmap only fails for invalid arguments, which the contract
     // excludes, so its result carries no information.
@@ -170,6 +171,7 @@ pub unsafe fn remap(
     new_len: usize,
     may_move: bool,
 ) -> Option<NonNull<u8>> {
+    signal::close_left_open(address.as_ptr() as usize, old_len);
     debug_assert!(old_len % page_size() == 0 && new_len % page_size() == 0);
     let flags = if may_move { libc::MREMAP_MAYMOVE } else { 0 };
     // SAFETY: caller contract.
@@ -195,6 +197,8 @@ pub unsafe fn remap_to(
     new_len: usize,
     target: NonNull<u8>,
 ) -> bool {
+    signal::close_left_open(address.as_ptr() as usize, old_len);
+    signal::close_left_open(target.as_ptr() as usize, new_len);
     debug_assert!(old_len % page_size() == 0 && new_len % page_size() == 0);
     // SAFETY: caller contract.
     let moved = unsafe {
@@ -215,6 +219,7 @@ pub unsafe fn remap_to(
 /// # Safety
 /// The range is mapped, page-aligned, and holds nothing the caller still needs.
 pub unsafe fn discard(address: NonNull<u8>, len: usize) {
+    signal::close_left_open(address.as_ptr() as usize, len);
     debug_assert!(len % page_size() == 0 && address.as_ptr() as usize % page_size() == 0);
     // SAFETY: caller contract. A failure only means the memory stays resident.
     unsafe { libc::madvise(address.as_ptr().cast(), len, libc::MADV_DONTNEED) };
@@ -226,6 +231,7 @@ pub unsafe fn discard(address: NonNull<u8>, len: usize) {
 /// The range is mapped and page-aligned; while inaccessible nothing may touch it.
 #[allow(dead_code)] // the primitive for guard pages
 pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> bool {
+    signal::close_left_open(address.as_ptr() as usize, len);
     let protection = if accessible {
         libc::PROT_READ | libc::PROT_WRITE
     } else {
@@ -291,6 +297,7 @@ const MADV_GUARD_REMOVE: libc::c_int = 103;
 /// # Safety
 /// The range is mapped, page-aligned, and holds nothing the caller still needs.
 pub unsafe fn guard_install(address: NonNull<u8>, len: usize) -> bool {
+    signal::close_left_open(address.as_ptr() as usize, len);
     // SAFETY: caller contract.
     unsafe { libc::madvise(address.as_ptr().cast(), len, MADV_GUARD_INSTALL) == 0 }
 }
@@ -300,6 +307,7 @@ pub unsafe fn guard_install(address: NonNull<u8>, len: usize) -> bool {
 /// # Safety
 /// The range is mapped and page-aligned.
 pub unsafe fn guard_remove(address: NonNull<u8>, len: usize) -> bool {
+    signal::close_left_open(address.as_ptr() as usize, len);
     // SAFETY: caller contract.
     unsafe { libc::madvise(address.as_ptr().cast(), len, MADV_GUARD_REMOVE) == 0 }
 }

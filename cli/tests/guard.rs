@@ -1,6 +1,8 @@
 //! `gpa run --guard` and `--guard-sample`: faults on guarded blocks reported at the access,
-//! with the allocation, free and access traces, in the text and JSON reports; the process
-//! ends as the signal would (128 + 11), with its buffered output kept.
+//! with the allocation, free and access traces, in the text and JSON reports. In check and
+//! guard modes the program goes on after each fault, as under Valgrind (its own exit status,
+//! every later mistake and the leak verdict reported); in fast mode a fault on a sampled
+//! block ends the process as the signal would (128 + 11), with its buffered output kept.
 
 mod common;
 
@@ -45,10 +47,13 @@ fn a_read_after_free_is_reported_at_the_access_with_three_traces() {
         &["--guard", "--log", log.to_str().unwrap()],
         &[binary.to_str().unwrap()],
     );
-    assert_eq!(run.output.status.code(), Some(128 + 11), "{}", run.stderr());
-    assert_eq!(run.json["exit_status"], 128 + 11);
-    // The output written before the fault (a pipe: fully buffered) is flushed, not lost.
-    assert_eq!(run.stdout(), "greeting: hello\n");
+    // Valgrind 3.19 on this program: "Invalid read of size 1 ... Address ... is 10 bytes
+    // inside a block of size 100 free'd", 1 error, and the program goes on: it prints
+    // "peeked: 0" and exits 0. So does gpa: the freed page reads as zeros for that one access.
+    assert_eq!(run.output.status.code(), Some(0), "{}", run.stderr());
+    assert_eq!(run.json["exit_status"], 0);
+    assert_eq!(run.stdout(), "greeting: hello\npeeked: 0\n");
+    assert_eq!(run.json["processes"][0]["ended"], "exit");
     let findings = run.findings();
     let finding = only_finding(&findings);
     assert_eq!(finding["kind"], "read_after_free");
@@ -86,7 +91,10 @@ fn a_read_past_the_end_faults_on_the_guard_page() {
     let binary = compile("overflow_read", &dir);
     for options in [&["--guard"][..], &["--guard-sample", "1"][..]] {
         let run = gpa_run(&dir, options, &[binary.to_str().unwrap()]);
-        assert_eq!(run.output.status.code(), Some(128 + 11), "{options:?}");
+        // Valgrind: "Invalid read of size 1 ... 0 bytes after a block of size 128 alloc'd",
+        // then "sum: 8128" and exit 0 (the byte read past the end reads as 0 here too).
+        assert_eq!(run.output.status.code(), Some(0), "{options:?}");
+        assert_eq!(run.stdout(), "sum: 8128\n", "{options:?}");
         let findings = run.findings();
         let finding = only_finding(&findings);
         assert_eq!(finding["kind"], "overflow", "{options:?}");
@@ -118,9 +126,18 @@ fn with_guard_underflow_a_write_before_the_start_faults() {
     let dir = scratch("guard-underflow");
     let binary = compile("underflow_write", &dir);
     let run = gpa_run(&dir, &["--guard-underflow"], &[binary.to_str().unwrap()]);
-    assert_eq!(run.output.status.code(), Some(128 + 11));
+    // Valgrind: two "Invalid write of size 1" contexts, exit 0. gpa: the write that faulted
+    // on the guard page, and at the free the front guard the same loop overwrote.
+    assert_eq!(run.output.status.code(), Some(0));
     let findings = run.findings();
-    let finding = only_finding(&findings);
+    assert_eq!(findings.len(), 2, "{}", describe(&findings));
+    assert!(findings
+        .iter()
+        .all(|finding| finding["kind"] == "underflow"));
+    let finding = findings
+        .iter()
+        .find(|finding| finding["access"] == "write")
+        .expect("the faulting write");
     assert_eq!(finding["kind"], "underflow");
     assert_eq!(finding["access"], "write");
     assert_eq!(finding["offset"], -40);
@@ -138,7 +155,7 @@ fn a_fault_in_another_thread_is_reported_too() {
     let dir = scratch("guard-thread");
     let binary = compile("thread_write_after_free", &dir);
     let run = gpa_run(&dir, &["--guard"], &[binary.to_str().unwrap()]);
-    assert_eq!(run.output.status.code(), Some(128 + 11));
+    assert_eq!(run.output.status.code(), Some(0));
     let findings = run.findings();
     let finding = only_finding(&findings);
     assert_eq!(finding["kind"], "write_after_free");
@@ -182,7 +199,8 @@ fn guard_mode_works_with_the_mprotect_backend_too() {
     let run = common::gpa_run_with(&dir, &["--guard"], &[binary.to_str().unwrap()], |command| {
         command.env("GPA_GUARD_PAGES", "mprotect");
     });
-    assert_eq!(run.output.status.code(), Some(128 + 11));
+    assert_eq!(run.output.status.code(), Some(0));
+    assert_eq!(run.stdout(), "greeting: hello\npeeked: 0\n");
     let findings = run.findings();
     assert_eq!(only_finding(&findings)["kind"], "read_after_free");
 }
@@ -248,13 +266,13 @@ fn a_process_a_sampled_fault_ended_in_fast_mode_is_not_counted_as_checked() {
     }
     let dir = scratch("guard-sample-fast-summary");
     let binary = compile("read_after_free", &dir);
-    let summary = |options: &[&str]| {
+    let summary = |options: &[&str], status: i32| {
         let log = dir.join("report.txt");
         let _ = std::fs::remove_file(&log);
         let mut all = options.to_vec();
         all.extend(["--guard-sample", "1", "--log", log.to_str().unwrap()]);
         let run = gpa_run(&dir, &all, &[binary.to_str().unwrap()]);
-        assert_eq!(run.output.status.code(), Some(128 + 11), "{}", run.stderr());
+        assert_eq!(run.output.status.code(), Some(status), "{}", run.stderr());
         let text = std::fs::read_to_string(&log).expect("text report");
         let lines: Vec<String> = text
             .lines()
@@ -265,15 +283,15 @@ fn a_process_a_sampled_fault_ended_in_fast_mode_is_not_counted_as_checked() {
     };
     let exe = std::fs::canonicalize(&binary).unwrap();
     let exe = exe.display();
-    // Check mode checked the process, and the fault report ended it.
-    let (check, lines) = summary(&[]);
+    // Check mode checked the process, which went on after the fault and exited.
+    let (check, lines) = summary(&[], 0);
     assert_eq!(check.json["processes"][0]["status"], "checked");
-    assert_eq!(check.json["processes"][0]["ended"], "signal");
+    assert_eq!(check.json["processes"][0]["ended"], "exit");
     assert_eq!(lines[0], "gpa: 1 process(es): 1 checked, 0 not checked");
     assert_eq!(lines[2], "gpa: 1 error(s) in 1 process(es) checked");
     // Fast mode checked nothing but the sampled blocks: the process is listed for the fault
     // report that ended it, as a fast-mode process, never as a checked one.
-    let (fast, lines) = summary(&["--fast"]);
+    let (fast, lines) = summary(&["--fast"], 128 + 11);
     let process = &fast.json["processes"][0];
     assert_eq!(process["status"], "fast");
     assert_eq!(process["ended"], "signal");
@@ -297,4 +315,112 @@ fn a_process_a_sampled_fault_ended_in_fast_mode_is_not_counted_as_checked() {
         lines.iter().all(|line| !line.contains("checked,")),
         "{lines:?}"
     );
+}
+
+#[test]
+fn the_program_goes_on_after_each_fault_and_each_site_is_reported_once_as_valgrind_does() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("guard-go-on");
+    let binary = compile("go_on", &dir);
+    // Valgrind 3.19 (`--leak-check=full`) on this program: "ERROR SUMMARY: 1004 errors from 5
+    // contexts": invalid read of size 4 in read_freed (4 bytes inside a block of size 64
+    // free'd, 1000 times), invalid write of size 4 in write_freed (8 bytes inside it),
+    // invalid read of size 8 in sum_one_too_many (0 bytes after a block of size 128),
+    // invalid write of size 1 in write_past_end (0 bytes after a block of size 4,096), and
+    // "33 bytes in 1 blocks are definitely lost"; the program prints its total and exits 3.
+    let expected = [
+        ("read_after_free", "read", 4, 64, "read_freed"),
+        ("write_after_free", "write", 8, 64, "write_freed"),
+        ("overflow", "read", 128, 128, "sum_one_too_many"),
+        ("overflow", "write", 4096, 4096, "write_past_end"),
+    ];
+    for options in [&["--guard"][..], &["--guard-sample", "1"][..]] {
+        let run = gpa_run(&dir, options, &[binary.to_str().unwrap()]);
+        assert_eq!(
+            run.output.status.code(),
+            Some(3),
+            "{options:?}: {}",
+            run.stderr()
+        );
+        assert!(run.stdout().starts_with("total "), "{}", run.stdout());
+        assert_eq!(run.json["processes"][0]["ended"], "exit");
+        let findings = run.findings();
+        let errors: Vec<&Value> = findings.iter().filter(|f| f["kind"] != "leak").collect();
+        assert_eq!(
+            errors.len(),
+            expected.len(),
+            "{options:?}: {}",
+            describe(&findings)
+        );
+        for (kind, access, offset, size, function) in expected {
+            let found = errors.iter().find(|finding| {
+                finding["kind"] == kind
+                    && finding["access"] == access
+                    && first_function(finding, "access").as_deref() == Some(function)
+            });
+            let found = found.unwrap_or_else(|| {
+                panic!(
+                    "{options:?}: no {kind} in {function}: {}",
+                    describe(&findings)
+                )
+            });
+            assert_eq!(found["offset"], offset, "{found}");
+            assert_eq!(found["size"], size, "{found}");
+        }
+        let leaks: Vec<&Value> = findings.iter().filter(|f| f["kind"] == "leak").collect();
+        assert_eq!(leaks.len(), 1, "{}", describe(&findings));
+        assert_eq!(leaks[0]["leak_kind"], "definite");
+        assert_eq!(leaks[0]["size"], 33);
+    }
+}
+
+#[test]
+fn a_loop_faulting_on_every_word_of_a_freed_block_still_finishes() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("guard-fault-loop");
+    let binary = compile("fault_loop", &dir);
+    // Valgrind 3.19 reports one invalid read (262,144 times), zero-filled calloc blocks and
+    // an "Invalid read of size 1 ... 0 bytes after a block of size 4,096 alloc'd" in
+    // read_past; the program exits 0. gpa steps over 10,000 faults, then leaves the faulting
+    // pages open until it reuses them (said on stderr), so the program finishes too; the reused
+    // pages are put back first: calloc's blocks are zero and the new block's guard still works.
+    let run = gpa_run(
+        &dir,
+        &["--guard", "--quarantine", "64k"],
+        &[binary.to_str().unwrap()],
+    );
+    assert_eq!(run.output.status.code(), Some(0), "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("10000 faults on gpa's guards so far: from now on a page that faults"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.stdout().ends_with("nonzero 0 past 0\n"),
+        "{}",
+        run.stdout()
+    );
+    let findings = run.findings();
+    assert_eq!(findings.len(), 2, "{}", describe(&findings));
+    let freed = findings
+        .iter()
+        .find(|finding| finding["kind"] == "read_after_free")
+        .expect("the read after free");
+    assert_eq!(freed["size"], 1 << 20);
+    assert_eq!(
+        first_function(freed, "access").as_deref(),
+        Some("sum_freed")
+    );
+    let past = findings
+        .iter()
+        .find(|finding| finding["kind"] == "overflow")
+        .expect("the read past the new block");
+    assert_eq!(past["size"], 4096);
+    assert_eq!(past["offset"], 4096);
+    assert_eq!(first_function(past, "access").as_deref(), Some("read_past"));
 }

@@ -48,15 +48,23 @@
 //!
 //! # The crash report
 //! [`register_crash_report`] installs the fault handler (`os::signal`) for `SIGSEGV`,
-//! `SIGBUS`, `SIGABRT`, `SIGFPE` and `SIGILL`, with [`on_fatal_signal`] as its hook. A memory
+//! `SIGBUS`, `SIGABRT`, `SIGFPE` and `SIGILL` (and `SIGTRAP`, which the handler needs for
+//! stepping over a fault), with [`on_fatal_signal`] as its hook. A memory
 //! fault on a guarded block, on a freed large block's held range or past a large block
 //! becomes a finding (`gpa::fault`) with the faulting access's stack, unwound from the signal
 //! context by the caching unwinder ([`crate::trace::unwind::capture_from`]); a fault whose
-//! instruction lies in this library is an `internal_error`. Then the report is written (the
-//! findings recorded so far plus that one, unless suppressed; leaks are not checked: the
-//! process did not end normally) and the process ends as the signal would have (`gpa run` shows
-//! 128 + N), even when the program installed a handler of its own: the fault is gpa's finding.
-//! Any other signal goes to the program's own handler, unchanged, when it installed one
+//! instruction lies in this library is an `internal_error`.
+//!
+//! In check and guard modes the program then **goes on** after an access past a block or to
+//! a freed one made by the program (not from inside the allocator, not an instruction fetch),
+//! as under Valgrind: the finding is recorded once per faulting instruction (`FAULTS`,
+//! reported with the others at exit) and `os::signal::resume_after` opens the page for that
+//! one instruction; after `STEP_BUDGET` faults a faulting page is left open until gpa
+//! changes it, and after `RESUME_BUDGET` the fault ends the process as below. Otherwise
+//! the report is written (the findings recorded so far plus that one, unless suppressed;
+//! leaks are not checked: the process did not end normally) and the process ends as the
+//! signal would have (`gpa run` shows 128 + N). Either way the fault is gpa's finding, even
+//! when the program installed a handler of its own. Any other signal goes to the program's own handler, unchanged, when it installed one
 //! (before us, or later: the handler is invisible to the program, which sees and sets its own
 //! action through the interposed `sigaction` and `signal`); otherwise the report of the
 //! findings so far is written before the default action.
@@ -72,8 +80,9 @@
 //! holds the lock, as after a fault inside `printf`, which then writes what the stream holds
 //! so far); other streams are left unflushed, as the default action would leave them.
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::io::Write;
+use std::sync::Mutex;
 
 use super::guard;
 use super::process::{self, events};
@@ -232,11 +241,22 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
     if finding.is_none() && (!checked || !crate::os::signal::previous_is_default(fault.signal)) {
         return SignalVerdict::NotOurs;
     }
+    if let Some(found) = finding.as_mut() {
+        if checked && resumable(found, fault) {
+            match resume(gpa, found, fault, state.settings.frames) {
+                Resume::Resumed => return SignalVerdict::Resumed,
+                // Its site is among the faults recorded already.
+                Resume::Recorded => finding = None,
+                // The finding (its access trace taken) ends the process below.
+                Resume::Refused => {}
+            }
+        }
+    }
     // From here on the process ends: allocate without waiting for a lock the interrupted
     // thread may hold (the unwinder's rule cache allocates too).
     crate::gpa::enter_emergency_allocation();
     let _inside = InsideAllocator::enter();
-    if let Some(finding) = finding.as_mut() {
+    if let Some(finding) = finding.as_mut().filter(|finding| finding.site_trace.0 == 0) {
         finding.site_trace = access_trace(fault, state.settings.frames);
         // A block's finding is in the GPA's terms (its start, padded size); an internal
         // error's address is the faulting one.
@@ -246,6 +266,144 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
     }
     crash_report(finding, fault.signal);
     SignalVerdict::Reported
+}
+
+/// Whether the program may go on after the fault `finding` describes (see "Going on after a
+/// fault" in the module documentation): an access past a block or to a freed one, made by
+/// the program (not by gpa: the thread is not inside the allocator, whose locks it may hold),
+/// not an instruction fetch.
+fn resumable(finding: &RawFinding, fault: &Fault) -> bool {
+    matches!(
+        finding.kind,
+        FindingKind::Overflow
+            | FindingKind::Underflow
+            | FindingKind::ReadAfterFree
+            | FindingKind::WriteAfterFree
+    ) && !fault.fetch
+        && !crate::gpa::inside_allocator()
+}
+
+/// Faults the program went on after, in the program's terms, each site once: reported with
+/// the other findings at exit.
+static FAULTS: Mutex<std::vec::Vec<RawFinding>> = Mutex::new(std::vec::Vec::new());
+/// The most faults kept.
+const MAX_FAULTS: usize = 10_000;
+/// The sites of the faults recorded (`ip * 8 + kind code`; 0: free), so that a loop faulting
+/// at one instruction is recorded once. Written only by the hook, one thread at a time.
+static FAULT_SITES: [AtomicUsize; 1024] = [const { AtomicUsize::new(0) }; 1024];
+
+/// Faults stepped over one instruction at a time (each costs two signals and a few system
+/// calls, about 30 µs: a loop that read a freed block a million times would take half a
+/// minute). Past this many a faulting page is left open until gpa changes it (later accesses
+/// to it are not seen), so a program that sweeps over freed memory still finishes.
+const STEP_BUDGET: usize = 10_000;
+/// Faults the program may go on after, in all; past this many the fault ends the process as
+/// it would without gpa.
+const RESUME_BUDGET: usize = 100_000;
+/// Faults resumed so far.
+static RESUMED: AtomicUsize = AtomicUsize::new(0);
+
+/// What [`resume`] did.
+enum Resume {
+    /// The fault is recorded and the program goes on.
+    Resumed,
+    /// Not resumed; the fault's site is recorded already.
+    Recorded,
+    /// Not resumed; the finding has its access trace, for the crash report.
+    Refused,
+}
+
+/// Records a resumable fault (its access trace, once per instruction and kind) and opens its
+/// page for the faulting instruction; see [`Resume`].
+fn resume(
+    gpa: &GeneralPurposeAllocator,
+    finding: &mut RawFinding,
+    fault: &Fault,
+    frames: usize,
+) -> Resume {
+    let refused = |seen: bool| {
+        if seen {
+            Resume::Recorded
+        } else {
+            Resume::Refused
+        }
+    };
+    let code = match finding.kind {
+        FindingKind::Overflow => 1,
+        FindingKind::Underflow => 2,
+        FindingKind::ReadAfterFree => 3,
+        _ => 4,
+    };
+    let key = fault.ip.wrapping_mul(8) | code;
+    let mut seen = false;
+    let mut slot = None;
+    for (index, site) in FAULT_SITES.iter().enumerate() {
+        match site.load(Ordering::Relaxed) {
+            0 => {
+                slot = Some(index);
+                break;
+            }
+            known if known == key => {
+                seen = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    if !seen {
+        let _inside = InsideAllocator::enter();
+        finding.site_trace = access_trace(fault, frames);
+        if gpa.config().safety {
+            *finding = guard::to_user(gpa, *finding);
+        }
+    }
+    let resumed = RESUMED.fetch_add(1, Ordering::Relaxed);
+    if resumed >= RESUME_BUDGET {
+        if resumed == RESUME_BUDGET {
+            crate::os::write_stderr(
+                b"gpa: the program went on after 100000 faults on gpa's guards; this one ends \
+                  it\n",
+            );
+        }
+        return refused(seen);
+    }
+    if resumed == STEP_BUDGET {
+        crate::os::write_stderr(
+            b"gpa: 10000 faults on gpa's guards so far: from now on a page that faults is left \
+              open until gpa reuses it, and later accesses to it are not reported\n",
+        );
+    }
+    if !crate::os::signal::resume_after(fault, resumed >= STEP_BUDGET) {
+        return refused(seen);
+    }
+    if seen {
+        return Resume::Resumed;
+    }
+    if let Some(slot) = slot {
+        FAULT_SITES[slot].store(key, Ordering::Relaxed);
+    }
+    // Every signal blocked while the lock is held: the leak scan's stop signal must not
+    // stop this thread holding it.
+    crate::os::signal::with_signals_blocked(&mut || {
+        let _inside = InsideAllocator::enter();
+        let mut faults = FAULTS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if faults.len() < MAX_FAULTS {
+            faults.push(*finding);
+        }
+    });
+    Resume::Resumed
+}
+
+/// The faults the program went on after, taken (without waiting for the lock when
+/// `crashing`).
+fn take_faults(crashing: bool) -> std::vec::Vec<RawFinding> {
+    if crashing {
+        guard::try_take_recorded(&FAULTS)
+    } else {
+        guard::take_recorded(&FAULTS)
+    }
 }
 
 /// A fault whose instruction is in this library's own code: gpa itself went wrong.
@@ -327,6 +485,7 @@ fn crash_report(extra: Option<RawFinding>, signal: libc::c_int) {
         guard: guard::try_take_findings(),
         family: super::family::try_take_findings(),
         calls: take_call_findings(true),
+        faults: take_faults(true),
     };
     let (suppressions, warnings) = load_suppressions(&state.settings);
     let mut outcome = Outcome::new(&state.settings, warnings);
@@ -688,6 +847,7 @@ fn recorded_findings(gpa: &GeneralPurposeAllocator) -> std::vec::Vec<(RawFinding
         guard: guard::take_findings(),
         family: super::family::take_findings(),
         calls: take_call_findings(false),
+        faults: take_faults(false),
     };
     recorded.merged(gpa, None)
 }
@@ -717,6 +877,8 @@ struct Recorded {
     family: std::vec::Vec<RawFinding>,
     /// The checked libc calls' (already in the program's terms).
     calls: std::vec::Vec<RawFinding>,
+    /// The faults the program went on after (already in the program's terms).
+    faults: std::vec::Vec<RawFinding>,
 }
 
 impl Recorded {
@@ -759,20 +921,28 @@ impl Recorded {
                 raw.push(finding);
             }
         }
-        if let Some(fault) = extra {
-            // The fault of glibc's function after its call was checked: the same access.
-            let checked = raw[..calls].iter().any(|seen| {
+        // The fault of glibc's function after its call was checked: the same access.
+        let checked = |raw: &[RawFinding], fault: &RawFinding| {
+            raw[..calls].iter().any(|seen| {
                 seen.kind == fault.kind
                     && seen.address == fault.address
                     && seen.access == fault.access
-            });
-            let seen = raw[calls..]
-                .iter()
-                .any(|seen| seen.kind == fault.kind && seen.address == fault.address);
-            if !checked && !seen {
+            })
+        };
+        let extra = extra.filter(|fault| {
+            !checked(&raw, fault)
+                && !raw[calls..]
+                    .iter()
+                    .any(|seen| seen.kind == fault.kind && seen.address == fault.address)
+        });
+        // Faults the program went on after: each instruction's once already (the same block
+        // reached from two places is two mistakes, as Valgrind counts them).
+        for fault in self.faults {
+            if !checked(&raw, &fault) {
                 raw.push(fault);
             }
         }
+        raw.extend(extra);
         merge_same_site(raw)
     }
 }

@@ -75,7 +75,7 @@ use crate::PageAllocator;
 use lock::Lock;
 
 pub(crate) use c_paths::{c_free, c_free_validated, c_malloc};
-pub(crate) use heap::{c_heap_gpa, InsideAllocator};
+pub(crate) use heap::{c_heap_gpa, inside_allocator, InsideAllocator};
 pub(crate) use internal::enter_emergency as enter_emergency_allocation;
 pub(crate) use leaks::LiveBlock;
 pub(crate) use size_class::MAX_SMALL_ALIGN;

@@ -8,6 +8,10 @@
 //! (policy, installed by the GPA or the C ABI) whether the fault is its own:
 //! * [`Verdict::Reported`]: the hook has written its report; the process ends as the signal
 //!   would have ended it (default action restored, signal unblocked and raised again).
+//! * [`Verdict::Resumed`]: the hook recorded the fault and [`resume_after`] opened the
+//!   faulting page for the faulting instruction alone (`step`: the trap flag, then the
+//!   single-step `SIGTRAP` closes it again): the program goes on. For that, `SIGTRAP` is
+//!   handled whenever `SIGSEGV` is; a trap that is not a step goes on like any other signal.
 //! * [`Verdict::NotOurs`]: the signal goes on, unchanged, to the program's action (its
 //!   `sa_sigaction` or `sa_handler` with the same arguments, its `sa_mask` blocked and the
 //!   signal itself unblocked under `SA_NODEFER`, `SA_RESETHAND` honoured), or to the default
@@ -63,6 +67,8 @@
 //!   image with `SIG_DFL` there (the kernel keeps only `SIG_IGN` across `exec`).
 
 mod legacy;
+#[cfg(target_arch = "x86_64")]
+mod step;
 
 pub use legacy::{sigset, sigvec, SigVec};
 
@@ -93,6 +99,9 @@ pub struct Fault {
     pub sp: usize,
     /// The frame pointer at the fault (`rbp`; `x29` on AArch64).
     pub bp: usize,
+    /// The interrupted context (the `ucontext_t` the kernel passed; 0 when there is none), for
+    /// [`resume_after`].
+    pub context: usize,
 }
 
 impl Fault {
@@ -109,18 +118,22 @@ pub enum Verdict {
     NotOurs,
     /// The hook reported the fault: end the process as the signal would.
     Reported,
+    /// The hook recorded the fault and [`resume_after`] opened its page: the faulting
+    /// instruction runs again and the program goes on.
+    Resumed,
 }
 
 /// The policy the handler asks about each signal.
 pub type Hook = fn(&Fault) -> Verdict;
 
 /// The signals [`install`] can handle, each with its slot in the tables below.
-const SIGNALS: [c_int; 5] = [
+const SIGNALS: [c_int; 6] = [
     libc::SIGSEGV,
     libc::SIGBUS,
     libc::SIGABRT,
     libc::SIGFPE,
     libc::SIGILL,
+    libc::SIGTRAP,
 ];
 
 fn slot_of(signal: c_int) -> Option<usize> {
@@ -169,7 +182,8 @@ pub const CRASH_STACK_SIZE: usize = 8 << 20;
 pub const ALT_STACK_SIZE: usize = 256 << 10;
 
 /// Installs the handler for `signals` (any of `SIGSEGV`, `SIGBUS`, `SIGABRT`, `SIGFPE`,
-/// `SIGILL`) and registers `hook`: `replace_hook` makes it the hook even if another one is
+/// `SIGILL`, `SIGTRAP`; with `SIGSEGV` also `SIGTRAP`, for [`resume_after`]) and registers
+/// `hook`: `replace_hook` makes it the hook even if another one is
 /// registered (the C ABI, which owns the process), otherwise it is registered only if none is
 /// (a GPA instance). Gives the calling thread an alternate stack. Returns whether the handler
 /// is installed for every signal asked for.
@@ -197,6 +211,16 @@ pub fn install(signals: &[c_int], hook: Hook, replace_hook: bool) -> bool {
             continue;
         }
         all &= install_one(signal, slot);
+    }
+    // The single-step trap of `resume_after` comes with the fault handler (a failure only
+    // means faults cannot be resumed).
+    #[cfg(target_arch = "x86_64")]
+    if signals.contains(&libc::SIGSEGV) {
+        if let Some(slot) = slot_of(libc::SIGTRAP) {
+            if !INSTALLED[slot].load(Ordering::Acquire) {
+                install_one(libc::SIGTRAP, slot);
+            }
+        }
     }
     INSTALL_LOCK.store(false, Ordering::Release);
     ensure_alt_stack();
@@ -650,14 +674,26 @@ pub fn end_process(signal: c_int) -> ! {
 }
 
 extern "C" fn on_signal(signal: c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
+    #[cfg(target_arch = "x86_64")]
+    if signal == libc::SIGTRAP {
+        // SAFETY: the kernel's context for this thread's handler.
+        if unsafe { step::finish_step(context) } {
+            return;
+        }
+        // Any other trap (a breakpoint, `raise`) is the program's: the hook and the program's
+        // action see it as any other signal handled here.
+    }
     // SAFETY: the kernel passes a valid siginfo and ucontext to an SA_SIGINFO handler.
-    let fault = unsafe { decode(signal, info, context) };
+    let mut fault = unsafe { decode(signal, info, context) };
+    fault.context = context as usize;
     let hook = HOOK.load(Ordering::Acquire);
     if hook != 0 {
         // SAFETY: only `fn(&Fault) -> Verdict` values are stored in HOOK.
         let hook: Hook = unsafe { core::mem::transmute::<usize, Hook>(hook) };
-        if run_hook(hook, &fault) == Verdict::Reported {
-            end_process(signal);
+        match run_hook(hook, &fault) {
+            Verdict::Reported => end_process(signal),
+            Verdict::Resumed => return,
+            Verdict::NotOurs => {}
         }
     }
     // SAFETY: forwarding the kernel's arguments unchanged.
@@ -674,6 +710,49 @@ fn run_hook(hook: Hook, fault: &Fault) -> Verdict {
         end_process(fault.signal);
     }
     verdict
+}
+
+/// Lets the program go on after a memory fault the hook has recorded: opens the faulting
+/// page for the faulting instruction alone (the single-step trap closes it again; see
+/// `step`), or with `leave_open` until gpa itself next changes that memory
+/// ([`close_left_open`]), after which the hook returns [`Verdict::Resumed`]. `false`,
+/// changing nothing, where that cannot be done (no context, a page that cannot be opened,
+/// another target than x86-64): the hook then reports and ends the process. Called only from
+/// the hook, on the faulting thread.
+pub fn resume_after(fault: &Fault, leave_open: bool) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        fault.is_memory_fault() && step::resume_after(fault.address, fault.context, leave_open)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (fault, leave_open);
+        false
+    }
+}
+
+/// Puts back the pages [`resume_after`] left open in `[start, start + len)`, before gpa
+/// changes that range itself. The memory layer calls it from each of its range operations; one atomic load when
+/// no page is left open.
+#[inline]
+pub fn close_left_open(start: usize, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    step::close_left_open(start, len);
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (start, len);
+}
+
+/// Runs `work` with every signal of the calling thread blocked (async-signal-safe).
+pub fn with_signals_blocked(work: &mut dyn FnMut()) {
+    // SAFETY: plain signal sets; blocking this thread's signals only, restored after.
+    unsafe {
+        let mut all: libc::sigset_t = core::mem::zeroed();
+        let mut old: libc::sigset_t = core::mem::zeroed();
+        libc::sigfillset(&mut all);
+        set_mask(libc::SIG_BLOCK, &all, &mut old);
+        work();
+        set_mask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
+    }
 }
 
 /// Changes the calling thread's signal mask as glibc's `pthread_sigmask` does (its two

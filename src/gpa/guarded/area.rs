@@ -309,6 +309,9 @@ impl Area {
         let first = self.page_address(record.first_page.load(Ordering::Relaxed) as usize);
         let pages = record.pages.load(Ordering::Relaxed) as usize;
         let page = os::page_size();
+        // Pages of the extent a fault left open (`os::signal::resume_after`) are put back
+        // first: the ones that become guard pages now get no other call that would.
+        os::signal::close_left_open(first, pages * page);
         let (data, access_start) = if start_against_guard {
             let data = (first + page).next_multiple_of(layout.align());
             (data, data)

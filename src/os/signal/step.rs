@@ -1,0 +1,480 @@
+//! Resuming after a fault: the faulting page opened for exactly one instruction (x86-64).
+//!
+//! # Design
+//! A fault on one of gpa's inaccessible pages (a guard page, a freed block's pages held in a
+//! quarantine, a small segment's guard) is a finding, not necessarily the end of the program:
+//! Valgrind reports an invalid read or write and lets the program go on, so every later
+//! mistake and the leak verdict are reported too. [`resume_after`] makes that possible. Called
+//! by the hook on the faulting thread, it makes the faulting page accessible and sets the trap
+//! flag (`EFLAGS.TF`) in the interrupted context; when the handler returns, the instruction
+//! runs again, succeeds, and the CPU raises a single-step trap (`SIGTRAP`, `TRAP_TRACE`)
+//! right after it. The `SIGTRAP` handler ([`finish_step`]) puts the page back as it was and
+//! clears the flag, and the program goes on with the page inaccessible again. An access that
+//! spans two inaccessible pages faults twice before the trap; both are closed at the trap.
+//!
+//! A page is opened by what made it inaccessible, found out without asking the policy:
+//! * a guard marker (`MADV_GUARD_INSTALL`, in a readable and writable mapping) is removed
+//!   (`MADV_GUARD_REMOVE`) and installed again afterwards;
+//! * a `PROT_NONE` page is made readable and writable with `mprotect`, then made `PROT_NONE`
+//!   again and discarded (`MADV_DONTNEED`): every inaccessible page of gpa's holds nothing
+//!   anybody uses, so what the instruction wrote is dropped (as a write to a guard page would
+//!   have been), and a later reuse finds it zero as before;
+//! * an unmapped page (a wild access near gpa's memory) is mapped for the step
+//!   (`MAP_FIXED_NOREPLACE`, never over anything) and unmapped afterwards.
+//!
+//! Which of these applies is found by trying: a page that can be read after `MADV_GUARD_REMOVE`
+//! had a marker (the probe is `process_vm_readv` of one byte from this process, which fails
+//! with `EFAULT` instead of faulting). A read through an opened page sees zeros (or what an
+//! earlier step wrote before the discard), as from fresh memory.
+//!
+//! While a page is open, other threads' accesses to it go unnoticed. Two threads may have the
+//! same page open at once (the second faulted before the first opened it); the page is closed
+//! by the last of them.
+//!
+//! # Invariants
+//! * Every entry of [`OPENED`] is a page a thread (its `tid`) opened and has not closed; only
+//!   that thread removes it, at its trap, with every signal blocked and [`LOCK`] held.
+//! * A page is closed only when no other entry names it.
+//! * Everything here is async-signal-safe: system calls and atomics, no allocation.
+
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+
+/// How a page was opened (and so how it is closed).
+const UNUSED: u8 = 0;
+/// Found accessible already (opened by someone else meanwhile): left as it is.
+const AS_FOUND: u8 = 1;
+/// A guard marker, removed.
+const MARKER: u8 = 2;
+/// A `PROT_NONE` page, made readable and writable.
+const PROTECTED: u8 = 3;
+/// Nothing was mapped there: a page mapped for the step.
+const MAPPED: u8 = 4;
+
+/// Entries: pages open for a step, and runs of pages left open, over all threads.
+const ENTRIES: usize = 64;
+/// The `tid` of a run of pages left open (see "Pages left open").
+const LEFT: u64 = u64::MAX;
+/// Pages one thread may have open for one instruction (an access spans at most two; a
+/// `rep movs` spanning more is stepped one iteration at a time).
+const PER_THREAD: usize = 4;
+
+/// An open page (`len` one page), or a run of pages left open.
+struct Opened {
+    tid: AtomicU64,
+    start: AtomicUsize,
+    len: AtomicUsize,
+    how: AtomicU8,
+}
+
+static OPENED: [Opened; ENTRIES] = [const {
+    Opened {
+        tid: AtomicU64::new(0),
+        start: AtomicUsize::new(0),
+        len: AtomicUsize::new(0),
+        how: AtomicU8::new(UNUSED),
+    }
+}; ENTRIES];
+/// Serializes changes to [`OPENED`] (taken with every signal blocked).
+static LOCK: AtomicBool = AtomicBool::new(false);
+/// Runs of pages left open now.
+static LEFT_OPEN: AtomicUsize = AtomicUsize::new(0);
+
+/// The trap flag in `EFLAGS`.
+const TRAP_FLAG: i64 = 0x100;
+/// `gregs` index of `EFLAGS` in an x86-64 `ucontext_t`.
+const REG_EFL: usize = 17;
+/// `MADV_GUARD_REMOVE` (Linux 6.13).
+const MADV_GUARD_REMOVE: libc::c_int = 103;
+/// `MADV_GUARD_INSTALL` (Linux 6.13).
+const MADV_GUARD_INSTALL: libc::c_int = 102;
+
+/// Opens the page of `address` for the faulting instruction of the interrupted `context` (the
+/// `ucontext_t` the kernel passed to the handler, on this thread) and arms the single-step
+/// trap; with `leave_open`, leaves the page open instead, without a trap, until gpa changes it
+/// ([`close_left_open`]). See the module documentation. `false`, with nothing changed, when
+/// the page cannot be opened (the caller then ends the process as before).
+pub fn resume_after(address: usize, context: usize, leave_open: bool) -> bool {
+    if context == 0 {
+        return false;
+    }
+    if !probe_works() {
+        // Without the probe a guard marker cannot be told from a `PROT_NONE` page, and closing
+        // one the wrong way would break the memory around it.
+        return false;
+    }
+    let page = address & !(super::super::page_size() - 1);
+    let tid = super::super::thread_id();
+    let mut step = false;
+    let opened = with_lock(|| match open(page, tid, leave_open) {
+        Some(stepping) => {
+            step = stepping;
+            true
+        }
+        None => false,
+    });
+    if opened && step {
+        // SAFETY: the caller's context is the live `ucontext_t` of this thread's handler.
+        unsafe { set_trap_flag(context, true) };
+    }
+    opened
+}
+
+/// Closes the runs of pages left open that meet `[start, start + len)` (see "Pages left
+/// open"), before gpa changes that range itself: it then finds them as it left them. One
+/// atomic load when none is open.
+pub fn close_left_open(start: usize, len: usize) {
+    if LEFT_OPEN.load(Ordering::Acquire) == 0 {
+        return;
+    }
+    with_lock(|| {
+        for (index, entry) in OPENED.iter().enumerate() {
+            let (first, run) = (
+                entry.start.load(Ordering::Relaxed),
+                entry.len.load(Ordering::Relaxed),
+            );
+            if entry.tid.load(Ordering::Relaxed) != LEFT
+                || entry.how.load(Ordering::Relaxed) == UNUSED
+                || first + run <= start
+                || first >= start.saturating_add(len)
+            {
+                continue;
+            }
+            let how = entry.how.load(Ordering::Relaxed);
+            release(index);
+            LEFT_OPEN.fetch_sub(1, Ordering::AcqRel);
+            close(first, run, how);
+        }
+        true
+    });
+}
+
+/// At a `SIGTRAP`: when the calling thread has pages open (it is stepping the instruction that
+/// faulted), closes them, clears the trap flag in `context` and returns `true`; otherwise
+/// `false` (the trap is not ours).
+///
+/// # Safety
+/// `context` is the `ucontext_t` the kernel passed to this thread's `SIGTRAP` handler.
+pub unsafe fn finish_step(context: *mut c_void) -> bool {
+    let tid = super::super::thread_id();
+    let ours = with_lock(|| close_all(tid));
+    if ours && !context.is_null() {
+        // SAFETY: caller contract.
+        unsafe { set_trap_flag(context as usize, false) };
+    }
+    ours
+}
+
+/// Runs `work` with every signal blocked and [`LOCK`] held.
+fn with_lock(work: impl FnOnce() -> bool) -> bool {
+    let mut work = Some(work);
+    let mut result = false;
+    super::with_signals_blocked(&mut || {
+        while LOCK
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            core::hint::spin_loop();
+        }
+        if let Some(work) = work.take() {
+            result = work();
+        }
+        LOCK.store(false, Ordering::Release);
+    });
+    result
+}
+
+/// The entry other than `except` that holds `page` open, if any.
+fn holder(page: usize, except: Option<usize>) -> Option<&'static Opened> {
+    OPENED.iter().enumerate().find_map(|(index, entry)| {
+        let first = entry.start.load(Ordering::Relaxed);
+        let covers = entry.how.load(Ordering::Relaxed) != UNUSED
+            && page >= first
+            && page < first + entry.len.load(Ordering::Relaxed);
+        (covers && Some(index) != except).then_some(entry)
+    })
+}
+
+/// Opens `page` for thread `tid`: `Some(true)` to step over the instruction, `Some(false)`
+/// when the page is left open, `None` when it cannot be opened.
+fn open(page: usize, tid: u64, leave_open: bool) -> Option<bool> {
+    let size = super::super::page_size();
+    let mine = OPENED
+        .iter()
+        .filter(|entry| entry.tid.load(Ordering::Relaxed) == tid)
+        .count();
+    if mine >= PER_THREAD {
+        return None;
+    }
+    let how = if let Some(other) = holder(page, None) {
+        // Open already (another thread steps through it): closed by the last one, as it was
+        // opened.
+        other.how.load(Ordering::Relaxed)
+    } else if readable(page) {
+        AS_FOUND
+    } else if advise(page, size, MADV_GUARD_REMOVE) && readable(page) {
+        MARKER
+    } else if protect(page, size, libc::PROT_READ | libc::PROT_WRITE) {
+        PROTECTED
+    } else if map_fresh(page, size) {
+        MAPPED
+    } else {
+        return None;
+    };
+    let leave_open = leave_open && (how == MARKER || how == PROTECTED);
+    if leave_open {
+        // A run left open just before or after this page, opened the same way, grows.
+        if let Some(run) = OPENED.iter().find(|entry| {
+            let first = entry.start.load(Ordering::Relaxed);
+            entry.tid.load(Ordering::Relaxed) == LEFT
+                && entry.how.load(Ordering::Relaxed) == how
+                && (first + entry.len.load(Ordering::Relaxed) == page || page + size == first)
+        }) {
+            if run.start.load(Ordering::Relaxed) == page + size {
+                run.start.store(page, Ordering::Relaxed);
+            }
+            run.len.fetch_add(size, Ordering::Relaxed);
+            return Some(false);
+        }
+    }
+    let Some(free) = OPENED
+        .iter()
+        .find(|entry| entry.how.load(Ordering::Relaxed) == UNUSED)
+    else {
+        if how != AS_FOUND {
+            close(page, size, how);
+        }
+        return None;
+    };
+    free.tid
+        .store(if leave_open { LEFT } else { tid }, Ordering::Relaxed);
+    free.start.store(page, Ordering::Relaxed);
+    free.len.store(size, Ordering::Relaxed);
+    free.how.store(how, Ordering::Relaxed);
+    if leave_open {
+        LEFT_OPEN.fetch_add(1, Ordering::AcqRel);
+    }
+    Some(!leave_open)
+}
+
+/// Frees entry `index` of [`OPENED`].
+fn release(index: usize) {
+    OPENED[index].how.store(UNUSED, Ordering::Relaxed);
+    OPENED[index].tid.store(0, Ordering::Relaxed);
+}
+
+/// Puts opened pages back as they were.
+fn close(start: usize, len: usize, how: u8) {
+    match how {
+        MARKER => {
+            advise(start, len, MADV_GUARD_INSTALL);
+        }
+        PROTECTED => {
+            protect(start, len, libc::PROT_NONE);
+            advise(start, len, libc::MADV_DONTNEED);
+        }
+        MAPPED => {
+            // SAFETY: the page this module mapped for the step; nobody else uses it.
+            unsafe { libc::munmap(start as *mut c_void, len) };
+        }
+        _ => {}
+    }
+}
+
+fn close_all(tid: u64) -> bool {
+    let mut any = false;
+    for (index, entry) in OPENED.iter().enumerate() {
+        let how = entry.how.load(Ordering::Relaxed);
+        if how == UNUSED || entry.tid.load(Ordering::Relaxed) != tid {
+            continue;
+        }
+        any = true;
+        let page = entry.start.load(Ordering::Relaxed);
+        let len = entry.len.load(Ordering::Relaxed);
+        release(index);
+        if holder(page, Some(index)).is_none() {
+            close(page, len, how);
+        }
+    }
+    any
+}
+
+/// Whether a byte at `page` can be read, without touching it (`process_vm_readv` of this
+/// process reports `EFAULT` instead of faulting).
+fn readable(page: usize) -> bool {
+    let mut byte = 0u8;
+    let local = libc::iovec {
+        iov_base: (&mut byte as *mut u8).cast(),
+        iov_len: 1,
+    };
+    let remote = libc::iovec {
+        iov_base: page as *mut c_void,
+        iov_len: 1,
+    };
+    // SAFETY: one writable local byte; the remote range is only read by the kernel, which
+    // checks it; errno is saved and restored.
+    unsafe {
+        let errno = libc::__errno_location();
+        let saved = *errno;
+        let read = libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0);
+        *errno = saved;
+        read == 1
+    }
+}
+
+/// Whether [`readable`] answers at all (`process_vm_readv` may be forbidden by a seccomp
+/// filter): it must find a byte of this thread's stack readable.
+fn probe_works() -> bool {
+    let byte = 0u8;
+    readable(&byte as *const u8 as usize)
+}
+
+fn advise(page: usize, len: usize, advice: libc::c_int) -> bool {
+    // SAFETY: a page-aligned range of gpa's own memory (the caller found a fault of gpa's
+    // there); the advice only discards or changes guard markers; errno is restored.
+    unsafe {
+        let errno = libc::__errno_location();
+        let saved = *errno;
+        let done = libc::madvise(page as *mut c_void, len, advice) == 0;
+        *errno = saved;
+        done
+    }
+}
+
+fn protect(page: usize, len: usize, protection: libc::c_int) -> bool {
+    // SAFETY: as for `advise`.
+    unsafe {
+        let errno = libc::__errno_location();
+        let saved = *errno;
+        let done = libc::mprotect(page as *mut c_void, len, protection) == 0;
+        *errno = saved;
+        done
+    }
+}
+
+fn map_fresh(page: usize, len: usize) -> bool {
+    // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping; errno is restored.
+    unsafe {
+        let errno = libc::__errno_location();
+        let saved = *errno;
+        let mapped = libc::mmap(
+            page as *mut c_void,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        );
+        *errno = saved;
+        if mapped == libc::MAP_FAILED {
+            return false;
+        }
+        if mapped as usize != page {
+            // An old kernel without MAP_FIXED_NOREPLACE took it as a hint.
+            libc::munmap(mapped, len);
+            return false;
+        }
+        true
+    }
+}
+
+/// Sets or clears the trap flag in an interrupted context.
+///
+/// # Safety
+/// `context` is a live `ucontext_t` of this thread's signal handler.
+unsafe fn set_trap_flag(context: usize, on: bool) {
+    // SAFETY: caller contract.
+    let context = unsafe { &mut *(context as *mut libc::ucontext_t) };
+    let flags = &mut context.uc_mcontext.gregs[REG_EFL];
+    if on {
+        *flags |= TRAP_FLAG;
+    } else {
+        *flags &= !TRAP_FLAG;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{install, resume_after, Fault, Verdict};
+    use super::*;
+
+    /// The page the test hook steps over (0: none).
+    static TARGET: AtomicUsize = AtomicUsize::new(0);
+    /// Faults the test hook resumed.
+    static RESUMED: AtomicUsize = AtomicUsize::new(0);
+
+    fn hook(fault: &Fault) -> Verdict {
+        let page = fault.address & !(crate::os::page_size() - 1);
+        let target = TARGET.load(Ordering::Acquire);
+        if target != 0 && page == target && resume_after(fault, false) {
+            RESUMED.fetch_add(1, Ordering::AcqRel);
+            Verdict::Resumed
+        } else {
+            Verdict::NotOurs
+        }
+    }
+
+    fn mapped(protection: libc::c_int) -> usize {
+        let size = crate::os::page_size();
+        // SAFETY: a fresh anonymous mapping of one page.
+        let page = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                size,
+                protection,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(page, libc::MAP_FAILED);
+        page as usize
+    }
+
+    /// Reads and writes `page` (inaccessible in one of three ways) and checks that each access
+    /// went through once, read zeros, and left the page inaccessible again.
+    fn step_over(page: usize) {
+        TARGET.store(page, Ordering::Release);
+        let before = RESUMED.load(Ordering::Acquire);
+        // SAFETY: the page faults; the hook opens it for this one access.
+        let first = unsafe { core::ptr::read_volatile((page + 8) as *const u64) };
+        assert_eq!(first, 0);
+        assert!(!readable(page), "closed again after the read");
+        // SAFETY: as above; the write is discarded when the page is closed.
+        unsafe { core::ptr::write_volatile((page + 16) as *mut u64, 0x5a5a) };
+        assert!(!readable(page), "closed again after the write");
+        // SAFETY: as above.
+        let again = unsafe { core::ptr::read_volatile((page + 16) as *const u64) };
+        assert_eq!(again, 0, "what the step wrote was discarded");
+        assert_eq!(RESUMED.load(Ordering::Acquire) - before, 3);
+        TARGET.store(0, Ordering::Release);
+    }
+
+    #[test]
+    fn a_fault_on_an_inaccessible_page_is_stepped_over_and_the_page_closed_again() {
+        if !probe_works() {
+            eprintln!("SKIPPED: process_vm_readv is not allowed here");
+            return;
+        }
+        assert!(install(&[libc::SIGSEGV], hook, true));
+        let size = crate::os::page_size();
+        // PROT_NONE.
+        step_over(mapped(libc::PROT_NONE));
+        // A guard marker inside a readable, writable mapping (Linux 6.13 and later).
+        let marked = mapped(libc::PROT_READ | libc::PROT_WRITE);
+        if advise(marked, size, MADV_GUARD_INSTALL) {
+            step_over(marked);
+            // Still a guard marker, not a PROT_NONE page: removing it makes the page usable.
+            assert!(advise(marked, size, MADV_GUARD_REMOVE));
+            assert!(readable(marked));
+        } else {
+            eprintln!("guard markers not supported by this kernel: that case is not tested");
+        }
+        // Nothing mapped: a page is mapped for the step and unmapped after it.
+        let gone = mapped(libc::PROT_NONE);
+        // SAFETY: our own mapping.
+        unsafe { libc::munmap(gone as *mut c_void, size) };
+        step_over(gone);
+        assert!(crate::os::is_unmapped(gone));
+    }
+}
