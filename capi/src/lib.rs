@@ -581,6 +581,36 @@ pub unsafe extern "C" fn execve(
     unsafe { capi::process::execve(path, argv, envp) }
 }
 
+/// C `execveat`.
+///
+/// # Safety
+/// As for C's `execveat`.
+#[no_mangle]
+pub unsafe extern "C" fn execveat(
+    dirfd: c_int,
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::execveat(dirfd, path, argv, envp, flags) }
+}
+
+/// C `fexecve`.
+///
+/// # Safety
+/// As for C's `fexecve`.
+#[no_mangle]
+pub unsafe extern "C" fn fexecve(
+    fd: c_int,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::fexecve(fd, argv, envp) }
+}
+
 /// C `execv`.
 ///
 /// # Safety
@@ -704,7 +734,8 @@ mod variadic {
     trampoline!(execle, ExecList::Execle, execle_list);
 }
 
-/// libc's memory and string functions (`memcpy`, `strlen`, `__memcpy_chk`...): each export is
+/// libc's memory and string functions (`memcpy`, `strlen`, `__memcpy_chk`, `wcscpy`...) and
+/// the calls that hand a buffer to the kernel or a `FILE` (`read`, `send`, `fread`...): each export is
 /// one indirect jump through its slot in `gpa::__capi::libc_calls`, which holds glibc's
 /// implementation in fast mode and a checking function in check and guard modes (see that
 /// module). x86-64 only; elsewhere glibc's functions run unchecked.
@@ -731,6 +762,8 @@ mod libc_calls {
         };
     }
 
+    // `index`, `rindex`, `pread`, `pwrite` and `__pread_chk` are glibc's other names of
+    // `strchr`, `strrchr`, `pread64`, `pwrite64` and `__pread64_chk`: they share their slots.
     jump_through! {
         memcpy => MEMCPY;
         memmove => MEMMOVE;
@@ -756,5 +789,60 @@ mod libc_calls {
         __stpcpy_chk => STPCPY_CHK;
         __strcat_chk => STRCAT_CHK;
         __strncpy_chk => STRNCPY_CHK;
+        index => STRCHR;
+        strrchr => STRRCHR;
+        rindex => STRRCHR;
+        strstr => STRSTR;
+        strcasestr => STRCASESTR;
+        strpbrk => STRPBRK;
+        strcspn => STRCSPN;
+        strspn => STRSPN;
+        memrchr => MEMRCHR;
+        rawmemchr => RAWMEMCHR;
+        strcasecmp => STRCASECMP;
+        strncasecmp => STRNCASECMP;
+        stpncpy => STPNCPY;
+        memccpy => MEMCCPY;
+        bcopy => BCOPY;
+        bzero => BZERO;
+        explicit_bzero => EXPLICIT_BZERO;
+        strdup => STRDUP;
+        strndup => STRNDUP;
+        wcslen => WCSLEN;
+        wcsnlen => WCSNLEN;
+        wcscpy => WCSCPY;
+        wcscmp => WCSCMP;
+        wcschr => WCSCHR;
+        wcsrchr => WCSRCHR;
+        wmemchr => WMEMCHR;
+        wmemcmp => WMEMCMP;
+        wmemcpy => WMEMCPY;
+        wmemset => WMEMSET;
+        __stpncpy_chk => STPNCPY_CHK;
+        __explicit_bzero_chk => EXPLICIT_BZERO_CHK;
+        __wcscpy_chk => WCSCPY_CHK;
+        __wmemcpy_chk => WMEMCPY_CHK;
+        __wmemset_chk => WMEMSET_CHK;
+        read => READ;
+        write => WRITE;
+        pread => PREAD64;
+        pread64 => PREAD64;
+        pwrite => PWRITE64;
+        pwrite64 => PWRITE64;
+        recv => RECV;
+        send => SEND;
+        recvfrom => RECVFROM;
+        sendto => SENDTO;
+        readv => READV;
+        writev => WRITEV;
+        fread => FREAD;
+        fwrite => FWRITE;
+        fgets => FGETS;
+        __read_chk => READ_CHK;
+        __pread_chk => PREAD64_CHK;
+        __pread64_chk => PREAD64_CHK;
+        __recv_chk => RECV_CHK;
+        __fread_chk => FREAD_CHK;
+        __fgets_chk => FGETS_CHK;
     }
 }

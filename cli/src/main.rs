@@ -104,7 +104,8 @@ pub(crate) struct RunArgs {
     pub(crate) leaks: crate::leaks::LeakArgs,
     /// Print nothing of gpa's own when the run is clean (no errors, every process checked);
     /// without it a clean check-mode run ends with one line saying what was checked, as
-    /// Valgrind ends with its error summary (memcheck's -q).
+    /// Valgrind ends with its error summary, and one saying which reads check mode cannot
+    /// see (memcheck's -q).
     #[arg(short, long)]
     pub(crate) quiet: bool,
     /// Write the text report to FILE instead of stderr.

@@ -82,7 +82,6 @@
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::io::Write;
-use std::sync::Mutex;
 
 use super::guard;
 use super::process::{self, events};
@@ -285,7 +284,7 @@ fn resumable(finding: &RawFinding, fault: &Fault) -> bool {
 
 /// Faults the program went on after, in the program's terms, each site once: reported with
 /// the other findings at exit.
-static FAULTS: Mutex<std::vec::Vec<RawFinding>> = Mutex::new(std::vec::Vec::new());
+static FAULTS: super::recorded::FindingList = super::recorded::FindingList::new();
 /// The most faults kept.
 const MAX_FAULTS: usize = 10_000;
 /// The sites of the faults recorded (`ip * 8 + kind code`; 0: free), so that a loop faulting
@@ -385,13 +384,7 @@ fn resume(
     // Every signal blocked while the lock is held: the leak scan's stop signal must not
     // stop this thread holding it.
     crate::os::signal::with_signals_blocked(&mut || {
-        let _inside = InsideAllocator::enter();
-        let mut faults = FAULTS
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if faults.len() < MAX_FAULTS {
-            faults.push(*finding);
-        }
+        FAULTS.record(*finding, MAX_FAULTS, false, |_, _| false);
     });
     Resume::Resumed
 }
@@ -400,9 +393,9 @@ fn resume(
 /// `crashing`).
 fn take_faults(crashing: bool) -> std::vec::Vec<RawFinding> {
     if crashing {
-        guard::try_take_recorded(&FAULTS)
+        FAULTS.try_take()
     } else {
-        guard::take_recorded(&FAULTS)
+        FAULTS.take()
     }
 }
 

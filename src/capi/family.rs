@@ -43,8 +43,7 @@
 //! * Nothing here holds a lock or the GPA's re-entrancy guard while calling the new handler or
 //!   throwing.
 
-use std::sync::Mutex;
-
+use super::recorded::FindingList;
 use super::{gpa, guard, MIN_ALIGN};
 use crate::gpa::{BlockInfo, GeneralPurposeAllocator, InsideAllocator};
 use crate::report::{FindingKind, RawFinding};
@@ -153,17 +152,13 @@ impl Release {
 }
 
 /// Mismatched frees (and invalid frees next to a block) found here.
-static FINDINGS: Mutex<std::vec::Vec<RawFinding>> = Mutex::new(std::vec::Vec::new());
+static FINDINGS: FindingList = FindingList::new();
 
 /// Distinct findings kept; repeats of one (same kind, block, traces) only count up.
 const MAX_FINDINGS: usize = 10_000;
 
 fn record(finding: RawFinding) {
-    let _inside = InsideAllocator::enter();
-    let mut findings = FINDINGS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let same = findings.iter().position(|seen| {
+    FINDINGS.record(finding, MAX_FINDINGS, true, |seen, finding| {
         seen.kind == finding.kind
             && seen.address == finding.address
             && seen.size == finding.size
@@ -171,18 +166,13 @@ fn record(finding: RawFinding) {
             && seen.site_trace == finding.site_trace
             && seen.freed_by == finding.freed_by
     });
-    match same {
-        Some(index) => findings[index].count += 1,
-        None if findings.len() < MAX_FINDINGS => findings.push(finding),
-        None => {}
-    }
 }
 
 /// This module's findings, in the program's terms; the record is cleared. Symbolizes (call
 /// it at exit): mismatches that another copy of the C++ runtime explains are dropped (see
 /// [`explained_by_another_runtime`]).
 pub fn take_findings() -> std::vec::Vec<RawFinding> {
-    let mut findings = guard::take_recorded(&FINDINGS);
+    let mut findings = FINDINGS.take();
     let _inside = InsideAllocator::enter();
     findings.retain(|finding| !explained_by_another_runtime(finding));
     findings
@@ -191,7 +181,7 @@ pub fn take_findings() -> std::vec::Vec<RawFinding> {
 /// As [`take_findings`], but empty instead of waiting when the record's lock is taken (for a
 /// crash report).
 pub fn try_take_findings() -> std::vec::Vec<RawFinding> {
-    let mut findings = guard::try_take_recorded(&FINDINGS);
+    let mut findings = FINDINGS.try_take();
     let _inside = InsideAllocator::enter();
     findings.retain(|finding| !explained_by_another_runtime(finding));
     findings

@@ -49,8 +49,8 @@
 //!   program used.
 
 use core::alloc::{GlobalAlloc, Layout};
-use std::sync::Mutex;
 
+use super::recorded::FindingList;
 use crate::gpa::{
     all_bytes_are, BlockInfo, CheckedBlock, GeneralPurposeAllocator, InsideAllocator, LiveBlock,
     Located,
@@ -67,7 +67,7 @@ pub const COOKIE_TAG: u8 = 0x80;
 pub const COOKIE: usize = 8;
 
 /// Underflows found by this module (the GPA's own findings are kept by the GPA).
-static FINDINGS: Mutex<std::vec::Vec<RawFinding>> = Mutex::new(std::vec::Vec::new());
+static FINDINGS: FindingList = FindingList::new();
 
 /// The front pad of a block with alignment `align`.
 #[inline]
@@ -450,15 +450,9 @@ pub fn invalid_free_without_base(gpa: &GeneralPurposeAllocator, user: *mut u8) {
 }
 
 fn record(finding: RawFinding) {
-    let mut findings = FINDINGS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if !findings
-        .iter()
-        .any(|f| f.kind == finding.kind && f.address == finding.address)
-    {
-        findings.push(finding);
-    }
+    FINDINGS.record(finding, usize::MAX, false, |seen, finding| {
+        seen.kind == finding.kind && seen.address == finding.address
+    });
 }
 
 /// Checks the guards of live blocks at exit (underflows of blocks never freed). Not in the
@@ -492,31 +486,12 @@ pub fn check_live(gpa: &GeneralPurposeAllocator, blocks: &[LiveBlock]) {
 
 /// This module's findings, if their lock is free (for a crash report); the record is cleared.
 pub fn try_take_findings() -> std::vec::Vec<RawFinding> {
-    try_take_recorded(&FINDINGS)
-}
-
-/// As [`take_recorded`], but empty instead of waiting when the list's lock is taken (for a
-/// crash report: the interrupted thread may hold it).
-pub fn try_take_recorded(list: &Mutex<std::vec::Vec<RawFinding>>) -> std::vec::Vec<RawFinding> {
-    let _inside = InsideAllocator::enter();
-    match list.try_lock() {
-        Ok(mut findings) => core::mem::take(&mut *findings),
-        Err(std::sync::TryLockError::Poisoned(poisoned)) => {
-            core::mem::take(&mut *poisoned.into_inner())
-        }
-        Err(std::sync::TryLockError::WouldBlock) => std::vec::Vec::new(),
-    }
+    FINDINGS.try_take()
 }
 
 /// This module's findings; the record is cleared.
 pub fn take_findings() -> std::vec::Vec<RawFinding> {
-    take_recorded(&FINDINGS)
-}
-
-/// Empties a list of findings kept by a `capi` module (allocating on the internal heap).
-pub fn take_recorded(list: &Mutex<std::vec::Vec<RawFinding>>) -> std::vec::Vec<RawFinding> {
-    let _inside = InsideAllocator::enter();
-    core::mem::take(&mut *list.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    FINDINGS.take()
 }
 
 /// A GPA finding (block start, padded size) in the program's terms: the GPA records the

@@ -1,14 +1,18 @@
-//! libc's memory and string functions, interposed: in check and guard modes each call's
-//! source and destination ranges are checked against the program's heap before glibc's own
-//! implementation runs (Valgrind's `vgpreload` replacements, in spirit); in fast mode the
-//! call only passes through.
+//! libc's memory and string functions (`memcpy`, `strlen`, `strrchr`, `wcscpy`...), and the
+//! calls that hand a buffer to the kernel or a `FILE` (`read`, `send`, `readv`, `fread`...),
+//! interposed: in check and guard modes each call's source and destination ranges are checked
+//! against the program's heap before glibc's own implementation runs (Valgrind's `vgpreload`
+//! replacements and its system-call parameter checks, in spirit); in fast mode the call only
+//! passes through.
 //!
 //! # Design
 //! The preload library exports `memcpy`, `strlen`, `__memcpy_chk`, ... (the `capi` crate) as
 //! one indirect jump each through the slot of an [`Interposed`] here. A slot holds:
-//! * before the library's constructor runs, a small bootstrap implementation ([`boot`]: `rep
-//!   movsb`, volatile byte loops, which the compiler cannot turn back into a call of the
-//!   function itself);
+//! * before the library's constructor runs, a bootstrap implementation (`boot_of!`): a
+//!   small one of [`boot`]'s (`rep movsb`, volatile byte loops, which the compiler cannot turn
+//!   back into a call of the function itself), glibc's own alias of the function (`__read`,
+//!   `_IO_fread`), or a stub that resolves glibc's definition on its first call ([`resolve`]:
+//!   functions gpa's own code never calls early, `wcslen`, `strstr`...);
 //! * after it ([`install`]), glibc's implementation, resolved once with `dlsym(RTLD_NEXT)`
 //!   (which resolves glibc's IFUNCs to the variant for this CPU): fast mode, one `jmp` more
 //!   than a program without gpa;
@@ -33,6 +37,16 @@
 //! real function then reads what it reads (in guard mode, the guard page: the fault ends the
 //! run with the same finding, which the report keeps once).
 //!
+//! Wide strings (`wcslen`, `wcscpy`, `wmemcmp`...) are the same checks in units of 4 bytes
+//! ([`Unit`]): the first bad unit is 4 bytes, as Valgrind's "Invalid read of size 4".
+//!
+//! System calls and stdio: `read(2)`'s buffer is written and `write(2)`'s read, all the length
+//! asked for, before the call (Valgrind's "Syscall param read(buf) points to unaddressable
+//! byte(s)"); the finding's call is the function and Valgrind's parameter name, `read(buf)`,
+//! `send(msg)`, `writev(vector[...])`. `fwrite` reads its items before the call; what `fread`
+//! and `fgets` store is known after it, so they are checked after glibc's function returned
+//! (`checked_after!`). Recording a finding keeps the program's `errno` ([`KeepErrno`]).
+//!
 //! The access size a finding gives: for the `mem*` functions and writes of the string copies,
 //! the bytes of the call's range outside the block (Valgrind prints the width of the load or
 //! store its replacement made, 1 to 8 bytes); for reads that stop at data (a string's end, the
@@ -42,15 +56,17 @@
 //! * A slot always holds a function with its export's C signature and behaviour; slots change
 //!   only in [`install`], before `main`.
 //! * Nothing here runs for calls made from the preload library itself.
-//! * Findings are recorded once per kind, block and call site ([`record`]).
+//! * Findings are recorded once per kind, block and call site ([`record`]), in a list a signal
+//!   handler's call may record into without ever waiting for its own thread
+//!   ([`super::recorded`]: a call that interrupted gpa's own work is counted, not recorded).
 
 #![cfg(target_arch = "x86_64")]
 
 use core::ffi::CStr;
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use super::guard;
+use super::recorded::FindingList;
 use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
 use crate::report::{Access, FindingKind, RawFinding};
 use crate::trace::TraceId;
@@ -64,6 +80,8 @@ pub struct Interposed {
     pub slot: AtomicPtr<()>,
     /// glibc's implementation (the bootstrap one until [`install`] resolved it).
     real: AtomicPtr<()>,
+    /// The bootstrap implementation.
+    boot: AtomicPtr<()>,
     /// The checking trampoline of check and guard modes.
     checked: unsafe extern "C" fn(),
     /// The symbol's name.
@@ -75,6 +93,7 @@ impl Interposed {
         Interposed {
             slot: AtomicPtr::new(boot),
             real: AtomicPtr::new(boot),
+            boot: AtomicPtr::new(boot),
             checked,
             name,
         }
@@ -104,18 +123,75 @@ type CmpFn = unsafe extern "C" fn(*const u8, *const u8) -> i32;
 type NCmpFn = unsafe extern "C" fn(*const u8, *const u8, usize) -> i32;
 type ChrFn = unsafe extern "C" fn(*const u8, i32) -> *mut u8;
 type MemChrFn = unsafe extern "C" fn(*const u8, i32, usize) -> *mut u8;
+type CcpyFn = unsafe extern "C" fn(*mut u8, *const u8, i32, usize) -> *mut u8;
+type BcopyFn = unsafe extern "C" fn(*const u8, *mut u8, usize);
+type BzeroFn = unsafe extern "C" fn(*mut u8, usize);
+type BzeroChkFn = unsafe extern "C" fn(*mut u8, usize, usize);
+type FindFn = unsafe extern "C" fn(*const u8, *const u8) -> *mut u8;
+type SpanFn = unsafe extern "C" fn(*const u8, *const u8) -> usize;
+type DupFn = unsafe extern "C" fn(*const u8) -> *mut u8;
+type NDupFn = unsafe extern "C" fn(*const u8, usize) -> *mut u8;
+type IoFn = unsafe extern "C" fn(i32, *mut u8, usize) -> isize;
+type IoChkFn = unsafe extern "C" fn(i32, *mut u8, usize, usize) -> isize;
+type PosIoFn = unsafe extern "C" fn(i32, *mut u8, usize, i64) -> isize;
+type PosIoChkFn = unsafe extern "C" fn(i32, *mut u8, usize, i64, usize) -> isize;
+type SockFn = unsafe extern "C" fn(i32, *mut u8, usize, i32) -> isize;
+type SockChkFn = unsafe extern "C" fn(i32, *mut u8, usize, usize, i32) -> isize;
+type SockAddrFn = unsafe extern "C" fn(i32, *mut u8, usize, i32, *mut u8, usize) -> isize;
+type VecFn = unsafe extern "C" fn(i32, *const libc::iovec, i32) -> isize;
+type StdioFn = unsafe extern "C" fn(*mut u8, usize, usize, *mut u8) -> usize;
+type FreadChkFn = unsafe extern "C" fn(*mut u8, usize, usize, usize, *mut u8) -> usize;
+type FgetsFn = unsafe extern "C" fn(*mut u8, i32, *mut u8) -> *mut u8;
+type FgetsChkFn = unsafe extern "C" fn(*mut u8, usize, i32, *mut u8) -> *mut u8;
+
+/// The bootstrap implementation of the [`Interposed`] `$static`: `(path)`, a function of
+/// the symbol's signature (a loop of [`boot`]'s, or glibc's internal alias such as `__read`),
+/// or `lazy`: a stub that resolves glibc's definition on its first call ([`resolve`]) and
+/// jumps to it with the call's arguments intact.
+macro_rules! boot_of {
+    ($static:ident, lazy) => {{
+        #[unsafe(naked)]
+        unsafe extern "C" fn resolving() {
+            core::arch::naked_asm!(
+                "push rdi",
+                "push rsi",
+                "push rdx",
+                "push rcx",
+                "push r8",
+                "push r9",
+                "sub rsp, 8",
+                "lea rdi, [rip + {function}]",
+                "call {resolve}",
+                "add rsp, 8",
+                "pop r9",
+                "pop r8",
+                "pop rcx",
+                "pop rdx",
+                "pop rsi",
+                "pop rdi",
+                "jmp rax",
+                function = sym $static,
+                resolve = sym resolve,
+            )
+        }
+        resolving as *mut ()
+    }};
+    ($static:ident, ($boot:path)) => {
+        $boot as *mut ()
+    };
+}
 
 /// Defines the [`Interposed`] statics and their checking trampolines: `NAME = "symbol",
-/// bootstrap, register, checking function`. The trampoline puts the caller's return address
+/// bootstrap (`boot_of!`), register, checking function`. The trampoline puts the caller's return address
 /// in `register`, the argument register after the function's own arguments, and jumps to
 /// the checking function (which the caller's frame then returns from).
 macro_rules! interposed {
-    ($($static:ident = $symbol:literal, $boot:path, $reg:literal, $checked:ident;)*) => {
+    ($($static:ident = $symbol:literal, $boot:tt, $reg:literal, $checked:ident;)*) => {
         $(
             #[doc = concat!("`", $symbol, "`.")]
             pub static $static: Interposed = Interposed::new(
                 $crate::capi::libc_calls::cstr($symbol),
-                $boot as *mut (),
+                boot_of!($static, $boot),
                 {
                     #[unsafe(naked)]
                     unsafe extern "C" fn trampoline() {
@@ -143,30 +219,81 @@ const fn cstr(symbol: &'static str) -> &'static CStr {
 }
 
 interposed! {
-    MEMCPY = "memcpy\0", boot::memcpy, "rcx", memcpy_checked;
-    MEMMOVE = "memmove\0", boot::memmove, "rcx", memmove_checked;
-    MEMPCPY = "mempcpy\0", boot::mempcpy, "rcx", mempcpy_checked;
-    MEMSET = "memset\0", boot::memset, "rcx", memset_checked;
-    MEMCMP = "memcmp\0", boot::memcmp, "rcx", memcmp_checked;
-    MEMCHR = "memchr\0", boot::memchr, "rcx", memchr_checked;
-    STRLEN = "strlen\0", boot::strlen, "rsi", strlen_checked;
-    STRNLEN = "strnlen\0", boot::strnlen, "rdx", strnlen_checked;
-    STRCPY = "strcpy\0", boot::strcpy, "rdx", strcpy_checked;
-    STPCPY = "stpcpy\0", boot::stpcpy, "rdx", stpcpy_checked;
-    STRCAT = "strcat\0", boot::strcat, "rdx", strcat_checked;
-    STRNCPY = "strncpy\0", boot::strncpy, "rcx", strncpy_checked;
-    STRNCAT = "strncat\0", boot::strncat, "rcx", strncat_checked;
-    STRCMP = "strcmp\0", boot::strcmp, "rdx", strcmp_checked;
-    STRNCMP = "strncmp\0", boot::strncmp, "rcx", strncmp_checked;
-    STRCHR = "strchr\0", boot::strchr, "rdx", strchr_checked;
-    MEMCPY_CHK = "__memcpy_chk\0", boot::memcpy_chk, "r8", memcpy_chk_checked;
-    MEMMOVE_CHK = "__memmove_chk\0", boot::memmove_chk, "r8", memmove_chk_checked;
-    MEMPCPY_CHK = "__mempcpy_chk\0", boot::mempcpy_chk, "r8", mempcpy_chk_checked;
-    MEMSET_CHK = "__memset_chk\0", boot::memset_chk, "r8", memset_chk_checked;
-    STRCPY_CHK = "__strcpy_chk\0", boot::strcpy_chk, "rcx", strcpy_chk_checked;
-    STPCPY_CHK = "__stpcpy_chk\0", boot::stpcpy_chk, "rcx", stpcpy_chk_checked;
-    STRCAT_CHK = "__strcat_chk\0", boot::strcat_chk, "rcx", strcat_chk_checked;
-    STRNCPY_CHK = "__strncpy_chk\0", boot::strncpy_chk, "r8", strncpy_chk_checked;
+    MEMCPY = "memcpy\0", (boot::memcpy), "rcx", memcpy_checked;
+    MEMMOVE = "memmove\0", (boot::memmove), "rcx", memmove_checked;
+    MEMPCPY = "mempcpy\0", (boot::mempcpy), "rcx", mempcpy_checked;
+    MEMSET = "memset\0", (boot::memset), "rcx", memset_checked;
+    MEMCMP = "memcmp\0", (boot::memcmp), "rcx", memcmp_checked;
+    MEMCHR = "memchr\0", (boot::memchr), "rcx", memchr_checked;
+    STRLEN = "strlen\0", (boot::strlen), "rsi", strlen_checked;
+    STRNLEN = "strnlen\0", (boot::strnlen), "rdx", strnlen_checked;
+    STRCPY = "strcpy\0", (boot::strcpy), "rdx", strcpy_checked;
+    STPCPY = "stpcpy\0", (boot::stpcpy), "rdx", stpcpy_checked;
+    STRCAT = "strcat\0", (boot::strcat), "rdx", strcat_checked;
+    STRNCPY = "strncpy\0", (boot::strncpy), "rcx", strncpy_checked;
+    STRNCAT = "strncat\0", (boot::strncat), "rcx", strncat_checked;
+    STRCMP = "strcmp\0", (boot::strcmp), "rdx", strcmp_checked;
+    STRNCMP = "strncmp\0", (boot::strncmp), "rcx", strncmp_checked;
+    STRCHR = "strchr\0", (boot::strchr), "rdx", strchr_checked;
+    MEMCPY_CHK = "__memcpy_chk\0", (boot::memcpy_chk), "r8", memcpy_chk_checked;
+    MEMMOVE_CHK = "__memmove_chk\0", (boot::memmove_chk), "r8", memmove_chk_checked;
+    MEMPCPY_CHK = "__mempcpy_chk\0", (boot::mempcpy_chk), "r8", mempcpy_chk_checked;
+    MEMSET_CHK = "__memset_chk\0", (boot::memset_chk), "r8", memset_chk_checked;
+    STRCPY_CHK = "__strcpy_chk\0", (boot::strcpy_chk), "rcx", strcpy_chk_checked;
+    STPCPY_CHK = "__stpcpy_chk\0", (boot::stpcpy_chk), "rcx", stpcpy_chk_checked;
+    STRCAT_CHK = "__strcat_chk\0", (boot::strcat_chk), "rcx", strcat_chk_checked;
+    STRNCPY_CHK = "__strncpy_chk\0", (boot::strncpy_chk), "r8", strncpy_chk_checked;
+    STRRCHR = "strrchr\0", lazy, "rdx", strrchr_checked;
+    STRSTR = "strstr\0", lazy, "rdx", strstr_checked;
+    STRCASESTR = "strcasestr\0", (boot::__strcasestr), "rdx", strcasestr_checked;
+    STRPBRK = "strpbrk\0", lazy, "rdx", strpbrk_checked;
+    STRCSPN = "strcspn\0", lazy, "rdx", strcspn_checked;
+    STRSPN = "strspn\0", lazy, "rdx", strspn_checked;
+    MEMRCHR = "memrchr\0", (boot::memrchr), "rcx", memrchr_checked;
+    RAWMEMCHR = "rawmemchr\0", (boot::__rawmemchr), "rdx", rawmemchr_checked;
+    STRCASECMP = "strcasecmp\0", (boot::__strcasecmp), "rdx", strcasecmp_checked;
+    STRNCASECMP = "strncasecmp\0", lazy, "rcx", strncasecmp_checked;
+    STPNCPY = "stpncpy\0", (boot::__stpncpy), "rcx", stpncpy_checked;
+    MEMCCPY = "memccpy\0", lazy, "r8", memccpy_checked;
+    BCOPY = "bcopy\0", lazy, "rcx", bcopy_checked;
+    BZERO = "bzero\0", (boot::__bzero), "rdx", bzero_checked;
+    EXPLICIT_BZERO = "explicit_bzero\0", lazy, "rdx", explicit_bzero_checked;
+    STRDUP = "strdup\0", (boot::__strdup), "rsi", strdup_checked;
+    STRNDUP = "strndup\0", (boot::__strndup), "rdx", strndup_checked;
+    WCSLEN = "wcslen\0", lazy, "rsi", wcslen_checked;
+    WCSNLEN = "wcsnlen\0", lazy, "rdx", wcsnlen_checked;
+    WCSCPY = "wcscpy\0", lazy, "rdx", wcscpy_checked;
+    WCSCMP = "wcscmp\0", lazy, "rdx", wcscmp_checked;
+    WCSCHR = "wcschr\0", lazy, "rdx", wcschr_checked;
+    WCSRCHR = "wcsrchr\0", lazy, "rdx", wcsrchr_checked;
+    WMEMCHR = "wmemchr\0", lazy, "rcx", wmemchr_checked;
+    WMEMCMP = "wmemcmp\0", lazy, "rcx", wmemcmp_checked;
+    WMEMCPY = "wmemcpy\0", lazy, "rcx", wmemcpy_checked;
+    WMEMSET = "wmemset\0", lazy, "rcx", wmemset_checked;
+    STPNCPY_CHK = "__stpncpy_chk\0", lazy, "r8", stpncpy_chk_checked;
+    EXPLICIT_BZERO_CHK = "__explicit_bzero_chk\0", lazy, "rcx", explicit_bzero_chk_checked;
+    WCSCPY_CHK = "__wcscpy_chk\0", lazy, "rcx", wcscpy_chk_checked;
+    WMEMCPY_CHK = "__wmemcpy_chk\0", lazy, "r8", wmemcpy_chk_checked;
+    WMEMSET_CHK = "__wmemset_chk\0", lazy, "r8", wmemset_chk_checked;
+    READ = "read\0", (boot::__read), "rcx", read_checked;
+    WRITE = "write\0", (boot::__write), "rcx", write_checked;
+    PREAD64 = "pread64\0", (boot::__pread64), "r8", pread64_checked;
+    PWRITE64 = "pwrite64\0", (boot::__pwrite64), "r8", pwrite64_checked;
+    RECV = "recv\0", (boot::__recv), "r8", recv_checked;
+    SEND = "send\0", (boot::__send), "r8", send_checked;
+    // Six arguments: no register is left for the caller (see `recvfrom_checked`).
+    RECVFROM = "recvfrom\0", lazy, "rax", recvfrom_checked;
+    SENDTO = "sendto\0", lazy, "rax", sendto_checked;
+    READV = "readv\0", lazy, "rcx", readv_checked;
+    WRITEV = "writev\0", lazy, "rcx", writev_checked;
+    FREAD = "fread\0", (boot::_IO_fread), "r8", fread_checked;
+    FWRITE = "fwrite\0", (boot::_IO_fwrite), "r8", fwrite_checked;
+    FGETS = "fgets\0", (boot::_IO_fgets), "rcx", fgets_checked;
+    READ_CHK = "__read_chk\0", lazy, "r8", read_chk_checked;
+    PREAD64_CHK = "__pread64_chk\0", lazy, "r9", pread64_chk_checked;
+    RECV_CHK = "__recv_chk\0", lazy, "r9", recv_chk_checked;
+    FREAD_CHK = "__fread_chk\0", lazy, "r9", fread_chk_checked;
+    FGETS_CHK = "__fgets_chk\0", lazy, "r8", fgets_chk_checked;
 }
 
 /// The preload library's own code: `[OWN_START, OWN_START + OWN_LEN)`.
@@ -202,6 +329,25 @@ pub fn install(checking: bool) {
         };
         function.slot.store(target, Ordering::Release);
     }
+}
+
+/// The lazy bootstrap of `function` (a call before [`install`] of a function gpa has no
+/// bootstrap implementation of): glibc's definition, from `dlsym(RTLD_NEXT)`, kept as the
+/// function's real one and, until [`install`] changes it, in its slot. Never returns null (a
+/// symbol glibc lacks could not have been linked to: the run aborts).
+extern "C" fn resolve(function: &Interposed) -> *mut () {
+    // SAFETY: `dlsym` with a NUL-terminated name: the definition after this library's.
+    let found = unsafe { libc::dlsym(libc::RTLD_NEXT, function.name.as_ptr()) };
+    if found.is_null() {
+        std::process::abort();
+    }
+    function.real.store(found.cast(), Ordering::Release);
+    let boot = function.boot.load(Ordering::Relaxed);
+    // Only while the slot holds the bootstrap: `install` may have changed it meanwhile.
+    let _ = function
+        .slot
+        .compare_exchange(boot, found.cast(), Ordering::AcqRel, Ordering::Relaxed);
+    found.cast()
 }
 
 /// Whether a call returning to `caller` comes from the preload library itself.
@@ -318,6 +464,11 @@ fn report_access(
     bad: usize,
     call: &'static str,
 ) {
+    if FindingList::busy() {
+        FINDINGS.drop_one();
+        return;
+    }
+    let _errno = KeepErrno::new();
     let _inside = InsideAllocator::enter();
     let mut finding = RawFinding::new(kind, block.user);
     finding.size = block.size;
@@ -330,6 +481,24 @@ fn report_access(
     finding.call = Some(call);
     finding.site_trace = site_trace(gpa);
     record(finding);
+}
+
+/// Restores the calling thread's `errno` when dropped: recording a finding (its trace, its
+/// list) leaves the program's `errno` as its call of libc left it.
+struct KeepErrno(i32);
+
+impl KeepErrno {
+    fn new() -> Self {
+        // SAFETY: the calling thread's `errno`.
+        KeepErrno(unsafe { *libc::__errno_location() })
+    }
+}
+
+impl Drop for KeepErrno {
+    fn drop(&mut self) {
+        // SAFETY: as in `new`.
+        unsafe { *libc::__errno_location() = self.0 };
+    }
 }
 
 /// The call's stack (from the program's caller frame on: gpa's own frames are left out
@@ -366,6 +535,11 @@ fn report_overlap(
     call: &'static str,
     length: Option<usize>,
 ) {
+    if FindingList::busy() {
+        FINDINGS.drop_one();
+        return;
+    }
+    let _errno = KeepErrno::new();
     let _inside = InsideAllocator::enter();
     let mut finding = RawFinding::new(FindingKind::Overlap, dst);
     // Valgrind's name for the fortified variants: `memcpy_chk`.
@@ -378,35 +552,29 @@ fn report_overlap(
 }
 
 /// The findings of checked calls, each once per kind, block and call site.
-static FINDINGS: Mutex<std::vec::Vec<RawFinding>> = Mutex::new(std::vec::Vec::new());
+static FINDINGS: FindingList = FindingList::new();
 
 /// At most this many distinct findings are kept (a program that overflows a new block at
 /// every call of a loop has one site: the report merges them by site anyway).
 const MAX_FINDINGS: usize = 4096;
 
 fn record(finding: RawFinding) {
-    let mut findings = FINDINGS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let seen = findings.iter().any(|seen| {
+    FINDINGS.record(finding, MAX_FINDINGS, false, |seen, finding| {
         seen.kind == finding.kind
             && seen.address == finding.address
             && seen.access == finding.access
             && seen.site_trace == finding.site_trace
     });
-    if !seen && findings.len() < MAX_FINDINGS {
-        findings.push(finding);
-    }
 }
 
 /// The findings recorded so far (in the program's terms), taken.
 pub fn take_findings() -> std::vec::Vec<RawFinding> {
-    guard::take_recorded(&FINDINGS)
+    FINDINGS.take()
 }
 
 /// As [`take_findings`], without waiting for the lock (a fatal signal's report).
 pub fn try_take_findings() -> std::vec::Vec<RawFinding> {
-    guard::try_take_recorded(&FINDINGS)
+    FINDINGS.try_take()
 }
 
 /// The bytes a string function reads from `s`: up to and including its terminating NUL, at
@@ -419,39 +587,130 @@ fn string_reads(
     limit: usize,
     call: &'static str,
 ) -> usize {
+    units_read(gpa, s, limit, Unit::Byte, call)
+}
+
+/// The character width of a string function: `char` or `wchar_t`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Byte,
+    Wide,
+}
+
+impl Unit {
+    const fn bytes(self) -> usize {
+        match self {
+            Unit::Byte => 1,
+            Unit::Wide => 4,
+        }
+    }
+
+    /// The index of the first unit equal to `c` among the `units` units at `s`.
+    ///
+    /// # Safety
+    /// `units` units are readable at `s`.
+    unsafe fn find(self, s: *const u8, c: i32, units: usize) -> Option<usize> {
+        // SAFETY: the slots' signatures; caller contract.
+        let found = unsafe {
+            match self {
+                Unit::Byte => MEMCHR.real::<MemChrFn>()(s, c, units),
+                Unit::Wide => WMEMCHR.real::<MemChrFn>()(s, c, units),
+            }
+        };
+        (!found.is_null()).then(|| (found as usize - s as usize) / self.bytes())
+    }
+
+    /// The unit at index `index` of `s` (a byte, or a `wchar_t` read whole).
+    ///
+    /// # Safety
+    /// The unit is readable.
+    unsafe fn load(self, s: *const u8, index: usize) -> u32 {
+        // SAFETY: caller contract.
+        unsafe {
+            match self {
+                Unit::Byte => u32::from(core::ptr::read_volatile(s.add(index))),
+                Unit::Wide => core::ptr::read_volatile(s.cast::<u32>().add(index)),
+            }
+        }
+    }
+}
+
+/// [`string_reads`] for strings of `unit`s, in units: up to and including the terminator.
+fn units_read(
+    gpa: &GeneralPurposeAllocator,
+    s: *const u8,
+    limit: usize,
+    unit: Unit,
+    call: &'static str,
+) -> usize {
     if limit == 0 {
         return 0;
     }
     let start = s as usize;
     if let Some(block) = block_at(gpa, start) {
-        let room = block.room(start);
+        let room = block.room(start) / unit.bytes();
         let within = room.min(limit);
-        // SAFETY: the slot's signature; `[s, s + within)` lies in a live block: mapped and
-        // readable.
-        let nul = unsafe { MEMCHR.real::<MemChrFn>()(s, 0, within) };
-        if !nul.is_null() {
-            return nul as usize - start + 1;
+        // SAFETY: `within` units at `s` lie in a live block: mapped and readable.
+        if let Some(index) = unsafe { unit.find(s, 0, within) } {
+            return index + 1;
         }
         if within == limit {
             return limit;
         }
-        judge(gpa, block, start + room, 1, Access::Read, call);
+        let next = start + room * unit.bytes();
+        judge(gpa, block, next, unit.bytes(), Access::Read, call);
     }
-    // SAFETY: the slot's signature; what glibc's function reads of `s` anyway (the
+    // SAFETY: the slots' signatures; what glibc's function reads of `s` anyway (the
     // program's contract).
-    let len = unsafe { STRNLEN.real::<NLenFn>()(s, limit) };
+    let len = unsafe {
+        match unit {
+            Unit::Byte => STRNLEN.real::<NLenFn>()(s, limit),
+            Unit::Wide => WCSNLEN.real::<NLenFn>()(s, limit),
+        }
+    };
     len.saturating_add(1).min(limit)
 }
 
-/// Checks a comparison of `a` and `b` that reads at most `limit` bytes of each, stopping at
+/// How a comparison compares: units of `unit`, stopping at a NUL (`strings`), ASCII letters
+/// folded to lower case (`fold`: `strcasecmp`).
+#[derive(Clone, Copy)]
+struct Comparison {
+    unit: Unit,
+    strings: bool,
+    fold: bool,
+}
+
+const MEMORY: Comparison = Comparison {
+    unit: Unit::Byte,
+    strings: false,
+    fold: false,
+};
+const STRINGS: Comparison = Comparison {
+    strings: true,
+    ..MEMORY
+};
+const FOLDED: Comparison = Comparison {
+    fold: true,
+    ..STRINGS
+};
+const WIDE_MEMORY: Comparison = Comparison {
+    unit: Unit::Wide,
+    ..MEMORY
+};
+const WIDE_STRINGS: Comparison = Comparison {
+    unit: Unit::Wide,
+    ..STRINGS
+};
+
+/// Checks a comparison of `a` and `b` that reads at most `limit` units of each, stopping at
 /// the first difference (and, for strings, at a NUL): a read past a live block's end that the
-/// comparison reaches is reported (1 byte, the first one out of bounds).
+/// comparison reaches is reported (1 unit, the first one out of bounds).
 fn check_compare(
     gpa: &GeneralPurposeAllocator,
     a: *const u8,
     b: *const u8,
     limit: usize,
-    strings: bool,
+    how: Comparison,
     call: &'static str,
 ) {
     if limit == 0 {
@@ -461,47 +720,54 @@ fn check_compare(
     if blocks.iter().all(Option::is_none) {
         return;
     }
+    let width = how.unit.bytes();
     let rooms = [(a, blocks[0]), (b, blocks[1])]
-        .map(|(p, block)| block.map_or(usize::MAX, |block| block.room(p as usize)));
+        .map(|(p, block)| block.map_or(usize::MAX, |block| block.room(p as usize) / width));
     let within = rooms[0].min(rooms[1]).min(limit);
     if within == limit {
         return;
     }
-    // Where the comparison stops, if it stops within the bounds of both.
-    let mut stops = false;
-    for index in 0..within {
-        // SAFETY: `index < within`: in bounds of both (or in memory no heap block covers,
-        // which glibc's function reads at least as far).
-        let (x, y) = unsafe {
-            (
-                core::ptr::read_volatile(a.add(index)),
-                core::ptr::read_volatile(b.add(index)),
-            )
-        };
-        if x != y || (strings && x == 0) {
-            stops = true;
-            break;
+    let fold = |x: u32| {
+        if how.fold {
+            u32::from((x as u8).to_ascii_lowercase())
+        } else {
+            x
         }
-    }
+    };
+    // Whether the comparison stops within the bounds of both.
+    // SAFETY: `index < within`: in bounds of both (or in memory no heap block covers, which
+    // glibc's function reads at least as far).
+    let stops = (0..within).any(|index| unsafe {
+        let (x, y) = (how.unit.load(a, index), how.unit.load(b, index));
+        fold(x) != fold(y) || (how.strings && x == 0)
+    });
     if stops {
         return;
     }
     for (p, (block, room)) in [a, b].into_iter().zip(blocks.into_iter().zip(rooms)) {
         if let (Some(block), true) = (block, room == within) {
-            judge(gpa, block, p as usize + within, 1, Access::Read, call);
+            judge(
+                gpa,
+                block,
+                p as usize + within * width,
+                width,
+                Access::Read,
+                call,
+            );
         }
     }
 }
 
-/// Checks a search for `targets` bytes (a NUL and/or the byte `c`) from `s`, reading at most
-/// `limit` bytes: a search that finds nothing before a live block's end reads past it.
-fn check_search(
+/// Checks a scan of `s` that reads at most `limit` units and stops where `stops(s, within)`
+/// finds its stop among the first `within` units: a scan that finds none before a live
+/// block's end reads past it (1 unit, the first one out of bounds), or reads a freed block.
+fn check_scan(
     gpa: &GeneralPurposeAllocator,
     s: *const u8,
-    c: i32,
     limit: usize,
-    nul_stops: bool,
+    unit: Unit,
     call: &'static str,
+    stops: impl FnOnce(*const u8, usize) -> bool,
 ) {
     if limit == 0 {
         return;
@@ -509,19 +775,107 @@ fn check_search(
     let Some(block) = block_at(gpa, s as usize) else {
         return;
     };
-    let room = block.room(s as usize);
+    let room = block.room(s as usize) / unit.bytes();
     let within = room.min(limit);
     if within == limit {
         return;
     }
-    // SAFETY: the slot's signature.
-    let memchr = unsafe { MEMCHR.real::<MemChrFn>() };
-    // SAFETY: `[s, s + within)` lies in a live block.
-    let found = unsafe {
-        !memchr(s, c, within).is_null() || (nul_stops && !memchr(s, 0, within).is_null())
-    };
-    if !found {
-        judge(gpa, block, s as usize + within, 1, Access::Read, call);
+    if !stops(s, within) {
+        let next = s as usize + within * unit.bytes();
+        judge(gpa, block, next, unit.bytes(), Access::Read, call);
+    }
+}
+
+/// Checks a search for the unit `c` (and a NUL, `nul_stops`) from `s`, reading at most
+/// `limit` units (`memchr`, `strchr`, `rawmemchr`, `wcschr`...).
+fn check_search(
+    gpa: &GeneralPurposeAllocator,
+    s: *const u8,
+    c: i32,
+    (limit, unit): (usize, Unit),
+    nul_stops: bool,
+    call: &'static str,
+) {
+    check_scan(gpa, s, limit, unit, call, |s, within| {
+        // SAFETY: `within` units at `s` lie in a live block.
+        unsafe {
+            unit.find(s, c, within).is_some() || (nul_stops && unit.find(s, 0, within).is_some())
+        }
+    });
+}
+
+/// Checks a scan of the string `s` that also stops at the first byte `stop` says stops it
+/// (`strpbrk`, `strspn`, `strstr`...), `accept` (a string the function reads whole) checked
+/// first.
+fn check_string_scan(
+    gpa: &GeneralPurposeAllocator,
+    s: *const u8,
+    accept: *const u8,
+    call: &'static str,
+    stop: impl FnOnce(&[u8], &[u8]) -> bool,
+) {
+    let accept_len = string_reads(gpa, accept, usize::MAX, call).saturating_sub(1);
+    check_scan(gpa, s, usize::MAX, Unit::Byte, call, |s, within| {
+        // SAFETY: `within` bytes at `s` lie in a live block; `accept` is a string of
+        // `accept_len` bytes (what glibc's function reads of it anyway).
+        let (bytes, accept) = unsafe {
+            (
+                core::slice::from_raw_parts(s, within),
+                core::slice::from_raw_parts(accept, accept_len),
+            )
+        };
+        bytes.contains(&0) || stop(bytes, accept)
+    });
+}
+
+/// Whether `haystack` holds `needle` (ASCII letters folded: `fold`).
+fn holds(haystack: &[u8], needle: &[u8], fold: bool) -> bool {
+    needle.is_empty()
+        || haystack.windows(needle.len()).any(|window| {
+            if fold {
+                window.eq_ignore_ascii_case(needle)
+            } else {
+                window == needle
+            }
+        })
+}
+
+/// The bytes `memccpy(dst, src, c, n)` copies: through the first `c` of `src`, at most `n`;
+/// a search that runs past `src`'s live block is reported as [`check_search`] reports it.
+fn memccpy_reads(
+    gpa: &GeneralPurposeAllocator,
+    src: *const u8,
+    c: i32,
+    n: usize,
+    call: &'static str,
+) -> usize {
+    check_search(gpa, src, c, (n, Unit::Byte), false, call);
+    // SAFETY: the slot's signature; what glibc's `memccpy` reads of `src` anyway.
+    let found = unsafe { MEMCHR.real::<MemChrFn>()(src, c, n) };
+    if found.is_null() {
+        n
+    } else {
+        found as usize - src as usize + 1
+    }
+}
+
+/// Checks the buffers of a vectored read or write (`readv`, `writev`): each of the `count`
+/// buffers of `vector`, as the kernel accesses them.
+fn check_vector(
+    gpa: &GeneralPurposeAllocator,
+    vector: *const libc::iovec,
+    count: i32,
+    access: Access,
+    call: &'static str,
+) {
+    // The kernel refuses more than `IOV_MAX` (1024) buffers; so does this check.
+    if vector.is_null() || !(0..=1024).contains(&count) {
+        return;
+    }
+    for index in 0..count as usize {
+        // SAFETY: the program's vector of `count` buffers, which the kernel reads anyway.
+        let buffer = unsafe { core::ptr::read_volatile(vector.add(index)) };
+        check_range(gpa, buffer.iov_base as usize, buffer.iov_len, access, call);
     }
 }
 
@@ -542,11 +896,11 @@ fn copy_checks(dst: *mut u8, src: *const u8, n: usize, overlap: bool, call: &'st
     }
 }
 
-/// The checks of a string copy from `src` to `dst` (`strcpy`, `stpcpy`).
+/// The checks of a string copy from `src` to `dst` (`strcpy`, `stpcpy`, `wcscpy`).
 #[inline(always)]
-fn string_copy_checks(dst: *mut u8, src: *const u8, call: &'static str) {
+fn string_copy_checks(dst: *mut u8, src: *const u8, unit: Unit, call: &'static str) {
     let gpa = super::gpa();
-    let n = string_reads(gpa, src, usize::MAX, call);
+    let n = units_read(gpa, src, usize::MAX, unit, call) * unit.bytes();
     check_range(gpa, dst as usize, n, Access::Write, call);
     check_overlap(gpa, (dst as usize, n), (src as usize, n), call, None);
 }
@@ -624,10 +978,10 @@ checked! {
         check_range(super::gpa(), d as usize, n, Access::Write, "memset");
     }
     fn memcmp_checked(a: *const u8, b: *const u8, n: usize) -> i32, MEMCMP as NCmpFn, {
-        check_compare(super::gpa(), a, b, n, false, "memcmp");
+        check_compare(super::gpa(), a, b, n, MEMORY, "memcmp");
     }
     fn memchr_checked(s: *const u8, c: i32, n: usize) -> *mut u8, MEMCHR as MemChrFn, {
-        check_search(super::gpa(), s, c, n, false, "memchr");
+        check_search(super::gpa(), s, c, (n, Unit::Byte), false, "memchr");
     }
     fn strlen_checked(s: *const u8) -> usize, STRLEN as LenFn, {
         string_reads(super::gpa(), s, usize::MAX, "strlen");
@@ -636,10 +990,10 @@ checked! {
         string_reads(super::gpa(), s, n, "strnlen");
     }
     fn strcpy_checked(d: *mut u8, s: *const u8) -> *mut u8, STRCPY as CpyFn, {
-        string_copy_checks(d, s, "strcpy");
+        string_copy_checks(d, s, Unit::Byte, "strcpy");
     }
     fn stpcpy_checked(d: *mut u8, s: *const u8) -> *mut u8, STPCPY as CpyFn, {
-        string_copy_checks(d, s, "stpcpy");
+        string_copy_checks(d, s, Unit::Byte, "stpcpy");
     }
     fn strcat_checked(d: *mut u8, s: *const u8) -> *mut u8, STRCAT as CpyFn, {
         strcat_checks(d, s, usize::MAX, "strcat");
@@ -651,13 +1005,13 @@ checked! {
         strcat_checks(d, s, n, "strncat");
     }
     fn strcmp_checked(a: *const u8, b: *const u8) -> i32, STRCMP as CmpFn, {
-        check_compare(super::gpa(), a, b, usize::MAX, true, "strcmp");
+        check_compare(super::gpa(), a, b, usize::MAX, STRINGS, "strcmp");
     }
     fn strncmp_checked(a: *const u8, b: *const u8, n: usize) -> i32, STRNCMP as NCmpFn, {
-        check_compare(super::gpa(), a, b, n, true, "strncmp");
+        check_compare(super::gpa(), a, b, n, STRINGS, "strncmp");
     }
     fn strchr_checked(s: *const u8, c: i32) -> *mut u8, STRCHR as ChrFn, {
-        check_search(super::gpa(), s, c, usize::MAX, true, "strchr");
+        check_search(super::gpa(), s, c, (usize::MAX, Unit::Byte), true, "strchr");
     }
     fn memcpy_chk_checked(d: *mut u8, s: *const u8, n: usize, size: usize) -> *mut u8, MEMCPY_CHK as MemChkFn, {
         copy_checks(d, s, n, true, "__memcpy_chk");
@@ -672,16 +1026,235 @@ checked! {
         check_range(super::gpa(), d as usize, n, Access::Write, "__memset_chk");
     }
     fn strcpy_chk_checked(d: *mut u8, s: *const u8, size: usize) -> *mut u8, STRCPY_CHK as MemFn, {
-        string_copy_checks(d, s, "__strcpy_chk");
+        string_copy_checks(d, s, Unit::Byte, "__strcpy_chk");
     }
     fn stpcpy_chk_checked(d: *mut u8, s: *const u8, size: usize) -> *mut u8, STPCPY_CHK as MemFn, {
-        string_copy_checks(d, s, "__stpcpy_chk");
+        string_copy_checks(d, s, Unit::Byte, "__stpcpy_chk");
     }
     fn strcat_chk_checked(d: *mut u8, s: *const u8, size: usize) -> *mut u8, STRCAT_CHK as MemFn, {
         strcat_checks(d, s, usize::MAX, "__strcat_chk");
     }
     fn strncpy_chk_checked(d: *mut u8, s: *const u8, n: usize, size: usize) -> *mut u8, STRNCPY_CHK as MemChkFn, {
         strncpy_checks(d, s, n, "__strncpy_chk");
+    }
+}
+
+checked! {
+    fn strrchr_checked(s: *const u8, c: i32) -> *mut u8, STRRCHR as ChrFn, {
+        string_reads(super::gpa(), s, usize::MAX, "strrchr");
+    }
+    fn strstr_checked(h: *const u8, n: *const u8) -> *mut u8, STRSTR as FindFn, {
+        check_string_scan(super::gpa(), h, n, "strstr", |h, n| holds(h, n, false));
+    }
+    fn strcasestr_checked(h: *const u8, n: *const u8) -> *mut u8, STRCASESTR as FindFn, {
+        check_string_scan(super::gpa(), h, n, "strcasestr", |h, n| holds(h, n, true));
+    }
+    fn strpbrk_checked(s: *const u8, a: *const u8) -> *mut u8, STRPBRK as FindFn, {
+        check_string_scan(super::gpa(), s, a, "strpbrk", |s, a| s.iter().any(|b| a.contains(b)));
+    }
+    fn strcspn_checked(s: *const u8, a: *const u8) -> usize, STRCSPN as SpanFn, {
+        check_string_scan(super::gpa(), s, a, "strcspn", |s, a| s.iter().any(|b| a.contains(b)));
+    }
+    fn strspn_checked(s: *const u8, a: *const u8) -> usize, STRSPN as SpanFn, {
+        check_string_scan(super::gpa(), s, a, "strspn", |s, a| s.iter().any(|b| !a.contains(b)));
+    }
+    fn memrchr_checked(s: *const u8, c: i32, n: usize) -> *mut u8, MEMRCHR as MemChrFn, {
+        check_range(super::gpa(), s as usize, n, Access::Read, "memrchr");
+    }
+    fn rawmemchr_checked(s: *const u8, c: i32) -> *mut u8, RAWMEMCHR as ChrFn, {
+        check_search(super::gpa(), s, c, (usize::MAX, Unit::Byte), false, "rawmemchr");
+    }
+    fn strcasecmp_checked(a: *const u8, b: *const u8) -> i32, STRCASECMP as CmpFn, {
+        check_compare(super::gpa(), a, b, usize::MAX, FOLDED, "strcasecmp");
+    }
+    fn strncasecmp_checked(a: *const u8, b: *const u8, n: usize) -> i32, STRNCASECMP as NCmpFn, {
+        check_compare(super::gpa(), a, b, n, FOLDED, "strncasecmp");
+    }
+    fn stpncpy_checked(d: *mut u8, s: *const u8, n: usize) -> *mut u8, STPNCPY as MemFn, {
+        strncpy_checks(d, s, n, "stpncpy");
+    }
+    fn memccpy_checked(d: *mut u8, s: *const u8, c: i32, n: usize) -> *mut u8, MEMCCPY as CcpyFn, {
+        let gpa = super::gpa();
+        let copied = memccpy_reads(gpa, s, c, n, "memccpy");
+        check_range(gpa, d as usize, copied, Access::Write, "memccpy");
+    }
+    fn bcopy_checked(s: *const u8, d: *mut u8, n: usize) -> (), BCOPY as BcopyFn, {
+        copy_checks(d, s, n, false, "bcopy");
+    }
+    fn bzero_checked(d: *mut u8, n: usize) -> (), BZERO as BzeroFn, {
+        check_range(super::gpa(), d as usize, n, Access::Write, "bzero");
+    }
+    fn explicit_bzero_checked(d: *mut u8, n: usize) -> (), EXPLICIT_BZERO as BzeroFn, {
+        check_range(super::gpa(), d as usize, n, Access::Write, "explicit_bzero");
+    }
+    fn strdup_checked(s: *const u8) -> *mut u8, STRDUP as DupFn, {
+        string_reads(super::gpa(), s, usize::MAX, "strdup");
+    }
+    fn strndup_checked(s: *const u8, n: usize) -> *mut u8, STRNDUP as NDupFn, {
+        string_reads(super::gpa(), s, n, "strndup");
+    }
+    fn wcslen_checked(s: *const u8) -> usize, WCSLEN as LenFn, {
+        units_read(super::gpa(), s, usize::MAX, Unit::Wide, "wcslen");
+    }
+    fn wcsnlen_checked(s: *const u8, n: usize) -> usize, WCSNLEN as NLenFn, {
+        units_read(super::gpa(), s, n, Unit::Wide, "wcsnlen");
+    }
+    fn wcscpy_checked(d: *mut u8, s: *const u8) -> *mut u8, WCSCPY as CpyFn, {
+        string_copy_checks(d, s, Unit::Wide, "wcscpy");
+    }
+    fn wcscmp_checked(a: *const u8, b: *const u8) -> i32, WCSCMP as CmpFn, {
+        check_compare(super::gpa(), a, b, usize::MAX, WIDE_STRINGS, "wcscmp");
+    }
+    fn wcschr_checked(s: *const u8, c: i32) -> *mut u8, WCSCHR as ChrFn, {
+        check_search(super::gpa(), s, c, (usize::MAX, Unit::Wide), true, "wcschr");
+    }
+    fn wcsrchr_checked(s: *const u8, c: i32) -> *mut u8, WCSRCHR as ChrFn, {
+        units_read(super::gpa(), s, usize::MAX, Unit::Wide, "wcsrchr");
+    }
+    fn wmemchr_checked(s: *const u8, c: i32, n: usize) -> *mut u8, WMEMCHR as MemChrFn, {
+        check_search(super::gpa(), s, c, (n, Unit::Wide), false, "wmemchr");
+    }
+    fn wmemcmp_checked(a: *const u8, b: *const u8, n: usize) -> i32, WMEMCMP as NCmpFn, {
+        check_compare(super::gpa(), a, b, n, WIDE_MEMORY, "wmemcmp");
+    }
+    fn wmemcpy_checked(d: *mut u8, s: *const u8, n: usize) -> *mut u8, WMEMCPY as MemFn, {
+        copy_checks(d, s, n.saturating_mul(4), true, "wmemcpy");
+    }
+    fn wmemset_checked(d: *mut u8, c: i32, n: usize) -> *mut u8, WMEMSET as SetFn, {
+        check_range(super::gpa(), d as usize, n.saturating_mul(4), Access::Write, "wmemset");
+    }
+    fn stpncpy_chk_checked(d: *mut u8, s: *const u8, n: usize, size: usize) -> *mut u8, STPNCPY_CHK as MemChkFn, {
+        strncpy_checks(d, s, n, "__stpncpy_chk");
+    }
+    fn explicit_bzero_chk_checked(d: *mut u8, n: usize, size: usize) -> (), EXPLICIT_BZERO_CHK as BzeroChkFn, {
+        check_range(super::gpa(), d as usize, n, Access::Write, "__explicit_bzero_chk");
+    }
+    fn wcscpy_chk_checked(d: *mut u8, s: *const u8, size: usize) -> *mut u8, WCSCPY_CHK as MemFn, {
+        string_copy_checks(d, s, Unit::Wide, "__wcscpy_chk");
+    }
+    fn wmemcpy_chk_checked(d: *mut u8, s: *const u8, n: usize, size: usize) -> *mut u8, WMEMCPY_CHK as MemChkFn, {
+        copy_checks(d, s, n.saturating_mul(4), true, "__wmemcpy_chk");
+    }
+    fn wmemset_chk_checked(d: *mut u8, c: i32, n: usize, size: usize) -> *mut u8, WMEMSET_CHK as SetChkFn, {
+        check_range(super::gpa(), d as usize, n.saturating_mul(4), Access::Write, "__wmemset_chk");
+    }
+}
+
+// ---- System calls and stdio: the buffer a call hands the kernel (or a `FILE`) is checked as
+// the call accesses it. `read(2)` writes its buffer and `write(2)` reads it; as Valgrind
+// checks a system call's buffer before the call, the whole length asked for is checked. The
+// finding's call names the function and its parameter in Valgrind's words ("read(buf)",
+// "send(msg)", "writev(vector[...])"). ----
+
+checked! {
+    fn read_checked(fd: i32, b: *mut u8, n: usize) -> isize, READ as IoFn, {
+        check_range(super::gpa(), b as usize, n, Access::Write, "read(buf)");
+    }
+    fn write_checked(fd: i32, b: *mut u8, n: usize) -> isize, WRITE as IoFn, {
+        check_range(super::gpa(), b as usize, n, Access::Read, "write(buf)");
+    }
+    fn pread64_checked(fd: i32, b: *mut u8, n: usize, at: i64) -> isize, PREAD64 as PosIoFn, {
+        check_range(super::gpa(), b as usize, n, Access::Write, "pread64(buf)");
+    }
+    fn pwrite64_checked(fd: i32, b: *mut u8, n: usize, at: i64) -> isize, PWRITE64 as PosIoFn, {
+        check_range(super::gpa(), b as usize, n, Access::Read, "pwrite64(buf)");
+    }
+    fn recv_checked(fd: i32, b: *mut u8, n: usize, flags: i32) -> isize, RECV as SockFn, {
+        check_range(super::gpa(), b as usize, n, Access::Write, "recv(buf)");
+    }
+    fn send_checked(fd: i32, b: *mut u8, n: usize, flags: i32) -> isize, SEND as SockFn, {
+        check_range(super::gpa(), b as usize, n, Access::Read, "send(msg)");
+    }
+    fn readv_checked(fd: i32, v: *const libc::iovec, count: i32) -> isize, READV as VecFn, {
+        check_vector(super::gpa(), v, count, Access::Write, "readv(vector[...])");
+    }
+    fn writev_checked(fd: i32, v: *const libc::iovec, count: i32) -> isize, WRITEV as VecFn, {
+        check_vector(super::gpa(), v, count, Access::Read, "writev(vector[...])");
+    }
+    fn fwrite_checked(b: *mut u8, size: usize, n: usize, file: *mut u8) -> usize, FWRITE as StdioFn, {
+        check_range(super::gpa(), b as usize, size.saturating_mul(n), Access::Read, "fwrite");
+    }
+    fn read_chk_checked(fd: i32, b: *mut u8, n: usize, room: usize) -> isize, READ_CHK as IoChkFn, {
+        check_range(super::gpa(), b as usize, n, Access::Write, "read(buf)");
+    }
+    fn pread64_chk_checked(fd: i32, b: *mut u8, n: usize, at: i64, room: usize) -> isize, PREAD64_CHK as PosIoChkFn, {
+        check_range(super::gpa(), b as usize, n, Access::Write, "pread64(buf)");
+    }
+    fn recv_chk_checked(fd: i32, b: *mut u8, n: usize, room: usize, flags: i32) -> isize, RECV_CHK as SockChkFn, {
+        check_range(super::gpa(), b as usize, n, Access::Write, "recv(buf)");
+    }
+}
+
+/// `recvfrom`, checked. Its six arguments fill the argument registers, so its trampoline
+/// cannot pass the caller: gpa itself never calls `recvfrom` or `sendto`, and every call is
+/// the program's.
+unsafe extern "C" fn recvfrom_checked(
+    fd: i32,
+    b: *mut u8,
+    n: usize,
+    flags: i32,
+    from: *mut u8,
+    from_len: usize,
+) -> isize {
+    check_range(super::gpa(), b as usize, n, Access::Write, "recvfrom(buf)");
+    // SAFETY: the slot's signature; the program's call, checked.
+    unsafe { RECVFROM.real::<SockAddrFn>()(fd, b, n, flags, from, from_len) }
+}
+
+/// `sendto`, checked (as [`recvfrom_checked`]).
+unsafe extern "C" fn sendto_checked(
+    fd: i32,
+    b: *mut u8,
+    n: usize,
+    flags: i32,
+    to: *mut u8,
+    to_len: usize,
+) -> isize {
+    check_range(super::gpa(), b as usize, n, Access::Read, "sendto(msg)");
+    // SAFETY: the slot's signature; the program's call, checked.
+    unsafe { SENDTO.real::<SockAddrFn>()(fd, b, n, flags, to, to_len) }
+}
+
+/// Defines checking functions that check after glibc's function ran: `fn NAME(ARGS) -> RET,
+/// SLOT as TYPE, |RESULT| { CHECKS }`, for the functions whose accesses only their result
+/// tells (the bytes `fread` and `fgets` stored). The checks keep `errno` as the call left it.
+macro_rules! checked_after {
+    ($(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty, $slot:ident as $fnty:ty, |$result:ident| $body:block)*) => {
+        $(
+            unsafe extern "C" fn $name($($arg: $ty,)* caller: usize) -> $ret {
+                // SAFETY: the slot's signature; the program's own call.
+                let $result = unsafe { $slot.real::<$fnty>()($($arg),*) };
+                if !own(caller) {
+                    $body
+                }
+                $result
+            }
+        )*
+    };
+}
+
+/// The bytes `fgets` stored at `s` when it returned `result`: the line and its NUL (a line
+/// holding a NUL byte counts to that byte).
+fn fgets_stored(s: *mut u8, result: *mut u8, n: i32) -> usize {
+    if result.is_null() || n <= 0 {
+        return 0;
+    }
+    // SAFETY: the slot's signature; `fgets` wrote a string of at most `n - 1` bytes at `s`.
+    unsafe { STRNLEN.real::<NLenFn>()(s, n as usize) + 1 }
+}
+
+checked_after! {
+    fn fread_checked(b: *mut u8, size: usize, n: usize, file: *mut u8) -> usize, FREAD as StdioFn, |read| {
+        check_range(super::gpa(), b as usize, read.saturating_mul(size), Access::Write, "fread");
+    }
+    fn fread_chk_checked(b: *mut u8, room: usize, size: usize, n: usize, file: *mut u8) -> usize, FREAD_CHK as FreadChkFn, |read| {
+        check_range(super::gpa(), b as usize, read.saturating_mul(size), Access::Write, "fread");
+    }
+    fn fgets_checked(s: *mut u8, n: i32, file: *mut u8) -> *mut u8, FGETS as FgetsFn, |line| {
+        check_range(super::gpa(), s as usize, fgets_stored(s, line, n), Access::Write, "fgets");
+    }
+    fn fgets_chk_checked(s: *mut u8, room: usize, n: i32, file: *mut u8) -> *mut u8, FGETS_CHK as FgetsChkFn, |line| {
+        check_range(super::gpa(), s as usize, fgets_stored(s, line, n), Access::Write, "fgets");
     }
 }
 
@@ -856,6 +1429,37 @@ mod boot {
             }
             i += 1;
         }
+    }
+
+    pub unsafe extern "C" fn memrchr(s: *const u8, c: i32, n: usize) -> *mut u8 {
+        for i in (0..n).rev() {
+            // SAFETY: caller contract: `n` bytes readable at `s`.
+            if unsafe { get(s.add(i)) } == c as u8 {
+                return s.wrapping_add(i).cast_mut();
+            }
+        }
+        core::ptr::null_mut()
+    }
+
+    // glibc's own names of functions it exports under the interposed names as well: calls
+    // of these reach glibc's definitions directly (only their addresses are taken).
+    unsafe extern "C" {
+        pub fn __strcasestr();
+        pub fn __rawmemchr();
+        pub fn __strcasecmp();
+        pub fn __stpncpy();
+        pub fn __bzero();
+        pub fn __strdup();
+        pub fn __strndup();
+        pub fn __read();
+        pub fn __write();
+        pub fn __pread64();
+        pub fn __pwrite64();
+        pub fn __recv();
+        pub fn __send();
+        pub fn _IO_fread();
+        pub fn _IO_fwrite();
+        pub fn _IO_fgets();
     }
 
     /// `__chk_fail`'s effect, without glibc's message: the object is smaller than the copy.

@@ -46,6 +46,7 @@ pub mod guard;
 pub mod libc_calls;
 pub mod process;
 pub mod profile;
+pub(crate) mod recorded;
 pub mod scan;
 pub mod settings;
 pub mod threads;

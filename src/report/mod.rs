@@ -695,6 +695,11 @@ fn describe(raw: &RawFinding) -> String {
              allocation family",
             raw.size
         ),
+        // A note of gpa's own (`capi::recorded`'s dropped findings): its text and count.
+        FindingKind::InternalError if raw.call.is_some() => raw
+            .call
+            .unwrap_or_default()
+            .replace("{count}", &raw.size.to_string()),
         FindingKind::InternalError => {
             format!("internal error in gpa at {address:#x}")
         }

@@ -1,6 +1,6 @@
 /* Execs through every exec function in a child each, with nine arguments (more than the
  * registers hold, for the variadic ones), and waits; then returns 0. execle passes an
- * environment without LD_PRELOAD, so that child is not checked. */
+ * environment without LD_PRELOAD: gpa run puts it back, so that child is checked too. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>

@@ -40,10 +40,13 @@ pub enum Reason {
     Setgid,
     /// File capabilities (run by a non-root user): as for `Setuid`.
     FileCapabilities,
-    /// The environment given to `exec` has no `LD_PRELOAD` naming the preload library.
+    /// The environment given to `exec` has no `LD_PRELOAD` naming the preload library, and
+    /// gpa could not put it back (an environment past the bounds of
+    /// [`super::environment`]).
     PreloadDropped,
-    /// The environment given to `exec` keeps the library but not `GPA_REPORT_DIR`: the
-    /// process is checked, but its report goes elsewhere (stderr, by default).
+    /// The environment given to `exec` keeps the library but not the run's
+    /// `GPA_REPORT_DIR` (the program set another): the process is checked, but its report
+    /// goes elsewhere.
     ReportElsewhere,
     /// Started with the library expected to load, but the process never reported that it
     /// started (the loader could not load it, or the program replaced its environment).
@@ -116,18 +119,20 @@ impl Reason {
                  secure-execution mode"
             }
             Reason::PreloadDropped => {
-                "started with an environment that has no LD_PRELOAD naming libgpa_preload.so \
-                 (its parent removed it)"
+                "started with an environment that has no LD_PRELOAD naming libgpa_preload.so, \
+                 which gpa could not put back (more than 1024 variables, or an LD_PRELOAD \
+                 over 8 KiB)"
             }
             Reason::ReportElsewhere => {
-                "started with an environment without GPA_REPORT_DIR: it was checked, but its \
-                 report went elsewhere (stderr)"
+                "started with a GPA_REPORT_DIR its parent set to another directory (or none \
+                 gpa could put back): it was checked, but its report went there (or to stderr)"
             }
             Reason::NotLoaded => "the preload library was expected to load but never started",
             Reason::NoReport => {
                 "ended without writing its report (killed by SIGKILL, or by a fatal signal \
                  after the program replaced gpa's handler past sigaction and signal, or a raw exit system \
-                 call)"
+                 call), or replaced itself by a raw execve system call, whose program gpa cannot \
+                 follow"
             }
             Reason::StillRunning => {
                 "still running 5 seconds after the program ended, when gpa run stopped \
@@ -385,7 +390,7 @@ pub unsafe fn environment_verdict(
 }
 
 /// Whether an `LD_PRELOAD` value (blank- or colon-separated) names `library`.
-fn names_library(value: &[u8], library: &[u8]) -> bool {
+pub(super) fn names_library(value: &[u8], library: &[u8]) -> bool {
     let file_name = |path: &[u8]| -> usize {
         path.iter()
             .rposition(|&byte| byte == b'/')

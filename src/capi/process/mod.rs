@@ -11,22 +11,24 @@
 //!
 //! * **start**: the library's constructor records the image (pid, parent, `argv[0]`, exe);
 //!   a child of `fork` records itself from the `pthread_atfork` child handler;
-//! * **exec**: the exported `execve`, `execv`, `execvp`, `execvpe` (and `execl`, `execle`,
-//!   `execlp` through them) inspect the target ([`inspect`]: statically linked, set-id,
-//!   foreign ELF; and whether the new environment keeps `LD_PRELOAD` and `GPA_REPORT_DIR`)
-//!   and record the verdict before calling the real `exec`; a failed `exec` removes it. An
+//! * **exec**: the exported `execve`, `execv`, `execvp`, `execvpe`, `execveat`, `fexecve`
+//!   (and `execl`, `execle`, `execlp` through them) put back in the new environment what the
+//!   run set, when the program left it out ([`environment`]), inspect the target
+//!   ([`inspect`]: statically linked, set-id, foreign ELF; and whether the new environment
+//!   keeps `LD_PRELOAD` and `GPA_REPORT_DIR`) and record the verdict before calling the real
+//!   `exec`; a failed `exec` removes it. An
 //!   image replaced by `exec` first writes the findings recorded so far (no leak verdict:
 //!   Valgrind gives none there either, and the memory is not leaked but discarded);
-//! * **spawn**: `posix_spawn` and `posix_spawnp` record the child and the verdict on its
-//!   program (glibc's `system` and `popen` spawn `/bin/sh`, which loads the library itself);
+//! * **spawn**: `posix_spawn` and `posix_spawnp` put the environment right as `exec` does,
+//!   and record the child and the verdict on its program (glibc's `system` and `popen` spawn `/bin/sh`, which loads the library itself);
 //! * **report**: written at `exit`, at `_exit`/`_Exit` (interposed here: dash ends every
 //!   `sh -c` with `_exit`, so `atexit` hooks never run), at `quick_exit`, and on a fatal
 //!   signal.
 //!
 //! `gpa run` also inspects the program it starts, before starting it, with the same
 //! [`inspect`]. What it cannot learn: processes started by a program that is not checked
-//! (a static program's children), and children created with the raw `clone`/`fork` system
-//! calls rather than glibc's `fork`.
+//! (a static program's children), children created with the raw `clone`/`fork` system
+//! calls rather than glibc's `fork`, and programs started by a raw `execve` system call.
 //!
 //! # `vfork` children
 //! dash, `posix_spawn` and others run the child of `vfork` (or `clone(CLONE_VM)`) in the
@@ -43,6 +45,7 @@
 //! * `errno` is as the real call left it when an exec function returns.
 //! * Code reachable from a `vfork` child ([`is_original_process`] false) allocates nothing.
 
+pub mod environment;
 pub mod events;
 pub mod inspect;
 pub mod sys;
@@ -125,6 +128,9 @@ pub fn on_start() {
         real(which);
     }
     save_identity();
+    // SAFETY: `environ` is null or the null-terminated environment; nothing changes it
+    // while the constructor runs.
+    unsafe { environment::save(environment()) };
     if checking() {
         record_self("start");
     }
@@ -326,16 +332,84 @@ pub unsafe fn execve(
     argv: *const *const c_char,
     envp: *const *const c_char,
 ) -> c_int {
-    let errno = sys::errno();
-    // SAFETY: caller contract: `path` is a C string (or null, which execve rejects).
-    let target = (!path.is_null()).then(|| unsafe { CStr::from_ptr(path) });
     // SAFETY: caller contract.
-    let event = unsafe { before_exec(target, argv, envp) };
-    sys::set_errno(errno);
-    // SAFETY: caller contract; the system call is what glibc's `execve` makes.
-    let result = unsafe { libc::syscall(libc::SYS_execve, path, argv, envp) } as c_int;
-    after_failed_exec(event);
+    unsafe {
+        environment::with_restored(envp, |envp| {
+            let errno = sys::errno();
+            // SAFETY: caller contract: `path` is a C string (or null, which execve rejects).
+            let target = (!path.is_null()).then(|| CStr::from_ptr(path));
+            let event = before_exec(target, argv, envp);
+            sys::set_errno(errno);
+            // The system call is what glibc's `execve` makes.
+            let result = libc::syscall(libc::SYS_execve, path, argv, envp) as c_int;
+            after_failed_exec(event);
+            result
+        })
+    }
+}
+
+/// C `execveat`: records the exec of the file `dirfd` and `path` name, then the system call.
+///
+/// # Safety
+/// As for C's `execveat`.
+pub unsafe fn execveat(
+    dirfd: c_int,
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: caller contract.
+    unsafe {
+        environment::with_restored(envp, |envp| {
+            let errno = sys::errno();
+            // SAFETY: caller contract: `path` is a C string (or null, which execveat rejects).
+            let name = (!path.is_null()).then(|| CStr::from_ptr(path).to_bytes());
+            let target = name.and_then(|name| at_path(dirfd, name, flags));
+            let event = before_exec(target.as_ref().map(sys::PathBuf::as_c), argv, envp);
+            sys::set_errno(errno);
+            let result = libc::syscall(libc::SYS_execveat, dirfd, path, argv, envp, flags) as c_int;
+            after_failed_exec(event);
+            result
+        })
+    }
+}
+
+/// C `fexecve`: `execveat(fd, "", argv, envp, AT_EMPTY_PATH)`, or, on kernels without
+/// `execveat`, `execve` of `/proc/self/fd/FD` (as glibc does).
+///
+/// # Safety
+/// As for C's `fexecve`.
+pub unsafe fn fexecve(fd: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
+    // SAFETY: caller contract.
+    let result = unsafe { execveat(fd, c"".as_ptr(), argv, envp, libc::AT_EMPTY_PATH) };
+    if result == -1 && sys::errno() == libc::ENOSYS {
+        let mut digits = [0u8; 20];
+        if let Some(path) =
+            sys::PathBuf::join(&[b"/proc/self/fd/", sys::decimal(fd as u64, &mut digits)])
+        {
+            // SAFETY: caller contract; `path` is a C string.
+            return unsafe { execve(path.as_c().as_ptr(), argv, envp) };
+        }
+    }
     result
+}
+
+/// The file `execveat(dirfd, name, ..., flags)` runs, as a path [`inspect`] can open.
+fn at_path(dirfd: c_int, name: &[u8], flags: c_int) -> Option<sys::PathBuf> {
+    let mut digits = [0u8; 20];
+    if name.first() == Some(&b'/') || (dirfd == libc::AT_FDCWD && !name.is_empty()) {
+        return sys::PathBuf::join(&[name]);
+    }
+    if dirfd < 0 {
+        return None;
+    }
+    let fd = sys::decimal(dirfd as u64, &mut digits);
+    if name.is_empty() {
+        (flags & libc::AT_EMPTY_PATH != 0).then(|| sys::PathBuf::join(&[b"/proc/self/fd/", fd]))?
+    } else {
+        sys::PathBuf::join(&[b"/proc/self/fd/", fd, b"/", name])
+    }
 }
 
 /// C `execv`: `execve` with the process's environment.
@@ -365,6 +439,19 @@ pub unsafe fn execvpe(
     argv: *const *const c_char,
     envp: *const *const c_char,
 ) -> c_int {
+    // SAFETY: caller contract.
+    unsafe { environment::with_restored(envp, |envp| execvpe_restored(file, argv, envp)) }
+}
+
+/// [`execvpe`] once the environment is restored.
+///
+/// # Safety
+/// As for C's `execvpe`.
+unsafe fn execvpe_restored(
+    file: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
     let errno = sys::errno();
     // SAFETY: caller contract: `file` is a C string or null.
     let resolved = (!file.is_null())
@@ -373,6 +460,7 @@ pub unsafe fn execvpe(
     // SAFETY: caller contract.
     let event = unsafe { before_exec(resolved.as_ref().map(sys::PathBuf::as_c), argv, envp) };
     sys::set_errno(errno);
+    // A restored copy is never `environ`: glibc's `execvpe` gets it.
     let same_environment = envp == environment();
     let real = real(if same_environment {
         Real::Execvp
@@ -416,25 +504,22 @@ pub unsafe fn posix_spawn(
     if real == 0 {
         return libc::ENOSYS;
     }
-    // SAFETY: glibc's `posix_spawn`/`posix_spawnp`, with the caller's arguments (`out` is
-    // valid for a write).
-    let result = unsafe {
-        core::mem::transmute::<usize, SpawnFn>(real)(
-            out,
-            path,
-            file_actions,
-            attributes,
-            argv,
-            envp,
-        )
-    };
-    if result == 0 && !path.is_null() && checking() && is_original_process() {
-        let errno = sys::errno();
-        // SAFETY: caller contract; `*out` was written by a successful spawn.
-        unsafe { record_spawn(*out, CStr::from_ptr(path), argv.cast(), envp.cast(), search) };
-        sys::set_errno(errno);
+    // SAFETY: caller contract (glibc passes a null `envp` to `execve`: an empty
+    // environment); glibc's `posix_spawn`/`posix_spawnp` gets the caller's arguments, the
+    // environment restored (`out` is valid for a write).
+    unsafe {
+        environment::with_restored(envp.cast(), |envp| {
+            let spawn = core::mem::transmute::<usize, SpawnFn>(real);
+            let result = spawn(out, path, file_actions, attributes, argv, envp.cast());
+            if result == 0 && !path.is_null() && checking() && is_original_process() {
+                let errno = sys::errno();
+                // `*out` was written by a successful spawn.
+                record_spawn(*out, CStr::from_ptr(path), argv.cast(), envp, search);
+                sys::set_errno(errno);
+            }
+            result
+        })
     }
-    result
 }
 
 /// # Safety
