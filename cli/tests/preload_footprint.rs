@@ -342,9 +342,11 @@ fn a_small_fast_mode_program_keeps_few_of_the_librarys_pages() {
     // before the fast path's section took in the functions added since and
     // `.gcc_except_table` left the front of the read-only segment (with those tables in
     // front, 192 KiB of read-only data were resident instead of 128: one more 64 KiB window
-    // of `.rodata`). The bound leaves 48 KiB for the placement of the fault-around windows.
+    // of `.rodata`). After main's merge of 2026-12-01 (more exported libc functions), 304 KiB:
+    // the section (76 KiB) now straddles three windows, 140 KiB of code. The bound leaves
+    // 16 KiB over that, well under one more window.
     assert!(
-        resident_kib <= 300,
+        resident_kib <= 320,
         "the preload library has {resident_kib} KiB resident in a small fast-mode program \
          (by mapping, file offset and resident size:{listing})"
     );
