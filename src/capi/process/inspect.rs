@@ -42,7 +42,7 @@ pub enum Reason {
     FileCapabilities,
     /// The environment given to `exec` has no `LD_PRELOAD` naming the preload library, and
     /// gpa could not put it back (an environment past the bounds of
-    /// [`super::environment`]).
+    /// `environment`).
     PreloadDropped,
     /// The environment given to `exec` keeps the library but not the run's
     /// `GPA_REPORT_DIR` (the program set another): the process is checked, but its report

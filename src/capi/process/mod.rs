@@ -13,7 +13,7 @@
 //!   a child of `fork` records itself from the `pthread_atfork` child handler;
 //! * **exec**: the exported `execve`, `execv`, `execvp`, `execvpe`, `execveat`, `fexecve`
 //!   (and `execl`, `execle`, `execlp` through them) put back in the new environment what the
-//!   run set, when the program left it out ([`environment`]), inspect the target
+//!   run set, when the program left it out (`environment`), inspect the target
 //!   ([`inspect`]: statically linked, set-id, foreign ELF; and whether the new environment
 //!   keeps `LD_PRELOAD` and `GPA_REPORT_DIR`) and record the verdict before calling the real
 //!   `exec`; a failed `exec` removes it. An
