@@ -329,6 +329,10 @@ fn probe_works() -> bool {
     readable(&byte as *const u8 as usize)
 }
 
+// The system calls below are made directly, not through `os::protect` and its siblings: those
+// call `close_left_open`, which takes `LOCK` (held here already), and they do not keep
+// `errno`, which a signal handler must leave as the program had it.
+
 fn advise(page: usize, len: usize, advice: libc::c_int) -> bool {
     // SAFETY: a page-aligned range of gpa's own memory (the caller found a fault of gpa's
     // there); the advice only discards or changes guard markers; errno is restored.
