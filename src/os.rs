@@ -286,9 +286,9 @@ pub fn reserve_aligned(len: usize, align: usize) -> Option<NonNull<u8>> {
 
 /// `madvise` advice (Linux 6.13): turn pages into guard pages (any access faults) without
 /// changing the mapping, so no new VMA is made. Their contents are discarded.
-const MADV_GUARD_INSTALL: libc::c_int = 102;
+pub(crate) const MADV_GUARD_INSTALL: libc::c_int = 102;
 /// `madvise` advice (Linux 6.13): turn guard pages back into ordinary (zero-filled) pages.
-const MADV_GUARD_REMOVE: libc::c_int = 103;
+pub(crate) const MADV_GUARD_REMOVE: libc::c_int = 103;
 
 /// Makes the pages of a readable and writable range guard pages (Linux 6.13 and later; `false`
 /// where the kernel does not support it). Unlike `mprotect`, this does not split the mapping,

@@ -31,10 +31,21 @@
 //! same page open at once (the second faulted before the first opened it); the page is closed
 //! by the last of them.
 //!
+//! # Pages left open
+//! Stepping costs two signals and a few system calls per fault. When the caller asks for it
+//! (`leave_open`: the policy does after many faults), a guard-marker or `PROT_NONE` page is
+//! instead left open with no trap, and joins a run of pages left open next to it (so a sweep
+//! over a freed region takes one entry). Such a run stays open until gpa itself changes
+//! memory that meets it: every range operation of the `os` layer, and the guarded area before
+//! it reuses an extent, first calls [`close_left_open`], which puts the run back as it was.
+//! Accesses to a page left open are not seen meanwhile.
+//!
 //! # Invariants
-//! * Every entry of [`OPENED`] is a page a thread (its `tid`) opened and has not closed; only
-//!   that thread removes it, at its trap, with every signal blocked and [`LOCK`] held.
-//! * A page is closed only when no other entry names it.
+//! * Every entry of [`OPENED`] is a page a thread (its `tid`) opened for a step and has not
+//!   closed, removed only by that thread at its trap; or a run of pages left open (`tid` is
+//!   [`LEFT`]), removed only by [`close_left_open`]. Both with every signal blocked and
+//!   [`LOCK`] held.
+//! * A page is closed only when no other entry holds it open.
 //! * Everything here is async-signal-safe: system calls and atomics, no allocation.
 
 use core::ffi::c_void;
@@ -53,7 +64,7 @@ const MAPPED: u8 = 4;
 
 /// Entries: pages open for a step, and runs of pages left open, over all threads.
 const ENTRIES: usize = 64;
-/// The `tid` of a run of pages left open (see "Pages left open").
+/// The `tid` of a run of pages left open (see "Pages left open" above).
 const LEFT: u64 = u64::MAX;
 /// Pages one thread may have open for one instruction (an access spans at most two; a
 /// `rep movs` spanning more is stepped one iteration at a time).
@@ -84,10 +95,7 @@ static LEFT_OPEN: AtomicUsize = AtomicUsize::new(0);
 const TRAP_FLAG: i64 = 0x100;
 /// `gregs` index of `EFLAGS` in an x86-64 `ucontext_t`.
 const REG_EFL: usize = 17;
-/// `MADV_GUARD_REMOVE` (Linux 6.13).
-const MADV_GUARD_REMOVE: libc::c_int = 103;
-/// `MADV_GUARD_INSTALL` (Linux 6.13).
-const MADV_GUARD_INSTALL: libc::c_int = 102;
+use super::super::{MADV_GUARD_INSTALL, MADV_GUARD_REMOVE};
 
 /// Opens the page of `address` for the faulting instruction of the interrupted `context` (the
 /// `ucontext_t` the kernel passed to the handler, on this thread) and arms the single-step
