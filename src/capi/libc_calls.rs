@@ -48,6 +48,17 @@
 //! and `fgets` store is known after it, so they are checked after glibc's function returned
 //! (`checked_after!`). Recording a finding keeps the program's `errno` ([`KeepErrno`]).
 //!
+//! Messages and vectored positional I/O: `recvmsg` and `sendmsg` check the message's address,
+//! each buffer of its `msg_iov` and its ancillary data, `preadv`/`pwritev` (and their `2`
+//! forms) each buffer of the vector, named by index as Valgrind names them
+//! (`recvmsg(msg.msg_iov[1])`, `sendmsg(msg.msg_control)`, `preadv(vector[1])`).
+//!
+//! The formatting functions (`sprintf`, `snprintf`, their `v*` and `__*_chk` forms) are in
+//! the `formatted` module: their `%s` arguments are checked before the call and the bytes stored at
+//! their destination after it; the variadic ones reach their checks through a trampoline
+//! that builds a `va_list` (`trampoline_of!`), since stable Rust cannot define a C-variadic
+//! function.
+//!
 //! The access size a finding gives: for the `mem*` functions and writes of the string copies,
 //! the bytes of the call's range outside the block (Valgrind prints the width of the load or
 //! store its replacement made, 1 to 8 bytes); for reads that stop at data (a string's end, the
@@ -242,7 +253,7 @@ macro_rules! boot_of {
 /// The checking trampoline of an [`Interposed`]: `(register, checking function)` puts the
 /// caller's return address in `register` and jumps to the checking function; `(variadic,
 /// checking function)` (a C-variadic function, which stable Rust cannot define) stores the
-/// argument registers in a register save area ([`formatted::Saved`]) in a frame of its own
+/// argument registers in a register save area (`formatted::Saved`) in a frame of its own
 /// (`rbp`-chained, so a stack walk passes it) and calls the checking function with the area,
 /// the address of the arguments on the stack and the caller's return address.
 macro_rules! trampoline_of {

@@ -9,7 +9,7 @@
 //! # Design
 //! The `v*` forms take a `va_list` (on x86-64 a pointer to [`VaList`]) and are interposed as the
 //! other functions are. Stable Rust cannot define a C-variadic function, so the variadic forms
-//! get a trampoline of their own ([`variadic_trampoline!`](super)): it does what a C compiler's
+//! get a trampoline of their own (`trampoline_of!` in the parent module): it does what a C compiler's
 //! prologue of a variadic function does, storing the six argument registers and `xmm0`-`xmm7`
 //! in a register save area ([`Saved`]) on its stack, and calls the checking function with that
 //! area, the address of the arguments passed on the stack, and the caller's return address. The
