@@ -462,15 +462,24 @@ fn fast_mode_only_passes_the_calls_through() {
     let binary = compile_c_with("libc", "planted", "planted", &[], &dir);
     let clean = compile_c_with("libc", "clean", "clean", &[], &dir);
     // A planted bug changes nothing in fast mode: same output as without gpa, no report.
-    for (program, case) in [
-        (&binary, "memcpy_read"),
-        (&binary, "overlap_memcpy"),
-        (&clean, ""),
-    ] {
-        let plain = plain_run(&dir, &[program.to_str().unwrap(), case], |_| {});
+    assert_fast_mode_passes_through(
+        &dir,
+        &[
+            (&binary, "memcpy_read"),
+            (&binary, "overlap_memcpy"),
+            (&clean, ""),
+        ],
+    );
+}
+
+/// Runs each `(program, case)` with the preload library in fast mode: the same status and
+/// output as without gpa, and nothing on stderr (no report).
+fn assert_fast_mode_passes_through(dir: &Path, runs: &[(&PathBuf, &str)]) {
+    for &(program, case) in runs {
+        let plain = plain_run(dir, &[program.to_str().unwrap(), case], |_| {});
         let out = std::process::Command::new(program)
             .arg(case)
-            .current_dir(&*dir)
+            .current_dir(dir)
             .env("LD_PRELOAD", preload_library())
             .env("GPA_MODE", "fast")
             .output()
@@ -1121,27 +1130,14 @@ fn fast_mode_passes_formatting_and_message_calls_through() {
     let clean = compile_c_with("libc", "gaps_clean", "gaps_clean", &[], &dir);
     // Planted bugs change nothing in fast mode (output and status as without gpa, no report),
     // and the clean program's formatted output is the same.
-    for (program, case) in [
-        (&gaps, "snprintf_freed"),
-        (&gaps, "sprintf_arg"),
-        (&gaps, "recvmsg"),
-        (&gaps, "wcsncpy"),
-        (&clean, ""),
-    ] {
-        let plain = plain_run(&dir, &[program.to_str().unwrap(), case], |_| {});
-        let out = std::process::Command::new(program)
-            .arg(case)
-            .current_dir(&*dir)
-            .env("LD_PRELOAD", preload_library())
-            .env("GPA_MODE", "fast")
-            .output()
-            .expect("run the program");
-        assert_eq!(out.status.code(), plain.status.code(), "{case}");
-        assert_eq!(out.stdout, plain.stdout, "{case}");
-        assert!(
-            out.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    assert_fast_mode_passes_through(
+        &dir,
+        &[
+            (&gaps, "snprintf_freed"),
+            (&gaps, "sprintf_arg"),
+            (&gaps, "recvmsg"),
+            (&gaps, "wcsncpy"),
+            (&clean, ""),
+        ],
+    );
 }

@@ -171,35 +171,8 @@ type FgetsChkFn = unsafe extern "C" fn(*mut u8, usize, i32, *mut u8) -> *mut u8;
 /// jumps to it with the call's arguments intact.
 macro_rules! boot_of {
     ($static:ident, lazy) => {{
-        #[unsafe(naked)]
-        unsafe extern "C" fn resolving() {
-            core::arch::naked_asm!(
-                "push rdi",
-                "push rsi",
-                "push rdx",
-                "push rcx",
-                "push r8",
-                "push r9",
-                "sub rsp, 8",
-                "lea rdi, [rip + {function}]",
-                "call {resolve}",
-                "add rsp, 8",
-                "pop r9",
-                "pop r8",
-                "pop rcx",
-                "pop rdx",
-                "pop rsi",
-                "pop rdi",
-                "jmp rax",
-                function = sym $static,
-                resolve = sym resolve,
-            )
-        }
-        resolving as *mut ()
-    }};
-    ($static:ident, lazy_variadic) => {{
-        // As `lazy`, for a variadic function: `al` (the vector registers used) and the
-        // vector argument registers are kept too.
+        // The argument registers are kept, and for a variadic function `al` (the number of
+        // vector registers used) and the vector argument registers too.
         #[unsafe(naked)]
         unsafe extern "C" fn resolving() {
             core::arch::naked_asm!(
@@ -407,11 +380,11 @@ interposed! {
     FREAD_CHK = "__fread_chk\0", lazy, "r9", fread_chk_checked;
     FGETS_CHK = "__fgets_chk\0", lazy, "r8", fgets_chk_checked;
     SPRINTF = "sprintf\0", (boot::_IO_sprintf), variadic, sprintf_checked;
-    SNPRINTF = "snprintf\0", lazy_variadic, variadic, snprintf_checked;
+    SNPRINTF = "snprintf\0", lazy, variadic, snprintf_checked;
     VSPRINTF = "vsprintf\0", (boot::_IO_vsprintf), "rcx", vsprintf_checked;
     VSNPRINTF = "vsnprintf\0", (boot::__vsnprintf), "r8", vsnprintf_checked;
-    SPRINTF_CHK = "__sprintf_chk\0", lazy_variadic, variadic, sprintf_chk_checked;
-    SNPRINTF_CHK = "__snprintf_chk\0", lazy_variadic, variadic, snprintf_chk_checked;
+    SPRINTF_CHK = "__sprintf_chk\0", lazy, variadic, sprintf_chk_checked;
+    SNPRINTF_CHK = "__snprintf_chk\0", lazy, variadic, snprintf_chk_checked;
     VSPRINTF_CHK = "__vsprintf_chk\0", lazy, "r9", vsprintf_chk_checked;
     // Six arguments: no register is left for the caller (see `vsnprintf_chk_checked`).
     VSNPRINTF_CHK = "__vsnprintf_chk\0", lazy, "rax", vsnprintf_chk_checked;
