@@ -432,6 +432,21 @@ fn heavy_legitimate_use_reports_nothing_in_check_and_guard_modes() {
     assert_clean_in_check_and_guard_modes(&dir, &clean_binaries(&dir));
 }
 
+/// `libc/NAME.c` built at -O0 and at -O2 -D_FORTIFY_SOURCE=2.
+fn plain_and_fortified(dir: &Path, name: &str) -> [PathBuf; 2] {
+    let fortified = format!("{name}-fortify");
+    [
+        compile_c_with("libc", name, name, &[], dir),
+        compile_c_with(
+            "libc",
+            name,
+            &fortified,
+            &["-O2", "-D_FORTIFY_SOURCE=2"],
+            dir,
+        ),
+    ]
+}
+
 /// Runs each of `binaries` without gpa, then in check and guard modes: the same output, and
 /// no finding.
 fn assert_clean_in_check_and_guard_modes(dir: &Path, binaries: &[PathBuf]) {
@@ -741,16 +756,7 @@ fn heavy_legitimate_use_of_the_newer_calls_reports_nothing() {
         return;
     }
     let dir = scratch("libc-more-clean");
-    let binaries = [
-        compile_c_with("libc", "more_clean", "more_clean", &[], &dir),
-        compile_c_with(
-            "libc",
-            "more_clean",
-            "more_clean-fortify",
-            &["-O2", "-D_FORTIFY_SOURCE=2"],
-            &dir,
-        ),
-    ];
+    let binaries = plain_and_fortified(&dir, "more_clean");
     // Valgrind 3.19: all blocks freed; no error of the program's (see the source).
     assert_clean_in_check_and_guard_modes(&dir, &binaries);
 }
@@ -1105,16 +1111,7 @@ fn legitimate_formatting_messages_and_wide_strings_report_nothing() {
         return;
     }
     let dir = scratch("libc-gaps-clean");
-    let binaries = [
-        compile_c_with("libc", "gaps_clean", "gaps_clean", &[], &dir),
-        compile_c_with(
-            "libc",
-            "gaps_clean",
-            "gaps_clean-fortify",
-            &["-O2", "-D_FORTIFY_SOURCE=2"],
-            &dir,
-        ),
-    ];
+    let binaries = plain_and_fortified(&dir, "gaps_clean");
     // Valgrind 3.19: "All heap blocks were freed", 0 errors, at -O0 and fortified. The
     // output (formatted with every kind of argument) is the same as without gpa.
     assert_clean_in_check_and_guard_modes(&dir, &binaries);
