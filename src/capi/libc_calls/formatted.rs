@@ -114,7 +114,7 @@ enum Length {
     Plain,
     /// `l` (a wide `%lc`/`%ls`; integers are a word either way).
     Long,
-    /// `L` (a `long double`), `ll`, `q`.
+    /// `L` (a `long double`), `ll`, `q` (with `s`, a wide string too).
     Double,
     /// `h`, `hh`, `j`, `z`, `Z`, `t`: integers, a word in a register or stack slot.
     Other,
@@ -276,7 +276,8 @@ unsafe fn take_arguments(
             precision = usize::try_from(value).ok();
         }
     }
-    let wide = conversion.length == Length::Long;
+    // glibc takes `%ls`, and `%Ls`/`%lls` alike, as a wide string.
+    let wide = matches!(conversion.length, Length::Long | Length::Double);
     match conversion.conversion {
         b'%' | b'm' => {}
         b'd' | b'i' | b'o' | b'u' | b'x' | b'X' | b'b' | b'B' | b'c' | b'C' | b'p' | b'n' => {
