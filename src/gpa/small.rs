@@ -1378,7 +1378,8 @@ unsafe fn neighbour_walk<const REPAIR: bool>(
 
 /// The longest neighbour range (from the block's slot end to its reach end) that
 /// [`neighbour_damage`] checks in one masked pass; at a free it is at most 96 bytes
-/// ([`FREE_REACH`] less the least redzone, 32 bytes).
+/// ([`FREE_REACH`] less the least redzone, 32 bytes), so every free takes that pass; longer
+/// ranges (the exit check of blocks over 256 bytes) take the slot walk.
 #[cfg(target_arch = "x86_64")]
 const NEIGHBOUR_SPAN: usize = 128;
 
@@ -1386,16 +1387,17 @@ const NEIGHBOUR_SPAN: usize = 128;
 /// `start`) up to `reach_end` (at most [`NEIGHBOUR_SPAN`] bytes past the slot's end), with
 /// the same answer: the offset from `start` of the first damaged byte, or `None`.
 ///
-/// The loop it replaces compares each free neighbour slot on its own (a `first_difference`
-/// call on a few bytes: a fixed cost per slot, several slots within the reach of a small
-/// block). Here the slot states are read first, to find where the run of free (quarantined
-/// or freed) slots ends: at a slot in any other state the scan stops there, at the page's
-/// never-carved part it goes on into it when the segment guarantees it zero. Then the whole
-/// run, `[slot end, min(run end, reach end))`, is compared with [`safety::POISON`] in one
-/// pass of 16-byte loads into a 128-bit map of differing bytes, from which the free-list link
-/// words (the first 8 bytes of each free slot, which hold no poison) are masked out; the
-/// lowest remaining bit is the first damaged byte. A never-carved tail is then checked for
-/// zeros as before.
+/// The slot walk ([`neighbour_walk`]) compares each free neighbour slot on its own (a
+/// `first_difference` call on a few bytes: a fixed cost per slot, several slots within the
+/// reach of a small block). Here the slot states are read first, to find where the run of
+/// free (quarantined or freed) slots ends: at a slot in any other state the scan stops there,
+/// at the page's never-carved part it goes on into it when the segment guarantees it zero.
+/// Then the whole run, `[slot end, min(run end, reach end))`, is compared with
+/// [`safety::POISON`] in one pass of at most eight 16-byte loads ending at its end, into a
+/// 128-bit map (two words) of the bytes that differ, from which the bytes before the range
+/// and the free-list link words (the first 8 bytes of each free slot, which the walk skips)
+/// are masked out; the lowest remaining bit is the first damaged byte. A never-carved tail is
+/// then checked for zeros as the walk checks it.
 ///
 /// # Safety
 /// As for the loop in `redzone_scan`: the calling thread owns `page`, the block's slot is
@@ -1440,33 +1442,32 @@ unsafe fn neighbour_damage(
     let end = run_end.min(reach_end);
     if end > from {
         // The range in `chunks` 16-byte loads ending at `end`, from `base` (up to 15 bytes
-        // before `from`, in the block's own slot): bit `b` of the map `(low, high)` is the
-        // byte at `base + b`, set when it is not poison.
+        // before `from`, in the block's own slot): bit `b` of the map `(low, high)` is set
+        // when the byte at `base + b` is not poison.
         let len = end - from;
         let chunks = len.div_ceil(16);
         let base = end - 16 * chunks;
-        let mut map = [0u16; 8];
+        let skip = from - base;
+        let (mut low, mut high) = (0u64, 0u64);
         // SAFETY: each load reads 16 bytes inside `[base, end)`: `base >= from - 15 > start`
         // (`block_size >= 16`), the block's own slot, readable by the caller contract, then
         // the run of free slots, readable (the calling thread owns the page); `chunks <= 8`
         // (`len <= NEIGHBOUR_SPAN`).
         unsafe {
             let pattern = _mm_set1_epi8(safety::POISON as i8);
-            for (chunk, bits) in map.iter_mut().enumerate().take(chunks) {
+            for chunk in 0..chunks {
                 let data = _mm_loadu_si128((base + 16 * chunk) as *const __m128i);
-                *bits = !(_mm_movemask_epi8(_mm_cmpeq_epi8(data, pattern)) as u16);
+                let bits = !(_mm_movemask_epi8(_mm_cmpeq_epi8(data, pattern)) as u64) & 0xFFFF;
+                if chunk < 4 {
+                    low |= bits << (16 * chunk);
+                } else {
+                    high |= bits << (16 * chunk - 64);
+                }
             }
         }
-        let word = |quarter: &[u16]| {
-            quarter[0] as u64
-                | (quarter[1] as u64) << 16
-                | (quarter[2] as u64) << 32
-                | (quarter[3] as u64) << 48
-        };
         // Not the bytes before `from`, nor the free-list link words (the first 8 bytes of
         // each slot of the run).
-        let skip = from - base;
-        let (mut low, mut high) = (word(&map[..4]) & (!0u64 << skip), word(&map[4..]));
+        low &= !0u64 << skip;
         for link in 0..run {
             let at = skip + link * block_size;
             if at < 64 {
