@@ -1598,6 +1598,21 @@ pub(super) mod tests {
         }
     }
 
+    /// `count` blocks of `requested` bytes (alignment 8) from `gpa`, as addresses.
+    fn alloc_blocks(gpa: &GeneralPurposeAllocator, requested: usize, count: usize) -> Vec<usize> {
+        let allocator = gpa.allocator();
+        (0..count)
+            .map(|_| allocator.raw_alloc(requested, 8).unwrap().as_ptr() as usize)
+            .collect()
+    }
+
+    /// Frees the live block at `at` of `requested` bytes (alignment 8) from `gpa`.
+    fn free_block(gpa: &GeneralPurposeAllocator, at: usize, requested: usize) {
+        let block = NonNull::new(at as *mut u8).unwrap();
+        // SAFETY: the caller's live block of this layout, freed once.
+        unsafe { gpa.allocator().raw_free(block, requested, 8) }
+    }
+
     /// The page, slot index and slot start of the live or freed small block at `block`.
     fn slot_of_block(block: usize) -> (*mut Segment, *mut Page, usize, usize) {
         let Some(pagemap::Entry::Small(segment)) = pagemap::lookup(block) else {
@@ -1620,14 +1635,8 @@ pub(super) mod tests {
     fn the_one_pass_neighbour_scan_finds_what_the_slot_walk_finds() {
         for requested in [1usize, 8, 16, 24, 40, 48, 64, 72, 100, 128, 200, 256] {
             let gpa = checked();
-            let allocator = gpa.allocator();
-            let blocks: Vec<usize> = (0..24)
-                .map(|_| allocator.raw_alloc(requested, 8).unwrap().as_ptr() as usize)
-                .collect();
-            let free = |at: usize| {
-                // SAFETY: a live block of this layout, freed once.
-                unsafe { allocator.raw_free(NonNull::new(at as *mut u8).unwrap(), requested, 8) }
-            };
+            let blocks = alloc_blocks(&gpa, requested, 24);
+            let free = |at: usize| free_block(&gpa, at, requested);
             // Neighbour states: 1, 2 freed (free-list links), 3 quarantined, 4 live; 6, 7, 8
             // quarantined, 9 live; 11..=16 freed; 18 quarantined, 19 freed. The first block
             // freed leaves the quarantine with the flush, the rest stay in it.
@@ -1716,14 +1725,8 @@ pub(super) mod tests {
             (2, 20, false, true),
         ] {
             let gpa = checked();
-            let allocator = gpa.allocator();
-            let blocks: Vec<usize> = (0..4)
-                .map(|_| allocator.raw_alloc(requested, 8).unwrap().as_ptr() as usize)
-                .collect();
-            let free = |at: usize| {
-                // SAFETY: a live block of this layout, freed once.
-                unsafe { allocator.raw_free(NonNull::new(at as *mut u8).unwrap(), requested, 8) }
-            };
+            let blocks = alloc_blocks(&gpa, requested, 4);
+            let free = |at: usize| free_block(&gpa, at, requested);
             let (_, page, index, start) = slot_of_block(blocks[0]);
             // SAFETY: the test's thread owns the page.
             let block_size = unsafe { (*page).block_size } as usize;
