@@ -75,14 +75,19 @@ fn overflows_anywhere_in_the_redzone_are_found_at_free_and_at_exit() {
         return;
     }
     // Valgrind, for every size and distance, freed or not: "Invalid write of size 1", the
-    // address "0 bytes after a block of size 8 alloc'd" (distance 1), "31 bytes after a
-    // block of size 4,096 in arena" (distance 32), "35 bytes inside an unallocated block"
-    // (distance 100): an overflow each time.
+    // address "0 bytes after a block of size 8 alloc'd" (distance 1), "16 bytes after a
+    // block of size 8 alloc'd" (distance 17, and likewise for 4,096 and 262,144), "31 bytes
+    // after a block of size 4,096 in arena" (distance 32), "9 bytes before a block of size
+    // 4,096 alloc'd" (distance 64 past 8 bytes: stdio's buffer; "1 bytes before" it past
+    // the two bigger blocks), "35 bytes inside an unallocated block" (distance 100): an
+    // overflow each time. Past a block of 8 bytes (an 80-byte slot, its 32-byte front guard
+    // included) distances 64 and 100 land in the free slot after its own: the neighbour scan
+    // at the free.
     let dir = scratch("overflow-far");
     let binary = compile_c("overflow_far", &dir);
     let mut cases = Vec::new();
     for size in ["8", "4096", "262144"] {
-        for distance in ["1", "32", "100"] {
+        for distance in ["1", "17", "32", "64", "100"] {
             for keep in ["free", "keep"] {
                 cases.push(args(&[size, distance, keep]));
             }

@@ -721,7 +721,7 @@ impl GeneralPurposeAllocator {
         meta.free_trace
             .store(self.trace_at(frame, 1).0, Ordering::Relaxed);
         // SAFETY: the slot was live and is now ours to poison.
-        unsafe { safety::poison(address, block_size) };
+        unsafe { safety::poison_inline(address, block_size) };
         match heap {
             Some(mut heap) if owner => {
                 // SAFETY: this thread owns the heap.
@@ -901,8 +901,9 @@ impl GeneralPurposeAllocator {
             0
         };
         let segment = Segment::of(address);
-        // SAFETY: quarantined blocks are slots of this heap's live pages.
-        let page_ptr = unsafe { (*segment).page_of(address) };
+        // SAFETY: quarantined blocks are slots of this heap's live pages (so `address` lies in
+        // `segment`).
+        let page_ptr = unsafe { (*segment).page_of_unchecked(address) };
         // SAFETY: as above.
         let page = unsafe { &mut *page_ptr };
         let (index, _) = page.slot_of(address);
@@ -1291,7 +1292,7 @@ fn redzone_scan<const REPAIR: bool>(
     unsafe {
         if repair {
             safety::write_canary(start, requested, block_size);
-        } else if let Some(offset) = safety::canary_damage(start, requested, block_size) {
+        } else if let Some(offset) = safety::canary_damage_inline(start, requested, block_size) {
             return Some(offset);
         }
     }
@@ -1301,6 +1302,37 @@ fn redzone_scan<const REPAIR: bool>(
     let reach_end = start + requested + reach;
     let page_end = page.start as usize + page.units as usize * UNIT_SIZE;
     let zeroed = segment.zero_units && segment.guard_free_units;
+    #[cfg(target_arch = "x86_64")]
+    if !repair && reach_end.saturating_sub(start + block_size) <= NEIGHBOUR_SPAN {
+        // SAFETY: as for the loop below, which this scan replaces for short reaches.
+        return unsafe { neighbour_damage(page, index, start, reach_end, page_end, zeroed) };
+    }
+    // SAFETY: as above: the calling thread owns the page.
+    unsafe { neighbour_walk::<REPAIR>(page, index, start, reach_end, page_end, zeroed) }
+}
+
+/// `redzone_scan`'s walk of the free slots after the block in slot `index` (starting at
+/// `start`), up to `reach_end`, slot by slot: each free (quarantined or freed) slot is
+/// compared with [`safety::POISON`] but for its first word (a free-list link), a never-carved
+/// tail with zeros when the segment guarantees them; the walk stops at a slot in any other
+/// state. Returns the offset from `start` of the first damaged byte, or, with `REPAIR`,
+/// rewrites every pattern it covers and returns `None`. [`neighbour_damage`] answers the
+/// same for the short reaches of a free in one pass.
+///
+/// # Safety
+/// The calling thread owns `page`; `index` is a carved slot of it starting at `start`;
+/// `page_end` is the page's end; `zeroed`: the segment keeps never-carved memory zero.
+#[inline(always)]
+unsafe fn neighbour_walk<const REPAIR: bool>(
+    page: &Page,
+    index: usize,
+    start: usize,
+    reach_end: usize,
+    page_end: usize,
+    zeroed: bool,
+) -> Option<usize> {
+    let repair = REPAIR;
+    let block_size = page.block_size as usize;
     let mut slot = index + 1;
     let mut position = start + block_size;
     while position < reach_end.min(page_end) {
@@ -1340,6 +1372,126 @@ fn redzone_scan<const REPAIR: bool>(
         }
         slot += 1;
         position += block_size;
+    }
+    None
+}
+
+/// The longest neighbour range (from the block's slot end to its reach end) that
+/// [`neighbour_damage`] checks in one masked pass; at a free it is at most 96 bytes
+/// ([`FREE_REACH`] less the least redzone, 32 bytes), so every free takes that pass; longer
+/// ranges (the exit check of blocks over 256 bytes) take the slot walk.
+#[cfg(target_arch = "x86_64")]
+const NEIGHBOUR_SPAN: usize = 128;
+
+/// `redzone_scan::<false>`'s walk of the slots after the block in slot `index` (starting at
+/// `start`) up to `reach_end` (at most [`NEIGHBOUR_SPAN`] bytes past the slot's end), with
+/// the same answer: the offset from `start` of the first damaged byte, or `None`.
+///
+/// The slot walk ([`neighbour_walk`]) compares each free neighbour slot on its own (a
+/// `first_difference` call on a few bytes: a fixed cost per slot, several slots within the
+/// reach of a small block). Here the slot states are read first, to find where the run of
+/// free (quarantined or freed) slots ends: at a slot in any other state the scan stops there,
+/// at the page's never-carved part it goes on into it when the segment guarantees it zero.
+/// Then the whole run, `[slot end, min(run end, reach end))`, is compared with
+/// [`safety::POISON`] in one pass of at most eight 16-byte loads ending at its end, into a
+/// 128-bit map (two words) of the bytes that differ, from which the bytes before the range
+/// and the free-list link words (the first 8 bytes of each free slot, which the walk skips)
+/// are masked out; the lowest remaining bit is the first damaged byte. A never-carved tail is
+/// then checked for zeros as the walk checks it.
+///
+/// # Safety
+/// As for the loop in `redzone_scan`: the calling thread owns `page`, the block's slot is
+/// readable, `index` is a carved slot, `start + block_size <= reach_end` or the range is
+/// empty, `reach_end - (start + block_size) <= NEIGHBOUR_SPAN`, and `page_end` is the
+/// page's end.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn neighbour_damage(
+    page: &Page,
+    index: usize,
+    start: usize,
+    reach_end: usize,
+    page_end: usize,
+    zeroed: bool,
+) -> Option<usize> {
+    use core::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    let block_size = page.block_size as usize;
+    let from = start + block_size;
+    let limit = reach_end.min(page_end);
+    let carved = (page.carved as usize).min(page.capacity as usize);
+    // The run of free slots after the block: `run` slots, up to `run_end`.
+    let mut slot = index + 1;
+    let mut run_end = from;
+    let mut tail = false;
+    while run_end < limit {
+        if slot >= carved {
+            tail = zeroed;
+            break;
+        }
+        // SAFETY: safety mode keeps metadata for every slot; `slot < carved <= capacity`.
+        let state = unsafe { page.meta(slot) }.state.load(Ordering::Acquire);
+        if state != SLOT_QUARANTINED && state != SLOT_FREED {
+            break;
+        }
+        slot += 1;
+        run_end += block_size;
+    }
+    let run = slot - (index + 1);
+    let end = run_end.min(reach_end);
+    if end > from {
+        // The range in `chunks` 16-byte loads ending at `end`, from `base` (up to 15 bytes
+        // before `from`, in the block's own slot): bit `b` of the map `(low, high)` is set
+        // when the byte at `base + b` is not poison.
+        let len = end - from;
+        let chunks = len.div_ceil(16);
+        let base = end - 16 * chunks;
+        let skip = from - base;
+        let (mut low, mut high) = (0u64, 0u64);
+        // SAFETY: each load reads 16 bytes inside `[base, end)`: `base >= from - 15 > start`
+        // (`block_size >= 16`), the block's own slot, readable by the caller contract, then
+        // the run of free slots, readable (the calling thread owns the page); `chunks <= 8`
+        // (`len <= NEIGHBOUR_SPAN`).
+        unsafe {
+            let pattern = _mm_set1_epi8(safety::POISON as i8);
+            for chunk in 0..chunks {
+                let data = _mm_loadu_si128((base + 16 * chunk) as *const __m128i);
+                let bits = !(_mm_movemask_epi8(_mm_cmpeq_epi8(data, pattern)) as u64) & 0xFFFF;
+                if chunk < 4 {
+                    low |= bits << (16 * chunk);
+                } else {
+                    high |= bits << (16 * chunk - 64);
+                }
+            }
+        }
+        // Not the bytes before `from`, nor the free-list link words (the first 8 bytes of
+        // each slot of the run).
+        low &= !0u64 << skip;
+        for link in 0..run {
+            let at = skip + link * block_size;
+            if at < 64 {
+                low &= !(0xFFu64 << at);
+                if at > 56 {
+                    high &= !(0xFFu64 >> (64 - at));
+                }
+            } else if at < 128 {
+                high &= !(0xFFu64 << (at - 64));
+            }
+        }
+        if low != 0 {
+            return Some(base + low.trailing_zeros() as usize - start);
+        }
+        if high != 0 {
+            return Some(base + 64 + high.trailing_zeros() as usize - start);
+        }
+    }
+    if tail && run_end < limit {
+        // SAFETY: the page's never-carved part, `[run_end, limit)`, inside the page that the
+        // calling thread owns.
+        if let Some(offset) = unsafe { safety::first_difference(run_end, limit - run_end, 0) } {
+            return Some(run_end + offset - start);
+        }
     }
     None
 }
@@ -1442,6 +1594,176 @@ pub(super) mod tests {
                     let expected = if inside { safety::CANARY } else { 0x11 };
                     assert_eq!(byte, expected, "capacity {capacity} requested {requested}");
                 }
+            }
+        }
+    }
+
+    /// `count` blocks of `requested` bytes (alignment 8) from `gpa`, as addresses.
+    fn alloc_blocks(gpa: &GeneralPurposeAllocator, requested: usize, count: usize) -> Vec<usize> {
+        let allocator = gpa.allocator();
+        (0..count)
+            .map(|_| allocator.raw_alloc(requested, 8).unwrap().as_ptr() as usize)
+            .collect()
+    }
+
+    /// Frees the live block at `at` of `requested` bytes (alignment 8) from `gpa`.
+    fn free_block(gpa: &GeneralPurposeAllocator, at: usize, requested: usize) {
+        let block = NonNull::new(at as *mut u8).unwrap();
+        // SAFETY: the caller's live block of this layout, freed once.
+        unsafe { gpa.allocator().raw_free(block, requested, 8) }
+    }
+
+    /// The page, slot index and slot start of the live or freed small block at `block`.
+    fn slot_of_block(block: usize) -> (*mut Segment, *mut Page, usize, usize) {
+        let Some(pagemap::Entry::Small(segment)) = pagemap::lookup(block) else {
+            panic!("not a small block");
+        };
+        let (page, index) = GeneralPurposeAllocator::checked_slot(segment, block).unwrap();
+        // SAFETY: `checked_slot` returns a live page of the segment and a carved slot.
+        (segment, page, index, unsafe { (*page).slot_address(index) })
+    }
+
+    /// The one-pass neighbour scan of a free (`neighbour_damage`) finds the same first
+    /// damaged byte as the slot-by-slot walk (`neighbour_walk`) for a byte planted anywhere
+    /// from 16 bytes before the block's slot end (its own redzone, which the scan must not
+    /// count) to its reach end: in quarantined slots (poisoned whole), freed ones (a free-list
+    /// link in the first word, which does not count), a live neighbour (where both stop) and
+    /// the page's never-carved tail. For blocks of 1 to 256 bytes, so slots of 16 bytes to
+    /// 320, neighbour runs of one to six slots.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_one_pass_neighbour_scan_finds_what_the_slot_walk_finds() {
+        for requested in [1usize, 8, 16, 24, 40, 48, 64, 72, 100, 128, 200, 256] {
+            let gpa = checked();
+            let blocks = alloc_blocks(&gpa, requested, 24);
+            let free = |at: usize| free_block(&gpa, at, requested);
+            // Neighbour states: 1, 2 freed (free-list links), 3 quarantined, 4 live; 6, 7, 8
+            // quarantined, 9 live; 11..=16 freed; 18 quarantined, 19 freed. The first block
+            // freed leaves the quarantine with the flush, the rest stay in it.
+            for k in [1, 2, 11, 12, 13, 14, 15, 16, 19] {
+                free(blocks[k]);
+            }
+            gpa.flush_thread_quarantine();
+            for k in [3, 6, 7, 8, 18] {
+                free(blocks[k]);
+            }
+            let mut compared = 0;
+            for (k, &block) in blocks.iter().enumerate() {
+                let (segment, page, index, start) = slot_of_block(block);
+                // SAFETY: the test's thread owns the GPA's only heap and its pages.
+                let (segment, page) = unsafe { (&*segment, &*page) };
+                // SAFETY: safety mode keeps metadata for every slot.
+                if unsafe { page.meta(index) }.state.load(Ordering::Acquire) != SLOT_LIVE {
+                    continue;
+                }
+                let block_size = page.block_size as usize;
+                let reach_end = start + requested + FREE_REACH;
+                let page_end = page.start as usize + page.units as usize * UNIT_SIZE;
+                let zeroed = segment.zero_units && segment.guard_free_units;
+                let limit = reach_end.min(page_end);
+                let both = || {
+                    // SAFETY: the slot and its neighbours up to the reach are page memory of
+                    // this thread's page.
+                    unsafe {
+                        (
+                            neighbour_damage(page, index, start, reach_end, page_end, zeroed),
+                            neighbour_walk::<false>(
+                                page, index, start, reach_end, page_end, zeroed,
+                            ),
+                        )
+                    }
+                };
+                let (one_pass, walk) = both();
+                assert_eq!(one_pass, walk, "requested {requested} block {k}: intact");
+                assert_eq!(one_pass, None, "requested {requested} block {k}: intact");
+                for at in (start + block_size - 16).max(start + requested)..limit {
+                    let byte = at as *mut u8;
+                    // SAFETY: inside this thread's page (up to `limit`); restored below before
+                    // anything else reads or writes it.
+                    let old = unsafe { byte.read() };
+                    for value in [0u8, safety::POISON ^ 1, 0x5A] {
+                        // SAFETY: as above.
+                        unsafe { byte.write(value) };
+                        let (one_pass, walk) = both();
+                        assert_eq!(
+                            one_pass,
+                            walk,
+                            "requested {requested} block {k}: byte {} past the block set to {value:#x}",
+                            at - start - requested,
+                        );
+                        compared += 1;
+                    }
+                    // SAFETY: as above.
+                    unsafe { byte.write(old) };
+                }
+            }
+            assert!(compared > 0);
+            for k in [0, 4, 5, 9, 10, 17, 20, 21, 22, 23] {
+                free(blocks[k]);
+            }
+            assert!(gpa.report().is_clean(), "requested {requested}");
+        }
+    }
+
+    /// A write into the free slots after a small block is reported when the block is freed,
+    /// at its offset from the block's start, as far as [`FREE_REACH`] bytes past its end,
+    /// whether the slot is quarantined or freed; the first word of a free slot (a free-list
+    /// link once the slot left the quarantine) is not checked by the scan (a write there into
+    /// a quarantined slot is found as that slot's write after free when it leaves).
+    #[test]
+    fn writes_into_free_neighbour_slots_are_reported_at_their_offset() {
+        let requested = 24;
+        // (slot of the planted byte after the block's, offset in that slot, quarantined)
+        for (neighbour, in_slot, quarantined, reported) in [
+            (1usize, 8usize, true, true),
+            (1, 0, true, false),
+            (1, 0, false, false),
+            (1, 7, false, false),
+            (1, 8, false, true),
+            (1, 30, false, true),
+            (2, 20, true, true),
+            (2, 20, false, true),
+        ] {
+            let gpa = checked();
+            let blocks = alloc_blocks(&gpa, requested, 4);
+            let free = |at: usize| free_block(&gpa, at, requested);
+            let (_, page, index, start) = slot_of_block(blocks[0]);
+            // SAFETY: the test's thread owns the page.
+            let block_size = unsafe { (*page).block_size } as usize;
+            // The blocks follow each other in slots `index`, `index + 1`, ...
+            for (k, &block) in blocks.iter().enumerate() {
+                assert_eq!(slot_of_block(block).2, index + k);
+            }
+            free(blocks[1]);
+            free(blocks[2]);
+            if !quarantined {
+                gpa.flush_thread_quarantine();
+            }
+            let at = start + neighbour * block_size + in_slot;
+            let offset = at - start;
+            if offset >= requested + FREE_REACH {
+                continue;
+            }
+            // SAFETY: a free slot of this thread's page, written as a stray write would.
+            let old = unsafe { (at as *mut u8).replace(0x11) };
+            free(blocks[0]);
+            let report = gpa.report();
+            let overflow = report
+                .of_kind(FindingKind::Overflow)
+                .find(|finding| finding.address == blocks[0]);
+            if reported {
+                let overflow = overflow.unwrap_or_else(|| {
+                    panic!("neighbour {neighbour} byte {in_slot} quarantined {quarantined}: not reported ({block_size})")
+                });
+                assert_eq!(
+                    (overflow.size, overflow.offset),
+                    (requested, Some(offset as isize)),
+                    "neighbour {neighbour} byte {in_slot} quarantined {quarantined}"
+                );
+            } else {
+                assert!(overflow.is_none(), "a link word is no overflow");
+                // SAFETY: the link word written above, put back before the slot is reused.
+                unsafe { (at as *mut u8).write(old) };
             }
         }
     }
