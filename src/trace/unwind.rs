@@ -1304,47 +1304,56 @@ fn walk_on(
     let mut cursor = 0;
     let mut replaying = false;
     let mut ended = false;
-    while walked.count < depth {
-        let state = walked.state;
-        let k = walked.k;
-        let next = if replaying && cursor < old.len && still_holds(&old.steps[cursor], state, 0) {
-            cursor += 1;
-            old.steps[cursor - 1]
-        } else {
-            if replaying && cursor >= old.len && old.ended {
-                ended = true;
-                break;
+    // The walk's position in locals (registers), written back at the end; `count` is `k + 2`.
+    let (mut state, mut k) = (walked.state, walked.k);
+    let steps = depth.saturating_sub(2).min(MAX_FRAMES);
+    let old_steps = &old.steps[..old.len.min(MAX_FRAMES)];
+    while k < steps {
+        let next = match old_steps.get(cursor) {
+            Some(candidate) if replaying && still_holds(candidate, state, 0) => {
+                cursor += 1;
+                *candidate
             }
-            replaying = false;
-            match step(state, false, 0) {
-                Some(taken) => taken,
-                None => {
+            _ => {
+                if replaying && cursor >= old_steps.len() && old.ended {
                     ended = true;
                     break;
                 }
+                replaying = false;
+                match step(state, false, 0) {
+                    Some(taken) => taken,
+                    None => {
+                        ended = true;
+                        break;
+                    }
+                }
             }
         };
-        if k < PATH_STEPS {
-            path.steps[k] = next.relative(base);
+        if let Some(slot) = path.steps.get_mut(k) {
+            *slot = next.relative(base);
         }
-        // `k < MAX_FRAMES`: a step adds a frame, and `count <= MAX_FRAMES`.
         fresh.steps[k] = next;
-        walked.state = after(&next, state, 0);
-        frames[walked.count].write(next.ip);
-        walked.count += 1;
-        walked.k += 1;
+        state = after(&next, state, 0);
+        frames[k + 2].write(next.ip);
+        k += 1;
         if !replaying {
             // Has the walk reached a frame of the shadow stack? (Positions only grow.)
-            let sp = walked.state.sp;
-            while cursor < old.len && old.steps[cursor].sp < sp {
+            while cursor < old_steps.len() && old_steps[cursor].sp < state.sp {
                 cursor += 1;
             }
-            if cursor < old.len && old.steps[cursor].sp == sp && old.steps[cursor].ip == next.ip {
-                cursor += 1;
-                replaying = true;
+            if let Some(candidate) = old_steps.get(cursor) {
+                if candidate.sp == state.sp && candidate.ip == next.ip {
+                    cursor += 1;
+                    replaying = true;
+                }
             }
         }
     }
+    *walked = Walked {
+        count: k + 2,
+        state,
+        k,
+    };
     fresh.len = walked.k.min(MAX_FRAMES);
     fresh.ended = ended;
     shadow.current ^= 1;
