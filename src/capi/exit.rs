@@ -80,7 +80,9 @@
 //! holds the lock, as after a fault inside `printf`, which then writes what the stream holds
 //! so far); other streams are left unflushed, as the default action would leave them.
 
+use core::hash::BuildHasherDefault;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::hash::DefaultHasher;
 use std::io::Write;
 
 use super::guard;
@@ -890,48 +892,79 @@ impl Recorded {
         let pads = gpa.config().safety;
         let gpa_findings = self.gpa.into_iter().map(|finding| {
             if pads {
-                guard::to_user(gpa, finding)
+                let mut user = guard::to_user(gpa, finding);
+                // Blocks counted on this finding lose their front pads too.
+                let pad = finding.size - user.size;
+                if user.blocks_bytes != 0 {
+                    user.blocks_bytes = user.blocks_bytes.saturating_sub(pad * user.count);
+                }
+                user
             } else {
                 finding
             }
         });
+        // Sets, not scans: a program that overflowed a million blocks has a million findings
+        // here, and a scan per finding would keep its exit busy for hours.
         let mut raw: std::vec::Vec<RawFinding> = std::vec::Vec::new();
+        // (kind, block, allocation trace) of the libc calls' findings that wrote or freed
+        // (not only read).
+        let mut not_reads: HashSet<(FindingKind, usize, TraceId)> = HashSet::default();
+        // (kind, block, access) of the libc calls' findings.
+        let mut by_calls: HashSet<(FindingKind, usize, Option<report::Access>)> =
+            HashSet::default();
+        // (kind, block) of every finding kept after the libc calls'.
+        let mut after_calls: HashSet<(FindingKind, usize)> = HashSet::default();
+        // (kind, allocation trace) of the libc calls' findings that count blocks whose
+        // addresses were not kept (`recorded::KEPT_APART`): the GPA's finding on such a
+        // block (its redzone, found at `free` or exit) is the call's mistake seen again.
+        let calls_counted: HashSet<(FindingKind, TraceId)> = self
+            .calls
+            .iter()
+            .filter(|call| call.count > 1 && call.access != Some(report::Access::Read))
+            .map(|call| (call.kind, call.alloc_trace))
+            .collect();
         let calls = self.calls.len();
-        for finding in self
+        for (index, finding) in self
             .calls
             .into_iter()
             .chain(gpa_findings)
             .chain(self.guard)
             .chain(self.family)
+            .enumerate()
         {
-            // Each finding once: the live-block walk re-checks canaries every time it runs.
-            let seen_before = raw.iter().any(|seen| {
-                seen.kind == finding.kind
-                    && seen.address == finding.address
-                    && seen.access != Some(report::Access::Read)
-            });
-            if finding.call.is_some() || !seen_before {
-                raw.push(finding);
+            // A block's damage found by the GPA after a checked call made it is that call's
+            // finding (its redzone or guard, found at `free` or exit): the same kind on a
+            // block at the same address from the same allocation site. Not the address
+            // alone: a freed block's address is reused, and a block from another site that
+            // a program overflowed there is another mistake. Nor are the GPA's own findings
+            // matched with each other: a thousand blocks overflowed at one address in a loop
+            // are a thousand mistakes.
+            let block = (finding.kind, finding.address, finding.alloc_trace);
+            if finding.call.is_none()
+                && (not_reads.contains(&block)
+                    || calls_counted.contains(&(finding.kind, finding.alloc_trace)))
+            {
+                continue;
             }
+            if index < calls {
+                if finding.access != Some(report::Access::Read) {
+                    not_reads.insert(block);
+                }
+                by_calls.insert((finding.kind, finding.address, finding.access));
+            } else {
+                after_calls.insert((finding.kind, finding.address));
+            }
+            raw.push(finding);
         }
         // The fault of glibc's function after its call was checked: the same access.
-        let checked = |raw: &[RawFinding], fault: &RawFinding| {
-            raw[..calls].iter().any(|seen| {
-                seen.kind == fault.kind
-                    && seen.address == fault.address
-                    && seen.access == fault.access
-            })
-        };
-        let extra = extra.filter(|fault| {
-            !checked(&raw, fault)
-                && !raw[calls..]
-                    .iter()
-                    .any(|seen| seen.kind == fault.kind && seen.address == fault.address)
-        });
+        let checked =
+            |fault: &RawFinding| by_calls.contains(&(fault.kind, fault.address, fault.access));
+        let extra = extra
+            .filter(|fault| !checked(fault) && !after_calls.contains(&(fault.kind, fault.address)));
         // Faults the program went on after: each instruction's once already (the same block
         // reached from two places is two mistakes, as Valgrind counts them).
         for fault in self.faults {
-            if !checked(&raw, &fault) {
+            if !checked(&fault) {
                 raw.push(fault);
             }
         }
@@ -940,26 +973,49 @@ impl Recorded {
     }
 }
 
+/// A hash set with a fixed-key hasher: no random seed to ask the OS for at exit.
+type HashSet<T> = std::collections::HashSet<T, BuildHasherDefault<DefaultHasher>>;
+
 /// Findings of one kind with the same traces (say, every block of one allocation site
 /// overflowed, found at exit) become one finding with a count, like a leak group. The
 /// finding describes its first block; the second element is the bytes of all its blocks.
 fn merge_same_site(raw: std::vec::Vec<RawFinding>) -> std::vec::Vec<(RawFinding, usize)> {
     let mut merged: std::vec::Vec<(RawFinding, usize)> = std::vec::Vec::new();
+    // Where each site's finding is in `merged` (findings with an allocation trace only).
+    let mut sites: std::collections::HashMap<
+        (FindingKind, TraceId, TraceId, TraceId),
+        usize,
+        BuildHasherDefault<DefaultHasher>,
+    > = std::collections::HashMap::default();
     for finding in raw {
-        let same = merged.iter_mut().find(|(seen, _)| {
-            seen.kind == finding.kind
-                && finding.alloc_trace.is_some()
-                && seen.alloc_trace == finding.alloc_trace
-                && seen.free_trace == finding.free_trace
-                && seen.site_trace == finding.site_trace
-        });
+        let site = (
+            finding.kind,
+            finding.alloc_trace,
+            finding.free_trace,
+            finding.site_trace,
+        );
+        let same = if finding.alloc_trace.is_some() {
+            sites.get(&site).copied()
+        } else {
+            None
+        };
         match same {
-            Some((seen, total)) => {
+            Some(index) => {
+                let (seen, total) = &mut merged[index];
                 seen.count += finding.count;
-                *total += finding.size * finding.count;
+                *total += finding.bytes();
             }
-            None => merged.push((finding, finding.size * finding.count)),
+            None => {
+                if finding.alloc_trace.is_some() {
+                    sites.insert(site, merged.len());
+                }
+                merged.push((finding, finding.bytes()));
+            }
         }
+    }
+    // The totals carry the bytes now (the caller words the count itself).
+    for (finding, _) in &mut merged {
+        finding.blocks_bytes = 0;
     }
     merged
 }

@@ -721,6 +721,8 @@ pub fn init() {
 /// first, this runs after the program's own prepare handlers, which may still allocate.
 extern "C" fn fork_prepare() {
     process::before_fork();
+    // The findings lists before the GPA's locks (the order a recording takes them in).
+    recorded::hold_for_fork();
     gpa().prepare_fork();
 }
 
@@ -728,7 +730,8 @@ extern "C" fn fork_prepare() {
 extern "C" fn fork_finish() {
     // SAFETY: `fork_prepare` ran on this GPA in the forking thread, and nothing released its
     // locks since (the child's only thread is that thread's copy).
-    unsafe { gpa().finish_fork() }
+    unsafe { gpa().finish_fork() };
+    recorded::release_after_fork();
 }
 
 /// After `fork`, in the child: as [`fork_finish`], then the child becomes a process of its

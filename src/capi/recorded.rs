@@ -1,28 +1,40 @@
-//! The lists of findings the `capi` modules keep (`libc_calls`, `family`, `guard`), which a
-//! signal handler may record into while its thread was recording (or taking) one: recording
-//! never waits for a lock its own thread holds.
+//! The lists of findings the `capi` modules keep (`libc_calls`, `family`, `guard`, the
+//! faults of `exit`), which a signal handler may record into while its thread was recording
+//! (or taking) one: recording never waits for a lock its own thread holds, and a thread
+//! stopped for the exit's leak scan or copied by `fork` never holds it.
 //!
 //! # Design
-//! A list is a `Mutex<Vec<RawFinding>>`. A thread marks itself in a thread-local flag
-//! (`RECORDING`, async-signal-safe to read) for as long as it works on any list.
-//! Code that finds the flag already set runs in a signal handler that interrupted that work
-//! (an out-of-bounds `memcpy` in a `SIGALRM` handler while the thread was reporting another):
-//! waiting for the lock could wait for the interrupted code, which never resumes, so it only
-//! tries the lock, and adds the finding only when the lock is free and the list has room
-//! without growing (the interrupted code may be inside the internal heap). Otherwise the
-//! finding is counted as dropped; taking the list (at exit) reports the dropped findings as one
-//! `InternalError` finding that gives their number. A thread that records without being
-//! interrupted takes the lock as any `Mutex` user does: other threads only ever wait for each
-//! other, never for themselves.
+//! Every list is guarded by one lock they share ([`LISTS`], the GPA's spin-then-yield
+//! [`Lock`]): recording is rare (a mistake was found), so sharing costs nothing, and one lock
+//! is what lets a scan or a `fork` hold every list at once ([`hold`], [`release`]). The exit's
+//! leak scan stops the other threads for good while holding it, so none of them is stopped
+//! in the middle of a recording, with the lock the exit then needs to take the lists; the
+//! `pthread_atfork` handlers hold it across `fork`, so a child never inherits it locked by a
+//! thread it does not have.
+//!
+//! A thread marks itself in a thread-local flag (`RECORDING`, async-signal-safe to read) for
+//! as long as it works on any list. Code that finds the flag already set runs in a signal
+//! handler that interrupted that work (an out-of-bounds `memcpy` in a `SIGALRM` handler while
+//! the thread was reporting another): waiting for the lock could wait for the interrupted
+//! code, which never resumes, so it only tries the lock, and adds the finding only when the
+//! lock is free and the list has room without growing (the interrupted code may be inside the
+//! internal heap). Otherwise the finding is counted as dropped; taking the list (at exit)
+//! reports the dropped findings as one `InternalError` finding that gives their number. A
+//! thread that records without being interrupted waits for the lock: other threads only ever
+//! wait for each other, never for themselves.
+//!
+//! Lock order: [`LISTS`] before any lock of the GPA (a recording allocates from the internal
+//! heap while holding it); nothing takes [`LISTS`] while holding one of the GPA's.
 //!
 //! # Invariants
-//! * No thread waits for a list's lock while its `RECORDING` flag was set before it came.
+//! * No thread waits for [`LISTS`] while its `RECORDING` flag was set before it came.
 //! * The flag is set exactly while a thread works on a list (restored when the work ends).
+//! * A list's vector is read or written only while [`LISTS`] is held.
 
-use core::cell::Cell;
+use core::cell::{Cell, UnsafeCell};
 use core::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, TryLockError};
 
+use crate::gpa::lock::{Guard, Lock};
 use crate::gpa::InsideAllocator;
 use crate::report::{FindingKind, RawFinding};
 
@@ -34,6 +46,13 @@ std::thread_local! {
     static RECORDING: Cell<bool> = const { Cell::new(false) };
 }
 
+/// The lock every list shares (see the module notes).
+static LISTS: Lock<()> = Lock::new(());
+
+/// Attempts at [`LISTS`] before a re-entered recording gives up (another thread may hold it
+/// for a moment; the interrupted code on this thread would hold it for good).
+const REENTERED_SPINS: u32 = 1 << 10;
+
 /// The message of the finding that reports dropped findings; `{count}` is their number (the
 /// finding's `size`).
 pub const DROPPED: &str =
@@ -43,9 +62,18 @@ pub const DROPPED: &str =
 
 /// A list of findings (see the module notes).
 pub struct FindingList {
-    list: Mutex<Vec<RawFinding>>,
+    list: UnsafeCell<Vec<RawFinding>>,
     /// Findings a re-entered recording could not add.
     dropped: AtomicUsize,
+}
+
+// SAFETY: `list` is only reached while `LISTS` is held (module invariant).
+unsafe impl Sync for FindingList {}
+
+/// A list's vector, while [`LISTS`] is held.
+struct Held<'a> {
+    _lock: Guard<'a, ()>,
+    list: &'a mut Vec<RawFinding>,
 }
 
 /// Marks the calling thread as recording while alive; restores the previous state.
@@ -63,6 +91,62 @@ impl Drop for Mark {
     }
 }
 
+/// Holds every list (before the exit's leak scan stops the other threads, and before `fork`):
+/// no thread can be in the middle of a recording until [`release`]. A thread that is itself
+/// recording (a signal handler interrupted it) only tries; `false` if the lock stays taken,
+/// then there is nothing to release.
+pub fn hold() -> bool {
+    if RECORDING.get() {
+        let held = LISTS.try_lock(REENTERED_SPINS).map(core::mem::forget);
+        return held.is_some();
+    }
+    LISTS.acquire();
+    true
+}
+
+/// Releases what [`hold`] took.
+///
+/// # Safety
+/// [`hold`] returned `true` on this thread (or, in a `fork` child, on the thread that forked),
+/// and nothing released it since.
+pub unsafe fn release() {
+    // SAFETY: caller contract: `hold` acquired the lock.
+    unsafe { LISTS.release() };
+}
+
+std::thread_local! {
+    /// Whether this thread's `fork` prepare handler holds the lists ([`hold_for_fork`]).
+    static HELD_FOR_FORK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Before `fork` (the `pthread_atfork` prepare handler): holds every list, so that the child
+/// does not inherit them locked by a thread it does not have.
+pub fn hold_for_fork() {
+    HELD_FOR_FORK.set(hold());
+}
+
+/// After `fork`, in the parent and in the child: releases what [`hold_for_fork`] took.
+pub fn release_after_fork() {
+    if HELD_FOR_FORK.replace(false) {
+        // SAFETY: `hold_for_fork` took the lock on this thread (the child's only thread is
+        // the forking thread's copy), and only this releases it.
+        unsafe { release() };
+    }
+}
+
+use crate::gpa::FINDINGS_KEPT_APART as KEPT_APART;
+
+/// Whether `a` and `b` are findings of one site: what a report groups by (Valgrind's error
+/// context).
+fn same_site(a: &RawFinding, b: &RawFinding) -> bool {
+    a.kind == b.kind
+        && a.access == b.access
+        && a.call == b.call
+        && a.alloc_trace == b.alloc_trace
+        && a.free_trace == b.free_trace
+        && a.site_trace == b.site_trace
+}
+
 impl Default for FindingList {
     fn default() -> Self {
         Self::new()
@@ -73,32 +157,35 @@ impl FindingList {
     /// An empty list.
     pub const fn new() -> Self {
         FindingList {
-            list: Mutex::new(Vec::new()),
+            list: UnsafeCell::new(Vec::new()),
             dropped: AtomicUsize::new(0),
         }
     }
 
-    /// The list's guard: waited for when the thread was not already recording; else only
+    /// The list, locked: waited for when the thread was not already recording; else only
     /// tried (`None`: taken, by the interrupted code perhaps).
-    fn lock(&self, reentered: bool) -> Option<MutexGuard<'_, Vec<RawFinding>>> {
-        if !reentered {
-            return Some(
-                self.list
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
-            );
-        }
-        match self.list.try_lock() {
-            Ok(list) => Some(list),
-            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
+    fn lock(&self, reentered: bool) -> Option<Held<'_>> {
+        let lock = if reentered {
+            LISTS.try_lock(REENTERED_SPINS)?
+        } else {
+            LISTS.lock()
+        };
+        Some(Held {
+            _lock: lock,
+            // SAFETY: `LISTS` is held for as long as the `Held` lives, and every access to a
+            // list goes through one (module invariant): this is the only reference.
+            list: unsafe { &mut *self.list.get() },
+        })
     }
 
     /// Records `finding`, unless the list holds one `same` says it repeats (then counted on
-    /// that one when `count_repeats`) or already `limit` findings. A re-entered call (a
-    /// signal handler's) that cannot take the lock, or would have to grow the list, counts
-    /// the finding as dropped instead.
+    /// that one when `count_repeats`). Once the list holds `limit` findings (at most
+    /// [`KEPT_APART`]), a finding of a site already listed (kind, access, call, allocation
+    /// and detection traces) is counted on that site's first finding (`count`, and
+    /// `blocks_bytes`) instead of being listed: a loop that makes one mistake on a million
+    /// blocks keeps one finding, and a later mistake at a new site is still listed. A
+    /// re-entered call (a signal handler's) that cannot take the lock, or would have to grow
+    /// the list, counts the finding as dropped instead.
     pub fn record(
         &self,
         finding: RawFinding,
@@ -109,20 +196,28 @@ impl FindingList {
         let _inside = InsideAllocator::enter();
         let mark = Mark::set();
         let reentered = mark.0;
-        let Some(mut list) = self.lock(reentered) else {
+        let Some(held) = self.lock(reentered) else {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         };
+        let list = held.list;
         if let Some(seen) = list.iter_mut().find(|seen| same(seen, &finding)) {
             if count_repeats {
                 seen.count += 1;
             }
-        } else if list.len() < limit {
-            if reentered && list.len() == list.capacity() {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            } else {
-                list.push(finding);
+            return;
+        }
+        if list.len() >= limit.min(KEPT_APART) {
+            if let Some(site) = list.iter_mut().find(|seen| same_site(seen, &finding)) {
+                site.blocks_bytes = site.bytes() + finding.bytes();
+                site.count += finding.count;
+                return;
             }
+        }
+        if reentered && list.len() == list.capacity() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        } else {
+            list.push(finding);
         }
     }
 
@@ -131,9 +226,7 @@ impl FindingList {
     pub fn take(&self) -> Vec<RawFinding> {
         let _inside = InsideAllocator::enter();
         let mark = Mark::set();
-        let taken = self
-            .lock(mark.0)
-            .map(|mut list| core::mem::take(&mut *list));
+        let taken = self.lock(mark.0).map(|held| core::mem::take(held.list));
         self.with_dropped(taken.unwrap_or_default())
     }
 
@@ -142,7 +235,7 @@ impl FindingList {
     pub fn try_take(&self) -> Vec<RawFinding> {
         let _inside = InsideAllocator::enter();
         let _mark = Mark::set();
-        let taken = self.lock(true).map(|mut list| core::mem::take(&mut *list));
+        let taken = self.lock(true).map(|held| core::mem::take(held.list));
         self.with_dropped(taken.unwrap_or_default())
     }
 
@@ -227,5 +320,63 @@ mod tests {
         assert_eq!(note.kind, FindingKind::InternalError);
         assert_eq!(note.size, 1);
         assert_eq!(note.call, Some(DROPPED));
+    }
+
+    /// Past its limit a list counts a known site's findings on that site's first finding
+    /// (blocks and bytes exact) and still lists a finding of a new site.
+    #[test]
+    fn past_the_limit_repeats_are_counted_on_their_site_and_new_sites_listed() {
+        let list = FindingList::new();
+        let finding = |address: usize, size: usize, site: u32| {
+            let mut finding = RawFinding::new(FindingKind::Overflow, address);
+            finding.size = size;
+            finding.alloc_trace = crate::trace::TraceId(site);
+            finding.site_trace = crate::trace::TraceId(site + 1);
+            finding.call = Some("memset");
+            finding
+        };
+        let same_block = |a: &RawFinding, b: &RawFinding| a.address == b.address;
+        for block in 0..4 {
+            list.record(finding(0x1000 + block * 16, 8, 1), 4, false, same_block);
+        }
+        for block in 4..100 {
+            list.record(finding(0x1000 + block * 16, 12, 1), 4, false, same_block);
+        }
+        // A repeat on a listed block is still one finding (this list does not count them).
+        list.record(finding(0x1000, 8, 1), 4, false, same_block);
+        list.record(finding(0x9000, 4, 7), 4, false, same_block);
+        let taken = list.take();
+        assert_eq!(taken.len(), 5);
+        assert_eq!((taken[0].count, taken[0].bytes()), (97, 8 + 96 * 12));
+        assert!(taken[1..4].iter().all(|f| f.count == 1 && f.bytes() == 8));
+        assert_eq!((taken[4].address, taken[4].count), (0x9000, 1));
+    }
+
+    /// While the lists are held (the exit's scan stopping threads, a `fork`), another
+    /// thread's recording waits, and goes on once they are released.
+    #[test]
+    fn a_recording_waits_while_the_lists_are_held() {
+        static HELD_LIST: FindingList = FindingList::new();
+        assert!(hold());
+        let (done, finished) = mpsc::channel();
+        let recorder = std::thread::spawn(move || {
+            HELD_LIST.record(
+                RawFinding::new(FindingKind::Overflow, 5),
+                16,
+                false,
+                |_, _| false,
+            );
+            let _ = done.send(());
+        });
+        assert!(finished.recv_timeout(Duration::from_millis(100)).is_err());
+        // SAFETY: `hold` returned true on this thread above.
+        unsafe { release() };
+        finished
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the recording goes on after the release");
+        recorder.join().unwrap();
+        let taken = HELD_LIST.take();
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken[0].address, 5);
     }
 }

@@ -251,12 +251,19 @@ fn stop_threads(gpa: &GeneralPurposeAllocator, wanted: bool) -> Threads {
     }
     let mut result = None;
     with_loader_lock(&mut || {
+        // No thread is stopped in the middle of recording a finding: the lists' lock is
+        // needed to take them for the report, and the stopped threads never resume.
+        let lists = super::recorded::hold();
         let stopped = world::stop_others(
             &mut || gpa.prepare_fork(),
             // SAFETY: `prepare_fork` was called by this thread just before.
             &mut || unsafe { gpa.finish_fork() },
             STOP_TIMEOUT,
         );
+        if lists {
+            // SAFETY: `hold` returned true on this thread just before.
+            unsafe { super::recorded::release() };
+        }
         result = Some(stopped);
     });
     let Some(stopped) = result else {

@@ -49,6 +49,8 @@ pub(crate) use c_checked::CheckedBlock;
 mod c_paths;
 pub(crate) mod caches;
 mod fast_free;
+mod findings;
+pub(crate) use findings::KEPT_APART as FINDINGS_KEPT_APART;
 pub(crate) mod fault;
 mod guarded;
 mod heap;
@@ -598,7 +600,7 @@ pub struct GeneralPurposeAllocator {
     heaps: Lock<HeapList>,
     large: Lock<large::LargeList>,
     retained: Lock<large::LargeList>,
-    findings: Lock<std::vec::Vec<RawFinding>>,
+    findings: Lock<findings::Findings>,
     recently_freed_large: Lock<large::FreedRing>,
     large_cache: Lock<large::LargeCache>,
     requested_bytes: AtomicUsize,
@@ -642,7 +644,7 @@ impl GeneralPurposeAllocator {
             }),
             large: Lock::new(large::LargeList::new()),
             retained: Lock::new(large::LargeList::new()),
-            findings: Lock::new(std::vec::Vec::new()),
+            findings: Lock::new(findings::Findings::new()),
             recently_freed_large: Lock::new(large::FreedRing::new()),
             large_cache: Lock::new(large::LargeCache::new()),
             requested_bytes: AtomicUsize::new(0),
@@ -1113,7 +1115,7 @@ impl GeneralPurposeAllocator {
     pub fn report(&self) -> Report {
         let raw = {
             let _inside = heap::InsideAllocator::enter();
-            lock(&self.findings).clone()
+            lock(&self.findings).as_slice().to_vec()
         };
         self.render_all(&raw)
     }
@@ -1122,7 +1124,7 @@ impl GeneralPurposeAllocator {
     pub fn take_report(&self) -> Report {
         let raw = {
             let _inside = heap::InsideAllocator::enter();
-            core::mem::take(&mut *lock(&self.findings))
+            lock(&self.findings).take()
         };
         self.render_all(&raw)
     }
@@ -1131,7 +1133,7 @@ impl GeneralPurposeAllocator {
     /// findings before rendering them with [`report::render`] (`capi`'s front guards).
     pub(crate) fn take_raw_findings(&self) -> std::vec::Vec<RawFinding> {
         let _inside = heap::InsideAllocator::enter();
-        core::mem::take(&mut *lock(&self.findings))
+        lock(&self.findings).take()
     }
 
     /// As [`GeneralPurposeAllocator::take_raw_findings`], but `None` instead of waiting when
@@ -1140,7 +1142,7 @@ impl GeneralPurposeAllocator {
         let _inside = heap::InsideAllocator::enter();
         self.findings
             .try_lock(1 << 20)
-            .map(|mut findings| core::mem::take(&mut *findings))
+            .map(|mut findings| findings.take())
     }
 
     fn render_all(&self, raw: &[RawFinding]) -> Report {

@@ -224,6 +224,9 @@ pub(crate) struct RawFinding {
     pub call_source: usize,
     /// For overlaps: the call's length argument, for the functions that take one.
     pub call_length: Option<usize>,
+    /// Bytes of all `count` blocks, when findings on blocks of different sizes were counted
+    /// on this one (the GPA's bounded record: `gpa::findings`); 0 means `size * count`.
+    pub blocks_bytes: usize,
 }
 
 impl RawFinding {
@@ -252,6 +255,16 @@ impl RawFinding {
             call: None,
             call_source: 0,
             call_length: None,
+            blocks_bytes: 0,
+        }
+    }
+
+    /// Bytes of the blocks this finding stands for (`count` of them).
+    pub fn bytes(&self) -> usize {
+        if self.blocks_bytes != 0 {
+            self.blocks_bytes
+        } else {
+            self.size * self.count
         }
     }
 }
@@ -303,7 +316,9 @@ pub struct Finding {
     /// ([`Config::fast`](crate::Config::fast)), which keeps no requested sizes, the block's
     /// slot size: the request rounded up to its size class (the message says so).
     pub size: usize,
-    /// Blocks in this finding.
+    /// Blocks in this finding: a grouped leak's, or, once the GPA holds 100,000 findings,
+    /// every block of one site (kind, access and traces) its later findings were counted on
+    /// (the message then says "and N more block(s)", and `size` is their total).
     pub count: usize,
     /// A one-line description.
     pub message: String,
@@ -521,7 +536,16 @@ impl fmt::Display for Report {
 
 /// Symbolizes a raw finding, keeping `depth` user frames per stack (0: all).
 pub(crate) fn render(raw: &RawFinding, depth: usize) -> Finding {
-    let message = describe(raw);
+    let mut message = describe(raw);
+    // Repeats of one site counted on its first finding (`gpa::findings`): say so, and count
+    // the bytes of all its blocks.
+    let counted = raw.kind != FindingKind::Leak && raw.blocks_bytes != 0 && raw.count > 1;
+    if counted {
+        message.push_str(&format!(
+            " (and {} more block(s) from the same allocation site)",
+            raw.count - 1
+        ));
+    }
     // A fault's site is the faulting access; other findings' sites are where a check ran.
     let site = if raw.access.is_some() {
         "access"
@@ -586,7 +610,7 @@ pub(crate) fn render(raw: &RawFinding, depth: usize) -> Finding {
     Finding {
         kind: raw.kind,
         address: raw.address,
-        size: raw.size,
+        size: if counted { raw.blocks_bytes } else { raw.size },
         count: raw.count,
         message,
         stacks,

@@ -1,0 +1,192 @@
+//! The GPA's record of findings: one entry per block up to a bound, then one per site.
+//!
+//! # Design
+//! Every finding the GPA makes (an overflow found at `free`, a double free, a write after
+//! free found when a block leaves the quarantine...) is kept as a [`RawFinding`] until it is
+//! reported, so that the report can say which block it was and `gpa run` can tell a finding
+//! the GPA made from the same mistake seen by a checked libc call (matched by block address).
+//! A program that makes one mistake in a loop would otherwise grow this record without
+//! bound: a 1-byte overflow of each of ten million blocks, each found at its `free`, is ten
+//! million entries of about 200 bytes, and such a program ran out of memory under check mode
+//! where Valgrind reports one error context with its count.
+//!
+//! So the first [`KEPT_APART`] findings are kept one per block, as before. After that, a
+//! finding whose *site* (kind, access and the allocation, free and detection traces: what
+//! the report groups by, after Valgrind's error contexts) is already in the record is counted
+//! on that entry (`count`, and `blocks_bytes` for the bytes of all its blocks); only a finding
+//! of a new site adds an entry. The record then grows with the program's distinct mistakes,
+//! not with their repetitions, and nothing is dropped: every block is still counted in its
+//! site's entry. What the bound gives up is per-block detail past it (the address of each
+//! counted block), which the report shows only for a site's first block anyway.
+//!
+//! Sites are found through a hash map from site to entry, built the first time the bound is
+//! reached: recording stays O(1) however many findings come.
+//!
+//! Leak findings (made by `deinit`'s leak check, already one per allocation site) are never
+//! counted on another entry.
+//!
+//! # Invariants
+//! * `sites` is `None` while `list.len() < KEPT_APART` was true at every push; once built, it
+//!   maps every site of a non-leak entry pushed since (and of those before) to an entry of
+//!   that site in `list`.
+//! * Callers hold the GPA's findings lock and are inside the allocator (the map allocates
+//!   from the internal heap).
+
+use core::hash::BuildHasherDefault;
+use std::collections::HashMap;
+use std::hash::DefaultHasher;
+
+use crate::report::{Access, FindingKind, RawFinding};
+use crate::trace::TraceId;
+
+/// Findings kept one per block before repeats of a site are counted on its entry: about
+/// 20 MiB of record at most for them.
+pub const KEPT_APART: usize = 100_000;
+
+/// What a report groups findings by: kind, access, allocation, free and detection traces.
+type Site = (FindingKind, Option<Access>, TraceId, TraceId, TraceId);
+
+fn site(finding: &RawFinding) -> Site {
+    (
+        finding.kind,
+        finding.access,
+        finding.alloc_trace,
+        finding.free_trace,
+        finding.site_trace,
+    )
+}
+
+/// The GPA's findings not yet taken (see the module notes).
+pub struct Findings {
+    list: Vec<RawFinding>,
+    /// Built when `list` first reaches [`KEPT_APART`]: where each site's entry is.
+    sites: Option<HashMap<Site, usize, BuildHasherDefault<DefaultHasher>>>,
+    /// Bound on entries kept apart (a field, so that tests can lower it).
+    kept_apart: usize,
+}
+
+impl Default for Findings {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Findings {
+    /// An empty record.
+    pub const fn new() -> Self {
+        Findings {
+            list: Vec::new(),
+            sites: None,
+            kept_apart: KEPT_APART,
+        }
+    }
+
+    /// Records `finding`: its own entry while the record is under the bound or its site is
+    /// new, else counted on its site's entry.
+    pub fn push(&mut self, finding: RawFinding) {
+        if self.list.len() < self.kept_apart || finding.kind == FindingKind::Leak {
+            if let Some(sites) = &mut self.sites {
+                if finding.kind != FindingKind::Leak {
+                    sites.entry(site(&finding)).or_insert(self.list.len());
+                }
+            }
+            self.list.push(finding);
+            return;
+        }
+        let list = &self.list;
+        let sites = self.sites.get_or_insert_with(|| {
+            let mut sites = HashMap::default();
+            for (index, kept) in list.iter().enumerate() {
+                if kept.kind != FindingKind::Leak {
+                    sites.entry(site(kept)).or_insert(index);
+                }
+            }
+            sites
+        });
+        match sites.get(&site(&finding)) {
+            Some(&index) => {
+                let entry = &mut self.list[index];
+                let bytes = entry.bytes() + finding.bytes();
+                entry.count += finding.count;
+                entry.blocks_bytes = bytes;
+            }
+            None => {
+                sites.insert(site(&finding), self.list.len());
+                self.list.push(finding);
+            }
+        }
+    }
+
+    /// The findings recorded, in order.
+    pub fn as_slice(&self) -> &[RawFinding] {
+        &self.list
+    }
+
+    /// The findings recorded, taken: the record is empty again.
+    pub fn take(&mut self) -> Vec<RawFinding> {
+        self.sites = None;
+        core::mem::take(&mut self.list)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn overflow(address: usize, size: usize, alloc: u32) -> RawFinding {
+        let mut finding = RawFinding::new(FindingKind::Overflow, address);
+        finding.size = size;
+        finding.alloc_trace = TraceId(alloc);
+        finding.site_trace = TraceId(alloc + 100);
+        finding
+    }
+
+    /// Under the bound every block has its entry; past it, a known site's findings are
+    /// counted on its first entry (blocks and bytes exact), a new site still gets its own.
+    #[test]
+    fn past_the_bound_repeats_are_counted_on_their_site_and_new_sites_kept() {
+        let mut record = Findings {
+            kept_apart: 4,
+            ..Findings::new()
+        };
+        for block in 0..4 {
+            record.push(overflow(0x1000 + block * 16, 8, 1));
+        }
+        assert_eq!(record.as_slice().len(), 4);
+        for block in 4..1000 {
+            record.push(overflow(0x1000 + block * 16, 8 + block % 3, 1));
+        }
+        // A new site after a thousand repeats of the first one is still reported.
+        record.push(overflow(0x9000, 24, 2));
+        let mut leak = RawFinding::new(FindingKind::Leak, 0xa000);
+        leak.alloc_trace = TraceId(1);
+        record.push(leak);
+        record.push(leak);
+        let taken = record.take();
+        assert_eq!(taken.len(), 4 + 1 + 2);
+        let first = &taken[0];
+        assert_eq!(first.count, 1 + 996);
+        let repeats: usize = (4..1000).map(|block| 8 + block % 3).sum();
+        assert_eq!(first.bytes(), 8 + repeats);
+        assert!(taken[1..4]
+            .iter()
+            .all(|kept| kept.count == 1 && kept.bytes() == 8));
+        assert_eq!((taken[4].address, taken[4].count), (0x9000, 1));
+        assert_eq!(taken[5].kind, FindingKind::Leak);
+        assert_eq!(taken[6].kind, FindingKind::Leak);
+        // Rendered (the Rust API's report), the counted finding says how many blocks and
+        // gives their bytes.
+        let mut counted = taken[0];
+        counted.alloc_trace = TraceId::NONE;
+        counted.site_trace = TraceId::NONE;
+        let rendered = crate::report::render(&counted, 0);
+        assert_eq!((rendered.count, rendered.size), (997, 8 + repeats));
+        assert!(rendered
+            .message
+            .ends_with("(and 996 more block(s) from the same allocation site)"));
+        // Taken: the record starts over, under the bound again.
+        record.push(overflow(0x1000, 8, 1));
+        record.push(overflow(0x1010, 8, 1));
+        assert_eq!(record.take().len(), 2);
+    }
+}
