@@ -762,8 +762,10 @@ mod libc_calls {
         };
     }
 
-    // `index`, `rindex`, `pread`, `pwrite` and `__pread_chk` are glibc's other names of
-    // `strchr`, `strrchr`, `pread64`, `pwrite64` and `__pread64_chk`: they share their slots.
+    // `index`, `rindex`, `pread`, `pwrite`, `__pread_chk`, `preadv64`, `pwritev64`,
+    // `preadv64v2` and `pwritev64v2` are glibc's other names of `strchr`, `strrchr`, `pread64`,
+    // `pwrite64`, `__pread64_chk`, `preadv`, `pwritev`, `preadv2` and `pwritev2`: they share
+    // their slots.
     jump_through! {
         memcpy => MEMCPY;
         memmove => MEMMOVE;
@@ -844,5 +846,29 @@ mod libc_calls {
         __recv_chk => RECV_CHK;
         __fread_chk => FREAD_CHK;
         __fgets_chk => FGETS_CHK;
+        sprintf => SPRINTF;
+        snprintf => SNPRINTF;
+        vsprintf => VSPRINTF;
+        vsnprintf => VSNPRINTF;
+        __sprintf_chk => SPRINTF_CHK;
+        __snprintf_chk => SNPRINTF_CHK;
+        __vsprintf_chk => VSPRINTF_CHK;
+        __vsnprintf_chk => VSNPRINTF_CHK;
+        recvmsg => RECVMSG;
+        sendmsg => SENDMSG;
+        preadv => PREADV;
+        preadv64 => PREADV;
+        pwritev => PWRITEV;
+        pwritev64 => PWRITEV;
+        preadv2 => PREADV2;
+        preadv64v2 => PREADV2;
+        pwritev2 => PWRITEV2;
+        pwritev64v2 => PWRITEV2;
+        wcscat => WCSCAT;
+        wcsncpy => WCSNCPY;
+        wcsncat => WCSNCAT;
+        __wcscat_chk => WCSCAT_CHK;
+        __wcsncpy_chk => WCSNCPY_CHK;
+        __wcsncat_chk => WCSNCAT_CHK;
     }
 }

@@ -432,6 +432,21 @@ fn heavy_legitimate_use_reports_nothing_in_check_and_guard_modes() {
     assert_clean_in_check_and_guard_modes(&dir, &clean_binaries(&dir));
 }
 
+/// `libc/NAME.c` built at -O0 and at -O2 -D_FORTIFY_SOURCE=2.
+fn plain_and_fortified(dir: &Path, name: &str) -> [PathBuf; 2] {
+    let fortified = format!("{name}-fortify");
+    [
+        compile_c_with("libc", name, name, &[], dir),
+        compile_c_with(
+            "libc",
+            name,
+            &fortified,
+            &["-O2", "-D_FORTIFY_SOURCE=2"],
+            dir,
+        ),
+    ]
+}
+
 /// Runs each of `binaries` without gpa, then in check and guard modes: the same output, and
 /// no finding.
 fn assert_clean_in_check_and_guard_modes(dir: &Path, binaries: &[PathBuf]) {
@@ -462,15 +477,24 @@ fn fast_mode_only_passes_the_calls_through() {
     let binary = compile_c_with("libc", "planted", "planted", &[], &dir);
     let clean = compile_c_with("libc", "clean", "clean", &[], &dir);
     // A planted bug changes nothing in fast mode: same output as without gpa, no report.
-    for (program, case) in [
-        (&binary, "memcpy_read"),
-        (&binary, "overlap_memcpy"),
-        (&clean, ""),
-    ] {
-        let plain = plain_run(&dir, &[program.to_str().unwrap(), case], |_| {});
+    assert_fast_mode_passes_through(
+        &dir,
+        &[
+            (&binary, "memcpy_read"),
+            (&binary, "overlap_memcpy"),
+            (&clean, ""),
+        ],
+    );
+}
+
+/// Runs each `(program, case)` with the preload library in fast mode: the same status and
+/// output as without gpa, and nothing on stderr (no report).
+fn assert_fast_mode_passes_through(dir: &Path, runs: &[(&PathBuf, &str)]) {
+    for &(program, case) in runs {
+        let plain = plain_run(dir, &[program.to_str().unwrap(), case], |_| {});
         let out = std::process::Command::new(program)
             .arg(case)
-            .current_dir(&*dir)
+            .current_dir(dir)
             .env("LD_PRELOAD", preload_library())
             .env("GPA_MODE", "fast")
             .output()
@@ -732,16 +756,7 @@ fn heavy_legitimate_use_of_the_newer_calls_reports_nothing() {
         return;
     }
     let dir = scratch("libc-more-clean");
-    let binaries = [
-        compile_c_with("libc", "more_clean", "more_clean", &[], &dir),
-        compile_c_with(
-            "libc",
-            "more_clean",
-            "more_clean-fortify",
-            &["-O2", "-D_FORTIFY_SOURCE=2"],
-            &dir,
-        ),
-    ];
+    let binaries = plain_and_fortified(&dir, "more_clean");
     // Valgrind 3.19: all blocks freed; no error of the program's (see the source).
     assert_clean_in_check_and_guard_modes(&dir, &binaries);
 }
@@ -801,4 +816,325 @@ fn a_signal_handler_interrupting_a_report_never_hangs_the_run() {
             assert_eq!(finding["kind"], "overflow", "{finding}");
         }
     }
+}
+
+/// `gaps.c`'s blocks: `p` (16 bytes of 'a's) and `w` (16 bytes, the wide string L"ab").
+const GP: &str = "char *p = malloc(n(16));";
+const GW: &str = "wchar_t *w = malloc(n(16));";
+
+/// A planted bug of `gaps.c`: Valgrind's verdict (`expected`) and the call gpa's message names
+/// (Valgrind's parameter name for a system call).
+struct Gap {
+    expected: Expected,
+    call: &'static str,
+}
+
+const fn gap(expected: Expected, call: &'static str) -> Gap {
+    Gap { expected, call }
+}
+
+/// Valgrind 3.19 on `gaps.c` (gcc -O0), case by case (`valgrind --leak-check=full ./gaps
+/// CASE`). Valgrind sees the formatting functions' stores inside glibc (it replaces none of
+/// them) and a `%s` argument's read in its `strlen`; gpa checks each call once (see the module
+/// docs): the first bad byte, the block and the call's line are Valgrind's.
+const GAPS: &[Gap] = &[
+    // Invalid write of size 1 at _IO_default_xsputn (genops.c:394), by __vfprintf_internal, by
+    // __vsprintf_internal, by sprintf (sprintf.c:30), by main (gaps.c:@); Address is 0 bytes
+    // after a block of size 16 alloc'd. 7 errors from 4 contexts.
+    gap(
+        access("sprintf", "overflow", "write", 16, 16, GP),
+        "sprintf",
+    ),
+    // Invalid write of size 1 at _IO_default_xsputn, ..., by snprintf (snprintf.c:31), by
+    // main; 0 bytes after a block of size 16. 8 errors from 4 contexts.
+    gap(
+        access("snprintf", "overflow", "write", 16, 16, GP),
+        "snprintf",
+    ),
+    // Invalid write of size 1 at _IO_default_xsputn, ..., by vsprintf (iovsprintf.c:105), by
+    // v_sprintf (gaps.c:@), by main; 0 bytes after a block of size 16. 4 errors from 2.
+    gap(
+        access("vsprintf", "overflow", "write", 16, 16, GP),
+        "vsprintf",
+    ),
+    // Invalid write of size 1 at _IO_default_xsputn, ..., by __vsnprintf_internal, by
+    // v_snprintf (gaps.c:@), by main; 0 bytes after a block of size 16. 4 errors from 2.
+    gap(
+        access("vsnprintf", "overflow", "write", 16, 16, GP),
+        "vsnprintf",
+    ),
+    // Invalid read of size 1 at strlen, by __vfprintf_internal (vfprintf-process-arg.c:397),
+    // by __vsprintf_internal, by sprintf, by main; 0 bytes after a block of size 8. 1 error.
+    gap(
+        access(
+            "sprintf_arg",
+            "overflow",
+            "read",
+            8,
+            8,
+            "char *s = malloc(8);",
+        ),
+        "sprintf",
+    ),
+    // Invalid write of size 1 at __vsnprintf_internal (vsnprintf.c:112), by snprintf, by main;
+    // Address is 0 bytes inside a block of size 16 free'd. 6 errors from 3 contexts.
+    gap(
+        Expected {
+            freed: true,
+            ..access("snprintf_freed", "write_after_free", "write", 0, 16, GP)
+        },
+        "snprintf",
+    ),
+    // Syscall param recvmsg(msg.msg_iov[1]) points to unaddressable byte(s) at recvmsg
+    // (recvmsg.c:41), by main; 0 bytes after a block of size 16. 1 error.
+    gap(
+        access("recvmsg", "overflow", "write", 16, 16, GP),
+        "recvmsg(msg.msg_iov[1])",
+    ),
+    // Syscall param sendmsg(msg.msg_iov[1]) points to unaddressable byte(s); 0 bytes after a
+    // block of size 16. 1 error.
+    gap(
+        access("sendmsg", "overflow", "read", 16, 16, GP),
+        "sendmsg(msg.msg_iov[1])",
+    ),
+    // Syscall param recvmsg(msg.msg_name) points to unaddressable byte(s); 0 bytes after a
+    // block of size 16. 1 error.
+    gap(
+        access("recvmsg_name", "overflow", "write", 16, 16, GP),
+        "recvmsg(msg.msg_name)",
+    ),
+    // Syscall param sendmsg(msg.msg_control) points to unaddressable byte(s); 0 bytes after a
+    // block of size 16. 1 error.
+    gap(
+        access("sendmsg_control", "overflow", "read", 16, 16, GP),
+        "sendmsg(msg.msg_control)",
+    ),
+    // Syscall param preadv(vector[1]) points to unaddressable byte(s) at preadv
+    // (preadv64.c:26), by main; 0 bytes after a block of size 16. 1 error.
+    gap(
+        access("preadv", "overflow", "write", 16, 16, GP),
+        "preadv(vector[1])",
+    ),
+    // Syscall param pwritev(vector[1]) points to unaddressable byte(s); 0 bytes after a block
+    // of size 16. 1 error.
+    gap(
+        access("pwritev", "overflow", "read", 16, 16, GP),
+        "pwritev(vector[1])",
+    ),
+    // Syscall param preadv2(vector[1]) points to unaddressable byte(s); 0 bytes after a block
+    // of size 16. 1 error.
+    gap(
+        access("preadv2", "overflow", "write", 16, 16, GP),
+        "preadv2(vector[1])",
+    ),
+    // Syscall param pwritev2(vector[1]) points to unaddressable byte(s); 0 bytes after a
+    // block of size 16. 1 error.
+    gap(
+        access("pwritev2", "overflow", "read", 16, 16, GP),
+        "pwritev2(vector[1])",
+    ),
+    // Invalid write of size 4 at wcscpy, by wcscat (wcscat.c:28), by main; 0 bytes after a
+    // block of size 16. 2 errors from 2 contexts.
+    gap(access("wcscat", "overflow", "write", 16, 16, GW), "wcscat"),
+    // Invalid write of size 8 at memmove, by main (gaps.c:@); 0 bytes after a block of size
+    // 16. 1 error.
+    gap(
+        access("wcsncpy", "overflow", "write", 16, 16, GW),
+        "wcsncpy",
+    ),
+    // Invalid write of size 4 at wcsncat (wcsncat.c:35): 8 bytes after a block of size 16 (the
+    // terminator, stored first), and Invalid write of size 8 at memmove, by wcsncat: 0 bytes
+    // after it. 2 errors from 2 contexts. gpa: the first bad byte, 0 bytes after.
+    gap(
+        access("wcsncat", "overflow", "write", 16, 16, GW),
+        "wcsncat",
+    ),
+];
+
+/// Checks that `run` has exactly the finding `expected` describes, at the line marked
+/// `@CASE` in `source` (in `main`, or for the `v*` cases in the helper that calls them), named
+/// `(in call)`.
+fn check_gap(run: &Run, expected: &Expected, call: &str, source: &str) {
+    let case = expected.case;
+    let findings = run.findings();
+    assert_eq!(
+        findings.len(),
+        1,
+        "{case}: one finding expected:\n{}\n{}",
+        describe(&findings),
+        run.stderr()
+    );
+    assert_eq!(run.json["errors"], 1, "{case}: {}", run.stderr());
+    let finding = &findings[0];
+    assert_eq!(
+        (&finding["kind"], &finding["access"]),
+        (&expected.kind.into(), &expected.access.into()),
+        "{case}: {finding}"
+    );
+    assert_eq!(
+        finding["offset"],
+        expected.offset.unwrap(),
+        "{case}: {finding}"
+    );
+    assert_eq!(finding["size"], expected.size, "{case}: {finding}");
+    let message = finding["message"].as_str().unwrap_or_default();
+    assert!(
+        message.ends_with(&format!("(in {call})")),
+        "{case}: {message}"
+    );
+    // `@vsprintf` and `@vsnprintf` mark the call in the helpers `v_sprintf`, `v_snprintf`.
+    let (spaced, colon) = (format!("@{case} "), format!("@{case}:"));
+    let line = source
+        .lines()
+        .position(|text| text.contains(&spaced) || text.contains(&colon))
+        .map(|index| index as u64 + 1)
+        .unwrap_or_else(|| panic!("no line marked @{case}"));
+    let (function, at) = first_frame(finding, "access");
+    let caller = match case {
+        "vsprintf" => "v_sprintf",
+        "vsnprintf" => "v_snprintf",
+        _ => "main",
+    };
+    assert!(
+        function.starts_with(caller) && at == line,
+        "{case}: the call's stack starts at the program's call (line {line}): {finding}"
+    );
+    // Each block of `gaps.c` is allocated on one line.
+    let alloc = line_of(source, expected.alloc, 0);
+    assert_eq!(
+        first_frame(finding, "alloc"),
+        ("main".to_owned(), alloc),
+        "{case}: {finding}"
+    );
+    if expected.freed {
+        assert_eq!(
+            first_frame(finding, "free"),
+            ("main".to_owned(), line_before(source, "free(p);", line)),
+            "{case}: {finding}"
+        );
+    } else {
+        assert!(finding["stacks"]["free"].is_null(), "{case}: {finding}");
+    }
+}
+
+#[test]
+fn formatting_message_and_wide_string_calls_are_checked_as_valgrind_checks_them() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-gaps");
+    let binary = compile_c_with("libc", "gaps", "gaps", &[], &dir);
+    let source = source_text("gaps");
+    let cases: Vec<&str> = GAPS.iter().map(|gap| gap.expected.case).collect();
+    let runs = run_cases(&dir, &binary, &[], &cases);
+    for (run, gap) in runs.iter().zip(GAPS) {
+        check_gap(run, &gap.expected, gap.call, &source);
+    }
+}
+
+/// `gaps.c` at -O2 -D_FORTIFY_SOURCE=2 (the blocks' sizes unknown to the compiler, so the
+/// fortified functions do not stop the overflow), as Valgrind 3.19 reports it.
+#[test]
+fn fortified_formatting_calls_are_checked_like_the_plain_ones() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-gaps-fortify");
+    let binary = compile_c_with(
+        "libc",
+        "gaps",
+        "gaps-fortify",
+        &["-O2", "-D_FORTIFY_SOURCE=2"],
+        &dir,
+    );
+    let source = source_text("gaps");
+    let planted = |case: &str| {
+        &GAPS
+            .iter()
+            .find(|gap| gap.expected.case == case)
+            .unwrap()
+            .expected
+    };
+    let expected = [
+        // Invalid write of size 1 at _IO_default_xsputn, ..., by __sprintf_chk
+        // (sprintf_chk.c:40), by sprintf (stdio2.h:30), by main; 0 bytes after a block of
+        // size 16. 7 errors from 4 contexts.
+        (planted("sprintf"), "__sprintf_chk"),
+        // ... by __snprintf_chk (snprintf_chk.c:38), by snprintf (stdio2.h:54), by main; 0
+        // bytes after a block of size 16. 8 errors from 4 contexts.
+        (planted("snprintf"), "__snprintf_chk"),
+        // Invalid read of size 1 at strlen, ..., by __sprintf_chk, by sprintf (stdio2.h:30),
+        // by main; 0 bytes after a block of size 8. 1 error.
+        (planted("sprintf_arg"), "__sprintf_chk"),
+        // (the size unknown: glibc's plain vsprintf) ... by vsprintf (stdio2.h:44), by
+        // v_sprintf.constprop.0 (gaps.c:@); 0 bytes after a block of size 16. 4 errors.
+        (planted("vsprintf"), "vsprintf"),
+        // Invalid write of size 8 at memmove, by wcsncpy (wchar2.h:146), by main; 0 bytes
+        // after a block of size 16. 1 error.
+        (planted("wcsncpy"), "wcsncpy"),
+    ];
+    let cases: Vec<&str> = expected.iter().map(|(e, _)| e.case).collect();
+    let runs = run_cases(&dir, &binary, &[], &cases);
+    for (run, (expected, call)) in runs.iter().zip(&expected) {
+        check_gap(run, expected, call, &source);
+    }
+}
+
+#[test]
+fn guard_mode_reports_formatting_and_message_calls_once() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-gaps-guard");
+    let binary = compile_c_with("libc", "gaps", "gaps", &[], &dir);
+    let source = source_text("gaps");
+    // A formatted write past the block (glibc's stores would reach the guard page after the
+    // block: the checks before and after the call keep the run going and report once), a
+    // freed destination, a string argument read past its block, a message's buffer.
+    let cases = [
+        "sprintf",
+        "snprintf_freed",
+        "sprintf_arg",
+        "recvmsg",
+        "wcsncat",
+    ];
+    let runs = run_cases(&dir, &binary, &["--guard"], &cases);
+    for (run, case) in runs.iter().zip(cases) {
+        let gap = GAPS.iter().find(|gap| gap.expected.case == case).unwrap();
+        check_gap(run, &gap.expected, gap.call, &source);
+    }
+}
+
+#[test]
+fn legitimate_formatting_messages_and_wide_strings_report_nothing() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-gaps-clean");
+    let binaries = plain_and_fortified(&dir, "gaps_clean");
+    // Valgrind 3.19: "All heap blocks were freed", 0 errors, at -O0 and fortified. The
+    // output (formatted with every kind of argument) is the same as without gpa.
+    assert_clean_in_check_and_guard_modes(&dir, &binaries);
+}
+
+#[test]
+fn fast_mode_passes_formatting_and_message_calls_through() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-gaps-fast");
+    let gaps = compile_c_with("libc", "gaps", "gaps", &[], &dir);
+    let clean = compile_c_with("libc", "gaps_clean", "gaps_clean", &[], &dir);
+    // Planted bugs change nothing in fast mode (output and status as without gpa, no report),
+    // and the clean program's formatted output is the same.
+    assert_fast_mode_passes_through(
+        &dir,
+        &[
+            (&gaps, "snprintf_freed"),
+            (&gaps, "sprintf_arg"),
+            (&gaps, "recvmsg"),
+            (&gaps, "wcsncpy"),
+            (&clean, ""),
+        ],
+    );
 }

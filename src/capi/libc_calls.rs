@@ -48,6 +48,17 @@
 //! and `fgets` store is known after it, so they are checked after glibc's function returned
 //! (`checked_after!`). Recording a finding keeps the program's `errno` ([`KeepErrno`]).
 //!
+//! Messages and vectored positional I/O: `recvmsg` and `sendmsg` check the message's address,
+//! each buffer of its `msg_iov` and its ancillary data, `preadv`/`pwritev` (and their `2`
+//! forms) each buffer of the vector, named by index as Valgrind names them
+//! (`recvmsg(msg.msg_iov[1])`, `sendmsg(msg.msg_control)`, `preadv(vector[1])`).
+//!
+//! The formatting functions (`sprintf`, `snprintf`, their `v*` and `__*_chk` forms) are in
+//! the `formatted` module: their `%s` arguments are checked before the call and the bytes stored at
+//! their destination after it; the variadic ones reach their checks through a trampoline
+//! that builds a `va_list` (`trampoline_of!`), since stable Rust cannot define a C-variadic
+//! function.
+//!
 //! The access size a finding gives: for the `mem*` functions and writes of the string copies,
 //! the bytes of the call's range outside the block (Valgrind prints the width of the load or
 //! store its replacement made, 1 to 8 bytes); for reads that stop at data (a string's end, the
@@ -71,6 +82,12 @@ use super::recorded::FindingList;
 use crate::gpa::{GeneralPurposeAllocator, HeapSlot, InsideAllocator};
 use crate::report::{Access, FindingKind, RawFinding};
 use crate::trace::TraceId;
+
+mod formatted;
+use formatted::{
+    snprintf_checked, snprintf_chk_checked, sprintf_checked, sprintf_chk_checked,
+    vsnprintf_checked, vsnprintf_chk_checked, vsprintf_checked, vsprintf_chk_checked,
+};
 
 /// One interposed libc function. The exported function jumps through [`Interposed::slot`],
 /// the first word of the structure.
@@ -140,6 +157,9 @@ type SockFn = unsafe extern "C" fn(i32, *mut u8, usize, i32) -> isize;
 type SockChkFn = unsafe extern "C" fn(i32, *mut u8, usize, usize, i32) -> isize;
 type SockAddrFn = unsafe extern "C" fn(i32, *mut u8, usize, i32, *mut u8, usize) -> isize;
 type VecFn = unsafe extern "C" fn(i32, *const libc::iovec, i32) -> isize;
+type PosVecFn = unsafe extern "C" fn(i32, *const libc::iovec, i32, i64) -> isize;
+type PosVec2Fn = unsafe extern "C" fn(i32, *const libc::iovec, i32, i64, i32) -> isize;
+type MsgFn = unsafe extern "C" fn(i32, *mut libc::msghdr, i32) -> isize;
 type StdioFn = unsafe extern "C" fn(*mut u8, usize, usize, *mut u8) -> usize;
 type FreadChkFn = unsafe extern "C" fn(*mut u8, usize, usize, usize, *mut u8) -> usize;
 type FgetsFn = unsafe extern "C" fn(*mut u8, i32, *mut u8) -> *mut u8;
@@ -151,6 +171,8 @@ type FgetsChkFn = unsafe extern "C" fn(*mut u8, usize, i32, *mut u8) -> *mut u8;
 /// jumps to it with the call's arguments intact.
 macro_rules! boot_of {
     ($static:ident, lazy) => {{
+        // The argument registers are kept, and for a variadic function `al` (the number of
+        // vector registers used) and the vector argument registers too.
         #[unsafe(naked)]
         unsafe extern "C" fn resolving() {
             core::arch::naked_asm!(
@@ -160,17 +182,36 @@ macro_rules! boot_of {
                 "push rcx",
                 "push r8",
                 "push r9",
-                "sub rsp, 8",
+                "push rax",
+                "sub rsp, 128",
+                "movaps [rsp], xmm0",
+                "movaps [rsp + 16], xmm1",
+                "movaps [rsp + 32], xmm2",
+                "movaps [rsp + 48], xmm3",
+                "movaps [rsp + 64], xmm4",
+                "movaps [rsp + 80], xmm5",
+                "movaps [rsp + 96], xmm6",
+                "movaps [rsp + 112], xmm7",
                 "lea rdi, [rip + {function}]",
                 "call {resolve}",
-                "add rsp, 8",
+                "mov r11, rax",
+                "movaps xmm0, [rsp]",
+                "movaps xmm1, [rsp + 16]",
+                "movaps xmm2, [rsp + 32]",
+                "movaps xmm3, [rsp + 48]",
+                "movaps xmm4, [rsp + 64]",
+                "movaps xmm5, [rsp + 80]",
+                "movaps xmm6, [rsp + 96]",
+                "movaps xmm7, [rsp + 112]",
+                "add rsp, 128",
+                "pop rax",
                 "pop r9",
                 "pop r8",
                 "pop rcx",
                 "pop rdx",
                 "pop rsi",
                 "pop rdi",
-                "jmp rax",
+                "jmp r11",
                 function = sym $static,
                 resolve = sym resolve,
             )
@@ -182,28 +223,71 @@ macro_rules! boot_of {
     };
 }
 
+/// The checking trampoline of an [`Interposed`]: `(register, checking function)` puts the
+/// caller's return address in `register` and jumps to the checking function; `(variadic,
+/// checking function)` (a C-variadic function, which stable Rust cannot define) stores the
+/// argument registers in a register save area (`formatted::Saved`) in a frame of its own
+/// (`rbp`-chained, so a stack walk passes it) and calls the checking function with the area,
+/// the address of the arguments on the stack and the caller's return address.
+macro_rules! trampoline_of {
+    (variadic, $checked:ident) => {{
+        #[unsafe(naked)]
+        unsafe extern "C" fn trampoline() {
+            core::arch::naked_asm!(
+                "push rbp",
+                "mov rbp, rsp",
+                "sub rsp, 192",
+                "mov [rsp], rdi",
+                "mov [rsp + 8], rsi",
+                "mov [rsp + 16], rdx",
+                "mov [rsp + 24], rcx",
+                "mov [rsp + 32], r8",
+                "mov [rsp + 40], r9",
+                "movaps [rsp + 48], xmm0",
+                "movaps [rsp + 64], xmm1",
+                "movaps [rsp + 80], xmm2",
+                "movaps [rsp + 96], xmm3",
+                "movaps [rsp + 112], xmm4",
+                "movaps [rsp + 128], xmm5",
+                "movaps [rsp + 144], xmm6",
+                "movaps [rsp + 160], xmm7",
+                "mov rdi, rsp",
+                "lea rsi, [rbp + 16]",
+                "mov rdx, [rbp + 8]",
+                "call {checked}",
+                "leave",
+                "ret",
+                checked = sym $checked,
+            )
+        }
+        trampoline
+    }};
+    ($reg:literal, $checked:ident) => {{
+        #[unsafe(naked)]
+        unsafe extern "C" fn trampoline() {
+            core::arch::naked_asm!(
+                concat!("mov ", $reg, ", qword ptr [rsp]"),
+                "jmp {checked}",
+                checked = sym $checked,
+            )
+        }
+        trampoline
+    }};
+}
+
 /// Defines the [`Interposed`] statics and their checking trampolines: `NAME = "symbol",
 /// bootstrap (`boot_of!`), register, checking function`. The trampoline puts the caller's return address
 /// in `register`, the argument register after the function's own arguments, and jumps to
-/// the checking function (which the caller's frame then returns from).
+/// the checking function (which the caller's frame then returns from); `variadic` instead of
+/// a register: see [`trampoline_of!`].
 macro_rules! interposed {
-    ($($static:ident = $symbol:literal, $boot:tt, $reg:literal, $checked:ident;)*) => {
+    ($($static:ident = $symbol:literal, $boot:tt, $reg:tt, $checked:ident;)*) => {
         $(
             #[doc = concat!("`", $symbol, "`.")]
             pub static $static: Interposed = Interposed::new(
                 $crate::capi::libc_calls::cstr($symbol),
                 boot_of!($static, $boot),
-                {
-                    #[unsafe(naked)]
-                    unsafe extern "C" fn trampoline() {
-                        core::arch::naked_asm!(
-                            concat!("mov ", $reg, ", qword ptr [rsp]"),
-                            "jmp {checked}",
-                            checked = sym $checked,
-                        )
-                    }
-                    trampoline
-                },
+                trampoline_of!($reg, $checked),
             );
         )*
         /// Every interposed function.
@@ -295,6 +379,27 @@ interposed! {
     RECV_CHK = "__recv_chk\0", lazy, "r9", recv_chk_checked;
     FREAD_CHK = "__fread_chk\0", lazy, "r9", fread_chk_checked;
     FGETS_CHK = "__fgets_chk\0", lazy, "r8", fgets_chk_checked;
+    SPRINTF = "sprintf\0", (boot::_IO_sprintf), variadic, sprintf_checked;
+    SNPRINTF = "snprintf\0", lazy, variadic, snprintf_checked;
+    VSPRINTF = "vsprintf\0", (boot::_IO_vsprintf), "rcx", vsprintf_checked;
+    VSNPRINTF = "vsnprintf\0", (boot::__vsnprintf), "r8", vsnprintf_checked;
+    SPRINTF_CHK = "__sprintf_chk\0", lazy, variadic, sprintf_chk_checked;
+    SNPRINTF_CHK = "__snprintf_chk\0", lazy, variadic, snprintf_chk_checked;
+    VSPRINTF_CHK = "__vsprintf_chk\0", lazy, "r9", vsprintf_chk_checked;
+    // Six arguments: no register is left for the caller (see `vsnprintf_chk_checked`).
+    VSNPRINTF_CHK = "__vsnprintf_chk\0", lazy, "rax", vsnprintf_chk_checked;
+    RECVMSG = "recvmsg\0", lazy, "rcx", recvmsg_checked;
+    SENDMSG = "sendmsg\0", lazy, "rcx", sendmsg_checked;
+    PREADV = "preadv\0", lazy, "r8", preadv_checked;
+    PWRITEV = "pwritev\0", lazy, "r8", pwritev_checked;
+    PREADV2 = "preadv2\0", lazy, "r9", preadv2_checked;
+    PWRITEV2 = "pwritev2\0", lazy, "r9", pwritev2_checked;
+    WCSCAT = "wcscat\0", lazy, "rdx", wcscat_checked;
+    WCSNCPY = "wcsncpy\0", lazy, "rcx", wcsncpy_checked;
+    WCSNCAT = "wcsncat\0", lazy, "rcx", wcsncat_checked;
+    WCSCAT_CHK = "__wcscat_chk\0", lazy, "rcx", wcscat_chk_checked;
+    WCSNCPY_CHK = "__wcsncpy_chk\0", lazy, "r8", wcsncpy_chk_checked;
+    WCSNCAT_CHK = "__wcsncat_chk\0", lazy, "r8", wcsncat_chk_checked;
 }
 
 /// The preload library's own code: `[OWN_START, OWN_START + OWN_LEN)`.
@@ -945,6 +1050,117 @@ fn check_vector(
     }
 }
 
+/// A system call's parameter names for the buffers of a vector, in Valgrind's words:
+/// `"preadv(vector[1])"`... for the first [`NAMED_BUFFERS`] buffers (Valgrind names each
+/// index), then `"preadv(vector[...])"`.
+struct IndexedNames {
+    each: [&'static str; NAMED_BUFFERS],
+    rest: &'static str,
+}
+
+/// Buffers of a vector named by index in a finding.
+const NAMED_BUFFERS: usize = 8;
+
+impl IndexedNames {
+    fn of(&self, index: usize) -> &'static str {
+        self.each.get(index).copied().unwrap_or(self.rest)
+    }
+}
+
+/// The [`IndexedNames`] of `$call($parameter[N])`.
+macro_rules! indexed_names {
+    ($call:literal, $parameter:literal) => {
+        IndexedNames {
+            each: [
+                concat!($call, "(", $parameter, "[0])"),
+                concat!($call, "(", $parameter, "[1])"),
+                concat!($call, "(", $parameter, "[2])"),
+                concat!($call, "(", $parameter, "[3])"),
+                concat!($call, "(", $parameter, "[4])"),
+                concat!($call, "(", $parameter, "[5])"),
+                concat!($call, "(", $parameter, "[6])"),
+                concat!($call, "(", $parameter, "[7])"),
+            ],
+            rest: concat!($call, "(", $parameter, "[...])"),
+        }
+    };
+}
+
+static PREADV_NAMES: IndexedNames = indexed_names!("preadv", "vector");
+static PWRITEV_NAMES: IndexedNames = indexed_names!("pwritev", "vector");
+static PREADV2_NAMES: IndexedNames = indexed_names!("preadv2", "vector");
+static PWRITEV2_NAMES: IndexedNames = indexed_names!("pwritev2", "vector");
+
+/// What Valgrind calls the parts of a `msghdr` a call hands the kernel.
+struct MessageNames {
+    iov: IndexedNames,
+    name: &'static str,
+    control: &'static str,
+}
+
+static RECVMSG_NAMES: MessageNames = MessageNames {
+    iov: indexed_names!("recvmsg", "msg.msg_iov"),
+    name: "recvmsg(msg.msg_name)",
+    control: "recvmsg(msg.msg_control)",
+};
+static SENDMSG_NAMES: MessageNames = MessageNames {
+    iov: indexed_names!("sendmsg", "msg.msg_iov"),
+    name: "sendmsg(msg.msg_name)",
+    control: "sendmsg(msg.msg_control)",
+};
+
+/// Checks each of the `count` buffers of `vector` as the kernel accesses them, named by index
+/// (`preadv`, `pwritev`, the buffers of a `msghdr`).
+fn check_indexed(
+    gpa: &GeneralPurposeAllocator,
+    vector: *const libc::iovec,
+    count: i32,
+    access: Access,
+    names: &IndexedNames,
+) {
+    if vector.is_null() || !(0..=1024).contains(&count) {
+        return;
+    }
+    for index in 0..count as usize {
+        // SAFETY: the program's vector of `count` buffers, which the kernel reads anyway.
+        let buffer = unsafe { core::ptr::read_volatile(vector.add(index)) };
+        let (start, len) = (buffer.iov_base as usize, buffer.iov_len);
+        check_range(gpa, start, len, access, names.of(index));
+    }
+}
+
+/// Checks the buffers of the message `message` hands the kernel (`recvmsg` writes them,
+/// `sendmsg` reads them), as Valgrind does: the address (`msg_name`), each buffer of
+/// `msg_iov`, and the ancillary data (`msg_control`).
+fn check_message(
+    gpa: &GeneralPurposeAllocator,
+    message: *const libc::msghdr,
+    access: Access,
+    names: &MessageNames,
+) {
+    if message.is_null() {
+        return;
+    }
+    // SAFETY: the program's message header, which the kernel reads anyway.
+    let header = unsafe { core::ptr::read_volatile(message) };
+    check_range(
+        gpa,
+        header.msg_name as usize,
+        header.msg_namelen as usize,
+        access,
+        names.name,
+    );
+    let count = i32::try_from(header.msg_iovlen).unwrap_or(-1);
+    check_indexed(gpa, header.msg_iov, count, access, &names.iov);
+    check_range(
+        gpa,
+        header.msg_control as usize,
+        header.msg_controllen,
+        access,
+        names.control,
+    );
+}
+
 // ---- The checking functions: the trampolines jump here with the caller's return address
 // as the last argument. ----
 
@@ -974,41 +1190,67 @@ fn string_copy_checks(dst: *mut u8, src: *const u8, unit: Unit, call: &'static s
 /// The checks of `strncpy(dst, src, n)`: reads up to `n` bytes of `src`, writes `n`.
 #[inline(always)]
 fn strncpy_checks(dst: *mut u8, src: *const u8, n: usize, call: &'static str) {
+    units_copy_checks(dst, src, n, Unit::Byte, call);
+}
+
+/// The checks of `strncpy` (`unit` bytes) or `wcsncpy` (wide): reads up to `n` units of
+/// `src`, writes `n`.
+#[inline(always)]
+fn units_copy_checks(dst: *mut u8, src: *const u8, n: usize, unit: Unit, call: &'static str) {
     let gpa = super::gpa();
-    let read = string_reads(gpa, src, n, call);
-    check_range(gpa, dst as usize, n, Access::Write, call);
-    check_overlap(gpa, (dst as usize, n), (src as usize, read), call, Some(n));
+    let read = units_read(gpa, src, n, unit, call) * unit.bytes();
+    let written = n.saturating_mul(unit.bytes());
+    check_range(gpa, dst as usize, written, Access::Write, call);
+    check_overlap(
+        gpa,
+        (dst as usize, written),
+        (src as usize, read),
+        call,
+        Some(n),
+    );
 }
 
 /// The checks of `strcat(dst, src)` (`limit` usize::MAX) or `strncat(dst, src, limit)`.
 #[inline(always)]
 fn strcat_checks(dst: *mut u8, src: *const u8, limit: usize, call: &'static str) {
+    units_cat_checks(dst, src, limit, Unit::Byte, call);
+}
+
+/// [`strcat_checks`] for strings of `unit`s (`wcscat`, `wcsncat`); `limit` in units.
+#[inline(always)]
+fn units_cat_checks(dst: *mut u8, src: *const u8, limit: usize, unit: Unit, call: &'static str) {
     let gpa = super::gpa();
-    let kept = string_reads(gpa, dst, usize::MAX, call).saturating_sub(1);
-    let read = string_reads(gpa, src, limit, call);
-    // The bytes written: the string and its NUL, or (`strncat` of a longer string) `limit`
-    // bytes and a NUL of its own.
-    // SAFETY: the slot's signature; the bytes `strncat` reads anyway.
+    let kept = units_read(gpa, dst, usize::MAX, unit, call).saturating_sub(1);
+    let read = units_read(gpa, src, limit, unit, call);
+    // The units written: the string and its NUL, or (`strncat` of a longer string) `limit`
+    // units and a NUL of its own.
+    // SAFETY: the slots' signatures; the units `strncat` reads anyway.
     let copied = if limit != usize::MAX
         && read == limit
-        && unsafe { STRNLEN.real::<NLenFn>()(src, limit) } == limit
+        && unsafe {
+            match unit {
+                Unit::Byte => STRNLEN.real::<NLenFn>()(src, limit),
+                Unit::Wide => WCSNLEN.real::<NLenFn>()(src, limit),
+            }
+        } == limit
     {
         limit + 1
     } else {
         read
     };
+    let width = unit.bytes();
     check_range(
         gpa,
-        (dst as usize).wrapping_add(kept),
-        copied,
+        (dst as usize).wrapping_add(kept * width),
+        copied * width,
         Access::Write,
         call,
     );
     let length = (limit != usize::MAX).then_some(limit);
     check_overlap(
         gpa,
-        (dst as usize, kept + copied),
-        (src as usize, read),
+        (dst as usize, (kept + copied) * width),
+        (src as usize, read * width),
         call,
         length,
     );
@@ -1204,6 +1446,24 @@ checked! {
     fn wmemset_chk_checked(d: *mut u8, c: i32, n: usize, size: usize) -> *mut u8, WMEMSET_CHK as SetChkFn, {
         check_range(super::gpa(), d as usize, n.saturating_mul(4), Access::Write, "__wmemset_chk");
     }
+    fn wcscat_checked(d: *mut u8, s: *const u8) -> *mut u8, WCSCAT as CpyFn, {
+        units_cat_checks(d, s, usize::MAX, Unit::Wide, "wcscat");
+    }
+    fn wcsncpy_checked(d: *mut u8, s: *const u8, n: usize) -> *mut u8, WCSNCPY as MemFn, {
+        units_copy_checks(d, s, n, Unit::Wide, "wcsncpy");
+    }
+    fn wcsncat_checked(d: *mut u8, s: *const u8, n: usize) -> *mut u8, WCSNCAT as MemFn, {
+        units_cat_checks(d, s, n, Unit::Wide, "wcsncat");
+    }
+    fn wcscat_chk_checked(d: *mut u8, s: *const u8, size: usize) -> *mut u8, WCSCAT_CHK as MemFn, {
+        units_cat_checks(d, s, usize::MAX, Unit::Wide, "__wcscat_chk");
+    }
+    fn wcsncpy_chk_checked(d: *mut u8, s: *const u8, n: usize, size: usize) -> *mut u8, WCSNCPY_CHK as MemChkFn, {
+        units_copy_checks(d, s, n, Unit::Wide, "__wcsncpy_chk");
+    }
+    fn wcsncat_chk_checked(d: *mut u8, s: *const u8, n: usize, size: usize) -> *mut u8, WCSNCAT_CHK as MemChkFn, {
+        units_cat_checks(d, s, n, Unit::Wide, "__wcsncat_chk");
+    }
 }
 
 // ---- System calls and stdio: the buffer a call hands the kernel (or a `FILE`) is checked as
@@ -1248,6 +1508,24 @@ checked! {
     }
     fn recv_chk_checked(fd: i32, b: *mut u8, n: usize, room: usize, flags: i32) -> isize, RECV_CHK as SockChkFn, {
         check_range(super::gpa(), b as usize, n, Access::Write, "recv(buf)");
+    }
+    fn recvmsg_checked(fd: i32, m: *mut libc::msghdr, flags: i32) -> isize, RECVMSG as MsgFn, {
+        check_message(super::gpa(), m, Access::Write, &RECVMSG_NAMES);
+    }
+    fn sendmsg_checked(fd: i32, m: *mut libc::msghdr, flags: i32) -> isize, SENDMSG as MsgFn, {
+        check_message(super::gpa(), m, Access::Read, &SENDMSG_NAMES);
+    }
+    fn preadv_checked(fd: i32, v: *const libc::iovec, count: i32, at: i64) -> isize, PREADV as PosVecFn, {
+        check_indexed(super::gpa(), v, count, Access::Write, &PREADV_NAMES);
+    }
+    fn pwritev_checked(fd: i32, v: *const libc::iovec, count: i32, at: i64) -> isize, PWRITEV as PosVecFn, {
+        check_indexed(super::gpa(), v, count, Access::Read, &PWRITEV_NAMES);
+    }
+    fn preadv2_checked(fd: i32, v: *const libc::iovec, count: i32, at: i64, flags: i32) -> isize, PREADV2 as PosVec2Fn, {
+        check_indexed(super::gpa(), v, count, Access::Write, &PREADV2_NAMES);
+    }
+    fn pwritev2_checked(fd: i32, v: *const libc::iovec, count: i32, at: i64, flags: i32) -> isize, PWRITEV2 as PosVec2Fn, {
+        check_indexed(super::gpa(), v, count, Access::Read, &PWRITEV2_NAMES);
     }
 }
 
@@ -1526,6 +1804,9 @@ mod boot {
         pub fn _IO_fread();
         pub fn _IO_fwrite();
         pub fn _IO_fgets();
+        pub fn _IO_sprintf();
+        pub fn _IO_vsprintf();
+        pub fn __vsnprintf();
     }
 
     /// `__chk_fail`'s effect, without glibc's message: the object is smaller than the copy.
