@@ -821,14 +821,25 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
 /// ([`unwind::capture_user_at`], which keeps captures of the two `lane`s apart: 0 for
 /// allocations, 1 for frees); the trace is the one [`capture_id`] makes. Any other method is
 /// [`capture_id`].
+///
+/// `asked`: [`remembered_id_at`] answered `None` for this very capture just before (same
+/// `frame`, `lane`, `depth` and `method`, nothing written to the program's stack in between),
+/// so the remembered capture is not asked a second time (the trace is the same either way).
 #[inline]
-pub fn capture_id_at(frame: usize, lane: usize, depth: usize, method: TraceMethod) -> TraceId {
+pub fn capture_id_at(
+    frame: usize,
+    lane: usize,
+    depth: usize,
+    method: TraceMethod,
+    asked: bool,
+) -> TraceId {
     #[cfg(target_arch = "x86_64")]
     if let TraceMethod::Custom(walk) = method {
         if depth != 0 && walk as usize == unwind::capture_user_frames as *const () as usize {
-            return unwind::capture_user_at(frame, lane, depth);
+            return unwind::capture_user_at(frame, lane, depth, asked);
         }
     }
+    let _ = (frame, lane, asked);
     capture_id(depth, method)
 }
 

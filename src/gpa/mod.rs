@@ -847,10 +847,11 @@ impl GeneralPurposeAllocator {
         self.capture_at(frame, lane)
     }
 
-    /// [`Self::trace_at`] when no remembered capture answers.
+    /// [`Self::trace_at`] when no remembered capture answers (it asked
+    /// `trace::remembered_id_at` first, so the capture does not ask again).
     #[inline(never)]
     fn capture_at(&self, frame: usize, lane: usize) -> TraceId {
-        self.capture_guarded(|depth, method| trace::capture_id_at(frame, lane, depth, method))
+        self.capture_guarded(|depth, method| trace::capture_id_at(frame, lane, depth, method, true))
     }
 
     // ---- the raw operations ----

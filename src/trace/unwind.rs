@@ -211,8 +211,9 @@ struct Step {
     ip: usize,
     /// The CFA of the frame left (the caller's stack pointer), minus `base`.
     sp: usize,
-    /// Where the step reloaded `rbp` from, minus `base`, or 0 when it left `rbp` unchanged;
-    /// bit 0 is `RBP_RULE` (saved-register slots are 8-aligned).
+    /// Where the step reloaded `rbp` from, as an offset from the CFA (`sp`; a constant of the
+    /// rule, so no part of rebasing), or 0 when it left `rbp` unchanged; bit 0 is `RBP_RULE`
+    /// (saved-register slots and CFAs are 8-aligned, so offsets are multiples of 8).
     slot: usize,
     /// The `rbp` value the step's rule computed the CFA from, minus `base` (when the rule used
     /// `rbp`: `RBP_RULE` in `slot`).
@@ -243,8 +244,16 @@ struct Path {
     steps: [Step; PATH_STEPS],
 }
 
-/// The thread's shadow stack: the steps of a walk at their absolute positions (base 0).
+/// The thread's shadow stack: the steps of a walk at their absolute positions (base 0), in
+/// one of two buffers (`current`); the next walk reads it while it writes its own steps into
+/// the other, which then becomes current (no copy).
 struct Shadow {
+    current: usize,
+    stacks: [ShadowStack; 2],
+}
+
+/// One buffer of [`Shadow`]: `steps[..len]`, and whether unwinding ended after them.
+struct ShadowStack {
     len: usize,
     ended: bool,
     steps: [Step; MAX_FRAMES],
@@ -261,19 +270,22 @@ impl Step {
         self.rebased(0, base)
     }
 
+    #[inline(always)]
     fn rebased(&self, from: usize, to: usize) -> Step {
-        let slot = self.slot & !RBP_RULE;
-        let slot = if slot == 0 {
-            0
-        } else {
-            slot.wrapping_add(from).wrapping_sub(to)
-        };
         Step {
             ip: self.ip,
             sp: self.sp.wrapping_add(from).wrapping_sub(to),
-            slot: slot | (self.slot & RBP_RULE),
+            slot: self.slot,
             bp_used: self.bp_used.wrapping_add(from).wrapping_sub(to),
         }
+    }
+
+    /// Where the step reloads `rbp` from when its CFA is `cfa` (absolute), or `None` when it
+    /// leaves `rbp` unchanged.
+    #[inline(always)]
+    fn reload_from(&self, cfa: usize) -> Option<usize> {
+        let offset = self.slot & !RBP_RULE;
+        (offset != 0).then(|| cfa.wrapping_add(offset))
     }
 }
 
@@ -479,8 +491,13 @@ fn forget_entry_bp(memo: &mut Memo) {
 /// pointers or the chain above `frame` is not as expected. `lane` (0 or 1) keeps the memos of
 /// two kinds of capture apart (the C ABI's `malloc` and `free`: called from one loop, they
 /// capture at the same stack pointer).
+///
+/// `asked`: the caller asked [`remembered_at`] about this very capture just before (same
+/// frame, lane and depth, nothing written to the stack in between) and it answered `None`, so
+/// the memo is not asked again (unless the cross-check is on, under which [`remembered_at`]
+/// does not answer).
 #[inline(always)]
-pub fn capture_user_at(frame: usize, lane: usize, depth: usize) -> TraceId {
+pub fn capture_user_at(frame: usize, lane: usize, depth: usize, asked: bool) -> TraceId {
     let start = current_state();
     let depth = depth.min(MAX_FRAMES - 1);
     let own = own_object(start);
@@ -492,7 +509,14 @@ pub fn capture_user_at(frame: usize, lane: usize, depth: usize) -> TraceId {
     // (which neither allocates nor calls out, except `compute`, which does not capture).
     let memos = unsafe { &mut *cache.entry_memos.get() };
     let memo = &mut memos[entry_memo_index(user, lane)];
-    let hit = memo.replay(memo_key(user), depth, (entry, user.ip));
+    // After `remembered_at`'s miss, replaying would read the same words and miss again (the
+    // program's frames are unchanged; before the range of this object was first found, every
+    // memo is empty).
+    let hit = if asked && !CROSS_CHECK.load(Ordering::Relaxed) {
+        None
+    } else {
+        memo.replay(memo_key(user), depth, (entry, user.ip))
+    };
     through_memo(memo, hit, depth, own, |memo, again| {
         walk_and_remember(memo, entry, user, depth, again)
     })
@@ -765,8 +789,7 @@ impl Memo {
                 }
             }
             self.push(step.sp - 8, step.ip);
-            let slot = step.slot & !RBP_RULE;
-            if slot != 0 {
+            if let Some(slot) = step.reload_from(step.sp) {
                 // SAFETY: the slot the walk just reloaded `rbp` from (in the frame it left,
                 // below its CFA, at most `top`): the same word, still the same value.
                 bp_from = Some((slot, unsafe { (slot as *const usize).read() }));
@@ -1048,7 +1071,7 @@ fn step(state: State, first: bool, base: usize) -> Option<Step> {
         if saved < state.sp || saved >= cfa || saved % 8 != 0 {
             return None;
         }
-        slot = saved.wrapping_sub(base);
+        slot = saved.wrapping_sub(cfa);
     }
     Some(Step {
         ip: return_address,
@@ -1063,20 +1086,19 @@ fn step(state: State, first: bool, base: usize) -> Option<Step> {
 /// the frame saved it (read now: the value the real unwinding sees).
 #[inline(always)]
 fn after(step: &Step, from: State, base: usize) -> State {
-    let bp = from.bp;
-    let slot = step.slot & !RBP_RULE;
-    let bp = if slot == 0 {
-        bp
-    } else {
+    let cfa = step.sp.wrapping_add(base);
+    let bp = match step.reload_from(cfa) {
+        None => from.bp,
         // SAFETY: the slot lies in the frame just left, between its stack pointer and its CFA
         // (checked by `step` when the step was first taken; a replayed step starts from the
-        // same return address at the same relative position), and the CFA is at most `top`
-        // (checked by `step`, or by `still_holds` for a replayed step).
-        unsafe { (slot.wrapping_add(base) as *const usize).read() }
+        // same return address at the same relative position, and its offset from the CFA is
+        // the rule's), and the CFA is at most `top` (checked by `step`, or by `still_holds`
+        // for a replayed step).
+        Some(slot) => unsafe { (slot as *const usize).read() },
     };
     State {
         ip: step.ip,
-        sp: step.sp.wrapping_add(base),
+        sp: cfa,
         bp,
         top: from.top,
     }
@@ -1157,10 +1179,9 @@ fn walk(entry: usize, start: State, depth: usize) -> WalkEnd {
             if cfa > start.top || unsafe { ((cfa - 8) as *const usize).read() } != next.ip {
                 break;
             }
-            let slot = next.slot & !RBP_RULE;
-            if slot != 0 {
+            if let Some(slot) = next.reload_from(cfa) {
                 // SAFETY: as in `after`: the slot lies in the frame just left, below its CFA.
-                bp = unsafe { (slot.wrapping_add(base) as *const usize).read() };
+                bp = unsafe { (slot as *const usize).read() };
             }
             sp = cfa;
             frames[k + 2].write(next.ip);
@@ -1255,12 +1276,11 @@ unsafe fn slice_assume_init(slice: &[core::mem::MaybeUninit<usize>]) -> &[usize]
 }
 
 /// The rest of [`walk`] once the in-place replay stopped (`walked.k` steps replayed, recorded
-/// in `path`): each
-/// further step is replayed from the thread's shadow stack (the frames of the last walk that
-/// got here, at their absolute positions: frames that have not returned since) once the walk
-/// reaches one of its frames and while its steps still hold, or taken by the rules. Steps go
-/// to `paths[record]` (relative to `base`) and the walk becomes the new shadow stack. Returns
-/// whether unwinding ended (rather than the output filling up).
+/// in `path`): each further step is replayed from the thread's shadow stack (the frames of the
+/// last walk that got here, at their absolute positions: frames that have not returned since)
+/// once the walk reaches one of its frames and while its steps still hold, or taken by the
+/// rules. Steps go to `paths[record]` (relative to `base`) and the walk becomes the new shadow
+/// stack. Returns whether unwinding ended (rather than the output filling up).
 #[inline(never)]
 fn walk_on(
     path: &mut Path,
@@ -1270,75 +1290,73 @@ fn walk_on(
     frames: &mut [core::mem::MaybeUninit<usize>; MAX_FRAMES],
     walked: &mut Walked,
 ) -> bool {
-    // This walk's steps at absolute positions, to become the shadow stack.
-    let mut fresh = [core::mem::MaybeUninit::<Step>::uninit(); MAX_FRAMES];
-    for (index, step) in path.steps[..walked.k].iter().enumerate() {
-        fresh[index].write(step.absolute(base));
+    // The last walk's steps (read), and the buffer this walk's go to (at absolute positions,
+    // to become the shadow stack).
+    let [first, second] = &mut shadow.stacks;
+    let (old, fresh) = if shadow.current == 0 {
+        (&*first, second)
+    } else {
+        (&*second, first)
+    };
+    for (to, from) in fresh.steps.iter_mut().zip(&path.steps[..walked.k]) {
+        *to = from.absolute(base);
     }
     let mut cursor = 0;
     let mut replaying = false;
     let mut ended = false;
-    while walked.count < depth {
-        let state = walked.state;
-        let k = walked.k;
-        let mut next = None;
-        if replaying {
-            if cursor < shadow.len {
-                let candidate = shadow.steps[cursor];
-                if still_holds(&candidate, state, 0) {
-                    next = Some(candidate);
-                    cursor += 1;
-                } else {
-                    replaying = false;
-                }
-            } else if shadow.ended {
-                ended = true;
-                break;
-            } else {
-                replaying = false;
+    // The walk's position in locals (registers), written back at the end; `count` is `k + 2`.
+    let (mut state, mut k) = (walked.state, walked.k);
+    let steps = depth.saturating_sub(2).min(MAX_FRAMES);
+    let old_steps = &old.steps[..old.len.min(MAX_FRAMES)];
+    while k < steps {
+        let next = match old_steps.get(cursor) {
+            Some(candidate) if replaying && still_holds(candidate, state, 0) => {
+                cursor += 1;
+                *candidate
             }
-        }
-        let next = match next {
-            Some(next) => next,
-            None => match step(state, false, 0) {
-                Some(taken) => taken,
-                None => {
+            _ => {
+                if replaying && cursor >= old_steps.len() && old.ended {
                     ended = true;
                     break;
                 }
-            },
+                replaying = false;
+                match step(state, false, 0) {
+                    Some(taken) => taken,
+                    None => {
+                        ended = true;
+                        break;
+                    }
+                }
+            }
         };
-        if k < PATH_STEPS {
-            path.steps[k] = next.relative(base);
+        if let Some(slot) = path.steps.get_mut(k) {
+            *slot = next.relative(base);
         }
-        fresh[k].write(next);
-        walked.state = after(&next, state, 0);
-        frames[walked.count].write(next.ip);
-        walked.count += 1;
-        walked.k += 1;
+        fresh.steps[k] = next;
+        state = after(&next, state, 0);
+        frames[k + 2].write(next.ip);
+        k += 1;
         if !replaying {
             // Has the walk reached a frame of the shadow stack? (Positions only grow.)
-            let sp = walked.state.sp;
-            while cursor < shadow.len && shadow.steps[cursor].sp < sp {
+            while cursor < old_steps.len() && old_steps[cursor].sp < state.sp {
                 cursor += 1;
             }
-            if cursor < shadow.len
-                && shadow.steps[cursor].sp == sp
-                && shadow.steps[cursor].ip == walked.state.ip
-            {
-                cursor += 1;
-                replaying = true;
+            if let Some(candidate) = old_steps.get(cursor) {
+                if candidate.sp == state.sp && candidate.ip == next.ip {
+                    cursor += 1;
+                    replaying = true;
+                }
             }
         }
     }
-    let len = walked.k.min(MAX_FRAMES);
-    for (to, from) in shadow.steps[..len].iter_mut().zip(&fresh[..len]) {
-        // SAFETY: `fresh[..walked.k]` were written above (the replayed steps first, then one
-        // per step taken).
-        *to = unsafe { from.assume_init() };
-    }
-    shadow.len = len;
-    shadow.ended = ended;
+    *walked = Walked {
+        count: k + 2,
+        state,
+        k,
+    };
+    fresh.len = walked.k.min(MAX_FRAMES);
+    fresh.ended = ended;
+    shadow.current ^= 1;
     ended
 }
 

@@ -8,7 +8,9 @@
  * variable-length array (a frame addressed from rbp), calls through a function pointer and
  * through libc's qsort (foreign frames in the middle). Then twin call sites: two functions
  * with the same frame, called in turn from one loop, allocate at the same stack pointer
- * under different return addresses (a remembered capture must not answer for the other). */
+ * under different return addresses (a remembered capture must not answer for the other).
+ * Then one function recursing to random depths through two call sites (espresso's shape),
+ * and two callers alike whose paths differ two frames above the allocation. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +139,46 @@ __attribute__((noinline)) static void twins(unsigned rounds) {
     }
 }
 
+/* The shape of espresso's recursion: one function recursing to a varying depth through two
+ * call sites (so the frames above a capture differ from one capture to the next at the same
+ * depths), allocating and freeing on the way down and up. */
+__attribute__((noinline)) static void recurse(unsigned depth) {
+    churn(4);
+    if (depth == 0) return;
+    if (next(2)) {
+        recurse(depth - 1);
+        sink += 1;
+    } else {
+        sink += 2;
+        recurse(depth - 1);
+        sink += 3;
+    }
+    churn(5);
+}
+
+/* Paths that differ two frames up, at equal stack pointers: `outer_a` and `outer_b` have the
+ * same frame and call `middle` in turn, which allocates: the first frame and stack pointer of
+ * every capture are the same, the second frame alternates. */
+__attribute__((noinline)) static void middle(unsigned slot) {
+    free(live[slot]);
+    live[slot] = malloc(32);
+    sink += (uintptr_t)live[slot] & 1;
+}
+__attribute__((noinline)) static void outer_a(unsigned slot) {
+    middle(slot);
+    sink += 1;
+}
+__attribute__((noinline)) static void outer_b(unsigned slot) {
+    middle(slot);
+    sink += 2;
+}
+__attribute__((noinline)) static void alternate(unsigned rounds) {
+    for (unsigned i = 0; i < rounds; i++) {
+        if (next(2)) outer_a(next(LIVE));
+        else outer_b(next(LIVE));
+    }
+}
+
 int main(int argc, char **argv) {
     unsigned rounds = argc > 1 ? (unsigned)atoi(argv[1]) : 2000;
     for (unsigned round = 0; round < rounds; round++) {
@@ -147,6 +189,8 @@ int main(int argc, char **argv) {
         }
     }
     twins(rounds * 4);
+    for (unsigned round = 0; round < rounds; round++) recurse(next(24));
+    alternate(rounds * 4);
     for (int i = 0; i < LIVE; i++) free(live[i]);
     printf("random stacks: %u rounds\n", rounds);
     return 0;
