@@ -35,7 +35,7 @@ use core::cell::{Cell, UnsafeCell};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::gpa::lock::{Guard, Lock};
-use crate::gpa::InsideAllocator;
+use crate::gpa::{InsideAllocator, FINDINGS_KEPT_APART as KEPT_APART};
 use crate::report::{FindingKind, RawFinding};
 
 std::thread_local! {
@@ -133,8 +133,6 @@ pub fn release_after_fork() {
         unsafe { release() };
     }
 }
-
-use crate::gpa::FINDINGS_KEPT_APART as KEPT_APART;
 
 /// Whether `a` and `b` are findings of one site: what a report groups by (Valgrind's error
 /// context).

@@ -26,9 +26,9 @@
 //! counted on another entry.
 //!
 //! # Invariants
-//! * `sites` is `None` while `list.len() < KEPT_APART` was true at every push; once built, it
-//!   maps every site of a non-leak entry pushed since (and of those before) to an entry of
-//!   that site in `list`.
+//! * `sites` is `None` until `list` first reaches the bound; once built, it maps the site of
+//!   every non-leak entry of `list` to the first entry of that site (every later non-leak
+//!   entry is pushed by the branch that adds it to the map).
 //! * Callers hold the GPA's findings lock and are inside the allocator (the map allocates
 //!   from the internal heap).
 
@@ -85,11 +85,7 @@ impl Findings {
     /// new, else counted on its site's entry.
     pub fn push(&mut self, finding: RawFinding) {
         if self.list.len() < self.kept_apart || finding.kind == FindingKind::Leak {
-            if let Some(sites) = &mut self.sites {
-                if finding.kind != FindingKind::Leak {
-                    sites.entry(site(&finding)).or_insert(self.list.len());
-                }
-            }
+            // Under the bound `sites` is not built yet; leaks are never in it.
             self.list.push(finding);
             return;
         }
