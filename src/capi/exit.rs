@@ -892,13 +892,7 @@ impl Recorded {
         let pads = gpa.config().safety;
         let gpa_findings = self.gpa.into_iter().map(|finding| {
             if pads {
-                let mut user = guard::to_user(gpa, finding);
-                // Blocks counted on this finding lose their front pads too.
-                let pad = finding.size - user.size;
-                if user.blocks_bytes != 0 {
-                    user.blocks_bytes = user.blocks_bytes.saturating_sub(pad * user.count);
-                }
-                user
+                guard::to_user(gpa, finding)
             } else {
                 finding
             }

@@ -593,6 +593,10 @@ pub fn to_user(_gpa: &GeneralPurposeAllocator, mut finding: RawFinding) -> RawFi
     finding.address = finding.address.wrapping_add(shift);
     finding.size = finding.size.saturating_sub(pad);
     finding.claimed_size = finding.claimed_size.saturating_sub(pad);
+    // The blocks counted on the finding (`gpa::findings`) lose their pads too.
+    if finding.blocks_bytes != 0 {
+        finding.blocks_bytes = finding.blocks_bytes.saturating_sub(pad * finding.count);
+    }
     // Offsets count from the GPA block's start, the program's block starts `pad` later; an
     // invalid free's offset is that of the address passed (`FRONT` before the pointer).
     let passed = if passed_front { FRONT } else { 0 };

@@ -35,7 +35,7 @@ use core::cell::{Cell, UnsafeCell};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::gpa::lock::{Guard, Lock};
-use crate::gpa::{InsideAllocator, FINDINGS_KEPT_APART as KEPT_APART};
+use crate::gpa::{finding_site, InsideAllocator, FINDINGS_KEPT_APART as KEPT_APART};
 use crate::report::{FindingKind, RawFinding};
 
 std::thread_local! {
@@ -134,15 +134,10 @@ pub fn release_after_fork() {
     }
 }
 
-/// Whether `a` and `b` are findings of one site: what a report groups by (Valgrind's error
-/// context).
+/// Whether `a` and `b` are findings of one site (the GPA's record's site, and the same call):
+/// what a report groups by (Valgrind's error context).
 fn same_site(a: &RawFinding, b: &RawFinding) -> bool {
-    a.kind == b.kind
-        && a.access == b.access
-        && a.call == b.call
-        && a.alloc_trace == b.alloc_trace
-        && a.free_trace == b.free_trace
-        && a.site_trace == b.site_trace
+    a.call == b.call && finding_site(a) == finding_site(b)
 }
 
 impl Default for FindingList {

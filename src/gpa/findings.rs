@@ -44,9 +44,10 @@ use crate::trace::TraceId;
 pub const KEPT_APART: usize = 100_000;
 
 /// What a report groups findings by: kind, access, allocation, free and detection traces.
-type Site = (FindingKind, Option<Access>, TraceId, TraceId, TraceId);
+pub type Site = (FindingKind, Option<Access>, TraceId, TraceId, TraceId);
 
-fn site(finding: &RawFinding) -> Site {
+/// The site of `finding` (see [`Site`]).
+pub fn site(finding: &RawFinding) -> Site {
     (
         finding.kind,
         finding.access,

@@ -50,7 +50,7 @@ mod c_paths;
 pub(crate) mod caches;
 mod fast_free;
 mod findings;
-pub(crate) use findings::KEPT_APART as FINDINGS_KEPT_APART;
+pub(crate) use findings::{site as finding_site, KEPT_APART as FINDINGS_KEPT_APART};
 pub(crate) mod fault;
 mod guarded;
 mod heap;
