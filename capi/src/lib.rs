@@ -679,6 +679,36 @@ pub unsafe extern "C" fn posix_spawnp(
     unsafe { capi::process::posix_spawn(pid, file, file_actions, attributes, argv, envp, true) }
 }
 
+/// C `system`.
+///
+/// # Safety
+/// As for C's `system`.
+#[no_mangle]
+pub unsafe extern "C" fn system(line: *const c_char) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::shell::system(line) }
+}
+
+/// C `popen`.
+///
+/// # Safety
+/// As for C's `popen`.
+#[no_mangle]
+pub unsafe extern "C" fn popen(command: *const c_char, mode: *const c_char) -> *mut c_void {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::shell::popen(command, mode) }
+}
+
+/// C `wordexp`.
+///
+/// # Safety
+/// As for C's `wordexp`.
+#[no_mangle]
+pub unsafe extern "C" fn wordexp(words: *const c_char, result: *mut c_void, flags: c_int) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::shell::wordexp(words, result, flags) }
+}
+
 /// The variadic `execl`, `execlp` and `execle`, which stable Rust cannot define: each is a
 /// trampoline (x86-64 System V) that lays the argument registers out in front of the
 /// arguments the caller passed on the stack, so that the whole list is one null-terminated
@@ -870,5 +900,23 @@ mod libc_calls {
         __wcscat_chk => WCSCAT_CHK;
         __wcsncpy_chk => WCSNCPY_CHK;
         __wcsncat_chk => WCSNCAT_CHK;
+        printf => PRINTF;
+        fprintf => FPRINTF;
+        dprintf => DPRINTF;
+        asprintf => ASPRINTF;
+        vprintf => VPRINTF;
+        vfprintf => VFPRINTF;
+        vdprintf => VDPRINTF;
+        vasprintf => VASPRINTF;
+        __printf_chk => PRINTF_CHK;
+        __fprintf_chk => FPRINTF_CHK;
+        __dprintf_chk => DPRINTF_CHK;
+        __asprintf_chk => ASPRINTF_CHK;
+        __vprintf_chk => VPRINTF_CHK;
+        __vfprintf_chk => VFPRINTF_CHK;
+        __vdprintf_chk => VDPRINTF_CHK;
+        __vasprintf_chk => VASPRINTF_CHK;
+        recvmmsg => RECVMMSG;
+        sendmmsg => SENDMMSG;
     }
 }

@@ -49,11 +49,13 @@
 //! (`checked_after!`). Recording a finding keeps the program's `errno` ([`KeepErrno`]).
 //!
 //! Messages and vectored positional I/O: `recvmsg` and `sendmsg` check the message's address,
-//! each buffer of its `msg_iov` and its ancillary data, `preadv`/`pwritev` (and their `2`
-//! forms) each buffer of the vector, named by index as Valgrind names them
-//! (`recvmsg(msg.msg_iov[1])`, `sendmsg(msg.msg_control)`, `preadv(vector[1])`).
+//! each buffer of its `msg_iov` and its ancillary data, `recvmmsg` and `sendmmsg` the same
+//! for each message of their vector, `preadv`/`pwritev` (and their `2` forms) each buffer of
+//! the vector, named by index as Valgrind names them (`recvmsg(msg.msg_iov[1])`,
+//! `sendmsg(msg.msg_control)`, `recvmsg(mmsg[1].msg_hdr.msg_iov[1])`, `preadv(vector[1])`).
 //!
-//! The formatting functions (`sprintf`, `snprintf`, their `v*` and `__*_chk` forms) are in
+//! The formatting functions (`sprintf`, `snprintf`, `printf`, `fprintf`, `dprintf`,
+//! `asprintf`, their `v*` and `__*_chk` forms) are in
 //! the `formatted` module: their `%s` arguments are checked before the call and the bytes stored at
 //! their destination after it; the variadic ones reach their checks through a trampoline
 //! that builds a `va_list` (`trampoline_of!`), since stable Rust cannot define a C-variadic
@@ -85,8 +87,12 @@ use crate::trace::TraceId;
 
 mod formatted;
 use formatted::{
-    snprintf_checked, snprintf_chk_checked, sprintf_checked, sprintf_chk_checked,
-    vsnprintf_checked, vsnprintf_chk_checked, vsprintf_checked, vsprintf_chk_checked,
+    asprintf_checked, asprintf_chk_checked, dprintf_checked, dprintf_chk_checked, fprintf_checked,
+    fprintf_chk_checked, printf_checked, printf_chk_checked, snprintf_checked,
+    snprintf_chk_checked, sprintf_checked, sprintf_chk_checked, vasprintf_checked,
+    vasprintf_chk_checked, vdprintf_checked, vdprintf_chk_checked, vfprintf_checked,
+    vfprintf_chk_checked, vprintf_checked, vprintf_chk_checked, vsnprintf_checked,
+    vsnprintf_chk_checked, vsprintf_checked, vsprintf_chk_checked,
 };
 
 /// One interposed libc function. The exported function jumps through [`Interposed::slot`],
@@ -160,6 +166,9 @@ type VecFn = unsafe extern "C" fn(i32, *const libc::iovec, i32) -> isize;
 type PosVecFn = unsafe extern "C" fn(i32, *const libc::iovec, i32, i64) -> isize;
 type PosVec2Fn = unsafe extern "C" fn(i32, *const libc::iovec, i32, i64, i32) -> isize;
 type MsgFn = unsafe extern "C" fn(i32, *mut libc::msghdr, i32) -> isize;
+type RecvMmsgFn =
+    unsafe extern "C" fn(i32, *mut libc::mmsghdr, u32, i32, *mut libc::timespec) -> i32;
+type SendMmsgFn = unsafe extern "C" fn(i32, *mut libc::mmsghdr, u32, i32) -> i32;
 type StdioFn = unsafe extern "C" fn(*mut u8, usize, usize, *mut u8) -> usize;
 type FreadChkFn = unsafe extern "C" fn(*mut u8, usize, usize, usize, *mut u8) -> usize;
 type FgetsFn = unsafe extern "C" fn(*mut u8, i32, *mut u8) -> *mut u8;
@@ -400,6 +409,24 @@ interposed! {
     WCSCAT_CHK = "__wcscat_chk\0", lazy, "rcx", wcscat_chk_checked;
     WCSNCPY_CHK = "__wcsncpy_chk\0", lazy, "r8", wcsncpy_chk_checked;
     WCSNCAT_CHK = "__wcsncat_chk\0", lazy, "r8", wcsncat_chk_checked;
+    PRINTF = "printf\0", lazy, variadic, printf_checked;
+    FPRINTF = "fprintf\0", lazy, variadic, fprintf_checked;
+    DPRINTF = "dprintf\0", lazy, variadic, dprintf_checked;
+    ASPRINTF = "asprintf\0", lazy, variadic, asprintf_checked;
+    VPRINTF = "vprintf\0", lazy, "rdx", vprintf_checked;
+    VFPRINTF = "vfprintf\0", lazy, "rcx", vfprintf_checked;
+    VDPRINTF = "vdprintf\0", lazy, "rcx", vdprintf_checked;
+    VASPRINTF = "vasprintf\0", lazy, "rcx", vasprintf_checked;
+    PRINTF_CHK = "__printf_chk\0", lazy, variadic, printf_chk_checked;
+    FPRINTF_CHK = "__fprintf_chk\0", lazy, variadic, fprintf_chk_checked;
+    DPRINTF_CHK = "__dprintf_chk\0", lazy, variadic, dprintf_chk_checked;
+    ASPRINTF_CHK = "__asprintf_chk\0", lazy, variadic, asprintf_chk_checked;
+    VPRINTF_CHK = "__vprintf_chk\0", lazy, "rcx", vprintf_chk_checked;
+    VFPRINTF_CHK = "__vfprintf_chk\0", lazy, "r8", vfprintf_chk_checked;
+    VDPRINTF_CHK = "__vdprintf_chk\0", lazy, "r8", vdprintf_chk_checked;
+    VASPRINTF_CHK = "__vasprintf_chk\0", lazy, "r8", vasprintf_chk_checked;
+    RECVMMSG = "recvmmsg\0", lazy, "r9", recvmmsg_checked;
+    SENDMMSG = "sendmmsg\0", lazy, "r8", sendmmsg_checked;
 }
 
 /// The preload library's own code: `[OWN_START, OWN_START + OWN_LEN)`.
@@ -1069,7 +1096,7 @@ impl IndexedNames {
 
 /// The [`IndexedNames`] of `$call($parameter[N])`.
 macro_rules! indexed_names {
-    ($call:literal, $parameter:literal) => {
+    ($call:literal, $parameter:expr) => {
         IndexedNames {
             each: [
                 concat!($call, "(", $parameter, "[0])"),
@@ -1108,6 +1135,66 @@ static SENDMSG_NAMES: MessageNames = MessageNames {
     name: "sendmsg(msg.msg_name)",
     control: "sendmsg(msg.msg_control)",
 };
+
+/// What Valgrind calls the parts of the messages of a `recvmmsg`/`sendmmsg` vector: its
+/// `recvmsg(mmsg[1].msg_hdr.msg_iov[1])`, `sendmsg(mmsg[1].msg_hdr.msg_control)`, for the
+/// first messages, then `[...]` for the message's index.
+struct MultipleNames {
+    each: [MessageNames; 4],
+    rest: MessageNames,
+}
+
+/// The [`MessageNames`] of message `$index` (a literal) of `$call`'s vector.
+macro_rules! mmsg_names {
+    ($call:literal, $index:literal) => {
+        MessageNames {
+            iov: indexed_names!($call, concat!("mmsg[", $index, "].msg_hdr.msg_iov")),
+            name: concat!($call, "(mmsg[", $index, "].msg_hdr.msg_name)"),
+            control: concat!($call, "(mmsg[", $index, "].msg_hdr.msg_control)"),
+        }
+    };
+}
+
+static RECVMMSG_NAMES: MultipleNames = MultipleNames {
+    each: [
+        mmsg_names!("recvmsg", "0"),
+        mmsg_names!("recvmsg", "1"),
+        mmsg_names!("recvmsg", "2"),
+        mmsg_names!("recvmsg", "3"),
+    ],
+    rest: mmsg_names!("recvmsg", "..."),
+};
+static SENDMMSG_NAMES: MultipleNames = MultipleNames {
+    each: [
+        mmsg_names!("sendmsg", "0"),
+        mmsg_names!("sendmsg", "1"),
+        mmsg_names!("sendmsg", "2"),
+        mmsg_names!("sendmsg", "3"),
+    ],
+    rest: mmsg_names!("sendmsg", "..."),
+};
+
+/// Checks each of the `count` messages of `vector` (`recvmmsg`, `sendmmsg`) as
+/// [`check_message`] checks one (Valgrind checks every message of the vector before the
+/// call, as the kernel may fill or send each).
+fn check_messages(
+    gpa: &GeneralPurposeAllocator,
+    vector: *const libc::mmsghdr,
+    count: u32,
+    access: Access,
+    names: &'static MultipleNames,
+) {
+    if vector.is_null() || count > 1024 {
+        return;
+    }
+    for index in 0..count as usize {
+        let names = names.each.get(index).unwrap_or(&names.rest);
+        // SAFETY: the program's vector of `count` messages (the kernel reads them anyway);
+        // only the address of the header is taken.
+        let header = unsafe { core::ptr::addr_of!((*vector.add(index)).msg_hdr) };
+        check_message(gpa, header, access, names);
+    }
+}
 
 /// Checks each of the `count` buffers of `vector` as the kernel accesses them, named by index
 /// (`preadv`, `pwritev`, the buffers of a `msghdr`).
@@ -1514,6 +1601,12 @@ checked! {
     }
     fn sendmsg_checked(fd: i32, m: *mut libc::msghdr, flags: i32) -> isize, SENDMSG as MsgFn, {
         check_message(super::gpa(), m, Access::Read, &SENDMSG_NAMES);
+    }
+    fn recvmmsg_checked(fd: i32, m: *mut libc::mmsghdr, count: u32, flags: i32, timeout: *mut libc::timespec) -> i32, RECVMMSG as RecvMmsgFn, {
+        check_messages(super::gpa(), m, count, Access::Write, &RECVMMSG_NAMES);
+    }
+    fn sendmmsg_checked(fd: i32, m: *mut libc::mmsghdr, count: u32, flags: i32) -> i32, SENDMMSG as SendMmsgFn, {
+        check_messages(super::gpa(), m, count, Access::Read, &SENDMMSG_NAMES);
     }
     fn preadv_checked(fd: i32, v: *const libc::iovec, count: i32, at: i64) -> isize, PREADV as PosVecFn, {
         check_indexed(super::gpa(), v, count, Access::Write, &PREADV_NAMES);

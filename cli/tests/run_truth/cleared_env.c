@@ -5,8 +5,11 @@
  * `MINE=1`, a raw `execve` system call with `MINE=1` (which no interposition sees),
  * `execve` with 1100 variables (`huge`: more than gpa restores its settings in), or
  * `execve` with `GPA_REPORT_DIR=argv[3]` (`elsewhere`), or with `MINE=1` and
- * `LD_PRELOAD=libm.so.6` (`own-preload`). Further arguments go to the
- * child. */
+ * `LD_PRELOAD=libm.so.6` (`own-preload`); or through glibc's own shell starters after
+ * `clearenv`: `system` (returns the child's exit status), `popen` (copies the child's
+ * output, returns `pclose`'s), `wordexp` of `$(child)` (prints the words), and `system`
+ * after `unsetenv("LD_PRELOAD")` (`unsetenv-system`) or `popen` after `environ = NULL`
+ * (`null-popen`). Further arguments go to the child. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <spawn.h>
@@ -16,6 +19,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <wordexp.h>
+extern char **environ;
 int main(int argc, char **argv) {
     if (argc < 3) return 2;
     const char *way = argv[1], *child = argv[2];
@@ -72,6 +77,33 @@ int main(int argc, char **argv) {
         char *own[] = {"MINE=1", setting, NULL};
         char *bare[] = {child, NULL};
         execve(child, bare, own);
+    } else if (!strcmp(way, "system") || !strcmp(way, "unsetenv-system")) {
+        char command[4200];
+        snprintf(command, sizeof command, "%s %s", child, argc > 3 ? argv[3] : "");
+        if (!strcmp(way, "system")) clearenv();
+        else unsetenv("LD_PRELOAD");
+        int status = system(command);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 4;
+    } else if (!strcmp(way, "popen") || !strcmp(way, "null-popen")) {
+        char command[4200], line[4200];
+        snprintf(command, sizeof command, "%s %s", child, argc > 3 ? argv[3] : "");
+        if (!strcmp(way, "popen")) clearenv();
+        else environ = NULL;
+        FILE *from = popen(command, "r");
+        if (!from) return 3;
+        while (fgets(line, sizeof line, from)) fputs(line, stdout);
+        int status = pclose(from);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 4;
+    } else if (!strcmp(way, "wordexp")) {
+        char words[4200];
+        snprintf(words, sizeof words, "$(%s %s)", child, argc > 3 ? argv[3] : "");
+        clearenv();
+        wordexp_t result;
+        int failed = wordexp(words, &result, 0);
+        if (failed) return 10 + failed;
+        for (size_t i = 0; i < result.we_wordc; i++) puts(result.we_wordv[i]);
+        wordfree(&result);
+        return 0;
     } else if (!strcmp(way, "raw")) {
         syscall(SYS_execve, child, args, mine);
     }

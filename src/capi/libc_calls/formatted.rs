@@ -2,7 +2,12 @@
 //! `_FORTIFY_SOURCE` forms (`__sprintf_chk`...), checked: each `%s` argument's string (and the
 //! format itself) is read as glibc's `strlen`/`strnlen` read it, before the call, and the bytes
 //! the call stored at its destination (known from its result) are checked after it, as
-//! `fread`'s are. Valgrind reports the same faults from inside glibc's formatting code ("Invalid
+//! `fread`'s are. The functions that write to a stream, a descriptor or a new string
+//! (`printf`, `fprintf`, `dprintf`, `asprintf`, their `v*` and `__*_chk` forms) get the same
+//! checks of their arguments and format ([`printed`]; `asprintf`'s `char **` is checked as
+//! the 8 bytes it stores), and then glibc's `v*` form writes: the stream's lock, its
+//! buffering and its orientation are glibc's own (`printf` is glibc's `vprintf` on `stdout`,
+//! which is what glibc's `printf` runs too). Valgrind reports the same faults from inside glibc's formatting code ("Invalid
 //! read of size 1 at strlen, by __vfprintf_internal", "Invalid write of size 1 at
 //! _IO_default_xsputn, by sprintf").
 //!
@@ -33,8 +38,9 @@
 //! * glibc's function runs once, with the caller's `va_list` untouched by the walk.
 
 use super::{
-    check_range, check_search, own, Access, Found, GeneralPurposeAllocator, MemChrFn, NLenFn, Unit,
-    MEMCHR, STRNLEN, VSNPRINTF, VSNPRINTF_CHK, VSPRINTF, VSPRINTF_CHK,
+    check_range, check_scan, check_search, own, Access, Found, GeneralPurposeAllocator, MemChrFn,
+    NLenFn, Unit, MEMCHR, STRNLEN, VASPRINTF, VASPRINTF_CHK, VDPRINTF, VDPRINTF_CHK, VFPRINTF,
+    VFPRINTF_CHK, VPRINTF, VPRINTF_CHK, VSNPRINTF, VSNPRINTF_CHK, VSPRINTF, VSPRINTF_CHK,
 };
 
 /// The register save area a variadic trampoline stores (System V ABI: the six integer argument
@@ -297,11 +303,7 @@ unsafe fn take_arguments(
             if string.is_null() {
                 // glibc prints "(null)".
             } else if wide || conversion.conversion == b'S' {
-                // A wide string's precision counts output bytes, not characters: only a
-                // string without one is followed to its end.
-                if precision.is_none() {
-                    check_search(gpa, string, 0, (usize::MAX, Unit::Wide), false, call);
-                }
+                check_wide_argument(gpa, string, precision, call);
             } else {
                 let limit = precision.unwrap_or(usize::MAX);
                 check_search(gpa, string, 0, (limit, Unit::Byte), false, call);
@@ -310,6 +312,37 @@ unsafe fn take_arguments(
         _ => return false,
     }
     true
+}
+
+/// Checks a `%ls` argument as glibc 2.36 reads it (`__wcsrtombs` into a buffer of
+/// `precision` bytes): without a precision, to its NUL; with `.0`, not at all (Valgrind: no
+/// error for `%.0ls` of an unterminated block); with a precision `p`, the wide characters
+/// up to the `p - 1`-th (`__wcsnlen`), and the `p`-th only when those took one byte each
+/// (ASCII: the output has room for one more). Valgrind on `%.5ls` of 4 unterminated wide
+/// characters: "Invalid read of size 4 at wcsnlen, by wcsrtombs, by
+/// outstring_converted_wide_string, by __vfprintf_internal", 0 bytes after the block; none
+/// for `%.4ls`.
+fn check_wide_argument(
+    gpa: &GeneralPurposeAllocator,
+    string: *const u8,
+    precision: Option<usize>,
+    call: &'static str,
+) {
+    let p = match precision {
+        None => {
+            check_search(gpa, string, 0, (usize::MAX, Unit::Wide), false, call);
+            return;
+        }
+        Some(0) => return,
+        Some(p) => p,
+    };
+    check_scan(gpa, string, p, Unit::Wide, call, |s, within| {
+        // SAFETY: `within` wide characters at `s` lie in a live block.
+        unsafe {
+            Unit::Wide.find(s, 0, within).is_some()
+                || (within == p - 1 && (0..within).any(|index| Unit::Wide.load(s, index) >= 0x80))
+        }
+    });
 }
 
 type VsprintfFn = unsafe extern "C" fn(*mut u8, *const u8, *mut VaList) -> i32;
@@ -507,4 +540,112 @@ pub unsafe extern "C" fn snprintf_chk_checked(
             |ap| real(d, size, flag, room, format, ap),
         )
     }
+}
+
+// ---- Output to a stream, a file descriptor or a new string: the arguments are checked,
+// glibc's `v*` form writes (its `FILE` locking and buffering unchanged). ----
+
+type VprintfFn = unsafe extern "C" fn(*const u8, *mut VaList) -> i32;
+/// `vfprintf`, `vdprintf`, `vasprintf`: a stream, a descriptor or `char **` first.
+type VtoFn = unsafe extern "C" fn(usize, *const u8, *mut VaList) -> i32;
+type VprintfChkFn = unsafe extern "C" fn(i32, *const u8, *mut VaList) -> i32;
+type VtoChkFn = unsafe extern "C" fn(usize, i32, *const u8, *mut VaList) -> i32;
+
+/// The checks of a formatting call that writes no caller buffer (`printf`, `fprintf`,
+/// `dprintf`), around `run`; `new_string`: `asprintf`'s `char **`, written when it succeeds.
+///
+/// # Safety
+/// `format` and `ap` are the call's.
+#[inline(always)]
+unsafe fn printed(
+    format: *const u8,
+    ap: *mut VaList,
+    new_string: usize,
+    caller: usize,
+    call: &'static str,
+    run: impl FnOnce(*mut VaList) -> i32,
+) -> i32 {
+    if own(caller) {
+        return run(ap);
+    }
+    let gpa = super::super::gpa();
+    if !ap.is_null() {
+        // SAFETY: caller contract.
+        unsafe { check_arguments(gpa, format, &*ap, call) };
+    }
+    let result = run(ap);
+    if new_string != 0 && result >= 0 {
+        check_range(gpa, new_string, size_of::<usize>(), Access::Write, call);
+    }
+    result
+}
+
+/// Defines the checking functions of the `v*` forms that take `$first` fixed arguments of
+/// their own before the format: `fn NAME(FIRST...) SLOT as TYPE, "call", NEW_STRING`.
+macro_rules! printed_v {
+    ($(fn $name:ident($($arg:ident: $ty:ty),*) $slot:ident as $fnty:ty, $call:literal, $new:expr;)*) => {
+        $(
+            #[doc = concat!("`", $call, "`, checked.")]
+            pub unsafe extern "C" fn $name(
+                $($arg: $ty,)*
+                format: *const u8,
+                ap: *mut VaList,
+                caller: usize,
+            ) -> i32 {
+                // SAFETY: the slot's signature; the program's call.
+                let real = unsafe { $slot.real::<$fnty>() };
+                // SAFETY: the call's own arguments.
+                unsafe { printed(format, ap, $new, caller, $call, |ap| real($($arg,)* format, ap)) }
+            }
+        )*
+    };
+}
+
+printed_v! {
+    fn vprintf_checked() VPRINTF as VprintfFn, "vprintf", 0;
+    fn vfprintf_checked(file: usize) VFPRINTF as VtoFn, "vfprintf", 0;
+    fn vdprintf_checked(fd: usize) VDPRINTF as VtoFn, "vdprintf", 0;
+    fn vasprintf_checked(strp: usize) VASPRINTF as VtoFn, "vasprintf", strp;
+    fn vprintf_chk_checked(flag: i32) VPRINTF_CHK as VprintfChkFn, "__vprintf_chk", 0;
+    fn vfprintf_chk_checked(file: usize, flag: i32) VFPRINTF_CHK as VtoChkFn, "__vfprintf_chk", 0;
+    fn vdprintf_chk_checked(fd: usize, flag: i32) VDPRINTF_CHK as VtoChkFn, "__vdprintf_chk", 0;
+    fn vasprintf_chk_checked(strp: usize, flag: i32) VASPRINTF_CHK as VtoChkFn, "__vasprintf_chk", strp;
+}
+
+/// Defines the checking functions of the variadic forms, from their trampolines: `fn
+/// NAME(FIXED) SLOT as TYPE, "call", NEW_STRING` reads the fixed arguments (the format last)
+/// from the register save area and runs the `v*` form in `SLOT` with the `va_list` of the
+/// rest.
+macro_rules! printed_variadic {
+    ($(fn $name:ident($($arg:ident: $ty:ty),*) $slot:ident as $fnty:ty, $call:literal, $new:expr;)*) => {
+        $(
+            #[doc = concat!("`", $call, "(...)`, from its variadic trampoline.")]
+            pub unsafe extern "C" fn $name(saved: *mut Saved, stack: *mut u8, caller: usize) -> i32 {
+                // SAFETY: the trampoline's register save area.
+                let gp = unsafe { (*saved).gp };
+                let mut words = gp.into_iter();
+                $(let $arg = words.next().unwrap_or(0) as $ty;)*
+                let format = words.next().unwrap_or(0) as *const u8;
+                let fixed = <[&str]>::len(&[$(stringify!($arg)),*]) as u32 + 1;
+                let mut ap = VaList::after(saved, stack, fixed);
+                // SAFETY: the slot's signature; the program's call.
+                let real = unsafe { $slot.real::<$fnty>() };
+                // SAFETY: the call's own arguments, the rest in `ap`.
+                unsafe {
+                    printed(format, &mut ap, $new, caller, $call, |ap| real($($arg,)* format, ap))
+                }
+            }
+        )*
+    };
+}
+
+printed_variadic! {
+    fn printf_checked() VPRINTF as VprintfFn, "printf", 0;
+    fn fprintf_checked(file: usize) VFPRINTF as VtoFn, "fprintf", 0;
+    fn dprintf_checked(fd: usize) VDPRINTF as VtoFn, "dprintf", 0;
+    fn asprintf_checked(strp: usize) VASPRINTF as VtoFn, "asprintf", strp;
+    fn printf_chk_checked(flag: i32) VPRINTF_CHK as VprintfChkFn, "__printf_chk", 0;
+    fn fprintf_chk_checked(file: usize, flag: i32) VFPRINTF_CHK as VtoChkFn, "__fprintf_chk", 0;
+    fn dprintf_chk_checked(fd: usize, flag: i32) VDPRINTF_CHK as VtoChkFn, "__dprintf_chk", 0;
+    fn asprintf_chk_checked(strp: usize, flag: i32) VASPRINTF_CHK as VtoChkFn, "__asprintf_chk", strp;
 }

@@ -20,7 +20,11 @@
 //!   image replaced by `exec` first writes the findings recorded so far (no leak verdict:
 //!   Valgrind gives none there either, and the memory is not leaked but discarded);
 //! * **spawn**: `posix_spawn` and `posix_spawnp` put the environment right as `exec` does,
-//!   and record the child and the verdict on its program (glibc's `system` and `popen` spawn `/bin/sh`, which loads the library itself);
+//!   and record the child and the verdict on its program;
+//! * **shell**: glibc's `system`, `popen` and `wordexp` start `/bin/sh` with glibc's
+//!   internal spawn and exec, which no export sees: they are interposed ([`shell`]) to give
+//!   the shell the restored environment, so that it loads the library and records itself
+//!   (`system` spawns it through the exported `posix_spawn`, recorded as a `spawn`);
 //! * **report**: written at `exit`, at `_exit`/`_Exit` (interposed here: dash ends every
 //!   `sh -c` with `_exit`, so `atexit` hooks never run), at `quick_exit`, and on a fatal
 //!   signal.
@@ -38,8 +42,8 @@
 //! this is (set at start-up and by the `fork` child handler), and the `getpid` system call
 //! differs from it in a child sharing that memory. Such a child only writes its `exec` event
 //! with raw system calls and stack buffers, and its `_exit` ends it directly. glibc's own
-//! `posix_spawn`, `system` and `popen` children call glibc's internal `execve` and `_exit`,
-//! which this library never sees.
+//! `posix_spawn`, `system`, `popen` and `wordexp` children call glibc's internal `execve` and
+//! `_exit`, which this library never sees (their environment is put right before: [`shell`]).
 //!
 //! # Invariants
 //! * `errno` is as the real call left it when an exec function returns.
@@ -48,6 +52,7 @@
 pub mod environment;
 pub mod events;
 pub mod inspect;
+pub mod shell;
 pub mod sys;
 
 use core::ffi::{c_char, c_int, CStr};
@@ -73,10 +78,21 @@ enum Real {
     Execvpe,
     PosixSpawn,
     PosixSpawnp,
+    System,
+    Popen,
+    Wordexp,
 }
 
-const REAL_NAMES: [&CStr; 4] = [c"execvp", c"execvpe", c"posix_spawn", c"posix_spawnp"];
-static REAL: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
+const REAL_NAMES: [&CStr; 7] = [
+    c"execvp",
+    c"execvpe",
+    c"posix_spawn",
+    c"posix_spawnp",
+    c"system",
+    c"popen",
+    c"wordexp",
+];
+static REAL: [AtomicUsize; 7] = [const { AtomicUsize::new(0) }; 7];
 
 type ExecvpFn = unsafe extern "C" fn(*const c_char, *const *const c_char) -> c_int;
 type ExecvpeFn =
@@ -124,6 +140,9 @@ pub fn on_start() {
         Real::Execvpe,
         Real::PosixSpawn,
         Real::PosixSpawnp,
+        Real::System,
+        Real::Popen,
+        Real::Wordexp,
     ] {
         real(which);
     }
