@@ -140,10 +140,9 @@ pub fn on_start() {
         Real::Execvpe,
         Real::PosixSpawn,
         Real::PosixSpawnp,
-        Real::System,
-        Real::Popen,
-        Real::Wordexp,
     ] {
+        // `system`, `popen` and `wordexp` are resolved at their first call: no `vfork`
+        // child calls them, and start-up stays as short as it was.
         real(which);
     }
     save_identity();
