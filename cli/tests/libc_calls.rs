@@ -1331,3 +1331,31 @@ fn fast_mode_passes_stream_formatting_and_message_vectors_through() {
         ],
     );
 }
+
+#[test]
+fn guard_mode_reports_stream_formatting_and_message_vectors_once() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-printf-guard");
+    let binary = compile_c_with("libc", "printf", "printf", &[], &dir);
+    let source = source_text("printf");
+    // A `%s` argument and a format read past their block (glibc's reads would reach the guard
+    // page after it: the check before the call reports, and the fault's report is the same
+    // finding, kept once), a freed argument, a `%ls` with a precision, a message's buffer.
+    let cases = [
+        "printf",
+        "printf_format",
+        "printf_freed",
+        "printf_wide",
+        "recvmmsg",
+    ];
+    let runs = run_cases(&dir, &binary, &["--guard"], &cases);
+    for (run, case) in runs.iter().zip(cases) {
+        let gap = PRINTED
+            .iter()
+            .find(|gap| gap.expected.case == case)
+            .unwrap();
+        check_gap(run, &gap.expected, gap.call, &source);
+    }
+}
