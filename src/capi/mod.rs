@@ -207,7 +207,7 @@ fn alloc_checked(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *m
     if !block.is_null() {
         return block;
     }
-    guard::alloc(gpa, size, align)
+    guard::alloc(gpa, size, align, guard::Asked::Explicit)
 }
 
 #[inline]
@@ -253,7 +253,12 @@ fn malloc_checked(gpa: &GeneralPurposeAllocator, size: usize) -> *mut u8 {
     if !block.is_null() {
         return block;
     }
-    alloc_aligned(size, MIN_ALIGN)
+    // `malloc`'s implicit alignment, which guard mode may lower (`guard::block_align`).
+    let block = guard::alloc(gpa, size, MIN_ALIGN, guard::Asked::Implicit);
+    if block.is_null() {
+        return fail(libc::ENOMEM);
+    }
+    block
 }
 
 /// C `free`: null is ignored; in check mode a bad pointer is reported, not followed.
@@ -450,9 +455,18 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
         family::check_release(gpa, memory, pad, &info, family::Release::REALLOC);
         info.tag
     });
-    // SAFETY: a live block with its guard; `total > 0`.
+    // SAFETY: a live block with its guard; `total > 0`. Guard mode moves the block to one
+    // aligned for its new size (`guard::realloc_moved`).
     let moved = unsafe {
         guard::check(gpa, base, pad);
+        if gpa.config().guard {
+            let moved = guard::realloc_moved(gpa, base, pad, size);
+            return if moved.is_null() {
+                fail(libc::ENOMEM)
+            } else {
+                moved
+            };
+        }
         gpa.realloc_unsized(base, total)
     };
     if moved.is_null() {
@@ -475,9 +489,9 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
 #[cold]
 #[inline(never)]
 unsafe fn realloc_empty(gpa: &GeneralPurposeAllocator, base: *mut u8, size: usize) -> *mut u8 {
-    let fresh = try_alloc(size, MIN_ALIGN);
+    let fresh = malloc_checked(gpa, size);
     if fresh.is_null() {
-        return fail(libc::ENOMEM);
+        return fresh;
     }
     if let Some(info) = gpa.block_info(base) {
         family::check_release(gpa, base, 0, &info, family::Release::REALLOC);
