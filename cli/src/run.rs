@@ -400,9 +400,7 @@ fn is_running(pid: u64) -> bool {
 /// slack its own code makes (`None` with `--guard-flush`, which leaves no slack, or
 /// `--guard-underflow`, where the block's end is not against a guard page anyway).
 fn reads_not_seen(args: &RunArgs) -> Option<&'static str> {
-    if args.guard_flush {
-        None
-    } else if args.guard_underflow && args.guard_sample.is_none() {
+    if args.guard_flush || (args.guard_underflow && args.guard_sample.is_none()) {
         None
     } else if args.guard {
         Some(

@@ -479,10 +479,20 @@ fn a_read_of_the_alignment_slack_faults_with_guard_flush_and_only_there() {
             // 0 bytes after a block of size N alloc'd", 1 error, exit 0.
             let flush = slack(&dir, &binary, &["--guard-flush"], &case);
             assert_eq!(flush.output.status.code(), Some(0), "{case:?}");
-            assert_eq!(flush.stdout(), "read 0\n", "{case:?}: the guard page reads as 0");
+            assert_eq!(
+                flush.stdout(),
+                "read 0\n",
+                "{case:?}: the guard page reads as 0"
+            );
             assert_eq!(
                 slack_finding(&flush, &case),
-                ("overflow".into(), "read".into(), size as i64, size as u64, "read_byte".into()),
+                (
+                    "overflow".into(),
+                    "read".into(),
+                    size as i64,
+                    size as u64,
+                    "read_byte".into()
+                ),
                 "{case:?}"
             );
             // Plain guard mode: only the blocks without slack (1 and 16 bytes) fault; the
@@ -493,7 +503,13 @@ fn a_read_of_the_alignment_slack_faults_with_guard_flush_and_only_there() {
             if size == 1 || size == 16 {
                 assert_eq!(
                     slack_finding(&plain, &case),
-                    ("overflow".into(), "read".into(), size as i64, size as u64, "read_byte".into()),
+                    (
+                        "overflow".into(),
+                        "read".into(),
+                        size as i64,
+                        size as u64,
+                        "read_byte".into()
+                    ),
                     "{case:?}"
                 );
             } else {
@@ -510,7 +526,13 @@ fn a_read_of_the_alignment_slack_faults_with_guard_flush_and_only_there() {
         let flush = slack(&dir, &binary, &["--guard-flush"], &case);
         assert_eq!(
             slack_finding(&flush, &case),
-            ("overflow".into(), "read".into(), offset, size, "read_byte".into())
+            (
+                "overflow".into(),
+                "read".into(),
+                offset,
+                size,
+                "read_byte".into()
+            )
         );
         let plain = slack(&dir, &binary, &["--guard"], &case);
         assert!(plain.findings().is_empty(), "{case:?}");
@@ -527,8 +549,7 @@ fn a_read_of_the_alignment_slack_faults_with_guard_flush_and_only_there() {
 }
 
 #[test]
-fn a_write_to_the_alignment_slack_is_reported_at_free_or_exit_or_at_the_access_with_guard_flush(
-) {
+fn a_write_to_the_alignment_slack_is_reported_at_free_or_exit_or_at_the_access_with_guard_flush() {
     if !gcc_or_skip() {
         return;
     }
@@ -543,7 +564,13 @@ fn a_write_to_the_alignment_slack_is_reported_at_free_or_exit_or_at_the_access_w
         assert_eq!(flush.output.status.code(), Some(0));
         assert_eq!(
             slack_finding(&flush, &case),
-            ("overflow".into(), "write".into(), size as i64, size as u64, "write_byte".into())
+            (
+                "overflow".into(),
+                "write".into(),
+                size as i64,
+                size as u64,
+                "write_byte".into()
+            )
         );
         // Plain guard mode: a 1-byte block has no slack (the write faults); the others' write
         // lands on the canary and is found when `main` frees the block, at the same offset.
@@ -552,7 +579,13 @@ fn a_write_to_the_alignment_slack_is_reported_at_free_or_exit_or_at_the_access_w
         let expected = if size == 1 {
             ("overflow".into(), "write".into(), 1, 1, "write_byte".into())
         } else {
-            ("overflow".into(), "none".into(), size as i64, size as u64, "main".into())
+            (
+                "overflow".into(),
+                "none".into(),
+                size as i64,
+                size as u64,
+                "main".into(),
+            )
         };
         assert_eq!(slack_finding(&plain, &case), expected, "{case:?}");
     }
@@ -561,17 +594,25 @@ fn a_write_to_the_alignment_slack_is_reported_at_free_or_exit_or_at_the_access_w
     let case = ["write_kept", "13"];
     let plain = slack(&dir, &binary, &["--guard"], &case);
     let (kind, access, offset, size, _) = slack_finding(&plain, &case);
-    assert_eq!((kind.as_str(), access.as_str(), offset, size), ("overflow", "none", 13, 13));
     assert_eq!(
-        plain.json["leak_summary"]["reachable"]["bytes"],
-        13,
+        (kind.as_str(), access.as_str(), offset, size),
+        ("overflow", "none", 13, 13)
+    );
+    assert_eq!(
+        plain.json["leak_summary"]["reachable"]["bytes"], 13,
         "{}",
         plain.json["leak_summary"]
     );
     let flush = slack(&dir, &binary, &["--guard-flush"], &case);
     assert_eq!(
         slack_finding(&flush, &case),
-        ("overflow".into(), "write".into(), 13, 13, "write_byte".into())
+        (
+            "overflow".into(),
+            "write".into(),
+            13,
+            13,
+            "write_byte".into()
+        )
     );
 }
 
@@ -606,7 +647,13 @@ fn libc_functions_check_the_alignment_slack_in_guard_mode() {
             assert_eq!(run.output.status.code(), Some(0), "{options:?} {case:?}");
             assert_eq!(
                 slack_finding(&run, &case),
-                ("overflow".into(), access.into(), size as i64, size as u64, function.into()),
+                (
+                    "overflow".into(),
+                    access.into(),
+                    size as i64,
+                    size as u64,
+                    function.into()
+                ),
                 "{options:?} {case:?}"
             );
         }
@@ -626,7 +673,11 @@ fn guard_mode_keeps_the_alignment_c_demands_and_guard_flush_keeps_what_is_asked(
     let plain = slack(&dir, &binary, &["--guard"], &["sse", "64"]);
     assert_eq!(plain.output.status.code(), Some(0), "{}", plain.stderr());
     assert_eq!(plain.stdout(), "sum 6048 misaligned 0\n");
-    assert!(plain.findings().is_empty(), "{}", describe(&plain.findings()));
+    assert!(
+        plain.findings().is_empty(),
+        "{}",
+        describe(&plain.findings())
+    );
     // `--guard-flush` gives up that alignment: the first `movdqa` on a message whose size is
     // not a multiple of 16 ends the process with SIGSEGV, as its help says.
     let flush = slack(&dir, &binary, &["--guard-flush"], &["sse", "64"]);
@@ -643,12 +694,22 @@ fn guard_mode_keeps_the_alignment_c_demands_and_guard_flush_keeps_what_is_asked(
     ] {
         let n = size.to_string();
         let run = slack(&dir, &binary, &["--guard"], &[case, &n]);
-        assert!(run.stdout().starts_with("aligned 1 "), "{case} {size}: {}", run.stdout());
+        assert!(
+            run.stdout().starts_with("aligned 1 "),
+            "{case} {size}: {}",
+            run.stdout()
+        );
         // With the flush, the read past the end faults at the end whatever the size.
         let flush = slack(&dir, &binary, &["--guard-flush"], &[case, &n]);
         assert_eq!(
             slack_finding(&flush, &[case, &n]),
-            ("overflow".into(), "read".into(), size as i64, size as u64, "read_byte".into())
+            (
+                "overflow".into(),
+                "read".into(),
+                size as i64,
+                size as u64,
+                "read_byte".into()
+            )
         );
     }
     // An alignment the program names is honoured in both modes, also 16 for a block of

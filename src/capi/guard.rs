@@ -39,6 +39,23 @@
 //! GPA block is the user's block (`pad = 0`, [`pad_of`]); it is found by its own address
 //! ([`find`]).
 //!
+//! # Alignment slack
+//! In guard mode the GPA puts a block's *aligned* end against its guard page
+//! (`gpa::guarded`), so the bytes between the end of the user's bytes and the next multiple
+//! of the block's alignment (the slack: up to 15 bytes for 16) are readable without a fault.
+//! The GPA fills them with canary bytes and checks them at free and at exit (a write there is
+//! an overflow, reported then), and libc's functions check the exact range of every call
+//! (`libc_calls`); a plain load of a slack byte is seen by nothing. [`block_align`] keeps the
+//! slack as small as C allows: alignment 16 for blocks of 16 bytes or more (C17 7.22.3: a
+//! `malloc` block is aligned for any object that fits in it; `max_align_t`, `long double`,
+//! `__m128i` want 16), the size rounded up to a power of two below that (GWP-ASan's
+//! default), and an alignment the program named ([`Asked::Explicit`]) exactly. With
+//! `GPA_GUARD_FLUSH=1` (`gpa run --guard-flush`), blocks of implicit alignment get alignment 1
+//! and so no slack: every byte past the end faults, and the program gets blocks that are not
+//! 16-byte aligned (an aligned SSE load of one faults). `realloc` in guard mode
+//! ([`realloc_moved`]) moves the block to one aligned for its new size, never keeping the old
+//! block's lower alignment.
+//!
 //! # Invariants
 //! * A GPA block of no bytes is a user block of no bytes, with no guard (`pad = 0`).
 //! * Every other live check-mode block made through this module has `pad` guard bytes at its

@@ -18,7 +18,9 @@
 //! findings recorded and reported at exit with a conservative leak scan, [`scan`], [`exit`]),
 //! **guard** (check mode with every block on pages of its own against an inaccessible guard
 //! page, `Config::guard`; a `malloc` of fewer than 16 bytes is aligned to its size rounded up to
-//! a power of two, the most any object of that size needs, so that its end touches the guard)
+//! a power of two, the most any object of that size needs, so that its end touches the guard,
+//! and with `GPA_GUARD_FLUSH` every `malloc` block is aligned to 1 byte, its end flush against
+//! the guard: see `guard`, "Alignment slack")
 //! and **fast** (no checks, no traces, no report: the GPA's blocks as they are).
 //! `GPA_GUARD_SAMPLE` guards a sample of the blocks in check or fast mode. In every mode but
 //! plain fast mode, a `SIGSEGV`, `SIGBUS` or other fatal signal ends with the report
@@ -36,7 +38,10 @@
 //! * Nothing on the path to the first allocation allocates: [`gpa`] builds the GPA from
 //!   `getenv` results and integers only.
 //! * Every block handed to C is 16-byte aligned at least (`max_align_t`), and its layout as
-//!   the GPA knows it has alignment [`MIN_ALIGN`] unless the caller asked for more.
+//!   the GPA knows it has alignment [`MIN_ALIGN`] unless the caller asked for more; except in
+//!   guard mode, where a block of implicit alignment (`malloc`, `calloc`, `realloc`, plain
+//!   `operator new`) of fewer than 16 bytes is aligned to its size rounded up to a power of
+//!   two, and under `GPA_GUARD_FLUSH` to 1 (`guard::block_align`).
 
 pub mod exit;
 pub mod family;

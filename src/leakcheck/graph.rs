@@ -391,13 +391,7 @@ impl<'m> Graph<'m> {
     /// Calls `each` with every word of the readable parts of `[start, end)` whose address is
     /// a whole number of words from `anchor` (0 for aligned words), read in chunks through
     /// [`Memory::read`].
-    fn for_each_word(
-        &self,
-        start: usize,
-        end: usize,
-        anchor: usize,
-        each: &mut dyn FnMut(usize),
-    ) {
+    fn for_each_word(&self, start: usize, end: usize, anchor: usize, each: &mut dyn FnMut(usize)) {
         let mut chunk = [0usize; CHUNK_WORDS];
         // The first address at or after `address` on the anchor's grid.
         let on_grid = |address: usize| address + anchor.wrapping_sub(address) % WORD;
