@@ -253,6 +253,15 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
         if let Some(unseen) = reads_not_seen(args) {
             text.push_str(unseen);
         }
+        if crashed != 0 && args.guard_flush {
+            // The fault of an aligned SSE load of a misaligned block has no address to
+            // attribute: say what may have caused it (`capi::guard`, "Alignment slack").
+            text.push_str(
+                "gpa: with --guard-flush blocks are not 16-byte aligned: a crash with no \
+                 finding may be an aligned SSE access (movaps, movdqa) to one; --guard keeps \
+                 the alignment\n",
+            );
+        }
     }
     if findings != 0 {
         if checked > 1 {

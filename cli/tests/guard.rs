@@ -180,6 +180,8 @@ fn a_clean_program_runs_unchanged_in_guard_and_sampled_modes() {
         &["--guard-sample", "10"][..],
         &["--fast", "--guard-sample", "10"][..],
         &["--guard", "--quarantine", "64k"][..],
+        // Blocks aligned to 1 byte: this program (lists, strings, realloc) needs no more.
+        &["--guard-flush"][..],
     ] {
         let run = gpa_run(&dir, options, &[binary.to_str().unwrap()]);
         assert_eq!(run.output.status.code(), Some(0), "{options:?}");
@@ -682,6 +684,13 @@ fn guard_mode_keeps_the_alignment_c_demands_and_guard_flush_keeps_what_is_asked(
     // not a multiple of 16 ends the process with SIGSEGV, as its help says.
     let flush = slack(&dir, &binary, &["--guard-flush"], &["sse", "64"]);
     assert_eq!(flush.output.status.code(), Some(128 + 11));
+    assert!(
+        flush
+            .stderr()
+            .contains("with --guard-flush blocks are not 16-byte aligned: a crash with no finding"),
+        "{}",
+        flush.stderr()
+    );
     // Blocks grown or shrunk by realloc are aligned as a fresh malloc of their size (a block
     // grown from 1 byte used to keep the 1-byte block's alignment). Valgrind: "Invalid read
     // of size 1 ... 0 bytes after a block of size N alloc'd" (the read past the end), exit 0.
