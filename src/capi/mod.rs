@@ -258,6 +258,10 @@ fn malloc_checked(gpa: &GeneralPurposeAllocator, size: usize) -> *mut u8 {
     if !block.is_null() {
         return block;
     }
+    if !gpa.config().safety {
+        // Fast mode with accounting (`--memory-limit`): no front guard.
+        return alloc_aligned(size, MIN_ALIGN);
+    }
     // `malloc`'s implicit alignment, which guard mode may lower (`guard::block_align`).
     let block = guard::alloc(gpa, size, MIN_ALIGN, guard::Asked::Implicit);
     if block.is_null() {
