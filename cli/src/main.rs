@@ -83,6 +83,12 @@ pub(crate) struct RunArgs {
     /// without --guard-sample.
     #[arg(long)]
     pub(crate) guard_underflow: bool,
+    /// Blocks of malloc, calloc, realloc and operator new end flush against their guard page
+    /// whatever their size, so a read of the first byte past the end faults (without it up
+    /// to 15 bytes of alignment slack are only checked at free and in libc's functions);
+    /// blocks are then aligned to 1 byte only, not the 16 C demands. Implies --guard.
+    #[arg(long, conflicts_with_all = ["fast", "guard_sample"])]
+    pub(crate) guard_flush: bool,
     /// Bytes of freed blocks kept from reuse (suffixes k, m, g): guarded blocks' quarantine
     /// (default 1g, address space only) and, in check mode, each thread's (default 256k).
     #[arg(long, value_name = "BYTES")]

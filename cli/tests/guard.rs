@@ -180,6 +180,8 @@ fn a_clean_program_runs_unchanged_in_guard_and_sampled_modes() {
         &["--guard-sample", "10"][..],
         &["--fast", "--guard-sample", "10"][..],
         &["--guard", "--quarantine", "64k"][..],
+        // Blocks aligned to 1 byte: this program (lists, strings, realloc) needs no more.
+        &["--guard-flush"][..],
     ] {
         let run = gpa_run(&dir, options, &[binary.to_str().unwrap()]);
         assert_eq!(run.output.status.code(), Some(0), "{options:?}");
@@ -423,4 +425,334 @@ fn a_loop_faulting_on_every_word_of_a_freed_block_still_finishes() {
     assert_eq!(past["size"], 4096);
     assert_eq!(past["offset"], 4096);
     assert_eq!(first_function(past, "access").as_deref(), Some("read_past"));
+}
+
+// ---- the alignment slack ----
+//
+// `tests/guard/slack.c` reads and writes the bytes between a block's end and its guard page
+// that the block's alignment leaves ("slack": a 13-byte `malloc` block ends 3 bytes before
+// its guard page, a 33-byte one 15 bytes). Plain `--guard` keeps every block aligned as C
+// demands, so a plain load of a slack byte does not fault (the byte reads as the canary), a
+// store is found at free or at exit by the canary check, and libc's functions check the
+// exact range; `--guard-flush` puts every `malloc` block's end against its guard page, so the
+// first byte past the end faults, at the cost of alignment.
+
+/// The sizes of the slack cases: no slack for 16; 1 to 15 bytes of slack for the others
+/// (1 byte has none either: a block of fewer than 16 bytes is aligned to its size rounded
+/// up to a power of two, `capi::guard::block_align`).
+const SLACK_SIZES: [usize; 8] = [1, 7, 13, 15, 17, 24, 31, 33];
+
+/// Runs `slack CASE ARGS...` under `gpa run OPTIONS`.
+fn slack(dir: &Path, binary: &Path, options: &[&str], case: &[&str]) -> common::Run {
+    let mut command = vec![binary.to_str().unwrap()];
+    command.extend(case);
+    gpa_run(dir, options, &command)
+}
+
+/// The one finding of a slack case: kind, access (`null` when found by the canary check),
+/// offset, block size and the function of the access (or of the free that found it).
+fn slack_finding(run: &common::Run, case: &[&str]) -> (String, String, i64, u64, String) {
+    let findings = run.findings();
+    assert_eq!(findings.len(), 1, "{case:?}: {}", describe(&findings));
+    let finding = &findings[0];
+    let site = first_function(finding, "access")
+        .or_else(|| first_function(finding, "detected"))
+        .unwrap_or_default();
+    (
+        finding["kind"].as_str().unwrap_or_default().to_string(),
+        finding["access"].as_str().unwrap_or("none").to_string(),
+        finding["offset"].as_i64().unwrap(),
+        finding["size"].as_u64().unwrap(),
+        site,
+    )
+}
+
+#[test]
+fn a_read_of_the_alignment_slack_faults_with_guard_flush_and_only_there() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("guard-slack-read");
+    let binary = compile("slack", &dir);
+    for size in SLACK_SIZES.iter().copied().chain([16]) {
+        let n = size.to_string();
+        for case in [["read", n.as_str()], ["calloc", n.as_str()]] {
+            // Valgrind 3.19, every size, malloc and calloc alike: "Invalid read of size 1 ...
+            // 0 bytes after a block of size N alloc'd", 1 error, exit 0.
+            let flush = slack(&dir, &binary, &["--guard-flush"], &case);
+            assert_eq!(flush.output.status.code(), Some(0), "{case:?}");
+            assert_eq!(
+                flush.stdout(),
+                "read 0\n",
+                "{case:?}: the guard page reads as 0"
+            );
+            assert_eq!(
+                slack_finding(&flush, &case),
+                (
+                    "overflow".into(),
+                    "read".into(),
+                    size as i64,
+                    size as u64,
+                    "read_byte".into()
+                ),
+                "{case:?}"
+            );
+            // Plain guard mode: only the blocks without slack (1 and 16 bytes) fault; the
+            // others read a canary byte (nonzero) and nothing is reported: the miss the
+            // clean-run line owns up to.
+            let plain = slack(&dir, &binary, &["--guard"], &case);
+            assert_eq!(plain.output.status.code(), Some(0), "{case:?}");
+            if size == 1 || size == 16 {
+                assert_eq!(
+                    slack_finding(&plain, &case),
+                    (
+                        "overflow".into(),
+                        "read".into(),
+                        size as i64,
+                        size as u64,
+                        "read_byte".into()
+                    ),
+                    "{case:?}"
+                );
+            } else {
+                assert_eq!(plain.stdout(), "read 1\n", "{case:?}");
+                assert!(plain.findings().is_empty(), "{case:?}");
+            }
+        }
+    }
+    // The last byte of the slack. Valgrind: "Invalid read of size 1 ... 2 bytes after a block
+    // of size 13" and "... 14 bytes after a block of size 33".
+    for (size, offset) in [(13, 15), (33, 47)] {
+        let n = size.to_string();
+        let case = ["read_last", n.as_str()];
+        let flush = slack(&dir, &binary, &["--guard-flush"], &case);
+        assert_eq!(
+            slack_finding(&flush, &case),
+            (
+                "overflow".into(),
+                "read".into(),
+                offset,
+                size,
+                "read_byte".into()
+            )
+        );
+        let plain = slack(&dir, &binary, &["--guard"], &case);
+        assert!(plain.findings().is_empty(), "{case:?}");
+    }
+    // The clean-run line says what plain guard mode cannot see, and is gone with the flush.
+    let clean = slack(&dir, &binary, &["--guard"], &["read", "13"]);
+    assert!(
+        clean
+            .stderr()
+            .contains("guard mode sees reads of the up to 15 bytes between a block's end"),
+        "{}",
+        clean.stderr()
+    );
+}
+
+#[test]
+fn a_write_to_the_alignment_slack_is_reported_at_free_or_exit_or_at_the_access_with_guard_flush() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("guard-slack-write");
+    let binary = compile("slack", &dir);
+    for size in SLACK_SIZES {
+        let n = size.to_string();
+        let case = ["write", n.as_str()];
+        // Valgrind 3.19: "Invalid write of size 1 ... 0 bytes after a block of size N
+        // alloc'd" in write_byte, 1 error, exit 0.
+        let flush = slack(&dir, &binary, &["--guard-flush"], &case);
+        assert_eq!(flush.output.status.code(), Some(0));
+        assert_eq!(
+            slack_finding(&flush, &case),
+            (
+                "overflow".into(),
+                "write".into(),
+                size as i64,
+                size as u64,
+                "write_byte".into()
+            )
+        );
+        // Plain guard mode: a 1-byte block has no slack (the write faults); the others' write
+        // lands on the canary and is found when `main` frees the block, at the same offset.
+        let plain = slack(&dir, &binary, &["--guard"], &case);
+        assert_eq!(plain.output.status.code(), Some(0));
+        let expected = if size == 1 {
+            ("overflow".into(), "write".into(), 1, 1, "write_byte".into())
+        } else {
+            (
+                "overflow".into(),
+                "none".into(),
+                size as i64,
+                size as u64,
+                "main".into(),
+            )
+        };
+        assert_eq!(slack_finding(&plain, &case), expected, "{case:?}");
+    }
+    // A block never freed: the canary check at exit. Valgrind: "Invalid write of size 1 ... 0
+    // bytes after a block of size 13 alloc'd", and the block "still reachable" (not listed).
+    let case = ["write_kept", "13"];
+    let plain = slack(&dir, &binary, &["--guard"], &case);
+    let (kind, access, offset, size, _) = slack_finding(&plain, &case);
+    assert_eq!(
+        (kind.as_str(), access.as_str(), offset, size),
+        ("overflow", "none", 13, 13)
+    );
+    assert_eq!(
+        plain.json["leak_summary"]["reachable"]["bytes"], 13,
+        "{}",
+        plain.json["leak_summary"]
+    );
+    let flush = slack(&dir, &binary, &["--guard-flush"], &case);
+    assert_eq!(
+        slack_finding(&flush, &case),
+        (
+            "overflow".into(),
+            "write".into(),
+            13,
+            13,
+            "write_byte".into()
+        )
+    );
+}
+
+#[test]
+fn libc_functions_check_the_alignment_slack_in_guard_mode() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("guard-slack-libc");
+    let binary = compile("slack", &dir);
+    // Valgrind 3.19 (its own memcpy, strlen and strcpy): memcpy of N + 1 bytes: "Invalid read
+    // (write) of size 2 ... N - 1 bytes inside a block of size N" (its memcpy moves two bytes
+    // at a time at the tail; gpa names the first byte past the end); strlen of an
+    // unterminated block: "Invalid read of size 1 ... 0 bytes after a block of size N";
+    // strcpy with no room for the terminator: "Invalid write of size 1 ... 0 bytes after".
+    // Exit 0 each time.
+    let cases = [
+        ("memcpy_read", 13, "read", "copy_out"),
+        ("memcpy_read", 33, "read", "copy_out"),
+        ("memcpy_write", 13, "write", "copy_in"),
+        ("memcpy_write", 33, "write", "copy_in"),
+        ("strlen", 13, "read", "length_of"),
+        ("strlen", 24, "read", "length_of"),
+        ("strcpy", 13, "write", "copy_string"),
+        ("strcpy", 31, "write", "copy_string"),
+    ];
+    for options in [&["--guard"][..], &["--guard-flush"][..]] {
+        for (name, size, access, function) in cases {
+            let n = size.to_string();
+            let case = [name, n.as_str()];
+            let run = slack(&dir, &binary, options, &case);
+            assert_eq!(run.output.status.code(), Some(0), "{options:?} {case:?}");
+            assert_eq!(
+                slack_finding(&run, &case),
+                (
+                    "overflow".into(),
+                    access.into(),
+                    size as i64,
+                    size as u64,
+                    function.into()
+                ),
+                "{options:?} {case:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn guard_mode_keeps_the_alignment_c_demands_and_guard_flush_keeps_what_is_asked() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("guard-slack-align");
+    let binary = compile("slack", &dir);
+    // No mistake (Valgrind: 0 errors, exit 0): structures with an `__m128i` read by
+    // `movdqa`, or `long double` and `max_align_t` members, followed by text of every length
+    // below 64, from `malloc` and grown by `realloc`: every block 16-byte aligned.
+    let plain = slack(&dir, &binary, &["--guard"], &["sse", "64"]);
+    assert_eq!(plain.output.status.code(), Some(0), "{}", plain.stderr());
+    assert_eq!(plain.stdout(), "sum 6048 misaligned 0\n");
+    assert!(
+        plain.findings().is_empty(),
+        "{}",
+        describe(&plain.findings())
+    );
+    // `--guard-flush` gives up that alignment: the first `movdqa` on a message whose size is
+    // not a multiple of 16 ends the process with SIGSEGV, as its help says.
+    let flush = slack(&dir, &binary, &["--guard-flush"], &["sse", "64"]);
+    assert_eq!(flush.output.status.code(), Some(128 + 11));
+    assert!(
+        flush
+            .stderr()
+            .contains("with --guard-flush blocks are not 16-byte aligned: a crash with no finding"),
+        "{}",
+        flush.stderr()
+    );
+    // Blocks grown or shrunk by realloc are aligned as a fresh malloc of their size (a block
+    // grown from 1 byte used to keep the 1-byte block's alignment). Valgrind: "Invalid read
+    // of size 1 ... 0 bytes after a block of size N alloc'd" (the read past the end), exit 0.
+    for (case, size) in [
+        ("realloc_grow", 13),
+        ("realloc_grow", 40),
+        ("realloc_grow", 41),
+        ("realloc_shrink", 13),
+        ("realloc_shrink", 33),
+    ] {
+        let n = size.to_string();
+        let run = slack(&dir, &binary, &["--guard"], &[case, &n]);
+        assert!(
+            run.stdout().starts_with("aligned 1 "),
+            "{case} {size}: {}",
+            run.stdout()
+        );
+        // With the flush, the read past the end faults at the end whatever the size.
+        let flush = slack(&dir, &binary, &["--guard-flush"], &[case, &n]);
+        assert_eq!(
+            slack_finding(&flush, &[case, &n]),
+            (
+                "overflow".into(),
+                "read".into(),
+                size as i64,
+                size as u64,
+                "read_byte".into()
+            )
+        );
+    }
+    // An alignment the program names is honoured in both modes, also 16 for a block of
+    // fewer than 16 bytes (used to get 8 for 5 bytes). Valgrind: "Invalid read of size 1
+    // ... 0 bytes after a block of size N alloc'd"; gpa sees it only where no slack is left
+    // (a size that is a multiple of the alignment: none of these).
+    for case in [
+        ["posix_memalign", "5", "16"],
+        ["memalign", "5", "16"],
+        ["aligned_alloc", "5", "16"],
+        ["memalign", "13", "64"],
+        ["memalign", "100", "64"],
+        ["aligned_alloc", "40", "32"],
+        ["posix_memalign", "100", "64"],
+        ["posix_memalign", "13", "32"],
+    ] {
+        for options in [&["--guard"][..], &["--guard-flush"][..]] {
+            let run = slack(&dir, &binary, options, &case);
+            assert_eq!(run.output.status.code(), Some(0), "{options:?} {case:?}");
+            assert!(
+                run.stdout().contains("aligned 1 read 1"),
+                "{options:?} {case:?}: {}",
+                run.stdout()
+            );
+            assert!(run.findings().is_empty(), "{options:?} {case:?}");
+        }
+    }
+    // malloc_usable_size says the requested size, as Valgrind's does (0 errors; glibc says
+    // 24 for 13), so using all of it touches no canary.
+    for size in ["13", "33"] {
+        for options in [&["--guard"][..], &["--guard-flush"][..]] {
+            let run = slack(&dir, &binary, options, &["usable", size]);
+            assert_eq!(run.stdout(), format!("usable {size}\n"));
+            assert!(run.findings().is_empty(), "{options:?} {size}");
+        }
+    }
 }

@@ -326,7 +326,13 @@ fn new_checked(
     if !block.is_null() {
         return block;
     }
-    guard::alloc_tagged(gpa, size, align, family.tag())
+    // Plain `operator new` takes `malloc`'s implicit alignment, which guard mode may lower
+    // (`guard::block_align`); the `std::align_val_t` forms name theirs.
+    let asked = match family {
+        Family::NewAligned | Family::NewArrayAligned => guard::Asked::Explicit,
+        _ => guard::Asked::Implicit,
+    };
+    guard::alloc_tagged(gpa, size, align, asked, family.tag())
 }
 
 /// `operator new` of `family` at `align` (16 for the unaligned forms): never null. On failure

@@ -39,6 +39,23 @@
 //! GPA block is the user's block (`pad = 0`, [`pad_of`]); it is found by its own address
 //! ([`find`]).
 //!
+//! # Alignment slack
+//! In guard mode the GPA puts a block's *aligned* end against its guard page
+//! (`gpa::guarded`), so the bytes between the end of the user's bytes and the next multiple
+//! of the block's alignment (the slack: up to 15 bytes for 16) are readable without a fault.
+//! The GPA fills them with canary bytes and checks them at free and at exit (a write there is
+//! an overflow, reported then), and libc's functions check the exact range of every call
+//! (`libc_calls`); a plain load of a slack byte is seen by nothing. [`block_align`] keeps the
+//! slack as small as C allows: alignment 16 for blocks of 16 bytes or more (C17 7.22.3: a
+//! `malloc` block is aligned for any object that fits in it; `max_align_t`, `long double`,
+//! `__m128i` want 16), the size rounded up to a power of two below that (GWP-ASan's
+//! default), and an alignment the program named ([`Asked::Explicit`]) exactly. With
+//! `GPA_GUARD_FLUSH=1` (`gpa run --guard-flush`), blocks of implicit alignment get alignment 1
+//! and so no slack: every byte past the end faults, and the program gets blocks that are not
+//! 16-byte aligned (an aligned SSE load of one faults). `realloc` in guard mode
+//! ([`realloc_moved`]) moves the block to one aligned for its new size, never keeping the old
+//! block's lower alignment.
+//!
 //! # Invariants
 //! * A GPA block of no bytes is a user block of no bytes, with no guard (`pad = 0`).
 //! * Every other live check-mode block made through this module has `pad` guard bytes at its
@@ -86,23 +103,59 @@ pub fn pad_of(size: usize, align: usize) -> usize {
     }
 }
 
-/// The alignment of the GPA block behind `size` user bytes at `align`: `align` (16 or more),
-/// except in guard mode for a `malloc` of fewer than 16 bytes: its size rounded up to a power
-/// of two (the most any object of that size needs), so that the block's end touches its guard
-/// page. The pad is a multiple of 16, so the user pointer keeps that alignment.
+/// Whether a request names its alignment (`posix_memalign`, `aligned_alloc`, `memalign`,
+/// `valloc`, `operator new(size, std::align_val_t)`), which is then honoured exactly, or
+/// takes `malloc`'s implicit one (`malloc`, `calloc`, `realloc`, plain `operator new`),
+/// which guard mode may lower ([`block_align`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Asked {
+    /// `malloc`'s implicit alignment (16, `alignof(max_align_t)`).
+    Implicit,
+    /// The alignment the caller named.
+    Explicit,
+}
+
+/// The alignment of the GPA block behind `size` user bytes at `align` (a power of two, 16 or
+/// more; the pad is a multiple of it, so the user pointer has the block's alignment). In
+/// check mode, and for an alignment the caller named, `align`. In guard mode `malloc`'s
+/// implicit 16 is lowered so that the block's end comes as close to its guard page as C
+/// allows (see the module docs, "Alignment slack"):
+/// * a block of fewer than 16 bytes: its size rounded up to a power of two (the most any
+///   object of that size needs, as GWP-ASan does), which leaves the same slack as the largest
+///   power of two not above the size, the least C allows (C17 7.22.3);
+/// * with `GPA_GUARD_FLUSH=1` (`gpa run --guard-flush`), any block: alignment 1, so that its
+///   end is flush against the guard page and the first byte past it faults.
 #[inline]
-pub fn block_align(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> usize {
+pub fn block_align(
+    gpa: &GeneralPurposeAllocator,
+    size: usize,
+    align: usize,
+    asked: Asked,
+) -> usize {
     let usual = super::MIN_ALIGN;
-    if gpa.config().guard && align <= usual && size < usual {
+    if asked == Asked::Explicit || !gpa.config().guard || align > usual {
+        return align.max(usual);
+    }
+    if flush() {
+        1
+    } else if size < usual {
         size.max(1).next_power_of_two()
     } else {
-        align.max(usual)
+        usual
     }
 }
 
-/// Allocates `size` user bytes at `align` with a front guard; null on failure.
+/// Whether guard mode's `malloc` blocks end flush against their guard page
+/// (`GPA_GUARD_FLUSH`).
 #[inline]
-pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u8 {
+fn flush() -> bool {
+    super::state().settings.guard_flush
+}
+
+/// Allocates `size` user bytes at `align` (a power of two, 16 or more) with a front guard;
+/// null on failure. `asked` says whether the caller named the alignment ([`block_align`]).
+#[inline]
+pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize, asked: Asked) -> *mut u8 {
     if size == 0 {
         return alloc_empty(gpa, align);
     }
@@ -110,7 +163,7 @@ pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u
     let Some(total) = size.checked_add(pad) else {
         return core::ptr::null_mut();
     };
-    let Ok(layout) = Layout::from_size_align(total, block_align(gpa, size, align)) else {
+    let Ok(layout) = Layout::from_size_align(total, block_align(gpa, size, align, asked)) else {
         return core::ptr::null_mut();
     };
     // SAFETY: a valid layout of non-zero size.
@@ -123,6 +176,39 @@ pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u
         fill_guard(base, pad);
         base.add(pad)
     }
+}
+
+/// Guard mode's `realloc` of the live block at `base` (front pad `pad`, its guard checked by
+/// the caller) to `size` user bytes (not 0): a fresh `malloc` block aligned for its own size
+/// ([`block_align`], not the old block's alignment, which for a block grown from fewer than
+/// 16 bytes would leave it less aligned than `malloc` must), the user bytes both blocks hold
+/// copied, and the old block freed (its canary bytes checked: a write past its end is
+/// reported there). Guarded blocks never change size in place, so this makes no copy the
+/// GPA's own `realloc` would not. Null on failure, the old block untouched.
+///
+/// # Safety
+/// `base` is a live block of this GPA with `pad` guard bytes before its user bytes.
+pub unsafe fn realloc_moved(
+    gpa: &GeneralPurposeAllocator,
+    base: *mut u8,
+    pad: usize,
+    size: usize,
+) -> *mut u8 {
+    let Some(old) = gpa.block_layout(base) else {
+        return core::ptr::null_mut();
+    };
+    let fresh = alloc(gpa, size, super::MIN_ALIGN, Asked::Implicit);
+    if fresh.is_null() {
+        return fresh;
+    }
+    let keep = (old.size() - pad).min(size);
+    // SAFETY: caller contract: `base + pad` holds `old.size() - pad` user bytes; the fresh
+    // block holds `size`; they are distinct live blocks.
+    unsafe {
+        core::ptr::copy_nonoverlapping(base.add(pad), fresh, keep);
+        gpa.free_unsized(base);
+    }
+    fresh
 }
 
 /// [`alloc`] of a `malloc` block (alignment 16) by the GPA's check-mode entry
@@ -326,8 +412,14 @@ fn alloc_empty(gpa: &GeneralPurposeAllocator, align: usize) -> *mut u8 {
 
 /// As [`alloc`], and tags the block with `tag` (zeroing the cookie bytes if `tag` has
 /// [`COOKIE_TAG`]).
-pub fn alloc_tagged(gpa: &GeneralPurposeAllocator, size: usize, align: usize, tag: u8) -> *mut u8 {
-    let user = alloc(gpa, size, align);
+pub fn alloc_tagged(
+    gpa: &GeneralPurposeAllocator,
+    size: usize,
+    align: usize,
+    asked: Asked,
+    tag: u8,
+) -> *mut u8 {
+    let user = alloc(gpa, size, align, asked);
     if !user.is_null() && tag != 0 {
         // A block of no bytes is its own GPA block (no guard, no cookie bytes).
         let pad = pad_of(size, align);

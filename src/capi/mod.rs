@@ -18,7 +18,9 @@
 //! findings recorded and reported at exit with a conservative leak scan, [`scan`], [`exit`]),
 //! **guard** (check mode with every block on pages of its own against an inaccessible guard
 //! page, `Config::guard`; a `malloc` of fewer than 16 bytes is aligned to its size rounded up to
-//! a power of two, the most any object of that size needs, so that its end touches the guard)
+//! a power of two, the most any object of that size needs, so that its end touches the guard,
+//! and with `GPA_GUARD_FLUSH` every `malloc` block is aligned to 1 byte, its end flush against
+//! the guard: see `guard`, "Alignment slack")
 //! and **fast** (no checks, no traces, no report: the GPA's blocks as they are).
 //! `GPA_GUARD_SAMPLE` guards a sample of the blocks in check or fast mode. In every mode but
 //! plain fast mode, a `SIGSEGV`, `SIGBUS` or other fatal signal ends with the report
@@ -36,7 +38,10 @@
 //! * Nothing on the path to the first allocation allocates: [`gpa`] builds the GPA from
 //!   `getenv` results and integers only.
 //! * Every block handed to C is 16-byte aligned at least (`max_align_t`), and its layout as
-//!   the GPA knows it has alignment [`MIN_ALIGN`] unless the caller asked for more.
+//!   the GPA knows it has alignment [`MIN_ALIGN`] unless the caller asked for more; except in
+//!   guard mode, where a block of implicit alignment (`malloc`, `calloc`, `realloc`, plain
+//!   `operator new`) of fewer than 16 bytes is aligned to its size rounded up to a power of
+//!   two, and under `GPA_GUARD_FLUSH` to 1 (`guard::block_align`).
 
 pub mod exit;
 pub mod family;
@@ -207,7 +212,7 @@ fn alloc_checked(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *m
     if !block.is_null() {
         return block;
     }
-    guard::alloc(gpa, size, align)
+    guard::alloc(gpa, size, align, guard::Asked::Explicit)
 }
 
 #[inline]
@@ -253,7 +258,16 @@ fn malloc_checked(gpa: &GeneralPurposeAllocator, size: usize) -> *mut u8 {
     if !block.is_null() {
         return block;
     }
-    alloc_aligned(size, MIN_ALIGN)
+    if !gpa.config().safety {
+        // Fast mode with accounting (`--memory-limit`): no front guard.
+        return alloc_aligned(size, MIN_ALIGN);
+    }
+    // `malloc`'s implicit alignment, which guard mode may lower (`guard::block_align`).
+    let block = guard::alloc(gpa, size, MIN_ALIGN, guard::Asked::Implicit);
+    if block.is_null() {
+        return fail(libc::ENOMEM);
+    }
+    block
 }
 
 /// C `free`: null is ignored; in check mode a bad pointer is reported, not followed.
@@ -450,9 +464,18 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
         family::check_release(gpa, memory, pad, &info, family::Release::REALLOC);
         info.tag
     });
-    // SAFETY: a live block with its guard; `total > 0`.
+    // SAFETY: a live block with its guard; `total > 0`. Guard mode moves the block to one
+    // aligned for its new size (`guard::realloc_moved`).
     let moved = unsafe {
         guard::check(gpa, base, pad);
+        if gpa.config().guard {
+            let moved = guard::realloc_moved(gpa, base, pad, size);
+            return if moved.is_null() {
+                fail(libc::ENOMEM)
+            } else {
+                moved
+            };
+        }
         gpa.realloc_unsized(base, total)
     };
     if moved.is_null() {
@@ -475,9 +498,9 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
 #[cold]
 #[inline(never)]
 unsafe fn realloc_empty(gpa: &GeneralPurposeAllocator, base: *mut u8, size: usize) -> *mut u8 {
-    let fresh = try_alloc(size, MIN_ALIGN);
+    let fresh = malloc_checked(gpa, size);
     if fresh.is_null() {
-        return fail(libc::ENOMEM);
+        return fresh;
     }
     if let Some(info) = gpa.block_info(base) {
         family::check_release(gpa, base, 0, &info, family::Release::REALLOC);

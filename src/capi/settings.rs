@@ -17,6 +17,7 @@
 //! | `GPA_MODE` | `check` (safety, traces, report at exit), `guard` (check mode with every block against a guard page) or `fast` (no checks) | `check` |
 //! | `GPA_GUARD_SAMPLE` | guard about one allocation in N (in check or fast mode) | off |
 //! | `GPA_GUARD_UNDERFLOW` | `1`: guarded blocks start against their guard page (underflows fault) | off |
+//! | `GPA_GUARD_FLUSH` | `1`: in guard mode, blocks of `malloc`, `calloc`, `realloc` and `operator new` end flush against their guard page, whatever their size (no alignment slack: a read of the byte after the end faults; blocks are no longer 16-byte aligned, see `capi::guard`) | off |
 //! | `GPA_QUARANTINE` | bytes of freed blocks kept from reuse: guarded blocks' quarantine (address space only) and, in check mode, each thread's | 1g / 256k |
 //! | `GPA_GUARD_PAGES` | `mprotect`: guard pages by `mprotect` even where the kernel has `MADV_GUARD_INSTALL` | |
 //! | `GPA_FRAMES` | frames kept per stack trace in check mode (0 to 32) | 8 |
@@ -72,6 +73,8 @@ pub struct Settings {
     pub guard_sample: usize,
     /// Guarded blocks start against their guard page.
     pub guard_underflow: bool,
+    /// Guard mode's `malloc` blocks end flush against their guard page (alignment 1).
+    pub guard_flush: bool,
     /// Bytes of freed blocks kept from reuse, where set.
     pub quarantine: Option<usize>,
     /// Loss kinds listed in the report.
@@ -111,6 +114,7 @@ impl Settings {
             .and_then(parse_usize)
             .unwrap_or(0);
         let guard_underflow = is_yes(c"GPA_GUARD_UNDERFLOW");
+        let guard_flush = is_yes(c"GPA_GUARD_FLUSH");
         let quarantine = env_bytes(c"GPA_QUARANTINE").and_then(parse_usize);
         let kinds = |name: &CStr| {
             env_bytes(name)
@@ -133,6 +137,7 @@ impl Settings {
             memory_limit,
             guard_sample,
             guard_underflow,
+            guard_flush,
             quarantine,
             show_kinds,
             error_kinds,

@@ -3,8 +3,10 @@
 //!
 //! # Design
 //! Conservative: every aligned word of a root range, every root word (a register) and every
-//! aligned word of a scanned block that points into a live block (its start or its interior)
-//! is taken as a reference. The rules are memcheck's (`mc_leakcheck.c`, and the manual's
+//! word of a scanned block, counted from its start, that points into a live block (its start
+//! or its interior) is taken as a reference. (A block's words are counted from its start, not
+//! from address 0: the program lays its pointers out from the block's start, and guard mode's
+//! `GPA_GUARD_FLUSH` hands out blocks that are not word aligned.) The rules are memcheck's (`mc_leakcheck.c`, and the manual's
 //! "Memory leak detection"):
 //!
 //! 1. **Marking from the roots.** A block starts *unreached*. A pointer to its start (or an
@@ -386,12 +388,15 @@ impl<'m> Graph<'m> {
         false
     }
 
-    /// Calls `each` with every aligned word of the readable parts of `[start, end)`, read in
-    /// chunks through [`Memory::read`].
-    fn for_each_word(&self, start: usize, end: usize, each: &mut dyn FnMut(usize)) {
+    /// Calls `each` with every word of the readable parts of `[start, end)` whose address is
+    /// a whole number of words from `anchor` (0 for aligned words), read in chunks through
+    /// [`Memory::read`].
+    fn for_each_word(&self, start: usize, end: usize, anchor: usize, each: &mut dyn FnMut(usize)) {
         let mut chunk = [0usize; CHUNK_WORDS];
+        // The first address at or after `address` on the anchor's grid.
+        let on_grid = |address: usize| address + anchor.wrapping_sub(address) % WORD;
         self.memory.for_each_readable(start, end, &mut |from, to| {
-            let mut cursor = from.next_multiple_of(WORD);
+            let mut cursor = on_grid(from);
             while cursor + WORD <= to {
                 let words = ((to - cursor) / WORD).min(CHUNK_WORDS);
                 // SAFETY: `chunk` is a plain array of words; viewing it as bytes is sound.
@@ -405,7 +410,7 @@ impl<'m> Graph<'m> {
                 if copied < words {
                     // Unreadable now (unmapped by a thread that still runs): skip its page.
                     let page = crate::os::page_size();
-                    cursor = (cursor + (copied + 1) * WORD).next_multiple_of(page);
+                    cursor = on_grid((cursor + (copied + 1) * WORD).next_multiple_of(page));
                 } else {
                     cursor += words * WORD;
                 }
@@ -416,7 +421,7 @@ impl<'m> Graph<'m> {
     /// Scans the root range `[start, end)` (its readable parts).
     pub fn scan_root_range(&mut self, start: usize, end: usize) {
         let mut found = std::vec::Vec::new();
-        self.collect_hits(start, end, &mut found);
+        self.collect_hits(start, end, 0, &mut found);
         for value in found {
             self.reference_from_roots(value, true);
         }
@@ -427,10 +432,17 @@ impl<'m> Graph<'m> {
         self.reference_from_roots(value, true);
     }
 
-    /// The words of `[start, end)` that point into some block (cheap filter first).
-    fn collect_hits(&self, start: usize, end: usize, found: &mut std::vec::Vec<usize>) {
+    /// The words of `[start, end)` (on `anchor`'s word grid, [`Self::for_each_word`]) that
+    /// point into some block (cheap filter first).
+    fn collect_hits(
+        &self,
+        start: usize,
+        end: usize,
+        anchor: usize,
+        found: &mut std::vec::Vec<usize>,
+    ) {
         let (low, high) = (self.low, self.high);
-        self.for_each_word(start, end, &mut |value| {
+        self.for_each_word(start, end, anchor, &mut |value| {
             if value >= low && value < high {
                 found.push(value);
             }
@@ -445,7 +457,8 @@ impl<'m> Graph<'m> {
             let prior_definite = self.state[index] != State::Possible;
             let block = self.blocks[index];
             found.clear();
-            self.collect_hits(block.address, block.address + block.size, &mut found);
+            let end = block.address + block.size;
+            self.collect_hits(block.address, end, block.address, &mut found);
             for &value in &found {
                 self.reference_from_roots(value, prior_definite);
             }
@@ -459,7 +472,8 @@ impl<'m> Graph<'m> {
             self.pending[index] = false;
             let block = self.blocks[index];
             found.clear();
-            self.collect_hits(block.address, block.address + block.size, &mut found);
+            let end = block.address + block.size;
+            self.collect_hits(block.address, end, block.address, &mut found);
             for &value in &found {
                 self.reference_in_clique(value, leader, index);
             }
@@ -572,6 +586,34 @@ mod tests {
         graph.scan_root_range(range, range + core::mem::size_of_val(roots));
         let _ = heap;
         graph.finish()
+    }
+
+    #[test]
+    fn a_block_that_is_not_word_aligned_is_scanned_from_its_start() {
+        // Guard mode's `GPA_GUARD_FLUSH` hands out blocks at any byte address: block A at
+        // byte 3 of a buffer holds a pointer to block B at its start (byte 3, not a multiple
+        // of the word size). Counting words from address 0 would miss it and call B lost.
+        let mut bytes = std::vec![0u8; 8 * WORD];
+        let base = bytes.as_mut_ptr() as usize;
+        let (a, b) = (base + 3, base + 5 * WORD);
+        // SAFETY: `a` and the word after it lie inside `bytes`.
+        unsafe { (a as *mut usize).write_unaligned(b) };
+        let blocks = [
+            LiveBlock {
+                address: a,
+                size: 2 * WORD + 1,
+                alloc_trace: TraceId::NONE,
+            },
+            LiveBlock {
+                address: b,
+                size: WORD,
+                alloc_trace: TraceId::NONE,
+            },
+        ];
+        let roots = [a];
+        let judged = run(&Heap::new(0), &blocks, &roots);
+        assert_eq!(kinds(&judged), [LeakKind::Reachable, LeakKind::Reachable]);
+        drop(bytes);
     }
 
     #[test]

@@ -21,7 +21,12 @@
 //! ```
 //! Only a live block's data pages are accessible. The bytes of those pages around the data
 //! (the alignment slack after the end, the unused start of the first page) are filled with the
-//! canary byte and checked when the block is freed and at exit. Freeing makes the data pages
+//! canary byte and checked when the block is freed and at exit. At end placement the block's
+//! end is rounded up to its alignment before it meets the guard, so a block whose size is a
+//! multiple of its alignment (every Rust layout of a type or an array) ends flush against the
+//! guard and its first byte past the end faults; a C `malloc` block, whose alignment is not
+//! its type's, has up to `align - 1` bytes of slack, where a write is found by the canary
+//! check and a read by nothing (`capi::guard`, "Alignment slack", chooses the alignment). Freeing makes the data pages
 //! inaccessible again (their memory goes back to the OS) and puts the extent in a FIFO
 //! **quarantine** bounded in bytes (`Config::guard_quarantine_bytes`, address space only):
 //! until it leaves, any access faults and the address is not reused. Extents that left the
