@@ -89,7 +89,7 @@ use super::guard;
 use super::process::{self, events};
 use super::scan;
 use super::settings::{self, Settings};
-use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
+use crate::gpa::{GeneralPurposeAllocator, InsideAllocator, LiveBlock};
 use crate::leakcheck::roots::LiveStack;
 use crate::leakcheck::{self, KindSet, Maps, Totals};
 use crate::os::signal::{Fault, Verdict as SignalVerdict};
@@ -692,9 +692,18 @@ pub fn examine(
     options: scan::Options,
 ) -> Outcome {
     let scan = scan::scan(gpa, this_thread, options);
-    guard::check_live(gpa, &scan.gpa_blocks);
-    let (suppressions, warnings) = load_suppressions(settings);
     let maps = Maps::read();
+    // Only the guards the program left readable: it may have protected pages of its own
+    // blocks with `mprotect` (Valgrind's `leak-segv-jmp.c`), and a fault here would lose the
+    // whole report (`leak_protected_block.c`).
+    let readable_guards: std::vec::Vec<LiveBlock> = scan
+        .gpa_blocks
+        .iter()
+        .filter(|block| scan::readable(&maps, block.address, guard_length(gpa, block)))
+        .copied()
+        .collect();
+    guard::check_live(gpa, &readable_guards);
+    let (suppressions, warnings) = load_suppressions(settings);
     let frames = settings.frames;
     let mut outcome = Outcome::new(settings, warnings);
     outcome.threads = (scan.stopped_threads, scan.missed_threads);
@@ -744,6 +753,15 @@ pub fn examine(
         );
     }
     outcome
+}
+
+/// The bytes of a live block (in the GPA's terms) that [`guard::check_live`] reads: its front
+/// guard, or all of a block shorter than that.
+fn guard_length(gpa: &GeneralPurposeAllocator, block: &LiveBlock) -> usize {
+    let pad = gpa
+        .block_layout(block.address as *const u8)
+        .map_or(guard::FRONT, |layout| guard::pad_for(layout.align()));
+    pad.min(block.size)
 }
 
 /// The user's suppression files (`GPA_SUPPRESSIONS`) and the built-in set; problems become
