@@ -500,3 +500,37 @@ fn a_mistake_repeated_on_many_blocks_is_counted_whole_and_a_new_site_still_repor
         assert_eq!(run.output.status.code(), Some(0), "{case:?}");
     }
 }
+
+/// A program whose executable defines `malloc` and `free` itself (Valgrind's
+/// `static_malloc.c`): LD_PRELOAD cannot replace them, so its blocks are not gpa's. Before, gpa
+/// crashed at exit (its own allocations went to that `malloc`, their growth to gpa's `realloc`:
+/// exit 139, "not checked", no report); now it runs, and says that the program's own malloc
+/// was not checked instead of "all heap blocks were freed".
+#[test]
+fn a_program_with_its_own_malloc_runs_and_is_not_called_clean() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("own-malloc");
+    let binary = compile_c("own_malloc", &dir);
+    let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
+    assert_eq!(run.stdout(), "done\n");
+    assert_eq!(run.output.status.code(), Some(0), "{}", run.stderr());
+    let process = &run.json["processes"][0];
+    assert_eq!(process["status"], "checked", "{}", run.stderr());
+    let elsewhere = process["allocator_elsewhere"].as_str().unwrap_or_default();
+    assert!(
+        elsewhere.starts_with("malloc, free from") && elsewhere.contains("own_malloc"),
+        "{elsewhere:?}\n{}",
+        run.stderr()
+    );
+    // Valgrind 3.19: "10 bytes in 1 blocks are definitely lost" (it replaces the executable's
+    // malloc); gpa cannot see that block, and must not say the heap was clean.
+    assert!(
+        run.stderr()
+            .contains("the blocks of the program's own malloc were not checked in 1 of them"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!run.stderr().contains("all heap blocks were freed"));
+}
