@@ -534,3 +534,50 @@ fn a_program_with_its_own_malloc_runs_and_is_not_called_clean() {
     );
     assert!(!run.stderr().contains("all heap blocks were freed"));
 }
+
+/// Allocation functions called with a negative `int` converted to `size_t`: Valgrind reports
+/// each as a fishy value at the call, and gpa said nothing (a clean report). The call still
+/// fails (or, for `calloc(0, -1)`, succeeds) as it would without gpa.
+#[test]
+fn negative_sizes_are_fishy_values_as_valgrind_says() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("fishy-values");
+    let binary = compile_c("fishy_values", &dir);
+    let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
+    // The four failing calls failed, as without gpa.
+    assert_eq!(run.stdout(), "done 4\n");
+    assert_eq!(run.output.status.code(), Some(0));
+    let findings = run.findings();
+    let fishy = of_kind(&findings, "fishy_value");
+    let messages: Vec<&str> = fishy
+        .iter()
+        .map(|finding| finding["message"].as_str().unwrap())
+        .collect();
+    // Valgrind 3.19: "Argument 'size' of function malloc has a fishy (possibly negative)
+    // value: -1" (line 23), calloc -1 (line 25), realloc -16 (line 28), memalign -100 (line
+    // 31: gpa names aligned_alloc, the function called); nothing for calloc(-1, -1) (line 26).
+    let expected = [
+        ("malloc", -1, 23),
+        ("calloc", -1, 25),
+        ("realloc", -16, 28),
+        ("aligned_alloc", -100, 31),
+    ];
+    assert_eq!(fishy.len(), expected.len(), "{messages:?}");
+    for ((function, value, line), finding) in expected.iter().zip(&fishy) {
+        assert_eq!(
+            finding["message"],
+            format!(
+                "Argument 'size' of function {function} has a fishy (possibly negative) value: \
+                 {value}"
+            )
+        );
+        let frame = &finding["stacks"]["detected"][0];
+        assert_eq!(frame["function"], "main", "{finding}");
+        assert_eq!(frame["line"], *line, "{finding}");
+    }
+    // Valgrind 3.19: 4 errors, no leak.
+    assert_eq!(findings.len(), 4, "{}", describe(&findings));
+    assert_eq!(run.json["errors"], 4);
+}
