@@ -581,3 +581,32 @@ fn negative_sizes_are_fishy_values_as_valgrind_says() {
     assert_eq!(findings.len(), 4, "{}", describe(&findings));
     assert_eq!(run.json["errors"], 4);
 }
+
+/// Two libc calls check mode does not check as Valgrind does: `memccpy` is checked for its
+/// ranges but not for an overlap of source and destination, and `wcpncpy` is not interposed
+/// at all (its overflow is found only at the `free`, with the free's stack).
+#[test]
+#[ignore = "needs src/capi/libc_calls.rs (another helper's file): memccpy_checked has no \
+            check_overlap over the bytes it copies, and wcpncpy (and wcpcpy) are not \
+            interposed"]
+fn memccpy_overlaps_and_wcpncpy_overflows_are_found_at_the_call() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("memccpy-overlap");
+    let binary = compile_c("memccpy_overlap", &dir);
+    let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
+    assert_eq!(run.stdout(), "done\n");
+    let findings = run.findings();
+    // Valgrind 3.19: "Source and destination overlap in mempcpy(...)" at line 19 (glibc's
+    // memccpy copies with mempcpy; gpa would name memccpy, the function called).
+    let overlaps = of_kind(&findings, "overlap");
+    assert_eq!(overlaps.len(), 1, "{}", describe(&findings));
+    assert_eq!(overlaps[0]["stacks"]["detected"][0]["line"], 19);
+    // Valgrind 3.19: "Invalid write of size 4 ... 20 bytes inside a block of size 22 alloc'd"
+    // at line 21, the wcpncpy call (not at the free, line 22).
+    let overflows = of_kind(&findings, "overflow");
+    assert_eq!(overflows.len(), 1, "{}", describe(&findings));
+    assert_eq!(overflows[0]["access"], "write");
+    assert_eq!(overflows[0]["stacks"]["access"][0]["line"], 21);
+}
