@@ -219,10 +219,8 @@ impl GeneralPurposeAllocator {
             let alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
             // The caller may read the heap's pages (it owns the heap, or nobody does), unless
             // the program protected them.
-            if readable(
-                address,
-                size.saturating_add(super::small::redzone_reach(size)),
-            ) {
+            // (Its slot: a range past the slot may end past the segment's mapping.)
+            if readable(address, block_size) {
                 self.check_small_redzone(segment, page, index, size, true, true);
             }
             visit(LiveBlock {
