@@ -10,6 +10,8 @@
 //! # Invariants
 //! * No function here allocates or keeps state; the constructor only asks `gpa::__capi` to
 //!   read the environment and register the exit report.
+//! * The library's own Rust allocations go to the same entry points directly (a
+//!   `#[global_allocator]`), never through the `malloc` symbol a program may define itself.
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -26,6 +28,68 @@ extern "C" fn constructor() {
 #[used]
 #[link_section = ".init_array"]
 static CONSTRUCTOR: extern "C" fn() = constructor;
+
+/// The library's own Rust allocations (the report's text, the leak scan's tables, the unwinder's
+/// caches) go straight to the entry points below, not through the `malloc` symbol. With
+/// `std`'s default allocator they went through it, and a program that defines its own `malloc`
+/// and `free` but not `realloc` (Valgrind's `static_malloc.c`) got them, while their `realloc`
+/// reached gpa: an invalid free inside the report, a fault, and no report at all.
+struct OwnAllocations;
+
+// SAFETY: every block comes from the GPA's C entry points with at least the layout's size and
+// alignment (`malloc` blocks are `MIN_ALIGN`-aligned, `memalign` gives the rest), and goes back
+// through `free`/`realloc`, which take any of them.
+unsafe impl core::alloc::GlobalAlloc for OwnAllocations {
+    unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
+        if layout.align() <= capi::MIN_ALIGN {
+            capi::malloc(layout.size())
+        } else {
+            capi::memalign(layout.align(), layout.size())
+        }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: core::alloc::Layout) -> *mut u8 {
+        if layout.align() <= capi::MIN_ALIGN {
+            return capi::calloc(1, layout.size());
+        }
+        let block = capi::memalign(layout.align(), layout.size());
+        if !block.is_null() {
+            // SAFETY: a fresh block of `layout.size()` bytes.
+            unsafe { block.write_bytes(0, layout.size()) };
+        }
+        block
+    }
+
+    unsafe fn dealloc(&self, block: *mut u8, _layout: core::alloc::Layout) {
+        // SAFETY: a block of `alloc` (GlobalAlloc's contract).
+        unsafe { capi::free(block) }
+    }
+
+    unsafe fn realloc(
+        &self,
+        block: *mut u8,
+        layout: core::alloc::Layout,
+        new_size: usize,
+    ) -> *mut u8 {
+        if layout.align() <= capi::MIN_ALIGN {
+            // SAFETY: a block of `alloc` (GlobalAlloc's contract); `new_size` is not zero.
+            return unsafe { capi::realloc(block, new_size) };
+        }
+        let moved = capi::memalign(layout.align(), new_size);
+        if !moved.is_null() {
+            // SAFETY: both blocks hold at least the smaller size; they are distinct blocks;
+            // `block` is a block of `alloc`.
+            unsafe {
+                core::ptr::copy_nonoverlapping(block, moved, layout.size().min(new_size));
+                capi::free(block);
+            }
+        }
+        moved
+    }
+}
+
+#[global_allocator]
+static OWN_ALLOCATIONS: OwnAllocations = OwnAllocations;
 
 /// C `malloc`.
 ///

@@ -156,6 +156,9 @@ fn merge_report(image: &mut Image, part: &Value, text: &str) {
         report[key] = total.into();
     }
     report["errors"] = (report["errors"].as_u64().unwrap_or(0) + crate::leaks::errors(part)).into();
+    if let Some(elsewhere) = part["allocator_elsewhere"].as_str() {
+        report["allocator_elsewhere"] = elsewhere.into();
+    }
     if let Some(reachable) = part["reachable"].as_array() {
         let mut all = report["reachable"].as_array().cloned().unwrap_or_default();
         all.extend(reachable.iter().cloned());
@@ -326,6 +329,9 @@ pub(crate) fn merged_json(images: &[Image]) -> Value {
             process["errors"] = report["errors"].clone();
             process["suppressed_findings"] = report["suppressed_findings"].clone();
             process["leak_summary"] = report["leak_summary"].clone();
+            if let Some(elsewhere) = report["allocator_elsewhere"].as_str() {
+                process["allocator_elsewhere"] = elsewhere.into();
+            }
             findings.extend(own.into_iter().map(tag));
             reachable.extend(
                 report["reachable"]

@@ -242,7 +242,20 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
             .iter()
             .filter(|image| image.unchecked.is_none() && image.ended.as_deref() == Some("signal"))
             .count();
-        let heap = if crashed == 0 {
+        // Processes whose program allocates with a `malloc` of its own (defined in the
+        // executable, where LD_PRELOAD cannot replace it): their heap was not all checked.
+        let own_malloc = json["processes"].as_array().map_or(0, |processes| {
+            processes
+                .iter()
+                .filter(|process| process["allocator_elsewhere"].is_string())
+                .count()
+        });
+        let heap = if own_malloc != 0 {
+            format!(
+                "the blocks of the program's own malloc were not checked in {own_malloc} of \
+                 them (warning above)"
+            )
+        } else if crashed == 0 {
             crate::leaks::in_use_at_exit(&json["leak_summary"], errors)
         } else {
             format!("leaks not checked in {crashed} of them (ended by a signal)")

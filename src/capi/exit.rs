@@ -89,7 +89,7 @@ use super::guard;
 use super::process::{self, events};
 use super::scan;
 use super::settings::{self, Settings};
-use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
+use crate::gpa::{GeneralPurposeAllocator, InsideAllocator, LiveBlock};
 use crate::leakcheck::roots::LiveStack;
 use crate::leakcheck::{self, KindSet, Maps, Totals};
 use crate::os::signal::{Fault, Verdict as SignalVerdict};
@@ -592,10 +592,13 @@ pub struct Outcome {
     pub error_kinds: KindSet,
     /// Threads stopped for the scan, and threads that could not be (their heaps unexamined).
     pub threads: (usize, usize),
-    /// Problems reading suppression files.
+    /// Problems reading suppression files, and the allocator found elsewhere.
     pub warnings: std::vec::Vec<String>,
     /// Whether leaks were looked for (not after a fatal signal).
     pub leaks_checked: bool,
+    /// The allocation functions the program's calls reach elsewhere than in gpa, and where
+    /// (`allocator_elsewhere` in the JSON; see [`allocator_elsewhere`]).
+    pub allocator_elsewhere: Option<String>,
 }
 
 impl Outcome {
@@ -613,6 +616,7 @@ impl Outcome {
             threads: (0, 0),
             warnings,
             leaks_checked: true,
+            allocator_elsewhere: None,
         }
     }
 }
@@ -691,12 +695,33 @@ pub fn examine(
     settings: &Settings,
     options: scan::Options,
 ) -> Outcome {
+    // Before the scan stops the other threads (`dlsym` takes the loader's lock).
+    let allocator_elsewhere = allocator_elsewhere();
     let scan = scan::scan(gpa, this_thread, options);
-    guard::check_live(gpa, &scan.gpa_blocks);
-    let (suppressions, warnings) = load_suppressions(settings);
     let maps = Maps::read();
+    // Only the guards the program left readable: it may have protected pages of its own
+    // blocks with `mprotect` (Valgrind's `leak-segv-jmp.c`), and a fault here would lose the
+    // whole report (`leak_protected_block.c`).
+    let readable_guards: std::vec::Vec<LiveBlock> = scan
+        .gpa_blocks
+        .iter()
+        .filter(|block| scan::readable(&maps, block.address, guard_length(gpa, block)))
+        .copied()
+        .collect();
+    guard::check_live(gpa, &readable_guards);
+    let (suppressions, mut warnings) = load_suppressions(settings);
     let frames = settings.frames;
+    if let Some((names, object)) = &allocator_elsewhere {
+        warnings.push(format!(
+            "the program's {names} {} from {object}, not from gpa: the blocks allocated there \
+             are not checked and not in the leak report (LD_PRELOAD cannot replace a \
+             definition in the executable)",
+            if names.contains(',') { "come" } else { "comes" }
+        ));
+    }
     let mut outcome = Outcome::new(settings, warnings);
+    outcome.allocator_elsewhere =
+        allocator_elsewhere.map(|(names, object)| format!("{names} from {object}"));
     outcome.threads = (scan.stopped_threads, scan.missed_threads);
     add_recorded_findings(&mut outcome, gpa, settings, &suppressions, &maps);
     let records = leakcheck::loss_records(&scan.judged);
@@ -744,6 +769,63 @@ pub fn examine(
         );
     }
     outcome
+}
+
+/// A warning when the program's calls to `malloc`, `free`, `calloc` or `realloc` do not
+/// reach this library: the executable (or a library ahead of this one) defines them itself
+/// (Valgrind's `static_malloc.c`). `LD_PRELOAD` cannot replace a definition in the executable,
+/// so the blocks they allocate are neither checked nor in the leak report, and a report
+/// without findings would claim more than was checked. Valgrind replaces them there too.
+/// Gives the names (comma-separated) and the object that defines them.
+fn allocator_elsewhere() -> Option<(String, String)> {
+    let object_of = |address: usize| -> Option<std::ffi::CString> {
+        // SAFETY: `Dl_info` is plain data (pointers and integers), valid when zeroed.
+        let mut info: libc::Dl_info = unsafe { core::mem::zeroed() };
+        // SAFETY: `dladdr` only reads the loader's tables and fills `info`.
+        let found = unsafe { libc::dladdr(address as *const libc::c_void, &mut info) } != 0;
+        if !found || info.dli_fname.is_null() {
+            return None;
+        }
+        // SAFETY: `dli_fname` is the loader's NUL-terminated name of the object.
+        Some(unsafe { std::ffi::CStr::from_ptr(info.dli_fname) }.to_owned())
+    };
+    let own = object_of(allocator_elsewhere as *const () as usize)?;
+    let mut names = std::vec::Vec::new();
+    let mut elsewhere = None;
+    for name in [c"malloc", c"free", c"calloc", c"realloc"] {
+        // SAFETY: `dlsym` with the default scope and a NUL-terminated name.
+        let address = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) } as usize;
+        if address == 0 {
+            continue;
+        }
+        match object_of(address) {
+            Some(object) if object == own => {}
+            object => {
+                names.push(name.to_string_lossy().into_owned());
+                elsewhere = elsewhere.or(object);
+            }
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let object = elsewhere.map_or_else(
+        || "outside any loaded object".to_owned(),
+        |object| match object.to_string_lossy() {
+            name if name.is_empty() => "the executable".to_owned(),
+            name => name.into_owned(),
+        },
+    );
+    Some((names.join(", "), object))
+}
+
+/// The bytes of a live block (in the GPA's terms) that [`guard::check_live`] reads: its front
+/// guard, or all of a block shorter than that.
+fn guard_length(gpa: &GeneralPurposeAllocator, block: &LiveBlock) -> usize {
+    let pad = gpa
+        .block_layout(block.address as *const u8)
+        .map_or(guard::FRONT, |layout| guard::pad_for(layout.align()));
+    pad.min(block.size)
 }
 
 /// The user's suppression files (`GPA_SUPPRESSIONS`) and the built-in set; problems become
@@ -1058,6 +1140,9 @@ pub fn to_json(outcome: &Outcome) -> serde_json::Value {
         object.insert("threads_not_examined".into(), outcome.threads.1.into());
         if !outcome.warnings.is_empty() {
             object.insert("warnings".into(), outcome.warnings.clone().into());
+        }
+        if let Some(elsewhere) = &outcome.allocator_elsewhere {
+            object.insert("allocator_elsewhere".into(), elsewhere.clone().into());
         }
     }
     json

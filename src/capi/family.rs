@@ -165,6 +165,9 @@ fn record(finding: RawFinding) {
             && seen.alloc_trace == finding.alloc_trace
             && seen.site_trace == finding.site_trace
             && seen.freed_by == finding.freed_by
+            && seen.call == finding.call
+            && seen.argument == finding.argument
+            && seen.claimed_size == finding.claimed_size
     });
 }
 
@@ -216,6 +219,28 @@ fn explained_by_another_runtime(finding: &RawFinding) -> bool {
         }
         _ => false,
     }
+}
+
+/// Records a fishy value (check and guard modes): `value`, argument `argument` of allocation
+/// function `function`, is negative when read as a signed number (a negative `int` converted
+/// to `size_t`), as Valgrind memcheck reports it. Returns whether it was.
+#[cold]
+#[inline(never)]
+pub fn fishy_value(function: &'static str, argument: &'static str, value: usize) -> bool {
+    if (value as isize) >= 0 {
+        return false;
+    }
+    let gpa = super::gpa();
+    if !gpa.config().safety {
+        return true;
+    }
+    let mut finding = RawFinding::new(FindingKind::FishyValue, 0);
+    finding.call = Some(function);
+    finding.argument = Some(argument);
+    finding.claimed_size = value;
+    finding.site_trace = site_trace(gpa);
+    record(finding);
+    true
 }
 
 fn site_trace(gpa: &GeneralPurposeAllocator) -> crate::trace::TraceId {
@@ -350,6 +375,12 @@ pub fn operator_new(size: usize, family: Family, align: usize, nothrow: bool) ->
 #[cold]
 #[inline(never)]
 fn new_failed(size: usize, family: Family, align: usize, nothrow: bool) -> *mut u8 {
+    let function = if family == Family::NewArray {
+        "operator new[]"
+    } else {
+        "operator new"
+    };
+    fishy_value(function, "size", size);
     if nothrow {
         return core::ptr::null_mut();
     }

@@ -260,11 +260,16 @@ fn malloc_checked(gpa: &GeneralPurposeAllocator, size: usize) -> *mut u8 {
     }
     if !gpa.config().safety {
         // Fast mode with accounting (`--memory-limit`): no front guard.
-        return alloc_aligned(size, MIN_ALIGN);
+        let block = alloc_aligned(size, MIN_ALIGN);
+        if block.is_null() {
+            family::fishy_value("malloc", "size", size);
+        }
+        return block;
     }
     // `malloc`'s implicit alignment, which guard mode may lower (`guard::block_align`).
     let block = guard::alloc(gpa, size, MIN_ALIGN, guard::Asked::Implicit);
     if block.is_null() {
+        family::fishy_value("malloc", "size", size);
         return fail(libc::ENOMEM);
     }
     block
@@ -384,6 +389,11 @@ pub fn calloc(count: usize, size: usize) -> *mut u8 {
         return fail(libc::ENOMEM);
     };
     let gpa = gpa();
+    if !gpa.is_plain() && ((count | size) as isize) < 0 {
+        // As Valgrind: the count first, then the size (`calloc(0, -1)` is fishy too).
+        let _ = family::fishy_value("calloc", "nmemb", count)
+            || family::fishy_value("calloc", "size", size);
+    }
     if gpa.is_plain() {
         // Skips clearing memory still zero from the OS.
         let block = gpa.calloc(total);
@@ -442,6 +452,9 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
     let moved = realloc_checked(gpa, memory, size);
     if !moved.is_null() {
         return moved;
+    }
+    if family::fishy_value("realloc", "size", size) {
+        return fail(libc::ENOMEM);
     }
     let found = guard::find(gpa, memory);
     let Some((base, pad)) = found.filter(|found| found.live).map(|f| (f.base, f.pad)) else {
@@ -591,6 +604,7 @@ pub unsafe fn posix_memalign(out: *mut *mut u8, align: usize, size: usize) -> i3
     }
     let block = try_alloc(aligned_size(size), align.max(MIN_ALIGN));
     if block.is_null() {
+        family::fishy_value("posix_memalign", "size", size);
         return libc::ENOMEM;
     }
     // SAFETY: caller contract.
@@ -603,7 +617,19 @@ pub fn aligned_alloc(align: usize, size: usize) -> *mut u8 {
     if !align.is_power_of_two() {
         return fail(libc::EINVAL);
     }
-    alloc_aligned(aligned_size(size), align.max(MIN_ALIGN))
+    fishy_if_failed(
+        alloc_aligned(aligned_size(size), align.max(MIN_ALIGN)),
+        "aligned_alloc",
+        size,
+    )
+}
+
+/// `block`, after recording `size` as a fishy value of `function` when the allocation failed.
+fn fishy_if_failed(block: *mut u8, function: &'static str, size: usize) -> *mut u8 {
+    if block.is_null() {
+        family::fishy_value(function, "size", size);
+    }
+    block
 }
 
 /// C `memalign`: like glibc, an `align` that is not a power of two is rounded up to one.
@@ -611,12 +637,16 @@ pub fn memalign(align: usize, size: usize) -> *mut u8 {
     let Some(align) = align.max(MIN_ALIGN).checked_next_power_of_two() else {
         return fail(libc::EINVAL);
     };
-    alloc_aligned(aligned_size(size), align)
+    fishy_if_failed(alloc_aligned(aligned_size(size), align), "memalign", size)
 }
 
 /// C `valloc`: page-aligned.
 pub fn valloc(size: usize) -> *mut u8 {
-    alloc_aligned(aligned_size(size), crate::os::page_size())
+    fishy_if_failed(
+        alloc_aligned(aligned_size(size), crate::os::page_size()),
+        "valloc",
+        size,
+    )
 }
 
 /// C `pvalloc`: page-aligned, size rounded up to whole pages.

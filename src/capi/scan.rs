@@ -154,6 +154,10 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     let stopped: std::vec::Vec<u64> = threads.stopped.iter().map(|t| t.tid as u64).collect();
     let mut gpa_blocks = std::vec::Vec::new();
     let owners = core::cell::RefCell::new(std::vec::Vec::new());
+    // Redzones are checked on the way, but not in pages the program protected
+    // (`leak_protected_block.c`).
+    let before = Maps::read();
+    let readable = |start: usize, length: usize| readable(&before, start, length);
     // SAFETY: the included heaps are this thread's, abandoned ones, and those of threads
     // stopped in their signal handler (never resumed). Heaps of threads that no longer exist
     // are left alone: in a `fork` child they are the parent's other threads', whose blocks
@@ -164,6 +168,7 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
                 owners.borrow_mut().push(owner);
                 owner == me || owner == 0 || stopped.contains(&owner)
             },
+            &readable,
             |block| gpa_blocks.push(*block),
         );
     }
@@ -218,6 +223,21 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
         stopped_threads: threads.stopped.len(),
         missed_threads: unexamined,
     }
+}
+
+/// Whether every byte of `[start, start + length)` lies in a readable mapping of `maps`: a
+/// program may protect pages of its own heap blocks with `mprotect` (Valgrind's
+/// `leak-segv-jmp.c`), and the checks of their guards and redzones at exit must not fault.
+pub fn readable(maps: &Maps, start: usize, length: usize) -> bool {
+    let end = start.saturating_add(length);
+    let mut at = start;
+    while at < end {
+        match maps.find(at) {
+            Some(mapping) if mapping.read => at = mapping.end,
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Whether thread `tid` of this process still exists.

@@ -119,6 +119,7 @@ impl GeneralPurposeAllocator {
         unsafe {
             self.for_each_live_block_of(
                 |owner| owner == me || owner == 0,
+                &|_, _| true,
                 |block| blocks.push(*block),
             );
         }

@@ -22,6 +22,11 @@ use super::{internal, lock, Check, GeneralPurposeAllocator, OnError};
 use crate::report::{FindingKind, RawFinding};
 use crate::trace::TraceId;
 
+/// A `readable` predicate for the walks of [`GeneralPurposeAllocator::for_each_live_block_of`]
+/// that lets every redzone be checked (the GPA's own leak checks: a Rust program does not
+/// protect its allocator's blocks).
+const ANY: fn(usize, usize) -> bool = |_, _| true;
+
 /// A block that is still allocated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LiveBlock {
@@ -51,10 +56,10 @@ impl GeneralPurposeAllocator {
             let owner = heap.owner_thread.load(Ordering::Acquire);
             if owner == me || owner == 0 {
                 // SAFETY: the calling thread owns the heap, or nobody does.
-                unsafe { self.live_small_blocks(heap, &mut |block| leaks.push(block)) };
+                unsafe { self.live_small_blocks(heap, &ANY, &mut |block| leaks.push(block)) };
             }
         });
-        self.live_large_blocks(&mut |block| leaks.push(block));
+        self.live_large_blocks(&ANY, &mut |block| leaks.push(block));
         self.live_guarded_blocks(&mut |block| leaks.push(block));
         leaks.retain(|block| !super::caches::left_out(block.alloc_trace, true));
         self.report_leaks(&leaks);
@@ -63,7 +68,9 @@ impl GeneralPurposeAllocator {
 
     /// Calls `visit` for every live block of the heaps whose owner (kernel thread id, 0 for
     /// heaps of exited threads) `include` accepts, and for every large block (for tools such
-    /// as a conservative leak scan). `visit` runs while this GPA's locks are held: it must not
+    /// as a conservative leak scan). Each block's redzone is checked on the way where
+    /// `readable(start, length)` says its bytes may be read: a program may have protected
+    /// pages of its own blocks with `mprotect`, and the check must not fault on them. `visit` runs while this GPA's locks are held: it must not
     /// free blocks of this GPA, and what it allocates through a GPA that is the global
     /// allocator comes from the internal heap.
     ///
@@ -77,6 +84,7 @@ impl GeneralPurposeAllocator {
     pub(crate) unsafe fn for_each_live_block_of(
         &self,
         include: impl Fn(u64) -> bool,
+        readable: &dyn Fn(usize, usize) -> bool,
         mut visit: impl FnMut(&LiveBlock),
     ) {
         let _inside = heap::InsideAllocator::enter();
@@ -86,10 +94,10 @@ impl GeneralPurposeAllocator {
             let owner = heap.owner_thread.load(Ordering::Acquire);
             if include(owner) {
                 // SAFETY: caller contract: nobody mutates the heap meanwhile.
-                unsafe { self.live_small_blocks(heap, &mut |block| visit(&block)) };
+                unsafe { self.live_small_blocks(heap, readable, &mut |block| visit(&block)) };
             }
         });
-        self.live_large_blocks(&mut |block| visit(&block));
+        self.live_large_blocks(readable, &mut |block| visit(&block));
         self.live_guarded_blocks(&mut |block| visit(&block));
     }
 
@@ -116,10 +124,10 @@ impl GeneralPurposeAllocator {
                 if self.config.safety {
                     self.flush_quarantine(heap);
                 }
-                self.live_small_blocks(heap, &mut |block| leaks.push(block));
+                self.live_small_blocks(heap, &ANY, &mut |block| leaks.push(block));
             }
         });
-        self.live_large_blocks(&mut |block| leaks.push(block));
+        self.live_large_blocks(&ANY, &mut |block| leaks.push(block));
         self.live_guarded_blocks(&mut |block| leaks.push(block));
         leaks.retain(|block| !super::caches::left_out(block.alloc_trace, false));
         self.report_leaks(&leaks);
@@ -152,7 +160,12 @@ impl GeneralPurposeAllocator {
 
     /// # Safety
     /// The caller may read the heap's owner-only state (it owns the heap, or has `&mut` GPA).
-    unsafe fn live_small_blocks(&self, heap: &Heap, visit: &mut dyn FnMut(LiveBlock)) {
+    unsafe fn live_small_blocks(
+        &self,
+        heap: &Heap,
+        readable: &dyn Fn(usize, usize) -> bool,
+        visit: &mut dyn FnMut(LiveBlock),
+    ) {
         let mut segment = heap.segments;
         let mut live = std::vec::Vec::new();
         while !segment.is_null() {
@@ -163,7 +176,7 @@ impl GeneralPurposeAllocator {
                 if page.units == 0 {
                     continue;
                 }
-                self.live_in_page(segment_ref, page, &mut live, visit);
+                self.live_in_page(segment_ref, page, &mut live, readable, visit);
             }
             segment = segment_ref.next;
         }
@@ -175,6 +188,7 @@ impl GeneralPurposeAllocator {
         segment: &Segment,
         page: &Page,
         live: &mut std::vec::Vec<bool>,
+        readable: &dyn Fn(usize, usize) -> bool,
         visit: &mut dyn FnMut(LiveBlock),
     ) {
         let block_size = page.block_size as usize;
@@ -203,8 +217,12 @@ impl GeneralPurposeAllocator {
             let address = page.slot_address(index);
             let size = meta.requested.load(Ordering::Relaxed) as usize;
             let alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
-            // The caller may read the heap's pages (it owns the heap, or nobody does).
-            self.check_small_redzone(segment, page, index, size, true, true);
+            // The caller may read the heap's pages (it owns the heap, or nobody does), unless
+            // the program protected them.
+            // (Its slot: a range past the slot may end past the segment's mapping.)
+            if readable(address, block_size) {
+                self.check_small_redzone(segment, page, index, size, true, true);
+            }
             visit(LiveBlock {
                 address,
                 size,
@@ -213,13 +231,21 @@ impl GeneralPurposeAllocator {
         }
     }
 
-    fn live_large_blocks(&self, visit: &mut dyn FnMut(LiveBlock)) {
+    fn live_large_blocks(
+        &self,
+        readable: &dyn Fn(usize, usize) -> bool,
+        visit: &mut dyn FnMut(LiveBlock),
+    ) {
         let large = lock(&self.large);
         for header in large.iter() {
             // SAFETY: members of the live list are valid headers.
             let block = unsafe { &*header };
-            // Overflows of large blocks that are never freed.
-            self.check_large_redzone(block, true);
+            // Overflows of large blocks that are never freed (where the program left the
+            // redzone readable).
+            let redzone = block.data() + block.requested;
+            if readable(redzone, block.capacity() - block.requested) {
+                self.check_large_redzone(block, true);
+            }
             visit(LiveBlock {
                 address: block.data(),
                 size: block.requested,

@@ -89,6 +89,11 @@ pub enum FindingKind {
     /// `strcat`...: undefined behaviour; `memmove` allows it), found at the call
     /// (Valgrind's "Source and destination overlap in memcpy(...)").
     Overlap,
+    /// A size argument of an allocation function that is negative when read as a signed
+    /// number (`malloc(-1)`, `calloc(0, -1)`: a negative `int` converted to `size_t`), found
+    /// at the call (Valgrind's "Argument 'size' of function malloc has a fishy (possibly
+    /// negative) value: -1"). The call does what it would do anyway (a `malloc` fails).
+    FishyValue,
 }
 
 /// Whether a faulting access read or wrote memory.
@@ -168,6 +173,7 @@ impl FindingKind {
             FindingKind::InternalError => "internal_error",
             FindingKind::HeapExecution => "heap_execution",
             FindingKind::Overlap => "overlap",
+            FindingKind::FishyValue => "fishy_value",
         }
     }
 }
@@ -224,6 +230,9 @@ pub(crate) struct RawFinding {
     pub call_source: usize,
     /// For overlaps: the call's length argument, for the functions that take one.
     pub call_length: Option<usize>,
+    /// For fishy values: the argument's name (`size`, `nmemb`); the value is `claimed_size`
+    /// and the function `call`.
+    pub argument: Option<&'static str>,
     /// Bytes of all `count` blocks, when findings on blocks of different sizes were counted
     /// on this one (the GPA's bounded record: `gpa::findings`); 0 means `size * count`.
     pub blocks_bytes: usize,
@@ -255,6 +264,7 @@ impl RawFinding {
             call: None,
             call_source: 0,
             call_length: None,
+            argument: None,
             blocks_bytes: 0,
         }
     }
@@ -597,7 +607,7 @@ pub(crate) fn render(raw: &RawFinding, depth: usize) -> Finding {
             add("alloc", raw.alloc_trace);
             add("access", raw.site_trace);
         }
-        FindingKind::Overlap => add(site, raw.site_trace),
+        FindingKind::Overlap | FindingKind::FishyValue => add(site, raw.site_trace),
         FindingKind::InternalError => {
             if raw.site_trace.is_some() {
                 stacks.push(Stack {
@@ -743,6 +753,12 @@ fn describe(raw: &RawFinding) -> String {
                 raw.call_source
             )
         }
+        FindingKind::FishyValue => format!(
+            "Argument '{}' of function {} has a fishy (possibly negative) value: {}",
+            raw.argument.unwrap_or("size"),
+            raw.call.unwrap_or("?"),
+            raw.claimed_size as isize
+        ),
     }
 }
 

@@ -159,6 +159,8 @@ pub enum Target {
     Access,
     /// Overlapping source and destination of a libc copy (`Memcheck:Overlap`).
     Overlap,
+    /// A negative size argument of an allocation function (`Memcheck:FishyValue`).
+    FishyValue,
     /// A memcheck kind gpa has no counterpart for (kept so the file parses; never matches).
     Other,
 }
@@ -182,6 +184,7 @@ impl Target {
                     | FindingKind::WriteAfterFree
             ),
             Target::Overlap => kind == FindingKind::Overlap,
+            Target::FishyValue => kind == FindingKind::FishyValue,
             Target::Leak(_) | Target::Other => false,
         }
     }
@@ -400,6 +403,7 @@ fn parse_valgrind(body: &[(usize, &str)], open: usize, origin: &str) -> Result<E
         "Leak" => Target::Leak(crate::leakcheck::KindSet::ALL),
         "Free" => Target::Free,
         "Overlap" => Target::Overlap,
+        "FishyValue" => Target::FishyValue,
         kind if kind.starts_with("Addr") => Target::Access,
         _ => Target::Other,
     };
@@ -466,6 +470,7 @@ pub fn generate(
         kind if Target::Free.covers_finding(kind) => "Free",
         kind if Target::Access.covers_finding(kind) => "Addr8",
         FindingKind::Overlap => "Overlap",
+        FindingKind::FishyValue => "FishyValue",
         _ => return None,
     };
     let mut text = String::from("{\n   <insert_a_suppression_name_here>\n");
