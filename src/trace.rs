@@ -237,9 +237,11 @@ struct ThreadTraces {
     /// yet known; 1: being found, or not found).
     stack: Cell<(usize, usize)>,
     /// Recently interned traces, by hash: most allocations come from a few sites, and this
-    /// saves the shared table's cache miss. A match of the 64-bit hash and of the outermost and
-    /// innermost addresses is trusted.
-    recent: [Cell<(u64, usize, u32)>; RECENT_WAYS],
+    /// saves the shared table's probe and compare (a recursion's captures come from many
+    /// paths, hence many ways). A match of the 64-bit hash and of the outermost and innermost
+    /// addresses (folded to 32 bits, [`recent_check`]) is trusted. `(key, check, id)`: 16
+    /// bytes a way.
+    recent: [Cell<(u64, u32, u32)>; RECENT_WAYS],
     /// Remembered frame-pointer walks ([`FpMemo`]), by the frame they start from.
     memos: [FpMemo; MEMOS],
     /// A capture is reading or writing `memos` (one interrupted by a signal handler that
@@ -1107,7 +1109,7 @@ pub fn intern_addresses(addresses: &[usize]) -> TraceId {
         return TraceId::NONE;
     }
     let (key, epoch) = key_of(addresses);
-    let check = addresses[0] ^ addresses[addresses.len() - 1];
+    let check = recent_check(addresses);
     let way = (key as usize >> 3) & (RECENT_WAYS - 1);
     let recent = &thread_traces().recent[way];
     let (cached_key, cached_check, id) = recent.get();
@@ -1119,7 +1121,17 @@ pub fn intern_addresses(addresses: &[usize]) -> TraceId {
     id
 }
 
-const RECENT_WAYS: usize = 256;
+/// Ways of a thread's cache of recently interned traces (16 KiB).
+const RECENT_WAYS: usize = 1024;
+const _: () = assert!(RECENT_WAYS.is_power_of_two());
+
+/// The innermost and outermost addresses of a non-empty trace, folded to 32 bits (the low
+/// bits of both, where addresses differ, and the high bits in the top half).
+#[inline(always)]
+fn recent_check(addresses: &[usize]) -> u32 {
+    let both = addresses[0] ^ addresses[addresses.len() - 1].rotate_left(17);
+    (both ^ (both >> 32)) as u32
+}
 
 #[cfg(test)]
 mod tests {

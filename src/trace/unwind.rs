@@ -1308,6 +1308,20 @@ fn walk_on(
     let (mut state, mut k) = (walked.state, walked.k);
     let steps = depth.saturating_sub(2).min(MAX_FRAMES);
     let old_steps = &old.steps[..old.len.min(MAX_FRAMES)];
+    // Is the frame the walk stands on one of the shadow stack's (the same return address at
+    // the same stack pointer)? Then the shadow stack's next step is the step from it, and
+    // replays from here (as after a step by the rules that lands on one of its frames, below):
+    // a recursion whose remembered path stopped holding at this frame does not take a step by
+    // the rules to find that out.
+    while cursor < old_steps.len() && old_steps[cursor].sp < state.sp {
+        cursor += 1;
+    }
+    if let Some(candidate) = old_steps.get(cursor) {
+        if candidate.sp == state.sp && candidate.ip == state.ip {
+            cursor += 1;
+            replaying = true;
+        }
+    }
     while k < steps {
         let next = match old_steps.get(cursor) {
             Some(candidate) if replaying && still_holds(candidate, state, 0) => {

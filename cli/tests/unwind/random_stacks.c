@@ -10,7 +10,7 @@
  * with the same frame, called in turn from one loop, allocate at the same stack pointer
  * under different return addresses (a remembered capture must not answer for the other).
  * Then one function recursing to random depths through two call sites (espresso's shape),
- * and two callers alike whose paths differ two frames above the allocation. */
+ * and two (then three) callers alike whose paths differ two frames above the allocation. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,10 +172,24 @@ __attribute__((noinline)) static void outer_b(unsigned slot) {
     middle(slot);
     sink += 2;
 }
+__attribute__((noinline)) static void outer_c(unsigned slot) {
+    middle(slot);
+    sink += 3;
+}
+/* Two paths in turn, then three: a set of remembered captures holds two ways, so with three
+ * paths at one stack pointer each capture may evict another's and must still not answer
+ * for it. */
 __attribute__((noinline)) static void alternate(unsigned rounds) {
     for (unsigned i = 0; i < rounds; i++) {
         if (next(2)) outer_a(next(LIVE));
         else outer_b(next(LIVE));
+    }
+    for (unsigned i = 0; i < rounds; i++) {
+        switch (next(3)) {
+        case 0: outer_a(next(LIVE)); break;
+        case 1: outer_b(next(LIVE)); break;
+        default: outer_c(next(LIVE)); break;
+        }
     }
 }
 
