@@ -241,6 +241,33 @@ pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> boo
     unsafe { libc::mprotect(address.as_ptr().cast(), len, protection) == 0 }
 }
 
+/// Whether the byte at `address` can be read, found without touching it: `process_vm_readv`
+/// of one byte of this process, which fails with `EFAULT` where a load would fault. Where
+/// that call is refused (a seccomp filter: `EPERM`, `ENOSYS`), it answers `true`: the caller
+/// then reads as it would have without the probe. One system call; async-signal-safe;
+/// `errno` restored.
+pub fn readable(address: usize) -> bool {
+    let mut byte = 0u8;
+    let local = libc::iovec {
+        iov_base: (&mut byte as *mut u8).cast(),
+        iov_len: 1,
+    };
+    let remote = libc::iovec {
+        iov_base: address as *mut libc::c_void,
+        iov_len: 1,
+    };
+    // SAFETY: one writable local byte; the kernel checks the remote range and only reads
+    // it; `__errno_location` is the calling thread's errno, restored before returning.
+    unsafe {
+        let errno = libc::__errno_location();
+        let saved = *errno;
+        let read = libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0);
+        let faulted = read != 1 && *errno == libc::EFAULT;
+        *errno = saved;
+        !faulted
+    }
+}
+
 /// Whether no mapping holds the page of `address` (`mincore` fails with `ENOMEM` there, and
 /// succeeds on any mapped page, inaccessible ones included). Async-signal-safe: one system
 /// call, `errno` restored.

@@ -168,8 +168,11 @@ unsafe fn lacking(envp: *const *const c_char, library: &[u8]) -> Lacking {
 /// the start-up `GPA_*` settings restored (see the module docs). A null `envp` is an empty
 /// environment (the kernel's reading; `execv` after `clearenv` passes one).
 ///
+/// An `envp` that cannot be read whole (a wild pointer, which the kernel refuses with
+/// `EFAULT`) is passed unchanged.
+///
 /// # Safety
-/// `envp` is null or a null-terminated array of C strings.
+/// `envp` is null, unreadable, or a null-terminated array of C strings.
 pub unsafe fn with_restored<R>(
     envp: *const *const c_char,
     run: impl FnOnce(*const *const c_char) -> R,
@@ -178,6 +181,11 @@ pub unsafe fn with_restored<R>(
         return run(envp);
     };
     if settings::REPORT_DIR.get().is_none() {
+        return run(envp);
+    }
+    if !super::sys::c_strings_readable(envp) {
+        // A wild array or string: the kernel refuses it with `EFAULT`, as it would without
+        // gpa; reading it here would fault.
         return run(envp);
     }
     // SAFETY: caller contract.

@@ -350,6 +350,10 @@ pub unsafe fn execve(
     argv: *const *const c_char,
     envp: *const *const c_char,
 ) -> c_int {
+    if refused(path, argv, envp) {
+        // SAFETY: the kernel checks every pointer and fails with `EFAULT`.
+        return unsafe { libc::syscall(libc::SYS_execve, path, argv, envp) as c_int };
+    }
     // SAFETY: caller contract.
     unsafe {
         environment::with_restored(envp, |envp| {
@@ -366,6 +370,18 @@ pub unsafe fn execve(
     }
 }
 
+/// Whether the kernel will refuse an exec of `path` with `argv` and `envp` with `EFAULT`
+/// (a null path, or one of them or their strings unreadable: Valgrind's `execve1.c`). Such
+/// an exec is passed to the kernel untouched: restoring the environment or recording the
+/// exec would read those pointers and fault, killing a program that, without gpa and under
+/// Valgrind, gets `-1` and goes on. Costs a `process_vm_readv` per page the arrays and
+/// strings touch; an exec costs far more.
+fn refused(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> bool {
+    !sys::c_string_readable(path)
+        || !sys::c_strings_readable(argv)
+        || !sys::c_strings_readable(envp)
+}
+
 /// C `execveat`: records the exec of the file `dirfd` and `path` name, then the system call.
 ///
 /// # Safety
@@ -377,6 +393,12 @@ pub unsafe fn execveat(
     envp: *const *const c_char,
     flags: c_int,
 ) -> c_int {
+    if refused(path, argv, envp) {
+        // SAFETY: the kernel checks every pointer and fails with `EFAULT`.
+        return unsafe {
+            libc::syscall(libc::SYS_execveat, dirfd, path, argv, envp, flags) as c_int
+        };
+    }
     // SAFETY: caller contract.
     unsafe {
         environment::with_restored(envp, |envp| {

@@ -6,7 +6,7 @@
 //! * No function here allocates, and none keeps state.
 //! * Each preserves nothing of `errno`: callers that must (exec wrappers) save and restore it.
 
-use core::ffi::CStr;
+use core::ffi::{c_char, CStr};
 
 /// A file descriptor closed on drop.
 pub struct Fd(libc::c_int);
@@ -112,6 +112,63 @@ impl Drop for Fd {
     fn drop(&mut self) {
         // SAFETY: the descriptor was opened by this value and is closed once.
         unsafe { libc::close(self.0) };
+    }
+}
+
+/// Whether the C string at `string` can be read to its NUL without a fault (one probe per
+/// page it touches, [`crate::os::readable`]); false for null.
+pub fn c_string_readable(string: *const c_char) -> bool {
+    if string.is_null() {
+        return false;
+    }
+    let page = crate::os::page_size();
+    let mut at = string as usize;
+    loop {
+        if !crate::os::readable(at) {
+            return false;
+        }
+        let page_end = (at | (page - 1)) + 1;
+        while at < page_end {
+            // SAFETY: the page holding `at` was found readable just above.
+            if unsafe { *(at as *const u8) } == 0 {
+                return true;
+            }
+            at += 1;
+        }
+    }
+}
+
+/// Whether `array`, a null-terminated array of C strings (an `argv` or `envp`), and each of
+/// its strings can be read without a fault; true for a null array (the kernel reads it as
+/// empty).
+pub fn c_strings_readable(array: *const *const c_char) -> bool {
+    if array.is_null() {
+        return true;
+    }
+    let page = crate::os::page_size();
+    let mut slot = array;
+    let mut checked_page = usize::MAX;
+    loop {
+        let address = slot as usize;
+        // The slot's first and last bytes: an unaligned slot may straddle two pages.
+        for byte in [address, address + core::mem::size_of::<usize>() - 1] {
+            if byte & !(page - 1) != checked_page {
+                if !crate::os::readable(byte) {
+                    return false;
+                }
+                checked_page = byte & !(page - 1);
+            }
+        }
+        // SAFETY: the slot's first and last bytes were found readable.
+        let entry = unsafe { slot.read_unaligned() };
+        if entry.is_null() {
+            return true;
+        }
+        if !c_string_readable(entry) {
+            return false;
+        }
+        // SAFETY: the slot was not the terminator, so the array goes on.
+        slot = unsafe { slot.add(1) };
     }
 }
 
