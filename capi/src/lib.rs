@@ -963,6 +963,10 @@ mod libc_calls {
         wcsncat => WCSNCAT;
         __wcscat_chk => WCSCAT_CHK;
         __wcsncpy_chk => WCSNCPY_CHK;
+        wcpcpy => WCPCPY;
+        wcpncpy => WCPNCPY;
+        __wcpcpy_chk => WCPCPY_CHK;
+        __wcpncpy_chk => WCPNCPY_CHK;
         __wcsncat_chk => WCSNCAT_CHK;
         printf => PRINTF;
         fprintf => FPRINTF;

@@ -409,6 +409,10 @@ interposed! {
     WCSCAT_CHK = "__wcscat_chk\0", lazy, "rcx", wcscat_chk_checked;
     WCSNCPY_CHK = "__wcsncpy_chk\0", lazy, "r8", wcsncpy_chk_checked;
     WCSNCAT_CHK = "__wcsncat_chk\0", lazy, "r8", wcsncat_chk_checked;
+    WCPCPY = "wcpcpy\0", lazy, "rdx", wcpcpy_checked;
+    WCPNCPY = "wcpncpy\0", lazy, "rcx", wcpncpy_checked;
+    WCPCPY_CHK = "__wcpcpy_chk\0", lazy, "rcx", wcpcpy_chk_checked;
+    WCPNCPY_CHK = "__wcpncpy_chk\0", lazy, "r8", wcpncpy_chk_checked;
     PRINTF = "printf\0", lazy, variadic, printf_checked;
     FPRINTF = "fprintf\0", lazy, variadic, fprintf_checked;
     DPRINTF = "dprintf\0", lazy, variadic, dprintf_checked;
@@ -1464,6 +1468,8 @@ checked! {
         let gpa = super::gpa();
         let copied = memccpy_reads(gpa, s, c, n, "memccpy");
         check_range(gpa, d as usize, copied, Access::Write, "memccpy");
+        // The length Valgrind names: the bytes copied (glibc copies them with one mempcpy).
+        check_overlap(gpa, (d as usize, copied), (s as usize, copied), "memccpy", Some(copied));
     }
     fn bcopy_checked(s: *const u8, d: *mut u8, n: usize) -> (), BCOPY as BcopyFn, {
         copy_checks(d, s, n, false, "bcopy");
@@ -1539,6 +1545,18 @@ checked! {
     }
     fn wcsncpy_chk_checked(d: *mut u8, s: *const u8, n: usize, size: usize) -> *mut u8, WCSNCPY_CHK as MemChkFn, {
         units_copy_checks(d, s, n, Unit::Wide, "__wcsncpy_chk");
+    }
+    fn wcpcpy_checked(d: *mut u8, s: *const u8) -> *mut u8, WCPCPY as CpyFn, {
+        string_copy_checks(d, s, Unit::Wide, "wcpcpy");
+    }
+    fn wcpncpy_checked(d: *mut u8, s: *const u8, n: usize) -> *mut u8, WCPNCPY as MemFn, {
+        units_copy_checks(d, s, n, Unit::Wide, "wcpncpy");
+    }
+    fn wcpcpy_chk_checked(d: *mut u8, s: *const u8, size: usize) -> *mut u8, WCPCPY_CHK as MemFn, {
+        string_copy_checks(d, s, Unit::Wide, "__wcpcpy_chk");
+    }
+    fn wcpncpy_chk_checked(d: *mut u8, s: *const u8, n: usize, size: usize) -> *mut u8, WCPNCPY_CHK as MemChkFn, {
+        units_copy_checks(d, s, n, Unit::Wide, "__wcpncpy_chk");
     }
     fn wcsncat_chk_checked(d: *mut u8, s: *const u8, n: usize, size: usize) -> *mut u8, WCSNCAT_CHK as MemChkFn, {
         units_cat_checks(d, s, n, Unit::Wide, "__wcsncat_chk");
