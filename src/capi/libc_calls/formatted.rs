@@ -450,6 +450,29 @@ unsafe fn formatted(
     call: &'static str,
     run: impl FnOnce(*mut VaList) -> i32,
 ) -> i32 {
+    // SAFETY: caller contract.
+    unsafe {
+        checked_around(format, ap, caller, call, run, |result| {
+            (d as usize, stored(result, size))
+        })
+    }
+}
+
+/// The checks of every formatting call, around `run`: the arguments before it (unless the
+/// call comes from glibc itself, `caller`), then the range `written` names (start, length;
+/// a length of 0 for none) from the call's result.
+///
+/// # Safety
+/// `format` and `ap` are the call's.
+#[inline(always)]
+unsafe fn checked_around(
+    format: *const u8,
+    ap: *mut VaList,
+    caller: usize,
+    call: &'static str,
+    run: impl FnOnce(*mut VaList) -> i32,
+    written: impl FnOnce(i32) -> (usize, usize),
+) -> i32 {
     if own(caller) {
         return run(ap);
     }
@@ -459,7 +482,8 @@ unsafe fn formatted(
         unsafe { check_arguments(gpa, format, &*ap, call) };
     }
     let result = run(ap);
-    check_range(gpa, d as usize, stored(result, size), Access::Write, call);
+    let (start, len) = written(result);
+    check_range(gpa, start, len, Access::Write, call);
     result
 }
 
@@ -565,19 +589,16 @@ unsafe fn printed(
     call: &'static str,
     run: impl FnOnce(*mut VaList) -> i32,
 ) -> i32 {
-    if own(caller) {
-        return run(ap);
+    // SAFETY: caller contract.
+    unsafe {
+        checked_around(format, ap, caller, call, run, |result| {
+            if new_string != 0 && result >= 0 {
+                (new_string, size_of::<usize>())
+            } else {
+                (0, 0)
+            }
+        })
     }
-    let gpa = super::super::gpa();
-    if !ap.is_null() {
-        // SAFETY: caller contract.
-        unsafe { check_arguments(gpa, format, &*ap, call) };
-    }
-    let result = run(ap);
-    if new_string != 0 && result >= 0 {
-        check_range(gpa, new_string, size_of::<usize>(), Access::Write, call);
-    }
-    result
 }
 
 /// Defines the checking functions of the `v*` forms that take `$first` fixed arguments of
