@@ -432,12 +432,14 @@ fn reads_not_seen(args: &RunArgs) -> Option<&'static str> {
     } else if args.guard_sample.is_some() {
         Some(
             "gpa: check mode sees reads past a block or after its free only in libc's \
-             functions, on large blocks and on the sampled ones (--guard sees every one)\n",
+             functions, on large blocks and on the sampled ones (--guard sees all but those in a \
+             block's alignment slack, --guard-flush every one)\n",
         )
     } else {
         Some(
             "gpa: check mode sees reads past a block or after its free only in libc's \
-             functions and on large blocks (--guard sees every one)\n",
+             functions and on large blocks (--guard sees all but those in a block's \
+             alignment slack, --guard-flush every one)\n",
         )
     }
 }

@@ -1107,7 +1107,8 @@ fn a_clean_run_says_what_it_checked_unless_quiet() {
     // is no verdict on them. Guard mode sees them all but those of a block's alignment slack
     // (`cli/tests/guard.rs`, slack cases), and says so; with --guard-flush there is no slack.
     const UNSEEN: &str = "gpa: check mode sees reads past a block or after its free only in \
-                          libc's functions and on large blocks (--guard sees every one)\n";
+                          libc's functions and on large blocks (--guard sees all but those in \
+                          a block's alignment slack, --guard-flush every one)\n";
     const SLACK: &str = "gpa: guard mode sees reads of the up to 15 bytes between a block's end \
                          and its 16-byte alignment only in libc's functions (--guard-flush sees \
                          every one)\n";
