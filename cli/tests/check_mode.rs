@@ -120,6 +120,58 @@ fn overflows_anywhere_in_the_redzone_are_found_at_free_and_at_exit() {
 }
 
 #[test]
+fn a_write_into_a_freed_neighbour_is_its_write_after_free_and_never_an_overflow() {
+    if !gcc_or_skip() {
+        return;
+    }
+    // Valgrind 3.19 on write_into_freed_neighbour.c (gcc -O0): "store": Invalid write of
+    // size 1 at main (@store); Address is 8 bytes inside a block of size 16 free'd. 1 error.
+    // "memset": Invalid write of size 1 at memset, by main (@memset); 2 bytes inside a block
+    // of size 16 free'd. 4 errors from 2 contexts. "strcpy": Invalid write of size 1 at
+    // strcpy, by main (@strcpy); 0 bytes inside a block of size 16 free'd. 4 errors from 2
+    // contexts. Never anything about `q`, whose free follows: the write lies in the slot after
+    // `q`'s, which a free's neighbour scan reads, and once read as `q`'s overflow (and
+    // repaired, so that `p`'s own write after free was never reported).
+    let dir = scratch("write-into-freed-neighbour");
+    let binary = compile_c("write_into_freed_neighbour", &dir);
+    let cases = [
+        ("store", 8, false),
+        ("memset", 2, true),
+        ("strcpy", 0, true),
+    ];
+    let arguments: Vec<_> = cases.iter().map(|(case, ..)| args(&[case])).collect();
+    let runs = run_cases(&dir, &binary, &arguments);
+    for ((case, offset, at_call), run) in cases.iter().zip(&runs) {
+        let findings = run.findings();
+        assert_eq!(findings.len(), 1, "{case}: {}", describe(&findings));
+        let finding = &findings[0];
+        let stdout = run.stdout();
+        let p = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("p "))
+            .unwrap_or_else(|| panic!("{case}: no p line in {stdout:?}"));
+        assert_eq!(
+            (&finding["kind"], &finding["address"]),
+            (&"write_after_free".into(), &p.into()),
+            "{case}: {finding}"
+        );
+        assert_eq!(finding["size"], 16, "{case}: {finding}");
+        assert_eq!(
+            stack_functions(finding, "free").first().map(String::as_str),
+            Some("main"),
+            "{case}: {finding}"
+        );
+        if *at_call {
+            // Found at the libc call, as Valgrind finds it, with its offset.
+            assert_eq!(finding["offset"], *offset, "{case}: {finding}");
+            assert_eq!(finding["access"], "write", "{case}: {finding}");
+        }
+        assert!(stdout.contains("done"), "{case}");
+        assert_eq!(run.output.status.code(), Some(0), "{case}");
+    }
+}
+
+#[test]
 fn an_invalid_free_says_where_the_pointer_lies_as_valgrind_does() {
     if !gcc_or_skip() {
         return;

@@ -738,7 +738,7 @@ impl GeneralPurposeAllocator {
     /// (at a free only as far as [`FREE_REACH`]: the next slot's memory is usually not in the
     /// cache, and reading it would cost most frees a miss).
     /// Reports an overflow at the first damaged byte, then rewrites the damaged patterns so
-    /// that they are reported once (and not later as a write after free of a neighbour).
+    /// that they are reported once (and not later as damage of a freed neighbour slot).
     /// `at_exit`: found by a walk of live blocks, where the stack says nothing (and capturing
     /// it under the walk's locks is not safe), so no detection trace is taken.
     /// Inlined (into the checked frees: one call fewer on each); the report is not.
@@ -1312,10 +1312,14 @@ fn redzone_scan<const REPAIR: bool>(
 }
 
 /// `redzone_scan`'s walk of the free slots after the block in slot `index` (starting at
-/// `start`), up to `reach_end`, slot by slot: each free (quarantined or freed) slot is
+/// `start`), up to `reach_end`, slot by slot: each freed slot (on the page's free list) is
 /// compared with [`safety::POISON`] but for its first word (a free-list link), a never-carved
 /// tail with zeros when the segment guarantees them; the walk stops at a slot in any other
-/// state. Returns the offset from `start` of the first damaged byte, or, with `REPAIR`,
+/// state. A quarantined slot stops it too: a changed byte there lies inside a block the
+/// program freed and has not yet been given again, which Valgrind reports as a write after
+/// free of that block ("Address is 8 bytes inside a block of size 24 free'd"), not as an
+/// overflow of the block before it; its eviction reports it so (and finds nothing new when
+/// the write was already reported at a checked libc call that made it). Returns the offset from `start` of the first damaged byte, or, with `REPAIR`,
 /// rewrites every pattern it covers and returns `None`. [`neighbour_damage`] answers the
 /// same for the short reaches of a free in one pass.
 ///
@@ -1346,7 +1350,7 @@ unsafe fn neighbour_walk<const REPAIR: bool>(
         } else {
             // SAFETY: safety mode keeps metadata for every slot; `slot < capacity`.
             let state = unsafe { page.meta(slot) }.state.load(Ordering::Acquire);
-            if state != SLOT_QUARANTINED && state != SLOT_FREED {
+            if state != SLOT_FREED {
                 return None;
             }
             // Poisoned but for the first word (a free-list link).
@@ -1390,7 +1394,8 @@ const NEIGHBOUR_SPAN: usize = 128;
 /// The slot walk ([`neighbour_walk`]) compares each free neighbour slot on its own (a
 /// `first_difference` call on a few bytes: a fixed cost per slot, several slots within the
 /// reach of a small block). Here the slot states are read first, to find where the run of
-/// free (quarantined or freed) slots ends: at a slot in any other state the scan stops there,
+/// freed slots ends: at a slot in any other state (a quarantined one included, see
+/// [`neighbour_walk`]) the scan stops there,
 /// at the page's never-carved part it goes on into it when the segment guarantees it zero.
 /// Then the whole run, `[slot end, min(run end, reach end))`, is compared with
 /// [`safety::POISON`] in one pass of at most eight 16-byte loads ending at its end, into a
@@ -1432,7 +1437,7 @@ unsafe fn neighbour_damage(
         }
         // SAFETY: safety mode keeps metadata for every slot; `slot < carved <= capacity`.
         let state = unsafe { page.meta(slot) }.state.load(Ordering::Acquire);
-        if state != SLOT_QUARANTINED && state != SLOT_FREED {
+        if state != SLOT_FREED {
             break;
         }
         slot += 1;
@@ -1626,8 +1631,8 @@ pub(super) mod tests {
     /// The one-pass neighbour scan of a free (`neighbour_damage`) finds the same first
     /// damaged byte as the slot-by-slot walk (`neighbour_walk`) for a byte planted anywhere
     /// from 16 bytes before the block's slot end (its own redzone, which the scan must not
-    /// count) to its reach end: in quarantined slots (poisoned whole), freed ones (a free-list
-    /// link in the first word, which does not count), a live neighbour (where both stop) and
+    /// count) to its reach end: in freed slots (a free-list link in the first word, which does
+    /// not count), a quarantined or live neighbour (where both stop) and
     /// the page's never-carved tail. For blocks of 1 to 256 bytes, so slots of 16 bytes to
     /// 320, neighbour runs of one to six slots.
     #[cfg(target_arch = "x86_64")]
@@ -1705,23 +1710,24 @@ pub(super) mod tests {
         }
     }
 
-    /// A write into the free slots after a small block is reported when the block is freed,
-    /// at its offset from the block's start, as far as [`FREE_REACH`] bytes past its end,
-    /// whether the slot is quarantined or freed; the first word of a free slot (a free-list
-    /// link once the slot left the quarantine) is not checked by the scan (a write there into
-    /// a quarantined slot is found as that slot's write after free when it leaves).
+    /// A write into the freed slots after a small block is reported when the block is freed,
+    /// at its offset from the block's start, as far as [`FREE_REACH`] bytes past its end; the
+    /// first word of a freed slot (a free-list link) is not checked by the scan. A write into
+    /// a quarantined slot is that slot's write after free (as Valgrind reports a write inside
+    /// a freed block), found when it leaves the quarantine, and never the block's overflow.
     #[test]
     fn writes_into_free_neighbour_slots_are_reported_at_their_offset() {
         let requested = 24;
-        // (slot of the planted byte after the block's, offset in that slot, quarantined)
+        // (slot of the planted byte after the block's, offset in that slot, quarantined,
+        // reported as the block's overflow)
         for (neighbour, in_slot, quarantined, reported) in [
-            (1usize, 8usize, true, true),
+            (1usize, 8usize, true, false),
             (1, 0, true, false),
             (1, 0, false, false),
             (1, 7, false, false),
             (1, 8, false, true),
             (1, 30, false, true),
-            (2, 20, true, true),
+            (2, 20, true, false),
             (2, 20, false, true),
         ] {
             let gpa = checked();
@@ -1759,6 +1765,24 @@ pub(super) mod tests {
                     (overflow.size, overflow.offset),
                     (requested, Some(offset as isize)),
                     "neighbour {neighbour} byte {in_slot} quarantined {quarantined}"
+                );
+            } else if quarantined {
+                assert!(
+                    overflow.is_none(),
+                    "a write into a quarantined slot is no overflow"
+                );
+                gpa.flush_thread_quarantine();
+                let report = gpa.report();
+                let waf: Vec<_> = report.of_kind(FindingKind::WriteAfterFree).collect();
+                assert_eq!(
+                    waf.len(),
+                    1,
+                    "neighbour {neighbour} byte {in_slot}: one write after free"
+                );
+                assert_eq!(
+                    (waf[0].address, waf[0].offset),
+                    (blocks[neighbour], Some(in_slot as isize)),
+                    "neighbour {neighbour} byte {in_slot}"
                 );
             } else {
                 assert!(overflow.is_none(), "a link word is no overflow");
