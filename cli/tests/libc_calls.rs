@@ -1149,6 +1149,11 @@ const PS: &str = "char *s = malloc(n(8));";
 const PW: &str = "wchar_t *w = malloc(n(16));";
 const PQ: &str = "char *q = malloc(n(16));";
 const PP: &str = "char *p = malloc(n(16));";
+/// `printf.c`'s `%n` targets: a freed `int`, a 1-byte block taken as a `short`, a 4-byte block
+/// taken as a `long`.
+const PN: &str = "int *p = malloc(n(4));";
+const PH: &str = "char *h = malloc(n(1));";
+const PL: &str = "long *l = malloc(n(4));";
 
 /// Valgrind 3.19 on `printf.c` (gcc -O0), case by case (`valgrind --leak-check=full ./printf
 /// CASE`): the reads glibc's formatting code makes of a `%s` argument, the format and a
@@ -1209,6 +1214,36 @@ const PRINTED: &[Gap] = &[
             ..access("printf_freed", "read_after_free", "read", 0, 16, PP)
         },
         "printf",
+    ),
+    // Invalid write of size 4 at __vfprintf_internal (vfprintf-process-arg.c:310), by printf
+    // (printf.c:33), by main (printf.c:@); Address is 0 bytes inside a block of size 4 free'd.
+    // 1 error.
+    gap(
+        Expected {
+            freed: true,
+            ..access("printf_count_freed", "write_after_free", "write", 0, 4, PN)
+        },
+        "printf",
+    ),
+    // Invalid write of size 2 at __vfprintf_internal (vfprintf-process-arg.c:312), by fprintf
+    // (fprintf.c:32), by main; Address is 0 bytes inside a block of size 1 alloc'd (the
+    // store's start; gpa names its first byte out of bounds, 1). 2 errors from 1 context.
+    gap(
+        access("fprintf_count_short", "overflow", "write", 1, 1, PH),
+        "fprintf",
+    ),
+    // Invalid write of size 8 at __vfprintf_internal (vfprintf-process-arg.c:306), by printf,
+    // by main; 0 bytes inside a block of size 4 (its first byte out of bounds: 4). 1 error.
+    gap(
+        access("printf_count_long", "overflow", "write", 4, 4, PL),
+        "printf",
+    ),
+    // (`%hhn` into a 1-byte block: no error.) Invalid write of size 8 at
+    // __vfprintf_internal, by __vdprintf_internal (iovdprintf.c:54), by dprintf, by main;
+    // Address is 0 bytes after a block of size 16 (`%zn` at `q + 16`). 1 error.
+    gap(
+        access("dprintf_count_size", "overflow", "write", 16, 16, PQ),
+        "dprintf",
     ),
     // Syscall param recvmsg(mmsg[1].msg_hdr.msg_iov[1]) points to unaddressable byte(s) at
     // recvmmsg_syscall (recvmmsg.c:29), by recvmmsg (recvmmsg.c:73), by main; 0 bytes after
@@ -1293,6 +1328,16 @@ fn fortified_stream_and_descriptor_formatting_is_checked_like_the_plain_one() {
         // Invalid read of size 4 at wcsnlen, ..., by __printf_chk, by main; 0 bytes after a
         // block of size 16. 2 errors.
         (planted("printf_wide"), "__printf_chk"),
+        // A `%n` in a format in read-only memory is stored as in the plain forms: Invalid
+        // write of size 4 at __vfprintf_internal, by __printf_chk (printf_chk.c:33), by main;
+        // 0 bytes inside a block of size 4 free'd. 1 error.
+        (planted("printf_count_freed"), "__printf_chk"),
+        // Invalid write of size 2, by __fprintf_chk (fprintf_chk.c:33), by main; 0 bytes
+        // inside a block of size 1 alloc'd. 2 errors from 1 context.
+        (planted("fprintf_count_short"), "__fprintf_chk"),
+        // Invalid write of size 8, by __dprintf_chk (dprintf_chk.c:33), by main; 0 bytes after
+        // a block of size 16. 1 error.
+        (planted("dprintf_count_size"), "__dprintf_chk"),
     ];
     let cases: Vec<&str> = expected.iter().map(|(e, _)| e.case).collect();
     let runs = run_cases(&dir, &binary, &[], &cases);

@@ -1,7 +1,8 @@
 /* One planted bug per case through the stream, descriptor and new-string formatting calls and
  * the vector message calls of cli/tests/libc_calls.rs (`printf CASE`): `printf`, `fprintf`,
  * `dprintf`, `asprintf` and their `v*` forms (a `%s` argument read past its block, a heap
- * format without a terminator, a `%ls` with a precision, a freed argument), `recvmmsg`,
+ * format without a terminator, a `%ls` with a precision, a freed argument, a `%n` count
+ * stored into a freed block or past a block's end), `recvmmsg`,
  * `sendmmsg`. The call of each case is the line marked `@CASE`. `s` is an 8-byte block of
  * 'b's without a terminator, `w` a 16-byte block of four wide 'a's without one, `q` a
  * 16-byte block the messages' buffers overrun. What the
@@ -98,6 +99,22 @@ int main(int argc, char **argv) {
         strcpy(p, "gone");
         free(p);
         r = printf("<%s>\n", p); /* @printf_freed */
+    } else if (!strcmp(name, "printf_count_freed")) {
+        int *p = malloc(n(4));
+        free(p);
+        r = printf("<%s>%n\n", "ab", p); /* @printf_count_freed: %n stores 4 bytes */
+    } else if (!strcmp(name, "fprintf_count_short")) {
+        char *h = malloc(n(1));
+        r = fprintf(sink, "<%d>%hn", 5, (short *)h); /* @fprintf_count_short: 2 bytes into 1 */
+        free(h);
+    } else if (!strcmp(name, "printf_count_long")) {
+        long *l = malloc(n(4));
+        r = printf("%s%ln\n", "abc", l); /* @printf_count_long: 8 bytes into 4 */
+        free(l);
+    } else if (!strcmp(name, "dprintf_count_size")) {
+        char *c = malloc(n(1));
+        r = dprintf(null, "%hhn%d|%zn", c, 3, (size_t *)q + 2); /* @dprintf_count_size */
+        free(c);
     } else if (!strcmp(name, "recvmmsg")) {
         send(pair[1], "x", 1, 0);
         send(pair[1], "y", 1, 0);
