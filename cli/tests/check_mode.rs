@@ -172,6 +172,32 @@ fn a_write_into_a_freed_neighbour_is_its_write_after_free_and_never_an_overflow(
 }
 
 #[test]
+fn threads_stopped_inside_malloc_by_the_exit_scan_leave_no_false_finding() {
+    if !gcc_or_skip() {
+        return;
+    }
+    // exit_scan_churn.c: Valgrind 3.19 says only "4,352 bytes in 16 blocks are possibly lost"
+    // (the threads' DTVs). The exit scan stops 16 threads that malloc, fill and free without
+    // pause; one stopped after its block went live and before its canaries (the allocation's
+    // trace capture came between) or the C ABI's front guard were written gave a false
+    // underflow or overflow of that block in 18 runs of 20. The slot now goes live last.
+    // (Left: about one run in 40 reports the block in flight as definitely lost.)
+    let dir = scratch("exit-scan-churn");
+    let binary = compile_c("exit_scan_churn", &dir);
+    let cases: Vec<_> = (0..6).map(|_| Vec::new()).collect();
+    let runs = run_cases(&dir, &binary, &cases);
+    for (index, run) in runs.iter().enumerate() {
+        let findings = run.findings();
+        let wrong: Vec<_> = findings
+            .iter()
+            .filter(|finding| finding["kind"] != "leak")
+            .collect();
+        assert!(wrong.is_empty(), "run {index}: {}", describe(&findings));
+        assert!(run.stdout().contains("done"), "run {index}");
+    }
+}
+
+#[test]
 fn an_invalid_free_says_where_the_pointer_lies_as_valgrind_does() {
     if !gcc_or_skip() {
         return;

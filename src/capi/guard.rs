@@ -224,15 +224,14 @@ pub fn alloc_at(gpa: &GeneralPurposeAllocator, size: usize, frame: usize) -> *mu
     if size == 0 {
         return core::ptr::null_mut();
     }
-    let base = gpa.c_alloc_checked(total, frame);
+    // The guard is written by the GPA before the block goes live (`Prefix`): a walk of the
+    // heap at exit, which may stop this thread anywhere, never sees a live block without it.
+    let base = gpa.c_alloc_checked_prefixed(total, frame, guard_prefix(FRONT));
     if base.is_null() {
         return base;
     }
     // SAFETY: the block has `total >= FRONT` bytes.
-    unsafe {
-        fill_guard(base, FRONT);
-        base.add(FRONT)
-    }
+    unsafe { base.add(FRONT) }
 }
 
 /// [`alloc_tagged`] by the GPA's check-mode entry
@@ -255,13 +254,12 @@ pub fn alloc_tagged_at(
     if size == 0 {
         return core::ptr::null_mut();
     }
-    let base = gpa.c_alloc_checked_as(total, align, tag, frame);
+    let base = gpa.c_alloc_checked_as(total, align, tag, frame, guard_prefix(pad));
     if base.is_null() {
         return base;
     }
     // SAFETY: the block has `total >= pad` bytes.
     unsafe {
-        fill_guard(base, pad);
         if tag & COOKIE_TAG != 0 {
             // As `alloc_tagged` leaves it: the array cookie's bytes zero (`pad >= FRONT`).
             core::ptr::write_bytes(base.add(pad - COOKIE), 0, COOKIE);
@@ -341,7 +339,7 @@ pub fn realloc_at(
         return core::ptr::null_mut();
     };
     // SAFETY: `block` was just found on this thread, and only read since.
-    let base = unsafe { gpa.c_realloc_checked(block, total, frame) };
+    let base = unsafe { gpa.c_realloc_checked(block, total, frame, guard_prefix(FRONT)) };
     if base.is_null() {
         return base;
     }
@@ -382,6 +380,16 @@ fn checked_user_block(
         unsafe { intact(block.start as *const u8, pad, tag) }
     };
     whole.then_some(block)
+}
+
+/// The front guard of `pad` bytes as the GPA writes it into a check-mode block before the
+/// block goes live.
+#[inline(always)]
+fn guard_prefix(pad: usize) -> crate::gpa::Prefix {
+    crate::gpa::Prefix {
+        byte: GUARD,
+        len: pad,
+    }
 }
 
 /// Fills `pad` guard bytes at `base`: the usual [`FRONT`] bytes with two 16-byte stores

@@ -42,6 +42,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
 use super::heap;
+use super::safety::Prefix;
 use super::segment::{Page, Segment, SegmentKind, SLOT_LIVE};
 use super::{observer, pagemap, safety, size_class, GeneralPurposeAllocator};
 
@@ -85,9 +86,21 @@ impl GeneralPurposeAllocator {
     /// from `frame`: a small block as the general path would make it, or null when the general
     /// path must serve the request (size 0, a large block, inside the allocator, another
     /// configuration, or no memory: the general path says so).
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn c_alloc_checked(&self, size: usize, frame: usize) -> *mut u8 {
-        self.c_alloc_checked_as(size, C_ALIGN, 0, frame)
+        self.c_alloc_checked_as(size, C_ALIGN, 0, frame, Prefix::NONE)
+    }
+
+    /// [`Self::c_alloc_checked`] of a block whose first bytes are `prefix` (the C ABI's
+    /// front guard), written before the block goes live.
+    #[inline(always)]
+    pub(crate) fn c_alloc_checked_prefixed(
+        &self,
+        size: usize,
+        frame: usize,
+        prefix: Prefix,
+    ) -> *mut u8 {
+        self.c_alloc_checked_as(size, C_ALIGN, 0, frame, prefix)
     }
 
     /// [`Self::c_alloc_checked`] of a block aligned to `align` (a power of two, 16 or more)
@@ -100,8 +113,9 @@ impl GeneralPurposeAllocator {
         align: usize,
         tag: u8,
         frame: usize,
+        prefix: Prefix,
     ) -> *mut u8 {
-        if size == 0 || !self.lean_checked() || heap::inside_allocator() {
+        if size == 0 || prefix.len > size || !self.lean_checked() || heap::inside_allocator() {
             return core::ptr::null_mut();
         }
         let Some(padded) = size.checked_add(safety::redzone(size)) else {
@@ -113,7 +127,7 @@ impl GeneralPurposeAllocator {
         let Ok(layout) = Layout::from_size_align(size, align) else {
             return core::ptr::null_mut();
         };
-        self.alloc_small_checked_at(class, layout, frame, tag)
+        self.alloc_small_checked_at(class, layout, frame, tag, prefix)
             .map_or(core::ptr::null_mut(), NonNull::as_ptr)
     }
 
@@ -170,6 +184,7 @@ impl GeneralPurposeAllocator {
         block: CheckedBlock,
         size: usize,
         frame: usize,
+        prefix: Prefix,
     ) -> *mut u8 {
         // SAFETY: caller contract: a validated live slot of a live page of this GPA's small
         // segment; safety mode keeps metadata for every slot.
@@ -195,7 +210,7 @@ impl GeneralPurposeAllocator {
         }
         // The old block stays live meanwhile: its page is not released, so `block` stays valid
         // (the general path also allocates before it frees).
-        let fresh = self.c_alloc_checked(size, frame);
+        let fresh = self.c_alloc_checked_prefixed(size, frame, prefix);
         if fresh.is_null() {
             return fresh;
         }
@@ -338,14 +353,14 @@ mod tests {
         // starts at the new size.
         let found = gpa.c_checked_block(block as usize).unwrap();
         // SAFETY: found just above on this thread.
-        let same = unsafe { gpa.c_realloc_checked(found, 36, 0) };
+        let same = unsafe { gpa.c_realloc_checked(found, 36, 0, Prefix::NONE) };
         assert_eq!(same, block);
         assert_eq!(gpa.block_layout(same).map(|layout| layout.size()), Some(36));
         // Larger than the slot: a fresh block with the bytes copied, the old one freed (a
         // second free of it is a double free).
         let found = gpa.c_checked_block(same as usize).unwrap();
         // SAFETY: found just above on this thread.
-        let moved = unsafe { gpa.c_realloc_checked(found, 900, 0) };
+        let moved = unsafe { gpa.c_realloc_checked(found, 900, 0, Prefix::NONE) };
         assert!(!moved.is_null() && moved != same);
         // SAFETY: the fresh block has 900 bytes, the first 36 copied.
         assert!(unsafe { core::slice::from_raw_parts(moved, 36) }
@@ -363,7 +378,7 @@ mod tests {
         // A new size the entry does not serve (a large block): null, nothing done.
         let found = gpa.c_checked_block(moved as usize).unwrap();
         // SAFETY: found just above on this thread.
-        assert!(unsafe { gpa.c_realloc_checked(found, 1 << 20, 0) }.is_null());
+        assert!(unsafe { gpa.c_realloc_checked(found, 1 << 20, 0, Prefix::NONE) }.is_null());
         assert_eq!(
             gpa.block_layout(moved).map(|layout| layout.size()),
             Some(900)
@@ -380,7 +395,7 @@ mod tests {
             unsafe { block.add(size).write(0) };
             let found = gpa.c_checked_block(block as usize).unwrap();
             // SAFETY: found just above on this thread.
-            let resized = unsafe { gpa.c_realloc_checked(found, new_size, 0) };
+            let resized = unsafe { gpa.c_realloc_checked(found, new_size, 0, Prefix::NONE) };
             assert!(!resized.is_null());
             assert_overflow_at_end(&gpa, block, size);
         }
@@ -390,7 +405,7 @@ mod tests {
     fn an_aligned_tagged_block_goes_through_the_entries() {
         let gpa = checked();
         for (size, align, tag) in [(24usize, 16usize, 1u8), (100, 64, 2), (3000, 256, 0x81)] {
-            let block = gpa.c_alloc_checked_as(size, align, tag, 0);
+            let block = gpa.c_alloc_checked_as(size, align, tag, 0, Prefix::NONE);
             assert!(!block.is_null());
             assert_eq!(block as usize % align, 0);
             // As the general path would have made it (`alloc_unsized` + `set_block_tag`).
@@ -409,7 +424,9 @@ mod tests {
         }
         assert_eq!(count(&gpa, FindingKind::DoubleFree), 3);
         // Alignments no small block serves: the general path's.
-        assert!(gpa.c_alloc_checked_as(64, 1 << 20, 0, 0).is_null());
+        assert!(gpa
+            .c_alloc_checked_as(64, 1 << 20, 0, 0, Prefix::NONE)
+            .is_null());
     }
 
     #[test]

@@ -41,6 +41,39 @@ pub const CANARY: u8 = 0xC5;
 /// The most bytes of a freed large block kept mapped (`Config::never_unmap`) poisoned.
 pub const POISON_LIMIT: usize = 4096;
 
+/// Bytes a layer above the GPA keeps at the start of its blocks (the C ABI's front guard),
+/// written by a safety-mode allocation before the slot goes live, so that no walk of the heap
+/// (the exit-time scan, which stops threads wherever they are) sees a live block without
+/// them. [`Prefix::NONE`] writes nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct Prefix {
+    /// The value of every byte.
+    pub byte: u8,
+    /// How many bytes, from the block's start: at most the block's requested size.
+    pub len: usize,
+}
+
+impl Prefix {
+    /// No prefix.
+    pub const NONE: Prefix = Prefix { byte: 0, len: 0 };
+
+    /// Writes the prefix at `block`.
+    ///
+    /// # Safety
+    /// `block` is the start of a block of at least `self.len` writable bytes.
+    #[inline(always)]
+    pub unsafe fn fill(self, block: usize) {
+        // SAFETY: caller contract; unaligned stores have no alignment requirement.
+        unsafe {
+            if self.len == 32 {
+                (block as *mut [u8; 32]).write_unaligned([self.byte; 32]);
+            } else {
+                core::ptr::write_bytes(block as *mut u8, self.byte, self.len);
+            }
+        }
+    }
+}
+
 /// The least redzone after a block of `size` requested bytes (see the table above).
 #[inline]
 pub const fn redzone(size: usize) -> usize {

@@ -138,6 +138,12 @@ pub const SLOT_FREED: u8 = 3;
 /// (only the owner moves it on, to `SLOT_QUARANTINED`).
 pub const SLOT_REMOTE: u8 = 4;
 
+/// Being handed out by its owner thread: taken off the free list, its allocation trace being
+/// captured and its redzone being written. Neither live nor free: a walk of a stopped thread's
+/// heap (the exit-time leak scan) neither checks its redzone nor reads it as a free
+/// neighbour's poison, either of which it holds only in part.
+pub const SLOT_TAKING: u8 = 5;
+
 /// Whether a slot in `state` holds a block the user freed (any of the freed states).
 #[inline]
 pub const fn is_freed_state(state: u8) -> bool {

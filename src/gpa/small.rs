@@ -5,7 +5,8 @@
 //! # Invariants
 //! * The fast paths are only taken with safety off; every safety-mode operation goes through
 //!   the `*_checked` functions, which keep the `SlotMeta` state machine:
-//!   `FREE/FREED --alloc--> LIVE --free--> QUARANTINED --evict--> FREED`.
+//!   `FREE/FREED --alloc--> TAKING --> LIVE --free--> QUARANTINED --evict--> FREED`
+//!   (`TAKING` while the allocation's trace and canaries are written, by the owner only).
 //! * A slot's state moves out of `LIVE` by one compare-and-swap, so two threads freeing the
 //!   same block concurrently produce exactly one free and one double-free report.
 
@@ -14,9 +15,10 @@ use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
 use super::heap::{self, Heap};
+use super::safety::Prefix;
 use super::segment::{
     is_freed_state, FreeBlock, NoPage, Page, Segment, SlotMeta, REMOTE_QUEUED, SEGMENT_SIZE,
-    SLOT_FREE, SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED, SLOT_REMOTE, UNIT_SIZE,
+    SLOT_FREE, SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED, SLOT_REMOTE, SLOT_TAKING, UNIT_SIZE,
 };
 use super::size_class::{page_units, Class, CLASS_COUNT};
 use super::{internal, pagemap, safety, BlockSpan, GeneralPurposeAllocator};
@@ -490,12 +492,13 @@ impl GeneralPurposeAllocator {
     /// redzone. Inlined into its one caller, `alloc_checked` (itself out of the fast paths).
     #[inline(always)]
     pub(super) fn alloc_small_checked(&self, class: Class, layout: Layout) -> Option<NonNull<u8>> {
-        self.alloc_small_checked_at(class, layout, 0, 0)
+        self.alloc_small_checked_at(class, layout, 0, 0, Prefix::NONE)
     }
 
     /// [`Self::alloc_small_checked`] with the allocation trace taken from `frame` (see
-    /// `GeneralPurposeAllocator::trace_at`; 0: from here) and the block's tag set to `tag`
-    /// (what `set_block_tag` would set right after).
+    /// `GeneralPurposeAllocator::trace_at`; 0: from here), the block's tag set to `tag`
+    /// (what `set_block_tag` would set right after) and its first bytes filled as `prefix`
+    /// says (a front guard the C ABI keeps in the block), all before the slot goes live.
     #[inline(always)]
     pub(super) fn alloc_small_checked_at(
         &self,
@@ -503,6 +506,7 @@ impl GeneralPurposeAllocator {
         layout: Layout,
         frame: usize,
         tag: u8,
+        prefix: Prefix,
     ) -> Option<NonNull<u8>> {
         let (block, page) = self.alloc_small_slow_or_fast(class)?;
         // SAFETY: `page` is the live page the block came from.
@@ -511,13 +515,18 @@ impl GeneralPurposeAllocator {
         let (index, _) = page.slot_of(address);
         // SAFETY: safety mode keeps metadata for every slot.
         let meta = unsafe { page.meta(index) };
-        // Only the owner thread writes the state of a slot that is not live, so a plain store
-        // suffices (no other thread may free it before we hand it out).
+        // Only the owner thread writes the state of a slot that is not live, so plain stores
+        // suffice (no other thread may free it before we hand it out). The slot is `TAKING`
+        // while its trace is captured (the slow part, which may call into libc) and its
+        // canaries are written, and `LIVE` only once both are in place: the exit-time scan,
+        // which stops threads wherever they are, then never checks a redzone half written
+        // (a false overflow or underflow of a block being allocated) nor reads the slot as a
+        // freed neighbour's poison.
         debug_assert!(matches!(
             meta.state.load(Ordering::Relaxed),
             SLOT_FREE | SLOT_FREED
         ));
-        meta.state.store(SLOT_LIVE, Ordering::Release);
+        meta.state.store(SLOT_TAKING, Ordering::Relaxed);
         meta.requested
             .store(layout.size() as u32, Ordering::Relaxed);
         meta.align_log2
@@ -526,8 +535,13 @@ impl GeneralPurposeAllocator {
         meta.alloc_trace
             .store(self.trace_at(frame, 0).0, Ordering::Relaxed);
         meta.free_trace.store(0, Ordering::Relaxed);
-        // SAFETY: the slot is ours and `block_size` bytes long.
-        unsafe { write_canary_inline(address, layout.size(), page.block_size as usize) };
+        // SAFETY: the slot is ours and `block_size` bytes long; `prefix.len <= layout.size()`
+        // (`Prefix` contract).
+        unsafe {
+            write_canary_inline(address, layout.size(), page.block_size as usize);
+            prefix.fill(address);
+        }
+        meta.state.store(SLOT_LIVE, Ordering::Release);
         Some(block)
     }
 
