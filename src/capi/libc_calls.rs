@@ -641,6 +641,20 @@ fn check_range(
         HeapSlot::Outside if gpa.heap_outside_from(start, last) => return,
         _ => {}
     }
+    check_range_described(gpa, (start, last), len, access, call);
+}
+
+/// [`check_range`] for what the lean lookup leaves to the full one (a freed block, a range
+/// that leaves its block, a large or guarded block, a range that starts outside the heap and
+/// ends in another chunk): kept out of line so that the common case needs few registers.
+#[inline(never)]
+fn check_range_described(
+    gpa: &GeneralPurposeAllocator,
+    (start, last): (usize, usize),
+    len: usize,
+    access: Access,
+    call: &'static str,
+) {
     let Some(span) = gpa.heap_block_in(start, last) else {
         return;
     };
