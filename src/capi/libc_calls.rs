@@ -569,13 +569,8 @@ impl Found {
         match gpa.heap_slot_at(address) {
             HeapSlot::Outside => return None,
             HeapSlot::Live { start, size, align } => {
-                // As `Block::of` describes the block: its user bytes end where the GPA's do.
-                let user = start + guard::pad_of(size, align);
-                let end = start + size;
-                if address >= user && address < end {
-                    return Some(Found {
-                        room: end - address,
-                    });
+                if let Some(room) = Found::room_in(start, size, align, address) {
+                    return Some(Found { room });
                 }
             }
             HeapSlot::Other => {}
@@ -583,14 +578,33 @@ impl Found {
         Found::described(gpa, address)
     }
 
+    /// The bytes from `address` to the end of the live small block [`HeapSlot::Live`]
+    /// describes, if `address` lies in its bytes (as `Block::of` describes the block: its
+    /// user bytes start after the front guard's pad and end where the GPA's do).
+    #[inline(always)]
+    fn room_in(start: usize, size: usize, align: usize, address: usize) -> Option<usize> {
+        let user = start + guard::pad_of(size, align);
+        let end = start + size;
+        (address >= user && address < end).then(|| end - address)
+    }
+
     /// The units of `width` bytes from `p` to the end of its live block (0 when it lies in
     /// no live block's bytes), `usize::MAX` when no GPA manages the memory at `p`.
     #[inline(always)]
     fn units(gpa: &GeneralPurposeAllocator, p: *const u8, width: usize) -> usize {
-        match Found::at(gpa, p as usize) {
-            Some(found) => found.room / width,
-            None => usize::MAX,
+        let address = p as usize;
+        // `Found::at` without its `Option`, whose flag the compiler otherwise carries through
+        // a comparison's setup (12 instructions of a checked `strcmp`).
+        match gpa.heap_slot_at(address) {
+            HeapSlot::Outside => return usize::MAX,
+            HeapSlot::Live { start, size, align } => {
+                if let Some(room) = Found::room_in(start, size, align, address) {
+                    return room / width;
+                }
+            }
+            HeapSlot::Other => {}
         }
+        Found::described(gpa, address).map_or(usize::MAX, |found| found.room / width)
     }
 
     /// [`Found::at`] for what the lean lookup leaves to the full one (a freed block, a front
