@@ -9,8 +9,8 @@
 //! `wchar_t`) equality, a NUL test, ASCII letters folded with a range compare for
 //! `strcasecmp`; then a last chunk that ends exactly at `within` (overlapping the one before
 //! it), or the units one at a time when fewer than a chunk's worth remain. Other targets
-//! compare one unit at a time ([`stops_one_by_one`], also the reference the tests check the
-//! chunks against).
+//! compare one unit at a time ([`stops_one_by_one`]). The tests check the chunks against a
+//! plain byte loop over fenced pages (a read past what may be read faults).
 //!
 //! Chunks are read with `movdqu` from inline assembly, as the unit loads are volatile: the
 //! program's memory, which another of its threads may be writing, is read as the hardware
