@@ -38,6 +38,13 @@
 //! real function then reads what it reads (in guard mode, the guard page: the fault ends the
 //! run with the same finding, which the report keeps once).
 //!
+//! A comparison (`strcmp`, `strncmp`, `memcmp`, `strcasecmp`, `wcscmp`...) is checked by
+//! finding whether it stops (a difference, a NUL) within the units both arguments have in
+//! bounds: 16 bytes at a time with SSE2 ([`compare`]), never past those units, and on a side
+//! outside the heap never into a page the comparison does not reach. The check is inlined
+//! into each comparison's checking function; a finding is made off that path
+//! ([`report_compare`]).
+//!
 //! Wide strings (`wcslen`, `wcscpy`, `wmemcmp`...) are the same checks in units of 4 bytes
 //! ([`Unit`]): the first bad unit is 4 bytes, as Valgrind's "Invalid read of size 4".
 //!
@@ -85,6 +92,7 @@ use crate::gpa::{GeneralPurposeAllocator, HeapSlot, InsideAllocator};
 use crate::report::{Access, FindingKind, RawFinding};
 use crate::trace::TraceId;
 
+mod compare;
 mod formatted;
 use formatted::{
     asprintf_checked, asprintf_chk_checked, dprintf_checked, dprintf_chk_checked, fprintf_checked,
@@ -543,15 +551,15 @@ fn block_at(gpa: &GeneralPurposeAllocator, address: usize) -> Option<Block> {
 }
 
 /// The heap memory at an address as a check first needs it: the bytes from the address to
-/// the end of the live block it lies in (`room`, 0 when it lies in no live block's bytes),
-/// and the block itself, described in full only when the lean lookup
-/// ([`GeneralPurposeAllocator::heap_slot_at`]) could not say (a freed block, a front guard,
-/// a large or guarded block): a finding needs the full description, which [`Found::block`]
-/// then looks up.
+/// the end of the live block it lies in (`room`, 0 when it lies in no live block's bytes).
+/// The common case, an address inside a live small block, is answered by the lean lookup
+/// ([`GeneralPurposeAllocator::heap_slot_at`]) inlined into the check; anything else by the
+/// full one ([`Found::described`]). A finding needs the block in full, which
+/// [`Found::block`] looks up again (off the hot path: only a check that found a bad access
+/// asks).
 #[derive(Clone, Copy)]
 struct Found {
     room: usize,
-    block: Option<Block>,
 }
 
 impl Found {
@@ -561,29 +569,59 @@ impl Found {
         match gpa.heap_slot_at(address) {
             HeapSlot::Outside => return None,
             HeapSlot::Live { start, size, align } => {
-                // As `Block::of` describes the block: its user bytes end where the GPA's do.
-                let user = start + guard::pad_of(size, align);
-                let end = start + size;
-                if address >= user && address < end {
-                    return Some(Found {
-                        room: end - address,
-                        block: None,
-                    });
+                if let Some(room) = Found::room_in(start, size, align, address) {
+                    return Some(Found { room });
                 }
             }
             HeapSlot::Other => {}
         }
+        Found::described(gpa, address)
+    }
+
+    /// The bytes from `address` to the end of the live small block [`HeapSlot::Live`]
+    /// describes, if `address` lies in its bytes (as `Block::of` describes the block: its
+    /// user bytes start after the front guard's pad and end where the GPA's do).
+    #[inline(always)]
+    fn room_in(start: usize, size: usize, align: usize, address: usize) -> Option<usize> {
+        let user = start + guard::pad_of(size, align);
+        let end = start + size;
+        (address >= user && address < end).then(|| end - address)
+    }
+
+    /// The units of `width` bytes from `p` to the end of its live block (0 when it lies in
+    /// no live block's bytes), `usize::MAX` when no GPA manages the memory at `p`.
+    #[inline(always)]
+    fn units(gpa: &GeneralPurposeAllocator, p: *const u8, width: usize) -> usize {
+        let address = p as usize;
+        // `Found::at` without its `Option`, whose flag the compiler otherwise carries through
+        // a comparison's setup (12 instructions of a checked `strcmp`).
+        match gpa.heap_slot_at(address) {
+            HeapSlot::Outside => return usize::MAX,
+            HeapSlot::Live { start, size, align } => {
+                if let Some(room) = Found::room_in(start, size, align, address) {
+                    return room / width;
+                }
+            }
+            HeapSlot::Other => {}
+        }
+        Found::described(gpa, address).map_or(usize::MAX, |found| found.room / width)
+    }
+
+    /// [`Found::at`] for what the lean lookup leaves to the full one (a freed block, a front
+    /// guard, a large or guarded block).
+    #[inline(never)]
+    fn described(gpa: &GeneralPurposeAllocator, address: usize) -> Option<Found> {
         let block = block_at(gpa, address)?;
         Some(Found {
             room: block.room(address),
-            block: Some(block),
         })
     }
 
     /// The block in full, for a finding (`address`: the one it was found at).
-    #[inline]
+    #[cold]
+    #[inline(never)]
     fn block(&self, gpa: &GeneralPurposeAllocator, address: usize) -> Option<Block> {
-        self.block.or_else(|| block_at(gpa, address))
+        block_at(gpa, address)
     }
 }
 
@@ -617,6 +655,20 @@ fn check_range(
         HeapSlot::Outside if gpa.heap_outside_from(start, last) => return,
         _ => {}
     }
+    check_range_described(gpa, (start, last), len, access, call);
+}
+
+/// [`check_range`] for what the lean lookup leaves to the full one (a freed block, a range
+/// that leaves its block, a large or guarded block, a range that starts outside the heap and
+/// ends in another chunk): kept out of line so that the common case needs few registers.
+#[inline(never)]
+fn check_range_described(
+    gpa: &GeneralPurposeAllocator,
+    (start, last): (usize, usize),
+    len: usize,
+    access: Access,
+    call: &'static str,
+) {
     let Some(span) = gpa.heap_block_in(start, last) else {
         return;
     };
@@ -789,7 +841,7 @@ fn string_reads(
 }
 
 /// The character width of a string function: `char` or `wchar_t`.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Unit {
     Byte,
     Wide,
@@ -822,6 +874,7 @@ impl Unit {
     ///
     /// # Safety
     /// The unit is readable.
+    #[inline(always)]
     unsafe fn load(self, s: *const u8, index: usize) -> u32 {
         // SAFETY: caller contract.
         unsafe {
@@ -873,7 +926,7 @@ fn units_read(
 
 /// How a comparison compares: units of `unit`, stopping at a NUL (`strings`), ASCII letters
 /// folded to lower case (`fold`: `strcasecmp`).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 struct Comparison {
     unit: Unit,
     strings: bool,
@@ -905,6 +958,12 @@ const WIDE_STRINGS: Comparison = Comparison {
 /// Checks a comparison of `a` and `b` that reads at most `limit` units of each, stopping at
 /// the first difference (and, for strings, at a NUL): a read past a live block's end that the
 /// comparison reaches is reported (1 unit, the first one out of bounds).
+///
+/// The common case, both ranges looked up by the lean [`Found::at`] and the comparison
+/// stopping within the units both have in bounds ([`compare::stops`], 16 bytes at a time),
+/// is inlined into each call's checking function, its [`Comparison`] a constant there; the
+/// finding, if any, is [`report_compare`]'s.
+#[inline(always)]
 fn check_compare(
     gpa: &GeneralPurposeAllocator,
     a: *const u8,
@@ -916,36 +975,42 @@ fn check_compare(
     if limit == 0 {
         return;
     }
-    let found = [Found::at(gpa, a as usize), Found::at(gpa, b as usize)];
-    if found.iter().all(Option::is_none) {
-        return;
-    }
+    // Units in bounds of each side; `usize::MAX` for a side outside the heap (no block's
+    // room is that large).
     let width = how.unit.bytes();
-    let rooms = found.map(|found| found.map_or(usize::MAX, |found| found.room / width));
+    let rooms = [Found::units(gpa, a, width), Found::units(gpa, b, width)];
     let within = rooms[0].min(rooms[1]).min(limit);
+    // Both outside the heap (`usize::MAX`), or the comparison ends within both blocks.
     if within == limit {
         return;
     }
-    let fold = |x: u32| {
-        if how.fold {
-            u32::from((x as u8).to_ascii_lowercase())
-        } else {
-            x
-        }
-    };
+    let readable = rooms.map(|room| room != usize::MAX);
     // Whether the comparison stops within the bounds of both.
-    // SAFETY: `index < within`: in bounds of both (or in memory no heap block covers, which
-    // glibc's function reads at least as far).
-    let stops = (0..within).any(|index| unsafe {
-        let (x, y) = (how.unit.load(a, index), how.unit.load(b, index));
-        fold(x) != fold(y) || (how.strings && x == 0)
-    });
-    if stops {
-        return;
+    // SAFETY: `within` units of a side found in the heap lie in its live block (readable);
+    // a side outside the heap is read no further than its stop (which glibc's function
+    // reads at least as far) or within the page of a unit before it.
+    if !unsafe { compare::stops(a, b, within, how, readable) } {
+        report_compare(gpa, [a, b], rooms, within, width, call);
     }
-    for (p, (found, room)) in [a, b].into_iter().zip(found.into_iter().zip(rooms)) {
-        let block = found.and_then(|found| found.block(gpa, p as usize));
-        if let (Some(block), true) = (block, room == within) {
+}
+
+/// Reports the reads of a comparison that runs past the units both sides have in bounds
+/// (`within`): for each side found in the heap whose room ends there, the unit after it.
+#[cold]
+#[inline(never)]
+fn report_compare(
+    gpa: &GeneralPurposeAllocator,
+    sides: [*const u8; 2],
+    rooms: [usize; 2],
+    within: usize,
+    width: usize,
+    call: &'static str,
+) {
+    for (p, room) in sides.into_iter().zip(rooms) {
+        if room != within {
+            continue;
+        }
+        if let Some(block) = block_at(gpa, p as usize) {
             judge(
                 gpa,
                 block,
