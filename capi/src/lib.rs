@@ -934,6 +934,9 @@ mod libc_calls {
         fread => FREAD;
         fwrite => FWRITE;
         fgets => FGETS;
+        puts => PUTS;
+        fputs => FPUTS;
+        fputs_unlocked => FPUTS_UNLOCKED;
         __read_chk => READ_CHK;
         __pread_chk => PREAD64_CHK;
         __pread64_chk => PREAD64_CHK;

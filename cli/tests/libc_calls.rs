@@ -557,6 +557,15 @@ const MORE: &[Expected] = &[
     access("strncasecmp", "overflow", "read", 16, 16, P),
     // Invalid write of size 1 at stpncpy; 0 bytes after a block of size 16. 4 errors.
     access("stpncpy", "overflow", "write", 16, 16, P),
+    // Invalid read of size 1 at strlen, by main (more.c:@puts: glibc's puts takes the
+    // string's strlen first); 0 bytes after a block of size 16. 1 error.
+    access("puts", "overflow", "read", 16, 16, P),
+    // Invalid read of size 1 at strlen, by main (@fputs_freed); 0 bytes inside a block of
+    // size 16 free'd. 33 errors from 4 contexts (then glibc's copy into the stream).
+    freed("fputs_freed", "read_after_free", "read", 0),
+    // Invalid read of size 1 at strlen, by main (@fputs_unlocked); 0 bytes after a block of
+    // size 16. 1 error.
+    access("fputs_unlocked", "overflow", "read", 16, 16, P),
     // Invalid write of size 2 at memmove, by memccpy (memccpy.c:38), by main; 0 bytes after a
     // block of size 16. 4 errors.
     access("memccpy", "overflow", "write", 16, 16, P),
@@ -636,6 +645,7 @@ const MORE: &[Expected] = &[
 fn named_call(case: &str) -> String {
     match case {
         "strrchr_freed" => "strrchr".to_owned(),
+        "fputs_freed" => "fputs".to_owned(),
         "read_freed" => "read(buf)".to_owned(),
         "read" | "write" | "pread64" | "pwrite64" | "recv" | "recvfrom" => format!("{case}(buf)"),
         "send" | "sendto" => format!("{case}(msg)"),

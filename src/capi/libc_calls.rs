@@ -180,6 +180,8 @@ type SendMmsgFn = unsafe extern "C" fn(i32, *mut libc::mmsghdr, u32, i32) -> i32
 type StdioFn = unsafe extern "C" fn(*mut u8, usize, usize, *mut u8) -> usize;
 type FreadChkFn = unsafe extern "C" fn(*mut u8, usize, usize, usize, *mut u8) -> usize;
 type FgetsFn = unsafe extern "C" fn(*mut u8, i32, *mut u8) -> *mut u8;
+type PutsFn = unsafe extern "C" fn(*const u8) -> i32;
+type FputsFn = unsafe extern "C" fn(*const u8, *mut u8) -> i32;
 type FgetsChkFn = unsafe extern "C" fn(*mut u8, usize, i32, *mut u8) -> *mut u8;
 
 /// The bootstrap implementation of the [`Interposed`] `$static`: `(path)`, a function of
@@ -391,6 +393,9 @@ interposed! {
     FREAD = "fread\0", (boot::_IO_fread), "r8", fread_checked;
     FWRITE = "fwrite\0", (boot::_IO_fwrite), "r8", fwrite_checked;
     FGETS = "fgets\0", (boot::_IO_fgets), "rcx", fgets_checked;
+    PUTS = "puts\0", lazy, "rsi", puts_checked;
+    FPUTS = "fputs\0", lazy, "rdx", fputs_checked;
+    FPUTS_UNLOCKED = "fputs_unlocked\0", lazy, "rdx", fputs_unlocked_checked;
     READ_CHK = "__read_chk\0", lazy, "r8", read_chk_checked;
     PREAD64_CHK = "__pread64_chk\0", lazy, "r9", pread64_chk_checked;
     RECV_CHK = "__recv_chk\0", lazy, "r9", recv_chk_checked;
@@ -1444,6 +1449,17 @@ checked! {
     }
     fn strnlen_checked(s: *const u8, n: usize) -> usize, STRNLEN as NLenFn, {
         string_reads(super::gpa(), s, n, "strnlen");
+    }
+    // glibc's `puts` and `fputs` take the string's `strlen` first (Valgrind: "Invalid read
+    // of size 1 at strlen, by puts (ioputs.c:35)").
+    fn puts_checked(s: *const u8) -> i32, PUTS as PutsFn, {
+        string_reads(super::gpa(), s, usize::MAX, "puts");
+    }
+    fn fputs_checked(s: *const u8, file: *mut u8) -> i32, FPUTS as FputsFn, {
+        string_reads(super::gpa(), s, usize::MAX, "fputs");
+    }
+    fn fputs_unlocked_checked(s: *const u8, file: *mut u8) -> i32, FPUTS_UNLOCKED as FputsFn, {
+        string_reads(super::gpa(), s, usize::MAX, "fputs_unlocked");
     }
     fn strcpy_checked(d: *mut u8, s: *const u8) -> *mut u8, STRCPY as CpyFn, {
         string_copy_checks(d, s, Unit::Byte, "strcpy");

@@ -139,6 +139,23 @@ int main(int argc, char **argv) {
     } else if (!strcmp(name, "fwrite")) {
         r = fwrite(p, 1, n(20), out); /* @fwrite */
         fflush(out);
+    } else if (!strcmp(name, "puts")) {
+        fflush(stdout);
+        int saved = dup(1);
+        dup2(null, 1);
+        r = puts(p) >= 0; /* @puts */
+        fflush(stdout);
+        dup2(saved, 1);
+    } else if (!strcmp(name, "fputs_freed")) {
+        free(p);
+        r = fputs(p, out) >= 0; /* @fputs_freed */
+        fflush(out);
+        free(w);
+        printf("%ld\n", r != 0);
+        return 0;
+    } else if (!strcmp(name, "fputs_unlocked")) {
+        r = fputs_unlocked(p, out) >= 0; /* @fputs_unlocked */
+        fflush(out);
     } else if (!strcmp(name, "fgets")) {
         FILE *line = tmpfile();
         fputs(digits, line);
