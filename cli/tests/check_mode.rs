@@ -185,7 +185,8 @@ fn threads_stopped_inside_malloc_by_the_exit_scan_leave_no_false_finding() {
     // pause; one stopped after its block went live and before its canaries (the allocation's
     // trace capture came between) or the C ABI's front guard were written gave a false
     // underflow or overflow of that block in 18 runs of 20. The slot now goes live last.
-    // (Left: about one run in 40 reports the block in flight as definitely lost.)
+    // (Left: once in 200 runs after the change, the block in flight was reported as
+    // definitely lost.)
     let dir = scratch("exit-scan-churn");
     let binary = compile_c("exit_scan_churn", &dir);
     let cases: Vec<_> = (0..6).map(|_| Vec::new()).collect();
