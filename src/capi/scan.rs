@@ -161,9 +161,9 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     // Heaps of threads that no longer exist: in the child of a `fork` made while other threads
     // ran, they are the parent's other threads', whose blocks may be half set up (a canary not
     // yet written would look like an overflow), and are left alone. Otherwise such a heap is
-    // one a thread took after its exit hook had handed its heaps back: a detached thread's
-    // last `free`s (glibc releases its DTV after the thread's key destructors) adopt an
-    // abandoned heap, and the thread ends owning it; that thread has ended, so nothing is
+    // one a thread took after its exit hook had handed its heaps back: the `free`s glibc makes
+    // in an exiting detached thread after its key destructors have run adopt an abandoned
+    // heap, and the thread ends owning it; that thread has ended, so nothing is
     // half done in the heap, and skipping it hid every block in it from the leak check
     // (`detached_results.c`: "all heap blocks were freed" over 10 threads' leaked results).
     let dead_owners_examined = !super::process::forked_from_threads();
