@@ -82,3 +82,37 @@ fn results_of_detached_threads_that_ended_are_definitely_lost() {
         assert!(run.stdout().contains("done"));
     }
 }
+
+#[test]
+fn a_fault_on_a_functions_first_instruction_is_named_after_that_function() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("sweep-fault-frame");
+    let program = compile_c_with(
+        "asan_sweep",
+        "fault_first_insn",
+        "fault_first_insn",
+        &["-O2"],
+        &dir,
+    );
+    let run = gpa_run(&dir, &["--guard"], &[program.to_str().unwrap()]);
+    // Valgrind 3.19: "Invalid write of size 8 at main (fault_first_insn.c:23)", 0 bytes inside
+    // a block of size 8 free'd at main (:22), alloc'd at main (:20).
+    let findings = run.findings();
+    assert_eq!(findings.len(), 1, "{}", describe(&findings));
+    let finding = &findings[0];
+    assert_eq!(finding["kind"], "write_after_free", "{finding:#}");
+    let access = finding["stacks"]["access"]
+        .as_array()
+        .expect("an access trace");
+    let place = |frame: &serde_json::Value| (frame["function"].clone(), frame["line"].clone());
+    // The faulting instruction is poke's first: its frame is looked up at the instruction, not
+    // one byte before it (the end of announce, which gave "???" at line 12).
+    assert_eq!(place(&access[0]), ("poke".into(), 16.into()), "{access:#?}");
+    assert_eq!(place(&access[1]), ("main".into(), 23.into()), "{access:#?}");
+    assert_eq!(
+        stack_functions(finding, "free").first().map(String::as_str),
+        Some("main")
+    );
+}
