@@ -152,10 +152,14 @@ impl Settings {
     }
 }
 
+// Inlined into `Settings::from_env`, which fast mode's start-up runs from `.text.gpa_fast`
+// (`capi/fast-path.ld`): an out-of-line copy faulted in another 64 KiB of the library.
+#[inline(always)]
 fn is_yes(name: &CStr) -> bool {
     matches!(env_bytes(name), Some(b"1" | b"yes" | b"true" | b"all"))
 }
 
+#[inline(always)]
 fn is_no(name: &CStr) -> bool {
     matches!(env_bytes(name), Some(b"0" | b"no" | b"false"))
 }
@@ -326,6 +330,10 @@ static EARLY_ENVIRONMENT: SavedPath = SavedPath::new();
 
 /// The value of `name` in the process's initial environment, for the time before libc has set
 /// `environ`; only `GPA_*` names are kept (up to [`PATH_CAPACITY`] bytes of them in all).
+/// Out of line and cold, so that [`env_bytes`] stays as small as the `getenv` call it was
+/// (it is inlined into fast mode's start-up path, `capi/fast-path.ld`).
+#[cold]
+#[inline(never)]
 fn early_env_bytes(name: &[u8]) -> Option<&'static [u8]> {
     const PREFIX: &[u8] = b"GPA_";
     if !name.starts_with(PREFIX) {
@@ -346,17 +354,19 @@ fn early_env_bytes(name: &[u8]) -> Option<&'static [u8]> {
                 break;
             }
             offset += got as u64;
-            for &byte in &chunk[..got] {
-                if keep && position < PREFIX.len() && byte != PREFIX[position] {
+            for &byte in chunk.iter().take(got) {
+                if keep
+                    && PREFIX
+                        .get(position)
+                        .is_some_and(|&expected| expected != byte)
+                {
                     keep = false;
                     len = entry_start;
                 }
                 if keep {
                     // One byte is left for `SavedPath::save`'s NUL.
-                    if len + 1 >= kept.len() {
-                        return None;
-                    }
-                    kept[len] = byte;
+                    let slot = kept.get_mut(len).filter(|_| len + 1 < PATH_CAPACITY)?;
+                    *slot = byte;
                     len += 1;
                 }
                 position += 1;
@@ -365,7 +375,7 @@ fn early_env_bytes(name: &[u8]) -> Option<&'static [u8]> {
                 }
             }
         }
-        EARLY_ENVIRONMENT.save(&[&kept[..len]]);
+        EARLY_ENVIRONMENT.save(&[kept.get(..len)?]);
     }
     let entries: &'static [u8] = EARLY_ENVIRONMENT.get()?;
     entries
