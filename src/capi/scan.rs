@@ -163,9 +163,9 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     // yet written would look like an overflow), and are left alone. Otherwise such a heap is
     // one a thread took after its exit hook had handed its heaps back: the `free`s glibc makes
     // in an exiting detached thread after its key destructors have run adopt an abandoned
-    // heap, and the thread ends owning it; that thread has ended, so nothing is
-    // half done in the heap, and skipping it hid every block in it from the leak check
-    // (`detached_results.c`: "all heap blocks were freed" over 10 threads' leaked results).
+    // heap, and the thread ends owning it. That thread has ended, so nothing is half done in
+    // the heap, and skipping it hid every block in it from the leak check
+    // (`detached_results.c`: "all heap blocks were freed" over 16 threads' leaked results).
     let dead_owners_examined = !super::process::forked_from_threads();
     // SAFETY: the included heaps are this thread's, abandoned ones, those of threads stopped in
     // their signal handler (never resumed), and outside a threaded `fork`'s child those of
