@@ -455,6 +455,13 @@ fn access_trace(fault: &Fault, frames: usize) -> TraceId {
                 &mut addresses[..limit],
             )
         };
+        // The first frame is the faulting instruction itself, not a return address: the
+        // symbolizer looks every frame up one byte back (the call before a return address),
+        // which put a fault on a function's first instruction, or right after a call, in the
+        // previous function or line (`fault_first_insn.c`). One byte on, it finds `ip`.
+        if count != 0 && addresses[0] == fault.ip {
+            addresses[0] = fault.ip + 1;
+        }
         crate::trace::intern_addresses(&addresses[..count])
     }
     #[cfg(not(target_arch = "x86_64"))]

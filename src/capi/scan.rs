@@ -158,15 +158,26 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     // (`leak_protected_block.c`).
     let before = Maps::read();
     let readable = |start: usize, length: usize| readable(&before, start, length);
-    // SAFETY: the included heaps are this thread's, abandoned ones, and those of threads
-    // stopped in their signal handler (never resumed). Heaps of threads that no longer exist
-    // are left alone: in a `fork` child they are the parent's other threads', whose blocks
-    // may be half set up (a canary not yet written would look like an overflow).
+    // Heaps of threads that no longer exist: in the child of a `fork` made while other threads
+    // ran, they are the parent's other threads', whose blocks may be half set up (a canary not
+    // yet written would look like an overflow), and are left alone. Otherwise such a heap is
+    // one a thread took after its exit hook had handed its heaps back: the `free`s glibc makes
+    // in an exiting detached thread after its key destructors have run adopt an abandoned
+    // heap, and the thread ends owning it. That thread has ended, so nothing is half done in
+    // the heap, and skipping it hid every block in it from the leak check
+    // (`detached_results.c`: "all heap blocks were freed" over 16 threads' leaked results).
+    let dead_owners_examined = !super::process::forked_from_threads();
+    // SAFETY: the included heaps are this thread's, abandoned ones, those of threads stopped in
+    // their signal handler (never resumed), and outside a threaded `fork`'s child those of
+    // threads that have ended (see above).
     unsafe {
         gpa.for_each_live_block_of(
             |owner| {
                 owners.borrow_mut().push(owner);
-                owner == me || owner == 0 || stopped.contains(&owner)
+                owner == me
+                    || owner == 0
+                    || stopped.contains(&owner)
+                    || (dead_owners_examined && !thread_exists(owner))
             },
             &readable,
             |block| gpa_blocks.push(*block),

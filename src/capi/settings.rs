@@ -3,7 +3,9 @@
 //! # Design
 //! The first `malloc` of a process may come before `main`, from the dynamic loader's
 //! `dlsym`, or from a thread-exit hook, so settings are parsed from `getenv`'s bytes with
-//! integer arithmetic only.
+//! integer arithmetic only. A `malloc` from the executable's `.preinit_array` comes before
+//! libc has set `environ` (`getenv` finds nothing then): the `GPA_*` variables are read from
+//! `/proc/self/environ` instead ([`env_bytes`]).
 //!
 //! Everything is read **once, at start-up** (the preload library's constructor, or the first
 //! `malloc` if that comes earlier): a program that later calls `clearenv`, `setenv` or
@@ -150,10 +152,14 @@ impl Settings {
     }
 }
 
+// Inlined into `Settings::from_env`, which fast mode's start-up runs from `.text.gpa_fast`
+// (`capi/fast-path.ld`): an out-of-line copy faulted in another 64 KiB of the library.
+#[inline(always)]
 fn is_yes(name: &CStr) -> bool {
     matches!(env_bytes(name), Some(b"1" | b"yes" | b"true" | b"all"))
 }
 
+#[inline(always)]
 fn is_no(name: &CStr) -> bool {
     matches!(env_bytes(name), Some(b"0" | b"no" | b"false"))
 }
@@ -292,14 +298,89 @@ pub fn save_paths() {
     }
 }
 
+extern "C" {
+    /// libc's environment: null until libc's own initialization sets it, which comes after
+    /// the functions of the executable's `.preinit_array` (they get `envp` as an argument).
+    static environ: *const *const core::ffi::c_char;
+}
+
 /// The value of an environment variable, as bytes (no allocation).
+///
+/// Before libc has set `environ` (a `malloc` from the executable's `.preinit_array`, which
+/// runs before every shared library's constructor, libc's included), `getenv` finds nothing:
+/// `GPA_*` variables are then read from `/proc/self/environ` ([`early_env_bytes`]), or the
+/// process would take the defaults and report to stderr instead of to `gpa run`.
 pub fn env_bytes(name: &CStr) -> Option<&'static [u8]> {
+    // SAFETY: a pointer-sized static libc defines, read once (it is set before any thread
+    // other than the main one exists).
+    if unsafe { core::ptr::read_volatile(&raw const environ) }.is_null() {
+        return early_env_bytes(name.to_bytes());
+    }
     // SAFETY: `name` is NUL-terminated; `getenv` returns null or a NUL-terminated string that
     // lives in the environment, which the process does not free while we read it.
     unsafe {
         let value = libc::getenv(name.as_ptr());
         (!value.is_null()).then(|| CStr::from_ptr(value).to_bytes())
     }
+}
+
+/// The `GPA_*` entries of the process's initial environment (`NAME=value`, each followed by a
+/// NUL), read from `/proc/self/environ` by [`early_env_bytes`].
+static EARLY_ENVIRONMENT: SavedPath = SavedPath::new();
+
+/// The value of `name` in the process's initial environment, for the time before libc has set
+/// `environ`; only `GPA_*` names are kept (up to [`PATH_CAPACITY`] bytes of them in all).
+/// Out of line and cold, so that [`env_bytes`] stays as small as the `getenv` call it was
+/// (it is inlined into fast mode's start-up path, `capi/fast-path.ld`).
+#[cold]
+#[inline(never)]
+fn early_env_bytes(name: &[u8]) -> Option<&'static [u8]> {
+    const PREFIX: &[u8] = b"GPA_";
+    if !name.starts_with(PREFIX) {
+        return None;
+    }
+    if EARLY_ENVIRONMENT.get().is_none() {
+        let file = super::process::sys::Fd::open_read(c"/proc/self/environ").ok()?;
+        let mut kept = [0u8; PATH_CAPACITY];
+        let mut len = 0;
+        // Where the current entry starts in `kept`, how many of its bytes were read, and
+        // whether it is still kept (its first bytes are `GPA_`).
+        let (mut entry_start, mut position, mut keep) = (0, 0, true);
+        let mut chunk = [0u8; 1024];
+        let mut offset = 0;
+        loop {
+            let got = file.read_at(&mut chunk, offset);
+            if got == 0 {
+                break;
+            }
+            offset += got as u64;
+            for &byte in chunk.iter().take(got) {
+                if keep
+                    && PREFIX
+                        .get(position)
+                        .is_some_and(|&expected| expected != byte)
+                {
+                    keep = false;
+                    len = entry_start;
+                }
+                if keep {
+                    // One byte is left for `SavedPath::save`'s NUL.
+                    let slot = kept.get_mut(len).filter(|_| len + 1 < PATH_CAPACITY)?;
+                    *slot = byte;
+                    len += 1;
+                }
+                position += 1;
+                if byte == 0 {
+                    (entry_start, position, keep) = (len, 0, true);
+                }
+            }
+        }
+        EARLY_ENVIRONMENT.save(&[kept.get(..len)?]);
+    }
+    let entries: &'static [u8] = EARLY_ENVIRONMENT.get()?;
+    entries
+        .split(|&byte| byte == 0)
+        .find_map(|entry| entry.strip_prefix(name)?.strip_prefix(b"="))
 }
 
 /// Parses a decimal number, with an optional `k`, `m` or `g` suffix (powers of 1024).
