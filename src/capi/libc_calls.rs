@@ -701,7 +701,10 @@ fn judge(
         (FindingKind::Underflow, start, end.min(block.user) - start)
     } else if end > block.end() {
         let first = start.max(block.end());
-        (FindingKind::Overflow, first, end - first)
+        // The call's bytes from `first` on, counted from `len` (not from `end`, which
+        // saturates at the top of the address space for an absurd size such as
+        // `memcpy(p, q, (size_t)-1)`).
+        (FindingKind::Overflow, first, len - (first - start))
     } else {
         return;
     };
@@ -776,7 +779,20 @@ fn check_overlap(
     if dst_len == 0 || src_len == 0 {
         return;
     }
-    if dst < src.saturating_add(src_len) && src < dst.saturating_add(dst_len) {
+    // Valgrind's test (`is_overlap` of its string functions), last bytes computed with
+    // wrap-around: a range whose end passes the top of the address space (an absurd size,
+    // `memcpy(p, q, (size_t)-1)`) then overlaps only a range that starts inside it below
+    // the top, and Valgrind 3.19 reports no overlap for that call.
+    let (src_last, dst_last) = (
+        src.wrapping_add(src_len - 1),
+        dst.wrapping_add(dst_len - 1),
+    );
+    let overlaps = match src.cmp(&dst) {
+        core::cmp::Ordering::Less => src_last >= dst,
+        core::cmp::Ordering::Greater => dst_last >= src,
+        core::cmp::Ordering::Equal => true,
+    };
+    if overlaps {
         report_overlap(gpa, dst, src, call, length);
     }
 }
