@@ -1234,11 +1234,14 @@ mod tests {
             eprintln!("skipped: this build has no frame pointers");
             return;
         }
+        // One call site of `capture_through` for both ways: a loop over the two ways would be
+        // unrolled in release builds into two call sites (two return addresses in the frame
+        // above `capture_through`), so the way is chosen by an index in a loop whose count the
+        // optimizer cannot see.
+        let ways = [capture_auto as fn(usize) -> TraceId, capture_shortcut];
         let mut ids = std::vec::Vec::new();
-        for _ in 0..core::hint::black_box(3) {
-            for capture in [capture_auto as fn(usize) -> TraceId, capture_shortcut] {
-                ids.push(capture_through(capture));
-            }
+        for round in 0..core::hint::black_box(6) {
+            ids.push(capture_through(core::hint::black_box(ways[round % 2])));
         }
         // Each way remembers its walk: the same trace each round.
         assert!(ids.chunks(2).all(|round| round == &ids[..2]), "{ids:?}");
