@@ -990,13 +990,15 @@ impl FpMemo {
     /// records now.
     #[inline(always)]
     fn replay(&self, fp: usize, low: usize, high: usize, depth: usize) -> Option<TraceId> {
-        // `start` is 0 unless the memo holds a trace (`walk` sets it last), and `fp` is never
-        // 0, so an empty memo fails this first compare. `low` is not compared: the walk's
-        // first record is `fp` itself, at or above any `low` its captures pass (their own
-        // stack pointer, below their frame pointer), so the first bound check passed then
-        // and passes now, and the later records are bounded by each other and `high` alone.
-        debug_assert!(low <= fp);
+        // `start` is 0 unless the memo holds a trace (`walk` sets it last: a walk that kept
+        // no frame is not remembered), and `fp` is never 0, so an empty memo fails this first
+        // compare. `low` need not equal the remembered walk's: that walk's first record was
+        // `fp` itself, so `fp` passed its bound check then (`fp >= low` then); with `fp >=
+        // low` now it passes again, and the later records are bounded by the record before
+        // and `high` alone. (Frame pointers always lie above the stack pointer, `low`; `fp <
+        // low` is a register that is not a frame pointer, in code built without them.)
         if self.start.get() != fp
+            || fp < low
             || self.high.get() != high
             || self.depth.get() as usize != depth
             || self.epoch.get() != module_epoch()
@@ -1007,9 +1009,9 @@ impl FpMemo {
         debug_assert!(len <= MEMO_FRAMES && self.id.get() != 0);
         // SAFETY: `walk` keeps `len <= MEMO_FRAMES`. The remembered walk checked each record
         // it read (`fp`, then each link it remembered) against `high` and the record before:
-        // aligned, with `[record, record + 16)` inside `[fp, high)`, part of the live part of
-        // this thread's stack (`fp` is the current frame, above the stack pointer); `last`
-        // too when it stopped at a zero return address there.
+        // aligned, with `[record, record + 16)` inside `[fp, high)`, part of `[low, high)`,
+        // the live part of this thread's stack (`fp >= low`, tested above); `last` too when
+        // it stopped at a zero return address there.
         let same = unsafe { records_unchanged(fp, self.records.get_unchecked(..len)) }
             && (!self.stopped_at_zero.get()
                 || unsafe { *((self.last.get() + 8) as *const usize) } == 0);
