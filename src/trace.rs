@@ -948,12 +948,12 @@ const MEMOS: usize = 8;
 /// A remembered frame-pointer walk: the frame records it read, and the trace they made. The
 /// same walk started again from the same frame pointer, on the same stack, at the same depth
 /// and module epoch, reads the same records if every record still holds what it held then
-/// (each link `[fp]` and return address `[fp + 8]`): the bounds each record was checked
-/// against are the same (the first record, `fp`, lies above the capture's stack pointer each
-/// time; each later one is bounded by the one before and the top), so it makes the same trace, and [`FpMemo::replay`] needs no checks
-/// beyond those compares. A record's two words are kept side by side as they lie on the
-/// stack, so the replay compares a frame with one 16-byte load, XOR and OR, and decides once
-/// at the end.
+/// (each link `[fp]` and return address `[fp + 8]`): the bound checks each record passed
+/// pass again (the first record, `fp`, lies above the capture's stack pointer each time; each
+/// later one is bounded by the one before and the top), so it makes the same trace, and
+/// [`FpMemo::replay`] needs no checks beyond those compares. A record's two words are kept
+/// side by side as they lie on the stack, so the replay compares a frame with one 16-byte
+/// load, XOR and OR, and decides once at the end.
 #[repr(C)]
 struct FpMemo {
     /// The trace (0: nothing remembered).
