@@ -286,14 +286,14 @@ pub const RECIPROCAL_SHIFT: u32 = 40;
 /// ([`Segment::checked_page_of_inlined`]) compares a descriptor with its class's row, which
 /// is the soundness the multiplications checked, without them.
 #[derive(Clone, Copy)]
-pub struct PageShape {
+struct PageShape {
     units: u64,
     capacity_and_size: u64,
     reciprocal: u64,
 }
 
 /// [`PageShape`] by class.
-pub static PAGE_SHAPES: [PageShape; crate::gpa::size_class::CLASS_COUNT] = {
+static PAGE_SHAPES: [PageShape; crate::gpa::size_class::CLASS_COUNT] = {
     let mut shapes = [PageShape {
         units: 0,
         capacity_and_size: 0,
