@@ -302,7 +302,13 @@ pub fn thread_stack() -> Option<(usize, usize)> {
 /// (a stack the thread switched to by itself, or bounds not known yet) `None`.
 #[inline(always)]
 pub fn current_stack_bounds() -> Option<(usize, usize)> {
-    let (bottom, top) = thread_traces().stack.get();
+    stack_bounds_of(thread_traces())
+}
+
+/// [`current_stack_bounds`] from the calling thread's `traces`.
+#[inline(always)]
+fn stack_bounds_of(traces: &ThreadTraces) -> Option<(usize, usize)> {
+    let (bottom, top) = traces.stack.get();
     if top <= 1 {
         return None;
     }
@@ -890,19 +896,33 @@ pub fn walks_frame_pointers() -> bool {
 /// frame.
 #[inline(always)]
 fn capture_id_walking(depth: usize) -> TraceId {
-    let Some((low, high)) = current_stack_bounds() else {
+    let traces = thread_traces();
+    let Some((low, high)) = stack_bounds_of(traces) else {
         return TraceId::NONE;
     };
-    let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
-    walk_remembered(frame_pointer(), low, high, limit)
+    walk_remembered_in(traces, frame_pointer(), low, high, depth)
 }
 
-/// The trace of a frame-pointer walk from `fp` within `[low, high)` keeping at most `limit`
-/// return addresses, from the thread's remembered walks when one matches.
+/// The trace of a frame-pointer walk from `fp` within `[low, high)` for a capture of `depth`
+/// frames (keeping at most `depth + SKIP_BUDGET` return addresses), from the thread's
+/// remembered walks when one matches.
 #[inline(always)]
-fn walk_remembered(fp: usize, low: usize, high: usize, limit: usize) -> TraceId {
-    let traces = thread_traces();
-    if limit > MEMO_FRAMES || traces.memo_busy.get() {
+#[cfg(test)]
+fn walk_remembered(fp: usize, low: usize, high: usize, depth: usize) -> TraceId {
+    walk_remembered_in(thread_traces(), fp, low, high, depth)
+}
+
+/// [`walk_remembered`] with the calling thread's `traces`.
+#[inline(always)]
+fn walk_remembered_in(
+    traces: &ThreadTraces,
+    fp: usize,
+    low: usize,
+    high: usize,
+    depth: usize,
+) -> TraceId {
+    if depth > MEMO_FRAMES - SKIP_BUDGET || traces.memo_busy.get() {
+        let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
         // Too deep to remember, or a capture interrupted (by a signal handler's allocation)
         // in the middle of its memo: walk without one.
         let mut frames = Frames::new();
@@ -911,9 +931,9 @@ fn walk_remembered(fp: usize, low: usize, high: usize, limit: usize) -> TraceId 
     }
     traces.memo_busy.set(true);
     let memo = &traces.memos[(fp >> 4) % MEMOS];
-    let id = match memo.replay(fp, low, high, limit) {
+    let id = match memo.replay(fp, low, high, depth) {
         Some(id) => id,
-        None => memo.walk(fp, low, high, limit),
+        None => memo.walk(fp, low, high, depth),
     };
     traces.memo_busy.set(false);
     id
@@ -928,26 +948,26 @@ const MEMOS: usize = 8;
 /// A remembered frame-pointer walk: the frame records it read, and the trace they made. The
 /// same walk started again from the same frame pointer, on the same stack, at the same depth
 /// and module epoch, reads the same records if every record still holds what it held then
-/// (each link `[fp]` and return address `[fp + 8]`): the bounds each record was checked
-/// against are the same, so it makes the same trace, and [`FpMemo::replay`] needs no checks
-/// beyond those compares. A record's two words are kept side by side as they lie on the
-/// stack, so the replay compares a frame with one 16-byte load, XOR and OR, and decides once
-/// at the end.
+/// (each link `[fp]` and return address `[fp + 8]`): the bound checks each record passed
+/// pass again (the first record, `fp`, lies above the capture's stack pointer each time; each
+/// later one is bounded by the one before and the top), so it makes the same trace, and
+/// [`FpMemo::replay`] needs no checks beyond those compares. A record's two words are kept
+/// side by side as they lie on the stack, so the replay compares a frame with one 16-byte
+/// load, XOR and OR, and decides once at the end.
 #[repr(C)]
 struct FpMemo {
     /// The trace (0: nothing remembered).
     id: Cell<u32>,
     /// Return addresses kept (at most `MEMO_FRAMES`).
     len: Cell<u32>,
-    /// The walk's limit.
-    limit: Cell<u32>,
+    /// The depth of the capture it was for (its limit: `depth + SKIP_BUDGET` frames).
+    depth: Cell<u32>,
     /// The module epoch it was interned in.
     epoch: Cell<u32>,
-    /// The lowest address the walk could read: its stack pointer bound.
-    low: Cell<usize>,
     /// The top of the stack it was bounded by.
     high: Cell<usize>,
-    /// The first frame record read (the frame pointer the walk started from).
+    /// The first frame record read (the frame pointer the walk started from); 0 while
+    /// nothing is remembered (set last, once the walk is interned).
     start: Cell<usize>,
     /// The record after the last kept one (`records[len - 1]`'s link, or `start` when `len`
     /// is 0), whose return address was 0 when `stopped_at_zero`.
@@ -966,40 +986,50 @@ struct FpMemo {
 struct Record(Cell<[usize; 2]>);
 
 impl FpMemo {
-    /// The remembered trace, if a walk from `fp` with these bounds and `limit` reads the same
+    /// The remembered trace, if a walk from `fp` with these bounds for `depth` reads the same
     /// records now.
     #[inline(always)]
-    fn replay(&self, fp: usize, low: usize, high: usize, limit: usize) -> Option<TraceId> {
-        let id = self.id.get();
-        if id == 0
-            || self.start.get() != fp
-            || self.low.get() != low
+    fn replay(&self, fp: usize, low: usize, high: usize, depth: usize) -> Option<TraceId> {
+        // `start` is 0 unless the memo holds a trace (`walk` sets it last: a walk that kept
+        // no frame is not remembered), and `fp` is never 0, so an empty memo fails this first
+        // compare. `low` need not equal the remembered walk's: that walk's first record was
+        // `fp` itself, so `fp` passed its bound check then (`fp >= low` then); with `fp >=
+        // low` now it passes again, and the later records are bounded by the record before
+        // and `high` alone. (Frame pointers always lie above the stack pointer, `low`; `fp <
+        // low` is a register that is not a frame pointer, in code built without them.)
+        if self.start.get() != fp
+            || fp < low
             || self.high.get() != high
-            || self.limit.get() as usize != limit
+            || self.depth.get() as usize != depth
             || self.epoch.get() != module_epoch()
         {
             return None;
         }
-        let len = (self.len.get() as usize).min(MEMO_FRAMES);
-        // SAFETY: the remembered walk checked each record it read (`fp`, then each link it
-        // remembered) against these same bounds: aligned, with `[record, record + 16)` inside
-        // `[low, high)`, the live part of this thread's stack; `last` too when it stopped at
-        // a zero return address there.
-        let same = unsafe { records_unchanged(fp, &self.records[..len]) }
+        let len = self.len.get() as usize;
+        debug_assert!(len <= MEMO_FRAMES && self.id.get() != 0);
+        // SAFETY: `walk` keeps `len <= MEMO_FRAMES`. The remembered walk checked each record
+        // it read (`fp`, then each link it remembered) against `high` and the record before:
+        // aligned, with `[record, record + 16)` inside `[fp, high)`, part of `[low, high)`,
+        // the live part of this thread's stack (`fp >= low`, tested above); `last` too when
+        // it stopped at a zero return address there.
+        let same = unsafe { records_unchanged(fp, self.records.get_unchecked(..len)) }
             && (!self.stopped_at_zero.get()
                 || unsafe { *((self.last.get() + 8) as *const usize) } == 0);
-        same.then_some(TraceId(id))
+        same.then_some(TraceId(self.id.get()))
     }
 
-    /// Walks from `fp` as [`walk_chain`] does (`limit <= MEMO_FRAMES`), interns the trace,
-    /// and remembers the walk.
+    /// Walks from `fp` as [`walk_chain`] does for a capture of `depth` frames (`depth +
+    /// SKIP_BUDGET <= MEMO_FRAMES`), interns the trace, and remembers the walk.
     #[inline(never)]
-    fn walk(&self, mut fp: usize, low: usize, high: usize, limit: usize) -> TraceId {
+    fn walk(&self, mut fp: usize, low: usize, high: usize, depth: usize) -> TraceId {
+        let limit = depth + SKIP_BUDGET;
         let top = high.saturating_sub(16);
         let mut bound = low;
         let mut frames = Frames::new();
         let mut stopped_at_zero = false;
-        self.start.set(fp);
+        let start = fp;
+        // Nothing remembered until the walk is interned (`replay` tests `start` first).
+        self.start.set(0);
         while frames.len < limit.min(MEMO_FRAMES) {
             if fp < bound || fp % core::mem::align_of::<usize>() != 0 || fp > top {
                 break;
@@ -1020,12 +1050,14 @@ impl FpMemo {
         let id = intern_addresses(frames.addresses());
         self.last.set(fp);
         self.len.set(frames.len as u32);
-        self.limit.set(limit as u32);
+        self.depth.set(depth as u32);
         self.epoch.set(module_epoch());
-        self.low.set(low);
         self.high.set(high);
         self.stopped_at_zero.set(stopped_at_zero);
         self.id.set(id.0);
+        if id.0 != 0 {
+            self.start.set(start);
+        }
         id
     }
 }
@@ -1166,7 +1198,7 @@ mod tests {
         let (low, high) = current_stack_bounds().unwrap();
         let fp = frame_pointer();
         let limit = 6 + SKIP_BUDGET;
-        let id = walk_remembered(fp, low, high, limit);
+        let id = walk_remembered(fp, low, high, 6);
         let mut plain = Frames::new();
         walk_chain(&mut plain, fp, low, high, limit);
         (id, plain)
@@ -1234,11 +1266,14 @@ mod tests {
             eprintln!("skipped: this build has no frame pointers");
             return;
         }
+        // One call site of `capture_through` for both ways: a loop over the two ways would be
+        // unrolled in release builds into two call sites (two return addresses in the frame
+        // above `capture_through`), so the way is chosen by an index in a loop whose count the
+        // optimizer cannot see.
+        let ways = [capture_auto as fn(usize) -> TraceId, capture_shortcut];
         let mut ids = std::vec::Vec::new();
-        for _ in 0..core::hint::black_box(3) {
-            for capture in [capture_auto as fn(usize) -> TraceId, capture_shortcut] {
-                ids.push(capture_through(capture));
-            }
+        for round in 0..core::hint::black_box(6) {
+            ids.push(capture_through(core::hint::black_box(ways[round % 2])));
         }
         // Each way remembers its walk: the same trace each round.
         assert!(ids.chunks(2).all(|round| round == &ids[..2]), "{ids:?}");

@@ -218,12 +218,22 @@ pub fn is_live(address: usize) -> bool {
 /// runs it on every call (one call fewer on each).
 #[inline(always)]
 pub fn is_live_inlined(address: usize) -> bool {
-    if !owns(address) || address % 16 != 0 || LIVE_MAP.load(Ordering::Acquire) == 0 {
+    // Each global loaded once: the live map is published last (`Release`), after the
+    // region's start and length, so once it reads non-zero they are visible too.
+    let map = LIVE_MAP.load(Ordering::Acquire) as *const AtomicU64;
+    if map.is_null() {
         return false;
     }
     let start = REGION_START.load(Ordering::Relaxed);
-    let (word, bit) = live_bit(start, address);
-    word.load(Ordering::Acquire) & bit != 0
+    let offset = address.wrapping_sub(start);
+    if offset >= region_len() || address % 16 != 0 {
+        return false;
+    }
+    let granule = offset / 16;
+    // SAFETY: `granule < region_len() / 16`, so the word lies inside the committed live map,
+    // which is never unmapped (as in `live_bit`).
+    let word = unsafe { &*map.add(granule / 64) };
+    word.load(Ordering::Acquire) & (1u64 << (granule % 64)) != 0
 }
 
 fn class_of(total: usize) -> Option<usize> {

@@ -621,6 +621,9 @@ pub struct GeneralPurposeAllocator {
     /// Safety on, nothing else for the general paths to do (no guarded blocks, accounting or
     /// log): check mode's C entries (`c_checked`) apply, while no observer is registered.
     lean_checked: bool,
+    /// Traces on, by [`TraceMethod::Auto`]: the checked paths' captures test this flag, then
+    /// go straight to the frame-pointer walk once it is known to work (`trace_here`).
+    auto_traced: bool,
     guarded: guarded::Guarded,
 }
 
@@ -666,6 +669,8 @@ impl GeneralPurposeAllocator {
                 && !config.guards()
                 && !config.enable_memory_limit
                 && !config.verbose_log,
+            auto_traced: config.stack_trace_frames != 0
+                && matches!(config.trace_method, TraceMethod::Auto),
             guarded: guarded::Guarded::new(),
         }
     }
@@ -797,6 +802,15 @@ impl GeneralPurposeAllocator {
 
     #[inline(always)]
     fn trace_here(&self) -> TraceId {
+        if self.auto_traced && trace::walks_frame_pointers() {
+            // The common case (frame pointers), in one call and three tests. The walk finds
+            // no stack bounds (no trace) on a thread not prepared yet: that case (rare, once
+            // a thread) prepares the thread and captures again, as `capture_guarded` does.
+            let id = trace::capture_id_walking_frames(self.config.stack_trace_frames);
+            if id != TraceId::NONE || trace::thread_prepared() {
+                return id;
+            }
+        }
         if self.config.stack_trace_frames == 0 {
             return TraceId::NONE;
         }

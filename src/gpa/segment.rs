@@ -286,6 +286,38 @@ const fn descriptor_offset(first: usize) -> u16 {
 /// reaches the gap `1 / size >= 2^-17` before the next integer. Tested below.
 pub const RECIPROCAL_SHIFT: u32 = 40;
 
+/// What [`Segment::claim_page`] writes into the descriptor of a page of each class: its
+/// units, its capacity and slot size (`capacity | block_size << 32`, the two adjacent `u32`
+/// fields, so that one 64-bit compare checks both) and its reciprocal. The checked free
+/// ([`Segment::checked_page_of_inlined`]) compares a descriptor with its class's row, which
+/// is the soundness the multiplications checked, without them.
+#[derive(Clone, Copy)]
+struct PageShape {
+    units: u64,
+    capacity_and_size: u64,
+    reciprocal: u64,
+}
+
+/// [`PageShape`] by class.
+static PAGE_SHAPES: [PageShape; crate::gpa::size_class::CLASS_COUNT] = {
+    let mut shapes = [PageShape {
+        units: 0,
+        capacity_and_size: 0,
+        reciprocal: 0,
+    }; crate::gpa::size_class::CLASS_COUNT];
+    let mut class = 0;
+    while class < shapes.len() {
+        let (units, size) = (page_units(class), class_size(class));
+        shapes[class] = PageShape {
+            units: units as u64,
+            capacity_and_size: (units * UNIT_SIZE / size) as u64 | (size as u64) << 32,
+            reciprocal: (1u64 << RECIPROCAL_SHIFT) / size as u64 + 1,
+        };
+        class += 1;
+    }
+    shapes
+};
+
 /// The smallest slot [`Page::is_c_slot`] accepts: C's blocks are 16 bytes or more, and a
 /// freed one carries fast mode's free key in its second word (`fast_free`).
 pub const C_SLOT_MIN: u64 = 16;
@@ -523,27 +555,28 @@ impl Segment {
         if self.free_units & (1 << unit) != 0 {
             return Err(NoPage::Outside);
         }
-        let first = *self.unit_page.get(unit).ok_or(NoPage::Damaged)? as usize;
-        let page = self.pages.get_mut(first).ok_or(NoPage::Damaged)?;
+        // SAFETY: `base + UNIT_SIZE <= address < base + SEGMENT_SIZE`, so `unit < UNITS`.
+        let first = unsafe { *self.unit_page.get_unchecked(unit) } as usize;
+        if first == 0 || first > unit {
+            return Err(NoPage::Damaged);
+        }
+        // SAFETY: `first <= unit < UNITS`.
+        let page = unsafe { self.pages.get_unchecked_mut(first) };
         let units = page.units as usize;
-        let class = page.class as Class;
-        // Multiplications only (this runs on every checked free): `capacity` must be
-        // `span / block_size` and `reciprocal` `2^40 / block_size + 1`, rounded down.
-        let span = (units * UNIT_SIZE) as u64;
-        let (size, capacity) = (page.block_size as u64, page.capacity as u64);
-        let one = 1u64 << RECIPROCAL_SHIFT;
-        let sound = units != 0
-            && first != 0
-            && first <= unit
+        // The descriptor must be what `claim_page` wrote for its class (`PAGE_SHAPES`): its
+        // units, `capacity = span / block_size`, `block_size = class_size(class)` and
+        // `reciprocal = 2^40 / block_size + 1`, compared with the class's row (this runs on
+        // every checked free).
+        let Some(shape) = PAGE_SHAPES.get(page.class as usize) else {
+            return Err(NoPage::Damaged);
+        };
+        let capacity_and_size = page.capacity as u64 | (page.block_size as u64) << 32;
+        let sound = units as u64 == shape.units
             && unit < first + units
             && page.start as usize == base + first * UNIT_SIZE
-            && class < crate::gpa::size_class::CLASS_COUNT
-            && size == class_size(class) as u64
-            && capacity * size <= span
-            && (capacity + 1) * size > span
-            && page.carved <= page.capacity
-            && page.reciprocal.wrapping_sub(1).wrapping_mul(size) <= one
-            && page.reciprocal.wrapping_mul(size) > one;
+            && capacity_and_size == shape.capacity_and_size
+            && page.reciprocal == shape.reciprocal
+            && page.carved <= page.capacity;
         if !sound {
             return Err(NoPage::Damaged);
         }
@@ -1051,6 +1084,22 @@ mod tests {
         // SAFETY: as above.
         let page: Page = unsafe { core::mem::MaybeUninit::zeroed().assume_init() };
         assert!(!page.is_c_slot(start) && !page.is_c_slot(0));
+    }
+
+    /// Each class's row of `PAGE_SHAPES` (what the checked free compares a descriptor with)
+    /// is what `claim_page` writes and meets the multiplications the check used to make.
+    #[test]
+    fn page_shapes_are_the_claimed_descriptors() {
+        let one = 1u64 << RECIPROCAL_SHIFT;
+        for (class, shape) in PAGE_SHAPES.iter().enumerate() {
+            let (units, size) = (page_units(class) as u64, class_size(class) as u64);
+            let span = units * UNIT_SIZE as u64;
+            let capacity = shape.capacity_and_size & u64::from(u32::MAX);
+            assert_eq!(shape.units, units);
+            assert_eq!(shape.capacity_and_size >> 32, size);
+            assert!(capacity * size <= span && (capacity + 1) * size > span);
+            assert!((shape.reciprocal - 1) * size <= one && shape.reciprocal * size > one);
+        }
     }
 
     #[test]

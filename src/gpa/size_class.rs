@@ -143,7 +143,7 @@ pub fn c_small_class_of(size: usize) -> Option<Class> {
 
 /// The block size of `class`.
 #[inline]
-pub fn class_size(class: Class) -> usize {
+pub const fn class_size(class: Class) -> usize {
     CLASS_SIZES[class] as usize
 }
 
