@@ -116,3 +116,47 @@ fn a_fault_on_a_functions_first_instruction_is_named_after_that_function() {
         Some("main")
     );
 }
+
+#[test]
+fn a_copy_of_an_absurd_size_counts_its_bytes_and_is_no_overlap() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("sweep-absurd-copy");
+    let program = compile_c_with("asan_sweep", "absurd_copy", "absurd_copy", &[], &dir);
+    let run = gpa_run(&dir, &[], &[program.to_str().unwrap()]);
+    // Valgrind 3.19: "Invalid read of size 8 at memmove, by main (absurd_copy.c:16); Address
+    // is 0 bytes after a block of size 3,000 alloc'd", the same for the write, then more of
+    // each further on, then SIGSEGV (its own memcpy copies forward); no "Source and
+    // destination overlap" (its overlap test computes the ranges' last bytes with
+    // wrap-around). gpa: the read and the write of the call, each counting the call's bytes
+    // past its block (not the bytes to the top of the address space), and no overlap.
+    // glibc 2.36's memcpy, whose end pointers wrap, stores a few vectors before `p` and
+    // returns: gpa reports those stores later as underflows of `p`.
+    let findings = run.findings();
+    assert!(
+        findings.iter().all(|finding| finding["kind"] != "overlap"),
+        "{}",
+        describe(&findings)
+    );
+    let size = u64::MAX - 3000;
+    for access in ["read", "write"] {
+        let found = findings
+            .iter()
+            .find(|finding| finding["kind"] == "overflow" && finding["access"] == access)
+            .unwrap_or_else(|| panic!("no {access} overflow: {}", describe(&findings)));
+        assert_eq!(found["size"], 3000, "{found}");
+        assert_eq!(found["offset"], 3000, "{found}");
+        let message = found["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("buffer overflow: {access} of {size} bytes")),
+            "{found}"
+        );
+        assert_eq!(
+            stack_functions(found, "access").first().map(String::as_str),
+            Some("main"),
+            "{found}"
+        );
+    }
+    assert!(run.stdout().contains("copying"));
+}

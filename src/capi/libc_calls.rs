@@ -783,10 +783,7 @@ fn check_overlap(
     // wrap-around: a range whose end passes the top of the address space (an absurd size,
     // `memcpy(p, q, (size_t)-1)`) then overlaps only a range that starts inside it below
     // the top, and Valgrind 3.19 reports no overlap for that call.
-    let (src_last, dst_last) = (
-        src.wrapping_add(src_len - 1),
-        dst.wrapping_add(dst_len - 1),
-    );
+    let (src_last, dst_last) = (src.wrapping_add(src_len - 1), dst.wrapping_add(dst_len - 1));
     let overlaps = match src.cmp(&dst) {
         core::cmp::Ordering::Less => src_last >= dst,
         core::cmp::Ordering::Greater => dst_last >= src,
