@@ -173,7 +173,7 @@ pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize, asked: As
     }
     // SAFETY: the block has `total >= pad` bytes.
     unsafe {
-        fill_guard(base, pad);
+        guard_prefix(pad).fill(base as usize);
         base.add(pad)
     }
 }
@@ -382,31 +382,15 @@ fn checked_user_block(
     whole.then_some(block)
 }
 
-/// The front guard of `pad` bytes as the GPA writes it into a check-mode block before the
-/// block goes live.
+/// The front guard of `pad` bytes, as the GPA writes it into a check-mode block before the
+/// block goes live, or as the general path fills it after (the usual [`FRONT`] bytes by two
+/// 16-byte stores inline: a `memset` call costs about twenty instructions more on every
+/// `malloc`).
 #[inline(always)]
 fn guard_prefix(pad: usize) -> crate::gpa::Prefix {
     crate::gpa::Prefix {
         byte: GUARD,
         len: pad,
-    }
-}
-
-/// Fills `pad` guard bytes at `base`: the usual [`FRONT`] bytes with two 16-byte stores
-/// inline (a `memset` call costs about twenty instructions more on every `malloc`), any other
-/// pad with `write_bytes`.
-///
-/// # Safety
-/// `[base, base + pad)` is writable.
-#[inline(always)]
-unsafe fn fill_guard(base: *mut u8, pad: usize) {
-    // SAFETY: caller contract; unaligned stores have no alignment requirement.
-    unsafe {
-        if pad == FRONT {
-            base.cast::<[u8; FRONT]>().write_unaligned([GUARD; FRONT]);
-        } else {
-            core::ptr::write_bytes(base, GUARD, pad);
-        }
     }
 }
 

@@ -195,8 +195,19 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
         .iter()
         .map(|&block| guard::block_to_user(gpa, block))
         .collect();
-    let user_blocks_start: std::vec::Vec<usize> =
-        user_blocks.iter().map(|block| block.address).collect();
+    // A thread stopped inside `malloc` right after its block went live may hold only the
+    // GPA block's start, its front guard (`guard::alloc_at` adds the pad on return): such a
+    // register value stands for the program's pointer it is about to become. (Never a
+    // pointer the program holds: the previous slot's block ends at least its redzone
+    // before this start.) Without it, about one exit in 200 of 16 threads churning
+    // `malloc` reported the block in flight as definitely lost (`exit_scan_churn.c`).
+    let mut guarded_starts: std::vec::Vec<(usize, usize)> = gpa_blocks
+        .iter()
+        .zip(&user_blocks)
+        .filter(|(block, user)| user.address != block.address)
+        .map(|(block, user)| (block.address, user.address))
+        .collect();
+    guarded_starts.sort_unstable();
     let maps = Maps::read();
     let mut graph = Graph::new(user_blocks, &maps, options.heuristics);
     let mut stacks: std::vec::Vec<LiveStack> = threads
@@ -225,19 +236,6 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
         &GeneralPurposeAllocator::manages,
         &own,
     );
-    // A thread stopped inside `malloc` right after its block went live may hold only the
-    // GPA block's start, its front guard (`guard::alloc_at` adds the pad on return): such a
-    // register value stands for the program's pointer it is about to become. (Never a
-    // pointer the program holds: the previous slot's block ends at least its redzone
-    // before this start.) Without it, about one exit in 200 of 16 threads churning
-    // `malloc` reported the block in flight as definitely lost (`exit_scan_churn.c`).
-    let mut guarded_starts: std::vec::Vec<(usize, usize)> = gpa_blocks
-        .iter()
-        .zip(&user_blocks_start)
-        .filter(|(block, &user)| user != block.address)
-        .map(|(block, &user)| (block.address, user))
-        .collect();
-    guarded_starts.sort_unstable();
     for thread in &threads.stopped {
         for &register in &thread.registers {
             graph.add_root_word(register);
