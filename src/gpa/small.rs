@@ -811,14 +811,7 @@ impl GeneralPurposeAllocator {
             let other = unsafe { page.meta(neighbour) };
             let free_trace = other.free_trace.load(Ordering::Relaxed);
             (other.state.load(Ordering::Acquire) == SLOT_FREED && free_trace != 0).then(|| {
-                let mut finding =
-                    RawFinding::new(FindingKind::WriteAfterFree, page.slot_address(neighbour));
-                finding.size = other.requested.load(Ordering::Relaxed) as usize;
-                finding.align = 1 << other.align_log2.load(Ordering::Relaxed);
-                finding.offset = Some((offset % block_size) as isize);
-                finding.alloc_trace = TraceId(other.alloc_trace.load(Ordering::Relaxed));
-                finding.free_trace = TraceId(free_trace);
-                finding
+                write_after_free_finding(other, page.slot_address(neighbour), offset % block_size)
             })
         } else {
             None
@@ -976,12 +969,7 @@ impl GeneralPurposeAllocator {
         offset: usize,
         block_size: usize,
     ) {
-        let mut finding = RawFinding::new(FindingKind::WriteAfterFree, address);
-        finding.size = meta.requested.load(Ordering::Relaxed) as usize;
-        finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
-        finding.offset = Some(offset as isize);
-        finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
-        finding.free_trace = TraceId(meta.free_trace.load(Ordering::Relaxed));
+        let mut finding = write_after_free_finding(meta, address, offset);
         finding.site_trace = self.trace_here();
         self.record(finding);
         // SAFETY: the caller's block is freed, still ours, `block_size` bytes long.
@@ -1298,6 +1286,18 @@ fn is_slot_start(page: &Page, address: usize) -> bool {
     let start = page.start as usize;
     let end = start + page.carved as usize * page.block_size as usize;
     address >= start && address < end && page.slot_of(address).1
+}
+
+/// The write after free of the freed block at `address` (slot metadata `meta`: its size,
+/// alignment, allocation and free traces) whose first changed byte is `offset` bytes in.
+fn write_after_free_finding(meta: &SlotMeta, address: usize, offset: usize) -> RawFinding {
+    let mut finding = RawFinding::new(FindingKind::WriteAfterFree, address);
+    finding.size = meta.requested.load(Ordering::Relaxed) as usize;
+    finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
+    finding.offset = Some(offset as isize);
+    finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
+    finding.free_trace = TraceId(meta.free_trace.load(Ordering::Relaxed));
+    finding
 }
 
 /// How far past a small block's end its redzone check reaches at exit and `deinit` (its own
