@@ -10,8 +10,9 @@
 //! together they cost about as much as the checks themselves. Here, for the common case only
 //! (a GPA in check mode with no guarded blocks, no memory limit, no log, no observer):
 //!
-//! * [`GeneralPurposeAllocator::c_alloc_checked`]: a small block of the size asked for, taken
-//!   as `alloc_small_checked` takes it (slot metadata, canary, allocation trace);
+//! * [`GeneralPurposeAllocator::c_alloc_checked_prefixed`]: a small block of the size asked
+//!   for, taken as `alloc_small_checked` takes it (slot metadata, canary, allocation trace),
+//!   its first bytes the caller's prefix (the C ABI's front guard), all before it goes live;
 //!   [`GeneralPurposeAllocator::c_alloc_checked_as`] the same at any small alignment and with
 //!   the block's tag set (the C ABI's aligned allocations and `operator new`, whose family is
 //!   the tag);
@@ -82,17 +83,17 @@ impl GeneralPurposeAllocator {
         self.lean_checked && !observer::active()
     }
 
-    /// Check mode's `malloc` of `size` bytes aligned to 16, with its allocation trace taken
-    /// from `frame`: a small block as the general path would make it, or null when the general
-    /// path must serve the request (size 0, a large block, inside the allocator, another
-    /// configuration, or no memory: the general path says so).
+    /// The tests' shorthand: [`Self::c_alloc_checked_prefixed`] without a prefix.
     #[cfg(test)]
     pub(crate) fn c_alloc_checked(&self, size: usize, frame: usize) -> *mut u8 {
-        self.c_alloc_checked_as(size, C_ALIGN, 0, frame, Prefix::NONE)
+        self.c_alloc_checked_prefixed(size, frame, Prefix::NONE)
     }
 
-    /// [`Self::c_alloc_checked`] of a block whose first bytes are `prefix` (the C ABI's
-    /// front guard), written before the block goes live.
+    /// Check mode's `malloc` of `size` bytes aligned to 16, with its allocation trace taken
+    /// from `frame` and its first bytes `prefix` (the C ABI's front guard), written before the
+    /// block goes live: a small block as the general path would make it, or null when the
+    /// general path must serve the request (size 0, a large block, inside the allocator,
+    /// another configuration, or no memory: the general path says so).
     #[inline(always)]
     pub(crate) fn c_alloc_checked_prefixed(
         &self,
@@ -103,7 +104,7 @@ impl GeneralPurposeAllocator {
         self.c_alloc_checked_as(size, C_ALIGN, 0, frame, prefix)
     }
 
-    /// [`Self::c_alloc_checked`] of a block aligned to `align` (a power of two, 16 or more)
+    /// [`Self::c_alloc_checked_prefixed`] of a block aligned to `align` (a power of two, 16 or more)
     /// with the tag `tag` (`set_block_tag`): the C ABI's aligned allocations and `operator
     /// new`. Null when the general path must serve the request, as there.
     #[inline(always)]
@@ -171,8 +172,8 @@ impl GeneralPurposeAllocator {
     /// size), with its traces taken from `frame`, as the general path (`realloc_unsized`)
     /// does it: in place when `size` and its redzone fit the slot (the old redzone checked,
     /// the canary rewritten for `size`, the allocation trace renewed where the configuration
-    /// asks for it), else a fresh block from [`Self::c_alloc_checked`] with the first
-    /// `min(old, size)` bytes copied, and `block` freed as [`Self::c_free_checked`] frees it.
+    /// asks for it), else a fresh block from [`Self::c_alloc_checked_prefixed`] (live with
+    /// `prefix` in place) with the first `min(old, size)` bytes copied, and `block` freed as [`Self::c_free_checked`] frees it.
     /// Null, with nothing done, when the fresh block must come from the general path (a large
     /// block, no memory): the caller then takes that path.
     ///
