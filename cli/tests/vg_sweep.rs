@@ -110,3 +110,37 @@ fn blocks_left_inaccessible_at_exit_are_judged_from_what_can_be_read() {
         assert!(run.stderr().contains("sealed"), "{mode:?}");
     }
 }
+
+#[test]
+fn a_block_resized_in_place_is_allocated_where_it_was_last_resized() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("vg-realloc-site");
+    let program = compile_c_with("vg_sweep", "realloc_site", "realloc_site", &[], &dir);
+    // Valgrind 3.19 (--leak-check=full), each "definitely lost" at the realloc that last
+    // resized the block (memcheck always moves a block on realloc): 5 bytes at main
+    // (realloc_site.c:24), :25 and :26; 30 bytes at :28 (the second of two resizes); 21
+    // bytes at :29 (reallocarray); 21 bytes at grow (:11) by main (:30); 250,000 bytes at
+    // :31. Check mode resized all of them in place and named their malloc (:16 to :22).
+    let expected = vec![
+        leak(5, 1, "definitely", &["main:24"]),
+        leak(5, 1, "definitely", &["main:25"]),
+        leak(5, 1, "definitely", &["main:26"]),
+        leak(21, 1, "definitely", &["grow:11", "main:30"]),
+        leak(21, 1, "definitely", &["main:29"]),
+        leak(30, 1, "definitely", &["main:28"]),
+        leak(250000, 1, "definitely", &["main:31"]),
+    ];
+    for mode in [&[][..], &["--guard"][..]] {
+        let run = gpa_run(&dir, mode, &[program.to_str().unwrap()]);
+        assert_eq!(run.json["all_checked"], true, "{mode:?}: {}", run.stderr());
+        assert_eq!(leaks(&run), expected, "{mode:?}: {}", run.stderr());
+        assert_eq!(
+            run.findings().len(),
+            7,
+            "{mode:?}: {}",
+            describe(&run.findings())
+        );
+    }
+}
