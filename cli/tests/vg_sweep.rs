@@ -144,3 +144,60 @@ fn a_block_resized_in_place_is_allocated_where_it_was_last_resized() {
         );
     }
 }
+
+#[test]
+fn one_faulting_instruction_reached_from_several_stacks_is_one_finding_per_stack() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("vg-fault-sites");
+    let program = compile_c_with("vg_sweep", "fault_sites", "fault_sites", &[], &dir);
+    let run = gpa_run(&dir, &["--guard"], &[program.to_str().unwrap()]);
+    // Valgrind 3.19: six errors. "Invalid write of size 1 at poke (fault_sites.c:12)", 0
+    // bytes after a block of size 16 by from_a (:21) by main (:34); the same of a block of
+    // size 32 by from_b (:22) by main (:35); of size 48 by worker (:26) in the thread; of
+    // size 64 by main (:39) (one error for the loop's 100); "Invalid read of size 1 at peek
+    // (:18)", 0 bytes inside a block of size 80 free'd, by main (:42) and by main (:43).
+    // Before the fix guard mode kept the first fault of each instruction only: the 16-byte
+    // block's write and the read at :42 (memcheck's threadname.c: three of five).
+    let mut found: Vec<(String, u64, Vec<String>)> = run
+        .findings()
+        .iter()
+        .map(|finding| {
+            (
+                finding["kind"].as_str().unwrap_or_default().to_owned(),
+                finding["size"].as_u64().unwrap_or(0),
+                places(finding, "access"),
+            )
+        })
+        .collect();
+    found.sort();
+    let expected = |kind: &str, size: u64, stack: &[&str]| {
+        (
+            kind.to_owned(),
+            size,
+            stack.iter().map(|frame| (*frame).to_owned()).collect(),
+        )
+    };
+    assert_eq!(
+        found,
+        vec![
+            expected("overflow", 16, &["poke:12", "from_a:21", "main:34"]),
+            expected("overflow", 32, &["poke:12", "from_b:22", "main:35"]),
+            expected("overflow", 48, &["poke:12", "worker:26"]),
+            expected("overflow", 64, &["poke:12", "main:39"]),
+            expected("read_after_free", 80, &["peek:18", "main:42"]),
+            expected("read_after_free", 80, &["peek:18", "main:43"]),
+        ],
+        "{}",
+        run.stderr()
+    );
+    for finding in run.findings() {
+        assert_eq!(finding["count"], 1, "{finding:#}");
+        if finding["kind"] == "overflow" {
+            assert_eq!(finding["offset"], finding["size"], "{finding:#}");
+        }
+    }
+    assert_eq!(run.output.status.code(), Some(0), "{}", run.stderr());
+    assert!(run.stderr().contains("done 0"));
+}
