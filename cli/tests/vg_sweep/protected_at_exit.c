@@ -10,6 +10,7 @@
 void **sealed;   /* a block made inaccessible as a whole: the pointer to it cannot be read */
 void **frozen;   /* a block made read-only: still read, so what it points to is reachable */
 void **half;     /* a block whose second page only is made inaccessible */
+void **unaligned; /* a block of no whole number of pages, its pages made inaccessible */
 
 static void *page_block(size_t pages)
 {
@@ -21,10 +22,6 @@ static void *page_block(size_t pages)
 
 int main(void)
 {
-   sealed = page_block(2);
-   sealed[0] = malloc(32);                     /* only sealed points to it */
-   mprotect(sealed, 2 * 4096, PROT_NONE);
-
    frozen = page_block(1);
    frozen[0] = malloc(48);                     /* reachable through frozen */
    mprotect(frozen, 4096, PROT_READ);
@@ -33,6 +30,17 @@ int main(void)
    half[0] = malloc(56);                       /* reachable, first page readable */
    half[512] = malloc(64);                     /* only in the sealed second page */
    mprotect((char *)half + 4096, 4096, PROT_NONE);
+
+   sealed = page_block(2);
+   sealed[0] = malloc(32);                     /* only sealed points to it */
+   mprotect(sealed, 2 * 4096, PROT_NONE);
+
+   /* Not a whole number of pages: the pages holding it hold bytes of no block before it
+    * (gpa --guard puts its end against a guard page), and of other blocks under Valgrind. */
+   unaligned = malloc(8000);
+   unaligned[0] = malloc(40);                  /* only unaligned points to it */
+   char *first = (char *)((unsigned long)unaligned & ~4095UL);
+   mprotect(first, 2 * 4096, PROT_NONE);
 
    fprintf(stderr, "sealed\n");
    return 0;
