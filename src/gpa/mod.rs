@@ -1432,6 +1432,64 @@ impl GeneralPurposeAllocator {
         block
     }
 
+    /// [`Self::alloc_unsized`] of a block tagged `tag` (`set_block_tag`) whose first bytes
+    /// are `prefix` (the C ABI's front guard), for safety mode's C requests that the
+    /// check-mode entries (`c_checked`) do not serve: large blocks, alignments no size class
+    /// serves, a configuration with accounting. The tag and the prefix are written before
+    /// the block goes live (a small slot's state, a large block's place in the live list), so
+    /// that a walk of the heap at exit, which stops threads wherever they are, never sees the
+    /// block without them. Blocks of no bytes, guarded blocks (guard mode), blocks made while
+    /// the thread is inside the allocator and blocks of fast mode or of a logging GPA get
+    /// them right after the allocation instead. Null when out of memory.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn alloc_prefixed(
+        &self,
+        size: usize,
+        align: usize,
+        tag: u8,
+        prefix: Prefix,
+    ) -> *mut u8 {
+        let Ok(layout) = Layout::from_size_align(size, align) else {
+            return core::ptr::null_mut();
+        };
+        let before_live = self.config.safety
+            && size != 0
+            && prefix.len <= size
+            && !self.guards
+            && !self.config.verbose_log
+            && !heap::inside_allocator();
+        if !before_live {
+            let block = self.alloc_unsized(size, align);
+            if !block.is_null() {
+                if tag != 0 {
+                    self.set_block_tag(block, tag);
+                }
+                // SAFETY: a fresh block of `size >= prefix.len` bytes (`alloc_unsized` gives
+                // a block of no bytes only for `size == 0`, where the caller asks no prefix).
+                unsafe { prefix.fill(block as usize) };
+            }
+            return block;
+        }
+        if self.config.enable_memory_limit && !self.charge(size) {
+            return core::ptr::null_mut();
+        }
+        let block = size
+            .checked_add(safety::redzone(size))
+            .and_then(|padded| match size_class::class_for(padded, align) {
+                Some(class) => self.alloc_small_checked_at(class, layout, 0, tag, prefix),
+                None => self.alloc_large_prefixed(layout, tag, prefix),
+            })
+            .map_or(core::ptr::null_mut(), NonNull::as_ptr);
+        if block.is_null() && self.config.enable_memory_limit {
+            self.uncharge(size);
+        }
+        if observer::active() {
+            observer::alloc_event(self, block, size, align);
+        }
+        block
+    }
+
     /// C's `free`: no layout needed. A null pointer is ignored; in safety mode any other
     /// pointer is accepted and mistakes are reported; in fast mode, a pointer that is not a
     /// block's start and a double free of a block still on a free list are rejected with a
