@@ -49,6 +49,7 @@ pub mod foreign;
 pub mod guard;
 #[cfg(target_arch = "x86_64")]
 pub mod libc_calls;
+pub mod mallinfo;
 pub mod process;
 pub mod profile;
 pub(crate) mod recorded;

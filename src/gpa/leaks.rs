@@ -148,7 +148,7 @@ impl GeneralPurposeAllocator {
     }
 
     /// Calls `visit` for each heap of this GPA (under the heap-list lock).
-    fn visit_heaps(&self, mut visit: impl FnMut(*mut Heap)) {
+    pub(super) fn visit_heaps(&self, mut visit: impl FnMut(*mut Heap)) {
         let heaps = lock(&self.heaps);
         let mut cursor = heaps.head;
         while !cursor.is_null() {

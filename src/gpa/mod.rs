@@ -65,6 +65,8 @@ pub(crate) use safety::{all_bytes_are, Prefix};
 mod segment;
 mod size_class;
 mod small;
+mod usage;
+pub(crate) use usage::Usage;
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::fmt;
@@ -603,6 +605,9 @@ pub struct GeneralPurposeAllocator {
     findings: Lock<findings::Findings>,
     recently_freed_large: Lock<large::FreedRing>,
     large_cache: Lock<large::LargeCache>,
+    /// Held by a walk of the heaps' segments from another thread (`usage`) and by
+    /// `release_segment`: no segment is unmapped while the walk reads its header.
+    segment_walk: Lock<()>,
     requested_bytes: AtomicUsize,
     memory_limit: AtomicUsize,
     /// Mistakes fast mode has reported (`fast_free`).
@@ -650,6 +655,7 @@ impl GeneralPurposeAllocator {
             findings: Lock::new(findings::Findings::new()),
             recently_freed_large: Lock::new(large::FreedRing::new()),
             large_cache: Lock::new(large::LargeCache::new()),
+            segment_walk: Lock::new(()),
             requested_bytes: AtomicUsize::new(0),
             memory_limit: AtomicUsize::new(usize::MAX),
             fast_errors: AtomicUsize::new(0),
