@@ -366,14 +366,12 @@ fn checked_user_block(
 /// `malloc`).
 #[inline(always)]
 fn guard_prefix(pad: usize, tag: u8) -> crate::gpa::Prefix {
+    debug_assert!(pad >= FRONT);
     crate::gpa::Prefix {
         byte: GUARD,
         len: pad,
-        zeros: if tag & COOKIE_TAG != 0 && pad >= COOKIE {
-            COOKIE
-        } else {
-            0
-        },
+        // Every pad is at least `FRONT`, more than the cookie.
+        zeros: usize::from(tag & COOKIE_TAG != 0) * COOKIE,
     }
 }
 

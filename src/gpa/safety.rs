@@ -78,7 +78,9 @@ impl Prefix {
             } else {
                 let fill = self.len - self.zeros;
                 core::ptr::write_bytes(block as *mut u8, self.byte, fill);
-                core::ptr::write_bytes((block + fill) as *mut u8, 0, self.zeros);
+                if self.zeros != 0 {
+                    core::ptr::write_bytes((block + fill) as *mut u8, 0, self.zeros);
+                }
             }
         }
     }
