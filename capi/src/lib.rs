@@ -198,6 +198,61 @@ pub unsafe extern "C" fn malloc_usable_size(memory: *mut c_void) -> usize {
     capi::malloc_usable_size(memory.cast())
 }
 
+/// C `mallinfo2`: gpa's heap figures in glibc's fields.
+///
+/// # Safety
+/// None beyond C's.
+#[no_mangle]
+pub unsafe extern "C" fn mallinfo2() -> capi::mallinfo::Mallinfo2 {
+    capi::mallinfo::mallinfo2()
+}
+
+/// C `mallinfo`: as `mallinfo2`, with `int` fields.
+///
+/// # Safety
+/// None beyond C's.
+#[no_mangle]
+pub unsafe extern "C" fn mallinfo() -> capi::mallinfo::Mallinfo {
+    capi::mallinfo::mallinfo()
+}
+
+/// C `malloc_stats`.
+///
+/// # Safety
+/// None beyond C's.
+#[no_mangle]
+pub unsafe extern "C" fn malloc_stats() {
+    capi::mallinfo::malloc_stats()
+}
+
+/// C `malloc_info`.
+///
+/// # Safety
+/// `stream` is null or a `FILE *` open for writing.
+#[no_mangle]
+pub unsafe extern "C" fn malloc_info(options: c_int, stream: *mut libc::FILE) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::mallinfo::malloc_info(options, stream) }
+}
+
+/// C `malloc_trim`.
+///
+/// # Safety
+/// None beyond C's.
+#[no_mangle]
+pub unsafe extern "C" fn malloc_trim(pad: usize) -> c_int {
+    capi::mallinfo::malloc_trim(pad)
+}
+
+/// C `mallopt`.
+///
+/// # Safety
+/// None beyond C's.
+#[no_mangle]
+pub unsafe extern "C" fn mallopt(param: c_int, value: c_int) -> c_int {
+    capi::mallinfo::mallopt(param, value)
+}
+
 /// C23 `free_sized`.
 ///
 /// # Safety

@@ -65,7 +65,7 @@
 //!   (wrapping), so that the GPA's report (invalid free) translates back to the pointer the
 //!   program used.
 
-use core::alloc::{GlobalAlloc, Layout};
+use core::alloc::Layout;
 
 use super::recorded::FindingList;
 use crate::gpa::{
@@ -156,26 +156,7 @@ fn flush() -> bool {
 /// null on failure. `asked` says whether the caller named the alignment ([`block_align`]).
 #[inline]
 pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize, asked: Asked) -> *mut u8 {
-    if size == 0 {
-        return alloc_empty(gpa, align);
-    }
-    let pad = pad_for(align);
-    let Some(total) = size.checked_add(pad) else {
-        return core::ptr::null_mut();
-    };
-    let Ok(layout) = Layout::from_size_align(total, block_align(gpa, size, align, asked)) else {
-        return core::ptr::null_mut();
-    };
-    // SAFETY: a valid layout of non-zero size.
-    let base = unsafe { GlobalAlloc::alloc(gpa, layout) };
-    if base.is_null() {
-        return base;
-    }
-    // SAFETY: the block has `total >= pad` bytes.
-    unsafe {
-        guard_prefix(pad).fill(base as usize);
-        base.add(pad)
-    }
+    alloc_tagged(gpa, size, align, asked, 0)
 }
 
 /// Guard mode's `realloc` of the live block at `base` (front pad `pad`, its guard checked by
@@ -226,7 +207,7 @@ pub fn alloc_at(gpa: &GeneralPurposeAllocator, size: usize, frame: usize) -> *mu
     }
     // The guard is written by the GPA before the block goes live (`Prefix`): a walk of the
     // heap at exit, which may stop this thread anywhere, never sees a live block without it.
-    let base = gpa.c_alloc_checked_prefixed(total, frame, guard_prefix(FRONT));
+    let base = gpa.c_alloc_checked_prefixed(total, frame, guard_prefix(FRONT, 0));
     if base.is_null() {
         return base;
     }
@@ -254,18 +235,14 @@ pub fn alloc_tagged_at(
     if size == 0 {
         return core::ptr::null_mut();
     }
-    let base = gpa.c_alloc_checked_as(total, align, tag, frame, guard_prefix(pad));
+    // The guard, with the array cookie's bytes zero for a `COOKIE_TAG` block, is written by
+    // the GPA before the block goes live (as for `alloc_at`).
+    let base = gpa.c_alloc_checked_as(total, align, tag, frame, guard_prefix(pad, tag));
     if base.is_null() {
         return base;
     }
     // SAFETY: the block has `total >= pad` bytes.
-    unsafe {
-        if tag & COOKIE_TAG != 0 {
-            // As `alloc_tagged` leaves it: the array cookie's bytes zero (`pad >= FRONT`).
-            core::ptr::write_bytes(base.add(pad - COOKIE), 0, COOKIE);
-        }
-        base.add(pad)
-    }
+    unsafe { base.add(pad) }
 }
 
 /// A release by `operator delete` (`tag`: the family's, [`crate::capi::family::Family::tag`];
@@ -339,7 +316,7 @@ pub fn realloc_at(
         return core::ptr::null_mut();
     };
     // SAFETY: `block` was just found on this thread, and only read since.
-    let base = unsafe { gpa.c_realloc_checked(block, total, frame, guard_prefix(FRONT)) };
+    let base = unsafe { gpa.c_realloc_checked(block, total, frame, guard_prefix(FRONT, 0)) };
     if base.is_null() {
         return base;
     }
@@ -382,15 +359,19 @@ fn checked_user_block(
     whole.then_some(block)
 }
 
-/// The front guard of `pad` bytes, as the GPA writes it into a check-mode block before the
-/// block goes live, or as the general path fills it after (the usual [`FRONT`] bytes by two
+/// The front guard of `pad` bytes of a block tagged `tag`, as the GPA writes it into a
+/// check-mode block before the block goes live: [`GUARD`] bytes, the last [`COOKIE`] of them
+/// zero when `tag` has [`COOKIE_TAG`] (the usual [`FRONT`] bytes of an untagged block by two
 /// 16-byte stores inline: a `memset` call costs about twenty instructions more on every
 /// `malloc`).
 #[inline(always)]
-fn guard_prefix(pad: usize) -> crate::gpa::Prefix {
+fn guard_prefix(pad: usize, tag: u8) -> crate::gpa::Prefix {
+    debug_assert!(pad >= FRONT);
     crate::gpa::Prefix {
         byte: GUARD,
         len: pad,
+        // Every pad is at least `FRONT`, more than the cookie.
+        zeros: usize::from(tag & COOKIE_TAG != 0) * COOKIE,
     }
 }
 
@@ -402,8 +383,10 @@ fn alloc_empty(gpa: &GeneralPurposeAllocator, align: usize) -> *mut u8 {
     gpa.alloc_unsized(0, align.max(super::MIN_ALIGN))
 }
 
-/// As [`alloc`], and tags the block with `tag` (zeroing the cookie bytes if `tag` has
-/// [`COOKIE_TAG`]).
+/// As [`alloc`], and tags the block with `tag` (its cookie bytes zero if `tag` has
+/// [`COOKIE_TAG`]). The GPA writes the tag and the guard before the block goes live
+/// (`GeneralPurposeAllocator::alloc_prefixed`): a walk of the heap at exit, which may stop
+/// this thread anywhere, never sees a live block without them.
 pub fn alloc_tagged(
     gpa: &GeneralPurposeAllocator,
     size: usize,
@@ -411,20 +394,77 @@ pub fn alloc_tagged(
     asked: Asked,
     tag: u8,
 ) -> *mut u8 {
-    let user = alloc(gpa, size, align, asked);
-    if !user.is_null() && tag != 0 {
-        // A block of no bytes is its own GPA block (no guard, no cookie bytes).
-        let pad = pad_of(size, align);
-        // SAFETY: `user` is a fresh block with `pad` guard bytes before it.
-        let base = unsafe { user.sub(pad) };
-        gpa.set_block_tag(base, tag);
-        if tag & COOKIE_TAG != 0 && pad >= COOKIE {
-            // SAFETY: `user` is a fresh block with `pad >= FRONT > COOKIE` guard bytes before
-            // it.
-            unsafe { core::ptr::write_bytes(user.sub(COOKIE), 0, COOKIE) };
+    if size == 0 {
+        let block = alloc_empty(gpa, align);
+        if !block.is_null() && tag != 0 {
+            // A block of no bytes is its own GPA block (no guard, no cookie bytes).
+            gpa.set_block_tag(block, tag);
         }
+        return block;
     }
-    user
+    let pad = pad_for(align);
+    let Some(total) = size.checked_add(pad) else {
+        return core::ptr::null_mut();
+    };
+    let block_align = block_align(gpa, size, align, asked);
+    let base = gpa.alloc_prefixed(total, block_align, tag, guard_prefix(pad, tag));
+    if base.is_null() {
+        return base;
+    }
+    // SAFETY: the block has `total >= pad` bytes.
+    unsafe { base.add(pad) }
+}
+
+/// Check mode's `realloc` of the live block at `base` (front pad `pad`, tag `tag`, its guard
+/// and family checked by the caller) to `size` user bytes (not 0), when the check-mode entry
+/// ([`realloc_at`]) did not serve it: in place or by moving a large block's mapping where the
+/// GPA can (the block keeps its pad; a tagged block becomes a `malloc` block), else a fresh
+/// `malloc` block ([`alloc`], its guard written before it goes live) with the user bytes
+/// both hold copied, and the old block freed. The fresh block's user pointer is held by this
+/// frame while the old block is freed: a thread stopped there by the exit-time scan holds the
+/// block by the program's pointer (`GlobalAlloc::realloc` would hold only the GPA block's
+/// start, before its guard, and the block in flight was reported definitely lost). Returns
+/// the new user pointer; null on failure, the old block untouched.
+///
+/// # Safety
+/// `base` is a live block of this GPA with `pad` guard bytes before its user bytes.
+pub unsafe fn realloc_general(
+    gpa: &GeneralPurposeAllocator,
+    base: *mut u8,
+    pad: usize,
+    tag: u8,
+    size: usize,
+) -> *mut u8 {
+    let (Some(old), Some(total), Some(start)) = (
+        gpa.block_layout(base),
+        size.checked_add(pad),
+        core::ptr::NonNull::new(base),
+    ) else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: caller contract: a live block of this GPA with its current layout.
+    if let Some(moved) = unsafe { crate::interface::RawAllocator::remap(gpa, start, old, total) } {
+        let moved = moved.as_ptr();
+        if tag != 0 {
+            // SAFETY: the block is live with `pad` guard bytes; `realloc` makes it a
+            // `malloc` block.
+            unsafe { retag(gpa, moved, pad, 0) };
+        }
+        // SAFETY: the block keeps its guard (in place, or its mapping moved whole).
+        return unsafe { moved.add(pad) };
+    }
+    let fresh = alloc(gpa, size, super::MIN_ALIGN, Asked::Implicit);
+    if fresh.is_null() {
+        return fresh;
+    }
+    let keep = (old.size() - pad).min(size);
+    // SAFETY: caller contract: `base + pad` holds `old.size() - pad` user bytes; the fresh
+    // block holds `size`; they are distinct live blocks.
+    unsafe {
+        core::ptr::copy_nonoverlapping(base.add(pad), fresh, keep);
+        gpa.free_unsized(base);
+    }
+    core::hint::black_box(fresh)
 }
 
 /// Re-tags the live block at `base` (pad `pad`) with `tag`, rewriting its guard to match.

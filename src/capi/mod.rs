@@ -49,6 +49,7 @@ pub mod foreign;
 pub mod guard;
 #[cfg(target_arch = "x86_64")]
 pub mod libc_calls;
+pub mod mallinfo;
 pub mod process;
 pub mod profile;
 pub(crate) mod recorded;
@@ -473,37 +474,29 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
         // SAFETY: `base` is a live block of no bytes (the only blocks without a guard).
         return unsafe { realloc_empty(gpa, base, size) };
     }
-    let Some(total) = size.checked_add(pad) else {
+    if size.checked_add(pad).is_none() {
         return fail(libc::ENOMEM);
-    };
+    }
     let tag = gpa.block_info(base).map_or(0, |info| {
         family::check_release(gpa, memory, pad, &info, family::Release::REALLOC);
         info.tag
     });
-    // SAFETY: a live block with its guard; `total > 0`. Guard mode moves the block to one
-    // aligned for its new size (`guard::realloc_moved`).
+    // SAFETY: a live block with its guard; `size > 0`. Guard mode moves the block to one
+    // aligned for its new size (`guard::realloc_moved`); check mode resizes in place or
+    // moves it to a block whose guard is written before it goes live
+    // (`guard::realloc_general`).
     let moved = unsafe {
         guard::check(gpa, base, pad);
         if gpa.config().guard {
-            let moved = guard::realloc_moved(gpa, base, pad, size);
-            return if moved.is_null() {
-                fail(libc::ENOMEM)
-            } else {
-                moved
-            };
+            guard::realloc_moved(gpa, base, pad, size)
+        } else {
+            guard::realloc_general(gpa, base, pad, tag, size)
         }
-        gpa.realloc_unsized(base, total)
     };
     if moved.is_null() {
         return fail(libc::ENOMEM);
     }
-    if tag != 0 {
-        // SAFETY: the moved block is live with `pad` guard bytes; `realloc` makes it a
-        // `malloc` block.
-        unsafe { guard::retag(gpa, moved, pad, 0) };
-    }
-    // SAFETY: the moved block keeps its guard (contents are copied from its start).
-    unsafe { moved.add(pad) }
+    moved
 }
 
 /// Check mode's `realloc` of a live block of no bytes: nothing to copy and no guard to keep,

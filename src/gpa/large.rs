@@ -40,6 +40,7 @@ use core::alloc::Layout;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 
+use super::safety::Prefix;
 use super::segment::{SegmentCommon, SegmentKind, SEGMENT_SIZE, SLOT_FREED, SLOT_LIVE};
 use super::{internal, lock, pagemap, safety, GeneralPurposeAllocator};
 use crate::os;
@@ -446,14 +447,29 @@ impl GeneralPurposeAllocator {
 
     #[cold]
     pub(super) fn alloc_large(&self, layout: Layout) -> Option<NonNull<u8>> {
-        self.alloc_large_inner(layout).map(|(block, _)| block)
+        self.alloc_large_inner(layout, 0, Prefix::NONE)
+            .map(|(block, _)| block)
+    }
+
+    /// [`Self::alloc_large`] of a block tagged `tag` whose first bytes are `prefix` (safety
+    /// mode, `GeneralPurposeAllocator::alloc_prefixed`), both written before the block joins
+    /// the live list: a walk of the live blocks at exit never sees it without them.
+    #[cold]
+    pub(super) fn alloc_large_prefixed(
+        &self,
+        layout: Layout,
+        tag: u8,
+        prefix: Prefix,
+    ) -> Option<NonNull<u8>> {
+        self.alloc_large_inner(layout, tag, prefix)
+            .map(|(block, _)| block)
     }
 
     /// A large block whose data reads as zeros (C's `calloc`): reused mappings are cleared,
     /// fresh ones already are.
     #[cold]
     pub(super) fn alloc_large_zeroed(&self, layout: Layout) -> Option<NonNull<u8>> {
-        let (block, zeroed) = self.alloc_large_inner(layout)?;
+        let (block, zeroed) = self.alloc_large_inner(layout, 0, Prefix::NONE)?;
         if !zeroed {
             // SAFETY: the block's data holds `layout.size()` bytes.
             unsafe { core::ptr::write_bytes(block.as_ptr(), 0, layout.size()) };
@@ -528,7 +544,14 @@ impl GeneralPurposeAllocator {
         }
     }
 
-    fn alloc_large_inner(&self, layout: Layout) -> Option<(NonNull<u8>, bool)> {
+    /// A large block of `layout`, tagged `tag`, its first bytes `prefix` (`prefix.len <=
+    /// layout.size()`); `true` when its data is known to be zero (beyond the prefix).
+    fn alloc_large_inner(
+        &self,
+        layout: Layout,
+        tag: u8,
+        prefix: Prefix,
+    ) -> Option<(NonNull<u8>, bool)> {
         let wanted = mapping_layout(
             layout.size(),
             layout.align(),
@@ -560,7 +583,7 @@ impl GeneralPurposeAllocator {
                 align: layout.align(),
                 state: AtomicU8::new(SLOT_LIVE),
                 reserved: false,
-                tag: AtomicU8::new(0),
+                tag: AtomicU8::new(tag),
                 alloc_trace: AtomicU32::new(self.trace_here().0),
                 free_trace: AtomicU32::new(0),
                 next: core::ptr::null_mut(),
@@ -578,12 +601,25 @@ impl GeneralPurposeAllocator {
             }
             return None;
         }
-        if self.config.safety {
-            // SAFETY: the mapping is ours; data and redzone lie inside it.
-            unsafe { safety::write_canary(base, layout.size(), mapping.size()) };
+        // Canary and prefix before the block joins the live list, which the exit-time walk of
+        // live blocks reads (a thread it stopped here leaves no block without them).
+        // SAFETY: the mapping is ours; data and redzone lie inside it, and the prefix inside
+        // the data (`prefix.len <= layout.size()`).
+        unsafe {
+            if self.config.safety {
+                safety::write_canary(base, layout.size(), mapping.size());
+            }
+            prefix.fill(base);
         }
+        // The pointer the caller will hand out past its prefix (the C ABI's user pointer) is
+        // kept in this frame while the block joins the list: a thread stopped inside the
+        // lock (whose callees may have saved `base` on the stack) holds the block by the
+        // pointer the exit-time leak scan looks for, not only by its start.
+        let user = base + prefix.len;
+        let held = core::hint::black_box(&user);
         // SAFETY: the header was initialized above and is in no list.
         unsafe { lock(&self.large).push(header) };
+        core::hint::black_box(held);
         NonNull::new(base as *mut u8).map(|data| (data, zeroed))
     }
 
@@ -965,6 +1001,13 @@ impl GeneralPurposeAllocator {
             if !grown || !pagemap::register_large(block.base, wanted.size(), header) {
                 return false;
             }
+            if self.config.safety {
+                // The grown part gets its canary before the larger capacity is published:
+                // the exit-time walk of live blocks, which may stop this thread anywhere,
+                // checks the redzone from `requested` to the capacity.
+                // SAFETY: the grown mapping holds `wanted.size()` bytes from the data.
+                unsafe { safety::write_canary(block.data(), block.requested, wanted.size()) };
+            }
             block.mapping_len = wanted.size();
             block.registered_len = block.registered_len.max(wanted.size());
         }
@@ -1056,6 +1099,12 @@ impl GeneralPurposeAllocator {
             return None;
         };
         let new_base = new_base.as_ptr() as usize;
+        if self.config.safety {
+            // The grown part gets its canary before the new place and capacity are published
+            // (as in `resize_large`).
+            // SAFETY: the moved mapping holds `wanted.size()` bytes from `new_base`.
+            unsafe { safety::write_canary(new_base, layout.size(), wanted.size()) };
+        }
         // The first chunk (which holds the data's start, all that frees and lookups need) is
         // registered first; a later chunk's leaf failing to map only leaves interior pointers
         // of the block unrecognized.

@@ -148,7 +148,7 @@ impl GeneralPurposeAllocator {
     }
 
     /// Calls `visit` for each heap of this GPA (under the heap-list lock).
-    fn visit_heaps(&self, mut visit: impl FnMut(*mut Heap)) {
+    pub(super) fn visit_heaps(&self, mut visit: impl FnMut(*mut Heap)) {
         let heaps = lock(&self.heaps);
         let mut cursor = heaps.head;
         while !cursor.is_null() {
@@ -240,6 +240,13 @@ impl GeneralPurposeAllocator {
         for header in large.iter() {
             // SAFETY: members of the live list are valid headers.
             let block = unsafe { &*header };
+            // A block being freed (its state changed, not yet out of the list; a thread the
+            // exit-time scan stopped may be there) is no longer the program's: its tag and
+            // layout are gone, and judging its front guard or redzone by them gave false
+            // underflows of `operator new` blocks (exit_scan_churn_large.c, "new").
+            if block.state.load(Ordering::Acquire) != SLOT_LIVE {
+                continue;
+            }
             // Overflows of large blocks that are never freed (where the program left the
             // redzone readable).
             let redzone = block.data() + block.requested;

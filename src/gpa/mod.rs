@@ -65,6 +65,8 @@ pub(crate) use safety::{all_bytes_are, Prefix};
 mod segment;
 mod size_class;
 mod small;
+mod usage;
+pub(crate) use usage::Usage;
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::fmt;
@@ -603,6 +605,9 @@ pub struct GeneralPurposeAllocator {
     findings: Lock<findings::Findings>,
     recently_freed_large: Lock<large::FreedRing>,
     large_cache: Lock<large::LargeCache>,
+    /// Held by a walk of the heaps' segments from another thread (`usage`) and by
+    /// `release_segment`: no segment is unmapped while the walk reads its header.
+    segment_walk: Lock<()>,
     requested_bytes: AtomicUsize,
     memory_limit: AtomicUsize,
     /// Mistakes fast mode has reported (`fast_free`).
@@ -650,6 +655,7 @@ impl GeneralPurposeAllocator {
             findings: Lock::new(findings::Findings::new()),
             recently_freed_large: Lock::new(large::FreedRing::new()),
             large_cache: Lock::new(large::LargeCache::new()),
+            segment_walk: Lock::new(()),
             requested_bytes: AtomicUsize::new(0),
             memory_limit: AtomicUsize::new(usize::MAX),
             fast_errors: AtomicUsize::new(0),
@@ -1429,6 +1435,64 @@ impl GeneralPurposeAllocator {
         let block = unsafe { GlobalAlloc::alloc(self, layout) };
         // SAFETY: a fresh block of `layout`, or null.
         unsafe { self.clear_free_key(block, size, align) };
+        block
+    }
+
+    /// [`Self::alloc_unsized`] of a block tagged `tag` (`set_block_tag`) whose first bytes
+    /// are `prefix` (the C ABI's front guard), for safety mode's C requests that the
+    /// check-mode entries (`c_checked`) do not serve: large blocks, alignments no size class
+    /// serves, a configuration with accounting. The tag and the prefix are written before
+    /// the block goes live (a small slot's state, a large block's place in the live list), so
+    /// that a walk of the heap at exit, which stops threads wherever they are, never sees the
+    /// block without them. Blocks of no bytes, guarded blocks (guard mode), blocks made while
+    /// the thread is inside the allocator and blocks of fast mode or of a logging GPA get
+    /// them right after the allocation instead. Null when out of memory.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn alloc_prefixed(
+        &self,
+        size: usize,
+        align: usize,
+        tag: u8,
+        prefix: Prefix,
+    ) -> *mut u8 {
+        let Ok(layout) = Layout::from_size_align(size, align) else {
+            return core::ptr::null_mut();
+        };
+        let before_live = self.config.safety
+            && size != 0
+            && prefix.len <= size
+            && !self.guards
+            && !self.config.verbose_log
+            && !heap::inside_allocator();
+        if !before_live {
+            let block = self.alloc_unsized(size, align);
+            if !block.is_null() {
+                if tag != 0 {
+                    self.set_block_tag(block, tag);
+                }
+                // SAFETY: a fresh block of `size >= prefix.len` bytes (`alloc_unsized` gives
+                // a block of no bytes only for `size == 0`, where the caller asks no prefix).
+                unsafe { prefix.fill(block as usize) };
+            }
+            return block;
+        }
+        if self.config.enable_memory_limit && !self.charge(size) {
+            return core::ptr::null_mut();
+        }
+        let block = size
+            .checked_add(safety::redzone(size))
+            .and_then(|padded| match size_class::class_for(padded, align) {
+                Some(class) => self.alloc_small_checked_at(class, layout, 0, tag, prefix),
+                None => self.alloc_large_prefixed(layout, tag, prefix),
+            })
+            .map_or(core::ptr::null_mut(), NonNull::as_ptr);
+        if block.is_null() && self.config.enable_memory_limit {
+            self.uncharge(size);
+        }
+        if observer::active() {
+            observer::alloc_event(self, block, size, align);
+        }
         block
     }
 

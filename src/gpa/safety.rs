@@ -47,15 +47,22 @@ pub const POISON_LIMIT: usize = 4096;
 /// them. [`Prefix::NONE`] writes nothing.
 #[derive(Clone, Copy, Debug)]
 pub struct Prefix {
-    /// The value of every byte.
+    /// The value of every byte but the last `zeros`.
     pub byte: u8,
     /// How many bytes, from the block's start: at most the block's requested size.
     pub len: usize,
+    /// How many of the last bytes of the prefix are zero (at most `len`): the C++ array
+    /// cookie the C ABI keeps zero in front of a scalar `operator new` block.
+    pub zeros: usize,
 }
 
 impl Prefix {
     /// No prefix.
-    pub const NONE: Prefix = Prefix { byte: 0, len: 0 };
+    pub const NONE: Prefix = Prefix {
+        byte: 0,
+        len: 0,
+        zeros: 0,
+    };
 
     /// Writes the prefix at `block`.
     ///
@@ -63,12 +70,17 @@ impl Prefix {
     /// `block` is the start of a block of at least `self.len` writable bytes.
     #[inline(always)]
     pub unsafe fn fill(self, block: usize) {
-        // SAFETY: caller contract; unaligned stores have no alignment requirement.
+        // SAFETY: caller contract; unaligned stores have no alignment requirement;
+        // `zeros <= len`.
         unsafe {
-            if self.len == 32 {
+            if self.len == 32 && self.zeros == 0 {
                 (block as *mut [u8; 32]).write_unaligned([self.byte; 32]);
             } else {
-                core::ptr::write_bytes(block as *mut u8, self.byte, self.len);
+                let fill = self.len - self.zeros;
+                core::ptr::write_bytes(block as *mut u8, self.byte, fill);
+                if self.zeros != 0 {
+                    core::ptr::write_bytes((block + fill) as *mut u8, 0, self.zeros);
+                }
             }
         }
     }

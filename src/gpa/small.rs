@@ -21,7 +21,7 @@ use super::segment::{
     SLOT_FREE, SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED, SLOT_REMOTE, SLOT_TAKING, UNIT_SIZE,
 };
 use super::size_class::{page_units, Class, CLASS_COUNT};
-use super::{internal, pagemap, safety, BlockSpan, GeneralPurposeAllocator};
+use super::{internal, lock, pagemap, safety, BlockSpan, GeneralPurposeAllocator};
 use crate::report::{FindingKind, RawFinding};
 use crate::trace::TraceId;
 
@@ -268,6 +268,8 @@ impl GeneralPurposeAllocator {
     /// # Safety
     /// The segment has no pages and is unlinked from its heap.
     pub(super) unsafe fn release_segment(&self, segment: *mut Segment) {
+        // Not while another thread reads the segment headers (`usage`).
+        let _walk = lock(&self.segment_walk);
         // SAFETY: caller contract: a live segment header.
         let base = unsafe { (*segment).base() };
         heap::forget_c_segment(base);
