@@ -57,7 +57,7 @@
 //!
 //! In check and guard modes the program then **goes on** after an access past a block or to
 //! a freed one made by the program (not from inside the allocator, not an instruction fetch),
-//! as under Valgrind: the finding is recorded once per faulting instruction (`FAULTS`,
+//! as under Valgrind: the finding is recorded once per faulting instruction and stack (`FAULTS`,
 //! reported with the others at exit) and `os::signal::resume_after` opens the page for that
 //! one instruction; after `STEP_BUDGET` faults a faulting page is left open until gpa
 //! changes it, and after `RESUME_BUDGET` the fault ends the process as below. Otherwise
@@ -289,8 +289,9 @@ fn resumable(finding: &RawFinding, fault: &Fault) -> bool {
 static FAULTS: super::recorded::FindingList = super::recorded::FindingList::new();
 /// The most faults kept.
 const MAX_FAULTS: usize = 10_000;
-/// The sites of the faults recorded (`ip * 8 + kind code`; 0: free), so that a loop faulting
-/// at one instruction is recorded once. Written only by the hook, one thread at a time.
+/// The sites of the faults recorded (a hash of the faulting instruction, the kind and the
+/// access trace; 0: free), so that a loop faulting at one instruction is recorded once.
+/// Written only by the hook, one thread at a time.
 static FAULT_SITES: [AtomicUsize; 1024] = [const { AtomicUsize::new(0) }; 1024];
 
 /// Faults stepped over one instruction at a time (each costs two signals and a few system
@@ -314,7 +315,7 @@ enum Resume {
     Refused,
 }
 
-/// Records a resumable fault (its access trace, once per instruction and kind) and opens its
+/// Records a resumable fault (its access trace, once per instruction, kind and stack) and opens its
 /// page for the faulting instruction; see [`Resume`].
 fn resume(
     gpa: &GeneralPurposeAllocator,
@@ -335,7 +336,16 @@ fn resume(
         FindingKind::ReadAfterFree => 3,
         _ => 4,
     };
-    let key = fault.ip.wrapping_mul(8) | code;
+    // The site is the faulting instruction, the kind and the access's stack: Valgrind tells
+    // errors apart by their stacks, so one instruction reached from two callers (or two
+    // threads' functions) is two findings, while a loop faulting at one instruction is one.
+    let trace = {
+        let _inside = InsideAllocator::enter();
+        access_trace(fault, frames)
+    };
+    let key = ((fault.ip.wrapping_mul(8) | code)
+        ^ (trace.0 as usize).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    .max(1);
     let mut seen = false;
     let mut slot = None;
     for (index, site) in FAULT_SITES.iter().enumerate() {
@@ -353,7 +363,7 @@ fn resume(
     }
     if !seen {
         let _inside = InsideAllocator::enter();
-        finding.site_trace = access_trace(fault, frames);
+        finding.site_trace = trace;
         if gpa.config().safety {
             *finding = guard::to_user(gpa, *finding);
         }

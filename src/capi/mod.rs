@@ -125,6 +125,9 @@ fn init_state() -> &'static State {
             stack_trace_frames: settings.frames,
             trace_method: trace_method(),
             on_error: OnError::Record,
+            // Valgrind names the last `realloc` as a block's allocation site (it always
+            // moves the block); an in-place resize records its own trace to match.
+            resize_stack_traces: true,
             ..Config::fast()
         };
         let config = match settings.mode {

@@ -60,7 +60,7 @@ impl GeneralPurposeAllocator {
             }
         });
         self.live_large_blocks(&ANY, &mut |block| leaks.push(block));
-        self.live_guarded_blocks(&mut |block| leaks.push(block));
+        self.live_guarded_blocks(&ANY, &mut |block| leaks.push(block));
         leaks.retain(|block| !super::caches::left_out(block.alloc_trace, true));
         self.report_leaks(&leaks);
         leaks.len()
@@ -98,7 +98,7 @@ impl GeneralPurposeAllocator {
             }
         });
         self.live_large_blocks(readable, &mut |block| visit(&block));
-        self.live_guarded_blocks(&mut |block| visit(&block));
+        self.live_guarded_blocks(readable, &mut |block| visit(&block));
     }
 
     /// How many per-thread heaps this GPA has (a diagnostic: heaps of exited threads are
@@ -128,7 +128,7 @@ impl GeneralPurposeAllocator {
             }
         });
         self.live_large_blocks(&ANY, &mut |block| leaks.push(block));
-        self.live_guarded_blocks(&mut |block| leaks.push(block));
+        self.live_guarded_blocks(&ANY, &mut |block| leaks.push(block));
         leaks.retain(|block| !super::caches::left_out(block.alloc_trace, false));
         self.report_leaks(&leaks);
         self.release_everything();

@@ -715,9 +715,13 @@ impl Area {
     }
 
     /// Calls `visit(address, size, alloc trace)` for each live block, and `report` for each
-    /// whose canary bytes changed (checked at exit and at `deinit`).
+    /// whose canary bytes changed (checked at exit and at `deinit`) where
+    /// `readable(start, length)` says its data pages may be read: the program may have made
+    /// them inaccessible with `mprotect` (memcheck's leak-segv-jmp.c does), and the check
+    /// must not fault on them.
     pub fn for_each_live(
         &self,
+        readable: &dyn Fn(usize, usize) -> bool,
         visit: &mut dyn FnMut(usize, usize, TraceId),
         report: &mut dyn FnMut(RawFinding),
     ) {
@@ -727,7 +731,11 @@ impl Area {
             if record.state.load(Ordering::Acquire) != SLOT_LIVE {
                 continue;
             }
-            self.check_fill(index, record, TraceId::NONE, report);
+            let data_pages = record.data_pages.load(Ordering::Relaxed) as usize;
+            let first_page = record.data.load(Ordering::Relaxed) & !(os::page_size() - 1);
+            if readable(first_page, data_pages * os::page_size()) {
+                self.check_fill(index, record, TraceId::NONE, report);
+            }
             visit(
                 record.data.load(Ordering::Relaxed),
                 record.requested.load(Ordering::Relaxed),

@@ -490,13 +490,20 @@ impl GeneralPurposeAllocator {
         area.span_at(address)
     }
 
-    /// Calls `visit` for every live guarded block, reporting damaged canary bytes.
-    pub(super) fn live_guarded_blocks(&self, visit: &mut dyn FnMut(super::LiveBlock)) {
+    /// Calls `visit` for every live guarded block, reporting damaged canary bytes where
+    /// `readable(start, length)` says they may be read (a program may have made its block's
+    /// pages inaccessible with `mprotect`).
+    pub(super) fn live_guarded_blocks(
+        &self,
+        readable: &dyn Fn(usize, usize) -> bool,
+        visit: &mut dyn FnMut(super::LiveBlock),
+    ) {
         let Some(area) = self.guarded.existing() else {
             return;
         };
         let mut damaged = std::vec::Vec::new();
         area.for_each_live(
+            readable,
             &mut |address, size, alloc_trace| {
                 visit(super::LiveBlock {
                     address,
