@@ -39,6 +39,24 @@
 //! GPA block is the user's block (`pad = 0`, [`pad_of`]); it is found by its own address
 //! ([`find`]).
 //!
+//! # Guarded underflow
+//! With `GPA_GUARD_UNDERFLOW=1` (`gpa run --guard-underflow`) the GPA places a guarded block
+//! at the start of its slot, right after the guard page (`gpa::guarded`). A front guard
+//! there would sit between the guard page and the program's pointer, and a read 1 to 32 bytes
+//! before the block would touch only the guard bytes (seen by nothing; Valgrind reports it at
+//! the access). So a guarded block gets no front guard: the guard page is its underflow check
+//! (any access before the block faults and is reported there), and the program's pointer is
+//! the GPA block's start (`GeneralPurposeAllocator::alloc_guarded_c`, tried first by
+//! [`alloc_tagged`]). Blocks the guarded area does not take (sampled mode's unsampled
+//! requests, a full area, blocks made inside the allocator) keep their front guard. Which is
+//! which is told by address ([`unpadded`]: in the guarded area of a GPA with
+//! `guard_underflow`), so [`pad_at`] gives every path that maps a pointer to its block
+//! ([`find`], [`to_user`], [`block_to_user`], [`check_live`], `libc_calls`, the exit scan) the
+//! block's pad without a lookup; a padded block the GPA puts in the area after all (sampled
+//! mode's own countdown) is replaced by an unpadded one. A `COOKIE_TAG` block has no cookie
+//! bytes then: a mistaken `delete[]` reads the cookie from the guard page, which faults and is
+//! reported as an underflow read 8 bytes before the block, as Valgrind reports it.
+//!
 //! # Alignment slack
 //! In guard mode the GPA puts a block's *aligned* end against its guard page
 //! (`gpa::guarded`), so the bytes between the end of the user's bytes and the next multiple
@@ -58,12 +76,14 @@
 //!
 //! # Invariants
 //! * A GPA block of no bytes is a user block of no bytes, with no guard (`pad = 0`).
+//! * With `guard_underflow`, a block in the GPA's guarded area is a user block with no guard
+//!   (`pad = 0`, [`unpadded`]).
 //! * Every other live check-mode block made through this module has `pad` guard bytes at its
 //!   start, and `pad = max(FRONT, block's alignment)`; they are all [`GUARD`], except the last 8,
 //!   which are zero when the block's tag has [`COOKIE_TAG`].
 //! * A pointer that is not the user pointer of a block is passed to the GPA as `user - FRONT`
-//!   (wrapping), so that the GPA's report (invalid free) translates back to the pointer the
-//!   program used.
+//!   (wrapping; `user` itself where blocks have no guard, [`unknown_base`]), so that the GPA's
+//!   report (invalid free) translates back to the pointer the program used.
 
 use core::alloc::Layout;
 
@@ -558,7 +578,8 @@ pub struct Found {
 }
 
 /// The GPA block (live or freed) whose user pointer is `user`, if it is one: the block whose
-/// guard holds the byte before it, or else a block of no bytes at `user` itself.
+/// guard holds the byte before it, or else a block without a guard at `user` itself (a block
+/// of no bytes, or a guarded block with `GPA_GUARD_UNDERFLOW`: [`find_unpadded`]).
 #[inline]
 pub fn find(gpa: &GeneralPurposeAllocator, user: *mut u8) -> Option<Found> {
     let address = user as usize;
