@@ -841,7 +841,9 @@ fn allocator_elsewhere() -> Option<(String, String)> {
 fn guard_length(gpa: &GeneralPurposeAllocator, block: &LiveBlock) -> usize {
     let pad = gpa
         .block_layout(block.address as *const u8)
-        .map_or(guard::FRONT, |layout| guard::pad_for(layout.align()));
+        .map_or(guard::FRONT, |layout| {
+            guard::pad_at(gpa, block.address, layout.size(), layout.align())
+        });
     pad.min(block.size)
 }
 

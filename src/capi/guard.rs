@@ -39,6 +39,24 @@
 //! GPA block is the user's block (`pad = 0`, [`pad_of`]); it is found by its own address
 //! ([`find`]).
 //!
+//! # Guarded underflow
+//! With `GPA_GUARD_UNDERFLOW=1` (`gpa run --guard-underflow`) the GPA places a guarded block
+//! at the start of its slot, right after the guard page (`gpa::guarded`). A front guard
+//! there would sit between the guard page and the program's pointer, and a read 1 to 32 bytes
+//! before the block would touch only the guard bytes (seen by nothing; Valgrind reports it at
+//! the access). So a guarded block gets no front guard: the guard page is its underflow check
+//! (any access before the block faults and is reported there), and the program's pointer is
+//! the GPA block's start (`GeneralPurposeAllocator::alloc_guarded_c`, tried first by
+//! [`alloc_tagged`]). Blocks the guarded area does not take (sampled mode's unsampled
+//! requests, a full area, blocks made inside the allocator) keep their front guard. Which is
+//! which is told by address ([`unpadded`]: in the guarded area of a GPA with
+//! `guard_underflow`), so [`pad_at`] gives every path that maps a pointer to its block
+//! ([`find`], [`to_user`], [`block_to_user`], [`check_live`], `libc_calls`, the exit scan) the
+//! block's pad without a lookup; a padded block the GPA puts in the area after all (sampled
+//! mode's own countdown) is replaced by an unpadded one. A `COOKIE_TAG` block has no cookie
+//! bytes then: a mistaken `delete[]` reads the cookie from the guard page, which faults and is
+//! reported as an underflow read 8 bytes before the block, as Valgrind reports it.
+//!
 //! # Alignment slack
 //! In guard mode the GPA puts a block's *aligned* end against its guard page
 //! (`gpa::guarded`), so the bytes between the end of the user's bytes and the next multiple
@@ -58,12 +76,14 @@
 //!
 //! # Invariants
 //! * A GPA block of no bytes is a user block of no bytes, with no guard (`pad = 0`).
+//! * With `guard_underflow`, a block in the GPA's guarded area is a user block with no guard
+//!   (`pad = 0`, [`unpadded`]).
 //! * Every other live check-mode block made through this module has `pad` guard bytes at its
 //!   start, and `pad = max(FRONT, block's alignment)`; they are all [`GUARD`], except the last 8,
 //!   which are zero when the block's tag has [`COOKIE_TAG`].
 //! * A pointer that is not the user pointer of a block is passed to the GPA as `user - FRONT`
-//!   (wrapping), so that the GPA's report (invalid free) translates back to the pointer the
-//!   program used.
+//!   (wrapping; `user` itself where blocks have no guard, [`unknown_base`]), so that the GPA's
+//!   report (invalid free) translates back to the pointer the program used.
 
 use core::alloc::Layout;
 
@@ -101,6 +121,25 @@ pub fn pad_of(size: usize, align: usize) -> usize {
     } else {
         pad_for(align)
     }
+}
+
+/// The front pad of the GPA block at `start` of `size` bytes at `align`: [`pad_of`], and
+/// none for a guarded block with `GPA_GUARD_UNDERFLOW` ([`unpadded`]).
+#[inline]
+pub fn pad_at(gpa: &GeneralPurposeAllocator, start: usize, size: usize, align: usize) -> usize {
+    if unpadded(gpa, start) {
+        0
+    } else {
+        pad_of(size, align)
+    }
+}
+
+/// Whether `address` lies where blocks have no front guard: the guarded area of a GPA with
+/// `Config::guard_underflow` (`gpa run --guard-underflow`), whose blocks start against their
+/// guard page (see the module docs, "Guarded underflow").
+#[inline(always)]
+pub fn unpadded(gpa: &GeneralPurposeAllocator, address: usize) -> bool {
+    gpa.config().guard_underflow && gpa.in_guarded_area(address)
 }
 
 /// Whether a request names its alignment (`posix_memalign`, `aligned_alloc`, `memalign`,
@@ -407,12 +446,45 @@ pub fn alloc_tagged(
         return core::ptr::null_mut();
     };
     let block_align = block_align(gpa, size, align, asked);
+    let underflow = gpa.config().guard_underflow;
+    if underflow {
+        // A guarded block starts against its guard page: no front guard.
+        let block = gpa.alloc_guarded_c(size, block_align, tag, false);
+        if !block.is_null() {
+            return block;
+        }
+    }
     let base = gpa.alloc_prefixed(total, block_align, tag, guard_prefix(pad, tag));
     if base.is_null() {
         return base;
     }
+    if underflow && unpadded(gpa, base as usize) {
+        // SAFETY: a fresh block of `total` bytes, released once.
+        return unsafe { alloc_unpadded_instead(gpa, base, size, block_align, tag) };
+    }
     // SAFETY: the block has `total >= pad` bytes.
     unsafe { base.add(pad) }
+}
+
+/// A padded block `base` that the GPA placed in its guarded area after all (sampled mode's
+/// countdown ran out in the GPA's own path, or a slot came free meanwhile), where every block
+/// of a GPA with `guard_underflow` has no front guard ([`unpadded`]): it is freed and a
+/// guarded block without the pad made instead. Null when the area cannot serve that.
+///
+/// # Safety
+/// `base` is a fresh live block of this GPA.
+#[cold]
+#[inline(never)]
+unsafe fn alloc_unpadded_instead(
+    gpa: &GeneralPurposeAllocator,
+    base: *mut u8,
+    size: usize,
+    align: usize,
+    tag: u8,
+) -> *mut u8 {
+    // SAFETY: caller contract.
+    unsafe { gpa.free_unsized(base) };
+    gpa.alloc_guarded_c(size, align, tag, true)
 }
 
 /// Check mode's `realloc` of the live block at `base` (front pad `pad`, tag `tag`, its guard
@@ -506,25 +578,36 @@ pub struct Found {
 }
 
 /// The GPA block (live or freed) whose user pointer is `user`, if it is one: the block whose
-/// guard holds the byte before it, or else a block of no bytes at `user` itself.
+/// guard holds the byte before it, or else a block without a guard at `user` itself (a block
+/// of no bytes, or a guarded block with `GPA_GUARD_UNDERFLOW`: [`find_unpadded`]).
 #[inline]
 pub fn find(gpa: &GeneralPurposeAllocator, user: *mut u8) -> Option<Found> {
     let address = user as usize;
     let guarded = gpa
         .block_containing_located(address.checked_sub(1)?)
-        .filter(|(info, _)| info.start.checked_add(pad_for(info.align)) == Some(address));
+        .map(|(info, located)| {
+            (
+                info,
+                located,
+                pad_at(gpa, info.start, info.size, info.align),
+            )
+        })
+        .filter(|&(info, _, pad)| info.start.checked_add(pad) == Some(address));
     match guarded {
-        Some((info, located)) => Some(found(info, pad_for(info.align), located)),
-        None => find_empty(gpa, address),
+        Some((info, located, pad)) => Some(found(info, pad, located)),
+        None => find_unpadded(gpa, address),
     }
 }
 
-/// The block of no bytes (live or freed) at `address`, if there is one.
+/// The block without a front guard (live or freed) at `address`, if there is one: a block of
+/// no bytes, or a guarded block with `GPA_GUARD_UNDERFLOW` ([`unpadded`]), whose byte before
+/// is its guard page.
 #[cold]
 #[inline(never)]
-fn find_empty(gpa: &GeneralPurposeAllocator, address: usize) -> Option<Found> {
+fn find_unpadded(gpa: &GeneralPurposeAllocator, address: usize) -> Option<Found> {
     let (info, located) = gpa.block_containing_located(address)?;
-    (info.size == 0 && info.start == address).then(|| found(info, 0, located))
+    (info.start == address && (info.size == 0 || unpadded(gpa, address)))
+        .then(|| found(info, 0, located))
 }
 
 /// What [`find`] says of the GPA block `info` with front pad `pad`, found at `located`.
@@ -557,9 +640,14 @@ pub fn base_of(gpa: &GeneralPurposeAllocator, user: *mut u8) -> Option<(*mut u8,
         .map(|found| (found.base, found.pad))
 }
 
-/// What to pass to the GPA for a pointer that is not a block's user pointer.
+/// What to pass to the GPA for a pointer that is not a block's user pointer: `user - FRONT`,
+/// or `user` itself where blocks have no front guard ([`unpadded`]; `user - FRONT` could be
+/// the start of a block there, which the GPA would free).
 #[inline]
-pub fn unknown_base(user: *mut u8) -> *mut u8 {
+pub fn unknown_base(gpa: &GeneralPurposeAllocator, user: *mut u8) -> *mut u8 {
+    if unpadded(gpa, user as usize) {
+        return user;
+    }
     (user as usize).wrapping_sub(FRONT) as *mut u8
 }
 
@@ -668,7 +756,9 @@ pub fn check_live(gpa: &GeneralPurposeAllocator, blocks: &[LiveBlock]) {
     for block in blocks {
         let pad = gpa
             .block_layout(block.address as *const u8)
-            .map_or(FRONT, |layout| pad_for(layout.align()));
+            .map_or(FRONT, |layout| {
+                pad_at(gpa, block.address, layout.size(), layout.align())
+            });
         let tag = tag_of(gpa, block.address as *const u8);
         // SAFETY: a live block of the GPA; every check-mode block is at least `pad` bytes
         // (blocks of other origins, if any, are at least as long as their requested size,
@@ -700,19 +790,24 @@ pub fn take_findings() -> std::vec::Vec<RawFinding> {
 /// A GPA finding (block start, padded size) in the program's terms: the GPA records the
 /// block's alignment with every finding about a block, so this holds after the block was
 /// freed too.
-pub fn to_user(_gpa: &GeneralPurposeAllocator, mut finding: RawFinding) -> RawFinding {
+pub fn to_user(gpa: &GeneralPurposeAllocator, mut finding: RawFinding) -> RawFinding {
+    // Blocks without a front guard, and pointers passed as they are (`unknown_base`).
+    let bare = unpadded(gpa, finding.address);
     // The block's front pad, when the finding names a block (its alignment is known).
-    let pad = if finding.align != 0 {
+    let pad = if bare {
+        0
+    } else if finding.align != 0 {
         pad_of(finding.size, finding.align)
     } else {
         FRONT
     };
     // What this module passed to the GPA: the block's start, or `user - FRONT` for a
     // pointer that is no block's user pointer (reported as such).
-    let passed_front = matches!(
-        finding.kind,
-        FindingKind::InvalidFree | FindingKind::ForeignFree | FindingKind::InternalError
-    );
+    let passed_front = !bare
+        && matches!(
+            finding.kind,
+            FindingKind::InvalidFree | FindingKind::ForeignFree | FindingKind::InternalError
+        );
     let shift = if passed_front { FRONT } else { pad };
     finding.address = finding.address.wrapping_add(shift);
     finding.size = finding.size.saturating_sub(pad);
@@ -734,7 +829,9 @@ pub fn to_user(_gpa: &GeneralPurposeAllocator, mut finding: RawFinding) -> RawFi
 pub fn block_to_user(gpa: &GeneralPurposeAllocator, block: LiveBlock) -> LiveBlock {
     let pad = gpa
         .block_layout(block.address as *const u8)
-        .map_or(FRONT, |layout| pad_of(layout.size(), layout.align()));
+        .map_or(FRONT, |layout| {
+            pad_at(gpa, block.address, layout.size(), layout.align())
+        });
     LiveBlock {
         address: block.address + pad,
         size: block.size.saturating_sub(pad),

@@ -536,8 +536,8 @@ impl Block {
 impl Block {
     /// The program's block behind the GPA's block `span` (its front guard left out).
     #[inline]
-    fn of(span: crate::gpa::BlockSpan) -> Block {
-        let pad = guard::pad_of(span.size, span.align);
+    fn of(gpa: &GeneralPurposeAllocator, span: crate::gpa::BlockSpan) -> Block {
+        let pad = guard::pad_at(gpa, span.start, span.size, span.align);
         Block {
             user: span.start + pad,
             size: span.size - pad,
@@ -552,7 +552,7 @@ impl Block {
 /// The program's block (live or freed) whose memory holds `address`.
 #[inline]
 fn block_at(gpa: &GeneralPurposeAllocator, address: usize) -> Option<Block> {
-    gpa.heap_block_at(address).map(Block::of)
+    gpa.heap_block_at(address).map(|span| Block::of(gpa, span))
 }
 
 /// The heap memory at an address as a check first needs it: the bytes from the address to
@@ -677,7 +677,7 @@ fn check_range_described(
     let Some(span) = gpa.heap_block_in(start, last) else {
         return;
     };
-    judge(gpa, Block::of(span), start, len, access, call);
+    judge(gpa, Block::of(gpa, span), start, len, access, call);
 }
 
 /// Records what an access of `[start, start + len)` does wrong to `block`, if anything.

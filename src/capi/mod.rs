@@ -379,7 +379,7 @@ fn release_unknown(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
     if family::near_block(gpa, memory) {
         return;
     }
-    let base = guard::unknown_base(memory);
+    let base = guard::unknown_base(gpa, memory);
     if base.is_null() {
         return guard::invalid_free_without_base(gpa, memory);
     }
@@ -470,8 +470,12 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
         // SAFETY: forwarded caller contract.
         return unsafe { realloc_unknown(gpa, memory, size) };
     };
-    if pad == 0 {
-        // SAFETY: `base` is a live block of no bytes (the only blocks without a guard).
+    if pad == 0
+        && gpa
+            .block_layout(base)
+            .is_some_and(|layout| layout.size() == 0)
+    {
+        // SAFETY: `base` is a live block of no bytes.
         return unsafe { realloc_empty(gpa, base, size) };
     }
     if size.checked_add(pad).is_none() {
@@ -556,7 +560,7 @@ unsafe fn realloc_unknown(gpa: &GeneralPurposeAllocator, memory: *mut u8, size: 
         }
         return fail(libc::ENOMEM);
     }
-    let base = guard::unknown_base(memory);
+    let base = guard::unknown_base(gpa, memory);
     if base.is_null() {
         guard::invalid_free_without_base(gpa, memory);
     } else if !family::near_block(gpa, memory) {

@@ -57,13 +57,14 @@ struct Unguarded(&'static Session);
 impl Observer for Unguarded {
     fn on_alloc(
         &self,
-        _gpa: &GeneralPurposeAllocator,
+        gpa: &GeneralPurposeAllocator,
         ptr: NonNull<u8>,
         size: usize,
         align: usize,
         trace: TraceId,
     ) {
-        let user = size.saturating_sub(guard::pad_for(align));
+        let pad = guard::pad_at(gpa, ptr.as_ptr() as usize, size, align);
+        let user = size.saturating_sub(pad);
         self.0.alloc(ptr.as_ptr() as usize, user, trace);
     }
 
@@ -81,7 +82,9 @@ impl Observer for Unguarded {
     ) {
         let pad = gpa
             .block_layout(new.as_ptr())
-            .map_or(guard::FRONT, |layout| guard::pad_for(layout.align()));
+            .map_or(guard::FRONT, |layout| {
+                guard::pad_at(gpa, new.as_ptr() as usize, layout.size(), layout.align())
+            });
         let user = new_size.saturating_sub(pad);
         self.0
             .realloc(old.as_ptr() as usize, new.as_ptr() as usize, user);

@@ -1,5 +1,5 @@
-/* Guard mode with --guard-underflow: clears from 40 bytes before a block (past its 32-byte
- * front guard, into the guard page). */
+/* Guard mode with --guard-underflow: clears from 40 bytes before a block (in the guard page
+ * the block starts against). */
 #include <stdlib.h>
 
 __attribute__((noinline)) static char *make_buffer(void) { return malloc(40); }

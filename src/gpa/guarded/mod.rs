@@ -321,6 +321,59 @@ use super::heap::Heap;
 use super::GeneralPurposeAllocator;
 
 impl GeneralPurposeAllocator {
+    /// Whether `address` lies in this GPA's guarded area (a guarded block, its slot or its
+    /// guard pages): one subtraction and compare, no lookup.
+    #[inline(always)]
+    pub(crate) fn in_guarded_area(&self, address: usize) -> bool {
+        self.guards && self.guarded.holds(address)
+    }
+
+    /// A guarded block of `size` bytes (not 0) at `align` tagged `tag` (`set_block_tag`), for
+    /// the C ABI with `Config::guard_underflow` (`capi::guard`): the block starts against its
+    /// guard page, which is its underflow check, so the C ABI gives it no front guard. Null
+    /// when the request is not to be guarded (no underflow placement, made inside the
+    /// allocator, which serves it from its internal heap, sampled mode's countdown did not
+    /// run out, unless `force`), over the memory limit, or when the area
+    /// cannot serve it: the caller then makes the block as usual, with its front guard.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn alloc_guarded_c(
+        &self,
+        size: usize,
+        align: usize,
+        tag: u8,
+        force: bool,
+    ) -> *mut u8 {
+        if !self.guards
+            || !self.config.guard_underflow
+            || size == 0
+            || super::heap::inside_allocator()
+            || !(force || self.config.guard || sample(self.config.guard_sample))
+        {
+            return core::ptr::null_mut();
+        }
+        let Ok(layout) = Layout::from_size_align(size, align) else {
+            return core::ptr::null_mut();
+        };
+        if self.config.enable_memory_limit && !self.charge(size) {
+            return core::ptr::null_mut();
+        }
+        let Some(block) = self.alloc_guarded(layout) else {
+            if self.config.enable_memory_limit {
+                self.uncharge(size);
+            }
+            return core::ptr::null_mut();
+        };
+        let block = block.as_ptr();
+        if tag != 0 {
+            self.set_block_tag(block, tag);
+        }
+        if super::observer::active() {
+            super::observer::alloc_event(self, block, size, align);
+        }
+        block
+    }
+
     /// `heap`'s sampling countdown ran out ([`due`]): restarts it and, unless this was the
     /// heap's first countdown, guards this request. `None`: serve it as usual (not sampled, or
     /// no slot free).
