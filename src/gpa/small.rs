@@ -21,7 +21,7 @@ use super::segment::{
     SLOT_FREE, SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED, SLOT_REMOTE, SLOT_TAKING, UNIT_SIZE,
 };
 use super::size_class::{page_units, Class, CLASS_COUNT};
-use super::{internal, pagemap, safety, BlockSpan, GeneralPurposeAllocator};
+use super::{internal, pagemap, safety, segment, BlockSpan, GeneralPurposeAllocator};
 use crate::report::{FindingKind, RawFinding};
 use crate::trace::TraceId;
 
@@ -268,6 +268,8 @@ impl GeneralPurposeAllocator {
     /// # Safety
     /// The segment has no pages and is unlinked from its heap.
     pub(super) unsafe fn release_segment(&self, segment: *mut Segment) {
+        // Remembered lookups of the segment's pages go stale.
+        segment::page_layout_changes();
         // SAFETY: caller contract: a live segment header.
         let base = unsafe { (*segment).base() };
         heap::forget_c_segment(base);
@@ -326,6 +328,8 @@ impl GeneralPurposeAllocator {
 
     fn release_page(&self, heap: &mut Heap, page: *mut Page) {
         let segment = Segment::of(page as usize);
+        // Before its metadata is freed: remembered lookups of the page go stale.
+        segment::page_layout_changes();
         // SAFETY: an empty page of this heap, out of its queue; its metadata came from the
         // internal heap.
         unsafe {
