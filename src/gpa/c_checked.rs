@@ -516,6 +516,45 @@ mod tests {
     }
 
     #[test]
+    fn a_remembered_page_answers_only_for_its_gpa_and_generation() {
+        let gpa = checked();
+        let block = gpa.c_alloc_checked(48, 0);
+        let unit = block as usize / UNIT_SIZE;
+        // The first lookup remembers the page; a second free lookup of the same unit uses it
+        // and finds the same block.
+        let found = gpa.c_checked_block(block as usize).unwrap();
+        assert_eq!(found.start, block as usize);
+        let entry = found_page(unit);
+        assert_eq!(entry.unit.get(), unit);
+        assert_eq!(entry.page.get(), found.page);
+        let generation = entry.generation.get();
+        let again = gpa.c_checked_block(block as usize + 40).unwrap();
+        assert_eq!((again.start, again.page), (found.start, found.page));
+        // Another GPA finds nothing of this one's through the remembered page.
+        let other = checked();
+        assert!(other.c_checked_block(block as usize).is_none());
+        // A page claimed (here: of another class) starts a new generation: the entry is
+        // stale, and the next lookup looks up and remembers again.
+        let elsewhere = gpa.c_alloc_checked(3000, 0);
+        assert!(segment::page_layout_generation() > generation);
+        let renewed = gpa.c_checked_block(block as usize).unwrap();
+        assert_eq!(renewed.start, block as usize);
+        // (Other tests' threads may start generations too: later, never earlier.)
+        assert!(found_page(unit).generation.get() > generation);
+        // SAFETY: found just above on this thread.
+        unsafe { gpa.c_free_checked(renewed, 0) };
+        // Freed: the remembered page no longer yields the block (the slot is checked on every
+        // lookup), and a second free is reported by the general path.
+        assert!(gpa.c_checked_block(block as usize).is_none());
+        // SAFETY: safety mode accepts any pointer and reports mistakes.
+        unsafe {
+            gpa.free_unsized(block);
+            gpa.free_unsized(elsewhere);
+        }
+        assert_eq!(count(&gpa, FindingKind::DoubleFree), 1);
+    }
+
+    #[test]
     fn what_the_entries_do_not_serve_is_left_to_the_general_paths() {
         let gpa = checked();
         // A block of no bytes, a large block, a pointer into nothing of the GPA's.
