@@ -32,18 +32,19 @@
 //! finds: no check is skipped, only layers.
 //!
 //! `c_checked_block` remembers, per thread, the pages it found ([`FreeLookup`], 64 entries
-//! direct-mapped by unit): frees come mostly from a few pages at a time, and the page map, the segment header's checks and
-//! the page descriptor's soundness (about 60 instructions) then need not be repeated. The
-//! remembered page is used only in the generation of the pages' layout it was found in
+//! direct-mapped by unit): frees come mostly from a few pages at a time, and the page map,
+//! the segment header's checks and the page descriptor's soundness (about 90 instructions
+//! of a free, with the registers they spill) then need not be repeated. The remembered page
+//! is used only in the generation of the pages' layout it was found in
 //! (`segment::page_layout_generation`, bumped before any page is claimed or released or a
 //! segment released), for the same GPA and the same 64 KiB unit, so it is the page the full
 //! lookup finds; the slot's checks (carved, metadata, state) are made on every free.
 //!
 //! # Invariants
-//! * A [`FreeLookup`] entry names the page that, in its generation, the full
-//!   lookup (`pagemap::lookup`, `owns_header`, `checked_slot`'s page) found for an address
-//!   of its unit in the GPA with its id; it holds no address of the program's memory (the
-//!   unit is kept as a number: thread-local memory is a root of the leak scan).
+//! * A [`FreeLookup`] entry names the page that, in its generation, the full lookup
+//!   (`pagemap::lookup`, `owns_header`, `checked_page_of`) found for an address of its unit
+//!   in the GPA with its id; it holds no address of the program's memory (the unit is kept
+//!   as a number: thread-local memory is a root of the leak scan).
 //! * A [`CheckedBlock`] is a live slot of this GPA's small segment, validated as
 //!   `small_block_span` validates it, found on the calling thread; it is freed at most once
 //!   and only on that thread (it is neither `Send` nor `Clone`).
@@ -213,8 +214,8 @@ impl GeneralPurposeAllocator {
         {
             return None;
         }
-        // SAFETY: safety mode keeps metadata for every slot; `checked_slot` checked it is
-        // there and `index` is a carved slot.
+        // SAFETY: safety mode keeps metadata for every slot; checked above that it is there
+        // and that `index` is a carved slot.
         let meta = unsafe { page.meta(index) };
         if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
             return None;

@@ -1115,8 +1115,8 @@ impl GeneralPurposeAllocator {
     ///
     /// `segment` must be one of this GPA's small segments (the caller checked the owner).
     /// The page lookup and the live test are inlined (`checked_page_of_inlined`,
-    /// `is_live_inlined`), as in the checked Rust free: check mode's C `free`
-    /// (`c_checked_block`) runs this on every call.
+    /// `is_live_inlined`), as in the checked Rust free; check mode's C `free`
+    /// (`c_checked_block`) makes the same checks, its page lookup remembered per thread.
     #[inline(always)]
     pub(super) fn checked_slot(
         segment: *mut Segment,
