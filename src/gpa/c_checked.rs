@@ -91,6 +91,12 @@ crate::tls::fast_thread_local!(
     fn free_lookup() -> FreeLookup;
 );
 
+/// The calling thread's [`FreeLookup`], `(address, bytes)` (one of `gpa::own_thread_locals`:
+/// the library's state, which a leak scan skips).
+pub(super) fn thread_local_extent() -> (usize, usize) {
+    crate::tls::extent(free_lookup())
+}
+
 /// The entry of [`FreeLookup`] for the unit `unit`: by its index in the segment and, above
 /// that, the segment's address (so that the same unit of two segments lands apart).
 #[inline(always)]
