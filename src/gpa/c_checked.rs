@@ -31,7 +31,22 @@
 //! accounting) returns "not here" and the caller takes the general path, which reports what it
 //! finds: no check is skipped, only layers.
 //!
+//! `c_checked_block` remembers, per thread, the pages it found ([`FreeLookup`], 64 entries
+//! direct-mapped by unit): frees come mostly from a few pages at a time, and the page map,
+//! the segment header's checks and the page descriptor's soundness (about 90 instructions
+//! of a free, with the registers they spill) then need not be repeated. The remembered page
+//! is used only in the generation of the pages' layout it was found in
+//! (`segment::page_layout_generation`, bumped before and again after any page is claimed or
+//! released or a segment released, and read before the lookup: a lookup that overlapped a
+//! change is remembered in a generation already over), for the same GPA and the same 64 KiB
+//! unit, so it is the page the full lookup finds; the slot's checks (carved, metadata,
+//! state) are made on every free.
+//!
 //! # Invariants
+//! * A [`FreeLookup`] entry names the page that, in its generation, the full lookup
+//!   (`pagemap::lookup`, `owns_header`, `checked_page_of`) found for an address of its unit
+//!   in the GPA with its id; it holds no address of the program's memory (the unit is kept
+//!   as a number: thread-local memory is a root of the leak scan).
 //! * A [`CheckedBlock`] is a live slot of this GPA's small segment, validated as
 //!   `small_block_span` validates it, found on the calling thread; it is freed at most once
 //!   and only on that thread (it is neither `Send` nor `Clone`).
@@ -39,13 +54,57 @@
 //!   to the internal heap by the general path) or an observer is registered.
 
 use core::alloc::Layout;
+use core::cell::Cell;
 use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
 use super::heap;
 use super::safety::Prefix;
-use super::segment::{Page, Segment, SegmentKind, SLOT_LIVE};
-use super::{observer, pagemap, safety, size_class, GeneralPurposeAllocator};
+use super::segment::{self, Page, Segment, SegmentKind, SLOT_LIVE, UNIT_SIZE};
+use super::{internal, observer, pagemap, safety, size_class, GeneralPurposeAllocator};
+
+/// A page found by [`GeneralPurposeAllocator::c_checked_block`]: the unit number (`address /
+/// UNIT_SIZE`; 0, which holds no segment's page, when empty), the GPA's id, the generation of
+/// the pages' layout it was found in, and the page (its segment is `Segment::of(page)`: the
+/// descriptors lie in the segment's header).
+struct FoundPage {
+    unit: Cell<usize>,
+    gpa: Cell<u64>,
+    generation: Cell<u64>,
+    page: Cell<*mut Page>,
+}
+
+/// Pages a thread's [`FreeLookup`] remembers, direct-mapped by unit (a program freeing blocks
+/// of many size classes at random, as bench/c/alloc-test, frees from dozens of pages).
+const FOUND_PAGES: usize = 64;
+const _: () = assert!(FOUND_PAGES.is_power_of_two());
+
+/// The calling thread's pages found by [`GeneralPurposeAllocator::c_checked_block`].
+struct FreeLookup {
+    pages: [FoundPage; FOUND_PAGES],
+}
+
+// SAFETY: unit 0 matches no lookup (no page lies in an address's first 64 KiB), so all-zero
+// entries are empty.
+unsafe impl crate::tls::ZeroInit for FreeLookup {}
+
+crate::tls::fast_thread_local!(
+    /// The calling thread's [`FreeLookup`].
+    fn free_lookup() -> FreeLookup;
+);
+
+/// The calling thread's [`FreeLookup`], `(address, bytes)` (one of `gpa::own_thread_locals`:
+/// the library's state, which a leak scan skips).
+pub(super) fn thread_local_extent() -> (usize, usize) {
+    crate::tls::extent(free_lookup())
+}
+
+/// The entry of [`FreeLookup`] for the unit `unit`: by its index in the segment and, above
+/// that, the segment's address (so that the same unit of two segments lands apart).
+#[inline(always)]
+fn found_page(unit: usize) -> &'static FoundPage {
+    &free_lookup().pages[(unit ^ unit >> 6) & (FOUND_PAGES - 1)]
+}
 
 /// The alignment of every C block.
 const C_ALIGN: usize = 16;
@@ -140,20 +199,31 @@ impl GeneralPurposeAllocator {
         if !self.lean_checked() {
             return None;
         }
-        let Some(pagemap::Entry::Small(segment)) = pagemap::lookup(address) else {
-            return None;
+        let generation = segment::page_layout_generation();
+        let unit = address / UNIT_SIZE;
+        let found = found_page(unit);
+        let page_pointer = if found.unit.get() == unit
+            && found.generation.get() == generation
+            && found.gpa.get() == self.id.load(Ordering::Relaxed)
+        {
+            found.page.get()
+        } else {
+            self.c_checked_page(address, generation)?
         };
-        // SAFETY: the page map validated the entry: a registered segment's header.
-        let common = unsafe { &(*segment).common };
-        if !common.is(SegmentKind::Small) || !self.owns_header(common) {
+        let segment = Segment::of(page_pointer as usize);
+        // SAFETY: a live page of this GPA's small segment holding `address`: found by
+        // `c_checked_page` now, or remembered by it in this generation of the pages' layout
+        // (`FreeLookup`).
+        let page = unsafe { &*page_pointer };
+        let (index, _) = page.slot_of(address);
+        if index >= page.carved as usize
+            || page.meta.is_null()
+            || !internal::is_live_inlined(page.meta as usize)
+        {
             return None;
         }
-        // A sound small segment header of this GPA (checked above).
-        let (page_pointer, index) = Self::checked_slot(segment, address)?;
-        // SAFETY: `checked_slot` returns live pages of this segment.
-        let page = unsafe { &*page_pointer };
-        // SAFETY: safety mode keeps metadata for every slot; `checked_slot` checked it is
-        // there and `index` is a carved slot.
+        // SAFETY: safety mode keeps metadata for every slot; checked above that it is there
+        // and that `index` is a carved slot.
         let meta = unsafe { page.meta(index) };
         if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
             return None;
@@ -166,6 +236,30 @@ impl GeneralPurposeAllocator {
             page: page_pointer,
             index,
         })
+    }
+
+    /// The page of [`Self::c_checked_block`]'s full lookup (the page map, the segment header
+    /// and owner, the page descriptor's soundness: `checked_page_of`), remembered in the
+    /// thread's [`FreeLookup`] for `generation` (read before the lookup).
+    #[inline(never)]
+    fn c_checked_page(&self, address: usize, generation: u64) -> Option<*mut Page> {
+        let Some(pagemap::Entry::Small(segment)) = pagemap::lookup(address) else {
+            return None;
+        };
+        // SAFETY: the page map validated the entry: a registered segment's header.
+        let common = unsafe { &(*segment).common };
+        if !common.is(SegmentKind::Small) || !self.owns_header(common) {
+            return None;
+        }
+        // SAFETY: a sound small segment header of this GPA (checked above).
+        let page = unsafe { (*segment).checked_page_of_inlined(address) }.ok()?;
+        let unit = address / UNIT_SIZE;
+        let found = found_page(unit);
+        found.unit.set(unit);
+        found.gpa.set(common.gpa_id);
+        found.generation.set(generation);
+        found.page.set(page);
+        Some(page)
     }
 
     /// Check mode's `realloc` of `block` to `size` bytes aligned to 16 (the GPA block's new
@@ -428,6 +522,45 @@ mod tests {
         assert!(gpa
             .c_alloc_checked_as(64, 1 << 20, 0, 0, Prefix::NONE)
             .is_null());
+    }
+
+    #[test]
+    fn a_remembered_page_answers_only_for_its_gpa_and_generation() {
+        let gpa = checked();
+        let block = gpa.c_alloc_checked(48, 0);
+        let unit = block as usize / UNIT_SIZE;
+        // The first lookup remembers the page; a second free lookup of the same unit uses it
+        // and finds the same block.
+        let found = gpa.c_checked_block(block as usize).unwrap();
+        assert_eq!(found.start, block as usize);
+        let entry = found_page(unit);
+        assert_eq!(entry.unit.get(), unit);
+        assert_eq!(entry.page.get(), found.page);
+        let generation = entry.generation.get();
+        let again = gpa.c_checked_block(block as usize + 40).unwrap();
+        assert_eq!((again.start, again.page), (found.start, found.page));
+        // Another GPA finds nothing of this one's through the remembered page.
+        let other = checked();
+        assert!(other.c_checked_block(block as usize).is_none());
+        // A page claimed (here: of another class) starts a new generation: the entry is
+        // stale, and the next lookup looks up and remembers again.
+        let elsewhere = gpa.c_alloc_checked(3000, 0);
+        assert!(segment::page_layout_generation() > generation);
+        let renewed = gpa.c_checked_block(block as usize).unwrap();
+        assert_eq!(renewed.start, block as usize);
+        // (Other tests' threads may start generations too: later, never earlier.)
+        assert!(found_page(unit).generation.get() > generation);
+        // SAFETY: found just above on this thread.
+        unsafe { gpa.c_free_checked(renewed, 0) };
+        // Freed: the remembered page no longer yields the block (the slot is checked on every
+        // lookup), and a second free is reported by the general path.
+        assert!(gpa.c_checked_block(block as usize).is_none());
+        // SAFETY: safety mode accepts any pointer and reports mistakes.
+        unsafe {
+            gpa.free_unsized(block);
+            gpa.free_unsized(elsewhere);
+        }
+        assert_eq!(count(&gpa, FindingKind::DoubleFree), 1);
     }
 
     #[test]

@@ -91,11 +91,12 @@ pub(crate) use size_class::MAX_SMALL_ALIGN;
 /// heap a GPA manages, and some hold copies of the program's pointers (a remembered walk keeps
 /// `rbp`, a general register in code without frame pointers), so a leak scan must skip them:
 /// Valgrind never sees its own state as the program's roots.
-pub(crate) fn own_thread_locals() -> [(usize, usize); 4] {
+pub(crate) fn own_thread_locals() -> [(usize, usize); 5] {
     let [traces, walks] = trace::thread_local_extents();
     [
         heap::thread_local_extent(),
         guarded::thread_local_extent(),
+        c_checked::thread_local_extent(),
         traces,
         walks,
     ]

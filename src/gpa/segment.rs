@@ -36,7 +36,7 @@
 //!   `zero_units` as well, the slots of a page that were never carved read as zero.
 
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use super::heap::Heap;
 use super::size_class::{class_size, page_units, Class};
@@ -53,6 +53,45 @@ pub const UNITS: usize = SEGMENT_SIZE / UNIT_SIZE;
 /// Where the [`Segment`] header lies in its segment: after a guard region, so that nothing
 /// mapped before the segment is adjacent to it.
 pub const HEADER_OFFSET: usize = 16 * 1024;
+
+/// The generation of the small pages' layout, process-wide: bumped by
+/// [`page_layout_changes`] both before and after any change of which page descriptor covers
+/// a unit of a segment, of a descriptor's shape, or of its metadata pointer (a page claimed,
+/// a page released, a segment released). A lookup remembered in one generation (check mode's
+/// C `free`, `c_checked::FreeLookup`) is still what the lookup would find while the
+/// generation is the same: the generation is read before the lookup, so a lookup that ran
+/// while a change was under way (and may have seen the old layout) is remembered in a
+/// generation the change's second bump ends, and one that starts during a change reads a
+/// generation the change's first bump began.
+static PAGE_LAYOUT_GENERATION: AtomicU64 = AtomicU64::new(1);
+
+/// A change of the small pages' layout under way (see [`page_layout_generation`]): made by
+/// [`page_layout_changes`], which starts a new generation, and starting another when dropped,
+/// once the change is done.
+#[must_use = "the change ends, and a new generation starts, when this is dropped"]
+pub struct LayoutChange(());
+
+impl Drop for LayoutChange {
+    #[inline]
+    fn drop(&mut self) {
+        PAGE_LAYOUT_GENERATION.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Starts a change of the small pages' layout: a new generation now and another when the
+/// returned [`LayoutChange`] is dropped (held across the change). On page claims and
+/// releases, not on the per-block paths.
+#[inline]
+pub fn page_layout_changes() -> LayoutChange {
+    PAGE_LAYOUT_GENERATION.fetch_add(1, Ordering::AcqRel);
+    LayoutChange(())
+}
+
+/// The current generation of the small pages' layout (never 0).
+#[inline(always)]
+pub fn page_layout_generation() -> u64 {
+    PAGE_LAYOUT_GENERATION.load(Ordering::Acquire)
+}
 
 /// What a header describes; stored as a `u32` tag, so that a header overwritten by a stray
 /// write is recognized rather than read as an invalid enum.
@@ -435,6 +474,8 @@ impl Segment {
     /// `self` is a live segment owned by the calling thread's heap.
     pub unsafe fn claim_page(&mut self, class: Class, resident_only: bool) -> Option<*mut Page> {
         let units = page_units(class);
+        // While the units change: remembered lookups of their old page go stale.
+        let _change = page_layout_changes();
         // Free units still resident first: reusing them costs no page faults (and keeps the
         // footprint where it is), where clean ones must be faulted in again.
         let first = find_run(self.dirty_units, units).or_else(|| {
@@ -494,6 +535,8 @@ impl Segment {
     /// # Safety
     /// `page` is an empty page of this segment, not in any queue.
     pub unsafe fn release_page(&mut self, page: *mut Page) {
+        // While the units change: remembered lookups of the page go stale.
+        let _change = page_layout_changes();
         // SAFETY: caller contract.
         let page = unsafe { &mut *page };
         let first = (page.start as usize - self.base()) / UNIT_SIZE;

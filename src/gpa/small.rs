@@ -21,7 +21,7 @@ use super::segment::{
     SLOT_FREE, SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED, SLOT_REMOTE, SLOT_TAKING, UNIT_SIZE,
 };
 use super::size_class::{page_units, Class, CLASS_COUNT};
-use super::{internal, lock, pagemap, safety, BlockSpan, GeneralPurposeAllocator};
+use super::{internal, lock, pagemap, safety, segment, BlockSpan, GeneralPurposeAllocator};
 use crate::report::{FindingKind, RawFinding};
 use crate::trace::TraceId;
 
@@ -270,6 +270,8 @@ impl GeneralPurposeAllocator {
     pub(super) unsafe fn release_segment(&self, segment: *mut Segment) {
         // Not while another thread reads the segment headers (`usage`).
         let _walk = lock(&self.segment_walk);
+        // Remembered lookups of the segment's pages go stale, from now until it is gone.
+        let _change = segment::page_layout_changes();
         // SAFETY: caller contract: a live segment header.
         let base = unsafe { (*segment).base() };
         heap::forget_c_segment(base);
@@ -328,6 +330,9 @@ impl GeneralPurposeAllocator {
 
     fn release_page(&self, heap: &mut Heap, page: *mut Page) {
         let segment = Segment::of(page as usize);
+        // From before its metadata is freed until the page is released: remembered lookups
+        // of the page go stale.
+        let _change = segment::page_layout_changes();
         // SAFETY: an empty page of this heap, out of its queue; its metadata came from the
         // internal heap.
         unsafe {
@@ -1113,8 +1118,8 @@ impl GeneralPurposeAllocator {
     ///
     /// `segment` must be one of this GPA's small segments (the caller checked the owner).
     /// The page lookup and the live test are inlined (`checked_page_of_inlined`,
-    /// `is_live_inlined`), as in the checked Rust free: check mode's C `free`
-    /// (`c_checked_block`) runs this on every call.
+    /// `is_live_inlined`), as in the checked Rust free; check mode's C `free`
+    /// (`c_checked_block`) makes the same checks, its page lookup remembered per thread.
     #[inline(always)]
     pub(super) fn checked_slot(
         segment: *mut Segment,
