@@ -51,11 +51,17 @@ fn counts(blocks: u64, bytes: u64) -> Counts {
 fn counters_per_site_are_exact() {
     let gpa = GeneralPurposeAllocator::with_config(Config::fast());
     let profiler = profile::start(&gpa).unwrap();
-    let a: Vec<NonNull<u8>> = (0..10).map(|_| site_a(&gpa)).collect();
+    // Trip counts through `black_box`: a release build cannot unroll the loops into several
+    // call sites (several return addresses, so several sites of one function).
+    let a: Vec<NonNull<u8>> = (0..core::hint::black_box(10))
+        .map(|_| site_a(&gpa))
+        .collect();
     let b = site_b(&gpa);
     // SAFETY: each block is live and freed once with its layout.
     unsafe { gpa.free(b, layout(5000)) };
-    let c: Vec<NonNull<u8>> = (0..3).map(|_| site_c(&gpa)).collect();
+    let c: Vec<NonNull<u8>> = (0..core::hint::black_box(3))
+        .map(|_| site_c(&gpa))
+        .collect();
     for &block in &a[..5] {
         // SAFETY: as above.
         unsafe { gpa.free(block, layout(100)) };
