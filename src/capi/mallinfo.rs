@@ -9,18 +9,21 @@
 //!
 //! | glibc field | meaning in glibc                    | gpa's figure                               |
 //! |-------------|-------------------------------------|--------------------------------------------|
-//! | `arena`     | bytes of the heap from `sbrk`        | bytes of small-block segments mapped       |
+//! | `arena`     | bytes of the heap from `sbrk`        | bytes of small-block segments mapped (+ guarded blocks' requested bytes) |
 //! | `ordblks`   | free chunks                          | pages with a free slot + runs of free units |
 //! | `smblks`, `fsmblks` | fastbin chunks, bytes        | 0 (no fastbins)                            |
 //! | `hblks`, `hblkhd` | `mmap`ed chunks, bytes         | large blocks (own mappings), their bytes  |
 //! | `usmblks`   | 0 (always, since glibc 2.x)          | 0                                          |
-//! | `uordblks`  | bytes in use in the heap             | slot bytes of live small blocks            |
+//! | `uordblks`  | bytes in use in the heap             | slot bytes of live small blocks (+ guarded blocks' requested bytes) |
 //! | `fordblks`  | free bytes in the heap               | free slots, free units, quarantined slots  |
 //! | `keepcost`  | releasable top                       | free units still resident (trimmable)      |
 //!
 //! As in glibc, large blocks are counted in `hblkhd` only, not in `uordblks` (a program
 //! sums the two for its memory in use). In check mode a block's bytes include its front
-//! guard and redzone (its slot), as glibc's include the chunk header. `mallinfo` is
+//! guard and redzone (its slot), as glibc's include the chunk header. A guarded block
+//! (`--guard`) counts as the bytes the program asked for, in `uordblks` and `arena` alike:
+//! the rest of its data pages and its guard page are the checking's cost, as Valgrind
+//! leaves its redzones out of its `mallinfo`. `mallinfo` is
 //! `mallinfo2` with every field converted to `int` (glibc 2.33+ does the same, wrapping
 //! beyond 2 GiB).
 //!
@@ -108,7 +111,7 @@ const MMAP_THRESHOLD_MAX: i32 = 32 << 20;
 /// gpa's heap figures as glibc's `mallinfo2` fields (see the module docs).
 fn from_usage(usage: &Usage) -> Mallinfo2 {
     Mallinfo2 {
-        arena: usage.segment_bytes,
+        arena: usage.segment_bytes + usage.guarded_bytes,
         ordblks: usage.free_chunks,
         smblks: 0,
         hblks: usage.large_blocks,

@@ -14,6 +14,10 @@
 //!   quarantined bytes; `releasable`: free units whose memory is still resident (what a
 //!   purge would give back, glibc's `keepcost` of a trimmable top).
 //! * **Large blocks**: the live list (count, mapping bytes), read under its lock.
+//! * **Guarded blocks** (guard mode, sampled guarded blocks): their requested bytes count as
+//!   live small blocks' and as heap memory (`capi::mallinfo` adds them to `arena`); the
+//!   rest of their pages is the checking's cost, left out (the area's records, never the
+//!   blocks' pages, are read).
 //!
 //! # Invariants and limits
 //! * Other threads keep allocating meanwhile: their heaps' figures are a snapshot that may be
@@ -47,6 +51,10 @@ pub struct Usage {
     pub large_blocks: usize,
     /// Bytes of their mappings.
     pub large_bytes: usize,
+    /// Live guarded blocks (guard mode), whose requested bytes `small_live_bytes` counts.
+    pub guarded_blocks: usize,
+    /// Their requested bytes (in `small_live_bytes`).
+    pub guarded_bytes: usize,
 }
 
 impl GeneralPurposeAllocator {
@@ -60,6 +68,14 @@ impl GeneralPurposeAllocator {
             // segments are not released while `segment_walk` is held (module docs).
             unsafe { add_heap(&*heap, &mut usage) };
         });
+        // Guarded blocks (guard mode, sampled guarded blocks): the bytes the program asked
+        // for, as live small blocks' and as heap memory (the rest of their data pages and
+        // their guard pages are the checking's cost, as Valgrind leaves its redzones out of
+        // its `mallinfo`).
+        let (guarded_blocks, guarded_bytes) = self.guarded_live_totals();
+        usage.guarded_blocks = guarded_blocks;
+        usage.guarded_bytes = guarded_bytes;
+        usage.small_live_bytes += guarded_bytes;
         let large = lock(&self.large);
         for header in large.iter() {
             // SAFETY: members of the live list are valid headers while its lock is held.

@@ -744,6 +744,22 @@ impl Area {
         }
     }
 
+    /// The live blocks of the area and the bytes the program asked for in them (for
+    /// `mallinfo`): a snapshot, as other threads allocate and free meanwhile. Reads only the
+    /// records, never a block's pages.
+    pub fn live_totals(&self) -> (usize, usize) {
+        let used = self.state.lock().next_record;
+        let (mut blocks, mut bytes) = (0, 0);
+        for index in 1..used {
+            let record = self.record(index);
+            if record.state.load(Ordering::Acquire) == SLOT_LIVE {
+                blocks += 1;
+                bytes += record.requested.load(Ordering::Relaxed);
+            }
+        }
+        (blocks, bytes)
+    }
+
     /// The finding for a fault at `address` in this area, without a lock: an access to a live
     /// block's guard (or to unused space nearest to a live block) is an overflow or an
     /// underflow, an access to a freed block a read or write after free. `None` for

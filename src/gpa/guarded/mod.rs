@@ -571,6 +571,14 @@ impl GeneralPurposeAllocator {
         }
     }
 
+    /// The live guarded blocks and the bytes the program asked for in them (0, 0 without a
+    /// guarded area): see `Area::live_totals`.
+    pub(super) fn guarded_live_totals(&self) -> (usize, usize) {
+        self.guarded
+            .existing()
+            .map_or((0, 0), |area| area.live_totals())
+    }
+
     /// How many guarded blocks with data pages are live (a diagnostic: with the `mprotect`
     /// backend at most the mapping budget are, the rest being served unguarded; blocks of no
     /// bytes are not counted).
