@@ -27,6 +27,28 @@ fn figures(stdout: &str) -> HashMap<String, i64> {
         .collect()
 }
 
+/// mallinfo.c run under `gpa run MODE` (writing `malloc_info`'s XML to `xml_path`), with no
+/// finding; the run and its figures.
+fn run_clean(
+    dir: &std::path::Path,
+    binary: &std::path::Path,
+    xml_path: &std::path::Path,
+    mode: &[&str],
+) -> (Run, HashMap<String, i64>) {
+    let run = gpa_run(
+        dir,
+        mode,
+        &[binary.to_str().unwrap(), xml_path.to_str().unwrap()],
+    );
+    assert!(
+        run.findings().is_empty(),
+        "{mode:?}: {}",
+        describe(&run.findings())
+    );
+    let numbers = figures(&run.stdout());
+    (run, numbers)
+}
+
 #[test]
 fn mallinfo_reports_gpas_heap_in_glibcs_fields_in_fast_and_check_mode() {
     if !gcc_or_skip() {
@@ -36,22 +58,13 @@ fn mallinfo_reports_gpas_heap_in_glibcs_fields_in_fast_and_check_mode() {
     let binary = compile_c("mallinfo", &dir);
     for mode in [&["--fast"][..], &[][..]] {
         let xml_path = dir.join("info.xml");
-        let run = gpa_run(
-            &dir,
-            mode,
-            &[binary.to_str().unwrap(), xml_path.to_str().unwrap()],
-        );
+        let (run, numbers) = run_clean(&dir, &binary, &xml_path, mode);
         let stdout = run.stdout();
         let figure = |key: &str| -> i64 {
-            *figures(&stdout)
+            *numbers
                 .get(key)
                 .unwrap_or_else(|| panic!("{mode:?}: no {key} in {stdout}"))
         };
-        assert!(
-            run.findings().is_empty(),
-            "{mode:?}: {}",
-            describe(&run.findings())
-        );
         // 64 blocks of 1,000 bytes in the heap (`uordblks`), the 1 MiB block in its own
         // mapping (`hblks`, `hblkhd`), as glibc counts them.
         let grown = figure("allocated.uordblks") - figure("before.uordblks");
@@ -142,22 +155,13 @@ fn in_guard_mode_guarded_blocks_count_as_the_bytes_the_program_asked_for() {
     let binary = compile_c("mallinfo", &dir);
     for mode in [&["--guard"][..], &["--guard-underflow"][..]] {
         let xml_path = dir.join("info.xml");
-        let run = gpa_run(
-            &dir,
-            mode,
-            &[binary.to_str().unwrap(), xml_path.to_str().unwrap()],
-        );
+        let (run, numbers) = run_clean(&dir, &binary, &xml_path, mode);
         let stdout = run.stdout();
         let figure = |key: &str| -> i64 {
-            *figures(&stdout)
+            *numbers
                 .get(key)
                 .unwrap_or_else(|| panic!("{mode:?}: no {key} in {stdout}"))
         };
-        assert!(
-            run.findings().is_empty(),
-            "{mode:?}: {}",
-            describe(&run.findings())
-        );
         let asked = 64 * 1000 + (1 << 20);
         let grown = figure("allocated.uordblks") + figure("allocated.hblkhd")
             - figure("before.uordblks")

@@ -204,7 +204,8 @@ pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize, asked: As
 /// 16 bytes would leave it less aligned than `malloc` must), the user bytes both blocks hold
 /// copied, and the old block freed (its canary bytes checked: a write past its end is
 /// reported there). Guarded blocks never change size in place, so this makes no copy the
-/// GPA's own `realloc` would not. Null on failure, the old block untouched.
+/// GPA's own `realloc` would not. Also the move of check mode's [`realloc_general`]. Null on
+/// failure, the old block untouched.
 ///
 /// # Safety
 /// `base` is a live block of this GPA with `pad` guard bytes before its user bytes.
@@ -228,7 +229,9 @@ pub unsafe fn realloc_moved(
         core::ptr::copy_nonoverlapping(base.add(pad), fresh, keep);
         gpa.free_unsized(base);
     }
-    fresh
+    // Held until here (a thread stopped by the exit scan while the old block is freed holds
+    // the fresh block by the program's pointer).
+    core::hint::black_box(fresh)
 }
 
 /// [`alloc`] of a `malloc` block (alignment 16) by the GPA's check-mode entry
@@ -525,18 +528,9 @@ pub unsafe fn realloc_general(
         // SAFETY: the block keeps its guard (in place, or its mapping moved whole).
         return unsafe { moved.add(pad) };
     }
-    let fresh = alloc(gpa, size, super::MIN_ALIGN, Asked::Implicit);
-    if fresh.is_null() {
-        return fresh;
-    }
-    let keep = (old.size() - pad).min(size);
-    // SAFETY: caller contract: `base + pad` holds `old.size() - pad` user bytes; the fresh
-    // block holds `size`; they are distinct live blocks.
-    unsafe {
-        core::ptr::copy_nonoverlapping(base.add(pad), fresh, keep);
-        gpa.free_unsized(base);
-    }
-    core::hint::black_box(fresh)
+    // SAFETY: caller contract. The move returns the fresh user pointer after freeing the old
+    // block, so its frame holds that pointer meanwhile.
+    unsafe { realloc_moved(gpa, base, pad, size) }
 }
 
 /// Re-tags the live block at `base` (pad `pad`) with `tag`, rewriting its guard to match.
