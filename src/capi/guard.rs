@@ -218,17 +218,23 @@ pub unsafe fn realloc_moved(
     let Some(old) = gpa.block_layout(base) else {
         return core::ptr::null_mut();
     };
-    let fresh = alloc(gpa, size, super::MIN_ALIGN, Asked::Implicit);
+    // Observers (the heap profiler) see the move as one reallocation, as the GPA's own
+    // `realloc` reports it, not as an allocation followed by a free.
+    let fresh = gpa.without_events(|| alloc(gpa, size, super::MIN_ALIGN, Asked::Implicit));
     if fresh.is_null() {
         return fresh;
     }
     let keep = (old.size() - pad).min(size);
     // SAFETY: caller contract: `base + pad` holds `old.size() - pad` user bytes; the fresh
     // block holds `size`; they are distinct live blocks.
-    unsafe {
-        core::ptr::copy_nonoverlapping(base.add(pad), fresh, keep);
-        gpa.free_unsized(base);
+    unsafe { core::ptr::copy_nonoverlapping(base.add(pad), fresh, keep) };
+    if gpa.observing() {
+        if let Some(moved) = find(gpa, fresh) {
+            gpa.observe_move(base, moved.base, old.size(), moved.pad + size);
+        }
     }
+    // SAFETY: caller contract: a live block of this GPA, freed once.
+    gpa.without_events(|| unsafe { gpa.free_unsized(base) });
     // Held until here (a thread stopped by the exit scan while the old block is freed holds
     // the fresh block by the program's pointer).
     core::hint::black_box(fresh)

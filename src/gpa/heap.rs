@@ -132,6 +132,8 @@ struct ThreadState {
     thread_id: Cell<u64>,
     inside: Cell<u32>,
     exit_hook_set: Cell<bool>,
+    /// Whether observers' events of this thread's requests are held back ([`EventsMuted`]).
+    events_muted: Cell<bool>,
     /// This thread's heap of the GPA designated for the C ABI ([`designate_c_heap`]), while
     /// the thread is not inside an allocator operation; else null.
     c_heap: Cell<*mut Heap>,
@@ -292,6 +294,31 @@ impl Drop for InsideAllocator {
                 .c_heap
                 .set(thread.c_heap_parked.replace(core::ptr::null_mut()));
         }
+    }
+}
+
+/// Whether observers' events of the calling thread's requests are held back
+/// ([`EventsMuted`]).
+#[inline(always)]
+pub fn events_muted() -> bool {
+    thread().events_muted.get()
+}
+
+/// Holds back observers' events of the calling thread's requests for its lifetime: for a
+/// move the caller reports to them as one reallocation (`GeneralPurposeAllocator::
+/// observe_move`) rather than as an allocation and a free.
+pub struct EventsMuted(bool);
+
+impl EventsMuted {
+    /// Holds the events back (nesting is allowed).
+    pub fn enter() -> Self {
+        EventsMuted(thread().events_muted.replace(true))
+    }
+}
+
+impl Drop for EventsMuted {
+    fn drop(&mut self) {
+        thread().events_muted.set(self.0);
     }
 }
 

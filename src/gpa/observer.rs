@@ -313,7 +313,7 @@ fn for_each_matching(gpa: u64, mut visit: impl FnMut(&Registration)) {
 
 /// Whether an event about `ptr` is delivered at all (see "Re-entrancy" in the module docs).
 fn deliverable(ptr: *mut u8) -> Option<NonNull<u8>> {
-    if heap::inside_allocator() || internal::owns(ptr as usize) {
+    if heap::inside_allocator() || heap::events_muted() || internal::owns(ptr as usize) {
         return None;
     }
     NonNull::new(ptr)
@@ -358,6 +358,37 @@ pub(super) fn free_event(gpa: &GeneralPurposeAllocator, ptr: *mut u8, size: usiz
     };
     let _inside = InsideAllocator::enter();
     for_each_matching(gpa.id(), |record| record.observer.on_free(gpa, ptr, size));
+}
+
+impl GeneralPurposeAllocator {
+    /// Whether any observer is registered (one relaxed load).
+    #[inline(always)]
+    pub(crate) fn observing(&self) -> bool {
+        active()
+    }
+
+    /// Runs `f` with observers' events of the calling thread's requests held back (see
+    /// [`Self::observe_move`]).
+    pub(crate) fn without_events<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _muted = heap::EventsMuted::enter();
+        f()
+    }
+
+    /// Tells observers that the block at `old` (`old_size` bytes) now lives at `new`
+    /// (`new_size` bytes): for a move made of an allocation and a free whose own events were
+    /// held back ([`Self::without_events`]), as the C ABI's `realloc` makes one. Called after
+    /// the contents were copied and before the old block is freed, as `on_realloc` runs.
+    pub(crate) fn observe_move(
+        &self,
+        old: *mut u8,
+        new: *mut u8,
+        old_size: usize,
+        new_size: usize,
+    ) {
+        if active() {
+            realloc_event(self, old, new, old_size, new_size);
+        }
+    }
 }
 
 /// Delivers a reallocation event (the caller checked [`active`]).
