@@ -51,9 +51,7 @@ pub struct Usage {
     pub large_blocks: usize,
     /// Bytes of their mappings.
     pub large_bytes: usize,
-    /// Live guarded blocks (guard mode), whose requested bytes `small_live_bytes` counts.
-    pub guarded_blocks: usize,
-    /// Their requested bytes (in `small_live_bytes`).
+    /// Requested bytes of live guarded blocks (guard mode), also in `small_live_bytes`.
     pub guarded_bytes: usize,
 }
 
@@ -72,10 +70,8 @@ impl GeneralPurposeAllocator {
         // for, as live small blocks' and as heap memory (the rest of their data pages and
         // their guard pages are the checking's cost, as Valgrind leaves its redzones out of
         // its `mallinfo`).
-        let (guarded_blocks, guarded_bytes) = self.guarded_live_totals();
-        usage.guarded_blocks = guarded_blocks;
-        usage.guarded_bytes = guarded_bytes;
-        usage.small_live_bytes += guarded_bytes;
+        usage.guarded_bytes = self.guarded_live_bytes();
+        usage.small_live_bytes += usage.guarded_bytes;
         let large = lock(&self.large);
         for header in large.iter() {
             // SAFETY: members of the live list are valid headers while its lock is held.

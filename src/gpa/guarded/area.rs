@@ -744,20 +744,16 @@ impl Area {
         }
     }
 
-    /// The live blocks of the area and the bytes the program asked for in them (for
-    /// `mallinfo`): a snapshot, as other threads allocate and free meanwhile. Reads only the
-    /// records, never a block's pages.
-    pub fn live_totals(&self) -> (usize, usize) {
+    /// The bytes the program asked for in the area's live blocks (for `mallinfo`): a
+    /// snapshot, as other threads allocate and free meanwhile. Reads only the records, never
+    /// a block's pages.
+    pub fn live_bytes(&self) -> usize {
         let used = self.state.lock().next_record;
-        let (mut blocks, mut bytes) = (0, 0);
-        for index in 1..used {
-            let record = self.record(index);
-            if record.state.load(Ordering::Acquire) == SLOT_LIVE {
-                blocks += 1;
-                bytes += record.requested.load(Ordering::Relaxed);
-            }
-        }
-        (blocks, bytes)
+        (1..used)
+            .map(|index| self.record(index))
+            .filter(|record| record.state.load(Ordering::Acquire) == SLOT_LIVE)
+            .map(|record| record.requested.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// The finding for a fault at `address` in this area, without a lock: an access to a live

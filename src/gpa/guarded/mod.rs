@@ -571,12 +571,10 @@ impl GeneralPurposeAllocator {
         }
     }
 
-    /// The live guarded blocks and the bytes the program asked for in them (0, 0 without a
-    /// guarded area): see `Area::live_totals`.
-    pub(super) fn guarded_live_totals(&self) -> (usize, usize) {
-        self.guarded
-            .existing()
-            .map_or((0, 0), |area| area.live_totals())
+    /// The bytes the program asked for in the live guarded blocks (0 without a guarded
+    /// area): see `Area::live_bytes`.
+    pub(super) fn guarded_live_bytes(&self) -> usize {
+        self.guarded.existing().map_or(0, |area| area.live_bytes())
     }
 
     /// How many guarded blocks with data pages are live (a diagnostic: with the `mprotect`
