@@ -398,6 +398,12 @@ pub fn calloc(count: usize, size: usize) -> *mut u8 {
         let _ = family::fishy_value("calloc", "nmemb", count)
             || family::fishy_value("calloc", "size", size);
     }
+    if !gpa.is_plain() && (total as isize) < 0 {
+        // No block has that many bytes: null at once, as Valgrind's `calloc` (which reports
+        // only a fishy argument, above), not a second report as `malloc`'s fishy size
+        // (`calloc(usize::MAX / 4, 4)` was "Argument 'size' of function malloc ... -4").
+        return fail(libc::ENOMEM);
+    }
     if gpa.is_plain() {
         // Skips clearing memory still zero from the OS.
         let block = gpa.calloc(total);

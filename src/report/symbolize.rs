@@ -512,9 +512,29 @@ fn symbolize_from(id: TraceId, depth: usize, skip_plumbing: bool) -> std::vec::V
         }
     }
     if depth != 0 {
-        frames.truncate(depth);
+        frames.truncate(frames_at_addresses(&frames, depth));
     }
     frames
+}
+
+/// How many of `frames` belong to their first `depth` code addresses. The depth counts
+/// addresses, as Valgrind's `--num-callers` does: the functions inlined at one address all
+/// come with it. (Counting each inlined function as a frame cut Rust traces short, where std
+/// inlines two or three functions at most calls: a thread's DTV, allocated 8 addresses below
+/// the program's `thread::spawn`, was reported without the program's frame.)
+fn frames_at_addresses(frames: &[Frame], depth: usize) -> usize {
+    let mut addresses = 0;
+    let mut last = None;
+    frames
+        .iter()
+        .position(|frame| {
+            if last != Some(frame.address) {
+                last = Some(frame.address);
+                addresses += 1;
+            }
+            addresses > depth
+        })
+        .unwrap_or(frames.len())
 }
 
 /// Whether [`symbolize`] drops `frame` when it leads a trace.
