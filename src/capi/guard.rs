@@ -768,6 +768,13 @@ pub fn check_live(gpa: &GeneralPurposeAllocator, blocks: &[LiveBlock]) {
         }
         // SAFETY: as above.
         if let Some(index) = unsafe { first_changed(block.address as *const u8, pad, tag) } {
+            // A thread the exit scan could not stop (one blocking every signal while it
+            // ends) may free the block meanwhile: a free marks the slot freed before it
+            // poisons the block, so a block no longer live was not damaged by the program.
+            core::sync::atomic::fence(core::sync::atomic::Ordering::Acquire);
+            if gpa.block_layout(block.address as *const u8).is_none() {
+                continue;
+            }
             let mut finding = RawFinding::new(FindingKind::Underflow, block.address + pad);
             finding.size = block.size - pad;
             finding.alloc_trace = block.alloc_trace;

@@ -618,16 +618,52 @@ pub unsafe fn posix_memalign(out: *mut *mut u8, align: usize, size: usize) -> i3
     0
 }
 
-/// C `aligned_alloc` (glibc 2.38 rules): `align` must be a power of two, else `EINVAL`.
+/// C `aligned_alloc`, by the rules of the glibc the program runs with: since glibc 2.38 an
+/// `align` that is not a power of two fails with `EINVAL`; before, `aligned_alloc` was
+/// `memalign`, which rounds it up to one (`aligned_alloc(63, 8)` gives a 64-byte aligned
+/// block under glibc 2.36 and Valgrind 3.19).
 pub fn aligned_alloc(align: usize, size: usize) -> *mut u8 {
     if !align.is_power_of_two() {
-        return fail(libc::EINVAL);
+        if rejects_odd_alignment() {
+            return fail(libc::EINVAL);
+        }
+        let Some(align) = align.max(MIN_ALIGN).checked_next_power_of_two() else {
+            return fail(libc::EINVAL);
+        };
+        return fishy_if_failed(
+            alloc_aligned(aligned_size(size), align),
+            "aligned_alloc",
+            size,
+        );
     }
     fishy_if_failed(
         alloc_aligned(aligned_size(size), align.max(MIN_ALIGN)),
         "aligned_alloc",
         size,
     )
+}
+
+/// Whether the C library's `aligned_alloc` rejects an alignment that is not a power of two:
+/// glibc 2.38 and later (`gnu_get_libc_version`, asked once; a C library that does not say is
+/// taken to be a recent one).
+fn rejects_odd_alignment() -> bool {
+    use core::sync::atomic::{AtomicU8, Ordering};
+    static STRICT: AtomicU8 = AtomicU8::new(0);
+    match STRICT.load(Ordering::Relaxed) {
+        1 => return true,
+        2 => return false,
+        _ => {}
+    }
+    // SAFETY: glibc's `gnu_get_libc_version` returns a static NUL-terminated string.
+    let version = unsafe { core::ffi::CStr::from_ptr(libc::gnu_get_libc_version()) };
+    let mut parts = version.to_str().unwrap_or("").split('.');
+    let number = |part: Option<&str>| part.and_then(|p| p.parse::<u32>().ok());
+    let strict = match (number(parts.next()), number(parts.next())) {
+        (Some(major), Some(minor)) => (major, minor) >= (2, 38),
+        _ => true,
+    };
+    STRICT.store(if strict { 1 } else { 2 }, Ordering::Relaxed);
+    strict
 }
 
 /// `block`, after recording `size` as a fishy value of `function` when the allocation failed.

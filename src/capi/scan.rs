@@ -137,7 +137,8 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     } else {
         None
     };
-    let threads = stop_threads(gpa, options.stop_threads);
+    let settle = freeres.iter().any(Option::is_some);
+    let threads = stop_threads(gpa, options.stop_threads, settle);
     // glibc frees its own structures without locks, as if no other thread ran: not while a
     // thread that could not be stopped may use them, or one was stopped in the middle of
     // glibc's own code (it may have been updating them).
@@ -292,10 +293,64 @@ struct NoThread {
 }
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-fn stop_threads(gpa: &GeneralPurposeAllocator, wanted: bool) -> Threads {
+fn stop_threads(gpa: &GeneralPurposeAllocator, wanted: bool, settle: bool) -> Threads {
     if !wanted {
         return Threads::default();
     }
+    let mut pause = SETTLE_FIRST_PAUSE;
+    let mut missed_retries = 1;
+    for round in 0..=SETTLE_ROUNDS {
+        let Some(stopped) = stop_threads_once(gpa) else {
+            return Threads::default();
+        };
+        // A thread stopped inside glibc's own code keeps glibc's exit-time frees from
+        // running (below, in `scan`). Such a stop is mostly a moment's: a detached thread
+        // in glibc's thread-exit code after its key destructors, one in `memcpy` or
+        // `qsort`. Left so, every stack glibc caches for an ended thread still points into
+        // its DTV and is reported "possibly lost", where Valgrind, which always frees them,
+        // reports nothing (`exit_while_thread_ends.c`). So let the threads run a little and
+        // stop them again, a few times, before giving up.
+        let busy = stopped.missed.is_empty() && stopped.threads.iter().any(busy_in_c_library);
+        // A thread that did not stop may be one that blocks every signal for a moment, as
+        // glibc's thread exit does, and waits for a lock the stop held (the GPA's, to free
+        // its DTV): it goes on once the locks are released, and would run during the scan.
+        // Once, let it finish (each such round costs the mask check's grace period).
+        let missed = !stopped.missed.is_empty() && missed_retries > 0;
+        if round < SETTLE_ROUNDS && ((settle && busy) || missed) {
+            if missed {
+                missed_retries -= 1;
+                // Long enough for threads held up by the stop's locks to get through them.
+                pause = pause.max(SETTLE_LONGEST_PAUSE);
+            }
+            stopped.resume();
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(SETTLE_LONGEST_PAUSE);
+            continue;
+        }
+        let threads = Threads {
+            stopped: stopped.threads.clone(),
+            missed: stopped.missed.clone(),
+        };
+        // Never resumed: the process is exiting (see the module docs).
+        core::mem::forget(stopped);
+        return threads;
+    }
+    unreachable!("the last round returns")
+}
+
+/// How many times [`stop_threads`] lets threads stopped inside glibc run on before it gives
+/// up on glibc's exit-time frees, and the pauses between (doubling): at most about 60 ms.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const SETTLE_ROUNDS: u32 = 6;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const SETTLE_FIRST_PAUSE: Duration = Duration::from_millis(1);
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const SETTLE_LONGEST_PAUSE: Duration = Duration::from_millis(16);
+
+/// One stop of the other threads, with the loader's lock and every GPA lock held around the
+/// signalling (see the module docs).
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn stop_threads_once(gpa: &GeneralPurposeAllocator) -> Option<world::Stopped> {
     let mut result = None;
     with_loader_lock(&mut || {
         // No thread is stopped in the middle of recording a finding: the lists' lock is
@@ -313,20 +368,11 @@ fn stop_threads(gpa: &GeneralPurposeAllocator, wanted: bool) -> Threads {
         }
         result = Some(stopped);
     });
-    let Some(stopped) = result else {
-        return Threads::default();
-    };
-    let threads = Threads {
-        stopped: stopped.threads.clone(),
-        missed: stopped.missed.clone(),
-    };
-    // Never resumed: the process is exiting (see the module docs).
-    core::mem::forget(stopped);
-    threads
+    result
 }
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
-fn stop_threads(_gpa: &GeneralPurposeAllocator, _wanted: bool) -> Threads {
+fn stop_threads(_gpa: &GeneralPurposeAllocator, _wanted: bool, _settle: bool) -> Threads {
     Threads::default()
 }
 
@@ -346,12 +392,14 @@ fn busy_in_c_library(thread: &world::StoppedThread) -> bool {
     let rip = thread.registers[libc::REG_RIP as usize];
     let rax = thread.registers[libc::REG_RAX as usize];
     let maps = Maps::read();
-    let in_libc = maps.find(rip).is_some_and(|mapping| {
-        let name = mapping.path.rsplit('/').next().unwrap_or("");
-        mapping.execute && (name.starts_with("libc.so") || name.starts_with("ld-linux"))
-    });
-    if !in_libc {
-        return false;
+    let in_libc = |address: usize| {
+        maps.find(address).is_some_and(|mapping| {
+            let name = mapping.path.rsplit('/').next().unwrap_or("");
+            mapping.execute && (name.starts_with("libc.so") || name.starts_with("ld-linux"))
+        })
+    };
+    if !in_libc(rip) {
+        return allocating_for_c_library(thread, &maps, &in_libc);
     }
     // Interrupted in a restartable system call, the thread's context points at the `syscall`
     // instruction (0f 05) with the call's number in rax; in one that is not restarted, just
@@ -368,6 +416,46 @@ fn busy_in_c_library(thread: &world::StoppedThread) -> bool {
         || after_unblocking;
     !waiting
 }
+
+/// Whether a thread stopped inside gpa's own code (this library) got there from the C library
+/// or the dynamic loader: glibc allocates and frees inside its critical sections (a thread
+/// ending puts its stack in glibc's cache and frees the DTVs of stacks the cache no longer
+/// keeps, with the cache's lock held), so such a thread is in the middle of glibc's code too.
+/// Found by unwinding the thread's stack to the first frame outside this library (at most
+/// [`OWN_FRAMES`] frames); a thread stopped in this library called by the program is not.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn allocating_for_c_library(
+    thread: &world::StoppedThread,
+    maps: &Maps,
+    in_libc: &dyn Fn(usize) -> bool,
+) -> bool {
+    let rip = thread.registers[libc::REG_RIP as usize];
+    let own = |address: usize| {
+        let here = allocating_for_c_library as *const () as usize;
+        match (maps.find(address), maps.find(here)) {
+            (Some(at), Some(this)) => at.execute && at.path == this.path,
+            _ => false,
+        }
+    };
+    if !own(rip) {
+        return false;
+    }
+    let sp = thread.stack_pointer;
+    let bp = thread.registers[libc::REG_RBP as usize];
+    let Some(top) = maps.find(sp).filter(|m| m.read).map(|m| m.end) else {
+        return false;
+    };
+    let mut callers = [0usize; OWN_FRAMES];
+    let count = crate::trace::unwind::capture_stopped(rip, sp, bp, top, &mut callers);
+    callers[..count]
+        .iter()
+        .find(|&&address| !own(address))
+        .is_some_and(|&address| in_libc(address))
+}
+
+/// How deep [`allocating_for_c_library`] looks for the first caller outside this library.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const OWN_FRAMES: usize = 32;
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 fn busy_in_c_library(_thread: &NoThread) -> bool {

@@ -372,6 +372,17 @@ pub fn capture_from(ip: usize, sp: usize, bp: usize, out: &mut [usize]) -> usize
     1 + by_rules(State { ip, sp, bp, top }, &mut out[1..])
 }
 
+/// Fills `out` with the return addresses above the interrupted context of *another* thread,
+/// one stopped for a leak scan (its stack does not change under the walk): `ip`, `sp` and
+/// `bp` from its saved registers, `top` the end of the mapping that holds its stack. Reads
+/// only `[sp, top)`; returns how many (0 when `sp` is not below `top`).
+pub fn capture_stopped(ip: usize, sp: usize, bp: usize, top: usize, out: &mut [usize]) -> usize {
+    if ip == 0 || sp >= top {
+        return 0;
+    }
+    by_rules(State { ip, sp, bp, top }, out)
+}
+
 /// The frames of [`capture_user`], for `TraceMethod::Custom`: the GPA calls `capture_user`
 /// itself, registered as this walker's interning twin (`trace::register_interning_walker`);
 /// this form serves callers that want the frames.
