@@ -444,6 +444,50 @@ interposed! {
     VASPRINTF_CHK = "__vasprintf_chk\0", lazy, "r8", vasprintf_chk_checked;
     RECVMMSG = "recvmmsg\0", lazy, "r9", recvmmsg_checked;
     SENDMMSG = "sendmmsg\0", lazy, "r8", sendmmsg_checked;
+    // System calls with paths, structures and buffers (`syscalls`).
+    OPEN = "open\0", (boot::__open), "rcx", open_checked;
+    OPENAT = "openat\0", lazy, "r8", openat_checked;
+    ACCESS = "access\0", lazy, "rdx", access_checked;
+    UNLINK = "unlink\0", lazy, "rsi", unlink_checked;
+    MKDIR = "mkdir\0", lazy, "rdx", mkdir_checked;
+    RENAME = "rename\0", lazy, "rdx", rename_checked;
+    CHDIR = "chdir\0", lazy, "rsi", chdir_checked;
+    STAT = "stat\0", lazy, "rdx", stat_checked;
+    LSTAT = "lstat\0", lazy, "rdx", lstat_checked;
+    FSTAT = "fstat\0", (boot::__fstat64), "rdx", fstat_checked;
+    FSTATAT = "fstatat\0", lazy, "r8", fstatat_checked;
+    STATX = "statx\0", lazy, "r9", statx_checked;
+    READLINK = "readlink\0", lazy, "rcx", readlink_checked;
+    GETCWD = "getcwd\0", lazy, "rdx", getcwd_checked;
+    GETDENTS64 = "getdents64\0", lazy, "rcx", getdents64_checked;
+    BIND = "bind\0", lazy, "rcx", bind_checked;
+    CONNECT = "connect\0", (boot::__connect), "rcx", connect_checked;
+    ACCEPT = "accept\0", lazy, "rcx", accept_checked;
+    ACCEPT4 = "accept4\0", lazy, "r8", accept4_checked;
+    GETSOCKNAME = "getsockname\0", lazy, "rcx", getsockname_checked;
+    GETPEERNAME = "getpeername\0", lazy, "rcx", getpeername_checked;
+    GETSOCKOPT = "getsockopt\0", lazy, "r9", getsockopt_checked;
+    SETSOCKOPT = "setsockopt\0", lazy, "r9", setsockopt_checked;
+    SOCKETPAIR = "socketpair\0", lazy, "r8", socketpair_checked;
+    PIPE = "pipe\0", (boot::__pipe), "rsi", pipe_checked;
+    PIPE2 = "pipe2\0", lazy, "rdx", pipe2_checked;
+    CLOCK_GETTIME = "clock_gettime\0", (boot::__clock_gettime), "rdx", clock_gettime_checked;
+    GETTIMEOFDAY = "gettimeofday\0", (boot::__gettimeofday), "rdx", gettimeofday_checked;
+    NANOSLEEP = "nanosleep\0", (boot::__nanosleep), "rdx", nanosleep_checked;
+    CLOCK_NANOSLEEP = "clock_nanosleep\0", lazy, "r8", clock_nanosleep_checked;
+    GETRLIMIT = "getrlimit\0", (boot::__getrlimit), "rdx", getrlimit_checked;
+    SETRLIMIT = "setrlimit\0", lazy, "rdx", setrlimit_checked;
+    PRLIMIT = "prlimit\0", lazy, "r8", prlimit_checked;
+    UNAME = "uname\0", lazy, "rsi", uname_checked;
+    SYSINFO = "sysinfo\0", lazy, "rsi", sysinfo_checked;
+    GETRANDOM = "getrandom\0", lazy, "rcx", getrandom_checked;
+    POLL = "poll\0", (boot::__poll), "rcx", poll_checked;
+    PPOLL = "ppoll\0", lazy, "r8", ppoll_checked;
+    SELECT = "select\0", (boot::__select), "r9", select_checked;
+    EPOLL_CTL = "epoll_ctl\0", lazy, "r8", epoll_ctl_checked;
+    EPOLL_WAIT = "epoll_wait\0", lazy, "r8", epoll_wait_checked;
+    EPOLL_PWAIT = "epoll_pwait\0", lazy, "r9", epoll_pwait_checked;
+    IOCTL = "ioctl\0", lazy, "rcx", ioctl_checked;
 }
 
 /// The preload library's own code: `[OWN_START, OWN_START + OWN_LEN)`.
@@ -1425,9 +1469,9 @@ fn units_cat_checks(dst: *mut u8, src: *const u8, limit: usize, unit: Unit, call
 /// Defines the checking functions: `fn NAME(ARGS) -> RET, SLOT as TYPE, { CHECKS }` runs
 /// `CHECKS` for a call from the program, then glibc's function through `SLOT`.
 macro_rules! checked {
-    ($(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty, $slot:ident as $fnty:ty, $body:block)*) => {
+    ($($vis:vis fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty, $slot:ident as $fnty:ty, $body:block)*) => {
         $(
-            unsafe extern "C" fn $name($($arg: $ty,)* caller: usize) -> $ret {
+            $vis unsafe extern "C" fn $name($($arg: $ty,)* caller: usize) -> $ret {
                 if !own(caller) {
                     $body
                 }
@@ -1738,6 +1782,8 @@ unsafe extern "C" fn recvfrom_checked(
     from_len: usize,
 ) -> isize {
     check_range(super::gpa(), b as usize, n, Access::Write, "recvfrom(buf)");
+    let length = from_len as *const u32;
+    syscalls::check_address_out(super::gpa(), from, length, "recvfrom(from)");
     // SAFETY: the slot's signature; the program's call, checked.
     unsafe { RECVFROM.real::<SockAddrFn>()(fd, b, n, flags, from, from_len) }
 }
@@ -1752,6 +1798,9 @@ unsafe extern "C" fn sendto_checked(
     to_len: usize,
 ) -> isize {
     check_range(super::gpa(), b as usize, n, Access::Read, "sendto(msg)");
+    // `socklen_t`: the register's upper half is not the caller's.
+    let to_len = to_len as u32 as usize;
+    syscalls::check_address(super::gpa(), to, to_len, &syscalls::SENDTO_NAMES);
     // SAFETY: the slot's signature; the program's call, checked.
     unsafe { SENDTO.real::<SockAddrFn>()(fd, b, n, flags, to, to_len) }
 }
@@ -1773,6 +1822,9 @@ macro_rules! checked_after {
         )*
     };
 }
+
+mod syscalls;
+use syscalls::*;
 
 /// The bytes `fgets` stored at `s` when it returned `result`: the line and its NUL (a line
 /// holding a NUL byte counts to that byte).
@@ -2004,6 +2056,16 @@ mod boot {
         pub fn _IO_sprintf();
         pub fn _IO_vsprintf();
         pub fn __vsnprintf();
+        pub fn __open();
+        pub fn __fstat64();
+        pub fn __connect();
+        pub fn __pipe();
+        pub fn __clock_gettime();
+        pub fn __gettimeofday();
+        pub fn __nanosleep();
+        pub fn __getrlimit();
+        pub fn __poll();
+        pub fn __select();
     }
 
     /// `__chk_fail`'s effect, without glibc's message: the object is smaller than the copy.
