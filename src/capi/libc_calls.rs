@@ -55,6 +55,11 @@
 //! and `fgets` store is known after it, so they are checked after glibc's function returned
 //! (`checked_after!`). Recording a finding keeps the program's `errno` ([`KeepErrno`]).
 //!
+//! The wrappers that hand the kernel a path, a structure or a buffer of their own layout
+//! (`open`, `stat`, `poll`, `select`, `bind`, `accept`, `clock_gettime`, `uname`, `pipe`...)
+//! are in the `syscalls` module: the sizes the kernel touches, field by field where Valgrind
+//! checks fields, named by Valgrind's parameters (`stat(buf)`, `poll(ufds.revents)`).
+//!
 //! Messages and vectored positional I/O: `recvmsg` and `sendmsg` check the message's address,
 //! each buffer of its `msg_iov` and its ancillary data, `recvmmsg` and `sendmmsg` the same
 //! for each message of their vector, `preadv`/`pwritev` (and their `2` forms) each buffer of
@@ -77,6 +82,9 @@
 //! * A slot always holds a function with its export's C signature and behaviour; slots change
 //!   only in [`install`], before `main`.
 //! * Nothing here runs for calls made from the preload library itself.
+//! * A check reads a structure of the program's (an `iovec` array, a `msghdr`, a length
+//!   word) only where [`readable`] allows: never in the first page, outside the user half of
+//!   the address space, or in a heap block that is freed or too short (which is reported).
 //! * Findings are recorded once per kind, block and call site ([`record`]), in a list a signal
 //!   handler's call may record into without ever waiting for its own thread
 //!   ([`super::recorded`]: a call that interrupted gpa's own work is counted, not recorded).
@@ -724,6 +732,41 @@ fn check_range_described(
     judge(gpa, Block::of(gpa, span), start, len, access, call);
 }
 
+/// Whether `[start, start + len)` needs no finding: inside one live block, or outside the
+/// heap (the lean test before a check in parts).
+fn clean(gpa: &GeneralPurposeAllocator, start: usize, len: usize) -> bool {
+    match Found::at(gpa, start) {
+        None => gpa
+            .heap_block_in(start, start.saturating_add(len.max(1) - 1))
+            .is_none(),
+        Some(found) => found.room >= len,
+    }
+}
+
+/// The lowest address a structure the program hands a call can be read at (the first page
+/// is never mapped), and the end of the lower canonical half of the address space.
+const LOWEST_READABLE: usize = 4096;
+const USER_END: usize = 1 << 47;
+
+/// Whether a check may read the program's structure of `len` bytes at `start` (an `iovec`
+/// array, a `msghdr`, a length word the kernel reads): not in the first page nor outside the
+/// user half of the address space (a wild pointer, which the kernel answers with `EFAULT`:
+/// Valgrind's "Syscall param writev(vector) points to unaddressable byte(s)" for
+/// `writev(fd, (void *)1, 1)`), and in the heap inside one live block. A structure in a bad
+/// heap block is reported as the kernel reads it (`call`) and not read (a freed guarded
+/// block is inaccessible). Elsewhere (a stack, an unmapped page past the first) the kernel
+/// reads it anyway, and so does the check.
+fn readable(gpa: &GeneralPurposeAllocator, start: usize, len: usize, call: &'static str) -> bool {
+    if start < LOWEST_READABLE || start.checked_add(len).is_none_or(|end| end > USER_END) {
+        return false;
+    }
+    if clean(gpa, start, len) {
+        return true;
+    }
+    check_range(gpa, start, len, Access::Read, call);
+    false
+}
+
 /// Records what an access of `[start, start + len)` does wrong to `block`, if anything.
 #[inline]
 fn judge(
@@ -1195,14 +1238,18 @@ fn check_vector(
     vector: *const libc::iovec,
     count: i32,
     access: Access,
-    call: &'static str,
+    (whole, call): (&'static str, &'static str),
 ) {
     // The kernel refuses more than `IOV_MAX` (1024) buffers; so does this check.
     if vector.is_null() || !(0..=1024).contains(&count) {
         return;
     }
+    let len = count as usize * size_of::<libc::iovec>();
+    if !readable(gpa, vector as usize, len, whole) {
+        return;
+    }
     for index in 0..count as usize {
-        // SAFETY: the program's vector of `count` buffers, which the kernel reads anyway.
+        // SAFETY: the program's vector of `count` buffers, readable (`readable`).
         let buffer = unsafe { core::ptr::read_volatile(vector.add(index)) };
         check_range(gpa, buffer.iov_base as usize, buffer.iov_len, access, call);
     }
@@ -1212,6 +1259,8 @@ fn check_vector(
 /// `"preadv(vector[1])"`... for the first [`NAMED_BUFFERS`] buffers (Valgrind names each
 /// index), then `"preadv(vector[...])"`.
 struct IndexedNames {
+    /// The vector itself (`preadv(vector)`), which the kernel reads.
+    whole: &'static str,
     each: [&'static str; NAMED_BUFFERS],
     rest: &'static str,
 }
@@ -1229,6 +1278,7 @@ impl IndexedNames {
 macro_rules! indexed_names {
     ($call:literal, $parameter:expr) => {
         IndexedNames {
+            whole: concat!($call, "(", $parameter, ")"),
             each: [
                 concat!($call, "(", $parameter, "[0])"),
                 concat!($call, "(", $parameter, "[1])"),
@@ -1251,17 +1301,21 @@ static PWRITEV2_NAMES: IndexedNames = indexed_names!("pwritev2", "vector");
 
 /// What Valgrind calls the parts of a `msghdr` a call hands the kernel.
 struct MessageNames {
+    /// The header itself (`recvmsg(msg)`), which the kernel reads.
+    header: &'static str,
     iov: IndexedNames,
     name: &'static str,
     control: &'static str,
 }
 
 static RECVMSG_NAMES: MessageNames = MessageNames {
+    header: "recvmsg(msg)",
     iov: indexed_names!("recvmsg", "msg.msg_iov"),
     name: "recvmsg(msg.msg_name)",
     control: "recvmsg(msg.msg_control)",
 };
 static SENDMSG_NAMES: MessageNames = MessageNames {
+    header: "sendmsg(msg)",
     iov: indexed_names!("sendmsg", "msg.msg_iov"),
     name: "sendmsg(msg.msg_name)",
     control: "sendmsg(msg.msg_control)",
@@ -1281,6 +1335,7 @@ struct MultipleNames {
 macro_rules! mmsg_names {
     ($call:literal, $index:literal) => {
         MessageNames {
+            header: concat!($call, "(mmsg[", $index, "].msg_hdr)"),
             iov: indexed_names!($call, concat!("mmsg[", $index, "].msg_hdr.msg_iov")),
             name: concat!($call, "(mmsg[", $index, "].msg_hdr.msg_name)"),
             control: concat!($call, "(mmsg[", $index, "].msg_hdr.msg_control)"),
@@ -1331,8 +1386,12 @@ fn check_indexed(
     if vector.is_null() || !(0..=1024).contains(&count) {
         return;
     }
+    let whole = count as usize * size_of::<libc::iovec>();
+    if !readable(gpa, vector as usize, whole, names.whole) {
+        return;
+    }
     for index in 0..count as usize {
-        // SAFETY: the program's vector of `count` buffers, which the kernel reads anyway.
+        // SAFETY: the program's vector of `count` buffers, readable (`readable`).
         let buffer = unsafe { core::ptr::read_volatile(vector.add(index)) };
         let (start, len) = (buffer.iov_base as usize, buffer.iov_len);
         check_range(gpa, start, len, access, names.of(index));
@@ -1348,10 +1407,17 @@ fn check_message(
     access: Access,
     names: &MessageNames,
 ) {
-    if message.is_null() {
+    if message.is_null()
+        || !readable(
+            gpa,
+            message as usize,
+            size_of::<libc::msghdr>(),
+            names.header,
+        )
+    {
         return;
     }
-    // SAFETY: the program's message header, which the kernel reads anyway.
+    // SAFETY: the program's message header, readable (`readable`).
     let header = unsafe { core::ptr::read_volatile(message) };
     check_range(
         gpa,
@@ -1727,10 +1793,10 @@ checked! {
         check_range(super::gpa(), b as usize, n, Access::Read, "send(msg)");
     }
     fn readv_checked(fd: i32, v: *const libc::iovec, count: i32) -> isize, READV as VecFn, {
-        check_vector(super::gpa(), v, count, Access::Write, "readv(vector[...])");
+        check_vector(super::gpa(), v, count, Access::Write, ("readv(vector)", "readv(vector[...])"));
     }
     fn writev_checked(fd: i32, v: *const libc::iovec, count: i32) -> isize, WRITEV as VecFn, {
-        check_vector(super::gpa(), v, count, Access::Read, "writev(vector[...])");
+        check_vector(super::gpa(), v, count, Access::Read, ("writev(vector)", "writev(vector[...])"));
     }
     fn fwrite_checked(b: *mut u8, size: usize, n: usize, file: *mut u8) -> usize, FWRITE as StdioFn, {
         check_range(super::gpa(), b as usize, size.saturating_mul(n), Access::Read, "fwrite");
@@ -1783,7 +1849,8 @@ unsafe extern "C" fn recvfrom_checked(
 ) -> isize {
     check_range(super::gpa(), b as usize, n, Access::Write, "recvfrom(buf)");
     let length = from_len as *const u32;
-    syscalls::check_address_out(super::gpa(), from, length, "recvfrom(from)");
+    let names = ("recvfrom(from)", "recvfrom(fromlen_in)");
+    syscalls::check_address_out(super::gpa(), from, length, names);
     // SAFETY: the slot's signature; the program's call, checked.
     unsafe { RECVFROM.real::<SockAddrFn>()(fd, b, n, flags, from, from_len) }
 }

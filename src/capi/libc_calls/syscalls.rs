@@ -37,16 +37,16 @@
 //!   unchecked ([`own`]); checks never fault (they only look up the heap's metadata and, for
 //!   paths, the in-bounds bytes of a live block); a finding keeps `errno`.
 
-use super::{check_range, own, Access, Found, Unit};
+use super::{check_range, clean, own, readable, Access, Found, Unit};
 use crate::capi::gpa;
 use crate::gpa::GeneralPurposeAllocator;
 
 use super::{
     ACCEPT, ACCEPT4, ACCESS, BIND, CHDIR, CLOCK_GETTIME, CLOCK_NANOSLEEP, CONNECT, EPOLL_CTL,
-    EPOLL_PWAIT, EPOLL_WAIT, FSTAT, FSTATAT, GETCWD, GETDENTS64, GETPEERNAME, GETRANDOM,
-    GETRLIMIT, GETSOCKNAME, GETSOCKOPT, GETTIMEOFDAY, IOCTL, LSTAT, MKDIR, NANOSLEEP, OPEN, OPENAT,
-    PIPE, PIPE2, POLL, PPOLL, PRLIMIT, READLINK, RENAME, SELECT, SETRLIMIT,
-    SETSOCKOPT, SOCKETPAIR, STAT, STATX, SYSINFO, UNAME, UNLINK,
+    EPOLL_PWAIT, EPOLL_WAIT, FSTAT, FSTATAT, GETCWD, GETDENTS64, GETPEERNAME, GETRANDOM, GETRLIMIT,
+    GETSOCKNAME, GETSOCKOPT, GETTIMEOFDAY, IOCTL, LSTAT, MKDIR, NANOSLEEP, OPEN, OPENAT, PIPE,
+    PIPE2, POLL, PPOLL, PRLIMIT, READLINK, RENAME, SELECT, SETRLIMIT, SETSOCKOPT, SOCKETPAIR, STAT,
+    STATX, SYSINFO, UNAME, UNLINK,
 };
 
 type PathFn = unsafe extern "C" fn(*const u8) -> i32;
@@ -132,23 +132,18 @@ fn check_path(gpa: &GeneralPurposeAllocator, s: *const u8, call: &'static str) {
     }
 }
 
-/// Whether `[start, start + len)` needs no finding: inside one live block, or outside the
-/// heap (the lean test before a check in parts).
-fn clean(gpa: &GeneralPurposeAllocator, start: usize, len: usize) -> bool {
-    match Found::at(gpa, start) {
-        None => gpa.heap_block_in(start, start.saturating_add(len.max(1) - 1)).is_none(),
-        Some(found) => found.room >= len,
-    }
-}
-
 /// The length a call reads from `*length` (an `addrlen`, an `optlen`), if the pointer is
-/// not NULL: the kernel reads it (Valgrind checks it as `..._in`; an inaccessible length is
-/// the program's own crash).
-fn length_at(length: *const u32) -> Option<usize> {
-    if length.is_null() {
+/// not NULL and may be read ([`readable`]: a length word in a bad heap block is reported as
+/// `length_call`, Valgrind's `getsockname(namelen_in)`).
+fn length_at(
+    gpa: &GeneralPurposeAllocator,
+    length: *const u32,
+    length_call: &'static str,
+) -> Option<usize> {
+    if length.is_null() || !readable(gpa, length as usize, 4, length_call) {
         return None;
     }
-    // SAFETY: the program's length word, which glibc hands the kernel to read.
+    // SAFETY: the program's length word, readable (`readable`).
     Some(unsafe { core::ptr::read_volatile(length) } as usize)
 }
 
@@ -200,13 +195,10 @@ pub(super) fn check_address(
     if clean(gpa, start, len) {
         return;
     }
-    let family_ok = clean(gpa, start, 2);
-    check_range(gpa, start, 2, Access::Read, names.family);
-    if !family_ok {
+    if !readable(gpa, start, 2, names.family) {
         return;
     }
-    // SAFETY: the family's two bytes lie in a live block (or outside the heap, where the
-    // program's address is the kernel's to read).
+    // SAFETY: the family's two bytes may be read (`readable`).
     let family = i32::from(unsafe { core::ptr::read_volatile(address.cast::<u16>()) });
     let field = |offset: usize, size: usize, name: &'static str| {
         check_range(gpa, start + offset, size, Access::Read, name);
@@ -234,12 +226,12 @@ pub(super) fn check_address_out(
     gpa: &GeneralPurposeAllocator,
     buffer: *mut u8,
     length: *const u32,
-    call: &'static str,
+    (call, length_call): (&'static str, &'static str),
 ) {
     if buffer.is_null() {
         return;
     }
-    if let Some(len) = length_at(length) {
+    if let Some(len) = length_at(gpa, length, length_call) {
         check_range(gpa, buffer as usize, len, Access::Write, call);
     }
 }
@@ -360,19 +352,19 @@ checked! {
         check_address(gpa(), address, len as usize, &CONNECT_NAMES);
     }
     pub(super) fn accept_checked(fd: i32, address: *mut u8, len: *mut u32) -> i32, ACCEPT as AddrOutFn, {
-        check_address_out(gpa(), address, len, "accept(addr)");
+        check_address_out(gpa(), address, len, ("accept(addr)", "accept(addrlen_in)"));
     }
     pub(super) fn accept4_checked(fd: i32, address: *mut u8, len: *mut u32, flags: i32) -> i32, ACCEPT4 as Accept4Fn, {
-        check_address_out(gpa(), address, len, "accept4(addr)");
+        check_address_out(gpa(), address, len, ("accept4(addr)", "accept4(addrlen_in)"));
     }
     pub(super) fn getsockname_checked(fd: i32, address: *mut u8, len: *mut u32) -> i32, GETSOCKNAME as AddrOutFn, {
-        check_address_out(gpa(), address, len, "getsockname(name)");
+        check_address_out(gpa(), address, len, ("getsockname(name)", "getsockname(namelen_in)"));
     }
     pub(super) fn getpeername_checked(fd: i32, address: *mut u8, len: *mut u32) -> i32, GETPEERNAME as AddrOutFn, {
-        check_address_out(gpa(), address, len, "getpeername(name)");
+        check_address_out(gpa(), address, len, ("getpeername(name)", "getpeername(namelen_in)"));
     }
     pub(super) fn getsockopt_checked(fd: i32, level: i32, name: i32, value: *mut u8, len: *mut u32) -> i32, GETSOCKOPT as GetsockoptFn, {
-        check_address_out(gpa(), value, len, "getsockopt(optval)");
+        check_address_out(gpa(), value, len, ("getsockopt(optval)", "getsockopt(optlen)"));
     }
     pub(super) fn setsockopt_checked(fd: i32, level: i32, name: i32, value: *const u8, len: u32) -> i32, SETSOCKOPT as SetsockoptFn, {
         range(value, len as usize, Access::Read, "setsockopt(optval)");
