@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,5 +122,11 @@ int main(void) {
     pipe(freed(8));
     pipe2(fresh(4), -1);
     socketpair(-1, SOCK_STREAM, 0, fresh(4));
+    /* Structures a check reads to find the buffers: a wild vector (not heap: nothing for gpa
+     * to report, and nothing it may read), a freed vector, a freed length word. */
+    int null = open("/dev/null", O_WRONLY);
+    writev(null, (void *)1, 1);
+    writev(null, freed(16), 1);
+    getsockname(bad, fresh(8), freed(4));
     return 0;
 }
