@@ -100,7 +100,7 @@ const UTSNAME_SIZE: usize = 390;
 const SYSINFO_SIZE: usize = 112;
 /// The bytes of a signal set the kernel reads or writes (`_NSIG / 8`).
 const KERNEL_SIGSET: usize = 8;
-/// `sizeof(struct pollfd)` and its fields' offsets.
+/// `sizeof(struct pollfd)`: `fd` at offset 0, `events` at 4, `revents` at 6.
 const POLLFD_SIZE: usize = 8;
 /// `sizeof(struct epoll_event)` (packed on x86-64).
 const EPOLL_EVENT_SIZE: usize = 12;
