@@ -915,6 +915,8 @@ mod libc_calls {
     // `preadv64v2` and `pwritev64v2` are glibc's other names of `strchr`, `strrchr`, `pread64`,
     // `pwrite64`, `__pread64_chk`, `preadv`, `pwritev`, `preadv2` and `pwritev2`: they share
     // their slots.
+    // So are `open64`, `openat64`, `stat64`, `lstat64`, `fstat64`, `fstatat64`,
+    // `getrlimit64`, `setrlimit64` and `prlimit64` on x86-64 (one layout, one function).
     jump_through! {
         memcpy => MEMCPY;
         memmove => MEMMOVE;
@@ -1044,5 +1046,57 @@ mod libc_calls {
         __vasprintf_chk => VASPRINTF_CHK;
         recvmmsg => RECVMMSG;
         sendmmsg => SENDMMSG;
+        open => OPEN;
+        open64 => OPEN;
+        openat => OPENAT;
+        openat64 => OPENAT;
+        access => ACCESS;
+        unlink => UNLINK;
+        mkdir => MKDIR;
+        rename => RENAME;
+        chdir => CHDIR;
+        stat => STAT;
+        stat64 => STAT;
+        lstat => LSTAT;
+        lstat64 => LSTAT;
+        fstat => FSTAT;
+        fstat64 => FSTAT;
+        fstatat => FSTATAT;
+        fstatat64 => FSTATAT;
+        statx => STATX;
+        readlink => READLINK;
+        getcwd => GETCWD;
+        getdents64 => GETDENTS64;
+        bind => BIND;
+        connect => CONNECT;
+        accept => ACCEPT;
+        accept4 => ACCEPT4;
+        getsockname => GETSOCKNAME;
+        getpeername => GETPEERNAME;
+        getsockopt => GETSOCKOPT;
+        setsockopt => SETSOCKOPT;
+        socketpair => SOCKETPAIR;
+        pipe => PIPE;
+        pipe2 => PIPE2;
+        clock_gettime => CLOCK_GETTIME;
+        gettimeofday => GETTIMEOFDAY;
+        nanosleep => NANOSLEEP;
+        clock_nanosleep => CLOCK_NANOSLEEP;
+        getrlimit => GETRLIMIT;
+        getrlimit64 => GETRLIMIT;
+        setrlimit => SETRLIMIT;
+        setrlimit64 => SETRLIMIT;
+        prlimit => PRLIMIT;
+        prlimit64 => PRLIMIT;
+        uname => UNAME;
+        sysinfo => SYSINFO;
+        getrandom => GETRANDOM;
+        poll => POLL;
+        ppoll => PPOLL;
+        select => SELECT;
+        epoll_ctl => EPOLL_CTL;
+        epoll_wait => EPOLL_WAIT;
+        epoll_pwait => EPOLL_PWAIT;
+        ioctl => IOCTL;
     }
 }

@@ -55,6 +55,11 @@
 //! and `fgets` store is known after it, so they are checked after glibc's function returned
 //! (`checked_after!`). Recording a finding keeps the program's `errno` ([`KeepErrno`]).
 //!
+//! The wrappers that hand the kernel a path, a structure or a buffer of their own layout
+//! (`open`, `stat`, `poll`, `select`, `bind`, `accept`, `clock_gettime`, `uname`, `pipe`...)
+//! are in the `syscalls` module: the sizes the kernel touches, field by field where Valgrind
+//! checks fields, named by Valgrind's parameters (`stat(buf)`, `poll(ufds.revents)`).
+//!
 //! Messages and vectored positional I/O: `recvmsg` and `sendmsg` check the message's address,
 //! each buffer of its `msg_iov` and its ancillary data, `recvmmsg` and `sendmmsg` the same
 //! for each message of their vector, `preadv`/`pwritev` (and their `2` forms) each buffer of
@@ -77,6 +82,9 @@
 //! * A slot always holds a function with its export's C signature and behaviour; slots change
 //!   only in [`install`], before `main`.
 //! * Nothing here runs for calls made from the preload library itself.
+//! * A check reads a structure of the program's (an `iovec` array, a `msghdr`, a length
+//!   word) only where [`readable`] allows: never in the first page, outside the user half of
+//!   the address space, or in a heap block that is freed or too short (which is reported).
 //! * Findings are recorded once per kind, block and call site ([`record`]), in a list a signal
 //!   handler's call may record into without ever waiting for its own thread
 //!   ([`super::recorded`]: a call that interrupted gpa's own work is counted, not recorded).
@@ -444,6 +452,50 @@ interposed! {
     VASPRINTF_CHK = "__vasprintf_chk\0", lazy, "r8", vasprintf_chk_checked;
     RECVMMSG = "recvmmsg\0", lazy, "r9", recvmmsg_checked;
     SENDMMSG = "sendmmsg\0", lazy, "r8", sendmmsg_checked;
+    // System calls with paths, structures and buffers (`syscalls`).
+    OPEN = "open\0", (boot::__open), "rcx", open_checked;
+    OPENAT = "openat\0", lazy, "r8", openat_checked;
+    ACCESS = "access\0", lazy, "rdx", access_checked;
+    UNLINK = "unlink\0", lazy, "rsi", unlink_checked;
+    MKDIR = "mkdir\0", lazy, "rdx", mkdir_checked;
+    RENAME = "rename\0", lazy, "rdx", rename_checked;
+    CHDIR = "chdir\0", lazy, "rsi", chdir_checked;
+    STAT = "stat\0", lazy, "rdx", stat_checked;
+    LSTAT = "lstat\0", lazy, "rdx", lstat_checked;
+    FSTAT = "fstat\0", (boot::__fstat64), "rdx", fstat_checked;
+    FSTATAT = "fstatat\0", lazy, "r8", fstatat_checked;
+    STATX = "statx\0", lazy, "r9", statx_checked;
+    READLINK = "readlink\0", lazy, "rcx", readlink_checked;
+    GETCWD = "getcwd\0", lazy, "rdx", getcwd_checked;
+    GETDENTS64 = "getdents64\0", lazy, "rcx", getdents64_checked;
+    BIND = "bind\0", lazy, "rcx", bind_checked;
+    CONNECT = "connect\0", (boot::__connect), "rcx", connect_checked;
+    ACCEPT = "accept\0", lazy, "rcx", accept_checked;
+    ACCEPT4 = "accept4\0", lazy, "r8", accept4_checked;
+    GETSOCKNAME = "getsockname\0", lazy, "rcx", getsockname_checked;
+    GETPEERNAME = "getpeername\0", lazy, "rcx", getpeername_checked;
+    GETSOCKOPT = "getsockopt\0", lazy, "r9", getsockopt_checked;
+    SETSOCKOPT = "setsockopt\0", lazy, "r9", setsockopt_checked;
+    SOCKETPAIR = "socketpair\0", lazy, "r8", socketpair_checked;
+    PIPE = "pipe\0", (boot::__pipe), "rsi", pipe_checked;
+    PIPE2 = "pipe2\0", lazy, "rdx", pipe2_checked;
+    CLOCK_GETTIME = "clock_gettime\0", (boot::__clock_gettime), "rdx", clock_gettime_checked;
+    GETTIMEOFDAY = "gettimeofday\0", (boot::__gettimeofday), "rdx", gettimeofday_checked;
+    NANOSLEEP = "nanosleep\0", (boot::__nanosleep), "rdx", nanosleep_checked;
+    CLOCK_NANOSLEEP = "clock_nanosleep\0", lazy, "r8", clock_nanosleep_checked;
+    GETRLIMIT = "getrlimit\0", (boot::__getrlimit), "rdx", getrlimit_checked;
+    SETRLIMIT = "setrlimit\0", lazy, "rdx", setrlimit_checked;
+    PRLIMIT = "prlimit\0", lazy, "r8", prlimit_checked;
+    UNAME = "uname\0", lazy, "rsi", uname_checked;
+    SYSINFO = "sysinfo\0", lazy, "rsi", sysinfo_checked;
+    GETRANDOM = "getrandom\0", lazy, "rcx", getrandom_checked;
+    POLL = "poll\0", (boot::__poll), "rcx", poll_checked;
+    PPOLL = "ppoll\0", lazy, "r8", ppoll_checked;
+    SELECT = "select\0", (boot::__select), "r9", select_checked;
+    EPOLL_CTL = "epoll_ctl\0", lazy, "r8", epoll_ctl_checked;
+    EPOLL_WAIT = "epoll_wait\0", lazy, "r8", epoll_wait_checked;
+    EPOLL_PWAIT = "epoll_pwait\0", lazy, "r9", epoll_pwait_checked;
+    IOCTL = "ioctl\0", lazy, "rcx", ioctl_checked;
 }
 
 /// The preload library's own code: `[OWN_START, OWN_START + OWN_LEN)`.
@@ -678,6 +730,41 @@ fn check_range_described(
         return;
     };
     judge(gpa, Block::of(gpa, span), start, len, access, call);
+}
+
+/// Whether `[start, start + len)` needs no finding: inside one live block, or outside the
+/// heap (the lean test before a check in parts).
+fn clean(gpa: &GeneralPurposeAllocator, start: usize, len: usize) -> bool {
+    match Found::at(gpa, start) {
+        None => gpa
+            .heap_block_in(start, start.saturating_add(len.max(1) - 1))
+            .is_none(),
+        Some(found) => found.room >= len,
+    }
+}
+
+/// The lowest address a structure the program hands a call can be read at (the first page
+/// is never mapped), and the end of the lower canonical half of the address space.
+const LOWEST_READABLE: usize = 4096;
+const USER_END: usize = 1 << 47;
+
+/// Whether a check may read the program's structure of `len` bytes at `start` (an `iovec`
+/// array, a `msghdr`, a length word the kernel reads): not in the first page nor outside the
+/// user half of the address space (a wild pointer, which the kernel answers with `EFAULT`:
+/// Valgrind's "Syscall param writev(vector) points to unaddressable byte(s)" for
+/// `writev(fd, (void *)1, 1)`), and in the heap inside one live block. A structure in a bad
+/// heap block is reported as the kernel reads it (`call`) and not read (a freed guarded
+/// block is inaccessible). Elsewhere (a stack, an unmapped page past the first) the kernel
+/// reads it anyway, and so does the check.
+fn readable(gpa: &GeneralPurposeAllocator, start: usize, len: usize, call: &'static str) -> bool {
+    if start < LOWEST_READABLE || start.checked_add(len).is_none_or(|end| end > USER_END) {
+        return false;
+    }
+    if clean(gpa, start, len) {
+        return true;
+    }
+    check_range(gpa, start, len, Access::Read, call);
+    false
 }
 
 /// Records what an access of `[start, start + len)` does wrong to `block`, if anything.
@@ -1151,14 +1238,18 @@ fn check_vector(
     vector: *const libc::iovec,
     count: i32,
     access: Access,
-    call: &'static str,
+    (whole, call): (&'static str, &'static str),
 ) {
     // The kernel refuses more than `IOV_MAX` (1024) buffers; so does this check.
     if vector.is_null() || !(0..=1024).contains(&count) {
         return;
     }
+    let len = count as usize * size_of::<libc::iovec>();
+    if !readable(gpa, vector as usize, len, whole) {
+        return;
+    }
     for index in 0..count as usize {
-        // SAFETY: the program's vector of `count` buffers, which the kernel reads anyway.
+        // SAFETY: the program's vector of `count` buffers, readable (`readable`).
         let buffer = unsafe { core::ptr::read_volatile(vector.add(index)) };
         check_range(gpa, buffer.iov_base as usize, buffer.iov_len, access, call);
     }
@@ -1168,6 +1259,8 @@ fn check_vector(
 /// `"preadv(vector[1])"`... for the first [`NAMED_BUFFERS`] buffers (Valgrind names each
 /// index), then `"preadv(vector[...])"`.
 struct IndexedNames {
+    /// The vector itself (`preadv(vector)`), which the kernel reads.
+    whole: &'static str,
     each: [&'static str; NAMED_BUFFERS],
     rest: &'static str,
 }
@@ -1185,6 +1278,7 @@ impl IndexedNames {
 macro_rules! indexed_names {
     ($call:literal, $parameter:expr) => {
         IndexedNames {
+            whole: concat!($call, "(", $parameter, ")"),
             each: [
                 concat!($call, "(", $parameter, "[0])"),
                 concat!($call, "(", $parameter, "[1])"),
@@ -1207,17 +1301,21 @@ static PWRITEV2_NAMES: IndexedNames = indexed_names!("pwritev2", "vector");
 
 /// What Valgrind calls the parts of a `msghdr` a call hands the kernel.
 struct MessageNames {
+    /// The header itself (`recvmsg(msg)`), which the kernel reads.
+    header: &'static str,
     iov: IndexedNames,
     name: &'static str,
     control: &'static str,
 }
 
 static RECVMSG_NAMES: MessageNames = MessageNames {
+    header: "recvmsg(msg)",
     iov: indexed_names!("recvmsg", "msg.msg_iov"),
     name: "recvmsg(msg.msg_name)",
     control: "recvmsg(msg.msg_control)",
 };
 static SENDMSG_NAMES: MessageNames = MessageNames {
+    header: "sendmsg(msg)",
     iov: indexed_names!("sendmsg", "msg.msg_iov"),
     name: "sendmsg(msg.msg_name)",
     control: "sendmsg(msg.msg_control)",
@@ -1237,6 +1335,7 @@ struct MultipleNames {
 macro_rules! mmsg_names {
     ($call:literal, $index:literal) => {
         MessageNames {
+            header: concat!($call, "(mmsg[", $index, "].msg_hdr)"),
             iov: indexed_names!($call, concat!("mmsg[", $index, "].msg_hdr.msg_iov")),
             name: concat!($call, "(mmsg[", $index, "].msg_hdr.msg_name)"),
             control: concat!($call, "(mmsg[", $index, "].msg_hdr.msg_control)"),
@@ -1287,8 +1386,12 @@ fn check_indexed(
     if vector.is_null() || !(0..=1024).contains(&count) {
         return;
     }
+    let whole = count as usize * size_of::<libc::iovec>();
+    if !readable(gpa, vector as usize, whole, names.whole) {
+        return;
+    }
     for index in 0..count as usize {
-        // SAFETY: the program's vector of `count` buffers, which the kernel reads anyway.
+        // SAFETY: the program's vector of `count` buffers, readable (`readable`).
         let buffer = unsafe { core::ptr::read_volatile(vector.add(index)) };
         let (start, len) = (buffer.iov_base as usize, buffer.iov_len);
         check_range(gpa, start, len, access, names.of(index));
@@ -1304,10 +1407,17 @@ fn check_message(
     access: Access,
     names: &MessageNames,
 ) {
-    if message.is_null() {
+    if message.is_null()
+        || !readable(
+            gpa,
+            message as usize,
+            size_of::<libc::msghdr>(),
+            names.header,
+        )
+    {
         return;
     }
-    // SAFETY: the program's message header, which the kernel reads anyway.
+    // SAFETY: the program's message header, readable (`readable`).
     let header = unsafe { core::ptr::read_volatile(message) };
     check_range(
         gpa,
@@ -1425,9 +1535,9 @@ fn units_cat_checks(dst: *mut u8, src: *const u8, limit: usize, unit: Unit, call
 /// Defines the checking functions: `fn NAME(ARGS) -> RET, SLOT as TYPE, { CHECKS }` runs
 /// `CHECKS` for a call from the program, then glibc's function through `SLOT`.
 macro_rules! checked {
-    ($(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty, $slot:ident as $fnty:ty, $body:block)*) => {
+    ($($vis:vis fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty, $slot:ident as $fnty:ty, $body:block)*) => {
         $(
-            unsafe extern "C" fn $name($($arg: $ty,)* caller: usize) -> $ret {
+            $vis unsafe extern "C" fn $name($($arg: $ty,)* caller: usize) -> $ret {
                 if !own(caller) {
                     $body
                 }
@@ -1683,10 +1793,10 @@ checked! {
         check_range(super::gpa(), b as usize, n, Access::Read, "send(msg)");
     }
     fn readv_checked(fd: i32, v: *const libc::iovec, count: i32) -> isize, READV as VecFn, {
-        check_vector(super::gpa(), v, count, Access::Write, "readv(vector[...])");
+        check_vector(super::gpa(), v, count, Access::Write, ("readv(vector)", "readv(vector[...])"));
     }
     fn writev_checked(fd: i32, v: *const libc::iovec, count: i32) -> isize, WRITEV as VecFn, {
-        check_vector(super::gpa(), v, count, Access::Read, "writev(vector[...])");
+        check_vector(super::gpa(), v, count, Access::Read, ("writev(vector)", "writev(vector[...])"));
     }
     fn fwrite_checked(b: *mut u8, size: usize, n: usize, file: *mut u8) -> usize, FWRITE as StdioFn, {
         check_range(super::gpa(), b as usize, size.saturating_mul(n), Access::Read, "fwrite");
@@ -1738,6 +1848,9 @@ unsafe extern "C" fn recvfrom_checked(
     from_len: usize,
 ) -> isize {
     check_range(super::gpa(), b as usize, n, Access::Write, "recvfrom(buf)");
+    let length = from_len as *const u32;
+    let names = ("recvfrom(from)", "recvfrom(fromlen_in)");
+    syscalls::check_address_out(super::gpa(), from, length, names);
     // SAFETY: the slot's signature; the program's call, checked.
     unsafe { RECVFROM.real::<SockAddrFn>()(fd, b, n, flags, from, from_len) }
 }
@@ -1752,6 +1865,9 @@ unsafe extern "C" fn sendto_checked(
     to_len: usize,
 ) -> isize {
     check_range(super::gpa(), b as usize, n, Access::Read, "sendto(msg)");
+    // `socklen_t`: the register's upper half is not the caller's.
+    let to_len = to_len as u32 as usize;
+    syscalls::check_address(super::gpa(), to, to_len, &syscalls::SENDTO_NAMES);
     // SAFETY: the slot's signature; the program's call, checked.
     unsafe { SENDTO.real::<SockAddrFn>()(fd, b, n, flags, to, to_len) }
 }
@@ -1773,6 +1889,9 @@ macro_rules! checked_after {
         )*
     };
 }
+
+mod syscalls;
+use syscalls::*;
 
 /// The bytes `fgets` stored at `s` when it returned `result`: the line and its NUL (a line
 /// holding a NUL byte counts to that byte).
@@ -2004,6 +2123,16 @@ mod boot {
         pub fn _IO_sprintf();
         pub fn _IO_vsprintf();
         pub fn __vsnprintf();
+        pub fn __open();
+        pub fn __fstat64();
+        pub fn __connect();
+        pub fn __pipe();
+        pub fn __clock_gettime();
+        pub fn __gettimeofday();
+        pub fn __nanosleep();
+        pub fn __getrlimit();
+        pub fn __poll();
+        pub fn __select();
     }
 
     /// `__chk_fail`'s effect, without glibc's message: the object is smaller than the copy.
