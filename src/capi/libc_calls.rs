@@ -754,17 +754,45 @@ const USER_END: usize = 1 << 47;
 /// Valgrind's "Syscall param writev(vector) points to unaddressable byte(s)" for
 /// `writev(fd, (void *)1, 1)`), and in the heap inside one live block. A structure in a bad
 /// heap block is reported as the kernel reads it (`call`) and not read (a freed guarded
-/// block is inaccessible). Elsewhere (a stack, an unmapped page past the first) the kernel
-/// reads it anyway, and so does the check.
+/// block is inaccessible). Elsewhere (a stack, a static) it is read when mapped: outside the
+/// calling thread's stack each of its pages is probed first without faulting
+/// ([`mapped`]: a wild pointer past the first page, which the kernel answers with `EFAULT`,
+/// must not crash the check).
 fn readable(gpa: &GeneralPurposeAllocator, start: usize, len: usize, call: &'static str) -> bool {
     if start < LOWEST_READABLE || start.checked_add(len).is_none_or(|end| end > USER_END) {
         return false;
     }
     if clean(gpa, start, len) {
-        return true;
+        let on_stack = crate::trace::current_stack_bounds()
+            .is_some_and(|(low, high)| start >= low && start + len <= high);
+        return on_stack || gpa.heap_block_at(start).is_some() || mapped(start, len);
     }
     check_range(gpa, start, len, Access::Read, call);
     false
+}
+
+/// Whether every page of `[start, start + len)` (`len` > 0) can be read: one byte of each
+/// copied with `process_vm_readv`, which fails instead of faulting (a system call a page; only
+/// for structures outside the heap and the calling thread's stack). Where the system call is
+/// refused, true.
+fn mapped(start: usize, len: usize) -> bool {
+    let page = crate::os::page_size();
+    let last = start + len.max(1) - 1;
+    let mut probe = start;
+    loop {
+        let mut byte = [0u8; 1];
+        match crate::leakcheck::maps::read_own_memory(probe, &mut byte) {
+            Some(1) => {}
+            Some(_) => return false,
+            // No `process_vm_readv` here (a sandbox): read as before the probe.
+            None => return true,
+        }
+        let next = (probe / page + 1) * page;
+        if next > last {
+            return true;
+        }
+        probe = next;
+    }
 }
 
 /// Records what an access of `[start, start + len)` does wrong to `block`, if anything.
