@@ -310,6 +310,14 @@ impl Area {
     pub fn alloc(&self, layout: Layout, birth: &Birth) -> Option<NonNull<u8>> {
         let start_against_guard = birth.start_against_guard;
         let shape = shape(layout.size(), layout.align(), start_against_guard)?;
+        // The area's address space was reserved before the program may have capped its own
+        // (`RLIMIT_AS`): a block the kernel would refuse a mapping for now is refused here
+        // too, and the caller serves the request as check mode does, which gets the kernel's
+        // verdict (a program that caps its address space and expects a large `realloc` to
+        // fail sees it fail, as natively and under Valgrind).
+        if shape.data_pages != 0 && !os::address_space_allows(shape.pages * os::page_size()) {
+            return None;
+        }
         // A block of no bytes opens no page, so it costs no mapping: only blocks with data
         // pages count against the budget.
         let counted = usize::from(shape.data_pages != 0);
