@@ -34,7 +34,15 @@
 //!   the quarantine of [`FreedRing`], or in `retained` (`retain_metadata` / `never_unmap`), or
 //!   gone (its header freed, its range unregistered).
 //! * Every chunk of `[base, base + registered_len)` maps to the header while the header
-//!   exists.
+//!   exists, except while the block moves (`remap_large`): its old range is unregistered
+//!   first, and its new one registered only once `base`, `mapping_len`, `registered_len` and
+//!   `requested` all describe the new place.
+//! * `base`, `mapping_len` and `requested` change together only under the `large` list's
+//!   lock (a move, `remap_large`), which a walk of the live list holds, and which the
+//!   exit-time scan and `fork` hold while other threads stop: a walk never sees a new base
+//!   with an old size. An in-place resize changes the capacity before the size when growing,
+//!   and writes the redzone's canary before either, so that every intermediate state
+//!   describes readable bytes with an intact redzone.
 
 use core::alloc::Layout;
 use core::ptr::NonNull;
