@@ -77,6 +77,10 @@
 //! # Invariants
 //! * `owner[p]` is the record of the extent holding block-area page `p`, or 0 (never carved).
 //!   Extents partition the carved pages `[1, bump)`; page 0 is never carved.
+//! * A record becomes `SLOT_LIVE` last (a release store, `Birth`): its data, layout, traces,
+//!   tag, the canary bytes around its data and the caller's prefix (the C ABI's front guard)
+//!   are all in place before, so a reader that sees it live (the exit-time scan, which stops
+//!   threads wherever they are) never sees a block half set up.
 //! * A record's `state` is `SLOT_LIVE` exactly while its data pages are accessible; a record in
 //!   the quarantine is `SLOT_QUARANTINED`; one on a free list is `SLOT_FREED` (traces of its
 //!   last block kept) or `SLOT_FREE` (never held a block).
