@@ -997,7 +997,7 @@ fn threads_stopped_anywhere_in_guard_mode_leave_no_false_finding() {
     // 100-byte calloc block, the 150,000 and 200,000-byte blocks...) in 2 of 30 runs with
     // --guard, 8 of 30 with --guard-sample 3 and 2 of 30 with --guard-sample 3
     // --guard-underflow. The guarded area now writes both before the state goes live
-    // (`guarded::Birth`), as check mode's paths do: 0 of 250 runs since (60 with --guard,
+    // (`guarded::Birth`), as check mode's paths do: 0 of 250 runs since (80 with --guard,
     // 90 with --guard-sample 3, 40 each of those with --guard-underflow).
     let dir = scratch("guard-exit-scan-churn");
     let binary = common::compile_c_with(
