@@ -573,6 +573,47 @@ pub fn address_space_limit() -> Option<usize> {
     Some(usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX))
 }
 
+/// Whether `bytes` more of address space fit under the process's `RLIMIT_AS`, as the kernel
+/// judges a new mapping (the address space in use, `/proc/self/statm`'s first field, plus
+/// the request, at most the limit): for memory taken from a reservation made before the
+/// program set its limit (guard mode's area), which the kernel no longer checks. True
+/// without a limit (one `getrlimit` call) or when the use cannot be read. Allocates
+/// nothing.
+pub fn address_space_allows(bytes: usize) -> bool {
+    let Some(limit) = address_space_limit() else {
+        return true;
+    };
+    address_space_used().is_none_or(|used| used.saturating_add(bytes) <= limit)
+}
+
+/// The process's address space in use, in bytes (`/proc/self/statm`'s first field), read
+/// into a buffer on the stack.
+fn address_space_used() -> Option<usize> {
+    let mut buffer = [0u8; 64];
+    // SAFETY: a NUL-terminated path; the descriptor is closed below.
+    let fd = unsafe {
+        libc::open(
+            c"/proc/self/statm".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: `buffer` is writable for its length; `fd` is open.
+    let read = unsafe { libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len()) };
+    // SAFETY: `fd` was opened above and is closed once.
+    unsafe { libc::close(fd) };
+    let read = usize::try_from(read).ok()?;
+    let pages = buffer[..read]
+        .iter()
+        .take_while(|byte| byte.is_ascii_digit())
+        .try_fold(0usize, |pages, byte| {
+            pages.checked_mul(10)?.checked_add(usize::from(byte - b'0'))
+        })?;
+    pages.checked_mul(page_size())
+}
+
 /// The bytes of static thread-local storage the loaded object containing `address` adds to
 /// every thread (its `PT_TLS` segment's size plus its alignment, the most glibc's placement
 /// can cost), or 0 when it has none or no object contains `address`. Reads the loader's list

@@ -47,13 +47,14 @@
 //! the access). So a guarded block gets no front guard: the guard page is its underflow check
 //! (any access before the block faults and is reported there), and the program's pointer is
 //! the GPA block's start (`GeneralPurposeAllocator::alloc_guarded_c`, tried first by
-//! [`alloc_tagged`]). Blocks the guarded area does not take (sampled mode's unsampled
-//! requests, a full area, blocks made inside the allocator) keep their front guard. Which is
-//! which is told by address ([`unpadded`]: in the guarded area of a GPA with
-//! `guard_underflow`), so [`pad_at`] gives every path that maps a pointer to its block
-//! ([`find`], [`to_user`], [`block_to_user`], [`check_live`], `libc_calls`, the exit scan) the
-//! block's pad without a lookup; a padded block the GPA puts in the area after all (sampled
-//! mode's own countdown) is replaced by an unpadded one. A `COOKIE_TAG` block has no cookie
+//! [`alloc_tagged`], which decides once whether the request is guarded). Blocks the guarded
+//! area does not take (sampled mode's unsampled requests, a full area, blocks made inside the
+//! allocator) keep their front guard, and the GPA never places such a padded block in the
+//! area (`alloc_prefixed` guards no padded block with `guard_underflow`). Which is which is
+//! told by address ([`unpadded`]: in the guarded area of a GPA with `guard_underflow`), so
+//! [`pad_at`] gives every path that maps a pointer to its block ([`find`], [`to_user`],
+//! [`block_to_user`], [`check_live`], `libc_calls`, the exit scan) the block's pad without a
+//! lookup. A `COOKIE_TAG` block has no cookie
 //! bytes then: a mistaken `delete[]` reads the cookie from the guard page, which faults and is
 //! reported as an underflow read 8 bytes before the block, as Valgrind reports it.
 //!
@@ -455,45 +456,22 @@ pub fn alloc_tagged(
         return core::ptr::null_mut();
     };
     let block_align = block_align(gpa, size, align, asked);
-    let underflow = gpa.config().guard_underflow;
-    if underflow {
+    if gpa.config().guard_underflow {
         // A guarded block starts against its guard page: no front guard.
-        let block = gpa.alloc_guarded_c(size, block_align, tag, false);
+        let block = gpa.alloc_guarded_c(size, block_align, tag);
         if !block.is_null() {
             return block;
         }
     }
+    // Never a block in the guarded area with `guard_underflow` (`alloc_prefixed` does not
+    // guard padded blocks then): every block there is taken to have no front guard.
     let base = gpa.alloc_prefixed(total, block_align, tag, guard_prefix(pad, tag));
     if base.is_null() {
         return base;
     }
-    if underflow && unpadded(gpa, base as usize) {
-        // SAFETY: a fresh block of `total` bytes, released once.
-        return unsafe { alloc_unpadded_instead(gpa, base, size, block_align, tag) };
-    }
+    debug_assert!(!unpadded(gpa, base as usize));
     // SAFETY: the block has `total >= pad` bytes.
     unsafe { base.add(pad) }
-}
-
-/// A padded block `base` that the GPA placed in its guarded area after all (sampled mode's
-/// countdown ran out in the GPA's own path, or a slot came free meanwhile), where every block
-/// of a GPA with `guard_underflow` has no front guard ([`unpadded`]): it is freed and a
-/// guarded block without the pad made instead. Null when the area cannot serve that.
-///
-/// # Safety
-/// `base` is a fresh live block of this GPA.
-#[cold]
-#[inline(never)]
-unsafe fn alloc_unpadded_instead(
-    gpa: &GeneralPurposeAllocator,
-    base: *mut u8,
-    size: usize,
-    align: usize,
-    tag: u8,
-) -> *mut u8 {
-    // SAFETY: caller contract.
-    unsafe { gpa.free_unsized(base) };
-    gpa.alloc_guarded_c(size, align, tag, true)
 }
 
 /// Check mode's `realloc` of the live block at `base` (front pad `pad`, tag `tag`, its guard

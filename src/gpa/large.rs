@@ -34,7 +34,15 @@
 //!   the quarantine of [`FreedRing`], or in `retained` (`retain_metadata` / `never_unmap`), or
 //!   gone (its header freed, its range unregistered).
 //! * Every chunk of `[base, base + registered_len)` maps to the header while the header
-//!   exists.
+//!   exists, except while the block moves (`remap_large`): its old range is unregistered
+//!   first, and its new one registered only once `base`, `mapping_len`, `registered_len` and
+//!   `requested` all describe the new place.
+//! * `base`, `mapping_len` and `requested` change together only under the `large` list's
+//!   lock (a move, `remap_large`), which a walk of the live list holds, and which the
+//!   exit-time scan and `fork` hold while other threads stop: a walk never sees a new base
+//!   with an old size. An in-place resize changes the capacity before the size when growing,
+//!   and writes the redzone's canary before either, so that every intermediate state
+//!   describes readable bytes with an intact redzone.
 
 use core::alloc::Layout;
 use core::ptr::NonNull;
@@ -1081,6 +1089,12 @@ impl GeneralPurposeAllocator {
         }
         let (old_base, old_layout, old_registered) =
             (block.base, block.layout(), block.registered_len);
+        // The move is published under the live list's lock: the exit-time scan holds every
+        // lock of the GPA while it stops the other threads (`prepare_fork`, as a `fork`
+        // does), so no thread is stopped, and no child forked, between the old place going
+        // away and the new one being complete: a walk of the live list sees the block whole
+        // at one place or the other, never a new base with an old size.
+        let listed = lock(&self.large);
         // Nobody may find the block at its old place while it moves.
         pagemap::unregister(old_base, old_registered);
         // SAFETY: the mapping is ours with this layout; on success the old one is gone.
@@ -1093,6 +1107,7 @@ impl GeneralPurposeAllocator {
         };
         let Some(new_base) = moved else {
             pagemap::register_large(old_base, old_registered, header);
+            drop(listed);
             if self.config.enable_memory_limit {
                 self.uncharge(new_len - layout.size());
             }
@@ -1100,23 +1115,24 @@ impl GeneralPurposeAllocator {
         };
         let new_base = new_base.as_ptr() as usize;
         if self.config.safety {
-            // The grown part gets its canary before the new place and capacity are published
-            // (as in `resize_large`).
+            // The redzone (from the new size to the new capacity) gets its canary before the
+            // new place is published; the bytes the block held keep theirs (the old redzone,
+            // now inside the block, is overwritten by the program).
             // SAFETY: the moved mapping holds `wanted.size()` bytes from `new_base`.
-            unsafe { safety::write_canary(new_base, layout.size(), wanted.size()) };
+            unsafe { safety::write_canary(new_base, new_len, wanted.size()) };
         }
-        // The first chunk (which holds the data's start, all that frees and lookups need) is
-        // registered first; a later chunk's leaf failing to map only leaves interior pointers
-        // of the block unrecognized.
-        let _ = pagemap::register_large(new_base, wanted.size(), header);
         block.base = new_base;
         block.mapping_len = wanted.size();
         block.registered_len = wanted.size();
-        if self.config.safety {
-            // SAFETY: data and redzone are inside the (grown) mapping.
-            unsafe { safety::write_canary(block.data(), new_len, block.capacity()) };
-        }
         block.requested = new_len;
+        drop(listed);
+        // The page map publishes the new place (a release store per entry) after the header
+        // holds all of it: a lookup by an address of the new range (`malloc_usable_size`, a
+        // libc call's check, a fault) that finds the header reads the new base, capacity and
+        // size together. The first chunk (which holds the data's start, all that frees and
+        // lookups need) is registered first; a later chunk's leaf failing to map only leaves
+        // interior pointers of the block unrecognized.
+        let _ = pagemap::register_large(new_base, wanted.size(), header);
         NonNull::new(new_base as *mut u8)
     }
 

@@ -1443,11 +1443,11 @@ impl GeneralPurposeAllocator {
     /// are `prefix` (the C ABI's front guard), for safety mode's C requests that the
     /// check-mode entries (`c_checked`) do not serve: large blocks, alignments no size class
     /// serves, a configuration with accounting. The tag and the prefix are written before
-    /// the block goes live (a small slot's state, a large block's place in the live list), so
-    /// that a walk of the heap at exit, which stops threads wherever they are, never sees the
-    /// block without them. Blocks of no bytes, guarded blocks (guard mode), blocks made while
-    /// the thread is inside the allocator and blocks of fast mode or of a logging GPA get
-    /// them right after the allocation instead. Null when out of memory.
+    /// the block goes live (a small slot's state, a large block's place in the live list, a
+    /// guarded block's record), so that a walk of the heap at exit, which stops threads
+    /// wherever they are, never sees the block without them. Blocks of no bytes, blocks made
+    /// while the thread is inside the allocator and blocks of fast mode or of a logging GPA
+    /// get them right after the allocation instead. Null when out of memory.
     #[cold]
     #[inline(never)]
     pub(crate) fn alloc_prefixed(
@@ -1463,7 +1463,6 @@ impl GeneralPurposeAllocator {
         let before_live = self.config.safety
             && size != 0
             && prefix.len <= size
-            && !self.guards
             && !self.config.verbose_log
             && !heap::inside_allocator();
         if !before_live {
@@ -1481,11 +1480,22 @@ impl GeneralPurposeAllocator {
         if self.config.enable_memory_limit && !self.charge(size) {
             return core::ptr::null_mut();
         }
-        let block = size
-            .checked_add(safety::redzone(size))
-            .and_then(|padded| match size_class::class_for(padded, align) {
-                Some(class) => self.alloc_small_checked_at(class, layout, 0, tag, prefix),
-                None => self.alloc_large_prefixed(layout, tag, prefix),
+        // Guard mode: a guarded block (`guarded::Area::alloc` writes the tag and the prefix
+        // before the block goes live), or, when it is not to be guarded or the area cannot
+        // serve it, a block as check mode makes it.
+        let guarded = if self.guards && self.guard_prefixed() {
+            self.alloc_guarded_as(layout, tag, prefix)
+        } else {
+            None
+        };
+        let block = guarded
+            .or_else(|| {
+                size.checked_add(safety::redzone(size)).and_then(|padded| {
+                    match size_class::class_for(padded, align) {
+                        Some(class) => self.alloc_small_checked_at(class, layout, 0, tag, prefix),
+                        None => self.alloc_large_prefixed(layout, tag, prefix),
+                    }
+                })
             })
             .map_or(core::ptr::null_mut(), NonNull::as_ptr);
         if block.is_null() && self.config.enable_memory_limit {

@@ -6,6 +6,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 
 use super::super::lock::Lock;
+use super::super::safety::Prefix;
 use super::super::segment::{
     SegmentCommon, SegmentKind, SEGMENT_SIZE, SLOT_FREE, SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED,
 };
@@ -60,9 +61,14 @@ pub struct Record {
 const _: () = assert!(core::mem::size_of::<Record>() == 48);
 
 impl Record {
-    /// Records a new block at `data` (its data pages already set and accessible) and
-    /// publishes it as live.
-    fn make_live(&self, data: usize, layout: Layout, start_against_guard: bool, trace: TraceId) {
+    /// Records a new block at `data` (its data pages already set and accessible, the caller's
+    /// prefix written) with the caller's `birth.tag`, and publishes it as live: the state is
+    /// stored last (Release), so that any reader that sees the block live (the exit scan,
+    /// which stops threads wherever they are, a fault, a lookup) sees its tag, its prefix
+    /// and its canary bytes too.
+    fn make_live(&self, data: usize, layout: Layout, birth: &Birth) {
+        let start_against_guard = birth.start_against_guard;
+        let trace = birth.trace;
         let placement = if start_against_guard {
             START_AGAINST_GUARD
         } else {
@@ -75,7 +81,7 @@ impl Record {
         self.requested.store(layout.size(), Ordering::Relaxed);
         self.alloc_trace.store(trace.0, Ordering::Relaxed);
         self.free_trace.store(0, Ordering::Relaxed);
-        self.tag.store(0, Ordering::Relaxed);
+        self.tag.store(birth.tag, Ordering::Relaxed);
         self.state.store(SLOT_LIVE, Ordering::Release);
     }
 }
@@ -127,6 +133,20 @@ pub struct Area {
     /// The record of the pool's first slot, or 0 before the pool is set up (see `pool`).
     pool_first: AtomicU32,
     pub(super) state: Lock<State>,
+}
+
+/// What a new guarded block starts with, all set before it goes live ([`Record::make_live`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Birth {
+    /// The block starts against its guard page (`Config::guard_underflow`) rather than
+    /// ending there.
+    pub start_against_guard: bool,
+    /// The allocation trace.
+    pub trace: TraceId,
+    /// The caller's tag (`GeneralPurposeAllocator::set_block_tag`).
+    pub tag: u8,
+    /// The caller's first bytes of the block (the C ABI's front guard), at most its size.
+    pub prefix: Prefix,
 }
 
 /// How a request is laid out in an extent.
@@ -287,13 +307,17 @@ impl Area {
 
     /// A guarded block for `layout`; `None` when the area is full, the mapping budget is used
     /// up, or the OS refuses (the caller then serves the request unguarded).
-    pub fn alloc(
-        &self,
-        layout: Layout,
-        start_against_guard: bool,
-        trace: TraceId,
-    ) -> Option<NonNull<u8>> {
+    pub fn alloc(&self, layout: Layout, birth: &Birth) -> Option<NonNull<u8>> {
+        let start_against_guard = birth.start_against_guard;
         let shape = shape(layout.size(), layout.align(), start_against_guard)?;
+        // The area's address space was reserved before the program may have capped its own
+        // (`RLIMIT_AS`): a block the kernel would refuse a mapping for now is refused here
+        // too, and the caller serves the request as check mode does, which gets the kernel's
+        // verdict (a program that caps its address space and expects a large `realloc` to
+        // fail sees it fail, as natively and under Valgrind).
+        if shape.data_pages != 0 && !os::address_space_allows(shape.pages * os::page_size()) {
+            return None;
+        }
         // A block of no bytes opens no page, so it costs no mapping: only blocks with data
         // pages count against the budget.
         let counted = usize::from(shape.data_pages != 0);
@@ -345,16 +369,19 @@ impl Area {
             }
             // SAFETY: the data pages are accessible now and exclusively ours: fill the bytes
             // around the data with the canary.
+            // The prefix, at most the block's size, lies in its data.
             unsafe {
                 fill(access_start, data - access_start);
                 let end = data + layout.size();
                 fill(end, access_start + access_len - end);
+                debug_assert!(birth.prefix.len <= layout.size());
+                birth.prefix.fill(data);
             }
         }
         record
             .data_pages
             .store(shape.data_pages as u32, Ordering::Relaxed);
-        record.make_live(data, layout, start_against_guard, trace);
+        record.make_live(data, layout, birth);
         NonNull::new(data as *mut u8)
     }
 

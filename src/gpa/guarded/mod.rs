@@ -77,6 +77,10 @@
 //! # Invariants
 //! * `owner[p]` is the record of the extent holding block-area page `p`, or 0 (never carved).
 //!   Extents partition the carved pages `[1, bump)`; page 0 is never carved.
+//! * A record becomes `SLOT_LIVE` last (a release store, `Birth`): its data, layout, traces,
+//!   tag, the canary bytes around its data and the caller's prefix (the C ABI's front guard)
+//!   are all in place before, so a reader that sees it live (the exit-time scan, which stops
+//!   threads wherever they are) never sees a block half set up.
 //! * A record's `state` is `SLOT_LIVE` exactly while its data pages are accessible; a record in
 //!   the quarantine is `SLOT_QUARANTINED`; one on a free list is `SLOT_FREED` (traces of its
 //!   last block kept) or `SLOT_FREE` (never held a block).
@@ -86,7 +90,7 @@
 
 mod area;
 
-pub use area::{Area, AREA_LEN};
+pub use area::{Area, Birth, AREA_LEN};
 
 use core::alloc::Layout;
 use core::cell::Cell;
@@ -95,6 +99,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::lock::Lock;
 use super::pagemap;
+use super::safety::Prefix;
 use crate::os;
 
 /// A GPA's guarded area, created on first use.
@@ -330,25 +335,20 @@ impl GeneralPurposeAllocator {
 
     /// A guarded block of `size` bytes (not 0) at `align` tagged `tag` (`set_block_tag`), for
     /// the C ABI with `Config::guard_underflow` (`capi::guard`): the block starts against its
-    /// guard page, which is its underflow check, so the C ABI gives it no front guard. Null
-    /// when the request is not to be guarded (no underflow placement, made inside the
-    /// allocator, which serves it from its internal heap, sampled mode's countdown did not
-    /// run out, unless `force`), over the memory limit, or when the area
-    /// cannot serve it: the caller then makes the block as usual, with its front guard.
+    /// guard page, which is its underflow check, so the C ABI gives it no front guard. The tag
+    /// is set before the block goes live. Null when the request is not to be guarded (no
+    /// underflow placement, made inside the allocator, which serves it from its internal heap,
+    /// sampled mode's countdown did not run out), over the memory limit, or when the area
+    /// cannot serve it: the caller then makes the block as usual, with its front guard
+    /// (`alloc_prefixed`, which never places such a block in the area).
     #[cold]
     #[inline(never)]
-    pub(crate) fn alloc_guarded_c(
-        &self,
-        size: usize,
-        align: usize,
-        tag: u8,
-        force: bool,
-    ) -> *mut u8 {
+    pub(crate) fn alloc_guarded_c(&self, size: usize, align: usize, tag: u8) -> *mut u8 {
         if !self.guards
             || !self.config.guard_underflow
             || size == 0
             || super::heap::inside_allocator()
-            || !(force || self.config.guard || sample(self.config.guard_sample))
+            || !(self.config.guard || sample(self.config.guard_sample))
         {
             return core::ptr::null_mut();
         }
@@ -358,20 +358,29 @@ impl GeneralPurposeAllocator {
         if self.config.enable_memory_limit && !self.charge(size) {
             return core::ptr::null_mut();
         }
-        let Some(block) = self.alloc_guarded(layout) else {
+        let Some(block) = self.alloc_guarded_as(layout, tag, Prefix::NONE) else {
             if self.config.enable_memory_limit {
                 self.uncharge(size);
             }
             return core::ptr::null_mut();
         };
         let block = block.as_ptr();
-        if tag != 0 {
-            self.set_block_tag(block, tag);
-        }
         if super::observer::active() {
             super::observer::alloc_event(self, block, size, align);
         }
         block
+    }
+
+    /// Whether a C request of safety mode with a front guard (`alloc_prefixed`) is to be
+    /// guarded: every one in guard mode, about one in `Config::guard_sample` in sampled mode
+    /// ([`sample`]), none with `Config::guard_underflow`, whose guarded C blocks have no front
+    /// guard and were tried first ([`GeneralPurposeAllocator::alloc_guarded_c`]): a padded
+    /// block is never placed in the area, where every block is taken to have none.
+    #[inline]
+    pub(super) fn guard_prefixed(&self) -> bool {
+        self.guards
+            && !self.config.guard_underflow
+            && (self.config.guard || sample(self.config.guard_sample))
     }
 
     /// `heap`'s sampling countdown ran out ([`due`]): restarts it and, unless this was the
@@ -440,9 +449,22 @@ impl GeneralPurposeAllocator {
     }
 
     /// A guarded block, or `None` (the caller serves the request as usual).
+    #[inline]
+    pub(super) fn alloc_guarded(&self, layout: Layout) -> Option<NonNull<u8>> {
+        self.alloc_guarded_as(layout, 0, Prefix::NONE)
+    }
+
+    /// A guarded block tagged `tag` whose first bytes are `prefix` (at most `layout.size()`),
+    /// both written before the block goes live (`Area::alloc`), or `None` (the caller serves
+    /// the request as usual).
     #[cold]
     #[inline(never)]
-    pub(super) fn alloc_guarded(&self, layout: Layout) -> Option<NonNull<u8>> {
+    pub(super) fn alloc_guarded_as(
+        &self,
+        layout: Layout,
+        tag: u8,
+        prefix: Prefix,
+    ) -> Option<NonNull<u8>> {
         let area = self.guarded.area(
             self.id(),
             self.config.canary,
@@ -454,11 +476,16 @@ impl GeneralPurposeAllocator {
             let _inside = super::heap::InsideAllocator::enter();
             os::signal::ensure_alt_stack();
         }
-        let trace = self.trace_here();
+        let birth = Birth {
+            start_against_guard: self.config.guard_underflow,
+            trace: self.trace_here(),
+            tag,
+            prefix,
+        };
         if self.config.guard {
-            area.alloc(layout, self.config.guard_underflow, trace)
+            area.alloc(layout, &birth)
         } else {
-            area.alloc_sampled(layout, self.config.guard_underflow, trace)
+            area.alloc_sampled(layout, &birth)
         }
     }
 

@@ -55,9 +55,8 @@ use core::alloc::Layout;
 use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
-use super::{fill, Area, State, NONE, SLOT_FREE, SLOT_FREED, SLOT_QUARANTINED};
+use super::{fill, Area, Birth, State, NONE, SLOT_FREE, SLOT_FREED, SLOT_QUARANTINED};
 use crate::os;
-use crate::trace::TraceId;
 
 /// Slots opened together by one `mprotect` (even: neighbouring chunks' edge slots then differ
 /// in mapping kind).
@@ -120,18 +119,14 @@ fn fits(layout: Layout, start_against_guard: bool) -> bool {
 impl Area {
     /// A guarded block for a sampled request: a pool slot when it fits one, an extent
     /// otherwise; `None` when no slot (or extent) is free: the caller serves it unguarded.
-    pub fn alloc_sampled(
-        &self,
-        layout: Layout,
-        start_against_guard: bool,
-        trace: TraceId,
-    ) -> Option<NonNull<u8>> {
+    pub fn alloc_sampled(&self, layout: Layout, birth: &Birth) -> Option<NonNull<u8>> {
+        let start_against_guard = birth.start_against_guard;
         if !self.markers || !fits(layout, start_against_guard) {
-            return self.alloc(layout, start_against_guard, trace);
+            return self.alloc(layout, birth);
         }
         let slot = match self.take_slot(start_against_guard) {
             Ok(slot) => slot?,
-            Err(()) => return self.alloc(layout, start_against_guard, trace),
+            Err(()) => return self.alloc(layout, birth),
         };
         self.live.fetch_add(1, Ordering::AcqRel);
         let page = os::page_size();
@@ -146,14 +141,17 @@ impl Area {
         };
         // SAFETY: the slot's data page is accessible (its chunk is open) and ours alone
         // (handed out once under the lock): fill up to FILL_REACH bytes on each side of the
-        // data with the canary. The rest keeps what the slot's last block left.
+        // data with the canary. The rest keeps what the slot's last block left, but for the
+        // caller's prefix (at most the block's size), written before the block goes live.
         unsafe {
             let before = data.saturating_sub(FILL_REACH).max(data_page);
             fill(before, data - before);
             let end = data + layout.size();
             fill(end, (data_page + page).min(end + FILL_REACH) - end);
+            debug_assert!(birth.prefix.len <= layout.size());
+            birth.prefix.fill(data);
         }
-        record.make_live(data, layout, start_against_guard, trace);
+        record.make_live(data, layout, birth);
         NonNull::new(data as *mut u8)
     }
 
