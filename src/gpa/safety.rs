@@ -602,6 +602,35 @@ mod tests {
         }
     }
 
+    /// The eviction's poison check of short blocks (`all_bytes_are_short`, 16 to 128 bytes
+    /// past `skip`) finds the first changed byte at every length, skip and offset, and
+    /// nothing before `skip` or outside the block.
+    #[test]
+    fn poison_damage_finds_the_first_changed_byte_of_short_blocks() {
+        for len in 8..=160 {
+            for skip in [0, 8] {
+                let mut buffer = std::vec![0u8; len + 64];
+                let block = buffer.as_mut_ptr() as usize + 32;
+                // SAFETY: every range and byte below lies inside `buffer`.
+                unsafe {
+                    poison(block, len);
+                    assert_eq!(poison_damage(block, skip, len), None, "{len} {skip}");
+                    for at in 0..len {
+                        let byte = (block + at) as *mut u8;
+                        byte.write(0);
+                        let expected = (at >= skip).then_some(at);
+                        assert_eq!(
+                            poison_damage(block, skip, len),
+                            expected,
+                            "{len} {skip} {at}"
+                        );
+                        byte.write(POISON);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn redzones_grow_with_the_block_and_cover_32_bytes() {
         let mut previous = 0;
