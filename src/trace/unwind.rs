@@ -723,11 +723,11 @@ fn memo_index(start: State) -> usize {
 impl Memo {
     /// The remembered trace, if this capture (from `start`, at `depth`) is the remembered one
     /// and every word it read still holds its value.
-    #[inline(always)]
     ///
     /// `keyed_bp`: the key holds the capture's `rbp` ([`capture_user`]'s memos); the memos of
     /// [`capture_user_at`] are keyed with `bp` 0 on both sides ([`memo_key`]), so it is not
     /// compared there.
+    #[inline(always)]
     fn replay(
         &self,
         start: State,
