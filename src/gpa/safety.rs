@@ -145,31 +145,9 @@ pub unsafe fn canary_damage_inline(
     let len = capacity.saturating_sub(requested);
     #[cfg(target_arch = "x86_64")]
     if (16..=128).contains(&len) {
-        use core::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
-            _mm_set1_epi8, _mm_setzero_si128, _mm_xor_si128,
-        };
-        let (start, end) = (block + requested, block + capacity);
-        // SAFETY: every load reads 16 bytes inside `[start, end)` (`len >= 16`, and the
-        // loads at `start + 16`, `end - 32` only when `len > 32`, those at `start + 32`,
-        // `start + 48`, `end - 64`, `end - 48` only when `len > 64`), readable by the caller
-        // contract; `loadu` has no alignment requirement; SSE2 is part of x86-64.
-        let intact = unsafe {
-            let pattern = _mm_set1_epi8(CANARY as i8);
-            let load = |at: usize| _mm_xor_si128(_mm_loadu_si128(at as *const __m128i), pattern);
-            let mut difference = _mm_or_si128(load(start), load(end - 16));
-            if len > 32 {
-                difference =
-                    _mm_or_si128(difference, _mm_or_si128(load(start + 16), load(end - 32)));
-            }
-            if len > 64 {
-                difference =
-                    _mm_or_si128(difference, _mm_or_si128(load(start + 32), load(start + 48)));
-                difference = _mm_or_si128(difference, _mm_or_si128(load(end - 64), load(end - 48)));
-            }
-            _mm_movemask_epi8(_mm_cmpeq_epi8(difference, _mm_setzero_si128())) == 0xFFFF
-        };
-        if intact {
+        // SAFETY: the redzone `[block + requested, block + capacity)` is readable (caller
+        // contract), `16 <= len <= 128`.
+        if unsafe { all_bytes_are_short(block + requested, len, CANARY) } {
             return None;
         }
     }
@@ -206,12 +184,26 @@ pub unsafe fn poison_inline(block: usize, len: usize) {
     }
     let end = block + len;
     // SAFETY: every store below lies inside `[block, end)`, writable by the caller contract
-    // (`len >= 16`, and the 32-byte stores only when `len >= 32`); unaligned stores need no
-    // alignment.
+    // (`len >= 16`, and the 32-byte stores only when `len >= 32`, those at `block + 32` and
+    // `end - 64` only when `len > 64`); unaligned stores need no alignment.
     unsafe {
+        let store32 = |at: usize| (at as *mut [u8; 32]).write_unaligned([POISON; 32]);
         if len < 32 {
             (block as *mut [u8; 16]).write_unaligned([POISON; 16]);
             ((end - 16) as *mut [u8; 16]).write_unaligned([POISON; 16]);
+            return;
+        }
+        // Up to 128 bytes (most C blocks) by two or four overlapping stores, with no loop.
+        if len <= 64 {
+            store32(block);
+            store32(end - 32);
+            return;
+        }
+        if len <= 128 {
+            store32(block);
+            store32(block + 32);
+            store32(end - 64);
+            store32(end - 32);
             return;
         }
         let mut at = block;
@@ -234,7 +226,12 @@ pub unsafe fn poison_inline(block: usize, len: usize) {
 pub unsafe fn poison_damage(block: usize, skip: usize, len: usize) -> Option<usize> {
     let skip = skip.min(len);
     #[cfg(target_arch = "x86_64")]
-    if len - skip >= AVX2_FROM && std::is_x86_feature_detected!("avx2") {
+    if (16..=128).contains(&(len - skip)) {
+        // SAFETY: caller contract: the range lies inside the block and is readable.
+        if unsafe { all_bytes_are_short(block + skip, len - skip, POISON) } {
+            return None;
+        }
+    } else if len - skip >= AVX2_FROM && std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above); caller contract: the range lies
         // inside the block.
         if unsafe { all_bytes_are_avx2(block + skip, len - skip, POISON) } {
@@ -301,6 +298,40 @@ pub unsafe fn all_bytes_are(start: usize, len: usize, value: u8) -> bool {
             at += 8;
         }
         difference == 0
+    }
+}
+
+/// [`all_bytes_are`] for `16 <= len <= 128` with no loop: two, four or eight overlapping
+/// 16-byte loads XORed with the pattern and ORed together (as [`canary_damage_inline`] reads
+/// a redzone), for the whole-block poison check of a small block leaving the quarantine.
+///
+/// # Safety
+/// `[start, start + len)` is readable and `16 <= len <= 128`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn all_bytes_are_short(start: usize, len: usize, value: u8) -> bool {
+    use core::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        _mm_setzero_si128, _mm_xor_si128,
+    };
+    debug_assert!((16..=128).contains(&len));
+    let end = start + len;
+    // SAFETY: every load reads 16 bytes inside `[start, end)` (`len >= 16`; the loads at
+    // `start + 16` and `end - 32` only when `len > 32`, those at `start + 32`, `start + 48`,
+    // `end - 64` and `end - 48` only when `len > 64`), readable by the caller contract;
+    // `loadu` has no alignment requirement; SSE2 is part of x86-64.
+    unsafe {
+        let pattern = _mm_set1_epi8(value as i8);
+        let load = |at: usize| _mm_xor_si128(_mm_loadu_si128(at as *const __m128i), pattern);
+        let mut difference = _mm_or_si128(load(start), load(end - 16));
+        if len > 32 {
+            difference = _mm_or_si128(difference, _mm_or_si128(load(start + 16), load(end - 32)));
+        }
+        if len > 64 {
+            difference = _mm_or_si128(difference, _mm_or_si128(load(start + 32), load(start + 48)));
+            difference = _mm_or_si128(difference, _mm_or_si128(load(end - 64), load(end - 48)));
+        }
+        _mm_movemask_epi8(_mm_cmpeq_epi8(difference, _mm_setzero_si128())) == 0xFFFF
     }
 }
 
@@ -568,6 +599,35 @@ mod tests {
             ((base + 4104) as *mut u8).write(0);
             assert_eq!(poison_damage(base, 0, 8192), Some(4104));
             assert_eq!(poison_damage(base, 8192, 8192), None);
+        }
+    }
+
+    /// The eviction's poison check of short blocks (`all_bytes_are_short`, 16 to 128 bytes
+    /// past `skip`) finds the first changed byte at every length, skip and offset, and
+    /// nothing before `skip` or outside the block.
+    #[test]
+    fn poison_damage_finds_the_first_changed_byte_of_short_blocks() {
+        for len in 8..=160 {
+            for skip in [0, 8] {
+                let mut buffer = std::vec![0u8; len + 64];
+                let block = buffer.as_mut_ptr() as usize + 32;
+                // SAFETY: every range and byte below lies inside `buffer`.
+                unsafe {
+                    poison(block, len);
+                    assert_eq!(poison_damage(block, skip, len), None, "{len} {skip}");
+                    for at in 0..len {
+                        let byte = (block + at) as *mut u8;
+                        byte.write(0);
+                        let expected = (at >= skip).then_some(at);
+                        assert_eq!(
+                            poison_damage(block, skip, len),
+                            expected,
+                            "{len} {skip} {at}"
+                        );
+                        byte.write(POISON);
+                    }
+                }
+            }
         }
     }
 

@@ -1347,6 +1347,17 @@ fn redzone_scan<const REPAIR: bool>(
     if !owner {
         return None;
     }
+    // The common case first: the next slot is carved and not a free one, so the run of free
+    // slots after the block is empty and both scans below stop before reading a byte (the
+    // same `None`), without the set-up of their bounds.
+    let next = index + 1;
+    if !repair && next < page.carved as usize && next < page.capacity as usize {
+        // SAFETY: safety mode keeps metadata for every slot; `next < capacity`.
+        let state = unsafe { page.meta(next) }.state.load(Ordering::Acquire);
+        if state != SLOT_FREED {
+            return None;
+        }
+    }
     let reach_end = start + requested + reach;
     let page_end = page.start as usize + page.units as usize * UNIT_SIZE;
     let zeroed = segment.zero_units && segment.guard_free_units;

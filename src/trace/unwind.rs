@@ -416,7 +416,7 @@ pub fn capture_user(depth: usize) -> TraceId {
     // (which neither allocates nor calls out, except `compute`, which does not capture).
     let memos = unsafe { &mut *cache.memos.get() };
     let memo = &mut memos[memo_index(start)];
-    let hit = memo.replay(start, depth, (0, 0));
+    let hit = memo.replay(start, depth, (0, 0), true);
     through_memo(memo, hit, depth, own_object(start), |memo, again| {
         capture_and_remember(memo, start, depth, again)
     })
@@ -526,7 +526,7 @@ pub fn capture_user_at(frame: usize, lane: usize, depth: usize, asked: bool) -> 
     let hit = if asked && !CROSS_CHECK.load(Ordering::Relaxed) {
         None
     } else {
-        memo.replay(memo_key(user), depth, (entry, user.ip))
+        memo.replay(memo_key(user), depth, (entry, user.ip), false)
     };
     through_memo(memo, hit, depth, own, |memo, again| {
         walk_and_remember(memo, entry, user, depth, again)
@@ -542,7 +542,14 @@ pub fn remembered_at(frame: usize, lane: usize, depth: usize) -> Option<TraceId>
     if CROSS_CHECK.load(Ordering::Relaxed) {
         return None;
     }
-    let start = current_state();
+    // Only the stack's top: `program_frame` reads no other register of this state (and the
+    // three reads of `current_state` are not left out by the compiler).
+    let start = State {
+        ip: 0,
+        sp: 0,
+        bp: 0,
+        top: stack_top(),
+    };
     let depth = depth.min(MAX_FRAMES - 1);
     // Only once found: finding it computes an unwind rule, which allocates.
     let end = OWN_RANGE[1].load(Ordering::Acquire);
@@ -559,7 +566,7 @@ pub fn remembered_at(frame: usize, lane: usize, depth: usize) -> Option<TraceId>
     // SAFETY: as in `capture_user_at`.
     let memos = unsafe { &mut *cache.entry_memos.get() };
     let memo = &mut memos[entry_memo_index(user, lane)];
-    let id = memo.replay(memo_key(user), depth, (entry, user.ip))?;
+    let id = memo.replay(memo_key(user), depth, (entry, user.ip), false)?;
     memo.misses = 0;
     Some(id)
 }
@@ -727,12 +734,23 @@ fn memo_index(start: State) -> usize {
 impl Memo {
     /// The remembered trace, if this capture (from `start`, at `depth`) is the remembered one
     /// and every word it read still holds its value.
+    ///
+    /// `keyed_bp`: the key holds the capture's `rbp` ([`capture_user`]'s memos); the memos of
+    /// [`capture_user_at`] are keyed with `bp` 0 on both sides ([`memo_key`]), so it is not
+    /// compared there.
     #[inline(always)]
-    fn replay(&self, start: State, depth: usize, from: (usize, usize)) -> Option<TraceId> {
+    fn replay(
+        &self,
+        start: State,
+        depth: usize,
+        from: (usize, usize),
+        keyed_bp: bool,
+    ) -> Option<TraceId> {
+        debug_assert!(keyed_bp || (start.bp == 0 && (self.trace == 0 || self.bp == 0)));
         if self.trace == 0
             || self.from != from
             || self.sp != start.sp
-            || self.bp != start.bp
+            || (keyed_bp && self.bp != start.bp)
             || self.top != start.top
             || self.depth != depth
             || self.rules != RULE_GENERATION.load(Ordering::Acquire)
@@ -947,8 +965,18 @@ fn current_state() -> State {
             options(nomem, nostack, preserves_flags)
         );
     }
-    let top = super::current_stack_bounds().map_or(usize::MAX, |(_, top)| top);
-    State { ip, sp, bp, top }
+    State {
+        ip,
+        sp,
+        bp,
+        top: stack_top(),
+    }
+}
+
+/// The top of the calling thread's stack (`usize::MAX` while it is not known).
+#[inline(always)]
+fn stack_top() -> usize {
+    super::current_stack_bounds().map_or(usize::MAX, |(_, top)| top)
 }
 
 /// The address range of the object containing this unwinder, and whether its code keeps frame
