@@ -746,6 +746,45 @@ fn a_program_with_its_own_malloc_runs_and_is_not_called_clean() {
     assert!(!run.stderr().contains("all heap blocks were freed"));
 }
 
+/// A non-PIE executable that takes `malloc`'s and `free`'s addresses (Debian's python3) has
+/// canonical PLT stubs for them, which `dlsym` answers: gpa warned on every such run that the
+/// program's own malloc was not checked, while it was gpa's. The stub is now followed to its
+/// GOT slot.
+#[test]
+fn a_non_pie_program_taking_mallocs_address_is_checked_without_a_warning() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("nopie-malloc-address");
+    let binary = compile_c_with(
+        "c",
+        "nopie_malloc_address",
+        "nopie_malloc_address",
+        &["-fno-pic", "-no-pie"],
+        &dir,
+    );
+    let run = gpa_run(&dir, &[], &[binary.to_str().unwrap()]);
+    assert_eq!(run.stdout(), "1\n");
+    let process = &run.json["processes"][0];
+    assert_eq!(process["status"], "checked", "{}", run.stderr());
+    assert!(process["allocator_elsewhere"].is_null(), "{}", run.stderr());
+    assert!(!run.stderr().contains("warning(gpa)"), "{}", run.stderr());
+    // Valgrind 3.19: "40 bytes in 1 blocks are definitely lost", no other error.
+    let leaks: Vec<_> = run
+        .findings()
+        .into_iter()
+        .filter(|finding| finding["kind"] == "leak")
+        .collect();
+    assert_eq!(run.findings().len(), 1, "{}", describe(&run.findings()));
+    assert_eq!(leaks.len(), 1, "{}", describe(&run.findings()));
+    assert!(
+        run.stderr()
+            .contains("40 bytes in 1 blocks are definitely lost"),
+        "{}",
+        run.stderr()
+    );
+}
+
 /// Allocation functions called with a negative `int` converted to `size_t`: Valgrind reports
 /// each as a fishy value at the call, and gpa said nothing (a clean report). The call still
 /// fails (or, for `calloc(0, -1)`, succeeds) as it would without gpa.

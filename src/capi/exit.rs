@@ -788,6 +788,33 @@ pub fn examine(
     outcome
 }
 
+/// Where a PLT stub at `address` jumps (its GOT slot's value): `jmp *disp(%rip)`, with an
+/// `endbr64` and a `bnd` prefix where the executable was built with CET (`.plt.sec`);
+/// `address` itself when the code there is not such a stub or cannot be read.
+fn through_plt(address: usize) -> usize {
+    let mut code = [0u8; 12];
+    if leakcheck::maps::read_own_memory(address, &mut code) != Some(code.len()) {
+        return address;
+    }
+    let mut at = 0;
+    if code[..4] == [0xf3, 0x0f, 0x1e, 0xfa] {
+        at = 4;
+    }
+    if code[at] == 0xf2 {
+        at += 1;
+    }
+    if code[at..at + 2] != [0xff, 0x25] {
+        return address;
+    }
+    let displacement = i32::from_le_bytes([code[at + 2], code[at + 3], code[at + 4], code[at + 5]]);
+    let slot = (address + at + 6).wrapping_add_signed(displacement as isize);
+    let mut target = [0u8; 8];
+    if leakcheck::maps::read_own_memory(slot, &mut target) != Some(target.len()) {
+        return address;
+    }
+    usize::from_le_bytes(target)
+}
+
 /// A warning when the program's calls to `malloc`, `free`, `calloc` or `realloc` do not
 /// reach this library: the executable (or a library ahead of this one) defines them itself
 /// (Valgrind's `static_malloc.c`). `LD_PRELOAD` cannot replace a definition in the executable,
@@ -815,6 +842,10 @@ fn allocator_elsewhere() -> Option<(String, String)> {
         if address == 0 {
             continue;
         }
+        // A non-PIE executable that takes the function's address gets a "canonical" PLT
+        // entry: `dlsym` answers that stub in the executable (Debian's `/usr/bin/python3`),
+        // which only jumps through its GOT slot to whoever defines the function.
+        let address = through_plt(address);
         match object_of(address) {
             Some(object) if object == own => {}
             object => {
