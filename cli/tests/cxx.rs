@@ -1315,19 +1315,11 @@ fn rust_function_names_are_demangled_as_valgrind_prints_them() {
             "v0" => &["-C", "symbol-mangling-version=v0"],
             _ => &[],
         };
-        let out = Command::new("rustc")
-            .args(["-A", "warnings", "-g", "-C", "opt-level=0"])
-            .args(v0)
-            .arg("-o")
-            .arg(&binary)
-            .arg(&src)
-            .output()
-            .expect("run rustc");
-        assert!(
-            out.status.success(),
-            "rustc: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let flags: Vec<&str> = ["-g", "-C", "opt-level=0"]
+            .into_iter()
+            .chain(v0.iter().copied())
+            .collect();
+        compile_rust_file("rustc", &src, &binary, &flags);
         let program = binary.display().to_string();
         let run = gpa_run(&dir, &[], &[&program]);
         let findings = run.findings();

@@ -32,28 +32,15 @@ fn compile_rust(rustc: &Path, name: &str, dir: &Path) -> PathBuf {
         .join("tests")
         .join("rust_sweep")
         .join(format!("{name}.rs"));
-    let binary = dir.join(name);
-    let out = Command::new(rustc)
-        .args([
-            "--edition",
-            "2021",
-            "-C",
-            "debuginfo=2",
-            "-C",
-            "opt-level=0",
-        ])
-        .arg("-o")
-        .arg(&binary)
-        .arg(&source)
-        .output()
-        .expect("run rustc");
-    assert!(
-        out.status.success(),
-        "rustc {}: {}",
-        source.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    binary
+    let flags = [
+        "--edition",
+        "2021",
+        "-C",
+        "debuginfo=2",
+        "-C",
+        "opt-level=0",
+    ];
+    compile_rust_file(rustc, &source, &dir.join(name), &flags)
 }
 
 /// One stack of a finding as `function:line`, the function's path left out (`main:13`).

@@ -7,9 +7,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{describe, gcc_or_skip, gpa_run, have, plain_run, scratch};
+use common::{compile_rust_file, describe, gcc_or_skip, gpa_run, have, plain_run, scratch};
 
 /// Compiles `tests/signals/<name>.c`.
 fn compile(name: &str, dir: &Path) -> PathBuf {
@@ -20,19 +19,12 @@ fn compile(name: &str, dir: &Path) -> PathBuf {
 /// its frame).
 fn compile_rust_overflow(dir: &Path) -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/signals/stack_overflow.rs");
-    let binary = dir.join("stack_overflow");
-    let out = Command::new("rustc")
-        .args(["-A", "warnings", "-C", "opt-level=0", "-o"])
-        .arg(&binary)
-        .arg(&source)
-        .output()
-        .expect("run rustc");
-    assert!(
-        out.status.success(),
-        "rustc: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    binary
+    compile_rust_file(
+        "rustc",
+        &source,
+        &dir.join("stack_overflow"),
+        &["-C", "opt-level=0"],
+    )
 }
 
 #[test]

@@ -115,6 +115,31 @@ pub fn scratch(name: &str) -> Scratch {
     Scratch(dir)
 }
 
+/// Compiles the Rust program `source` with `rustc` (`rustc`: the compiler's path or name),
+/// warnings off and `flags` added, into `binary`; panics with rustc's message if it fails.
+pub fn compile_rust_file(
+    rustc: impl AsRef<std::ffi::OsStr>,
+    source: &Path,
+    binary: &Path,
+    flags: &[&str],
+) -> PathBuf {
+    let out = Command::new(rustc)
+        .args(["-A", "warnings"])
+        .args(flags)
+        .arg("-o")
+        .arg(binary)
+        .arg(source)
+        .output()
+        .expect("run rustc");
+    assert!(
+        out.status.success(),
+        "rustc {}: {}",
+        source.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    binary.to_path_buf()
+}
+
 /// Compiles `tests/c/<name>.c` with `gcc -O0 -g` into `dir`.
 pub fn compile_c(name: &str, dir: &Path) -> PathBuf {
     compile_c_with("c", name, name, &[], dir)
