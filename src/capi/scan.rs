@@ -142,7 +142,14 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     // glibc frees its own structures without locks, as if no other thread ran: not while a
     // thread that could not be stopped may use them, or one was stopped in the middle of
     // glibc's own code (it may have been updating them).
-    if threads.missed.is_empty() && !threads.stopped.iter().any(busy_in_c_library) {
+    let busy = |threads: &Threads| {
+        let maps = Maps::read();
+        threads
+            .stopped
+            .iter()
+            .any(|thread| busy_in_c_library(thread, &maps))
+    };
+    if threads.missed.is_empty() && !busy(&threads) {
         if let Some(streams) = streams {
             discard_unwritten(streams);
         }
@@ -310,7 +317,13 @@ fn stop_threads(gpa: &GeneralPurposeAllocator, wanted: bool, settle: bool) -> Th
         // its DTV and is reported "possibly lost", where Valgrind, which always frees them,
         // reports nothing (`exit_while_thread_ends.c`). So let the threads run a little and
         // stop them again, a few times, before giving up.
-        let busy = stopped.missed.is_empty() && stopped.threads.iter().any(busy_in_c_library);
+        let busy = stopped.missed.is_empty() && {
+            let maps = Maps::read();
+            stopped
+                .threads
+                .iter()
+                .any(|thread| busy_in_c_library(thread, &maps))
+        };
         // A thread that did not stop may be one that blocks every signal for a moment, as
         // glibc's thread exit does, and waits for a lock the stop held (the GPA's, to free
         // its DTV): it goes on once the locks are released, and would run during the scan.
@@ -387,11 +400,11 @@ const WAITING_SYSCALLS: [usize; 20] = [
 
 /// Whether a stopped thread was interrupted inside the C library or the dynamic loader, other
 /// than waiting in a system call: it may have been in the middle of updating their state.
+/// `maps`: the process's mappings, read once for all the threads of a stop.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-fn busy_in_c_library(thread: &world::StoppedThread) -> bool {
+fn busy_in_c_library(thread: &world::StoppedThread, maps: &Maps) -> bool {
     let rip = thread.registers[libc::REG_RIP as usize];
     let rax = thread.registers[libc::REG_RAX as usize];
-    let maps = Maps::read();
     let in_libc = |address: usize| {
         maps.find(address).is_some_and(|mapping| {
             let name = mapping.path.rsplit('/').next().unwrap_or("");
@@ -399,7 +412,7 @@ fn busy_in_c_library(thread: &world::StoppedThread) -> bool {
         })
     };
     if !in_libc(rip) {
-        return allocating_for_c_library(thread, &maps, &in_libc);
+        return allocating_for_c_library(thread, maps, &in_libc);
     }
     // Interrupted in a restartable system call, the thread's context points at the `syscall`
     // instruction (0f 05) with the call's number in rax; in one that is not restarted, just
@@ -458,7 +471,7 @@ fn allocating_for_c_library(
 const OWN_FRAMES: usize = 32;
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
-fn busy_in_c_library(_thread: &NoThread) -> bool {
+fn busy_in_c_library(_thread: &NoThread, _maps: &Maps) -> bool {
     false
 }
 
