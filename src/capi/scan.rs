@@ -443,13 +443,12 @@ fn allocating_for_c_library(
     in_libc: &dyn Fn(usize) -> bool,
 ) -> bool {
     let rip = thread.registers[libc::REG_RIP as usize];
-    let own = |address: usize| {
-        let here = allocating_for_c_library as *const () as usize;
-        match (maps.find(address), maps.find(here)) {
-            (Some(at), Some(this)) => at.execute && at.path == this.path,
-            _ => false,
-        }
+    // This library's range, found once (not two mapping lookups per frame).
+    let Some(this) = crate::os::object_containing(allocating_for_c_library as *const () as usize)
+    else {
+        return false;
     };
+    let own = |address: usize| address >= this.start && address < this.end;
     if !own(rip) {
         return false;
     }
