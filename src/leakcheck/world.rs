@@ -127,8 +127,14 @@ pub(crate) fn stop_signal() -> libc::c_int {
 
 /// Stops every other thread of the process (see the module docs). `lock` runs before the
 /// first signal and `unlock` after the last thread stopped or was given up on; `timeout`
-/// bounds the wait for each round of signals.
-pub fn stop_others(lock: &mut dyn FnMut(), unlock: &mut dyn FnMut(), timeout: Duration) -> Stopped {
+/// bounds the wait for each round of signals, and a thread still blocking the signal after
+/// `blocked_grace` ([`BLOCKED_GRACE`] unless the caller will retry anyway) is missed.
+pub fn stop_others(
+    lock: &mut dyn FnMut(),
+    unlock: &mut dyn FnMut(),
+    timeout: Duration,
+    blocked_grace: Duration,
+) -> Stopped {
     while STOPPING
         .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
         .is_err()
@@ -153,7 +159,7 @@ pub fn stop_others(lock: &mut dyn FnMut(), unlock: &mut dyn FnMut(), timeout: Du
         SESSION.store(session, Ordering::Release);
         lock();
         // SAFETY: allocated above; freed only by `resume`.
-        let complete = signal_until_stable(unsafe { &*session }, timeout);
+        let complete = signal_until_stable(unsafe { &*session }, timeout, blocked_grace);
         unlock();
         // SAFETY: as above.
         collect(unsafe { &*session }, &mut stopped);
@@ -198,7 +204,7 @@ fn collect(session: &Session, stopped: &mut Stopped) {
 
 /// Signals every thread not yet in the session, waits for them, and repeats until a pass
 /// finds no new thread. `false` when the slots ran out.
-fn signal_until_stable(session: &Session, timeout: Duration) -> bool {
+fn signal_until_stable(session: &Session, timeout: Duration, blocked_grace: Duration) -> bool {
     let me = crate::os::thread_id() as i32;
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
@@ -240,17 +246,17 @@ fn signal_until_stable(session: &Session, timeout: Duration) -> bool {
         if !new_threads {
             return true;
         }
-        wait_for_slots(session, timeout);
+        wait_for_slots(session, timeout, blocked_grace);
     }
 }
 
 /// How long a thread may block the stop signal before it is given up on (a thread being
-/// created blocks every signal for a moment).
-const BLOCKED_GRACE: Duration = Duration::from_millis(500);
+/// created blocks every signal for a moment), for a caller that does not retry.
+pub const BLOCKED_GRACE: Duration = Duration::from_millis(500);
 
 /// Waits until no slot is `SIGNALLED`. A thread that still blocks the signal after
-/// [`BLOCKED_GRACE`], and every straggler after `timeout`, becomes `MISSED`.
-fn wait_for_slots(session: &Session, timeout: Duration) {
+/// `blocked_grace`, and every straggler after `timeout`, becomes `MISSED`.
+fn wait_for_slots(session: &Session, timeout: Duration, blocked_grace: Duration) {
     let start = now();
     let signal = stop_signal();
     // SAFETY: getpid has no preconditions.
@@ -284,7 +290,7 @@ fn wait_for_slots(session: &Session, timeout: Duration) {
             }
         }
         let elapsed = now() - start;
-        if !masks_checked && elapsed >= BLOCKED_GRACE {
+        if !masks_checked && elapsed >= blocked_grace {
             masks_checked = true;
             for slot in &session.slots[..used] {
                 if slot.state.load(Ordering::Acquire) == SIGNALLED
@@ -600,6 +606,7 @@ mod tests {
             &mut || locked += 1,
             &mut || unlocked += 1,
             Duration::from_secs(5),
+            BLOCKED_GRACE,
         );
         // Stopped threads make no progress.
         let before = counter.load(Ordering::Relaxed);
@@ -647,7 +654,12 @@ mod tests {
         });
         let tid = receiver.recv().unwrap();
         let start = std::time::Instant::now();
-        let stopped = stop_others(&mut || {}, &mut || {}, Duration::from_secs(10));
+        let stopped = stop_others(
+            &mut || {},
+            &mut || {},
+            Duration::from_secs(10),
+            BLOCKED_GRACE,
+        );
         let missed = stopped.missed.clone();
         stopped.resume();
         assert!(missed.contains(&tid));
