@@ -93,9 +93,9 @@ extern "C" fn report_at_exit() {
     let _inside = InsideAllocator::enter();
     // The hook is this program's own code: only the C library's frames lie between `exit`
     // and it.
-    let live_stack = roots::caller_frame_address(report_at_exit as *const () as usize, false);
+    let caller = roots::caller_frame(report_at_exit as *const () as usize, false);
     // Found here, before the work may move to another stack.
-    let this_thread = LiveStack::this_thread_all(live_stack);
+    let this_thread = LiveStack::this_thread_all(&caller);
     crate::os::signal::with_stack_room(&mut || {
         gpa.flush_thread_quarantine();
         if gpa.config.on_error == OnError::Record {
