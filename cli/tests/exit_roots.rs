@@ -103,10 +103,11 @@ fn judged_like_valgrind(
     }
 }
 
-/// Builds `tests/c/<program>.c` with `gcc -O2` and checks it as [`judged_like_valgrind`]
-/// does, run with `arguments`.
+/// Builds `tests/c/<program>.c` with `gcc -O2` and `flags` and checks it as
+/// [`judged_like_valgrind`] does, run with `arguments`.
 fn c_program_judged_like_valgrind(
     program: &str,
+    flags: &[&str],
     arguments: &[&str],
     stdout: &str,
     valgrind: Summary,
@@ -116,7 +117,7 @@ fn c_program_judged_like_valgrind(
         return;
     }
     let dir = scratch(program);
-    let binary = compile_c_with("c", program, program, &["-O2"], &dir);
+    let binary = compile_c_with("c", program, program, &[&["-O2"][..], flags].concat(), &dir);
     let command = [&[binary.to_str().unwrap()][..], arguments].concat();
     judged_like_valgrind(&dir, &command, stdout, valgrind, possible_extra);
 }
@@ -128,6 +129,7 @@ fn seqs_buffers_held_in_registers_at_exit_are_still_reachable() {
     let line = "1111111111111111111111111111111\n";
     c_program_judged_like_valgrind(
         "exit_regs",
+        &[],
         &["3"],
         &line.repeat(3),
         [(0, 0), (0, 0), (0, 0), (2, 8224)],
@@ -140,6 +142,7 @@ fn each_callee_saved_register_of_a_deep_frame_calling_exit_is_a_root() {
     c_program_judged_like_valgrind(
         "exit_regs_deep",
         &[],
+        &[],
         "done\n",
         [(1, 77), (0, 0), (0, 0), (6, 231)],
         0,
@@ -148,8 +151,11 @@ fn each_callee_saved_register_of_a_deep_frame_calling_exit_is_a_root() {
 
 #[test]
 fn a_dead_pointer_below_the_frame_that_called_exit_stays_definitely_lost() {
+    // Without lazy binding: `exit`'s frames lie on 4 of the 64 stale copies, in slots they
+    // never write (seen with gdb at gpa's exit hook), which scanning those frames would count.
     c_program_judged_like_valgrind(
         "exit_regs_dead",
+        &["-Wl,-z,now"],
         &[],
         "done\n",
         [(1, 99), (0, 0), (0, 0), (1, 88)],
@@ -162,6 +168,7 @@ fn a_register_main_restored_before_returning_is_no_root() {
     c_program_judged_like_valgrind(
         "exit_regs_main",
         &[],
+        &[],
         "done\n",
         [(1, 111), (0, 0), (0, 0), (1, 222)],
         0,
@@ -172,6 +179,7 @@ fn a_register_main_restored_before_returning_is_no_root() {
 fn registers_at_quick_exit_are_roots() {
     c_program_judged_like_valgrind(
         "exit_regs_quick",
+        &[],
         &[],
         "done\n",
         [(1, 67), (0, 0), (0, 0), (2, 168)],
@@ -185,6 +193,7 @@ fn registers_of_a_thread_other_than_main_calling_exit_are_roots() {
     c_program_judged_like_valgrind(
         "exit_regs_thread",
         &[],
+        &[],
         "done\n",
         [(1, 543), (0, 0), (1, 272), (2, 753)],
         GPA_DTV_EXTRA,
@@ -195,6 +204,7 @@ fn registers_of_a_thread_other_than_main_calling_exit_are_roots() {
 fn the_programs_atexit_handler_runs_first_and_exits_callers_registers_stay_roots() {
     c_program_judged_like_valgrind(
         "exit_regs_atexit",
+        &[],
         &[],
         "done\n",
         [(1, 300), (0, 0), (0, 0), (3, 1100)],

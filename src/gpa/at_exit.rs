@@ -13,7 +13,8 @@
 //! 3. the reachability graph over them, from the process's roots
 //!    ([`crate::leakcheck::roots`]): every readable and writable mapping not managed by a GPA,
 //!    this thread's stack only from the frame that called `exit` (the start-up code's when
-//!    `main` returned: `main`'s dead frame holds stale pointers Valgrind ignores), other
+//!    `main` returned: `main`'s dead frame holds stale pointers Valgrind ignores), with the
+//!    callee-saved registers that frame and `exit`'s left ([`roots::caller_frame`]), other
 //!    threads' stacks whole; every block gets Valgrind's loss kind;
 //! 4. std's own runtime blocks and marked caches ([`super::caches`]) are left out, then the
 //!    rest grouped into loss records (by kind and allocation trace, numbered "loss record X

@@ -19,7 +19,10 @@
 //!
 //! A stack's dead part (below its stack pointer, or below the frame that called `exit`) holds
 //! stale copies of pointers that Valgrind, knowing them unwritten, ignores: scanning it would
-//! turn lost blocks into reachable ones. Stacks whose thread is not known (threads still
+//! turn lost blocks into reachable ones. What the frame that called `exit` kept in
+//! callee-saved registers is live, though, and saved there by `exit`'s own frames: those
+//! values are recovered with the call-frame information and are root words
+//! ([`caller_frame`]). Stacks whose thread is not known (threads still
 //! running) are roots whole, as Valgrind scans them from their stack pointer, which is not
 //! known here.
 //!
@@ -323,7 +326,7 @@ fn scan_unmanaged(
 /// included, are kept as root words: recovered with the call-frame information
 /// (`_Unwind_GetGR`), which follows each register to the slot its first saver wrote, not
 /// read from the frames' unwritten slots nor from the hook's own frames (the library's
-/// bookkeeping). `None` (and no registers) when `handler` is not on the stack.
+/// bookkeeping). Neither live frames nor registers when `handler` is not on the stack.
 pub fn caller_frame(handler: usize, skip_handler_object: bool) -> ExitCaller {
     let Some(own) = object_base(handler) else {
         return ExitCaller::default();
