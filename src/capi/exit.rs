@@ -553,10 +553,9 @@ pub fn report_at_end(ending: Ending) {
     }
     let _inside = InsideAllocator::enter();
     let state = super::state();
-    let live_stack =
-        leakcheck::roots::caller_frame_address(report_at_end as *const () as usize, true);
+    let caller = leakcheck::roots::caller_frame(report_at_end as *const () as usize, true);
     // Found here, before the work may move to another stack.
-    let this_thread = LiveStack::this_thread_all(live_stack);
+    let this_thread = LiveStack::this_thread_all(&caller);
     let options = scan::Options {
         stop_threads: !matches!(ending, Ending::Signal(_)),
         run_freeres: !matches!(ending, Ending::Signal(_)) && state.settings.run_freeres,

@@ -224,6 +224,7 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
         .map(|thread| LiveStack {
             stack_pointer: thread.stack_pointer,
             live_from: live_from(thread.stack_pointer, instruction_pointer(&thread.registers)),
+            ..LiveStack::default()
         })
         .collect();
     // This thread: from the frame that called `exit` (or not at all), and the stack a signal

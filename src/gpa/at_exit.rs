@@ -13,7 +13,8 @@
 //! 3. the reachability graph over them, from the process's roots
 //!    ([`crate::leakcheck::roots`]): every readable and writable mapping not managed by a GPA,
 //!    this thread's stack only from the frame that called `exit` (the start-up code's when
-//!    `main` returned: `main`'s dead frame holds stale pointers Valgrind ignores), other
+//!    `main` returned: `main`'s dead frame holds stale pointers Valgrind ignores), with the
+//!    callee-saved registers that frame and `exit`'s left ([`roots::caller_frame`]), other
 //!    threads' stacks whole; every block gets Valgrind's loss kind;
 //! 4. std's own runtime blocks and marked caches ([`super::caches`]) are left out, then the
 //!    rest grouped into loss records (by kind and allocation trace, numbered "loss record X
@@ -93,9 +94,9 @@ extern "C" fn report_at_exit() {
     let _inside = InsideAllocator::enter();
     // The hook is this program's own code: only the C library's frames lie between `exit`
     // and it.
-    let live_stack = roots::caller_frame_address(report_at_exit as *const () as usize, false);
+    let caller = roots::caller_frame(report_at_exit as *const () as usize, false);
     // Found here, before the work may move to another stack.
-    let this_thread = LiveStack::this_thread_all(live_stack);
+    let this_thread = LiveStack::this_thread_all(&caller);
     crate::os::signal::with_stack_room(&mut || {
         gpa.flush_thread_quarantine();
         if gpa.config.on_error == OnError::Record {

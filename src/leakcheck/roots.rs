@@ -19,7 +19,10 @@
 //!
 //! A stack's dead part (below its stack pointer, or below the frame that called `exit`) holds
 //! stale copies of pointers that Valgrind, knowing them unwritten, ignores: scanning it would
-//! turn lost blocks into reachable ones. Stacks whose thread is not known (threads still
+//! turn lost blocks into reachable ones. What the frame that called `exit` kept in
+//! callee-saved registers is live, though, and saved there by `exit`'s own frames: those
+//! values are recovered with the call-frame information and are root words
+//! ([`caller_frame`]). Stacks whose thread is not known (threads still
 //! running) are roots whole, as Valgrind scans them from their stack pointer, which is not
 //! known here.
 //!
@@ -31,45 +34,110 @@ use super::maps::Maps;
 use super::Graph;
 
 /// A thread stack whose live part is known: the mapping holding `stack_pointer` is scanned
-/// from `live_from` up (`usize::MAX`: not at all).
-#[derive(Clone, Copy, Debug)]
+/// from `live_from` up (`usize::MAX`: not at all), and its `registers` are root words.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct LiveStack {
     /// An address inside the stack (its stack pointer).
     pub stack_pointer: usize,
     /// Where its live part begins.
     pub live_from: usize,
+    /// The exiting thread's callee-saved registers as the C library's exit frames hold them
+    /// ([`ExitCaller::registers`]); none for other threads (their registers come from the
+    /// stop).
+    pub registers: ExitRegisters,
 }
 
 impl LiveStack {
-    /// The calling (exiting) thread's stack, live from `live_from`
-    /// ([`caller_frame_address`]; `None`: not scanned at all).
-    pub fn this_thread(live_from: Option<usize>) -> LiveStack {
+    /// The calling (exiting) thread's stack, live from the frame that called `exit`, with
+    /// the callee-saved registers of that frame and of the C library's exit frames
+    /// ([`caller_frame`]; no frame: the stack is not scanned at all).
+    pub fn this_thread(caller: &ExitCaller) -> LiveStack {
         LiveStack {
             stack_pointer: crate::os::approximate_stack_pointer(),
-            live_from: live_from.unwrap_or(usize::MAX),
+            live_from: caller.live_from.unwrap_or(usize::MAX),
+            registers: caller.registers,
         }
     }
 
-    /// The calling (exiting) thread's stacks: the one it runs on, live from `live_from` (as
-    /// [`Self::this_thread`]), and, when that is an alternate signal stack (a signal handler
-    /// that called `exit`), the stack the signal interrupted, live from the interrupted frame's
-    /// stack pointer less the 128-byte red zone (the interrupted code may be a leaf using it).
-    /// Without the second, that stack would be a root whole, dead part included, where stale
-    /// copies of dropped pointers lie (memcheck skips them as undefined: there the handler
-    /// ran below the interrupted frame on the same stack).
-    pub fn this_thread_all(live_from: Option<usize>) -> std::vec::Vec<LiveStack> {
-        let running = LiveStack::this_thread(live_from);
+    /// The calling (exiting) thread's stacks: the one it runs on (as [`Self::this_thread`]),
+    /// and, when that is an alternate signal stack (a signal handler that called `exit`), the
+    /// stack the signal interrupted, live from the interrupted frame's stack pointer less the
+    /// 128-byte red zone (the interrupted code may be a leaf using it). Without the second,
+    /// that stack would be a root whole, dead part included, where stale copies of dropped
+    /// pointers lie (memcheck skips them as undefined: there the handler ran below the
+    /// interrupted frame on the same stack).
+    pub fn this_thread_all(caller: &ExitCaller) -> std::vec::Vec<LiveStack> {
+        let running = LiveStack::this_thread(caller);
         let mut stacks = std::vec::Vec::from([running]);
         if let Some((low, high)) = crate::os::current_alternate_stack() {
             if let Some(interrupted) = first_frame_outside(low, high) {
                 stacks.push(LiveStack {
                     stack_pointer: interrupted,
                     live_from: interrupted.saturating_sub(RED_ZONE),
+                    registers: ExitRegisters::default(),
                 });
             }
         }
         stacks
     }
+}
+
+/// How many frames' callee-saved registers [`caller_frame`] keeps: the C library's frames
+/// between an exit hook and the program (`exit`, `__run_exit_handlers`; the start-up code's
+/// two when `main` returned; a signal frame and the calls that raised it) and the program's
+/// frame that called `exit`, with room to spare.
+const EXIT_FRAMES: usize = 12;
+
+/// The callee-saved registers of x86-64 (System V ABI) as DWARF register numbers: `rbx`,
+/// `rbp`, `r12` to `r15`.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+const CALLEE_SAVED: [i32; 6] = [3, 6, 12, 13, 14, 15];
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+const CALLEE_SAVED: [i32; 0] = [];
+
+const EXIT_REGISTER_WORDS: usize = EXIT_FRAMES * CALLEE_SAVED.len();
+
+/// The values of the callee-saved registers in the C library's exit frames and in the
+/// program's frame that called `exit` (see [`caller_frame`]): root words, as the registers
+/// and the exit frames' register saves are to Valgrind.
+#[derive(Clone, Copy, Debug)]
+pub struct ExitRegisters {
+    words: [usize; EXIT_REGISTER_WORDS],
+    len: usize,
+}
+
+impl Default for ExitRegisters {
+    fn default() -> ExitRegisters {
+        ExitRegisters {
+            words: [0; EXIT_REGISTER_WORDS],
+            len: 0,
+        }
+    }
+}
+
+impl ExitRegisters {
+    /// The values kept.
+    pub fn words(&self) -> &[usize] {
+        &self.words[..self.len]
+    }
+
+    /// Keeps `word` (dropped when full: [`EXIT_FRAMES`] frames are kept).
+    fn push(&mut self, word: usize) {
+        if self.len < self.words.len() {
+            self.words[self.len] = word;
+            self.len += 1;
+        }
+    }
+}
+
+/// Where the exiting thread's live frames begin ([`caller_frame`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExitCaller {
+    /// The stack pointer of the program's frame that called `exit` (`None`: the hook was not
+    /// found on the stack).
+    pub live_from: Option<usize>,
+    /// The callee-saved registers of that frame and of the C library's frames below it.
+    pub registers: ExitRegisters,
 }
 
 /// The 128 bytes below the stack pointer that x86-64 leaf functions may use (System V ABI).
@@ -180,7 +248,8 @@ impl OwnState {
 
 /// Scans every root mapping of `maps` into `graph` (see the module docs): the pages that are
 /// resident and that `managed` (a GPA manages the page at this address) rejects, without the
-/// library's `own` state; in a mapping holding one of `stacks`, only from its live part up.
+/// library's `own` state; in a mapping holding one of `stacks`, only from its live part up;
+/// and each of `stacks`' registers as a root word.
 pub fn scan_mappings(
     graph: &mut Graph<'_>,
     maps: &Maps,
@@ -188,6 +257,11 @@ pub fn scan_mappings(
     managed: &dyn Fn(usize) -> bool,
     own: &OwnState,
 ) {
+    for stack in stacks {
+        for &word in stack.registers.words() {
+            graph.add_root_word(word);
+        }
+    }
     for mapping in maps.mappings().iter().filter(|m| m.is_root()) {
         let mut start = mapping.start;
         let end = mapping.end;
@@ -234,36 +308,116 @@ fn scan_unmanaged(
     });
 }
 
-/// Where the live frames of the exiting thread begin: the stack pointer of the first frame
-/// above `handler`'s (an exit hook) that is not the C library's, nor, with
-/// `skip_handler_object`, in the object holding `handler` (the preload library: its frames
-/// between `exit` and the hook are machinery too). That is the program's frame that called
-/// `exit` or `_exit`, or the start-up code's when `main` returned, so the live region covers
-/// the frames that led to the end of the process, and not those of `exit`'s machinery and of
-/// the report: they lie where the program's last frames were (`main`'s, when it returned) and
-/// their unwritten slots still hold stale copies of its pointers, which Valgrind, knowing them
-/// unwritten, ignores. `None` when `handler` is not on the stack.
-pub fn caller_frame_address(handler: usize, skip_handler_object: bool) -> Option<usize> {
-    let own = object_base(handler)?;
-    let libc = object_base(libc::exit as *const () as usize);
-    let mut seen_handler = false;
-    let mut found = None;
-    // SAFETY: the callback neither allocates nor panics nor reenters the unwinder (`dladdr`
-    // does neither).
+/// Where the live frames of the exiting thread begin, and the callee-saved registers they
+/// left in the C library's exit frames. The stack pointer of the first frame above
+/// `handler`'s (an exit hook) that is not the C library's, nor, with `skip_handler_object`,
+/// in the object holding `handler` (the preload library: its frames between `exit` and the
+/// hook are machinery too). That is the program's frame that called `exit` or `_exit`, or the
+/// start-up code's when `main` returned, so the live region covers the frames that led to the
+/// end of the process, and not those of `exit`'s machinery and of the report: they lie where
+/// the program's last frames were (`main`'s, when it returned) and their unwritten slots still
+/// hold stale copies of its pointers, which Valgrind, knowing them unwritten, ignores.
+///
+/// But the program's frame may hold its only pointers to blocks in callee-saved registers
+/// (`rbx`, `rbp`, `r12` to `r15`), which `exit`'s frames saved below it (coreutils' `seq`),
+/// and which Valgrind, scanning from the stack pointer at `exit_group`, finds there or still
+/// in the registers. So the values those registers have in each C-library frame from the one
+/// that called the hook (or the hook's object) up to the program's frame, that frame
+/// included, are kept as root words: recovered with the call-frame information
+/// (`_Unwind_GetGR`), which follows each register to the slot its first saver wrote, not
+/// read from the frames' unwritten slots nor from the hook's own frames (the library's
+/// bookkeeping). Neither live frames nor registers when `handler` is not on the stack.
+pub fn caller_frame(handler: usize, skip_handler_object: bool) -> ExitCaller {
+    let Some(own) = object_base(handler) else {
+        return ExitCaller::default();
+    };
+    let mut walk = Walk {
+        handler,
+        own,
+        libc: object_base(libc::exit as *const () as usize),
+        skip_handler_object,
+        seen_handler: false,
+        found: None,
+        registers: ExitRegisters::default(),
+    };
+    // SAFETY: `trace_frame` neither allocates nor panics nor reenters the unwinder (`dladdr`
+    // does neither); `walk` outlives the call, which alone uses the pointer.
     unsafe {
-        backtrace::trace_unsynchronized(|frame| {
-            let ip = frame.ip() as usize;
-            let object = object_base(ip.saturating_sub(1));
-            let machinery = object == libc || (skip_handler_object && object == Some(own));
-            if seen_handler && !machinery {
-                found = Some(frame.sp() as usize);
-                return false;
-            }
-            seen_handler |= frame.symbol_address() as usize == handler;
-            true
-        });
+        unwind::_Unwind_Backtrace(trace_frame, (&raw mut walk).cast());
     }
-    found.filter(|&address| address != 0)
+    ExitCaller {
+        live_from: walk.found.filter(|&address| address != 0),
+        registers: walk.registers,
+    }
+}
+
+/// The state of [`caller_frame`]'s walk.
+struct Walk {
+    handler: usize,
+    own: usize,
+    libc: Option<usize>,
+    skip_handler_object: bool,
+    seen_handler: bool,
+    found: Option<usize>,
+    registers: ExitRegisters,
+}
+
+/// One frame of [`caller_frame`]'s walk, innermost first.
+extern "C" fn trace_frame(context: *mut unwind::Context, walk: *mut libc::c_void) -> i32 {
+    // SAFETY: `walk` is `caller_frame`'s `Walk`, borrowed by nothing else during the walk.
+    let walk = unsafe { &mut *walk.cast::<Walk>() };
+    // SAFETY: `context` is the unwinder's, valid during this call.
+    let (ip, sp) = unsafe {
+        (
+            unwind::_Unwind_GetIP(context),
+            unwind::_Unwind_GetCFA(context),
+        )
+    };
+    if !walk.seen_handler {
+        // SAFETY: only looks the address up in the unwinder's tables.
+        let function = unsafe { unwind::_Unwind_FindEnclosingFunction(ip as *mut _) };
+        walk.seen_handler = function as usize == walk.handler;
+        return unwind::NO_REASON;
+    }
+    let object = object_base(ip.saturating_sub(1));
+    let hooks = walk.skip_handler_object && object == Some(walk.own);
+    if hooks {
+        return unwind::NO_REASON;
+    }
+    for register in CALLEE_SAVED {
+        // SAFETY: `context` is valid; every callee-saved register has a value in each frame
+        // (libgcc's walk starts from a frame that saved them all).
+        walk.registers
+            .push(unsafe { unwind::_Unwind_GetGR(context, register) });
+    }
+    if object == walk.libc {
+        return unwind::NO_REASON;
+    }
+    walk.found = Some(sp);
+    unwind::STOP
+}
+
+/// The unwinder's (libgcc's, linked into the library by std) entry points.
+mod unwind {
+    /// An unwinder's frame context.
+    pub enum Context {}
+
+    /// `_URC_NO_REASON`: go on.
+    pub const NO_REASON: i32 = 0;
+    /// Any other reason stops the walk (`_URC_FATAL_PHASE1_ERROR`).
+    pub const STOP: i32 = 3;
+
+    unsafe extern "C" {
+        pub fn _Unwind_Backtrace(
+            trace: extern "C" fn(*mut Context, *mut libc::c_void) -> i32,
+            argument: *mut libc::c_void,
+        ) -> i32;
+        pub fn _Unwind_GetIP(context: *mut Context) -> usize;
+        /// The frame's stack pointer (the canonical frame address of the frame it called).
+        pub fn _Unwind_GetCFA(context: *mut Context) -> usize;
+        pub fn _Unwind_GetGR(context: *mut Context, register: i32) -> usize;
+        pub fn _Unwind_FindEnclosingFunction(ip: *mut libc::c_void) -> *mut libc::c_void;
+    }
 }
 
 /// The load address of the object holding code address `address`.
