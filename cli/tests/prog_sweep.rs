@@ -187,3 +187,88 @@ fn mawk_leak_summary_matches_valgrind() {
         assert_eq!(summary_of(&run.json), expected, "gpa run {options:?}");
     }
 }
+
+/// Programs of the sweep where gpa and Valgrind agree, kept as a guard against regressions:
+/// each one's four totals in check mode and with `--guard` equal Valgrind's on the same run
+/// (same environment, same directory). Skips a program that is not installed.
+#[test]
+fn real_programs_leak_summaries_match_valgrind() {
+    if !have("valgrind") {
+        eprintln!("SKIPPED: valgrind is not installed (apt-get install valgrind)");
+        return;
+    }
+    let dir = scratch("prog-real");
+    let text: String = (0..3000)
+        .map(|i| format!("line {i}: fix bug {} in module{}\n", i * 7 % 13, i % 17))
+        .collect();
+    std::fs::write(dir.join("in.txt"), text).unwrap();
+    let programs: [(&str, &str, &[&str]); 4] = [
+        (
+            "grep",
+            "grep",
+            &["grep", "-Ec", "(fix|bug)[a-z]*", "in.txt"],
+        ),
+        (
+            "sed",
+            "sed",
+            &["sed", "-E", "s/([a-z]+) ([0-9]+)/\\2 \\1/g", "in.txt"],
+        ),
+        (
+            "sort",
+            "coreutils",
+            &["sort", "-S", "1M", "--parallel=2", "-k3", "in.txt"],
+        ),
+        ("tar", "tar", &["tar", "-cf", "out.tar", "in.txt"]),
+    ];
+    for (tool, package, command) in programs {
+        if skip(tool, package) {
+            continue;
+        }
+        let expected = valgrind_summary(&dir, command).expect("valgrind");
+        for options in [
+            &["--show-leak-kinds=all"][..],
+            &["--guard", "--show-leak-kinds=all"],
+        ] {
+            let run = gpa_run(&dir, options, command);
+            assert_eq!(
+                summary_of(&run.json),
+                expected,
+                "gpa run {options:?} -- {command:?}: {}",
+                run.stderr()
+            );
+        }
+    }
+}
+
+/// A thread that is still running at exit: its DTV block (glibc's `allocate_dtv`, reached
+/// only through an interior pointer: possibly lost) is 16 bytes larger under gpa than under
+/// Valgrind, because `libgpa_preload.so` is one more module with thread-local storage (one
+/// more `dtv_t`). xz's worker threads show it: Valgrind 272 bytes, gpa 288. Kept, not hidden
+/// (the block really is that large in the checked process); everything else agrees.
+#[test]
+fn xz_threads_agree_with_valgrind_but_for_the_dtv_slot_of_gpas_module() {
+    if skip("xz", "xz-utils") || !have("valgrind") {
+        return;
+    }
+    let dir = scratch("prog-xz");
+    let text: String = (0..40000)
+        .map(|i| format!("{}\n", i * 7919 % 100003))
+        .collect();
+    std::fs::write(dir.join("in.txt"), text).unwrap();
+    let command = ["xz", "-T2", "-6", "-k", "-f", "in.txt"];
+    let mut expected = valgrind_summary(&dir, &command).expect("valgrind");
+    // One DTV per running worker thread, each one `dtv_t` (16 bytes) larger.
+    expected[2].1 += 16 * expected[2].0;
+    for options in [
+        &["--show-leak-kinds=all"][..],
+        &["--guard", "--show-leak-kinds=all"],
+    ] {
+        let run = gpa_run(&dir, options, &command);
+        assert_eq!(
+            summary_of(&run.json),
+            expected,
+            "gpa run {options:?}: {}",
+            run.stderr()
+        );
+    }
+}
