@@ -343,12 +343,19 @@ pub fn free_at(gpa: &GeneralPurposeAllocator, user: *mut u8, frame: usize) -> bo
     true
 }
 
-/// Check mode's `realloc` of `user` to `size` bytes (not 0) by the GPA's check-mode entry
-/// (`GeneralPurposeAllocator::c_realloc_checked`), with its traces taken from `frame` (as for
-/// [`alloc_at`]), when `user` is a block [`free_at`] would take with the usual pad ([`FRONT`])
-/// and the new block is a small one: the block is resized in place or moved, with every check
-/// of the GPA's, and the new user pointer returned. Null, with nothing done, for anything else: the general path then
-/// checks the pointer, reports what it finds and serves the request.
+/// Check mode's `realloc` of `user` to `size` bytes (not 0) by the GPA's check-mode entries,
+/// with its traces taken from `frame` (as for [`alloc_at`]), when `user` is a block
+/// [`free_at`] would take with the usual pad ([`FRONT`]) and the new block is a small one: the
+/// block always moves, as under Valgrind, whose `realloc` never resizes in place: a fresh block
+/// (`GeneralPurposeAllocator::c_alloc_checked_prefixed`, its guard written before it goes
+/// live), the user bytes both hold copied, and the old block freed with every check of a
+/// checked free (`c_free_checked`: its redzone checked, poisoned, quarantined). So the old
+/// address is a freed block afterwards: a write through it is reported as a write after free,
+/// and a copy of it left in memory no longer holds the block at exit (mawk shrinks its code
+/// buffer and keeps the old address in a pooled node: a block resized in place was "still
+/// reachable" where Valgrind says "possibly lost", `cli/tests/c/prog_realloc_shrink_stale.c`).
+/// Returns the new user pointer. Null, with nothing done, for anything else: the general path
+/// then checks the pointer, reports what it finds and serves the request.
 #[inline]
 pub fn realloc_at(
     gpa: &GeneralPurposeAllocator,
@@ -364,14 +371,23 @@ pub fn realloc_at(
     let Some(block) = checked_user_block(gpa, user, 0).filter(|b| pad_for(b.align) == FRONT) else {
         return core::ptr::null_mut();
     };
-    // SAFETY: `block` was just found on this thread, and only read since.
-    let base = unsafe { gpa.c_realloc_checked(block, total, frame, guard_prefix(FRONT, 0)) };
+    let Some(old) = gpa.block_layout(block.start as *mut u8) else {
+        return core::ptr::null_mut();
+    };
+    // The old block stays live meanwhile: its page is not released, so `block` stays valid.
+    let base = gpa.c_alloc_checked_prefixed(total, frame, guard_prefix(FRONT, 0));
     if base.is_null() {
         return base;
     }
-    // SAFETY: the block has `total >= FRONT` bytes, its guard kept (in place) or copied (the
-    // copy starts at the old block's start, its intact guard).
-    unsafe { base.add(FRONT) }
+    let keep = (old.size() - FRONT).min(size);
+    // SAFETY: the old block holds `old.size() - FRONT` user bytes after its guard, the fresh
+    // one `size` after its own (`total >= FRONT` bytes); they are distinct live blocks. Then
+    // `block`, found on this thread and only read since, is freed once.
+    unsafe {
+        core::ptr::copy_nonoverlapping((block.start + FRONT) as *const u8, base.add(FRONT), keep);
+        gpa.c_free_checked(block, frame);
+        base.add(FRONT)
+    }
 }
 
 /// The live small block whose user pointer is `user`, tagged `tag` (0: the `malloc` family),

@@ -1,0 +1,315 @@
+//! Unmodified Debian programs under `gpa run` against Valgrind memcheck 3.19
+//! (`docs/sweeps/debian_programs.md`): each mismatch the sweep found, reduced to a small C
+//! program (`tests/c/prog_*.c`) with Valgrind's verdict as the expected value, and the real
+//! program where it is installed. A test whose program or compiler is missing skips with a
+//! message; where Valgrind is installed, the C programs' tests also run it and check it still
+//! says what the test expects.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+/// A leak summary: (blocks, bytes) of definitely, indirectly, possibly lost, still reachable.
+type Summary = [(u64, u64); 4];
+
+const KINDS: [&str; 4] = ["definite", "indirect", "possible", "reachable"];
+
+const NONE: (u64, u64) = (0, 0);
+
+fn summary_of(json: &Value) -> Summary {
+    KINDS.map(|kind| {
+        let amount = &json["leak_summary"][kind];
+        (
+            amount["blocks"].as_u64().unwrap_or(0),
+            amount["bytes"].as_u64().unwrap_or(0),
+        )
+    })
+}
+
+fn skip(tool: &str, package: &str) -> bool {
+    if have(tool) {
+        return false;
+    }
+    eprintln!("SKIPPED: {tool} is not installed (apt-get install {package})");
+    true
+}
+
+/// Valgrind's LEAK SUMMARY for `command` run in `dir`, or `None` without Valgrind.
+fn valgrind_summary(dir: &Path, command: &[&str]) -> Option<Summary> {
+    if !have("valgrind") {
+        eprintln!("note: valgrind is not installed; expectations not re-checked against it");
+        return None;
+    }
+    let output = Command::new("valgrind")
+        .current_dir(dir)
+        .args(["--leak-check=full", "--show-leak-kinds=all"])
+        .args(command)
+        .output()
+        .expect("run valgrind");
+    let text = String::from_utf8_lossy(&output.stderr);
+    let amount = |label: &str| -> (u64, u64) {
+        let Some(line) = text.lines().find(|line| line.contains(label)) else {
+            return NONE;
+        };
+        let numbers: Vec<u64> = line
+            .split(':')
+            .nth(1)
+            .expect("a summary line")
+            .split_whitespace()
+            .filter_map(|word| word.replace(',', "").parse().ok())
+            .collect();
+        (numbers[1], numbers[0])
+    };
+    Some([
+        amount("definitely lost:"),
+        amount("indirectly lost:"),
+        amount("possibly lost:"),
+        amount("still reachable:"),
+    ])
+}
+
+/// Runs `command` under `gpa run` in check mode and with `--guard` and checks each leak
+/// summary against `expected` (and against Valgrind's, where it is installed).
+fn check_both_modes(dir: &Path, command: &[&str], expected: Summary) {
+    if let Some(valgrind) = valgrind_summary(dir, command) {
+        assert_eq!(
+            valgrind, expected,
+            "Valgrind's verdict changed on {command:?}"
+        );
+    }
+    for options in [
+        &["--show-leak-kinds=all"][..],
+        &["--guard", "--show-leak-kinds=all"],
+    ] {
+        let run = gpa_run(dir, options, command);
+        assert_eq!(
+            summary_of(&run.json),
+            expected,
+            "gpa run {options:?} -- {command:?}: {}",
+            run.stderr()
+        );
+    }
+}
+
+/// mawk shrinks its compiled code with `realloc` and keeps the old address in a node of its
+/// own pool (still allocated), and only an interior pointer to the new block. Valgrind's
+/// `realloc` always moves a block, so the old address dangles and the block is possibly lost;
+/// check mode resized it in place, and the stale copy made it still reachable. Check mode now
+/// moves every small block it reallocates, as Valgrind does.
+#[test]
+fn a_block_shrunk_by_realloc_is_not_held_by_its_old_address() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("prog-realloc-shrink");
+    let program = compile_c("prog_realloc_shrink_stale", &dir);
+    let program = program.to_str().unwrap();
+    // Valgrind 3.19: 168 bytes in 1 blocks possibly lost, 24 bytes in 1 blocks still reachable.
+    check_both_modes(&dir, &[program], [NONE, NONE, (1, 168), (1, 24)]);
+}
+
+/// A write through the address a block had before `realloc` shrank it is a write after free
+/// in check mode too (the old block is freed, poisoned and quarantined; it was resized in
+/// place before), as Valgrind reports "Invalid write of size 1 ... 0 bytes inside a block of
+/// size 100 free'd" (`prog_realloc_write_old_shrink.c`).
+#[test]
+fn realloc_in_check_mode_leaves_the_old_address_freed() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("prog-realloc-old");
+    let program = compile_c("prog_realloc_write_old_shrink", &dir);
+    let run = gpa_run(&dir, &[], &[program.to_str().unwrap()]);
+    assert!(run.stdout().contains("realloc shrink write old done"));
+    let findings = run.findings();
+    let found: Vec<&Value> = findings
+        .iter()
+        .filter(|finding| finding["kind"] == "write_after_free")
+        .collect();
+    assert_eq!(found.len(), 1, "{}", describe(&findings));
+    assert_eq!(found[0]["size"], 100, "{}", describe(&findings));
+    assert_eq!(
+        stack_functions(found[0], "alloc")
+            .first()
+            .map(String::as_str),
+        Some("main")
+    );
+}
+
+/// mawk (`mawk -F: '{split($0,a,""); s+=length(a)} END{...}' FILE`) calls `exit` while the
+/// only pointer to its 168-byte code block is an interior one held in a callee-saved register
+/// (r13) of the frame that calls `exit`. Valgrind scans from the stack pointer at `exit_group`
+/// and finds glibc's `exit` saved copy: possibly lost. gpa starts the exiting thread's stack
+/// at the frame that called `exit` and says definitely lost; the exit-roots work
+/// (`src/leakcheck/roots.rs`, `src/capi/exit.rs`) owns that fix.
+#[test]
+#[ignore = "needs the exit scan to see callee-saved registers saved by glibc's exit (exit roots)"]
+fn an_interior_pointer_held_in_a_register_at_exit_makes_a_block_possibly_lost() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("prog-exit-register");
+    let program = compile_c_with("c", "prog_mawk_exit_register", "prog", &["-O2"], &dir);
+    let program = program.to_str().unwrap();
+    // Valgrind 3.19: 168 bytes in 1 blocks possibly lost.
+    check_both_modes(&dir, &[program], [NONE, NONE, (1, 168), NONE]);
+}
+
+/// The real mawk, over a generated file: Valgrind's four totals in check mode and with
+/// `--guard` (the 168-byte code block of the two reductions above).
+#[test]
+#[ignore = "needs the exit scan to see callee-saved registers saved by glibc's exit (exit roots)"]
+fn mawk_leak_summary_matches_valgrind() {
+    if skip("mawk", "mawk") || skip("valgrind", "valgrind") {
+        return;
+    }
+    let dir = scratch("prog-mawk");
+    let lines: String = (0..2000)
+        .map(|i| format!("user{i}:x:{i}:100::/home:/bin/sh\n"))
+        .collect();
+    std::fs::write(dir.join("in.txt"), lines).unwrap();
+    let command = [
+        "mawk",
+        "-F:",
+        "{split($0,a,\"\"); s+=length(a)} END{printf \"%d %s\\n\", s, sprintf(\"%08.3f\", s/7)}",
+        "in.txt",
+    ];
+    let expected = valgrind_summary(&dir, &command).expect("valgrind");
+    for options in [
+        &["--show-leak-kinds=all"][..],
+        &["--guard", "--show-leak-kinds=all"],
+    ] {
+        let run = gpa_run(&dir, options, &command);
+        assert_eq!(summary_of(&run.json), expected, "gpa run {options:?}");
+    }
+}
+
+/// Programs of the sweep where gpa and Valgrind agree, kept as a guard against regressions:
+/// each one's four totals in check mode and with `--guard` equal Valgrind's on the same run
+/// (same environment, same directory). Skips a program that is not installed.
+#[test]
+fn real_programs_leak_summaries_match_valgrind() {
+    if !have("valgrind") {
+        eprintln!("SKIPPED: valgrind is not installed (apt-get install valgrind)");
+        return;
+    }
+    let dir = scratch("prog-real");
+    let text: String = (0..3000)
+        .map(|i| format!("line {i}: fix bug {} in module{}\n", i * 7 % 13, i % 17))
+        .collect();
+    std::fs::write(dir.join("in.txt"), text).unwrap();
+    let programs: [(&str, &str, &[&str]); 4] = [
+        (
+            "grep",
+            "grep",
+            &["grep", "-Ec", "(fix|bug)[a-z]*", "in.txt"],
+        ),
+        (
+            "sed",
+            "sed",
+            &["sed", "-E", "s/([a-z]+) ([0-9]+)/\\2 \\1/g", "in.txt"],
+        ),
+        (
+            "sort",
+            "coreutils",
+            &["sort", "-S", "1M", "--parallel=2", "-k3", "in.txt"],
+        ),
+        ("tar", "tar", &["tar", "-cf", "out.tar", "in.txt"]),
+    ];
+    for (tool, package, command) in programs {
+        if skip(tool, package) {
+            continue;
+        }
+        let expected = valgrind_summary(&dir, command).expect("valgrind");
+        for options in [
+            &["--show-leak-kinds=all"][..],
+            &["--guard", "--show-leak-kinds=all"],
+        ] {
+            let run = gpa_run(&dir, options, command);
+            assert_eq!(
+                summary_of(&run.json),
+                expected,
+                "gpa run {options:?} -- {command:?}: {}",
+                run.stderr()
+            );
+        }
+    }
+}
+
+/// A thread that is still running at exit: its DTV block (glibc's `allocate_dtv`, reached
+/// only through an interior pointer: possibly lost) is 16 bytes larger under gpa than under
+/// Valgrind, because `libgpa_preload.so` is one more module with thread-local storage (one
+/// more `dtv_t`). xz's worker threads show it: Valgrind 272 bytes, gpa 288. Kept, not hidden
+/// (the block really is that large in the checked process); everything else agrees.
+#[test]
+fn xz_threads_agree_with_valgrind_but_for_the_dtv_slot_of_gpas_module() {
+    if skip("xz", "xz-utils") || !have("valgrind") {
+        return;
+    }
+    let dir = scratch("prog-xz");
+    let text: String = (0..40000)
+        .map(|i| format!("{}\n", i * 7919 % 100003))
+        .collect();
+    std::fs::write(dir.join("in.txt"), text).unwrap();
+    let command = ["xz", "-T2", "-6", "-k", "-f", "in.txt"];
+    let mut expected = valgrind_summary(&dir, &command).expect("valgrind");
+    // One DTV per running worker thread, each one `dtv_t` (16 bytes) larger.
+    expected[2].1 += 16 * expected[2].0;
+    for options in [
+        &["--show-leak-kinds=all"][..],
+        &["--guard", "--show-leak-kinds=all"],
+    ] {
+        let run = gpa_run(&dir, options, &command);
+        assert_eq!(
+            summary_of(&run.json),
+            expected,
+            "gpa run {options:?}: {}",
+            run.stderr()
+        );
+    }
+}
+
+/// apt-cache: a library the program links against registers exit functions from its
+/// constructor, which the loader runs before `libgpa_preload.so`'s; gpa's exit hook,
+/// registered from that constructor, is newer and so runs before them. A buffer the library
+/// frees in a function registered without a library handle is then "still reachable" (100
+/// bytes); and glibc's malloc'd exit-function lists (more than 32 functions: `__new_exitfn`,
+/// 1040 bytes each, freed once `exit` walks past them) are still allocated (apt-cache: 3,120
+/// bytes in 3 blocks still reachable). Valgrind checks after `exit` ran them all: every block
+/// freed. The cure is in the exit hook's registration (`src/capi/exit.rs`): registered
+/// before any other exit function (at the first `__cxa_atexit`/`atexit`, or the first
+/// `malloc`), it would run last.
+#[test]
+#[ignore = "gpa's exit hook runs before exit functions a library registered earlier (exit hook order)"]
+fn exit_function_lists_of_a_library_are_freed_before_the_report() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("prog-atexit-lists");
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("c");
+    let library = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(dir.join("libprog_atexit_lists_so.so"))
+        .arg(sources.join("prog_atexit_lists_so.c"))
+        .status()
+        .expect("run gcc");
+    assert!(library.success());
+    let program = Command::new("gcc")
+        .arg("-o")
+        .arg(dir.join("prog_atexit_lists"))
+        .arg(sources.join("prog_atexit_lists.c"))
+        .arg(format!("-L{}", dir.display()))
+        .args(["-lprog_atexit_lists_so", "-Wl,-rpath,$ORIGIN"])
+        .status()
+        .expect("run gcc");
+    assert!(program.success());
+    let program = dir.join("prog_atexit_lists");
+    // Valgrind 3.19: in use at exit: 0 bytes in 0 blocks.
+    check_both_modes(&dir, &[program.to_str().unwrap()], [NONE; 4]);
+}
