@@ -143,11 +143,10 @@ fn realloc_in_check_mode_leaves_the_old_address_freed() {
 /// mawk (`mawk -F: '{split($0,a,""); s+=length(a)} END{...}' FILE`) calls `exit` while the
 /// only pointer to its 168-byte code block is an interior one held in a callee-saved register
 /// (r13) of the frame that calls `exit`. Valgrind scans from the stack pointer at `exit_group`
-/// and finds glibc's `exit` saved copy: possibly lost. gpa starts the exiting thread's stack
-/// at the frame that called `exit` and says definitely lost; the exit-roots work
-/// (`src/leakcheck/roots.rs`, `src/capi/exit.rs`) owns that fix.
+/// and finds glibc's `exit` saved copy: possibly lost. gpa started the exiting thread's stack
+/// at the frame that called `exit` and said definitely lost; it now takes the callee-saved
+/// registers the exit frames hold (`roots::caller_frame`) as root words.
 #[test]
-#[ignore = "needs the exit scan to see callee-saved registers saved by glibc's exit (exit roots)"]
 fn an_interior_pointer_held_in_a_register_at_exit_makes_a_block_possibly_lost() {
     if !gcc_or_skip() {
         return;
@@ -162,7 +161,6 @@ fn an_interior_pointer_held_in_a_register_at_exit_makes_a_block_possibly_lost() 
 /// The real mawk, over a generated file: Valgrind's four totals in check mode and with
 /// `--guard` (the 168-byte code block of the two reductions above).
 #[test]
-#[ignore = "needs the exit scan to see callee-saved registers saved by glibc's exit (exit roots)"]
 fn mawk_leak_summary_matches_valgrind() {
     if skip("mawk", "mawk") || skip("valgrind", "valgrind") {
         return;
