@@ -665,6 +665,22 @@ pub unsafe extern "C" fn __sysv_signal(signal: c_int, handler: usize) -> usize {
     unsafe { capi::exit::signal(signal, handler, true) }
 }
 
+/// C++ ABI `__cxa_atexit` (C's `atexit` calls it): in check and guard modes the exit report
+/// is registered first, so that it runs after every exit function (see
+/// `gpa::__capi::exit::cxa_atexit`), then `function` is registered with the C library.
+///
+/// # Safety
+/// As for the C++ ABI's `__cxa_atexit`.
+#[no_mangle]
+pub unsafe extern "C" fn __cxa_atexit(
+    function: capi::exit::ExitFunction,
+    argument: *mut c_void,
+    dso_handle: *mut c_void,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::exit::cxa_atexit(function, argument, dso_handle) }
+}
+
 // ---- Processes: `_exit`, `exec` and `posix_spawn` (forwarded to `gpa::__capi::process`) ----
 
 /// C `_exit`: the report first (check mode), then the end of the process. dash ends every

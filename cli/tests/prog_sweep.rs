@@ -282,7 +282,6 @@ fn xz_threads_agree_with_valgrind_but_for_the_dtv_slot_of_gpas_module() {
 /// before any other exit function (at the first `__cxa_atexit`/`atexit`, or the first
 /// `malloc`), it would run last.
 #[test]
-#[ignore = "gpa's exit hook runs before exit functions a library registered earlier (exit hook order)"]
 fn exit_function_lists_of_a_library_are_freed_before_the_report() {
     if !gcc_or_skip() {
         return;

@@ -2,10 +2,13 @@
 //! written as text and JSON.
 //!
 //! # Design
-//! An exit hook registered by the preload library's constructor (with `__cxa_atexit` and no
-//! library handle, so that glibc does not run it among this library's destructors) runs after
-//! the program's own hooks and after every library's destructors (all registered later), so
-//! blocks the program frees at exit are freed by then. It holds the GPA's re-entrancy guard
+//! An exit hook registered before any other exit function (with `__cxa_atexit` and no library
+//! handle, so that glibc does not run it among this library's destructors): at the first
+//! `__cxa_atexit` or `atexit` call of the program or a library (this library exports
+//! `__cxa_atexit`: [`cxa_atexit`]), or from the preload library's constructor if none came
+//! before. Exit functions run newest first, so it runs after the program's own hooks, after
+//! every library's destructors and exit functions (even those registered by constructors the
+//! loader ran before this library's), so blocks the program frees at exit are freed by then. It holds the GPA's re-entrancy guard
 //! throughout, so everything it allocates (symbolization caches, strings, files) comes from
 //! the internal heap and never changes the user heap it is judging. Steps:
 //! 1. the leak scan ([`super::scan`]: other threads stopped, glibc's exit-time frees, the
@@ -101,11 +104,53 @@ static REPORTED: AtomicBool = AtomicBool::new(false);
 
 extern "C" {
     fn at_quick_exit(function: extern "C" fn()) -> libc::c_int;
-    fn __cxa_atexit(
-        function: extern "C" fn(*mut libc::c_void),
-        argument: *mut libc::c_void,
-        dso_handle: *mut libc::c_void,
-    ) -> libc::c_int;
+}
+
+/// An exit function as `__cxa_atexit` takes it.
+pub type ExitFunction = Option<unsafe extern "C" fn(*mut libc::c_void)>;
+
+/// The signature of the C library's `__cxa_atexit`.
+type CxaAtexit =
+    unsafe extern "C" fn(ExitFunction, *mut libc::c_void, *mut libc::c_void) -> libc::c_int;
+
+/// The C library's `__cxa_atexit` (this library exports its own, [`cxa_atexit`]), found once.
+fn next_cxa_atexit() -> Option<CxaAtexit> {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let mut address = NEXT.load(Ordering::Acquire);
+    if address == 0 {
+        address = super::foreign::real(c"__cxa_atexit")?;
+        NEXT.store(address, Ordering::Release);
+    }
+    // SAFETY: the C library's `__cxa_atexit` has this signature.
+    Some(unsafe { core::mem::transmute::<usize, CxaAtexit>(address) })
+}
+
+/// `__cxa_atexit` as the program and its libraries call it (C's `atexit` calls it too, and
+/// C++ registers static destructors with it): in check and guard modes the exit report is
+/// registered first ([`register`]), then `function` with the C library. Exit functions run
+/// newest first, so the report, registered before any other, runs after all of them, as
+/// Valgrind's leak check comes after `exit` ran them. Registered from this library's
+/// constructor only, it was newer than what the program's libraries register from their
+/// constructors, which the loader runs first (apt-cache: a buffer freed by such a function
+/// was "still reachable", and glibc's lists of more than 32 exit functions, freed as `exit`
+/// walks past them, were still allocated: `prog_atexit_lists.c`). `-1` when the C library's
+/// `__cxa_atexit` cannot be found.
+///
+/// # Safety
+/// As for the C++ ABI's `__cxa_atexit`.
+pub unsafe fn cxa_atexit(
+    function: ExitFunction,
+    argument: *mut libc::c_void,
+    dso_handle: *mut libc::c_void,
+) -> libc::c_int {
+    if super::state().settings.mode.checks() {
+        register();
+    }
+    match next_cxa_atexit() {
+        // SAFETY: forwarded caller contract.
+        Some(next) => unsafe { next(function, argument, dso_handle) },
+        None => -1,
+    }
 }
 
 /// How a process (program image) ended, as its report records it.
@@ -146,7 +191,9 @@ pub fn register() {
         // and in frames no unwinder can walk out of); with no library handle it runs from
         // `exit` itself, after every destructor, as the last hook.
         unsafe {
-            __cxa_atexit(at_exit, core::ptr::null_mut(), core::ptr::null_mut());
+            if let Some(next) = next_cxa_atexit() {
+                next(Some(at_exit), core::ptr::null_mut(), core::ptr::null_mut());
+            }
             at_quick_exit(at_quick_exit_hook);
         }
     }
@@ -536,7 +583,7 @@ fn flush_c_stdio() {
     }
 }
 
-extern "C" fn at_exit(_: *mut libc::c_void) {
+unsafe extern "C" fn at_exit(_: *mut libc::c_void) {
     report_at_end(Ending::Exit);
 }
 

@@ -198,7 +198,9 @@ fn next_marks_in_use(chunk: usize, size: usize, start: usize, end: usize) -> boo
     next_field & PREV_INUSE != 0
 }
 
-fn real(name: &core::ffi::CStr) -> Option<usize> {
+/// The definition of C function `name` after this library's in the search order (the C
+/// library's), for functions this library also exports.
+pub(super) fn real(name: &core::ffi::CStr) -> Option<usize> {
     // SAFETY: `dlsym` with `RTLD_NEXT` and a NUL-terminated name: the definition after this
     // library's in the search order (libc's).
     let address = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) };
