@@ -16,34 +16,13 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
-use serde_json::Value;
 
 /// The bytes one more module with thread-local storage adds to a thread's DTV (one `dtv_t`):
 /// `libgpa_preload.so` has thread-locals, Valgrind's preload library has none (see
 /// `leaks.rs`).
 const GPA_DTV_EXTRA: u64 = 16;
 
-/// A leak summary: (blocks, bytes) of definitely, indirectly, possibly lost, still reachable.
-type Summary = [(u64, u64); 4];
-
-const KINDS: [&str; 4] = ["definite", "indirect", "possible", "reachable"];
-
-const VALGRIND_LABELS: [&str; 4] = [
-    "definitely lost:",
-    "indirectly lost:",
-    "possibly lost:",
-    "still reachable:",
-];
-
-fn summary_of(json: &Value) -> Summary {
-    KINDS.map(|kind| {
-        let amount = &json["leak_summary"][kind];
-        (
-            amount["blocks"].as_u64().unwrap_or(0),
-            amount["bytes"].as_u64().unwrap_or(0),
-        )
-    })
-}
+type Summary = LeakTotals;
 
 /// Valgrind's leak summary for `binary` run in `dir`, or `None` without Valgrind.
 fn valgrind_summary(dir: &Path, command: &[&str]) -> Option<Summary> {
@@ -57,21 +36,9 @@ fn valgrind_summary(dir: &Path, command: &[&str]) -> Option<Summary> {
         .current_dir(dir)
         .output()
         .expect("run valgrind");
-    let text = String::from_utf8_lossy(&output.stderr);
-    Some(VALGRIND_LABELS.map(|label| {
-        let Some(line) = text.lines().find(|line| line.contains(label)) else {
-            return (0, 0);
-        };
-        // " 8,325 bytes in 30 blocks"
-        let numbers: Vec<u64> = line
-            .split_once(label)
-            .unwrap()
-            .1
-            .split_whitespace()
-            .filter_map(|word| word.replace(',', "").parse().ok())
-            .collect();
-        (numbers[1], numbers[0])
-    }))
+    Some(valgrind_leak_totals(&String::from_utf8_lossy(
+        &output.stderr,
+    )))
 }
 
 /// Runs `command` (built in `dir`) under Valgrind (where installed: its verdict must still be
@@ -101,7 +68,7 @@ fn judged(dir: &Path, command: &[&str], stdout: &str, valgrind: Summary, expecte
         let run = gpa_run(dir, &options, command);
         assert_eq!(run.stdout(), stdout, "{name} {mode:?}");
         assert_eq!(
-            summary_of(&run.json),
+            gpa_leak_totals(&run.json),
             expected,
             "{name} {mode:?}: {}",
             run.stderr()

@@ -14,21 +14,9 @@ use common::*;
 use serde_json::Value;
 
 /// A leak summary: (blocks, bytes) of definitely, indirectly, possibly lost, still reachable.
-type Summary = [(u64, u64); 4];
-
-const KINDS: [&str; 4] = ["definite", "indirect", "possible", "reachable"];
+type Summary = LeakTotals;
 
 const NONE: (u64, u64) = (0, 0);
-
-fn summary_of(json: &Value) -> Summary {
-    KINDS.map(|kind| {
-        let amount = &json["leak_summary"][kind];
-        (
-            amount["blocks"].as_u64().unwrap_or(0),
-            amount["bytes"].as_u64().unwrap_or(0),
-        )
-    })
-}
 
 fn skip(tool: &str, package: &str) -> bool {
     if have(tool) {
@@ -50,26 +38,9 @@ fn valgrind_summary(dir: &Path, command: &[&str]) -> Option<Summary> {
         .args(command)
         .output()
         .expect("run valgrind");
-    let text = String::from_utf8_lossy(&output.stderr);
-    let amount = |label: &str| -> (u64, u64) {
-        let Some(line) = text.lines().find(|line| line.contains(label)) else {
-            return NONE;
-        };
-        let numbers: Vec<u64> = line
-            .split(':')
-            .nth(1)
-            .expect("a summary line")
-            .split_whitespace()
-            .filter_map(|word| word.replace(',', "").parse().ok())
-            .collect();
-        (numbers[1], numbers[0])
-    };
-    Some([
-        amount("definitely lost:"),
-        amount("indirectly lost:"),
-        amount("possibly lost:"),
-        amount("still reachable:"),
-    ])
+    Some(valgrind_leak_totals(&String::from_utf8_lossy(
+        &output.stderr,
+    )))
 }
 
 /// Runs `command` under `gpa run` in check mode and with `--guard` and checks each leak
@@ -87,7 +58,7 @@ fn check_both_modes(dir: &Path, command: &[&str], expected: Summary) {
     ] {
         let run = gpa_run(dir, options, command);
         assert_eq!(
-            summary_of(&run.json),
+            gpa_leak_totals(&run.json),
             expected,
             "gpa run {options:?} -- {command:?}: {}",
             run.stderr()
@@ -182,7 +153,7 @@ fn mawk_leak_summary_matches_valgrind() {
         &["--guard", "--show-leak-kinds=all"],
     ] {
         let run = gpa_run(&dir, options, &command);
-        assert_eq!(summary_of(&run.json), expected, "gpa run {options:?}");
+        assert_eq!(gpa_leak_totals(&run.json), expected, "gpa run {options:?}");
     }
 }
 
@@ -229,7 +200,7 @@ fn real_programs_leak_summaries_match_valgrind() {
         ] {
             let run = gpa_run(&dir, options, command);
             assert_eq!(
-                summary_of(&run.json),
+                gpa_leak_totals(&run.json),
                 expected,
                 "gpa run {options:?} -- {command:?}: {}",
                 run.stderr()
@@ -263,7 +234,7 @@ fn xz_threads_agree_with_valgrind_but_for_the_dtv_slot_of_gpas_module() {
     ] {
         let run = gpa_run(&dir, options, &command);
         assert_eq!(
-            summary_of(&run.json),
+            gpa_leak_totals(&run.json),
             expected,
             "gpa run {options:?}: {}",
             run.stderr()

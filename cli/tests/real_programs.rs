@@ -177,10 +177,14 @@ fn node_verdict_matches_valgrind() {
         .expect("run valgrind");
     let text = String::from_utf8_lossy(&valgrind.stderr);
     assert!(!text.contains("pthread_create: "), "{text}");
-    let mut expected = valgrind_totals(&text);
+    let mut expected = valgrind_leak_totals(&text);
     // node's possibly lost blocks are running threads' vectors.
     expected[2].1 += 16 * expected[2].0;
-    assert_eq!(gpa_totals(&run.json["processes"][0]), expected, "{text}");
+    assert_eq!(
+        gpa_leak_totals(&run.json["processes"][0]),
+        expected,
+        "{text}"
+    );
 }
 
 #[test]
@@ -193,43 +197,6 @@ fn perl_script() {
                   my $s = join ',', map { length $h{$_} } @k[0 .. 9]; print scalar(@k), \" $s\\n\";";
     let findings = same_output(&dir, &["perl", "-e", script]);
     assert_only_leaks("perl", &findings);
-}
-
-/// Valgrind's LEAK SUMMARY in `text`: (blocks, bytes) of definitely, indirectly, possibly lost
-/// and still reachable.
-fn valgrind_totals(text: &str) -> [(u64, u64); 4] {
-    [
-        "definitely lost:",
-        "indirectly lost:",
-        "possibly lost:",
-        "still reachable:",
-    ]
-    .map(|label| {
-        let line = text
-            .lines()
-            .find(|line| line.contains(label))
-            .unwrap_or_else(|| panic!("{label} in {text}"));
-        // "==pid==    definitely lost: 8,325 bytes in 30 blocks"
-        let numbers: Vec<u64> = line
-            .split_once(label)
-            .unwrap()
-            .1
-            .split_whitespace()
-            .filter_map(|word| word.replace(',', "").parse().ok())
-            .collect();
-        (numbers[1], numbers[0])
-    })
-}
-
-/// gpa's leak summary in a report: the same four totals.
-fn gpa_totals(report: &Value) -> [(u64, u64); 4] {
-    ["definite", "indirect", "possible", "reachable"].map(|kind| {
-        let amount = &report["leak_summary"][kind];
-        (
-            amount["blocks"].as_u64().unwrap(),
-            amount["bytes"].as_u64().unwrap(),
-        )
-    })
 }
 
 /// `perl -e 1` copies its environment into `%ENV`, so its blocks depend on the environment
@@ -313,13 +280,17 @@ fn perl_leak_verdict_matches_valgrind() {
         .output()
         .expect("run valgrind");
     let text = String::from_utf8_lossy(&valgrind.stderr);
-    assert_eq!(gpa_totals(&report), valgrind_totals(&text), "{text}");
+    assert_eq!(
+        gpa_leak_totals(&report),
+        valgrind_leak_totals(&text),
+        "{text}"
+    );
     // `gpa run` itself (with its own environment variables) agrees on the lost blocks, which
     // do not depend on the environment.
     let run = gpa_run(&dir, &[], &["perl", "-e", "1"]);
     assert_eq!(
-        gpa_totals(&run.json)[..2],
-        valgrind_totals(&text)[..2],
+        gpa_leak_totals(&run.json)[..2],
+        valgrind_leak_totals(&text)[..2],
         "{text}"
     );
 }
@@ -354,7 +325,11 @@ fn gcc_driver_leak_verdict_matches_valgrind() {
         .output()
         .expect("run valgrind");
     let text = String::from_utf8_lossy(&valgrind.stderr);
-    assert_eq!(gpa_totals(&driver), valgrind_totals(&text), "{text}");
+    assert_eq!(
+        gpa_leak_totals(&driver),
+        valgrind_leak_totals(&text),
+        "{text}"
+    );
 }
 
 #[test]

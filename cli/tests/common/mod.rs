@@ -279,3 +279,48 @@ pub fn describe(findings: &[Value]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// A leak summary: (blocks, bytes) of definitely, indirectly, possibly lost and still
+/// reachable, in that order.
+pub type LeakTotals = [(u64, u64); 4];
+
+/// The kinds of [`LeakTotals`] as gpa's JSON names them.
+pub const LEAK_KINDS: [&str; 4] = ["definite", "indirect", "possible", "reachable"];
+
+/// The leak summary of one process's JSON report (a kind it leaves out counts as none).
+pub fn gpa_leak_totals(report: &Value) -> LeakTotals {
+    LEAK_KINDS.map(|kind| {
+        let amount = &report["leak_summary"][kind];
+        (
+            amount["blocks"].as_u64().unwrap_or(0),
+            amount["bytes"].as_u64().unwrap_or(0),
+        )
+    })
+}
+
+/// Valgrind's LEAK SUMMARY in its output `text` (a kind it does not print, or no summary at
+/// all, as after "All heap blocks were freed", counts as none).
+pub fn valgrind_leak_totals(text: &str) -> LeakTotals {
+    [
+        "definitely lost:",
+        "indirectly lost:",
+        "possibly lost:",
+        "still reachable:",
+    ]
+    .map(|label| {
+        let Some(line) = text.lines().find(|line| line.contains(label)) else {
+            return (0, 0);
+        };
+        // "==pid==    definitely lost: 8,325 bytes in 30 blocks"
+        let numbers: Vec<u64> = line
+            .split_once(label)
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .filter_map(|word| word.replace(',', "").parse().ok())
+            .collect();
+        match numbers[..] {
+            [bytes, blocks, ..] => (blocks, bytes),
+            _ => (0, 0),
+        }
+    })
+}
