@@ -797,8 +797,12 @@ impl Memo {
             // SAFETY: a memo with a trace holds an even number of words, at most
             // `MEMO_WORDS` (`remember` pads them and sets the trace only then; a capture that
             // remembers anew clears the trace first), so `at + 1 < len <= MEMO_WORDS`.
-            let (first, second) =
-                unsafe { (self.words.get_unchecked(at), self.words.get_unchecked(at + 1)) };
+            let (first, second) = unsafe {
+                (
+                    self.words.get_unchecked(at),
+                    self.words.get_unchecked(at + 1),
+                )
+            };
             difference |= changed(first) | changed(second);
             at += 2;
         }
