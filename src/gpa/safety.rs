@@ -624,8 +624,8 @@ mod tests {
     }
 
     /// The eviction's poison check of short blocks (`all_bytes_are_short`, 16 to 128 bytes
-    /// past `skip`; inline or called) finds the first changed byte at every length, skip and offset, and
-    /// nothing before `skip` or outside the block.
+    /// past `skip`; inline or called) finds the first changed byte at every length, skip and
+    /// offset, and nothing before `skip` or outside the block.
     #[test]
     fn poison_damage_finds_the_first_changed_byte_of_short_blocks() {
         for len in 8..=160 {

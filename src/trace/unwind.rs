@@ -716,9 +716,9 @@ const _: () = assert!(ENTRY_MEMOS.is_power_of_two());
 /// the walk), and turns each into the next address to read by the unwind rules, which stay the
 /// same within a rule generation ([`forget_rules`] starts a new one) and a module epoch (trace
 /// ids are per epoch): both end by bumping the memo generation. So when the registers, top,
-/// depth and generation are the same and
-/// every word still holds its value, walking again would read the same words and make the
-/// same trace: a replay checks the words (a load and a compare each) instead.
+/// depth and generation are the same and every word still holds its value, walking again
+/// would read the same words and make the same trace: a replay checks the words (a load and
+/// a compare each) instead.
 ///
 /// Every remembered address lies in `[sp, top)` of the thread's stack, checked by the walk
 /// that read it (but [`PAD_WORD`], a static); a replay with the same `sp` and `top` reads the
@@ -1058,7 +1058,7 @@ fn find_own_object(probe: State) -> (usize, usize, bool) {
     OWN_RANGE[1].store(object.end, Ordering::Release);
     if frame_pointers {
         LEAN_RANGE[0].store(object.start, Ordering::Relaxed);
-        LEAN_RANGE[1].store(object.end - object.start, Ordering::Release);
+        LEAN_RANGE[1].store(object.end - object.start, Ordering::SeqCst);
         // The cross-check turned on meanwhile: `enable_cross_check` may have cleared the
         // length before this store.
         if CROSS_CHECK.load(Ordering::SeqCst) {
