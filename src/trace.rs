@@ -575,7 +575,11 @@ pub fn module_epoch() -> u32 {
 /// Starts a new module epoch (a shared object is about to be unloaded); returns the epoch that
 /// ended. Traces captured from now on get new entries.
 pub fn next_module_epoch() -> u32 {
-    EPOCH.fetch_add(1, Ordering::AcqRel)
+    let ended = EPOCH.fetch_add(1, Ordering::AcqRel);
+    // Remembered captures answer with trace ids of the epoch they were made in.
+    #[cfg(target_arch = "x86_64")]
+    unwind::forget_memos();
+    ended
 }
 
 /// The module epoch a trace was captured in (0 for [`TraceId::NONE`]).

@@ -217,6 +217,27 @@ pub unsafe fn poison_inline(block: usize, len: usize) {
     }
 }
 
+/// [`poison_damage`] with its common case inline: a block of 16 to 128 bytes (past `skip`)
+/// that is still all poison is found so by [`all_bytes_are_short`] without a call (the
+/// eviction from the quarantine of every checked free of a small block); anything else, and
+/// a damaged block, goes to [`poison_damage`], which finds the offset.
+///
+/// # Safety
+/// As for [`poison_damage`].
+#[inline(always)]
+pub unsafe fn poison_damage_inline(block: usize, skip: usize, len: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if skip <= len
+        && (16..=128).contains(&(len - skip))
+        // SAFETY: caller contract: the range lies inside the block and is readable.
+        && unsafe { all_bytes_are_short(block + skip, len - skip, POISON) }
+    {
+        return None;
+    }
+    // SAFETY: caller contract.
+    unsafe { poison_damage(block, skip, len) }
+}
+
 /// The offset of the first byte of a freed block of `len` bytes (from `skip` on) that is not
 /// poison any more, if any: a write after free.
 ///
@@ -603,8 +624,8 @@ mod tests {
     }
 
     /// The eviction's poison check of short blocks (`all_bytes_are_short`, 16 to 128 bytes
-    /// past `skip`) finds the first changed byte at every length, skip and offset, and
-    /// nothing before `skip` or outside the block.
+    /// past `skip`; inline or called) finds the first changed byte at every length, skip and
+    /// offset, and nothing before `skip` or outside the block.
     #[test]
     fn poison_damage_finds_the_first_changed_byte_of_short_blocks() {
         for len in 8..=160 {
@@ -615,6 +636,7 @@ mod tests {
                 unsafe {
                     poison(block, len);
                     assert_eq!(poison_damage(block, skip, len), None, "{len} {skip}");
+                    assert_eq!(poison_damage_inline(block, skip, len), None);
                     for at in 0..len {
                         let byte = (block + at) as *mut u8;
                         byte.write(0);
@@ -624,6 +646,7 @@ mod tests {
                             expected,
                             "{len} {skip} {at}"
                         );
+                        assert_eq!(poison_damage_inline(block, skip, len), expected);
                         byte.write(POISON);
                     }
                 }

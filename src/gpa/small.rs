@@ -954,7 +954,7 @@ impl GeneralPurposeAllocator {
         // The slot's metadata is only written here (its fields are read for a report only):
         // no load of its line waits on the path of every eviction.
         // SAFETY: the block is freed and still ours.
-        if let Some(offset) = unsafe { safety::poison_damage(address, skip, block_size) } {
+        if let Some(offset) = unsafe { safety::poison_damage_inline(address, skip, block_size) } {
             self.report_write_after_free(meta, address, offset, block_size);
         }
         meta.state.store(SLOT_FREED, Ordering::Release);

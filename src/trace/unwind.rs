@@ -41,9 +41,10 @@
 //!   it is not known, the CFI alone bounds the walk). A replayed step (remembered walks, the
 //!   shadow stack) is checked against the current `top` before its slot is read, and the
 //!   crossing of the allocator's own frame-pointer chain reads only `[fp, fp + 16)` below it.
-//! * A [`Memo`] answers only with the same `sp`, `bp`, `top`, depth, rule generation
-//!   ([`forget_rules`] bumps it) and module epoch as the capture it remembers, and reads only
-//!   words that capture's walk read, in `[sp, top)`.
+//! * A [`Memo`] answers only with the same `sp`, `bp`, `top`, depth and memo generation as the
+//!   capture it remembers (read before its walk; [`forget_rules`] and a new module epoch,
+//!   [`forget_memos`], bump it), and reads only words that capture's walk read, in
+//!   `[sp, top)`.
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -119,7 +120,15 @@ pub fn forget_rules() {
         key.store(0, Ordering::Release);
     }
     // Remembered captures ([`Memo`]) used the old rules.
-    RULE_GENERATION.fetch_add(1, Ordering::AcqRel);
+    forget_memos();
+}
+
+/// Makes every remembered capture ([`Memo`]) of every thread stale: the unwind rules are
+/// forgotten ([`forget_rules`]), or a module epoch ended (`super::next_module_epoch`, which
+/// calls this after starting the new epoch: a capture that read the generation before this
+/// bump and interned in the old epoch is not answered again).
+pub fn forget_memos() {
+    MEMO_GENERATION.fetch_add(1, Ordering::AcqRel);
 }
 
 #[cold]
@@ -463,6 +472,8 @@ fn capture_and_remember(memo: &mut Memo, start: State, depth: usize, again: bool
     // Only on a known stack: a replay reads the remembered words again, which lie in
     // `[sp, top)`; and only for a trace (depth 0 makes none).
     let remember = again && depth != 0 && start.top != usize::MAX;
+    // Read before the walk: a rule forgotten or an epoch ended during it makes the memo stale.
+    let generation = MEMO_GENERATION.load(Ordering::Acquire);
     if remember {
         memo.trace = 0;
         memo.len = 0;
@@ -473,7 +484,7 @@ fn capture_and_remember(memo: &mut Memo, start: State, depth: usize, again: bool
     };
     let end = walk(entry, user, depth);
     if remember && memo.len <= MEMO_WORDS && end.id.is_some() {
-        memo.remember(start, depth, user.sp, &end);
+        memo.remember(start, depth, user.sp, &end, generation);
         memo.from = (0, 0);
     }
     forget_entry_bp(memo);
@@ -539,29 +550,19 @@ pub fn capture_user_at(frame: usize, lane: usize, depth: usize, asked: bool) -> 
 /// [`capture_user_at`] runs). An allocator asks this first, outside its re-entrancy guard.
 #[inline(always)]
 pub fn remembered_at(frame: usize, lane: usize, depth: usize) -> Option<TraceId> {
-    if CROSS_CHECK.load(Ordering::Relaxed) {
+    // Only once this object is found, keeping frame pointers, and not under the cross-check
+    // (`LEAN_RANGE`'s length is 0 otherwise): finding it computes an unwind rule, which
+    // allocates.
+    let own_len = LEAN_RANGE[1].load(Ordering::Acquire);
+    if own_len == 0 || depth == 0 {
         return None;
     }
-    // Only the stack's top: `program_frame` reads no other register of this state (and the
+    let own_start = LEAN_RANGE[0].load(Ordering::Relaxed);
+    // Only the stack's top: the walk to the program's frame reads no other register (and the
     // three reads of `current_state` are not left out by the compiler).
-    let start = State {
-        ip: 0,
-        sp: 0,
-        bp: 0,
-        top: stack_top(),
-    };
+    let (_, top) = super::current_stack_bounds()?;
     let depth = depth.min(MAX_FRAMES - 1);
-    // Only once found: finding it computes an unwind rule, which allocates.
-    let end = OWN_RANGE[1].load(Ordering::Acquire);
-    if end == 0 {
-        return None;
-    }
-    let own = (
-        OWN_RANGE[0].load(Ordering::Relaxed),
-        end,
-        OWN_RANGE[2].load(Ordering::Relaxed) != 0,
-    );
-    let (entry, user) = program_frame(start, own, frame, depth)?;
+    let (entry, user) = program_frame_below(top, own_start, own_len, frame)?;
     let cache = path_cache();
     // SAFETY: as in `capture_user_at`.
     let memos = unsafe { &mut *cache.entry_memos.get() };
@@ -584,13 +585,25 @@ fn program_frame(
     if !frame_pointers || depth == 0 || start.top == usize::MAX {
         return None;
     }
-    let own_len = own_end.wrapping_sub(own_start);
+    program_frame_below(start.top, own_start, own_end.wrapping_sub(own_start), frame)
+}
+
+/// [`program_frame`] once its preconditions are checked: this object (`own_len` bytes at
+/// `own_start`) keeps frame pointers, and `top` is the known top of the stack the thread runs
+/// on.
+#[inline(always)]
+fn program_frame_below(
+    top: usize,
+    own_start: usize,
+    own_len: usize,
+    frame: usize,
+) -> Option<(usize, State)> {
     // SAFETY: `frame` is the frame pointer of a live function of this object on this thread's
-    // stack (caller contract; the object keeps frame pointers, checked above): it holds the
+    // stack (caller contract, and the object keeps frame pointers): it holds the
     // entry point's frame pointer, and its return address into the entry point is above.
     let (mut outer, mut entry) =
         unsafe { (*(frame as *const usize), *((frame + 8) as *const usize)) };
-    if outer <= frame || outer >= start.top - 16 || entry.wrapping_sub(own_start) >= own_len {
+    if outer <= frame || outer >= top - 16 || entry.wrapping_sub(own_start) >= own_len {
         return None;
     }
     // SAFETY: `[outer, outer + 16)` lies in the live stack, above `frame` and below `top`
@@ -603,7 +616,7 @@ fn program_frame(
         // the C ABI's helpers are not inlined into the exported function, or an entry point
         // called from this object): climb on, as `leave_own_frames` does.
         crossed += 1;
-        if crossed > 16 || bp <= outer || bp >= start.top - 16 {
+        if crossed > 16 || bp <= outer || bp >= top - 16 {
             return None;
         }
         (entry, outer) = (ip, bp);
@@ -615,7 +628,7 @@ fn program_frame(
         ip,
         sp: outer + 16,
         bp,
-        top: start.top,
+        top,
     };
     Some((entry, user))
 }
@@ -661,9 +674,11 @@ fn walk_and_remember(
         // a rule uses `rbp`.
         memo.entry_bp = (user.sp - 16, user.bp);
     }
+    // Read before the walk, as in `capture_and_remember`.
+    let generation = MEMO_GENERATION.load(Ordering::Acquire);
     let end = walk(entry, user, depth);
     if again && end.id.is_some() {
-        memo.remember(memo_key(user), depth, user.sp, &end);
+        memo.remember(memo_key(user), depth, user.sp, &end, generation);
         memo.from = (entry, user.ip);
     }
     forget_entry_bp(memo);
@@ -674,6 +689,11 @@ fn walk_and_remember(
 /// and return address) and up to two per step of the program's (return address, saved
 /// `rbp`), and one where unwinding stopped.
 const MEMO_WORDS: usize = 40;
+const _: () = assert!(MEMO_WORDS % 2 == 0);
+
+/// The word that makes a memo's words an even count ([`Memo::remember`]): it always holds
+/// its value, so comparing it changes nothing.
+static PAD_WORD: usize = 0;
 /// Memos a thread keeps, direct-mapped by the capture's stack pointer (the allocator's entry
 /// points reach [`capture_user`] at different depths, so `malloc`'s and `free`'s captures from
 /// one loop keep one each).
@@ -686,27 +706,29 @@ const ENTRY_MEMOS: usize = 32;
 const _: () = assert!(ENTRY_MEMOS.is_power_of_two());
 
 /// A remembered capture: the registers [`capture_user`] started from (`sp`, `bp`; its `ip` is
-/// always the same), the stack's top, the depth, the rule and module generations it ran in,
-/// every stack word its walk read (address, value), and the trace it made (0: none).
+/// always the same), the stack's top, the depth, the memo generation it ran in (the unwind
+/// rules and the module epoch: [`forget_memos`]), every stack word its walk read (address,
+/// value), and the trace it made (0: none).
 ///
 /// A capture is a function of those alone: the walk starts from the registers, reads only
 /// those words (the frame-pointer chain across the allocator's frames, then per step of the
 /// program's the return address and the saved `rbp` the rule names, and the word that ended
 /// the walk), and turns each into the next address to read by the unwind rules, which stay the
 /// same within a rule generation ([`forget_rules`] starts a new one) and a module epoch (trace
-/// ids are per epoch). So when the registers, top, depth and generations are the same and
-/// every word still holds its value, walking again would read the same words and make the
-/// same trace: a replay checks the words (a load and a compare each) instead.
+/// ids are per epoch): both end by bumping the memo generation. So when the registers, top,
+/// depth and generation are the same and every word still holds its value, walking again
+/// would read the same words and make the same trace: a replay checks the words (a load and
+/// a compare each) instead.
 ///
 /// Every remembered address lies in `[sp, top)` of the thread's stack, checked by the walk
-/// that read it; a replay with the same `sp` and `top` reads the same range.
+/// that read it (but [`PAD_WORD`], a static); a replay with the same `sp` and `top` reads the
+/// same range. A memo with a trace holds an even number of words, at most [`MEMO_WORDS`].
 struct Memo {
     sp: usize,
     bp: usize,
     top: usize,
     depth: usize,
-    rules: usize,
-    epoch: u32,
+    generation: usize,
     trace: u32,
     /// Words in `words`; `MEMO_WORDS + 1` once more were read than fit (not remembered).
     len: usize,
@@ -723,8 +745,9 @@ struct Memo {
     words: [(usize, usize); MEMO_WORDS],
 }
 
-/// The generation of the unwind rules: [`forget_rules`] starts a new one.
-static RULE_GENERATION: AtomicUsize = AtomicUsize::new(0);
+/// The generation of the remembered captures: [`forget_memos`] (the unwind rules forgotten, a
+/// module epoch ended) starts a new one.
+static MEMO_GENERATION: AtomicUsize = AtomicUsize::new(0);
 
 #[inline(always)]
 fn memo_index(start: State) -> usize {
@@ -753,8 +776,7 @@ impl Memo {
             || (keyed_bp && self.bp != start.bp)
             || self.top != start.top
             || self.depth != depth
-            || self.rules != RULE_GENERATION.load(Ordering::Acquire)
-            || self.epoch != crate::trace::module_epoch()
+            || self.generation != MEMO_GENERATION.load(Ordering::Acquire)
         {
             return None;
         }
@@ -762,19 +784,27 @@ impl Memo {
             // SAFETY: the walk that remembered `address` read it in `[sp, top)` of this
             // thread's stack (see the type's docs), and the thread runs on the same stack with
             // the same stack pointer now (`sp` and `top` equal): every remembered word is
-            // readable, also after another one was found changed.
+            // readable, also after another one was found changed; `PAD_WORD` is a static.
             let word = unsafe { (address as *const usize).read_volatile() };
             word ^ value
         };
         // Differences ORed together two words at a time, with no branch per word: a replay
         // that answers (the common case) reads every word anyway.
-        let mut pairs = self.words[..self.len].chunks_exact(2);
+        debug_assert!(self.len <= MEMO_WORDS && self.len % 2 == 0);
         let mut difference = 0;
-        for pair in &mut pairs {
-            difference |= changed(&pair[0]) | changed(&pair[1]);
-        }
-        for word in pairs.remainder() {
-            difference |= changed(word);
+        let mut at = 0;
+        while at < self.len {
+            // SAFETY: a memo with a trace holds an even number of words, at most
+            // `MEMO_WORDS` (`remember` pads them and sets the trace only then; a capture that
+            // remembers anew clears the trace first), so `at + 1 < len <= MEMO_WORDS`.
+            let (first, second) = unsafe {
+                (
+                    self.words.get_unchecked(at),
+                    self.words.get_unchecked(at + 1),
+                )
+            };
+            difference |= changed(first) | changed(second);
+            at += 2;
         }
         (difference == 0).then_some(TraceId(self.trace))
     }
@@ -793,15 +823,20 @@ impl Memo {
     /// Completes the memo of a capture from `start` whose own frames were recorded already
     /// (by [`leave_own_frames`]): adds the words of the program's steps (`end`'s path, at
     /// `base`, the first frame's stack pointer) and the one that ended the walk, then the key
-    /// and the trace.
+    /// (with `generation`, the memo generation read before the walk) and the trace; the words
+    /// are made an even count (a replay compares two at a time) by [`PAD_WORD`].
     #[cold]
-    fn remember(&mut self, start: State, depth: usize, base: usize, end: &WalkEnd) {
+    fn remember(
+        &mut self,
+        start: State,
+        depth: usize,
+        base: usize,
+        end: &WalkEnd,
+        generation: usize,
+    ) {
         if end.steps > PATH_STEPS || self.len > MEMO_WORDS {
             return;
         }
-        // Read first: a replay needs the same generation as the rules this walk used.
-        let rules = RULE_GENERATION.load(Ordering::Acquire);
-        let epoch = crate::trace::module_epoch();
         let cache = path_cache();
         // SAFETY: this thread's paths; nothing else touches them now.
         let paths = unsafe { &*cache.paths.get() };
@@ -839,6 +874,10 @@ impl Memo {
                 Err(()) => return,
             }
         }
+        if self.len % 2 != 0 {
+            // Odd, so below `MEMO_WORDS` (even): room for the pad.
+            self.push(&PAD_WORD as *const usize as usize, PAD_WORD);
+        }
         if self.len > MEMO_WORDS {
             return;
         }
@@ -846,8 +885,7 @@ impl Memo {
         self.bp = start.bp;
         self.top = start.top;
         self.depth = depth;
-        self.rules = rules;
-        self.epoch = epoch;
+        self.generation = generation;
         self.trace = end.id.0;
     }
 }
@@ -889,7 +927,10 @@ static REMEMBERED: AtomicUsize = AtomicUsize::new(0);
 /// remembered)`, K of them answered by a [`Memo`]). For tests: it makes every trace cost a
 /// libgcc unwind.
 pub fn enable_cross_check() {
-    if !CROSS_CHECK.swap(true, Ordering::AcqRel) {
+    let first = !CROSS_CHECK.swap(true, Ordering::SeqCst);
+    // `remembered_at` answers no more (see `LEAN_RANGE`; `find_own_object` checks again).
+    LEAN_RANGE[1].store(0, Ordering::SeqCst);
+    if first {
         // SAFETY: `report_cross_check` is an `extern "C" fn()` that lives as long as the
         // process.
         unsafe { libc::atexit(report_cross_check) };
@@ -997,6 +1038,11 @@ fn own_object(probe: State) -> (usize, usize, bool) {
 /// `(start, end, frame pointers)` of [`own_object`] once found (`end` is 0 before).
 static OWN_RANGE: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
 
+/// `(start, length)` of [`own_object`] for [`remembered_at`]: the length is 0 until the object
+/// is found, and stays 0 where it keeps no frame pointers or the cross-check is on (under
+/// which [`remembered_at`] does not answer), so that one test covers the three.
+static LEAN_RANGE: [AtomicUsize; 2] = [const { AtomicUsize::new(0) }; 2];
+
 #[cold]
 #[inline(never)]
 fn find_own_object(probe: State) -> (usize, usize, bool) {
@@ -1010,6 +1056,15 @@ fn find_own_object(probe: State) -> (usize, usize, bool) {
     OWN_RANGE[0].store(object.start, Ordering::Relaxed);
     OWN_RANGE[2].store(usize::from(frame_pointers), Ordering::Relaxed);
     OWN_RANGE[1].store(object.end, Ordering::Release);
+    if frame_pointers {
+        LEAN_RANGE[0].store(object.start, Ordering::Relaxed);
+        LEAN_RANGE[1].store(object.end - object.start, Ordering::SeqCst);
+        // The cross-check turned on meanwhile: `enable_cross_check` may have cleared the
+        // length before this store.
+        if CROSS_CHECK.load(Ordering::SeqCst) {
+            LEAN_RANGE[1].store(0, Ordering::SeqCst);
+        }
+    }
     (object.start, object.end, frame_pointers)
 }
 
