@@ -58,9 +58,15 @@ fn threads_malloc_under_an_address_space_limit_as_natively() {
     let mut failures = Vec::new();
     for megabytes in [200u64, 512, 1000, 4000] {
         let bytes = megabytes * 1000 * 1024;
-        // Blocks of a 1024th of the limit (a third of them; the others a 64th of that and 40
-        // bytes): about a sixth of the limit live at once over the nine threads.
-        let block = (bytes / 1024).to_string();
+        // A third of the blocks of 1 MiB (under 1 GB and more: the case that failed) or of
+        // a 2048th of the limit (the others a 64th of that and 40 bytes), all live at once
+        // with the nine threads' stacks: natively about half of 200 MB, a quarter of 1 GB.
+        let block = if megabytes >= 1000 {
+            1 << 20
+        } else {
+            bytes / 2048
+        }
+        .to_string();
         let native = plain_run(&dir, &[program, &block], |command| limit(command, bytes));
         assert!(native.status.success(), "{native:?}");
         let expected = outcome(&String::from_utf8_lossy(&native.stdout));
@@ -79,7 +85,9 @@ fn threads_malloc_under_an_address_space_limit_as_natively() {
                 String::from_utf8_lossy(&run.stderr),
             );
             let got = outcome(&stdout);
-            if got != expected || !run.status.success() {
+            // glibc itself fails some mallocs in some runs under 200 MB (a thread's arena
+            // reserves 64 MiB; 330 of 512 once in 4 runs): gpa must fail no more.
+            if got.0 > expected.0 || got.1 > expected.1 || !run.status.success() {
                 failures.push(format!(
                     "ulimit -v {}: {mode:?}: {got:?} (failed mallocs, threads not started), \
                      natively {expected:?}; {}; stderr:\n{stderr}",
