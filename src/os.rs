@@ -573,6 +573,21 @@ pub fn address_space_limit() -> Option<usize> {
     Some(usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX))
 }
 
+/// The size of one of gpa's own reservations that would be `wanted` bytes without an
+/// address-space limit: `wanted`, or under `RLIMIT_AS` (`ulimit -v`) at most `1/share` of
+/// the limit (whole pages, at least one), so that all of gpa's reservations together (the
+/// shares are listed in docs/c_abi.md, "Address-space limits") leave most of the limit to
+/// the program. Read when the reservation is made: a limit the program lowers later does
+/// not shrink it.
+pub fn reservation_len(wanted: usize, share: usize) -> usize {
+    match address_space_limit() {
+        Some(limit) => wanted
+            .min((limit / share.max(1)) & !(page_size() - 1))
+            .max(page_size()),
+        None => wanted,
+    }
+}
+
 /// Whether `bytes` more of address space fit under the process's `RLIMIT_AS`, as the kernel
 /// judges a new mapping (the address space in use, `/proc/self/statm`'s first field, plus
 /// the request, at most the limit): for memory taken from a reservation made before the

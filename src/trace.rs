@@ -27,7 +27,9 @@
 //! virtually (the OS maps their pages on first touch) and never shrink; when the index is
 //! nearly full, new traces get [`TraceId::NONE`]. Each lies between two inaccessible guard
 //! regions of [`TABLE_GUARD`] bytes, so that a stray write running off a program's block mapped
-//! next to them faults instead of corrupting traces.
+//! next to them faults instead of corrupting traces. Under an address-space limit
+//! (`RLIMIT_AS`, which counts reservations) the guards and the arena are sized to a share of
+//! it (see [`os::reservation_len`]).
 //!
 //! Each trace also records the *module epoch* it was captured in: a counter that a checker bumps
 //! ([`next_module_epoch`]) when a shared object is unloaded (`dlclose`). The epoch is part of
@@ -540,11 +542,23 @@ fn probe_callee(caller: usize) -> bool {
 // ---- the interning table ----
 
 const TABLE_BITS: u32 = 20;
+/// Slots of the index (16 MiB); under an address-space limit (`RLIMIT_AS`) the largest power
+/// of two whose slots take at most a 32nd of it ([`TABLE_SHARE`]), at least [`TABLE_MIN_LEN`]:
+/// [`table_len`].
 const TABLE_LEN: usize = 1 << TABLE_BITS;
-const TABLE_MAX_FILL: usize = TABLE_LEN / 10 * 9;
+/// The index's share of an address-space limit (see [`os::reservation_len`]).
+const TABLE_SHARE: usize = 32;
+/// The fewest slots the index is given under an address-space limit.
+const TABLE_MIN_LEN: usize = 1 << 12;
 /// Words of the frame arena (reserved, mapped by the OS on first touch): 512 MiB, room for
-/// every trace the index can hold at the greatest depth.
+/// every trace the index can hold at the greatest depth. Under an address-space limit
+/// (`RLIMIT_AS`) the arena is at most a sixteenth of it ([`ARENA_SHARE`]): fewer traces keep
+/// their frames once it is full, the program's mallocs keep the rest of the limit.
 const ARENA_WORDS: usize = 1 << 26;
+/// The arena's share of an address-space limit (see [`os::reservation_len`]).
+const ARENA_SHARE: usize = 16;
+/// The guards' share of an address-space limit, each.
+const GUARD_SHARE: usize = 256;
 /// A slot whose frames could not be stored (the arena is full): it matches no trace.
 const NO_FRAMES: u32 = u32::MAX;
 
@@ -612,12 +626,56 @@ static FILLED: AtomicUsize = AtomicUsize::new(0);
 /// The frame arena: frames of interned traces, packed, append-only; word 0 is unused.
 static ARENA: AtomicPtr<AtomicUsize> = AtomicPtr::new(core::ptr::null_mut());
 static ARENA_USED: AtomicUsize = AtomicUsize::new(1);
+/// Words of the arena as reserved (0 until first needed): [`ARENA_WORDS`], or less under an
+/// address-space limit.
+static ARENA_CAPACITY: AtomicUsize = AtomicUsize::new(0);
+/// Slots of the index as reserved (0 until first needed): [`TABLE_LEN`], or fewer under an
+/// address-space limit.
+static TABLE_SLOTS: AtomicUsize = AtomicUsize::new(0);
+
+/// The value of `cell`, chosen with `choose` by its first caller (the first to store it wins
+/// a race, so every caller sees one value, and the mapping is made with it).
+#[inline]
+fn chosen_once(cell: &AtomicUsize, choose: fn() -> usize) -> usize {
+    match cell.load(Ordering::Acquire) {
+        0 => match cell.compare_exchange(0, choose(), Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => cell.load(Ordering::Acquire),
+            Err(winner) => winner,
+        },
+        value => value,
+    }
+}
+
+/// The arena's length in words.
+#[inline]
+fn arena_capacity() -> usize {
+    chosen_once(&ARENA_CAPACITY, || {
+        let word = core::mem::size_of::<usize>();
+        os::reservation_len(ARENA_WORDS * word, ARENA_SHARE) / word
+    })
+}
+
+/// The index's length in slots (a power of two).
+#[inline]
+fn table_len() -> usize {
+    chosen_once(&TABLE_SLOTS, || {
+        let slot = core::mem::size_of::<Slot>();
+        let slots = os::reservation_len(TABLE_LEN * slot, TABLE_SHARE) / slot;
+        let power = if slots.is_power_of_two() {
+            slots
+        } else {
+            (slots.next_power_of_two() / 2).max(1)
+        };
+        power.clamp(TABLE_MIN_LEN, TABLE_LEN)
+    })
+}
 
 /// Maps `bytes` between guard regions once into `cell` (another thread may win the race; its
-/// mapping is kept).
+/// mapping is kept). The guards are [`TABLE_GUARD`] bytes, less under an address-space limit.
 #[cold]
 fn map_once<T>(cell: &AtomicPtr<T>, bytes: usize) -> Option<NonNull<T>> {
-    let fresh = os::map_guarded(bytes, TABLE_GUARD)?;
+    let guard = os::reservation_len(TABLE_GUARD, GUARD_SHARE);
+    let fresh = os::map_guarded(bytes, guard)?;
     match cell.compare_exchange(
         core::ptr::null_mut(),
         fresh.as_ptr().cast(),
@@ -627,7 +685,7 @@ fn map_once<T>(cell: &AtomicPtr<T>, bytes: usize) -> Option<NonNull<T>> {
         Ok(_) => Some(fresh.cast()),
         Err(winner) => {
             // SAFETY: `fresh` was just mapped by us and never published.
-            unsafe { os::unmap_guarded(fresh, bytes, TABLE_GUARD) };
+            unsafe { os::unmap_guarded(fresh, bytes, guard) };
             NonNull::new(winner)
         }
     }
@@ -635,7 +693,7 @@ fn map_once<T>(cell: &AtomicPtr<T>, bytes: usize) -> Option<NonNull<T>> {
 
 #[cold]
 fn table_init() -> Option<NonNull<Slot>> {
-    map_once(&TABLE, TABLE_LEN * core::mem::size_of::<Slot>())
+    map_once(&TABLE, table_len() * core::mem::size_of::<Slot>())
 }
 
 #[inline]
@@ -646,7 +704,7 @@ fn table() -> Option<NonNull<Slot>> {
 #[inline]
 fn arena() -> Option<NonNull<AtomicUsize>> {
     NonNull::new(ARENA.load(Ordering::Acquire))
-        .or_else(|| map_once(&ARENA, ARENA_WORDS * core::mem::size_of::<usize>()))
+        .or_else(|| map_once(&ARENA, arena_capacity() * core::mem::size_of::<usize>()))
 }
 
 /// Copies the epoch and `addresses` into the arena; the index of the first address (the epoch
@@ -657,12 +715,12 @@ fn store_frames(addresses: &[usize], epoch: u32) -> u32 {
     };
     let words = addresses.len() + 1;
     let start = ARENA_USED.fetch_add(words, Ordering::Relaxed);
-    if start + words > ARENA_WORDS {
+    if start + words > arena_capacity() {
         return NO_FRAMES;
     }
     let values = core::iter::once(epoch as usize).chain(addresses.iter().copied());
     for (offset, value) in values.enumerate() {
-        // SAFETY: `start + offset < ARENA_WORDS`, inside the mapped arena, and this range was
+        // SAFETY: `start + offset < arena_capacity()`, the words mapped, inside the mapped arena, and this range was
         // handed to this thread alone by the `fetch_add`.
         unsafe { (*arena.as_ptr().add(start + offset)).store(value, Ordering::Relaxed) };
     }
@@ -720,16 +778,17 @@ fn intern_hashed(addresses: &[usize], key: u64, epoch: u32) -> TraceId {
     let Some(table) = table() else {
         return TraceId::NONE;
     };
-    let mut index = (key as usize >> 7) & (TABLE_LEN - 1);
-    for _ in 0..TABLE_LEN {
+    let len = table_len();
+    let mut index = (key as usize >> 7) & (len - 1);
+    for _ in 0..len {
         if index == 0 {
             index = 1; // slot 0 is TraceId::NONE
         }
-        // SAFETY: `index < TABLE_LEN`, inside the mapped table, which is never unmapped.
+        // SAFETY: `index < table_len()`, inside the mapped table, which is never unmapped.
         let slot = unsafe { &*table.as_ptr().add(index) };
         let current = slot.key.load(Ordering::Acquire);
         if current == 0 {
-            if FILLED.load(Ordering::Relaxed) >= TABLE_MAX_FILL {
+            if FILLED.load(Ordering::Relaxed) >= len / 10 * 9 {
                 return TraceId::NONE;
             }
             if slot
@@ -748,7 +807,7 @@ fn intern_hashed(addresses: &[usize], key: u64, epoch: u32) -> TraceId {
         if current == key && slot_matches(slot, addresses) {
             return TraceId(index as u32);
         }
-        index = (index + 1) & (TABLE_LEN - 1);
+        index = (index + 1) & (len - 1);
     }
     TraceId::NONE
 }
@@ -778,7 +837,7 @@ fn slot_matches(slot: &Slot, addresses: &[usize]) -> bool {
 
 /// The ready slot of an interned trace, and the arena index of its frames.
 fn slot_of(id: TraceId) -> Option<(&'static Slot, u32)> {
-    if !id.is_some() || id.0 as usize >= TABLE_LEN {
+    if !id.is_some() || id.0 as usize >= table_len() {
         return None;
     }
     let table = NonNull::new(TABLE.load(Ordering::Acquire))?;

@@ -217,7 +217,10 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
         .map(|(block, user)| (block.address, user.address))
         .collect();
     guarded_starts.sort_unstable();
-    let maps = Maps::read();
+    let mut maps = Maps::read();
+    if every_other_thread_stopped(me, &threads) {
+        maps = maps.with_every_other_thread_stopped();
+    }
     let mut graph = Graph::new(user_blocks, &maps, options.heuristics);
     let mut stacks: std::vec::Vec<LiveStack> = threads
         .stopped
@@ -319,6 +322,33 @@ pub fn readable(maps: &Maps, start: usize, length: usize) -> bool {
         }
     }
     true
+}
+
+/// Whether every thread of the process but `me` is one the stop holds (`/proc/self/task`
+/// lists only those): then no thread can unmap or protect memory during the scan, and the
+/// heuristics read the judged blocks directly ([`Maps::with_every_other_thread_stopped`]).
+/// False when the list cannot be read, or lists a thread the stop missed or that ended
+/// with `pthread_exit` (a zombie main thread is listed but not stopped; the reads then go
+/// through `process_vm_readv`, as they always did).
+fn every_other_thread_stopped(me: u64, threads: &Threads) -> bool {
+    if !threads.missed.is_empty() {
+        return false;
+    }
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return false;
+    };
+    tasks.into_iter().all(|entry| {
+        entry
+            .ok()
+            .and_then(|entry| entry.file_name().to_str()?.parse::<u64>().ok())
+            .is_some_and(|tid| {
+                tid == me
+                    || threads
+                        .stopped
+                        .iter()
+                        .any(|thread| thread.tid as u64 == tid)
+            })
+    })
 }
 
 /// Whether thread `tid` of this process still exists.

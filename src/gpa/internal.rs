@@ -34,7 +34,7 @@
 //! The guards keep the program's memory (mapped anywhere around) from running into gpa's
 //! metadata: a stray write up to 64 MiB off the end of a neighbouring mapping faults. Under an
 //! address-space limit (`RLIMIT_AS`) too tight for the 4.3 GiB reservation, the region is the
-//! largest power of two down to 64 MiB that fits, with the guards, live map and emergency
+//! largest power of two down to 32 MiB that fits, with the guards, live map and emergency
 //! reserve scaled alike (1/64, 1/128 and 1/16 of it). The part
 //! of the region not yet used stays inaccessible, so a wild write into it faults too.
 //!
@@ -56,7 +56,7 @@ use crate::os;
 const REGION_SIZE: usize = 1 << 32;
 /// The smallest region tried: an address-space limit (`ulimit -v`, `RLIMIT_AS`) that leaves
 /// less makes the internal heap, and so the GPA, unavailable.
-const MIN_REGION_SIZE: usize = 64 << 20;
+const MIN_REGION_SIZE: usize = 32 << 20;
 /// Each guard's size for a region of `len` bytes: 64 MiB for the full 4 GiB.
 const fn guard_len(len: usize) -> usize {
     len / 64

@@ -46,7 +46,7 @@
 
 use core::alloc::Layout;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 
 use super::safety::Prefix;
 use super::segment::{SegmentCommon, SegmentKind, SEGMENT_SIZE, SLOT_FREED, SLOT_LIVE};
@@ -174,8 +174,23 @@ impl LargeList {
 /// `vm.max_map_count`, 65530 by default).
 pub const QUARANTINE_BLOCKS: usize = 4096;
 /// Bytes of address space the quarantine of freed large blocks keeps reserved at most (their
-/// memory itself is returned at the free; the reservation costs address space only).
+/// memory itself is returned at the free; the reservation costs address space only). Under an
+/// address-space limit (`RLIMIT_AS`) at most an eighth of it ([`quarantine_bytes`]), and a
+/// large block whose mapping fails empties the quarantine and tries again.
 pub const QUARANTINE_BYTES: usize = 8 << 30;
+
+/// [`QUARANTINE_BYTES`], or an eighth of the address-space limit read at the first free.
+fn quarantine_bytes() -> usize {
+    static BYTES: AtomicUsize = AtomicUsize::new(0);
+    match BYTES.load(Ordering::Relaxed) {
+        0 => {
+            let bytes = os::reservation_len(QUARANTINE_BYTES, 8);
+            BYTES.store(bytes, Ordering::Relaxed);
+            bytes
+        }
+        bytes => bytes,
+    }
+}
 /// Freed large blocks remembered (address range, size, traces) after their range was given
 /// back: 48 bytes each, allocated on the first free.
 pub const FREED_RECORDS: usize = 16384;
@@ -568,7 +583,15 @@ impl GeneralPurposeAllocator {
         let header = internal::alloc_metadata(core::mem::size_of::<LargeBlock>(), 16)?
             .as_ptr()
             .cast::<LargeBlock>();
-        let Some((memory, mapping, zeroed)) = self.large_mapping(wanted) else {
+        let mapped = self.large_mapping(wanted).or_else(|| {
+            // Out of address space (`RLIMIT_AS`) with freed blocks' ranges still reserved:
+            // give them back (their records stay) rather than fail a malloc that would
+            // succeed natively.
+            (self.config.safety && self.empty_large_quarantine())
+                .then(|| self.large_mapping(wanted))
+                .flatten()
+        });
+        let Some((memory, mapping, zeroed)) = mapped else {
             // SAFETY: allocated above, never published.
             unsafe { internal::free(NonNull::new_unchecked(header.cast())) };
             return None;
@@ -790,7 +813,7 @@ impl GeneralPurposeAllocator {
             while count < leaving.len()
                 && freed.quarantine.count > 1
                 && (freed.quarantine.count > QUARANTINE_BLOCKS
-                    || freed.quarantine_bytes > QUARANTINE_BYTES)
+                    || freed.quarantine_bytes > quarantine_bytes())
             {
                 let oldest = freed.quarantine.tail;
                 // SAFETY: the tail is a quarantined header; it leaves the list here.
@@ -901,6 +924,32 @@ impl GeneralPurposeAllocator {
         // SAFETY: evicted mappings came from the backing allocator with these layouts and
         // nothing uses them.
         unsafe { self.free_mappings(&evicted[..count]) };
+    }
+
+    /// Releases every quarantined freed block's range, remembering each in the records;
+    /// whether there was one.
+    #[cold]
+    fn empty_large_quarantine(&self) -> bool {
+        let mut released = false;
+        loop {
+            let oldest = {
+                let mut freed = lock(&self.recently_freed_large);
+                let oldest = freed.quarantine.tail;
+                if oldest.is_null() {
+                    return released;
+                }
+                // SAFETY: the tail is a quarantined header; it leaves the list here.
+                unsafe {
+                    freed.quarantine.remove(oldest);
+                    freed.quarantine_bytes -= (*oldest).mapping_len;
+                    freed.remember(&*oldest);
+                }
+                oldest
+            };
+            // SAFETY: out of every list; nobody uses a quarantined block.
+            unsafe { self.release_large(oldest) };
+            released = true;
+        }
     }
 
     /// Returns every cached mapping to the backing allocator, and every quarantined freed

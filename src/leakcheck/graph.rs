@@ -55,6 +55,13 @@ pub trait Memory {
         };
         buffer.len()
     }
+    /// As [`Memory::read`], for bytes inside one of the judged blocks, offered as readable:
+    /// a reached block's contents, and the heuristics' reads of a few words for each
+    /// interior pointer (over a million of each at a Perl interpreter's exit). The default
+    /// is [`Memory::read`].
+    fn read_in_block(&self, address: usize, buffer: &mut [u8]) -> usize {
+        self.read(address, buffer)
+    }
     /// Whether the byte at `address` may be read.
     fn is_readable(&self, address: usize) -> bool;
     /// For the multiple-inheritance heuristic: if `address` lies in a readable mapping of a
@@ -309,6 +316,21 @@ impl<'m> Graph<'m> {
         (self.memory.read(address, &mut bytes) == WORD).then(|| usize::from_ne_bytes(bytes))
     }
 
+    /// Reads the aligned word at `address`, inside block `block`, if readable: through
+    /// [`Memory::read_in_block`] when the whole word lies in the block, else (a word that
+    /// runs past the block's end) as any word is read.
+    fn read_block_word(&self, block: &LiveBlock, address: usize) -> Option<usize> {
+        if address < block.address || address + WORD > block.address + block.size {
+            return self.read_word(address);
+        }
+        if address % WORD != 0 || !self.memory.is_readable(address) {
+            return None;
+        }
+        let mut bytes = [0u8; WORD];
+        (self.memory.read_in_block(address, &mut bytes) == WORD)
+            .then(|| usize::from_ne_bytes(bytes))
+    }
+
     /// Memcheck's heuristics for an interior pointer `value` into block `index`.
     fn heuristic_for(&self, value: usize, index: usize) -> Option<Heuristic> {
         if self.heuristics == Heuristics::NONE {
@@ -317,12 +339,12 @@ impl<'m> Graph<'m> {
         let block = self.blocks[index];
         let offset = value - block.address;
         if self.heuristics.contains(Heuristic::StdString) && offset == 3 * WORD {
-            if let Some(capacity) = self.read_word(block.address + WORD) {
+            if let Some(capacity) = self.read_block_word(&block, block.address + WORD) {
                 if capacity
                     .checked_add(3 * WORD + 1)
                     .is_some_and(|total| total == block.size)
                 {
-                    if let Some(length) = self.read_word(block.address) {
+                    if let Some(length) = self.read_block_word(&block, block.address) {
                         if length <= capacity {
                             return Some(Heuristic::StdString);
                         }
@@ -331,7 +353,7 @@ impl<'m> Graph<'m> {
             }
         }
         if offset == WORD {
-            if let Some(first) = self.read_word(block.address) {
+            if let Some(first) = self.read_block_word(&block, block.address) {
                 let rest = block.size - WORD;
                 if self.heuristics.contains(Heuristic::Length64) && first > 0 && rest == first {
                     return Some(Heuristic::Length64);
@@ -343,9 +365,9 @@ impl<'m> Graph<'m> {
         }
         if self.heuristics.contains(Heuristic::MultipleInheritance) && value % WORD == 0 {
             let page = crate::os::page_size();
-            let inner = self.read_word(value)?;
+            let inner = self.read_block_word(&block, value)?;
             if inner % WORD == 0 && inner >= page {
-                let first = self.read_word(block.address)?;
+                let first = self.read_block_word(&block, block.address)?;
                 if first % WORD == 0
                     && first >= page
                     && self.is_vtable(inner)
@@ -390,8 +412,15 @@ impl<'m> Graph<'m> {
 
     /// Calls `each` with every word of the readable parts of `[start, end)` whose address is
     /// a whole number of words from `anchor` (0 for aligned words), read in chunks through
-    /// [`Memory::read`].
-    fn for_each_word(&self, start: usize, end: usize, anchor: usize, each: &mut dyn FnMut(usize)) {
+    /// [`Memory::read`], or [`Memory::read_in_block`] when `[start, end)` is a judged block.
+    fn for_each_word(
+        &self,
+        start: usize,
+        end: usize,
+        anchor: usize,
+        in_block: bool,
+        each: &mut dyn FnMut(usize),
+    ) {
         let mut chunk = [0usize; CHUNK_WORDS];
         // The first address at or after `address` on the anchor's grid.
         let on_grid = |address: usize| address + anchor.wrapping_sub(address) % WORD;
@@ -403,7 +432,11 @@ impl<'m> Graph<'m> {
                 let bytes = unsafe {
                     core::slice::from_raw_parts_mut(chunk.as_mut_ptr().cast::<u8>(), words * WORD)
                 };
-                let copied = self.memory.read(cursor, bytes) / WORD;
+                let copied = if in_block {
+                    self.memory.read_in_block(cursor, bytes)
+                } else {
+                    self.memory.read(cursor, bytes)
+                } / WORD;
                 for &word in &chunk[..copied] {
                     each(word);
                 }
@@ -421,7 +454,7 @@ impl<'m> Graph<'m> {
     /// Scans the root range `[start, end)` (its readable parts).
     pub fn scan_root_range(&mut self, start: usize, end: usize) {
         let mut found = std::vec::Vec::new();
-        self.collect_hits(start, end, 0, &mut found);
+        self.collect_hits(start, end, 0, false, &mut found);
         for value in found {
             self.reference_from_roots(value, true);
         }
@@ -432,17 +465,18 @@ impl<'m> Graph<'m> {
         self.reference_from_roots(value, true);
     }
 
-    /// The words of `[start, end)` (on `anchor`'s word grid, [`Self::for_each_word`]) that
-    /// point into some block (cheap filter first).
+    /// The words of `[start, end)` (on `anchor`'s word grid, [`Self::for_each_word`]; a
+    /// judged block when `in_block`) that point into some block (cheap filter first).
     fn collect_hits(
         &self,
         start: usize,
         end: usize,
         anchor: usize,
+        in_block: bool,
         found: &mut std::vec::Vec<usize>,
     ) {
         let (low, high) = (self.low, self.high);
-        self.for_each_word(start, end, anchor, &mut |value| {
+        self.for_each_word(start, end, anchor, in_block, &mut |value| {
             if value >= low && value < high {
                 found.push(value);
             }
@@ -458,7 +492,7 @@ impl<'m> Graph<'m> {
             let block = self.blocks[index];
             found.clear();
             let end = block.address + block.size;
-            self.collect_hits(block.address, end, block.address, &mut found);
+            self.collect_hits(block.address, end, block.address, true, &mut found);
             for &value in &found {
                 self.reference_from_roots(value, prior_definite);
             }
@@ -473,7 +507,7 @@ impl<'m> Graph<'m> {
             let block = self.blocks[index];
             found.clear();
             let end = block.address + block.size;
-            self.collect_hits(block.address, end, block.address, &mut found);
+            self.collect_hits(block.address, end, block.address, true, &mut found);
             for &value in &found {
                 self.reference_in_clique(value, leader, index);
             }
