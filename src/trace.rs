@@ -1267,13 +1267,20 @@ mod tests {
         (id, plain)
     }
 
+    /// Calls through [`via_a`] and [`via_b`]: each counts its own, so that the two bodies
+    /// differ and the compiler cannot fold them into one function (rustc merges identical
+    /// functions: in a release build the two traces were the same).
+    static VIA_CALLS: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+
     #[inline(never)]
     fn via_a() -> (TraceId, Frames) {
+        VIA_CALLS[0].fetch_add(1, Ordering::Relaxed);
         core::hint::black_box(remembered_and_plain())
     }
 
     #[inline(never)]
     fn via_b() -> (TraceId, Frames) {
+        VIA_CALLS[1].fetch_add(1, Ordering::Relaxed);
         core::hint::black_box(remembered_and_plain())
     }
 
