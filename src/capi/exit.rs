@@ -136,6 +136,12 @@ fn next_cxa_atexit() -> Option<CxaAtexit> {
 /// walks past them, were still allocated: `prog_atexit_lists.c`). `-1` when the C library's
 /// `__cxa_atexit` cannot be found.
 ///
+/// The mode comes from the state once built, else from the environment: this library's own
+/// start-up registers exit functions while it builds its state (the unwind cross-check's
+/// summary), and asking for the state there waited for itself (a hang, in every process under
+/// `GPA_UNWINDER=cross-check`). This library's own registrations (`dso_handle` its own) are
+/// forwarded untouched: they keep the order gpa gives them.
+///
 /// # Safety
 /// As for the C++ ABI's `__cxa_atexit`.
 pub unsafe fn cxa_atexit(
@@ -143,7 +149,17 @@ pub unsafe fn cxa_atexit(
     argument: *mut libc::c_void,
     dso_handle: *mut libc::c_void,
 ) -> libc::c_int {
-    if super::state().settings.mode.checks() {
+    extern "C" {
+        /// This library's handle for `__cxa_atexit` (from the C runtime's start files).
+        static __dso_handle: u8;
+    }
+    let checks = || {
+        super::STATE
+            .get()
+            .map_or_else(settings::Mode::from_env, |state| state.settings.mode)
+            .checks()
+    };
+    if dso_handle.cast_const() != (&raw const __dso_handle).cast() && checks() {
         register();
     }
     match next_cxa_atexit() {
@@ -600,6 +616,11 @@ pub fn report_at_end(ending: Ending) {
     }
     let _inside = InsideAllocator::enter();
     let state = super::state();
+    // Registered in check and guard modes only; a program that changes `GPA_MODE` before its
+    // first `atexit` (read from the environment then, [`cxa_atexit`]) changes nothing.
+    if !state.settings.mode.checks() {
+        return;
+    }
     let caller = leakcheck::roots::caller_frame(report_at_end as *const () as usize, true);
     // Found here, before the work may move to another stack.
     let this_thread = LiveStack::this_thread_all(&caller);

@@ -60,6 +60,15 @@ impl Mode {
     pub fn checks(self) -> bool {
         self != Mode::Fast
     }
+
+    /// The mode `GPA_MODE` asks for (no allocation), as [`Settings::from_env`] reads it.
+    pub fn from_env() -> Mode {
+        match env_bytes(c"GPA_MODE") {
+            Some(b"fast") => Mode::Fast,
+            Some(b"guard") => Mode::Guard,
+            _ => Mode::Check,
+        }
+    }
 }
 
 /// The settings read at start-up.
@@ -101,11 +110,7 @@ pub const DEFAULT_FRAMES: usize = 8;
 impl Settings {
     /// Reads the settings from the environment (no allocation).
     pub fn from_env() -> Settings {
-        let mode = match env_bytes(c"GPA_MODE") {
-            Some(b"fast") => Mode::Fast,
-            Some(b"guard") => Mode::Guard,
-            _ => Mode::Check,
-        };
+        let mode = Mode::from_env();
         let frames = env_bytes(c"GPA_FRAMES")
             .and_then(parse_usize)
             .map_or(DEFAULT_FRAMES, |frames| {

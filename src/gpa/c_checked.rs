@@ -262,65 +262,6 @@ impl GeneralPurposeAllocator {
         Some(page)
     }
 
-    /// Check mode's `realloc` of `block` to `size` bytes aligned to 16 (the GPA block's new
-    /// size), with its traces taken from `frame`, as the general path (`realloc_unsized`)
-    /// does it: in place when `size` and its redzone fit the slot (the old redzone checked,
-    /// the canary rewritten for `size`, the allocation trace renewed where the configuration
-    /// asks for it), else a fresh block from [`Self::c_alloc_checked_prefixed`] (live with
-    /// `prefix` in place) with the first `min(old, size)` bytes copied, and `block` freed as [`Self::c_free_checked`] frees it.
-    /// Null, with nothing done, when the fresh block must come from the general path (a large
-    /// block, no memory): the caller then takes that path.
-    ///
-    /// # Safety
-    /// As for [`Self::c_free_checked`].
-    // Unused by `gpa run` since its check mode moves every `realloc`d block, as Valgrind does
-    // (`capi::guard::realloc_at`); kept, with its tests, for an in-place resize.
-    #[cfg_attr(not(test), allow(dead_code))]
-    #[inline(always)]
-    pub(crate) unsafe fn c_realloc_checked(
-        &self,
-        block: CheckedBlock,
-        size: usize,
-        frame: usize,
-        prefix: Prefix,
-    ) -> *mut u8 {
-        // SAFETY: caller contract: a validated live slot of a live page of this GPA's small
-        // segment; safety mode keeps metadata for every slot.
-        let (segment, page, meta) = unsafe {
-            let page = &*block.page;
-            (&*block.segment, page, page.meta(block.index))
-        };
-        let requested = meta.requested.load(Ordering::Relaxed) as usize;
-        let block_size = page.block_size as usize;
-        if size != 0 && size.saturating_add(safety::redzone(size)) <= block_size {
-            let owner = self
-                .current_heap()
-                .is_some_and(|heap| core::ptr::eq(heap.as_ptr(), segment.heap));
-            self.check_small_redzone(segment, page, block.index, requested, owner, false);
-            // SAFETY: the slot is live and `block_size` bytes long.
-            unsafe { safety::write_canary(block.start, size, block_size) };
-            meta.requested.store(size as u32, Ordering::Relaxed);
-            if self.config.resize_stack_traces {
-                meta.alloc_trace
-                    .store(self.trace_at(frame, 0).0, Ordering::Relaxed);
-            }
-            return block.start as *mut u8;
-        }
-        // The old block stays live meanwhile: its page is not released, so `block` stays valid
-        // (the general path also allocates before it frees).
-        let fresh = self.c_alloc_checked_prefixed(size, frame, prefix);
-        if fresh.is_null() {
-            return fresh;
-        }
-        // SAFETY: both blocks are live and distinct, the old one `requested` bytes long and the
-        // fresh one `size`; then `block` is freed as the caller contract allows.
-        unsafe {
-            core::ptr::copy_nonoverlapping(block.start as *const u8, fresh, requested.min(size));
-            self.c_free_checked(block, frame);
-        }
-        fresh
-    }
-
     /// Frees `block` with every check of a checked free (its state changes from live, so a
     /// second free is reported; its redzone is checked; it is poisoned and quarantined), with
     /// the free trace taken from `frame`.
@@ -439,64 +380,6 @@ mod tests {
             .next()
             .expect("the write after free is reported");
         assert_eq!(finding.offset, Some(40));
-    }
-
-    #[test]
-    fn the_entry_realloc_resizes_in_place_or_moves_with_every_check() {
-        let gpa = checked();
-        let block = gpa.c_alloc_checked(40, 0);
-        // SAFETY: a live block of 40 bytes.
-        unsafe { core::ptr::write_bytes(block, 0x5A, 40) };
-        // A little smaller: the slot holds it, the block stays where it is, its redzone now
-        // starts at the new size.
-        let found = gpa.c_checked_block(block as usize).unwrap();
-        // SAFETY: found just above on this thread.
-        let same = unsafe { gpa.c_realloc_checked(found, 36, 0, Prefix::NONE) };
-        assert_eq!(same, block);
-        assert_eq!(gpa.block_layout(same).map(|layout| layout.size()), Some(36));
-        // Larger than the slot: a fresh block with the bytes copied, the old one freed (a
-        // second free of it is a double free).
-        let found = gpa.c_checked_block(same as usize).unwrap();
-        // SAFETY: found just above on this thread.
-        let moved = unsafe { gpa.c_realloc_checked(found, 900, 0, Prefix::NONE) };
-        assert!(!moved.is_null() && moved != same);
-        // SAFETY: the fresh block has 900 bytes, the first 36 copied.
-        assert!(unsafe { core::slice::from_raw_parts(moved, 36) }
-            .iter()
-            .all(|&byte| byte == 0x5A));
-        assert_eq!(
-            gpa.block_layout(moved).map(|layout| layout.size()),
-            Some(900)
-        );
-        assert!(gpa.c_checked_block(same as usize).is_none());
-        assert!(gpa.report().is_clean());
-        // SAFETY: safety mode accepts any pointer and reports mistakes.
-        unsafe { gpa.free_unsized(same) };
-        assert_eq!(count(&gpa, FindingKind::DoubleFree), 1);
-        // A new size the entry does not serve (a large block): null, nothing done.
-        let found = gpa.c_checked_block(moved as usize).unwrap();
-        // SAFETY: found just above on this thread.
-        assert!(unsafe { gpa.c_realloc_checked(found, 1 << 20, 0, Prefix::NONE) }.is_null());
-        assert_eq!(
-            gpa.block_layout(moved).map(|layout| layout.size()),
-            Some(900)
-        );
-    }
-
-    #[test]
-    fn an_overflow_into_the_redzone_is_reported_by_the_entry_realloc() {
-        let gpa = checked();
-        // In place (to a size the slot still holds) and moved (to one it does not).
-        for (size, new_size) in [(100usize, 90usize), (24, 2000)] {
-            let block = gpa.c_alloc_checked(size, 0);
-            // SAFETY: the byte just past the block is its redzone, inside its slot.
-            unsafe { block.add(size).write(0) };
-            let found = gpa.c_checked_block(block as usize).unwrap();
-            // SAFETY: found just above on this thread.
-            let resized = unsafe { gpa.c_realloc_checked(found, new_size, 0, Prefix::NONE) };
-            assert!(!resized.is_null());
-            assert_overflow_at_end(&gpa, block, size);
-        }
     }
 
     #[test]
