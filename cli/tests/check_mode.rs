@@ -212,16 +212,7 @@ fn threads_stopped_inside_malloc_by_the_exit_scan_leave_no_false_finding() {
             "{case} run {index}: {}",
             describe(&findings)
         );
-        for kind in ["definite", "indirect"] {
-            assert_eq!(
-                run.json["leak_summary"][kind]["blocks"]
-                    .as_u64()
-                    .unwrap_or(0),
-                0,
-                "{case} run {index}: {kind} leaks: {}",
-                describe(&findings)
-            );
-        }
+        assert_nothing_lost(run, &format!("{case} run {index}"));
         assert!(run.stdout().contains("done"), "{case} run {index}");
     }
 }
@@ -331,16 +322,7 @@ fn threads_stopped_inside_the_general_allocation_paths_leave_no_false_finding() 
             "{case} run {index}: {}",
             describe(&findings)
         );
-        for kind in ["definite", "indirect"] {
-            assert_eq!(
-                run.json["leak_summary"][kind]["blocks"]
-                    .as_u64()
-                    .unwrap_or(0),
-                0,
-                "{case} run {index}: {kind} leaks: {}",
-                describe(&findings)
-            );
-        }
+        assert_nothing_lost(run, &format!("{case} run {index}"));
         assert!(run.stdout().contains("done"), "{case} run {index}");
     }
 }
@@ -913,4 +895,19 @@ fn an_exec_the_kernel_refuses_lets_the_program_go_on() {
     assert_eq!(run.output.status.code(), Some(0), "{}", run.stderr());
     assert_eq!(run.json["processes"][0]["status"], "checked");
     assert_eq!(run.json["errors"], 0);
+}
+
+/// Asserts that `run` reported no definitely and no indirectly lost block (`context` names
+/// the case in the message).
+fn assert_nothing_lost(run: &Run, context: &str) {
+    for kind in ["definite", "indirect"] {
+        assert_eq!(
+            run.json["leak_summary"][kind]["blocks"]
+                .as_u64()
+                .unwrap_or(0),
+            0,
+            "{context}: {kind} leaks: {}",
+            describe(&run.findings())
+        );
+    }
 }

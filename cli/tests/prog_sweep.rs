@@ -52,6 +52,12 @@ fn check_both_modes(dir: &Path, command: &[&str], expected: Summary) {
             "Valgrind's verdict changed on {command:?}"
         );
     }
+    gpa_agrees_in_both_modes(dir, command, expected);
+}
+
+/// Runs `command` under `gpa run` in check mode and with `--guard`: each leak summary must be
+/// `expected`.
+fn gpa_agrees_in_both_modes(dir: &Path, command: &[&str], expected: Summary) {
     for options in [
         &["--show-leak-kinds=all"][..],
         &["--guard", "--show-leak-kinds=all"],
@@ -194,18 +200,7 @@ fn real_programs_leak_summaries_match_valgrind() {
             continue;
         }
         let expected = valgrind_summary(&dir, command).expect("valgrind");
-        for options in [
-            &["--show-leak-kinds=all"][..],
-            &["--guard", "--show-leak-kinds=all"],
-        ] {
-            let run = gpa_run(&dir, options, command);
-            assert_eq!(
-                gpa_leak_totals(&run.json),
-                expected,
-                "gpa run {options:?} -- {command:?}: {}",
-                run.stderr()
-            );
-        }
+        gpa_agrees_in_both_modes(&dir, command, expected);
     }
 }
 
@@ -228,18 +223,7 @@ fn xz_threads_agree_with_valgrind_but_for_the_dtv_slot_of_gpas_module() {
     let mut expected = valgrind_summary(&dir, &command).expect("valgrind");
     // One DTV per running worker thread, each one `dtv_t` (16 bytes) larger.
     expected[2].1 += 16 * expected[2].0;
-    for options in [
-        &["--show-leak-kinds=all"][..],
-        &["--guard", "--show-leak-kinds=all"],
-    ] {
-        let run = gpa_run(&dir, options, &command);
-        assert_eq!(
-            gpa_leak_totals(&run.json),
-            expected,
-            "gpa run {options:?}: {}",
-            run.stderr()
-        );
-    }
+    gpa_agrees_in_both_modes(&dir, &command, expected);
 }
 
 /// apt-cache: a library the program links against registers exit functions from its
@@ -249,9 +233,8 @@ fn xz_threads_agree_with_valgrind_but_for_the_dtv_slot_of_gpas_module() {
 /// bytes); and glibc's malloc'd exit-function lists (more than 32 functions: `__new_exitfn`,
 /// 1040 bytes each, freed once `exit` walks past them) are still allocated (apt-cache: 3,120
 /// bytes in 3 blocks still reachable). Valgrind checks after `exit` ran them all: every block
-/// freed. The cure is in the exit hook's registration (`src/capi/exit.rs`): registered
-/// before any other exit function (at the first `__cxa_atexit`/`atexit`, or the first
-/// `malloc`), it would run last.
+/// freed. gpa now registers its report at the first `__cxa_atexit` (which `atexit` calls) of
+/// anyone, before any other exit function, so it runs last (`capi::exit::cxa_atexit`).
 #[test]
 fn exit_function_lists_of_a_library_are_freed_before_the_report() {
     if !gcc_or_skip() {
