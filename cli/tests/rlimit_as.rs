@@ -167,7 +167,7 @@ fn guard_mode_sizes_its_area_to_the_limit_and_says_so_once() {
             None => assert_eq!(warnings, 0, "{stderr}"),
             Some(megabytes) => {
                 assert_eq!(warnings, 1, "{stderr}");
-                let limit_mib = megabytes * 1000 * 1024 >> 20;
+                let limit_mib = (megabytes * 1000 * 1024) >> 20;
                 assert!(
                     stderr.contains(&format!("is {limit_mib} MiB: guard mode's block area is ")),
                     "{stderr}"

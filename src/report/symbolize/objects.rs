@@ -94,7 +94,10 @@ impl Dwarf {
             let data: &'static [u8] = if UNREAD_SECTIONS.contains(&id) {
                 &[]
             } else {
-                match object.section_by_name(id.name()).map(|s| s.uncompressed_data()) {
+                match object
+                    .section_by_name(id.name())
+                    .map(|s| s.uncompressed_data())
+                {
                     Some(Ok(std::borrow::Cow::Borrowed(data))) => data,
                     Some(Ok(std::borrow::Cow::Owned(data))) => {
                         std::boxed::Box::leak(data.into_boxed_slice())
