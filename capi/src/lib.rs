@@ -681,6 +681,20 @@ pub unsafe extern "C" fn __cxa_atexit(
     unsafe { capi::exit::cxa_atexit(function, argument, dso_handle) }
 }
 
+/// glibc's `on_exit`: as [`__cxa_atexit`], the exit report is registered first (check and
+/// guard modes), then `function` with the C library (see `gpa::__capi::exit::on_exit`).
+///
+/// # Safety
+/// As for glibc's `on_exit`.
+#[no_mangle]
+pub unsafe extern "C" fn on_exit(
+    function: capi::exit::OnExitFunction,
+    argument: *mut c_void,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::exit::on_exit(function, argument) }
+}
+
 // ---- Processes: `_exit`, `exec` and `posix_spawn` (forwarded to `gpa::__capi::process`) ----
 
 /// C `_exit`: the report first (check mode), then the end of the process. dash ends every

@@ -102,3 +102,77 @@ fn threads_malloc_under_an_address_space_limit_as_natively() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Guard mode under a limit: its block area (64 GiB without one) is sized to a sixteenth of
+/// the limit, so blocks are still guarded and a read one byte past a 128-byte block faults on
+/// the guard page (`guard/overflow_read.c`; Valgrind 3.19: "Invalid read of size 1 ... 0
+/// bytes after a block of size 128", then "sum: 8128"). Before, the area did not fit under
+/// the limit and guard mode placed every block as check mode does, silently: the read went
+/// unnoticed. A one-time warning names the limit and the smaller area. With no limit, there
+/// is no warning; under 110 MB (an area under 8 MiB) the warning says there is none, and
+/// blocks are placed as in check mode.
+#[test]
+fn guard_mode_sizes_its_area_to_the_limit_and_says_so_once() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("rlimit_as_guard");
+    let program = common::compile_c_with("guard", "overflow_read", "overflow_read", &[], &dir);
+    let program = program.to_str().unwrap();
+    for megabytes in [None, Some(110u64), Some(200), Some(1000), Some(4000)] {
+        let json = dir.join("report.json");
+        let mut gpa = Command::new(gpa_exe());
+        gpa.current_dir(&dir)
+            .arg("run")
+            .arg("--preload")
+            .arg(preload_library())
+            .args(["--guard", "--json"])
+            .arg(&json)
+            .args(["--", program]);
+        if let Some(megabytes) = megabytes {
+            limit(&mut gpa, megabytes * 1000 * 1024);
+        }
+        let run = gpa.output().expect("run gpa");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr),
+        );
+        if megabytes == Some(110) {
+            assert_eq!(
+                stderr
+                    .matches(
+                        "gpa: warning: the address-space limit (RLIMIT_AS, ulimit -v) is 107 \
+                         MiB: no room for guard mode's block area"
+                    )
+                    .count(),
+                1,
+                "{stderr}"
+            );
+            continue;
+        }
+        assert_eq!(stdout, "sum: 8128\n", "{megabytes:?}: {stderr}");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).expect("report")).unwrap();
+        let findings = report["findings"].as_array().cloned().unwrap_or_default();
+        assert!(
+            findings
+                .iter()
+                .any(|finding| finding["kind"] == "overflow" && finding["access"] == "read"),
+            "ulimit -v {megabytes:?} MB: the read past the end was not found: {stderr}"
+        );
+        let warnings = stderr
+            .matches("gpa: warning: the address-space limit (RLIMIT_AS, ulimit -v) is ")
+            .count();
+        match megabytes {
+            None => assert_eq!(warnings, 0, "{stderr}"),
+            Some(megabytes) => {
+                assert_eq!(warnings, 1, "{stderr}");
+                let limit_mib = (megabytes * 1000 * 1024) >> 20;
+                assert!(
+                    stderr.contains(&format!("is {limit_mib} MiB: guard mode's block area is ")),
+                    "{stderr}"
+                );
+            }
+        }
+    }
+}

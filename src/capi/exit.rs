@@ -4,9 +4,9 @@
 //! # Design
 //! An exit hook registered before any other exit function (with `__cxa_atexit` and no library
 //! handle, so that glibc does not run it among this library's destructors): at the first
-//! `__cxa_atexit` or `atexit` call of the program or a library (this library exports
-//! `__cxa_atexit`: [`cxa_atexit`]), or from the preload library's constructor if none came
-//! before. Exit functions run newest first, so it runs after the program's own hooks, after
+//! `__cxa_atexit`, `atexit` or `on_exit` call of the program or a library (this library
+//! exports `__cxa_atexit` and `on_exit`: [`cxa_atexit`], [`on_exit`]), or from the preload
+//! library's constructor if none came before. Exit functions run newest first, so it runs after the program's own hooks, after
 //! every library's destructors and exit functions (even those registered by constructors the
 //! loader ran before this library's), so blocks the program frees at exit are freed by then. It holds the GPA's re-entrancy guard
 //! throughout, so everything it allocates (symbolization caches, strings, files) comes from
@@ -165,6 +165,51 @@ pub unsafe fn cxa_atexit(
     match next_cxa_atexit() {
         // SAFETY: forwarded caller contract.
         Some(next) => unsafe { next(function, argument, dso_handle) },
+        None => -1,
+    }
+}
+
+/// An exit function as glibc's `on_exit` takes it: called with `exit`'s status and its
+/// argument.
+pub type OnExitFunction = Option<unsafe extern "C" fn(libc::c_int, *mut libc::c_void)>;
+
+/// The signature of the C library's `on_exit`.
+type OnExit = unsafe extern "C" fn(OnExitFunction, *mut libc::c_void) -> libc::c_int;
+
+/// The C library's `on_exit` (this library exports its own, [`on_exit`]), found once.
+fn next_on_exit() -> Option<OnExit> {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let mut address = NEXT.load(Ordering::Acquire);
+    if address == 0 {
+        address = super::foreign::real(c"on_exit")?;
+        NEXT.store(address, Ordering::Release);
+    }
+    // SAFETY: the C library's `on_exit` has this signature.
+    Some(unsafe { core::mem::transmute::<usize, OnExit>(address) })
+}
+
+/// glibc's `on_exit` as the program and its libraries call it: as [`cxa_atexit`], the exit
+/// report is registered first in check and guard modes, then `function` with the C library,
+/// which calls it with `exit`'s status unchanged. `on_exit` puts its function on the list
+/// `__cxa_atexit` fills without calling `__cxa_atexit`, so before this a function a library
+/// constructor (or `main`, before any `atexit`) registered with it was older than the report
+/// and ran after it: the blocks it freed were reported still reachable or lost where
+/// Valgrind says "all heap blocks were freed" (`cli/tests/c/onexit_*.c`). `-1` when the C
+/// library's `on_exit` cannot be found. This library never calls `on_exit` itself.
+///
+/// # Safety
+/// As for glibc's `on_exit`.
+pub unsafe fn on_exit(function: OnExitFunction, argument: *mut libc::c_void) -> libc::c_int {
+    let checks = super::STATE
+        .get()
+        .map_or_else(settings::Mode::from_env, |state| state.settings.mode)
+        .checks();
+    if checks {
+        register();
+    }
+    match next_on_exit() {
+        // SAFETY: forwarded caller contract.
+        Some(next) => unsafe { next(function, argument) },
         None => -1,
     }
 }

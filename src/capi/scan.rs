@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use super::guard;
 use crate::gpa::{GeneralPurposeAllocator, LiveBlock};
-use crate::leakcheck::graph::Memory;
+use crate::leakcheck::graph;
 #[cfg(doc)]
 use crate::leakcheck::maps::Mapping;
 use crate::leakcheck::roots::{self, LiveStack, OwnState, RED_ZONE};
@@ -142,15 +142,8 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     let threads = stop_threads(gpa, options.stop_threads, settle);
     // glibc frees its own structures without locks, as if no other thread ran: not while a
     // thread that could not be stopped may use them, or one was stopped in the middle of
-    // glibc's own code (it may have been updating them).
-    let busy = |threads: &Threads| {
-        let maps = Maps::read();
-        threads
-            .stopped
-            .iter()
-            .any(|thread| busy_in_c_library(thread, &maps))
-    };
-    if threads.missed.is_empty() && !busy(&threads) {
+    // glibc's own code (it may have been updating them; the stop's last round found out).
+    if threads.missed.is_empty() && !threads.busy {
         if let Some(streams) = streams {
             discard_unwritten(streams);
         }
@@ -287,26 +280,14 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
 }
 
 /// Calls `visit` with each word of `stack`'s live part: from its `live_from` to the end of the
-/// mapping holding its stack pointer, read as the graph reads memory ([`Memory::read`]) a
-/// page at a time (a page that cannot be read ends the walk).
+/// mapping holding its stack pointer, read as the graph reads a root range
+/// ([`graph::for_each_word`]: its readable parts, a chunk at a time).
 fn for_each_stack_word(maps: &Maps, stack: &LiveStack, visit: &mut dyn FnMut(usize)) {
-    const WORD: usize = core::mem::size_of::<usize>();
     let Some(mapping) = maps.find(stack.stack_pointer).filter(|m| m.read) else {
         return;
     };
-    let mut at = stack.live_from.max(mapping.start) & !(WORD - 1);
-    let mut page = [0u8; 4096];
-    while at < mapping.end {
-        let length = (mapping.end - at).min(page.len());
-        let read = maps.read(at, &mut page[..length]);
-        for word in page[..read - read % WORD].chunks_exact(WORD) {
-            visit(usize::from_ne_bytes(word.try_into().unwrap_or([0; WORD])));
-        }
-        if read < length {
-            return;
-        }
-        at += length;
-    }
+    let start = stack.live_from.max(mapping.start);
+    graph::for_each_word(maps, start, mapping.end, 0, false, visit);
 }
 
 /// Whether every byte of `[start, start + length)` lies in a readable mapping of `maps`: a
@@ -365,6 +346,10 @@ struct Threads {
     #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
     stopped: std::vec::Vec<NoThread>,
     missed: std::vec::Vec<i32>,
+    /// Whether a stopped thread was stopped inside the C library's or the loader's own code
+    /// ([`busy_in_c_library`]), as the stop's last round found (false when a thread was
+    /// missed: that round did not ask).
+    busy: bool,
 }
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
@@ -426,6 +411,7 @@ fn stop_threads(gpa: &GeneralPurposeAllocator, wanted: bool, settle: bool) -> Th
         let threads = Threads {
             stopped: stopped.threads.clone(),
             missed: stopped.missed.clone(),
+            busy,
         };
         // Never resumed: the process is exiting (see the module docs).
         core::mem::forget(stopped);
@@ -558,11 +544,6 @@ fn allocating_for_c_library(
 /// How deep [`allocating_for_c_library`] looks for the first caller outside this library.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 const OWN_FRAMES: usize = 32;
-
-#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
-fn busy_in_c_library(_thread: &NoThread, _maps: &Maps) -> bool {
-    false
-}
 
 /// Runs `work` while holding the dynamic loader's lock (`dl_iterate_phdr` calls its callback
 /// with it held; it is recursive, so `work` may iterate again).

@@ -201,6 +201,51 @@ const WORD: usize = core::mem::size_of::<usize>();
 const CHUNK_WORDS: usize = 1024;
 const NO_LEADER: u32 = u32::MAX;
 
+/// Calls `each` with every word of the readable parts of `[start, end)` whose address is a
+/// whole number of words from `anchor` (0 for aligned words), read from `memory` in chunks
+/// through [`Memory::read`], or [`Memory::read_in_block`] when `[start, end)` is a judged
+/// block (`in_block`). A chunk that cannot be read whole (memory unmapped by a thread that
+/// still runs) is taken up to where it failed, and the walk goes on at the next page. The
+/// one reader of scanned memory: the graph's, and the exit scan's look at stopped threads'
+/// stacks (`capi::scan`).
+pub fn for_each_word(
+    memory: &dyn Memory,
+    start: usize,
+    end: usize,
+    anchor: usize,
+    in_block: bool,
+    each: &mut dyn FnMut(usize),
+) {
+    let mut chunk = [0usize; CHUNK_WORDS];
+    // The first address at or after `address` on the anchor's grid.
+    let on_grid = |address: usize| address + anchor.wrapping_sub(address) % WORD;
+    memory.for_each_readable(start, end, &mut |from, to| {
+        let mut cursor = on_grid(from);
+        while cursor + WORD <= to {
+            let words = ((to - cursor) / WORD).min(CHUNK_WORDS);
+            // SAFETY: `chunk` is a plain array of words; viewing it as bytes is sound.
+            let bytes = unsafe {
+                core::slice::from_raw_parts_mut(chunk.as_mut_ptr().cast::<u8>(), words * WORD)
+            };
+            let copied = if in_block {
+                memory.read_in_block(cursor, bytes)
+            } else {
+                memory.read(cursor, bytes)
+            } / WORD;
+            for &word in &chunk[..copied] {
+                each(word);
+            }
+            if copied < words {
+                // Unreadable now (unmapped by a thread that still runs): skip its page.
+                let page = crate::os::page_size();
+                cursor = on_grid((cursor + (copied + 1) * WORD).next_multiple_of(page));
+            } else {
+                cursor += words * WORD;
+            }
+        }
+    });
+}
+
 impl<'m> Graph<'m> {
     /// A graph over `blocks` (any order; they must not overlap), reading through `memory`.
     pub fn new(
@@ -410,47 +455,6 @@ impl<'m> Graph<'m> {
         false
     }
 
-    /// Calls `each` with every word of the readable parts of `[start, end)` whose address is
-    /// a whole number of words from `anchor` (0 for aligned words), read in chunks through
-    /// [`Memory::read`], or [`Memory::read_in_block`] when `[start, end)` is a judged block.
-    fn for_each_word(
-        &self,
-        start: usize,
-        end: usize,
-        anchor: usize,
-        in_block: bool,
-        each: &mut dyn FnMut(usize),
-    ) {
-        let mut chunk = [0usize; CHUNK_WORDS];
-        // The first address at or after `address` on the anchor's grid.
-        let on_grid = |address: usize| address + anchor.wrapping_sub(address) % WORD;
-        self.memory.for_each_readable(start, end, &mut |from, to| {
-            let mut cursor = on_grid(from);
-            while cursor + WORD <= to {
-                let words = ((to - cursor) / WORD).min(CHUNK_WORDS);
-                // SAFETY: `chunk` is a plain array of words; viewing it as bytes is sound.
-                let bytes = unsafe {
-                    core::slice::from_raw_parts_mut(chunk.as_mut_ptr().cast::<u8>(), words * WORD)
-                };
-                let copied = if in_block {
-                    self.memory.read_in_block(cursor, bytes)
-                } else {
-                    self.memory.read(cursor, bytes)
-                } / WORD;
-                for &word in &chunk[..copied] {
-                    each(word);
-                }
-                if copied < words {
-                    // Unreadable now (unmapped by a thread that still runs): skip its page.
-                    let page = crate::os::page_size();
-                    cursor = on_grid((cursor + (copied + 1) * WORD).next_multiple_of(page));
-                } else {
-                    cursor += words * WORD;
-                }
-            }
-        });
-    }
-
     /// Scans the root range `[start, end)` (its readable parts).
     pub fn scan_root_range(&mut self, start: usize, end: usize) {
         let mut found = std::vec::Vec::new();
@@ -465,7 +469,7 @@ impl<'m> Graph<'m> {
         self.reference_from_roots(value, true);
     }
 
-    /// The words of `[start, end)` (on `anchor`'s word grid, [`Self::for_each_word`]; a
+    /// The words of `[start, end)` (on `anchor`'s word grid, [`for_each_word`]; a
     /// judged block when `in_block`) that point into some block (cheap filter first).
     fn collect_hits(
         &self,
@@ -476,7 +480,7 @@ impl<'m> Graph<'m> {
         found: &mut std::vec::Vec<usize>,
     ) {
         let (low, high) = (self.low, self.high);
-        self.for_each_word(start, end, anchor, in_block, &mut |value| {
+        for_each_word(self.memory, start, end, anchor, in_block, &mut |value| {
             if value >= low && value < high {
                 found.push(value);
             }

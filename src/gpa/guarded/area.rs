@@ -17,8 +17,18 @@ use crate::trace::TraceId;
 
 mod pool;
 
-/// Bytes of address space for blocks in one area.
+/// Bytes of address space for blocks in one area, without an address-space limit.
 pub const AREA_LEN: usize = 64 << 30;
+/// Under an address-space limit (`RLIMIT_AS`) guard mode's block area is at most this share
+/// of it (`os::reservation_len`; docs/c_abi.md, "Address-space limits"), its metadata shrunk
+/// with it.
+pub const AREA_SHARE: usize = 16;
+/// The share of a GPA that does not guard every block (check mode's blocks of no bytes,
+/// sampled mode's slots and blocks).
+pub const AREA_SHARE_UNGUARDED: usize = 128;
+/// The smallest block area worth reserving under a limit (the slot pool alone takes 2 MiB;
+/// the metadata and the gap add 8 MiB more).
+pub const AREA_MIN: usize = 2 * SEGMENT_SIZE;
 /// Inaccessible bytes between the area's metadata and its first extent.
 const GAP: usize = SEGMENT_SIZE;
 /// The most extents (and so records) one area holds.
@@ -122,6 +132,8 @@ pub struct Area {
     pub block_start: usize,
     /// Pages in the block area.
     block_pages: usize,
+    /// Records the metadata part holds ([`MAX_RECORDS`], fewer in a smaller area).
+    max_records: usize,
     owner: *const AtomicU32,
     records: *const Record,
     /// Guard pages inside the mapping (`MADV_GUARD_INSTALL`) rather than `mprotect`.
@@ -184,19 +196,23 @@ fn shape(size: usize, align: usize, start_against_guard: bool) -> Option<Shape> 
 }
 
 impl Area {
+    /// A new area whose block area is `area_len` bytes (a multiple of [`SEGMENT_SIZE`]), with
+    /// metadata for its pages (at most one record a page); `None` when the OS refuses.
     pub(super) fn create(
         gpa_id: u64,
         canary: u64,
         quarantine_limit: usize,
         frames: usize,
+        area_len: usize,
     ) -> Option<*mut Area> {
         let page = os::page_size();
-        let block_pages = AREA_LEN / page;
+        let block_pages = area_len / page;
+        let max_records = MAX_RECORDS.min(block_pages);
         let header = core::mem::size_of::<Area>().next_multiple_of(64);
         let owner_bytes = block_pages * core::mem::size_of::<AtomicU32>();
-        let records_bytes = MAX_RECORDS * core::mem::size_of::<Record>();
+        let records_bytes = max_records * core::mem::size_of::<Record>();
         let meta_len = (header + owner_bytes + records_bytes).next_multiple_of(SEGMENT_SIZE);
-        let total_len = meta_len + GAP + AREA_LEN;
+        let total_len = meta_len + GAP + area_len;
         let base = os::reserve_aligned(total_len, SEGMENT_SIZE)?;
         // SAFETY: the metadata part of the reservation just made.
         if !unsafe { os::protect(base, meta_len, true) } {
@@ -221,6 +237,7 @@ impl Area {
                 total_len,
                 block_start,
                 block_pages,
+                max_records,
                 owner: (base_address + header) as *const AtomicU32,
                 records: (base_address + header + owner_bytes) as *const Record,
                 markers,
@@ -286,8 +303,8 @@ impl Area {
 
     #[inline]
     fn record(&self, index: u32) -> &Record {
-        debug_assert!(index != NONE && (index as usize) < MAX_RECORDS);
-        // SAFETY: records below MAX_RECORDS lie inside the metadata part (all-zero until
+        debug_assert!(index != NONE && (index as usize) < self.max_records);
+        // SAFETY: records below `max_records` lie inside the metadata part (all-zero until
         // first used, which is a valid empty record).
         unsafe { &*self.records.add(index as usize) }
     }
@@ -460,7 +477,7 @@ impl Area {
     }
 
     fn new_record(&self, state: &mut State) -> Option<u32> {
-        if state.next_record as usize >= MAX_RECORDS {
+        if state.next_record as usize >= self.max_records {
             return None;
         }
         let index = state.next_record;

@@ -5,7 +5,10 @@
 //!
 //! # Design
 //! A GPA that guards blocks reserves one large **area** of address space (64 GiB of
-//! `PROT_NONE`, no commit charge) on first use and carves **extents** (runs of pages) from it:
+//! `PROT_NONE`, no commit charge; under an address-space limit, `RLIMIT_AS`, a sixteenth of the
+//! limit, with a one-time warning in guard mode, and none when even that does not fit: blocks
+//! are then placed as in check mode) on first use and carves **extents** (runs of pages)
+//! from it:
 //!
 //! ```text
 //!  base (4 MiB aligned)                       block_start
@@ -95,7 +98,7 @@ pub use area::{Area, Birth, AREA_LEN};
 use core::alloc::Layout;
 use core::cell::Cell;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::lock::Lock;
 use super::pagemap;
@@ -107,6 +110,11 @@ pub struct Guarded {
     area: AtomicUsize,
     /// The block area's start, or [`NOWHERE`]: the fast free path's range check.
     start: AtomicUsize,
+    /// The block area's length ([`AREA_LEN`], less under an address-space limit), or 0.
+    len: AtomicUsize,
+    /// Reserving the area failed once: not tried again (every guarded request would pay a
+    /// failing `mmap`).
+    refused: AtomicBool,
     create: Lock<()>,
 }
 
@@ -147,6 +155,8 @@ impl Guarded {
         Guarded {
             area: AtomicUsize::new(0),
             start: AtomicUsize::new(NOWHERE),
+            len: AtomicUsize::new(0),
+            refused: AtomicBool::new(false),
             create: Lock::new(()),
         }
     }
@@ -154,7 +164,7 @@ impl Guarded {
     /// Whether `address` is in this GPA's block area (one subtraction and compare).
     #[inline(always)]
     pub fn holds(&self, address: usize) -> bool {
-        address.wrapping_sub(self.start.load(Ordering::Relaxed)) < AREA_LEN
+        address.wrapping_sub(self.start.load(Ordering::Relaxed)) < self.len.load(Ordering::Relaxed)
     }
 
     /// The area, if it exists.
@@ -164,25 +174,52 @@ impl Guarded {
         (area != 0).then(|| unsafe { &*(area as *const Area) })
     }
 
-    /// The area, reserved on first use for the GPA with `gpa_id`. `None` when the OS refuses.
+    /// The area, reserved on first use for the GPA with `gpa_id`: [`AREA_LEN`] bytes of block
+    /// area, or under an address-space limit (`RLIMIT_AS`) at most a share of it
+    /// ([`area::AREA_SHARE`] in guard mode, else [`area::AREA_SHARE_UNGUARDED`]). `None`
+    /// when the OS refuses (then and later). `guard_mode`: the GPA guards every block, and a
+    /// smaller area, or none, is worth a warning (once per process).
     pub fn area(
         &self,
         gpa_id: u64,
         canary: u64,
         quarantine_limit: usize,
         frames: usize,
+        guard_mode: bool,
     ) -> Option<&Area> {
         if let Some(area) = self.existing() {
             return Some(area);
+        }
+        if self.refused.load(Ordering::Relaxed) {
+            return None;
         }
         let _creating = self.create.lock();
         if let Some(area) = self.existing() {
             return Some(area);
         }
-        let area = Area::create(gpa_id, canary, quarantine_limit, frames)?;
+        if self.refused.load(Ordering::Relaxed) {
+            return None;
+        }
+        let share = if guard_mode {
+            area::AREA_SHARE
+        } else {
+            area::AREA_SHARE_UNGUARDED
+        };
+        let len = os::reservation_len(AREA_LEN, share) & !(super::segment::SEGMENT_SIZE - 1);
+        let created = (len >= area::AREA_MIN)
+            .then(|| Area::create(gpa_id, canary, quarantine_limit, frames, len))
+            .flatten();
+        if guard_mode && (created.is_none() || len < AREA_LEN) {
+            warn_limited(created.map(|_| len));
+        }
+        let Some(area) = created else {
+            self.refused.store(true, Ordering::Relaxed);
+            return None;
+        };
         // SAFETY: just created.
         let block_start = unsafe { (*area).block_start };
         self.area.store(area as usize, Ordering::Release);
+        self.len.store(len, Ordering::Release);
         self.start.store(block_start, Ordering::Release);
         // SAFETY: published above; lives until `release`.
         Some(unsafe { &*area })
@@ -195,6 +232,7 @@ impl Guarded {
     pub unsafe fn release(&self) {
         let area = self.area.swap(0, Ordering::AcqRel);
         self.start.store(NOWHERE, Ordering::Release);
+        self.len.store(0, Ordering::Release);
         if area == 0 {
             return;
         }
@@ -228,6 +266,53 @@ impl Guarded {
             self.create.release();
         }
     }
+}
+
+/// Says once per process, on stderr, that guard mode's block area was sized to the
+/// address-space limit (`Some(len)`: `len` bytes instead of [`AREA_LEN`]) or could not be
+/// reserved under it (`None`: blocks are placed as in check mode, without guard pages).
+/// Formats on the stack: it runs inside an allocation.
+#[cold]
+fn warn_limited(len: Option<usize>) {
+    use core::fmt::Write;
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    struct Line {
+        bytes: [u8; 320],
+        len: usize,
+    }
+    impl Write for Line {
+        fn write_str(&mut self, text: &str) -> core::fmt::Result {
+            let take = text.len().min(self.bytes.len() - self.len);
+            self.bytes[self.len..self.len + take].copy_from_slice(&text.as_bytes()[..take]);
+            self.len += take;
+            Ok(())
+        }
+    }
+    if WARNED.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let limit = os::address_space_limit().unwrap_or(0);
+    let mut line = Line {
+        bytes: [0; 320],
+        len: 0,
+    };
+    let _ = match len {
+        Some(len) => writeln!(
+            line,
+            "gpa: warning: the address-space limit (RLIMIT_AS, ulimit -v) is {} MiB: guard \
+             mode's block area is {} MiB instead of {} GiB",
+            limit >> 20,
+            len >> 20,
+            AREA_LEN >> 30
+        ),
+        None => writeln!(
+            line,
+            "gpa: warning: the address-space limit (RLIMIT_AS, ulimit -v) is {} MiB: no room \
+             for guard mode's block area, blocks are placed as in check mode (no guard pages)",
+            limit >> 20
+        ),
+    };
+    os::write_stderr(&line.bytes[..line.len]);
 }
 
 // ---- sampling ----
@@ -470,6 +555,7 @@ impl GeneralPurposeAllocator {
             self.config.canary,
             self.config.guard_quarantine_bytes,
             self.config.stack_trace_frames,
+            self.config.guard,
         )?;
         {
             // Giving the thread a signal stack may allocate (its exit hook).

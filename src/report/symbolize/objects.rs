@@ -12,7 +12,7 @@
 use core::cell::Cell;
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
-use object::{Object, ObjectSymbol, SymbolKind};
+use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 
 /// One frame found for an address (an inlined call or the function itself).
 pub struct Found {
@@ -34,9 +34,136 @@ struct Symbol {
 
 /// What one object file offers.
 pub struct ObjectFile {
-    dwarf: Option<addr2line::Loader>,
+    dwarf: Option<Dwarf>,
     symbols: std::vec::Vec<Symbol>,
     build_id: Option<std::vec::Vec<u8>>,
+}
+
+/// A reader of the DWARF sections this module loads: the file's own bytes where they are
+/// stored uncompressed, else a decompressed copy; both kept for the rest of the process.
+type Slice = gimli::EndianSlice<'static, gimli::RunTimeEndian>;
+
+/// An object's DWARF for symbolization.
+enum Dwarf {
+    /// Loaded here, without the sections symbolization never reads ([`UNREAD_SECTIONS`]).
+    /// `loader`: `addr2line`'s own loader, made when a lookup needs a split DWARF file
+    /// (`.dwo`, `.dwp`), which only it finds.
+    Sections {
+        context: addr2line::Context<Slice>,
+        path: String,
+        loader: std::cell::OnceCell<Option<addr2line::Loader>>,
+    },
+    /// `addr2line`'s loader, for DWARF that needs relocating (relocatable object files, or
+    /// debug sections with relocations of their own), which it applies.
+    Loader(addr2line::Loader),
+}
+
+/// DWARF sections `addr2line` never reads to name a frame and its line: variables' locations
+/// and macros. In glibc's separate debug files the location lists alone are a sixth of the
+/// compressed DWARF; loading them decompressed about 1 MB (libc) that nothing looked at, at
+/// every exit whose report symbolized a frame in libc or the loader.
+const UNREAD_SECTIONS: [gimli::SectionId; 4] = [
+    gimli::SectionId::DebugLoc,
+    gimli::SectionId::DebugLocLists,
+    gimli::SectionId::DebugMacinfo,
+    gimli::SectionId::DebugMacro,
+];
+
+impl Dwarf {
+    /// The DWARF of the file at `path`.
+    fn open(path: &str) -> Option<Dwarf> {
+        let file = std::fs::File::open(path).ok()?;
+        // SAFETY: as in `parse`: mapped read-only.
+        let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+        // Kept for the process, as every object file read here is (see the module docs).
+        let map: &'static memmap2::Mmap = std::boxed::Box::leak(std::boxed::Box::new(map));
+        let object = object::File::parse(&**map).ok()?;
+        let relocated = object.sections().any(|section| {
+            section.name().is_ok_and(|name| name.starts_with(".debug_"))
+                && section.relocations().next().is_some()
+        });
+        if object.kind() == object::ObjectKind::Relocatable || relocated {
+            return addr2line::Loader::new(path).ok().map(Dwarf::Loader);
+        }
+        let endian = if object.is_little_endian() {
+            gimli::RunTimeEndian::Little
+        } else {
+            gimli::RunTimeEndian::Big
+        };
+        let mut dwarf = gimli::Dwarf::load(|id| -> Result<Slice, gimli::Error> {
+            let data: &'static [u8] = if UNREAD_SECTIONS.contains(&id) {
+                &[]
+            } else {
+                match object
+                    .section_by_name(id.name())
+                    .map(|s| s.uncompressed_data())
+                {
+                    Some(Ok(std::borrow::Cow::Borrowed(data))) => data,
+                    Some(Ok(std::borrow::Cow::Owned(data))) => {
+                        std::boxed::Box::leak(data.into_boxed_slice())
+                    }
+                    // As `addr2line`'s loader, which fails the whole file then.
+                    Some(Err(_)) => return Err(gimli::Error::Io),
+                    None => &[],
+                }
+            };
+            Ok(gimli::EndianSlice::new(data, endian))
+        })
+        .ok()?;
+        dwarf.populate_abbreviations_cache(gimli::AbbreviationsCacheStrategy::Duplicates);
+        let context = addr2line::Context::from_dwarf(dwarf).ok()?;
+        Some(Dwarf::Sections {
+            context,
+            path: path.to_string(),
+            loader: std::cell::OnceCell::new(),
+        })
+    }
+
+    /// Calls `each` with the frames found for `probe`, innermost first.
+    fn for_each_frame(&self, probe: u64, each: &mut dyn FnMut(Found)) {
+        fn visit<R: gimli::Reader>(
+            frames: Result<addr2line::FrameIter<'_, R>, impl core::fmt::Debug>,
+            each: &mut dyn FnMut(Found),
+        ) {
+            let Ok(mut frames) = frames else {
+                return;
+            };
+            while let Ok(Some(frame)) = frames.next() {
+                let function = frame
+                    .function
+                    .as_ref()
+                    .and_then(|name| name.raw_name().ok())
+                    .map(|name| super::demangle(&name));
+                let (file, line) = frame.location.map_or((None, None), |location| {
+                    (location.file.map(str::to_string), location.line)
+                });
+                each(Found {
+                    function,
+                    file,
+                    line,
+                });
+            }
+        }
+        match self {
+            Dwarf::Loader(loader) => visit(loader.find_frames(probe), each),
+            Dwarf::Sections {
+                context,
+                path,
+                loader,
+            } => match context.find_frames(probe) {
+                addr2line::LookupResult::Output(frames) => visit(frames, each),
+                // A split DWARF unit: `addr2line`'s loader finds its file.
+                addr2line::LookupResult::Load { .. } => {
+                    if let Some(loader) = loader
+                        .get_or_init(|| addr2line::Loader::new(path).ok())
+                        .as_ref()
+                    {
+                        visit(loader.find_frames(probe), each);
+                    }
+                }
+            },
+        }
+    }
 }
 
 /// An object file, used by one thread at a time (its lazily filled caches are not `Sync`).
@@ -228,7 +355,7 @@ impl ObjectFile {
         symbols.sort_by_key(|symbol| (symbol.start, core::cmp::Reverse(symbol.size)));
         symbols.dedup_by_key(|symbol| symbol.start);
         Some(ObjectFile {
-            dwarf: addr2line::Loader::new(&dwarf_path).ok(),
+            dwarf: Dwarf::open(&dwarf_path),
             symbols,
             build_id: parsed.build_id,
         })
@@ -237,25 +364,8 @@ impl ObjectFile {
     /// The frames DWARF gives for file address `probe`, innermost first.
     pub fn frames(&self, probe: u64) -> std::vec::Vec<Found> {
         let mut found = std::vec::Vec::new();
-        let Some(dwarf) = &self.dwarf else {
-            return found;
-        };
-        if let Ok(mut frames) = dwarf.find_frames(probe) {
-            while let Ok(Some(frame)) = frames.next() {
-                let function = frame
-                    .function
-                    .as_ref()
-                    .and_then(|name| name.raw_name().ok())
-                    .map(|name| super::demangle(&name));
-                let (file, line) = frame.location.map_or((None, None), |location| {
-                    (location.file.map(str::to_string), location.line)
-                });
-                found.push(Found {
-                    function,
-                    file,
-                    line,
-                });
-            }
+        if let Some(dwarf) = &self.dwarf {
+            dwarf.for_each_frame(probe, &mut |frame| found.push(frame));
         }
         found
     }
