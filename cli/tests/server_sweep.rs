@@ -711,3 +711,48 @@ fn workers_stopped_by_sigterm_are_checked() {
         assert_eq!(gpa_leak_totals(&run.json), [(2, 200), NONE, NONE, (2, 400)]);
     }
 }
+
+/// The child of a `fork` made while another thread runs, ending with `_exit` without
+/// allocating (`sweep3_fork_other_thread_stack.c`): both blocks it inherited (one main leaked,
+/// one only the other thread's stack points to) are definitely lost in the child under
+/// Valgrind, 80 bytes in 2 blocks; the parent has 32 definitely lost, the thread's DTV
+/// possibly lost (272 bytes under Valgrind, 16 more under gpa: its TLS module) and 48 still
+/// reachable. Guard mode agrees; check mode reports the child "all heap blocks were freed":
+/// its exit scan (`src/capi/scan.rs`) leaves out the heaps of threads that do not exist in a
+/// threaded fork's child, and the forking thread's own heap is one of them (the owner is the
+/// parent's thread id; `gettid` differs in the child). Ignored until that is fixed.
+#[test]
+#[ignore = "check mode skips the inherited heaps in a threaded fork's child"]
+fn a_threaded_forks_child_checks_the_blocks_it_inherited() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("sweep3-fork-threads");
+    let program = compile_c("sweep3_fork_other_thread_stack", &dir);
+    let program = program.to_str().unwrap();
+    for options in MODES {
+        let run = gpa_checked(&dir, options, &[program], 60);
+        assert_eq!(run.status.code(), Some(0), "{options:?}");
+        assert_eq!(run.stdout, "child 0\n");
+        assert_all_checked(&run.json, "fork");
+        let summary = |began: &str| {
+            run.json["processes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["began"] == began)
+                .map(gpa_leak_totals)
+                .expect("process")
+        };
+        assert_eq!(
+            summary("start"),
+            [(1, 32), NONE, (1, 272 + 16), (1, 48)],
+            "parent {options:?}"
+        );
+        assert_eq!(
+            summary("fork"),
+            [(2, 80), NONE, NONE, NONE],
+            "child {options:?}"
+        );
+    }
+}
