@@ -717,12 +717,14 @@ fn workers_stopped_by_sigterm_are_checked() {
 /// one only the other thread's stack points to) are definitely lost in the child under
 /// Valgrind, 80 bytes in 2 blocks; the parent has 32 definitely lost, the thread's DTV
 /// possibly lost (272 bytes under Valgrind, 16 more under gpa: its TLS module) and 48 still
-/// reachable. Guard mode agrees; check mode reports the child "all heap blocks were freed":
+/// reachable. Guard mode agrees; check mode reported the child "all heap blocks were freed":
 /// its exit scan (`src/capi/scan.rs`) leaves out the heaps of threads that do not exist in a
-/// threaded fork's child, and the forking thread's own heap is one of them (the owner is the
-/// parent's thread id; `gettid` differs in the child). Ignored until that is fixed.
+/// threaded fork's child, and the forking thread's own heap was one of them (owned under the
+/// parent thread's id). Since the `fork` child handler passes that heap to the child's thread
+/// id, check mode finds main's 32 bytes; the other thread's 48 bytes are still left out.
+/// Ignored until the exit scan examines the other threads' inherited blocks too.
 #[test]
-#[ignore = "check mode skips the inherited heaps in a threaded fork's child"]
+#[ignore = "check mode skips the other threads' inherited heaps in a threaded fork's child"]
 fn a_threaded_forks_child_checks_the_blocks_it_inherited() {
     if !gcc_or_skip() {
         return;
@@ -752,6 +754,47 @@ fn a_threaded_forks_child_checks_the_blocks_it_inherited() {
         assert_eq!(
             summary("fork"),
             [(2, 80), NONE, NONE, NONE],
+            "child {options:?}"
+        );
+    }
+}
+
+/// The child of a `fork` made while another thread runs (`sweep3_fork_while_thread_runs.c`),
+/// ending with `_exit` without allocating: the blocks the forking thread allocated before are
+/// the child's (Valgrind 3.19, child: 32 bytes definitely lost, 64 still reachable; parent:
+/// the same and the waiting thread's DTV possibly lost, 272 bytes, 16 more under gpa). Check
+/// mode reported the child "all heap blocks were freed" until the `fork` child handler passed
+/// the forking thread's heaps to its new thread id (`adopt_heaps_after_fork`).
+#[test]
+fn a_threaded_forks_child_checks_the_forking_threads_blocks() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("sweep3-fork-running");
+    let program = compile_c("sweep3_fork_while_thread_runs", &dir);
+    let program = program.to_str().unwrap();
+    for options in MODES {
+        let run = gpa_checked(&dir, options, &[program], 60);
+        assert_eq!(run.status.code(), Some(0), "{options:?}");
+        assert_eq!(run.stdout, "child 0\n");
+        assert_all_checked(&run.json, "fork");
+        let summary = |began: &str| {
+            run.json["processes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["began"] == began)
+                .map(gpa_leak_totals)
+                .expect("process")
+        };
+        assert_eq!(
+            summary("start"),
+            [(1, 32), NONE, (1, 272 + 16), (1, 64)],
+            "parent {options:?}"
+        );
+        assert_eq!(
+            summary("fork"),
+            [(1, 32), NONE, NONE, (1, 64)],
             "child {options:?}"
         );
     }
