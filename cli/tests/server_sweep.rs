@@ -292,11 +292,9 @@ fn sqlite3_shell_and_system_children_are_checked() {
         assert_only_leaks(&run.json, "sqlite3");
         let images = ended_images(&run.json);
         let names: Vec<&str> = images.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(
-            names.iter().filter(|n| **n == "dash").count(),
-            2,
-            "{names:?}"
-        );
+        // sqlite3, the two shells glibc's `system` starts (dash on Debian), ls.
+        assert_eq!(names.len(), 4, "{names:?}");
+        assert_eq!(names.iter().filter(|n| **n == "ls").count(), 1, "{names:?}");
         for (name, process) in &images {
             let totals = gpa_leak_totals(process);
             match name.as_str() {
@@ -357,8 +355,11 @@ fn background_pipeline_children_match_valgrind() {
         let count = |name: &str| images.iter().filter(|(n, _)| n == name).count();
         assert_eq!(count("tr"), 3, "{images:?}");
         assert_eq!(count("sort"), 1);
-        // The shell, the subshell running the loop, and one subshell per background job.
-        assert_eq!(count("bash"), 5, "{images:?}");
+        // The shell, the subshell running the loop, and one subshell per background job
+        // (bash 5.2; another version may fork differently).
+        if version(&["bash", "--version"]).contains("version 5.2.") {
+            assert_eq!(count("bash"), 5, "{images:?}");
+        }
         if known || have("valgrind") {
             for (name, process) in &images {
                 let totals = gpa_leak_totals(process);
