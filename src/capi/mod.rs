@@ -829,9 +829,11 @@ extern "C" fn fork_finish() {
     recorded::release_after_fork();
 }
 
-/// After `fork`, in the child: as [`fork_finish`], then the child becomes a process of its
-/// own (`process::on_fork_child`).
+/// After `fork`, in the child: as [`fork_finish`]; the forking thread's heaps pass to its new
+/// thread id (its exit scan examines them as this thread's); then the child becomes a
+/// process of its own (`process::on_fork_child`).
 extern "C" fn fork_child() {
     fork_finish();
+    gpa().adopt_heaps_after_fork();
     process::on_fork_child();
 }

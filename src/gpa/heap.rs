@@ -331,6 +331,22 @@ pub fn current_thread_id() -> u64 {
     thread.thread_id.get()
 }
 
+/// In the child of `fork`: the calling thread (the copy of the one that forked) has a new
+/// kernel thread id, but the id cached in its state, and so the owner of its heaps, is still
+/// its parent thread's. Records the new id and returns `(old, new)` for the caller to pass the
+/// heaps on ([`super::GeneralPurposeAllocator::adopt_heaps_after_fork`]); `None` when nothing
+/// was cached or the ids are the same.
+pub(crate) fn renew_thread_id_after_fork() -> Option<(u64, u64)> {
+    let thread = thread();
+    let old = thread.thread_id.get();
+    let new = os::thread_id();
+    if old == 0 || old == new {
+        return None;
+    }
+    thread.thread_id.set(new);
+    Some((old, new))
+}
+
 /// Finds or makes the calling thread's heap for `gpa` (the slow path of [`cached`]).
 #[cold]
 #[inline(never)]

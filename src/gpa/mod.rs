@@ -1238,6 +1238,26 @@ impl GeneralPurposeAllocator {
         }
     }
 
+    /// In the child of `fork`, from its `pthread_atfork` child handler (only the forking
+    /// thread exists): that thread's heaps pass from its parent thread's kernel id to its own
+    /// (the cached id too). Otherwise they stay owned by an id no thread of the child has:
+    /// an exit scan that leaves out the heaps of threads absent from a threaded `fork`'s
+    /// child (their blocks may be half set up) would leave out the forking thread's own
+    /// blocks too, and report them neither lost nor reachable. Other GPAs' heaps of this
+    /// thread keep the old id (this thread then gets new ones for them).
+    pub(crate) fn adopt_heaps_after_fork(&self) {
+        let Some((old, new)) = heap::renew_thread_id_after_fork() else {
+            return;
+        };
+        self.visit_heaps(|heap| {
+            // SAFETY: heaps in the list stay allocated while HEAP_GPA_REF is held.
+            let heap = unsafe { &*heap };
+            let _ =
+                heap.owner_thread
+                    .compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire);
+        });
+    }
+
     /// The layout of a live block of this allocator: its requested size and alignment in
     /// safety mode and for large blocks, its slot size in fast mode. `None` when `memory` is
     /// not the start of a live block of this allocator.
