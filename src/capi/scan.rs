@@ -39,7 +39,7 @@
 use std::time::Duration;
 
 use super::guard;
-use crate::gpa::{GeneralPurposeAllocator, LiveBlock};
+use crate::gpa::{Examine, GeneralPurposeAllocator, LiveBlock};
 use crate::leakcheck::graph;
 #[cfg(doc)]
 use crate::leakcheck::maps::Mapping;
@@ -162,24 +162,35 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     let readable = |start: usize, length: usize| readable(&before, start, length);
     // Heaps of threads that no longer exist: in the child of a `fork` made while other threads
     // ran, they are the parent's other threads', whose blocks may be half set up (a canary not
-    // yet written would look like an overflow), and are left alone. Otherwise such a heap is
+    // yet written would look like an overflow): their blocks are judged for leaks, as
+    // Valgrind judges every block the child inherited, but their redzones are not checked
+    // (before, they were left out, and a child that leaked a block another thread of the
+    // parent had allocated was "all heap blocks were freed":
+    // `sweep3_fork_other_thread_stack.c`). Otherwise such a heap is
     // one a thread took after its exit hook had handed its heaps back: the `free`s glibc makes
     // in an exiting detached thread after its key destructors have run adopt an abandoned
     // heap, and the thread ends owning it. That thread has ended, so nothing is half done in
     // the heap, and skipping it hid every block in it from the leak check
     // (`detached_results.c`: "all heap blocks were freed" over 16 threads' leaked results).
-    let dead_owners_examined = !super::process::forked_from_threads();
+    let dead_owners = if super::process::forked_from_threads() {
+        Examine::WithoutRedzones
+    } else {
+        Examine::Yes
+    };
     // SAFETY: the included heaps are this thread's, abandoned ones, those of threads stopped in
-    // their signal handler (never resumed), and outside a threaded `fork`'s child those of
-    // threads that have ended (see above).
+    // their signal handler (never resumed), and those of threads that have ended or, in a
+    // threaded `fork`'s child, do not exist here (see above): none of them runs meanwhile.
     unsafe {
         gpa.for_each_live_block_of(
             |owner| {
                 owners.borrow_mut().push(owner);
-                owner == me
-                    || owner == 0
-                    || stopped.contains(&owner)
-                    || (dead_owners_examined && !thread_exists(owner))
+                if owner == me || owner == 0 || stopped.contains(&owner) {
+                    Examine::Yes
+                } else if !thread_exists(owner) {
+                    dead_owners
+                } else {
+                    Examine::No
+                }
             },
             &readable,
             |block| gpa_blocks.push(*block),

@@ -119,7 +119,13 @@ impl GeneralPurposeAllocator {
         // as `detect_leaks` walks them.
         unsafe {
             self.for_each_live_block_of(
-                |owner| owner == me || owner == 0,
+                |owner| {
+                    if owner == me || owner == 0 {
+                        super::Examine::Yes
+                    } else {
+                        super::Examine::No
+                    }
+                },
                 &|_, _| true,
                 |block| blocks.push(*block),
             );

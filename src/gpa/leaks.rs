@@ -27,6 +27,19 @@ use crate::trace::TraceId;
 /// protect its allocator's blocks).
 const ANY: fn(usize, usize) -> bool = |_, _| true;
 
+/// Whether [`GeneralPurposeAllocator::for_each_live_block_of`] examines a heap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Examine {
+    /// Its blocks are left out.
+    No,
+    /// Its blocks are visited and their redzones checked.
+    Yes,
+    /// Its blocks are visited, their redzones not checked: the heap of a thread that may have
+    /// been halfway through setting a block up (a canary not yet written would look like an
+    /// overflow), as the parent's other threads in the child of a threaded `fork`.
+    WithoutRedzones,
+}
+
 /// A block that is still allocated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LiveBlock {
@@ -69,8 +82,9 @@ impl GeneralPurposeAllocator {
     /// Calls `visit` for every live block of the heaps whose owner (kernel thread id, 0 for
     /// heaps of exited threads) `include` accepts, and for every large block (for tools such
     /// as a conservative leak scan). Each block's redzone is checked on the way where
-    /// `readable(start, length)` says its bytes may be read: a program may have protected
-    /// pages of its own blocks with `mprotect`, and the check must not fault on them. `visit` runs while this GPA's locks are held: it must not
+    /// `readable(start, length)` says its bytes may be read (a program may have protected
+    /// pages of its own blocks with `mprotect`, and the check must not fault on them), except
+    /// in heaps `include` takes as [`Examine::WithoutRedzones`]. `visit` runs while this GPA's locks are held: it must not
     /// free blocks of this GPA, and what it allocates through a GPA that is the global
     /// allocator comes from the internal heap.
     ///
@@ -83,19 +97,23 @@ impl GeneralPurposeAllocator {
     /// freed at that instant is seen in either state.
     pub(crate) unsafe fn for_each_live_block_of(
         &self,
-        include: impl Fn(u64) -> bool,
+        include: impl Fn(u64) -> Examine,
         readable: &dyn Fn(usize, usize) -> bool,
         mut visit: impl FnMut(&LiveBlock),
     ) {
         let _inside = heap::InsideAllocator::enter();
+        let unreadable: &dyn Fn(usize, usize) -> bool = &|_, _| false;
         self.visit_heaps(|heap| {
             // SAFETY: heaps in the list stay allocated while HEAP_GPA_REF is held.
             let heap = unsafe { &*heap };
             let owner = heap.owner_thread.load(Ordering::Acquire);
-            if include(owner) {
-                // SAFETY: caller contract: nobody mutates the heap meanwhile.
-                unsafe { self.live_small_blocks(heap, readable, &mut |block| visit(&block)) };
-            }
+            let readable = match include(owner) {
+                Examine::No => return,
+                Examine::Yes => readable,
+                Examine::WithoutRedzones => unreadable,
+            };
+            // SAFETY: caller contract: nobody mutates the heap meanwhile.
+            unsafe { self.live_small_blocks(heap, readable, &mut |block| visit(&block)) };
         });
         self.live_large_blocks(readable, &mut |block| visit(&block));
         self.live_guarded_blocks(readable, &mut |block| visit(&block));

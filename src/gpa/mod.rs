@@ -82,7 +82,7 @@ use lock::Lock;
 pub(crate) use c_paths::{c_free, c_free_validated, c_malloc};
 pub(crate) use heap::{c_heap_gpa, inside_allocator, InsideAllocator};
 pub(crate) use internal::enter_emergency as enter_emergency_allocation;
-pub(crate) use leaks::LiveBlock;
+pub(crate) use leaks::{Examine, LiveBlock};
 pub(crate) use size_class::MAX_SMALL_ALIGN;
 
 /// The library's own per-thread state of the calling thread, `(address, bytes)` each: every
