@@ -41,6 +41,11 @@
 //!   it is not known, the CFI alone bounds the walk). A replayed step (remembered walks, the
 //!   shadow stack) is checked against the current `top` before its slot is read, and the
 //!   crossing of the allocator's own frame-pointer chain reads only `[fp, fp + 16)` below it.
+//! * The thread's shadow stack ([`Shadow`]) is a chain with positions strictly growing, so a
+//!   step of it is replayed only from the frame its predecessor reached (or one found equal
+//!   to it: same return address at the same stack pointer), after the check a remembered
+//!   step gets ([`still_holds`]); it is a hint, never trusted where the stack changed. The
+//!   library calls no `memcpy` from a walk (that would be its own checked one).
 //! * A [`Memo`] answers only with the same `sp`, `bp`, `top`, depth and memo generation as the
 //!   capture it remembers (read before its walk; [`forget_rules`] and a new module epoch,
 //!   [`forget_memos`], bump it), and reads only words that capture's walk read, in
@@ -319,7 +324,8 @@ impl Step {
 #[repr(C)]
 struct PathCache {
     paths: UnsafeCell<[Path; PATHS]>,
-    /// The last walk that went beyond its remembered path, at absolute positions.
+    /// The shadow stack: steps of the walks that went beyond their remembered path, at
+    /// absolute positions, outermost last ([`Shadow`]).
     shadow: UnsafeCell<Shadow>,
     /// Remembered captures ([`Memo`]).
     memos: UnsafeCell<[Memo; MEMOS]>,
@@ -328,8 +334,8 @@ struct PathCache {
     entry_memos: UnsafeCell<[Memo; ENTRY_MEMOS]>,
 }
 
-// SAFETY: empty paths and shadow stack (length 0, no trace) with zero steps, and memos with
-// no trace, are the initial state.
+// SAFETY: empty paths (length 0, no trace) and shadow stack (`held` 0) with zero steps, and
+// memos with no trace, are the initial state.
 unsafe impl crate::tls::ZeroInit for PathCache {}
 
 /// The path that remembers walks from the first frame at `ip`.
@@ -1599,6 +1605,152 @@ mod tests {
         }
         nested(depth - 1, at_bottom);
         core::hint::black_box(depth);
+    }
+
+    /// A small deterministic generator (xorshift) for the randomized walks below.
+    struct Random(u64);
+
+    impl Random {
+        fn below(&mut self, bound: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % bound
+        }
+    }
+
+    /// Walks from the caller's frame with the remembered walks and the shadow stack
+    /// ([`walk`]) and by the rules alone, and checks the traces are the same.
+    #[inline(never)]
+    fn walk_here(depth: usize, checked: &mut usize) {
+        let here = current_state();
+        if here.top == usize::MAX {
+            return;
+        }
+        // The caller's frame, as the allocator's entry point finds the program's.
+        let Some(first) = step(here, true, 0) else {
+            return;
+        };
+        let start = after(&first, here, 0);
+        let entry = here.ip;
+        let end = walk(entry, start, depth);
+        let mut plain = std::vec![entry, start.ip];
+        let mut state = start;
+        while plain.len() < depth + 1 {
+            let Some(next) = step(state, false, 0) else {
+                break;
+            };
+            state = after(&next, state, 0);
+            plain.push(state.ip);
+        }
+        assert_eq!(crate::trace::frames_of(end.id).addresses(), &plain[..]);
+        *checked += 1;
+    }
+
+    /// Frames of three sizes calling each other at random, walking on the way down and up.
+    #[inline(never)]
+    fn small(random: &mut Random, left: u32, checked: &mut usize) {
+        let pad = core::hint::black_box([left as u8; 8]);
+        descend(random, left, checked);
+        core::hint::black_box(pad);
+    }
+
+    #[inline(never)]
+    fn large(random: &mut Random, left: u32, checked: &mut usize) {
+        let pad = core::hint::black_box([left as u8; 700]);
+        descend(random, left, checked);
+        core::hint::black_box(&pad);
+    }
+
+    #[inline(never)]
+    fn sized(random: &mut Random, left: u32, checked: &mut usize) {
+        let pad = core::hint::black_box([left as u8; 72]);
+        if random.below(2) == 0 {
+            walk_here(1 + random.below(30) as usize, checked);
+        }
+        descend(random, left, checked);
+        core::hint::black_box(&pad);
+    }
+
+    /// Escapes (as `longjmp` or an exception would, past frames that never walk again) from
+    /// `descend`: the shadow stack keeps the frames left behind.
+    struct Escape;
+
+    #[inline(never)]
+    fn descend(random: &mut Random, left: u32, checked: &mut usize) {
+        // Walks of 8 frames mostly (check mode's), sometimes as deep as traces go.
+        let depth = if random.below(8) == 0 { 30 } else { 7 };
+        if random.below(3) == 0 {
+            walk_here(depth, checked);
+        }
+        if left == 0 {
+            if random.below(16) == 0 {
+                std::panic::panic_any(Escape);
+            }
+            return;
+        }
+        // Siblings: several calls from one frame, each to its own depth.
+        // (Near the bottom only: the calls' tree stays small.)
+        let calls = if left < 6 { 1 + random.below(2) } else { 1 };
+        for _ in 0..calls {
+            let deeper = left - 1 - random.below(u64::from(left.min(3))) as u32;
+            match random.below(3) {
+                0 => small(random, deeper, checked),
+                1 => large(random, deeper, checked),
+                _ => sized(random, deeper, checked),
+            }
+            walk_here(depth, checked);
+        }
+    }
+
+    /// [`descend`], caught where it escapes (the test harness keeps the panic's message).
+    fn descend_or_escape(random: &mut Random, left: u32, checked: &mut usize) {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            descend(random, left, checked);
+        }));
+        if let Err(payload) = result {
+            if !payload.is::<Escape>() {
+                std::panic::resume_unwind(payload);
+            }
+        }
+    }
+
+    /// The shadow stack's invariants under random recursion: depths up and down, siblings at
+    /// the same positions with other frames, frames left by escapes (`longjmp`, exceptions),
+    /// recursion deeper than the shadow stack holds; each walk must make the trace the rules
+    /// make, and the shadow stack must stay a chain with positions strictly growing.
+    #[test]
+    fn walks_with_the_shadow_stack_are_the_rules_walks() {
+        crate::trace::prepare_thread();
+        let mut random = Random(0x5eed_1234);
+        let mut checked = 0;
+        for _ in 0..300 {
+            let most = if random.below(6) == 0 { 90 } else { 20 };
+            let left = 1 + random.below(most) as u32;
+            descend_or_escape(&mut random, left, &mut checked);
+            // SAFETY: this thread's cache, not in use by a walk now.
+            let shadow = unsafe { &*path_cache().shadow.get() };
+            let held = &shadow.steps[SHADOW_STEPS - shadow.held..];
+            assert!(held.windows(2).all(|pair| pair[0].sp < pair[1].sp));
+        }
+        assert!(checked > 1_000, "only {checked} walks checked");
+    }
+
+    /// A handler that interrupts a walk's thread and walks (as a signal handler's allocation
+    /// would, between two of the thread's walks) on the same stack, below its frames: the
+    /// walks after it replay what still holds and retake the rest.
+    #[test]
+    fn a_walk_from_a_handler_between_walks() {
+        crate::trace::prepare_thread();
+        let mut random = Random(0xfeed);
+        let mut checked = 0;
+        for _ in 0..50 {
+            descend_or_escape(&mut random, 6, &mut checked);
+            // "The handler": frames deeper than the loop's, walked once, then gone.
+            descend_or_escape(&mut random, 3, &mut checked);
+            walk_here(7, &mut checked);
+        }
+        assert!(checked > 100, "only {checked} walks checked");
     }
 
     #[test]
