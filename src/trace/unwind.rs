@@ -41,6 +41,11 @@
 //!   it is not known, the CFI alone bounds the walk). A replayed step (remembered walks, the
 //!   shadow stack) is checked against the current `top` before its slot is read, and the
 //!   crossing of the allocator's own frame-pointer chain reads only `[fp, fp + 16)` below it.
+//! * The thread's shadow stack ([`Shadow`]) is a chain with positions strictly growing, so a
+//!   step of it is replayed only from the frame its predecessor reached (or one found equal
+//!   to it: same return address at the same stack pointer), after the check a remembered
+//!   step gets ([`still_holds`]); it is a hint, never trusted where the stack changed. The
+//!   library calls no `memcpy` from a walk (that would be its own checked one).
 //! * A [`Memo`] answers only with the same `sp`, `bp`, `top`, depth and memo generation as the
 //!   capture it remembers (read before its walk; [`forget_rules`] and a new module epoch,
 //!   [`forget_memos`], bump it), and reads only words that capture's walk read, in
@@ -253,19 +258,30 @@ struct Path {
     steps: [Step; PATH_STEPS],
 }
 
-/// The thread's shadow stack: the steps of a walk at their absolute positions (base 0), in
-/// one of two buffers (`current`); the next walk reads it while it writes its own steps into
-/// the other, which then becomes current (no copy).
-struct Shadow {
-    current: usize,
-    stacks: [ShadowStack; 2],
-}
+/// Steps the thread's shadow stack holds ([`Shadow`]): room for a walk's own steps below the
+/// frames it joins, and for the frames above the walks that later walks may climb back to.
+const SHADOW_STEPS: usize = 64;
+const _: () = assert!(SHADOW_STEPS >= 2 * MAX_FRAMES);
 
-/// One buffer of [`Shadow`]: `steps[..len]`, and whether unwinding ended after them.
-struct ShadowStack {
-    len: usize,
-    ended: bool,
-    steps: [Step; MAX_FRAMES],
+/// The thread's shadow stack: the steps of the frames walked and not seen returned since, at
+/// their absolute positions (base 0), innermost first and outermost last in
+/// `steps[SHADOW_STEPS - held..]`. A walk writes only its own new steps, just below the frame
+/// where it joins the shadow stack; the steps from there on stay where they are (see
+/// [`walk_on`]).
+///
+/// Invariants (of `steps[SHADOW_STEPS - held..]`): positions (`sp`) strictly grow, and each
+/// step after the first is the step from the frame the one before it reached (its return
+/// address and CFA): a *chain*, so that a walk standing on the frame a step reached replays
+/// the next step after checking only that step. The steps are hints, never trusted: each is
+/// checked against the stack before it is replayed.
+///
+/// ```text
+///  steps: [ stale ... | new steps of the last walk | steps kept from earlier walks ]
+///          0            SHADOW_STEPS - held          (outermost last)  SHADOW_STEPS
+/// ```
+struct Shadow {
+    held: usize,
+    steps: [Step; SHADOW_STEPS],
 }
 
 impl Step {
@@ -308,7 +324,8 @@ impl Step {
 #[repr(C)]
 struct PathCache {
     paths: UnsafeCell<[Path; PATHS]>,
-    /// The last walk that went beyond its remembered path, at absolute positions.
+    /// The shadow stack: steps of the walks that went beyond their remembered path, at
+    /// absolute positions, outermost last ([`Shadow`]).
     shadow: UnsafeCell<Shadow>,
     /// Remembered captures ([`Memo`]).
     memos: UnsafeCell<[Memo; MEMOS]>,
@@ -317,8 +334,8 @@ struct PathCache {
     entry_memos: UnsafeCell<[Memo; ENTRY_MEMOS]>,
 }
 
-// SAFETY: empty paths and shadow stack (length 0, no trace) with zero steps, and memos with
-// no trace, are the initial state.
+// SAFETY: empty paths (length 0, no trace) and shadow stack (`held` 0) with zero steps, and
+// memos with no trace, are the initial state.
 unsafe impl crate::tls::ZeroInit for PathCache {}
 
 /// The path that remembers walks from the first frame at `ip`.
@@ -1171,7 +1188,13 @@ fn step(state: State, first: bool, base: usize) -> Option<Step> {
         ip: return_address,
         sp: cfa.wrapping_sub(base),
         slot: slot | if rule.from_rbp { RBP_RULE } else { 0 },
-        bp_used: state.bp.wrapping_sub(base),
+        // Only where the rule used it: elsewhere `rbp` may hold any of the program's values,
+        // which the shadow stack should not keep.
+        bp_used: if rule.from_rbp {
+            state.bp.wrapping_sub(base)
+        } else {
+            0
+        },
     })
 }
 
@@ -1198,25 +1221,22 @@ fn after(step: &Step, from: State, base: usize) -> State {
     }
 }
 
-/// Whether a remembered step still holds from `state`, which has the same return address and
-/// relative position as the one it was taken from: the step stays inside the stack the thread
-/// runs on now (a replay at another depth, or on another stack, may not), its return address is
-/// still in its slot and, if its rule used `rbp`, `rbp` is the same. Then the rule (the same:
-/// same address) gives the same CFA, and taking the step again would give the same result.
+/// Whether a remembered step still holds from the frame it was taken from (the same return
+/// address at the same position): the step's CFA (`cfa`, absolute) stays inside the stack the
+/// thread runs on now (at most `top`: a replay at another depth, or on another stack, may not),
+/// its return address is still in its slot and, if its rule used `rbp`, `rbp` is the same
+/// (`bp`, relative to the step's base). Then the rule (the same: same address) gives the same
+/// CFA, and taking the step again would give the same result.
 #[inline(always)]
-fn still_holds(step: &Step, state: State, base: usize) -> bool {
-    if step.slot & RBP_RULE != 0 && step.bp_used != state.bp.wrapping_sub(base) {
+fn still_holds(step: &Step, bp: usize, cfa: usize, top: usize) -> bool {
+    if step.slot & RBP_RULE != 0 && step.bp_used != bp {
         return false;
     }
-    let cfa = step.sp.wrapping_add(base);
-    if cfa > state.top {
-        return false;
-    }
-    // SAFETY: `cfa` is the CFA the rule of the state's return address gives from it (the same
+    // SAFETY: `cfa` is the CFA the rule of the frame's return address gives from it (the same
     // rule, relative position and `rbp` as when the step was taken and checked by `step`):
-    // the caller's stack pointer, above the state's (`state.sp < cfa`, a relative position
-    // checked then) and at most `top` (checked just above).
-    unsafe { ((cfa - 8) as *const usize).read() == step.ip }
+    // the caller's stack pointer, above the frame's (a relative position checked then), and
+    // at most `top` (checked first).
+    cfa <= top && unsafe { ((cfa - 8) as *const usize).read() } == step.ip
 }
 
 /// The interned trace of `entry` (the address in the allocator's entry point), then `depth`
@@ -1263,14 +1283,8 @@ fn walk(entry: usize, start: State, depth: usize) -> WalkEnd {
         let (mut sp, mut bp, mut k) = (start.sp, start.bp, 0);
         while k < remembered {
             let next = &path.steps[k];
-            if next.slot & RBP_RULE != 0 && next.bp_used != bp.wrapping_sub(base) {
-                break;
-            }
             let cfa = next.sp.wrapping_add(base);
-            // SAFETY: as in `still_holds`: `cfa` is the CFA the rule of the state's return
-            // address gives from it, above the state's stack pointer, and at most `top`
-            // (checked first).
-            if cfa > start.top || unsafe { ((cfa - 8) as *const usize).read() } != next.ip {
+            if !still_holds(next, bp.wrapping_sub(base), cfa, start.top) {
                 break;
             }
             if let Some(slot) = next.reload_from(cfa) {
@@ -1370,11 +1384,19 @@ unsafe fn slice_assume_init(slice: &[core::mem::MaybeUninit<usize>]) -> &[usize]
 }
 
 /// The rest of [`walk`] once the in-place replay stopped (`walked.k` steps replayed, recorded
-/// in `path`): each further step is replayed from the thread's shadow stack (the frames of the
-/// last walk that got here, at their absolute positions: frames that have not returned since)
-/// once the walk reaches one of its frames and while its steps still hold, or taken by the
-/// rules. Steps go to `paths[record]` (relative to `base`) and the walk becomes the new shadow
-/// stack. Returns whether unwinding ended (rather than the output filling up).
+/// in `path`): each further step is replayed from the thread's shadow stack ([`Shadow`]: the
+/// frames of earlier walks that have not returned since, at their absolute positions) once the
+/// walk reaches one of its frames and while its steps still hold, or taken by the rules. Steps
+/// go to `path` (relative to `base`). Returns whether unwinding ended (rather than the output
+/// filling up).
+///
+/// The shadow stack is updated in place: the walk's last run of replayed steps, and the steps
+/// after it (frames further out, from earlier walks), stay where they are; the walk's other
+/// steps (those it took by the rules, replayed from `path`, or replayed in an earlier run that
+/// stopped holding) are written just below that run, and the steps below them are dropped. A
+/// walk that ends with a step by the rules replaces the shadow stack with its own steps. A
+/// replayed step costs its check, the frame and the path's copy; nothing is copied for the
+/// shadow stack.
 #[inline(never)]
 fn walk_on(
     path: &mut Path,
@@ -1384,88 +1406,168 @@ fn walk_on(
     frames: &mut [core::mem::MaybeUninit<usize>; MAX_FRAMES],
     walked: &mut Walked,
 ) -> bool {
-    // The last walk's steps (read), and the buffer this walk's go to (at absolute positions,
-    // to become the shadow stack).
-    let [first, second] = &mut shadow.stacks;
-    let (old, fresh) = if shadow.current == 0 {
-        (&*first, second)
-    } else {
-        (&*second, first)
-    };
-    for (to, from) in fresh.steps.iter_mut().zip(&path.steps[..walked.k]) {
-        *to = from.absolute(base);
-    }
-    let mut cursor = 0;
-    let mut replaying = false;
-    let mut ended = false;
+    let steps = depth.saturating_sub(2).min(MAX_FRAMES);
     // The walk's position in locals (registers), written back at the end; `count` is `k + 2`.
     let (mut state, mut k) = (walked.state, walked.k);
-    let steps = depth.saturating_sub(2).min(MAX_FRAMES);
-    let old_steps = &old.steps[..old.len.min(MAX_FRAMES)];
-    // Is the frame the walk stands on one of the shadow stack's (the same return address at
-    // the same stack pointer)? Then the shadow stack's next step is the step from it, and
-    // replays from here (as after a step by the rules that lands on one of its frames, below):
-    // a recursion whose remembered path stopped holding at this frame does not take a step by
-    // the rules to find that out.
-    while cursor < old_steps.len() && old_steps[cursor].sp < state.sp {
-        cursor += 1;
+    let top = state.top;
+    // The walk's steps not (yet) in the shadow stack where they belong, at absolute positions:
+    // first those replayed in place from the path.
+    let mut own = [core::mem::MaybeUninit::<Step>::uninit(); MAX_FRAMES];
+    let mut owned = 0;
+    for from in &path.steps[..k.min(PATH_STEPS)] {
+        own[owned].write(from.absolute(base));
+        owned += 1;
     }
-    if let Some(candidate) = old_steps.get(cursor) {
-        if candidate.sp == state.sp && candidate.ip == state.ip {
+    let held = shadow.held.min(SHADOW_STEPS);
+    let old = &shadow.steps;
+    // The first step of the shadow stack not below the walk's position (positions only grow).
+    let mut cursor = SHADOW_STEPS - held;
+    // The run of shadow steps the walk replayed last, `old[run..cursor]`, while it is not
+    // (yet) copied to `own`: kept in place where the walk ends on it or right after it.
+    let mut run = None;
+    let mut ended = false;
+    loop {
+        // Is the frame the walk stands on one of the shadow stack's (the same return address
+        // at the same stack pointer)? Then the shadow stack's next step is the step from it:
+        // replay from there for as long as the steps hold.
+        while cursor < SHADOW_STEPS && old[cursor].sp < state.sp {
             cursor += 1;
-            replaying = true;
         }
-    }
-    while k < steps {
-        let next = match old_steps.get(cursor) {
-            Some(candidate) if replaying && still_holds(candidate, state, 0) => {
-                cursor += 1;
-                *candidate
+        if cursor < SHADOW_STEPS && old[cursor].sp == state.sp && old[cursor].ip == state.ip {
+            cursor += 1;
+            run = Some(cursor);
+            let room = (steps - k.min(steps)).min(SHADOW_STEPS - cursor);
+            let (held, bp) = replay_run(
+                &old[cursor..cursor + room],
+                state.bp,
+                top,
+                base,
+                &mut frames[k + 2..],
+                &mut path.steps[k.min(PATH_STEPS)..],
+            );
+            if held != 0 {
+                let last = &old[cursor + held - 1];
+                state = State {
+                    ip: last.ip,
+                    sp: last.sp,
+                    bp,
+                    top,
+                };
+                k += held;
+                cursor += held;
             }
-            _ => {
-                if replaying && cursor >= old_steps.len() && old.ended {
-                    ended = true;
-                    break;
-                }
-                replaying = false;
-                match step(state, false, 0) {
-                    Some(taken) => taken,
-                    None => {
-                        ended = true;
-                        break;
-                    }
-                }
-            }
+        }
+        if k >= steps {
+            break;
+        }
+        let Some(next) = step(state, false, 0) else {
+            ended = true;
+            break;
         };
+        // The run (if any) stopped holding, or the shadow stack ended: its steps are the
+        // walk's own from here.
+        if let Some(start) = run.take() {
+            for step in &old[start..cursor] {
+                own[owned].write(*step);
+                owned += 1;
+            }
+        }
+        own[owned].write(next);
+        owned += 1;
         if let Some(slot) = path.steps.get_mut(k) {
             *slot = next.relative(base);
         }
-        fresh.steps[k] = next;
         state = after(&next, state, 0);
         frames[k + 2].write(next.ip);
         k += 1;
-        if !replaying {
-            // Has the walk reached a frame of the shadow stack? (Positions only grow.)
-            while cursor < old_steps.len() && old_steps[cursor].sp < state.sp {
-                cursor += 1;
-            }
-            if let Some(candidate) = old_steps.get(cursor) {
-                if candidate.sp == state.sp && candidate.ip == next.ip {
-                    cursor += 1;
-                    replaying = true;
-                }
-            }
-        }
     }
     *walked = Walked {
         count: k + 2,
         state,
         k,
     };
-    fresh.len = walked.k.min(MAX_FRAMES);
-    fresh.ended = ended;
-    shadow.current ^= 1;
+    // SAFETY: `own[..owned]` were written above.
+    let own =
+        unsafe { &*(&own[..owned] as *const [core::mem::MaybeUninit<Step>] as *const [Step]) };
+    place(shadow, own, run);
     ended
+}
+
+/// Replays the shadow stack's steps `run` (a chain from the frame the walk stands on, whose
+/// `rbp` is `bp`) for as long as they hold, writing each return address to `frames` and each
+/// step, relative to `base`, to `path` (while it has room); `frames` has room for all of
+/// `run`. Returns how many held and `rbp` after them.
+#[inline(always)]
+fn replay_run(
+    run: &[Step],
+    mut bp: usize,
+    top: usize,
+    base: usize,
+    frames: &mut [core::mem::MaybeUninit<usize>],
+    path: &mut [Step],
+) -> (usize, usize) {
+    assert!(frames.len() >= run.len());
+    let path_room = path.len();
+    let mut held = 0;
+    while held < run.len() {
+        // SAFETY: `held < run.len() <= frames.len()`.
+        let next = unsafe { run.get_unchecked(held) };
+        // The shadow stack is a chain: the step was taken from this return address at this
+        // stack pointer.
+        let cfa = next.sp;
+        if !still_holds(next, bp, cfa, top) {
+            break;
+        }
+        if let Some(slot) = next.reload_from(cfa) {
+            // SAFETY: as in `after`: the slot lies in the frame just left, below its CFA, which
+            // is at most `top`.
+            bp = unsafe { (slot as *const usize).read() };
+        }
+        // SAFETY: as above.
+        unsafe { frames.get_unchecked_mut(held) }.write(next.ip);
+        if held < path_room {
+            // SAFETY: just checked.
+            *unsafe { path.get_unchecked_mut(held) } = next.relative(base);
+        }
+        held += 1;
+    }
+    (held, bp)
+}
+
+/// Copies `from` to `to` (of the same length) step by step: a call of `memcpy` from here
+/// would go through the preload library's own, checked, `memcpy`.
+#[inline(always)]
+fn copy_steps(to: &mut [Step], from: &[Step]) {
+    for (to, from) in to.iter_mut().zip(from) {
+        // SAFETY: `to` is a valid, aligned step; the volatile write keeps the loop a loop.
+        unsafe { core::ptr::write_volatile(to, *from) };
+    }
+}
+
+/// Makes `own` (a walk's steps, innermost first) the start of the shadow stack, followed by
+/// its steps from `kept` on (the run the walk replayed last, and the frames beyond it), or by
+/// none (`kept` is `None`). Where there is no room below `kept`, the steps kept are moved out,
+/// as many as leave half the buffer for later walks (the outermost are dropped).
+#[inline(always)]
+fn place(shadow: &mut Shadow, own: &[Step], kept: Option<usize>) {
+    let owned = own.len();
+    debug_assert!(owned <= MAX_FRAMES);
+    let mut at = kept.unwrap_or(SHADOW_STEPS);
+    if owned > at {
+        // Keep at most enough of the run that the walk's steps end half-way or higher.
+        let keep = (SHADOW_STEPS - at).min(SHADOW_STEPS / 2 - owned);
+        // Outward (`SHADOW_STEPS - keep >= at`), so from the outermost step down.
+        let shift = SHADOW_STEPS - keep - at;
+        for from in (at..at + keep).rev() {
+            let step = shadow.steps[from];
+            // SAFETY: a valid, aligned step of the buffer (`from + shift < SHADOW_STEPS`); the
+            // volatile write keeps the loop a loop (not a call of the library's `memmove`).
+            unsafe { core::ptr::write_volatile(&mut shadow.steps[from + shift], step) };
+        }
+        at = SHADOW_STEPS - keep;
+    }
+    copy_steps(&mut shadow.steps[at - owned..at], own);
+    shadow.held = SHADOW_STEPS - (at - owned);
 }
 
 #[cfg(test)]
@@ -1503,6 +1605,152 @@ mod tests {
         }
         nested(depth - 1, at_bottom);
         core::hint::black_box(depth);
+    }
+
+    /// A small deterministic generator (xorshift) for the randomized walks below.
+    struct Random(u64);
+
+    impl Random {
+        fn below(&mut self, bound: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % bound
+        }
+    }
+
+    /// Walks from the caller's frame with the remembered walks and the shadow stack
+    /// ([`walk`]) and by the rules alone, and checks the traces are the same.
+    #[inline(never)]
+    fn walk_here(depth: usize, checked: &mut usize) {
+        let here = current_state();
+        if here.top == usize::MAX {
+            return;
+        }
+        // The caller's frame, as the allocator's entry point finds the program's.
+        let Some(first) = step(here, true, 0) else {
+            return;
+        };
+        let start = after(&first, here, 0);
+        let entry = here.ip;
+        let end = walk(entry, start, depth);
+        let mut plain = std::vec![entry, start.ip];
+        let mut state = start;
+        while plain.len() < depth + 1 {
+            let Some(next) = step(state, false, 0) else {
+                break;
+            };
+            state = after(&next, state, 0);
+            plain.push(state.ip);
+        }
+        assert_eq!(crate::trace::frames_of(end.id).addresses(), &plain[..]);
+        *checked += 1;
+    }
+
+    /// Frames of three sizes calling each other at random, walking on the way down and up.
+    #[inline(never)]
+    fn small(random: &mut Random, left: u32, checked: &mut usize) {
+        let pad = core::hint::black_box([left as u8; 8]);
+        descend(random, left, checked);
+        core::hint::black_box(pad);
+    }
+
+    #[inline(never)]
+    fn large(random: &mut Random, left: u32, checked: &mut usize) {
+        let pad = core::hint::black_box([left as u8; 700]);
+        descend(random, left, checked);
+        core::hint::black_box(&pad);
+    }
+
+    #[inline(never)]
+    fn sized(random: &mut Random, left: u32, checked: &mut usize) {
+        let pad = core::hint::black_box([left as u8; 72]);
+        if random.below(2) == 0 {
+            walk_here(1 + random.below(30) as usize, checked);
+        }
+        descend(random, left, checked);
+        core::hint::black_box(&pad);
+    }
+
+    /// Escapes (as `longjmp` or an exception would, past frames that never walk again) from
+    /// `descend`: the shadow stack keeps the frames left behind.
+    struct Escape;
+
+    #[inline(never)]
+    fn descend(random: &mut Random, left: u32, checked: &mut usize) {
+        // Walks of 8 frames mostly (check mode's), sometimes as deep as traces go.
+        let depth = if random.below(8) == 0 { 30 } else { 7 };
+        if random.below(3) == 0 {
+            walk_here(depth, checked);
+        }
+        if left == 0 {
+            if random.below(16) == 0 {
+                std::panic::panic_any(Escape);
+            }
+            return;
+        }
+        // Siblings: several calls from one frame, each to its own depth.
+        // (Near the bottom only: the calls' tree stays small.)
+        let calls = if left < 6 { 1 + random.below(2) } else { 1 };
+        for _ in 0..calls {
+            let deeper = left - 1 - random.below(u64::from(left.min(3))) as u32;
+            match random.below(3) {
+                0 => small(random, deeper, checked),
+                1 => large(random, deeper, checked),
+                _ => sized(random, deeper, checked),
+            }
+            walk_here(depth, checked);
+        }
+    }
+
+    /// [`descend`], caught where it escapes (the test harness keeps the panic's message).
+    fn descend_or_escape(random: &mut Random, left: u32, checked: &mut usize) {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            descend(random, left, checked);
+        }));
+        if let Err(payload) = result {
+            if !payload.is::<Escape>() {
+                std::panic::resume_unwind(payload);
+            }
+        }
+    }
+
+    /// The shadow stack's invariants under random recursion: depths up and down, siblings at
+    /// the same positions with other frames, frames left by escapes (`longjmp`, exceptions),
+    /// recursion deeper than the shadow stack holds; each walk must make the trace the rules
+    /// make, and the shadow stack must stay a chain with positions strictly growing.
+    #[test]
+    fn walks_with_the_shadow_stack_are_the_rules_walks() {
+        crate::trace::prepare_thread();
+        let mut random = Random(0x5eed_1234);
+        let mut checked = 0;
+        for _ in 0..300 {
+            let most = if random.below(6) == 0 { 90 } else { 20 };
+            let left = 1 + random.below(most) as u32;
+            descend_or_escape(&mut random, left, &mut checked);
+            // SAFETY: this thread's cache, not in use by a walk now.
+            let shadow = unsafe { &*path_cache().shadow.get() };
+            let held = &shadow.steps[SHADOW_STEPS - shadow.held..];
+            assert!(held.windows(2).all(|pair| pair[0].sp < pair[1].sp));
+        }
+        assert!(checked > 1_000, "only {checked} walks checked");
+    }
+
+    /// A handler that interrupts a walk's thread and walks (as a signal handler's allocation
+    /// would, between two of the thread's walks) on the same stack, below its frames: the
+    /// walks after it replay what still holds and retake the rest.
+    #[test]
+    fn a_walk_from_a_handler_between_walks() {
+        crate::trace::prepare_thread();
+        let mut random = Random(0xfeed);
+        let mut checked = 0;
+        for _ in 0..50 {
+            descend_or_escape(&mut random, 6, &mut checked);
+            // "The handler": frames deeper than the loop's, walked once, then gone.
+            descend_or_escape(&mut random, 3, &mut checked);
+            walk_here(7, &mut checked);
+        }
+        assert!(checked > 100, "only {checked} walks checked");
     }
 
     #[test]
