@@ -365,6 +365,17 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
     } else {
         leak_check_refusal(fault)
     };
+    // A signal that did not come from the instruction the thread was at (sent by `kill`, a
+    // terminal, a timer, a pipe's reader gone) can wait until the thread has left gpa's
+    // allocator (or the loader, or the unwinder): it comes again a moment later, for up to
+    // `RETRY_BUDGET` times in all, then the crash report goes without the leak check.
+    if refusal.is_some()
+        && finding.is_none()
+        && crate::os::signal::ends_process(fault.signal)
+        && RETRIES.fetch_add(1, Ordering::AcqRel) < RETRY_BUDGET
+    {
+        return SignalVerdict::Retry;
+    }
     if refusal.is_none() {
         let _inside = InsideAllocator::enter();
         let trace = access_trace(fault, state.settings.frames);
@@ -393,6 +404,12 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
     crash_report(finding, fault, trace, refusal.unwrap_or("ended by a signal"));
     SignalVerdict::Reported
 }
+
+/// Retries of a fatal signal so far ([`SignalVerdict::Retry`]).
+static RETRIES: AtomicUsize = AtomicUsize::new(0);
+/// The most retries (each `os::signal::RETRY_DELAY` apart): a thread that stays inside the
+/// allocator longer (waiting for a lock another thread never releases) gets the crash report.
+const RETRY_BUDGET: usize = 500;
 
 /// Why the leak check cannot run in the handler of a fatal signal, if it cannot: the
 /// interrupted thread was inside gpa (its allocator, its report, its thread bookkeeping: it

@@ -124,7 +124,14 @@ pub enum Verdict {
     /// Another thread is writing the report that ends the process: this thread waits for
     /// it (off the crash stack, which that thread may need), never returning.
     Deferred,
+    /// Not now: the thread was interrupted where the report cannot run (inside the
+    /// allocator, say). The handler returns, and the signal comes to this thread again
+    /// [`RETRY_DELAY`] later ([`retry_later`]), when the thread has most likely moved on.
+    Retry,
 }
+
+/// How long a [`Verdict::Retry`] waits before the signal comes again.
+pub const RETRY_DELAY: core::time::Duration = core::time::Duration::from_millis(1);
 
 /// The policy the handler asks about each signal.
 pub type Hook = fn(&Fault) -> Verdict;
@@ -800,11 +807,77 @@ extern "C" fn on_signal(signal: c_int, info: *mut libc::siginfo_t, context: *mut
             Verdict::Deferred => loop {
                 sleep_briefly();
             },
+            Verdict::Retry => {
+                if retry_later(signal) {
+                    return;
+                }
+                end_process(signal)
+            }
             Verdict::NotOurs => {}
         }
     }
     // SAFETY: forwarding the kernel's arguments unchanged.
     unsafe { chain(signal, info, context, &fault) };
+}
+
+/// The kernel timer of the last [`retry_later`] (-1: none).
+static RETRY_TIMER: AtomicI32 = AtomicI32::new(-1);
+
+/// Sends `signal` to the calling thread again after [`RETRY_DELAY`], with a one-shot kernel
+/// timer (`timer_create` with `SIGEV_THREAD_ID`: the system calls themselves,
+/// async-signal-safe); the previous one is deleted first (it has fired, or the signal came
+/// from elsewhere meanwhile). `false` when the timer cannot be made.
+fn retry_later(signal: c_int) -> bool {
+    let previous = RETRY_TIMER.swap(-1, Ordering::AcqRel);
+    if previous >= 0 {
+        // SAFETY: deleting a timer this module created.
+        unsafe { libc::syscall(libc::SYS_timer_delete, previous) };
+    }
+    // SAFETY: all-zero bytes are a valid `sigevent`.
+    let mut event: libc::sigevent = unsafe { core::mem::zeroed() };
+    event.sigev_notify = libc::SIGEV_THREAD_ID;
+    event.sigev_signo = signal;
+    event.sigev_notify_thread_id = super::thread_id() as c_int;
+    let mut timer: c_int = -1;
+    // SAFETY: valid pointers to an event and to the kernel's timer id (an int).
+    let made = unsafe {
+        libc::syscall(
+            libc::SYS_timer_create,
+            libc::CLOCK_MONOTONIC,
+            &event as *const libc::sigevent,
+            &mut timer as *mut c_int,
+        )
+    } == 0;
+    if !made {
+        return false;
+    }
+    let value = libc::itimerspec {
+        it_interval: libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        },
+        it_value: libc::timespec {
+            tv_sec: 0,
+            tv_nsec: RETRY_DELAY.as_nanos() as libc::c_long,
+        },
+    };
+    // SAFETY: the timer was just created; a valid relative expiry, no old value asked for.
+    let armed = unsafe {
+        libc::syscall(
+            libc::SYS_timer_settime,
+            timer,
+            0,
+            &value as *const libc::itimerspec,
+            core::ptr::null_mut::<libc::itimerspec>(),
+        )
+    } == 0;
+    if !armed {
+        // SAFETY: deleting the timer just created.
+        unsafe { libc::syscall(libc::SYS_timer_delete, timer) };
+        return false;
+    }
+    RETRY_TIMER.store(timer, Ordering::Release);
+    true
 }
 
 /// Runs the hook on the crash stack, one thread at a time.
