@@ -59,8 +59,14 @@ fn a_rust_stack_overflow_prints_its_message_and_aborts() {
                 && stderr.contains("has overflowed its stack"),
             "{argument}: {stderr}"
         );
-        // The overflow is the program's business, not a finding.
-        let findings = run.findings();
+        // The overflow is the program's business, not a finding. Its abort gets the leak
+        // check (`fatal_signals.rs`): with the thread 'deep' alive, glibc's DTV for it is
+        // "possibly lost", as Valgrind says of a live thread's DTV at a fatal signal.
+        let findings: Vec<_> = run
+            .findings()
+            .into_iter()
+            .filter(|finding| finding["kind"] != "leak")
+            .collect();
         assert!(findings.is_empty(), "{}", describe(&findings));
     }
 }
