@@ -269,7 +269,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
         if let Some(unseen) = reads_not_seen(args) {
             text.push_str(unseen);
         }
-        if crashed != 0 && args.guard_flush {
+        let signalled = images
+            .iter()
+            .any(|image| image.unchecked.is_none() && image.signal.is_some());
+        if signalled && args.guard_flush {
             // The fault of an aligned SSE load of a misaligned block has no address to
             // attribute: say what may have caused it (`capi::guard`, "Alignment slack").
             text.push_str(

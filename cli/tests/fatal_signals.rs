@@ -263,10 +263,18 @@ fn another_thread_s_stack_holds_a_block_at_the_signal() {
     for options in MODES {
         let run = gpa_run(&dir, options, &[binary.to_str().unwrap()]);
         let stderr = run.stderr();
-        assert_eq!(run.output.status.code(), Some(128 + libc::SIGTERM), "{stderr}");
+        assert_eq!(
+            run.output.status.code(),
+            Some(128 + libc::SIGTERM),
+            "{stderr}"
+        );
         let process = process(&run.json);
         assert_eq!(process["leaks_checked"], true, "{stderr}");
-        assert_eq!(gpa_leak_totals(&run.json), expected, "{options:?}: {stderr}");
+        assert_eq!(
+            gpa_leak_totals(&run.json),
+            expected,
+            "{options:?}: {stderr}"
+        );
     }
 }
 
@@ -334,7 +342,11 @@ fn sigterm_at_random_moments_to_threads_that_allocate() {
         // SAFETY: signalling the test's own grandchild.
         unsafe { libc::kill(pid, libc::SIGTERM) };
         let (status, json, stderr) = finish(child, &dir, &format!("run {run}"));
-        assert_eq!(status.code(), Some(128 + libc::SIGTERM), "run {run}: {stderr}");
+        assert_eq!(
+            status.code(),
+            Some(128 + libc::SIGTERM),
+            "run {run}: {stderr}"
+        );
         let process = process(&json);
         assert_eq!(process["status"], "checked", "run {run}: {stderr}");
         assert_eq!(process["signal"], libc::SIGTERM, "run {run}: {stderr}");
@@ -354,5 +366,8 @@ fn sigterm_at_random_moments_to_threads_that_allocate() {
         }
     }
     eprintln!("{checked} of {runs} runs leak-checked; not checked: {not_checked:?}");
-    assert!(checked * 10 >= runs * 9, "{checked} of {runs}: {not_checked:?}");
+    assert!(
+        checked * 10 >= runs * 9,
+        "{checked} of {runs}: {not_checked:?}"
+    );
 }

@@ -401,7 +401,12 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
             *finding = guard::to_user(gpa, *finding);
         }
     }
-    crash_report(finding, fault, trace, refusal.unwrap_or("ended by a signal"));
+    crash_report(
+        finding,
+        fault,
+        trace,
+        refusal.unwrap_or("ended by a signal"),
+    );
     SignalVerdict::Reported
 }
 
@@ -541,30 +546,31 @@ pub fn signal_name(signal: libc::c_int) -> String {
 /// "Process terminating with default action of signal 13 (SIGPIPE)", then the frames.
 fn termination_header(fault: &Fault, trace: TraceId, frames: usize) -> String {
     let mut text = format!(
-        "info(gpa): Process terminating with default action of signal {} ({})
-",
+        "info(gpa): Process terminating with default action of signal {} ({})\n",
         fault.signal,
         signal_name(fault.signal)
     );
-    if fault.code > 0 && fault.is_memory_fault() {
-        text.push_str(&format!(
-            "  {} at address {:#x}
-",
-            // SEGV_MAPERR
-            if fault.code == 1 && fault.signal == libc::SIGSEGV {
-                "Access not within mapped region"
-            } else {
-                "Bad permissions for mapped region"
-            },
-            fault.address
-        ));
+    // Valgrind's words for the kernel's reason (`si_code`).
+    let reason = match (fault.signal, fault.code) {
+        (libc::SIGSEGV, 1) => Some("Access not within mapped region"),
+        (libc::SIGSEGV, 2) => Some("Bad permissions for mapped region"),
+        (libc::SIGSEGV, 0x80) => Some("General Protection Fault"),
+        (libc::SIGBUS, 1) => Some("Invalid address alignment"),
+        (libc::SIGBUS, 2) => Some("Non-existent physical address"),
+        (libc::SIGBUS, 3) => Some("Object specific hardware error"),
+        _ => None,
+    };
+    match reason {
+        Some(reason) if fault.code != 0x80 => {
+            text.push_str(&format!("  {reason} at address {:#x}\n", fault.address));
+        }
+        Some(reason) => text.push_str(&format!("  {reason}\n")),
+        None => {}
     }
     if trace.is_some() {
-        text.push_str("  where it arrived:
-");
+        text.push_str("  where it arrived:\n");
         for frame in report::symbolize::symbolize(trace, frames) {
-            text.push_str(&format!("{frame}
-"));
+            text.push_str(&format!("{frame}\n"));
         }
     }
     text

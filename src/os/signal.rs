@@ -823,7 +823,7 @@ extern "C" fn on_signal(signal: c_int, info: *mut libc::siginfo_t, context: *mut
 /// The kernel timer of the last [`retry_later`] (-1: none).
 static RETRY_TIMER: AtomicI32 = AtomicI32::new(-1);
 
-/// Sends `signal` to the calling thread again after [`RETRY_DELAY`], with a one-shot kernel
+/// Sends `signal` to the calling thread again after one to two [`RETRY_DELAY`]s, with a one-shot kernel
 /// timer (`timer_create` with `SIGEV_THREAD_ID`: the system calls themselves,
 /// async-signal-safe); the previous one is deleted first (it has fired, or the signal came
 /// from elsewhere meanwhile). `false` when the timer cannot be made.
@@ -839,6 +839,12 @@ fn retry_later(signal: c_int) -> bool {
     event.sigev_signo = signal;
     event.sigev_notify_thread_id = super::thread_id() as c_int;
     let mut timer: c_int = -1;
+    // Jittered over [RETRY_DELAY, 2 * RETRY_DELAY): a thread in a loop that spends most of
+    // each round in the allocator is not caught at the same point of the round each time.
+    static ROUNDS: AtomicUsize = AtomicUsize::new(0);
+    let round = ROUNDS.fetch_add(1, Ordering::Relaxed);
+    let base = RETRY_DELAY.as_nanos() as usize;
+    let delay = base + round.wrapping_mul(7919) % 997 * (base / 997);
     // SAFETY: valid pointers to an event and to the kernel's timer id (an int).
     let made = unsafe {
         libc::syscall(
@@ -858,7 +864,7 @@ fn retry_later(signal: c_int) -> bool {
         },
         it_value: libc::timespec {
             tv_sec: 0,
-            tv_nsec: RETRY_DELAY.as_nanos() as libc::c_long,
+            tv_nsec: delay as libc::c_long,
         },
     };
     // SAFETY: the timer was just created; a valid relative expiry, no old value asked for.
@@ -919,7 +925,10 @@ pub fn general_registers(fault: &Fault, out: &mut [usize; 32]) -> usize {
         }
         31
     }
-    #[cfg(not(all(any(target_arch = "x86_64", target_arch = "aarch64"), target_os = "linux")))]
+    #[cfg(not(all(
+        any(target_arch = "x86_64", target_arch = "aarch64"),
+        target_os = "linux"
+    )))]
     {
         let _ = out;
         0
