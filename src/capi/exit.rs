@@ -33,12 +33,13 @@
 //! environment) still reports where it was asked to.
 //!
 //! Reports are also written when the process ends without `exit`'s hooks: at `_exit`/`_Exit`
-//! (interposed, `process::exit_now`), at `quick_exit`, on a fatal signal, and, without the
-//! leak verdict, before an `exec` replaces the image ([`report_before_exec`]). glibc's
+//! (interposed, `process::exit_now`), at `quick_exit`, on a fatal signal (with the leak
+//! verdict where it can run: "The crash report"), and, without the leak verdict, before an
+//! `exec` replaces the image ([`report_before_exec`]). glibc's
 //! exit-time frees flush stdio; at `_exit` and `quick_exit`, which must not, the streams'
-//! unwritten bytes are discarded first (as those calls would). A crash report stops no thread,
-//! frees nothing and scans nothing (the crashing thread may hold a lock, its state is suspect;
-//! see "The crash report").
+//! unwritten bytes are discarded first (as those calls would). A report at a fatal signal
+//! frees nothing, and scans only where the interrupted thread holds nothing the scan needs
+//! (see "The crash report").
 //!
 //! The JSON object is [`Report::to_json`]'s (`findings`) plus `pid`, `program`,
 //! `leak_summary` (`definite`, `indirect`, `possible`, `reachable`, `suppressed`: each
@@ -52,7 +53,10 @@
 //! # The crash report
 //! [`register_crash_report`] installs the fault handler (`os::signal`) for `SIGSEGV`,
 //! `SIGBUS`, `SIGABRT`, `SIGFPE` and `SIGILL` (and `SIGTRAP`, which the handler needs for
-//! stepping over a fault), with [`on_fatal_signal`] as its hook. A memory
+//! stepping over a fault), and in check and guard modes for every other signal whose default
+//! action ends the process (`os::signal::install_termination`: `SIGTERM`, `SIGINT`,
+//! `SIGPIPE`, `SIGALRM`, the real-time ones...; not the leak scan's stop signal), with
+//! [`on_fatal_signal`] as its hook. A memory
 //! fault on a guarded block, on a freed large block's held range or past a large block
 //! becomes a finding (`gpa::fault`) with the faulting access's stack, unwound from the signal
 //! context by the caching unwinder ([`crate::trace::unwind::capture_from`]); a fault whose
@@ -72,7 +76,24 @@
 //! action through the interposed `sigaction` and `signal`); otherwise the report of the
 //! findings so far is written before the default action.
 //!
-//! The crash path takes no lock the interrupted thread may hold: the GPA's findings and the
+//! **With the leak check** (`signal_report`), as Valgrind checks leaks when a signal's
+//! default action ends the process: when the program's action is `SIG_DFL` and the
+//! interrupted thread holds nothing the check needs (`leak_check_refusal`: not inside gpa,
+//! by its "inside the allocator" flag and by the interrupted instruction and the return
+//! addresses of its stack, nor inside the dynamic loader or libgcc's unwinder), the report is
+//! the exit report's: the other threads stopped and scanned, the interrupted thread's stack
+//! (from its stack pointer less the red zone) and registers (from the signal context) as
+//! roots, no `__libc_freeres`, the stdio buffers not flushed but for the core-dumping fault
+//! signals; it opens with Valgrind's "Process terminating with default action of signal N
+//! (NAME)" and the stack where the signal arrived. Where the check cannot run, a signal the
+//! interrupted instruction did not raise itself is retried (`Verdict::Retry`: sent to the
+//! thread again 1-2 ms later, up to `RETRY_BUDGET` times); otherwise the report below, whose
+//! text and JSON say why leaks were not checked (`leaks_not_checked`). A signal arriving while
+//! another thread writes a report waits for it (`Verdict::Deferred`), and that thread ends the
+//! process by the signal afterwards; the thread writing the exit report blocks these signals
+//! meanwhile.
+//!
+//! **Without it**, the crash path takes no lock the interrupted thread may hold: the GPA's findings and the
 //! front guards' findings are taken with try-locks (skipped when busy), the symbolizer's locks
 //! are only tried (`report::symbolize::enter_crash_report`), and everything it
 //! allocates comes from the internal heap's lock-free emergency reserve

@@ -1,5 +1,6 @@
-//! Fault signals: the `SIGSEGV`/`SIGBUS` handler, alternate signal stacks, and what a fault's
-//! context says (address, read or write, registers, access width).
+//! Fault signals and the signals that end the process: the `SIGSEGV`/`SIGBUS` handler (and
+//! `SIGTERM`, `SIGPIPE`... for the report at a fatal signal), alternate signal stacks, and what
+//! a fault's context says (address, read or write, registers, access width).
 //!
 //! # Design
 //! One process-wide handler is installed with `SA_SIGINFO | SA_ONSTACK` for the signals a
@@ -12,6 +13,11 @@
 //!   faulting page for the faulting instruction alone (`step`: the trap flag, then the
 //!   single-step `SIGTRAP` closes it again): the program goes on. For that, `SIGTRAP` is
 //!   handled whenever `SIGSEGV` is; a trap that is not a step goes on like any other signal.
+//! * [`Verdict::Deferred`]: another thread writes the report that ends the process; this
+//!   thread waits (off the crash stack) to be stopped by it.
+//! * [`Verdict::Retry`]: not now (the thread was interrupted inside the allocator): the
+//!   handler returns and a one-shot timer sends the signal to this thread again a
+//!   millisecond or two later (`retry_later`).
 //! * [`Verdict::NotOurs`]: the signal goes on, unchanged, to the program's action (its
 //!   `sa_sigaction` or `sa_handler` with the same arguments, its `sa_mask` blocked and the
 //!   signal itself unblocked under `SA_NODEFER`, `SA_RESETHAND` honoured), or to the default
@@ -56,6 +62,18 @@
 //! calling thread one if it has none (the GPA calls it when a thread gets its heap or makes a
 //! guarded block); a pthread key's destructor unmaps it at thread exit.
 //!
+//! # Signals that end the process
+//! [`install_termination`] installs the same handler for every signal whose default action
+//! ends the process ([`ends_process`]: `SIGTERM`, `SIGINT`, `SIGPIPE`, `SIGALRM`, the
+//! real-time signals...) and whose action is `SIG_DFL` at start-up (one the parent left
+//! ignored stays ignored, with no handler), so that the hook can write the report, leak check
+//! included, before the default action. For these signals only `SIG_DFL` is kept here: the
+//! program's other actions (a handler with its flags and mask, `SIG_IGN`) go to the kernel as
+//! they are (`PASSTHROUGH`), so a handler the program installs runs exactly as without gpa
+//! (`SA_RESTART`, `SA_RESETHAND`, its stack), an ignored signal interrupts nothing and
+//! survives `exec`, and our handler is back when the program sets `SIG_DFL` again. Queries
+//! still return the program's action. Slots of the tables are signal numbers (1 to 64).
+//!
 //! # Invariants
 //! * The handler and everything it calls before the hook are async-signal-safe: atomics,
 //!   `sigaction`, `sigprocmask`, `raise`, `write`, `nanosleep`; no lock, no allocation.
@@ -63,8 +81,9 @@
 //!   our handler is installed for it, and afterwards only under the sequence lock.
 //! * `sigset` (System V) and the obsolete `sigvec` (still in glibc for old binaries) are built
 //!   on [`sigaction`] in [`legacy`], so they see and set the program's action too.
-//! * Not covered: an `exec` after the program set a handled signal to `SIG_IGN` starts the new
-//!   image with `SIG_DFL` there (the kernel keeps only `SIG_IGN` across `exec`).
+//! * Not covered: an `exec` after the program set a handled fault signal to `SIG_IGN` starts
+//!   the new image with `SIG_DFL` there (the kernel keeps only `SIG_IGN` across `exec`); the
+//!   signals that end the process pass `SIG_IGN` to the kernel, so it is kept.
 
 mod legacy;
 #[cfg(target_arch = "x86_64")]
@@ -126,7 +145,7 @@ pub enum Verdict {
     Deferred,
     /// Not now: the thread was interrupted where the report cannot run (inside the
     /// allocator, say). The handler returns, and the signal comes to this thread again
-    /// [`RETRY_DELAY`] later ([`retry_later`]), when the thread has most likely moved on.
+    /// [`RETRY_DELAY`] later (`retry_later`), when the thread has most likely moved on.
     Retry,
 }
 
