@@ -350,6 +350,10 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
     if finding.is_none() && (!checked || !crate::os::signal::previous_is_default(fault.signal)) {
         return SignalVerdict::NotOurs;
     }
+    // A `vfork` child shares its parent's memory: it reports nothing (the default action).
+    if finding.is_none() && !process::is_original_process() {
+        return SignalVerdict::NotOurs;
+    }
     // Another thread writes the report (at `exit`, or for a signal of its own): this one
     // must neither end the process before it is written nor take the crash stack it may
     // need. It waits to be stopped, and that thread ends the process by this signal.
@@ -501,6 +505,8 @@ fn signal_report(extra: Option<RawFinding>, fault: &Fault, trace: TraceId) {
         return;
     }
     REPORTING_THREAD.store(crate::os::thread_id(), Ordering::Release);
+    // The process ends after the report (`os::signal::end_process` unblocks the signal).
+    block_termination_signals();
     let _inside = InsideAllocator::enter();
     let state = super::state();
     if FATAL_SIGNALS.contains(&fault.signal) {
@@ -816,6 +822,7 @@ fn crash_report(extra: Option<RawFinding>, fault: &Fault, trace: TraceId, reason
     if !process::is_original_process() || REPORTED.swap(true, Ordering::AcqRel) {
         return;
     }
+    block_termination_signals();
     crate::gpa::enter_emergency_allocation();
     report::symbolize::enter_crash_report();
     let _inside = InsideAllocator::enter();
@@ -896,16 +903,7 @@ pub fn report_at_end(ending: Ending) {
     // A signal that would end the process must not end it halfway through the report: this
     // thread blocks them meanwhile (another thread that takes one waits for the report:
     // [`on_fatal_signal`]).
-    let mut blocked: libc::sigset_t = unsafe_empty_set();
-    for signal in 1..=libc::SIGRTMAX() {
-        if crate::os::signal::ends_process(signal) && signal != leak_stop_signal() {
-            // SAFETY: a valid set.
-            unsafe { libc::sigaddset(&mut blocked, signal) };
-        }
-    }
-    let mut before: libc::sigset_t = unsafe_empty_set();
-    // SAFETY: valid sets; this thread's mask, restored below.
-    unsafe { crate::os::signal::set_mask(libc::SIG_BLOCK, &blocked, &mut before) };
+    let before = block_termination_signals();
     let caller = leakcheck::roots::caller_frame(report_at_end as *const () as usize, true);
     // Found here, before the work may move to another stack.
     let this_thread = LiveStack::this_thread_all(&caller);
@@ -928,6 +926,23 @@ pub fn report_at_end(ending: Ending) {
     // One sent to this thread is delivered now (its handler ends the process).
     // SAFETY: restoring the mask saved above.
     unsafe { crate::os::signal::set_mask(libc::SIG_SETMASK, &before, core::ptr::null_mut()) };
+}
+
+/// Blocks, in the calling thread, the signals that end the process (but the leak scan's stop
+/// signal): a report must not be cut short by one, not even by the `SIGPIPE` of its own write
+/// to a closed stderr. Returns the mask before.
+fn block_termination_signals() -> libc::sigset_t {
+    let mut blocked: libc::sigset_t = unsafe_empty_set();
+    for signal in 1..=libc::SIGRTMAX() {
+        if crate::os::signal::ends_process(signal) && signal != leak_stop_signal() {
+            // SAFETY: a valid set.
+            unsafe { libc::sigaddset(&mut blocked, signal) };
+        }
+    }
+    let mut before: libc::sigset_t = unsafe_empty_set();
+    // SAFETY: valid sets; this thread's mask.
+    unsafe { crate::os::signal::set_mask(libc::SIG_BLOCK, &blocked, &mut before) };
+    before
 }
 
 /// An empty signal set.

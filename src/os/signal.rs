@@ -365,15 +365,16 @@ pub fn install_termination(hook: Hook, except: &[c_int]) {
     INSTALL_LOCK.store(false, Ordering::Release);
 }
 
-/// Whether the program's action for `signal` is the default one (or `SIG_IGN` for a fault,
-/// which the kernel treats as the default): then a fault that is not the hook's ends the
-/// process. `false` when the program has a handler of its own.
+/// Whether the program's action for `signal` is the default one (or `SIG_IGN` for a fault
+/// signal, which the kernel treats as the default for a fault): then a fault that is not the
+/// hook's ends the process. `false` when the program has a handler of its own, or ignores a
+/// signal that ends the process by default (it goes on).
 pub fn previous_is_default(signal: c_int) -> bool {
     let Some(slot) = slot_of(signal) else {
         return true;
     };
     let handler = read_program_action(slot).sa_sigaction;
-    handler == libc::SIG_DFL || handler == libc::SIG_IGN
+    handler == libc::SIG_DFL || (handler == libc::SIG_IGN && FAULT_SIGNALS.contains(&signal))
 }
 
 /// Looks up the C library's `sigaction`, `signal` and `sysv_signal` behind any interposer
