@@ -371,3 +371,45 @@ fn sigterm_at_random_moments_to_threads_that_allocate() {
     eprintln!("{checked} of {runs} runs leak-checked; not checked: {not_checked:?}");
     assert!(checked * 2 >= runs, "{checked} of {runs}: {not_checked:?}");
 }
+
+#[test]
+fn a_signal_during_the_exit_report_neither_hangs_nor_cuts_it_short() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("fatal-signals-during-exit");
+    let binary = compile("sig_during_exit", &dir);
+    // Valgrind 3.19, no signal (in the C file): 33 bytes lost, 200,001 blocks reachable.
+    let expected = valgrind_leak_totals(
+        "==18402==    definitely lost: 33 bytes in 1 blocks
+==18402==    indirectly lost: 0 bytes in 0 blocks
+==18402==      possibly lost: 0 bytes in 0 blocks
+==18402==    still reachable: 5,600,000 bytes in 200,001 blocks",
+    );
+    for run in 0..40u64 {
+        let options = MODES[run as usize % 2];
+        let mut child = spawn_gpa(&dir, options, &[binary.to_str().unwrap()], false);
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("read the exiting line");
+        let pid: i32 = line
+            .trim()
+            .strip_prefix("exiting ")
+            .and_then(|pid| pid.parse().ok())
+            .unwrap_or_else(|| panic!("no exiting line: {line:?}"));
+        // Before, during or after the exit report, whichever it meets.
+        std::thread::sleep(Duration::from_millis(run * 7 % 150));
+        // SAFETY: signalling the test's own grandchild (or nothing, once it has ended).
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let (status, json, stderr) = finish(child, &dir, &format!("run {run}"));
+        // Ended by `exit` (the signal came during the report, blocked there, or after) or
+        // by the signal (it came first, or was passed on once the report was out).
+        assert!(
+            matches!(status.code(), Some(0) | Some(143)),
+            "run {run}: {status:?}: {stderr}"
+        );
+        let process = process(&json);
+        assert_eq!(process["status"], "checked", "run {run}: {stderr}");
+        assert_eq!(gpa_leak_totals(&json), expected, "run {run}: {stderr}");
+    }
+}
