@@ -205,7 +205,7 @@ fn the_programs_own_sigtrap_is_handled_as_without_gpa() {
             run.stderr()
         );
         assert_eq!(run.stdout(), "");
-        // The report is written all the same (leaks not checked: a fatal signal ended it).
+        // The report is written all the same (with the leak check: `fatal_signals.rs`).
         assert_eq!(run.json["processes"][0]["status"], "checked", "{options:?}");
         if options == ["--guard"] {
             let findings = run.findings();
