@@ -43,6 +43,11 @@ pub(crate) struct Image {
     pub ended: Option<String>,
     /// The program it `exec`ed, if it ended that way.
     pub exec_target: Option<String>,
+    /// The signal that ended it, when one did (its report says so).
+    pub signal: Option<u64>,
+    /// Why its leaks were not checked, when it ended by a signal in a state where the leak
+    /// check could not run (inside gpa's allocator, the loader, the unwinder).
+    pub leaks_not_checked: Option<String>,
     /// Its report parts merged: `findings` and the leak and reachable totals.
     pub report: Option<Value>,
     /// Its text report.
@@ -208,8 +213,21 @@ fn images_of(pid: u64, events: Vec<Event>, spawned: &mut Vec<Image>) -> Vec<Imag
                 };
                 let image = &mut images[index];
                 image.ended = event.get("ended");
+                image.signal = event.number("signal");
                 match &event.json {
                     Some(part) => {
+                        if image.ended.as_deref() == Some("signal") {
+                            // Reports before the leak check at a signal had no such field.
+                            image.leaks_not_checked = match part["leaks_checked"].as_bool() {
+                                Some(true) => None,
+                                _ => Some(
+                                    part["leaks_not_checked"]
+                                        .as_str()
+                                        .unwrap_or("ended by a signal")
+                                        .into(),
+                                ),
+                            };
+                        }
                         if image.program.is_empty() {
                             image.program = part["program"].as_str().unwrap_or("").into();
                         }
@@ -315,6 +333,14 @@ pub(crate) fn merged_json(images: &[Image]) -> Value {
             "ended": image.ended,
             "main": image.main,
         });
+        if let Some(signal) = image.signal {
+            process["signal"] = signal.into();
+            process["signal_name"] = signal_name(signal as i32).into();
+            process["leaks_checked"] = image.leaks_not_checked.is_none().into();
+            if let Some(reason) = &image.leaks_not_checked {
+                process["leaks_not_checked"] = reason.clone().into();
+            }
+        }
         if let Some(target) = &image.exec_target {
             process["exec"] = target.clone().into();
         }
@@ -443,7 +469,19 @@ pub(crate) fn process_lines(images: &[Image]) -> String {
             None if image.fast => {
                 format!("fast mode, ended on a fault on a sampled block, {findings} finding(s)")
             }
-            None => format!("checked, {findings} finding(s)"),
+            None => {
+                let ended = match (image.signal, &image.leaks_not_checked) {
+                    (Some(signal), None) => {
+                        format!(", ended by {}", signal_name(signal as i32))
+                    }
+                    (Some(signal), Some(reason)) => format!(
+                        ", ended by {}, leaks not checked ({reason})",
+                        signal_name(signal as i32)
+                    ),
+                    _ => String::new(),
+                };
+                format!("checked, {findings} finding(s){ended}")
+            }
             Some(reason) => format!("NOT CHECKED: {}", reason.describe()),
         };
         text.push_str(&format!(
@@ -452,4 +490,9 @@ pub(crate) fn process_lines(images: &[Image]) -> String {
         ));
     }
     text
+}
+
+/// The name of a signal (`SIGTERM`), as the report of a process it ended gives it.
+pub(crate) fn signal_name(signal: i32) -> String {
+    gpa::__capi::exit::signal_name(signal)
 }

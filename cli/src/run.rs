@@ -139,8 +139,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
         // SAFETY: `prctl` with integer arguments; it only sets a flag of this process.
         unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     }
+    forward_signals();
     let started = command.spawn().and_then(|mut child| {
         let pid = child.id();
+        CHILD.store(pid as i32, std::sync::atomic::Ordering::Release);
         let status = child.wait()?;
         if reports {
             wait_for_descendants(DESCENDANT_WAIT);
@@ -237,10 +239,11 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     if findings == 0 && checked != 0 && !args.fast && !quiet {
         // A run with no finding listed says what was checked and what was still in use at
         // exit (errors only from loss kinds `--show-leak-kinds` leaves out); a process a
-        // signal ended had no leak check, so nothing is said about its heap.
+        // signal ended where its leaks could not be checked (inside gpa's allocator, say)
+        // leaves nothing to say about its heap.
         let crashed = images
             .iter()
-            .filter(|image| image.unchecked.is_none() && image.ended.as_deref() == Some("signal"))
+            .filter(|image| image.unchecked.is_none() && image.leaks_not_checked.is_some())
             .count();
         // Processes whose program allocates with a `malloc` of its own (defined in the
         // executable, where LD_PRELOAD cannot replace it): their heap was not all checked.
@@ -258,7 +261,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
         } else if crashed == 0 {
             crate::leaks::in_use_at_exit(&json["leak_summary"], errors)
         } else {
-            format!("leaks not checked in {crashed} of them (ended by a signal)")
+            format!("leaks not checked in {crashed} of them (ended by a signal inside gpa)")
         };
         text.push_str(&format!(
             "gpa: {errors} error(s) in {checked} process(es) checked; {heap}\n"
@@ -266,7 +269,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
         if let Some(unseen) = reads_not_seen(args) {
             text.push_str(unseen);
         }
-        if crashed != 0 && args.guard_flush {
+        let signalled = images
+            .iter()
+            .any(|image| image.unchecked.is_none() && image.signal.is_some());
+        if signalled && args.guard_flush {
             // The fault of an aligned SSE load of a misaligned block has no address to
             // attribute: say what may have caused it (`capi::guard`, "Alignment slack").
             text.push_str(
@@ -335,6 +341,44 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     Ok(code)
 }
 
+/// The program `gpa run` started (0 before it started).
+static CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// Signals to `gpa run` while the program runs must not end it before the program's report
+/// is collected: `SIGINT` and `SIGQUIT` (Ctrl-C, Ctrl-\ at a terminal, which sends them to
+/// the whole process group: the program has its own) are noted and otherwise ignored, as
+/// `system` does; `SIGTERM` and `SIGHUP` (sent to `gpa run` alone, by `timeout` or a closed
+/// terminal) are passed on to the program. Either way the program ends as the signal makes
+/// it, writes its report, and `gpa run` exits with its status (128 + N). A handler, not
+/// `SIG_IGN`: handlers are reset by `exec`, so the program starts with the default actions
+/// (an ignored signal would stay ignored in it).
+fn forward_signals() {
+    extern "C" fn on_signal(signal: libc::c_int) {
+        let child = CHILD.load(std::sync::atomic::Ordering::Acquire);
+        if child > 0 && (signal == libc::SIGTERM || signal == libc::SIGHUP) {
+            // SAFETY: `kill` is async-signal-safe.
+            unsafe { libc::kill(child, signal) };
+        }
+    }
+    for signal in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: a zeroed, then filled `sigaction` whose handler is async-signal-safe and
+        // lives as long as the process.
+        unsafe {
+            let mut action: libc::sigaction = core::mem::zeroed();
+            let mut old: libc::sigaction = core::mem::zeroed();
+            libc::sigaction(signal, core::ptr::null(), &mut old);
+            if old.sa_sigaction == libc::SIG_IGN {
+                // Ignored by whoever started gpa run (`nohup`): the program inherits that.
+                continue;
+            }
+            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, core::ptr::null_mut());
+        }
+    }
+}
+
 /// The signal that ended the program, if one did.
 fn signal_of(status: std::process::ExitStatus) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;
@@ -343,20 +387,10 @@ fn signal_of(status: std::process::ExitStatus) -> Option<i32> {
 
 /// `SIGSEGV` for 11: the name of a signal that ends a process (or its number).
 fn signal_name(signal: i32) -> String {
-    let name = match signal {
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGILL => "SIGILL",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGINT => "SIGINT",
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGPIPE => "SIGPIPE",
-        _ => return format!("signal {signal}"),
-    };
-    name.into()
+    match signal {
+        libc::SIGKILL => "SIGKILL".into(),
+        _ => collect::signal_name(signal),
+    }
 }
 
 fn exit_code(status: std::process::ExitStatus) -> u8 {

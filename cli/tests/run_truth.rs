@@ -762,8 +762,8 @@ const SHELL_WAYS: [&str; 5] = [
 /// the `"e"` mode, earlier streams closed in a new child, refused modes) holds under
 /// `gpa run` after `clearenv()` (gpa's own copy of `system`, glibc's `popen` with the
 /// environment put back) and with the environment kept (glibc's functions): the output is
-/// the same as without gpa, every shell is checked (but the two the program kills) and the
-/// run has no error (Valgrind 3.19, `--trace-children=yes`: 0 errors in every process).
+/// the same as without gpa, every shell is checked (the two the program kills at their
+/// signal) and the run has no error (Valgrind 3.19, `--trace-children=yes`: 0 errors in every process).
 #[test]
 fn system_and_popen_keep_glibcs_semantics_with_the_environment_restored() {
     let Some((dir, program)) = with_program("truth-shell-semantics", "shell_semantics") else {
@@ -792,17 +792,22 @@ fn system_and_popen_keep_glibcs_semantics_with_the_environment_restored() {
         assert_eq!(run.json["errors"], 0, "{mode}: {}", run.stderr());
         let all = statuses(&run);
         assert!(all.len() > 5, "{mode}: the shells are listed: {all:?}");
-        // The two shells the program has killed (`kill -TERM $$`, `kill -INT $$`) end without
-        // a report; every other process is checked.
+        // The two shells the program has killed (`kill -TERM $$`, `kill -INT $$`) are checked
+        // too, with their leak check at the signal (`fatal_signals.rs`), as every other
+        // process.
         let (checked, unchecked): (Vec<_>, Vec<_>) =
             all.iter().partition(|(_, status, _)| status == "checked");
-        let killed = (
-            "sh".to_string(),
-            "not_checked".to_string(),
-            Some("no_report".into()),
+        assert!(unchecked.is_empty(), "{mode}: {all:?}");
+        assert!(checked.len() > 7, "{mode}: {all:?}");
+        let signals: Vec<u64> = processes(&run)
+            .iter()
+            .filter_map(|process| process["signal"].as_u64())
+            .collect();
+        assert_eq!(
+            signals,
+            [libc::SIGTERM as u64, libc::SIGINT as u64],
+            "{mode}: {all:?}"
         );
-        assert_eq!(unchecked, [&killed, &killed], "{mode}: {all:?}");
-        assert!(checked.len() > 5, "{mode}: {all:?}");
         assert_eq!(run.output.status.code(), Some(0), "{mode}");
     }
 }

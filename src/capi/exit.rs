@@ -33,12 +33,13 @@
 //! environment) still reports where it was asked to.
 //!
 //! Reports are also written when the process ends without `exit`'s hooks: at `_exit`/`_Exit`
-//! (interposed, `process::exit_now`), at `quick_exit`, on a fatal signal, and, without the
-//! leak verdict, before an `exec` replaces the image ([`report_before_exec`]). glibc's
+//! (interposed, `process::exit_now`), at `quick_exit`, on a fatal signal (with the leak
+//! verdict where it can run: "The crash report"), and, without the leak verdict, before an
+//! `exec` replaces the image ([`report_before_exec`]). glibc's
 //! exit-time frees flush stdio; at `_exit` and `quick_exit`, which must not, the streams'
-//! unwritten bytes are discarded first (as those calls would). A crash report stops no thread,
-//! frees nothing and scans nothing (the crashing thread may hold a lock, its state is suspect;
-//! see "The crash report").
+//! unwritten bytes are discarded first (as those calls would). A report at a fatal signal
+//! frees nothing, and scans only where the interrupted thread holds nothing the scan needs
+//! (see "The crash report").
 //!
 //! The JSON object is [`Report::to_json`]'s (`findings`) plus `pid`, `program`,
 //! `leak_summary` (`definite`, `indirect`, `possible`, `reachable`, `suppressed`: each
@@ -52,7 +53,10 @@
 //! # The crash report
 //! [`register_crash_report`] installs the fault handler (`os::signal`) for `SIGSEGV`,
 //! `SIGBUS`, `SIGABRT`, `SIGFPE` and `SIGILL` (and `SIGTRAP`, which the handler needs for
-//! stepping over a fault), with [`on_fatal_signal`] as its hook. A memory
+//! stepping over a fault), and in check and guard modes for every other signal whose default
+//! action ends the process (`os::signal::install_termination`: `SIGTERM`, `SIGINT`,
+//! `SIGPIPE`, `SIGALRM`, the real-time ones...; not the leak scan's stop signal), with
+//! [`on_fatal_signal`] as its hook. A memory
 //! fault on a guarded block, on a freed large block's held range or past a large block
 //! becomes a finding (`gpa::fault`) with the faulting access's stack, unwound from the signal
 //! context by the caching unwinder ([`crate::trace::unwind::capture_from`]); a fault whose
@@ -72,7 +76,24 @@
 //! action through the interposed `sigaction` and `signal`); otherwise the report of the
 //! findings so far is written before the default action.
 //!
-//! The crash path takes no lock the interrupted thread may hold: the GPA's findings and the
+//! **With the leak check** (`signal_report`), as Valgrind checks leaks when a signal's
+//! default action ends the process: when the program's action is `SIG_DFL` and the
+//! interrupted thread holds nothing the check needs (`leak_check_refusal`: not inside gpa,
+//! by its "inside the allocator" flag and by the interrupted instruction and the return
+//! addresses of its stack, nor inside the dynamic loader or libgcc's unwinder), the report is
+//! the exit report's: the other threads stopped and scanned, the interrupted thread's stack
+//! (from its stack pointer less the red zone) and registers (from the signal context) as
+//! roots, no `__libc_freeres`, the stdio buffers not flushed but for the core-dumping fault
+//! signals; it opens with Valgrind's "Process terminating with default action of signal N
+//! (NAME)" and the stack where the signal arrived. Where the check cannot run, a signal the
+//! interrupted instruction did not raise itself is retried (`Verdict::Retry`: sent to the
+//! thread again 1-2 ms later, up to `RETRY_BUDGET` times); otherwise the report below, whose
+//! text and JSON say why leaks were not checked (`leaks_not_checked`). A signal arriving while
+//! another thread writes a report waits for it (`Verdict::Deferred`), and that thread ends the
+//! process by the signal afterwards; the thread writing the exit report blocks these signals
+//! meanwhile.
+//!
+//! **Without it**, the crash path takes no lock the interrupted thread may hold: the GPA's findings and the
 //! front guards' findings are taken with try-locks (skipped when busy), the symbolizer's locks
 //! are only tried (`report::symbolize::enter_crash_report`), and everything it
 //! allocates comes from the internal heap's lock-free emergency reserve
@@ -275,7 +296,31 @@ const FATAL_SIGNALS: [libc::c_int; 5] = [
 /// [`sigaction`], [`signal`]), stay in charge of the signals that are not gpa's.
 pub fn register_crash_report() {
     crate::os::signal::install(&FATAL_SIGNALS, on_fatal_signal, true);
+    // The signals that end the process without a core dump (and the others of that kind):
+    // the leak check as well, in check and guard modes only (fast mode's sampled guards need
+    // the fault signals alone, and its start-up touches no more code).
+    if super::state().settings.mode.checks() {
+        crate::os::signal::install_termination(on_fatal_signal, &[leak_stop_signal()]);
+    }
 }
+
+/// The signal the leak scan stops threads with (left to it).
+fn leak_stop_signal() -> libc::c_int {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    {
+        crate::leakcheck::world::stop_signal()
+    }
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    {
+        libc::SIGRTMAX() - 2
+    }
+}
+
+/// The thread writing the exit or signal report (0: none, or it is written).
+static REPORTING_THREAD: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+/// A signal that would have ended the process while another thread wrote the report: that
+/// thread ends the process with it once the report is written (0: none).
+static DEFERRED_SIGNAL: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(0);
 
 /// C `sigaction` for the program: gpa's fault handler stays installed and invisible; the
 /// program's action for the signals it handles is kept and called for faults that are not
@@ -350,6 +395,29 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
     if finding.is_none() && (!checked || !crate::os::signal::previous_is_default(fault.signal)) {
         return SignalVerdict::NotOurs;
     }
+    // A `vfork` child shares its parent's memory: it reports nothing (the default action).
+    if finding.is_none() && !process::is_original_process() {
+        return SignalVerdict::NotOurs;
+    }
+    // Another thread writes the report (at `exit`, or for a signal of its own): this one
+    // must neither end the process before it is written nor take the crash stack it may
+    // need. It waits to be stopped, and that thread ends the process by this signal.
+    let reporter = REPORTING_THREAD.load(Ordering::Acquire);
+    if REPORTED.load(Ordering::Acquire) && finding.is_none() {
+        if reporter != 0 && reporter != crate::os::thread_id() {
+            let _ = DEFERRED_SIGNAL.compare_exchange(
+                0,
+                fault.signal,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+            return SignalVerdict::Deferred;
+        }
+        if reporter == 0 {
+            // Written already: the signal ends the process as it would have.
+            return SignalVerdict::Reported;
+        }
+    }
     if let Some(found) = finding.as_mut() {
         if checked && resumable(found, fault) {
             match resume(gpa, found, fault, state.settings.frames) {
@@ -361,20 +429,223 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
             }
         }
     }
+    // The leak check too, where the interrupted thread holds nothing the check needs.
+    let refusal = if !checked || finding.is_some_and(|f| f.kind == FindingKind::InternalError) {
+        Some("gpa itself faulted")
+    } else {
+        leak_check_refusal(fault)
+    };
+    // A signal that did not come from the instruction the thread was at (sent by `kill`, a
+    // terminal, a timer, a pipe's reader gone) can wait until the thread has left gpa's
+    // allocator (or the loader, or the unwinder): it comes again a moment later, for up to
+    // `RETRY_BUDGET` times in all, then the crash report goes without the leak check.
+    if refusal.is_some()
+        && finding.is_none()
+        && crate::os::signal::ends_process(fault.signal)
+        && RETRIES.fetch_add(1, Ordering::AcqRel) < RETRY_BUDGET
+    {
+        return SignalVerdict::Retry;
+    }
+    if refusal.is_none() {
+        let _inside = InsideAllocator::enter();
+        let trace = access_trace(fault, state.settings.frames);
+        if let Some(finding) = finding.as_mut().filter(|finding| finding.site_trace.0 == 0) {
+            finding.site_trace = trace;
+            if gpa.config().safety {
+                *finding = guard::to_user(gpa, *finding);
+            }
+        }
+        signal_report(finding, fault, trace);
+        return SignalVerdict::Reported;
+    }
     // From here on the process ends: allocate without waiting for a lock the interrupted
     // thread may hold (the unwinder's rule cache allocates too).
     crate::gpa::enter_emergency_allocation();
     let _inside = InsideAllocator::enter();
+    let trace = access_trace(fault, state.settings.frames);
     if let Some(finding) = finding.as_mut().filter(|finding| finding.site_trace.0 == 0) {
-        finding.site_trace = access_trace(fault, state.settings.frames);
+        finding.site_trace = trace;
         // A block's finding is in the GPA's terms (its start, padded size); an internal
         // error's address is the faulting one.
         if gpa.config().safety && finding.kind != FindingKind::InternalError {
             *finding = guard::to_user(gpa, *finding);
         }
     }
-    crash_report(finding, fault.signal);
+    crash_report(
+        finding,
+        fault,
+        trace,
+        refusal.unwrap_or("ended by a signal"),
+    );
     SignalVerdict::Reported
+}
+
+/// Retries of a fatal signal so far ([`SignalVerdict::Retry`]).
+static RETRIES: AtomicUsize = AtomicUsize::new(0);
+/// The most retries (each `os::signal::RETRY_DELAY` apart): a thread that stays inside the
+/// allocator longer (waiting for a lock another thread never releases) gets the crash report.
+const RETRY_BUDGET: usize = 500;
+
+/// Why the leak check cannot run in the handler of a fatal signal, if it cannot: the
+/// interrupted thread was inside gpa (its allocator, its report, its thread bookkeeping: it
+/// may hold a lock the check takes, or be halfway through a heap update the check would
+/// read), or inside the dynamic loader or libgcc's unwinder (their locks and lists are what
+/// symbolization and the roots' walk use). Judged from the interrupted instruction and the
+/// return addresses of its stack (unwound with the caching unwinder, lock-free).
+fn leak_check_refusal(fault: &Fault) -> Option<&'static str> {
+    if crate::gpa::inside_allocator() {
+        return Some("the signal arrived inside gpa's allocator");
+    }
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    {
+        extern "C" {
+            /// The dynamic loader's debugger interface (in `ld.so`).
+            static _r_debug: u8;
+            /// One of libgcc's unwinder entry points (in `libgcc_s`, or in this library).
+            fn _Unwind_GetRegionStart(context: *mut libc::c_void) -> usize;
+        }
+        let object = |address: usize| crate::os::object_containing(address).map(|o| o.start);
+        let own = object(on_fatal_signal as *const () as usize);
+        let loader = object((&raw const _r_debug) as usize);
+        let unwinder = object(_Unwind_GetRegionStart as *const () as usize);
+        let refusal = |address: usize| {
+            let found = object(address)?;
+            if Some(found) == own {
+                Some("the signal arrived inside gpa's allocator")
+            } else if Some(found) == loader {
+                Some("the signal arrived inside the dynamic loader")
+            } else if Some(found) == unwinder {
+                Some("the signal arrived inside the unwinder")
+            } else {
+                None
+            }
+        };
+        if let Some(reason) = refusal(fault.ip) {
+            return Some(reason);
+        }
+        let mut addresses = [0usize; 64];
+        let count = {
+            let _inside = InsideAllocator::enter();
+            crate::trace::unwind::capture_from(fault.ip, fault.sp, fault.bp, &mut addresses)
+        };
+        // Return addresses: the call is the byte before.
+        addresses[..count]
+            .iter()
+            .skip(1)
+            .find_map(|&address| refusal(address.saturating_sub(1)))
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    {
+        let _ = fault;
+        Some("not supported on this platform")
+    }
+}
+
+/// The report at a fatal signal with the leak check (see "The crash report"): the other
+/// threads stopped and scanned as at `exit`; the interrupted thread's stack (from its stack
+/// pointer, less the red zone) and its registers, from the signal context, are roots, as
+/// Valgrind's. The hook runs on the crash stack already. Once per process.
+fn signal_report(extra: Option<RawFinding>, fault: &Fault, trace: TraceId) {
+    if !process::is_original_process() || REPORTED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    REPORTING_THREAD.store(crate::os::thread_id(), Ordering::Release);
+    // The process ends after the report (`os::signal::end_process` unblocks the signal).
+    block_termination_signals();
+    let _inside = InsideAllocator::enter();
+    let state = super::state();
+    if FATAL_SIGNALS.contains(&fault.signal) {
+        flush_c_stdio();
+    }
+    let mut registers = [0usize; 32];
+    let count = crate::os::signal::general_registers(fault, &mut registers);
+    let interrupted = LiveStack {
+        stack_pointer: fault.sp,
+        live_from: fault.sp.saturating_sub(leakcheck::roots::RED_ZONE),
+        registers: leakcheck::roots::ExitRegisters::from_words(&registers[..count]),
+    };
+    let options = scan::Options {
+        stop_threads: true,
+        run_freeres: false,
+        discard_stdio: true,
+        heuristics: state.settings.heuristics,
+    };
+    EXTRA_FINDING.with(|slot| slot.set(extra));
+    let mut outcome = examine(&state.gpa, &[interrupted], &state.settings, options);
+    outcome.termination = Some(termination_header(fault, trace, state.settings.frames));
+    write_outputs(&outcome, Ending::Signal(fault.signal));
+    REPORTING_THREAD.store(0, Ordering::Release);
+}
+
+std::thread_local! {
+    /// The finding of the fault that ends the process, for [`examine`] (the signal report).
+    static EXTRA_FINDING: core::cell::Cell<Option<RawFinding>> =
+        const { core::cell::Cell::new(None) };
+}
+
+/// The name of a signal as Valgrind writes it (`SIGPIPE`; `SIGRT3` for a real-time one).
+pub fn signal_name(signal: libc::c_int) -> String {
+    let name = match signal {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGSTKFLT => "SIGSTKFLT",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGVTALRM => "SIGVTALRM",
+        libc::SIGPROF => "SIGPROF",
+        libc::SIGIO => "SIGIO",
+        libc::SIGPWR => "SIGPWR",
+        libc::SIGSYS => "SIGSYS",
+        _ if signal > 32 => return format!("SIGRT{}", signal - 32),
+        _ => return format!("signal {signal}"),
+    };
+    name.into()
+}
+
+/// Valgrind's words for the end by a signal, with the stack where it arrived:
+/// "Process terminating with default action of signal 13 (SIGPIPE)", then the frames.
+fn termination_header(fault: &Fault, trace: TraceId, frames: usize) -> String {
+    let mut text = format!(
+        "info(gpa): Process terminating with default action of signal {} ({})\n",
+        fault.signal,
+        signal_name(fault.signal)
+    );
+    // Valgrind's words for the kernel's reason (`si_code`).
+    let reason = match (fault.signal, fault.code) {
+        (libc::SIGSEGV, 1) => Some("Access not within mapped region"),
+        (libc::SIGSEGV, 2) => Some("Bad permissions for mapped region"),
+        (libc::SIGSEGV, 0x80) => Some("General Protection Fault"),
+        (libc::SIGBUS, 1) => Some("Invalid address alignment"),
+        (libc::SIGBUS, 2) => Some("Non-existent physical address"),
+        (libc::SIGBUS, 3) => Some("Object specific hardware error"),
+        _ => None,
+    };
+    match reason {
+        Some(reason) if fault.code != 0x80 => {
+            text.push_str(&format!("  {reason} at address {:#x}\n", fault.address));
+        }
+        Some(reason) => text.push_str(&format!("  {reason}\n")),
+        None => {}
+    }
+    if trace.is_some() {
+        text.push_str("  where it arrived:\n");
+        for frame in report::symbolize::symbolize(trace, frames) {
+            text.push_str(&format!("{frame}\n"));
+        }
+    }
+    text
 }
 
 /// Whether the program may go on after the fault `finding` describes (see "Going on after a
@@ -588,16 +859,21 @@ fn access_trace(fault: &Fault, frames: usize) -> TraceId {
     }
 }
 
-/// Writes the report after a fatal signal: the findings so far (taken without waiting for a
-/// lock) plus `extra`, after flushing the program's stdio. Once per process.
-fn crash_report(extra: Option<RawFinding>, signal: libc::c_int) {
+/// Writes the report after a fatal signal without the leak check (`reason`: why not): the
+/// findings so far (taken without waiting for a lock) plus `extra`, after flushing the
+/// program's stdio. Once per process.
+fn crash_report(extra: Option<RawFinding>, fault: &Fault, trace: TraceId, reason: &'static str) {
+    let signal = fault.signal;
     if !process::is_original_process() || REPORTED.swap(true, Ordering::AcqRel) {
         return;
     }
+    block_termination_signals();
     crate::gpa::enter_emergency_allocation();
     report::symbolize::enter_crash_report();
     let _inside = InsideAllocator::enter();
-    flush_c_stdio();
+    if FATAL_SIGNALS.contains(&signal) {
+        flush_c_stdio();
+    }
     let state = super::state();
     let gpa = &state.gpa;
     let recorded = Recorded {
@@ -610,6 +886,8 @@ fn crash_report(extra: Option<RawFinding>, signal: libc::c_int) {
     let (suppressions, warnings) = load_suppressions(&state.settings);
     let mut outcome = Outcome::new(&state.settings, warnings);
     outcome.leaks_checked = false;
+    outcome.leaks_not_checked = Some(reason);
+    outcome.termination = Some(termination_header(fault, trace, state.settings.frames));
     let raw = recorded.merged(gpa, extra);
     add_findings(
         &mut outcome,
@@ -666,6 +944,11 @@ pub fn report_at_end(ending: Ending) {
     if !state.settings.mode.checks() {
         return;
     }
+    REPORTING_THREAD.store(crate::os::thread_id(), Ordering::Release);
+    // A signal that would end the process must not end it halfway through the report: this
+    // thread blocks them meanwhile (another thread that takes one waits for the report:
+    // [`on_fatal_signal`]).
+    let before = block_termination_signals();
     let caller = leakcheck::roots::caller_frame(report_at_end as *const () as usize, true);
     // Found here, before the work may move to another stack.
     let this_thread = LiveStack::this_thread_all(&caller);
@@ -679,6 +962,41 @@ pub fn report_at_end(ending: Ending) {
         let outcome = examine(&state.gpa, &this_thread, &state.settings, options);
         write_outputs(&outcome, ending);
     });
+    REPORTING_THREAD.store(0, Ordering::Release);
+    // A signal another thread took meanwhile ends the process now, as it would have.
+    let deferred = DEFERRED_SIGNAL.load(Ordering::Acquire);
+    if deferred != 0 {
+        crate::os::signal::end_process(deferred);
+    }
+    // One sent to this thread is delivered now (its handler ends the process).
+    // SAFETY: restoring the mask saved above.
+    unsafe { crate::os::signal::set_mask(libc::SIG_SETMASK, &before, core::ptr::null_mut()) };
+}
+
+/// Blocks, in the calling thread, the signals that end the process (but the leak scan's stop
+/// signal): a report must not be cut short by one, not even by the `SIGPIPE` of its own write
+/// to a closed stderr. Returns the mask before.
+fn block_termination_signals() -> libc::sigset_t {
+    let mut blocked: libc::sigset_t = unsafe_empty_set();
+    for signal in 1..=libc::SIGRTMAX() {
+        if crate::os::signal::ends_process(signal) && signal != leak_stop_signal() {
+            // SAFETY: a valid set.
+            unsafe { libc::sigaddset(&mut blocked, signal) };
+        }
+    }
+    let mut before: libc::sigset_t = unsafe_empty_set();
+    // SAFETY: valid sets; this thread's mask.
+    unsafe { crate::os::signal::set_mask(libc::SIG_BLOCK, &blocked, &mut before) };
+    before
+}
+
+/// An empty signal set.
+fn unsafe_empty_set() -> libc::sigset_t {
+    // SAFETY: all-zero bytes are a valid `sigset_t`, emptied again by `sigemptyset`.
+    let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: a valid set.
+    unsafe { libc::sigemptyset(&mut set) };
+    set
 }
 
 /// Before `exec` replaces this image: the findings recorded so far (and the quarantine's
@@ -723,8 +1041,14 @@ pub struct Outcome {
     pub threads: (usize, usize),
     /// Problems reading suppression files, and the allocator found elsewhere.
     pub warnings: std::vec::Vec<String>,
-    /// Whether leaks were looked for (not after a fatal signal).
+    /// Whether leaks were looked for (not after a fatal signal that interrupted gpa itself,
+    /// the dynamic loader or the unwinder).
     pub leaks_checked: bool,
+    /// Why leaks were not looked for, when they were not.
+    pub leaks_not_checked: Option<&'static str>,
+    /// After a fatal signal: Valgrind's "Process terminating with default action of signal
+    /// N" and the stack where it arrived.
+    pub termination: Option<String>,
     /// The allocation functions the program's calls reach elsewhere than in gpa, and where
     /// (`allocator_elsewhere` in the JSON; see [`allocator_elsewhere`]).
     pub allocator_elsewhere: Option<String>,
@@ -745,6 +1069,8 @@ impl Outcome {
             threads: (0, 0),
             warnings,
             leaks_checked: true,
+            leaks_not_checked: None,
+            termination: None,
             allocator_elsewhere: None,
         }
     }
@@ -1088,7 +1414,9 @@ fn recorded_findings(gpa: &GeneralPurposeAllocator) -> std::vec::Vec<(RawFinding
         calls: take_call_findings(false),
         faults: take_faults(false),
     };
-    recorded.merged(gpa, None)
+    // The fault that ends the process, in a signal report.
+    let extra = EXTRA_FINDING.with(|slot| slot.take());
+    recorded.merged(gpa, extra)
 }
 
 /// The findings of checked libc calls (`libc_calls`), taken; without waiting for the lock
@@ -1382,13 +1710,28 @@ fn env_path(saved: &settings::SavedPath) -> Option<std::path::PathBuf> {
 /// beside it under `gpa run`, else `GPA_JSON` and `GPA_LOG` (or stderr).
 fn write_outputs(outcome: &Outcome, ending: Ending) {
     let mut text = to_text(outcome);
-    if let (Ending::Signal(signal), false) = (ending, text.is_empty()) {
-        text.push_str(&format!(
-            "info(gpa): the process was ended by signal {signal}; leaks were not checked\n"
-        ));
+    if let Ending::Signal(signal) = ending {
+        // Said even when nothing else is: the process did not end as it meant to.
+        let header = outcome.termination.clone().unwrap_or_default();
+        text.insert_str(0, &header);
+        if let Some(reason) = outcome.leaks_not_checked {
+            text.push_str(&format!(
+                "info(gpa): the process was ended by signal {signal} ({}); leaks were not \
+                 checked: {reason}\n",
+                signal_name(signal)
+            ));
+        }
     }
     let mut json = to_json(outcome);
     json["ended"] = ending.name().into();
+    if let Ending::Signal(signal) = ending {
+        json["signal"] = signal.into();
+        json["signal_name"] = signal_name(signal).into();
+        json["leaks_checked"] = outcome.leaks_checked.into();
+        if let Some(reason) = outcome.leaks_not_checked {
+            json["leaks_not_checked"] = reason.into();
+        }
+    }
     if let Some(dir) = settings::REPORT_DIR.get() {
         let mut event = events::Event::new("report");
         event.field("ended", ending.name().as_bytes());

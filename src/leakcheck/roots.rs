@@ -116,6 +116,16 @@ impl Default for ExitRegisters {
 }
 
 impl ExitRegisters {
+    /// Registers given as values (those a fatal signal's context holds for the thread it
+    /// interrupted): as many as fit.
+    pub fn from_words(words: &[usize]) -> ExitRegisters {
+        let mut registers = ExitRegisters::default();
+        for &word in words {
+            registers.push(word);
+        }
+        registers
+    }
+
     /// The values kept.
     pub fn words(&self) -> &[usize] {
         &self.words[..self.len]

@@ -1,5 +1,6 @@
-//! Fault signals: the `SIGSEGV`/`SIGBUS` handler, alternate signal stacks, and what a fault's
-//! context says (address, read or write, registers, access width).
+//! Fault signals and the signals that end the process: the `SIGSEGV`/`SIGBUS` handler (and
+//! `SIGTERM`, `SIGPIPE`... for the report at a fatal signal), alternate signal stacks, and what
+//! a fault's context says (address, read or write, registers, access width).
 //!
 //! # Design
 //! One process-wide handler is installed with `SA_SIGINFO | SA_ONSTACK` for the signals a
@@ -12,6 +13,11 @@
 //!   faulting page for the faulting instruction alone (`step`: the trap flag, then the
 //!   single-step `SIGTRAP` closes it again): the program goes on. For that, `SIGTRAP` is
 //!   handled whenever `SIGSEGV` is; a trap that is not a step goes on like any other signal.
+//! * [`Verdict::Deferred`]: another thread writes the report that ends the process; this
+//!   thread waits (off the crash stack) to be stopped by it.
+//! * [`Verdict::Retry`]: not now (the thread was interrupted inside the allocator): the
+//!   handler returns and a one-shot timer sends the signal to this thread again a
+//!   millisecond or two later (`retry_later`).
 //! * [`Verdict::NotOurs`]: the signal goes on, unchanged, to the program's action (its
 //!   `sa_sigaction` or `sa_handler` with the same arguments, its `sa_mask` blocked and the
 //!   signal itself unblocked under `SA_NODEFER`, `SA_RESETHAND` honoured), or to the default
@@ -56,6 +62,18 @@
 //! calling thread one if it has none (the GPA calls it when a thread gets its heap or makes a
 //! guarded block); a pthread key's destructor unmaps it at thread exit.
 //!
+//! # Signals that end the process
+//! [`install_termination`] installs the same handler for every signal whose default action
+//! ends the process ([`ends_process`]: `SIGTERM`, `SIGINT`, `SIGPIPE`, `SIGALRM`, the
+//! real-time signals...) and whose action is `SIG_DFL` at start-up (one the parent left
+//! ignored stays ignored, with no handler), so that the hook can write the report, leak check
+//! included, before the default action. For these signals only `SIG_DFL` is kept here: the
+//! program's other actions (a handler with its flags and mask, `SIG_IGN`) go to the kernel as
+//! they are (`PASSTHROUGH`), so a handler the program installs runs exactly as without gpa
+//! (`SA_RESTART`, `SA_RESETHAND`, its stack), an ignored signal interrupts nothing and
+//! survives `exec`, and our handler is back when the program sets `SIG_DFL` again. Queries
+//! still return the program's action. Slots of the tables are signal numbers (1 to 64).
+//!
 //! # Invariants
 //! * The handler and everything it calls before the hook are async-signal-safe: atomics,
 //!   `sigaction`, `sigprocmask`, `raise`, `write`, `nanosleep`; no lock, no allocation.
@@ -63,8 +81,9 @@
 //!   our handler is installed for it, and afterwards only under the sequence lock.
 //! * `sigset` (System V) and the obsolete `sigvec` (still in glibc for old binaries) are built
 //!   on [`sigaction`] in [`legacy`], so they see and set the program's action too.
-//! * Not covered: an `exec` after the program set a handled signal to `SIG_IGN` starts the new
-//!   image with `SIG_DFL` there (the kernel keeps only `SIG_IGN` across `exec`).
+//! * Not covered: an `exec` after the program set a handled fault signal to `SIG_IGN` starts
+//!   the new image with `SIG_DFL` there (the kernel keeps only `SIG_IGN` across `exec`); the
+//!   signals that end the process pass `SIG_IGN` to the kernel, so it is kept.
 
 mod legacy;
 #[cfg(target_arch = "x86_64")]
@@ -121,13 +140,23 @@ pub enum Verdict {
     /// The hook recorded the fault and [`resume_after`] opened its page: the faulting
     /// instruction runs again and the program goes on.
     Resumed,
+    /// Another thread is writing the report that ends the process: this thread waits for
+    /// it (off the crash stack, which that thread may need), never returning.
+    Deferred,
+    /// Not now: the thread was interrupted where the report cannot run (inside the
+    /// allocator, say). The handler returns, and the signal comes to this thread again
+    /// [`RETRY_DELAY`] later (`retry_later`), when the thread has most likely moved on.
+    Retry,
 }
+
+/// How long a [`Verdict::Retry`] waits before the signal comes again.
+pub const RETRY_DELAY: core::time::Duration = core::time::Duration::from_millis(1);
 
 /// The policy the handler asks about each signal.
 pub type Hook = fn(&Fault) -> Verdict;
 
-/// The signals [`install`] can handle, each with its slot in the tables below.
-const SIGNALS: [c_int; 6] = [
+/// The fault signals [`install`] handles.
+const FAULT_SIGNALS: [c_int; 6] = [
     libc::SIGSEGV,
     libc::SIGBUS,
     libc::SIGABRT,
@@ -136,24 +165,57 @@ const SIGNALS: [c_int; 6] = [
     libc::SIGTRAP,
 ];
 
+/// Slots of the tables below: one per signal number (slot 0 unused).
+const SLOTS: usize = 65;
+
+/// The slot of a signal: its number, for the fault signals and for the signals whose default
+/// action ends the process ([`ends_process`]).
 fn slot_of(signal: c_int) -> Option<usize> {
-    SIGNALS.iter().position(|&s| s == signal)
+    (FAULT_SIGNALS.contains(&signal) || ends_process(signal)).then_some(signal as usize)
+}
+
+/// Whether the default action of `signal` ends the process (terminates it, with or without a
+/// core dump) and it is not one of the fault signals: `SIGHUP`, `SIGINT`, `SIGQUIT`,
+/// `SIGUSR1`, `SIGUSR2`, `SIGPIPE`, `SIGALRM`, `SIGTERM`, `SIGSTKFLT`, `SIGXCPU`, `SIGXFSZ`,
+/// `SIGVTALRM`, `SIGPROF`, `SIGIO`, `SIGPWR`, `SIGSYS` and the real-time signals the C library
+/// leaves to programs (`SIGRTMIN` to `SIGRTMAX`; glibc keeps 32 and 33).
+pub fn ends_process(signal: c_int) -> bool {
+    matches!(
+        signal,
+        libc::SIGHUP
+            | libc::SIGINT
+            | libc::SIGQUIT
+            | libc::SIGUSR1
+            | libc::SIGUSR2
+            | libc::SIGPIPE
+            | libc::SIGALRM
+            | libc::SIGTERM
+            | libc::SIGSTKFLT
+            | libc::SIGXCPU
+            | libc::SIGXFSZ
+            | libc::SIGVTALRM
+            | libc::SIGPROF
+            | libc::SIGIO
+            | libc::SIGPWR
+            | libc::SIGSYS
+    ) || (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&signal) && (signal as usize) < SLOTS
 }
 
 static HOOK: AtomicUsize = AtomicUsize::new(0);
-static INSTALLED: [AtomicBool; SIGNALS.len()] = [const { AtomicBool::new(false) }; SIGNALS.len()];
+static INSTALLED: [AtomicBool; SLOTS] = [const { AtomicBool::new(false) }; SLOTS];
+/// Slots of [`install_termination`]'s signals: the program's actions other than `SIG_DFL`
+/// go to the kernel as they are (see "Signals that end the process").
+static PASSTHROUGH: [AtomicBool; SLOTS] = [const { AtomicBool::new(false) }; SLOTS];
 /// The program's action for each signal (see "The handler is invisible to the program"):
 /// handler, flags and mask, under the sequence lock [`PROGRAM_SEQUENCE`].
-static PROGRAM_HANDLER: [AtomicUsize; SIGNALS.len()] =
-    [const { AtomicUsize::new(0) }; SIGNALS.len()];
-static PROGRAM_FLAGS: [AtomicI32; SIGNALS.len()] = [const { AtomicI32::new(0) }; SIGNALS.len()];
+static PROGRAM_HANDLER: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+static PROGRAM_FLAGS: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
 /// Words of a `sigset_t`.
 const MASK_WORDS: usize = core::mem::size_of::<libc::sigset_t>() / 8;
-static PROGRAM_MASK: [[AtomicU64; MASK_WORDS]; SIGNALS.len()] =
-    [const { [const { AtomicU64::new(0) }; MASK_WORDS] }; SIGNALS.len()];
+static PROGRAM_MASK: [[AtomicU64; MASK_WORDS]; SLOTS] =
+    [const { [const { AtomicU64::new(0) }; MASK_WORDS] }; SLOTS];
 /// Odd while a writer changes the program's action for the slot.
-static PROGRAM_SEQUENCE: [AtomicUsize; SIGNALS.len()] =
-    [const { AtomicUsize::new(0) }; SIGNALS.len()];
+static PROGRAM_SEQUENCE: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
 /// Serializes the writers of the program's actions.
 static PROGRAM_LOCK: AtomicBool = AtomicBool::new(false);
 /// The C library's `sigaction`, past any interposer (0: not looked up yet).
@@ -203,14 +265,14 @@ pub fn install(signals: &[c_int], hook: Hook, replace_hook: bool) -> bool {
     map_crash_stack();
     let mut all = true;
     for &signal in signals {
-        let Some(slot) = slot_of(signal) else {
+        let Some(slot) = slot_of(signal).filter(|_| FAULT_SIGNALS.contains(&signal)) else {
             all = false;
             continue;
         };
         if INSTALLED[slot].load(Ordering::Acquire) {
             continue;
         }
-        all &= install_one(signal, slot);
+        all &= install_one(signal, slot, libc::SA_SIGINFO | libc::SA_ONSTACK);
     }
     // The single-step trap of `resume_after` comes with the fault handler (a failure only
     // means faults cannot be resumed).
@@ -218,7 +280,7 @@ pub fn install(signals: &[c_int], hook: Hook, replace_hook: bool) -> bool {
     if signals.contains(&libc::SIGSEGV) {
         if let Some(slot) = slot_of(libc::SIGTRAP) {
             if !INSTALLED[slot].load(Ordering::Acquire) {
-                install_one(libc::SIGTRAP, slot);
+                install_one(libc::SIGTRAP, slot, libc::SA_SIGINFO | libc::SA_ONSTACK);
             }
         }
     }
@@ -227,7 +289,9 @@ pub fn install(signals: &[c_int], hook: Hook, replace_hook: bool) -> bool {
     all
 }
 
-fn install_one(signal: c_int, slot: usize) -> bool {
+/// Installs the handler for `signal` with `flags` (the program's action before it kept as
+/// the program's).
+fn install_one(signal: c_int, slot: usize, flags: c_int) -> bool {
     // SAFETY: sigaction with valid pointers; the program's action is stored before ours is
     // installed, so the handler never reads an unwritten one.
     unsafe {
@@ -236,12 +300,7 @@ fn install_one(signal: c_int, slot: usize) -> bool {
             return false;
         }
         write_program_action(slot, &previous);
-        let mut action: libc::sigaction = core::mem::zeroed();
-        action.sa_sigaction =
-            on_signal as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) as usize;
-        action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
-        libc::sigemptyset(&mut action.sa_mask);
-        if real_sigaction(signal, &action, core::ptr::null_mut()) != 0 {
+        if real_sigaction(signal, &own_action(flags), core::ptr::null_mut()) != 0 {
             return false;
         }
     }
@@ -249,15 +308,73 @@ fn install_one(signal: c_int, slot: usize) -> bool {
     true
 }
 
-/// Whether the program's action for `signal` is the default one (or `SIG_IGN` for a fault,
-/// which the kernel treats as the default): then a fault that is not the hook's ends the
-/// process. `false` when the program has a handler of its own.
+/// This module's handler as a `sigaction`, with `flags`.
+fn own_action(flags: c_int) -> libc::sigaction {
+    // SAFETY: all-zero bytes are a valid `sigaction`.
+    let mut action: libc::sigaction = unsafe { core::mem::zeroed() };
+    action.sa_sigaction =
+        on_signal as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) as usize;
+    action.sa_flags = flags;
+    // SAFETY: a valid set.
+    unsafe { libc::sigemptyset(&mut action.sa_mask) };
+    action
+}
+
+/// The flags of the handler for the signals that end the process: on the alternate stack
+/// where the thread has one (the hook moves to the crash stack at once), system calls
+/// restarted (the handler returns only when the program changed the action meanwhile and
+/// its handler returned: see [`chain`]).
+const TERMINATION_FLAGS: c_int = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
+
+/// Installs the handler, with `hook` (registered as by [`install`] with `replace_hook`), for
+/// every signal whose default action ends the process ([`ends_process`]) and whose action is
+/// `SIG_DFL` now, except those in `except` (signals the caller uses itself). A signal the
+/// parent left ignored (`SIG_IGN`, kept across `exec`) stays ignored, without a handler. See
+/// "Signals that end the process".
+pub fn install_termination(hook: Hook, except: &[c_int]) {
+    HOOK.store(hook as usize, Ordering::Release);
+    while INSTALL_LOCK
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        core::hint::spin_loop();
+    }
+    resolve_real_functions();
+    map_crash_stack();
+    for signal in 1..SLOTS as c_int {
+        if !ends_process(signal) || except.contains(&signal) {
+            continue;
+        }
+        let slot = signal as usize;
+        if INSTALLED[slot].load(Ordering::Acquire) {
+            continue;
+        }
+        // SAFETY: all-zero bytes are a valid `sigaction`; a query only.
+        let mut current: libc::sigaction = unsafe { core::mem::zeroed() };
+        // SAFETY: valid pointers.
+        if unsafe { real_sigaction(signal, core::ptr::null(), &mut current) } != 0
+            || current.sa_sigaction != libc::SIG_DFL
+        {
+            continue;
+        }
+        PASSTHROUGH[slot].store(true, Ordering::Release);
+        if !install_one(signal, slot, TERMINATION_FLAGS) {
+            PASSTHROUGH[slot].store(false, Ordering::Release);
+        }
+    }
+    INSTALL_LOCK.store(false, Ordering::Release);
+}
+
+/// Whether the program's action for `signal` is the default one (or `SIG_IGN` for a fault
+/// signal, which the kernel treats as the default for a fault): then a fault that is not the
+/// hook's ends the process. `false` when the program has a handler of its own, or ignores a
+/// signal that ends the process by default (it goes on).
 pub fn previous_is_default(signal: c_int) -> bool {
     let Some(slot) = slot_of(signal) else {
         return true;
     };
     let handler = read_program_action(slot).sa_sigaction;
-    handler == libc::SIG_DFL || handler == libc::SIG_IGN
+    handler == libc::SIG_DFL || (handler == libc::SIG_IGN && FAULT_SIGNALS.contains(&signal))
 }
 
 /// Looks up the C library's `sigaction`, `signal` and `sysv_signal` behind any interposer
@@ -375,6 +492,17 @@ fn change_program_action(slot: usize, new: Option<&libc::sigaction>) -> libc::si
     let before = read_program_action(slot);
     if let Some(new) = new {
         write_program_action(slot, new);
+        if PASSTHROUGH[slot].load(Ordering::Acquire) {
+            // The kernel holds the program's own action, or ours while it is `SIG_DFL`.
+            let ours = own_action(TERMINATION_FLAGS);
+            let kernel = if new.sa_sigaction == libc::SIG_DFL {
+                &ours
+            } else {
+                new
+            };
+            // SAFETY: valid pointers; the signal number is the slot's.
+            unsafe { real_sigaction(slot as c_int, kernel, core::ptr::null_mut()) };
+        }
     }
     PROGRAM_LOCK.store(false, Ordering::Release);
     // SAFETY: restoring the mask saved above.
@@ -530,7 +658,9 @@ thread_local! {
 /// Gives the calling thread an alternate signal stack if the handler is installed and the
 /// thread has none (a guard page below it). Cheap after the first call on a thread.
 pub fn ensure_alt_stack() {
-    if !INSTALLED[0].load(Ordering::Relaxed) && !INSTALLED[1].load(Ordering::Relaxed) {
+    if !INSTALLED[libc::SIGSEGV as usize].load(Ordering::Relaxed)
+        && !INSTALLED[libc::SIGBUS as usize].load(Ordering::Relaxed)
+    {
         return;
     }
     let _ = ALT_STACK.try_with(|alt| {
@@ -693,11 +823,87 @@ extern "C" fn on_signal(signal: c_int, info: *mut libc::siginfo_t, context: *mut
         match run_hook(hook, &fault) {
             Verdict::Reported => end_process(signal),
             Verdict::Resumed => return,
+            // The reporting thread stops this one for its scan and ends the process.
+            Verdict::Deferred => loop {
+                sleep_briefly();
+            },
+            Verdict::Retry => {
+                if retry_later(signal) {
+                    return;
+                }
+                end_process(signal)
+            }
             Verdict::NotOurs => {}
         }
     }
     // SAFETY: forwarding the kernel's arguments unchanged.
     unsafe { chain(signal, info, context, &fault) };
+}
+
+/// The kernel timer of the last [`retry_later`] (-1: none).
+static RETRY_TIMER: AtomicI32 = AtomicI32::new(-1);
+
+/// Sends `signal` to the calling thread again after one to two [`RETRY_DELAY`]s, with a one-shot kernel
+/// timer (`timer_create` with `SIGEV_THREAD_ID`: the system calls themselves,
+/// async-signal-safe); the previous one is deleted first (it has fired, or the signal came
+/// from elsewhere meanwhile). `false` when the timer cannot be made.
+fn retry_later(signal: c_int) -> bool {
+    let previous = RETRY_TIMER.swap(-1, Ordering::AcqRel);
+    if previous >= 0 {
+        // SAFETY: deleting a timer this module created.
+        unsafe { libc::syscall(libc::SYS_timer_delete, previous) };
+    }
+    // SAFETY: all-zero bytes are a valid `sigevent`.
+    let mut event: libc::sigevent = unsafe { core::mem::zeroed() };
+    event.sigev_notify = libc::SIGEV_THREAD_ID;
+    event.sigev_signo = signal;
+    event.sigev_notify_thread_id = super::thread_id() as c_int;
+    let mut timer: c_int = -1;
+    // Jittered over [RETRY_DELAY, 2 * RETRY_DELAY): a thread in a loop that spends most of
+    // each round in the allocator is not caught at the same point of the round each time.
+    static ROUNDS: AtomicUsize = AtomicUsize::new(0);
+    let round = ROUNDS.fetch_add(1, Ordering::Relaxed);
+    let base = RETRY_DELAY.as_nanos() as usize;
+    let delay = base + round.wrapping_mul(7919) % 997 * (base / 997);
+    // SAFETY: valid pointers to an event and to the kernel's timer id (an int).
+    let made = unsafe {
+        libc::syscall(
+            libc::SYS_timer_create,
+            libc::CLOCK_MONOTONIC,
+            &event as *const libc::sigevent,
+            &mut timer as *mut c_int,
+        )
+    } == 0;
+    if !made {
+        return false;
+    }
+    let value = libc::itimerspec {
+        it_interval: libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        },
+        it_value: libc::timespec {
+            tv_sec: 0,
+            tv_nsec: delay as libc::c_long,
+        },
+    };
+    // SAFETY: the timer was just created; a valid relative expiry, no old value asked for.
+    let armed = unsafe {
+        libc::syscall(
+            libc::SYS_timer_settime,
+            timer,
+            0,
+            &value as *const libc::itimerspec,
+            core::ptr::null_mut::<libc::itimerspec>(),
+        )
+    } == 0;
+    if !armed {
+        // SAFETY: deleting the timer just created.
+        unsafe { libc::syscall(libc::SYS_timer_delete, timer) };
+        return false;
+    }
+    RETRY_TIMER.store(timer, Ordering::Release);
+    true
 }
 
 /// Runs the hook on the crash stack, one thread at a time.
@@ -710,6 +916,43 @@ fn run_hook(hook: Hook, fault: &Fault) -> Verdict {
         end_process(fault.signal);
     }
     verdict
+}
+
+/// The general registers of the interrupted thread a fault's context holds (x86-64: `r8` to
+/// `r15`, `rdi`, `rsi`, `rbp`, `rbx`, `rdx`, `rax`, `rcx`, `rsp`; AArch64: `x0` to `x30`),
+/// into `out`; returns how many (0 without a context). For the leak check at a fatal
+/// signal: they are roots, as Valgrind scans a thread's registers.
+pub fn general_registers(fault: &Fault, out: &mut [usize; 32]) -> usize {
+    if fault.context == 0 {
+        return 0;
+    }
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    {
+        // SAFETY: `context` is the ucontext_t the kernel passed to the handler running now
+        // (the hook's caller), alive until it returns.
+        let context = unsafe { &*(fault.context as *const libc::ucontext_t) };
+        for (slot, &value) in out.iter_mut().zip(&context.uc_mcontext.gregs[..16]) {
+            *slot = value as usize;
+        }
+        16
+    }
+    #[cfg(all(target_arch = "aarch64", target_os = "linux"))]
+    {
+        // SAFETY: as above.
+        let context = unsafe { &*(fault.context as *const libc::ucontext_t) };
+        for (slot, &value) in out.iter_mut().zip(&context.uc_mcontext.regs[..31]) {
+            *slot = value as usize;
+        }
+        31
+    }
+    #[cfg(not(all(
+        any(target_arch = "x86_64", target_arch = "aarch64"),
+        target_os = "linux"
+    )))]
+    {
+        let _ = out;
+        0
+    }
 }
 
 /// Lets the program go on after a memory fault the hook has recorded: opens the faulting
