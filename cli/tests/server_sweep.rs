@@ -375,10 +375,8 @@ fn background_pipeline_children_match_valgrind() {
 
 /// `seq 1 100000 | head -1`: `head` exits after one line and `seq` dies of `SIGPIPE`.
 /// Valgrind checks `seq` at the fatal signal (possibly lost 32 bytes in 1 block, still
-/// reachable 12,364 in 5, C locale); gpa lists it as not checked ("no_report") today. Ignored
-/// until fatal signals get their leak check (another change); then it should pass as it is.
+/// reachable 12,364 in 5, C locale); so does gpa since stop 30 (before, "no_report").
 #[test]
-#[ignore = "a process killed by SIGPIPE is not leak-checked yet"]
 fn a_pipeline_writer_killed_by_sigpipe_is_checked() {
     if skip("seq", "coreutils") {
         return;
@@ -681,10 +679,8 @@ fn redis_server_shutdown_and_sigterm_match_valgrind() {
 /// Forked workers stopped by `SIGTERM` (`sweep3_sigterm_workers.c`), as Python's
 /// `multiprocessing.Pool` stops its workers and Chromium its renderers. Valgrind checks each
 /// worker at the signal: 100 bytes definitely lost in 1 block, 200 still reachable in 1 block;
-/// the parent frees everything. Today gpa lists the workers as not checked ("no_report").
-/// Ignored until fatal signals get their leak check (another change).
+/// the parent frees everything. gpa too since stop 30 (before, "no_report").
 #[test]
-#[ignore = "a process killed by SIGTERM is not leak-checked yet"]
 fn workers_stopped_by_sigterm_are_checked() {
     if !gcc_or_skip() {
         return;
@@ -726,37 +722,11 @@ fn workers_stopped_by_sigterm_are_checked() {
 /// heaps too (their redzones unchecked: a block may have been half set up), the 48 as well.
 #[test]
 fn a_threaded_forks_child_checks_the_blocks_it_inherited() {
-    if !gcc_or_skip() {
-        return;
-    }
-    let dir = scratch("sweep3-fork-threads");
-    let program = compile_c("sweep3_fork_other_thread_stack", &dir);
-    let program = program.to_str().unwrap();
-    for options in MODES {
-        let run = gpa_checked(&dir, options, &[program], 60);
-        assert_eq!(run.status.code(), Some(0), "{options:?}");
-        assert_eq!(run.stdout, "child 0\n");
-        assert_all_checked(&run.json, "fork");
-        let summary = |began: &str| {
-            run.json["processes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|p| p["began"] == began)
-                .map(gpa_leak_totals)
-                .expect("process")
-        };
-        assert_eq!(
-            summary("start"),
-            [(1, 32), NONE, (1, 272 + 16), (1, 48)],
-            "parent {options:?}"
-        );
-        assert_eq!(
-            summary("fork"),
-            [(2, 80), NONE, NONE, NONE],
-            "child {options:?}"
-        );
-    }
+    fork_child_matches_valgrind(
+        "sweep3_fork_other_thread_stack",
+        [(1, 32), NONE, (1, 272 + 16), (1, 48)],
+        [(2, 80), NONE, NONE, NONE],
+    );
 }
 
 /// The child of a `fork` made while another thread runs (`sweep3_fork_while_thread_runs.c`),
@@ -767,11 +737,21 @@ fn a_threaded_forks_child_checks_the_blocks_it_inherited() {
 /// the forking thread's heaps to its new thread id (`adopt_heaps_after_fork`).
 #[test]
 fn a_threaded_forks_child_checks_the_forking_threads_blocks() {
+    fork_child_matches_valgrind(
+        "sweep3_fork_while_thread_runs",
+        [(1, 32), NONE, (1, 272 + 16), (1, 64)],
+        [(1, 32), NONE, NONE, (1, 64)],
+    );
+}
+
+/// Runs `program` (a C file of `cli/tests/c` that forks once and prints "child 0") in each
+/// mode; the parent's and the child's leak totals must be `parent` and `child`.
+fn fork_child_matches_valgrind(program: &str, parent: LeakTotals, child: LeakTotals) {
     if !gcc_or_skip() {
         return;
     }
-    let dir = scratch("sweep3-fork-running");
-    let program = compile_c("sweep3_fork_while_thread_runs", &dir);
+    let dir = scratch(program);
+    let program = compile_c(program, &dir);
     let program = program.to_str().unwrap();
     for options in MODES {
         let run = gpa_checked(&dir, options, &[program], 60);
@@ -787,15 +767,7 @@ fn a_threaded_forks_child_checks_the_forking_threads_blocks() {
                 .map(gpa_leak_totals)
                 .expect("process")
         };
-        assert_eq!(
-            summary("start"),
-            [(1, 32), NONE, (1, 272 + 16), (1, 64)],
-            "parent {options:?}"
-        );
-        assert_eq!(
-            summary("fork"),
-            [(1, 32), NONE, NONE, (1, 64)],
-            "child {options:?}"
-        );
+        assert_eq!(summary("start"), parent, "parent {options:?}");
+        assert_eq!(summary("fork"), child, "child {options:?}");
     }
 }
