@@ -143,6 +143,13 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     let started = command.spawn().and_then(|mut child| {
         let pid = child.id();
         CHILD.store(pid as i32, std::sync::atomic::Ordering::Release);
+        // A `SIGTERM` or `SIGHUP` that came before the program's pid was known (the program
+        // may run, even print, before `spawn` returns here) is passed on now.
+        let early = UNFORWARDED.swap(0, std::sync::atomic::Ordering::AcqRel);
+        if early != 0 {
+            // SAFETY: `kill` of the program this function just started.
+            unsafe { libc::kill(pid as i32, early) };
+        }
         let status = child.wait()?;
         if reports {
             wait_for_descendants(DESCENDANT_WAIT);
@@ -343,6 +350,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
 
 /// The program `gpa run` started (0 before it started).
 static CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+/// A signal to pass on that came while [`CHILD`] was still 0 (0: none).
+static UNFORWARDED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
 /// Signals to `gpa run` while the program runs must not end it before the program's report
 /// is collected: `SIGINT` and `SIGQUIT` (Ctrl-C, Ctrl-\ at a terminal, which sends them to
@@ -354,10 +363,28 @@ static CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0
 /// (an ignored signal would stay ignored in it).
 fn forward_signals() {
     extern "C" fn on_signal(signal: libc::c_int) {
+        if signal != libc::SIGTERM && signal != libc::SIGHUP {
+            return;
+        }
         let child = CHILD.load(std::sync::atomic::Ordering::Acquire);
-        if child > 0 && (signal == libc::SIGTERM || signal == libc::SIGHUP) {
+        if child > 0 {
             // SAFETY: `kill` is async-signal-safe.
             unsafe { libc::kill(child, signal) };
+        } else {
+            // Passed on once the program's pid is known (a `SIGTERM` while `spawn` ran,
+            // seen under load in `fatal_signals`' Ctrl-C test: the program never got it and
+            // `gpa run` waited for it forever).
+            UNFORWARDED.store(signal, std::sync::atomic::Ordering::Release);
+            // The pid may have been stored meanwhile, after `gpa run` looked for this one:
+            // whichever side takes it from `UNFORWARDED` passes it on.
+            let child = CHILD.load(std::sync::atomic::Ordering::Acquire);
+            if child > 0 {
+                let early = UNFORWARDED.swap(0, std::sync::atomic::Ordering::AcqRel);
+                if early != 0 {
+                    // SAFETY: `kill` is async-signal-safe.
+                    unsafe { libc::kill(child, early) };
+                }
+            }
         }
     }
     for signal in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {

@@ -12,7 +12,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{gcc_or_skip, gpa_leak_totals, gpa_run, scratch, valgrind_leak_totals, LeakTotals};
@@ -111,18 +111,8 @@ fn the_stack_where_a_synchronous_signal_arrived_is_shown() {
 /// Starts `gpa run <options> --json <dir>/report.json -- command` with its stdout piped.
 fn spawn_gpa(dir: &Path, options: &[&str], command: &[&str], own_group: bool) -> Child {
     use std::os::unix::process::CommandExt;
-    let mut gpa = Command::new(common::gpa_exe());
-    gpa.current_dir(dir)
-        .arg("run")
-        .arg("--preload")
-        .arg(common::preload_library())
-        .args(options)
-        .arg("--json")
-        .arg(dir.join("report.json"))
-        .arg("--")
-        .args(command)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut gpa = common::gpa_command(dir, options, command, &dir.join("report.json"));
+    gpa.stdout(Stdio::piped()).stderr(Stdio::piped());
     if own_group {
         gpa.process_group(0);
     }

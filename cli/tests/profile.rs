@@ -17,14 +17,6 @@ use serde_json::Value;
 /// Valgrind's viewer, as the Debian `valgrind` package ships it.
 const DH_VIEW: &str = "/usr/libexec/valgrind/dh_view.html";
 
-fn skip(tool: &str, package: &str) -> bool {
-    if have(tool) {
-        return false;
-    }
-    eprintln!("SKIPPED: {tool} is not installed (apt-get install {package})");
-    true
-}
-
 /// What one profiled run left: the JSON report and the paths of the DHAT file and the page.
 struct Profiled {
     run: Run,

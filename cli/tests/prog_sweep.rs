@@ -18,14 +18,6 @@ type Summary = LeakTotals;
 
 const NONE: (u64, u64) = (0, 0);
 
-fn skip(tool: &str, package: &str) -> bool {
-    if have(tool) {
-        return false;
-    }
-    eprintln!("SKIPPED: {tool} is not installed (apt-get install {package})");
-    true
-}
-
 /// Valgrind's LEAK SUMMARY for `command` run in `dir`, or `None` without Valgrind.
 fn valgrind_summary(dir: &Path, command: &[&str]) -> Option<Summary> {
     if !have("valgrind") {

@@ -14,14 +14,6 @@ use std::process::Command;
 use common::*;
 use serde_json::Value;
 
-fn skip(tool: &str, package: &str) -> bool {
-    if have(tool) {
-        return false;
-    }
-    eprintln!("SKIPPED: {tool} is not installed (apt-get install {package})");
-    true
-}
-
 /// Runs `command` with and without gpa (check and fast mode) in `dir`; asserts the same stdout
 /// and exit status, and returns the check-mode findings.
 fn same_output(dir: &std::path::Path, command: &[&str]) -> Vec<Value> {

@@ -23,14 +23,6 @@ use serde_json::Value;
 
 const NONE: (u64, u64) = (0, 0);
 
-fn skip(tool: &str, package: &str) -> bool {
-    if have(tool) {
-        return false;
-    }
-    eprintln!("SKIPPED: {tool} is not installed (apt-get install {package})");
-    true
-}
-
 /// A directory `/tmp/gpa-srv-NNNNNNNN-NAME` (the process id in 8 digits: the same path length
 /// on every run, as programs that keep their paths need for byte-equal summaries), removed
 /// when dropped.
@@ -103,16 +95,7 @@ fn run_plain(dir: &Path, command: &[&str], seconds: u64) -> (ExitStatus, String)
 
 /// `gpa run OPTIONS --json FILE -- COMMAND` started in `dir` with the controlled environment.
 fn spawn_gpa(dir: &Path, options: &[&str], command: &[&str], json: &Path) -> Child {
-    let mut gpa = Command::new(gpa_exe());
-    gpa.current_dir(dir)
-        .arg("run")
-        .arg("--preload")
-        .arg(preload_library())
-        .args(options)
-        .arg("--json")
-        .arg(json)
-        .arg("--")
-        .args(command);
+    let mut gpa = gpa_command(dir, options, command, json);
     controlled(&mut gpa, dir);
     gpa.stdin(Stdio::null())
         .stdout(std::fs::File::create(json.with_extension("out")).expect("stdout file"))

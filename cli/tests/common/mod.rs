@@ -55,6 +55,16 @@ pub fn have(tool: &str) -> bool {
         .is_ok_and(|out| out.status.success())
 }
 
+/// Whether `tool` is missing; prints why the test is skipped when it is (`package`: the
+/// Debian package that has it).
+pub fn skip(tool: &str, package: &str) -> bool {
+    if have(tool) {
+        return false;
+    }
+    eprintln!("SKIPPED: {tool} is not installed (apt-get install {package})");
+    true
+}
+
 /// Whether gcc is there; prints why the test is skipped when it is not.
 pub fn gcc_or_skip() -> bool {
     if have("gcc") {
@@ -214,6 +224,21 @@ impl Run {
     }
 }
 
+/// `gpa run --preload LIBRARY <options> --json <json> -- <command>`, to be started in `dir`.
+pub fn gpa_command(dir: &Path, options: &[&str], command: &[&str], json: &Path) -> Command {
+    let mut gpa = Command::new(gpa_exe());
+    gpa.current_dir(dir)
+        .arg("run")
+        .arg("--preload")
+        .arg(preload_library())
+        .args(options)
+        .arg("--json")
+        .arg(json)
+        .arg("--")
+        .args(command);
+    gpa
+}
+
 /// Runs `gpa run <options> --json FILE -- <command>` in `dir`.
 pub fn gpa_run(dir: &Path, options: &[&str], command: &[&str]) -> Run {
     gpa_run_with(dir, options, command, |_| {})
@@ -228,16 +253,7 @@ pub fn gpa_run_with(
 ) -> Run {
     let json_path = dir.join(format!("report-{}.json", std::process::id()));
     let _ = std::fs::remove_file(&json_path);
-    let mut gpa = Command::new(gpa_exe());
-    gpa.current_dir(dir)
-        .arg("run")
-        .arg("--preload")
-        .arg(preload_library())
-        .args(options)
-        .arg("--json")
-        .arg(&json_path)
-        .arg("--")
-        .args(command);
+    let mut gpa = gpa_command(dir, options, command, &json_path);
     adjust(&mut gpa);
     let output = gpa.output().expect("run gpa");
     let text = std::fs::read_to_string(&json_path).unwrap_or_else(|e| {
