@@ -12,10 +12,10 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{gcc_or_skip, gpa_leak_totals, gpa_run, scratch, valgrind_leak_totals, LeakTotals};
+use common::{gcc_or_skip, gpa_leak_totals, scratch, valgrind_leak_totals, LeakTotals};
 use serde_json::Value;
 
 /// Valgrind on `sig_leaks` ended by any signal (and by its own handler's `exit(3)`): the 33
@@ -108,20 +108,15 @@ fn the_stack_where_a_synchronous_signal_arrived_is_shown() {
     assert!(header.contains("at main"), "{stderr}");
 }
 
-/// Starts `gpa run <options> --json <dir>/report.json -- command` with its stdout piped.
-fn spawn_gpa(dir: &Path, options: &[&str], command: &[&str], own_group: bool) -> Child {
+/// As from a terminal: the signals' default actions in `command`'s process, whatever this
+/// test inherited (a shell starts a background job, and so CI started with `&`, with SIGINT
+/// and SIGQUIT ignored, `nohup` SIGHUP; ignored signals stay ignored across `exec`, and the
+/// program would pause on, or its queries see `SIG_IGN`).
+fn default_signals(command: &mut Command) {
     use std::os::unix::process::CommandExt;
-    let mut gpa = common::gpa_command(dir, options, command, &dir.join("report.json"));
-    gpa.stdout(Stdio::piped()).stderr(Stdio::piped());
-    if own_group {
-        gpa.process_group(0);
-    }
-    // As from a terminal: the signals' default actions, whatever this test inherited (a
-    // shell starts a background job, and so CI started with `&`, with SIGINT and SIGQUIT
-    // ignored; ignored signals stay ignored across `exec`, and the program would pause on).
     // SAFETY: `signal` is async-signal-safe; nothing else runs between `fork` and `exec`.
     unsafe {
-        gpa.pre_exec(|| {
+        command.pre_exec(|| {
             for signal in [
                 libc::SIGINT,
                 libc::SIGQUIT,
@@ -134,6 +129,22 @@ fn spawn_gpa(dir: &Path, options: &[&str], command: &[&str], own_group: bool) ->
             Ok(())
         });
     }
+}
+
+/// `common::gpa_run` with [`default_signals`].
+fn gpa_run(dir: &Path, options: &[&str], command: &[&str]) -> common::Run {
+    common::gpa_run_with(dir, options, command, default_signals)
+}
+
+/// Starts `gpa run <options> --json <dir>/report.json -- command` with its stdout piped.
+fn spawn_gpa(dir: &Path, options: &[&str], command: &[&str], own_group: bool) -> Child {
+    use std::os::unix::process::CommandExt;
+    let mut gpa = common::gpa_command(dir, options, command, &dir.join("report.json"));
+    gpa.stdout(Stdio::piped()).stderr(Stdio::piped());
+    if own_group {
+        gpa.process_group(0);
+    }
+    default_signals(&mut gpa);
     gpa.spawn().expect("start gpa run")
 }
 

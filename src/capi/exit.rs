@@ -528,11 +528,26 @@ fn leak_check_refusal(fault: &Fault) -> Option<&'static str> {
             let _inside = InsideAllocator::enter();
             crate::trace::unwind::capture_from(fault.ip, fault.sp, fault.bp, &mut addresses)
         };
-        // Return addresses: the call is the byte before.
-        addresses[..count]
-            .iter()
-            .skip(1)
-            .find_map(|&address| refusal(address.saturating_sub(1)))
+        // Return addresses: the call is the byte before. One return address into gpa is
+        // not gpa's work when it is the innermost and lies in the checking function whose
+        // call of glibc's function is in progress (`libc_calls::forwarding_from`: a `write`
+        // raising SIGPIPE, a blocked `read`); any other, or a second one, refuses.
+        let forwarding = super::libc_calls::forwarding_from();
+        let mut seen_own = false;
+        for &address in addresses[..count].iter().skip(1) {
+            let call = address.saturating_sub(1);
+            let Some(reason) = refusal(call) else {
+                continue;
+            };
+            // (A checking function is far shorter than 16 KiB.)
+            let in_forwarding =
+                forwarding != 0 && call >= forwarding && call - forwarding < 16 * 1024;
+            if seen_own || !in_forwarding || object(call) != own {
+                return Some(reason);
+            }
+            seen_own = true;
+        }
+        None
     }
     #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
     {

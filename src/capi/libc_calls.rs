@@ -1560,6 +1560,36 @@ fn units_cat_checks(dst: *mut u8, src: *const u8, limit: usize, unit: Unit, call
     );
 }
 
+std::thread_local! {
+    /// While a checking function runs glibc's function: the checking function's address (0:
+    /// none). A fatal signal that arrives in glibc's function (a `write` that raises
+    /// `SIGPIPE`, a `read` blocked when `SIGTERM` comes) interrupted no work of gpa's, though
+    /// the checking function's frame is on the stack: the leak check may run there
+    /// (`exit::leak_check_refusal`).
+    static FORWARDING_FROM: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
+}
+
+/// The checking function whose call of glibc's function is in progress on this thread, if
+/// any (0: none; see `FORWARDING_FROM`). Async-signal-safe.
+pub fn forwarding_from() -> usize {
+    FORWARDING_FROM.with(core::cell::Cell::get)
+}
+
+/// Before a checking function calls glibc's function: [`forwarding_from`] says `from` (the
+/// checking function) until [`forwarding_end`]; returns what it said before (a checking
+/// function called from a handler that interrupted another). Inline, so that glibc's function
+/// is called from the checking function's own frame.
+#[inline(always)]
+pub(crate) fn forwarding_begin(from: usize) -> usize {
+    FORWARDING_FROM.with(|cell| cell.replace(from))
+}
+
+/// After glibc's function returned: back to what [`forwarding_begin`] returned.
+#[inline(always)]
+pub(crate) fn forwarding_end(outer: usize) {
+    FORWARDING_FROM.with(|cell| cell.set(outer));
+}
+
 /// Defines the checking functions: `fn NAME(ARGS) -> RET, SLOT as TYPE, { CHECKS }` runs
 /// `CHECKS` for a call from the program, then glibc's function through `SLOT`.
 macro_rules! checked {
@@ -1569,8 +1599,11 @@ macro_rules! checked {
                 if !own(caller) {
                     $body
                 }
+                let outer = $crate::capi::libc_calls::forwarding_begin($name as *const () as usize);
                 // SAFETY: the slot's signature; the program's own call, checked.
-                unsafe { $slot.real::<$fnty>()($($arg),*) }
+                let result = unsafe { $slot.real::<$fnty>()($($arg),*) };
+                $crate::capi::libc_calls::forwarding_end(outer);
+                result
             }
         )*
     };
@@ -1907,8 +1940,10 @@ macro_rules! checked_after {
     ($(fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty, $slot:ident as $fnty:ty, |$result:ident| $body:block)*) => {
         $(
             unsafe extern "C" fn $name($($arg: $ty,)* caller: usize) -> $ret {
+                let outer = $crate::capi::libc_calls::forwarding_begin($name as *const () as usize);
                 // SAFETY: the slot's signature; the program's own call.
                 let $result = unsafe { $slot.real::<$fnty>()($($arg),*) };
+                $crate::capi::libc_calls::forwarding_end(outer);
                 if !own(caller) {
                     $body
                 }
