@@ -255,6 +255,37 @@ pub fn install(signals: &[c_int], hook: Hook, replace_hook: bool) -> bool {
     } else {
         let _ = HOOK.compare_exchange(0, hook as usize, Ordering::AcqRel, Ordering::Acquire);
     }
+    let all = installing(|| {
+        let mut all = true;
+        for &signal in signals {
+            let Some(slot) = slot_of(signal).filter(|_| FAULT_SIGNALS.contains(&signal)) else {
+                all = false;
+                continue;
+            };
+            if INSTALLED[slot].load(Ordering::Acquire) {
+                continue;
+            }
+            all &= install_one(signal, slot, libc::SA_SIGINFO | libc::SA_ONSTACK);
+        }
+        // The single-step trap of `resume_after` comes with the fault handler (a failure
+        // only means faults cannot be resumed).
+        #[cfg(target_arch = "x86_64")]
+        if signals.contains(&libc::SIGSEGV) {
+            if let Some(slot) = slot_of(libc::SIGTRAP) {
+                if !INSTALLED[slot].load(Ordering::Acquire) {
+                    install_one(libc::SIGTRAP, slot, libc::SA_SIGINFO | libc::SA_ONSTACK);
+                }
+            }
+        }
+        all
+    });
+    ensure_alt_stack();
+    all
+}
+
+/// Runs `install` under [`INSTALL_LOCK`] (one installer at a time), after the C library's
+/// functions are looked up and the crash stack is mapped: what every installation needs first.
+fn installing<R>(install: impl FnOnce() -> R) -> R {
     while INSTALL_LOCK
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
         .is_err()
@@ -263,30 +294,9 @@ pub fn install(signals: &[c_int], hook: Hook, replace_hook: bool) -> bool {
     }
     resolve_real_functions();
     map_crash_stack();
-    let mut all = true;
-    for &signal in signals {
-        let Some(slot) = slot_of(signal).filter(|_| FAULT_SIGNALS.contains(&signal)) else {
-            all = false;
-            continue;
-        };
-        if INSTALLED[slot].load(Ordering::Acquire) {
-            continue;
-        }
-        all &= install_one(signal, slot, libc::SA_SIGINFO | libc::SA_ONSTACK);
-    }
-    // The single-step trap of `resume_after` comes with the fault handler (a failure only
-    // means faults cannot be resumed).
-    #[cfg(target_arch = "x86_64")]
-    if signals.contains(&libc::SIGSEGV) {
-        if let Some(slot) = slot_of(libc::SIGTRAP) {
-            if !INSTALLED[slot].load(Ordering::Acquire) {
-                install_one(libc::SIGTRAP, slot, libc::SA_SIGINFO | libc::SA_ONSTACK);
-            }
-        }
-    }
+    let result = install();
     INSTALL_LOCK.store(false, Ordering::Release);
-    ensure_alt_stack();
-    all
+    result
 }
 
 /// Installs the handler for `signal` with `flags` (the program's action before it kept as
@@ -333,14 +343,11 @@ const TERMINATION_FLAGS: c_int = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_
 /// "Signals that end the process".
 pub fn install_termination(hook: Hook, except: &[c_int]) {
     HOOK.store(hook as usize, Ordering::Release);
-    while INSTALL_LOCK
-        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        core::hint::spin_loop();
-    }
-    resolve_real_functions();
-    map_crash_stack();
+    installing(|| install_termination_signals(except));
+}
+
+/// [`install_termination`]'s work under the install lock.
+fn install_termination_signals(except: &[c_int]) {
     for signal in 1..SLOTS as c_int {
         if !ends_process(signal) || except.contains(&signal) {
             continue;
@@ -362,7 +369,6 @@ pub fn install_termination(hook: Hook, except: &[c_int]) {
             PASSTHROUGH[slot].store(false, Ordering::Release);
         }
     }
-    INSTALL_LOCK.store(false, Ordering::Release);
 }
 
 /// Whether the program's action for `signal` is the default one (or `SIG_IGN` for a fault
