@@ -215,6 +215,34 @@ pub fn getpid() -> i32 {
     unsafe { libc::getpid() }
 }
 
+/// A private anonymous page marked `MADV_WIPEONFORK` (Linux 4.14): a process created as a
+/// copy of this one (`fork`, `clone` without `CLONE_VM`) finds it zeroed, while a child that
+/// shares this memory (`vfork`, `clone(CLONE_VM)`) sees what the parent wrote. `None` when the
+/// mapping or the advice fails (an older kernel).
+pub fn wipe_on_fork_page() -> Option<core::ptr::NonNull<u8>> {
+    // SAFETY: a new private anonymous mapping; no existing memory is touched.
+    let page = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if page == libc::MAP_FAILED {
+        return None;
+    }
+    // SAFETY: `page` is the mapping made above, one page long.
+    if unsafe { libc::madvise(page, 4096, libc::MADV_WIPEONFORK) } != 0 {
+        // SAFETY: the mapping made above, which nothing else refers to.
+        unsafe { libc::munmap(page, 4096) };
+        return None;
+    }
+    core::ptr::NonNull::new(page.cast())
+}
+
 /// The parent process's id.
 pub fn getppid() -> i32 {
     // SAFETY: no preconditions.
