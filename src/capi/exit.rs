@@ -1775,6 +1775,7 @@ fn write_outputs(outcome: &Outcome, ending: Ending) {
         }
     }
     if let Some(dir) = settings::REPORT_DIR.get() {
+        let _room = process::sys::DescriptorRoom::new();
         let mut event = events::Event::new("report");
         event.field("ended", ending.name().as_bytes());
         match ending {

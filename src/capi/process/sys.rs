@@ -243,6 +243,50 @@ pub fn wipe_on_fork_page() -> Option<core::ptr::NonNull<u8>> {
     core::ptr::NonNull::new(page.cast())
 }
 
+/// The soft `RLIMIT_NOFILE` limit raised to the hard one while this lives, put back on drop:
+/// a process that lowered its soft limit to the descriptors it has open (3: `ulimit -Sn 3`)
+/// can still open its report's files. Valgrind, which keeps descriptors of its own above the
+/// limit it shows the program, writes its report there too.
+pub struct DescriptorRoom(Option<libc::rlimit>);
+
+impl DescriptorRoom {
+    /// Raises the soft limit when it is below the hard one.
+    pub fn new() -> DescriptorRoom {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `limit` is a valid `rlimit` for the call to fill.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0
+            || limit.rlim_cur >= limit.rlim_max
+        {
+            return DescriptorRoom(None);
+        }
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: a valid `rlimit`; raising the soft limit up to the hard one needs no privilege.
+        let changed = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0;
+        DescriptorRoom(changed.then_some(limit))
+    }
+}
+
+impl Default for DescriptorRoom {
+    fn default() -> DescriptorRoom {
+        DescriptorRoom::new()
+    }
+}
+
+impl Drop for DescriptorRoom {
+    fn drop(&mut self) {
+        if let Some(limit) = self.0 {
+            // SAFETY: the limits read before, which the process had.
+            unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+        }
+    }
+}
+
 /// The parent process's id.
 pub fn getppid() -> i32 {
     // SAFETY: no preconditions.
