@@ -3,12 +3,18 @@
 //! permission, a bad `#!` interpreter, or a set-id program the loader would run without the
 //! preload library, which Valgrind also refuses); a file with neither an ELF header nor a
 //! `#!` line runs with `/bin/sh`, as `execvp` and shells do.
+//!
+//! The program gets `gpa run`'s standard descriptors as `gpa run` got them: one that was
+//! closed (`prog >&- 2>&-`, a daemon's launcher) is closed in the program too. Rust's runtime
+//! opens `/dev/null` on a closed 0, 1 or 2 before `main`; passed on, that gave the program's
+//! first `open` descriptor 3 instead of 1, and its writes to a closed `stdout` succeeded.
 
 use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use gpa::__capi::process::inspect::{self, Kind, LaunchError, Reason};
 
@@ -32,6 +38,49 @@ pub(crate) struct LaunchFailure {
 
 fn failure(status: u8, message: String) -> LaunchFailure {
     LaunchFailure { status, message }
+}
+
+/// The standard descriptors (bit `n`: descriptor `n`, 0 to 2) that were closed when this
+/// process started, before Rust's runtime put `/dev/null` on them.
+static CLOSED_AT_START: AtomicU8 = AtomicU8::new(0);
+
+/// Runs before Rust's runtime (an ELF constructor; the runtime's `/dev/null` comes with
+/// `main`'s start-up): records which standard descriptors are closed.
+extern "C" fn record_closed_standard_descriptors() {
+    let mut closed = 0;
+    for fd in 0..3 {
+        // SAFETY: `F_GETFD` only reads the descriptor's flags; it fails with `EBADF` when
+        // the descriptor is not open.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            closed |= 1 << fd;
+        }
+    }
+    CLOSED_AT_START.store(closed, Ordering::Relaxed);
+}
+
+#[used]
+#[link_section = ".init_array"]
+static RECORD_CLOSED_STANDARD_DESCRIPTORS: extern "C" fn() = record_closed_standard_descriptors;
+
+/// Closes in the program's process the standard descriptors that were closed when `gpa run`
+/// started (see the module documentation).
+fn keep_closed_standard_descriptors(command: &mut Command) {
+    let closed = CLOSED_AT_START.load(Ordering::Relaxed);
+    if closed == 0 {
+        return;
+    }
+    // SAFETY: the hook runs in the child between `fork` and `exec` and only calls `close`,
+    // which is async-signal-safe.
+    unsafe {
+        command.pre_exec(move || {
+            for fd in 0..3 {
+                if closed & (1 << fd) != 0 {
+                    libc::close(fd);
+                }
+            }
+            Ok(())
+        });
+    }
 }
 
 /// Finds and inspects `program`; the command to start it with `args`.
@@ -80,6 +129,8 @@ pub(crate) fn prepare(program: &str, args: &[String]) -> Result<Launch, LaunchFa
             command
         }
     };
+    let mut command = command;
+    keep_closed_standard_descriptors(&mut command);
     Ok(Launch {
         path,
         command,

@@ -122,6 +122,24 @@ use crate::report::{self, Access, FindingKind, RawFinding, Report};
 use crate::trace::TraceId;
 
 static REPORTED: AtomicBool = AtomicBool::new(false);
+/// Set when [`report_at_end`] has finished the report it started (see [`EXIT_WAITERS`]).
+static REPORT_FINISHED: AtomicBool = AtomicBool::new(false);
+
+/// Exit functions registered before the report's, so that they run after it, one per further
+/// thread that may call `exit` at the same moment (`life_exit_race.c`). glibc 2.36's `exit`
+/// lets concurrent callers share the list of exit functions: while one thread ran the report,
+/// another found the list empty and ended the process (`_exit`, no report: "not checked"),
+/// where Valgrind reports at the first `exit_group`. A thread that takes one of these while
+/// another reports waits for the report, so the list is not empty before it is written.
+const EXIT_WAITERS: usize = 3;
+
+unsafe extern "C" fn wait_for_report_elsewhere(_: *mut libc::c_void) {
+    while REPORTED.load(Ordering::Acquire) && !REPORT_FINISHED.load(Ordering::Acquire) {
+        // The reporting thread stops this one for its scan (a signal interrupts the sleep);
+        // the process ends with its `exit` once the report is written.
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
 
 extern "C" {
     fn at_quick_exit(function: extern "C" fn()) -> libc::c_int;
@@ -274,6 +292,13 @@ pub fn register() {
         // `exit` itself, after every destructor, as the last hook.
         unsafe {
             if let Some(next) = next_cxa_atexit() {
+                for _ in 0..EXIT_WAITERS {
+                    next(
+                        Some(wait_for_report_elsewhere),
+                        core::ptr::null_mut(),
+                        core::ptr::null_mut(),
+                    );
+                }
                 next(Some(at_exit), core::ptr::null_mut(), core::ptr::null_mut());
             }
             at_quick_exit(at_quick_exit_hook);
@@ -957,6 +982,7 @@ pub fn report_at_end(ending: Ending) {
     // Registered in check and guard modes only; a program that changes `GPA_MODE` before its
     // first `atexit` (read from the environment then, [`cxa_atexit`]) changes nothing.
     if !state.settings.mode.checks() {
+        REPORT_FINISHED.store(true, Ordering::Release);
         return;
     }
     REPORTING_THREAD.store(crate::os::thread_id(), Ordering::Release);
@@ -978,6 +1004,7 @@ pub fn report_at_end(ending: Ending) {
         write_outputs(&outcome, ending);
     });
     REPORTING_THREAD.store(0, Ordering::Release);
+    REPORT_FINISHED.store(true, Ordering::Release);
     // A signal another thread took meanwhile ends the process now, as it would have.
     let deferred = DEFERRED_SIGNAL.load(Ordering::Acquire);
     if deferred != 0 {
@@ -1748,6 +1775,7 @@ fn write_outputs(outcome: &Outcome, ending: Ending) {
         }
     }
     if let Some(dir) = settings::REPORT_DIR.get() {
+        let _room = process::sys::DescriptorRoom::new();
         let mut event = events::Event::new("report");
         event.field("ended", ending.name().as_bytes());
         match ending {

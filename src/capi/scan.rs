@@ -346,7 +346,12 @@ fn every_other_thread_stopped(me: u64, threads: &Threads) -> bool {
 /// Whether thread `tid` of this process still exists.
 fn thread_exists(tid: u64) -> bool {
     // SAFETY: signal 0 only checks that the thread exists.
-    unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid as libc::c_int, 0) == 0 }
+    let listed =
+        unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid as libc::c_int, 0) == 0 };
+    // A zombie runs no code: the main thread ended by a raw `exit` system call while others
+    // run on owns its heap still (no exit hook handed it back), and skipping it hid every
+    // block main had allocated from the leak check (`life_raw_exit.c exit`).
+    listed && !world::has_ended(tid as i32)
 }
 
 /// The threads of a scan.

@@ -483,7 +483,7 @@ fn for_each_task(visit: &mut dyn FnMut(i32)) {
 /// and cannot answer the stop signal; waiting for it cost the timeout and counted it as a
 /// thread that could not be stopped (so glibc's exit-time frees were skipped). Reads
 /// `/proc/self/task/<tid>/stat` without allocating.
-fn has_ended(tid: i32) -> bool {
+pub(crate) fn has_ended(tid: i32) -> bool {
     let mut text = [0u8; 512];
     let Some(read) = read_task_file(tid, b"/stat\0", &mut text) else {
         return false;

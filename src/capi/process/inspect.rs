@@ -132,7 +132,8 @@ impl Reason {
                 "ended without writing its report (killed by SIGKILL, or by a fatal signal \
                  after the program replaced gpa's handler past sigaction and signal, or a raw exit system \
                  call), or replaced itself by a raw execve system call, whose program gpa cannot \
-                 follow"
+                 follow, or had no file descriptor left to write it (RLIMIT_NOFILE's hard limit \
+                 lowered to the descriptors in use)"
             }
             Reason::StillRunning => {
                 "still running 5 seconds after the program ended, when gpa run stopped \

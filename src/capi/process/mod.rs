@@ -32,7 +32,9 @@
 //! `gpa run` also inspects the program it starts, before starting it, with the same
 //! [`inspect`]. What it cannot learn: processes started by a program that is not checked
 //! (a static program's children), children created with the raw `clone`/`fork` system
-//! calls rather than glibc's `fork`, and programs started by a raw `execve` system call.
+//! calls rather than glibc's `fork` until they exit, exec or take a fatal signal (then
+//! they are adopted: [`is_original_process`]), and programs started by a raw `execve`
+//! system call.
 //!
 //! # `vfork` children
 //! dash, `posix_spawn` and others run the child of `vfork` (or `clone(CLONE_VM)`) in the
@@ -56,7 +58,7 @@ pub mod shell;
 pub mod sys;
 
 use core::ffi::{c_char, c_int, CStr};
-use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
 use super::settings::{self, SavedPath};
 use events::Event;
@@ -116,10 +118,62 @@ fn real(which: Real) -> usize {
     super::next_definition(&REAL[which as usize], REAL_NAMES[which as usize]).unwrap_or(0)
 }
 
+/// A byte in a `MADV_WIPEONFORK` page ([`sys::wipe_on_fork_page`]), set to 1 at start-up
+/// and in every `fork` child: null when the kernel has no such advice.
+static COPY_MARKER: AtomicPtr<AtomicU8> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Sets [`COPY_MARKER`]'s byte, mapping its page first if needed.
+fn arm_copy_marker() {
+    let mut marker = COPY_MARKER.load(Ordering::Acquire);
+    if marker.is_null() {
+        let Some(page) = sys::wipe_on_fork_page() else {
+            return;
+        };
+        marker = page.as_ptr().cast();
+        COPY_MARKER.store(marker, Ordering::Release);
+    }
+    // SAFETY: `marker` points into the page mapped above, never unmapped; `AtomicU8` has the
+    // layout of `u8`.
+    unsafe { (*marker).store(1, Ordering::Release) };
+}
+
+/// Whether this process is a copy of the one whose memory this was, made without glibc's
+/// `fork` (so without its `pthread_atfork` child handler): `clone` without `CLONE_VM`, or a
+/// raw `clone`/`fork` system call. The wipe-on-fork page reads 0 in a copy, and 1 in a child
+/// sharing the memory (`vfork`).
+fn is_unannounced_copy() -> bool {
+    let marker = COPY_MARKER.load(Ordering::Acquire);
+    // SAFETY: a non-null marker points into a page mapped for the life of the process.
+    !marker.is_null() && unsafe { (*marker).load(Ordering::Acquire) } == 0
+}
+
 /// Whether this runs in the process whose memory this is (false in a `vfork` child).
+///
+/// A fork-like child that glibc's `fork` did not make (its pid differs, but its memory is a
+/// copy: [`is_unannounced_copy`]) becomes a process of its own here, at the first call (its
+/// exit, exec or fatal signal), as the `fork` child handler would have made it: Valgrind
+/// follows such children as forks, and before they were neither checked nor listed.
 pub fn is_original_process() -> bool {
     let own = OWN_PID.load(Ordering::Relaxed);
-    own == 0 || own == sys::getpid()
+    if own == 0 {
+        return true;
+    }
+    let pid = sys::getpid();
+    if own == pid {
+        return true;
+    }
+    if !is_unannounced_copy() {
+        return false;
+    }
+    // One thread adopts the copy; another calling at the same time sees the new id.
+    if OWN_PID
+        .compare_exchange(own, pid, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+    {
+        super::gpa().adopt_heaps_after_fork();
+        became_own_process();
+    }
+    true
 }
 
 fn checking() -> bool {
@@ -135,6 +189,7 @@ pub fn program() -> Option<&'static [u8]> {
 /// spawn functions, and records the `start` event under `gpa run`.
 pub fn on_start() {
     OWN_PID.store(sys::getpid(), Ordering::Relaxed);
+    arm_copy_marker();
     for which in [
         Real::Execvp,
         Real::Execvpe,
@@ -210,7 +265,19 @@ pub fn forked_from_threads() -> bool {
 /// In the child of `fork` (the `pthread_atfork` child handler): this is now its own process,
 /// whose findings start empty (those recorded before the fork are the parent's to report).
 pub fn on_fork_child() {
-    OWN_PID.store(sys::getpid(), Ordering::Relaxed);
+    let pid = sys::getpid();
+    if OWN_PID.swap(pid, Ordering::AcqRel) == pid {
+        // Adopted already ([`is_original_process`], from an earlier child handler).
+        return;
+    }
+    became_own_process();
+}
+
+/// What a child made as a copy of this process does once [`OWN_PID`] is its own id: its
+/// findings start empty (those recorded before are the parent's to report), and under
+/// `gpa run` it records itself.
+fn became_own_process() {
+    arm_copy_marker();
     if checking() {
         drop(super::gpa().take_raw_findings());
         record_self("fork");

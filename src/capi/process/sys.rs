@@ -215,6 +215,78 @@ pub fn getpid() -> i32 {
     unsafe { libc::getpid() }
 }
 
+/// A private anonymous page marked `MADV_WIPEONFORK` (Linux 4.14): a process created as a
+/// copy of this one (`fork`, `clone` without `CLONE_VM`) finds it zeroed, while a child that
+/// shares this memory (`vfork`, `clone(CLONE_VM)`) sees what the parent wrote. `None` when the
+/// mapping or the advice fails (an older kernel).
+pub fn wipe_on_fork_page() -> Option<core::ptr::NonNull<u8>> {
+    // SAFETY: a new private anonymous mapping; no existing memory is touched.
+    let page = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if page == libc::MAP_FAILED {
+        return None;
+    }
+    // SAFETY: `page` is the mapping made above, one page long.
+    if unsafe { libc::madvise(page, 4096, libc::MADV_WIPEONFORK) } != 0 {
+        // SAFETY: the mapping made above, which nothing else refers to.
+        unsafe { libc::munmap(page, 4096) };
+        return None;
+    }
+    core::ptr::NonNull::new(page.cast())
+}
+
+/// The soft `RLIMIT_NOFILE` limit raised to the hard one while this lives, put back on drop:
+/// a process that lowered its soft limit to the descriptors it has open (3: `ulimit -Sn 3`)
+/// can still open its report's files. Valgrind, which keeps descriptors of its own above the
+/// limit it shows the program, writes its report there too.
+pub struct DescriptorRoom(Option<libc::rlimit>);
+
+impl DescriptorRoom {
+    /// Raises the soft limit when it is below the hard one.
+    pub fn new() -> DescriptorRoom {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `limit` is a valid `rlimit` for the call to fill.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0
+            || limit.rlim_cur >= limit.rlim_max
+        {
+            return DescriptorRoom(None);
+        }
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: a valid `rlimit`; raising the soft limit up to the hard one needs no privilege.
+        let changed = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0;
+        DescriptorRoom(changed.then_some(limit))
+    }
+}
+
+impl Default for DescriptorRoom {
+    fn default() -> DescriptorRoom {
+        DescriptorRoom::new()
+    }
+}
+
+impl Drop for DescriptorRoom {
+    fn drop(&mut self) {
+        if let Some(limit) = self.0 {
+            // SAFETY: the limits read before, which the process had.
+            unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+        }
+    }
+}
+
 /// The parent process's id.
 pub fn getppid() -> i32 {
     // SAFETY: no preconditions.
