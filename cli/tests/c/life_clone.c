@@ -24,7 +24,8 @@ int main(int argc, char **argv) {
     fflush(stdout);
     pid_t pid;
     if (!strcmp(argv[1], "clone")) {
-        static char stack[1 << 16] __attribute__((aligned(16)));
+        /* 1 MiB: gpa's code runs on this stack too (a debug build's frames are large). */
+        static char stack[1 << 20] __attribute__((aligned(16)));
         pid = clone(child_main, stack + sizeof stack, SIGCHLD, NULL);
     } else {
         pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
