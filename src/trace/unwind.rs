@@ -492,7 +492,9 @@ fn capture_and_remember(memo: &mut Memo, start: State, depth: usize, again: bool
     // Read before the walk: a rule forgotten or an epoch ended during it makes the memo stale.
     let generation = MEMO_GENERATION.load(Ordering::Acquire);
     if remember {
+        // No trace, and a key no capture has (see `Memo::sp`).
         memo.trace = 0;
+        memo.sp = 0;
         memo.len = 0;
         memo.entry_bp = (0, 0);
     }
@@ -684,7 +686,9 @@ fn walk_and_remember(
     again: bool,
 ) -> TraceId {
     if again {
+        // No trace, and a key no capture has (see `Memo::sp`).
         memo.trace = 0;
+        memo.sp = 0;
         memo.len = 0;
         // Where the entry point saved the program's `rbp` (just below the return address, in
         // `[sp, top)` of any capture with this key): `Memo::remember` keeps it as a word where
@@ -706,10 +710,13 @@ fn walk_and_remember(
 /// and return address) and up to two per step of the program's (return address, saved
 /// `rbp`), and one where unwinding stopped.
 const MEMO_WORDS: usize = 40;
-const _: () = assert!(MEMO_WORDS % 2 == 0);
+/// A memo with a trace holds a multiple of this many words (pairs: [`Memo::replay`] compares
+/// up to eight words without a loop, and the rest a pair at a time).
+const MEMO_GROUP: usize = 2;
+const _: () = assert!(MEMO_WORDS % MEMO_GROUP == 0);
 
-/// The word that makes a memo's words an even count ([`Memo::remember`]): it always holds
-/// its value, so comparing it changes nothing.
+/// The word that makes a memo's words a whole number of groups ([`Memo::remember`]): it
+/// always holds its value, so comparing it changes nothing.
 static PAD_WORD: usize = 0;
 /// Memos a thread keeps, direct-mapped by the capture's stack pointer (the allocator's entry
 /// points reach [`capture_user`] at different depths, so `malloc`'s and `free`'s captures from
@@ -739,8 +746,11 @@ const _: () = assert!(ENTRY_MEMOS.is_power_of_two());
 ///
 /// Every remembered address lies in `[sp, top)` of the thread's stack, checked by the walk
 /// that read it (but [`PAD_WORD`], a static); a replay with the same `sp` and `top` reads the
-/// same range. A memo with a trace holds an even number of words, at most [`MEMO_WORDS`].
+/// same range. A memo with a trace holds a multiple of [`MEMO_GROUP`] words, at most
+/// [`MEMO_WORDS`].
 struct Memo {
+    /// 0 while the memo holds no trace (no capture starts there, so no key matches): set
+    /// with the trace, cleared with it.
     sp: usize,
     bp: usize,
     top: usize,
@@ -787,8 +797,9 @@ impl Memo {
         keyed_bp: bool,
     ) -> Option<TraceId> {
         debug_assert!(keyed_bp || (start.bp == 0 && (self.trace == 0 || self.bp == 0)));
-        if self.trace == 0
-            || self.from != from
+        // No test of `trace`: a memo without one has `sp` 0, which no capture has.
+        debug_assert!(start.sp != 0 && (self.sp == 0 || self.trace != 0));
+        if self.from != from
             || self.sp != start.sp
             || (keyed_bp && self.bp != start.bp)
             || self.top != start.top
@@ -805,24 +816,32 @@ impl Memo {
             let word = unsafe { (address as *const usize).read_volatile() };
             word ^ value
         };
-        // Differences ORed together two words at a time, with no branch per word: a replay
-        // that answers (the common case) reads every word anyway.
-        debug_assert!(self.len <= MEMO_WORDS && self.len % 2 == 0);
-        let mut difference = 0;
-        let mut at = 0;
-        while at < self.len {
-            // SAFETY: a memo with a trace holds an even number of words, at most
+        // Differences ORed together with no branch per word: a replay that answers (the common
+        // case) reads every word anyway. Up to eight words (most memos: a program's few frames
+        // above `main` or a thread's start) straight, by their count; more a pair at a time.
+        debug_assert!(self.len <= MEMO_WORDS && self.len % MEMO_GROUP == 0);
+        let word = |at: usize| {
+            // SAFETY: a memo with a trace holds a multiple of `MEMO_GROUP` (2) words, at most
             // `MEMO_WORDS` (`remember` pads them and sets the trace only then; a capture that
-            // remembers anew clears the trace first), so `at + 1 < len <= MEMO_WORDS`.
-            let (first, second) = unsafe {
-                (
-                    self.words.get_unchecked(at),
-                    self.words.get_unchecked(at + 1),
-                )
-            };
-            difference |= changed(first) | changed(second);
-            at += 2;
-        }
+            // remembers anew clears the trace first): every `at` below is under `len`.
+            changed(unsafe { self.words.get_unchecked(at) })
+        };
+        let difference = match self.len {
+            0 => 0,
+            2 => word(0) | word(1),
+            4 => word(0) | word(1) | word(2) | word(3),
+            6 => word(0) | word(1) | word(2) | word(3) | word(4) | word(5),
+            8 => word(0) | word(1) | word(2) | word(3) | word(4) | word(5) | word(6) | word(7),
+            len => {
+                let mut difference = 0;
+                let mut at = 0;
+                while at < len {
+                    difference |= word(at) | word(at + 1);
+                    at += MEMO_GROUP;
+                }
+                difference
+            }
+        };
         (difference == 0).then_some(TraceId(self.trace))
     }
 
@@ -841,7 +860,8 @@ impl Memo {
     /// (by [`leave_own_frames`]): adds the words of the program's steps (`end`'s path, at
     /// `base`, the first frame's stack pointer) and the one that ended the walk, then the key
     /// (with `generation`, the memo generation read before the walk) and the trace; the words
-    /// are made an even count (a replay compares two at a time) by [`PAD_WORD`].
+    /// are made a multiple of [`MEMO_GROUP`] (a replay compares a pair at a time past eight)
+    /// by [`PAD_WORD`].
     #[cold]
     fn remember(
         &mut self,
@@ -891,7 +911,7 @@ impl Memo {
                 Err(()) => return,
             }
         }
-        if self.len % 2 != 0 {
+        if self.len % MEMO_GROUP != 0 {
             // Odd, so below `MEMO_WORDS` (even): room for the pad.
             self.push(&PAD_WORD as *const usize as usize, PAD_WORD);
         }
@@ -1246,6 +1266,9 @@ fn still_holds(step: &Step, bp: usize, cfa: usize, top: usize) -> bool {
 /// there (the walk being recorded over: nothing to copy), then, where that one stops holding,
 /// from the shadow stack ([`walk_on`]); otherwise the step is taken by the rules. A walk that
 /// replayed the remembered one whole returns its trace id without interning again.
+///
+/// Inlined into its two callers: its result, a [`WalkEnd`], stays out of memory.
+#[inline(always)]
 fn walk(entry: usize, start: State, depth: usize) -> WalkEnd {
     let mut end = WalkEnd {
         id: TraceId::NONE,
@@ -1751,6 +1774,83 @@ mod tests {
             walk_here(7, &mut checked);
         }
         assert!(checked > 100, "only {checked} walks checked");
+    }
+
+    /// A memo of `len` words (every even count up to `MEMO_WORDS`, as `remember` leaves them)
+    /// over `stack`, a stand-in for the words a walk read, keyed by `start`.
+    fn memo_over(stack: &[usize], len: usize, start: State, depth: usize) -> Memo {
+        // SAFETY: an all-zero `Memo` is a valid one (integers only): the thread-local
+        // memos start so.
+        let mut memo: Memo = unsafe { core::mem::zeroed() };
+        for (at, word) in stack[..len].iter().enumerate() {
+            memo.words[at] = (word as *const usize as usize, *word);
+        }
+        memo.len = len;
+        memo.sp = start.sp;
+        memo.top = start.top;
+        memo.depth = depth;
+        memo.generation = MEMO_GENERATION.load(Ordering::Acquire);
+        memo.trace = 7;
+        memo
+    }
+
+    /// A memo's replay (its words compared without a loop up to eight, by pairs beyond)
+    /// answers exactly when the key is the same and every word still holds what a plain
+    /// compare of each word, one by one, finds: with every even word count, random words
+    /// changed and restored, and memos without a trace (key `sp` 0) never answering.
+    #[test]
+    fn memo_replays_answer_as_a_plain_compare() {
+        let mut random = Random(0x3e30_5eed);
+        let mut stack = [0usize; MEMO_WORDS];
+        for word in &mut stack {
+            *word = random.below(u64::MAX) as usize;
+        }
+        let start = State {
+            ip: 0,
+            sp: 0x7ff0_0000,
+            bp: 0,
+            top: 0x7fff_0000,
+        };
+        let mut checked = 0;
+        for len in (0..=MEMO_WORDS).step_by(MEMO_GROUP) {
+            let memo = memo_over(&stack, len, start, 8);
+            for _ in 0..50 {
+                // Change up to two words, at random (possibly beyond the memo's), then compare.
+                let mut changed = std::vec::Vec::new();
+                for _ in 0..random.below(3) {
+                    let at = random.below(MEMO_WORDS as u64) as usize;
+                    stack[at] ^= 1 << random.below(64);
+                    changed.push(at);
+                }
+                // SAFETY: `stack` lives here; the volatile reads keep the compiler from
+                // assuming the words are unchanged since `memo_over`.
+                let plain = memo.words[..len].iter().all(|&(address, value)| unsafe {
+                    (address as *const usize).read_volatile() == value
+                });
+                let replayed = memo.replay(start, 8, (0, 0), true);
+                assert_eq!(replayed.is_some(), plain, "len {len}, changed {changed:?}");
+                assert_eq!(memo.replay(start, 7, (0, 0), true), None);
+                assert_eq!(memo.replay(State { sp: 8, ..start }, 8, (0, 0), true), None);
+                for at in changed.into_iter().rev() {
+                    let bit = memo
+                        .words
+                        .iter()
+                        .find(|(address, _)| *address == &stack[at] as *const usize as usize)
+                        .map(|&(_, value)| value ^ stack[at]);
+                    // Restore: to the remembered value where the memo holds the word.
+                    if let Some(bit) = bit {
+                        stack[at] ^= bit;
+                    }
+                }
+                checked += 1;
+            }
+            // No trace: `sp` 0, which no capture has (`capture_user_at`'s clear).
+            let mut cleared = memo_over(&stack, len, start, 8);
+            cleared.trace = 0;
+            cleared.sp = 0;
+            assert_eq!(cleared.replay(start, 8, (0, 0), true), None);
+        }
+        assert!(checked > 1_000, "only {checked} replays checked");
     }
 
     #[test]
