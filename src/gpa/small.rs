@@ -18,7 +18,7 @@ use super::heap::{self, Heap};
 use super::safety::Prefix;
 use super::segment::{
     is_freed_state, FreeBlock, NoPage, Page, Segment, SlotMeta, REMOTE_QUEUED, SEGMENT_SIZE,
-    SLOT_FREE, SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED, SLOT_REMOTE, SLOT_TAKING, UNIT_SIZE,
+    SLOT_FREE, SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED, SLOT_REMOTE, SLOT_TAKING, UNITS, UNIT_SIZE,
 };
 use super::size_class::{page_units, Class, CLASS_COUNT};
 use super::{internal, lock, pagemap, safety, segment, BlockSpan, GeneralPurposeAllocator};
@@ -143,7 +143,11 @@ impl GeneralPurposeAllocator {
         // units of other classes' idle pages, then any.
         for pass in 0..3 {
             let resident_only = pass < 2;
-            if pass == 1 && !self.release_idle_pages(heap, class) {
+            // Not short-circuiting: both release pages.
+            if pass == 1
+                && !(self.release_idle_pages(heap, class)
+                    | (!self.config.safety && sweep_if_due(heap)))
+            {
                 continue;
             }
             let mut segment = heap.segments;
@@ -158,17 +162,109 @@ impl GeneralPurposeAllocator {
                     let (dirty, units) = unsafe { ((*segment).dirty_units, (*page).units) };
                     let reused = (dirty_before ^ dirty).count_ones() as usize;
                     heap.dirty_bytes = heap.dirty_bytes.saturating_sub(reused * UNIT_SIZE);
-                    heap.refaulted_bytes += (units as usize).saturating_sub(reused) * UNIT_SIZE;
+                    let clean = (units as usize).saturating_sub(reused) * UNIT_SIZE;
+                    heap.refaulted_bytes += clean;
+                    heap.taken_since_sweep += clean;
                     return self.prepare_page(page, segment);
                 }
                 // SAFETY: as above.
                 segment = unsafe { (*segment).next };
             }
         }
+        if self.take_abandoned_segments(heap) {
+            return self.new_page(heap, class);
+        }
         let segment = self.new_segment(heap)?;
         // SAFETY: a fresh segment has every page unit free.
         let page = unsafe { (*segment).claim_page(class, false) }?;
+        // SAFETY: as above.
+        heap.taken_since_sweep += unsafe { (*page).units } as usize * UNIT_SIZE;
         self.prepare_page(page, segment)
+    }
+
+    /// Fast mode, before mapping a new segment: takes over the segments of a heap whose
+    /// thread exited (abandoned, see `heap`) and that no thread adopted, with their pages,
+    /// queues, notified pages and resident free units; the heap itself stays abandoned,
+    /// empty, for the next new thread. Returns whether any segment was taken.
+    ///
+    /// An abandoned heap's memory is otherwise reused only when a new thread starts, and
+    /// the frees of its blocks by the threads still running go on its pages' thread-free
+    /// lists, which nobody collects meanwhile (mimalloc's threads reclaim abandoned segments
+    /// the same way when they need one). bench/c/rptest: when one thread finishes first, the
+    /// other runs on with 20-30 MiB of the first one's pages resident and unused.
+    #[cold]
+    #[inline(never)]
+    fn take_abandoned_segments(&self, heap: &mut Heap) -> bool {
+        if self.config.safety {
+            return false;
+        }
+        let this: *mut Heap = heap;
+        // Under the heap-list lock: no thread adopts the abandoned heap meanwhile (adoption
+        // takes the lock), and `usage` does not walk the segment lists (it takes the lock,
+        // and `segment_walk`, also held).
+        let heaps = lock(&self.heaps);
+        let mut cursor = heaps.head;
+        while !cursor.is_null() {
+            // SAFETY: heaps in the GPA's list stay allocated while HEAP_GPA_REF is held.
+            let candidate = unsafe { &*cursor };
+            if cursor != this
+                && candidate.owner_thread.load(Ordering::Acquire) == 0
+                && !candidate.segments.is_null()
+            {
+                break;
+            }
+            cursor = candidate.next_in_gpa;
+        }
+        if cursor.is_null() {
+            return false;
+        }
+        let _walk = lock(&self.segment_walk);
+        // SAFETY: an abandoned heap: no thread owns it, and none can adopt it while the list
+        // lock is held, so its owner-only state is ours to move.
+        let from = unsafe { &mut *cursor };
+        // SAFETY: the abandoned heap's segments are live; other threads only read their
+        // `heap` field (the owner of a block they free), a word stored atomically here. A
+        // free that read the old owner may still put a page on the old heap's notified list:
+        // `drain_remote` forwards such a page to its segment's heap.
+        unsafe {
+            let mut segment = from.segments;
+            let mut last = segment;
+            while !segment.is_null() {
+                core::sync::atomic::AtomicPtr::from_ptr(&mut (*segment).heap)
+                    .store(this, Ordering::Release);
+                last = segment;
+                segment = (*segment).next;
+            }
+            (*last).next = heap.segments;
+        }
+        heap.segments = core::mem::replace(&mut from.segments, core::ptr::null_mut());
+        for class in 0..CLASS_COUNT {
+            let mut page = from.queues[class].head;
+            while !page.is_null() {
+                // SAFETY: queue members are live pages, now of this heap; the link is read
+                // before `enqueue` rewrites it.
+                let next = unsafe { (*page).next };
+                heap.enqueue(page);
+                page = next;
+            }
+        }
+        from.clear_queues();
+        let mut page = from.take_remote_pages();
+        while !page.is_null() {
+            // SAFETY: a notified page (its `REMOTE_QUEUED` flag held by the list it is on),
+            // now of this heap; its link is read before it is linked again.
+            unsafe {
+                let next = (*page).remote_next;
+                heap.push_remote_page(page);
+                page = next;
+            }
+        }
+        heap.dirty_bytes += core::mem::take(&mut from.dirty_bytes);
+        from.refaulted_bytes = 0;
+        from.taken_since_sweep = 0;
+        from.dirty_bound = RETAINED_DIRTY_MIN;
+        drop(heaps);
+        true
     }
 
     /// Releases the empty pages that head other classes' queues (a page that empties while it
@@ -330,19 +426,9 @@ impl GeneralPurposeAllocator {
 
     fn release_page(&self, heap: &mut Heap, page: *mut Page) {
         let segment = Segment::of(page as usize);
-        // From before its metadata is freed until the page is released: remembered lookups
-        // of the page go stale.
-        let _change = segment::page_layout_changes();
-        // SAFETY: an empty page of this heap, out of its queue; its metadata came from the
-        // internal heap.
+        // SAFETY: an empty page of this heap, out of its queue.
         unsafe {
-            let meta = (*page).meta;
-            if !meta.is_null() {
-                internal::free(NonNull::new_unchecked(meta.cast()));
-                (*page).meta = core::ptr::null_mut();
-            }
-            heap.dirty_bytes += (*page).units as usize * UNIT_SIZE;
-            (*segment).release_page(page);
+            return_units(heap, page);
             if (*segment).is_empty()
                 && !(*segment).has_notified_pages()
                 && self.other_empty_segments(heap, segment) >= EMPTY_SEGMENTS_KEPT
@@ -426,12 +512,21 @@ impl GeneralPurposeAllocator {
     /// Takes the blocks other threads freed and frees them here; requeues the full pages
     /// that other threads freed slots of (their slots are collected when the page is used).
     pub(super) fn drain_remote(&self, heap: &mut Heap) {
+        let this: *mut Heap = heap;
         let mut page = heap.take_remote_pages();
         while !page.is_null() {
-            // SAFETY: notified pages are pages of this heap; a page stays live while it is on
+            // SAFETY: notified pages are pages of this heap, or of a heap that took over this
+            // one's segments (`take_abandoned_segments`); a page stays live while it is on
             // the list (`Segment::has_notified_pages`), and its link is read before it leaves.
             unsafe {
                 let next = (*page).remote_next;
+                let owner = (*Segment::of(page as usize)).heap;
+                if owner != this {
+                    // Put here by a free that read the segment's owner before it changed.
+                    (*owner).push_remote_page(page);
+                    page = next;
+                    continue;
+                }
                 let waiting = (*page).leave_notified();
                 if (*page).units != 0 && !(*page).in_queue() && (waiting || !(*page).mark_full()) {
                     (*page).collect_remote();
@@ -1228,6 +1323,106 @@ impl GeneralPurposeAllocator {
     }
 }
 
+/// Returns an empty page's units to its segment, as resident free units of the heap.
+///
+/// # Safety
+/// `page` is an empty page of `heap`, owned by the calling thread, out of its queue; its
+/// metadata, if any, came from the internal heap.
+unsafe fn return_units(heap: &mut Heap, page: *mut Page) {
+    let segment = Segment::of(page as usize);
+    // From before its metadata is freed until the page is released: remembered lookups of
+    // the page go stale.
+    let _change = segment::page_layout_changes();
+    // SAFETY: caller contract.
+    unsafe {
+        let meta = (*page).meta;
+        if !meta.is_null() {
+            internal::free(NonNull::new_unchecked(meta.cast()));
+            (*page).meta = core::ptr::null_mut();
+        }
+        heap.dirty_bytes += (*page).units as usize * UNIT_SIZE;
+        (*segment).release_page(page);
+    }
+}
+
+/// Fast mode: collects the thread-free slots of the heap's queued pages and releases the
+/// pages that this leaves empty (except, with `keep_heads`, a page its class allocates from).
+/// Returns whether any page was released.
+///
+/// Another thread's free goes on its page's thread-free list, which the owner collects only
+/// when the page runs out of free slots at the head of its queue (`alloc_small_slow`); a page
+/// further back whose slots all went to other threads, and were all freed there, stays in
+/// use with nothing in it. bench/c/rptest (each thread frees a share of the other's blocks):
+/// at a thread's exit 245-368 of its pages, 20-30 MiB, held only slots other threads had
+/// freed. Full pages out of their queue are not looked at: their next remote free puts them
+/// on the heap's notified pages (`drain_remote`).
+fn collect_queued_pages(heap: &mut Heap, keep_heads: bool) -> bool {
+    let mut released = false;
+    let mut segment = heap.segments;
+    while !segment.is_null() {
+        // SAFETY: the heap's segments are live and owned by the calling thread; a page
+        // descriptor with units heads a page; queued pages are not on the notified list.
+        unsafe {
+            let next = (*segment).next;
+            for first in 1..UNITS {
+                let page: *mut Page = &mut (*segment).pages[first];
+                if (*page).units == 0 || !(*page).in_queue() {
+                    continue;
+                }
+                if !(*page).thread_free_head().is_null() {
+                    (*page).collect_remote();
+                }
+                if (*page).used() != 0
+                    || (keep_heads && heap.queues[(*page).class as usize].head == page)
+                {
+                    continue;
+                }
+                heap.dequeue(page);
+                return_units(heap, page);
+                released = true;
+            }
+            segment = next;
+        }
+    }
+    released
+}
+
+/// Clean bytes a heap's new pages take between two sweeps of [`collect_queued_pages`] while
+/// it grows: a sweep reads one word per page descriptor, the page faults of this much fresh
+/// memory cost far more.
+const SWEEP_EVERY: usize = 1 << 20;
+
+/// Runs [`collect_queued_pages`] when the heap has taken [`SWEEP_EVERY`] clean bytes since
+/// the last sweep (it is about to take more: the units it frees are taken instead).
+fn sweep_if_due(heap: &mut Heap) -> bool {
+    if heap.taken_since_sweep < SWEEP_EVERY {
+        return false;
+    }
+    heap.taken_since_sweep = 0;
+    collect_queued_pages(heap, true)
+}
+
+/// Gives back what an exiting thread's C heap no longer uses before another thread may adopt
+/// it: the pages left empty once other threads' frees are collected, and the resident free
+/// units beyond [`RETAINED_DIRTY_MIN`] (an adopting thread still finds that much resident).
+/// Its empty segments stay mapped (releasing them needs the GPA), purged.
+///
+/// # Safety
+/// `heap` is the calling thread's, not yet published as abandoned.
+pub(super) unsafe fn trim_abandoned(heap: &mut Heap) {
+    collect_queued_pages(heap, false);
+    let mut segment = heap.segments;
+    while !segment.is_null() && heap.dirty_bytes > RETAINED_DIRTY_MIN {
+        // SAFETY: caller contract: the heap's segments are live and ours.
+        unsafe {
+            let purged = (*segment).purge_free_units();
+            heap.dirty_bytes = heap.dirty_bytes.saturating_sub(purged);
+            segment = (*segment).next;
+        }
+    }
+    heap.dirty_bound = RETAINED_DIRTY_MIN;
+}
+
 /// Bytes of free page units a heap may always keep resident (free memory that is quickly
 /// reused without page faults); past its bound (this or more, see `purge_if_due`), they are
 /// returned to the OS.
@@ -1870,6 +2065,164 @@ pub(super) mod tests {
         assert!(*bounds.last().unwrap() > RETAINED_DIRTY_MIN, "{bounds:?}");
         let (bound, resident) = purge_state(&gpa);
         assert!(resident <= bound, "{resident} > {bound}");
+        assert_eq!(gpa.deinit(), crate::gpa::Check::Ok);
+    }
+
+    /// The heap a thread uses, its segments, and the owner of each.
+    fn heap_segments(gpa: &GeneralPurposeAllocator) -> (*mut Heap, Vec<usize>) {
+        let heap = heap::cached(gpa.id());
+        assert!(!heap.is_null());
+        let mut segments = Vec::new();
+        // SAFETY: this thread's heap and its segments, read between operations.
+        unsafe {
+            let mut segment = (*heap).segments;
+            while !segment.is_null() {
+                assert_eq!((*segment).heap, heap);
+                segments.push(segment as usize);
+                segment = (*segment).next;
+            }
+        }
+        (heap, segments)
+    }
+
+    /// Fast mode: a thread that runs on takes over the segments of a thread that exited
+    /// before it maps one of its own (bench/c/rptest: the survivor ran on with the exited
+    /// thread's pages resident and unused). The exited thread's live blocks stay intact and
+    /// are freed as any others, the slots freed into its pages are reused, the heap it left
+    /// is empty and adoptable, and leak counts are unchanged.
+    #[test]
+    fn a_running_thread_takes_over_an_exited_threads_segments_before_mapping_one() {
+        let mut gpa = GeneralPurposeAllocator::with_config(Config::fast());
+        let allocator = gpa.sync_allocator();
+        let first = allocator.raw_alloc(1024, 8).unwrap();
+        let (_, own_before) = heap_segments(&gpa);
+        assert_eq!(own_before.len(), 1);
+        // Another thread fills most of a segment with 1 KiB blocks, each written, and exits.
+        let blocks: Vec<usize> = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    (0..3500)
+                        .map(|i| {
+                            let block = allocator.raw_alloc(1024, 8).unwrap();
+                            // SAFETY: a fresh block of 1024 bytes.
+                            unsafe { core::ptr::write_bytes(block.as_ptr(), i as u8, 1024) };
+                            block.as_ptr() as usize
+                        })
+                        .collect()
+                })
+                .join()
+                .unwrap()
+        });
+        let theirs = Segment::of(blocks[0]) as usize;
+        assert!(!own_before.contains(&theirs));
+        // Free half of them here (remote frees into the abandoned heap's pages).
+        for &block in blocks.iter().step_by(2) {
+            // SAFETY: live blocks of this layout, freed once.
+            unsafe { allocator.raw_free(NonNull::new(block as *mut u8).unwrap(), 1024, 8) };
+        }
+        // Fill this thread's segment and more: the next segment is the exited thread's.
+        let mine: Vec<_> = (0..4500)
+            .map(|_| allocator.raw_alloc(1024, 8).unwrap().as_ptr() as usize)
+            .collect();
+        let (heap, own_after) = heap_segments(&gpa);
+        assert!(own_after.contains(&theirs), "{own_after:x?} {theirs:x}");
+        assert_eq!(own_after.len(), 2, "{own_after:x?}");
+        assert!(mine
+            .iter()
+            .any(|&block| Segment::of(block) as usize == theirs));
+        // The exited thread's heap: abandoned, empty, nothing queued.
+        let mut others = 0;
+        gpa.visit_heaps(|other| {
+            if other != heap {
+                others += 1;
+                // SAFETY: an abandoned heap, read under the list lock.
+                unsafe {
+                    assert_eq!((*other).owner_thread.load(Ordering::Relaxed), 0);
+                    assert!((*other).segments.is_null());
+                    assert!((*other).queues.iter().all(|queue| queue.head.is_null()));
+                }
+            }
+        });
+        assert_eq!(others, 1);
+        for (i, &block) in blocks.iter().enumerate().skip(1).step_by(2) {
+            // SAFETY: live blocks of 1024 bytes.
+            let bytes = unsafe { core::slice::from_raw_parts(block as *const u8, 1024) };
+            assert!(bytes.iter().all(|&b| b == i as u8), "block {i} changed");
+        }
+        let usage = gpa.usage();
+        assert_eq!(usage.segments, 2);
+        assert_eq!(
+            usage.small_live_bytes,
+            (1 + blocks.len() / 2 + mine.len()) * 1024
+        );
+        for block in blocks.iter().skip(1).step_by(2).chain(&mine) {
+            // SAFETY: live blocks of this layout, freed once.
+            unsafe { allocator.raw_free(NonNull::new(*block as *mut u8).unwrap(), 1024, 8) };
+        }
+        // SAFETY: as above.
+        unsafe { allocator.raw_free(first, 1024, 8) };
+        assert_eq!(gpa.deinit(), crate::gpa::Check::Ok);
+    }
+
+    /// Fast mode: when a growing heap is about to fault in more clean memory, it collects the
+    /// slots other threads freed into its queued pages and gives back the pages this empties.
+    #[test]
+    fn a_growing_heap_releases_pages_that_other_threads_emptied() {
+        let mut gpa = GeneralPurposeAllocator::with_config(Config::fast());
+        let allocator = gpa.sync_allocator();
+        // Pages of 2 KiB slots (one unit: 32 slots), then a fresh page of 16-byte slots ahead
+        // of them: the 2 KiB pages stay queued with free slots.
+        let big: Vec<usize> = (0..32 * 20)
+            .map(|_| allocator.raw_alloc(2048, 8).unwrap().as_ptr() as usize)
+            .collect();
+        // Keep one slot in each page but the last's, then free every other slot elsewhere.
+        let keep = |i: usize| i % 32 == 0 && i < 32 * 19;
+        let kept: Vec<usize> = (0..big.len())
+            .filter(|&i| keep(i))
+            .map(|i| big[i])
+            .collect();
+        let given: Vec<usize> = (0..big.len())
+            .filter(|&i| !keep(i))
+            .map(|i| big[i])
+            .collect();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for block in given {
+                    // SAFETY: live blocks of this layout, freed once (by another thread).
+                    unsafe { allocator.raw_free(NonNull::new(block as *mut u8).unwrap(), 2048, 8) };
+                }
+            });
+        });
+        let units_used = |gpa: &GeneralPurposeAllocator| {
+            let (_, segments) = heap_segments(gpa);
+            segments
+                .iter()
+                // SAFETY: this thread's segments, read between operations.
+                .map(|&s| unsafe {
+                    (UNITS as u32 - 1) - (*(s as *mut Segment)).free_units.count_ones()
+                })
+                .sum::<u32>()
+        };
+        let before = units_used(&gpa);
+        // Grow with another class past the sweep's interval: the emptied 2 KiB pages (19 of
+        // them with one kept slot freed below, so 0 used) go back to the segments.
+        for &block in &kept {
+            // SAFETY: live blocks of this layout, freed once.
+            unsafe { allocator.raw_free(NonNull::new(block as *mut u8).unwrap(), 2048, 8) };
+        }
+        let small: Vec<_> = (0..(2 * SWEEP_EVERY) / 512)
+            .map(|_| allocator.raw_alloc(512, 8).unwrap())
+            .collect();
+        let after = units_used(&gpa);
+        let small_units = (2 * SWEEP_EVERY / UNIT_SIZE) as u32;
+        assert!(
+            after <= before + small_units - 15,
+            "before {before}, after {after}: the emptied pages' units were reused"
+        );
+        for block in small {
+            // SAFETY: live blocks of this layout, freed once.
+            unsafe { allocator.raw_free(block, 512, 8) };
+        }
         assert_eq!(gpa.deinit(), crate::gpa::Check::Ok);
     }
 
