@@ -107,9 +107,6 @@ pub struct Heap {
     /// Bytes of clean (purged or never used) units of its segments that new pages took since
     /// the last purge: memory to be faulted in.
     pub refaulted_bytes: usize,
-    /// Bytes of clean units that new pages took since the heap last collected its queued
-    /// pages' thread-free slots (`small::GeneralPurposeAllocator::sweep_if_due`).
-    pub taken_since_sweep: usize,
     /// The next heap of the same GPA instance.
     pub next_in_gpa: *mut Heap,
     /// The next heap of the same thread.
@@ -515,7 +512,6 @@ pub fn new_heap(thread_id: u64, quarantine_entries: usize) -> Option<NonNull<Hea
             dirty_bytes: 0,
             dirty_bound: super::small::RETAINED_DIRTY_MIN,
             refaulted_bytes: 0,
-            taken_since_sweep: 0,
             next_in_gpa: core::ptr::null_mut(),
             next_in_thread: core::ptr::null_mut(),
             quarantine: Quarantine {
@@ -551,21 +547,10 @@ fn register_exit_hook() -> bool {
 
 extern "C" fn on_thread_exit(_: *mut libc::c_void) {
     let thread = thread();
-    let c_heap_of_exiting = if thread.c_heap.get().is_null() {
-        thread.c_heap_parked.get()
-    } else {
-        thread.c_heap.get()
-    };
     let mut heap = thread.owned.replace(core::ptr::null_mut());
     while !heap.is_null() {
         // SAFETY: heaps in the thread's list are alive while HEAP_THREAD_REF is held.
         let next = unsafe { (*heap).next_in_thread };
-        // The C heap (of the designated GPA, which lives as long as the process) gives back
-        // what it no longer uses before another thread may adopt it (`small::trim_abandoned`).
-        if heap == c_heap_of_exiting {
-            // SAFETY: as above; the heap is still this thread's until it is published below.
-            unsafe { super::small::trim_abandoned(&mut *heap) };
-        }
         // SAFETY: as above. Abandoning publishes the heap for adoption by another thread
         // of the same GPA; its pages and remote list travel with it.
         unsafe { (*heap).owner_thread.store(0, Ordering::Release) };

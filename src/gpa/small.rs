@@ -18,7 +18,7 @@ use super::heap::{self, Heap};
 use super::safety::Prefix;
 use super::segment::{
     is_freed_state, FreeBlock, NoPage, Page, Segment, SlotMeta, REMOTE_QUEUED, SEGMENT_SIZE,
-    SLOT_FREE, SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED, SLOT_REMOTE, SLOT_TAKING, UNITS, UNIT_SIZE,
+    SLOT_FREE, SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED, SLOT_REMOTE, SLOT_TAKING, UNIT_SIZE,
 };
 use super::size_class::{page_units, Class, CLASS_COUNT};
 use super::{internal, lock, pagemap, safety, segment, BlockSpan, GeneralPurposeAllocator};
@@ -143,11 +143,7 @@ impl GeneralPurposeAllocator {
         // units of other classes' idle pages, then any.
         for pass in 0..3 {
             let resident_only = pass < 2;
-            // Not short-circuiting: both release pages.
-            if pass == 1
-                && !(self.release_idle_pages(heap, class)
-                    | (!self.config.safety && sweep_if_due(heap)))
-            {
+            if pass == 1 && !self.release_idle_pages(heap, class) {
                 continue;
             }
             let mut segment = heap.segments;
@@ -162,9 +158,7 @@ impl GeneralPurposeAllocator {
                     let (dirty, units) = unsafe { ((*segment).dirty_units, (*page).units) };
                     let reused = (dirty_before ^ dirty).count_ones() as usize;
                     heap.dirty_bytes = heap.dirty_bytes.saturating_sub(reused * UNIT_SIZE);
-                    let clean = (units as usize).saturating_sub(reused) * UNIT_SIZE;
-                    heap.refaulted_bytes += clean;
-                    heap.taken_since_sweep += clean;
+                    heap.refaulted_bytes += (units as usize).saturating_sub(reused) * UNIT_SIZE;
                     return self.prepare_page(page, segment);
                 }
                 // SAFETY: as above.
@@ -177,8 +171,6 @@ impl GeneralPurposeAllocator {
         let segment = self.new_segment(heap)?;
         // SAFETY: a fresh segment has every page unit free.
         let page = unsafe { (*segment).claim_page(class, false) }?;
-        // SAFETY: as above.
-        heap.taken_since_sweep += unsafe { (*page).units } as usize * UNIT_SIZE;
         self.prepare_page(page, segment)
     }
 
@@ -261,7 +253,6 @@ impl GeneralPurposeAllocator {
         }
         heap.dirty_bytes += core::mem::take(&mut from.dirty_bytes);
         from.refaulted_bytes = 0;
-        from.taken_since_sweep = 0;
         from.dirty_bound = RETAINED_DIRTY_MIN;
         drop(heaps);
         true
@@ -426,9 +417,19 @@ impl GeneralPurposeAllocator {
 
     fn release_page(&self, heap: &mut Heap, page: *mut Page) {
         let segment = Segment::of(page as usize);
-        // SAFETY: an empty page of this heap, out of its queue.
+        // From before its metadata is freed until the page is released: remembered lookups
+        // of the page go stale.
+        let _change = segment::page_layout_changes();
+        // SAFETY: an empty page of this heap, out of its queue; its metadata came from the
+        // internal heap.
         unsafe {
-            return_units(heap, page);
+            let meta = (*page).meta;
+            if !meta.is_null() {
+                internal::free(NonNull::new_unchecked(meta.cast()));
+                (*page).meta = core::ptr::null_mut();
+            }
+            heap.dirty_bytes += (*page).units as usize * UNIT_SIZE;
+            (*segment).release_page(page);
             if (*segment).is_empty()
                 && !(*segment).has_notified_pages()
                 && self.other_empty_segments(heap, segment) >= EMPTY_SEGMENTS_KEPT
@@ -1323,106 +1324,6 @@ impl GeneralPurposeAllocator {
     }
 }
 
-/// Returns an empty page's units to its segment, as resident free units of the heap.
-///
-/// # Safety
-/// `page` is an empty page of `heap`, owned by the calling thread, out of its queue; its
-/// metadata, if any, came from the internal heap.
-unsafe fn return_units(heap: &mut Heap, page: *mut Page) {
-    let segment = Segment::of(page as usize);
-    // From before its metadata is freed until the page is released: remembered lookups of
-    // the page go stale.
-    let _change = segment::page_layout_changes();
-    // SAFETY: caller contract.
-    unsafe {
-        let meta = (*page).meta;
-        if !meta.is_null() {
-            internal::free(NonNull::new_unchecked(meta.cast()));
-            (*page).meta = core::ptr::null_mut();
-        }
-        heap.dirty_bytes += (*page).units as usize * UNIT_SIZE;
-        (*segment).release_page(page);
-    }
-}
-
-/// Fast mode: collects the thread-free slots of the heap's queued pages and releases the
-/// pages that this leaves empty (except, with `keep_heads`, a page its class allocates from).
-/// Returns whether any page was released.
-///
-/// Another thread's free goes on its page's thread-free list, which the owner collects only
-/// when the page runs out of free slots at the head of its queue (`alloc_small_slow`); a page
-/// further back whose slots all went to other threads, and were all freed there, stays in
-/// use with nothing in it. bench/c/rptest (each thread frees a share of the other's blocks):
-/// at a thread's exit 245-368 of its pages, 20-30 MiB, held only slots other threads had
-/// freed. Full pages out of their queue are not looked at: their next remote free puts them
-/// on the heap's notified pages (`drain_remote`).
-fn collect_queued_pages(heap: &mut Heap, keep_heads: bool) -> bool {
-    let mut released = false;
-    let mut segment = heap.segments;
-    while !segment.is_null() {
-        // SAFETY: the heap's segments are live and owned by the calling thread; a page
-        // descriptor with units heads a page; queued pages are not on the notified list.
-        unsafe {
-            let next = (*segment).next;
-            for first in 1..UNITS {
-                let page: *mut Page = &mut (*segment).pages[first];
-                if (*page).units == 0 || !(*page).in_queue() {
-                    continue;
-                }
-                if !(*page).thread_free_head().is_null() {
-                    (*page).collect_remote();
-                }
-                if (*page).used() != 0
-                    || (keep_heads && heap.queues[(*page).class as usize].head == page)
-                {
-                    continue;
-                }
-                heap.dequeue(page);
-                return_units(heap, page);
-                released = true;
-            }
-            segment = next;
-        }
-    }
-    released
-}
-
-/// Clean bytes a heap's new pages take between two sweeps of [`collect_queued_pages`] while
-/// it grows: a sweep reads one word per page descriptor, the page faults of this much fresh
-/// memory cost far more.
-const SWEEP_EVERY: usize = 1 << 20;
-
-/// Runs [`collect_queued_pages`] when the heap has taken [`SWEEP_EVERY`] clean bytes since
-/// the last sweep (it is about to take more: the units it frees are taken instead).
-fn sweep_if_due(heap: &mut Heap) -> bool {
-    if heap.taken_since_sweep < SWEEP_EVERY {
-        return false;
-    }
-    heap.taken_since_sweep = 0;
-    collect_queued_pages(heap, true)
-}
-
-/// Gives back what an exiting thread's C heap no longer uses before another thread may adopt
-/// it: the pages left empty once other threads' frees are collected, and the resident free
-/// units beyond [`RETAINED_DIRTY_MIN`] (an adopting thread still finds that much resident).
-/// Its empty segments stay mapped (releasing them needs the GPA), purged.
-///
-/// # Safety
-/// `heap` is the calling thread's, not yet published as abandoned.
-pub(super) unsafe fn trim_abandoned(heap: &mut Heap) {
-    collect_queued_pages(heap, false);
-    let mut segment = heap.segments;
-    while !segment.is_null() && heap.dirty_bytes > RETAINED_DIRTY_MIN {
-        // SAFETY: caller contract: the heap's segments are live and ours.
-        unsafe {
-            let purged = (*segment).purge_free_units();
-            heap.dirty_bytes = heap.dirty_bytes.saturating_sub(purged);
-            segment = (*segment).next;
-        }
-    }
-    heap.dirty_bound = RETAINED_DIRTY_MIN;
-}
-
 /// Bytes of free page units a heap may always keep resident (free memory that is quickly
 /// reused without page faults); past its bound (this or more, see `purge_if_due`), they are
 /// returned to the OS.
@@ -2161,68 +2062,6 @@ pub(super) mod tests {
         }
         // SAFETY: as above.
         unsafe { allocator.raw_free(first, 1024, 8) };
-        assert_eq!(gpa.deinit(), crate::gpa::Check::Ok);
-    }
-
-    /// Fast mode: when a growing heap is about to fault in more clean memory, it collects the
-    /// slots other threads freed into its queued pages and gives back the pages this empties.
-    #[test]
-    fn a_growing_heap_releases_pages_that_other_threads_emptied() {
-        let mut gpa = GeneralPurposeAllocator::with_config(Config::fast());
-        let allocator = gpa.sync_allocator();
-        // Pages of 2 KiB slots (one unit: 32 slots), then a fresh page of 16-byte slots ahead
-        // of them: the 2 KiB pages stay queued with free slots.
-        let big: Vec<usize> = (0..32 * 20)
-            .map(|_| allocator.raw_alloc(2048, 8).unwrap().as_ptr() as usize)
-            .collect();
-        // Keep one slot in each page but the last's, then free every other slot elsewhere.
-        let keep = |i: usize| i % 32 == 0 && i < 32 * 19;
-        let kept: Vec<usize> = (0..big.len())
-            .filter(|&i| keep(i))
-            .map(|i| big[i])
-            .collect();
-        let given: Vec<usize> = (0..big.len())
-            .filter(|&i| !keep(i))
-            .map(|i| big[i])
-            .collect();
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                for block in given {
-                    // SAFETY: live blocks of this layout, freed once (by another thread).
-                    unsafe { allocator.raw_free(NonNull::new(block as *mut u8).unwrap(), 2048, 8) };
-                }
-            });
-        });
-        let units_used = |gpa: &GeneralPurposeAllocator| {
-            let (_, segments) = heap_segments(gpa);
-            segments
-                .iter()
-                // SAFETY: this thread's segments, read between operations.
-                .map(|&s| unsafe {
-                    (UNITS as u32 - 1) - (*(s as *mut Segment)).free_units.count_ones()
-                })
-                .sum::<u32>()
-        };
-        let before = units_used(&gpa);
-        // Grow with another class past the sweep's interval: the emptied 2 KiB pages (19 of
-        // them with one kept slot freed below, so 0 used) go back to the segments.
-        for &block in &kept {
-            // SAFETY: live blocks of this layout, freed once.
-            unsafe { allocator.raw_free(NonNull::new(block as *mut u8).unwrap(), 2048, 8) };
-        }
-        let small: Vec<_> = (0..(2 * SWEEP_EVERY) / 512)
-            .map(|_| allocator.raw_alloc(512, 8).unwrap())
-            .collect();
-        let after = units_used(&gpa);
-        let small_units = (2 * SWEEP_EVERY / UNIT_SIZE) as u32;
-        assert!(
-            after <= before + small_units - 15,
-            "before {before}, after {after}: the emptied pages' units were reused"
-        );
-        for block in small {
-            // SAFETY: live blocks of this layout, freed once.
-            unsafe { allocator.raw_free(block, 512, 8) };
-        }
         assert_eq!(gpa.deinit(), crate::gpa::Check::Ok);
     }
 
