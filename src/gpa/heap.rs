@@ -107,6 +107,10 @@ pub struct Heap {
     /// Bytes of clean (purged or never used) units of its segments that new pages took since
     /// the last purge: memory to be faulted in.
     pub refaulted_bytes: usize,
+    /// While abandoned: how many times a running thread of the GPA would have taken over its
+    /// segments (`small::GeneralPurposeAllocator::take_abandoned_segments`) and let a new
+    /// thread have the chance to adopt them instead.
+    pub takeover_waits: u32,
     /// The next heap of the same GPA instance.
     pub next_in_gpa: *mut Heap,
     /// The next heap of the same thread.
@@ -512,6 +516,7 @@ pub fn new_heap(thread_id: u64, quarantine_entries: usize) -> Option<NonNull<Hea
             dirty_bytes: 0,
             dirty_bound: super::small::RETAINED_DIRTY_MIN,
             refaulted_bytes: 0,
+            takeover_waits: 0,
             next_in_gpa: core::ptr::null_mut(),
             next_in_thread: core::ptr::null_mut(),
             quarantine: Quarantine {
@@ -703,7 +708,7 @@ impl Heap {
     /// `page` is a live page of this heap whose notify flag the caller consumed.
     #[cold]
     #[inline(never)]
-    unsafe fn push_remote_page(&self, page: *mut Page) {
+    pub(super) unsafe fn push_remote_page(&self, page: *mut Page) {
         let mut head = self.remote_pages.load(Ordering::Relaxed);
         loop {
             // SAFETY: caller contract: until the owner takes the page off the list, only this
