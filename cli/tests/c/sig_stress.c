@@ -43,10 +43,22 @@ static void say_ready(void) {
     write(1, line, at);
 }
 
+/* Overwrites the stack below main's frame, where the frames of malloc and strcpy left copies
+ * of the lost block's address: under gpa those functions' frames are gpa's, and a later call
+ * into gpa that is stopped for the leak scan has frames there again, whose unwritten slots
+ * still hold such a copy (a root: the 33 bytes "still reachable", about 1 run in 300 of a
+ * debug build). Under Valgrind the allocator runs on Valgrind's own stack, and memcheck skips
+ * unwritten stack slots; gpa cannot tell them apart (docs/leaks.md, "Limits"). */
+static void __attribute__((noinline)) scrub_dead_stack(void) {
+    char area[256 * 1024];
+    explicit_bzero(area, sizeof area);
+}
+
 int main(void) {
     char *lost = malloc(33);
     strcpy(lost, "lost");
     lost = NULL;
+    scrub_dead_stack();
     pthread_t threads[THREADS];
     for (long i = 0; i < THREADS; i++)
         pthread_create(&threads[i], NULL, churn, (void *)i);
