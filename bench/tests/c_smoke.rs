@@ -19,10 +19,14 @@ fn preload_library() -> PathBuf {
     let dir = exe.parent().expect("a directory").to_path_buf();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
-    build.args(["build", "-q", "-p", "gpa-capi"]);
-    if dir.ends_with("release") {
-        build.arg("--release");
-    }
+    // A debug run of the tests builds it in the `test` profile, as `gpa-cli`'s tests do
+    // (cli/tests/common): one build of the library serves both.
+    build.args(["build", "-q", "-p", "gpa-capi", "--profile"]);
+    build.arg(if dir.ends_with("release") {
+        "release"
+    } else {
+        "test"
+    });
     build
         .arg("--target-dir")
         .arg(dir.parent().expect("profile dir has a parent"));

@@ -145,12 +145,31 @@ fn every_function_the_fast_path_script_names_is_in_its_section() {
         .filter(|symbol| symbol.section_index() == Some(index))
         .filter_map(|symbol| symbol.name().ok())
         .collect();
+    // The script is written for the release build (fat LTO, `opt-level = 3`), whose inlining
+    // decides what is out of line. The test profile's `opt-level = 1` (a debug run of the
+    // tests, CI's) inlines a few of the named functions everywhere (`Mode::from_env`,
+    // `family::try_new`): there, a name found nowhere in the library is not counted; one that
+    // is out of line must still be in the section. A release run of this test holds the script
+    // to every name.
+    let release = library
+        .parent()
+        .is_some_and(|profile_dir| profile_dir.ends_with("release"));
+    let everywhere: Vec<&str> = file
+        .symbols()
+        .filter_map(|symbol| symbol.name().ok())
+        .collect();
     let missing: Vec<&String> = patterns
         .iter()
         .filter(|pattern| {
             !names
                 .iter()
                 .any(|name| glob_matches(pattern.as_bytes(), name.as_bytes()))
+        })
+        .filter(|pattern| {
+            release
+                || everywhere
+                    .iter()
+                    .any(|name| glob_matches(pattern.as_bytes(), name.as_bytes()))
         })
         .collect();
     assert!(

@@ -26,10 +26,16 @@ pub fn preload_library() -> PathBuf {
             {
                 let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
                 let mut build = Command::new(cargo);
-                build.args(["build", "-p", "gpa-capi"]);
-                if dir.ends_with("release") {
-                    build.arg("--release");
-                }
+                build.args(["build", "-p", "gpa-capi", "--profile"]);
+                // A debug build of the tests (CI's) gets the library in the same `test` profile
+                // as `gpa` itself: debug assertions and overflow checks on, `opt-level = 1`
+                // (the dev profile's `opt-level = 0` made each check-mode run of a C program
+                // several times slower, and CI's run spent minutes in it).
+                build.arg(if dir.ends_with("release") {
+                    "release"
+                } else {
+                    "test"
+                });
                 // The target directory is the one holding `gpa`'s profile directory.
                 build
                     .arg("--target-dir")
