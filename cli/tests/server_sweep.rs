@@ -584,7 +584,7 @@ fn redis_run(dir: &Path, options: &[&str], stop: Stop) -> Checked {
     let cli = |args: &[&str]| -> String {
         let mut command = vec!["redis-cli", "-s", &socket_arg];
         command.extend_from_slice(args);
-        run_plain(dir, &command, 10).1
+        run_plain(dir, &command, 60).1
     };
     let started = Instant::now();
     while !cli(&["ping"]).contains("PONG") {
