@@ -716,6 +716,28 @@ pub unsafe extern "C" fn _Exit(status: c_int) -> ! {
     capi::process::exit_now(status)
 }
 
+/// C `clone` (x86-64): glibc's, with the child's function wrapped when the child copies the
+/// memory, so that its end is checked (see `gpa::__capi::process::clone`). The variadic tail
+/// (`parent_tid`, `tls`, `child_tid`) is taken as fixed arguments: the System V ABI passes
+/// both alike, and glibc reads each only for the flag that names it.
+///
+/// # Safety
+/// As for C's `clone`.
+#[cfg(target_arch = "x86_64")]
+#[no_mangle]
+pub unsafe extern "C" fn clone(
+    function: capi::process::CloneFn,
+    stack: *mut c_void,
+    flags: c_int,
+    argument: *mut c_void,
+    parent_tid: *mut libc::pid_t,
+    tls: *mut c_void,
+    child_tid: *mut libc::pid_t,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::clone(function, stack, flags, argument, parent_tid, tls, child_tid) }
+}
+
 /// C `execve`.
 ///
 /// # Safety

@@ -372,13 +372,16 @@ fn children_of_spawn_vfork_system_and_popen_are_checked() {
 /// A child made by `clone()` without `CLONE_VM`, or by `syscall(SYS_clone, SIGCHLD, ...)`,
 /// runs no `pthread_atfork` handler: it was neither checked nor listed ("1 process(es)
 /// checked"), while Valgrind follows it as a fork (64 bytes definitely lost in the child, 8
-/// in the parent). Now it is adopted at its `exit`.
+/// in the parent). Now it is adopted at its `exit`. `return`: the child's function returns
+/// instead (glibc's `clone` ends the child with the raw `exit` system call, which no export
+/// sees): the child was still neither checked nor listed; Valgrind 3.19, the same totals.
+/// Now gpa's `clone` runs such a child's function in a wrapper that ends it as `_exit` does.
 #[test]
 fn a_child_of_raw_clone_is_listed_and_checked() {
     let Some(dir) = with_programs("clone", &["life_clone"]) else {
         return;
     };
-    for way in ["clone", "syscall"] {
+    for way in ["clone", "syscall", "return"] {
         agree(
             &dir,
             &format!("@ ./life_clone {way}"),

@@ -447,8 +447,11 @@ fn symbolize_from(id: TraceId, depth: usize, skip_plumbing: bool) -> std::vec::V
     let mut in_plumbing = skip_plumbing;
     let epoch = trace::epoch_of(id);
     for &address in raw.addresses() {
-        if in_plumbing && in_gpa_address(address, epoch) {
-            // Dropped in any case: spare loading gpa's own debug information.
+        if skip_plumbing && in_gpa_address(address, epoch) {
+            // Dropped in any case: spare loading gpa's own debug information. Past the
+            // leading plumbing too: a frame of gpa's between the program's (the wrapper a
+            // `clone` child's function runs in, `capi::process::clone_child`) is not the
+            // program's, and Valgrind's trace has none there.
             continue;
         }
         let mut outermost = false;
@@ -584,6 +587,9 @@ pub fn suppression_frames(id: TraceId) -> std::vec::Vec<Frame> {
                 } else if !(function.is_some_and(is_plumbing) || in_gpa(&frame)) {
                     in_plumbing = false;
                 }
+            } else if entry.is_some() && in_gpa(&frame) {
+                // A frame of gpa's below the entry point (as in `symbolize`).
+                continue;
             }
             frames.push(frame);
         }
