@@ -451,6 +451,13 @@ fn symbolize_from(id: TraceId, depth: usize, skip_plumbing: bool) -> std::vec::V
             // Dropped in any case: spare loading gpa's own debug information.
             continue;
         }
+        if skip_plumbing && !frames.is_empty() && in_gpa_address(address, epoch) {
+            // gpa's checking functions and trampolines between a C library function and its
+            // caller (`strdup` -> glibc's `__strdup` -> `malloc`, `asprintf` -> glibc's
+            // `__vasprintf_internal`): Valgrind's stack goes from glibc's function straight
+            // to the program (`by strdup (strdup.c:42)`, `by main`).
+            continue;
+        }
         let mut outermost = false;
         for frame in resolve_in_epoch(address, epoch) {
             if in_plumbing && is_plumbing_frame(&frame) {
@@ -584,6 +591,11 @@ pub fn suppression_frames(id: TraceId) -> std::vec::Vec<Frame> {
                 } else if !(function.is_some_and(is_plumbing) || in_gpa(&frame)) {
                     in_plumbing = false;
                 }
+            } else if entry.is_some() && in_gpa(&frame) {
+                // A checking function of gpa's between glibc's function and the program (see
+                // `symbolize_from`): a Valgrind suppression's `fun:strdup` / `fun:main` lines
+                // follow each other.
+                continue;
             }
             frames.push(frame);
         }
