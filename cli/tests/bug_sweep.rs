@@ -11,7 +11,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use common::*;
 use serde_json::Value;
@@ -94,32 +94,52 @@ fn compilers_or_skip() -> bool {
     gcc_or_skip() && !skip("g++", "g++")
 }
 
-/// Compiles the case with `gcc` or `g++` (`-O0 -g -pthread`, then its flags) into `dir`.
+/// Compiles the cases with `gcc` or `g++` (`-O0 -g -pthread`, then each case's flags) into
+/// `dir`, all at once; returns the binaries in the cases' order.
+fn compile_all(cases: &[&Case<'_>], dir: &Path) -> Vec<PathBuf> {
+    let started: Vec<_> = cases
+        .iter()
+        .map(|case| {
+            let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/bug_sweep")
+                .join(case.file);
+            let (stem, extension) = case
+                .file
+                .rsplit_once('.')
+                .expect("a file name with a suffix");
+            let compiler = if extension == "cpp" { "g++" } else { "gcc" };
+            let binary = dir.join(stem);
+            let child = Command::new(compiler)
+                .args(["-O0", "-g", "-pthread", "-w"])
+                .args(case.flags)
+                .arg("-o")
+                .arg(&binary)
+                .arg(&source)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run the compiler");
+            (child, binary, source)
+        })
+        .collect();
+    started
+        .into_iter()
+        .map(|(child, binary, source)| {
+            let out = child.wait_with_output().expect("wait for the compiler");
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                source.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            binary
+        })
+        .collect()
+}
+
+/// Compiles one case (see [`compile_all`]).
 fn compile(case: &Case<'_>, dir: &Path) -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/bug_sweep")
-        .join(case.file);
-    let (stem, extension) = case
-        .file
-        .rsplit_once('.')
-        .expect("a file name with a suffix");
-    let compiler = if extension == "cpp" { "g++" } else { "gcc" };
-    let binary = dir.join(stem);
-    let out = Command::new(compiler)
-        .args(["-O0", "-g", "-pthread", "-w"])
-        .args(case.flags)
-        .arg("-o")
-        .arg(&binary)
-        .arg(&source)
-        .output()
-        .expect("run the compiler");
-    assert!(
-        out.status.success(),
-        "{compiler} {}: {}",
-        source.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    binary
+    compile_all(&[case], dir).remove(0)
 }
 
 /// The function and line of a stack's first frame.
@@ -175,8 +195,8 @@ fn sweep(name: &str, cases: &[Case<'_>]) {
         return;
     }
     let dir = scratch(name);
-    for case in cases {
-        let program = compile(case, &dir);
+    let programs = compile_all(&cases.iter().collect::<Vec<_>>(), &dir);
+    for (case, program) in cases.iter().zip(programs) {
         let command = [program.to_str().expect("a UTF-8 path")];
         let native = plain_run(&dir, &command, |_| {});
         if !case.native_aborts {
