@@ -823,6 +823,18 @@ pub fn to_user(gpa: &GeneralPurposeAllocator, mut finding: RawFinding) -> RawFin
     finding.offset = finding
         .offset
         .map(|offset| offset + passed as isize - pad as isize);
+    // An invalid free of a pointer inside a block where the GPA named the block but not the
+    // pointer's place in it (a guarded block's): its offset from the program's start of the
+    // block, as check mode's findings and Valgrind give it ("16 bytes inside a block of size
+    // 64"), from the block's own lookup (as [`find`]'s).
+    if finding.kind == FindingKind::InvalidFree && finding.offset.is_none() && finding.size != 0 {
+        if let Some((span, _)) = gpa.block_containing_located(finding.address) {
+            let start = span.start + pad_at(gpa, span.start, span.size, span.align);
+            if (start..start + finding.size).contains(&finding.address) {
+                finding.offset = Some((finding.address - start) as isize);
+            }
+        }
+    }
     finding
 }
 

@@ -260,9 +260,16 @@ macro_rules! trampoline_of {
     (variadic, $checked:ident) => {{
         #[unsafe(naked)]
         unsafe extern "C" fn trampoline() {
+            // The call frame information lets a stack walk that reaches this frame (a trace
+            // captured inside glibc's `v*` form, as `asprintf`'s `malloc`) go on to the
+            // program's caller: without it the walk ended here.
             core::arch::naked_asm!(
+                ".cfi_startproc",
                 "push rbp",
+                ".cfi_adjust_cfa_offset 8",
+                ".cfi_offset rbp, -16",
                 "mov rbp, rsp",
+                ".cfi_def_cfa_register rbp",
                 "sub rsp, 192",
                 "mov [rsp], rdi",
                 "mov [rsp + 8], rsi",
@@ -283,7 +290,9 @@ macro_rules! trampoline_of {
                 "mov rdx, [rbp + 8]",
                 "call {checked}",
                 "leave",
+                ".cfi_def_cfa rsp, 8",
                 "ret",
+                ".cfi_endproc",
                 checked = sym $checked,
             )
         }

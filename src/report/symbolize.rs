@@ -449,9 +449,13 @@ fn symbolize_from(id: TraceId, depth: usize, skip_plumbing: bool) -> std::vec::V
     for &address in raw.addresses() {
         if skip_plumbing && in_gpa_address(address, epoch) {
             // Dropped in any case: spare loading gpa's own debug information. Past the
-            // leading plumbing too: a frame of gpa's between the program's (the wrapper a
-            // `clone` child's function runs in, `capi::process::clone_child`) is not the
-            // program's, and Valgrind's trace has none there.
+            // leading plumbing too, a frame of gpa's between the program's is not the
+            // program's, and Valgrind's stack has none there: gpa's checking functions and
+            // trampolines between a C library function and its caller (`strdup` -> glibc's
+            // `__strdup` -> `malloc`, `asprintf` -> glibc's `__vasprintf_internal`: Valgrind
+            // goes from glibc's function straight to the program, `by strdup (strdup.c:42)`,
+            // `by main`), the wrapper a `clone` child's function runs in
+            // (`capi::process::clone_child`).
             continue;
         }
         let mut outermost = false;
@@ -588,7 +592,9 @@ pub fn suppression_frames(id: TraceId) -> std::vec::Vec<Frame> {
                     in_plumbing = false;
                 }
             } else if entry.is_some() && in_gpa(&frame) {
-                // A frame of gpa's below the entry point (as in `symbolize`).
+                // A frame of gpa's below the entry point (see `symbolize_from`): a checking
+                // function between glibc's function and the program, `clone_child`; a
+                // Valgrind suppression's `fun:strdup` / `fun:main` lines follow each other.
                 continue;
             }
             frames.push(frame);
