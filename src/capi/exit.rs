@@ -417,6 +417,21 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
             .or_else(|| internal_error(fault, access, size));
     }
     let checked = state.settings.mode.checks();
+    // The freed-memory fill followed as a pointer: the read of the freed block it came from
+    // (not resumable: the faulting address is the fill's, no page to open).
+    let mut followed = None;
+    if finding.is_none() && checked {
+        followed = followed_fill(gpa, fault);
+        if let Some((_, block)) = followed.and_then(|followed| followed.freed) {
+            let mut read = RawFinding::new(FindingKind::ReadAfterFree, block.user);
+            read.size = block.size;
+            read.align = block.align;
+            read.alloc_trace = block.alloc_trace;
+            read.free_trace = block.free_trace;
+            read.access = Some(Access::Read);
+            finding = Some(read);
+        }
+    }
     if finding.is_none() && (!checked || !crate::os::signal::previous_is_default(fault.signal)) {
         return SignalVerdict::NotOurs;
     }
@@ -444,7 +459,7 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
         }
     }
     if let Some(found) = finding.as_mut() {
-        if checked && resumable(found, fault) {
+        if checked && followed.is_none() && resumable(found, fault) {
             match resume(gpa, found, fault, state.settings.frames) {
                 Resume::Resumed => return SignalVerdict::Resumed,
                 // Its site is among the faults recorded already.
@@ -476,7 +491,7 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
         let trace = access_trace(fault, state.settings.frames);
         if let Some(finding) = finding.as_mut().filter(|finding| finding.site_trace.0 == 0) {
             finding.site_trace = trace;
-            if gpa.config().safety {
+            if gpa.config().safety && followed.is_none() {
                 *finding = guard::to_user(gpa, *finding);
             }
         }
@@ -492,7 +507,7 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
         finding.site_trace = trace;
         // A block's finding is in the GPA's terms (its start, padded size); an internal
         // error's address is the faulting one.
-        if gpa.config().safety && finding.kind != FindingKind::InternalError {
+        if gpa.config().safety && finding.kind != FindingKind::InternalError && followed.is_none() {
             *finding = guard::to_user(gpa, *finding);
         }
     }
@@ -656,6 +671,87 @@ pub fn signal_name(signal: libc::c_int) -> String {
 
 /// Valgrind's words for the end by a signal, with the stack where it arrived:
 /// "Process terminating with default action of signal 13 (SIGPIPE)", then the frames.
+/// gpa's fill of freed memory ([`crate::gpa::POISON`]) as a word.
+const FILL_WORD: usize = usize::from_ne_bytes([crate::gpa::POISON; 8]);
+
+/// Whether `value` is the freed-memory fill, or the fill plus or minus a field's offset (up to
+/// a page): what a program that read a pointer from a freed block and followed it holds.
+fn near_fill(value: usize) -> bool {
+    value.wrapping_sub(FILL_WORD).wrapping_add(4096) < 8192
+}
+
+/// A fault that followed gpa's freed-memory fill as a pointer: which register held the fill,
+/// and the freed block another register points into (the block the pointer was read from,
+/// most likely: the code that loaded it from there still holds its address).
+#[derive(Clone, Copy)]
+struct FollowedFill {
+    /// The register (its name) that holds the fill, and its value.
+    fill: (&'static str, usize),
+    /// The register pointing into a freed block (its name and value), and the block; `None`
+    /// when no register does (the code kept no copy of the address it loaded from).
+    freed: Option<((&'static str, usize), FreedBlock)>,
+}
+
+/// A freed block still in the quarantine, in the program's terms (after the front guard).
+#[derive(Clone, Copy)]
+struct FreedBlock {
+    user: usize,
+    size: usize,
+    align: usize,
+    alloc_trace: TraceId,
+    free_trace: TraceId,
+}
+
+/// The freed block whose memory holds `address`, if any (a live block, or memory no GPA
+/// manages: `None`).
+fn freed_block_at(gpa: &GeneralPurposeAllocator, address: usize) -> Option<FreedBlock> {
+    let span = gpa.heap_block_at(address).filter(|span| !span.live)?;
+    let pad = guard::pad_at(gpa, span.start, span.size, span.align);
+    Some(FreedBlock {
+        user: span.start + pad,
+        size: span.size - pad,
+        align: span.align,
+        alloc_trace: span.alloc_trace,
+        free_trace: span.free_trace,
+    })
+}
+
+/// x86-64 `gregs` order (`REG_R8`...`REG_RSP`), as [`crate::os::signal::general_registers`]
+/// gives them.
+const REGISTER_NAMES: [&str; 16] = [
+    "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", "rsi", "rbp", "rbx", "rdx", "rax",
+    "rcx", "rsp",
+];
+
+/// Check mode cannot see a program's own loads, so a read of a freed block goes unseen; but a
+/// pointer read from one is the fill, `0xaaaaaaaaaaaaaaaa`, no canonical address: following it
+/// faults (a general protection fault, `si_addr` 0) where the program natively, or under
+/// Valgrind, would have read the stale pointer and gone on (Valgrind: "Invalid read ... inside
+/// a block of size N free'd"). Such a fault, with a register pointing into a freed block, is
+/// that block's read after free (bug_sweep's `libzmq_map_erase_uaf.cpp`: `std::map`'s
+/// increment of an erased iterator). x86-64 only.
+fn followed_fill(gpa: &GeneralPurposeAllocator, fault: &Fault) -> Option<FollowedFill> {
+    if !fault.is_memory_fault() || fault.fetch || !cfg!(target_arch = "x86_64") {
+        return None;
+    }
+    let mut registers = [0usize; 32];
+    let count = crate::os::signal::general_registers(fault, &mut registers);
+    let registers = &registers[..count.min(REGISTER_NAMES.len())];
+    let fill = if near_fill(fault.address) {
+        ("the faulting address", fault.address)
+    } else if fault.code == 0x80 {
+        let at = registers.iter().position(|&value| near_fill(value))?;
+        (REGISTER_NAMES[at], registers[at])
+    } else {
+        return None;
+    };
+    let freed = registers.iter().enumerate().find_map(|(at, &value)| {
+        let block = freed_block_at(gpa, value)?;
+        Some(((REGISTER_NAMES[at], value), block))
+    });
+    Some(FollowedFill { fill, freed })
+}
+
 fn termination_header(fault: &Fault, trace: TraceId, frames: usize) -> String {
     let mut text = format!(
         "info(gpa): Process terminating with default action of signal {} ({})\n",
@@ -678,6 +774,26 @@ fn termination_header(fault: &Fault, trace: TraceId, frames: usize) -> String {
         }
         Some(reason) => text.push_str(&format!("  {reason}\n")),
         None => {}
+    }
+    if let Some(followed) = followed_fill(&super::state().gpa, fault) {
+        let (fill_in, fill) = followed.fill;
+        text.push_str(&format!(
+            "  {fill_in} holds {fill:#x}, gpa's fill of freed memory: the program followed a \
+             pointer read from freed memory"
+        ));
+        match followed.freed {
+            Some(((pointer_in, pointer), block)) => text.push_str(&format!(
+                ", most likely from the freed {}-byte block at {:#x} ({pointer_in} = \
+                 {pointer:#x} points {} bytes into it)\n",
+                block.size,
+                block.user,
+                pointer.wrapping_sub(block.user) as isize,
+            )),
+            None => text.push_str(
+                " (or from a block's bytes never written since its malloc: a recycled block \
+                 holds the fill too); no register points into a freed block\n",
+            ),
+        }
     }
     if trace.is_some() {
         text.push_str("  where it arrived:\n");

@@ -61,7 +61,7 @@ pub(crate) mod lock;
 pub mod observer;
 mod pagemap;
 mod safety;
-pub(crate) use safety::{all_bytes_are, Prefix};
+pub(crate) use safety::{all_bytes_are, Prefix, POISON};
 mod segment;
 mod size_class;
 mod small;
