@@ -102,6 +102,7 @@ impl GeneralPurposeAllocator {
         if unsafe { word.read_unaligned() } == key && self.on_free_list(segment, page, address) {
             let mut finding = RawFinding::new(FindingKind::DoubleFree, address);
             finding.size = page.block_size as usize;
+            finding.size_is_slot = true;
             self.record(finding);
             return true;
         }

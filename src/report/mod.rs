@@ -221,8 +221,8 @@ pub(crate) struct RawFinding {
     pub allocated_by: Option<&'static str>,
     /// For mismatched frees: the function that freed it (`free`, `operator delete`...).
     pub freed_by: Option<&'static str>,
-    /// For leaks: `size` is the block's slot size (its request rounded up to a size class),
-    /// as fast mode keeps no requested sizes for small blocks.
+    /// For leaks and fast mode's double frees: `size` is the block's slot size (its request
+    /// rounded up to a size class), as fast mode keeps no requested sizes for small blocks.
     pub size_is_slot: bool,
     /// For findings made at a call of a libc function (`capi::libc_calls`): its name.
     pub call: Option<&'static str>,
@@ -654,6 +654,10 @@ fn describe(raw: &RawFinding) -> String {
             raw.size
         ),
         FindingKind::Leak => format!("memory address {address:#x} leaked ({} bytes)", raw.size),
+        FindingKind::DoubleFree if raw.size_is_slot => format!(
+            "double free of {address:#x} ({} bytes, its slot's size: fast mode keeps no requested sizes)",
+            raw.size
+        ),
         FindingKind::DoubleFree => {
             format!("double free of {address:#x} ({} bytes)", raw.size)
         }
