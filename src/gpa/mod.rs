@@ -1641,10 +1641,12 @@ impl GeneralPurposeAllocator {
         }
         // SAFETY: `old` is the block's current layout, as GlobalAlloc::realloc requires.
         let moved = unsafe { GlobalAlloc::realloc(self, memory, old, new_size) };
-        if moved != memory && old.size().min(new_size) < 16 {
-            // The copy did not cover the key word of the new block.
-            // SAFETY: a fresh block of `new_size` bytes at `old.align()`, or null.
-            unsafe { self.clear_free_key(moved, new_size, old.align()) };
+        let kept = old.size().min(new_size);
+        if moved != memory && kept < 16 {
+            // The copy did not cover the whole key word of the new block.
+            // SAFETY: a fresh block of `new_size` bytes at `old.align()` holding the first
+            // `kept` bytes of the old one, or null.
+            unsafe { self.clear_free_key_past(moved, new_size, old.align(), kept) };
         }
         moved
     }
