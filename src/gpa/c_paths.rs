@@ -114,6 +114,70 @@ pub fn c_malloc(size: usize) -> *mut u8 {
     }
 }
 
+/// C `calloc` on the designated GPA, fast path, after the caller's overflow check: `size`
+/// zeroed bytes from the calling thread's current page of its class, or null when the general
+/// path must serve the request (a large block, no heap yet, inside the allocator, no slot on
+/// the page). Slots carved from memory still zero from the OS are not cleared again
+/// ([`Page::pop_zeroed`]), as in [`GeneralPurposeAllocator::calloc`].
+///
+/// Before this path a C `calloc` went through the general entry (`gpa()`, the thread's heap
+/// from its heap list, `class_for`): 78 instructions a call besides the clearing, against
+/// mimalloc's 37.
+#[inline(always)]
+pub fn c_calloc(size: usize) -> *mut u8 {
+    let heap = heap::c_heap();
+    // Also the observer gate: the limit is 0 while an observer is registered.
+    if heap.is_null() || size >= C_SMALL_BELOW.load(Ordering::Relaxed) {
+        return core::ptr::null_mut();
+    }
+    let Some(class) = size_class::c_small_class_of(size) else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: the C heap slot holds this thread's heap of the designated GPA; its queue heads
+    // are live pages of that heap.
+    unsafe {
+        // Sampled guard mode's countdown (see `guarded::due`): when it runs out, the guarded
+        // block is made here, since the general path would count down again.
+        if super::guarded::due(heap) {
+            return calloc_sampled(heap, size);
+        }
+        let page = (*heap).queues.get_unchecked(class).head;
+        if page.is_null() {
+            return core::ptr::null_mut();
+        }
+        let Some((block, zeroed)) = (*page).pop_zeroed() else {
+            return core::ptr::null_mut();
+        };
+        if !zeroed {
+            // At least 16 bytes: the free mark's word too (a C class has 16 bytes or more).
+            core::ptr::write_bytes(block.as_ptr(), 0, size.max(16));
+        }
+        block.as_ptr()
+    }
+}
+
+/// [`c_calloc`]'s sampled block: a guarded block of `size` zeroed bytes, or null (then the
+/// general path serves the request; the countdown is restarted either way).
+///
+/// # Safety
+/// `heap` is the calling thread's heap of the designated GPA, whose countdown just ran out.
+#[cold]
+#[inline(never)]
+unsafe fn calloc_sampled(heap: *mut Heap, size: usize) -> *mut u8 {
+    // SAFETY: `size` is a small size, far below `isize::MAX`; 16 is a power of two.
+    let layout = unsafe { Layout::from_size_align_unchecked(size, C_ALIGN) };
+    // SAFETY: caller contract.
+    match unsafe { designated().alloc_sampled_due(heap, layout) } {
+        Some(block) => {
+            // SAFETY: a fresh block of `size` bytes; a guarded slot keeps its last block's
+            // bytes.
+            unsafe { core::ptr::write_bytes(block.as_ptr(), 0, size) };
+            block.as_ptr()
+        }
+        None => core::ptr::null_mut(),
+    }
+}
+
 /// The general path's half of [`c_malloc`]'s sampling: when the calling thread's C heap
 /// ran out its countdown (left at 0 by `guarded::due`), a guarded block for `size`, or null
 /// (then served as usual). The countdown is restarted either way.
