@@ -47,6 +47,10 @@ const CLEAN: &[&str] = &[
     "clean_fork",
     "clean_fork_threads",
     "clean_small_stacks",
+    // Fast mode lost bytes 8 to 14 of a large block shrunk to 15 bytes by `realloc` (the
+    // free key's word cleared after the copy); also fast mode's `c_realloc` and `c_calloc`
+    // paths. Check mode and Valgrind 3.19: no error.
+    "clean_realloc",
 ];
 
 fn gcc_or_skip() -> bool {

@@ -388,7 +388,21 @@ fn release_unknown(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
 }
 
 /// C `calloc`: `count * size` zeroed bytes; null with `ENOMEM` when the product overflows.
+#[inline]
 pub fn calloc(count: usize, size: usize) -> *mut u8 {
+    // Fast mode's fast path, inlined into the exported `calloc` as `malloc`'s (check mode
+    // designates no GPA: one load and a test).
+    if let Some(total) = count.checked_mul(size) {
+        let block = crate::gpa::c_calloc(total);
+        if !block.is_null() {
+            return block;
+        }
+    }
+    calloc_general(count, size)
+}
+
+#[inline(never)]
+fn calloc_general(count: usize, size: usize) -> *mut u8 {
     let Some(total) = count.checked_mul(size) else {
         return fail(libc::ENOMEM);
     };
@@ -444,6 +458,13 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
         // SAFETY: forwarded caller contract.
         unsafe { free(memory) };
         return core::ptr::null_mut();
+    }
+    // Fast mode's fastest path: a small block of a segment this thread remembers (check
+    // mode designates no GPA, so nothing is remembered and this is one compare).
+    // SAFETY: forwarded caller contract; `size > 0`.
+    let moved = unsafe { crate::gpa::c_realloc(memory, size) };
+    if !moved.is_null() {
+        return moved;
     }
     let gpa = gpa();
     if !gpa.config().safety {

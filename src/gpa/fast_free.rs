@@ -80,6 +80,32 @@ impl GeneralPurposeAllocator {
         }
     }
 
+    /// Clears what a move's copy left of the key word of `block`, a fresh block of `size`
+    /// bytes at `align` that holds the first `kept` bytes of the old block (fast mode): the
+    /// bytes from `kept` (8 at least) to 16. The copied bytes are the program's: clearing the
+    /// whole word after the copy lost bytes 8 to `kept` of a block moved to or from fewer
+    /// than 16 bytes (a large block shrunk to 15 bytes kept only its first 8).
+    ///
+    /// # Safety
+    /// `block` is null or a fresh block of at least that layout.
+    #[inline(always)]
+    pub(super) unsafe fn clear_free_key_past(
+        &self,
+        block: *mut u8,
+        size: usize,
+        align: usize,
+        kept: usize,
+    ) {
+        if kept >= KEYED_SLOT {
+            return;
+        }
+        if !self.config.safety && !block.is_null() && (size > 8 || align >= KEYED_SLOT) {
+            let from = kept.max(8);
+            // SAFETY: caller contract; as in `clear_free_key`, the slot has 16 bytes or more.
+            unsafe { core::ptr::write_bytes(block.add(from), 0, KEYED_SLOT - from) };
+        }
+    }
+
     /// Fast mode, C path: whether freeing the slot at `address` of `page` is a double free
     /// (then reported); otherwise marks the slot with the key, and the caller frees it.
     ///

@@ -79,7 +79,7 @@ use crate::trace::{self, TraceId, TraceMethod};
 use crate::PageAllocator;
 use lock::Lock;
 
-pub(crate) use c_paths::{c_free, c_free_validated, c_malloc};
+pub(crate) use c_paths::{c_calloc, c_free, c_free_validated, c_malloc, c_realloc};
 pub(crate) use heap::{c_heap_gpa, inside_allocator, InsideAllocator};
 pub(crate) use internal::enter_emergency as enter_emergency_allocation;
 pub(crate) use leaks::{Examine, LiveBlock};
@@ -1641,10 +1641,12 @@ impl GeneralPurposeAllocator {
         }
         // SAFETY: `old` is the block's current layout, as GlobalAlloc::realloc requires.
         let moved = unsafe { GlobalAlloc::realloc(self, memory, old, new_size) };
-        if moved != memory && old.size().min(new_size) < 16 {
-            // The copy did not cover the key word of the new block.
-            // SAFETY: a fresh block of `new_size` bytes at `old.align()`, or null.
-            unsafe { self.clear_free_key(moved, new_size, old.align()) };
+        let kept = old.size().min(new_size);
+        if moved != memory && kept < 16 {
+            // The copy did not cover the whole key word of the new block.
+            // SAFETY: a fresh block of `new_size` bytes at `old.align()` holding the first
+            // `kept` bytes of the old one, or null.
+            unsafe { self.clear_free_key_past(moved, new_size, old.align(), kept) };
         }
         moved
     }
