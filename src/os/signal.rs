@@ -773,7 +773,8 @@ pub fn release_alt_stack() {
 }
 
 /// Calls `visit` with the usable part (`start`, `end`) of each signal stack this module mapped
-/// and still owns: the crash stack and the threads' alternate stacks. Only signal handlers run
+/// and still owns: the crash stack and the threads' alternate stacks (and the stacks of
+/// [`super::stack`], for gpa's cold work). Only signal handlers (and gpa) run
 /// there, so what they hold outside a handler that is running is stale (for a leak scan,
 /// which must not take it for the program's roots).
 pub fn for_each_own_stack(visit: &mut dyn FnMut(usize, usize)) {
@@ -781,6 +782,7 @@ pub fn for_each_own_stack(visit: &mut dyn FnMut(usize, usize)) {
     if top != 0 {
         visit(top - CRASH_STACK_SIZE, top);
     }
+    super::stack::for_each_stack(visit);
     let page = super::page_size();
     for entry in &ALT_STACKS {
         let base = entry.load(Ordering::Acquire);
