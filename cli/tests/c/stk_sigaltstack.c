@@ -1,11 +1,11 @@
-/* Small stacks: a SIGUSR1 handler on an alternate signal stack of SIGSTKSZ bytes (8 KiB;
- * from the program's heap) that calls malloc and free, as programs do. The handler writes one
- * byte past a 20-byte block (a heap overflow) on its first run and drops a 40-byte block (a
- * leak) on its second. gpa knows nothing of this stack. Valgrind: 1 error (invalid write of
- * size 1, 0 bytes after a block of size 20), definitely lost 40 bytes in 1 block.
- * (argv[1] "min" asks for MINSIGSTKSZ, 2 KiB: natively the handler overflows it on this
- * machine, whose kernel needs more, AT_MINSIGSTKSZ 3376 bytes with AVX-512, for the signal
- * frame alone; not tested.) */
+/* Small stacks: a SIGUSR1 handler on an alternate signal stack of SIGSTKSZ bytes (8 KiB), or
+ * argv[1] bytes, from the program's heap, that calls malloc and free, as programs do. The
+ * handler writes one byte past a 20-byte block (a heap overflow) on its first run and drops a
+ * 40-byte block (a leak) on its second. gpa knows nothing of this stack. Valgrind: 1 error
+ * (invalid write of size 1, 0 bytes after a block of size 20), definitely lost 40 bytes in 1
+ * block. (argv[1] "min" asks for MINSIGSTKSZ, 2 KiB: natively the handler overflows it on
+ * this machine, whose kernel needs more, AT_MINSIGSTKSZ 3376 bytes with AVX-512, for the
+ * signal frame alone; not tested.) */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +37,9 @@ static void handler(int signal) {
 }
 
 int main(int argc, char **argv) {
-    size_t size = argc > 1 && strcmp(argv[1], "min") == 0 ? MINSIGSTKSZ : SIGSTKSZ;
+    size_t size = argc < 2                      ? SIGSTKSZ
+                  : strcmp(argv[1], "min") == 0 ? MINSIGSTKSZ
+                                                : strtoul(argv[1], NULL, 0);
     stack_t stack = {.ss_sp = malloc(size), .ss_size = size, .ss_flags = 0};
     if (sigaltstack(&stack, NULL) != 0) {
         perror("sigaltstack");
