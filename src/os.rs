@@ -4,7 +4,7 @@
 //! thread identity used by the GPA. Policy (size classes, free lists, metadata) never calls the
 //! OS directly; it goes through these functions or through a backing allocator. Fault signals
 //! (`SIGSEGV`/`SIGBUS` handlers, alternate stacks, decoding a fault's context) are in
-//! [`signal`].
+//! [`signal`]. Stacks of gpa's own for its cold, stack-hungry work are in [`stack`].
 //!
 //! # Invariants
 //! * Every length passed in is a non-zero multiple of [`page_size()`], and every address is
@@ -13,6 +13,7 @@
 //!   allocator (also when it is the process's global allocator).
 
 pub mod signal;
+pub mod stack;
 
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};

@@ -17,7 +17,10 @@
 //! [`os::static_tls_of`](crate::os::static_tls_of)), rounded up to whole pages; what is left
 //! for the thread's frames is then what it would be without gpa. In check and guard modes
 //! [`CHECK_ROOM`] is added too: the checks run on the program's threads, and a trace's first
-//! capture needs stack a program that asked for `PTHREAD_STACK_MIN` did not plan for.
+//! capture needs stack a program that asked for `PTHREAD_STACK_MIN` did not plan for. (Its
+//! heavy part, an unwind rule's computation, runs on a stack of gpa's own,
+//! [`os::stack`](crate::os::stack), as it must on stacks gpa cannot enlarge: a thread's given
+//! with `pthread_attr_setstack`, a `clone()` child's, a coroutine's, a signal stack.)
 //! Interposing `pthread_attr_setstacksize` rather than `pthread_create` catches every way a
 //! size is chosen (C, C++, Rust's `std::thread::Builder::stack_size`, libuv) without touching
 //! the creation itself, whose symbol the [`testing`](crate::testing) module already defines for
@@ -41,7 +44,9 @@
 //! * Threads with the default stack size (8 MiB, from `RLIMIT_STACK`) are created as they are:
 //!   they have 30 KiB less room than natively, 0.4% of it.
 //! * A thread on a stack the program supplies (`pthread_attr_setstack`) still has this
-//!   library's TLS taken out of it; one too small for it fails with `EINVAL`.
+//!   library's TLS taken out of it; one too small for it fails with `EINVAL` (about 80 KiB
+//!   and less: the TLS was 60 KiB in a release build on 2026-12-02, and glibc wants 16 KiB
+//!   more; natively 16 KiB works).
 //! * A program that blocks every signal and then waits with `sigwait` for the stop signal
 //!   itself (`SIGRTMAX - 2`) would have it delivered instead, in check and guard modes.
 //! * Masks set for the length of one call (`sigsuspend`, `pselect`, `ppoll`, `epoll_pwait`),
@@ -57,9 +62,11 @@ type SetStackSize = unsafe extern "C" fn(*mut libc::pthread_attr_t, libc::size_t
 
 /// The stack the check and guard modes' own work needs on top of the program's, in bytes:
 /// a `malloc` that captures its first trace through a new return address parses unwind
-/// tables (gimli), which took 13-17 KiB of a thread's stack when measured; the exit report
-/// moves to a stack of its own when less than [`REPORT_ROOM`](crate::os::signal::REPORT_ROOM)
-/// is left. Four times the measured need: address space only, untouched pages cost nothing.
+/// tables (gimli), which took 13-17 KiB of a thread's stack when measured; that now runs on
+/// a stack of gpa's own ([`os::stack`](crate::os::stack)), leaving under 1 KiB on the
+/// thread's in a release build; the exit report moves to a stack of its own when less than
+/// [`REPORT_ROOM`](crate::os::signal::REPORT_ROOM) is left. Kept as a margin for the rest
+/// (and for debug builds' larger frames): address space only, untouched pages cost nothing.
 pub const CHECK_ROOM: usize = 64 * 1024;
 
 /// libc's `pthread_attr_setstacksize`, resolved on first use (0: not yet).

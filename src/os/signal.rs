@@ -773,7 +773,8 @@ pub fn release_alt_stack() {
 }
 
 /// Calls `visit` with the usable part (`start`, `end`) of each signal stack this module mapped
-/// and still owns: the crash stack and the threads' alternate stacks. Only signal handlers run
+/// and still owns: the crash stack and the threads' alternate stacks (and the stacks of
+/// [`super::stack`], for gpa's cold work). Only signal handlers (and gpa) run
 /// there, so what they hold outside a handler that is running is stale (for a leak scan,
 /// which must not take it for the program's roots).
 pub fn for_each_own_stack(visit: &mut dyn FnMut(usize, usize)) {
@@ -781,6 +782,7 @@ pub fn for_each_own_stack(visit: &mut dyn FnMut(usize, usize)) {
     if top != 0 {
         visit(top - CRASH_STACK_SIZE, top);
     }
+    super::stack::for_each_stack(visit);
     let page = super::page_size();
     for entry in &ALT_STACKS {
         let base = entry.load(Ordering::Acquire);
@@ -1046,11 +1048,14 @@ pub const REPORT_ROOM: usize = 1 << 20;
 /// when this module made it (8 KiB for Rust's std), little for a leak scan and its report (at
 /// 64 KiB they ended such programs with `SIGSEGV` on the stack's guard page). A thread the
 /// program started with a small stack (`PTHREAD_STACK_MIN`, 64 KiB) that calls `exit` is in the
-/// same position.
+/// same position, and so is a coroutine or a `clone()` child on a stack of its own.
 pub fn with_stack_room(work: &mut dyn FnMut()) {
+    // Off the thread's own stack (a coroutine's, a `clone()` child's, wherever it lies):
+    // no room known.
     let roomy = || match super::stack_bounds() {
-        Some((lowest, _)) => {
-            super::approximate_stack_pointer().saturating_sub(lowest) >= REPORT_ROOM
+        Some((lowest, highest)) => {
+            let sp = super::approximate_stack_pointer();
+            sp < highest && sp.saturating_sub(lowest) >= REPORT_ROOM
         }
         None => true,
     };

@@ -281,8 +281,12 @@ pub fn on_fork_child() {
 fn became_own_process() {
     arm_copy_marker();
     if checking() {
-        drop(super::gpa().take_raw_findings());
-        record_self("fork");
+        // A `clone()` child may run on a small stack of the program's: the event takes
+        // about 11 KiB of stack (its buffer and a path).
+        crate::os::stack::on_own_stack(|| {
+            drop(super::gpa().take_raw_findings());
+            record_self("fork");
+        });
     }
 }
 

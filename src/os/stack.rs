@@ -1,0 +1,269 @@
+//! Stacks gpa owns, for its cold, stack-hungry work: [`on_own_stack`] runs a closure on one
+//! of a small pool of stacks this module maps, then returns to the caller's stack.
+//!
+//! # Why
+//! gpa's checks run on the program's threads, inside its `malloc` and `free`. Most of that
+//! work is small, but a few cold paths are not: computing the unwind rule for a return
+//! address not seen before (`trace::unwind`, gimli's CFI evaluation: about 12 KiB of stack in
+//! a release build, 53 KiB in a debug one), and the event a fork-like `clone()` child writes
+//! when it becomes a process of its own (`capi::process`: over 10 KiB of buffers). A
+//! program may run on stacks gpa knows nothing of and cannot enlarge: a `clone()` child on a
+//! 16 KiB stack it mapped itself, `makecontext` coroutines, a signal handler on a
+//! `sigaltstack` of `SIGSTKSZ` bytes, a thread on a stack given with `pthread_attr_setstack`.
+//! There the program runs fine natively and under Valgrind (whose own work runs on its own
+//! stacks), and overflowed under gpa (`cli/tests/c/stk_*.c`). So the heavy work moves to a
+//! stack of gpa's; the allocator, the walk and the switch stay on the program's stack (under
+//! 1 KiB in a release build). Traces stay the program's: the walk reads the program's stack
+//! from its registers; only the rule's computing moves.
+//!
+//! # Design
+//! One reservation of [`SLOTS`] stacks of [`STACK_SIZE`] bytes, each with an inaccessible
+//! guard page below it, made on first use (address space only: pages are committed as they
+//! are touched). A caller claims a free slot with one compare-and-swap, makes it accessible
+//! the first time it is used, switches the stack pointer to its top (x86-64: inline assembly,
+//! `call` on the new stack, the old stack pointer kept in a callee-saved register), runs the
+//! work, switches back and frees the slot. No lock, no wait, no allocation, no system call
+//! after a slot's first use: async-signal-safe as far as the work is.
+//!
+//! * Already on one of these stacks (the work nests, or a signal handler without an alternate
+//!   stack interrupted it): the work runs right there, where there is room.
+//! * Every slot taken (as many threads in cold work at once, or a signal handler's work
+//!   nested in the interrupted code's): the work runs on the caller's stack, as before.
+//!   Never a wait, which could deadlock against a thread stopped for the leak scan.
+//! * Other architectures (no switch written): on the caller's stack.
+//!
+//! # What stays on the program's stack
+//! The caller's frames down to [`on_own_stack`] and the switch itself (a few hundred bytes),
+//! with everything else gpa does there: the allocator and a trace's walk. Measured as the
+//! deepest byte a `clone()` child doing 100 `malloc`/`free` pairs, an overflow found at its
+//! `free` and a leak writes, less its native use: 768 bytes in check mode and 960 in guard
+//! mode in a release build (12,760 and 13,224 before); 18,368 and 12,144 in a debug build
+//! (73,120 and 66,848 before), whose fast mode alone takes 5,456 (docs/c_abi.md, "Threads'
+//! stacks").
+//!
+//! # Invariants
+//! * A slot is used by one thread at a time: `BUSY[i]` is set by a successful
+//!   compare-and-swap before its stack is touched and cleared after the switch back.
+//! * A panic in the work cannot unwind across the switch: the work runs under an
+//!   `extern "C"` trampoline, which aborts on a panic (gpa's cold work does not panic).
+//! * The leak scan does not take what these stacks hold for the program's roots
+//!   ([`for_each_stack`], called by `signal::for_each_own_stack`).
+
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// Stacks in the pool.
+pub const SLOTS: usize = 8;
+/// Usable bytes of each stack (address space; only touched pages are committed). gimli's rule
+/// computation needs a few KiB in a release build and a few tens of KiB in a debug one.
+pub const STACK_SIZE: usize = 256 << 10;
+
+/// The pool's reservation: its lowest address (0: not made yet; 1: being made, or refused).
+static POOL: AtomicUsize = AtomicUsize::new(0);
+/// Which slots are in use.
+static BUSY: [AtomicBool; SLOTS] = [const { AtomicBool::new(false) }; SLOTS];
+/// Which slots have been made accessible.
+static READY: [AtomicBool; SLOTS] = [const { AtomicBool::new(false) }; SLOTS];
+
+/// Bytes of one slot: its guard page and its stack.
+fn slot_span() -> usize {
+    STACK_SIZE + super::page_size()
+}
+
+/// The pool's lowest address, reserving it on first use; `None` when it cannot be made.
+fn pool() -> Option<usize> {
+    match POOL.load(Ordering::Acquire) {
+        0 => {}
+        1 => return None,
+        base => return Some(base),
+    }
+    if POOL
+        .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        // Another thread is making it: this work runs where it is called.
+        return match POOL.load(Ordering::Acquire) {
+            0 | 1 => None,
+            base => Some(base),
+        };
+    }
+    match super::reserve(SLOTS * slot_span()) {
+        Some(base) => {
+            let base = base.as_ptr() as usize;
+            POOL.store(base, Ordering::Release);
+            Some(base)
+        }
+        // Stays 1: refused (RLIMIT_AS), not asked again.
+        None => None,
+    }
+}
+
+/// Whether the calling code runs on one of the pool's stacks.
+#[inline]
+fn on_pool(base: usize) -> bool {
+    let sp = super::approximate_stack_pointer();
+    sp >= base && sp < base + SLOTS * slot_span()
+}
+
+/// Claims a free slot, made accessible; its stack's top, or `None`.
+fn claim(base: usize) -> Option<(usize, usize)> {
+    for slot in 0..SLOTS {
+        if BUSY[slot]
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            continue;
+        }
+        let low = base + slot * slot_span() + super::page_size();
+        if !READY[slot].load(Ordering::Acquire) {
+            // SAFETY: `[low, low + STACK_SIZE)` is this slot's stack inside the pool's
+            // reservation, above its guard page; only this thread uses the slot now.
+            let usable = unsafe {
+                super::protect(
+                    core::ptr::NonNull::new_unchecked(low as *mut u8),
+                    STACK_SIZE,
+                    true,
+                )
+            };
+            if !usable {
+                BUSY[slot].store(false, Ordering::Release);
+                return None;
+            }
+            READY[slot].store(true, Ordering::Release);
+        }
+        return Some((slot, low + STACK_SIZE));
+    }
+    None
+}
+
+/// Runs `work` on a stack of gpa's own (see the module notes), or where it is called when
+/// there is none to take or it runs on one already. Returns what `work` returns.
+#[inline]
+pub fn on_own_stack<R>(work: impl FnOnce() -> R) -> R {
+    let mut work = Some(work);
+    let mut result = None;
+    run(&mut || {
+        if let Some(work) = work.take() {
+            result = Some(work());
+        }
+    });
+    match result {
+        Some(result) => result,
+        // `run` always calls its closure once.
+        None => unreachable!("on_own_stack: the work did not run"),
+    }
+}
+
+/// [`on_own_stack`] for a type-erased closure (one copy of the switching code).
+#[inline(never)]
+fn run(work: &mut dyn FnMut()) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(base) = pool() {
+        if !on_pool(base) {
+            if let Some((slot, top)) = claim(base) {
+                let mut work = work;
+                // SAFETY: `top` is the 16-byte-aligned top of a mapped stack that this thread
+                // alone uses until the slot is freed below; `work` outlives the call.
+                unsafe {
+                    call_on_stack(top, run_work, &mut work as *mut &mut dyn FnMut() as usize)
+                };
+                BUSY[slot].store(false, Ordering::Release);
+                return;
+            }
+        }
+    }
+    work();
+}
+
+extern "C" fn run_work(work: usize) {
+    // SAFETY: `run` passes a pointer to its live `&mut dyn FnMut()`.
+    let work = unsafe { &mut *(work as *mut &mut dyn FnMut()) };
+    work();
+}
+
+/// Calls `function(argument)` with the stack pointer at `top`.
+///
+/// # Safety
+/// `top` is the 16-byte-aligned top of a mapped stack nobody else uses meanwhile.
+#[cfg(target_arch = "x86_64")]
+unsafe fn call_on_stack(top: usize, function: extern "C" fn(usize), argument: usize) {
+    // SAFETY: caller contract; r12 is callee-saved, so it holds the old stack pointer across
+    // the call; the callee follows the C ABI (clobbers declared); `call` on a 16-aligned
+    // stack pointer gives the callee the alignment the ABI promises.
+    unsafe {
+        core::arch::asm!(
+            "mov r12, rsp",
+            "mov rsp, {top}",
+            "call {function}",
+            "mov rsp, r12",
+            top = in(reg) top & !15,
+            function = in(reg) function,
+            in("rdi") argument,
+            out("r12") _,
+            clobber_abi("C"),
+        );
+    }
+}
+
+/// Calls `visit` with the usable part (`start`, `end`) of each pool stack made accessible.
+/// What they hold is gpa's (live frames of cold work, or stale ones), never the program's
+/// roots.
+pub fn for_each_stack(visit: &mut dyn FnMut(usize, usize)) {
+    let base = POOL.load(Ordering::Acquire);
+    if base <= 1 {
+        return;
+    }
+    for (slot, ready) in READY.iter().enumerate() {
+        if ready.load(Ordering::Acquire) {
+            let low = base + slot * slot_span() + super::page_size();
+            visit(low, low + STACK_SIZE);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_runs_on_a_pool_stack_and_returns_its_value() {
+        let outer = crate::os::approximate_stack_pointer();
+        let (inner, nested) = on_own_stack(|| {
+            let inner = crate::os::approximate_stack_pointer();
+            // Nested: runs right there, on the same pool stack.
+            let nested = on_own_stack(crate::os::approximate_stack_pointer);
+            (inner, nested)
+        });
+        #[cfg(target_arch = "x86_64")]
+        {
+            let base = POOL.load(Ordering::Acquire);
+            assert!(base > 1);
+            let end = base + SLOTS * slot_span();
+            assert!(inner >= base && inner < end, "{inner:#x} not in the pool");
+            assert!(nested >= base && nested < end && nested < inner);
+            assert!(!(outer >= base && outer < end));
+        }
+        let _ = (outer, inner, nested);
+        let mut seen = 0;
+        for_each_stack(&mut |start, end| {
+            assert_eq!(end - start, STACK_SIZE);
+            seen += 1;
+        });
+        assert!(seen >= 1 || cfg!(not(target_arch = "x86_64")));
+    }
+
+    #[test]
+    fn many_threads_share_the_pool() {
+        let threads: std::vec::Vec<_> = (0..4 * SLOTS)
+            .map(|index| {
+                std::thread::spawn(move || {
+                    (0..200)
+                        .map(|round| on_own_stack(|| index * round))
+                        .sum::<usize>()
+                })
+            })
+            .collect();
+        for (index, thread) in threads.into_iter().enumerate() {
+            assert_eq!(thread.join().unwrap(), index * (0..200).sum::<usize>());
+        }
+    }
+}
