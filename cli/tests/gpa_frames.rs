@@ -5,7 +5,7 @@
 //! thread's stack from its stack pointer, gpa's frames included, whose unwritten slots may
 //! hold copies of a pointer the program has dropped: a definitely lost block counted as still
 //! reachable (`sig_stress.c` about once in 300 debug runs; `frames_stale.c`, made for it,
-//! nearly every run). See `docs/leaks.md`, "Limits".
+//! nearly every run). See `docs/leaks.md`, "Registers at exit" (gpa's own frames).
 
 mod common;
 

@@ -430,8 +430,9 @@ pub const CALLEE_SAVED: [usize; 6] = [3, 6, 12, 13, 14, 15];
 /// One unwinding step with every register rule of the call-frame information (not only the
 /// CFA and `rbp` of the cached [`Rule`]s): the caller's frame of `frame`, its callee-saved
 /// registers recovered where the callee saved them (the other registers unknown), or `None`
-/// where the information is missing or has a shape this does not follow (a CFA or register
-/// from a DWARF expression: a signal trampoline, a PLT stub). `read` reads one stack word
+/// where the information is missing or has a shape this does not follow (a register saved by
+/// a DWARF expression, as in a signal trampoline; a CFA from one, as in a PLT stub, is
+/// evaluated). `read` reads one stack word
 /// (`None` where it cannot). Slow (the FDE is found and run anew): for the few threads of a
 /// leak scan, not for traces.
 pub fn step_registers(
@@ -487,7 +488,55 @@ pub fn step_registers(
         CfaRule::RegisterAndOffset { register, offset } => {
             value(register.0)?.checked_add_signed(isize::try_from(*offset).ok()?)?
         }
-        CfaRule::Expression(_) => return None,
+        // A PLT stub's (where a thread may stop on its way to the C library).
+        CfaRule::Expression(expression) => {
+            let expression = expression.get(&eh_frame).ok()?;
+            let encoding = gimli::Encoding {
+                address_size: 8,
+                format: gimli::Format::Dwarf32,
+                version: 4,
+            };
+            let mut evaluation = expression.evaluation(encoding);
+            let mut result = evaluation.evaluate().ok()?;
+            let mut complete = false;
+            for _ in 0..16 {
+                result = match result {
+                    gimli::EvaluationResult::Complete => {
+                        complete = true;
+                        break;
+                    }
+                    gimli::EvaluationResult::RequiresRegister { register, .. } => {
+                        let known = if register == gimli::X86_64::RA {
+                            frame.ip
+                        } else {
+                            value(register.0)?
+                        };
+                        evaluation
+                            .resume_with_register(gimli::Value::Generic(known as u64))
+                            .ok()?
+                    }
+                    gimli::EvaluationResult::RequiresMemory {
+                        address, size: 8, ..
+                    } => {
+                        let word = read(usize::try_from(address).ok()?)?;
+                        evaluation
+                            .resume_with_memory(gimli::Value::Generic(word as u64))
+                            .ok()?
+                    }
+                    _ => return None,
+                };
+            }
+            if !complete {
+                return None;
+            }
+            match evaluation.as_result() {
+                [gimli::Piece {
+                    location: gimli::Location::Address { address },
+                    ..
+                }] => usize::try_from(*address).ok()?,
+                _ => return None,
+            }
+        }
     };
     let at = |offset: i64| cfa.checked_add_signed(isize::try_from(offset).ok()?);
     let mut caller = FrameRegisters {
