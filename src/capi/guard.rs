@@ -225,6 +225,9 @@ pub unsafe fn realloc_moved(
     if fresh.is_null() {
         return fresh;
     }
+    // For a leak scan that stops this thread meanwhile (`scan::InFlight`).
+    // SAFETY: caller contract: the block has `pad` guard bytes.
+    super::scan::in_flight_now(fresh, unsafe { base.add(pad) });
     let keep = (old.size() - pad).min(size);
     // SAFETY: caller contract: `base + pad` holds `old.size() - pad` user bytes; the fresh
     // block holds `size`; they are distinct live blocks.
@@ -236,9 +239,8 @@ pub unsafe fn realloc_moved(
     }
     // SAFETY: caller contract: a live block of this GPA, freed once.
     gpa.without_events(|| unsafe { gpa.free_unsized(base) });
-    // Held until here (a thread stopped by the exit scan while the old block is freed holds
-    // the fresh block by the program's pointer).
-    core::hint::black_box(fresh)
+    super::scan::landed();
+    fresh
 }
 
 /// [`alloc`] of a `malloc` block (alignment 16) by the GPA's check-mode entry
@@ -379,15 +381,20 @@ pub fn realloc_at(
     if base.is_null() {
         return base;
     }
+    // SAFETY: the block has `total >= FRONT` bytes.
+    let fresh = unsafe { base.add(FRONT) };
+    // For a leak scan that stops this thread meanwhile (`scan::InFlight`).
+    super::scan::in_flight_now(fresh, user);
     let keep = (old.size() - FRONT).min(size);
     // SAFETY: the old block holds `old.size() - FRONT` user bytes after its guard, the fresh
     // one `size` after its own (`total >= FRONT` bytes); they are distinct live blocks. Then
     // `block`, found on this thread and only read since, is freed once.
     unsafe {
-        core::ptr::copy_nonoverlapping((block.start + FRONT) as *const u8, base.add(FRONT), keep);
+        core::ptr::copy_nonoverlapping((block.start + FRONT) as *const u8, fresh, keep);
         gpa.c_free_checked(block, frame);
-        base.add(FRONT)
     }
+    super::scan::landed();
+    fresh
 }
 
 /// The live small block whose user pointer is `user`, tagged `tag` (0: the `malloc` family),

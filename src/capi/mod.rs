@@ -332,9 +332,12 @@ unsafe fn free_undesignated(memory: *mut u8) {
 /// checks and reports. Apart from [`free_general`], as [`malloc_checked`].
 #[inline(never)]
 fn free_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
+    // For a leak scan that stops this thread meanwhile (`scan::InFlight`).
+    scan::in_flight_now(core::ptr::null_mut(), memory);
     if !guard::free_at(gpa, memory, crate::os::frame_address()) {
         release_checked(gpa, memory, family::Release::FREE);
     }
+    scan::landed();
 }
 
 /// Fast mode's `free` (and every `operator delete`).
@@ -542,11 +545,14 @@ unsafe fn realloc_empty(gpa: &GeneralPurposeAllocator, base: *mut u8, size: usiz
     if fresh.is_null() {
         return fresh;
     }
+    // For a leak scan that stops this thread meanwhile (`scan::InFlight`).
+    scan::in_flight_now(fresh, base);
     if let Some(info) = gpa.block_info(base) {
         family::check_release(gpa, base, 0, &info, family::Release::REALLOC);
     }
     // SAFETY: caller contract: a live block, released once.
     unsafe { gpa.free_unsized(base) };
+    scan::landed();
     fresh
 }
 

@@ -48,6 +48,67 @@ use crate::leakcheck::roots::{self, LiveStack, OwnState, RED_ZONE};
 use crate::leakcheck::world;
 use crate::leakcheck::{self, Graph, Heuristics, Judged, Maps};
 
+/// The blocks a thread's call into gpa has in flight (check and guard modes), for a scan
+/// that stops the thread inside the call: `fresh`, the program's pointer to a block that
+/// went live and is not returned yet, held across the freeing of another (`realloc` moving a
+/// block); `released`, the program's pointer to a block being freed (`free`, the old block of
+/// such a `realloc`). Each entry point that holds one sets it and clears it before it returns:
+/// a word that is not 0 belongs to the call the thread is in. Under Valgrind the thread is
+/// seen before or after the call, holding the block being freed (its argument) or the fresh
+/// one (its result): so both are roots of a thread stopped inside gpa ([`program_frame`]),
+/// whose frames are otherwise not scanned. One of `gpa::own_thread_locals`: never a root
+/// itself.
+#[repr(C)]
+pub(crate) struct InFlight {
+    fresh: core::cell::Cell<usize>,
+    released: core::cell::Cell<usize>,
+}
+
+// SAFETY: two `Cell<usize>`, valid as zero bytes.
+unsafe impl crate::tls::ZeroInit for InFlight {}
+
+crate::tls::fast_thread_local!(
+    /// The calling thread's [`InFlight`].
+    fn in_flight() -> InFlight;
+);
+
+/// The calling thread's [`InFlight`], `(address, bytes)` (one of `gpa::own_thread_locals`).
+pub(crate) fn thread_local_extent() -> (usize, usize) {
+    crate::tls::extent(in_flight())
+}
+
+/// Records the blocks the calling thread's call into gpa holds in flight (see [`InFlight`]),
+/// until [`landed`]: `fresh`, `released` (program pointers, or 0).
+#[inline]
+pub(crate) fn in_flight_now(fresh: *mut u8, released: *mut u8) {
+    let record = in_flight();
+    record.fresh.set(fresh as usize);
+    record.released.set(released as usize);
+}
+
+/// The calling thread's call into gpa holds no block in flight any more (it is about to
+/// return; the result is in a register).
+#[inline]
+pub(crate) fn landed() {
+    in_flight_now(core::ptr::null_mut(), core::ptr::null_mut());
+}
+
+/// The [`InFlight`] words of the thread whose thread pointer is `thread_pointer`: its copy
+/// lies at the same offset from its thread pointer as the calling thread's (initial-exec
+/// TLS). Read with `process_vm_readv`; zeros where it cannot be read.
+fn in_flight_of(thread_pointer: usize) -> [usize; 2] {
+    // SAFETY: pthread_self only reads the thread pointer.
+    let me = unsafe { libc::pthread_self() } as usize;
+    let (address, _) = thread_local_extent();
+    let theirs = address.wrapping_sub(me).wrapping_add(thread_pointer);
+    let mut words = [0u8; 16];
+    if leakcheck::maps::read_own_memory(theirs, &mut words) != Some(16) {
+        return [0, 0];
+    }
+    let word = |at: usize| usize::from_ne_bytes(words[at..at + 8].try_into().unwrap_or([0; 8]));
+    [word(0), word(8)]
+}
+
 /// How the scan runs.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
@@ -226,12 +287,23 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
         maps = maps.with_every_other_thread_stopped();
     }
     let mut graph = Graph::new(user_blocks, &maps, options.heuristics);
+    // A thread stopped inside gpa is judged from the program's frame that called it, as if
+    // the call were one step (`program_frame`).
+    let entered: std::vec::Vec<Option<ProgramFrame>> = threads
+        .stopped
+        .iter()
+        .map(|thread| program_frame(thread, &maps))
+        .collect();
     let mut stacks: std::vec::Vec<LiveStack> = threads
         .stopped
         .iter()
-        .map(|thread| LiveStack {
+        .zip(&entered)
+        .map(|(thread, entered)| LiveStack {
             stack_pointer: thread.stack_pointer,
-            live_from: live_from(thread.stack_pointer, instruction_pointer(&thread.registers)),
+            live_from: match entered {
+                Some(frame) => frame.stack_pointer,
+                None => live_from(thread.stack_pointer, instruction_pointer(&thread.registers)),
+            },
             ..LiveStack::default()
         })
         .collect();
@@ -259,22 +331,40 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
             .ok()
             .map(|at| guarded_starts[at].1)
     };
-    for thread in &threads.stopped {
-        for &register in &thread.registers {
+    for (thread, entered) in threads.stopped.iter().zip(&entered) {
+        // The registers of the interrupted instruction, and of a thread stopped inside gpa
+        // those its frames (and the C library's frames gpa called) saved on the way: live
+        // values, whose slots the call-frame information says were written, never a stale
+        // word of a frame that returned.
+        let saved = entered
+            .as_ref()
+            .map_or(&[][..], |frame| &frame.registers[..]);
+        // And the blocks its call holds in flight (`InFlight`): a thread outside gpa has
+        // none recorded.
+        let in_flight = if entered.is_some() || in_gpa(instruction_pointer(&thread.registers)) {
+            in_flight_of(thread.thread_pointer)
+        } else {
+            [0, 0]
+        };
+        for &register in thread.registers.iter().chain(saved).chain(&in_flight) {
             graph.add_root_word(register);
             if let Some(pointer) = as_program_pointer(register) {
                 graph.add_root_word(pointer);
             }
         }
     }
-    // The same in gpa's frames: a thread stopped inside `realloc` after the fresh block went
-    // live, while it frees the old one (capturing its free trace, quarantining it), keeps the
-    // fresh block by its GPA start in its frame until it returns the program's pointer. Under
-    // Valgrind, where `realloc` is one step of the thread, the program holds that pointer.
-    // Without this, 46 of 50 exits of 16 threads churning `realloc` reported a moved block in
-    // flight as definitely lost (`exit_scan_churn.c realloc`; Valgrind: nothing).
+    // Where a thread stopped inside gpa could not be unwound to the program's frame, its
+    // whole stack from the stack pointer is scanned, gpa's frames too, and in them a word
+    // that is a live block's GPA start stands for the program's pointer to it: a thread
+    // stopped inside `realloc` after the fresh block went live, while it frees the old one,
+    // may keep the fresh block by its GPA start in its frame until it returns the program's
+    // pointer (46 of 50 exits of 16 threads churning `realloc` reported a moved block in
+    // flight as definitely lost, `exit_scan_churn.c realloc`; Valgrind: nothing).
     if !guarded_starts.is_empty() {
-        for stack in &stacks[..threads.stopped.len()] {
+        for ((stack, thread), entered) in stacks.iter().zip(&threads.stopped).zip(&entered) {
+            if entered.is_some() || !in_gpa(instruction_pointer(&thread.registers)) {
+                continue;
+            }
             for_each_stack_word(&maps, stack, &mut |word| {
                 if let Some(pointer) = as_program_pointer(word) {
                     graph.add_root_word(pointer);
@@ -288,6 +378,137 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
         stopped_threads: threads.stopped.len(),
         missed_threads: unexamined,
     }
+}
+
+/// Where the program's part of a stopped thread's stack begins when the thread was stopped
+/// inside gpa, and the register values gpa's frames hold for it.
+#[derive(Debug)]
+struct ProgramFrame {
+    /// The stack pointer of the program's frame that called gpa, as it will be when the call
+    /// returns (the canonical frame address of gpa's outermost frame): the program's stack is
+    /// live from there up. No red zone: a function that calls keeps nothing below its stack
+    /// pointer across the call.
+    stack_pointer: usize,
+    /// The callee-saved registers of the program's frame as they were at the call, and those
+    /// of each frame between (gpa's, and the C library's it called), recovered from where
+    /// each frame saved them.
+    registers: std::vec::Vec<usize>,
+}
+
+/// How many frames [`program_frame`] unwinds at most: gpa's, and the C library's frames gpa
+/// called (a system call, `memcpy`), before the program's.
+const GPA_FRAMES: usize = 64;
+
+/// The object holding gpa's own code (this library), found once per call.
+fn own_code() -> Option<core::ops::Range<usize>> {
+    crate::os::object_containing(own_code as *const () as usize)
+        .map(|object| object.start..object.end)
+}
+
+/// Whether `ip` lies in gpa's own code.
+fn in_gpa(ip: Option<usize>) -> bool {
+    ip.zip(own_code())
+        .is_some_and(|(ip, own)| own.contains(&ip))
+}
+
+/// A stopped thread's program frame when the thread was stopped inside gpa (its `malloc`,
+/// `free`, a checked string call, or the C library's code gpa called there), found by
+/// unwinding from the stop's registers with the call-frame information, every register
+/// rule followed ([`unwind::step_registers`](crate::trace::unwind::step_registers)).
+/// `None` for a thread stopped in the program's own code (or the C library called by the
+/// program), or where the unwinding fails: its stack is then scanned from its stack pointer.
+///
+/// Under Valgrind a `malloc`, `free` or `realloc` is one step of the thread: the allocator
+/// runs on Valgrind's own stack, never scanned, and its leak check sees the thread before
+/// the call or after it. gpa's frames lie on the program's stack, and their slots that the
+/// call has not written (yet) hold whatever an earlier call at that depth left: a copy of a
+/// pointer the program has since dropped kept such a block "still reachable" where Valgrind
+/// says definitely lost (`frames_stale.c`, `sig_stress.c`). So the stack is scanned from
+/// the program's frame up, and of gpa's frames only the registers they saved are taken;
+/// a block in flight (the fresh block of a `malloc` not yet returned, a block being freed)
+/// is then held by those registers or the interrupted ones, as by the program's registers
+/// around a call under Valgrind.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn program_frame(thread: &world::StoppedThread, maps: &Maps) -> Option<ProgramFrame> {
+    use crate::trace::unwind::{step_registers, FrameRegisters, CALLEE_SAVED};
+    let own = own_code()?;
+    let system = |ip: usize| {
+        maps.find(ip).is_some_and(|mapping| {
+            let name = mapping.path.rsplit('/').next().unwrap_or("");
+            mapping.execute
+                && (name.starts_with("libc.so") || name.starts_with("ld-linux") || name == "[vdso]")
+        })
+    };
+    let saved = &thread.registers;
+    let by_number = [
+        libc::REG_RAX,
+        libc::REG_RDX,
+        libc::REG_RCX,
+        libc::REG_RBX,
+        libc::REG_RSI,
+        libc::REG_RDI,
+        libc::REG_RBP,
+        libc::REG_RSP,
+        libc::REG_R8,
+        libc::REG_R9,
+        libc::REG_R10,
+        libc::REG_R11,
+        libc::REG_R12,
+        libc::REG_R13,
+        libc::REG_R14,
+        libc::REG_R15,
+    ];
+    let mut frame = FrameRegisters {
+        ip: saved[libc::REG_RIP as usize],
+        returned: false,
+        registers: by_number.map(|register| Some(saved[register as usize])),
+    };
+    // The stack the unwinding may read: the mapping holding the stack pointer.
+    let stack = maps
+        .find(thread.stack_pointer)
+        .filter(|mapping| mapping.read)?;
+    let (low, high) = (stack.start, stack.end);
+    let read = |address: usize| {
+        if address < low || address.checked_add(8)? > high || address % 8 != 0 {
+            return None;
+        }
+        let mut word = [0u8; 8];
+        (leakcheck::maps::read_own_memory(address, &mut word) == Some(8))
+            .then(|| usize::from_ne_bytes(word))
+    };
+    let mut registers = std::vec::Vec::new();
+    let mut inside = false;
+    for _ in 0..GPA_FRAMES {
+        if own.contains(&frame.ip) {
+            inside = true;
+        } else if !system(frame.ip) || inside {
+            // The first frame outside gpa above gpa's frames is the program's; a thread
+            // stopped outside gpa, below any frame of it, is in the program's code.
+            return inside.then(|| {
+                registers.extend(CALLEE_SAVED.iter().filter_map(|&n| frame.registers[n]));
+                ProgramFrame {
+                    stack_pointer: frame.registers[7].unwrap_or(thread.stack_pointer),
+                    registers,
+                }
+            });
+        }
+        let caller = step_registers(&frame, &read)?;
+        // The stack grows down: each caller's frame lies above its callee's, on the same stack.
+        let (Some(sp), Some(caller_sp)) = (frame.registers[7], caller.registers[7]) else {
+            return None;
+        };
+        if caller_sp <= sp || caller_sp > high {
+            return None;
+        }
+        registers.extend(CALLEE_SAVED.iter().filter_map(|&n| frame.registers[n]));
+        frame = caller;
+    }
+    None
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn program_frame(_thread: &NoThread, _maps: &Maps) -> Option<ProgramFrame> {
+    None
 }
 
 /// Calls `visit` with each word of `stack`'s live part: from its `live_from` to the end of the

@@ -426,6 +426,160 @@ pub fn capture_stopped(ip: usize, sp: usize, bp: usize, top: usize, out: &mut [u
     by_rules(State { ip, sp, bp, top }, out)
 }
 
+/// A frame's registers for [`step_registers`] (added for the leak scan's frames of a thread
+/// stopped inside gpa, `capi::scan`): its instruction address and its general-purpose
+/// registers by DWARF number (x86-64: `rax`, `rdx`, `rcx`, `rbx`, `rsi`, `rdi`, `rbp`, `rsp`,
+/// `r8` to `r15`), `None` where the unwinding could not recover them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameRegisters {
+    /// The instruction the frame executes: the interrupted one in the first frame, a return
+    /// address in the others.
+    pub ip: usize,
+    /// Whether `ip` is a return address (its call instruction is looked up: `ip - 1`).
+    pub returned: bool,
+    /// The registers, by DWARF number; `registers[7]` is the stack pointer.
+    pub registers: [Option<usize>; 16],
+}
+
+/// DWARF numbers of x86-64's callee-saved registers (`rbx`, `rbp`, `r12` to `r15`).
+pub const CALLEE_SAVED: [usize; 6] = [3, 6, 12, 13, 14, 15];
+
+/// One unwinding step with every register rule of the call-frame information (not only the
+/// CFA and `rbp` of the cached [`Rule`]s): the caller's frame of `frame`, its callee-saved
+/// registers recovered where the callee saved them (the other registers unknown), or `None`
+/// where the information is missing or has a shape this does not follow (a register saved by
+/// a DWARF expression, as in a signal trampoline; a CFA from one, as in a PLT stub, is
+/// evaluated). `read` reads one stack word
+/// (`None` where it cannot). Slow (the FDE is found and run anew): for the few threads of a
+/// leak scan, not for traces.
+pub fn step_registers(
+    frame: &FrameRegisters,
+    read: &dyn Fn(usize) -> Option<usize>,
+) -> Option<FrameRegisters> {
+    use gimli::{BaseAddresses, CfaRule, EhFrame, EhFrameHdr, NativeEndian, Pointer, RegisterRule};
+    use gimli::{UnwindContext, UnwindSection};
+
+    let address = if frame.returned {
+        frame.ip.checked_sub(1)?
+    } else {
+        frame.ip
+    };
+    let object = crate::os::object_containing(address)?;
+    let header = object.eh_frame_header;
+    let end = object.end;
+    if header == 0 || header >= end {
+        return None;
+    }
+    // SAFETY: as in `compute`: `.eh_frame_hdr` and `.eh_frame` lie in the object's mapping,
+    // which stays mapped while code of it is on a stack.
+    let header_bytes = unsafe { core::slice::from_raw_parts(header as *const u8, end - header) };
+    let bases = BaseAddresses::default().set_eh_frame_hdr(header as u64);
+    let parsed = EhFrameHdr::new(header_bytes, NativeEndian)
+        .parse(&bases, 8)
+        .ok()?;
+    let Pointer::Direct(frame_start) = parsed.eh_frame_ptr() else {
+        return None;
+    };
+    let frame_start = frame_start as usize;
+    if frame_start == 0 || frame_start >= end {
+        return None;
+    }
+    // SAFETY: as above.
+    let frame_bytes =
+        unsafe { core::slice::from_raw_parts(frame_start as *const u8, end - frame_start) };
+    let eh_frame = EhFrame::new(frame_bytes, NativeEndian);
+    let bases = bases.set_eh_frame(frame_start as u64);
+    let table = parsed.table()?;
+    let mut context = std::boxed::Box::new(UnwindContext::new());
+    let row = table
+        .unwind_info_for_address(
+            &eh_frame,
+            &bases,
+            &mut context,
+            address as u64,
+            EhFrame::cie_from_offset,
+        )
+        .ok()?;
+    let value = |number: u16| frame.registers.get(usize::from(number)).copied().flatten();
+    let cfa = match row.cfa() {
+        CfaRule::RegisterAndOffset { register, offset } => {
+            value(register.0)?.checked_add_signed(isize::try_from(*offset).ok()?)?
+        }
+        // A PLT stub's (where a thread may stop on its way to the C library).
+        CfaRule::Expression(expression) => {
+            let expression = expression.get(&eh_frame).ok()?;
+            let encoding = gimli::Encoding {
+                address_size: 8,
+                format: gimli::Format::Dwarf32,
+                version: 4,
+            };
+            let mut evaluation = expression.evaluation(encoding);
+            let mut result = evaluation.evaluate().ok()?;
+            let mut complete = false;
+            for _ in 0..16 {
+                result = match result {
+                    gimli::EvaluationResult::Complete => {
+                        complete = true;
+                        break;
+                    }
+                    gimli::EvaluationResult::RequiresRegister { register, .. } => {
+                        let known = if register == gimli::X86_64::RA {
+                            frame.ip
+                        } else {
+                            value(register.0)?
+                        };
+                        evaluation
+                            .resume_with_register(gimli::Value::Generic(known as u64))
+                            .ok()?
+                    }
+                    gimli::EvaluationResult::RequiresMemory {
+                        address, size: 8, ..
+                    } => {
+                        let word = read(usize::try_from(address).ok()?)?;
+                        evaluation
+                            .resume_with_memory(gimli::Value::Generic(word as u64))
+                            .ok()?
+                    }
+                    _ => return None,
+                };
+            }
+            if !complete {
+                return None;
+            }
+            match evaluation.as_result() {
+                [gimli::Piece {
+                    location: gimli::Location::Address { address },
+                    ..
+                }] => usize::try_from(*address).ok()?,
+                _ => return None,
+            }
+        }
+    };
+    let at = |offset: i64| cfa.checked_add_signed(isize::try_from(offset).ok()?);
+    let mut caller = FrameRegisters {
+        ip: 0,
+        returned: true,
+        registers: [None; 16],
+    };
+    for number in CALLEE_SAVED {
+        caller.registers[number] = match row.register(gimli::Register(number as u16)) {
+            None | Some(RegisterRule::SameValue) => frame.registers[number],
+            Some(RegisterRule::Undefined) => None,
+            Some(RegisterRule::Offset(offset)) => read(at(offset)?),
+            Some(RegisterRule::ValOffset(offset)) => at(offset),
+            Some(RegisterRule::Register(from)) => value(from.0),
+            Some(_) => None,
+        };
+    }
+    caller.ip = match row.register(gimli::X86_64::RA) {
+        None => read(cfa.checked_sub(8)?)?,
+        Some(RegisterRule::Offset(offset)) => read(at(offset)?)?,
+        Some(_) => return None,
+    };
+    caller.registers[7] = Some(cfa);
+    (caller.ip != 0).then_some(caller)
+}
+
 /// The frames of [`capture_user`], for `TraceMethod::Custom`: the GPA calls `capture_user`
 /// itself, registered as this walker's interning twin (`trace::register_interning_walker`);
 /// this form serves callers that want the frames.
