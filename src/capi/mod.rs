@@ -391,7 +391,8 @@ fn release_unknown(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
 }
 
 /// C `calloc`: `count * size` zeroed bytes; null with `ENOMEM` when the product overflows.
-#[inline]
+/// Always inlined into the exported `calloc` (as `#[inline]` it was, or not, by the build).
+#[inline(always)]
 pub fn calloc(count: usize, size: usize) -> *mut u8 {
     // Fast mode's fast path, inlined into the exported `calloc` as `malloc`'s (check mode
     // designates no GPA: one load and a test).

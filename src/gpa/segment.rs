@@ -883,8 +883,9 @@ impl Page {
     /// from the thread-free list), is seldom in this core's cache, and loading its link was
     /// most of an allocation's time on bench/c/mstress (2 threads: 92% of `malloc`'s samples
     /// on that load); the prefetch overlaps the miss with the program's work until its next
-    /// allocation.
-    #[inline]
+    /// allocation. Always inlined: out of line it is a call on every allocation, and fast mode's
+    /// code outside `capi/fast-path.ld`'s section.
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<NonNull<u8>> {
         let block = self.free;
         if !block.is_null() {
