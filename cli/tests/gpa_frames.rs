@@ -54,10 +54,15 @@ fn recheck_valgrind(dir: &Path, binary: &Path, how: &str) {
         .expect("run valgrind");
     let live = valgrind_leak_totals(&String::from_utf8_lossy(&output.stderr));
     let expected = valgrind_leak_totals(VALGRIND_FRAMES_STALE);
-    assert_eq!(
-        live[..3],
-        expected[..3],
-        "{how}: Valgrind's verdict changed"
+    // Now and then (1 of 2 SIGTERM runs under a loaded machine, 2026-12-02) Valgrind stops
+    // main inside its `malloc`, the loop's fresh 24-byte block not yet returned, and counts
+    // that block definitely lost too: 57 bytes in 2 blocks. gpa holds a block in flight
+    // (docs/leaks.md), as Valgrind does everywhere else.
+    let mut in_flight = expected;
+    in_flight[0] = (expected[0].0 + 1, expected[0].1 + 24);
+    assert!(
+        live[..3] == expected[..3] || live[..3] == in_flight[..3],
+        "{how}: Valgrind's verdict changed: {live:?}, not {expected:?}"
     );
 }
 
