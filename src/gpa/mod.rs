@@ -87,11 +87,12 @@ pub(crate) use size_class::MAX_SMALL_ALIGN;
 
 /// The library's own per-thread state of the calling thread, `(address, bytes)` each: every
 /// variable the crate defines with `fast_thread_local!` (heap cache, sampling state, trace
-/// capture state, remembered walks, the blocks a C call has in flight). They live in the thread's static TLS block, outside any
+/// capture state, remembered walks, the blocks a C call has in flight, the checked libc call
+/// in progress). They live in the thread's static TLS block, outside any
 /// heap a GPA manages, and some hold copies of the program's pointers (a remembered walk keeps
 /// `rbp`, a general register in code without frame pointers), so a leak scan must skip them:
 /// Valgrind never sees its own state as the program's roots.
-pub(crate) fn own_thread_locals() -> [(usize, usize); 6] {
+pub(crate) fn own_thread_locals() -> [(usize, usize); 7] {
     let [traces, walks] = trace::thread_local_extents();
     [
         heap::thread_local_extent(),
@@ -100,6 +101,7 @@ pub(crate) fn own_thread_locals() -> [(usize, usize); 6] {
         traces,
         walks,
         crate::capi::scan::thread_local_extent(),
+        crate::capi::libc_calls::thread_local_extent(),
     ]
 }
 
