@@ -461,6 +461,33 @@ mod tests {
     }
 
     #[test]
+    fn a_page_without_live_metadata_is_neither_served_nor_remembered() {
+        let gpa = checked();
+        let block = gpa.c_alloc_checked(48, 0);
+        let unit = block as usize / UNIT_SIZE;
+        let found = gpa.c_checked_block(block as usize).unwrap();
+        let page = found.page;
+        // The descriptor's metadata pointer changed by a stray write (here: into the
+        // metadata block, not its start): the full lookup neither serves the block nor
+        // remembers the page (the entry is emptied first, so the lookup is a full one).
+        found_page(unit).unit.set(0);
+        // SAFETY: the page is this GPA's, used by this thread only; restored below.
+        let meta = unsafe { (*page).meta };
+        unsafe { (*page).meta = meta.wrapping_add(1) };
+        assert!(gpa.c_checked_block(block as usize).is_none());
+        assert_ne!(found_page(unit).unit.get(), unit);
+        // SAFETY: as above.
+        unsafe { (*page).meta = meta };
+        // Sound again: served, and remembered.
+        let again = gpa.c_checked_block(block as usize).unwrap();
+        assert_eq!(again.start, block as usize);
+        assert_eq!(found_page(unit).unit.get(), unit);
+        // SAFETY: found just above on this thread.
+        unsafe { gpa.c_free_checked(again, 0) };
+        assert!(gpa.report().is_clean());
+    }
+
+    #[test]
     fn what_the_entries_do_not_serve_is_left_to_the_general_paths() {
         let gpa = checked();
         // A block of no bytes, a large block, a pointer into nothing of the GPA's.
