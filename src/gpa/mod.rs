@@ -633,6 +633,11 @@ pub struct GeneralPurposeAllocator {
     /// Traces on, by [`TraceMethod::Auto`]: the checked paths' captures test this flag, then
     /// go straight to the frame-pointer walk once it is known to work (`trace_here`).
     auto_traced: bool,
+    /// The depth of the captures [`Self::trace_at`] asks the remembered captures about
+    /// (`config.stack_trace_frames`), set by the first capture that finds the method remembers
+    /// them (`trace::remembers_at`); 0 before, and for methods that do not: one load and test
+    /// on every capture, where the settings (depth, method, walker) took three.
+    remembered_depth: AtomicUsize,
     guarded: guarded::Guarded,
 }
 
@@ -681,6 +686,7 @@ impl GeneralPurposeAllocator {
                 && !config.verbose_log,
             auto_traced: config.stack_trace_frames != 0
                 && matches!(config.trace_method, TraceMethod::Auto),
+            remembered_depth: AtomicUsize::new(0),
             guarded: guarded::Guarded::new(),
         }
     }
@@ -858,23 +864,31 @@ impl GeneralPurposeAllocator {
         if frame == 0 {
             return self.trace_here();
         }
+        // A remembered capture first: it neither walks nor allocates, so it needs no guard.
+        let depth = self.remembered_depth.load(Ordering::Relaxed);
+        if depth != 0 {
+            if let Some(id) = trace::remembered_id_at(frame, lane, depth) {
+                return id;
+            }
+        }
         if self.config.stack_trace_frames == 0 {
             return TraceId::NONE;
-        }
-        let method = self.config.trace_method;
-        // A remembered capture first: it neither walks nor allocates, so it needs no guard.
-        if let Some(id) =
-            trace::remembered_id_at(frame, lane, self.config.stack_trace_frames, method)
-        {
-            return id;
         }
         self.capture_at(frame, lane)
     }
 
     /// [`Self::trace_at`] when no remembered capture answers (it asked
-    /// `trace::remembered_id_at` first, so the capture does not ask again).
+    /// `trace::remembered_id_at` first; or the method remembers none; or this is the GPA's
+    /// first capture, which finds whether it does: the capture does not ask, which changes
+    /// no trace, only whether the memo's words are compared again).
     #[inline(never)]
     fn capture_at(&self, frame: usize, lane: usize) -> TraceId {
+        let depth = self.config.stack_trace_frames;
+        if self.remembered_depth.load(Ordering::Relaxed) == 0
+            && trace::remembers_at(depth, self.config.trace_method)
+        {
+            self.remembered_depth.store(depth, Ordering::Relaxed);
+        }
         self.capture_guarded(|depth, method| trace::capture_id_at(frame, lane, depth, method, true))
     }
 
