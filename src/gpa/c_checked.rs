@@ -471,8 +471,9 @@ mod tests {
         // metadata block, not its start): the full lookup neither serves the block nor
         // remembers the page (the entry is emptied first, so the lookup is a full one).
         found_page(unit).unit.set(0);
-        // SAFETY: the page is this GPA's, used by this thread only; restored below.
+        // SAFETY: the page is this GPA's, used by this thread only.
         let meta = unsafe { (*page).meta };
+        // SAFETY: as above; restored below, before the page is used again.
         unsafe { (*page).meta = meta.wrapping_add(1) };
         assert!(gpa.c_checked_block(block as usize).is_none());
         assert_ne!(found_page(unit).unit.get(), unit);
