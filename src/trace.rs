@@ -917,23 +917,25 @@ pub fn capture_id_at(
 }
 
 /// Whether captures of `depth` frames by `method` from an allocator entry are remembered
-/// (the caching unwinder's, [`unwind::capture_user_at`]): then [`remembered_id_at`] may
-/// answer them. An allocator asks this once (its settings do not change), not on every
-/// capture.
+/// (the caching unwinder's, [`unwind::capture_user_at`]): then the depth to ask
+/// [`remembered_id_at`] with (capped as the capture caps it). An allocator asks this once
+/// (its settings do not change), not on every capture.
 #[inline]
-pub fn remembers_at(depth: usize, method: TraceMethod) -> bool {
+pub fn remembers_at(depth: usize, method: TraceMethod) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     if let TraceMethod::Custom(walk) = method {
-        return depth != 0 && walk as usize == unwind::capture_user_frames as *const () as usize;
+        if depth != 0 && walk as usize == unwind::capture_user_frames as *const () as usize {
+            return Some(depth.min(MAX_FRAMES - 1));
+        }
     }
     let _ = (depth, method);
-    false
+    None
 }
 
 /// The part of [`capture_id_at`] that neither walks nor allocates (so an allocator may ask it
-/// outside its re-entrancy guard), for captures of `depth` frames by a method
-/// [`remembers_at`] accepts: the remembered trace of the capture, when there is one; `None`
-/// when [`capture_id_at`] must capture.
+/// outside its re-entrancy guard), for captures by a method [`remembers_at`] accepts, with
+/// the depth it gave: the remembered trace of the capture, when there is one; `None` when
+/// [`capture_id_at`] must capture.
 #[inline(always)]
 pub fn remembered_id_at(frame: usize, lane: usize, depth: usize) -> Option<TraceId> {
     #[cfg(target_arch = "x86_64")]

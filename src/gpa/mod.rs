@@ -634,9 +634,10 @@ pub struct GeneralPurposeAllocator {
     /// go straight to the frame-pointer walk once it is known to work (`trace_here`).
     auto_traced: bool,
     /// The depth of the captures [`Self::trace_at`] asks the remembered captures about
-    /// (`config.stack_trace_frames`), set by the first capture that finds the method remembers
-    /// them (`trace::remembers_at`); 0 before, and for methods that do not: one load and test
-    /// on every capture, where the settings (depth, method, walker) took three.
+    /// (`config.stack_trace_frames`, capped as a capture caps it), set by the first capture
+    /// that finds the method remembers them (`trace::remembers_at`); 0 before, and for
+    /// methods that do not: one load and test on every capture, where the settings (depth,
+    /// method, walker) took three tests and the cap a `cmov`.
     remembered_depth: AtomicUsize,
     guarded: guarded::Guarded,
 }
@@ -883,11 +884,11 @@ impl GeneralPurposeAllocator {
     /// no trace, only whether the memo's words are compared again).
     #[inline(never)]
     fn capture_at(&self, frame: usize, lane: usize) -> TraceId {
-        let depth = self.config.stack_trace_frames;
-        if self.remembered_depth.load(Ordering::Relaxed) == 0
-            && trace::remembers_at(depth, self.config.trace_method)
-        {
-            self.remembered_depth.store(depth, Ordering::Relaxed);
+        if self.remembered_depth.load(Ordering::Relaxed) == 0 {
+            let settings = (self.config.stack_trace_frames, self.config.trace_method);
+            if let Some(depth) = trace::remembers_at(settings.0, settings.1) {
+                self.remembered_depth.store(depth, Ordering::Relaxed);
+            }
         }
         self.capture_guarded(|depth, method| trace::capture_id_at(frame, lane, depth, method, true))
     }
