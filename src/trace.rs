@@ -895,7 +895,9 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
 ///
 /// `asked`: [`remembered_id_at`] answered `None` for this very capture just before (same
 /// `frame`, `lane`, `depth` and `method`, nothing written to the program's stack in between),
-/// so the remembered capture is not asked a second time (the trace is the same either way).
+/// so the remembered capture is not asked a second time (the trace is the same either way:
+/// an allocator's first capture, before it knows whether its method remembers, passes `true`
+/// too and walks).
 #[inline]
 pub fn capture_id_at(
     frame: usize,
@@ -914,24 +916,35 @@ pub fn capture_id_at(
     capture_id(depth, method)
 }
 
-/// The part of [`capture_id_at`] that neither walks nor allocates (so an allocator may ask it
-/// outside its re-entrancy guard): the remembered trace of the capture, when there is one;
-/// `None` when [`capture_id_at`] must capture.
-#[inline(always)]
-pub fn remembered_id_at(
-    frame: usize,
-    lane: usize,
-    depth: usize,
-    method: TraceMethod,
-) -> Option<TraceId> {
+/// Whether captures of `depth` frames by `method` from an allocator entry are remembered
+/// (the caching unwinder's, [`unwind::capture_user_at`]): then the depth to ask
+/// [`remembered_id_at`] with (capped as the capture caps it). An allocator asks this once
+/// (its settings do not change), not on every capture.
+#[inline]
+pub fn remembers_at(depth: usize, method: TraceMethod) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     if let TraceMethod::Custom(walk) = method {
         if depth != 0 && walk as usize == unwind::capture_user_frames as *const () as usize {
-            return unwind::remembered_at(frame, lane, depth);
+            return Some(depth.min(MAX_FRAMES - 1));
         }
     }
-    let _ = (frame, lane, depth, method);
+    let _ = (depth, method);
     None
+}
+
+/// The part of [`capture_id_at`] that neither walks nor allocates (so an allocator may ask it
+/// outside its re-entrancy guard), for captures by a method [`remembers_at`] accepts, with
+/// the depth it gave: the remembered trace of the capture, when there is one; `None` when
+/// [`capture_id_at`] must capture.
+#[inline(always)]
+pub fn remembered_id_at(frame: usize, lane: usize, depth: usize) -> Option<TraceId> {
+    #[cfg(target_arch = "x86_64")]
+    return unwind::remembered_at(frame, lane, depth);
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (frame, lane, depth);
+        None
+    }
 }
 
 /// [`capture_id`] with [`TraceMethod::Auto`] once the process found that frame-pointer walks

@@ -1569,19 +1569,36 @@ fn units_cat_checks(dst: *mut u8, src: *const u8, limit: usize, unit: Unit, call
     );
 }
 
-std::thread_local! {
-    /// While a checking function runs glibc's function: the checking function's address (0:
-    /// none). A fatal signal that arrives in glibc's function (a `write` that raises
-    /// `SIGPIPE`, a `read` blocked when `SIGTERM` comes) interrupted no work of gpa's, though
-    /// the checking function's frame is on the stack: the leak check may run there
-    /// (`exit::leak_check_refusal`).
-    static FORWARDING_FROM: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
+/// While a checking function runs glibc's function: the checking function's address (0:
+/// none). A fatal signal that arrives in glibc's function (a `write` that raises `SIGPIPE`, a
+/// `read` blocked when `SIGTERM` comes) interrupted no work of gpa's, though the checking
+/// function's frame is on the stack: the leak check may run there
+/// (`exit::leak_check_refusal`). Initial-exec TLS (`tls::fast_thread_local!`): a `std`
+/// thread-local in this library costs a call of `__tls_get_addr` (about 14 instructions) on
+/// every checked call.
+#[repr(C)]
+pub(crate) struct Forwarding {
+    from: core::cell::Cell<usize>,
+}
+
+// SAFETY: one `Cell<usize>`, valid as zero bytes (0: no call in progress).
+unsafe impl crate::tls::ZeroInit for Forwarding {}
+
+crate::tls::fast_thread_local!(
+    /// The calling thread's [`Forwarding`].
+    fn forwarding() -> Forwarding;
+);
+
+/// The calling thread's [`Forwarding`], `(address, bytes)` (one of `gpa::own_thread_locals`:
+/// the library's state, which a leak scan skips).
+pub(crate) fn thread_local_extent() -> (usize, usize) {
+    crate::tls::extent(forwarding())
 }
 
 /// The checking function whose call of glibc's function is in progress on this thread, if
-/// any (0: none; see `FORWARDING_FROM`). Async-signal-safe.
+/// any (0: none; see [`Forwarding`]). Async-signal-safe.
 pub fn forwarding_from() -> usize {
-    FORWARDING_FROM.with(core::cell::Cell::get)
+    forwarding().from.get()
 }
 
 /// Before a checking function calls glibc's function: [`forwarding_from`] says `from` (the
@@ -1590,13 +1607,13 @@ pub fn forwarding_from() -> usize {
 /// is called from the checking function's own frame.
 #[inline(always)]
 pub(crate) fn forwarding_begin(from: usize) -> usize {
-    FORWARDING_FROM.with(|cell| cell.replace(from))
+    forwarding().from.replace(from)
 }
 
 /// After glibc's function returned: back to what [`forwarding_begin`] returned.
 #[inline(always)]
 pub(crate) fn forwarding_end(outer: usize) {
-    FORWARDING_FROM.with(|cell| cell.set(outer));
+    forwarding().from.set(outer);
 }
 
 /// Defines the checking functions: `fn NAME(ARGS) -> RET, SLOT as TYPE, { CHECKS }` runs

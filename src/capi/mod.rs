@@ -238,19 +238,28 @@ pub fn malloc(size: usize) -> *mut u8 {
     malloc_general(size)
 }
 
+/// `malloc` when the fast path did not serve it: both ways are tail calls, so that this
+/// keeps no frame and saves no register (check mode comes through here on every `malloc`).
 #[inline(never)]
 fn malloc_general(size: usize) -> *mut u8 {
     let gpa = gpa();
     if gpa.is_plain() {
-        let block = gpa.malloc(size);
-        gpa.sync_c_heap();
-        return if block.is_null() {
-            fail(libc::ENOMEM)
-        } else {
-            block
-        };
+        return malloc_plain(gpa, size);
     }
     malloc_checked(gpa, size)
+}
+
+/// Fast mode's `malloc` beyond the fast path (the first of a thread, a large block, sampled
+/// guards...).
+#[inline(never)]
+fn malloc_plain(gpa: &GeneralPurposeAllocator, size: usize) -> *mut u8 {
+    let block = gpa.malloc(size);
+    gpa.sync_c_heap();
+    if block.is_null() {
+        fail(libc::ENOMEM)
+    } else {
+        block
+    }
 }
 
 /// Check mode's `malloc`: its own entry first (`guard::alloc_at`, the trace remembered from

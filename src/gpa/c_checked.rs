@@ -39,14 +39,19 @@
 //! (`segment::page_layout_generation`, bumped before and again after any page is claimed or
 //! released or a segment released, and read before the lookup: a lookup that overlapped a
 //! change is remembered in a generation already over), for the same GPA and the same 64 KiB
-//! unit, so it is the page the full lookup finds; the slot's checks (carved, metadata,
-//! state) are made on every free.
+//! unit, so it is the page the full lookup finds. The page's metadata is checked to be a
+//! live block of the internal heap when the page is found, not on a remembered page: a
+//! page's metadata is freed (`release_page`, `release_heap_memory`) or replaced (a claim
+//! clears it) only inside a change of the layout, and a page without live metadata is not
+//! remembered. The slot's checks (carved, state) are made on every free.
 //!
 //! # Invariants
 //! * A [`FreeLookup`] entry names the page that, in its generation, the full lookup
-//!   (`pagemap::lookup`, `owns_header`, `checked_page_of`) found for an address of its unit
-//!   in the GPA with its id; it holds no address of the program's memory (the unit is kept
-//!   as a number: thread-local memory is a root of the leak scan).
+//!   (`pagemap::lookup`, `owns_header`, `checked_page_of`, the metadata's liveness) found
+//!   for an address of its unit in the GPA with its id; it holds no address of the program's
+//!   memory (the unit is kept as a number: thread-local memory is a root of the leak scan).
+//! * A page's metadata pointer changes from a live block only inside a change of the pages'
+//!   layout (`segment::page_layout_changes`).
 //! * A [`CheckedBlock`] is a live slot of this GPA's small segment, validated as
 //!   `small_block_span` validates it, found on the calling thread; it is freed at most once
 //!   and only on that thread (it is neither `Send` nor `Clone`).
@@ -216,14 +221,12 @@ impl GeneralPurposeAllocator {
         // (`FreeLookup`).
         let page = unsafe { &*page_pointer };
         let (index, _) = page.slot_of(address);
-        if index >= page.carved as usize
-            || page.meta.is_null()
-            || !internal::is_live_inlined(page.meta as usize)
-        {
+        if index >= page.carved as usize {
             return None;
         }
-        // SAFETY: safety mode keeps metadata for every slot; checked above that it is there
-        // and that `index` is a carved slot.
+        // SAFETY: safety mode keeps metadata for every slot; the page's metadata is live
+        // (checked by `c_checked_page` when the page was found in this generation, and only
+        // freed or replaced in a change of the layout) and `index` is a carved slot.
         let meta = unsafe { page.meta(index) };
         if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
             return None;
@@ -253,6 +256,14 @@ impl GeneralPurposeAllocator {
         }
         // SAFETY: a sound small segment header of this GPA (checked above).
         let page = unsafe { (*segment).checked_page_of_inlined(address) }.ok()?;
+        // The page's metadata: a live block of the internal heap (not a pointer a stray write
+        // left in the descriptor). A remembered page is not checked again: its metadata is
+        // freed or replaced only in a change of the layout, which ends its generation.
+        // SAFETY: a sound page descriptor of a live segment (checked above).
+        let meta = unsafe { (*page).meta };
+        if meta.is_null() || !internal::is_live_inlined(meta as usize) {
+            return None;
+        }
         let unit = address / UNIT_SIZE;
         let found = found_page(unit);
         found.unit.set(unit);
@@ -447,6 +458,34 @@ mod tests {
             gpa.free_unsized(elsewhere);
         }
         assert_eq!(count(&gpa, FindingKind::DoubleFree), 1);
+    }
+
+    #[test]
+    fn a_page_without_live_metadata_is_neither_served_nor_remembered() {
+        let gpa = checked();
+        let block = gpa.c_alloc_checked(48, 0);
+        let unit = block as usize / UNIT_SIZE;
+        let found = gpa.c_checked_block(block as usize).unwrap();
+        let page = found.page;
+        // The descriptor's metadata pointer changed by a stray write (here: into the
+        // metadata block, not its start): the full lookup neither serves the block nor
+        // remembers the page (the entry is emptied first, so the lookup is a full one).
+        found_page(unit).unit.set(0);
+        // SAFETY: the page is this GPA's, used by this thread only.
+        let meta = unsafe { (*page).meta };
+        // SAFETY: as above; restored below, before the page is used again.
+        unsafe { (*page).meta = meta.wrapping_add(1) };
+        assert!(gpa.c_checked_block(block as usize).is_none());
+        assert_ne!(found_page(unit).unit.get(), unit);
+        // SAFETY: as above.
+        unsafe { (*page).meta = meta };
+        // Sound again: served, and remembered.
+        let again = gpa.c_checked_block(block as usize).unwrap();
+        assert_eq!(again.start, block as usize);
+        assert_eq!(found_page(unit).unit.get(), unit);
+        // SAFETY: found just above on this thread.
+        unsafe { gpa.c_free_checked(again, 0) };
+        assert!(gpa.report().is_clean());
     }
 
     #[test]

@@ -87,11 +87,12 @@ pub(crate) use size_class::MAX_SMALL_ALIGN;
 
 /// The library's own per-thread state of the calling thread, `(address, bytes)` each: every
 /// variable the crate defines with `fast_thread_local!` (heap cache, sampling state, trace
-/// capture state, remembered walks, the blocks a C call has in flight). They live in the thread's static TLS block, outside any
+/// capture state, remembered walks, the blocks a C call has in flight, the checked libc call
+/// in progress). They live in the thread's static TLS block, outside any
 /// heap a GPA manages, and some hold copies of the program's pointers (a remembered walk keeps
 /// `rbp`, a general register in code without frame pointers), so a leak scan must skip them:
 /// Valgrind never sees its own state as the program's roots.
-pub(crate) fn own_thread_locals() -> [(usize, usize); 6] {
+pub(crate) fn own_thread_locals() -> [(usize, usize); 7] {
     let [traces, walks] = trace::thread_local_extents();
     [
         heap::thread_local_extent(),
@@ -100,6 +101,7 @@ pub(crate) fn own_thread_locals() -> [(usize, usize); 6] {
         traces,
         walks,
         crate::capi::scan::thread_local_extent(),
+        crate::capi::libc_calls::thread_local_extent(),
     ]
 }
 
@@ -631,6 +633,12 @@ pub struct GeneralPurposeAllocator {
     /// Traces on, by [`TraceMethod::Auto`]: the checked paths' captures test this flag, then
     /// go straight to the frame-pointer walk once it is known to work (`trace_here`).
     auto_traced: bool,
+    /// The depth of the captures [`Self::trace_at`] asks the remembered captures about
+    /// (`config.stack_trace_frames`, capped as a capture caps it), set by the first capture
+    /// that finds the method remembers them (`trace::remembers_at`); 0 before, and for
+    /// methods that do not: one load and test on every capture, where the settings (depth,
+    /// method, walker) took three tests and the cap a `cmov`.
+    remembered_depth: AtomicUsize,
     guarded: guarded::Guarded,
 }
 
@@ -679,6 +687,7 @@ impl GeneralPurposeAllocator {
                 && !config.verbose_log,
             auto_traced: config.stack_trace_frames != 0
                 && matches!(config.trace_method, TraceMethod::Auto),
+            remembered_depth: AtomicUsize::new(0),
             guarded: guarded::Guarded::new(),
         }
     }
@@ -856,23 +865,31 @@ impl GeneralPurposeAllocator {
         if frame == 0 {
             return self.trace_here();
         }
+        // A remembered capture first: it neither walks nor allocates, so it needs no guard.
+        let depth = self.remembered_depth.load(Ordering::Relaxed);
+        if depth != 0 {
+            if let Some(id) = trace::remembered_id_at(frame, lane, depth) {
+                return id;
+            }
+        }
         if self.config.stack_trace_frames == 0 {
             return TraceId::NONE;
-        }
-        let method = self.config.trace_method;
-        // A remembered capture first: it neither walks nor allocates, so it needs no guard.
-        if let Some(id) =
-            trace::remembered_id_at(frame, lane, self.config.stack_trace_frames, method)
-        {
-            return id;
         }
         self.capture_at(frame, lane)
     }
 
     /// [`Self::trace_at`] when no remembered capture answers (it asked
-    /// `trace::remembered_id_at` first, so the capture does not ask again).
+    /// `trace::remembered_id_at` first; or the method remembers none; or this is the GPA's
+    /// first capture, which finds whether it does: the capture does not ask, which changes
+    /// no trace, only whether the memo's words are compared again).
     #[inline(never)]
     fn capture_at(&self, frame: usize, lane: usize) -> TraceId {
+        if self.remembered_depth.load(Ordering::Relaxed) == 0 {
+            let settings = (self.config.stack_trace_frames, self.config.trace_method);
+            if let Some(depth) = trace::remembers_at(settings.0, settings.1) {
+                self.remembered_depth.store(depth, Ordering::Relaxed);
+            }
+        }
         self.capture_guarded(|depth, method| trace::capture_id_at(frame, lane, depth, method, true))
     }
 

@@ -737,7 +737,8 @@ pub fn capture_user_at(frame: usize, lane: usize, depth: usize, asked: bool) -> 
 /// The part of [`capture_user_at`] that neither walks nor allocates: the remembered trace of
 /// this capture, when its memo answers; `None` when [`capture_user_at`] must capture (also
 /// while the thread's stack bounds are not known yet, and under the cross-check, which
-/// [`capture_user_at`] runs). An allocator asks this first, outside its re-entrancy guard.
+/// [`capture_user_at`] runs). An allocator asks this first, outside its re-entrancy guard;
+/// `depth` is capped as a capture caps it (below `MAX_FRAMES`).
 #[inline(always)]
 pub fn remembered_at(frame: usize, lane: usize, depth: usize) -> Option<TraceId> {
     // Only once this object is found, keeping frame pointers, and not under the cross-check
@@ -751,7 +752,8 @@ pub fn remembered_at(frame: usize, lane: usize, depth: usize) -> Option<TraceId>
     // Only the stack's top: the walk to the program's frame reads no other register (and the
     // three reads of `current_state` are not left out by the compiler).
     let (_, top) = super::current_stack_bounds()?;
-    let depth = depth.min(MAX_FRAMES - 1);
+    // The caller's depth is capped already (`trace::remembers_at`).
+    debug_assert!(depth < MAX_FRAMES);
     let (entry, user) = program_frame_below(top, own_start, own_len, frame)?;
     let cache = path_cache();
     // SAFETY: as in `capture_user_at`.
