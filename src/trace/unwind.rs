@@ -153,11 +153,17 @@ fn compute(address: usize) -> Option<Rule> {
     crate::os::stack::on_own_stack(|| compute_here(address))
 }
 
-/// [`compute`] on the stack it is called on.
-#[inline(never)]
-fn compute_here(address: usize) -> Option<Rule> {
-    use gimli::{BaseAddresses, CfaRule, EhFrame, EhFrameHdr, NativeEndian, Pointer, RegisterRule};
-    use gimli::{UnwindContext, UnwindSection, X86_64};
+/// The call frame information's row for the code at `address` (an instruction's address, not
+/// a return address), from the `.eh_frame` of the object holding it, found through its
+/// `.eh_frame_hdr`'s binary-search table; `context` holds the row. `None` where the object
+/// has no such table or no entry covers `address`. With the row, the object's `.eh_frame`
+/// (which a rule given by a DWARF expression reads). Shared by [`compute_here`] (the rule a
+/// trace's walk caches) and [`step_registers`] (every register rule, for the leak scan).
+fn unwind_row(
+    address: usize,
+    context: &mut gimli::UnwindContext<usize>,
+) -> Option<(&gimli::UnwindTableRow<usize>, EhFrameSection)> {
+    use gimli::{BaseAddresses, EhFrame, EhFrameHdr, NativeEndian, Pointer, UnwindSection};
 
     let object = crate::os::object_containing(address)?;
     let header = object.eh_frame_header;
@@ -186,16 +192,28 @@ fn compute_here(address: usize) -> Option<Rule> {
     let eh_frame = EhFrame::new(frame_bytes, NativeEndian);
     let bases = bases.set_eh_frame(frame_start as u64);
     let table = parsed.table()?;
-    let mut context = UnwindContext::new();
     let row = table
         .unwind_info_for_address(
             &eh_frame,
             &bases,
-            &mut context,
+            context,
             address as u64,
             EhFrame::cie_from_offset,
         )
         .ok()?;
+    Some((row, eh_frame))
+}
+
+/// A loaded object's `.eh_frame`, read in place.
+type EhFrameSection = gimli::EhFrame<gimli::EndianSlice<'static, gimli::NativeEndian>>;
+
+/// [`compute`] on the stack it is called on.
+#[inline(never)]
+fn compute_here(address: usize) -> Option<Rule> {
+    use gimli::{CfaRule, RegisterRule, UnwindContext, X86_64};
+
+    let mut context = UnwindContext::new();
+    let (row, _) = unwind_row(address, &mut context)?;
     let (from_rbp, cfa_offset) = match row.cfa() {
         CfaRule::RegisterAndOffset { register, offset } if *register == X86_64::RSP => {
             (false, *offset)
@@ -456,50 +474,16 @@ pub fn step_registers(
     frame: &FrameRegisters,
     read: &dyn Fn(usize) -> Option<usize>,
 ) -> Option<FrameRegisters> {
-    use gimli::{BaseAddresses, CfaRule, EhFrame, EhFrameHdr, NativeEndian, Pointer, RegisterRule};
-    use gimli::{UnwindContext, UnwindSection};
+    use gimli::{CfaRule, RegisterRule, UnwindContext};
 
     let address = if frame.returned {
         frame.ip.checked_sub(1)?
     } else {
         frame.ip
     };
-    let object = crate::os::object_containing(address)?;
-    let header = object.eh_frame_header;
-    let end = object.end;
-    if header == 0 || header >= end {
-        return None;
-    }
-    // SAFETY: as in `compute`: `.eh_frame_hdr` and `.eh_frame` lie in the object's mapping,
-    // which stays mapped while code of it is on a stack.
-    let header_bytes = unsafe { core::slice::from_raw_parts(header as *const u8, end - header) };
-    let bases = BaseAddresses::default().set_eh_frame_hdr(header as u64);
-    let parsed = EhFrameHdr::new(header_bytes, NativeEndian)
-        .parse(&bases, 8)
-        .ok()?;
-    let Pointer::Direct(frame_start) = parsed.eh_frame_ptr() else {
-        return None;
-    };
-    let frame_start = frame_start as usize;
-    if frame_start == 0 || frame_start >= end {
-        return None;
-    }
-    // SAFETY: as above.
-    let frame_bytes =
-        unsafe { core::slice::from_raw_parts(frame_start as *const u8, end - frame_start) };
-    let eh_frame = EhFrame::new(frame_bytes, NativeEndian);
-    let bases = bases.set_eh_frame(frame_start as u64);
-    let table = parsed.table()?;
+    // Boxed: the scan that calls this may run on a small stack.
     let mut context = std::boxed::Box::new(UnwindContext::new());
-    let row = table
-        .unwind_info_for_address(
-            &eh_frame,
-            &bases,
-            &mut context,
-            address as u64,
-            EhFrame::cie_from_offset,
-        )
-        .ok()?;
+    let (row, eh_frame) = unwind_row(address, &mut context)?;
     let value = |number: u16| frame.registers.get(usize::from(number)).copied().flatten();
     let cfa = match row.cfa() {
         CfaRule::RegisterAndOffset { register, offset } => {
