@@ -72,23 +72,13 @@ fn linker_accepts_relr(out_dir: &Path, target: &str) -> bool {
         return false;
     }
     let output = out_dir.join("libgpa_relr_probe.so");
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let mut probe = Command::new(rustc);
-    probe
-        .args(["--crate-type", "cdylib", "--crate-name", "gpa_relr_probe"])
-        .args(["--target", target, "-C", "opt-level=0", "-o"])
-        .arg(&output)
-        .arg("-Clink-arg=-Wl,-z,pack-relative-relocs")
-        .arg(&source)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if let Ok(linker) = std::env::var("RUSTC_LINKER") {
-        probe.arg(format!("-Clinker={linker}"));
-    }
-    if let Ok(flags) = std::env::var("CARGO_ENCODED_RUSTFLAGS") {
-        probe.args(flags.split('\x1f').filter(|flag| !flag.is_empty()));
-    }
-    if !probe.status().is_ok_and(|status| status.success()) {
+    if !probe_links(
+        target,
+        "gpa_relr_probe",
+        &source,
+        &output,
+        "-Clink-arg=-Wl,-z,pack-relative-relocs",
+    ) {
         return false;
     }
     // The dynamic section's tag DT_RELR (36) as a little-endian 8-byte word at an 8-byte
@@ -143,14 +133,26 @@ fn linker_accepts_plt(out_dir: &Path, target: &str) -> bool {
     if written.is_err() {
         return false;
     }
+    probe_links(
+        target,
+        "gpa_plt_probe",
+        &source,
+        &out_dir.join("libgpa_plt_probe.so"),
+        &format!("-Clink-arg=-Wl,-T,{}", script.display()),
+    )
+}
+
+/// Whether rustc links `source` as the `cdylib` `name` into `output` with the extra argument
+/// `extra`, with the build's own flags and linker (a probe of what the linker accepts).
+fn probe_links(target: &str, name: &str, source: &Path, output: &Path, extra: &str) -> bool {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let mut probe = Command::new(rustc);
     probe
-        .args(["--crate-type", "cdylib", "--crate-name", "gpa_plt_probe"])
+        .args(["--crate-type", "cdylib", "--crate-name", name])
         .args(["--target", target, "-C", "opt-level=0", "-o"])
-        .arg(out_dir.join("libgpa_plt_probe.so"))
-        .arg(format!("-Clink-arg=-Wl,-T,{}", script.display()))
-        .arg(&source)
+        .arg(output)
+        .arg(extra)
+        .arg(source)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     if let Ok(linker) = std::env::var("RUSTC_LINKER") {

@@ -1105,21 +1105,8 @@ extern "C" fn run_work(work: usize) {
 unsafe fn call_on_stack(top: usize, function: extern "C" fn(usize), argument: usize) {
     #[cfg(target_arch = "x86_64")]
     if top != 0 {
-        // SAFETY: caller contract; r12 is callee-saved, so it holds the old stack pointer
-        // across the call; the callee follows the C ABI (clobbers declared).
-        unsafe {
-            core::arch::asm!(
-                "mov r12, rsp",
-                "mov rsp, {top}",
-                "call {function}",
-                "mov rsp, r12",
-                top = in(reg) top & !15,
-                function = in(reg) function,
-                in("rdi") argument,
-                out("r12") _,
-                clobber_abi("C"),
-            );
-        }
+        // SAFETY: caller contract.
+        unsafe { super::stack::call_on_stack(top, function, argument) };
         return;
     }
     let _ = top;

@@ -180,12 +180,13 @@ extern "C" fn run_work(work: usize) {
     work();
 }
 
-/// Calls `function(argument)` with the stack pointer at `top`.
+/// Calls `function(argument)` with the stack pointer at `top`, then returns to the caller's
+/// stack (also the switch of `signal::with_stack_room`).
 ///
 /// # Safety
 /// `top` is the 16-byte-aligned top of a mapped stack nobody else uses meanwhile.
 #[cfg(target_arch = "x86_64")]
-unsafe fn call_on_stack(top: usize, function: extern "C" fn(usize), argument: usize) {
+pub(super) unsafe fn call_on_stack(top: usize, function: extern "C" fn(usize), argument: usize) {
     // SAFETY: caller contract; r12 is callee-saved, so it holds the old stack pointer across
     // the call; the callee follows the C ABI (clobbers declared); `call` on a 16-aligned
     // stack pointer gives the callee the alignment the ABI promises.
