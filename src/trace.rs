@@ -60,6 +60,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
 
 use crate::os;
 
+mod thread_caches;
 #[cfg(target_arch = "x86_64")]
 pub mod unwind;
 
@@ -232,12 +233,34 @@ impl Default for Frames {
     }
 }
 
-/// Per-thread state of the capture: the stack's bounds and the recently interned traces.
+/// Per-thread state of the capture kept in static TLS: the stack's bounds, and where the
+/// thread's caches are ([`Caches`], out of static TLS: 24 bytes here instead of 57 KiB in every
+/// thread of every program, fast mode's too).
 #[repr(C)]
 struct ThreadTraces {
     /// This thread's stack, `(lowest, highest)` address, found once per thread (highest 0: not
     /// yet known; 1: being found, or not found).
     stack: Cell<(usize, usize)>,
+    /// The thread's [`Caches`] (null: none yet, or released at thread exit), from
+    /// [`thread_caches`]'s mappings.
+    caches: Cell<*mut Caches>,
+}
+
+// SAFETY: an unknown stack top and no caches (null) are the initial state.
+unsafe impl crate::tls::ZeroInit for ThreadTraces {}
+
+crate::tls::fast_thread_local!(
+    /// The calling thread's capture state (initial-exec TLS: no `__tls_get_addr`).
+    fn thread_traces() -> ThreadTraces;
+);
+
+/// The trace layer's per-thread caches: the recently interned traces, the remembered
+/// frame-pointer walks and (x86-64) the caching unwinder's remembered walks. A thread gets
+/// them at its first capture ([`caches`]) from [`thread_caches`], never in a thread that
+/// captures nothing (fast mode), and gives them back when it ends
+/// ([`release_thread_caches`]).
+#[repr(C)]
+pub(crate) struct Caches {
     /// Recently interned traces, by hash: most allocations come from a few sites, and this
     /// saves the shared table's probe and compare (a recursion's captures come from many
     /// paths, hence many ways). A match of the 64-bit hash and of the outermost and innermost
@@ -249,24 +272,78 @@ struct ThreadTraces {
     /// A capture is reading or writing `memos` (one interrupted by a signal handler that
     /// captures too: the nested capture leaves them alone).
     memo_busy: Cell<bool>,
+    /// The caching unwinder's remembered walks.
+    #[cfg(target_arch = "x86_64")]
+    walks: unwind::PathCache,
 }
 
-// SAFETY: an unknown stack top, empty (all-zero) recent entries and memos (id 0: nothing
-// remembered) are the initial state.
-unsafe impl crate::tls::ZeroInit for ThreadTraces {}
+// SAFETY: empty (all-zero) recent entries and memos (id 0: nothing remembered), `memo_busy`
+// false, and the unwinder's empty `PathCache` (itself `ZeroInit`) are the initial state.
+unsafe impl crate::tls::ZeroInit for Caches {}
 
-crate::tls::fast_thread_local!(
-    /// The calling thread's capture state (initial-exec TLS: no `__tls_get_addr`).
-    fn thread_traces() -> ThreadTraces;
-);
+/// The calling thread's [`Caches`], made at its first use (async-signal-safe: a pool pop or a
+/// mapping, no `malloc`); `None` only when the system refuses the mapping (then captures go
+/// without caches). The reference stays valid until the thread ends: only
+/// [`release_thread_caches`], at thread exit, takes them away.
+#[inline(always)]
+fn caches() -> Option<&'static Caches> {
+    let caches = thread_traces().caches.get();
+    if caches.is_null() {
+        return first_caches();
+    }
+    // SAFETY: a non-null pointer here is this thread's caches (`first_caches`), a live,
+    // zero-initialized `Caches` nobody else uses until `release_thread_caches` runs.
+    Some(unsafe { &*caches })
+}
 
-/// The trace layer's per-thread state of the calling thread (capture state and remembered
-/// walks), `(address, bytes)` each.
-pub(crate) fn thread_local_extents() -> [(usize, usize); 2] {
-    [
-        crate::tls::extent(thread_traces()),
-        unwind::thread_local_extent(),
-    ]
+/// [`caches`]'s slow path: the thread's first capture.
+#[cold]
+#[inline(never)]
+fn first_caches() -> Option<&'static Caches> {
+    let fresh = thread_caches::acquire()?;
+    let slot = &thread_traces().caches;
+    if !slot.get().is_null() {
+        // A signal handler's capture got the thread its caches meanwhile: keep those.
+        // SAFETY: `fresh` was just acquired and is not referenced anywhere.
+        unsafe { thread_caches::release(fresh) };
+    } else {
+        slot.set(fresh.as_ptr());
+    }
+    // SAFETY: as in `caches`.
+    Some(unsafe { &*slot.get() })
+}
+
+/// Gives the calling thread's caches back to the pool ([`thread_caches`]), for its exit hook
+/// (`gpa::heap`'s): a capture made after it (by a later thread-exit destructor) gets caches
+/// again, which the hook, armed again by that allocation, gives back too.
+pub(crate) fn release_thread_caches() {
+    let caches = thread_traces().caches.replace(core::ptr::null_mut());
+    if let Some(caches) = NonNull::new(caches) {
+        // SAFETY: the thread's own caches, no longer reachable from it (the slot is null) and
+        // not in use: the exit hook runs outside any capture of this thread.
+        unsafe { thread_caches::release(caches) };
+    }
+}
+
+/// The unwinder's remembered walks of the calling thread (see [`caches`]).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn path_cache() -> Option<&'static unwind::PathCache> {
+    caches().map(|caches| &caches.walks)
+}
+
+/// The trace layer's per-thread state of the calling thread in static TLS, `(address, bytes)`
+/// (its caches are elsewhere: [`for_each_thread_caches`]).
+pub(crate) fn thread_local_extent() -> (usize, usize) {
+    crate::tls::extent(thread_traces())
+}
+
+/// Calls `visit(start, end)` with every mapping that holds a thread's trace caches (in use by
+/// a thread or pooled): they hold copies of `rbp`, a general register in code without frame
+/// pointers, so possibly of the program's pointers, and a leak scan must not take them for
+/// roots (`leakcheck::roots::OwnState`). Lock-free, allocation-free.
+pub(crate) fn for_each_thread_caches(visit: &mut dyn FnMut(usize, usize)) {
+    thread_caches::for_each(visit);
 }
 
 /// Whether [`prepare_thread`] has run on this thread.
@@ -959,11 +1036,10 @@ pub fn walks_frame_pointers() -> bool {
 /// frame.
 #[inline(always)]
 fn capture_id_walking(depth: usize) -> TraceId {
-    let traces = thread_traces();
-    let Some((low, high)) = stack_bounds_of(traces) else {
+    let Some((low, high)) = stack_bounds_of(thread_traces()) else {
         return TraceId::NONE;
     };
-    walk_remembered_in(traces, frame_pointer(), low, high, depth)
+    walk_remembered_in(caches(), frame_pointer(), low, high, depth)
 }
 
 /// The trace of a frame-pointer walk from `fp` within `[low, high)` for a capture of `depth`
@@ -972,26 +1048,29 @@ fn capture_id_walking(depth: usize) -> TraceId {
 #[inline(always)]
 #[cfg(test)]
 fn walk_remembered(fp: usize, low: usize, high: usize, depth: usize) -> TraceId {
-    walk_remembered_in(thread_traces(), fp, low, high, depth)
+    walk_remembered_in(caches(), fp, low, high, depth)
 }
 
-/// [`walk_remembered`] with the calling thread's `traces`.
+/// [`walk_remembered`] with the calling thread's `caches` (`None`: it has none).
 #[inline(always)]
 fn walk_remembered_in(
-    traces: &ThreadTraces,
+    caches: Option<&Caches>,
     fp: usize,
     low: usize,
     high: usize,
     depth: usize,
 ) -> TraceId {
-    if depth > MEMO_FRAMES - SKIP_BUDGET || traces.memo_busy.get() {
-        let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
-        // Too deep to remember, or a capture interrupted (by a signal handler's allocation)
-        // in the middle of its memo: walk without one.
-        let mut frames = Frames::new();
-        walk_chain(&mut frames, fp, low, high, limit);
-        return intern_addresses(frames.addresses());
-    }
+    let traces = match caches {
+        Some(caches) if depth <= MEMO_FRAMES - SKIP_BUDGET && !caches.memo_busy.get() => caches,
+        _ => {
+            let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
+            // Too deep to remember, a capture interrupted (by a signal handler's allocation)
+            // in the middle of its memo, or no caches: walk without a memo.
+            let mut frames = Frames::new();
+            walk_chain(&mut frames, fp, low, high, limit);
+            return intern_addresses(frames.addresses());
+        }
+    };
     traces.memo_busy.set(true);
     let memo = &traces.memos[(fp >> 4) % MEMOS];
     let id = match memo.replay(fp, low, high, depth) {
@@ -1206,7 +1285,10 @@ pub fn intern_addresses(addresses: &[usize]) -> TraceId {
     let (key, epoch) = key_of(addresses);
     let check = recent_check(addresses);
     let way = (key as usize >> 3) & (RECENT_WAYS - 1);
-    let recent = &thread_traces().recent[way];
+    let Some(caches) = caches() else {
+        return intern_hashed(addresses, key, epoch);
+    };
+    let recent = &caches.recent[way];
     let (cached_key, cached_check, id) = recent.get();
     if cached_key == key && cached_check == check {
         return TraceId(id);

@@ -173,7 +173,7 @@ fn first_frame_outside(low: usize, high: usize) -> Option<usize> {
 }
 
 /// The library's own state in the threads of a scan, which is never a root (its thread-locals,
-/// its signal stacks): sorted, disjoint address ranges.
+/// its threads' trace caches, its signal stacks): sorted, disjoint address ranges.
 #[derive(Clone, Debug, Default)]
 pub struct OwnState {
     ranges: std::vec::Vec<core::ops::Range<usize>>,
@@ -219,6 +219,16 @@ impl OwnState {
                 ranges.push(start..end);
             }
         });
+        OwnState::from_ranges(ranges)
+    }
+
+    /// Adds the mappings of the threads' trace caches (`trace::for_each_thread_caches`: each
+    /// thread's remembered walks and recent traces, out of static TLS, in use or pooled). They
+    /// keep copies of `rbp`, a general register in code without frame pointers, so possibly
+    /// of the program's pointers; as the thread-locals they were, they are never roots.
+    pub fn with_trace_caches(self) -> OwnState {
+        let mut ranges = self.ranges;
+        crate::trace::for_each_thread_caches(&mut |start, end| ranges.push(start..end));
         OwnState::from_ranges(ranges)
     }
 
