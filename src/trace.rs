@@ -252,7 +252,18 @@ unsafe impl crate::tls::ZeroInit for ThreadTraces {}
 crate::tls::fast_thread_local!(
     /// The calling thread's capture state (initial-exec TLS: no `__tls_get_addr`).
     fn thread_traces() -> ThreadTraces;
+    /// A word of the calling thread's `ThreadTraces` (the stack's bounds, the caches' address:
+    /// one load, on every capture).
+    fn thread_traces_word<OFFSET>() -> usize;
 );
+
+/// Byte offsets in [`ThreadTraces`] of the stack's lowest and highest address and of the
+/// caches' address, for [`thread_traces_word`].
+const STACK_LOW: usize =
+    core::mem::offset_of!(ThreadTraces, stack) + core::mem::offset_of!((usize, usize), 0);
+const STACK_HIGH: usize =
+    core::mem::offset_of!(ThreadTraces, stack) + core::mem::offset_of!((usize, usize), 1);
+const CACHES: usize = core::mem::offset_of!(ThreadTraces, caches);
 
 /// The trace layer's per-thread caches: the recently interned traces, the remembered
 /// frame-pointer walks and (x86-64) the caching unwinder's remembered walks. A thread gets
@@ -287,7 +298,7 @@ unsafe impl crate::tls::ZeroInit for Caches {}
 /// [`release_thread_caches`], at thread exit, takes them away.
 #[inline(always)]
 fn caches() -> Option<&'static Caches> {
-    let caches = thread_traces().caches.get();
+    let caches = thread_traces_word::<CACHES>() as *const Caches;
     if caches.is_null() {
         return first_caches();
     }
@@ -381,16 +392,11 @@ pub fn thread_stack() -> Option<(usize, usize)> {
 /// (a stack the thread switched to by itself, or bounds not known yet) `None`.
 #[inline(always)]
 pub fn current_stack_bounds() -> Option<(usize, usize)> {
-    stack_bounds_of(thread_traces())
-}
-
-/// [`current_stack_bounds`] from the calling thread's `traces`.
-#[inline(always)]
-fn stack_bounds_of(traces: &ThreadTraces) -> Option<(usize, usize)> {
-    let (bottom, top) = traces.stack.get();
+    let top = thread_traces_word::<STACK_HIGH>();
     if top <= 1 {
         return None;
     }
+    let bottom = thread_traces_word::<STACK_LOW>();
     let sp = os::approximate_stack_pointer();
     if sp >= bottom && sp < top {
         return Some((sp, top));
@@ -1036,7 +1042,7 @@ pub fn walks_frame_pointers() -> bool {
 /// frame.
 #[inline(always)]
 fn capture_id_walking(depth: usize) -> TraceId {
-    let Some((low, high)) = stack_bounds_of(thread_traces()) else {
+    let Some((low, high)) = current_stack_bounds() else {
         return TraceId::NONE;
     };
     walk_remembered_in(caches(), frame_pointer(), low, high, depth)

@@ -12,7 +12,9 @@
 //! register. Scanned, such a copy turns a lost block into a reachable one, and which copies
 //! are there depends on where the cache placed them (address-space randomization): a verdict
 //! that changed from run to run on `gcc`'s driver (one block in about twenty runs) until they
-//! were skipped. Valgrind's own state is never in the program's memory. The same holds for
+//! were skipped. (The remembered walks now live in mappings of their own, the threads' trace
+//! caches, out of static TLS: skipped the same way, [`OwnState::with_trace_caches`].)
+//! Valgrind's own state is never in the program's memory. The same holds for
 //! the signal stacks the library maps (the crash stack, each thread's alternate stack): a
 //! program's fault handler runs there (the library's handler forwards on the stack it runs
 //! on), and what it leaves behind after a `siglongjmp` is stale.
