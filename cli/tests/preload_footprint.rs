@@ -109,7 +109,10 @@ fn the_librarys_static_tls_stays_small() {
     let library = preload_library();
     let image = std::fs::read(&library).expect("read the preload library");
     let bytes = static_tls_bytes(&image);
-    assert!(bytes > 0, "the library has initial-exec thread-locals (tls.rs)");
+    assert!(
+        bytes > 0,
+        "the library has initial-exec thread-locals (tls.rs)"
+    );
     assert!(
         bytes <= MAX_STATIC_TLS,
         "{}: PT_TLS is {bytes} bytes in memory, more than {MAX_STATIC_TLS}: every thread of \

@@ -207,9 +207,11 @@ mod tests {
             assert!(listed);
             let next = acquire().expect("a mapping");
             // SAFETY: a block of this test, zeroed by `release` or fresh.
-            let caches =
-                unsafe { core::slice::from_raw_parts(next.as_ptr() as *const u8, bytes) };
-            assert!(caches.iter().all(|&byte| byte == 0), "an acquired block is all zero");
+            let caches = unsafe { core::slice::from_raw_parts(next.as_ptr() as *const u8, bytes) };
+            assert!(
+                caches.iter().all(|&byte| byte == 0),
+                "an acquired block is all zero"
+            );
             reused |= next == first;
             // SAFETY: acquired above and not used any more.
             unsafe { release(next) };
