@@ -242,7 +242,8 @@ struct ThreadTraces {
     /// yet known; 1: being found, or not found).
     stack: Cell<(usize, usize)>,
     /// The thread's [`Caches`] (null: none yet, or released at thread exit), from
-    /// [`thread_caches`]'s mappings.
+    /// [`thread_caches`]'s mappings. Never null while `stack`'s highest address is above 1
+    /// (see [`prepare_thread`]).
     caches: Cell<*mut Caches>,
 }
 
@@ -252,17 +253,11 @@ unsafe impl crate::tls::ZeroInit for ThreadTraces {}
 crate::tls::fast_thread_local!(
     /// The calling thread's capture state (initial-exec TLS: no `__tls_get_addr`).
     fn thread_traces() -> ThreadTraces;
-    /// A word of the calling thread's `ThreadTraces` (the stack's bounds, the caches' address:
-    /// one load, on every capture).
+    /// A word of the calling thread's `ThreadTraces` (the caches' address: one load).
     fn thread_traces_word<OFFSET>() -> usize;
 );
 
-/// Byte offsets in [`ThreadTraces`] of the stack's lowest and highest address and of the
-/// caches' address, for [`thread_traces_word`].
-const STACK_LOW: usize =
-    core::mem::offset_of!(ThreadTraces, stack) + core::mem::offset_of!((usize, usize), 0);
-const STACK_HIGH: usize =
-    core::mem::offset_of!(ThreadTraces, stack) + core::mem::offset_of!((usize, usize), 1);
+/// Byte offset in [`ThreadTraces`] of the caches' address, for [`thread_traces_word`].
 const CACHES: usize = core::mem::offset_of!(ThreadTraces, caches);
 
 /// The trace layer's per-thread caches: the recently interned traces, the remembered
@@ -328,12 +323,43 @@ fn first_caches() -> Option<&'static Caches> {
 /// (`gpa::heap`'s): a capture made after it (by a later thread-exit destructor) gets caches
 /// again, which the hook, armed again by that allocation, gives back too.
 pub(crate) fn release_thread_caches() {
-    let caches = thread_traces().caches.replace(core::ptr::null_mut());
+    let traces = thread_traces();
+    // Bounds unknown first (known bounds imply caches, see `prepare_thread`): the next
+    // `prepare_thread` finds them again, with caches.
+    traces.stack.set((0, 0));
+    core::sync::atomic::compiler_fence(Ordering::SeqCst);
+    let caches = traces.caches.replace(core::ptr::null_mut());
     if let Some(caches) = NonNull::new(caches) {
         // SAFETY: the thread's own caches, no longer reachable from it (the slot is null) and
         // not in use: the exit hook runs outside any capture of this thread.
         unsafe { thread_caches::release(caches) };
     }
+}
+
+/// The top of the stack the calling thread runs on ([`current_stack_bounds`]'s `high`) and its
+/// unwinder's remembered walks, once [`prepare_thread`] found both (else `None`: no memo to
+/// ask; this makes no caches), from one computation of the thread's TLS address (the accessor's asm cannot be
+/// merged across the stores between two calls): for [`unwind::remembered_at`], asked at every
+/// allocation and free of the C ABI's check mode.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn stack_top_and_walks() -> Option<(usize, &'static unwind::PathCache)> {
+    let traces = thread_traces();
+    let (bottom, top) = traces.stack.get();
+    if top <= 1 {
+        return None;
+    }
+    // Known bounds imply caches (`prepare_thread`).
+    let caches = traces.caches.get();
+    debug_assert!(!caches.is_null());
+    let sp = os::approximate_stack_pointer();
+    let top = if sp >= bottom && sp < top {
+        top
+    } else {
+        other_stack_bounds(sp)?.1
+    };
+    // SAFETY: as in `caches`: the calling thread's caches, live until it ends.
+    Some((top, unsafe { &(*caches).walks }))
 }
 
 /// The unwinder's remembered walks of the calling thread (see [`caches`]).
@@ -367,11 +393,23 @@ pub fn thread_prepared() -> bool {
 /// `pthread_getattr_np` may allocate, so an allocator calls this inside its re-entrancy
 /// guard; a capture made meanwhile (by that nested allocation) finds the bounds still unknown
 /// (`1`) and returns no frames instead of recursing.
+///
+/// It also gets the thread its [`Caches`], before the bounds are published: known bounds
+/// (`highest > 1`) imply caches, so the captures' fast path ([`stack_top_and_walks`]) tests
+/// one word, not two. Without caches (the system refused the mapping) the bounds stay
+/// unknown.
 pub fn prepare_thread() {
-    let stack = &thread_traces().stack;
-    if stack.get().1 == 0 {
-        stack.set((0, 1));
-        stack.set(os::stack_bounds().unwrap_or((0, 1)));
+    let traces = thread_traces();
+    if traces.stack.get().1 == 0 {
+        traces.stack.set((0, 1));
+        let bounds = os::stack_bounds().unwrap_or((0, 1));
+        if caches().is_none() {
+            return;
+        }
+        // The caches' address is stored before the bounds, also as a signal handler
+        // interrupting this thread sees them.
+        core::sync::atomic::compiler_fence(Ordering::SeqCst);
+        traces.stack.set(bounds);
     }
 }
 
@@ -392,11 +430,10 @@ pub fn thread_stack() -> Option<(usize, usize)> {
 /// (a stack the thread switched to by itself, or bounds not known yet) `None`.
 #[inline(always)]
 pub fn current_stack_bounds() -> Option<(usize, usize)> {
-    let top = thread_traces_word::<STACK_HIGH>();
+    let (bottom, top) = thread_traces().stack.get();
     if top <= 1 {
         return None;
     }
-    let bottom = thread_traces_word::<STACK_LOW>();
     let sp = os::approximate_stack_pointer();
     if sp >= bottom && sp < top {
         return Some((sp, top));

@@ -755,10 +755,10 @@ pub fn remembered_at(frame: usize, lane: usize, depth: usize) -> Option<TraceId>
     let own_start = LEAN_RANGE[0].load(Ordering::Relaxed);
     // Only the stack's top: the walk to the program's frame reads no other register (and the
     // three reads of `current_state` are not left out by the compiler).
-    let (_, top) = super::current_stack_bounds()?;
+    // The remembered walks too, with the same read of the thread's TLS address.
+    let (top, cache) = super::stack_top_and_walks()?;
     let depth = depth.min(MAX_FRAMES - 1);
     let (entry, user) = program_frame_below(top, own_start, own_len, frame)?;
-    let cache = path_cache()?;
     // SAFETY: as in `capture_user_at`.
     let memos = unsafe { &mut *cache.entry_memos.get() };
     let memo = &mut memos[entry_memo_index(user, lane)];
