@@ -38,6 +38,12 @@
 //! symbolizer can tell which library an address belonged to ([`epoch_of`]). It is kept in the
 //! arena, in the word before the trace's frames.
 //!
+//! A thread's recent traces and remembered walks (this module's and the unwinder's, 57 KiB)
+//! are its [`Caches`], out of static TLS (which every thread of every program pays for, fast
+//! mode's too): a mapping [`thread_caches`] hands out at the thread's first capture or
+//! [`prepare_thread`], and takes back at its exit. Static TLS keeps the stack's bounds and the
+//! caches' address.
+//!
 //! More frames than the configured depth are captured ([`SKIP_BUDGET`] extra): the allocator's
 //! own frames and the allocation plumbing of std and `allocator_api2` are dropped when a trace
 //! is symbolized (`report::symbolize`), so they do not use up the user's depth.
@@ -49,6 +55,9 @@
 //!   `fetch_add` and never reused.
 //! * Nothing here allocates from any heap, except the unwinders ([`TraceMethod::needs_guard`]),
 //!   which an allocator calls inside its re-entrancy guard.
+//! * Known stack bounds (`ThreadTraces::stack`'s highest address above 1) imply caches:
+//!   [`prepare_thread`] stores the caches' address before the bounds, the exit hook
+//!   ([`release_thread_caches`]) clears the bounds before the address.
 //! * A remembered walk is read or written only while the thread's `memo_busy` is set; a
 //!   capture that finds it set (one made by a signal handler that interrupted another) walks
 //!   without a memo, so a memo is never seen half written.
