@@ -1368,6 +1368,37 @@ fn recent_check(addresses: &[usize]) -> u32 {
 mod tests {
     use super::*;
 
+    /// A thread gets its caches when it prepares for captures, with its stack's bounds, and
+    /// the leak scans' own state covers them (they were skipped as thread-locals before).
+    #[test]
+    fn a_prepared_threads_caches_are_never_a_leak_scans_roots() {
+        std::thread::spawn(|| {
+            assert!(
+                thread_traces().caches.get().is_null(),
+                "no caches before a capture"
+            );
+            prepare_thread();
+            let caches = thread_traces().caches.get() as usize;
+            assert!(caches != 0 && current_stack_bounds().is_some());
+            let end = caches + core::mem::size_of::<Caches>();
+            let own = crate::leakcheck::roots::OwnState::default().with_trace_caches();
+            let mut outside = std::vec::Vec::new();
+            own.for_each_outside(caches - 4096, end + 4096, &mut |from, to| {
+                outside.push((from, to))
+            });
+            assert!(
+                outside
+                    .iter()
+                    .all(|&(from, to)| to <= caches || from >= end),
+                "{outside:x?} overlaps the caches at {caches:#x}..{end:#x}"
+            );
+            release_thread_caches();
+            assert!(thread_traces().caches.get().is_null() && !thread_prepared());
+        })
+        .join()
+        .unwrap();
+    }
+
     #[inline(never)]
     fn site_a() -> TraceId {
         capture_id(6, TraceMethod::FramePointers)
