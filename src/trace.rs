@@ -373,6 +373,30 @@ fn stack_top_and_walks() -> Option<(usize, &'static unwind::PathCache)> {
     Some((top, unsafe { &(*caches).walks }))
 }
 
+/// [`current_stack_bounds`] and the calling thread's caches, once [`prepare_thread`] found
+/// both (else `None`; this makes no caches), from one computation of the thread's TLS address
+/// and one test (known bounds imply caches): for [`capture_id_walking`], the remembered
+/// frame-pointer walks of the Rust GPA's debug mode (two captures a pair).
+#[inline(always)]
+fn stack_bounds_and_caches() -> Option<((usize, usize), &'static Caches)> {
+    let traces = thread_traces();
+    let (bottom, top) = traces.stack.get();
+    if top <= 1 {
+        return None;
+    }
+    // Known bounds imply caches (`prepare_thread`).
+    let caches = traces.caches.get();
+    debug_assert!(!caches.is_null());
+    let sp = os::approximate_stack_pointer();
+    let bounds = if sp >= bottom && sp < top {
+        (sp, top)
+    } else {
+        other_stack_bounds(sp)?
+    };
+    // SAFETY: as in `caches`: the calling thread's caches, live until it ends.
+    Some((bounds, unsafe { &*caches }))
+}
+
 /// The unwinder's remembered walks of the calling thread (see [`caches`]).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
@@ -1090,10 +1114,10 @@ pub fn walks_frame_pointers() -> bool {
 /// frame.
 #[inline(always)]
 fn capture_id_walking(depth: usize) -> TraceId {
-    let Some((low, high)) = current_stack_bounds() else {
+    let Some(((low, high), caches)) = stack_bounds_and_caches() else {
         return TraceId::NONE;
     };
-    walk_remembered_in(caches(), frame_pointer(), low, high, depth)
+    walk_remembered_in(Some(caches), frame_pointer(), low, high, depth)
 }
 
 /// The trace of a frame-pointer walk from `fp` within `[low, high)` for a capture of `depth`
