@@ -22,6 +22,14 @@
 //! A library with initial-exec TLS can be loaded at start-up (`LD_PRELOAD`, a `DT_NEEDED`
 //! dependency) or linked statically; `dlopen` of it late works only while glibc's static TLS
 //! reserve lasts (a few hundred bytes per library), which is why the variables here are small.
+//! Static TLS also costs every thread of every program the library is preloaded into, fast
+//! mode's too: the loader reserves and zeroes it in each. So per-thread state of more than a
+//! few hundred bytes, or that only check mode uses, lives out of it, behind a pointer kept
+//! here: the trace caches (57 KiB, `trace::thread_caches`) are mapped at a thread's first
+//! capture and pooled at its exit. The library's `PT_TLS` segment was 61,008 bytes with them
+//! and is 2,688 without (2026-12-02); `cli/tests/preload_footprint.rs` keeps it under 4 KiB.
+//! That is still more than glibc's reserve for a late `dlopen` (512 bytes by default,
+//! `glibc.rtld.optional_static_tls`), so the library is for `LD_PRELOAD` only.
 //!
 //! # Invariants
 //! * Every variable starts as all-zero bytes (`.tbss`), so its type must be valid as such:

@@ -38,6 +38,12 @@
 //! symbolizer can tell which library an address belonged to ([`epoch_of`]). It is kept in the
 //! arena, in the word before the trace's frames.
 //!
+//! A thread's recent traces and remembered walks (this module's and the unwinder's, 57 KiB)
+//! are its [`Caches`], out of static TLS (which every thread of every program pays for, fast
+//! mode's too): a mapping [`thread_caches`] hands out at the thread's first capture or
+//! [`prepare_thread`], and takes back at its exit. Static TLS keeps the stack's bounds and the
+//! caches' address.
+//!
 //! More frames than the configured depth are captured ([`SKIP_BUDGET`] extra): the allocator's
 //! own frames and the allocation plumbing of std and `allocator_api2` are dropped when a trace
 //! is symbolized (`report::symbolize`), so they do not use up the user's depth.
@@ -49,6 +55,9 @@
 //!   `fetch_add` and never reused.
 //! * Nothing here allocates from any heap, except the unwinders ([`TraceMethod::needs_guard`]),
 //!   which an allocator calls inside its re-entrancy guard.
+//! * Known stack bounds (`ThreadTraces::stack`'s highest address above 1) imply caches:
+//!   [`prepare_thread`] stores the caches' address before the bounds, the exit hook
+//!   ([`release_thread_caches`]) clears the bounds before the address.
 //! * A remembered walk is read or written only while the thread's `memo_busy` is set; a
 //!   capture that finds it set (one made by a signal handler that interrupted another) walks
 //!   without a memo, so a memo is never seen half written.
@@ -60,6 +69,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
 
 use crate::os;
 
+mod thread_caches;
 #[cfg(target_arch = "x86_64")]
 pub mod unwind;
 
@@ -232,12 +242,40 @@ impl Default for Frames {
     }
 }
 
-/// Per-thread state of the capture: the stack's bounds and the recently interned traces.
+/// Per-thread state of the capture kept in static TLS: the stack's bounds, and where the
+/// thread's caches are ([`Caches`], out of static TLS: 24 bytes here instead of 57 KiB in every
+/// thread of every program, fast mode's too).
 #[repr(C)]
 struct ThreadTraces {
     /// This thread's stack, `(lowest, highest)` address, found once per thread (highest 0: not
     /// yet known; 1: being found, or not found).
     stack: Cell<(usize, usize)>,
+    /// The thread's [`Caches`] (null: none yet, or released at thread exit), from
+    /// [`thread_caches`]'s mappings. Never null while `stack`'s highest address is above 1
+    /// (see [`prepare_thread`]).
+    caches: Cell<*mut Caches>,
+}
+
+// SAFETY: an unknown stack top and no caches (null) are the initial state.
+unsafe impl crate::tls::ZeroInit for ThreadTraces {}
+
+crate::tls::fast_thread_local!(
+    /// The calling thread's capture state (initial-exec TLS: no `__tls_get_addr`).
+    fn thread_traces() -> ThreadTraces;
+    /// A word of the calling thread's `ThreadTraces` (the caches' address: one load).
+    fn thread_traces_word<OFFSET>() -> usize;
+);
+
+/// Byte offset in [`ThreadTraces`] of the caches' address, for [`thread_traces_word`].
+const CACHES: usize = core::mem::offset_of!(ThreadTraces, caches);
+
+/// The trace layer's per-thread caches: the recently interned traces, the remembered
+/// frame-pointer walks and (x86-64) the caching unwinder's remembered walks. A thread gets
+/// them at its first capture ([`caches`]) from [`thread_caches`], never in a thread that
+/// captures nothing (fast mode), and gives them back when it ends
+/// ([`release_thread_caches`]).
+#[repr(C)]
+pub(crate) struct Caches {
     /// Recently interned traces, by hash: most allocations come from a few sites, and this
     /// saves the shared table's probe and compare (a recursion's captures come from many
     /// paths, hence many ways). A match of the 64-bit hash and of the outermost and innermost
@@ -249,24 +287,135 @@ struct ThreadTraces {
     /// A capture is reading or writing `memos` (one interrupted by a signal handler that
     /// captures too: the nested capture leaves them alone).
     memo_busy: Cell<bool>,
+    /// The caching unwinder's remembered walks.
+    #[cfg(target_arch = "x86_64")]
+    walks: unwind::PathCache,
 }
 
-// SAFETY: an unknown stack top, empty (all-zero) recent entries and memos (id 0: nothing
-// remembered) are the initial state.
-unsafe impl crate::tls::ZeroInit for ThreadTraces {}
+// SAFETY: empty (all-zero) recent entries and memos (id 0: nothing remembered), `memo_busy`
+// false, and the unwinder's empty `PathCache` (itself `ZeroInit`) are the initial state.
+unsafe impl crate::tls::ZeroInit for Caches {}
 
-crate::tls::fast_thread_local!(
-    /// The calling thread's capture state (initial-exec TLS: no `__tls_get_addr`).
-    fn thread_traces() -> ThreadTraces;
-);
+/// The calling thread's [`Caches`], made at its first use (async-signal-safe: a pool pop or a
+/// mapping, no `malloc`); `None` only when the system refuses the mapping (then captures go
+/// without caches). The reference stays valid until the thread ends: only
+/// [`release_thread_caches`], at thread exit, takes them away.
+#[inline(always)]
+fn caches() -> Option<&'static Caches> {
+    let caches = thread_traces_word::<CACHES>() as *const Caches;
+    if caches.is_null() {
+        return first_caches();
+    }
+    // SAFETY: a non-null pointer here is this thread's caches (`first_caches`), a live,
+    // zero-initialized `Caches` nobody else uses until `release_thread_caches` runs.
+    Some(unsafe { &*caches })
+}
 
-/// The trace layer's per-thread state of the calling thread (capture state and remembered
-/// walks), `(address, bytes)` each.
-pub(crate) fn thread_local_extents() -> [(usize, usize); 2] {
-    [
-        crate::tls::extent(thread_traces()),
-        unwind::thread_local_extent(),
-    ]
+/// [`caches`]'s slow path: the thread's first capture.
+#[cold]
+#[inline(never)]
+fn first_caches() -> Option<&'static Caches> {
+    let fresh = thread_caches::acquire()?;
+    let slot = &thread_traces().caches;
+    if !slot.get().is_null() {
+        // A signal handler's capture got the thread its caches meanwhile: keep those.
+        // SAFETY: `fresh` was just acquired and is not referenced anywhere.
+        unsafe { thread_caches::release(fresh) };
+    } else {
+        slot.set(fresh.as_ptr());
+    }
+    // SAFETY: as in `caches`.
+    Some(unsafe { &*slot.get() })
+}
+
+/// Gives the calling thread's caches back to the pool ([`thread_caches`]), for its exit hook
+/// (`gpa::heap`'s): a capture made after it (by a later thread-exit destructor) gets caches
+/// again, which the hook, armed again by that allocation, gives back too.
+pub(crate) fn release_thread_caches() {
+    let traces = thread_traces();
+    // Bounds unknown first (known bounds imply caches, see `prepare_thread`): the next
+    // `prepare_thread` finds them again, with caches.
+    traces.stack.set((0, 0));
+    core::sync::atomic::compiler_fence(Ordering::SeqCst);
+    let caches = traces.caches.replace(core::ptr::null_mut());
+    if let Some(caches) = NonNull::new(caches) {
+        // SAFETY: the thread's own caches, no longer reachable from it (the slot is null) and
+        // not in use: the exit hook runs outside any capture of this thread.
+        unsafe { thread_caches::release(caches) };
+    }
+}
+
+/// The top of the stack the calling thread runs on ([`current_stack_bounds`]'s `high`) and its
+/// unwinder's remembered walks, once [`prepare_thread`] found both (else `None`: no memo to
+/// ask; this makes no caches), from one computation of the thread's TLS address (the
+/// accessor's asm is not merged across the stores between two calls) and one test (known
+/// bounds imply caches): for [`unwind::remembered_at`], asked at every allocation and free of
+/// the C ABI's check mode. (Returning the bounds and all the caches instead, to serve
+/// [`capture_id_walking`] too, cost glibc-simple 0.5% more instructions in the C ABI.)
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn stack_top_and_walks() -> Option<(usize, &'static unwind::PathCache)> {
+    let traces = thread_traces();
+    let (bottom, top) = traces.stack.get();
+    if top <= 1 {
+        return None;
+    }
+    // Known bounds imply caches (`prepare_thread`).
+    let caches = traces.caches.get();
+    debug_assert!(!caches.is_null());
+    let sp = os::approximate_stack_pointer();
+    let top = if sp >= bottom && sp < top {
+        top
+    } else {
+        other_stack_bounds(sp)?.1
+    };
+    // SAFETY: as in `caches`: the calling thread's caches, live until it ends.
+    Some((top, unsafe { &(*caches).walks }))
+}
+
+/// [`current_stack_bounds`] and the calling thread's caches, once [`prepare_thread`] found
+/// both (else `None`; this makes no caches), from one computation of the thread's TLS address
+/// and one test (known bounds imply caches): for [`capture_id_walking`], the remembered
+/// frame-pointer walks of the Rust GPA's debug mode (two captures a pair).
+#[inline(always)]
+fn stack_bounds_and_caches() -> Option<((usize, usize), &'static Caches)> {
+    let traces = thread_traces();
+    let (bottom, top) = traces.stack.get();
+    if top <= 1 {
+        return None;
+    }
+    // Known bounds imply caches (`prepare_thread`).
+    let caches = traces.caches.get();
+    debug_assert!(!caches.is_null());
+    let sp = os::approximate_stack_pointer();
+    let bounds = if sp >= bottom && sp < top {
+        (sp, top)
+    } else {
+        other_stack_bounds(sp)?
+    };
+    // SAFETY: as in `caches`: the calling thread's caches, live until it ends.
+    Some((bounds, unsafe { &*caches }))
+}
+
+/// The unwinder's remembered walks of the calling thread (see [`caches`]).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn path_cache() -> Option<&'static unwind::PathCache> {
+    caches().map(|caches| &caches.walks)
+}
+
+/// The trace layer's per-thread state of the calling thread in static TLS, `(address, bytes)`
+/// (its caches are elsewhere: [`for_each_thread_caches`]).
+pub(crate) fn thread_local_extent() -> (usize, usize) {
+    crate::tls::extent(thread_traces())
+}
+
+/// Calls `visit(start, end)` with every mapping that holds a thread's trace caches (in use by
+/// a thread or pooled): they hold copies of `rbp`, a general register in code without frame
+/// pointers, so possibly of the program's pointers, and a leak scan must not take them for
+/// roots (`leakcheck::roots::OwnState`). Lock-free, allocation-free.
+pub(crate) fn for_each_thread_caches(visit: &mut dyn FnMut(usize, usize)) {
+    thread_caches::for_each(visit);
 }
 
 /// Whether [`prepare_thread`] has run on this thread.
@@ -279,11 +428,23 @@ pub fn thread_prepared() -> bool {
 /// `pthread_getattr_np` may allocate, so an allocator calls this inside its re-entrancy
 /// guard; a capture made meanwhile (by that nested allocation) finds the bounds still unknown
 /// (`1`) and returns no frames instead of recursing.
+///
+/// It also gets the thread its [`Caches`], before the bounds are published: known bounds
+/// (`highest > 1`) imply caches, so the captures' fast path ([`stack_top_and_walks`]) tests
+/// one word, not two. Without caches (the system refused the mapping) the bounds stay
+/// unknown.
 pub fn prepare_thread() {
-    let stack = &thread_traces().stack;
-    if stack.get().1 == 0 {
-        stack.set((0, 1));
-        stack.set(os::stack_bounds().unwrap_or((0, 1)));
+    let traces = thread_traces();
+    if traces.stack.get().1 == 0 {
+        traces.stack.set((0, 1));
+        let bounds = os::stack_bounds().unwrap_or((0, 1));
+        if caches().is_none() {
+            return;
+        }
+        // The caches' address is stored before the bounds, also as a signal handler
+        // interrupting this thread sees them.
+        core::sync::atomic::compiler_fence(Ordering::SeqCst);
+        traces.stack.set(bounds);
     }
 }
 
@@ -304,13 +465,7 @@ pub fn thread_stack() -> Option<(usize, usize)> {
 /// (a stack the thread switched to by itself, or bounds not known yet) `None`.
 #[inline(always)]
 pub fn current_stack_bounds() -> Option<(usize, usize)> {
-    stack_bounds_of(thread_traces())
-}
-
-/// [`current_stack_bounds`] from the calling thread's `traces`.
-#[inline(always)]
-fn stack_bounds_of(traces: &ThreadTraces) -> Option<(usize, usize)> {
-    let (bottom, top) = traces.stack.get();
+    let (bottom, top) = thread_traces().stack.get();
     if top <= 1 {
         return None;
     }
@@ -972,11 +1127,10 @@ pub fn walks_frame_pointers() -> bool {
 /// frame.
 #[inline(always)]
 fn capture_id_walking(depth: usize) -> TraceId {
-    let traces = thread_traces();
-    let Some((low, high)) = stack_bounds_of(traces) else {
+    let Some(((low, high), caches)) = stack_bounds_and_caches() else {
         return TraceId::NONE;
     };
-    walk_remembered_in(traces, frame_pointer(), low, high, depth)
+    walk_remembered_in(Some(caches), frame_pointer(), low, high, depth)
 }
 
 /// The trace of a frame-pointer walk from `fp` within `[low, high)` for a capture of `depth`
@@ -985,26 +1139,29 @@ fn capture_id_walking(depth: usize) -> TraceId {
 #[inline(always)]
 #[cfg(test)]
 fn walk_remembered(fp: usize, low: usize, high: usize, depth: usize) -> TraceId {
-    walk_remembered_in(thread_traces(), fp, low, high, depth)
+    walk_remembered_in(caches(), fp, low, high, depth)
 }
 
-/// [`walk_remembered`] with the calling thread's `traces`.
+/// [`walk_remembered`] with the calling thread's `caches` (`None`: it has none).
 #[inline(always)]
 fn walk_remembered_in(
-    traces: &ThreadTraces,
+    caches: Option<&Caches>,
     fp: usize,
     low: usize,
     high: usize,
     depth: usize,
 ) -> TraceId {
-    if depth > MEMO_FRAMES - SKIP_BUDGET || traces.memo_busy.get() {
-        let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
-        // Too deep to remember, or a capture interrupted (by a signal handler's allocation)
-        // in the middle of its memo: walk without one.
-        let mut frames = Frames::new();
-        walk_chain(&mut frames, fp, low, high, limit);
-        return intern_addresses(frames.addresses());
-    }
+    let traces = match caches {
+        Some(caches) if depth <= MEMO_FRAMES - SKIP_BUDGET && !caches.memo_busy.get() => caches,
+        _ => {
+            let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
+            // Too deep to remember, a capture interrupted (by a signal handler's allocation)
+            // in the middle of its memo, or no caches: walk without a memo.
+            let mut frames = Frames::new();
+            walk_chain(&mut frames, fp, low, high, limit);
+            return intern_addresses(frames.addresses());
+        }
+    };
     traces.memo_busy.set(true);
     let memo = &traces.memos[(fp >> 4) % MEMOS];
     let id = match memo.replay(fp, low, high, depth) {
@@ -1219,7 +1376,10 @@ pub fn intern_addresses(addresses: &[usize]) -> TraceId {
     let (key, epoch) = key_of(addresses);
     let check = recent_check(addresses);
     let way = (key as usize >> 3) & (RECENT_WAYS - 1);
-    let recent = &thread_traces().recent[way];
+    let Some(caches) = caches() else {
+        return intern_hashed(addresses, key, epoch);
+    };
+    let recent = &caches.recent[way];
     let (cached_key, cached_check, id) = recent.get();
     if cached_key == key && cached_check == check {
         return TraceId(id);
@@ -1244,6 +1404,37 @@ fn recent_check(addresses: &[usize]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A thread gets its caches when it prepares for captures, with its stack's bounds, and
+    /// the leak scans' own state covers them (they were skipped as thread-locals before).
+    #[test]
+    fn a_prepared_threads_caches_are_never_a_leak_scans_roots() {
+        std::thread::spawn(|| {
+            assert!(
+                thread_traces().caches.get().is_null(),
+                "no caches before a capture"
+            );
+            prepare_thread();
+            let caches = thread_traces().caches.get() as usize;
+            assert!(caches != 0 && current_stack_bounds().is_some());
+            let end = caches + core::mem::size_of::<Caches>();
+            let own = crate::leakcheck::roots::OwnState::default().with_trace_caches();
+            let mut outside = std::vec::Vec::new();
+            own.for_each_outside(caches - 4096, end + 4096, &mut |from, to| {
+                outside.push((from, to))
+            });
+            assert!(
+                outside
+                    .iter()
+                    .all(|&(from, to)| to <= caches || from >= end),
+                "{outside:x?} overlaps the caches at {caches:#x}..{end:#x}"
+            );
+            release_thread_caches();
+            assert!(thread_traces().caches.get().is_null() && !thread_prepared());
+        })
+        .join()
+        .unwrap();
+    }
 
     #[inline(never)]
     fn site_a() -> TraceId {

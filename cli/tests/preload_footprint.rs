@@ -8,6 +8,13 @@
 //!   and fast mode would fault in the library's code all over again (about 500 KiB more peak
 //!   RSS on the small C benchmarks, docs/performance.md).
 //!
+//! * The library's static TLS (its `PT_TLS` segment, which the loader reserves and zeroes in
+//!   every thread of every program, fast mode's too) stays under [`MAX_STATIC_TLS`]: the trace
+//!   caches live in mappings of their own, made at a thread's first capture
+//!   (`src/trace/thread_caches.rs`); as initial-exec thread-locals they were 61 KiB, 68 KiB
+//!   more anonymous memory in every thread, and a late `dlopen` of the library needs them to
+//!   fit glibc's static TLS reserve.
+//!
 //! * In an optimized build, a small fast-mode program has few of the library's pages resident
 //!   (`/proc/PID/smaps` and `/proc/PID/pagemap` while it waits): every resident page of its
 //!   code lies within one fault-around window of `.text.gpa_fast`, and its file-backed pages
@@ -71,6 +78,47 @@ fn preloading_gpa_loads_no_libgcc_s() {
     assert!(
         !listing.contains("libgcc_s"),
         "preloading gpa loaded libgcc_s: {listing}"
+    );
+}
+
+/// The most static TLS the library may have, in bytes (its `PT_TLS` segment's size in memory;
+/// 2,688 bytes on 2026-12-02, 61,008 before the trace caches moved out).
+const MAX_STATIC_TLS: u64 = 4096;
+
+/// The size in memory of the `PT_TLS` segment of the 64-bit little-endian ELF `image`, read
+/// from its program headers (0 when it has none).
+fn static_tls_bytes(image: &[u8]) -> u64 {
+    let u16_at = |at: usize| u16::from_le_bytes(image[at..at + 2].try_into().unwrap());
+    let u32_at = |at: usize| u32::from_le_bytes(image[at..at + 4].try_into().unwrap());
+    let u64_at = |at: usize| u64::from_le_bytes(image[at..at + 8].try_into().unwrap());
+    assert_eq!(&image[..4], b"\x7fELF", "an ELF file");
+    assert_eq!((image[4], image[5]), (2, 1), "64-bit little-endian");
+    const PT_TLS: u32 = 7;
+    let (table, entry, count) = (u64_at(0x20) as usize, u16_at(0x36) as usize, u16_at(0x38));
+    (0..count as usize)
+        .map(|index| table + index * entry)
+        .find(|&header| u32_at(header) == PT_TLS)
+        .map_or(0, |header| u64_at(header + 0x28))
+}
+
+#[test]
+fn the_librarys_static_tls_stays_small() {
+    if !cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+        return;
+    }
+    let library = preload_library();
+    let image = std::fs::read(&library).expect("read the preload library");
+    let bytes = static_tls_bytes(&image);
+    assert!(
+        bytes > 0,
+        "the library has initial-exec thread-locals (tls.rs)"
+    );
+    assert!(
+        bytes <= MAX_STATIC_TLS,
+        "{}: PT_TLS is {bytes} bytes in memory, more than {MAX_STATIC_TLS}: every thread of \
+         every program pays it (a thread-local too big for static TLS belongs out of it, as \
+         the trace caches are: src/trace/thread_caches.rs)",
+        library.display()
     );
 }
 

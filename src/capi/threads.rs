@@ -4,11 +4,12 @@
 //! # Stacks
 //! glibc places the static thread-local storage of every object loaded at start-up at the top
 //! of each new thread's stack (`allocate_stack`), and refuses with `EINVAL` a stack size that
-//! cannot hold it plus a little room. The preload library is such an object, with about 30 KiB
-//! of thread-locals (the GPA's thread caches, the unwinder's remembered walks). A program
-//! asking for `PTHREAD_STACK_MIN` (16 KiB) or 32 KiB would get `EINVAL` from `pthread_create`
-//! (node 20 printed "pthread_create: Invalid argument" at start-up), and one asking for 64 KiB
-//! a thread with 30 KiB less stack than natively, which may overflow where it would not.
+//! cannot hold it plus a little room. The preload library is such an object: its thread-locals
+//! (the GPA's thread caches) are 2.7 KiB since the trace caches moved out of static TLS
+//! (`trace::thread_caches`, 2026-12-02); with them they were 60 KiB, and a program asking for
+//! `PTHREAD_STACK_MIN` (16 KiB) or 32 KiB got `EINVAL` from `pthread_create` (node 20 printed
+//! "pthread_create: Invalid argument" at start-up), and one asking for 64 KiB a thread with
+//! 60 KiB less stack than natively, which may overflow where it would not.
 //! Valgrind adds no thread-locals to the program, so under it these threads run as natively
 //! (`clean_small_stacks.c`).
 //!
@@ -42,11 +43,11 @@
 //! * `pthread_attr_getstacksize` returns the larger size, and a thread's mask as read back
 //!   lacks the stop signal.
 //! * Threads with the default stack size (8 MiB, from `RLIMIT_STACK`) are created as they are:
-//!   they have 30 KiB less room than natively, 0.4% of it.
+//!   they have 2.7 KiB less room than natively (60 KiB before 2026-12-02).
 //! * A thread on a stack the program supplies (`pthread_attr_setstack`) still has this
-//!   library's TLS taken out of it; one too small for it fails with `EINVAL` (about 80 KiB
-//!   and less: the TLS was 60 KiB in a release build on 2026-12-02, and glibc wants 16 KiB
-//!   more; natively 16 KiB works).
+//!   library's TLS taken out of it; one too small for it fails with `EINVAL` (glibc wants the
+//!   TLS, 2.7 KiB in a release build since 2026-12-02, 60 KiB before, plus 16 KiB; natively
+//!   16 KiB works).
 //! * A program that blocks every signal and then waits with `sigwait` for the stop signal
 //!   itself (`SIGRTMAX - 2`) would have it delivered instead, in check and guard modes.
 //! * Masks set for the length of one call (`sigsuspend`, `pselect`, `ppoll`, `epoll_pwait`),

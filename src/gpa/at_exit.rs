@@ -136,7 +136,9 @@ impl GeneralPurposeAllocator {
         // The library's thread-locals of this thread. Threads still running are not stopped
         // here: their thread pointers are unknown, and their stacks, which hold their TLS
         // blocks, are roots whole (see `roots`).
-        let own = OwnState::new(&super::own_thread_locals(), &[]).with_own_signal_stacks(stacks);
+        let own = OwnState::new(&super::own_thread_locals(), &[])
+            .with_trace_caches()
+            .with_own_signal_stacks(stacks);
         roots::scan_mappings(
             &mut graph,
             &maps,

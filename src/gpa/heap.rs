@@ -570,6 +570,8 @@ extern "C" fn on_thread_exit(_: *mut libc::c_void) {
     thread.c_heap_parked.set(core::ptr::null_mut());
     forget_c_segments(thread);
     thread.exit_hook_set.set(false);
+    // The trace caches of a thread that captured (check mode) go back to their pool.
+    crate::trace::release_thread_caches();
 }
 
 impl Quarantine {

@@ -12,7 +12,9 @@
 //! register. Scanned, such a copy turns a lost block into a reachable one, and which copies
 //! are there depends on where the cache placed them (address-space randomization): a verdict
 //! that changed from run to run on `gcc`'s driver (one block in about twenty runs) until they
-//! were skipped. Valgrind's own state is never in the program's memory. The same holds for
+//! were skipped. (The remembered walks now live in mappings of their own, the threads' trace
+//! caches, out of static TLS: skipped the same way, [`OwnState::with_trace_caches`].)
+//! Valgrind's own state is never in the program's memory. The same holds for
 //! the signal stacks the library maps (the crash stack, each thread's alternate stack): a
 //! program's fault handler runs there (the library's handler forwards on the stack it runs
 //! on), and what it leaves behind after a `siglongjmp` is stale.
@@ -173,7 +175,7 @@ fn first_frame_outside(low: usize, high: usize) -> Option<usize> {
 }
 
 /// The library's own state in the threads of a scan, which is never a root (its thread-locals,
-/// its signal stacks): sorted, disjoint address ranges.
+/// its threads' trace caches, its signal stacks): sorted, disjoint address ranges.
 #[derive(Clone, Debug, Default)]
 pub struct OwnState {
     ranges: std::vec::Vec<core::ops::Range<usize>>,
@@ -219,6 +221,16 @@ impl OwnState {
                 ranges.push(start..end);
             }
         });
+        OwnState::from_ranges(ranges)
+    }
+
+    /// Adds the mappings of the threads' trace caches (`trace::for_each_thread_caches`: each
+    /// thread's remembered walks and recent traces, out of static TLS, in use or pooled). They
+    /// keep copies of `rbp`, a general register in code without frame pointers, so possibly
+    /// of the program's pointers; as the thread-locals they were, they are never roots.
+    pub fn with_trace_caches(self) -> OwnState {
+        let mut ranges = self.ranges;
+        crate::trace::for_each_thread_caches(&mut |start, end| ranges.push(start..end));
         OwnState::from_ranges(ranges)
     }
 

@@ -61,6 +61,7 @@
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
+use super::path_cache;
 use crate::trace::{TraceId, MAX_FRAMES};
 
 const CACHE_LEN: usize = 1 << 14;
@@ -356,8 +357,11 @@ impl Step {
 /// its slot (and, for a rule that used `rbp`, that `rbp` is the same): a load or two instead
 /// of a rule lookup. Positions are relative, so a walk from the same code at another depth of
 /// a recursion replays too; a walk replayed whole reuses the remembered trace id.
+///
+/// Part of the thread's trace caches (`trace::Caches`), out of static TLS: reached with
+/// [`path_cache`] at a capture's start and handed down.
 #[repr(C)]
-struct PathCache {
+pub(crate) struct PathCache {
     paths: UnsafeCell<[Path; PATHS]>,
     /// The shadow stack: steps of the walks that went beyond their remembered path, at
     /// absolute positions, outermost last ([`Shadow`]).
@@ -377,17 +381,6 @@ unsafe impl crate::tls::ZeroInit for PathCache {}
 #[inline(always)]
 fn path_index(ip: usize) -> usize {
     (ip ^ (ip >> 12)) % PATHS
-}
-
-crate::tls::fast_thread_local!(
-    /// The calling thread's remembered walks.
-    fn path_cache() -> PathCache;
-);
-
-/// The calling thread's remembered walks, `(address, bytes)`: they hold copies of `rbp`, a
-/// general register in code without frame pointers, so possibly of the program's pointers.
-pub(crate) fn thread_local_extent() -> (usize, usize) {
-    crate::tls::extent(path_cache())
 }
 
 /// Fills `out` with the return addresses of the calling thread's stack, innermost first
@@ -592,14 +585,17 @@ pub fn capture_user_frames(out: &mut [usize]) -> usize {
 pub fn capture_user(depth: usize) -> TraceId {
     let start = current_state();
     let depth = depth.min(MAX_FRAMES - 1);
-    let cache = path_cache();
+    let Some(cache) = path_cache() else {
+        // No caches (the system refused their mapping): no trace.
+        return TraceId::NONE;
+    };
     // SAFETY: the memos are this thread's, and nothing else touches them during the capture
     // (which neither allocates nor calls out, except `compute`, which does not capture).
     let memos = unsafe { &mut *cache.memos.get() };
     let memo = &mut memos[memo_index(start)];
     let hit = memo.replay(start, depth, (0, 0), true);
     through_memo(memo, hit, depth, own_object(start), |memo, again| {
-        capture_and_remember(memo, start, depth, again)
+        capture_and_remember(cache, memo, start, depth, again)
     })
 }
 
@@ -640,7 +636,13 @@ fn through_memo(
 /// [`capture_user`] by walking (own frames, then the program's), remembering in `memo` what
 /// the walk read when `again` says to (else the memo stays as it was).
 #[inline(never)]
-fn capture_and_remember(memo: &mut Memo, start: State, depth: usize, again: bool) -> TraceId {
+fn capture_and_remember(
+    cache: &PathCache,
+    memo: &mut Memo,
+    start: State,
+    depth: usize,
+    again: bool,
+) -> TraceId {
     // Only on a known stack: a replay reads the remembered words again, which lie in
     // `[sp, top)`; and only for a trace (depth 0 makes none).
     let remember = again && depth != 0 && start.top != usize::MAX;
@@ -656,9 +658,9 @@ fn capture_and_remember(memo: &mut Memo, start: State, depth: usize, again: bool
     let Some((entry, user)) = leave_own_frames(start, remember.then_some(&mut *memo)) else {
         return TraceId::NONE;
     };
-    let end = walk(entry, user, depth);
+    let end = walk(cache, entry, user, depth);
     if remember && memo.len <= MEMO_WORDS && end.id.is_some() {
-        memo.remember(start, depth, user.sp, &end, generation);
+        memo.remember(cache, start, depth, user.sp, &end, generation);
         memo.from = (0, 0);
     }
     forget_entry_bp(memo);
@@ -667,8 +669,9 @@ fn capture_and_remember(memo: &mut Memo, start: State, depth: usize, again: bool
 
 /// Clears what a memo kept of the program's `rbp` for [`Memo::remember`] (a word of the memo
 /// where a rule used it, kept there): in code without frame pointers `rbp` may hold a heap
-/// pointer, and the memos lie in thread-local memory, which the C ABI's leak scan reads as a
-/// root, so a stale copy could make a leaked block look reachable.
+/// pointer, and a stale copy kept would be a copy of the program's pointer outside its memory
+/// (the leak scan skips the thread caches the memos lie in, `trace::for_each_thread_caches`,
+/// but the fewer such copies the better).
 #[inline(always)]
 fn forget_entry_bp(memo: &mut Memo) {
     memo.entry_bp = (0, 0);
@@ -700,7 +703,9 @@ pub fn capture_user_at(frame: usize, lane: usize, depth: usize, asked: bool) -> 
     let Some((entry, user)) = program_frame(start, own, frame, depth) else {
         return capture_user(depth);
     };
-    let cache = path_cache();
+    let Some(cache) = path_cache() else {
+        return TraceId::NONE;
+    };
     // SAFETY: the memos are this thread's, and nothing else touches them during the capture
     // (which neither allocates nor calls out, except `compute`, which does not capture).
     let memos = unsafe { &mut *cache.entry_memos.get() };
@@ -714,7 +719,7 @@ pub fn capture_user_at(frame: usize, lane: usize, depth: usize, asked: bool) -> 
         memo.replay(memo_key(user), depth, (entry, user.ip), false)
     };
     through_memo(memo, hit, depth, own, |memo, again| {
-        walk_and_remember(memo, entry, user, depth, again)
+        walk_and_remember(cache, memo, entry, user, depth, again)
     })
 }
 
@@ -735,11 +740,11 @@ pub fn remembered_at(frame: usize, lane: usize, depth: usize) -> Option<TraceId>
     let own_start = LEAN_RANGE[0].load(Ordering::Relaxed);
     // Only the stack's top: the walk to the program's frame reads no other register (and the
     // three reads of `current_state` are not left out by the compiler).
-    let (_, top) = super::current_stack_bounds()?;
+    // The remembered walks too, with the same read of the thread's TLS address.
+    let (top, cache) = super::stack_top_and_walks()?;
     // The caller's depth is capped already (`trace::remembers_at`).
     debug_assert!(depth < MAX_FRAMES);
     let (entry, user) = program_frame_below(top, own_start, own_len, frame)?;
-    let cache = path_cache();
     // SAFETY: as in `capture_user_at`.
     let memos = unsafe { &mut *cache.entry_memos.get() };
     let memo = &mut memos[entry_memo_index(user, lane)];
@@ -836,6 +841,7 @@ fn entry_memo_index(user: State, lane: usize) -> usize {
 /// to.
 #[inline(never)]
 fn walk_and_remember(
+    cache: &PathCache,
     memo: &mut Memo,
     entry: usize,
     user: State,
@@ -854,9 +860,9 @@ fn walk_and_remember(
     }
     // Read before the walk, as in `capture_and_remember`.
     let generation = MEMO_GENERATION.load(Ordering::Acquire);
-    let end = walk(entry, user, depth);
+    let end = walk(cache, entry, user, depth);
     if again && end.id.is_some() {
-        memo.remember(memo_key(user), depth, user.sp, &end, generation);
+        memo.remember(cache, memo_key(user), depth, user.sp, &end, generation);
         memo.from = (entry, user.ip);
     }
     forget_entry_bp(memo);
@@ -1022,6 +1028,7 @@ impl Memo {
     #[cold]
     fn remember(
         &mut self,
+        cache: &PathCache,
         start: State,
         depth: usize,
         base: usize,
@@ -1031,7 +1038,6 @@ impl Memo {
         if end.steps > PATH_STEPS || self.len > MEMO_WORDS {
             return;
         }
-        let cache = path_cache();
         // SAFETY: this thread's paths; nothing else touches them now.
         let paths = unsafe { &*cache.paths.get() };
         let path = &paths[end.record];
@@ -1426,7 +1432,7 @@ fn still_holds(step: &Step, bp: usize, cfa: usize, top: usize) -> bool {
 ///
 /// Inlined into its two callers: its result, a [`WalkEnd`], stays out of memory.
 #[inline(always)]
-fn walk(entry: usize, start: State, depth: usize) -> WalkEnd {
+fn walk(cache: &PathCache, entry: usize, start: State, depth: usize) -> WalkEnd {
     let mut end = WalkEnd {
         id: TraceId::NONE,
         record: 0,
@@ -1437,7 +1443,6 @@ fn walk(entry: usize, start: State, depth: usize) -> WalkEnd {
     if depth == 0 {
         return end;
     }
-    let cache = path_cache();
     // SAFETY: the cache is this thread's, and nothing else touches it during the walk (which
     // neither allocates nor calls out, except `compute`, which does not walk).
     let paths = unsafe { &mut *cache.paths.get() };
@@ -1813,7 +1818,7 @@ mod tests {
         };
         let start = after(&first, here, 0);
         let entry = here.ip;
-        let end = walk(entry, start, depth);
+        let end = walk(path_cache().expect("caches"), entry, start, depth);
         let mut plain = std::vec![entry, start.ip];
         let mut state = start;
         while plain.len() < depth + 1 {
@@ -1909,7 +1914,7 @@ mod tests {
             let left = 1 + random.below(most) as u32;
             descend_or_escape(&mut random, left, &mut checked);
             // SAFETY: this thread's cache, not in use by a walk now.
-            let shadow = unsafe { &*path_cache().shadow.get() };
+            let shadow = unsafe { &*path_cache().expect("caches").shadow.get() };
             let held = &shadow.steps[SHADOW_STEPS - shadow.held..];
             assert!(held.windows(2).all(|pair| pair[0].sp < pair[1].sp));
         }
