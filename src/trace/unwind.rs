@@ -892,8 +892,10 @@ const _: () = assert!(MEMOS.is_power_of_two());
 /// pages touched only where a memo is used): a recursive program allocates from many stack
 /// depths, each a key of its own; 32 memos left cfrac 925,000 captures in 13.3 million to walk,
 /// 256 leave 584,000 (-3.4% of its check-mode instructions, espresso -1.2%), and 2048 the
-/// same 584,000 (the rest are call paths that change under one key). Two ways a set, tried:
-/// 179,000 walks, but the second way's replay ate the gain.
+/// same 584,000 (the rest are call paths that change under one key). Tried and dropped: two
+/// ways a set (cfrac 179,000 walks, -2% instructions, but espresso +6.5% and glibc-simple
+/// +6.8%: the second way's replay and the victim's choice on every capture), and the same
+/// with the way that answered last asked first (espresso +7%).
 const ENTRY_MEMOS: usize = 256;
 const _: () = assert!(ENTRY_MEMOS.is_power_of_two());
 
