@@ -254,9 +254,12 @@ struct ThreadTraces {
     /// [`thread_caches`]'s mappings. Never null while `stack`'s highest address is above 1
     /// (see [`prepare_thread`]).
     caches: Cell<*mut Caches>,
+    /// Calls of the C library's `pthread_getattr_np` the thread is inside
+    /// ([`enter_stack_query`]): not 0, its stack is not asked for (see [`prepare_thread`]).
+    stack_queries: Cell<usize>,
 }
 
-// SAFETY: an unknown stack top and no caches (null) are the initial state.
+// SAFETY: an unknown stack top, no caches (null) and no stack query are the initial state.
 unsafe impl crate::tls::ZeroInit for ThreadTraces {}
 
 crate::tls::fast_thread_local!(
@@ -435,7 +438,7 @@ pub fn thread_prepared() -> bool {
 /// unknown.
 pub fn prepare_thread() {
     let traces = thread_traces();
-    if traces.stack.get().1 == 0 {
+    if traces.stack.get().1 == 0 && traces.stack_queries.get() == 0 {
         traces.stack.set((0, 1));
         let bounds = os::stack_bounds().unwrap_or((0, 1));
         if caches().is_none() {
@@ -453,9 +456,36 @@ pub fn prepare_thread() {
 /// thread that never captured a trace, asked of the system now (which may allocate: call it
 /// inside an allocator's re-entrancy guard). For a fault handler on the faulting thread.
 pub fn thread_stack() -> Option<(usize, usize)> {
-    match thread_traces().stack.get() {
+    let traces = thread_traces();
+    match traces.stack.get() {
         (bottom, top) if top > 1 => Some((bottom, top)),
+        _ if traces.stack_queries.get() != 0 => None,
         _ => os::stack_bounds(),
+    }
+}
+
+/// Marks the calling thread as inside the C library's `pthread_getattr_np` until the guard
+/// returns: the C ABI's wrapper of that function holds one around the call. glibc holds a
+/// lock of the thread there (the descriptor's, not recursive) and allocates (its `realloc` of
+/// the CPU set); if that is the thread's first allocation, [`prepare_thread`] would ask for
+/// the thread's stack with `pthread_getattr_np` again and wait for that lock forever (a JVM's
+/// threads do this first, in `os::current_stack_base`: `java -version` hung in check mode).
+/// Inside, [`prepare_thread`] leaves the thread unprepared (the allocation's capture has no
+/// frames; the next allocation prepares it) and [`thread_stack`] answers `None`.
+pub fn enter_stack_query() -> StackQuery {
+    let queries = &thread_traces().stack_queries;
+    queries.set(queries.get() + 1);
+    StackQuery(core::marker::PhantomData)
+}
+
+/// The calling thread is inside `pthread_getattr_np` while this lives ([`enter_stack_query`]).
+#[must_use]
+pub struct StackQuery(core::marker::PhantomData<*const ()>);
+
+impl Drop for StackQuery {
+    fn drop(&mut self) {
+        let queries = &thread_traces().stack_queries;
+        queries.set(queries.get().saturating_sub(1));
     }
 }
 

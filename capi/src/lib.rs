@@ -533,6 +533,21 @@ pub unsafe extern "C" fn pthread_attr_setstacksize(
     unsafe { capi::threads::pthread_attr_setstacksize(attr, size) }
 }
 
+/// C `pthread_getattr_np`: libc's, with the calling thread marked as inside it, so that an
+/// allocation glibc makes there does not ask for the thread's stack again under the lock
+/// glibc holds (see `gpa::__capi::threads`).
+///
+/// # Safety
+/// As for C's `pthread_getattr_np`.
+#[no_mangle]
+pub unsafe extern "C" fn pthread_getattr_np(
+    thread: libc::pthread_t,
+    attr: *mut libc::pthread_attr_t,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::threads::pthread_getattr_np(thread, attr) }
+}
+
 /// C `pthread_sigmask`: in check and guard modes a mask blocking every signal leaves out the
 /// leak scan's stop signal, so the thread can still be stopped at exit (see
 /// `gpa::__capi::threads`).

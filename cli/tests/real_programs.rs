@@ -179,6 +179,94 @@ fn node_verdict_matches_valgrind() {
     );
 }
 
+/// `java -version` (OpenJDK 17): a JVM's threads ask for their own stack
+/// (`pthread_getattr_np`) before anything else, and glibc's first allocation for such a thread
+/// is made there, under the thread's lock; gpa asked for the stack again from that allocation
+/// and the run hung in check and guard modes (`tests/c/life_thread_getattr.c` is the reduced
+/// case). Now it runs checked, to the same output, with only leaks found; definitely and
+/// indirectly lost together are Valgrind's (2,607 bytes in 21 blocks with OpenJDK 17.0.15),
+/// and so is the count of definitely lost blocks. (Which block of a lost cycle is counted as
+/// definitely lost depends on the blocks' addresses, in Valgrind as in gpa: one 224-byte block
+/// moves between the two kinds.)
+#[test]
+fn java_version_runs_checked_as_valgrind_says() {
+    if skip("java", "openjdk-17-jre-headless") || skip("valgrind", "valgrind") {
+        return;
+    }
+    let dir = scratch("java");
+    let command = ["java", "-Xshare:auto", "-version"];
+    let native = plain_run(&dir, &command, |_| {});
+    assert!(native.status.success());
+    for mode in [&[][..], &["--guard"][..]] {
+        let json = dir.join("java.json");
+        let _ = std::fs::remove_file(&json);
+        let mut gpa = gpa_command(&dir, mode, &command, &json);
+        let (status, stderr) =
+            output_within(&mut gpa, &dir, std::time::Duration::from_secs(120), "java");
+        assert_eq!(status.code(), Some(0), "{mode:?}: {stderr}");
+        assert!(
+            stderr.contains(String::from_utf8_lossy(&native.stderr).trim()),
+            "{mode:?}: {stderr}"
+        );
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).expect("report")).expect("JSON");
+        let findings = report["findings"].as_array().cloned().unwrap_or_default();
+        assert_only_leaks("java", &findings);
+        if mode.is_empty() {
+            let valgrind = Command::new("valgrind")
+                .args(["--leak-check=full"])
+                .args(command)
+                .current_dir(&dir)
+                .output()
+                .expect("run valgrind");
+            let text = String::from_utf8_lossy(&valgrind.stderr);
+            let expected = valgrind_leak_totals(&text);
+            let found = gpa_leak_totals(&report["processes"][0]);
+            assert_eq!(found[0].0, expected[0].0, "definitely lost blocks: {text}");
+            assert_eq!(
+                (found[0].0 + found[1].0, found[0].1 + found[1].1),
+                (expected[0].0 + expected[1].0, expected[0].1 + expected[1].1),
+                "definitely and indirectly lost: {found:?} against {text}"
+            );
+        }
+    }
+}
+
+/// Runs `command` to its end and returns its exit status and its stderr (stdout and stderr
+/// go to files in `dir`, so no pipe fills up), failing the test if it takes longer than
+/// `limit` (a hang: it is killed).
+fn output_within(
+    command: &mut Command,
+    dir: &std::path::Path,
+    limit: std::time::Duration,
+    what: &str,
+) -> (std::process::ExitStatus, String) {
+    use std::fs::File;
+    use std::process::Stdio;
+    let (out, err) = (
+        dir.join(format!("{what}.out")),
+        dir.join(format!("{what}.err")),
+    );
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(File::create(&out).expect("stdout file"))
+        .stderr(File::create(&err).expect("stderr file"))
+        .spawn()
+        .expect("start");
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return (status, std::fs::read_to_string(&err).unwrap_or_default());
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?} (a hang)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn perl_script() {
     if skip("perl", "perl") {

@@ -1,5 +1,6 @@
 //! Threads as the program makes them, with the preload library in: their stacks
-//! (`pthread_attr_setstacksize`) and their signal masks (`pthread_sigmask`, `sigprocmask`).
+//! (`pthread_attr_setstacksize`, `pthread_getattr_np`) and their signal masks
+//! (`pthread_sigmask`, `sigprocmask`).
 //!
 //! # Stacks
 //! glibc places the static thread-local storage of every object loaded at start-up at the top
@@ -26,6 +27,10 @@
 //! size is chosen (C, C++, Rust's `std::thread::Builder::stack_size`, libuv) without touching
 //! the creation itself, whose symbol the [`testing`](crate::testing) module already defines for
 //! Rust test programs. Applies in every mode: the thread-locals are there in fast mode too.
+//!
+//! A thread asking for its own attributes (`pthread_getattr_np`, which allocates while glibc
+//! holds the thread's lock) is marked as inside that call, so that gpa does not ask for the
+//! same thread's stack from an allocation made there ([`pthread_getattr_np`]).
 //!
 //! # Signal masks
 //! The leak scan at exit stops the other threads with a real-time signal
@@ -118,6 +123,36 @@ pub unsafe fn pthread_attr_setstacksize(attr: *mut libc::pthread_attr_t, size: u
     unsafe { real(attr, larger) }
 }
 
+type GetAttributes = unsafe extern "C" fn(libc::pthread_t, *mut libc::pthread_attr_t) -> c_int;
+
+/// libc's `pthread_getattr_np`, resolved at start-up ([`resolve`]) or on first use (0: not yet).
+static REAL_GETATTR: AtomicUsize = AtomicUsize::new(0);
+
+/// `pthread_getattr_np(thread, attr)`: libc's, with the calling thread marked as inside it
+/// ([`trace::enter_stack_query`](crate::trace::enter_stack_query)) for the length of the call.
+/// glibc holds the thread's descriptor lock there while it allocates (the CPU set's
+/// `realloc`); a thread whose first allocation that is (a JVM's threads ask for their own
+/// stack before anything else) would have gpa ask for the same thread's stack from inside
+/// that allocation, and wait for the lock forever. Marked, gpa leaves that one allocation
+/// without frames and finds the stack at the thread's next allocation. Errors are libc's;
+/// `ENOSYS` if libc's function cannot be found.
+///
+/// # Safety
+/// As for C's `pthread_getattr_np`: `thread` is a live thread, `attr` writable.
+pub unsafe fn pthread_getattr_np(
+    thread: libc::pthread_t,
+    attr: *mut libc::pthread_attr_t,
+) -> c_int {
+    let _inside = crate::trace::enter_stack_query();
+    let Some(address) = super::next_definition(&REAL_GETATTR, c"pthread_getattr_np") else {
+        return libc::ENOSYS;
+    };
+    // SAFETY: a non-null result of that lookup is libc's function, of this type.
+    let real = unsafe { core::mem::transmute::<usize, GetAttributes>(address) };
+    // SAFETY: the caller's arguments, forwarded.
+    unsafe { real(thread, attr) }
+}
+
 type SetMask = unsafe extern "C" fn(c_int, *const libc::sigset_t, *mut libc::sigset_t) -> c_int;
 
 /// libc's `pthread_sigmask` and `sigprocmask`, resolved on first use (0: not yet).
@@ -130,6 +165,7 @@ pub fn resolve() {
     for which in 0..MASK_NAMES.len() {
         real_mask(which);
     }
+    super::next_definition(&REAL_GETATTR, c"pthread_getattr_np");
 }
 
 fn real_mask(which: usize) -> Option<SetMask> {
