@@ -75,6 +75,18 @@ impl From<&str> for Failure {
     }
 }
 
+/// What `gpa run` sets in check and guard modes (unless set already), so that the pool
+/// allocators of common libraries give each block of the program its own `malloc` or
+/// `operator new` block, which gpa then checks, as under Valgrind:
+/// * `G_SLICE=always-malloc`: GLib's slice allocator (`g_slice_alloc`, GLib before 2.76;
+///   Debian 12 has 2.74) carves small blocks out of chunks of its own, where an overflow of
+///   one slice into the next or a slice used after `g_slice_free` is invisible, and a lost
+///   slice counts as its chunk, "possibly lost" through an interior pointer. GLib turns that
+///   off by itself under Valgrind (`RUNNING_ON_VALGRIND`).
+/// * `GLIBCXX_FORCE_NEW=1`: libstdc++'s pool allocators (`__gnu_cxx::__pool_alloc`,
+///   `__mt_alloc`) the same, with `operator new`; Debian's `valgrind` wrapper sets it.
+const POOLS_OFF: [(&str, &str); 2] = [("G_SLICE", "always-malloc"), ("GLIBCXX_FORCE_NEW", "1")];
+
 pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     let library = find_library(args.preload.as_deref())?;
     let library = library
@@ -127,14 +139,13 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     if let Some(bytes) = &args.quarantine {
         env.set("GPA_QUARANTINE", bytes);
     }
-    if !args.fast && std::env::var_os("G_SLICE").is_none() {
-        // GLib's slice allocator (`g_slice_alloc`, GLib before 2.76: Debian 12 has 2.74)
-        // carves small blocks out of chunks of its own: an overflow of one slice into the
-        // next, a slice used after `g_slice_free`, are then invisible, and a program's lost
-        // slices count as its chunks, "possibly lost" through interior pointers. GLib turns
-        // that off by itself under Valgrind (`RUNNING_ON_VALGRIND`), so each slice is a
-        // `malloc` block there; this asks GLib for the same. Other programs ignore it.
-        env.set("G_SLICE", "always-malloc");
+    // Pool allocators of the C libraries that can be told to hand out plain `malloc` or
+    // `operator new` blocks instead, as they are under Valgrind; programs that have none
+    // ignore the variables, and a value the user set is kept.
+    for (variable, value) in POOLS_OFF {
+        if !args.fast && std::env::var_os(variable).is_none() {
+            env.set(variable, value);
+        }
     }
     crate::profile::prepare(args, &mut env);
     // The program inherits gpa's environment in its own order (see `child_env`).
