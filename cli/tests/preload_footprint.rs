@@ -226,6 +226,16 @@ fn every_function_the_fast_path_script_names_is_in_its_section() {
          moved or inlined? update the script as its header says): {missing:#?}",
         library.display()
     );
+    // crtbegin's `frame_dummy`, which the script takes by object file rather than by name:
+    // the loader calls it (from `.init_array`) in every program, before the constructor.
+    if everywhere.contains(&"frame_dummy") {
+        assert!(
+            names.contains(&"frame_dummy"),
+            "crtbegin's frame_dummy is outside .text.gpa_fast of {} (capi/fast-path.ld takes \
+             it by `*crtbeginS.o`: another crt object name?)",
+            library.display()
+        );
+    }
 }
 
 #[test]
