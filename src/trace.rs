@@ -38,7 +38,7 @@
 //! symbolizer can tell which library an address belonged to ([`epoch_of`]). It is kept in the
 //! arena, in the word before the trace's frames.
 //!
-//! A thread's recent traces and remembered walks (this module's and the unwinder's, 57 KiB)
+//! A thread's recent traces and remembered walks (this module's and the unwinder's, 264 KiB)
 //! are its [`Caches`], out of static TLS (which every thread of every program pays for, fast
 //! mode's too): a mapping [`thread_caches`] hands out at the thread's first capture or
 //! [`prepare_thread`], and takes back at its exit. Static TLS keeps the stack's bounds and the
@@ -243,7 +243,7 @@ impl Default for Frames {
 }
 
 /// Per-thread state of the capture kept in static TLS: the stack's bounds, and where the
-/// thread's caches are ([`Caches`], out of static TLS: 24 bytes here instead of 57 KiB in every
+/// thread's caches are ([`Caches`], out of static TLS: 24 bytes here instead of 264 KiB in every
 /// thread of every program, fast mode's too).
 #[repr(C)]
 struct ThreadTraces {
