@@ -161,13 +161,7 @@ fn node_verdict_matches_valgrind() {
         "{}",
         run.stderr()
     );
-    let valgrind = Command::new("valgrind")
-        .args(["--leak-check=full"])
-        .args(command)
-        .current_dir(&dir)
-        .output()
-        .expect("run valgrind");
-    let text = String::from_utf8_lossy(&valgrind.stderr);
+    let text = valgrind_leak_check(&dir, &command);
     assert!(!text.contains("pthread_create: "), "{text}");
     let mut expected = valgrind_leak_totals(&text);
     // node's possibly lost blocks are running threads' vectors.
@@ -213,13 +207,7 @@ fn java_version_runs_checked_as_valgrind_says() {
         let findings = report["findings"].as_array().cloned().unwrap_or_default();
         assert_only_leaks("java", &findings);
         if mode.is_empty() {
-            let valgrind = Command::new("valgrind")
-                .args(["--leak-check=full"])
-                .args(command)
-                .current_dir(&dir)
-                .output()
-                .expect("run valgrind");
-            let text = String::from_utf8_lossy(&valgrind.stderr);
+            let text = valgrind_leak_check(&dir, &command);
             let expected = valgrind_leak_totals(&text);
             let found = gpa_leak_totals(&report["processes"][0]);
             assert_eq!(found[0].0, expected[0].0, "definitely lost blocks: {text}");
@@ -230,6 +218,17 @@ fn java_version_runs_checked_as_valgrind_says() {
             );
         }
     }
+}
+
+/// Valgrind's report (stderr) of `valgrind --leak-check=full COMMAND` run in `dir`.
+fn valgrind_leak_check(dir: &std::path::Path, command: &[&str]) -> String {
+    let valgrind = Command::new("valgrind")
+        .args(["--leak-check=full"])
+        .args(command)
+        .current_dir(dir)
+        .output()
+        .expect("run valgrind");
+    String::from_utf8_lossy(&valgrind.stderr).into_owned()
 }
 
 /// Runs `command` to its end and returns its exit status and its stderr (stdout and stderr
