@@ -177,11 +177,12 @@ fn node_verdict_matches_valgrind() {
 /// (`pthread_getattr_np`) before anything else, and glibc's first allocation for such a thread
 /// is made there, under the thread's lock; gpa asked for the stack again from that allocation
 /// and the run hung in check and guard modes (`tests/c/life_thread_getattr.c` is the reduced
-/// case). Now it runs checked, to the same output, with only leaks found; definitely and
-/// indirectly lost together are Valgrind's (2,607 bytes in 21 blocks with OpenJDK 17.0.15),
-/// and so is the count of definitely lost blocks. (Which block of a lost cycle is counted as
-/// definitely lost depends on the blocks' addresses, in Valgrind as in gpa: one 224-byte block
-/// moves between the two kinds.)
+/// case). Now it runs checked, to the same output, with only leaks found, and as many blocks
+/// definitely lost as Valgrind finds (6 with OpenJDK 17.0.15). In the development tree
+/// definitely and indirectly lost together were Valgrind's too (2,607 bytes in 21 blocks;
+/// which block of a lost cycle leads depends on the blocks' addresses), but in a clean
+/// clone's CI run Valgrind found 23 blocks and gpa 22: the JVM's lost blocks vary from run to
+/// run, so only the count of definitely lost ones is compared.
 #[test]
 fn java_version_runs_checked_as_valgrind_says() {
     if skip("java", "openjdk-17-jre-headless") || skip("valgrind", "valgrind") {
@@ -210,11 +211,13 @@ fn java_version_runs_checked_as_valgrind_says() {
             let text = valgrind_leak_check(&dir, &command);
             let expected = valgrind_leak_totals(&text);
             let found = gpa_leak_totals(&report["processes"][0]);
-            assert_eq!(found[0].0, expected[0].0, "definitely lost blocks: {text}");
+            // The count of definitely lost blocks is the same in every run seen (6, OpenJDK
+            // 17.0.15); what they hold varies from run to run and place to place under
+            // Valgrind as under gpa (indirectly lost: 15 blocks in the development tree,
+            // 16-17 in a clean clone's CI run), so it is not compared.
             assert_eq!(
-                (found[0].0 + found[1].0, found[0].1 + found[1].1),
-                (expected[0].0 + expected[1].0, expected[0].1 + expected[1].1),
-                "definitely and indirectly lost: {found:?} against {text}"
+                found[0].0, expected[0].0,
+                "definitely lost blocks: {found:?} against {text}"
             );
         }
     }
