@@ -243,7 +243,7 @@ impl Default for Frames {
 }
 
 /// Per-thread state of the capture kept in static TLS: the stack's bounds, and where the
-/// thread's caches are ([`Caches`], out of static TLS: 24 bytes here instead of 264 KiB in every
+/// thread's caches are ([`Caches`], out of static TLS: 32 bytes here instead of 264 KiB in every
 /// thread of every program, fast mode's too).
 #[repr(C)]
 struct ThreadTraces {
