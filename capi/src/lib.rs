@@ -767,6 +767,17 @@ pub unsafe extern "C" fn execve(
     unsafe { capi::process::execve(path, argv, envp) }
 }
 
+/// C `chroot`: under `gpa run`, the report directory is opened first, so that the process
+/// can still report from inside its new root (see `gpa::__capi::process::chroot`).
+///
+/// # Safety
+/// As for C's `chroot`.
+#[no_mangle]
+pub unsafe extern "C" fn chroot(path: *const c_char) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::chroot(path) }
+}
+
 /// C `execveat`.
 ///
 /// # Safety

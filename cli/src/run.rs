@@ -40,12 +40,32 @@ fn find_library(explicit: Option<&Path>) -> Result<PathBuf, String> {
     ))
 }
 
+/// The directory every process of the run writes its events and report into
+/// (`GPA_REPORT_DIR`), new, in the temporary directory.
+///
+/// Run by root, the program may give up root (`su`, `sudo`, `login`, a daemon's workers,
+/// `setuid(nobody)` in a test harness): a process of another user must still be able to
+/// write there, or it and everything it starts go unchecked (before, `su -c CMD USER`'s
+/// child was "not checked" and the shell and `CMD` not even listed). So a root run's
+/// directory is `1733` (`rwx-wx-wx` with the sticky bit, as `/tmp` but not listable):
+/// anyone may create a file in it, nobody but its owner (and root) may remove or replace
+/// it; each process creates its files with `O_EXCL` under its own process id
+/// (`gpa::__capi::process::events`). Another user of the machine could add files of their
+/// own while the run lasts (listed as processes of the run), not change or remove the run's.
+/// Without root a program cannot become another user (a set-user-ID program does not load
+/// the preload library and is listed as not checked), so other runs keep the default mode.
 fn fresh_report_dir() -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     let dir = std::env::temp_dir().join(format!("gpa-run-{}-{nanos}", std::process::id()));
     std::fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    // SAFETY: `geteuid` has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1733))
+            .map_err(|e| format!("cannot open {} to other users: {e}", dir.display()))?;
+    }
     Ok(dir)
 }
 

@@ -597,3 +597,125 @@ fn threads_whose_first_allocation_is_inside_pthread_getattr_np_are_checked() {
         None,
     );
 }
+
+/// Whether a process of another user can load `library` and run the programs in `dir`: every
+/// directory on their paths searchable by others, the files readable (and the programs
+/// executable) by them.
+fn others_can_reach(paths: &[&Path]) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    paths.iter().all(|path| {
+        let mode = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.permissions().mode());
+        mode(path) & 0o005 == 0o005
+            && path
+                .ancestors()
+                .skip(1)
+                .all(|dir| dir.as_os_str().is_empty() || mode(dir) & 0o001 != 0)
+    })
+}
+
+/// A program run as root that gives up root, as `su`, `sudo`, `login` and daemons' workers do
+/// (`life_drop_user.c`): a child that becomes `nobody` and `exec`s, the process itself
+/// becoming `nobody`, and one that only creates its files as `nobody` (`setfsuid`). gpa run's
+/// report directory was writable by root only: the child was "not checked" and the program
+/// it started not even listed; a process that became `nobody` itself was not checked.
+/// Valgrind 3.19 (`--vgdb=no`, whose named pipes the other user cannot open either): the
+/// parent and the image that `exec`s report nothing (no leak check at `exec`), the child
+/// program 40 bytes definitely lost and 16 still reachable; `self` 32 bytes and `fsuid` 48
+/// bytes in 1 block definitely lost.
+#[test]
+fn processes_that_give_up_root_are_checked() {
+    let Some(dir) = with_programs("drop-user", &["life_drop_user"]) else {
+        return;
+    };
+    // SAFETY: `geteuid` has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: giving up root needs root");
+        return;
+    }
+    let library = preload_library();
+    let programs = [dir.join("life_drop_user"), dir.join("life_child")];
+    if !others_can_reach(&[&library, &programs[0], &programs[1]]) {
+        eprintln!(
+            "SKIPPED: `nobody` cannot reach {} or {}",
+            library.display(),
+            dir.display()
+        );
+        return;
+    }
+    agree(
+        &dir,
+        "@ ./life_drop_user fork ./life_child x",
+        &[
+            checked("life_drop_user", [NONE; 4]),
+            checked("life_drop_user", [NONE; 4]),
+            checked("life_child", CHILD),
+        ],
+        None,
+        None,
+    );
+    agree(
+        &dir,
+        "@ ./life_drop_user self",
+        &[checked("life_drop_user", [(1, 32), NONE, NONE, NONE])],
+        None,
+        None,
+    );
+    agree(
+        &dir,
+        "@ ./life_drop_user fsuid",
+        &[checked("life_drop_user", [(1, 48), NONE, NONE, NONE])],
+        None,
+        None,
+    );
+}
+
+/// A program run as root that changes its root directory (`life_chroot.c`), as sshd's
+/// privilege-separated child, vsftpd or a build sandbox do: the report directory's path led
+/// nowhere from inside the jail, and the process was "not checked" (and `gpa run` exited
+/// with 77); the objects' files were out of reach too, so its frames had no names. Now the
+/// directory and the objects are opened at `chroot`. Valgrind 3.19 (`--vgdb=no`): `self` 56
+/// bytes in 1 block definitely lost; `fork` the child 24 bytes and the parent 8; `drop`
+/// (`chroot`, then `nobody`) 40; every block allocated in `lost_in_jail` called by `main`.
+#[test]
+fn processes_in_a_chroot_are_checked_with_named_frames() {
+    let Some(dir) = with_programs("chroot", &["life_chroot"]) else {
+        return;
+    };
+    // SAFETY: `geteuid` has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: chroot needs root");
+        return;
+    }
+    std::fs::create_dir_all(dir.join("jail")).unwrap();
+    let lost = |bytes| [(1, bytes), NONE, NONE, NONE];
+    let cases: [(&str, Vec<Expect>); 3] = [
+        ("self", vec![checked("life_chroot", lost(56))]),
+        (
+            "fork",
+            vec![
+                checked("life_chroot", lost(8)),
+                checked("life_chroot", lost(24)),
+            ],
+        ),
+        ("drop", vec![checked("life_chroot", lost(40))]),
+    ];
+    for (way, expected) in cases {
+        let line = format!("@ ./life_chroot {way} jail");
+        if way == "drop" && !others_can_reach(&[&preload_library()]) {
+            eprintln!("SKIPPED (drop): `nobody` cannot reach the preload library");
+            continue;
+        }
+        for report in agree(&dir, &line, &expected, None, None) {
+            let findings = report["findings"].as_array().cloned().unwrap_or_default();
+            assert_eq!(findings.len(), expected.len(), "{way}: {findings:?}");
+            for finding in &findings {
+                let functions = stack_functions(finding, "alloc");
+                assert_eq!(
+                    functions.iter().take(2).collect::<Vec<_>>(),
+                    ["lost_in_jail", "main"],
+                    "{way}: {finding}"
+                );
+            }
+        }
+    }
+}

@@ -1924,16 +1924,10 @@ fn write_outputs(outcome: &Outcome, ending: Ending) {
         let Some(n) = events::record(dir, &event) else {
             return;
         };
-        let pid = std::process::id();
-        let write = |extension: &str, bytes: &[u8]| {
-            use std::os::unix::ffi::OsStrExt;
-            if let Some(path) = events::path(dir, pid, n, Some(extension)) {
-                let _ = std::fs::write(std::ffi::OsStr::from_bytes(path.as_bytes()), bytes);
-            }
-        };
-        write("json", json.to_string().as_bytes());
+        // Through the report directory's descriptor after a `chroot` (see `events`).
+        events::write_attachment(dir, n, "json", json.to_string().as_bytes());
         if !text.is_empty() {
-            write("txt", text.as_bytes());
+            events::write_attachment(dir, n, "txt", text.as_bytes());
         }
         return;
     }

@@ -397,6 +397,24 @@ fn call_target(_: usize) -> Option<usize> {
     None
 }
 
+/// Opens the symbols and debug information of every object loaded now, and remembers the
+/// loaded objects with the executable's path, for a process about to change its root
+/// (`chroot`): afterwards their paths may lead nowhere (a jail holds none of the program's
+/// files, nor `/proc`), and the report at its end could name no frame; Valgrind reads them
+/// as objects load. Costs what symbolizing a frame in each object costs (each object's file
+/// mapped and its DWARF indexed), once per process; objects loaded after are read when
+/// their frames are symbolized, as usual (from inside the new root). The caller holds the
+/// re-entrancy guard of a GPA that is the global allocator (this allocates).
+pub fn open_loaded_objects() {
+    for module in modules::loaded_modules() {
+        if !module.path.is_empty() {
+            objects::object(&module.path, module.build_id.as_deref());
+        }
+    }
+    // Fills the list of loaded objects while the executable's path can still be read.
+    modules::module_for(0, trace::module_epoch());
+}
+
 /// Records that the object loaded at `bias` is about to be unloaded (`dlclose`), so that the
 /// addresses captured in it keep naming it. Cheap: no symbolization happens here.
 pub fn note_unload(bias: usize, name: &str) {

@@ -24,9 +24,26 @@
 //!
 //! Values are escaped: bytes below 0x20, 0x7f and `\` are written as `\xHH`.
 //!
+//! # A process in a `chroot`
+//! The directory is named by an absolute path, which a process that calls `chroot` (a
+//! privilege-separated daemon's jail, a build sandbox) no longer reaches: it was "not
+//! checked", where Valgrind, writing to a descriptor, reports it. Before such a process
+//! changes its root ([`keep_open`], from the interposed `chroot`), the directory is opened
+//! (`O_PATH`, close-on-exec, moved to a descriptor number of at least [`KEPT_FROM`], out of
+//! the way of the descriptors the program counts on) and its files are then created and
+//! removed relative to that descriptor. The descriptor is used only while it is still that
+//! directory (same device and inode, checked at each use): a program that closes or reuses
+//! it falls back to the path. A process that never calls `chroot` holds no descriptor of
+//! gpa's.
+//!
 //! # Invariants
 //! * Writing an event allocates nothing and takes no lock ([`super::sys`]): `vfork` children
 //!   and signal handlers write them.
+//! * [`KEPT`] is -1 or a descriptor this process (or a parent before `fork`) opened on the
+//!   report directory, whose device and inode are [`KEPT_ID`].
+
+use core::ffi::CStr;
+use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use super::inspect::Reason;
 use super::sys::{self, Fd, PathBuf};
@@ -138,12 +155,87 @@ pub fn path(dir: &[u8], pid: u32, n: u32, extension: Option<&str>) -> Option<Pat
     }
 }
 
+/// The report directory held open for a process that changed its root (-1: none).
+static KEPT: AtomicI32 = AtomicI32::new(-1);
+/// The device and inode of the directory [`KEPT`] was opened on.
+static KEPT_ID: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+/// The lowest descriptor number [`keep_open`] moves its descriptor to (programs count on the
+/// lowest free numbers; a descriptor limit below this leaves it where `open` put it).
+pub const KEPT_FROM: libc::c_int = 512;
+
+/// Opens the report directory `dir` to be reached through a descriptor from now on (before
+/// the process changes its root); nothing when it is already held. Allocates nothing.
+pub fn keep_open(dir: &[u8]) {
+    if kept().is_some() {
+        return;
+    }
+    let Some(path) = PathBuf::join(&[dir]) else {
+        return;
+    };
+    // SAFETY: a NUL-terminated path.
+    let opened = unsafe {
+        libc::open(
+            path.as_c().as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if opened < 0 {
+        return;
+    }
+    // SAFETY: `opened` is our descriptor; `F_DUPFD_CLOEXEC` makes a copy at `KEPT_FROM` or
+    // above, or fails (a lower descriptor limit), leaving `opened` as it is.
+    let moved = unsafe { libc::fcntl(opened, libc::F_DUPFD_CLOEXEC, KEPT_FROM) };
+    let fd = if moved >= 0 {
+        // SAFETY: our descriptor, replaced by its copy.
+        unsafe { libc::close(opened) };
+        moved
+    } else {
+        opened
+    };
+    let Some(stat) = sys::fstat(fd) else {
+        // SAFETY: our descriptor.
+        unsafe { libc::close(fd) };
+        return;
+    };
+    KEPT_ID[0].store(stat.st_dev, Ordering::Relaxed);
+    KEPT_ID[1].store(stat.st_ino, Ordering::Relaxed);
+    KEPT.store(fd, Ordering::Release);
+}
+
+/// The descriptor [`keep_open`] holds, while it still is the report directory.
+fn kept() -> Option<libc::c_int> {
+    let fd = KEPT.load(Ordering::Acquire);
+    if fd < 0 {
+        return None;
+    }
+    let stat = sys::fstat(fd)?;
+    (stat.st_mode & libc::S_IFMT == libc::S_IFDIR
+        && stat.st_dev == KEPT_ID[0].load(Ordering::Relaxed)
+        && stat.st_ino == KEPT_ID[1].load(Ordering::Relaxed))
+    .then_some(fd)
+}
+
+/// The file name part of `path`, a file of the report directory `dir` (`<dir>/<name>`).
+fn name_in<'a>(dir: &[u8], path: &'a PathBuf) -> Option<&'a CStr> {
+    let name = path.as_c().to_bytes_with_nul().get(dir.len() + 1..)?;
+    CStr::from_bytes_with_nul(name).ok()
+}
+
+/// Creates the file `path` of the report directory `dir` (`O_EXCL`): through the held
+/// descriptor when there is one, else by its path.
+fn create(dir: &[u8], path: &PathBuf) -> Result<Fd, i32> {
+    match (kept(), name_in(dir, path)) {
+        (Some(fd), Some(name)) => Fd::create_new_at(fd, name),
+        _ => Fd::create_new(path.as_c()),
+    }
+}
+
 /// Writes `event` as the next event of the calling process in `dir`; its number.
 pub fn record(dir: &[u8], event: &Event) -> Option<u32> {
     let pid = sys::getpid() as u32;
     for n in 0..MAX_EVENTS {
         let path = path(dir, pid, n, None)?;
-        match Fd::create_new(path.as_c()) {
+        match create(dir, &path) {
             Ok(file) => {
                 file.write_all(event.as_bytes());
                 return Some(n);
@@ -155,10 +247,21 @@ pub fn record(dir: &[u8], event: &Event) -> Option<u32> {
     None
 }
 
+/// Writes `bytes` as the file of event `n` of the calling process with `extension` (`json`,
+/// `txt`); false when it cannot.
+pub fn write_attachment(dir: &[u8], n: u32, extension: &str, bytes: &[u8]) -> bool {
+    path(dir, sys::getpid() as u32, n, Some(extension))
+        .and_then(|path| create(dir, &path).ok())
+        .is_some_and(|file| file.write_all(bytes))
+}
+
 /// Removes event `n` of the calling process (an `exec` that failed).
 pub fn remove(dir: &[u8], n: u32) {
     if let Some(path) = path(dir, sys::getpid() as u32, n, None) {
-        sys::unlink(path.as_c());
+        match (kept(), name_in(dir, &path)) {
+            (Some(fd), Some(name)) => sys::unlink_at(fd, name),
+            _ => sys::unlink(path.as_c()),
+        }
     }
 }
 

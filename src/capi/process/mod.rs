@@ -469,6 +469,33 @@ unsafe fn first<'a>(argv: *const *const c_char) -> &'a [u8] {
     }
 }
 
+/// `chroot(path)`: under `gpa run` (`GPA_REPORT_DIR` set) the report directory is opened
+/// first ([`events::keep_open`]), since its path leads nowhere once the root has changed: a
+/// process in a jail (sshd's privilege-separated child, a build sandbox) was not checked.
+/// In check and guard modes the loaded objects' symbols and debug information are read too
+/// (`report::symbolize::open_loaded_objects`), for the report's frames. Then the system
+/// call itself, as glibc's `chroot` makes it (`-1` and `errno` on failure). Costs an `open`
+/// and an `fcntl`, and in check and guard modes the symbolization's reading of every loaded
+/// object, in the first `chroot` of a process.
+///
+/// # Safety
+/// As for C's `chroot`: `path` is a NUL-terminated string (or an address the kernel
+/// rejects with `EFAULT`).
+pub unsafe fn chroot(path: *const c_char) -> c_int {
+    if let Some(dir) = settings::REPORT_DIR.get() {
+        let errno = sys::errno();
+        events::keep_open(dir);
+        if checking() {
+            // The objects' files too, for the report's frames (allocations to gpa's own heap).
+            let _inside = crate::gpa::InsideAllocator::enter();
+            crate::report::symbolize::open_loaded_objects();
+        }
+        sys::set_errno(errno);
+    }
+    // SAFETY: the caller's argument, passed to the system call glibc's `chroot` makes.
+    unsafe { libc::syscall(libc::SYS_chroot, path) as c_int }
+}
+
 /// After an `exec` that returned (failed): its event is removed; `errno` is kept.
 fn after_failed_exec(event: Option<u32>) {
     let (Some(n), Some(dir)) = (event, settings::REPORT_DIR.get()) else {

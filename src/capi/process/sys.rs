@@ -40,6 +40,25 @@ impl Fd {
         }
     }
 
+    /// Creates `name` (no slash) in the directory open as `dir` for writing; fails with
+    /// `EEXIST` when it exists (`O_EXCL`).
+    pub fn create_new_at(dir: libc::c_int, name: &CStr) -> Result<Fd, i32> {
+        // SAFETY: `name` is NUL-terminated; a bad `dir` is an error of the call.
+        let fd = unsafe {
+            libc::openat(
+                dir,
+                name.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
+                0o644,
+            )
+        };
+        if fd < 0 {
+            Err(errno())
+        } else {
+            Ok(Fd(fd))
+        }
+    }
+
     /// Reads up to `buffer.len()` bytes at `offset`; the count read (short at end of file).
     pub fn read_at(&self, buffer: &mut [u8], offset: u64) -> usize {
         let mut done = 0;
@@ -196,6 +215,21 @@ pub fn executable(path: &CStr) -> Result<(), i32> {
 pub fn unlink(path: &CStr) {
     // SAFETY: `path` is NUL-terminated.
     unsafe { libc::unlink(path.as_ptr()) };
+}
+
+/// Removes `name` (no slash) from the directory open as `dir`, ignoring errors.
+pub fn unlink_at(dir: libc::c_int, name: &CStr) {
+    // SAFETY: `name` is NUL-terminated; a bad `dir` is an error of the call.
+    unsafe { libc::unlinkat(dir, name.as_ptr(), 0) };
+}
+
+/// `fstat` of the descriptor `fd`, which need not be an [`Fd`] of ours.
+pub fn fstat(fd: libc::c_int) -> Option<libc::stat> {
+    // SAFETY: `stat` is plain data, filled by the call; a bad `fd` is an error of the call.
+    unsafe {
+        let mut stat: libc::stat = core::mem::zeroed();
+        (libc::fstat(fd, &mut stat) == 0).then_some(stat)
+    }
 }
 
 /// The target of the symbolic link `path`, into `buffer`; its length (0 on failure).
