@@ -14,8 +14,8 @@
  * With `spin` the threads spin in their own code instead of blocking in a system call (their
  * stacks are then scanned with the red zone below the stack pointer).
  * Each running thread's DTV is possibly lost too (glibc's, 16 bytes larger under gpa).
- * Valgrind 3.19: definitely lost 16 bytes in 1 block; possibly lost 6,072 bytes in 8 blocks
- * (2 x (2,064 + 632 + 48 + 272)); still reachable 10,392 bytes in 12 blocks
+ * Valgrind 3.19, both ways: definitely lost 16 bytes in 1 block; possibly lost 6,064 bytes in
+ * 8 blocks (2 x (2,064 + 632 + 48 + the DTV's 288)); still reachable 9,728 bytes in 10 blocks
  * (2 x (64 + 632 + 2 x 2,064 + 40)). */
 #define _GNU_SOURCE
 #include <pthread.h>
