@@ -598,21 +598,6 @@ fn threads_whose_first_allocation_is_inside_pthread_getattr_np_are_checked() {
     );
 }
 
-/// Whether a process of another user can load `library` and run the programs in `dir`: every
-/// directory on their paths searchable by others, the files readable (and the programs
-/// executable) by them.
-fn others_can_reach(paths: &[&Path]) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    paths.iter().all(|path| {
-        let mode = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.permissions().mode());
-        mode(path) & 0o005 == 0o005
-            && path
-                .ancestors()
-                .skip(1)
-                .all(|dir| dir.as_os_str().is_empty() || mode(dir) & 0o001 != 0)
-    })
-}
-
 /// A program run as root that gives up root, as `su`, `sudo`, `login` and daemons' workers do
 /// (`life_drop_user.c`): a child that becomes `nobody` and `exec`s, the process itself
 /// becoming `nobody`, and one that only creates its files as `nobody` (`setfsuid`). gpa run's

@@ -239,6 +239,13 @@ fn su_to_another_user_is_checked_throughout() {
         eprintln!("SKIPPED: su to another user without a password needs root");
         return;
     }
+    if !others_can_reach(&[&preload_library()]) {
+        eprintln!(
+            "SKIPPED: `nobody` cannot reach {}",
+            preload_library().display()
+        );
+        return;
+    }
     let dir = scratch("su");
     let script = "cat /dev/null; echo done";
     let command = ["su", "-s", "/bin/sh", "-c", script, "nobody"];

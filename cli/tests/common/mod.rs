@@ -346,3 +346,18 @@ pub fn valgrind_leak_totals(text: &str) -> LeakTotals {
         }
     })
 }
+
+/// Whether a process of another user (`nobody`) can read and run each of `paths` (the
+/// preload library, programs): every directory above them searchable by others, the files
+/// readable and executable by them.
+pub fn others_can_reach(paths: &[&Path]) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    paths.iter().all(|path| {
+        let mode = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.permissions().mode());
+        mode(path) & 0o005 == 0o005
+            && path
+                .ancestors()
+                .skip(1)
+                .all(|dir| dir.as_os_str().is_empty() || mode(dir) & 0o001 != 0)
+    })
+}
