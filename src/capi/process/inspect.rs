@@ -133,7 +133,8 @@ impl Reason {
                  after the program replaced gpa's handler past sigaction and signal, or a raw exit system \
                  call), or replaced itself by a raw execve system call, whose program gpa cannot \
                  follow, or had no file descriptor left to write it (RLIMIT_NOFILE's hard limit \
-                 lowered to the descriptors in use)"
+                 lowered to the descriptors in use), or no longer saw the report directory (a \
+                 mount namespace that covers it, as `unshare -m` with a new /tmp)"
             }
             Reason::StillRunning => {
                 "still running 5 seconds after the program ended, when gpa run stopped \
