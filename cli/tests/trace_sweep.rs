@@ -64,7 +64,7 @@ fn frames(finding: &Value, stack: &str) -> Vec<String> {
 }
 
 /// The leak records of a run as (bytes, allocation stack), sorted.
-fn leak_stacks(run: &Run) -> Vec<(u64, Vec<String>)> {
+fn leak_stacks(run: &Run) -> Leaks {
     let mut leaks: Vec<_> = run
         .findings()
         .iter()
@@ -80,6 +80,9 @@ fn leak_stacks(run: &Run) -> Vec<(u64, Vec<String>)> {
     leaks
 }
 
+/// Leak records as [`leak_stacks`] gives them.
+type Leaks = Vec<(u64, Vec<String>)>;
+
 /// One expected leak record: bytes and allocation stack.
 fn leak(size: u64, stack: &[&str]) -> (u64, Vec<String>) {
     (
@@ -94,7 +97,7 @@ fn leak(size: u64, stack: &[&str]) -> (u64, Vec<String>) {
 /// each "definitely lost". The tail calls (`tail_to_malloc` -> `malloc`, `tail_to_helper` ->
 /// `static_helper`) leave no frame of their own there; the always-inline helpers are frames
 /// of their own, named and at their lines.
-fn valgrind_inline_optimized() -> Vec<(u64, Vec<String>)> {
+fn valgrind_inline_optimized() -> Leaks {
     vec![
         leak(
             10,
@@ -182,7 +185,7 @@ fn inlined_tail_called_and_static_frames_are_valgrinds_in_every_build() {
         leak(20, &["???", "???"]),
         leak(30, &["???"]),
     ];
-    let builds: [(&str, &[&str], Vec<(u64, Vec<String>)>); 11] = [
+    let builds: [(&str, &[&str], Leaks); 11] = [
         ("o0", &["-O0", "-g"], at_o0),
         (
             "o2",
