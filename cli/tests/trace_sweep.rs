@@ -350,7 +350,7 @@ fn glibcs_functions_are_named_as_valgrind_names_their_aliases() {
     // (:15); 500 bytes at main (:16). glibc's symbol tables give each of these functions two
     // names (`strdup` and `__strdup`...); Valgrind shows the shortest. Before the fix gpa
     // named them `__strndup`, `__strdup`, `__getdelim` (the first in the table).
-    // The 5 bytes of asprintf: see `gaps_valgrind_shows_and_gpa_does_not`.
+    // The 5 bytes of asprintf: see `asprintfs_own_frame_is_valgrinds`.
     let leaks: Vec<_> = leak_stacks(&run)
         .into_iter()
         .filter(|(size, _)| *size != 5)
@@ -521,48 +521,54 @@ fn a_threads_fault_and_leak_are_at_valgrinds_places() {
         "{}",
         run.stderr()
     );
-    // In the handler: the frames down to the signal trampoline are Valgrind's (the
-    // trampoline, glibc's `__restore_rt`, is `???` to both); what follows it is not
-    // (`gaps_valgrind_shows_and_gpa_does_not`).
+}
+
+#[test]
+fn a_signal_handlers_stacks_go_on_into_the_interrupted_code() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("trace-handler");
+    let run = run_faults(&dir);
+    // Valgrind 3.19: "Invalid write of size 1 at poke (trace_faults.c:9) by handler (:13) by
+    // ??? (libc.so.6: the signal trampoline, glibc's `__restore_rt`) by
+    // __pthread_kill_implementation (pthread_kill.c:43) by raise (raise.c:26) by main (:28)",
+    // "0 bytes after a block of size 16 alloc'd" by main (:26); "24 bytes ... definitely
+    // lost" at malloc by handler (:14) by ??? by __pthread_kill_implementation by raise by
+    // main (:28). Before the fix both of gpa's stacks from the handler ended at the
+    // trampoline (`poke`, `handler`, `???`).
+    let below = [
+        "???",
+        "__pthread_kill_implementation",
+        "raise",
+        "main trace_faults.c:28",
+    ];
     let handler_fault = run
         .findings()
         .into_iter()
         .find(|finding| finding["kind"] == "overflow" && finding["size"] == 16)
         .unwrap_or_else(|| panic!("no overflow of the 16-byte block: {}", run.stderr()));
-    assert_eq!(
-        frames(&handler_fault, "access")[..3],
-        ["poke trace_faults.c:9", "handler trace_faults.c:13", "???"]
-    );
+    let mut expected = vec!["poke trace_faults.c:9", "handler trace_faults.c:13"];
+    expected.extend(below);
+    assert_eq!(frames(&handler_fault, "access"), expected);
     assert_eq!(frames(&handler_fault, "alloc"), ["main trace_faults.c:26"]);
+    let mut expected = vec!["handler trace_faults.c:14"];
+    expected.extend(below);
+    assert!(
+        leak_stacks(&run).contains(&leak(24, &expected)),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
-#[ignore = "gpa's stacks stop at a signal trampoline and leave out the C library function that \
-            gpa's own wrapper stands for (docs/sweeps/traces.md, \"Left open\")"]
-fn gaps_valgrind_shows_and_gpa_does_not() {
+#[ignore = "gpa's stacks leave out the C library function that gpa's own wrapper stands for \
+            (docs/sweeps/traces.md, \"Left open\")"]
+fn asprintfs_own_frame_is_valgrinds() {
     if !gcc_or_skip() {
         return;
     }
     let dir = scratch("trace-gaps");
-    let run = run_faults(&dir);
-    // Valgrind 3.19: "24 bytes ... definitely lost" at malloc by handler (trace_faults.c:14)
-    // by ??? (libc.so.6: the trampoline) by __pthread_kill_implementation (pthread_kill.c:43)
-    // by raise (raise.c:26) by main (:28). gpa: handler, ??? and nothing more (its unwinder
-    // ends a walk at a frame whose CFA is a DWARF expression).
-    assert!(
-        leak_stacks(&run).contains(&leak(
-            24,
-            &[
-                "handler trace_faults.c:14",
-                "???",
-                "__pthread_kill_implementation",
-                "raise",
-                "main trace_faults.c:28",
-            ]
-        )),
-        "{}",
-        run.stderr()
-    );
     tool(
         "gcc",
         &[
