@@ -33,9 +33,12 @@
 //! when off the thread's own stack, saved 3.5 KiB in a debug build and nothing in a release
 //! one, for 1.4% more instructions on cfrac's memo misses).
 //!
-//! Rules that do not fit this shape (CFA from a DWARF expression, as in PLT stubs and signal
-//! trampolines) and addresses without unwind information end the walk: a trace may be shorter
-//! than libgcc's, never wrong in a way that reads outside the stack.
+//! Rules that do not fit this shape (CFA from a DWARF expression, as in PLT stubs) and
+//! addresses without unwind information end the walk: a trace may be shorter than libgcc's,
+//! never wrong in a way that reads outside the stack. A signal trampoline (its CIE marked `S`,
+//! cached as [`SIGNAL_FRAME`]) is walked through: the interrupted code's `rip`, `rsp` and
+//! `rbp` are read from the `ucontext_t` the kernel pushed ([`through_signal_frame`]), and the
+//! rest of the trace is walked by the rules, unremembered ([`walk_past_signal_frames`]).
 //!
 //! # Invariants
 //! * A cache slot is written as key 0, then rule, then key; a reader accepts the rule only if
