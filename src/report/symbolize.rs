@@ -186,10 +186,27 @@ fn resolve_in_epoch(address: usize, epoch: u32) -> std::vec::Vec<Frame> {
     with_resolved(address, epoch, |resolved| resolved.frames.clone())
 }
 
-/// An address's frames, and whether they are all plumbing.
+/// An address's frames, whether each is plumbing, and whether they all are.
 struct Resolved {
     frames: std::vec::Vec<Frame>,
+    /// Per frame: [`is_plumbing`] of its qualified name (an inlined frame is shown by its
+    /// name in the source, `allocate`, and told by its linkage name,
+    /// `std::__new_allocator<int>::allocate(...)`), or in gpa's library.
+    each_plumbing: std::vec::Vec<bool>,
     plumbing: bool,
+}
+
+/// Resolves an address of a trace captured in module epoch `epoch` into its frames, each with
+/// whether it is plumbing (see [`Resolved::each_plumbing`]).
+fn resolve_classified(address: usize, epoch: u32) -> std::vec::Vec<(Frame, bool)> {
+    with_resolved(address, epoch, |resolved| {
+        resolved
+            .frames
+            .iter()
+            .cloned()
+            .zip(resolved.each_plumbing.iter().copied())
+            .collect()
+    })
 }
 
 /// Calls `with` on the resolution of `address` (captured in module epoch `epoch`). Addresses
@@ -203,9 +220,11 @@ fn with_resolved<T>(address: usize, epoch: u32, with: impl FnOnce(&Resolved) -> 
     if let Some(resolved) = lock().get_or_insert_with(Cache::new).get(&(address, epoch)) {
         return with(resolved);
     }
-    let frames = resolve_uncached(address, epoch);
+    let (frames, each_plumbing): (std::vec::Vec<Frame>, std::vec::Vec<bool>) =
+        resolve_uncached(address, epoch).into_iter().unzip();
     let resolved = Resolved {
-        plumbing: frames.iter().all(is_plumbing_frame),
+        plumbing: each_plumbing.iter().all(|&plumbing| plumbing),
+        each_plumbing,
         frames,
     };
     let answer = with(&resolved);
@@ -221,16 +240,20 @@ fn with_resolved<T>(address: usize, epoch: u32, with: impl FnOnce(&Resolved) -> 
     answer
 }
 
-fn resolve_uncached(address: usize, epoch: u32) -> std::vec::Vec<Frame> {
+/// The frames of `address`, each with whether it is plumbing (by its qualified name).
+fn resolve_uncached(address: usize, epoch: u32) -> std::vec::Vec<(Frame, bool)> {
     let Some(module) = modules::module_for(address, epoch) else {
-        return std::vec![Frame {
-            address,
-            function: None,
-            file: None,
-            line: None,
-            module: None,
-            module_offset: None,
-        }];
+        return std::vec![(
+            Frame {
+                address,
+                function: None,
+                file: None,
+                line: None,
+                module: None,
+                module_offset: None,
+            },
+            false,
+        )];
     };
     let offset = address.wrapping_sub(module.bias);
     // A return address: the call instruction is the byte before it. The frame's offset names
@@ -246,12 +269,14 @@ fn resolve_uncached(address: usize, epoch: u32) -> std::vec::Vec<Frame> {
         module_offset: Some(call_offset),
     };
     let mut frames = std::vec::Vec::new();
+    let mut qualified = std::vec::Vec::new();
     let object = objects::object(&module.path, module.build_id.as_deref());
     if let Some(object) = object.as_ref().and_then(|object| objects::lock(object)) {
         // A return address: look up the call instruction before it.
         let probe = call_offset as u64;
         for found in object.frames(probe) {
             frames.push(frame(found.function, found.file, found.line));
+            qualified.push(found.qualified);
         }
         // The function the code lies in (the last frame; those before it were inlined into it)
         // is named from the symbol table, as Valgrind names it: DWARF gives some functions only
@@ -259,15 +284,27 @@ fn resolve_uncached(address: usize, epoch: u32) -> std::vec::Vec<Frame> {
         // none of a compiler's clones (`[clone .constprop.0]`, `[clone .cold]`).
         if let Some(name) = object.symbol(probe) {
             match frames.last_mut() {
-                Some(outermost) => outermost.function = Some(name),
-                None => frames.push(frame(Some(name), None, None)),
+                Some(outermost) => outermost.function = Some(name.clone()),
+                None => frames.push(frame(Some(name.clone()), None, None)),
+            }
+            match qualified.last_mut() {
+                Some(outermost) => *outermost = Some(name),
+                None => qualified.push(Some(name)),
             }
         }
     }
     if frames.is_empty() {
         frames.push(frame(None, None, None));
+        qualified.push(None);
     }
     frames
+        .into_iter()
+        .zip(qualified)
+        .map(|(frame, qualified)| {
+            let plumbing = qualified.as_deref().is_some_and(is_plumbing) || in_gpa(&frame);
+            (frame, plumbing)
+        })
+        .collect()
 }
 
 /// The demangled names of the functions at `address` as the objects were loaded in `epoch`
@@ -477,8 +514,8 @@ fn symbolize_from(id: TraceId, depth: usize, skip_plumbing: bool) -> std::vec::V
             continue;
         }
         let mut outermost = false;
-        for frame in resolve_in_epoch(address, epoch) {
-            if in_plumbing && is_plumbing_frame(&frame) {
+        for (frame, plumbing) in resolve_classified(address, epoch) {
+            if in_plumbing && plumbing {
                 continue;
             }
             in_plumbing = false;
@@ -562,11 +599,6 @@ fn frames_at_addresses(frames: &[Frame], depth: usize) -> usize {
         .unwrap_or(frames.len())
 }
 
-/// Whether [`symbolize`] drops `frame` when it leads a trace.
-fn is_plumbing_frame(frame: &Frame) -> bool {
-    frame.function.as_deref().is_some_and(is_plumbing) || in_gpa(frame)
-}
-
 /// How many leading return addresses of trace `id` are plumbing only (every frame they
 /// resolve to is dropped by [`symbolize`]); all of them when nothing else is left (then
 /// `symbolize` keeps the raw stack). Traces that agree on the `n` addresses after these
@@ -596,7 +628,7 @@ pub fn suppression_frames(id: TraceId) -> std::vec::Vec<Frame> {
     let epoch = trace::epoch_of(id);
     for &address in trace::frames_of(id).addresses() {
         let mut last = false;
-        for frame in resolve_in_epoch(address, epoch) {
+        for (frame, plumbing) in resolve_classified(address, epoch) {
             last |= frame
                 .function
                 .as_deref()
@@ -606,7 +638,7 @@ pub fn suppression_frames(id: TraceId) -> std::vec::Vec<Frame> {
                 if function.is_some_and(is_entry_point) {
                     entry = Some(frames.len());
                     in_plumbing = false;
-                } else if !(function.is_some_and(is_plumbing) || in_gpa(&frame)) {
+                } else if !plumbing {
                     in_plumbing = false;
                 }
             } else if entry.is_some() && in_gpa(&frame) {

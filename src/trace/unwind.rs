@@ -33,9 +33,12 @@
 //! when off the thread's own stack, saved 3.5 KiB in a debug build and nothing in a release
 //! one, for 1.4% more instructions on cfrac's memo misses).
 //!
-//! Rules that do not fit this shape (CFA from a DWARF expression, as in PLT stubs and signal
-//! trampolines) and addresses without unwind information end the walk: a trace may be shorter
-//! than libgcc's, never wrong in a way that reads outside the stack.
+//! Rules that do not fit this shape (CFA from a DWARF expression, as in PLT stubs) and
+//! addresses without unwind information end the walk: a trace may be shorter than libgcc's,
+//! never wrong in a way that reads outside the stack. A signal trampoline (its CIE marked `S`,
+//! cached as [`SIGNAL_FRAME`]) is walked through: the interrupted code's `rip`, `rsp` and
+//! `rbp` are read from the `ucontext_t` the kernel pushed ([`through_signal_frame`]), and the
+//! rest of the trace is walked by the rules, unremembered ([`walk_past_signal_frames`]).
 //!
 //! # Invariants
 //! * A cache slot is written as key 0, then rule, then key; a reader accepts the rule only if
@@ -73,6 +76,8 @@ const FROM_RBP: u64 = 1 << 62;
 const RBP_SAVED: u64 = 1 << 61;
 /// A cached "no usable rule here".
 const NO_RULE: u64 = 1;
+/// A cached "no usable rule here: a signal trampoline" ([`through_signal_frame`]).
+const SIGNAL_FRAME: u64 = 2;
 
 /// Frames bigger than this end the walk (a corrupt rule or stack).
 const MAX_FRAME: usize = 1 << 24;
@@ -112,18 +117,24 @@ fn slot(address: usize) -> usize {
 
 #[inline]
 fn rule_for(address: usize) -> Option<Rule> {
+    Rule::unpack(rule_bits(address))
+}
+
+/// The cached rule for `address`, packed: a [`Rule`], [`NO_RULE`] or [`SIGNAL_FRAME`].
+#[inline]
+fn rule_bits(address: usize) -> u64 {
     let index = slot(address);
     if KEYS[index].load(Ordering::Acquire) == address {
         let bits = RULES[index].load(Ordering::Acquire);
         if KEYS[index].load(Ordering::Acquire) == address {
-            return Rule::unpack(bits);
+            return bits;
         }
     }
-    let bits = compute(address).map_or(NO_RULE, Rule::pack);
+    let bits = compute(address);
     KEYS[index].store(0, Ordering::Release);
     RULES[index].store(bits, Ordering::Release);
     KEYS[index].store(address, Ordering::Release);
-    Rule::unpack(bits)
+    bits
 }
 
 /// Forgets every cached rule: an object is about to be unloaded, and another may be loaded at
@@ -150,8 +161,13 @@ pub fn forget_memos() {
 /// signal handler's alternate one) may have left.
 #[cold]
 #[inline(never)]
-fn compute(address: usize) -> Option<Rule> {
-    crate::os::stack::on_own_stack(|| compute_here(address))
+fn compute(address: usize) -> u64 {
+    crate::os::stack::on_own_stack(|| match compute_here(address) {
+        Some(rule) => rule.pack(),
+        // Only where no rule fits (the stack's end, PLT stubs, trampolines), once per address.
+        None if is_signal_trampoline(address) => SIGNAL_FRAME,
+        None => NO_RULE,
+    })
 }
 
 /// The call frame information's row for the code at `address` (an instruction's address, not
@@ -164,7 +180,32 @@ fn unwind_row(
     address: usize,
     context: &mut gimli::UnwindContext<usize>,
 ) -> Option<(&gimli::UnwindTableRow<usize>, EhFrameSection)> {
-    use gimli::{BaseAddresses, EhFrame, EhFrameHdr, NativeEndian, Pointer, UnwindSection};
+    use gimli::{EhFrame, UnwindSection};
+
+    let (header, eh_frame, bases) = eh_frame_of(address)?;
+    let table = header.table()?;
+    let row = table
+        .unwind_info_for_address(
+            &eh_frame,
+            &bases,
+            context,
+            address as u64,
+            EhFrame::cie_from_offset,
+        )
+        .ok()?;
+    Some((row, eh_frame))
+}
+
+/// The `.eh_frame_hdr` (parsed), `.eh_frame` and section bases of the object holding
+/// `address`; `None` where the object has no such table.
+fn eh_frame_of(
+    address: usize,
+) -> Option<(
+    gimli::ParsedEhFrameHdr<gimli::EndianSlice<'static, gimli::NativeEndian>>,
+    EhFrameSection,
+    gimli::BaseAddresses,
+)> {
+    use gimli::{BaseAddresses, EhFrame, EhFrameHdr, NativeEndian, Pointer};
 
     let object = crate::os::object_containing(address)?;
     let header = object.eh_frame_header;
@@ -175,7 +216,8 @@ fn unwind_row(
     // SAFETY: `.eh_frame_hdr` and `.eh_frame` lie in the object's mapping, `[start, end)`,
     // which stays mapped while code of it is on the stack; gimli reads only the entries it
     // is pointed to.
-    let header_bytes = unsafe { core::slice::from_raw_parts(header as *const u8, end - header) };
+    let header_bytes: &'static [u8] =
+        unsafe { core::slice::from_raw_parts(header as *const u8, end - header) };
     let bases = BaseAddresses::default().set_eh_frame_hdr(header as u64);
     let parsed = EhFrameHdr::new(header_bytes, NativeEndian)
         .parse(&bases, 8)
@@ -188,21 +230,61 @@ fn unwind_row(
         return None;
     }
     // SAFETY: as above.
-    let frame_bytes =
+    let frame_bytes: &'static [u8] =
         unsafe { core::slice::from_raw_parts(frame_start as *const u8, end - frame_start) };
     let eh_frame = EhFrame::new(frame_bytes, NativeEndian);
     let bases = bases.set_eh_frame(frame_start as u64);
-    let table = parsed.table()?;
-    let row = table
-        .unwind_info_for_address(
-            &eh_frame,
-            &bases,
-            context,
-            address as u64,
-            EhFrame::cie_from_offset,
-        )
-        .ok()?;
-    Some((row, eh_frame))
+    Some((parsed, eh_frame, bases))
+}
+
+/// Whether the code at `address` is a signal trampoline (the code a signal handler returns
+/// to, which calls `rt_sigreturn`): the call-frame information marks its entry so (`S` in
+/// its CIE's augmentation, as glibc's `__restore_rt`).
+fn is_signal_trampoline(address: usize) -> bool {
+    use gimli::{EhFrame, UnwindSection};
+
+    let Some((header, eh_frame, bases)) = eh_frame_of(address) else {
+        return false;
+    };
+    header.table().is_some_and(|table| {
+        table
+            .fde_for_address(&eh_frame, &bases, address as u64, EhFrame::cie_from_offset)
+            .is_ok_and(|fde| fde.cie().is_signal_trampoline())
+    })
+}
+
+/// Where `ucontext_t::uc_mcontext` starts (x86-64: after `uc_flags`, `uc_link` and the
+/// 24-byte `uc_stack`), and the indexes of `rbp`, `rsp` and `rip` in its `gregs`.
+const UC_MCONTEXT: usize = 40;
+const GREG_RBP: usize = 10;
+const GREG_RSP: usize = 15;
+const GREG_RIP: usize = 16;
+
+/// The state of the code a signal interrupted, when `state` is at a signal trampoline (a
+/// handler's frame returned to it: `first` as in [`step`]): the kernel's signal frame lies at
+/// the stack pointer, a `ucontext_t` (its return address, the trampoline's, already popped),
+/// which holds the interrupted registers. `None` when `state` is not at a trampoline, or the
+/// context is not on the stack (`[sp, top)`) or names no frame above the handler's.
+fn through_signal_frame(state: State, first: bool) -> Option<State> {
+    let lookup = if first { state.ip } else { state.ip - 1 };
+    if rule_bits(lookup) != SIGNAL_FRAME {
+        return None;
+    }
+    let registers = state.sp.checked_add(UC_MCONTEXT)?;
+    let end = registers.checked_add((GREG_RIP + 1) * 8)?;
+    if state.sp % 8 != 0 || end > state.top {
+        return None;
+    }
+    // SAFETY: `[registers, end)` lies in the stack the thread runs on, between the state's
+    // stack pointer and `top` (checked just above), and is 8-aligned.
+    let greg = |index: usize| unsafe { ((registers + index * 8) as *const usize).read() };
+    let (ip, sp, bp) = (greg(GREG_RIP), greg(GREG_RSP), greg(GREG_RBP));
+    (ip != 0 && sp > state.sp && sp <= state.top).then_some(State {
+        ip,
+        sp,
+        bp,
+        top: state.top,
+    })
 }
 
 /// A loaded object's `.eh_frame`, read in place.
@@ -388,20 +470,33 @@ fn path_index(ip: usize) -> usize {
 /// rules every time (no remembered walks): the reference the tests compare with.
 #[inline(never)]
 pub fn capture(out: &mut [usize]) -> usize {
-    by_rules(current_state(), out)
+    by_rules(current_state(), true, out)
 }
 
-/// Unwinds by the rules from `state` (whose `ip` is an exact instruction address, so its rule
-/// is looked up as is), writing each return address reached to `out`; returns how many.
-fn by_rules(mut state: State, out: &mut [usize]) -> usize {
-    let mut first = true;
+/// Unwinds by the rules from `state`, writing each return address reached to `out`; returns
+/// how many.
+///
+/// A signal handler's frame is followed into the code the signal interrupted
+/// ([`through_signal_frame`]), as Valgrind's stacks are: that frame's address is the
+/// interrupted instruction, so the step from it looks up that instruction itself.
+/// `first`: `state.ip` is an exact instruction address (else a return address, whose call
+/// instruction's rule is looked up).
+fn by_rules(mut state: State, mut first: bool, out: &mut [usize]) -> usize {
     let mut count = 0;
     while count < out.len() {
-        let Some(next) = step(state, first, 0) else {
-            break;
-        };
-        first = false;
-        state = after(&next, state, 0);
+        match step(state, first, 0) {
+            Some(next) => {
+                state = after(&next, state, 0);
+                first = false;
+            }
+            None => {
+                let Some(interrupted) = through_signal_frame(state, first) else {
+                    break;
+                };
+                state = interrupted;
+                first = true;
+            }
+        }
         out[count] = state.ip;
         count += 1;
     }
@@ -423,7 +518,7 @@ pub fn capture_from(ip: usize, sp: usize, bp: usize, out: &mut [usize]) -> usize
     let Some((_, top)) = super::thread_stack().filter(on_stack) else {
         return 1;
     };
-    1 + by_rules(State { ip, sp, bp, top }, &mut out[1..])
+    1 + by_rules(State { ip, sp, bp, top }, true, &mut out[1..])
 }
 
 /// Fills `out` with the return addresses above the interrupted context of *another* thread,
@@ -434,7 +529,7 @@ pub fn capture_stopped(ip: usize, sp: usize, bp: usize, top: usize, out: &mut [u
     if ip == 0 || sp >= top {
         return 0;
     }
-    by_rules(State { ip, sp, bp, top }, out)
+    by_rules(State { ip, sp, bp, top }, true, out)
 }
 
 /// A frame's registers for [`step_registers`] (added for the leak scan's frames of a thread
@@ -658,7 +753,7 @@ fn capture_and_remember(
     let Some((entry, user)) = leave_own_frames(start, remember.then_some(&mut *memo)) else {
         return TraceId::NONE;
     };
-    let end = walk(cache, entry, user, depth);
+    let (end, remember) = walk_past_signal_frames(cache, entry, user, depth, remember);
     if remember && memo.len <= MEMO_WORDS && end.id.is_some() {
         memo.remember(cache, start, depth, user.sp, &end, generation);
         memo.from = (0, 0);
@@ -860,7 +955,7 @@ fn walk_and_remember(
     }
     // Read before the walk, as in `capture_and_remember`.
     let generation = MEMO_GENERATION.load(Ordering::Acquire);
-    let end = walk(cache, entry, user, depth);
+    let (end, again) = walk_past_signal_frames(cache, entry, user, depth, again);
     if again && end.id.is_some() {
         memo.remember(cache, memo_key(user), depth, user.sp, &end, generation);
         memo.from = (entry, user.ip);
@@ -1369,10 +1464,16 @@ fn step(state: State, first: bool, base: usize) -> Option<Step> {
     let mut slot = 0;
     if let Some(offset) = rule.rbp_offset {
         let saved = cfa.wrapping_add_signed(offset as isize);
-        if saved < state.sp || saved >= cfa || saved % 8 != 0 {
-            return None;
+        if first && saved < state.sp {
+            // An interrupted frame in its epilogue, after `pop rbp` (a signal's, or a
+            // fault's): the rule still names the slot (LLVM's call-frame information does not
+            // say `rbp` was restored), but `rbp` holds the caller's value already.
+        } else {
+            if saved < state.sp || saved >= cfa || saved % 8 != 0 {
+                return None;
+            }
+            slot = saved.wrapping_sub(cfa);
         }
-        slot = saved.wrapping_sub(cfa);
     }
     Some(Step {
         ip: return_address,
@@ -1580,6 +1681,46 @@ fn walk(cache: &PathCache, entry: usize, start: State, depth: usize) -> WalkEnd 
         ended,
         last: walked.state,
     }
+}
+
+/// [`walk`], and on through the signal frames it stops at: a walk that ended at a signal
+/// trampoline (a handler's frame returned to it) is finished by the rules, through the
+/// interrupted code's registers ([`through_signal_frame`], [`by_rules`]), as Valgrind's
+/// stacks go on from a handler to the code the signal interrupted. The words such a walk read
+/// in the signal frame are no part of the remembered walks and captures, so its trace is not
+/// remembered: returns `remember` false then (else as given). The remembered walk (path) of
+/// its first frame keeps the trace up to the trampoline, which ends there every time, so
+/// every capture from there takes this way again.
+#[inline(always)]
+fn walk_past_signal_frames(
+    cache: &PathCache,
+    entry: usize,
+    user: State,
+    depth: usize,
+    remember: bool,
+) -> (WalkEnd, bool) {
+    let mut end = walk(cache, entry, user, depth);
+    if !end.ended || !end.id.is_some() {
+        return (end, remember);
+    }
+    // The walk's last state is at a return address (the first frame's or a step's).
+    let Some(interrupted) = through_signal_frame(end.last, false) else {
+        return (end, remember);
+    };
+    let mut frames = [0usize; MAX_FRAMES];
+    let walked = crate::trace::frames_of(end.id);
+    let walked = walked.addresses();
+    // The entry frame, then `depth` frames of the program.
+    let limit = (depth + 1).min(MAX_FRAMES);
+    let mut count = walked.len().min(limit);
+    frames[..count].copy_from_slice(&walked[..count]);
+    if count < limit {
+        frames[count] = interrupted.ip;
+        count += 1;
+        count += by_rules(interrupted, true, &mut frames[count..limit]);
+    }
+    end.id = crate::trace::intern_addresses(&frames[..count]);
+    (end, false)
 }
 
 /// How [`walk`] ended: the trace, the path (index in the thread's paths) that now holds its

@@ -16,8 +16,13 @@ use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 
 /// One frame found for an address (an inlined call or the function itself).
 pub struct Found {
-    /// The demangled function name.
+    /// The function's name as shown: for a function inlined into C or C++ code, its name in
+    /// the source (`DW_AT_name`: `make`, `operator()`, `__invoke_impl<long*, ...>`), as
+    /// Valgrind names inlined calls; otherwise the demangled linkage name.
     pub function: Option<String>,
+    /// The demangled linkage name where DWARF has one (`ns::Box<int>::make(int)`), else the
+    /// name: what tells the allocation plumbing (`std::...`) from the program's code.
+    pub qualified: Option<String>,
     /// The source file.
     pub file: Option<String>,
     /// The source line.
@@ -123,47 +128,109 @@ impl Dwarf {
     fn for_each_frame(&self, probe: u64, each: &mut dyn FnMut(Found)) {
         fn visit<R: gimli::Reader>(
             frames: Result<addr2line::FrameIter<'_, R>, impl core::fmt::Debug>,
+            unit: Option<gimli::UnitRef<'_, R>>,
             each: &mut dyn FnMut(Found),
         ) {
             let Ok(mut frames) = frames else {
                 return;
             };
+            let mut found = std::vec::Vec::new();
             while let Ok(Some(frame)) = frames.next() {
-                let function = frame
+                let qualified = frame
                     .function
                     .as_ref()
                     .and_then(|name| name.raw_name().ok())
                     .map(|name| super::demangle(&name));
+                let rust = frame
+                    .function
+                    .as_ref()
+                    .is_some_and(|name| name.language == Some(gimli::DW_LANG_Rust));
                 let (file, line) = frame.location.map_or((None, None), |location| {
                     (location.file.map(str::to_string), location.line)
                 });
-                each(Found {
-                    function,
-                    file,
-                    line,
-                });
+                let source_name = match (unit, frame.dw_die_offset) {
+                    (Some(unit), Some(offset)) if !rust => inlined_name(unit, offset),
+                    _ => None,
+                };
+                found.push((
+                    Found {
+                        function: qualified.clone(),
+                        qualified,
+                        file,
+                        line,
+                    },
+                    source_name,
+                ));
+            }
+            // Every frame but the last was inlined into the next one. (The last is the
+            // function the code lies in, which the caller names from the symbol table.)
+            let inlined = found.len().saturating_sub(1);
+            for (index, (mut frame, source_name)) in found.into_iter().enumerate() {
+                if index < inlined && source_name.is_some() {
+                    frame.function = source_name;
+                }
+                each(frame);
             }
         }
         match self {
-            Dwarf::Loader(loader) => visit(loader.find_frames(probe), each),
+            Dwarf::Loader(loader) => visit(loader.find_frames(probe), None, each),
             Dwarf::Sections {
                 context,
                 path,
                 loader,
             } => match context.find_frames(probe) {
-                addr2line::LookupResult::Output(frames) => visit(frames, each),
+                addr2line::LookupResult::Output(frames) => {
+                    let unit = context.find_dwarf_and_unit(probe).skip_all_loads();
+                    visit(frames, unit, each)
+                }
                 // A split DWARF unit: `addr2line`'s loader finds its file.
                 addr2line::LookupResult::Load { .. } => {
                     if let Some(loader) = loader
                         .get_or_init(|| addr2line::Loader::new(path).ok())
                         .as_ref()
                     {
-                        visit(loader.find_frames(probe), each);
+                        visit(loader.find_frames(probe), None, each);
                     }
                 }
             },
         }
     }
+}
+
+/// The name in the source of the function an inlined call (the `DW_TAG_inlined_subroutine`
+/// at `offset`) runs: its abstract origin's `DW_AT_name`, or the name of the declaration
+/// that origin completes (`DW_AT_specification`: a member function declared in its class),
+/// never the linkage name. This is how Valgrind names inlined frames (`make`, not
+/// `ns::Box<int>::make(int)`; `operator()`, not `std::function<long* ()>::operator()()
+/// const`). `None` for an origin in another unit (link-time optimization), which Valgrind
+/// shows as `UnknownInlinedFun`: the caller keeps the linkage name there.
+fn inlined_name<R: gimli::Reader>(
+    unit: gimli::UnitRef<'_, R>,
+    offset: gimli::UnitOffset<R::Offset>,
+) -> Option<String> {
+    let entry = unit.entry(offset).ok()?;
+    if entry.tag() != gimli::DW_TAG_inlined_subroutine {
+        return None;
+    }
+    let Some(gimli::AttributeValue::UnitRef(mut origin)) =
+        entry.attr_value(gimli::DW_AT_abstract_origin)
+    else {
+        return None;
+    };
+    // A declaration's chain is short (origin -> declaration); the bound guards against a cycle
+    // in malformed DWARF.
+    for _ in 0..4 {
+        let entry = unit.entry(origin).ok()?;
+        if let Some(name) = entry.attr_value(gimli::DW_AT_name) {
+            let name = unit.attr_string(name).ok()?;
+            return Some(name.to_string_lossy().ok()?.into_owned());
+        }
+        match entry.attr_value(gimli::DW_AT_specification) {
+            Some(gimli::AttributeValue::UnitRef(next)) => origin = next,
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// An object file, used by one thread at a time (its lazily filled caches are not `Sync`).
@@ -317,6 +384,15 @@ fn debug_file(path: &str, parsed: &Parsed) -> Option<String> {
         .find(|candidate| candidate != path && std::path::Path::new(candidate).is_file())
 }
 
+/// How Valgrind orders the names of one function (aliases: symbols with the same address and
+/// size) to pick the one it shows: the shortest without its version (`strdup` before
+/// `__strdup`, `getdelim` before `__getdelim`), then one with a version before one without,
+/// then alphabetically. (Valgrind's `preferName`; it names glibc's `memcmp` `bcmp` too.)
+fn alias_order(name: &str) -> (usize, bool, &str) {
+    let unversioned = name.find('@').unwrap_or(name.len());
+    (unversioned, !name.contains('@'), name)
+}
+
 /// The separate debug file of `path` and its contents, if there is one.
 fn parse_debug(
     path: &str,
@@ -352,7 +428,13 @@ impl ObjectFile {
                 }
             }
         }
-        symbols.sort_by_key(|symbol| (symbol.start, core::cmp::Reverse(symbol.size)));
+        // Of the symbols at one address, the largest (a function, not a label inside it); of
+        // aliases with the same extent, the name Valgrind shows (`strdup`, not `__strdup`).
+        symbols.sort_by(|a, b| {
+            (a.start, core::cmp::Reverse(a.size))
+                .cmp(&(b.start, core::cmp::Reverse(b.size)))
+                .then_with(|| alias_order(&a.name).cmp(&alias_order(&b.name)))
+        });
         symbols.dedup_by_key(|symbol| symbol.start);
         Some(ObjectFile {
             dwarf: Dwarf::open(&dwarf_path),
