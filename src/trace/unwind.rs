@@ -373,7 +373,11 @@ const _: () = assert!(PATHS.is_power_of_two());
 /// A remembered walk: `steps[..len]` after the first frame (`first`, at relative position 0),
 /// entered from the allocator at `entry`. `ended`: the walk stopped because unwinding could go
 /// no further (not because the output was full). `trace`: the interned trace of the entry and
-/// the first `depth` frames, when they are all of it.
+/// the first `depth` frames, when they are all of it, interned in module epoch `epoch` (or a
+/// later one): a trace id answers only for its epoch (`trace::next_module_epoch`), and an
+/// object loaded where an unloaded one was gives the same walk (before, the second of two
+/// libraries loaded at one address had its leak merged into the first's record, in about one
+/// run of five: `cxx.rs`, `frames_of_an_unloaded_library_are_named_from_that_library`).
 struct Path {
     first: usize,
     entry: usize,
@@ -381,6 +385,7 @@ struct Path {
     ended: bool,
     depth: usize,
     trace: u32,
+    epoch: u32,
     steps: [Step; PATH_STEPS],
 }
 
@@ -1650,8 +1655,9 @@ fn walk(cache: &PathCache, entry: usize, start: State, depth: usize) -> WalkEnd 
             end.steps = walked.k;
             end.ended = walked.count != depth;
             end.last = walked.state;
-            // The whole trace is the remembered one's.
-            if path.depth == depth && path.trace != 0 {
+            // The whole trace is the remembered one's (in this module epoch).
+            let epoch = crate::trace::module_epoch();
+            if path.depth == depth && path.trace != 0 && path.epoch == epoch {
                 end.id = TraceId(path.trace);
                 return end;
             }
@@ -1660,6 +1666,8 @@ fn walk(cache: &PathCache, entry: usize, start: State, depth: usize) -> WalkEnd 
             end.id = crate::trace::intern_addresses(addresses);
             path.depth = depth;
             path.trace = end.id.0;
+            // Read before the interning: at worst older than the trace's, never newer.
+            path.epoch = epoch;
             return end;
         }
     } else {
@@ -1679,8 +1687,10 @@ fn walk(cache: &PathCache, entry: usize, start: State, depth: usize) -> WalkEnd 
     );
     // SAFETY: `frames[..count]` were written by the walk.
     let addresses = unsafe { slice_assume_init(&frames[..walked.count]) };
+    let epoch = crate::trace::module_epoch();
     let id = crate::trace::intern_addresses(addresses);
     let path = &mut paths[record];
+    path.epoch = epoch;
     path.len = walked.k.min(PATH_STEPS);
     // A walk longer than the path keeps only its start: it must not claim to have ended.
     path.ended = ended && walked.k <= PATH_STEPS;
