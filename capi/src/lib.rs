@@ -516,6 +516,42 @@ pub unsafe extern "C" fn dlclose(handle: *mut c_void) -> core::ffi::c_int {
     unsafe { capi::unload::dlclose(handle) }
 }
 
+/// C `dlopen`: with `RTLD_DEEPBIND`, the loaded objects' references to the functions this
+/// library interposes are bound to it, as for every other object (see
+/// `gpa::__capi::deepbind`); otherwise (and where the caller decides what is loaded) a jump to
+/// libc's `dlopen` with the caller's return address in place, since glibc takes the caller
+/// (its namespace, `RPATH`, `$ORIGIN`) from it.
+///
+/// # Safety
+/// As for C's `dlopen`.
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void {
+    // At entry `rsp` is 8 past a multiple of 16; two pushes and 24 bytes make it a multiple
+    // for the call. `plan(file, mode, caller, &slot)` returns whether it made the call.
+    core::arch::naked_asm!(
+        "push rdi",
+        "push rsi",
+        "sub rsp, 24",
+        "mov rdx, [rsp + 40]",
+        "mov rcx, rsp",
+        "call {plan}",
+        "test al, al",
+        "jnz 2f",
+        "add rsp, 24",
+        "pop rsi",
+        "pop rdi",
+        "jmp qword ptr [rip + {real}]",
+        "2:",
+        "mov rax, [rsp]",
+        "add rsp, 40",
+        "ret",
+        plan = sym capi::deepbind::plan,
+        real = sym capi::deepbind::REAL_DLOPEN,
+    )
+}
+
 // ---- Threads ----
 
 /// C `pthread_attr_setstacksize`: records the size asked for plus the stack this library's
