@@ -758,6 +758,17 @@ pub unsafe extern "C" fn _exit(status: c_int) -> ! {
     capi::process::exit_now(status)
 }
 
+/// C `daemon`: glibc's ends the parent with its internal `_exit`, which [`_exit`] never sees;
+/// this one ends it through the report (see `gpa::__capi::process::daemon`).
+///
+/// # Safety
+/// As for C's `daemon`.
+#[no_mangle]
+pub unsafe extern "C" fn daemon(nochdir: c_int, noclose: c_int) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::daemon::daemon(nochdir, noclose) }
+}
+
 /// C `_Exit`: as [`_exit`].
 ///
 /// # Safety
