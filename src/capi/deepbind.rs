@@ -39,8 +39,6 @@ use crate::gpa::InsideAllocator;
 
 /// libc's `dlopen`, resolved by the first [`plan`]; the exported stub jumps through it.
 pub static REAL_DLOPEN: AtomicUsize = AtomicUsize::new(0);
-/// Relocations rewritten so far (for tests and the report's curious reader).
-static REBOUND: AtomicUsize = AtomicUsize::new(0);
 
 type DlopenFn = unsafe extern "C" fn(*const c_char, c_int) -> *mut c_void;
 
@@ -85,12 +83,6 @@ extern "C" {
         extra: *mut *mut c_void,
         flags: c_int,
     ) -> c_int;
-}
-
-/// How many relocations the `RTLD_DEEPBIND` loads of this process were given this library's
-/// definitions.
-pub fn rebound_count() -> usize {
-    REBOUND.load(Ordering::Relaxed)
 }
 
 /// libc's `dlopen` (resolved once).
@@ -342,9 +334,7 @@ unsafe fn rebind_object(handle: *mut c_void, object: Object, own: usize) {
                 ours as usize
             };
             // SAFETY: `at` is a relocated word of the object (checked against its segments).
-            if unsafe { write_word(headers, object.base, at, value) } {
-                REBOUND.fetch_add(1, Ordering::Relaxed);
-            }
+            unsafe { write_word(headers, object.base, at, value) };
         }
     }
 }
@@ -366,8 +356,9 @@ fn own_handle() -> *mut c_void {
     }
 }
 
-/// Writes `value` at `at`, a word inside a writable or `PT_GNU_RELRO` segment of the object
-/// with these headers, making a RELRO page writable for the write. Returns whether it wrote.
+/// Writes `value` at `at`, a word inside a writable segment of the object with these headers,
+/// making a page the loader protected (`PT_GNU_RELRO`) writable for the write and read-only
+/// again. Returns whether it wrote.
 ///
 /// # Safety
 /// `at` is a relocation target of the loaded object.
@@ -376,11 +367,18 @@ unsafe fn write_word(headers: &[libc::Elf64_Phdr], base: usize, at: usize, value
         let start = base + header.p_vaddr as usize;
         at >= start && at + 8 <= start + header.p_memsz as usize
     };
-    let relro = headers
+    let page_size = crate::os::page_size();
+    let page = at & !(page_size - 1);
+    // The loader makes read-only the whole pages of `PT_GNU_RELRO` only (its end rounded
+    // down): a word in the last, partial page is still writable, and so is the rest of it.
+    let protected = headers
         .iter()
         .filter(|h| h.p_type == PT_GNU_RELRO)
         .find(inside)
-        .is_some();
+        .is_some_and(|h| {
+            let end = (base + h.p_vaddr as usize + h.p_memsz as usize) & !(page_size - 1);
+            page < end
+        });
     let writable = headers
         .iter()
         .filter(|h| h.p_type == PT_LOAD && h.p_flags & PF_W != 0)
@@ -394,8 +392,7 @@ unsafe fn write_word(headers: &[libc::Elf64_Phdr], base: usize, at: usize, value
     if unsafe { slot.read() } == value {
         return false;
     }
-    if relro {
-        let page = at & !(crate::os::page_size() - 1);
+    if protected {
         // SAFETY: the RELRO page holding `slot`, made writable for one write, then read-only
         // again (as the loader left it).
         unsafe {
