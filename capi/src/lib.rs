@@ -529,24 +529,36 @@ pub unsafe extern "C" fn dlclose(handle: *mut c_void) -> core::ffi::c_int {
 #[no_mangle]
 pub unsafe extern "C" fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void {
     // At entry `rsp` is 8 past a multiple of 16; two pushes and 24 bytes make it a multiple
-    // for the call. `plan(file, mode, caller, &slot)` returns whether it made the call.
+    // for the call. `plan(file, mode, caller, &slot)` returns whether it made the call. The
+    // call frame information lets a stack walk from inside `plan` (the loader's allocations
+    // during a deep-bound load) go on to the program's caller.
     core::arch::naked_asm!(
+        ".cfi_startproc",
         "push rdi",
+        ".cfi_adjust_cfa_offset 8",
         "push rsi",
+        ".cfi_adjust_cfa_offset 8",
         "sub rsp, 24",
+        ".cfi_adjust_cfa_offset 24",
         "mov rdx, [rsp + 40]",
         "mov rcx, rsp",
         "call {plan}",
         "test al, al",
         "jnz 2f",
         "add rsp, 24",
+        ".cfi_adjust_cfa_offset -24",
         "pop rsi",
+        ".cfi_adjust_cfa_offset -8",
         "pop rdi",
+        ".cfi_adjust_cfa_offset -8",
         "jmp qword ptr [rip + {real}]",
         "2:",
+        ".cfi_adjust_cfa_offset 40",
         "mov rax, [rsp]",
         "add rsp, 40",
+        ".cfi_adjust_cfa_offset -40",
         "ret",
+        ".cfi_endproc",
         plan = sym capi::deepbind::plan,
         real = sym capi::deepbind::REAL_DLOPEN,
     )

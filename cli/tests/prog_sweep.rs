@@ -349,6 +349,22 @@ fn a_deep_bound_library_allocates_and_frees_through_gpa() {
             describe(&findings)
         );
     }
+    // The loader's blocks of the deep-bound load were allocated under gpa's `dlopen` stub:
+    // their stacks go on through it to `main` (its call frame information), as those of the
+    // plain load do.
+    let run = gpa_run(
+        &dir,
+        &["--show-leak-kinds=all", "--frames", "32"],
+        &[&program],
+    );
+    let findings = run.findings();
+    for finding in &findings {
+        let functions = stack_functions(finding, "alloc");
+        assert!(
+            functions.iter().any(|function| function == "main"),
+            "{functions:?}"
+        );
+    }
 }
 
 /// The deep-bound library's heap errors are gpa's to see too: one byte written past a
