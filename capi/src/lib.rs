@@ -516,6 +516,54 @@ pub unsafe extern "C" fn dlclose(handle: *mut c_void) -> core::ffi::c_int {
     unsafe { capi::unload::dlclose(handle) }
 }
 
+/// C `dlopen`: with `RTLD_DEEPBIND`, the loaded objects' references to the functions this
+/// library interposes are bound to it, as for every other object (see
+/// `gpa::__capi::deepbind`); otherwise (and where the caller decides what is loaded) a jump to
+/// libc's `dlopen` with the caller's return address in place, since glibc takes the caller
+/// (its namespace, `RPATH`, `$ORIGIN`) from it.
+///
+/// # Safety
+/// As for C's `dlopen`.
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void {
+    // At entry `rsp` is 8 past a multiple of 16; two pushes and 24 bytes make it a multiple
+    // for the call. `plan(file, mode, caller, &slot)` returns whether it made the call. The
+    // call frame information lets a stack walk from inside `plan` (the loader's allocations
+    // during a deep-bound load) go on to the program's caller.
+    core::arch::naked_asm!(
+        ".cfi_startproc",
+        "push rdi",
+        ".cfi_adjust_cfa_offset 8",
+        "push rsi",
+        ".cfi_adjust_cfa_offset 8",
+        "sub rsp, 24",
+        ".cfi_adjust_cfa_offset 24",
+        "mov rdx, [rsp + 40]",
+        "mov rcx, rsp",
+        "call {plan}",
+        "test al, al",
+        "jnz 2f",
+        "add rsp, 24",
+        ".cfi_adjust_cfa_offset -24",
+        "pop rsi",
+        ".cfi_adjust_cfa_offset -8",
+        "pop rdi",
+        ".cfi_adjust_cfa_offset -8",
+        "jmp qword ptr [rip + {real}]",
+        "2:",
+        ".cfi_adjust_cfa_offset 40",
+        "mov rax, [rsp]",
+        "add rsp, 40",
+        ".cfi_adjust_cfa_offset -40",
+        "ret",
+        ".cfi_endproc",
+        plan = sym capi::deepbind::plan,
+        real = sym capi::deepbind::REAL_DLOPEN,
+    )
+}
+
 // ---- Threads ----
 
 /// C `pthread_attr_setstacksize`: records the size asked for plus the stack this library's
@@ -720,6 +768,17 @@ pub unsafe extern "C" fn on_exit(
 #[no_mangle]
 pub unsafe extern "C" fn _exit(status: c_int) -> ! {
     capi::process::exit_now(status)
+}
+
+/// C `daemon`: glibc's ends the parent with its internal `_exit`, which [`_exit`] never sees;
+/// this one ends it through the report (see `gpa::__capi::process::daemon`).
+///
+/// # Safety
+/// As for C's `daemon`.
+#[no_mangle]
+pub unsafe extern "C" fn daemon(nochdir: c_int, noclose: c_int) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::daemon::daemon(nochdir, noclose) }
 }
 
 /// C `_Exit`: as [`_exit`].

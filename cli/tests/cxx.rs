@@ -1013,6 +1013,11 @@ fn libstdcxx_frames_are_named_as_valgrind_names_them() {
     }
 }
 
+/// A library loaded with `RTLD_DEEPBIND` by bare name (found through `LD_LIBRARY_PATH`: the
+/// caller decides the search, so gpa's `dlopen` leaves such a load to libc as it is) keeps
+/// libc's `malloc`: the program's `free`, `realloc` and `malloc_usable_size` of its blocks go
+/// back to libc. Loaded by path, it is rebound to gpa's functions (`capi::deepbind`): its
+/// blocks are gpa's and none goes back to libc.
 #[test]
 fn blocks_of_libcs_own_malloc_go_back_to_libc() {
     if !tools_or_skip() {
@@ -1021,38 +1026,50 @@ fn blocks_of_libcs_own_malloc_go_back_to_libc() {
     let dir = scratch("cxx-deepbind");
     let library = compile_c(&["deep_lib.c"], "libdeep.so", &["-shared", "-fPIC"], &dir);
     let program = compile_c(&["deep_main.c"], "deep_main", &["-pthread", "-ldl"], &dir);
-    let command = [program.as_str(), library.as_str()];
-    let plain = plain_run(&dir, &command, |_| {});
-    assert!(plain.status.success());
-    for mode in [&[][..], &["--fast"][..]] {
-        let run = gpa_run(&dir, mode, &command);
-        assert!(
-            run.findings().is_empty(),
-            "{mode:?}: {}",
-            describe(&run.findings())
-        );
-        assert_eq!(
-            run.output.stdout,
-            plain.stdout,
-            "{mode:?}: {}",
-            run.stderr()
-        );
-        assert_eq!(run.output.status.code(), Some(0), "{mode:?}");
-        if mode.is_empty() {
-            // Four blocks of libc's allocator: main arena, mmapped, another thread's arena,
-            // and one grown by libc's realloc.
-            let process = &run.json["processes"][0];
-            assert_eq!(process["libc_blocks_released"], 4, "{process:#}");
+    let search = |command: &mut Command| {
+        command.env("LD_LIBRARY_PATH", &dir);
+    };
+    for (command, libc_blocks) in [
+        ([program.as_str(), "libdeep.so"], 4),
+        ([program.as_str(), library.as_str()], 0),
+    ] {
+        let plain = plain_run(&dir, &command, search);
+        assert!(plain.status.success());
+        for mode in [&[][..], &["--fast"][..]] {
+            let run = gpa_run_with(&dir, mode, &command, search);
             assert!(
-                run.stderr()
-                    .contains("info(gpa): 4 block(s) allocated by libc's own malloc"),
-                "{}",
+                run.findings().is_empty(),
+                "{mode:?} {command:?}: {}",
+                describe(&run.findings())
+            );
+            assert_eq!(
+                run.output.stdout,
+                plain.stdout,
+                "{mode:?} {command:?}: {}",
                 run.stderr()
             );
+            assert_eq!(run.output.status.code(), Some(0), "{mode:?} {command:?}");
+            if mode.is_empty() {
+                // By bare name, four blocks of libc's allocator: main arena, mmapped, another
+                // thread's arena, and one grown by libc's realloc. By path, none.
+                let process = &run.json["processes"][0];
+                assert_eq!(
+                    process["libc_blocks_released"].as_u64().unwrap_or(0),
+                    libc_blocks,
+                    "{process:#}"
+                );
+                assert_eq!(
+                    run.stderr()
+                        .contains("info(gpa): 4 block(s) allocated by libc's own malloc"),
+                    libc_blocks == 4,
+                    "{}",
+                    run.stderr()
+                );
+            }
         }
     }
     // Valgrind replaces libc's allocator too: no errors.
-    if let Some(verdicts) = valgrind(&dir, &command) {
+    if let Some(verdicts) = valgrind(&dir, &[program.as_str(), library.as_str()]) {
         assert!(verdicts.is_empty(), "{verdicts:?}");
     }
 }

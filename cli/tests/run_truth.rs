@@ -1185,3 +1185,62 @@ fn a_clean_run_says_what_it_checked_unless_quiet() {
         "{stderr}"
     );
 }
+
+/// A program that calls `daemon`: glibc's forks and ends the parent with its internal `_exit`,
+/// which the exported `_exit` never saw, so the program itself ended without a report, was
+/// listed "not checked" and `gpa run` exited with 77, its 40 lost bytes unreported (tmux's
+/// server start showed it). gpa's `daemon` ends the parent through its report
+/// (`capi::process::daemon`): both processes are checked, with Valgrind's figures, and the
+/// daemon sees what glibc's `daemon` gives it (working directory, `/dev/null` on descriptor 0,
+/// a new session), in check and guard modes.
+#[test]
+fn a_program_that_becomes_a_daemon_is_checked_in_both_processes() {
+    let Some((dir, program)) = with_program("truth-daemon", "daemon_leak") else {
+        return;
+    };
+    let program = program.to_str().unwrap();
+    for how in ["keep", "close"] {
+        let native_file = dir.join(format!("native-{how}.txt"));
+        let native = Command::new(program)
+            .current_dir(&dir)
+            .args([native_file.to_str().unwrap(), how])
+            .output()
+            .expect("run the program");
+        assert_eq!(native.status.code(), Some(0));
+        for options in [&[][..], &["--guard"]] {
+            let file = dir.join(format!("gpa-{how}.txt"));
+            let _ = std::fs::remove_file(&file);
+            let run = gpa_run(&dir, options, &[program, file.to_str().unwrap(), how]);
+            assert_eq!(
+                run.output.status.code(),
+                Some(0),
+                "{how} {options:?}: {}",
+                run.stderr()
+            );
+            let listed = statuses(&run);
+            assert_eq!(listed.len(), 2, "{listed:?}");
+            assert!(
+                listed.iter().all(|(_, status, _)| status == "checked"),
+                "{how} {options:?}: {listed:?}"
+            );
+            // Valgrind 3.19: the parent 40 bytes definitely lost, the daemon 40 + 24 bytes in
+            // 2 blocks.
+            let mut found: Vec<u64> = leaks(&run).into_iter().map(|(bytes, _)| bytes).collect();
+            found.sort_unstable();
+            assert_eq!(found, [24, 40, 40], "{how} {options:?}: {}", run.stderr());
+            let ended: Vec<String> = processes(&run)
+                .iter()
+                .map(|process| process["ended"].as_str().unwrap_or("").to_string())
+                .collect();
+            assert!(
+                ended.iter().any(|how| how == "_exit") && ended.iter().any(|how| how == "exit"),
+                "{ended:?}"
+            );
+            // The daemon may still be writing when the parent's report is read: gpa run waits
+            // for it (a child subreaper), so the file is there.
+            let seen = std::fs::read_to_string(&file).expect("the daemon's file");
+            let native_seen = std::fs::read_to_string(&native_file).expect("native file");
+            assert_eq!(seen, native_seen, "{how} {options:?}");
+        }
+    }
+}

@@ -22,8 +22,10 @@
 //!   `heap_info` whose arena pointer and size are plausible, and the next chunk marks it in use.
 //!
 //! # Limits
-//! * A gpa block freed by the deep-bound library goes to libc's `free` directly, which gpa
-//!   never sees; glibc then aborts ("free(): invalid pointer"). That cannot be intercepted.
+//! * gpa's `dlopen` rebinds a deep-bound library to gpa's functions ([`super::deepbind`]), but
+//!   only after its constructors ran, and not one loaded by bare name or in another namespace:
+//!   a gpa block freed by such a library goes to libc's `free` directly, which gpa never sees;
+//!   glibc then aborts ("free(): invalid pointer").
 //! * Blocks of libc's allocator are not checked (overflow, double free: glibc's own checks
 //!   apply) and not part of the leak report.
 //! * A double free of a libc block passes the check the second time if glibc has not reused

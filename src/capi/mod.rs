@@ -43,6 +43,8 @@
 //!   `operator new`) of fewer than 16 bytes is aligned to its size rounded up to a power of
 //!   two, and under `GPA_GUARD_FLUSH` to 1 (`guard::block_align`).
 
+#[cfg(target_arch = "x86_64")]
+pub mod deepbind;
 pub mod exit;
 pub mod family;
 pub mod foreign;

@@ -13,7 +13,11 @@
 //!    `__gnu_cxx::__freeres` where loaded), as Valgrind does before its leak check: glibc's
 //!    stdio buffers, locale data, the stacks of exited threads it caches (with their thread
 //!    descriptors, TLS and return values). Without this, blocks held only by a finished
-//!    thread's cached stack would look reachable.
+//!    thread's cached stack would look reachable. At `exit` the streams no function has
+//!    oriented yet (read only with `fread`, say) are made byte-oriented first
+//!    ([`orient_unoriented`]): Valgrind's `__libc_freeres` runs after `exit`'s own stdio
+//!    cleanup, which orients every stream, so its cleanup frees their buffers; run from gpa's
+//!    exit hook, before `exit`'s, it skipped them (`prog_fread_buffer.c`).
 //! 3. **Collect the live blocks** of every heap whose thread is this one, gone, or stopped,
 //!    in the program's terms (the pointer `malloc` returned and the size asked for).
 //! 4. **Roots**: every readable and writable mapping ([`Mapping::is_root`]), shared ones
@@ -194,7 +198,7 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     } else {
         [None, None]
     };
-    let streams = if options.run_freeres && options.discard_stdio {
+    let streams = if options.run_freeres {
         stdio_streams()
     } else {
         None
@@ -206,7 +210,11 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     // glibc's own code (it may have been updating them; the stop's last round found out).
     if threads.missed.is_empty() && !threads.busy {
         if let Some(streams) = streams {
-            discard_unwritten(streams);
+            if options.discard_stdio {
+                discard_unwritten(streams);
+            } else {
+                orient_unoriented(streams.0);
+            }
         }
         for function in freeres.into_iter().flatten() {
             function();
@@ -856,6 +864,46 @@ fn discard_unwritten((list, purge): (*mut *mut libc::FILE, unsafe extern "C" fn(
                 break;
             }
             purge(stream);
+            stream = *(stream
+                .cast::<u8>()
+                .add(CHAIN_OFFSET)
+                .cast::<*mut libc::FILE>());
+        }
+    }
+}
+
+/// Makes every stream that no function has oriented yet byte-oriented (`_mode` -1, at offset
+/// 192 of the public `struct _IO_FILE` on x86-64), as `exit`'s stdio cleanup (`_IO_cleanup`,
+/// run after the exit functions) leaves every stream. glibc's `__libc_freeres` frees the
+/// buffer of an oriented stream only; Valgrind runs it after `exit`'s cleanup, so a stream
+/// read only with `fread` (which orients nothing) has its buffer freed there, and gpa's report,
+/// made from an exit function before that cleanup, kept it "still reachable" (flex: 4,096
+/// bytes in each of its processes). Not at `_exit` or `quick_exit`, where no cleanup runs
+/// before Valgrind's `__libc_freeres` either. Written directly, without the stream's lock, as
+/// `_IO_cleanup` does: the other threads are stopped.
+fn orient_unoriented(list: *mut *mut libc::FILE) {
+    const CHAIN_OFFSET: usize = 104;
+    const MODE_OFFSET: usize = 192;
+    if !cfg!(all(
+        target_os = "linux",
+        target_arch = "x86_64",
+        target_env = "gnu"
+    )) {
+        return;
+    }
+    // SAFETY: `_IO_list_all` heads glibc's list of open streams, linked through `_chain`;
+    // `_mode` is an `int` of each `FILE`; the other threads are stopped, so the list does not
+    // change meanwhile. A bounded walk.
+    unsafe {
+        let mut stream = *list;
+        for _ in 0..100_000 {
+            if stream.is_null() {
+                break;
+            }
+            let mode = stream.cast::<u8>().add(MODE_OFFSET).cast::<libc::c_int>();
+            if *mode == 0 {
+                *mode = -1;
+            }
             stream = *(stream
                 .cast::<u8>()
                 .add(CHAIN_OFFSET)

@@ -51,6 +51,7 @@
 //! * `errno` is as the real call left it when an exec function returns.
 //! * Code reachable from a `vfork` child ([`is_original_process`] false) allocates nothing.
 
+pub mod daemon;
 pub mod environment;
 pub mod events;
 pub mod inspect;
