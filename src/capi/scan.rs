@@ -843,10 +843,10 @@ fn stdio_streams() -> Option<(*mut *mut libc::FILE, unsafe extern "C" fn(*mut li
     Some((list.cast(), purge))
 }
 
-/// Discards the unwritten (and unread) buffered bytes of every open stream, walking glibc's
-/// list of streams through each `FILE`'s `_chain` link (offset 104 on x86-64, part of the
-/// public `struct _IO_FILE`).
-fn discard_unwritten((list, purge): (*mut *mut libc::FILE, unsafe extern "C" fn(*mut libc::FILE))) {
+/// Calls `each` on every open stream, walking glibc's list of streams from `list` (its
+/// `_IO_list_all`) through each `FILE`'s `_chain` link (offset 104 on x86-64, part of the
+/// public `struct _IO_FILE`); nothing elsewhere. Made while the other threads are stopped.
+fn for_each_stream(list: *mut *mut libc::FILE, mut each: impl FnMut(*mut libc::FILE)) {
     const CHAIN_OFFSET: usize = 104;
     if !cfg!(all(
         target_os = "linux",
@@ -863,13 +863,19 @@ fn discard_unwritten((list, purge): (*mut *mut libc::FILE, unsafe extern "C" fn(
             if stream.is_null() {
                 break;
             }
-            purge(stream);
+            each(stream);
             stream = *(stream
                 .cast::<u8>()
                 .add(CHAIN_OFFSET)
                 .cast::<*mut libc::FILE>());
         }
     }
+}
+
+/// Discards the unwritten (and unread) buffered bytes of every open stream.
+fn discard_unwritten((list, purge): (*mut *mut libc::FILE, unsafe extern "C" fn(*mut libc::FILE))) {
+    // SAFETY: `purge` is glibc's purge of one stream's buffer, given a stream of its list.
+    for_each_stream(list, |stream| unsafe { purge(stream) });
 }
 
 /// Makes every stream that no function has oriented yet byte-oriented (`_mode` -1, at offset
@@ -882,34 +888,16 @@ fn discard_unwritten((list, purge): (*mut *mut libc::FILE, unsafe extern "C" fn(
 /// before Valgrind's `__libc_freeres` either. Written directly, without the stream's lock, as
 /// `_IO_cleanup` does: the other threads are stopped.
 fn orient_unoriented(list: *mut *mut libc::FILE) {
-    const CHAIN_OFFSET: usize = 104;
     const MODE_OFFSET: usize = 192;
-    if !cfg!(all(
-        target_os = "linux",
-        target_arch = "x86_64",
-        target_env = "gnu"
-    )) {
-        return;
-    }
-    // SAFETY: `_IO_list_all` heads glibc's list of open streams, linked through `_chain`;
-    // `_mode` is an `int` of each `FILE`; the other threads are stopped, so the list does not
-    // change meanwhile. A bounded walk.
-    unsafe {
-        let mut stream = *list;
-        for _ in 0..100_000 {
-            if stream.is_null() {
-                break;
-            }
+    for_each_stream(list, |stream| {
+        // SAFETY: `_mode` is an `int` of each `FILE` of glibc's list, at `MODE_OFFSET`.
+        unsafe {
             let mode = stream.cast::<u8>().add(MODE_OFFSET).cast::<libc::c_int>();
             if *mode == 0 {
                 *mode = -1;
             }
-            stream = *(stream
-                .cast::<u8>()
-                .add(CHAIN_OFFSET)
-                .cast::<*mut libc::FILE>());
         }
-    }
+    });
 }
 
 #[cfg(test)]

@@ -25,23 +25,11 @@ impl Fd {
 
     /// Creates `path` for writing; fails with `EEXIST` when it exists (`O_EXCL`).
     pub fn create_new(path: &CStr) -> Result<Fd, i32> {
-        // SAFETY: `path` is NUL-terminated.
-        let fd = unsafe {
-            libc::open(
-                path.as_ptr(),
-                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
-                0o644,
-            )
-        };
-        if fd < 0 {
-            Err(errno())
-        } else {
-            Ok(Fd(fd))
-        }
+        Fd::create_new_at(libc::AT_FDCWD, path)
     }
 
-    /// Creates `name` (no slash) in the directory open as `dir` for writing; fails with
-    /// `EEXIST` when it exists (`O_EXCL`).
+    /// Creates `name` in the directory open as `dir` (`AT_FDCWD`: the working directory, or
+    /// an absolute `name`) for writing; fails with `EEXIST` when it exists (`O_EXCL`).
     pub fn create_new_at(dir: libc::c_int, name: &CStr) -> Result<Fd, i32> {
         // SAFETY: `name` is NUL-terminated; a bad `dir` is an error of the call.
         let fd = unsafe {
