@@ -13,10 +13,10 @@ use std::process::Command;
 
 use common::*;
 
-/// Builds `tests/unwind/random_stacks.c` with `gcc -O2 -g` into `dir`.
-fn build_random_stacks(dir: &Path) -> std::path::PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/unwind/random_stacks.c");
-    let binary = dir.join("random_stacks");
+/// Builds `tests/unwind/NAME.c` with `gcc -O2 -g -fomit-frame-pointer` into `dir/NAME`.
+fn build_unwind_program(dir: &Path, name: &str) -> std::path::PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/unwind/{name}.c"));
+    let binary = dir.join(name);
     let out = Command::new("gcc")
         .args(["-O2", "-g", "-fomit-frame-pointer", "-o"])
         .arg(&binary)
@@ -25,10 +25,15 @@ fn build_random_stacks(dir: &Path) -> std::path::PathBuf {
         .expect("run gcc");
     assert!(
         out.status.success(),
-        "gcc random_stacks.c: {}",
+        "gcc {name}.c: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     binary
+}
+
+/// Builds `tests/unwind/random_stacks.c` into `dir`.
+fn build_random_stacks(dir: &Path) -> std::path::PathBuf {
+    build_unwind_program(dir, "random_stacks")
 }
 
 /// (traces compared, traces that differed, traces a remembered capture answered) from the
@@ -99,19 +104,7 @@ fn signal_handler_traces_go_on_into_the_interrupted_code_as_libgccs() {
         return;
     }
     let dir = scratch("unwind-signals");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/unwind/signal_stacks.c");
-    let binary = dir.join("signal_stacks");
-    let out = Command::new("gcc")
-        .args(["-O2", "-g", "-fomit-frame-pointer", "-o"])
-        .arg(&binary)
-        .arg(&source)
-        .output()
-        .expect("run gcc");
-    assert!(
-        out.status.success(),
-        "gcc signal_stacks.c: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let binary = build_unwind_program(&dir, "signal_stacks");
     let run = gpa_run_with(
         &dir,
         &["--frames", "12"],
