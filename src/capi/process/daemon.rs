@@ -46,17 +46,16 @@ pub unsafe fn daemon(nochdir: c_int, noclose: c_int) -> c_int {
             if descriptor == -1 {
                 return -1;
             }
-            let mut status: libc::stat64 = core::mem::zeroed();
-            if libc::fstat64(descriptor, &mut status) != 0 {
-                let error = *libc::__errno_location();
+            let Some(status) = super::sys::fstat(descriptor) else {
+                let error = super::sys::errno();
                 libc::close(descriptor);
-                *libc::__errno_location() = error;
+                super::sys::set_errno(error);
                 return -1;
-            }
+            };
             let null = libc::makedev(NULL_DEVICE.0, NULL_DEVICE.1);
             if status.st_mode & libc::S_IFMT != libc::S_IFCHR || status.st_rdev != null {
                 libc::close(descriptor);
-                *libc::__errno_location() = libc::ENODEV;
+                super::sys::set_errno(libc::ENODEV);
                 return -1;
             }
             for standard in 0..3 {

@@ -215,18 +215,20 @@ fn kept() -> Option<libc::c_int> {
     .then_some(fd)
 }
 
-/// The file name part of `path`, a file of the report directory `dir` (`<dir>/<name>`).
-fn name_in<'a>(dir: &[u8], path: &'a PathBuf) -> Option<&'a CStr> {
+/// The held descriptor and the file name part of `path`, a file of the report directory
+/// `dir` (`<dir>/<name>`), when a descriptor is held; `None`: use the path.
+fn through_kept<'a>(dir: &[u8], path: &'a PathBuf) -> Option<(libc::c_int, &'a CStr)> {
+    let fd = kept()?;
     let name = path.as_c().to_bytes_with_nul().get(dir.len() + 1..)?;
-    CStr::from_bytes_with_nul(name).ok()
+    Some((fd, CStr::from_bytes_with_nul(name).ok()?))
 }
 
 /// Creates the file `path` of the report directory `dir` (`O_EXCL`): through the held
 /// descriptor when there is one, else by its path.
 fn create(dir: &[u8], path: &PathBuf) -> Result<Fd, i32> {
-    match (kept(), name_in(dir, path)) {
-        (Some(fd), Some(name)) => Fd::create_new_at(fd, name),
-        _ => Fd::create_new(path.as_c()),
+    match through_kept(dir, path) {
+        Some((fd, name)) => Fd::create_new_at(fd, name),
+        None => Fd::create_new(path.as_c()),
     }
 }
 
@@ -258,9 +260,9 @@ pub fn write_attachment(dir: &[u8], n: u32, extension: &str, bytes: &[u8]) -> bo
 /// Removes event `n` of the calling process (an `exec` that failed).
 pub fn remove(dir: &[u8], n: u32) {
     if let Some(path) = path(dir, sys::getpid() as u32, n, None) {
-        match (kept(), name_in(dir, &path)) {
-            (Some(fd), Some(name)) => sys::unlink_at(fd, name),
-            _ => sys::unlink(path.as_c()),
+        match through_kept(dir, &path) {
+            Some((fd, name)) => sys::unlink_at(fd, name),
+            None => sys::unlink(path.as_c()),
         }
     }
 }

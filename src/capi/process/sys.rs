@@ -84,11 +84,7 @@ impl Fd {
 
     /// `fstat` of the open file.
     pub fn stat(&self) -> Option<libc::stat> {
-        // SAFETY: `stat` is plain data, filled by the call.
-        unsafe {
-            let mut stat: libc::stat = core::mem::zeroed();
-            (libc::fstat(self.0, &mut stat) == 0).then_some(stat)
-        }
+        fstat(self.0)
     }
 
     /// Whether the file lives on a file system mounted `nosuid`.
