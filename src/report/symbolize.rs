@@ -268,15 +268,18 @@ fn resolve_uncached(address: usize, epoch: u32) -> std::vec::Vec<(Frame, bool)> 
         module: Some(module.path.clone()),
         module_offset: Some(call_offset),
     };
-    let mut frames = std::vec::Vec::new();
-    let mut qualified = std::vec::Vec::new();
+    // Each frame with the name plumbing is recognised by: the full (qualified) name, where
+    // the frame itself may carry DWARF's short one.
+    let mut frames: std::vec::Vec<(Frame, Option<String>)> = std::vec::Vec::new();
     let object = objects::object(&module.path, module.build_id.as_deref());
     if let Some(object) = object.as_ref().and_then(|object| objects::lock(object)) {
         // A return address: look up the call instruction before it.
         let probe = call_offset as u64;
         for found in object.frames(probe) {
-            frames.push(frame(found.function, found.file, found.line));
-            qualified.push(found.qualified);
+            frames.push((
+                frame(found.function, found.file, found.line),
+                found.qualified,
+            ));
         }
         // The function the code lies in (the last frame; those before it were inlined into it)
         // is named from the symbol table, as Valgrind names it: DWARF gives some functions only
@@ -284,22 +287,19 @@ fn resolve_uncached(address: usize, epoch: u32) -> std::vec::Vec<(Frame, bool)> 
         // none of a compiler's clones (`[clone .constprop.0]`, `[clone .cold]`).
         if let Some(name) = object.symbol(probe) {
             match frames.last_mut() {
-                Some(outermost) => outermost.function = Some(name.clone()),
-                None => frames.push(frame(Some(name.clone()), None, None)),
-            }
-            match qualified.last_mut() {
-                Some(outermost) => *outermost = Some(name),
-                None => qualified.push(Some(name)),
+                Some((outermost, qualified)) => {
+                    outermost.function = Some(name.clone());
+                    *qualified = Some(name);
+                }
+                None => frames.push((frame(Some(name.clone()), None, None), Some(name))),
             }
         }
     }
     if frames.is_empty() {
-        frames.push(frame(None, None, None));
-        qualified.push(None);
+        frames.push((frame(None, None, None), None));
     }
     frames
         .into_iter()
-        .zip(qualified)
         .map(|(frame, qualified)| {
             let plumbing = qualified.as_deref().is_some_and(is_plumbing) || in_gpa(&frame);
             (frame, plumbing)
