@@ -180,6 +180,29 @@ pub struct Judged {
     pub held_by: Option<usize>,
 }
 
+/// Where a word pointing into a watched range ([`Graph::watch`]) was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holder {
+    /// A root range (a mapping, a live part of a stack).
+    Root,
+    /// A root word held outside memory (a stopped thread's register, a saved register).
+    Register,
+    /// A judged block, by its address (whatever its loss kind).
+    Block(usize),
+}
+
+/// A word pointing into the watched range: memcheck's `who_points_at`, for `gpa run`'s
+/// `GPA_WHO_POINTS_AT` (a debugging aid: which memory holds a block's pointers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WatchHit {
+    /// The word's address (0 for a [`Holder::Register`]).
+    pub at: usize,
+    /// Its value, inside the watched range.
+    pub value: usize,
+    /// What holds it.
+    pub holder: Holder,
+}
+
 /// The reachability graph under construction: add roots, then [`Graph::finish`].
 pub struct Graph<'m> {
     blocks: std::vec::Vec<LiveBlock>,
@@ -194,6 +217,9 @@ pub struct Graph<'m> {
     high: usize,
     memory: &'m dyn Memory,
     heuristics: Heuristics,
+    /// The range [`Graph::watch`] looks for pointers into, and what it found.
+    watch: Option<(usize, usize)>,
+    watch_hits: std::vec::Vec<WatchHit>,
 }
 
 const WORD: usize = core::mem::size_of::<usize>();
@@ -216,6 +242,32 @@ pub fn for_each_word(
     in_block: bool,
     each: &mut dyn FnMut(usize),
 ) {
+    walk_words(memory, start, end, anchor, in_block, &mut |_, word| each(word));
+}
+
+/// As [`for_each_word`], with each word's address: `each(address, word)`.
+pub fn for_each_word_at(
+    memory: &dyn Memory,
+    start: usize,
+    end: usize,
+    anchor: usize,
+    in_block: bool,
+    each: &mut dyn FnMut(usize, usize),
+) {
+    walk_words(memory, start, end, anchor, in_block, each);
+}
+
+/// The walk of [`for_each_word`] and [`for_each_word_at`] (generic, so the former pays no
+/// second indirect call per word).
+#[inline]
+fn walk_words<F: FnMut(usize, usize) + ?Sized>(
+    memory: &dyn Memory,
+    start: usize,
+    end: usize,
+    anchor: usize,
+    in_block: bool,
+    each: &mut F,
+) {
     let mut chunk = [0usize; CHUNK_WORDS];
     // The first address at or after `address` on the anchor's grid.
     let on_grid = |address: usize| address + anchor.wrapping_sub(address) % WORD;
@@ -232,8 +284,8 @@ pub fn for_each_word(
             } else {
                 memory.read(cursor, bytes)
             } / WORD;
-            for &word in &chunk[..copied] {
-                each(word);
+            for (at, &word) in chunk[..copied].iter().enumerate() {
+                each(cursor + at * WORD, word);
             }
             if copied < words {
                 // Unreadable now (unmapped by a thread that still runs): skip its page.
@@ -274,7 +326,40 @@ impl<'m> Graph<'m> {
             high,
             memory,
             heuristics,
+            watch: None,
+            watch_hits: std::vec::Vec::new(),
         }
+    }
+
+    /// Records every word that points into `[start, start + len)`, like memcheck's
+    /// `who_points_at`: in the root ranges and root words added from now on, and, at
+    /// [`Graph::watch_blocks`], in every judged block whatever its kind. Read back with
+    /// [`Graph::take_watch_hits`]. Costs a second walk of each root range: for debugging.
+    pub fn watch(&mut self, start: usize, len: usize) {
+        self.watch = Some((start, start.saturating_add(len.max(1))));
+    }
+
+    /// Looks for words pointing into the watched range in every judged block (see
+    /// [`Graph::watch`]).
+    pub fn watch_blocks(&mut self) {
+        let Some((low, high)) = self.watch else {
+            return;
+        };
+        let mut hits = core::mem::take(&mut self.watch_hits);
+        for block in &self.blocks {
+            let end = block.address + block.size;
+            for_each_word_at(self.memory, block.address, end, block.address, true, &mut |at, value| {
+                if value >= low && value < high {
+                    hits.push(WatchHit { at, value, holder: Holder::Block(block.address) });
+                }
+            });
+        }
+        self.watch_hits = hits;
+    }
+
+    /// The words found pointing into the watched range so far, in the order found.
+    pub fn take_watch_hits(&mut self) -> std::vec::Vec<WatchHit> {
+        core::mem::take(&mut self.watch_hits)
     }
 
     /// The block containing `address` (its start or interior; a zero-size block only at its
@@ -457,6 +542,14 @@ impl<'m> Graph<'m> {
 
     /// Scans the root range `[start, end)` (its readable parts).
     pub fn scan_root_range(&mut self, start: usize, end: usize) {
+        if let Some((low, high)) = self.watch {
+            let hits = &mut self.watch_hits;
+            for_each_word_at(self.memory, start, end, 0, false, &mut |at, value| {
+                if value >= low && value < high {
+                    hits.push(WatchHit { at, value, holder: Holder::Root });
+                }
+            });
+        }
         let mut found = std::vec::Vec::new();
         self.collect_hits(start, end, 0, false, &mut found);
         for value in found {
@@ -466,6 +559,11 @@ impl<'m> Graph<'m> {
 
     /// A root word held outside memory (a register of a stopped thread).
     pub fn add_root_word(&mut self, value: usize) {
+        if let Some((low, high)) = self.watch {
+            if value >= low && value < high {
+                self.watch_hits.push(WatchHit { at: 0, value, holder: Holder::Register });
+            }
+        }
         self.reference_from_roots(value, true);
     }
 
