@@ -481,7 +481,12 @@ fn the_half_of_its_pages_ruby_unmaps_follows_their_placement() {
     if have("valgrind") {
         let output = Command::new("valgrind")
             .current_dir(&dir)
-            .args(["--leak-check=full", "--show-leak-kinds=all", program, "kernel"])
+            .args([
+                "--leak-check=full",
+                "--show-leak-kinds=all",
+                program,
+                "kernel",
+            ])
             .output()
             .expect("run valgrind");
         assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "order=up");

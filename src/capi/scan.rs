@@ -442,7 +442,13 @@ fn who_points_at(range: (usize, usize), hits: &[graph::WatchHit], judged: &[Judg
                     .mappings()
                     .iter()
                     .find(|m| (m.start..m.end).contains(&hit.at))
-                    .map_or("?", |m| if m.path.is_empty() { "anonymous" } else { &m.path });
+                    .map_or("?", |m| {
+                        if m.path.is_empty() {
+                            "anonymous"
+                        } else {
+                            &m.path
+                        }
+                    });
                 let _ = write!(text, "{:#x} in a root ({name})", hit.at);
             }
             graph::Holder::Block(_) => {

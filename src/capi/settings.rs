@@ -446,6 +446,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn address_ranges() {
+        assert_eq!(parse_range(b"0x2040004193a0"), Some((0x2040_0041_93a0, 1)));
+        assert_eq!(parse_range(b"7fff0010:512"), Some((0x7fff_0010, 512)));
+        assert_eq!(parse_range(b"0X10:1m"), Some((0x10, 1 << 20)));
+        assert_eq!(parse_range(b"0x10:0"), Some((0x10, 1)));
+        assert_eq!(parse_range(b""), None);
+        assert_eq!(parse_range(b"0x"), None);
+        assert_eq!(parse_range(b"0xfg"), None);
+        assert_eq!(parse_range(b"0x10:"), None);
+        assert_eq!(parse_range(b"0x10000000000000000"), None);
+    }
+
+    #[test]
     fn numbers_and_suffixes() {
         assert_eq!(parse_usize(b"0"), Some(0));
         assert_eq!(parse_usize(b"1234"), Some(1234));

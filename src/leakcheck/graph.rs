@@ -242,7 +242,9 @@ pub fn for_each_word(
     in_block: bool,
     each: &mut dyn FnMut(usize),
 ) {
-    walk_words(memory, start, end, anchor, in_block, &mut |_, word| each(word));
+    walk_words(memory, start, end, anchor, in_block, &mut |_, word| {
+        each(word)
+    });
 }
 
 /// As [`for_each_word`], with each word's address: `each(address, word)`.
@@ -348,11 +350,22 @@ impl<'m> Graph<'m> {
         let mut hits = core::mem::take(&mut self.watch_hits);
         for block in &self.blocks {
             let end = block.address + block.size;
-            for_each_word_at(self.memory, block.address, end, block.address, true, &mut |at, value| {
-                if value >= low && value < high {
-                    hits.push(WatchHit { at, value, holder: Holder::Block(block.address) });
-                }
-            });
+            for_each_word_at(
+                self.memory,
+                block.address,
+                end,
+                block.address,
+                true,
+                &mut |at, value| {
+                    if value >= low && value < high {
+                        hits.push(WatchHit {
+                            at,
+                            value,
+                            holder: Holder::Block(block.address),
+                        });
+                    }
+                },
+            );
         }
         self.watch_hits = hits;
     }
@@ -546,7 +559,11 @@ impl<'m> Graph<'m> {
             let hits = &mut self.watch_hits;
             for_each_word_at(self.memory, start, end, 0, false, &mut |at, value| {
                 if value >= low && value < high {
-                    hits.push(WatchHit { at, value, holder: Holder::Root });
+                    hits.push(WatchHit {
+                        at,
+                        value,
+                        holder: Holder::Root,
+                    });
                 }
             });
         }
@@ -561,7 +578,11 @@ impl<'m> Graph<'m> {
     pub fn add_root_word(&mut self, value: usize) {
         if let Some((low, high)) = self.watch {
             if value >= low && value < high {
-                self.watch_hits.push(WatchHit { at: 0, value, holder: Holder::Register });
+                self.watch_hits.push(WatchHit {
+                    at: 0,
+                    value,
+                    holder: Holder::Register,
+                });
             }
         }
         self.reference_from_roots(value, true);
@@ -722,6 +743,47 @@ mod tests {
         graph.scan_root_range(range, range + core::mem::size_of_val(roots));
         let _ = heap;
         graph.finish()
+    }
+
+    #[test]
+    fn watch_lists_every_word_pointing_into_the_range() {
+        // Block A holds an interior pointer to block B; a root range holds B's start and a
+        // register its interior; a root word outside B is not listed.
+        let mut heap = Heap::new(16);
+        let (a, b) = (heap.block(0, 2), heap.block(4, 2));
+        heap.words[0] = b.address + WORD;
+        let roots = [a.address, 0, b.address];
+        let mut graph = Graph::new(std::vec![a, b], &AllReadable, Heuristics::ALL);
+        graph.watch(b.address, b.size);
+        let range = roots.as_ptr() as usize;
+        graph.scan_root_range(range, range + core::mem::size_of_val(&roots));
+        graph.add_root_word(b.address + WORD);
+        graph.add_root_word(a.address);
+        graph.watch_blocks();
+        assert_eq!(
+            graph.take_watch_hits(),
+            std::vec![
+                WatchHit {
+                    at: range + 2 * WORD,
+                    value: b.address,
+                    holder: Holder::Root
+                },
+                WatchHit {
+                    at: 0,
+                    value: b.address + WORD,
+                    holder: Holder::Register
+                },
+                WatchHit {
+                    at: heap.at(0),
+                    value: b.address + WORD,
+                    holder: Holder::Block(a.address)
+                },
+            ]
+        );
+        assert_eq!(
+            kinds(&graph.finish()),
+            [LeakKind::Reachable, LeakKind::Reachable]
+        );
     }
 
     #[test]
