@@ -11,7 +11,9 @@
 //   up, down  place the pages at rising or falling addresses in a range reserved first (the
 //             same under any tool);
 //   kernel    let mmap choose, as Ruby does: natively and under gpa the kernel hands out
-//             falling addresses, Valgrind rising ones.
+//             falling addresses, Valgrind rising ones;
+//   memalign  pages from posix_memalign, freed with free (Ruby built without mmap'd
+//             pages): the allocator chooses the order.
 // Prints "order=up" or "order=down", the order the pages got.
 #include <stdint.h>
 #include <stdio.h>
@@ -43,14 +45,21 @@ int main(int argc, char **argv) {
     const char *how = argc > 1 ? argv[1] : "kernel";
     char *pages[PAGES];
     char *reserved = NULL;
-    if (strcmp(how, "kernel") != 0) {
+    int memalign = strcmp(how, "memalign") == 0;
+    if (strcmp(how, "kernel") != 0 && !memalign) {
         reserved = mmap(NULL, (2 * PAGES + 1) * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (reserved == MAP_FAILED)
             return 2;
         reserved = (char *)(((uintptr_t)reserved + PAGE - 1) & ~(uintptr_t)(PAGE - 1));
     }
     for (int i = 0; i < PAGES; i++) {
-        if (reserved == NULL) {
+        if (memalign) {
+            void *page;
+            if (posix_memalign(&page, PAGE, PAGE) != 0)
+                return 2;
+            memset(page, 0, PAGE);
+            pages[i] = page;
+        } else if (reserved == NULL) {
             pages[i] = map_aligned();
         } else {
             int slot = strcmp(how, "up") == 0 ? i : PAGES - 1 - i;
@@ -73,7 +82,10 @@ int main(int argc, char **argv) {
     size_t allocated = PAGES;
     for (size_t i = 0; i < allocated; ++i) {
         allocated--;
-        munmap(sorted[i], PAGE);
+        if (memalign)
+            free(sorted[i]);
+        else
+            munmap(sorted[i], PAGE);
     }
     memset(pages, 0, sizeof pages);
     memset(sorted, 0, sizeof sorted);
