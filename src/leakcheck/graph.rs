@@ -26,6 +26,11 @@
 //! memory is only read where [`Memory::for_each_readable`] allows it, so a page the program
 //! made inaccessible is skipped, never faulted on.
 //!
+//! A **watch** ([`Graph::watch`]) lists every word pointing into a range, in the roots and in
+//! every judged block whatever its kind, as memcheck's `who_points_at` does (`gpa run`'s
+//! `GPA_WHO_POINTS_AT`): for telling which memory gave a block its kind. It costs nothing
+//! unless set.
+//!
 //! # Invariants
 //! * `blocks` is sorted by address and blocks do not overlap; a zero-size block is reached
 //!   only by a pointer equal to its address.
