@@ -512,9 +512,9 @@ fn the_half_of_its_pages_ruby_unmaps_follows_their_placement() {
 /// Valgrind's, compared on the same run with Valgrind's client addresses from 0x40000000 (in
 /// its default layout, integers in two `st_table`s fall inside Ruby's 1 MiB VM stack and make
 /// it possibly lost). Measured: gpa 1173070/779, 113544/1502, 0, 661818/7279; Valgrind
-/// 1172950/778, 113434/1494, 0, 661770/7279 (the environment `gpa run` adds accounts for the
-/// rest); without the shim gpa says 1269214/2567, 278084/3707, 0, 401104/3285, as natively
-/// placed pages give. Each figure must be within 1% (and 10 blocks, 1 KiB) of Valgrind's.
+/// 1172950/778, 113434/1494, 0, 661770/7279 (the rest not traced); without the shim gpa says
+/// 1269214/2567, 278084/3707, 0, 401104/3285, as natively placed pages give. Each figure must
+/// be within 1% (and 10 blocks, 1 KiB) of Valgrind's.
 #[test]
 fn ruby_with_its_pages_placed_as_under_valgrind_gets_valgrinds_kinds() {
     if !gcc_or_skip() || skip("ruby", "ruby") || skip("valgrind", "valgrind") {
