@@ -247,12 +247,40 @@ pub fn for_each_word(
     in_block: bool,
     each: &mut dyn FnMut(usize),
 ) {
-    walk_words(memory, start, end, anchor, in_block, &mut |_, word| {
-        each(word)
+    // The walk of `for_each_word_at`, without the addresses: through it, with the address left
+    // unused, the exit scan took 0.18% more instructions (2,859,384,539 against 2,854,166,666
+    // on 262,144 linked blocks and an 8 MiB root array, callgrind).
+    let mut chunk = [0usize; CHUNK_WORDS];
+    let on_grid = |address: usize| address + anchor.wrapping_sub(address) % WORD;
+    memory.for_each_readable(start, end, &mut |from, to| {
+        let mut cursor = on_grid(from);
+        while cursor + WORD <= to {
+            let words = ((to - cursor) / WORD).min(CHUNK_WORDS);
+            // SAFETY: `chunk` is a plain array of words; viewing it as bytes is sound.
+            let bytes = unsafe {
+                core::slice::from_raw_parts_mut(chunk.as_mut_ptr().cast::<u8>(), words * WORD)
+            };
+            let copied = if in_block {
+                memory.read_in_block(cursor, bytes)
+            } else {
+                memory.read(cursor, bytes)
+            } / WORD;
+            for &word in &chunk[..copied] {
+                each(word);
+            }
+            if copied < words {
+                // Unreadable now (unmapped by a thread that still runs): skip its page.
+                let page = crate::os::page_size();
+                cursor = on_grid((cursor + (copied + 1) * WORD).next_multiple_of(page));
+            } else {
+                cursor += words * WORD;
+            }
+        }
     });
 }
 
-/// As [`for_each_word`], with each word's address: `each(address, word)`.
+/// As [`for_each_word`], with each word's address: `each(address, word)` (for
+/// [`Graph::watch`]).
 pub fn for_each_word_at(
     memory: &dyn Memory,
     start: usize,
@@ -260,20 +288,6 @@ pub fn for_each_word_at(
     anchor: usize,
     in_block: bool,
     each: &mut dyn FnMut(usize, usize),
-) {
-    walk_words(memory, start, end, anchor, in_block, each);
-}
-
-/// The walk of [`for_each_word`] and [`for_each_word_at`] (generic, so the former pays no
-/// second indirect call per word).
-#[inline]
-fn walk_words<F: FnMut(usize, usize) + ?Sized>(
-    memory: &dyn Memory,
-    start: usize,
-    end: usize,
-    anchor: usize,
-    in_block: bool,
-    each: &mut F,
 ) {
     let mut chunk = [0usize; CHUNK_WORDS];
     // The first address at or after `address` on the anchor's grid.
