@@ -641,6 +641,10 @@ fn signal_report(extra: Option<RawFinding>, fault: &Fault, trace: TraceId) {
         run_freeres: false,
         discard_stdio: true,
         heuristics: state.settings.heuristics,
+        who_points_at: state
+            .settings
+            .who_points_at
+            .map(|(hidden, length)| (!hidden, length)),
     };
     EXTRA_FINDING.with(|slot| slot.set(extra));
     let mut outcome = examine(&state.gpa, &[interrupted], &state.settings, options);
@@ -1132,6 +1136,10 @@ pub fn report_at_end(ending: Ending) {
         run_freeres: !matches!(ending, Ending::Signal(_)) && state.settings.run_freeres,
         discard_stdio: ending != Ending::Exit,
         heuristics: state.settings.heuristics,
+        who_points_at: state
+            .settings
+            .who_points_at
+            .map(|(hidden, length)| (!hidden, length)),
     };
     crate::os::signal::with_stack_room(&mut || {
         let outcome = examine(&state.gpa, &this_thread, &state.settings, options);

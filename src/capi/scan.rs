@@ -127,6 +127,9 @@ pub struct Options {
     pub discard_stdio: bool,
     /// Memcheck's interior-pointer heuristics.
     pub heuristics: Heuristics,
+    /// `GPA_WHO_POINTS_AT`: list on stderr every word pointing into this range (address,
+    /// length), in roots and in judged blocks, with the verdicts (see [`who_points_at`]).
+    pub who_points_at: Option<(usize, usize)>,
 }
 
 /// The result of a scan.
@@ -295,6 +298,9 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
         maps = maps.with_every_other_thread_stopped();
     }
     let mut graph = Graph::new(user_blocks, &maps, options.heuristics);
+    if let Some((start, len)) = options.who_points_at {
+        graph.watch(start, len);
+    }
     // A thread stopped inside gpa is judged from the program's frame that called it, as if
     // the call were one step (`program_frame`).
     let entered: std::vec::Vec<Option<ProgramFrame>> = threads
@@ -381,12 +387,80 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
             });
         }
     }
+    graph.watch_blocks();
+    let hits = graph.take_watch_hits();
+    let judged = graph.finish();
+    if let Some(range) = options.who_points_at {
+        who_points_at(range, &hits, &judged, &maps);
+    }
     Scan {
-        judged: graph.finish(),
+        judged,
         gpa_blocks,
         stopped_threads: threads.stopped.len(),
         missed_threads: unexamined,
     }
+}
+
+/// Writes `GPA_WHO_POINTS_AT`'s list to stderr: each word found pointing into `range`, where
+/// it lies (a root, with its mapping's name, a register, or a block with its verdict) and the
+/// block it points into with that block's verdict. Memcheck's `who_points_at` (from `vgdb`)
+/// for the same exit, for telling why a block got its loss kind.
+fn who_points_at(range: (usize, usize), hits: &[graph::WatchHit], judged: &[Judged], maps: &Maps) {
+    use core::fmt::Write as _;
+    let block_of = |address: usize| {
+        let after = judged.partition_point(|j| j.block.address <= address);
+        let found = judged.get(after.checked_sub(1)?)?;
+        (address < found.block.address + found.block.size.max(1)).then_some(found)
+    };
+    let describe = |text: &mut std::string::String, address: usize| match block_of(address) {
+        Some(j) => {
+            let _ = write!(
+                text,
+                "+{} in block {:#x} of {} bytes ({})",
+                address - j.block.address,
+                j.block.address,
+                j.block.size,
+                j.kind.as_str()
+            );
+        }
+        None => text.push_str("outside every live block"),
+    };
+    let mut text = std::string::String::new();
+    let _ = writeln!(
+        text,
+        "gpa: who points at {:#x} ({} bytes): {} word(s)",
+        range.0,
+        range.1,
+        hits.len()
+    );
+    for hit in hits {
+        text.push_str("gpa:   ");
+        match hit.holder {
+            graph::Holder::Register => text.push_str("a register"),
+            graph::Holder::Root => {
+                let name = maps
+                    .mappings()
+                    .iter()
+                    .find(|m| (m.start..m.end).contains(&hit.at))
+                    .map_or("?", |m| {
+                        if m.path.is_empty() {
+                            "anonymous"
+                        } else {
+                            &m.path
+                        }
+                    });
+                let _ = write!(text, "{:#x} in a root ({name})", hit.at);
+            }
+            graph::Holder::Block(_) => {
+                let _ = write!(text, "{:#x} ", hit.at);
+                describe(&mut text, hit.at);
+            }
+        }
+        let _ = write!(text, " -> {:#x}, ", hit.value);
+        describe(&mut text, hit.value);
+        text.push('\n');
+    }
+    crate::os::write_stderr(text.as_bytes());
 }
 
 /// Where the program's part of a stopped thread's stack begins when the thread was stopped

@@ -102,6 +102,11 @@ pub struct Settings {
     pub default_suppressions: bool,
     /// Print a suppression entry after each finding.
     pub gen_suppressions: bool,
+    /// `GPA_WHO_POINTS_AT=ADDRESS[:LENGTH]` (a debugging aid): the exit scan lists every word
+    /// pointing into `[address, address + length)` on stderr, as memcheck's `who_points_at`.
+    /// Held as `(!address, length)`: this static lies in a root (the library's data), and
+    /// the address itself there would be one more pointer to the watched block.
+    pub who_points_at: Option<(usize, usize)>,
 }
 
 /// Frames per trace when `GPA_FRAMES` is not set.
@@ -153,6 +158,9 @@ impl Settings {
             suppressions: env_bytes(c"GPA_SUPPRESSIONS").filter(|bytes| !bytes.is_empty()),
             default_suppressions: !is_no(c"GPA_DEFAULT_SUPPRESSIONS"),
             gen_suppressions: is_yes(c"GPA_GEN_SUPPRESSIONS"),
+            who_points_at: env_bytes(c"GPA_WHO_POINTS_AT")
+                .and_then(parse_range)
+                .map(|(address, length)| (!address, length)),
         }
     }
 }
@@ -388,6 +396,28 @@ fn early_env_bytes(name: &[u8]) -> Option<&'static [u8]> {
         .find_map(|entry| entry.strip_prefix(name)?.strip_prefix(b"="))
 }
 
+/// Parses `ADDRESS[:LENGTH]`: the address in hexadecimal (`0x` optional), the length as
+/// [`parse_usize`] reads it (1 when left out).
+pub fn parse_range(text: &[u8]) -> Option<(usize, usize)> {
+    let (address, length) = match text.iter().position(|&byte| byte == b':') {
+        Some(colon) => (&text[..colon], parse_usize(&text[colon + 1..])?),
+        None => (text, 1),
+    };
+    let digits = address
+        .strip_prefix(b"0x")
+        .or_else(|| address.strip_prefix(b"0X"))
+        .unwrap_or(address);
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    let mut value: usize = 0;
+    for &digit in digits {
+        let nibble = (digit as char).to_digit(16)? as usize;
+        value = (value << 4) | nibble;
+    }
+    Some((value, length.max(1)))
+}
+
 /// Parses a decimal number, with an optional `k`, `m` or `g` suffix (powers of 1024).
 pub fn parse_usize(text: &[u8]) -> Option<usize> {
     let (digits, scale) = match text.last()? {
@@ -414,6 +444,19 @@ pub fn parse_usize(text: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn address_ranges() {
+        assert_eq!(parse_range(b"0x2040004193a0"), Some((0x2040_0041_93a0, 1)));
+        assert_eq!(parse_range(b"7fff0010:512"), Some((0x7fff_0010, 512)));
+        assert_eq!(parse_range(b"0X10:1m"), Some((0x10, 1 << 20)));
+        assert_eq!(parse_range(b"0x10:0"), Some((0x10, 1)));
+        assert_eq!(parse_range(b""), None);
+        assert_eq!(parse_range(b"0x"), None);
+        assert_eq!(parse_range(b"0xfg"), None);
+        assert_eq!(parse_range(b"0x10:"), None);
+        assert_eq!(parse_range(b"0x10000000000000000"), None);
+    }
 
     #[test]
     fn numbers_and_suffixes() {
