@@ -79,6 +79,17 @@ pub struct Quarantine {
     pub bytes: usize,
 }
 
+/// What [`Quarantine::push_making_room`] did: pushed the entry (after taking out the oldest
+/// one, to be evicted), or took out the oldest and has no room yet.
+pub enum Room {
+    /// The entry is in; nothing was taken out.
+    Pushed,
+    /// The entry is in, after the oldest entry (this one) was taken out.
+    PushedAfter(usize),
+    /// The oldest entry (this one) was taken out; the entry is not in yet.
+    NotYet(usize),
+}
+
 /// A thread's heap for one GPA instance.
 pub struct Heap {
     /// Page queues by size class.
@@ -586,15 +597,42 @@ impl Quarantine {
         packed & QUARANTINE_ENTRY_MASK
     }
 
-    /// Appends an entry (the ring is not full).
-    pub fn push(&mut self, entry: usize, size: usize) {
-        debug_assert!(self.len < self.capacity);
+    /// Appends `entry` (`size` bytes), first taking out the oldest entry when the ring has no
+    /// room for it: the ring is full, or it holds entries and `limit` bytes would be exceeded.
+    /// At most one entry is taken out: [`Room::Pushed`] and [`Room::PushedAfter`] say that
+    /// `entry` is in, [`Room::NotYet`] that it is not (the caller evicts the entry taken out and
+    /// asks again). The ring's fields are read once and stored once (the caller's eviction
+    /// touches the heap, so fields read after it would be loaded again).
+    #[inline(always)]
+    pub fn push_making_room(&mut self, entry: usize, size: usize, limit: usize) -> Room {
+        debug_assert!(self.capacity.is_power_of_two());
         debug_assert!(entry <= QUARANTINE_ENTRY_MASK && size % 8 == 0);
-        let slot = (self.head + self.len) & (self.capacity - 1);
+        let mask = self.capacity - 1;
+        let (mut head, mut len, mut bytes) = (self.head, self.len, self.bytes);
+        let mut oldest = None;
+        if len == self.capacity || (len != 0 && bytes + size > limit) {
+            // SAFETY: `head < capacity` indexes the ring (not empty: `len != 0` either way,
+            // the capacity being at least 1).
+            let packed = unsafe { *self.ring.add(head) };
+            head = (head + 1) & mask;
+            len -= 1;
+            bytes -= (packed >> QUARANTINE_SIZE_SHIFT) * 8;
+            let taken = packed & QUARANTINE_ENTRY_MASK;
+            // The ring has room for one now; the bytes may still be too many.
+            if len != 0 && bytes + size > limit {
+                (self.head, self.len, self.bytes) = (head, len, bytes);
+                return Room::NotYet(taken);
+            }
+            oldest = Some(taken);
+        }
+        let slot = (head + len) & mask;
         // SAFETY: `slot < capacity` indexes the ring.
         unsafe { *self.ring.add(slot) = entry | ((size / 8) << QUARANTINE_SIZE_SHIFT) };
-        self.len += 1;
-        self.bytes += size;
+        (self.head, self.len, self.bytes) = (head, len + 1, bytes + size);
+        match oldest {
+            None => Room::Pushed,
+            Some(taken) => Room::PushedAfter(taken),
+        }
     }
 }
 

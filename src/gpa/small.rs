@@ -14,7 +14,7 @@ use core::alloc::Layout;
 use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
-use super::heap::{self, Heap};
+use super::heap::{self, Heap, Room};
 use super::safety::Prefix;
 use super::segment::{
     is_freed_state, FreeBlock, NoPage, Page, Segment, SlotMeta, REMOTE_QUEUED, SEGMENT_SIZE,
@@ -1022,14 +1022,21 @@ impl GeneralPurposeAllocator {
             self.evict(heap, entry);
             return;
         }
-        while heap.quarantine.len == heap.quarantine.capacity
-            || (heap.quarantine.len != 0
-                && heap.quarantine.bytes + size > self.config.quarantine_bytes)
-        {
-            let oldest = heap.quarantine.pop_oldest();
-            self.evict(heap, oldest);
+        // The ring's fields are updated before the block taken out is evicted (which touches
+        // the heap's pages and free lists, never its ring): one load and one store of each
+        // where the ring was read again after every eviction. The common case in a full
+        // quarantine is one block out, one in.
+        let limit = self.config.quarantine_bytes;
+        loop {
+            match heap.quarantine.push_making_room(entry, size, limit) {
+                Room::Pushed => return,
+                Room::PushedAfter(oldest) => {
+                    self.evict(heap, oldest);
+                    return;
+                }
+                Room::NotYet(oldest) => self.evict(heap, oldest),
+            }
         }
-        heap.quarantine.push(entry, size);
     }
 
     /// A block leaves the quarantine: check its poison, then make it reusable. Inlined into
