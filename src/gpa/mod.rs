@@ -858,10 +858,14 @@ impl GeneralPurposeAllocator {
     /// pointer of one of this object's functions between here and the exported function the
     /// program called (see `trace::capture_id_at`): the same trace, remembered by where the
     /// program's frames start, in `lane` (0 for allocations, 1 for frees). `frame` 0 is
-    /// [`Self::trace_here`].
+    /// [`Self::trace_here`], unless `ENTRY`: then `frame` is the frame pointer of a C ABI
+    /// entry function of this object, never 0 where this object keeps frame pointers (and
+    /// where it does not, the remembered captures answer nothing and the capture finds no
+    /// program frame: `trace::capture_id_at`), so the test is left out (two instructions a
+    /// capture, two captures a `malloc`/`free` pair).
     #[inline(always)]
-    fn trace_at(&self, frame: usize, lane: usize) -> TraceId {
-        if frame == 0 {
+    fn trace_at<const ENTRY: bool>(&self, frame: usize, lane: usize) -> TraceId {
+        if !ENTRY && frame == 0 {
             return self.trace_here();
         }
         // A remembered capture first: it neither walks nor allocates, so it needs no guard.
@@ -1529,7 +1533,9 @@ impl GeneralPurposeAllocator {
             .or_else(|| {
                 size.checked_add(safety::redzone(size)).and_then(|padded| {
                     match size_class::class_for(padded, align) {
-                        Some(class) => self.alloc_small_checked_at(class, layout, 0, tag, prefix),
+                        Some(class) => {
+                            self.alloc_small_checked_at::<false>(class, layout, 0, tag, prefix)
+                        }
                         None => self.alloc_large_prefixed(layout, tag, prefix),
                     }
                 })

@@ -101,7 +101,16 @@ impl GeneralPurposeAllocator {
     /// free (after the quarantine) could have overwritten.
     #[inline]
     fn pop_checked(&self, page: &mut Page) -> Option<NonNull<u8>> {
-        if self.config.safety && !page.free.is_null() {
+        if self.config.safety {
+            return self.pop_validated(page);
+        }
+        page.pop()
+    }
+
+    /// [`Self::pop_checked`] in safety mode (the caller knows it is on), without testing it.
+    #[inline(always)]
+    fn pop_validated(&self, page: &mut Page) -> Option<NonNull<u8>> {
+        if !page.free.is_null() {
             // SAFETY: the head is a free slot of this page.
             let next = unsafe { (*page.free).next } as usize;
             if next != 0 && !is_slot_start(page, next) {
@@ -600,15 +609,17 @@ impl GeneralPurposeAllocator {
     /// redzone. Inlined into its one caller, `alloc_checked` (itself out of the fast paths).
     #[inline(always)]
     pub(super) fn alloc_small_checked(&self, class: Class, layout: Layout) -> Option<NonNull<u8>> {
-        self.alloc_small_checked_at(class, layout, 0, 0, Prefix::NONE)
+        self.alloc_small_checked_at::<false>(class, layout, 0, 0, Prefix::NONE)
     }
 
     /// [`Self::alloc_small_checked`] with the allocation trace taken from `frame` (see
     /// `GeneralPurposeAllocator::trace_at`; 0: from here), the block's tag set to `tag`
     /// (what `set_block_tag` would set right after) and its first bytes filled as `prefix`
     /// says (a front guard the C ABI keeps in the block), all before the slot goes live.
+    /// `ENTRY`: called from a C ABI check-mode entry (`c_checked`: a lean configuration,
+    /// `frame` from the entry function, see `trace_at`).
     #[inline(always)]
-    pub(super) fn alloc_small_checked_at(
+    pub(super) fn alloc_small_checked_at<const ENTRY: bool>(
         &self,
         class: Class,
         layout: Layout,
@@ -641,7 +652,7 @@ impl GeneralPurposeAllocator {
             .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
         meta.tag.store(tag, Ordering::Relaxed);
         meta.alloc_trace
-            .store(self.trace_at(frame, 0).0, Ordering::Relaxed);
+            .store(self.trace_at::<ENTRY>(frame, 0).0, Ordering::Relaxed);
         meta.free_trace.store(0, Ordering::Relaxed);
         // SAFETY: the slot is ours and `block_size` bytes long; `prefix.len <= layout.size()`
         // (`Prefix` contract).
@@ -675,7 +686,7 @@ impl GeneralPurposeAllocator {
             unsafe {
                 let page = (*heap).queues[class].head;
                 if !page.is_null() {
-                    if let Some(block) = self.pop_checked(&mut *page) {
+                    if let Some(block) = self.pop_validated(&mut *page) {
                         return Some((block, page));
                     }
                 }
@@ -779,7 +790,7 @@ impl GeneralPurposeAllocator {
             }
         }
         // SAFETY: caller contract; the slot and its metadata were validated above.
-        unsafe { self.free_small_slot(segment, page, index, memory, 0) }
+        unsafe { self.free_small_slot::<false>(segment, page, index, memory, 0) }
     }
 
     /// The check-mode free of the C ABI, once its block lookup
@@ -802,7 +813,7 @@ impl GeneralPurposeAllocator {
         let page = unsafe { &mut *page };
         let (index, _) = page.slot_of(memory.as_ptr() as usize);
         // SAFETY: caller contract: the lookup validated this slot and its metadata.
-        unsafe { self.free_small_slot(segment, page, index, memory, 0) }
+        unsafe { self.free_small_slot::<false>(segment, page, index, memory, 0) }
     }
 
     /// The end of a safety-mode free of slot `index`, `memory`, of `page`: changes the slot's
@@ -812,9 +823,11 @@ impl GeneralPurposeAllocator {
     ///
     /// # Safety
     /// Safety mode; `page` is a live page of `segment` with metadata, `index` a carved slot
-    /// of it and `memory` its start.
+    /// of it and `memory` its start. `ENTRY`: called from a C ABI check-mode entry
+    /// (`c_checked`: a lean configuration, so no memory limit to account; `frame` from the
+    /// entry function, see `trace_at`).
     #[inline(always)]
-    pub(super) unsafe fn free_small_slot(
+    pub(super) unsafe fn free_small_slot<const ENTRY: bool>(
         &self,
         segment: &mut Segment,
         page: &mut Page,
@@ -837,11 +850,13 @@ impl GeneralPurposeAllocator {
             self.report_bad_state(page, index, address);
             return;
         }
-        self.uncharge_if_limited(requested);
+        if !ENTRY {
+            self.uncharge_if_limited(requested);
+        }
         let block_size = page.block_size as usize;
         self.check_small_redzone(segment, page, index, requested, owner, false);
         meta.free_trace
-            .store(self.trace_at(frame, 1).0, Ordering::Relaxed);
+            .store(self.trace_at::<ENTRY>(frame, 1).0, Ordering::Relaxed);
         // SAFETY: the slot was live and is now ours to poison.
         unsafe { safety::poison_inline(address, block_size) };
         match heap {
