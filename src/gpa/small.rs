@@ -29,7 +29,9 @@ impl GeneralPurposeAllocator {
     /// The calling thread's heap, created on first use.
     #[inline(always)]
     pub(super) fn current_heap(&self) -> Option<NonNull<Heap>> {
-        let heap = heap::cached(self.id());
+        // The id as it is (`id()` would assign one first): 0, none assigned yet, matches only
+        // a thread's empty cache ways, whose heap is null, and `find_or_create` assigns it.
+        let heap = heap::cached(self.id.load(Ordering::Relaxed));
         if !heap.is_null() {
             // SAFETY: checked non-null.
             return Some(unsafe { NonNull::new_unchecked(heap) });
@@ -680,11 +682,13 @@ impl GeneralPurposeAllocator {
 
     #[inline(always)]
     fn alloc_small_slow_or_fast(&self, class: Class) -> Option<(NonNull<u8>, *mut Page)> {
-        let heap = heap::cached(self.id());
+        // The id as it is, as in `current_heap` (the slow path assigns one).
+        let heap = heap::cached(self.id.load(Ordering::Relaxed));
         if !heap.is_null() {
             // SAFETY: the cached heap belongs to this thread.
             unsafe {
-                let page = (*heap).queues[class].head;
+                // `class_for` gives classes below `CLASS_COUNT`, the queues' length.
+                let page = (*heap).queues.get_unchecked(class).head;
                 if !page.is_null() {
                     if let Some(block) = self.pop_validated(&mut *page) {
                         return Some((block, page));
