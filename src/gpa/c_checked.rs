@@ -115,6 +115,14 @@ fn found_page(unit: usize) -> &'static FoundPage {
 /// The alignment of every C block.
 const C_ALIGN: usize = 16;
 
+/// The blocks [`GeneralPurposeAllocator::c_alloc_checked_as`] sizes by a short way: up to
+/// this many bytes, at most [`C_ALIGN`]-aligned, a block's redzone is that of this size and
+/// its padded size lies in the class table's direct range, where `class_for` gives what
+/// `class_of` does (checked by `the_short_way_to_a_class_is_class_for`).
+const SHORT_BLOCK: usize = 256;
+const _: () = assert!(safety::redzone(1) == safety::redzone(SHORT_BLOCK));
+const _: () = assert!(SHORT_BLOCK + safety::redzone(SHORT_BLOCK) <= 1024);
+
 /// A live small block found by [`GeneralPurposeAllocator::c_checked_block`], to check and
 /// then free with [`GeneralPurposeAllocator::c_free_checked`].
 pub(crate) struct CheckedBlock {
@@ -184,11 +192,19 @@ impl GeneralPurposeAllocator {
         if size == 0 || prefix.len > size || !self.lean_checked() || heap::inside_allocator() {
             return core::ptr::null_mut();
         }
-        let Some(padded) = size.checked_add(safety::redzone(size)) else {
-            return core::ptr::null_mut();
-        };
-        let Some(class) = size_class::class_for(padded, align) else {
-            return core::ptr::null_mut();
+        let class = if size <= SHORT_BLOCK && align <= C_ALIGN {
+            // Most C blocks: the redzone a constant, the padded size in the class table's
+            // range, no overflow possible (the same class as below, without its tests: about
+            // ten instructions a `malloc`).
+            size_class::class_of(size + safety::redzone(SHORT_BLOCK))
+        } else {
+            let Some(padded) = size.checked_add(safety::redzone(size)) else {
+                return core::ptr::null_mut();
+            };
+            let Some(class) = size_class::class_for(padded, align) else {
+                return core::ptr::null_mut();
+            };
+            class
         };
         let Ok(layout) = Layout::from_size_align(size, align) else {
             return core::ptr::null_mut();
@@ -488,6 +504,20 @@ mod tests {
         // SAFETY: found just above on this thread.
         unsafe { gpa.c_free_checked(again, crate::os::frame_address()) };
         assert!(gpa.report().is_clean());
+    }
+
+    #[test]
+    fn the_short_way_to_a_class_is_class_for() {
+        for align in [1usize, 2, 4, 8, 16] {
+            for size in 1..=SHORT_BLOCK {
+                let padded = size + safety::redzone(size);
+                assert_eq!(
+                    Some(size_class::class_of(size + safety::redzone(SHORT_BLOCK))),
+                    size_class::class_for(padded, align),
+                    "size {size}, align {align}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -857,4 +857,78 @@ mod tests {
         forget_c_segment(base);
         assert!(!is_own_c_segment(base, 1));
     }
+
+    /// The quarantine's rule as it was written before `push_making_room`: take out the
+    /// oldest while the ring is full or, holding entries, would exceed `limit` bytes; then
+    /// push. The model of `a_ring_takes_out_what_the_loop_of_pops_took_out`.
+    fn model_push(
+        model: &mut std::collections::VecDeque<(usize, usize)>,
+        capacity: usize,
+        limit: usize,
+        entry: usize,
+        size: usize,
+    ) -> Vec<usize> {
+        let mut out = Vec::new();
+        while model.len() == capacity
+            || (!model.is_empty() && model.iter().map(|e| e.1).sum::<usize>() + size > limit)
+        {
+            out.push(model.pop_front().unwrap().0);
+        }
+        model.push_back((entry, size));
+        out
+    }
+
+    #[test]
+    fn a_ring_takes_out_what_the_loop_of_pops_took_out() {
+        // Sizes from 8 bytes to past the byte bound (a block larger than the bound enters an
+        // empty ring), rings of 1 to 16 entries, bounds from one small block to many.
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move |bound: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % bound
+        };
+        for capacity in [1usize, 2, 4, 8, 16] {
+            for limit in [8usize, 64, 200, 1000, 4096] {
+                let mut ring = vec![0usize; capacity];
+                let mut quarantine = Quarantine {
+                    ring: ring.as_mut_ptr(),
+                    capacity,
+                    head: 0,
+                    len: 0,
+                    bytes: 0,
+                };
+                let mut model = std::collections::VecDeque::new();
+                for step in 0..2000usize {
+                    let size = 8 * (1 + next(if step % 7 == 0 { 600 } else { 40 }) as usize);
+                    let entry = 0x1000 * (step + 1) | (step & 1);
+                    let expected = model_push(&mut model, capacity, limit, entry, size);
+                    let mut taken = Vec::new();
+                    loop {
+                        match quarantine.push_making_room(entry, size, limit) {
+                            Room::Pushed => break,
+                            Room::PushedAfter(oldest) => {
+                                taken.push(oldest);
+                                break;
+                            }
+                            Room::NotYet(oldest) => taken.push(oldest),
+                        }
+                    }
+                    assert_eq!(
+                        taken, expected,
+                        "capacity {capacity}, limit {limit}, step {step}"
+                    );
+                    assert_eq!(quarantine.len, model.len());
+                    assert_eq!(quarantine.bytes, model.iter().map(|e| e.1).sum::<usize>());
+                }
+                // What is left comes out oldest first, as the model holds it.
+                while quarantine.len != 0 {
+                    assert_eq!(quarantine.pop_oldest(), model.pop_front().unwrap().0);
+                }
+                assert!(model.is_empty());
+                assert_eq!(quarantine.bytes, 0);
+            }
+        }
+    }
 }
