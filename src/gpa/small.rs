@@ -1423,10 +1423,12 @@ unsafe fn write_canary_inline(block: usize, requested: usize, capacity: usize) {
     }
 }
 
+#[inline(always)]
 fn is_slot_start(page: &Page, address: usize) -> bool {
-    let start = page.start as usize;
-    let end = start + page.carved as usize * page.block_size as usize;
-    address >= start && address < end && page.slot_of(address).1
+    // Less than a segment past the page's start (so not before it either), where the
+    // reciprocal is exact (`segment::RECIPROCAL_SHIFT`): then `carved_slot` answers for any
+    // address, with no multiplication for the page's end.
+    address.wrapping_sub(page.start as usize) < SEGMENT_SIZE && page.carved_slot(address).is_some()
 }
 
 /// The write after free of the freed block at `address` (slot metadata `meta`: its size,
