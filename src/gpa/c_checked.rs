@@ -153,7 +153,7 @@ impl GeneralPurposeAllocator {
     /// paths would have to do (guarded blocks, accounting, the log, an observer's events).
     #[inline(always)]
     fn lean_checked(&self) -> bool {
-        self.lean_checked && !observer::active()
+        self.lean_gate == observer::gate()
     }
 
     /// The tests' shorthand: [`Self::c_alloc_checked_prefixed`] without a prefix.

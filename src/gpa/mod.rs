@@ -626,9 +626,11 @@ pub struct GeneralPurposeAllocator {
     /// `plain` with sampled guard mode (and not full guard mode): the sized alloc fast path
     /// counts down to the next guarded request in the heap (`guarded::due`).
     sampled_bare: bool,
-    /// Safety on, nothing else for the general paths to do (no guarded blocks, accounting or
-    /// log): check mode's C entries (`c_checked`) apply, while no observer is registered.
-    lean_checked: bool,
+    /// 1 when safety is on and there is nothing else for the general paths to do (no guarded
+    /// blocks, accounting or log), else 0: check mode's C entries (`c_checked`) apply while it
+    /// equals the observers' gate (`observer::gate`, 1 while no observer is registered, never
+    /// 0), one compare for both tests.
+    lean_gate: usize,
     /// Traces on, by [`TraceMethod::Auto`]: the checked paths' captures test this flag, then
     /// go straight to the frame-pointer walk once it is known to work (`trace_here`).
     auto_traced: bool,
@@ -680,10 +682,10 @@ impl GeneralPurposeAllocator {
                 && !config.verbose_log
                 && !config.guard
                 && config.guard_sample != 0,
-            lean_checked: config.safety
+            lean_gate: (config.safety
                 && !config.guards()
                 && !config.enable_memory_limit
-                && !config.verbose_log,
+                && !config.verbose_log) as usize,
             auto_traced: config.stack_trace_frames != 0
                 && matches!(config.trace_method, TraceMethod::Auto),
             remembered_depth: AtomicUsize::new(0),
