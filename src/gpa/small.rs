@@ -1813,6 +1813,52 @@ pub(super) mod tests {
         unsafe { gpa.allocator().raw_free(block, requested, 8) }
     }
 
+    /// A freed slot's free-list link (its first word, once the block left the quarantine)
+    /// overwritten by a write after free is found when the slot is handed out again
+    /// (`pop_validated`, `is_slot_start`), wherever the stray value points: into a slot (not
+    /// its start), before the page, past the segment, at a slot not carved yet, or anywhere.
+    /// (Valgrind names such a write at once, as an invalid write inside a freed block; here
+    /// it is a write after free too, found later.)
+    #[test]
+    fn a_damaged_free_list_link_is_a_write_after_free_wherever_it_points() {
+        let requested = 48;
+        for kind in 0..5 {
+            let gpa = checked();
+            let blocks = alloc_blocks(&gpa, requested, 4);
+            free_block(&gpa, blocks[1], requested);
+            // Out of the quarantine, onto its page's free list (the head, its link first).
+            gpa.flush_thread_quarantine();
+            let (_, page, index, start) = slot_of_block(blocks[1]);
+            // SAFETY: the page is this thread's, read between operations.
+            let (page_start, block_size, carved) = unsafe {
+                (
+                    (*page).start as usize,
+                    (*page).block_size as usize,
+                    (*page).carved,
+                )
+            };
+            assert_eq!(start, blocks[1]);
+            let stray = match kind {
+                0 => blocks[2] + 8,
+                1 => page_start.wrapping_sub(block_size),
+                2 => page_start + SEGMENT_SIZE,
+                3 => page_start + (carved as usize + 1) * block_size,
+                _ => 0x1234,
+            };
+            // SAFETY: the freed slot's first word, its link (a write after free).
+            unsafe { (start as *mut usize).write(stray) };
+            let again = alloc_blocks(&gpa, requested, 1)[0];
+            assert_eq!(
+                gpa.report().of_kind(FindingKind::WriteAfterFree).count(),
+                1,
+                "kind {kind} (slot {index})"
+            );
+            // The damaged head is kept out of use; the heap still serves blocks.
+            assert_ne!(again, start);
+            assert_eq!(alloc_blocks(&gpa, requested, 8).len(), 8);
+        }
+    }
+
     /// The page, slot index and slot start of the live or freed small block at `block`.
     fn slot_of_block(block: usize) -> (*mut Segment, *mut Page, usize, usize) {
         let Some(pagemap::Entry::Small(segment)) = pagemap::lookup(block) else {
