@@ -902,7 +902,7 @@ mod tests {
                 let mut model = std::collections::VecDeque::new();
                 for step in 0..2000usize {
                     let size = 8 * (1 + next(if step % 7 == 0 { 600 } else { 40 }) as usize);
-                    let entry = 0x1000 * (step + 1) | (step & 1);
+                    let entry = (0x1000 * (step + 1)) | (step & 1);
                     let expected = model_push(&mut model, capacity, limit, entry, size);
                     let mut taken = Vec::new();
                     loop {
