@@ -414,18 +414,24 @@ fn checked_user_block(
     if block.tag != tag {
         return None;
     }
-    let pad = pad_for(block.align);
-    if block.start.wrapping_add(pad) != address {
-        return None;
-    }
-    let whole = if pad == FRONT && tag == 0 {
+    // The usual block (`malloc`'s: untagged, aligned to at most `FRONT`, so its pad is
+    // `FRONT`) tested first, without computing the pad.
+    let whole = if tag == 0 && block.align <= FRONT {
+        if block.start.wrapping_add(FRONT) != address {
+            return None;
+        }
         // SAFETY: the block is live and at least `FRONT` bytes long (its user pointer is
         // `FRONT` bytes after its start, inside its slot); an unaligned read of 32 bytes (two
         // vector compares, no call: what `intact` checks for an untagged block).
         let front = unsafe { (block.start as *const [u8; FRONT]).read_unaligned() };
         front == [GUARD; FRONT]
     } else {
-        // SAFETY: as above, with `pad` bytes.
+        let pad = pad_for(block.align);
+        if block.start.wrapping_add(pad) != address {
+            return None;
+        }
+        // SAFETY: the block is live and its user pointer is `pad` bytes after its start,
+        // inside its slot: `pad` bytes are readable.
         unsafe { intact(block.start as *const u8, pad, tag) }
     };
     whole.then_some(block)

@@ -25,8 +25,9 @@
 //!   quarantine).
 //!
 //! Both entries take the frame pointer of the C ABI function that calls them (`frame`, see
-//! `trace::capture_id_at`), so that the trace is remembered by where the program's frames
-//! start, without the allocator's own frames. Anything else (a zero-byte or large block, a
+//! `trace::capture_id_at`; never 0: `crate::os::frame_address()` of a function of this
+//! object, which keeps frame pointers), so that the trace is remembered by where the
+//! program's frames start, without the allocator's own frames. Anything else (a zero-byte or large block, a
 //! pointer that is no live small block of this GPA, a configuration with guarded blocks or
 //! accounting) returns "not here" and the caller takes the general path, which reports what it
 //! finds: no check is skipped, only layers.
@@ -114,6 +115,14 @@ fn found_page(unit: usize) -> &'static FoundPage {
 /// The alignment of every C block.
 const C_ALIGN: usize = 16;
 
+/// The blocks [`GeneralPurposeAllocator::c_alloc_checked_as`] sizes by a short way: up to
+/// this many bytes, at most [`C_ALIGN`]-aligned, a block's redzone is that of this size and
+/// its padded size lies in the class table's direct range, where `class_for` gives what
+/// `class_of` does (checked by `the_short_way_to_a_class_is_class_for`).
+const SHORT_BLOCK: usize = 256;
+const _: () = assert!(safety::redzone(1) == safety::redzone(SHORT_BLOCK));
+const _: () = assert!(SHORT_BLOCK + safety::redzone(SHORT_BLOCK) <= 1024);
+
 /// A live small block found by [`GeneralPurposeAllocator::c_checked_block`], to check and
 /// then free with [`GeneralPurposeAllocator::c_free_checked`].
 pub(crate) struct CheckedBlock {
@@ -144,7 +153,7 @@ impl GeneralPurposeAllocator {
     /// paths would have to do (guarded blocks, accounting, the log, an observer's events).
     #[inline(always)]
     fn lean_checked(&self) -> bool {
-        self.lean_checked && !observer::active()
+        self.lean_gate == observer::gate()
     }
 
     /// The tests' shorthand: [`Self::c_alloc_checked_prefixed`] without a prefix.
@@ -183,16 +192,24 @@ impl GeneralPurposeAllocator {
         if size == 0 || prefix.len > size || !self.lean_checked() || heap::inside_allocator() {
             return core::ptr::null_mut();
         }
-        let Some(padded) = size.checked_add(safety::redzone(size)) else {
-            return core::ptr::null_mut();
-        };
-        let Some(class) = size_class::class_for(padded, align) else {
-            return core::ptr::null_mut();
+        let class = if size <= SHORT_BLOCK && align <= C_ALIGN {
+            // Most C blocks: the redzone a constant, the padded size in the class table's
+            // range, no overflow possible (the same class as below, without its tests: about
+            // ten instructions a `malloc`).
+            size_class::class_of(size + safety::redzone(SHORT_BLOCK))
+        } else {
+            let Some(padded) = size.checked_add(safety::redzone(size)) else {
+                return core::ptr::null_mut();
+            };
+            let Some(class) = size_class::class_for(padded, align) else {
+                return core::ptr::null_mut();
+            };
+            class
         };
         let Ok(layout) = Layout::from_size_align(size, align) else {
             return core::ptr::null_mut();
         };
-        self.alloc_small_checked_at(class, layout, frame, tag, prefix)
+        self.alloc_small_checked_at::<true>(class, layout, frame, tag, prefix)
             .map_or(core::ptr::null_mut(), NonNull::as_ptr)
     }
 
@@ -286,7 +303,7 @@ impl GeneralPurposeAllocator {
         // SAFETY: caller contract: a validated live slot of a live page of this GPA's small
         // segment, and `start` its start (never null: a slot of a mapped segment).
         unsafe {
-            self.free_small_slot(
+            self.free_small_slot::<true>(
                 &mut *block.segment,
                 &mut *block.page,
                 block.index,
@@ -311,7 +328,7 @@ mod tests {
     #[test]
     fn a_block_goes_through_the_entries_from_malloc_to_free() {
         let gpa = checked();
-        let block = gpa.c_alloc_checked(100, 0);
+        let block = gpa.c_alloc_checked(100, crate::os::frame_address());
         assert!(!block.is_null());
         assert_eq!(block as usize % C_ALIGN, 0);
         let address = block as usize;
@@ -327,7 +344,7 @@ mod tests {
         );
         let found = gpa.c_checked_block(address).unwrap();
         // SAFETY: found just above on this thread.
-        unsafe { gpa.c_free_checked(found, 0) };
+        unsafe { gpa.c_free_checked(found, crate::os::frame_address()) };
         // Freed (and quarantined): no longer a live block, so the C ABI's general path looks
         // at a second free.
         assert!(gpa.c_checked_block(address).is_none());
@@ -338,10 +355,10 @@ mod tests {
     #[test]
     fn a_second_free_after_the_entry_is_reported_as_a_double_free() {
         let gpa = checked();
-        let block = gpa.c_alloc_checked(24, 0);
+        let block = gpa.c_alloc_checked(24, crate::os::frame_address());
         let found = gpa.c_checked_block(block as usize).unwrap();
         // SAFETY: found just above on this thread.
-        unsafe { gpa.c_free_checked(found, 0) };
+        unsafe { gpa.c_free_checked(found, crate::os::frame_address()) };
         // SAFETY: safety mode accepts any pointer and reports mistakes.
         unsafe { gpa.free_unsized(block) };
         assert_eq!(count(&gpa, FindingKind::DoubleFree), 1);
@@ -365,12 +382,12 @@ mod tests {
     fn an_overflow_into_the_redzone_is_reported_by_the_entry_free() {
         let gpa = checked();
         for size in [1usize, 24, 100, 1000, 3000] {
-            let block = gpa.c_alloc_checked(size, 0);
+            let block = gpa.c_alloc_checked(size, crate::os::frame_address());
             // SAFETY: the byte just past the block is its redzone, inside its slot.
             unsafe { block.add(size).write(0) };
             let found = gpa.c_checked_block(block as usize).unwrap();
             // SAFETY: found just above on this thread.
-            unsafe { gpa.c_free_checked(found, 0) };
+            unsafe { gpa.c_free_checked(found, crate::os::frame_address()) };
             assert_overflow_at_end(&gpa, block, size);
         }
     }
@@ -378,10 +395,10 @@ mod tests {
     #[test]
     fn a_write_after_an_entry_free_is_reported_when_the_block_leaves_the_quarantine() {
         let gpa = checked();
-        let block = gpa.c_alloc_checked(64, 0);
+        let block = gpa.c_alloc_checked(64, crate::os::frame_address());
         let found = gpa.c_checked_block(block as usize).unwrap();
         // SAFETY: found just above on this thread.
-        unsafe { gpa.c_free_checked(found, 0) };
+        unsafe { gpa.c_free_checked(found, crate::os::frame_address()) };
         // SAFETY: the freed block's memory stays mapped (quarantined): a write after free.
         unsafe { block.add(40).write(7) };
         gpa.flush_thread_quarantine();
@@ -397,7 +414,8 @@ mod tests {
     fn an_aligned_tagged_block_goes_through_the_entries() {
         let gpa = checked();
         for (size, align, tag) in [(24usize, 16usize, 1u8), (100, 64, 2), (3000, 256, 0x81)] {
-            let block = gpa.c_alloc_checked_as(size, align, tag, 0, Prefix::NONE);
+            let block =
+                gpa.c_alloc_checked_as(size, align, tag, crate::os::frame_address(), Prefix::NONE);
             assert!(!block.is_null());
             assert_eq!(block as usize % align, 0);
             // As the general path would have made it (`alloc_unsized` + `set_block_tag`).
@@ -409,7 +427,7 @@ mod tests {
                 (block as usize, align, tag, size)
             );
             // SAFETY: found just above on this thread.
-            unsafe { gpa.c_free_checked(found, 0) };
+            unsafe { gpa.c_free_checked(found, crate::os::frame_address()) };
             assert!(gpa.c_checked_block(block as usize).is_none());
             // SAFETY: safety mode accepts any pointer and reports mistakes.
             unsafe { gpa.free_unsized(block) };
@@ -417,14 +435,14 @@ mod tests {
         assert_eq!(count(&gpa, FindingKind::DoubleFree), 3);
         // Alignments no small block serves: the general path's.
         assert!(gpa
-            .c_alloc_checked_as(64, 1 << 20, 0, 0, Prefix::NONE)
+            .c_alloc_checked_as(64, 1 << 20, 0, crate::os::frame_address(), Prefix::NONE)
             .is_null());
     }
 
     #[test]
     fn a_remembered_page_answers_only_for_its_gpa_and_generation() {
         let gpa = checked();
-        let block = gpa.c_alloc_checked(48, 0);
+        let block = gpa.c_alloc_checked(48, crate::os::frame_address());
         let unit = block as usize / UNIT_SIZE;
         // The first lookup remembers the page; a second free lookup of the same unit uses it
         // and finds the same block.
@@ -441,14 +459,14 @@ mod tests {
         assert!(other.c_checked_block(block as usize).is_none());
         // A page claimed (here: of another class) starts a new generation: the entry is
         // stale, and the next lookup looks up and remembers again.
-        let elsewhere = gpa.c_alloc_checked(3000, 0);
+        let elsewhere = gpa.c_alloc_checked(3000, crate::os::frame_address());
         assert!(segment::page_layout_generation() > generation);
         let renewed = gpa.c_checked_block(block as usize).unwrap();
         assert_eq!(renewed.start, block as usize);
         // (Other tests' threads may start generations too: later, never earlier.)
         assert!(found_page(unit).generation.get() > generation);
         // SAFETY: found just above on this thread.
-        unsafe { gpa.c_free_checked(renewed, 0) };
+        unsafe { gpa.c_free_checked(renewed, crate::os::frame_address()) };
         // Freed: the remembered page no longer yields the block (the slot is checked on every
         // lookup), and a second free is reported by the general path.
         assert!(gpa.c_checked_block(block as usize).is_none());
@@ -463,7 +481,7 @@ mod tests {
     #[test]
     fn a_page_without_live_metadata_is_neither_served_nor_remembered() {
         let gpa = checked();
-        let block = gpa.c_alloc_checked(48, 0);
+        let block = gpa.c_alloc_checked(48, crate::os::frame_address());
         let unit = block as usize / UNIT_SIZE;
         let found = gpa.c_checked_block(block as usize).unwrap();
         let page = found.page;
@@ -484,20 +502,36 @@ mod tests {
         assert_eq!(again.start, block as usize);
         assert_eq!(found_page(unit).unit.get(), unit);
         // SAFETY: found just above on this thread.
-        unsafe { gpa.c_free_checked(again, 0) };
+        unsafe { gpa.c_free_checked(again, crate::os::frame_address()) };
         assert!(gpa.report().is_clean());
+    }
+
+    #[test]
+    fn the_short_way_to_a_class_is_class_for() {
+        for align in [1usize, 2, 4, 8, 16] {
+            for size in 1..=SHORT_BLOCK {
+                let padded = size + safety::redzone(size);
+                assert_eq!(
+                    Some(size_class::class_of(size + safety::redzone(SHORT_BLOCK))),
+                    size_class::class_for(padded, align),
+                    "size {size}, align {align}"
+                );
+            }
+        }
     }
 
     #[test]
     fn what_the_entries_do_not_serve_is_left_to_the_general_paths() {
         let gpa = checked();
         // A block of no bytes, a large block, a pointer into nothing of the GPA's.
-        assert!(gpa.c_alloc_checked(0, 0).is_null());
-        assert!(gpa.c_alloc_checked(1 << 20, 0).is_null());
+        assert!(gpa.c_alloc_checked(0, crate::os::frame_address()).is_null());
+        assert!(gpa
+            .c_alloc_checked(1 << 20, crate::os::frame_address())
+            .is_null());
         let local = 0u64;
         assert!(gpa.c_checked_block(&local as *const u64 as usize).is_none());
         // Past the carved slots of a page, or the block of another GPA.
-        let block = gpa.c_alloc_checked(32, 0);
+        let block = gpa.c_alloc_checked(32, crate::os::frame_address());
         let other = checked();
         assert!(other.c_checked_block(block as usize).is_none());
         // Configurations whose general paths do more: no checks, accounting, guarded blocks.
@@ -513,7 +547,9 @@ mod tests {
             },
         ] {
             let gpa = GeneralPurposeAllocator::with_config(config);
-            assert!(gpa.c_alloc_checked(32, 0).is_null());
+            assert!(gpa
+                .c_alloc_checked(32, crate::os::frame_address())
+                .is_null());
             let block = gpa.alloc_unsized(32, 16);
             assert!(gpa.c_checked_block(block as usize).is_none());
             // SAFETY: a live block of `gpa`.

@@ -79,6 +79,17 @@ pub struct Quarantine {
     pub bytes: usize,
 }
 
+/// What [`Quarantine::push_making_room`] did: pushed the entry (after taking out the oldest
+/// one, to be evicted), or took out the oldest and has no room yet.
+pub enum Room {
+    /// The entry is in; nothing was taken out.
+    Pushed,
+    /// The entry is in, after the oldest entry (this one) was taken out.
+    PushedAfter(usize),
+    /// The oldest entry (this one) was taken out; the entry is not in yet.
+    NotYet(usize),
+}
+
 /// A thread's heap for one GPA instance.
 pub struct Heap {
     /// Page queues by size class.
@@ -586,15 +597,42 @@ impl Quarantine {
         packed & QUARANTINE_ENTRY_MASK
     }
 
-    /// Appends an entry (the ring is not full).
-    pub fn push(&mut self, entry: usize, size: usize) {
-        debug_assert!(self.len < self.capacity);
+    /// Appends `entry` (`size` bytes), first taking out the oldest entry when the ring has no
+    /// room for it: the ring is full, or it holds entries and `limit` bytes would be exceeded.
+    /// At most one entry is taken out: [`Room::Pushed`] and [`Room::PushedAfter`] say that
+    /// `entry` is in, [`Room::NotYet`] that it is not (the caller evicts the entry taken out and
+    /// asks again). The ring's fields are read once and stored once (the caller's eviction
+    /// touches the heap, so fields read after it would be loaded again).
+    #[inline(always)]
+    pub fn push_making_room(&mut self, entry: usize, size: usize, limit: usize) -> Room {
+        debug_assert!(self.capacity.is_power_of_two());
         debug_assert!(entry <= QUARANTINE_ENTRY_MASK && size % 8 == 0);
-        let slot = (self.head + self.len) & (self.capacity - 1);
+        let mask = self.capacity - 1;
+        let (mut head, mut len, mut bytes) = (self.head, self.len, self.bytes);
+        let mut oldest = None;
+        if len == self.capacity || (len != 0 && bytes + size > limit) {
+            // SAFETY: `head < capacity` indexes the ring (not empty: `len != 0` either way,
+            // the capacity being at least 1).
+            let packed = unsafe { *self.ring.add(head) };
+            head = (head + 1) & mask;
+            len -= 1;
+            bytes -= (packed >> QUARANTINE_SIZE_SHIFT) * 8;
+            let taken = packed & QUARANTINE_ENTRY_MASK;
+            // The ring has room for one now; the bytes may still be too many.
+            if len != 0 && bytes + size > limit {
+                (self.head, self.len, self.bytes) = (head, len, bytes);
+                return Room::NotYet(taken);
+            }
+            oldest = Some(taken);
+        }
+        let slot = (head + len) & mask;
         // SAFETY: `slot < capacity` indexes the ring.
         unsafe { *self.ring.add(slot) = entry | ((size / 8) << QUARANTINE_SIZE_SHIFT) };
-        self.len += 1;
-        self.bytes += size;
+        (self.head, self.len, self.bytes) = (head, len + 1, bytes + size);
+        match oldest {
+            None => Room::Pushed,
+            Some(taken) => Room::PushedAfter(taken),
+        }
     }
 }
 
@@ -818,5 +856,79 @@ mod tests {
         assert!(!is_own_c_segment(0, 1));
         forget_c_segment(base);
         assert!(!is_own_c_segment(base, 1));
+    }
+
+    /// The quarantine's rule as it was written before `push_making_room`: take out the
+    /// oldest while the ring is full or, holding entries, would exceed `limit` bytes; then
+    /// push. The model of `a_ring_takes_out_what_the_loop_of_pops_took_out`.
+    fn model_push(
+        model: &mut std::collections::VecDeque<(usize, usize)>,
+        capacity: usize,
+        limit: usize,
+        entry: usize,
+        size: usize,
+    ) -> Vec<usize> {
+        let mut out = Vec::new();
+        while model.len() == capacity
+            || (!model.is_empty() && model.iter().map(|e| e.1).sum::<usize>() + size > limit)
+        {
+            out.push(model.pop_front().unwrap().0);
+        }
+        model.push_back((entry, size));
+        out
+    }
+
+    #[test]
+    fn a_ring_takes_out_what_the_loop_of_pops_took_out() {
+        // Sizes from 8 bytes to past the byte bound (a block larger than the bound enters an
+        // empty ring), rings of 1 to 16 entries, bounds from one small block to many.
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move |bound: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % bound
+        };
+        for capacity in [1usize, 2, 4, 8, 16] {
+            for limit in [8usize, 64, 200, 1000, 4096] {
+                let mut ring = vec![0usize; capacity];
+                let mut quarantine = Quarantine {
+                    ring: ring.as_mut_ptr(),
+                    capacity,
+                    head: 0,
+                    len: 0,
+                    bytes: 0,
+                };
+                let mut model = std::collections::VecDeque::new();
+                for step in 0..2000usize {
+                    let size = 8 * (1 + next(if step % 7 == 0 { 600 } else { 40 }) as usize);
+                    let entry = (0x1000 * (step + 1)) | (step & 1);
+                    let expected = model_push(&mut model, capacity, limit, entry, size);
+                    let mut taken = Vec::new();
+                    loop {
+                        match quarantine.push_making_room(entry, size, limit) {
+                            Room::Pushed => break,
+                            Room::PushedAfter(oldest) => {
+                                taken.push(oldest);
+                                break;
+                            }
+                            Room::NotYet(oldest) => taken.push(oldest),
+                        }
+                    }
+                    assert_eq!(
+                        taken, expected,
+                        "capacity {capacity}, limit {limit}, step {step}"
+                    );
+                    assert_eq!(quarantine.len, model.len());
+                    assert_eq!(quarantine.bytes, model.iter().map(|e| e.1).sum::<usize>());
+                }
+                // What is left comes out oldest first, as the model holds it.
+                while quarantine.len != 0 {
+                    assert_eq!(quarantine.pop_oldest(), model.pop_front().unwrap().0);
+                }
+                assert!(model.is_empty());
+                assert_eq!(quarantine.bytes, 0);
+            }
+        }
     }
 }

@@ -626,9 +626,11 @@ pub struct GeneralPurposeAllocator {
     /// `plain` with sampled guard mode (and not full guard mode): the sized alloc fast path
     /// counts down to the next guarded request in the heap (`guarded::due`).
     sampled_bare: bool,
-    /// Safety on, nothing else for the general paths to do (no guarded blocks, accounting or
-    /// log): check mode's C entries (`c_checked`) apply, while no observer is registered.
-    lean_checked: bool,
+    /// 1 when safety is on and there is nothing else for the general paths to do (no guarded
+    /// blocks, accounting or log), else 0: check mode's C entries (`c_checked`) apply while it
+    /// equals the observers' gate (`observer::gate`, 1 while no observer is registered, never
+    /// 0), one compare for both tests.
+    lean_gate: usize,
     /// Traces on, by [`TraceMethod::Auto`]: the checked paths' captures test this flag, then
     /// go straight to the frame-pointer walk once it is known to work (`trace_here`).
     auto_traced: bool,
@@ -680,10 +682,10 @@ impl GeneralPurposeAllocator {
                 && !config.verbose_log
                 && !config.guard
                 && config.guard_sample != 0,
-            lean_checked: config.safety
+            lean_gate: (config.safety
                 && !config.guards()
                 && !config.enable_memory_limit
-                && !config.verbose_log,
+                && !config.verbose_log) as usize,
             auto_traced: config.stack_trace_frames != 0
                 && matches!(config.trace_method, TraceMethod::Auto),
             remembered_depth: AtomicUsize::new(0),
@@ -858,10 +860,14 @@ impl GeneralPurposeAllocator {
     /// pointer of one of this object's functions between here and the exported function the
     /// program called (see `trace::capture_id_at`): the same trace, remembered by where the
     /// program's frames start, in `lane` (0 for allocations, 1 for frees). `frame` 0 is
-    /// [`Self::trace_here`].
+    /// [`Self::trace_here`], unless `ENTRY`: then `frame` is the frame pointer of a C ABI
+    /// entry function of this object, never 0 where this object keeps frame pointers (and
+    /// where it does not, the remembered captures answer nothing and the capture finds no
+    /// program frame: `trace::capture_id_at`), so the test is left out (two instructions a
+    /// capture, two captures a `malloc`/`free` pair).
     #[inline(always)]
-    fn trace_at(&self, frame: usize, lane: usize) -> TraceId {
-        if frame == 0 {
+    fn trace_at<const ENTRY: bool>(&self, frame: usize, lane: usize) -> TraceId {
+        if !ENTRY && frame == 0 {
             return self.trace_here();
         }
         // A remembered capture first: it neither walks nor allocates, so it needs no guard.
@@ -1529,7 +1535,9 @@ impl GeneralPurposeAllocator {
             .or_else(|| {
                 size.checked_add(safety::redzone(size)).and_then(|padded| {
                     match size_class::class_for(padded, align) {
-                        Some(class) => self.alloc_small_checked_at(class, layout, 0, tag, prefix),
+                        Some(class) => {
+                            self.alloc_small_checked_at::<false>(class, layout, 0, tag, prefix)
+                        }
                         None => self.alloc_large_prefixed(layout, tag, prefix),
                     }
                 })

@@ -322,7 +322,7 @@ pub unsafe fn all_bytes_are(start: usize, len: usize, value: u8) -> bool {
     }
 }
 
-/// [`all_bytes_are`] for `16 <= len <= 128` with no loop: two, four or eight overlapping
+/// [`all_bytes_are`] for `16 <= len <= 128` with no loop: two, four, six or eight overlapping
 /// 16-byte loads XORed with the pattern and ORed together (as [`canary_damage_inline`] reads
 /// a redzone), for the whole-block poison check of a small block leaving the quarantine.
 ///
@@ -338,9 +338,10 @@ unsafe fn all_bytes_are_short(start: usize, len: usize, value: u8) -> bool {
     debug_assert!((16..=128).contains(&len));
     let end = start + len;
     // SAFETY: every load reads 16 bytes inside `[start, end)` (`len >= 16`; the loads at
-    // `start + 16` and `end - 32` only when `len > 32`, those at `start + 32`, `start + 48`,
-    // `end - 64` and `end - 48` only when `len > 64`), readable by the caller contract;
-    // `loadu` has no alignment requirement; SSE2 is part of x86-64.
+    // `start + 16` and `end - 32` only when `len > 32`, those at `start + 32` and `end - 48`
+    // only when `len > 64`, those at `start + 48` and `end - 64` only when `len > 96`),
+    // readable by the caller contract; `loadu` has no alignment requirement; SSE2 is part of
+    // x86-64.
     unsafe {
         let pattern = _mm_set1_epi8(value as i8);
         let load = |at: usize| _mm_xor_si128(_mm_loadu_si128(at as *const __m128i), pattern);
@@ -349,8 +350,12 @@ unsafe fn all_bytes_are_short(start: usize, len: usize, value: u8) -> bool {
             difference = _mm_or_si128(difference, _mm_or_si128(load(start + 16), load(end - 32)));
         }
         if len > 64 {
-            difference = _mm_or_si128(difference, _mm_or_si128(load(start + 32), load(start + 48)));
-            difference = _mm_or_si128(difference, _mm_or_si128(load(end - 64), load(end - 48)));
+            // 65 to 96 bytes: three loads from each end cover them (two fewer than four).
+            difference = _mm_or_si128(difference, _mm_or_si128(load(start + 32), load(end - 48)));
+            if len > 96 {
+                difference =
+                    _mm_or_si128(difference, _mm_or_si128(load(start + 48), load(end - 64)));
+            }
         }
         _mm_movemask_epi8(_mm_cmpeq_epi8(difference, _mm_setzero_si128())) == 0xFFFF
     }

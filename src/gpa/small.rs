@@ -14,7 +14,7 @@ use core::alloc::Layout;
 use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
-use super::heap::{self, Heap};
+use super::heap::{self, Heap, Room};
 use super::safety::Prefix;
 use super::segment::{
     is_freed_state, FreeBlock, NoPage, Page, Segment, SlotMeta, REMOTE_QUEUED, SEGMENT_SIZE,
@@ -29,7 +29,9 @@ impl GeneralPurposeAllocator {
     /// The calling thread's heap, created on first use.
     #[inline(always)]
     pub(super) fn current_heap(&self) -> Option<NonNull<Heap>> {
-        let heap = heap::cached(self.id());
+        // The id as it is (`id()` would assign one first): 0, none assigned yet, matches only
+        // a thread's empty cache ways, whose heap is null, and `find_or_create` assigns it.
+        let heap = heap::cached(self.id.load(Ordering::Relaxed));
         if !heap.is_null() {
             // SAFETY: checked non-null.
             return Some(unsafe { NonNull::new_unchecked(heap) });
@@ -101,7 +103,16 @@ impl GeneralPurposeAllocator {
     /// free (after the quarantine) could have overwritten.
     #[inline]
     fn pop_checked(&self, page: &mut Page) -> Option<NonNull<u8>> {
-        if self.config.safety && !page.free.is_null() {
+        if self.config.safety {
+            return self.pop_validated(page);
+        }
+        page.pop()
+    }
+
+    /// [`Self::pop_checked`] in safety mode (the caller knows it is on), without testing it.
+    #[inline(always)]
+    fn pop_validated(&self, page: &mut Page) -> Option<NonNull<u8>> {
+        if !page.free.is_null() {
             // SAFETY: the head is a free slot of this page.
             let next = unsafe { (*page.free).next } as usize;
             if next != 0 && !is_slot_start(page, next) {
@@ -600,15 +611,17 @@ impl GeneralPurposeAllocator {
     /// redzone. Inlined into its one caller, `alloc_checked` (itself out of the fast paths).
     #[inline(always)]
     pub(super) fn alloc_small_checked(&self, class: Class, layout: Layout) -> Option<NonNull<u8>> {
-        self.alloc_small_checked_at(class, layout, 0, 0, Prefix::NONE)
+        self.alloc_small_checked_at::<false>(class, layout, 0, 0, Prefix::NONE)
     }
 
     /// [`Self::alloc_small_checked`] with the allocation trace taken from `frame` (see
     /// `GeneralPurposeAllocator::trace_at`; 0: from here), the block's tag set to `tag`
     /// (what `set_block_tag` would set right after) and its first bytes filled as `prefix`
     /// says (a front guard the C ABI keeps in the block), all before the slot goes live.
+    /// `ENTRY`: called from a C ABI check-mode entry (`c_checked`: a lean configuration,
+    /// `frame` from the entry function, see `trace_at`).
     #[inline(always)]
-    pub(super) fn alloc_small_checked_at(
+    pub(super) fn alloc_small_checked_at<const ENTRY: bool>(
         &self,
         class: Class,
         layout: Layout,
@@ -641,7 +654,7 @@ impl GeneralPurposeAllocator {
             .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
         meta.tag.store(tag, Ordering::Relaxed);
         meta.alloc_trace
-            .store(self.trace_at(frame, 0).0, Ordering::Relaxed);
+            .store(self.trace_at::<ENTRY>(frame, 0).0, Ordering::Relaxed);
         meta.free_trace.store(0, Ordering::Relaxed);
         // SAFETY: the slot is ours and `block_size` bytes long; `prefix.len <= layout.size()`
         // (`Prefix` contract).
@@ -669,13 +682,15 @@ impl GeneralPurposeAllocator {
 
     #[inline(always)]
     fn alloc_small_slow_or_fast(&self, class: Class) -> Option<(NonNull<u8>, *mut Page)> {
-        let heap = heap::cached(self.id());
+        // The id as it is, as in `current_heap` (the slow path assigns one).
+        let heap = heap::cached(self.id.load(Ordering::Relaxed));
         if !heap.is_null() {
             // SAFETY: the cached heap belongs to this thread.
             unsafe {
-                let page = (*heap).queues[class].head;
+                // `class_for` gives classes below `CLASS_COUNT`, the queues' length.
+                let page = (*heap).queues.get_unchecked(class).head;
                 if !page.is_null() {
-                    if let Some(block) = self.pop_checked(&mut *page) {
+                    if let Some(block) = self.pop_validated(&mut *page) {
                         return Some((block, page));
                     }
                 }
@@ -779,7 +794,7 @@ impl GeneralPurposeAllocator {
             }
         }
         // SAFETY: caller contract; the slot and its metadata were validated above.
-        unsafe { self.free_small_slot(segment, page, index, memory, 0) }
+        unsafe { self.free_small_slot::<false>(segment, page, index, memory, 0) }
     }
 
     /// The check-mode free of the C ABI, once its block lookup
@@ -802,7 +817,7 @@ impl GeneralPurposeAllocator {
         let page = unsafe { &mut *page };
         let (index, _) = page.slot_of(memory.as_ptr() as usize);
         // SAFETY: caller contract: the lookup validated this slot and its metadata.
-        unsafe { self.free_small_slot(segment, page, index, memory, 0) }
+        unsafe { self.free_small_slot::<false>(segment, page, index, memory, 0) }
     }
 
     /// The end of a safety-mode free of slot `index`, `memory`, of `page`: changes the slot's
@@ -812,9 +827,11 @@ impl GeneralPurposeAllocator {
     ///
     /// # Safety
     /// Safety mode; `page` is a live page of `segment` with metadata, `index` a carved slot
-    /// of it and `memory` its start.
+    /// of it and `memory` its start. `ENTRY`: called from a C ABI check-mode entry
+    /// (`c_checked`: a lean configuration, so no memory limit to account; `frame` from the
+    /// entry function, see `trace_at`).
     #[inline(always)]
-    pub(super) unsafe fn free_small_slot(
+    pub(super) unsafe fn free_small_slot<const ENTRY: bool>(
         &self,
         segment: &mut Segment,
         page: &mut Page,
@@ -837,11 +854,13 @@ impl GeneralPurposeAllocator {
             self.report_bad_state(page, index, address);
             return;
         }
-        self.uncharge_if_limited(requested);
+        if !ENTRY {
+            self.uncharge_if_limited(requested);
+        }
         let block_size = page.block_size as usize;
         self.check_small_redzone(segment, page, index, requested, owner, false);
         meta.free_trace
-            .store(self.trace_at(frame, 1).0, Ordering::Relaxed);
+            .store(self.trace_at::<ENTRY>(frame, 1).0, Ordering::Relaxed);
         // SAFETY: the slot was live and is now ours to poison.
         unsafe { safety::poison_inline(address, block_size) };
         match heap {
@@ -1022,14 +1041,21 @@ impl GeneralPurposeAllocator {
             self.evict(heap, entry);
             return;
         }
-        while heap.quarantine.len == heap.quarantine.capacity
-            || (heap.quarantine.len != 0
-                && heap.quarantine.bytes + size > self.config.quarantine_bytes)
-        {
-            let oldest = heap.quarantine.pop_oldest();
-            self.evict(heap, oldest);
+        // The ring's fields are updated before the block taken out is evicted (which touches
+        // the heap's pages and free lists, never its ring): one load and one store of each
+        // where the ring was read again after every eviction. The common case in a full
+        // quarantine is one block out, one in.
+        let limit = self.config.quarantine_bytes;
+        loop {
+            match heap.quarantine.push_making_room(entry, size, limit) {
+                Room::Pushed => return,
+                Room::PushedAfter(oldest) => {
+                    self.evict(heap, oldest);
+                    return;
+                }
+                Room::NotYet(oldest) => self.evict(heap, oldest),
+            }
         }
-        heap.quarantine.push(entry, size);
     }
 
     /// A block leaves the quarantine: check its poison, then make it reusable. Inlined into
@@ -1397,10 +1423,12 @@ unsafe fn write_canary_inline(block: usize, requested: usize, capacity: usize) {
     }
 }
 
+#[inline(always)]
 fn is_slot_start(page: &Page, address: usize) -> bool {
-    let start = page.start as usize;
-    let end = start + page.carved as usize * page.block_size as usize;
-    address >= start && address < end && page.slot_of(address).1
+    // Less than a segment past the page's start (so not before it either), where the
+    // reciprocal is exact (`segment::RECIPROCAL_SHIFT`): then `carved_slot` answers for any
+    // address, with no multiplication for the page's end.
+    address.wrapping_sub(page.start as usize) < SEGMENT_SIZE && page.carved_slot(address).is_some()
 }
 
 /// The write after free of the freed block at `address` (slot metadata `meta`: its size,
@@ -1783,6 +1811,52 @@ pub(super) mod tests {
         let block = NonNull::new(at as *mut u8).unwrap();
         // SAFETY: the caller's live block of this layout, freed once.
         unsafe { gpa.allocator().raw_free(block, requested, 8) }
+    }
+
+    /// A freed slot's free-list link (its first word, once the block left the quarantine)
+    /// overwritten by a write after free is found when the slot is handed out again
+    /// (`pop_validated`, `is_slot_start`), wherever the stray value points: into a slot (not
+    /// its start), before the page, past the segment, at a slot not carved yet, or anywhere.
+    /// (Valgrind names such a write at once, as an invalid write inside a freed block; here
+    /// it is a write after free too, found later.)
+    #[test]
+    fn a_damaged_free_list_link_is_a_write_after_free_wherever_it_points() {
+        let requested = 48;
+        for kind in 0..5 {
+            let gpa = checked();
+            let blocks = alloc_blocks(&gpa, requested, 4);
+            free_block(&gpa, blocks[1], requested);
+            // Out of the quarantine, onto its page's free list (the head, its link first).
+            gpa.flush_thread_quarantine();
+            let (_, page, index, start) = slot_of_block(blocks[1]);
+            // SAFETY: the page is this thread's, read between operations.
+            let (page_start, block_size, carved) = unsafe {
+                (
+                    (*page).start as usize,
+                    (*page).block_size as usize,
+                    (*page).carved,
+                )
+            };
+            assert_eq!(start, blocks[1]);
+            let stray = match kind {
+                0 => blocks[2] + 8,
+                1 => page_start.wrapping_sub(block_size),
+                2 => page_start + SEGMENT_SIZE,
+                3 => page_start + (carved as usize + 1) * block_size,
+                _ => 0x1234,
+            };
+            // SAFETY: the freed slot's first word, its link (a write after free).
+            unsafe { (start as *mut usize).write(stray) };
+            let again = alloc_blocks(&gpa, requested, 1)[0];
+            assert_eq!(
+                gpa.report().of_kind(FindingKind::WriteAfterFree).count(),
+                1,
+                "kind {kind} (slot {index})"
+            );
+            // The damaged head is kept out of use; the heap still serves blocks.
+            assert_ne!(again, start);
+            assert_eq!(alloc_blocks(&gpa, requested, 8).len(), 8);
+        }
     }
 
     /// The page, slot index and slot start of the live or freed small block at `block`.
