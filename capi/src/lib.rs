@@ -837,6 +837,27 @@ pub unsafe extern "C" fn chroot(path: *const c_char) -> c_int {
     unsafe { capi::process::chroot(path) }
 }
 
+/// C `unshare`: with `CLONE_NEWNS`, under `gpa run`, the report directory is held open first
+/// and passed on to the programs the process starts (see `gpa::__capi::process::unshare`).
+///
+/// # Safety
+/// As for C's `unshare`.
+#[no_mangle]
+pub unsafe extern "C" fn unshare(flags: c_int) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::unshare(flags) }
+}
+
+/// C `setns`: as `unshare` when it may enter a mount namespace.
+///
+/// # Safety
+/// As for C's `setns`.
+#[no_mangle]
+pub unsafe extern "C" fn setns(fd: c_int, nstype: c_int) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::setns(fd, nstype) }
+}
+
 /// C `execveat`.
 ///
 /// # Safety

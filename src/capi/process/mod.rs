@@ -207,6 +207,12 @@ pub fn on_start() {
     // SAFETY: `environ` is null or the null-terminated environment; nothing changes it
     // while the constructor runs.
     unsafe { environment::save(environment()) };
+    if settings::REPORT_DIR.get().is_some() {
+        // A descriptor of the report directory an image in another mount namespace passed on.
+        if let Some(value) = settings::env_bytes(c"GPA_REPORT_FD") {
+            events::adopt_passed(value);
+        }
+    }
     if checking() {
         record_self("start");
     }
@@ -343,6 +349,42 @@ pub unsafe fn clone(
     }
     // SAFETY: glibc's `clone`, the address `real` resolved.
     let real = unsafe { core::mem::transmute::<usize, RealCloneFn>(real) };
+    // A child in a new mount namespace holds the report directory open (see [`unshare`]);
+    // this process, which stays where it was, lets it go again unless the child shares its
+    // memory or descriptors.
+    let lend = flags & libc::CLONE_NEWNS != 0 && !events::holds();
+    if lend {
+        before_paths_change();
+    }
+    // SAFETY: caller contract.
+    let child = unsafe {
+        clone_as_asked(
+            real, function, stack, flags, argument, parent_tid, tls, child_tid,
+        )
+    };
+    if lend && flags & (libc::CLONE_VM | libc::CLONE_FILES) == 0 {
+        let errno = sys::errno();
+        events::release();
+        sys::set_errno(errno);
+    }
+    child
+}
+
+/// [`clone`] once the real function is known.
+///
+/// # Safety
+/// As for [`clone`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn clone_as_asked(
+    real: RealCloneFn,
+    function: CloneFn,
+    stack: *mut c_void,
+    flags: c_int,
+    argument: *mut c_void,
+    parent_tid: *mut libc::pid_t,
+    tls: *mut c_void,
+    child_tid: *mut libc::pid_t,
+) -> c_int {
     let copies_memory = flags & libc::CLONE_VM == 0;
     if !copies_memory || !(checking() || super::profile::active()) {
         // SAFETY: the caller's arguments, as given.
@@ -430,6 +472,10 @@ unsafe fn before_exec(
     // SAFETY: caller contract.
     event.field("program", unsafe { first(argv) });
     event.verdict(verdict);
+    if verdict.is_some() {
+        // No library to take it: the program gets no descriptor of gpa's.
+        events::withhold_from_exec();
+    }
     if !original {
         event.number("vfork", 1);
     }
@@ -483,18 +529,64 @@ unsafe fn first<'a>(argv: *const *const c_char) -> &'a [u8] {
 /// As for C's `chroot`: `path` is a NUL-terminated string (or an address the kernel
 /// rejects with `EFAULT`).
 pub unsafe fn chroot(path: *const c_char) -> c_int {
-    if let Some(dir) = settings::REPORT_DIR.get() {
-        let errno = sys::errno();
+    before_paths_change();
+    // SAFETY: the caller's argument, passed to the system call glibc's `chroot` makes.
+    unsafe { libc::syscall(libc::SYS_chroot, path) as c_int }
+}
+
+/// Before the process's paths may stop leading where they led (`chroot`, a new mount
+/// namespace): under `gpa run` the report directory is held open ([`events::keep_open`]),
+/// and in check and guard modes the loaded objects' files are opened for the report's
+/// frames. `errno` is kept. Nothing but an `fstat` once the directory is held.
+fn before_paths_change() {
+    let Some(dir) = settings::REPORT_DIR.get() else {
+        return;
+    };
+    let errno = sys::errno();
+    if !events::holds() {
         events::keep_open(dir);
-        if checking() {
+        if checking() && is_original_process() {
             // The objects' files too, for the report's frames (allocations to gpa's own heap).
             let _inside = crate::gpa::InsideAllocator::enter();
             crate::report::symbolize::open_loaded_objects();
         }
-        sys::set_errno(errno);
     }
-    // SAFETY: the caller's argument, passed to the system call glibc's `chroot` makes.
-    unsafe { libc::syscall(libc::SYS_chroot, path) as c_int }
+    sys::set_errno(errno);
+}
+
+/// Whether `setns` with `nstype` may enter a mount namespace (`0`: whatever namespace the
+/// descriptor names; a pidfd with `CLONE_NEWNS` among the kinds).
+fn may_enter_mount_namespace(nstype: c_int) -> bool {
+    nstype == 0 || nstype & libc::CLONE_NEWNS != 0
+}
+
+/// `unshare(flags)`: with `CLONE_NEWNS`, under `gpa run`, the report directory is held open
+/// first and passed on to the programs the process `exec`s ([`events`]): a process in a new
+/// mount namespace, and what it starts, lose the directory's path once something is mounted
+/// over it (`unshare -m sh -c 'mount -t tmpfs none /tmp; ...'`, sandboxes). Then the system
+/// call, as glibc's `unshare` makes it.
+///
+/// # Safety
+/// As for C's `unshare` (none beyond the system call's).
+pub unsafe fn unshare(flags: c_int) -> c_int {
+    if flags & libc::CLONE_NEWNS != 0 {
+        before_paths_change();
+    }
+    // SAFETY: the caller's argument, passed to the system call glibc's `unshare` makes.
+    unsafe { libc::syscall(libc::SYS_unshare, flags) as c_int }
+}
+
+/// `setns(fd, nstype)`: when it may enter a mount namespace, as [`unshare`] (the process's
+/// root and paths become the namespace's: `nsenter -m`, `docker exec`-like tools).
+///
+/// # Safety
+/// As for C's `setns` (none beyond the system call's).
+pub unsafe fn setns(fd: c_int, nstype: c_int) -> c_int {
+    if may_enter_mount_namespace(nstype) {
+        before_paths_change();
+    }
+    // SAFETY: the caller's arguments, passed to the system call glibc's `setns` makes.
+    unsafe { libc::syscall(libc::SYS_setns, fd, nstype) as c_int }
 }
 
 /// After an `exec` that returned (failed): its event is removed; `errno` is kept.
