@@ -16,7 +16,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use core::ffi::{c_char, c_int, c_void};
+use core::ffi::{c_char, c_int, c_uint, c_void};
 
 use gpa::__capi as capi;
 
@@ -856,6 +856,19 @@ pub unsafe extern "C" fn unshare(flags: c_int) -> c_int {
 pub unsafe extern "C" fn setns(fd: c_int, nstype: c_int) -> c_int {
     // SAFETY: forwarded caller contract.
     unsafe { capi::process::setns(fd, nstype) }
+}
+
+/// C `close_range`: the report directory's descriptor, when a process in another mount
+/// namespace holds one, is left open (see `gpa::__capi::process::descriptors`).
+#[no_mangle]
+pub extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
+    capi::process::descriptors::close_range(first, last, flags)
+}
+
+/// C `closefrom`: as `close_range` to the last descriptor.
+#[no_mangle]
+pub extern "C" fn closefrom(low: c_int) {
+    capi::process::descriptors::closefrom(low)
 }
 
 /// C `execveat`.

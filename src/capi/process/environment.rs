@@ -365,6 +365,53 @@ mod tests {
     }
 
     #[test]
+    fn the_held_descriptor_is_named_once_in_a_copy() {
+        let library = b"/x/libgpa_preload.so";
+        let passed = c"GPA_REPORT_FD=512:1:2";
+        let stale = [
+            c"LD_PRELOAD=/x/libgpa_preload.so".as_ptr(),
+            c"GPA_REPORT_FD=513:1:2".as_ptr(),
+            c"B=2".as_ptr(),
+            core::ptr::null(),
+        ];
+        let without = [
+            c"LD_PRELOAD=/x/libgpa_preload.so".as_ptr(),
+            core::ptr::null(),
+        ];
+        // SAFETY: null-terminated arrays of C strings.
+        unsafe {
+            let found = lacking(stale.as_ptr(), library, Some(passed));
+            assert_eq!(found.passed_at, Some(1));
+            assert!(!found.passed_kept);
+            let got = rebuilt(stale.as_ptr(), &found, library, Some(passed), |new| {
+                listed(new)
+            });
+            assert_eq!(
+                got,
+                [
+                    "LD_PRELOAD=/x/libgpa_preload.so",
+                    "GPA_REPORT_FD=512:1:2",
+                    "B=2"
+                ]
+            );
+            let found = lacking(without.as_ptr(), library, Some(passed));
+            assert!(!found.passed_kept);
+            let got = rebuilt(without.as_ptr(), &found, library, Some(passed), |new| {
+                listed(new)
+            });
+            assert_eq!(
+                got,
+                ["LD_PRELOAD=/x/libgpa_preload.so", "GPA_REPORT_FD=512:1:2"]
+            );
+            // Nothing held: an entry the environment has is left as it is.
+            let found = lacking(stale.as_ptr(), library, None);
+            assert!(found.passed_kept);
+        }
+        assert!(is_passed(b"GPA_REPORT_FD=1:2:3"));
+        assert!(!is_passed(b"GPA_REPORT_FDX=1"));
+    }
+
+    #[test]
     fn an_environment_too_big_is_passed_as_it_is() {
         let library = b"/x/libgpa_preload.so";
         let mut envp = vec![c"A=1".as_ptr(); MAX_ENTRIES];

@@ -231,22 +231,7 @@ pub const PASSED_CAPACITY: usize = 80;
 /// (`value`: `<fd>:<device>:<inode>`, the value of `GPA_REPORT_FD`), when it still is that
 /// directory; it is close-on-exec again from here on. Allocates nothing.
 pub fn adopt_passed(value: &[u8]) {
-    let mut numbers = value.split(|&byte| byte == b':').map(|part| {
-        (!part.is_empty() && part.len() <= 20 && part.iter().all(u8::is_ascii_digit)).then(|| {
-            part.iter().fold(0u64, |sum, &digit| {
-                sum.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'))
-            })
-        })
-    });
-    let (Some(Some(fd)), Some(Some(dev)), Some(Some(ino)), None) = (
-        numbers.next(),
-        numbers.next(),
-        numbers.next(),
-        numbers.next(),
-    ) else {
-        return;
-    };
-    let Ok(fd) = libc::c_int::try_from(fd) else {
+    let Some((fd, dev, ino)) = parse_passed(value) else {
         return;
     };
     if KEPT.load(Ordering::Acquire) >= 0 || !is_directory(fd, dev, ino) {
@@ -258,6 +243,27 @@ pub fn adopt_passed(value: &[u8]) {
     KEPT_ID[0].store(dev, Ordering::Relaxed);
     KEPT_ID[1].store(ino, Ordering::Relaxed);
     KEPT.store(fd, Ordering::Release);
+}
+
+/// `<fd>:<device>:<inode>` read back (decimal numbers, nothing else).
+fn parse_passed(value: &[u8]) -> Option<(libc::c_int, u64, u64)> {
+    let mut numbers = value.split(|&byte| byte == b':').map(|part| {
+        let digits = !part.is_empty() && part.len() <= 20 && part.iter().all(u8::is_ascii_digit);
+        digits.then(|| {
+            part.iter().try_fold(0u64, |sum, &digit| {
+                sum.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+            })
+        })?
+    });
+    let (Some(Some(fd)), Some(Some(dev)), Some(Some(ino)), None) = (
+        numbers.next(),
+        numbers.next(),
+        numbers.next(),
+        numbers.next(),
+    ) else {
+        return None;
+    };
+    Some((libc::c_int::try_from(fd).ok()?, dev, ino))
 }
 
 /// Writes `GPA_REPORT_FD=<fd>:<device>:<inode>` and its NUL into `buffer` when a descriptor
@@ -350,9 +356,9 @@ pub fn release() {
     }
 }
 
-/// Whether a descriptor is held.
-pub fn holds() -> bool {
-    kept().is_some()
+/// The held descriptor, if any (one atomic load when none is).
+pub fn held() -> Option<libc::c_int> {
+    kept()
 }
 
 /// The descriptor [`keep_open`] holds, while it still is the report directory.
@@ -486,6 +492,21 @@ mod tests {
         event.field("program", &[b'a'; 5000]);
         let fields = parse(event.as_bytes());
         assert_eq!(fields[3].1.len(), VALUE_CAPACITY);
+    }
+
+    #[test]
+    fn a_passed_descriptor_reads_back_and_nothing_else_does() {
+        assert_eq!(
+            parse_passed(b"512:2049:1234567"),
+            Some((512, 2049, 1_234_567))
+        );
+        assert_eq!(parse_passed(b"512:2049"), None);
+        assert_eq!(parse_passed(b"512:2049:1:4"), None);
+        assert_eq!(parse_passed(b"512:x:1"), None);
+        assert_eq!(parse_passed(b"-1:2:3"), None);
+        assert_eq!(parse_passed(b"99999999999:2:3"), None);
+        assert_eq!(parse_passed(b"1:2:99999999999999999999"), None);
+        assert_eq!(parse_passed(b""), None);
     }
 
     #[test]
