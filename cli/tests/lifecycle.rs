@@ -806,6 +806,62 @@ fn processes_in_a_new_mount_namespace_are_checked() {
     }
 }
 
+/// `gpa run --profile` of `life_mountns fork`: the heap profiles were written by path, so the
+/// program `exec`ed inside the namespace (which covers the report directory's parent) left
+/// none. Valgrind 3.19's DHAT (`--tool=dhat --trace-children=yes`, stdout to a file): the
+/// parent 36,920 bytes in 3 blocks (its `opendir` buffer, stdout's buffer, 8 bytes),
+/// `life_child` 4,152 bytes in 3 blocks (40, 16 and stdout's buffer); the child's image
+/// before its `exec` writes no profile (DHAT's is replaced by the new image's).
+#[test]
+fn heap_profiles_of_processes_in_a_new_mount_namespace_are_written() {
+    let Some(dir) = with_programs("mountns-profile", &["life_mountns"]) else {
+        return;
+    };
+    if !mount_namespaces_or_skip() {
+        return;
+    }
+    let json = dir.join("profile.json");
+    let dhat = dir.join("profile.dhat.json");
+    let prefix = format!(
+        "{} run --preload {} --profile {} --json {} --",
+        gpa_exe().display(),
+        preload_library().display(),
+        dhat.display(),
+        json.display()
+    );
+    let line = format!("@ ./life_mountns fork {} ./life_child", report_parent());
+    let run = finish(shell(&dir, &line, &prefix), &dir, "profile");
+    assert_eq!(run.status.code(), Some(0), "stderr:\n{}", run.stderr);
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("JSON")).expect("JSON");
+    let totals: Vec<(String, u64, u64)> = report["profiles"]
+        .as_array()
+        .expect("profiles")
+        .iter()
+        .map(|profile| {
+            (
+                profile["command"].as_str().unwrap_or("").to_string(),
+                profile["total"]["blocks"].as_u64().unwrap_or(0),
+                profile["total"]["bytes"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let parent = report_parent();
+    assert_eq!(
+        totals,
+        [
+            (
+                format!("./life_mountns fork {parent} ./life_child"),
+                3,
+                36_920
+            ),
+            ("./life_child in-namespace".to_string(), 3, 4_152),
+        ],
+        "stderr:\n{}",
+        run.stderr
+    );
+}
+
 /// `unshare -m sh -c 'mount -t tmpfs none DIR; ...'` over the directory that holds the report
 /// directory: `unshare` was checked, the shell and `mount` "not checked", the programs the
 /// shell started after the `mount` not even listed. Valgrind 3.19 (`--vgdb=no`, on a copy of

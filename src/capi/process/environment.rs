@@ -205,7 +205,7 @@ pub unsafe fn with_restored<R>(
     if settings::REPORT_DIR.get().is_none() {
         return run(envp);
     }
-    let _passed = events::Passed::new();
+    let _passed = events::Passed::begin();
     let mut passed_buffer = [0u8; events::PASSED_CAPACITY];
     let passed = events::passed_entry(&mut passed_buffer);
     if !super::sys::c_strings_readable(envp) {

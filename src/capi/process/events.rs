@@ -291,13 +291,13 @@ pub fn passed_entry(buffer: &mut [u8; PASSED_CAPACITY]) -> Option<&CStr> {
 }
 
 /// The held descriptor, open across an `exec` or spawn while this lives: its close-on-exec
-/// flag is cleared at [`Passed::new`] and set again when it is dropped (an `exec` that
+/// flag is cleared at [`Passed::begin`] and set again when it is dropped (an `exec` that
 /// failed, a spawn that returned). Nothing when no descriptor is held.
 pub struct Passed(libc::c_int);
 
 impl Passed {
     /// Clears the held descriptor's close-on-exec flag, if one is held.
-    pub fn new() -> Passed {
+    pub fn begin() -> Passed {
         let Some(fd) = kept() else {
             return Passed(-1);
         };
@@ -310,7 +310,7 @@ impl Passed {
 impl Drop for Passed {
     fn drop(&mut self) {
         if self.0 >= 0 {
-            // SAFETY: as in `new`.
+            // SAFETY: as in `begin`.
             unsafe { libc::fcntl(self.0, libc::F_SETFD, libc::FD_CLOEXEC) };
         }
     }

@@ -353,7 +353,7 @@ pub unsafe fn clone(
     // A child in a new mount namespace holds the report directory open (see [`unshare`]);
     // this process, which stays where it was, lets it go again unless the child shares its
     // memory or descriptors.
-    let lend = flags & libc::CLONE_NEWNS != 0 && !events::held().is_some();
+    let lend = flags & libc::CLONE_NEWNS != 0 && events::held().is_none();
     if lend {
         before_paths_change();
     }
@@ -544,7 +544,7 @@ fn before_paths_change() {
         return;
     };
     let errno = sys::errno();
-    if !events::held().is_some() {
+    if events::held().is_none() {
         events::keep_open(dir);
         if checking() && is_original_process() {
             // The objects' files too, for the report's frames (allocations to gpa's own heap).
