@@ -590,6 +590,88 @@ pub unsafe fn setns(fd: c_int, nstype: c_int) -> c_int {
     unsafe { libc::syscall(libc::SYS_setns, fd, nstype) as c_int }
 }
 
+/// The system call made by a raw `syscall(number, ...)`, x86-64 (registers as the kernel
+/// takes them); the kernel's result (`-errno` on failure).
+///
+/// # Safety
+/// As for the system call `number` with these arguments.
+#[cfg(target_arch = "x86_64")]
+unsafe fn raw_syscall(number: libc::c_long, args: [libc::c_long; 6]) -> libc::c_long {
+    let result;
+    // SAFETY: caller contract; the `syscall` instruction clobbers `rcx` and `r11` only.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") number => result,
+            in("rdi") args[0],
+            in("rsi") args[1],
+            in("rdx") args[2],
+            in("r10") args[3],
+            in("r8") args[4],
+            in("r9") args[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    result
+}
+
+/// The end of C `syscall` when the system call failed: `errno` set to `code`, -1 returned
+/// (the exported `syscall`'s error path jumps here, `capi/src/lib.rs`).
+pub extern "C" fn syscall_failed(code: libc::c_long) -> libc::c_long {
+    sys::set_errno(code as i32);
+    -1
+}
+
+/// C `syscall` for the calls that change what paths lead to, made raw by programs that do
+/// not use glibc's wrappers (bubblewrap's `clone` with `CLONE_NEWNS`, its `unshare`): as the
+/// wrappers [`unshare`], [`setns`], [`chroot`] and [`clone`] do, the report directory is held
+/// open first. The exported `syscall` (`capi/src/lib.rs`) comes here only for `clone` and
+/// `unshare` with `CLONE_NEWNS`, `setns` and `chroot`; every other call is the system call
+/// alone, as in glibc's.
+///
+/// A raw `clone` child returns from here on a copy of this frame (its memory is a copy:
+/// `CLONE_VM` with a new stack cannot return from any `syscall` wrapper, glibc's included).
+///
+/// # Safety
+/// As for the system call `number` with these arguments.
+#[cfg(target_arch = "x86_64")]
+pub unsafe extern "C" fn syscall_watched(
+    number: libc::c_long,
+    a1: libc::c_long,
+    a2: libc::c_long,
+    a3: libc::c_long,
+    a4: libc::c_long,
+    a5: libc::c_long,
+    a6: libc::c_long,
+) -> libc::c_long {
+    let mut lend = false;
+    match number {
+        libc::SYS_clone => {
+            let flags = a1 as c_int;
+            if flags & libc::CLONE_NEWNS != 0 && events::held().is_none() {
+                before_paths_change();
+                lend = flags & (libc::CLONE_VM | libc::CLONE_FILES) == 0;
+            }
+        }
+        libc::SYS_unshare if a1 as c_int & libc::CLONE_NEWNS != 0 => before_paths_change(),
+        libc::SYS_setns if may_enter_mount_namespace(a2 as c_int) => before_paths_change(),
+        libc::SYS_chroot => before_paths_change(),
+        _ => {}
+    }
+    // SAFETY: caller contract.
+    let result = unsafe { raw_syscall(number, [a1, a2, a3, a4, a5, a6]) };
+    if lend && result != 0 {
+        // The parent (or a failed clone): the child holds its own copy.
+        events::release();
+    }
+    if (-4095..0).contains(&result) {
+        return syscall_failed(-result);
+    }
+    result
+}
+
 /// After an `exec` that returned (failed): its event is removed; `errno` is kept.
 fn after_failed_exec(event: Option<u32>) {
     let (Some(n), Some(dir)) = (event, settings::REPORT_DIR.get()) else {
