@@ -36,6 +36,13 @@
 //! they are adopted: [`is_original_process`]), and programs started by a raw `execve`
 //! system call.
 //!
+//! # Paths that stop leading to the report directory
+//! `chroot`, and `unshare`, `setns` and `clone` that enter a new mount namespace (also made
+//! through `syscall()`: [`syscall_watched`]), first hold the report directory open
+//! ([`events`]); every exec and spawn here passes that descriptor on to the new image
+//! ([`events::Passed`], `GPA_REPORT_FD`), and [`descriptors`] keeps `close_range` and
+//! `closefrom` from closing it.
+//!
 //! # `vfork` children
 //! dash, `posix_spawn` and others run the child of `vfork` (or `clone(CLONE_VM)`) in the
 //! parent's memory, with the parent's other threads still running: such a child may call
