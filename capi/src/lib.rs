@@ -860,7 +860,7 @@ pub unsafe extern "C" fn setns(fd: c_int, nstype: c_int) -> c_int {
 
 /// C `syscall(number, ...)` (x86-64): glibc's wrapper's work (the arguments moved to the
 /// kernel's registers, the seventh from the stack; `errno` and -1 on failure), except for
-/// `clone` and `unshare` with `CLONE_NEWNS`, `setns` and `chroot`, which go through
+/// `clone` and `unshare` with `CLONE_NEWNS`, `setns`, `chroot` and `pivot_root`, which go through
 /// `gpa::__capi::process::syscall_watched` (the report directory held open first, as the
 /// wrappers of those calls do). Naked, so that every other call, and a `clone` child, runs
 /// no frame of gpa's.
@@ -888,6 +888,8 @@ pub unsafe extern "C" fn syscall(
         "je {watched}",
         "cmp rdi, {chroot}",
         "je {watched}",
+        "cmp rdi, {pivot_root}",
+        "je {watched}",
         "2:",
         "mov rax, rdi",
         "mov rdi, rsi",
@@ -913,6 +915,7 @@ pub unsafe extern "C" fn syscall(
         unshare = const libc::SYS_unshare,
         setns = const libc::SYS_setns,
         chroot = const libc::SYS_chroot,
+        pivot_root = const libc::SYS_pivot_root,
         newns = const libc::CLONE_NEWNS,
         watched = sym capi::process::syscall_watched,
         failed = sym capi::process::syscall_failed,
