@@ -466,6 +466,12 @@ unsafe fn before_exec(
     envp: *const *const c_char,
 ) -> Option<u32> {
     if !checking() {
+        // Profiling in fast mode may hold the report directory open (for the profile files):
+        // a program that will not load the library gets none of it.
+        // SAFETY: caller contract.
+        if events::held().is_some() && unsafe { verdict(target, envp) }.is_some() {
+            events::withhold_from_exec();
+        }
         return None;
     }
     let original = is_original_process();
@@ -558,6 +564,10 @@ fn before_paths_change() {
     let Some(dir) = settings::REPORT_DIR.get() else {
         return;
     };
+    if !(checking() || super::profile::active()) {
+        // Fast mode, no profile: nothing is written there.
+        return;
+    }
     let errno = sys::errno();
     if events::held().is_none() {
         events::keep_open(dir);
