@@ -33,8 +33,8 @@
 //! the way of the descriptors the program counts on) and its files are then created and
 //! removed relative to that descriptor. The descriptor is used only while it is still that
 //! directory (same device and inode, checked at each use): a program that closes or reuses
-//! it falls back to the path. A process that never calls `chroot` holds no descriptor of
-//! gpa's.
+//! it falls back to the path. A process that never calls `chroot` nor enters a mount
+//! namespace (below), and was not started by one that did, holds no descriptor of gpa's.
 //!
 //! # A process in another mount namespace
 //! A process that enters a new mount namespace (`unshare -m`, `setns`, `clone` with
@@ -46,14 +46,16 @@
 //! flag for the length of the call, and the new image's environment gets
 //! `GPA_REPORT_FD=<fd>:<device>:<inode>` ([`passed_entry`]), which its library takes at
 //! start-up ([`adopt_passed`]) when that descriptor still is that directory, setting
-//! close-on-exec again. A process that closed the descriptor (`closefrom`, a loop over every
-//! number) falls back to the path.
+//! close-on-exec again. `close_range` and `closefrom` leave the descriptor open
+//! ([`super::descriptors`]); a process that closed it with `close` (a loop over every number)
+//! falls back to the path.
 //!
 //! # Invariants
 //! * Writing an event allocates nothing and takes no lock ([`super::sys`]): `vfork` children
 //!   and signal handlers write them.
-//! * [`KEPT`] is -1 or a descriptor this process (or a parent before `fork`) opened on the
-//!   report directory, whose device and inode are [`KEPT_ID`].
+//! * [`KEPT`] is -1 or a descriptor this process (or a parent before `fork`, or the image
+//!   before `exec` that passed it on) opened on the report directory, whose device and inode
+//!   are [`KEPT_ID`]; it is close-on-exec but inside a [`Passed`]'s life.
 
 use core::ffi::CStr;
 use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
