@@ -16,7 +16,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use core::ffi::{c_char, c_int, c_void};
+use core::ffi::{c_char, c_int, c_long, c_uint, c_void};
 
 use gpa::__capi as capi;
 
@@ -835,6 +835,104 @@ pub unsafe extern "C" fn execve(
 pub unsafe extern "C" fn chroot(path: *const c_char) -> c_int {
     // SAFETY: forwarded caller contract.
     unsafe { capi::process::chroot(path) }
+}
+
+/// C `unshare`: with `CLONE_NEWNS`, under `gpa run`, the report directory is held open first
+/// and passed on to the programs the process starts (see `gpa::__capi::process::unshare`).
+///
+/// # Safety
+/// As for C's `unshare`.
+#[no_mangle]
+pub unsafe extern "C" fn unshare(flags: c_int) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::unshare(flags) }
+}
+
+/// C `setns`: as `unshare` when it may enter a mount namespace.
+///
+/// # Safety
+/// As for C's `setns`.
+#[no_mangle]
+pub unsafe extern "C" fn setns(fd: c_int, nstype: c_int) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::setns(fd, nstype) }
+}
+
+/// C `syscall(number, ...)` (x86-64): glibc's wrapper's work (the arguments moved to the
+/// kernel's registers, the seventh from the stack; `errno` and -1 on failure), except for
+/// `clone` and `unshare` with `CLONE_NEWNS`, `setns`, `chroot` and `pivot_root`, which go through
+/// `gpa::__capi::process::syscall_watched` (the report directory held open first, as the
+/// wrappers of those calls do). Naked, so that every other call, and a `clone` child, runs
+/// no frame of gpa's.
+///
+/// # Safety
+/// As for C's `syscall`.
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn syscall(
+    number: c_long,
+    a1: c_long,
+    a2: c_long,
+    a3: c_long,
+    a4: c_long,
+    a5: c_long,
+    a6: c_long,
+) -> c_long {
+    core::arch::naked_asm!(
+        "cmp rdi, {clone}",
+        "je 3f",
+        "cmp rdi, {unshare}",
+        "je 3f",
+        "cmp rdi, {setns}",
+        "je {watched}",
+        "cmp rdi, {chroot}",
+        "je {watched}",
+        "cmp rdi, {pivot_root}",
+        "je {watched}",
+        "2:",
+        "mov rax, rdi",
+        "mov rdi, rsi",
+        "mov rsi, rdx",
+        "mov rdx, rcx",
+        "mov r10, r8",
+        "mov r8, r9",
+        "mov r9, [rsp + 8]",
+        "syscall",
+        "cmp rax, -4095",
+        "jae 4f",
+        "ret",
+        // `clone` and `unshare`: watched with `CLONE_NEWNS` only.
+        "3:",
+        "test esi, {newns}",
+        "jnz {watched}",
+        "jmp 2b",
+        "4:",
+        "neg rax",
+        "mov rdi, rax",
+        "jmp {failed}",
+        clone = const libc::SYS_clone,
+        unshare = const libc::SYS_unshare,
+        setns = const libc::SYS_setns,
+        chroot = const libc::SYS_chroot,
+        pivot_root = const libc::SYS_pivot_root,
+        newns = const libc::CLONE_NEWNS,
+        watched = sym capi::process::syscall_watched,
+        failed = sym capi::process::syscall_failed,
+    )
+}
+
+/// C `close_range`: the report directory's descriptor, when a process in another mount
+/// namespace holds one, is left open (see `gpa::__capi::process::descriptors`).
+#[no_mangle]
+pub extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
+    capi::process::descriptors::close_range(first, last, flags)
+}
+
+/// C `closefrom`: as `close_range` to the last descriptor.
+#[no_mangle]
+pub extern "C" fn closefrom(low: c_int) {
+    capi::process::descriptors::closefrom(low)
 }
 
 /// C `execveat`.

@@ -27,6 +27,7 @@ use core::ptr::NonNull;
 use std::sync::OnceLock;
 
 use super::guard;
+use super::process::events;
 use super::settings::{self, env_bytes, Mode};
 use crate::gpa::observer::Observer;
 use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
@@ -170,15 +171,19 @@ pub fn write_at_end() {
 
 /// Writes the profile where the start-up settings say (see the module docs).
 fn write(profile: &Profile) {
-    use std::os::unix::ffi::OsStrExt;
     let pid = std::process::id();
     if let Some(dir) = settings::REPORT_DIR.get() {
-        let dir = std::path::Path::new(std::ffi::OsStr::from_bytes(dir));
-        let _ = profile.write_dhat(dir.join(format!("{pid}.dhat.json")));
+        // Through the report directory's descriptor after a `chroot` or in another mount
+        // namespace (`super::process::events`).
+        let mut dhat = Vec::new();
+        if crate::profile::dhat::write(profile, &mut dhat).is_ok() {
+            events::write_named(dir, format!("{pid}.dhat.json").as_bytes(), &dhat);
+        }
         if NATIVE_JSON.load(core::sync::atomic::Ordering::Relaxed) {
-            let _ = std::fs::write(
-                dir.join(format!("{pid}.profile.json")),
-                profile.to_json().to_string(),
+            events::write_named(
+                dir,
+                format!("{pid}.profile.json").as_bytes(),
+                profile.to_json().to_string().as_bytes(),
             );
         }
     }

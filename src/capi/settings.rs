@@ -36,6 +36,7 @@
 //! | `GPA_JSON` | file the JSON report is written to | none |
 //! | `GPA_PROFILE` | profile the heap; a value other than `1` is also where the profile goes in DHAT's format (`super::profile`) | off |
 //! | `GPA_REPORT_DIR` | directory for the events and reports of every process of a run (`<pid>.<n>`, `<pid>.<n>.json`, `<pid>.<n>.txt`; see `capi::process`), used by `gpa run` | none |
+//! | `GPA_REPORT_FD` | `<fd>:<device>:<inode>`: the report directory held open by an image that entered another mount namespace or changed its root, passed to the image it `exec`s (set by the library itself, `capi::process::events`) | none |
 
 use core::cell::UnsafeCell;
 use core::ffi::CStr;

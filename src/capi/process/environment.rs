@@ -37,7 +37,7 @@
 use core::ffi::{c_char, CStr};
 
 use super::super::settings::{self, SavedPath, PATH_CAPACITY};
-use super::inspect;
+use super::{events, inspect};
 
 /// Most entries of a rebuilt environment (its terminating null included).
 pub const MAX_ENTRIES: usize = 1024;
@@ -56,7 +56,7 @@ pub unsafe fn save(envp: *const *const c_char) {
     let mut len = 0;
     // SAFETY: caller contract.
     for entry in unsafe { entries(envp) } {
-        if !entry.starts_with(b"GPA_") || !entry.contains(&b'=') {
+        if !entry.starts_with(b"GPA_") || !entry.contains(&b'=') || is_passed(entry) {
             continue;
         }
         if len + entry.len() + 1 >= buffer.len() {
@@ -117,6 +117,14 @@ unsafe fn entries<'a>(envp: *const *const c_char) -> impl Iterator<Item = &'a [u
     })
 }
 
+/// Whether `entry` is `GPA_REPORT_FD=...` (never restored from start-up: it names a
+/// descriptor of the moment, [`events::passed_entry`]).
+fn is_passed(entry: &[u8]) -> bool {
+    entry
+        .strip_prefix(events::PASSED_NAME)
+        .is_some_and(|rest| rest.first() == Some(&b'='))
+}
+
 /// The name part of `NAME=value`, with its `=`.
 fn name_of(entry: &[u8]) -> &[u8] {
     entry
@@ -135,16 +143,22 @@ struct Lacking {
     preload_kept: bool,
     /// Saved settings it lacks.
     settings: usize,
+    /// The index of its `GPA_REPORT_FD` entry, if any.
+    passed_at: Option<usize>,
+    /// Whether it has the entry to pass (or there is none to pass).
+    passed_kept: bool,
 }
 
 /// # Safety
 /// `envp` is null or a null-terminated array of C strings.
-unsafe fn lacking(envp: *const *const c_char, library: &[u8]) -> Lacking {
+unsafe fn lacking(envp: *const *const c_char, library: &[u8], passed: Option<&CStr>) -> Lacking {
     let mut lacking = Lacking {
         count: 0,
         preload: None,
         preload_kept: false,
         settings: 0,
+        passed_at: None,
+        passed_kept: passed.is_none(),
     };
     // SAFETY: caller contract.
     for (index, entry) in unsafe { entries(envp) }.enumerate() {
@@ -152,6 +166,10 @@ unsafe fn lacking(envp: *const *const c_char, library: &[u8]) -> Lacking {
         if let Some(value) = entry.strip_prefix(b"LD_PRELOAD=") {
             lacking.preload = Some(index);
             lacking.preload_kept = inspect::names_library(value, library);
+        }
+        if is_passed(entry) {
+            lacking.passed_at = Some(index);
+            lacking.passed_kept = passed.is_none_or(|passed| passed.to_bytes() == entry);
         }
     }
     for saved in saved_settings() {
@@ -168,6 +186,10 @@ unsafe fn lacking(envp: *const *const c_char, library: &[u8]) -> Lacking {
 /// the start-up `GPA_*` settings restored (see the module docs). A null `envp` is an empty
 /// environment (the kernel's reading; `execv` after `clearenv` passes one).
 ///
+/// When the process holds the report directory open (it entered a new mount namespace or
+/// changed its root: [`events`]), the descriptor stays open across `run` and the copy names
+/// it in `GPA_REPORT_FD` ([`events::Passed`]).
+///
 /// An `envp` that cannot be read whole (a wild pointer, which the kernel refuses with
 /// `EFAULT`) is passed unchanged.
 ///
@@ -183,18 +205,21 @@ pub unsafe fn with_restored<R>(
     if settings::REPORT_DIR.get().is_none() {
         return run(envp);
     }
+    let _passed = events::Passed::begin();
+    let mut passed_buffer = [0u8; events::PASSED_CAPACITY];
+    let passed = events::passed_entry(&mut passed_buffer);
     if !super::sys::c_strings_readable(envp) {
         // A wild array or string: the kernel refuses it with `EFAULT`, as it would without
         // gpa; reading it here would fault.
         return run(envp);
     }
     // SAFETY: caller contract.
-    let lacking = unsafe { lacking(envp, library) };
-    if lacking.preload_kept && lacking.settings == 0 {
+    let lacking = unsafe { lacking(envp, library, passed) };
+    if lacking.preload_kept && lacking.settings == 0 && lacking.passed_kept {
         return run(envp);
     }
     // SAFETY: caller contract.
-    unsafe { rebuilt(envp, &lacking, library, run) }
+    unsafe { rebuilt(envp, &lacking, library, passed, run) }
 }
 
 /// [`with_restored`]'s copy, in a frame of its own (only exec calls that need it pay for
@@ -207,12 +232,13 @@ unsafe fn rebuilt<R>(
     envp: *const *const c_char,
     lacking: &Lacking,
     library: &[u8],
+    passed: Option<&CStr>,
     run: impl FnOnce(*const *const c_char) -> R,
 ) -> R {
     let mut list = [core::ptr::null::<c_char>(); MAX_ENTRIES];
     let mut preload = [0u8; PRELOAD_CAPACITY];
-    // Its entries, a new `LD_PRELOAD`, the missing settings, the null.
-    if lacking.count + 1 + lacking.settings + 1 > MAX_ENTRIES {
+    // Its entries, a new `LD_PRELOAD`, the missing settings, `GPA_REPORT_FD`, the null.
+    if lacking.count + 1 + lacking.settings + 2 > MAX_ENTRIES {
         return run(envp);
     }
     let mut len = 0;
@@ -230,9 +256,15 @@ unsafe fn rebuilt<R>(
                 return run(envp);
             };
             list[len] = new;
+        } else if let (Some(passed), true) = (passed, Some(index) == lacking.passed_at) {
+            list[len] = passed.as_ptr();
         } else {
             list[len] = entry;
         }
+        len += 1;
+    }
+    if let (Some(passed), None) = (passed, lacking.passed_at) {
+        list[len] = passed.as_ptr();
         len += 1;
     }
     if lacking.preload.is_none() {
@@ -316,20 +348,67 @@ mod tests {
         ];
         // SAFETY: null-terminated arrays of C strings.
         unsafe {
-            let found = lacking(envp.as_ptr(), library);
+            let found = lacking(envp.as_ptr(), library, None);
             assert_eq!(found.count, 3);
             assert_eq!(found.preload, Some(1));
             assert!(!found.preload_kept);
-            let got = rebuilt(envp.as_ptr(), &found, library, |new| listed(new));
+            let got = rebuilt(envp.as_ptr(), &found, library, None, |new| listed(new));
             assert_eq!(
                 got,
                 ["A=1", "LD_PRELOAD=/x/libgpa_preload.so liba.so", "B=2"]
             );
-            let empty = lacking(core::ptr::null(), library);
+            let empty = lacking(core::ptr::null(), library, None);
             assert_eq!((empty.count, empty.preload), (0, None));
-            let got = rebuilt(core::ptr::null(), &empty, library, |new| listed(new));
+            let got = rebuilt(core::ptr::null(), &empty, library, None, |new| listed(new));
             assert_eq!(got, ["LD_PRELOAD=/x/libgpa_preload.so"]);
         }
+    }
+
+    #[test]
+    fn the_held_descriptor_is_named_once_in_a_copy() {
+        let library = b"/x/libgpa_preload.so";
+        let passed = c"GPA_REPORT_FD=512:1:2";
+        let stale = [
+            c"LD_PRELOAD=/x/libgpa_preload.so".as_ptr(),
+            c"GPA_REPORT_FD=513:1:2".as_ptr(),
+            c"B=2".as_ptr(),
+            core::ptr::null(),
+        ];
+        let without = [
+            c"LD_PRELOAD=/x/libgpa_preload.so".as_ptr(),
+            core::ptr::null(),
+        ];
+        // SAFETY: null-terminated arrays of C strings.
+        unsafe {
+            let found = lacking(stale.as_ptr(), library, Some(passed));
+            assert_eq!(found.passed_at, Some(1));
+            assert!(!found.passed_kept);
+            let got = rebuilt(stale.as_ptr(), &found, library, Some(passed), |new| {
+                listed(new)
+            });
+            assert_eq!(
+                got,
+                [
+                    "LD_PRELOAD=/x/libgpa_preload.so",
+                    "GPA_REPORT_FD=512:1:2",
+                    "B=2"
+                ]
+            );
+            let found = lacking(without.as_ptr(), library, Some(passed));
+            assert!(!found.passed_kept);
+            let got = rebuilt(without.as_ptr(), &found, library, Some(passed), |new| {
+                listed(new)
+            });
+            assert_eq!(
+                got,
+                ["LD_PRELOAD=/x/libgpa_preload.so", "GPA_REPORT_FD=512:1:2"]
+            );
+            // Nothing held: an entry the environment has is left as it is.
+            let found = lacking(stale.as_ptr(), library, None);
+            assert!(found.passed_kept);
+        }
+        assert!(is_passed(b"GPA_REPORT_FD=1:2:3"));
+        assert!(!is_passed(b"GPA_REPORT_FDX=1"));
     }
 
     #[test]
@@ -339,8 +418,10 @@ mod tests {
         envp.push(core::ptr::null());
         // SAFETY: a null-terminated array of C strings.
         unsafe {
-            let found = lacking(envp.as_ptr(), library);
-            let same = rebuilt(envp.as_ptr(), &found, library, |new| new == envp.as_ptr());
+            let found = lacking(envp.as_ptr(), library, None);
+            let same = rebuilt(envp.as_ptr(), &found, library, None, |new| {
+                new == envp.as_ptr()
+            });
             assert!(same);
         }
     }

@@ -33,14 +33,29 @@
 //! the way of the descriptors the program counts on) and its files are then created and
 //! removed relative to that descriptor. The descriptor is used only while it is still that
 //! directory (same device and inode, checked at each use): a program that closes or reuses
-//! it falls back to the path. A process that never calls `chroot` holds no descriptor of
-//! gpa's.
+//! it falls back to the path. A process that never calls `chroot` nor enters a mount
+//! namespace (below), and was not started by one that did, holds no descriptor of gpa's.
+//!
+//! # A process in another mount namespace
+//! A process that enters a new mount namespace (`unshare -m`, `setns`, `clone` with
+//! `CLONE_NEWNS`: sandboxes, containers, `unshare -m sh -c 'mount -t tmpfs none /tmp; ...'`)
+//! reaches the directory by its path until something is mounted over it, and the programs it
+//! then `exec`s never reach it: they were "not checked". So the interposed `unshare`,
+//! `setns` and `clone` hold the directory open first, as `chroot` does, and every `exec` and
+//! spawn the library sees passes it on ([`Passed`]): the descriptor loses its close-on-exec
+//! flag for the length of the call, and the new image's environment gets
+//! `GPA_REPORT_FD=<fd>:<device>:<inode>` ([`passed_entry`]), which its library takes at
+//! start-up ([`adopt_passed`]) when that descriptor still is that directory, setting
+//! close-on-exec again. `close_range` and `closefrom` leave the descriptor open
+//! ([`super::descriptors`]); a process that closed it with `close` (a loop over every number)
+//! falls back to the path.
 //!
 //! # Invariants
 //! * Writing an event allocates nothing and takes no lock ([`super::sys`]): `vfork` children
 //!   and signal handlers write them.
-//! * [`KEPT`] is -1 or a descriptor this process (or a parent before `fork`) opened on the
-//!   report directory, whose device and inode are [`KEPT_ID`].
+//! * [`KEPT`] is -1 or a descriptor this process (or a parent before `fork`, or the image
+//!   before `exec` that passed it on) opened on the report directory, whose device and inode
+//!   are [`KEPT_ID`]; it is close-on-exec but inside a [`Passed`]'s life.
 
 use core::ffi::CStr;
 use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
@@ -202,16 +217,163 @@ pub fn keep_open(dir: &[u8]) {
     KEPT.store(fd, Ordering::Release);
 }
 
+/// Whether `fd` is open on the directory of device `dev` and inode `ino`.
+fn is_directory(fd: libc::c_int, dev: u64, ino: u64) -> bool {
+    sys::fstat(fd).is_some_and(|stat| {
+        stat.st_mode & libc::S_IFMT == libc::S_IFDIR && stat.st_dev == dev && stat.st_ino == ino
+    })
+}
+
+/// The name of the variable that passes the held descriptor to a new image.
+pub const PASSED_NAME: &[u8] = b"GPA_REPORT_FD";
+/// Bytes of the longest `GPA_REPORT_FD=<fd>:<device>:<inode>` entry and its NUL.
+pub const PASSED_CAPACITY: usize = 80;
+
+/// Takes the report directory's descriptor an image that `exec`ed this one passed on
+/// (`value`: `<fd>:<device>:<inode>`, the value of `GPA_REPORT_FD`), when it still is that
+/// directory; it is close-on-exec again from here on. Allocates nothing.
+pub fn adopt_passed(value: &[u8]) {
+    let Some((fd, dev, ino)) = parse_passed(value) else {
+        return;
+    };
+    if KEPT.load(Ordering::Acquire) >= 0 || !is_directory(fd, dev, ino) {
+        return;
+    }
+    // SAFETY: `fd` is open (`fstat` succeeded); setting its close-on-exec flag changes no
+    // data.
+    unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    KEPT_ID[0].store(dev, Ordering::Relaxed);
+    KEPT_ID[1].store(ino, Ordering::Relaxed);
+    KEPT.store(fd, Ordering::Release);
+}
+
+/// `<fd>:<device>:<inode>` read back (decimal numbers, nothing else).
+fn parse_passed(value: &[u8]) -> Option<(libc::c_int, u64, u64)> {
+    let mut numbers = value.split(|&byte| byte == b':').map(|part| {
+        let digits = !part.is_empty() && part.len() <= 20 && part.iter().all(u8::is_ascii_digit);
+        digits.then(|| {
+            part.iter().try_fold(0u64, |sum, &digit| {
+                sum.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+            })
+        })?
+    });
+    let (Some(Some(fd)), Some(Some(dev)), Some(Some(ino)), None) = (
+        numbers.next(),
+        numbers.next(),
+        numbers.next(),
+        numbers.next(),
+    ) else {
+        return None;
+    };
+    Some((libc::c_int::try_from(fd).ok()?, dev, ino))
+}
+
+/// Writes `GPA_REPORT_FD=<fd>:<device>:<inode>` and its NUL into `buffer` when a descriptor
+/// is held ([`keep_open`], [`adopt_passed`]); the entry.
+pub fn passed_entry(buffer: &mut [u8; PASSED_CAPACITY]) -> Option<&CStr> {
+    let fd = kept()?;
+    let mut digits = [[0u8; 20]; 3];
+    let [fd_digits, dev_digits, ino_digits] = &mut digits;
+    let parts: [&[u8]; 7] = [
+        PASSED_NAME,
+        b"=",
+        sys::decimal(fd as u64, fd_digits),
+        b":",
+        sys::decimal(KEPT_ID[0].load(Ordering::Relaxed), dev_digits),
+        b":",
+        sys::decimal(KEPT_ID[1].load(Ordering::Relaxed), ino_digits),
+    ];
+    let mut at = 0;
+    for part in parts {
+        buffer[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    buffer[at] = 0;
+    CStr::from_bytes_with_nul(&buffer[..=at]).ok()
+}
+
+/// The held descriptor, open across an `exec` or spawn while this lives: its close-on-exec
+/// flag is cleared at [`Passed::begin`] and set again when it is dropped (an `exec` that
+/// failed, a spawn that returned). Nothing when no descriptor is held.
+pub struct Passed(libc::c_int);
+
+impl Passed {
+    /// Clears the held descriptor's close-on-exec flag, if one is held.
+    pub fn begin() -> Passed {
+        let Some(fd) = kept() else {
+            return Passed(-1);
+        };
+        // SAFETY: our descriptor (checked by `kept`); only its flags change.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+        Passed(fd)
+    }
+}
+
+impl Drop for Passed {
+    fn drop(&mut self) {
+        if self.0 >= 0 {
+            // SAFETY: as in `begin`.
+            unsafe { libc::fcntl(self.0, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
+    }
+}
+
+/// Sets the held descriptor's close-on-exec flag again inside a [`Passed`]'s life: the
+/// program about to start will not load the library (a static or set-user-ID program), and
+/// gets no descriptor of gpa's.
+pub fn withhold_from_exec() {
+    if let Some(fd) = kept() {
+        // SAFETY: our descriptor (checked by `kept`); only its flags change.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+}
+
+/// Writes `bytes` as the file `name` of the report directory `dir` (replacing one of that
+/// name): through the held descriptor when there is one, else by its path. False when it
+/// cannot.
+pub fn write_named(dir: &[u8], name: &[u8], bytes: &[u8]) -> bool {
+    let Some(path) = PathBuf::join(&[dir, b"/", name]) else {
+        return false;
+    };
+    match through_kept(dir, &path) {
+        Some((fd, name)) => sys::unlink_at(fd, name),
+        None => sys::unlink(path.as_c()),
+    }
+    create(dir, &path).is_ok_and(|file| file.write_all(bytes))
+}
+
+/// Closes the held descriptor (a parent whose `clone` child entered a new mount namespace,
+/// when the parent held none before). Allocates nothing.
+pub fn release() {
+    let fd = KEPT.swap(-1, Ordering::AcqRel);
+    if fd >= 0
+        && is_directory(
+            fd,
+            KEPT_ID[0].load(Ordering::Relaxed),
+            KEPT_ID[1].load(Ordering::Relaxed),
+        )
+    {
+        // SAFETY: our descriptor, just forgotten.
+        unsafe { libc::close(fd) };
+    }
+}
+
+/// The held descriptor, if any (one atomic load when none is).
+pub fn held() -> Option<libc::c_int> {
+    kept()
+}
+
 /// The descriptor [`keep_open`] holds, while it still is the report directory.
 fn kept() -> Option<libc::c_int> {
     let fd = KEPT.load(Ordering::Acquire);
     if fd < 0 {
         return None;
     }
-    let stat = sys::fstat(fd)?;
-    (stat.st_mode & libc::S_IFMT == libc::S_IFDIR
-        && stat.st_dev == KEPT_ID[0].load(Ordering::Relaxed)
-        && stat.st_ino == KEPT_ID[1].load(Ordering::Relaxed))
+    is_directory(
+        fd,
+        KEPT_ID[0].load(Ordering::Relaxed),
+        KEPT_ID[1].load(Ordering::Relaxed),
+    )
     .then_some(fd)
 }
 
@@ -332,6 +494,21 @@ mod tests {
         event.field("program", &[b'a'; 5000]);
         let fields = parse(event.as_bytes());
         assert_eq!(fields[3].1.len(), VALUE_CAPACITY);
+    }
+
+    #[test]
+    fn a_passed_descriptor_reads_back_and_nothing_else_does() {
+        assert_eq!(
+            parse_passed(b"512:2049:1234567"),
+            Some((512, 2049, 1_234_567))
+        );
+        assert_eq!(parse_passed(b"512:2049"), None);
+        assert_eq!(parse_passed(b"512:2049:1:4"), None);
+        assert_eq!(parse_passed(b"512:x:1"), None);
+        assert_eq!(parse_passed(b"-1:2:3"), None);
+        assert_eq!(parse_passed(b"99999999999:2:3"), None);
+        assert_eq!(parse_passed(b"1:2:99999999999999999999"), None);
+        assert_eq!(parse_passed(b""), None);
     }
 
     #[test]

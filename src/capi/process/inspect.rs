@@ -134,7 +134,9 @@ impl Reason {
                  call), or replaced itself by a raw execve system call, whose program gpa cannot \
                  follow, or had no file descriptor left to write it (RLIMIT_NOFILE's hard limit \
                  lowered to the descriptors in use), or no longer saw the report directory (a \
-                 mount namespace that covers it, as `unshare -m` with a new /tmp)"
+                 mount namespace that covers it, after the program closed gpa's descriptor of \
+                 the directory one number at a time, or entered by a call gpa does not see, \
+                 such as clone3 through syscall())"
             }
             Reason::StillRunning => {
                 "still running 5 seconds after the program ended, when gpa run stopped \

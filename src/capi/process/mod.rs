@@ -36,6 +36,13 @@
 //! they are adopted: [`is_original_process`]), and programs started by a raw `execve`
 //! system call.
 //!
+//! # Paths that stop leading to the report directory
+//! `chroot`, and `unshare`, `setns` and `clone` that enter a new mount namespace (also made
+//! through `syscall()`: [`syscall_watched`]), first hold the report directory open
+//! ([`events`]); every exec and spawn here passes that descriptor on to the new image
+//! ([`events::Passed`], `GPA_REPORT_FD`), and [`descriptors`] keeps `close_range` and
+//! `closefrom` from closing it.
+//!
 //! # `vfork` children
 //! dash, `posix_spawn` and others run the child of `vfork` (or `clone(CLONE_VM)`) in the
 //! parent's memory, with the parent's other threads still running: such a child may call
@@ -52,6 +59,7 @@
 //! * Code reachable from a `vfork` child ([`is_original_process`] false) allocates nothing.
 
 pub mod daemon;
+pub mod descriptors;
 pub mod environment;
 pub mod events;
 pub mod inspect;
@@ -59,7 +67,7 @@ pub mod shell;
 pub mod sys;
 
 use core::ffi::{c_char, c_int, c_void, CStr};
-use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
 use super::settings::{self, SavedPath};
 use events::Event;
@@ -207,6 +215,12 @@ pub fn on_start() {
     // SAFETY: `environ` is null or the null-terminated environment; nothing changes it
     // while the constructor runs.
     unsafe { environment::save(environment()) };
+    if settings::REPORT_DIR.get().is_some() {
+        // A descriptor of the report directory an image in another mount namespace passed on.
+        if let Some(value) = settings::env_bytes(c"GPA_REPORT_FD") {
+            events::adopt_passed(value);
+        }
+    }
     if checking() {
         record_self("start");
     }
@@ -343,6 +357,42 @@ pub unsafe fn clone(
     }
     // SAFETY: glibc's `clone`, the address `real` resolved.
     let real = unsafe { core::mem::transmute::<usize, RealCloneFn>(real) };
+    // A child in a new mount namespace holds the report directory open (see [`unshare`]);
+    // this process, which stays where it was, lets it go again unless the child shares its
+    // memory or descriptors.
+    let lend = flags & libc::CLONE_NEWNS != 0 && events::held().is_none();
+    if lend {
+        before_paths_change();
+    }
+    // SAFETY: caller contract.
+    let child = unsafe {
+        clone_as_asked(
+            real, function, stack, flags, argument, parent_tid, tls, child_tid,
+        )
+    };
+    if lend && flags & (libc::CLONE_VM | libc::CLONE_FILES) == 0 {
+        let errno = sys::errno();
+        events::release();
+        sys::set_errno(errno);
+    }
+    child
+}
+
+/// [`clone`] once the real function is known.
+///
+/// # Safety
+/// As for [`clone`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn clone_as_asked(
+    real: RealCloneFn,
+    function: CloneFn,
+    stack: *mut c_void,
+    flags: c_int,
+    argument: *mut c_void,
+    parent_tid: *mut libc::pid_t,
+    tls: *mut c_void,
+    child_tid: *mut libc::pid_t,
+) -> c_int {
     let copies_memory = flags & libc::CLONE_VM == 0;
     if !copies_memory || !(checking() || super::profile::active()) {
         // SAFETY: the caller's arguments, as given.
@@ -416,6 +466,12 @@ unsafe fn before_exec(
     envp: *const *const c_char,
 ) -> Option<u32> {
     if !checking() {
+        // Profiling in fast mode may hold the report directory open (for the profile files):
+        // a program that will not load the library gets none of it.
+        // SAFETY: caller contract.
+        if events::held().is_some() && unsafe { verdict(target, envp) }.is_some() {
+            events::withhold_from_exec();
+        }
         return None;
     }
     let original = is_original_process();
@@ -430,6 +486,10 @@ unsafe fn before_exec(
     // SAFETY: caller contract.
     event.field("program", unsafe { first(argv) });
     event.verdict(verdict);
+    if verdict.is_some() {
+        // No library to take it: the program gets no descriptor of gpa's.
+        events::withhold_from_exec();
+    }
     if !original {
         event.number("vfork", 1);
     }
@@ -483,18 +543,158 @@ unsafe fn first<'a>(argv: *const *const c_char) -> &'a [u8] {
 /// As for C's `chroot`: `path` is a NUL-terminated string (or an address the kernel
 /// rejects with `EFAULT`).
 pub unsafe fn chroot(path: *const c_char) -> c_int {
-    if let Some(dir) = settings::REPORT_DIR.get() {
-        let errno = sys::errno();
-        events::keep_open(dir);
-        if checking() {
-            // The objects' files too, for the report's frames (allocations to gpa's own heap).
-            let _inside = crate::gpa::InsideAllocator::enter();
-            crate::report::symbolize::open_loaded_objects();
-        }
-        sys::set_errno(errno);
-    }
+    before_paths_change();
     // SAFETY: the caller's argument, passed to the system call glibc's `chroot` makes.
     unsafe { libc::syscall(libc::SYS_chroot, path) as c_int }
+}
+
+/// Whether the loaded objects' files have been opened ([`before_paths_change`]).
+static OBJECTS_OPENED: AtomicBool = AtomicBool::new(false);
+
+/// Before the process's paths may stop leading where they led (`chroot`, `pivot_root`, a new
+/// mount namespace): under `gpa run` the report directory is held open
+/// ([`events::keep_open`]), and in check and guard modes the loaded objects' files are opened
+/// too, for the report's frames: a tmpfs over the directory that holds the program
+/// (`life_mountns self`) or a new root leaves their paths leading nowhere, where Valgrind,
+/// which reads them as they load, names the frames. Once per process: it costs what
+/// symbolizing a frame in each object costs (`gpa run -- unshare -m true`: 66 ms of CPU in
+/// all, against 6 ms for `unshare -U true`). `errno` is kept. Nothing but an `fstat` once
+/// both are done.
+fn before_paths_change() {
+    let Some(dir) = settings::REPORT_DIR.get() else {
+        return;
+    };
+    if !(checking() || super::profile::active()) {
+        // Fast mode, no profile: nothing is written there.
+        return;
+    }
+    let errno = sys::errno();
+    if events::held().is_none() {
+        events::keep_open(dir);
+    }
+    if checking() && is_original_process() && !OBJECTS_OPENED.swap(true, Ordering::AcqRel) {
+        // Allocations to gpa's own heap.
+        let _inside = crate::gpa::InsideAllocator::enter();
+        crate::report::symbolize::open_loaded_objects();
+    }
+    sys::set_errno(errno);
+}
+
+/// Whether `setns` with `nstype` may enter a mount namespace (`0`: whatever namespace the
+/// descriptor names; a pidfd with `CLONE_NEWNS` among the kinds).
+fn may_enter_mount_namespace(nstype: c_int) -> bool {
+    nstype == 0 || nstype & libc::CLONE_NEWNS != 0
+}
+
+/// `unshare(flags)`: with `CLONE_NEWNS`, under `gpa run`, the report directory is held open
+/// first and passed on to the programs the process `exec`s ([`events`]): a process in a new
+/// mount namespace, and what it starts, lose the directory's path once something is mounted
+/// over it (`unshare -m sh -c 'mount -t tmpfs none /tmp; ...'`, sandboxes). Then the system
+/// call, as glibc's `unshare` makes it.
+///
+/// # Safety
+/// As for C's `unshare` (none beyond the system call's).
+pub unsafe fn unshare(flags: c_int) -> c_int {
+    if flags & libc::CLONE_NEWNS != 0 {
+        before_paths_change();
+    }
+    // SAFETY: the caller's argument, passed to the system call glibc's `unshare` makes.
+    unsafe { libc::syscall(libc::SYS_unshare, flags) as c_int }
+}
+
+/// `setns(fd, nstype)`: when it may enter a mount namespace, as [`unshare`] (the process's
+/// root and paths become the namespace's: `nsenter -m`, `docker exec`-like tools).
+///
+/// # Safety
+/// As for C's `setns` (none beyond the system call's).
+pub unsafe fn setns(fd: c_int, nstype: c_int) -> c_int {
+    if may_enter_mount_namespace(nstype) {
+        before_paths_change();
+    }
+    // SAFETY: the caller's arguments, passed to the system call glibc's `setns` makes.
+    unsafe { libc::syscall(libc::SYS_setns, fd, nstype) as c_int }
+}
+
+/// The system call made by a raw `syscall(number, ...)`, x86-64 (registers as the kernel
+/// takes them); the kernel's result (`-errno` on failure).
+///
+/// # Safety
+/// As for the system call `number` with these arguments.
+#[cfg(target_arch = "x86_64")]
+unsafe fn raw_syscall(number: libc::c_long, args: [libc::c_long; 6]) -> libc::c_long {
+    let result;
+    // SAFETY: caller contract; the `syscall` instruction clobbers `rcx` and `r11` only.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") number => result,
+            in("rdi") args[0],
+            in("rsi") args[1],
+            in("rdx") args[2],
+            in("r10") args[3],
+            in("r8") args[4],
+            in("r9") args[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    result
+}
+
+/// The end of C `syscall` when the system call failed: `errno` set to `code`, -1 returned
+/// (the exported `syscall`'s error path jumps here, `capi/src/lib.rs`).
+pub extern "C" fn syscall_failed(code: libc::c_long) -> libc::c_long {
+    sys::set_errno(code as i32);
+    -1
+}
+
+/// C `syscall` for the calls that change what paths lead to, made raw by programs that do
+/// not use glibc's wrappers (bubblewrap's `clone` with `CLONE_NEWNS`, its `unshare`): as the
+/// wrappers [`unshare`], [`setns`], [`chroot`] and [`clone`] do, the report directory is held
+/// open first (`pivot_root`, which has no wrapper in glibc, too). The exported `syscall` (`capi/src/lib.rs`) comes here only for `clone`
+/// and `unshare` with `CLONE_NEWNS`, `setns`, `chroot` and `pivot_root`; every other call is
+/// the system call alone, as in glibc's.
+///
+/// A raw `clone` child returns from here on a copy of this frame (its memory is a copy:
+/// `CLONE_VM` with a new stack cannot return from any `syscall` wrapper, glibc's included).
+///
+/// # Safety
+/// As for the system call `number` with these arguments.
+#[cfg(target_arch = "x86_64")]
+pub unsafe extern "C" fn syscall_watched(
+    number: libc::c_long,
+    a1: libc::c_long,
+    a2: libc::c_long,
+    a3: libc::c_long,
+    a4: libc::c_long,
+    a5: libc::c_long,
+    a6: libc::c_long,
+) -> libc::c_long {
+    let mut lend = false;
+    match number {
+        libc::SYS_clone => {
+            let flags = a1 as c_int;
+            if flags & libc::CLONE_NEWNS != 0 && events::held().is_none() {
+                before_paths_change();
+                lend = flags & (libc::CLONE_VM | libc::CLONE_FILES) == 0;
+            }
+        }
+        libc::SYS_unshare if a1 as c_int & libc::CLONE_NEWNS != 0 => before_paths_change(),
+        libc::SYS_setns if may_enter_mount_namespace(a2 as c_int) => before_paths_change(),
+        libc::SYS_chroot | libc::SYS_pivot_root => before_paths_change(),
+        _ => {}
+    }
+    // SAFETY: caller contract.
+    let result = unsafe { raw_syscall(number, [a1, a2, a3, a4, a5, a6]) };
+    if lend && result != 0 {
+        // The parent (or a failed clone): the child holds its own copy.
+        events::release();
+    }
+    if (-4095..0).contains(&result) {
+        return syscall_failed(-result);
+    }
+    result
 }
 
 /// After an `exec` that returned (failed): its event is removed; `errno` is kept.
