@@ -826,8 +826,8 @@ pub unsafe extern "C" fn execve(
     unsafe { capi::process::execve(path, argv, envp) }
 }
 
-/// C `chroot`: under `gpa run`, the report directory is opened first, so that the process
-/// can still report from inside its new root (see `gpa::__capi::process::chroot`).
+/// C `chroot`: what the report needs is opened first, so that the process can still report
+/// from inside its new root (see `gpa::__capi::process::chroot`).
 ///
 /// # Safety
 /// As for C's `chroot`.
@@ -835,6 +835,45 @@ pub unsafe extern "C" fn execve(
 pub unsafe extern "C" fn chroot(path: *const c_char) -> c_int {
     // SAFETY: forwarded caller contract.
     unsafe { capi::process::chroot(path) }
+}
+
+/// C `prctl` (variadic in C; its arguments read as four `unsigned long`s, as glibc reads
+/// them): before `PR_SET_SECCOMP`, what the report needs is opened (see
+/// `gpa::__capi::process::confine`).
+///
+/// # Safety
+/// As for C's `prctl`.
+#[no_mangle]
+pub unsafe extern "C" fn prctl(
+    option: c_int,
+    a2: core::ffi::c_ulong,
+    a3: core::ffi::c_ulong,
+    a4: core::ffi::c_ulong,
+    a5: core::ffi::c_ulong,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::confine::prctl(option, a2, a3, a4, a5) }
+}
+
+/// C `syscall` (variadic in C; six arguments read, as glibc reads them): before a system
+/// call that confines the process (`seccomp`, `landlock_restrict_self`, `chroot`), what the
+/// report needs is opened (see `gpa::__capi::process::confine`). x86-64 only.
+///
+/// # Safety
+/// As for C's `syscall`.
+#[cfg(target_arch = "x86_64")]
+#[no_mangle]
+pub unsafe extern "C" fn syscall(
+    number: core::ffi::c_long,
+    a1: core::ffi::c_long,
+    a2: core::ffi::c_long,
+    a3: core::ffi::c_long,
+    a4: core::ffi::c_long,
+    a5: core::ffi::c_long,
+    a6: core::ffi::c_long,
+) -> core::ffi::c_long {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::confine::syscall(number, [a1, a2, a3, a4, a5, a6]) }
 }
 
 /// C `execveat`.

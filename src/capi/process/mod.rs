@@ -51,6 +51,7 @@
 //! * `errno` is as the real call left it when an exec function returns.
 //! * Code reachable from a `vfork` child ([`is_original_process`] false) allocates nothing.
 
+pub mod confine;
 pub mod daemon;
 pub mod environment;
 pub mod events;
@@ -281,6 +282,9 @@ pub fn on_fork_child() {
 /// `gpa run` it records itself.
 fn became_own_process() {
     arm_copy_marker();
+    // Descriptors held for the parent's report name the parent (`confine`).
+    crate::os::after_fork_child();
+    events::forget_reserved_report();
     if checking() {
         // A `clone()` child may run on a small stack of the program's: the event takes
         // about 11 KiB of stack (its buffer and a path).
@@ -470,29 +474,22 @@ unsafe fn first<'a>(argv: *const *const c_char) -> &'a [u8] {
     }
 }
 
-/// `chroot(path)`: under `gpa run` (`GPA_REPORT_DIR` set) the report directory is opened
-/// first ([`events::keep_open`]), since its path leads nowhere once the root has changed: a
-/// process in a jail (sshd's privilege-separated child, a build sandbox) was not checked.
-/// In check and guard modes the loaded objects' symbols and debug information are read too
-/// (`report::symbolize::open_loaded_objects`), for the report's frames. Then the system
-/// call itself, as glibc's `chroot` makes it (`-1` and `errno` on failure). Costs an `open`
-/// and an `fcntl`, and in check and guard modes the symbolization's reading of every loaded
-/// object, in the first `chroot` of a process.
+/// `chroot(path)`: first what the report will need and cannot reach from the new root
+/// ([`confine::before_confinement`]): under `gpa run` (`GPA_REPORT_DIR` set) the report
+/// directory is opened ([`events::keep_open`]): a process in a jail (sshd's
+/// privilege-separated child, a build sandbox) was not checked; in check and guard modes
+/// descriptors on `/proc` and on the process's `maps` (a jail rarely has `/proc`: the leak
+/// scan then had no roots, and a block held by a global was "definitely lost") and the loaded
+/// objects' symbols and debug information, for the report's frames. Then the system call
+/// itself, as glibc's `chroot` makes it (`-1` and `errno` on failure). Costs a few `open`s and
+/// `fcntl`s, and in check and guard modes the symbolization's reading of every loaded object,
+/// in the first `chroot` of a process.
 ///
 /// # Safety
 /// As for C's `chroot`: `path` is a NUL-terminated string (or an address the kernel
 /// rejects with `EFAULT`).
 pub unsafe fn chroot(path: *const c_char) -> c_int {
-    if let Some(dir) = settings::REPORT_DIR.get() {
-        let errno = sys::errno();
-        events::keep_open(dir);
-        if checking() {
-            // The objects' files too, for the report's frames (allocations to gpa's own heap).
-            let _inside = crate::gpa::InsideAllocator::enter();
-            crate::report::symbolize::open_loaded_objects();
-        }
-        sys::set_errno(errno);
-    }
+    confine::before_confinement(confine::Confinement::Root);
     // SAFETY: the caller's argument, passed to the system call glibc's `chroot` makes.
     unsafe { libc::syscall(libc::SYS_chroot, path) as c_int }
 }

@@ -1,0 +1,168 @@
+//! Processes that confine themselves: a `chroot`, a seccomp filter, a Landlock ruleset.
+//!
+//! # Why
+//! gpa's exit report needs files: `/proc/self/maps` (the leak scan's roots; without it every
+//! block was "definitely lost"), `/proc/self/task` (the threads to stop), the loaded objects'
+//! symbols (the frames' names), and under `gpa run` new files in the report directory. A
+//! process that changes its root to a directory without `/proc` (privilege-separated daemons'
+//! jails), or installs a seccomp filter that refuses `open` and `mprotect` (sshd's
+//! pre-authentication child, vsftpd, sandboxed workers, systemd's `SystemCallFilter=`), or a
+//! Landlock ruleset, reaches none of them afterwards. Valgrind, which read every object's
+//! symbols at load, tracks the memory map itself and writes to a descriptor, reports them all.
+//!
+//! # Design
+//! Just before the call that confines the process ([`chroot`](super::chroot), [`prctl`] with
+//! `PR_SET_SECCOMP`, and [`syscall`] with `SYS_seccomp`, `SYS_landlock_restrict_self` or
+//! `SYS_chroot`: libseccomp and Landlock users reach the kernel through `syscall`),
+//! [`before_confinement`] gets what the report needs while it still can: descriptors on `/proc`
+//! and on this process's `maps` ([`crate::os::keep_proc`]), the loaded objects' symbols
+//! (`open_loaded_objects`, check and guard modes), and under `gpa run` the report directory's
+//! descriptor (a new root) or the report's own files, created empty ahead of time (a filter or
+//! ruleset: `events::reserve_report`). All descriptors sit at 512 or above, close-on-exec; a
+//! `fork` child forgets those that name its parent (`maps`, the reserved report).
+//!
+//! Allocator calls made after a filter refuses `mprotect` are served by replacing pages with
+//! `mmap` (`os::protect`). Every other system call is passed to the kernel unchanged, with
+//! `errno` as the program expects it.
+//!
+//! # Invariants
+//! * [`syscall`] makes the system call itself (no call back into libc's `syscall`, which this
+//!   library's own Rust code reaches through the same symbol: futex waits, `getrandom`).
+
+use core::ffi::{c_int, c_long, c_ulong};
+
+use super::{checking, events, settings, sys};
+
+/// What a process is about to do to itself.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Confinement {
+    /// A new root directory (`chroot`): paths change, system calls stay allowed.
+    Root,
+    /// A seccomp filter or a Landlock ruleset: `open`, `mprotect` and others may be refused
+    /// from now on.
+    Filter,
+}
+
+/// Gets, while it still can, what the exit report will need (see the module docs). Allocates
+/// only to read the objects' symbols; `errno` is kept.
+pub fn before_confinement(confinement: Confinement) {
+    let errno = sys::errno();
+    let checks = checking();
+    if checks {
+        crate::os::keep_proc();
+    }
+    if let Some(dir) = settings::REPORT_DIR.get() {
+        match confinement {
+            Confinement::Root => events::keep_open(dir),
+            Confinement::Filter if checks => events::reserve_report(dir),
+            Confinement::Filter => {}
+        }
+    }
+    if checks {
+        // The objects' files, for the report's frames (allocations to gpa's own heap).
+        let _inside = crate::gpa::InsideAllocator::enter();
+        crate::report::symbolize::open_loaded_objects();
+    }
+    sys::set_errno(errno);
+}
+
+/// `PR_SET_SECCOMP` (Linux's `prctl` option 22).
+const PR_SET_SECCOMP: c_int = 22;
+/// `SECCOMP_MODE_STRICT` and `SECCOMP_MODE_FILTER`, as `prctl` and `seccomp` take them.
+const SECCOMP_MODES: [c_ulong; 2] = [1, 2];
+/// `seccomp`'s operations that install a filter or strict mode: `SECCOMP_SET_MODE_STRICT` (0)
+/// and `SECCOMP_SET_MODE_FILTER` (1).
+const SECCOMP_SET_MODES: [c_ulong; 2] = [0, 1];
+
+/// C `prctl(option, ...)`: with `PR_SET_SECCOMP`, [`before_confinement`] first; then the
+/// system call, as glibc's `prctl` makes it (its variadic arguments read as four `unsigned
+/// long`s, as glibc reads them).
+///
+/// # Safety
+/// As for C's `prctl`: the arguments are what `option` expects.
+pub unsafe fn prctl(option: c_int, a2: c_ulong, a3: c_ulong, a4: c_ulong, a5: c_ulong) -> c_int {
+    if option == PR_SET_SECCOMP && SECCOMP_MODES.contains(&a2) {
+        before_confinement(Confinement::Filter);
+    }
+    // SAFETY: the caller's arguments, passed to the system call glibc's `prctl` makes.
+    unsafe {
+        raw_syscall(
+            libc::SYS_prctl,
+            [
+                option as c_long,
+                a2 as c_long,
+                a3 as c_long,
+                a4 as c_long,
+                a5 as c_long,
+                0,
+            ],
+        ) as c_int
+    }
+}
+
+/// C `syscall(number, ...)`: for the system calls that confine a process (`seccomp` setting a
+/// filter or strict mode, `landlock_restrict_self`, `chroot`), [`before_confinement`] first;
+/// then the system call itself, with glibc's conventions (six arguments read; `-1` and `errno`
+/// on failure).
+///
+/// # Safety
+/// As for C's `syscall`: the arguments are what the system call expects.
+pub unsafe fn syscall(number: c_long, args: [c_long; 6]) -> c_long {
+    let confinement = match number {
+        libc::SYS_seccomp if SECCOMP_SET_MODES.contains(&(args[0] as c_ulong)) => {
+            Some(Confinement::Filter)
+        }
+        libc::SYS_landlock_restrict_self => Some(Confinement::Filter),
+        libc::SYS_chroot => Some(Confinement::Root),
+        _ => None,
+    };
+    if let Some(confinement) = confinement {
+        before_confinement(confinement);
+    }
+    // SAFETY: the caller's system call and arguments.
+    unsafe { raw_syscall(number, args) }
+}
+
+/// Makes system call `number` with `args`; `-1` with `errno` set on failure, as glibc's
+/// `syscall` returns.
+///
+/// # Safety
+/// The arguments are what the system call expects.
+#[cfg(target_arch = "x86_64")]
+unsafe fn raw_syscall(number: c_long, args: [c_long; 6]) -> c_long {
+    let result: c_long;
+    // SAFETY: the x86-64 Linux system call convention (number in rax, arguments in rdi, rsi,
+    // rdx, r10, r8, r9; rcx and r11 clobbered); the caller vouches for the arguments.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") number => result,
+            in("rdi") args[0],
+            in("rsi") args[1],
+            in("rdx") args[2],
+            in("r10") args[3],
+            in("r8") args[4],
+            in("r9") args[5],
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    if (-4095..0).contains(&result) {
+        sys::set_errno(-result as c_int);
+        -1
+    } else {
+        result
+    }
+}
+
+/// As above, through libc's `syscall` (other architectures: this library exports no
+/// `syscall` there).
+///
+/// # Safety
+/// The arguments are what the system call expects.
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn raw_syscall(number: c_long, args: [c_long; 6]) -> c_long {
+    // SAFETY: the caller's system call and arguments.
+    unsafe { libc::syscall(number, args[0], args[1], args[2], args[3], args[4], args[5]) }
+}
