@@ -855,9 +855,10 @@ pub unsafe extern "C" fn prctl(
     unsafe { capi::process::confine::prctl(option, a2, a3, a4, a5) }
 }
 
-/// C `syscall` (variadic in C; six arguments read, as glibc reads them): before a system
-/// call that confines the process (`seccomp`, `landlock_restrict_self`, `chroot`), what the
-/// report needs is opened (see `gpa::__capi::process::confine`). x86-64 only.
+/// C `syscall` (variadic in C; six arguments read, as glibc reads them): `exit_group`,
+/// `execve` and `execveat` made by number go through gpa's `_exit` and `execve`; before a
+/// system call that confines the process (`seccomp`, `landlock_restrict_self`, `chroot`),
+/// what the report needs is opened (see `gpa::__capi::process::syscall`). x86-64 only.
 ///
 /// # Safety
 /// As for C's `syscall`.
@@ -873,7 +874,7 @@ pub unsafe extern "C" fn syscall(
     a6: core::ffi::c_long,
 ) -> core::ffi::c_long {
     // SAFETY: forwarded caller contract.
-    unsafe { capi::process::confine::syscall(number, [a1, a2, a3, a4, a5, a6]) }
+    unsafe { capi::process::syscall::syscall(number, [a1, a2, a3, a4, a5, a6]) }
 }
 
 /// C `execveat`.

@@ -25,10 +25,6 @@
 //! `mmap` (`os::protect`). Every other system call is passed to the kernel unchanged, with
 //! `errno` as the program expects it.
 //!
-//! # Invariants
-//! * [`syscall`] makes the system call itself (no call back into libc's `syscall`, which this
-//!   library's own Rust code reaches through the same symbol: futex waits, `getrandom`).
-
 use core::ffi::{c_int, c_long, c_ulong};
 
 use super::{checking, events, settings, sys};
@@ -72,7 +68,7 @@ const PR_SET_SECCOMP: c_int = 22;
 const SECCOMP_MODES: [c_ulong; 2] = [1, 2];
 /// `seccomp`'s operations that install a filter or strict mode: `SECCOMP_SET_MODE_STRICT` (0)
 /// and `SECCOMP_SET_MODE_FILTER` (1).
-const SECCOMP_SET_MODES: [c_ulong; 2] = [0, 1];
+pub const SECCOMP_SET_MODES: [c_ulong; 2] = [0, 1];
 
 /// C `prctl(option, ...)`: with `PR_SET_SECCOMP`, [`before_confinement`] first; then the
 /// system call, as glibc's `prctl` makes it (its variadic arguments read as four `unsigned
@@ -86,7 +82,7 @@ pub unsafe fn prctl(option: c_int, a2: c_ulong, a3: c_ulong, a4: c_ulong, a5: c_
     }
     // SAFETY: the caller's arguments, passed to the system call glibc's `prctl` makes.
     unsafe {
-        raw_syscall(
+        super::syscall::raw(
             libc::SYS_prctl,
             [
                 option as c_long,
@@ -98,71 +94,4 @@ pub unsafe fn prctl(option: c_int, a2: c_ulong, a3: c_ulong, a4: c_ulong, a5: c_
             ],
         ) as c_int
     }
-}
-
-/// C `syscall(number, ...)`: for the system calls that confine a process (`seccomp` setting a
-/// filter or strict mode, `landlock_restrict_self`, `chroot`), [`before_confinement`] first;
-/// then the system call itself, with glibc's conventions (six arguments read; `-1` and `errno`
-/// on failure).
-///
-/// # Safety
-/// As for C's `syscall`: the arguments are what the system call expects.
-pub unsafe fn syscall(number: c_long, args: [c_long; 6]) -> c_long {
-    let confinement = match number {
-        libc::SYS_seccomp if SECCOMP_SET_MODES.contains(&(args[0] as c_ulong)) => {
-            Some(Confinement::Filter)
-        }
-        libc::SYS_landlock_restrict_self => Some(Confinement::Filter),
-        libc::SYS_chroot => Some(Confinement::Root),
-        _ => None,
-    };
-    if let Some(confinement) = confinement {
-        before_confinement(confinement);
-    }
-    // SAFETY: the caller's system call and arguments.
-    unsafe { raw_syscall(number, args) }
-}
-
-/// Makes system call `number` with `args`; `-1` with `errno` set on failure, as glibc's
-/// `syscall` returns.
-///
-/// # Safety
-/// The arguments are what the system call expects.
-#[cfg(target_arch = "x86_64")]
-unsafe fn raw_syscall(number: c_long, args: [c_long; 6]) -> c_long {
-    let result: c_long;
-    // SAFETY: the x86-64 Linux system call convention (number in rax, arguments in rdi, rsi,
-    // rdx, r10, r8, r9; rcx and r11 clobbered); the caller vouches for the arguments.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            inlateout("rax") number => result,
-            in("rdi") args[0],
-            in("rsi") args[1],
-            in("rdx") args[2],
-            in("r10") args[3],
-            in("r8") args[4],
-            in("r9") args[5],
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
-    if (-4095..0).contains(&result) {
-        sys::set_errno(-result as c_int);
-        -1
-    } else {
-        result
-    }
-}
-
-/// As above, through libc's `syscall` (other architectures: this library exports no
-/// `syscall` there).
-///
-/// # Safety
-/// The arguments are what the system call expects.
-#[cfg(not(target_arch = "x86_64"))]
-unsafe fn raw_syscall(number: c_long, args: [c_long; 6]) -> c_long {
-    // SAFETY: the caller's system call and arguments.
-    unsafe { libc::syscall(number, args[0], args[1], args[2], args[3], args[4], args[5]) }
 }

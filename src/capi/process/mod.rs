@@ -58,8 +58,9 @@ pub mod events;
 pub mod inspect;
 pub mod shell;
 pub mod sys;
+pub mod syscall;
 
-use core::ffi::{c_char, c_int, c_void, CStr};
+use core::ffi::{c_char, c_int, c_long, c_void, CStr};
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
 use super::settings::{self, SavedPath};
@@ -491,7 +492,45 @@ unsafe fn first<'a>(argv: *const *const c_char) -> &'a [u8] {
 pub unsafe fn chroot(path: *const c_char) -> c_int {
     confine::before_confinement(confine::Confinement::Root);
     // SAFETY: the caller's argument, passed to the system call glibc's `chroot` makes.
-    unsafe { libc::syscall(libc::SYS_chroot, path) as c_int }
+    unsafe { syscall::raw(libc::SYS_chroot, [path as c_long, 0, 0, 0, 0, 0]) as c_int }
+}
+
+/// The `execve` system call itself (never through the C library's `syscall`, which this
+/// library interposes: [`syscall`]).
+///
+/// # Safety
+/// As for the system call: the kernel checks the pointers (`EFAULT`).
+unsafe fn raw_execve(
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
+    let args = [path as c_long, argv as c_long, envp as c_long, 0, 0, 0];
+    // SAFETY: caller contract.
+    unsafe { syscall::raw(libc::SYS_execve, args) as c_int }
+}
+
+/// The `execveat` system call itself (see [`raw_execve`]).
+///
+/// # Safety
+/// As for the system call: the kernel checks the pointers (`EFAULT`).
+unsafe fn raw_execveat(
+    dirfd: c_int,
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+    flags: c_int,
+) -> c_int {
+    let args = [
+        c_long::from(dirfd),
+        path as c_long,
+        argv as c_long,
+        envp as c_long,
+        c_long::from(flags),
+        0,
+    ];
+    // SAFETY: caller contract.
+    unsafe { syscall::raw(libc::SYS_execveat, args) as c_int }
 }
 
 /// After an `exec` that returned (failed): its event is removed; `errno` is kept.
@@ -541,7 +580,7 @@ pub unsafe fn execve(
 ) -> c_int {
     if refused(path, argv, envp) {
         // SAFETY: the kernel checks every pointer and fails with `EFAULT`.
-        return unsafe { libc::syscall(libc::SYS_execve, path, argv, envp) as c_int };
+        return unsafe { raw_execve(path, argv, envp) };
     }
     // SAFETY: caller contract.
     unsafe {
@@ -552,7 +591,7 @@ pub unsafe fn execve(
             let event = before_exec(target, argv, envp);
             sys::set_errno(errno);
             // The system call is what glibc's `execve` makes.
-            let result = libc::syscall(libc::SYS_execve, path, argv, envp) as c_int;
+            let result = raw_execve(path, argv, envp);
             after_failed_exec(event);
             result
         })
@@ -584,9 +623,7 @@ pub unsafe fn execveat(
 ) -> c_int {
     if refused(path, argv, envp) {
         // SAFETY: the kernel checks every pointer and fails with `EFAULT`.
-        return unsafe {
-            libc::syscall(libc::SYS_execveat, dirfd, path, argv, envp, flags) as c_int
-        };
+        return unsafe { raw_execveat(dirfd, path, argv, envp, flags) };
     }
     // SAFETY: caller contract.
     unsafe {
@@ -597,7 +634,7 @@ pub unsafe fn execveat(
             let target = name.and_then(|name| at_path(dirfd, name, flags));
             let event = before_exec(target.as_ref().map(sys::PathBuf::as_c), argv, envp);
             sys::set_errno(errno);
-            let result = libc::syscall(libc::SYS_execveat, dirfd, path, argv, envp, flags) as c_int;
+            let result = raw_execveat(dirfd, path, argv, envp, flags);
             after_failed_exec(event);
             result
         })

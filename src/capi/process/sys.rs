@@ -377,7 +377,12 @@ pub fn set_errno(value: i32) {
 pub fn exit_group(status: i32) -> ! {
     loop {
         // SAFETY: ends every thread of the process; never returns.
-        unsafe { libc::syscall(libc::SYS_exit_group, status as libc::c_long) };
+        unsafe {
+            super::syscall::raw(
+                libc::SYS_exit_group,
+                [status as libc::c_long, 0, 0, 0, 0, 0],
+            )
+        };
     }
 }
 
