@@ -226,20 +226,71 @@ pub unsafe fn discard(address: NonNull<u8>, len: usize) {
     unsafe { libc::madvise(address.as_ptr().cast(), len, libc::MADV_DONTNEED) };
 }
 
-/// Makes a range inaccessible (`false`) or readable and writable again (`true`).
+/// Makes a range inaccessible (`false`) or readable and writable again (`true`). `false` when
+/// the OS refuses.
+///
+/// Where a seccomp filter refuses `mprotect` itself (`EACCES`, `EPERM` or `ENOSYS`: the
+/// sandboxes of sshd's pre-authentication child, vsftpd, systemd's `SystemCallFilter=`, which
+/// still allow `mmap`), the range is replaced by a fresh private anonymous mapping with the
+/// wanted protection (`mmap` with `MAP_FIXED`): the change is made, but the range's contents
+/// and any guard markers in it ([`guard_install`]) are not kept. Every caller passes ranges
+/// whose contents nobody needs (fresh reservations, freed blocks, guard pages); one that needs
+/// them kept calls [`protect_keeping`]. `errno` is restored when the replacement succeeds.
+///
+/// # Safety
+/// The range is mapped and page-aligned; while inaccessible nothing may touch it; its
+/// contents may be lost (above).
+pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> bool {
+    // SAFETY: `__errno_location` is the calling thread's errno.
+    let errno = unsafe { libc::__errno_location() };
+    // SAFETY: as above.
+    let saved = unsafe { *errno };
+    // SAFETY: caller contract.
+    if unsafe { protect_keeping(address, len, accessible) } {
+        return true;
+    }
+    // SAFETY: as above.
+    let refused = unsafe { *errno };
+    if !matches!(refused, libc::EACCES | libc::EPERM | libc::ENOSYS) {
+        return false;
+    }
+    // SAFETY: caller contract: the range is ours, mapped, and its contents are not needed, so
+    // a fixed mapping over exactly that range replaces nothing anybody else uses.
+    let replaced = unsafe {
+        libc::mmap(
+            address.as_ptr().cast(),
+            len,
+            protection(accessible),
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+    if replaced != address.as_ptr().cast() {
+        return false;
+    }
+    // SAFETY: as above.
+    unsafe { *errno = saved };
+    true
+}
+
+/// As [`protect`], keeping the range's contents: no replacement where the OS refuses
+/// `mprotect` (then `false`).
 ///
 /// # Safety
 /// The range is mapped and page-aligned; while inaccessible nothing may touch it.
-#[allow(dead_code)] // the primitive for guard pages
-pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> bool {
+pub unsafe fn protect_keeping(address: NonNull<u8>, len: usize, accessible: bool) -> bool {
     signal::close_left_open(address.as_ptr() as usize, len);
-    let protection = if accessible {
+    // SAFETY: caller contract.
+    unsafe { libc::mprotect(address.as_ptr().cast(), len, protection(accessible)) == 0 }
+}
+
+fn protection(accessible: bool) -> libc::c_int {
+    if accessible {
         libc::PROT_READ | libc::PROT_WRITE
     } else {
         libc::PROT_NONE
-    };
-    // SAFETY: caller contract.
-    unsafe { libc::mprotect(address.as_ptr().cast(), len, protection) == 0 }
+    }
 }
 
 /// Whether the byte at `address` can be read, found without touching it: `process_vm_readv`
@@ -558,6 +609,220 @@ pub fn proc_file(name: &str) -> std::path::PathBuf {
     }
 }
 
+/// The lowest descriptor number [`hold_high`] moves a descriptor to: programs count on the
+/// lowest free numbers (a descriptor limit below this leaves it where `open` put it).
+pub const HELD_FROM: libc::c_int = 512;
+
+/// Moves descriptor `fd` (the caller's) to a close-on-exec copy at [`HELD_FROM`] or above,
+/// out of the way of the descriptors a program counts on; the copy's number (`fd` itself when
+/// no copy can be made).
+pub fn hold_high(fd: libc::c_int) -> libc::c_int {
+    // SAFETY: `fd` is the caller's descriptor; `F_DUPFD_CLOEXEC` makes a copy at `HELD_FROM`
+    // or above, or fails, leaving `fd` as it is.
+    let moved = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, HELD_FROM) };
+    if moved < 0 {
+        return fd;
+    }
+    // SAFETY: the caller's descriptor, replaced by its copy.
+    unsafe { libc::close(fd) };
+    moved
+}
+
+/// Descriptors on `/proc` held by [`keep_proc`] for a process that confines itself, each
+/// with the device and inode it was opened on (-1: none). `/proc` itself (`O_PATH`: its
+/// `self` follows whichever process asks, `fork` children included) and this process's
+/// `maps`, open for reading (for a seccomp filter that refuses every later `open`: it names
+/// the process that opened it, so a `fork` child forgets it, [`after_fork_child`]).
+static HELD_PROC: [HeldFd; 2] = [HeldFd::NONE, HeldFd::NONE];
+const PROC_DIR: usize = 0;
+const PROC_MAPS: usize = 1;
+
+/// A descriptor of gpa's and the file it was opened on, to tell it from a descriptor the
+/// program closed and reused.
+struct HeldFd {
+    fd: core::sync::atomic::AtomicI32,
+    id: [core::sync::atomic::AtomicU64; 2],
+}
+
+impl HeldFd {
+    #[allow(clippy::declare_interior_mutable_const)] // a template for the statics above
+    const NONE: HeldFd = HeldFd {
+        fd: core::sync::atomic::AtomicI32::new(-1),
+        id: [
+            core::sync::atomic::AtomicU64::new(0),
+            core::sync::atomic::AtomicU64::new(0),
+        ],
+    };
+
+    /// Holds `fd` (already moved high), remembering its file.
+    fn hold(&self, fd: libc::c_int) {
+        let Some((dev, ino)) = file_id(fd) else {
+            // SAFETY: the caller's descriptor, given to us.
+            unsafe { libc::close(fd) };
+            return;
+        };
+        self.id[0].store(dev, Ordering::Relaxed);
+        self.id[1].store(ino, Ordering::Relaxed);
+        self.fd.store(fd, Ordering::Release);
+    }
+
+    /// The descriptor, while it is still the file it was opened on (trusted as it is where a
+    /// seccomp filter refuses `fstat` itself: a sandboxed program rarely closes descriptors it
+    /// did not open).
+    fn get(&self) -> Option<libc::c_int> {
+        let fd = self.fd.load(Ordering::Acquire);
+        if fd < 0 {
+            return None;
+        }
+        let Some((dev, ino)) = file_id(fd) else {
+            // SAFETY: the calling thread's errno, as `fstat` left it.
+            let refused = unsafe { *libc::__errno_location() } != libc::EBADF;
+            return refused.then_some(fd);
+        };
+        (dev == self.id[0].load(Ordering::Relaxed) && ino == self.id[1].load(Ordering::Relaxed))
+            .then_some(fd)
+    }
+
+    /// Closes the descriptor if it is still ours, and forgets it.
+    fn forget(&self) {
+        if let Some(fd) = self.get() {
+            // SAFETY: our descriptor (checked just above).
+            unsafe { libc::close(fd) };
+        }
+        self.fd.store(-1, Ordering::Release);
+    }
+}
+
+/// The device and inode of the file `fd` is open on.
+fn file_id(fd: libc::c_int) -> Option<(u64, u64)> {
+    let mut stat = core::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `stat` is a valid out-parameter; the kernel checks `fd`.
+    if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: `fstat` succeeded and filled it.
+    let stat = unsafe { stat.assume_init() };
+    Some((stat.st_dev, stat.st_ino))
+}
+
+/// Opens `/proc` and this process's `maps` to be read later through descriptors (held at
+/// [`HELD_FROM`] or above, close-on-exec), before the process confines itself: a `chroot`
+/// into a directory without `/proc`, a seccomp filter that refuses `open`. The exit scan
+/// needs the memory map (its roots: without it every block was "definitely lost") and the
+/// thread list. Nothing when they are already held (`maps` is opened again in a `fork` child).
+/// Allocates nothing.
+pub fn keep_proc() {
+    let held = |index: usize, path: &core::ffi::CStr, flags: libc::c_int| {
+        if HELD_PROC[index].get().is_some() {
+            return;
+        }
+        // SAFETY: a NUL-terminated path.
+        let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) };
+        if fd >= 0 {
+            HELD_PROC[index].hold(hold_high(fd));
+        }
+    };
+    held(PROC_DIR, c"/proc", libc::O_PATH | libc::O_DIRECTORY);
+    held(PROC_MAPS, c"/proc/self/maps", libc::O_RDONLY);
+}
+
+/// In a `fork` child: the held `maps` descriptor shows the parent's memory; it is closed.
+pub fn after_fork_child() {
+    HELD_PROC[PROC_MAPS].forget();
+}
+
+/// Opens `/proc/self/<name>` (`name` relative, NUL-terminated) with `flags`: by its path,
+/// else through the `/proc` descriptor [`keep_proc`] holds (after a `chroot`). The descriptor,
+/// or -1. Allocates nothing.
+pub fn open_proc_self(name: &[u8], flags: libc::c_int) -> libc::c_int {
+    let mut path = [0u8; 64];
+    let prefix = b"/proc/self/";
+    let end = prefix.len() + name.len();
+    if end > path.len() || name.last() != Some(&0) {
+        return -1;
+    }
+    path[..prefix.len()].copy_from_slice(prefix);
+    path[prefix.len()..end].copy_from_slice(name);
+    // SAFETY: `path` is NUL-terminated (its name part ends with one).
+    let fd = unsafe { libc::open(path.as_ptr().cast(), flags | libc::O_CLOEXEC) };
+    if fd >= 0 {
+        return fd;
+    }
+    let Some(dir) = HELD_PROC[PROC_DIR].get() else {
+        return -1;
+    };
+    // SAFETY: `dir` is our descriptor on `/proc`; the relative path `self/<name>` is
+    // NUL-terminated.
+    unsafe {
+        libc::openat(
+            dir,
+            path[b"/proc/".len()..].as_ptr().cast(),
+            flags | libc::O_CLOEXEC,
+        )
+    }
+}
+
+/// The text of this process's memory map: [`proc_file`]`("maps")`, else through the
+/// descriptors [`keep_proc`] holds (`/proc` after a `chroot`; the open `maps` itself under a
+/// seccomp filter, read from its start with `pread`). `None` when none of them can be read.
+pub fn read_proc_maps() -> Option<std::vec::Vec<u8>> {
+    if let Ok(text) = std::fs::read(proc_file("maps")) {
+        return Some(text);
+    }
+    let fd = open_proc_self(b"maps\0", libc::O_RDONLY);
+    if fd >= 0 {
+        let text = read_from_start(fd);
+        // SAFETY: opened above.
+        unsafe { libc::close(fd) };
+        return text;
+    }
+    let held = HELD_PROC[PROC_MAPS].get()?;
+    if let Some(text) = read_from_start(held) {
+        return Some(text);
+    }
+    // A filter that refuses `pread` (and `lseek`) but allows `read`: the held descriptor is
+    // read once, from where it was opened, and that text serves the later questions of this
+    // exit (the map changes little while the report is made).
+    static LAST: std::sync::Mutex<Option<std::vec::Vec<u8>>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut text = std::vec::Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        // SAFETY: `chunk` is writable for its length; `held` is our descriptor.
+        match unsafe { libc::read(held, chunk.as_mut_ptr().cast(), chunk.len()) } {
+            read if read > 0 => text.extend_from_slice(&chunk[..read as usize]),
+            _ => break,
+        }
+    }
+    if !text.is_empty() {
+        *last = Some(text);
+    }
+    last.clone()
+}
+
+/// Everything `fd` holds from offset 0 (`pread`, so the offset of a held descriptor does not
+/// matter; `/proc` files are made afresh by a read at offset 0); `None` when `pread` fails.
+fn read_from_start(fd: libc::c_int) -> Option<std::vec::Vec<u8>> {
+    let mut text = std::vec::Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        // SAFETY: `chunk` is writable for its length; the kernel checks `fd`.
+        let read = unsafe {
+            libc::pread(
+                fd,
+                chunk.as_mut_ptr().cast(),
+                chunk.len(),
+                text.len() as libc::off_t,
+            )
+        };
+        match read {
+            0 => return Some(text),
+            read if read > 0 => text.extend_from_slice(&chunk[..read as usize]),
+            _ => return None,
+        }
+    }
+}
+
 /// The process's address-space limit in bytes (`RLIMIT_AS`, `ulimit -v`), or `None` when
 /// there is none. Reserved but inaccessible mappings count against it too.
 pub fn address_space_limit() -> Option<usize> {
@@ -754,6 +1019,44 @@ pub fn write_stderr(bytes: &[u8]) {
             return;
         }
         rest = &rest[written as usize..];
+    }
+}
+
+/// A line of text formatted into a fixed buffer of `N` bytes on the stack, for messages written
+/// where nothing may allocate (inside the allocator, a panic hook): `write!` into it, then
+/// [`StderrLine::flush`]. Text past `N` bytes is dropped, never an error.
+pub struct StderrLine<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StderrLine<N> {
+    /// An empty line.
+    pub const fn new() -> Self {
+        Self {
+            bytes: [0; N],
+            len: 0,
+        }
+    }
+
+    /// Writes the text so far to standard error ([`write_stderr`]).
+    pub fn flush(&self) {
+        write_stderr(&self.bytes[..self.len]);
+    }
+}
+
+impl<const N: usize> Default for StderrLine<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> core::fmt::Write for StderrLine<N> {
+    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+        let take = text.len().min(N - self.len);
+        self.bytes[self.len..self.len + take].copy_from_slice(&text.as_bytes()[..take]);
+        self.len += take;
+        Ok(())
     }
 }
 

@@ -826,8 +826,8 @@ pub unsafe extern "C" fn execve(
     unsafe { capi::process::execve(path, argv, envp) }
 }
 
-/// C `chroot`: under `gpa run`, the report directory is opened first, so that the process
-/// can still report from inside its new root (see `gpa::__capi::process::chroot`).
+/// C `chroot`: what the report needs is opened first, so that the process can still report
+/// from inside its new root (see `gpa::__capi::process::chroot`).
 ///
 /// # Safety
 /// As for C's `chroot`.
@@ -835,6 +835,24 @@ pub unsafe extern "C" fn execve(
 pub unsafe extern "C" fn chroot(path: *const c_char) -> c_int {
     // SAFETY: forwarded caller contract.
     unsafe { capi::process::chroot(path) }
+}
+
+/// C `prctl` (variadic in C; its arguments read as four `unsigned long`s, as glibc reads
+/// them): before `PR_SET_SECCOMP`, what the report needs is opened (see
+/// `gpa::__capi::process::confine`).
+///
+/// # Safety
+/// As for C's `prctl`.
+#[no_mangle]
+pub unsafe extern "C" fn prctl(
+    option: c_int,
+    a2: core::ffi::c_ulong,
+    a3: core::ffi::c_ulong,
+    a4: core::ffi::c_ulong,
+    a5: core::ffi::c_ulong,
+) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::process::confine::prctl(option, a2, a3, a4, a5) }
 }
 
 /// C `unshare`: with `CLONE_NEWNS`, under `gpa run`, the report directory is held open first
@@ -860,10 +878,11 @@ pub unsafe extern "C" fn setns(fd: c_int, nstype: c_int) -> c_int {
 
 /// C `syscall(number, ...)` (x86-64): glibc's wrapper's work (the arguments moved to the
 /// kernel's registers, the seventh from the stack; `errno` and -1 on failure), except for
-/// `clone` and `unshare` with `CLONE_NEWNS`, `setns`, `chroot` and `pivot_root`, which go through
+/// `clone` and `unshare` with `CLONE_NEWNS`, `setns`, `chroot`, `pivot_root`, `seccomp`,
+/// `landlock_restrict_self`, `exit_group`, `execve` and `execveat`, which go through
 /// `gpa::__capi::process::syscall_watched` (the report directory held open first, as the
-/// wrappers of those calls do). Naked, so that every other call, and a `clone` child, runs
-/// no frame of gpa's.
+/// wrappers of those calls do; the report at `exit_group`; the `exec` recorded). Naked, so
+/// that every other call, and a `clone` child, runs no frame of gpa's.
 ///
 /// # Safety
 /// As for C's `syscall`.
@@ -889,6 +908,16 @@ pub unsafe extern "C" fn syscall(
         "cmp rdi, {chroot}",
         "je {watched}",
         "cmp rdi, {pivot_root}",
+        "je {watched}",
+        "cmp rdi, {seccomp}",
+        "je {watched}",
+        "cmp rdi, {landlock}",
+        "je {watched}",
+        "cmp rdi, {exit_group}",
+        "je {watched}",
+        "cmp rdi, {execve}",
+        "je {watched}",
+        "cmp rdi, {execveat}",
         "je {watched}",
         "2:",
         "mov rax, rdi",
@@ -916,6 +945,11 @@ pub unsafe extern "C" fn syscall(
         setns = const libc::SYS_setns,
         chroot = const libc::SYS_chroot,
         pivot_root = const libc::SYS_pivot_root,
+        seccomp = const libc::SYS_seccomp,
+        landlock = const libc::SYS_landlock_restrict_self,
+        exit_group = const libc::SYS_exit_group,
+        execve = const libc::SYS_execve,
+        execveat = const libc::SYS_execveat,
         newns = const libc::CLONE_NEWNS,
         watched = sym capi::process::syscall_watched,
         failed = sym capi::process::syscall_failed,

@@ -227,6 +227,10 @@ fn images_of(pid: u64, events: Vec<Event>, spawned: &mut Vec<Image>) -> Vec<Imag
                                         .into(),
                                 ),
                             };
+                        } else if part["leaks_checked"].as_bool() == Some(false) {
+                            // An exit whose memory map could not be read.
+                            image.leaks_not_checked =
+                                part["leaks_not_checked"].as_str().map(Into::into);
                         }
                         if image.program.is_empty() {
                             image.program = part["program"].as_str().unwrap_or("").into();
@@ -478,6 +482,7 @@ pub(crate) fn process_lines(images: &[Image]) -> String {
                         ", ended by {}, leaks not checked ({reason})",
                         signal_name(signal as i32)
                     ),
+                    (None, Some(reason)) => format!(", leaks not checked ({reason})"),
                     _ => String::new(),
                 };
                 format!("checked, {findings} finding(s){ended}")

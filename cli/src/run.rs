@@ -308,7 +308,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
         } else if crashed == 0 {
             crate::leaks::in_use_at_exit(&json["leak_summary"], errors)
         } else {
-            format!("leaks not checked in {crashed} of them (ended by a signal inside gpa)")
+            format!(
+                "leaks not checked in {crashed} of them (ended by a signal inside gpa, or the \
+                 memory map could not be read: the process list says which)"
+            )
         };
         text.push_str(&format!(
             "gpa: {errors} error(s) in {checked} process(es) checked; {heap}\n"

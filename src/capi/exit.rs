@@ -104,9 +104,7 @@
 //! holds the lock, as after a fault inside `printf`, which then writes what the stream holds
 //! so far); other streams are left unflushed, as the default action would leave them.
 
-use core::hash::BuildHasherDefault;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::hash::DefaultHasher;
 use std::io::Write;
 
 use super::guard;
@@ -1324,6 +1322,12 @@ fn add_findings(
     }
 }
 
+/// Why leaks were not checked when the memory map could not be read at exit.
+const MAPS_UNREADABLE: &str = "the process's memory map (/proc/self/maps) could not be read: \
+     /proc is not reachable from its root (a chroot) or a seccomp filter refuses to open it, \
+     and gpa did not see the process confine itself; without the map there are no roots, and \
+     every block would be called definitely lost";
+
 /// Checks the quarantine, scans for leaks and builds the report (see the module docs).
 ///
 /// `this_thread`: the calling thread's stacks and where their live frames begin (scanned as
@@ -1337,7 +1341,8 @@ pub fn examine(
     // Before the scan stops the other threads (`dlsym` takes the loader's lock).
     let allocator_elsewhere = allocator_elsewhere();
     let scan = scan::scan(gpa, this_thread, options);
-    let maps = Maps::read();
+    let read_maps = Maps::try_read();
+    let maps = read_maps.clone().unwrap_or_default();
     // Only the guards the program left readable: it may have protected pages of its own
     // blocks with `mprotect` (Valgrind's `leak-segv-jmp.c`), and a fault here would lose the
     // whole report (`leak_protected_block.c`).
@@ -1363,6 +1368,12 @@ pub fn examine(
         allocator_elsewhere.map(|(names, object)| format!("{names} from {object}"));
     outcome.threads = (scan.stopped_threads, scan.missed_threads);
     add_recorded_findings(&mut outcome, gpa, settings, &suppressions, &maps);
+    if read_maps.is_none() {
+        // No roots: every block would be "definitely lost". Said instead of judged.
+        outcome.leaks_checked = false;
+        outcome.leaks_not_checked = Some(MAPS_UNREADABLE);
+        return outcome;
+    }
     let records = leakcheck::loss_records(&scan.judged);
     outcome.record_count = records.len();
     let leak_entries = suppressions
@@ -1724,7 +1735,7 @@ impl Recorded {
 }
 
 /// A hash set with a fixed-key hasher: no random seed to ask the OS for at exit.
-type HashSet<T> = std::collections::HashSet<T, BuildHasherDefault<DefaultHasher>>;
+type HashSet<T> = crate::report::FixedHashSet<T>;
 
 /// Findings of one kind with the same traces (say, every block of one allocation site
 /// overflowed, found at exit) become one finding with a count, like a leak group. The
@@ -1732,11 +1743,8 @@ type HashSet<T> = std::collections::HashSet<T, BuildHasherDefault<DefaultHasher>
 fn merge_same_site(raw: std::vec::Vec<RawFinding>) -> std::vec::Vec<(RawFinding, usize)> {
     let mut merged: std::vec::Vec<(RawFinding, usize)> = std::vec::Vec::new();
     // Where each site's finding is in `merged` (findings with an allocation trace only).
-    let mut sites: std::collections::HashMap<
-        (FindingKind, TraceId, TraceId, TraceId),
-        usize,
-        BuildHasherDefault<DefaultHasher>,
-    > = std::collections::HashMap::default();
+    let mut sites: crate::report::FixedHashMap<(FindingKind, TraceId, TraceId, TraceId), usize> =
+        Default::default();
     for finding in raw {
         let site = (
             finding.kind,
@@ -1894,6 +1902,12 @@ fn env_path(saved: &settings::SavedPath) -> Option<std::path::PathBuf> {
 /// beside it under `gpa run`, else `GPA_JSON` and `GPA_LOG` (or stderr).
 fn write_outputs(outcome: &Outcome, ending: Ending) {
     let mut text = to_text(outcome);
+    if let (false, Some(reason)) = (
+        matches!(ending, Ending::Signal(_)),
+        outcome.leaks_not_checked,
+    ) {
+        text.push_str(&format!("warning(gpa): leaks were not checked: {reason}\n"));
+    }
     if let Ending::Signal(signal) = ending {
         // Said even when nothing else is: the process did not end as it meant to.
         let header = outcome.termination.clone().unwrap_or_default();
@@ -1915,6 +1929,9 @@ fn write_outputs(outcome: &Outcome, ending: Ending) {
         if let Some(reason) = outcome.leaks_not_checked {
             json["leaks_not_checked"] = reason.into();
         }
+    } else if let Some(reason) = outcome.leaks_not_checked {
+        json["leaks_checked"] = false.into();
+        json["leaks_not_checked"] = reason.into();
     }
     if let Some(dir) = settings::REPORT_DIR.get() {
         let _room = process::sys::DescriptorRoom::new();
@@ -1929,14 +1946,9 @@ fn write_outputs(outcome: &Outcome, ending: Ending) {
             }
             _ => {}
         }
-        let Some(n) = events::record(dir, &event) else {
-            return;
-        };
-        // Through the report directory's descriptor after a `chroot` (see `events`).
-        events::write_attachment(dir, n, "json", json.to_string().as_bytes());
-        if !text.is_empty() {
-            events::write_attachment(dir, n, "txt", text.as_bytes());
-        }
+        // Into the files made ahead for a confined process, or through the report
+        // directory's descriptor after a `chroot` (see `events`).
+        events::record_report(dir, &event, json.to_string().as_bytes(), text.as_bytes());
         return;
     }
     if let Some(path) = env_path(&settings::JSON) {

@@ -831,6 +831,7 @@ unsafe fn free_with_claim(memory: *mut u8, size: usize, align: usize) {
 /// from the environment and, in check and guard modes, arranges the report at exit; where
 /// blocks may be guarded or checked, a fatal signal ends with the report too.
 pub fn init() {
+    std::panic::set_hook(std::boxed::Box::new(internal_error));
     let state = state();
     #[cfg(target_arch = "x86_64")]
     libc_calls::install(state.settings.mode.checks());
@@ -848,6 +849,18 @@ pub fn init() {
     // SAFETY: the handlers are `extern "C" fn()`s that live as long as the process.
     unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_finish), Some(fork_child)) };
     profile::start_if_requested(state);
+}
+
+/// The preload library's panic hook (its own copy of std's; a Rust program it is loaded into
+/// keeps its own): one line on standard error, formatted on the stack. std's default hook
+/// allocates (the backtrace, the working directory) while holding its backtrace lock, and an
+/// allocation that fails there (memory the OS refused, as under a seccomp filter) re-enters
+/// that lock from the out-of-memory hook: the process hung instead of ending.
+fn internal_error(info: &std::panic::PanicHookInfo<'_>) {
+    use core::fmt::Write;
+    let mut line = crate::os::StderrLine::<512>::new();
+    let _ = writeln!(line, "gpa: internal error: {info}");
+    line.flush();
 }
 
 /// Before `fork`: takes every GPA lock, so the child cannot inherit one held by a thread that

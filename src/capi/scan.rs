@@ -630,21 +630,16 @@ fn every_other_thread_stopped(me: u64, threads: &Threads) -> bool {
     if !threads.missed.is_empty() {
         return false;
     }
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return false;
-    };
-    tasks.into_iter().all(|entry| {
-        entry
-            .ok()
-            .and_then(|entry| entry.file_name().to_str()?.parse::<u64>().ok())
-            .is_some_and(|tid| {
-                tid == me
-                    || threads
-                        .stopped
-                        .iter()
-                        .any(|thread| thread.tid as u64 == tid)
-            })
-    })
+    let mut all = true;
+    let listed = crate::leakcheck::world::for_each_task(&mut |tid| {
+        let tid = tid as u64;
+        all &= tid == me
+            || threads
+                .stopped
+                .iter()
+                .any(|thread| thread.tid as u64 == tid);
+    });
+    listed && all
 }
 
 /// Whether thread `tid` of this process still exists.

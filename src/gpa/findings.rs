@@ -32,11 +32,7 @@
 //! * Callers hold the GPA's findings lock and are inside the allocator (the map allocates
 //!   from the internal heap).
 
-use core::hash::BuildHasherDefault;
-use std::collections::HashMap;
-use std::hash::DefaultHasher;
-
-use crate::report::{Access, FindingKind, RawFinding};
+use crate::report::{Access, FindingKind, FixedHashMap, RawFinding};
 use crate::trace::TraceId;
 
 /// Findings kept one per block before repeats of a site are counted on its entry: about
@@ -61,7 +57,7 @@ pub fn site(finding: &RawFinding) -> Site {
 pub struct Findings {
     list: Vec<RawFinding>,
     /// Built when `list` first reaches [`KEPT_APART`]: where each site's entry is.
-    sites: Option<HashMap<Site, usize, BuildHasherDefault<DefaultHasher>>>,
+    sites: Option<FixedHashMap<Site, usize>>,
     /// Bound on entries kept apart (a field, so that tests can lower it).
     kept_apart: usize,
 }
@@ -92,7 +88,7 @@ impl Findings {
         }
         let list = &self.list;
         let sites = self.sites.get_or_insert_with(|| {
-            let mut sites = HashMap::default();
+            let mut sites = FixedHashMap::default();
             for (index, kept) in list.iter().enumerate() {
                 if kept.kind != FindingKind::Leak {
                     sites.entry(site(kept)).or_insert(index);

@@ -1201,28 +1201,12 @@ impl GeneralPurposeAllocator {
     #[cold]
     fn log(&self, args: fmt::Arguments<'_>) {
         use fmt::Write;
-        struct Line {
-            bytes: [u8; 256],
-            len: usize,
-        }
-        impl fmt::Write for Line {
-            fn write_str(&mut self, text: &str) -> fmt::Result {
-                let room = self.bytes.len() - self.len;
-                let take = text.len().min(room);
-                self.bytes[self.len..self.len + take].copy_from_slice(&text.as_bytes()[..take]);
-                self.len += take;
-                Ok(())
-            }
-        }
         if !self.config.verbose_log {
             return;
         }
-        let mut line = Line {
-            bytes: [0; 256],
-            len: 0,
-        };
+        let mut line = crate::os::StderrLine::<256>::new();
         let _ = writeln!(line, "info(gpa): {args}");
-        crate::os::write_stderr(&line.bytes[..line.len]);
+        line.flush();
     }
 
     /// Takes every lock of this GPA and of the internal heap, so that a `fork` cannot copy

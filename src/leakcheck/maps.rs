@@ -77,13 +77,17 @@ pub struct Maps {
 }
 
 impl Maps {
-    /// Reads the process's maps (`/proc/thread-self/maps`: [`os::proc_file`]; empty when it
-    /// cannot be read).
+    /// Reads the process's maps (`/proc/thread-self/maps`, or through the descriptors a
+    /// confined process holds: [`os::read_proc_maps`]); `None` when they cannot be read.
     ///
-    /// [`os::proc_file`]: crate::os::proc_file
+    /// [`os::read_proc_maps`]: crate::os::read_proc_maps
+    pub fn try_read() -> Option<Maps> {
+        crate::os::read_proc_maps().map(|text| Maps::parse(&text))
+    }
+
+    /// As [`Maps::try_read`], empty when the maps cannot be read.
     pub fn read() -> Maps {
-        std::fs::read(crate::os::proc_file("maps"))
-            .map_or_else(|_| Maps::default(), |text| Maps::parse(&text))
+        Self::try_read().unwrap_or_default()
     }
 
     /// Parses the text of a maps file.

@@ -439,17 +439,12 @@ fn count_tasks() -> usize {
     count
 }
 
-/// Calls `visit` with the id of each thread in `/proc/self/task`, without allocating.
-fn for_each_task(visit: &mut dyn FnMut(i32)) {
-    // SAFETY: a NUL-terminated path; the descriptor is closed below.
-    let fd = unsafe {
-        libc::open(
-            c"/proc/self/task".as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    };
+/// Calls `visit` with the id of each thread in `/proc/self/task` (also after a `chroot`:
+/// [`crate::os::open_proc_self`]), without allocating; false when the list cannot be read.
+pub(crate) fn for_each_task(visit: &mut dyn FnMut(i32)) -> bool {
+    let fd = crate::os::open_proc_self(b"task\0", libc::O_RDONLY | libc::O_DIRECTORY);
     if fd < 0 {
-        return;
+        return false;
     }
     let mut buffer = [0u8; 4096];
     loop {
@@ -476,6 +471,7 @@ fn for_each_task(visit: &mut dyn FnMut(i32)) {
     }
     // SAFETY: `fd` was opened above.
     unsafe { libc::close(fd) };
+    true
 }
 
 /// Whether thread `tid` has ended but is still listed: a zombie (`Z`, the main thread after
@@ -496,12 +492,13 @@ pub(crate) fn has_ended(tid: i32) -> bool {
         .is_some_and(|&state| state == b'Z' || state == b'X')
 }
 
-/// Reads `/proc/self/task/<tid><file>` (`file` starts with `/` and ends with a NUL) into
-/// `buffer` with system calls only: the bytes read, or `None`.
+/// Reads `/proc/self/task/<tid><file>` (`file` starts with `/` and ends with a NUL; also
+/// after a `chroot`: [`crate::os::open_proc_self`]) into `buffer` with system calls only: the
+/// bytes read, or `None`.
 fn read_task_file(tid: i32, file: &[u8], buffer: &mut [u8]) -> Option<usize> {
-    let mut path = [0u8; 48];
-    let prefix = b"/proc/self/task/";
-    path[..prefix.len()].copy_from_slice(prefix);
+    let mut name = [0u8; 48];
+    let prefix = b"task/";
+    name[..prefix.len()].copy_from_slice(prefix);
     let mut length = prefix.len();
     let mut digits = [0u8; 12];
     let mut count = 0;
@@ -515,13 +512,12 @@ fn read_task_file(tid: i32, file: &[u8], buffer: &mut [u8]) -> Option<usize> {
         }
     }
     for index in (0..count).rev() {
-        path[length] = digits[index];
+        name[length] = digits[index];
         length += 1;
     }
-    path.get_mut(length..length + file.len())?
+    name.get_mut(length..length + file.len())?
         .copy_from_slice(file);
-    // SAFETY: `path` is NUL-terminated (`file` ends with a NUL); the descriptor is closed below.
-    let fd = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    let fd = crate::os::open_proc_self(&name[..length + file.len()], libc::O_RDONLY);
     if fd < 0 {
         return None;
     }

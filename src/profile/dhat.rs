@@ -17,10 +17,8 @@
 //!   same call reaching `malloc` by two paths): they are written as one point, their counters
 //!   added (`mb`/`mbk` are then the sum of the two maxima, an upper bound).
 
-use std::collections::HashMap;
-
 use super::Profile;
-use crate::report::Frame;
+use crate::report::{FixedHashMap, Frame};
 
 /// The file version this module writes (and `dh_view.js` expects).
 pub const FILE_VERSION: u64 = 2;
@@ -63,10 +61,10 @@ fn micros(ns: u64) -> u64 {
 fn points(profile: &Profile) -> Points {
     let mut table: std::vec::Vec<String> = std::vec![String::from("[root]")];
     // Equal frames make equal texts: each distinct frame is written once.
-    let mut of_frame: HashMap<&Frame, usize> = HashMap::new();
-    let mut of_text: HashMap<String, usize> = HashMap::new();
+    let mut of_frame: FixedHashMap<&Frame, usize> = FixedHashMap::default();
+    let mut of_text: FixedHashMap<String, usize> = FixedHashMap::default();
     let mut points: std::vec::Vec<(std::vec::Vec<usize>, Point)> = std::vec::Vec::new();
-    let mut point_of: HashMap<std::vec::Vec<usize>, usize> = HashMap::new();
+    let mut point_of: FixedHashMap<std::vec::Vec<usize>, usize> = FixedHashMap::default();
     let mut index_of_text = |text: String, table: &mut std::vec::Vec<String>| {
         *of_text.entry(text.clone()).or_insert_with(|| {
             table.push(text);

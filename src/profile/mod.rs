@@ -321,8 +321,8 @@ impl Profile {
         // Group the recorder's sites by the addresses that make their frames.
         let mut group_of = std::vec::Vec::with_capacity(collected.sites.len());
         let mut groups: std::vec::Vec<Group> = std::vec::Vec::new();
-        let mut by_key: std::collections::HashMap<(u32, std::vec::Vec<usize>), usize> =
-            std::collections::HashMap::new();
+        let mut by_key: crate::report::FixedHashMap<(u32, std::vec::Vec<usize>), usize> =
+            Default::default();
         for counters in &collected.sites {
             let key = group_key(counters.trace, settings.frames);
             let index = *by_key.entry(key).or_insert_with(|| {
@@ -405,7 +405,7 @@ impl Profile {
     pub fn to_json(&self) -> serde_json::Value {
         let counts = |c: &Counts| serde_json::json!({"blocks": c.blocks, "bytes": c.bytes});
         let mut table: std::vec::Vec<&Frame> = std::vec::Vec::new();
-        let mut index: std::collections::HashMap<&Frame, usize> = std::collections::HashMap::new();
+        let mut index: crate::report::FixedHashMap<&Frame, usize> = Default::default();
         let mut site_frames: std::vec::Vec<std::vec::Vec<usize>> = std::vec::Vec::new();
         for site in &self.sites {
             let frames = site

@@ -51,6 +51,18 @@ use core::fmt;
 
 use crate::trace::TraceId;
 
+/// A hash map with a fixed-key hasher (std's SipHash with zero keys). std's default
+/// `RandomState` asks the OS for a random seed (`getrandom`, else `/dev/urandom`) and panics
+/// where it is refused, as in a process under a seccomp filter (sshd's pre-authentication
+/// child, a sandboxed worker); gpa's own maps (reports, symbols, profiles, findings) hash
+/// addresses and names it made itself, so they need no seed.
+pub(crate) type FixedHashMap<K, V> =
+    std::collections::HashMap<K, V, core::hash::BuildHasherDefault<std::hash::DefaultHasher>>;
+
+/// A hash set with a fixed-key hasher: see [`FixedHashMap`].
+pub(crate) type FixedHashSet<T> =
+    std::collections::HashSet<T, core::hash::BuildHasherDefault<std::hash::DefaultHasher>>;
+
 /// What kind of mistake a finding is.
 ///
 /// Example: the [`report`](crate::report) module documentation.

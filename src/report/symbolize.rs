@@ -214,10 +214,13 @@ fn resolve_classified(address: usize, epoch: u32) -> std::vec::Vec<(Frame, bool)
 /// profile's sites, a report's leaks from one function); an address in no module is looked up
 /// again each time, since a library loaded later may cover it.
 fn with_resolved<T>(address: usize, epoch: u32, with: impl FnOnce(&Resolved) -> T) -> T {
-    type Cache = std::collections::HashMap<(usize, u32), Resolved>;
+    type Cache = super::FixedHashMap<(usize, u32), Resolved>;
     static CACHE: std::sync::Mutex<Option<Cache>> = std::sync::Mutex::new(None);
     let lock = || CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(resolved) = lock().get_or_insert_with(Cache::new).get(&(address, epoch)) {
+    if let Some(resolved) = lock()
+        .get_or_insert_with(Cache::default)
+        .get(&(address, epoch))
+    {
         return with(resolved);
     }
     let (frames, each_plumbing): (std::vec::Vec<Frame>, std::vec::Vec<bool>) =
@@ -234,7 +237,7 @@ fn with_resolved<T>(address: usize, epoch: u32, with: impl FnOnce(&Resolved) -> 
         .is_some_and(|frame| frame.module.is_some())
     {
         lock()
-            .get_or_insert_with(Cache::new)
+            .get_or_insert_with(Cache::default)
             .insert((address, epoch), resolved);
     }
     answer
@@ -312,9 +315,8 @@ fn resolve_uncached(address: usize, epoch: u32) -> std::vec::Vec<(Frame, bool)> 
 /// the same few allocation sites again and again. The caller holds the re-entrancy guard of a
 /// GPA that is the global allocator (the cache and symbolization allocate).
 fn functions_at(address: usize, epoch: u32) -> std::sync::Arc<[String]> {
-    use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
-    type Cache = HashMap<(usize, u32), Arc<[String]>>;
+    type Cache = super::FixedHashMap<(usize, u32), Arc<[String]>>;
     static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
     let cached = CACHE
         .lock()
@@ -331,7 +333,7 @@ fn functions_at(address: usize, epoch: u32) -> std::sync::Arc<[String]> {
     CACHE
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .get_or_insert_with(HashMap::new)
+        .get_or_insert_with(Cache::default)
         .insert((address, epoch), names.clone());
     names
 }

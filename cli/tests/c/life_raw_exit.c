@@ -1,7 +1,8 @@
 /* Two threads running (each holding a 32-byte block only on its stack, waiting), main leaks
  * 16 bytes, then argv[1]: "group" ends the process with syscall(SYS_exit_group, 4);
  * "exit" ends only the main thread with syscall(SYS_exit, 0): the other threads go on,
- * the last one calls exit(6) after 200 ms. */
+ * the last one calls exit(6) after 200 ms; "exec PROGRAM" replaces the process with
+ * syscall(SYS_execve, PROGRAM, ...). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -33,6 +34,10 @@ int main(int argc, char **argv) {
     printf("main ends\n");
     fflush(stdout);
     if (!strcmp(argv[1], "group")) syscall(SYS_exit_group, 4);
-    else syscall(SYS_exit, 0);
+    else if (!strcmp(argv[1], "exec") && argc > 2) {
+        char *args[] = {argv[2], NULL};
+        extern char **environ;
+        syscall(SYS_execve, argv[2], args, environ);
+    } else syscall(SYS_exit, 0);
     return 1;
 }

@@ -429,6 +429,87 @@ pub fn remove(dir: &[u8], n: u32) {
     }
 }
 
+/// The files of a `report` event created ahead by [`reserve_report`] (the event, its JSON,
+/// its text), held at [`crate::os::HELD_FROM`] or above; -1: none.
+static RESERVED: [AtomicI32; 3] = [AtomicI32::new(-1), AtomicI32::new(-1), AtomicI32::new(-1)];
+
+/// Creates the files of this process's `report` event now, empty, to be written through
+/// their descriptors at exit ([`record_report`]): for a process about to install a seccomp
+/// filter or a Landlock ruleset, after which `open` may be refused (sshd's pre-authentication
+/// child, sandboxed workers). Until the report is written the event file is empty, which
+/// `gpa run` reads as no event (the process then ended without a report). Nothing when they
+/// were already made; allocates nothing.
+pub fn reserve_report(dir: &[u8]) {
+    if RESERVED[0].load(Ordering::Acquire) >= 0 {
+        return;
+    }
+    let pid = sys::getpid() as u32;
+    for n in 0..MAX_EVENTS {
+        let Some(event) = path(dir, pid, n, None) else {
+            return;
+        };
+        match create(dir, &event) {
+            Ok(file) => {
+                let mut held = [-1; 3];
+                held[0] = crate::os::hold_high(file.into_raw());
+                for (slot, extension) in held[1..].iter_mut().zip(["json", "txt"]) {
+                    if let Some(file) =
+                        path(dir, pid, n, Some(extension)).and_then(|path| create(dir, &path).ok())
+                    {
+                        *slot = crate::os::hold_high(file.into_raw());
+                    }
+                }
+                for (slot, fd) in RESERVED.iter().zip(held).rev() {
+                    slot.store(fd, Ordering::Release);
+                }
+                return;
+            }
+            Err(libc::EEXIST) => continue,
+            Err(_) => return,
+        }
+    }
+}
+
+/// In a `fork` child: the reserved files are the parent's report; the child forgets them
+/// (closing its copies of the descriptors).
+pub fn forget_reserved_report() {
+    for slot in &RESERVED {
+        let fd = slot.swap(-1, Ordering::AcqRel);
+        if fd >= 0 {
+            // SAFETY: the child's copy of a descriptor this library opened.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+/// Writes this process's `report` event with its JSON and its text (the text's file is left
+/// out when `text` is empty): into the files [`reserve_report`] made, else as a new event;
+/// false when it cannot.
+pub fn record_report(dir: &[u8], event: &Event, json: &[u8], text: &[u8]) -> bool {
+    let reserved = RESERVED
+        .each_ref()
+        .map(|slot| slot.swap(-1, Ordering::AcqRel));
+    if reserved[0] >= 0 {
+        let mut written = true;
+        for (fd, bytes) in reserved.into_iter().zip([event.as_bytes(), json, text]) {
+            if fd < 0 {
+                continue;
+            }
+            // SAFETY: a descriptor `reserve_report` opened and held for this report, taken
+            // out of the statics above: closed once, when `file` drops.
+            let file = unsafe { Fd::from_raw(fd) };
+            written &= file.write_all(bytes);
+        }
+        return written;
+    }
+    let Some(n) = record(dir, event) else {
+        return false;
+    };
+    // Through the report directory's descriptor after a `chroot` (see `keep_open`).
+    let json_written = write_attachment(dir, n, "json", json);
+    json_written && (text.is_empty() || write_attachment(dir, n, "txt", text))
+}
+
 /// The `key=value` pairs of an event file, unescaped (for `gpa run`, which reads them).
 pub fn parse(content: &[u8]) -> std::vec::Vec<(std::string::String, std::vec::Vec<u8>)> {
     content

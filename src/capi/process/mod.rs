@@ -58,6 +58,7 @@
 //! * `errno` is as the real call left it when an exec function returns.
 //! * Code reachable from a `vfork` child ([`is_original_process`] false) allocates nothing.
 
+pub mod confine;
 pub mod daemon;
 pub mod descriptors;
 pub mod environment;
@@ -65,8 +66,9 @@ pub mod events;
 pub mod inspect;
 pub mod shell;
 pub mod sys;
+pub mod syscall;
 
-use core::ffi::{c_char, c_int, c_void, CStr};
+use core::ffi::{c_char, c_int, c_long, c_void, CStr};
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
 use super::settings::{self, SavedPath};
@@ -295,6 +297,9 @@ pub fn on_fork_child() {
 /// `gpa run` it records itself.
 fn became_own_process() {
     arm_copy_marker();
+    // Descriptors held for the parent's report name the parent (`confine`).
+    crate::os::after_fork_child();
+    events::forget_reserved_report();
     if checking() {
         // A `clone()` child may run on a small stack of the program's: the event takes
         // about 11 KiB of stack (its buffer and a path).
@@ -530,22 +535,62 @@ unsafe fn first<'a>(argv: *const *const c_char) -> &'a [u8] {
     }
 }
 
-/// `chroot(path)`: under `gpa run` (`GPA_REPORT_DIR` set) the report directory is opened
-/// first ([`events::keep_open`]), since its path leads nowhere once the root has changed: a
-/// process in a jail (sshd's privilege-separated child, a build sandbox) was not checked.
-/// In check and guard modes the loaded objects' symbols and debug information are read too
-/// (`report::symbolize::open_loaded_objects`), for the report's frames. Then the system
-/// call itself, as glibc's `chroot` makes it (`-1` and `errno` on failure). Costs an `open`
-/// and an `fcntl`, and in check and guard modes the symbolization's reading of every loaded
-/// object, in the first `chroot` of a process.
+/// `chroot(path)`: first what the report will need and cannot reach from the new root
+/// ([`confine::before_confinement`]): under `gpa run` (`GPA_REPORT_DIR` set) the report
+/// directory is opened ([`events::keep_open`]): a process in a jail (sshd's
+/// privilege-separated child, a build sandbox) was not checked; in check and guard modes
+/// descriptors on `/proc` and on the process's `maps` (a jail rarely has `/proc`: the leak
+/// scan then had no roots, and a block held by a global was "definitely lost") and the loaded
+/// objects' symbols and debug information, for the report's frames. Then the system call
+/// itself, as glibc's `chroot` makes it (`-1` and `errno` on failure). Costs a few `open`s and
+/// `fcntl`s, and in check and guard modes the symbolization's reading of every loaded object,
+/// in the first `chroot` of a process.
 ///
 /// # Safety
 /// As for C's `chroot`: `path` is a NUL-terminated string (or an address the kernel
 /// rejects with `EFAULT`).
 pub unsafe fn chroot(path: *const c_char) -> c_int {
-    before_paths_change();
+    confine::before_confinement(confine::Confinement::Root);
     // SAFETY: the caller's argument, passed to the system call glibc's `chroot` makes.
-    unsafe { libc::syscall(libc::SYS_chroot, path) as c_int }
+    unsafe { syscall::raw(libc::SYS_chroot, [path as c_long, 0, 0, 0, 0, 0]) as c_int }
+}
+
+/// The `execve` system call itself (never through the C library's `syscall`, which this
+/// library interposes: [`syscall`]).
+///
+/// # Safety
+/// As for the system call: the kernel checks the pointers (`EFAULT`).
+unsafe fn raw_execve(
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
+    let args = [path as c_long, argv as c_long, envp as c_long, 0, 0, 0];
+    // SAFETY: caller contract.
+    unsafe { syscall::raw(libc::SYS_execve, args) as c_int }
+}
+
+/// The `execveat` system call itself (see [`raw_execve`]).
+///
+/// # Safety
+/// As for the system call: the kernel checks the pointers (`EFAULT`).
+unsafe fn raw_execveat(
+    dirfd: c_int,
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+    flags: c_int,
+) -> c_int {
+    let args = [
+        c_long::from(dirfd),
+        path as c_long,
+        argv as c_long,
+        envp as c_long,
+        c_long::from(flags),
+        0,
+    ];
+    // SAFETY: caller contract.
+    unsafe { syscall::raw(libc::SYS_execveat, args) as c_int }
 }
 
 /// Whether the loaded objects' files have been opened ([`before_paths_change`]).
@@ -553,29 +598,30 @@ static OBJECTS_OPENED: AtomicBool = AtomicBool::new(false);
 
 /// Before the process's paths may stop leading where they led (`chroot`, `pivot_root`, a new
 /// mount namespace): under `gpa run` the report directory is held open
-/// ([`events::keep_open`]), and in check and guard modes the loaded objects' files are opened
-/// too, for the report's frames: a tmpfs over the directory that holds the program
+/// ([`events::keep_open`]), and in check and guard modes `/proc` and the process's `maps` are
+/// held for the leak scan ([`crate::os::keep_proc`]: a jail rarely has `/proc`) and the loaded
+/// objects' files are opened, for the report's frames: a tmpfs over the directory that holds the program
 /// (`life_mountns self`) or a new root leaves their paths leading nowhere, where Valgrind,
 /// which reads them as they load, names the frames. Once per process: it costs what
 /// symbolizing a frame in each object costs (`gpa run -- unshare -m true`: 66 ms of CPU in
 /// all, against 6 ms for `unshare -U true`). `errno` is kept. Nothing but an `fstat` once
 /// both are done.
-fn before_paths_change() {
-    let Some(dir) = settings::REPORT_DIR.get() else {
-        return;
-    };
-    if !(checking() || super::profile::active()) {
-        // Fast mode, no profile: nothing is written there.
-        return;
-    }
+pub(super) fn before_paths_change() {
     let errno = sys::errno();
-    if events::held().is_none() {
-        events::keep_open(dir);
+    if checking() {
+        // The leak scan's memory map and thread list (`confine`).
+        crate::os::keep_proc();
+        if is_original_process() && !OBJECTS_OPENED.swap(true, Ordering::AcqRel) {
+            // Allocations to gpa's own heap.
+            let _inside = crate::gpa::InsideAllocator::enter();
+            crate::report::symbolize::open_loaded_objects();
+        }
     }
-    if checking() && is_original_process() && !OBJECTS_OPENED.swap(true, Ordering::AcqRel) {
-        // Allocations to gpa's own heap.
-        let _inside = crate::gpa::InsideAllocator::enter();
-        crate::report::symbolize::open_loaded_objects();
+    if let Some(dir) = settings::REPORT_DIR.get() {
+        // Fast mode without a profile writes nothing there.
+        if (checking() || super::profile::active()) && events::held().is_none() {
+            events::keep_open(dir);
+        }
     }
     sys::set_errno(errno);
 }
@@ -599,7 +645,7 @@ pub unsafe fn unshare(flags: c_int) -> c_int {
         before_paths_change();
     }
     // SAFETY: the caller's argument, passed to the system call glibc's `unshare` makes.
-    unsafe { libc::syscall(libc::SYS_unshare, flags) as c_int }
+    unsafe { syscall::raw(libc::SYS_unshare, [c_long::from(flags), 0, 0, 0, 0, 0]) as c_int }
 }
 
 /// `setns(fd, nstype)`: when it may enter a mount namespace, as [`unshare`] (the process's
@@ -612,34 +658,12 @@ pub unsafe fn setns(fd: c_int, nstype: c_int) -> c_int {
         before_paths_change();
     }
     // SAFETY: the caller's arguments, passed to the system call glibc's `setns` makes.
-    unsafe { libc::syscall(libc::SYS_setns, fd, nstype) as c_int }
-}
-
-/// The system call made by a raw `syscall(number, ...)`, x86-64 (registers as the kernel
-/// takes them); the kernel's result (`-errno` on failure).
-///
-/// # Safety
-/// As for the system call `number` with these arguments.
-#[cfg(target_arch = "x86_64")]
-unsafe fn raw_syscall(number: libc::c_long, args: [libc::c_long; 6]) -> libc::c_long {
-    let result;
-    // SAFETY: caller contract; the `syscall` instruction clobbers `rcx` and `r11` only.
     unsafe {
-        core::arch::asm!(
-            "syscall",
-            inlateout("rax") number => result,
-            in("rdi") args[0],
-            in("rsi") args[1],
-            in("rdx") args[2],
-            in("r10") args[3],
-            in("r8") args[4],
-            in("r9") args[5],
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
+        syscall::raw(
+            libc::SYS_setns,
+            [c_long::from(fd), c_long::from(nstype), 0, 0, 0, 0],
+        ) as c_int
     }
-    result
 }
 
 /// The end of C `syscall` when the system call failed: `errno` set to `code`, -1 returned
@@ -649,12 +673,17 @@ pub extern "C" fn syscall_failed(code: libc::c_long) -> libc::c_long {
     -1
 }
 
-/// C `syscall` for the calls that change what paths lead to, made raw by programs that do
-/// not use glibc's wrappers (bubblewrap's `clone` with `CLONE_NEWNS`, its `unshare`): as the
-/// wrappers [`unshare`], [`setns`], [`chroot`] and [`clone`] do, the report directory is held
-/// open first (`pivot_root`, which has no wrapper in glibc, too). The exported `syscall` (`capi/src/lib.rs`) comes here only for `clone`
-/// and `unshare` with `CLONE_NEWNS`, `setns`, `chroot` and `pivot_root`; every other call is
-/// the system call alone, as in glibc's.
+/// C `syscall` for the calls gpa must see when programs make them by number, not through
+/// glibc's wrappers. Those that change what paths lead to (bubblewrap's `clone` with
+/// `CLONE_NEWNS`, its `unshare`; `setns`, `chroot`, `pivot_root`): as the wrappers
+/// [`unshare`], [`setns`], [`chroot`] and [`clone`] do, the report directory is held open
+/// first. Those that confine the process (`seccomp` installing a filter, as libseccomp does;
+/// `landlock_restrict_self`): what the report will need is taken first
+/// ([`confine::before_confinement`]). `exit_group` ends through `_exit`'s report
+/// ([`exit_now`]); `execve` and `execveat` go through gpa's wrappers, so the `exec` is
+/// recorded and the program started is listed (lifecycle.md item 4). The exported `syscall`
+/// (`capi/src/lib.rs`) comes here only for these; every other call is the system call alone,
+/// as in glibc's.
 ///
 /// A raw `clone` child returns from here on a copy of this frame (its memory is a copy:
 /// `CLONE_VM` with a new stack cannot return from any `syscall` wrapper, glibc's included).
@@ -682,17 +711,48 @@ pub unsafe extern "C" fn syscall_watched(
         }
         libc::SYS_unshare if a1 as c_int & libc::CLONE_NEWNS != 0 => before_paths_change(),
         libc::SYS_setns if may_enter_mount_namespace(a2 as c_int) => before_paths_change(),
-        libc::SYS_chroot | libc::SYS_pivot_root => before_paths_change(),
+        libc::SYS_chroot | libc::SYS_pivot_root => {
+            confine::before_confinement(confine::Confinement::Root);
+        }
+        libc::SYS_seccomp if confine::SECCOMP_SET_MODES.contains(&(a1 as libc::c_ulong)) => {
+            confine::before_confinement(confine::Confinement::Filter);
+        }
+        libc::SYS_landlock_restrict_self => {
+            confine::before_confinement(confine::Confinement::Filter);
+        }
+        // The report, as at `_exit` (lifecycle.md item 4).
+        libc::SYS_exit_group => exit_now(a1 as c_int),
+        libc::SYS_execve => {
+            // SAFETY: caller contract: the arguments of `execve` (the kernel checks them).
+            let result = unsafe {
+                execve(
+                    a1 as *const c_char,
+                    a2 as *const *const c_char,
+                    a3 as *const *const c_char,
+                )
+            };
+            return c_long::from(result);
+        }
+        libc::SYS_execveat => {
+            // SAFETY: as above, for `execveat`.
+            let result = unsafe {
+                execveat(
+                    a1 as c_int,
+                    a2 as *const c_char,
+                    a3 as *const *const c_char,
+                    a4 as *const *const c_char,
+                    a5 as c_int,
+                )
+            };
+            return c_long::from(result);
+        }
         _ => {}
     }
     // SAFETY: caller contract.
-    let result = unsafe { raw_syscall(number, [a1, a2, a3, a4, a5, a6]) };
+    let result = unsafe { syscall::raw(number, [a1, a2, a3, a4, a5, a6]) };
     if lend && result != 0 {
         // The parent (or a failed clone): the child holds its own copy.
         events::release();
-    }
-    if (-4095..0).contains(&result) {
-        return syscall_failed(-result);
     }
     result
 }
@@ -744,7 +804,7 @@ pub unsafe fn execve(
 ) -> c_int {
     if refused(path, argv, envp) {
         // SAFETY: the kernel checks every pointer and fails with `EFAULT`.
-        return unsafe { libc::syscall(libc::SYS_execve, path, argv, envp) as c_int };
+        return unsafe { raw_execve(path, argv, envp) };
     }
     // SAFETY: caller contract.
     unsafe {
@@ -755,7 +815,7 @@ pub unsafe fn execve(
             let event = before_exec(target, argv, envp);
             sys::set_errno(errno);
             // The system call is what glibc's `execve` makes.
-            let result = libc::syscall(libc::SYS_execve, path, argv, envp) as c_int;
+            let result = raw_execve(path, argv, envp);
             after_failed_exec(event);
             result
         })
@@ -787,9 +847,7 @@ pub unsafe fn execveat(
 ) -> c_int {
     if refused(path, argv, envp) {
         // SAFETY: the kernel checks every pointer and fails with `EFAULT`.
-        return unsafe {
-            libc::syscall(libc::SYS_execveat, dirfd, path, argv, envp, flags) as c_int
-        };
+        return unsafe { raw_execveat(dirfd, path, argv, envp, flags) };
     }
     // SAFETY: caller contract.
     unsafe {
@@ -800,7 +858,7 @@ pub unsafe fn execveat(
             let target = name.and_then(|name| at_path(dirfd, name, flags));
             let event = before_exec(target.as_ref().map(sys::PathBuf::as_c), argv, envp);
             sys::set_errno(errno);
-            let result = libc::syscall(libc::SYS_execveat, dirfd, path, argv, envp, flags) as c_int;
+            let result = raw_execveat(dirfd, path, argv, envp, flags);
             after_failed_exec(event);
             result
         })

@@ -82,6 +82,21 @@ impl Fd {
         true
     }
 
+    /// Takes ownership of the open descriptor `fd`.
+    ///
+    /// # Safety
+    /// `fd` is open and nothing else closes it.
+    pub unsafe fn from_raw(fd: libc::c_int) -> Fd {
+        Fd(fd)
+    }
+
+    /// The descriptor, given up by this value (not closed).
+    pub fn into_raw(self) -> libc::c_int {
+        let fd = self.0;
+        core::mem::forget(self);
+        fd
+    }
+
     /// `fstat` of the open file.
     pub fn stat(&self) -> Option<libc::stat> {
         fstat(self.0)
@@ -362,7 +377,12 @@ pub fn set_errno(value: i32) {
 pub fn exit_group(status: i32) -> ! {
     loop {
         // SAFETY: ends every thread of the process; never returns.
-        unsafe { libc::syscall(libc::SYS_exit_group, status as libc::c_long) };
+        unsafe {
+            super::syscall::raw(
+                libc::SYS_exit_group,
+                [status as libc::c_long, 0, 0, 0, 0, 0],
+            )
+        };
     }
 }
 

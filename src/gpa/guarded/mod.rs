@@ -276,26 +276,11 @@ impl Guarded {
 fn warn_limited(len: Option<usize>) {
     use core::fmt::Write;
     static WARNED: AtomicBool = AtomicBool::new(false);
-    struct Line {
-        bytes: [u8; 320],
-        len: usize,
-    }
-    impl Write for Line {
-        fn write_str(&mut self, text: &str) -> core::fmt::Result {
-            let take = text.len().min(self.bytes.len() - self.len);
-            self.bytes[self.len..self.len + take].copy_from_slice(&text.as_bytes()[..take]);
-            self.len += take;
-            Ok(())
-        }
-    }
     if WARNED.swap(true, Ordering::Relaxed) {
         return;
     }
     let limit = os::address_space_limit().unwrap_or(0);
-    let mut line = Line {
-        bytes: [0; 320],
-        len: 0,
-    };
+    let mut line = os::StderrLine::<320>::new();
     let _ = match len {
         Some(len) => writeln!(
             line,
@@ -312,7 +297,7 @@ fn warn_limited(len: Option<usize>) {
             limit >> 20
         ),
     };
-    os::write_stderr(&line.bytes[..line.len]);
+    line.flush();
 }
 
 // ---- sampling ----

@@ -267,9 +267,10 @@ impl Area {
                 self.set_up_chunk(start, state.pool.start_against_guard)
             } else {
                 // SAFETY: the chunk's slots are ours and all closed (none outstanding); the
-                // guard markers in their guard pages survive the change.
+                // guard markers in their guard pages survive the change (`protect_keeping`: no
+                // fresh mapping where the OS refuses `mprotect`, which would drop them).
                 unsafe {
-                    os::protect(
+                    os::protect_keeping(
                         NonNull::new_unchecked(start as *mut u8),
                         SLOTS_PER_CHUNK * SLOT_PAGES * page,
                         true,
