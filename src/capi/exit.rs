@@ -1338,6 +1338,10 @@ pub fn examine(
     settings: &Settings,
     options: scan::Options,
 ) -> Outcome {
+    // The scan reads `/proc/self/maps` and the thread list: room for their descriptors in a
+    // process that lowered its soft `RLIMIT_NOFILE` to the descriptors it has open (without
+    // the map, leaks could not be checked).
+    let _room = process::sys::DescriptorRoom::new();
     // Before the scan stops the other threads (`dlsym` takes the loader's lock).
     let allocator_elsewhere = allocator_elsewhere();
     let scan = scan::scan(gpa, this_thread, options);

@@ -42,7 +42,15 @@ pub enum Confinement {
 /// Gets, while it still can, what the exit report will need (see the module docs). Allocates
 /// only to read the objects' symbols; `errno` is kept.
 pub fn before_confinement(confinement: Confinement) {
-    // `/proc`, `maps`, the objects' symbols, the report directory.
+    if checking() {
+        // The leak scan's memory map and thread list: a jail rarely has `/proc`, a filter
+        // refuses `open`. (Not for a new mount namespace, whose `/proc` stays: the program's
+        // descriptor table is left as it was there.)
+        let errno = sys::errno();
+        crate::os::keep_proc();
+        sys::set_errno(errno);
+    }
+    // The objects' symbols, the report directory.
     super::before_paths_change();
     if confinement == Confinement::Filter && checking() {
         if let Some(dir) = settings::REPORT_DIR.get() {

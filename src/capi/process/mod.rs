@@ -598,9 +598,9 @@ static OBJECTS_OPENED: AtomicBool = AtomicBool::new(false);
 
 /// Before the process's paths may stop leading where they led (`chroot`, `pivot_root`, a new
 /// mount namespace): under `gpa run` the report directory is held open
-/// ([`events::keep_open`]), and in check and guard modes `/proc` and the process's `maps` are
-/// held for the leak scan ([`crate::os::keep_proc`]: a jail rarely has `/proc`) and the loaded
-/// objects' files are opened, for the report's frames: a tmpfs over the directory that holds the program
+/// ([`events::keep_open`]), and in check and guard modes the loaded objects' files are
+/// opened, for the report's frames (a new root or a filter also holds `/proc`:
+/// [`confine::before_confinement`]): a tmpfs over the directory that holds the program
 /// (`life_mountns self`) or a new root leaves their paths leading nowhere, where Valgrind,
 /// which reads them as they load, names the frames. Once per process: it costs what
 /// symbolizing a frame in each object costs (`gpa run -- unshare -m true`: 66 ms of CPU in
@@ -609,8 +609,6 @@ static OBJECTS_OPENED: AtomicBool = AtomicBool::new(false);
 pub(super) fn before_paths_change() {
     let errno = sys::errno();
     if checking() {
-        // The leak scan's memory map and thread list (`confine`).
-        crate::os::keep_proc();
         if is_original_process() && !OBJECTS_OPENED.swap(true, Ordering::AcqRel) {
             // Allocations to gpa's own heap.
             let _inside = crate::gpa::InsideAllocator::enter();
