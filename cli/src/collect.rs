@@ -48,6 +48,10 @@ pub(crate) struct Image {
     /// Why its leaks were not checked, when it ended by a signal in a state where the leak
     /// check could not run (inside gpa's allocator, the loader, the unwinder).
     pub leaks_not_checked: Option<String>,
+    /// The signal that killed it, when it left no report and `gpa run` reaped it (a process
+    /// re-parented to `gpa run`, or the program itself): `SIGSYS` where a seccomp filter
+    /// refused a system call of gpa's exit report, `SIGKILL`, `SIGXFSZ`...
+    pub killed_by: Option<i32>,
     /// Its report parts merged: `findings` and the leak and reachable totals.
     pub report: Option<Value>,
     /// Its text report.
@@ -345,6 +349,14 @@ pub(crate) fn merged_json(images: &[Image]) -> Value {
                 process["leaks_not_checked"] = reason.clone().into();
             }
         }
+        if let Some(signal) = image
+            .killed_by
+            .filter(|_| image.unchecked == Some(Reason::NoReport))
+        {
+            process["killed_by_signal"] = signal.into();
+            process["killed_by_signal_name"] = signal_name(signal).into();
+            process["detail"] = killed_without_report(signal).into();
+        }
         if let Some(target) = &image.exec_target {
             process["exec"] = target.clone().into();
         }
@@ -487,6 +499,12 @@ pub(crate) fn process_lines(images: &[Image]) -> String {
                 };
                 format!("checked, {findings} finding(s){ended}")
             }
+            Some(Reason::NoReport) if image.killed_by.is_some() => {
+                format!(
+                    "NOT CHECKED: {}",
+                    killed_without_report(image.killed_by.unwrap_or(0))
+                )
+            }
             Some(reason) => format!("NOT CHECKED: {}", reason.describe()),
         };
         text.push_str(&format!(
@@ -495,6 +513,26 @@ pub(crate) fn process_lines(images: &[Image]) -> String {
         ));
     }
     text
+}
+
+/// Why a process that left no report was not checked, when `gpa run` saw the signal that
+/// killed it.
+pub(crate) fn killed_without_report(signal: i32) -> String {
+    let why = match signal {
+        libc::SIGSYS => {
+            " (a seccomp filter that kills on system calls it does not allow, as OpenSSH's \
+             pre-authentication child installs, refused one that gpa's exit report makes)"
+        }
+        libc::SIGKILL => " (it could not write its report before it died)",
+        libc::SIGXFSZ => {
+            " (RLIMIT_FSIZE: the program forbade writing to files, and gpa's report is a file)"
+        }
+        _ => " (after the program replaced gpa's handler for it, or where gpa cannot report)",
+    };
+    format!(
+        "killed by {} before it wrote its report{why}",
+        signal_name(signal)
+    )
 }
 
 /// The name of a signal (`SIGTERM`), as the report of a process it ended gives it.

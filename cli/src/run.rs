@@ -191,12 +191,16 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
             unsafe { libc::kill(pid as i32, early) };
         }
         let status = child.wait()?;
+        let mut killed = Vec::new();
         if reports {
-            wait_for_descendants(DESCENDANT_WAIT);
+            killed = wait_for_descendants(DESCENDANT_WAIT);
         }
-        Ok((pid, status))
+        if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
+            killed.push((u64::from(pid), signal));
+        }
+        Ok((pid, status, killed))
     });
-    let (main_pid, status) = match started {
+    let (main_pid, status, killed) = match started {
         Ok(started) => started,
         Err(error) => {
             let _ = std::fs::remove_dir_all(&report_dir);
@@ -249,6 +253,15 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
         for image in &mut images {
             if image.unchecked == Some(Reason::NoReport) && is_running(image.pid) {
                 image.unchecked = Some(Reason::StillRunning);
+            }
+        }
+        // A process that left no report and that `gpa run` reaped: the signal that killed it
+        // is the reason (its last image: the one that was running when it died).
+        for (pid, signal) in killed {
+            if let Some(image) = images.iter_mut().rev().find(|image| image.pid == pid) {
+                if image.unchecked == Some(Reason::NoReport) && image.report.is_none() {
+                    image.killed_by = Some(signal);
+                }
             }
         }
         images
@@ -493,18 +506,23 @@ const DESCENDANT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// is left or `limit` has passed. A child the program forked and did not wait for reports at
 /// its own exit: Valgrind prints that report whenever it comes; `gpa run`, which writes one
 /// report, waits for it. A process still running after `limit` (a daemon) is listed as not
-/// checked ([`Reason::StillRunning`]) instead of holding the run up.
-fn wait_for_descendants(limit: std::time::Duration) {
+/// checked ([`Reason::StillRunning`]) instead of holding the run up. The processes reaped
+/// that a signal killed, with the signal.
+fn wait_for_descendants(limit: std::time::Duration) -> Vec<(u64, i32)> {
     let start = std::time::Instant::now();
+    let mut killed = Vec::new();
     loop {
         let mut status = 0;
         // SAFETY: `waitpid` writes the status into `status`.
         let reaped = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
         if reaped > 0 {
+            if libc::WIFSIGNALED(status) {
+                killed.push((reaped as u64, libc::WTERMSIG(status)));
+            }
             continue;
         }
         if reaped < 0 || start.elapsed() >= limit {
-            return;
+            return killed;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }

@@ -837,6 +837,12 @@ pub fn init() {
     libc_calls::install(state.settings.mode.checks());
     if state.settings.mode.checks() {
         exit::register();
+        // The starting thread's stack bounds now (`getrlimit`, for the main thread), not at
+        // its first trace: a program whose first allocation comes after it installed a
+        // seccomp filter that kills on `prlimit64` (OpenSSH's kind) died there, where it
+        // runs natively (docs/sweeps/lifecycle.md item 12).
+        let _inside = crate::gpa::InsideAllocator::enter();
+        crate::trace::prepare_thread();
     } else {
         // Check mode recognizes libc's blocks itself, before the front-guard adjustment.
         state.gpa.set_foreign_block_hook(foreign::release_hook);

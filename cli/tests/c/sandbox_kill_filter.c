@@ -1,0 +1,101 @@
+/* A worker that sandboxes itself as OpenSSH 9.2's pre-authentication child does
+ * (sandbox-seccomp-filter.c; docs/sweeps/lifecycle.md item 13): a seccomp filter that allows
+ * a short list of system calls (read, write, mmap and mprotect without PROT_EXEC, brk,
+ * munmap, futex, getpid, gettid, clock_gettime, rt_sigprocmask, exit, exit_group...),
+ * refuses open/openat/stat/fstat with EACCES, and KILLS the process (SIGSYS) on any other:
+ * rt_sigaction, sigaltstack, rt_sigreturn, tgkill, pread64, lseek, fcntl, dup, prlimit64...
+ * The parent forks the worker, leaks 16 bytes, and exits without waiting (as sshd's monitor
+ * does when the connection fails), so the worker is re-parented. The worker waits for its
+ * parent's end (a pipe), leaks 40 bytes, keeps 100 in a global, prints "worker done" and
+ * exits with status 3. Ways:
+ *   early  the parent leaks its 16 bytes before the fork: the worker has allocated (its copy
+ *          of the parent's heap) before its filter, as sshd's child has;
+ *   late   after the fork: the worker's first allocation comes after its filter.
+ * Natively: the parent exits 0, the worker 3. */
+#define _GNU_SOURCE
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+void *kept; /* not static: the stores stay */
+
+__attribute__((noinline)) static void *allocate(size_t size) {
+    char *block = malloc(size);
+    memset(block, 7, size);
+    return block;
+}
+
+#define ALLOW(call) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (call), 0, 1), \
+                  BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+#define DENY(call, e) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (call), 0, 1), \
+                    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (e))
+/* Allowed when argument 2 (the protection) has no bit outside PROT_READ|PROT_WRITE. */
+#define ALLOW_PROT(call) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (call), 0, 5), \
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])), \
+    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~3u), \
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1), \
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), \
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
+
+static struct sock_filter rules[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    DENY(SYS_open, EACCES), DENY(SYS_openat, EACCES), DENY(SYS_stat, EACCES),
+    DENY(SYS_fstat, EACCES), DENY(SYS_lstat, EACCES), DENY(SYS_newfstatat, EACCES),
+    DENY(SYS_statx, EACCES),
+    ALLOW(SYS_brk), ALLOW(SYS_clock_gettime), ALLOW(SYS_close), ALLOW(SYS_exit),
+    ALLOW(SYS_exit_group), ALLOW(SYS_futex), ALLOW(SYS_geteuid), ALLOW(SYS_getpgid),
+    ALLOW(SYS_getpid), ALLOW(SYS_getrandom), ALLOW(SYS_gettid), ALLOW(SYS_gettimeofday),
+    ALLOW(SYS_getuid), ALLOW(SYS_madvise), ALLOW_PROT(SYS_mmap), ALLOW_PROT(SYS_mprotect),
+    ALLOW(SYS_mremap), ALLOW(SYS_munmap), ALLOW(SYS_nanosleep), ALLOW(SYS_clock_nanosleep),
+    ALLOW(SYS_ppoll), ALLOW(SYS_poll), ALLOW(SYS_pselect6), ALLOW(SYS_read),
+    ALLOW(SYS_rt_sigprocmask), ALLOW(SYS_select), ALLOW(SYS_shutdown), ALLOW(SYS_time),
+    ALLOW(SYS_write), ALLOW(SYS_writev),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL),
+};
+
+int main(int argc, char **argv) {
+    int early = argc > 1 && strcmp(argv[1], "early") == 0;
+    void *volatile lost = NULL;
+    (void)lost;
+    if (early) {
+        lost = allocate(16);
+        lost = NULL;
+    }
+    int ends[2];
+    if (pipe(ends) != 0) return 2;
+    fflush(stdout);
+    pid_t worker = fork();
+    if (worker < 0) return 2;
+    if (worker == 0) {
+        close(ends[1]);
+        struct sock_fprog program = {sizeof rules / sizeof rules[0], rules};
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return 2;
+        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) return 2;
+        char byte;
+        while (read(ends[0], &byte, 1) > 0) {
+        }
+        lost = allocate(40);
+        lost = NULL;
+        kept = allocate(100);
+        static const char done[] = "worker done\n";
+        write(1, done, sizeof done - 1);
+        exit(3);
+    }
+    close(ends[0]);
+    if (!early) {
+        lost = allocate(16);
+        lost = NULL;
+    }
+    return 0;
+}
