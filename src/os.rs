@@ -824,8 +824,17 @@ fn read_from_start(fd: libc::c_int) -> Option<std::vec::Vec<u8>> {
 }
 
 /// The process's address-space limit in bytes (`RLIMIT_AS`, `ulimit -v`), or `None` when
-/// there is none. Reserved but inaccessible mappings count against it too.
+/// there is none. Reserved but inaccessible mappings count against it too. After
+/// [`freeze_limits`], the value read then, without a system call.
 pub fn address_space_limit() -> Option<usize> {
+    match FROZEN_AS_LIMIT.load(Ordering::Relaxed) {
+        NOT_FROZEN => read_address_space_limit(),
+        NO_LIMIT => None,
+        limit => Some(limit),
+    }
+}
+
+fn read_address_space_limit() -> Option<usize> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -836,7 +845,23 @@ pub fn address_space_limit() -> Option<usize> {
     {
         return None;
     }
-    Some(usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX))
+    Some(usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX).max(1))
+}
+
+/// [`address_space_limit`] as [`freeze_limits`] read it: [`NOT_FROZEN`] before, [`NO_LIMIT`]
+/// for none.
+static FROZEN_AS_LIMIT: AtomicUsize = AtomicUsize::new(NOT_FROZEN);
+const NOT_FROZEN: usize = 0;
+const NO_LIMIT: usize = usize::MAX;
+
+/// Reads the limits the allocator consults (`RLIMIT_AS`) once more and keeps them, for a
+/// process about to install a seccomp filter: afterwards `getrlimit` and the `/proc` reads
+/// [`address_space_allows`] makes may be refused, or kill the process (OpenSSH's filter kills
+/// on `getrlimit`: a sandboxed worker died at its first allocation under gpa). A limit the
+/// program sets after the filter is not seen (it could not be read anyway).
+pub fn freeze_limits() {
+    let limit = read_address_space_limit().map_or(NO_LIMIT, |limit| limit.min(NO_LIMIT - 1));
+    FROZEN_AS_LIMIT.store(limit, Ordering::Relaxed);
 }
 
 /// The size of one of gpa's own reservations that would be `wanted` bytes without an
@@ -864,6 +889,10 @@ pub fn address_space_allows(bytes: usize) -> bool {
     let Some(limit) = address_space_limit() else {
         return true;
     };
+    if FROZEN_AS_LIMIT.load(Ordering::Relaxed) != NOT_FROZEN {
+        // Under a seccomp filter `/proc/self/statm` may not be opened (or its `open` kill).
+        return true;
+    }
     address_space_used().is_none_or(|used| used.saturating_add(bytes) <= limit)
 }
 

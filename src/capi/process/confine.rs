@@ -52,6 +52,10 @@ pub fn before_confinement(confinement: Confinement) {
     }
     // The objects' symbols, the report directory.
     super::before_paths_change();
+    if confinement == Confinement::Filter {
+        // The allocator's `getrlimit` may be refused or kill from now on (every mode).
+        crate::os::freeze_limits();
+    }
     if confinement == Confinement::Filter && checking() {
         if let Some(dir) = settings::REPORT_DIR.get() {
             let errno = sys::errno();
