@@ -608,12 +608,10 @@ static OBJECTS_OPENED: AtomicBool = AtomicBool::new(false);
 /// both are done.
 pub(super) fn before_paths_change() {
     let errno = sys::errno();
-    if checking() {
-        if is_original_process() && !OBJECTS_OPENED.swap(true, Ordering::AcqRel) {
-            // Allocations to gpa's own heap.
-            let _inside = crate::gpa::InsideAllocator::enter();
-            crate::report::symbolize::open_loaded_objects();
-        }
+    if checking() && is_original_process() && !OBJECTS_OPENED.swap(true, Ordering::AcqRel) {
+        // Allocations to gpa's own heap.
+        let _inside = crate::gpa::InsideAllocator::enter();
+        crate::report::symbolize::open_loaded_objects();
     }
     if let Some(dir) = settings::REPORT_DIR.get() {
         // Fast mode without a profile writes nothing there.
