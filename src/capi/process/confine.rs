@@ -12,10 +12,13 @@
 //!
 //! # Design
 //! Just before the call that confines the process ([`chroot`](super::chroot), [`prctl`] with
-//! `PR_SET_SECCOMP`, and [`syscall`] with `SYS_seccomp`, `SYS_landlock_restrict_self` or
-//! `SYS_chroot`: libseccomp and Landlock users reach the kernel through `syscall`),
+//! `PR_SET_SECCOMP`, and the exported `syscall` ([`super::syscall_watched`]) with
+//! `SYS_seccomp`, `SYS_landlock_restrict_self`, `SYS_chroot` or `SYS_pivot_root`: libseccomp
+//! and Landlock users reach the kernel through `syscall`),
 //! [`before_confinement`] gets what the report needs while it still can: descriptors on `/proc`
-//! and on this process's `maps` ([`crate::os::keep_proc`]), the loaded objects' symbols
+//! and on this process's `maps` ([`crate::os::keep_proc`]; not for a new mount namespace,
+//! whose `/proc` stays), the limits the allocator reads ([`crate::os::freeze_limits`], for a
+//! filter), the loaded objects' symbols
 //! (`open_loaded_objects`, check and guard modes), and under `gpa run` the report directory's
 //! descriptor (a new root) or the report's own files, created empty ahead of time (a filter or
 //! ruleset: `events::reserve_report`). All descriptors sit at 512 or above, close-on-exec; a
