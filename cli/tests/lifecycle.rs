@@ -742,10 +742,14 @@ fn mount_namespaces_or_skip() -> bool {
     works
 }
 
-/// The directory that holds `gpa run`'s report directories (`TMPDIR`, or `/tmp`): what the
-/// programs below cover with a tmpfs in their new mount namespace.
+/// A directory of its own for `gpa run`'s report directories (the runs below get it as
+/// `TMPDIR`: `TMPDIR={parent} @ ...`), which the programs cover with a tmpfs in their new mount
+/// namespace. Not `/tmp` itself: a checkout under `/tmp` (a clean clone there) would have the
+/// preload library covered too, where the point is that only the report directory is.
 fn report_parent() -> String {
-    std::env::temp_dir().display().to_string()
+    let dir = std::env::temp_dir().join(format!("gpa-lifecycle-reports-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create the report parent");
+    dir.display().to_string()
 }
 
 /// A program run as root that enters a new mount namespace and mounts a tmpfs over the
@@ -796,7 +800,7 @@ fn processes_in_a_new_mount_namespace_are_checked() {
     ];
     let parent = report_parent();
     for (way, expected) in cases {
-        let line = format!("@ ./life_mountns {way} {parent} ./life_child");
+        let line = format!("TMPDIR={parent} @ ./life_mountns {way} {parent} ./life_child");
         for report in agree(&dir, &line, &expected, None, None) {
             let findings = report["findings"].as_array().cloned().unwrap_or_default();
             let own: Vec<_> = findings
@@ -848,7 +852,10 @@ fn a_static_program_started_in_a_new_mount_namespace_gets_no_descriptor() {
     }
     agree(
         &dir,
-        &format!("@ ./life_mountns fork {} ./life_fds", report_parent()),
+        &format!(
+            "TMPDIR={0} @ ./life_mountns fork {0} ./life_fds",
+            report_parent()
+        ),
         &[
             checked("life_mountns", [(1, 8), NONE, NONE, NONE]),
             checked("life_mountns", [NONE; 4]),
@@ -882,7 +889,10 @@ fn heap_profiles_of_processes_in_a_new_mount_namespace_are_written() {
         dhat.display(),
         json.display()
     );
-    let line = format!("@ ./life_mountns fork {} ./life_child", report_parent());
+    let line = format!(
+        "TMPDIR={0} @ ./life_mountns fork {0} ./life_child",
+        report_parent()
+    );
     let run = finish(shell(&dir, &line, &prefix), &dir, "profile");
     assert_eq!(run.status.code(), Some(0), "stderr:\n{}", run.stderr);
     let report: Value =
@@ -953,7 +963,7 @@ fn spawned_children_in_a_new_mount_namespace_are_checked() {
     let nothing_lost = |program| checked(program, [NONE; 4]);
     for way in ["system", "popen", "spawnp", "vfork"] {
         let line = format!(
-            "@ unshare -m sh -c './mount -t tmpfs none {parent}; \
+            "TMPDIR={parent} @ unshare -m sh -c './mount -t tmpfs none {parent}; \
              PATH=.:$PATH ./life_spawn {way} ./life_child'"
         );
         let mut expected = vec![
@@ -996,7 +1006,7 @@ fn a_shell_in_a_new_mount_namespace_and_what_it_starts_are_checked() {
     }
     let parent = report_parent();
     let line = format!(
-        "@ unshare -m sh -c './mount -t tmpfs none {parent}; ./life_child a; ls {parent}; \
+        "TMPDIR={parent} @ unshare -m sh -c './mount -t tmpfs none {parent}; ./life_child a; ls {parent}; \
          cat /etc/hostname'"
     );
     let nothing_lost = |program| checked(program, [NONE; 4]);
@@ -1052,7 +1062,7 @@ fn programs_in_a_bubblewrap_sandbox_are_checked() {
     // directory is not.
     let (parent, here) = (report_parent(), dir.display().to_string());
     let line = format!(
-        "@ bwrap --bind / / --tmpfs {parent} --bind {here} {here} --chdir {here} \
+        "TMPDIR={parent} @ bwrap --bind / / --tmpfs {parent} --bind {here} {here} --chdir {here} \
          --proc /proc --dev /dev sh -c './life_child a; cat /etc/hostname'"
     );
     let nothing_lost = |program| checked(program, [NONE; 4]);
