@@ -12,6 +12,7 @@
 //! * None of these functions allocates heap memory, so they are safe to call from inside the
 //!   allocator (also when it is the process's global allocator).
 
+pub mod held;
 pub mod signal;
 pub mod stack;
 
@@ -609,101 +610,7 @@ pub fn proc_file(name: &str) -> std::path::PathBuf {
     }
 }
 
-/// The lowest descriptor number [`hold_high`] moves a descriptor to: programs count on the
-/// lowest free numbers (a descriptor limit below this leaves it where `open` put it).
-pub const HELD_FROM: libc::c_int = 512;
-
-/// Moves descriptor `fd` (the caller's) to a close-on-exec copy at [`HELD_FROM`] or above,
-/// out of the way of the descriptors a program counts on; the copy's number (`fd` itself when
-/// no copy can be made).
-pub fn hold_high(fd: libc::c_int) -> libc::c_int {
-    // SAFETY: `fd` is the caller's descriptor; `F_DUPFD_CLOEXEC` makes a copy at `HELD_FROM`
-    // or above, or fails, leaving `fd` as it is.
-    let moved = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, HELD_FROM) };
-    if moved < 0 {
-        return fd;
-    }
-    // SAFETY: the caller's descriptor, replaced by its copy.
-    unsafe { libc::close(fd) };
-    moved
-}
-
-/// Descriptors on `/proc` held by [`keep_proc`] for a process that confines itself, each
-/// with the device and inode it was opened on (-1: none). `/proc` itself (`O_PATH`: its
-/// `self` follows whichever process asks, `fork` children included) and this process's
-/// `maps`, open for reading (for a seccomp filter that refuses every later `open`: it names
-/// the process that opened it, so a `fork` child forgets it, [`after_fork_child`]).
-static HELD_PROC: [HeldFd; 2] = [HeldFd::NONE, HeldFd::NONE];
-const PROC_DIR: usize = 0;
-const PROC_MAPS: usize = 1;
-
-/// A descriptor of gpa's and the file it was opened on, to tell it from a descriptor the
-/// program closed and reused.
-struct HeldFd {
-    fd: core::sync::atomic::AtomicI32,
-    id: [core::sync::atomic::AtomicU64; 2],
-}
-
-impl HeldFd {
-    #[allow(clippy::declare_interior_mutable_const)] // a template for the statics above
-    const NONE: HeldFd = HeldFd {
-        fd: core::sync::atomic::AtomicI32::new(-1),
-        id: [
-            core::sync::atomic::AtomicU64::new(0),
-            core::sync::atomic::AtomicU64::new(0),
-        ],
-    };
-
-    /// Holds `fd` (already moved high), remembering its file.
-    fn hold(&self, fd: libc::c_int) {
-        let Some((dev, ino)) = file_id(fd) else {
-            // SAFETY: the caller's descriptor, given to us.
-            unsafe { libc::close(fd) };
-            return;
-        };
-        self.id[0].store(dev, Ordering::Relaxed);
-        self.id[1].store(ino, Ordering::Relaxed);
-        self.fd.store(fd, Ordering::Release);
-    }
-
-    /// The descriptor, while it is still the file it was opened on (trusted as it is where a
-    /// seccomp filter refuses `fstat` itself: a sandboxed program rarely closes descriptors it
-    /// did not open).
-    fn get(&self) -> Option<libc::c_int> {
-        let fd = self.fd.load(Ordering::Acquire);
-        if fd < 0 {
-            return None;
-        }
-        let Some((dev, ino)) = file_id(fd) else {
-            // SAFETY: the calling thread's errno, as `fstat` left it.
-            let refused = unsafe { *libc::__errno_location() } != libc::EBADF;
-            return refused.then_some(fd);
-        };
-        (dev == self.id[0].load(Ordering::Relaxed) && ino == self.id[1].load(Ordering::Relaxed))
-            .then_some(fd)
-    }
-
-    /// Closes the descriptor if it is still ours, and forgets it.
-    fn forget(&self) {
-        if let Some(fd) = self.get() {
-            // SAFETY: our descriptor (checked just above).
-            unsafe { libc::close(fd) };
-        }
-        self.fd.store(-1, Ordering::Release);
-    }
-}
-
-/// The device and inode of the file `fd` is open on.
-fn file_id(fd: libc::c_int) -> Option<(u64, u64)> {
-    let mut stat = core::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `stat` is a valid out-parameter; the kernel checks `fd`.
-    if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
-        return None;
-    }
-    // SAFETY: `fstat` succeeded and filled it.
-    let stat = unsafe { stat.assume_init() };
-    Some((stat.st_dev, stat.st_ino))
-}
+pub use held::hold_high;
 
 /// Opens `/proc` and this process's `maps` to be read later through descriptors (held at
 /// [`HELD_FROM`] or above, close-on-exec), before the process confines itself: a `chroot`
@@ -712,23 +619,27 @@ fn file_id(fd: libc::c_int) -> Option<(u64, u64)> {
 /// thread list. Nothing when they are already held (`maps` is opened again in a `fork` child).
 /// Allocates nothing.
 pub fn keep_proc() {
-    let held = |index: usize, path: &core::ffi::CStr, flags: libc::c_int| {
-        if HELD_PROC[index].get().is_some() {
+    let keep = |role: held::Role, path: &core::ffi::CStr, flags: libc::c_int| {
+        if held::get(role).is_some() {
             return;
         }
         // SAFETY: a NUL-terminated path.
         let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) };
         if fd >= 0 {
-            HELD_PROC[index].hold(hold_high(fd));
+            held::hold(role, hold_high(fd));
         }
     };
-    held(PROC_DIR, c"/proc", libc::O_PATH | libc::O_DIRECTORY);
-    held(PROC_MAPS, c"/proc/self/maps", libc::O_RDONLY);
+    keep(
+        held::Role::ProcDir,
+        c"/proc",
+        libc::O_PATH | libc::O_DIRECTORY,
+    );
+    keep(held::Role::ProcMaps, c"/proc/self/maps", libc::O_RDONLY);
 }
 
 /// In a `fork` child: the held `maps` descriptor shows the parent's memory; it is closed.
 pub fn after_fork_child() {
-    HELD_PROC[PROC_MAPS].forget();
+    held::forget(held::Role::ProcMaps);
 }
 
 /// Opens `/proc/self/<name>` (`name` relative, NUL-terminated) with `flags`: by its path,
@@ -748,7 +659,7 @@ pub fn open_proc_self(name: &[u8], flags: libc::c_int) -> libc::c_int {
     if fd >= 0 {
         return fd;
     }
-    let Some(dir) = HELD_PROC[PROC_DIR].get() else {
+    let Some(dir) = held::get(held::Role::ProcDir) else {
         return -1;
     };
     // SAFETY: `dir` is our descriptor on `/proc`; the relative path `self/<name>` is
@@ -776,7 +687,7 @@ pub fn read_proc_maps() -> Option<std::vec::Vec<u8>> {
         unsafe { libc::close(fd) };
         return text;
     }
-    let held = HELD_PROC[PROC_MAPS].get()?;
+    let held = held::get(held::Role::ProcMaps)?;
     if let Some(text) = read_from_start(held) {
         return Some(text);
     }

@@ -963,6 +963,25 @@ pub extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_in
     capi::process::descriptors::close_range(first, last, flags)
 }
 
+/// C `close`: a descriptor gpa holds (the report directory in a sandbox, `/proc` in a jail)
+/// is left open, 0 returned (see `gpa::__capi::process::descriptors`).
+#[no_mangle]
+pub extern "C" fn close(fd: c_int) -> c_int {
+    capi::process::descriptors::close(fd)
+}
+
+/// C `dup2`: a descriptor gpa holds at `new` moves elsewhere first.
+#[no_mangle]
+pub extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
+    capi::process::descriptors::dup2(old, new)
+}
+
+/// C `dup3`: as `dup2`.
+#[no_mangle]
+pub extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
+    capi::process::descriptors::dup3(old, new, flags)
+}
+
 /// C `closefrom`: as `close_range` to the last descriptor.
 #[no_mangle]
 pub extern "C" fn closefrom(low: c_int) {

@@ -251,7 +251,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
     } else {
         let mut images = collect::collect(&report_dir, main_pid.into(), main);
         for image in &mut images {
-            if image.unchecked == Some(Reason::NoReport) && is_running(image.pid) {
+            if image.unchecked == Some(Reason::NoReport)
+                && is_running(image.pid, image.exe.as_deref())
+            {
                 image.unchecked = Some(Reason::StillRunning);
             }
         }
@@ -528,14 +530,42 @@ fn wait_for_descendants(limit: std::time::Duration) -> Vec<(u64, i32)> {
     }
 }
 
-/// Whether process `pid` exists (after [`wait_for_descendants`], a child that ended was
-/// reaped, so an existing one runs).
-fn is_running(pid: u64) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
+/// Whether process `pid` exists and runs the program `exe` (the image's recorded executable,
+/// compared by file name: a process in a `chroot` names its file from its own root). After
+/// [`wait_for_descendants`], a child that ended was reaped, so an existing one runs. The file
+/// name matters for a process of another PID namespace (`bwrap --unshare-pid`, `unshare -p`),
+/// whose events name it by its number there: pid 1 or 2 in this namespace is another program
+/// (`init`, a kernel thread, which has no `exe`), not that process still running.
+fn is_running(pid: u64, exe: Option<&str>) -> bool {
+    let Ok(number) = libc::pid_t::try_from(pid) else {
         return false;
     };
     // SAFETY: signal 0 only checks that the process exists.
-    unsafe { libc::kill(pid, 0) == 0 }
+    if unsafe { libc::kill(number, 0) } != 0 {
+        return false;
+    }
+    let Some(exe) = exe else {
+        return true;
+    };
+    let name = |path: &str| {
+        let path = path.strip_suffix(" (deleted)").unwrap_or(path);
+        path.rsplit('/').next().unwrap_or(path).to_string()
+    };
+    match std::fs::read_link(format!("/proc/{pid}/exe")) {
+        Ok(running) => name(&running.to_string_lossy()) == name(exe),
+        // A kernel thread has no executable.
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => false,
+        // Another user's process (or this container's init): its command name, which the
+        // kernel sets to the file name cut to 15 bytes at `exec`.
+        Err(_) => match std::fs::read(format!("/proc/{pid}/comm")) {
+            Ok(comm) => {
+                let wanted = name(exe);
+                let wanted = &wanted.as_bytes()[..wanted.len().min(15)];
+                comm.strip_suffix(b"\n").unwrap_or(&comm) == wanted
+            }
+            Err(_) => true,
+        },
+    }
 }
 
 /// What a clean check-mode run could not have seen, said after its clean line (memcheck sees

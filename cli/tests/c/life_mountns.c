@@ -13,6 +13,10 @@
  *                     leaks 16 and exits; the parent leaks 8.
  *   closefrom DIR CHILD  as fork, the child calling closefrom(3) before it leaks and execs.
  *   close_range DIR CHILD  as fork, the child calling close_range(3, ~0U, 0).
+ *   close_each DIR CHILD   as fork, the child calling close() on every entry of
+ *                     /proc/self/fd above 2, as bubblewrap's sandbox init does.
+ *   dup2 DIR CHILD    as fork, the child making descriptors 512 to 520 copies of its
+ *                     standard output with dup2() and closing them again.
  * Each process in the new namespace prints whether DIR looks empty there. Exits with status
  * 0 (2 when a step failed, 4 when unshare is refused). */
 #define _GNU_SOURCE
@@ -84,6 +88,18 @@ static int child_in_new_namespace(void *unused) {
     return 2;
 }
 
+/* Closes every descriptor above 2 listed in /proc/self/fd (the listing read first). */
+static void close_each(void) {
+    int numbers[1024], count = 0;
+    DIR *listing = opendir("/proc/self/fd");
+    if (!listing) _exit(2);
+    struct dirent *entry;
+    while ((entry = readdir(listing)) && count < 1024)
+        if (entry->d_name[0] != '.' && atoi(entry->d_name) > 2) numbers[count++] = atoi(entry->d_name);
+    closedir(listing);
+    for (int i = 0; i < count; i++) close(numbers[i]);
+}
+
 static int wait_for(pid_t child) {
     int status = 0;
     if (waitpid(child, &status, 0) != child) return -1;
@@ -92,7 +108,7 @@ static int wait_for(pid_t child) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: life_mountns self|fork|clone|setns|closefrom|close_range DIR [CHILD]\n");
+        fprintf(stderr, "usage: life_mountns self|fork|clone|setns|closefrom|close_range|close_each|dup2 DIR [CHILD]\n");
         return 1;
     }
     const char *way = argv[1];
@@ -166,6 +182,13 @@ int main(int argc, char **argv) {
     if (child == 0) {
         if (strcmp(way, "closefrom") == 0) closefrom(3);
         if (strcmp(way, "close_range") == 0 && close_range(3, ~0U, 0) != 0) _exit(2);
+        if (strcmp(way, "close_each") == 0) close_each();
+        if (strcmp(way, "dup2") == 0) {
+            for (int fd = 512; fd <= 520; fd++)
+                if (dup2(1, fd) != fd) _exit(2);
+            for (int fd = 512; fd <= 520; fd++)
+                if (close(fd) != 0) _exit(2);
+        }
         run_child(24);
     }
     wait_for(child);

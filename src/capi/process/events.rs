@@ -29,11 +29,12 @@
 //! privilege-separated daemon's jail, a build sandbox) no longer reaches: it was "not
 //! checked", where Valgrind, writing to a descriptor, reports it. Before such a process
 //! changes its root ([`keep_open`], from the interposed `chroot`), the directory is opened
-//! (`O_PATH`, close-on-exec, moved to a descriptor number of at least [`KEPT_FROM`], out of
+//! (`O_PATH`, close-on-exec, moved to a descriptor number of at least [`held::HELD_FROM`], out of
 //! the way of the descriptors the program counts on) and its files are then created and
 //! removed relative to that descriptor. The descriptor is used only while it is still that
-//! directory (same device and inode, checked at each use): a program that closes or reuses
-//! it falls back to the path. A process that never calls `chroot` nor enters a mount
+//! directory (same device and inode, checked at each use); it is one of the descriptors
+//! [`crate::os::held`] keeps from the program's `close`, and a program that still gets rid of
+//! it (a raw system call) falls back to the path. A process that never calls `chroot` nor enters a mount
 //! namespace (below), and was not started by one that did, holds no descriptor of gpa's.
 //!
 //! # A process in another mount namespace
@@ -46,22 +47,22 @@
 //! flag for the length of the call, and the new image's environment gets
 //! `GPA_REPORT_FD=<fd>:<device>:<inode>` ([`passed_entry`]), which its library takes at
 //! start-up ([`adopt_passed`]) when that descriptor still is that directory, setting
-//! close-on-exec again. `close_range` and `closefrom` leave the descriptor open
-//! ([`super::descriptors`]); a process that closed it with `close` (a loop over every number)
-//! falls back to the path.
+//! close-on-exec again. `close`, `close_range` and `closefrom` leave the descriptor open
+//! ([`super::descriptors`]: bubblewrap's sandbox init `close`s every entry of
+//! `/proc/self/fd`), and `dup2` onto it moves it elsewhere first.
 //!
 //! # Invariants
 //! * Writing an event allocates nothing and takes no lock ([`super::sys`]): `vfork` children
 //!   and signal handlers write them.
-//! * [`KEPT`] is -1 or a descriptor this process (or a parent before `fork`, or the image
-//!   before `exec` that passed it on) opened on the report directory, whose device and inode
-//!   are [`KEPT_ID`]; it is close-on-exec but inside a [`Passed`]'s life.
+//! * The held report directory ([`held::Role::ReportDir`]) is a descriptor this process (or a
+//!   parent before `fork`, or the image before `exec` that passed it on) opened on the report
+//!   directory; it is close-on-exec but inside a [`Passed`]'s life.
 
 use core::ffi::CStr;
-use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use super::inspect::Reason;
 use super::sys::{self, Fd, PathBuf};
+use crate::os::held;
 
 /// Bytes of one event file.
 const EVENT_CAPACITY: usize = 6144;
@@ -170,13 +171,8 @@ pub fn path(dir: &[u8], pid: u32, n: u32, extension: Option<&str>) -> Option<Pat
     }
 }
 
-/// The report directory held open for a process that changed its root (-1: none).
-static KEPT: AtomicI32 = AtomicI32::new(-1);
-/// The device and inode of the directory [`KEPT`] was opened on.
-static KEPT_ID: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
-/// The lowest descriptor number [`keep_open`] moves its descriptor to (programs count on the
-/// lowest free numbers; a descriptor limit below this leaves it where `open` put it).
-pub const KEPT_FROM: libc::c_int = 512;
+/// The role of the report directory's descriptor among the ones gpa holds.
+const REPORT_DIR: held::Role = held::Role::ReportDir;
 
 /// Opens the report directory `dir` to be reached through a descriptor from now on (before
 /// the process changes its root); nothing when it is already held. Allocates nothing.
@@ -194,34 +190,9 @@ pub fn keep_open(dir: &[u8]) {
             libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
         )
     };
-    if opened < 0 {
-        return;
+    if opened >= 0 {
+        held::hold(REPORT_DIR, held::hold_high(opened));
     }
-    // SAFETY: `opened` is our descriptor; `F_DUPFD_CLOEXEC` makes a copy at `KEPT_FROM` or
-    // above, or fails (a lower descriptor limit), leaving `opened` as it is.
-    let moved = unsafe { libc::fcntl(opened, libc::F_DUPFD_CLOEXEC, KEPT_FROM) };
-    let fd = if moved >= 0 {
-        // SAFETY: our descriptor, replaced by its copy.
-        unsafe { libc::close(opened) };
-        moved
-    } else {
-        opened
-    };
-    let Some(stat) = sys::fstat(fd) else {
-        // SAFETY: our descriptor.
-        unsafe { libc::close(fd) };
-        return;
-    };
-    KEPT_ID[0].store(stat.st_dev, Ordering::Relaxed);
-    KEPT_ID[1].store(stat.st_ino, Ordering::Relaxed);
-    KEPT.store(fd, Ordering::Release);
-}
-
-/// Whether `fd` is open on the directory of device `dev` and inode `ino`.
-fn is_directory(fd: libc::c_int, dev: u64, ino: u64) -> bool {
-    sys::fstat(fd).is_some_and(|stat| {
-        stat.st_mode & libc::S_IFMT == libc::S_IFDIR && stat.st_dev == dev && stat.st_ino == ino
-    })
 }
 
 /// The name of the variable that passes the held descriptor to a new image.
@@ -236,15 +207,13 @@ pub fn adopt_passed(value: &[u8]) {
     let Some((fd, dev, ino)) = parse_passed(value) else {
         return;
     };
-    if KEPT.load(Ordering::Acquire) >= 0 || !is_directory(fd, dev, ino) {
+    if kept().is_some() || held::file_id(fd) != Some((dev, ino)) {
         return;
     }
     // SAFETY: `fd` is open (`fstat` succeeded); setting its close-on-exec flag changes no
     // data.
     unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-    KEPT_ID[0].store(dev, Ordering::Relaxed);
-    KEPT_ID[1].store(ino, Ordering::Relaxed);
-    KEPT.store(fd, Ordering::Release);
+    held::adopt(REPORT_DIR, fd, dev, ino);
 }
 
 /// `<fd>:<device>:<inode>` read back (decimal numbers, nothing else).
@@ -272,6 +241,7 @@ fn parse_passed(value: &[u8]) -> Option<(libc::c_int, u64, u64)> {
 /// is held ([`keep_open`], [`adopt_passed`]); the entry.
 pub fn passed_entry(buffer: &mut [u8; PASSED_CAPACITY]) -> Option<&CStr> {
     let fd = kept()?;
+    let (dev, ino) = held::id(REPORT_DIR);
     let mut digits = [[0u8; 20]; 3];
     let [fd_digits, dev_digits, ino_digits] = &mut digits;
     let parts: [&[u8]; 7] = [
@@ -279,9 +249,9 @@ pub fn passed_entry(buffer: &mut [u8; PASSED_CAPACITY]) -> Option<&CStr> {
         b"=",
         sys::decimal(fd as u64, fd_digits),
         b":",
-        sys::decimal(KEPT_ID[0].load(Ordering::Relaxed), dev_digits),
+        sys::decimal(dev, dev_digits),
         b":",
-        sys::decimal(KEPT_ID[1].load(Ordering::Relaxed), ino_digits),
+        sys::decimal(ino, ino_digits),
     ];
     let mut at = 0;
     for part in parts {
@@ -345,17 +315,7 @@ pub fn write_named(dir: &[u8], name: &[u8], bytes: &[u8]) -> bool {
 /// Closes the held descriptor (a parent whose `clone` child entered a new mount namespace,
 /// when the parent held none before). Allocates nothing.
 pub fn release() {
-    let fd = KEPT.swap(-1, Ordering::AcqRel);
-    if fd >= 0
-        && is_directory(
-            fd,
-            KEPT_ID[0].load(Ordering::Relaxed),
-            KEPT_ID[1].load(Ordering::Relaxed),
-        )
-    {
-        // SAFETY: our descriptor, just forgotten.
-        unsafe { libc::close(fd) };
-    }
+    held::forget(REPORT_DIR);
 }
 
 /// The held descriptor, if any (one atomic load when none is).
@@ -365,16 +325,7 @@ pub fn held() -> Option<libc::c_int> {
 
 /// The descriptor [`keep_open`] holds, while it still is the report directory.
 fn kept() -> Option<libc::c_int> {
-    let fd = KEPT.load(Ordering::Acquire);
-    if fd < 0 {
-        return None;
-    }
-    is_directory(
-        fd,
-        KEPT_ID[0].load(Ordering::Relaxed),
-        KEPT_ID[1].load(Ordering::Relaxed),
-    )
-    .then_some(fd)
+    held::get(REPORT_DIR)
 }
 
 /// The held descriptor and the file name part of `path`, a file of the report directory
@@ -429,9 +380,13 @@ pub fn remove(dir: &[u8], n: u32) {
     }
 }
 
-/// The files of a `report` event created ahead by [`reserve_report`] (the event, its JSON,
-/// its text), held at [`crate::os::HELD_FROM`] or above; -1: none.
-static RESERVED: [AtomicI32; 3] = [AtomicI32::new(-1), AtomicI32::new(-1), AtomicI32::new(-1)];
+/// The roles of the files of a `report` event created ahead by [`reserve_report`] (the
+/// event, its JSON, its text), held at [`held::HELD_FROM`] or above.
+const RESERVED: [held::Role; 3] = [
+    held::Role::ReservedEvent,
+    held::Role::ReservedJson,
+    held::Role::ReservedText,
+];
 
 /// Creates the files of this process's `report` event now, empty, to be written through
 /// their descriptors at exit ([`record_report`]): for a process about to install a seccomp
@@ -440,7 +395,7 @@ static RESERVED: [AtomicI32; 3] = [AtomicI32::new(-1), AtomicI32::new(-1), Atomi
 /// `gpa run` reads as no event (the process then ended without a report). Nothing when they
 /// were already made; allocates nothing.
 pub fn reserve_report(dir: &[u8]) {
-    if RESERVED[0].load(Ordering::Acquire) >= 0 {
+    if held::get(RESERVED[0]).is_some() {
         return;
     }
     let pid = sys::getpid() as u32;
@@ -450,18 +405,15 @@ pub fn reserve_report(dir: &[u8]) {
         };
         match create(dir, &event) {
             Ok(file) => {
-                let mut held = [-1; 3];
-                held[0] = crate::os::hold_high(file.into_raw());
-                for (slot, extension) in held[1..].iter_mut().zip(["json", "txt"]) {
+                // The attachments first: the event's slot says the report is reserved.
+                for (role, extension) in RESERVED[1..].iter().zip(["json", "txt"]) {
                     if let Some(file) =
                         path(dir, pid, n, Some(extension)).and_then(|path| create(dir, &path).ok())
                     {
-                        *slot = crate::os::hold_high(file.into_raw());
+                        held::hold(*role, held::hold_high(file.into_raw()));
                     }
                 }
-                for (slot, fd) in RESERVED.iter().zip(held).rev() {
-                    slot.store(fd, Ordering::Release);
-                }
+                held::hold(RESERVED[0], held::hold_high(file.into_raw()));
                 return;
             }
             Err(libc::EEXIST) => continue,
@@ -473,9 +425,8 @@ pub fn reserve_report(dir: &[u8]) {
 /// In a `fork` child: the reserved files are the parent's report; the child forgets them
 /// (closing its copies of the descriptors).
 pub fn forget_reserved_report() {
-    for slot in &RESERVED {
-        let fd = slot.swap(-1, Ordering::AcqRel);
-        if fd >= 0 {
+    for role in RESERVED {
+        if let Some(fd) = held::take(role) {
             // SAFETY: the child's copy of a descriptor this library opened.
             unsafe { libc::close(fd) };
         }
@@ -486,17 +437,15 @@ pub fn forget_reserved_report() {
 /// out when `text` is empty): into the files [`reserve_report`] made, else as a new event;
 /// false when it cannot.
 pub fn record_report(dir: &[u8], event: &Event, json: &[u8], text: &[u8]) -> bool {
-    let reserved = RESERVED
-        .each_ref()
-        .map(|slot| slot.swap(-1, Ordering::AcqRel));
-    if reserved[0] >= 0 {
+    let reserved = RESERVED.map(held::take);
+    if reserved[0].is_some() {
         let mut written = true;
         for (fd, bytes) in reserved.into_iter().zip([event.as_bytes(), json, text]) {
-            if fd < 0 {
+            let Some(fd) = fd else {
                 continue;
-            }
+            };
             // SAFETY: a descriptor `reserve_report` opened and held for this report, taken
-            // out of the statics above: closed once, when `file` drops.
+            // out of the table of held descriptors: closed once, when `file` drops.
             let file = unsafe { Fd::from_raw(fd) };
             written &= file.write_all(bytes);
         }

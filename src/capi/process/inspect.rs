@@ -135,7 +135,7 @@ impl Reason {
                  follow, or had no file descriptor left to write it (RLIMIT_NOFILE's hard limit \
                  lowered to the descriptors in use), or no longer saw the report directory (a \
                  mount namespace that covers it, after the program closed gpa's descriptor of \
-                 the directory one number at a time, or entered by a call gpa does not see, \
+                 the directory by a raw close system call, or entered by a call gpa does not see, \
                  such as clone3 through syscall())"
             }
             Reason::StillRunning => {

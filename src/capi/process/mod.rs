@@ -213,6 +213,7 @@ pub fn on_start() {
         // child calls them, and start-up stays as short as it was.
         real(which);
     }
+    descriptors::resolve();
     save_identity();
     // SAFETY: `environ` is null or the null-terminated environment; nothing changes it
     // while the constructor runs.
