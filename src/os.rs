@@ -637,6 +637,28 @@ pub fn keep_proc() {
     keep(held::Role::ProcMaps, c"/proc/self/maps", libc::O_RDONLY);
 }
 
+/// Holds `/proc` alone, as [`keep_proc`] does: for a process about to share a mount
+/// namespace with a new PID namespace's processes (`unshare(CLONE_NEWPID | CLONE_NEWNS)`,
+/// `unshare -p -f --mount-proc`), whose child then mounts that namespace's `/proc` over the
+/// old one: there `self` names no process of the caller's, and its memory map (the exit
+/// scan's roots) could no longer be read. The held descriptor stays on the old `/proc`.
+/// Allocates nothing.
+pub fn keep_proc_dir() {
+    if held::get(held::Role::ProcDir).is_some() {
+        return;
+    }
+    // SAFETY: a NUL-terminated path.
+    let fd = unsafe {
+        libc::open(
+            c"/proc".as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if fd >= 0 {
+        held::hold(held::Role::ProcDir, hold_high(fd));
+    }
+}
+
 /// In a `fork` child: the held `maps` descriptor shows the parent's memory; it is closed.
 pub fn after_fork_child() {
     held::forget(held::Role::ProcMaps);

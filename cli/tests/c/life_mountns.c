@@ -17,6 +17,10 @@
  *                     /proc/self/fd above 2, as bubblewrap's sandbox init does.
  *   dup2 DIR CHILD    as fork, the child making descriptors 512 to 520 copies of its
  *                     standard output with dup2() and closing them again.
+ *   pidns DIR CHILD   unshare(CLONE_NEWPID | CLONE_NEWNS), as `unshare -p -f --mount-proc`:
+ *                     the child (pid 1 of the new PID namespace) mounts that namespace's
+ *                     /proc over /proc, leaks 24 bytes and execs CHILD; the parent, whose
+ *                     /proc/self now names nothing, waits and leaks 8.
  * Each process in the new namespace prints whether DIR looks empty there. Exits with status
  * 0 (2 when a step failed, 4 when unshare is refused). */
 #define _GNU_SOURCE
@@ -108,7 +112,7 @@ static int wait_for(pid_t child) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: life_mountns self|fork|clone|setns|closefrom|close_range|close_each|dup2 DIR [CHILD]\n");
+        fprintf(stderr, "usage: life_mountns self|fork|clone|setns|closefrom|close_range|close_each|dup2|pidns DIR [CHILD]\n");
         return 1;
     }
     const char *way = argv[1];
@@ -169,6 +173,20 @@ int main(int argc, char **argv) {
         wait_for(entering);
         if (write(go[1], &byte, 1) != 1) return 2;
         wait_for(holder);
+        lost_in_namespace(8);
+        return 0;
+    }
+    if (strcmp(way, "pidns") == 0) {
+        if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) return 4;
+        if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0) return 2;
+        pid_t child = fork();
+        if (child == 0) {
+            if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) _exit(2);
+            printf("pid in namespace: %d\n", (int)getpid());
+            fflush(stdout);
+            run_child(24);
+        }
+        wait_for(child);
         lost_in_namespace(8);
         return 0;
     }

@@ -623,6 +623,19 @@ pub(super) fn before_paths_change() {
     sys::set_errno(errno);
 }
 
+/// Before `unshare(flags)` with `CLONE_NEWNS`: with `CLONE_NEWPID` too, the caller will share
+/// its new mount namespace with the new PID namespace's processes, one of which may mount
+/// that namespace's `/proc` (`unshare -p -f --mount-proc`): `/proc` is held first, so that
+/// the caller's exit scan still reads its memory map (before: "leaks not checked", where
+/// Valgrind checks them; lifecycle.md item 15). Check mode only.
+fn before_pid_namespace(flags: c_int) {
+    if flags & libc::CLONE_NEWPID != 0 && checking() {
+        let errno = sys::errno();
+        crate::os::keep_proc_dir();
+        sys::set_errno(errno);
+    }
+}
+
 /// Whether `setns` with `nstype` may enter a mount namespace (`0`: whatever namespace the
 /// descriptor names; a pidfd with `CLONE_NEWNS` among the kinds).
 fn may_enter_mount_namespace(nstype: c_int) -> bool {
@@ -639,6 +652,7 @@ fn may_enter_mount_namespace(nstype: c_int) -> bool {
 /// As for C's `unshare` (none beyond the system call's).
 pub unsafe fn unshare(flags: c_int) -> c_int {
     if flags & libc::CLONE_NEWNS != 0 {
+        before_pid_namespace(flags);
         before_paths_change();
     }
     // SAFETY: the caller's argument, passed to the system call glibc's `unshare` makes.
@@ -706,7 +720,10 @@ pub unsafe extern "C" fn syscall_watched(
                 lend = flags & (libc::CLONE_VM | libc::CLONE_FILES) == 0;
             }
         }
-        libc::SYS_unshare if a1 as c_int & libc::CLONE_NEWNS != 0 => before_paths_change(),
+        libc::SYS_unshare if a1 as c_int & libc::CLONE_NEWNS != 0 => {
+            before_pid_namespace(a1 as c_int);
+            before_paths_change();
+        }
         libc::SYS_setns if may_enter_mount_namespace(a2 as c_int) => before_paths_change(),
         libc::SYS_chroot | libc::SYS_pivot_root => {
             confine::before_confinement(confine::Confinement::Root);
