@@ -731,15 +731,21 @@ fn mount_namespaces_or_skip() -> bool {
     if skip("unshare", "util-linux") {
         return false;
     }
-    let works = Command::new("unshare")
-        .args(["-m", "true"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
+    let works = succeeds("unshare -m true");
     if !works {
         eprintln!("SKIPPED: `unshare -m true` fails here (no mount namespaces)");
     }
     works
+}
+
+/// Whether `sh -c line` exits with status 0 (its error output discarded).
+fn succeeds(line: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(line)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
 }
 
 /// A directory of its own for `gpa run`'s report directories (the runs below get it as
@@ -1040,6 +1046,19 @@ fn a_shell_in_a_new_mount_namespace_and_what_it_starts_are_checked() {
     }
 }
 
+/// Whether `sandbox` (a `bwrap` command line without the program) runs `true` here: mount
+/// namespaces and bubblewrap present; false with a "SKIPPED" line otherwise.
+fn bubblewrap_or_skip(sandbox: &str) -> bool {
+    if !mount_namespaces_or_skip() || skip("bwrap", "bubblewrap") {
+        return false;
+    }
+    let works = succeeds(&format!("{sandbox} true"));
+    if !works {
+        eprintln!("SKIPPED: `{sandbox} true` fails here");
+    }
+    works
+}
+
 /// bubblewrap's sandbox with a tmpfs over the directory that holds the report directory:
 /// `bwrap` makes its child with the raw `clone` system call (`syscall(SYS_clone,
 /// CLONE_NEWNS | ...)`), which no wrapper of glibc's sees; only `bwrap` itself was listed,
@@ -1055,16 +1074,7 @@ fn programs_in_a_bubblewrap_sandbox_are_checked() {
     let Some(dir) = with_programs("bwrap", &[]) else {
         return;
     };
-    if !mount_namespaces_or_skip() || skip("bwrap", "bubblewrap") {
-        return;
-    }
-    let works = Command::new("bwrap")
-        .args(["--bind", "/", "/", "true"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !works {
-        eprintln!("SKIPPED: `bwrap --bind / / true` fails here");
+    if !bubblewrap_or_skip("bwrap --bind / /") {
         return;
     }
     // The scratch directory (in the covered one) is bound back into the sandbox; the report
@@ -1111,35 +1121,24 @@ fn programs_in_a_read_only_pid_namespaced_bubblewrap_sandbox_are_checked() {
     let Some(dir) = with_programs("bwrap-ro-pid", &[]) else {
         return;
     };
-    if !mount_namespaces_or_skip() || skip("bwrap", "bubblewrap") {
-        return;
-    }
     let sandbox = "bwrap --ro-bind / / --unshare-pid --dev /dev --proc /proc";
-    let works = Command::new("sh")
-        .arg("-c")
-        .arg(format!("{sandbox} true"))
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !works {
-        eprintln!("SKIPPED: `{sandbox} true` fails here");
+    if !bubblewrap_or_skip(sandbox) {
         return;
     }
     let (parent, here) = (report_parent(), dir.display().to_string());
-    let line = format!("TMPDIR={parent} @ {sandbox} --chdir {here} ./life_child a");
+    // The sandbox's three processes (the outer `bwrap`, its init, the child before `exec`),
+    // then the program.
     let reachable = |blocks, bytes| [NONE, NONE, NONE, (blocks, bytes)];
-    agree(
-        &dir,
-        &line,
-        &[
+    let with = |program: Expect| {
+        [
             checked("bwrap", reachable(3, 168)),
             checked("bwrap", reachable(4, 170)),
             checked("bwrap", [NONE; 4]),
-            checked("life_child", CHILD),
-        ],
-        None,
-        None,
-    );
+            program,
+        ]
+    };
+    let line = format!("TMPDIR={parent} @ {sandbox} --chdir {here} ./life_child a");
+    agree(&dir, &line, &with(checked("life_child", CHILD)), None, None);
     // A process of the namespace that leaves no report (the shell, pid 2 there, killed by
     // SIGKILL; Valgrind reports nothing for it either) was said to be still running: pid 2
     // here is a kernel thread. `gpa run` now asks whether the process it finds runs the
@@ -1148,12 +1147,7 @@ fn programs_in_a_read_only_pid_namespaced_bubblewrap_sandbox_are_checked() {
     agree(
         &dir,
         &line,
-        &[
-            checked("bwrap", reachable(3, 168)),
-            checked("bwrap", reachable(4, 170)),
-            checked("bwrap", [NONE; 4]),
-            not_checked("sh", "no_report"),
-        ],
+        &with(not_checked("sh", "no_report")),
         None,
         None,
     );
