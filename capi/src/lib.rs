@@ -878,8 +878,8 @@ pub unsafe extern "C" fn setns(fd: c_int, nstype: c_int) -> c_int {
 
 /// C `syscall(number, ...)` (x86-64): glibc's wrapper's work (the arguments moved to the
 /// kernel's registers, the seventh from the stack; `errno` and -1 on failure), except for
-/// `clone` and `unshare` with `CLONE_NEWNS`, `setns`, `chroot`, `pivot_root`, `seccomp`,
-/// `landlock_restrict_self`, `exit_group`, `execve` and `execveat`, which go through
+/// `clone` and `unshare` with `CLONE_NEWNS`, `clone3`, `setns`, `chroot`, `pivot_root`,
+/// `seccomp`, `landlock_restrict_self`, `exit_group`, `execve` and `execveat`, which go through
 /// `gpa::__capi::process::syscall_watched` (the report directory held open first, as the
 /// wrappers of those calls do; the report at `exit_group`; the `exec` recorded). Naked, so
 /// that every other call, and a `clone` child, runs no frame of gpa's.
@@ -919,6 +919,8 @@ pub unsafe extern "C" fn syscall(
         "je {watched}",
         "cmp rdi, {execveat}",
         "je {watched}",
+        "cmp rdi, {clone3}",
+        "je {watched}",
         "2:",
         "mov rax, rdi",
         "mov rdi, rsi",
@@ -950,6 +952,7 @@ pub unsafe extern "C" fn syscall(
         exit_group = const libc::SYS_exit_group,
         execve = const libc::SYS_execve,
         execveat = const libc::SYS_execveat,
+        clone3 = const libc::SYS_clone3,
         newns = const libc::CLONE_NEWNS,
         watched = sym capi::process::syscall_watched,
         failed = sym capi::process::syscall_failed,

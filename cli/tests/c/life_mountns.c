@@ -17,6 +17,9 @@
  *                     /proc/self/fd above 2, as bubblewrap's sandbox init does.
  *   dup2 DIR CHILD    as fork, the child making descriptors 512 to 520 copies of its
  *                     standard output with dup2() and closing them again.
+ *   clone3 DIR CHILD  as clone, by syscall(SYS_clone3) (as crun and other container runtimes
+ *                     make it; glibc has no wrapper), falling back to syscall(SYS_clone)
+ *                     where the kernel or a tool refuses clone3 with ENOSYS.
  *   pidns DIR CHILD   unshare(CLONE_NEWPID | CLONE_NEWNS), as `unshare -p -f --mount-proc`:
  *                     the child (pid 1 of the new PID namespace) mounts that namespace's
  *                     /proc over /proc, leaks 24 bytes and execs CHILD; the parent, whose
@@ -25,13 +28,16 @@
  * 0 (2 when a step failed, 4 when unshare is refused). */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sched.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -112,7 +118,7 @@ static int wait_for(pid_t child) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: life_mountns self|fork|clone|setns|closefrom|close_range|close_each|dup2|pidns DIR [CHILD]\n");
+        fprintf(stderr, "usage: life_mountns self|fork|clone|setns|closefrom|close_range|close_each|dup2|clone3|pidns DIR [CHILD]\n");
         return 1;
     }
     const char *way = argv[1];
@@ -125,6 +131,21 @@ int main(int argc, char **argv) {
                             NULL);
         if (child < 0) return 4;
         wait_for(child);
+        printf("parent: %d descriptor(s) above 2\n", descriptors());
+        lost_in_namespace(8);
+        return 0;
+    }
+    if (strcmp(way, "clone3") == 0) {
+        struct clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = CLONE_NEWNS;
+        args.exit_signal = SIGCHLD;
+        fflush(stdout);
+        long child = syscall(SYS_clone3, &args, sizeof args);
+        if (child < 0 && errno == ENOSYS) child = syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
+        if (child < 0) return 4;
+        if (child == 0) child_in_new_namespace(NULL);
+        wait_for((pid_t)child);
         printf("parent: %d descriptor(s) above 2\n", descriptors());
         lost_in_namespace(8);
         return 0;

@@ -136,7 +136,7 @@ impl Reason {
                  lowered to the descriptors in use), or no longer saw the report directory (a \
                  mount namespace that covers it, after the program closed gpa's descriptor of \
                  the directory by a raw close system call, or entered by a call gpa does not see, \
-                 such as clone3 through syscall())"
+                 such as an inline syscall instruction)"
             }
             Reason::StillRunning => {
                 "still running 5 seconds after the program ended, when gpa run stopped \

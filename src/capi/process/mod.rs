@@ -686,7 +686,7 @@ pub extern "C" fn syscall_failed(code: libc::c_long) -> libc::c_long {
 
 /// C `syscall` for the calls gpa must see when programs make them by number, not through
 /// glibc's wrappers. Those that change what paths lead to (bubblewrap's `clone` with
-/// `CLONE_NEWNS`, its `unshare`; `setns`, `chroot`, `pivot_root`): as the wrappers
+/// `CLONE_NEWNS`, its `unshare`; `clone3` with it, as container runtimes make it; `setns`, `chroot`, `pivot_root`): as the wrappers
 /// [`unshare`], [`setns`], [`chroot`] and [`clone`] do, the report directory is held open
 /// first. Those that confine the process (`seccomp` installing a filter, as libseccomp does;
 /// `landlock_restrict_self`): what the report will need is taken first
@@ -718,6 +718,21 @@ pub unsafe extern "C" fn syscall_watched(
             if flags & libc::CLONE_NEWNS != 0 && events::held().is_none() {
                 before_paths_change();
                 lend = flags & (libc::CLONE_VM | libc::CLONE_FILES) == 0;
+            }
+        }
+        // Container runtimes (crun) make `clone3` by number; its flags are the first field
+        // of the `clone_args` it points to (read only where readable: a bad pointer is the
+        // kernel's `EFAULT` to give).
+        libc::SYS_clone3 => {
+            let args = a1 as usize;
+            let fits = a2 as usize >= core::mem::size_of::<u64>() && args % 8 == 0;
+            if fits && args != 0 && crate::os::readable(args) {
+                // SAFETY: an aligned, readable `u64`: `clone_args.flags`.
+                let flags = unsafe { (args as *const u64).read_volatile() };
+                if flags & libc::CLONE_NEWNS as u64 != 0 && events::held().is_none() {
+                    before_paths_change();
+                    lend = flags & (libc::CLONE_VM | libc::CLONE_FILES) as u64 == 0;
+                }
             }
         }
         libc::SYS_unshare if a1 as c_int & libc::CLONE_NEWNS != 0 => {
