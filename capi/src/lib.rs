@@ -879,7 +879,8 @@ pub unsafe extern "C" fn setns(fd: c_int, nstype: c_int) -> c_int {
 /// C `syscall(number, ...)` (x86-64): glibc's wrapper's work (the arguments moved to the
 /// kernel's registers, the seventh from the stack; `errno` and -1 on failure), except for
 /// `clone` and `unshare` with `CLONE_NEWNS`, `clone3`, `setns`, `chroot`, `pivot_root`,
-/// `seccomp`, `landlock_restrict_self`, `exit_group`, `execve` and `execveat`, which go through
+/// `seccomp`, `landlock_restrict_self`, `exit_group`, `execve`, `execveat`, `close`,
+/// `close_range`, `dup2` and `dup3`, which go through
 /// `gpa::__capi::process::syscall_watched` (the report directory held open first, as the
 /// wrappers of those calls do; the report at `exit_group`; the `exec` recorded). Naked, so
 /// that every other call, and a `clone` child, runs no frame of gpa's.
@@ -921,6 +922,14 @@ pub unsafe extern "C" fn syscall(
         "je {watched}",
         "cmp rdi, {clone3}",
         "je {watched}",
+        "cmp rdi, {close}",
+        "je {watched}",
+        "cmp rdi, {close_range}",
+        "je {watched}",
+        "cmp rdi, {dup2}",
+        "je {watched}",
+        "cmp rdi, {dup3}",
+        "je {watched}",
         "2:",
         "mov rax, rdi",
         "mov rdi, rsi",
@@ -953,6 +962,10 @@ pub unsafe extern "C" fn syscall(
         execve = const libc::SYS_execve,
         execveat = const libc::SYS_execveat,
         clone3 = const libc::SYS_clone3,
+        close = const libc::SYS_close,
+        close_range = const libc::SYS_close_range,
+        dup2 = const libc::SYS_dup2,
+        dup3 = const libc::SYS_dup3,
         newns = const libc::CLONE_NEWNS,
         watched = sym capi::process::syscall_watched,
         failed = sym capi::process::syscall_failed,

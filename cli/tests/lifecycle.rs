@@ -773,8 +773,8 @@ fn report_parent() -> String {
 /// `life_child` 40 definitely lost and 16 still reachable; `setns`: the parent 8, the first
 /// child (the namespace's maker) 16, the second child's image before `exec` no leak check,
 /// `life_child` 40 and 16; every block of the program's allocated in `lost_in_namespace` by
-/// `main` (`close_each` and `dup2` as `fork`: Valgrind refuses `close` of its own
-/// descriptors). `pidns` (`unshare(CLONE_NEWPID | CLONE_NEWNS)`, the child mounting the new
+/// `main` (`close_each`, `dup2` and `raw_close` (the same by `syscall()`) as `fork`: Valgrind
+/// refuses `close` of its own descriptors). `pidns` (`unshare(CLONE_NEWPID | CLONE_NEWNS)`, the child mounting the new
 /// namespace's `/proc`, as `unshare -p -f --mount-proc`): as `fork` in Valgrind; gpa said the
 /// parent's "leaks not checked" (its `/proc/self` named nothing), lifecycle.md item 15.
 /// `clone3` (`syscall(SYS_clone3)` with `CLONE_NEWNS`, as container runtimes make it): as
@@ -796,7 +796,7 @@ fn processes_in_a_new_mount_namespace_are_checked() {
             checked("life_child", CHILD),
         ]
     };
-    let cases: [(&str, Vec<Expect>); 10] = [
+    let cases: [(&str, Vec<Expect>); 11] = [
         ("self", vec![checked("life_mountns", lost(56))]),
         ("fork", forked()),
         ("clone", forked()),
@@ -813,6 +813,7 @@ fn processes_in_a_new_mount_namespace_are_checked() {
         ("close_range", forked()),
         ("close_each", forked()),
         ("dup2", forked()),
+        ("raw_close", forked()),
         ("pidns", forked()),
         ("clone3", forked()),
     ];

@@ -17,6 +17,9 @@
  *                     /proc/self/fd above 2, as bubblewrap's sandbox init does.
  *   dup2 DIR CHILD    as fork, the child making descriptors 512 to 520 copies of its
  *                     standard output with dup2() and closing them again.
+ *   raw_close DIR CHILD  as close_each and dup2, by syscall(): SYS_dup3 onto 512 to 520,
+ *                     SYS_close of every descriptor from 3 to 1023, then
+ *                     SYS_close_range(3, ~0U, 0).
  *   clone3 DIR CHILD  as clone, by syscall(SYS_clone3) (as crun and other container runtimes
  *                     make it; glibc has no wrapper), falling back to syscall(SYS_clone)
  *                     where the kernel or a tool refuses clone3 with ENOSYS.
@@ -118,7 +121,7 @@ static int wait_for(pid_t child) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: life_mountns self|fork|clone|setns|closefrom|close_range|close_each|dup2|clone3|pidns DIR [CHILD]\n");
+        fprintf(stderr, "usage: life_mountns self|fork|clone|setns|closefrom|close_range|close_each|dup2|raw_close|clone3|pidns DIR [CHILD]\n");
         return 1;
     }
     const char *way = argv[1];
@@ -222,6 +225,12 @@ int main(int argc, char **argv) {
         if (strcmp(way, "closefrom") == 0) closefrom(3);
         if (strcmp(way, "close_range") == 0 && close_range(3, ~0U, 0) != 0) _exit(2);
         if (strcmp(way, "close_each") == 0) close_each();
+        if (strcmp(way, "raw_close") == 0) {
+            for (int fd = 512; fd <= 520; fd++)
+                if (syscall(SYS_dup3, 1, fd, 0) != fd) _exit(2);
+            for (int fd = 3; fd < 1024; fd++) syscall(SYS_close, fd);
+            if (syscall(SYS_close_range, 3, ~0U, 0) != 0) _exit(2);
+        }
         if (strcmp(way, "dup2") == 0) {
             for (int fd = 512; fd <= 520; fd++)
                 if (dup2(1, fd) != fd) _exit(2);

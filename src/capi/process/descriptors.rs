@@ -25,7 +25,7 @@
 //! * gpa's own code that must close a held descriptor takes it out of the table first
 //!   ([`held::take`]) or closes it by the system call ([`held::forget`]).
 
-use core::ffi::{c_int, c_uint};
+use core::ffi::{c_int, c_long, c_uint};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::sys;
@@ -38,8 +38,17 @@ type ClosefromFn = unsafe extern "C" fn(c_int);
 
 /// The system call, as glibc's `close_range` makes it.
 fn close_range_call(first: c_uint, last: c_uint, flags: c_int) -> c_int {
-    // SAFETY: the system call takes numbers only.
-    unsafe { libc::syscall(libc::SYS_close_range, first, last, flags) as c_int }
+    raw(
+        libc::SYS_close_range,
+        [first as c_long, last as c_long, flags as c_long],
+    )
+}
+
+/// System call `number` with up to three numbers, made directly (libc's `syscall` is the
+/// exported one, which sends these calls back here).
+fn raw(number: c_long, args: [c_long; 3]) -> c_int {
+    // SAFETY: the descriptor system calls take numbers only.
+    unsafe { super::syscall::raw(number, [args[0], args[1], args[2], 0, 0, 0]) as c_int }
 }
 
 /// C `close_range(first, last, flags)`, the held descriptors left out of the range (unless
@@ -132,8 +141,7 @@ pub fn close(fd: c_int) -> c_int {
         return 0;
     }
     match REAL_CLOSE.load(Ordering::Acquire) {
-        // SAFETY: the system call takes a number only.
-        0 => unsafe { libc::syscall(libc::SYS_close, fd) as c_int },
+        0 => raw(libc::SYS_close, [fd as c_long, 0, 0]),
         // SAFETY: glibc's `close`, with the caller's argument.
         real => unsafe { core::mem::transmute::<usize, CloseFn>(real)(fd) },
     }
@@ -147,16 +155,14 @@ pub fn dup2(old: c_int, new: c_int) -> c_int {
     }
     match REAL_DUP2.load(Ordering::Acquire) {
         0 if old == new => {
-            // SAFETY: the system call takes numbers only.
-            let valid = unsafe { libc::syscall(libc::SYS_fcntl, old, libc::F_GETFD) } >= 0;
+            let valid = raw(libc::SYS_fcntl, [old as c_long, libc::F_GETFD as c_long, 0]) >= 0;
             if valid {
                 new
             } else {
                 -1
             }
         }
-        // SAFETY: as above.
-        0 => unsafe { libc::syscall(libc::SYS_dup3, old, new, 0) as c_int },
+        0 => raw(libc::SYS_dup3, [old as c_long, new as c_long, 0]),
         // SAFETY: glibc's `dup2`, with the caller's arguments.
         real => unsafe { core::mem::transmute::<usize, Dup2Fn>(real)(old, new) },
     }
@@ -168,9 +174,39 @@ pub fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
         held::make_way(new);
     }
     match REAL_DUP3.load(Ordering::Acquire) {
-        // SAFETY: the system call takes numbers only.
-        0 => unsafe { libc::syscall(libc::SYS_dup3, old, new, flags) as c_int },
+        0 => raw(
+            libc::SYS_dup3,
+            [old as c_long, new as c_long, flags as c_long],
+        ),
         // SAFETY: glibc's `dup3`, with the caller's arguments.
         real => unsafe { core::mem::transmute::<usize, Dup3Fn>(real)(old, new, flags) },
     }
+}
+
+/// The descriptor system calls made by number through the exported `syscall` (`close`,
+/// `close_range`, `dup2`, `dup3`), answered as the wrappers above answer them, so that a
+/// program that closes every descriptor by `syscall(SYS_close_range, ...)` (built against a
+/// glibc without the wrapper) or `syscall(SYS_close, fd)` leaves gpa's open too. `None` for
+/// any other number.
+pub fn by_number(number: c_long, a1: c_long, a2: c_long, a3: c_long) -> Option<c_long> {
+    let result = match number {
+        libc::SYS_close if held::is_held(a1 as c_int) => 0,
+        libc::SYS_close => raw(libc::SYS_close, [a1, 0, 0]),
+        libc::SYS_close_range => close_range(a1 as c_uint, a2 as c_uint, a3 as c_int),
+        #[cfg(target_arch = "x86_64")]
+        libc::SYS_dup2 => {
+            if a1 != a2 {
+                held::make_way(a2 as c_int);
+            }
+            raw(libc::SYS_dup2, [a1, a2, 0])
+        }
+        libc::SYS_dup3 => {
+            if a1 != a2 {
+                held::make_way(a2 as c_int);
+            }
+            raw(libc::SYS_dup3, [a1, a2, a3])
+        }
+        _ => return None,
+    };
+    Some(c_long::from(result))
 }

@@ -751,6 +751,12 @@ pub unsafe extern "C" fn syscall_watched(
         }
         // The report, as at `_exit` (lifecycle.md item 4).
         libc::SYS_exit_group => exit_now(a1 as c_int),
+        // gpa's held descriptors stay open (lifecycle.md item 14).
+        libc::SYS_close | libc::SYS_close_range | libc::SYS_dup2 | libc::SYS_dup3 => {
+            if let Some(result) = descriptors::by_number(number, a1, a2, a3) {
+                return result;
+            }
+        }
         libc::SYS_execve => {
             // SAFETY: caller contract: the arguments of `execve` (the kernel checks them).
             let result = unsafe {
