@@ -190,22 +190,11 @@ pub fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
 /// any other number.
 pub fn by_number(number: c_long, a1: c_long, a2: c_long, a3: c_long) -> Option<c_long> {
     let result = match number {
-        libc::SYS_close if held::is_held(a1 as c_int) => 0,
-        libc::SYS_close => raw(libc::SYS_close, [a1, 0, 0]),
+        libc::SYS_close => close(a1 as c_int),
         libc::SYS_close_range => close_range(a1 as c_uint, a2 as c_uint, a3 as c_int),
         #[cfg(target_arch = "x86_64")]
-        libc::SYS_dup2 => {
-            if a1 != a2 {
-                held::make_way(a2 as c_int);
-            }
-            raw(libc::SYS_dup2, [a1, a2, 0])
-        }
-        libc::SYS_dup3 => {
-            if a1 != a2 {
-                held::make_way(a2 as c_int);
-            }
-            raw(libc::SYS_dup3, [a1, a2, a3])
-        }
+        libc::SYS_dup2 => dup2(a1 as c_int, a2 as c_int),
+        libc::SYS_dup3 => dup3(a1 as c_int, a2 as c_int, a3 as c_int),
         _ => return None,
     };
     Some(c_long::from(result))
