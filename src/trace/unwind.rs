@@ -918,7 +918,7 @@ pub fn capture_unanswered(start: Unanswered, depth: usize) -> TraceId {
             ))
         });
     let Some(((entry, user), cache)) = found else {
-        return capture_user_at(start.frame, start.lane, depth, true);
+        return capture_user_at_asked(start.frame, start.lane, depth);
     };
     // SAFETY: `start.memo` is the memo `remembered_at` replayed for this capture, in this
     // thread's caches (`cache`), which live until the thread ends; nothing else touches it
@@ -937,8 +937,16 @@ pub fn capture_unanswered(start: Unanswered, depth: usize) -> TraceId {
         true,
     );
     through_memo(memo, None, depth, own, |memo, again| {
-        walk_and_remember(cache, memo, entry, user, depth, again)
+        walk_and_remember_inline(cache, memo, entry, user, depth, again)
     })
+}
+
+/// [`capture_user_at`] after [`remembered_at`] asked, out of line: [`capture_unanswered`]'s
+/// rare way.
+#[cold]
+#[inline(never)]
+fn capture_user_at_asked(frame: usize, lane: usize, depth: usize) -> TraceId {
+    capture_user_at(frame, lane, depth, true)
 }
 
 /// The program's first frame above `frame` (see [`capture_user_at`]): the entry address and
@@ -1029,6 +1037,20 @@ fn entry_memo_index(user: State, lane: usize) -> usize {
 /// to.
 #[inline(never)]
 fn walk_and_remember(
+    cache: &PathCache,
+    memo: &mut Memo,
+    entry: usize,
+    user: State,
+    depth: usize,
+    again: bool,
+) -> TraceId {
+    walk_and_remember_inline(cache, memo, entry, user, depth, again)
+}
+
+/// [`walk_and_remember`], inlined into [`capture_unanswered`] (every walk of the C ABI's
+/// check mode: a call, its prologue and the arguments' moves fewer).
+#[inline(always)]
+fn walk_and_remember_inline(
     cache: &PathCache,
     memo: &mut Memo,
     entry: usize,
