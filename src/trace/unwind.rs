@@ -856,14 +856,10 @@ pub fn remembered_at(
     // Only the stack's top: the walk to the program's frame reads no other register (and the
     // three reads of `current_state` are not left out by the compiler).
     // The remembered walks too, with the same read of the thread's TLS address.
-    let Some((top, cache)) = super::stack_top_and_walks() else {
-        return None;
-    };
+    let (top, cache) = super::stack_top_and_walks()?;
     // The caller's depth is capped already (`trace::remembers_at`).
     debug_assert!(depth < MAX_FRAMES);
-    let Some((entry, user)) = program_frame_below(top, own_start, own_len, frame) else {
-        return None;
-    };
+    let (entry, user) = program_frame_below(top, own_start, own_len, frame)?;
     let index = entry_memo_index(user, lane);
     // SAFETY: as in `capture_user_at`.
     let memo = unsafe { &mut (*cache.entry_memos.get())[index] };
