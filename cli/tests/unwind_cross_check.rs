@@ -122,9 +122,12 @@ fn signal_handler_traces_go_on_into_the_interrupted_code_as_libgccs() {
     assert_eq!(differed, 0, "traces differ from libgcc's:\n{stderr}");
 }
 
-/// The allocation traces of the leaks of `run`, one per loss record: (blocks, bytes, the
-/// frames' functions and offsets), sorted.
-fn leak_traces(run: &Run) -> Vec<(u64, u64, Vec<(String, String)>)> {
+/// A loss record: its blocks, its bytes, and its allocation trace's frames (function,
+/// offset in its module).
+type LossRecord = (u64, u64, Vec<(String, String)>);
+
+/// The allocation traces of the leaks of `run`, one per loss record, sorted.
+fn leak_traces(run: &Run) -> Vec<LossRecord> {
     let mut traces: Vec<_> = run
         .findings()
         .iter()
