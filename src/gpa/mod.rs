@@ -905,12 +905,19 @@ impl GeneralPurposeAllocator {
 
     /// [`Self::capture_at`] of a capture whose remembered trace `trace::remembered_id_at`
     /// found missing (`start`): the same trace, walked from where that found the program's
-    /// frames start.
+    /// frames start. What [`Self::capture_guarded`] tests first holds here: the thread is
+    /// prepared (`remembered_id_at` looked only on a stack whose bounds `trace::prepare_thread`
+    /// found), and the method is the caching unwinder (`trace::remembers_at` accepted it),
+    /// which may allocate (a rule computed): inside the re-entrancy guard.
     #[inline(never)]
     fn capture_unanswered(&self, start: trace::Unanswered) -> TraceId {
         #[cfg(target_arch = "x86_64")]
-        return self
-            .capture_guarded(|depth, method| trace::capture_id_unanswered(start, depth, method));
+        {
+            let method = self.config.trace_method;
+            debug_assert!(trace::thread_prepared() && method.needs_guard());
+            let _inside = heap::InsideAllocator::enter();
+            return trace::capture_id_unanswered(start, self.config.stack_trace_frames, method);
+        }
         #[cfg(not(target_arch = "x86_64"))]
         match start {}
     }
