@@ -1164,6 +1164,13 @@ pub fn capture_id_unanswered(start: Unanswered, depth: usize, method: TraceMetho
     capture_id(depth, method)
 }
 
+/// [`capture_id_unanswered`] where no [`Unanswered`] is ever made.
+#[cfg(not(target_arch = "x86_64"))]
+pub fn capture_id_unanswered(start: Unanswered, depth: usize, method: TraceMethod) -> TraceId {
+    let _ = (depth, method);
+    match start {}
+}
+
 /// [`capture_id`] with [`TraceMethod::Auto`] once the process found that frame-pointer walks
 /// work ([`walks_frame_pointers`]), for a capture of at least one frame: the same remembered
 /// walk from its own frame as `capture_id` makes (the same trace), without the choice of

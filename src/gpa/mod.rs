@@ -911,15 +911,10 @@ impl GeneralPurposeAllocator {
     /// which may allocate (a rule computed): inside the re-entrancy guard.
     #[inline(never)]
     fn capture_unanswered(&self, start: trace::Unanswered) -> TraceId {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let method = self.config.trace_method;
-            debug_assert!(trace::thread_prepared() && method.needs_guard());
-            let _inside = heap::InsideAllocator::enter();
-            return trace::capture_id_unanswered(start, self.config.stack_trace_frames, method);
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        match start {}
+        let method = self.config.trace_method;
+        debug_assert!(trace::thread_prepared() && method.needs_guard());
+        let _inside = heap::InsideAllocator::enter();
+        trace::capture_id_unanswered(start, self.config.stack_trace_frames, method)
     }
 
     // ---- the raw operations ----
