@@ -1121,17 +1121,54 @@ pub fn remembers_at(depth: usize, method: TraceMethod) -> Option<usize> {
 
 /// The part of [`capture_id_at`] that neither walks nor allocates (so an allocator may ask it
 /// outside its re-entrancy guard), for captures by a method [`remembers_at`] accepts, with
-/// the depth it gave: the remembered trace of the capture, when there is one; `None` when
-/// [`capture_id_at`] must capture.
+/// the depth it gave: the remembered trace of the capture, when there is one; else, where the
+/// capture's program frames were found, the trace `unanswered` makes from them (by
+/// [`capture_id_unanswered`], inside the allocator's guard: the trace [`capture_id_at`] makes
+/// with `asked`); `None` when [`capture_id_at`] must capture.
 #[inline(always)]
-pub fn remembered_id_at(frame: usize, lane: usize, depth: usize) -> Option<TraceId> {
+pub fn remembered_id_at(
+    frame: usize,
+    lane: usize,
+    depth: usize,
+    unanswered: impl FnOnce(Unanswered) -> TraceId,
+) -> Option<TraceId> {
     #[cfg(target_arch = "x86_64")]
-    return unwind::remembered_at(frame, lane, depth);
+    return unwind::remembered_at(frame, lane, depth, unanswered);
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (frame, lane, depth);
+        let _ = (frame, lane, depth, unanswered);
         None
     }
+}
+
+/// Where a capture's program frames start, as [`remembered_id_at`] found them
+/// (`unwind::Unanswered`; on other architectures none is ever made).
+#[cfg(target_arch = "x86_64")]
+pub use unwind::Unanswered;
+/// Where a capture's program frames start (never made on this architecture).
+#[cfg(not(target_arch = "x86_64"))]
+pub enum Unanswered {}
+
+/// [`capture_id_at`] (with `asked`) of a capture [`remembered_id_at`] found unanswered
+/// (`start`), by `method` to `depth` frames, the allocator's settings [`remembers_at`]
+/// accepted: the same trace, walked from the program's first frame as found then.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub fn capture_id_unanswered(start: Unanswered, depth: usize, method: TraceMethod) -> TraceId {
+    if let TraceMethod::Custom(walk) = method {
+        if depth != 0 && walk as usize == unwind::capture_user_frames as *const () as usize {
+            return unwind::capture_unanswered(start, depth);
+        }
+    }
+    // Not the settings `remembers_at` accepted (they do not change): as `capture_id_at`.
+    capture_id(depth, method)
+}
+
+/// [`capture_id_unanswered`] where no [`Unanswered`] is ever made.
+#[cfg(not(target_arch = "x86_64"))]
+pub fn capture_id_unanswered(start: Unanswered, depth: usize, method: TraceMethod) -> TraceId {
+    let _ = (depth, method);
+    match start {}
 }
 
 /// [`capture_id`] with [`TraceMethod::Auto`] once the process found that frame-pointer walks

@@ -121,3 +121,83 @@ fn signal_handler_traces_go_on_into_the_interrupted_code_as_libgccs() {
     assert!(compared >= 10, "only {compared} traces compared:\n{stderr}");
     assert_eq!(differed, 0, "traces differ from libgcc's:\n{stderr}");
 }
+
+/// A loss record: its blocks, its bytes, and its allocation trace's frames (function,
+/// offset in its module).
+type LossRecord = (u64, u64, Vec<(String, String)>);
+
+/// The allocation traces of the leaks of `run`, one per loss record, sorted.
+fn leak_traces(run: &Run) -> Vec<LossRecord> {
+    let mut traces: Vec<_> = run
+        .findings()
+        .iter()
+        .filter(|finding| finding["kind"] == "leak")
+        .map(|finding| {
+            let frames = finding["stacks"]["alloc"]
+                .as_array()
+                .map(|frames| {
+                    frames
+                        .iter()
+                        .map(|frame| {
+                            (
+                                frame["function"].as_str().unwrap_or("?").to_owned(),
+                                frame["offset"].as_str().unwrap_or("?").to_owned(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                finding["count"].as_u64().unwrap_or(0),
+                finding["size"].as_u64().unwrap_or(0),
+                frames,
+            )
+        })
+        .collect();
+    traces.sort();
+    traces
+}
+
+/// `tests/unwind/leaky_stacks.c`: leaks from a recursion through two call sites (espresso's
+/// shape). Without the cross-check, a capture whose remembered trace does not answer walks
+/// from what the look-up found (`unwind::capture_unanswered`); under it, no remembered capture
+/// answers before the capture, and every trace is compared with libgcc's. The loss records,
+/// trace by trace, must be the same both ways (the environment variable also moves every
+/// stack address, so other captures are remembered and walked), and the leak summary is
+/// Valgrind's: `valgrind --leak-check=full ./leaky_stacks 300` (3.19), "definitely lost:
+/// 7,624 bytes in 248 blocks", nothing else lost or reachable.
+#[test]
+fn leak_traces_are_the_same_with_and_without_remembered_captures() {
+    if !have("gcc") {
+        eprintln!("SKIPPED: gcc is not installed (apt-get install gcc)");
+        return;
+    }
+    let dir = scratch("unwind-leaky");
+    let binary = build_unwind_program(&dir, "leaky_stacks");
+    let program = [binary.to_str().unwrap(), "300"];
+    let remembered = gpa_run(&dir, &["--frames", "8"], &program);
+    let checked = gpa_run_with(&dir, &["--frames", "8"], &program, |command| {
+        command.env("GPA_UNWIND_CHECK", "1");
+    });
+    let stderr = checked.stderr();
+    let (compared, differed, _) = cross_check_counts(&stderr);
+    assert!(compared > 20_000, "only {compared} traces compared");
+    assert_eq!(differed, 0, "traces differ from libgcc's:\n{stderr}");
+    let valgrind = [(248, 7624), (0, 0), (0, 0), (0, 0)];
+    for run in [&remembered, &checked] {
+        assert_eq!(
+            run.stdout(),
+            "leaky stacks: 300 rounds, 15187 blocks\n",
+            "{}",
+            run.stderr()
+        );
+        assert_eq!(gpa_leak_totals(&run.json), valgrind);
+    }
+    let traces = leak_traces(&remembered);
+    assert!(traces.len() > 20, "only {} loss records", traces.len());
+    assert!(
+        traces.iter().any(|(_, _, frames)| frames.len() == 8),
+        "no 8-frame trace: {traces:?}"
+    );
+    assert_eq!(traces, leak_traces(&checked));
+}

@@ -873,7 +873,12 @@ impl GeneralPurposeAllocator {
         // A remembered capture first: it neither walks nor allocates, so it needs no guard.
         let depth = self.remembered_depth.load(Ordering::Relaxed);
         if depth != 0 {
-            if let Some(id) = trace::remembered_id_at(frame, lane, depth) {
+            // Where the remembered capture does not answer, the capture is made from the
+            // program's frames it found (`depth` is not 0, so neither are the settings' frames:
+            // `trace::remembers_at`).
+            if let Some(id) =
+                trace::remembered_id_at(frame, lane, depth, |start| self.capture_unanswered(start))
+            {
                 return id;
             }
         }
@@ -896,6 +901,20 @@ impl GeneralPurposeAllocator {
             }
         }
         self.capture_guarded(|depth, method| trace::capture_id_at(frame, lane, depth, method, true))
+    }
+
+    /// [`Self::capture_at`] of a capture whose remembered trace `trace::remembered_id_at`
+    /// found missing (`start`): the same trace, walked from where that found the program's
+    /// frames start. What [`Self::capture_guarded`] tests first holds here: the thread is
+    /// prepared (`remembered_id_at` looked only on a stack whose bounds `trace::prepare_thread`
+    /// found), and the method is the caching unwinder (`trace::remembers_at` accepted it),
+    /// which may allocate (a rule computed): inside the re-entrancy guard.
+    #[inline(never)]
+    fn capture_unanswered(&self, start: trace::Unanswered) -> TraceId {
+        let method = self.config.trace_method;
+        debug_assert!(trace::thread_prepared() && method.needs_guard());
+        let _inside = heap::InsideAllocator::enter();
+        trace::capture_id_unanswered(start, self.config.stack_trace_frames, method)
     }
 
     // ---- the raw operations ----

@@ -832,12 +832,19 @@ pub fn capture_user_at(frame: usize, lane: usize, depth: usize, asked: bool) -> 
 }
 
 /// The part of [`capture_user_at`] that neither walks nor allocates: the remembered trace of
-/// this capture, when its memo answers; `None` when [`capture_user_at`] must capture (also
-/// while the thread's stack bounds are not known yet, and under the cross-check, which
-/// [`capture_user_at`] runs). An allocator asks this first, outside its re-entrancy guard;
-/// `depth` is capped as a capture caps it (below `MAX_FRAMES`).
+/// this capture, when its memo answers; else, when it found where the capture's program frames
+/// start, what `unanswered` returns, given that ([`Unanswered`], for [`capture_unanswered`]);
+/// `None` when [`capture_user_at`] must capture (also while the thread's stack bounds are not
+/// known yet, and under the cross-check, which [`capture_user_at`] runs). An allocator asks
+/// this first, outside its re-entrancy guard, and captures in `unanswered` inside it; `depth`
+/// is capped as a capture caps it (below `MAX_FRAMES`).
 #[inline(always)]
-pub fn remembered_at(frame: usize, lane: usize, depth: usize) -> Option<TraceId> {
+pub fn remembered_at(
+    frame: usize,
+    lane: usize,
+    depth: usize,
+    unanswered: impl FnOnce(Unanswered) -> TraceId,
+) -> Option<TraceId> {
     // Only once this object is found, keeping frame pointers, and not under the cross-check
     // (`LEAN_RANGE`'s length is 0 otherwise): finding it computes an unwind rule, which
     // allocates.
@@ -853,12 +860,89 @@ pub fn remembered_at(frame: usize, lane: usize, depth: usize) -> Option<TraceId>
     // The caller's depth is capped already (`trace::remembers_at`).
     debug_assert!(depth < MAX_FRAMES);
     let (entry, user) = program_frame_below(top, own_start, own_len, frame)?;
+    let index = entry_memo_index(user, lane);
     // SAFETY: as in `capture_user_at`.
-    let memos = unsafe { &mut *cache.entry_memos.get() };
-    let memo = &mut memos[entry_memo_index(user, lane)];
-    let id = memo.replay(memo_key(user), depth, (entry, user.ip), false)?;
-    memo.misses = 0;
-    Some(id)
+    let memo = unsafe { &mut (*cache.entry_memos.get())[index] };
+    match memo.replay(memo_key(user), depth, (entry, user.ip), false) {
+        Some(id) => {
+            memo.misses = 0;
+            Some(id)
+        }
+        // Only what is live here anyway (more made the remembered path spill registers:
+        // glibc-simple +3% instructions).
+        None => Some(unanswered(Unanswered {
+            memo: memo as *mut Memo,
+            frame,
+            lane,
+            depth,
+        })),
+    }
+}
+
+/// A capture of [`capture_user_at`] whose memo did not answer [`remembered_at`]: that memo
+/// (placed by the program's first frame and `lane`), found on the way, with the capture's
+/// `frame`, `lane` and `depth`, so that [`capture_unanswered`] walks without the calls and
+/// look-ups of [`capture_user_at`] (the registers, this object's range, the memo's place).
+/// Valid only for the capture it was found for: the same thread, `frame`, `lane` and `depth`,
+/// nothing written to the program's stack in between (the contract of [`capture_user_at`]'s
+/// `asked`).
+#[derive(Clone, Copy)]
+pub struct Unanswered {
+    memo: *mut Memo,
+    frame: usize,
+    lane: usize,
+    depth: usize,
+}
+
+/// [`capture_user_at`]`(frame, lane, depth, true)` for a capture whose memo [`remembered_at`]
+/// found not answering (`start`): the same trace, and the same memo updated. Under the
+/// cross-check (turned on after [`remembered_at`] answered), at another depth, or where the
+/// program's frame is not found again as [`remembered_at`] found it, it is
+/// [`capture_user_at`] itself.
+#[inline(always)]
+pub fn capture_unanswered(start: Unanswered, depth: usize) -> TraceId {
+    let depth = depth.min(MAX_FRAMES - 1);
+    let own_len = LEAN_RANGE[1].load(Ordering::Acquire);
+    let found = (own_len != 0 && depth == start.depth)
+        .then(super::stack_top_and_walks)
+        .flatten()
+        .and_then(|(top, cache)| {
+            let own_start = LEAN_RANGE[0].load(Ordering::Relaxed);
+            Some((
+                program_frame_below(top, own_start, own_len, start.frame)?,
+                cache,
+            ))
+        });
+    let Some(((entry, user), cache)) = found else {
+        return capture_user_at_asked(start.frame, start.lane, depth);
+    };
+    // SAFETY: `start.memo` is the memo `remembered_at` replayed for this capture, in this
+    // thread's caches (`cache`), which live until the thread ends; nothing else touches it
+    // during the capture.
+    let memo = unsafe { &mut *start.memo };
+    debug_assert!(core::ptr::eq(
+        memo,
+        // SAFETY: as above.
+        unsafe { &(*cache.entry_memos.get())[entry_memo_index(user, start.lane)] }
+    ));
+    // This object's range, found before `remembered_at` answered (`LEAN_RANGE` follows it),
+    // for the cross-check alone (on only if turned on since).
+    let own = (
+        OWN_RANGE[0].load(Ordering::Relaxed),
+        OWN_RANGE[1].load(Ordering::Relaxed),
+        true,
+    );
+    through_memo(memo, None, depth, own, |memo, again| {
+        walk_and_remember_inline(cache, memo, entry, user, depth, again)
+    })
+}
+
+/// [`capture_user_at`] after [`remembered_at`] asked, out of line: [`capture_unanswered`]'s
+/// rare way.
+#[cold]
+#[inline(never)]
+fn capture_user_at_asked(frame: usize, lane: usize, depth: usize) -> TraceId {
+    capture_user_at(frame, lane, depth, true)
 }
 
 /// The program's first frame above `frame` (see [`capture_user_at`]): the entry address and
@@ -949,6 +1033,20 @@ fn entry_memo_index(user: State, lane: usize) -> usize {
 /// to.
 #[inline(never)]
 fn walk_and_remember(
+    cache: &PathCache,
+    memo: &mut Memo,
+    entry: usize,
+    user: State,
+    depth: usize,
+    again: bool,
+) -> TraceId {
+    walk_and_remember_inline(cache, memo, entry, user, depth, again)
+}
+
+/// [`walk_and_remember`], inlined into [`capture_unanswered`] (every walk of the C ABI's
+/// check mode: a call, its prologue and the arguments' moves fewer).
+#[inline(always)]
+fn walk_and_remember_inline(
     cache: &PathCache,
     memo: &mut Memo,
     entry: usize,
