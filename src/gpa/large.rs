@@ -17,7 +17,12 @@
 //! (the side table) under a mutex, for leak reports and `deinit`.
 //!
 //! # After a free (safety mode)
-//! The mapping's memory is returned at once (`MADV_DONTNEED`) but its address range stays
+//! The mapping's memory (its resident pages) is moved at once to a mapping of its own at a
+//! fresh address, which joins the reuse cache ([`LargeCache`], as in fast mode) for a later
+//! large block of a fitting size (`mremap` with `MREMAP_DONTUNMAP`: page tables move, nothing
+//! is copied, and the new block pays no page faults, nor the kernel's zeroing); where the cache
+//! is full or the kernel cannot move pages, the memory is returned (`MADV_DONTNEED`). Either
+//! way the freed block's own address range stays
 //! **reserved and inaccessible** while the block sits in a quarantine bounded in blocks and
 //! bytes ([`QUARANTINE_BLOCKS`], [`QUARANTINE_BYTES`]): its header stays registered, so a use
 //! after free faults at a known block, a second free is a double free with all three traces,
@@ -278,8 +283,12 @@ impl FreedRing {
 ///   large blocks, but never less than [`LARGE_CACHE_MIN_BYTES`] nor more than
 ///   [`LARGE_CACHE_MAX_BYTES`]: the memory a program just freed stays resident while it keeps
 ///   working at that size, and goes back to the OS (`munmap`, oldest first) when it shrinks.
-/// * **Fast mode only**: safety mode keeps a freed block's range reserved and inaccessible in
-///   its own quarantine (see the module docs) and maps new blocks afresh.
+/// * **Safety mode** keeps a freed block's range reserved and inaccessible in its own
+///   quarantine (see the module docs); what joins this cache is the block's memory, moved to a
+///   mapping of its own at a new address (`GeneralPurposeAllocator::park_pages`), and a
+///   reused mapping is always trimmed to the block's size (its redzone is a fresh block's).
+///   The cache's mappings are returned to the OS before a leak scan (they hold freed blocks'
+///   contents, which must not act as roots) and when a large mapping fails (address space).
 pub struct LargeCache {
     /// (base, length, alignment) of the reusable mappings, oldest first, in `entries[..len]`.
     entries: [(usize, usize, usize); LARGE_CACHE_ENTRIES],
@@ -504,11 +513,7 @@ impl GeneralPurposeAllocator {
     /// needed, see [`LargeCache`]), else fresh; `true` when its memory is known to be zero.
     fn large_mapping(&self, wanted: Layout) -> Option<(NonNull<u8>, Layout, bool)> {
         let backing = self.config.backing_allocator;
-        let choice = if self.config.safety {
-            Reuse::Fresh
-        } else {
-            lock(&self.large_cache).take(wanted)
-        };
+        let choice = lock(&self.large_cache).take(wanted);
         // Cached mappings have `wanted`'s alignment (`LargeCache::take`), so a mapping resized
         // to `wanted.size()` has exactly the layout `wanted`.
         let reused = match choice {
@@ -520,7 +525,10 @@ impl GeneralPurposeAllocator {
                 // without faulting its pages in again: bench/c/malloc-large, 5..25 MiB buffers
                 // replaced at random, took 1.29x glibc's time trimming at half, 0.87x at three
                 // quarters (two runs), peak RSS 1.02x and 1.05x mimalloc's.)
-                let trim = mapping.size() / 4 > wanted.size();
+                // Safety mode trims every reused mapping to the block's own size, so that its
+                // redzone (the canary, written and checked to the mapping's end) is what a
+                // fresh mapping's would be.
+                let trim = self.config.safety || mapping.size() / 4 > wanted.size();
                 // SAFETY: the mapping is ours, unused, with this layout; shrinking keeps its
                 // start.
                 if trim && unsafe { backing.resize(memory, mapping, wanted.size()) } {
@@ -559,9 +567,7 @@ impl GeneralPurposeAllocator {
         match backing.alloc(wanted) {
             Some(memory) => Some((memory, wanted, self.config.backing_allocator_zeroes)),
             None => {
-                if !self.config.safety {
-                    lock(&self.large_cache).untake(wanted.size());
-                }
+                lock(&self.large_cache).untake(wanted.size());
                 None
             }
         }
@@ -622,9 +628,7 @@ impl GeneralPurposeAllocator {
             });
         }
         if !pagemap::register_large(base, mapping.size(), header) {
-            if !self.config.safety {
-                lock(&self.large_cache).untake(mapping.size());
-            }
+            lock(&self.large_cache).untake(mapping.size());
             // SAFETY: never published.
             unsafe {
                 self.config.backing_allocator.free(memory, mapping);
@@ -746,19 +750,63 @@ impl GeneralPurposeAllocator {
         finding
     }
 
+    /// Safety mode: moves a freed block's pages (its memory, resident) into a mapping of their
+    /// own that joins the reuse cache ([`LargeCache`]), when the cache takes a mapping of this
+    /// size and the backing allocator can move pages (`RawAllocator::move_pages_out`: the page
+    /// allocator, Linux 5.7 and later). The block's range stays mapped, without pages, for
+    /// [`Self::reserve_range`] to make inaccessible. `true` when the pages moved.
+    ///
+    /// The next large block of a fitting size gets those pages at a fresh address: no page
+    /// fault and no zeroing by the kernel, while the freed block's own range stays reserved
+    /// and inaccessible in the quarantine, so a use after free of it faults as before.
+    fn park_pages(&self, block: &LargeBlock) -> bool {
+        let layout = block.layout();
+        if layout.size() > lock(&self.large_cache).budget() {
+            return false;
+        }
+        let backing = self.config.backing_allocator;
+        // SAFETY: the block is freed (caller of `retire_large`); its mapping is ours with this
+        // layout, and nobody needs its contents in place.
+        let Some(moved) = (unsafe {
+            backing.move_pages_out(NonNull::new_unchecked(block.base as *mut u8), layout)
+        }) else {
+            return false;
+        };
+        let mut evicted: Evicted = [(0, layout); LARGE_CACHE_ENTRIES + 1];
+        let count = lock(&self.large_cache).put_reusable(moved.as_ptr() as usize, layout, &mut evicted);
+        // SAFETY: evicted mappings came from the backing allocator with these layouts and
+        // nothing uses them.
+        unsafe { self.free_mappings(&evicted[..count]) };
+        true
+    }
+
+    /// Returns the mappings of the reuse cache to the backing allocator (the quarantine of
+    /// freed blocks stays): before a leak scan reads every readable mapping as a root, which
+    /// the cache's mappings, holding freed blocks' old contents, must not be.
+    pub(crate) fn release_reusable_large(&self) {
+        let mut evicted: Evicted = [(0, Layout::new::<u8>()); LARGE_CACHE_ENTRIES + 1];
+        let count = lock(&self.large_cache).drain(&mut evicted);
+        // SAFETY: as in `release_large`.
+        unsafe { self.free_mappings(&evicted[..count]) };
+    }
+
     /// Makes a freed block's range inaccessible and returns its memory to the OS, keeping the
     /// range reserved. `false` when the OS refused (the range is then released normally).
     ///
     /// # Safety
     /// `block` is freed and nobody uses its memory.
     unsafe fn reserve_range(&self, block: &mut LargeBlock) -> bool {
+        // Safety mode first hands the pages to the reuse cache (then the range holds none).
+        let moved = self.config.safety && !self.config.retain_metadata && self.park_pages(block);
         // SAFETY: caller contract; the mapping is page-aligned and ours.
         unsafe {
             let base = NonNull::new_unchecked(block.base as *mut u8);
             if !os::protect(base, block.mapping_len, false) {
                 return false;
             }
-            os::discard(base, block.mapping_len);
+            if !moved {
+                os::discard(base, block.mapping_len);
+            }
         }
         block.reserved = true;
         // A use after free now faults: let the fault be reported as one (`fault`).
@@ -773,6 +821,11 @@ impl GeneralPurposeAllocator {
     unsafe fn retire_large(&self, header: *mut LargeBlock) {
         // SAFETY: caller contract.
         let block = unsafe { &mut *header };
+        if self.config.safety || self.config.never_unmap || self.config.retain_metadata {
+            // No longer live in the reuse cache's bounds (fast mode's release counts it when
+            // the mapping joins the cache).
+            lock(&self.large_cache).untake(block.mapping_len);
+        }
         if self.config.never_unmap || self.config.retain_metadata {
             if self.config.never_unmap {
                 if self.config.safety {
@@ -930,7 +983,8 @@ impl GeneralPurposeAllocator {
     /// whether there was one.
     #[cold]
     fn empty_large_quarantine(&self) -> bool {
-        let mut released = false;
+        let mut released = lock(&self.large_cache).len != 0;
+        self.release_reusable_large();
         loop {
             let oldest = {
                 let mut freed = lock(&self.recently_freed_large);
@@ -955,10 +1009,7 @@ impl GeneralPurposeAllocator {
     /// Returns every cached mapping to the backing allocator, and every quarantined freed
     /// block's range; forgets the records of freed blocks.
     pub(super) fn flush_large_cache(&self) {
-        let mut evicted: Evicted = [(0, Layout::new::<u8>()); LARGE_CACHE_ENTRIES + 1];
-        let count = lock(&self.large_cache).drain(&mut evicted);
-        // SAFETY: as in `release_large`.
-        unsafe { self.free_mappings(&evicted[..count]) };
+        self.release_reusable_large();
         loop {
             let oldest = {
                 let mut freed = lock(&self.recently_freed_large);
