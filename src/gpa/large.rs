@@ -509,8 +509,9 @@ impl GeneralPurposeAllocator {
         Some(block)
     }
 
-    /// A mapping for `wanted`: in fast mode reused from the cache (trimmed or grown as
-    /// needed, see [`LargeCache`]), else fresh; `true` when its memory is known to be zero.
+    /// A mapping for `wanted`: reused from the cache (trimmed or grown as needed, see
+    /// [`LargeCache`]; in safety mode cleared), else fresh; `true` when its memory is known to
+    /// be zero.
     fn large_mapping(&self, wanted: Layout) -> Option<(NonNull<u8>, Layout, bool)> {
         let backing = self.config.backing_allocator;
         let choice = lock(&self.large_cache).take(wanted);
@@ -532,9 +533,9 @@ impl GeneralPurposeAllocator {
                 // SAFETY: the mapping is ours, unused, with this layout; shrinking keeps its
                 // start.
                 if trim && unsafe { backing.resize(memory, mapping, wanted.size()) } {
-                    Some((memory, wanted))
+                    Some((memory, wanted, wanted.size()))
                 } else {
-                    Some((memory, mapping))
+                    Some((memory, mapping, mapping.size()))
                 }
             }
             Reuse::Grow(base, mapping) => {
@@ -545,7 +546,8 @@ impl GeneralPurposeAllocator {
                 // such a mapping onto an aligned target), which is checked anyway.
                 match unsafe { backing.remap(memory, mapping, wanted.size()) } {
                     Some(moved) if moved.as_ptr() as usize % wanted.align() == 0 => {
-                        Some((moved, wanted))
+                        // The grown tail is fresh memory (zero); the rest held the old block.
+                        Some((moved, wanted, mapping.size()))
                     }
                     Some(moved) => {
                         // SAFETY: the moved mapping is ours and unused, with layout `wanted`.
@@ -561,7 +563,18 @@ impl GeneralPurposeAllocator {
             }
             Reuse::Fresh => None,
         };
-        if let Some((memory, mapping)) = reused {
+        if let Some((memory, mapping, stale)) = reused {
+            if self.config.safety {
+                // Safety mode hands out no freed block's old contents: the leak scan at exit
+                // reads a live block's every word, and a stale pointer in bytes the program
+                // never wrote would keep a leaked block "reachable" (Valgrind skips such
+                // bytes as undefined; a fresh mapping reads as zero). Clearing resident
+                // pages costs far less than the page faults of a fresh mapping (see
+                // docs/performance.md, "Check mode: large blocks reused").
+                // SAFETY: the mapping is ours and unused, at least `stale` bytes long.
+                unsafe { core::ptr::write_bytes(memory.as_ptr(), 0, stale) };
+                return Some((memory, mapping, true));
+            }
             return Some((memory, mapping, false));
         }
         match backing.alloc(wanted) {
@@ -773,7 +786,8 @@ impl GeneralPurposeAllocator {
             return false;
         };
         let mut evicted: Evicted = [(0, layout); LARGE_CACHE_ENTRIES + 1];
-        let count = lock(&self.large_cache).put_reusable(moved.as_ptr() as usize, layout, &mut evicted);
+        let count =
+            lock(&self.large_cache).put_reusable(moved.as_ptr() as usize, layout, &mut evicted);
         // SAFETY: evicted mappings came from the backing allocator with these layouts and
         // nothing uses them.
         unsafe { self.free_mappings(&evicted[..count]) };
