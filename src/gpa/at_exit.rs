@@ -132,7 +132,7 @@ impl GeneralPurposeAllocator {
                 |block| blocks.push(*block),
             );
         }
-        // The mappings kept for reuse hold freed blocks' old contents, no roots.
+        // The mappings kept for reuse hold freed blocks' old contents: no roots.
         self.release_reusable_large();
         let maps = Maps::read();
         let mut graph = Graph::new(blocks, &maps, Heuristics::ALL);

@@ -19,10 +19,10 @@
 //! # After a free (safety mode)
 //! The mapping's memory (its resident pages) is moved at once to a mapping of its own at a
 //! fresh address, which joins the reuse cache ([`LargeCache`], as in fast mode) for a later
-//! large block of a fitting size (`mremap` with `MREMAP_DONTUNMAP`: page tables move, nothing
-//! is copied, and the new block pays no page faults, nor the kernel's zeroing); where the cache
-//! is full or the kernel cannot move pages, the memory is returned (`MADV_DONTNEED`). Either
-//! way the freed block's own address range stays
+//! large block of a fitting size, which clears it (`mremap` with `MREMAP_DONTUNMAP`: page
+//! tables move, nothing is copied, and the new block pays no page faults, nor the kernel's
+//! zeroing); where the cache is full or the kernel cannot move pages, the memory is returned
+//! (`MADV_DONTNEED`). Either way the freed block's own address range stays
 //! **reserved and inaccessible** while the block sits in a quarantine bounded in blocks and
 //! bytes ([`QUARANTINE_BLOCKS`], [`QUARANTINE_BYTES`]): its header stays registered, so a use
 //! after free faults at a known block, a second free is a double free with all three traces,
@@ -286,9 +286,13 @@ impl FreedRing {
 /// * **Safety mode** keeps a freed block's range reserved and inaccessible in its own
 ///   quarantine (see the module docs); what joins this cache is the block's memory, moved to a
 ///   mapping of its own at a new address (`GeneralPurposeAllocator::park_pages`), and a
-///   reused mapping is always trimmed to the block's size (its redzone is a fresh block's).
-///   The cache's mappings are returned to the OS before a leak scan (they hold freed blocks'
-///   contents, which must not act as roots) and when a large mapping fails (address space).
+///   reused mapping is always trimmed to the block's size (its redzone is a fresh block's)
+///   and cleared, so that it reads as zero as a fresh one does (no stale pointer for the leak
+///   scan to follow; nothing for `calloc` to clear). The cache's mappings are returned to the
+///   OS before a leak scan (their old contents must not act as roots) and when a large
+///   mapping fails (address space). Every step that moves old contents between a block and
+///   the cache holds the cache's lock, so that a leak scan, which stops threads only outside
+///   gpa's locks, never finds them between the two.
 pub struct LargeCache {
     /// (base, length, alignment) of the reusable mappings, oldest first, in `entries[..len]`.
     entries: [(usize, usize, usize); LARGE_CACHE_ENTRIES],
@@ -318,6 +322,19 @@ pub enum Reuse {
     Grow(usize, Layout),
     /// Nothing suitable is cached: map afresh.
     Fresh,
+}
+
+/// What a new large block's mapping holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Contents {
+    /// Zeros (fresh from the page allocator).
+    Zero,
+    /// Whatever a backing allocator that does not zero gave, or a freed block's bytes (fast
+    /// mode's reuse).
+    Unknown,
+    /// A freed block's bytes, to be cleared once the new block's range is registered (safety
+    /// mode's reuse).
+    Stale,
 }
 
 impl LargeCache {
@@ -510,11 +527,21 @@ impl GeneralPurposeAllocator {
     }
 
     /// A mapping for `wanted`: reused from the cache (trimmed or grown as needed, see
-    /// [`LargeCache`]; in safety mode cleared), else fresh; `true` when its memory is known to
-    /// be zero.
-    fn large_mapping(&self, wanted: Layout) -> Option<(NonNull<u8>, Layout, bool)> {
+    /// [`LargeCache`]), else fresh; `true` when its memory is known to be zero (fresh, or
+    /// reused in safety mode).
+    ///
+    /// `held`: the reuse cache, locked by the caller for the whole allocation (safety mode,
+    /// see [`Self::alloc_large_inner`]); `None`: locked here only to choose.
+    fn large_mapping(
+        &self,
+        wanted: Layout,
+        mut held: Option<&mut LargeCache>,
+    ) -> Option<(NonNull<u8>, Layout, Contents)> {
         let backing = self.config.backing_allocator;
-        let choice = lock(&self.large_cache).take(wanted);
+        let choice = match held.as_deref_mut() {
+            Some(cache) => cache.take(wanted),
+            None => lock(&self.large_cache).take(wanted),
+        };
         // Cached mappings have `wanted`'s alignment (`LargeCache::take`), so a mapping resized
         // to `wanted.size()` has exactly the layout `wanted`.
         let reused = match choice {
@@ -533,9 +560,9 @@ impl GeneralPurposeAllocator {
                 // SAFETY: the mapping is ours, unused, with this layout; shrinking keeps its
                 // start.
                 if trim && unsafe { backing.resize(memory, mapping, wanted.size()) } {
-                    Some((memory, wanted, wanted.size()))
+                    Some((memory, wanted))
                 } else {
-                    Some((memory, mapping, mapping.size()))
+                    Some((memory, mapping))
                 }
             }
             Reuse::Grow(base, mapping) => {
@@ -546,8 +573,7 @@ impl GeneralPurposeAllocator {
                 // such a mapping onto an aligned target), which is checked anyway.
                 match unsafe { backing.remap(memory, mapping, wanted.size()) } {
                     Some(moved) if moved.as_ptr() as usize % wanted.align() == 0 => {
-                        // The grown tail is fresh memory (zero); the rest held the old block.
-                        Some((moved, wanted, mapping.size()))
+                        Some((moved, wanted))
                     }
                     Some(moved) => {
                         // SAFETY: the moved mapping is ours and unused, with layout `wanted`.
@@ -563,24 +589,24 @@ impl GeneralPurposeAllocator {
             }
             Reuse::Fresh => None,
         };
-        if let Some((memory, mapping, stale)) = reused {
-            if self.config.safety {
-                // Safety mode hands out no freed block's old contents: the leak scan at exit
-                // reads a live block's every word, and a stale pointer in bytes the program
-                // never wrote would keep a leaked block "reachable" (Valgrind skips such
-                // bytes as undefined; a fresh mapping reads as zero). Clearing resident
-                // pages costs far less than the page faults of a fresh mapping (see
-                // docs/performance.md, "Check mode: large blocks reused").
-                // SAFETY: the mapping is ours and unused, at least `stale` bytes long.
-                unsafe { core::ptr::write_bytes(memory.as_ptr(), 0, stale) };
-                return Some((memory, mapping, true));
-            }
-            return Some((memory, mapping, false));
+        if let Some((memory, mapping)) = reused {
+            let contents = if self.config.safety {
+                Contents::Stale
+            } else {
+                Contents::Unknown
+            };
+            return Some((memory, mapping, contents));
         }
         match backing.alloc(wanted) {
-            Some(memory) => Some((memory, wanted, self.config.backing_allocator_zeroes)),
+            Some(memory) if self.config.backing_allocator_zeroes => {
+                Some((memory, wanted, Contents::Zero))
+            }
+            Some(memory) => Some((memory, wanted, Contents::Unknown)),
             None => {
-                lock(&self.large_cache).untake(wanted.size());
+                match held {
+                    Some(cache) => cache.untake(wanted.size()),
+                    None => lock(&self.large_cache).untake(wanted.size()),
+                }
                 None
             }
         }
@@ -602,15 +628,25 @@ impl GeneralPurposeAllocator {
         let header = internal::alloc_metadata(core::mem::size_of::<LargeBlock>(), 16)?
             .as_ptr()
             .cast::<LargeBlock>();
-        let mapped = self.large_mapping(wanted).or_else(|| {
+        let alloc_trace = self.trace_here();
+        // Safety mode holds the reuse cache's lock until the block's range is registered: a
+        // reused mapping holds a freed block's old contents until it is cleared, and the
+        // exit-time leak scan, which stops threads only outside gpa's locks, must find such a
+        // mapping only in the cache (returned to the OS before the scan) or registered (the
+        // GPA's memory, never a root).
+        let mut held = self.config.safety.then(|| lock(&self.large_cache));
+        let mut mapped = self.large_mapping(wanted, held.as_deref_mut());
+        if mapped.is_none() && self.config.safety {
             // Out of address space (`RLIMIT_AS`) with freed blocks' ranges still reserved:
             // give them back (their records stay) rather than fail a malloc that would
             // succeed natively.
-            (self.config.safety && self.empty_large_quarantine())
-                .then(|| self.large_mapping(wanted))
-                .flatten()
-        });
-        let Some((memory, mapping, zeroed)) = mapped else {
+            drop(held.take());
+            if self.empty_large_quarantine() {
+                held = Some(lock(&self.large_cache));
+                mapped = self.large_mapping(wanted, held.as_deref_mut());
+            }
+        }
+        let Some((memory, mapping, contents)) = mapped else {
             // SAFETY: allocated above, never published.
             unsafe { internal::free(NonNull::new_unchecked(header.cast())) };
             return None;
@@ -634,21 +670,37 @@ impl GeneralPurposeAllocator {
                 state: AtomicU8::new(SLOT_LIVE),
                 reserved: false,
                 tag: AtomicU8::new(tag),
-                alloc_trace: AtomicU32::new(self.trace_here().0),
+                alloc_trace: AtomicU32::new(alloc_trace.0),
                 free_trace: AtomicU32::new(0),
                 next: core::ptr::null_mut(),
                 prev: core::ptr::null_mut(),
             });
         }
         if !pagemap::register_large(base, mapping.size(), header) {
-            lock(&self.large_cache).untake(mapping.size());
-            // SAFETY: never published.
+            match held.as_deref_mut() {
+                Some(cache) => cache.untake(mapping.size()),
+                None => lock(&self.large_cache).untake(mapping.size()),
+            }
+            // SAFETY: never published (unmapped before the lock goes).
             unsafe {
                 self.config.backing_allocator.free(memory, mapping);
                 internal::free(NonNull::new_unchecked(header.cast()));
             }
             return None;
         }
+        drop(held);
+        if contents == Contents::Stale {
+            // Safety mode hands out no freed block's old contents: the leak scan at exit reads
+            // a live block's every word, and a stale pointer in bytes the program never wrote
+            // would keep a leaked block "reachable" (Valgrind skips such bytes as undefined; a
+            // fresh mapping reads as zero). Cleared here, just before the program fills the
+            // block, whose pages are then still in the caches: 337 ms against 376 ms for
+            // bench/c/malloc-large when they were cleared at the free (docs/performance.md,
+            // "Check mode: large blocks reused").
+            // SAFETY: the mapping is ours, registered, not yet handed out.
+            unsafe { core::ptr::write_bytes(memory.as_ptr(), 0, mapping.size()) };
+        }
+        let zeroed = contents != Contents::Unknown;
         // Canary and prefix before the block joins the live list, which the exit-time walk of
         // live blocks reads (a thread it stopped here leaves no block without them).
         // SAFETY: the mapping is ours; data and redzone lie inside it, and the prefix inside
@@ -774,7 +826,12 @@ impl GeneralPurposeAllocator {
     /// and inaccessible in the quarantine, so a use after free of it faults as before.
     fn park_pages(&self, block: &LargeBlock) -> bool {
         let layout = block.layout();
-        if layout.size() > lock(&self.large_cache).budget() {
+        // The lock is held throughout, so that the exit-time leak scan (which stops threads
+        // only outside gpa's locks) finds the old contents either in the freed block's range
+        // (the GPA's memory, never a root) or in the cache (returned to the OS before the
+        // scan), never in a mapping between them.
+        let mut cache = lock(&self.large_cache);
+        if layout.size() > cache.budget() {
             return false;
         }
         let backing = self.config.backing_allocator;
@@ -786,8 +843,7 @@ impl GeneralPurposeAllocator {
             return false;
         };
         let mut evicted: Evicted = [(0, layout); LARGE_CACHE_ENTRIES + 1];
-        let count =
-            lock(&self.large_cache).put_reusable(moved.as_ptr() as usize, layout, &mut evicted);
+        let count = cache.put_reusable(moved.as_ptr() as usize, layout, &mut evicted);
         // SAFETY: evicted mappings came from the backing allocator with these layouts and
         // nothing uses them.
         unsafe { self.free_mappings(&evicted[..count]) };
@@ -796,12 +852,15 @@ impl GeneralPurposeAllocator {
 
     /// Returns the mappings of the reuse cache to the backing allocator (the quarantine of
     /// freed blocks stays): before a leak scan reads every readable mapping as a root, which
-    /// the cache's mappings, holding freed blocks' old contents, must not be.
+    /// the cache's mappings, holding freed blocks' old contents, must not be. Under the lock,
+    /// so that no thread is stopped with such a mapping out of the cache and still mapped.
     pub(crate) fn release_reusable_large(&self) {
         let mut evicted: Evicted = [(0, Layout::new::<u8>()); LARGE_CACHE_ENTRIES + 1];
-        let count = lock(&self.large_cache).drain(&mut evicted);
+        let mut cache = lock(&self.large_cache);
+        let count = cache.drain(&mut evicted);
         // SAFETY: as in `release_large`.
         unsafe { self.free_mappings(&evicted[..count]) };
+        drop(cache);
     }
 
     /// Makes a freed block's range inaccessible and returns its memory to the OS, keeping the
