@@ -165,6 +165,26 @@ pub unsafe trait RawAllocator {
         let _ = (memory, layout);
         None
     }
+
+    /// Splits the block `memory` of `layout` at `at` (a multiple of the OS page size, less
+    /// than its size): its bytes from `at` on move (with their contents) into a new block of
+    /// layout `tail` (`layout.size() - at` bytes), which is returned; `memory` is then a block
+    /// of `at` bytes with `layout`'s alignment. The default (every allocator but the page
+    /// allocator) cannot: `None`, nothing changed.
+    ///
+    /// # Safety
+    /// `memory` is a live block of this allocator with exactly `layout`.
+    #[doc(hidden)]
+    unsafe fn split_off(
+        &self,
+        memory: NonNull<u8>,
+        layout: Layout,
+        at: usize,
+        tail: Layout,
+    ) -> Option<NonNull<u8>> {
+        let _ = (memory, layout, at, tail);
+        None
+    }
 }
 
 /// The handle that functions take: a `Copy` reference to some allocator implementation.

@@ -286,8 +286,9 @@ impl FreedRing {
 /// * **Safety mode** keeps a freed block's range reserved and inaccessible in its own
 ///   quarantine (see the module docs); what joins this cache is the block's memory, moved to a
 ///   mapping of its own at a new address (`GeneralPurposeAllocator::park_pages`), and a
-///   reused mapping is always trimmed to the block's size (its redzone is a fresh block's)
-///   and cleared, so that it reads as zero as a fresh one does (no stale pointer for the leak
+///   reused mapping is always trimmed to the block's size (its redzone is a fresh block's;
+///   a tail of [`SPLIT_MIN`] or more is split off into a cached mapping of its own rather than
+///   returned) and cleared, so that it reads as zero as a fresh one does (no stale pointer for the leak
 ///   scan to follow; nothing for `calloc` to clear). The cache's mappings are returned to the
 ///   OS before a leak scan (their old contents must not act as roots) and when a large
 ///   mapping fails (address space). Every step that moves old contents between a block and
@@ -310,6 +311,10 @@ pub const LARGE_CACHE_ENTRIES: usize = 64;
 pub const LARGE_CACHE_MIN_BYTES: usize = 64 << 20;
 /// The reuse cache never holds more than this many bytes.
 pub const LARGE_CACHE_MAX_BYTES: usize = 1 << 30;
+
+/// Safety mode splits a reused mapping's tail of at least this many bytes off into a cached
+/// mapping of its own (`RawAllocator::split_off`) rather than return it.
+pub const SPLIT_MIN: usize = 1 << 20;
 
 /// Mappings leaving the cache, to be returned to the backing allocator.
 pub type Evicted = [(usize, Layout); LARGE_CACHE_ENTRIES + 1];
@@ -557,6 +562,37 @@ impl GeneralPurposeAllocator {
                 // redzone (the canary, written and checked to the mapping's end) is what a
                 // fresh mapping's would be.
                 let trim = self.config.safety || mapping.size() / 4 > wanted.size();
+                let excess = mapping.size() - wanted.size();
+                if let (true, Some(cache)) = (trim && excess >= SPLIT_MIN, held.as_deref_mut()) {
+                    // Safety mode keeps a tail of a mebibyte or more resident as a mapping of
+                    // its own in the cache, instead of returning it.
+                    // SAFETY: the mapping is ours, unused, with this layout; `wanted.size()`
+                    // is a page multiple below its size.
+                    let tail = unsafe {
+                        backing.split_off(
+                            memory,
+                            mapping,
+                            wanted.size(),
+                            Layout::from_size_align_unchecked(excess, mapping.align()),
+                        )
+                    };
+                    if let Some(tail) = tail {
+                        let tail_layout = Layout::from_size_align(excess, mapping.align()).ok()?;
+                        let mut evicted: Evicted = [(0, tail_layout); LARGE_CACHE_ENTRIES + 1];
+                        let count =
+                            cache.put_reusable(tail.as_ptr() as usize, tail_layout, &mut evicted);
+                        // SAFETY: evicted mappings came from the backing allocator with these
+                        // layouts and nothing uses them (freed under the lock: they hold old
+                        // contents).
+                        unsafe { self.free_mappings(&evicted[..count]) };
+                        return Some((memory, wanted, Contents::Stale));
+                    }
+                    // SAFETY: as below.
+                    if unsafe { backing.resize(memory, mapping, wanted.size()) } {
+                        return Some((memory, wanted, Contents::Stale));
+                    }
+                    return Some((memory, mapping, Contents::Stale));
+                }
                 // SAFETY: the mapping is ours, unused, with this layout; shrinking keeps its
                 // start.
                 if trim && unsafe { backing.resize(memory, mapping, wanted.size()) } {
@@ -1440,6 +1476,33 @@ mod tests {
                 (old as usize, size, false)
             );
             assert!(freed.alloc_trace.is_some() && freed.free_trace.is_some());
+        }
+        // A smaller block from a bigger cached mapping: the block gets exactly its own size
+        // (its redzone as a fresh block's), the tail of a mebibyte or more stays cached as a
+        // mapping of its own, and serves the next block, cleared too.
+        gpa.release_reusable_large();
+        let big = gpa.alloc_unsized(4 << 20, 16);
+        // SAFETY: a fresh block of 4 MiB, filled, then freed once.
+        unsafe {
+            big.write_bytes(0xa5, 4 << 20);
+            gpa.free_unsized(big);
+        }
+        let small = gpa.alloc_unsized(size, 16);
+        let header = gpa.own_large_header(small as usize).unwrap();
+        let fresh = super::mapping_layout(size, 16, crate::gpa::safety::redzone(size)).unwrap();
+        // SAFETY: the live block's sound header.
+        assert_eq!(unsafe { (*header).mapping_len }, fresh.size());
+        assert_eq!(lock(&gpa.large_cache).len, 1, "the tail is cached");
+        let tail = gpa.alloc_unsized(2 << 20, 16);
+        assert_eq!(lock(&gpa.large_cache).len, 0, "the tail is reused");
+        // SAFETY: live blocks of these sizes, read, then freed once.
+        unsafe {
+            for (block, len) in [(small, size), (tail, 2 << 20)] {
+                assert!(core::slice::from_raw_parts(block, len)
+                    .iter()
+                    .all(|&b| b == 0));
+                gpa.free_unsized(block);
+            }
         }
         assert!(gpa.report().is_clean(), "{}", gpa.report());
         assert_eq!(gpa.deinit(), Check::Ok);
