@@ -162,10 +162,11 @@ unsafe impl RawAllocator for PageAllocator {
             return None;
         }
         let target = RawAllocator::alloc(self, tail)?;
+        // SAFETY: `at < len`: inside the block's mapping, not null.
+        let source = unsafe { NonNull::new_unchecked(memory.as_ptr().add(at)) };
         // SAFETY: `[memory + at, memory + len)` are the block's own pages (invariant), part of
         // a mapping made by `map`, given up by the caller on success; `target` is a fresh
         // mapping of `len - at` bytes that we own, distinct from them.
-        let source = unsafe { NonNull::new_unchecked(memory.as_ptr().add(at)) };
         if unsafe { os::remap_to(source, len - at, len - at, target) } {
             return Some(target);
         }
