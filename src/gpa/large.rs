@@ -337,9 +337,9 @@ enum Contents {
     /// Whatever a backing allocator that does not zero gave, or a freed block's bytes (fast
     /// mode's reuse).
     Unknown,
-    /// A freed block's bytes, to be cleared once the new block's range is registered (safety
-    /// mode's reuse).
-    Stale,
+    /// A freed block's bytes in the first this many bytes (the rest is fresh, zero), to be
+    /// cleared once the new block's range is registered (safety mode's reuse).
+    Stale(usize),
 }
 
 impl LargeCache {
@@ -585,20 +585,20 @@ impl GeneralPurposeAllocator {
                         // layouts and nothing uses them (freed under the lock: they hold old
                         // contents).
                         unsafe { self.free_mappings(&evicted[..count]) };
-                        return Some((memory, wanted, Contents::Stale));
+                        return Some((memory, wanted, Contents::Stale(wanted.size())));
                     }
                     // SAFETY: as below.
                     if unsafe { backing.resize(memory, mapping, wanted.size()) } {
-                        return Some((memory, wanted, Contents::Stale));
+                        return Some((memory, wanted, Contents::Stale(wanted.size())));
                     }
-                    return Some((memory, mapping, Contents::Stale));
+                    return Some((memory, mapping, Contents::Stale(mapping.size())));
                 }
                 // SAFETY: the mapping is ours, unused, with this layout; shrinking keeps its
                 // start.
                 if trim && unsafe { backing.resize(memory, mapping, wanted.size()) } {
-                    Some((memory, wanted))
+                    Some((memory, wanted, wanted.size()))
                 } else {
-                    Some((memory, mapping))
+                    Some((memory, mapping, mapping.size()))
                 }
             }
             Reuse::Grow(base, mapping) => {
@@ -609,7 +609,8 @@ impl GeneralPurposeAllocator {
                 // such a mapping onto an aligned target), which is checked anyway.
                 match unsafe { backing.remap(memory, mapping, wanted.size()) } {
                     Some(moved) if moved.as_ptr() as usize % wanted.align() == 0 => {
-                        Some((moved, wanted))
+                        // Only the old part held a block; the grown tail is fresh.
+                        Some((moved, wanted, mapping.size()))
                     }
                     Some(moved) => {
                         // SAFETY: the moved mapping is ours and unused, with layout `wanted`.
@@ -625,9 +626,9 @@ impl GeneralPurposeAllocator {
             }
             Reuse::Fresh => None,
         };
-        if let Some((memory, mapping)) = reused {
+        if let Some((memory, mapping, stale)) = reused {
             let contents = if self.config.safety {
-                Contents::Stale
+                Contents::Stale(stale)
             } else {
                 Contents::Unknown
             };
@@ -725,7 +726,7 @@ impl GeneralPurposeAllocator {
             return None;
         }
         drop(held);
-        if contents == Contents::Stale {
+        if let Contents::Stale(stale) = contents {
             // Safety mode hands out no freed block's old contents: the leak scan at exit reads
             // a live block's every word, and a stale pointer in bytes the program never wrote
             // would keep a leaked block "reachable" (Valgrind skips such bytes as undefined; a
@@ -733,8 +734,9 @@ impl GeneralPurposeAllocator {
             // block, whose pages are then still in the caches: 337 ms against 376 ms for
             // bench/c/malloc-large when they were cleared at the free (docs/performance.md,
             // "Check mode: large blocks reused").
-            // SAFETY: the mapping is ours, registered, not yet handed out.
-            unsafe { core::ptr::write_bytes(memory.as_ptr(), 0, mapping.size()) };
+            // SAFETY: the mapping is ours, registered, not yet handed out, at least `stale`
+            // bytes long.
+            unsafe { core::ptr::write_bytes(memory.as_ptr(), 0, stale) };
         }
         let zeroed = contents != Contents::Unknown;
         // Canary and prefix before the block joins the live list, which the exit-time walk of
