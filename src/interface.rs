@@ -148,6 +148,43 @@ pub unsafe trait RawAllocator {
     /// # Safety
     /// `memory` is a live block of this allocator with exactly `layout`.
     unsafe fn free(&self, memory: NonNull<u8>, layout: Layout);
+
+    /// Moves the memory (the OS pages) of `memory`, a block of `layout`, into a new block of
+    /// the same layout, which is returned: both are then live blocks of this allocator, the
+    /// new one with the old one's contents, the old one keeping its address range (and the
+    /// OS protection of it) but not its contents. For the GPA's safety mode, which keeps a
+    /// freed large block's range reserved and inaccessible and reuses its memory elsewhere
+    /// (`gpa::large`). The default (every allocator but the page allocator) cannot: `None`,
+    /// nothing changed.
+    ///
+    /// # Safety
+    /// `memory` is a live block of this allocator with exactly `layout`, whose contents nobody
+    /// uses (or needs) in place any more.
+    #[doc(hidden)]
+    unsafe fn move_pages_out(&self, memory: NonNull<u8>, layout: Layout) -> Option<NonNull<u8>> {
+        let _ = (memory, layout);
+        None
+    }
+
+    /// Splits the block `memory` of `layout` at `at` (a multiple of the OS page size, less
+    /// than its size): its bytes from `at` on move (with their contents) into a new block of
+    /// layout `tail` (`layout.size() - at` bytes), which is returned; `memory` is then a block
+    /// of `at` bytes with `layout`'s alignment. The default (every allocator but the page
+    /// allocator) cannot: `None`, nothing changed.
+    ///
+    /// # Safety
+    /// `memory` is a live block of this allocator with exactly `layout`.
+    #[doc(hidden)]
+    unsafe fn split_off(
+        &self,
+        memory: NonNull<u8>,
+        layout: Layout,
+        at: usize,
+        tail: Layout,
+    ) -> Option<NonNull<u8>> {
+        let _ = (memory, layout, at, tail);
+        None
+    }
 }
 
 /// The handle that functions take: a `Copy` reference to some allocator implementation.

@@ -17,7 +17,7 @@ pub mod signal;
 pub mod stack;
 
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
 
@@ -213,6 +213,51 @@ pub unsafe fn remap_to(
         )
     };
     moved == target.as_ptr().cast()
+}
+
+/// Kernels that refused [`move_pages_keeping`] (`MREMAP_DONTUNMAP` is Linux 5.7 and later):
+/// not asked again.
+static DONTUNMAP_REFUSED: AtomicBool = AtomicBool::new(false);
+
+/// Moves the pages of `[address, address + len)` onto `[target, target + len)` (the kernel
+/// moves the page tables: no copy, no page fault), leaving the old range mapped with its
+/// protection but without pages, as after [`discard`] (`mremap` with `MREMAP_DONTUNMAP`).
+/// Whatever was mapped at the target is replaced; the moved pages keep the old range's
+/// protection. `false` when the kernel refuses (before Linux 5.7, or a mapping other than
+/// private anonymous before 5.13): both ranges are then unchanged.
+///
+/// # Safety
+/// `[address, address + len)` is a private anonymous mapping made by [`map`] (or part of one)
+/// whose contents only the caller uses; `[target, target + len)` is a page-aligned range owned
+/// by the caller (typically a fresh mapping made for this purpose), not overlapping it.
+pub unsafe fn move_pages_keeping(address: NonNull<u8>, len: usize, target: NonNull<u8>) -> bool {
+    if DONTUNMAP_REFUSED.load(Ordering::Relaxed) {
+        return false;
+    }
+    signal::close_left_open(address.as_ptr() as usize, len);
+    signal::close_left_open(target.as_ptr() as usize, len);
+    debug_assert!(len % page_size() == 0 && address.as_ptr() as usize % page_size() == 0);
+    // SAFETY: caller contract. `errno` is saved and restored: a refusal is no error of the
+    // program's.
+    unsafe {
+        let errno = libc::__errno_location();
+        let saved = *errno;
+        let moved = libc::mremap(
+            address.as_ptr().cast(),
+            len,
+            len,
+            libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED | libc::MREMAP_DONTUNMAP,
+            target.as_ptr().cast::<libc::c_void>(),
+        );
+        if moved == target.as_ptr().cast() {
+            return true;
+        }
+        if *errno == libc::EINVAL {
+            DONTUNMAP_REFUSED.store(true, Ordering::Relaxed);
+        }
+        *errno = saved;
+    }
+    false
 }
 
 /// Tells the OS that the pages' contents are no longer needed (they read back as zero and

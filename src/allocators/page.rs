@@ -7,7 +7,9 @@
 //! address space is kept beyond the block. Resize shrinks by
 //! unmapping the tail and grows with a non-moving `mremap`; remap may move the mapping with
 //! `mremap(MREMAP_MAYMOVE)` when the alignment is no more than a page (the kernel keeps only
-//! page alignment). It is stateless, so it is `Copy`, `Sync` and free to construct, and it is
+//! page alignment). `move_pages_out` moves a block's pages onto a fresh mapping with
+//! `mremap(MREMAP_DONTUNMAP)`, the old range staying mapped without them; `split_off` moves a
+//! block's tail onto a fresh aligned mapping of its own (`mremap` with `MREMAP_FIXED`). It is stateless, so it is `Copy`, `Sync` and free to construct, and it is
 //! the default backing allocator of everything else in the crate.
 //!
 //! # Invariants
@@ -131,6 +133,45 @@ unsafe impl RawAllocator for PageAllocator {
         }
         // SAFETY: `target` was mapped above and is unused.
         unsafe { os::unmap(target, new_pages) };
+        None
+    }
+
+    unsafe fn move_pages_out(&self, memory: NonNull<u8>, layout: Layout) -> Option<NonNull<u8>> {
+        let len = round_to_pages(layout.size())?;
+        let target = RawAllocator::alloc(self, layout)?;
+        // SAFETY: the block owns exactly these pages (invariant), a private anonymous mapping
+        // whose contents the caller gives up in place; `target` is a fresh mapping of `len`
+        // bytes that we own, distinct from it.
+        if unsafe { os::move_pages_keeping(memory, len, target) } {
+            return Some(target);
+        }
+        // SAFETY: `target` was mapped above and is unused.
+        unsafe { os::unmap(target, len) };
+        None
+    }
+
+    unsafe fn split_off(
+        &self,
+        memory: NonNull<u8>,
+        layout: Layout,
+        at: usize,
+        tail: Layout,
+    ) -> Option<NonNull<u8>> {
+        let len = round_to_pages(layout.size())?;
+        if at % os::page_size() != 0 || at >= len || tail.size() != len - at {
+            return None;
+        }
+        let target = RawAllocator::alloc(self, tail)?;
+        // SAFETY: `at < len`: inside the block's mapping, not null.
+        let source = unsafe { NonNull::new_unchecked(memory.as_ptr().add(at)) };
+        // SAFETY: `[memory + at, memory + len)` are the block's own pages (invariant), part of
+        // a mapping made by `map`, given up by the caller on success; `target` is a fresh
+        // mapping of `len - at` bytes that we own, distinct from them.
+        if unsafe { os::remap_to(source, len - at, len - at, target) } {
+            return Some(target);
+        }
+        // SAFETY: `target` was mapped above and is unused.
+        unsafe { os::unmap(target, len - at) };
         None
     }
 

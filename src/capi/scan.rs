@@ -21,7 +21,9 @@
 //! 3. **Collect the live blocks** of every heap whose thread is this one, gone, or stopped,
 //!    in the program's terms (the pointer `malloc` returned and the size asked for).
 //! 4. **Roots**: every readable and writable mapping ([`Mapping::is_root`]), shared ones
-//!    included, except memory the GPA manages (its blocks are judged, not roots) and pages
+//!    included, except memory the GPA manages (its blocks are judged, not roots; the
+//!    mappings it keeps for reuse, holding freed large blocks' old contents, are returned to
+//!    the OS first) and pages
 //!    never touched; the stack of each stopped thread only from its stack pointer (less the
 //!    128-byte red zone below it, which leaf functions use) up; this thread's stack only from
 //!    the frame that called `exit` up (below lie `exit`'s and this scan's own frames, with
@@ -293,6 +295,8 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
         .map(|(block, user)| (block.address, user.address))
         .collect();
     guarded_starts.sort_unstable();
+    // The mappings gpa keeps for reuse hold freed blocks' old contents: no roots.
+    gpa.release_reusable_large();
     let mut maps = Maps::read();
     if every_other_thread_stopped(me, &threads) {
         maps = maps.with_every_other_thread_stopped();

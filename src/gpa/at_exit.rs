@@ -11,7 +11,9 @@
 //! 2. the live blocks of the exiting thread's heap, of exited threads' heaps, and the large
 //!    and guarded blocks;
 //! 3. the reachability graph over them, from the process's roots
-//!    ([`crate::leakcheck::roots`]): every readable and writable mapping not managed by a GPA,
+//!    ([`crate::leakcheck::roots`]): every readable and writable mapping not managed by a GPA
+//!    (the mappings the GPA keeps for reuse, freed blocks' old contents, go back to the OS
+//!    first),
 //!    this thread's stack only from the frame that called `exit` (the start-up code's when
 //!    `main` returned: `main`'s dead frame holds stale pointers Valgrind ignores), with the
 //!    callee-saved registers that frame and `exit`'s left ([`roots::caller_frame`]), other
@@ -130,6 +132,8 @@ impl GeneralPurposeAllocator {
                 |block| blocks.push(*block),
             );
         }
+        // The mappings kept for reuse hold freed blocks' old contents: no roots.
+        self.release_reusable_large();
         let maps = Maps::read();
         let mut graph = Graph::new(blocks, &maps, Heuristics::ALL);
         let stacks = this_thread;
