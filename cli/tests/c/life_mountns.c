@@ -17,6 +17,8 @@
  *                     /proc/self/fd above 2, as bubblewrap's sandbox init does.
  *   dup2 DIR CHILD    as fork, the child making descriptors 512 to 520 copies of its
  *                     standard output with dup2() and closing them again.
+ *   vfork_dup2 DIR CHILD  as fork, but first a vfork child makes descriptor 512 a copy of
+ *                     its standard output with dup2() and ends with _exit(0).
  *   raw_close DIR CHILD  as close_each and dup2, by syscall(): SYS_dup3 onto 512 to 520,
  *                     SYS_close of every descriptor from 3 to 1023, then
  *                     SYS_close_range(3, ~0U, 0).
@@ -121,7 +123,7 @@ static int wait_for(pid_t child) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: life_mountns self|fork|clone|setns|closefrom|close_range|close_each|dup2|raw_close|clone3|pidns DIR [CHILD]\n");
+        fprintf(stderr, "usage: life_mountns self|fork|clone|setns|closefrom|close_range|close_each|dup2|vfork_dup2|raw_close|clone3|pidns DIR [CHILD]\n");
         return 1;
     }
     const char *way = argv[1];
@@ -219,6 +221,14 @@ int main(int argc, char **argv) {
     if (strcmp(way, "self") == 0) {
         lost_in_namespace(56);
         return 0;
+    }
+    if (strcmp(way, "vfork_dup2") == 0) {
+        pid_t early = vfork();
+        if (early == 0) {
+            if (dup2(1, 512) != 512) _exit(2);
+            _exit(0);
+        }
+        wait_for(early);
     }
     pid_t child = fork();
     if (child == 0) {

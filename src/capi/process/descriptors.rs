@@ -147,11 +147,20 @@ pub fn close(fd: c_int) -> c_int {
     }
 }
 
+/// [`held::make_way`] for `new`, but not in a child that shares its parent's memory
+/// (`vfork`): the table of held descriptors is the parent's, whose own descriptors did not
+/// move (the child's copy is then the program's to replace; the child falls back to paths).
+fn make_way(new: c_int) {
+    if !super::shares_parent_memory() {
+        held::make_way(new);
+    }
+}
+
 /// C `dup2(old, new)`: a held descriptor numbered `new` moves out of the way first
 /// ([`held::make_way`]), so the program gets the number it asked for; then glibc's `dup2`.
 pub fn dup2(old: c_int, new: c_int) -> c_int {
     if old != new {
-        held::make_way(new);
+        make_way(new);
     }
     match REAL_DUP2.load(Ordering::Acquire) {
         0 if old == new => {
@@ -171,7 +180,7 @@ pub fn dup2(old: c_int, new: c_int) -> c_int {
 /// C `dup3(old, new, flags)`: as [`dup2`].
 pub fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
     if old != new {
-        held::make_way(new);
+        make_way(new);
     }
     match REAL_DUP3.load(Ordering::Acquire) {
         0 => raw(

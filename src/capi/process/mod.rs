@@ -160,6 +160,14 @@ fn is_unannounced_copy() -> bool {
     !marker.is_null() && unsafe { (*marker).load(Ordering::Acquire) } == 0
 }
 
+/// Whether this runs in a child that shares its parent's memory (`vfork`, `clone(CLONE_VM)`
+/// without a thread's flags): its pid is not the one this memory belongs to and it is not a
+/// copy ([`is_unannounced_copy`]). Unlike [`is_original_process`], changes nothing.
+pub fn shares_parent_memory() -> bool {
+    let own = OWN_PID.load(Ordering::Relaxed);
+    own != 0 && sys::getpid() != own && !is_unannounced_copy()
+}
+
 /// Whether this runs in the process whose memory this is (false in a `vfork` child).
 ///
 /// A fork-like child that glibc's `fork` did not make (its pid differs, but its memory is a
