@@ -655,31 +655,15 @@ pub fn proc_file(name: &str) -> std::path::PathBuf {
     }
 }
 
-pub use held::hold_high;
-
 /// Opens `/proc` and this process's `maps` to be read later through descriptors (held at
-/// [`HELD_FROM`] or above, close-on-exec), before the process confines itself: a `chroot`
+/// [`held::HELD_FROM`] or above, close-on-exec), before the process confines itself: a `chroot`
 /// into a directory without `/proc`, a seccomp filter that refuses `open`. The exit scan
 /// needs the memory map (its roots: without it every block was "definitely lost") and the
 /// thread list. Nothing when they are already held (`maps` is opened again in a `fork` child).
 /// Allocates nothing.
 pub fn keep_proc() {
-    let keep = |role: held::Role, path: &core::ffi::CStr, flags: libc::c_int| {
-        if held::get(role).is_some() {
-            return;
-        }
-        // SAFETY: a NUL-terminated path.
-        let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) };
-        if fd >= 0 {
-            held::hold(role, hold_high(fd));
-        }
-    };
-    keep(
-        held::Role::ProcDir,
-        c"/proc",
-        libc::O_PATH | libc::O_DIRECTORY,
-    );
-    keep(held::Role::ProcMaps, c"/proc/self/maps", libc::O_RDONLY);
+    keep_proc_dir();
+    held::open_and_hold(held::Role::ProcMaps, c"/proc/self/maps", libc::O_RDONLY);
 }
 
 /// Holds `/proc` alone, as [`keep_proc`] does: for a process about to share a mount
@@ -689,19 +673,11 @@ pub fn keep_proc() {
 /// scan's roots) could no longer be read. The held descriptor stays on the old `/proc`.
 /// Allocates nothing.
 pub fn keep_proc_dir() {
-    if held::get(held::Role::ProcDir).is_some() {
-        return;
-    }
-    // SAFETY: a NUL-terminated path.
-    let fd = unsafe {
-        libc::open(
-            c"/proc".as_ptr(),
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    };
-    if fd >= 0 {
-        held::hold(held::Role::ProcDir, hold_high(fd));
-    }
+    held::open_and_hold(
+        held::Role::ProcDir,
+        c"/proc",
+        libc::O_PATH | libc::O_DIRECTORY,
+    );
 }
 
 /// In a `fork` child: the held `maps` descriptor shows the parent's memory; it is closed.

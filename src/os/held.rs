@@ -117,6 +117,20 @@ pub fn hold(role: Role, fd: libc::c_int) -> bool {
     true
 }
 
+/// Opens `path` with `flags` (close-on-exec added) and holds it as `role`, moved to
+/// [`HELD_FROM`] or above; nothing when `role` is already held or the file cannot be opened.
+/// Allocates nothing.
+pub fn open_and_hold(role: Role, path: &core::ffi::CStr, flags: libc::c_int) {
+    if get(role).is_some() {
+        return;
+    }
+    // SAFETY: a NUL-terminated path.
+    let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) };
+    if fd >= 0 {
+        hold(role, hold_high(fd));
+    }
+}
+
 /// Holds `fd` as `role` for the file of device `dev` and inode `ino` (checked by the caller:
 /// a descriptor an earlier image passed on).
 pub fn adopt(role: Role, fd: libc::c_int, dev: u64, ino: u64) {

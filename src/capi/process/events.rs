@@ -177,21 +177,8 @@ const REPORT_DIR: held::Role = held::Role::ReportDir;
 /// Opens the report directory `dir` to be reached through a descriptor from now on (before
 /// the process changes its root); nothing when it is already held. Allocates nothing.
 pub fn keep_open(dir: &[u8]) {
-    if kept().is_some() {
-        return;
-    }
-    let Some(path) = PathBuf::join(&[dir]) else {
-        return;
-    };
-    // SAFETY: a NUL-terminated path.
-    let opened = unsafe {
-        libc::open(
-            path.as_c().as_ptr(),
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    };
-    if opened >= 0 {
-        held::hold(REPORT_DIR, held::hold_high(opened));
+    if let Some(path) = PathBuf::join(&[dir]) {
+        held::open_and_hold(REPORT_DIR, path.as_c(), libc::O_PATH | libc::O_DIRECTORY);
     }
 }
 
