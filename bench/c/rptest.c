@@ -2,8 +2,18 @@
  * as run by mimalloc-bench: 8..16000 bytes, biased to small sizes). Each thread repeatedly
  * allocates a batch of blocks, writes them, frees a random part of its older blocks, and
  * every few loops hands part of its live blocks to the next thread (through a per-thread
- * mailbox), which frees them. */
+ * mailbox), which frees them.
+ *
+ * A thread that has done its loops goes on emptying its mailbox until every thread is done
+ * (rpmalloc's benchmark likewise keeps freeing other threads' blocks to the end). Without
+ * that, the thread left running posts into a mailbox nobody empties until main does at
+ * exit, so the peak live bytes, and every allocator's peak RSS, grew with how far behind
+ * the scheduler had left the survivor: from 40 to 230 MiB between runs of one allocator
+ * (docs/performance.md, "rptestN's peak RSS"). */
 #include "common.h"
+
+#include <stdatomic.h>
+#include <time.h>
 
 enum { BATCH = 1000, KEEP = 8000, LOOPS = 6000, MIN_SIZE = 8, MAX_SIZE = 16000, HANDOFF = 500 };
 
@@ -20,6 +30,7 @@ typedef struct {
 } worker_t;
 
 static mailbox_t *mailboxes;
+static atomic_int running; /* threads that have not finished their loops */
 
 /* Sizes: uniformly distributed exponents, so that small blocks dominate as in real programs. */
 static size_t random_size(uint64_t *seed) {
@@ -75,6 +86,15 @@ static void *worker(void *argument) {
     for (int i = 0; i < KEEP; i++) free(live[i]);
     free(live);
     self->sum = sum;
+    /* Go on freeing what the others hand over until they are done too. The count is read
+     * before the drain, so the drain after the count reads 0 empties everything posted. */
+    atomic_fetch_sub(&running, 1);
+    for (;;) {
+        int others = atomic_load(&running);
+        drain(&mailboxes[self->id]);
+        if (others == 0) break;
+        nanosleep(&(struct timespec){.tv_nsec = 100000}, NULL);
+    }
     return NULL;
 }
 
@@ -90,6 +110,7 @@ int main(int argc, char **argv) {
         workers[t] = (worker_t){.id = t, .threads = threads, .loops = scaled(LOOPS, scale, 2) / threads};
         arguments[t] = &workers[t];
     }
+    atomic_store(&running, threads);
     run_threads(threads, worker, arguments);
     unsigned long sum = 0;
     for (int t = 0; t < threads; t++) {
