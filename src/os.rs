@@ -13,6 +13,7 @@
 //!   allocator (also when it is the process's global allocator).
 
 pub mod held;
+pub mod seccomp;
 pub mod signal;
 pub mod stack;
 

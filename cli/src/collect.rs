@@ -52,6 +52,9 @@ pub(crate) struct Image {
     /// re-parented to `gpa run`, or the program itself): `SIGSYS` where a seccomp filter
     /// refused a system call of gpa's exit report, `SIGKILL`, `SIGXFSZ`...
     pub killed_by: Option<i32>,
+    /// Why its report was left out, as it said (`Reason::Confined`: the system calls its
+    /// seccomp filter would have killed it on).
+    pub left_out: Option<String>,
     /// Its report parts merged: `findings` and the leak and reachable totals.
     pub report: Option<Value>,
     /// Its text report.
@@ -246,6 +249,16 @@ fn images_of(pid: u64, events: Vec<Event>, spawned: &mut Vec<Image>) -> Vec<Imag
                 }
                 open = Some(index);
             }
+            Some("unreported") => {
+                // Said by a process whose seccomp filter would have killed its report.
+                if let Some(index) = open {
+                    let image = &mut images[index];
+                    if image.report.is_none() {
+                        image.unchecked = Some(Reason::Confined);
+                        image.left_out = event.get("why");
+                    }
+                }
+            }
             Some("exec") => {
                 let target = event.get("target").unwrap_or_default();
                 if let Some(index) = open.take() {
@@ -336,7 +349,7 @@ pub(crate) fn merged_json(images: &[Image]) -> Value {
             "exe": image.exe,
             "status": status_code(image),
             "reason": image.unchecked.map(Reason::code),
-            "detail": image.unchecked.map(Reason::describe),
+            "detail": image.left_out.clone().or(image.unchecked.map(|reason| reason.describe().into())),
             "began": image.began,
             "ended": image.ended,
             "main": image.main,
@@ -504,6 +517,9 @@ pub(crate) fn process_lines(images: &[Image]) -> String {
                     "NOT CHECKED: {}",
                     killed_without_report(image.killed_by.unwrap_or(0))
                 )
+            }
+            Some(Reason::Confined) if image.left_out.is_some() => {
+                format!("NOT CHECKED: {}", image.left_out.as_deref().unwrap_or(""))
             }
             Some(reason) => format!("NOT CHECKED: {}", reason.describe()),
         };

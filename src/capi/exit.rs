@@ -1117,7 +1117,9 @@ pub fn report_at_end(ending: Ending) {
     let state = super::state();
     // Registered in check and guard modes only; a program that changes `GPA_MODE` before its
     // first `atexit` (read from the environment then, [`cxa_atexit`]) changes nothing.
-    if !state.settings.mode.checks() {
+    // Nor under a seccomp filter that would kill the report's system calls: the process
+    // ends as it would have without gpa (`confine::report_left_out` says why).
+    if !state.settings.mode.checks() || process::confine::report_left_out() {
         REPORT_FINISHED.store(true, Ordering::Release);
         return;
     }

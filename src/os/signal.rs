@@ -669,6 +669,10 @@ pub fn ensure_alt_stack() {
     {
         return;
     }
+    // A thread started under a seccomp filter that kills on `sigaltstack` goes without.
+    if super::seccomp::stops("sigaltstack") {
+        return;
+    }
     let _ = ALT_STACK.try_with(|alt| {
         if alt.get() != 0 {
             return;

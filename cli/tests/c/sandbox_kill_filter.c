@@ -10,7 +10,9 @@
  * exits with status 3. Ways:
  *   early  the parent leaks its 16 bytes before the fork: the worker has allocated (its copy
  *          of the parent's heap) before its filter, as sshd's child has;
- *   late   after the fork: the worker's first allocation comes after its filter.
+ *   late   after the fork: the worker's first allocation comes after its filter;
+ *   wait   as early, but the parent waits for the worker and prints how it ended ("worker
+ *          exited with 3"), as sshd's monitor reads its child's status.
  * Natively: the parent exits 0, the worker 3. */
 #define _GNU_SOURCE
 #include <linux/audit.h>
@@ -23,6 +25,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 void *kept; /* not static: the stores stay */
@@ -65,7 +68,9 @@ static struct sock_filter rules[] = {
 };
 
 int main(int argc, char **argv) {
-    int early = argc > 1 && strcmp(argv[1], "early") == 0;
+    const char *way = argc > 1 ? argv[1] : "early";
+    int waits = strcmp(way, "wait") == 0;
+    int early = strcmp(way, "early") == 0 || waits;
     void *volatile lost = NULL;
     (void)lost;
     if (early) {
@@ -96,6 +101,15 @@ int main(int argc, char **argv) {
     if (!early) {
         lost = allocate(16);
         lost = NULL;
+    }
+    if (waits) {
+        close(ends[1]);
+        int status = 0;
+        if (waitpid(worker, &status, 0) != worker) return 2;
+        if (WIFEXITED(status))
+            printf("worker exited with %d\n", WEXITSTATUS(status));
+        else
+            printf("worker killed by signal %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
     }
     return 0;
 }

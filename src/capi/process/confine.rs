@@ -29,6 +29,7 @@
 //! `errno` as the program expects it.
 //!
 use core::ffi::{c_int, c_long, c_ulong};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::{checking, events, settings, sys};
 
@@ -76,18 +77,36 @@ const SECCOMP_MODES: [c_ulong; 2] = [1, 2];
 /// and `SECCOMP_SET_MODE_FILTER` (1).
 pub const SECCOMP_SET_MODES: [c_ulong; 2] = [0, 1];
 
-/// C `prctl(option, ...)`: with `PR_SET_SECCOMP`, [`before_confinement`] first; then the
-/// system call, as glibc's `prctl` makes it (its variadic arguments read as four `unsigned
-/// long`s, as glibc reads them).
+/// The calls of gpa's exit report that a seccomp mode about to be installed would stop
+/// ([`crate::os::seccomp`]): strict mode's, or those of the filter program at `program`.
+/// To be [`crate::os::seccomp::commit`]ted once the kernel has taken it.
+pub fn stopped_by_mode(strict: bool, program: usize) -> u64 {
+    crate::os::seccomp::note_file_size_limit();
+    if strict {
+        crate::os::seccomp::stopped_by_strict_mode()
+    } else {
+        crate::os::seccomp::stopped_by_program_at(program).unwrap_or(0)
+    }
+}
+
+/// C `prctl(option, ...)`: with `PR_SET_SECCOMP`, [`before_confinement`] first, and the
+/// calls the filter will stop noted once it is in place; then the system call, as glibc's
+/// `prctl` makes it (its variadic arguments read as four `unsigned long`s, as glibc reads
+/// them).
 ///
 /// # Safety
 /// As for C's `prctl`: the arguments are what `option` expects.
 pub unsafe fn prctl(option: c_int, a2: c_ulong, a3: c_ulong, a4: c_ulong, a5: c_ulong) -> c_int {
-    if option == PR_SET_SECCOMP && SECCOMP_MODES.contains(&a2) {
+    let seccomp = option == PR_SET_SECCOMP && SECCOMP_MODES.contains(&a2);
+    let mut stopped = 0;
+    if seccomp {
         before_confinement(Confinement::Filter);
+        let errno = sys::errno();
+        stopped = stopped_by_mode(a2 == SECCOMP_MODES[0], a3 as usize);
+        sys::set_errno(errno);
     }
     // SAFETY: the caller's arguments, passed to the system call glibc's `prctl` makes.
-    unsafe {
+    let result = unsafe {
         super::syscall::raw(
             libc::SYS_prctl,
             [
@@ -99,5 +118,71 @@ pub unsafe fn prctl(option: c_int, a2: c_ulong, a3: c_ulong, a4: c_ulong, a5: c_
                 0,
             ],
         ) as c_int
+    };
+    if seccomp && result == 0 {
+        crate::os::seccomp::commit(stopped);
     }
+    result
+}
+
+/// Whether this process's report (or profile) must be left out because a seccomp filter it
+/// installed would kill one of the system calls the report makes ([`crate::os::seccomp`]):
+/// the process then ends as it would have without gpa (its own status, not `SIGSYS`). The
+/// first time, it says so with the calls the filter allows: an `unreported` event in the
+/// report files made ahead under `gpa run` (which lists the process as not checked, with
+/// the calls), else a line on stderr. Takes no lock and allocates nothing.
+pub fn report_left_out() -> bool {
+    let stopped = crate::os::seccomp::stopped();
+    if stopped == 0 {
+        return false;
+    }
+    static SAID: AtomicBool = AtomicBool::new(false);
+    // Said once, with `write` (when the filter allows it, and within `RLIMIT_FSIZE`: a write
+    // past it raises `SIGXFSZ`, which would end the process all the same).
+    if SAID.swap(true, Ordering::AcqRel)
+        || crate::os::seccomp::stops("write")
+        || crate::os::seccomp::file_size_limit() < 4096
+    {
+        return true;
+    }
+    let mut why = [0u8; 900];
+    let mut len = 0;
+    let mut push = |bytes: &[u8]| {
+        let take = bytes.len().min(why.len() - len);
+        why[len..len + take].copy_from_slice(&bytes[..take]);
+        len += take;
+    };
+    push(LEFT_OUT_BEFORE);
+    let mut names = [0u8; 600];
+    let named = crate::os::seccomp::names(stopped, &mut names);
+    push(&names[..named]);
+    push(LEFT_OUT_AFTER);
+    let errno = sys::errno();
+    if settings::REPORT_DIR.get().is_none() || !events::record_unreported(&why[..len]) {
+        let mut line = [0u8; 1000];
+        let total = (len + 6).min(line.len());
+        line[..5].copy_from_slice(b"gpa: ");
+        line[5..total - 1].copy_from_slice(&why[..total - 6]);
+        line[total - 1] = b'\n';
+        // SAFETY: a live byte slice written to stderr; the result does not matter.
+        unsafe { libc::write(2, line.as_ptr().cast(), total) };
+    }
+    sys::set_errno(errno);
+    true
+}
+
+/// The reason [`report_left_out`] gives, before and after the calls' names.
+const LEFT_OUT_BEFORE: &[u8] =
+    b"its seccomp filter would kill the process on system calls gpa's exit report makes (";
+const LEFT_OUT_AFTER: &[u8] =
+    b"), so the report was left out and the process ended as it would have without gpa";
+
+/// Whether a seccomp filter of this process would kill a call that writing an event makes
+/// (`getpid`, `getppid`, `openat`, `write`, `close`): a `fork` child's, an `exec`'s or a
+/// spawn's event is then left out, so that the program goes on as it would without gpa.
+pub fn events_stopped() -> bool {
+    crate::os::seccomp::stopped() != 0
+        && ["getpid", "getppid", "openat", "write", "close"]
+            .iter()
+            .any(|name| crate::os::seccomp::stops(name))
 }

@@ -446,6 +446,26 @@ pub fn record_report(dir: &[u8], event: &Event, json: &[u8], text: &[u8]) -> boo
     json_written && (text.is_empty() || write_attachment(dir, n, "txt", text))
 }
 
+/// Writes an `unreported` event, saying `why` this process's report is left out, into the
+/// event file [`reserve_report`] made (for a process whose seccomp filter would kill the
+/// report's system calls: `confine::report_left_out`). Makes one `write` and no other system
+/// call (not even `getpid`: `gpa run` has the pid from the file's name); false when no file
+/// was reserved or the write failed. The file then reads as that event, not as an empty one.
+pub fn record_unreported(why: &[u8]) -> bool {
+    let Some(fd) = held::get(RESERVED[0]) else {
+        return false;
+    };
+    let mut event = Event {
+        bytes: [0; EVENT_CAPACITY],
+        len: 0,
+    };
+    event.field("event", b"unreported").field("why", why);
+    // SAFETY: `libc::write` of a live byte slice to a descriptor this process holds; the
+    // descriptor stays held (not closed here).
+    let written = unsafe { libc::write(fd, event.as_bytes().as_ptr().cast(), event.len) };
+    written == event.len as isize
+}
+
 /// The `key=value` pairs of an event file, unescaped (for `gpa run`, which reads them).
 pub fn parse(content: &[u8]) -> std::vec::Vec<(std::string::String, std::vec::Vec<u8>)> {
     content

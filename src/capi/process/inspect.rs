@@ -57,11 +57,15 @@ pub enum Reason {
     /// Still running when `gpa run` stopped waiting for the program's descendants (a process
     /// left in the background): its report, if any, comes after the run's.
     StillRunning,
+    /// It installed a seccomp filter that would kill it on system calls the exit report
+    /// makes, so the report was left out and the process ended as it would have
+    /// (`confine::report_left_out`).
+    Confined,
 }
 
 impl Reason {
     /// Every reason, for parsing.
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 11] = [
         Reason::StaticBinary,
         Reason::ForeignElf,
         Reason::Setuid,
@@ -72,6 +76,7 @@ impl Reason {
         Reason::NotLoaded,
         Reason::NoReport,
         Reason::StillRunning,
+        Reason::Confined,
     ];
 
     /// The stable name used in event files and in `gpa run`'s JSON (`reason`).
@@ -87,6 +92,7 @@ impl Reason {
             Reason::NotLoaded => "not_loaded",
             Reason::NoReport => "no_report",
             Reason::StillRunning => "still_running",
+            Reason::Confined => "confined",
         }
     }
 
@@ -136,12 +142,19 @@ impl Reason {
                  lowered to the descriptors in use), or no longer saw the report directory (a \
                  mount namespace that covers it, after the program closed gpa's descriptor of \
                  the directory by a raw close system call, or entered by a call gpa does not see, \
-                 such as an inline syscall instruction)"
+                 such as an inline syscall instruction), or left it out because its seccomp \
+                 filter would have killed it on the report's system calls where it could not \
+                 even say so (RLIMIT_FSIZE lowered to 0, as sshd's sandboxed child does)"
             }
             Reason::StillRunning => {
                 "still running 5 seconds after the program ended, when gpa run stopped \
                  waiting for it (a process left in the background: its report is not part of \
                  this run's)"
+            }
+            Reason::Confined => {
+                "its seccomp filter would kill the process on system calls gpa's exit report \
+                 makes, so the report was left out and the process ended as it would have \
+                 without gpa"
             }
         }
     }

@@ -265,6 +265,9 @@ fn record_self(kind: &str) {
     let Some(dir) = settings::REPORT_DIR.get() else {
         return;
     };
+    if confine::events_stopped() {
+        return;
+    }
     let mut event = Event::new(kind);
     event.field("program", PROGRAM.get().unwrap_or_default());
     event.field("exe", EXE.get().unwrap_or_default());
@@ -458,6 +461,11 @@ pub const EXIT_REPORT_DEADLINE: u32 = 30;
 /// with `status` anyway, and `gpa run` lists it as not checked (`no_report`). LeakSanitizer
 /// also checks for leaks in its `_exit` interceptor.
 pub fn exit_now(status: c_int) -> ! {
+    // Under a seccomp filter that would kill the report's system calls, the process ends as
+    // it would have, without them (`confine::report_left_out`).
+    if (checking() || super::profile::active()) && confine::report_left_out() {
+        sys::exit_group(status)
+    }
     if is_original_process() && super::profile::active() {
         sys::end_after(EXIT_REPORT_DEADLINE, status);
         super::profile::write_at_end();
@@ -489,10 +497,13 @@ unsafe fn before_exec(
         return None;
     }
     let original = is_original_process();
-    if original {
+    if original && !confine::report_left_out() {
         super::exit::report_before_exec();
     }
     let dir = settings::REPORT_DIR.get()?;
+    if confine::events_stopped() {
+        return None;
+    }
     let mut event = Event::new("exec");
     // SAFETY: caller contract.
     let verdict = unsafe { verdict(target, envp) };
@@ -753,6 +764,22 @@ pub unsafe extern "C" fn syscall_watched(
         }
         libc::SYS_seccomp if confine::SECCOMP_SET_MODES.contains(&(a1 as libc::c_ulong)) => {
             confine::before_confinement(confine::Confinement::Filter);
+            let errno = sys::errno();
+            let stopped = confine::stopped_by_mode(
+                a1 as libc::c_ulong == confine::SECCOMP_SET_MODES[0],
+                a3 as usize,
+            );
+            sys::set_errno(errno);
+            // SAFETY: caller contract.
+            let result = unsafe { syscall::raw(number, [a1, a2, a3, a4, a5, a6]) };
+            // A filter made with `SECCOMP_FILTER_FLAG_NEW_LISTENER` returns a descriptor;
+            // one made with `SECCOMP_FILTER_FLAG_TSYNC` (without `_TSYNC_ESRCH`) returns the
+            // id of a thread it could not join, and is not installed.
+            let tsync = a2 & 1 != 0 && a2 & 16 == 0;
+            if result == 0 || (result > 0 && !tsync) {
+                crate::os::seccomp::commit(stopped);
+            }
+            return result;
         }
         libc::SYS_landlock_restrict_self => {
             confine::before_confinement(confine::Confinement::Filter);
@@ -1072,6 +1099,9 @@ unsafe fn record_spawn(
     } else {
         sys::PathBuf::join(&[path.to_bytes()])
     };
+    if confine::events_stopped() {
+        return;
+    }
     let target = resolved.as_ref().map(sys::PathBuf::as_c);
     // SAFETY: caller contract (a null `envp` means the caller's environment).
     let verdict = unsafe { verdict(target, if envp.is_null() { environment() } else { envp }) };
