@@ -99,6 +99,20 @@ fn read_events(dir: &Path) -> BTreeMap<u64, Vec<Event>> {
         let Some((pid, n)) = name.split_once('.') else {
             continue;
         };
+        // `<pid>.confined`: a process whose seccomp filter would kill its report, where it
+        // could not write why at exit (`events::mark_confined`): its last event.
+        if n == "confined" {
+            if let Ok(pid) = pid.parse::<u64>() {
+                let why = format!("event=unreported\nwhy={}\n", Reason::Confined.describe());
+                let event = Event {
+                    fields: events::parse(why.as_bytes()),
+                    json: None,
+                    text: String::new(),
+                };
+                found.entry(pid).or_default().insert(u64::MAX, event);
+            }
+            continue;
+        }
         let (Ok(pid), Ok(n)) = (pid.parse::<u64>(), n.parse::<u64>()) else {
             continue;
         };

@@ -80,14 +80,29 @@ pub const SECCOMP_SET_MODES: [c_ulong; 2] = [0, 1];
 /// The calls of gpa's exit report that a seccomp mode about to be installed would stop
 /// ([`crate::os::seccomp`]): strict mode's, or those of the filter program at `program`.
 /// To be [`crate::os::seccomp::commit`]ted once the kernel has taken it.
+/// Called after [`before_confinement`], which made the report's files under `gpa run`: where
+/// the filter would kill the report and the reason cannot be written at exit (no event file
+/// reserved: `RLIMIT_NOFILE` at the descriptors in use; or `RLIMIT_FSIZE` too low), the
+/// process is marked `confined` now ([`events::mark_confined`]).
 pub fn stopped_by_mode(strict: bool, program: usize) -> u64 {
     crate::os::seccomp::note_file_size_limit();
-    if strict {
+    let stopped = if strict {
         crate::os::seccomp::stopped_by_strict_mode()
     } else {
         crate::os::seccomp::stopped_by_program_at(program).unwrap_or(0)
+    };
+    if stopped != 0 && checking() {
+        let writable = crate::os::seccomp::file_size_limit() >= LEFT_OUT_ROOM
+            && crate::os::held::get(crate::os::held::Role::ReservedEvent).is_some();
+        if let (false, Some(dir)) = (writable, settings::REPORT_DIR.get()) {
+            events::mark_confined(dir);
+        }
     }
+    stopped
 }
+
+/// The `RLIMIT_FSIZE` below which [`report_left_out`] cannot write its reason.
+const LEFT_OUT_ROOM: u64 = 4096;
 
 /// C `prctl(option, ...)`: with `PR_SET_SECCOMP`, [`before_confinement`] first, and the
 /// calls the filter will stop noted once it is in place; then the system call, as glibc's
@@ -141,7 +156,7 @@ pub fn report_left_out() -> bool {
     // past it raises `SIGXFSZ`, which would end the process all the same).
     if SAID.swap(true, Ordering::AcqRel)
         || crate::os::seccomp::stops("write")
-        || crate::os::seccomp::file_size_limit() < 4096
+        || crate::os::seccomp::file_size_limit() < LEFT_OUT_ROOM
     {
         return true;
     }

@@ -409,6 +409,28 @@ pub fn reserve_report(dir: &[u8]) {
     }
 }
 
+/// A directory `<pid>.confined` in the report directory `dir`: made by a process about to
+/// install a seccomp filter that would kill its report, where it could not write the reason
+/// at exit (`RLIMIT_FSIZE` already below what a write needs, or `RLIMIT_NOFILE` lowered to
+/// the descriptors in use: sshd's child does both before its filter). Making a directory
+/// needs neither a descriptor nor file size. `gpa run` lists such a process that left no
+/// report as `confined`. False when it could not be made.
+pub fn mark_confined(dir: &[u8]) -> bool {
+    let mut digits = [0; 20];
+    let pid = sys::decimal(sys::getpid() as u64, &mut digits);
+    let Some(marker) = PathBuf::join(&[dir, b"/", pid, b".confined"]) else {
+        return false;
+    };
+    // SAFETY: NUL-terminated names; a bad descriptor is an error of the call.
+    let made = unsafe {
+        match through_kept(dir, &marker) {
+            Some((fd, name)) => libc::mkdirat(fd, name.as_ptr(), 0o755),
+            None => libc::mkdir(marker.as_c().as_ptr(), 0o755),
+        }
+    };
+    made == 0
+}
+
 /// In a `fork` child: the reserved files are the parent's report; the child forgets them
 /// (closing its copies of the descriptors).
 pub fn forget_reserved_report() {
