@@ -374,9 +374,9 @@ impl GeneralPurposeAllocator {
         // Not while another thread reads the segment headers (`usage`).
         let _walk = lock(&self.segment_walk);
         // Remembered lookups of the segment's pages go stale, from now until it is gone.
-        let _change = segment::page_layout_changes();
         // SAFETY: caller contract: a live segment header.
         let base = unsafe { (*segment).base() };
+        let _change = segment::page_layout_changes(base);
         heap::forget_c_segment(base);
         pagemap::unregister(base, SEGMENT_SIZE);
         // SAFETY: constant, valid layout.
@@ -435,7 +435,7 @@ impl GeneralPurposeAllocator {
         let segment = Segment::of(page as usize);
         // From before its metadata is freed until the page is released: remembered lookups
         // of the page go stale.
-        let _change = segment::page_layout_changes();
+        let _change = segment::page_layout_changes(segment as usize);
         // SAFETY: an empty page of this heap, out of its queue; its metadata came from the
         // internal heap.
         unsafe {
