@@ -37,8 +37,9 @@
 //! the segment header's checks and the page descriptor's soundness (about 90 instructions
 //! of a free, with the registers they spill) then need not be repeated. The remembered page
 //! is used only in the generation of the pages' layout it was found in
-//! (`segment::page_layout_generation`, bumped before and again after any page is claimed or
-//! released or a segment released, and read before the lookup: a lookup that overlapped a
+//! (`segment::page_layout_generation`, one counter per shard of segments, the address's,
+//! bumped before and again after any page of a segment of the shard is claimed or released
+//! or such a segment released, and read before the lookup: a lookup that overlapped a
 //! change is remembered in a generation already over), for the same GPA and the same 64 KiB
 //! unit, so it is the page the full lookup finds. The page's metadata is checked to be a
 //! live block of the internal heap when the page is found, not on a remembered page: a
@@ -221,7 +222,7 @@ impl GeneralPurposeAllocator {
         if !self.lean_checked() {
             return None;
         }
-        let generation = segment::page_layout_generation();
+        let generation = segment::page_layout_generation(address);
         let unit = address / UNIT_SIZE;
         let found = found_page(unit);
         let page_pointer = if found.unit.get() == unit
@@ -457,10 +458,12 @@ mod tests {
         // Another GPA finds nothing of this one's through the remembered page.
         let other = checked();
         assert!(other.c_checked_block(block as usize).is_none());
-        // A page claimed (here: of another class) starts a new generation: the entry is
-        // stale, and the next lookup looks up and remembers again.
+        // A page claimed (here: of another class, in the same segment: the heap's first
+        // has room) starts a new generation of the segment's shard: the entry is stale, and
+        // the next lookup looks up and remembers again.
         let elsewhere = gpa.c_alloc_checked(3000, crate::os::frame_address());
-        assert!(segment::page_layout_generation() > generation);
+        assert_eq!(Segment::of(elsewhere as usize), Segment::of(block as usize));
+        assert!(segment::page_layout_generation(block as usize) > generation);
         let renewed = gpa.c_checked_block(block as usize).unwrap();
         assert_eq!(renewed.start, block as usize);
         // (Other tests' threads may start generations too: later, never earlier.)

@@ -354,13 +354,13 @@ impl GeneralPurposeAllocator {
             .store(core::ptr::null_mut(), Ordering::Relaxed);
         heap.clear_queues();
         let mut segment = core::mem::replace(&mut heap.segments, core::ptr::null_mut());
-        // The pages' metadata is freed before their segments are released: remembered
-        // lookups of the pages (`c_checked::FreeLookup`) go stale first.
-        let _change = super::segment::page_layout_changes();
         while !segment.is_null() {
             // SAFETY: caller contract; page metadata came from the internal heap.
             unsafe {
                 let next = (*segment).next;
+                // The pages' metadata is freed before the segment is released: remembered
+                // lookups of the pages (`c_checked::FreeLookup`) go stale first.
+                let _change = super::segment::page_layout_changes(segment as usize);
                 for unit in 1..UNITS {
                     let page = &mut (*segment).pages[unit];
                     if page.units != 0 && !page.meta.is_null() {

@@ -374,9 +374,9 @@ impl GeneralPurposeAllocator {
         // Not while another thread reads the segment headers (`usage`).
         let _walk = lock(&self.segment_walk);
         // Remembered lookups of the segment's pages go stale, from now until it is gone.
-        let _change = segment::page_layout_changes();
         // SAFETY: caller contract: a live segment header.
         let base = unsafe { (*segment).base() };
+        let _change = segment::page_layout_changes(base);
         heap::forget_c_segment(base);
         pagemap::unregister(base, SEGMENT_SIZE);
         // SAFETY: constant, valid layout.
@@ -435,7 +435,7 @@ impl GeneralPurposeAllocator {
         let segment = Segment::of(page as usize);
         // From before its metadata is freed until the page is released: remembered lookups
         // of the page go stale.
-        let _change = segment::page_layout_changes();
+        let _change = segment::page_layout_changes(segment as usize);
         // SAFETY: an empty page of this heap, out of its queue; its metadata came from the
         // internal heap.
         unsafe {
@@ -1730,6 +1730,71 @@ pub(super) mod tests {
             let clean = (*segment).free_units & !(*segment).dirty_units;
             (clean, !(*heap).queues[class].head.is_null())
         }
+    }
+
+    /// Safety mode: a page claimed over units another class's page left resident (dirty)
+    /// reads as zero there, as a page over fresh units does: the units are cleared when
+    /// claimed (by hand, not discarded), so neither a new block's bytes the program has not
+    /// written nor the page's never-carved tail (which the neighbour scan expects zero) show
+    /// the old blocks' contents or the free list's links.
+    #[test]
+    fn a_safety_page_over_dirty_units_reads_as_zero() {
+        let mut gpa = checked();
+        let allocator = gpa.allocator();
+        // One-unit pages of ~2 KiB slots, written whole, then freed and evicted from the
+        // quarantine: the pages no longer heading their queue are released, their units dirty.
+        let old_size = 2000;
+        let old: Vec<_> = (0..100)
+            .map(|_| {
+                let block = allocator.raw_alloc(old_size, 16).unwrap();
+                // SAFETY: a fresh block of `old_size` bytes.
+                unsafe { block.as_ptr().write_bytes(0x5A, old_size) };
+                block
+            })
+            .collect();
+        for &block in &old {
+            // SAFETY: a live block of this layout, freed once.
+            unsafe { allocator.raw_free(block, old_size, 16) };
+        }
+        gpa.flush_thread_quarantine();
+        let heap = heap::cached(gpa.id());
+        // SAFETY: this thread's heap and its only segment, read between operations.
+        let (segment, dirty) = unsafe {
+            let segment = (*heap).segments;
+            assert!(!segment.is_null() && (*segment).next.is_null());
+            (segment, (*segment).dirty_units)
+        };
+        assert_ne!(dirty, 0);
+        // A block of another class (one-unit pages too) takes a dirty unit.
+        let size = 700;
+        let block = allocator.raw_alloc(size, 16).unwrap();
+        let address = block.as_ptr() as usize;
+        assert_eq!(Segment::of(address), segment);
+        // SAFETY: as above.
+        let base = unsafe { (*segment).base() };
+        let unit = (address - base) / UNIT_SIZE;
+        assert_ne!(
+            dirty & (1 << unit),
+            0,
+            "the new page is not over a dirty unit"
+        );
+        // SAFETY: the block's bytes, and its page's last KiB, never carved: memory of this
+        // thread's page.
+        let (bytes, tail) = unsafe {
+            (
+                core::slice::from_raw_parts(block.as_ptr(), size),
+                core::slice::from_raw_parts(
+                    (base + (unit + 1) * UNIT_SIZE - 1024) as *const u8,
+                    1024,
+                ),
+            )
+        };
+        assert!(bytes.iter().all(|&b| b == 0));
+        assert!(tail.iter().all(|&b| b == 0));
+        // SAFETY: a live block of this layout, freed once.
+        unsafe { allocator.raw_free(block, size, 16) };
+        assert!(gpa.report().is_clean());
+        assert_eq!(gpa.deinit(), crate::gpa::Check::Ok);
     }
 
     /// A class's page that emptied while heading its queue stays for the class (no page
