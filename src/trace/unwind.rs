@@ -466,6 +466,32 @@ pub(crate) struct PathCache {
     /// Remembered captures of [`capture_user_at`], kept apart from [`capture_user`]'s so
     /// that the entries that capture the first way (`realloc`, reports) do not evict them.
     entry_memos: UnsafeCell<[Memo; ENTRY_MEMOS]>,
+    /// The last capture of [`remembered_at`] in each lane (`lane & 1`): where its program
+    /// frame was found and which memo that placed it in ([`LastEntry`]).
+    last_entry: UnsafeCell<[LastEntry; 2]>,
+}
+
+/// What [`remembered_at`] found for the last capture of a lane: the allocator's frame it
+/// started from (`frame`, 0: none yet, which no capture has), the two words there (`outer`,
+/// the allocator's outermost frame, and `entry`, the return address into the entry point),
+/// the program's return address at `outer + 8` (`ip`), and the entry memo those placed the
+/// capture in (`memo`, an element of the same thread's `entry_memos`). A capture from the
+/// same frame whose three words read the same values has the same program frame (`outer`,
+/// checked against the stack's bounds, `entry` in this object and `ip` outside it when the
+/// record was made, under the same bounds: the caches, which hold the record, are the
+/// thread's own until it ends and are zeroed when given back) and the same memo (placed by
+/// the program frame's stack pointer and return address and the lane), so
+/// [`remembered_at`] takes them from here without climbing the frame chain's bounds tests
+/// and without the memo's hash: a loop that allocates or frees from one call site asks
+/// from the same frame every time.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct LastEntry {
+    frame: usize,
+    outer: usize,
+    entry: usize,
+    ip: usize,
+    memo: *mut Memo,
 }
 
 // SAFETY: empty paths (length 0, no trace) and shadow stack (`held` 0) with zero steps, and
@@ -859,10 +885,60 @@ pub fn remembered_at(
     let (top, cache) = super::stack_top_and_walks()?;
     // The caller's depth is capped already (`trace::remembers_at`).
     debug_assert!(depth < MAX_FRAMES);
-    let (entry, user) = program_frame_below(top, own_start, own_len, frame)?;
-    let index = entry_memo_index(user, lane);
-    // SAFETY: as in `capture_user_at`.
-    let memo = unsafe { &mut (*cache.entry_memos.get())[index] };
+    // SAFETY: the thread's own caches (as in `capture_user_at`); nothing else touches the
+    // record during the capture but a signal handler's capture on this thread, which writes
+    // a whole record (see below for what a torn one can do).
+    let last = unsafe { &mut (*cache.last_entry.get())[lane & 1] };
+    // SAFETY: `frame` is the frame pointer of a live function of this object on this
+    // thread's stack (caller contract, as in `program_frame_below`): it holds the entry
+    // point's frame pointer and the return address into it; `last.outer` was checked to lie
+    // in `(frame, top - 16)` of this stack when the record was made (the same frame, and the
+    // same bounds: `LastEntry`), and `[frame]` equals it, so `[outer + 8]` is readable.
+    let found = unsafe {
+        if frame == last.frame
+            && *(frame as *const usize) == last.outer
+            && *((frame + 8) as *const usize) == last.entry
+            && *((last.outer + 8) as *const usize) == last.ip
+        {
+            Some((last.entry, last.outer, last.ip, last.memo))
+        } else {
+            None
+        }
+    };
+    let (entry, user, memo) = match found {
+        // The program frame `program_frame_below` finds (its `bp` is no part of the key).
+        Some((entry, outer, ip, memo)) => (
+            entry,
+            State {
+                ip,
+                sp: outer + 16,
+                bp: 0,
+                top,
+            },
+            memo,
+        ),
+        None => {
+            let (entry, user) = program_frame_below(top, own_start, own_len, frame)?;
+            let index = entry_memo_index(user, lane);
+            // SAFETY: as in `capture_user_at`.
+            let memo = unsafe { &mut (*cache.entry_memos.get())[index] } as *mut Memo;
+            // Frame last: a signal handler's capture interrupting this sees no record, or
+            // its own. (One interrupting between the stores and writing its own can leave
+            // a mix; a mix is only ever taken where the stack's words match it, which makes
+            // the program frame the one found above, and its memo any of the thread's entry
+            // memos, whose replay checks its key.)
+            last.frame = 0;
+            last.outer = user.sp - 16;
+            last.entry = entry;
+            last.ip = user.ip;
+            last.memo = memo;
+            last.frame = frame;
+            (entry, user, memo)
+        }
+    };
+    // SAFETY: an element of this thread's `entry_memos` (found just above or when the record
+    // was made).
+    let memo = unsafe { &mut *memo };
     match memo.replay(memo_key(user), depth, (entry, user.ip), false) {
         Some(id) => {
             memo.misses = 0;
