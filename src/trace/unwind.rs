@@ -878,11 +878,11 @@ pub fn remembered_at(
     if own_len == 0 || depth == 0 {
         return None;
     }
-    let own_start = LEAN_RANGE[0].load(Ordering::Relaxed);
-    // Only the stack's top: the walk to the program's frame reads no other register (and the
-    // three reads of `current_state` are not left out by the compiler).
-    // The remembered walks too, with the same read of the thread's TLS address.
-    let (top, cache) = super::stack_top_and_walks()?;
+    // The thread's caches (none: its stack's bounds are not known either, as
+    // `stack_top_and_walks` would find) and its own stack's top as `prepare_thread` found it,
+    // without the stack pointer's bounds test, which a capture from the lane's last frame
+    // needs not (`LastEntry`).
+    let (known_top, cache) = super::walks_and_known_top()?;
     // The caller's depth is capped already (`trace::remembers_at`).
     debug_assert!(depth < MAX_FRAMES);
     // SAFETY: the thread's own caches (as in `capture_user_at`); nothing else touches the
@@ -906,33 +906,43 @@ pub fn remembered_at(
         }
     };
     let (entry, user, memo) = match found {
-        // The program frame `program_frame_below` finds (its `bp` is no part of the key).
+        // The program frame `program_frame_below` finds (its `bp` is no part of the key), on
+        // the thread's own stack, whose bounds the record was made under: the stack
+        // pointer, just below `frame`, lies in them.
         Some((entry, outer, ip, memo)) => (
             entry,
             State {
                 ip,
                 sp: outer + 16,
                 bp: 0,
-                top,
+                top: known_top,
             },
             memo,
         ),
         None => {
+            let own_start = LEAN_RANGE[0].load(Ordering::Relaxed);
+            // Only the stack's top: the walk to the program's frame reads no other register
+            // (and the three reads of `current_state` are not left out by the compiler).
+            let (top, cache) = super::stack_top_and_walks()?;
             let (entry, user) = program_frame_below(top, own_start, own_len, frame)?;
             let index = entry_memo_index(user, lane);
             // SAFETY: as in `capture_user_at`.
             let memo = unsafe { &mut (*cache.entry_memos.get())[index] } as *mut Memo;
-            // Frame last: a signal handler's capture interrupting this sees no record, or
-            // its own. (One interrupting between the stores and writing its own can leave
-            // a mix; a mix is only ever taken where the stack's words match it, which makes
-            // the program frame the one found above, and its memo any of the thread's entry
-            // memos, whose replay checks its key.)
-            last.frame = 0;
-            last.outer = user.sp - 16;
-            last.entry = entry;
-            last.ip = user.ip;
-            last.memo = memo;
-            last.frame = frame;
+            // A record only on the thread's own stack (not on another one, such as an
+            // alternate signal stack, whose top `stack_top_and_walks` found apart).
+            if top == known_top {
+                // Frame last: a signal handler's capture interrupting this sees no record,
+                // or its own. (One interrupting between the stores and writing its own can
+                // leave a mix; a mix is only ever taken where the stack's words match it,
+                // which makes the program frame the one found above, and its memo any of the
+                // thread's entry memos, whose replay checks its key.)
+                last.frame = 0;
+                last.outer = user.sp - 16;
+                last.entry = entry;
+                last.ip = user.ip;
+                last.memo = memo;
+                last.frame = frame;
+            }
             (entry, user, memo)
         }
     };
