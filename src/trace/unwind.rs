@@ -469,6 +469,23 @@ pub(crate) struct PathCache {
     /// The last capture of [`remembered_at`] in each lane (`lane & 1`): where its program
     /// frame was found and which memo that placed it in ([`LastEntry`]).
     last_entry: UnsafeCell<[LastEntry; 2]>,
+    /// Each entry memo's victim: what the memo at the same index held before it last
+    /// remembered anew, asked by [`remembered_at`] when the memo does not answer (before a
+    /// walk). A key whose callers take turns (cfrac's: one stack pointer and return address,
+    /// two call paths above) keeps both.
+    entry_victims: UnsafeCell<[Memo; ENTRY_MEMOS]>,
+}
+
+impl PathCache {
+    /// The victim of `memo`, an element of this cache's `entry_memos`.
+    #[inline(always)]
+    fn victim_of(&self, memo: *const Memo) -> *mut Memo {
+        let base = self.entry_memos.get() as usize;
+        let index = (memo as usize - base) / core::mem::size_of::<Memo>();
+        debug_assert!(index < ENTRY_MEMOS);
+        // SAFETY: `index < ENTRY_MEMOS` (`memo` is an element of `entry_memos`).
+        unsafe { (self.entry_victims.get() as *mut Memo).add(index) }
+    }
 }
 
 /// What [`remembered_at`] found for the last capture of a lane: the allocator's frame it
@@ -955,7 +972,8 @@ pub fn remembered_at(
             Some(id)
         }
         // Only what is live here anyway (more made the remembered path spill registers:
-        // glibc-simple +3% instructions).
+        // glibc-simple +3% instructions; so did asking the victim here, +1.2%: it is asked in
+        // `capture_unanswered`).
         None => Some(unanswered(Unanswered {
             memo: memo as *mut Memo,
             frame,
@@ -964,6 +982,13 @@ pub fn remembered_at(
         })),
     }
 }
+
+/// Below how many misses in a row of its memo a victim is asked ([`capture_unanswered`]),
+/// and up to how many one is kept ([`walk_and_remember_inline`]): a key of many callers, such
+/// as a recursion's, keeps missing, and its victim seldom answers (espresso: with 4, +1.4% of
+/// its instructions against no victims; asked only right after an answer and kept only at the
+/// first miss, +0.9%, but cfrac -1.9% instead of -3.4%; with 2, +1.5% and cfrac -2.3%).
+const VICTIM_MISSES: u32 = 4;
 
 /// A capture of [`capture_user_at`] whose memo did not answer [`remembered_at`]: that memo
 /// (placed by the program's first frame and `lane`), found on the way, with the capture's
@@ -1006,6 +1031,22 @@ pub fn capture_unanswered(start: Unanswered, depth: usize) -> TraceId {
     // thread's caches (`cache`), which live until the thread ends; nothing else touches it
     // during the capture.
     let memo = unsafe { &mut *start.memo };
+    // The memo's key, other words: the key's other caller may be the victim's, which then
+    // answers (and the two change places: the caller that answered is asked first from now on).
+    // Only while the memo's misses in a row are few (`VICTIM_MISSES`).
+    let key = memo_key(user);
+    let victim = if memo.misses < VICTIM_MISSES && memo.keyed(key, depth, (entry, user.ip), false) {
+        // SAFETY: `memo` is one of this thread's entry memos; its victim another element of
+        // the same caches, which nothing else touches during the capture.
+        let victim = unsafe { &mut *cache.victim_of(memo) };
+        let answer = victim.replay(key, depth, (entry, user.ip), false);
+        if answer.is_some() {
+            memo.swap_with(victim);
+        }
+        answer
+    } else {
+        None
+    };
     debug_assert!(core::ptr::eq(
         memo,
         // SAFETY: as above.
@@ -1018,7 +1059,7 @@ pub fn capture_unanswered(start: Unanswered, depth: usize) -> TraceId {
         OWN_RANGE[1].load(Ordering::Relaxed),
         true,
     );
-    through_memo(memo, None, depth, own, |memo, again| {
+    through_memo(memo, victim, depth, own, |memo, again| {
         walk_and_remember_inline(cache, memo, entry, user, depth, again)
     })
 }
@@ -1141,6 +1182,14 @@ fn walk_and_remember_inline(
     again: bool,
 ) -> TraceId {
     if again {
+        // The same key (another caller above the program's frame), the memo's misses in a
+        // row still few: what the memo holds becomes its victim (see `capture_unanswered`);
+        // another key, or a memo that keeps missing: not kept.
+        if memo.sp == user.sp && memo.from == (entry, user.ip) && memo.misses <= VICTIM_MISSES {
+            // SAFETY: `memo` is one of this thread's entry memos (this walk's callers), its
+            // victim another element of the same caches, which nothing else touches now.
+            memo.keep_as(unsafe { &mut *cache.victim_of(memo) });
+        }
         // No trace, and a key no capture has (see `Memo::sp`).
         memo.trace = 0;
         memo.sp = 0;
@@ -1261,15 +1310,28 @@ impl Memo {
         debug_assert!(keyed_bp || (start.bp == 0 && (self.trace == 0 || self.bp == 0)));
         // No test of `trace`: a memo without one has `sp` 0, which no capture has.
         debug_assert!(start.sp != 0 && (self.sp == 0 || self.trace != 0));
-        if self.from != from
-            || self.sp != start.sp
-            || (keyed_bp && self.bp != start.bp)
-            || self.top != start.top
-            || self.depth != depth
-            || self.generation != MEMO_GENERATION.load(Ordering::Acquire)
-        {
+        if !self.keyed(start, depth, from, keyed_bp) {
             return None;
         }
+        self.words_hold()
+    }
+
+    /// Whether this memo is keyed for the capture from `start` at `depth` (see [`Self::replay`])
+    /// in the current memo generation.
+    #[inline(always)]
+    fn keyed(&self, start: State, depth: usize, from: (usize, usize), keyed_bp: bool) -> bool {
+        self.from == from
+            && self.sp == start.sp
+            && (!keyed_bp || self.bp == start.bp)
+            && self.top == start.top
+            && self.depth == depth
+            && self.generation == MEMO_GENERATION.load(Ordering::Acquire)
+    }
+
+    /// [`Self::replay`] once the memo is found keyed for the capture: its trace when every
+    /// word it read still holds its value.
+    #[inline(always)]
+    fn words_hold(&self) -> Option<TraceId> {
         let changed = |&(address, value): &(usize, usize)| {
             // SAFETY: the walk that remembered `address` read it in `[sp, top)` of this
             // thread's stack (see the type's docs), and the thread runs on the same stack with
@@ -1305,6 +1367,54 @@ impl Memo {
             }
         };
         (difference == 0).then_some(TraceId(self.trace))
+    }
+
+    /// Copies this memo, which holds a trace, into `victim` (what a replay compares: the key,
+    /// the trace and the words), word by word (a `memcpy` from here would go through the
+    /// preload library's own, checked, one); `victim` holds no trace while it changes.
+    #[inline(always)]
+    fn keep_as(&self, victim: &mut Memo) {
+        debug_assert!(self.sp != 0 && self.len <= MEMO_WORDS);
+        victim.sp = 0;
+        let len = self.len.min(MEMO_WORDS);
+        for (to, from) in victim.words[..len].iter_mut().zip(&self.words[..len]) {
+            // SAFETY: `to` is a valid, aligned word pair; the volatile write keeps the loop a
+            // loop.
+            unsafe { core::ptr::write_volatile(to, *from) };
+        }
+        victim.len = len;
+        victim.bp = self.bp;
+        victim.top = self.top;
+        victim.depth = self.depth;
+        victim.generation = self.generation;
+        victim.trace = self.trace;
+        victim.from = self.from;
+        victim.sp = self.sp;
+    }
+
+    /// Exchanges what this memo and `other` remember (the key, the trace and the words), both
+    /// holding a trace, word by word (see [`Self::keep_as`]).
+    #[inline(always)]
+    fn swap_with(&mut self, other: &mut Memo) {
+        debug_assert!(self.len <= MEMO_WORDS && other.len <= MEMO_WORDS);
+        let len = self.len.max(other.len).min(MEMO_WORDS);
+        for (a, b) in self.words[..len].iter_mut().zip(&mut other.words[..len]) {
+            // SAFETY: `a` and `b` are valid, aligned word pairs of two different memos; the
+            // volatile accesses keep the loop a loop.
+            unsafe {
+                let (x, y) = (core::ptr::read_volatile(a), core::ptr::read_volatile(b));
+                core::ptr::write_volatile(a, y);
+                core::ptr::write_volatile(b, x);
+            }
+        }
+        core::mem::swap(&mut self.len, &mut other.len);
+        core::mem::swap(&mut self.sp, &mut other.sp);
+        core::mem::swap(&mut self.bp, &mut other.bp);
+        core::mem::swap(&mut self.top, &mut other.top);
+        core::mem::swap(&mut self.depth, &mut other.depth);
+        core::mem::swap(&mut self.generation, &mut other.generation);
+        core::mem::swap(&mut self.trace, &mut other.trace);
+        core::mem::swap(&mut self.from, &mut other.from);
     }
 
     /// Adds a word the walk read (past the capacity, marks the memo as not remembered).
