@@ -378,6 +378,24 @@ fn stack_top_and_walks() -> Option<(usize, &'static unwind::PathCache)> {
     Some((top, unsafe { &(*caches).walks }))
 }
 
+/// The calling thread's unwinder caches and the top of its own stack as [`prepare_thread`]
+/// found it (0 or 1 while not known), from one computation of the thread's TLS address and
+/// without [`stack_top_and_walks`]'s test of the stack pointer; `None` while the thread has
+/// no caches (then its bounds are not known either). For [`unwind::remembered_at`], whose
+/// record of a lane's last capture (made on the thread's own stack, with these caches, which
+/// are zeroed when given back) stands for that test.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn walks_and_known_top() -> Option<(usize, &'static unwind::PathCache)> {
+    let traces = thread_traces();
+    let caches = traces.caches.get();
+    if caches.is_null() {
+        return None;
+    }
+    // SAFETY: as in `caches`: the calling thread's caches, live until it ends.
+    Some((traces.stack.get().1, unsafe { &(*caches).walks }))
+}
+
 /// [`current_stack_bounds`] and the calling thread's caches, once [`prepare_thread`] found
 /// both (else `None`; this makes no caches), from one computation of the thread's TLS address
 /// and one test (known bounds imply caches): for [`capture_id_walking`], the remembered

@@ -330,7 +330,7 @@ pub unsafe fn all_bytes_are(start: usize, len: usize, value: u8) -> bool {
 /// `[start, start + len)` is readable and `16 <= len <= 128`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn all_bytes_are_short(start: usize, len: usize, value: u8) -> bool {
+pub(super) unsafe fn all_bytes_are_short(start: usize, len: usize, value: u8) -> bool {
     use core::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
         _mm_setzero_si128, _mm_xor_si128,

@@ -1614,6 +1614,94 @@ unsafe fn neighbour_damage(
     page_end: usize,
     zeroed: bool,
 ) -> Option<usize> {
+    let block_size = page.block_size as usize;
+    let from = start + block_size;
+    let limit = reach_end.min(page_end);
+    let carved = (page.carved as usize).min(page.capacity as usize);
+    // The run of free slots after the block, each checked as its state is read: poison but
+    // for its first word (a free-list link), up to the reach.
+    let mut slot = index + 1;
+    let mut run_end = from;
+    let mut tail = false;
+    let mut clean = true;
+    while run_end < limit {
+        if slot >= carved {
+            tail = zeroed;
+            break;
+        }
+        // SAFETY: safety mode keeps metadata for every slot; `slot < carved <= capacity`.
+        let state = unsafe { page.meta(slot) }.state.load(Ordering::Acquire);
+        if state != SLOT_FREED {
+            break;
+        }
+        let (low, high) = (run_end + 8, (run_end + block_size).min(reach_end));
+        if high > low {
+            // SAFETY: `[low, high)` lies in this free slot of the calling thread's page; the
+            // bytes before `low` that a short check reads lie in the slot before it (this
+            // block's own, or the run's previous one), readable as well (`from - 7 > start`).
+            clean &= unsafe { poison_from_to(low, high) };
+        }
+        slot += 1;
+        run_end += block_size;
+    }
+    if !clean {
+        // Somewhere in the run: the first damaged byte, as the one-pass scan finds it.
+        // SAFETY: the caller's contract, passed on.
+        return unsafe { neighbour_damage_exact(page, index, start, reach_end, page_end, zeroed) };
+    }
+    if tail && run_end < limit {
+        // SAFETY: the page's never-carved part, `[run_end, limit)`, inside the page that the
+        // calling thread owns.
+        if let Some(offset) = unsafe { safety::first_difference(run_end, limit - run_end, 0) } {
+            return Some(run_end + offset - start);
+        }
+    }
+    None
+}
+
+/// Whether every byte of `[low, high)` (`high - low <= 128`) is [`safety::POISON`]: one
+/// 16-byte load ending at `high` when the range is shorter (the bytes before `low` masked
+/// out), else [`safety::all_bytes_are_short`].
+///
+/// # Safety
+/// `[low, high)` is readable, and so is `[high - 16, high)` when the range is shorter than 16
+/// bytes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn poison_from_to(low: usize, high: usize) -> bool {
+    use core::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    let len = high - low;
+    if len >= 16 {
+        // SAFETY: the caller's contract (`16 <= len <= 128`).
+        return unsafe { safety::all_bytes_are_short(low, len, safety::POISON) };
+    }
+    // SAFETY: `[high - 16, high)` is readable (caller contract); SSE2 is part of x86-64.
+    let same = unsafe {
+        let data = _mm_loadu_si128((high - 16) as *const __m128i);
+        _mm_movemask_epi8(_mm_cmpeq_epi8(data, _mm_set1_epi8(safety::POISON as i8))) as u32
+    };
+    (!same & 0xFFFF) >> (16 - len) == 0
+}
+
+/// [`neighbour_damage`]'s answer where a freed slot of the run is not all poison: the first
+/// damaged byte, by one masked pass over the run (below). Out of line: it runs only where a
+/// write after free is found.
+///
+/// # Safety
+/// As for [`neighbour_damage`].
+#[cfg(target_arch = "x86_64")]
+#[cold]
+#[inline(never)]
+unsafe fn neighbour_damage_exact(
+    page: &Page,
+    index: usize,
+    start: usize,
+    reach_end: usize,
+    page_end: usize,
+    zeroed: bool,
+) -> Option<usize> {
     use core::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
     };

@@ -466,6 +466,49 @@ pub(crate) struct PathCache {
     /// Remembered captures of [`capture_user_at`], kept apart from [`capture_user`]'s so
     /// that the entries that capture the first way (`realloc`, reports) do not evict them.
     entry_memos: UnsafeCell<[Memo; ENTRY_MEMOS]>,
+    /// The last capture of [`remembered_at`] in each lane (`lane & 1`): where its program
+    /// frame was found and which memo that placed it in ([`LastEntry`]).
+    last_entry: UnsafeCell<[LastEntry; 2]>,
+    /// Each entry memo's victim: what the memo at the same index held before it last
+    /// remembered anew, asked by [`remembered_at`] when the memo does not answer (before a
+    /// walk). A key whose callers take turns (cfrac's: one stack pointer and return address,
+    /// two call paths above) keeps both.
+    entry_victims: UnsafeCell<[Memo; ENTRY_MEMOS]>,
+}
+
+impl PathCache {
+    /// The victim of `memo`, an element of this cache's `entry_memos`.
+    #[inline(always)]
+    fn victim_of(&self, memo: *const Memo) -> *mut Memo {
+        let base = self.entry_memos.get() as usize;
+        let index = (memo as usize - base) / core::mem::size_of::<Memo>();
+        debug_assert!(index < ENTRY_MEMOS);
+        // SAFETY: `index < ENTRY_MEMOS` (`memo` is an element of `entry_memos`).
+        unsafe { (self.entry_victims.get() as *mut Memo).add(index) }
+    }
+}
+
+/// What [`remembered_at`] found for the last capture of a lane: the allocator's frame it
+/// started from (`frame`, 0: none yet, which no capture has), the two words there (`outer`,
+/// the allocator's outermost frame, and `entry`, the return address into the entry point),
+/// the program's return address at `outer + 8` (`ip`), and the entry memo those placed the
+/// capture in (`memo`, an element of the same thread's `entry_memos`). A capture from the
+/// same frame whose three words read the same values has the same program frame (`outer`,
+/// checked against the stack's bounds, `entry` in this object and `ip` outside it when the
+/// record was made, under the same bounds: the caches, which hold the record, are the
+/// thread's own until it ends and are zeroed when given back) and the same memo (placed by
+/// the program frame's stack pointer and return address and the lane), so
+/// [`remembered_at`] takes them from here without climbing the frame chain's bounds tests
+/// and without the memo's hash: a loop that allocates or frees from one call site asks
+/// from the same frame every time.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct LastEntry {
+    frame: usize,
+    outer: usize,
+    entry: usize,
+    ip: usize,
+    memo: *mut Memo,
 }
 
 // SAFETY: empty paths (length 0, no trace) and shadow stack (`held` 0) with zero steps, and
@@ -852,24 +895,85 @@ pub fn remembered_at(
     if own_len == 0 || depth == 0 {
         return None;
     }
-    let own_start = LEAN_RANGE[0].load(Ordering::Relaxed);
-    // Only the stack's top: the walk to the program's frame reads no other register (and the
-    // three reads of `current_state` are not left out by the compiler).
-    // The remembered walks too, with the same read of the thread's TLS address.
-    let (top, cache) = super::stack_top_and_walks()?;
+    // The thread's caches (none: its stack's bounds are not known either, as
+    // `stack_top_and_walks` would find) and its own stack's top as `prepare_thread` found it,
+    // without the stack pointer's bounds test, which a capture from the lane's last frame
+    // needs not (`LastEntry`).
+    let (known_top, cache) = super::walks_and_known_top()?;
     // The caller's depth is capped already (`trace::remembers_at`).
     debug_assert!(depth < MAX_FRAMES);
-    let (entry, user) = program_frame_below(top, own_start, own_len, frame)?;
-    let index = entry_memo_index(user, lane);
-    // SAFETY: as in `capture_user_at`.
-    let memo = unsafe { &mut (*cache.entry_memos.get())[index] };
+    // SAFETY: the thread's own caches (as in `capture_user_at`); nothing else touches the
+    // record during the capture but a signal handler's capture on this thread, which writes
+    // a whole record (see below for what a torn one can do).
+    let last = unsafe { &mut (*cache.last_entry.get())[lane & 1] };
+    // SAFETY: `frame` is the frame pointer of a live function of this object on this
+    // thread's stack (caller contract, as in `program_frame_below`): it holds the entry
+    // point's frame pointer and the return address into it; `last.outer` was checked to lie
+    // in `(frame, top - 16)` of this stack when the record was made (the same frame, and the
+    // same bounds: `LastEntry`), and `[frame]` equals it, so `[outer + 8]` is readable.
+    let found = unsafe {
+        if frame == last.frame
+            && *(frame as *const usize) == last.outer
+            && *((frame + 8) as *const usize) == last.entry
+            && *((last.outer + 8) as *const usize) == last.ip
+        {
+            Some((last.entry, last.outer, last.ip, last.memo))
+        } else {
+            None
+        }
+    };
+    let (entry, user, memo) = match found {
+        // The program frame `program_frame_below` finds (its `bp` is no part of the key), on
+        // the thread's own stack, whose bounds the record was made under: the stack
+        // pointer, just below `frame`, lies in them.
+        Some((entry, outer, ip, memo)) => (
+            entry,
+            State {
+                ip,
+                sp: outer + 16,
+                bp: 0,
+                top: known_top,
+            },
+            memo,
+        ),
+        None => {
+            let own_start = LEAN_RANGE[0].load(Ordering::Relaxed);
+            // Only the stack's top: the walk to the program's frame reads no other register
+            // (and the three reads of `current_state` are not left out by the compiler).
+            let (top, cache) = super::stack_top_and_walks()?;
+            let (entry, user) = program_frame_below(top, own_start, own_len, frame)?;
+            let index = entry_memo_index(user, lane);
+            // SAFETY: as in `capture_user_at`.
+            let memo = unsafe { &mut (*cache.entry_memos.get())[index] } as *mut Memo;
+            // A record only on the thread's own stack (not on another one, such as an
+            // alternate signal stack, whose top `stack_top_and_walks` found apart).
+            if top == known_top {
+                // Frame last: a signal handler's capture interrupting this sees no record,
+                // or its own. (One interrupting between the stores and writing its own can
+                // leave a mix; a mix is only ever taken where the stack's words match it,
+                // which makes the program frame the one found above, and its memo any of the
+                // thread's entry memos, whose replay checks its key.)
+                last.frame = 0;
+                last.outer = user.sp - 16;
+                last.entry = entry;
+                last.ip = user.ip;
+                last.memo = memo;
+                last.frame = frame;
+            }
+            (entry, user, memo)
+        }
+    };
+    // SAFETY: an element of this thread's `entry_memos` (found just above or when the record
+    // was made).
+    let memo = unsafe { &mut *memo };
     match memo.replay(memo_key(user), depth, (entry, user.ip), false) {
         Some(id) => {
             memo.misses = 0;
             Some(id)
         }
         // Only what is live here anyway (more made the remembered path spill registers:
-        // glibc-simple +3% instructions).
+        // glibc-simple +3% instructions; so did asking the victim here, +1.2%: it is asked in
+        // `capture_unanswered`).
         None => Some(unanswered(Unanswered {
             memo: memo as *mut Memo,
             frame,
@@ -878,6 +982,13 @@ pub fn remembered_at(
         })),
     }
 }
+
+/// Below how many misses in a row of its memo a victim is asked ([`capture_unanswered`]),
+/// and up to how many one is kept ([`walk_and_remember_inline`]): a key of many callers, such
+/// as a recursion's, keeps missing, and its victim seldom answers (espresso: with 4, +1.4% of
+/// its instructions against no victims; asked only right after an answer and kept only at the
+/// first miss, +0.9%, but cfrac -1.9% instead of -3.4%; with 2, +1.5% and cfrac -2.3%).
+const VICTIM_MISSES: u32 = 4;
 
 /// A capture of [`capture_user_at`] whose memo did not answer [`remembered_at`]: that memo
 /// (placed by the program's first frame and `lane`), found on the way, with the capture's
@@ -920,6 +1031,22 @@ pub fn capture_unanswered(start: Unanswered, depth: usize) -> TraceId {
     // thread's caches (`cache`), which live until the thread ends; nothing else touches it
     // during the capture.
     let memo = unsafe { &mut *start.memo };
+    // The memo's key, other words: the key's other caller may be the victim's, which then
+    // answers (and the two change places: the caller that answered is asked first from now on).
+    // Only while the memo's misses in a row are few (`VICTIM_MISSES`).
+    let key = memo_key(user);
+    let victim = if memo.misses < VICTIM_MISSES && memo.keyed(key, depth, (entry, user.ip), false) {
+        // SAFETY: `memo` is one of this thread's entry memos; its victim another element of
+        // the same caches, which nothing else touches during the capture.
+        let victim = unsafe { &mut *cache.victim_of(memo) };
+        let answer = victim.replay(key, depth, (entry, user.ip), false);
+        if answer.is_some() {
+            memo.swap_with(victim);
+        }
+        answer
+    } else {
+        None
+    };
     debug_assert!(core::ptr::eq(
         memo,
         // SAFETY: as above.
@@ -932,7 +1059,7 @@ pub fn capture_unanswered(start: Unanswered, depth: usize) -> TraceId {
         OWN_RANGE[1].load(Ordering::Relaxed),
         true,
     );
-    through_memo(memo, None, depth, own, |memo, again| {
+    through_memo(memo, victim, depth, own, |memo, again| {
         walk_and_remember_inline(cache, memo, entry, user, depth, again)
     })
 }
@@ -1055,6 +1182,14 @@ fn walk_and_remember_inline(
     again: bool,
 ) -> TraceId {
     if again {
+        // The same key (another caller above the program's frame), the memo's misses in a
+        // row still few: what the memo holds becomes its victim (see `capture_unanswered`);
+        // another key, or a memo that keeps missing: not kept.
+        if memo.sp == user.sp && memo.from == (entry, user.ip) && memo.misses <= VICTIM_MISSES {
+            // SAFETY: `memo` is one of this thread's entry memos (this walk's callers), its
+            // victim another element of the same caches, which nothing else touches now.
+            memo.keep_as(unsafe { &mut *cache.victim_of(memo) });
+        }
         // No trace, and a key no capture has (see `Memo::sp`).
         memo.trace = 0;
         memo.sp = 0;
@@ -1175,15 +1310,28 @@ impl Memo {
         debug_assert!(keyed_bp || (start.bp == 0 && (self.trace == 0 || self.bp == 0)));
         // No test of `trace`: a memo without one has `sp` 0, which no capture has.
         debug_assert!(start.sp != 0 && (self.sp == 0 || self.trace != 0));
-        if self.from != from
-            || self.sp != start.sp
-            || (keyed_bp && self.bp != start.bp)
-            || self.top != start.top
-            || self.depth != depth
-            || self.generation != MEMO_GENERATION.load(Ordering::Acquire)
-        {
+        if !self.keyed(start, depth, from, keyed_bp) {
             return None;
         }
+        self.words_hold()
+    }
+
+    /// Whether this memo is keyed for the capture from `start` at `depth` (see [`Self::replay`])
+    /// in the current memo generation.
+    #[inline(always)]
+    fn keyed(&self, start: State, depth: usize, from: (usize, usize), keyed_bp: bool) -> bool {
+        self.from == from
+            && self.sp == start.sp
+            && (!keyed_bp || self.bp == start.bp)
+            && self.top == start.top
+            && self.depth == depth
+            && self.generation == MEMO_GENERATION.load(Ordering::Acquire)
+    }
+
+    /// [`Self::replay`] once the memo is found keyed for the capture: its trace when every
+    /// word it read still holds its value.
+    #[inline(always)]
+    fn words_hold(&self) -> Option<TraceId> {
         let changed = |&(address, value): &(usize, usize)| {
             // SAFETY: the walk that remembered `address` read it in `[sp, top)` of this
             // thread's stack (see the type's docs), and the thread runs on the same stack with
@@ -1219,6 +1367,54 @@ impl Memo {
             }
         };
         (difference == 0).then_some(TraceId(self.trace))
+    }
+
+    /// Copies this memo, which holds a trace, into `victim` (what a replay compares: the key,
+    /// the trace and the words), word by word (a `memcpy` from here would go through the
+    /// preload library's own, checked, one); `victim` holds no trace while it changes.
+    #[inline(always)]
+    fn keep_as(&self, victim: &mut Memo) {
+        debug_assert!(self.sp != 0 && self.len <= MEMO_WORDS);
+        victim.sp = 0;
+        let len = self.len.min(MEMO_WORDS);
+        for (to, from) in victim.words[..len].iter_mut().zip(&self.words[..len]) {
+            // SAFETY: `to` is a valid, aligned word pair; the volatile write keeps the loop a
+            // loop.
+            unsafe { core::ptr::write_volatile(to, *from) };
+        }
+        victim.len = len;
+        victim.bp = self.bp;
+        victim.top = self.top;
+        victim.depth = self.depth;
+        victim.generation = self.generation;
+        victim.trace = self.trace;
+        victim.from = self.from;
+        victim.sp = self.sp;
+    }
+
+    /// Exchanges what this memo and `other` remember (the key, the trace and the words), both
+    /// holding a trace, word by word (see [`Self::keep_as`]).
+    #[inline(always)]
+    fn swap_with(&mut self, other: &mut Memo) {
+        debug_assert!(self.len <= MEMO_WORDS && other.len <= MEMO_WORDS);
+        let len = self.len.max(other.len).min(MEMO_WORDS);
+        for (a, b) in self.words[..len].iter_mut().zip(&mut other.words[..len]) {
+            // SAFETY: `a` and `b` are valid, aligned word pairs of two different memos; the
+            // volatile accesses keep the loop a loop.
+            unsafe {
+                let (x, y) = (core::ptr::read_volatile(a), core::ptr::read_volatile(b));
+                core::ptr::write_volatile(a, y);
+                core::ptr::write_volatile(b, x);
+            }
+        }
+        core::mem::swap(&mut self.len, &mut other.len);
+        core::mem::swap(&mut self.sp, &mut other.sp);
+        core::mem::swap(&mut self.bp, &mut other.bp);
+        core::mem::swap(&mut self.top, &mut other.top);
+        core::mem::swap(&mut self.depth, &mut other.depth);
+        core::mem::swap(&mut self.generation, &mut other.generation);
+        core::mem::swap(&mut self.trace, &mut other.trace);
+        core::mem::swap(&mut self.from, &mut other.from);
     }
 
     /// Adds a word the walk read (past the capacity, marks the memo as not remembered).
