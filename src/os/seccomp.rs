@@ -147,18 +147,19 @@ pub fn verdict(value: u32) -> Verdict {
     }
 }
 
-/// Runs `program` over `data` as the kernel's seccomp does; the value it returns. A program
+/// Runs the program whose instruction `pc` is `fetch(pc)` (`None` past its end) over `data`
+/// as the kernel's seccomp does; the value it returns. A program
 /// the kernel would have rejected (an instruction outside seccomp's set, a load outside the
 /// data, a jump or scratch index out of range, no `ret` at the end) gives
 /// `SECCOMP_RET_KILL_PROCESS` (such a filter never got installed; callers only commit a
 /// filter the kernel took).
-pub fn evaluate(program: &[SockFilter], data: &SeccompData) -> u32 {
+pub fn evaluate(fetch: impl Fn(usize) -> Option<SockFilter>, data: &SeccompData) -> u32 {
     let mut a: u32 = 0;
     let mut x: u32 = 0;
     let mut scratch = [0u32; 16];
     let mut pc = 0usize;
     // Jumps go forward only, so a program ends within its length.
-    while let Some(instruction) = program.get(pc) {
+    while let Some(instruction) = fetch(pc) {
         let k = instruction.k;
         pc += 1;
         match instruction.code {
@@ -315,8 +316,9 @@ pub fn index_of(name: &str) -> Option<usize> {
 /// Bit `i`: a filter of this process stops `CALLS[i]`.
 static STOPPED: AtomicU64 = AtomicU64::new(0);
 
-/// The calls of [`CALLS`] that `program` would stop, as a set (bit `i` for `CALLS[i]`).
-pub fn stopped_by(program: &[SockFilter]) -> u64 {
+/// The calls of [`CALLS`] that the program whose instruction `pc` is `fetch(pc)` would stop,
+/// as a set (bit `i` for `CALLS[i]`).
+pub fn stopped_by(fetch: impl Fn(usize) -> Option<SockFilter> + Copy) -> u64 {
     let mut set = 0;
     for (i, call) in CALLS.iter().enumerate() {
         let data = SeccompData {
@@ -325,7 +327,7 @@ pub fn stopped_by(program: &[SockFilter]) -> u64 {
             instruction_pointer: 0,
             args: call.args,
         };
-        if verdict(evaluate(program, &data)) == Verdict::Stops {
+        if verdict(evaluate(fetch, &data)) == Verdict::Stops {
             set |= 1 << i;
         }
     }
@@ -359,13 +361,13 @@ pub fn stopped_by_program_at(program: usize) -> Option<u64> {
     if fprog.len == 0 || !range_readable(start, bytes) {
         return None;
     }
-    // SAFETY: `len` instructions, readable (checked above); the program does not change them
-    // while it installs them.
-    let instructions = unsafe { core::slice::from_raw_parts(fprog.filter, usize::from(fprog.len)) };
-    if start % core::mem::align_of::<SockFilter>() != 0 {
-        return None;
-    }
-    Some(stopped_by(instructions))
+    let len = usize::from(fprog.len);
+    // Read one by one and unaligned: the kernel copies the program's bytes, wherever they lie.
+    Some(stopped_by(|pc| {
+        // SAFETY: instruction `pc < len` lies in the `bytes` readable bytes at `start`
+        // (checked above); the program does not change them while it installs them.
+        (pc < len).then(|| unsafe { fprog.filter.add(pc).read_unaligned() })
+    }))
 }
 
 /// Whether every page of `[start, start + len)` is readable.
@@ -463,6 +465,14 @@ mod tests {
     const JEQ_K: u16 = 0x15;
     const RET_K: u16 = 0x06;
 
+    fn eval_slice(program: &[SockFilter], data: &SeccompData) -> u32 {
+        evaluate(|pc| program.get(pc).copied(), data)
+    }
+
+    fn stopped_by_slice(program: &[SockFilter]) -> u64 {
+        stopped_by(|pc| program.get(pc).copied())
+    }
+
     fn data(nr: i64, args: [u64; 6]) -> SeccompData {
         SeccompData {
             nr: nr as i32,
@@ -501,7 +511,7 @@ mod tests {
     #[test]
     fn an_allow_list_filter_is_read_as_the_kernel_reads_it() {
         let program = sshd_like();
-        let run = |nr, args| verdict(evaluate(&program, &data(nr, args)));
+        let run = |nr, args| verdict(eval_slice(&program, &data(nr, args)));
         assert_eq!(run(libc::SYS_read, [0; 6]), Verdict::Allows);
         assert_eq!(run(libc::SYS_exit_group, [0; 6]), Verdict::Allows);
         assert_eq!(run(libc::SYS_openat, [0; 6]), Verdict::Refuses);
@@ -516,8 +526,8 @@ mod tests {
         );
         let mut other_arch = data(libc::SYS_read, [0; 6]);
         other_arch.arch = 0x4000_0003; // AUDIT_ARCH_I386
-        assert_eq!(verdict(evaluate(&program, &other_arch)), Verdict::Stops);
-        let set = stopped_by(&program);
+        assert_eq!(verdict(eval_slice(&program, &other_arch)), Verdict::Stops);
+        let set = stopped_by_slice(&program);
         let stopped: std::vec::Vec<&str> = CALLS
             .iter()
             .enumerate()
@@ -567,7 +577,7 @@ mod tests {
         ];
         // nr 3, arg 5: ((5 + 3) * 3 - 1) / 2 = 11; 11 % 1000 = 11; | 0x10000 = 0x1000b;
         // ^ 1 = 0x1000a; << 1 >> 1 = 0x1000a; -(-x) = x. X = 3: A >= X, bit 0x10000 set.
-        let result = evaluate(&program, &data(3, [5, 0, 0, 0, 0, 0]));
+        let result = eval_slice(&program, &data(3, [5, 0, 0, 0, 0, 0]));
         assert_eq!(result, 0x1000a);
         // Division by an X of zero ends the program with 0 (kill).
         let by_zero = [
@@ -576,7 +586,7 @@ mod tests {
             stmt(0x3c, 0),
             stmt(RET_K, RET_ALLOW),
         ];
-        assert_eq!(evaluate(&by_zero, &data(0, [0; 6])), 0);
+        assert_eq!(eval_slice(&by_zero, &data(0, [0; 6])), 0);
         // Loads of the high words and the length; `ja`; an unaligned load is refused.
         let high = [
             stmt(LD_ABS, 12), // instruction_pointer's high word
@@ -589,14 +599,14 @@ mod tests {
             stmt(RET_K, RET_ALLOW),
             stmt(RET_K, RET_KILL_THREAD),
         ];
-        assert_eq!(evaluate(&high, &data(0, [0; 6])), RET_ALLOW);
+        assert_eq!(eval_slice(&high, &data(0, [0; 6])), RET_ALLOW);
         assert_eq!(
-            evaluate(&[stmt(LD_ABS, 2), stmt(RET_K, RET_ALLOW)], &data(0, [0; 6])),
+            eval_slice(&[stmt(LD_ABS, 2), stmt(RET_K, RET_ALLOW)], &data(0, [0; 6])),
             RET_KILL_PROCESS
         );
         // No `ret`: the kernel would not take it.
         assert_eq!(
-            evaluate(&[stmt(0x00, 1)], &data(0, [0; 6])),
+            eval_slice(&[stmt(0x00, 1)], &data(0, [0; 6])),
             RET_KILL_PROCESS
         );
     }
@@ -629,8 +639,26 @@ mod tests {
             filter: program.as_ptr(),
         };
         let set = stopped_by_program_at(&fprog as *const SockFprog as usize);
-        assert_eq!(set, Some(stopped_by(&program)));
+        assert_eq!(set, Some(stopped_by_slice(&program)));
         assert_eq!(stopped_by_program_at(0), None);
+        // The same program at an odd address (the kernel copies it from anywhere).
+        let size = core::mem::size_of::<SockFilter>();
+        let mut bytes = vec![0u8; program.len() * size + 1];
+        for (i, instruction) in program.iter().enumerate() {
+            let at = 1 + i * size;
+            bytes[at..at + 2].copy_from_slice(&instruction.code.to_ne_bytes());
+            bytes[at + 2] = instruction.jt;
+            bytes[at + 3] = instruction.jf;
+            bytes[at + 4..at + 8].copy_from_slice(&instruction.k.to_ne_bytes());
+        }
+        let odd = SockFprog {
+            len: program.len() as u16,
+            filter: bytes[1..].as_ptr().cast(),
+        };
+        assert_eq!(
+            stopped_by_program_at(&odd as *const SockFprog as usize),
+            Some(stopped_by_slice(&program))
+        );
         let dangling = SockFprog {
             len: 4,
             filter: 8 as *const SockFilter,

@@ -463,7 +463,10 @@ pub const EXIT_REPORT_DEADLINE: u32 = 30;
 pub fn exit_now(status: c_int) -> ! {
     // Under a seccomp filter that would kill the report's system calls, the process ends as
     // it would have, without them (`confine::report_left_out`).
-    if (checking() || super::profile::active()) && confine::report_left_out() {
+    if is_original_process()
+        && (checking() || super::profile::active())
+        && confine::report_left_out()
+    {
         sys::exit_group(status)
     }
     if is_original_process() && super::profile::active() {
