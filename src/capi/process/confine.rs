@@ -79,12 +79,14 @@ pub const SECCOMP_SET_MODES: [c_ulong; 2] = [0, 1];
 
 /// The calls of gpa's exit report that a seccomp mode about to be installed would stop
 /// ([`crate::os::seccomp`]): strict mode's, or those of the filter program at `program`.
-/// To be [`crate::os::seccomp::commit`]ted once the kernel has taken it.
+/// To be [`crate::os::seccomp::commit`]ted once the kernel has taken it. `errno` is kept.
+///
 /// Called after [`before_confinement`], which made the report's files under `gpa run`: where
 /// the filter would kill the report and the reason cannot be written at exit (no event file
 /// reserved: `RLIMIT_NOFILE` at the descriptors in use; or `RLIMIT_FSIZE` too low), the
 /// process is marked `confined` now ([`events::mark_confined`]).
 pub fn stopped_by_mode(strict: bool, program: usize) -> u64 {
+    let errno = sys::errno();
     crate::os::seccomp::note_file_size_limit();
     let stopped = if strict {
         crate::os::seccomp::stopped_by_strict_mode()
@@ -98,6 +100,7 @@ pub fn stopped_by_mode(strict: bool, program: usize) -> u64 {
             events::mark_confined(dir);
         }
     }
+    sys::set_errno(errno);
     stopped
 }
 
@@ -116,9 +119,7 @@ pub unsafe fn prctl(option: c_int, a2: c_ulong, a3: c_ulong, a4: c_ulong, a5: c_
     let mut stopped = 0;
     if seccomp {
         before_confinement(Confinement::Filter);
-        let errno = sys::errno();
         stopped = stopped_by_mode(a2 == SECCOMP_MODES[0], a3 as usize);
-        sys::set_errno(errno);
     }
     // SAFETY: the caller's arguments, passed to the system call glibc's `prctl` makes.
     let result = unsafe {
@@ -196,8 +197,7 @@ const LEFT_OUT_AFTER: &[u8] =
 /// (`getpid`, `getppid`, `openat`, `write`, `close`): a `fork` child's, an `exec`'s or a
 /// spawn's event is then left out, so that the program goes on as it would without gpa.
 pub fn events_stopped() -> bool {
-    crate::os::seccomp::stopped() != 0
-        && ["getpid", "getppid", "openat", "write", "close"]
-            .iter()
-            .any(|name| crate::os::seccomp::stops(name))
+    ["getpid", "getppid", "openat", "write", "close"]
+        .iter()
+        .any(|name| crate::os::seccomp::stops(name))
 }

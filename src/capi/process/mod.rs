@@ -767,12 +767,10 @@ pub unsafe extern "C" fn syscall_watched(
         }
         libc::SYS_seccomp if confine::SECCOMP_SET_MODES.contains(&(a1 as libc::c_ulong)) => {
             confine::before_confinement(confine::Confinement::Filter);
-            let errno = sys::errno();
             let stopped = confine::stopped_by_mode(
                 a1 as libc::c_ulong == confine::SECCOMP_SET_MODES[0],
                 a3 as usize,
             );
-            sys::set_errno(errno);
             // SAFETY: caller contract.
             let result = unsafe { syscall::raw(number, [a1, a2, a3, a4, a5, a6]) };
             // A filter made with `SECCOMP_FILTER_FLAG_NEW_LISTENER` returns a descriptor;
@@ -1097,14 +1095,15 @@ unsafe fn record_spawn(
     let Some(dir) = settings::REPORT_DIR.get() else {
         return;
     };
+    // Before the `PATH` search, whose `access` calls the filter may kill too.
+    if confine::events_stopped() {
+        return;
+    }
     let resolved = if search {
         search_path(path)
     } else {
         sys::PathBuf::join(&[path.to_bytes()])
     };
-    if confine::events_stopped() {
-        return;
-    }
     let target = resolved.as_ref().map(sys::PathBuf::as_c);
     // SAFETY: caller contract (a null `envp` means the caller's environment).
     let verdict = unsafe { verdict(target, if envp.is_null() { environment() } else { envp }) };
