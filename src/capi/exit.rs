@@ -423,6 +423,9 @@ pub unsafe fn sigvec(
 pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
     let state = super::state();
     let gpa = &state.gpa;
+    if state.settings.mode.checks() && process::confine::report_left_out() {
+        return confined_fault(gpa, fault);
+    }
     let mut finding = None;
     if fault.is_memory_fault() {
         let access = crate::gpa::fault::access_of(fault);
@@ -533,6 +536,35 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
         refusal.unwrap_or("ended by a signal"),
     );
     SignalVerdict::Reported
+}
+
+/// A fatal signal under a seccomp filter that would kill the report's system calls: the
+/// report is left out (`confine::report_left_out` says so once) and the signal goes on as
+/// without gpa (lifecycle.md item 18). A fault on gpa's own guards, which the program would
+/// not have made natively, is resumed with the page left open (nothing recorded: there is no
+/// report to put it in) where the filter allows what that takes (`mincore` to attribute it,
+/// `mprotect` to open the page, `process_vm_readv` to step); anything else goes to the
+/// program's action or the default one. (A filter that kills the handler's own calls,
+/// `rt_sigaction`, `rt_sigreturn`, `tgkill`..., took the signals back from it before it was
+/// installed: `confine::stopped_by_mode`.)
+fn confined_fault(gpa: &GeneralPurposeAllocator, fault: &Fault) -> SignalVerdict {
+    let allowed = ["mincore", "mprotect", "process_vm_readv"]
+        .iter()
+        .all(|name| !crate::os::seccomp::stops(name));
+    if !allowed || !fault.is_memory_fault() {
+        return SignalVerdict::NotOurs;
+    }
+    let access = crate::gpa::fault::access_of(fault);
+    let size = fault.access_size.unwrap_or(0);
+    let resumed = gpa
+        .fault_finding(fault.address, access, size, fault.fetch)
+        .is_some_and(|found| resumable(&found, fault))
+        && crate::os::signal::resume_after(fault, true);
+    if resumed {
+        SignalVerdict::Resumed
+    } else {
+        SignalVerdict::NotOurs
+    }
 }
 
 /// Retries of a fatal signal so far ([`SignalVerdict::Retry`]).

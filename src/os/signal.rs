@@ -74,6 +74,14 @@
 //! survives `exec`, and our handler is back when the program sets `SIG_DFL` again. Queries
 //! still return the program's action. Slots of the tables are signal numbers (1 to 64).
 //!
+//! # Stepping aside
+//! A process about to install a seccomp filter that kills the calls the handler needs
+//! (`rt_sigaction` to end the process by its signal, `rt_sigreturn` to go on after a handler,
+//! `tgkill` to raise) gets its signals back: [`step_aside`] installs the program's own action
+//! in the kernel for every signal handled here, and from then on this module installs nothing
+//! and passes every call to the C library, as without gpa ([`step_back`] undoes it when the
+//! kernel refuses the filter).
+//!
 //! # Invariants
 //! * The handler and everything it calls before the hook are async-signal-safe: atomics,
 //!   `sigaction`, `sigprocmask`, `raise`, `write`, `nanosleep`; no lock, no allocation.
@@ -250,6 +258,9 @@ pub const ALT_STACK_SIZE: usize = 256 << 10;
 /// (a GPA instance). Gives the calling thread an alternate stack. Returns whether the handler
 /// is installed for every signal asked for.
 pub fn install(signals: &[c_int], hook: Hook, replace_hook: bool) -> bool {
+    if ASIDE.load(Ordering::Acquire) {
+        return false;
+    }
     if replace_hook {
         HOOK.store(hook as usize, Ordering::Release);
     } else {
@@ -342,6 +353,9 @@ const TERMINATION_FLAGS: c_int = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_
 /// parent left ignored (`SIG_IGN`, kept across `exec`) stays ignored, without a handler. See
 /// "Signals that end the process".
 pub fn install_termination(hook: Hook, except: &[c_int]) {
+    if ASIDE.load(Ordering::Acquire) {
+        return;
+    }
     HOOK.store(hook as usize, Ordering::Release);
     installing(|| install_termination_signals(except));
 }
@@ -369,6 +383,93 @@ fn install_termination_signals(except: &[c_int]) {
             PASSTHROUGH[slot].store(false, Ordering::Release);
         }
     }
+}
+
+/// Set by [`step_aside`] (until [`step_back`]): [`install`] and [`install_termination`]
+/// install nothing more.
+static ASIDE: AtomicBool = AtomicBool::new(false);
+
+/// The signals [`step_aside`] handed back to the kernel (bit `slot` of each set), for
+/// [`step_back`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SteppedAside {
+    /// The slots whose handler was installed.
+    installed: u128,
+    /// Those of them that were [`install_termination`]'s.
+    passthrough: u128,
+}
+
+/// Hands every signal this module handles back to the kernel with the program's action (its
+/// handler with its flags and mask, `SIG_IGN` or `SIG_DFL`), for a process about to confine
+/// itself where the handler could no longer do its work: a seccomp filter that kills the
+/// process on `rt_sigaction`, `rt_sigreturn` or `tgkill` (which ending the process by its
+/// signal, chaining to the program's handler and returning from ours need). From then on
+/// every signal is the kernel's, as without gpa (default actions, core dumps, handlers), the
+/// hook is never asked again, and the interposed `sigaction` and `signal` go to the C library.
+/// Returns what was handed back, for [`step_back`] when the confinement fails.
+pub fn step_aside() -> SteppedAside {
+    let mut aside = SteppedAside::default();
+    ASIDE.store(true, Ordering::Release);
+    installing(|| {
+        for slot in 1..SLOTS {
+            if !INSTALLED[slot].load(Ordering::Acquire) {
+                continue;
+            }
+            // Under the writers' lock, every signal blocked: an interposed `sigaction` of
+            // another thread then goes to the kernel after this (`change_program_action`).
+            let old_mask = block_all();
+            lock_program_actions();
+            let action = read_program_action(slot);
+            // SAFETY: valid pointers; the signal number is the slot's.
+            if unsafe { real_sigaction(slot as c_int, &action, core::ptr::null_mut()) } == 0 {
+                INSTALLED[slot].store(false, Ordering::Release);
+                aside.installed |= 1 << slot;
+                if PASSTHROUGH[slot].swap(false, Ordering::AcqRel) {
+                    aside.passthrough |= 1 << slot;
+                }
+            }
+            PROGRAM_LOCK.store(false, Ordering::Release);
+            // SAFETY: restoring the mask `block_all` saved.
+            unsafe { set_mask(libc::SIG_SETMASK, &old_mask, core::ptr::null_mut()) };
+        }
+    });
+    aside
+}
+
+/// Installs the handler again for the signals [`step_aside`] handed back (the confinement
+/// failed): the kernel's action now is the program's, as at [`install`] and
+/// [`install_termination`] (for these, ours only where it is `SIG_DFL`).
+pub fn step_back(aside: SteppedAside) {
+    ASIDE.store(false, Ordering::Release);
+    installing(|| {
+        for slot in 1..SLOTS {
+            if aside.installed & (1 << slot) == 0 {
+                continue;
+            }
+            let signal = slot as c_int;
+            if aside.passthrough & (1 << slot) == 0 {
+                install_one(signal, slot, libc::SA_SIGINFO | libc::SA_ONSTACK);
+                continue;
+            }
+            // SAFETY: all-zero bytes are a valid `sigaction`; a query only.
+            let mut current: libc::sigaction = unsafe { core::mem::zeroed() };
+            // SAFETY: valid pointers.
+            if unsafe { real_sigaction(signal, core::ptr::null(), &mut current) } != 0 {
+                continue;
+            }
+            PASSTHROUGH[slot].store(true, Ordering::Release);
+            if current.sa_sigaction == libc::SIG_DFL {
+                if !install_one(signal, slot, TERMINATION_FLAGS) {
+                    PASSTHROUGH[slot].store(false, Ordering::Release);
+                }
+            } else {
+                // The program's own action stays in the kernel (see "Signals that end the
+                // process"); ours comes back when it sets `SIG_DFL` again.
+                write_program_action(slot, &current);
+                INSTALLED[slot].store(true, Ordering::Release);
+            }
+        }
+    });
 }
 
 /// Whether the program's action for `signal` is the default one (or `SIG_IGN` for a fault
@@ -478,22 +579,44 @@ fn write_program_action(slot: usize, action: &libc::sigaction) {
     PROGRAM_SEQUENCE[slot].store(sequence.wrapping_add(2), Ordering::Release);
 }
 
-/// Replaces the program's action for a slot with `new` (when given), every signal blocked and the
-/// writers' lock held; returns the action before.
-fn change_program_action(slot: usize, new: Option<&libc::sigaction>) -> libc::sigaction {
+/// Blocks every signal of the calling thread; returns the mask before.
+fn block_all() -> libc::sigset_t {
     // SAFETY: valid sets; blocking every signal of this thread only.
-    let mut old_mask: libc::sigset_t = unsafe { core::mem::zeroed() };
-    // SAFETY: as above.
     unsafe {
+        let mut old_mask: libc::sigset_t = core::mem::zeroed();
         let mut all: libc::sigset_t = core::mem::zeroed();
         libc::sigfillset(&mut all);
         set_mask(libc::SIG_BLOCK, &all, &mut old_mask);
+        old_mask
     }
+}
+
+/// Takes [`PROGRAM_LOCK`], the writers' lock (every signal blocked by the caller).
+fn lock_program_actions() {
     while PROGRAM_LOCK
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
         .is_err()
     {
         core::hint::spin_loop();
+    }
+}
+
+/// Replaces the program's action for a slot with `new` (when given), every signal blocked and the
+/// writers' lock held; returns the action before.
+fn change_program_action(slot: usize, new: Option<&libc::sigaction>) -> libc::sigaction {
+    let old_mask = block_all();
+    lock_program_actions();
+    if !INSTALLED[slot].load(Ordering::Acquire) {
+        // Handed back to the kernel meanwhile ([`step_aside`]): the call is the kernel's.
+        // SAFETY: all-zero bytes are a valid `sigaction`.
+        let mut before: libc::sigaction = unsafe { core::mem::zeroed() };
+        let new = new.map_or(core::ptr::null(), |new| new as *const libc::sigaction);
+        // SAFETY: valid pointers; the signal number is the slot's.
+        unsafe { real_sigaction(slot as c_int, new, &mut before) };
+        PROGRAM_LOCK.store(false, Ordering::Release);
+        // SAFETY: restoring the mask saved above.
+        unsafe { set_mask(libc::SIG_SETMASK, &old_mask, core::ptr::null_mut()) };
+        return before;
     }
     let before = read_program_action(slot);
     if let Some(new) = new {

@@ -12,14 +12,27 @@
  *          of the parent's heap) before its filter, as sshd's child has;
  *   late   after the fork: the worker's first allocation comes after its filter;
  *   wait   as early, but the parent waits for the worker and prints how it ended ("worker
- *          exited with 3"), as sshd's monitor reads its child's status.
- * Natively: the parent exits 0, the worker 3. */
+ *          exited with 3"), as sshd's monitor reads its child's status;
+ *   crash  as wait, but the worker frees a block and then writes through a wild pointer
+ *          (address 16) after its filter: "worker killed by signal 11" (SIGSEGV);
+ *   abort  as wait, but the worker calls abort() after its filter: glibc's raise makes
+ *          tgkill, which the filter kills: "worker killed by signal 31" (SIGSYS);
+ *   mild   as crash, under a filter that kills only getdents64 and prlimit64 (two of the
+ *          calls gpa's exit report makes, none its fault handler needs) and allows
+ *          everything else: signal 11;
+ *   stale  as mild, but the worker reads a byte of a block it freed instead of crashing (a
+ *          read after free, which guard mode's protected pages fault on): it goes on,
+ *          "worker exited with 3";
+ *   refused as crash, but the worker's seccomp call has a flag the kernel does not know
+ *          (EINVAL): no filter, the worker crashes unconfined: signal 11.
+ * Natively: the parent exits 0, the worker 3 (or as said). */
 #define _GNU_SOURCE
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,9 +80,21 @@ static struct sock_filter rules[] = {
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL),
 };
 
+#define KILL(call) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (call), 0, 1), \
+                 BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL)
+static struct sock_filter mild_rules[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    KILL(SYS_getdents64), KILL(SYS_prlimit64),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+};
+
 int main(int argc, char **argv) {
     const char *way = argc > 1 ? argv[1] : "early";
-    int waits = strcmp(way, "wait") == 0;
+    int crash = strcmp(way, "crash") == 0, aborts = strcmp(way, "abort") == 0;
+    int stale = strcmp(way, "stale") == 0, refused = strcmp(way, "refused") == 0;
+    crash = crash || refused;
+    int mild = strcmp(way, "mild") == 0 || stale;
+    int waits = strcmp(way, "wait") == 0 || crash || aborts || mild;
     int early = strcmp(way, "early") == 0 || waits;
     void *volatile lost = NULL;
     (void)lost;
@@ -85,11 +110,32 @@ int main(int argc, char **argv) {
     if (worker == 0) {
         close(ends[1]);
         struct sock_fprog program = {sizeof rules / sizeof rules[0], rules};
+        if (mild) {
+            program.len = sizeof mild_rules / sizeof mild_rules[0];
+            program.filter = mild_rules;
+        }
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return 2;
-        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) return 2;
+        if (refused) {
+            if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0x40000000u, &program) != -1
+                || errno != EINVAL)
+                return 2;
+        } else if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
+            return 2;
+        }
         char byte;
         while (read(ends[0], &byte, 1) > 0) {
         }
+        if (crash || mild) {
+            char *volatile freed = allocate(24);
+            free(freed);
+            if (stale) {
+                if (((volatile char *)freed)[3] == 42) write(1, "?", 1);
+            } else {
+                volatile int *volatile wild = (volatile int *)(uintptr_t)16;
+                *wild = 1;
+            }
+        }
+        if (aborts) abort();
         lost = allocate(40);
         lost = NULL;
         kept = allocate(100);

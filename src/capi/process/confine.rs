@@ -79,13 +79,15 @@ pub const SECCOMP_SET_MODES: [c_ulong; 2] = [0, 1];
 
 /// The calls of gpa's exit report that a seccomp mode about to be installed would stop
 /// ([`crate::os::seccomp`]): strict mode's, or those of the filter program at `program`.
-/// To be [`crate::os::seccomp::commit`]ted once the kernel has taken it. `errno` is kept.
+/// To be [`Pending::settle`]d once the kernel answered. Where the mode stops a call the
+/// fault handler needs ([`SIGNAL_CALLS`]), the handled signals go back to the kernel now
+/// ([`crate::os::signal::step_aside`]). `errno` is kept.
 ///
 /// Called after [`before_confinement`], which made the report's files under `gpa run`: where
 /// the filter would kill the report and the reason cannot be written at exit (no event file
 /// reserved: `RLIMIT_NOFILE` at the descriptors in use; or `RLIMIT_FSIZE` too low), the
 /// process is marked `confined` now ([`events::mark_confined`]).
-pub fn stopped_by_mode(strict: bool, program: usize) -> u64 {
+pub fn stopped_by_mode(strict: bool, program: usize) -> Pending {
     let errno = sys::errno();
     crate::os::seccomp::note_file_size_limit();
     let stopped = if strict {
@@ -100,8 +102,55 @@ pub fn stopped_by_mode(strict: bool, program: usize) -> u64 {
             events::mark_confined(dir);
         }
     }
+    // The fault handler cannot end the process by its signal, nor chain to the program's
+    // handler, under a filter that kills these: the signals go back to the kernel now, while
+    // `rt_sigaction` is allowed (lifecycle.md item 18).
+    let aside = SIGNAL_CALLS
+        .iter()
+        .any(|name| crate::os::seccomp::index_of(name).is_some_and(|i| stopped & (1 << i) != 0))
+        .then(crate::os::signal::step_aside);
     sys::set_errno(errno);
-    stopped
+    Pending { stopped, aside }
+}
+
+/// The system calls gpa's signal handler makes to end the process by its signal (`raise`:
+/// `rt_sigprocmask`, `getpid`, `gettid`, `tgkill`; the default action restored with
+/// `rt_sigaction`) or to go on after a handler (`rt_sigreturn`).
+const SIGNAL_CALLS: [&str; 6] = [
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "tgkill",
+    "getpid",
+    "gettid",
+];
+
+/// A seccomp mode about to be installed: the calls of the exit report it stops, and the
+/// signals handed back to the kernel ahead of it. [`Pending::settle`] once the kernel answered.
+#[must_use]
+pub struct Pending {
+    stopped: u64,
+    aside: Option<crate::os::signal::SteppedAside>,
+}
+
+impl Pending {
+    /// Records the stopped calls when the kernel took the mode (`installed`), or takes the
+    /// signals back when it refused it.
+    pub fn settle(self, installed: bool) {
+        if installed {
+            crate::os::seccomp::commit(self.stopped);
+            // Said now under `gpa run` (not on stderr, which is the program's until it
+            // ends): however the process ends from here on, by `exit` or by a signal the
+            // kernel handles alone (the signals stepped aside), it is listed as confined.
+            if self.stopped != 0 && settings::REPORT_DIR.get().is_some() {
+                let _ = report_left_out();
+            }
+        } else if let Some(aside) = self.aside {
+            let errno = sys::errno();
+            crate::os::signal::step_back(aside);
+            sys::set_errno(errno);
+        }
+    }
 }
 
 /// The `RLIMIT_FSIZE` below which [`report_left_out`] cannot write its reason.
@@ -116,10 +165,10 @@ const LEFT_OUT_ROOM: u64 = 4096;
 /// As for C's `prctl`: the arguments are what `option` expects.
 pub unsafe fn prctl(option: c_int, a2: c_ulong, a3: c_ulong, a4: c_ulong, a5: c_ulong) -> c_int {
     let seccomp = option == PR_SET_SECCOMP && SECCOMP_MODES.contains(&a2);
-    let mut stopped = 0;
+    let mut pending = None;
     if seccomp {
         before_confinement(Confinement::Filter);
-        stopped = stopped_by_mode(a2 == SECCOMP_MODES[0], a3 as usize);
+        pending = Some(stopped_by_mode(a2 == SECCOMP_MODES[0], a3 as usize));
     }
     // SAFETY: the caller's arguments, passed to the system call glibc's `prctl` makes.
     let result = unsafe {
@@ -135,8 +184,8 @@ pub unsafe fn prctl(option: c_int, a2: c_ulong, a3: c_ulong, a4: c_ulong, a5: c_
             ],
         ) as c_int
     };
-    if seccomp && result == 0 {
-        crate::os::seccomp::commit(stopped);
+    if let Some(pending) = pending {
+        pending.settle(result == 0);
     }
     result
 }

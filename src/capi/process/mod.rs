@@ -767,7 +767,7 @@ pub unsafe extern "C" fn syscall_watched(
         }
         libc::SYS_seccomp if confine::SECCOMP_SET_MODES.contains(&(a1 as libc::c_ulong)) => {
             confine::before_confinement(confine::Confinement::Filter);
-            let stopped = confine::stopped_by_mode(
+            let pending = confine::stopped_by_mode(
                 a1 as libc::c_ulong == confine::SECCOMP_SET_MODES[0],
                 a3 as usize,
             );
@@ -777,9 +777,7 @@ pub unsafe extern "C" fn syscall_watched(
             // one made with `SECCOMP_FILTER_FLAG_TSYNC` (without `_TSYNC_ESRCH`) returns the
             // id of a thread it could not join, and is not installed.
             let tsync = a2 & 1 != 0 && a2 & 16 == 0;
-            if result == 0 || (result > 0 && !tsync) {
-                crate::os::seccomp::commit(stopped);
-            }
+            pending.settle(result == 0 || (result > 0 && !tsync));
             return result;
         }
         libc::SYS_landlock_restrict_self => {
