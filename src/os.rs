@@ -342,10 +342,15 @@ fn protection(accessible: bool) -> libc::c_int {
 
 /// Whether the byte at `address` can be read, found without touching it: `process_vm_readv`
 /// of one byte of this process, which fails with `EFAULT` where a load would fault. Where
-/// that call is refused (a seccomp filter: `EPERM`, `ENOSYS`), it answers `true`: the caller
+/// that call is refused or would be killed (a seccomp filter: `EPERM`, `ENOSYS`, or
+/// [`seccomp::stops`] it), it answers `true`: the caller
 /// then reads as it would have without the probe. One system call; async-signal-safe;
 /// `errno` restored.
 pub fn readable(address: usize) -> bool {
+    // Nor where a seccomp filter would kill it.
+    if seccomp::stops("process_vm_readv") {
+        return true;
+    }
     let mut byte = 0u8;
     let local = libc::iovec {
         iov_base: (&mut byte as *mut u8).cast(),

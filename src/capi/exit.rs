@@ -373,8 +373,13 @@ pub unsafe fn sigaction(
     action: *const libc::sigaction,
     old: *mut libc::sigaction,
 ) -> libc::c_int {
+    super::libc_calls::check_sigaction_act(action.cast());
     // SAFETY: forwarded caller contract.
-    unsafe { crate::os::signal::sigaction(signal, action, old) }
+    let result = unsafe { crate::os::signal::sigaction(signal, action, old) };
+    if result == 0 {
+        super::libc_calls::check_sigaction_oldact(old.cast());
+    }
+    result
 }
 
 /// C `signal` (`sysv` false: also `bsd_signal`, `ssignal`) or `sysv_signal` (`sysv` true) for

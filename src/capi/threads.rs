@@ -180,7 +180,12 @@ fn real_mask(which: usize) -> Option<SetMask> {
 /// # Safety
 /// `set` is null or a valid signal set.
 unsafe fn blocks_every_signal(how: c_int, set: *const libc::sigset_t) -> bool {
-    if set.is_null() || how == libc::SIG_UNBLOCK || !super::state().settings.mode.checks() {
+    if set.is_null()
+        || how == libc::SIG_UNBLOCK
+        || !super::state().settings.mode.checks()
+        || !crate::os::readable(set as usize + core::mem::size_of::<u64>() - 1)
+        || !crate::os::readable(set as usize)
+    {
         return false;
     }
     // SAFETY: a valid set (caller contract).
@@ -200,7 +205,13 @@ unsafe fn set_program_mask(
     old: *mut libc::sigset_t,
 ) -> Option<c_int> {
     let real = real_mask(which)?;
-    // SAFETY: `set` is null or valid (caller contract).
+    const NAMES: [[&str; 2]; 2] = [
+        ["pthread_sigmask(set)", "pthread_sigmask(oldset)"],
+        ["sigprocmask(set)", "sigprocmask(oldset)"],
+    ];
+    super::libc_calls::check_signal_mask(set.cast(), old.cast(), NAMES[which]);
+    // SAFETY: `set` is null or valid (caller contract); read only where it can be (a freed
+    // guarded block cannot: C's function then reads it, as the program's own access).
     if unsafe { blocks_every_signal(how, set) } {
         // SAFETY: a copy of a valid set, less one signal.
         let mut copy = unsafe { *set };

@@ -654,12 +654,22 @@ pub unsafe fn sigaction(
         // SAFETY: caller contract.
         return unsafe { real_sigaction(signal, action, old) };
     };
-    // Copied before the lock is taken: a bad pointer faults here, not while holding it.
-    // SAFETY: caller contract.
+    // Structures that cannot be accessed (a wild pointer, a freed block behind gpa's guard
+    // page) must not fault inside gpa: an action that cannot be read is the kernel's
+    // `EFAULT` (probed before anything changes); the old action is not stored where it
+    // cannot be (the C ABI reports the program's bad `oldact`).
+    let size = core::mem::size_of::<libc::sigaction>();
+    let reachable = |at: usize| super::readable(at) && super::readable(at + size - 1);
+    if !action.is_null() && !reachable(action as usize) {
+        // SAFETY: errno of this thread.
+        unsafe { *libc::__errno_location() = libc::EFAULT };
+        return -1;
+    }
+    // SAFETY: caller contract; readable, probed above.
     let new = (!action.is_null()).then(|| unsafe { action.read() });
     let before = change_program_action(slot, new.as_ref());
-    if !old.is_null() {
-        // SAFETY: caller contract.
+    if !old.is_null() && reachable(old as usize) {
+        // SAFETY: caller contract; mapped, probed above.
         unsafe { old.write(before) };
     }
     0

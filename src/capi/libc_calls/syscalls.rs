@@ -28,9 +28,9 @@
 //!
 //! Where glibc reads or writes the structure in user code rather than the kernel (`select`
 //! converts `timeout`), Valgrind reports an invalid read or write inside glibc; gpa reports
-//! the same bytes, named by the parameter. (`sigaction`, `sigprocmask`, `pthread_sigmask` and
-//! `execve` are interposed by other modules, `exit`, `threads` and `process`, and are not
-//! checked here.)
+//! the same bytes, named by the parameter. `sigaction`, `sigprocmask` and `pthread_sigmask`
+//! are interposed by other modules (`exit`, `threads`), which call the checks here
+//! ([`check_sigaction_act`], [`check_signal_mask`]); `execve` (`process`) is not checked.
 //!
 //! # Invariants
 //! * As for every interposed function: a call from the preload library itself is forwarded
@@ -285,6 +285,56 @@ static PPOLL_NAMES: PollNames = PollNames {
 fn range(p: *const u8, len: usize, access: Access, call: &'static str) {
     if !p.is_null() {
         check_range(gpa(), p as usize, len, access, call);
+    }
+}
+
+/// The bytes of `struct sigaction` (152 on x86-64) glibc's `__libc_sigaction` copies from
+/// `act` in user code: the handler (0), the 128-byte mask (8) and the flags (136).
+const SIGACTION_COPIED: usize = 140;
+/// Where glibc writes `oldact`'s restorer back (8 bytes), after the bytes it copies.
+const SIGACTION_RESTORER: usize = 144;
+
+/// Whether the calls of the functions below are checked (check and guard modes).
+fn checks_on() -> bool {
+    crate::capi::state().settings.mode.checks()
+}
+
+/// `sigaction(signum, act, oldact)`'s `act`, before the call: the bytes glibc copies from it
+/// in user code (Valgrind: "Invalid read" in `__libc_sigaction`, one for each load), named
+/// `sigaction(act)`. (Interposed by `capi::exit`, which keeps gpa's handler invisible.)
+pub(crate) fn check_sigaction_act(act: *const u8) {
+    if checks_on() {
+        range(act, SIGACTION_COPIED, Access::Read, "sigaction(act)");
+    }
+}
+
+/// `sigaction`'s `oldact`, after a call that succeeded (glibc writes it back then): the
+/// handler, mask and flags, then the restorer at 144 (bytes 140 to 143 are padding, not
+/// written), named `sigaction(oldact)`; one finding for a block bad from its start.
+pub(crate) fn check_sigaction_oldact(old: *mut u8) {
+    if !checks_on() || old.is_null() {
+        return;
+    }
+    if clean(gpa(), old as usize, SIGACTION_COPIED) {
+        range(
+            old.wrapping_add(SIGACTION_RESTORER),
+            8,
+            Access::Write,
+            "sigaction(oldact)",
+        );
+    } else {
+        range(old, SIGACTION_COPIED, Access::Write, "sigaction(oldact)");
+    }
+}
+
+/// `sigprocmask` and `pthread_sigmask` (`call`'s two names): the 8 bytes of `set` the kernel
+/// reads and of `oldset` it writes (Valgrind's `rt_sigprocmask(set)` and
+/// `rt_sigprocmask(oldset)`), before the call. (Interposed by `capi::threads`, which keeps
+/// the leak scan's stop signal unblocked.)
+pub(crate) fn check_signal_mask(set: *const u8, old: *mut u8, call: [&'static str; 2]) {
+    if checks_on() {
+        range(set, KERNEL_SIGSET, Access::Read, call[0]);
+        range(old, KERNEL_SIGSET, Access::Write, call[1]);
     }
 }
 
