@@ -364,6 +364,7 @@ fn wild_structures_outside_the_heap_are_not_read() {
 ///   at 0.
 /// * :54 `pthread_sigmask` with a 4-byte `oldset`: `rt_sigprocmask(oldset)` 0 bytes after a
 ///   block of size 4: an overflow at 4.
+///
 /// With an argument, the same calls with blocks of the right size and NULLs: Valgrind reports
 /// no error (only the blocks' leaks), and gpa no call finding. In check and guard modes; the
 /// program exits 0 in both and natively.
