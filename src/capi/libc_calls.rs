@@ -1981,7 +1981,9 @@ macro_rules! checked_after {
 
 mod syscalls;
 use syscalls::*;
-pub(crate) use syscalls::{check_sigaction_act, check_sigaction_oldact, check_signal_mask};
+pub(crate) use syscalls::{
+    check_exec, check_sigaction_act, check_sigaction_oldact, check_signal_mask, ExecNames,
+};
 
 /// The bytes `fgets` stored at `s` when it returned `result`: the line and its NUL (a line
 /// holding a NUL byte counts to that byte).

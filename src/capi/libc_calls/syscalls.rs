@@ -30,7 +30,8 @@
 //! converts `timeout`), Valgrind reports an invalid read or write inside glibc; gpa reports
 //! the same bytes, named by the parameter. `sigaction`, `sigprocmask` and `pthread_sigmask`
 //! are interposed by other modules (`exit`, `threads`), which call the checks here
-//! ([`check_sigaction_act`], [`check_signal_mask`]); `execve` (`process`) is not checked.
+//! ([`check_sigaction_act`], [`check_signal_mask`]); so do the exec calls (`process`:
+//! [`check_exec`]).
 //!
 //! # Invariants
 //! * As for every interposed function: a call from the preload library itself is forwarded
@@ -335,6 +336,69 @@ pub(crate) fn check_signal_mask(set: *const u8, old: *mut u8, call: [&'static st
     if checks_on() {
         range(set, KERNEL_SIGSET, Access::Read, call[0]);
         range(old, KERNEL_SIGSET, Access::Write, call[1]);
+    }
+}
+
+/// The names of an exec call's parameters: the function the program called, with Valgrind's
+/// parameter names (`pre_argv_envp`: `execve(filename)`, `execve(argv)`, `execve(argv[i])`,
+/// `execve(envp)`, `execve(envp[i])`).
+pub(crate) struct ExecNames {
+    pub filename: &'static str,
+    pub argv: &'static str,
+    pub argv_item: &'static str,
+    pub envp: &'static str,
+    pub envp_item: &'static str,
+}
+
+/// The entries of an `argv` or `envp` array the check reads at most (the kernel's limit on
+/// the strings, `MAX_ARG_STRINGS`, is far above what a real array holds).
+const MOST_EXEC_STRINGS: usize = 1 << 20;
+
+/// An exec call's `filename` (`None`: the call has none, `fexecve`), `argv` and `envp`,
+/// before the call, as the kernel reads them: the path up to its NUL, each array's entries
+/// up to its NULL (8 bytes each), and each entry's string up to its NUL. An array entry in a
+/// bad heap block is reported and ends that array's check (it is not read); a string is read
+/// only within a live block ([`check_path`]). (Interposed by `capi::process`, which follows
+/// the exec.)
+pub(crate) fn check_exec(
+    filename: Option<*const u8>,
+    argv: *const *const u8,
+    envp: *const *const u8,
+    names: &ExecNames,
+) {
+    if !checks_on() {
+        return;
+    }
+    let gpa = gpa();
+    if let Some(filename) = filename {
+        check_path(gpa, filename, names.filename);
+    }
+    check_string_array(gpa, argv, names.argv, names.argv_item);
+    check_string_array(gpa, envp, names.envp, names.envp_item);
+}
+
+/// [`check_exec`]'s walk of one NULL-terminated array of strings.
+fn check_string_array(
+    gpa: &GeneralPurposeAllocator,
+    array: *const *const u8,
+    array_name: &'static str,
+    item_name: &'static str,
+) {
+    if array.is_null() {
+        return;
+    }
+    let entry = core::mem::size_of::<*const u8>();
+    for index in 0..MOST_EXEC_STRINGS {
+        let at = (array as usize).wrapping_add(index * entry);
+        if !readable(gpa, at, entry, array_name) {
+            return;
+        }
+        // SAFETY: an entry of the program's array, readable (`readable`).
+        let item = unsafe { core::ptr::read_volatile(at as *const *const u8) };
+        if item.is_null() {
+            return;
+        }
+        check_path(gpa, item, item_name);
     }
 }
 

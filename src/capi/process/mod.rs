@@ -862,11 +862,54 @@ fn environment() -> *const *const c_char {
     unsafe { core::ptr::addr_of!(environ).read() }
 }
 
+/// The parameter names of an exec call, for its check: the call, then the name of its path
+/// parameter.
+macro_rules! exec_names {
+    ($call:literal, $path:literal) => {
+        super::libc_calls::ExecNames {
+            filename: concat!($call, "(", $path, ")"),
+            argv: concat!($call, "(argv)"),
+            argv_item: concat!($call, "(argv[i])"),
+            envp: concat!($call, "(envp)"),
+            envp_item: concat!($call, "(envp[i])"),
+        }
+    };
+}
+
+/// Checks an exec call's arguments (check and guard modes; `libc_calls::check_exec`).
+fn check_exec(
+    path: Option<*const c_char>,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+    names: &super::libc_calls::ExecNames,
+) {
+    super::libc_calls::check_exec(
+        path.map(<*const c_char>::cast),
+        argv.cast(),
+        envp.cast(),
+        names,
+    );
+}
+
 /// C `execve`: records the exec, then the system call.
 ///
 /// # Safety
 /// As for C's `execve`.
 pub unsafe fn execve(
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
+    check_exec(Some(path), argv, envp, &exec_names!("execve", "filename"));
+    // SAFETY: caller contract.
+    unsafe { execve_checked(path, argv, envp) }
+}
+
+/// [`execve`] once its arguments are checked.
+///
+/// # Safety
+/// As for C's `execve`.
+unsafe fn execve_checked(
     path: *const c_char,
     argv: *const *const c_char,
     envp: *const *const c_char,
@@ -914,6 +957,22 @@ pub unsafe fn execveat(
     envp: *const *const c_char,
     flags: c_int,
 ) -> c_int {
+    check_exec(Some(path), argv, envp, &exec_names!("execveat", "filename"));
+    // SAFETY: caller contract.
+    unsafe { execveat_checked(dirfd, path, argv, envp, flags) }
+}
+
+/// [`execveat`] once its arguments are checked.
+///
+/// # Safety
+/// As for C's `execveat`.
+unsafe fn execveat_checked(
+    dirfd: c_int,
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+    flags: c_int,
+) -> c_int {
     if refused(path, argv, envp) {
         // SAFETY: the kernel checks every pointer and fails with `EFAULT`.
         return unsafe { raw_execveat(dirfd, path, argv, envp, flags) };
@@ -940,15 +999,16 @@ pub unsafe fn execveat(
 /// # Safety
 /// As for C's `fexecve`.
 pub unsafe fn fexecve(fd: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
+    check_exec(None, argv, envp, &exec_names!("fexecve", "fd"));
     // SAFETY: caller contract.
-    let result = unsafe { execveat(fd, c"".as_ptr(), argv, envp, libc::AT_EMPTY_PATH) };
+    let result = unsafe { execveat_checked(fd, c"".as_ptr(), argv, envp, libc::AT_EMPTY_PATH) };
     if result == -1 && sys::errno() == libc::ENOSYS {
         let mut digits = [0u8; 20];
         if let Some(path) =
             sys::PathBuf::join(&[b"/proc/self/fd/", sys::decimal(fd as u64, &mut digits)])
         {
             // SAFETY: caller contract; `path` is a C string.
-            return unsafe { execve(path.as_c().as_ptr(), argv, envp) };
+            return unsafe { execve_checked(path.as_c().as_ptr(), argv, envp) };
         }
     }
     result
@@ -976,8 +1036,10 @@ fn at_path(dirfd: c_int, name: &[u8], flags: c_int) -> Option<sys::PathBuf> {
 /// # Safety
 /// As for C's `execv`.
 pub unsafe fn execv(path: *const c_char, argv: *const *const c_char) -> c_int {
+    let envp = environment();
+    check_exec(Some(path), argv, envp, &exec_names!("execv", "filename"));
     // SAFETY: caller contract.
-    unsafe { execve(path, argv, environment()) }
+    unsafe { execve_checked(path, argv, envp) }
 }
 
 /// C `execvp`: records the exec of the program `PATH` leads to, then glibc's `execvp`.
@@ -985,8 +1047,10 @@ pub unsafe fn execv(path: *const c_char, argv: *const *const c_char) -> c_int {
 /// # Safety
 /// As for C's `execvp`.
 pub unsafe fn execvp(file: *const c_char, argv: *const *const c_char) -> c_int {
+    let envp = environment();
+    check_exec(Some(file), argv, envp, &exec_names!("execvp", "file"));
     // SAFETY: caller contract.
-    unsafe { execvpe(file, argv, environment()) }
+    unsafe { execvpe_checked(file, argv, envp) }
 }
 
 /// C `execvpe`: as [`execvp`], with `envp`.
@@ -998,6 +1062,32 @@ pub unsafe fn execvpe(
     argv: *const *const c_char,
     envp: *const *const c_char,
 ) -> c_int {
+    check_exec(Some(file), argv, envp, &exec_names!("execvpe", "file"));
+    // SAFETY: caller contract.
+    unsafe { execvpe_checked(file, argv, envp) }
+}
+
+/// [`execvpe`] once its arguments are checked.
+///
+/// # Safety
+/// As for C's `execvpe`.
+unsafe fn execvpe_checked(
+    file: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> c_int {
+    if refused(file, argv, envp) {
+        // Handed to glibc untouched: reading them here would fault inside gpa (glibc's own
+        // reads are the program's, as without gpa).
+        return match real(Real::Execvpe) {
+            0 => {
+                sys::set_errno(libc::ENOSYS);
+                -1
+            }
+            // SAFETY: glibc's `execvpe`, with the caller's arguments.
+            real => unsafe { core::mem::transmute::<usize, ExecvpeFn>(real)(file, argv, envp) },
+        };
+    }
     // SAFETY: caller contract.
     unsafe { environment::with_restored(envp, |envp| execvpe_restored(file, argv, envp)) }
 }
