@@ -99,17 +99,33 @@ fn a_parent_sees_its_sandboxed_child_end_as_natively() {
     }
     let dir = scratch("sandbox-kill-filter-wait");
     compile_c("sandbox_kill_filter", &dir);
-    let command = ["./sandbox_kill_filter", "wait"];
-    let native = plain_run(&dir, &command, |_| {});
     let expected = "worker done\nworker exited with 3\n";
-    assert_eq!(String::from_utf8_lossy(&native.stdout), expected);
+    ends_as_natively(&dir, "wait", expected, |worker, mode| {
+        assert_eq!(worker["reason"], "confined", "{mode}: {worker}");
+    });
+}
+
+/// Runs `sandbox_kill_filter WAY` natively, then under gpa in check, guard and fast modes:
+/// the same output (`expected`: how the parent saw the worker end) and exit 0; in check and
+/// guard modes the parent's leaks are Valgrind's (16 bytes in 1 block definitely lost) and
+/// `worker` checks the worker's entry of the JSON report.
+fn ends_as_natively(
+    dir: &std::path::Path,
+    way: &str,
+    expected: &str,
+    worker: impl Fn(&Value, &str),
+) {
+    let command = ["./sandbox_kill_filter", way];
+    let native = plain_run(dir, &command, |_| {});
+    assert_eq!(String::from_utf8_lossy(&native.stdout), expected, "{way}");
     for mode in [&[][..], &["--guard"][..], &["--fast"][..]] {
-        let run = gpa_run(&dir, mode, &command);
-        assert_eq!(run.stdout(), expected, "{mode:?}: {}", run.stderr());
+        let context = format!("{way} {mode:?}");
+        let run = gpa_run(dir, mode, &command);
+        assert_eq!(run.stdout(), expected, "{context}: {}", run.stderr());
         assert_eq!(
             run.output.status.code(),
             Some(0),
-            "{mode:?}: {}",
+            "{context}: {}",
             run.stderr()
         );
         if mode == ["--fast"] {
@@ -119,9 +135,9 @@ fn a_parent_sees_its_sandboxed_child_end_as_natively() {
         assert_eq!(
             gpa_leak_totals(parent),
             [(1, 16), (0, 0), (0, 0), (0, 0)],
-            "{mode:?}: {parent}"
+            "{context}: {parent}"
         );
-        assert_eq!(run.json["processes"][1]["reason"], "confined", "{mode:?}");
+        worker(&run.json["processes"][1], &context);
     }
 }
 
@@ -157,59 +173,36 @@ fn a_sandboxed_worker_ends_by_its_signal_or_goes_on_as_natively() {
         ("stale", "worker done\nworker exited with 3\n"),
     ];
     for (way, expected) in ways {
-        let command = ["./sandbox_kill_filter", way];
-        let native = plain_run(&dir, &command, |_| {});
-        assert_eq!(String::from_utf8_lossy(&native.stdout), expected, "{way}");
-        for mode in [&[][..], &["--guard"][..], &["--fast"][..]] {
-            let run = gpa_run(&dir, mode, &command);
-            assert_eq!(run.stdout(), expected, "{way} {mode:?}: {}", run.stderr());
-            assert_eq!(
-                run.output.status.code(),
-                Some(0),
-                "{way} {mode:?}: {}",
-                run.stderr()
-            );
-            if mode == ["--fast"] {
-                continue;
-            }
-            let parent = &run.json["processes"][0];
-            assert_eq!(
-                gpa_leak_totals(parent),
-                [(1, 16), (0, 0), (0, 0), (0, 0)],
-                "{way} {mode:?}: {parent}"
-            );
-            let worker = &run.json["processes"][1];
-            assert_eq!(worker["reason"], "confined", "{way} {mode:?}: {worker}");
+        ends_as_natively(&dir, way, expected, |worker, context| {
+            assert_eq!(worker["reason"], "confined", "{context}: {worker}");
             let detail = worker["detail"].as_str().unwrap_or("");
             let named = if way == "mild" || way == "stale" {
                 "getdents64, prlimit64"
             } else {
                 "rt_sigaction"
             };
-            assert!(detail.contains(named), "{way} {mode:?}: {detail}");
-        }
+            assert!(detail.contains(named), "{context}: {detail}");
+        });
     }
     // `refused`: the kernel refuses the filter (a flag it does not know), so gpa takes the
     // signals back and the worker, unconfined, is checked: its crash report, and the copy of
     // its parent's 16 bytes definitely lost. Valgrind 3.19 changes this worker's path (its
     // `seccomp` fails otherwise: "worker exited with 2") and reports it with the same 16
     // bytes in 1 block definitely lost.
-    let command = ["./sandbox_kill_filter", "refused"];
-    let native = plain_run(&dir, &command, |_| {});
-    let expected = "worker killed by signal 11\n";
-    assert_eq!(String::from_utf8_lossy(&native.stdout), expected);
-    for mode in [&[][..], &["--guard"][..]] {
-        let run = gpa_run(&dir, mode, &command);
-        assert_eq!(run.stdout(), expected, "{mode:?}: {}", run.stderr());
-        let worker = &run.json["processes"][1];
-        assert_eq!(worker["status"], "checked", "{mode:?}: {worker}");
-        assert_eq!(worker["signal_name"], "SIGSEGV", "{mode:?}: {worker}");
-        assert_eq!(
-            gpa_leak_totals(worker),
-            [(1, 16), (0, 0), (0, 0), (0, 0)],
-            "{mode:?}: {worker}"
-        );
-    }
+    ends_as_natively(
+        &dir,
+        "refused",
+        "worker killed by signal 11\n",
+        |worker, context| {
+            assert_eq!(worker["status"], "checked", "{context}: {worker}");
+            assert_eq!(worker["signal_name"], "SIGSEGV", "{context}: {worker}");
+            assert_eq!(
+                gpa_leak_totals(worker),
+                [(1, 16), (0, 0), (0, 0), (0, 0)],
+                "{context}: {worker}"
+            );
+        },
+    );
 }
 
 /// The same worker run under Valgrind, when it is installed: the parent's figures above are
