@@ -100,20 +100,20 @@ fn a_parent_sees_its_sandboxed_child_end_as_natively() {
     let dir = scratch("sandbox-kill-filter-wait");
     compile_c("sandbox_kill_filter", &dir);
     let expected = "worker done\nworker exited with 3\n";
-    ends_as_natively(&dir, "wait", expected, |worker, mode| {
-        assert_eq!(worker["reason"], "confined", "{mode}: {worker}");
+    ends_as_natively(&dir, "wait", expected, |processes, mode| {
+        assert_eq!(processes[1]["reason"], "confined", "{mode}: {processes}");
     });
 }
 
 /// Runs `sandbox_kill_filter WAY` natively, then under gpa in check, guard and fast modes:
 /// the same output (`expected`: how the parent saw the worker end) and exit 0; in check and
 /// guard modes the parent's leaks are Valgrind's (16 bytes in 1 block definitely lost) and
-/// `worker` checks the worker's entry of the JSON report.
+/// `workers` checks the processes of the JSON report (the parent first).
 fn ends_as_natively(
     dir: &std::path::Path,
     way: &str,
     expected: &str,
-    worker: impl Fn(&Value, &str),
+    workers: impl Fn(&Value, &str),
 ) {
     let command = ["./sandbox_kill_filter", way];
     let native = plain_run(dir, &command, |_| {});
@@ -137,28 +137,34 @@ fn ends_as_natively(
             [(1, 16), (0, 0), (0, 0), (0, 0)],
             "{context}: {parent}"
         );
-        worker(&run.json["processes"][1], &context);
+        workers(&run.json["processes"], &context);
     }
 }
 
-/// The sandboxed worker ends by a signal, or goes on after a fault gpa's guards cause, as it
-/// would natively; the parent waits and prints how it ended. Ways of `sandbox_kill_filter.c`:
-/// `crash` (sshd's filter, then a write through a wild pointer: natively "worker killed by
-/// signal 11"), `abort` (sshd's filter, then `abort()`, whose `tgkill` the filter kills:
-/// natively signal 31), `mild` (a filter that kills only `getdents64` and `prlimit64`, calls
-/// of the exit report and none of the fault handler's, then the wild write: signal 11) and
-/// `stale` (the mild filter, then a read of a freed block, which guard mode's protected pages
-/// fault on: natively "worker exited with 3"), and `refused` (below). Before (lifecycle.md item 17): `crash` and
-/// `mild` ended by signal 31 under gpa, the fatal-signal report's system calls killed.
-/// Now a filter that kills the handler's own calls (`rt_sigaction`, `rt_sigreturn`,
-/// `tgkill`...) takes the signals back from gpa before it is installed, and under any filter
-/// that stops the report the handler lets the signal go on (a guard fault resumed).
+/// The sandboxed worker ends by a signal, goes on after a fault gpa's guards cause, or execs,
+/// as it would natively; the parent waits and prints how it ended. Ways of
+/// `sandbox_kill_filter.c`: `crash` (sshd's filter, then a write through a wild pointer:
+/// natively "worker killed by signal 11"), `abort` (sshd's filter, then `abort()`, whose
+/// `tgkill` the filter kills: natively signal 31), `mild` (a filter that kills only
+/// `getdents64` and `sched_yield`, calls of the exit report and none of the fault handler's
+/// or glibc's start-up, then the wild write: signal 11), `stale` (the mild filter, then a
+/// read of a freed block, which guard mode's protected pages fault on: natively "worker
+/// exited with 3"), `exec` (the mild filter, then an exec of a program that leaks 40 bytes
+/// and exits with 3) and `refused` (below). Before (lifecycle.md item 18): `crash` and `mild`
+/// ended by signal 31 under gpa, the fatal-signal report's system calls killed, and so did
+/// `exec` (the new image did not know its inherited filter). Now a filter that kills the
+/// handler's own calls (`rt_sigaction`, `rt_sigreturn`, `tgkill`...) takes the signals back
+/// from gpa before it is installed; under any filter that stops the report the handler lets
+/// the signal go on (a guard fault resumed); and an exec passes the stopped calls on
+/// (`GPA_SECCOMP_STOPPED`).
 ///
 /// Valgrind 3.19 (`--trace-children=yes --leak-check=full --vgdb=no`): the parent 16 bytes in
-/// 1 block definitely lost, as gpa; the worker's end changes under it for `crash` and `mild`
-/// ("worker killed by signal 31", after "Invalid write of size 4"), and for `stale` it reports
-/// the worker ("Invalid read of size 1", 56 bytes in 2 blocks definitely lost), which gpa,
-/// leaving the report of a filtered process out, lists as not checked (`confined`).
+/// 1 block definitely lost, as gpa. The worker's end: `crash` "worker killed by signal 31"
+/// (Valgrind's own calls die on sshd's filter), `abort` 31, `mild` 11 ("Invalid write of size
+/// 4"), `stale` exited with 3 ("Invalid read of size 1", 56 bytes in 2 blocks definitely
+/// lost), `exec` exited with 3 (the new image: 40 bytes in 1 block definitely lost). Where
+/// Valgrind reports the worker, gpa, leaving the report of a filtered process out, lists it
+/// as not checked (`confined`).
 #[test]
 fn a_sandboxed_worker_ends_by_its_signal_or_goes_on_as_natively() {
     if !gcc_or_skip() {
@@ -171,17 +177,24 @@ fn a_sandboxed_worker_ends_by_its_signal_or_goes_on_as_natively() {
         ("abort", "worker killed by signal 31\n"),
         ("mild", "worker killed by signal 11\n"),
         ("stale", "worker done\nworker exited with 3\n"),
+        ("exec", "worker done\nworker exited with 3\n"),
     ];
     for (way, expected) in ways {
-        ends_as_natively(&dir, way, expected, |worker, context| {
-            assert_eq!(worker["reason"], "confined", "{context}: {worker}");
-            let detail = worker["detail"].as_str().unwrap_or("");
-            let named = if way == "mild" || way == "stale" {
-                "getdents64, prlimit64"
-            } else {
-                "rt_sigaction"
-            };
-            assert!(detail.contains(named), "{context}: {detail}");
+        ends_as_natively(&dir, way, expected, |processes, context| {
+            // `exec`: the worker's image before the exec, and the new one.
+            let images = if way == "exec" { 2 } else { 1 };
+            let listed = processes.as_array().map_or(0, Vec::len);
+            assert_eq!(listed, 1 + images, "{context}: {processes}");
+            for worker in &processes.as_array().unwrap()[1..] {
+                assert_eq!(worker["reason"], "confined", "{context}: {worker}");
+                let detail = worker["detail"].as_str().unwrap_or("");
+                let named = if matches!(way, "mild" | "stale" | "exec") {
+                    "getdents64, sched_yield"
+                } else {
+                    "rt_sigaction"
+                };
+                assert!(detail.contains(named), "{context}: {detail}");
+            }
         });
     }
     // `refused`: the kernel refuses the filter (a flag it does not know), so gpa takes the
@@ -193,7 +206,8 @@ fn a_sandboxed_worker_ends_by_its_signal_or_goes_on_as_natively() {
         &dir,
         "refused",
         "worker killed by signal 11\n",
-        |worker, context| {
+        |processes, context| {
+            let worker = &processes[1];
             assert_eq!(worker["status"], "checked", "{context}: {worker}");
             assert_eq!(worker["signal_name"], "SIGSEGV", "{context}: {worker}");
             assert_eq!(

@@ -831,6 +831,9 @@ unsafe fn free_with_claim(memory: *mut u8, size: usize, align: usize) {
 /// from the environment and, in check and guard modes, arranges the report at exit; where
 /// blocks may be guarded or checked, a fatal signal ends with the report too.
 pub fn init() {
+    // A seccomp filter this image inherited across `exec`, before anything that may make a
+    // call it stops.
+    process::confine::inherit_stopped();
     std::panic::set_hook(std::boxed::Box::new(internal_error));
     let state = state();
     #[cfg(target_arch = "x86_64")]
@@ -848,6 +851,7 @@ pub fn init() {
         state.gpa.set_foreign_block_hook(foreign::release_hook);
     }
     process::on_start();
+    process::confine::after_start();
     threads::resolve();
     if state.settings.mode.checks() || state.settings.guard_sample != 0 {
         exit::register_crash_report();

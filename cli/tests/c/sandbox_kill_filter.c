@@ -17,12 +17,14 @@
  *          (address 16) after its filter: "worker killed by signal 11" (SIGSEGV);
  *   abort  as wait, but the worker calls abort() after its filter: glibc's raise makes
  *          tgkill, which the filter kills: "worker killed by signal 31" (SIGSYS);
- *   mild   as crash, under a filter that kills only getdents64 and prlimit64 (two of the
- *          calls gpa's exit report makes, none its fault handler needs) and allows
- *          everything else: signal 11;
+ *   mild   as crash, under a filter that kills only getdents64 and sched_yield (two of
+ *          the calls gpa's exit report makes, none its fault handler or glibc's start-up
+ *          needs) and allows everything else: signal 11;
  *   stale  as mild, but the worker reads a byte of a block it freed instead of crashing (a
  *          read after free, which guard mode's protected pages fault on): it goes on,
  *          "worker exited with 3";
+ *   exec   as mild, but the worker execs this program again ("child"), which inherits the
+ *          filter, leaks 40 bytes, prints "worker done" and exits with 3;
  *   refused as crash, but the worker's seccomp call has a flag the kernel does not know
  *          (EINVAL): no filter, the worker crashes unconfined: signal 11.
  * Natively: the parent exits 0, the worker 3 (or as said). */
@@ -84,16 +86,25 @@ static struct sock_filter rules[] = {
                  BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL)
 static struct sock_filter mild_rules[] = {
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-    KILL(SYS_getdents64), KILL(SYS_prlimit64),
+    KILL(SYS_getdents64), KILL(SYS_sched_yield),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 };
 
 int main(int argc, char **argv) {
     const char *way = argc > 1 ? argv[1] : "early";
+    if (strcmp(way, "child") == 0) {
+        void *volatile lost = allocate(40);
+        (void)lost;
+        lost = NULL;
+        static const char done[] = "worker done\n";
+        write(1, done, sizeof done - 1);
+        return 3;
+    }
     int crash = strcmp(way, "crash") == 0, aborts = strcmp(way, "abort") == 0;
     int stale = strcmp(way, "stale") == 0, refused = strcmp(way, "refused") == 0;
+    int execs = strcmp(way, "exec") == 0;
     crash = crash || refused;
-    int mild = strcmp(way, "mild") == 0 || stale;
+    int mild = strcmp(way, "mild") == 0 || stale || execs;
     int waits = strcmp(way, "wait") == 0 || crash || aborts || mild;
     int early = strcmp(way, "early") == 0 || waits;
     void *volatile lost = NULL;
@@ -124,6 +135,10 @@ int main(int argc, char **argv) {
         }
         char byte;
         while (read(ends[0], &byte, 1) > 0) {
+        }
+        if (execs) {
+            execl(argv[0], argv[0], "child", (char *)0);
+            return 2;
         }
         if (crash || mild) {
             char *volatile freed = allocate(24);

@@ -105,10 +105,7 @@ pub fn stopped_by_mode(strict: bool, program: usize) -> Pending {
     // The fault handler cannot end the process by its signal, nor chain to the program's
     // handler, under a filter that kills these: the signals go back to the kernel now, while
     // `rt_sigaction` is allowed (lifecycle.md item 18).
-    let aside = SIGNAL_CALLS
-        .iter()
-        .any(|name| crate::os::seccomp::index_of(name).is_some_and(|i| stopped & (1 << i) != 0))
-        .then(crate::os::signal::step_aside);
+    let aside = stops_signal_calls(stopped).then(crate::os::signal::step_aside);
     sys::set_errno(errno);
     Pending { stopped, aside }
 }
@@ -241,6 +238,85 @@ const LEFT_OUT_BEFORE: &[u8] =
     b"its seccomp filter would kill the process on system calls gpa's exit report makes (";
 const LEFT_OUT_AFTER: &[u8] =
     b"), so the report was left out and the process ended as it would have without gpa";
+
+/// The variable that passes the calls this process's seccomp filters stop to a new image
+/// (`exec` keeps the filters; the new image's gpa cannot read them): `GPA_SECCOMP_STOPPED`,
+/// the set in hexadecimal (bit `i` for `os::seccomp::CALLS[i]`).
+pub const STOPPED_NAME: &[u8] = b"GPA_SECCOMP_STOPPED";
+/// Bytes of the longest `GPA_SECCOMP_STOPPED=<hex>` entry and its NUL.
+pub const STOPPED_CAPACITY: usize = 40;
+
+/// Writes `GPA_SECCOMP_STOPPED=<hex>` and its NUL into `buffer` when a filter of this
+/// process stops calls; the entry (`environment::with_restored` passes it on).
+pub fn stopped_entry(buffer: &mut [u8; STOPPED_CAPACITY]) -> Option<&core::ffi::CStr> {
+    let set = crate::os::seccomp::stopped();
+    if set == 0 {
+        return None;
+    }
+    let mut at = STOPPED_NAME.len();
+    buffer[..at].copy_from_slice(STOPPED_NAME);
+    buffer[at] = b'=';
+    at += 1;
+    let digits = (64 - set.leading_zeros()).div_ceil(4) as usize;
+    for shift in (0..digits).rev() {
+        buffer[at] = b"0123456789abcdef"[(set >> (shift * 4)) as usize & 15];
+        at += 1;
+    }
+    buffer[at] = 0;
+    core::ffi::CStr::from_bytes_with_nul(&buffer[..=at]).ok()
+}
+
+/// At start-up, before anything that may make a stopped call (first in the library's
+/// constructor): the calls that the filters of the image that `exec`ed this one stop
+/// (`GPA_SECCOMP_STOPPED`), inherited with them. They are committed; the signals are left
+/// to the kernel where the handler's calls are stopped ([`crate::os::signal::step_aside`],
+/// before any handler is installed).
+pub fn inherit_stopped() {
+    let Some(value) = settings::env_bytes(c"GPA_SECCOMP_STOPPED") else {
+        return;
+    };
+    let set = core::str::from_utf8(value)
+        .ok()
+        .filter(|digits| !digits.is_empty() && digits.len() <= 16)
+        .and_then(|digits| u64::from_str_radix(digits, 16).ok())
+        .unwrap_or(0);
+    if set == 0 {
+        return;
+    }
+    crate::os::seccomp::commit(set);
+    if stops_signal_calls(set) {
+        let _ = crate::os::signal::step_aside();
+    }
+}
+
+/// After start-up under `gpa run`, in an image that inherited a filter that stops calls of
+/// its report ([`inherit_stopped`]): the report's files are made now where the filter allows
+/// it (as `before_confinement` makes them before a filter goes in), and the reason is
+/// written, so that the process is listed as confined however it ends.
+pub fn after_start() {
+    if crate::os::seccomp::stopped() == 0 || !checking() {
+        return;
+    }
+    let Some(dir) = settings::REPORT_DIR.get() else {
+        return;
+    };
+    let errno = sys::errno();
+    if !["openat", "fcntl", "close", "getpid"]
+        .iter()
+        .any(|name| crate::os::seccomp::stops(name))
+    {
+        events::reserve_report(dir);
+    }
+    let _ = report_left_out();
+    sys::set_errno(errno);
+}
+
+/// Whether `set` holds a call of [`SIGNAL_CALLS`].
+fn stops_signal_calls(set: u64) -> bool {
+    SIGNAL_CALLS
+        .iter()
+        .any(|name| crate::os::seccomp::index_of(name).is_some_and(|i| set & (1 << i) != 0))
+}
 
 /// Whether a seccomp filter of this process would kill a call that writing an event makes
 /// (`getpid`, `getppid`, `openat`, `write`, `close`): a `fork` child's, an `exec`'s or a

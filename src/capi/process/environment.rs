@@ -37,7 +37,7 @@
 use core::ffi::{c_char, CStr};
 
 use super::super::settings::{self, SavedPath, PATH_CAPACITY};
-use super::{events, inspect};
+use super::{confine, events, inspect};
 
 /// Most entries of a rebuilt environment (its terminating null included).
 pub const MAX_ENTRIES: usize = 1024;
@@ -56,7 +56,7 @@ pub unsafe fn save(envp: *const *const c_char) {
     let mut len = 0;
     // SAFETY: caller contract.
     for entry in unsafe { entries(envp) } {
-        if !entry.starts_with(b"GPA_") || !entry.contains(&b'=') || is_passed(entry) {
+        if !entry.starts_with(b"GPA_") || !entry.contains(&b'=') || passed_kind(entry).is_some() {
             continue;
         }
         if len + entry.len() + 1 >= buffer.len() {
@@ -117,12 +117,24 @@ unsafe fn entries<'a>(envp: *const *const c_char) -> impl Iterator<Item = &'a [u
     })
 }
 
-/// Whether `entry` is `GPA_REPORT_FD=...` (never restored from start-up: it names a
-/// descriptor of the moment, [`events::passed_entry`]).
-fn is_passed(entry: &[u8]) -> bool {
-    entry
-        .strip_prefix(events::PASSED_NAME)
-        .is_some_and(|rest| rest.first() == Some(&b'='))
+/// The names of the entries passed to a new image as they are at the moment of the exec
+/// (never restored from start-up): `GPA_REPORT_FD`, a descriptor of the moment
+/// ([`events::passed_entry`]), and `GPA_SECCOMP_STOPPED`, the calls this process's seccomp
+/// filters stop, which the new image inherits ([`confine::stopped_entry`]).
+const PASSED_NAMES: [&[u8]; PASSED_KINDS] = [events::PASSED_NAME, confine::STOPPED_NAME];
+/// Kinds of passed entries.
+const PASSED_KINDS: usize = 2;
+
+/// The entries to pass, by kind (`None`: nothing of that kind to pass).
+type Passed<'a> = [Option<&'a CStr>; PASSED_KINDS];
+
+/// Which of [`PASSED_NAMES`] `entry` is (`NAME=...`).
+fn passed_kind(entry: &[u8]) -> Option<usize> {
+    PASSED_NAMES.iter().position(|name| {
+        entry
+            .strip_prefix(*name)
+            .is_some_and(|rest| rest.first() == Some(&b'='))
+    })
 }
 
 /// The name part of `NAME=value`, with its `=`.
@@ -143,22 +155,22 @@ struct Lacking {
     preload_kept: bool,
     /// Saved settings it lacks.
     settings: usize,
-    /// The index of its `GPA_REPORT_FD` entry, if any.
-    passed_at: Option<usize>,
-    /// Whether it has the entry to pass (or there is none to pass).
-    passed_kept: bool,
+    /// The index of its entry of each passed kind (`GPA_REPORT_FD`...), if any.
+    passed_at: [Option<usize>; PASSED_KINDS],
+    /// Whether it has the entry to pass of each kind (or there is none to pass).
+    passed_kept: [bool; PASSED_KINDS],
 }
 
 /// # Safety
 /// `envp` is null or a null-terminated array of C strings.
-unsafe fn lacking(envp: *const *const c_char, library: &[u8], passed: Option<&CStr>) -> Lacking {
+unsafe fn lacking(envp: *const *const c_char, library: &[u8], passed: Passed) -> Lacking {
     let mut lacking = Lacking {
         count: 0,
         preload: None,
         preload_kept: false,
         settings: 0,
-        passed_at: None,
-        passed_kept: passed.is_none(),
+        passed_at: [None; PASSED_KINDS],
+        passed_kept: passed.map(|entry| entry.is_none()),
     };
     // SAFETY: caller contract.
     for (index, entry) in unsafe { entries(envp) }.enumerate() {
@@ -167,9 +179,10 @@ unsafe fn lacking(envp: *const *const c_char, library: &[u8], passed: Option<&CS
             lacking.preload = Some(index);
             lacking.preload_kept = inspect::names_library(value, library);
         }
-        if is_passed(entry) {
-            lacking.passed_at = Some(index);
-            lacking.passed_kept = passed.is_none_or(|passed| passed.to_bytes() == entry);
+        if let Some(kind) = passed_kind(entry) {
+            lacking.passed_at[kind] = Some(index);
+            lacking.passed_kept[kind] =
+                passed[kind].is_none_or(|passed| passed.to_bytes() == entry);
         }
     }
     for saved in saved_settings() {
@@ -188,7 +201,8 @@ unsafe fn lacking(envp: *const *const c_char, library: &[u8], passed: Option<&CS
 ///
 /// When the process holds the report directory open (it entered a new mount namespace or
 /// changed its root: [`events`]), the descriptor stays open across `run` and the copy names
-/// it in `GPA_REPORT_FD` ([`events::Passed`]).
+/// it in `GPA_REPORT_FD` ([`events::Passed`]); when a seccomp filter of the process stops
+/// calls, the copy names them in `GPA_SECCOMP_STOPPED` (the new image inherits the filter).
 ///
 /// An `envp` that cannot be read whole (a wild pointer, which the kernel refuses with
 /// `EFAULT`) is passed unchanged.
@@ -207,7 +221,11 @@ pub unsafe fn with_restored<R>(
     }
     let _passed = events::Passed::begin();
     let mut passed_buffer = [0u8; events::PASSED_CAPACITY];
-    let passed = events::passed_entry(&mut passed_buffer);
+    let mut stopped_buffer = [0u8; confine::STOPPED_CAPACITY];
+    let passed = [
+        events::passed_entry(&mut passed_buffer),
+        confine::stopped_entry(&mut stopped_buffer),
+    ];
     if !super::sys::c_strings_readable(envp) {
         // A wild array or string: the kernel refuses it with `EFAULT`, as it would without
         // gpa; reading it here would fault.
@@ -215,7 +233,7 @@ pub unsafe fn with_restored<R>(
     }
     // SAFETY: caller contract.
     let lacking = unsafe { lacking(envp, library, passed) };
-    if lacking.preload_kept && lacking.settings == 0 && lacking.passed_kept {
+    if lacking.preload_kept && lacking.settings == 0 && !lacking.passed_kept.contains(&false) {
         return run(envp);
     }
     // SAFETY: caller contract.
@@ -232,13 +250,13 @@ unsafe fn rebuilt<R>(
     envp: *const *const c_char,
     lacking: &Lacking,
     library: &[u8],
-    passed: Option<&CStr>,
+    passed: Passed,
     run: impl FnOnce(*const *const c_char) -> R,
 ) -> R {
     let mut list = [core::ptr::null::<c_char>(); MAX_ENTRIES];
     let mut preload = [0u8; PRELOAD_CAPACITY];
-    // Its entries, a new `LD_PRELOAD`, the missing settings, `GPA_REPORT_FD`, the null.
-    if lacking.count + 1 + lacking.settings + 2 > MAX_ENTRIES {
+    // Its entries, a new `LD_PRELOAD`, the missing settings, the passed ones, the null.
+    if lacking.count + 1 + lacking.settings + PASSED_KINDS + 1 > MAX_ENTRIES {
         return run(envp);
     }
     let mut len = 0;
@@ -256,16 +274,21 @@ unsafe fn rebuilt<R>(
                 return run(envp);
             };
             list[len] = new;
-        } else if let (Some(passed), true) = (passed, Some(index) == lacking.passed_at) {
+        } else if let Some(passed) = (0..PASSED_KINDS)
+            .find(|&kind| lacking.passed_at[kind] == Some(index))
+            .and_then(|kind| passed[kind])
+        {
             list[len] = passed.as_ptr();
         } else {
             list[len] = entry;
         }
         len += 1;
     }
-    if let (Some(passed), None) = (passed, lacking.passed_at) {
-        list[len] = passed.as_ptr();
-        len += 1;
+    for (entry, at) in passed.iter().zip(lacking.passed_at) {
+        if let (Some(entry), None) = (entry, at) {
+            list[len] = entry.as_ptr();
+            len += 1;
+        }
     }
     if lacking.preload.is_none() {
         let Some(new) = preload_entry(&mut preload, library, b"") else {
@@ -348,18 +371,20 @@ mod tests {
         ];
         // SAFETY: null-terminated arrays of C strings.
         unsafe {
-            let found = lacking(envp.as_ptr(), library, None);
+            let found = lacking(envp.as_ptr(), library, [None; 2]);
             assert_eq!(found.count, 3);
             assert_eq!(found.preload, Some(1));
             assert!(!found.preload_kept);
-            let got = rebuilt(envp.as_ptr(), &found, library, None, |new| listed(new));
+            let got = rebuilt(envp.as_ptr(), &found, library, [None; 2], |new| listed(new));
             assert_eq!(
                 got,
                 ["A=1", "LD_PRELOAD=/x/libgpa_preload.so liba.so", "B=2"]
             );
-            let empty = lacking(core::ptr::null(), library, None);
+            let empty = lacking(core::ptr::null(), library, [None; 2]);
             assert_eq!((empty.count, empty.preload), (0, None));
-            let got = rebuilt(core::ptr::null(), &empty, library, None, |new| listed(new));
+            let got = rebuilt(core::ptr::null(), &empty, library, [None; 2], |new| {
+                listed(new)
+            });
             assert_eq!(got, ["LD_PRELOAD=/x/libgpa_preload.so"]);
         }
     }
@@ -380,12 +405,16 @@ mod tests {
         ];
         // SAFETY: null-terminated arrays of C strings.
         unsafe {
-            let found = lacking(stale.as_ptr(), library, Some(passed));
-            assert_eq!(found.passed_at, Some(1));
-            assert!(!found.passed_kept);
-            let got = rebuilt(stale.as_ptr(), &found, library, Some(passed), |new| {
-                listed(new)
-            });
+            let found = lacking(stale.as_ptr(), library, [Some(passed), None]);
+            assert_eq!(found.passed_at, [Some(1), None]);
+            assert_eq!(found.passed_kept, [false, true]);
+            let got = rebuilt(
+                stale.as_ptr(),
+                &found,
+                library,
+                [Some(passed), None],
+                |new| listed(new),
+            );
             assert_eq!(
                 got,
                 [
@@ -394,21 +423,59 @@ mod tests {
                     "B=2"
                 ]
             );
-            let found = lacking(without.as_ptr(), library, Some(passed));
-            assert!(!found.passed_kept);
-            let got = rebuilt(without.as_ptr(), &found, library, Some(passed), |new| {
-                listed(new)
-            });
+            let found = lacking(without.as_ptr(), library, [Some(passed), None]);
+            assert_eq!(found.passed_kept, [false, true]);
+            let got = rebuilt(
+                without.as_ptr(),
+                &found,
+                library,
+                [Some(passed), None],
+                |new| listed(new),
+            );
             assert_eq!(
                 got,
                 ["LD_PRELOAD=/x/libgpa_preload.so", "GPA_REPORT_FD=512:1:2"]
             );
             // Nothing held: an entry the environment has is left as it is.
-            let found = lacking(stale.as_ptr(), library, None);
-            assert!(found.passed_kept);
+            let found = lacking(stale.as_ptr(), library, [None; 2]);
+            assert_eq!(found.passed_kept, [true, true]);
+            // A filter's stopped calls too: replaced where the environment has a stale set,
+            // added after the held descriptor's entry where it has none.
+            let stopped = c"GPA_SECCOMP_STOPPED=3";
+            let found = lacking(without.as_ptr(), library, [Some(passed), Some(stopped)]);
+            let got = rebuilt(
+                without.as_ptr(),
+                &found,
+                library,
+                [Some(passed), Some(stopped)],
+                |new| listed(new),
+            );
+            assert_eq!(
+                got,
+                [
+                    "LD_PRELOAD=/x/libgpa_preload.so",
+                    "GPA_REPORT_FD=512:1:2",
+                    "GPA_SECCOMP_STOPPED=3"
+                ]
+            );
+            let old = [c"GPA_SECCOMP_STOPPED=1".as_ptr(), core::ptr::null()];
+            let found = lacking(old.as_ptr(), library, [None, Some(stopped)]);
+            assert_eq!(found.passed_at, [None, Some(0)]);
+            let got = rebuilt(
+                old.as_ptr(),
+                &found,
+                library,
+                [None, Some(stopped)],
+                |new| listed(new),
+            );
+            assert_eq!(
+                got,
+                ["GPA_SECCOMP_STOPPED=3", "LD_PRELOAD=/x/libgpa_preload.so"]
+            );
         }
-        assert!(is_passed(b"GPA_REPORT_FD=1:2:3"));
-        assert!(!is_passed(b"GPA_REPORT_FDX=1"));
+        assert_eq!(passed_kind(b"GPA_REPORT_FD=1:2:3"), Some(0));
+        assert_eq!(passed_kind(b"GPA_SECCOMP_STOPPED=ff"), Some(1));
+        assert_eq!(passed_kind(b"GPA_REPORT_FDX=1"), None);
     }
 
     #[test]
@@ -418,8 +485,8 @@ mod tests {
         envp.push(core::ptr::null());
         // SAFETY: a null-terminated array of C strings.
         unsafe {
-            let found = lacking(envp.as_ptr(), library, None);
-            let same = rebuilt(envp.as_ptr(), &found, library, None, |new| {
+            let found = lacking(envp.as_ptr(), library, [None; 2]);
+            let same = rebuilt(envp.as_ptr(), &found, library, [None; 2], |new| {
                 new == envp.as_ptr()
             });
             assert!(same);
