@@ -242,8 +242,9 @@ pub fn malloc(size: usize) -> *mut u8 {
 
 /// `malloc` when the fast path did not serve it: both ways are tail calls, so that this
 /// keeps no frame and saves no register (check mode comes through here on every `malloc`).
+/// `extern "C"`: the exported `malloc` (`gpa::c_entry`'s assembly) calls it.
 #[inline(never)]
-fn malloc_general(size: usize) -> *mut u8 {
+pub extern "C" fn malloc_general(size: usize) -> *mut u8 {
     let gpa = gpa();
     if gpa.is_plain() {
         return malloc_plain(gpa, size);
@@ -302,6 +303,28 @@ pub unsafe fn free(memory: *mut u8) {
     }
     // No designated GPA (check and guard mode, or before the first `malloc`): no fast path
     // to try; a tail call to check mode's `free`, with no registers to save on the way.
+    if crate::gpa::c_heap_gpa() == 0 {
+        // SAFETY: forwarded caller contract.
+        return unsafe { free_undesignated(memory) };
+    }
+    // SAFETY: forwarded caller contract.
+    unsafe { free_general(memory) }
+}
+
+/// The exported `malloc` (`gpa::c_entry`'s assembly) for a size past the direct table's
+/// limit (or any size while an observer is registered): [`malloc`].
+#[inline(never)]
+pub extern "C" fn malloc_rest(size: usize) -> *mut u8 {
+    malloc(size)
+}
+
+/// The exported `free` (`gpa::c_entry`'s assembly) for a pointer its fast path did not
+/// take: [`free`] after `c_free`.
+///
+/// # Safety
+/// As for [`free`].
+#[inline(never)]
+pub unsafe extern "C" fn free_rest(memory: *mut u8) {
     if crate::gpa::c_heap_gpa() == 0 {
         // SAFETY: forwarded caller contract.
         return unsafe { free_undesignated(memory) };

@@ -160,7 +160,11 @@ struct ThreadState {
 }
 
 /// Ways of the thread's cache of its C heap's segments.
-const C_SEGMENT_WAYS: usize = 8;
+pub(super) const C_SEGMENT_WAYS: usize = 8;
+/// Byte offset of the C heap slot in the thread's state (`c_entry`'s assembly).
+pub(super) const C_HEAP_OFFSET: usize = core::mem::offset_of!(ThreadState, c_heap);
+/// Byte offset of the remembered segments in the thread's state (`c_entry`'s assembly).
+pub(super) const C_SEGMENTS_OFFSET: usize = core::mem::offset_of!(ThreadState, c_segments);
 
 // `is_own_c_segment` adds 1 plus the count of observers to a segment-aligned address.
 const _: () = assert!(super::observer::MAX_OBSERVATIONS + 1 < super::segment::SEGMENT_SIZE);

@@ -283,6 +283,17 @@ const _: () = assert!(core::mem::offset_of!(Page, start) == 64);
 // The fields `Page::is_c_slot` reads share the descriptor's second cache line.
 const _: () = assert!(core::mem::offset_of!(Page, c_start) < 128);
 const _: () = assert!(core::mem::size_of::<Page>() == 128);
+/// Byte offset of [`Page`]'s count of slots in use (`c_entry`'s assembly).
+pub const PAGE_USED_OFFSET: usize = core::mem::offset_of!(Page, used_state);
+/// Byte offset of [`Page::is_c_slot`]'s multiplier (`c_entry`'s assembly).
+pub const PAGE_C_INVERSE_OFFSET: usize = core::mem::offset_of!(Page, c_inverse);
+/// Byte offset of [`Page::is_c_slot`]'s start product (`c_entry`'s assembly).
+pub const PAGE_C_START_OFFSET: usize = core::mem::offset_of!(Page, c_start);
+/// Byte offset of [`Page::is_c_slot`]'s rotation (`c_entry`'s assembly).
+pub const PAGE_C_SHIFT_OFFSET: usize = core::mem::offset_of!(Page, c_shift);
+/// Byte offset of a segment's unit table from the segment's base (`c_entry`'s assembly).
+pub const UNIT_DESCRIPTOR_OFFSET: usize =
+    HEADER_OFFSET + core::mem::offset_of!(Segment, unit_descriptor);
 
 /// What [`Page`]'s `used_state` is lowered by while the page is out of its heap's queue: in
 /// its queue the word is `used - 1`, from -1 to 8191 (a page has at most 8192 slots), out of
