@@ -315,7 +315,12 @@ pub unsafe fn free(memory: *mut u8) {
 /// limit (or any size while an observer is registered): [`malloc`].
 #[inline(never)]
 pub extern "C" fn malloc_rest(size: usize) -> *mut u8 {
-    malloc(size)
+    // [`malloc`]'s body: `c_malloc` is inlined here (`malloc` itself may be out of line).
+    let block = crate::gpa::c_malloc(size);
+    if !block.is_null() {
+        return block;
+    }
+    malloc_general(size)
 }
 
 /// The exported `free` (`gpa::c_entry`'s assembly) for a pointer its fast path did not
