@@ -188,14 +188,15 @@ macro_rules! c_free_entry {
             // `heap::is_own_c_segment(base, observer::gate())`.
             "mov rax, qword ptr [rip + {gate}]",
             "mov rcx, qword ptr [rip + {anchor}.thread@GOTTPOFF]",
-            "add rcx, qword ptr fs:[0]",
             "mov rsi, rdi",
             "and rsi, {segment_mask}",
             "mov edx, edi",
             "shr edx, {way_shift}",
             "and edx, {way_mask}",
             "add rax, rsi",
-            "cmp qword ptr [rcx + rdx + {c_segments}], rax",
+            // The entry read through `fs` (the thread pointer's segment), as `malloc` reads
+            // the C heap slot: no `add` of `fs:[0]`.
+            "cmp qword ptr fs:[rcx + rdx + {c_segments}], rax",
             "jne 2f",
             // `Segment::page_of_unchecked`: the page in `rsi`.
             "mov eax, edi",
