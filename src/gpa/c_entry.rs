@@ -79,11 +79,13 @@ pub const PAGE_C_INVERSE: usize = segment::PAGE_C_INVERSE_OFFSET;
 pub const PAGE_C_START: usize = segment::PAGE_C_START_OFFSET;
 /// See [`PAGE_C_INVERSE`] (a `u32` below 64: its low byte is read).
 pub const PAGE_C_SHIFT: usize = segment::PAGE_C_SHIFT_OFFSET;
-/// See [`PAGE_C_INVERSE`] (`u32`).
+/// See [`PAGE_C_INVERSE`] (`u64`, compared from memory).
 pub const PAGE_CARVED: usize = core::mem::offset_of!(Page, carved);
 
 // The layout the assembly assumes.
 const _: () = assert!(PAGE_FREE == 0);
+// `free` compares a whole word with `Page::carved` (fails to build if its type changes).
+const _: fn(&Page) -> u64 = |page| page.carved;
 const _: () = assert!(heap::C_SEGMENT_WAYS.is_power_of_two());
 const _: () = assert!(UNITS.is_power_of_two() && UNIT_SIZE.is_power_of_two());
 const _: () = assert!(segment::HEADER_OFFSET + core::mem::size_of::<Segment>() > UNIT_DESCRIPTOR);
@@ -210,8 +212,7 @@ macro_rules! c_free_entry {
             "sub rdx, qword ptr [rsi + {c_start}]",
             "movzx ecx, byte ptr [rsi + {c_shift}]",
             "ror rdx, cl",
-            "mov ecx, dword ptr [rsi + {carved}]",
-            "cmp rdx, rcx",
+            "cmp rdx, qword ptr [rsi + {carved}]",
             "jae 2f",
             // `free_own_slot`: the double-free key checked and set, the slot pushed.
             "mov rax, qword ptr [rip + {free_key}]",

@@ -256,8 +256,9 @@ pub struct Page {
     _owner_line: [u64; 2],
     /// First slot.
     pub start: *mut u8,
-    /// Slots carved so far.
-    pub carved: u32,
+    /// Slots carved so far (a whole word: [`Page::is_c_slot`]'s compare reads it from memory,
+    /// one instruction fewer on every C `free`).
+    pub carved: u64,
     /// Slots in the page.
     pub capacity: u32,
     /// Slot size in bytes.
@@ -674,7 +675,7 @@ impl Segment {
             && page.start as usize == base + first * UNIT_SIZE
             && capacity_and_size == shape.capacity_and_size
             && page.reciprocal == shape.reciprocal
-            && page.carved <= page.capacity;
+            && page.carved <= u64::from(page.capacity);
         if !sound {
             return Err(NoPage::Damaged);
         }
@@ -843,7 +844,7 @@ impl Page {
             .wrapping_mul(self.c_inverse)
             .wrapping_sub(self.c_start)
             .rotate_right(self.c_shift);
-        index < u64::from(self.carved)
+        index < self.carved
     }
 
     /// Sets [`Page::is_c_slot`]'s fields from `start` and `block_size`.
@@ -967,7 +968,7 @@ impl Page {
 
     #[inline]
     fn carve(&mut self) -> Option<NonNull<u8>> {
-        if self.carved == self.capacity {
+        if self.carved == u64::from(self.capacity) {
             return None;
         }
         let address = self.slot_address(self.carved as usize);
@@ -1186,7 +1187,7 @@ mod tests {
             page.reciprocal = (1u64 << RECIPROCAL_SHIFT) / size as u64 + 1;
             page.set_c_validation();
             for carved in [0, 1, page.capacity / 2, page.capacity] {
-                page.carved = carved;
+                page.carved = u64::from(carved);
                 let end = start + page.capacity as usize * size;
                 let mut probes = vec![0, 8, start - size, start - 16, start - 1, usize::MAX - 15];
                 for index in (0..=page.capacity as usize).step_by(1 + page.capacity as usize / 64) {
