@@ -22,9 +22,14 @@
 //!   definitions as `const` operands, so a layout change cannot leave the assembly behind.
 //! * Anything else leaves through a stub that makes the frame the Rust function had (`push
 //!   rbp; mov rbp, rsp`), calls a Rust function that finishes the request, and returns. Check
-//!   mode (C heap slot null) therefore reaches `capi::malloc_general` and `capi::free_rest`
-//!   with the same chain of frames as before: one frame of the exported function, whose return
+//!   mode (C heap slot null) therefore reaches `capi::malloc_general` and
+//!   `capi::free_undesignated` with the same chain of frames as before: one frame of the exported function, whose return
 //!   address is in the program (`trace::unwind::program_frame_below` expects that).
+//! * The Rust functions the stubs call are `extern "C-unwind"`: with `extern "C"`, Rust
+//!   guards their calls with an abort on unwinding, so they stop being tail calls, and check
+//!   mode's captures met one more frame of this library (glibc-simple 1 in check mode: 307.8M
+//!   instructions before this module, 361.8M with `extern "C"`, the difference in
+//!   `trace::unwind`).
 //! * The bodies carry their own call-frame information (`.cfi_startproc` ... `.cfi_endproc`:
 //!   rustc emits none for a naked function), so debuggers, profilers and the DWARF unwinder
 //!   step through them; the fast paths need none beyond the entry state (nothing is pushed),
@@ -42,6 +47,7 @@
 pub use super::c_paths::{
     entry_attend_own_page, entry_free_marked, entry_malloc_carve, C_DIRECT_BELOW, C_FREE_KEY,
 };
+pub use super::heap::C_HEAP_GPA;
 pub use super::observer::ACTIVE as OBSERVER_GATE;
 
 use super::heap::{self, Heap};
@@ -177,8 +183,9 @@ macro_rules! c_malloc_entry {
 }
 
 /// The body of the exported C `free` (a `#[unsafe(naked)] extern "C"` function of one pointer
-/// argument): `c_paths::c_free` without a frame; everything else through `capi::free_rest`
-/// (not a remembered segment of this thread, an observer, not a carved slot),
+/// argument): `c_paths::c_free` without a frame; everything else through `capi::free_general`
+/// or, with no designated GPA, `capi::free_undesignated` (not a remembered segment of this
+/// thread, an observer, not a carved slot),
 /// `c_entry::entry_free_marked` (the slot carries the free key) and
 /// `c_entry::entry_attend_own_page` (the page left its queue or emptied). See `gpa::c_entry`.
 #[doc(hidden)]
@@ -225,14 +232,25 @@ macro_rules! c_free_entry {
             "dec dword ptr [rsi + {page_used}]",
             "js 4f",
             "ret",
-            // The general path, with the frame the Rust entry had.
+            // The general path, with the frame the Rust entry had: `free_general` with a
+            // designated GPA, else (check mode) `free_undesignated`.
             "2:",
             "push rbp",
             ".cfi_adjust_cfa_offset 8",
             ".cfi_rel_offset rbp, 0",
             "mov rbp, rsp",
             ".cfi_def_cfa_register rbp",
-            "call {rest}",
+            "cmp qword ptr [rip + {heap_gpa}], 0",
+            "je 5f",
+            "call {general}",
+            ".cfi_remember_state",
+            "pop rbp",
+            ".cfi_def_cfa rsp, 8",
+            ".cfi_restore rbp",
+            "ret",
+            ".cfi_restore_state",
+            "5:",
+            "call {undesignated}",
             "pop rbp",
             ".cfi_def_cfa rsp, 8",
             ".cfi_restore rbp",
@@ -279,7 +297,9 @@ macro_rules! c_free_entry {
             free_key = sym $crate::__capi::entry::C_FREE_KEY,
             page_free = const $crate::__capi::entry::PAGE_FREE,
             page_used = const $crate::__capi::entry::PAGE_USED,
-            rest = sym $crate::__capi::free_rest,
+            heap_gpa = sym $crate::__capi::entry::C_HEAP_GPA,
+            general = sym $crate::__capi::free_general,
+            undesignated = sym $crate::__capi::free_undesignated,
             marked = sym $crate::__capi::entry::entry_free_marked,
             attend = sym $crate::__capi::entry::entry_attend_own_page,
         )

@@ -313,7 +313,7 @@ pub unsafe fn c_realloc(memory: *mut u8, size: usize) -> *mut u8 {
 /// `page` is the calling thread's C heap's direct-table page for `size` (`size <=
 /// C_LOOKUP_MAX`), read just before with no allocator operation in between.
 #[inline(never)]
-pub unsafe extern "C" fn entry_malloc_carve(size: usize, page: *mut u8) -> *mut u8 {
+pub unsafe extern "C-unwind" fn entry_malloc_carve(size: usize, page: *mut u8) -> *mut u8 {
     // SAFETY: caller contract.
     let block = unsafe { pop_page(page.cast()) };
     if !block.is_null() {
@@ -328,7 +328,7 @@ pub unsafe extern "C" fn entry_malloc_carve(size: usize, page: *mut u8) -> *mut 
 /// # Safety
 /// As for [`free_marked_local`].
 #[inline(never)]
-pub unsafe extern "C" fn entry_free_marked(memory: *mut u8, page: *mut u8) {
+pub unsafe extern "C-unwind" fn entry_free_marked(memory: *mut u8, page: *mut u8) {
     // SAFETY: caller contract.
     unsafe { free_marked_local(page.cast(), memory) }
 }
@@ -339,7 +339,7 @@ pub unsafe extern "C" fn entry_free_marked(memory: *mut u8, page: *mut u8) {
 /// # Safety
 /// As for [`attend_own_page`].
 #[inline(never)]
-pub unsafe extern "C" fn entry_attend_own_page(page: *mut u8) {
+pub unsafe extern "C-unwind" fn entry_attend_own_page(page: *mut u8) {
     // SAFETY: caller contract.
     unsafe { attend_own_page(page.cast()) }
 }

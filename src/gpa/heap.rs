@@ -187,7 +187,7 @@ pub(crate) fn thread_local_extent() -> (usize, usize) {
 
 /// The id of the GPA instance whose heaps the C ABI's fast paths reach through one TLS slot
 /// (`ThreadState::c_heap`), or 0. Set once, for a GPA without checks (see `c_paths`).
-static C_HEAP_GPA: AtomicU64 = AtomicU64::new(0);
+pub static C_HEAP_GPA: AtomicU64 = AtomicU64::new(0);
 
 /// Makes the GPA with `id` the one whose heaps [`c_heap`] returns (the process-wide C heap).
 pub fn designate_c_heap(id: u64) {
