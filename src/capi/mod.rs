@@ -317,6 +317,7 @@ pub unsafe fn free(memory: *mut u8) {
 
 /// The exported `malloc` (`gpa::c_entry`'s assembly) for a size past the direct table's
 /// limit (or any size while an observer is registered): [`malloc`].
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 #[inline(never)]
 pub extern "C-unwind" fn malloc_rest(size: usize) -> *mut u8 {
     // [`malloc`]'s body: `c_malloc` is inlined here (`malloc` itself may be out of line).

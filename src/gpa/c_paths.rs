@@ -312,6 +312,7 @@ pub unsafe fn c_realloc(memory: *mut u8, size: usize) -> *mut u8 {
 /// # Safety
 /// `page` is the calling thread's C heap's direct-table page for `size` (`size <=
 /// C_LOOKUP_MAX`), read just before with no allocator operation in between.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 #[inline(never)]
 pub unsafe extern "C-unwind" fn entry_malloc_carve(size: usize, page: *mut u8) -> *mut u8 {
     // SAFETY: caller contract.
@@ -327,6 +328,7 @@ pub unsafe extern "C-unwind" fn entry_malloc_carve(size: usize, page: *mut u8) -
 ///
 /// # Safety
 /// As for [`free_marked_local`].
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 #[inline(never)]
 pub unsafe extern "C-unwind" fn entry_free_marked(memory: *mut u8, page: *mut u8) {
     // SAFETY: caller contract.
@@ -338,6 +340,7 @@ pub unsafe extern "C-unwind" fn entry_free_marked(memory: *mut u8, page: *mut u8
 ///
 /// # Safety
 /// As for [`attend_own_page`].
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 #[inline(never)]
 pub unsafe extern "C-unwind" fn entry_attend_own_page(page: *mut u8) {
     // SAFETY: caller contract.
