@@ -820,7 +820,7 @@ impl Page {
     pub fn carved_slot(&self, address: usize) -> Option<usize> {
         let offset = (address - self.start as usize) as u64;
         let index = (offset * self.reciprocal) >> RECIPROCAL_SHIFT;
-        (index < u64::from(self.carved) && index * u64::from(self.block_size) == offset)
+        (index < self.carved && index * u64::from(self.block_size) == offset)
             .then_some(index as usize)
     }
 
