@@ -27,9 +27,9 @@
 //!   address is in the program (`trace::unwind::program_frame_below` expects that).
 //! * The Rust functions the stubs call are `extern "C-unwind"`: with `extern "C"`, Rust
 //!   guards their calls with an abort on unwinding, so they stop being tail calls, and check
-//!   mode's captures met one more frame of this library (glibc-simple 1 in check mode: 307.8M
-//!   instructions before this module, 361.8M with `extern "C"`, the difference in
-//!   `trace::unwind`).
+//!   mode's captures met one more frame of this library (glibc-simple 1 in check mode, by
+//!   callgrind: 307.8M instructions before this module, 361.8M with `extern "C"`, the
+//!   difference in `trace::unwind`).
 //! * The bodies carry their own call-frame information (`.cfi_startproc` ... `.cfi_endproc`:
 //!   rustc emits none for a naked function), so debuggers, profilers and the DWARF unwinder
 //!   step through them; the fast paths need none beyond the entry state (nothing is pushed),
