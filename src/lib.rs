@@ -193,4 +193,7 @@ pub mod docs {
 #[doc(hidden)]
 pub mod __capi {
     pub use crate::capi::*;
+    /// The exported `malloc` and `free`'s assembly's constants and slow functions.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    pub use crate::gpa::c_entry as entry;
 }

@@ -91,19 +91,45 @@ unsafe impl core::alloc::GlobalAlloc for OwnAllocations {
 #[global_allocator]
 static OWN_ALLOCATIONS: OwnAllocations = OwnAllocations;
 
+/// C `malloc`: fast mode's direct-table path written out without a frame (`gpa::c_entry`:
+/// the forced frame pointer was 3 of its 24 instructions); the rest as `capi::malloc`.
+///
+/// # Safety
+/// None beyond C's: any size is accepted.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
+    gpa::c_malloc_entry!()
+}
+
 /// C `malloc`.
 ///
 /// # Safety
 /// None beyond C's: any size is accepted.
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
 #[no_mangle]
 pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
     capi::malloc(size).cast()
+}
+
+/// C `free`: `c_paths::c_free` written out without a frame (`gpa::c_entry`); the rest as
+/// `capi::free`.
+///
+/// # Safety
+/// `memory` is null or a block from this library (checked and reported in check mode).
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn free(memory: *mut c_void) {
+    gpa::c_free_entry!()
 }
 
 /// C `free`.
 ///
 /// # Safety
 /// `memory` is null or a block from this library (checked and reported in check mode).
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
 #[no_mangle]
 pub unsafe extern "C" fn free(memory: *mut c_void) {
     // SAFETY: forwarded caller contract.

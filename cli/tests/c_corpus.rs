@@ -51,6 +51,10 @@ const CLEAN: &[&str] = &[
     // free key's word cleared after the copy); also fast mode's `c_realloc` and `c_calloc`
     // paths. Check mode and Valgrind 3.19: no error.
     "clean_realloc",
+    // Every way into and out of the exported `malloc` and `free` (`gpa::c_entry`'s naked
+    // fast paths and their slow ways: past the direct table, carved slots, pages that empty,
+    // another thread's frees). Valgrind 3.19: no error, all heap blocks freed.
+    "clean_entries",
 ];
 
 fn gcc_or_skip() -> bool {

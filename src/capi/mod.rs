@@ -242,8 +242,13 @@ pub fn malloc(size: usize) -> *mut u8 {
 
 /// `malloc` when the fast path did not serve it: both ways are tail calls, so that this
 /// keeps no frame and saves no register (check mode comes through here on every `malloc`).
+/// The exported `malloc` (`gpa::c_entry`'s assembly) calls it, hence the C ABI; `C-unwind`,
+/// not `C`: Rust guards the calls out of a `C` function with an abort on unwinding, so they
+/// would stop being tail calls and put one more of this library's frames under check mode's
+/// trace (its captures walked about 75% more instructions). A panic that leaves here still
+/// ends the process: no C frame above handles it.
 #[inline(never)]
-fn malloc_general(size: usize) -> *mut u8 {
+pub extern "C-unwind" fn malloc_general(size: usize) -> *mut u8 {
     let gpa = gpa();
     if gpa.is_plain() {
         return malloc_plain(gpa, size);
@@ -310,10 +315,26 @@ pub unsafe fn free(memory: *mut u8) {
     unsafe { free_general(memory) }
 }
 
+/// The exported `malloc` (`gpa::c_entry`'s assembly) for a size past the direct table's
+/// limit (or any size while an observer is registered): [`malloc`].
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[inline(never)]
+pub extern "C-unwind" fn malloc_rest(size: usize) -> *mut u8 {
+    // [`malloc`]'s body: `c_malloc` is inlined here (`malloc` itself may be out of line).
+    let block = crate::gpa::c_malloc(size);
+    if !block.is_null() {
+        return block;
+    }
+    malloc_general(size)
+}
+
+/// `free` past its fast path, with a designated GPA. The exported `free`
+/// (`gpa::c_entry`'s assembly) calls it: `C-unwind`, as [`malloc_general`].
+///
 /// # Safety
 /// As for [`free`].
 #[inline(never)]
-unsafe fn free_general(memory: *mut u8) {
+pub unsafe extern "C-unwind" fn free_general(memory: *mut u8) {
     // SAFETY: forwarded caller contract.
     if unsafe { crate::gpa::c_free_validated(memory) } {
         return;
@@ -326,8 +347,11 @@ unsafe fn free_general(memory: *mut u8) {
 ///
 /// # Safety
 /// As for [`free`].
+///
+/// The exported `free` (`gpa::c_entry`'s assembly) calls it while no GPA is designated (check
+/// mode): `C-unwind`, as [`malloc_general`].
 #[inline(never)]
-unsafe fn free_undesignated(memory: *mut u8) {
+pub unsafe extern "C-unwind" fn free_undesignated(memory: *mut u8) {
     let gpa = gpa();
     if !gpa.config().safety {
         // SAFETY: forwarded caller contract.

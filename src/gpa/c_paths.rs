@@ -52,12 +52,12 @@ const C_ALIGN: usize = 16;
 /// parts of [`c_free`].
 static C_GPA: AtomicPtr<GeneralPurposeAllocator> = AtomicPtr::new(core::ptr::null_mut());
 /// The designated GPA's free key (`fast_free`), set with the designation.
-static C_FREE_KEY: AtomicU64 = AtomicU64::new(0);
+pub static C_FREE_KEY: AtomicU64 = AtomicU64::new(0);
 
 /// Requests below this size take [`c_malloc`]'s direct table (`C_LOOKUP_MAX + 1`), while no
 /// observer is registered; 0 while one is, so that the size compare is also the observer
 /// gate ([`observers_changed`]).
-static C_DIRECT_BELOW: AtomicUsize = AtomicUsize::new(C_LOOKUP_MAX + 1);
+pub static C_DIRECT_BELOW: AtomicUsize = AtomicUsize::new(C_LOOKUP_MAX + 1);
 /// Requests below this size are small blocks [`c_malloc`] serves (`MAX_SMALL_SIZE + 1`),
 /// while no observer is registered; 0 while one is.
 static C_SMALL_BELOW: AtomicUsize = AtomicUsize::new(MAX_SMALL_SIZE + 1);
@@ -303,6 +303,48 @@ pub unsafe fn c_realloc(memory: *mut u8, size: usize) -> *mut u8 {
         free_own_slot(page, memory);
         fresh
     }
+}
+
+/// `c_entry`'s exported `malloc`, when the direct-table page's free list is empty: a slot
+/// carved from `page` (`Page::pop`), else the general path for `size`. The sampled countdown
+/// was counted down already (not again here).
+///
+/// # Safety
+/// `page` is the calling thread's C heap's direct-table page for `size` (`size <=
+/// C_LOOKUP_MAX`), read just before with no allocator operation in between.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[inline(never)]
+pub unsafe extern "C-unwind" fn entry_malloc_carve(size: usize, page: *mut u8) -> *mut u8 {
+    // SAFETY: caller contract.
+    let block = unsafe { pop_page(page.cast()) };
+    if !block.is_null() {
+        return block;
+    }
+    crate::capi::malloc_general(size)
+}
+
+/// `c_entry`'s exported `free`, when the validated slot `memory` of `page` carries the free
+/// key: [`free_marked_local`].
+///
+/// # Safety
+/// As for [`free_marked_local`].
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[inline(never)]
+pub unsafe extern "C-unwind" fn entry_free_marked(memory: *mut u8, page: *mut u8) {
+    // SAFETY: caller contract.
+    unsafe { free_marked_local(page.cast(), memory) }
+}
+
+/// `c_entry`'s exported `free`, when the count of `page` it just decremented went negative:
+/// [`attend_own_page`].
+///
+/// # Safety
+/// As for [`attend_own_page`].
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[inline(never)]
+pub unsafe extern "C-unwind" fn entry_attend_own_page(page: *mut u8) {
+    // SAFETY: caller contract.
+    unsafe { attend_own_page(page.cast()) }
 }
 
 /// [`c_free`]'s page that may need attention (out of its queue, or empty): requeued or

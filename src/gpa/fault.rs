@@ -246,7 +246,7 @@ fn nearest_slot(segment: *mut Segment, address: usize, best: &mut Option<Near>) 
         if page.units == 0 || page.meta.is_null() || page.block_size == 0 {
             continue;
         }
-        for index in 0..page.carved.min(page.capacity) as usize {
+        for index in 0..page.carved.min(u64::from(page.capacity)) as usize {
             // SAFETY: safety mode keeps metadata for every slot; `index < capacity`.
             let meta = unsafe { page.meta(index) };
             if meta.state.load(Ordering::Acquire) != SLOT_LIVE {

@@ -160,7 +160,11 @@ struct ThreadState {
 }
 
 /// Ways of the thread's cache of its C heap's segments.
-const C_SEGMENT_WAYS: usize = 8;
+pub(super) const C_SEGMENT_WAYS: usize = 8;
+/// Byte offset of the C heap slot in the thread's state (`c_entry`'s assembly).
+pub(super) const C_HEAP_OFFSET: usize = core::mem::offset_of!(ThreadState, c_heap);
+/// Byte offset of the remembered segments in the thread's state (`c_entry`'s assembly).
+pub(super) const C_SEGMENTS_OFFSET: usize = core::mem::offset_of!(ThreadState, c_segments);
 
 // `is_own_c_segment` adds 1 plus the count of observers to a segment-aligned address.
 const _: () = assert!(super::observer::MAX_OBSERVATIONS + 1 < super::segment::SEGMENT_SIZE);
@@ -183,7 +187,7 @@ pub(crate) fn thread_local_extent() -> (usize, usize) {
 
 /// The id of the GPA instance whose heaps the C ABI's fast paths reach through one TLS slot
 /// (`ThreadState::c_heap`), or 0. Set once, for a GPA without checks (see `c_paths`).
-static C_HEAP_GPA: AtomicU64 = AtomicU64::new(0);
+pub static C_HEAP_GPA: AtomicU64 = AtomicU64::new(0);
 
 /// Makes the GPA with `id` the one whose heaps [`c_heap`] returns (the process-wide C heap).
 pub fn designate_c_heap(id: u64) {

@@ -45,6 +45,8 @@ mod at_exit;
 mod block_at;
 pub(crate) use block_at::HeapSlot;
 mod c_checked;
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+pub mod c_entry;
 pub(crate) use c_checked::CheckedBlock;
 mod c_paths;
 pub(crate) mod caches;

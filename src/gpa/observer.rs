@@ -171,7 +171,7 @@ struct Interned {
 unsafe impl Send for Interned {}
 
 /// 1 plus the registrations active now, in the whole process (the entry points' gate).
-static ACTIVE: AtomicUsize = AtomicUsize::new(1);
+pub static ACTIVE: AtomicUsize = AtomicUsize::new(1);
 
 /// A registration was added (under `REGISTRY`).
 fn opened() {

@@ -256,8 +256,9 @@ pub struct Page {
     _owner_line: [u64; 2],
     /// First slot.
     pub start: *mut u8,
-    /// Slots carved so far.
-    pub carved: u32,
+    /// Slots carved so far (a whole word: [`Page::is_c_slot`]'s compare reads it from memory,
+    /// one instruction fewer on every C `free`).
+    pub carved: u64,
     /// Slots in the page.
     pub capacity: u32,
     /// Slot size in bytes.
@@ -283,6 +284,17 @@ const _: () = assert!(core::mem::offset_of!(Page, start) == 64);
 // The fields `Page::is_c_slot` reads share the descriptor's second cache line.
 const _: () = assert!(core::mem::offset_of!(Page, c_start) < 128);
 const _: () = assert!(core::mem::size_of::<Page>() == 128);
+/// Byte offset of [`Page`]'s count of slots in use (`c_entry`'s assembly).
+pub const PAGE_USED_OFFSET: usize = core::mem::offset_of!(Page, used_state);
+/// Byte offset of [`Page::is_c_slot`]'s multiplier (`c_entry`'s assembly).
+pub const PAGE_C_INVERSE_OFFSET: usize = core::mem::offset_of!(Page, c_inverse);
+/// Byte offset of [`Page::is_c_slot`]'s start product (`c_entry`'s assembly).
+pub const PAGE_C_START_OFFSET: usize = core::mem::offset_of!(Page, c_start);
+/// Byte offset of [`Page::is_c_slot`]'s rotation (`c_entry`'s assembly).
+pub const PAGE_C_SHIFT_OFFSET: usize = core::mem::offset_of!(Page, c_shift);
+/// Byte offset of a segment's unit table from the segment's base (`c_entry`'s assembly).
+pub const UNIT_DESCRIPTOR_OFFSET: usize =
+    HEADER_OFFSET + core::mem::offset_of!(Segment, unit_descriptor);
 
 /// What [`Page`]'s `used_state` is lowered by while the page is out of its heap's queue: in
 /// its queue the word is `used - 1`, from -1 to 8191 (a page has at most 8192 slots), out of
@@ -663,7 +675,7 @@ impl Segment {
             && page.start as usize == base + first * UNIT_SIZE
             && capacity_and_size == shape.capacity_and_size
             && page.reciprocal == shape.reciprocal
-            && page.carved <= page.capacity;
+            && page.carved <= u64::from(page.capacity);
         if !sound {
             return Err(NoPage::Damaged);
         }
@@ -808,7 +820,7 @@ impl Page {
     pub fn carved_slot(&self, address: usize) -> Option<usize> {
         let offset = (address - self.start as usize) as u64;
         let index = (offset * self.reciprocal) >> RECIPROCAL_SHIFT;
-        (index < u64::from(self.carved) && index * u64::from(self.block_size) == offset)
+        (index < self.carved && index * u64::from(self.block_size) == offset)
             .then_some(index as usize)
     }
 
@@ -832,7 +844,7 @@ impl Page {
             .wrapping_mul(self.c_inverse)
             .wrapping_sub(self.c_start)
             .rotate_right(self.c_shift);
-        index < u64::from(self.carved)
+        index < self.carved
     }
 
     /// Sets [`Page::is_c_slot`]'s fields from `start` and `block_size`.
@@ -956,7 +968,7 @@ impl Page {
 
     #[inline]
     fn carve(&mut self) -> Option<NonNull<u8>> {
-        if self.carved == self.capacity {
+        if self.carved == u64::from(self.capacity) {
             return None;
         }
         let address = self.slot_address(self.carved as usize);
@@ -1175,7 +1187,7 @@ mod tests {
             page.reciprocal = (1u64 << RECIPROCAL_SHIFT) / size as u64 + 1;
             page.set_c_validation();
             for carved in [0, 1, page.capacity / 2, page.capacity] {
-                page.carved = carved;
+                page.carved = u64::from(carved);
                 let end = start + page.capacity as usize * size;
                 let mut probes = vec![0, 8, start - size, start - 16, start - 1, usize::MAX - 15];
                 for index in (0..=page.capacity as usize).step_by(1 + page.capacity as usize / 64) {
