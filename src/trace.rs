@@ -1515,6 +1515,35 @@ fn recent_check(addresses: &[usize]) -> u32 {
 mod tests {
     use super::*;
 
+    /// The trace store (the index and the frame arena) holds hashes and return addresses,
+    /// gpa's bookkeeping: once a trace is interned, the leak scans' own state covers both
+    /// mappings, so the exit scan never reads them as roots.
+    #[test]
+    fn the_trace_store_is_never_a_leak_scans_roots() {
+        let id = intern_addresses(&[0x1234_5678, 0x2345_6789, 0x3456_789a]);
+        assert!(id.is_some());
+        let mut store = std::vec::Vec::new();
+        for_each_store_mapping(&mut |start, end| store.push((start, end)));
+        assert_eq!(
+            store.len(),
+            2,
+            "{store:x?}: the index and the arena are mapped"
+        );
+        let own = crate::leakcheck::roots::OwnState::default().with_trace_store();
+        for (start, end) in store {
+            assert!(start < end);
+            let mut outside = std::vec::Vec::new();
+            own.for_each_outside(start - 4096, end + 4096, &mut |from, to| {
+                outside.push((from, to))
+            });
+            assert_eq!(
+                outside,
+                [(start - 4096, start), (end, end + 4096)],
+                "{start:#x}..{end:#x}"
+            );
+        }
+    }
+
     /// A thread gets its caches when it prepares for captures, with its stack's bounds, and
     /// the leak scans' own state covers them (they were skipped as thread-locals before).
     #[test]
