@@ -1145,16 +1145,6 @@ fn check_compare(
 /// is to be called (both sides outside the heap, a longer comparison, or a finding).
 #[inline(always)]
 fn check_strcmp(gpa: &GeneralPurposeAllocator, a: *const u8, b: *const u8) -> Option<i32> {
-    // The strings' first lines are read once their blocks are looked up: asked for now, their
-    // misses (a hash chain's keys are seldom cached) overlap the lookups' (the slot's
-    // metadata).
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch reads nothing the program sees and faults on no address.
-    unsafe {
-        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(a.cast());
-        _mm_prefetch::<_MM_HINT_T0>(b.cast());
-    }
     let rooms = [Found::units(gpa, a, 1), Found::units(gpa, b, 1)];
     let within = rooms[0].min(rooms[1]);
     // Both outside the heap (`usize::MAX`).
