@@ -4,7 +4,8 @@
 //! boundaries at offsets that are not multiples of 16. Each planted read past a block's end
 //! is reported once, at the call's line, as Valgrind memcheck 3.19 reports it (quoted per
 //! case: `valgrind ./compare CASE`, gcc -O0); the comparisons that stop in bounds report
-//! nothing, in check and guard modes.
+//! nothing, in check and guard modes. Short heap strings, whose `strcmp` check mode answers
+//! itself, compare to glibc's values.
 
 mod common;
 
@@ -182,6 +183,34 @@ fn comparisons_that_stop_in_bounds_past_the_first_chunk_report_nothing() {
         let run = run_case(&dir, &binary, options, "clean");
         // Valgrind 3.19: ERROR SUMMARY: 0 errors; the program prints 10.
         assert_eq!(run.stdout().trim(), "10", "{options:?}: {}", run.stderr());
+        assert!(
+            run.findings().is_empty(),
+            "{options:?}: {}\n{}",
+            describe(&run.findings()),
+            run.stderr()
+        );
+    }
+}
+
+#[test]
+fn short_heap_strings_compare_as_glibcs_strcmp_compares_them() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-compare-short");
+    let binary = compile_c_with("libc", "compare", "compare", &[], &dir);
+    // The values of glibc's own `strcmp`: the program without gpa.
+    let plain = std::process::Command::new(&binary)
+        .arg("short")
+        .output()
+        .unwrap();
+    assert!(plain.status.success());
+    let expected = String::from_utf8(plain.stdout).unwrap();
+    assert_eq!(expected.lines().count(), 11);
+    for options in [&[][..], &["--guard"][..]] {
+        let run = run_case(&dir, &binary, options, "short");
+        // Valgrind 3.19: ERROR SUMMARY: 0 errors.
+        assert_eq!(run.stdout(), expected, "{options:?}: {}", run.stderr());
         assert!(
             run.findings().is_empty(),
             "{options:?}: {}\n{}",

@@ -1136,6 +1136,60 @@ fn check_compare(
     }
 }
 
+/// [`check_compare`] of `strcmp(a, b)`, which also answers the call where the check found
+/// the comparison's stop itself: when the bytes both sides have in bounds are fewer than a
+/// chunk's (a short heap string, the common case: a hash chain's keys), the check compares
+/// them one at a time up to the stop anyway, so it returns what glibc's `strcmp` returns
+/// there (the difference of the bytes at the stop as `unsigned char`, as every x86_64
+/// `strcmp` of glibc's computes it), and the call is not forwarded. `None`: glibc's function
+/// is to be called (both sides outside the heap, a longer comparison, or a finding).
+#[inline(always)]
+fn check_strcmp(gpa: &GeneralPurposeAllocator, a: *const u8, b: *const u8) -> Option<i32> {
+    let rooms = [Found::units(gpa, a, 1), Found::units(gpa, b, 1)];
+    let within = rooms[0].min(rooms[1]);
+    // Both outside the heap (`usize::MAX`).
+    if within == usize::MAX {
+        return None;
+    }
+    if within < 16 {
+        for index in 0..within {
+            // SAFETY: `index` is below `within`: in bounds of a side found in the heap (its
+            // live block); a side outside the heap is read no further than the stop, which
+            // glibc's `strcmp` reads at least as far.
+            let (x, y) = unsafe { (Unit::Byte.load(a, index), Unit::Byte.load(b, index)) };
+            if x != y || x == 0 {
+                return Some(x as i32 - y as i32);
+            }
+        }
+        report_compare(gpa, [a, b], rooms, within, 1, "strcmp");
+        return None;
+    }
+    let readable = rooms.map(|room| room != usize::MAX);
+    // SAFETY: as in `check_compare`.
+    if !unsafe { compare::stops(a, b, within, STRINGS, readable) } {
+        report_compare(gpa, [a, b], rooms, within, 1, "strcmp");
+    }
+    None
+}
+
+/// `strcmp`'s checking function: [`check_strcmp`], then glibc's `strcmp` unless the check
+/// answered the call.
+///
+/// # Safety
+/// A `strcmp` call's arguments; `caller` the return address of the call.
+unsafe extern "C" fn strcmp_checked(a: *const u8, b: *const u8, caller: usize) -> i32 {
+    if !own(caller) {
+        if let Some(result) = check_strcmp(super::gpa(), a, b) {
+            return result;
+        }
+    }
+    let outer = forwarding_begin(strcmp_checked as *const () as usize);
+    // SAFETY: the slot's signature; the program's own call, checked.
+    let result = unsafe { STRCMP.real::<CmpFn>()(a, b) };
+    forwarding_end(outer);
+    result
+}
+
 /// Reports the reads of a comparison that runs past the units both sides have in bounds
 /// (`within`): for each side found in the heap whose room ends there, the unit after it.
 #[cold]
@@ -1685,9 +1739,6 @@ checked! {
     }
     fn strncat_checked(d: *mut u8, s: *const u8, n: usize) -> *mut u8, STRNCAT as MemFn, {
         strcat_checks(d, s, n, "strncat");
-    }
-    fn strcmp_checked(a: *const u8, b: *const u8) -> i32, STRCMP as CmpFn, {
-        check_compare(super::gpa(), a, b, usize::MAX, STRINGS, "strcmp");
     }
     fn strncmp_checked(a: *const u8, b: *const u8, n: usize) -> i32, STRNCMP as NCmpFn, {
         check_compare(super::gpa(), a, b, n, STRINGS, "strncmp");

@@ -336,6 +336,7 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
         .collect();
     let own = OwnState::new(&crate::gpa::own_thread_locals(), &thread_pointers)
         .with_trace_caches()
+        .with_trace_store()
         .with_own_signal_stacks(&stacks);
     roots::scan_mappings(
         &mut graph,

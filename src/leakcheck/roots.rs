@@ -234,6 +234,16 @@ impl OwnState {
         OwnState::from_ranges(ranges)
     }
 
+    /// Adds the mappings of the trace store (`trace::for_each_store_mapping`: the index of
+    /// traces and the frame arena): hashes, indices and return addresses, gpa's bookkeeping
+    /// that memcheck never sees, so never roots. Scanned, they were most of the exit scan's
+    /// reads (26 of 27.5 MB after alloc_workload's 260,000 walked traces).
+    pub fn with_trace_store(self) -> OwnState {
+        let mut ranges = self.ranges;
+        crate::trace::for_each_store_mapping(&mut |start, end| ranges.push(start..end));
+        OwnState::from_ranges(ranges)
+    }
+
     /// Sorted, merged `ranges` (empty ones dropped).
     fn from_ranges(mut ranges: std::vec::Vec<core::ops::Range<usize>>) -> OwnState {
         ranges.retain(|range| range.start < range.end);

@@ -3,7 +3,8 @@
  * find where a comparison stops 16 bytes at a time; these cases put the stop (or the block's end)
  * beyond the first chunks, at offsets that are not multiples of 16. The call of each case is the
  * line marked `@CASE`; sizes come from a volatile so that no call is inlined or folded. The `clean`
- * case makes the comparisons that stop in bounds and must report nothing. */
+ * case makes the comparisons that stop in bounds and must report nothing; the `short` case prints
+ * the values of `strcmp` on heap strings under 16 bytes, which must be glibc's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,25 @@ int main(int argc, char **argv) {
         other[15] = 0;
         printf("%d\n", wcscmp(w, other) < 0); /* @wcscmp_past_chunk: 9 wide units, then past */
         free(w);
+    } else if (!strcmp(name, "short")) {
+        /* strcmp of heap strings shorter than a chunk, whose result check mode computes itself
+         * (the check compares them to the stop anyway): each value as glibc's strcmp returns
+         * it, bytes above 127 included, either argument or both on the heap. */
+        static const char *const words[] = {"", "a", "ab", "abc", "abd", "hello", "help",
+                                            "\x7f", "\x80", "\xff\x01", "zzzzzzzzzzzzzz"};
+        const size_t count = sizeof words / sizeof *words;
+        char *copies[sizeof words / sizeof *words];
+        for (size_t i = 0; i < count; i++) copies[i] = strdup(words[i]);
+        for (size_t i = 0; i < count; i++) {
+            for (size_t j = 0; j < count; j++) {
+                char local[16];
+                strcpy(local, words[j]);
+                printf("%d %d %d ", strcmp(copies[i], local), strcmp(local, copies[i]),
+                       strcmp(copies[i], copies[j]));
+            }
+            printf("\n");
+        }
+        for (size_t i = 0; i < count; i++) free(copies[i]);
     } else if (!strcmp(name, "clean")) {
         /* Differences and terminators inside the blocks, past the first chunks. */
         char *p = filled(40, 'a');
