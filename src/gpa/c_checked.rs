@@ -259,6 +259,69 @@ impl GeneralPurposeAllocator {
         })
     }
 
+    /// The Rust debug mode's free of `address` with its `claimed` layout by the pages this
+    /// thread remembers ([`FreeLookup`], shared with [`Self::c_checked_block`]): when
+    /// `address` is the start of a live carved slot of a page the full lookup found in this
+    /// generation of the pages' layout (or finds now), the slot is freed with every check of
+    /// `free_small_on_page` (the layout compared, the state changed from live, the redzone,
+    /// the trace, poison and quarantine) and `true` returned. Anything else (another
+    /// configuration, no such page, an interior pointer, a slot not live) returns `false`
+    /// having done nothing, and the caller's general path finds and reports it as before.
+    /// Inlined into `free_general`, so the traces start from the same frame.
+    ///
+    /// # Safety
+    /// Safety mode's contract of `free_general`: any pointer; nothing else runs on this
+    /// thread's heap meanwhile.
+    #[inline(always)]
+    pub(super) unsafe fn free_checked_remembered(&self, address: usize, claimed: Layout) -> bool {
+        if !self.lean_checked() {
+            return false;
+        }
+        let generation = segment::page_layout_generation(address);
+        let unit = address / UNIT_SIZE;
+        let found = found_page(unit);
+        let page_pointer = if found.unit.get() == unit
+            && found.generation.get() == generation
+            && found.gpa.get() == self.id.load(Ordering::Relaxed)
+        {
+            found.page.get()
+        } else {
+            match self.c_checked_page(address, generation) {
+                Some(page) => page,
+                None => return false,
+            }
+        };
+        // SAFETY: a live page of this GPA's small segment holding `address`: found by
+        // `c_checked_page` now, or remembered by it in this generation of the pages' layout
+        // (`FreeLookup`), with live metadata (as in `c_checked_block`).
+        let page = unsafe { &mut *page_pointer };
+        let Some(index) = page.carved_slot(address) else {
+            return false;
+        };
+        // SAFETY: safety mode keeps metadata for every slot; `index` is carved.
+        let meta = unsafe { page.meta(index) };
+        if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
+            return false;
+        }
+        // As `free_small_on_page`: the block is identified exactly, so after a mismatch
+        // (reported) freeing it is safe.
+        self.check_slot_layout(meta, address, claimed);
+        // SAFETY: the descriptors lie in their segment's header: `page`'s segment is live.
+        let segment = unsafe { &mut *Segment::of(page_pointer as usize) };
+        // SAFETY: a validated carved slot start of a live page with metadata, in safety
+        // mode; `address` is not null (a slot of a mapped segment).
+        unsafe {
+            self.free_small_slot::<false>(
+                segment,
+                page,
+                index,
+                NonNull::new_unchecked(address as *mut u8),
+                0,
+            )
+        };
+        true
+    }
+
     /// The page of [`Self::c_checked_block`]'s full lookup (the page map, the segment header
     /// and owner, the page descriptor's soundness: `checked_page_of`), remembered in the
     /// thread's [`FreeLookup`] for `generation` (read before the lookup).

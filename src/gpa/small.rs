@@ -973,7 +973,12 @@ impl GeneralPurposeAllocator {
     /// mismatch (with the allocation trace) when it is not.
     /// Inlined (into the checked frees); the report is not.
     #[inline(always)]
-    fn check_slot_layout(&self, meta: &SlotMeta, address: usize, claimed: Layout) -> bool {
+    pub(super) fn check_slot_layout(
+        &self,
+        meta: &SlotMeta,
+        address: usize,
+        claimed: Layout,
+    ) -> bool {
         let requested = meta.requested.load(Ordering::Relaxed) as usize;
         let align = 1usize << meta.align_log2.load(Ordering::Relaxed);
         if claimed.size() == requested && claimed.align() == align {
