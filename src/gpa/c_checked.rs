@@ -623,4 +623,71 @@ mod tests {
         }
         assert!(gpa.report().is_clean());
     }
+
+    /// The Rust debug free by a remembered page (`free_checked_remembered`) finds what the
+    /// general path finds: after a free that remembered the page, a double free, a free of an
+    /// interior pointer, a layout mismatch (the block is freed all the same) and an overflow
+    /// of blocks on that page are each reported once, with the block's size, offset and
+    /// traces; a write after free is reported when the block leaves the quarantine.
+    #[test]
+    fn the_rust_free_by_a_remembered_page_reports_what_the_general_path_reports() {
+        use core::alloc::GlobalAlloc;
+        let gpa = checked();
+        let layout = Layout::from_size_align(40, 8).unwrap();
+        // SAFETY: safety mode accepts any pointer and reports mistakes; every block below is
+        // of `gpa`, and the program's mistakes are the test's.
+        unsafe {
+            let blocks: [*mut u8; 5] = core::array::from_fn(|_| gpa.alloc(layout));
+            gpa.dealloc(blocks[0], layout);
+            let unit = blocks[0] as usize / UNIT_SIZE;
+            assert_eq!(found_page(unit).unit.get(), unit, "the page is remembered");
+            assert!(gpa.report().is_clean());
+            let finding = |kind| {
+                let report = gpa.report();
+                let found: Vec<_> = report.of_kind(kind).cloned().collect();
+                assert_eq!(found.len(), 1, "{kind:?}: {report:?}");
+                found.into_iter().next().unwrap()
+            };
+            let labels = |finding: &crate::report::Finding| {
+                finding
+                    .stacks
+                    .iter()
+                    .map(|stack| stack.name)
+                    .collect::<Vec<_>>()
+            };
+
+            gpa.dealloc(blocks[0], layout);
+            let double = finding(FindingKind::DoubleFree);
+            assert_eq!((double.address, double.size), (blocks[0] as usize, 40));
+            assert_eq!(labels(&double), ["alloc", "free", "second_free"]);
+
+            gpa.dealloc(blocks[1].add(8), layout);
+            let interior = finding(FindingKind::InvalidFree);
+            assert_eq!((interior.size, interior.offset), (40, Some(8)));
+
+            gpa.dealloc(blocks[2], Layout::from_size_align(48, 8).unwrap());
+            let mismatch = finding(FindingKind::LayoutMismatch);
+            assert_eq!((mismatch.address, mismatch.size), (blocks[2] as usize, 40));
+            gpa.dealloc(blocks[2], layout);
+            assert_eq!(gpa.report().of_kind(FindingKind::DoubleFree).count(), 2);
+
+            blocks[3].add(40).write(0);
+            gpa.dealloc(blocks[3], layout);
+            let overflow = finding(FindingKind::Overflow);
+            assert_eq!(
+                (overflow.address, overflow.size, overflow.offset),
+                (blocks[3] as usize, 40, Some(40))
+            );
+
+            gpa.dealloc(blocks[4], layout);
+            blocks[4].add(16).write(1);
+            gpa.flush_thread_quarantine();
+            let written = finding(FindingKind::WriteAfterFree);
+            assert_eq!(
+                (written.address, written.offset),
+                (blocks[4] as usize, Some(16))
+            );
+            gpa.dealloc(blocks[1], layout);
+        }
+    }
 }
