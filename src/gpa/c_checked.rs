@@ -262,11 +262,12 @@ impl GeneralPurposeAllocator {
     /// The Rust debug mode's free of `address` with its `claimed` layout by the pages this
     /// thread remembers ([`FreeLookup`], shared with [`Self::c_checked_block`]): when
     /// `address` is the start of a live carved slot of a page the full lookup found in this
-    /// generation of the pages' layout (or finds now), the slot is freed with every check of
-    /// `free_small_on_page` (the layout compared, the state changed from live, the redzone,
-    /// the trace, poison and quarantine) and `true` returned. Anything else (another
-    /// configuration, no such page, an interior pointer, a slot not live) returns `false`
-    /// having done nothing, and the caller's general path finds and reports it as before.
+    /// generation of the pages' layout (or finds now), and `claimed` is the block's layout,
+    /// the slot is freed with every check of `free_small_on_page` (the state changed from
+    /// live, the redzone, the trace, poison and quarantine) and `true` returned. Anything else
+    /// (another configuration, no such page, an interior pointer, a slot not live, a layout
+    /// mismatch) returns `false` having done nothing, and the caller's general path finds and
+    /// reports it as before.
     /// Inlined into `free_general`, so the traces start from the same frame.
     ///
     /// # Safety
@@ -303,21 +304,26 @@ impl GeneralPurposeAllocator {
         if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
             return false;
         }
-        // As `free_small_on_page`: the block is identified exactly, so after a mismatch
-        // (reported) freeing it is safe.
-        self.check_slot_layout(meta, address, claimed);
         // SAFETY: the descriptors lie in their segment's header: `page`'s segment is live.
         let segment = unsafe { &mut *Segment::of(page_pointer as usize) };
+        // SAFETY: a slot of a mapped segment is not null.
+        let memory = unsafe { NonNull::new_unchecked(address as *mut u8) };
+        // A layout other than the block's goes to the general path, which reports the
+        // mismatch and frees the block (it is identified exactly). When it matches, the
+        // slot's requested size is the claimed one, a value in a register since the call: the
+        // redzone check's loads at `address + claimed.size()` go out without waiting for the
+        // metadata line (the branch is predicted; the size read from that line would make
+        // them wait).
+        let align = 1usize << meta.align_log2.load(Ordering::Relaxed);
+        if meta.requested.load(Ordering::Relaxed) as usize != claimed.size()
+            || align != claimed.align()
+        {
+            return false;
+        }
         // SAFETY: a validated carved slot start of a live page with metadata, in safety
-        // mode; `address` is not null (a slot of a mapped segment).
+        // mode, whose requested size is `claimed.size()` (compared just above).
         unsafe {
-            self.free_small_slot::<false>(
-                segment,
-                page,
-                index,
-                NonNull::new_unchecked(address as *mut u8),
-                0,
-            )
+            self.free_small_slot_of::<false>(segment, page, index, memory, 0, claimed.size())
         };
         true
     }
