@@ -1051,6 +1051,12 @@ impl GeneralPurposeAllocator {
                 claimed.map(|l| l.size())
             ));
         }
+        if let Some(layout) = claimed {
+            // SAFETY: forwarded contract (safety mode: any pointer).
+            if self.config.safety && unsafe { self.free_checked_remembered(address, layout) } {
+                return;
+            }
+        }
         match self.locate_inlined(address) {
             Ok(None) => {
                 // SAFETY: only a live block of the internal heap that the program may hold

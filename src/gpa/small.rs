@@ -839,10 +839,35 @@ impl GeneralPurposeAllocator {
         memory: NonNull<u8>,
         frame: usize,
     ) {
+        // SAFETY: caller contract: safety mode keeps metadata for every slot.
+        let requested = unsafe { page.meta(index) }
+            .requested
+            .load(Ordering::Relaxed) as usize;
+        // SAFETY: caller contract; `requested` is the slot's.
+        unsafe { self.free_small_slot_of::<ENTRY>(segment, page, index, memory, frame, requested) }
+    }
+
+    /// [`Self::free_small_slot`] with the slot's requested size `requested` known to the
+    /// caller (the Rust debug free's remembered path has compared it with the claimed layout's
+    /// size, a value at hand before the slot's metadata line arrives: the redzone check's
+    /// loads, whose address it gives, then need not wait for that line).
+    ///
+    /// # Safety
+    /// As for [`Self::free_small_slot`]; `requested` is the slot's requested size (its
+    /// metadata's `requested`).
+    #[inline(always)]
+    pub(super) unsafe fn free_small_slot_of<const ENTRY: bool>(
+        &self,
+        segment: &mut Segment,
+        page: &mut Page,
+        index: usize,
+        memory: NonNull<u8>,
+        frame: usize,
+        requested: usize,
+    ) {
         let address = memory.as_ptr() as usize;
         // SAFETY: caller contract: safety mode keeps metadata for every slot.
         let meta = unsafe { page.meta(index) };
-        let requested = meta.requested.load(Ordering::Relaxed) as usize;
         let heap = self.current_heap();
         let owner = heap.is_some_and(|heap| core::ptr::eq(heap.as_ptr(), segment.heap));
         let freed = if owner { SLOT_QUARANTINED } else { SLOT_REMOTE };
