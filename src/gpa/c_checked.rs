@@ -268,12 +268,15 @@ impl GeneralPurposeAllocator {
     /// (another configuration, no such page, an interior pointer, a slot not live, a layout
     /// mismatch) returns `false` having done nothing, and the caller's general path finds and
     /// reports it as before.
-    /// Inlined into `free_general`, so the traces start from the same frame.
+    /// Out of line: `free_general`, which C fast mode's slow ways reach, lies in the fast
+    /// path's section (`capi/fast-path.ld`), and this Rust debug path inlined there made that
+    /// section cross one more 64 KiB fault-around window (`preload_footprint`). Its frame is
+    /// one more of the allocator's own, which symbolization drops as it drops the others.
     ///
     /// # Safety
     /// Safety mode's contract of `free_general`: any pointer; nothing else runs on this
     /// thread's heap meanwhile.
-    #[inline(always)]
+    #[inline(never)]
     pub(super) unsafe fn free_checked_remembered(&self, address: usize, claimed: Layout) -> bool {
         if !self.lean_checked() {
             return false;
