@@ -9,15 +9,15 @@
 //! frame. Those three instructions were an eighth of fast mode's `malloc`/`free` pair (61
 //! instructions on bench/c/glibc-simple, against mimalloc's 43). Rust has no way to drop the
 //! frame of one function, so the two fast paths are written here in assembly: the same
-//! instructions the compiler made of [`c_paths::c_malloc`](super::c_paths)'s direct-table
-//! path and of [`c_paths::c_free`](super::c_paths), with no frame.
+//! instructions the compiler made of `c_paths::c_malloc`'s direct-table
+//! path and of `c_paths::c_free`, with no frame.
 //!
 //! # Design
 //! * The fast paths make every test the Rust paths make, in the same order: the C heap slot
 //!   (null in check mode, before the first `malloc` and inside the allocator), the direct
 //!   table's limit (also the observer gate), sampled guard mode's countdown, the page's free
 //!   list; for `free`, the thread's remembered segment plus the observer gate, the carved-slot
-//!   validation ([`Page::is_c_slot`](super::segment::Page::is_c_slot)), the double-free key,
+//!   validation (`Page::is_c_slot`), the double-free key,
 //!   and the page's count of slots in use. Struct offsets, shifts and masks come from the Rust
 //!   definitions as `const` operands, so a layout change cannot leave the assembly behind.
 //! * Anything else leaves through a stub that makes the frame the Rust function had (`push
@@ -79,7 +79,7 @@ pub const DIRECT: usize = core::mem::offset_of!(Heap, direct);
 pub const PAGE_FREE: usize = core::mem::offset_of!(Page, free);
 /// Byte offset of a page's count of slots in use (`u32`).
 pub const PAGE_USED: usize = segment::PAGE_USED_OFFSET;
-/// Byte offsets of [`Page::is_c_slot`]'s fields.
+/// Byte offsets of `Page::is_c_slot`'s fields.
 pub const PAGE_C_INVERSE: usize = segment::PAGE_C_INVERSE_OFFSET;
 /// See [`PAGE_C_INVERSE`].
 pub const PAGE_C_START: usize = segment::PAGE_C_START_OFFSET;

@@ -54,9 +54,9 @@ static C_GPA: AtomicPtr<GeneralPurposeAllocator> = AtomicPtr::new(core::ptr::nul
 /// The designated GPA's free key (`fast_free`), set with the designation.
 pub static C_FREE_KEY: AtomicU64 = AtomicU64::new(0);
 
-/// Requests below this size take [`c_malloc`]'s direct table (`C_LOOKUP_MAX + 1`), while no
+/// Requests below this size take `c_malloc`'s direct table (`C_LOOKUP_MAX + 1`), while no
 /// observer is registered; 0 while one is, so that the size compare is also the observer
-/// gate ([`observers_changed`]).
+/// gate (`observers_changed`).
 pub static C_DIRECT_BELOW: AtomicUsize = AtomicUsize::new(C_LOOKUP_MAX + 1);
 /// Requests below this size are small blocks [`c_malloc`] serves (`MAX_SMALL_SIZE + 1`),
 /// while no observer is registered; 0 while one is.
@@ -324,10 +324,10 @@ pub unsafe extern "C-unwind" fn entry_malloc_carve(size: usize, page: *mut u8) -
 }
 
 /// `c_entry`'s exported `free`, when the validated slot `memory` of `page` carries the free
-/// key: [`free_marked_local`].
+/// key: `free_marked_local`.
 ///
 /// # Safety
-/// As for [`free_marked_local`].
+/// As for `free_marked_local`.
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 #[inline(never)]
 pub unsafe extern "C-unwind" fn entry_free_marked(memory: *mut u8, page: *mut u8) {
@@ -336,10 +336,10 @@ pub unsafe extern "C-unwind" fn entry_free_marked(memory: *mut u8, page: *mut u8
 }
 
 /// `c_entry`'s exported `free`, when the count of `page` it just decremented went negative:
-/// [`attend_own_page`].
+/// `attend_own_page`.
 ///
 /// # Safety
-/// As for [`attend_own_page`].
+/// As for `attend_own_page`.
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 #[inline(never)]
 pub unsafe extern "C-unwind" fn entry_attend_own_page(page: *mut u8) {
