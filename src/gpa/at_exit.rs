@@ -142,6 +142,7 @@ impl GeneralPurposeAllocator {
         // blocks, are roots whole (see `roots`).
         let own = OwnState::new(&super::own_thread_locals(), &[])
             .with_trace_caches()
+            .with_trace_store()
             .with_own_signal_stacks(stacks);
         roots::scan_mappings(
             &mut graph,
