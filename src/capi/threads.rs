@@ -180,12 +180,7 @@ fn real_mask(which: usize) -> Option<SetMask> {
 /// # Safety
 /// `set` is null or a valid signal set.
 unsafe fn blocks_every_signal(how: c_int, set: *const libc::sigset_t) -> bool {
-    if set.is_null()
-        || how == libc::SIG_UNBLOCK
-        || !super::state().settings.mode.checks()
-        || !crate::os::readable(set as usize + core::mem::size_of::<u64>() - 1)
-        || !crate::os::readable(set as usize)
-    {
+    if set.is_null() || how == libc::SIG_UNBLOCK || !super::state().settings.mode.checks() {
         return false;
     }
     // SAFETY: a valid set (caller contract).
@@ -209,12 +204,16 @@ unsafe fn set_program_mask(
         ["pthread_sigmask(set)", "pthread_sigmask(oldset)"],
         ["sigprocmask(set)", "sigprocmask(oldset)"],
     ];
-    super::libc_calls::check_signal_mask(set.cast(), old.cast(), NAMES[which]);
-    // SAFETY: `set` is null or valid (caller contract); read only where it can be (a freed
-    // guarded block cannot: C's function then reads it, as the program's own access).
-    if unsafe { blocks_every_signal(how, set) } {
-        // SAFETY: a copy of a valid set, less one signal.
-        let mut copy = unsafe { *set };
+    // Read here only where it can be (its 8 bytes the kernel reads: not a freed guarded
+    // block, whose reading faults; C's function then reads it, as the program's own access).
+    let readable = super::libc_calls::check_signal_mask(set.cast(), old.cast(), NAMES[which]);
+    // SAFETY: `set` is null or valid (caller contract), and readable.
+    if readable && unsafe { blocks_every_signal(how, set) } {
+        // SAFETY: the set's first word (its signals 1 to 64, all the kernel reads), readable;
+        // the rest of the copy empty.
+        let mut copy: libc::sigset_t = unsafe { core::mem::zeroed() };
+        // SAFETY: as above; `sigset_t` is at least one word.
+        unsafe { (&raw mut copy).cast::<u64>().write((set as *const u64).read_unaligned()) };
         // SAFETY: as above.
         unsafe { libc::sigdelset(&mut copy, stop_signal()) };
         // SAFETY: the caller's `how` and `old`, a valid set.

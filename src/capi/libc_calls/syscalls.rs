@@ -331,12 +331,16 @@ pub(crate) fn check_sigaction_oldact(old: *mut u8) {
 /// `sigprocmask` and `pthread_sigmask` (`call`'s two names): the 8 bytes of `set` the kernel
 /// reads and of `oldset` it writes (Valgrind's `rt_sigprocmask(set)` and
 /// `rt_sigprocmask(oldset)`), before the call. (Interposed by `capi::threads`, which keeps
-/// the leak scan's stop signal unblocked.)
-pub(crate) fn check_signal_mask(set: *const u8, old: *mut u8, call: [&'static str; 2]) {
-    if checks_on() {
-        range(set, KERNEL_SIGSET, Access::Read, call[0]);
-        range(old, KERNEL_SIGSET, Access::Write, call[1]);
+/// the leak scan's stop signal unblocked.) Whether those 8 bytes of `set` may be read
+/// ([`readable`]: not null, in a live heap block, on the thread's stack or mapped); `false`
+/// when the calls are not checked.
+pub(crate) fn check_signal_mask(set: *const u8, old: *mut u8, call: [&'static str; 2]) -> bool {
+    if !checks_on() {
+        return false;
     }
+    let set_readable = !set.is_null() && readable(gpa(), set as usize, KERNEL_SIGSET, call[0]);
+    range(old, KERNEL_SIGSET, Access::Write, call[1]);
+    set_readable
 }
 
 /// The names of an exec call's parameters: the function the program called, with Valgrind's
