@@ -213,7 +213,11 @@ unsafe fn set_program_mask(
         // the rest of the copy empty.
         let mut copy: libc::sigset_t = unsafe { core::mem::zeroed() };
         // SAFETY: as above; `sigset_t` is at least one word.
-        unsafe { (&raw mut copy).cast::<u64>().write((set as *const u64).read_unaligned()) };
+        unsafe {
+            (&raw mut copy)
+                .cast::<u64>()
+                .write((set as *const u64).read_unaligned())
+        };
         // SAFETY: as above.
         unsafe { libc::sigdelset(&mut copy, stop_signal()) };
         // SAFETY: the caller's `how` and `old`, a valid set.
