@@ -505,6 +505,61 @@ pub fn thread_id() -> u64 {
     unsafe { libc::syscall(libc::SYS_gettid) as u64 }
 }
 
+/// Lets another thread run, as `sched_yield` does; where a seccomp filter of this process
+/// would kill `sched_yield` ([`seccomp::DONE_WITHOUT`]), spins a while instead.
+pub fn yield_now() {
+    if seccomp::stops("sched_yield") {
+        for _ in 0..256 {
+            core::hint::spin_loop();
+        }
+    } else {
+        // SAFETY: sched_yield has no preconditions.
+        unsafe { libc::sched_yield() };
+    }
+}
+
+/// How many threads this process has (`Threads:` of `/proc/self/status`, read with system
+/// calls only, also after a `chroot`: [`open_proc_self`]); `None` when it cannot be read.
+/// Needs no `getdents64`, which a seccomp filter may kill ([`seccomp::DONE_WITHOUT`]).
+pub fn thread_count() -> Option<usize> {
+    let fd = open_proc_self(b"status\0", libc::O_RDONLY);
+    if fd < 0 {
+        return None;
+    }
+    let mut text = [0u8; 4096];
+    let mut len = 0;
+    while len < text.len() {
+        // SAFETY: `read` writes at most the free part of `text`.
+        let read = unsafe { libc::read(fd, text[len..].as_mut_ptr().cast(), text.len() - len) };
+        if read <= 0 {
+            break;
+        }
+        len += read as usize;
+    }
+    // SAFETY: `fd` was opened above.
+    unsafe { libc::close(fd) };
+    threads_in_status(&text[..len])
+}
+
+/// The `Threads:` field of a `/proc/<pid>/status` text.
+fn threads_in_status(status: &[u8]) -> Option<usize> {
+    let key = b"\nThreads:";
+    let at = status.windows(key.len()).position(|w| w == key)? + key.len();
+    let digits = status[at..]
+        .iter()
+        .skip_while(|b| **b == b' ' || **b == b'\t')
+        .take_while(|b| b.is_ascii_digit());
+    let mut count = 0usize;
+    let mut any = false;
+    for digit in digits {
+        count = count
+            .checked_mul(10)?
+            .checked_add(usize::from(digit - b'0'))?;
+        any = true;
+    }
+    any.then_some(count)
+}
+
 /// The current stack pointer's neighbourhood: the address of a local, used as the lower bound
 /// when walking frame pointers.
 #[inline(always)]
@@ -1136,6 +1191,22 @@ mod tests {
 
     std::thread_local! {
         static LOCAL: core::cell::Cell<[u64; 512]> = const { core::cell::Cell::new([0; 512]) };
+    }
+
+    #[test]
+    fn the_thread_count_is_read_from_status_without_a_directory_listing() {
+        let status = b"Name:\tx\nTgid:\t7\nThreads:\t12\nSigQ:\t0/1\n";
+        assert_eq!(threads_in_status(status), Some(12));
+        assert_eq!(threads_in_status(b"Name:\tx\nThreads:\t\n"), None);
+        assert_eq!(threads_in_status(b"Name:\tThreads:\t3\n"), None);
+        // This test's own process: at least the thread running it, the same as the task
+        // directory lists (other tests' threads may come and go in between: at most a few).
+        let counted = thread_count().expect("/proc/self/status");
+        let listed = std::fs::read_dir("/proc/self/task").unwrap().count();
+        assert!(
+            counted >= 1 && counted.abs_diff(listed) <= 8,
+            "{counted} {listed}"
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //!
 //! # Invariants
 //! * `locked` is true exactly while one thread (or the fork handlers) owns `value`.
-//! * Nothing here allocates or makes a system call other than `sched_yield`.
+//! * Nothing here allocates or makes a system call other than `sched_yield`
+//!   (`os::yield_now`: a spin where a seccomp filter would kill it).
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
@@ -92,8 +93,7 @@ impl<T> Lock<T> {
             if spins < 64 {
                 core::hint::spin_loop();
             } else {
-                // SAFETY: sched_yield has no preconditions.
-                unsafe { libc::sched_yield() };
+                crate::os::yield_now();
             }
         }
     }

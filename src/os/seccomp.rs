@@ -22,6 +22,10 @@
 //! only ever add restrictions (the kernel runs every filter installed and takes the strictest
 //! action), so the set only grows; a `fork` child inherits it with the filters.
 //!
+//! Two calls the report does without ([`DONE_WITHOUT`]: `getdents64` in a process with one
+//! thread, `sched_yield`) do not leave the report out by themselves (the caller decides with
+//! [`needed`]).
+//!
 //! A filter installed by one thread without `SECCOMP_FILTER_FLAG_TSYNC` binds that thread
 //! only; the set is still process-wide, because the exit report also makes the other threads
 //! run a handler (the leak scan stops them) under their own filters.
@@ -426,6 +430,23 @@ pub fn stops(name: &str) -> bool {
     set != 0 && index_of(name).is_some_and(|i| set & (1 << i) != 0)
 }
 
+/// The calls of [`CALLS`] the exit report does without when a filter stops them, so that
+/// a process whose filters stop only these is still reported (Valgrind reports it):
+/// `getdents64` lists the threads to stop, which a process that has no other thread
+/// (`super::thread_count`) does not need; `sched_yield` is only a contended lock's wait,
+/// which then spins instead ([`super::yield_now`]).
+pub const DONE_WITHOUT: [&str; 2] = ["getdents64", "sched_yield"];
+
+/// The calls of `set` that the exit report cannot do without: all but [`DONE_WITHOUT`].
+pub fn needed(mut set: u64) -> u64 {
+    for name in DONE_WITHOUT {
+        if let Some(i) = index_of(name) {
+            set &= !(1 << i);
+        }
+    }
+    set
+}
+
 /// The names of the calls in `set`, comma-separated, into `out`; the bytes written.
 pub fn names(set: u64, out: &mut [u8]) -> usize {
     let mut len = 0;
@@ -449,6 +470,18 @@ pub fn names(set: u64, out: &mut [u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_report_does_without_getdents64_and_sched_yield_only() {
+        let bit = |name| 1u64 << index_of(name).unwrap();
+        let mild = bit("getdents64") | bit("sched_yield");
+        assert_eq!(needed(mild), 0);
+        assert_eq!(needed(mild | bit("mincore")), bit("mincore"));
+        assert_eq!(
+            needed(stopped_by_strict_mode()) & bit("openat"),
+            bit("openat")
+        );
+    }
 
     const fn stmt(code: u16, k: u32) -> SockFilter {
         SockFilter {

@@ -25,6 +25,9 @@
  *          "worker exited with 3";
  *   exec   as mild, but the worker execs this program again ("child"), which inherits the
  *          filter, leaks 40 bytes, prints "worker done" and exits with 3;
+ *   threads as stale, but after its filter the worker starts a thread that stays blocked
+ *          (on a pipe nobody writes) instead of reading a freed block: "worker exited
+ *          with 3" with the thread still running;
  *   refused as crash, but the worker's seccomp call has a flag the kernel does not know
  *          (EINVAL): no filter, the worker crashes unconfined: signal 11.
  * Natively: the parent exits 0, the worker 3 (or as said). */
@@ -33,6 +36,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -90,6 +94,17 @@ static struct sock_filter mild_rules[] = {
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 };
 
+static int blocked[2];
+
+/* Stays blocked until the process ends (nobody writes to the pipe). */
+static void *block(void *unused) {
+    (void)unused;
+    char byte;
+    while (read(blocked[0], &byte, 1) > 0) {
+    }
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     const char *way = argc > 1 ? argv[1] : "early";
     if (strcmp(way, "child") == 0) {
@@ -102,9 +117,9 @@ int main(int argc, char **argv) {
     }
     int crash = strcmp(way, "crash") == 0, aborts = strcmp(way, "abort") == 0;
     int stale = strcmp(way, "stale") == 0, refused = strcmp(way, "refused") == 0;
-    int execs = strcmp(way, "exec") == 0;
+    int execs = strcmp(way, "exec") == 0, threads = strcmp(way, "threads") == 0;
     crash = crash || refused;
-    int mild = strcmp(way, "mild") == 0 || stale || execs;
+    int mild = strcmp(way, "mild") == 0 || stale || execs || threads;
     int waits = strcmp(way, "wait") == 0 || crash || aborts || mild;
     int early = strcmp(way, "early") == 0 || waits;
     void *volatile lost = NULL;
@@ -140,7 +155,11 @@ int main(int argc, char **argv) {
             execl(argv[0], argv[0], "child", (char *)0);
             return 2;
         }
-        if (crash || mild) {
+        if (threads) {
+            pthread_t thread;
+            if (pipe(blocked) != 0 || pthread_create(&thread, NULL, block, NULL) != 0) return 2;
+        }
+        if (crash || (mild && !threads)) {
             char *volatile freed = allocate(24);
             free(freed);
             if (stale) {

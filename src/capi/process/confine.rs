@@ -95,7 +95,7 @@ pub fn stopped_by_mode(strict: bool, program: usize) -> Pending {
     } else {
         crate::os::seccomp::stopped_by_program_at(program).unwrap_or(0)
     };
-    if stopped != 0 && checking() {
+    if crate::os::seccomp::needed(stopped) != 0 && checking() {
         let writable = crate::os::seccomp::file_size_limit() >= LEFT_OUT_ROOM
             && crate::os::held::get(crate::os::held::Role::ReservedEvent).is_some();
         if let (false, Some(dir)) = (writable, settings::REPORT_DIR.get()) {
@@ -139,7 +139,10 @@ impl Pending {
             // Said now under `gpa run` (not on stderr, which is the program's until it
             // ends): however the process ends from here on, by `exit` or by a signal the
             // kernel handles alone (the signals stepped aside), it is listed as confined.
-            if self.stopped != 0 && settings::REPORT_DIR.get().is_some() {
+            // (Not for a filter that stops only calls the report does without: a process
+            // with one thread at its end is reported.)
+            if crate::os::seccomp::needed(self.stopped) != 0 && settings::REPORT_DIR.get().is_some()
+            {
                 let _ = report_left_out();
             }
         } else if let Some(aside) = self.aside {
@@ -193,8 +196,13 @@ pub unsafe fn prctl(option: c_int, a2: c_ulong, a3: c_ulong, a4: c_ulong, a5: c_
 /// first time, it says so with the calls the filter allows: an `unreported` event in the
 /// report files made ahead under `gpa run` (which lists the process as not checked, with
 /// the calls), else a line on stderr. Takes no lock and allocates nothing.
+///
+/// A filter that stops only calls the report does without
+/// ([`crate::os::seccomp::DONE_WITHOUT`]) leaves the report in, unless it stops
+/// `getdents64` and the process has other threads (their list is read with it) or its
+/// thread count cannot be read: that is decided here, when the report is due.
 pub fn report_left_out() -> bool {
-    let stopped = crate::os::seccomp::stopped();
+    let stopped = stopped_now();
     if stopped == 0 {
         return false;
     }
@@ -231,6 +239,27 @@ pub fn report_left_out() -> bool {
     }
     sys::set_errno(errno);
     true
+}
+
+/// The calls of the exit report this process's filters stop (all of them, to name them),
+/// when the report cannot be made now: one of them is a call the report cannot do without,
+/// or `getdents64` while the process has other threads (or their number cannot be read).
+/// Else 0. Reads `/proc/self/status` only where a filter stops `getdents64` and nothing the
+/// report needs.
+fn stopped_now() -> u64 {
+    let stopped = crate::os::seccomp::stopped();
+    let left_out = crate::os::seccomp::needed(stopped) != 0
+        || (stopped & listing_bit() != 0 && crate::os::thread_count() != Some(1));
+    if left_out {
+        stopped
+    } else {
+        0
+    }
+}
+
+/// The bit of `getdents64` in [`crate::os::seccomp::stopped`]'s sets.
+fn listing_bit() -> u64 {
+    crate::os::seccomp::index_of("getdents64").map_or(0, |i| 1 << i)
 }
 
 /// The reason [`report_left_out`] gives, before and after the calls' names.

@@ -204,8 +204,7 @@ fn locked<R>(with: impl FnOnce() -> R) -> R {
         .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
         .is_err()
     {
-        // SAFETY: a system call without arguments.
-        unsafe { libc::sched_yield() };
+        crate::os::yield_now();
     }
     let result = with();
     SYSTEM_LOCK.store(false, Ordering::Release);
