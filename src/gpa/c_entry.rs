@@ -98,6 +98,38 @@ const _: () = assert!(segment::HEADER_OFFSET + core::mem::size_of::<Segment>() >
 const _: () =
     assert!(super::size_class::C_DIRECT_ENTRIES == super::size_class::C_LOOKUP_MAX / 16 + 1);
 
+/// The slow ways' frame, as the Rust entry had it (`push rbp; mov rbp, rsp`, with its
+/// call-frame information): the first half of every stub of [`c_malloc_entry!`](crate::c_malloc_entry) and
+/// [`c_free_entry!`](crate::c_free_entry), before its `call`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __c_entry_frame_open {
+    () => {
+        concat!(
+            "push rbp\n",
+            ".cfi_adjust_cfa_offset 8\n",
+            ".cfi_rel_offset rbp, 0\n",
+            "mov rbp, rsp\n",
+            ".cfi_def_cfa_register rbp",
+        )
+    };
+}
+
+/// The second half of every stub (after its `call`): the frame popped, with its call-frame
+/// information, and the return.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __c_entry_frame_close {
+    () => {
+        concat!(
+            "pop rbp\n",
+            ".cfi_def_cfa rsp, 8\n",
+            ".cfi_restore rbp\n",
+            "ret",
+        )
+    };
+}
+
 /// The body of the exported C `malloc` (a `#[unsafe(naked)] extern "C"` function of one
 /// `usize` argument returning a pointer): the direct-table path of `c_paths::c_malloc`
 /// without a frame; everything else through `capi::malloc_general` (no C heap, the sampled
@@ -134,39 +166,18 @@ macro_rules! c_malloc_entry {
             "ret",
             // The general path, with the frame the Rust entry had.
             "2:",
-            "push rbp",
-            ".cfi_adjust_cfa_offset 8",
-            ".cfi_rel_offset rbp, 0",
-            "mov rbp, rsp",
-            ".cfi_def_cfa_register rbp",
+            $crate::__c_entry_frame_open!(),
             "call {general}",
-            "pop rbp",
-            ".cfi_def_cfa rsp, 8",
-            ".cfi_restore rbp",
-            "ret",
+            $crate::__c_entry_frame_close!(),
             "3:",
-            "push rbp",
-            ".cfi_adjust_cfa_offset 8",
-            ".cfi_rel_offset rbp, 0",
-            "mov rbp, rsp",
-            ".cfi_def_cfa_register rbp",
+            $crate::__c_entry_frame_open!(),
             "call {rest}",
-            "pop rbp",
-            ".cfi_def_cfa rsp, 8",
-            ".cfi_restore rbp",
-            "ret",
+            $crate::__c_entry_frame_close!(),
             // The page in `rsi`, the countdown already counted.
             "4:",
-            "push rbp",
-            ".cfi_adjust_cfa_offset 8",
-            ".cfi_rel_offset rbp, 0",
-            "mov rbp, rsp",
-            ".cfi_def_cfa_register rbp",
+            $crate::__c_entry_frame_open!(),
             "call {carve}",
-            "pop rbp",
-            ".cfi_def_cfa rsp, 8",
-            ".cfi_restore rbp",
-            "ret",
+            $crate::__c_entry_frame_close!(),
             ".cfi_endproc",
             anchor = sym $crate::tls::SYMBOL_ANCHOR,
             c_heap = const $crate::__capi::entry::C_HEAP,
@@ -235,51 +246,27 @@ macro_rules! c_free_entry {
             // The general path, with the frame the Rust entry had: `free_general` with a
             // designated GPA, else (check mode) `free_undesignated`.
             "2:",
-            "push rbp",
-            ".cfi_adjust_cfa_offset 8",
-            ".cfi_rel_offset rbp, 0",
-            "mov rbp, rsp",
-            ".cfi_def_cfa_register rbp",
+            $crate::__c_entry_frame_open!(),
             "cmp qword ptr [rip + {heap_gpa}], 0",
             "je 5f",
             "call {general}",
             ".cfi_remember_state",
-            "pop rbp",
-            ".cfi_def_cfa rsp, 8",
-            ".cfi_restore rbp",
-            "ret",
+            $crate::__c_entry_frame_close!(),
             ".cfi_restore_state",
             "5:",
             "call {undesignated}",
-            "pop rbp",
-            ".cfi_def_cfa rsp, 8",
-            ".cfi_restore rbp",
-            "ret",
+            $crate::__c_entry_frame_close!(),
             // The slot in `rdi`, its page in `rsi`.
             "3:",
-            "push rbp",
-            ".cfi_adjust_cfa_offset 8",
-            ".cfi_rel_offset rbp, 0",
-            "mov rbp, rsp",
-            ".cfi_def_cfa_register rbp",
+            $crate::__c_entry_frame_open!(),
             "call {marked}",
-            "pop rbp",
-            ".cfi_def_cfa rsp, 8",
-            ".cfi_restore rbp",
-            "ret",
+            $crate::__c_entry_frame_close!(),
             // The page in `rsi`.
             "4:",
-            "push rbp",
-            ".cfi_adjust_cfa_offset 8",
-            ".cfi_rel_offset rbp, 0",
-            "mov rbp, rsp",
-            ".cfi_def_cfa_register rbp",
+            $crate::__c_entry_frame_open!(),
             "mov rdi, rsi",
             "call {attend}",
-            "pop rbp",
-            ".cfi_def_cfa rsp, 8",
-            ".cfi_restore rbp",
-            "ret",
+            $crate::__c_entry_frame_close!(),
             ".cfi_endproc",
             gate = sym $crate::__capi::entry::OBSERVER_GATE,
             anchor = sym $crate::tls::SYMBOL_ANCHOR,
