@@ -209,14 +209,8 @@ fn a_sandboxed_worker_ends_by_its_signal_or_goes_on_as_natively() {
         "mild",
         "worker killed by signal 11\n",
         |processes, context| {
-            let worker = &processes[1];
-            assert_eq!(worker["status"], "checked", "{context}: {worker}");
-            assert_eq!(worker["signal_name"], "SIGSEGV", "{context}: {worker}");
-            assert_eq!(
-                gpa_leak_totals(worker),
-                [(1, 16), (0, 0), (0, 0), (0, 0)],
-                "{context}: {worker}"
-            );
+            let totals = [(1, 16), (0, 0), (0, 0), (0, 0)];
+            checked(&processes[1], context, Some("SIGSEGV"), totals);
         },
     );
     ends_as_natively(
@@ -225,12 +219,7 @@ fn a_sandboxed_worker_ends_by_its_signal_or_goes_on_as_natively() {
         "worker done\nworker exited with 3\n",
         |processes, context| {
             let worker = &processes[1];
-            assert_eq!(worker["status"], "checked", "{context}: {worker}");
-            assert_eq!(
-                gpa_leak_totals(worker),
-                [(2, 56), (0, 0), (0, 0), (1, 100)],
-                "{context}: {worker}"
-            );
+            checked(worker, context, None, [(2, 56), (0, 0), (0, 0), (1, 100)]);
             // The two loss records; guard mode also sees the read after free at the access,
             // as Valgrind (check mode does not see reads outside libc's calls: c_abi.md).
             let findings = if context.contains("--guard") { 3 } else { 2 };
@@ -245,12 +234,11 @@ fn a_sandboxed_worker_ends_by_its_signal_or_goes_on_as_natively() {
             // The worker's image before the exec, and the new one.
             let listed = processes.as_array().map_or(0, Vec::len);
             assert_eq!(listed, 3, "{context}: {processes}");
-            let image = &processes[2];
-            assert_eq!(image["status"], "checked", "{context}: {image}");
-            assert_eq!(
-                gpa_leak_totals(image),
+            checked(
+                &processes[2],
+                context,
+                None,
                 [(1, 40), (0, 0), (0, 0), (0, 0)],
-                "{context}: {image}"
             );
         },
     );
@@ -264,16 +252,20 @@ fn a_sandboxed_worker_ends_by_its_signal_or_goes_on_as_natively() {
         "refused",
         "worker killed by signal 11\n",
         |processes, context| {
-            let worker = &processes[1];
-            assert_eq!(worker["status"], "checked", "{context}: {worker}");
-            assert_eq!(worker["signal_name"], "SIGSEGV", "{context}: {worker}");
-            assert_eq!(
-                gpa_leak_totals(worker),
-                [(1, 16), (0, 0), (0, 0), (0, 0)],
-                "{context}: {worker}"
-            );
+            let totals = [(1, 16), (0, 0), (0, 0), (0, 0)];
+            checked(&processes[1], context, Some("SIGSEGV"), totals);
         },
     );
+}
+
+/// Asserts that a worker's process (an image) was checked, ended by `signal` (if given), with
+/// the leak totals `totals`.
+fn checked(process: &Value, context: &str, signal: Option<&str>, totals: LeakTotals) {
+    assert_eq!(process["status"], "checked", "{context}: {process}");
+    if let Some(signal) = signal {
+        assert_eq!(process["signal_name"], signal, "{context}: {process}");
+    }
+    assert_eq!(gpa_leak_totals(process), totals, "{context}: {process}");
 }
 
 /// The same worker run under Valgrind, when it is installed: the parent's figures above are
