@@ -508,7 +508,8 @@ pub fn thread_id() -> u64 {
 /// Lets another thread run, as `sched_yield` does; where a seccomp filter of this process
 /// would kill `sched_yield` ([`seccomp::DONE_WITHOUT`]), spins a while instead.
 pub fn yield_now() {
-    if seccomp::stops("sched_yield") {
+    const SCHED_YIELD: u64 = seccomp::bit_of("sched_yield");
+    if seccomp::stopped() & SCHED_YIELD != 0 {
         for _ in 0..256 {
             core::hint::spin_loop();
         }

@@ -312,6 +312,26 @@ pub const CALLS: [Call; 33] = [
     call("exit_group", libc::SYS_exit_group, [0; 6]),
 ];
 
+/// The bit of `name` in [`stopped`]'s sets, found at compile time (a name not in [`CALLS`]
+/// fails the build): for tests on hot paths, one load and one `and`.
+pub const fn bit_of(name: &str) -> u64 {
+    let mut i = 0;
+    while i < CALLS.len() {
+        let (a, b) = (CALLS[i].name.as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return 1 << i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a call of CALLS")
+}
+
 /// The index of `name` in [`CALLS`] (for callers that test one call).
 pub fn index_of(name: &str) -> Option<usize> {
     CALLS.iter().position(|call| call.name == name)
