@@ -45,12 +45,15 @@
 //! live block of the internal heap when the page is found, not on a remembered page: a
 //! page's metadata is freed (`release_page`, `release_heap_memory`) or replaced (a claim
 //! clears it) only inside a change of the layout, and a page without live metadata is not
-//! remembered. The slot's checks (carved, state) are made on every free.
+//! remembered. The slot's checks (carved, state) are made on every free. Behind it, a second
+//! level ([`FoundPages`], 1,024 entries in the thread's trace caches, out of static TLS) keeps
+//! the pages the first level lost, under the same rules, and is asked before the full lookup
+//! (a program freeing at random from more units than 64, as bench/c/alloc-test).
 //!
 //! # Invariants
-//! * A [`FreeLookup`] entry names the page that, in its generation, the full lookup
-//!   (`pagemap::lookup`, `owns_header`, `checked_page_of`, the metadata's liveness) found
-//!   for an address of its unit in the GPA with its id; it holds no address of the program's
+//! * A [`FreeLookup`] or [`FoundPages`] entry names the page that, in its generation, the full
+//!   lookup (`pagemap::lookup`, `owns_header`, `checked_page_of`, the metadata's liveness)
+//!   found for an address of its unit in the GPA with its id; it holds no address of the program's
 //!   memory (the unit is kept as a number: thread-local memory is a root of the leak scan).
 //! * A page's metadata pointer changes from a live block only inside a change of the pages'
 //!   layout (`segment::page_layout_changes`).
@@ -86,6 +89,32 @@ struct FoundPage {
 const FOUND_PAGES: usize = 64;
 const _: () = assert!(FOUND_PAGES.is_power_of_two());
 
+/// Pages a thread remembers behind its [`FreeLookup`] ([`FoundPages`]), direct-mapped by unit:
+/// 16 segments of 64 units without conflict (bench/c/alloc-test, one thread, frees from about
+/// 150 units at random, so the 64 entries of [`FreeLookup`] missed a third of its frees).
+const MORE_FOUND_PAGES: usize = 1024;
+const _: () = assert!(MORE_FOUND_PAGES.is_power_of_two());
+
+/// The pages a thread found that its [`FreeLookup`] no longer holds: a second level, asked
+/// by [`GeneralPurposeAllocator::c_checked_page`] before the full lookup. Kept out of static
+/// TLS (32 KiB), in the thread's trace caches (`trace::Caches`, mapped at a thread's first
+/// capture, check mode's alone, and zeroed when the thread gives them back); entries are
+/// valid as [`FreeLookup`]'s are (same unit, GPA and generation of the pages' layout).
+pub(crate) struct FoundPages {
+    pages: [FoundPage; MORE_FOUND_PAGES],
+}
+
+// SAFETY: unit 0 matches no lookup, so all-zero entries are empty (as in `FreeLookup`).
+unsafe impl crate::tls::ZeroInit for FoundPages {}
+
+impl FoundPages {
+    /// The entry for the unit `unit` (as [`found_page`], over more segments).
+    #[inline(always)]
+    fn of(&self, unit: usize) -> &FoundPage {
+        &self.pages[(unit ^ unit >> 10) & (MORE_FOUND_PAGES - 1)]
+    }
+}
+
 /// The calling thread's pages found by [`GeneralPurposeAllocator::c_checked_block`].
 struct FreeLookup {
     pages: [FoundPage; FOUND_PAGES],
@@ -111,6 +140,20 @@ pub(super) fn thread_local_extent() -> (usize, usize) {
 #[inline(always)]
 fn found_page(unit: usize) -> &'static FoundPage {
     &free_lookup().pages[(unit ^ unit >> 6) & (FOUND_PAGES - 1)]
+}
+
+/// Makes `entry` say that `page` is the page of `unit` for the GPA `gpa` in `generation`: the
+/// unit last, after 0 (which matches no lookup), so that a lookup interrupting the stores (a
+/// signal handler's) sees no entry or a whole one.
+#[inline(always)]
+fn remember_page(entry: &FoundPage, unit: usize, gpa: u64, generation: u64, page: *mut Page) {
+    entry.unit.set(0);
+    core::sync::atomic::compiler_fence(Ordering::SeqCst);
+    entry.gpa.set(gpa);
+    entry.generation.set(generation);
+    entry.page.set(page);
+    core::sync::atomic::compiler_fence(Ordering::SeqCst);
+    entry.unit.set(unit);
 }
 
 /// The alignment of every C block.
@@ -340,6 +383,19 @@ impl GeneralPurposeAllocator {
     /// thread's [`FreeLookup`] for `generation` (read before the lookup).
     #[inline(never)]
     fn c_checked_page(&self, address: usize, generation: u64) -> Option<*mut Page> {
+        let unit = address / UNIT_SIZE;
+        let gpa = self.id.load(Ordering::Relaxed);
+        let more = crate::trace::thread_found_pages().map(|more| more.of(unit));
+        if let Some(entry) = more {
+            if entry.unit.get() == unit
+                && entry.generation.get() == generation
+                && entry.gpa.get() == gpa
+            {
+                let page = entry.page.get();
+                remember_page(found_page(unit), unit, gpa, generation, page);
+                return Some(page);
+            }
+        }
         let Some(pagemap::Entry::Small(segment)) = pagemap::lookup(address) else {
             return None;
         };
@@ -358,12 +414,10 @@ impl GeneralPurposeAllocator {
         if meta.is_null() || !internal::is_live_inlined(meta as usize) {
             return None;
         }
-        let unit = address / UNIT_SIZE;
-        let found = found_page(unit);
-        found.unit.set(unit);
-        found.gpa.set(common.gpa_id);
-        found.generation.set(generation);
-        found.page.set(page);
+        remember_page(found_page(unit), unit, common.gpa_id, generation, page);
+        if let Some(entry) = more {
+            remember_page(entry, unit, common.gpa_id, generation, page);
+        }
         Some(page)
     }
 
@@ -566,20 +620,71 @@ mod tests {
         let page = found.page;
         // The descriptor's metadata pointer changed by a stray write (here: into the
         // metadata block, not its start): the full lookup neither serves the block nor
-        // remembers the page (the entry is emptied first, so the lookup is a full one).
-        found_page(unit).unit.set(0);
+        // remembers the page (the entries of both levels are emptied first, so the lookup is
+        // a full one).
+        forget_page(unit);
         // SAFETY: the page is this GPA's, used by this thread only.
         let meta = unsafe { (*page).meta };
         // SAFETY: as above; restored below, before the page is used again.
         unsafe { (*page).meta = meta.wrapping_add(1) };
         assert!(gpa.c_checked_block(block as usize).is_none());
         assert_ne!(found_page(unit).unit.get(), unit);
+        assert_ne!(more_found(unit), Some(unit));
         // SAFETY: as above.
         unsafe { (*page).meta = meta };
-        // Sound again: served, and remembered.
+        // Sound again: served, and remembered at both levels.
         let again = gpa.c_checked_block(block as usize).unwrap();
         assert_eq!(again.start, block as usize);
         assert_eq!(found_page(unit).unit.get(), unit);
+        assert_eq!(more_found(unit), Some(unit));
+        // SAFETY: found just above on this thread.
+        unsafe { gpa.c_free_checked(again, crate::os::frame_address()) };
+        assert!(gpa.report().is_clean());
+    }
+
+    /// Empties the calling thread's entries for `unit` at both levels ([`FreeLookup`],
+    /// [`FoundPages`]).
+    fn forget_page(unit: usize) {
+        found_page(unit).unit.set(0);
+        if let Some(more) = crate::trace::thread_found_pages() {
+            more.of(unit).unit.set(0);
+        }
+    }
+
+    /// The unit of the calling thread's second-level entry for `unit` (`None`: no caches).
+    fn more_found(unit: usize) -> Option<usize> {
+        crate::trace::thread_found_pages().map(|more| more.of(unit).unit.get())
+    }
+
+    #[test]
+    fn a_page_the_first_level_lost_is_found_at_the_second_in_its_generation_only() {
+        let gpa = checked();
+        let block = gpa.c_alloc_checked(48, crate::os::frame_address());
+        let unit = block as usize / UNIT_SIZE;
+        let found = gpa.c_checked_block(block as usize).unwrap();
+        let page = found.page;
+        // The allocation captured a trace: the thread has its caches, and the lookup put the
+        // page at both levels.
+        assert_eq!(more_found(unit), Some(unit));
+        // Lost at the first level (another unit's page took the entry): the second answers,
+        // with the same page, even where the full lookup would now refuse it (the segment
+        // header's kind overwritten, which only the full lookup reads: a way to tell which
+        // level answered), and the first level has it again.
+        found_page(unit).unit.set(0);
+        // SAFETY: the page's segment header, this GPA's, used by this thread only.
+        let common = unsafe { &mut (*Segment::of(page as usize)).common };
+        let kind = common.kind;
+        common.kind = !kind;
+        let again = gpa.c_checked_block(block as usize).unwrap();
+        assert_eq!((again.start, again.page), (block as usize, page));
+        assert_eq!(found_page(unit).unit.get(), unit);
+        // A change of the layout (here: any page of the shard's segments claimed or
+        // released) ends the generation of both entries: the full lookup runs, and refuses.
+        found_page(unit).unit.set(0);
+        drop(segment::page_layout_changes(block as usize));
+        assert!(gpa.c_checked_block(block as usize).is_none());
+        common.kind = kind;
+        let again = gpa.c_checked_block(block as usize).unwrap();
         // SAFETY: found just above on this thread.
         unsafe { gpa.c_free_checked(again, crate::os::frame_address()) };
         assert!(gpa.report().is_clean());

@@ -1015,14 +1015,19 @@ pub fn capture_unanswered(start: Unanswered, depth: usize) -> TraceId {
     let depth = depth.min(MAX_FRAMES - 1);
     let own_len = LEAN_RANGE[1].load(Ordering::Acquire);
     let found = (own_len != 0 && depth == start.depth)
-        .then(super::stack_top_and_walks)
+        .then(|| recorded_program_frame(start.frame, start.lane))
         .flatten()
-        .and_then(|(top, cache)| {
-            let own_start = LEAN_RANGE[0].load(Ordering::Relaxed);
-            Some((
-                program_frame_below(top, own_start, own_len, start.frame)?,
-                cache,
-            ))
+        .or_else(|| {
+            (own_len != 0 && depth == start.depth)
+                .then(super::stack_top_and_walks)
+                .flatten()
+                .and_then(|(top, cache)| {
+                    let own_start = LEAN_RANGE[0].load(Ordering::Relaxed);
+                    Some((
+                        program_frame_below(top, own_start, own_len, start.frame)?,
+                        cache,
+                    ))
+                })
         });
     let Some(((entry, user), cache)) = found else {
         return capture_user_at_asked(start.frame, start.lane, depth);
@@ -1062,6 +1067,46 @@ pub fn capture_unanswered(start: Unanswered, depth: usize) -> TraceId {
     through_memo(memo, victim, depth, own, |memo, again| {
         walk_and_remember_inline(cache, memo, entry, user, depth, again)
     })
+}
+
+/// The program's first frame above `frame` (as [`program_frame_below`] finds it, with the
+/// program's `rbp` saved there) and the thread's caches, from the lane's record
+/// ([`LastEntry`]), which [`remembered_at`] made or matched for the capture
+/// [`capture_unanswered`] finishes: the record's three words read the same, so its program
+/// frame is the one the chain leads to, on the thread's own stack (see [`LastEntry`]), without
+/// the chain's bounds tests. `None` where the record does not match (a capture on another
+/// stack, where [`remembered_at`] makes none): [`capture_unanswered`] climbs the chain then.
+#[inline(always)]
+fn recorded_program_frame(
+    frame: usize,
+    lane: usize,
+) -> Option<((usize, State), &'static PathCache)> {
+    let (known_top, cache) = super::walks_and_known_top()?;
+    // SAFETY: the thread's own caches; nothing else touches the record during the capture but
+    // a signal handler's capture on this thread, which writes a whole record (as in
+    // `remembered_at`).
+    let last = unsafe { &(*cache.last_entry.get())[lane & 1] };
+    // SAFETY: as in `remembered_at`: `frame` is a live frame of this object on this thread's
+    // stack, holding the entry point's frame pointer and the return address into it, and
+    // `last.outer`, checked in the stack's bounds when the record was made, equals `[frame]`,
+    // so `[outer, outer + 16)` is readable.
+    unsafe {
+        if frame == last.frame
+            && *(frame as *const usize) == last.outer
+            && *((frame + 8) as *const usize) == last.entry
+            && *((last.outer + 8) as *const usize) == last.ip
+        {
+            let user = State {
+                ip: last.ip,
+                sp: last.outer + 16,
+                bp: *(last.outer as *const usize),
+                top: known_top,
+            };
+            Some(((last.entry, user), cache))
+        } else {
+            None
+        }
+    }
 }
 
 /// [`capture_user_at`] after [`remembered_at`] asked, out of line: [`capture_unanswered`]'s
