@@ -303,6 +303,45 @@ pub(crate) struct Caches {
 // false, and the unwinder's empty `PathCache` (itself `ZeroInit`) are the initial state.
 unsafe impl crate::tls::ZeroInit for Caches {}
 
+impl Caches {
+    /// Forgets what ties these caches to the thread that used them, for the next thread
+    /// ([`thread_caches`]' pool): `memo_busy` (false anyway once no capture runs) and the
+    /// unwinder's records at positions on that thread's stack (`PathCache::forget_thread`).
+    /// The rest stays, as valid for any thread as for the one that filled it: `recent` maps
+    /// traces (by their addresses' hash, checked) to interned ids, which are the process's;
+    /// a frame-pointer memo answers only for a walk from the same frame pointer under the
+    /// same stack top whose records still hold (read within the current thread's bounds); the
+    /// unwinder's remembered steps and captures are checked against the stack likewise.
+    pub(super) fn forget_thread(&self) {
+        self.memo_busy.set(false);
+        #[cfg(target_arch = "x86_64")]
+        self.walks.forget_thread();
+    }
+
+    /// Fills one remembered trace and makes the thread-bound records look used (a test's).
+    #[cfg(test)]
+    pub(super) fn touch_for_test(&self) {
+        self.recent[0].set((0x1234, 5, 6));
+        self.memo_busy.set(true);
+        #[cfg(target_arch = "x86_64")]
+        self.walks.touch_thread_records();
+    }
+
+    /// Whether the remembered trace [`Self::touch_for_test`] filled is there, and whether a
+    /// thread-bound record is in use (a test's).
+    #[cfg(test)]
+    pub(super) fn touched_for_test(&self) -> (bool, bool) {
+        #[cfg(target_arch = "x86_64")]
+        let walks = self.walks.holds_thread_records();
+        #[cfg(not(target_arch = "x86_64"))]
+        let walks = false;
+        (
+            self.recent[0].get() == (0x1234, 5, 6),
+            self.memo_busy.get() || walks,
+        )
+    }
+}
+
 /// The calling thread's [`Caches`], made at its first use (async-signal-safe: a pool pop or a
 /// mapping, no `malloc`); `None` only when the system refuses the mapping (then captures go
 /// without caches). The reference stays valid until the thread ends: only

@@ -14,9 +14,16 @@
 //! run in a signal handler, or inside `malloc`): the pool is a lock-free stack (Treiber) whose
 //! head carries a 16-bit change count above the 48-bit address, so that a pop that read a
 //! stale head fails its compare-and-swap (ABA). A thread's exit hook [`release`]s its block:
-//! its pages are discarded (they read back as zero, the state a fresh thread's caches start
-//! in, and stop counting towards RSS) and it goes on the pool for the next thread. Blocks are
-//! never unmapped, so a pop may read the link of a block another thread popped meanwhile.
+//! what ties it to that thread is forgotten (`Caches::forget_thread`: the unwinder's records
+//! of the last captures and its shadow stack, which hold positions on that thread's stack),
+//! and it goes on the pool for the next thread with its remembered walks and traces, which
+//! every capture checks against its own thread's stack and bounds before it uses them (as it
+//! does after the thread's own stack changed). The next thread, often on the same stack
+//! (glibc keeps a finished thread's stack for the next one), then captures from warm caches
+//! and its pages are not faulted in again: they used to be discarded here, and `mstress 10 2`,
+//! 50 threads, took some 1,300 of its 8,000 page faults in them (docs/performance.md, branch
+//! `rptcheck`). Blocks are never unmapped, so a pop may read the link of a block another
+//! thread popped meanwhile.
 //!
 //! Every block ever mapped is also on a push-only list, which [`for_each`] walks for the leak
 //! scan: the caches hold copies of `rbp` (a general register in code without frame pointers),
@@ -36,7 +43,8 @@
 //!
 //! # Invariants
 //! * A block is on the pool only while no thread's `ThreadTraces::caches` points to it, and
-//!   it is all zero there.
+//!   its thread-bound parts are forgotten there (`Caches::forget_thread`); a fresh block is
+//!   all zero.
 //! * Blocks are never unmapped; `ALL` only grows, and a block's `next_all` is written before
 //!   the block is published on it.
 
@@ -81,7 +89,8 @@ fn links(block: usize) -> &'static Links {
     unsafe { &*(at as *const Links) }
 }
 
-/// A zeroed block for the calling thread's caches: a pooled one, else a fresh mapping.
+/// A block for the calling thread's caches: a pooled one (as [`release`] left it), else a
+/// fresh (zero) mapping.
 /// `None` when the system refuses the mapping. Async-signal-safe; allocates nothing.
 pub(super) fn acquire() -> Option<NonNull<Caches>> {
     if let Some(block) = pop() {
@@ -107,24 +116,17 @@ fn publish(block: usize) {
     }
 }
 
-/// Gives `caches` back: zeroes it and puts it on the pool.
+/// Gives `caches` back: forgets what ties it to the thread that used it
+/// (`Caches::forget_thread`) and puts it on the pool, its remembered walks and traces kept.
 ///
 /// # Safety
 /// `caches` came from [`acquire`], and nothing uses it or will (no thread's
 /// `ThreadTraces::caches` points to it).
 pub(super) unsafe fn release(caches: NonNull<Caches>) {
     let block = caches.as_ptr() as usize;
-    let page = os::page_size();
-    let bytes = core::mem::size_of::<Caches>();
-    let whole = bytes / page * page;
-    // SAFETY: the block's mapping holds `bytes` of caches from its page-aligned start, which
-    // nothing uses any more (caller contract); the links lie after them, untouched.
-    unsafe {
-        if whole != 0 {
-            os::discard(caches.cast(), whole);
-        }
-        core::ptr::write_bytes((block + whole) as *mut u8, 0, bytes - whole);
-    }
+    // SAFETY: the block holds a `Caches` (from `acquire`) that nothing uses any more (caller
+    // contract).
+    unsafe { caches.as_ref() }.forget_thread();
     if block as u64 & !ADDRESS_MASK != 0 {
         return;
     }
@@ -186,33 +188,33 @@ pub(super) fn mapped() -> usize {
 mod tests {
     use super::*;
 
-    /// A released block is listed, and the next block a thread gets is all zero, that one
-    /// when no other thread took it first.
+    /// A released block is listed and goes to the next thread that asks, its remembered
+    /// traces kept and its thread-bound records forgotten.
     #[test]
-    fn a_released_block_is_zeroed_reused_and_listed() {
-        let bytes = core::mem::size_of::<Caches>();
+    fn a_released_block_keeps_its_memory_forgets_its_thread_and_is_reused() {
         let mut reused = false;
         for _ in 0..16 {
             let first = acquire().expect("a mapping");
             let start = first.as_ptr() as usize;
-            // SAFETY: this test's block, used by nothing else: its first and last bytes.
-            unsafe {
-                (start as *mut u8).write_bytes(0xA5, 64);
-                ((start + bytes - 1) as *mut u8).write(0x5A);
-            }
+            // SAFETY: this test's block, used by nothing else.
+            unsafe { first.as_ref() }.touch_for_test();
             // SAFETY: acquired above and not used any more.
             unsafe { release(first) };
             let mut listed = false;
             for_each(&mut |from, to| listed |= from == start && to - from == block_len());
             assert!(listed);
             let next = acquire().expect("a mapping");
-            // SAFETY: a block of this test, zeroed by `release` or fresh.
-            let caches = unsafe { core::slice::from_raw_parts(next.as_ptr() as *const u8, bytes) };
-            assert!(
-                caches.iter().all(|&byte| byte == 0),
-                "an acquired block is all zero"
-            );
-            reused |= next == first;
+            if next == first {
+                // SAFETY: this test's block again.
+                let caches = unsafe { next.as_ref() };
+                assert_eq!(caches.touched_for_test(), (true, false));
+                reused = true;
+            } else {
+                // A fresh mapping, or a block another test's thread released: nothing
+                // thread-bound either way.
+                // SAFETY: acquired above, used by nothing else.
+                assert!(!unsafe { next.as_ref() }.touched_for_test().1);
+            }
             // SAFETY: acquired above and not used any more.
             unsafe { release(next) };
             if reused {

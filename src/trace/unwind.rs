@@ -477,6 +477,41 @@ pub(crate) struct PathCache {
 }
 
 impl PathCache {
+    /// Forgets the records at absolute positions on the stack of the thread that used this
+    /// cache, before another thread gets it (`trace::Caches::forget_thread`): each lane's last
+    /// capture ([`LastEntry`], whose words [`remembered_at`] trusts once they match, as made
+    /// under that thread's bounds) and the shadow stack. What stays is checked against the
+    /// capturing thread's own stack before use: the paths' steps (their return addresses in
+    /// their slots, their CFA under the stack's top), the memos (their stack pointer and top
+    /// equal to the capture's, and every word they read unchanged).
+    pub(crate) fn forget_thread(&self) {
+        // SAFETY: nothing captures with this cache any more (the caller gives it back).
+        unsafe {
+            *self.last_entry.get() = [LastEntry::NONE; 2];
+            (*self.shadow.get()).held = 0;
+        }
+    }
+
+    /// Makes the records [`Self::forget_thread`] forgets look used (a test's).
+    #[cfg(test)]
+    pub(crate) fn touch_thread_records(&self) {
+        // SAFETY: a test's cache, used by nothing else.
+        unsafe {
+            (*self.last_entry.get())[1].frame = 16;
+            (*self.shadow.get()).held = 1;
+        }
+    }
+
+    /// Whether a record [`Self::forget_thread`] forgets is in use (a test's).
+    #[cfg(test)]
+    pub(crate) fn holds_thread_records(&self) -> bool {
+        // SAFETY: a test's cache, used by nothing else.
+        unsafe {
+            (*self.last_entry.get()).iter().any(|last| last.frame != 0)
+                || (*self.shadow.get()).held != 0
+        }
+    }
+
     /// The victim of `memo`, an element of this cache's `entry_memos`.
     #[inline(always)]
     fn victim_of(&self, memo: *const Memo) -> *mut Memo {
@@ -496,7 +531,8 @@ impl PathCache {
 /// same frame whose three words read the same values has the same program frame (`outer`,
 /// checked against the stack's bounds, `entry` in this object and `ip` outside it when the
 /// record was made, under the same bounds: the caches, which hold the record, are the
-/// thread's own until it ends and are zeroed when given back) and the same memo (placed by
+/// thread's own until it ends, and the record is forgotten when they are given back,
+/// [`PathCache::forget_thread`]) and the same memo (placed by
 /// the program frame's stack pointer and return address and the lane), so
 /// [`remembered_at`] takes them from here without climbing the frame chain's bounds tests
 /// and without the memo's hash: a loop that allocates or frees from one call site asks
@@ -509,6 +545,17 @@ struct LastEntry {
     entry: usize,
     ip: usize,
     memo: *mut Memo,
+}
+
+impl LastEntry {
+    /// No capture yet (`frame` 0, which no capture has).
+    const NONE: LastEntry = LastEntry {
+        frame: 0,
+        outer: 0,
+        entry: 0,
+        ip: 0,
+        memo: core::ptr::null_mut(),
+    };
 }
 
 // SAFETY: empty paths (length 0, no trace) and shadow stack (`held` 0) with zero steps, and
