@@ -70,7 +70,7 @@ use core::sync::atomic::Ordering;
 
 use super::heap;
 use super::safety::Prefix;
-use super::segment::{self, Page, Segment, SegmentKind, SLOT_LIVE, UNIT_SIZE};
+use super::segment::{self, Page, Segment, SegmentKind, SlotMeta, SLOT_LIVE, UNIT_SIZE};
 use super::{internal, observer, pagemap, safety, size_class, GeneralPurposeAllocator};
 
 /// A page found by [`GeneralPurposeAllocator::c_checked_block`]: the unit number (`address /
@@ -351,6 +351,14 @@ impl GeneralPurposeAllocator {
         };
         // SAFETY: safety mode keeps metadata for every slot; `index` is carved.
         let meta = unsafe { page.meta(index) };
+        // The slot's metadata line and the line of its redzone's first byte were last touched
+        // when the block was allocated (about a thousand pairs ago on the mixed workload): both
+        // are asked for now, and the free trace is captured (about a hundred instructions on
+        // the stack's hot lines) while they come. The compare-and-swap of the state, a locked
+        // instruction, would otherwise hold the capture back until the metadata line arrived.
+        prefetch(meta as *const SlotMeta as usize);
+        prefetch(address + claimed.size());
+        let free_trace = self.trace_here();
         if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
             return false;
         }
@@ -373,7 +381,15 @@ impl GeneralPurposeAllocator {
         // SAFETY: a validated carved slot start of a live page with metadata, in safety
         // mode, whose requested size is `claimed.size()` (compared just above).
         unsafe {
-            self.free_small_slot_of::<false>(segment, page, index, memory, 0, claimed.size())
+            self.free_small_slot_of::<false>(
+                segment,
+                page,
+                index,
+                memory,
+                0,
+                claimed.size(),
+                Some(free_trace),
+            )
         };
         true
     }
@@ -443,6 +459,20 @@ impl GeneralPurposeAllocator {
             )
         }
     }
+}
+
+/// Asks the CPU to bring the cache line holding `address` into the L1 cache: a hint, which
+/// never faults, whatever the address.
+#[inline(always)]
+fn prefetch(address: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint that never faults and reads nothing the program sees,
+    // whatever the address (mapped or not).
+    unsafe {
+        core::arch::x86_64::_mm_prefetch(address as *const i8, core::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
 }
 
 #[cfg(test)]

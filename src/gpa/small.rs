@@ -844,7 +844,9 @@ impl GeneralPurposeAllocator {
             .requested
             .load(Ordering::Relaxed) as usize;
         // SAFETY: caller contract; `requested` is the slot's.
-        unsafe { self.free_small_slot_of::<ENTRY>(segment, page, index, memory, frame, requested) }
+        unsafe {
+            self.free_small_slot_of::<ENTRY>(segment, page, index, memory, frame, requested, None)
+        }
     }
 
     /// [`Self::free_small_slot`] with the slot's requested size `requested` known to the
@@ -852,10 +854,15 @@ impl GeneralPurposeAllocator {
     /// size, a value at hand before the slot's metadata line arrives: the redzone check's
     /// loads, whose address it gives, then need not wait for that line).
     ///
+    /// `free_trace`: the free trace when the caller captured it already (the Rust debug free's
+    /// remembered path, which captures it before the slot's cold lines arrive); `None`: it is
+    /// captured here, after the state change (as the C entries do).
+    ///
     /// # Safety
     /// As for [`Self::free_small_slot`]; `requested` is the slot's requested size (its
     /// metadata's `requested`).
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     pub(super) unsafe fn free_small_slot_of<const ENTRY: bool>(
         &self,
         segment: &mut Segment,
@@ -864,6 +871,7 @@ impl GeneralPurposeAllocator {
         memory: NonNull<u8>,
         frame: usize,
         requested: usize,
+        free_trace: Option<TraceId>,
     ) {
         let address = memory.as_ptr() as usize;
         // SAFETY: caller contract: safety mode keeps metadata for every slot.
@@ -884,8 +892,11 @@ impl GeneralPurposeAllocator {
         }
         let block_size = page.block_size as usize;
         self.check_small_redzone(segment, page, index, requested, owner, false);
-        meta.free_trace
-            .store(self.trace_at::<ENTRY>(frame, 1).0, Ordering::Relaxed);
+        let free_trace = match free_trace {
+            Some(id) => id,
+            None => self.trace_at::<ENTRY>(frame, 1),
+        };
+        meta.free_trace.store(free_trace.0, Ordering::Relaxed);
         // SAFETY: the slot was live and is now ours to poison.
         unsafe { safety::poison_inline(address, block_size) };
         match heap {
