@@ -294,6 +294,76 @@ fn the_killing_filters_parent_figures_are_valgrinds() {
     assert_eq!(gpa_leak_totals(parent), expected, "{text}");
 }
 
+/// The workers of the filters that kill only what the report does without (`mild`, `stale`,
+/// `exec`: lifecycle.md item 19) are checked, with Valgrind's leak totals for each process
+/// when it is installed (one log a process: the worker's is the one that is not the
+/// parent's), else the totals Valgrind 3.19 gave (the test above's doc).
+#[test]
+fn the_mild_filters_workers_have_valgrinds_figures() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("sandbox-mild-vg");
+    compile_c("sandbox_kill_filter", &dir);
+    let ways: [(&str, LeakTotals); 3] = [
+        ("mild", [(1, 16), (0, 0), (0, 0), (0, 0)]),
+        ("stale", [(2, 56), (0, 0), (0, 0), (1, 100)]),
+        ("exec", [(1, 40), (0, 0), (0, 0), (0, 0)]),
+    ];
+    let with_valgrind = !skip("valgrind", "valgrind");
+    for (way, recorded) in ways {
+        let expected = if with_valgrind {
+            valgrind_last_process_totals(&dir, way)
+        } else {
+            recorded
+        };
+        assert_eq!(expected, recorded, "{way}: Valgrind changed its figures");
+        let run = gpa_run(&dir, &[], &["./sandbox_kill_filter", way]);
+        let processes = run.json["processes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let last = processes.last().expect("the worker is listed");
+        assert_eq!(last["status"], "checked", "{way}: {last}");
+        assert_eq!(gpa_leak_totals(last), expected, "{way}: {last}");
+    }
+}
+
+/// Valgrind's leak totals of the process of `./sandbox_kill_filter way` that started last (the
+/// worker, or the image it execs), one log file a process.
+fn valgrind_last_process_totals(dir: &std::path::Path, way: &str) -> LeakTotals {
+    let logs = dir.join(format!("vg-{way}"));
+    let _ = std::fs::remove_dir_all(&logs);
+    std::fs::create_dir_all(&logs).unwrap();
+    let status = std::process::Command::new("valgrind")
+        .args([
+            "--leak-check=full",
+            "--vgdb=no",
+            "--trace-children=yes",
+            &format!("--log-file={}/%p", logs.display()),
+            "./sandbox_kill_filter",
+            way,
+        ])
+        .current_dir(dir)
+        .output()
+        .expect("run valgrind");
+    let mut by_pid: Vec<(u32, String)> = std::fs::read_dir(&logs)
+        .unwrap()
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let pid = entry.file_name().to_str()?.parse().ok()?;
+            Some((pid, std::fs::read_to_string(entry.path()).ok()?))
+        })
+        .collect();
+    by_pid.sort();
+    // The exec'd image keeps the worker's pid and writes into the same log after it.
+    let (_, text) = by_pid.last().expect("Valgrind's logs");
+    let summaries: Vec<&str> = text.split("LEAK SUMMARY").collect();
+    let last = summaries.last().copied().unwrap_or("");
+    assert!(status.status.success(), "valgrind: {text}");
+    valgrind_leak_totals(last)
+}
+
 /// The port the sshd tests listen on (loopback).
 const SSHD_PORT: u16 = 2222;
 
