@@ -454,17 +454,12 @@ pub fn stops(name: &str) -> bool {
 /// a process whose filters stop only these is still reported (Valgrind reports it):
 /// `getdents64` lists the threads to stop, which a process that has no other thread
 /// (`super::thread_count`) does not need; `sched_yield` is only a contended lock's wait,
-/// which then spins instead ([`super::yield_now`]).
-pub const DONE_WITHOUT: [&str; 2] = ["getdents64", "sched_yield"];
+/// which then spins instead ([`super::yield_now`]). A set, as [`stopped`]'s.
+pub const DONE_WITHOUT: u64 = bit_of("getdents64") | bit_of("sched_yield");
 
 /// The calls of `set` that the exit report cannot do without: all but [`DONE_WITHOUT`].
-pub fn needed(mut set: u64) -> u64 {
-    for name in DONE_WITHOUT {
-        if let Some(i) = index_of(name) {
-            set &= !(1 << i);
-        }
-    }
-    set
+pub fn needed(set: u64) -> u64 {
+    set & !DONE_WITHOUT
 }
 
 /// The names of the calls in `set`, comma-separated, into `out`; the bytes written.

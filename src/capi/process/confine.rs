@@ -248,18 +248,14 @@ pub fn report_left_out() -> bool {
 /// report needs.
 fn stopped_now() -> u64 {
     let stopped = crate::os::seccomp::stopped();
+    const LISTING: u64 = crate::os::seccomp::bit_of("getdents64");
     let left_out = crate::os::seccomp::needed(stopped) != 0
-        || (stopped & listing_bit() != 0 && crate::os::thread_count() != Some(1));
+        || (stopped & LISTING != 0 && crate::os::thread_count() != Some(1));
     if left_out {
         stopped
     } else {
         0
     }
-}
-
-/// The bit of `getdents64` in [`crate::os::seccomp::stopped`]'s sets.
-fn listing_bit() -> u64 {
-    crate::os::seccomp::index_of("getdents64").map_or(0, |i| 1 << i)
 }
 
 /// The reason [`report_left_out`] gives, before and after the calls' names.
