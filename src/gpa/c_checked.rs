@@ -45,15 +45,12 @@
 //! live block of the internal heap when the page is found, not on a remembered page: a
 //! page's metadata is freed (`release_page`, `release_heap_memory`) or replaced (a claim
 //! clears it) only inside a change of the layout, and a page without live metadata is not
-//! remembered. The slot's checks (carved, state) are made on every free. Behind it, a second
-//! level ([`FoundPages`], 1,024 entries in the thread's trace caches, out of static TLS) keeps
-//! the pages the first level lost, under the same rules, and is asked before the full lookup
-//! (a program freeing at random from more units than 64, as bench/c/alloc-test).
+//! remembered. The slot's checks (carved, state) are made on every free.
 //!
 //! # Invariants
-//! * A [`FreeLookup`] or [`FoundPages`] entry names the page that, in its generation, the full
-//!   lookup (`pagemap::lookup`, `owns_header`, `checked_page_of`, the metadata's liveness)
-//!   found for an address of its unit in the GPA with its id; it holds no address of the program's
+//! * A [`FreeLookup`] entry names the page that, in its generation, the full lookup
+//!   (`pagemap::lookup`, `owns_header`, `checked_page_of`, the metadata's liveness) found
+//!   for an address of its unit in the GPA with its id; it holds no address of the program's
 //!   memory (the unit is kept as a number: thread-local memory is a root of the leak scan).
 //! * A page's metadata pointer changes from a live block only inside a change of the pages'
 //!   layout (`segment::page_layout_changes`).
