@@ -104,14 +104,6 @@ pub(crate) struct FoundPages {
 // SAFETY: unit 0 matches no lookup, so all-zero entries are empty (as in `FreeLookup`).
 unsafe impl crate::tls::ZeroInit for FoundPages {}
 
-impl FoundPages {
-    /// The entry for the unit `unit` (as [`found_page`], over more segments).
-    #[inline(always)]
-    fn of(&self, unit: usize) -> &FoundPage {
-        &self.pages[(unit ^ unit >> 10) & (MORE_FOUND_PAGES - 1)]
-    }
-}
-
 /// The calling thread's pages found by [`GeneralPurposeAllocator::c_checked_block`].
 struct FreeLookup {
     pages: [FoundPage; FOUND_PAGES],
@@ -398,7 +390,8 @@ impl GeneralPurposeAllocator {
     fn c_checked_page(&self, address: usize, generation: u64) -> Option<*mut Page> {
         let unit = address / UNIT_SIZE;
         let gpa = self.id.load(Ordering::Relaxed);
-        let more = crate::trace::thread_found_pages().map(|more| more.of(unit));
+        let more = crate::trace::thread_found_pages()
+            .map(|more| &more.pages[(unit ^ unit >> 10) & (MORE_FOUND_PAGES - 1)]);
         if let Some(entry) = more {
             if entry.unit.get() == unit
                 && entry.generation.get() == generation
@@ -647,71 +640,20 @@ mod tests {
         let page = found.page;
         // The descriptor's metadata pointer changed by a stray write (here: into the
         // metadata block, not its start): the full lookup neither serves the block nor
-        // remembers the page (the entries of both levels are emptied first, so the lookup is
-        // a full one).
-        forget_page(unit);
+        // remembers the page (the entry is emptied first, so the lookup is a full one).
+        found_page(unit).unit.set(0);
         // SAFETY: the page is this GPA's, used by this thread only.
         let meta = unsafe { (*page).meta };
         // SAFETY: as above; restored below, before the page is used again.
         unsafe { (*page).meta = meta.wrapping_add(1) };
         assert!(gpa.c_checked_block(block as usize).is_none());
         assert_ne!(found_page(unit).unit.get(), unit);
-        assert_ne!(more_found(unit), Some(unit));
         // SAFETY: as above.
         unsafe { (*page).meta = meta };
-        // Sound again: served, and remembered at both levels.
+        // Sound again: served, and remembered.
         let again = gpa.c_checked_block(block as usize).unwrap();
         assert_eq!(again.start, block as usize);
         assert_eq!(found_page(unit).unit.get(), unit);
-        assert_eq!(more_found(unit), Some(unit));
-        // SAFETY: found just above on this thread.
-        unsafe { gpa.c_free_checked(again, crate::os::frame_address()) };
-        assert!(gpa.report().is_clean());
-    }
-
-    /// Empties the calling thread's entries for `unit` at both levels ([`FreeLookup`],
-    /// [`FoundPages`]).
-    fn forget_page(unit: usize) {
-        found_page(unit).unit.set(0);
-        if let Some(more) = crate::trace::thread_found_pages() {
-            more.of(unit).unit.set(0);
-        }
-    }
-
-    /// The unit of the calling thread's second-level entry for `unit` (`None`: no caches).
-    fn more_found(unit: usize) -> Option<usize> {
-        crate::trace::thread_found_pages().map(|more| more.of(unit).unit.get())
-    }
-
-    #[test]
-    fn a_page_the_first_level_lost_is_found_at_the_second_in_its_generation_only() {
-        let gpa = checked();
-        let block = gpa.c_alloc_checked(48, crate::os::frame_address());
-        let unit = block as usize / UNIT_SIZE;
-        let found = gpa.c_checked_block(block as usize).unwrap();
-        let page = found.page;
-        // The allocation captured a trace: the thread has its caches, and the lookup put the
-        // page at both levels.
-        assert_eq!(more_found(unit), Some(unit));
-        // Lost at the first level (another unit's page took the entry): the second answers,
-        // with the same page, even where the full lookup would now refuse it (the segment
-        // header's kind overwritten, which only the full lookup reads: a way to tell which
-        // level answered), and the first level has it again.
-        found_page(unit).unit.set(0);
-        // SAFETY: the page's segment header, this GPA's, used by this thread only.
-        let common = unsafe { &mut (*Segment::of(page as usize)).common };
-        let kind = common.kind;
-        common.kind = !kind;
-        let again = gpa.c_checked_block(block as usize).unwrap();
-        assert_eq!((again.start, again.page), (block as usize, page));
-        assert_eq!(found_page(unit).unit.get(), unit);
-        // A change of the layout (here: any page of the shard's segments claimed or
-        // released) ends the generation of both entries: the full lookup runs, and refuses.
-        found_page(unit).unit.set(0);
-        drop(segment::page_layout_changes(block as usize));
-        assert!(gpa.c_checked_block(block as usize).is_none());
-        common.kind = kind;
-        let again = gpa.c_checked_block(block as usize).unwrap();
         // SAFETY: found just above on this thread.
         unsafe { gpa.c_free_checked(again, crate::os::frame_address()) };
         assert!(gpa.report().is_clean());
