@@ -293,10 +293,6 @@ pub(crate) struct Caches {
     /// The caching unwinder's remembered walks.
     #[cfg(target_arch = "x86_64")]
     walks: unwind::PathCache,
-    /// The pages check mode's `free` found that its lookup in static TLS no longer holds
-    /// (`gpa::FoundPages`): no part of a trace, but per thread, check mode's alone, and too
-    /// large for static TLS, as the rest here.
-    found_pages: crate::gpa::FoundPages,
 }
 
 // SAFETY: empty (all-zero) recent entries and memos (id 0: nothing remembered), `memo_busy`
@@ -355,17 +351,6 @@ fn caches() -> Option<&'static Caches> {
     // SAFETY: a non-null pointer here is this thread's caches (`first_caches`), a live,
     // zero-initialized `Caches` nobody else uses until `release_thread_caches` runs.
     Some(unsafe { &*caches })
-}
-
-/// The calling thread's second level of the pages check mode's `free` found
-/// (`gpa::FoundPages`), once it has caches (a thread that freed a block in check mode
-/// captured its trace before, so has them); `None` before: this makes none.
-#[inline(always)]
-pub(crate) fn thread_found_pages() -> Option<&'static crate::gpa::FoundPages> {
-    let caches = thread_traces_word::<CACHES>() as *const Caches;
-    // SAFETY: a non-null pointer here is this thread's caches (`first_caches`), live until
-    // `release_thread_caches` runs (at the thread's exit, outside any free of it).
-    (!caches.is_null()).then(|| unsafe { &(*caches).found_pages })
 }
 
 /// [`caches`]'s slow path: the thread's first capture.

@@ -86,24 +86,6 @@ struct FoundPage {
 const FOUND_PAGES: usize = 64;
 const _: () = assert!(FOUND_PAGES.is_power_of_two());
 
-/// Pages a thread remembers behind its [`FreeLookup`] ([`FoundPages`]), direct-mapped by unit:
-/// 16 segments of 64 units without conflict (bench/c/alloc-test, one thread, frees from about
-/// 150 units at random, so the 64 entries of [`FreeLookup`] missed a third of its frees).
-const MORE_FOUND_PAGES: usize = 1024;
-const _: () = assert!(MORE_FOUND_PAGES.is_power_of_two());
-
-/// The pages a thread found that its [`FreeLookup`] no longer holds: a second level, asked
-/// by [`GeneralPurposeAllocator::c_checked_page`] before the full lookup. Kept out of static
-/// TLS (32 KiB), in the thread's trace caches (`trace::Caches`, mapped at a thread's first
-/// capture, check mode's alone, and zeroed when the thread gives them back); entries are
-/// valid as [`FreeLookup`]'s are (same unit, GPA and generation of the pages' layout).
-pub(crate) struct FoundPages {
-    pages: [FoundPage; MORE_FOUND_PAGES],
-}
-
-// SAFETY: unit 0 matches no lookup, so all-zero entries are empty (as in `FreeLookup`).
-unsafe impl crate::tls::ZeroInit for FoundPages {}
-
 /// The calling thread's pages found by [`GeneralPurposeAllocator::c_checked_block`].
 struct FreeLookup {
     pages: [FoundPage; FOUND_PAGES],
@@ -129,20 +111,6 @@ pub(super) fn thread_local_extent() -> (usize, usize) {
 #[inline(always)]
 fn found_page(unit: usize) -> &'static FoundPage {
     &free_lookup().pages[(unit ^ unit >> 6) & (FOUND_PAGES - 1)]
-}
-
-/// Makes `entry` say that `page` is the page of `unit` for the GPA `gpa` in `generation`: the
-/// unit last, after 0 (which matches no lookup), so that a lookup interrupting the stores (a
-/// signal handler's) sees no entry or a whole one.
-#[inline(always)]
-fn remember_page(entry: &FoundPage, unit: usize, gpa: u64, generation: u64, page: *mut Page) {
-    entry.unit.set(0);
-    core::sync::atomic::compiler_fence(Ordering::SeqCst);
-    entry.gpa.set(gpa);
-    entry.generation.set(generation);
-    entry.page.set(page);
-    core::sync::atomic::compiler_fence(Ordering::SeqCst);
-    entry.unit.set(unit);
 }
 
 /// The alignment of every C block.
@@ -388,20 +356,6 @@ impl GeneralPurposeAllocator {
     /// thread's [`FreeLookup`] for `generation` (read before the lookup).
     #[inline(never)]
     fn c_checked_page(&self, address: usize, generation: u64) -> Option<*mut Page> {
-        let unit = address / UNIT_SIZE;
-        let gpa = self.id.load(Ordering::Relaxed);
-        let more = crate::trace::thread_found_pages()
-            .map(|more| &more.pages[(unit ^ unit >> 10) & (MORE_FOUND_PAGES - 1)]);
-        if let Some(entry) = more {
-            if entry.unit.get() == unit
-                && entry.generation.get() == generation
-                && entry.gpa.get() == gpa
-            {
-                let page = entry.page.get();
-                remember_page(found_page(unit), unit, gpa, generation, page);
-                return Some(page);
-            }
-        }
         let Some(pagemap::Entry::Small(segment)) = pagemap::lookup(address) else {
             return None;
         };
@@ -420,10 +374,12 @@ impl GeneralPurposeAllocator {
         if meta.is_null() || !internal::is_live_inlined(meta as usize) {
             return None;
         }
-        remember_page(found_page(unit), unit, common.gpa_id, generation, page);
-        if let Some(entry) = more {
-            remember_page(entry, unit, common.gpa_id, generation, page);
-        }
+        let unit = address / UNIT_SIZE;
+        let found = found_page(unit);
+        found.unit.set(unit);
+        found.gpa.set(common.gpa_id);
+        found.generation.set(generation);
+        found.page.set(page);
         Some(page)
     }
 

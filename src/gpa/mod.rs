@@ -47,7 +47,7 @@ pub(crate) use block_at::HeapSlot;
 mod c_checked;
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 pub mod c_entry;
-pub(crate) use c_checked::{CheckedBlock, FoundPages};
+pub(crate) use c_checked::CheckedBlock;
 mod c_paths;
 pub(crate) mod caches;
 mod fast_free;
