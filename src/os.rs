@@ -1154,6 +1154,60 @@ pub fn reserve(len: usize) -> Option<NonNull<u8>> {
     map_anonymous(len, libc::PROT_NONE)
 }
 
+/// [`reserve`], asking for `hint` first (the kernel places the reservation elsewhere when
+/// that range is taken).
+pub fn reserve_near(hint: usize, len: usize) -> Option<NonNull<u8>> {
+    debug_assert!(len != 0 && len % page_size() == 0 && hint % page_size() == 0);
+    // SAFETY: without MAP_FIXED the address is only a hint: the kernel never replaces an
+    // existing mapping.
+    let address = unsafe {
+        libc::mmap(
+            hint as *mut libc::c_void,
+            len,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if address == libc::MAP_FAILED {
+        None
+    } else {
+        NonNull::new(address.cast())
+    }
+}
+
+/// Reserves exactly `[address, address + len)` as [`reserve`] does, or nothing (`false`)
+/// when any of it is mapped already or the address-space limit refuses it
+/// (`MAP_FIXED_NOREPLACE`; on kernels before 4.17, which take the flag for a hint, a
+/// reservation placed elsewhere is undone).
+pub fn reserve_fixed(address: usize, len: usize) -> bool {
+    debug_assert!(len != 0 && len % page_size() == 0 && address % page_size() == 0);
+    // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping: the call fails instead.
+    let mapped = unsafe {
+        libc::mmap(
+            address as *mut libc::c_void,
+            len,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE
+                | libc::MAP_ANONYMOUS
+                | libc::MAP_NORESERVE
+                | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        )
+    };
+    if mapped == libc::MAP_FAILED {
+        return false;
+    }
+    if mapped as usize != address {
+        // SAFETY: the mapping was just made, elsewhere, and nothing uses it.
+        unsafe { libc::munmap(mapped, len) };
+        return false;
+    }
+    true
+}
+
 /// Maps `len` bytes of fresh, zeroed, readable and writable memory between two inaccessible
 /// guard regions of `guard` bytes each, so that a stray access that runs off either end of
 /// some neighbouring mapping faults instead of landing in it. Release with [`unmap_guarded`].
@@ -1189,6 +1243,23 @@ pub unsafe fn unmap_guarded(address: NonNull<u8>, len: usize, guard: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fixed_reservation_takes_free_space_only() {
+        let page = page_size();
+        // Four pages near a hint; the middle two given back, then taken again at their place.
+        let base = reserve_near(0x1000_0000_0000, 4 * page)
+            .expect("reserve")
+            .as_ptr() as usize;
+        // SAFETY: the middle of our own reservation, unused.
+        unsafe { unmap(NonNull::new(((base + page) as *mut u8)).unwrap(), 2 * page) };
+        assert!(reserve_fixed(base + page, 2 * page));
+        // Taken now (and the ends were never free): refused, nothing replaced.
+        assert!(!reserve_fixed(base + page, page));
+        assert!(!reserve_fixed(base, 4 * page));
+        // SAFETY: all four pages are ours again.
+        unsafe { unmap(NonNull::new(base as *mut u8).unwrap(), 4 * page) };
+    }
 
     std::thread_local! {
         static LOCAL: core::cell::Cell<[u64; 512]> = const { core::cell::Cell::new([0; 512]) };

@@ -103,6 +103,68 @@ fn threads_malloc_under_an_address_space_limit_as_natively() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Many blocks live at exit under a limit: `rlimit_as_many_live.c` keeps 200,000 of its
+/// 400,000 blocks (16 to 79 bytes) through an array it then drops. Under `ulimit -v 204800`
+/// (200 MB) natively no malloc fails; Valgrind 3.19 under the same limit (`valgrind
+/// --leak-check=full`): no malloc fails, "definitely lost: 3,200,000 bytes in 1 blocks",
+/// "indirectly lost: 9,600,000 bytes in 200,000 blocks", 1 error. gpa's internal heap (the
+/// blocks' slot records, the exit report's tables) was sized once to an eighth of the limit,
+/// at least 32 MiB: it filled up, and the report's table could not be had: the program died
+/// by `SIGABRT` ("memory allocation of 4194304 bytes failed") and was not checked. The heap
+/// now grows into the address space the limit leaves (docs/c_abi.md, "Address-space limits").
+#[test]
+fn many_blocks_live_at_exit_under_a_limit_are_reported_as_by_valgrind() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("rlimit_as_many_live");
+    let program = compile_c("rlimit_as_many_live", &dir);
+    let program = program.to_str().unwrap();
+    let bytes = 200 * 1000 * 1024;
+    let native = plain_run(&dir, &[program], |command| limit(command, bytes));
+    assert!(native.status.success(), "{native:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&native.stdout),
+        "failed 0 of 400000 mallocs\n"
+    );
+    // Valgrind 3.19 under the same limit.
+    let expected: LeakTotals = [(1, 3_200_000), (200_000, 9_600_000), (0, 0), (0, 0)];
+    if have("valgrind") {
+        let mut valgrind = Command::new("valgrind");
+        valgrind
+            .current_dir(&dir)
+            .args(["--leak-check=full", program]);
+        limit(&mut valgrind, bytes);
+        let out = valgrind.output().expect("run valgrind");
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(valgrind_leak_totals(&text), expected, "{text}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "failed 0 of 400000 mallocs\n"
+        );
+    }
+    for mode in [&[][..], &["--guard"]] {
+        let run = gpa_run_with(&dir, mode, &[program], |command| limit(command, bytes));
+        assert_eq!(
+            run.stdout(),
+            "failed 0 of 400000 mallocs\n",
+            "{mode:?}: {}",
+            run.stderr()
+        );
+        assert_eq!(
+            gpa_leak_totals(&run.json["processes"][0]),
+            expected,
+            "{mode:?}: {}",
+            run.stderr()
+        );
+        assert!(
+            run.stderr().contains("1 error(s) in 1 process(es) checked"),
+            "{mode:?}: {}",
+            run.stderr()
+        );
+    }
+}
+
 /// Guard mode under a limit: its block area (64 GiB without one) is sized to a sixteenth of
 /// the limit, so blocks are still guarded and a read one byte past a 128-byte block faults on
 /// the guard page (`guard/overflow_read.c`; Valgrind 3.19: "Invalid read of size 1 ... 0

@@ -34,8 +34,10 @@
 //! The guards keep the program's memory (mapped anywhere around) from running into gpa's
 //! metadata: a stray write up to 64 MiB off the end of a neighbouring mapping faults. Under an
 //! address-space limit (`RLIMIT_AS`) too tight for the 4.3 GiB reservation, the region is the
-//! largest power of two down to 32 MiB that fits, with the guards, live map and emergency
-//! reserve scaled alike (1/64, 1/128 and 1/16 of it). The part
+//! largest power of two down to 16 MiB that fits, with the guards and emergency reserve scaled
+//! alike (1/64 and 1/16 of it) and a live map for the largest power of two up to the limit
+//! (1/128 of that): the region grows in place when it fills up ([`grow`]), the emergency
+//! reserve staying at the end of its first length, skipped by the bump pointer. The part
 //! of the region not yet used stays inaccessible, so a wild write into it faults too.
 //!
 //! # Invariants
@@ -44,7 +46,9 @@
 //!   metadata) folded with [`MAGIC`], and has its live-map bit set exactly while it is
 //!   allocated.
 //! * Free lists hold only freed blocks of their class, linked through their first word.
-//! * `COMMITTED` only grows; memory below it is readable and writable.
+//! * `COMMITTED` only grows; memory below it is readable and writable, but for the emergency
+//!   reserve (until [`enter_emergency`]) and, in a grown region, the uncommitted part before
+//!   the reserve, where no block lies: the bump pointer went past both.
 
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -56,7 +60,7 @@ use crate::os;
 const REGION_SIZE: usize = 1 << 32;
 /// The smallest region tried: an address-space limit (`ulimit -v`, `RLIMIT_AS`) that leaves
 /// less makes the internal heap, and so the GPA, unavailable.
-const MIN_REGION_SIZE: usize = 32 << 20;
+const MIN_REGION_SIZE: usize = 16 << 20;
 /// Each guard's size for a region of `len` bytes: 64 MiB for the full 4 GiB.
 const fn guard_len(len: usize) -> usize {
     len / 64
@@ -98,7 +102,16 @@ static REGION_START: AtomicUsize = AtomicUsize::new(0);
 static REGION_LEN: AtomicUsize = AtomicUsize::new(0);
 /// The live map (see the module docs), set together with `REGION_START`.
 static LIVE_MAP: AtomicUsize = AtomicUsize::new(0);
-/// Bytes of the region, from its start, that are committed (readable and writable).
+/// The region's length when it was first reserved (0 before): the emergency reserve is the
+/// last sixteenth of it, wherever the region grows afterwards (see [`grow`]).
+static FIRST_LEN: AtomicUsize = AtomicUsize::new(0);
+/// The length the region may grow to (its live map covers that much), stored with
+/// `REGION_LEN`: the first length without an address-space limit, else the largest power of
+/// two up to the limit (at most [`REGION_SIZE`]).
+static MAX_LEN: AtomicUsize = AtomicUsize::new(0);
+/// Bytes of the region, from its start, that are committed (readable and writable), the
+/// emergency reserve aside (inaccessible until [`enter_emergency`], although a grown region
+/// commits past it).
 static COMMITTED: AtomicUsize = AtomicUsize::new(0);
 /// Set by [`enter_emergency`]: allocate lock-free from the reserve, never free.
 static EMERGENCY: AtomicBool = AtomicBool::new(false);
@@ -110,23 +123,53 @@ static STATE: Lock<State> = Lock::new(State {
     big_free: [(0, 0); 64],
 });
 
+/// Where the region is asked for under an address-space limit (16 to 20 TiB, below the range
+/// of `os::map_aligned`'s hints and far from where the kernel places mappings by itself), so
+/// that the address space above it stays free for [`grow`].
+const GROWABLE_HINT: usize = 0x1000_0000_0000;
+
 /// Reserves the region: 4 GiB, or under an address-space limit (`RLIMIT_AS`, which counts
 /// reservations although nothing is committed: under `ulimit -v 4000000` the 4.3 GiB one
 /// failed and so did every `malloc`) a power of two no larger than an eighth of the limit,
 /// halved further while the reservation fails, down to [`MIN_REGION_SIZE`]. The rest is left
-/// for the program's blocks.
+/// for the program's blocks; the region grows into it when it fills up ([`grow`]: a program
+/// with 400,000 blocks live at exit under `ulimit -v 204800` needs more than the 16 MiB an
+/// eighth gives, for its slot records and the exit report's tables).
 #[cold]
 fn region_init() -> Option<usize> {
     let mut len = REGION_SIZE;
-    if let Some(limit) = os::address_space_limit() {
+    let limit = os::address_space_limit();
+    if let Some(limit) = limit {
         while len > MIN_REGION_SIZE && len > limit / 8 {
             len /= 2;
         }
     }
-    let (reservation, total) = loop {
-        let total = 3 * guard_len(len) + live_map_len(len) + len;
-        if let Some(reservation) = os::reserve(total) {
-            break (reservation.as_ptr() as usize, total);
+    // Under a limit the live map covers what the region may grow to: 1/128 of it (1 MiB
+    // under 200 MB), reserved now.
+    let max_len = match limit {
+        Some(limit) if len < REGION_SIZE => {
+            let mut max = REGION_SIZE;
+            while max > len && max > limit {
+                max /= 2;
+            }
+            max
+        }
+        _ => len,
+    };
+    let (reservation, total, max_len) = loop {
+        let max_len = max_len.max(len);
+        let total = 3 * guard_len(len) + live_map_len(max_len) + len;
+        let reservation = if max_len > len {
+            // A start that differs from run to run (the stack's address is randomized), in
+            // steps of 1 GiB.
+            let marker = 0u8;
+            let noise = (core::ptr::addr_of!(marker) as usize >> 12) & 0xfff;
+            os::reserve_near(GROWABLE_HINT + (noise << 30), total)
+        } else {
+            os::reserve(total)
+        };
+        if let Some(reservation) = reservation {
+            break (reservation.as_ptr() as usize, total, max_len);
         }
         if len == MIN_REGION_SIZE {
             return None;
@@ -134,7 +177,7 @@ fn region_init() -> Option<usize> {
         len /= 2;
     };
     let live_map = reservation + guard_len(len);
-    let live_map_bytes = live_map_len(len);
+    let live_map_bytes = live_map_len(max_len);
     let start = live_map + live_map_bytes + guard_len(len);
     // SAFETY: the live map lies inside the reservation just made; its pages are committed
     // lazily by the kernel (only the touched ones use memory).
@@ -154,6 +197,8 @@ fn region_init() -> Option<usize> {
     };
     match winner {
         Ok(_) => {
+            FIRST_LEN.store(len, Ordering::Release);
+            MAX_LEN.store(max_len, Ordering::Release);
             REGION_LEN.store(len, Ordering::Release);
             LIVE_MAP.store(live_map, Ordering::Release);
             Some(start)
@@ -195,6 +240,13 @@ pub fn owns(address: usize) -> bool {
 #[inline(always)]
 fn region_len() -> usize {
     REGION_LEN.load(Ordering::Relaxed)
+}
+
+/// The emergency reserve: its offset from the region's start and its length (the last
+/// sixteenth of the region's first length).
+fn emergency_reserve() -> (usize, usize) {
+    let first = FIRST_LEN.load(Ordering::Acquire);
+    (first - emergency_len(first), emergency_len(first))
 }
 
 /// The live-map word and bit of user pointer `user` (inside the region, 16-aligned).
@@ -283,14 +335,13 @@ pub fn enter_emergency() {
         return;
     }
     if let Some(start) = region() {
-        let len = region_len();
-        let reserve = start + len - emergency_len(len);
-        // SAFETY: the reserve is the end of our region, beyond every block the bump pointer
-        // hands out (it stops short of it).
+        let (offset, len) = emergency_reserve();
+        // SAFETY: the reserve is the end of the region's first length, where no block the
+        // bump pointer hands out lies (it stops short of it, or skips it in a grown region).
         unsafe {
             os::protect(
-                NonNull::new_unchecked(reserve as *mut u8),
-                emergency_len(len),
+                NonNull::new_unchecked((start + offset) as *mut u8),
+                len,
                 true,
             )
         };
@@ -300,8 +351,8 @@ pub fn enter_emergency() {
 
 /// Whether `block` (a header's start) lies in the emergency reserve, once it is in use.
 fn in_emergency_reserve(start: usize, block: usize) -> bool {
-    let len = region_len();
-    EMERGENCY.load(Ordering::Acquire) && block >= start + len - emergency_len(len)
+    let (offset, len) = emergency_reserve();
+    EMERGENCY.load(Ordering::Acquire) && block.wrapping_sub(start + offset) < len
 }
 
 /// A block from the emergency reserve: a lock-free bump, never freed.
@@ -311,12 +362,12 @@ fn emergency_alloc(start: usize, size: usize, align: usize, mark: usize) -> Opti
         .max(16)
         .checked_add(HEADER + align)?
         .next_multiple_of(16);
-    let len = region_len();
+    let (reserve, len) = emergency_reserve();
     let offset = EMERGENCY_BUMP.fetch_add(total, Ordering::AcqRel);
-    if offset.checked_add(total)? > emergency_len(len) {
+    if offset.checked_add(total)? > len {
         return None;
     }
-    let header = start + len - emergency_len(len) + offset;
+    let header = start + reserve + offset;
     let user = (header + HEADER).next_multiple_of(align);
     // SAFETY: `[header, header + total)` was reserved for this call alone by the bump above,
     // inside the accessible reserve; the header fits before `user`.
@@ -383,12 +434,30 @@ fn alloc_marked(size: usize, align: usize, mark: usize) -> Option<NonNull<u8>> {
 }
 
 fn bump(state: &mut State, start: usize, len: usize, align: usize) -> Option<usize> {
-    let offset = state.bump.next_multiple_of(align);
-    let end = offset.checked_add(len)?;
-    let usable = region_len() - emergency_len(region_len());
-    if end > usable {
+    let mut offset = state.bump.next_multiple_of(align);
+    let mut end = offset.checked_add(len)?;
+    let (reserve, reserve_len) = emergency_reserve();
+    if end > reserve && offset < reserve + reserve_len {
+        // The block would reach the emergency reserve: it goes past it, into a grown region.
+        if !grow(start, reserve + reserve_len + len) {
+            return None;
+        }
+        offset = (reserve + reserve_len).next_multiple_of(align);
+        end = offset.checked_add(len)?;
+        if COMMITTED.load(Ordering::Relaxed) < reserve + reserve_len {
+            // The reserve stays inaccessible; the commits go on after it.
+            COMMITTED.store(reserve + reserve_len, Ordering::Release);
+        }
+    }
+    if end > region_len() && !grow(start, end) {
         return None;
     }
+    // Commits stop short of the emergency reserve while blocks lie before it.
+    let usable = if end <= reserve {
+        reserve
+    } else {
+        region_len()
+    };
     let committed = COMMITTED.load(Ordering::Relaxed);
     if end > committed {
         let target = end.next_multiple_of(COMMIT_STEP).min(usable);
@@ -408,6 +477,39 @@ fn bump(state: &mut State, start: usize, len: usize, align: usize) -> Option<usi
     }
     state.bump = end;
     Some(start + offset)
+}
+
+/// Makes the region at least `end` bytes long by reserving the address space after its
+/// trailing guard (`MAP_FIXED_NOREPLACE`): the old guard becomes part of the region and the
+/// new reservation's last [`guard_len`] bytes are the new guard. Doubles the region where the
+/// limit allows, else takes less, down to what `end` needs. `false` when the region may not
+/// grow (no address-space limit made it small, or it reached [`MAX_LEN`]) or the space after
+/// it is taken or over the limit. Called with the heap's lock held.
+#[cold]
+fn grow(start: usize, end: usize) -> bool {
+    let len = region_len();
+    if end <= len {
+        return true;
+    }
+    let max = MAX_LEN.load(Ordering::Acquire);
+    let guard = guard_len(FIRST_LEN.load(Ordering::Acquire));
+    if end > max || EMERGENCY.load(Ordering::Acquire) {
+        return false;
+    }
+    // The smallest step: what `end` needs, whole commit steps, and room for the new guard.
+    let least = (end - len).max(guard).next_multiple_of(COMMIT_STEP);
+    let mut step = len.min(max - len);
+    while step >= least {
+        if os::reserve_fixed(start + len + guard, step) {
+            REGION_LEN.store(len + step, Ordering::Release);
+            return true;
+        }
+        step /= 2;
+    }
+    least <= max - len && os::reserve_fixed(start + len + guard, least) && {
+        REGION_LEN.store(len + least, Ordering::Release);
+        true
+    }
 }
 
 /// What a live block's header says, after checking that the block is one.
@@ -444,7 +546,10 @@ fn validate(user: usize) -> Option<Block> {
         && total <= region_len()
         && user < block + total
         && (block + total <= start + COMMITTED.load(Ordering::Acquire)
-            || (in_emergency_reserve(start, block) && block + total <= start + region_len()))
+            || (in_emergency_reserve(start, block) && {
+                let (reserve, len) = emergency_reserve();
+                block + total <= start + reserve + len
+            }))
         && align_log2 < usize::BITS as usize
         && user % (1 << align_log2) == 0;
     consistent.then_some(Block {
