@@ -2186,7 +2186,7 @@ unsafe fn slice_assume_init(slice: &[core::mem::MaybeUninit<usize>]) -> &[usize]
 /// walk that ends with a step by the rules replaces the shadow stack with its own steps. A
 /// replayed step costs its check, the frame and the path's copy; nothing is copied for the
 /// shadow stack.
-#[inline(never)]
+#[inline(always)]
 fn walk_on(
     path: &mut Path,
     shadow: &mut Shadow,
