@@ -1542,24 +1542,28 @@ impl Memo {
         // SAFETY: this thread's paths; nothing else touches them now.
         let paths = unsafe { &*cache.paths.get() };
         let path = &paths[end.record];
-        // The word `rbp` was last loaded from, until a rule uses it: `rbp` is an ordinary
-        // register in code without frame pointers, and its value matters only where a rule
-        // computes the CFA from it (the other steps, and `still_holds`, do not read it).
-        let mut bp_from = Some(self.entry_bp);
-        for step in &path.steps[..end.steps] {
-            let step = step.absolute(base);
-            if step.slot & RBP_RULE != 0 {
-                if let Some((address, value)) = bp_from.take() {
-                    self.push(address, value);
-                }
-            }
-            self.push(step.sp - 8, step.ip);
-            if let Some(slot) = step.reload_from(step.sp) {
-                // SAFETY: the slot the walk just reloaded `rbp` from (in the frame it left,
-                // below its CFA, at most `top`): the same word, still the same value.
-                bp_from = Some((slot, unsafe { (slot as *const usize).read() }));
-            }
-        }
+        let steps = &path.steps[..end.steps];
+        // A step adds at most two words (the return address, and the `rbp` word before it
+        // where its rule uses `rbp`): with room for twice the steps (an 8-frame trace's 7
+        // steps, 14 words at most), they are written with the count in a register and no
+        // capacity test per word (espresso: 29 instructions a step before).
+        let bp_from = if self.len + 2 * steps.len() <= MEMO_WORDS {
+            let mut len = self.len;
+            let words = &mut self.words;
+            let bp_from = step_words(steps, base, self.entry_bp, |word| {
+                debug_assert!(len < MEMO_WORDS);
+                // SAFETY: at most two words a step, and `len` started at most `MEMO_WORDS`
+                // minus twice the steps: `len < MEMO_WORDS`.
+                unsafe { *words.get_unchecked_mut(len) = word };
+                len += 1;
+            });
+            self.len = len;
+            bp_from
+        } else {
+            step_words(steps, base, self.entry_bp, |(address, value)| {
+                self.push(address, value)
+            })
+        };
         if end.ended {
             match end_word(end.last) {
                 Ok((word, uses_bp)) => {
@@ -1589,6 +1593,39 @@ impl Memo {
         self.generation = generation;
         self.trace = end.id.0;
     }
+}
+
+/// The words a memo keeps for `steps` (a path's steps, relative to `base`), handed to `push`
+/// in order: per step, the word `rbp` was last loaded from (`bp_from`, at first the entry's
+/// saved `rbp`) where the step's rule uses `rbp` and that word was not pushed yet, then the
+/// return address's slot. At most two words a step. Returns the word `rbp` was last loaded
+/// from after them (`None` once pushed and not reloaded since).
+#[inline(always)]
+fn step_words(
+    steps: &[Step],
+    base: usize,
+    entry_bp: (usize, usize),
+    mut push: impl FnMut((usize, usize)),
+) -> Option<(usize, usize)> {
+    // The word `rbp` was last loaded from, until a rule uses it: `rbp` is an ordinary
+    // register in code without frame pointers, and its value matters only where a rule
+    // computes the CFA from it (the other steps, and `still_holds`, do not read it).
+    let mut bp_from = Some(entry_bp);
+    for step in steps {
+        let step = step.absolute(base);
+        if step.slot & RBP_RULE != 0 {
+            if let Some(word) = bp_from.take() {
+                push(word);
+            }
+        }
+        push((step.sp - 8, step.ip));
+        if let Some(slot) = step.reload_from(step.sp) {
+            // SAFETY: the slot the walk just reloaded `rbp` from (in the frame it left,
+            // below its CFA, at most `top`): the same word, still the same value.
+            bp_from = Some((slot, unsafe { (slot as *const usize).read() }));
+        }
+    }
+    bp_from
 }
 
 /// What a walk that stopped at `state` depended on there: the stack word it read before
