@@ -2226,6 +2226,11 @@ unsafe fn slice_assume_init(slice: &[core::mem::MaybeUninit<usize>]) -> &[usize]
 /// walk that ends with a step by the rules replaces the shadow stack with its own steps. A
 /// replayed step costs its check, the frame and the path's copy; nothing is copied for the
 /// shadow stack.
+///
+/// Inlined into [`walk`] (so into [`capture_unanswered`], every walk of the C ABI's check
+/// mode): out of line, its call, prologue and the walk's position written back to `walked`
+/// and read again cost about 20 instructions a walk (espresso: -0.87% of its check-mode
+/// instructions inlined).
 #[inline(always)]
 fn walk_on(
     path: &mut Path,
