@@ -1038,6 +1038,7 @@ pub fn intern(frames: &Frames) -> TraceId {
     intern_hashed(addresses, key, epoch)
 }
 
+#[inline(never)]
 fn intern_hashed(addresses: &[usize], key: u64, epoch: u32) -> TraceId {
     let Some(table) = table() else {
         return TraceId::NONE;
@@ -1516,6 +1517,14 @@ fn interning_walker(walk: fn(&mut [usize]) -> usize) -> Option<fn(usize) -> Trac
 /// Interns the return addresses of a trace (innermost first): its id, from the calling
 /// thread's cache of recent traces or the shared table.
 pub fn intern_addresses(addresses: &[usize]) -> TraceId {
+    intern_addresses_inline(addresses)
+}
+
+/// [`intern_addresses`], inlined into the walk of the C ABI's check-mode captures
+/// (`unwind::walk`: 2.7 million walks on espresso, each a call and its prologue fewer); the
+/// shared table's probe stays out of line.
+#[inline(always)]
+pub(crate) fn intern_addresses_inline(addresses: &[usize]) -> TraceId {
     if addresses.is_empty() {
         return TraceId::NONE;
     }

@@ -818,7 +818,10 @@ fn through_memo(
         }
         None => {
             memo.misses = memo.misses.wrapping_add(1);
-            let again = memo.misses.is_power_of_two() || memo.misses % 256 == 0;
+            // A power of two, or a multiple of 256 (also 0, after wrapping): without
+            // `is_power_of_two`'s test of 0 (9 instructions a walk on espresso before).
+            let misses = memo.misses;
+            let again = misses & misses.wrapping_sub(1) == 0 || misses & 255 == 0;
             (walk(memo, again), false)
         }
     };
@@ -1542,24 +1545,28 @@ impl Memo {
         // SAFETY: this thread's paths; nothing else touches them now.
         let paths = unsafe { &*cache.paths.get() };
         let path = &paths[end.record];
-        // The word `rbp` was last loaded from, until a rule uses it: `rbp` is an ordinary
-        // register in code without frame pointers, and its value matters only where a rule
-        // computes the CFA from it (the other steps, and `still_holds`, do not read it).
-        let mut bp_from = Some(self.entry_bp);
-        for step in &path.steps[..end.steps] {
-            let step = step.absolute(base);
-            if step.slot & RBP_RULE != 0 {
-                if let Some((address, value)) = bp_from.take() {
-                    self.push(address, value);
-                }
-            }
-            self.push(step.sp - 8, step.ip);
-            if let Some(slot) = step.reload_from(step.sp) {
-                // SAFETY: the slot the walk just reloaded `rbp` from (in the frame it left,
-                // below its CFA, at most `top`): the same word, still the same value.
-                bp_from = Some((slot, unsafe { (slot as *const usize).read() }));
-            }
-        }
+        let steps = &path.steps[..end.steps];
+        // A step adds at most two words (the return address, and the `rbp` word before it
+        // where its rule uses `rbp`): with room for twice the steps (an 8-frame trace's 7
+        // steps, 14 words at most), they are written with the count in a register and no
+        // capacity test per word (espresso: 29 instructions a step before).
+        let bp_from = if self.len + 2 * steps.len() <= MEMO_WORDS {
+            let mut len = self.len;
+            let words = &mut self.words;
+            let bp_from = step_words(steps, base, self.entry_bp, |word| {
+                debug_assert!(len < MEMO_WORDS);
+                // SAFETY: at most two words a step, and `len` started at most `MEMO_WORDS`
+                // minus twice the steps: `len < MEMO_WORDS`.
+                unsafe { *words.get_unchecked_mut(len) = word };
+                len += 1;
+            });
+            self.len = len;
+            bp_from
+        } else {
+            step_words(steps, base, self.entry_bp, |(address, value)| {
+                self.push(address, value)
+            })
+        };
         if end.ended {
             match end_word(end.last) {
                 Ok((word, uses_bp)) => {
@@ -1589,6 +1596,39 @@ impl Memo {
         self.generation = generation;
         self.trace = end.id.0;
     }
+}
+
+/// The words a memo keeps for `steps` (a path's steps, relative to `base`), handed to `push`
+/// in order: per step, the word `rbp` was last loaded from (`bp_from`, at first the entry's
+/// saved `rbp`) where the step's rule uses `rbp` and that word was not pushed yet, then the
+/// return address's slot. At most two words a step. Returns the word `rbp` was last loaded
+/// from after them (`None` once pushed and not reloaded since).
+#[inline(always)]
+fn step_words(
+    steps: &[Step],
+    base: usize,
+    entry_bp: (usize, usize),
+    mut push: impl FnMut((usize, usize)),
+) -> Option<(usize, usize)> {
+    // The word `rbp` was last loaded from, until a rule uses it: `rbp` is an ordinary
+    // register in code without frame pointers, and its value matters only where a rule
+    // computes the CFA from it (the other steps, and `still_holds`, do not read it).
+    let mut bp_from = Some(entry_bp);
+    for step in steps {
+        let step = step.absolute(base);
+        if step.slot & RBP_RULE != 0 {
+            if let Some(word) = bp_from.take() {
+                push(word);
+            }
+        }
+        push((step.sp - 8, step.ip));
+        if let Some(slot) = step.reload_from(step.sp) {
+            // SAFETY: the slot the walk just reloaded `rbp` from (in the frame it left,
+            // below its CFA, at most `top`): the same word, still the same value.
+            bp_from = Some((slot, unsafe { (slot as *const usize).read() }));
+        }
+    }
+    bp_from
 }
 
 /// What a walk that stopped at `state` depended on there: the stack word it read before
@@ -2074,7 +2114,7 @@ fn walk(cache: &PathCache, entry: usize, start: State, depth: usize) -> WalkEnd 
     // SAFETY: `frames[..count]` were written by the walk.
     let addresses = unsafe { slice_assume_init(&frames[..walked.count]) };
     let epoch = crate::trace::module_epoch();
-    let id = crate::trace::intern_addresses(addresses);
+    let id = crate::trace::intern_addresses_inline(addresses);
     let path = &mut paths[record];
     path.epoch = epoch;
     path.len = walked.k.min(PATH_STEPS);
@@ -2186,7 +2226,12 @@ unsafe fn slice_assume_init(slice: &[core::mem::MaybeUninit<usize>]) -> &[usize]
 /// walk that ends with a step by the rules replaces the shadow stack with its own steps. A
 /// replayed step costs its check, the frame and the path's copy; nothing is copied for the
 /// shadow stack.
-#[inline(never)]
+///
+/// Inlined into [`walk`] (so into [`capture_unanswered`], every walk of the C ABI's check
+/// mode): out of line, its call, prologue and the walk's position written back to `walked`
+/// and read again cost about 20 instructions a walk (espresso: -0.87% of its check-mode
+/// instructions inlined).
+#[inline(always)]
 fn walk_on(
     path: &mut Path,
     shadow: &mut Shadow,
@@ -2296,6 +2341,11 @@ fn replay_run(
     path: &mut [Step],
 ) -> (usize, usize) {
     assert!(frames.len() >= run.len());
+    // The path has room for the whole run where the trace's depth is at most `PATH_STEPS`
+    // steps (check mode's 8 frames): no test of its room per step then.
+    if path.len() >= run.len() {
+        return replay_run_into(run, bp, top, base, frames, path, run.len());
+    }
     let path_room = path.len();
     let mut held = 0;
     while held < run.len() {
@@ -2317,6 +2367,41 @@ fn replay_run(
         if held < path_room {
             // SAFETY: just checked.
             *unsafe { path.get_unchecked_mut(held) } = next.relative(base);
+        }
+        held += 1;
+    }
+    (held, bp)
+}
+
+/// [`replay_run`] where `path` has room for every step of `run` (`len`, its length).
+#[inline(always)]
+fn replay_run_into(
+    run: &[Step],
+    mut bp: usize,
+    top: usize,
+    base: usize,
+    frames: &mut [core::mem::MaybeUninit<usize>],
+    path: &mut [Step],
+    len: usize,
+) -> (usize, usize) {
+    debug_assert!(len == run.len() && frames.len() >= len && path.len() >= len);
+    let mut held = 0;
+    while held < len {
+        // SAFETY: `held < len`, the length of `run` (caller contract).
+        let next = unsafe { run.get_unchecked(held) };
+        let cfa = next.sp;
+        if !still_holds(next, bp, cfa, top) {
+            break;
+        }
+        if let Some(slot) = next.reload_from(cfa) {
+            // SAFETY: as in `after`: the slot lies in the frame just left, below its CFA, which
+            // is at most `top`.
+            bp = unsafe { (slot as *const usize).read() };
+        }
+        // SAFETY: `held < len`, at most the lengths of `frames` and `path` (caller contract).
+        unsafe {
+            frames.get_unchecked_mut(held).write(next.ip);
+            *path.get_unchecked_mut(held) = next.relative(base);
         }
         held += 1;
     }
