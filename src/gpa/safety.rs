@@ -179,13 +179,8 @@ const INLINE_POISON_MAX: usize = 256;
 #[inline(always)]
 pub unsafe fn poison_inline(block: usize, len: usize) {
     if !(16..=INLINE_POISON_MAX).contains(&len) {
-        #[cfg(target_arch = "x86_64")]
-        if len > INLINE_POISON_MAX && std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above); caller contract; `len > 256`.
-            return unsafe { poison_avx2(block, len) };
-        }
         // SAFETY: caller contract.
-        return unsafe { poison(block, len) };
+        return unsafe { poison_outside_inline(block, len) };
     }
     let end = block + len;
     // SAFETY: every store below lies inside `[block, end)`, writable by the caller contract
@@ -220,6 +215,24 @@ pub unsafe fn poison_inline(block: usize, len: usize) {
             ((end - 32) as *mut [u8; 32]).write_unaligned([POISON; 32]);
         }
     }
+}
+
+/// [`poison_inline`]'s blocks of fewer than 16 or more than [`INLINE_POISON_MAX`] bytes, out
+/// of line (one call, as the `memset` call it replaces, so that the checked free of a small
+/// block keeps its code): the larger ones by [`poison_avx2`] on a CPU with AVX2, without a
+/// call through the preload library's interposed `memset`; the rest by [`poison`].
+///
+/// # Safety
+/// As for [`poison`].
+#[inline(never)]
+unsafe fn poison_outside_inline(block: usize, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if len > INLINE_POISON_MAX && std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above); caller contract; `len > 256`.
+        return unsafe { poison_avx2(block, len) };
+    }
+    // SAFETY: caller contract.
+    unsafe { poison(block, len) }
 }
 
 /// [`poison`] of a block of more than [`INLINE_POISON_MAX`] bytes on a CPU with AVX2: one
