@@ -1080,9 +1080,10 @@ fn a_write_after_free_is_found_at_any_byte_of_blocks_of_any_size() {
     // 1 at main; Address ... is OFFSET bytes inside a block of size SIZE free'd", 1 error:
     // OFFSET 0 (first), SIZE / 2 (middle), SIZE - 1 (last), e.g. "is 112 bytes inside a block
     // of size 224 free'd", "is 4,096 bytes inside a block of size 4,097 free'd". The sizes lie
-    // on either side of where the poison fill changes method (slots of up to 256 bytes filled
-    // inline, larger ones by the AVX2 loop) and up to rptest's largest block; gpa finds each
-    // write when the block leaves the quarantine (at exit), at the block, with its offset.
+    // on either side of where the poison fill and check change method (slots of up to 256
+    // bytes filled inline, larger ones by `memset`; up to 128 checked inline, larger ones by
+    // the AVX2 loop) and reach rptest's largest block; gpa finds each write when the block
+    // leaves the quarantine (at exit), at the block, with its offset.
     let dir = scratch("write-after-free-sizes");
     let binary = compile_c("write_after_free_sizes", &dir);
     let sizes = [16u64, 200, 224, 240, 256, 1000, 4097, 16000];

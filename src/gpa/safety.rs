@@ -180,7 +180,7 @@ const INLINE_POISON_MAX: usize = 256;
 pub unsafe fn poison_inline(block: usize, len: usize) {
     if !(16..=INLINE_POISON_MAX).contains(&len) {
         // SAFETY: caller contract.
-        return unsafe { poison_outside_inline(block, len) };
+        return unsafe { poison(block, len) };
     }
     let end = block + len;
     // SAFETY: every store below lies inside `[block, end)`, writable by the caller contract
@@ -214,58 +214,6 @@ pub unsafe fn poison_inline(block: usize, len: usize) {
         if at < end {
             ((end - 32) as *mut [u8; 32]).write_unaligned([POISON; 32]);
         }
-    }
-}
-
-/// [`poison_inline`]'s blocks of fewer than 16 or more than [`INLINE_POISON_MAX`] bytes, out
-/// of line (one call, as the `memset` call it replaces, so that the checked free of a small
-/// block keeps its code): the larger ones by [`poison_avx2`] on a CPU with AVX2, without a
-/// call through the preload library's interposed `memset`; the rest by [`poison`].
-///
-/// # Safety
-/// As for [`poison`].
-#[inline(never)]
-unsafe fn poison_outside_inline(block: usize, len: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if len > INLINE_POISON_MAX && std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above); caller contract; `len > 256`.
-        return unsafe { poison_avx2(block, len) };
-    }
-    // SAFETY: caller contract.
-    unsafe { poison(block, len) }
-}
-
-/// [`poison`] of a block of more than [`INLINE_POISON_MAX`] bytes on a CPU with AVX2: one
-/// unaligned 32-byte store at each end and aligned 32-byte stores between them, four a step.
-///
-/// # Safety
-/// As for [`poison`], `len >= 64`, and the CPU supports AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn poison_avx2(block: usize, len: usize) {
-    use core::arch::x86_64::{__m256i, _mm256_set1_epi8, _mm256_store_si256, _mm256_storeu_si256};
-    debug_assert!(len >= 64);
-    let end = block + len;
-    // SAFETY: every store lies inside `[block, end)` (`len >= 64`): the unaligned ones at
-    // `block` and `end - 32`, the aligned ones from the first 32-byte boundary after `block`
-    // up to the last one at or before `end - 32`; writable by the caller contract; AVX2 is
-    // available (caller contract).
-    unsafe {
-        let pattern = _mm256_set1_epi8(POISON as i8);
-        _mm256_storeu_si256(block as *mut __m256i, pattern);
-        let mut at = (block + 32) & !31;
-        while at + 128 <= end {
-            _mm256_store_si256(at as *mut __m256i, pattern);
-            _mm256_store_si256((at + 32) as *mut __m256i, pattern);
-            _mm256_store_si256((at + 64) as *mut __m256i, pattern);
-            _mm256_store_si256((at + 96) as *mut __m256i, pattern);
-            at += 128;
-        }
-        while at + 32 <= end {
-            _mm256_store_si256(at as *mut __m256i, pattern);
-            at += 32;
-        }
-        _mm256_storeu_si256((end - 32) as *mut __m256i, pattern);
     }
 }
 
@@ -529,8 +477,8 @@ mod tests {
     }
 
     /// The inline poison fills exactly `[block, block + len)`, at every length it handles
-    /// inline and those it hands to the AVX2 loop (or `memset`), at every alignment of the
-    /// block to 32 bytes for the lengths around the AVX2 loop's steps.
+    /// inline and those it hands to `memset`, at every alignment of the block to 32 bytes
+    /// for the longer ones (rptest's sizes, up to 16 KiB).
     #[test]
     fn inline_poison_fills_exactly_the_block() {
         let lengths = (0..700).chain([1023, 1024, 1025, 4095, 4096, 4097, 16000, 16383, 16384]);
@@ -542,8 +490,7 @@ mod tests {
             };
             for shift in shifts {
                 let mut buffer = vec![0x11u8; len + 96];
-                // The vector's buffer is 16-aligned at least: `shift` sets the block's offset
-                // from a 32-byte boundary.
+                // `shift` sets the block's offset from a 32-byte boundary.
                 let base = (buffer.as_mut_ptr() as usize + 31) & !31;
                 let block = base + shift;
                 let lead = block - buffer.as_ptr() as usize;

@@ -1,8 +1,8 @@
 /* A write of one byte into a freed block of SIZE bytes at its first, middle or last byte
  * (`first`, `middle`, `last`): check mode finds it when the block leaves the quarantine
  * (here at exit), whatever the block's size, on either side of the sizes where the poison
- * fill and check change method (blocks of 256 bytes and less filled inline, above by an
- * AVX2 loop or `memset`). Usage: write_after_free_sizes SIZE first|middle|last. Prints
+ * fill and check change method (slots of up to 256 bytes filled inline, larger ones by
+ * `memset`; up to 128 bytes checked inline, larger ones by the AVX2 loop). Usage: write_after_free_sizes SIZE first|middle|last. Prints
  * `p ADDRESS OFFSET`. */
 #include <stdio.h>
 #include <stdlib.h>
