@@ -1070,3 +1070,59 @@ fn a_large_blocks_reused_memory_hides_no_mistake() {
         }
     }
 }
+
+#[test]
+fn a_write_after_free_is_found_at_any_byte_of_blocks_of_any_size() {
+    if !gcc_or_skip() {
+        return;
+    }
+    // Valgrind 3.19 on write_after_free_sizes.c (gcc -O0), each case: "Invalid write of size
+    // 1 at main; Address ... is OFFSET bytes inside a block of size SIZE free'd", 1 error:
+    // OFFSET 0 (first), SIZE / 2 (middle), SIZE - 1 (last), e.g. "is 112 bytes inside a block
+    // of size 224 free'd", "is 4,096 bytes inside a block of size 4,097 free'd". The sizes lie
+    // on either side of where the poison fill and check change method (slots of up to 256
+    // bytes filled inline, larger ones by `memset`; up to 128 checked inline, larger ones by
+    // the AVX2 loop) and reach rptest's largest block; gpa finds each write when the block
+    // leaves the quarantine (at exit), at the block, with its offset.
+    let dir = scratch("write-after-free-sizes");
+    let binary = compile_c("write_after_free_sizes", &dir);
+    let sizes = [16u64, 200, 224, 240, 256, 1000, 4097, 16000];
+    let places = ["first", "middle", "last"];
+    let cases: Vec<(u64, &str)> = sizes
+        .iter()
+        .flat_map(|&size| places.iter().map(move |&place| (size, place)))
+        .collect();
+    let arguments: Vec<_> = cases
+        .iter()
+        .map(|(size, place)| args(&[&size.to_string(), place]))
+        .collect();
+    let runs = run_cases(&dir, &binary, &arguments);
+    for ((size, place), run) in cases.iter().zip(&runs) {
+        let expected_offset = match *place {
+            "first" => 0,
+            "middle" => size / 2,
+            _ => size - 1,
+        };
+        let findings = run.findings();
+        assert_eq!(findings.len(), 1, "{size} {place}: {}", describe(&findings));
+        let finding = &findings[0];
+        let stdout = run.stdout();
+        let line = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("p "))
+            .unwrap_or_else(|| panic!("{size} {place}: no p line in {stdout:?}"));
+        let (p, printed) = line.split_once(' ').unwrap();
+        assert_eq!(printed, expected_offset.to_string(), "{size} {place}");
+        assert_eq!(
+            (&finding["kind"], &finding["address"]),
+            (&"write_after_free".into(), &p.into()),
+            "{size} {place}: {finding}"
+        );
+        assert_eq!(finding["size"], *size, "{size} {place}: {finding}");
+        assert_eq!(
+            finding["offset"], expected_offset,
+            "{size} {place}: {finding}"
+        );
+        assert!(stdout.contains("done"), "{size} {place}");
+    }
+}

@@ -477,17 +477,33 @@ mod tests {
     }
 
     /// The inline poison fills exactly `[block, block + len)`, at every length it handles
-    /// inline and those it hands to `memset`.
+    /// inline and those it hands to `memset`, at every alignment of the block to 32 bytes
+    /// for the longer ones (rptest's sizes, up to 16 KiB).
     #[test]
     fn inline_poison_fills_exactly_the_block() {
-        for len in 0..300 {
-            let mut buffer = vec![0x11u8; len + 48];
-            let block = buffer.as_mut_ptr() as usize + 16;
-            // SAFETY: `[block, block + len)` lies inside `buffer`.
-            unsafe { poison_inline(block, len) };
-            for (offset, &byte) in buffer.iter().enumerate() {
-                let inside = offset >= 16 && offset < 16 + len;
-                assert_eq!(byte, if inside { POISON } else { 0x11 }, "{len} {offset}");
+        let lengths = (0..700).chain([1023, 1024, 1025, 4095, 4096, 4097, 16000, 16383, 16384]);
+        for len in lengths {
+            let shifts = if len > INLINE_POISON_MAX {
+                0..33
+            } else {
+                16..17
+            };
+            for shift in shifts {
+                let mut buffer = vec![0x11u8; len + 96];
+                // `shift` sets the block's offset from a 32-byte boundary.
+                let base = (buffer.as_mut_ptr() as usize + 31) & !31;
+                let block = base + shift;
+                let lead = block - buffer.as_ptr() as usize;
+                // SAFETY: `[block, block + len)` lies inside `buffer` (`lead <= 64`).
+                unsafe { poison_inline(block, len) };
+                for (offset, &byte) in buffer.iter().enumerate() {
+                    let inside = offset >= lead && offset < lead + len;
+                    assert_eq!(
+                        byte,
+                        if inside { POISON } else { 0x11 },
+                        "{len} {shift} {offset}"
+                    );
+                }
             }
         }
     }
