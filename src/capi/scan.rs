@@ -35,6 +35,10 @@
 //! examined, its whole stack mapping is a root, glibc's exit-time frees are skipped (the
 //! thread may still use that memory), and memory is read with `process_vm_readv` (as it is
 //! always, where the system has it), so memory it unmaps meanwhile is skipped, not faulted on.
+//! A thread stopped inside glibc, or missed, is let run on and stopped again while threads
+//! keep leaving (`stop_threads`: a budget of rounds without progress, capped in time); where
+//! glibc's exit-time frees are skipped all the same, the DTVs of thread descriptors no running
+//! thread uses are judged freed, as they would have been (`unused_dtvs`).
 //!
 //! # Invariants
 //! * The caller holds the GPA's re-entrancy guard, so this module's own allocations come from
