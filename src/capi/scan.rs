@@ -308,9 +308,12 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     // glibc's exit-time frees did not run (a thread was still in glibc's code when the stop
     // gave up): the DTVs of the thread descriptors no running thread uses (stacks glibc
     // caches for threads that ended, and those of threads still ending) are judged freed, as
-    // `__libc_freeres` and the ending threads would have freed them.
+    // `__libc_freeres` and the ending threads would have freed them. Not when a thread the
+    // stop missed owns a heap: it has not been through its exit hook, and may be one that
+    // runs on with every signal blocked (`leak_thread_blocked_raw.c`), whose DTV Valgrind
+    // reports "possibly lost" as any running thread's.
     let mut user_blocks = user_blocks;
-    if settle && (!threads.missed.is_empty() || threads.busy) {
+    if settle && (!threads.missed.is_empty() || threads.busy) && unexamined == 0 {
         let mut running = thread_pointers_running(&threads);
         running.sort_unstable();
         let mut dtvs = unused_dtvs(&maps, &running);
