@@ -35,6 +35,10 @@
 //! examined, its whole stack mapping is a root, glibc's exit-time frees are skipped (the
 //! thread may still use that memory), and memory is read with `process_vm_readv` (as it is
 //! always, where the system has it), so memory it unmaps meanwhile is skipped, not faulted on.
+//! A thread stopped inside glibc, or missed, is let run on and stopped again while threads
+//! keep leaving (`stop_threads`: a budget of rounds without progress, capped in time); where
+//! glibc's exit-time frees are skipped all the same, the DTVs of thread descriptors no running
+//! thread uses are judged freed, as they would have been (`unused_dtvs`).
 //!
 //! # Invariants
 //! * The caller holds the GPA's re-entrancy guard, so this module's own allocations come from
@@ -300,6 +304,23 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     let mut maps = Maps::read();
     if every_other_thread_stopped(me, &threads) {
         maps = maps.with_every_other_thread_stopped();
+    }
+    // glibc's exit-time frees did not run (a thread was still in glibc's code when the stop
+    // gave up): the DTVs of the thread descriptors no running thread uses (stacks glibc
+    // caches for threads that ended, and those of threads still ending) are judged freed, as
+    // `__libc_freeres` and the ending threads would have freed them. Not when a thread the
+    // stop missed owns a heap: it has not been through its exit hook, and may be one that
+    // runs on with every signal blocked (`leak_thread_blocked_raw.c`), whose DTV Valgrind
+    // reports "possibly lost" as any running thread's.
+    let mut user_blocks = user_blocks;
+    if settle && (!threads.missed.is_empty() || threads.busy) && unexamined == 0 {
+        let mut running = thread_pointers_running(&threads);
+        running.sort_unstable();
+        let mut dtvs = unused_dtvs(&maps, &running);
+        dtvs.sort_unstable();
+        if !dtvs.is_empty() {
+            user_blocks.retain(|block| dtvs.binary_search(&block.address).is_err());
+        }
     }
     let mut graph = Graph::new(user_blocks, &maps, options.heuristics);
     if let Some((start, len)) = options.who_points_at {
@@ -625,6 +646,65 @@ pub fn readable(maps: &Maps, start: usize, length: usize) -> bool {
     true
 }
 
+/// The thread pointers (glibc's thread descriptors) of the threads that may still run the
+/// program's code: this one and every stopped one. Missed threads are left out: those the
+/// stop misses at exit are threads in glibc's thread-exit code, which blocks every signal.
+fn thread_pointers_running(threads: &Threads) -> std::vec::Vec<usize> {
+    // SAFETY: pthread_self only reads the thread pointer.
+    let me = unsafe { libc::pthread_self() } as usize;
+    threads
+        .stopped
+        .iter()
+        .map(|thread| thread.thread_pointer)
+        .chain(core::iter::once(me))
+        .collect()
+}
+
+/// How far below the end of a thread stack's mapping glibc's thread descriptor may begin:
+/// x86-64 places it at the top (`TLS_TCB_AT_TP`), `struct pthread` (2,304 bytes in glibc
+/// 2.36) aligned down to the static TLS's alignment.
+const DESCRIPTOR_ROOM: usize = 8192;
+
+/// The DTVs (user addresses) of the thread descriptors found at the top of private anonymous
+/// writable mappings (where glibc puts a thread's stack and its descriptor) that are not in
+/// `running` (sorted): the descriptor's header starts with its own address, then the DTV
+/// pointer (one 16-byte entry past the start of the `calloc`ed vector), then its own address
+/// again (`tcbhead_t`: `tcb`, `dtv`, `self`). Read with `process_vm_readv`: a thread still
+/// ending may unmap a stack meanwhile.
+fn unused_dtvs(maps: &Maps, running: &[usize]) -> std::vec::Vec<usize> {
+    const WORD: usize = core::mem::size_of::<usize>();
+    let mut found = std::vec::Vec::new();
+    let mut top = [0u8; DESCRIPTOR_ROOM];
+    for mapping in maps.mappings() {
+        let anonymous_private =
+            mapping.read && mapping.write && !mapping.shared && mapping.path.is_empty();
+        if !anonymous_private || mapping.end - mapping.start < 4 * DESCRIPTOR_ROOM {
+            continue;
+        }
+        let from = mapping.end - DESCRIPTOR_ROOM;
+        if leakcheck::maps::read_own_memory(from, &mut top) != Some(DESCRIPTOR_ROOM) {
+            continue;
+        }
+        let word = |offset: usize| {
+            let mut bytes = [0u8; WORD];
+            bytes.copy_from_slice(&top[offset..offset + WORD]);
+            usize::from_ne_bytes(bytes)
+        };
+        for offset in (0..DESCRIPTOR_ROOM - 3 * WORD).step_by(WORD) {
+            let descriptor = from + offset;
+            let dtv = word(offset + WORD);
+            if word(offset) == descriptor
+                && word(offset + 2 * WORD) == descriptor
+                && dtv >= 16
+                && running.binary_search(&descriptor).is_err()
+            {
+                found.push(dtv - 16);
+            }
+        }
+    }
+    found
+}
+
 /// Whether every thread of the process but `me` is one the stop holds (`/proc/self/task`
 /// lists only those): then no thread can unmap or protect memory during the scan, and the
 /// heuristics read the judged blocks directly ([`Maps::with_every_other_thread_stopped`]).
@@ -685,9 +765,15 @@ fn stop_threads(gpa: &GeneralPurposeAllocator, wanted: bool, settle: bool) -> Th
     if !wanted {
         return Threads::default();
     }
+    let started = std::time::Instant::now();
     let mut pause = SETTLE_FIRST_PAUSE;
-    for round in 0..=SETTLE_ROUNDS {
-        let last = round == SETTLE_ROUNDS;
+    // Rounds retried in a row in which no thread left and none got out of the way.
+    let mut idle = 0u32;
+    // The fewest threads (stopped or missed), and the fewest of them in the way (stopped
+    // inside glibc, or missed), any round found: a round that finds fewer made progress.
+    let mut fewest: Option<(usize, usize)> = None;
+    loop {
+        let last = idle >= SETTLE_IDLE_ROUNDS || started.elapsed() >= SETTLE_LONGEST;
         // A round that will be retried gives up on a thread blocking the stop signal soon.
         let grace = if last {
             world::BLOCKED_GRACE
@@ -703,14 +789,16 @@ fn stop_threads(gpa: &GeneralPurposeAllocator, wanted: bool, settle: bool) -> Th
         // `qsort`. Left so, every stack glibc caches for an ended thread still points into
         // its DTV and is reported "possibly lost", where Valgrind, which always frees them,
         // reports nothing (`exit_while_thread_ends.c`). So let the threads run a little and
-        // stop them again, a few times, before giving up.
-        let busy = stopped.missed.is_empty() && {
+        // stop them again, before giving up.
+        let in_glibc = {
             let maps = Maps::read();
             stopped
                 .threads
                 .iter()
-                .any(|thread| busy_in_c_library(thread, &maps))
+                .filter(|thread| busy_in_c_library(thread, &maps))
+                .count()
         };
+        let busy = stopped.missed.is_empty() && in_glibc != 0;
         // A thread that did not stop may be one that blocks every signal for a moment, as
         // glibc's thread exit does, and waits for a lock the stop held (the GPA's, to free
         // its DTV): it goes on once the locks are released, and would run during the scan.
@@ -719,12 +807,35 @@ fn stop_threads(gpa: &GeneralPurposeAllocator, wanted: bool, settle: bool) -> Th
         // retry was allowed).
         let missed = !stopped.missed.is_empty();
         if !last && ((settle && busy) || missed) {
+            // The budget is counted in rounds without progress, not in rounds: threads
+            // ending on a loaded machine may need many rounds, and leave one by one (32
+            // detached threads at nice 19 beside a busy loop on one CPU: 2 exits in 20
+            // reported the cached stacks' DTVs with six rounds in all). Only new lows count,
+            // so threads that come and go do not keep the stop going.
+            let present = stopped.threads.len() + stopped.missed.len();
+            let in_the_way = in_glibc + stopped.missed.len();
+            let progress = fewest
+                .is_some_and(|(threads, troubled)| present < threads || in_the_way < troubled);
+            fewest = Some(match fewest {
+                Some((threads, troubled)) => (threads.min(present), troubled.min(in_the_way)),
+                None => (present, in_the_way),
+            });
+            if progress {
+                idle = 0;
+            } else {
+                idle += 1;
+            }
             if missed {
                 // Long enough for threads held up by the stop's locks to get through them.
                 pause = pause.max(SETTLE_LONGEST_PAUSE);
             }
+            let leaving = stopped.missed.clone();
             stopped.resume();
-            std::thread::sleep(pause);
+            if leaving.is_empty() {
+                std::thread::sleep(pause);
+            } else {
+                wait_for_leaving(&leaving, pause);
+            }
             pause = (pause * 2).min(SETTLE_LONGEST_PAUSE);
             continue;
         }
@@ -737,18 +848,53 @@ fn stop_threads(gpa: &GeneralPurposeAllocator, wanted: bool, settle: bool) -> Th
         core::mem::forget(stopped);
         return threads;
     }
-    unreachable!("the last round returns")
 }
 
-/// How many times [`stop_threads`] lets threads stopped inside glibc (or not stopped) run on
-/// before it gives up on glibc's exit-time frees, and the pauses between (doubling): at most
-/// about 60 ms of pauses, and [`SETTLE_BLOCKED_GRACE`] a round for threads blocking the signal.
+/// Waits, with no lock held, while threads of `leaving` (missed by a stop) end: as long as one
+/// of them ended in the last `idle` (and [`SETTLE_LONGEST`] at most), until none is left.
+/// A thread in glibc's thread-exit code blocks every signal and may wait there for a lock the
+/// stop held (the GPA's, to free the DTVs of stacks glibc's cache no longer keeps): it could
+/// only get on between rounds, and those ending on a loaded machine did not all make it in
+/// the pauses between six rounds.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-const SETTLE_ROUNDS: u32 = 6;
+fn wait_for_leaving(leaving: &[i32], idle: Duration) {
+    let started = std::time::Instant::now();
+    let mut last_progress = started;
+    let mut left = usize::MAX;
+    loop {
+        let now_left = leaving
+            .iter()
+            .filter(|&&tid| thread_exists(tid as u64))
+            .count();
+        if now_left == 0 {
+            return;
+        }
+        if now_left < left {
+            left = now_left;
+            last_progress = std::time::Instant::now();
+        }
+        if last_progress.elapsed() >= idle || started.elapsed() >= SETTLE_LONGEST {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// How many rounds in a row [`stop_threads`] lets threads stopped inside glibc (or not
+/// stopped) run on without progress (no thread left, none got out of glibc) before it gives
+/// up on glibc's exit-time frees, and the pauses between (doubling): with no progress at
+/// all, about 60 ms of pauses, and [`SETTLE_BLOCKED_GRACE`] a round for threads blocking the
+/// signal.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const SETTLE_IDLE_ROUNDS: u32 = 6;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 const SETTLE_FIRST_PAUSE: Duration = Duration::from_millis(1);
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 const SETTLE_LONGEST_PAUSE: Duration = Duration::from_millis(16);
+/// The most [`stop_threads`] lets threads run on while they make progress: then the round is
+/// the last whatever they do.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const SETTLE_LONGEST: Duration = Duration::from_secs(2);
 /// How long a round that will be retried waits for a thread blocking the stop signal (the
 /// last round waits [`world::BLOCKED_GRACE`]): a program whose thread keeps every signal
 /// blocked pays about 0.25 s of such rounds and pauses at exit before the last round's wait.
