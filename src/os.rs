@@ -1054,12 +1054,55 @@ impl ThreadExitKey {
     }
 }
 
-/// Writes `bytes` to standard error without allocating (reports use this as their sink).
+/// Restores the calling thread's `errno` when dropped: work of gpa's own (recording a finding,
+/// the system calls of a `free`) leaves the program's `errno` as it was. glibc's `free` keeps
+/// `errno` even where its `munmap` fails (glibc's test `malloc/tst-free-errno.c`: at the
+/// process's limit of mappings, where splitting a mapping fails with `ENOMEM`).
+pub struct KeepErrno(i32);
+
+impl KeepErrno {
+    /// Saves the calling thread's `errno`.
+    #[inline]
+    pub fn new() -> Self {
+        // SAFETY: the calling thread's `errno`.
+        KeepErrno(unsafe { *libc::__errno_location() })
+    }
+}
+
+impl Default for KeepErrno {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for KeepErrno {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: as in `new`.
+        unsafe { *libc::__errno_location() = self.0 };
+    }
+}
+
+/// `write(2)` that is no cancellation point: the raw system call, as glibc's own internal writes
+/// (`__write_nocancel`). C `write` acts on a pending `pthread_cancel` and ends the thread inside
+/// gpa: a `malloc_stats` in a thread with a cancellation pending wrote nothing where glibc's
+/// writes everything (glibc's test `malloc/tst-malloc-stats-cancellation.c`), and a thread ended
+/// in the middle of a report or an event would leave gpa's state half written.
+///
+/// # Safety
+/// `buf` points to `len` readable bytes.
+pub unsafe fn write_nocancel(fd: i32, buf: *const u8, len: usize) -> isize {
+    // SAFETY: caller contract; `syscall` is no cancellation point and sets errno as `write`.
+    unsafe { libc::syscall(libc::SYS_write, fd, buf, len) as isize }
+}
+
+/// Writes `bytes` to standard error without allocating (reports use this as their sink), with
+/// no cancellation point ([`write_nocancel`]).
 pub fn write_stderr(bytes: &[u8]) {
     let mut rest = bytes;
     while !rest.is_empty() {
         // SAFETY: the pointer and length describe a live byte slice.
-        let written = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
+        let written = unsafe { write_nocancel(2, rest.as_ptr(), rest.len()) };
         if written <= 0 {
             return;
         }

@@ -97,6 +97,7 @@ use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use super::guard;
 use super::recorded::FindingList;
 use crate::gpa::{GeneralPurposeAllocator, HeapSlot, InsideAllocator};
+use crate::os::KeepErrno;
 use crate::report::{Access, FindingKind, RawFinding};
 use crate::trace::TraceId;
 
@@ -863,24 +864,6 @@ fn report_access(
     finding.call = Some(call);
     finding.site_trace = site_trace(gpa);
     record(finding);
-}
-
-/// Restores the calling thread's `errno` when dropped: recording a finding (its trace, its
-/// list) leaves the program's `errno` as its call of libc left it.
-struct KeepErrno(i32);
-
-impl KeepErrno {
-    fn new() -> Self {
-        // SAFETY: the calling thread's `errno`.
-        KeepErrno(unsafe { *libc::__errno_location() })
-    }
-}
-
-impl Drop for KeepErrno {
-    fn drop(&mut self) {
-        // SAFETY: as in `new`.
-        unsafe { *libc::__errno_location() = self.0 };
-    }
 }
 
 /// The call's stack (from the program's caller frame on: gpa's own frames are left out

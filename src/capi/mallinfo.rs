@@ -179,7 +179,7 @@ pub fn malloc_stats() {
 fn write_all(fd: i32, mut bytes: &[u8]) {
     while !bytes.is_empty() {
         // SAFETY: `bytes` is a valid buffer of its length.
-        let written = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        let written = unsafe { crate::os::write_nocancel(fd, bytes.as_ptr(), bytes.len()) };
         if written < 0 {
             // SAFETY: reading this thread's errno.
             if unsafe { *libc::__errno_location() } == libc::EINTR {

@@ -48,6 +48,7 @@ pub mod deepbind;
 pub mod exit;
 pub mod family;
 pub mod foreign;
+pub mod fork_streams;
 pub mod guard;
 #[cfg(target_arch = "x86_64")]
 pub mod libc_calls;
@@ -335,9 +336,13 @@ pub extern "C-unwind" fn malloc_rest(size: usize) -> *mut u8 {
 /// As for [`free`].
 #[inline(never)]
 pub unsafe extern "C-unwind" fn free_general(memory: *mut u8) {
-    // SAFETY: forwarded caller contract.
-    if unsafe { crate::gpa::c_free_validated(memory) } {
-        return;
+    {
+        // C `free` keeps `errno` (as glibc's), whatever its system calls did.
+        let _errno = crate::os::KeepErrno::new();
+        // SAFETY: forwarded caller contract.
+        if unsafe { crate::gpa::c_free_validated(memory) } {
+            return;
+        }
     }
     // SAFETY: forwarded caller contract.
     unsafe { free_undesignated(memory) }
@@ -352,6 +357,9 @@ pub unsafe extern "C-unwind" fn free_general(memory: *mut u8) {
 /// mode): `C-unwind`, as [`malloc_general`].
 #[inline(never)]
 pub unsafe extern "C-unwind" fn free_undesignated(memory: *mut u8) {
+    // C `free` keeps `errno` (as glibc's), whatever its system calls did: unmapping or
+    // protecting a large block fails with `ENOMEM` at the process's limit of mappings.
+    let _errno = crate::os::KeepErrno::new();
     let gpa = gpa();
     if !gpa.config().safety {
         // SAFETY: forwarded caller contract.
@@ -883,6 +891,8 @@ pub fn init() {
     // SAFETY: the handlers are `extern "C" fn()`s that live as long as the process.
     unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_finish), Some(fork_child)) };
     profile::start_if_requested(state);
+    // Last: its prepare handler takes glibc's stream list lock before any lock of gpa's.
+    fork_streams::register();
 }
 
 /// The preload library's panic hook (its own copy of std's; a Rust program it is loaded into

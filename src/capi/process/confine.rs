@@ -235,7 +235,7 @@ pub fn report_left_out() -> bool {
         line[5..total - 1].copy_from_slice(&why[..total - 6]);
         line[total - 1] = b'\n';
         // SAFETY: a live byte slice written to stderr; the result does not matter.
-        unsafe { libc::write(2, line.as_ptr().cast(), total) };
+        unsafe { crate::os::write_nocancel(2, line.as_ptr(), total) };
     }
     sys::set_errno(errno);
     true

@@ -482,9 +482,9 @@ pub fn record_unreported(why: &[u8]) -> bool {
         len: 0,
     };
     event.field("event", b"unreported").field("why", why);
-    // SAFETY: `libc::write` of a live byte slice to a descriptor this process holds; the
+    // SAFETY: `write_nocancel` of a live byte slice to a descriptor this process holds; the
     // descriptor stays held (not closed here).
-    let written = unsafe { libc::write(fd, event.as_bytes().as_ptr().cast(), event.len) };
+    let written = unsafe { crate::os::write_nocancel(fd, event.as_bytes().as_ptr(), event.len) };
     written == event.len as isize
 }
 

@@ -73,7 +73,7 @@ impl Fd {
         let mut rest = bytes;
         while !rest.is_empty() {
             // SAFETY: the pointer and length describe a live byte slice.
-            let written = unsafe { libc::write(self.0, rest.as_ptr().cast(), rest.len()) };
+            let written = unsafe { crate::os::write_nocancel(self.0, rest.as_ptr(), rest.len()) };
             if written <= 0 {
                 return false;
             }
