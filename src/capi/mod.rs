@@ -336,13 +336,17 @@ pub extern "C-unwind" fn malloc_rest(size: usize) -> *mut u8 {
 /// As for [`free`].
 #[inline(never)]
 pub unsafe extern "C-unwind" fn free_general(memory: *mut u8) {
-    {
-        // C `free` keeps `errno` (as glibc's), whatever its system calls did.
-        let _errno = crate::os::KeepErrno::new();
-        // SAFETY: forwarded caller contract.
-        if unsafe { crate::gpa::c_free_validated(memory) } {
-            return;
-        }
+    // C `free` keeps `errno` (as glibc's), whatever its system calls did. Saved and put back
+    // by hand, not by `KeepErrno`'s drop: its unwinding path made this function, which lies
+    // in the fast path's section, one more fault-around window long.
+    // SAFETY: the calling thread's `errno`.
+    let errno = unsafe { *libc::__errno_location() };
+    // SAFETY: forwarded caller contract.
+    let freed = unsafe { crate::gpa::c_free_validated(memory) };
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = errno };
+    if freed {
+        return;
     }
     // SAFETY: forwarded caller contract.
     unsafe { free_undesignated(memory) }

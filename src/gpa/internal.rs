@@ -137,34 +137,15 @@ const GROWABLE_HINT: usize = 0x1000_0000_0000;
 /// eighth gives, for its slot records and the exit report's tables).
 #[cold]
 fn region_init() -> Option<usize> {
-    let mut len = REGION_SIZE;
-    let limit = os::address_space_limit();
-    if let Some(limit) = limit {
-        while len > MIN_REGION_SIZE && len > limit / 8 {
-            len /= 2;
-        }
-    }
-    // Under a limit the live map covers what the region may grow to: 1/128 of it (1 MiB
-    // under 200 MB), reserved now.
-    let max_len = match limit {
-        Some(limit) if len < REGION_SIZE => {
-            let mut max = REGION_SIZE;
-            while max > len && max > limit {
-                max /= 2;
-            }
-            max
-        }
-        _ => len,
+    let (mut len, max_len) = match os::address_space_limit() {
+        Some(limit) => lengths_under(limit),
+        None => (REGION_SIZE, REGION_SIZE),
     };
     let (reservation, total, max_len) = loop {
         let max_len = max_len.max(len);
         let total = 3 * guard_len(len) + live_map_len(max_len) + len;
         let reservation = if max_len > len {
-            // A start that differs from run to run (the stack's address is randomized), in
-            // steps of 1 GiB.
-            let marker = 0u8;
-            let noise = (core::ptr::addr_of!(marker) as usize >> 12) & 0xfff;
-            os::reserve_near(GROWABLE_HINT + (noise << 30), total)
+            reserve_growable(total)
         } else {
             os::reserve(total)
         };
@@ -209,6 +190,36 @@ fn region_init() -> Option<usize> {
             (other != 0).then_some(other)
         }
     }
+}
+
+/// The region's first length under an address-space limit of `limit` bytes (the largest power
+/// of two up to an eighth of it, at least [`MIN_REGION_SIZE`]) and the length it may grow to,
+/// which its live map covers: the largest power of two up to the limit (1/128 of that for the
+/// live map: 1 MiB under 200 MB, reserved at once). Out of line, as [`reserve_growable`]: the
+/// region's start-up lies in the fast path's code section, and without a limit neither runs.
+#[cold]
+#[inline(never)]
+fn lengths_under(limit: usize) -> (usize, usize) {
+    let mut len = REGION_SIZE;
+    while len > MIN_REGION_SIZE && len > limit / 8 {
+        len /= 2;
+    }
+    let mut max = REGION_SIZE;
+    while max > len && max > limit {
+        max /= 2;
+    }
+    (len, max)
+}
+
+/// Reserves `total` bytes for a region that may grow: at [`GROWABLE_HINT`] and a random
+/// number of GiB above it, where the address space after the region stays free.
+#[cold]
+#[inline(never)]
+fn reserve_growable(total: usize) -> Option<NonNull<u8>> {
+    // A start that differs from run to run (the stack's address is randomized).
+    let marker = 0u8;
+    let noise = (core::ptr::addr_of!(marker) as usize >> 12) & 0xfff;
+    os::reserve_near(GROWABLE_HINT + (noise << 30), total)
 }
 
 fn region() -> Option<usize> {
@@ -434,24 +445,14 @@ fn alloc_marked(size: usize, align: usize, mark: usize) -> Option<NonNull<u8>> {
 }
 
 fn bump(state: &mut State, start: usize, len: usize, align: usize) -> Option<usize> {
-    let mut offset = state.bump.next_multiple_of(align);
-    let mut end = offset.checked_add(len)?;
+    let offset = state.bump.next_multiple_of(align);
+    let end = offset.checked_add(len)?;
     let (reserve, reserve_len) = emergency_reserve();
-    if end > reserve && offset < reserve + reserve_len {
-        // The block would reach the emergency reserve: it goes past it, into a grown region.
-        if !grow(start, reserve + reserve_len + len) {
-            return None;
-        }
-        offset = (reserve + reserve_len).next_multiple_of(align);
-        end = offset.checked_add(len)?;
-        if COMMITTED.load(Ordering::Relaxed) < reserve + reserve_len {
-            // The reserve stays inaccessible; the commits go on after it.
-            COMMITTED.store(reserve + reserve_len, Ordering::Release);
-        }
-    }
-    if end > region_len() && !grow(start, end) {
-        return None;
-    }
+    let (offset, end) = if (end > reserve && offset < reserve + reserve_len) || end > region_len() {
+        bump_grown(start, offset, len, align)?
+    } else {
+        (offset, end)
+    };
     // Commits stop short of the emergency reserve while blocks lie before it.
     let usable = if end <= reserve {
         reserve
@@ -479,6 +480,28 @@ fn bump(state: &mut State, start: usize, len: usize, align: usize) -> Option<usi
     Some(start + offset)
 }
 
+/// [`bump`]'s way when the block does not fit before the emergency reserve or the region's
+/// end: the block goes past the reserve, into a grown region ([`grow`]). Out of line: the
+/// allocation paths that inline [`bump`] lie in the fast path's code section.
+#[cold]
+#[inline(never)]
+fn bump_grown(start: usize, offset: usize, len: usize, align: usize) -> Option<(usize, usize)> {
+    let (reserve, reserve_len) = emergency_reserve();
+    let (mut offset, mut end) = (offset, offset.checked_add(len)?);
+    if end > reserve && offset < reserve + reserve_len {
+        if !grow(start, reserve + reserve_len + len) {
+            return None;
+        }
+        offset = (reserve + reserve_len).next_multiple_of(align);
+        end = offset.checked_add(len)?;
+        if COMMITTED.load(Ordering::Relaxed) < reserve + reserve_len {
+            // The reserve stays inaccessible; the commits go on after it.
+            COMMITTED.store(reserve + reserve_len, Ordering::Release);
+        }
+    }
+    (end <= region_len() || grow(start, end)).then_some((offset, end))
+}
+
 /// Makes the region at least `end` bytes long by reserving the address space after its
 /// trailing guard (`MAP_FIXED_NOREPLACE`): the old guard becomes part of the region and the
 /// new reservation's last [`guard_len`] bytes are the new guard. Doubles the region where the
@@ -486,6 +509,7 @@ fn bump(state: &mut State, start: usize, len: usize, align: usize) -> Option<usi
 /// grow (no address-space limit made it small, or it reached [`MAX_LEN`]) or the space after
 /// it is taken or over the limit. Called with the heap's lock held.
 #[cold]
+#[inline(never)]
 fn grow(start: usize, end: usize) -> bool {
     let len = region_len();
     if end <= len {
