@@ -1295,7 +1295,7 @@ mod tests {
             .expect("reserve")
             .as_ptr() as usize;
         // SAFETY: the middle of our own reservation, unused.
-        unsafe { unmap(NonNull::new(((base + page) as *mut u8)).unwrap(), 2 * page) };
+        unsafe { unmap(NonNull::new((base + page) as *mut u8).unwrap(), 2 * page) };
         assert!(reserve_fixed(base + page, 2 * page));
         // Taken now (and the ends were never free): refused, nothing replaced.
         assert!(!reserve_fixed(base + page, page));
