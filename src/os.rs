@@ -47,11 +47,17 @@ pub fn map(len: usize) -> Option<NonNull<u8>> {
 
 /// A fresh private anonymous mapping of `len` bytes with `protection`, nothing committed.
 fn map_anonymous(len: usize, protection: libc::c_int) -> Option<NonNull<u8>> {
-    // SAFETY: an anonymous private mapping at an address of the kernel's choosing cannot
-    // alias existing memory.
+    map_anonymous_near(0, len, protection)
+}
+
+/// [`map_anonymous`], asking for `hint` first (0: none).
+#[inline(always)]
+fn map_anonymous_near(hint: usize, len: usize, protection: libc::c_int) -> Option<NonNull<u8>> {
+    // SAFETY: without MAP_FIXED the address is only a hint: an anonymous private mapping at an
+    // address of the kernel's choosing cannot alias existing memory.
     let address = unsafe {
         libc::mmap(
-            core::ptr::null_mut(),
+            hint as *mut libc::c_void,
             len,
             protection,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
@@ -157,8 +163,11 @@ fn next_hint(step: usize, align: usize) -> Option<usize> {
 pub unsafe fn unmap(address: NonNull<u8>, len: usize) {
     signal::close_left_open(address.as_ptr() as usize, len);
     debug_assert!(len % page_size() == 0 && address.as_ptr() as usize % page_size() == 0);
-    // SAFETY: caller contract. munmap only fails for invalid arguments, which the contract
-    // excludes, so its result carries no information.
+    // munmap fails only for invalid arguments, which the contract excludes, or where
+    // unmapping part of a mapping would split it past the process's limit of mappings
+    // (`ENOMEM`; the range then stays mapped, unused): the program's `errno` is kept.
+    let _errno = KeepErrno::new();
+    // SAFETY: caller contract.
     unsafe { libc::munmap(address.as_ptr().cast(), len) };
 }
 
@@ -269,7 +278,9 @@ pub unsafe fn move_pages_keeping(address: NonNull<u8>, len: usize, target: NonNu
 pub unsafe fn discard(address: NonNull<u8>, len: usize) {
     signal::close_left_open(address.as_ptr() as usize, len);
     debug_assert!(len % page_size() == 0 && address.as_ptr() as usize % page_size() == 0);
-    // SAFETY: caller contract. A failure only means the memory stays resident.
+    // A failure only means the memory stays resident; the program's `errno` is kept.
+    let _errno = KeepErrno::new();
+    // SAFETY: caller contract.
     unsafe { libc::madvise(address.as_ptr().cast(), len, libc::MADV_DONTNEED) };
 }
 
@@ -282,7 +293,10 @@ pub unsafe fn discard(address: NonNull<u8>, len: usize) {
 /// wanted protection (`mmap` with `MAP_FIXED`): the change is made, but the range's contents
 /// and any guard markers in it ([`guard_install`]) are not kept. Every caller passes ranges
 /// whose contents nobody needs (fresh reservations, freed blocks, guard pages); one that needs
-/// them kept calls [`protect_keeping`]. `errno` is restored when the replacement succeeds.
+/// them kept calls [`protect_keeping`]. The program's `errno` is kept, as by every call of
+/// this module that changes mappings on a `free` (C `free` keeps `errno`, as glibc's: glibc's
+/// test `malloc/tst-free-errno.c`, where splitting a mapping fails with `ENOMEM` at the
+/// process's limit of mappings).
 ///
 /// # Safety
 /// The range is mapped and page-aligned; while inaccessible nothing may touch it; its
@@ -293,12 +307,14 @@ pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> boo
     // SAFETY: as above.
     let saved = unsafe { *errno };
     // SAFETY: caller contract.
-    if unsafe { protect_keeping(address, len, accessible) } {
+    if unsafe { mprotect(address, len, accessible) } {
         return true;
     }
     // SAFETY: as above.
     let refused = unsafe { *errno };
     if !matches!(refused, libc::EACCES | libc::EPERM | libc::ENOSYS) {
+        // SAFETY: as above.
+        unsafe { *errno = saved };
         return false;
     }
     // SAFETY: caller contract: the range is ours, mapped, and its contents are not needed, so
@@ -313,12 +329,9 @@ pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> boo
             0,
         )
     };
-    if replaced != address.as_ptr().cast() {
-        return false;
-    }
     // SAFETY: as above.
     unsafe { *errno = saved };
-    true
+    replaced == address.as_ptr().cast()
 }
 
 /// As [`protect`], keeping the range's contents: no replacement where the OS refuses
@@ -327,6 +340,16 @@ pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> boo
 /// # Safety
 /// The range is mapped and page-aligned; while inaccessible nothing may touch it.
 pub unsafe fn protect_keeping(address: NonNull<u8>, len: usize, accessible: bool) -> bool {
+    let _errno = KeepErrno::new();
+    // SAFETY: caller contract.
+    unsafe { mprotect(address, len, accessible) }
+}
+
+/// `mprotect` of a range to [`protection`]`(accessible)`, leaving `errno` as the call set it.
+///
+/// # Safety
+/// As for [`protect_keeping`].
+unsafe fn mprotect(address: NonNull<u8>, len: usize, accessible: bool) -> bool {
     signal::close_left_open(address.as_ptr() as usize, len);
     // SAFETY: caller contract.
     unsafe { libc::mprotect(address.as_ptr().cast(), len, protection(accessible)) == 0 }
@@ -429,6 +452,7 @@ pub(crate) const MADV_GUARD_REMOVE: libc::c_int = 103;
 /// The range is mapped, page-aligned, and holds nothing the caller still needs.
 pub unsafe fn guard_install(address: NonNull<u8>, len: usize) -> bool {
     signal::close_left_open(address.as_ptr() as usize, len);
+    let _errno = KeepErrno::new();
     // SAFETY: caller contract.
     unsafe { libc::madvise(address.as_ptr().cast(), len, MADV_GUARD_INSTALL) == 0 }
 }
@@ -439,6 +463,7 @@ pub unsafe fn guard_install(address: NonNull<u8>, len: usize) -> bool {
 /// The range is mapped and page-aligned.
 pub unsafe fn guard_remove(address: NonNull<u8>, len: usize) -> bool {
     signal::close_left_open(address.as_ptr() as usize, len);
+    let _errno = KeepErrno::new();
     // SAFETY: caller contract.
     unsafe { libc::madvise(address.as_ptr().cast(), len, MADV_GUARD_REMOVE) == 0 }
 }
@@ -1201,23 +1226,7 @@ pub fn reserve(len: usize) -> Option<NonNull<u8>> {
 /// that range is taken).
 pub fn reserve_near(hint: usize, len: usize) -> Option<NonNull<u8>> {
     debug_assert!(len != 0 && len % page_size() == 0 && hint % page_size() == 0);
-    // SAFETY: without MAP_FIXED the address is only a hint: the kernel never replaces an
-    // existing mapping.
-    let address = unsafe {
-        libc::mmap(
-            hint as *mut libc::c_void,
-            len,
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    if address == libc::MAP_FAILED {
-        None
-    } else {
-        NonNull::new(address.cast())
-    }
+    map_anonymous_near(hint, len, libc::PROT_NONE)
 }
 
 /// Reserves exactly `[address, address + len)` as [`reserve`] does, or nothing (`false`)

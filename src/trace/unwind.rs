@@ -2334,7 +2334,7 @@ fn walk_on(
 #[inline(always)]
 fn replay_run(
     run: &[Step],
-    mut bp: usize,
+    bp: usize,
     top: usize,
     base: usize,
     frames: &mut [core::mem::MaybeUninit<usize>],
@@ -2344,8 +2344,24 @@ fn replay_run(
     // The path has room for the whole run where the trace's depth is at most `PATH_STEPS`
     // steps (check mode's 8 frames): no test of its room per step then.
     if path.len() >= run.len() {
-        return replay_run_into(run, bp, top, base, frames, path, run.len());
+        replay_steps::<false>(run, bp, top, base, frames, path)
+    } else {
+        replay_steps::<true>(run, bp, top, base, frames, path)
     }
+}
+
+/// [`replay_run`]'s loop; `ROOM_TESTED`: whether each step tests `path`'s room (else `path`
+/// has room for every step of `run`, and the loop has no such test).
+#[inline(always)]
+fn replay_steps<const ROOM_TESTED: bool>(
+    run: &[Step],
+    mut bp: usize,
+    top: usize,
+    base: usize,
+    frames: &mut [core::mem::MaybeUninit<usize>],
+    path: &mut [Step],
+) -> (usize, usize) {
+    debug_assert!(frames.len() >= run.len() && (ROOM_TESTED || path.len() >= run.len()));
     let path_room = path.len();
     let mut held = 0;
     while held < run.len() {
@@ -2364,44 +2380,9 @@ fn replay_run(
         }
         // SAFETY: as above.
         unsafe { frames.get_unchecked_mut(held) }.write(next.ip);
-        if held < path_room {
-            // SAFETY: just checked.
+        if !ROOM_TESTED || held < path_room {
+            // SAFETY: `held < path_room`, tested or (without the test) the caller's promise.
             *unsafe { path.get_unchecked_mut(held) } = next.relative(base);
-        }
-        held += 1;
-    }
-    (held, bp)
-}
-
-/// [`replay_run`] where `path` has room for every step of `run` (`len`, its length).
-#[inline(always)]
-fn replay_run_into(
-    run: &[Step],
-    mut bp: usize,
-    top: usize,
-    base: usize,
-    frames: &mut [core::mem::MaybeUninit<usize>],
-    path: &mut [Step],
-    len: usize,
-) -> (usize, usize) {
-    debug_assert!(len == run.len() && frames.len() >= len && path.len() >= len);
-    let mut held = 0;
-    while held < len {
-        // SAFETY: `held < len`, the length of `run` (caller contract).
-        let next = unsafe { run.get_unchecked(held) };
-        let cfa = next.sp;
-        if !still_holds(next, bp, cfa, top) {
-            break;
-        }
-        if let Some(slot) = next.reload_from(cfa) {
-            // SAFETY: as in `after`: the slot lies in the frame just left, below its CFA, which
-            // is at most `top`.
-            bp = unsafe { (slot as *const usize).read() };
-        }
-        // SAFETY: `held < len`, at most the lengths of `frames` and `path` (caller contract).
-        unsafe {
-            frames.get_unchecked_mut(held).write(next.ip);
-            *path.get_unchecked_mut(held) = next.relative(base);
         }
         held += 1;
     }
