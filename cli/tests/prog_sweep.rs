@@ -39,9 +39,23 @@ fn valgrind_summary(dir: &Path, command: &[&str]) -> Option<Summary> {
 /// summary against `expected` (and against Valgrind's, where it is installed).
 fn check_both_modes(dir: &Path, command: &[&str], expected: Summary) {
     if let Some(valgrind) = valgrind_summary(dir, command) {
-        assert_eq!(
-            valgrind, expected,
-            "Valgrind's verdict changed on {command:?}"
+        // Valgrind's own run may find a pointer into a lost block left in a register or on
+        // the stack (as its build and environment have it) and call that block "possibly
+        // lost" (CI, `prog_ruby_heap_pages memalign`: 3 of the lost blocks possibly lost,
+        // their totals unchanged). That is not a change of its verdict; gpa's is compared
+        // exactly below.
+        let lost = |summary: Summary| {
+            let kinds = &summary[..3];
+            (
+                kinds.iter().map(|kind| kind.0).sum::<u64>(),
+                kinds.iter().map(|kind| kind.1).sum::<u64>(),
+            )
+        };
+        let residue =
+            valgrind[2] != NONE && lost(valgrind) == lost(expected) && valgrind[3] == expected[3];
+        assert!(
+            valgrind == expected || residue,
+            "Valgrind's verdict changed on {command:?}: {valgrind:?}, expected {expected:?}"
         );
     }
     gpa_agrees_in_both_modes(dir, command, expected);
