@@ -52,17 +52,32 @@ fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|arg| arg.to_string()).collect()
 }
 
-/// The pointer and size a corpus program printed on its `block 0x... SIZE` line.
-fn printed_block(run: &Run) -> (String, u64) {
+/// The words after `tag` on the first line of the program's output that starts with `tag`
+/// and a space (`block 0x... SIZE`, `p 0x... OFFSET`).
+fn printed_words(run: &Run, tag: &str, context: &str) -> Vec<String> {
     let stdout = run.stdout();
     let line = stdout
         .lines()
-        .find(|line| line.starts_with("block "))
-        .unwrap_or_else(|| panic!("no block line in {stdout:?}"));
-    let mut words = line.split_whitespace().skip(1);
-    let address = words.next().unwrap().to_owned();
-    let size = words.next().unwrap().parse().unwrap();
-    (address, size)
+        .find_map(|line| line.strip_prefix(tag)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{context}: no {tag} line in {stdout:?}"));
+    line.split_whitespace().map(str::to_owned).collect()
+}
+
+/// The pointer and size a corpus program printed on its `block 0x... SIZE` line.
+fn printed_block(run: &Run) -> (String, u64) {
+    let words = printed_words(run, "block", "block");
+    (words[0].clone(), words[1].parse().unwrap())
+}
+
+/// Asserts that `finding` is a write after free into the freed block at `address` (as the
+/// program printed it) of `size` bytes.
+fn assert_write_after_free_of(finding: &Value, address: &str, size: u64, context: &str) {
+    assert_eq!(
+        (&finding["kind"], &finding["address"]),
+        (&"write_after_free".into(), &address.into()),
+        "{context}: {finding}"
+    );
+    assert_eq!(finding["size"], size, "{context}: {finding}");
 }
 
 fn of_kind<'a>(findings: &'a [Value], kind: &str) -> Vec<&'a Value> {
@@ -149,17 +164,8 @@ fn a_write_into_a_freed_neighbour_is_its_write_after_free_and_never_an_overflow(
         let findings = run.findings();
         assert_eq!(findings.len(), 1, "{case}: {}", describe(&findings));
         let finding = &findings[0];
-        let stdout = run.stdout();
-        let p = stdout
-            .lines()
-            .find_map(|line| line.strip_prefix("p "))
-            .unwrap_or_else(|| panic!("{case}: no p line in {stdout:?}"));
-        assert_eq!(
-            (&finding["kind"], &finding["address"]),
-            (&"write_after_free".into(), &p.into()),
-            "{case}: {finding}"
-        );
-        assert_eq!(finding["size"], 16, "{case}: {finding}");
+        let p = &printed_words(run, "p", case)[0];
+        assert_write_after_free_of(finding, p, 16, case);
         assert_eq!(
             stack_functions(finding, "free").first().map(String::as_str),
             Some("main"),
@@ -170,7 +176,7 @@ fn a_write_into_a_freed_neighbour_is_its_write_after_free_and_never_an_overflow(
             assert_eq!(finding["offset"], *offset, "{case}: {finding}");
             assert_eq!(finding["access"], "write", "{case}: {finding}");
         }
-        assert!(stdout.contains("done"), "{case}");
+        assert!(run.stdout().contains("done"), "{case}");
         assert_eq!(run.output.status.code(), Some(0), "{case}");
     }
 }
@@ -306,7 +312,7 @@ impl Drop for BusyLoops {
 }
 
 /// The first CPU this process may run on (`Cpus_allowed_list` of `/proc/self/status`): the
-/// one `exit_while_niced_threads_end.c` pins itself to.
+/// one `exit_while_thread_ends.c niced` pins itself to.
 fn first_allowed_cpu() -> Option<u32> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let list = status
@@ -325,10 +331,9 @@ fn threads_still_ending_at_exit_under_load_leave_no_false_finding() {
         eprintln!("SKIPPED: no Cpus_allowed_list in /proc/self/status");
         return;
     };
-    // exit_while_niced_threads_end.c: exit_while_thread_ends.c with 64 detached threads at
-    // nice 19 on one CPU, beside three busy loops on that CPU: the ending threads get so
-    // little time there that the exit scan's stop, which gave them six rounds (about 47 ms
-    // of pauses, and 25 ms of each round holding gpa's locks one of them waits for), often
+    // exit_while_thread_ends.c 64 niced: 64 detached threads at nice 19 on one CPU, beside
+    // three busy loops on that CPU: the ending threads get so little time there that the
+    // exit scan's stop, which gave them six rounds (about 47 ms of pauses, and 25 ms of each round holding gpa's locks one of them waits for), often
     // ended with threads still in glibc's thread-exit code (one seen runnable but not
     // scheduled for 700 ms): `__libc_freeres` was skipped and the DTVs of the stacks glibc
     // caches were "possibly lost" (8 of 20 runs, 1,440 to 14,976 bytes in 5 to 52 blocks;
@@ -338,9 +343,9 @@ fn threads_still_ending_at_exit_under_load_leave_no_false_finding() {
     // DTVs of thread descriptors no running thread uses are judged freed, as glibc would
     // have freed them.
     let dir = scratch("exit-while-niced-threads-end");
-    let binary = compile_c("exit_while_niced_threads_end", &dir);
+    let binary = compile_c("exit_while_thread_ends", &dir);
     let _load = BusyLoops::start(3, cpu);
-    let cases: Vec<_> = (0..12).map(|_| args(&["64"])).collect();
+    let cases: Vec<_> = (0..12).map(|_| args(&["64", "niced"])).collect();
     let runs = run_cases(&dir, &binary, &cases);
     for (index, run) in runs.iter().enumerate() {
         let findings = run.findings();
@@ -1177,23 +1182,14 @@ fn a_write_after_free_is_found_at_any_byte_of_blocks_of_any_size() {
         let findings = run.findings();
         assert_eq!(findings.len(), 1, "{size} {place}: {}", describe(&findings));
         let finding = &findings[0];
-        let stdout = run.stdout();
-        let line = stdout
-            .lines()
-            .find_map(|line| line.strip_prefix("p "))
-            .unwrap_or_else(|| panic!("{size} {place}: no p line in {stdout:?}"));
-        let (p, printed) = line.split_once(' ').unwrap();
-        assert_eq!(printed, expected_offset.to_string(), "{size} {place}");
-        assert_eq!(
-            (&finding["kind"], &finding["address"]),
-            (&"write_after_free".into(), &p.into()),
-            "{size} {place}: {finding}"
-        );
-        assert_eq!(finding["size"], *size, "{size} {place}: {finding}");
+        let context = format!("{size} {place}");
+        let printed = printed_words(run, "p", &context);
+        assert_eq!(printed[1], expected_offset.to_string(), "{context}");
+        assert_write_after_free_of(finding, &printed[0], *size, &context);
         assert_eq!(
             finding["offset"], expected_offset,
             "{size} {place}: {finding}"
         );
-        assert!(stdout.contains("done"), "{size} {place}");
+        assert!(run.stdout().contains("done"), "{context}");
     }
 }

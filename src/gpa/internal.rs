@@ -522,17 +522,21 @@ fn grow(start: usize, end: usize) -> bool {
     }
     // The smallest step: what `end` needs, whole commit steps, and room for the new guard.
     let least = (end - len).max(guard).next_multiple_of(COMMIT_STEP);
+    if least > max - len {
+        return false;
+    }
+    // Steps of `len`, then halves of it while they are more than `least`, then `least`.
     let mut step = len.min(max - len);
-    while step >= least {
-        if os::reserve_fixed(start + len + guard, step) {
-            REGION_LEN.store(len + step, Ordering::Release);
+    loop {
+        let taken = step.max(least);
+        if os::reserve_fixed(start + len + guard, taken) {
+            REGION_LEN.store(len + taken, Ordering::Release);
             return true;
         }
+        if taken == least {
+            return false;
+        }
         step /= 2;
-    }
-    least <= max - len && os::reserve_fixed(start + len + guard, least) && {
-        REGION_LEN.store(len + least, Ordering::Release);
-        true
     }
 }
 
