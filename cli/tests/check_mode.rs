@@ -80,6 +80,16 @@ fn assert_write_after_free_of(finding: &Value, address: &str, size: u64, context
     assert_eq!(finding["size"], size, "{context}: {finding}");
 }
 
+/// Asserts that every run ended normally (exit status 0, "done" printed) with no finding.
+fn assert_every_run_clean(runs: &[Run]) {
+    for (index, run) in runs.iter().enumerate() {
+        let findings = run.findings();
+        assert!(findings.is_empty(), "run {index}: {}", describe(&findings));
+        assert!(run.stdout().contains("done"), "run {index}");
+        assert_eq!(run.output.status.code(), Some(0), "run {index}");
+    }
+}
+
 fn of_kind<'a>(findings: &'a [Value], kind: &str) -> Vec<&'a Value> {
     findings.iter().filter(|f| f["kind"] == kind).collect()
 }
@@ -276,13 +286,7 @@ fn threads_still_ending_at_exit_leave_no_false_finding() {
     let dir = scratch("exit-while-thread-ends");
     let binary = compile_c("exit_while_thread_ends", &dir);
     let cases: Vec<_> = (0..12).map(|_| args(&["16"])).collect();
-    let runs = run_cases(&dir, &binary, &cases);
-    for (index, run) in runs.iter().enumerate() {
-        let findings = run.findings();
-        assert!(findings.is_empty(), "run {index}: {}", describe(&findings));
-        assert!(run.stdout().contains("done"), "run {index}");
-        assert_eq!(run.output.status.code(), Some(0), "run {index}");
-    }
+    assert_every_run_clean(&run_cases(&dir, &binary, &cases));
 }
 
 /// Busy loops (`sh -c 'while :; do :; done'`) pinned to `cpu`, killed when dropped.
@@ -346,13 +350,7 @@ fn threads_still_ending_at_exit_under_load_leave_no_false_finding() {
     let binary = compile_c("exit_while_thread_ends", &dir);
     let _load = BusyLoops::start(3, cpu);
     let cases: Vec<_> = (0..12).map(|_| args(&["64", "niced"])).collect();
-    let runs = run_cases(&dir, &binary, &cases);
-    for (index, run) in runs.iter().enumerate() {
-        let findings = run.findings();
-        assert!(findings.is_empty(), "run {index}: {}", describe(&findings));
-        assert!(run.stdout().contains("done"), "run {index}");
-        assert_eq!(run.output.status.code(), Some(0), "run {index}");
-    }
+    assert_every_run_clean(&run_cases(&dir, &binary, &cases));
 }
 
 #[test]
