@@ -45,8 +45,8 @@ int main(void) {
     printf("strspn: %zu\n", strspn("a;b;c", "a;"));
     free(buf);
     char *small = malloc(5);
-    strcpy(small, "hello"); /* line 47: writes 6 bytes into a 5-byte block */
-    printf("strlen: %zu\n", strlen(small)); /* line 48: reads the 6th byte */
+    strcpy(small, "hello"); /* line 48: writes 6 bytes into a 5-byte block */
+    printf("strlen: %zu\n", strlen(small)); /* line 49: reads the 6th byte */
     free(small);
     return 0;
 }

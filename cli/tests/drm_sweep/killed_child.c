@@ -26,7 +26,7 @@ int main(void) {
     }
     close(fds[1]);
     char *alloc = malloc(3);
-    alloc[3] = 1; /* line 28: write 1 byte past a 3-byte block */
+    alloc[3] = 1; /* line 29: write 1 byte past a 3-byte block */
     free(alloc);
     if (read(fds[0], &buf, 1) <= 0)
         return 1;

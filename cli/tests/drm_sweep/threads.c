@@ -27,7 +27,7 @@ static void *grow(void *arg) {
 static volatile int started;
 
 static void *spin(void *arg) {
-    void *mine = malloc(100); /* line 29: on the running thread's stack at exit */
+    void *mine = malloc(100); /* line 30: on the running thread's stack at exit */
     (void)arg;
     __sync_fetch_and_add(&started, 1);
     for (;;) {
