@@ -460,6 +460,23 @@ fn heap_errors() {
                     ],
                 )
             },
+            // Beside malloc.c's reallocs: the old pointer written after realloc grew the
+            // block (:13) and after it shrank it (:18; glibc keeps that block in place).
+            // Valgrind: "Invalid write of size 1" at main (realloc_stale.c:13), "0 bytes inside
+            // a block of size 20 free'd" (by realloc, :12), and at :18, "15 bytes inside a
+            // block of size 20 free'd" (:17). Check mode: both in the freed blocks' fill at
+            // exit; guard mode: both at the access.
+            case(
+                "realloc_stale.c",
+                &[
+                    want("write_after_free", 20, Some(0), Some(("free", 12))),
+                    want("write_after_free", 20, Some(15), Some(("free", 17))),
+                ],
+                &[
+                    want("write_after_free", 20, Some(0), Some(("access", 13))),
+                    want("write_after_free", 20, Some(15), Some(("access", 18))),
+                ],
+            ),
             // Beside memalign.c: `s[strlen (s) - 1]` of an empty string, the program's first
             // block, and one byte before the first block of 16 sizes. Valgrind: "Invalid read
             // of size 1" at main (underflow_read.c:16), "1 bytes before a block of size 1", and

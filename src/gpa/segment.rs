@@ -422,19 +422,25 @@ pub enum NoPage {
     Damaged,
 }
 
+/// (offset, length) pairs of ranges of a segment.
+type Ranges = [(usize, usize); 2];
+
 /// The two guard regions of unit 0 around the header, as (offset, length) pairs: the
 /// inaccessible parts, then the read-only ones (the segment's first OS page and the last
 /// before unit 1; see the module docs). All empty when the OS page is too large to fit guards
 /// in unit 0; the read-only ones when it leaves no inaccessible page between them and the
 /// header.
-fn header_guards() -> ([(usize, usize); 2], [(usize, usize); 2]) {
+fn header_guards() -> (Ranges, Ranges) {
     let page = crate::os::page_size();
     let header_end = (HEADER_OFFSET + core::mem::size_of::<Segment>()).next_multiple_of(page);
     if HEADER_OFFSET % page != 0 || header_end >= UNIT_SIZE {
         return ([(0, 0); 2], [(0, 0); 2]);
     }
     if HEADER_OFFSET < 2 * page || UNIT_SIZE - header_end < 2 * page {
-        return ([(0, HEADER_OFFSET), (header_end, UNIT_SIZE - header_end)], [(0, 0); 2]);
+        return (
+            [(0, HEADER_OFFSET), (header_end, UNIT_SIZE - header_end)],
+            [(0, 0); 2],
+        );
     }
     (
         [
