@@ -301,6 +301,7 @@ pub unsafe fn discard(address: NonNull<u8>, len: usize) {
 /// # Safety
 /// The range is mapped and page-aligned; while inaccessible nothing may touch it; its
 /// contents may be lost (above).
+#[inline]
 pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> bool {
     // SAFETY: caller contract.
     unsafe { protect_to(address, len, protection(accessible)) }
@@ -313,16 +314,19 @@ pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> boo
 ///
 /// # Safety
 /// As for [`protect`]; while read-only nothing may write to the range.
+#[inline]
 pub unsafe fn protect_read_only(address: NonNull<u8>, len: usize) -> bool {
     // SAFETY: caller contract.
     unsafe { protect_to(address, len, libc::PROT_READ) }
 }
 
-/// [`protect`] and [`protect_read_only`]: `prot` is the wanted `mprotect` protection.
+/// [`protect`] and [`protect_read_only`]: `prot` is the wanted `mprotect` protection. One
+/// function out of line, on the fast path's list (`capi/fast-path.ld`: a new segment's guards
+/// and pages are made so in fast mode too); the two above are its inlined wrappers.
 ///
 /// # Safety
 /// As for [`protect`].
-#[inline(always)] // `protect` stays one function on the fast path's list (capi/fast-path.ld)
+#[inline(never)]
 unsafe fn protect_to(address: NonNull<u8>, len: usize, prot: libc::c_int) -> bool {
     // SAFETY: `__errno_location` is the calling thread's errno.
     let errno = unsafe { libc::__errno_location() };
