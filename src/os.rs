@@ -301,13 +301,39 @@ pub unsafe fn discard(address: NonNull<u8>, len: usize) {
 /// # Safety
 /// The range is mapped and page-aligned; while inaccessible nothing may touch it; its
 /// contents may be lost (above).
+#[inline]
 pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> bool {
+    // SAFETY: caller contract.
+    unsafe { protect_to(address, len, protection(accessible)) }
+}
+
+/// Makes a range readable but not writable (`PROT_READ`), as [`protect`] does otherwise
+/// (the same fallback where a seccomp filter refuses `mprotect`, `errno` kept). A fresh
+/// anonymous range made so reads as zeros and costs no memory until written, which it
+/// cannot be. `false` when the OS refuses.
+///
+/// # Safety
+/// As for [`protect`]; while read-only nothing may write to the range.
+#[inline]
+pub unsafe fn protect_read_only(address: NonNull<u8>, len: usize) -> bool {
+    // SAFETY: caller contract.
+    unsafe { protect_to(address, len, libc::PROT_READ) }
+}
+
+/// [`protect`] and [`protect_read_only`]: `prot` is the wanted `mprotect` protection. One
+/// function out of line, on the fast path's list (`capi/fast-path.ld`: a new segment's guards
+/// and pages are made so in fast mode too); the two above are its inlined wrappers.
+///
+/// # Safety
+/// As for [`protect`].
+#[inline(never)]
+unsafe fn protect_to(address: NonNull<u8>, len: usize, prot: libc::c_int) -> bool {
     // SAFETY: `__errno_location` is the calling thread's errno.
     let errno = unsafe { libc::__errno_location() };
     // SAFETY: as above.
     let saved = unsafe { *errno };
     // SAFETY: caller contract.
-    if unsafe { mprotect(address, len, accessible) } {
+    if unsafe { mprotect_to(address, len, prot) } {
         return true;
     }
     // SAFETY: as above.
@@ -323,7 +349,7 @@ pub unsafe fn protect(address: NonNull<u8>, len: usize, accessible: bool) -> boo
         libc::mmap(
             address.as_ptr().cast(),
             len,
-            protection(accessible),
+            prot,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
             -1,
             0,
@@ -350,9 +376,19 @@ pub unsafe fn protect_keeping(address: NonNull<u8>, len: usize, accessible: bool
 /// # Safety
 /// As for [`protect_keeping`].
 unsafe fn mprotect(address: NonNull<u8>, len: usize, accessible: bool) -> bool {
+    // SAFETY: caller contract.
+    unsafe { mprotect_to(address, len, protection(accessible)) }
+}
+
+/// `mprotect` of a range to `prot`, leaving `errno` as the call set it.
+///
+/// # Safety
+/// As for [`protect_keeping`].
+#[inline(always)]
+unsafe fn mprotect_to(address: NonNull<u8>, len: usize, prot: libc::c_int) -> bool {
     signal::close_left_open(address.as_ptr() as usize, len);
     // SAFETY: caller contract.
-    unsafe { libc::mprotect(address.as_ptr().cast(), len, protection(accessible)) == 0 }
+    unsafe { libc::mprotect(address.as_ptr().cast(), len, prot) == 0 }
 }
 
 fn protection(accessible: bool) -> libc::c_int {

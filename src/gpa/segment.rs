@@ -12,10 +12,16 @@
 //!  └──────────────────────────────┴───────────────┴───────────────┴─────┴───────────────┘
 //! ```
 //! A segment is owned by one heap. Unit 0 holds the [`Segment`] header with one [`Page`]
-//! descriptor per unit, at [`HEADER_OFFSET`], between two inaccessible guard regions: user
+//! descriptor per unit, at [`HEADER_OFFSET`], between two guard regions: user
 //! memory starts at unit 1, and whatever lies before the segment (another segment's last page,
 //! a large block, any mapping of the program) ends at least 16 KiB before the header, so a
 //! stray write that runs off a block in either direction faults before it reaches metadata.
+//! The guards' outer OS pages, the first of the segment and the last before unit 1, are
+//! read-only (zeros, never committed) and the rest inaccessible: a read a few bytes before a
+//! segment's first block or past the last block of the segment before (`s[strlen (s) - 1]`
+//! of an empty string; glibc reads its chunk header there) returns zero as natively instead
+//! of killing the program in fast mode, where nothing reports it (Dr. Memory's
+//! `tests/memalign.c`: `drm_sweep.rs`); writes there still fault.
 //! A page spans a power-of-two number of units (see `size_class::page_units`) and serves one
 //! size class; its slots are carved lazily (`carved`), so a fresh page costs nothing until
 //! used. With safety on, each page has a [`SlotMeta`] per slot, allocated separately (out of
@@ -416,15 +422,33 @@ pub enum NoPage {
     Damaged,
 }
 
-/// The two guard regions of unit 0 around the header: (offset, length) pairs, empty when
-/// the OS page is too large to fit guards in unit 0.
-fn header_guards() -> [(usize, usize); 2] {
+/// (offset, length) pairs of ranges of a segment.
+type Ranges = [(usize, usize); 2];
+
+/// The two guard regions of unit 0 around the header, as (offset, length) pairs: the
+/// inaccessible parts, then the read-only ones (the segment's first OS page and the last
+/// before unit 1; see the module docs). All empty when the OS page is too large to fit guards
+/// in unit 0; the read-only ones when it leaves no inaccessible page between them and the
+/// header.
+fn header_guards() -> (Ranges, Ranges) {
     let page = crate::os::page_size();
     let header_end = (HEADER_OFFSET + core::mem::size_of::<Segment>()).next_multiple_of(page);
     if HEADER_OFFSET % page != 0 || header_end >= UNIT_SIZE {
-        return [(0, 0); 2];
+        return ([(0, 0); 2], [(0, 0); 2]);
     }
-    [(0, HEADER_OFFSET), (header_end, UNIT_SIZE - header_end)]
+    if HEADER_OFFSET < 2 * page || UNIT_SIZE - header_end < 2 * page {
+        return (
+            [(0, HEADER_OFFSET), (header_end, UNIT_SIZE - header_end)],
+            [(0, 0); 2],
+        );
+    }
+    (
+        [
+            (page, HEADER_OFFSET - page),
+            (header_end, UNIT_SIZE - page - header_end),
+        ],
+        [(0, page), (UNIT_SIZE - page, page)],
+    )
 }
 
 impl Segment {
@@ -458,20 +482,31 @@ impl Segment {
     ) -> Option<*mut Segment> {
         let start = base.as_ptr() as usize;
         let segment = (start + HEADER_OFFSET) as *mut Segment;
-        let mut changed = [(0usize, 0usize); 3];
-        let guards = header_guards();
+        let mut changed = [(0usize, 0usize); 5];
+        let (guards, read_only) = header_guards();
         let units = (UNIT_SIZE, SEGMENT_SIZE - UNIT_SIZE);
         let wanted = [
             guards[0],
             guards[1],
             if guard_free_units { units } else { (0, 0) },
+            read_only[0],
+            read_only[1],
         ];
         for (done, &(offset, len)) in wanted.iter().enumerate() {
             if len == 0 {
                 continue;
             }
-            // SAFETY: page-aligned ranges of our fresh segment that hold nothing yet.
-            if !unsafe { protect_range(start + offset, len, false) } {
+            let address = start + offset;
+            // SAFETY: page-aligned ranges of our fresh segment that hold nothing yet; nothing
+            // writes the read-only ones (they hold no slot and no metadata).
+            let made = unsafe {
+                if done < 3 {
+                    protect_range(address, len, false)
+                } else {
+                    crate::os::protect_read_only(NonNull::new_unchecked(address as *mut u8), len)
+                }
+            };
+            if !made {
                 for &(offset, len) in &changed[..done] {
                     // SAFETY: as above; restores what the loop changed.
                     unsafe { protect_range(start + offset, len, true) };
