@@ -444,14 +444,15 @@ fn count_tasks() -> usize {
 ///
 /// Where a seccomp filter of this process would kill `getdents64` (`os::seccomp::DONE_WITHOUT`),
 /// the list is not read: a process with one thread (`os::thread_count`) visits the calling
-/// thread alone, any other answers false.
+/// thread alone; any other visits the threads found in glibc's thread descriptors
+/// (`super::unlisted`), and answers whether those are all of them.
 pub(crate) fn for_each_task(visit: &mut dyn FnMut(i32)) -> bool {
     if crate::os::seccomp::stops("getdents64") {
-        if crate::os::thread_count() != Some(1) {
-            return false;
+        if crate::os::thread_count() == Some(1) {
+            visit(crate::os::thread_id() as i32);
+            return true;
         }
-        visit(crate::os::thread_id() as i32);
-        return true;
+        return super::unlisted::for_each_thread(visit);
     }
     let fd = crate::os::open_proc_self(b"task\0", libc::O_RDONLY | libc::O_DIRECTORY);
     if fd < 0 {
