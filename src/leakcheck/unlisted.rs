@@ -65,7 +65,7 @@ pub(crate) fn for_each_thread(visit: &mut dyn FnMut(i32)) -> bool {
         take(pid);
     }
     let read = tid_is_readable()
-        && for_each_descriptor_tid(&mut |tid| {
+        && for_each_descriptor(&mut |_, tid| {
             if alive(pid, tid) {
                 take(tid);
             }
@@ -124,10 +124,26 @@ fn tid_is_readable() -> bool {
     own == Some(crate::os::thread_id() as i32)
 }
 
-/// Calls `visit` with the thread id of each glibc thread descriptor found at the top of a
-/// private anonymous writable mapping (ids of ended threads, 0, left out). False when
-/// `/proc/self/maps` cannot be read.
-fn for_each_descriptor_tid(visit: &mut dyn FnMut(i32)) -> bool {
+/// The address of the glibc thread descriptor (the thread pointer) of running thread
+/// `tid`, when one is found at the top of a private anonymous writable mapping (a stack
+/// glibc mapped).
+pub(crate) fn descriptor_of(tid: i32) -> Option<usize> {
+    if !tid_is_readable() {
+        return None;
+    }
+    let mut found = None;
+    for_each_descriptor(&mut |descriptor, owner| {
+        if owner == tid {
+            found = Some(descriptor);
+        }
+    });
+    found
+}
+
+/// Calls `visit(descriptor, tid)` for each glibc thread descriptor found at the top of a
+/// private anonymous writable mapping, with the id of its thread (those of ended threads, 0,
+/// left out). False when `/proc/self/maps` cannot be read.
+fn for_each_descriptor(visit: &mut dyn FnMut(usize, i32)) -> bool {
     let mut window = [0u8; DESCRIPTOR_ROOM + DESCRIPTOR_SLACK];
     for_each_anonymous_mapping(&mut |start, end| {
         if end - start < 2 * DESCRIPTOR_ROOM {
@@ -152,7 +168,7 @@ fn for_each_descriptor_tid(visit: &mut dyn FnMut(i32)) -> bool {
             // SAFETY: the copy holds `DESCRIPTOR_SLACK` bytes (zeros at worst) past the
             // window, more than a `struct pthread`, after any offset in it.
             if let Some(tid) = unsafe { tid_of(window.as_ptr().add(offset)) } {
-                visit(tid);
+                visit(descriptor, tid);
             }
         }
     })
@@ -254,6 +270,10 @@ mod tests {
         let _complete = for_each_thread(&mut |tid| found.push(tid));
         assert_eq!(found[0], crate::os::thread_id() as i32);
         assert!(found.contains(&other), "{found:?} lacks {other}");
+        // SAFETY: pthread_self only reads the thread pointer.
+        let own = unsafe { libc::pthread_self() } as usize;
+        // The test harness runs this test on a thread `std` started (a stack glibc mapped).
+        assert_eq!(descriptor_of(crate::os::thread_id() as i32), Some(own));
         drop(stop);
         worker.join().expect("join");
     }

@@ -551,6 +551,21 @@ fn parse_decimal(digits: &[u8]) -> Option<i32> {
 
 /// Whether thread `tid` blocks `signal` (its `SigBlk` mask in `/proc/self/task/<tid>/status`),
 /// read without allocating.
+/// Whether thread `tid` blocks signals on its own, not as glibc's own code does: its mask
+/// holds the stop signal but not both of glibc's internal signals (32 and 33, `SIGCANCEL`
+/// and `SIGSETXID`). glibc blocks every signal, its own included, in its thread-exit code
+/// (`internal_signal_block_all`); a program does not block those two through glibc
+/// (`sigfillset` and `pthread_sigmask` leave them out), nor with a raw `rt_sigprocmask` of
+/// a `sigfillset` set (`leak_thread_blocked_raw.c`). False when the mask cannot be read.
+pub(crate) fn blocks_stop_on_its_own(tid: i32) -> bool {
+    let mut text = [0u8; 4096];
+    read_task_file(tid, b"/status\0", &mut text).is_some_and(|read| {
+        let status = &text[..read];
+        signal_blocked_in_status(status, stop_signal())
+            && !(signal_blocked_in_status(status, 32) && signal_blocked_in_status(status, 33))
+    })
+}
+
 fn blocks_signal(tid: i32, signal: libc::c_int) -> bool {
     let mut text = [0u8; 4096];
     read_task_file(tid, b"/status\0", &mut text)
