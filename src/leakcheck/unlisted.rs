@@ -1,7 +1,8 @@
 //! The threads of this process found without listing `/proc/self/task`: for a process whose
 //! seccomp filter kills `getdents64` (Chromium's renderers, systemd's `SystemCallFilter=`),
 //! where the exit scan still has to stop every other thread (docs/sweeps/lifecycle.md item
-//! 21).
+//! 21); and the descriptor of a thread the stop missed ([`descriptor_of`]), whose DTV is
+//! then kept as a running thread's.
 //!
 //! # Design
 //! No registry is kept while the program runs (nothing on its allocation paths, no
