@@ -375,6 +375,21 @@ fn a_thread_that_blocks_every_signal_is_reported_as_not_examined() {
     assert!(process["errors"].as_u64().is_some());
 }
 
+/// A thread that blocks every signal with the raw system call and never allocates
+/// (`leak_thread_blocked_idle.c`): the stop misses it, and it owns no heap, so the exit scan
+/// judged the DTVs of descriptors no running thread uses freed, its own among them
+/// (lifecycle.md item 20's left case: 0 possibly lost). It is found by its descriptor and
+/// its mask (it blocks the stop signal but not glibc's own signals, as glibc's thread-exit
+/// code would): its DTV is reported as a running thread's, as Valgrind 3.19 reports it
+/// (lifecycle.md item 21).
+#[test]
+fn a_thread_that_blocks_every_signal_and_never_allocates_keeps_its_dtv_reported() {
+    let valgrind = [(1, 16), (0, 0), (1, 272), (0, 0), (0, 0)];
+    if let Some(run) = judged_like_valgrind("leak_thread_blocked_idle", valgrind, GPA_DTV_EXTRA) {
+        assert_has_records(&run, &[record("definite", 1, 16, 0, "main")]);
+    }
+}
+
 #[test]
 fn exiting_while_threads_create_threads_and_allocate_is_safe() {
     if !gcc_or_skip() {

@@ -315,6 +315,7 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     let mut user_blocks = user_blocks;
     if settle && (!threads.missed.is_empty() || threads.busy) && unexamined == 0 {
         let mut running = thread_pointers_running(&threads);
+        running.extend(missed_on_their_own(&threads));
         running.sort_unstable();
         let mut dtvs = unused_dtvs(&maps, &running);
         dtvs.sort_unstable();
@@ -657,6 +658,22 @@ fn thread_pointers_running(threads: &Threads) -> std::vec::Vec<usize> {
         .iter()
         .map(|thread| thread.thread_pointer)
         .chain(core::iter::once(me))
+        .collect()
+}
+
+/// The thread pointers of the threads the stop missed because they block its signal on
+/// their own (`world::blocks_stop_on_its_own`: not glibc's thread-exit code, which blocks
+/// glibc's own signals too), found by their descriptors (`leakcheck::unlisted`). Such a
+/// thread runs on, as a stopped one would have: its DTV is reported as any running
+/// thread's ("possibly lost", as Valgrind), not judged freed with those of ended threads
+/// (lifecycle.md item 20's left case: a thread that never allocated owns no heap, so the
+/// DTVs were judged freed while it ran).
+fn missed_on_their_own(threads: &Threads) -> std::vec::Vec<usize> {
+    threads
+        .missed
+        .iter()
+        .filter(|&&tid| thread_exists(tid as u64) && world::blocks_stop_on_its_own(tid))
+        .filter_map(|&tid| crate::leakcheck::unlisted::descriptor_of(tid))
         .collect()
 }
 

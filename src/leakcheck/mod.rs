@@ -15,12 +15,16 @@
 //! [`maps`] reads the process's memory map: which memory may be read, which mappings are
 //! roots; [`roots`] scans those roots at exit, each known stack from its live frames up.
 //! [`world`] stops the other threads of the process while their heaps are examined and reads
-//! their registers and stack pointers (Linux; the platform part of a leak check).
+//! their registers and stack pointers (Linux; the platform part of a leak check); `unlisted`
+//! finds those threads where a seccomp filter kills the directory listing of
+//! `/proc/self/task`.
 
 pub mod graph;
 pub mod maps;
 pub mod records;
 pub mod roots;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub(crate) mod unlisted;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub mod world;
 

@@ -453,7 +453,9 @@ pub fn stops(name: &str) -> bool {
 /// The calls of [`CALLS`] the exit report does without when a filter stops them, so that
 /// a process whose filters stop only these is still reported (Valgrind reports it):
 /// `getdents64` lists the threads to stop, which a process that has no other thread
-/// (`super::thread_count`) does not need; `sched_yield` is only a contended lock's wait,
+/// (`super::thread_count`) does not need, and which are found in glibc's thread descriptors
+/// otherwise (`leakcheck::unlisted`: a thread gpa finds no descriptor of still leaves the
+/// report out); `sched_yield` is only a contended lock's wait,
 /// which then spins instead ([`super::yield_now`]). A set, as [`stopped`]'s.
 pub const DONE_WITHOUT: u64 = bit_of("getdents64") | bit_of("sched_yield");
 

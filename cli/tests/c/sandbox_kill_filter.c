@@ -29,7 +29,16 @@
  *          (on a pipe nobody writes) instead of reading a freed block: "worker exited
  *          with 3" with the thread still running;
  *   refused as crash, but the worker's seccomp call has a flag the kernel does not know
- *          (EINVAL): no filter, the worker crashes unconfined: signal 11.
+ *          (EINVAL): no filter, the worker crashes unconfined: signal 11;
+ *   unlisted a filter that kills the process on getdents64 and getdents only (the thread
+ *          list of /proc/self/task; sched_yield allowed, which Valgrind's scheduler needs
+ *          with threads), then three threads: one that never allocates and stays blocked (a
+ *          pipe nobody writes), one that keeps a 64-byte block on its stack and stays
+ *          blocked, one that leaks 32 bytes and ends (joined); the worker leaks 40 bytes,
+ *          keeps 100 and exits with 3 while the two blocked threads run;
+ *   ownstack as unlisted, but with one thread only, which never allocates and stays blocked
+ *          on a stack the worker mapped itself (pthread_attr_setstack, its upper half left
+ *          unused: glibc's thread descriptor is not at the top of a mapping).
  * Natively: the parent exits 0, the worker 3 (or as said). */
 #define _GNU_SOURCE
 #include <linux/audit.h>
@@ -42,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -94,7 +104,16 @@ static struct sock_filter mild_rules[] = {
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 };
 
-static int blocked[2];
+/* Kills the process on the calls that read a directory, and allows everything else. */
+static struct sock_filter listing_rules[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getdents64, 1, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getdents, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+};
+
+static int blocked[2], ready[2];
 
 /* Stays blocked until the process ends (nobody writes to the pipe). */
 static void *block(void *unused) {
@@ -102,6 +121,25 @@ static void *block(void *unused) {
     char byte;
     while (read(blocked[0], &byte, 1) > 0) {
     }
+    return NULL;
+}
+
+/* Keeps a block on its stack while it stays blocked. */
+static void *hold(void *unused) {
+    (void)unused;
+    void *volatile held = allocate(64);
+    (void)held;
+    if (write(ready[1], "r", 1) != 1) return NULL;
+    block(NULL);
+    return (void *)held;
+}
+
+/* Leaks 32 bytes and ends. */
+static void *leak(void *unused) {
+    (void)unused;
+    void *volatile lost = allocate(32);
+    (void)lost;
+    lost = NULL;
     return NULL;
 }
 
@@ -118,9 +156,11 @@ int main(int argc, char **argv) {
     int crash = strcmp(way, "crash") == 0, aborts = strcmp(way, "abort") == 0;
     int stale = strcmp(way, "stale") == 0, refused = strcmp(way, "refused") == 0;
     int execs = strcmp(way, "exec") == 0, threads = strcmp(way, "threads") == 0;
+    int ownstack = strcmp(way, "ownstack") == 0;
+    int unlisted = strcmp(way, "unlisted") == 0 || ownstack;
     crash = crash || refused;
     int mild = strcmp(way, "mild") == 0 || stale || execs || threads;
-    int waits = strcmp(way, "wait") == 0 || crash || aborts || mild;
+    int waits = strcmp(way, "wait") == 0 || crash || aborts || mild || unlisted;
     int early = strcmp(way, "early") == 0 || waits;
     void *volatile lost = NULL;
     (void)lost;
@@ -139,6 +179,9 @@ int main(int argc, char **argv) {
         if (mild) {
             program.len = sizeof mild_rules / sizeof mild_rules[0];
             program.filter = mild_rules;
+        } else if (unlisted) {
+            program.len = sizeof listing_rules / sizeof listing_rules[0];
+            program.filter = listing_rules;
         }
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return 2;
         if (refused) {
@@ -158,6 +201,26 @@ int main(int argc, char **argv) {
         if (threads) {
             pthread_t thread;
             if (pipe(blocked) != 0 || pthread_create(&thread, NULL, block, NULL) != 0) return 2;
+        }
+        if (ownstack) {
+            size_t size = 1 << 20;
+            char *stack = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE,
+                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            pthread_attr_t attributes;
+            pthread_t thread;
+            if (stack == MAP_FAILED || pipe(blocked) != 0 || pthread_attr_init(&attributes) != 0
+                || pthread_attr_setstack(&attributes, stack, size) != 0
+                || pthread_create(&thread, &attributes, block, NULL) != 0)
+                return 2;
+        } else if (unlisted) {
+            pthread_t idle, holder, ended;
+            char byte;
+            if (pipe(blocked) != 0 || pipe(ready) != 0
+                || pthread_create(&idle, NULL, block, NULL) != 0
+                || pthread_create(&holder, NULL, hold, NULL) != 0
+                || pthread_create(&ended, NULL, leak, NULL) != 0
+                || pthread_join(ended, NULL) != 0 || read(ready[0], &byte, 1) != 1)
+                return 2;
         }
         if (crash || (mild && !threads)) {
             char *volatile freed = allocate(24);

@@ -199,8 +199,9 @@ pub unsafe fn prctl(option: c_int, a2: c_ulong, a3: c_ulong, a4: c_ulong, a5: c_
 ///
 /// A filter that stops only calls the report does without
 /// ([`crate::os::seccomp::DONE_WITHOUT`]) leaves the report in, unless it stops
-/// `getdents64` and the process has other threads (their list is read with it) or its
-/// thread count cannot be read: that is decided here, when the report is due.
+/// `getdents64` and the process has other threads not all found without the list of
+/// `/proc/self/task` (`leakcheck::unlisted`) or its thread count cannot be read: that is
+/// decided here, when the report is due.
 pub fn report_left_out() -> bool {
     let stopped = stopped_now();
     if stopped == 0 {
@@ -226,6 +227,10 @@ pub fn report_left_out() -> bool {
     let mut names = [0u8; 600];
     let named = crate::os::seccomp::names(stopped, &mut names);
     push(&names[..named]);
+    if crate::os::seccomp::needed(stopped) == 0 {
+        // Only the thread list is missing: say so.
+        push(LEFT_OUT_UNLISTED);
+    }
     push(LEFT_OUT_AFTER);
     let errno = sys::errno();
     if settings::REPORT_DIR.get().is_none() || !events::record_unreported(&why[..len]) {
@@ -243,14 +248,14 @@ pub fn report_left_out() -> bool {
 
 /// The calls of the exit report this process's filters stop (all of them, to name them),
 /// when the report cannot be made now: one of them is a call the report cannot do without,
-/// or `getdents64` while the process has other threads (or their number cannot be read).
-/// Else 0. Reads `/proc/self/status` only where a filter stops `getdents64` and nothing the
+/// or `getdents64` while the process has other threads that cannot all be found without it
+/// (`leakcheck::unlisted`: a thread on a stack of the program's own, or started by a raw
+/// `clone`; or their number cannot be read). Else 0. Reads `/proc/self/status` (and, with
+/// other threads, `/proc/self/maps`) only where a filter stops `getdents64` and nothing the
 /// report needs.
 fn stopped_now() -> u64 {
     let stopped = crate::os::seccomp::stopped();
-    const LISTING: u64 = crate::os::seccomp::bit_of("getdents64");
-    let left_out = crate::os::seccomp::needed(stopped) != 0
-        || (stopped & LISTING != 0 && crate::os::thread_count() != Some(1));
+    let left_out = crate::os::seccomp::needed(stopped) != 0 || !threads_found(stopped);
     if left_out {
         stopped
     } else {
@@ -258,9 +263,24 @@ fn stopped_now() -> u64 {
     }
 }
 
+/// Whether the exit scan can find every thread of the process: always, unless a filter
+/// stops `getdents64` (the list of `/proc/self/task`); then when it has one thread, or its
+/// threads are all found without the list (`leakcheck::world::for_each_task`).
+fn threads_found(stopped: u64) -> bool {
+    const LISTING: u64 = crate::os::seccomp::bit_of("getdents64");
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    let found = || crate::leakcheck::world::for_each_task(&mut |_| {});
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    let found = || crate::os::thread_count() == Some(1);
+    stopped & LISTING == 0 || found()
+}
+
 /// The reason [`report_left_out`] gives, before and after the calls' names.
 const LEFT_OUT_BEFORE: &[u8] =
     b"its seccomp filter would kill the process on system calls gpa's exit report makes (";
+const LEFT_OUT_UNLISTED: &[u8] =
+    b"; it has a thread gpa could not find without getdents64: one on a stack of its own, \
+      or started by a raw clone";
 const LEFT_OUT_AFTER: &[u8] =
     b"), so the report was left out and the process ended as it would have without gpa";
 

@@ -1,0 +1,302 @@
+//! The threads of this process found without listing `/proc/self/task`: for a process whose
+//! seccomp filter kills `getdents64` (Chromium's renderers, systemd's `SystemCallFilter=`),
+//! where the exit scan still has to stop every other thread (docs/sweeps/lifecycle.md item
+//! 21); and the descriptor of a thread the stop missed ([`descriptor_of`]), whose DTV is
+//! then kept as a running thread's.
+//!
+//! # Design
+//! No registry is kept while the program runs (nothing on its allocation paths, no
+//! interposed `pthread_create`): the threads are found when they are asked for, in the
+//! memory glibc already keeps for each of them.
+//! * The calling thread (`gettid`) and the main thread (the process id), when it exists.
+//! * Every thread glibc started with a stack it mapped itself: its descriptor (`struct
+//!   pthread`) is at the top of that private anonymous mapping, its header recognised as the
+//!   exit scan's `unused_dtvs` recognises it (`tcb` and `self` both the descriptor's own
+//!   address, a plausible `dtv` between them). The descriptor's `tid` field, which the
+//!   kernel clears when the thread ends (`CLONE_CHILD_CLEARTID`), is read through
+//!   `pthread_getcpuclockid`, which computes the thread's CPU clock from it alone (glibc:
+//!   `MAKE_THREAD_CPUCLOCK (pd->tid, CPUCLOCK_SCHED)`), applied to a *copy* of the
+//!   descriptor: no field offset is assumed, and no memory another thread may unmap is read
+//!   in place (the copy is made with `process_vm_readv`). Whether that computation holds is
+//!   checked first on the calling thread's own descriptor.
+//!
+//! Each id found is kept only if `tgkill(pid, tid, 0)` accepts it (a thread of this process
+//! now). The list is complete when the number of distinct threads found equals `Threads:`
+//! of `/proc/self/status` (read without a directory listing, `os::thread_count`): a thread
+//! on a stack of the program's own (`pthread_attr_setstack`), or started by a raw `clone`,
+//! has no descriptor there, and then the counts differ.
+//!
+//! # Invariants
+//! * Allocates nothing and takes no lock (the thread stop lists threads with the
+//!   allocator's locks held; the fatal-signal path asks too): fixed buffers on the stack
+//!   (about 21 KiB), `/proc/self/maps` streamed through one of them.
+//! * Visits each thread at most once, the calling thread first.
+
+/// How far below the end of a thread stack's mapping glibc's thread descriptor may begin
+/// (as the exit scan's `DESCRIPTOR_ROOM`: `struct pthread`, 2,304 bytes in glibc 2.36, at
+/// the top of the mapping, x86-64's `TLS_TCB_AT_TP`).
+const DESCRIPTOR_ROOM: usize = 8192;
+
+/// Bytes of zeros kept after the copied window, so that a header found anywhere in the
+/// window has a whole `struct pthread` after it in the copy, whatever its size.
+const DESCRIPTOR_SLACK: usize = 4096;
+
+/// The most threads told apart; a process with more is not listed (false).
+const MOST_THREADS: usize = 1024;
+
+/// Calls `visit` with the id of each thread of this process found without a directory
+/// listing (module docs), the calling thread first; true when those are all of them (their
+/// number is `Threads:` of `/proc/self/status`).
+pub(crate) fn for_each_thread(visit: &mut dyn FnMut(i32)) -> bool {
+    let me = crate::os::thread_id() as i32;
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    let mut seen = Seen {
+        tids: [0; MOST_THREADS],
+        len: 0,
+        overflowed: false,
+    };
+    let mut take = |tid: i32| {
+        if tid > 0 && seen.insert(tid) {
+            visit(tid);
+        }
+    };
+    take(me);
+    if pid != me && alive(pid, pid) {
+        take(pid);
+    }
+    let read = tid_is_readable()
+        && for_each_descriptor(&mut |_, tid| {
+            if alive(pid, tid) {
+                take(tid);
+            }
+        });
+    read && !seen.overflowed && crate::os::thread_count() == Some(seen.len)
+}
+
+/// The thread ids seen so far.
+struct Seen {
+    tids: [i32; MOST_THREADS],
+    len: usize,
+    overflowed: bool,
+}
+
+impl Seen {
+    /// Adds `tid`; false when it was there already or there is no room.
+    fn insert(&mut self, tid: i32) -> bool {
+        if self.tids[..self.len].contains(&tid) {
+            return false;
+        }
+        if self.len == MOST_THREADS {
+            self.overflowed = true;
+            return false;
+        }
+        self.tids[self.len] = tid;
+        self.len += 1;
+        true
+    }
+}
+
+/// Whether `tid` is a thread of process `pid` now (signal 0 checks only that).
+fn alive(pid: i32, tid: i32) -> bool {
+    // SAFETY: signal 0 sends nothing.
+    unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, 0) == 0 }
+}
+
+/// The thread id that glibc's descriptor at `descriptor` holds, read by
+/// `pthread_getcpuclockid` (module docs); `None` for a thread that has ended (0) or a
+/// descriptor that is not one.
+///
+/// # Safety
+/// `descriptor` is readable for a whole `struct pthread` (the caller's copy).
+unsafe fn tid_of(descriptor: *const u8) -> Option<i32> {
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: caller contract; glibc reads only the descriptor's `tid` field.
+    let result = unsafe { libc::pthread_getcpuclockid(descriptor as libc::pthread_t, &mut clock) };
+    // `MAKE_THREAD_CPUCLOCK`: `(~tid << 3) | CPUCLOCK_PERTHREAD_MASK | CPUCLOCK_SCHED`.
+    (result == 0 && clock & 7 == 6).then_some(!(clock >> 3))
+}
+
+/// Whether [`tid_of`] reads the calling thread's own id from its own descriptor: the C
+/// library computes a thread's CPU clock from its id as glibc does.
+fn tid_is_readable() -> bool {
+    // SAFETY: pthread_self is the calling thread's live descriptor.
+    let own = unsafe { tid_of(libc::pthread_self() as *const u8) };
+    own == Some(crate::os::thread_id() as i32)
+}
+
+/// The address of the glibc thread descriptor (the thread pointer) of running thread
+/// `tid`, when one is found at the top of a private anonymous writable mapping (a stack
+/// glibc mapped).
+pub(crate) fn descriptor_of(tid: i32) -> Option<usize> {
+    if !tid_is_readable() {
+        return None;
+    }
+    let mut found = None;
+    for_each_descriptor(&mut |descriptor, owner| {
+        if owner == tid {
+            found = Some(descriptor);
+        }
+    });
+    found
+}
+
+/// Calls `visit(descriptor, tid)` for each glibc thread descriptor found at the top of a
+/// private anonymous writable mapping, with the id of its thread (those of ended threads, 0,
+/// left out). False when `/proc/self/maps` cannot be read.
+fn for_each_descriptor(visit: &mut dyn FnMut(usize, i32)) -> bool {
+    let mut window = [0u8; DESCRIPTOR_ROOM + DESCRIPTOR_SLACK];
+    for_each_anonymous_mapping(&mut |start, end| {
+        if end - start < 2 * DESCRIPTOR_ROOM {
+            return;
+        }
+        let from = end - DESCRIPTOR_ROOM;
+        let top = &mut window[..DESCRIPTOR_ROOM];
+        if crate::leakcheck::maps::read_own_memory(from, top) != Some(DESCRIPTOR_ROOM) {
+            return;
+        }
+        const WORD: usize = core::mem::size_of::<usize>();
+        let word = |offset: usize| {
+            let mut bytes = [0u8; WORD];
+            bytes.copy_from_slice(&window[offset..offset + WORD]);
+            usize::from_ne_bytes(bytes)
+        };
+        for offset in (0..DESCRIPTOR_ROOM - 3 * WORD).step_by(WORD) {
+            let descriptor = from + offset;
+            if word(offset) != descriptor || word(offset + 2 * WORD) != descriptor {
+                continue;
+            }
+            // SAFETY: the copy holds `DESCRIPTOR_SLACK` bytes (zeros at worst) past the
+            // window, more than a `struct pthread`, after any offset in it.
+            if let Some(tid) = unsafe { tid_of(window.as_ptr().add(offset)) } {
+                visit(descriptor, tid);
+            }
+        }
+    })
+}
+
+/// Calls `visit(start, end)` for each private anonymous readable and writable mapping of
+/// `/proc/self/maps` (no path), streamed through a fixed buffer; false when it cannot be
+/// opened.
+fn for_each_anonymous_mapping(visit: &mut dyn FnMut(usize, usize)) -> bool {
+    let fd = crate::os::open_proc_self(b"maps\0", libc::O_RDONLY);
+    if fd < 0 {
+        return false;
+    }
+    let mut text = [0u8; 4096];
+    let mut kept = 0;
+    loop {
+        // SAFETY: `read` writes at most the free part of `text`.
+        let read = unsafe { libc::read(fd, text[kept..].as_mut_ptr().cast(), text.len() - kept) };
+        if read <= 0 {
+            if kept != 0 {
+                anonymous_mapping(&text[..kept], visit);
+            }
+            break;
+        }
+        let filled = kept + read as usize;
+        let mut line_start = 0;
+        while let Some(newline) = text[line_start..filled].iter().position(|&b| b == b'\n') {
+            anonymous_mapping(&text[line_start..line_start + newline], visit);
+            line_start += newline + 1;
+        }
+        if line_start == 0 && filled == text.len() {
+            // A line longer than the buffer (a long path): not an anonymous mapping; skip
+            // to its end.
+            kept = 0;
+            continue;
+        }
+        text.copy_within(line_start..filled, 0);
+        kept = filled - line_start;
+    }
+    // SAFETY: opened above.
+    unsafe { libc::close(fd) };
+    true
+}
+
+/// Calls `visit(start, end)` when `line` of `/proc/self/maps` is a private anonymous mapping
+/// that is readable and writable: "start-end rw-p offset dev 0" and no path.
+fn anonymous_mapping(line: &[u8], visit: &mut dyn FnMut(usize, usize)) {
+    let mut fields = line
+        .split(|&b| b == b' ' || b == b'\t')
+        .filter(|field| !field.is_empty());
+    let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
+        return;
+    };
+    let (_offset, _device, inode) = (fields.next(), fields.next(), fields.next());
+    if perms.len() < 4 || &perms[..2] != b"rw" || perms[3] != b'p' || inode != Some(b"0") {
+        return;
+    }
+    if fields.next().is_some() {
+        return; // named: a file, `[heap]`, `[stack]`...
+    }
+    let Some(dash) = range.iter().position(|&b| b == b'-') else {
+        return;
+    };
+    if let (Some(start), Some(end)) = (hex(&range[..dash]), hex(&range[dash + 1..])) {
+        if end > start {
+            visit(start, end);
+        }
+    }
+}
+
+fn hex(digits: &[u8]) -> Option<usize> {
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    let mut value = 0usize;
+    for &digit in digits {
+        let nibble = (digit as char).to_digit(16)?;
+        value = (value << 4) | nibble as usize;
+    }
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_threads_of_this_process_are_found_without_a_directory_listing() {
+        let (ready_send, ready) = std::sync::mpsc::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let worker = std::thread::spawn(move || {
+            ready_send
+                .send(crate::os::thread_id() as i32)
+                .expect("send");
+            let _ = stopped.recv();
+        });
+        let other = ready.recv().expect("the thread's id");
+        let mut found = std::vec::Vec::new();
+        let _complete = for_each_thread(&mut |tid| found.push(tid));
+        assert_eq!(found[0], crate::os::thread_id() as i32);
+        assert!(found.contains(&other), "{found:?} lacks {other}");
+        // SAFETY: pthread_self only reads the thread pointer.
+        let own = unsafe { libc::pthread_self() } as usize;
+        // The test harness runs this test on a thread `std` started (a stack glibc mapped).
+        assert_eq!(descriptor_of(crate::os::thread_id() as i32), Some(own));
+        drop(stop);
+        worker.join().expect("join");
+    }
+
+    #[test]
+    fn the_maps_lines_of_anonymous_mappings_are_recognised() {
+        let mut got = std::vec::Vec::new();
+        let mut visit = |start, end| got.push((start, end));
+        anonymous_mapping(b"7f00a000-7f00c000 rw-p 00000000 00:00 0 ", &mut visit);
+        anonymous_mapping(b"7f00c000-7f00e000 ---p 00000000 00:00 0", &mut visit);
+        anonymous_mapping(
+            b"7f00e000-7f010000 rw-p 00000000 00:00 0  [heap]",
+            &mut visit,
+        );
+        anonymous_mapping(
+            b"7f010000-7f012000 rw-s 00000000 00:05 12 /dev/zero",
+            &mut visit,
+        );
+        anonymous_mapping(
+            b"7f012000-7f014000 rw-p 00001000 08:01 77 /lib/libc.so",
+            &mut visit,
+        );
+        assert_eq!(got, [(0x7f00a000, 0x7f00c000)]);
+    }
+}
