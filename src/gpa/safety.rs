@@ -152,6 +152,30 @@ pub unsafe fn canary_damage_inline(
         }
     }
     // SAFETY: caller contract.
+    unsafe { canary_damage_long(block, requested, capacity) }
+}
+
+/// [`canary_damage`] for the redzones [`canary_damage_inline`] does not compare inline: those
+/// of [`AVX2_FROM`] bytes or more (the slack of the larger slots: about a third of the frees of
+/// `gpa-bench`'s mixed workload) are compared by the AVX2 loop (128 bytes a step, where
+/// `first_difference`'s SSE2 loop takes 32), and only a damaged one is searched for its first
+/// damaged byte. Out of line: the checked frees inline `canary_damage_inline`, and the C fast
+/// path's section holds `free_general`.
+///
+/// # Safety
+/// As for [`canary_damage`].
+#[inline(never)]
+unsafe fn canary_damage_long(block: usize, requested: usize, capacity: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if capacity.saturating_sub(requested) >= AVX2_FROM && std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above); the redzone `[block + requested,
+        // block + capacity)` is readable (caller contract) and at least `AVX2_FROM` (> 32)
+        // bytes long.
+        if unsafe { all_bytes_are_avx2(block + requested, capacity - requested, CANARY) } {
+            return None;
+        }
+    }
+    // SAFETY: caller contract.
     unsafe { canary_damage(block, requested, capacity) }
 }
 
@@ -512,7 +536,11 @@ mod tests {
     /// and any damaged byte, and does not look outside the redzone.
     #[test]
     fn inline_canary_check_finds_the_first_damaged_byte() {
-        for capacity in [16usize, 32, 48, 64, 80, 96, 128, 144, 160, 256] {
+        // Up to 128 bytes of redzone inline; from `AVX2_FROM` (129) by the AVX2 loop, whose
+        // steps and ragged end these capacities cover.
+        for capacity in [
+            16usize, 32, 48, 64, 80, 96, 128, 144, 160, 192, 224, 256, 320, 512,
+        ] {
             for requested in 0..=capacity {
                 let mut buffer = vec![0u8; capacity + 32];
                 let block = buffer.as_mut_ptr() as usize + 16;
