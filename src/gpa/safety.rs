@@ -133,11 +133,13 @@ pub unsafe fn canary_damage(block: usize, requested: usize, capacity: usize) -> 
 /// 128 bytes (most of them, the slack of a slot of 1 KiB or less) are compared by two or four
 /// overlapping 16- or 32-byte loads ORed together, inline, as `write_canary_inline` fills
 /// them; only a damaged redzone is searched byte by byte for its first damaged byte.
+/// `LONG_AVX2`: longer redzones by [`canary_damage_long`]'s AVX2 loop (the Rust frees), else
+/// by [`canary_damage`] (the C entries, whose code this leaves as it was).
 ///
 /// # Safety
 /// As for [`canary_damage`].
 #[inline(always)]
-pub unsafe fn canary_damage_inline(
+pub unsafe fn canary_damage_inline<const LONG_AVX2: bool>(
     block: usize,
     requested: usize,
     capacity: usize,
@@ -151,8 +153,13 @@ pub unsafe fn canary_damage_inline(
             return None;
         }
     }
-    // SAFETY: caller contract.
-    unsafe { canary_damage_long(block, requested, capacity) }
+    if LONG_AVX2 {
+        // SAFETY: caller contract.
+        unsafe { canary_damage_long(block, requested, capacity) }
+    } else {
+        // SAFETY: caller contract.
+        unsafe { canary_damage(block, requested, capacity) }
+    }
 }
 
 /// [`canary_damage`] for the redzones [`canary_damage_inline`] does not compare inline: those
@@ -533,7 +540,9 @@ mod tests {
     }
 
     /// The inline canary check finds what [`canary_damage`] finds, for any redzone length
-    /// and any damaged byte, and does not look outside the redzone.
+    /// and any damaged byte, and does not look outside the redzone: both ways, with the long
+    /// redzones by the AVX2 loop (`canary_damage_long`, the Rust frees) or by
+    /// `first_difference` (the C entries).
     #[test]
     fn inline_canary_check_finds_the_first_damaged_byte() {
         // Up to 128 bytes of redzone inline; from `AVX2_FROM` (129) by the AVX2 loop, whose
@@ -548,12 +557,24 @@ mod tests {
                 // `block` accesses here.
                 unsafe {
                     write_canary(block, requested, capacity);
-                    assert_eq!(canary_damage_inline(block, requested, capacity), None);
+                    assert_eq!(
+                        canary_damage_inline::<true>(block, requested, capacity),
+                        None
+                    );
+                    assert_eq!(
+                        canary_damage_inline::<false>(block, requested, capacity),
+                        None
+                    );
                     for damaged in requested..capacity {
                         let byte = (block + damaged) as *mut u8;
                         byte.write(0);
                         assert_eq!(
-                            canary_damage_inline(block, requested, capacity),
+                            canary_damage_inline::<true>(block, requested, capacity),
+                            Some(damaged),
+                            "{capacity} {requested} {damaged}"
+                        );
+                        assert_eq!(
+                            canary_damage_inline::<false>(block, requested, capacity),
                             Some(damaged),
                             "{capacity} {requested} {damaged}"
                         );
