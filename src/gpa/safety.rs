@@ -133,11 +133,13 @@ pub unsafe fn canary_damage(block: usize, requested: usize, capacity: usize) -> 
 /// 128 bytes (most of them, the slack of a slot of 1 KiB or less) are compared by two or four
 /// overlapping 16- or 32-byte loads ORed together, inline, as `write_canary_inline` fills
 /// them; only a damaged redzone is searched byte by byte for its first damaged byte.
+/// `LONG_AVX2`: longer redzones by [`canary_damage_long`]'s AVX2 loop (the Rust frees), else
+/// by [`canary_damage`] (the C entries, whose code this leaves as it was).
 ///
 /// # Safety
 /// As for [`canary_damage`].
 #[inline(always)]
-pub unsafe fn canary_damage_inline(
+pub unsafe fn canary_damage_inline<const LONG_AVX2: bool>(
     block: usize,
     requested: usize,
     capacity: usize,
@@ -148,6 +150,35 @@ pub unsafe fn canary_damage_inline(
         // SAFETY: the redzone `[block + requested, block + capacity)` is readable (caller
         // contract), `16 <= len <= 128`.
         if unsafe { all_bytes_are_short(block + requested, len, CANARY) } {
+            return None;
+        }
+    }
+    if LONG_AVX2 {
+        // SAFETY: caller contract.
+        unsafe { canary_damage_long(block, requested, capacity) }
+    } else {
+        // SAFETY: caller contract.
+        unsafe { canary_damage(block, requested, capacity) }
+    }
+}
+
+/// [`canary_damage`] for the redzones [`canary_damage_inline`] does not compare inline: those
+/// of [`AVX2_FROM`] bytes or more (the slack of the larger slots: about a third of the frees of
+/// `gpa-bench`'s mixed workload) are compared by the AVX2 loop (128 bytes a step, where
+/// `first_difference`'s SSE2 loop takes 32), and only a damaged one is searched for its first
+/// damaged byte. Out of line: the checked frees inline `canary_damage_inline`, and the C fast
+/// path's section holds `free_general`.
+///
+/// # Safety
+/// As for [`canary_damage`].
+#[inline(never)]
+unsafe fn canary_damage_long(block: usize, requested: usize, capacity: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if capacity.saturating_sub(requested) >= AVX2_FROM && std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above); the redzone `[block + requested,
+        // block + capacity)` is readable (caller contract) and at least `AVX2_FROM` (> 32)
+        // bytes long.
+        if unsafe { all_bytes_are_avx2(block + requested, capacity - requested, CANARY) } {
             return None;
         }
     }
@@ -509,10 +540,16 @@ mod tests {
     }
 
     /// The inline canary check finds what [`canary_damage`] finds, for any redzone length
-    /// and any damaged byte, and does not look outside the redzone.
+    /// and any damaged byte, and does not look outside the redzone: both ways, with the long
+    /// redzones by the AVX2 loop (`canary_damage_long`, the Rust frees) or by
+    /// `first_difference` (the C entries).
     #[test]
     fn inline_canary_check_finds_the_first_damaged_byte() {
-        for capacity in [16usize, 32, 48, 64, 80, 96, 128, 144, 160, 256] {
+        // Up to 128 bytes of redzone inline; from `AVX2_FROM` (129) by the AVX2 loop, whose
+        // steps and ragged end these capacities cover.
+        for capacity in [
+            16usize, 32, 48, 64, 80, 96, 128, 144, 160, 192, 224, 256, 320, 512,
+        ] {
             for requested in 0..=capacity {
                 let mut buffer = vec![0u8; capacity + 32];
                 let block = buffer.as_mut_ptr() as usize + 16;
@@ -520,12 +557,24 @@ mod tests {
                 // `block` accesses here.
                 unsafe {
                     write_canary(block, requested, capacity);
-                    assert_eq!(canary_damage_inline(block, requested, capacity), None);
+                    assert_eq!(
+                        canary_damage_inline::<true>(block, requested, capacity),
+                        None
+                    );
+                    assert_eq!(
+                        canary_damage_inline::<false>(block, requested, capacity),
+                        None
+                    );
                     for damaged in requested..capacity {
                         let byte = (block + damaged) as *mut u8;
                         byte.write(0);
                         assert_eq!(
-                            canary_damage_inline(block, requested, capacity),
+                            canary_damage_inline::<true>(block, requested, capacity),
+                            Some(damaged),
+                            "{capacity} {requested} {damaged}"
+                        );
+                        assert_eq!(
+                            canary_damage_inline::<false>(block, requested, capacity),
                             Some(damaged),
                             "{capacity} {requested} {damaged}"
                         );
