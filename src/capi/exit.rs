@@ -493,37 +493,35 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
         }
     }
     // The leak check too, where the interrupted thread holds nothing the check needs, and
-    // no other thread holds one of gpa's locks and keeps it (`lock_held_elsewhere`; looked
-    // at before the interrupted thread's stack is unwound, which may allocate).
-    let retryable = finding.is_none() && crate::os::signal::ends_process(fault.signal);
+    // no other thread holds one of gpa's locks and keeps it (`lock_held_elsewhere`).
     let refusal = if !checked || finding.is_some_and(|f| f.kind == FindingKind::InternalError) {
         Some("gpa itself faulted")
     } else if crate::gpa::inside_allocator() {
         Some("the signal arrived inside gpa's allocator")
+    } else if lock_held_elsewhere(gpa, LOCK_GLANCE).is_none() {
+        leak_check_refusal(fault)
     } else {
-        // While retries remain, a short wait: the lock may be this thread's own, taken in
-        // gpa code below the interrupted instruction (a system call gpa makes).
-        let patience = if retryable && LOCK_RETRIES.load(Ordering::Acquire) < LOCK_RETRY_BUDGET {
-            LOCK_RETRY_PATIENCE
-        } else {
-            LOCK_PATIENCE
-        };
-        lock_held_elsewhere(gpa, patience).or_else(|| leak_check_refusal(fault))
+        // A lock is held: by this thread (in gpa code below the interrupted instruction,
+        // say a system call gpa makes), which `leak_check_refusal` finds on its stack, or by
+        // another, which may keep it for ever. Unwinding this thread's stack may allocate
+        // from the internal heap, whose lock may be the one held: from here on the process
+        // ends, so gpa's own memory comes from the lock-free emergency reserve.
+        crate::gpa::enter_emergency_allocation();
+        report::symbolize::enter_crash_report();
+        leak_check_refusal(fault).or_else(|| lock_held_elsewhere(gpa, LOCK_PATIENCE))
     };
     // A signal that did not come from the instruction the thread was at (sent by `kill`, a
     // terminal, a timer, a pipe's reader gone) can wait until the thread has left gpa's
-    // allocator (or the loader, or the unwinder), or a lock is free again: it comes again a
-    // moment later, for up to `RETRY_BUDGET` (`LOCK_RETRY_BUDGET`) times in all, then the
-    // crash report goes without the leak check.
-    if refusal.is_some() && retryable {
-        let budget_left = if refusal == Some(LOCK_HELD) {
-            LOCK_RETRIES.fetch_add(1, Ordering::AcqRel) < LOCK_RETRY_BUDGET
-        } else {
-            RETRIES.fetch_add(1, Ordering::AcqRel) < RETRY_BUDGET
-        };
-        if budget_left {
-            return SignalVerdict::Retry;
-        }
+    // allocator (or the loader, or the unwinder): it comes again a moment later, for up to
+    // `RETRY_BUDGET` times in all, then the crash report goes without the leak check. Not
+    // for a lock another thread keeps: the program would run on meanwhile (after a
+    // `raise`, say), where natively it ended.
+    if refusal.is_some_and(|reason| reason != LOCK_HELD)
+        && finding.is_none()
+        && crate::os::signal::ends_process(fault.signal)
+        && RETRIES.fetch_add(1, Ordering::AcqRel) < RETRY_BUDGET
+    {
+        return SignalVerdict::Retry;
     }
     if refusal.is_none() {
         let _inside = InsideAllocator::enter();
@@ -598,13 +596,9 @@ const RETRY_BUDGET: usize = 500;
 /// without the leak check. Those locks are held for microseconds; a thread that keeps one
 /// longer than this will not let go of it.
 const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
-/// The wait for gpa's locks while a fatal signal may still be retried
-/// ([`LOCK_RETRY_BUDGET`] times): about 1 s of retries in all, then [`LOCK_PATIENCE`].
-const LOCK_RETRY_PATIENCE: std::time::Duration = std::time::Duration::from_millis(20);
-/// The most retries of a fatal signal because a lock was held ([`SignalVerdict::Retry`]).
-const LOCK_RETRY_BUDGET: usize = 50;
-/// Retries of a fatal signal so far because a lock was held.
-static LOCK_RETRIES: AtomicUsize = AtomicUsize::new(0);
+/// The first, short wait for gpa's locks at a fatal signal ([`on_fatal_signal`]): when
+/// they are free by then, the report goes as before.
+const LOCK_GLANCE: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Why leaks were not checked when a lock stayed held ([`lock_held_elsewhere`]).
 const LOCK_HELD: &str = "another thread of the program held one of gpa's locks and did not \
@@ -612,7 +606,7 @@ const LOCK_HELD: &str = "another thread of the program held one of gpa's locks a
      return, or deadlocked there): the leak scan needs every such lock";
 
 /// Whether another thread holds one of the GPA's locks (or the internal heap's) and keeps
-/// it for `patience` ([`LOCK_PATIENCE`] once no retry is left): the leak scan takes every one of them to stop the other threads
+/// it for `patience` ([`LOCK_PATIENCE`], after a first [`LOCK_GLANCE`]): the leak scan takes every one of them to stop the other threads
 /// (`scan`), and the report's work allocates from the internal heap. A thread the program
 /// keeps for ever inside gpa (its signal handler interrupted an allocation and never
 /// returns; a deadlock) made the report, and so the process, wait for ever where natively

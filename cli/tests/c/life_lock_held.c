@@ -9,10 +9,10 @@
  * large block: when the probe has not finished 500 ms later, it waits for the worker's lock
  * (and stays so); when it has, the worker is let go (SIGUSR2) and caught again. After 3 s of
  * tries (natively, under Valgrind) the last stop stays, held lock or not. Then `how`:
- *   term   raise(SIGTERM)        kill   prints "ready" and waits for SIGTERM from outside
+ *   term   raise(SIGTERM)        kill   prints "ready <pid>" and waits for SIGTERM from outside
  *   exit   exit(0)               abort  abort()            segv   a NULL write
  * 40 bytes are definitely lost (pointer dropped) and 100 reachable (a global) in every case;
- * stdout says "held" when the probe found a lock held, else "free" (and "ready" for `kill`). */
+ * stdout says "held" when the probe found a lock held, else "free" (and "ready <pid>" for `kill`). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
@@ -157,7 +157,7 @@ int main(int argc, char **argv) {
     if (!strcmp(how, "term"))
         raise(SIGTERM);
     else if (!strcmp(how, "kill")) {
-        printf("ready\n");
+        printf("ready %d\n", (int)getpid());
         for (;;)
             pause();
     } else if (!strcmp(how, "exit"))

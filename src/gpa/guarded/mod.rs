@@ -258,7 +258,8 @@ impl Guarded {
     pub fn fork_locks(&self) -> [Option<&dyn crate::gpa::lock::RawLock>; 2] {
         [
             Some(&self.create),
-            self.existing().map(|area| &area.state as &dyn crate::gpa::lock::RawLock),
+            self.existing()
+                .map(|area| &area.state as &dyn crate::gpa::lock::RawLock),
         ]
     }
 
