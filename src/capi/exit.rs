@@ -93,6 +93,14 @@
 //! process by the signal afterwards; the thread writing the exit report blocks these signals
 //! meanwhile.
 //!
+//! **A lock kept elsewhere.** The leak scan stops the other threads while holding every GPA
+//! lock (`scan`), and the report allocates from the internal heap: a thread the program keeps
+//! for ever inside gpa (a signal handler that interrupted an allocation and never returns, a
+//! deadlock) made the report wait for ever, and so the process (lifecycle.md item 21). Both
+//! reports first try those locks with a bounded wait (`lock_held_elsewhere`: the exit report
+//! 2 s; at a signal a 20 ms glance, then, from the emergency reserve, the interrupted thread's
+//! own refusal and 2 s): when one is kept, the report below, saying why leaks were not checked.
+//!
 //! **Without it**, the crash path takes no lock the interrupted thread may hold: the GPA's findings and the
 //! front guards' findings are taken with try-locks (skipped when busy), the symbolizer's locks
 //! are only tried (`report::symbolize::enter_crash_report`), and everything it
@@ -606,8 +614,9 @@ const LOCK_HELD: &str = "another thread of the program held one of gpa's locks a
      return, or deadlocked there): the leak scan needs every such lock";
 
 /// Whether another thread holds one of the GPA's locks (or the internal heap's) and keeps
-/// it for `patience` ([`LOCK_PATIENCE`], after a first [`LOCK_GLANCE`]): the leak scan takes every one of them to stop the other threads
-/// (`scan`), and the report's work allocates from the internal heap. A thread the program
+/// it for `patience` ([`LOCK_PATIENCE`], after a first [`LOCK_GLANCE`]): the leak scan
+/// takes every one of them to stop the other threads (`scan`), and the report's work
+/// allocates from the internal heap. A thread the program
 /// keeps for ever inside gpa (its signal handler interrupted an allocation and never
 /// returns; a deadlock) made the report, and so the process, wait for ever where natively
 /// it ended at once (lifecycle.md item 21). `Some(reason)` then: the caller writes the
@@ -631,7 +640,9 @@ fn lock_held_elsewhere(
 /// may hold a lock the check takes, or be halfway through a heap update the check would
 /// read), or inside the dynamic loader or libgcc's unwinder (their locks and lists are what
 /// symbolization and the roots' walk use). Judged from the interrupted instruction and the
-/// return addresses of its stack (unwound with the caching unwinder, lock-free).
+/// return addresses of its stack (unwound with the caching unwinder, which allocates from the
+/// internal heap on a cache miss: [`on_fatal_signal`] calls this from the emergency reserve
+/// when a lock is held).
 fn leak_check_refusal(fault: &Fault) -> Option<&'static str> {
     if crate::gpa::inside_allocator() {
         return Some("the signal arrived inside gpa's allocator");
