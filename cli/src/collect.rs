@@ -375,6 +375,11 @@ pub(crate) fn merged_json(images: &[Image]) -> Value {
             if let Some(reason) = &image.leaks_not_checked {
                 process["leaks_not_checked"] = reason.clone().into();
             }
+        } else if let Some(reason) = &image.leaks_not_checked {
+            // An exit whose leaks were not checked (the memory map unreadable, a lock
+            // another thread kept): said as at a signal.
+            process["leaks_checked"] = false.into();
+            process["leaks_not_checked"] = reason.clone().into();
         }
         if let Some(signal) = image
             .killed_by

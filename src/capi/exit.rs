@@ -93,6 +93,14 @@
 //! process by the signal afterwards; the thread writing the exit report blocks these signals
 //! meanwhile.
 //!
+//! **A lock kept elsewhere.** The leak scan stops the other threads while holding every GPA
+//! lock (`scan`), and the report allocates from the internal heap: a thread the program keeps
+//! for ever inside gpa (a signal handler that interrupted an allocation and never returns, a
+//! deadlock) made the report wait for ever, and so the process (lifecycle.md item 22). Both
+//! reports first try those locks with a bounded wait (`lock_held_elsewhere`: the exit report
+//! 2 s; at a signal a 20 ms glance, then, from the emergency reserve, the interrupted thread's
+//! own refusal and 2 s): when one is kept, the report below, saying why leaks were not checked.
+//!
 //! **Without it**, the crash path takes no lock the interrupted thread may hold: the GPA's findings and the
 //! front guards' findings are taken with try-locks (skipped when busy), the symbolizer's locks
 //! are only tried (`report::symbolize::enter_crash_report`), and everything it
@@ -492,17 +500,31 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
             }
         }
     }
-    // The leak check too, where the interrupted thread holds nothing the check needs.
+    // The leak check too, where the interrupted thread holds nothing the check needs, and
+    // no other thread holds one of gpa's locks and keeps it (`lock_held_elsewhere`).
     let refusal = if !checked || finding.is_some_and(|f| f.kind == FindingKind::InternalError) {
         Some("gpa itself faulted")
-    } else {
+    } else if crate::gpa::inside_allocator() {
+        Some("the signal arrived inside gpa's allocator")
+    } else if lock_held_elsewhere(gpa, LOCK_GLANCE).is_none() {
         leak_check_refusal(fault)
+    } else {
+        // A lock is held: by this thread (in gpa code below the interrupted instruction,
+        // say a system call gpa makes), which `leak_check_refusal` finds on its stack, or by
+        // another, which may keep it for ever. Unwinding this thread's stack may allocate
+        // from the internal heap, whose lock may be the one held: from here on the process
+        // ends, so gpa's own memory comes from the lock-free emergency reserve.
+        crate::gpa::enter_emergency_allocation();
+        report::symbolize::enter_crash_report();
+        leak_check_refusal(fault).or_else(|| lock_held_elsewhere(gpa, LOCK_PATIENCE))
     };
     // A signal that did not come from the instruction the thread was at (sent by `kill`, a
     // terminal, a timer, a pipe's reader gone) can wait until the thread has left gpa's
     // allocator (or the loader, or the unwinder): it comes again a moment later, for up to
-    // `RETRY_BUDGET` times in all, then the crash report goes without the leak check.
-    if refusal.is_some()
+    // `RETRY_BUDGET` times in all, then the crash report goes without the leak check. Not
+    // for a lock another thread keeps: the program would run on meanwhile (after a
+    // `raise`, say), where natively it ended.
+    if refusal.is_some_and(|reason| reason != LOCK_HELD)
         && finding.is_none()
         && crate::os::signal::ends_process(fault.signal)
         && RETRIES.fetch_add(1, Ordering::AcqRel) < RETRY_BUDGET
@@ -578,12 +600,49 @@ static RETRIES: AtomicUsize = AtomicUsize::new(0);
 /// allocator longer (waiting for a lock another thread never releases) gets the crash report.
 const RETRY_BUDGET: usize = 500;
 
+/// How long a report waits for gpa's locks ([`lock_held_elsewhere`]) before it goes on
+/// without the leak check. Those locks are held for microseconds; a thread that keeps one
+/// longer than this will not let go of it.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+/// The first, short wait for gpa's locks at a fatal signal ([`on_fatal_signal`]): when
+/// they are free by then, the report goes as before.
+const LOCK_GLANCE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Why leaks were not checked when a lock stayed held ([`lock_held_elsewhere`]).
+const LOCK_HELD: &str = "another thread of the program held one of gpa's locks and did not \
+     release it within 2 s (stopped inside gpa for ever, by a signal handler that does not \
+     return, or deadlocked there): the leak scan needs every such lock";
+
+/// Whether another thread holds one of the GPA's locks (or the internal heap's) and keeps
+/// it for `patience` ([`LOCK_PATIENCE`], after a first [`LOCK_GLANCE`]): the leak scan
+/// takes every one of them to stop the other threads (`scan`), and the report's work
+/// allocates from the internal heap. A thread the program
+/// keeps for ever inside gpa (its signal handler interrupted an allocation and never
+/// returns; a deadlock) made the report, and so the process, wait for ever where natively
+/// it ended at once (lifecycle.md item 22). `Some(reason)` then: the caller writes the
+/// report without the leak check, allocating from the emergency reserve
+/// ([`unchecked_outcome`]).
+fn lock_held_elsewhere(
+    gpa: &GeneralPurposeAllocator,
+    patience: std::time::Duration,
+) -> Option<&'static str> {
+    if gpa.try_prepare_fork(patience) {
+        // SAFETY: `try_prepare_fork` returned true on this thread just now.
+        unsafe { gpa.finish_fork() };
+        None
+    } else {
+        Some(LOCK_HELD)
+    }
+}
+
 /// Why the leak check cannot run in the handler of a fatal signal, if it cannot: the
 /// interrupted thread was inside gpa (its allocator, its report, its thread bookkeeping: it
 /// may hold a lock the check takes, or be halfway through a heap update the check would
 /// read), or inside the dynamic loader or libgcc's unwinder (their locks and lists are what
 /// symbolization and the roots' walk use). Judged from the interrupted instruction and the
-/// return addresses of its stack (unwound with the caching unwinder, lock-free).
+/// return addresses of its stack (unwound with the caching unwinder, which allocates from the
+/// internal heap on a cache miss: [`on_fatal_signal`] calls this from the emergency reserve
+/// when a lock is held).
 fn leak_check_refusal(fault: &Fault) -> Option<&'static str> {
     if crate::gpa::inside_allocator() {
         return Some("the signal arrived inside gpa's allocator");
@@ -1087,6 +1146,16 @@ fn crash_report(extra: Option<RawFinding>, fault: &Fault, trace: TraceId, reason
         flush_c_stdio();
     }
     let state = super::state();
+    let mut outcome = unchecked_outcome(extra, reason);
+    outcome.termination = Some(termination_header(fault, trace, state.settings.frames));
+    write_outputs(&outcome, Ending::Signal(signal));
+}
+
+/// The report without the leak check (`reason`: why not): the findings so far, taken without
+/// waiting for a lock, plus `extra`. The caller has entered the emergency allocation and
+/// the symbolizer's crash mode: nothing here waits for a lock another thread may hold.
+fn unchecked_outcome(extra: Option<RawFinding>, reason: &'static str) -> Outcome {
+    let state = super::state();
     let gpa = &state.gpa;
     let recorded = Recorded {
         gpa: gpa.try_take_raw_findings().unwrap_or_default(),
@@ -1099,7 +1168,6 @@ fn crash_report(extra: Option<RawFinding>, fault: &Fault, trace: TraceId, reason
     let mut outcome = Outcome::new(&state.settings, warnings);
     outcome.leaks_checked = false;
     outcome.leaks_not_checked = Some(reason);
-    outcome.termination = Some(termination_header(fault, trace, state.settings.frames));
     let raw = recorded.merged(gpa, extra);
     add_findings(
         &mut outcome,
@@ -1108,7 +1176,7 @@ fn crash_report(extra: Option<RawFinding>, fault: &Fault, trace: TraceId, reason
         &suppressions,
         &Maps::read(),
     );
-    write_outputs(&outcome, Ending::Signal(signal));
+    outcome
 }
 
 extern "C" {
@@ -1165,6 +1233,24 @@ pub fn report_at_end(ending: Ending) {
     // thread blocks them meanwhile (another thread that takes one waits for the report:
     // [`on_fatal_signal`]).
     let before = block_termination_signals();
+    // Another thread keeps one of gpa's locks (see [`lock_held_elsewhere`]): the findings
+    // so far, without the leak check, and nothing waits for that lock (the rest of the
+    // process's life allocates gpa's own memory from the emergency reserve).
+    if let Some(reason) = lock_held_elsewhere(&state.gpa, LOCK_PATIENCE) {
+        crate::gpa::enter_emergency_allocation();
+        report::symbolize::enter_crash_report();
+        let outcome = unchecked_outcome(None, reason);
+        write_outputs(&outcome, ending);
+        REPORTING_THREAD.store(0, Ordering::Release);
+        REPORT_FINISHED.store(true, Ordering::Release);
+        let deferred = DEFERRED_SIGNAL.load(Ordering::Acquire);
+        if deferred != 0 {
+            crate::os::signal::end_process(deferred);
+        }
+        // SAFETY: restoring the mask saved above.
+        unsafe { crate::os::signal::set_mask(libc::SIG_SETMASK, &before, core::ptr::null_mut()) };
+        return;
+    }
     let caller = leakcheck::roots::caller_frame(report_at_end as *const () as usize, true);
     // Found here, before the work may move to another stack.
     let this_thread = LiveStack::this_thread_all(&caller);

@@ -313,6 +313,11 @@ pub fn lock_for_fork() {
     STATE.acquire();
 }
 
+/// The lock [`lock_for_fork`] takes, to be tried (`GeneralPurposeAllocator::try_prepare_fork`).
+pub fn fork_lock() -> &'static dyn super::lock::RawLock {
+    &STATE
+}
+
 /// Releases the lock taken by [`lock_for_fork`].
 ///
 /// # Safety

@@ -65,6 +65,15 @@ impl<T> Lock<T> {
         None
     }
 
+    /// Takes the lock without a guard if it is free now (one attempt); pair with
+    /// [`Lock::release`]. For a report that must not wait for ever
+    /// (`GeneralPurposeAllocator::try_prepare_fork`).
+    pub fn try_acquire(&self) -> bool {
+        self.locked
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
     /// Takes the lock without a guard (for fork handlers); pair with [`Lock::release`].
     pub fn acquire(&self) {
         if self
@@ -105,6 +114,29 @@ impl<T> Lock<T> {
     /// handler did) and holds no guard of it.
     pub unsafe fn release(&self) {
         self.locked.store(false, Ordering::Release);
+    }
+}
+
+/// A [`Lock`] of any value, taken and released without a guard (the fork handlers' way): so
+/// that locks of different types can be tried in one list.
+pub trait RawLock {
+    /// [`Lock::try_acquire`].
+    fn try_acquire(&self) -> bool;
+    /// [`Lock::release`].
+    ///
+    /// # Safety
+    /// As for [`Lock::release`].
+    unsafe fn release(&self);
+}
+
+impl<T> RawLock for Lock<T> {
+    fn try_acquire(&self) -> bool {
+        Lock::try_acquire(self)
+    }
+
+    unsafe fn release(&self) {
+        // SAFETY: caller contract.
+        unsafe { Lock::release(self) }
     }
 }
 

@@ -1253,6 +1253,49 @@ impl GeneralPurposeAllocator {
         internal::lock_for_fork();
     }
 
+    /// [`GeneralPurposeAllocator::prepare_fork`] for a report that must end: the same locks
+    /// in the same order, but waiting for them `patience` at most in all. When one stays
+    /// held (by a thread that never releases it: stopped for ever inside gpa by a signal
+    /// handler that does not return, or deadlocked there), the ones taken are released and
+    /// `false` returned; on `true`, release them with
+    /// [`GeneralPurposeAllocator::finish_fork`].
+    pub fn try_prepare_fork(&self, patience: core::time::Duration) -> bool {
+        let guarded = self.guarded.fork_locks();
+        let locks: [Option<&dyn lock::RawLock>; 9] = [
+            Some(&self.heaps),
+            Some(&self.large),
+            Some(&self.retained),
+            Some(&self.findings),
+            Some(&self.recently_freed_large),
+            Some(&self.large_cache),
+            guarded[0],
+            guarded[1],
+            Some(internal::fork_lock()),
+        ];
+        let started = std::time::Instant::now();
+        for (index, held) in locks.iter().enumerate() {
+            let Some(held) = held else { continue };
+            let mut tries = 0u32;
+            while !held.try_acquire() {
+                tries += 1;
+                if tries < 64 {
+                    core::hint::spin_loop();
+                } else if tries < 128 {
+                    crate::os::yield_now();
+                } else if started.elapsed() >= patience {
+                    for taken in locks[..index].iter().rev().flatten() {
+                        // SAFETY: taken by this loop above, not released since.
+                        unsafe { taken.release() };
+                    }
+                    return false;
+                } else {
+                    std::thread::sleep(core::time::Duration::from_millis(1));
+                }
+            }
+        }
+        true
+    }
+
     /// Releases what [`GeneralPurposeAllocator::prepare_fork`] took.
     ///
     /// # Safety

@@ -253,6 +253,16 @@ impl Guarded {
         }
     }
 
+    /// The locks [`Guarded::acquire_for_fork`] takes, in its order (the area's when it
+    /// exists), to be tried one by one (`GeneralPurposeAllocator::try_prepare_fork`).
+    pub fn fork_locks(&self) -> [Option<&dyn crate::gpa::lock::RawLock>; 2] {
+        [
+            Some(&self.create),
+            self.existing()
+                .map(|area| &area.state as &dyn crate::gpa::lock::RawLock),
+        ]
+    }
+
     /// Releases what [`Guarded::acquire_for_fork`] took.
     ///
     /// # Safety
