@@ -1,6 +1,6 @@
 /* A thread kept for ever inside the allocator, holding whatever lock it held there, then the
  * process ends: raise(SIGTERM), SIGTERM from outside, exit(0), abort() or a NULL write in
- * main (lifecycle.md item 21).
+ * main (lifecycle.md item 22).
  *
  * The worker allocates in a tight loop (small blocks of many sizes, large ones, realloc).
  * main sends it SIGUSR1 until one arrives while it is inside the object that defines
