@@ -1241,14 +1241,7 @@ pub fn report_at_end(ending: Ending) {
         report::symbolize::enter_crash_report();
         let outcome = unchecked_outcome(None, reason);
         write_outputs(&outcome, ending);
-        REPORTING_THREAD.store(0, Ordering::Release);
-        REPORT_FINISHED.store(true, Ordering::Release);
-        let deferred = DEFERRED_SIGNAL.load(Ordering::Acquire);
-        if deferred != 0 {
-            crate::os::signal::end_process(deferred);
-        }
-        // SAFETY: restoring the mask saved above.
-        unsafe { crate::os::signal::set_mask(libc::SIG_SETMASK, &before, core::ptr::null_mut()) };
+        report_written(&before);
         return;
     }
     let caller = leakcheck::roots::caller_frame(report_at_end as *const () as usize, true);
@@ -1268,16 +1261,22 @@ pub fn report_at_end(ending: Ending) {
         let outcome = examine(&state.gpa, &this_thread, &state.settings, options);
         write_outputs(&outcome, ending);
     });
+    report_written(&before);
+}
+
+/// After the exit report is written: marks it finished, ends the process by a signal another
+/// thread took meanwhile (as it would have ended), and restores this thread's signal mask
+/// `before` the report (a signal sent to this thread is delivered then: its handler ends the
+/// process).
+fn report_written(before: &libc::sigset_t) {
     REPORTING_THREAD.store(0, Ordering::Release);
     REPORT_FINISHED.store(true, Ordering::Release);
-    // A signal another thread took meanwhile ends the process now, as it would have.
     let deferred = DEFERRED_SIGNAL.load(Ordering::Acquire);
     if deferred != 0 {
         crate::os::signal::end_process(deferred);
     }
-    // One sent to this thread is delivered now (its handler ends the process).
-    // SAFETY: restoring the mask saved above.
-    unsafe { crate::os::signal::set_mask(libc::SIG_SETMASK, &before, core::ptr::null_mut()) };
+    // SAFETY: restoring the mask saved before the report.
+    unsafe { crate::os::signal::set_mask(libc::SIG_SETMASK, before, core::ptr::null_mut()) };
 }
 
 /// Blocks, in the calling thread, the signals that end the process (but the leak scan's stop
