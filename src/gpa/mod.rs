@@ -1259,7 +1259,7 @@ impl GeneralPurposeAllocator {
     /// handler that does not return, or deadlocked there), the ones taken are released and
     /// `false` returned; on `true`, release them with
     /// [`GeneralPurposeAllocator::finish_fork`].
-    pub fn try_prepare_fork(&self, patience: core::time::Duration) -> bool {
+    pub(crate) fn try_prepare_fork(&self, patience: core::time::Duration) -> bool {
         let guarded = self.guarded.fork_locks();
         let locks: [Option<&dyn lock::RawLock>; 9] = [
             Some(&self.heaps),
