@@ -308,20 +308,16 @@ fn lock() -> Guard<'static, State> {
     STATE.lock()
 }
 
-/// Takes the internal heap's lock for a `fork` (see `GeneralPurposeAllocator::prepare_fork`).
-pub fn lock_for_fork() {
-    STATE.acquire();
-}
-
-/// The lock [`lock_for_fork`] takes, to be tried (`GeneralPurposeAllocator::try_prepare_fork`).
+/// The internal heap's lock, which a `fork` takes (`GeneralPurposeAllocator::prepare_fork`,
+/// last) and a report that must end tries (`GeneralPurposeAllocator::try_prepare_fork`).
 pub fn fork_lock() -> &'static dyn super::lock::RawLock {
     &STATE
 }
 
-/// Releases the lock taken by [`lock_for_fork`].
+/// Releases the lock [`fork_lock`] names, taken for a `fork`.
 ///
 /// # Safety
-/// [`lock_for_fork`] was called (in this process or in the parent before `fork`) and the lock
+/// [`fork_lock`] was taken (in this process or in the parent before `fork`) and the lock
 /// was not released since.
 pub unsafe fn unlock_after_fork() {
     // SAFETY: caller contract.

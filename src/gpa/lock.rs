@@ -120,6 +120,8 @@ impl<T> Lock<T> {
 /// A [`Lock`] of any value, taken and released without a guard (the fork handlers' way): so
 /// that locks of different types can be tried in one list.
 pub trait RawLock {
+    /// [`Lock::acquire`].
+    fn acquire(&self);
     /// [`Lock::try_acquire`].
     fn try_acquire(&self) -> bool;
     /// [`Lock::release`].
@@ -130,6 +132,10 @@ pub trait RawLock {
 }
 
 impl<T> RawLock for Lock<T> {
+    fn acquire(&self) {
+        Lock::acquire(self)
+    }
+
     fn try_acquire(&self) -> bool {
         Lock::try_acquire(self)
     }

@@ -1241,16 +1241,28 @@ impl GeneralPurposeAllocator {
     /// Call it for one GPA instance per fork, and [`GeneralPurposeAllocator::finish_fork`]
     /// after the fork in the parent and in the child.
     pub fn prepare_fork(&self) {
-        // The order every path takes them in: the internal heap's lock is innermost (heap
-        // creation and findings allocate from it while holding theirs).
-        self.heaps.acquire();
-        self.large.acquire();
-        self.retained.acquire();
-        self.findings.acquire();
-        self.recently_freed_large.acquire();
-        self.large_cache.acquire();
-        self.guarded.acquire_for_fork();
-        internal::lock_for_fork();
+        for lock in self.fork_locks() {
+            lock.acquire();
+        }
+    }
+
+    /// The locks [`GeneralPurposeAllocator::prepare_fork`] takes, in the order every path
+    /// takes them in: the internal heap's lock is innermost (heap creation and findings
+    /// allocate from it while holding theirs); the guarded area's own lock only once the area
+    /// exists.
+    fn fork_locks(&self) -> [&dyn lock::RawLock; 9] {
+        let [create, area] = self.guarded.fork_locks();
+        [
+            &self.heaps,
+            &self.large,
+            &self.retained,
+            &self.findings,
+            &self.recently_freed_large,
+            &self.large_cache,
+            create,
+            area,
+            internal::fork_lock(),
+        ]
     }
 
     /// [`GeneralPurposeAllocator::prepare_fork`] for a report that must end: the same locks
@@ -1260,21 +1272,9 @@ impl GeneralPurposeAllocator {
     /// `false` returned; on `true`, release them with
     /// [`GeneralPurposeAllocator::finish_fork`].
     pub(crate) fn try_prepare_fork(&self, patience: core::time::Duration) -> bool {
-        let guarded = self.guarded.fork_locks();
-        let locks: [Option<&dyn lock::RawLock>; 9] = [
-            Some(&self.heaps),
-            Some(&self.large),
-            Some(&self.retained),
-            Some(&self.findings),
-            Some(&self.recently_freed_large),
-            Some(&self.large_cache),
-            guarded[0],
-            guarded[1],
-            Some(internal::fork_lock()),
-        ];
+        let locks = self.fork_locks();
         let started = std::time::Instant::now();
         for (index, held) in locks.iter().enumerate() {
-            let Some(held) = held else { continue };
             let mut tries = 0u32;
             while !held.try_acquire() {
                 tries += 1;
@@ -1283,7 +1283,7 @@ impl GeneralPurposeAllocator {
                 } else if tries < 128 {
                     crate::os::yield_now();
                 } else if started.elapsed() >= patience {
-                    for taken in locks[..index].iter().rev().flatten() {
+                    for taken in locks[..index].iter().rev() {
                         // SAFETY: taken by this loop above, not released since.
                         unsafe { taken.release() };
                     }

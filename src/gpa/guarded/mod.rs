@@ -245,28 +245,18 @@ impl Guarded {
         }
     }
 
-    /// Takes the area's lock for a `fork` (see `GeneralPurposeAllocator::prepare_fork`).
-    pub fn acquire_for_fork(&self) {
-        self.create.acquire();
-        if let Some(area) = self.existing() {
-            area.state.acquire();
-        }
+    /// The locks a `fork` takes (`GeneralPurposeAllocator::prepare_fork`), in their order:
+    /// the creation lock, then the area's (which the `Guarded` itself stands for: the area's
+    /// lock when the area exists, nothing otherwise; with the creation lock held, whether it
+    /// exists cannot change).
+    pub fn fork_locks(&self) -> [&dyn crate::gpa::lock::RawLock; 2] {
+        [&self.create, self]
     }
 
-    /// The locks [`Guarded::acquire_for_fork`] takes, in its order (the area's when it
-    /// exists), to be tried one by one (`GeneralPurposeAllocator::try_prepare_fork`).
-    pub fn fork_locks(&self) -> [Option<&dyn crate::gpa::lock::RawLock>; 2] {
-        [
-            Some(&self.create),
-            self.existing()
-                .map(|area| &area.state as &dyn crate::gpa::lock::RawLock),
-        ]
-    }
-
-    /// Releases what [`Guarded::acquire_for_fork`] took.
+    /// Releases what `GeneralPurposeAllocator::prepare_fork` took of [`Guarded::fork_locks`].
     ///
     /// # Safety
-    /// `acquire_for_fork` was called and its locks are still held.
+    /// Those locks were taken and are still held.
     pub unsafe fn release_after_fork(&self) {
         // SAFETY: caller contract.
         unsafe {
@@ -274,6 +264,28 @@ impl Guarded {
                 area.state.release();
             }
             self.create.release();
+        }
+    }
+}
+
+/// The area's lock when the area exists (taken after [`Guarded`]'s creation lock: see
+/// [`Guarded::fork_locks`]).
+impl crate::gpa::lock::RawLock for Guarded {
+    fn acquire(&self) {
+        if let Some(area) = self.existing() {
+            area.state.acquire();
+        }
+    }
+
+    fn try_acquire(&self) -> bool {
+        self.existing().is_none_or(|area| area.state.try_acquire())
+    }
+
+    unsafe fn release(&self) {
+        if let Some(area) = self.existing() {
+            // SAFETY: caller contract (taken by `acquire` or `try_acquire` above, with the
+            // creation lock held since, so the area existed then).
+            unsafe { area.state.release() };
         }
     }
 }
