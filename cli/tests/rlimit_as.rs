@@ -152,7 +152,19 @@ fn many_blocks_live_at_exit_under_a_limit_are_reported_as_by_valgrind() {
         limit(&mut valgrind, bytes);
         let out = valgrind.output().expect("run valgrind");
         let text = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(judged(valgrind_leak_totals(&text)), expected, "{text}");
+        // Valgrind's own split follows the residue its run leaves: CI's once called every
+        // lost block "possibly lost" (12,800,000 bytes in 200,001 blocks, a pointer into the
+        // array left behind). Its lost total and its reachable bytes are its verdict here.
+        let [definite, indirect, possible, reachable] = valgrind_leak_totals(&text);
+        assert_eq!(
+            (
+                definite.0 + indirect.0 + possible.0,
+                definite.1 + indirect.1 + possible.1,
+                reachable
+            ),
+            (200_001, 12_800_000, (0, 0)),
+            "{text}"
+        );
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
             "failed 0 of 400000 mallocs\n"
