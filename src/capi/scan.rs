@@ -677,47 +677,24 @@ fn missed_on_their_own(threads: &Threads) -> std::vec::Vec<usize> {
         .collect()
 }
 
-/// How far below the end of a thread stack's mapping glibc's thread descriptor may begin:
-/// x86-64 places it at the top (`TLS_TCB_AT_TP`), `struct pthread` (2,304 bytes in glibc
-/// 2.36) aligned down to the static TLS's alignment.
-const DESCRIPTOR_ROOM: usize = 8192;
-
 /// The DTVs (user addresses) of the thread descriptors found at the top of private anonymous
 /// writable mappings (where glibc puts a thread's stack and its descriptor) that are not in
-/// `running` (sorted): the descriptor's header starts with its own address, then the DTV
-/// pointer (one 16-byte entry past the start of the `calloc`ed vector), then its own address
-/// again (`tcbhead_t`: `tcb`, `dtv`, `self`). Read with `process_vm_readv`: a thread still
-/// ending may unmap a stack meanwhile.
+/// `running` (sorted): the DTV pointer points one 16-byte entry past the start of the
+/// `calloc`ed vector (`leakcheck::unlisted::DescriptorWindow` finds the headers).
 fn unused_dtvs(maps: &Maps, running: &[usize]) -> std::vec::Vec<usize> {
-    const WORD: usize = core::mem::size_of::<usize>();
+    use crate::leakcheck::unlisted::{dtv_of, DescriptorWindow};
     let mut found = std::vec::Vec::new();
-    let mut top = [0u8; DESCRIPTOR_ROOM];
+    let mut window = DescriptorWindow::new();
     for mapping in maps.mappings() {
-        let anonymous_private =
-            mapping.read && mapping.write && !mapping.shared && mapping.path.is_empty();
-        if !anonymous_private || mapping.end - mapping.start < 4 * DESCRIPTOR_ROOM {
+        if !(mapping.read && mapping.write && !mapping.shared && mapping.path.is_empty()) {
             continue;
         }
-        let from = mapping.end - DESCRIPTOR_ROOM;
-        if leakcheck::maps::read_own_memory(from, &mut top) != Some(DESCRIPTOR_ROOM) {
-            continue;
-        }
-        let word = |offset: usize| {
-            let mut bytes = [0u8; WORD];
-            bytes.copy_from_slice(&top[offset..offset + WORD]);
-            usize::from_ne_bytes(bytes)
-        };
-        for offset in (0..DESCRIPTOR_ROOM - 3 * WORD).step_by(WORD) {
-            let descriptor = from + offset;
-            let dtv = word(offset + WORD);
-            if word(offset) == descriptor
-                && word(offset + 2 * WORD) == descriptor
-                && dtv >= 16
-                && running.binary_search(&descriptor).is_err()
-            {
+        window.descriptors_at_top(mapping.start, mapping.end, &mut |descriptor, copy| {
+            let dtv = dtv_of(copy);
+            if dtv >= 16 && running.binary_search(&descriptor).is_err() {
                 found.push(dtv - 16);
             }
-        }
+        });
     }
     found
 }

@@ -11,8 +11,8 @@
 //! * The calling thread (`gettid`) and the main thread (the process id), when it exists.
 //! * Every thread glibc started with a stack it mapped itself: its descriptor (`struct
 //!   pthread`) is at the top of that private anonymous mapping, its header recognised as the
-//!   exit scan's `unused_dtvs` recognises it (`tcb` and `self` both the descriptor's own
-//!   address, a plausible `dtv` between them). The descriptor's `tid` field, which the
+//!   exit scan's `unused_dtvs` does, through the same [`DescriptorWindow`] (`tcb` and `self`
+//!   both the descriptor's own address, the `dtv` between them). The descriptor's `tid` field, which the
 //!   kernel clears when the thread ends (`CLONE_CHILD_CLEARTID`), is read through
 //!   `pthread_getcpuclockid`, which computes the thread's CPU clock from it alone (glibc:
 //!   `MAKE_THREAD_CPUCLOCK (pd->tid, CPUCLOCK_SCHED)`), applied to a *copy* of the
@@ -32,9 +32,9 @@
 //!   (about 21 KiB), `/proc/self/maps` streamed through one of them.
 //! * Visits each thread at most once, the calling thread first.
 
-/// How far below the end of a thread stack's mapping glibc's thread descriptor may begin
-/// (as the exit scan's `DESCRIPTOR_ROOM`: `struct pthread`, 2,304 bytes in glibc 2.36, at
-/// the top of the mapping, x86-64's `TLS_TCB_AT_TP`).
+/// How far below the end of a thread stack's mapping glibc's thread descriptor may begin:
+/// x86-64 places it at the top (`TLS_TCB_AT_TP`), `struct pthread` (2,304 bytes in glibc
+/// 2.36) aligned down to the static TLS's alignment.
 const DESCRIPTOR_ROOM: usize = 8192;
 
 /// Bytes of zeros kept after the copied window, so that a header found anywhere in the
@@ -145,34 +145,78 @@ pub(crate) fn descriptor_of(tid: i32) -> Option<usize> {
 /// private anonymous writable mapping, with the id of its thread (those of ended threads, 0,
 /// left out). False when `/proc/self/maps` cannot be read.
 fn for_each_descriptor(visit: &mut dyn FnMut(usize, i32)) -> bool {
-    let mut window = [0u8; DESCRIPTOR_ROOM + DESCRIPTOR_SLACK];
+    let mut window = DescriptorWindow::new();
     for_each_anonymous_mapping(&mut |start, end| {
-        if end - start < 2 * DESCRIPTOR_ROOM {
+        window.descriptors_at_top(start, end, &mut |descriptor, copy| {
+            // SAFETY: `copy` holds more than a `struct pthread` (`DescriptorWindow`).
+            if let Some(tid) = unsafe { tid_of(copy.as_ptr()) } {
+                visit(descriptor, tid);
+            }
+        });
+    })
+}
+
+/// A copy of the top [`DESCRIPTOR_ROOM`] bytes of a mapping, followed by
+/// [`DESCRIPTOR_SLACK`] zeros: where glibc's thread descriptors are looked for, by this
+/// module (their `tid`) and by the exit scan (the DTVs of threads that ended,
+/// `capi::scan`). A fixed buffer (12 KiB, on the caller's stack): nothing is allocated.
+pub(crate) struct DescriptorWindow {
+    bytes: [u8; DESCRIPTOR_ROOM + DESCRIPTOR_SLACK],
+}
+
+impl DescriptorWindow {
+    pub(crate) fn new() -> Self {
+        DescriptorWindow {
+            bytes: [0; DESCRIPTOR_ROOM + DESCRIPTOR_SLACK],
+        }
+    }
+
+    /// Calls `visit(descriptor, copy)` for each glibc thread descriptor header in the top
+    /// [`DESCRIPTOR_ROOM`] bytes of the mapping `start..end` (one at least twice that
+    /// long; a private anonymous writable one is where glibc maps a thread's stack and its
+    /// descriptor): `tcbhead_t` starts with the descriptor's own address (`tcb`), then the
+    /// DTV pointer, then its own address again (`self`). `copy` is the copy from the
+    /// descriptor's start on: at least [`DESCRIPTOR_SLACK`] bytes, more than a `struct
+    /// pthread`, whatever the offset (zeros past the window). The top is read with
+    /// `process_vm_readv` (`read_own_memory`): a thread still ending may unmap its stack
+    /// meanwhile; a mapping that cannot be read whole is skipped.
+    pub(crate) fn descriptors_at_top(
+        &mut self,
+        start: usize,
+        end: usize,
+        visit: &mut dyn FnMut(usize, &[u8]),
+    ) {
+        const WORD: usize = core::mem::size_of::<usize>();
+        if end.saturating_sub(start) < 2 * DESCRIPTOR_ROOM {
             return;
         }
         let from = end - DESCRIPTOR_ROOM;
-        let top = &mut window[..DESCRIPTOR_ROOM];
+        let top = &mut self.bytes[..DESCRIPTOR_ROOM];
         if crate::leakcheck::maps::read_own_memory(from, top) != Some(DESCRIPTOR_ROOM) {
             return;
         }
-        const WORD: usize = core::mem::size_of::<usize>();
+        let bytes = &self.bytes;
         let word = |offset: usize| {
-            let mut bytes = [0u8; WORD];
-            bytes.copy_from_slice(&window[offset..offset + WORD]);
-            usize::from_ne_bytes(bytes)
+            let mut word = [0u8; WORD];
+            word.copy_from_slice(&bytes[offset..offset + WORD]);
+            usize::from_ne_bytes(word)
         };
         for offset in (0..DESCRIPTOR_ROOM - 3 * WORD).step_by(WORD) {
             let descriptor = from + offset;
-            if word(offset) != descriptor || word(offset + 2 * WORD) != descriptor {
-                continue;
-            }
-            // SAFETY: the copy holds `DESCRIPTOR_SLACK` bytes (zeros at worst) past the
-            // window, more than a `struct pthread`, after any offset in it.
-            if let Some(tid) = unsafe { tid_of(window.as_ptr().add(offset)) } {
-                visit(descriptor, tid);
+            if word(offset) == descriptor && word(offset + 2 * WORD) == descriptor {
+                visit(descriptor, &bytes[offset..]);
             }
         }
-    })
+    }
+}
+
+/// The DTV pointer of a descriptor header `copy` ([`DescriptorWindow::descriptors_at_top`]):
+/// its second word.
+pub(crate) fn dtv_of(copy: &[u8]) -> usize {
+    const WORD: usize = core::mem::size_of::<usize>();
+    let mut word = [0u8; WORD];
+    word.copy_from_slice(&copy[WORD..2 * WORD]);
+    usize::from_ne_bytes(word)
 }
 
 /// Calls `visit(start, end)` for each private anonymous readable and writable mapping of
