@@ -22,9 +22,11 @@
 //!
 //! Each id found is kept only if `tgkill(pid, tid, 0)` accepts it (a thread of this process
 //! now). The list is complete when the number of distinct threads found equals `Threads:`
-//! of `/proc/self/status` (read without a directory listing, `os::thread_count`): a thread
+//! of `/proc/self/status` (read without a directory listing, `os::thread_count`). A thread
 //! on a stack of the program's own (`pthread_attr_setstack`), or started by a raw `clone`,
-//! has no descriptor there, and then the counts differ.
+//! has no descriptor there, and then the counts differ: then every id the kernel gave out
+//! since the process id is asked with `tgkill` ([`probe_ids`], when there are at most
+//! [`MOST_PROBED`] of them: `/proc/sys/kernel/ns_last_pid`), and the count compared again.
 //!
 //! # Invariants
 //! * Allocates nothing and takes no lock (the thread stop lists threads with the
@@ -56,22 +58,84 @@ pub(crate) fn for_each_thread(visit: &mut dyn FnMut(i32)) -> bool {
         len: 0,
         overflowed: false,
     };
-    let mut take = |tid: i32| {
+    let mut take = |seen: &mut Seen, tid: i32| {
         if tid > 0 && seen.insert(tid) {
             visit(tid);
         }
     };
-    take(me);
+    take(&mut seen, me);
     if pid != me && alive(pid, pid) {
-        take(pid);
+        take(&mut seen, pid);
     }
-    let read = tid_is_readable()
-        && for_each_descriptor(&mut |_, tid| {
+    if tid_is_readable() {
+        for_each_descriptor(&mut |_, tid| {
+            if alive(pid, tid) {
+                take(&mut seen, tid);
+            }
+        });
+    }
+    if seen.complete() {
+        return true;
+    }
+    // A thread without a descriptor at the top of a mapping (its own stack, a raw clone):
+    // every id it may have is asked.
+    probe_ids(pid, &mut |tid| take(&mut seen, tid)) && seen.complete()
+}
+
+/// The most thread ids [`probe_ids`] asks one by one: about 30 ms of `tgkill`s.
+const MOST_PROBED: usize = 1 << 17;
+
+/// Calls `take(tid)` for each id the kernel gave out after the process id in this pid
+/// namespace (up to `/proc/sys/kernel/ns_last_pid`, wrapping around at
+/// `/proc/sys/kernel/pid_max`) that is a thread of this process now (`tgkill(pid, tid, 0)`:
+/// a thread id of another process is refused): every thread of the process but the main
+/// one, whatever its stack, a thread created meanwhile aside (the caller's count then
+/// differs). False, asking nothing, when either file cannot be read or the range holds more
+/// than [`MOST_PROBED`] ids.
+fn probe_ids(pid: i32, take: &mut dyn FnMut(i32)) -> bool {
+    let (Some(last), Some(max)) = (
+        proc_number(b"../sys/kernel/ns_last_pid\0"),
+        proc_number(b"../sys/kernel/pid_max\0"),
+    ) else {
+        return false;
+    };
+    let ranges = if last >= pid {
+        [(pid + 1, last), (1, 0)]
+    } else {
+        [(pid + 1, max - 1), (1, last)]
+    };
+    let width: i64 = ranges
+        .iter()
+        .map(|&(from, to)| (i64::from(to) - i64::from(from) + 1).max(0))
+        .sum();
+    if width > MOST_PROBED as i64 {
+        return false;
+    }
+    for (from, to) in ranges {
+        for tid in from..=to {
             if alive(pid, tid) {
                 take(tid);
             }
-        });
-    read && !seen.overflowed && crate::os::thread_count() == Some(seen.len)
+        }
+    }
+    true
+}
+
+/// The decimal number a file under `/proc` holds (`name` relative to `/proc/self`, ending
+/// with a NUL), read into a fixed buffer.
+fn proc_number(name: &[u8]) -> Option<i32> {
+    let fd = crate::os::open_proc_self(name, libc::O_RDONLY);
+    if fd < 0 {
+        return None;
+    }
+    let mut text = [0u8; 32];
+    // SAFETY: `read` writes at most `text.len()` bytes into `text`.
+    let read = unsafe { libc::read(fd, text.as_mut_ptr().cast(), text.len()) };
+    // SAFETY: opened above.
+    unsafe { libc::close(fd) };
+    let digits = text.get(..usize::try_from(read).ok()?)?;
+    let digits = &digits[..digits.iter().take_while(|b| b.is_ascii_digit()).count()];
+    core::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 /// The thread ids seen so far.
@@ -82,6 +146,12 @@ struct Seen {
 }
 
 impl Seen {
+    /// Whether the threads seen are all the process has: their number is `Threads:` of
+    /// `/proc/self/status`.
+    fn complete(&self) -> bool {
+        !self.overflowed && crate::os::thread_count() == Some(self.len)
+    }
+
     /// Adds `tid`; false when it was there already or there is no room.
     fn insert(&mut self, tid: i32) -> bool {
         if self.tids[..self.len].contains(&tid) {
@@ -319,6 +389,33 @@ mod tests {
         let own = unsafe { libc::pthread_self() } as usize;
         // The test harness runs this test on a thread `std` started (a stack glibc mapped).
         assert_eq!(descriptor_of(crate::os::thread_id() as i32), Some(own));
+        drop(stop);
+        worker.join().expect("join");
+    }
+
+    #[test]
+    fn every_thread_id_given_out_since_the_process_id_is_asked() {
+        let (ready_send, ready) = std::sync::mpsc::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let worker = std::thread::spawn(move || {
+            ready_send
+                .send(crate::os::thread_id() as i32)
+                .expect("send");
+            let _ = stopped.recv();
+        });
+        let other = ready.recv().expect("the thread's id");
+        let mut found = std::vec::Vec::new();
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        if !probe_ids(pid, &mut |tid| found.push(tid)) {
+            eprintln!("SKIPPED: /proc/sys/kernel/ns_last_pid unreadable or its range too wide");
+        } else {
+            let me = crate::os::thread_id() as i32;
+            assert!(found.contains(&other), "{found:?} lacks {other}");
+            // The process id is not asked (the caller takes the main thread on its own).
+            assert!(me == pid || found.contains(&me), "{found:?} lacks {me}");
+            assert!(!found.contains(&pid), "{found:?}");
+        }
         drop(stop);
         worker.join().expect("join");
     }

@@ -38,7 +38,9 @@
  *          keeps 100 and exits with 3 while the two blocked threads run;
  *   ownstack as unlisted, but with one thread only, which never allocates and stays blocked
  *          on a stack the worker mapped itself (pthread_attr_setstack, its upper half left
- *          unused: glibc's thread descriptor is not at the top of a mapping).
+ *          unused: glibc's thread descriptor is not at the top of a mapping);
+ *   heapstack as ownstack, but the thread's stack is the lower half of a 2 MiB block from
+ *          malloc (kept in a global: still reachable), its descriptor inside the block.
  * Natively: the parent exits 0, the worker 3 (or as said). */
 #define _GNU_SOURCE
 #include <linux/audit.h>
@@ -58,6 +60,7 @@
 #include <unistd.h>
 
 void *kept; /* not static: the stores stay */
+void *kept_stack;
 
 __attribute__((noinline)) static void *allocate(size_t size) {
     char *block = malloc(size);
@@ -156,7 +159,8 @@ int main(int argc, char **argv) {
     int crash = strcmp(way, "crash") == 0, aborts = strcmp(way, "abort") == 0;
     int stale = strcmp(way, "stale") == 0, refused = strcmp(way, "refused") == 0;
     int execs = strcmp(way, "exec") == 0, threads = strcmp(way, "threads") == 0;
-    int ownstack = strcmp(way, "ownstack") == 0;
+    int heapstack = strcmp(way, "heapstack") == 0;
+    int ownstack = strcmp(way, "ownstack") == 0 || heapstack;
     int unlisted = strcmp(way, "unlisted") == 0 || ownstack;
     crash = crash || refused;
     int mild = strcmp(way, "mild") == 0 || stale || execs || threads;
@@ -204,8 +208,10 @@ int main(int argc, char **argv) {
         }
         if (ownstack) {
             size_t size = 1 << 20;
-            char *stack = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE,
-                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            char *stack = heapstack ? (kept_stack = malloc(2 * size))
+                                    : mmap(NULL, 2 * size, PROT_READ | PROT_WRITE,
+                                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (stack == NULL) return 2;
             pthread_attr_t attributes;
             pthread_t thread;
             if (stack == MAP_FAILED || pipe(blocked) != 0 || pthread_attr_init(&attributes) != 0
