@@ -279,8 +279,9 @@ fn threads_found(stopped: u64) -> bool {
 const LEFT_OUT_BEFORE: &[u8] =
     b"its seccomp filter would kill the process on system calls gpa's exit report makes (";
 const LEFT_OUT_UNLISTED: &[u8] =
-    b"; it has a thread gpa could not find without getdents64: one on a stack of its own, \
-      or started by a raw clone";
+    b"; it has a thread gpa could not find without getdents64: not in glibc's thread \
+      descriptors, and not among the thread ids it could ask (more than 131072 given out since \
+      the process started, or /proc/sys/kernel/ns_last_pid unreadable)";
 const LEFT_OUT_AFTER: &[u8] =
     b"), so the report was left out and the process ended as it would have without gpa";
 
