@@ -9,10 +9,10 @@
  *   realloc  a block grown by realloc (glibc and gpa move it with mremap), then shrunk
  *   reuse    blocks made from freed ones' memory (gpa's reuse cache: fit, trim, grow)
  *   page     (not glibc's) the whole page before the data and the page after the end
- *   write    one byte written before a block, then freed (glibc aborts: "munmap_chunk():
- *            invalid pointer")
- * Each block's edges are read by `edges`; it prints what it checked, never the bytes read
- * (glibc's header bytes are not gpa's zeros). */
+ *   write    one byte written before a block, then freed (glibc does not notice this byte,
+ *            the top one of its size field: its munmap of the damaged length fails)
+ *   freed    (not glibc's) the byte before a freed block and one 2000 bytes before it
+ * `edges` prints what it read, never the bytes (glibc's header is not gpa's zeros). */
 #include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -138,6 +138,16 @@ static void underwrite(void) {
     printf("written before\n");
 }
 
+/* After the free: the byte before the block and one in the page before it (natively glibc
+ * has unmapped the chunk: the native run dies). */
+static void freed(void) {
+    char *p = malloc(256 * 1024);
+    free(p);
+    c = p[-1];
+    c = p[-2000];
+    printf("read after free\n");
+}
+
 int main(int argc, char **argv) {
     page = sysconf(_SC_PAGESIZE);
     /* glibc maps every block from 64 KiB on (no dynamic threshold after a free): the native
@@ -158,6 +168,8 @@ int main(int argc, char **argv) {
         far();
     else if (!strcmp(mode, "write"))
         underwrite();
+    else if (!strcmp(mode, "freed"))
+        freed();
     printf("success\n");
     return 0;
 }
