@@ -1114,7 +1114,7 @@ impl GeneralPurposeAllocator {
         finding.alloc_trace = TraceId(record.alloc_trace);
         finding.free_trace = TraceId(record.free_trace);
         if kind == FindingKind::InvalidFree {
-            finding.offset = Some((address - record.start) as isize);
+            finding.offset = Some(address.wrapping_sub(record.start) as isize);
         }
         Some(finding)
     }
