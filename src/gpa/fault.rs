@@ -117,7 +117,7 @@ fn large_fault(
     }
     let data = block.data();
     let state = block.state.load(Ordering::Acquire);
-    let kind = if state == SLOT_LIVE && address >= data + block.mapping_len {
+    let kind = if state == SLOT_LIVE && address >= block.base + block.mapping_len {
         FindingKind::Overflow
     } else if state != SLOT_LIVE && block.reserved {
         match access {

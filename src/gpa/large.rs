@@ -3,15 +3,37 @@
 //!
 //! # Memory layout
 //! ```text
-//!  internal heap (guarded)          base (aligned to max(4 MiB, alignment))
-//!  ┌──────────────┐                 ┌──────────────── ... ──────────────┬──────────────────┐
-//!  │ LargeBlock   │◄── page map ────│ user data (requested bytes)       │ redzone (safety) │
-//!  │ header       │   (each 4 MiB   │                                   │ to the mapping's │
-//!  └──────────────┘    chunk)       └──────────────── ... ──────────────┴──────────────────┘
-//!                                   <──────────── mapping_len (page-rounded) ─────────────>
+//!  internal heap (guarded)     base (aligned to max(4 MiB, alignment))
+//!  ┌────────────┐              ┌─────────┬───────────── ... ─────────┬─────────────────────┐
+//!  │ LargeBlock │◄─ page map ──│ front   │ user data (requested)     │ tail: redzone       │
+//!  │ header     │  (each 4 MiB │ (never  │ at base + front_len(align)│ (safety) or slack   │
+//!  └────────────┘   chunk)     │ written)│                           │ to the mapping's end│
+//!                              └─────────┴───────────── ... ─────────┴─────────────────────┘
+//!                              <───────────── mapping_len (page multiples) ───────────────>
 //! ```
-//! No metadata lies in or next to the mapping: a block's underflow or overflow runs into
-//! other mappings (or unmapped space), never into gpa's headers. The page map points every
+//! No metadata lies in or next to the mapping: a block's underflow or overflow runs into its
+//! own front or tail, then other mappings (or unmapped space), never into gpa's headers.
+//!
+//! # The block's edges are readable
+//! C programs read a little before a block (`s[strlen(s) - 1]` on an empty string) or past
+//! its end, and glibc lets them for its mmapped chunks: such a chunk is a mapping of its own
+//! with a 16-byte header before the data (plus the alignment's lead for `memalign`), and its
+//! usable size (`malloc_usable_size`) runs to the mapping's end, at least 8 bytes past the
+//! request, up to a page more (`sysmalloc`: `ALIGN_UP(request2size(n) + 8, page)`). So the
+//! data does not start at the mapping's base but [`front_len`] bytes after it (a page, or the
+//! alignment when it is larger), and fast mode ends the mapping at least [`TAIL_SLACK`] bytes
+//! past the request, page-rounded: as far past the data's end as glibc's plain `malloc` chunk
+//! reaches, or farther. Safety mode's redzone (at least 32 bytes, to the mapping's end) is the
+//! tail there. The front is part of the same read-write mapping: no extra mapping (VMA), no
+//! `mprotect`, and `mremap` and the reuse cache move it with the rest. gpa never writes it, so
+//! it costs no memory until the program writes it (a read maps the kernel's shared zero
+//! page); it reads as zeros on a fresh mapping (one from the reuse cache may hold an earlier
+//! block's bytes there, as fast mode's reused data does). A write there, which damages glibc's
+//! header natively (its `free` then aborts with "munmap_chunk(): invalid pointer", or unmaps
+//! a wrong length), damages nothing of gpa's: fast mode lets it be; check mode's front guard
+//! (the C ABI's 32 bytes at the data's start) reports a write to those bytes at the free.
+//!
+//! The page map points every
 //! 4 MiB chunk of the mapping at the header, so any pointer into it (also an interior one)
 //! finds the header in two loads. Each GPA keeps its live large blocks in a doubly linked list
 //! (the side table) under a mutex, for leak reports and `deinit`.
@@ -34,7 +56,9 @@
 //! freed blocks has moved on).
 //!
 //! # Invariants
-//! * The user data starts at `base`; the mapping is `mapping_len` bytes from `base`.
+//! * The mapping is `mapping_len` bytes from `base`; the user data starts at `base + front`
+//!   ([`LargeBlock::data`]), `front == front_len(align)`, and has `mapping_len - front` bytes
+//!   of capacity. The front is never written by gpa and holds no metadata.
 //! * A block is in its GPA's `live` list while `state == SLOT_LIVE`; after its free it is in
 //!   the quarantine of [`FreedRing`], or in `retained` (`retain_metadata` / `never_unmap`), or
 //!   gone (its header freed, its range unregistered).
@@ -65,8 +89,11 @@ use crate::trace::TraceId;
 pub struct LargeBlock {
     /// Kind (`Large`), owner, and the header's own address.
     pub common: SegmentCommon,
-    /// The mapping's start, which is also the user data's address.
+    /// The mapping's start; the user data lies `front` bytes after it.
     pub base: usize,
+    /// Bytes of the mapping before the data: [`front_len`]`(align)`, kept here so that
+    /// [`Self::data`] and [`Self::is_sound`] read no page size.
+    pub front: usize,
     /// Bytes obtained from the backing allocator (now held).
     pub mapping_len: usize,
     /// Bytes registered in the page map (the most the mapping ever covered).
@@ -203,7 +230,10 @@ pub const FREED_RECORDS: usize = 16384;
 /// What is remembered of a large block whose range was given back.
 #[derive(Clone, Copy)]
 struct FreedRecord {
+    /// The block's data (where a double free points).
     start: usize,
+    /// The range it held: its mapping's start (before the data) and the registered end.
+    low: usize,
     end: usize,
     requested: usize,
     align: usize,
@@ -245,7 +275,8 @@ impl FreedRing {
             }
         }
         let record = FreedRecord {
-            start: block.base,
+            start: block.data(),
+            low: block.base,
             end: block.base + block.registered_len,
             requested: block.requested,
             align: block.align,
@@ -264,7 +295,7 @@ impl FreedRing {
             let index = (self.next + FREED_RECORDS - age) % FREED_RECORDS;
             // SAFETY: the first `len` records before `next` were written by `remember`.
             let record = unsafe { *self.records.add(index) };
-            (record.start <= address && address < record.end).then_some(record)
+            (record.low <= address && address < record.end).then_some(record)
         })
     }
 }
@@ -443,19 +474,35 @@ impl LargeCache {
     }
 }
 
-/// The backing layout for `size` user bytes at `align`, plus `extra` bytes of redzone.
+/// Bytes fast mode's mapping holds at least past a block's requested size (see the module
+/// docs): glibc's mmapped chunk gives at least 8 and at most 31 before its page rounding
+/// (`request2size(n) + 8`), so a mapping of `n + 32` bytes rounded up to pages reaches at
+/// least as far past the data's end as glibc's does.
+pub const TAIL_SLACK: usize = 32;
+
+/// Bytes of a large block's mapping before its data (the front, see the module docs): a page,
+/// or the alignment when it is larger (the mapping's base is aligned to at least that, so the
+/// data is aligned too). Always a multiple of the page size.
+#[inline]
+pub fn front_len(align: usize) -> usize {
+    align.max(os::page_size())
+}
+
+/// The backing layout for `size` user bytes at `align`, plus `extra` bytes of redzone or
+/// slack after them, behind the front ([`front_len`]).
 pub fn mapping_layout(size: usize, align: usize, extra: usize) -> Option<Layout> {
-    let total = size
+    let tail = size
         .checked_add(extra)?
         .max(1)
         .checked_next_multiple_of(os::page_size())?;
+    let total = tail.checked_add(front_len(align))?;
     Layout::from_size_align(total, align.max(SEGMENT_SIZE)).ok()
 }
 
 impl LargeBlock {
-    /// The user data's address.
+    /// The user data's address (`front` bytes into the mapping).
     pub fn data(&self) -> usize {
-        self.base
+        self.base + self.front
     }
 
     /// The backing layout of the mapping.
@@ -464,9 +511,14 @@ impl LargeBlock {
         unsafe { Layout::from_size_align_unchecked(self.mapping_len, self.mapping_align) }
     }
 
-    /// Bytes available from the data start.
+    /// Bytes available from the data start (to the mapping's end).
     pub fn capacity(&self) -> usize {
-        self.mapping_len
+        self.mapping_len - self.front
+    }
+
+    /// Whether `address` lies in the mapping (front, data or tail).
+    pub fn maps(&self, address: usize) -> bool {
+        address >= self.base && address - self.base < self.mapping_len
     }
 
     /// Whether the header is intact (not overwritten since it was written).
@@ -475,7 +527,12 @@ impl LargeBlock {
             && self.base % SEGMENT_SIZE == 0
             && self.mapping_align >= SEGMENT_SIZE
             && self.mapping_align.is_power_of_two()
-            && self.requested <= self.mapping_len
+            && self.align.is_power_of_two()
+            && self.front & (self.align - 1) == 0
+            && self
+                .front
+                .checked_add(self.requested)
+                .is_some_and(|end| end <= self.mapping_len)
             && self.mapping_len <= self.registered_len
     }
 }
@@ -490,12 +547,13 @@ pub(super) struct FreedLarge {
 }
 
 impl GeneralPurposeAllocator {
-    /// The redzone bytes a large block of `size` gets (none without safety).
+    /// The bytes a large block of `size` gets after its data: its redzone in safety mode,
+    /// else [`TAIL_SLACK`] (see the module docs).
     fn large_redzone(&self, size: usize) -> usize {
         if self.config.safety {
             safety::redzone(size)
         } else {
-            0
+            TAIL_SLACK
         }
     }
 
@@ -689,6 +747,9 @@ impl GeneralPurposeAllocator {
             return None;
         };
         let base = memory.as_ptr() as usize;
+        // The data lies behind the front (the mapping's base is aligned to at least the
+        // alignment, so the data is too).
+        let data = base + front_len(layout.align());
         // SAFETY: a fresh internal block sized and aligned for the header.
         unsafe {
             header.write(LargeBlock {
@@ -699,6 +760,7 @@ impl GeneralPurposeAllocator {
                     header as usize,
                 ),
                 base,
+                front: data - base,
                 mapping_len: mapping.size(),
                 registered_len: mapping.size(),
                 mapping_align: mapping.align(),
@@ -734,9 +796,13 @@ impl GeneralPurposeAllocator {
             // block, whose pages are then still in the caches: 337 ms against 376 ms for
             // bench/c/malloc-large when they were cleared at the free (docs/performance.md,
             // "Check mode: large blocks reused").
+            // The front is not the block's (no scan reads it) and stays untouched: clearing
+            // it would make a page of it resident.
             // SAFETY: the mapping is ours, registered, not yet handed out, at least `stale`
-            // bytes long.
-            unsafe { core::ptr::write_bytes(memory.as_ptr(), 0, stale) };
+            // bytes long, of which the front's are skipped.
+            unsafe {
+                core::ptr::write_bytes(data as *mut u8, 0, stale.saturating_sub(data - base))
+            };
         }
         let zeroed = contents != Contents::Unknown;
         // Canary and prefix before the block joins the live list, which the exit-time walk of
@@ -745,20 +811,20 @@ impl GeneralPurposeAllocator {
         // the data (`prefix.len <= layout.size()`).
         unsafe {
             if self.config.safety {
-                safety::write_canary(base, layout.size(), mapping.size());
+                safety::write_canary(data, layout.size(), mapping.size() - (data - base));
             }
-            prefix.fill(base);
+            prefix.fill(data);
         }
         // The pointer the caller will hand out past its prefix (the C ABI's user pointer) is
         // kept in this frame while the block joins the list: a thread stopped inside the
         // lock (whose callees may have saved `base` on the stack) holds the block by the
         // pointer the exit-time leak scan looks for, not only by its start.
-        let user = base + prefix.len;
+        let user = data + prefix.len;
         let held = core::hint::black_box(&user);
         // SAFETY: the header was initialized above and is in no list.
         unsafe { lock(&self.large).push(header) };
         core::hint::black_box(held);
-        NonNull::new(base as *mut u8).map(|data| (data, zeroed))
+        NonNull::new(data as *mut u8).map(|data| (data, zeroed))
     }
 
     /// Frees a large block after validating the pointer and, in safety mode, its state.
@@ -1048,7 +1114,7 @@ impl GeneralPurposeAllocator {
         finding.alloc_trace = TraceId(record.alloc_trace);
         finding.free_trace = TraceId(record.free_trace);
         if kind == FindingKind::InvalidFree {
-            finding.offset = Some((address - record.start) as isize);
+            finding.offset = Some(address.wrapping_sub(record.start) as isize);
         }
         Some(finding)
     }
@@ -1224,8 +1290,11 @@ impl GeneralPurposeAllocator {
                 // The grown part gets its canary before the larger capacity is published:
                 // the exit-time walk of live blocks, which may stop this thread anywhere,
                 // checks the redzone from `requested` to the capacity.
-                // SAFETY: the grown mapping holds `wanted.size()` bytes from the data.
-                unsafe { safety::write_canary(block.data(), block.requested, wanted.size()) };
+                // SAFETY: the grown mapping holds `wanted.size()` bytes from its base, the
+                // data's front fewer from the data.
+                unsafe {
+                    safety::write_canary(block.data(), block.requested, wanted.size() - block.front)
+                };
             }
             block.mapping_len = wanted.size();
             block.registered_len = block.registered_len.max(wanted.size());
@@ -1329,8 +1398,11 @@ impl GeneralPurposeAllocator {
             // The redzone (from the new size to the new capacity) gets its canary before the
             // new place is published; the bytes the block held keep theirs (the old redzone,
             // now inside the block, is overwritten by the program).
-            // SAFETY: the moved mapping holds `wanted.size()` bytes from `new_base`.
-            unsafe { safety::write_canary(new_base, new_len, wanted.size()) };
+            // SAFETY: the moved mapping holds `wanted.size()` bytes from `new_base`, the data
+            // lying its front after it.
+            unsafe {
+                safety::write_canary(new_base + block.front, new_len, wanted.size() - block.front)
+            };
         }
         block.base = new_base;
         block.mapping_len = wanted.size();
@@ -1344,7 +1416,7 @@ impl GeneralPurposeAllocator {
         // lookups need) is registered first; a later chunk's leaf failing to map only leaves
         // interior pointers of the block unrecognized.
         let _ = pagemap::register_large(new_base, wanted.size(), header);
-        NonNull::new(new_base as *mut u8)
+        NonNull::new((new_base + block.front) as *mut u8)
     }
 
     /// The sound header of this GPA's large block covering `address`, if there is one.
@@ -1507,6 +1579,221 @@ mod tests {
             }
         }
         assert!(gpa.report().is_clean(), "{}", gpa.report());
+        assert_eq!(gpa.deinit(), Check::Ok);
+    }
+
+    /// Reads every byte a C program may read around a large block (glibc's mmapped chunk:
+    /// see the module docs): the page before the data and from its end to the end of that
+    /// page, plus [`super::TAIL_SLACK`] - 1 bytes. A fault here kills the test.
+    fn read_edges(block: *mut u8, size: usize) -> u32 {
+        let page = crate::os::page_size();
+        let end = block as usize + size;
+        let last = (end + super::TAIL_SLACK - 1) | (page - 1);
+        let mut sum = 0u32;
+        for address in (block as usize - page..block as usize).chain(end..=last) {
+            // SAFETY: the front and the tail of the block's mapping (what this test checks).
+            sum += u32::from(unsafe { core::ptr::read_volatile(address as *const u8) });
+        }
+        sum
+    }
+
+    /// The layout invariants of the module docs for one live block: the data behind a front
+    /// of a page (or the alignment), aligned; the mapping's base aligned to 4 MiB at least;
+    /// at least `TAIL_SLACK` bytes (fast mode) or the redzone (safety mode) behind the data;
+    /// every chunk registered.
+    fn assert_layout(gpa: &GeneralPurposeAllocator, block: *mut u8, size: usize, align: usize) {
+        use super::super::segment::SEGMENT_SIZE;
+        let header = gpa.own_large_header(block as usize).expect("a large block");
+        // SAFETY: the live block's sound header.
+        let header = unsafe { &*header };
+        let front = super::front_len(align);
+        assert_eq!(front % crate::os::page_size(), 0);
+        assert!(front >= crate::os::page_size() && front >= align);
+        assert_eq!(header.data(), block as usize);
+        assert_eq!(header.front, front);
+        assert_eq!(header.base + front, block as usize);
+        assert_eq!(block as usize % align, 0);
+        assert_eq!(header.base % SEGMENT_SIZE.max(align), 0);
+        assert_eq!(header.capacity(), header.mapping_len - front);
+        let extra = if gpa.config.safety {
+            crate::gpa::safety::redzone(size)
+        } else {
+            super::TAIL_SLACK
+        };
+        assert!(header.capacity() >= size + extra);
+        assert!(header.is_sound());
+        assert!(header.maps(header.base) && !header.maps(header.base + header.mapping_len));
+        for offset in (0..header.mapping_len).step_by(SEGMENT_SIZE) {
+            assert_eq!(
+                crate::gpa::pagemap::lookup(header.base + offset),
+                Some(crate::gpa::pagemap::Entry::Large(
+                    header as *const _ as *mut _
+                ))
+            );
+        }
+    }
+
+    #[test]
+    fn mapping_layout_puts_a_front_before_the_data_and_slack_after_it() {
+        let page = crate::os::page_size();
+        for (size, align, extra) in [
+            (200_000, 16, super::TAIL_SLACK),
+            (256 << 10, 16, super::TAIL_SLACK),
+            (256 << 10, 8192, super::TAIL_SLACK),
+            (1 << 20, 4 << 20, 1024),
+            (100, 1 << 23, 32),
+        ] {
+            let layout = super::mapping_layout(size, align, extra).unwrap();
+            let front = super::front_len(align);
+            assert_eq!(front, align.max(page));
+            assert_eq!(layout.align(), align.max(4 << 20));
+            assert_eq!(layout.size() % page, 0);
+            assert_eq!(
+                layout.size() - front,
+                (size + extra).next_multiple_of(page),
+                "{size} at {align}"
+            );
+        }
+        // glibc's mmapped chunk ends `ALIGN_UP(request2size(n) + 8, page)` bytes after its
+        // base, its data 16 bytes in: fast mode's tail reaches at least as far past the data.
+        for size in (128 << 10)..(128 << 10) + 3 * page {
+            let glibc = (((size + 23) & !15) + 8).next_multiple_of(page) - 16 - size;
+            let layout = super::mapping_layout(size, 16, super::TAIL_SLACK).unwrap();
+            let ours = layout.size() - super::front_len(16) - size;
+            assert!(ours >= glibc && ours >= super::TAIL_SLACK, "{size}");
+        }
+    }
+
+    #[test]
+    fn a_large_blocks_edges_read_in_every_state_of_its_mapping() {
+        for config in [Config::fast(), Config::debug()] {
+            let safety = config.safety;
+            let mut gpa = GeneralPurposeAllocator::with_config(Config {
+                on_error: OnError::Record,
+                ..config
+            });
+            let page = crate::os::page_size();
+            // Fresh mappings (all live at once, none from the reuse cache) of many sizes and
+            // alignments: the front reads as zeros.
+            let mut live = Vec::new();
+            for (size, align) in [
+                (200_000, 16),
+                (256 << 10, 16),
+                (256 << 10, 512),
+                (300 << 10, 8192),
+                (64 << 10, 1 << 20),
+                (1 << 20, 4 << 20),
+                (5 << 20, 16),
+            ] {
+                let block = gpa.alloc_unsized(size, align);
+                assert!(!block.is_null());
+                assert_layout(&gpa, block, size, align);
+                // SAFETY: a live block of `size` bytes, written, then its edges read.
+                unsafe { block.write_bytes(0xa5, size) };
+                read_edges(block, size);
+                // SAFETY: the page before the data is the block's front (read above).
+                let front = unsafe { core::slice::from_raw_parts(block.sub(page), page) };
+                assert!(front.iter().all(|&b| b == 0), "{size} at {align}");
+                live.push(block);
+            }
+            for block in live {
+                // SAFETY: freed once.
+                unsafe { gpa.free_unsized(block) };
+            }
+            // Reuse: the same size again (a cached mapping in fast mode, the parked pages in
+            // safety mode), a smaller one from a bigger mapping (trimmed or split), a bigger
+            // one (a cached mapping grown with `mremap`).
+            for (old, new) in [(1 << 20, 1 << 20), (4 << 20, 600_000), (1 << 20, 1_572_869)] {
+                let block = gpa.alloc_unsized(old, 16);
+                // SAFETY: a live block, filled, then freed once.
+                unsafe {
+                    block.write_bytes(0x5a, old);
+                    gpa.free_unsized(block);
+                }
+                let block = gpa.alloc_unsized(new, 16);
+                assert_layout(&gpa, block, new, 16);
+                read_edges(block, new);
+                // SAFETY: freed once.
+                unsafe { gpa.free_unsized(block) };
+            }
+            // calloc: the data reads as zeros, reused memory included.
+            for size in [150_000, 3 << 20] {
+                let block = gpa.calloc(size);
+                assert_layout(&gpa, block, size, 16);
+                // SAFETY: a live block of `size` bytes.
+                let data = unsafe { core::slice::from_raw_parts(block, size) };
+                assert!(data.iter().all(|&b| b == 0));
+                read_edges(block, size);
+                // SAFETY: freed once.
+                unsafe { gpa.free_unsized(block) };
+            }
+            // realloc: grown in place or moved with `mremap` (the front moves along), then
+            // shrunk; the contents stay.
+            let mut block = gpa.alloc_unsized(300_000, 16);
+            // SAFETY: a live block of 300,000 bytes.
+            unsafe { block.write_bytes(0x11, 300_000) };
+            for size in [3_000_000, 30_000_000, 12 << 20, 400_000] {
+                // SAFETY: a live block of this GPA, replaced by the result.
+                block = unsafe { gpa.realloc_unsized(block, size) };
+                assert!(!block.is_null());
+                // SAFETY: at least 300,000 bytes of the first block were kept.
+                assert!(unsafe { core::slice::from_raw_parts(block, 300_000) }
+                    .iter()
+                    .all(|&b| b == 0x11));
+                assert_layout(&gpa, block, size, 16);
+                read_edges(block, size);
+            }
+            // SAFETY: freed once.
+            unsafe { gpa.free_unsized(block) };
+            assert!(gpa.report().is_clean(), "safety {safety}: {}", gpa.report());
+            assert_eq!(gpa.deinit(), Check::Ok);
+        }
+    }
+
+    #[test]
+    fn a_write_before_a_large_block_damages_nothing_of_the_gpas() {
+        // The front is the program's to misuse: gpa keeps nothing there (the header is in the
+        // internal heap), so the block is still freed whole, and a block made from its
+        // mapping again works.
+        let mut gpa = GeneralPurposeAllocator::with_config(Config {
+            on_error: OnError::Record,
+            ..Config::fast()
+        });
+        let page = crate::os::page_size();
+        let block = gpa.alloc_unsized(256 << 10, 16);
+        // SAFETY: the block's front (see the module docs), then the block freed once.
+        unsafe {
+            block.sub(page).write_bytes(0xee, page);
+            gpa.free_unsized(block);
+        }
+        let again = gpa.alloc_unsized(256 << 10, 16);
+        assert_layout(&gpa, again, 256 << 10, 16);
+        // SAFETY: a live block, freed once.
+        unsafe { gpa.free_unsized(again) };
+        assert!(gpa.report().is_clean(), "{}", gpa.report());
+        assert_eq!(gpa.deinit(), Check::Ok);
+    }
+
+    #[test]
+    fn a_header_whose_data_would_run_past_its_mapping_is_not_sound() {
+        let mut gpa = GeneralPurposeAllocator::with_config(Config::fast());
+        let block = gpa.alloc_unsized(256 << 10, 16);
+        let header = gpa.own_large_header(block as usize).unwrap();
+        // SAFETY: the live block's header, changed and restored by this thread only.
+        unsafe {
+            let requested = (*header).requested;
+            (*header).requested = (*header).capacity() + 1;
+            assert!(!(*header).is_sound());
+            (*header).requested = requested;
+            (*header).align = 3;
+            assert!(!(*header).is_sound());
+            // A front that does not keep the data aligned.
+            (*header).align = 8192;
+            assert!(!(*header).is_sound());
+            (*header).align = 16;
+            assert!((*header).is_sound());
+            gpa.free_unsized(block);
+        }
         assert_eq!(gpa.deinit(), Check::Ok);
     }
 

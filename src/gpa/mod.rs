@@ -755,7 +755,7 @@ impl GeneralPurposeAllocator {
             // may hold other mappings (a thread's stack, say): an address there is no GPA's.
             // SAFETY: a sound header, checked just above.
             let block = unsafe { &*header };
-            if address < block.base || address >= block.base + block.mapping_len {
+            if !block.maps(address) {
                 return Ok(None);
             }
         }
@@ -1500,9 +1500,7 @@ impl GeneralPurposeAllocator {
             Some(pagemap::Entry::Large(header)) => {
                 // SAFETY: the page map validated a live metadata block holding a header.
                 let block = unsafe { &*header };
-                block.is_sound()
-                    && address >= block.base
-                    && address < block.base + block.mapping_len
+                block.is_sound() && block.maps(address)
             }
             Some(pagemap::Entry::Guarded(_)) => true,
         }
