@@ -21,7 +21,9 @@ use super::segment::{
     SLOT_FREE, SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED, SLOT_REMOTE, SLOT_TAKING, UNIT_SIZE,
 };
 use super::size_class::{page_units, Class, CLASS_COUNT};
-use super::{internal, lock, pagemap, safety, segment, BlockSpan, GeneralPurposeAllocator};
+use super::{
+    internal, lock, pagemap, quarpages, safety, segment, BlockSpan, GeneralPurposeAllocator,
+};
 use crate::report::{FindingKind, RawFinding};
 use crate::trace::TraceId;
 
@@ -919,12 +921,27 @@ impl GeneralPurposeAllocator {
             None => self.trace_at::<ENTRY>(frame, 1),
         };
         meta.free_trace.store(free_trace.0, Ordering::Relaxed);
-        // SAFETY: the slot was live and is now ours to poison.
-        unsafe { safety::poison_inline(address, block_size) };
+        // Slots of 64 KiB and more going into a quarantine keep their interior pages
+        // inaccessible instead of poisoned (`quarpages`).
+        let protected = block_size >= quarpages::MIN_SLOT
+            && owner
+            && self.config.quarantine_bytes != 0
+            // SAFETY: the slot was live and is now ours, on its way into this thread's
+            // quarantine.
+            && unsafe { quarpages::protect(address, block_size) };
+        if !protected {
+            // SAFETY: the slot was live and is now ours to poison.
+            unsafe { safety::poison_inline(address, block_size) };
+        }
         match heap {
             Some(mut heap) if owner => {
+                let entry = if protected {
+                    address | quarpages::PROTECTED
+                } else {
+                    address
+                };
                 // SAFETY: this thread owns the heap.
-                self.quarantine(unsafe { heap.as_mut() }, address, block_size)
+                self.quarantine(unsafe { heap.as_mut() }, entry, block_size)
             }
             // SAFETY: the owner heap outlives its segments; the block is given up.
             _ => unsafe { (*segment.heap).push_remote(memory) },
@@ -1122,7 +1139,7 @@ impl GeneralPurposeAllocator {
     /// [`Self::quarantine`] (one call fewer on each checked free).
     #[inline(always)]
     fn evict(&self, heap: &mut Heap, entry: usize) {
-        let address = entry & !1;
+        let address = entry & !(1 | quarpages::PROTECTED);
         let skip = if entry & 1 != 0 {
             core::mem::size_of::<FreeBlock>()
         } else {
@@ -1140,8 +1157,19 @@ impl GeneralPurposeAllocator {
         let block_size = page.block_size as usize;
         // The slot's metadata is only written here (its fields are read for a report only):
         // no load of its line waits on the path of every eviction.
-        // SAFETY: the block is freed and still ours.
-        if let Some(offset) = unsafe { safety::poison_damage_inline(address, skip, block_size) } {
+        let damage = if entry & quarpages::PROTECTED != 0 {
+            // SAFETY: `protect` protected this quarantined slot of ours with this size.
+            match unsafe { quarpages::release(address, block_size, skip) } {
+                quarpages::Released::Clean => None,
+                quarpages::Released::Damaged(offset) => Some(offset),
+                // Its pages stay inaccessible: the slot stays out of use (counted as used).
+                quarpages::Released::Stuck => return,
+            }
+        } else {
+            // SAFETY: the block is freed and still ours.
+            unsafe { safety::poison_damage_inline(address, skip, block_size) }
+        };
+        if let Some(offset) = damage {
             self.report_write_after_free(meta, address, offset, block_size);
         }
         meta.state.store(SLOT_FREED, Ordering::Release);
