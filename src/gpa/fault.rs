@@ -11,6 +11,9 @@
 //! * in the address range of a large block freed in safety mode, which the GPA keeps reserved
 //!   and inaccessible while the block is in its quarantine (`large`): read or write after
 //!   free, instead of a bare "Segmentation fault";
+//! * in the interior of a small block of 64 KiB or more freed in safety mode, which the GPA
+//!   keeps inaccessible while the block is in its quarantine (`quarpages`): read or write
+//!   after free;
 //! * inside a live block of any kind, for an instruction fetch: code ran from the heap;
 //! * on a small segment's guards (around its header, its free units, which safety mode keeps
 //!   inaccessible), or in unmapped space within a segment's length of the GPA's memory (a
@@ -86,8 +89,20 @@ pub fn attribute(
                 return Some(found);
             }
         }
-        // Any fault in a small segment is on one of its guards (around the header, free units).
-        Some(pagemap::Entry::Small(_)) | None => {}
+        // In a small segment: the protected interior of a quarantined slot (`quarpages`), or
+        // one of the segment's guards (around the header, free units).
+        Some(pagemap::Entry::Small(segment)) => {
+            if let Some((finding, gpa_id)) =
+                super::quarpages::attribute(segment, address, access, access_size)
+            {
+                return Some(Attribution {
+                    finding,
+                    gpa_id,
+                    frames: DEFAULT_FRAMES,
+                });
+            }
+        }
+        None => {}
     }
     // Code that ran from no live block is no heap mistake this module can name.
     if fetch {

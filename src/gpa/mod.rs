@@ -62,6 +62,7 @@ mod leaks;
 pub(crate) mod lock;
 pub mod observer;
 mod pagemap;
+mod quarpages;
 mod safety;
 pub(crate) use safety::{all_bytes_are, Prefix, POISON};
 mod segment;

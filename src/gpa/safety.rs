@@ -29,10 +29,12 @@
 //!
 //! A freed small block is poisoned whole, and its whole poison is checked when it leaves the
 //! quarantine (or at exit): a write after free of any value (zeros included) anywhere in the
-//! block is found, with the block's free trace. Small blocks are 128 KiB at most; a freed
-//! large block needs no poison in safety mode, its range is kept inaccessible instead (any
-//! access faults), except with `Config::never_unmap`, where its first [`POISON_LIMIT`] bytes
-//! are poisoned for the reader's eye only.
+//! block is found, with the block's free trace; in a slot of 64 KiB or more only its first and
+//! last pages are poisoned and checked, the pages between kept inaccessible instead while it
+//! is quarantined (`quarpages`). Small blocks are 128 KiB at most; a freed large block needs
+//! no poison in safety mode, its range is kept inaccessible instead (any access faults),
+//! except with `Config::never_unmap`, where its first [`POISON_LIMIT`] bytes are poisoned for
+//! the reader's eye only.
 
 /// Freed memory's fill byte.
 pub const POISON: u8 = 0xAA;
@@ -197,7 +199,7 @@ pub unsafe fn poison(block: usize, len: usize) {
 }
 
 /// The most bytes [`poison_inline`] fills with inline stores rather than a `memset` call.
-const INLINE_POISON_MAX: usize = 256;
+pub const INLINE_POISON_MAX: usize = 256;
 
 /// [`poison`] of a small block at every checked free: blocks of 16 to [`INLINE_POISON_MAX`]
 /// bytes (most C blocks) are filled by a loop of unaligned 32-byte stores with the ragged end

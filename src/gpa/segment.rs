@@ -38,6 +38,9 @@
 //!   only it reads the memory of slots it does not hold (free slots next to a block, checked
 //!   as part of that block's redzone): slots in `SLOT_QUARANTINED` and `SLOT_FREED` are
 //!   poisoned and nobody writes them; another thread's free is `SLOT_REMOTE` until drained.
+//!   Slots of 64 KiB and more are poisoned in their first and last pages only: in the
+//!   quarantine the pages between are inaccessible, after it they hold the old contents
+//!   (`quarpages`; no neighbour check reads that far into a slot).
 //! * With `guard_free_units`, a unit is accessible exactly while a page uses it; with
 //!   `zero_units` as well, the slots of a page that were never carved read as zero.
 

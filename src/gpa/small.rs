@@ -21,7 +21,9 @@ use super::segment::{
     SLOT_FREE, SLOT_FREED, SLOT_LIVE, SLOT_QUARANTINED, SLOT_REMOTE, SLOT_TAKING, UNIT_SIZE,
 };
 use super::size_class::{page_units, Class, CLASS_COUNT};
-use super::{internal, lock, pagemap, safety, segment, BlockSpan, GeneralPurposeAllocator};
+use super::{
+    internal, lock, pagemap, quarpages, safety, segment, BlockSpan, GeneralPurposeAllocator,
+};
 use crate::report::{FindingKind, RawFinding};
 use crate::trace::TraceId;
 
@@ -919,12 +921,21 @@ impl GeneralPurposeAllocator {
             None => self.trace_at::<ENTRY>(frame, 1),
         };
         meta.free_trace.store(free_trace.0, Ordering::Relaxed);
-        // SAFETY: the slot was live and is now ours to poison.
-        unsafe { safety::poison_inline(address, block_size) };
+        // Slots filled by a `memset` call (not inline) out of line, where slots of 64 KiB and
+        // more going into this thread's quarantine keep their interior pages inaccessible
+        // instead (`quarpages`): the entry says which.
+        let entry = if (16..=safety::INLINE_POISON_MAX).contains(&block_size) {
+            // SAFETY: the slot was live and is now ours to poison.
+            unsafe { safety::poison_inline(address, block_size) };
+            address
+        } else {
+            // SAFETY: as above; `heap` is this thread's when `owner`.
+            unsafe { self.poison_or_protect(heap, owner, address, block_size) }
+        };
         match heap {
             Some(mut heap) if owner => {
                 // SAFETY: this thread owns the heap.
-                self.quarantine(unsafe { heap.as_mut() }, address, block_size)
+                self.quarantine(unsafe { heap.as_mut() }, entry, block_size)
             }
             // SAFETY: the owner heap outlives its segments; the block is given up.
             _ => unsafe { (*segment.heap).push_remote(memory) },
@@ -1122,6 +1133,9 @@ impl GeneralPurposeAllocator {
     /// [`Self::quarantine`] (one call fewer on each checked free).
     #[inline(always)]
     fn evict(&self, heap: &mut Heap, entry: usize) {
+        if entry & quarpages::PROTECTED != 0 {
+            return self.evict_protected(heap, entry);
+        }
         let address = entry & !1;
         let skip = if entry & 1 != 0 {
             core::mem::size_of::<FreeBlock>()
@@ -1143,6 +1157,74 @@ impl GeneralPurposeAllocator {
         // SAFETY: the block is freed and still ours.
         if let Some(offset) = unsafe { safety::poison_damage_inline(address, skip, block_size) } {
             self.report_write_after_free(meta, address, offset, block_size);
+        }
+        meta.state.store(SLOT_FREED, Ordering::Release);
+        // SAFETY: a used slot of this page that nobody uses any more.
+        self.push_to_page(heap, page_ptr, unsafe {
+            NonNull::new_unchecked(address as *mut u8)
+        });
+    }
+
+    /// Poisons a freed slot of `block_size` bytes at `address` that is not filled inline
+    /// (`safety::poison_inline`), or, for a slot of at least `quarpages::MIN_SLOT` bytes on
+    /// its way into this thread's quarantine (`owner`), makes its interior pages inaccessible
+    /// instead (`quarpages::protect`, which poisons its head and tail). Returns its quarantine
+    /// entry: `address`, with `quarpages::PROTECTED` when protected. Out of line (as the
+    /// `memset` call it replaces): the checked frees of short blocks carry nothing for it.
+    ///
+    /// # Safety
+    /// The slot was live and is now ours; `heap` is the calling thread's heap when `owner`.
+    #[inline(never)]
+    unsafe fn poison_or_protect(
+        &self,
+        heap: Option<NonNull<Heap>>,
+        owner: bool,
+        address: usize,
+        block_size: usize,
+    ) -> usize {
+        if block_size >= quarpages::MIN_SLOT
+            && owner
+            // SAFETY: caller contract: this thread's heap.
+            && heap.is_some_and(|heap| unsafe { heap.as_ref() }.quarantine.capacity != 0)
+            // SAFETY: caller contract: the slot is ours, on its way into the quarantine.
+            && unsafe { quarpages::protect(address, block_size) }
+        {
+            return address | quarpages::PROTECTED;
+        }
+        // SAFETY: caller contract.
+        unsafe { safety::poison(address, block_size) };
+        address
+    }
+
+    /// [`Self::evict`] of a slot whose interior pages are inaccessible (`quarpages`): opens
+    /// them (their contents are not checked: nothing could write them), checks the poison of
+    /// the slot's head and tail, then makes the slot reusable. A slot whose pages the OS does
+    /// not open again stays out of use (counted as used).
+    #[cold]
+    #[inline(never)]
+    fn evict_protected(&self, heap: &mut Heap, entry: usize) {
+        let address = entry & !(1 | quarpages::PROTECTED);
+        let skip = if entry & 1 != 0 {
+            core::mem::size_of::<FreeBlock>()
+        } else {
+            0
+        };
+        let segment = Segment::of(address);
+        // SAFETY: quarantined blocks are slots of this heap's live pages.
+        let page_ptr = unsafe { (*segment).page_of_unchecked(address) };
+        // SAFETY: as above.
+        let page = unsafe { &mut *page_ptr };
+        let (index, _) = page.slot_of(address);
+        // SAFETY: safety mode keeps metadata for every slot.
+        let meta = unsafe { page.meta(index) };
+        let block_size = page.block_size as usize;
+        // SAFETY: `quarantine_protected` protected this quarantined slot of ours, this size.
+        match unsafe { quarpages::release(address, block_size, skip) } {
+            quarpages::Released::Clean => {}
+            quarpages::Released::Damaged(offset) => {
+                self.report_write_after_free(meta, address, offset, block_size)
+            }
+            quarpages::Released::Stuck => return,
         }
         meta.state.store(SLOT_FREED, Ordering::Release);
         // SAFETY: a used slot of this page that nobody uses any more.
