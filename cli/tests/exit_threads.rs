@@ -123,9 +123,8 @@ fn assert_verdict(tag: &str, run: &Run, want: &Verdict) {
     assert_eq!(totals[2], (blocks, bytes + blocks * DTV_EXTRA), "{shown}");
     let (blocks, bytes) = totals[3];
     let extra = blocks.checked_sub(want.reachable.0);
-    let in_flight_ok = extra.is_some_and(|extra| {
-        extra <= want.in_flight && bytes == want.reachable.1 + 64 * extra
-    });
+    let in_flight_ok = extra
+        .is_some_and(|extra| extra <= want.in_flight && bytes == want.reachable.1 + 64 * extra);
     assert!(in_flight_ok, "still reachable {:?}: {shown}", totals[3]);
     let errors: Vec<&Value> = run
         .json

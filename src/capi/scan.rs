@@ -312,11 +312,22 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     // missed that is not in glibc's thread-exit code (`missed_running`: one that runs on
     // with every signal blocked, `leak_thread_blocked_raw.c`, or one that did not answer in
     // time) keeps its DTV, which Valgrind reports "possibly lost" as any running thread's.
-    // (This was skipped as a whole when a missed thread owned a heap, for that first kind:
-    // a thread still ending that had taken over a heap with glibc's frees after its exit
-    // hook then kept every cached stack's DTV "possibly lost", lifecycle.md item 24.)
+    // Not at all when a missed thread owns a heap and has not been through gpa's thread-exit
+    // hook: it runs on, with a mask that may look like glibc's own (a raw `rt_sigprocmask`
+    // of every signal). One that has been through the hook is ending: it took over a heap
+    // with glibc's `free`s after the key destructors, and before it kept every cached
+    // stack's DTV "possibly lost" (lifecycle.md item 24).
+    let running_owners = threads
+        .missed
+        .iter()
+        .filter(|&&tid| {
+            owners.contains(&(tid as u64))
+                && thread_exists(tid as u64)
+                && !crate::gpa::exit_hook_ran(tid as u64)
+        })
+        .count();
     let mut user_blocks = user_blocks;
-    if settle && (!threads.missed.is_empty() || threads.busy) {
+    if settle && (!threads.missed.is_empty() || threads.busy) && running_owners == 0 {
         let mut running = thread_pointers_running(&threads);
         running.extend(missed_running(&threads));
         running.sort_unstable();
@@ -1006,7 +1017,7 @@ fn busy_in_c_library(thread: &world::StoppedThread, maps: &Maps) -> bool {
     // glibc's state (16 threads spinning in `malloc`/`free` at exit were caught just after
     // `mprotect`'s system call in most exits under load, and glibc's exit-time frees were
     // skipped: stdout's buffer "still reachable" where Valgrind frees it, `threads.c`).
-    !waiting && !gpa_caller(thread, maps).is_some_and(|caller| !in_libc(caller))
+    !waiting && gpa_caller(thread, maps).is_none_or(in_libc)
 }
 
 /// Whether a thread stopped inside gpa's own code (this library) got there from the C library
@@ -1169,8 +1180,7 @@ fn buffers_freeres_frees(list: *mut *mut libc::FILE, orient: bool) -> std::vec::
     let mut stream = read_word(list as usize).unwrap_or(0);
     let mut file = [0u8; FILE_BYTES];
     for _ in 0..100_000 {
-        if stream == 0 || leakcheck::maps::read_own_memory(stream, &mut file) != Some(FILE_BYTES)
-        {
+        if stream == 0 || leakcheck::maps::read_own_memory(stream, &mut file) != Some(FILE_BYTES) {
             break;
         }
         let word = |at: usize| usize::from_ne_bytes(file[at..at + 8].try_into().unwrap_or([0; 8]));
