@@ -308,19 +308,44 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     // glibc's exit-time frees did not run (a thread was still in glibc's code when the stop
     // gave up): the DTVs of the thread descriptors no running thread uses (stacks glibc
     // caches for threads that ended, and those of threads still ending) are judged freed, as
-    // `__libc_freeres` and the ending threads would have freed them. Not when a thread the
-    // stop missed owns a heap: it has not been through its exit hook, and may be one that
-    // runs on with every signal blocked (`leak_thread_blocked_raw.c`), whose DTV Valgrind
-    // reports "possibly lost" as any running thread's.
+    // `__libc_freeres` and the ending threads would have freed them. A thread the stop
+    // missed that is not in glibc's thread-exit code (`missed_running`: one that runs on
+    // with every signal blocked, `leak_thread_blocked_raw.c`, or one that did not answer in
+    // time) keeps its DTV, which Valgrind reports "possibly lost" as any running thread's.
+    // Not at all when a missed thread owns a heap and has not been through gpa's thread-exit
+    // hook: it runs on, with a mask that may look like glibc's own (a raw `rt_sigprocmask`
+    // of every signal). One that has been through the hook is ending: it took over a heap
+    // with glibc's `free`s after the key destructors, and before it kept every cached
+    // stack's DTV "possibly lost" (lifecycle.md item 24).
+    let running_owners = threads
+        .missed
+        .iter()
+        .filter(|&&tid| {
+            owners.contains(&(tid as u64))
+                && thread_exists(tid as u64)
+                && !crate::gpa::exit_hook_ran(tid as u64)
+        })
+        .count();
     let mut user_blocks = user_blocks;
-    if settle && (!threads.missed.is_empty() || threads.busy) && unexamined == 0 {
+    if settle && (!threads.missed.is_empty() || threads.busy) && running_owners == 0 {
         let mut running = thread_pointers_running(&threads);
-        running.extend(missed_on_their_own(&threads));
+        running.extend(missed_running(&threads));
         running.sort_unstable();
         let mut dtvs = unused_dtvs(&maps, &running);
         dtvs.sort_unstable();
         if !dtvs.is_empty() {
             user_blocks.retain(|block| dtvs.binary_search(&block.address).is_err());
+        }
+    }
+    // Nor did glibc free its streams' buffers, which Valgrind's `__libc_freeres` frees
+    // whatever the other threads were doing (it runs once they are gone): those buffers are
+    // judged freed, as they would have been (`exit_threads_busy.c printf`: a thread in
+    // `printf` at exit kept stdout's 4,096-byte buffer "still reachable").
+    if settle && (!threads.missed.is_empty() || threads.busy) {
+        if let Some((list, _)) = streams {
+            let mut buffers = buffers_freeres_frees(list, !options.discard_stdio);
+            buffers.sort_unstable();
+            user_blocks.retain(|block| buffers.binary_search(&block.address).is_err());
         }
     }
     let mut graph = Graph::new(user_blocks, &maps, options.heuristics);
@@ -661,18 +686,19 @@ fn thread_pointers_running(threads: &Threads) -> std::vec::Vec<usize> {
         .collect()
 }
 
-/// The thread pointers of the threads the stop missed because they block its signal on
-/// their own (`world::blocks_stop_on_its_own`: not glibc's thread-exit code, which blocks
-/// glibc's own signals too), found by their descriptors (`leakcheck::unlisted`). Such a
-/// thread runs on, as a stopped one would have: its DTV is reported as any running
-/// thread's ("possibly lost", as Valgrind), not judged freed with those of ended threads
-/// (lifecycle.md item 20's left case: a thread that never allocated owns no heap, so the
-/// DTVs were judged freed while it ran).
-fn missed_on_their_own(threads: &Threads) -> std::vec::Vec<usize> {
+/// The thread pointers of the threads the stop missed that still exist and are not in
+/// glibc's own code that blocks every signal (starting or ending a thread,
+/// `world::masked_by_glibc`), found by their descriptors (`leakcheck::unlisted`): threads
+/// that block the stop signal on their own (as a program can: not 32 and 33 with it), or
+/// did not answer it in time. Such a thread runs on, as a stopped one would have: its DTV is
+/// reported as any running thread's ("possibly lost", as Valgrind), not judged freed with
+/// those of ended threads (lifecycle.md item 20's left case: a thread that never allocated
+/// owns no heap, so the DTVs were judged freed while it ran).
+fn missed_running(threads: &Threads) -> std::vec::Vec<usize> {
     threads
         .missed
         .iter()
-        .filter(|&&tid| thread_exists(tid as u64) && world::blocks_stop_on_its_own(tid))
+        .filter(|&&tid| thread_exists(tid as u64) && !world::masked_by_glibc(tid))
         .filter_map(|&tid| crate::leakcheck::unlisted::descriptor_of(tid))
         .collect()
 }
@@ -963,15 +989,19 @@ fn busy_in_c_library(thread: &world::StoppedThread, maps: &Maps) -> bool {
     let waiting = (at_syscall && WAITING_SYSCALLS.contains(&rax))
         || (after_syscall && rax == (-libc::EINTR) as usize)
         || after_unblocking;
-    !waiting
+    // Stopped in one function of the C library that gpa called for the program (`mprotect`,
+    // `madvise`, `memset` in a `malloc` or `free`): the thread is in gpa's call, not in
+    // glibc's state (16 threads spinning in `malloc`/`free` at exit were caught just after
+    // `mprotect`'s system call in most exits under load, and glibc's exit-time frees were
+    // skipped: stdout's buffer "still reachable" where Valgrind frees it, `threads.c`).
+    !waiting && gpa_caller(thread, maps).is_none_or(in_libc)
 }
 
 /// Whether a thread stopped inside gpa's own code (this library) got there from the C library
 /// or the dynamic loader: glibc allocates and frees inside its critical sections (a thread
 /// ending puts its stack in glibc's cache and frees the DTVs of stacks the cache no longer
 /// keeps, with the cache's lock held), so such a thread is in the middle of glibc's code too.
-/// Found by unwinding the thread's stack to the first frame outside this library (at most
-/// [`OWN_FRAMES`] frames); a thread stopped in this library called by the program is not.
+/// A thread stopped in this library called by the program is not.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn allocating_for_c_library(
     thread: &world::StoppedThread,
@@ -979,26 +1009,35 @@ fn allocating_for_c_library(
     in_libc: &dyn Fn(usize) -> bool,
 ) -> bool {
     let rip = thread.registers[libc::REG_RIP as usize];
+    crate::os::object_containing(allocating_for_c_library as *const () as usize)
+        .is_some_and(|this| rip >= this.start && rip < this.end)
+        && gpa_caller(thread, maps).is_some_and(in_libc)
+}
+
+/// The first caller outside gpa's own code (this library) of a thread stopped inside it, or
+/// inside a single function of another object that gpa's code called (the C library's
+/// `mprotect` or `memset`, one frame), found by unwinding the thread's stack (at most
+/// [`OWN_FRAMES`] frames). `None` for a thread stopped elsewhere, or one whose stack does not
+/// unwind so.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn gpa_caller(thread: &world::StoppedThread, maps: &Maps) -> Option<usize> {
+    let rip = thread.registers[libc::REG_RIP as usize];
     // This library's range, found once (not two mapping lookups per frame).
-    let Some(this) = crate::os::object_containing(allocating_for_c_library as *const () as usize)
-    else {
-        return false;
-    };
+    let this = crate::os::object_containing(gpa_caller as *const () as usize)?;
     let own = |address: usize| address >= this.start && address < this.end;
-    if !own(rip) {
-        return false;
-    }
     let sp = thread.stack_pointer;
     let bp = thread.registers[libc::REG_RBP as usize];
-    let Some(top) = maps.find(sp).filter(|m| m.read).map(|m| m.end) else {
-        return false;
-    };
+    let top = maps.find(sp).filter(|m| m.read)?.end;
     let mut callers = [0usize; OWN_FRAMES];
     let count = crate::trace::unwind::capture_stopped(rip, sp, bp, top, &mut callers);
-    callers[..count]
-        .iter()
-        .find(|&&address| !own(address))
-        .is_some_and(|&address| in_libc(address))
+    let callers = &callers[..count];
+    // Outside gpa, the interrupted function must have been called by gpa's code.
+    let gpa_frames = if own(rip) {
+        callers
+    } else {
+        callers.split_first().filter(|(&first, _)| own(first))?.1
+    };
+    gpa_frames.iter().copied().find(|&address| !own(address))
 }
 
 /// How deep [`allocating_for_c_library`] looks for the first caller outside this library.
@@ -1084,6 +1123,59 @@ fn for_each_stream(list: *mut *mut libc::FILE, mut each: impl FnMut(*mut libc::F
                 .cast::<*mut libc::FILE>());
         }
     }
+}
+
+/// The buffers (their `malloc`ed addresses) of the streams on glibc's list from `list` (its
+/// `_IO_list_all`) that glibc's exit-time frees would free, for a scan that could not run
+/// them: glibc's `_IO_cleanup` (run by `__libc_freeres` and by `exit`) gives up the buffer of
+/// each stream that is buffered (`_IO_UNBUFFERED`, 2, not in `_flags`) and oriented (`_mode`
+/// not 0; at `exit`, `orient`, every stream: [`orient_unoriented`]), and its exit-time frees
+/// free it unless the program supplied it (`_IO_USER_BUF`, 1), and the wide buffer of a wide
+/// stream (`_mode` above 0) unless supplied (`_IO_FLAGS2_USER_WBUF`, 8, in `_flags2`). Fields
+/// of the public `struct _IO_FILE` on x86-64 (`_flags` 0, `_IO_buf_base` 56, `_chain` 104,
+/// `_flags2` 116, `_wide_data` 160, `_mode` 192; `_IO_buf_base` of `struct _IO_wide_data`
+/// at 48), each read with `process_vm_readv`: another thread may be in a stream's code (it
+/// was stopped there, or runs on), so nothing is assumed readable. A bounded walk.
+fn buffers_freeres_frees(list: *mut *mut libc::FILE, orient: bool) -> std::vec::Vec<usize> {
+    const FILE_BYTES: usize = 200;
+    const USER_BUF: u32 = 1;
+    const UNBUFFERED: u32 = 2;
+    const USER_WBUF: u32 = 8;
+    let mut buffers = std::vec::Vec::new();
+    if !cfg!(all(
+        target_os = "linux",
+        target_arch = "x86_64",
+        target_env = "gnu"
+    )) {
+        return buffers;
+    }
+    let read_word = |address: usize| {
+        let mut bytes = [0u8; 8];
+        (leakcheck::maps::read_own_memory(address, &mut bytes) == Some(8))
+            .then(|| usize::from_ne_bytes(bytes))
+    };
+    let mut stream = read_word(list as usize).unwrap_or(0);
+    let mut file = [0u8; FILE_BYTES];
+    for _ in 0..100_000 {
+        if stream == 0 || leakcheck::maps::read_own_memory(stream, &mut file) != Some(FILE_BYTES) {
+            break;
+        }
+        let word = |at: usize| usize::from_ne_bytes(file[at..at + 8].try_into().unwrap_or([0; 8]));
+        let int = |at: usize| u32::from_ne_bytes(file[at..at + 4].try_into().unwrap_or([0; 4]));
+        let (flags, flags2, mode) = (int(0), int(116), int(192) as i32);
+        if flags & UNBUFFERED == 0 && (mode != 0 || orient) {
+            if flags & USER_BUF == 0 && word(56) != 0 {
+                buffers.push(word(56));
+            }
+            if mode > 0 && flags2 & USER_WBUF == 0 {
+                if let Some(wide) = read_word(word(160).wrapping_add(48)).filter(|&w| w != 0) {
+                    buffers.push(wide);
+                }
+            }
+        }
+        stream = word(104);
+    }
+    buffers
 }
 
 /// Discards the unwritten (and unread) buffered bytes of every open stream.

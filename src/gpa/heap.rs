@@ -565,8 +565,34 @@ fn register_exit_hook() -> bool {
     EXIT_KEY.arm()
 }
 
+/// How many of the latest threads through [`on_thread_exit`] [`exit_hook_ran`] remembers.
+const EXITED_SLOTS: usize = 256;
+
+/// The kernel ids of the latest threads through [`on_thread_exit`], a ring (0: empty).
+static EXITED: [AtomicU64; EXITED_SLOTS] = [const { AtomicU64::new(0) }; EXITED_SLOTS];
+
+/// The next slot of [`EXITED`] to write.
+static EXITED_NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// Whether thread `tid` is one of the latest [`EXITED_SLOTS`] threads whose exit hook ran,
+/// for the exit scan: a thread still in glibc's thread-exit code may own a heap again (the
+/// `free`s glibc makes after the key destructors adopt one), and is ending, not running on.
+/// (A later thread given the same id would be taken for it: ids are reused only after the
+/// kernel's whole range has been used.)
+pub(crate) fn exit_hook_ran(tid: u64) -> bool {
+    tid != 0
+        && EXITED
+            .iter()
+            .any(|slot| slot.load(Ordering::Relaxed) == tid)
+}
+
 extern "C" fn on_thread_exit(_: *mut libc::c_void) {
     let thread = thread();
+    let tid = thread.thread_id.get();
+    if tid != 0 {
+        let slot = EXITED_NEXT.fetch_add(1, Ordering::Relaxed) as usize % EXITED_SLOTS;
+        EXITED[slot].store(tid, Ordering::Relaxed);
+    }
     let mut heap = thread.owned.replace(core::ptr::null_mut());
     while !heap.is_null() {
         // SAFETY: heaps in the thread's list are alive while HEAP_THREAD_REF is held.

@@ -549,25 +549,26 @@ fn parse_decimal(digits: &[u8]) -> Option<i32> {
     })
 }
 
-/// Whether thread `tid` blocks `signal` (its `SigBlk` mask in `/proc/self/task/<tid>/status`),
-/// read without allocating.
-/// Whether thread `tid` blocks signals on its own, not as glibc's own code does: its mask
-/// holds the stop signal and neither of glibc's internal signals (32 and 33, `SIGCANCEL`
-/// and `SIGSETXID`). glibc's own code blocks one of them or both when it blocks the others
-/// (threads caught starting or ending showed `fffffffffffbfeff` and `fffffffefffbfeff`:
-/// 33 left open in the second); a program does not block them through glibc (`sigfillset`
-/// and `pthread_sigmask` leave them out), nor with a raw `rt_sigprocmask` of a `sigfillset`
-/// set (`leak_thread_blocked_raw.c`). False when the mask cannot be read.
-pub(crate) fn blocks_stop_on_its_own(tid: i32) -> bool {
+/// Whether thread `tid` has the signal mask glibc's own code gives a thread it is starting or
+/// ending: the stop signal blocked with one of glibc's internal signals (32 and 33,
+/// `SIGCANCEL` and `SIGSETXID`) or both. glibc's own code blocks one of them or both when it
+/// blocks the others (threads caught starting or ending showed `fffffffffffbfeff` and
+/// `fffffffefffbfeff`: 33 left open in the second); a program does not block them through
+/// glibc (`sigfillset` and `pthread_sigmask` leave them out), nor with a raw
+/// `rt_sigprocmask` of a `sigfillset` set (`leak_thread_blocked_raw.c`): such a thread, or
+/// one that does not block the stop signal at all, is not so masked. False when the mask
+/// cannot be read (the thread ended).
+pub(crate) fn masked_by_glibc(tid: i32) -> bool {
     let mut text = [0u8; 4096];
     read_task_file(tid, b"/status\0", &mut text).is_some_and(|read| {
         let status = &text[..read];
         signal_blocked_in_status(status, stop_signal())
-            && !signal_blocked_in_status(status, 32)
-            && !signal_blocked_in_status(status, 33)
+            && (signal_blocked_in_status(status, 32) || signal_blocked_in_status(status, 33))
     })
 }
 
+/// Whether thread `tid` blocks `signal` (its `SigBlk` mask in `/proc/self/task/<tid>/status`),
+/// read without allocating.
 fn blocks_signal(tid: i32, signal: libc::c_int) -> bool {
     let mut text = [0u8; 4096];
     read_task_file(tid, b"/status\0", &mut text)
