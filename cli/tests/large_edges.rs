@@ -299,3 +299,35 @@ fn reads_before_a_freed_large_block_are_reads_after_free() {
 fn first_frame_line(finding: &Value, stack: &str) -> Option<u64> {
     finding["stacks"][stack][0]["line"].as_u64()
 }
+
+/// Bytes written farther before large blocks than glibc's header (`farwrite`: 40 bytes
+/// before a 256 KiB block, 3,000 before a 1 MiB one; natively nothing is mapped there and the
+/// run dies of SIGSEGV, not compared). Valgrind 3.19: two "Invalid write of size 1", at
+/// `underwrite_far` (:156) and (:159) (its own layout puts the first in "a rwx anonymous
+/// segment", the second "259,208 bytes inside a block of size 262,144 free'd"). Check mode:
+/// the front guard (the front's last page, canary-filled in safety mode) damaged, an
+/// underflow 40 and 3,000 bytes before each block, found at its free (:157, :160); guard
+/// mode the same from its own canaries. The run goes on.
+#[test]
+fn writes_farther_before_a_large_block_are_underflows() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("large-edges-farwrite");
+    let program = program(&dir);
+    let command = [program.to_str().unwrap(), "farwrite"];
+    for options in [&[][..], &["--guard"][..]] {
+        let run = gpa_run(&dir, options, &command);
+        assert_eq!(run.output.status.code(), Some(0), "{}", run.stderr());
+        assert_eq!(run.stdout(), "written farther before\nsuccess\n");
+        assert_eq!(
+            errors(&run),
+            vec![
+                ("underflow".to_owned(), 262_144, -40, Some(157)),
+                ("underflow".to_owned(), 1_048_576, -3000, Some(160)),
+            ],
+            "{options:?}: {}",
+            run.stderr()
+        );
+    }
+}

@@ -25,13 +25,16 @@
 //! past the request, page-rounded: as far past the data's end as glibc's plain `malloc` chunk
 //! reaches, or farther. Safety mode's redzone (at least 32 bytes, to the mapping's end) is the
 //! tail there. The front is part of the same read-write mapping: no extra mapping (VMA), no
-//! `mprotect`, and `mremap` and the reuse cache move it with the rest. gpa never writes it, so
-//! it costs no memory until the program writes it (a read maps the kernel's shared zero
+//! `mprotect`, and `mremap` and the reuse cache move it with the rest. Fast mode never writes
+//! it, so it costs no memory until the program writes it (a read maps the kernel's shared zero
 //! page); it reads as zeros on a fresh mapping (one from the reuse cache may hold an earlier
 //! block's bytes there, as fast mode's reused data does). A write there, which damages glibc's
 //! header natively (its `free` then aborts with "munmap_chunk(): invalid pointer", or unmaps
-//! a wrong length), damages nothing of gpa's: fast mode lets it be; check mode's front guard
-//! (the C ABI's 32 bytes at the data's start) reports a write to those bytes at the free.
+//! a wrong length), damages nothing of gpa's: fast mode lets it be; safety mode fills the
+//! front's last page with the canary ([`front_guard_len`], one resident page per live block)
+//! and checks it with the redzone (at the free, a resize, the exit's walk): a write there is
+//! an underflow, as Valgrind reports it ("N bytes before a block"); the C ABI's own front
+//! guard (32 bytes at the data's start) reports a write to those bytes.
 //!
 //! The page map points every
 //! 4 MiB chunk of the mapping at the header, so any pointer into it (also an interior one)
@@ -58,7 +61,8 @@
 //! # Invariants
 //! * The mapping is `mapping_len` bytes from `base`; the user data starts at `base + front`
 //!   ([`LargeBlock::data`]), `front == front_len(align)`, and has `mapping_len - front` bytes
-//!   of capacity. The front is never written by gpa and holds no metadata.
+//!   of capacity. The front holds no metadata; only safety mode writes it (the canary of
+//!   its last page, [`front_guard_len`]).
 //! * A block is in its GPA's `live` list while `state == SLOT_LIVE`; after its free it is in
 //!   the quarantine of [`FreedRing`], or in `retained` (`retain_metadata` / `never_unmap`), or
 //!   gone (its header freed, its range unregistered).
@@ -488,6 +492,16 @@ pub fn front_len(align: usize) -> usize {
     align.max(os::page_size())
 }
 
+/// Bytes at the end of a front of `front` bytes that safety mode fills with the canary and
+/// checks with the redzone (the front guard): the front's last OS page, so that a write
+/// before a large block is reported as an underflow, as a write past it is as an overflow.
+/// Costs one resident page per live large block in safety mode; fast mode leaves the front
+/// untouched.
+#[inline]
+pub fn front_guard_len(front: usize) -> usize {
+    front.min(os::page_size())
+}
+
 /// The backing layout for `size` user bytes at `align`, plus `extra` bytes of redzone or
 /// slack after them, behind the front ([`front_len`]).
 pub fn mapping_layout(size: usize, align: usize, extra: usize) -> Option<Layout> {
@@ -812,6 +826,8 @@ impl GeneralPurposeAllocator {
         unsafe {
             if self.config.safety {
                 safety::write_canary(data, layout.size(), mapping.size() - (data - base));
+                let guard = front_guard_len(data - base);
+                safety::write_canary(data - guard, 0, guard);
             }
             prefix.fill(data);
         }
@@ -888,25 +904,46 @@ impl GeneralPurposeAllocator {
     /// Checks the redzone of a live large block; reports an overflow (with the first
     /// damaged byte's offset) and rewrites it so it is reported once. `at_exit`: found by a
     /// walk of live blocks (no detection trace, see `check_small_redzone`).
+    /// Also checks the front guard ([`front_guard_len`] bytes before the data): a write
+    /// there is reported as an underflow, offset from the data's start.
     pub(super) fn check_large_redzone(&self, block: &LargeBlock, at_exit: bool) -> bool {
         let (data, requested, capacity) = (block.data(), block.requested, block.capacity());
-        // SAFETY: the block is live (caller); data and redzone lie inside its mapping.
-        let damaged = unsafe { safety::canary_damage(data, requested, capacity) };
-        let Some(offset) = damaged else {
-            return true;
-        };
-        let mut finding = RawFinding::new(FindingKind::Overflow, data);
-        finding.size = requested;
-        finding.align = block.align;
-        finding.alloc_trace = TraceId(block.alloc_trace.load(Ordering::Relaxed));
-        finding.offset = Some(offset as isize);
-        if !at_exit {
-            finding.site_trace = self.trace_here();
-        }
-        self.record(finding);
+        let guard = front_guard_len(block.front);
+        // SAFETY: the block is live (caller); data, redzone and front guard lie inside its
+        // mapping.
+        let overflow = unsafe { safety::canary_damage(data, requested, capacity) };
         // SAFETY: as above.
-        unsafe { safety::write_canary(data, requested, capacity) };
-        false
+        let underflow = unsafe { safety::canary_damage(data - guard, 0, guard) };
+        let mut intact = true;
+        for (kind, offset) in [
+            (FindingKind::Overflow, overflow.map(|at| at as isize)),
+            (
+                FindingKind::Underflow,
+                underflow.map(|at| at as isize - guard as isize),
+            ),
+        ] {
+            let Some(offset) = offset else {
+                continue;
+            };
+            intact = false;
+            let mut finding = RawFinding::new(kind, data);
+            finding.size = requested;
+            finding.align = block.align;
+            finding.alloc_trace = TraceId(block.alloc_trace.load(Ordering::Relaxed));
+            finding.offset = Some(offset);
+            if !at_exit {
+                finding.site_trace = self.trace_here();
+            }
+            self.record(finding);
+        }
+        if !intact {
+            // SAFETY: as above.
+            unsafe {
+                safety::write_canary(data, requested, capacity);
+                safety::write_canary(data - guard, 0, guard);
+            }
+        }
+        intact
     }
 
     fn large_finding(&self, kind: FindingKind, block: &LargeBlock) -> RawFinding {
@@ -1674,7 +1711,8 @@ mod tests {
             });
             let page = crate::os::page_size();
             // Fresh mappings (all live at once, none from the reuse cache) of many sizes and
-            // alignments: the front reads as zeros.
+            // alignments: the front reads as zeros (fast mode) or the front guard's canary
+            // (safety mode).
             let mut live = Vec::new();
             for (size, align) in [
                 (200_000, 16),
@@ -1693,7 +1731,8 @@ mod tests {
                 read_edges(block, size);
                 // SAFETY: the page before the data is the block's front (read above).
                 let front = unsafe { core::slice::from_raw_parts(block.sub(page), page) };
-                assert!(front.iter().all(|&b| b == 0), "{size} at {align}");
+                let fill = if safety { super::safety::CANARY } else { 0 };
+                assert!(front.iter().all(|&b| b == fill), "{size} at {align}");
                 live.push(block);
             }
             for block in live {

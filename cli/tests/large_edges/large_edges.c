@@ -148,6 +148,19 @@ static void freed(void) {
     printf("read after free\n");
 }
 
+/* Bytes written farther before large blocks than glibc's header: 40 bytes, and 3000 (the
+ * page before the data). Natively the writes land before glibc's mmapped chunks (nothing
+ * mapped there: the run dies of SIGSEGV, not compared). */
+static void underwrite_far(void) {
+    char *p = malloc(256 * 1024);
+    p[-40] = 'w';
+    free(p);
+    char *q = malloc(1024 * 1024);
+    q[-3000] = 'w';
+    free(q);
+    printf("written farther before\n");
+}
+
 int main(int argc, char **argv) {
     page = sysconf(_SC_PAGESIZE);
     /* glibc maps every block from 64 KiB on (no dynamic threshold after a free): the native
@@ -168,6 +181,8 @@ int main(int argc, char **argv) {
         far();
     else if (!strcmp(mode, "write"))
         underwrite();
+    else if (!strcmp(mode, "farwrite"))
+        underwrite_far();
     else if (!strcmp(mode, "freed"))
         freed();
     printf("success\n");
