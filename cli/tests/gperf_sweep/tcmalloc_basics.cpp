@@ -53,7 +53,10 @@ static int oom ()
         handled = 0;
         std::set_new_handler (with_handler ? handler : nullptr);
         void *p = f (100000);
-        ::operator delete (p);
+        if (f == array)
+          ::operator delete[] (p);
+        else
+          ::operator delete (p);
         try
           {
             f (opaque (kTooBig));
