@@ -705,8 +705,8 @@ impl<'m> Graph<'m> {
         // program held the structure by), then the others, each group in address order.
         let pointed_at = self.lost_blocks_pointed_at_by_start();
         for heads in [true, false] {
-            for leader in 0..self.blocks.len() {
-                if self.state[leader] == State::Unreached && pointed_at[leader] != heads {
+            for (leader, &pointed) in pointed_at.iter().enumerate() {
+                if self.state[leader] == State::Unreached && pointed != heads {
                     self.push(leader);
                     self.process_clique(leader);
                 }
