@@ -662,6 +662,27 @@ impl<'m> Graph<'m> {
         }
     }
 
+    /// The definite block holding indirectly lost block `index`: the end of its chain of
+    /// holders (each block's holder is the block its pointer was found in), or `NO_LEADER`.
+    /// Every indirect block on the way is pointed straight at the end (path compression), so
+    /// judging all the blocks of a chain costs its length, not its length squared: a lost
+    /// list of 200,000 nodes took 41 s of CPU at exit, walking each node's chain again.
+    fn clique_leader(&mut self, index: usize, path: &mut std::vec::Vec<u32>) -> u32 {
+        path.clear();
+        let mut holder = self.leader[index];
+        while holder != NO_LEADER
+            && self.state[holder as usize] == State::Indirect
+            && path.len() < self.blocks.len()
+        {
+            path.push(holder);
+            holder = self.leader[holder as usize];
+        }
+        for &on_the_way in path.iter() {
+            self.leader[on_the_way as usize] = holder;
+        }
+        holder
+    }
+
     /// For each block: whether it is unreached and another unreached block holds a pointer to
     /// its start. A block no other lost block points at by its start is the head of a lost
     /// structure (a container whose elements point back into it, as `std::set`'s and
@@ -713,6 +734,7 @@ impl<'m> Graph<'m> {
             }
         }
         let mut judged = std::vec::Vec::with_capacity(self.blocks.len());
+        let mut path = std::vec::Vec::new();
         for index in 0..self.blocks.len() {
             let kind = match self.state[index] {
                 State::Unreached => LeakKind::Definite,
@@ -721,16 +743,7 @@ impl<'m> Graph<'m> {
                 State::Reachable => LeakKind::Reachable,
             };
             let held_by = (kind == LeakKind::Indirect).then(|| {
-                // Follow the chain of holders up to the clique's leader (a definite block).
-                let mut holder = self.leader[index];
-                let mut steps = 0;
-                while holder != NO_LEADER
-                    && self.state[holder as usize] == State::Indirect
-                    && steps < self.blocks.len()
-                {
-                    holder = self.leader[holder as usize];
-                    steps += 1;
-                }
+                let holder = self.clique_leader(index, &mut path);
                 (holder != NO_LEADER).then(|| self.blocks[holder as usize].address)
             });
             judged.push(Judged {
@@ -971,6 +984,20 @@ mod tests {
         heap.words[0] = heap.at(2);
         heap.words[2] = heap.at(0);
         assert_eq!(kinds(&run(&heap, &blocks, &[0])), [Definite, Indirect]);
+        // A lost chain of 2,000 blocks, each pointing at the one before: the last is the
+        // head, every other one is held by it (the holders' chains are compressed).
+        let count = 2000;
+        let mut chain = Heap::new(count);
+        let links: std::vec::Vec<LiveBlock> = (0..count).map(|i| chain.block(i, 1)).collect();
+        for i in 1..count {
+            chain.words[i] = chain.at(i - 1);
+        }
+        let judged = run(&chain, &links, &[0]);
+        assert_eq!(judged[count - 1].kind, Definite);
+        assert_eq!(judged[count - 1].indirect_blocks, count - 1);
+        assert!(judged[..count - 1]
+            .iter()
+            .all(|j| j.kind == Indirect && j.held_by == Some(chain.at(count - 1))));
         // A block reachable from the roots is no lost block's head or target.
         heap.words[2] = 0;
         assert_eq!(
