@@ -1428,7 +1428,12 @@ fn add_findings(
         }
         let mut finding = report::render(&raw, settings.frames);
         finding.size = total;
-        if raw.count > 1 {
+        if raw.count > 1 && raw.kind == FindingKind::FishyValue {
+            finding.message.push_str(&format!(
+                " (and {} more time(s) from the same call)",
+                raw.count - 1
+            ));
+        } else if raw.count > 1 {
             finding.message.push_str(&format!(
                 " (and {} more block(s) from the same allocation site)",
                 raw.count - 1
@@ -1865,22 +1870,40 @@ impl Recorded {
 /// A hash set with a fixed-key hasher: no random seed to ask the OS for at exit.
 type HashSet<T> = crate::report::FixedHashSet<T>;
 
+/// What [`merge_same_site`] groups by: kind, allocation, free and detection traces, and the
+/// call and argument (fishy values).
+type MergeSite = (
+    FindingKind,
+    TraceId,
+    TraceId,
+    TraceId,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
 /// Findings of one kind with the same traces (say, every block of one allocation site
 /// overflowed, found at exit) become one finding with a count, like a leak group. The
 /// finding describes its first block; the second element is the bytes of all its blocks.
+/// Fishy arguments (no block) are grouped by call, argument and call stack, whatever their
+/// value, as memcheck's error contexts group them: a loop calling `malloc` with a thousand
+/// huge sizes is one finding of count 1,000 that shows the first value, not a thousand.
 fn merge_same_site(raw: std::vec::Vec<RawFinding>) -> std::vec::Vec<(RawFinding, usize)> {
     let mut merged: std::vec::Vec<(RawFinding, usize)> = std::vec::Vec::new();
-    // Where each site's finding is in `merged` (findings with an allocation trace only).
-    let mut sites: crate::report::FixedHashMap<(FindingKind, TraceId, TraceId, TraceId), usize> =
-        Default::default();
+    // Where each site's finding is in `merged` (findings with an allocation trace, and
+    // fishy values with a call stack).
+    let mut sites: crate::report::FixedHashMap<MergeSite, usize> = Default::default();
     for finding in raw {
         let site = (
             finding.kind,
             finding.alloc_trace,
             finding.free_trace,
             finding.site_trace,
+            finding.call,
+            finding.argument,
         );
-        let same = if finding.alloc_trace.is_some() {
+        let groups = finding.alloc_trace.is_some()
+            || (finding.kind == FindingKind::FishyValue && finding.site_trace.is_some());
+        let same = if groups {
             sites.get(&site).copied()
         } else {
             None
@@ -1892,7 +1915,7 @@ fn merge_same_site(raw: std::vec::Vec<RawFinding>) -> std::vec::Vec<(RawFinding,
                 *total += finding.bytes();
             }
             None => {
-                if finding.alloc_trace.is_some() {
+                if groups {
                     sites.insert(site, merged.len());
                 }
                 merged.push((finding, finding.bytes()));

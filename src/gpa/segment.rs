@@ -21,7 +21,14 @@
 //! segment's first block or past the last block of the segment before (`s[strlen (s) - 1]`
 //! of an empty string; glibc reads its chunk header there) returns zero as natively instead
 //! of killing the program in fast mode, where nothing reports it (Dr. Memory's
-//! `tests/memalign.c`: `drm_sweep.rs`); writes there still fault.
+//! `tests/memalign.c`: `drm_sweep.rs`); writes there fault, and safety mode reports them.
+//! Without safety (fast mode) the outer pages are left read-write (zeros, committed only if
+//! written): a write a few bytes before a segment's first block or past the last block of
+//! the segment before (`p[-1] = 5`, where glibc writes its chunk header and aborts at the
+//! `free`; gperftools' `debugallocation_test.cc`: `gperf_sweep.rs`) lands there as a write
+//! before any other block lands in the slot before it, instead of killing the program with
+//! nothing printed. The inaccessible pages between them and the header still stop a stray
+//! write that runs on.
 //! A page spans a power-of-two number of units (see `size_class::page_units`) and serves one
 //! size class; its slots are carved lazily (`carved`), so a fresh page costs nothing until
 //! used. With safety on, each page has a [`SlotMeta`] per slot, allocated separately (out of
@@ -488,12 +495,15 @@ impl Segment {
         let mut changed = [(0usize, 0usize); 5];
         let (guards, read_only) = header_guards();
         let units = (UNIT_SIZE, SEGMENT_SIZE - UNIT_SIZE);
+        // Without safety (fast mode: no fault report) the outer pages stay writable (see the
+        // module docs); the inaccessible ones still keep stray writes from the header.
+        let outer = |range| if guard_free_units { range } else { (0, 0) };
         let wanted = [
             guards[0],
             guards[1],
-            if guard_free_units { units } else { (0, 0) },
-            read_only[0],
-            read_only[1],
+            outer(units),
+            outer(read_only[0]),
+            outer(read_only[1]),
         ];
         for (done, &(offset, len)) in wanted.iter().enumerate() {
             if len == 0 {

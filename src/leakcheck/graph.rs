@@ -20,7 +20,13 @@
 //!    leader*: the unreached blocks it reaches (start or interior pointers alike) become
 //!    *indirectly lost* and their bytes are added to the leader's *indirect* bytes. A leader
 //!    reached later from another leader joins that clique, bringing its indirect bytes along.
-//!    Leaders left at the end are *definitely lost*.
+//!    Leaders left at the end are *definitely lost*. One departure from memcheck's order: the
+//!    unreached blocks no other unreached block points at by its start (the heads of lost
+//!    structures) lead first. Within a cycle, memcheck's leader is the block at the lowest
+//!    address, which in its heap is mostly the block allocated first, the container before
+//!    its nodes; here size classes place a `std::set`'s nodes below its header as often as
+//!    above, and the verdict (which block is definitely lost, the records) would follow the
+//!    placement. The head is the block memcheck's order picks in its own heap.
 //!
 //! A pointer counts only when the byte it points at is readable ([`Memory::is_readable`]), and
 //! memory is only read where [`Memory::for_each_readable`] allows it, so a page the program
@@ -656,17 +662,79 @@ impl<'m> Graph<'m> {
         }
     }
 
+    /// The definite block holding indirectly lost block `index`: the end of its chain of
+    /// holders (each block's holder is the block its pointer was found in), or `NO_LEADER`.
+    /// Every indirect block on the way is pointed straight at the end (path compression), so
+    /// judging all the blocks of a chain costs its length, not its length squared: a lost
+    /// list of 200,000 nodes took 41 s of CPU at exit, walking each node's chain again.
+    fn clique_leader(&mut self, index: usize, path: &mut std::vec::Vec<u32>) -> u32 {
+        path.clear();
+        let mut holder = self.leader[index];
+        while holder != NO_LEADER
+            && self.state[holder as usize] == State::Indirect
+            && path.len() < self.blocks.len()
+        {
+            path.push(holder);
+            holder = self.leader[holder as usize];
+        }
+        for &on_the_way in path.iter() {
+            self.leader[on_the_way as usize] = holder;
+        }
+        holder
+    }
+
+    /// For each block: whether it is unreached and another unreached block holds a pointer to
+    /// its start. A block no other lost block points at by its start is the head of a lost
+    /// structure (a container whose elements point back into it, as `std::set`'s and
+    /// `std::list`'s nodes point at the header inside the container object), and leads its
+    /// clique whatever its address; the order of the others is memcheck's, by address.
+    fn lost_blocks_pointed_at_by_start(&self) -> std::vec::Vec<bool> {
+        let mut pointed_at = std::vec![false; self.blocks.len()];
+        let mut found = std::vec::Vec::new();
+        for index in 0..self.blocks.len() {
+            if self.state[index] != State::Unreached {
+                continue;
+            }
+            let block = self.blocks[index];
+            found.clear();
+            self.collect_hits(
+                block.address,
+                block.address + block.size,
+                block.address,
+                true,
+                &mut found,
+            );
+            for &value in &found {
+                if let Some(target) = self.target(value) {
+                    if target != index
+                        && self.state[target] == State::Unreached
+                        && self.blocks[target].address == value
+                    {
+                        pointed_at[target] = true;
+                    }
+                }
+            }
+        }
+        pointed_at
+    }
+
     /// Follows every reference from the roots, gathers the cliques of lost blocks and returns
     /// the verdict on each block, in address order.
     pub fn finish(mut self) -> std::vec::Vec<Judged> {
         self.process_from_roots();
-        for leader in 0..self.blocks.len() {
-            if self.state[leader] == State::Unreached {
-                self.push(leader);
-                self.process_clique(leader);
+        // Heads first: a lost block no other lost block points at by its start (what the
+        // program held the structure by), then the others, each group in address order.
+        let pointed_at = self.lost_blocks_pointed_at_by_start();
+        for heads in [true, false] {
+            for (leader, &pointed) in pointed_at.iter().enumerate() {
+                if self.state[leader] == State::Unreached && pointed != heads {
+                    self.push(leader);
+                    self.process_clique(leader);
+                }
             }
         }
         let mut judged = std::vec::Vec::with_capacity(self.blocks.len());
+        let mut path = std::vec::Vec::new();
         for index in 0..self.blocks.len() {
             let kind = match self.state[index] {
                 State::Unreached => LeakKind::Definite,
@@ -675,16 +743,7 @@ impl<'m> Graph<'m> {
                 State::Reachable => LeakKind::Reachable,
             };
             let held_by = (kind == LeakKind::Indirect).then(|| {
-                // Follow the chain of holders up to the clique's leader (a definite block).
-                let mut holder = self.leader[index];
-                let mut steps = 0;
-                while holder != NO_LEADER
-                    && self.state[holder as usize] == State::Indirect
-                    && steps < self.blocks.len()
-                {
-                    holder = self.leader[holder as usize];
-                    steps += 1;
-                }
+                let holder = self.clique_leader(index, &mut path);
                 (holder != NO_LEADER).then(|| self.blocks[holder as usize].address)
             });
             judged.push(Judged {
@@ -888,6 +947,63 @@ mod tests {
         // Without C, the cycle is one definite block holding the other.
         let judged = run(&heap, &blocks[..2], &[0]);
         assert_eq!(kinds(&judged), [Definite, Indirect]);
+    }
+
+    #[test]
+    fn the_head_of_a_lost_structure_leads_whatever_its_address() {
+        use LeakKind::*;
+        // A std::set-like structure lost whole: nodes N1 (0..2) and N2 (2..4) below their
+        // container H (4..8); H points at N1's and N2's starts, the nodes point back at the
+        // header inside H (interior). Memcheck's heap puts H first (allocated first): H is
+        // definitely lost, the nodes indirectly, wherever the nodes lie.
+        let mut heap = Heap::new(8);
+        let blocks = [heap.block(0, 2), heap.block(2, 2), heap.block(4, 4)];
+        heap.words[0] = heap.at(5);
+        heap.words[2] = heap.at(5);
+        heap.words[5] = heap.at(0);
+        heap.words[6] = heap.at(2);
+        let judged = run(&heap, &blocks, &[0]);
+        assert_eq!(kinds(&judged), [Indirect, Indirect, Definite]);
+        assert_eq!(judged[2].indirect_bytes, 4 * WORD);
+        assert_eq!(judged[2].indirect_blocks, 2);
+        assert_eq!(judged[0].held_by, Some(heap.at(4)));
+        // A list-like one: a container C (4..8) holding a node's start, the node pointing at
+        // the next one's start, the last back at C's interior: C leads.
+        let mut heap = Heap::new(8);
+        let blocks = [heap.block(0, 2), heap.block(2, 2), heap.block(4, 4)];
+        heap.words[4] = heap.at(0);
+        heap.words[0] = heap.at(2);
+        heap.words[2] = heap.at(6);
+        assert_eq!(
+            kinds(&run(&heap, &blocks, &[0])),
+            [Indirect, Indirect, Definite]
+        );
+        // A cycle of start pointers has no head: the lowest address leads, as in memcheck.
+        let mut heap = Heap::new(4);
+        let blocks = [heap.block(0, 2), heap.block(2, 2)];
+        heap.words[0] = heap.at(2);
+        heap.words[2] = heap.at(0);
+        assert_eq!(kinds(&run(&heap, &blocks, &[0])), [Definite, Indirect]);
+        // A lost chain of 2,000 blocks, each pointing at the one before: the last is the
+        // head, every other one is held by it (the holders' chains are compressed).
+        let count = 2000;
+        let mut chain = Heap::new(count);
+        let links: std::vec::Vec<LiveBlock> = (0..count).map(|i| chain.block(i, 1)).collect();
+        for i in 1..count {
+            chain.words[i] = chain.at(i - 1);
+        }
+        let judged = run(&chain, &links, &[0]);
+        assert_eq!(judged[count - 1].kind, Definite);
+        assert_eq!(judged[count - 1].indirect_blocks, count - 1);
+        assert!(judged[..count - 1]
+            .iter()
+            .all(|j| j.kind == Indirect && j.held_by == Some(chain.at(count - 1))));
+        // A block reachable from the roots is no lost block's head or target.
+        heap.words[2] = 0;
+        assert_eq!(
+            kinds(&run(&heap, &blocks, &[heap.at(2)])),
+            [Definite, Reachable]
+        );
     }
 
     #[test]
