@@ -289,43 +289,6 @@ fn threads_still_ending_at_exit_leave_no_false_finding() {
     assert_every_run_clean(&run_cases(&dir, &binary, &cases));
 }
 
-/// Busy loops (`sh -c 'while :; do :; done'`) pinned to `cpu`, killed when dropped.
-struct BusyLoops(Vec<std::process::Child>);
-
-impl BusyLoops {
-    fn start(count: usize, cpu: u32) -> BusyLoops {
-        let loops = (0..count)
-            .map(|_| {
-                std::process::Command::new("taskset")
-                    .args(["-c", &cpu.to_string(), "sh", "-c", "while :; do :; done"])
-                    .spawn()
-                    .expect("start a busy loop")
-            })
-            .collect();
-        BusyLoops(loops)
-    }
-}
-
-impl Drop for BusyLoops {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// The first CPU this process may run on (`Cpus_allowed_list` of `/proc/self/status`): the
-/// one `exit_while_thread_ends.c niced` pins itself to.
-fn first_allowed_cpu() -> Option<u32> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let list = status
-        .lines()
-        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))?;
-    let first = list.trim().split([',', '-']).next()?;
-    first.parse().ok()
-}
-
 #[test]
 fn threads_still_ending_at_exit_under_load_leave_no_false_finding() {
     if !gcc_or_skip() || skip("taskset", "util-linux") {

@@ -14,7 +14,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use common::*;
 use serde_json::Value;
@@ -167,22 +167,6 @@ fn assert_verdict(tag: &str, run: &Run, wants: &[Want], case: &Case<'_>) {
     assert_eq!(records.len(), case.records, "{shown}");
 }
 
-/// `gpa run --fast -- command`.
-fn fast(dir: &Path, command: &[&str]) -> Output {
-    let gpa = gpa_exe();
-    let preload = preload_library();
-    let mut full = vec![
-        gpa.to_str().unwrap(),
-        "run",
-        "--preload",
-        preload.to_str().unwrap(),
-        "--fast",
-        "--",
-    ];
-    full.extend_from_slice(command);
-    plain_run(dir, &full, |_| {})
-}
-
 /// Runs each case natively and in check, guard and fast modes: every mode prints what the
 /// native run printed and exits as it did (0 where glibc aborts), and check and guard modes
 /// find what the case says.
@@ -225,7 +209,7 @@ fn sweep(name: &str, cases: &[Case<'_>]) {
         if !case.fast {
             continue;
         }
-        let fast = fast(&dir, &command);
+        let fast = fast_run(&dir, &command);
         assert_eq!(fast.status.code(), status, "{} (fast)", case.file);
         if !case.native_aborts {
             assert_eq!(fast.stdout, native.stdout, "{} (fast): stdout", case.file);
@@ -553,7 +537,7 @@ fn large_block_edges_fast() {
     let program = compile_all(&["aligned_bounds.c"], &dir).remove(0);
     let command = [program.to_str().unwrap(), "large"];
     let native = plain_run(&dir, &command, |_| {});
-    let fast = fast(&dir, &command);
+    let fast = fast_run(&dir, &command);
     assert_eq!(fast.status.code(), Some(0));
     assert_eq!(fast.stdout, native.stdout);
 }
@@ -615,7 +599,7 @@ fn threads_running_at_exit() {
             (Some(4), Some(400))
         );
     }
-    assert_eq!(fast(&dir, &command).stdout, native.stdout);
+    assert_eq!(fast_run(&dir, &command).stdout, native.stdout);
 }
 
 /// execve.c and procterm.c: the processes of a run.

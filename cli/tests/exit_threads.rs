@@ -29,43 +29,6 @@ const RUNS: usize = 20;
 /// The bytes gpa's DTV has more than Valgrind's.
 const DTV_EXTRA: u64 = 16;
 
-/// Busy loops (`sh -c 'while :; do :; done'`) pinned to `cpu`, killed when dropped.
-struct BusyLoops(Vec<std::process::Child>);
-
-impl BusyLoops {
-    fn start(count: usize, cpu: u32) -> BusyLoops {
-        let loops = (0..count)
-            .map(|_| {
-                Command::new("taskset")
-                    .args(["-c", &cpu.to_string(), "sh", "-c", "while :; do :; done"])
-                    .spawn()
-                    .expect("start a busy loop")
-            })
-            .collect();
-        BusyLoops(loops)
-    }
-}
-
-impl Drop for BusyLoops {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// The first CPU this process may run on (`Cpus_allowed_list` of `/proc/self/status`): the
-/// one the programs' "pinned" and "niced" arguments pin them to.
-fn first_allowed_cpu() -> Option<u32> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let list = status
-        .lines()
-        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))?;
-    let first = list.trim().split([',', '-']).next()?;
-    first.parse().ok()
-}
-
 /// gcc and taskset are there, and the CPU to load; else a SKIPPED line.
 fn tools_or_skip() -> Option<u32> {
     if !gcc_or_skip() || skip("taskset", "util-linux") {

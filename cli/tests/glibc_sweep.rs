@@ -39,19 +39,7 @@ fn native(dir: &Path, program: &Path, status: i32) -> Output {
 
 /// Fast mode's run of `program`.
 fn fast(dir: &Path, program: &Path) -> Output {
-    plain_run(
-        dir,
-        &[
-            gpa_exe().to_str().unwrap(),
-            "run",
-            "--preload",
-            preload_library().to_str().unwrap(),
-            "--fast",
-            "--",
-            program.to_str().unwrap(),
-        ],
-        |_| {},
-    )
+    fast_run(dir, &[program.to_str().unwrap()])
 }
 
 /// The findings of one run but leaks and fishy values (one per distinct value: counted by

@@ -16,7 +16,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use common::*;
 use serde_json::Value;
@@ -162,22 +162,6 @@ fn assert_verdict(tag: &str, run: &Run, wants: &[Want], case: &Case<'_>) {
     assert_eq!(records.len(), case.records, "{shown}");
 }
 
-/// `gpa run --fast -- command`.
-fn fast(dir: &Path, command: &[&str]) -> Output {
-    let gpa = gpa_exe();
-    let preload = preload_library();
-    let mut full = vec![
-        gpa.to_str().unwrap(),
-        "run",
-        "--preload",
-        preload.to_str().unwrap(),
-        "--fast",
-        "--",
-    ];
-    full.extend_from_slice(command);
-    plain_run(dir, &full, |_| {})
-}
-
 /// Runs each case natively and in check, guard and fast modes: every mode prints what the
 /// native run printed and exits as it did (0 where glibc aborts), and
 /// check and guard modes find what the case says.
@@ -217,7 +201,7 @@ fn sweep(name: &str, cases: &[Case<'_>]) {
         }
         // Fast mode goes on where glibc aborts (no crash); elsewhere it prints what the
         // native run printed.
-        let fast = fast(&dir, &command);
+        let fast = fast_run(&dir, &command);
         let tag = format!("{} {:?} (fast)", case.file, case.args);
         assert_eq!(fast.status.code(), Some(0), "{tag}");
         if !case.native_aborts {
@@ -513,5 +497,5 @@ fn heap_checker_leak_verdicts() {
         // The possibly lost: the two above and the three threads' DTVs.
         assert_eq!(totals[2].0, 5, "{shown}");
     }
-    assert_eq!(fast(&dir, &command).stdout, native.stdout);
+    assert_eq!(fast_run(&dir, &command).stdout, native.stdout);
 }

@@ -31,22 +31,6 @@ fn program(dir: &Path) -> PathBuf {
     compile_source(&source, dir)
 }
 
-/// `gpa run --fast -- command` (no report).
-fn fast(dir: &Path, command: &[&str]) -> std::process::Output {
-    let gpa = gpa_exe();
-    let preload = preload_library();
-    let mut full = vec![
-        gpa.to_str().unwrap(),
-        "run",
-        "--preload",
-        preload.to_str().unwrap(),
-        "--fast",
-        "--",
-    ];
-    full.extend_from_slice(command);
-    plain_run(dir, &full, |_| {})
-}
-
 /// The errors of a run (leaks aside), as (kind, size, offset, line of the access or
 /// detection stack's first frame).
 fn errors(run: &Run) -> Vec<(String, u64, i64, Option<u64>)> {
@@ -93,7 +77,7 @@ fn fast_and_check_modes_read_the_edges_glibc_lets_a_program_read() {
         let stdout = String::from_utf8_lossy(&native.stdout).into_owned();
         assert!(stdout.ends_with("success\n"), "{mode}: {stdout}");
         assert!(!stdout.contains(" 0:") && !stdout.contains("aligned: 0"));
-        let fast = fast(&dir, &command);
+        let fast = fast_run(&dir, &command);
         assert_eq!(
             fast.status.code(),
             Some(0),
@@ -193,7 +177,7 @@ fn the_page_before_a_large_block_reads_as_zeros() {
                     malloc: 1048576 bytes, page before and page end read\n\
                     posix_memalign(65536): 300000 bytes, page before and page end read\n\
                     success\n";
-    let fast = fast(&dir, &command);
+    let fast = fast_run(&dir, &command);
     assert_eq!(fast.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&fast.stdout), expected);
     let check = gpa_run(&dir, &[], &command);
@@ -236,7 +220,7 @@ fn a_write_before_a_large_block() {
     let native = plain_run(&dir, &command, |_| {});
     assert_eq!(native.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&native.stdout).into_owned();
-    let fast = fast(&dir, &command);
+    let fast = fast_run(&dir, &command);
     assert_eq!(fast.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&fast.stdout), stdout);
     for options in [&[][..], &["--guard"][..]] {

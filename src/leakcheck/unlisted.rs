@@ -370,8 +370,8 @@ fn hex(digits: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_threads_of_this_process_are_found_without_a_directory_listing() {
+    /// Runs `test` with the id of another thread of this process, which waits meanwhile.
+    fn with_waiting_thread(test: impl FnOnce(i32)) {
         let (ready_send, ready) = std::sync::mpsc::channel();
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let worker = std::thread::spawn(move || {
@@ -380,44 +380,42 @@ mod tests {
                 .expect("send");
             let _ = stopped.recv();
         });
-        let other = ready.recv().expect("the thread's id");
-        let mut found = std::vec::Vec::new();
-        let _complete = for_each_thread(&mut |tid| found.push(tid));
-        assert_eq!(found[0], crate::os::thread_id() as i32);
-        assert!(found.contains(&other), "{found:?} lacks {other}");
-        // SAFETY: pthread_self only reads the thread pointer.
-        let own = unsafe { libc::pthread_self() } as usize;
-        // The test harness runs this test on a thread `std` started (a stack glibc mapped).
-        assert_eq!(descriptor_of(crate::os::thread_id() as i32), Some(own));
+        test(ready.recv().expect("the thread's id"));
         drop(stop);
         worker.join().expect("join");
     }
 
     #[test]
-    fn every_thread_id_given_out_since_the_process_id_is_asked() {
-        let (ready_send, ready) = std::sync::mpsc::channel();
-        let (stop, stopped) = std::sync::mpsc::channel::<()>();
-        let worker = std::thread::spawn(move || {
-            ready_send
-                .send(crate::os::thread_id() as i32)
-                .expect("send");
-            let _ = stopped.recv();
+    fn the_threads_of_this_process_are_found_without_a_directory_listing() {
+        with_waiting_thread(|other| {
+            let mut found = std::vec::Vec::new();
+            let _complete = for_each_thread(&mut |tid| found.push(tid));
+            assert_eq!(found[0], crate::os::thread_id() as i32);
+            assert!(found.contains(&other), "{found:?} lacks {other}");
+            // SAFETY: pthread_self only reads the thread pointer.
+            let own = unsafe { libc::pthread_self() } as usize;
+            // The test harness runs this test on a thread `std` started (a stack glibc
+            // mapped).
+            assert_eq!(descriptor_of(crate::os::thread_id() as i32), Some(own));
         });
-        let other = ready.recv().expect("the thread's id");
-        let mut found = std::vec::Vec::new();
-        // SAFETY: getpid has no preconditions.
-        let pid = unsafe { libc::getpid() };
-        if !probe_ids(pid, &mut |tid| found.push(tid)) {
-            eprintln!("SKIPPED: /proc/sys/kernel/ns_last_pid unreadable or its range too wide");
-        } else {
+    }
+
+    #[test]
+    fn every_thread_id_given_out_since_the_process_id_is_asked() {
+        with_waiting_thread(|other| {
+            let mut found = std::vec::Vec::new();
+            // SAFETY: getpid has no preconditions.
+            let pid = unsafe { libc::getpid() };
+            if !probe_ids(pid, &mut |tid| found.push(tid)) {
+                eprintln!("SKIPPED: /proc/sys/kernel/ns_last_pid unreadable or its range too wide");
+                return;
+            }
             let me = crate::os::thread_id() as i32;
             assert!(found.contains(&other), "{found:?} lacks {other}");
             // The process id is not asked (the caller takes the main thread on its own).
             assert!(me == pid || found.contains(&me), "{found:?} lacks {me}");
             assert!(!found.contains(&pid), "{found:?}");
-        }
-        drop(stop);
-        worker.join().expect("join");
+        });
     }
 
     #[test]

@@ -280,6 +280,60 @@ pub fn plain_run(dir: &Path, command: &[&str], adjust: impl FnOnce(&mut Command)
     plain.output().expect("run program")
 }
 
+/// `gpa run --fast -- command` in `dir` (fast mode: no report), its output.
+pub fn fast_run(dir: &Path, command: &[&str]) -> Output {
+    let gpa = gpa_exe();
+    let preload = preload_library();
+    let mut full = vec![
+        gpa.to_str().unwrap(),
+        "run",
+        "--preload",
+        preload.to_str().unwrap(),
+        "--fast",
+        "--",
+    ];
+    full.extend_from_slice(command);
+    plain_run(dir, &full, |_| {})
+}
+
+/// Busy loops (`sh -c 'while :; do :; done'`) pinned to one CPU with `taskset`, killed when
+/// dropped: load for the tests of what threads do at exit on a busy machine.
+pub struct BusyLoops(Vec<std::process::Child>);
+
+impl BusyLoops {
+    pub fn start(count: usize, cpu: u32) -> BusyLoops {
+        let loops = (0..count)
+            .map(|_| {
+                Command::new("taskset")
+                    .args(["-c", &cpu.to_string(), "sh", "-c", "while :; do :; done"])
+                    .spawn()
+                    .expect("start a busy loop")
+            })
+            .collect();
+        BusyLoops(loops)
+    }
+}
+
+impl Drop for BusyLoops {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The first CPU this process may run on (`Cpus_allowed_list` of `/proc/self/status`): the
+/// one test programs' "pinned" and "niced" arguments pin them to.
+pub fn first_allowed_cpu() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let list = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))?;
+    let first = list.trim().split([',', '-']).next()?;
+    first.parse().ok()
+}
+
 /// The function names of one stack of a finding.
 pub fn stack_functions(finding: &Value, stack: &str) -> Vec<String> {
     finding["stacks"][stack]
