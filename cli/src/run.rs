@@ -584,14 +584,16 @@ fn reads_not_seen(args: &RunArgs) -> Option<&'static str> {
     } else if args.guard_sample.is_some() {
         Some(
             "gpa: check mode sees reads past a block or after its free only in libc's \
-             functions, on large blocks and on the sampled ones (--guard sees all but those in a \
-             block's alignment slack, --guard-flush every one)\n",
+             functions, on large blocks and on the sampled ones, and reads after a free on \
+             blocks of 64 KiB or more (--guard sees all but those in a block's alignment \
+             slack, --guard-flush every one)\n",
         )
     } else {
         Some(
             "gpa: check mode sees reads past a block or after its free only in libc's \
-             functions and on large blocks (--guard sees all but those in a block's \
-             alignment slack, --guard-flush every one)\n",
+             functions and on large blocks, and reads after a free on blocks of 64 KiB or \
+             more (--guard sees all but those in a block's alignment slack, --guard-flush \
+             every one)\n",
         )
     }
 }

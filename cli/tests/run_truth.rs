@@ -1114,12 +1114,14 @@ fn a_clean_run_says_what_it_checked_unless_quiet() {
     };
     let program = program.to_str().unwrap();
     // Check mode also says which reads it could not have seen (memcheck sees every read;
-    // check mode only those libc's functions make and those of large blocks): its "0 errors"
-    // is no verdict on them. Guard mode sees them all but those of a block's alignment slack
-    // (`cli/tests/guard.rs`, slack cases), and says so; with --guard-flush there is no slack.
+    // check mode only those libc's functions make, those of large blocks and, after a free,
+    // those of blocks of 64 KiB or more, `quarpages`): its "0 errors" is no verdict on them.
+    // Guard mode sees them all but those of a block's alignment slack (`cli/tests/guard.rs`,
+    // slack cases), and says so; with --guard-flush there is no slack.
     const UNSEEN: &str = "gpa: check mode sees reads past a block or after its free only in \
-                          libc's functions and on large blocks (--guard sees all but those in \
-                          a block's alignment slack, --guard-flush every one)\n";
+                          libc's functions and on large blocks, and reads after a free on \
+                          blocks of 64 KiB or more (--guard sees all but those in a block's \
+                          alignment slack, --guard-flush every one)\n";
     const SLACK: &str = "gpa: guard mode sees reads of the up to 15 bytes between a block's end \
                          and its 16-byte alignment only in libc's functions (--guard-flush sees \
                          every one)\n";
