@@ -375,6 +375,7 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     // This thread: from the frame that called `exit` (or not at all), and the stack a signal
     // interrupted when that frame is on an alternate stack.
     stacks.extend_from_slice(this_thread);
+    stacks.extend(ended_main_stack());
     // The library's thread-locals, in this thread and in each stopped one.
     let thread_pointers: std::vec::Vec<usize> = threads
         .stopped
@@ -745,6 +746,33 @@ fn every_other_thread_stopped(me: u64, threads: &Threads) -> bool {
                 .any(|thread| thread.tid as u64 == tid);
     });
     listed && all
+}
+
+/// The main thread's stack when the main thread has ended (a raw `exit` system call, or
+/// `pthread_exit`) while this one runs on: no frame of it is live (memcheck scans an ended
+/// thread's stack not at all), and without a bound the whole mapping was a root, where stale
+/// copies of dropped pointers lie (`life_raw_exit.c exit`: the leaked block's address, left
+/// below main's last frame by a `malloc` of the library built with `opt-level = 1`, made it
+/// "still reachable"). Only what lies above the first frame (`__libc_stack_end`: the
+/// arguments, the environment, the auxiliary vector, which a program may point into its heap)
+/// stays a root. The kernel does not say where an ended thread's stack pointer was.
+fn ended_main_stack() -> Option<LiveStack> {
+    extern "C" {
+        /// The stack address at the program's entry (the dynamic loader's, exported).
+        static __libc_stack_end: *mut libc::c_void;
+    }
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    if crate::os::thread_id() as i32 == pid || !world::has_ended(pid) {
+        return None;
+    }
+    // SAFETY: set by the loader before any code of the program ran, never written again.
+    let first_frame = unsafe { __libc_stack_end } as usize;
+    (first_frame != 0).then_some(LiveStack {
+        stack_pointer: first_frame,
+        live_from: first_frame,
+        ..LiveStack::default()
+    })
 }
 
 /// Whether thread `tid` of this process still exists.
