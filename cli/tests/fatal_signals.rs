@@ -342,11 +342,8 @@ fn sigterm_at_random_moments_to_threads_that_allocate() {
     }
     let dir = scratch("fatal-signals-stress");
     let binary = compile("sig_stress", &dir);
-    let runs: usize = std::env::var("GPA_SIGNAL_STRESS_RUNS")
-        .ok()
-        .and_then(|runs| runs.parse().ok())
-        // Fewer in a debug build (CI's), whose every run is slower.
-        .unwrap_or(if cfg!(debug_assertions) { 100 } else { 200 });
+    // Fewer in a debug build (CI's), whose every run is slower.
+    let runs = repeat_count("GPA_SIGNAL_STRESS_RUNS", 200, 60);
     let mut seed = 0x2545_F491_4F6C_DD1Du64;
     let mut checked = 0;
     let mut not_checked = std::collections::BTreeMap::<String, usize>::new();
@@ -406,7 +403,10 @@ fn a_signal_during_the_exit_report_neither_hangs_nor_cuts_it_short() {
 ==18402==      possibly lost: 0 bytes in 0 blocks
 ==18402==    still reachable: 5,600,000 bytes in 200,001 blocks",
     );
-    for run in 0..40u64 {
+    // 22 runs send the signal 0 to 147 ms after the exiting line, 7 ms apart (40 in release,
+    // twice over).
+    let runs = repeat_count("GPA_SIGNAL_EXIT_RUNS", 40, 22) as u64;
+    for run in 0..runs {
         let options = MODES[run as usize % 2];
         let mut child = spawn_gpa(&dir, options, &[binary.to_str().unwrap()], false);
         let mut reader = BufReader::new(child.stdout.take().expect("stdout"));

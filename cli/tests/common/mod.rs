@@ -296,6 +296,21 @@ pub fn fast_run(dir: &Path, command: &[&str]) -> Output {
     plain_run(dir, &full, |_| {})
 }
 
+/// How many times a repeated-run test runs its program: `release` times in a release build,
+/// `debug` in a debug one (CI's `cargo test` builds the test profile, whose runs are slower
+/// and whose time the CI budget counts), or the number in the environment variable `var`
+/// when it is set (to hunt a rare failure: `GPA_EXIT_THREADS_RUNS=200 cargo test ...`).
+pub fn repeat_count(var: &str, release: usize, debug: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|runs| runs.parse().ok())
+        .unwrap_or(if cfg!(debug_assertions) {
+            debug
+        } else {
+            release
+        })
+}
+
 /// Busy loops (`sh -c 'while :; do :; done'`) pinned to one CPU with `taskset`, killed when
 /// dropped: load for the tests of what threads do at exit on a busy machine.
 pub struct BusyLoops(Vec<std::process::Child>);
