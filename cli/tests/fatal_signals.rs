@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{gcc_or_skip, gpa_leak_totals, scratch, valgrind_leak_totals, LeakTotals};
+use common::{
+    gcc_or_skip, gpa_leak_totals, repeat_count, scratch, valgrind_leak_totals, LeakTotals,
+};
 use serde_json::Value;
 
 /// Valgrind on `sig_leaks` ended by any signal (and by its own handler's `exit(3)`): the 33
