@@ -175,8 +175,64 @@ fn run(work: &mut dyn FnMut()) {
 }
 
 extern "C" fn run_work(work: usize) {
-    // SAFETY: `run` passes a pointer to its live `&mut dyn FnMut()`.
+    // SAFETY: `run` and `run_aligned` pass a pointer to their live `&mut dyn FnMut()`.
     let work = unsafe { &mut *(work as *mut &mut dyn FnMut()) };
+    work();
+}
+
+/// Runs `work` with the stack pointer aligned to 16 bytes, on the caller's stack, and returns
+/// what it returns: for the entry points of gpa's cold work (the exit report, a trace's
+/// capture, the slow paths of `malloc` and `free`) that a program may reach with a misaligned
+/// stack. The C ABI promises `rsp + 8` a multiple of 16 at a function's entry, and compiled
+/// code relies on it (aligned SSE stores of locals: `movaps`); a program that jumps into a
+/// function instead of calling it (how2heap's `house_of_lore` returns into one; hand-written
+/// assembly, code built with a smaller `-mpreferred-stack-boundary`) breaks the promise.
+/// glibc's `malloc`, `free` and `exit` work on such a stack, so gpa's must too (it faulted:
+/// `docs/sweeps/how2heap.md`). Costs an `and` and a `call` (x86-64; elsewhere `work` runs as
+/// called).
+#[inline]
+pub fn on_aligned_stack<R>(work: impl FnOnce() -> R) -> R {
+    let mut work = Some(work);
+    let mut result = None;
+    run_aligned(&mut || {
+        if let Some(work) = work.take() {
+            result = Some(work());
+        }
+    });
+    match result {
+        Some(result) => result,
+        // `run_aligned` always calls its closure once.
+        None => unreachable!("on_aligned_stack: the work did not run"),
+    }
+}
+
+/// [`on_aligned_stack`] for a type-erased closure.
+#[inline(never)]
+fn run_aligned(work: &mut dyn FnMut()) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut work = work;
+        let argument = &mut work as *mut &mut dyn FnMut() as usize;
+        // SAFETY: the stack pointer only moves down (at most 8 bytes, into the caller's
+        // stack, which has room: the asm block does not set `nostack`, so the compiler keeps
+        // nothing in the red zone across it), r12 is callee-saved, so it holds the old stack
+        // pointer across the call, and the callee follows the C ABI (clobbers declared); the
+        // `call` on a 16-byte-aligned stack pointer gives it the alignment the ABI promises.
+        // `work` outlives the call.
+        unsafe {
+            core::arch::asm!(
+                "mov r12, rsp",
+                "and rsp, -16",
+                "call {function}",
+                "mov rsp, r12",
+                function = sym run_work,
+                in("rdi") argument,
+                out("r12") _,
+                clobber_abi("C"),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
     work();
 }
 
