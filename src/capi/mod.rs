@@ -581,7 +581,11 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
 /// # Safety
 /// As for [`realloc`].
 #[inline(never)]
-unsafe fn realloc_checked_rest(gpa: &GeneralPurposeAllocator, memory: *mut u8, size: usize) -> *mut u8 {
+unsafe fn realloc_checked_rest(
+    gpa: &GeneralPurposeAllocator,
+    memory: *mut u8,
+    size: usize,
+) -> *mut u8 {
     if family::fishy_value("realloc", "size", size) {
         return fail(libc::ENOMEM);
     }
