@@ -1204,11 +1204,13 @@ fn flush_c_stdio() {
 
 unsafe extern "C" fn at_exit(_: *mut libc::c_void) {
     EXIT_REPORT_TAKEN_BY.store(crate::os::thread_id(), Ordering::Release);
-    report_at_end(Ending::Exit);
+    // The program may call `exit` on a misaligned stack (it jumped into the function that
+    // calls it: how2heap's `house_of_lore`), where glibc's exit handlers run fine.
+    crate::os::stack::on_aligned_stack(|| report_at_end(Ending::Exit));
 }
 
 extern "C" fn at_quick_exit_hook() {
-    report_at_end(Ending::QuickExit);
+    crate::os::stack::on_aligned_stack(|| report_at_end(Ending::QuickExit));
 }
 
 /// The report at the end of the process (once; never in a `vfork` child, which shares its

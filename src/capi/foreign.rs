@@ -21,6 +21,10 @@
 //! * another arena's heap: `NON_MAIN_ARENA`, the heap (aligned to 64 MiB) starts with a
 //!   `heap_info` whose arena pointer and size are plausible, and the next chunk marks it in use.
 //!
+//! and libc's allocator must hold that much (its `mallinfo2`: `mmap`ped chunks for an
+//! `mmap`ped one, bytes in use in its arenas otherwise), so that a chunk header a program
+//! forged before memory of its own is not taken for libc's ([`libc_could_hold`]).
+//!
 //! # Limits
 //! * gpa's `dlopen` rebinds a deep-bound library to gpa's functions ([`super::deepbind`]), but
 //!   only after its constructors ran, and not one loaded by bare name or in another namespace:
@@ -34,6 +38,7 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use super::mallinfo::Mallinfo2;
 use crate::gpa::{GeneralPurposeAllocator, InsideAllocator};
 
 /// Blocks released to libc so far.
@@ -155,7 +160,7 @@ pub fn is_libc_block(memory: *mut u8) -> bool {
     if size < MIN_CHUNK || size % 16 != 0 {
         return false;
     }
-    match field & (IS_MMAPPED | NON_MAIN_ARENA) {
+    let shaped = match field & (IS_MMAPPED | NON_MAIN_ARENA) {
         0 => next_marks_in_use(chunk, size, start, end),
         IS_MMAPPED if field & PREV_INUSE == 0 => {
             // SAFETY: as above.
@@ -184,6 +189,32 @@ pub fn is_libc_block(memory: *mut u8) -> bool {
                 && next_marks_in_use(chunk, size, start, heap + heap_size)
         }
         _ => false,
+    };
+    shaped && libc_could_hold(libc_holdings().as_ref(), field & IS_MMAPPED != 0, size)
+}
+
+/// libc's own allocator's statistics (its `mallinfo2`), or `None` where it has none.
+fn libc_holdings() -> Option<Mallinfo2> {
+    let mallinfo2 = real(c"mallinfo2")?;
+    // SAFETY: libc's `mallinfo2`: no arguments, its statistics returned by value in the
+    // layout of `struct mallinfo2` (`Mallinfo2` is `repr(C)` with the same fields).
+    Some(unsafe { core::mem::transmute::<usize, unsafe extern "C" fn() -> Mallinfo2>(mallinfo2)() })
+}
+
+/// Whether libc's allocator, whose statistics are `holdings`, can hold an in-use chunk of
+/// `size` bytes: an `mmap`ped one (`mmapped`) only while it has `mmap`ped chunks of at least
+/// that many bytes, another only while its arenas have that many bytes in use. A program
+/// that forges a chunk header before memory of its own (how2heap's house of spirit: on the
+/// stack, in a global, in a page it mapped) and frees it passes the header checks above;
+/// libc's allocator, which gpa's preloading leaves unused unless a deep-bound library calls
+/// it, holds nothing, so the free is reported as invalid rather than handed to libc's `free`
+/// (which would take the fake chunk into its bins, or `munmap` the page). Without the
+/// statistics (no `mallinfo2`): the header checks alone.
+fn libc_could_hold(holdings: Option<&Mallinfo2>, mmapped: bool, size: usize) -> bool {
+    match holdings {
+        None => true,
+        Some(info) if mmapped => info.hblks > 0 && info.hblkhd >= size,
+        Some(info) => info.uordblks >= size,
     }
 }
 
@@ -291,6 +322,36 @@ mod tests {
             assert!(unsafe { free(block) });
         }
         assert!(released_count() >= 3);
+    }
+
+    #[test]
+    fn a_forged_chunk_is_libc_s_only_while_libc_holds_that_much() {
+        let holdings = |hblks, hblkhd, uordblks| Mallinfo2 {
+            hblks,
+            hblkhd,
+            uordblks,
+            ..Mallinfo2::default()
+        };
+        // libc's allocator unused (gpa preloaded, no deep-bound library): nothing is libc's.
+        let unused = holdings(0, 0, 0);
+        assert!(!libc_could_hold(Some(&unused), true, 4096));
+        assert!(!libc_could_hold(Some(&unused), false, 64));
+        // One mmapped chunk of 128 KiB: a 4 KiB mmapped chunk may be it, a 1 MiB one not.
+        let mapped = holdings(1, 128 << 10, 0);
+        assert!(libc_could_hold(Some(&mapped), true, 4096));
+        assert!(!libc_could_hold(Some(&mapped), true, 1 << 20));
+        assert!(!libc_could_hold(Some(&mapped), false, 64));
+        // 1 KiB in use in the arenas.
+        let arena = holdings(0, 0, 1024);
+        assert!(libc_could_hold(Some(&arena), false, 64));
+        assert!(!libc_could_hold(Some(&arena), false, 4096));
+        // No statistics: the header checks decide.
+        assert!(libc_could_hold(None, true, 1 << 20));
+        // This test binary's own libc blocks: libc holds them.
+        let block = libc_malloc(64);
+        assert!(libc_could_hold(libc_holdings().as_ref(), false, 64));
+        // SAFETY: a libc block, freed once.
+        unsafe { libc::free(block.cast()) };
     }
 
     #[test]

@@ -215,11 +215,16 @@ fn try_alloc(size: usize, align: usize) -> *mut u8 {
 /// function's frame, as [`malloc_checked`]), else the general path.
 #[inline(never)]
 fn alloc_checked(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u8 {
-    let block = guard::alloc_tagged_at(gpa, size, align, 0, crate::os::frame_address());
-    if !block.is_null() {
-        return block;
-    }
-    guard::alloc(gpa, size, align, guard::Asked::Explicit)
+    let frame = crate::os::frame_address();
+    // On a 16-byte-aligned stack: the program may call in on a misaligned one (see
+    // `os::stack::on_aligned_stack`); the trace is still remembered from this frame.
+    crate::os::stack::on_aligned_stack(|| {
+        let block = guard::alloc_tagged_at(gpa, size, align, 0, frame);
+        if !block.is_null() {
+            return block;
+        }
+        guard::alloc(gpa, size, align, guard::Asked::Explicit)
+    })
 }
 
 #[inline]
@@ -275,7 +280,15 @@ fn malloc_plain(gpa: &GeneralPurposeAllocator, size: usize) -> *mut u8 {
 /// [`malloc_general`], so that fast mode's calls of it keep their short prologue.
 #[inline(never)]
 fn malloc_checked(gpa: &GeneralPurposeAllocator, size: usize) -> *mut u8 {
-    let block = guard::alloc_at(gpa, size, crate::os::frame_address());
+    let frame = crate::os::frame_address();
+    // As in [`alloc_checked`].
+    crate::os::stack::on_aligned_stack(|| malloc_checked_aligned(gpa, size, frame))
+}
+
+/// [`malloc_checked`] on a 16-byte-aligned stack, the trace remembered from `frame`.
+#[inline(never)]
+fn malloc_checked_aligned(gpa: &GeneralPurposeAllocator, size: usize, frame: usize) -> *mut u8 {
+    let block = guard::alloc_at(gpa, size, frame);
     if !block.is_null() {
         return block;
     }
@@ -376,9 +389,13 @@ pub unsafe extern "C-unwind" fn free_undesignated(memory: *mut u8) {
 fn free_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
     // For a leak scan that stops this thread meanwhile (`scan::InFlight`).
     scan::in_flight_now(core::ptr::null_mut(), memory);
-    if !guard::free_at(gpa, memory, crate::os::frame_address()) {
-        release_checked_keeping_errno(gpa, memory);
-    }
+    let frame = crate::os::frame_address();
+    // As in [`alloc_checked`].
+    crate::os::stack::on_aligned_stack(|| {
+        if !guard::free_at(gpa, memory, frame) {
+            release_checked_keeping_errno(gpa, memory);
+        }
+    });
     scan::landed();
 }
 
@@ -407,6 +424,17 @@ unsafe fn free_fast(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
 /// a live block is checked (family, size, alignment, guard) and freed; a block of libc's own
 /// allocator goes back to libc ([`foreign`]); anything else is diagnosed and reported.
 fn release_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8, release: family::Release) {
+    // As in [`alloc_checked`] (`operator delete` comes here directly).
+    crate::os::stack::on_aligned_stack(|| release_checked_aligned(gpa, memory, release));
+}
+
+/// [`release_checked`] on a 16-byte-aligned stack.
+#[inline(never)]
+fn release_checked_aligned(
+    gpa: &GeneralPurposeAllocator,
+    memory: *mut u8,
+    release: family::Release,
+) {
     match guard::find(gpa, memory) {
         // SAFETY: a live block with its guard; check mode accepts any pointer in `free`.
         Some(found) if found.live => unsafe {
@@ -497,7 +525,9 @@ fn calloc_general(count: usize, size: usize) -> *mut u8 {
 /// done).
 #[inline(never)]
 fn realloc_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8, size: usize) -> *mut u8 {
-    guard::realloc_at(gpa, memory, size, crate::os::frame_address())
+    let frame = crate::os::frame_address();
+    // As in [`alloc_checked`].
+    crate::os::stack::on_aligned_stack(|| guard::realloc_at(gpa, memory, size, frame))
 }
 
 /// C `realloc` (glibc semantics): a null `memory` is `malloc(size)`; size 0 frees and returns
@@ -540,6 +570,22 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
     if !moved.is_null() {
         return moved;
     }
+    // The rest on a 16-byte-aligned stack, as in [`alloc_checked`].
+    // SAFETY: forwarded caller contract; `size > 0`.
+    crate::os::stack::on_aligned_stack(|| unsafe { realloc_checked_rest(gpa, memory, size) })
+}
+
+/// Check mode's `realloc` of a non-null `memory` to `size > 0` bytes once
+/// [`realloc_checked`] left it to the general path.
+///
+/// # Safety
+/// As for [`realloc`].
+#[inline(never)]
+unsafe fn realloc_checked_rest(
+    gpa: &GeneralPurposeAllocator,
+    memory: *mut u8,
+    size: usize,
+) -> *mut u8 {
     if family::fishy_value("realloc", "size", size) {
         return fail(libc::ENOMEM);
     }

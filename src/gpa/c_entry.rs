@@ -37,7 +37,7 @@
 //!
 //! # Invariants
 //! * The fast paths clobber only `rax`, `rcx`, `rdx`, `rsi` (caller-saved in the C ABI) and
-//!   the flags, and touch the stack only in the stubs, which keep it 16-byte aligned at the
+//!   the flags, and touch the stack only in the stubs, which align it to 16 bytes (whatever the caller's) before the
 //!   call.
 //! * The slow functions called with a countdown already run out ([`entry_malloc_carve`], the
 //!   general path) do not count down again: the general path reads the countdown's 0 as "a
@@ -99,7 +99,8 @@ const _: () =
     assert!(super::size_class::C_DIRECT_ENTRIES == super::size_class::C_LOOKUP_MAX / 16 + 1);
 
 /// The slow ways' frame, as the Rust entry had it (`push rbp; mov rbp, rsp`, with its
-/// call-frame information): the first half of every stub of [`c_malloc_entry!`](crate::c_malloc_entry) and
+/// call-frame information), the stack pointer then aligned to 16 bytes (`and rsp, -16`: a
+/// program may call in on a misaligned stack): the first half of every stub of [`c_malloc_entry!`](crate::c_malloc_entry) and
 /// [`c_free_entry!`](crate::c_free_entry), before its `call`.
 #[doc(hidden)]
 #[macro_export]
@@ -110,18 +111,22 @@ macro_rules! __c_entry_frame_open {
             ".cfi_adjust_cfa_offset 8\n",
             ".cfi_rel_offset rbp, 0\n",
             "mov rbp, rsp\n",
-            ".cfi_def_cfa_register rbp",
+            ".cfi_def_cfa_register rbp\n",
+            // The program may call `malloc` or `free` on a misaligned stack (glibc's work
+            // there): the Rust code called next gets the alignment the C ABI promises.
+            "and rsp, -16",
         )
     };
 }
 
-/// The second half of every stub (after its `call`): the frame popped, with its call-frame
+/// The second half of every stub (after its `call`): the stack pointer restored, the frame popped, with its call-frame
 /// information, and the return.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __c_entry_frame_close {
     () => {
         concat!(
+            "mov rsp, rbp\n",
             "pop rbp\n",
             ".cfi_def_cfa rsp, 8\n",
             ".cfi_restore rbp\n",

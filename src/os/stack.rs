@@ -180,6 +180,87 @@ extern "C" fn run_work(work: usize) {
     work();
 }
 
+/// Runs `work` with the stack pointer aligned to 16 bytes, on the caller's stack, and returns
+/// what it returns: for the entry points of gpa's cold work (the exit report, a trace's
+/// capture, check mode's entries, guarded blocks' paths) that a program may reach with a misaligned
+/// stack. The C ABI promises `rsp + 8` a multiple of 16 at a function's entry, and compiled
+/// code relies on it (aligned SSE stores of locals: `movaps`); a program that jumps into a
+/// function instead of calling it (how2heap's `house_of_lore` returns into one; hand-written
+/// assembly, code built with a smaller `-mpreferred-stack-boundary`) breaks the promise.
+/// glibc's `malloc`, `free` and `exit` work on such a stack, so gpa's must too (it faulted:
+/// `docs/sweeps/how2heap.md`). On an aligned stack (every call but such programs') `work`
+/// runs right there, after a read of the stack pointer and a test; else through a call on
+/// the stack pointer rounded down to 16 (x86-64; elsewhere `work` runs as called).
+#[inline(always)]
+pub fn on_aligned_stack<R, F: FnOnce() -> R>(work: F) -> R {
+    if stack_is_aligned() {
+        return work();
+    }
+    // Misaligned: kept to the asm block and the two slots it points at (`work`, the result,
+    // of their types' alignment); `run_once` does the rest on the aligned stack.
+    #[cfg(target_arch = "x86_64")]
+    {
+        let work = core::mem::ManuallyDrop::new(work);
+        let mut result = core::mem::MaybeUninit::<R>::uninit();
+        // SAFETY: the stack pointer only moves down (at most 8 bytes, into the caller's
+        // stack, which has room: the asm block does not set `nostack`, so the compiler keeps
+        // nothing in the red zone across it); r12 is callee-saved, so it holds the old stack
+        // pointer across the call; `run_once` follows the C ABI (clobbers declared) and gets
+        // the alignment the ABI promises from a `call` on a 16-byte-aligned stack pointer. It
+        // reads `work` once (left undropped here) and writes `result`.
+        unsafe {
+            core::arch::asm!(
+                "mov r12, rsp",
+                "and rsp, -16",
+                "call {function}",
+                "mov rsp, r12",
+                function = sym run_once::<F, R>,
+                in("rdi") &work as *const core::mem::ManuallyDrop<F>,
+                in("rsi") result.as_mut_ptr(),
+                out("r12") _,
+                clobber_abi("C"),
+            );
+            result.assume_init()
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    work()
+}
+
+/// [`on_aligned_stack`]'s work on the realigned stack: runs `work` (read once) and writes
+/// what it returns to `result`. A panic cannot unwind out of it (`extern "C"`: an abort).
+extern "C" fn run_once<F: FnOnce() -> R, R>(
+    work: *const core::mem::ManuallyDrop<F>,
+    result: *mut R,
+) {
+    // SAFETY: `on_aligned_stack` passes its live, never dropped `work` (read only here) and
+    // its uninitialized result slot.
+    unsafe {
+        let work = core::mem::ManuallyDrop::into_inner(work.read());
+        result.write(work());
+    }
+}
+
+/// Whether the stack pointer is where the C ABI puts it in a function's body: a multiple of
+/// 16. Rust guarantees it at an `asm!` block without `nostack` (x86-64: the alignment for a
+/// call) when the function was entered as the ABI says; entered with the stack 8 bytes off,
+/// the function's body runs 8 bytes off too.
+#[inline(always)]
+fn stack_is_aligned() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let sp: usize;
+        // SAFETY: reads one register; no memory access (`nostack` left out on purpose: see
+        // the function's notes).
+        unsafe {
+            core::arch::asm!("mov {sp}, rsp", sp = out(reg) sp, options(nomem, preserves_flags));
+        }
+        sp % 16 == 0
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    true
+}
+
 /// Calls `function(argument)` with the stack pointer at `top`, then returns to the caller's
 /// stack (also the switch of `signal::with_stack_room`).
 ///
@@ -224,6 +305,52 @@ pub fn for_each_stack(visit: &mut dyn FnMut(usize, usize)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether the stack is aligned in a function of its own (called, not inlined).
+    #[inline(never)]
+    fn aligned_in_a_call() -> bool {
+        stack_is_aligned()
+    }
+
+    /// Entered on a misaligned stack (below): whether its body saw the stack aligned, and
+    /// whether `on_aligned_stack`'s work did, written to `out`.
+    extern "C" fn entered_misaligned(out: *mut [bool; 2]) {
+        let before = aligned_in_a_call_here();
+        let inside = on_aligned_stack(aligned_in_a_call);
+        // SAFETY: the caller passes its live array.
+        unsafe { *out = [before, inside] };
+    }
+
+    /// [`stack_is_aligned`] in `entered_misaligned`'s own body.
+    #[inline(always)]
+    fn aligned_in_a_call_here() -> bool {
+        stack_is_aligned()
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn work_runs_on_an_aligned_stack_when_called_on_a_misaligned_one() {
+        let mut out = [true, false];
+        // SAFETY: calls `entered_misaligned` (C ABI) with the stack pointer 8 bytes off the
+        // ABI's alignment (as a program that jumps into a function does); r12 (callee-saved)
+        // keeps the old stack pointer; clobbers declared.
+        unsafe {
+            core::arch::asm!(
+                "mov r12, rsp",
+                "and rsp, -16",
+                "sub rsp, 8",
+                "call {function}",
+                "mov rsp, r12",
+                function = sym entered_misaligned,
+                in("rdi") &mut out as *mut [bool; 2],
+                out("r12") _,
+                clobber_abi("C"),
+            );
+        }
+        assert_eq!(out, [false, true]);
+        // On an aligned stack the work runs right there.
+        assert!(on_aligned_stack(aligned_in_a_call));
+    }
 
     #[test]
     fn work_runs_on_a_pool_stack_and_returns_its_value() {

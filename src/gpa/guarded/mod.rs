@@ -557,6 +557,19 @@ impl GeneralPurposeAllocator {
         tag: u8,
         prefix: Prefix,
     ) -> Option<NonNull<u8>> {
+        // Realigned: the program may call in on a misaligned stack, and this path keeps SSE
+        // values in aligned stack slots (`os::stack::on_aligned_stack`).
+        os::stack::on_aligned_stack(|| self.alloc_guarded_aligned(layout, tag, prefix))
+    }
+
+    /// [`Self::alloc_guarded_as`] on a 16-byte-aligned stack.
+    #[inline(never)]
+    fn alloc_guarded_aligned(
+        &self,
+        layout: Layout,
+        tag: u8,
+        prefix: Prefix,
+    ) -> Option<NonNull<u8>> {
         let area = self.guarded.area(
             self.id(),
             self.config.canary,
@@ -611,8 +624,11 @@ impl GeneralPurposeAllocator {
                 self.uncharge(layout.size());
             }
         }
-        let trace = self.trace_here();
-        area.free(address, claimed, trace, &mut |finding| self.record(finding));
+        // Realigned as in `alloc_guarded_as`.
+        os::stack::on_aligned_stack(|| {
+            let trace = self.trace_here();
+            area.free(address, claimed, trace, &mut |finding| self.record(finding));
+        });
     }
 
     /// Validates a resize of a guarded block; they never change size in place.
@@ -625,7 +641,11 @@ impl GeneralPurposeAllocator {
     ) -> bool {
         // SAFETY: as in `free_guarded`.
         let area = unsafe { &*area };
-        match area.check_resize(memory.as_ptr() as usize, layout, self.trace_here()) {
+        // Realigned as in `alloc_guarded_as`.
+        let found = os::stack::on_aligned_stack(|| {
+            area.check_resize(memory.as_ptr() as usize, layout, self.trace_here())
+        });
+        match found {
             None => new_len == layout.size(),
             Some(finding) => {
                 self.record(finding);
