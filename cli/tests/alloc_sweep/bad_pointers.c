@@ -3,7 +3,10 @@
    src/test/func/memcpy/func-memcpy.cc (memcpy one byte past a block's end and one byte
    before its start), with malloc_usable_size of a freed block and of an interior pointer,
    to a program of our own. The argument names the case; each case ends by using the heap
-   (a malloc, a write, a free) to show that it is still intact. */
+   (a malloc, a write, a free) to show that it is still intact. realloc_freed_kept (our own,
+   beside scudo's): realloc of a freed block whose slot would fit the new size, its page kept
+   in use by another block; then a malloc of the freed block's size: the two blocks must not
+   share memory. */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,20 @@ int main(int argc, char **argv) {
     free(p);
     p = realloc(p, 200);
     printf("realloc of a freed block: %s\n", p ? "block" : "NULL");
+  } else if (!strcmp(which, "realloc_freed_kept")) {
+    char *keep = malloc(100);
+    char *p = malloc(100);
+    free(p);
+    char *r = realloc(p, 104);
+    char *s = malloc(100);
+    if (r)
+      memset(r, 'r', 104);
+    memset(s, 's', 100);
+    printf("realloc of a freed block: %s, its bytes %s\n", r ? "block" : "NULL",
+           r && r[0] != 'r' ? "overwritten" : "kept");
+    free(s);
+    free(keep);
+    free(r);
   } else if (!strcmp(which, "usable_freed")) {
     char *p = malloc(100);
     free(p);
