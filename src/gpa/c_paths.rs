@@ -800,6 +800,31 @@ mod tests {
         }
     }
 
+    /// `realloc_unsized` to a size no `Layout` holds (C `realloc (p, SIZE_MAX)`,
+    /// snmalloc's and mimalloc's API tests) fails and keeps the block, small or large, in
+    /// fast mode. A large block's request reached `GlobalAlloc::realloc` with such a size:
+    /// undefined behaviour, an abort with debug assertions (the test profile).
+    #[test]
+    fn realloc_to_a_size_beyond_isize_fails_and_keeps_the_block() {
+        let mut gpa = GeneralPurposeAllocator::with_config(crate::gpa::Config::fast());
+        for size in [64, 1 << 20] {
+            let block = gpa.malloc(size);
+            assert!(!block.is_null());
+            // SAFETY: a live block of `size` bytes.
+            unsafe { block.write_bytes(0x5a, size) };
+            for new_size in [usize::MAX, isize::MAX as usize, isize::MAX as usize - 8] {
+                // SAFETY: a live block of this GPA.
+                assert!(unsafe { gpa.realloc_unsized(block, new_size) }.is_null());
+            }
+            // SAFETY: the block is still live, its bytes as written.
+            unsafe {
+                assert!((0..size).all(|i| *block.add(i) == 0x5a));
+                gpa.free_unsized(block);
+            }
+        }
+        assert_eq!(gpa.deinit(), crate::gpa::Check::Ok);
+    }
+
     #[test]
     fn registering_an_observer_closes_the_malloc_fast_path_and_ending_it_reopens_it() {
         let observation = observe_all(&QUIET, 0).expect("an observer slot is free");
