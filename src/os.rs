@@ -186,6 +186,11 @@ pub unsafe fn remap(
     signal::close_left_open(address.as_ptr() as usize, old_len);
     debug_assert!(old_len % page_size() == 0 && new_len % page_size() == 0);
     let flags = if may_move { libc::MREMAP_MAYMOVE } else { 0 };
+    // A refusal (`ENOMEM`: the mapping cannot grow in place) is no error of the program's:
+    // callers fall back to a new mapping, and a `realloc` or `memalign` that then succeeds
+    // must leave the program's `errno` as it was (glibc's do; mimalloc's and snmalloc's
+    // tests read errno after successful calls).
+    let _errno = KeepErrno::new();
     // SAFETY: caller contract.
     let moved = unsafe { libc::mremap(address.as_ptr().cast(), old_len, new_len, flags) };
     if moved == libc::MAP_FAILED {

@@ -27,7 +27,7 @@
 //! `mallinfo2` with every field converted to `int` (glibc 2.33+ does the same, wrapping
 //! beyond 2 GiB).
 //!
-//! * `malloc_stats` prints glibc's lines to stderr (arena 0: the segments; "Total (incl.
+//! * `malloc_stats` prints glibc's lines to the C library's `stderr` stream (arena 0: the segments; "Total (incl.
 //!   mmap)": with the large blocks; "max mmap regions/bytes": the current ones, gpa keeps no
 //!   maxima).
 //! * `malloc_info(0, stream)` writes glibc's XML shape (`<malloc version="1">`, one heap) and
@@ -167,31 +167,45 @@ fn stats_text(info: &Mallinfo2) -> std::string::String {
     text
 }
 
-/// C `malloc_stats`: glibc's lines on stderr, with gpa's figures.
+/// C `malloc_stats`: glibc's lines on the C library's `stderr` stream, with gpa's figures.
+/// glibc `fprintf`s to `stderr`, so a program that points `stderr` elsewhere (a file,
+/// `/dev/null`; scudo's `wrappers_c_test.cpp` does) or buffers it gets the lines there, in
+/// order with its own; descriptor 2 is not written to directly. The text is formatted in the
+/// internal heap, copied to the stack, and written after leaving it: a buffer that stdio
+/// allocates for the stream is the program's, as under glibc.
 pub fn malloc_stats() {
     let info = mallinfo2();
-    let _inside = InsideAllocator::enter();
-    let text = stats_text(&info);
-    write_all(2, text.as_bytes());
+    let mut line = [0u8; STATS_TEXT_MAX + 1];
+    {
+        let _inside = InsideAllocator::enter();
+        let text = stats_text(&info);
+        let len = text.len().min(STATS_TEXT_MAX);
+        line[..len].copy_from_slice(&text.as_bytes()[..len]);
+    }
+    // SAFETY: glibc's `stderr` is a valid stream or null (closed by the program); `line` is
+    // NUL-terminated (its last byte is never written). Cancellation is disabled around the
+    // write and then restored, as glibc marks `stderr` not cancellable while it prints
+    // (`_IO_FLAGS2_NOTCANCEL`): a pending cancellation acts at the program's next
+    // cancellation point, not inside `malloc_stats` (glibc's tst-malloc-stats-cancellation).
+    unsafe {
+        if !stderr.is_null() {
+            let mut old = 0;
+            pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &mut old);
+            libc::fputs(line.as_ptr().cast(), stderr);
+            pthread_setcancelstate(old, &mut old);
+        }
+    }
 }
 
-/// Writes all of `bytes` to `fd`, as far as the descriptor takes them.
-fn write_all(fd: i32, mut bytes: &[u8]) {
-    while !bytes.is_empty() {
-        // SAFETY: `bytes` is a valid buffer of its length.
-        let written = unsafe { crate::os::write_nocancel(fd, bytes.as_ptr(), bytes.len()) };
-        if written < 0 {
-            // SAFETY: reading this thread's errno.
-            if unsafe { *libc::__errno_location() } == libc::EINTR {
-                continue;
-            }
-            return;
-        }
-        if written == 0 {
-            return;
-        }
-        bytes = &bytes[written as usize..];
-    }
+/// The most bytes `malloc_stats` prints (its eight lines take about 300).
+const STATS_TEXT_MAX: usize = 1023;
+
+/// `PTHREAD_CANCEL_DISABLE` (glibc's value).
+const PTHREAD_CANCEL_DISABLE: libc::c_int = 1;
+
+extern "C" {
+    static stderr: *mut libc::FILE;
+    fn pthread_setcancelstate(state: libc::c_int, old: *mut libc::c_int) -> libc::c_int;
 }
 
 /// glibc's `malloc_info` XML for `info`.

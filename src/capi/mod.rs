@@ -726,7 +726,10 @@ fn aligned_size(size: usize) -> usize {
 }
 
 /// C `posix_memalign`: `align` must be a power of two and a multiple of the pointer size
-/// (else `EINVAL`); returns 0 or the error code, errno untouched, `*out` set on success.
+/// (else `EINVAL`, errno untouched); returns 0 or the error code, `*out` set on success.
+/// Like glibc's (its `_mid_memalign` sets errno on the way), a request that fails for want
+/// of memory also leaves errno `ENOMEM`: a program that reads errno after it, as
+/// snmalloc's `malloc.cc` test does, sees what it sees under glibc.
 ///
 /// # Safety
 /// `out` is valid for a pointer write.
@@ -737,6 +740,7 @@ pub unsafe fn posix_memalign(out: *mut *mut u8, align: usize, size: usize) -> i3
     let block = try_alloc(aligned_size(size), align.max(MIN_ALIGN));
     if block.is_null() {
         family::fishy_value("posix_memalign", "size", size);
+        fail(libc::ENOMEM);
         return libc::ENOMEM;
     }
     // SAFETY: caller contract.

@@ -288,6 +288,14 @@ pub unsafe fn c_realloc(memory: *mut u8, size: usize) -> *mut u8 {
             return core::ptr::null_mut();
         }
         let block_size = (*page).block_size as usize;
+        // A slot carrying the free key may be a freed block (`realloc` of a freed block):
+        // the general path tells (`realloc_plain`, `fast_freed_slot`) and never answers a
+        // freed slot in place, which `malloc` would hand out again. One compare.
+        if block_size >= 16
+            && memory.add(8).cast::<u64>().read_unaligned() == C_FREE_KEY.load(Ordering::Relaxed)
+        {
+            return core::ptr::null_mut();
+        }
         if size <= block_size && size >= block_size / 2 {
             return memory;
         }
@@ -711,6 +719,21 @@ impl GeneralPurposeAllocator {
         let (segment, page) = plain_slot(memory as usize, id)?;
         // SAFETY: a live page of ours.
         let block_size = unsafe { (*page).block_size } as usize;
+        // SAFETY: `memory` is a carved slot of `page` (`plain_slot`).
+        if unsafe { self.fast_freed_slot(&*segment, &*page, memory as usize) } {
+            // `realloc` of a freed block (reported): the program gets a fresh block holding
+            // what the slot holds, as glibc's `realloc` of a freed chunk returns one, and the
+            // slot stays free. Before, the slot's size was read, `malloc` could hand the same
+            // (emptied, re-carved) page's slot out again, and the copy overlapped and the
+            // fresh block was freed as the old one: the program held a free block.
+            let fresh = self.malloc(new_size);
+            if !fresh.is_null() && fresh != memory {
+                // SAFETY: `memory` is a slot of a live page (mapped, `block_size` bytes);
+                // `fresh` is a live block of `new_size` bytes; `copy` allows any overlap.
+                unsafe { core::ptr::copy(memory, fresh, block_size.min(new_size)) };
+            }
+            return Some(fresh);
+        }
         if new_size <= block_size && new_size >= block_size / 2 {
             return Some(memory);
         }
@@ -775,6 +798,31 @@ mod tests {
         } else {
             assert_eq!(limits, (0, 0));
         }
+    }
+
+    /// `realloc_unsized` to a size no `Layout` holds (C `realloc (p, SIZE_MAX)`,
+    /// snmalloc's and mimalloc's API tests) fails and keeps the block, small or large, in
+    /// fast mode. A large block's request reached `GlobalAlloc::realloc` with such a size:
+    /// undefined behaviour, an abort with debug assertions (the test profile).
+    #[test]
+    fn realloc_to_a_size_beyond_isize_fails_and_keeps_the_block() {
+        let mut gpa = GeneralPurposeAllocator::with_config(crate::gpa::Config::fast());
+        for size in [64, 1 << 20] {
+            let block = gpa.malloc(size);
+            assert!(!block.is_null());
+            // SAFETY: a live block of `size` bytes.
+            unsafe { block.write_bytes(0x5a, size) };
+            for new_size in [usize::MAX, isize::MAX as usize, isize::MAX as usize - 8] {
+                // SAFETY: a live block of this GPA.
+                assert!(unsafe { gpa.realloc_unsized(block, new_size) }.is_null());
+            }
+            // SAFETY: the block is still live, its bytes as written.
+            unsafe {
+                assert!((0..size).all(|i| *block.add(i) == 0x5a));
+                gpa.free_unsized(block);
+            }
+        }
+        assert_eq!(gpa.deinit(), crate::gpa::Check::Ok);
     }
 
     #[test]

@@ -126,12 +126,43 @@ impl GeneralPurposeAllocator {
         page: &Page,
         address: usize,
     ) -> bool {
+        // SAFETY: forwarded caller contract.
+        if unsafe { self.fast_freed_slot(segment, page, address) } {
+            return true;
+        }
+        if (page.block_size as usize) < KEYED_SLOT {
+            return false;
+        }
+        // SAFETY: caller contract: a slot of 16 bytes or more, being freed, so ours to write.
+        unsafe {
+            (address as *mut u8)
+                .add(8)
+                .cast::<u64>()
+                .write_unaligned(self.free_key())
+        };
+        false
+    }
+
+    /// Fast mode, C path: whether the slot at `address` of `page` is already free (its key
+    /// word set and the slot on a free list), then reported as a double free. Writes nothing:
+    /// `realloc` asks it before it looks at the slot's size, so that a freed slot is never
+    /// answered in place nor freed again once `malloc` has handed it out anew.
+    ///
+    /// # Safety
+    /// `address` is the start of a carved slot of `page`, a live page of `segment`.
+    #[inline]
+    pub(super) unsafe fn fast_freed_slot(
+        &self,
+        segment: &Segment,
+        page: &Page,
+        address: usize,
+    ) -> bool {
         if (page.block_size as usize) < KEYED_SLOT {
             return false;
         }
         let key = self.free_key();
         // SAFETY: caller contract: a slot of 16 bytes or more.
-        let word = unsafe { (address as *mut u8).add(8).cast::<u64>() };
+        let word = unsafe { (address as *const u8).add(8).cast::<u64>() };
         // SAFETY: as above.
         if unsafe { word.read_unaligned() } == key && self.on_free_list(segment, page, address) {
             let mut finding = RawFinding::new(FindingKind::DoubleFree, address);
@@ -140,8 +171,6 @@ impl GeneralPurposeAllocator {
             self.record(finding);
             return true;
         }
-        // SAFETY: as above; the slot is being freed, so it is ours to write.
-        unsafe { word.write_unaligned(key) };
         false
     }
 

@@ -1723,7 +1723,14 @@ impl GeneralPurposeAllocator {
             }
             return fresh.map_or(core::ptr::null_mut(), NonNull::as_ptr);
         }
-        // SAFETY: `old` is the block's current layout, as GlobalAlloc::realloc requires.
+        if Layout::from_size_align(new_size, old.align()).is_err() {
+            // GlobalAlloc::realloc requires the new size, rounded up to the alignment, to fit
+            // in `isize` (C `realloc (p, SIZE_MAX)`, snmalloc's and mimalloc's tests): no such
+            // block; the old one stays.
+            return core::ptr::null_mut();
+        }
+        // SAFETY: `old` is the block's current layout and `new_size` makes a valid layout
+        // with its alignment, as GlobalAlloc::realloc requires.
         let moved = unsafe { GlobalAlloc::realloc(self, memory, old, new_size) };
         let kept = old.size().min(new_size);
         if moved != memory && kept < 16 {
