@@ -214,6 +214,31 @@ impl FindingList {
         }
     }
 
+    /// Counts `finding` once more on the listed finding that `same` says it repeats: its
+    /// `count`, and its blocks' bytes (`blocks_bytes`, so that a repeat on another block of
+    /// another size is counted in bytes too). Never lists `finding` itself: `false`, nothing
+    /// changed, when no listed finding is `same`, or when a re-entered call cannot take the
+    /// lock (the repeat is then not counted; nothing is dropped, the site is listed).
+    pub fn count_repeat(
+        &self,
+        finding: &RawFinding,
+        same: impl Fn(&RawFinding, &RawFinding) -> bool,
+    ) -> bool {
+        let _inside = InsideAllocator::enter();
+        let mark = Mark::set();
+        let Some(held) = self.lock(mark.0) else {
+            return false;
+        };
+        match held.list.iter_mut().find(|seen| same(seen, finding)) {
+            Some(seen) => {
+                seen.blocks_bytes = seen.bytes() + finding.bytes();
+                seen.count += finding.count;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The findings recorded so far, taken (waiting for the lock), with one `InternalError`
     /// finding for the dropped ones, if any.
     pub fn take(&self) -> Vec<RawFinding> {
