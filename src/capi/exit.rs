@@ -1011,8 +1011,8 @@ fn resume(
             _ => {}
         }
     }
-    // A repeat is put in the program's terms too: its block's size counts in the site's
-    // bytes, as each of Valgrind's errors counts in its context.
+    // A repeat is put in the program's terms too: its block (when another than the site's
+    // first) counts in the site's bytes.
     {
         let _inside = InsideAllocator::enter();
         finding.site_trace = trace;
@@ -1445,6 +1445,13 @@ fn add_findings(
         if raw.count > 1 && raw.kind == FindingKind::FishyValue {
             finding.message.push_str(&format!(
                 " (and {} more time(s) from the same call)",
+                raw.count - 1
+            ));
+        } else if raw.count > 1 && raw.access.is_some() {
+            // Accesses (faults the program went on after, libc calls' ranges) repeat at one
+            // place, on one block or several: memcheck counts each as an error of the context.
+            finding.message.push_str(&format!(
+                " (and {} more time(s) at the same place)",
                 raw.count - 1
             ));
         } else if raw.count > 1 {
