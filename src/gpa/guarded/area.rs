@@ -769,11 +769,17 @@ impl Area {
         } else {
             return None;
         };
-        let mut finding = if kind == FindingKind::InvalidFree {
-            RawFinding::new(kind, address)
-        } else {
-            block_finding(kind, record)
-        };
+        let mut finding = block_finding(kind, record);
+        if kind == FindingKind::InvalidFree {
+            // A pointer inside a block (live, or freed with its traces kept) names the block,
+            // as `free` does; one in an extent that never held a block names none.
+            finding.address = address;
+            if state == SLOT_FREE {
+                finding = RawFinding::new(kind, address);
+            } else if state == SLOT_LIVE {
+                finding.free_trace = TraceId::NONE;
+            }
+        }
         set_claim(&mut finding, Some(layout));
         finding.site_trace = trace;
         Some(finding)
