@@ -93,6 +93,11 @@ struct Case<'a> {
     native_aborts: bool,
     /// The findings are the `fork` child's: the main process has none.
     forked: bool,
+    /// Faults on one guarded page by several threads at once (guard modes): while one
+    /// thread is stepped over its access, the page is open and the others' accesses to it
+    /// are not seen (open, see the doc), so each of these may be missing or counted short;
+    /// any finding not in the mode's list must be one of these, seen at most `count` times.
+    racing: &'a [Want],
     /// Why fast mode's run is not held to the native one (an open fault, written up in
     /// `docs/sweeps/debug_allocators.md`): it is run, and what it did is printed.
     fast_open: Option<&'static str>,
@@ -107,6 +112,7 @@ const fn case<'a>(file: &'static str, modes: &'a [(&'a [&'a str], &'a [Want])]) 
         records: 0,
         native_aborts: false,
         forked: false,
+        racing: &[],
         fast_open: None,
     }
 }
@@ -141,18 +147,28 @@ fn assert_verdict(tag: &str, run: &Run, wants: &[Want], case: &Case<'_>) {
     let shown = format!("{tag}: {}\nstderr:\n{}", describe(&findings), run.stderr());
     let (records, errors): (Vec<&Value>, Vec<&Value>) =
         findings.iter().partition(|f| f["kind"] == "leak");
+    let is = |finding: &Value, want: &Want| {
+        finding["kind"] == want.kind
+            && want.offset.is_none_or(|offset| finding["offset"] == offset)
+            && first_line(finding, want.at.0) == Some(want.at.1)
+            && want
+                .frames
+                .iter()
+                .all(|&(stack, line)| has_line(finding, stack, line))
+    };
+    let racing = |finding: &&Value| {
+        case.racing.iter().any(|want| {
+            is(finding, want)
+                && finding["size"] == want.bytes
+                && finding["count"].as_u64().is_some_and(|n| n <= want.count)
+        })
+    };
+    let (raced, errors): (Vec<&Value>, Vec<&Value>) = errors.into_iter().partition(racing);
+    assert!(raced.len() <= case.racing.len(), "{shown}");
     assert_eq!(errors.len(), wants.len(), "{shown}");
     for want in wants {
         let found = errors.iter().any(|finding| {
-            finding["kind"] == want.kind
-                && finding["size"] == want.bytes
-                && finding["count"] == want.count
-                && want.offset.is_none_or(|offset| finding["offset"] == offset)
-                && first_line(finding, want.at.0) == Some(want.at.1)
-                && want
-                    .frames
-                    .iter()
-                    .all(|&(stack, line)| has_line(finding, stack, line))
+            is(finding, want) && finding["size"] == want.bytes && finding["count"] == want.count
         });
         assert!(
             found,
@@ -603,10 +619,13 @@ fn gwp_asan() {
     // (:41, freed :42). Valgrind, 500 errors from 5 contexts: "Invalid free()" at :27 (inside
     // the freed block) and :28 ("0 bytes after a block of size 1 free'd"), "Invalid write of
     // size 1" in touch (:17) from :29 (inside), :30 (16 bytes before, and 15 bytes after).
-    // Guard mode: all five with their counts (before: the interior free was 100 findings
-    // naming no block, each fault site counted once, and now and then a repeat lost under
-    // the race). Check mode: the frees; the writes in the freed block's poison, at exit,
-    // once (its first changed byte: 16 before).
+    // Guard mode: the frees with their counts (before: the interior free was 100 findings
+    // naming no block), the three writes each one finding counted up to 100 times (before:
+    // once): the writes at 0 and -16 share the freed block's data page, and while one
+    // thread is stepped over its write the page is open, so the other's writes meanwhile go
+    // unseen: now and then one is counted 99 times or (the loop being faster than one step)
+    // not at all (open: `racing`). Check mode: the frees; the writes in the freed block's
+    // poison, at exit, once (its first changed byte: 16 before).
     const THREAD_FREES: [Want; 2] = [
         times(100, want("double_free", 1, None, ("second_free", 27))),
         times(
@@ -620,9 +639,8 @@ fn gwp_asan() {
     let [a, b] = THREAD_FREES;
     let threads_checked = [a, b, want("write_after_free", 1, Some(-16), ("free", 42))];
     let [a, b] = THREAD_FREES;
-    let threads_guarded = [
-        a,
-        b,
+    let threads_guarded = [a, b];
+    let threads_racing = [
         repeats(
             100,
             Want {
@@ -703,6 +721,7 @@ fn gwp_asan() {
             Case {
                 args: &["threads"],
                 native_aborts: true,
+                racing: &threads_racing,
                 ..case(
                     "gwp_recoverable.c",
                     &[(CHECK, &threads_checked), (GUARD, &threads_guarded)],
