@@ -256,7 +256,8 @@ fn heap_basics_and_leak_kinds() {
 
 /// malloc.c's read past a 3-byte block, seen by guard mode with `--guard-flush` at the access
 /// (Valgrind: "Invalid read of size 1 at main (heap_basics.c:30)", "0 bytes after a block of
-/// size 3", 20 times from 1 context: gpa reports it once).
+/// size 3", 20 times from 1 context: gpa reports one finding counted 20 times, its size the
+/// 20 blocks' bytes; counted once before the fence sweep).
 #[test]
 fn guard_flush_sees_the_read_past_a_small_block() {
     if !compilers_or_skip() {
@@ -271,7 +272,8 @@ fn guard_flush_sees_the_read_past_a_small_block() {
         .filter(|f| f["kind"] == "overflow")
         .collect();
     assert_eq!(overflows.len(), 1, "{}", describe(&run.findings()));
-    assert_eq!(overflows[0]["size"], 3);
+    assert_eq!(overflows[0]["size"], 3 * 20);
+    assert_eq!(overflows[0]["count"], 20);
     assert_eq!(overflows[0]["offset"], 3);
     assert_eq!(overflows[0]["access"], "read");
     assert_eq!(first_line(&overflows[0], "access"), Some(30));
@@ -374,7 +376,9 @@ fn heap_errors() {
             // block, the smallest 3 read past their end); "Invalid write of size 1" at :22, "32
             // bytes inside a block of size 64 free'd"; at :25, "0 bytes after a block of size 2
             // free'd". Check mode: the two writes, found in the freed blocks' fill at exit;
-            // guard mode: all three at the access (the reads once).
+            // guard mode: all three at the access, the reads one finding counted 64 times as
+            // Valgrind's (size: the 64 blocks' bytes, 64 + 63 + ... + 1 = 2,080; before the
+            // fence sweep counted once, size 64).
             case(
                 "freed_access.c",
                 &[
@@ -382,7 +386,7 @@ fn heap_errors() {
                     want("write_after_free", 2, Some(2), Some(("free", 24))),
                 ],
                 &[
-                    want("read_after_free", 64, Some(3), Some(("access", 19))),
+                    want("read_after_free", 2080, Some(3), Some(("access", 19))),
                     want("write_after_free", 64, Some(32), Some(("access", 22))),
                     want("write_after_free", 2, Some(2), Some(("access", 25))),
                 ],
@@ -473,7 +477,8 @@ fn heap_errors() {
 }
 
 /// The underflows of `underflow_read.c` under `--guard-underflow` (Valgrind: 17 errors from 2
-/// contexts, at lines 16 and 21).
+/// contexts, at lines 16 and 21: once and 16 times; gpa counts them so, the second finding's
+/// size the bytes of its 16 blocks, 8 + 16 + ... + 20000 = 36,724).
 #[test]
 fn guard_underflow_sees_reads_before_blocks() {
     if !compilers_or_skip() {
@@ -482,7 +487,7 @@ fn guard_underflow_sees_reads_before_blocks() {
     let dir = scratch("drm-underflow");
     let program = compile_all(&["underflow_read.c"], &dir).remove(0);
     let run = gpa_run(&dir, &["--guard-underflow"], &[program.to_str().unwrap()]);
-    let mut lines: Vec<(u64, u64)> = run
+    let mut lines: Vec<(u64, u64, u64)> = run
         .findings()
         .iter()
         .filter(|f| f["kind"] == "underflow")
@@ -490,11 +495,17 @@ fn guard_underflow_sees_reads_before_blocks() {
             (
                 first_line(f, "access").unwrap_or(0),
                 f["size"].as_u64().unwrap(),
+                f["count"].as_u64().unwrap(),
             )
         })
         .collect();
     lines.sort_unstable();
-    assert_eq!(lines, [(16, 1), (21, 8)], "{}", describe(&run.findings()));
+    assert_eq!(
+        lines,
+        [(16, 1, 1), (21, 36_724, 16)],
+        "{}",
+        describe(&run.findings())
+    );
     assert_eq!(run.stdout(), "read 17 bytes before blocks\n");
 }
 

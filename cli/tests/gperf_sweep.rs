@@ -15,9 +15,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
 use common::*;
 use serde_json::Value;
 
@@ -93,44 +90,6 @@ fn compilers_or_skip() -> bool {
     gcc_or_skip() && !skip("g++", "g++")
 }
 
-/// Compiles `tests/gperf_sweep/<file>` with gcc or g++ (`-O0 -g -pthread -w`) into `dir`,
-/// all at once; returns the binaries in the files' order.
-fn compile_all(files: &[&str], dir: &Path) -> Vec<PathBuf> {
-    let started: Vec<_> = files
-        .iter()
-        .map(|file| {
-            let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/gperf_sweep")
-                .join(file);
-            let (stem, extension) = file.rsplit_once('.').expect("a file name with a suffix");
-            let compiler = if extension == "cpp" { "g++" } else { "gcc" };
-            let binary = dir.join(stem);
-            let child = Command::new(compiler)
-                .args(["-O0", "-g", "-pthread", "-w", "-o"])
-                .arg(&binary)
-                .arg(&source)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("run the compiler");
-            (child, binary, source)
-        })
-        .collect();
-    started
-        .into_iter()
-        .map(|(child, binary, source)| {
-            let out = child.wait_with_output().expect("wait for the compiler");
-            assert!(
-                out.status.success(),
-                "{}: {}",
-                source.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            binary
-        })
-        .collect()
-}
-
 /// The line of a stack's first frame.
 fn first_line(finding: &Value, stack: &str) -> Option<u64> {
     finding["stacks"][stack].as_array()?.first()?["line"].as_u64()
@@ -171,7 +130,7 @@ fn sweep(name: &str, cases: &[Case<'_>]) {
     }
     let dir = scratch(name);
     let files: Vec<&str> = cases.iter().map(|case| case.file).collect();
-    let programs = compile_all(&files, &dir);
+    let programs = compile_programs("gperf_sweep", &files, &dir);
     for (case, program) in cases.iter().zip(programs) {
         let mut command = vec![program.to_str().expect("a UTF-8 path")];
         command.extend_from_slice(case.args);
@@ -436,7 +395,7 @@ fn heap_checker_leak_verdicts() {
         return;
     }
     let dir = scratch("gperf-heapcheck");
-    let program = compile_all(&["heap_checker.cpp"], &dir).remove(0);
+    let program = compile_programs("gperf_sweep", &["heap_checker.cpp"], &dir).remove(0);
     let command = [program.to_str().unwrap()];
     let native = plain_run(&dir, &command, |_| {});
     assert_eq!(native.status.code(), Some(0));

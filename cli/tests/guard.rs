@@ -520,11 +520,14 @@ fn the_program_goes_on_after_each_fault_and_each_site_is_reported_once_as_valgri
     // invalid read of size 8 in sum_one_too_many (0 bytes after a block of size 128),
     // invalid write of size 1 in write_past_end (0 bytes after a block of size 4,096), and
     // "33 bytes in 1 blocks are definitely lost"; the program prints its total and exits 3.
+    // Each site is one finding, counted as memcheck counts its context's errors: the loop's
+    // 1000 reads of one block are one finding of count 1000 and the block's 64 bytes (it was
+    // count 1 before the fence sweep).
     let expected = [
-        ("read_after_free", "read", 4, 64, "read_freed"),
-        ("write_after_free", "write", 8, 64, "write_freed"),
-        ("overflow", "read", 128, 128, "sum_one_too_many"),
-        ("overflow", "write", 4096, 4096, "write_past_end"),
+        ("read_after_free", "read", 4, 64, "read_freed", 1000),
+        ("write_after_free", "write", 8, 64, "write_freed", 1),
+        ("overflow", "read", 128, 128, "sum_one_too_many", 1),
+        ("overflow", "write", 4096, 4096, "write_past_end", 1),
     ];
     for options in [&["--guard"][..], &["--guard-sample", "1"][..]] {
         let run = gpa_run(&dir, options, &[binary.to_str().unwrap()]);
@@ -544,7 +547,7 @@ fn the_program_goes_on_after_each_fault_and_each_site_is_reported_once_as_valgri
             "{options:?}: {}",
             describe(&findings)
         );
-        for (kind, access, offset, size, function) in expected {
+        for (kind, access, offset, size, function, count) in expected {
             let found = errors.iter().find(|finding| {
                 finding["kind"] == kind
                     && finding["access"] == access
@@ -558,6 +561,7 @@ fn the_program_goes_on_after_each_fault_and_each_site_is_reported_once_as_valgri
             });
             assert_eq!(found["offset"], offset, "{found}");
             assert_eq!(found["size"], size, "{found}");
+            assert_eq!(found["count"], count, "{found}");
         }
         let leaks: Vec<&Value> = findings.iter().filter(|f| f["kind"] == "leak").collect();
         assert_eq!(leaks.len(), 1, "{}", describe(&findings));

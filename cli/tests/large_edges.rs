@@ -140,7 +140,14 @@ fn guard_mode_reports_the_reads_past_the_end() {
     let guard = gpa_run(&dir, &["--guard"], &command);
     assert_eq!(guard.output.status.code(), Some(0), "{}", guard.stderr());
     assert_eq!(guard.stdout(), stdout);
-    assert_eq!(errors(&guard), after(200_000), "{}", guard.stderr());
+    // Each access site is one finding counted over the blocks it faulted on (memcheck: one
+    // context, one error per block), its size their bytes since the fence sweep: 200,000 +
+    // 256 KiB + (256 KiB - 16) + 1 MiB = 1,772,848 (the first block's offsets).
+    let mut expected = after(200_000);
+    for error in &mut expected {
+        error.1 = 1_772_848;
+    }
+    assert_eq!(errors(&guard), expected, "{}", guard.stderr());
     let underflow = gpa_run(&dir, &["--guard-underflow"], &command);
     assert_eq!(
         underflow.output.status.code(),
@@ -149,11 +156,17 @@ fn guard_mode_reports_the_reads_past_the_end() {
         underflow.stderr()
     );
     assert_eq!(underflow.stdout(), stdout);
+    // Counted over every block each site faulted on (since the fence sweep): the reads
+    // before each of the eight blocks (7,818,514 bytes in all), past the ends of the 256 KiB
+    // and 1 MiB blocks (1,310,720), the first block's offsets.
     let mut wanted = vec![
-        ("underflow".to_owned(), 131_073, -1, Some(BEFORE_1)),
-        ("underflow".to_owned(), 131_073, -16, Some(BEFORE_16)),
+        ("underflow".to_owned(), 7_818_514, -1, Some(BEFORE_1)),
+        ("underflow".to_owned(), 7_818_514, -16, Some(BEFORE_16)),
     ];
-    wanted.extend(after(262_144));
+    wanted.extend(after(262_144).into_iter().map(|mut e| {
+        e.1 = 1_310_720;
+        e
+    }));
     assert_eq!(errors(&underflow), wanted, "{}", underflow.stderr());
 }
 
@@ -191,9 +204,11 @@ fn the_page_before_a_large_block_reads_as_zeros() {
         errors(&guard),
         vec![
             ("underflow".to_owned(), 200_000, -4096, Some(PAGE_BEFORE)),
+            // Counted over the three malloc blocks whose page end it read (since the fence
+            // sweep): 200,000 + 256 KiB + 1 MiB = 1,510,720 bytes.
             (
                 "overflow".to_owned(),
-                200_000,
+                1_510_720,
                 204_095,
                 Some(PAGE_BEFORE + 1)
             ),

@@ -934,8 +934,8 @@ fn resumable(finding: &RawFinding, fault: &Fault) -> bool {
         && !crate::gpa::inside_allocator()
 }
 
-/// Faults the program went on after, in the program's terms, each site once: reported with
-/// the other findings at exit.
+/// Faults the program went on after, in the program's terms, each site once (its repeats
+/// counted on it): reported with the other findings at exit.
 static FAULTS: super::recorded::FindingList = super::recorded::FindingList::new();
 /// The most faults kept.
 const MAX_FAULTS: usize = 10_000;
@@ -999,7 +999,7 @@ fn resume(
     let mut seen = false;
     let mut slot = None;
     for (index, site) in FAULT_SITES.iter().enumerate() {
-        match site.load(Ordering::Relaxed) {
+        match site.load(Ordering::Acquire) {
             0 => {
                 slot = Some(index);
                 break;
@@ -1011,7 +1011,9 @@ fn resume(
             _ => {}
         }
     }
-    if !seen {
+    // A repeat is put in the program's terms too: its block (when another than the site's
+    // first) counts in the site's bytes.
+    {
         let _inside = InsideAllocator::enter();
         finding.site_trace = trace;
         if gpa.config().safety {
@@ -1038,16 +1040,28 @@ fn resume(
         return refused(seen);
     }
     if seen {
+        // Counted on the site's finding, as memcheck counts each error of one context (a
+        // loop that faults 100 times at one access: one finding of count 100).
+        let repeat = *finding;
+        crate::os::signal::with_signals_blocked(&mut || {
+            FAULTS.count_repeat(&repeat, |listed, repeat| {
+                listed.kind == repeat.kind && listed.site_trace == repeat.site_trace
+            });
+        });
         return Resume::Resumed;
-    }
-    if let Some(slot) = slot {
-        FAULT_SITES[slot].store(key, Ordering::Relaxed);
     }
     // Every signal blocked while the lock is held: the leak scan's stop signal must not
     // stop this thread holding it.
     crate::os::signal::with_signals_blocked(&mut || {
         FAULTS.record(*finding, MAX_FAULTS, false, |_, _| false);
     });
+    // The site is published only once its finding is listed: another thread's repeat that
+    // sees it seen finds the finding to count on (published first, such a repeat was lost
+    // now and then: 99 of 100 writes counted). Two threads that both find the site new
+    // list it twice; the exit's grouping (`merge_same_site`) adds their counts up.
+    if let Some(slot) = slot {
+        FAULT_SITES[slot].store(key, Ordering::Release);
+    }
     Resume::Resumed
 }
 
@@ -1433,6 +1447,13 @@ fn add_findings(
         if raw.count > 1 && raw.kind == FindingKind::FishyValue {
             finding.message.push_str(&format!(
                 " (and {} more time(s) from the same call)",
+                raw.count - 1
+            ));
+        } else if raw.count > 1 && raw.access.is_some() {
+            // Accesses (faults the program went on after, libc calls' ranges) repeat at one
+            // place, on one block or several: memcheck counts each as an error of the context.
+            finding.message.push_str(&format!(
+                " (and {} more time(s) at the same place)",
                 raw.count - 1
             ));
         } else if raw.count > 1 {

@@ -839,13 +839,14 @@ pub fn to_user(gpa: &GeneralPurposeAllocator, mut finding: RawFinding) -> RawFin
     // An invalid free of a pointer inside a block where the GPA named the block but not the
     // pointer's place in it (a guarded block's): its offset from the program's start of the
     // block, as check mode's findings and Valgrind give it ("16 bytes inside a block of size
-    // 64"), from the block's own lookup (as [`find`]'s).
+    // 64"), from the block's own lookup (as [`find`]'s). A pointer in the block's alignment
+    // slack or front guard gets its offset too (past the end, or negative), as check mode
+    // gives it for a pointer in its redzone: `free (p + 1)` of a 1-byte block is "0 bytes
+    // after a block of size 1" in Valgrind's words, offset 1 (it had none in guard mode).
     if finding.kind == FindingKind::InvalidFree && finding.offset.is_none() && finding.size != 0 {
         if let Some((span, _)) = gpa.block_containing_located(finding.address) {
             let start = span.start + pad_at(gpa, span.start, span.size, span.align);
-            if (start..start + finding.size).contains(&finding.address) {
-                finding.offset = Some((finding.address - start) as isize);
-            }
+            finding.offset = Some(finding.address.wrapping_sub(start) as isize);
         }
     }
     finding

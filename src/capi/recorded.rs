@@ -214,6 +214,38 @@ impl FindingList {
         }
     }
 
+    /// Counts `finding` once more on the listed finding that `same` says it repeats: its
+    /// `count`, and in `blocks_bytes` the bytes of the blocks it concerns, each block once as
+    /// far as the listed finding's tells (a repeat on the listed finding's own block adds no
+    /// bytes; one on another block adds that block's: a loop that reads one 64-byte block
+    /// 1,000 times stays a finding of 64 bytes, one that reads 1,000 such blocks is one of
+    /// 64,000). Never lists `finding` itself: `false`, nothing changed, when no listed finding
+    /// is `same`, or when a re-entered call cannot take the lock (the repeat is then not
+    /// counted; nothing is dropped, the site is listed).
+    pub fn count_repeat(
+        &self,
+        finding: &RawFinding,
+        same: impl Fn(&RawFinding, &RawFinding) -> bool,
+    ) -> bool {
+        let _inside = InsideAllocator::enter();
+        let mark = Mark::set();
+        let Some(held) = self.lock(mark.0) else {
+            return false;
+        };
+        match held.list.iter_mut().find(|seen| same(seen, finding)) {
+            Some(seen) => {
+                let mut bytes = seen.bytes();
+                if finding.address != seen.address {
+                    bytes += finding.bytes();
+                }
+                seen.blocks_bytes = bytes;
+                seen.count += finding.count;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The findings recorded so far, taken (waiting for the lock), with one `InternalError`
     /// finding for the dropped ones, if any.
     pub fn take(&self) -> Vec<RawFinding> {

@@ -17,7 +17,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
 use super::heap::{self, Heap};
-use super::segment::{Page, Segment, SLOT_LIVE, UNITS};
+use super::segment::{Page, Segment, SLOT_FREED, SLOT_LIVE, UNITS};
 use super::{internal, lock, Check, GeneralPurposeAllocator, OnError};
 use crate::report::{FindingKind, RawFinding};
 use crate::trace::TraceId;
@@ -229,7 +229,18 @@ impl GeneralPurposeAllocator {
         for index in 0..page.carved as usize {
             // SAFETY: safety mode keeps metadata for every slot.
             let meta = unsafe { page.meta(index) };
-            if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
+            let state = meta.state.load(Ordering::Acquire);
+            if state == SLOT_FREED {
+                // A block freed long ago (out of the quarantine, not reused): its poison,
+                // where the caller may read the heap's pages.
+                if readable(page.slot_address(index), block_size) {
+                    // SAFETY: a carved, freed slot of a live page; the caller may read the
+                    // heap's owner-only state (function contract), and the slot is readable.
+                    unsafe { self.check_freed_slot(page, index) };
+                }
+                continue;
+            }
+            if state != SLOT_LIVE {
                 continue;
             }
             let address = page.slot_address(index);

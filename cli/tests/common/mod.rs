@@ -202,6 +202,47 @@ fn compile_file(source: &Path, binary: &Path, flags: &[&str]) -> PathBuf {
     binary.to_path_buf()
 }
 
+/// Compiles `tests/<folder>/<file>` for each of `files` with gcc (`.c`) or g++ (`.cpp`),
+/// `-O0 -g -pthread -w`, into `dir` (each binary named after its file's stem), all at once
+/// (the sweeps' programs); returns the binaries in the files' order. Panics with the
+/// compiler's message if one fails.
+pub fn compile_programs(folder: &str, files: &[&str], dir: &Path) -> Vec<PathBuf> {
+    let started: Vec<_> = files
+        .iter()
+        .map(|file| {
+            let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests")
+                .join(folder)
+                .join(file);
+            let (stem, extension) = file.rsplit_once('.').expect("a file name with a suffix");
+            let compiler = if extension == "cpp" { "g++" } else { "gcc" };
+            let binary = dir.join(stem);
+            let child = Command::new(compiler)
+                .args(["-O0", "-g", "-pthread", "-w", "-o"])
+                .arg(&binary)
+                .arg(&source)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("run the compiler");
+            (child, binary, source)
+        })
+        .collect();
+    started
+        .into_iter()
+        .map(|(child, binary, source)| {
+            let out = child.wait_with_output().expect("wait for the compiler");
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                source.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            binary
+        })
+        .collect()
+}
+
 /// The result of one `gpa run`.
 pub struct Run {
     /// The program's output and `gpa`'s exit status.

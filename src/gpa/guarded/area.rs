@@ -548,9 +548,20 @@ impl Area {
         let state = record.state.load(Ordering::Acquire);
         if address != data || state == SLOT_FREE {
             let mut finding = RawFinding::new(FindingKind::InvalidFree, address);
-            if state == SLOT_LIVE {
-                finding.size = record.requested.load(Ordering::Relaxed);
-                finding.alloc_trace = TraceId(record.alloc_trace.load(Ordering::Relaxed));
+            if state != SLOT_FREE {
+                // A pointer inside a live block, or inside a freed one whose traces are kept
+                // (quarantined, or on a free list since): the block is named, with its
+                // traces, as Valgrind names it ("1 bytes inside a block of size 32 free'd")
+                // and as check mode does; the report groups repeats by those traces. A freed
+                // block was left unnamed: each free of `p + 1` after `free (p)` was a finding
+                // of its own, with neither size nor stacks.
+                let block = block_finding(FindingKind::InvalidFree, record);
+                finding.size = block.size;
+                finding.align = block.align;
+                finding.alloc_trace = block.alloc_trace;
+                if state != SLOT_LIVE {
+                    finding.free_trace = block.free_trace;
+                }
             }
             set_claim(&mut finding, claimed);
             finding.site_trace = trace;
@@ -758,11 +769,17 @@ impl Area {
         } else {
             return None;
         };
-        let mut finding = if kind == FindingKind::InvalidFree {
-            RawFinding::new(kind, address)
-        } else {
-            block_finding(kind, record)
-        };
+        let mut finding = block_finding(kind, record);
+        if kind == FindingKind::InvalidFree {
+            // A pointer inside a block (live, or freed with its traces kept) names the block,
+            // as `free` does; one in an extent that never held a block names none.
+            finding.address = address;
+            if state == SLOT_FREE {
+                finding = RawFinding::new(kind, address);
+            } else if state == SLOT_LIVE {
+                finding.free_trace = TraceId::NONE;
+            }
+        }
         set_claim(&mut finding, Some(layout));
         finding.site_trace = trace;
         Some(finding)
