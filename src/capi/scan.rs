@@ -347,6 +347,12 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
             buffers.sort_unstable();
             user_blocks.retain(|block| buffers.binary_search(&block.address).is_err());
         }
+        // And the loader's `_dl_find_object` segments, which they free too.
+        let mut by_address = user_blocks.clone();
+        by_address.sort_unstable_by_key(|block| block.address);
+        let mut segments = loader_segments_freeres_frees(&maps, &by_address);
+        segments.sort_unstable();
+        user_blocks.retain(|block| segments.binary_search(&block.address).is_err());
     }
     let mut graph = Graph::new(user_blocks, &maps, options.heuristics);
     if let Some((start, len)) = options.who_points_at {
@@ -954,6 +960,9 @@ const SETTLE_BLOCKED_GRACE: Duration = Duration::from_millis(25);
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn stop_threads_once(gpa: &GeneralPurposeAllocator, grace: Duration) -> Option<world::Stopped> {
     let mut result = None;
+    // No thread is stopped holding a list of the symbolizer, which the report needs after
+    // the scan (taken before the loader's lock, as the symbolizer takes them).
+    let _lists = crate::report::symbolize::hold_lists(LISTS_PATIENCE);
     with_loader_lock(&mut || {
         // No thread is stopped in the middle of recording a finding: the lists' lock is
         // needed to take them for the report, and the stopped threads never resume.
@@ -973,6 +982,11 @@ fn stop_threads_once(gpa: &GeneralPurposeAllocator, grace: Duration) -> Option<w
     });
     result
 }
+
+/// How long [`stop_threads_once`] waits for each of the symbolizer's lists: a thread that
+/// keeps one longer (stuck inside gpa for ever, lifecycle.md item 22) is stopped as it is.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const LISTS_PATIENCE: Duration = Duration::from_millis(500);
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 fn stop_threads(_gpa: &GeneralPurposeAllocator, _wanted: bool, _settle: bool) -> Threads {
@@ -1204,6 +1218,96 @@ fn buffers_freeres_frees(list: *mut *mut libc::FILE, orient: bool) -> std::vec::
         stream = word(104);
     }
     buffers
+}
+
+/// The blocks (their `malloc`ed addresses) holding the dynamic loader's `_dl_find_object`
+/// segments, which glibc's exit-time frees free (`__libc_freeres` → ld.so's
+/// `_dl_find_object_freeres`), for a scan that could not run them (a thread stopped inside
+/// `dlopen`, `exit_threads_busy.c dlopen`, lifecycle.md item 25). Valgrind, which runs them
+/// once the other threads are gone, lists none of them; left so they were "possibly lost":
+/// the loader keeps each segment 128-byte aligned inside its block, so its pointers (ld.so's
+/// static `_dlfo_loaded_mappings`) point into the block, not at its start.
+///
+/// ld.so has no symbol table here (`_dlfo_loaded_mappings` is static and unexported), so
+/// the segments are found by their header (glibc 2.35 on, `elf/dl-find_object.c`), through
+/// the words of ld.so's writable mappings: a segment `s` holds `previous` (the older
+/// segment, or 0), `to_free` (the start `b` of the block it lies in, with `s` the first
+/// 128-byte boundary at or past `b`), `size` and `allocated` (`size <= allocated`, and the
+/// `allocated` 32-byte entries after the 32-byte header fit in the block). Each candidate's
+/// `previous` chain is followed with the same test. Nothing is called and no lock taken: a
+/// stopped thread may hold the loader's lock; every word is read with `process_vm_readv`.
+/// `blocks`: the live blocks, sorted by address.
+fn loader_segments_freeres_frees(maps: &Maps, blocks: &[LiveBlock]) -> std::vec::Vec<usize> {
+    const ALIGN: usize = 128;
+    const HEADER: usize = 32;
+    const ENTRY: usize = 32;
+    let mut found = std::vec::Vec::new();
+    if !cfg!(all(
+        target_os = "linux",
+        target_arch = "x86_64",
+        target_env = "gnu"
+    )) {
+        return found;
+    }
+    let containing = |address: usize| -> Option<&LiveBlock> {
+        let at = blocks.partition_point(|block| block.address <= address);
+        let block = blocks.get(at.checked_sub(1)?)?;
+        (address < block.address.saturating_add(block.size)).then_some(block)
+    };
+    // The block holding a segment header at `segment`, when there is one there.
+    let segment_block = |segment: usize| -> Option<(usize, usize)> {
+        if segment == 0 || segment % ALIGN != 0 {
+            return None;
+        }
+        let block = containing(segment)?;
+        let mut header = [0u8; HEADER];
+        if leakcheck::maps::read_own_memory(segment, &mut header) != Some(HEADER) {
+            return None;
+        }
+        let word =
+            |at: usize| usize::from_ne_bytes(header[at..at + 8].try_into().unwrap_or([0; 8]));
+        let (previous, to_free, size, allocated) = (word(0), word(8), word(16), word(24));
+        let first_boundary = block.address.checked_add(ALIGN - 1)? & !(ALIGN - 1);
+        let fits = allocated
+            .checked_mul(ENTRY)
+            .and_then(|bytes| bytes.checked_add(HEADER + (segment - block.address)))
+            .is_some_and(|end| end <= block.size);
+        (to_free == block.address
+            && segment == first_boundary
+            && allocated != 0
+            && size <= allocated
+            && fits)
+            .then_some((block.address, previous))
+    };
+    let mut page = [0u8; 4096];
+    for mapping in maps.mappings() {
+        let name = mapping.path.rsplit('/').next().unwrap_or("");
+        if !(mapping.read && mapping.write && !mapping.shared && name.starts_with("ld-linux")) {
+            continue;
+        }
+        let mut at = mapping.start;
+        while at < mapping.end {
+            let length = page.len().min(mapping.end - at);
+            if leakcheck::maps::read_own_memory(at, &mut page[..length]) == Some(length) {
+                for word in page[..length].chunks_exact(8) {
+                    let mut segment = usize::from_ne_bytes(word.try_into().unwrap_or([0; 8]));
+                    // A bounded walk of the chain of older segments.
+                    for _ in 0..64 {
+                        let Some((block, previous)) = segment_block(segment) else {
+                            break;
+                        };
+                        if found.contains(&block) {
+                            break;
+                        }
+                        found.push(block);
+                        segment = previous;
+                    }
+                }
+            }
+            at += length;
+        }
+    }
+    found
 }
 
 /// Discards the unwritten (and unread) buffered bytes of every open stream.

@@ -454,6 +454,20 @@ pub fn open_loaded_objects() {
     modules::module_for(0, trace::module_epoch());
 }
 
+/// Holds the symbolizer's lists (the modules unloaded and loaded, the object files opened)
+/// until the value is dropped, each taken when it comes free within `patience`: for the exit
+/// scan, which stops the other threads for good and then symbolizes its report. A thread
+/// stopped while it held one (a thread in `dlclose` records the object it unloads,
+/// `note_unload`, with the unloaded list's lock held) kept the report waiting for ever
+/// (`exit_threads_busy.c dlopen`, lifecycle.md item 25). Taken before the dynamic loader's
+/// lock, in the order `module_for` takes them (the loaded list, then the loader's lock).
+pub fn hold_lists(patience: std::time::Duration) -> impl Sized {
+    (
+        modules::hold_modules(patience),
+        objects::hold_objects(patience),
+    )
+}
+
 /// Records that the object loaded at `bias` is about to be unloaded (`dlclose`), so that the
 /// addresses captured in it keep naming it. Cheap: no symbolization happens here.
 pub fn note_unload(bias: usize, name: &str) {

@@ -63,6 +63,15 @@ pub(super) fn hold_loaded_for_test() -> impl Sized {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Holds the lists of unloaded and loaded modules (see [`super::hold_lists`]).
+pub fn hold_modules(patience: std::time::Duration) -> impl Sized {
+    use super::objects::try_lock_for;
+    (
+        try_lock_for(&UNLOADED, patience),
+        try_lock_for(&LOADED, patience),
+    )
+}
+
 /// The module of an address of a trace captured in module epoch `epoch`.
 pub fn module_for(address: usize, epoch: u32) -> Option<Module> {
     let unloaded = lock(&UNLOADED).and_then(|unloaded| {

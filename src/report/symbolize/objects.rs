@@ -262,6 +262,30 @@ pub fn in_crash_report() -> bool {
     CRASH.try_with(|crash| crash.get().0).unwrap_or(true)
 }
 
+/// Takes `mutex` when it comes free within `patience` (also after a panic elsewhere), for a
+/// caller that must not wait for ever: `None` when another thread kept it all that time.
+pub fn try_lock_for<T>(
+    mutex: &Mutex<T>,
+    patience: std::time::Duration,
+) -> Option<MutexGuard<'_, T>> {
+    let started = std::time::Instant::now();
+    loop {
+        match mutex.try_lock() {
+            Ok(guard) => return Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) if started.elapsed() < patience => {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+            Err(TryLockError::WouldBlock) => return None,
+        }
+    }
+}
+
+/// Holds the list of opened object files (see [`super::hold_lists`]).
+pub fn hold_objects(patience: std::time::Duration) -> impl Sized {
+    try_lock_for(&OBJECTS, patience)
+}
+
 /// Locks a mutex of the symbolizer, also after a panic elsewhere; `None` only on a thread
 /// writing a crash report, when the lock stayed busy (see the module docs).
 pub fn lock<T>(mutex: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
