@@ -852,12 +852,9 @@ impl GeneralPurposeAllocator {
             return trace::capture_id_walking_frames(self.config.stack_trace_frames);
         }
         if method.needs_guard() {
-            // An unwinder may allocate: keep that on the internal heap. Its code keeps SSE
-            // values in aligned stack slots: realigned, as the program may call in on a
-            // misaligned stack (`os::stack::on_aligned_stack`).
+            // An unwinder may allocate: keep that on the internal heap.
             let _inside = heap::InsideAllocator::enter();
-            let frames = self.config.stack_trace_frames;
-            return crate::os::stack::on_aligned_stack(|| capture(frames, method));
+            return capture(self.config.stack_trace_frames, method);
         }
         capture(self.config.stack_trace_frames, method)
     }
@@ -920,10 +917,7 @@ impl GeneralPurposeAllocator {
         let method = self.config.trace_method;
         debug_assert!(trace::thread_prepared() && method.needs_guard());
         let _inside = heap::InsideAllocator::enter();
-        // The walk's code keeps SSE values in aligned stack slots: realigned, as the program
-        // may call `malloc` on a misaligned stack (`os::stack::on_aligned_stack`).
-        let frames = self.config.stack_trace_frames;
-        crate::os::stack::on_aligned_stack(|| trace::capture_id_unanswered(start, frames, method))
+        trace::capture_id_unanswered(start, self.config.stack_trace_frames, method)
     }
 
     // ---- the raw operations ----
