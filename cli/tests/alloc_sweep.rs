@@ -16,7 +16,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use common::*;
 use serde_json::Value;
@@ -97,41 +96,9 @@ const fn clean(file: &'static str) -> Case<'static> {
     case(file, &[], &[])
 }
 
-/// Compiles `tests/alloc_sweep/<file>` with gcc (`-O0 -g -pthread -w`) into `dir`, all at
-/// once; returns the binaries in the files' order.
+/// The sweep's programs, compiled (`common::compile_programs`).
 fn compile_all(files: &[&str], dir: &Path) -> Vec<PathBuf> {
-    let started: Vec<_> = files
-        .iter()
-        .map(|file| {
-            let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/alloc_sweep")
-                .join(file);
-            let stem = file.rsplit_once('.').expect("a file name with a suffix").0;
-            let binary = dir.join(stem);
-            let child = Command::new("gcc")
-                .args(["-O0", "-g", "-pthread", "-w", "-o"])
-                .arg(&binary)
-                .arg(&source)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("run the compiler");
-            (child, binary, source)
-        })
-        .collect();
-    started
-        .into_iter()
-        .map(|(child, binary, source)| {
-            let out = child.wait_with_output().expect("wait for the compiler");
-            assert!(
-                out.status.success(),
-                "{}: {}",
-                source.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            binary
-        })
-        .collect()
+    compile_programs("alloc_sweep", files, dir)
 }
 
 /// The line of a stack's first frame in the program (past libc's own frames, as memcheck's

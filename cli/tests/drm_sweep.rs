@@ -14,7 +14,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use common::*;
 use serde_json::Value;
@@ -97,43 +96,9 @@ fn compilers_or_skip() -> bool {
     gcc_or_skip() && !skip("g++", "g++")
 }
 
-/// Compiles `tests/drm_sweep/<file>` with gcc or g++ (`-O0 -g -pthread -w`, and `-lm`) into
-/// `dir`, all at once; returns the binaries in the files' order.
+/// The sweep's programs, compiled (`common::compile_programs`).
 fn compile_all(files: &[&str], dir: &Path) -> Vec<PathBuf> {
-    let started: Vec<_> = files
-        .iter()
-        .map(|file| {
-            let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/drm_sweep")
-                .join(file);
-            let (stem, extension) = file.rsplit_once('.').expect("a file name with a suffix");
-            let compiler = if extension == "cpp" { "g++" } else { "gcc" };
-            let binary = dir.join(stem);
-            let child = Command::new(compiler)
-                .args(["-O0", "-g", "-pthread", "-w", "-o"])
-                .arg(&binary)
-                .arg(&source)
-                .arg("-lm")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("run the compiler");
-            (child, binary, source)
-        })
-        .collect();
-    started
-        .into_iter()
-        .map(|(child, binary, source)| {
-            let out = child.wait_with_output().expect("wait for the compiler");
-            assert!(
-                out.status.success(),
-                "{}: {}",
-                source.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            binary
-        })
-        .collect()
+    compile_programs("drm_sweep", files, dir)
 }
 
 /// The line of a stack's first frame.

@@ -203,7 +203,7 @@ fn compile_file(source: &Path, binary: &Path, flags: &[&str]) -> PathBuf {
 }
 
 /// Compiles `tests/<folder>/<file>` for each of `files` with gcc (`.c`) or g++ (`.cpp`),
-/// `-O0 -g -pthread -w`, into `dir` (each binary named after its file's stem), all at once
+/// `-O0 -g -pthread -w` (and `-lm`), into `dir` (each binary named after its file's stem), all at once
 /// (the sweeps' programs); returns the binaries in the files' order. Panics with the
 /// compiler's message if one fails.
 pub fn compile_programs(folder: &str, files: &[&str], dir: &Path) -> Vec<PathBuf> {
@@ -221,6 +221,7 @@ pub fn compile_programs(folder: &str, files: &[&str], dir: &Path) -> Vec<PathBuf
                 .args(["-O0", "-g", "-pthread", "-w", "-o"])
                 .arg(&binary)
                 .arg(&source)
+                .arg("-lm")
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
