@@ -15,189 +15,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
+use common::sweep::*;
 use common::*;
-use serde_json::Value;
 
-const NONE: (u64, u64) = (0, 0);
-const NO_LEAKS: LeakTotals = [NONE; 4];
-
-/// One finding (leaks are counted by [`Case::leaks`]): gpa's kind, the block's size, the
-/// access's offset in it (negative before it), the stack (`access`, `invalid_free`,
-/// `detected`, `free`, `second_free`) whose first frame in the program must be at `line`,
-/// and how many times the finding's context was seen (its `count`).
-struct Want {
-    kind: &'static str,
-    size: u64,
-    offset: Option<i64>,
-    at: (&'static str, u64),
-    count: u64,
-}
-
-const fn want(kind: &'static str, size: u64, offset: Option<i64>, at: (&'static str, u64)) -> Want {
-    Want {
-        kind,
-        size,
-        offset,
-        at,
-        count: 1,
-    }
-}
-
-/// A fishy argument at `line`, seen `count` times (memcheck: one error context).
-const fn fishy(line: u64, count: u64) -> Want {
-    Want {
-        count,
-        ..want("fishy_value", 0, None, ("detected", line))
-    }
-}
-
-/// A program (`tests/alloc_sweep/<file>`), its arguments, what check and guard modes must
-/// find, the leak totals (definitely, indirectly, possibly lost, still reachable as (blocks,
-/// bytes)) and the number of loss records.
-struct Case<'a> {
-    file: &'static str,
-    args: &'a [&'a str],
-    check: &'a [Want],
-    guard: &'a [Want],
-    leaks: LeakTotals,
-    records: usize,
-    /// glibc aborts the native run (its heap found corrupt): gpa's runs go on and exit 0, as
-    /// Valgrind's does, printing `expected` instead.
-    native_aborts: Option<&'static str>,
-    /// Check and guard modes' output where it is not the native run's (Valgrind's answer
-    /// where glibc's is undefined behaviour).
-    checked_output: Option<&'static str>,
-    /// Fast mode's output where glibc aborts and fast mode answers otherwise than Valgrind.
-    fast_output: Option<&'static str>,
-    /// The calls of `api_errno.c` whose block guard mode aligns below 16 bytes (blocks of 1
-    /// to 8 bytes: guard mode's documented alignment slack, `capi/guard.rs`): their lines say
-    /// "aligned 0" in guard mode.
-    guard_unaligned: &'a [&'a str],
-}
-
-const fn case<'a>(file: &'static str, check: &'a [Want], guard: &'a [Want]) -> Case<'a> {
-    Case {
-        file,
-        args: &[],
-        check,
-        guard,
-        leaks: NO_LEAKS,
-        records: 0,
-        native_aborts: None,
-        checked_output: None,
-        fast_output: None,
-        guard_unaligned: &[],
-    }
-}
-
-const fn clean(file: &'static str) -> Case<'static> {
-    case(file, &[], &[])
-}
-
-/// The sweep's programs, compiled (`common::compile_programs`).
-fn compile_all(files: &[&str], dir: &Path) -> Vec<PathBuf> {
-    compile_programs("alloc_sweep", files, dir)
-}
-
-/// The line of a stack's first frame in the program (past libc's own frames, as memcheck's
-/// `by ... main (file.c:N)`).
-fn program_line(finding: &Value, stack: &str) -> Option<u64> {
-    finding["stacks"][stack].as_array()?.iter().find(|frame| {
-        frame["file"]
-            .as_str()
-            .is_some_and(|file| file.contains("alloc_sweep/"))
-    })?["line"]
-        .as_u64()
-}
-
-/// Checks one run's findings against `wants` (in any order), its leak totals and records.
-fn assert_verdict(tag: &str, run: &Run, wants: &[Want], case: &Case<'_>) {
-    let findings = run.findings();
-    let shown = format!("{tag}: {}\nstderr:\n{}", describe(&findings), run.stderr());
-    let (records, errors): (Vec<&Value>, Vec<&Value>) =
-        findings.iter().partition(|f| f["kind"] == "leak");
-    assert_eq!(errors.len(), wants.len(), "{shown}");
-    for want in wants {
-        let found = errors.iter().any(|finding| {
-            // A counted finding's `size` is the bytes of all its blocks.
-            finding["kind"] == want.kind
-                && finding["size"] == want.size * want.count
-                && finding["count"] == want.count
-                && want.offset.is_none_or(|offset| finding["offset"] == offset)
-                && program_line(finding, want.at.0) == Some(want.at.1)
-        });
-        assert!(
-            found,
-            "{tag}: no {} of a {}-byte block at offset {:?}, {:?}, seen {} time(s)\n{shown}",
-            want.kind, want.size, want.offset, want.at, want.count
-        );
-    }
-    assert_eq!(gpa_leak_totals(&run.json), case.leaks, "{shown}");
-    assert_eq!(records.len(), case.records, "{shown}");
-}
-
-/// Runs each case natively and in check, guard and fast modes: every mode prints what the
-/// native run printed and exits as it did (0 where glibc aborts), and check and guard modes
-/// find what the case says.
-fn sweep(name: &str, cases: &[Case<'_>]) {
-    if !gcc_or_skip() {
-        return;
-    }
-    let dir = scratch(name);
-    let mut files: Vec<&str> = cases.iter().map(|case| case.file).collect();
-    files.dedup();
-    let programs = compile_all(&files, &dir);
-    for case in cases {
-        let program = &programs[files.iter().position(|f| *f == case.file).unwrap()];
-        let mut command = vec![program.to_str().expect("a UTF-8 path")];
-        command.extend_from_slice(case.args);
-        let native = plain_run(&dir, &command, |_| {});
-        let expected = match case.native_aborts {
-            Some(output) => {
-                assert_eq!(native.status.code(), None, "{}: native", case.file);
-                output.to_string()
-            }
-            None => {
-                assert_eq!(native.status.code(), Some(0), "{}: native", case.file);
-                String::from_utf8_lossy(&native.stdout).into_owned()
-            }
-        };
-        for (mode, options, wants) in [
-            ("check", &["--show-leak-kinds=all"][..], case.check),
-            (
-                "guard",
-                &["--show-leak-kinds=all", "--guard"][..],
-                case.guard,
-            ),
-        ] {
-            let tag = format!("{} {:?} ({mode})", case.file, case.args);
-            let run = gpa_run(&dir, options, &command);
-            assert_eq!(run.output.status.code(), Some(0), "{tag}: {}", run.stderr());
-            let mut output = case.checked_output.unwrap_or(&expected).to_string();
-            if mode == "guard" {
-                for call in case.guard_unaligned {
-                    let line = format!("{call}: block errno kept aligned 1 covers 1\n");
-                    assert!(output.contains(&line), "{tag}: {line}");
-                    output = output.replace(&line, &line.replace("aligned 1", "aligned 0"));
-                }
-            }
-            assert_eq!(run.stdout(), output, "{tag}");
-            assert_eq!(run.json["all_checked"], true, "{tag}: {}", run.stderr());
-            assert_verdict(&tag, &run, wants, case);
-        }
-        let fast = fast_run(&dir, &command);
-        let tag = format!("{} {:?} (fast)", case.file, case.args);
-        assert_eq!(fast.status.code(), Some(0), "{tag}");
-        let fast_expected = case.fast_output.unwrap_or(&expected);
-        assert_eq!(
-            String::from_utf8_lossy(&fast.stdout),
-            fast_expected,
-            "{tag}: stdout"
-        );
-    }
-}
+/// The programs: `tests/alloc_sweep/`, C; a finding's line is that of its stack's first frame
+/// in the program (past libc's own frames).
+const SWEEP: Sweep = Sweep {
+    folder: "alloc_sweep",
+    compilers: &["gcc"],
+    lines: Lines::InFolder,
+};
 
 /// api_errno.c's fishy arguments with its argument (the calls Valgrind can run). Valgrind:
 /// 31 errors from 11 contexts ("Argument 'size' of function malloc has a fishy (possibly
@@ -235,7 +62,7 @@ const GUARD_UNALIGNED: [&str; 8] = [
 
 #[test]
 fn c_entry_points_errno_and_results() {
-    sweep(
+    SWEEP.sweep(
         "alloc-api",
         &[
             // mimalloc test-api.c, snmalloc malloc.cc, scudo wrappers_c_test.cpp, jemalloc's
@@ -267,7 +94,7 @@ fn c_entry_points_errno_and_results() {
 
 #[test]
 fn misuse() {
-    sweep(
+    SWEEP.sweep(
         "alloc-misuse",
         &[
             // mimalloc test-wrong.c. glibc aborts ("free(): invalid size"). Valgrind, 10
@@ -284,7 +111,8 @@ fn misuse() {
             // read after free at the access, the underflow at the free (reads before a block
             // need --guard-underflow), the double free.
             Case {
-                native_aborts: Some("bytes read\nundefined read\nwords read\ndone 1\n"),
+                native_aborts: true,
+                output: Some("bytes read\nundefined read\nwords read\ndone 1\n"),
                 leaks: [(1, 12), NONE, NONE, NONE],
                 records: 1,
                 ..case(
@@ -311,7 +139,8 @@ fn misuse() {
             // block's own free goes through; no leak. gpa: the same in both modes.
             Case {
                 args: &["plus_one"],
-                native_aborts: Some("heap usable\n"),
+                native_aborts: true,
+                output: Some("heap usable\n"),
                 ..case(
                     "bad_pointers.c",
                     &[want("invalid_free", 100, Some(1), ("invalid_free", 26))],
@@ -344,9 +173,8 @@ fn misuse() {
             // aborted); fixed: a fresh block, the slot left free.
             Case {
                 args: &["realloc_freed_kept"],
-                native_aborts: Some(
-                    "realloc of a freed block: NULL, its bytes kept\nheap usable\n",
-                ),
+                native_aborts: true,
+                output: Some("realloc of a freed block: NULL, its bytes kept\nheap usable\n"),
                 fast_output: Some("realloc of a freed block: block, its bytes kept\nheap usable\n"),
                 ..case(
                     "bad_pointers.c",
@@ -383,7 +211,8 @@ fn misuse() {
             // (:67), "1 bytes before a block of size 64 alloc'd" (:65). gpa: the same.
             Case {
                 args: &["memcpy_under"],
-                native_aborts: Some("copied one before\nheap usable\n"),
+                native_aborts: true,
+                output: Some("copied one before\nheap usable\n"),
                 ..case(
                     "bad_pointers.c",
                     &[want("underflow", 64, Some(-1), ("access", 67))],
@@ -397,7 +226,7 @@ fn misuse() {
 #[test]
 fn cross_thread_frees() {
     // mimalloc test-stress.c. Valgrind: no error, all blocks freed (5.5 s).
-    sweep("alloc-stress", &[clean("stress.c")]);
+    SWEEP.sweep("alloc-stress", &[clean("stress.c")]);
 }
 
 /// scudo wrappers_c_test.cpp Fork and DisableForkEnable (without malloc_disable): 20 forks
@@ -413,7 +242,7 @@ fn fork_while_threads_allocate() {
         return;
     }
     let dir = scratch("alloc-fork");
-    let program = compile_all(&["fork_threads.c"], &dir).remove(0);
+    let program = SWEEP.compile(&["fork_threads.c"], &dir).remove(0);
     let command = [program.to_str().unwrap()];
     let native = plain_run(&dir, &command, |_| {});
     assert_eq!(native.status.code(), Some(0));

@@ -1,6 +1,7 @@
 //! Memory bugs as they were reported in public C and C++ projects, reduced to programs of our
 //! own (`tests/bug_sweep/*.c`, `*.cpp`: each names its report), run natively and under
-//! `gpa run` in check and guard modes (and fast mode where the program runs as natively), each
+//! `gpa run` in check, guard and fast modes (`common::sweep`; fast mode exits 0 and prints
+//! what the native run printed where the program runs as natively), check and guard modes
 //! held to Valgrind memcheck 3.19's verdict (`valgrind --leak-check=full
 //! --show-leak-kinds=all`), written next to each case: the finding's kind, the block's size
 //! and the access's offset, the function and line of the access, the leak totals of each kind
@@ -10,248 +11,48 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
+use common::sweep::*;
 use common::*;
-use serde_json::Value;
 
-const NONE: (u64, u64) = (0, 0);
-const NO_LEAKS: LeakTotals = [NONE; 4];
+/// The programs: `tests/bug_sweep/`, C and C++; a finding's function and line are its stack's
+/// first frame's.
+const SWEEP: Sweep = Sweep {
+    folder: "bug_sweep",
+    compilers: &["gcc", "g++"],
+    lines: Lines::FirstFrame,
+};
 
-/// One finding Valgrind reports (a leak is counted by [`Case::leaks`] instead): its kind in
-/// gpa's words, the block's size, the offset of the access in it (`None`: not compared), and
-/// the function and line of the access (`None`: not compared; check mode sees writes past a
-/// block and after free only later, at the free or at exit).
-struct Want {
-    kind: &'static str,
-    size: u64,
-    offset: Option<u64>,
-    access: Option<(&'static str, u64)>,
-}
-
+/// A finding Valgrind reports, with the function and line of the access (`None`: not
+/// compared; check mode sees writes past a block and after free only later, at the free or
+/// at exit).
 const fn want(
     kind: &'static str,
     size: u64,
-    offset: Option<u64>,
+    offset: Option<i64>,
     access: Option<(&'static str, u64)>,
 ) -> Want {
+    let want = match access {
+        Some((function, line)) => Want {
+            function: Some(function),
+            ..common::sweep::want(kind, size, offset, ("access", line))
+        },
+        None => unplaced(kind, size, offset),
+    };
+    // The count is not compared: `size` is the finding's whole size.
     Want {
-        kind,
-        size,
-        offset,
-        access,
+        count: None,
+        ..want
     }
 }
 
-/// A case: the program (`tests/bug_sweep/<file>`), Valgrind's findings as check mode and guard
-/// mode must show them, Valgrind's leak totals (definitely, indirectly, possibly lost, still
-/// reachable as (blocks, bytes)) and its number of loss records.
-struct Case<'a> {
-    file: &'static str,
-    flags: &'static [&'static str],
-    check: &'a [Want],
-    guard: &'a [Want],
-    leaks: LeakTotals,
-    records: usize,
-    /// glibc aborts the native run (a double or invalid free it detects, a heap it finds
-    /// corrupted): gpa's runs go on and exit 0, as Valgrind's does.
-    native_aborts: bool,
-    /// The program prints what it read from freed memory or past its block: check and guard
-    /// modes fill freed blocks and check mode the bytes after a block, and fast mode reuses
-    /// freed memory otherwise than glibc, so the output may differ from the native run's.
-    prints_invalid_bytes: bool,
-}
-
-const fn case<'a>(file: &'static str, check: &'a [Want], guard: &'a [Want]) -> Case<'a> {
-    Case {
-        file,
-        flags: &[],
-        check,
-        guard,
-        leaks: NO_LEAKS,
-        records: 0,
-        native_aborts: false,
-        prints_invalid_bytes: false,
-    }
-}
-
-const fn leaks(file: &'static str, leaks: LeakTotals, records: usize) -> Case<'static> {
-    Case {
-        file,
-        flags: &[],
-        check: &[],
-        guard: &[],
-        leaks,
-        records,
-        native_aborts: false,
-        prints_invalid_bytes: false,
-    }
-}
-
-/// Whether the compilers are there; prints why the test is skipped when they are not.
-fn compilers_or_skip() -> bool {
-    gcc_or_skip() && !skip("g++", "g++")
-}
-
-/// Compiles the cases with `gcc` or `g++` (`-O0 -g -pthread`, then each case's flags) into
-/// `dir`, all at once; returns the binaries in the cases' order.
-fn compile_all(cases: &[&Case<'_>], dir: &Path) -> Vec<PathBuf> {
-    let started: Vec<_> = cases
-        .iter()
-        .map(|case| {
-            let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/bug_sweep")
-                .join(case.file);
-            let (stem, extension) = case
-                .file
-                .rsplit_once('.')
-                .expect("a file name with a suffix");
-            let compiler = if extension == "cpp" { "g++" } else { "gcc" };
-            let binary = dir.join(stem);
-            let child = Command::new(compiler)
-                .args(["-O0", "-g", "-pthread", "-w"])
-                .args(case.flags)
-                .arg("-o")
-                .arg(&binary)
-                .arg(&source)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("run the compiler");
-            (child, binary, source)
-        })
-        .collect();
-    started
-        .into_iter()
-        .map(|(child, binary, source)| {
-            let out = child.wait_with_output().expect("wait for the compiler");
-            assert!(
-                out.status.success(),
-                "{}: {}",
-                source.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            binary
-        })
-        .collect()
-}
-
-/// Compiles one case (see [`compile_all`]).
-fn compile(case: &Case<'_>, dir: &Path) -> PathBuf {
-    compile_all(&[case], dir).remove(0)
-}
-
-/// The function and line of a stack's first frame.
-fn first_frame(finding: &Value, stack: &str) -> Option<(String, u64)> {
-    let frame = finding["stacks"][stack].as_array()?.first()?;
-    Some((
-        frame["function"].as_str()?.to_string(),
-        frame["line"].as_u64()?,
-    ))
-}
-
-/// Checks the findings of one run against `wants` (in any order) and the leak totals and
-/// records against Valgrind's; no stack may show a frame of gpa's own library.
-fn assert_verdict(tag: &str, run: &Run, wants: &[Want], case: &Case<'_>) {
-    let findings = run.findings();
-    let shown = format!("{tag}: {}\nstderr:\n{}", describe(&findings), run.stderr());
-    let (leak_records, errors): (Vec<&Value>, Vec<&Value>) =
-        findings.iter().partition(|f| f["kind"] == "leak");
-    assert_eq!(errors.len(), wants.len(), "{shown}");
-    for want in wants {
-        let found = errors.iter().any(|finding| {
-            finding["kind"] == want.kind
-                && finding["size"] == want.size
-                && want.offset.is_none_or(|offset| finding["offset"] == offset)
-                && want.access.is_none_or(|(function, line)| {
-                    first_frame(finding, "access") == Some((function.to_string(), line))
-                })
-        });
-        assert!(
-            found,
-            "{tag}: no {} of a {}-byte block at offset {:?}, access {:?}\n{shown}",
-            want.kind, want.size, want.offset, want.access
-        );
-    }
-    assert_eq!(gpa_leak_totals(&run.json), case.leaks, "{shown}");
-    assert_eq!(leak_records.len(), case.records, "{shown}");
-    for finding in &findings {
-        for (stack, frames) in finding["stacks"].as_object().into_iter().flatten() {
-            for frame in frames.as_array().into_iter().flatten() {
-                let module = frame["module"].as_str().unwrap_or("");
-                assert!(
-                    !module.ends_with("libgpa_preload.so"),
-                    "{tag}: gpa's own frame in the {stack} stack: {frame}\n{shown}"
-                );
-            }
-        }
-    }
-}
-
-/// Runs each case natively, in check, guard and fast modes, and checks every run.
-fn sweep(name: &str, cases: &[Case<'_>]) {
-    if !compilers_or_skip() {
-        return;
-    }
-    let dir = scratch(name);
-    let programs = compile_all(&cases.iter().collect::<Vec<_>>(), &dir);
-    for (case, program) in cases.iter().zip(programs) {
-        let command = [program.to_str().expect("a UTF-8 path")];
-        let native = plain_run(&dir, &command, |_| {});
-        if !case.native_aborts {
-            assert_eq!(native.status.code(), Some(0), "{}: native run", case.file);
-        }
-        let status = if case.native_aborts {
-            Some(0)
-        } else {
-            native.status.code()
-        };
-        for (mode, options, wants) in [
-            ("check", &["--show-leak-kinds=all"][..], case.check),
-            (
-                "guard",
-                &["--show-leak-kinds=all", "--guard"][..],
-                case.guard,
-            ),
-        ] {
-            let tag = format!("{} ({mode})", case.file);
-            let run = gpa_run(&dir, options, &command);
-            assert_eq!(run.output.status.code(), status, "{tag}: {}", run.stderr());
-            if !case.native_aborts && !case.prints_invalid_bytes {
-                assert_eq!(run.output.stdout, native.stdout, "{tag}: stdout");
-            }
-            assert_eq!(run.json["all_checked"], true, "{tag}: {}", run.stderr());
-            assert_verdict(&tag, &run, wants, case);
-        }
-        if !case.native_aborts && !case.prints_invalid_bytes {
-            let fast = plain_run(
-                &dir,
-                &[
-                    gpa_exe().to_str().unwrap(),
-                    "run",
-                    "--preload",
-                    preload_library().to_str().unwrap(),
-                    "--fast",
-                    "--",
-                    command[0],
-                ],
-                |_| {},
-            );
-            assert_eq!(
-                fast.status.code(),
-                native.status.code(),
-                "{} (fast)",
-                case.file
-            );
-            assert_eq!(fast.stdout, native.stdout, "{} (fast): stdout", case.file);
-        }
-    }
+/// Compiles one program of the sweep.
+fn compile(file: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    SWEEP.compile(&[file], dir).remove(0)
 }
 
 #[test]
 fn off_by_one_and_far_writes() {
-    sweep(
+    SWEEP.sweep(
         "bugs-writes",
         &[
             // Valgrind: "Invalid write of size 1 at copyloop (redir_offbyone_write.c:13)",
@@ -305,7 +106,7 @@ fn off_by_one_and_far_writes() {
 
 #[test]
 fn reads_past_the_end_in_libc_functions() {
-    sweep(
+    SWEEP.sweep(
         "bugs-reads",
         &[
             // Valgrind: "Invalid read of size 1 at strlen, by strdup (strdup.c:41), by main
@@ -345,7 +146,7 @@ fn reads_past_the_end_in_libc_functions() {
 
 #[test]
 fn uses_after_free() {
-    sweep(
+    SWEEP.sweep(
         "bugs-uaf",
         &[
             // Valgrind: "Invalid read of size 1 at strchr, by read_line
@@ -427,7 +228,7 @@ fn uses_after_free() {
 
 #[test]
 fn cxx_allocator_mismatches() {
-    sweep(
+    SWEEP.sweep(
         "bugs-mismatch",
         &[
             // Valgrind: "Mismatched free() / delete / delete [] at free, by main
@@ -471,7 +272,7 @@ fn cxx_allocator_mismatches() {
 
 #[test]
 fn invalid_and_double_frees() {
-    sweep(
+    SWEEP.sweep(
         "bugs-frees",
         &[
             // Valgrind: "Invalid free() at free, by main (sof_free_advanced_ptr.c:12)", "Address
@@ -515,7 +316,7 @@ fn invalid_and_double_frees() {
 
 #[test]
 fn leaks_of_each_kind_through_libc() {
-    sweep(
+    SWEEP.sweep(
         "bugs-leaks",
         &[
             // Valgrind: "8,032 (16 direct, 8,016 indirect) bytes in 1 blocks are definitely
@@ -596,11 +397,11 @@ fn leak_stacks(run: &Run) -> Vec<Vec<(String, u64)>> {
 
 #[test]
 fn allocations_inside_glibc_name_the_programs_call() {
-    if !compilers_or_skip() {
+    if !SWEEP.compilers_or_skip() {
         return;
     }
     let dir = scratch("bugs-libc-stacks");
-    let program = compile(&leaks("firejail_asprintf_overwrite.c", NO_LEAKS, 0), &dir);
+    let program = compile("firejail_asprintf_overwrite.c", &dir);
     let run = gpa_run(
         &dir,
         &["--show-leak-kinds=all"],
@@ -639,7 +440,7 @@ fn allocations_inside_glibc_name_the_programs_call() {
 #[test]
 #[ignore = "check mode does not see reads after free (docs/sweeps/bug_reports.md, item 3)"]
 fn check_mode_reports_reads_after_free_at_the_access() {
-    if !compilers_or_skip() {
+    if !SWEEP.compilers_or_skip() {
         return;
     }
     let dir = scratch("bugs-check-reads");
@@ -651,7 +452,7 @@ fn check_mode_reports_reads_after_free_at_the_access() {
         // inside a block of size 8 free'd" (then the write there).
         ("spirv_emplace_back_ref.cpp", 8, 4, 17),
     ] {
-        let program = compile(&case(file, &[], &[]), &dir);
+        let program = compile(file, &dir);
         let run = gpa_run(&dir, &[], &[program.to_str().unwrap()]);
         let findings = run.findings();
         assert!(
@@ -674,11 +475,11 @@ fn check_mode_reports_reads_after_free_at_the_access() {
 /// ignored test below holds those).
 #[test]
 fn an_erased_map_iterator_followed_into_the_fill_names_the_freed_node() {
-    if !compilers_or_skip() {
+    if !SWEEP.compilers_or_skip() {
         return;
     }
     let dir = scratch("bugs-map-erase-fill");
-    let program = compile(&case("libzmq_map_erase_uaf.cpp", &[], &[]), &dir);
+    let program = compile("libzmq_map_erase_uaf.cpp", &dir);
     let run = gpa_run(&dir, &[], &[program.to_str().unwrap()]);
     let findings = run.findings();
     let shown = format!("{}\nstderr:\n{}", describe(&findings), run.stderr());
@@ -699,11 +500,11 @@ fn an_erased_map_iterator_followed_into_the_fill_names_the_freed_node() {
 #[test]
 #[ignore = "check mode sees the read only when the fill it loaded is followed, without the offset, and the program then ends by the fault (docs/sweeps/bug_reports.md, item 4)"]
 fn an_erased_map_iterator_is_reported_as_a_read_after_free_in_check_mode() {
-    if !compilers_or_skip() {
+    if !SWEEP.compilers_or_skip() {
         return;
     }
     let dir = scratch("bugs-map-erase");
-    let program = compile(&case("libzmq_map_erase_uaf.cpp", &[], &[]), &dir);
+    let program = compile("libzmq_map_erase_uaf.cpp", &dir);
     let run = gpa_run(&dir, &[], &[program.to_str().unwrap()]);
     // Valgrind: "Invalid read of size 8 at std::_Rb_tree_increment, by main
     // (libzmq_map_erase_uaf.cpp:10)", "24 bytes inside a block of size 40 free'd" at main
@@ -723,11 +524,11 @@ fn an_erased_map_iterator_is_reported_as_a_read_after_free_in_check_mode() {
 
 #[test]
 fn a_running_threads_old_lines_are_definitely_lost() {
-    if !compilers_or_skip() {
+    if !SWEEP.compilers_or_skip() {
         return;
     }
     let dir = scratch("bugs-thread-leak");
-    let program = compile(&case("trinity_cli_thread_leak.c", &[], &[]), &dir);
+    let program = compile("trinity_cli_thread_leak.c", &dir);
     for mode in [&[][..], &["--guard"][..]] {
         let mut options = vec!["--show-leak-kinds=all"];
         options.extend_from_slice(mode);

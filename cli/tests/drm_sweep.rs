@@ -13,178 +13,38 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
+use common::sweep::*;
 use common::*;
 use serde_json::Value;
 
-const NONE: (u64, u64) = (0, 0);
-const NO_LEAKS: LeakTotals = [NONE; 4];
+/// The programs: `tests/drm_sweep/`, C and C++; a finding's line is its stack's first frame's.
+const SWEEP: Sweep = Sweep {
+    folder: "drm_sweep",
+    compilers: &["gcc", "g++"],
+    lines: Lines::FirstFrame,
+};
 
-/// One finding (leaks are counted by [`Case::leaks`] instead): gpa's kind, the block's size,
-/// the access's offset in it, and the stack (`access`, `invalid_free`, `detected`, `free`)
-/// whose first frame must be at `line` of the program (`None`: not compared).
-struct Want {
-    kind: &'static str,
-    size: u64,
-    offset: Option<u64>,
-    at: Option<(&'static str, u64)>,
-}
-
+/// A finding whose stack's line is compared where `at` is given.
 const fn want(
     kind: &'static str,
     size: u64,
-    offset: Option<u64>,
+    offset: Option<i64>,
     at: Option<(&'static str, u64)>,
 ) -> Want {
+    let want = match at {
+        Some(at) => common::sweep::want(kind, size, offset, at),
+        None => unplaced(kind, size, offset),
+    };
+    // The count is not compared: `size` is the finding's whole size.
     Want {
-        kind,
-        size,
-        offset,
-        at,
-    }
-}
-
-/// A program (`tests/drm_sweep/<file>`), its arguments, what check and guard modes must find,
-/// the leak totals (definitely, indirectly, possibly lost, still reachable as (blocks, bytes))
-/// and the number of loss records.
-struct Case<'a> {
-    file: &'static str,
-    args: &'a [&'a str],
-    check: &'a [Want],
-    guard: &'a [Want],
-    leaks: LeakTotals,
-    records: usize,
-    /// glibc aborts the native run (an invalid free): gpa's runs go on and exit 0, as
-    /// Valgrind's does; fast mode ignores the free with a line on stderr.
-    native_aborts: bool,
-    /// Whether fast mode runs too (`large_block_edges_fast` runs the large block's case).
-    fast: bool,
-    /// Guard mode's output where it is not the native run's (a system call given a guarded
-    /// freed block fails with `EFAULT`: the kernel cannot read or write it).
-    guard_output: Option<&'static str>,
-}
-
-const fn case<'a>(file: &'static str, check: &'a [Want], guard: &'a [Want]) -> Case<'a> {
-    Case {
-        file,
-        args: &[],
-        check,
-        guard,
-        leaks: NO_LEAKS,
-        records: 0,
-        native_aborts: false,
-        fast: true,
-        guard_output: None,
-    }
-}
-
-const fn clean(file: &'static str) -> Case<'static> {
-    case(file, &[], &[])
-}
-
-const fn leaks(file: &'static str, leaks: LeakTotals, records: usize) -> Case<'static> {
-    Case {
-        leaks,
-        records,
-        ..clean(file)
-    }
-}
-
-/// Whether the compilers are there; prints why the test is skipped when they are not.
-fn compilers_or_skip() -> bool {
-    gcc_or_skip() && !skip("g++", "g++")
-}
-
-/// The sweep's programs, compiled (`common::compile_programs`).
-fn compile_all(files: &[&str], dir: &Path) -> Vec<PathBuf> {
-    compile_programs("drm_sweep", files, dir)
-}
-
-/// The line of a stack's first frame.
-fn first_line(finding: &Value, stack: &str) -> Option<u64> {
-    finding["stacks"][stack].as_array()?.first()?["line"].as_u64()
-}
-
-/// Checks one run's findings against `wants` (in any order), its leak totals and records.
-fn assert_verdict(tag: &str, run: &Run, wants: &[Want], case: &Case<'_>) {
-    let findings = run.findings();
-    let shown = format!("{tag}: {}\nstderr:\n{}", describe(&findings), run.stderr());
-    let (records, errors): (Vec<&Value>, Vec<&Value>) =
-        findings.iter().partition(|f| f["kind"] == "leak");
-    assert_eq!(errors.len(), wants.len(), "{shown}");
-    for want in wants {
-        let found = errors.iter().any(|finding| {
-            finding["kind"] == want.kind
-                && finding["size"] == want.size
-                && want.offset.is_none_or(|offset| finding["offset"] == offset)
-                && want
-                    .at
-                    .is_none_or(|(stack, line)| first_line(finding, stack) == Some(line))
-        });
-        assert!(
-            found,
-            "{tag}: no {} of a {}-byte block at offset {:?}, {:?}\n{shown}",
-            want.kind, want.size, want.offset, want.at
-        );
-    }
-    assert_eq!(gpa_leak_totals(&run.json), case.leaks, "{shown}");
-    assert_eq!(records.len(), case.records, "{shown}");
-}
-
-/// Runs each case natively and in check, guard and fast modes: every mode prints what the
-/// native run printed and exits as it did (0 where glibc aborts), and check and guard modes
-/// find what the case says.
-fn sweep(name: &str, cases: &[Case<'_>]) {
-    if !compilers_or_skip() {
-        return;
-    }
-    let dir = scratch(name);
-    let files: Vec<&str> = cases.iter().map(|case| case.file).collect();
-    let programs = compile_all(&files, &dir);
-    for (case, program) in cases.iter().zip(programs) {
-        let mut command = vec![program.to_str().expect("a UTF-8 path")];
-        command.extend_from_slice(case.args);
-        let native = plain_run(&dir, &command, |_| {});
-        // A native run glibc aborts ends by SIGABRT (no status); gpa's runs exit 0.
-        let native_status = if case.native_aborts { None } else { Some(0) };
-        assert_eq!(native.status.code(), native_status, "{}: native", case.file);
-        let status = Some(0);
-        for (mode, options, wants) in [
-            ("check", &["--show-leak-kinds=all"][..], case.check),
-            (
-                "guard",
-                &["--show-leak-kinds=all", "--guard"][..],
-                case.guard,
-            ),
-        ] {
-            let tag = format!("{} ({mode})", case.file);
-            let run = gpa_run(&dir, options, &command);
-            assert_eq!(run.output.status.code(), status, "{tag}: {}", run.stderr());
-            let output = match (mode, case.guard_output) {
-                ("guard", Some(output)) => output.to_string(),
-                _ => String::from_utf8_lossy(&native.stdout).into_owned(),
-            };
-            if !case.native_aborts {
-                assert_eq!(run.stdout(), output, "{tag}");
-            }
-            assert_eq!(run.json["all_checked"], true, "{tag}: {}", run.stderr());
-            assert_verdict(&tag, &run, wants, case);
-        }
-        if !case.fast {
-            continue;
-        }
-        let fast = fast_run(&dir, &command);
-        assert_eq!(fast.status.code(), status, "{} (fast)", case.file);
-        if !case.native_aborts {
-            assert_eq!(fast.stdout, native.stdout, "{} (fast): stdout", case.file);
-        }
+        count: None,
+        ..want
     }
 }
 
 #[test]
 fn heap_basics_and_leak_kinds() {
-    sweep(
+    SWEEP.sweep(
         "drm-basics",
         &[
             // malloc.c. Valgrind: "Invalid read of size 1 at main (heap_basics.c:30)", "0 bytes
@@ -225,11 +85,11 @@ fn heap_basics_and_leak_kinds() {
 /// 20 blocks' bytes; counted once before the fence sweep).
 #[test]
 fn guard_flush_sees_the_read_past_a_small_block() {
-    if !compilers_or_skip() {
+    if !SWEEP.compilers_or_skip() {
         return;
     }
     let dir = scratch("drm-flush");
-    let program = compile_all(&["heap_basics.c"], &dir).remove(0);
+    let program = SWEEP.compile(&["heap_basics.c"], &dir).remove(0);
     let run = gpa_run(&dir, &["--guard-flush"], &[program.to_str().unwrap()]);
     let overflows: Vec<Value> = run
         .findings()
@@ -246,7 +106,7 @@ fn guard_flush_sees_the_read_past_a_small_block() {
 
 #[test]
 fn heap_errors() {
-    sweep(
+    SWEEP.sweep(
         "drm-errors",
         &[
             // cs2bug.cpp's test_basic and test_mismatch_int, multierror.cpp. Valgrind, 13 errors
@@ -446,11 +306,11 @@ fn heap_errors() {
 /// size the bytes of its 16 blocks, 8 + 16 + ... + 20000 = 36,724).
 #[test]
 fn guard_underflow_sees_reads_before_blocks() {
-    if !compilers_or_skip() {
+    if !SWEEP.compilers_or_skip() {
         return;
     }
     let dir = scratch("drm-underflow");
-    let program = compile_all(&["underflow_read.c"], &dir).remove(0);
+    let program = SWEEP.compile(&["underflow_read.c"], &dir).remove(0);
     let run = gpa_run(&dir, &["--guard-underflow"], &[program.to_str().unwrap()]);
     let mut lines: Vec<(u64, u64, u64)> = run
         .findings()
@@ -480,11 +340,11 @@ fn guard_underflow_sees_reads_before_blocks() {
 /// mode: the read past the end, at :18.
 #[test]
 fn large_block_edges_checked() {
-    sweep(
+    SWEEP.sweep(
         "drm-large",
         &[Case {
             args: &["large"],
-            fast: false,
+            fast_open: Some("`large_block_edges_fast` runs it"),
             ..case(
                 "aligned_bounds.c",
                 &[],
@@ -506,11 +366,11 @@ fn large_block_edges_checked() {
 /// cases in `tests/large_edges.rs`).
 #[test]
 fn large_block_edges_fast() {
-    if !compilers_or_skip() {
+    if !SWEEP.compilers_or_skip() {
         return;
     }
     let dir = scratch("drm-large-fast");
-    let program = compile_all(&["aligned_bounds.c"], &dir).remove(0);
+    let program = SWEEP.compile(&["aligned_bounds.c"], &dir).remove(0);
     let command = [program.to_str().unwrap(), "large"];
     let native = plain_run(&dir, &command, |_| {});
     let fast = fast_run(&dir, &command);
@@ -520,7 +380,7 @@ fn large_block_edges_fast() {
 
 #[test]
 fn operators_signals_threads_and_the_heap_as_code() {
-    sweep(
+    SWEEP.sweep(
         "drm-runtime",
         &[
             // operators.cpp. Valgrind: no error, then it aborts the program at the huge new[]
@@ -546,11 +406,11 @@ fn operators_signals_threads_and_the_heap_as_code() {
 /// (pthreads.c's read below a thread's stack pointer is no heap access: out of gpa's scope.)
 #[test]
 fn threads_running_at_exit() {
-    if !compilers_or_skip() {
+    if !SWEEP.compilers_or_skip() {
         return;
     }
     let dir = scratch("drm-threads");
-    let program = compile_all(&["threads.c"], &dir).remove(0);
+    let program = SWEEP.compile(&["threads.c"], &dir).remove(0);
     let command = [program.to_str().unwrap()];
     let native = plain_run(&dir, &command, |_| {});
     for options in [
@@ -581,11 +441,11 @@ fn threads_running_at_exit() {
 /// execve.c and procterm.c: the processes of a run.
 #[test]
 fn exec_and_killed_children() {
-    if !compilers_or_skip() {
+    if !SWEEP.compilers_or_skip() {
         return;
     }
     let dir = scratch("drm-children");
-    let programs = compile_all(&["exec_child.c", "heap_basics.c", "killed_child.c"], &dir);
+    let programs = SWEEP.compile(&["exec_child.c", "heap_basics.c", "killed_child.c"], &dir);
     let exec = [programs[0].to_str().unwrap(), programs[1].to_str().unwrap()];
     // execve.c runs malloc.c in a forked child with an empty environment. Valgrind follows it
     // with --trace-children=yes (by default it runs the child natively): the child's 24

@@ -15,163 +15,21 @@
 
 mod common;
 
+use common::sweep::*;
 use common::*;
 use serde_json::Value;
 
-const NONE: (u64, u64) = (0, 0);
-const NO_LEAKS: LeakTotals = [NONE; 4];
-
-/// One finding (leaks are counted by [`Case::leaks`]): gpa's kind, the block's size, the
-/// access's offset in it (negative before it), the stack (`access`, `invalid_free`,
-/// `detected`, `free`, `second_free`) whose first frame must be at `line`, and how many times
-/// the finding's context was seen (its `count`).
-struct Want {
-    kind: &'static str,
-    size: u64,
-    offset: Option<i64>,
-    at: (&'static str, u64),
-    count: u64,
-}
-
-const fn want(kind: &'static str, size: u64, offset: Option<i64>, at: (&'static str, u64)) -> Want {
-    Want {
-        kind,
-        size,
-        offset,
-        at,
-        count: 1,
-    }
-}
-
-/// A fishy argument at `line`, seen `count` times (memcheck: one error context).
-const fn fishy(line: u64, count: u64) -> Want {
-    Want {
-        count,
-        ..want("fishy_value", 0, None, ("detected", line))
-    }
-}
-
-/// A program (`tests/gperf_sweep/<file>`), its arguments, what check and guard modes must
-/// find, the leak totals (definitely, indirectly, possibly lost, still reachable as (blocks,
-/// bytes)) and the number of loss records.
-struct Case<'a> {
-    file: &'static str,
-    args: &'a [&'a str],
-    check: &'a [Want],
-    guard: &'a [Want],
-    leaks: LeakTotals,
-    records: usize,
-    /// glibc aborts the native run (its heap found corrupt): gpa's check and guard runs go on
-    /// and exit 0, as Valgrind's does.
-    native_aborts: bool,
-    /// Guard mode's output where it is not the native run's.
-    guard_output: Option<&'static str>,
-}
-
-const fn case<'a>(file: &'static str, check: &'a [Want], guard: &'a [Want]) -> Case<'a> {
-    Case {
-        file,
-        args: &[],
-        check,
-        guard,
-        leaks: NO_LEAKS,
-        records: 0,
-        native_aborts: false,
-        guard_output: None,
-    }
-}
-
-const fn clean(file: &'static str) -> Case<'static> {
-    case(file, &[], &[])
-}
-
-/// Whether the compilers are there; prints why the test is skipped when they are not.
-fn compilers_or_skip() -> bool {
-    gcc_or_skip() && !skip("g++", "g++")
-}
-
-/// The line of a stack's first frame.
-fn first_line(finding: &Value, stack: &str) -> Option<u64> {
-    finding["stacks"][stack].as_array()?.first()?["line"].as_u64()
-}
-
-/// Checks one run's findings against `wants` (in any order), its leak totals and records.
-fn assert_verdict(tag: &str, run: &Run, wants: &[Want], case: &Case<'_>) {
-    let findings = run.findings();
-    let shown = format!("{tag}: {}\nstderr:\n{}", describe(&findings), run.stderr());
-    let (records, errors): (Vec<&Value>, Vec<&Value>) =
-        findings.iter().partition(|f| f["kind"] == "leak");
-    assert_eq!(errors.len(), wants.len(), "{shown}");
-    for want in wants {
-        let found = errors.iter().any(|finding| {
-            // A counted finding's `size` is the bytes of all its blocks.
-            finding["kind"] == want.kind
-                && finding["size"] == want.size * want.count
-                && finding["count"] == want.count
-                && want.offset.is_none_or(|offset| finding["offset"] == offset)
-                && first_line(finding, want.at.0) == Some(want.at.1)
-        });
-        assert!(
-            found,
-            "{tag}: no {} of a {}-byte block at offset {:?}, {:?}, seen {} time(s)\n{shown}",
-            want.kind, want.size, want.offset, want.at, want.count
-        );
-    }
-    assert_eq!(gpa_leak_totals(&run.json), case.leaks, "{shown}");
-    assert_eq!(records.len(), case.records, "{shown}");
-}
-
-/// Runs each case natively and in check, guard and fast modes: every mode prints what the
-/// native run printed and exits as it did (0 where glibc aborts), and
-/// check and guard modes find what the case says.
-fn sweep(name: &str, cases: &[Case<'_>]) {
-    if !compilers_or_skip() {
-        return;
-    }
-    let dir = scratch(name);
-    let files: Vec<&str> = cases.iter().map(|case| case.file).collect();
-    let programs = compile_programs("gperf_sweep", &files, &dir);
-    for (case, program) in cases.iter().zip(programs) {
-        let mut command = vec![program.to_str().expect("a UTF-8 path")];
-        command.extend_from_slice(case.args);
-        let native = plain_run(&dir, &command, |_| {});
-        let native_status = if case.native_aborts { None } else { Some(0) };
-        assert_eq!(native.status.code(), native_status, "{}: native", case.file);
-        for (mode, options, wants) in [
-            ("check", &["--show-leak-kinds=all"][..], case.check),
-            (
-                "guard",
-                &["--show-leak-kinds=all", "--guard"][..],
-                case.guard,
-            ),
-        ] {
-            let tag = format!("{} {:?} ({mode})", case.file, case.args);
-            let run = gpa_run(&dir, options, &command);
-            assert_eq!(run.output.status.code(), Some(0), "{tag}: {}", run.stderr());
-            let output = match (mode, case.guard_output) {
-                ("guard", Some(output)) => output.to_string(),
-                _ => String::from_utf8_lossy(&native.stdout).into_owned(),
-            };
-            if !case.native_aborts {
-                assert_eq!(run.stdout(), output, "{tag}");
-            }
-            assert_eq!(run.json["all_checked"], true, "{tag}: {}", run.stderr());
-            assert_verdict(&tag, &run, wants, case);
-        }
-        // Fast mode goes on where glibc aborts (no crash); elsewhere it prints what the
-        // native run printed.
-        let fast = fast_run(&dir, &command);
-        let tag = format!("{} {:?} (fast)", case.file, case.args);
-        assert_eq!(fast.status.code(), Some(0), "{tag}");
-        if !case.native_aborts {
-            assert_eq!(fast.stdout, native.stdout, "{tag}: stdout");
-        }
-    }
-}
+/// The programs: `tests/gperf_sweep/`, C and C++; a finding's line is its stack's first
+/// frame's.
+const SWEEP: Sweep = Sweep {
+    folder: "gperf_sweep",
+    compilers: &["gcc", "g++"],
+    lines: Lines::FirstFrame,
+};
 
 #[test]
 fn debugging_allocator() {
-    sweep(
+    SWEEP.sweep(
         "gperf-debug",
         &[
             // debugallocation_test.cc, DeallocMismatch. Valgrind, 8 errors from 8 contexts:
@@ -311,7 +169,7 @@ const TCMALLOC_FISHY: [Want; 6] = [
 
 #[test]
 fn tcmalloc_entry_points() {
-    sweep(
+    SWEEP.sweep(
         "gperf-tcmalloc",
         &[
             // tcmalloc_unittest.cc (AllTests, MallocAlignment, HugeThreadCache, TestErrno,
@@ -361,7 +219,7 @@ fn tcmalloc_entry_points() {
 
 #[test]
 fn threads_and_large_blocks() {
-    sweep(
+    SWEEP.sweep(
         "gperf-threads",
         &[
             // tcmalloc_unittest.cc's ManyThreads. Valgrind: no error, all blocks freed.
@@ -391,11 +249,11 @@ fn threads_and_large_blocks() {
 /// and the set indirect: definite 804 in 5, indirect 4,112 in 103, 51 records.
 #[test]
 fn heap_checker_leak_verdicts() {
-    if !compilers_or_skip() {
+    if !SWEEP.compilers_or_skip() {
         return;
     }
     let dir = scratch("gperf-heapcheck");
-    let program = compile_programs("gperf_sweep", &["heap_checker.cpp"], &dir).remove(0);
+    let program = SWEEP.compile(&["heap_checker.cpp"], &dir).remove(0);
     let command = [program.to_str().unwrap()];
     let native = plain_run(&dir, &command, |_| {});
     assert_eq!(native.status.code(), Some(0));

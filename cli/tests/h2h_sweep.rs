@@ -15,188 +15,19 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use common::sweep::*;
 
-use common::*;
-use serde_json::Value;
-
-const NONE: (u64, u64) = (0, 0);
-const NO_LEAKS: LeakTotals = [NONE; 4];
-
-/// One finding (leaks are counted by [`Case::leaks`]): gpa's kind, the block's size (0: no
-/// block), the access's offset in it (negative before it), and the stack (`access`,
-/// `invalid_free`, `detected`, `free`, `second_free`) whose first frame must be at `line` (0:
-/// the stack is absent, as for a finding at exit).
-struct Want {
-    kind: &'static str,
-    size: u64,
-    offset: Option<i64>,
-    at: (&'static str, u64),
-}
-
-const fn want(kind: &'static str, size: u64, offset: Option<i64>, at: (&'static str, u64)) -> Want {
-    Want {
-        kind,
-        size,
-        offset,
-        at,
-    }
-}
-
-/// A program (`tests/h2h_sweep/<file>.c`), its arguments, what check and guard modes must
-/// find, the leak totals (definitely, indirectly, possibly lost, still reachable as (blocks,
-/// bytes)) and the number of loss records.
-struct Case<'a> {
-    file: &'static str,
-    args: &'a [&'a str],
-    check: &'a [Want],
-    guard: &'a [Want],
-    leaks: LeakTotals,
-    records: usize,
-    /// glibc aborts the native run (its heap found corrupt): every gpa mode goes on and exits
-    /// 0, as Valgrind's run does.
-    native_aborts: bool,
-    /// Fast mode left out, and why (an open disagreement of `docs/sweeps/how2heap.md`).
-    fast_open: Option<&'static str>,
-}
-
-const fn case<'a>(file: &'static str, check: &'a [Want], guard: &'a [Want]) -> Case<'a> {
-    Case {
-        file,
-        args: &[],
-        check,
-        guard,
-        leaks: NO_LEAKS,
-        records: 0,
-        native_aborts: false,
-        fast_open: None,
-    }
-}
-
-/// Compiles `tests/h2h_sweep/<file>.c` with gcc (`-O0 -g -pthread -w`, as upstream's
-/// Makefile but for the warnings) into `dir`, all at once; returns the binaries in order.
-fn compile_all(files: &[&str], dir: &Path) -> Vec<PathBuf> {
-    let started: Vec<_> = files
-        .iter()
-        .map(|file| {
-            let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/h2h_sweep")
-                .join(format!("{file}.c"));
-            let binary = dir.join(file);
-            let child = Command::new("gcc")
-                .args(["-O0", "-g", "-pthread", "-w", "-o"])
-                .arg(&binary)
-                .arg(&source)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("run gcc");
-            (child, binary, source)
-        })
-        .collect();
-    started
-        .into_iter()
-        .map(|(child, binary, source)| {
-            let out = child.wait_with_output().expect("wait for gcc");
-            assert!(
-                out.status.success(),
-                "{}: {}",
-                source.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            binary
-        })
-        .collect()
-}
-
-/// The line of a stack's first frame (0 when the stack is absent).
-fn first_line(finding: &Value, stack: &str) -> u64 {
-    finding["stacks"][stack]
-        .as_array()
-        .and_then(|frames| frames.first())
-        .and_then(|frame| frame["line"].as_u64())
-        .unwrap_or(0)
-}
-
-/// Checks one run's findings against `wants` (in any order), its leak totals and records.
-fn assert_verdict(tag: &str, run: &Run, wants: &[Want], case: &Case<'_>) {
-    let findings = run.findings();
-    let shown = format!("{tag}: {}\nstderr:\n{}", describe(&findings), run.stderr());
-    let (records, errors): (Vec<&Value>, Vec<&Value>) =
-        findings.iter().partition(|f| f["kind"] == "leak");
-    assert_eq!(errors.len(), wants.len(), "{shown}");
-    for want in wants {
-        let found = errors.iter().any(|finding| {
-            finding["kind"] == want.kind
-                && finding["size"] == want.size
-                && finding["count"] == 1
-                && want.offset.is_none_or(|offset| finding["offset"] == offset)
-                && first_line(finding, want.at.0) == want.at.1
-        });
-        assert!(
-            found,
-            "{tag}: no {} of a {}-byte block at offset {:?}, {:?}\n{shown}",
-            want.kind, want.size, want.offset, want.at
-        );
-    }
-    assert_eq!(gpa_leak_totals(&run.json), case.leaks, "{shown}");
-    assert_eq!(records.len(), case.records, "{shown}");
-}
-
-/// Runs each case natively and in check, guard and fast modes (see the module notes).
-fn sweep(name: &str, cases: &[Case<'_>]) {
-    if !gcc_or_skip() {
-        return;
-    }
-    let dir = scratch(name);
-    let files: Vec<&str> = cases.iter().map(|case| case.file).collect();
-    let programs = compile_all(&files, &dir);
-    for (case, program) in cases.iter().zip(programs) {
-        let mut command = vec![program.to_str().expect("a UTF-8 path")];
-        command.extend_from_slice(case.args);
-        let native = plain_run(&dir, &command, |_| {});
-        let native_status = if case.native_aborts { None } else { Some(0) };
-        assert_eq!(native.status.code(), native_status, "{}: native", case.file);
-        let native_output = String::from_utf8_lossy(&native.stdout).into_owned();
-        for (mode, options, wants) in [
-            ("check", &["--show-leak-kinds=all"][..], case.check),
-            (
-                "guard",
-                &["--show-leak-kinds=all", "--guard"][..],
-                case.guard,
-            ),
-        ] {
-            let tag = format!("{} {:?} ({mode})", case.file, case.args);
-            let run = gpa_run(&dir, options, &command);
-            assert_eq!(run.output.status.code(), Some(0), "{tag}: {}", run.stderr());
-            if !case.native_aborts {
-                assert_eq!(run.stdout(), native_output, "{tag}");
-            }
-            assert_eq!(run.json["all_checked"], true, "{tag}: {}", run.stderr());
-            assert_verdict(&tag, &run, wants, case);
-        }
-        let tag = format!("{} {:?} (fast)", case.file, case.args);
-        if let Some(why) = case.fast_open {
-            eprintln!("{tag}: not run: {why}");
-            continue;
-        }
-        let fast = fast_run(&dir, &command);
-        assert_eq!(
-            fast.status.code(),
-            Some(0),
-            "{tag}: {}",
-            String::from_utf8_lossy(&fast.stderr)
-        );
-        if !case.native_aborts {
-            assert_eq!(fast.stdout, native.stdout, "{tag}: stdout");
-        }
-    }
-}
+/// The programs: `tests/h2h_sweep/`, C (`-O0 -g -pthread -w`, as upstream's Makefile but for
+/// the warnings); a finding's line is its stack's first frame's (0: the stack is absent).
+const SWEEP: Sweep = Sweep {
+    folder: "h2h_sweep",
+    compilers: &["gcc"],
+    lines: Lines::FirstFrame,
+};
 
 #[test]
 fn double_and_invalid_frees() {
-    sweep(
+    SWEEP.sweep(
         "h2h-frees",
         &[
             // fastbin_dup.c, fastbin_dup_into_stack.c: a, b, a. Valgrind: "Invalid free()" at
@@ -206,7 +37,7 @@ fn double_and_invalid_frees() {
                 leaks: [NONE, NONE, NONE, (5, 40)],
                 records: 5,
                 ..case(
-                    "fastbin_dup",
+                    "fastbin_dup.c",
                     &[want("double_free", 8, None, ("second_free", 26))],
                     &[want("double_free", 8, None, ("second_free", 26))],
                 )
@@ -217,7 +48,7 @@ fn double_and_invalid_frees() {
             Case {
                 native_aborts: true,
                 ..case(
-                    "tcache_dup_many",
+                    "tcache_dup_many.c",
                     &[want("double_free", 32, None, ("second_free", 23))],
                     &[want("double_free", 32, None, ("second_free", 23))],
                 )
@@ -230,7 +61,7 @@ fn double_and_invalid_frees() {
                 args: &["far"],
                 native_aborts: true,
                 ..case(
-                    "tcache_dup_many",
+                    "tcache_dup_many.c",
                     &[want("invalid_free", 0, None, ("invalid_free", 23))],
                     &[want("double_free", 128, None, ("second_free", 23))],
                 )
@@ -242,7 +73,7 @@ fn double_and_invalid_frees() {
                 leaks: [(2, 784), NONE, NONE, NONE],
                 records: 2,
                 ..case(
-                    "house_of_botcake",
+                    "house_of_botcake.c",
                     &[want("double_free", 256, None, ("second_free", 23))],
                     &[want("double_free", 256, None, ("second_free", 23))],
                 )
@@ -252,12 +83,12 @@ fn double_and_invalid_frees() {
             // global_chunk"), :29 ("32784 bytes inside data symbol big_global"). gpa before:
             // the first two; the fake chunk in anonymous .bss pages passed for a block of
             // libc's own malloc and went to libc's free silently (fixed: libc holds nothing).
-            case("house_of_spirit", &SPIRIT, &SPIRIT),
+            case("house_of_spirit.c", &SPIRIT, &SPIRIT),
             // mmap_overlapping_chunks.c's kind: a fake mmapped chunk in a page of the
             // program's. Valgrind: "Invalid free()" (:19), "in a rw- anonymous segment". gpa
             // before: nothing (handed to libc's free, which munmapped the page); fixed.
             case(
-                "mmap_fake_chunk",
+                "mmap_fake_chunk.c",
                 &[want("invalid_free", 0, None, ("invalid_free", 19))],
                 &[want("invalid_free", 0, None, ("invalid_free", 19))],
             ),
@@ -265,7 +96,7 @@ fn double_and_invalid_frees() {
             // forged 16 bytes into a 64-byte block. Valgrind: "Invalid free()" (:24), "16
             // bytes inside a block of size 64 alloc'd" (:14).
             case(
-                "interior_free",
+                "interior_free.c",
                 &[want("invalid_free", 64, Some(16), ("invalid_free", 24))],
                 &[want("invalid_free", 64, Some(16), ("invalid_free", 24))],
             ),
@@ -275,7 +106,7 @@ fn double_and_invalid_frees() {
                 args: &["realloc"],
                 native_aborts: true,
                 ..case(
-                    "interior_free",
+                    "interior_free.c",
                     &[want("invalid_free", 64, Some(16), ("invalid_free", 19))],
                     &[want("invalid_free", 64, Some(16), ("invalid_free", 19))],
                 )
@@ -293,7 +124,7 @@ const SPIRIT: [Want; 3] = [
 
 #[test]
 fn writes_outside_blocks() {
-    sweep(
+    SWEEP.sweep(
         "h2h-writes",
         &[
             // overlapping_chunks.c: 8 bytes before a 1,272-byte block. Valgrind: "Invalid
@@ -304,7 +135,7 @@ fn writes_outside_blocks() {
                 leaks: [NONE, NONE, NONE, (3, 1640)],
                 records: 3,
                 ..case(
-                    "overlapping_chunks",
+                    "overlapping_chunks.c",
                     &[want("underflow", 1272, Some(-8), ("detected", 18))],
                     &[want("underflow", 1272, Some(-8), ("detected", 18))],
                 )
@@ -319,7 +150,7 @@ fn writes_outside_blocks() {
                 leaks: [NONE, NONE, NONE, (4, 1312)],
                 records: 4,
                 ..case(
-                    "poison_null_byte",
+                    "poison_null_byte.c",
                     &[
                         want("overflow", 256, Some(256), ("detected", 24)),
                         want("overflow", 40, Some(40), ("detected", 25)),
@@ -343,7 +174,7 @@ fn writes_outside_blocks() {
                 leaks: [NONE, NONE, NONE, (1, 1056)],
                 records: 1,
                 ..case(
-                    "unsafe_unlink",
+                    "unsafe_unlink.c",
                     &[want("underflow", 1056, Some(-16), ("detected", 22))],
                     &[want("underflow", 1056, Some(-16), ("detected", 22))],
                 )
@@ -355,7 +186,7 @@ fn writes_outside_blocks() {
                 leaks: [NONE, NONE, NONE, (2, 2112)],
                 records: 2,
                 ..case(
-                    "unsafe_unlink",
+                    "unsafe_unlink.c",
                     &[want("underflow", 1056, Some(-16), ("detected", 0))],
                     &[want("underflow", 1056, Some(-16), ("detected", 0))],
                 )
@@ -366,7 +197,7 @@ fn writes_outside_blocks() {
             Case {
                 native_aborts: true,
                 ..case(
-                    "top_size",
+                    "top_size.c",
                     &[want("overflow", 40, Some(40), ("detected", 15))],
                     &[want("overflow", 40, Some(40), ("detected", 15))],
                 )
@@ -377,7 +208,7 @@ fn writes_outside_blocks() {
 
 #[test]
 fn uses_after_free_and_misaligned_stacks() {
-    sweep(
+    SWEEP.sweep(
         "h2h-uaf",
         &[
             // tcache_poisoning.c: the first word of a freed 128-byte block written. Valgrind:
@@ -388,7 +219,7 @@ fn uses_after_free_and_misaligned_stacks() {
             Case {
                 fast_open: Some("fast mode follows the forged free-list link (open)"),
                 ..case(
-                    "tcache_poisoning",
+                    "tcache_poisoning.c",
                     &[want("write_after_free", 128, Some(0), ("free", 20))],
                     &[want("write_after_free", 128, Some(0), ("access", 21))],
                 )
@@ -400,7 +231,7 @@ fn uses_after_free_and_misaligned_stacks() {
                 args: &["reuse"],
                 fast_open: Some("fast mode follows the forged free-list link (open)"),
                 ..case(
-                    "tcache_poisoning",
+                    "tcache_poisoning.c",
                     &[want("write_after_free", 128, Some(0), ("detected", 31))],
                     &[want("write_after_free", 128, Some(0), ("access", 21))],
                 )
@@ -410,7 +241,7 @@ fn uses_after_free_and_misaligned_stacks() {
             // bytes inside a block of size 1,056 free'd" (:17). Check mode does not see reads;
             // guard mode: both at the access.
             case(
-                "decrypt_safe_linking",
+                "decrypt_safe_linking.c",
                 &[],
                 &[
                     want("read_after_free", 32, Some(0), ("access", 18)),
@@ -425,7 +256,7 @@ fn uses_after_free_and_misaligned_stacks() {
             Case {
                 leaks: [(1, 24), NONE, NONE, NONE],
                 records: 1,
-                ..case("misaligned_stack", &[], &[])
+                ..case("misaligned_stack.c", &[], &[])
             },
             // With a double free among them ("double"): glibc aborts ("double free or
             // corruption (!prev)"). Valgrind: "Invalid free()" at misaligned_call
@@ -437,7 +268,7 @@ fn uses_after_free_and_misaligned_stacks() {
                 leaks: [(1, 24), NONE, NONE, NONE],
                 records: 1,
                 ..case(
-                    "misaligned_stack",
+                    "misaligned_stack.c",
                     &[want("double_free", 4000, None, ("second_free", 17))],
                     &[want("double_free", 4000, None, ("second_free", 17))],
                 )

@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+pub mod sweep;
+
 /// The `gpa` executable under test.
 pub fn gpa_exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_gpa"))
@@ -203,22 +205,36 @@ fn compile_file(source: &Path, binary: &Path, flags: &[&str]) -> PathBuf {
 }
 
 /// Compiles `tests/<folder>/<file>` for each of `files` with gcc (`.c`) or g++ (`.cpp`),
-/// `-O0 -g -pthread -w` (and `-lm`), into `dir` (each binary named after its file's stem), all at once
-/// (the sweeps' programs); returns the binaries in the files' order. Panics with the
+/// `-O0 -g -pthread -w` (and `-lm`), into `dir` (each binary named after its file's stem), all
+/// at once (the sweeps' programs); returns the binaries in the files' order. Panics with the
 /// compiler's message if one fails.
 pub fn compile_programs(folder: &str, files: &[&str], dir: &Path) -> Vec<PathBuf> {
-    let started: Vec<_> = files
+    let builds: Vec<(&str, &[&str])> = files.iter().map(|file| (*file, &[][..])).collect();
+    compile_programs_with(folder, &builds, dir)
+}
+
+/// As [`compile_programs`], each file with flags of its own (`(file, flags)`: the flags come
+/// after `-O0 -g -pthread -w`, so `-O2` overrides `-O0`); a binary built with flags is named
+/// after its stem and flags (`stem-O2`), so that one file may be built with several.
+pub fn compile_programs_with(folder: &str, builds: &[(&str, &[&str])], dir: &Path) -> Vec<PathBuf> {
+    let started: Vec<_> = builds
         .iter()
-        .map(|file| {
+        .map(|(file, flags)| {
             let source = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("tests")
                 .join(folder)
                 .join(file);
             let (stem, extension) = file.rsplit_once('.').expect("a file name with a suffix");
             let compiler = if extension == "cpp" { "g++" } else { "gcc" };
-            let binary = dir.join(stem);
+            let name: String = std::iter::once(stem.to_owned())
+                .chain(flags.iter().map(|flag| flag.replace(['/', ' ', '='], "_")))
+                .collect::<Vec<_>>()
+                .join("");
+            let binary = dir.join(name);
             let child = Command::new(compiler)
-                .args(["-O0", "-g", "-pthread", "-w", "-o"])
+                .args(["-O0", "-g", "-pthread", "-w"])
+                .args(*flags)
+                .arg("-o")
                 .arg(&binary)
                 .arg(&source)
                 .arg("-lm")
