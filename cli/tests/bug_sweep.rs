@@ -31,17 +31,12 @@ const fn want(
     offset: Option<i64>,
     access: Option<(&'static str, u64)>,
 ) -> Want {
-    let want = match access {
+    match access {
         Some((function, line)) => Want {
             function: Some(function),
-            ..common::sweep::want(kind, size, offset, ("access", line))
+            ..sized(kind, size, offset, Some(("access", line)))
         },
-        None => unplaced(kind, size, offset),
-    };
-    // The count is not compared: `size` is the finding's whole size.
-    Want {
-        count: None,
-        ..want
+        None => sized(kind, size, offset, None),
     }
 }
 

@@ -13,6 +13,7 @@
 
 mod common;
 
+use common::sweep::sized as want;
 use common::sweep::*;
 use common::*;
 use serde_json::Value;
@@ -23,24 +24,6 @@ const SWEEP: Sweep = Sweep {
     compilers: &["gcc", "g++"],
     lines: Lines::FirstFrame,
 };
-
-/// A finding whose stack's line is compared where `at` is given.
-const fn want(
-    kind: &'static str,
-    size: u64,
-    offset: Option<i64>,
-    at: Option<(&'static str, u64)>,
-) -> Want {
-    let want = match at {
-        Some(at) => common::sweep::want(kind, size, offset, at),
-        None => unplaced(kind, size, offset),
-    };
-    // The count is not compared: `size` is the finding's whole size.
-    Want {
-        count: None,
-        ..want
-    }
-}
 
 #[test]
 fn heap_basics_and_leak_kinds() {

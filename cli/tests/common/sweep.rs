@@ -73,6 +73,24 @@ pub const fn unplaced(kind: &'static str, size: u64, offset: Option<i64>) -> Wan
     }
 }
 
+/// A finding whose count is not compared (`size`: the finding's whole size), its stack's line
+/// compared where `at` is given.
+pub const fn sized(
+    kind: &'static str,
+    size: u64,
+    offset: Option<i64>,
+    at: Option<(&'static str, u64)>,
+) -> Want {
+    let want = match at {
+        Some(at) => want(kind, size, offset, at),
+        None => unplaced(kind, size, offset),
+    };
+    Want {
+        count: None,
+        ..want
+    }
+}
+
 /// A fishy argument at `line`, seen `count` times (memcheck: one error context).
 pub const fn fishy(line: u64, count: u64) -> Want {
     Want {
