@@ -227,6 +227,50 @@ pub fn on_aligned_stack<R, F: FnOnce() -> R>(work: F) -> R {
     work()
 }
 
+/// Calls the C-ABI function `$function` (a path: one argument `$argument`, a pointer-sized
+/// integer, in `rdi`; its result, as a `usize`, in `rax`) with the stack pointer rounded down
+/// to 16 bytes, and evaluates to its result (x86-64 only). For a Rust caller that may run on a
+/// program's misaligned stack and calls a C-ABI function of this library that must not: the
+/// realignment [`on_aligned_stack`] makes, with neither a closure nor a frame of its own, at
+/// the cost of three instructions (`mov`, `and`, `mov`) around the call, as the exported
+/// `malloc` and `free` stubs make it (`gpa::c_entry`). The callee is one frame above the
+/// caller on the frame-pointer chain (the caller's frame pointer, forced by the build, stays
+/// the CFA's register across the call, so an unwinder crosses it). A panic unwinding out of
+/// the callee ends the process: the call site has no landing pad (as for `run_once`, which
+/// is `extern "C"`).
+///
+/// # Safety
+/// `$function` follows the C ABI (`extern "C"` or `extern "C-unwind"`), takes one argument
+/// of the size of a pointer and returns nothing or a value of that size; the caller upholds
+/// its contract for `$argument`.
+#[cfg(target_arch = "x86_64")]
+macro_rules! call_realigned {
+    ($function:path, $argument:expr) => {{
+        let result: usize;
+        // SAFETY: the macro's contract; r12 is callee-saved, so it holds the old stack
+        // pointer across the call; the stack pointer only moves down (at most 8 bytes, into
+        // the caller's stack: the asm block does not set `nostack`, so the compiler keeps
+        // nothing in the red zone across it); clobbers declared; a `call` on a
+        // 16-byte-aligned stack pointer gives the callee the alignment the ABI promises.
+        unsafe {
+            core::arch::asm!(
+                "mov r12, rsp",
+                "and rsp, -16",
+                "call {function}",
+                "mov rsp, r12",
+                function = sym $function,
+                inout("rdi") $argument => _,
+                out("rax") result,
+                out("r12") _,
+                clobber_abi("C"),
+            );
+        }
+        result
+    }};
+}
+#[cfg(target_arch = "x86_64")]
+pub(crate) use call_realigned;
+
 /// [`on_aligned_stack`]'s work on the realigned stack: runs `work` (read once) and writes
 /// what it returns to `result`. A panic cannot unwind out of it (`extern "C"`: an abort).
 extern "C" fn run_once<F: FnOnce() -> R, R>(
