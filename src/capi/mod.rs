@@ -392,7 +392,15 @@ pub unsafe extern "C-unwind" fn free_general(memory: *mut u8) {
 /// mode): `C-unwind`, as [`malloc_general`].
 #[inline(never)]
 pub unsafe extern "C-unwind" fn free_undesignated(memory: *mut u8) {
-    let gpa = gpa();
+    // The state's first building apart ([`free_before_state`]): with `init_state` called
+    // here, the compiler saved `memory` in `rbx` on every `free`, with its frame (17
+    // instructions a check-mode `free` in this function, by callgrind; 4 fewer now:
+    // `glibc-simple 10` -0.6% of check mode's instructions).
+    let Some(state) = STATE.get() else {
+        // SAFETY: forwarded caller contract.
+        return unsafe { free_before_state(memory) };
+    };
+    let gpa = &state.gpa;
     if !gpa.config().safety {
         // SAFETY: forwarded caller contract.
         return unsafe { free_fast(gpa, memory) };
@@ -405,6 +413,19 @@ pub unsafe extern "C-unwind" fn free_undesignated(memory: *mut u8) {
         // reports), and `os`'s mapping calls keep it everywhere.
         free_checked(gpa, memory);
     }
+}
+
+/// [`free_undesignated`] before the process-wide state is built (a `free` before any
+/// `malloc`): builds it, then frees.
+///
+/// # Safety
+/// As for [`free`].
+#[cold]
+#[inline(never)]
+unsafe fn free_before_state(memory: *mut u8) {
+    init_state();
+    // SAFETY: forwarded caller contract.
+    unsafe { free_undesignated(memory) }
 }
 
 /// Check mode's `free` of a non-null pointer: its own entry first (`guard::free_at`, the
