@@ -365,6 +365,46 @@ mod tests {
         unsafe { *out = [before, inside] };
     }
 
+    /// Whether the stack is aligned in this C-ABI function (its argument unused): the callee
+    /// of `call_realigned!` below.
+    #[cfg(target_arch = "x86_64")]
+    extern "C" fn aligned_in_a_c_call(_: usize) -> usize {
+        usize::from(aligned_in_a_call())
+    }
+
+    /// Entered on a misaligned stack: whether its body saw the stack aligned, and whether
+    /// the callee of `call_realigned!` did, written to `out`.
+    #[cfg(target_arch = "x86_64")]
+    extern "C" fn entered_misaligned_calls(out: *mut [bool; 2]) {
+        let before = aligned_in_a_call_here();
+        let inside = call_realigned!(aligned_in_a_c_call, 0usize) == 1;
+        // SAFETY: the caller passes its live array.
+        unsafe { *out = [before, inside] };
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn a_realigned_call_runs_on_an_aligned_stack_when_called_on_a_misaligned_one() {
+        let mut out = [true, false];
+        // SAFETY: as in the test above, for `entered_misaligned_calls`.
+        unsafe {
+            core::arch::asm!(
+                "mov r12, rsp",
+                "and rsp, -16",
+                "sub rsp, 8",
+                "call {function}",
+                "mov rsp, r12",
+                function = sym entered_misaligned_calls,
+                in("rdi") &mut out as *mut [bool; 2],
+                out("r12") _,
+                clobber_abi("C"),
+            );
+        }
+        assert_eq!(out, [false, true]);
+        // On an aligned stack too.
+        assert_eq!(call_realigned!(aligned_in_a_c_call, 0usize), 1);
+    }
+
     /// [`stack_is_aligned`] in `entered_misaligned`'s own body.
     #[inline(always)]
     fn aligned_in_a_call_here() -> bool {
