@@ -273,6 +273,31 @@ fn uses_after_free_and_misaligned_stacks() {
                     &[want("double_free", 4000, None, ("second_free", 17))],
                 )
             },
+            // misaligned_entries.c: the other ways in on a misaligned stack, those that reach
+            // check mode's `malloc` and `free` without the exported functions' realigning
+            // stubs (`realloc` of null and to 0 bytes, `reallocarray`), the aligned
+            // allocators and a large `malloc`. Valgrind: definitely lost 24 bytes in 1 block
+            // (allocated by `realloc (NULL, 24)` at :18, from :55), 1 record, no error.
+            Case {
+                leaks: [(1, 24), NONE, NONE, NONE],
+                records: 1,
+                ..case("misaligned_entries", &[], &[])
+            },
+            // With an invalid free of a pointer 8 bytes inside `memalign`'s 40-byte block
+            // ("interior"): glibc aborts ("free(): invalid pointer"). Valgrind: "Invalid
+            // free()" at misaligned_call (misaligned_entries.c:18, called from :49), "8 bytes
+            // inside a block of size 40 alloc'd" (:18, from :41).
+            Case {
+                args: &["interior"],
+                native_aborts: true,
+                leaks: [(1, 24), NONE, NONE, NONE],
+                records: 1,
+                ..case(
+                    "misaligned_entries",
+                    &[want("invalid_free", 40, Some(8), ("invalid_free", 18))],
+                    &[want("invalid_free", 40, Some(8), ("invalid_free", 18))],
+                )
+            },
         ],
     );
 }

@@ -227,6 +227,50 @@ pub fn on_aligned_stack<R, F: FnOnce() -> R>(work: F) -> R {
     work()
 }
 
+/// Calls the C-ABI function `$function` (a path: one argument `$argument`, a pointer-sized
+/// integer, in `rdi`; its result, as a `usize`, in `rax`) with the stack pointer rounded down
+/// to 16 bytes, and evaluates to its result (x86-64 only). For a Rust caller that may run on a
+/// program's misaligned stack and calls a C-ABI function of this library that must not: the
+/// realignment [`on_aligned_stack`] makes, with neither a closure nor a frame of its own, at
+/// the cost of three instructions (`mov`, `and`, `mov`) around the call, as the exported
+/// `malloc` and `free` stubs make it (`gpa::c_entry`). The callee is one frame above the
+/// caller on the frame-pointer chain (the caller's frame pointer, forced by the build, stays
+/// the CFA's register across the call, so an unwinder crosses it). A panic unwinding out of
+/// the callee ends the process: the call site has no landing pad (as for `run_once`, which
+/// is `extern "C"`).
+///
+/// # Safety
+/// `$function` follows the C ABI (`extern "C"` or `extern "C-unwind"`), takes one argument
+/// of the size of a pointer and returns nothing or a value of that size; the caller upholds
+/// its contract for `$argument`.
+#[cfg(target_arch = "x86_64")]
+macro_rules! call_realigned {
+    ($function:path, $argument:expr) => {{
+        let result: usize;
+        // SAFETY: the macro's contract; r12 is callee-saved, so it holds the old stack
+        // pointer across the call; the stack pointer only moves down (at most 8 bytes, into
+        // the caller's stack: the asm block does not set `nostack`, so the compiler keeps
+        // nothing in the red zone across it); clobbers declared; a `call` on a
+        // 16-byte-aligned stack pointer gives the callee the alignment the ABI promises.
+        unsafe {
+            core::arch::asm!(
+                "mov r12, rsp",
+                "and rsp, -16",
+                "call {function}",
+                "mov rsp, r12",
+                function = sym $function,
+                inout("rdi") $argument => _,
+                out("rax") result,
+                out("r12") _,
+                clobber_abi("C"),
+            );
+        }
+        result
+    }};
+}
+#[cfg(target_arch = "x86_64")]
+pub(crate) use call_realigned;
+
 /// [`on_aligned_stack`]'s work on the realigned stack: runs `work` (read once) and writes
 /// what it returns to `result`. A panic cannot unwind out of it (`extern "C"`: an abort).
 extern "C" fn run_once<F: FnOnce() -> R, R>(
@@ -319,6 +363,46 @@ mod tests {
         let inside = on_aligned_stack(aligned_in_a_call);
         // SAFETY: the caller passes its live array.
         unsafe { *out = [before, inside] };
+    }
+
+    /// Whether the stack is aligned in this C-ABI function (its argument unused): the callee
+    /// of `call_realigned!` below.
+    #[cfg(target_arch = "x86_64")]
+    extern "C" fn aligned_in_a_c_call(_: usize) -> usize {
+        usize::from(aligned_in_a_call())
+    }
+
+    /// Entered on a misaligned stack: whether its body saw the stack aligned, and whether
+    /// the callee of `call_realigned!` did, written to `out`.
+    #[cfg(target_arch = "x86_64")]
+    extern "C" fn entered_misaligned_calls(out: *mut [bool; 2]) {
+        let before = aligned_in_a_call_here();
+        let inside = call_realigned!(aligned_in_a_c_call, 0usize) == 1;
+        // SAFETY: the caller passes its live array.
+        unsafe { *out = [before, inside] };
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn a_realigned_call_runs_on_an_aligned_stack_when_called_on_a_misaligned_one() {
+        let mut out = [true, false];
+        // SAFETY: as in the test above, for `entered_misaligned_calls`.
+        unsafe {
+            core::arch::asm!(
+                "mov r12, rsp",
+                "and rsp, -16",
+                "sub rsp, 8",
+                "call {function}",
+                "mov rsp, r12",
+                function = sym entered_misaligned_calls,
+                in("rdi") &mut out as *mut [bool; 2],
+                out("r12") _,
+                clobber_abi("C"),
+            );
+        }
+        assert_eq!(out, [false, true]);
+        // On an aligned stack too.
+        assert_eq!(call_realigned!(aligned_in_a_c_call, 0usize), 1);
     }
 
     /// [`stack_is_aligned`] in `entered_misaligned`'s own body.
