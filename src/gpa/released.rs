@@ -1,0 +1,229 @@
+//! Blocks of released pages: what safety mode still knows about freed small blocks once their
+//! page went back (its slots' metadata freed), so that a later double free, interior free,
+//! `realloc` or faulting access of such a block is still named as the block's (Valgrind's
+//! "0 bytes inside a block of size 128 free'd", with the free's and the allocation's traces).
+//!
+//! # Design
+//! A freed small block waits in its heap's quarantine (256 KiB a thread by default), then
+//! goes back on its page's free list as `SLOT_FREED`, its metadata (size, traces) kept while
+//! the page lives. Once every slot of a page is free the page is released
+//! (`GeneralPurposeAllocator::release_page`) and its metadata with it: a second free of one of
+//! its blocks found no page and was reported as a free of memory "not allocated by this
+//! allocator". Memcheck keeps freed blocks in a FIFO bounded in bytes (`--freelist-vol`,
+//! 20,000,000 by default) and names any of them. Here, when a page is released, each of its
+//! freed slots leaves a compact [`Record`] (24 bytes: start, size and alignment, the two
+//! traces, the GPA's id) in one process-wide FIFO ring, bounded like memcheck's list by the
+//! bytes of the blocks it describes ([`FREELIST_BYTES`]) and by a count ([`RECORDS`]). The
+//! ring is read only where a pointer finds no block: a free or `realloc` that finds no page or
+//! no block at its slot (`GeneralPurposeAllocator::invalid_free`, `report_bad_state`), and the
+//! fault handler for an access to a free page unit or to unmapped space (`fault`). Nothing on
+//! the allocation and free paths reads it; the page release writes it, one record per freed
+//! slot, under its lock.
+//!
+//! Records enter at the page's release, not at each block's free, so the ring's order is the
+//! pages' release order, and a block is remembered at least as long as memcheck's list would
+//! keep it (memcheck counts every freed block against its bound; the ring only those of
+//! released pages). A block's range is `[start, start + size + REDZONE)`: memcheck describes
+//! a pointer up to its redzone (16 bytes) past a freed block's end as "N bytes after" it. An
+//! address may be in several records (a page released, its units reused and released again):
+//! the most recent one answers, as memcheck names the most recently freed block.
+//!
+//! Memory: the ring is one guarded mapping of [`RECORDS`] records (24 MiB of address space),
+//! mapped at the first record; only the pages written are resident (at most 24 MiB, reached
+//! once a program released a million freed blocks, or 20 MB of them).
+//!
+//! # Invariants
+//! * `records[(oldest + i) % RECORDS]` for `i < len` are the remembered blocks, oldest first;
+//!   `bytes` is the sum of their sizes, at most [`FREELIST_BYTES`] once a push returns.
+//! * `chunks` has the bit of every 4 MiB chunk that holds a remembered block's start (and
+//!   maybe of chunks that no longer do): a lookup of an address whose chunk bit is clear finds
+//!   nothing and reads no record.
+//! * The ring's lock is taken by nothing that holds it (no allocation under it); the fault
+//!   handler only tries it ([`try_find_any`]).
+
+use super::lock::Lock;
+use crate::os;
+use crate::trace::TraceId;
+
+/// Bytes of freed blocks the ring describes at most: memcheck's default `--freelist-vol`.
+pub const FREELIST_BYTES: usize = 20_000_000;
+
+/// Records the ring holds at most (24 MiB of records; blocks of 16 bytes or less reach this
+/// bound before [`FREELIST_BYTES`]).
+pub const RECORDS: usize = 1 << 20;
+
+/// Bytes past a remembered block's end that are still described as its (memcheck's redzone
+/// of a `malloc` block).
+pub const REDZONE: usize = 16;
+
+/// More than a small block's size and [`REDZONE`]: how far before an address the start of a
+/// block whose range holds it may lie.
+const REACH: usize = 1 << 18;
+
+/// Bits of the chunk filter.
+const CHUNK_BITS: usize = 4096;
+
+/// A freed block whose page was released.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Remembered {
+    /// The block's start.
+    pub start: usize,
+    /// Its requested size.
+    pub size: usize,
+    /// Its alignment.
+    pub align: usize,
+    /// Its allocation trace.
+    pub alloc_trace: TraceId,
+    /// The trace of its free.
+    pub free_trace: TraceId,
+}
+
+/// One remembered block, packed.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Record {
+    start: usize,
+    /// The requested size in the low 24 bits (small blocks are at most 128 KiB and some
+    /// bytes), log2 of the alignment above.
+    size_align: u32,
+    alloc_trace: u32,
+    free_trace: u32,
+    /// The low 32 bits of the owning GPA's id.
+    gpa: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<Record>() == 24);
+const SIZE_MASK: u32 = (1 << 24) - 1;
+
+impl Record {
+    fn size(&self) -> usize {
+        (self.size_align & SIZE_MASK) as usize
+    }
+
+    fn holds(&self, address: usize) -> bool {
+        address >= self.start && address - self.start < self.size().max(1) + REDZONE
+    }
+
+    fn remembered(&self) -> Remembered {
+        Remembered {
+            start: self.start,
+            size: self.size(),
+            align: 1 << (self.size_align >> 24),
+            alloc_trace: TraceId(self.alloc_trace),
+            free_trace: TraceId(self.free_trace),
+        }
+    }
+}
+
+/// The FIFO ring of remembered blocks (see the module docs).
+pub struct Ring {
+    records: *mut Record,
+    oldest: usize,
+    len: usize,
+    bytes: usize,
+    chunks: [u64; CHUNK_BITS / 64],
+}
+
+// SAFETY: the ring's mapping is owned by it and used under its lock only.
+unsafe impl Send for Ring {}
+
+/// The process's ring.
+static RING: Lock<Ring> = Lock::new(Ring::new());
+
+/// The ring's lock, for `fork`'s handlers (`GeneralPurposeAllocator::fork_locks`).
+pub fn fork_lock() -> &'static Lock<Ring> {
+    &RING
+}
+
+/// Takes the ring's lock for a page's records ([`Ring::push`]).
+pub fn lock() -> super::lock::Guard<'static, Ring> {
+    RING.lock()
+}
+
+fn chunk_bit(address: usize) -> (usize, u64) {
+    let chunk = (address >> 22) % CHUNK_BITS;
+    (chunk / 64, 1 << (chunk % 64))
+}
+
+impl Ring {
+    const fn new() -> Self {
+        Ring {
+            records: core::ptr::null_mut(),
+            oldest: 0,
+            len: 0,
+            bytes: 0,
+            chunks: [0; CHUNK_BITS / 64],
+        }
+    }
+
+    /// Remembers a freed block of the GPA `gpa_id`, the oldest ones leaving as the bounds
+    /// require. Does nothing where the ring's mapping cannot be made.
+    pub fn push(&mut self, gpa_id: u64, block: Remembered) {
+        if self.records.is_null() {
+            let bytes = RECORDS * core::mem::size_of::<Record>();
+            match os::map_guarded(bytes, os::page_size()) {
+                Some(memory) => self.records = memory.as_ptr().cast(),
+                None => return,
+            }
+        }
+        let size = block.size.min(SIZE_MASK as usize);
+        while self.len != 0 && (self.len == RECORDS || self.bytes + size > FREELIST_BYTES) {
+            // SAFETY: `oldest < RECORDS` indexes the mapping; a written record (invariant).
+            let oldest = unsafe { &*self.records.add(self.oldest) };
+            self.bytes -= oldest.size();
+            self.oldest = (self.oldest + 1) % RECORDS;
+            self.len -= 1;
+        }
+        let record = Record {
+            start: block.start,
+            size_align: size as u32 | (block.align.trailing_zeros() << 24),
+            alloc_trace: block.alloc_trace.0,
+            free_trace: block.free_trace.0,
+            gpa: gpa_id as u32,
+        };
+        let index = (self.oldest + self.len) % RECORDS;
+        // SAFETY: `index < RECORDS` indexes the mapping, which is ours.
+        unsafe { self.records.add(index).write(record) };
+        self.len += 1;
+        self.bytes += size;
+        let (word, bit) = chunk_bit(block.start);
+        self.chunks[word] |= bit;
+    }
+
+    /// The most recent remembered block whose range holds `address`, of the GPA `gpa_id` (any
+    /// GPA: `None`), with the id's low 32 bits.
+    fn find(&self, gpa_id: Option<u64>, address: usize) -> Option<(u32, Remembered)> {
+        let (word, bit) = chunk_bit(address);
+        // A block's range may begin in the chunk before (`REACH` bytes at most before).
+        let (before_word, before_bit) = chunk_bit(address.saturating_sub(REACH));
+        if self.len == 0
+            || (self.chunks[word] & bit == 0 && self.chunks[before_word] & before_bit == 0)
+        {
+            return None;
+        }
+        (1..=self.len).find_map(|age| {
+            let index = (self.oldest + self.len - age) % RECORDS;
+            // SAFETY: the `len` records from `oldest` are written (invariant).
+            let record = unsafe { &*self.records.add(index) };
+            (record.holds(address) && gpa_id.is_none_or(|id| record.gpa == id as u32))
+                .then(|| (record.gpa, record.remembered()))
+        })
+    }
+
+    /// Blocks remembered now, and the bytes they describe (tests, figures).
+    pub fn extent(&self) -> (usize, usize) {
+        (self.len, self.bytes)
+    }
+}
+
+/// The most recent freed block of released pages of the GPA `gpa_id` whose range holds
+/// `address`.
+pub fn find(gpa_id: u64, address: usize) -> Option<Remembered> {
+    RING.lock().find(Some(gpa_id), address).map(|(_, block)| block)
+}
+
+/// [`find`] for the fault handler: of any GPA (with the id's low 32 bits), and only if the
+/// ring's lock is free within a few attempts (the interrupted thread may hold it).
+pub fn try_find_any(address: usize) -> Option<(u32, Remembered)> {
+    RING.try_lock(64)?.find(None, address)
+}
