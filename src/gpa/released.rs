@@ -35,8 +35,8 @@
 //! # Invariants
 //! * `records[(oldest + i) % RECORDS]` for `i < len` are the remembered blocks, oldest first;
 //!   `bytes` is the sum of their sizes, at most [`FREELIST_BYTES`] once a push returns.
-//! * `chunks` has the bit of every 4 MiB chunk that holds a remembered block's start (and
-//!   maybe of chunks that no longer do): a lookup of an address whose chunk bit is clear finds
+//! * `chunks` has the bit (4 MiB chunk number modulo its bits) of every 4 MiB chunk that a
+//!   remembered block's range touches (and maybe of chunks that no longer hold one): a lookup of an address whose chunk bit is clear finds
 //!   nothing and reads no record.
 //! * The ring's lock is taken by nothing that holds it (no allocation under it); the fault
 //!   handler only tries it ([`try_find_any`]).
@@ -55,10 +55,6 @@ pub const RECORDS: usize = 1 << 20;
 /// Bytes past a remembered block's end that are still described as its (memcheck's redzone
 /// of a `malloc` block).
 pub const REDZONE: usize = 16;
-
-/// More than a small block's size and [`REDZONE`]: how far before an address the start of a
-/// block whose range holds it may lie.
-const REACH: usize = 1 << 18;
 
 /// Bits of the chunk filter.
 const CHUNK_BITS: usize = 4096;
@@ -83,32 +79,38 @@ pub struct Remembered {
 #[repr(C)]
 struct Record {
     start: usize,
-    /// The requested size in the low 24 bits (small blocks are at most 128 KiB and some
-    /// bytes), log2 of the alignment above.
-    size_align: u32,
+    /// The requested size (at most `u32::MAX`).
+    size: u32,
     alloc_trace: u32,
     free_trace: u32,
-    /// The low 32 bits of the owning GPA's id.
-    gpa: u32,
+    /// The low 24 bits of the owning GPA's id; log2 of the alignment in bits 24-29; bit 31:
+    /// a large block (not counted against [`FREELIST_BYTES`]).
+    gpa_align: u32,
 }
 
 const _: () = assert!(core::mem::size_of::<Record>() == 24);
-const SIZE_MASK: u32 = (1 << 24) - 1;
+const GPA_MASK: u32 = (1 << 24) - 1;
+const LARGE: u32 = 1 << 31;
 
 impl Record {
-    fn size(&self) -> usize {
-        (self.size_align & SIZE_MASK) as usize
+    /// The bytes it counts against [`FREELIST_BYTES`].
+    fn counted(&self) -> usize {
+        if self.gpa_align & LARGE != 0 {
+            0
+        } else {
+            self.size as usize
+        }
     }
 
     fn holds(&self, address: usize) -> bool {
-        address >= self.start && address - self.start < self.size().max(1) + REDZONE
+        address >= self.start && address - self.start < (self.size as usize).max(1) + REDZONE
     }
 
     fn remembered(&self) -> Remembered {
         Remembered {
             start: self.start,
-            size: self.size(),
-            align: 1 << (self.size_align >> 24),
+            size: self.size as usize,
+            align: 1 << ((self.gpa_align >> 24) & 63),
             alloc_trace: TraceId(self.alloc_trace),
             free_trace: TraceId(self.free_trace),
         }
@@ -157,8 +159,10 @@ impl Ring {
     }
 
     /// Remembers a freed block of the GPA `gpa_id`, the oldest ones leaving as the bounds
-    /// require. Does nothing where the ring's mapping cannot be made.
-    pub fn push(&mut self, gpa_id: u64, block: Remembered) {
+    /// require. `large`: a large block (`large`'s ring of records keeps those; this one too,
+    /// for the fault handler, which knows no GPA), not counted against [`FREELIST_BYTES`].
+    /// Does nothing where the ring's mapping cannot be made.
+    pub fn push(&mut self, gpa_id: u64, block: Remembered, large: bool) {
         if self.records.is_null() {
             let bytes = RECORDS * core::mem::size_of::<Record>();
             match os::map_guarded(bytes, os::page_size()) {
@@ -166,51 +170,57 @@ impl Ring {
                 None => return,
             }
         }
-        let size = block.size.min(SIZE_MASK as usize);
-        while self.len != 0 && (self.len == RECORDS || self.bytes + size > FREELIST_BYTES) {
+        let record = Record {
+            start: block.start,
+            size: block.size.min(u32::MAX as usize) as u32,
+            alloc_trace: block.alloc_trace.0,
+            free_trace: block.free_trace.0,
+            gpa_align: (gpa_id as u32 & GPA_MASK)
+                | (block.align.trailing_zeros() << 24)
+                | if large { LARGE } else { 0 },
+        };
+        let counted = record.counted();
+        while self.len != 0 && (self.len == RECORDS || self.bytes + counted > FREELIST_BYTES) {
             // SAFETY: `oldest < RECORDS` indexes the mapping; a written record (invariant).
             let oldest = unsafe { &*self.records.add(self.oldest) };
-            self.bytes -= oldest.size();
+            self.bytes -= oldest.counted();
             self.oldest = (self.oldest + 1) % RECORDS;
             self.len -= 1;
         }
-        let record = Record {
-            start: block.start,
-            size_align: size as u32 | (block.align.trailing_zeros() << 24),
-            alloc_trace: block.alloc_trace.0,
-            free_trace: block.free_trace.0,
-            gpa: gpa_id as u32,
-        };
         let index = (self.oldest + self.len) % RECORDS;
         // SAFETY: `index < RECORDS` indexes the mapping, which is ours.
         unsafe { self.records.add(index).write(record) };
         self.len += 1;
-        self.bytes += size;
-        let (word, bit) = chunk_bit(block.start);
-        self.chunks[word] |= bit;
+        self.bytes += counted;
+        // Every chunk the block's range touches (a large block's spans many; all of them once
+        // it spans the whole filter).
+        let first = block.start >> 22;
+        let last = (block.start + record.size as usize + REDZONE) >> 22;
+        for chunk in first..=last.min(first + CHUNK_BITS) {
+            let (word, bit) = chunk_bit(chunk << 22);
+            self.chunks[word] |= bit;
+        }
     }
 
     /// The most recent remembered block whose range holds `address`, of the GPA `gpa_id` (any
     /// GPA: `None`), with the id's low 32 bits.
     fn find(&self, gpa_id: Option<u64>, address: usize) -> Option<(u32, Remembered)> {
         let (word, bit) = chunk_bit(address);
-        // A block's range may begin in the chunk before (`REACH` bytes at most before).
-        let (before_word, before_bit) = chunk_bit(address.saturating_sub(REACH));
-        if self.len == 0
-            || (self.chunks[word] & bit == 0 && self.chunks[before_word] & before_bit == 0)
-        {
+        if self.len == 0 || self.chunks[word] & bit == 0 {
             return None;
         }
         (1..=self.len).find_map(|age| {
             let index = (self.oldest + self.len - age) % RECORDS;
             // SAFETY: the `len` records from `oldest` are written (invariant).
             let record = unsafe { &*self.records.add(index) };
-            (record.holds(address) && gpa_id.is_none_or(|id| record.gpa == id as u32))
-                .then(|| (record.gpa, record.remembered()))
+            let gpa = record.gpa_align & GPA_MASK;
+            (record.holds(address) && gpa_id.is_none_or(|id| gpa == id as u32 & GPA_MASK))
+                .then(|| (gpa, record.remembered()))
         })
     }
 
-    /// Blocks remembered now, and the bytes they describe (tests, figures).
+    /// Blocks remembered now, and the bytes they count (tests).
+    #[cfg(test)]
     pub fn extent(&self) -> (usize, usize) {
         (self.len, self.bytes)
     }
@@ -222,7 +232,7 @@ pub fn find(gpa_id: u64, address: usize) -> Option<Remembered> {
     RING.lock().find(Some(gpa_id), address).map(|(_, block)| block)
 }
 
-/// [`find`] for the fault handler: of any GPA (with the id's low 32 bits), and only if the
+/// [`find`] for the fault handler: of any GPA (with the id's low 24 bits), and only if the
 /// ring's lock is free within a few attempts (the interrupted thread may hold it).
 pub fn try_find_any(address: usize) -> Option<(u32, Remembered)> {
     RING.try_lock(64)?.find(None, address)

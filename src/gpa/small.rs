@@ -485,7 +485,7 @@ impl GeneralPurposeAllocator {
                 free_trace: TraceId(meta.free_trace.load(Ordering::Relaxed)),
             };
             ring.get_or_insert_with(released::lock)
-                .push(self.id(), block);
+                .push(self.id(), block, false);
         }
     }
 
