@@ -237,3 +237,51 @@ pub fn find(gpa_id: u64, address: usize) -> Option<Remembered> {
 pub fn try_find_any(address: usize) -> Option<(u32, Remembered)> {
     RING.try_lock(64)?.find(None, address)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(start: usize, size: usize) -> Remembered {
+        Remembered {
+            start,
+            size,
+            align: 16,
+            alloc_trace: TraceId(7),
+            free_trace: TraceId(9),
+        }
+    }
+
+    /// The ring forgets its oldest blocks once their bytes pass memcheck's bound, answers with
+    /// the most recent block at an address, for its own GPA only, and counts no large block.
+    #[test]
+    fn the_ring_keeps_the_last_twenty_megabytes_of_blocks_newest_first() {
+        let mut ring = Ring::new();
+        let base = 0x7000_0000_0000usize;
+        let size = 100_000;
+        let count = FREELIST_BYTES / size;
+        for index in 0..count {
+            ring.push(3, block(base + index * 0x20000, size), false);
+        }
+        assert_eq!(ring.extent(), (count, count * size));
+        assert_eq!(ring.find(Some(3), base + 8), Some((3, block(base, size))));
+        // One more block: the oldest leaves.
+        ring.push(3, block(base + count * 0x20000, size), false);
+        assert_eq!(ring.extent(), (count, count * size));
+        assert_eq!(ring.find(Some(3), base + 8), None);
+        let second = base + 0x20000;
+        assert_eq!(ring.find(Some(3), second).map(|(_, b)| b.size), Some(size));
+        // A pointer up to memcheck's redzone past the end still names the block.
+        assert!(ring.find(Some(3), second + size + REDZONE - 1).is_some());
+        assert!(ring.find(Some(3), second + size + REDZONE).is_none());
+        // Another GPA's lookup does not see it; the fault handler's (any GPA) does.
+        assert_eq!(ring.find(Some(4), second), None);
+        assert_eq!(ring.find(None, second).map(|(gpa, _)| gpa), Some(3));
+        // A newer block at the same address answers; a large block counts no bytes.
+        ring.push(3, block(second, 48), true);
+        assert_eq!(ring.find(Some(3), second).map(|(_, b)| b.size), Some(48));
+        assert_eq!(ring.extent(), (count + 1, count * size));
+        // Nothing in a chunk no block touched.
+        assert_eq!(ring.find(None, 0x1000), None);
+    }
+}
