@@ -29,11 +29,13 @@
 //! the most recent one answers, as memcheck names the most recently freed block.
 //!
 //! Memory: the ring is one guarded mapping of [`RECORDS`] records (24 MiB of address space),
-//! mapped at the first record; only the pages written are resident (at most 24 MiB, reached
-//! once a program released a million freed blocks, or 20 MB of them).
+//! mapped at the first record; it wraps at a capacity that doubles only while the bounds keep
+//! every record (4,096 records first), so only about as many records are resident as the
+//! bounds keep at once: 20 MB of blocks of 160 bytes (a C block of 128) take 125,000 records,
+//! 3 MiB; blocks of 16 bytes or less the whole 24 MiB.
 //!
 //! # Invariants
-//! * `records[(oldest + i) % RECORDS]` for `i < len` are the remembered blocks, oldest first;
+//! * `records[(oldest + i) % capacity]` for `i < len` are the remembered blocks, oldest first;
 //!   `bytes` is the sum of their sizes, at most [`FREELIST_BYTES`] once a push returns.
 //! * `chunks` has the bit (4 MiB chunk number modulo its bits) of every 4 MiB chunk that a
 //!   remembered block's range touches (and maybe of chunks that no longer hold one): a lookup of an address whose chunk bit is clear finds
@@ -55,6 +57,9 @@ pub const RECORDS: usize = 1 << 20;
 /// Bytes past a remembered block's end that are still described as its (memcheck's redzone
 /// of a `malloc` block).
 pub const REDZONE: usize = 16;
+
+/// The ring's first capacity, in records.
+const FIRST_CAPACITY: usize = 4096;
 
 /// Bits of the chunk filter.
 const CHUNK_BITS: usize = 4096;
@@ -120,6 +125,10 @@ impl Record {
 /// The FIFO ring of remembered blocks (see the module docs).
 pub struct Ring {
     records: *mut Record,
+    /// Records the ring wraps at now: a power of two, doubled (up to [`RECORDS`]) when full
+    /// while the byte bound allows more, so that only as many records are ever written
+    /// (resident) as the bounds keep at once.
+    capacity: usize,
     oldest: usize,
     len: usize,
     bytes: usize,
@@ -151,6 +160,7 @@ impl Ring {
     const fn new() -> Self {
         Ring {
             records: core::ptr::null_mut(),
+            capacity: FIRST_CAPACITY,
             oldest: 0,
             len: 0,
             bytes: 0,
@@ -180,15 +190,24 @@ impl Ring {
                 | if large { LARGE } else { 0 },
         };
         let counted = record.counted();
-        while self.len != 0 && (self.len == RECORDS || self.bytes + counted > FREELIST_BYTES) {
-            // SAFETY: `oldest < RECORDS` indexes the mapping; a written record (invariant).
+        if self.len == self.capacity
+            && self.capacity < RECORDS
+            && self.bytes + counted <= FREELIST_BYTES
+        {
+            self.grow();
+        }
+        while self.len != 0
+            && (self.len == self.capacity || self.bytes + counted > FREELIST_BYTES)
+        {
+            // SAFETY: `oldest < capacity <= RECORDS` indexes the mapping; a written record
+            // (invariant).
             let oldest = unsafe { &*self.records.add(self.oldest) };
             self.bytes -= oldest.counted();
-            self.oldest = (self.oldest + 1) % RECORDS;
+            self.oldest = (self.oldest + 1) % self.capacity;
             self.len -= 1;
         }
-        let index = (self.oldest + self.len) % RECORDS;
-        // SAFETY: `index < RECORDS` indexes the mapping, which is ours.
+        let index = (self.oldest + self.len) % self.capacity;
+        // SAFETY: `index < capacity <= RECORDS` indexes the mapping, which is ours.
         unsafe { self.records.add(index).write(record) };
         self.len += 1;
         self.bytes += counted;
@@ -202,6 +221,17 @@ impl Ring {
         }
     }
 
+    /// Doubles the capacity of a full ring: the records that wrapped to the front move to
+    /// just after the old end, so that they follow the others again.
+    fn grow(&mut self) {
+        let old = self.capacity;
+        let wrapped = (self.oldest + self.len).saturating_sub(old);
+        // SAFETY: `[0, wrapped)` and `[old, old + wrapped)` lie in the mapping (`wrapped <=
+        // old`, `2 * old <= RECORDS`) and do not overlap.
+        unsafe { core::ptr::copy_nonoverlapping(self.records, self.records.add(old), wrapped) };
+        self.capacity = 2 * old;
+    }
+
     /// The most recent remembered block whose range holds `address`, of the GPA `gpa_id` (any
     /// GPA: `None`), with the id's low 32 bits.
     fn find(&self, gpa_id: Option<u64>, address: usize) -> Option<(u32, Remembered)> {
@@ -210,7 +240,7 @@ impl Ring {
             return None;
         }
         (1..=self.len).find_map(|age| {
-            let index = (self.oldest + self.len - age) % RECORDS;
+            let index = (self.oldest + self.len - age) % self.capacity;
             // SAFETY: the `len` records from `oldest` are written (invariant).
             let record = unsafe { &*self.records.add(index) };
             let gpa = record.gpa_align & GPA_MASK;
@@ -283,5 +313,39 @@ mod tests {
         assert_eq!(ring.extent(), (count + 1, count * size));
         // Nothing in a chunk no block touched.
         assert_eq!(ring.find(None, 0x1000), None);
+    }
+
+    /// A ring that wrapped grows with every record kept in order (the capacity doubles only
+    /// while the byte bound keeps every record): the same pushes on a model FIFO keep the
+    /// same blocks.
+    #[test]
+    fn a_wrapped_ring_grows_keeping_its_order() {
+        let mut ring = Ring::new();
+        let mut model = std::collections::VecDeque::new();
+        let mut bytes = 0;
+        let base = 0x6000_0000_0000usize;
+        let big = FREELIST_BYTES / FIRST_CAPACITY;
+        // Blocks that fill the byte bound at the first capacity and wrap it; then small ones,
+        // whose first one grows the wrapped ring.
+        let sizes = (0..FIRST_CAPACITY + 100)
+            .map(|_| big)
+            .chain((0..10_000).map(|_| 48));
+        for (index, size) in sizes.enumerate() {
+            let start = base + index * 0x2000;
+            ring.push(5, block(start, size), false);
+            model.push_back((start, size));
+            bytes += size;
+            while bytes > FREELIST_BYTES {
+                bytes -= model.pop_front().map_or(0, |(_, size)| size);
+            }
+        }
+        assert_eq!(ring.extent(), (model.len(), bytes));
+        assert!(ring.capacity > FIRST_CAPACITY && ring.capacity >= model.len());
+        for &(start, size) in &model {
+            assert_eq!(ring.find(Some(5), start + 1), Some((5, block(start, size))));
+        }
+        // The first block left both.
+        assert_ne!(model.front().map(|&(start, _)| start), Some(base));
+        assert_eq!(ring.find(Some(5), base), None);
     }
 }
