@@ -1518,11 +1518,11 @@ impl GeneralPurposeAllocator {
     }
 
     /// Whether `address` lies in memory any GPA manages (segments, large blocks, the internal
-    /// heap): a conservative leak scan skips it as a root (`capi::scan`). Only the mapped
-    /// part of a large block counts: the rest of its last page-map chunk may hold other
-    /// mappings.
+    /// heap, the ring of released pages' blocks): a conservative leak scan skips it as a root
+    /// (`capi::scan`). Only the mapped part of a large block counts: the rest of its last
+    /// page-map chunk may hold other mappings.
     pub(crate) fn manages(address: usize) -> bool {
-        if internal::owns(address) {
+        if internal::owns(address) || released::owns(address) {
             return true;
         }
         match pagemap::lookup(address) {

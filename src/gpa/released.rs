@@ -40,8 +40,11 @@
 //! * `chunks` has the bit (4 MiB chunk number modulo its bits) of every 4 MiB chunk that a
 //!   remembered block's range touches (and maybe of chunks that no longer hold one): a lookup of an address whose chunk bit is clear finds
 //!   nothing and reads no record.
+//! * A leak scan takes no word of the ring's mapping for a root ([`owns`]).
 //! * The ring's lock is taken by nothing that holds it (no allocation under it); the fault
 //!   handler only tries it ([`try_find_any`]).
+
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::lock::Lock;
 use crate::os;
@@ -133,13 +136,28 @@ pub struct Ring {
     len: usize,
     bytes: usize,
     chunks: [u64; CHUNK_BITS / 64],
+    /// The process's ring (its mapping is published for [`owns`]), not a test's.
+    process: bool,
 }
 
 // SAFETY: the ring's mapping is owned by it and used under its lock only.
 unsafe impl Send for Ring {}
 
 /// The process's ring.
-static RING: Lock<Ring> = Lock::new(Ring::new());
+static RING: Lock<Ring> = Lock::new(Ring {
+    process: true,
+    ..Ring::new()
+});
+
+/// The ring's mapping (0 until made): it holds freed blocks' addresses, which a leak scan
+/// must not take for the program's pointers (`GeneralPurposeAllocator::manages`).
+static MAPPING: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether `address` lies in the ring's mapping.
+pub fn owns(address: usize) -> bool {
+    let start = MAPPING.load(Ordering::Relaxed);
+    start != 0 && address.wrapping_sub(start) < RECORDS * core::mem::size_of::<Record>()
+}
 
 /// The ring's lock, for `fork`'s handlers (`GeneralPurposeAllocator::fork_locks`).
 pub fn fork_lock() -> &'static Lock<Ring> {
@@ -165,6 +183,7 @@ impl Ring {
             len: 0,
             bytes: 0,
             chunks: [0; CHUNK_BITS / 64],
+            process: false,
         }
     }
 
@@ -176,7 +195,12 @@ impl Ring {
         if self.records.is_null() {
             let bytes = RECORDS * core::mem::size_of::<Record>();
             match os::map_guarded(bytes, os::page_size()) {
-                Some(memory) => self.records = memory.as_ptr().cast(),
+                Some(memory) => {
+                    self.records = memory.as_ptr().cast();
+                    if self.process {
+                        MAPPING.store(memory.as_ptr() as usize, Ordering::Relaxed);
+                    }
+                }
                 None => return,
             }
         }
