@@ -2,8 +2,9 @@
    freed, then 4,000 more of its size freed (more than a checker's quarantine of recently freed
    blocks, so the block's page may empty and go back), then the block used again, one way per
    argument: "free" (a double free), "realloc", "interior" (free of the block + 8), "read"
-   (its byte 5), "write" (its byte 5). Nothing is allocated
-   between, so the block is still free when it is used. */
+   (its byte 5), "write" (its byte 5). Nothing is allocated between, so the block is still
+   free when it is used. "leak": instead, 4,000 blocks of its size allocated again and one
+   of them leaked (the freed blocks remembered at the same addresses are no pointers). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,14 @@ main (int argc, char **argv)
     printf ("%d\n", ((volatile char *) a)[5] == 7);   /* read after free */
   else if (strcmp (how, "write") == 0)
     ((volatile char *) a)[5] = 7;                     /* write after free */
+  else if (strcmp (how, "leak") == 0)
+    {
+      for (int i = 0; i < COUNT; i++)
+        others[i] = malloc (SIZE);
+      others[COUNT / 2] = 0;                          /* leaked */
+      for (int i = 0; i < COUNT; i++)
+        free (others[i]);
+    }
   free (others);
   puts ("done");
   return 0;
