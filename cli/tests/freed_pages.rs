@@ -61,8 +61,8 @@ fn first_line(finding: &Value, stack: &str) -> u64 {
 }
 
 const CASES: &[Case] = &[
-    // Valgrind: "Invalid free() / delete / delete[] / realloc()" (:27), "Address ... is 0
-    // bytes inside a block of size 128 free'd" (:23), "Block was alloc'd at" (:18). Check mode
+    // Valgrind: "Invalid free() / delete / delete[] / realloc()" (:28), "Address ... is 0
+    // bytes inside a block of size 128 free'd" (:24), "Block was alloc'd at" (:19). Check mode
     // before: "invalid free of 0x...: not allocated by this allocator" (no block, no traces).
     case(
         "released_small",
@@ -70,36 +70,36 @@ const CASES: &[Case] = &[
         "double_free",
         128,
         None,
-        ("second_free", 27),
-        23,
-        18,
+        ("second_free", 28),
+        24,
+        19,
     ),
-    // Valgrind: "Invalid free() / delete / delete[] / realloc()" (:29, realloc), "0 bytes
-    // inside a block of size 128 free'd" (:23), alloc'd (:18). Before: as above.
+    // Valgrind: "Invalid free() / delete / delete[] / realloc()" (:30, realloc), "0 bytes
+    // inside a block of size 128 free'd" (:24), alloc'd (:19). Before: as above.
     case(
         "released_small",
         "realloc",
         "double_free",
         128,
         None,
-        ("second_free", 29),
-        23,
-        18,
+        ("second_free", 30),
+        24,
+        19,
     ),
-    // Valgrind: "Invalid free()" (:31), "8 bytes inside a block of size 128 free'd" (:23),
-    // alloc'd (:18). Before: "not allocated by this allocator".
+    // Valgrind: "Invalid free()" (:32), "8 bytes inside a block of size 128 free'd" (:24),
+    // alloc'd (:19). Before: "not allocated by this allocator".
     case(
         "released_small",
         "interior",
         "invalid_free",
         128,
         Some(8),
-        ("invalid_free", 31),
-        23,
-        18,
+        ("invalid_free", 32),
+        24,
+        19,
     ),
-    // Valgrind: "Invalid read of size 1" (:33), "5 bytes inside a block of size 128 free'd"
-    // (:23), alloc'd (:18). Before: the access faulted on the released page's inaccessible
+    // Valgrind: "Invalid read of size 1" (:34), "5 bytes inside a block of size 128 free'd"
+    // (:24), alloc'd (:19). Before: the access faulted on the released page's inaccessible
     // unit and was named after the nearest live block ("buffer underflow: read of 1 byte
     // 196603 bytes before a 32000-byte block", the program's array of pointers).
     case(
@@ -108,12 +108,12 @@ const CASES: &[Case] = &[
         "read_after_free",
         128,
         Some(5),
-        ("access", 33),
-        23,
-        18,
+        ("access", 34),
+        24,
+        19,
     ),
-    // Valgrind: "Invalid write of size 1" (:35), "5 bytes inside a block of size 128 free'd"
-    // (:23), alloc'd (:18). Before: "buffer underflow: write of 1 byte 196603 bytes before a
+    // Valgrind: "Invalid write of size 1" (:36), "5 bytes inside a block of size 128 free'd"
+    // (:24), alloc'd (:19). Before: "buffer underflow: write of 1 byte 196603 bytes before a
     // 32000-byte block".
     case(
         "released_small",
@@ -121,9 +121,9 @@ const CASES: &[Case] = &[
         "write_after_free",
         128,
         Some(5),
-        ("access", 35),
-        23,
-        18,
+        ("access", 36),
+        24,
+        19,
     ),
     // Valgrind: "Invalid free() / delete / delete[] / realloc()" (:38, delete), "0 bytes
     // inside a block of size 128 free'd" (:35), alloc'd (:31, new). Before: "not allocated".

@@ -220,8 +220,7 @@ impl Ring {
         {
             self.grow();
         }
-        while self.len != 0
-            && (self.len == self.capacity || self.bytes + counted > FREELIST_BYTES)
+        while self.len != 0 && (self.len == self.capacity || self.bytes + counted > FREELIST_BYTES)
         {
             // SAFETY: `oldest < capacity <= RECORDS` indexes the mapping; a written record
             // (invariant).
@@ -283,7 +282,9 @@ impl Ring {
 /// The most recent freed block of released pages of the GPA `gpa_id` whose range holds
 /// `address`.
 pub fn find(gpa_id: u64, address: usize) -> Option<Remembered> {
-    RING.lock().find(Some(gpa_id), address).map(|(_, block)| block)
+    RING.lock()
+        .find(Some(gpa_id), address)
+        .map(|(_, block)| block)
 }
 
 /// [`find`] for the fault handler: of any GPA (with the id's low 24 bits), and only if the
