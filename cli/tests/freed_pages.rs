@@ -29,6 +29,8 @@ struct Case {
     allocated: u64,
 }
 
+// One argument per field of the table's rows, as `Case` literals would spell them.
+#[allow(clippy::too_many_arguments)]
 const fn case(
     program: &'static str,
     arg: &'static str,
