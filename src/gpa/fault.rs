@@ -14,6 +14,9 @@
 //! * in the interior of a small block of 64 KiB or more freed in safety mode, which the GPA
 //!   keeps inaccessible while the block is in its quarantine (`quarpages`): read or write
 //!   after free;
+//! * in a freed small block whose page was released since (a free unit of its segment, or
+//!   the unmapped range of a segment given back), remembered by `released`: read or write
+//!   after free of that block;
 //! * inside a live block of any kind, for an instruction fetch: code ran from the heap;
 //! * on a small segment's guards (around its header, its free units, which safety mode keeps
 //!   inaccessible), or in unmapped space within a segment's length of the GPA's memory (a
@@ -28,8 +31,9 @@
 //! registers its own hook, which writes its whole report instead.
 //!
 //! # Invariants
-//! * Nothing here takes a lock or allocates: the page map, area and large-block headers are
-//!   read through atomics and plain loads, as a signal handler may.
+//! * Nothing here waits for a lock or allocates: the page map, area and large-block headers
+//!   are read through atomics and plain loads, as a signal handler may; the ring of released
+//!   pages' blocks only if its lock is free within a few attempts.
 
 use core::sync::atomic::Ordering;
 
@@ -113,7 +117,37 @@ pub fn attribute(
     if !matches!(entry, Some(pagemap::Entry::Small(_))) && !os::is_unmapped(address) {
         return None;
     }
-    nearest_block(address, access, access_size)
+    released_block(address, access, access_size)
+        .or_else(|| nearest_block(address, access, access_size))
+}
+
+/// A fault in a freed small block whose page was released since (a free unit, inaccessible
+/// in safety mode, or a segment given back): a read or write after free of that block, from
+/// the ring of such blocks (`released`), if its lock is free.
+fn released_block(
+    address: usize,
+    access: Option<Access>,
+    access_size: usize,
+) -> Option<Attribution> {
+    let (gpa, block) = super::released::try_find_any(address)?;
+    let kind = match access {
+        Some(Access::Write) => FindingKind::WriteAfterFree,
+        _ => FindingKind::ReadAfterFree,
+    };
+    let mut finding = RawFinding::new(kind, block.start);
+    finding.size = block.size;
+    finding.align = block.align;
+    finding.alloc_trace = block.alloc_trace;
+    finding.free_trace = block.free_trace;
+    finding.access = access;
+    finding.access_size = access_size;
+    finding.offset = Some(address as isize - block.start as isize);
+    Some(Attribution {
+        finding,
+        // The ring keeps the id's low 32 bits (ids count up from 1).
+        gpa_id: u64::from(gpa),
+        frames: DEFAULT_FRAMES,
+    })
 }
 
 /// A fault on the range of a large block: past the end of a live one's mapping (an

@@ -83,7 +83,7 @@ use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 
 use super::safety::Prefix;
 use super::segment::{SegmentCommon, SegmentKind, SEGMENT_SIZE, SLOT_FREED, SLOT_LIVE};
-use super::{internal, lock, pagemap, safety, GeneralPurposeAllocator};
+use super::{internal, lock, pagemap, released, safety, GeneralPurposeAllocator};
 use crate::os;
 use crate::report::{FindingKind, RawFinding};
 use crate::trace::TraceId;
@@ -270,7 +270,18 @@ impl FreedRing {
         }
     }
 
+    /// Remembers a block whose range is given back, here and in the process's ring of
+    /// released blocks (`released`, which the fault handler reads: an access to the range
+    /// after it is unmapped is then a use after free of the block).
     fn remember(&mut self, block: &LargeBlock) {
+        let freed = released::Remembered {
+            start: block.data(),
+            size: block.requested,
+            align: block.align,
+            alloc_trace: TraceId(block.alloc_trace.load(Ordering::Relaxed)),
+            free_trace: TraceId(block.free_trace.load(Ordering::Relaxed)),
+        };
+        released::lock().push(block.common.gpa_id, freed, true);
         if self.records.is_null() {
             let bytes = FREED_RECORDS * core::mem::size_of::<FreedRecord>();
             match internal::alloc_metadata(bytes, 16) {

@@ -63,6 +63,7 @@ pub(crate) mod lock;
 pub mod observer;
 mod pagemap;
 mod quarpages;
+mod released;
 mod safety;
 pub(crate) use safety::{all_bytes_are, Prefix, POISON};
 mod segment;
@@ -1089,7 +1090,10 @@ impl GeneralPurposeAllocator {
 
     #[cold]
     fn invalid_free(&self, address: usize, claimed: Option<Layout>) {
-        if let Some(mut finding) = self.recently_freed_large_at(address) {
+        if let Some(mut finding) = self
+            .recently_freed_large_at(address)
+            .or_else(|| self.released_block_finding(address))
+        {
             finding.site_trace = self.trace_here();
             self.record(finding);
             return;
@@ -1101,6 +1105,30 @@ impl GeneralPurposeAllocator {
         }
         finding.site_trace = self.trace_here();
         self.record(finding);
+    }
+
+    /// A double free (at the start) or invalid free (inside) of a freed small block whose page
+    /// was released since (`released`), if `address` was in one (safety mode).
+    #[cold]
+    fn released_block_finding(&self, address: usize) -> Option<RawFinding> {
+        if !self.config.safety || address == 0 {
+            return None;
+        }
+        let block = released::find(self.id(), address)?;
+        let kind = if address == block.start {
+            FindingKind::DoubleFree
+        } else {
+            FindingKind::InvalidFree
+        };
+        let mut finding = RawFinding::new(kind, address);
+        finding.size = block.size;
+        finding.align = block.align;
+        finding.alloc_trace = block.alloc_trace;
+        finding.free_trace = block.free_trace;
+        if kind == FindingKind::InvalidFree {
+            finding.offset = Some(address.wrapping_sub(block.start) as isize);
+        }
+        Some(finding)
     }
 
     /// Resizes in place where the block's slot or mapping has room.
@@ -1251,7 +1279,7 @@ impl GeneralPurposeAllocator {
     /// takes them in: the internal heap's lock is innermost (heap creation and findings
     /// allocate from it while holding theirs); the guarded area's own lock only once the area
     /// exists.
-    fn fork_locks(&self) -> [&dyn lock::RawLock; 9] {
+    fn fork_locks(&self) -> [&dyn lock::RawLock; 10] {
         let [create, area] = self.guarded.fork_locks();
         [
             &self.heaps,
@@ -1260,6 +1288,7 @@ impl GeneralPurposeAllocator {
             &self.findings,
             &self.recently_freed_large,
             &self.large_cache,
+            released::fork_lock(),
             create,
             area,
             internal::fork_lock(),
@@ -1307,6 +1336,7 @@ impl GeneralPurposeAllocator {
         unsafe {
             internal::unlock_after_fork();
             self.guarded.release_after_fork();
+            released::fork_lock().release();
             self.large_cache.release();
             self.recently_freed_large.release();
             self.findings.release();
@@ -1488,11 +1518,11 @@ impl GeneralPurposeAllocator {
     }
 
     /// Whether `address` lies in memory any GPA manages (segments, large blocks, the internal
-    /// heap): a conservative leak scan skips it as a root (`capi::scan`). Only the mapped
-    /// part of a large block counts: the rest of its last page-map chunk may hold other
-    /// mappings.
+    /// heap, the ring of released pages' blocks): a conservative leak scan skips it as a root
+    /// (`capi::scan`). Only the mapped part of a large block counts: the rest of its last
+    /// page-map chunk may hold other mappings.
     pub(crate) fn manages(address: usize) -> bool {
-        if internal::owns(address) {
+        if internal::owns(address) || released::owns(address) {
             return true;
         }
         match pagemap::lookup(address) {

@@ -22,7 +22,8 @@ use super::segment::{
 };
 use super::size_class::{page_units, Class, CLASS_COUNT};
 use super::{
-    internal, lock, pagemap, quarpages, safety, segment, BlockSpan, GeneralPurposeAllocator,
+    internal, lock, pagemap, quarpages, released, safety, segment, BlockSpan,
+    GeneralPurposeAllocator,
 };
 use crate::report::{FindingKind, RawFinding};
 use crate::trace::TraceId;
@@ -443,6 +444,7 @@ impl GeneralPurposeAllocator {
         unsafe {
             let meta = (*page).meta;
             if !meta.is_null() {
+                self.remember_released(&*page);
                 internal::free(NonNull::new_unchecked(meta.cast()));
                 (*page).meta = core::ptr::null_mut();
             }
@@ -459,6 +461,32 @@ impl GeneralPurposeAllocator {
             }
         }
         self.purge_if_due(heap);
+    }
+
+    /// Before an empty page's metadata goes: its freed slots' sizes and traces into the ring
+    /// of blocks of released pages (`released`), so that a later double free, interior free
+    /// or access of one of them still names the block.
+    #[cold]
+    #[inline(never)]
+    fn remember_released(&self, page: &Page) {
+        let mut ring = None;
+        for index in 0..page.carved as usize {
+            // SAFETY: safety mode's metadata covers every carved slot (the caller checked
+            // that the page has metadata).
+            let meta = unsafe { page.meta(index) };
+            if !is_freed_state(meta.state.load(Ordering::Relaxed)) {
+                continue;
+            }
+            let block = released::Remembered {
+                start: page.slot_address(index),
+                size: meta.requested.load(Ordering::Relaxed) as usize,
+                align: 1 << meta.align_log2.load(Ordering::Relaxed),
+                alloc_trace: TraceId(meta.alloc_trace.load(Ordering::Relaxed)),
+                free_trace: TraceId(meta.free_trace.load(Ordering::Relaxed)),
+            };
+            ring.get_or_insert_with(released::lock)
+                .push(self.id(), block, false);
+        }
     }
 
     /// Purges the heap's free units once their resident bytes exceed the heap's bound (units
@@ -790,7 +818,12 @@ impl GeneralPurposeAllocator {
         let state = meta.state.load(Ordering::Acquire);
         if !at_start || index >= page.carved as usize {
             let mut finding = RawFinding::new(FindingKind::InvalidFree, address);
-            if state == SLOT_LIVE || is_freed_state(state) {
+            if state != SLOT_LIVE && !is_freed_state(state) {
+                // No block here now: maybe one of a page released since (its units reused).
+                if let Some(released) = self.released_block_finding(address) {
+                    finding = released;
+                }
+            } else {
                 let start = page.slot_address(index);
                 finding.size = meta.requested.load(Ordering::Relaxed) as usize;
                 finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
@@ -1093,7 +1126,13 @@ impl GeneralPurposeAllocator {
             FindingKind::InvalidFree
         };
         let mut finding = RawFinding::new(kind, address);
-        if kind == FindingKind::DoubleFree {
+        if kind == FindingKind::InvalidFree {
+            // A slot never handed out since its page was claimed: maybe a block of a page
+            // released since (its units reused).
+            if let Some(released) = self.released_block_finding(address) {
+                finding = released;
+            }
+        } else {
             finding.size = meta.requested.load(Ordering::Relaxed) as usize;
             finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
             finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
