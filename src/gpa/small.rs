@@ -59,7 +59,9 @@ impl GeneralPurposeAllocator {
                 }
                 let page = (*heap).queues.get_unchecked(class).head;
                 if !page.is_null() {
-                    if let Some(block) = (*page).pop() {
+                    if let Some(block) =
+                        (*page).pop(|page, block, next| self.checked_link(page, block, next))
+                    {
                         return Some(block);
                     }
                 }
@@ -90,7 +92,11 @@ impl GeneralPurposeAllocator {
             }
             // Fast mode: the slots other threads freed come back just before they are used.
             // SAFETY: as above.
-            if !self.config.safety && unsafe { !(*page).mark_full() } {
+            if !self.config.safety
+                && unsafe {
+                    !(*page).mark_full(|page, block, next| self.checked_link(page, block, next))
+                }
+            {
                 continue;
             }
             heap.dequeue(page);
@@ -108,7 +114,7 @@ impl GeneralPurposeAllocator {
         if self.config.safety {
             return self.pop_validated(page);
         }
-        page.pop()
+        page.pop(|page, block, next| self.checked_link(page, block, next))
     }
 
     /// [`Self::pop_checked`] in safety mode (the caller knows it is on), without testing it.
@@ -121,7 +127,53 @@ impl GeneralPurposeAllocator {
                 self.corrupt_free_list(page);
             }
         }
-        page.pop()
+        page.pop(|page, block, next| self.checked_link(page, block, next))
+    }
+
+    /// The slow test of a free-list link that failed `segment::link_in_unit` (a link of a
+    /// page's local or thread-free list, any mode): `next` when it is null or a carved slot of
+    /// `page` (a page of more than one unit, or of 8-byte slots); else the program wrote into
+    /// the freed slot `block` after its free (how2heap's `tcache_poisoning`), which is
+    /// reported as a write after free into it (glibc: "malloc(): unaligned tcache chunk
+    /// detected", and an abort), and null is returned: the rest of the list is dropped, its
+    /// slots not reused until the page is released (they count as neither used nor free; the
+    /// page's count of used slots stays exact), and no slot is handed out twice because of it.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn checked_link(
+        &self,
+        page: &Page,
+        block: *mut FreeBlock,
+        next: *mut FreeBlock,
+    ) -> *mut FreeBlock {
+        let sound = segment::sound_link(page, block, next);
+        if sound.is_null() && !next.is_null() {
+            self.report_forged_link(page, block as usize);
+        }
+        sound
+    }
+
+    /// [`Self::checked_link`]'s report: the freed slot at `block`, whose first word no longer
+    /// links a free slot.
+    #[cold]
+    #[inline(never)]
+    fn report_forged_link(&self, page: &Page, block: usize) {
+        let mut finding = RawFinding::new(FindingKind::WriteAfterFree, block);
+        finding.offset = Some(0);
+        let (index, _) = page.slot_of(block);
+        if page.meta.is_null() || index >= page.capacity as usize {
+            finding.size = page.block_size as usize;
+            finding.size_is_slot = true;
+        } else {
+            // SAFETY: safety mode has metadata for every slot; `index` is below the capacity.
+            let meta = unsafe { page.meta(index) };
+            finding.size = meta.requested.load(Ordering::Relaxed) as usize;
+            finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
+            finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
+            finding.free_trace = TraceId(meta.free_trace.load(Ordering::Relaxed));
+            finding.site_trace = self.trace_here();
+        }
+        self.record(finding);
     }
 
     #[cold]
@@ -562,8 +614,12 @@ impl GeneralPurposeAllocator {
                     continue;
                 }
                 let waiting = (*page).leave_notified();
-                if (*page).units != 0 && !(*page).in_queue() && (waiting || !(*page).mark_full()) {
-                    (*page).collect_remote();
+                let check = |page: &Page, block, next| self.checked_link(page, block, next);
+                if (*page).units != 0
+                    && !(*page).in_queue()
+                    && (waiting || !(*page).mark_full(check))
+                {
+                    (*page).collect_remote(check);
                     self.page_gained_free(heap, page);
                 }
                 page = next;
@@ -572,7 +628,20 @@ impl GeneralPurposeAllocator {
         let mut block = heap.take_remote();
         while !block.is_null() {
             // SAFETY: remote entries are blocks of this heap, linked via their first word.
-            let next = unsafe { (*block).next };
+            let mut next = unsafe { (*block).next };
+            // A link that is no remote slot of this heap: the program wrote into the freed
+            // block after the other thread's free. Reported; the rest of the list is dropped
+            // (those slots stay out of use).
+            if !next.is_null() && !self.is_remote_slot(this, next as usize) {
+                let segment = Segment::of(block as usize);
+                // SAFETY: `block` is a slot of a live page of this heap (the list's head, or
+                // a link checked here).
+                self.report_forged_link(
+                    unsafe { &*(*segment).page_of(block as usize) },
+                    block as usize,
+                );
+                next = core::ptr::null_mut();
+            }
             // SAFETY: as above.
             let memory = unsafe { NonNull::new_unchecked(block.cast::<u8>()) };
             if self.config.safety {
@@ -595,7 +664,9 @@ impl GeneralPurposeAllocator {
             unsafe {
                 for page in (&mut (*segment).pages)[1..].iter_mut() {
                     if page.units != 0 {
-                        page.collect_remote();
+                        page.collect_remote(|page, block, next| {
+                            self.checked_link(page, block, next)
+                        });
                     }
                 }
                 segment = (*segment).next;
@@ -681,6 +752,34 @@ impl GeneralPurposeAllocator {
         }
         meta.state.store(SLOT_LIVE, Ordering::Release);
         Some(block)
+    }
+
+    /// Whether `address` is a slot of a page of `heap` (of this GPA) that another thread freed
+    /// (safety mode: `SLOT_REMOTE`), so a link of the heap's remote list may lead to it. One
+    /// page-map lookup; any address may be asked.
+    pub(super) fn is_remote_slot(&self, heap: *const Heap, address: usize) -> bool {
+        let Some(pagemap::Entry::Small(segment)) = pagemap::lookup(address) else {
+            return false;
+        };
+        // SAFETY: the page map's small entries are live segments' headers.
+        let segment = unsafe { &mut *segment };
+        if !segment.common.is(segment::SegmentKind::Small)
+            || segment.common.gpa_id != self.id()
+            || !core::ptr::eq(segment.heap, heap)
+        {
+            return false;
+        }
+        let Ok(page) = segment.checked_page_of(address) else {
+            return false;
+        };
+        // SAFETY: a live page of the segment.
+        let page = unsafe { &*page };
+        if page.meta.is_null() || !page.holds_slot(address) {
+            return false;
+        }
+        let (index, _) = page.slot_of(address);
+        // SAFETY: metadata for every slot; a carved slot's index is below the capacity.
+        unsafe { page.meta(index) }.state.load(Ordering::Acquire) == SLOT_REMOTE
     }
 
     /// A slot taken from the remote list by its owner: it moves to the quarantine. Returns
@@ -1614,10 +1713,7 @@ unsafe fn write_canary_inline(block: usize, requested: usize, capacity: usize) {
 
 #[inline(always)]
 fn is_slot_start(page: &Page, address: usize) -> bool {
-    // Less than a segment past the page's start (so not before it either), where the
-    // reciprocal is exact (`segment::RECIPROCAL_SHIFT`): then `carved_slot` answers for any
-    // address, with no multiplication for the page's end.
-    address.wrapping_sub(page.start as usize) < SEGMENT_SIZE && page.carved_slot(address).is_some()
+    page.holds_slot(address)
 }
 
 /// The write after free of the freed block at `address` (slot metadata `meta`: its size,
