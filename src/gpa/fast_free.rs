@@ -224,9 +224,8 @@ impl GeneralPurposeAllocator {
         let mut text = if finding.kind == FindingKind::WriteAfterFree {
             // `checked_link`: a forged free-list link.
             format!(
-                "error(gpa): {message}: its free-list link was overwritten; the rest of the list \
-                 was dropped (fast mode keeps the heap intact; check mode reports where the block \
-                 was allocated, freed and written)\n"
+                "error(gpa): {message}: its free-list link was overwritten (the list's rest \
+                 dropped; check mode reports where)\n"
             )
         } else if leak {
             format!(
