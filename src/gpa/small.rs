@@ -2300,6 +2300,128 @@ pub(super) mod tests {
         }
     }
 
+    /// Fast mode: a freed slot's link overwritten by a write after free (a stack address, a
+    /// wild one, a slot of another size class, 8 bytes into a slot) is reported once as a
+    /// write after free of that slot, with its slot's size, and never followed: the blocks
+    /// handed out after it are apart from each other and from the target (before: the pop
+    /// followed the link, and the next allocation faulted or handed out the target).
+    #[test]
+    fn fast_mode_reports_a_forged_free_list_link_and_never_follows_it() {
+        let requested = 128;
+        let stack = [0u128; 4];
+        for kind in 0..4 {
+            let gpa = GeneralPurposeAllocator::with_config(Config {
+                on_error: OnError::Record,
+                ..Config::fast()
+            });
+            let other = alloc_blocks(&gpa, 40, 1)[0];
+            let blocks = alloc_blocks(&gpa, requested, 2);
+            free_block(&gpa, blocks[0], requested);
+            free_block(&gpa, blocks[1], requested);
+            let target = match kind {
+                0 => stack.as_ptr() as usize,
+                1 => 0x4141_4141_4141_4140,
+                2 => other,
+                _ => blocks[0] + 8,
+            };
+            // SAFETY: the freed slot's first word, its link (a write after free).
+            unsafe { (blocks[1] as *mut usize).write(target) };
+            let again = alloc_blocks(&gpa, requested, 64);
+            let forged = gpa.report();
+            let forged: Vec<_> = forged.of_kind(FindingKind::WriteAfterFree).collect();
+            assert_eq!(forged.len(), 1, "kind {kind}");
+            assert_eq!(forged[0].address, blocks[1], "kind {kind}");
+            assert_eq!(forged[0].size, 128, "kind {kind}");
+            let mut sorted = again.clone();
+            sorted.sort_unstable();
+            assert!(
+                sorted.windows(2).all(|pair| pair[1] - pair[0] >= requested),
+                "kind {kind}: blocks overlap"
+            );
+            assert!(!again.contains(&target), "kind {kind}");
+            for &block in &again {
+                free_block(&gpa, block, requested);
+            }
+            free_block(&gpa, other, 40);
+        }
+    }
+
+    /// Fast mode: a link of a page's thread-free list (written by another thread's free),
+    /// overwritten after that free, is reported when the owner takes the list and not
+    /// followed, whether the pop meets it (the local list empty) or the walk to the taken
+    /// list's end does (`Page::collect_remote` with the local list in use: `deinit`).
+    #[test]
+    fn fast_mode_reports_a_forged_link_of_the_thread_free_list() {
+        let requested = 128;
+        let stack = [0u128; 4];
+        for walk in [false, true] {
+            let mut gpa = GeneralPurposeAllocator::with_config(Config {
+                on_error: OnError::Record,
+                ..Config::fast()
+            });
+            let blocks = alloc_blocks(&gpa, requested, 3);
+            let (first, second) = (blocks[1], blocks[2]);
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    free_block(&gpa, first, requested);
+                    free_block(&gpa, second, requested);
+                });
+            });
+            // The head of the thread-free list is the last freed: its link leads to `first`.
+            // SAFETY: the freed slot's first word, its link (a write after free).
+            unsafe { (second as *mut usize).write(stack.as_ptr() as usize) };
+            if walk {
+                // A slot on the local list, so the taken list is walked to its end.
+                free_block(&gpa, blocks[0], requested);
+                // The leak check collects every thread-free list (the forged link's slot
+                // and the one it hid count as live: not asserted).
+                let _ = gpa.deinit();
+            } else {
+                // Past the page's never-carved slots, into the thread-free ones.
+                let again = alloc_blocks(&gpa, requested, 600);
+                assert!(!again.contains(&(stack.as_ptr() as usize)));
+            }
+            let report = gpa.report();
+            let forged: Vec<_> = report.of_kind(FindingKind::WriteAfterFree).collect();
+            assert_eq!(forged.len(), 1, "walk {walk}");
+            assert_eq!(forged[0].address, second, "walk {walk}");
+        }
+    }
+
+    /// Safety mode: a link of the heap's remote list (another thread's free), overwritten by
+    /// a write after free before the owner drains the list, is reported as a write after
+    /// free of that block (its requested size, at offset 0) and not followed (before: the
+    /// drain followed it, a fault in the allocator). Valgrind on the same steps in C
+    /// (`tcache_poisoning_targets.c thread`): "Invalid write of size 8 ... 0 bytes inside a
+    /// block of size 128 free'd".
+    #[test]
+    fn a_forged_link_of_the_remote_list_is_reported_and_not_followed() {
+        let requested = 128;
+        let stack = [0u128; 4];
+        let gpa = checked();
+        let blocks = alloc_blocks(&gpa, requested, 2);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                free_block(&gpa, blocks[0], requested);
+                free_block(&gpa, blocks[1], requested);
+            });
+        });
+        // The head of the remote list is the last freed: its link leads to the first.
+        // SAFETY: the freed block's first word, the remote list's link (a write after free).
+        unsafe { (blocks[1] as *mut usize).write(stack.as_ptr() as usize) };
+        // Enough blocks to need another page: the slow path drains the remote list.
+        let again = alloc_blocks(&gpa, requested, 600);
+        let report = gpa.report();
+        let forged: Vec<_> = report.of_kind(FindingKind::WriteAfterFree).collect();
+        assert_eq!(forged.len(), 1);
+        assert_eq!(forged[0].address, blocks[1]);
+        assert_eq!(forged[0].size, requested);
+        assert_eq!(forged[0].offset, Some(0));
+        for &block in &again {
+            free_block(&gpa, block, requested);
+        }
+    }
+
     /// The page, slot index and slot start of the live or freed small block at `block`.
     fn slot_of_block(block: usize) -> (*mut Segment, *mut Page, usize, usize) {
         let Some(pagemap::Entry::Small(segment)) = pagemap::lookup(block) else {
