@@ -472,6 +472,10 @@ fn uses_after_free_and_misaligned_stacks() {
     );
 }
 
+/// One run of `tcache_poisoning_targets.c`: its arguments, its output, fast mode's output
+/// when it differs, and check mode's findings.
+type Target<'a> = (&'a [&'a str], &'a str, Option<&'a str>, &'a [Want]);
+
 /// A freed block's free-list link forged with other targets (`tcache_poisoning_targets.c`).
 /// Valgrind, every argument: "Invalid write of size 8" at main (:48), "0 bytes inside a block
 /// of size 128 free'd" at main (:47; "thread": at free_it, :20, in the other thread), alloc'd
@@ -489,7 +493,7 @@ fn forged_free_list_links() {
     let check = [want("write_after_free", 128, Some(0), ("free", 47))];
     let guard = [want("write_after_free", 128, Some(0), ("access", 48))];
     let thread_check = [want("write_after_free", 128, Some(0), ("free", 20))];
-    let targets: [(&[&str], &str, Option<&str>, &[Want]); 5] = [
+    let targets: [Target<'_>; 5] = [
         (
             &["stack"],
             "stack: 0 shared, 0 at the target\n",

@@ -39,7 +39,9 @@
 //! * `segment_of(p) = (p & !(SEGMENT_SIZE - 1)) + HEADER_OFFSET` for every block of a small
 //!   segment.
 //! * For a page: `used == carved - |free list|` in slots (blocks in the heap's quarantine or
-//!   remote list still count as used); `carved <= capacity`.
+//!   remote list still count as used), less the free slots dropped with a list whose link a
+//!   program forged (`Page::pop`, `link_in_unit`: in neither until the page is released);
+//!   `carved <= capacity`.
 //! * `free_units` has bit `u` set exactly when unit `u` belongs to no page; bit 0 is never set.
 //! * Only the owning heap's thread touches `free`, `used`, `carved` and the queue links, and
 //!   only it reads the memory of slots it does not hold (free slots next to a block, checked
@@ -195,7 +197,7 @@ pub const LINK_MASK: i32 = -(UNIT_SIZE as i32) | 15;
 /// Whether `next`, read from the first word of the free slot `block`, is a link the pop paths
 /// follow without looking further: 16-byte aligned in the same 64 KiB unit as `block`, so
 /// inside the page that holds `block` (a page spans whole units) and mapped, with 16 bytes
-/// before the unit ends (the free key's word). Two instructions and a branch (mimalloc's
+/// before the unit ends (the free key's word). Three instructions and a branch (mimalloc's
 /// secure mode tests that a link stays in its page). A program's write after free into the
 /// word (how2heap's `tcache_poisoning`: a stack address) fails it; so do a null link (the
 /// list's end), a link across units of a page of more than one unit and a link of a page of

@@ -91,12 +91,9 @@ impl GeneralPurposeAllocator {
                 return Some((block, page));
             }
             // Fast mode: the slots other threads freed come back just before they are used.
+            let check = |page: &Page, block, next| self.checked_link(page, block, next);
             // SAFETY: as above.
-            if !self.config.safety
-                && unsafe {
-                    !(*page).mark_full(|page, block, next| self.checked_link(page, block, next))
-                }
-            {
+            if !self.config.safety && unsafe { !(*page).mark_full(check) } {
                 continue;
             }
             heap.dequeue(page);
@@ -137,7 +134,7 @@ impl GeneralPurposeAllocator {
     /// reported as a write after free into it (glibc: "malloc(): unaligned tcache chunk
     /// detected", and an abort), and null is returned: the rest of the list is dropped, its
     /// slots not reused until the page is released (they count as neither used nor free; the
-    /// page's count of used slots stays exact), and no slot is handed out twice because of it.
+    /// page's count of used slots stays exact), and nothing outside the page is handed out.
     #[cold]
     #[inline(never)]
     pub(super) fn checked_link(
