@@ -16,7 +16,8 @@
 //! * The fast paths make every test the Rust paths make, in the same order: the C heap slot
 //!   (null in check mode, before the first `malloc` and inside the allocator), the direct
 //!   table's limit (also the observer gate), sampled guard mode's countdown, the page's free
-//!   list; for `free`, the thread's remembered segment plus the observer gate, the carved-slot
+//!   list and the popped slot's link (`segment::link_in_unit`: a program's write after free
+//!   may have forged it); for `free`, the thread's remembered segment plus the observer gate, the carved-slot
 //!   validation (`Page::is_c_slot`), the double-free key,
 //!   and the page's count of slots in use. Struct offsets, shifts and masks come from the Rust
 //!   definitions as `const` operands, so a layout change cannot leave the assembly behind.
@@ -77,6 +78,9 @@ pub const COUNTDOWN: usize = core::mem::offset_of!(Heap, sample_countdown);
 pub const DIRECT: usize = core::mem::offset_of!(Heap, direct);
 /// Byte offset of a page's local free list.
 pub const PAGE_FREE: usize = core::mem::offset_of!(Page, free);
+/// What a free-list link may differ from its slot in ([`segment::LINK_MASK`]: an `i32`
+/// immediate of `test`, sign-extended).
+pub const LINK_MASK: i32 = segment::LINK_MASK;
 /// Byte offset of a page's count of slots in use (`u32`).
 pub const PAGE_USED: usize = segment::PAGE_USED_OFFSET;
 /// Byte offsets of `Page::is_c_slot`'s fields.
@@ -164,6 +168,13 @@ macro_rules! c_malloc_entry {
             "test rax, rax",
             "je 4f",
             "mov rdx, qword ptr [rax]",
+            // `segment::link_in_unit`: the link is followed only if it is 16-byte aligned in
+            // the slot's unit; else (null, or a link the slow test must look at) label 5.
+            "mov rcx, rdx",
+            "xor rcx, rax",
+            "test rcx, {link_mask}",
+            "jne 5f",
+            "6:",
             "mov qword ptr [rsi + {page_free}], rdx",
             "inc dword ptr [rsi + {page_used}]",
             "prefetcht0 byte ptr [rdx]",
@@ -178,6 +189,12 @@ macro_rules! c_malloc_entry {
             $crate::__c_entry_frame_open!(),
             "call {rest}",
             $crate::__c_entry_frame_close!(),
+            // The link failed `link_in_unit`: the end of the list goes on above; any other link
+            // goes with the page to `entry_malloc_carve`, whose `Page::pop` tests it again and
+            // follows it, or reports it and drops the rest of the list (`checked_link`).
+            "5:",
+            "test rdx, rdx",
+            "je 6b",
             // The page in `rsi`, the countdown already counted.
             "4:",
             $crate::__c_entry_frame_open!(),
@@ -191,6 +208,7 @@ macro_rules! c_malloc_entry {
             direct = const $crate::__capi::entry::DIRECT,
             page_free = const $crate::__capi::entry::PAGE_FREE,
             page_used = const $crate::__capi::entry::PAGE_USED,
+            link_mask = const $crate::__capi::entry::LINK_MASK,
             general = sym $crate::__capi::malloc_general,
             rest = sym $crate::__capi::malloc_rest,
             carve = sym $crate::__capi::entry::entry_malloc_carve,

@@ -96,7 +96,7 @@ pub fn c_malloc(size: usize) -> *mut u8 {
                 return core::ptr::null_mut();
             }
             let page = *(*heap).direct.get_unchecked(size.div_ceil(16));
-            return pop_page(page);
+            return pop_page(page, designated);
         }
         if size >= C_SMALL_BELOW.load(Ordering::Relaxed) {
             return core::ptr::null_mut();
@@ -110,7 +110,7 @@ pub fn c_malloc(size: usize) -> *mut u8 {
         if super::guarded::due(heap) {
             return core::ptr::null_mut();
         }
-        pop_current(heap, class)
+        pop_current(heap, class, designated)
     }
 }
 
@@ -145,7 +145,9 @@ pub fn c_calloc(size: usize) -> *mut u8 {
         if page.is_null() {
             return core::ptr::null_mut();
         }
-        let Some((block, zeroed)) = (*page).pop_zeroed() else {
+        let Some((block, zeroed)) =
+            (*page).pop_zeroed(|page, block, next| designated().checked_link(page, block, next))
+        else {
             return core::ptr::null_mut();
         };
         if !zeroed {
@@ -313,8 +315,10 @@ pub unsafe fn c_realloc(memory: *mut u8, size: usize) -> *mut u8 {
     }
 }
 
-/// `c_entry`'s exported `malloc`, when the direct-table page's free list is empty: a slot
-/// carved from `page` (`Page::pop`), else the general path for `size`. The sampled countdown
+/// `c_entry`'s exported `malloc`, when the direct-table page's free list is empty or its
+/// head's link failed `segment::link_in_unit`: a slot popped (the link checked again, and
+/// followed or reported) or carved from `page` (`Page::pop`), else the general path for
+/// `size`. The sampled countdown
 /// was counted down already (not again here).
 ///
 /// # Safety
@@ -324,7 +328,7 @@ pub unsafe fn c_realloc(memory: *mut u8, size: usize) -> *mut u8 {
 #[inline(never)]
 pub unsafe extern "C-unwind" fn entry_malloc_carve(size: usize, page: *mut u8) -> *mut u8 {
     // SAFETY: caller contract.
-    let block = unsafe { pop_page(page.cast()) };
+    let block = unsafe { pop_page(page.cast(), designated) };
     if !block.is_null() {
         return block;
     }
@@ -472,14 +476,20 @@ pub unsafe fn c_free_validated(memory: *mut u8) -> bool {
     true
 }
 
-/// Pops a slot of `page` and clears its free mark; null when the page has none.
+/// Pops a slot of `page` and clears its free mark; null when the page has none. A forged
+/// free-list link is reported through `gpa` (the page's GPA: `GeneralPurposeAllocator::checked_link`).
 ///
 /// # Safety
 /// `page` is a page of the calling thread's heap (or that heap's empty page).
 #[inline(always)]
-unsafe fn pop_page(page: *mut Page) -> *mut u8 {
+unsafe fn pop_page<'a>(
+    page: *mut Page,
+    gpa: impl FnOnce() -> &'a GeneralPurposeAllocator,
+) -> *mut u8 {
     // SAFETY: caller contract.
-    let Some(block) = (unsafe { (*page).pop() }) else {
+    let Some(block) =
+        (unsafe { (*page).pop(|page, block, next| gpa().checked_link(page, block, next)) })
+    else {
         return core::ptr::null_mut();
     };
     // SAFETY: a fresh slot of a C class: 16 bytes or more. The word is the one a free marks a
@@ -493,14 +503,18 @@ unsafe fn pop_page(page: *mut Page) -> *mut u8 {
 /// # Safety
 /// `heap` is the calling thread's heap.
 #[inline(always)]
-unsafe fn pop_current(heap: *mut Heap, class: usize) -> *mut u8 {
+unsafe fn pop_current<'a>(
+    heap: *mut Heap,
+    class: usize,
+    gpa: impl FnOnce() -> &'a GeneralPurposeAllocator,
+) -> *mut u8 {
     // SAFETY: caller contract; queue heads are live pages of the heap.
     unsafe {
         let page = (*heap).queues.get_unchecked(class).head;
         if page.is_null() {
             return core::ptr::null_mut();
         }
-        pop_page(page)
+        pop_page(page, gpa)
     }
 }
 
@@ -613,7 +627,7 @@ impl GeneralPurposeAllocator {
             let heap = heap::cached_outside(self.id.load(Ordering::Relaxed));
             if let (false, Some(class)) = (heap.is_null(), size_class::c_small_class_of(size)) {
                 // SAFETY: the cached heap belongs to this thread.
-                let block = unsafe { pop_current(heap, class) };
+                let block = unsafe { pop_current(heap, class, || self) };
                 if !block.is_null() {
                     return block;
                 }
@@ -648,7 +662,11 @@ impl GeneralPurposeAllocator {
                         }
                         let page = (*heap).queues[class].head;
                         if !page.is_null() {
-                            if let Some((block, zeroed)) = (*page).pop_zeroed() {
+                            if let Some((block, zeroed)) =
+                                (*page).pop_zeroed(|page, block, next| {
+                                    self.checked_link(page, block, next)
+                                })
+                            {
                                 if !zeroed {
                                     // At least 16 bytes: the free mark's word too.
                                     core::ptr::write_bytes(block.as_ptr(), 0, size.max(16));

@@ -188,12 +188,14 @@ impl GeneralPurposeAllocator {
         // owner takes its heap's remote list (which stays live), and other threads only push
         // in front of the head read here, so the entries after it do not change meanwhile.
         unsafe {
-            list_holds(page.free, address, limit)
-                || list_holds(page.thread_free_head(), address, limit)
+            let on_page = |entry| page.holds_slot(entry);
+            list_holds(page.free, address, limit, on_page)
+                || list_holds(page.thread_free_head(), address, limit, on_page)
                 || list_holds(
                     (*owner).remote.load(Ordering::Acquire),
                     address,
                     REMOTE_WALK_LIMIT,
+                    |entry| self.is_remote_slot(owner, entry),
                 )
         }
     }
@@ -219,7 +221,13 @@ impl GeneralPurposeAllocator {
             return;
         }
         let message = report::render(&finding, 1).message;
-        let mut text = if leak {
+        let mut text = if finding.kind == FindingKind::WriteAfterFree {
+            // `checked_link`: a forged free-list link.
+            format!(
+                "error(gpa): {message}: its free-list link was overwritten (the list's rest \
+                 dropped; check mode reports where)\n"
+            )
+        } else if leak {
             format!(
                 "error(gpa): {message} (fast mode keeps no allocation traces; check mode reports \
                  where the block was allocated)\n"

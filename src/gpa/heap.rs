@@ -858,7 +858,7 @@ mod tests {
         assert!(heap.direct.iter().all(|&page| page == empty));
         // The empty page has no slot to give.
         // SAFETY: the heap's own empty page.
-        assert!(unsafe { (*empty).pop() }.is_none());
+        assert!(unsafe { (*empty).pop(super::super::segment::sound_link) }.is_none());
         heap.enqueue(first);
         heap.clear_queues();
         assert!(heap.direct.iter().all(|&page| page == empty));

@@ -39,7 +39,9 @@
 //! * `segment_of(p) = (p & !(SEGMENT_SIZE - 1)) + HEADER_OFFSET` for every block of a small
 //!   segment.
 //! * For a page: `used == carved - |free list|` in slots (blocks in the heap's quarantine or
-//!   remote list still count as used); `carved <= capacity`.
+//!   remote list still count as used), less the free slots dropped with a list whose link a
+//!   program forged (`Page::pop`, `link_in_unit`: in neither until the page is released);
+//!   `carved <= capacity`.
 //! * `free_units` has bit `u` set exactly when unit `u` belongs to no page; bit 0 is never set.
 //! * Only the owning heap's thread touches `free`, `used`, `carved` and the queue links, and
 //!   only it reads the memory of slots it does not hold (free slots next to a block, checked
@@ -185,6 +187,37 @@ impl SegmentCommon {
 pub struct FreeBlock {
     /// The next free slot of the same list.
     pub next: *mut FreeBlock,
+}
+
+/// The bits in which a free-list link and the slot holding it may differ for the link to pass
+/// [`link_in_unit`]: everything above the 64 KiB unit, and the low four bits (C slots are
+/// multiples of 16 bytes). An `i32` immediate, sign-extended (`c_entry`'s `test`).
+pub const LINK_MASK: i32 = -(UNIT_SIZE as i32) | 15;
+
+/// Whether `next`, read from the first word of the free slot `block`, is a link the pop paths
+/// follow without looking further: 16-byte aligned in the same 64 KiB unit as `block`, so
+/// inside the page that holds `block` (a page spans whole units) and mapped, with 16 bytes
+/// before the unit ends (the free key's word). Three instructions and a branch (mimalloc's
+/// secure mode tests that a link stays in its page). A program's write after free into the
+/// word (how2heap's `tcache_poisoning`: a stack address) fails it; so do a null link (the
+/// list's end), a link across units of a page of more than one unit and a link of a page of
+/// 8-byte slots half the time: the callers' slow test ([`sound_link`], or the GPA's
+/// `checked_link`, which also reports) tells those apart. A link to a 16-byte boundary of
+/// the same unit that is no slot's start passes: memory of the page all the same.
+#[inline(always)]
+pub fn link_in_unit(block: *mut FreeBlock, next: *mut FreeBlock) -> bool {
+    (block as usize ^ next as usize) & LINK_MASK as usize == 0
+}
+
+/// The slow test of a link that failed [`link_in_unit`]: `next` when it is null or the start
+/// of a carved slot of `page`, else null (the rest of the list is dropped: those slots are
+/// not reused until the page is released). Reports nothing (the GPA's `checked_link` does).
+pub fn sound_link(page: &Page, _block: *mut FreeBlock, next: *mut FreeBlock) -> *mut FreeBlock {
+    if next.is_null() || page.holds_slot(next as usize) {
+        next
+    } else {
+        core::ptr::null_mut()
+    }
 }
 
 /// Per-slot metadata, kept only in safety mode.
@@ -785,14 +818,22 @@ impl Segment {
     }
 }
 
-/// Whether the free list starting at `head` holds `address`, looking at `limit` entries at most.
+/// Whether the free list starting at `head` holds `address`, looking at `limit` entries at most
+/// and stopping at the first entry that `sound` rejects (a link a write after free forged).
 ///
 /// # Safety
-/// The list links free slots whose links nobody changes during the walk.
-pub unsafe fn list_holds(head: *mut FreeBlock, address: usize, limit: usize) -> bool {
+/// The list links free slots whose links nobody changes during the walk; `sound` accepts only
+/// addresses of such slots (or of memory that stays mapped).
+pub unsafe fn list_holds(
+    head: *mut FreeBlock,
+    address: usize,
+    limit: usize,
+    sound: impl Fn(usize) -> bool,
+) -> bool {
     let mut cursor = head;
     let mut steps = 0;
-    while !cursor.is_null() && steps < limit {
+    // A link that is not a free slot's address (a program's write after free) ends the walk.
+    while !cursor.is_null() && steps < limit && sound(cursor as usize) {
         if cursor as usize == address {
             return true;
         }
@@ -870,6 +911,15 @@ impl Page {
         let index = (offset * self.reciprocal) >> RECIPROCAL_SHIFT;
         (index < self.carved && index * u64::from(self.block_size) == offset)
             .then_some(index as usize)
+    }
+
+    /// Whether `address` starts a carved slot of this page, for any address: less than a
+    /// segment past the page's start (so not before it either), where the reciprocal is
+    /// exact (`RECIPROCAL_SHIFT`), then [`Page::carved_slot`].
+    #[inline(always)]
+    pub fn holds_slot(&self, address: usize) -> bool {
+        address.wrapping_sub(self.start as usize) < SEGMENT_SIZE
+            && self.carved_slot(address).is_some()
     }
 
     /// Whether `address` starts a carved slot of 16 bytes or more (the slots C's `free` takes
@@ -989,12 +1039,24 @@ impl Page {
     /// on that load); the prefetch overlaps the miss with the program's work until its next
     /// allocation. Always inlined: out of line it is a call on every allocation, and fast mode's
     /// code outside `capi/fast-path.ld`'s section.
+    ///
+    /// The popped slot's link becomes the list's head only if it passes [`link_in_unit`] or
+    /// `check` returns it (`check(page, slot, link)` returns the link to follow instead: null
+    /// drops the rest of the list). So the head is always a slot of the page, null, or a
+    /// 16-byte boundary of a unit of the page, whatever a program wrote into a freed slot.
     #[inline(always)]
-    pub fn pop(&mut self) -> Option<NonNull<u8>> {
+    pub fn pop(
+        &mut self,
+        check: impl FnOnce(&Page, *mut FreeBlock, *mut FreeBlock) -> *mut FreeBlock,
+    ) -> Option<NonNull<u8>> {
         let block = self.free;
         if !block.is_null() {
-            // SAFETY: free-list entries are free slots of this page, linked via first word.
-            let next = unsafe { (*block).next };
+            // SAFETY: the head is a free slot of this page (or memory of one of its units, see
+            // above), linked via its first word.
+            let mut next = unsafe { (*block).next };
+            if !link_in_unit(block, next) {
+                next = check(self, block, next);
+            }
             self.free = next;
             self.used_state = self.used_state.wrapping_add(1);
             prefetch(next);
@@ -1006,9 +1068,12 @@ impl Page {
 
     /// As [`Page::pop`], also saying whether the slot is known to hold zeros.
     #[inline]
-    pub fn pop_zeroed(&mut self) -> Option<(NonNull<u8>, bool)> {
+    pub fn pop_zeroed(
+        &mut self,
+        check: impl FnOnce(&Page, *mut FreeBlock, *mut FreeBlock) -> *mut FreeBlock,
+    ) -> Option<(NonNull<u8>, bool)> {
         if !self.free.is_null() {
-            return self.pop().map(|block| (block, false));
+            return self.pop(check).map(|block| (block, false));
         }
         let zeroed = self.zeroed_tail;
         self.carve().map(|block| (block, zeroed))
@@ -1081,7 +1146,14 @@ impl Page {
     /// Owner: moves the thread-free slots to the local free list (in front of it: walking the
     /// taken list to its end only when the local list is not empty, which the allocation paths
     /// never collect into); false when there were none.
-    pub fn collect_remote(&mut self) -> bool {
+    ///
+    /// The walk checks each link as [`Page::pop`] does (`check`, with the same contract, for
+    /// a link that fails [`link_in_unit`]): a link that another thread's free wrote and the
+    /// program overwrote after that free is cut there, the local list linked in its place.
+    pub fn collect_remote(
+        &mut self,
+        check: impl Fn(&Page, *mut FreeBlock, *mut FreeBlock) -> *mut FreeBlock,
+    ) -> bool {
         let mut head = self.remote.load(Ordering::Relaxed);
         loop {
             if head & REMOTE_LINK == 0 {
@@ -1108,8 +1180,15 @@ impl Page {
             // published with release and taken with acquire; it ends in null (a push never
             // links the flags or the count).
             unsafe {
-                while !(*tail).next.is_null() && walked < self.capacity {
-                    tail = (*tail).next;
+                while walked < self.capacity {
+                    let mut next = (*tail).next;
+                    if !link_in_unit(tail, next) {
+                        next = check(self, tail, next);
+                    }
+                    if next.is_null() {
+                        break;
+                    }
+                    tail = next;
                     walked += 1;
                 }
                 (*tail).next = self.free;
@@ -1124,11 +1203,14 @@ impl Page {
     /// of the next remote free ([`REMOTE_NOTIFY`]), unless the page is already on the notified
     /// pages. Returns false when thread-free slots arrived meanwhile: they were collected and
     /// the page stays in its queue.
-    pub fn mark_full(&mut self) -> bool {
+    pub fn mark_full(
+        &mut self,
+        check: impl Fn(&Page, *mut FreeBlock, *mut FreeBlock) -> *mut FreeBlock,
+    ) -> bool {
         loop {
             let head = self.remote.load(Ordering::Relaxed);
             if head & REMOTE_LINK != 0 {
-                return !self.collect_remote();
+                return !self.collect_remote(check);
             }
             if head != 0 {
                 return true;
@@ -1162,7 +1244,8 @@ impl Page {
         let lists = [self.free, self.thread_free_head()];
         for mut block in lists {
             let mut steps = 0;
-            while !block.is_null() && steps <= self.capacity {
+            // A link that is no slot of the page (a program's write after free) ends the walk.
+            while !block.is_null() && steps <= self.capacity && self.holds_slot(block as usize) {
                 let (index, _) = self.slot_of(block as usize);
                 if let Some(flag) = live.get_mut(index) {
                     *flag = false;
@@ -1310,9 +1393,9 @@ mod tests {
                 assert!(!Page::push_remote(&page, slot(&mut slots, i)));
             }
         }
-        assert!(page.collect_remote());
+        assert!(page.collect_remote(sound_link));
         assert_eq!(page.used(), 5);
-        assert!(!page.collect_remote());
+        assert!(!page.collect_remote(sound_link));
         // Into a non-empty local list: the taken list goes in front of it.
         // SAFETY: as above; slot 0 was handed out and is given back once.
         unsafe {
@@ -1322,10 +1405,10 @@ mod tests {
                 assert!(!Page::push_remote(&page, slot(&mut slots, i)));
             }
         }
-        assert!(page.collect_remote());
+        assert!(page.collect_remote(sound_link));
         assert_eq!(page.used(), 2);
         let mut popped = Vec::new();
-        while let Some(block) = page.pop() {
+        while let Some(block) = page.pop(sound_link) {
             popped.push((block.as_ptr() as usize - slots.as_ptr() as usize) / 16);
             if popped.len() > 8 {
                 break;
@@ -1342,8 +1425,8 @@ mod tests {
         let mut slots = [[0u64; 2]; 4];
         let mut page = page_over(&mut slots);
         assert!(page.in_queue() && page.used() == 0 && page.release_needs_attention());
-        let a = page.pop().unwrap();
-        let b = page.pop().unwrap();
+        let a = page.pop(sound_link).unwrap();
+        let b = page.pop(sound_link).unwrap();
         assert_eq!(page.used(), 2);
         assert!(
             !page.release_needs_attention(),
