@@ -1508,7 +1508,7 @@ pub fn examine(
         .filter(|block| scan::readable(&maps, block.address, guard_length(gpa, block)))
         .copied()
         .collect();
-    guard::check_live(gpa, &readable_guards);
+    guard::check_live(gpa, &readable_guards, scan.threads_run_on);
     let (suppressions, mut warnings) = load_suppressions(settings);
     let frames = settings.frames;
     if let Some((names, object)) = &allocator_elsewhere {

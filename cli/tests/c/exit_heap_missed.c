@@ -18,6 +18,9 @@
  *   payloads as chain, with a chain of 3 blocks of 40 bytes from main below the payload
  *            (payload -> a -> b -> c).
  *   kept     as chain, without main's 16-byte leak.
+ *   churn    as chain, and the worker goes on replacing blocks of 16 bytes to 256 KiB in 64
+ *            slots of its stack (pages, segments and large blocks come and go while the scan
+ *            reads its heap); main lets it run 50 ms first.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -31,6 +34,7 @@ static int pipe_fds[2];
 static void *volatile *volatile handed; /* where main stores the payload (a worker block) */
 static volatile pid_t worker_tid;
 static volatile int ready;
+static int churn;
 
 static void say(const char *text) {
     ssize_t ignored = write(1, text, strlen(text));
@@ -56,6 +60,20 @@ static void *worker(void *unused) {
     handed = (void *volatile *)block;
     worker_tid = (pid_t)syscall(SYS_gettid);
     ready = 1;
+    if (churn) {
+        void *volatile slots[64] = {0};
+        unsigned seed = 12345;
+        for (;;) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned slot = (seed >> 8) % 64;
+            size_t size = (seed >> 16) % 8 == 0 ? 16 + (seed >> 4) % (256 * 1024)
+                                                : 16 + (seed >> 12) % 2048;
+            free(slots[slot]);
+            char *fresh = malloc(size);
+            fresh[0] = 1;
+            slots[slot] = fresh;
+        }
+    }
     char byte;
     while (read(pipe_fds[0], &byte, 1) != 0) {
     }
@@ -85,8 +103,10 @@ int main(int argc, char **argv) {
         while (!ready) usleep(1000);
         say(worker_tid == ended ? "reused\n" : "not reused\n");
     } else {
+        churn = strcmp(way, "churn") == 0;
         pthread_create(&thread, NULL, worker, NULL);
         while (!ready) usleep(1000);
+        if (churn) usleep(50000);
     }
     char *payload = malloc(200);
     memset(payload, 0, 200);
