@@ -48,6 +48,9 @@ pub(crate) struct Image {
     /// Why its leaks were not checked, when it ended by a signal in a state where the leak
     /// check could not run (inside gpa's allocator, the loader, the unwinder).
     pub leaks_not_checked: Option<String>,
+    /// Threads its exit scan could not stop that own a heap (`threads_not_examined`): their
+    /// heaps' blocks were not judged.
+    pub threads_not_examined: u64,
     /// The signal that killed it, when it left no report and `gpa run` reaped it (a process
     /// re-parented to `gpa run`, or the program itself): `SIGSYS` where a seccomp filter
     /// refused a system call of gpa's exit report, `SIGKILL`, `SIGXFSZ`...
@@ -256,6 +259,8 @@ fn images_of(pid: u64, events: Vec<Event>, spawned: &mut Vec<Image>) -> Vec<Imag
                         if image.program.is_empty() {
                             image.program = part["program"].as_str().unwrap_or("").into();
                         }
+                        image.threads_not_examined =
+                            part["threads_not_examined"].as_u64().unwrap_or(0);
                         image.unchecked = None;
                         merge_report(image, part, &event.text);
                     }
@@ -391,6 +396,9 @@ pub(crate) fn merged_json(images: &[Image]) -> Value {
         }
         if let Some(target) = &image.exec_target {
             process["exec"] = target.clone().into();
+        }
+        if image.threads_not_examined != 0 {
+            process["threads_not_examined"] = image.threads_not_examined.into();
         }
         if let Some(report) = &image.report {
             let own = report["findings"].as_array().cloned().unwrap_or_default();

@@ -297,7 +297,14 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
         text.push_str(&collect::process_lines(&images));
     }
     let checked = collect::checked_count(&images);
-    let quiet = args.quiet && !unchecked && errors == 0;
+    // Threads the exit scans could not stop, whose heaps were not examined: a run with
+    // them is never silent, nor a clean verdict without saying so (lifecycle.md item 27).
+    let not_examined: u64 = images
+        .iter()
+        .filter(|image| image.unchecked.is_none())
+        .map(|image| image.threads_not_examined)
+        .sum();
+    let quiet = args.quiet && !unchecked && errors == 0 && not_examined == 0;
     if findings == 0 && checked != 0 && !args.fast && !quiet {
         // A run with no finding listed says what was checked and what was still in use at
         // exit (errors only from loss kinds `--show-leak-kinds` leaves out); a process a
@@ -328,8 +335,16 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, Failure> {
                  memory map could not be read: the process list says which)"
             )
         };
+        let unexamined = if not_examined == 0 {
+            String::new()
+        } else {
+            format!(
+                "; the heaps of {not_examined} running thread(s) that could not be stopped \
+                 were not examined"
+            )
+        };
         text.push_str(&format!(
-            "gpa: {errors} error(s) in {checked} process(es) checked; {heap}\n"
+            "gpa: {errors} error(s) in {checked} process(es) checked; {heap}{unexamined}\n"
         ));
         if let Some(unseen) = reads_not_seen(args) {
             text.push_str(unseen);

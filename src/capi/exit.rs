@@ -1508,7 +1508,7 @@ pub fn examine(
         .filter(|block| scan::readable(&maps, block.address, guard_length(gpa, block)))
         .copied()
         .collect();
-    guard::check_live(gpa, &readable_guards);
+    guard::check_live(gpa, &readable_guards, scan.threads_run_on);
     let (suppressions, mut warnings) = load_suppressions(settings);
     let frames = settings.frames;
     if let Some((names, object)) = &allocator_elsewhere {
@@ -2034,6 +2034,16 @@ pub fn to_text(outcome: &Outcome) -> String {
              library loaded with RTLD_DEEPBIND?) were freed through gpa and handed back to libc\n"
         ));
     }
+    // Said whatever was found: a run with no finding must not read as a clean verdict over
+    // heaps that were not looked at (lifecycle.md item 27).
+    if outcome.threads.1 != 0 {
+        text.push_str(&format!(
+            "info(gpa): {} running thread(s) could not be stopped; their heaps were not \
+             examined (their blocks are not listed; blocks they point to count as still \
+             reachable)\n",
+            outcome.threads.1
+        ));
+    }
     if outcome.report.findings.is_empty() {
         return text;
     }
@@ -2044,12 +2054,6 @@ pub fn to_text(outcome: &Outcome) -> String {
         text.push_str(&format!(
             "info(gpa): {} other finding(s) suppressed\n",
             outcome.suppressed_findings
-        ));
-    }
-    if outcome.threads.1 != 0 {
-        text.push_str(&format!(
-            "info(gpa): {} running thread(s) could not be stopped; their heaps were not examined\n",
-            outcome.threads.1
         ));
     }
     text

@@ -345,9 +345,30 @@ impl Drop for EventsMuted {
 pub fn current_thread_id() -> u64 {
     let thread = thread();
     if thread.thread_id.get() == 0 {
-        thread.thread_id.set(os::thread_id());
+        let tid = os::thread_id();
+        thread.thread_id.set(tid);
+        forget_exited(tid);
     }
     thread.thread_id.get()
+}
+
+/// Takes `tid` out of the ring of threads whose exit hook ran ([`exit_hook_ran`]): a thread
+/// that starts using gpa under an id the kernel gave out again (ids wrap at `pid_max`, soon
+/// in a PID namespace with a small one, or after `ns_last_pid` was set) is not the ended
+/// thread the ring remembers. Before, such a thread owning a heap and missed by the exit
+/// scan was taken for one ending, and the DTVs of stacks glibc caches (its own among them)
+/// were judged freed while it ran on (lifecycle.md item 26). Called once per thread, when
+/// its id is first cached (every heap a thread owns is owned under that id).
+#[cold]
+#[inline(never)]
+fn forget_exited(tid: u64) {
+    // Loads first: a `lock cmpxchg` takes the cache line even when it fails, and threads
+    // starting together would contend for the ring's 32 lines.
+    for slot in &EXITED {
+        if slot.load(Ordering::Relaxed) == tid {
+            let _ = slot.compare_exchange(tid, 0, Ordering::Relaxed, Ordering::Relaxed);
+        }
+    }
 }
 
 /// In the child of `fork`: the calling thread (the copy of the one that forked) has a new
@@ -363,6 +384,7 @@ pub(crate) fn renew_thread_id_after_fork() -> Option<(u64, u64)> {
         return None;
     }
     thread.thread_id.set(new);
+    forget_exited(new);
     Some((old, new))
 }
 
@@ -577,8 +599,8 @@ static EXITED_NEXT: AtomicU64 = AtomicU64::new(0);
 /// Whether thread `tid` is one of the latest [`EXITED_SLOTS`] threads whose exit hook ran,
 /// for the exit scan: a thread still in glibc's thread-exit code may own a heap again (the
 /// `free`s glibc makes after the key destructors adopt one), and is ending, not running on.
-/// (A later thread given the same id would be taken for it: ids are reused only after the
-/// kernel's whole range has been used.)
+/// A later thread given the same id takes it out of the ring when it first caches its id
+/// (`forget_exited`), before it can own a heap.
 pub(crate) fn exit_hook_ran(tid: u64) -> bool {
     tid != 0
         && EXITED

@@ -119,6 +119,60 @@ impl GeneralPurposeAllocator {
         self.live_guarded_blocks(readable, &mut |block| visit(&block));
     }
 
+    /// Calls `visit(start, end)` with the block area (every unit but the header's) of each
+    /// small segment of the heaps `owned_by` names by their owner's thread id: heaps of
+    /// threads that could not be stopped for the exit scan, which still run. Their blocks are
+    /// not judged (their metadata may change under the walk), but their memory is scanned as
+    /// a root, so a block of another heap held only by one of theirs is not taken for lost.
+    ///
+    /// Nothing of such a heap is trusted: the heap descriptor stays allocated while this
+    /// GPA's heap list is locked, but its owner may link, unlink and unmap segments
+    /// meanwhile, so each segment's `heap` and `next` fields are read through `read_word`
+    /// (a fault-free read, `None` where the memory is gone), the walk stops at a segment
+    /// that is misaligned or no longer this heap's, and after [`Self::MISSED_SEGMENTS_MAX`]
+    /// segments (a cycle seen mid-update).
+    pub(crate) fn segments_of_running(
+        &self,
+        owned_by: impl Fn(u64) -> bool,
+        read_word: &dyn Fn(usize) -> Option<usize>,
+        mut visit: impl FnMut(usize, usize),
+    ) {
+        use super::segment::{HEADER_OFFSET, SEGMENT_SIZE, UNIT_SIZE};
+        let _inside = heap::InsideAllocator::enter();
+        self.visit_heaps(|heap| {
+            // SAFETY: heaps in the list stay allocated while HEAP_GPA_REF is held; `owner_thread`
+            // is atomic.
+            let owner = unsafe { (*heap).owner_thread.load(Ordering::Acquire) };
+            if owner == 0 || !owned_by(owner) {
+                return;
+            }
+            // SAFETY: the descriptor is allocated (above); its owner may write `segments`
+            // meanwhile, so it is read once, volatile, and checked before use.
+            let mut segment =
+                unsafe { core::ptr::addr_of!((*heap).segments).read_volatile() } as usize;
+            let heap_at = core::mem::offset_of!(Segment, heap);
+            let next_at = core::mem::offset_of!(Segment, next);
+            for _ in 0..Self::MISSED_SEGMENTS_MAX {
+                // The header lies `HEADER_OFFSET` into the segment's first unit.
+                if segment % SEGMENT_SIZE != HEADER_OFFSET {
+                    break;
+                }
+                if read_word(segment + heap_at) != Some(heap as usize) {
+                    break;
+                }
+                let base = segment - HEADER_OFFSET;
+                visit(base + UNIT_SIZE, base + SEGMENT_SIZE);
+                match read_word(segment + next_at) {
+                    Some(next) => segment = next,
+                    None => break,
+                }
+            }
+        });
+    }
+
+    /// The most segments [`Self::segments_of_running`] follows in one heap (4 GiB of them).
+    const MISSED_SEGMENTS_MAX: usize = 1024;
+
     /// How many per-thread heaps this GPA has (a diagnostic: heaps of exited threads are
     /// adopted by new threads, so this stays near the peak number of live threads).
     pub fn heap_count(&self) -> usize {
