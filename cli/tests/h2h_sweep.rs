@@ -287,7 +287,7 @@ fn uses_after_free_and_misaligned_stacks() {
             Case {
                 leaks: [(1, 24), NONE, NONE, NONE],
                 records: 1,
-                ..case("misaligned_entries", &[], &[])
+                ..case("misaligned_entries.c", &[], &[])
             },
             // With an invalid free of a pointer 8 bytes inside `memalign`'s 40-byte block
             // ("interior"): glibc aborts ("free(): invalid pointer"). Valgrind: "Invalid
@@ -299,7 +299,7 @@ fn uses_after_free_and_misaligned_stacks() {
                 leaks: [(1, 24), NONE, NONE, NONE],
                 records: 1,
                 ..case(
-                    "misaligned_entries",
+                    "misaligned_entries.c",
                     &[want("invalid_free", 40, Some(8), ("invalid_free", 18))],
                     &[want("invalid_free", 40, Some(8), ("invalid_free", 18))],
                 )
