@@ -310,7 +310,12 @@ fn uses_after_free_and_misaligned_stacks() {
 
 /// One run of `tcache_poisoning_targets.c`: its arguments, its output, fast mode's output
 /// when it differs, and check mode's findings.
-type Target<'a> = (&'a [&'a str], &'static str, Option<&'static str>, &'a [Want]);
+type Target<'a> = (
+    &'a [&'a str],
+    &'static str,
+    Option<&'static str>,
+    &'a [Want],
+);
 
 /// A freed block's free-list link forged with other targets (`tcache_poisoning_targets.c`).
 /// Valgrind, every argument: "Invalid write of size 8" at main (:48), "0 bytes inside a block
