@@ -78,8 +78,8 @@ pub const COUNTDOWN: usize = core::mem::offset_of!(Heap, sample_countdown);
 pub const DIRECT: usize = core::mem::offset_of!(Heap, direct);
 /// Byte offset of a page's local free list.
 pub const PAGE_FREE: usize = core::mem::offset_of!(Page, free);
-/// What a free-list link may differ from its slot in ([`segment::LINK_MASK`]: an `i32`
-/// immediate of `test`, sign-extended).
+/// What a free-list link may differ from its slot in (`segment::LINK_MASK`: a link is 16-byte
+/// aligned in its slot's 64 KiB unit; an `i32` immediate of `test`, sign-extended).
 pub const LINK_MASK: i32 = segment::LINK_MASK;
 /// Byte offset of a page's count of slots in use (`u32`).
 pub const PAGE_USED: usize = segment::PAGE_USED_OFFSET;
