@@ -141,7 +141,16 @@ fn threads_opening_and_closing_libraries_at_exit_neither_hang_nor_leave_the_load
         assert_eq!(totals[0], (1, 16), "{shown}");
         assert_eq!(totals[1], (0, 0), "{shown}");
         assert_eq!(totals[2], (4, 1088 + 4 * DTV_EXTRA), "{shown}");
-        assert!(reachable_seen.contains(&totals[3]), "{shown}");
+        // Also seen by gpa, beside the busy loops (not in Valgrind's runs, which serialize the
+        // threads): 3,361/12, a thread stopped inside `dlopen` after the link map was
+        // allocated and before `_dl_check_map_versions` allocated its 120-byte version array
+        // (the other 12 blocks as in 3,481/13). The program's true state at that instant, not
+        // a lost block: main 636014b's release build 4 runs of 20, stop 45's 1 of 20, the
+        // test profile 2 of 5.
+        assert!(
+            reachable_seen.contains(&totals[3]) || totals[3] == (12, 3361),
+            "{shown}"
+        );
         let errors = json["findings"].as_array().map_or(0, |findings| {
             findings.iter().filter(|f| f["kind"] != "leak").count()
         });
