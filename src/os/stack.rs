@@ -385,8 +385,19 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn a_realigned_call_runs_on_an_aligned_stack_when_called_on_a_misaligned_one() {
+        assert_eq!(call_misaligned(entered_misaligned_calls), [false, true]);
+        // On an aligned stack too.
+        assert_eq!(call_realigned!(aligned_in_a_c_call, 0usize), 1);
+    }
+
+    /// Calls `function` (C ABI) with the stack pointer 8 bytes off the ABI's alignment (as a
+    /// program that jumps into a function does) and returns what it wrote.
+    #[cfg(target_arch = "x86_64")]
+    fn call_misaligned(function: extern "C" fn(*mut [bool; 2])) -> [bool; 2] {
         let mut out = [true, false];
-        // SAFETY: as in the test above, for `entered_misaligned_calls`.
+        // SAFETY: `function` takes the array's address in rdi and writes it; the stack pointer
+        // is rounded down to 16 and moved 8 below, so the call enters misaligned; r12
+        // (callee-saved) keeps the old stack pointer; clobbers declared.
         unsafe {
             core::arch::asm!(
                 "mov r12, rsp",
@@ -394,15 +405,13 @@ mod tests {
                 "sub rsp, 8",
                 "call {function}",
                 "mov rsp, r12",
-                function = sym entered_misaligned_calls,
+                function = in(reg) function,
                 in("rdi") &mut out as *mut [bool; 2],
                 out("r12") _,
                 clobber_abi("C"),
             );
         }
-        assert_eq!(out, [false, true]);
-        // On an aligned stack too.
-        assert_eq!(call_realigned!(aligned_in_a_c_call, 0usize), 1);
+        out
     }
 
     /// [`stack_is_aligned`] in `entered_misaligned`'s own body.
@@ -414,24 +423,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn work_runs_on_an_aligned_stack_when_called_on_a_misaligned_one() {
-        let mut out = [true, false];
-        // SAFETY: calls `entered_misaligned` (C ABI) with the stack pointer 8 bytes off the
-        // ABI's alignment (as a program that jumps into a function does); r12 (callee-saved)
-        // keeps the old stack pointer; clobbers declared.
-        unsafe {
-            core::arch::asm!(
-                "mov r12, rsp",
-                "and rsp, -16",
-                "sub rsp, 8",
-                "call {function}",
-                "mov rsp, r12",
-                function = sym entered_misaligned,
-                in("rdi") &mut out as *mut [bool; 2],
-                out("r12") _,
-                clobber_abi("C"),
-            );
-        }
-        assert_eq!(out, [false, true]);
+        assert_eq!(call_misaligned(entered_misaligned), [false, true]);
         // On an aligned stack the work runs right there.
         assert!(on_aligned_stack(aligned_in_a_call));
     }
