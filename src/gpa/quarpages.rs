@@ -55,7 +55,6 @@ use super::safety;
 use super::segment::{Segment, SegmentKind, SLOT_QUARANTINED};
 use crate::os;
 use crate::report::{Access, FindingKind, RawFinding};
-use crate::trace::TraceId;
 
 /// The OS page size these slots are split by (`os::page_size()` on x86-64 and most aarch64
 /// Linux; where the OS page is larger, [`interior`] finds fewer whole pages, or none).
@@ -212,10 +211,7 @@ pub fn attribute(
         _ => FindingKind::ReadAfterFree,
     };
     let mut finding = RawFinding::new(kind, start);
-    finding.size = meta.requested.load(Ordering::Relaxed) as usize;
-    finding.align = 1 << meta.align_log2.load(Ordering::Relaxed).min(63);
-    finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
-    finding.free_trace = TraceId(meta.free_trace.load(Ordering::Relaxed));
+    meta.describe_block(&mut finding);
     finding.access = access;
     finding.access_size = access_size;
     finding.offset = Some(address as isize - start as isize);
@@ -297,8 +293,8 @@ mod tests {
             assert_eq!((finding.address, finding.size), (block, size));
             assert_eq!(finding.offset, Some(30_000));
             assert_eq!(finding.access_size, 4);
-            assert_ne!(finding.alloc_trace, TraceId::NONE);
-            assert_ne!(finding.free_trace, TraceId::NONE);
+            assert_ne!(finding.alloc_trace, crate::trace::TraceId::NONE);
+            assert_ne!(finding.free_trace, crate::trace::TraceId::NONE);
         }
         gpa.flush_thread_quarantine();
         assert!(os::readable(middle));

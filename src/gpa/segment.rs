@@ -240,6 +240,17 @@ pub struct SlotMeta {
 
 const _: () = assert!(core::mem::size_of::<SlotMeta>() == 16);
 
+impl SlotMeta {
+    /// Fills `finding` with the block this metadata describes: its requested size, alignment,
+    /// allocation and free traces (the free trace is 0 for a block never freed).
+    pub(crate) fn describe_block(&self, finding: &mut crate::report::RawFinding) {
+        finding.size = self.requested.load(Ordering::Relaxed) as usize;
+        finding.align = 1 << self.align_log2.load(Ordering::Relaxed).min(63);
+        finding.alloc_trace = crate::trace::TraceId(self.alloc_trace.load(Ordering::Relaxed));
+        finding.free_trace = crate::trace::TraceId(self.free_trace.load(Ordering::Relaxed));
+    }
+}
+
 /// Never handed out, or back on the page's free list after quarantine.
 pub const SLOT_FREE: u8 = 0;
 /// Handed out to the user.

@@ -165,10 +165,7 @@ impl GeneralPurposeAllocator {
         } else {
             // SAFETY: safety mode has metadata for every slot; `index` is below the capacity.
             let meta = unsafe { page.meta(index) };
-            finding.size = meta.requested.load(Ordering::Relaxed) as usize;
-            finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
-            finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
-            finding.free_trace = TraceId(meta.free_trace.load(Ordering::Relaxed));
+            meta.describe_block(&mut finding);
             finding.site_trace = self.trace_here();
         }
         self.record(finding);
@@ -181,10 +178,7 @@ impl GeneralPurposeAllocator {
         let mut finding = RawFinding::new(FindingKind::WriteAfterFree, block);
         // SAFETY: safety mode has metadata for every slot; `index` is a carved slot.
         let meta = unsafe { page.meta(index) };
-        finding.size = meta.requested.load(Ordering::Relaxed) as usize;
-        finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
-        finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
-        finding.free_trace = TraceId(meta.free_trace.load(Ordering::Relaxed));
+        meta.describe_block(&mut finding);
         finding.site_trace = self.trace_here();
         // The rest of the list cannot be trusted: drop it (those slots are lost, the heap stays
         // consistent). The head slot stays in use, as if leaked, so it is never handed out.
@@ -1229,10 +1223,7 @@ impl GeneralPurposeAllocator {
                 finding = released;
             }
         } else {
-            finding.size = meta.requested.load(Ordering::Relaxed) as usize;
-            finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
-            finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
-            finding.free_trace = TraceId(meta.free_trace.load(Ordering::Relaxed));
+            meta.describe_block(&mut finding);
         }
         finding.site_trace = self.trace_here();
         self.record(finding);
@@ -1756,11 +1747,8 @@ fn is_slot_start(page: &Page, address: usize) -> bool {
 /// alignment, allocation and free traces) whose first changed byte is `offset` bytes in.
 fn write_after_free_finding(meta: &SlotMeta, address: usize, offset: usize) -> RawFinding {
     let mut finding = RawFinding::new(FindingKind::WriteAfterFree, address);
-    finding.size = meta.requested.load(Ordering::Relaxed) as usize;
-    finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
+    meta.describe_block(&mut finding);
     finding.offset = Some(offset as isize);
-    finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
-    finding.free_trace = TraceId(meta.free_trace.load(Ordering::Relaxed));
     finding
 }
 
