@@ -28,8 +28,9 @@
 //! address may be in several records (a page released, its units reused and released again):
 //! the most recent one answers, as memcheck names the most recently freed block.
 //!
-//! Memory: the ring is one guarded mapping of [`RECORDS`] records (24 MiB of address space),
-//! mapped at the first record; it wraps at a capacity that doubles only while the bounds keep
+//! Memory: the ring is one guarded mapping of [`RECORDS`] records (24 MiB of address space;
+//! under an address-space limit L, `ulimit -v`, the largest power of two of records in L/64:
+//! [`RING_SHARE`]), mapped at the first record; it wraps at a capacity that doubles only while the bounds keep
 //! every record (4,096 records first), so only about as many records are resident as the
 //! bounds keep at once: 20 MB of blocks of 160 bytes (a C block of 128) take 125,000 records,
 //! 3 MiB; blocks of 16 bytes or less the whole 24 MiB.
@@ -60,6 +61,12 @@ pub const RECORDS: usize = 1 << 20;
 /// Bytes past a remembered block's end that are still described as its (memcheck's redzone
 /// of a `malloc` block).
 pub const REDZONE: usize = 16;
+
+/// Under an address-space limit (`RLIMIT_AS`), the ring's mapping takes at most this
+/// fraction of it (`os::reservation_len`; docs/c_abi.md, "Address-space limits"). With the
+/// whole 24 MiB under a 200 MB limit, guard mode's report of 200,000 live blocks could not
+/// have its table (`rlimit_as.rs`: the program died by SIGABRT, not checked).
+pub const RING_SHARE: usize = 64;
 
 /// The ring's first capacity, in records.
 const FIRST_CAPACITY: usize = 4096;
@@ -128,7 +135,9 @@ impl Record {
 /// The FIFO ring of remembered blocks (see the module docs).
 pub struct Ring {
     records: *mut Record,
-    /// Records the ring wraps at now: a power of two, doubled (up to [`RECORDS`]) when full
+    /// Records the mapping holds (a power of two, at most [`RECORDS`]; 0 before it is made).
+    max_records: usize,
+    /// Records the ring wraps at now: a power of two, doubled (up to `max_records`) when full
     /// while the byte bound allows more, so that only as many records are ever written
     /// (resident) as the bounds keep at once.
     capacity: usize,
@@ -153,10 +162,13 @@ static RING: Lock<Ring> = Lock::new(Ring {
 /// must not take for the program's pointers (`GeneralPurposeAllocator::manages`).
 static MAPPING: AtomicUsize = AtomicUsize::new(0);
 
+/// The length of [`MAPPING`] in bytes.
+static MAPPING_LEN: AtomicUsize = AtomicUsize::new(0);
+
 /// Whether `address` lies in the ring's mapping.
 pub fn owns(address: usize) -> bool {
     let start = MAPPING.load(Ordering::Relaxed);
-    start != 0 && address.wrapping_sub(start) < RECORDS * core::mem::size_of::<Record>()
+    start != 0 && address.wrapping_sub(start) < MAPPING_LEN.load(Ordering::Relaxed)
 }
 
 /// The ring's lock, for `fork`'s handlers (`GeneralPurposeAllocator::fork_locks`).
@@ -178,6 +190,7 @@ impl Ring {
     const fn new() -> Self {
         Ring {
             records: core::ptr::null_mut(),
+            max_records: 0,
             capacity: FIRST_CAPACITY,
             oldest: 0,
             len: 0,
@@ -193,11 +206,18 @@ impl Ring {
     /// Does nothing where the ring's mapping cannot be made.
     pub fn push(&mut self, gpa_id: u64, block: Remembered, large: bool) {
         if self.records.is_null() {
-            let bytes = RECORDS * core::mem::size_of::<Record>();
+            let size = core::mem::size_of::<Record>();
+            let fits = os::reservation_len(RECORDS * size, RING_SHARE) / size;
+            // The largest power of two of records that fits (capacities double).
+            let max_records = 1 << fits.max(1).ilog2();
+            let bytes = max_records * size;
             match os::map_guarded(bytes, os::page_size()) {
                 Some(memory) => {
                     self.records = memory.as_ptr().cast();
+                    self.max_records = max_records;
+                    self.capacity = self.capacity.min(max_records);
                     if self.process {
+                        MAPPING_LEN.store(bytes, Ordering::Relaxed);
                         MAPPING.store(memory.as_ptr() as usize, Ordering::Relaxed);
                     }
                 }
@@ -215,14 +235,14 @@ impl Ring {
         };
         let counted = record.counted();
         if self.len == self.capacity
-            && self.capacity < RECORDS
+            && self.capacity < self.max_records
             && self.bytes + counted <= FREELIST_BYTES
         {
             self.grow();
         }
         while self.len != 0 && (self.len == self.capacity || self.bytes + counted > FREELIST_BYTES)
         {
-            // SAFETY: `oldest < capacity <= RECORDS` indexes the mapping; a written record
+            // SAFETY: `oldest < capacity <= max_records` indexes the mapping; a written record
             // (invariant).
             let oldest = unsafe { &*self.records.add(self.oldest) };
             self.bytes -= oldest.counted();
@@ -230,7 +250,7 @@ impl Ring {
             self.len -= 1;
         }
         let index = (self.oldest + self.len) % self.capacity;
-        // SAFETY: `index < capacity <= RECORDS` indexes the mapping, which is ours.
+        // SAFETY: `index < capacity <= max_records` indexes the mapping, which is ours.
         unsafe { self.records.add(index).write(record) };
         self.len += 1;
         self.bytes += counted;
@@ -250,7 +270,7 @@ impl Ring {
         let old = self.capacity;
         let wrapped = (self.oldest + self.len).saturating_sub(old);
         // SAFETY: `[0, wrapped)` and `[old, old + wrapped)` lie in the mapping (`wrapped <=
-        // old`, `2 * old <= RECORDS`) and do not overlap.
+        // old`, `2 * old <= max_records`) and do not overlap.
         unsafe { core::ptr::copy_nonoverlapping(self.records, self.records.add(old), wrapped) };
         self.capacity = 2 * old;
     }
