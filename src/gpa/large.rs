@@ -1151,19 +1151,11 @@ impl GeneralPurposeAllocator {
             return None;
         }
         let record = lock(&self.recently_freed_large).find(address)?;
-        let kind = if address == record.start {
-            FindingKind::DoubleFree
-        } else {
-            FindingKind::InvalidFree
-        };
-        let mut finding = RawFinding::new(kind, address);
+        let mut finding = super::free_of_freed_block(address, record.start);
         finding.size = record.requested;
         finding.align = record.align;
         finding.alloc_trace = TraceId(record.alloc_trace);
         finding.free_trace = TraceId(record.free_trace);
-        if kind == FindingKind::InvalidFree {
-            finding.offset = Some(address.wrapping_sub(record.start) as isize);
-        }
         Some(finding)
     }
 

@@ -1115,19 +1115,11 @@ impl GeneralPurposeAllocator {
             return None;
         }
         let block = released::find(self.id(), address)?;
-        let kind = if address == block.start {
-            FindingKind::DoubleFree
-        } else {
-            FindingKind::InvalidFree
-        };
-        let mut finding = RawFinding::new(kind, address);
+        let mut finding = free_of_freed_block(address, block.start);
         finding.size = block.size;
         finding.align = block.align;
         finding.alloc_trace = block.alloc_trace;
         finding.free_trace = block.free_trace;
-        if kind == FindingKind::InvalidFree {
-            finding.offset = Some(address.wrapping_sub(block.start) as isize);
-        }
         Some(finding)
     }
 
@@ -1940,6 +1932,19 @@ unsafe impl GlobalAlloc for GeneralPurposeAllocator {
 impl Drop for GeneralPurposeAllocator {
     fn drop(&mut self) {
         self.release_everything();
+    }
+}
+
+/// A free of `address` where a remembered freed block starts at `start` (its page or mapping
+/// given back since): a double free at the start, an invalid free with its offset inside.
+/// The caller fills in the block's size, alignment and traces.
+fn free_of_freed_block(address: usize, start: usize) -> RawFinding {
+    if address == start {
+        RawFinding::new(FindingKind::DoubleFree, address)
+    } else {
+        let mut finding = RawFinding::new(FindingKind::InvalidFree, address);
+        finding.offset = Some(address.wrapping_sub(start) as isize);
+        finding
     }
 }
 
