@@ -68,6 +68,37 @@ fn free_of_a_pointer_never_allocated() {
     assert_eq!(gpa.deinit(), Check::Ok);
 }
 
+/// A pointer read from a freed block is the GPA's fill (0xAA bytes) or near it (the fill plus
+/// a field's offset): its free says so, where Valgrind, which leaves freed bytes as they were,
+/// names the block the stale pointer still held (sv-benchmarks' `global-atexit-1.c`:
+/// `cli/tests/svcomp_sweep.rs`, `atexit_refree`). Any other wild pointer does not.
+#[test]
+fn free_of_the_freed_memory_fill_says_so() {
+    let fill = usize::from_ne_bytes([0xAA; size_of::<usize>()]);
+    for (address, says) in [
+        (fill, true),
+        (fill + 0x18, true),
+        (fill - 0x20, true),
+        (0x1234_5670, false),
+    ] {
+        let mut gpa = checked();
+        let wild = NonNull::new(address as *mut u8).unwrap();
+        // SAFETY: deliberate invalid free of an address no allocator handed out; the GPA only
+        // reads its own metadata.
+        unsafe { gpa.allocator().raw_free(wild, 8, 8) };
+        let finding = single(&gpa, FindingKind::InvalidFree);
+        assert_eq!(finding.address, address);
+        assert_eq!(
+            finding.message.contains("gpa's fill of freed memory"),
+            says,
+            "{:#x}: {}",
+            address,
+            finding.message
+        );
+        assert_eq!(gpa.deinit(), Check::Ok);
+    }
+}
+
 #[test]
 fn free_of_a_pointer_into_the_middle_of_a_block() {
     for size in [100usize, 500_000] {

@@ -119,7 +119,7 @@ use super::guard;
 use super::process::{self, events};
 use super::scan;
 use super::settings::{self, Settings};
-use crate::gpa::{GeneralPurposeAllocator, InsideAllocator, LiveBlock};
+use crate::gpa::{near_fill, GeneralPurposeAllocator, InsideAllocator, LiveBlock};
 use crate::leakcheck::roots::LiveStack;
 use crate::leakcheck::{self, KindSet, Maps, Totals};
 use crate::os::signal::{Fault, Verdict as SignalVerdict};
@@ -784,17 +784,6 @@ pub fn signal_name(signal: libc::c_int) -> String {
     name.into()
 }
 
-/// Valgrind's words for the end by a signal, with the stack where it arrived:
-/// "Process terminating with default action of signal 13 (SIGPIPE)", then the frames.
-/// gpa's fill of freed memory ([`crate::gpa::POISON`]) as a word.
-const FILL_WORD: usize = usize::from_ne_bytes([crate::gpa::POISON; 8]);
-
-/// Whether `value` is the freed-memory fill, or the fill plus or minus a field's offset (up to
-/// a page): what a program that read a pointer from a freed block and followed it holds.
-fn near_fill(value: usize) -> bool {
-    value.wrapping_sub(FILL_WORD).wrapping_add(4096) < 8192
-}
-
 /// A fault that followed gpa's freed-memory fill as a pointer: which register held the fill,
 /// and the freed block another register points into (the block the pointer was read from,
 /// most likely: the code that loaded it from there still holds its address).
@@ -867,6 +856,8 @@ fn followed_fill(gpa: &GeneralPurposeAllocator, fault: &Fault) -> Option<Followe
     Some(FollowedFill { fill, freed })
 }
 
+/// Valgrind's words for the end by a signal, with the stack where it arrived:
+/// "Process terminating with default action of signal 13 (SIGPIPE)", then the frames.
 fn termination_header(fault: &Fault, trace: TraceId, frames: usize) -> String {
     let mut text = format!(
         "info(gpa): Process terminating with default action of signal {} ({})\n",

@@ -65,7 +65,7 @@ mod pagemap;
 mod quarpages;
 mod released;
 mod safety;
-pub(crate) use safety::{all_bytes_are, Prefix, POISON};
+pub(crate) use safety::{all_bytes_are, near_fill, Prefix};
 mod segment;
 mod size_class;
 mod small;
@@ -1103,6 +1103,9 @@ impl GeneralPurposeAllocator {
             finding.claimed_size = layout.size();
             finding.claimed_align = layout.align();
         }
+        // A checking GPA fills freed blocks: a free of the fill is a pointer the program read
+        // from one (Valgrind, which leaves freed bytes as they were, names the block it held).
+        finding.freed_fill = self.config.safety && safety::near_fill(address);
         finding.site_trace = self.trace_here();
         self.record(finding);
     }

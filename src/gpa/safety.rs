@@ -38,6 +38,15 @@
 
 /// Freed memory's fill byte.
 pub const POISON: u8 = 0xAA;
+/// Freed memory's fill ([`POISON`]) read as a pointer-sized word.
+pub(crate) const FILL_WORD: usize = usize::from_ne_bytes([POISON; size_of::<usize>()]);
+
+/// Whether `value` is the freed-memory fill as a word, or the fill plus or minus a field's
+/// offset (up to a page): what a program holds that read a pointer from a freed block (or from
+/// a block's bytes never written since its allocation, which a recycled slot still fills).
+pub(crate) fn near_fill(value: usize) -> bool {
+    value.wrapping_sub(FILL_WORD).wrapping_add(4096) < 8192
+}
 /// The fill byte of the redzone after a block's requested size.
 pub const CANARY: u8 = 0xC5;
 /// The most bytes of a freed large block kept mapped (`Config::never_unmap`) poisoned.

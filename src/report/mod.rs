@@ -248,6 +248,9 @@ pub(crate) struct RawFinding {
     /// Bytes of all `count` blocks, when findings on blocks of different sizes were counted
     /// on this one (the GPA's bounded record: `gpa::findings`); 0 means `size * count`.
     pub blocks_bytes: usize,
+    /// For invalid frees of no block: the pointer is a checking GPA's fill of freed memory
+    /// (within a page of it), so the program read it from a freed block.
+    pub freed_fill: bool,
 }
 
 impl RawFinding {
@@ -278,6 +281,7 @@ impl RawFinding {
             call_length: None,
             argument: None,
             blocks_bytes: 0,
+            freed_fill: false,
         }
     }
 
@@ -693,6 +697,11 @@ fn describe(raw: &RawFinding) -> String {
         FindingKind::InvalidFree if raw.size != 0 => format!(
             "invalid free of {address:#x}: not the start of a block (inside a {}-byte block)",
             raw.size
+        ),
+        FindingKind::InvalidFree if raw.freed_fill => format!(
+            "invalid free of {address:#x}: not allocated by this allocator; it is gpa's fill \
+             of freed memory, so the pointer was read from a freed block (or from a block's \
+             bytes never written since its allocation)"
         ),
         FindingKind::InvalidFree => {
             format!("invalid free of {address:#x}: not allocated by this allocator")
