@@ -336,12 +336,17 @@ pub fn near_block(gpa: &GeneralPurposeAllocator, memory: *mut u8) -> bool {
 
 // ---- operator new ----
 
-/// One attempt at a block of `family`; null on failure.
-#[inline]
+/// One attempt at a block of `family`; null on failure. Inlined into the exported `operator
+/// new`s, so that check mode's realigned call of [`new_checked`] is made from the exported
+/// function's frame: a capture from `new_checked`'s frame then climbs one frame of this
+/// library, as `malloc`'s does (out of line, this function's frame was a second one: 36
+/// instructions more a check-mode `operator new[]` than with no realignment at all, by
+/// callgrind); fast mode's attempt is out of line ([`try_new_fast`]).
+#[inline(always)]
 pub fn try_new(size: usize, family: Family, align: usize) -> *mut u8 {
     let gpa = gpa();
     if !gpa.config().safety {
-        return super::try_alloc(size, align);
+        return try_new_fast(gpa, size, align);
     }
     // Realigned: a program may call `operator new` on a misaligned stack, as `malloc`
     // (`os::stack::call_realigned`; before, check and guard modes' `operator new` ran there
@@ -356,6 +361,12 @@ pub fn try_new(size: usize, family: Family, align: usize) -> *mut u8 {
     ) as *mut u8;
     #[cfg(not(target_arch = "x86_64"))]
     new_checked(gpa, size, family as usize, align)
+}
+
+/// Fast mode's [`try_new`]: a block of the GPA (`operator new(0)` gets a unique one).
+#[inline(never)]
+fn try_new_fast(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u8 {
+    gpa.alloc_unsized(size, align)
 }
 
 /// Check mode's `operator new` of `family` (its discriminant: `Family as usize`), on a
@@ -436,15 +447,18 @@ fn new_failed(size: usize, family: Family, align: usize, nothrow: bool) -> *mut 
 // ---- operator delete ----
 
 /// `operator delete` of any form: null is ignored; in check mode the release is checked.
+/// Inlined into the exported `operator delete`s, as [`try_new`] into the `operator new`s
+/// (out of line: 22 instructions more a check-mode `operator delete[]`); fast mode's release
+/// is out of line ([`delete_fast`]).
 ///
 /// # Safety
 /// In fast mode, `memory` is null or a live block from these functions or `malloc`.
-#[inline]
+#[inline(always)]
 pub unsafe fn operator_delete(memory: *mut u8, release: Release) {
     let gpa = gpa();
     if !gpa.config().safety {
         // SAFETY: forwarded caller contract.
-        return unsafe { super::free_fast(gpa, memory) };
+        return unsafe { delete_fast(gpa, memory) };
     }
     if memory.is_null() {
         return;
@@ -459,6 +473,16 @@ pub unsafe fn operator_delete(memory: *mut u8, release: Release) {
     );
     #[cfg(not(target_arch = "x86_64"))]
     delete_checked(gpa, memory, &release);
+}
+
+/// Fast mode's [`operator_delete`].
+///
+/// # Safety
+/// As for [`operator_delete`].
+#[inline(never)]
+unsafe fn delete_fast(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
+    // SAFETY: forwarded caller contract.
+    unsafe { super::free_fast(gpa, memory) }
 }
 
 /// Check mode's `operator delete` of a non-null pointer: the check-mode entry first

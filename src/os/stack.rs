@@ -181,9 +181,11 @@ extern "C" fn run_work(work: usize) {
 }
 
 /// Runs `work` with the stack pointer aligned to 16 bytes, on the caller's stack, and returns
-/// what it returns: for the entry points of gpa's cold work (the exit report, a trace's
-/// capture, check mode's entries, guarded blocks' paths) that a program may reach with a misaligned
-/// stack. The C ABI promises `rsp + 8` a multiple of 16 at a function's entry, and compiled
+/// what it returns: for the entry points of gpa's cold work (the exit report, a fishy
+/// argument's report, guarded blocks' paths, which fast mode's sampled guards reach from
+/// entries that do not realign) that a program may reach with a misaligned stack. Check
+/// mode's C entries realign with [`call_realigned`] instead, which costs no closure and no
+/// frame. The C ABI promises `rsp + 8` a multiple of 16 at a function's entry, and compiled
 /// code relies on it (aligned SSE stores of locals: `movaps`); a program that jumps into a
 /// function instead of calling it (how2heap's `house_of_lore` returns into one; hand-written
 /// assembly, code built with a smaller `-mpreferred-stack-boundary`) breaks the promise.
