@@ -304,6 +304,63 @@ fn uses_after_free_and_misaligned_stacks() {
                     &[want("invalid_free", 40, Some(8), ("invalid_free", 18))],
                 )
             },
+            // With `calloc (-1, 1)` and `posix_memalign (&h, 64, -1)` ("fishy"): null and
+            // ENOMEM (12). Valgrind: "Argument 'nmemb' of function calloc has a fishy
+            // (possibly negative) value: -1" at misaligned_call (:18, called from :61), and
+            // "Argument 'size' of function memalign" (its `posix_memalign` calls its
+            // `memalign`; gpa names `posix_memalign`) at :18, from :62; the leak as above.
+            // gpa before (branch `realign2`): killed by SIGSEGV in check and guard modes (the
+            // report's capture on the misaligned stack); fixed.
+            Case {
+                args: &["fishy"],
+                leaks: [(1, 24), NONE, NONE, NONE],
+                records: 1,
+                ..case(
+                    "misaligned_entries.c",
+                    &[fishy(18, 1); 2],
+                    &[fishy(18, 1); 2],
+                )
+            },
+        ],
+    );
+}
+
+/// The C++ programs of the sweep (`.cpp`, g++).
+const SWEEP_CXX: Sweep = Sweep {
+    compilers: &["g++"],
+    ..SWEEP
+};
+
+#[test]
+fn operator_new_and_delete_on_a_misaligned_stack() {
+    SWEEP_CXX.sweep(
+        "h2h-new",
+        &[
+            // misaligned_new.cpp: `operator new` (plain, array, aligned, nothrow, 100,000
+            // bytes) and `operator delete` (plain, array, aligned, sized) on a misaligned
+            // stack. Valgrind: definitely lost 24 bytes in 1 block (operator new, from
+            // misaligned_new.cpp:17 called from :59), 1 record, no error. gpa before (branch
+            // `realign2`): killed by SIGSEGV in check and guard modes (check mode's `operator
+            // new` ran on the stack as called); fixed.
+            Case {
+                leaks: [(1, 24), NONE, NONE, NONE],
+                records: 1,
+                ..case("misaligned_new.cpp", &[], &[])
+            },
+            // With the `operator new[]` block released by the scalar `operator delete`
+            // ("mismatch"; glibc takes it). Valgrind: "Mismatched free() / delete / delete
+            // []" at misaligned_call (:17, called from :53), "0 bytes inside a block of size
+            // 100 alloc'd" (operator new[], :17 from :42); the leak as above.
+            Case {
+                args: &["mismatch"],
+                leaks: [(1, 24), NONE, NONE, NONE],
+                records: 1,
+                ..case(
+                    "misaligned_new.cpp",
+                    &[want("mismatched_free", 100, None, ("invalid_free", 17))],
+                    &[want("mismatched_free", 100, None, ("invalid_free", 17))],
+                )
+            },
         ],
     );
 }

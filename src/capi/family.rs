@@ -233,6 +233,15 @@ pub fn fishy_value(function: &'static str, argument: &'static str, value: usize)
     if (value as isize) >= 0 {
         return false;
     }
+    // Realigned: some callers run on the program's stack as it called them (`calloc`, a
+    // failed `posix_memalign`, `operator new`), which may be misaligned. Cold: the closure's
+    // cost does not matter here.
+    crate::os::stack::on_aligned_stack(|| fishy_value_aligned(function, argument, value))
+}
+
+/// [`fishy_value`] of a negative `value`, on a 16-byte-aligned stack.
+#[inline(never)]
+fn fishy_value_aligned(function: &'static str, argument: &'static str, value: usize) -> bool {
     let gpa = super::gpa();
     if !gpa.config().safety {
         return true;
@@ -327,24 +336,52 @@ pub fn near_block(gpa: &GeneralPurposeAllocator, memory: *mut u8) -> bool {
 
 // ---- operator new ----
 
-/// One attempt at a block of `family`; null on failure.
-#[inline]
+/// One attempt at a block of `family`; null on failure. Inlined into the exported `operator
+/// new`s, so that check mode's realigned call of [`new_checked`] is made from the exported
+/// function's frame: a capture from `new_checked`'s frame then climbs one frame of this
+/// library, as `malloc`'s does (out of line, this function's frame was a second one: 36
+/// instructions more a check-mode `operator new[]` than with no realignment at all, by
+/// callgrind); fast mode's attempt is out of line ([`try_new_fast`]).
+#[inline(always)]
 pub fn try_new(size: usize, family: Family, align: usize) -> *mut u8 {
     let gpa = gpa();
     if !gpa.config().safety {
-        return super::try_alloc(size, align);
+        return try_new_fast(gpa, size, align);
     }
-    new_checked(gpa, size, family, align)
+    // Realigned: a program may call `operator new` on a misaligned stack, as `malloc`
+    // (`os::stack::call_realigned`; before, check and guard modes' `operator new` ran there
+    // as called and faulted: `cli/tests/h2h_sweep/misaligned_new.cpp`).
+    #[cfg(target_arch = "x86_64")]
+    return crate::os::stack::call_realigned!(
+        new_checked,
+        gpa as *const GeneralPurposeAllocator,
+        size,
+        family as usize,
+        align
+    ) as *mut u8;
+    #[cfg(not(target_arch = "x86_64"))]
+    new_checked(gpa, size, family as usize, align)
 }
 
-#[cold]
+/// Fast mode's [`try_new`]: a block of the GPA (`operator new(0)` gets a unique one).
 #[inline(never)]
-fn new_checked(
+fn try_new_fast(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u8 {
+    gpa.alloc_unsized(size, align)
+}
+
+/// Check mode's `operator new` of `family` (its discriminant: `Family as usize`), on a
+/// 16-byte-aligned stack ([`try_new`] calls it through `os::stack::call_realigned`, hence the
+/// C ABI; `C-unwind` as `capi::malloc_general`); null when it fails (the caller then calls the
+/// new handler or throws, on the program's stack: no exception leaves this function).
+#[inline(never)]
+extern "C-unwind" fn new_checked(
     gpa: &GeneralPurposeAllocator,
     size: usize,
-    family: Family,
+    family: usize,
     align: usize,
 ) -> *mut u8 {
+    // The discriminant back (`from_tag` reads the family's bits of a tag).
+    let family = Family::from_tag(family as u8);
     if !align.is_power_of_two() {
         return core::ptr::null_mut();
     }
@@ -410,31 +447,59 @@ fn new_failed(size: usize, family: Family, align: usize, nothrow: bool) -> *mut 
 // ---- operator delete ----
 
 /// `operator delete` of any form: null is ignored; in check mode the release is checked.
+/// Inlined into the exported `operator delete`s, as [`try_new`] into the `operator new`s
+/// (out of line: 22 instructions more a check-mode `operator delete[]`); fast mode's release
+/// is out of line ([`delete_fast`]).
 ///
 /// # Safety
 /// In fast mode, `memory` is null or a live block from these functions or `malloc`.
-#[inline]
+#[inline(always)]
 pub unsafe fn operator_delete(memory: *mut u8, release: Release) {
     let gpa = gpa();
     if !gpa.config().safety {
         // SAFETY: forwarded caller contract.
-        return unsafe { super::free_fast(gpa, memory) };
+        return unsafe { delete_fast(gpa, memory) };
     }
-    if !memory.is_null() {
-        delete_checked(gpa, memory, release);
+    if memory.is_null() {
+        return;
     }
+    // Realigned, as in [`try_new`] (`operator delete` on a misaligned stack faulted too).
+    #[cfg(target_arch = "x86_64")]
+    crate::os::stack::call_realigned!(
+        delete_checked,
+        gpa as *const GeneralPurposeAllocator,
+        memory,
+        &release as *const Release
+    );
+    #[cfg(not(target_arch = "x86_64"))]
+    delete_checked(gpa, memory, &release);
+}
+
+/// Fast mode's [`operator_delete`].
+///
+/// # Safety
+/// As for [`operator_delete`].
+#[inline(never)]
+unsafe fn delete_fast(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
+    // SAFETY: forwarded caller contract.
+    unsafe { super::free_fast(gpa, memory) }
 }
 
 /// Check mode's `operator delete` of a non-null pointer: the check-mode entry first
 /// (`guard::release_at`, the free trace remembered from this function's frame, as `free`'s),
 /// which takes a live block of the release's family, size and alignment; anything else (a
-/// mismatch included) the general path checks and reports.
+/// mismatch included) the general path checks and reports. On a 16-byte-aligned stack, as
+/// [`new_checked`] ([`operator_delete`] calls it through `os::stack::call_realigned`).
 #[inline(never)]
-fn delete_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8, release: Release) {
+extern "C-unwind" fn delete_checked(
+    gpa: &GeneralPurposeAllocator,
+    memory: *mut u8,
+    release: &Release,
+) {
     let frame = crate::os::frame_address();
     let tag = release.family.tag();
     if !guard::release_at(gpa, memory, tag, release.size, release.align, frame) {
-        super::release_checked(gpa, memory, release);
+        super::release_checked(gpa, memory, *release);
     }
 }
 

@@ -204,6 +204,16 @@ fn fail(code: i32) -> *mut u8 {
 fn try_alloc(size: usize, align: usize) -> *mut u8 {
     let gpa = gpa();
     if gpa.config().safety {
+        // Realigned, as [`malloc`]'s way to check mode: the exported `posix_memalign`,
+        // `aligned_alloc`, ... may be called on a misaligned stack.
+        #[cfg(target_arch = "x86_64")]
+        return crate::os::stack::call_realigned!(
+            alloc_checked,
+            gpa as *const GeneralPurposeAllocator,
+            size,
+            align
+        ) as *mut u8;
+        #[cfg(not(target_arch = "x86_64"))]
         return alloc_checked(gpa, size, align);
     }
     // C's `malloc(0)` gets a unique block.
@@ -213,18 +223,22 @@ fn try_alloc(size: usize, align: usize) -> *mut u8 {
 /// Check mode's block of `size` bytes at `align` (`posix_memalign`, `aligned_alloc`, ...): the
 /// check-mode entry first (`guard::alloc_tagged_at`, the trace remembered from this
 /// function's frame, as [`malloc_checked`]), else the general path.
+///
+/// Runs on a 16-byte-aligned stack: [`try_alloc`] calls it through
+/// `os::stack::call_realigned` (hence the C ABI; `C-unwind` as [`malloc_general`]), with no
+/// frame between this function's and the exported function's, as [`malloc_checked`] has.
+/// Before (`on_aligned_stack` around the body, stop 44), the body was a closure.
 #[inline(never)]
-fn alloc_checked(gpa: &GeneralPurposeAllocator, size: usize, align: usize) -> *mut u8 {
-    let frame = crate::os::frame_address();
-    // On a 16-byte-aligned stack: the program may call in on a misaligned one (see
-    // `os::stack::on_aligned_stack`); the trace is still remembered from this frame.
-    crate::os::stack::on_aligned_stack(|| {
-        let block = guard::alloc_tagged_at(gpa, size, align, 0, frame);
-        if !block.is_null() {
-            return block;
-        }
-        guard::alloc(gpa, size, align, guard::Asked::Explicit)
-    })
+extern "C-unwind" fn alloc_checked(
+    gpa: &GeneralPurposeAllocator,
+    size: usize,
+    align: usize,
+) -> *mut u8 {
+    let block = guard::alloc_tagged_at(gpa, size, align, 0, crate::os::frame_address());
+    if !block.is_null() {
+        return block;
+    }
+    guard::alloc(gpa, size, align, guard::Asked::Explicit)
 }
 
 #[inline]
@@ -468,18 +482,12 @@ unsafe fn free_fast(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
 /// Check mode's release of any non-null pointer by `release` (`free`, an `operator delete`):
 /// a live block is checked (family, size, alignment, guard) and freed; a block of libc's own
 /// allocator goes back to libc ([`foreign`]); anything else is diagnosed and reported.
-fn release_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8, release: family::Release) {
-    // As in [`alloc_checked`] (`operator delete` comes here directly).
-    crate::os::stack::on_aligned_stack(|| release_checked_aligned(gpa, memory, release));
-}
-
-/// [`release_checked`] on a 16-byte-aligned stack.
+///
+/// Runs on a 16-byte-aligned stack, realigned on the way in without a frame of its own:
+/// [`free_checked`] by the exported `free`'s stubs, `family::delete_checked` and
+/// [`free_claimed`] by `os::stack::call_realigned`.
 #[inline(never)]
-fn release_checked_aligned(
-    gpa: &GeneralPurposeAllocator,
-    memory: *mut u8,
-    release: family::Release,
-) {
+fn release_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8, release: family::Release) {
     match guard::find(gpa, memory) {
         // SAFETY: a live block with its guard; check mode accepts any pointer in `free`.
         Some(found) if found.live => unsafe {
@@ -566,13 +574,26 @@ fn calloc_general(count: usize, size: usize) -> *mut u8 {
 
 /// Check mode's `realloc` of a non-null `memory` to `size` bytes (not 0): its own entry
 /// (`guard::realloc_at`, the traces remembered from this function's frame, as for
-/// [`malloc_checked`]); null when the general path must serve the request (then nothing was
-/// done).
+/// [`malloc_checked`]), else the general path ([`realloc_checked_rest`]).
+///
+/// Runs on a 16-byte-aligned stack, as [`alloc_checked`]: [`realloc`] calls it through
+/// `os::stack::call_realigned`. Before, each part ran in a closure of
+/// `os::stack::on_aligned_stack` (stop 44).
+///
+/// # Safety
+/// As for [`realloc`].
 #[inline(never)]
-fn realloc_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8, size: usize) -> *mut u8 {
-    let frame = crate::os::frame_address();
-    // As in [`alloc_checked`].
-    crate::os::stack::on_aligned_stack(|| guard::realloc_at(gpa, memory, size, frame))
+unsafe extern "C-unwind" fn realloc_checked(
+    gpa: &GeneralPurposeAllocator,
+    memory: *mut u8,
+    size: usize,
+) -> *mut u8 {
+    let moved = guard::realloc_at(gpa, memory, size, crate::os::frame_address());
+    if !moved.is_null() {
+        return moved;
+    }
+    // SAFETY: forwarded caller contract; `size > 0`.
+    unsafe { realloc_checked_rest(gpa, memory, size) }
 }
 
 /// C `realloc` (glibc semantics): a null `memory` is `malloc(size)`; size 0 frees and returns
@@ -611,17 +632,27 @@ pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
             moved
         };
     }
-    let moved = realloc_checked(gpa, memory, size);
-    if !moved.is_null() {
-        return moved;
+    // Realigned, as in [`try_alloc`].
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: forwarded caller contract; `size > 0` (`realloc_checked`: `extern
+        // "C-unwind"`, three pointer-sized arguments, a pointer returned).
+        crate::os::stack::call_realigned!(
+            realloc_checked,
+            gpa as *const GeneralPurposeAllocator,
+            memory,
+            size
+        ) as *mut u8
     }
-    // The rest on a 16-byte-aligned stack, as in [`alloc_checked`].
     // SAFETY: forwarded caller contract; `size > 0`.
-    crate::os::stack::on_aligned_stack(|| unsafe { realloc_checked_rest(gpa, memory, size) })
+    #[cfg(not(target_arch = "x86_64"))]
+    unsafe {
+        realloc_checked(gpa, memory, size)
+    }
 }
 
 /// Check mode's `realloc` of a non-null `memory` to `size > 0` bytes once
-/// [`realloc_checked`] left it to the general path.
+/// `guard::realloc_at` left it to the general path (on [`realloc_checked`]'s aligned stack).
 ///
 /// # Safety
 /// As for [`realloc`].
@@ -921,6 +952,36 @@ unsafe fn free_with_claim(memory: *mut u8, size: usize, align: usize) {
         // SAFETY: forwarded caller contract.
         return unsafe { free_fast(gpa, memory) };
     }
+    // Realigned, as in [`try_alloc`].
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: forwarded caller contract (`free_claimed`: `extern "C-unwind"`, four
+    // pointer-sized arguments, no result).
+    crate::os::stack::call_realigned!(
+        free_claimed,
+        gpa as *const GeneralPurposeAllocator,
+        memory,
+        size,
+        align
+    );
+    // SAFETY: forwarded caller contract.
+    #[cfg(not(target_arch = "x86_64"))]
+    unsafe {
+        free_claimed(gpa, memory, size, align)
+    };
+}
+
+/// Check mode's [`free_with_claim`], on a 16-byte-aligned stack ([`free_with_claim`] calls it
+/// through `os::stack::call_realigned`, as [`alloc_checked`]'s caller).
+///
+/// # Safety
+/// As for [`free`].
+#[inline(never)]
+unsafe extern "C-unwind" fn free_claimed(
+    gpa: &GeneralPurposeAllocator,
+    memory: *mut u8,
+    size: usize,
+    align: usize,
+) {
     let release = family::Release {
         name: if align == MIN_ALIGN {
             "free_sized"

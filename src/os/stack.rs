@@ -181,9 +181,11 @@ extern "C" fn run_work(work: usize) {
 }
 
 /// Runs `work` with the stack pointer aligned to 16 bytes, on the caller's stack, and returns
-/// what it returns: for the entry points of gpa's cold work (the exit report, a trace's
-/// capture, check mode's entries, guarded blocks' paths) that a program may reach with a misaligned
-/// stack. The C ABI promises `rsp + 8` a multiple of 16 at a function's entry, and compiled
+/// what it returns: for the entry points of gpa's cold work (the exit report, a fishy
+/// argument's report, guarded blocks' paths, which fast mode's sampled guards reach from
+/// entries that do not realign) that a program may reach with a misaligned stack. Check
+/// mode's C entries realign with [`call_realigned`] instead, which costs no closure and no
+/// frame. The C ABI promises `rsp + 8` a multiple of 16 at a function's entry, and compiled
 /// code relies on it (aligned SSE stores of locals: `movaps`); a program that jumps into a
 /// function instead of calling it (how2heap's `house_of_lore` returns into one; hand-written
 /// assembly, code built with a smaller `-mpreferred-stack-boundary`) breaks the promise.
@@ -227,30 +229,35 @@ pub fn on_aligned_stack<R, F: FnOnce() -> R>(work: F) -> R {
     work()
 }
 
-/// Calls the C-ABI function `$function` (a path: one argument `$argument`, a pointer-sized
-/// integer, in `rdi`; its result, as a `usize`, in `rax`) with the stack pointer rounded down
-/// to 16 bytes, and evaluates to its result (x86-64 only). For a Rust caller that may run on a
-/// program's misaligned stack and calls a C-ABI function of this library that must not: the
-/// realignment [`on_aligned_stack`] makes, with neither a closure nor a frame of its own, at
-/// the cost of three instructions (`mov`, `and`, `mov`) around the call, as the exported
-/// `malloc` and `free` stubs make it (`gpa::c_entry`). The callee is one frame above the
-/// caller on the frame-pointer chain (the caller's frame pointer, forced by the build, stays
-/// the CFA's register across the call, so an unwinder crosses it). A panic unwinding out of
-/// the callee ends the process: the call site has no landing pad (as for `run_once`, which
-/// is `extern "C"`).
+/// Calls the C-ABI function `$function` (a path) with one to four arguments, pointer-sized
+/// integers or pointers passed in `rdi`, `rsi`, `rdx` and `rcx` as the C ABI passes them, with
+/// the stack pointer rounded down to 16 bytes, and evaluates to its result (as a `usize`, from
+/// `rax`; x86-64 only). For a Rust caller that may run on a program's misaligned stack and
+/// calls a C-ABI function of this library that must not: the realignment [`on_aligned_stack`]
+/// makes, with neither a closure nor a frame of its own, at the cost of three instructions
+/// (`mov`, `and`, `mov`) around the call, as the exported `malloc` and `free` stubs make it
+/// (`gpa::c_entry`). The callee is one frame above the caller on the frame-pointer chain (the
+/// caller's frame pointer, forced by the build, stays the CFA's register across the call, so
+/// an unwinder crosses it), so a capture that starts from the callee's frame walks what it
+/// walked from a callee called directly. A panic unwinding out of the callee ends the process:
+/// the call site has no landing pad (as for `run_once`, which is `extern "C"`).
 ///
 /// # Safety
-/// `$function` follows the C ABI (`extern "C"` or `extern "C-unwind"`), takes one argument
-/// of the size of a pointer and returns nothing or a value of that size; the caller upholds
-/// its contract for `$argument`.
+/// `$function` follows the C ABI (`extern "C"` or `extern "C-unwind"`), takes as many
+/// arguments as given, each of the size of a pointer (an integer of that size, a raw pointer,
+/// or a reference to a sized type, passed as its address), and returns nothing or a value of
+/// that size; the caller upholds its contract for the arguments. A smaller integer is no
+/// argument here: the callee may rely on the bits above it, which the `asm!` block leaves
+/// unspecified.
 #[cfg(target_arch = "x86_64")]
 macro_rules! call_realigned {
-    ($function:path, $argument:expr) => {{
+    (@call $function:path; $($register:tt = $argument:expr),+) => {{
         let result: usize;
         // SAFETY: the macro's contract; r12 is callee-saved, so it holds the old stack
         // pointer across the call; the stack pointer only moves down (at most 8 bytes, into
         // the caller's stack: the asm block does not set `nostack`, so the compiler keeps
-        // nothing in the red zone across it); clobbers declared; a `call` on a
+        // nothing in the red zone across it); clobbers declared (the argument registers are
+        // caller-saved: each is an input whose value is discarded after); a `call` on a
         // 16-byte-aligned stack pointer gives the callee the alignment the ABI promises.
         unsafe {
             core::arch::asm!(
@@ -259,7 +266,7 @@ macro_rules! call_realigned {
                 "call {function}",
                 "mov rsp, r12",
                 function = sym $function,
-                inout("rdi") $argument => _,
+                $(inout($register) $argument => _,)+
                 out("rax") result,
                 out("r12") _,
                 clobber_abi("C"),
@@ -267,6 +274,20 @@ macro_rules! call_realigned {
         }
         result
     }};
+    ($function:path, $a:expr $(,)?) => {
+        $crate::os::stack::call_realigned!(@call $function; "rdi" = $a)
+    };
+    ($function:path, $a:expr, $b:expr $(,)?) => {
+        $crate::os::stack::call_realigned!(@call $function; "rdi" = $a, "rsi" = $b)
+    };
+    ($function:path, $a:expr, $b:expr, $c:expr $(,)?) => {
+        $crate::os::stack::call_realigned!(@call $function; "rdi" = $a, "rsi" = $b, "rdx" = $c)
+    };
+    ($function:path, $a:expr, $b:expr, $c:expr, $d:expr $(,)?) => {
+        $crate::os::stack::call_realigned!(
+            @call $function; "rdi" = $a, "rsi" = $b, "rdx" = $c, "rcx" = $d
+        )
+    };
 }
 #[cfg(target_arch = "x86_64")]
 pub(crate) use call_realigned;
@@ -372,12 +393,52 @@ mod tests {
         usize::from(aligned_in_a_call())
     }
 
+    /// The callee of `call_realigned!` with four arguments: its arguments in the order they
+    /// came (each a decimal digit), and 10,000 more when the stack was aligned in it. A
+    /// pointer among them, to check that one passes as an integer does.
+    #[cfg(target_arch = "x86_64")]
+    extern "C" fn digits_in_a_c_call(a: usize, b: *const usize, c: usize, d: usize) -> usize {
+        // SAFETY: the callers pass the address of a live `usize`.
+        let b = unsafe { *b };
+        usize::from(aligned_in_a_call()) * 10_000 + a * 1000 + b * 100 + c * 10 + d
+    }
+
+    /// As [`digits_in_a_c_call`], with two and three arguments.
+    #[cfg(target_arch = "x86_64")]
+    extern "C" fn digits_in_a_c_call_2(a: usize, b: usize) -> usize {
+        usize::from(aligned_in_a_call()) * 10_000 + a * 10 + b
+    }
+
+    /// See [`digits_in_a_c_call_2`].
+    #[cfg(target_arch = "x86_64")]
+    extern "C" fn digits_in_a_c_call_3(a: usize, b: usize, c: usize) -> usize {
+        usize::from(aligned_in_a_call()) * 10_000 + a * 100 + b * 10 + c
+    }
+
+    /// What each arity of `call_realigned!` returns from the callees above (1: each callee saw
+    /// an aligned stack and its arguments in order).
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn realigned_calls_agree() -> bool {
+        let two = 2usize;
+        call_realigned!(aligned_in_a_c_call, 0usize) == 1
+            && call_realigned!(digits_in_a_c_call_2, 1usize, 2usize) == 10_012
+            && call_realigned!(digits_in_a_c_call_3, 1usize, 2usize, 3usize) == 10_123
+            && call_realigned!(
+                digits_in_a_c_call,
+                1usize,
+                &two as *const usize,
+                3usize,
+                4usize
+            ) == 11_234
+    }
+
     /// Entered on a misaligned stack: whether its body saw the stack aligned, and whether
-    /// the callee of `call_realigned!` did, written to `out`.
+    /// the callees of `call_realigned!` did (with their arguments in order), written to `out`.
     #[cfg(target_arch = "x86_64")]
     extern "C" fn entered_misaligned_calls(out: *mut [bool; 2]) {
         let before = aligned_in_a_call_here();
-        let inside = call_realigned!(aligned_in_a_c_call, 0usize) == 1;
+        let inside = realigned_calls_agree();
         // SAFETY: the caller passes its live array.
         unsafe { *out = [before, inside] };
     }
@@ -387,7 +448,7 @@ mod tests {
     fn a_realigned_call_runs_on_an_aligned_stack_when_called_on_a_misaligned_one() {
         assert_eq!(call_misaligned(entered_misaligned_calls), [false, true]);
         // On an aligned stack too.
-        assert_eq!(call_realigned!(aligned_in_a_c_call, 0usize), 1);
+        assert!(realigned_calls_agree());
     }
 
     /// Calls `function` (C ABI) with the stack pointer 8 bytes off the ABI's alignment (as a

@@ -1,10 +1,10 @@
 /* Beside misaligned_stack.c (how2heap's glibc_2.36/house_of_lore.c, whose ending runs a
    function with the stack pointer 8 bytes off the 16-byte alignment the C ABI promises):
-   the allocator's other ways in on such a stack, each a way check mode's malloc and free
-   are reached without the exported malloc and free (realloc of null, realloc to 0 bytes,
-   reallocarray), the aligned allocators, a large malloc, and with "interior" an invalid
-   free of a pointer inside a block (glibc aborts: "free(): invalid pointer"). The program
-   prints what it got and exits 0; one block of 24 bytes stays unfreed. */
+   the allocator's other ways in on such a stack (realloc of null, to 0 bytes and of a live
+   block, reallocarray, the aligned allocators, a large malloc); with "interior" an invalid
+   free of a pointer inside a block (glibc aborts: "free(): invalid pointer"), with "fishy"
+   calloc and posix_memalign of negative sizes. The program prints what it got and exits
+   0; one block of 24 bytes stays unfreed. */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +45,7 @@ main (int argc, char **argv)
   printf ("%s %d %d %d %d %d\n", a, b[127], ((unsigned long) c & 63) == 0,
           ((unsigned long) d & 31) == 0, ((unsigned long) e & 4095) == 0, f[99999]);
   long gone = misaligned_call ((void *) realloc, (long) a, 0, 0);
-  if (argc > 1)
+  if (argc > 1 && argv[1][0] == 'i')
     misaligned_call ((void *) free, (long) (d + 8), 0, 0); /* invalid free */
   misaligned_call ((void *) free, (long) b, 0, 0);
   misaligned_call ((void *) free, (long) c, 0, 0);
@@ -55,6 +55,13 @@ main (int argc, char **argv)
   char *g = (char *) misaligned_call ((void *) realloc, 0, 24, 0); /* leaked */
   g[0] = (char) gone;
   g = NULL;
+  if (argc > 1 && argv[1][0] == 'f')
+    {
+      void *h = NULL;
+      long fishy = misaligned_call ((void *) calloc, -1, 1, 0);
+      long rc = misaligned_call ((void *) posix_memalign, (long) &h, 64, -1);
+      printf ("%d %ld\n", fishy == 0, rc); /* fishy sizes: null, ENOMEM */
+    }
   puts ("done");
   return 0;
 }
