@@ -200,8 +200,17 @@ impl GeneralPurposeAllocator {
         // units of other classes' idle pages, then any.
         for pass in 0..3 {
             let resident_only = pass < 2;
-            if pass == 1 && !self.release_idle_pages(heap, class) {
-                continue;
+            if pass == 1 {
+                // Not again before the pages of the last release came back (their classes
+                // claim their units first): a fresh unit instead (`Heap::idle_release_credit`).
+                if heap.idle_release_credit != 0 {
+                    continue;
+                }
+                let released = self.release_idle_pages(heap, class);
+                if released == 0 {
+                    continue;
+                }
+                heap.idle_release_credit = released + 1;
             }
             let mut segment = heap.segments;
             while !segment.is_null() {
@@ -209,6 +218,7 @@ impl GeneralPurposeAllocator {
                 let dirty_before = unsafe { (*segment).dirty_units };
                 // SAFETY: as above.
                 if let Some(page) = unsafe { (*segment).claim_page(class, resident_only) } {
+                    heap.idle_release_credit = heap.idle_release_credit.saturating_sub(1);
                     // Dirty units taken back count as resident memory in use again; the
                     // page's other units (purged, or never used) are faulted in.
                     // SAFETY: as above; a page just claimed.
@@ -228,6 +238,7 @@ impl GeneralPurposeAllocator {
         let segment = self.new_segment(heap)?;
         // SAFETY: a fresh segment has every page unit free.
         let page = unsafe { (*segment).claim_page(class, false) }?;
+        heap.idle_release_credit = heap.idle_release_credit.saturating_sub(1);
         self.prepare_page(page, segment)
     }
 
@@ -324,12 +335,12 @@ impl GeneralPurposeAllocator {
     /// heads its queue stays for the class's next allocation), so that a new page takes their
     /// resident units instead of faulting in clean ones while they sit idle: a program that
     /// moves on to other sizes does not keep a page of every size it used before. Returns
-    /// whether any was released. Out of line, so that the fast-path section (capi/fast-path.ld)
+    /// how many were released. Out of line, so that the fast-path section (capi/fast-path.ld)
     /// can name it.
     #[cold]
     #[inline(never)]
-    fn release_idle_pages(&self, heap: &mut Heap, except: Class) -> bool {
-        let mut released = false;
+    fn release_idle_pages(&self, heap: &mut Heap, except: Class) -> u32 {
+        let mut released = 0;
         let units = page_units(except);
         for class in 0..CLASS_COUNT {
             let page = heap.queues[class].head;
@@ -346,7 +357,7 @@ impl GeneralPurposeAllocator {
             }
             heap.dequeue(page);
             self.release_page(heap, page);
-            released = true;
+            released += 1;
         }
         released
     }
@@ -2241,6 +2252,44 @@ pub(super) mod tests {
         }
         // SAFETY: as above.
         unsafe { allocator.raw_free(big, 10 << 10, 8) };
+        assert_eq!(gpa.deinit(), crate::gpa::Check::Ok);
+    }
+
+    /// A loop of one block at a time in each of sixteen classes in turn ends up keeping a page
+    /// of every class: the release of idle pages for a new page ([`Heap::idle_release_credit`])
+    /// waits until as many pages as it released were claimed again, then one more, which
+    /// takes a fresh unit; so each release leaves one page more than the one before, and
+    /// after `n * (n + 1) / 2` rounds (`n` classes) no round claims or releases a page.
+    /// Before, every new page released the pages of all the other classes, in every round
+    /// for ever: in C fast mode 49.7M instructions for 20,000 such rounds against 2.9M now
+    /// (mimalloc: 48.8M), and a C++ loop of `new`, `new[]`, `realloc` and `posix_memalign`
+    /// 7.6 times slower than now.
+    #[test]
+    fn a_round_of_classes_in_turn_keeps_a_page_of_each() {
+        let mut gpa = GeneralPurposeAllocator::with_config(Config::fast());
+        let allocator = gpa.allocator();
+        let sizes = [
+            16usize, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512,
+        ];
+        let class_of = |size| crate::gpa::size_class::class_for(size, 8).unwrap();
+        let mut classes: Vec<_> = sizes.iter().map(|&size| class_of(size)).collect();
+        classes.dedup();
+        assert_eq!(classes.len(), sizes.len(), "sixteen different classes");
+        let n = sizes.len();
+        let settled = n * (n + 1) / 2;
+        for round in 0..settled + 4 * n {
+            let size = sizes[round % n];
+            let block = allocator.raw_alloc(size, 8).unwrap();
+            // SAFETY: a live block of this layout, freed once.
+            unsafe { allocator.raw_free(block, size, 8) };
+            let kept = sizes
+                .iter()
+                .filter(|&&size| units_and_queue(&gpa, class_of(size)).1)
+                .count();
+            if round >= settled {
+                assert_eq!(kept, n, "round {round}: classes with a page");
+            }
+        }
         assert_eq!(gpa.deinit(), crate::gpa::Check::Ok);
     }
 
