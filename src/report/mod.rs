@@ -248,6 +248,10 @@ pub(crate) struct RawFinding {
     /// Bytes of all `count` blocks, when findings on blocks of different sizes were counted
     /// on this one (the GPA's bounded record: `gpa::findings`); 0 means `size * count`.
     pub blocks_bytes: usize,
+    /// For faults on gpa's guards: the fault came in glibc's function while a checked call of
+    /// it was in progress (`capi::libc_calls::forwarding_from`), an access the call's check
+    /// judged already; a fault in the program's own code is another access, another finding.
+    pub in_checked_call: bool,
 }
 
 impl RawFinding {
@@ -278,6 +282,7 @@ impl RawFinding {
             call_length: None,
             argument: None,
             blocks_bytes: 0,
+            in_checked_call: false,
         }
     }
 
