@@ -438,7 +438,8 @@ pub unsafe fn sigvec(
 /// themselves). Such a fault on a block the call's check reported is that finding again
 /// (`Recorded::merged`).
 fn in_checked_call(fault: &Fault) -> bool {
-    if super::libc_calls::forwarding_from() != 0 || super::libc_calls::program_read_frame() != 0 {
+    let reading = super::libc_calls::program_read_frame();
+    if super::libc_calls::forwarding_from() != 0 || (reading != 0 && fault.sp < reading) {
         return true;
     }
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]

@@ -248,9 +248,9 @@ pub(crate) struct RawFinding {
     /// Bytes of all `count` blocks, when findings on blocks of different sizes were counted
     /// on this one (the GPA's bounded record: `gpa::findings`); 0 means `size * count`.
     pub blocks_bytes: usize,
-    /// For faults on gpa's guards: the fault came in glibc's function while a checked call of
-    /// it was in progress (`capi::libc_calls::forwarding_from`), an access the call's check
-    /// judged already; a fault in the program's own code is another access, another finding.
+    /// For faults on gpa's guards: the fault came from a checked libc call (glibc's function
+    /// or the call's check, `capi::exit::in_checked_call`), an access the call's check judged
+    /// already; a fault in the program's own code is another access, another finding.
     pub in_checked_call: bool,
 }
 
