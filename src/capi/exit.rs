@@ -431,6 +431,35 @@ pub unsafe fn sigvec(
     unsafe { crate::os::signal::sigvec(signal, vector, old) }
 }
 
+/// Whether a fault on gpa's guards came from a checked libc call rather than from the
+/// program's own code: glibc's function running (`libc_calls::forwarding_from`), a check
+/// reading the program's memory (`libc_calls::program_read_frame`), or an instruction in
+/// glibc or in this library (the formatting functions and a check's own reads do not mark
+/// themselves). Such a fault on a block the call's check reported is that finding again
+/// (`Recorded::merged`).
+fn in_checked_call(fault: &Fault) -> bool {
+    let reading = super::libc_calls::program_read_frame();
+    if super::libc_calls::forwarding_from() != 0 || (reading != 0 && fault.sp < reading) {
+        return true;
+    }
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    {
+        extern "C" {
+            /// glibc's version string (no preload library defines it).
+            fn gnu_get_libc_version() -> *const libc::c_char;
+        }
+        let object = |address: usize| crate::os::object_containing(address).map(|o| o.start);
+        let here = object(fault.ip);
+        here.is_some()
+            && (here == object(gnu_get_libc_version as *const () as usize)
+                || here == object(on_fatal_signal as *const () as usize))
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    {
+        true
+    }
+}
+
 /// The fault handler's hook: a fault gpa can attribute becomes a finding and the report ends
 /// the process; see the module documentation.
 pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
@@ -446,6 +475,9 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
         finding = gpa
             .fault_finding(fault.address, access, size, fault.fetch)
             .or_else(|| internal_error(fault, access, size));
+        if let Some(found) = finding.as_mut() {
+            found.in_checked_call = in_checked_call(fault);
+        }
     }
     let checked = state.settings.mode.checks();
     // The freed-memory fill followed as a pointer: the read of the freed block it came from
@@ -671,6 +703,11 @@ fn leak_check_refusal(fault: &Fault) -> Option<&'static str> {
                 None
             }
         };
+        // A checking function reading the program's memory (`libc_calls::program_read`: a
+        // wild string pointer given to `puts`, `strcpy`, `printf`): the fault is the
+        // program's, below that read's frame; the checking function's frames hold nothing.
+        let reading = super::libc_calls::program_read_frame();
+        let program_read = reading != 0 && fault.sp < reading;
         if let Some(reason) = refusal(fault.ip) {
             return Some(reason);
         }
@@ -690,6 +727,9 @@ fn leak_check_refusal(fault: &Fault) -> Option<&'static str> {
             let Some(reason) = refusal(call) else {
                 continue;
             };
+            if program_read && object(call) == own {
+                continue;
+            }
             // (A checking function is far shorter than 16 KiB.)
             let in_forwarding =
                 forwarding != 0 && call >= forwarding && call - forwarding < 16 * 1024;
@@ -1864,9 +1904,13 @@ impl Recorded {
             }
             raw.push(finding);
         }
-        // The fault of glibc's function after its call was checked: the same access.
-        let checked =
-            |fault: &RawFinding| by_calls.contains(&(fault.kind, fault.address, fault.access));
+        // The fault of glibc's function after its call was checked: the same access. Not a
+        // fault in the program's own code on a block a call was reported on (a loop reading
+        // past the block a `memmove` read past before): another access, another finding, as
+        // Valgrind's contexts count it.
+        let checked = |fault: &RawFinding| {
+            fault.in_checked_call && by_calls.contains(&(fault.kind, fault.address, fault.access))
+        };
         let extra = extra
             .filter(|fault| !checked(fault) && !after_calls.contains(&(fault.kind, fault.address)));
         // Faults the program went on after: each instruction's once already (the same block

@@ -1039,13 +1039,13 @@ fn units_read(
         }
     }
     // SAFETY: the slots' signatures; what glibc's function reads of `s` anyway (the
-    // program's contract).
-    let len = unsafe {
+    // program's contract; a wild pointer faults here as in glibc's function: `program_read`).
+    let len = program_read(|| unsafe {
         match unit {
             Unit::Byte => STRNLEN.real::<NLenFn>()(s, limit),
             Unit::Wide => WCSNLEN.real::<NLenFn>()(s, limit),
         }
-    };
+    });
     len.saturating_add(1).min(limit)
 }
 
@@ -1577,12 +1577,12 @@ fn units_cat_checks(dst: *mut u8, src: *const u8, limit: usize, unit: Unit, call
     // SAFETY: the slots' signatures; the units `strncat` reads anyway.
     let copied = if limit != usize::MAX
         && read == limit
-        && unsafe {
+        && program_read(|| unsafe {
             match unit {
                 Unit::Byte => STRNLEN.real::<NLenFn>()(src, limit),
                 Unit::Wide => WCSNLEN.real::<NLenFn>()(src, limit),
             }
-        } == limit
+        }) == limit
     {
         limit + 1
     } else {
@@ -1613,12 +1613,19 @@ fn units_cat_checks(dst: *mut u8, src: *const u8, limit: usize, unit: Unit, call
 /// (`exit::leak_check_refusal`). Initial-exec TLS (`tls::fast_thread_local!`): a `std`
 /// thread-local in this library costs a call of `__tls_get_addr` (about 14 instructions) on
 /// every checked call.
+///
+/// `reading`: while a checking function reads the program's memory outside gpa's heap
+/// ([`program_read`]: a string argument's length, what glibc's function reads anyway), the
+/// address of a byte in `program_read`'s frame (0: no such read). A fatal signal there, below
+/// that frame, is the program's own fault (a wild pointer: the native call takes the same
+/// signal), and the checking function holds nothing the leak check needs.
 #[repr(C)]
 pub(crate) struct Forwarding {
     from: core::cell::Cell<usize>,
+    reading: core::cell::Cell<usize>,
 }
 
-// SAFETY: one `Cell<usize>`, valid as zero bytes (0: no call in progress).
+// SAFETY: two `Cell<usize>`s, valid as zero bytes (0: no call, no read in progress).
 unsafe impl crate::tls::ZeroInit for Forwarding {}
 
 crate::tls::fast_thread_local!(
@@ -1636,6 +1643,31 @@ pub(crate) fn thread_local_extent() -> (usize, usize) {
 /// any (0: none; see [`Forwarding`]). Async-signal-safe.
 pub fn forwarding_from() -> usize {
     forwarding().from.get()
+}
+
+/// The stack address below which a checking function is reading the program's memory outside
+/// gpa's heap on this thread (see [`Forwarding`] and [`program_read`]; 0: none).
+/// Async-signal-safe.
+pub fn program_read_frame() -> usize {
+    forwarding().reading.get()
+}
+
+/// Runs `read`, a read of the program's memory outside gpa's heap on the program's behalf
+/// (glibc's `strnlen` of a string argument: bytes the program's call reads anyway), with
+/// [`program_read_frame`] saying so: a fatal signal in it (the program passed a wild pointer)
+/// is the program's fault, and the leak check may run at it (`exit::leak_check_refusal`), as
+/// at the same fault in glibc's own function. A read the program's signal handler leaves by
+/// `siglongjmp` leaves the mark set until the thread's next such read; it lets the leak
+/// check run only at a fault below that frame and outside gpa's allocator and locks.
+#[inline(always)]
+fn program_read<R>(read: impl FnOnce() -> R) -> R {
+    let frame = 0u8;
+    let outer = forwarding()
+        .reading
+        .replace(core::ptr::addr_of!(frame) as usize);
+    let result = read();
+    forwarding().reading.set(outer);
+    result
 }
 
 /// Before a checking function calls glibc's function: [`forwarding_from`] says `from` (the

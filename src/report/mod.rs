@@ -251,6 +251,10 @@ pub(crate) struct RawFinding {
     /// For invalid frees of no block: the pointer is a checking GPA's fill of freed memory
     /// (within a page of it), so the program read it from a freed block.
     pub freed_fill: bool,
+    /// For faults on gpa's guards: the fault came from a checked libc call (glibc's function
+    /// or the call's check, `capi::exit::in_checked_call`), an access the call's check judged
+    /// already; a fault in the program's own code is another access, another finding.
+    pub in_checked_call: bool,
 }
 
 impl RawFinding {
@@ -282,6 +286,7 @@ impl RawFinding {
             argument: None,
             blocks_bytes: 0,
             freed_fill: false,
+            in_checked_call: false,
         }
     }
 

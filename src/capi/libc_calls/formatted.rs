@@ -199,7 +199,9 @@ fn format_length(
             Some(end as usize - format as usize)
         }
         // SAFETY: the slot's signature; the program's format, which glibc reads whole.
-        None => Some(unsafe { STRNLEN.real::<NLenFn>()(format, usize::MAX) }),
+        None => Some(super::program_read(|| unsafe {
+            STRNLEN.real::<NLenFn>()(format, usize::MAX)
+        })),
     }
 }
 
