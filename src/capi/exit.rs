@@ -433,13 +433,12 @@ pub unsafe fn sigvec(
 
 /// Whether a fault on gpa's guards came from a checked libc call rather than from the
 /// program's own code: glibc's function running (`libc_calls::forwarding_from`), a check
-/// reading the program's memory (`libc_calls::program_read_frame`), or an instruction in
+/// reading the program's memory (`libc_calls::in_program_read`), or an instruction in
 /// glibc or in this library (the formatting functions and a check's own reads do not mark
 /// themselves). Such a fault on a block the call's check reported is that finding again
 /// (`Recorded::merged`).
 fn in_checked_call(fault: &Fault) -> bool {
-    let reading = super::libc_calls::program_read_frame();
-    if super::libc_calls::forwarding_from() != 0 || (reading != 0 && fault.sp < reading) {
+    if super::libc_calls::forwarding_from() != 0 || super::libc_calls::in_program_read(fault.sp) {
         return true;
     }
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
@@ -706,8 +705,7 @@ fn leak_check_refusal(fault: &Fault) -> Option<&'static str> {
         // A checking function reading the program's memory (`libc_calls::program_read`: a
         // wild string pointer given to `puts`, `strcpy`, `printf`): the fault is the
         // program's, below that read's frame; the checking function's frames hold nothing.
-        let reading = super::libc_calls::program_read_frame();
-        let program_read = reading != 0 && fault.sp < reading;
+        let program_read = super::libc_calls::in_program_read(fault.sp);
         if let Some(reason) = refusal(fault.ip) {
             return Some(reason);
         }

@@ -1645,16 +1645,17 @@ pub fn forwarding_from() -> usize {
     forwarding().from.get()
 }
 
-/// The stack address below which a checking function is reading the program's memory outside
-/// gpa's heap on this thread (see [`Forwarding`] and [`program_read`]; 0: none).
-/// Async-signal-safe.
-pub fn program_read_frame() -> usize {
-    forwarding().reading.get()
+/// Whether a fault whose stack pointer is `sp` came while a checking function of this thread
+/// was reading the program's memory outside gpa's heap (below that read's frame: see
+/// [`Forwarding`] and [`program_read`]). Async-signal-safe.
+pub fn in_program_read(sp: usize) -> bool {
+    let reading = forwarding().reading.get();
+    reading != 0 && sp < reading
 }
 
 /// Runs `read`, a read of the program's memory outside gpa's heap on the program's behalf
 /// (glibc's `strnlen` of a string argument: bytes the program's call reads anyway), with
-/// [`program_read_frame`] saying so: a fatal signal in it (the program passed a wild pointer)
+/// [`in_program_read`] saying so: a fatal signal in it (the program passed a wild pointer)
 /// is the program's fault, and the leak check may run at it (`exit::leak_check_refusal`), as
 /// at the same fault in glibc's own function. A read the program's signal handler leaves by
 /// `siglongjmp` leaves the mark set until the thread's next such read; it lets the leak
