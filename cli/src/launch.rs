@@ -83,6 +83,35 @@ fn keep_closed_standard_descriptors(command: &mut Command) {
     }
 }
 
+/// Ends the program with `gpa run`: the program gets `SIGKILL` when the `gpa run` process that
+/// started it dies first (`PR_SET_PDEATHSIG`). Under Valgrind the program and the tool are one
+/// process, so whatever kills `valgrind` (`timeout -s KILL`, a harness's timeout, the OOM
+/// killer) kills the program; a `gpa run` killed so left the program running on, orphaned,
+/// unwatched (its report written to a folder nobody reads) and, for a program that loops, for
+/// ever: a sweep's harness killing `gpa run` at its time limit left `while (1) free(p);`
+/// spinning. `gpa run` passes on the signals it can catch (`run::forward_signals`) and waits
+/// for the program: only a death it cannot catch reaches this. The signal goes to this one
+/// process: the program's own children keep theirs (`fork` clears the setting), as does a
+/// set-id program it executes (`execve` clears it).
+///
+/// `PR_SET_PDEATHSIG` follows the thread that forked: `gpa run` starts the program from its
+/// main thread, which lives until `gpa run` exits.
+fn end_with_gpa_run(command: &mut Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the hook runs in the child between `fork` and `exec` and only calls `prctl`,
+    // `getppid`, `getpid` and `kill`, which are async-signal-safe.
+    unsafe {
+        command.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            // `gpa run` died between the `fork` and the `prctl`: the program would outlive it.
+            if libc::getppid() != parent {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Finds and inspects `program`; the command to start it with `args`.
 pub(crate) fn prepare(program: &str, args: &[String]) -> Result<Launch, LaunchFailure> {
     let path = resolve(program)?;
@@ -131,6 +160,7 @@ pub(crate) fn prepare(program: &str, args: &[String]) -> Result<Launch, LaunchFa
     };
     let mut command = command;
     keep_closed_standard_descriptors(&mut command);
+    end_with_gpa_run(&mut command);
     Ok(Launch {
         path,
         command,

@@ -215,3 +215,71 @@ fn the_programs_own_sigtrap_is_handled_as_without_gpa() {
         }
     }
 }
+
+/// A program does not outlive a `gpa run` that is killed (`SIGKILL`, which `gpa run` cannot
+/// catch and pass on, as a harness's time limit or the OOM killer sends it). Under Valgrind
+/// the program and the tool are one process, so `kill -9` of `valgrind` ends the program;
+/// before, the program ran on orphaned, unwatched, and for ever when it loops (the ITC
+/// sweep's `while (1) free(p);` behind a timed-out `gpa run`). Its own children are not
+/// ended so (`fork` clears the parent-death signal), as Valgrind's are not.
+#[test]
+fn a_program_ends_when_gpa_run_is_killed() {
+    let dir = scratch("signals-killed-run");
+    let pid_file = dir.join("pid");
+    for options in [&[][..], &["--fast"][..], &["--guard"][..]] {
+        let _ = std::fs::remove_file(&pid_file);
+        // The shell is the program: it writes its pid, then waits without end (`exec` keeps
+        // the pid, `sleep` is the same process).
+        let script = format!("echo $$ > {}; exec sleep 600", pid_file.display());
+        let mut gpa = common::gpa_command(
+            &dir,
+            options,
+            &["/bin/sh", "-c", &script],
+            &dir.join("run.json"),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start gpa run");
+        let started = std::time::Instant::now();
+        let program: i32 = loop {
+            if let Some(pid) = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|text| text.trim().parse().ok())
+            {
+                break pid;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "{options:?}: the program never wrote its pid"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let alive = |pid: i32| {
+            // A zombie (state `Z`, not yet reaped by its new parent) has ended too.
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let state = stat.rsplit_once(") ")?.1.chars().next()?;
+                    Some(state != 'Z' && state != 'X')
+                })
+                .unwrap_or(false)
+        };
+        assert!(alive(program), "{options:?}: the program is not running");
+        gpa.kill().expect("kill gpa run");
+        gpa.wait().expect("reap gpa run");
+        let killed = std::time::Instant::now();
+        while alive(program) && killed.elapsed() < std::time::Duration::from_secs(20) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let survived = alive(program);
+        if survived {
+            // SAFETY: `kill` of the program this test started, to leave nothing running.
+            unsafe { libc::kill(program, libc::SIGKILL) };
+        }
+        assert!(
+            !survived,
+            "{options:?}: the program (pid {program}) outlived the killed gpa run"
+        );
+    }
+}
