@@ -94,6 +94,18 @@ fn lists_left_behind() {
             // length64. Valgrind: still reachable 64 in 1, "of which reachable via heuristic:
             // length64"; 1 record.
             leaked(&["length64"], [NONE, NONE, NONE, (1, 64)], 1),
+            // main_local. Valgrind: 64 (16 direct, 48 indirect) bytes in 1 blocks definitely
+            // lost, indirectly lost 48 in 3 (main's local is no root once main has returned);
+            // 2 records (shapes.c:264).
+            leaked(&["main_local"], [(1, 16), (3, 48), NONE, NONE], 2),
+            // abort_held. The program aborts (SIGABRT) in every run. Valgrind: "Process
+            // terminating with default action of signal 6 (SIGABRT)" at main (:275); still
+            // reachable 72 bytes in 3 blocks (main's frame is live at the abort); 1 record
+            // (dll_build, :37).
+            Case {
+                self_aborts: true,
+                ..leaked(&["abort_held"], [NONE, NONE, NONE, (3, 72)], 1)
+            },
         ],
     );
 }
@@ -196,6 +208,38 @@ fn bad_frees_and_freed_reads() {
                         want("read_after_free", 8, Some(0), ("access", 30)),
                         want("double_free", 8, None, ("second_free", 24)),
                     ],
+                )
+            },
+            // wild_free. glibc crashes (SIGSEGV in free). Valgrind: "Invalid free()" at main
+            // (:279), "Address 0x27 is not stack'd, malloc'd or (recently) free'd". gpa: an
+            // invalid free of no block; fast mode reports it and goes on.
+            Case {
+                fast_reports: Some("invalid free of 0x27"),
+                ..bad_free(
+                    &["wild_free"],
+                    &[want("invalid_free", 0, None, ("invalid_free", 279))],
+                    &[want("invalid_free", 0, None, ("invalid_free", 279))],
+                )
+            },
+            // freed_compare. glibc hands the freed chunk back for the second request, so the
+            // program frees it twice and glibc aborts ("free(): double free detected in tcache
+            // 2"). Valgrind: no error, all blocks freed (a freed block is not reused at once);
+            // so check and guard modes (quarantine, guarded slots). Fast mode reuses the slot
+            // as glibc does: it reports the double free and goes on.
+            Case {
+                fast_reports: Some("double free of"),
+                ..bad_free(&["freed_compare"], &[], &[])
+            },
+            // string_step. Valgrind: "Invalid read of size 1" at main (:297), "0 bytes after a
+            // block of size 16 alloc'd" (:293); all blocks freed. Check mode does not see a
+            // plain read (by design); guard mode sees it at the access (the block's end is
+            // against its guard page).
+            Case {
+                args: &["string_step"],
+                ..case(
+                    "shapes.c",
+                    &[],
+                    &[want("overflow", 16, Some(16), ("access", 297))],
                 )
             },
         ],
