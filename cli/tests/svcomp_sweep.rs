@@ -106,12 +106,25 @@ fn lists_left_behind() {
             // no pointer: definitely lost 32 in 1 (gpa's verdict, asserted here; Valgrind's
             // comes from its own heap placement, docs/sweeps/svcomp.md); 1 record.
             leaked(&["low_half"], [(1, 32), NONE, NONE, NONE], 1),
+            // crash_register. The program ends by SIGSEGV (a store to address 0) in every run.
+            // Valgrind: "Invalid write of size 4" at main (:312), "Address 0x0 is not stack'd,
+            // malloc'd or (recently) free'd" (no heap finding); "Process terminating with
+            // default action of signal 11 (SIGSEGV)"; definitely lost 24 bytes in 1 block
+            // (memcheck's leak check at a fatal signal runs once the threads are gone: no
+            // register is a root); 1 record. gpa takes the registers from the signal context
+            // as roots (blocks in flight in a register stay held, `fatal_signals.rs`
+            // `sigterm_at_random_moments_to_threads_that_allocate`): still reachable 24 in 1,
+            // asserted here; open (docs/sweeps/svcomp.md).
+            Case {
+                ends_by_signal: Some(11),
+                ..leaked(&["crash_register"], [NONE, NONE, NONE, (1, 24)], 1)
+            },
             // abort_held. The program aborts (SIGABRT) in every run. Valgrind: "Process
             // terminating with default action of signal 6 (SIGABRT)" at main (:275); still
             // reachable 72 bytes in 3 blocks (main's frame is live at the abort); 1 record
             // (dll_build, :37).
             Case {
-                self_aborts: true,
+                ends_by_signal: Some(6),
                 ..leaked(&["abort_held"], [NONE, NONE, NONE, (3, 72)], 1)
             },
         ],

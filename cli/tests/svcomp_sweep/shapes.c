@@ -305,6 +305,11 @@ int main(int argc, char **argv)
         char *p = malloc(32);
         held.half[0] = (uint32_t)(uintptr_t)p;
         p = NULL;
+    } else if (!strcmp(v, "crash_register")) {
+        /* array-memsafety/cstrchr_unsafe.c at -O2, where the string's only pointer is in a
+         * register when the null pointer's dereference ends the program (SIGSEGV): a 24-byte
+         * block held only by the register of a store to address 0. */
+        __asm__ volatile("movl $1, 0" : : "r"(malloc(24)) : "memory");
     } else {
         fprintf(stderr, "unknown variant %s\n", v);
         return 2;
