@@ -9,14 +9,14 @@
 //!
 //! What every case asserts (the invariants the tables rely on):
 //! * the native run exits 0, or is killed by a signal where [`Case::native_aborts`] says glibc
-//!   aborts it;
-//! * check and guard modes exit 0, say every process was checked, report exactly the case's
+//!   aborts it, or by the signal the program ends itself by ([`Case::ends_by_signal`]);
+//! * check and guard modes exit 0 (128 + that signal where the program ends itself by one), say every process was checked, report exactly the case's
 //!   findings (kind, block size, count, offset, the line and function a stack names), its leak
 //!   totals and number of loss records, and no stack shows a frame of gpa's own library;
 //! * every mode prints what the native run printed, or the case's own expected output (where
 //!   glibc aborts, or where gpa answers otherwise and the case says so), unless the program
 //!   prints bytes it read out of bounds ([`Case::prints_invalid_bytes`]);
-//! * fast mode exits 0, unless the case leaves it out and says why ([`Case::fast_open`]), and
+//! * fast mode exits 0 (128 + that signal where the program ends itself by one), unless the case leaves it out and says why ([`Case::fast_open`]), and
 //!   prints the one-line report the case names ([`Case::fast_reports`]).
 
 use std::path::{Path, PathBuf};
@@ -117,6 +117,11 @@ pub struct Case<'a> {
     /// corrupt): gpa's runs go on and exit 0, as Valgrind's does; their output is
     /// [`Case::output`]'s, or not compared without it.
     pub native_aborts: bool,
+    /// The program ends itself by this signal in every mode (its own `abort()` after a failed
+    /// assertion: 6; a store to address 0: 11): the native run is killed by it and every gpa
+    /// mode exits 128 + it, the leak verdict taken at the signal; the output is compared as
+    /// usual.
+    pub ends_by_signal: Option<i32>,
     /// The native run is left out: glibc's outcome depends on where ASLR put its heap (a raw
     /// pointer written into a freed chunk's link is read through safe-linking's mangling:
     /// "malloc(): unaligned tcache chunk detected" or a SIGSEGV, as the address falls); every
@@ -157,6 +162,7 @@ pub const fn case<'a>(file: &'static str, check: &'a [Want], guard: &'a [Want]) 
         leaks: NO_LEAKS,
         records: 0,
         native_aborts: false,
+        ends_by_signal: None,
         native_left_out: false,
         output: None,
         checked_output: None,
@@ -315,12 +321,22 @@ impl Sweep {
         } else {
             let native = plain_run(dir, command, |_| {});
             // A native run glibc aborts ends by SIGABRT (no status); gpa's runs exit 0.
-            let native_status = if case.native_aborts { None } else { Some(0) };
+            let native_status = if case.native_aborts || case.ends_by_signal.is_some() {
+                None
+            } else {
+                Some(0)
+            };
             assert_eq!(native.status.code(), native_status, "{}", tag("native"));
+            if let Some(signal) = case.ends_by_signal {
+                use std::os::unix::process::ExitStatusExt;
+                assert_eq!(native.status.signal(), Some(signal), "{}", tag("native"));
+            }
             (!case.native_aborts && !case.prints_invalid_bytes)
                 .then(|| String::from_utf8_lossy(&native.stdout).into_owned())
         };
         let expected = case.output.map(str::to_owned).or(native_output);
+        // gpa run exits 128 + N where the program was killed by signal N.
+        let status = case.ends_by_signal.map_or(0, |signal| 128 + signal);
         for (mode, options, wants) in [
             ("check", &["--show-leak-kinds=all"][..], case.check),
             (
@@ -331,7 +347,12 @@ impl Sweep {
         ] {
             let tag = tag(mode);
             let run = gpa_run(dir, options, command);
-            assert_eq!(run.output.status.code(), Some(0), "{tag}: {}", run.stderr());
+            assert_eq!(
+                run.output.status.code(),
+                Some(status),
+                "{tag}: {}",
+                run.stderr()
+            );
             let output = match (mode, case.guard_output) {
                 ("guard", Some(output)) => Some(output.to_owned()),
                 _ => case.checked_output.map(str::to_owned).or(expected.clone()),
@@ -358,7 +379,7 @@ impl Sweep {
         // run printed.
         let fast = fast_run(dir, command);
         let fast_stderr = String::from_utf8_lossy(&fast.stderr);
-        assert_eq!(fast.status.code(), Some(0), "{tag}: {fast_stderr}");
+        assert_eq!(fast.status.code(), Some(status), "{tag}: {fast_stderr}");
         if let Some(report) = case.fast_reports {
             assert!(
                 fast_stderr.contains(report),

@@ -1,7 +1,7 @@
-/* SV-COMP's memory-safety programs (sosy-lab/sv-benchmarks, c/memsafety*, c/forester-heap):
- * the shapes of their lists, trees and skip lists, left behind whole or in part, and their
- * bad frees, reduced to a program of our own. The argument names the variant; each variant
- * names the upstream file(s) it stands for. */
+/* SV-COMP's memory-safety programs (sosy-lab/sv-benchmarks, c/memsafety*, c/forester-heap,
+ * c/list-ext*-properties, c/heap-data, c/ldv-memsafety, c/array-memsafety): the shapes of
+ * their lists, trees and skip lists, left behind whole or in part, and their bad frees, reduced
+ * to a program of our own. The argument names the variant; each names its upstream file(s). */
 #include <alloca.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -255,6 +255,61 @@ int main(int argc, char **argv)
         b++;
         free(b);
         b = NULL;
+    } else if (!strcmp(v, "main_local")) {
+        /* heap-data/min_max.c and calendar.c, list-ext2-properties/simple_search_value-1.c
+         * and list_and_tree_cnstr-1.c: a list of 4 kept only by main's local when main
+         * returns (a frame that returned is no root). */
+        struct sll *list = NULL;
+        for (int i = 0; i < 4; i++) {
+            struct sll *node = malloc(sizeof *node);
+            node->next = list;
+            list = node;
+        }
+    } else if (!strcmp(v, "abort_held")) {
+        /* forester-heap/dll-sorted-1.c, dll-optional-2.c, sll-buckets-2.c and
+         * list-ext-properties/list-ext.c: a failed assertion (reach_error(), then abort())
+         * while main still holds a list of 3 (the frame of a function that has not returned
+         * is a root). */
+        struct dll *list = dll_build(3);
+        if (list->data != 7)
+            abort();
+    } else if (!strcmp(v, "wild_free")) {
+        /* ldv-memsafety/memleaks_test3_false-valid-free.c: free of a pointer made from a small
+         * integer (a nondet value). */
+        free((void *)(uintptr_t)0x27);
+    } else if (!strcmp(v, "freed_compare")) {
+        /* memsafety/cmp-freed-ptr.c: a block freed, a block of the same size allocated and
+         * freed twice if it has the freed block's address. */
+        struct sll *y = malloc(sizeof *y);
+        free(y);
+        struct sll *x = malloc(sizeof *x);
+        if (x == y)
+            free(x);
+        free(x);
+    } else if (!strcmp(v, "string_step")) {
+        /* array-memsafety/cstrlen_unsafe.c: a string's length counted two bytes at a time,
+         * which steps over the terminator of 15 characters in a 16-byte block and reads the
+         * byte after it (once: the count stops at 17). */
+        char *s = malloc(16);
+        memset(s, 'x', 15);
+        s[15] = '\0';
+        volatile int n = 0;
+        for (int i = 0; i < 17 && s[i]; i += 2)
+            n++;
+        free(s);
+    } else if (!strcmp(v, "low_half")) {
+        /* ldv-memsafety/memleaks_test21_false-valid-memtrack.c (its `void main` returns the
+         * interior pointer's low half as the exit status): a 32-byte block kept only as the low
+         * 32 bits of its address, in a global word whose high half is zero. */
+        static union { uint64_t word; uint32_t half[2]; } held;
+        char *p = malloc(32);
+        held.half[0] = (uint32_t)(uintptr_t)p;
+        p = NULL;
+    } else if (!strcmp(v, "crash_register")) {
+        /* array-memsafety/cstrchr_unsafe.c at -O2, where the string's only pointer is in a
+         * register when the null pointer's dereference ends the program (SIGSEGV): a 24-byte
+         * block held only by the register of a store to address 0. */
+        __asm__ volatile("movl $1, 0" : : "r"(malloc(24)) : "memory");
     } else {
         fprintf(stderr, "unknown variant %s\n", v);
         return 2;
