@@ -256,9 +256,10 @@ fn threads_parked_on_each_instruction_of_an_allocator_call_leave_nothing_lost() 
     // was cleared (step 1218, the one instruction behind exit_scan_churn.c's "300 bytes
     // definitely lost": 2 exits of 320, 0 of 320 since). `free`, `operator delete`,
     // `free_sized` and `calloc` (which now record their block too) and `malloc` lost nothing
-    // before either; with the change, nothing either on `free_sized`, `malloc`,
-    // `aligned_alloc`, `operator new` and `new[]`, `delete[]`, `realloc` of null and to 0
-    // bytes (run by hand, `exit_scan_stepped HOW K 16`: too long for every test run).
+    // before either; with the change, nothing on any of `free`, `delete`, `free_sized`,
+    // `malloc`, `aligned_alloc`, `operator new` and `new[]`, `delete[]`, `realloc` of null
+    // and to 0 bytes (every instruction; by hand: too long for every test run), nor in
+    // guard mode on the first 1,024 and the last 512 of `realloc`'s 9,886 instructions.
     let dir = scratch("exit-scan-stepped");
     let binary = compile_c_with(
         "c",
@@ -271,7 +272,11 @@ fn threads_parked_on_each_instruction_of_an_allocator_call_leave_nothing_lost() 
     // Every instruction in a release build; in a debug build, whose calls are many times
     // longer (a run single-steps each thread that far), 4 runs spread over each call.
     let most_runs = repeat_count("GPA_EXIT_STEPPED_RUNS", usize::MAX, 4).max(1);
-    for how in ["realloc", "free", "delete", "calloc"] {
+    // The calls whose blocks in flight the record holds across other calls (the others, and
+    // any of `exit_scan_stepped.c`'s, by `GPA_EXIT_STEPPED_CALLS=free,delete,...`: each
+    // call's runs take about N^2 / 2 single steps of its N instructions).
+    let calls = std::env::var("GPA_EXIT_STEPPED_CALLS").unwrap_or("realloc,calloc".into());
+    for how in calls.split(',') {
         let count_dir = dir.join(format!("{how}-count"));
         std::fs::create_dir_all(&count_dir).unwrap();
         let threads_text = threads.to_string();
