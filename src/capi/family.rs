@@ -496,11 +496,14 @@ extern "C-unwind" fn delete_checked(
     memory: *mut u8,
     release: &Release,
 ) {
+    // For a leak scan that stops this thread meanwhile (`scan::InFlight`), as `free`'s.
+    super::scan::releasing(memory);
     let frame = crate::os::frame_address();
     let tag = release.family.tag();
     if !guard::release_at(gpa, memory, tag, release.size, release.align, frame) {
         super::release_checked(gpa, memory, *release);
     }
+    super::scan::landed();
 }
 
 /// The C++ runtime's pieces `operator new` needs, found in the process with `dlsym`.

@@ -206,7 +206,8 @@ pub fn alloc(gpa: &GeneralPurposeAllocator, size: usize, align: usize, asked: As
 /// copied, and the old block freed (its canary bytes checked: a write past its end is
 /// reported there). Guarded blocks never change size in place, so this makes no copy the
 /// GPA's own `realloc` would not. Also the move of check mode's [`realloc_general`]. Null on
-/// failure, the old block untouched.
+/// failure, the old block untouched. Runs inside `capi::realloc_checked`, which records the
+/// old block for the exit scan and clears the record: this records the fresh block only.
 ///
 /// # Safety
 /// `base` is a live block of this GPA with `pad` guard bytes before its user bytes.
@@ -225,9 +226,9 @@ pub unsafe fn realloc_moved(
     if fresh.is_null() {
         return fresh;
     }
-    // For a leak scan that stops this thread meanwhile (`scan::InFlight`).
-    // SAFETY: caller contract: the block has `pad` guard bytes.
-    super::scan::in_flight_now(fresh, unsafe { base.add(pad) });
+    // For a leak scan that stops this thread meanwhile (`scan::InFlight`; the caller,
+    // `capi::realloc_checked`, recorded the old block and clears the record).
+    super::scan::fresh_now(fresh);
     let keep = (old.size() - pad).min(size);
     // SAFETY: caller contract: `base + pad` holds `old.size() - pad` user bytes; the fresh
     // block holds `size`; they are distinct live blocks.
@@ -239,7 +240,6 @@ pub unsafe fn realloc_moved(
     }
     // SAFETY: caller contract: a live block of this GPA, freed once.
     gpa.without_events(|| unsafe { gpa.free_unsized(base) });
-    super::scan::landed();
     fresh
 }
 
@@ -383,8 +383,9 @@ pub fn realloc_at(
     }
     // SAFETY: the block has `total >= FRONT` bytes.
     let fresh = unsafe { base.add(FRONT) };
-    // For a leak scan that stops this thread meanwhile (`scan::InFlight`).
-    super::scan::in_flight_now(fresh, user);
+    // For a leak scan that stops this thread meanwhile (`scan::InFlight`; the caller,
+    // `capi::realloc_checked`, recorded `user` and clears the record).
+    super::scan::fresh_now(fresh);
     let keep = (old.size() - FRONT).min(size);
     // SAFETY: the old block holds `old.size() - FRONT` user bytes after its guard, the fresh
     // one `size` after its own (`total >= FRONT` bytes); they are distinct live blocks. Then
@@ -393,7 +394,6 @@ pub fn realloc_at(
         core::ptr::copy_nonoverlapping((block.start + FRONT) as *const u8, fresh, keep);
         gpa.c_free_checked(block, frame);
     }
-    super::scan::landed();
     fresh
 }
 
@@ -533,6 +533,8 @@ pub unsafe fn realloc_general(
     // SAFETY: caller contract: a live block of this GPA with its current layout.
     if let Some(moved) = unsafe { crate::interface::RawAllocator::remap(gpa, start, old, total) } {
         let moved = moved.as_ptr();
+        // SAFETY: the block has at least `pad` bytes.
+        super::scan::fresh_now(unsafe { moved.add(pad) });
         if tag != 0 {
             // SAFETY: the block is live with `pad` guard bytes; `realloc` makes it a
             // `malloc` block.

@@ -451,7 +451,7 @@ unsafe fn free_before_state(memory: *mut u8) {
 #[inline(never)]
 fn free_checked(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
     // For a leak scan that stops this thread meanwhile (`scan::InFlight`).
-    scan::in_flight_now(core::ptr::null_mut(), memory);
+    scan::releasing(memory);
     if !guard::free_at(gpa, memory, crate::os::frame_address()) {
         release_checked_keeping_errno(gpa, memory);
     }
@@ -565,11 +565,15 @@ fn calloc_general(count: usize, size: usize) -> *mut u8 {
         };
     }
     let block = malloc(total);
-    if !block.is_null() {
-        // SAFETY: a fresh block of `total` bytes.
-        unsafe { core::ptr::write_bytes(block, 0, total) };
+    if block.is_null() {
+        return block;
     }
-    block
+    // For a leak scan that stops this thread while it clears the block (`scan::InFlight`):
+    // across the `memset` call the pointer may be kept only in this frame.
+    scan::fresh_now(block);
+    // SAFETY: a fresh block of `total` bytes.
+    unsafe { core::ptr::write_bytes(block, 0, total) };
+    scan::landed_with(block)
 }
 
 /// Check mode's `realloc` of a non-null `memory` to `size` bytes (not 0): its own entry
@@ -580,6 +584,13 @@ fn calloc_general(count: usize, size: usize) -> *mut u8 {
 /// `os::stack::call_realigned`. Before, each part ran in a closure of
 /// `os::stack::on_aligned_stack` (stop 44).
 ///
+/// For a leak scan that stops this thread inside the call (`scan::InFlight`), the old block
+/// is recorded first (`scan::releasing`: before, its lookup and the fresh block's trace
+/// capture kept it only in this frame, and a program holding it only in the argument
+/// register, `p = realloc(p, n)` compiled with `p` in no other place, had it "definitely
+/// lost"), the ways that move it record the fresh block, and the record is cleared here,
+/// with the result in hand (`scan::landed_with`), for every way out.
+///
 /// # Safety
 /// As for [`realloc`].
 #[inline(never)]
@@ -588,12 +599,13 @@ unsafe extern "C-unwind" fn realloc_checked(
     memory: *mut u8,
     size: usize,
 ) -> *mut u8 {
-    let moved = guard::realloc_at(gpa, memory, size, crate::os::frame_address());
-    if !moved.is_null() {
-        return moved;
+    scan::releasing(memory);
+    let mut moved = guard::realloc_at(gpa, memory, size, crate::os::frame_address());
+    if moved.is_null() {
+        // SAFETY: forwarded caller contract; `size > 0`.
+        moved = unsafe { realloc_checked_rest(gpa, memory, size) };
     }
-    // SAFETY: forwarded caller contract; `size > 0`.
-    unsafe { realloc_checked_rest(gpa, memory, size) }
+    scan::landed_with(moved)
 }
 
 /// C `realloc` (glibc semantics): a null `memory` is `malloc(size)`; size 0 frees and returns
@@ -720,14 +732,14 @@ unsafe fn realloc_empty(gpa: &GeneralPurposeAllocator, base: *mut u8, size: usiz
     if fresh.is_null() {
         return fresh;
     }
-    // For a leak scan that stops this thread meanwhile (`scan::InFlight`).
-    scan::in_flight_now(fresh, base);
+    // For a leak scan that stops this thread meanwhile (`scan::InFlight`; `realloc_checked`
+    // clears the record).
+    scan::fresh_now(fresh);
     if let Some(info) = gpa.block_info(base) {
         family::check_release(gpa, base, 0, &info, family::Release::REALLOC);
     }
     // SAFETY: caller contract: a live block, released once.
     unsafe { gpa.free_unsized(base) };
-    scan::landed();
     fresh
 }
 
@@ -971,12 +983,30 @@ unsafe fn free_with_claim(memory: *mut u8, size: usize, align: usize) {
 }
 
 /// Check mode's [`free_with_claim`], on a 16-byte-aligned stack ([`free_with_claim`] calls it
-/// through `os::stack::call_realigned`, as [`alloc_checked`]'s caller).
+/// through `os::stack::call_realigned`, as [`alloc_checked`]'s caller). The block is recorded
+/// as released meanwhile, as by [`free_checked`] (`scan::InFlight`).
 ///
 /// # Safety
 /// As for [`free`].
 #[inline(never)]
 unsafe extern "C-unwind" fn free_claimed(
+    gpa: &GeneralPurposeAllocator,
+    memory: *mut u8,
+    size: usize,
+    align: usize,
+) {
+    scan::releasing(memory);
+    // SAFETY: forwarded caller contract.
+    unsafe { release_claimed(gpa, memory, size, align) };
+    scan::landed();
+}
+
+/// [`free_claimed`]'s checks and release.
+///
+/// # Safety
+/// As for [`free`].
+#[inline(always)]
+unsafe fn release_claimed(
     gpa: &GeneralPurposeAllocator,
     memory: *mut u8,
     size: usize,

@@ -63,9 +63,11 @@ use crate::report::LeakKind;
 /// The blocks a thread's call into gpa has in flight (check and guard modes), for a scan
 /// that stops the thread inside the call: `fresh`, the program's pointer to a block that
 /// went live and is not returned yet, held across the freeing of another (`realloc` moving a
-/// block); `released`, the program's pointer to a block being freed (`free`, the old block of
-/// such a `realloc`). Each entry point that holds one sets it and clears it before it returns:
-/// a word that is not 0 belongs to the call the thread is in. Under Valgrind the thread is
+/// block) or across a call (`calloc`'s `memset`); `released`, the program's pointer to a block
+/// being freed (`free`, `operator delete`, `free_sized`, the old block of a `realloc`),
+/// recorded first thing ([`releasing`]). Each entry point that holds one sets it and clears it
+/// before it returns, with the block it returns in the return register ([`landed_with`]): a
+/// word that is not 0 belongs to the call the thread is in. Under Valgrind the thread is
 /// seen before or after the call, holding the block being freed (its argument) or the fresh
 /// one (its result): so both are roots of a thread stopped inside gpa ([`program_frame`]),
 /// whose frames are otherwise not scanned. One of `gpa::own_thread_locals`: never a root
@@ -78,6 +80,9 @@ pub(crate) struct InFlight {
 
 // SAFETY: two `Cell<usize>`, valid as zero bytes.
 unsafe impl crate::tls::ZeroInit for InFlight {}
+
+// `landed_with` clears the two words at offsets 0 and 8.
+const _: () = assert!(core::mem::size_of::<InFlight>() == 16);
 
 crate::tls::fast_thread_local!(
     /// The calling thread's [`InFlight`].
@@ -98,11 +103,68 @@ pub(crate) fn in_flight_now(fresh: *mut u8, released: *mut u8) {
     record.released.set(released as usize);
 }
 
+/// Records, as the first thing an entry that frees or resizes does, the program's pointer to
+/// the block it releases (`released`; no fresh block yet), while the argument is still in its
+/// register: the entry's frames may keep it only in a stack slot while the block is still
+/// live (a `realloc` looking the old block up and allocating the new one, a `free` or
+/// `operator delete` capturing its trace), and the program may hold it nowhere else (`free(p)`
+/// with `p` dead after the call, `p = realloc(p, n)`). Cleared by [`landed`] or
+/// [`landed_with`].
+#[inline]
+pub(crate) fn releasing(released: *mut u8) {
+    in_flight_now(core::ptr::null_mut(), released);
+}
+
+/// Records `fresh`, the program's pointer to the block an entry that already recorded its
+/// released block ([`releasing`]) made live and returns: the released block stays recorded.
+#[inline]
+pub(crate) fn fresh_now(fresh: *mut u8) {
+    in_flight().fresh.set(fresh as usize);
+}
+
 /// The calling thread's call into gpa holds no block in flight any more (it is about to
-/// return; the result is in a register).
+/// return; the result is in a register). For an entry that returns no block: one that
+/// returns one clears the record with [`landed_with`].
 #[inline]
 pub(crate) fn landed() {
     in_flight_now(core::ptr::null_mut(), core::ptr::null_mut());
+}
+
+/// [`landed`] for an entry that returns `result` (a block it recorded as fresh): the record
+/// is cleared with `result` in `rax`, the register that returns it, so that a scan stopping
+/// the thread at any instruction finds the block in the record or in that register. Kept in a
+/// stack slot across the calls of the entry's body (the memory copy and the free of a moving
+/// `realloc`), the pointer was loaded from there into `rax` only after `landed` cleared the
+/// record: a thread stopped on that one instruction held the fresh block nowhere the scan
+/// reads, and once in about 160 exits of 16 threads churning `realloc` it was "definitely
+/// lost" (`exit_scan_churn.c realloc`; `exit_scan_stepped.c realloc` parks a thread on each
+/// instruction of the call). The entry's last expression, so that nothing comes between but
+/// its epilogue, which restores other registers.
+#[inline(always)]
+pub(crate) fn landed_with(result: *mut u8) -> *mut u8 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let record = in_flight() as *const InFlight;
+        let mut result = result;
+        // SAFETY: `record` is the calling thread's `InFlight` (two `usize` cells, `repr(C)`),
+        // which only this thread writes; the block writes its two words (no stack use, flags
+        // kept) and leaves `result` unchanged in `rax`.
+        unsafe {
+            core::arch::asm!(
+                "mov qword ptr [{record}], 0",
+                "mov qword ptr [{record} + 8], 0",
+                record = in(reg) record,
+                inout("rax") result,
+                options(nostack, preserves_flags),
+            );
+        }
+        result
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        landed();
+        result
+    }
 }
 
 /// The [`InFlight`] words of the thread whose thread pointer is `thread_pointer`: its copy
