@@ -157,6 +157,10 @@ pub enum Verdict {
     Retry,
 }
 
+/// `si_code` of a `SIGSEGV` for an access the page's protection refused (Linux's
+/// `<asm-generic/siginfo.h>`; the `libc` crate does not define it for Linux).
+const SEGV_ACCERR: i32 = 2;
+
 /// How long a [`Verdict::Retry`] waits before the signal comes again.
 pub const RETRY_DELAY: core::time::Duration = core::time::Duration::from_millis(1);
 
@@ -1110,7 +1114,9 @@ pub fn general_registers(fault: &Fault, out: &mut [usize; 32]) -> usize {
 pub fn resume_after(fault: &Fault, leave_open: bool) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        fault.is_memory_fault() && step::resume_after(fault.address, fault.context, leave_open)
+        let denied_write = fault.write == Some(true) && fault.code == SEGV_ACCERR;
+        fault.is_memory_fault()
+            && step::resume_after(fault.address, fault.context, denied_write, leave_open)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {

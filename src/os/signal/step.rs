@@ -20,12 +20,16 @@
 //!   anybody uses, so what the instruction wrote is dropped (as a write to a guard page would
 //!   have been), and a later reuse finds it zero as before;
 //! * an unmapped page (a wild access near gpa's memory) is mapped for the step
-//!   (`MAP_FIXED_NOREPLACE`, never over anything) and unmapped afterwards.
+//!   (`MAP_FIXED_NOREPLACE`, never over anything) and unmapped afterwards;
+//! * a read-only page written to (the outer pages of a small segment's header guards, which
+//!   read as zeros: `gpa::segment`) is made readable and writable, then read-only again and
+//!   discarded, so that it reads as zeros again.
 //!
 //! Which of these applies is found by trying: a page that can be read after `MADV_GUARD_REMOVE`
 //! had a marker (the probe is `process_vm_readv` of one byte from this process, which fails
-//! with `EFAULT` instead of faulting). A read through an opened page sees zeros (or what an
-//! earlier step wrote before the discard), as from fresh memory.
+//! with `EFAULT` instead of faulting). A page that can be read already, where the kernel
+//! refused a write (`SEGV_ACCERR`), is a read-only one. A read through an opened page sees
+//! zeros (or what an earlier step wrote before the discard), as from fresh memory.
 //!
 //! While a page is open, other threads' accesses to it go unnoticed. Two threads may have the
 //! same page open at once (the second faulted before the first opened it); the page is closed
@@ -61,6 +65,8 @@ const MARKER: u8 = 2;
 const PROTECTED: u8 = 3;
 /// Nothing was mapped there: a page mapped for the step.
 const MAPPED: u8 = 4;
+/// A read-only page a write faulted on, made readable and writable.
+const READ_ONLY: u8 = 5;
 
 /// Entries: pages open for a step, and runs of pages left open, over all threads.
 const ENTRIES: usize = 64;
@@ -101,8 +107,9 @@ use super::super::{MADV_GUARD_INSTALL, MADV_GUARD_REMOVE};
 /// `ucontext_t` the kernel passed to the handler, on this thread) and arms the single-step
 /// trap; with `leave_open`, leaves the page open instead, without a trap, until gpa changes it
 /// ([`close_left_open`]). See the module documentation. `false`, with nothing changed, when
-/// the page cannot be opened (the caller then ends the process as before).
-pub fn resume_after(address: usize, context: usize, leave_open: bool) -> bool {
+/// the page cannot be opened (the caller then ends the process as before). `denied_write`:
+/// the fault was a write the page's protection refused (`SEGV_ACCERR`).
+pub fn resume_after(address: usize, context: usize, denied_write: bool, leave_open: bool) -> bool {
     if context == 0 {
         return false;
     }
@@ -114,7 +121,7 @@ pub fn resume_after(address: usize, context: usize, leave_open: bool) -> bool {
     let page = address & !(super::super::page_size() - 1);
     let tid = super::super::thread_id();
     let mut step = false;
-    let opened = with_lock(|| match open(page, tid, leave_open) {
+    let opened = with_lock(|| match open(page, tid, denied_write, leave_open) {
         Some(stepping) => {
             step = stepping;
             true
@@ -203,9 +210,10 @@ fn holder(page: usize, except: Option<usize>) -> Option<&'static Opened> {
     })
 }
 
-/// Opens `page` for thread `tid`: `Some(true)` to step over the instruction, `Some(false)`
-/// when the page is left open, `None` when it cannot be opened.
-fn open(page: usize, tid: u64, leave_open: bool) -> Option<bool> {
+/// Opens `page` for thread `tid`, where `denied_write` says the fault was a write the page's
+/// protection refused: `Some(true)` to step over the instruction, `Some(false)` when the page
+/// is left open, `None` when it cannot be opened.
+fn open(page: usize, tid: u64, denied_write: bool, leave_open: bool) -> Option<bool> {
     let size = super::super::page_size();
     let mine = OPENED
         .iter()
@@ -219,7 +227,13 @@ fn open(page: usize, tid: u64, leave_open: bool) -> Option<bool> {
         // opened.
         other.how.load(Ordering::Relaxed)
     } else if readable(page) {
-        AS_FOUND
+        if !denied_write {
+            AS_FOUND
+        } else if protect(page, size, libc::PROT_READ | libc::PROT_WRITE) {
+            READ_ONLY
+        } else {
+            return None;
+        }
     } else if advise(page, size, MADV_GUARD_REMOVE) && readable(page) {
         MARKER
     } else if protect(page, size, libc::PROT_READ | libc::PROT_WRITE) {
@@ -229,7 +243,7 @@ fn open(page: usize, tid: u64, leave_open: bool) -> Option<bool> {
     } else {
         return None;
     };
-    let leave_open = leave_open && (how == MARKER || how == PROTECTED);
+    let leave_open = leave_open && (how == MARKER || how == PROTECTED || how == READ_ONLY);
     if leave_open {
         // A run left open just before or after this page, opened the same way, grows.
         if let Some(run) = OPENED.iter().find(|entry| {
@@ -279,6 +293,10 @@ fn close(start: usize, len: usize, how: u8) {
         }
         PROTECTED => {
             protect(start, len, libc::PROT_NONE);
+            advise(start, len, libc::MADV_DONTNEED);
+        }
+        READ_ONLY => {
+            protect(start, len, libc::PROT_READ);
             advise(start, len, libc::MADV_DONTNEED);
         }
         MAPPED => {
@@ -488,5 +506,21 @@ mod tests {
         unsafe { libc::munmap(gone as *mut c_void, size) };
         step_over(gone);
         assert!(crate::os::is_unmapped(gone));
+        // A read-only page (a small segment's outer guard pages): reads go through without a
+        // fault; a write is stepped over, discarded, and the page is read-only again, so the
+        // next write faults again. Before, the page was taken for one opened meanwhile and
+        // left as it was: the write faulted again and again until the step gave up.
+        let read_only = mapped(libc::PROT_READ);
+        TARGET.store(read_only, Ordering::Release);
+        let before = RESUMED.load(Ordering::Acquire);
+        for round in 1..=2 {
+            // SAFETY: the page refuses writes; the hook opens it for this one access.
+            unsafe { core::ptr::write_volatile((read_only + 24) as *mut u64, 0x5a5a) };
+            // SAFETY: the page is readable.
+            let seen = unsafe { core::ptr::read_volatile((read_only + 24) as *const u64) };
+            assert_eq!(seen, 0, "what the step wrote was discarded");
+            assert_eq!(RESUMED.load(Ordering::Acquire) - before, round);
+        }
+        TARGET.store(0, Ordering::Release);
     }
 }
