@@ -212,12 +212,12 @@ fn every_kind_of_mistake_is_reported_in_guard_mode_and_as_often_as_valgrind_does
         return;
     }
     let dir = scratch("security");
-    let jobs: Vec<(&Case, usize, PathBuf)> = CASES
+    let jobs: Vec<(&Case, usize)> = CASES
         .iter()
         .flat_map(|case| SIZES.iter().map(move |&size| (case, size)))
-        .map(|(case, size)| (case, size, compile(case.name, size, &dir)))
         .collect();
-    // Two runs at a time (check and guard of one binary), to keep the test short.
+    // Two at a time (each thread compiles a binary, then runs it in check and guard mode), to
+    // keep the test short.
     let results: Vec<(&Case, usize, Vec<String>, Vec<String>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .chunks(jobs.len().div_ceil(2))
@@ -226,10 +226,11 @@ fn every_kind_of_mistake_is_reported_in_guard_mode_and_as_often_as_valgrind_does
                 scope.spawn(move || {
                     chunk
                         .iter()
-                        .map(|(case, size, binary)| {
+                        .map(|&(case, size)| {
+                            let binary = &compile(case.name, size, dir);
                             let check = run(binary, &[], dir);
                             let guard = run(binary, &["--guard"], dir);
-                            (*case, *size, check, guard)
+                            (case, size, check, guard)
                         })
                         .collect::<Vec<_>>()
                 })
