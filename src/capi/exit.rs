@@ -1478,6 +1478,13 @@ fn add_findings(
                 " (and {} more time(s) from the same call)",
                 raw.count - 1
             ));
+        } else if raw.count > 1 && !raw.alloc_trace.is_some() {
+            // No block (an invalid free of memory no allocator gave, a wild access): the
+            // same stack again, at this address or another (`merge_same_site`).
+            finding.message.push_str(&format!(
+                " (and {} more time(s) from the same place)",
+                raw.count - 1
+            ));
         } else if raw.count > 1 && raw.access.is_some() {
             // Accesses (faults the program went on after, libc calls' ranges) repeat at one
             // place, on one block or several: memcheck counts each as an error of the context.
@@ -1940,9 +1947,11 @@ type MergeSite = (
 /// Findings of one kind with the same traces (say, every block of one allocation site
 /// overflowed, found at exit) become one finding with a count, like a leak group. The
 /// finding describes its first block; the second element is the bytes of all its blocks.
-/// Fishy arguments (no block) are grouped by call, argument and call stack, whatever their
-/// value, as memcheck's error contexts group them: a loop calling `malloc` with a thousand
-/// huge sizes is one finding of count 1,000 that shows the first value, not a thousand.
+/// Findings of no block (fishy arguments, invalid frees of memory no allocator gave, wild
+/// accesses) are grouped by kind, call, argument and call stack, whatever their value or
+/// address, as memcheck's error contexts group them: a loop calling `malloc` with a
+/// thousand huge sizes is one finding of count 1,000 that shows the first value, not a
+/// thousand. Findings without any trace (`GPA_FRAMES=0`) stay apart.
 fn merge_same_site(raw: std::vec::Vec<RawFinding>) -> std::vec::Vec<(RawFinding, usize)> {
     let mut merged: std::vec::Vec<(RawFinding, usize)> = std::vec::Vec::new();
     // Where each site's finding is in `merged` (findings with an allocation trace, and
@@ -1957,8 +1966,13 @@ fn merge_same_site(raw: std::vec::Vec<RawFinding>) -> std::vec::Vec<(RawFinding,
             finding.call,
             finding.argument,
         );
-        let groups = finding.alloc_trace.is_some()
-            || (finding.kind == FindingKind::FishyValue && finding.site_trace.is_some());
+        // A finding of no block (an invalid free of memory no allocator gave, a wild access)
+        // with a trace is grouped by that trace as well: memcheck's error contexts compare
+        // the stack, not the address, so `while (n--) free("a");` is one invalid free of
+        // count `n` (its first address shown) under Valgrind; one finding each made a loop of
+        // 100,000 such frees print 100,000 reports and reach 1.2 GB at exit, and one killed
+        // in the loop ran out of memory writing its report.
+        let groups = finding.alloc_trace.is_some() || finding.site_trace.is_some();
         let same = if groups {
             sites.get(&site).copied()
         } else {
