@@ -57,7 +57,7 @@ int main(void) {
     if (sigsetjmp(env, 1) == 0)
         raise(SIGSEGV);
     volatile double res = 0;
-    for (int i = 0; i < 3000000 && timer_hits < 3; i++)
+    for (int i = 0; i < 30000000 && timer_hits < 3; i++)
         res += (i % 2) ? sin(1. / (i + 1)) : cos(1. / (i + 1));
     memset(&t, 0, sizeof t);
     setitimer(ITIMER_VIRTUAL, &t, NULL);
