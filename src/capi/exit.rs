@@ -1954,8 +1954,8 @@ type MergeSite = (
 /// thousand. Findings without any trace (`GPA_FRAMES=0`) stay apart.
 fn merge_same_site(raw: std::vec::Vec<RawFinding>) -> std::vec::Vec<(RawFinding, usize)> {
     let mut merged: std::vec::Vec<(RawFinding, usize)> = std::vec::Vec::new();
-    // Where each site's finding is in `merged` (findings with an allocation trace, and
-    // fishy values with a call stack).
+    // Where each site's finding is in `merged` (findings with an allocation trace or a
+    // detection trace).
     let mut sites: crate::report::FixedHashMap<MergeSite, usize> = Default::default();
     for finding in raw {
         let site = (
