@@ -1,22 +1,22 @@
-//! The Clang Static Analyzer's heap tests (LLVM's `clang/test/Analysis`: `malloc.c`,
-//! `malloc.cpp`, `new.cpp`, `NewDelete-checker-test.cpp`, `NewDelete-intersections.mm`,
-//! `NewDelete-custom.cpp`, `MismatchedDeallocator-checker-test.mm` (its C++ parts),
-//! `Malloc+MismatchedDeallocator+NewDelete.cpp`, `ArrayDelete.cpp`, `DeleteWithNonVirtualDtor.cpp`),
-//! the functions that do something at run time reduced to programs of our own
-//! (`tests/clangsa_sweep/*`: `argv[1]` names one case, one case per run), built with gcc/g++ 12,
-//! run natively (glibc 2.36), under Valgrind memcheck 3.19 (`--leak-check=full
-//! --show-leak-kinds=all --show-mismatched-frees=yes`, the oracle) and under `gpa run` in
-//! check, guard and fast modes (`docs/sweeps/clang_analyzer.md`, with the -O2 builds of every
-//! program measured the same way). Each case holds check and guard modes to Valgrind's verdict,
-//! written next to it: each finding's kind, block size, offset and the program line its stack
-//! names (the first frame in `tests/clangsa_sweep/`); the leak totals of each kind and the
-//! number of loss records; every mode prints "done" and exits 0 where glibc aborts. Where gpa
-//! answers otherwise by design (check mode does not see a direct read and sees a write after
-//! free at exit; gpa checks the size of a sized `delete` and the alignment family of an aligned
-//! one, which Valgrind 3.19 does not), the comment says so and the case asserts what gpa
-//! reports. The C++ mismatches (`new`/`new[]`/`malloc` families crossed) are run at -O0 and
-//! -O2; [`valgrind_agrees_on_cxx_mismatches`] runs Valgrind itself on a few of them. Tests
-//! skip with a message when gcc, g++ or (for that one) valgrind is missing.
+//! The Clang Static Analyzer's heap tests (LLVM's `clang/test/Analysis`: `malloc.c`, `malloc.cpp`,
+//! `new.cpp`, `NewDelete-checker-test.cpp`, `NewDelete-intersections.mm`, `NewDelete-custom.cpp`,
+//! `MismatchedDeallocator-checker-test.mm` (its C++ parts),
+//! `Malloc+MismatchedDeallocator+NewDelete.cpp`, `ArrayDelete.cpp`,
+//! `DeleteWithNonVirtualDtor.cpp`), the functions that do something at run time reduced to programs
+//! of our own (`tests/clangsa_sweep/*`: `argv[1]` names one case, one case per run), built with
+//! gcc/g++ 12, run natively (glibc 2.36), under Valgrind memcheck 3.19 (`--leak-check=full
+//! --show-leak-kinds=all --show-mismatched-frees=yes`, the oracle) and under `gpa run` in check,
+//! guard and fast modes (`docs/sweeps/clang_analyzer.md`, with the -O2 builds of every program
+//! measured the same way). Each case holds check and guard modes to Valgrind's verdict, written
+//! next to it: each finding's kind, block size, offset and the program line its stack names (the
+//! first frame in `tests/clangsa_sweep/`); the leak totals of each kind and the number of loss
+//! records; every mode prints "done" and exits 0 where glibc aborts. Where gpa answers otherwise by
+//! design (check mode does not see a direct read and sees a write after free at exit; gpa checks
+//! the size of a sized `delete` and the alignment family of an aligned one, which Valgrind 3.19
+//! does not), the comment says so and the case asserts what gpa reports. The C++ mismatches
+//! (`new`/`new[]`/`malloc` families crossed) are run at -O0 and -O2;
+//! [`valgrind_agrees_on_cxx_mismatches`] runs Valgrind itself on a few of them. Tests skip with a
+//! message when gcc, g++ or (for that one) valgrind is missing.
 
 mod common;
 
@@ -66,7 +66,8 @@ fn cxx_mismatches() {
                 &["malloc_delete"],
                 &[want("mismatched_free", 4, None, ("invalid_free", 17))],
             ),
-            // realloc_delete. Valgrind: mismatched free at :23, 0 bytes inside a block of 16 alloc'd.
+            // realloc_delete. Valgrind: mismatched free at :23, 0 bytes inside a block of 16
+            // alloc'd.
             same(
                 MISMATCH,
                 &["realloc_delete"],
@@ -84,19 +85,22 @@ fn cxx_mismatches() {
                 &["strdup_delete"],
                 &[want("mismatched_free", 6, None, ("invalid_free", 33))],
             ),
-            // malloc_op_delete. Valgrind: mismatched free at :38, 0 bytes inside a block of 4 alloc'd.
+            // malloc_op_delete. Valgrind: mismatched free at :38, 0 bytes inside a block of 4
+            // alloc'd.
             same(
                 MISMATCH,
                 &["malloc_op_delete"],
                 &[want("mismatched_free", 4, None, ("invalid_free", 38))],
             ),
-            // malloc_delete_array. Valgrind: mismatched free at :43, 0 bytes inside a block of 4 alloc'd.
+            // malloc_delete_array. Valgrind: mismatched free at :43, 0 bytes inside a block of 4
+            // alloc'd.
             same(
                 MISMATCH,
                 &["malloc_delete_array"],
                 &[want("mismatched_free", 4, None, ("invalid_free", 43))],
             ),
-            // malloc_op_delete_array. Valgrind: mismatched free at :48, 0 bytes inside a block of 4 alloc'd.
+            // malloc_op_delete_array. Valgrind: mismatched free at :48, 0 bytes inside a block of 4
+            // alloc'd.
             same(
                 MISMATCH,
                 &["malloc_op_delete_array"],
@@ -124,13 +128,15 @@ fn cxx_mismatches() {
                 &["op_new0_free"],
                 &[want("mismatched_free", 0, None, ("invalid_free", 63))],
             ),
-            // new_array_free. Valgrind: mismatched free at :68, 0 bytes inside a block of 4 alloc'd.
+            // new_array_free. Valgrind: mismatched free at :68, 0 bytes inside a block of 4
+            // alloc'd.
             same(
                 MISMATCH,
                 &["new_array_free"],
                 &[want("mismatched_free", 4, None, ("invalid_free", 68))],
             ),
-            // new_realloc. Valgrind: mismatched free at :73, 0 bytes inside a block of 4 alloc'd; definitely lost 8 in 1.
+            // new_realloc. Valgrind: mismatched free at :73, 0 bytes inside a block of 4 alloc'd;
+            // definitely lost 8 in 1.
             Case {
                 leaks: [(1, 8), NONE, NONE, NONE],
                 records: 1,
@@ -140,7 +146,8 @@ fn cxx_mismatches() {
                     &[want("mismatched_free", 4, None, ("invalid_free", 73))],
                 )
             },
-            // op_new0_realloc. Valgrind: mismatched free at :78, 0 bytes after a block of 0 alloc'd; definitely lost 8 in 1.
+            // op_new0_realloc. Valgrind: mismatched free at :78, 0 bytes after a block of 0
+            // alloc'd; definitely lost 8 in 1.
             Case {
                 leaks: [(1, 8), NONE, NONE, NONE],
                 records: 1,
@@ -150,7 +157,8 @@ fn cxx_mismatches() {
                     &[want("mismatched_free", 0, None, ("invalid_free", 78))],
                 )
             },
-            // new_array_realloc. Valgrind: mismatched free at :83, 0 bytes inside a block of 4 alloc'd; definitely lost 8 in 1.
+            // new_array_realloc. Valgrind: mismatched free at :83, 0 bytes inside a block of 4
+            // alloc'd; definitely lost 8 in 1.
             Case {
                 leaks: [(1, 8), NONE, NONE, NONE],
                 records: 1,
@@ -160,31 +168,36 @@ fn cxx_mismatches() {
                     &[want("mismatched_free", 4, None, ("invalid_free", 83))],
                 )
             },
-            // new_delete_array. Valgrind: mismatched free at :87, 0 bytes inside a block of 4 alloc'd.
+            // new_delete_array. Valgrind: mismatched free at :87, 0 bytes inside a block of 4
+            // alloc'd.
             same(
                 MISMATCH,
                 &["new_delete_array"],
                 &[want("mismatched_free", 4, None, ("invalid_free", 87))],
             ),
-            // op_new0_delete_array. Valgrind: mismatched free at :92, 0 bytes after a block of 0 alloc'd.
+            // op_new0_delete_array. Valgrind: mismatched free at :92, 0 bytes after a block of 0
+            // alloc'd.
             same(
                 MISMATCH,
                 &["op_new0_delete_array"],
                 &[want("mismatched_free", 0, None, ("invalid_free", 92))],
             ),
-            // new_array_delete. Valgrind: mismatched free at :96, 0 bytes inside a block of 4 alloc'd.
+            // new_array_delete. Valgrind: mismatched free at :96, 0 bytes inside a block of 4
+            // alloc'd.
             same(
                 MISMATCH,
                 &["new_array_delete"],
                 &[want("mismatched_free", 4, None, ("invalid_free", 96))],
             ),
-            // op_new_array0_delete. Valgrind: mismatched free at :101, 0 bytes after a block of 0 alloc'd.
+            // op_new_array0_delete. Valgrind: mismatched free at :101, 0 bytes after a block of 0
+            // alloc'd.
             same(
                 MISMATCH,
                 &["op_new_array0_delete"],
                 &[want("mismatched_free", 0, None, ("invalid_free", 101))],
             ),
-            // smart_new_array. Valgrind: mismatched free at :108, 0 bytes inside a block of 16 alloc'd.
+            // smart_new_array. Valgrind: mismatched free at :108, 0 bytes inside a block of 16
+            // alloc'd.
             same(
                 MISMATCH,
                 &["smart_new_array"],
@@ -196,13 +209,15 @@ fn cxx_mismatches() {
                 &["smart_malloc"],
                 &[want("mismatched_free", 4, None, ("invalid_free", 108))],
             ),
-            // member_malloc_delete_array. Valgrind: mismatched free at :128, 0 bytes inside a block of 10 alloc'd.
+            // member_malloc_delete_array. Valgrind: mismatched free at :128, 0 bytes inside a block
+            // of 10 alloc'd.
             same(
                 MISMATCH,
                 &["member_malloc_delete_array"],
                 &[want("mismatched_free", 10, None, ("invalid_free", 128))],
             ),
-            // free_then_delete. Valgrind: invalid free at :141, 0 bytes inside a block of 16 free'd.
+            // free_then_delete. Valgrind: invalid free at :141, 0 bytes inside a block of 16
+            // free'd.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -212,7 +227,8 @@ fn cxx_mismatches() {
                     &[want("double_free", 16, None, ("second_free", 141))],
                 )
             },
-            // free_then_op_delete. Valgrind: invalid free at :147, 0 bytes inside a block of 4 free'd.
+            // free_then_op_delete. Valgrind: invalid free at :147, 0 bytes inside a block of 4
+            // free'd.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -232,7 +248,8 @@ fn cxx_mismatches() {
                     &[want("double_free", 4, None, ("second_free", 153))],
                 )
             },
-            // new_free_free. Valgrind: mismatched free at :158, 0 bytes inside a block of 4 alloc'd; invalid free at :159, 0 bytes inside a block of 4 free'd.
+            // new_free_free. Valgrind: mismatched free at :158, 0 bytes inside a block of 4
+            // alloc'd; invalid free at :159, 0 bytes inside a block of 4 free'd.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -245,8 +262,10 @@ fn cxx_mismatches() {
                     ],
                 )
             },
-            // placement_new_after_free. Valgrind: invalid write of size 4 at :165, 0 bytes inside a block of 4 free'd.
-            // Check mode sees the write at exit (the freed block's fill is checked then, no stack), guard mode at the access.
+            // placement_new_after_free. Valgrind: invalid write of size 4 at :165, 0 bytes inside a
+            // block of 4 free'd.
+            // Check mode sees the write at exit (the freed block's fill is checked then, no stack),
+            // guard mode at the access.
             Case {
                 args: &["placement_new_after_free"],
                 ..case(
@@ -255,13 +274,15 @@ fn cxx_mismatches() {
                     &[want("write_after_free", 4, Some(0), ("access", 165))],
                 )
             },
-            // new_array_assigned_delete. Valgrind: mismatched free at :171, 0 bytes inside a block of 16 alloc'd.
+            // new_array_assigned_delete. Valgrind: mismatched free at :171, 0 bytes inside a block
+            // of 16 alloc'd.
             same(
                 MISMATCH,
                 &["new_array_assigned_delete"],
                 &[want("mismatched_free", 16, None, ("invalid_free", 171))],
             ),
-            // class_array_delete. Valgrind: invalid free at :183, 8 bytes inside a block of 24 alloc'd; definitely lost 24 in 1.
+            // class_array_delete. Valgrind: invalid free at :183, 8 bytes inside a block of 24
+            // alloc'd; definitely lost 24 in 1.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -273,8 +294,13 @@ fn cxx_mismatches() {
                     &[want("invalid_free", 24, Some(8), ("invalid_free", 183))],
                 )
             },
-            // class_new_delete_array. Valgrind: invalid read of size 8 at :188, 8 bytes before a block of 4 alloc'd; invalid read of size 8 at :188, 8 bytes before a block of 4 alloc'd; invalid free at :188, 8 bytes before a block of 4 alloc'd; definitely lost 4 in 1.
-            // Valgrind's invalid reads are the compiled delete[] reading the array cookie before a scalar block (a direct read: check mode does not see it; guard mode's blocks start against no guard without --guard-underflow).
+            // class_new_delete_array. Valgrind: invalid read of size 8 at :188, 8 bytes before a
+            // block of 4 alloc'd; invalid read of size 8 at :188, 8 bytes before a block of 4
+            // alloc'd; invalid free at :188, 8 bytes before a block of 4 alloc'd; definitely lost 4
+            // in 1.
+            // Valgrind's invalid reads are the compiled delete[] reading the array cookie before a
+            // scalar block (a direct read: check mode does not see it; guard mode's blocks start
+            // against no guard without --guard-underflow).
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -286,7 +312,8 @@ fn cxx_mismatches() {
                     &[want("invalid_free", 4, Some(-8), ("invalid_free", 188))],
                 )
             },
-            // class_array_free. Valgrind: invalid free at :193, 8 bytes inside a block of 24 alloc'd; definitely lost 24 in 1.
+            // class_array_free. Valgrind: invalid free at :193, 8 bytes inside a block of 24
+            // alloc'd; definitely lost 24 in 1.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -298,7 +325,8 @@ fn cxx_mismatches() {
                     &[want("invalid_free", 24, Some(8), ("invalid_free", 193))],
                 )
             },
-            // second_base_delete. Valgrind: invalid free at :205, 4 bytes inside a block of 24 alloc'd; definitely lost 24 in 1.
+            // second_base_delete. Valgrind: invalid free at :205, 4 bytes inside a block of 24
+            // alloc'd; definitely lost 24 in 1.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -311,40 +339,46 @@ fn cxx_mismatches() {
                 )
             },
             // base_sized_delete. Valgrind: no error.
-            // gpa: a mismatched free, the sized delete passing the base's size (4) for the 32-byte derived object; Valgrind 3.19 does not check sizes (3.22 does).
+            // gpa: a mismatched free, the sized delete passing the base's size (4) for the 32-byte
+            // derived object; Valgrind 3.19 does not check sizes (3.22 does).
             same(
                 MISMATCH,
                 &["base_sized_delete"],
                 &[want("mismatched_free", 32, None, ("invalid_free", 212))],
             ),
             // op_sized_delete_wrong. Valgrind: no error.
-            // gpa: a mismatched free (size 8 claimed for 16); Valgrind 3.19 does not check sizes (3.22 does).
+            // gpa: a mismatched free (size 8 claimed for 16); Valgrind 3.19 does not check sizes
+            // (3.22 does).
             same(
                 MISMATCH,
                 &["op_sized_delete_wrong"],
                 &[want("mismatched_free", 16, None, ("invalid_free", 217))],
             ),
             // op_sized_delete_array_wrong. Valgrind: no error.
-            // gpa: a mismatched free (size 24 claimed for 40); Valgrind 3.19 does not check sizes (3.22 does).
+            // gpa: a mismatched free (size 24 claimed for 40); Valgrind 3.19 does not check sizes
+            // (3.22 does).
             same(
                 MISMATCH,
                 &["op_sized_delete_array_wrong"],
                 &[want("mismatched_free", 40, None, ("invalid_free", 222))],
             ),
             // aligned_new_plain_delete. Valgrind: no error.
-            // gpa: a mismatched free (an aligned new's block released by the plain operator delete); Valgrind 3.19 does not check alignment families (3.22 does).
+            // gpa: a mismatched free (an aligned new's block released by the plain operator
+            // delete); Valgrind 3.19 does not check alignment families (3.22 does).
             same(
                 MISMATCH,
                 &["aligned_new_plain_delete"],
                 &[want("mismatched_free", 64, None, ("invalid_free", 228))],
             ),
-            // aligned_new_free. Valgrind: mismatched free at :233, 0 bytes inside a block of 64 alloc'd.
+            // aligned_new_free. Valgrind: mismatched free at :233, 0 bytes inside a block of 64
+            // alloc'd.
             same(
                 MISMATCH,
                 &["aligned_new_free"],
                 &[want("mismatched_free", 64, None, ("invalid_free", 233))],
             ),
-            // aligned_alloc_delete. Valgrind: mismatched free at :238, 0 bytes inside a block of 64 alloc'd.
+            // aligned_alloc_delete. Valgrind: mismatched free at :238, 0 bytes inside a block of 64
+            // alloc'd.
             same(
                 MISMATCH,
                 &["aligned_alloc_delete"],
@@ -365,7 +399,8 @@ fn cxx_mismatches_optimized() {
     SWEEP.sweep(
         "clangsa-mismatch-o2",
         &[
-            // malloc_delete. Valgrind: mismatched free at :322, 0 bytes inside a block of 4 alloc'd.
+            // malloc_delete. Valgrind: mismatched free at :322, 0 bytes inside a block of 4
+            // alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -374,7 +409,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 4, None, ("invalid_free", 322))],
                 )
             },
-            // realloc_delete. Valgrind: mismatched free at :322, 0 bytes inside a block of 16 alloc'd.
+            // realloc_delete. Valgrind: mismatched free at :322, 0 bytes inside a block of 16
+            // alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -383,7 +419,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 16, None, ("invalid_free", 322))],
                 )
             },
-            // calloc_delete. Valgrind: mismatched free at :322, 0 bytes inside a block of 4 alloc'd.
+            // calloc_delete. Valgrind: mismatched free at :322, 0 bytes inside a block of 4
+            // alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -392,7 +429,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 4, None, ("invalid_free", 322))],
                 )
             },
-            // strdup_delete. Valgrind: mismatched free at :322, 0 bytes inside a block of 6 alloc'd.
+            // strdup_delete. Valgrind: mismatched free at :322, 0 bytes inside a block of 6
+            // alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -401,7 +439,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 6, None, ("invalid_free", 322))],
                 )
             },
-            // malloc_op_delete. Valgrind: mismatched free at :322, 0 bytes inside a block of 4 alloc'd.
+            // malloc_op_delete. Valgrind: mismatched free at :322, 0 bytes inside a block of 4
+            // alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -410,7 +449,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 4, None, ("invalid_free", 322))],
                 )
             },
-            // malloc_delete_array. Valgrind: mismatched free at :322, 0 bytes inside a block of 4 alloc'd.
+            // malloc_delete_array. Valgrind: mismatched free at :322, 0 bytes inside a block of 4
+            // alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -419,7 +459,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 4, None, ("invalid_free", 322))],
                 )
             },
-            // malloc_op_delete_array. Valgrind: mismatched free at :322, 0 bytes inside a block of 4 alloc'd.
+            // malloc_op_delete_array. Valgrind: mismatched free at :322, 0 bytes inside a block of
+            // 4 alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -457,7 +498,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 0, None, ("invalid_free", 322))],
                 )
             },
-            // new_array_free. Valgrind: mismatched free at :322, 0 bytes inside a block of 4 alloc'd.
+            // new_array_free. Valgrind: mismatched free at :322, 0 bytes inside a block of 4
+            // alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -466,7 +508,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 4, None, ("invalid_free", 322))],
                 )
             },
-            // new_realloc. Valgrind: mismatched free at :73, 0 bytes inside a block of 4 alloc'd; definitely lost 8 in 1.
+            // new_realloc. Valgrind: mismatched free at :73, 0 bytes inside a block of 4 alloc'd;
+            // definitely lost 8 in 1.
             Case {
                 flags: O2,
                 leaks: [(1, 8), NONE, NONE, NONE],
@@ -477,7 +520,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 4, None, ("invalid_free", 73))],
                 )
             },
-            // op_new0_realloc. Valgrind: mismatched free at :78, 0 bytes after a block of 0 alloc'd; definitely lost 8 in 1.
+            // op_new0_realloc. Valgrind: mismatched free at :78, 0 bytes after a block of 0
+            // alloc'd; definitely lost 8 in 1.
             Case {
                 flags: O2,
                 leaks: [(1, 8), NONE, NONE, NONE],
@@ -488,7 +532,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 0, None, ("invalid_free", 78))],
                 )
             },
-            // new_array_realloc. Valgrind: mismatched free at :83, 0 bytes inside a block of 4 alloc'd; definitely lost 8 in 1.
+            // new_array_realloc. Valgrind: mismatched free at :83, 0 bytes inside a block of 4
+            // alloc'd; definitely lost 8 in 1.
             Case {
                 flags: O2,
                 leaks: [(1, 8), NONE, NONE, NONE],
@@ -499,7 +544,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 4, None, ("invalid_free", 83))],
                 )
             },
-            // new_delete_array. Valgrind: mismatched free at :322, 0 bytes inside a block of 4 alloc'd.
+            // new_delete_array. Valgrind: mismatched free at :322, 0 bytes inside a block of 4
+            // alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -508,7 +554,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 4, None, ("invalid_free", 322))],
                 )
             },
-            // op_new0_delete_array. Valgrind: mismatched free at :322, 0 bytes after a block of 0 alloc'd.
+            // op_new0_delete_array. Valgrind: mismatched free at :322, 0 bytes after a block of 0
+            // alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -517,7 +564,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 0, None, ("invalid_free", 322))],
                 )
             },
-            // new_array_delete. Valgrind: mismatched free at :322, 0 bytes inside a block of 4 alloc'd.
+            // new_array_delete. Valgrind: mismatched free at :322, 0 bytes inside a block of 4
+            // alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -526,7 +574,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 4, None, ("invalid_free", 322))],
                 )
             },
-            // op_new_array0_delete. Valgrind: mismatched free at :322, 0 bytes after a block of 0 alloc'd.
+            // op_new_array0_delete. Valgrind: mismatched free at :322, 0 bytes after a block of 0
+            // alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -535,7 +584,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 0, None, ("invalid_free", 322))],
                 )
             },
-            // smart_new_array. Valgrind: mismatched free at :322, 0 bytes inside a block of 16 alloc'd.
+            // smart_new_array. Valgrind: mismatched free at :322, 0 bytes inside a block of 16
+            // alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -553,7 +603,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 4, None, ("invalid_free", 322))],
                 )
             },
-            // member_malloc_delete_array. Valgrind: mismatched free at :322, 0 bytes inside a block of 10 alloc'd.
+            // member_malloc_delete_array. Valgrind: mismatched free at :322, 0 bytes inside a block
+            // of 10 alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -562,7 +613,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 10, None, ("invalid_free", 322))],
                 )
             },
-            // free_then_delete. Valgrind: invalid free at :322, 0 bytes inside a block of 16 free'd.
+            // free_then_delete. Valgrind: invalid free at :322, 0 bytes inside a block of 16
+            // free'd.
             Case {
                 flags: O2,
                 native_aborts: true,
@@ -573,7 +625,8 @@ fn cxx_mismatches_optimized() {
                     &[want("double_free", 16, None, ("second_free", 322))],
                 )
             },
-            // free_then_op_delete. Valgrind: invalid free at :322, 0 bytes inside a block of 4 free'd.
+            // free_then_op_delete. Valgrind: invalid free at :322, 0 bytes inside a block of 4
+            // free'd.
             Case {
                 flags: O2,
                 native_aborts: true,
@@ -595,7 +648,8 @@ fn cxx_mismatches_optimized() {
                     &[want("double_free", 4, None, ("second_free", 322))],
                 )
             },
-            // new_free_free. Valgrind: mismatched free at :158, 0 bytes inside a block of 4 alloc'd; invalid free at :322, 0 bytes inside a block of 4 free'd.
+            // new_free_free. Valgrind: mismatched free at :158, 0 bytes inside a block of 4
+            // alloc'd; invalid free at :322, 0 bytes inside a block of 4 free'd.
             Case {
                 flags: O2,
                 native_aborts: true,
@@ -609,8 +663,10 @@ fn cxx_mismatches_optimized() {
                     ],
                 )
             },
-            // placement_new_after_free. Valgrind: invalid write of size 4 at :165, 0 bytes inside a block of 4 free'd.
-            // Check mode sees the write at exit (the freed block's fill is checked then, no stack), guard mode at the access.
+            // placement_new_after_free. Valgrind: invalid write of size 4 at :165, 0 bytes inside a
+            // block of 4 free'd.
+            // Check mode sees the write at exit (the freed block's fill is checked then, no stack),
+            // guard mode at the access.
             Case {
                 flags: O2,
                 ..Case {
@@ -622,7 +678,8 @@ fn cxx_mismatches_optimized() {
                     )
                 }
             },
-            // new_array_assigned_delete. Valgrind: mismatched free at :322, 0 bytes inside a block of 16 alloc'd.
+            // new_array_assigned_delete. Valgrind: mismatched free at :322, 0 bytes inside a block
+            // of 16 alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -631,7 +688,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 16, None, ("invalid_free", 322))],
                 )
             },
-            // class_array_delete. Valgrind: invalid free at :322, 8 bytes inside a block of 24 alloc'd; definitely lost 24 in 1.
+            // class_array_delete. Valgrind: invalid free at :322, 8 bytes inside a block of 24
+            // alloc'd; definitely lost 24 in 1.
             Case {
                 flags: O2,
                 native_aborts: true,
@@ -644,8 +702,12 @@ fn cxx_mismatches_optimized() {
                     &[want("invalid_free", 24, Some(8), ("invalid_free", 322))],
                 )
             },
-            // class_new_delete_array. Valgrind: invalid read of size 8 at :188, 8 bytes before a block of 4 alloc'd; invalid free at :322, 8 bytes before a block of 4 alloc'd; definitely lost 4 in 1.
-            // Valgrind's invalid reads are the compiled delete[] reading the array cookie before a scalar block (a direct read: check mode does not see it; guard mode's blocks start against no guard without --guard-underflow).
+            // class_new_delete_array. Valgrind: invalid read of size 8 at :188, 8 bytes before a
+            // block of 4 alloc'd; invalid free at :322, 8 bytes before a block of 4 alloc'd;
+            // definitely lost 4 in 1.
+            // Valgrind's invalid reads are the compiled delete[] reading the array cookie before a
+            // scalar block (a direct read: check mode does not see it; guard mode's blocks start
+            // against no guard without --guard-underflow).
             Case {
                 flags: O2,
                 native_aborts: true,
@@ -658,7 +720,8 @@ fn cxx_mismatches_optimized() {
                     &[want("invalid_free", 4, Some(-8), ("invalid_free", 322))],
                 )
             },
-            // class_array_free. Valgrind: invalid free at :322, 8 bytes inside a block of 24 alloc'd; definitely lost 24 in 1.
+            // class_array_free. Valgrind: invalid free at :322, 8 bytes inside a block of 24
+            // alloc'd; definitely lost 24 in 1.
             Case {
                 flags: O2,
                 native_aborts: true,
@@ -671,7 +734,8 @@ fn cxx_mismatches_optimized() {
                     &[want("invalid_free", 24, Some(8), ("invalid_free", 322))],
                 )
             },
-            // second_base_delete. Valgrind: invalid free at :322, 4 bytes inside a block of 24 alloc'd; definitely lost 24 in 1.
+            // second_base_delete. Valgrind: invalid free at :322, 4 bytes inside a block of 24
+            // alloc'd; definitely lost 24 in 1.
             Case {
                 flags: O2,
                 native_aborts: true,
@@ -685,7 +749,8 @@ fn cxx_mismatches_optimized() {
                 )
             },
             // base_sized_delete. Valgrind: no error.
-            // gpa: a mismatched free, the sized delete passing the base's size (4) for the 32-byte derived object; Valgrind 3.19 does not check sizes (3.22 does).
+            // gpa: a mismatched free, the sized delete passing the base's size (4) for the 32-byte
+            // derived object; Valgrind 3.19 does not check sizes (3.22 does).
             Case {
                 flags: O2,
                 ..same(
@@ -695,7 +760,8 @@ fn cxx_mismatches_optimized() {
                 )
             },
             // op_sized_delete_wrong. Valgrind: no error.
-            // gpa: a mismatched free (size 8 claimed for 16); Valgrind 3.19 does not check sizes (3.22 does).
+            // gpa: a mismatched free (size 8 claimed for 16); Valgrind 3.19 does not check sizes
+            // (3.22 does).
             Case {
                 flags: O2,
                 ..same(
@@ -705,7 +771,8 @@ fn cxx_mismatches_optimized() {
                 )
             },
             // op_sized_delete_array_wrong. Valgrind: no error.
-            // gpa: a mismatched free (size 24 claimed for 40); Valgrind 3.19 does not check sizes (3.22 does).
+            // gpa: a mismatched free (size 24 claimed for 40); Valgrind 3.19 does not check sizes
+            // (3.22 does).
             Case {
                 flags: O2,
                 ..same(
@@ -715,7 +782,8 @@ fn cxx_mismatches_optimized() {
                 )
             },
             // aligned_new_plain_delete. Valgrind: no error.
-            // gpa: a mismatched free (an aligned new's block released by the plain operator delete); Valgrind 3.19 does not check alignment families (3.22 does).
+            // gpa: a mismatched free (an aligned new's block released by the plain operator
+            // delete); Valgrind 3.19 does not check alignment families (3.22 does).
             Case {
                 flags: O2,
                 ..same(
@@ -724,7 +792,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 64, None, ("invalid_free", 322))],
                 )
             },
-            // aligned_new_free. Valgrind: mismatched free at :322, 0 bytes inside a block of 64 alloc'd.
+            // aligned_new_free. Valgrind: mismatched free at :322, 0 bytes inside a block of 64
+            // alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -733,7 +802,8 @@ fn cxx_mismatches_optimized() {
                     &[want("mismatched_free", 64, None, ("invalid_free", 322))],
                 )
             },
-            // aligned_alloc_delete. Valgrind: mismatched free at :322, 0 bytes inside a block of 64 alloc'd.
+            // aligned_alloc_delete. Valgrind: mismatched free at :322, 0 bytes inside a block of 64
+            // alloc'd.
             Case {
                 flags: O2,
                 ..same(
@@ -807,8 +877,10 @@ fn new_and_delete() {
                 records: 1,
                 ..same(NEW_DELETE, &["escape_to_global"], &[])
             },
-            // zero_new_write. Valgrind: invalid write of size 4 at :47, 0 bytes after a block of 0 alloc'd.
-            // gpa also reports the delete: a delete of an int* passes size 4 for the block of operator new(0) (Valgrind 3.19 does not check sizes).
+            // zero_new_write. Valgrind: invalid write of size 4 at :47, 0 bytes after a block of 0
+            // alloc'd.
+            // gpa also reports the delete: a delete of an int* passes size 4 for the block of
+            // operator new(0) (Valgrind 3.19 does not check sizes).
             same(
                 NEW_DELETE,
                 &["zero_new_write"],
@@ -817,8 +889,10 @@ fn new_and_delete() {
                     want("overflow", 0, Some(0), ("access", 47)),
                 ],
             ),
-            // zero_new_array_read. Valgrind: invalid read of size 4 at :53, 0 bytes after a block of 0 alloc'd; definitely lost 0 in 1.
-            // Before: the leak was "still reachable" in both modes (the fault's page address stayed in gpa's table of opened pages, a root of the scan).
+            // zero_new_array_read. Valgrind: invalid read of size 4 at :53, 0 bytes after a block
+            // of 0 alloc'd; definitely lost 0 in 1.
+            // Before: the leak was "still reachable" in both modes (the fault's page address stayed
+            // in gpa's table of opened pages, a root of the scan).
             Case {
                 leaks: [(1, 0), NONE, NONE, NONE],
                 records: 1,
@@ -828,13 +902,15 @@ fn new_and_delete() {
                     &[want("overflow", 0, Some(0), ("access", 53))],
                 )
             },
-            // zero_new_int_array_read. Valgrind: invalid read of size 4 at :58, 0 bytes after a block of 0 alloc'd.
+            // zero_new_int_array_read. Valgrind: invalid read of size 4 at :58, 0 bytes after a
+            // block of 0 alloc'd.
             same(
                 NEW_DELETE,
                 &["zero_new_int_array_read"],
                 &[want("overflow", 0, Some(0), ("access", 58))],
             ),
-            // use_arg_after_delete. Valgrind: invalid read of size 4 at :65, 0 bytes inside a block of 4 free'd.
+            // use_arg_after_delete. Valgrind: invalid read of size 4 at :65, 0 bytes inside a block
+            // of 4 free'd.
             // Check mode does not see the direct read; guard mode does.
             Case {
                 args: &["use_arg_after_delete"],
@@ -844,7 +920,8 @@ fn new_and_delete() {
                     &[want("read_after_free", 4, Some(0), ("access", 65))],
                 )
             },
-            // use_this_after_delete. Valgrind: invalid read of size 4 at :65, 0 bytes inside a block of 4 free'd.
+            // use_this_after_delete. Valgrind: invalid read of size 4 at :65, 0 bytes inside a
+            // block of 4 free'd.
             // Check mode does not see the direct read; guard mode does.
             Case {
                 args: &["use_this_after_delete"],
@@ -884,7 +961,8 @@ fn new_and_delete() {
                     &[want("invalid_free", 0, None, ("invalid_free", 95))],
                 )
             },
-            // delete_array_offset. Valgrind: invalid free at :100, 0 bytes after a block of 4 alloc'd; definitely lost 4 in 1.
+            // delete_array_offset. Valgrind: invalid free at :100, 0 bytes after a block of 4
+            // alloc'd; definitely lost 4 in 1.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -896,7 +974,8 @@ fn new_and_delete() {
                     &[want("invalid_free", 4, Some(4), ("invalid_free", 100))],
                 )
             },
-            // op_delete_offset. Valgrind: invalid free at :105, 0 bytes after a block of 4 alloc'd; definitely lost 4 in 1.
+            // op_delete_offset. Valgrind: invalid free at :105, 0 bytes after a block of 4 alloc'd;
+            // definitely lost 4 in 1.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -908,7 +987,8 @@ fn new_and_delete() {
                     &[want("invalid_free", 4, Some(4), ("invalid_free", 105))],
                 )
             },
-            // double_delete_empty_class. Valgrind: invalid free at :131, 0 bytes inside a block of 1 free'd.
+            // double_delete_empty_class. Valgrind: invalid free at :131, 0 bytes inside a block of
+            // 1 free'd.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -918,8 +998,11 @@ fn new_and_delete() {
                     &[want("double_free", 1, None, ("second_free", 131))],
                 )
             },
-            // op_new0_read_after_delete. Valgrind: invalid read of size 4 at :137, 0 bytes after a block of 0 free'd.
-            // gpa also reports the delete's size 4 for a 0-byte block (Valgrind 3.19 does not check sizes); the read is "0 bytes after the end of a freed 0-byte block" for both (gpa's kind: overflow).
+            // op_new0_read_after_delete. Valgrind: invalid read of size 4 at :137, 0 bytes after a
+            // block of 0 free'd.
+            // gpa also reports the delete's size 4 for a 0-byte block (Valgrind 3.19 does not check
+            // sizes); the read is "0 bytes after the end of a freed 0-byte block" for both (gpa's
+            // kind: overflow).
             same(
                 NEW_DELETE,
                 &["op_new0_read_after_delete"],
@@ -928,8 +1011,10 @@ fn new_and_delete() {
                     want("overflow", 0, Some(0), ("access", 137)),
                 ],
             ),
-            // write_after_shared_release. Valgrind: invalid write of size 4 at :169, 0 bytes inside a block of 4 free'd.
-            // Check mode sees the write at exit, guard mode at the access (clang's checker misses it: its FIXME).
+            // write_after_shared_release. Valgrind: invalid write of size 4 at :169, 0 bytes inside
+            // a block of 4 free'd.
+            // Check mode sees the write at exit, guard mode at the access (clang's checker misses
+            // it: its FIXME).
             Case {
                 args: &["write_after_shared_release"],
                 ..case(
@@ -944,7 +1029,8 @@ fn new_and_delete() {
                 records: 1,
                 ..same(NEW_DELETE, &["union_leak"], &[])
             },
-            // delete_constant_address. Valgrind: invalid free at :194, not stack'd, malloc'd or (recently) free'd.
+            // delete_constant_address. Valgrind: invalid free at :194, not stack'd, malloc'd or
+            // (recently) free'd.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -985,7 +1071,8 @@ fn c_heap() {
                     &[want("double_free", 12, None, ("second_free", 23))],
                 )
             },
-            // realloc_zero_twice. Valgrind: invalid free at :29, 0 bytes inside a block of 12 free'd.
+            // realloc_zero_twice. Valgrind: invalid free at :29, 0 bytes inside a block of 12
+            // free'd.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -995,7 +1082,8 @@ fn c_heap() {
                     &[want("double_free", 12, None, ("second_free", 29))],
                 )
             },
-            // realloc_zero_then_free. Valgrind: invalid free at :35, 0 bytes inside a block of 12 free'd; invalid free at :39, 0 bytes inside a block of 12 free'd.
+            // realloc_zero_then_free. Valgrind: invalid free at :35, 0 bytes inside a block of 12
+            // free'd; invalid free at :39, 0 bytes inside a block of 12 free'd.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -1020,31 +1108,36 @@ fn c_heap() {
                 records: 1,
                 ..same(MALLOC, &["realloc_fails_huge_leak"], &[])
             },
-            // zero_malloc_write. Valgrind: invalid write of size 4 at :64, 0 bytes after a block of 0 alloc'd.
+            // zero_malloc_write. Valgrind: invalid write of size 4 at :64, 0 bytes after a block of
+            // 0 alloc'd.
             same(
                 MALLOC,
                 &["zero_malloc_write"],
                 &[want("overflow", 0, Some(0), ("access", 64))],
             ),
-            // zero_calloc_write. Valgrind: invalid write of size 4 at :70, 0 bytes after a block of 0 alloc'd.
+            // zero_calloc_write. Valgrind: invalid write of size 4 at :70, 0 bytes after a block of
+            // 0 alloc'd.
             same(
                 MALLOC,
                 &["zero_calloc_write"],
                 &[want("overflow", 0, Some(0), ("access", 70))],
             ),
-            // zero_realloc_null_write. Valgrind: invalid write of size 4 at :76, 0 bytes after a block of 0 alloc'd.
+            // zero_realloc_null_write. Valgrind: invalid write of size 4 at :76, 0 bytes after a
+            // block of 0 alloc'd.
             same(
                 MALLOC,
                 &["zero_realloc_null_write"],
                 &[want("overflow", 0, Some(0), ("access", 76))],
             ),
-            // zero_valloc_read. Valgrind: invalid read of size 1 at :82, 0 bytes after a block of 0 alloc'd.
+            // zero_valloc_read. Valgrind: invalid read of size 1 at :82, 0 bytes after a block of 0
+            // alloc'd.
             same(
                 MALLOC,
                 &["zero_valloc_read"],
                 &[want("overflow", 0, Some(0), ("access", 82))],
             ),
-            // write_after_free. Valgrind: invalid write of size 1 at :89, 0 bytes inside a block of 4 free'd.
+            // write_after_free. Valgrind: invalid write of size 1 at :89, 0 bytes inside a block of
+            // 4 free'd.
             // Check mode sees the write at exit, guard mode at the access.
             Case {
                 args: &["write_after_free"],
@@ -1054,14 +1147,18 @@ fn c_heap() {
                     &[want("write_after_free", 4, Some(0), ("access", 89))],
                 )
             },
-            // strndup_after_free. Valgrind: invalid read of size 1 at :95, 0 bytes inside a block of 4 free'd; invalid read of size 2 at :95, 0 bytes inside a block of 4 free'd; invalid read of size 1 at :95, 2 bytes inside a block of 4 free'd.
-            // Valgrind counts two contexts inside strndup (its strnlen and memcpy), gpa one finding for the call.
+            // strndup_after_free. Valgrind: invalid read of size 1 at :95, 0 bytes inside a block
+            // of 4 free'd; invalid read of size 2 at :95, 0 bytes inside a block of 4 free'd;
+            // invalid read of size 1 at :95, 2 bytes inside a block of 4 free'd.
+            // Valgrind counts two contexts inside strndup (its strnlen and memcpy), gpa one finding
+            // for the call.
             same(
                 MALLOC,
                 &["strndup_after_free"],
                 &[want("read_after_free", 4, Some(0), ("access", 95))],
             ),
-            // write_after_realloc_zero. Valgrind: invalid write of size 1 at :102, 0 bytes inside a block of 4 free'd.
+            // write_after_realloc_zero. Valgrind: invalid write of size 1 at :102, 0 bytes inside a
+            // block of 4 free'd.
             // Check mode sees the write at exit, guard mode at the access.
             Case {
                 args: &["write_after_realloc_zero"],
@@ -1077,7 +1174,8 @@ fn c_heap() {
                 records: 1,
                 ..same(MALLOC, &["calloc_leak"], &[])
             },
-            // param_free. Valgrind: invalid read of size 4 at :13, 0 bytes inside a block of 4 free'd.
+            // param_free. Valgrind: invalid read of size 4 at :13, 0 bytes inside a block of 4
+            // free'd.
             // Check mode does not see the direct read; guard mode does.
             Case {
                 args: &["param_free"],
@@ -1113,7 +1211,8 @@ fn c_heap() {
                 records: 2,
                 ..same(MALLOC, &["malloc_malloc"], &[])
             },
-            // read_after_free_struct. Valgrind: invalid read of size 4 at :139, 0 bytes inside a block of 4 free'd.
+            // read_after_free_struct. Valgrind: invalid read of size 4 at :139, 0 bytes inside a
+            // block of 4 free'd.
             // Check mode does not see the direct read; guard mode does.
             Case {
                 args: &["read_after_free_struct"],
@@ -1153,7 +1252,8 @@ fn c_heap() {
                 records: 1,
                 ..same(MALLOC, &["malloc_into_malloc"], &[])
             },
-            // offset_free. Valgrind: invalid free at :178, 8 bytes inside a block of 16 alloc'd; definitely lost 16 in 1.
+            // offset_free. Valgrind: invalid free at :178, 8 bytes inside a block of 16 alloc'd;
+            // definitely lost 16 in 1.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -1165,7 +1265,8 @@ fn c_heap() {
                     &[want("invalid_free", 16, Some(8), ("invalid_free", 178))],
                 )
             },
-            // negative_offset_free. Valgrind: invalid free at :184, 10 bytes before a block of 1 alloc'd; definitely lost 1 in 1.
+            // negative_offset_free. Valgrind: invalid free at :184, 10 bytes before a block of 1
+            // alloc'd; definitely lost 1 in 1.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -1187,7 +1288,8 @@ fn c_heap() {
                     &[want("invalid_free", 0, None, ("invalid_free", 190))],
                 )
             },
-            // offset_zero_double_free. Valgrind: invalid free at :197, 0 bytes inside a block of 8 free'd.
+            // offset_zero_double_free. Valgrind: invalid free at :197, 0 bytes inside a block of 8
+            // free'd.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -1197,7 +1299,8 @@ fn c_heap() {
                     &[want("double_free", 8, None, ("second_free", 197))],
                 )
             },
-            // strlen_then_offset_free. Valgrind: invalid free at :204, 1 bytes inside a block of 10 alloc'd; definitely lost 10 in 1.
+            // strlen_then_offset_free. Valgrind: invalid free at :204, 1 bytes inside a block of 10
+            // alloc'd; definitely lost 10 in 1.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -1209,7 +1312,8 @@ fn c_heap() {
                     &[want("invalid_free", 10, Some(1), ("invalid_free", 204))],
                 )
             },
-            // function_free. Valgrind: invalid free at :209, in the Text segment of /tmp/cs/bin/malloc-O0.
+            // function_free. Valgrind: invalid free at :209, in the Text segment of
+            // /tmp/cs/bin/malloc-O0.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -1229,7 +1333,8 @@ fn c_heap() {
                     &[want("invalid_free", 0, None, ("invalid_free", 214))],
                 )
             },
-            // realloc_before_block. Valgrind: invalid free at :221, 8 bytes before a block of 16 alloc'd; definitely lost 16 in 1.
+            // realloc_before_block. Valgrind: invalid free at :221, 8 bytes before a block of 16
+            // alloc'd; definitely lost 16 in 1.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -1241,7 +1346,8 @@ fn c_heap() {
                     &[want("invalid_free", 16, Some(-8), ("invalid_free", 221))],
                 )
             },
-            // free_but_no_malloc. Valgrind: invalid free at :227, 0 bytes inside a block of 8 free'd.
+            // free_but_no_malloc. Valgrind: invalid free at :227, 0 bytes inside a block of 8
+            // free'd.
             Case {
                 native_aborts: true,
                 output: DONE,
@@ -1292,7 +1398,8 @@ fn replaced_operator_new() {
             // pairs. Valgrind: no error.
             same(CUSTOM_NEW, &["pairs"], &[]),
             // new_then_free. Valgrind: mismatched free at :42, 0 bytes inside a block of 4 alloc'd.
-            // Valgrind's own operator new replaces the program's, so its block is a new block freed by free; gpa runs the program's operator new, which calls malloc: nothing to report.
+            // Valgrind's own operator new replaces the program's, so its block is a new block freed
+            // by free; gpa runs the program's operator new, which calls malloc: nothing to report.
             same(CUSTOM_NEW, &["new_then_free"], &[]),
             // leak. Valgrind: no error; definitely lost 16 in 1.
             Case {
@@ -1306,7 +1413,8 @@ fn replaced_operator_new() {
                 ..same(CUSTOM_NEW, &["pairs"], &[])
             },
             // new_then_free. Valgrind: mismatched free at :42, 0 bytes inside a block of 4 alloc'd.
-            // Valgrind's own operator new replaces the program's, so its block is a new block freed by free; gpa runs the program's operator new, which calls malloc: nothing to report.
+            // Valgrind's own operator new replaces the program's, so its block is a new block freed
+            // by free; gpa runs the program's operator new, which calls malloc: nothing to report.
             Case {
                 flags: &["-DONLY_NEW"],
                 ..same(CUSTOM_NEW, &["new_then_free"], &[])
