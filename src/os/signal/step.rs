@@ -485,7 +485,11 @@ mod tests {
         // No copy of the page's address is left in the table, a root of the leak scan (a
         // leaked 0-byte block read once, in a page of its own, was "still reachable").
         for entry in &OPENED {
-            assert_ne!(entry.start.load(Ordering::Relaxed), page, "stale page address");
+            assert_ne!(
+                entry.start.load(Ordering::Relaxed),
+                page,
+                "stale page address"
+            );
         }
         TARGET.store(0, Ordering::Release);
     }
