@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <malloc.h>
+#include <memory>
 #include <new>
 
 static void keep(void *p) { __asm__ volatile("" : : "r"(p) : "memory"); }
@@ -238,6 +240,48 @@ static void aligned_alloc_delete() {
   operator delete(p, std::align_val_t(64));
 }
 
+// More crossings at run time (no analyzer test): C's aligned allocators released by delete,
+// std::allocator told the wrong count (its sized delete), an over-aligned class array's cookie,
+// realloc of a class array.
+static void memalign_delete() {
+  void *p = memalign(64, 32);
+  keep(p);
+  operator delete(p);
+}
+static void posix_memalign_delete_array() {
+  void *p = 0;
+  if (posix_memalign(&p, 32, 48) != 0)
+    return;
+  keep(p);
+  operator delete[](p);
+}
+static void valloc_delete() {
+  char *p = (char *)valloc(100);
+  keep(p);
+  delete p;
+}
+static void allocator_wrong_count() {
+  std::allocator<int> a;
+  int *p = a.allocate(10);
+  keep(p);
+  a.deallocate(p, 5);
+}
+struct alignas(64) WideCounted {
+  int value;
+  WideCounted() : value(1) {}
+  ~WideCounted() { keep(&value); }
+};
+static void aligned_class_array_delete() {
+  WideCounted *p = new WideCounted[2];
+  keep(p);
+  delete p;
+}
+static void class_array_realloc() {
+  Counted *p = new Counted[4];
+  keep(p);
+  keep(realloc(p, 64));
+}
+
 // ArrayDelete.cpp: an array of a derived class deleted through its base (same size here: the
 // program runs as written).
 struct Base { virtual ~Base() = default; };
@@ -312,6 +356,12 @@ static const Case cases[] = {
     {"aligned_new_plain_delete", aligned_new_plain_delete},
     {"aligned_new_free", aligned_new_free},
     {"aligned_alloc_delete", aligned_alloc_delete},
+    {"memalign_delete", memalign_delete},
+    {"posix_memalign_delete_array", posix_memalign_delete_array},
+    {"valloc_delete", valloc_delete},
+    {"allocator_wrong_count", allocator_wrong_count},
+    {"aligned_class_array_delete", aligned_class_array_delete},
+    {"class_array_realloc", class_array_realloc},
     {"array_delete_through_base", array_delete_through_base},
     {"good", good},
 };
