@@ -414,11 +414,13 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     // missed that is not in glibc's thread-exit code (`missed_running`: one that runs on
     // with every signal blocked, `leak_thread_blocked_raw.c`, or one that did not answer in
     // time) keeps its DTV, which Valgrind reports "possibly lost" as any running thread's.
-    // Not at all when a missed thread owns a heap and has not been through gpa's thread-exit
-    // hook: it runs on, with a mask that may look like glibc's own (a raw `rt_sigprocmask`
-    // of every signal). One that has been through the hook is ending: it took over a heap
-    // with glibc's `free`s after the key destructors, and before it kept every cached
-    // stack's DTV "possibly lost" (lifecycle.md item 24).
+    // Not at all when a missed thread owns a heap and is not ending: it runs on, with a mask
+    // that may look like glibc's own (a raw `rt_sigprocmask` of every signal). A thread is
+    // ending when it has been through gpa's thread-exit hook, or has glibc's thread-exit
+    // mask (`world::in_glibc_thread_exit`): it took over a heap with glibc's `free`s after
+    // the key destructors (`__nptl_free_stacks` freeing the DTVs of stacks the cache no
+    // longer keeps), where a thread that never allocated before has no hook to run. Such a
+    // thread kept every cached stack's DTV "possibly lost" (lifecycle.md items 24 and 29).
     let running_owners = threads
         .missed
         .iter()
@@ -426,6 +428,7 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
             owners.contains(&(tid as u64))
                 && thread_exists(tid as u64)
                 && !crate::gpa::exit_hook_ran(tid as u64)
+                && !world::in_glibc_thread_exit(tid)
         })
         .count();
     let mut user_blocks = user_blocks;

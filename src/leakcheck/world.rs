@@ -567,6 +567,27 @@ pub(crate) fn masked_by_glibc(tid: i32) -> bool {
     })
 }
 
+/// Whether thread `tid` has the mask glibc's thread-exit code gives a thread it is ending
+/// (`start_thread`, glibc 2.34 and later, after the key destructors and
+/// `__libc_thread_freeres`): every signal blocked but `SIGSETXID` (33), which the `setxid`
+/// handshake still needs (`fffffffefffbfeff` as read back). Neither a program's own masks
+/// (`sigfillset` leaves 32 and 33 out) nor a raw `rt_sigprocmask` of every signal
+/// (`exit_heap_missed.c`: 33 blocked too) nor glibc's thread-creation mask (33 blocked too)
+/// has that shape; only a raw mask made to copy it does. False when the mask cannot be read
+/// (the thread ended).
+pub(crate) fn in_glibc_thread_exit(tid: i32) -> bool {
+    let mut text = [0u8; 4096];
+    read_task_file(tid, b"/status\0", &mut text)
+        .is_some_and(|read| has_thread_exit_mask(&text[..read]))
+}
+
+/// The test of [`in_glibc_thread_exit`] on a `/proc/<pid>/task/<tid>/status` text.
+fn has_thread_exit_mask(status: &[u8]) -> bool {
+    signal_blocked_in_status(status, stop_signal())
+        && signal_blocked_in_status(status, 32)
+        && !signal_blocked_in_status(status, 33)
+}
+
 /// Whether thread `tid` blocks `signal` (its `SigBlk` mask in `/proc/self/task/<tid>/status`),
 /// read without allocating.
 fn blocks_signal(tid: i32, signal: libc::c_int) -> bool {
@@ -606,6 +627,20 @@ mod tests {
         assert!(!signal_blocked_in_status(b"nothing", 1));
         assert_eq!(parse_decimal(b"1234"), Some(1234));
         assert_eq!(parse_decimal(b"."), None);
+    }
+
+    #[test]
+    fn only_glibc_thread_exit_mask_reads_as_ending() {
+        let status = |mask: &str| format!("Name:\tx\nSigBlk:\t{mask}\n").into_bytes();
+        // glibc 2.36's thread-exit mask, as read back from a thread caught ending.
+        assert!(has_thread_exit_mask(&status("fffffffefffbfeff")));
+        // Its thread-creation mask, and a raw rt_sigprocmask of every signal (the kernel
+        // drops SIGKILL and SIGSTOP): 33 blocked too.
+        assert!(!has_thread_exit_mask(&status("fffffffffffbfeff")));
+        // sigfillset through glibc or a raw syscall: 32 and 33 left out.
+        assert!(!has_thread_exit_mask(&status("fffffffcfffbfeff")));
+        // Nothing blocked.
+        assert!(!has_thread_exit_mask(&status("0000000000000000")));
     }
 
     #[test]
