@@ -9,8 +9,8 @@
 //! `PROT_NONE`), inside a live block or elsewhere, is skipped instead of faulting. Nor is
 //! memory read that holds no pointer for sure: the pages of private anonymous memory that are
 //! neither present nor swapped out (never touched: zeros), in each readable part of
-//! [`LARGE_PAGES`] pages or more ([`super::populated`]; a smaller part is read whole, as it
-//! costs less than the question), and in the roots ([`Maps::for_each_populated_run`]).
+//! [`LARGE_PAGES`] pages or more ([`super::populated`]; a smaller part is read whole), and
+//! in the roots ([`Maps::for_each_populated_run`]).
 //!
 //! Root mappings are memcheck's: every mapping that is readable and writable, private or
 //! shared, anonymous or backed by a file (`MAP_SHARED` memory holds real references), except
@@ -24,8 +24,8 @@ use super::graph::Memory;
 use super::populated::Populated;
 
 /// The pages a readable part of private anonymous memory must span for its untouched pages
-/// to be skipped ([`Memory::for_each_readable`]): below, it is read whole (the question costs
-/// a `pread` of its pagemap entries; reading 16 pages costs about as much).
+/// to be skipped ([`Memory::for_each_readable`]): a smaller part (every small block) is read
+/// whole, as before, without the question's system call.
 pub const LARGE_PAGES: usize = 16;
 
 /// One line of `/proc/self/maps`.
