@@ -15,16 +15,44 @@
  *   still reachable: 1,073,741,848 bytes in 2 blocks
  * huge[1] and its 40-byte block "possibly lost" because of two words of Valgrind's own
  * preload library pointing inside huge[1] (cli/tests/exit_huge.rs says more).
+ *
+ * With `confined` after the size, the program then installs a seccomp filter that refuses
+ * open, openat and pread64 with EACCES (allowing the rest), so that /proc/self/pagemap cannot
+ * be read at exit.
  */
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 
 static char *kept;
 
 /* Stores `pointer` in the middle of `block` (`size` bytes): the only page of it touched. */
 static void store_in_middle(char *block, size_t size, void *pointer) {
     memcpy(block + size / 2, &pointer, sizeof pointer);
+}
+
+#define REFUSE(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
+                   BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 13 /* EACCES */)
+
+static struct sock_filter rules[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    REFUSE(SYS_open), REFUSE(SYS_openat), REFUSE(SYS_pread64),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+};
+
+static int confine(void) {
+    struct sock_fprog program = {sizeof rules / sizeof rules[0], rules};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program);
 }
 
 int main(int argc, char **argv) {
@@ -51,6 +79,10 @@ int main(int argc, char **argv) {
     kept = huge[0];
     free(huge[3]);
     huge[0] = huge[1] = huge[2] = huge[3] = NULL;
+    if (argc > 2 && strcmp(argv[2], "confined") == 0 && confine() != 0) {
+        printf("no seccomp filter\n");
+        return 2;
+    }
     printf("blocks of %zu MiB\n", mib);
     return 0;
 }
