@@ -505,7 +505,7 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
         &own,
     );
     for &(start, end) in &unexamined_segments {
-        leakcheck::maps::for_each_resident_run(start, end, &mut |from, to| {
+        maps.for_each_populated_run(start, end, &mut |from, to| {
             graph.scan_root_range(from, to);
         });
     }

@@ -52,7 +52,10 @@ use crate::report::LeakKind;
 /// `/proc/self/maps` says ([`super::Maps`]), or all of it (a Rust program's own blocks and
 /// ranges).
 pub trait Memory {
-    /// Calls `visit(start, end)` for each part of `[start, end)` that may be read.
+    /// Calls `visit(start, end)` for each part of `[start, end)` that may be read, in address
+    /// order. An implementation may leave out pages it knows hold only zeros (never touched:
+    /// [`super::Maps`] skips them in large parts of private anonymous memory): they hold no
+    /// pointer.
     fn for_each_readable(&self, start: usize, end: usize, visit: &mut dyn FnMut(usize, usize));
     /// Copies the bytes from `address` into `buffer`, stopping at the first byte that cannot
     /// be read; returns how many were copied. Called only for memory that

@@ -6,7 +6,11 @@
 //! runs (the scanning thread itself maps nothing but its internal heap, which is already
 //! reserved). It serves as the scan's [`Memory`]: a range is read only where a mapping with
 //! read permission covers it, so a page the program made inaccessible (`mprotect`,
-//! `PROT_NONE`), inside a live block or elsewhere, is skipped instead of faulting.
+//! `PROT_NONE`), inside a live block or elsewhere, is skipped instead of faulting. Nor is
+//! memory read that holds no pointer for sure: the pages of private anonymous memory that are
+//! neither present nor swapped out (never touched: zeros), in each readable part of
+//! [`LARGE_PAGES`] pages or more ([`super::populated`]; a smaller part is read whole), and
+//! in the roots ([`Maps::for_each_populated_run`]).
 //!
 //! Root mappings are memcheck's: every mapping that is readable and writable, private or
 //! shared, anonymous or backed by a file (`MAP_SHARED` memory holds real references), except
@@ -17,6 +21,12 @@
 //! * `mappings` is sorted by start address and the mappings do not overlap.
 
 use super::graph::Memory;
+use super::populated::Populated;
+
+/// The pages a readable part of private anonymous memory must span for its untouched pages
+/// to be skipped ([`Memory::for_each_readable`]): a smaller part (every small block) is read
+/// whole, as before, without the question's system call.
+pub const LARGE_PAGES: usize = 16;
 
 /// One line of `/proc/self/maps`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +50,12 @@ pub struct Mapping {
 }
 
 impl Mapping {
+    /// Whether the mapping is private anonymous memory (`[heap]`, `[stack]` and named
+    /// anonymous memory included), whose pages never touched read as zeros.
+    pub fn is_private_anonymous(&self) -> bool {
+        !self.shared && self.inode == 0
+    }
+
     /// Whether the mapping is backed by a file (not anonymous, not a pseudo-name).
     pub fn is_file(&self) -> bool {
         self.inode != 0 && self.path.starts_with('/')
@@ -74,6 +90,8 @@ pub struct Maps {
     mappings: std::vec::Vec<Mapping>,
     /// Every other thread is stopped for good ([`Maps::with_every_other_thread_stopped`]).
     nothing_runs: bool,
+    /// Which pages are present or swapped, for the scan this snapshot serves.
+    populated: Populated,
 }
 
 impl Maps {
@@ -100,6 +118,7 @@ impl Maps {
         Maps {
             mappings,
             nothing_runs: false,
+            populated: Populated::new(),
         }
     }
 
@@ -113,6 +132,23 @@ impl Maps {
     pub fn with_every_other_thread_stopped(mut self) -> Maps {
         self.nothing_runs = true;
         self
+    }
+
+    /// Calls `visit(from, to)` for the runs of `[start, end)` (inside one mapping) whose
+    /// pages are present or swapped out, the others being zeros or not in memory
+    /// ([`Populated::for_each_run`]; by pagemap where it can be read, else by `mincore`, else
+    /// the whole range): how the roots skip pages never touched.
+    pub fn for_each_populated_run(
+        &self,
+        start: usize,
+        end: usize,
+        visit: &mut dyn FnMut(usize, usize),
+    ) {
+        let private_anonymous = self
+            .find(start)
+            .is_some_and(|mapping| mapping.is_private_anonymous() && end <= mapping.end);
+        self.populated
+            .for_each_run(start, end, private_anonymous, visit);
     }
 
     /// Every mapping, by address.
@@ -160,31 +196,40 @@ fn parse_line(line: &[u8]) -> Option<Mapping> {
 impl Memory for Maps {
     fn for_each_readable(&self, start: usize, end: usize, visit: &mut dyn FnMut(usize, usize)) {
         let first = self.mappings.partition_point(|m| m.end <= start);
+        let large = LARGE_PAGES * crate::os::page_size();
         let mut run: Option<(usize, usize)> = None;
+        // Adds the readable piece `[from, to)` to the run (`None`: a gap, which ends it), and
+        // visits the run it ends.
+        let mut add = |piece: Option<(usize, usize)>, visit: &mut dyn FnMut(usize, usize)| {
+            run = match (run, piece) {
+                (Some((run_from, run_to)), Some((from, to))) if run_to == from => {
+                    Some((run_from, to))
+                }
+                (Some((run_from, run_to)), piece) => {
+                    visit(run_from, run_to);
+                    piece
+                }
+                (None, piece) => piece,
+            };
+        };
         for mapping in &self.mappings[first..] {
             if mapping.start >= end {
                 break;
             }
             if !mapping.read {
-                if let Some((from, to)) = run.take() {
-                    visit(from, to);
-                }
+                add(None, visit);
                 continue;
             }
             let from = mapping.start.max(start);
             let to = mapping.end.min(end);
-            run = match run {
-                Some((run_from, run_to)) if run_to == from => Some((run_from, to)),
-                Some((run_from, run_to)) => {
-                    visit(run_from, run_to);
-                    Some((from, to))
-                }
-                None => Some((from, to)),
-            };
+            if to - from >= large && mapping.is_private_anonymous() {
+                self.populated
+                    .for_each_run(from, to, true, &mut |a, b| add(Some((a, b)), visit));
+            } else {
+                add(Some((from, to)), visit);
+            }
         }
-        if let Some((from, to)) = run {
-            visit(from, to);
-        }
+        add(None, visit);
     }
 
     fn is_readable(&self, address: usize) -> bool {
@@ -260,41 +305,6 @@ pub fn read_own_memory(address: usize, buffer: &mut [u8]) -> Option<usize> {
     match unsafe { *libc::__errno_location() } {
         libc::EFAULT | libc::ESRCH => Some(0),
         _ => None,
-    }
-}
-
-/// Calls `visit(start, end)` for the runs of resident pages of `[start, end)` (page-aligned
-/// `start`): pages never touched are all zero and hold no pointer, so a scan skips them. When
-/// residency cannot be asked, the whole range is one run.
-pub fn for_each_resident_run(start: usize, end: usize, visit: &mut dyn FnMut(usize, usize)) {
-    let page = crate::os::page_size();
-    let mut residency = [0u8; 256];
-    let mut run: Option<usize> = None;
-    let mut chunk = start;
-    while chunk < end {
-        let pages = (end - chunk).div_ceil(page).min(residency.len());
-        let chunk_end = end.min(chunk + pages * page);
-        // SAFETY: `chunk` is page-aligned (a mapping's start plus whole pages) and
-        // `residency` has room for `pages` entries; mincore only writes that vector.
-        let status = unsafe {
-            libc::mincore(
-                chunk as *mut libc::c_void,
-                chunk_end - chunk,
-                residency.as_mut_ptr(),
-            )
-        };
-        for (index, &resident) in residency[..pages].iter().enumerate() {
-            let at = chunk + index * page;
-            if status != 0 || resident & 1 != 0 {
-                run.get_or_insert(at);
-            } else if let Some(from) = run.take() {
-                visit(from, at);
-            }
-        }
-        chunk = chunk_end;
-    }
-    if let Some(from) = run {
-        visit(from, end);
     }
 }
 
@@ -402,26 +412,42 @@ ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0  [vsyscall]
     }
 
     #[test]
-    fn resident_runs_cover_touched_pages() {
+    fn untouched_pages_of_large_anonymous_parts_are_not_read() {
         let page = crate::os::page_size();
-        let memory = crate::os::map(8 * page).unwrap();
+        let pages = 4 * LARGE_PAGES;
+        let memory = crate::os::map(pages * page).unwrap();
         let base = memory.as_ptr() as usize;
-        // SAFETY: pages 1 and 2 of a fresh private mapping of ours.
+        // SAFETY: pages of a fresh private mapping of ours.
         unsafe {
-            memory.as_ptr().add(page).write(1);
-            memory.as_ptr().add(2 * page).write(1);
-            memory.as_ptr().add(6 * page).write(1);
+            memory.as_ptr().add(3 * page).write(1);
+            memory.as_ptr().add(40 * page).write(1);
+            memory.as_ptr().add(41 * page).write(1);
         }
-        let mut runs = std::vec::Vec::new();
-        for_each_resident_run(base, base + 8 * page, &mut |a, b| runs.push((a, b)));
+        let maps = Maps::read();
+        assert!(maps.find(base).unwrap().is_private_anonymous());
+        let mut parts = std::vec::Vec::new();
+        maps.for_each_readable(base + 8, base + pages * page, &mut |a, b| {
+            parts.push((a, b))
+        });
         assert_eq!(
-            runs,
+            parts,
             [
-                (base + page, base + 3 * page),
-                (base + 6 * page, base + 7 * page)
+                (base + 3 * page, base + 4 * page),
+                (base + 40 * page, base + 42 * page)
             ]
         );
+        // A part smaller than `LARGE_PAGES` pages is read whole.
+        parts.clear();
+        let small = (LARGE_PAGES - 1) * page;
+        maps.for_each_readable(base + 4 * page, base + 4 * page + small, &mut |a, b| {
+            parts.push((a, b))
+        });
+        assert_eq!(parts, [(base + 4 * page, base + 4 * page + small)]);
+        // The roots' question, whatever the size.
+        parts.clear();
+        maps.for_each_populated_run(base, base + 8 * page, &mut |a, b| parts.push((a, b)));
+        assert_eq!(parts, [(base + 3 * page, base + 4 * page)]);
         // SAFETY: mapped above, unused now.
-        unsafe { crate::os::unmap(memory, 8 * page) };
+        unsafe { crate::os::unmap(memory, pages * page) };
     }
 }

@@ -13,7 +13,8 @@
 //!    [`crate::report::suppress`].
 //!
 //! [`maps`] reads the process's memory map: which memory may be read, which mappings are
-//! roots; [`roots`] scans those roots at exit, each known stack from its live frames up.
+//! roots; [`populated`] which pages of it may hold a pointer at all (present or swapped out:
+//! a page never touched is zeros, and a huge block of them is not read); [`roots`] scans those roots at exit, each known stack from its live frames up.
 //! [`world`] stops the other threads of the process while their heaps are examined and reads
 //! their registers and stack pointers (Linux; the platform part of a leak check); `unlisted`
 //! finds those threads where a seccomp filter kills the directory listing of
@@ -21,6 +22,7 @@
 
 pub mod graph;
 pub mod maps;
+pub mod populated;
 pub mod records;
 pub mod roots;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

@@ -279,7 +279,7 @@ impl OwnState {
 }
 
 /// Scans every root mapping of `maps` into `graph` (see the module docs): the pages that are
-/// resident and that `managed` (a GPA manages the page at this address) rejects, without the
+/// present or swapped out and that `managed` (a GPA manages the page at this address) rejects, without the
 /// library's `own` state; in a mapping holding one of `stacks`, only from its live part up;
 /// and each of `stacks`' registers as a root word.
 pub fn scan_mappings(
@@ -306,14 +306,16 @@ pub fn scan_mappings(
                 continue;
             }
         }
-        scan_unmanaged(graph, start, end, managed, own);
+        scan_unmanaged(graph, maps, start, end, managed, own);
     }
 }
 
-/// Scans the pages of `[start, end)` that are resident and not managed by a GPA, without the
+/// Scans the pages of `[start, end)` (inside one mapping of `maps`) that are present or
+/// swapped out ([`Maps::for_each_populated_run`]) and not managed by a GPA, without the
 /// library's `own` state.
 fn scan_unmanaged(
     graph: &mut Graph<'_>,
+    maps: &Maps,
     start: usize,
     end: usize,
     managed: &dyn Fn(usize) -> bool,
@@ -321,7 +323,7 @@ fn scan_unmanaged(
 ) {
     let page = crate::os::page_size();
     let first_page = start & !(page - 1);
-    super::maps::for_each_resident_run(first_page, end, &mut |from, to| {
+    maps.for_each_populated_run(first_page, end, &mut |from, to| {
         let mut cursor = from;
         while cursor < to {
             // Runs of pages no GPA manages.
