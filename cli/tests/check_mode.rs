@@ -403,6 +403,44 @@ fn threads_still_ending_at_exit_under_load_leave_no_false_finding() {
 }
 
 #[test]
+fn a_thread_parked_at_its_exit_owning_a_heap_it_took_there_leaves_no_false_finding() {
+    if !gcc_or_skip() {
+        return;
+    }
+    // exit_ending_parked.c traced: the deterministic twin of the test above's rare failure
+    // (lifecycle.md item 29). A detached thread that never allocated takes over a heap with
+    // glibc's free of a cached stack's DTV after its key destructors (so gpa's exit hook was
+    // never set for it), and a tracer parks it on its exit system call: the exit scan misses
+    // a thread that owns a heap and has glibc's thread-exit mask. Valgrind 3.19 on the
+    // program untraced: no error, nothing lost, "still reachable: 192 bytes in 8 blocks" (the
+    // joined threads' blocks; gpa lists 7 of them: the eighth is in the heap the parked thread
+    // took, which is not examined, as the report says). Before, the thread was taken for one
+    // running on and the DTV judgement was turned off: "288 bytes in 1 blocks are possibly
+    // lost" (its own stack's DTV, in glibc's cache) in every run.
+    let dir = scratch("exit-ending-parked");
+    let binary = compile_c("exit_ending_parked", &dir);
+    for options in [&[][..], &["--guard"][..]] {
+        let run = gpa_run(&dir, options, &[binary.to_str().unwrap(), "traced"]);
+        let stdout = run.stdout();
+        if stdout.contains("SKIPPED") {
+            eprintln!("{stdout}");
+            return;
+        }
+        assert!(stdout.contains("parked at"), "{options:?}: {stdout}");
+        assert_every_run_clean(std::slice::from_ref(&run));
+        // Check mode's free of the DTV takes the heap (for its quarantine); guard mode's
+        // takes none, and a missed thread that owns none is not mentioned.
+        if options.is_empty() {
+            assert!(
+                run.stderr().contains("could not be stopped"),
+                "the parked thread was stopped, or owned no heap: {}",
+                run.stderr()
+            );
+        }
+    }
+}
+
+#[test]
 fn threads_stopped_inside_the_general_allocation_paths_leave_no_false_finding() {
     if !gcc_or_skip() {
         return;
