@@ -712,16 +712,12 @@ fn check_range(
     // The common cases first: the range inside one live small block, or outside the heap
     // within one chunk (one page-map entry).
     match gpa.heap_slot_at(start) {
+        // `pad_for`, as in `Found::room_in`: a block of no bytes holds no `last`.
         HeapSlot::Live {
             start: base,
             size,
             align,
-        } => {
-            // `pad_for`, as in `Found::room_in`: a block of no bytes holds no `last`.
-            if last < base + size && start >= base + guard::pad_for(align) {
-                return;
-            }
-        }
+        } if last < base + size && start >= base + guard::pad_for(align) => return,
         HeapSlot::Outside if gpa.heap_outside_from(start, last) => return,
         _ => {}
     }
