@@ -648,11 +648,14 @@ impl Found {
     /// The bytes from `address` to the end of the live small block [`HeapSlot::Live`]
     /// describes, if `address` lies in its bytes (as `Block::of` describes the block: its
     /// user bytes start after the front guard's pad and end where the GPA's do).
+    ///
+    /// The pad is `guard::pad_for(align)`, not `pad_of`'s (none for a block of no bytes):
+    /// such a block has no bytes for `address`, in the slot, to lie before its end, whatever
+    /// the pad (three instructions fewer a look-up).
     #[inline(always)]
     fn room_in(start: usize, size: usize, align: usize, address: usize) -> Option<usize> {
-        let user = start + guard::pad_of(size, align);
         let end = start + size;
-        (address >= user && address < end).then(|| end - address)
+        (address < end && address >= start + guard::pad_for(align)).then(|| end - address)
     }
 
     /// The units of `width` bytes from `p` to the end of its live block (0 when it lies in
@@ -709,16 +712,12 @@ fn check_range(
     // The common cases first: the range inside one live small block, or outside the heap
     // within one chunk (one page-map entry).
     match gpa.heap_slot_at(start) {
+        // `pad_for`, as in `Found::room_in`: a block of no bytes holds no `last`.
         HeapSlot::Live {
             start: base,
             size,
             align,
-        } => {
-            let user = base + guard::pad_of(size, align);
-            if start >= user && last < base + size {
-                return;
-            }
-        }
+        } if last < base + size && start >= base + guard::pad_for(align) => return,
         HeapSlot::Outside if gpa.heap_outside_from(start, last) => return,
         _ => {}
     }

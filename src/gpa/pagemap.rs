@@ -98,6 +98,36 @@ pub fn lookup(address: usize) -> Option<Entry> {
     }
 }
 
+/// The page map's entry for `address` as the checks of libc's calls first need it
+/// ([`small_segment_or`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmallOr {
+    /// No entry: [`lookup`] returns `None`.
+    Nothing,
+    /// The small segment of the chunk (its header not yet checked for its owner), as
+    /// [`lookup`] returns it.
+    Small(*mut Segment),
+    /// Any other entry (a large block's, a guarded area's, or one [`lookup`] rejects): ask
+    /// [`lookup`].
+    Other,
+}
+
+/// [`lookup`] for the common case of a small segment's chunk, tested first and in one
+/// compare (the tag and the chunk's address together, where `lookup` tests the other tags
+/// first); anything but no entry or a small segment's is [`SmallOr::Other`], for `lookup`
+/// to validate.
+#[inline(always)]
+pub fn small_segment_or(address: usize) -> SmallOr {
+    let entry = raw(address);
+    if entry == (address & !(SEGMENT_SIZE - 1)) | TAG_SMALL {
+        SmallOr::Small(Segment::of(entry & !TAG_MASK))
+    } else if entry == 0 {
+        SmallOr::Nothing
+    } else {
+        SmallOr::Other
+    }
+}
+
 #[cold]
 fn install_leaf(top: usize) -> Option<*mut Leaf> {
     let bytes = core::mem::size_of::<Leaf>();
@@ -214,5 +244,52 @@ mod tests {
         assert!(set_range(base, SEGMENT_SIZE, base | 7));
         assert_eq!(lookup(base + 5), None);
         unregister(base, SEGMENT_SIZE);
+    }
+
+    /// `small_segment_or` gives `lookup`'s small segment, `Nothing` where `lookup` finds no
+    /// entry, and leaves every other entry (valid or damaged) to `lookup`, at both ends of
+    /// the chunk and next to it.
+    #[test]
+    fn the_small_segment_test_agrees_with_lookup() {
+        let base = 0x7200_0000_0000usize;
+        let ends = [base, base + 5, base + SEGMENT_SIZE - 1];
+        for address in ends {
+            assert_eq!(small_segment_or(address), SmallOr::Nothing);
+            assert_eq!(lookup(address), None);
+        }
+        assert!(register_small(base));
+        for address in ends {
+            assert_eq!(small_segment_or(address), SmallOr::Small(Segment::of(base)));
+            assert_eq!(lookup(address), Some(Entry::Small(Segment::of(base))));
+        }
+        // The chunks just before and after: no entry.
+        for address in [base - 1, base + SEGMENT_SIZE] {
+            assert_eq!(small_segment_or(address), SmallOr::Nothing);
+            assert_eq!(lookup(address), None);
+        }
+        // Damaged entries (another chunk's segment, a large block's header that is no live
+        // internal block, an unknown tag) and a sound large block: left to `lookup`.
+        let header = internal::alloc_metadata(64, 16)
+            .unwrap()
+            .as_ptr()
+            .cast::<LargeBlock>();
+        for entry in [
+            (base + SEGMENT_SIZE) | TAG_SMALL,
+            (base - SEGMENT_SIZE) | TAG_SMALL,
+            0x1230 | TAG_LARGE,
+            base | 7,
+            base,
+            header as usize | TAG_LARGE,
+        ] {
+            assert!(set_range(base, SEGMENT_SIZE, entry));
+            for address in ends {
+                assert_eq!(small_segment_or(address), SmallOr::Other, "{entry:#x}");
+            }
+        }
+        assert_eq!(lookup(base + 5), Some(Entry::Large(header)));
+        unregister(base, SEGMENT_SIZE);
+        assert_eq!(small_segment_or(base + 5), SmallOr::Nothing);
+        // SAFETY: the block was allocated above and is not used any more.
+        unsafe { internal::free(core::ptr::NonNull::new(header.cast()).unwrap()) };
     }
 }
