@@ -1393,6 +1393,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn accounted_mappings_are_judged_by_the_overcommit_policy_reservations_are_not() {
+        let mode = std::fs::read_to_string("/proc/sys/vm/overcommit_memory").ok();
+        if mode.as_deref().map(str::trim) != Some("0") {
+            eprintln!("vm.overcommit_memory is not 0 ({mode:?}): skipped");
+            return;
+        }
+        let tib = 1usize << 40;
+        // The heuristic refuses one private writable mapping larger than RAM and swap, as it
+        // refuses glibc's, and sets ENOMEM; a reservation of the same size it grants.
+        // SAFETY: writes this thread's errno only.
+        unsafe { *libc::__errno_location() = 0 };
+        assert!(map_accounted(tib).is_none());
+        // SAFETY: reads this thread's errno only.
+        assert_eq!(unsafe { *libc::__errno_location() }, libc::ENOMEM);
+        assert!(map_aligned_accounted(tib, 1 << 30).is_none());
+        assert!(!commit_allows(tib));
+        let reserved = map(tib).expect("a reservation of 1 TiB");
+        // SAFETY: mapped just above, never used.
+        unsafe { unmap(reserved, tib) };
+        // A small accounted mapping is granted, usable, and the probe keeps errno.
+        let page = page_size();
+        let small = map_accounted(page).expect("one page");
+        // SAFETY: a fresh writable mapping of one page.
+        unsafe {
+            small.as_ptr().write(7);
+            unmap(small, page);
+        }
+        // SAFETY: as above.
+        unsafe { *libc::__errno_location() = libc::EINTR };
+        assert!(commit_allows(1 << 20));
+        assert!(!commit_allows(tib));
+        // SAFETY: as above.
+        assert_eq!(unsafe { *libc::__errno_location() }, libc::EINTR);
+    }
+
+    #[test]
     fn a_fixed_reservation_takes_free_space_only() {
         let page = page_size();
         // Four pages near a hint; the middle two given back, then taken again at their place.
