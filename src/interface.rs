@@ -119,6 +119,18 @@ pub unsafe trait RawAllocator {
     /// Returns a new block for `layout` (`layout.size() > 0`), or `None` when out of memory.
     fn alloc(&self, layout: Layout) -> Option<NonNull<u8>>;
 
+    /// As [`RawAllocator::alloc`], for a block that will hold a program's data in full (the
+    /// GPA's large blocks, which C's `malloc` asks for): the page allocator maps it as glibc's
+    /// `malloc` maps its large chunks, accounted by the kernel's overcommit policy, so that a
+    /// request the kernel refuses glibc (1 TiB under the default heuristic) fails here too,
+    /// with `errno` `ENOMEM`; [`RawAllocator::alloc`] maps with `MAP_NORESERVE`, for
+    /// reservations that stay mostly untouched (the GPA's segments). The default (every
+    /// allocator but the page allocator) is [`RawAllocator::alloc`].
+    #[doc(hidden)]
+    fn alloc_accounted(&self, layout: Layout) -> Option<NonNull<u8>> {
+        self.alloc(layout)
+    }
+
     /// Tries to change the length of `memory` to `new_len` (`> 0`) without moving it.
     ///
     /// # Safety

@@ -40,10 +40,31 @@ pub fn page_size() -> usize {
 }
 
 /// Maps `len` bytes of fresh, zeroed, readable and writable memory. `None` when the OS refuses.
+///
+/// The mapping is made with `MAP_NORESERVE`: the kernel charges nothing against its
+/// overcommit limit for it (and refuses it in no overcommit mode but the strict one), as
+/// suits gpa's own reservations, address space that stays mostly untouched. Memory for the
+/// program's blocks comes from [`map_accounted`].
 pub fn map(len: usize) -> Option<NonNull<u8>> {
     debug_assert!(len != 0 && len % page_size() == 0, "map: bad length {len}");
     map_anonymous(len, libc::PROT_READ | libc::PROT_WRITE)
 }
+
+/// [`map`] without `MAP_NORESERVE`, as glibc's `malloc` maps its large chunks: the kernel
+/// accounts the mapping against its overcommit policy (`vm.overcommit_memory`) and so gives
+/// the answer it gives glibc: under the default heuristic (0) it refuses a mapping larger than
+/// RAM and swap together, under strict accounting (2) anything past the commit limit, under 1
+/// nothing. `None` when it refuses, `errno` then `ENOMEM` (the kernel's). A mapping made so
+/// stays accounted when it grows ([`remap`], [`remap_to`]: the kernel charges the growth).
+pub fn map_accounted(len: usize) -> Option<NonNull<u8>> {
+    debug_assert!(len != 0 && len % page_size() == 0, "map: bad length {len}");
+    map_with(0, len, libc::PROT_READ | libc::PROT_WRITE, ACCOUNTED)
+}
+
+/// The `mmap` flags of a mapping the kernel accounts ([`map_accounted`]).
+const ACCOUNTED: libc::c_int = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
+/// The `mmap` flags of a reservation ([`map`]).
+const RESERVED: libc::c_int = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
 
 /// A fresh private anonymous mapping of `len` bytes with `protection`, nothing committed.
 fn map_anonymous(len: usize, protection: libc::c_int) -> Option<NonNull<u8>> {
@@ -53,18 +74,22 @@ fn map_anonymous(len: usize, protection: libc::c_int) -> Option<NonNull<u8>> {
 /// [`map_anonymous`], asking for `hint` first (0: none).
 #[inline(always)]
 fn map_anonymous_near(hint: usize, len: usize, protection: libc::c_int) -> Option<NonNull<u8>> {
+    map_with(hint, len, protection, RESERVED)
+}
+
+/// A fresh private anonymous mapping of `len` bytes with `protection` and `flags` (one of
+/// [`ACCOUNTED`] and [`RESERVED`]), at `hint` if the kernel grants it (0: no hint).
+#[inline(always)]
+fn map_with(
+    hint: usize,
+    len: usize,
+    protection: libc::c_int,
+    flags: libc::c_int,
+) -> Option<NonNull<u8>> {
+    debug_assert!(flags & libc::MAP_FIXED == 0);
     // SAFETY: without MAP_FIXED the address is only a hint: an anonymous private mapping at an
     // address of the kernel's choosing cannot alias existing memory.
-    let address = unsafe {
-        libc::mmap(
-            hint as *mut libc::c_void,
-            len,
-            protection,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
+    let address = unsafe { libc::mmap(hint as *mut libc::c_void, len, protection, flags, -1, 0) };
     if address == libc::MAP_FAILED {
         None
     } else {
@@ -82,8 +107,18 @@ const HINT_END: usize = 0x6000_0000_0000;
 /// Maps `len` bytes of fresh, zeroed memory aligned to `align` (a power of two above the page
 /// size). First asks for the next address of a process-wide aligned hint (one system call when
 /// the kernel grants it, which is the rule), else maps `len + align - page` bytes and unmaps
-/// the unaligned head and the unused tail (three calls).
+/// the unaligned head and the unused tail (three calls). A reservation, as [`map`]'s.
 pub fn map_aligned(len: usize, align: usize) -> Option<NonNull<u8>> {
+    map_aligned_with(len, align, RESERVED)
+}
+
+/// [`map_aligned`] accounted by the kernel, as [`map_accounted`]: for the program's blocks.
+pub fn map_aligned_accounted(len: usize, align: usize) -> Option<NonNull<u8>> {
+    map_aligned_with(len, align, ACCOUNTED)
+}
+
+/// [`map_aligned`] with the `mmap` flags `flags` ([`ACCOUNTED`] or [`RESERVED`]).
+fn map_aligned_with(len: usize, align: usize, flags: libc::c_int) -> Option<NonNull<u8>> {
     let page = page_size();
     debug_assert!(align.is_power_of_two() && align > page && len % page == 0);
     let step = len.checked_next_multiple_of(align)?;
@@ -95,7 +130,7 @@ pub fn map_aligned(len: usize, align: usize) -> Option<NonNull<u8>> {
                 hint as *mut libc::c_void,
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                flags,
                 -1,
                 0,
             )
@@ -109,7 +144,7 @@ pub fn map_aligned(len: usize, align: usize) -> Option<NonNull<u8>> {
         }
     }
     let padded = len.checked_add(align - page)?;
-    let start = map(padded)?;
+    let start = map_with(0, padded, libc::PROT_READ | libc::PROT_WRITE, flags)?;
     let aligned = (start.as_ptr() as usize + align - 1) & !(align - 1);
     let head = aligned - start.as_ptr() as usize;
     let tail = padded - head - len;
@@ -978,6 +1013,26 @@ pub fn address_space_allows(bytes: usize) -> bool {
     address_space_used().is_none_or(|used| used.saturating_add(bytes) <= limit)
 }
 
+/// Whether the kernel's overcommit policy (`vm.overcommit_memory`) grants a new private
+/// writable mapping of `bytes` (`> 0`), as it judges the mapping glibc's `malloc` makes for a
+/// large chunk ([`map_accounted`]): asked by making one and unmapping it at once (two system
+/// calls, nothing touched). For memory taken from a reservation the kernel does not account
+/// (guard mode's area, mapped with `MAP_NORESERVE`): under the default heuristic a block
+/// larger than RAM and swap together is refused, as natively. `errno` is kept. Allocates
+/// nothing.
+pub fn commit_allows(bytes: usize) -> bool {
+    let Some(len) = bytes.checked_next_multiple_of(page_size()) else {
+        return false;
+    };
+    let _errno = KeepErrno::new();
+    let Some(probe) = map_accounted(len) else {
+        return false;
+    };
+    // SAFETY: mapped just above, never used.
+    unsafe { libc::munmap(probe.as_ptr().cast(), len) };
+    true
+}
+
 /// The process's address space in use, in bytes (`/proc/self/statm`'s first field), read
 /// into a buffer on the stack.
 fn address_space_used() -> Option<usize> {
@@ -1336,6 +1391,42 @@ pub unsafe fn unmap_guarded(address: NonNull<u8>, len: usize, guard: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accounted_mappings_are_judged_by_the_overcommit_policy_reservations_are_not() {
+        let mode = std::fs::read_to_string("/proc/sys/vm/overcommit_memory").ok();
+        if mode.as_deref().map(str::trim) != Some("0") {
+            eprintln!("vm.overcommit_memory is not 0 ({mode:?}): skipped");
+            return;
+        }
+        let tib = 1usize << 40;
+        // The heuristic refuses one private writable mapping larger than RAM and swap, as it
+        // refuses glibc's, and sets ENOMEM; a reservation of the same size it grants.
+        // SAFETY: writes this thread's errno only.
+        unsafe { *libc::__errno_location() = 0 };
+        assert!(map_accounted(tib).is_none());
+        // SAFETY: reads this thread's errno only.
+        assert_eq!(unsafe { *libc::__errno_location() }, libc::ENOMEM);
+        assert!(map_aligned_accounted(tib, 1 << 30).is_none());
+        assert!(!commit_allows(tib));
+        let reserved = map(tib).expect("a reservation of 1 TiB");
+        // SAFETY: mapped just above, never used.
+        unsafe { unmap(reserved, tib) };
+        // A small accounted mapping is granted, usable, and the probe keeps errno.
+        let page = page_size();
+        let small = map_accounted(page).expect("one page");
+        // SAFETY: a fresh writable mapping of one page.
+        unsafe {
+            small.as_ptr().write(7);
+            unmap(small, page);
+        }
+        // SAFETY: as above.
+        unsafe { *libc::__errno_location() = libc::EINTR };
+        assert!(commit_allows(1 << 20));
+        assert!(!commit_allows(tib));
+        // SAFETY: as above.
+        assert_eq!(unsafe { *libc::__errno_location() }, libc::EINTR);
+    }
 
     #[test]
     fn a_fixed_reservation_takes_free_space_only() {

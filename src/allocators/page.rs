@@ -12,6 +12,12 @@
 //! block's tail onto a fresh aligned mapping of its own (`mremap` with `MREMAP_FIXED`). It is stateless, so it is `Copy`, `Sync` and free to construct, and it is
 //! the default backing allocator of everything else in the crate.
 //!
+//! Blocks are mapped with `MAP_NORESERVE` (reservations the kernel does not account), but
+//! `alloc_accounted`'s (the GPA's large blocks, the program's data) without it, as glibc maps
+//! its large chunks, so the kernel's overcommit policy refuses what it refuses glibc. A block
+//! keeps its kind when it grows or moves (`mremap` keeps the mapping's accounting, and moves
+//! onto a target the pages' own mapping, not the target's).
+//!
 //! # Invariants
 //! A block of `len` bytes owns exactly the pages `[ptr, ptr + round_up(len, page))`.
 
@@ -78,6 +84,15 @@ unsafe impl RawAllocator for PageAllocator {
             return os::map(len);
         }
         os::map_aligned(len, layout.align())
+    }
+
+    fn alloc_accounted(&self, layout: Layout) -> Option<NonNull<u8>> {
+        let page = os::page_size();
+        let len = round_to_pages(layout.size())?;
+        if layout.align() <= page {
+            return os::map_accounted(len);
+        }
+        os::map_aligned_accounted(len, layout.align())
     }
 
     unsafe fn resize(&self, memory: NonNull<u8>, layout: Layout, new_len: usize) -> bool {

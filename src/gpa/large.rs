@@ -717,7 +717,11 @@ impl GeneralPurposeAllocator {
             };
             return Some((memory, mapping, contents));
         }
-        match backing.alloc(wanted) {
+        // The program's data: mapped as glibc's malloc maps a large chunk (accounted by the
+        // kernel's overcommit policy), so that a request glibc gets refused (1 TiB under the
+        // default heuristic) is refused here too, with `ENOMEM`, rather than mapped with
+        // `MAP_NORESERVE` and the process killed when it touches the pages.
+        match backing.alloc_accounted(wanted) {
             Some(memory) if self.config.backing_allocator_zeroes => {
                 Some((memory, wanted, Contents::Zero))
             }

@@ -341,8 +341,16 @@ impl Area {
         // file read under a limit), which every small guarded block paid (one `prlimit64` a
         // `malloc`: `node -e 0` under `--guard` 3.4 s → 4.5 s, 8.2 s under `ulimit -v`);
         // a small block comes from the reservation, as natively from an arena already mapped.
+        // Likewise the kernel's overcommit policy, which does not account the reservation
+        // (`MAP_NORESERVE`): a block it would refuse glibc's mapping for (1 TiB, or more than
+        // RAM and swap, under the default heuristic) is refused here, and check mode's path
+        // then gets the kernel's `ENOMEM` (`os::commit_allows`: two more system calls).
         let bytes = shape.pages * os::page_size();
-        if shape.data_pages != 0 && bytes >= LIMITED_FROM && !os::address_space_allows(bytes) {
+        if shape.data_pages != 0
+            && bytes >= LIMITED_FROM
+            && !(os::address_space_allows(bytes)
+                && os::commit_allows(shape.data_pages * os::page_size()))
+        {
             return None;
         }
         // A block of no bytes opens no page, so it costs no mapping: only blocks with data
