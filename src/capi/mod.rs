@@ -571,10 +571,30 @@ fn calloc_general(count: usize, size: usize) -> *mut u8 {
     // For a leak scan that stops this thread while it clears the block (`scan::InFlight`):
     // across the `memset` call the pointer may be kept only in this frame.
     scan::fresh_now(block);
-    // SAFETY: a fresh block of `total` bytes.
-    unsafe { core::ptr::write_bytes(block, 0, total) };
+    if total < CALLOC_ASK_PAGES {
+        // SAFETY: a fresh block of `total` bytes.
+        unsafe { core::ptr::write_bytes(block, 0, total) };
+    } else {
+        // A large block's pages never touched (a fresh mapping's, or a reused one's given
+        // back) read as zeros already: clearing them would make them resident. A calloc of
+        // 16 GiB that glibc serves from untouched pages took 16 GiB of memory here, and two
+        // such got the process OOM-killed on a 24 GiB machine.
+        crate::leakcheck::populated::Populated::new().for_each_written_run(
+            block as usize,
+            block as usize + total,
+            &mut |from, to| {
+                // SAFETY: `[from, to)` lies within the fresh block of `total` bytes.
+                unsafe { core::ptr::write_bytes(from as *mut u8, 0, to - from) }
+            },
+        );
+    }
     scan::landed_with(block)
 }
+
+/// From how many bytes check and guard modes' `calloc` asks which pages of the block were
+/// ever written before clearing it (three system calls: open, read, close of the pagemap),
+/// rather than clearing every page: 1 MiB, 256 pages, whose faults alone cost more.
+const CALLOC_ASK_PAGES: usize = 1 << 20;
 
 /// Check mode's `realloc` of a non-null `memory` to `size` bytes (not 0): its own entry
 /// (`guard::realloc_at`, the traces remembered from this function's frame, as for

@@ -150,6 +150,49 @@ impl Populated {
         }
     }
 
+    /// Calls `visit(from, to)` for the runs of `[start, end)`, private anonymous memory, that
+    /// may hold a nonzero byte, by pagemap alone: a page neither present nor swapped out is
+    /// skipped only when pagemap says so, and whatever pagemap cannot answer for (not
+    /// opened, a read refused) is visited whole. Never `mincore`, which takes a swapped-out
+    /// page for an untouched one: for clearing memory (check mode's `calloc` of a large
+    /// block, `capi::calloc_general`), where skipping a page that holds data would be wrong,
+    /// not only slow. Costs a `pread` of 4 KiB of entries per 2 MiB.
+    pub fn for_each_written_run(
+        &self,
+        start: usize,
+        end: usize,
+        visit: &mut dyn FnMut(usize, usize),
+    ) {
+        if start >= end {
+            return;
+        }
+        let fd = self.pagemap();
+        if fd < 0 {
+            visit(start, end);
+            return;
+        }
+        let page = crate::os::page_size();
+        let mut entries = [core::mem::MaybeUninit::<u64>::uninit(); ENTRIES];
+        let mut run: Option<usize> = None;
+        let mut chunk = start & !(page - 1);
+        while chunk < end {
+            let pages = (end - chunk).div_ceil(page).min(ENTRIES);
+            let answer = read_entries(fd, chunk / page, &mut entries[..pages]);
+            for index in 0..pages {
+                let at = chunk + index * page;
+                if answer.is_none_or(|entries| entries[index] & (PRESENT | SWAPPED) != 0) {
+                    run.get_or_insert(at);
+                } else if let Some(from) = run.take() {
+                    visit(from.max(start), at);
+                }
+            }
+            chunk += pages * page;
+        }
+        if let Some(from) = run {
+            visit(from.max(start), end);
+        }
+    }
+
     /// The pagemap descriptor, opened on the first call; negative when unavailable.
     fn pagemap(&self) -> i32 {
         let fd = self.fd.load(Ordering::Acquire);
@@ -335,6 +378,23 @@ mod tests {
             fd: AtomicI32::new(UNAVAILABLE),
         };
         assert_eq!(runs(&without, base, base + pages * page, true), want);
+        // The written runs (for clearing): pagemap's, the same pages, clipped alike; and the
+        // whole range without pagemap, never mincore's answer.
+        let written = |populated: &Populated, start: usize, end: usize| {
+            let mut found = std::vec::Vec::new();
+            populated.for_each_written_run(start, end, &mut |a, b| found.push((a, b)));
+            found
+        };
+        assert_eq!(written(&populated, base, base + pages * page), want);
+        assert_eq!(
+            written(&populated, base + page + 8, base + 2 * page + 16),
+            [(base + page + 8, base + 2 * page + 16)]
+        );
+        assert!(written(&populated, base + 3 * page, base + 6 * page).is_empty());
+        assert_eq!(
+            written(&without, base + 3 * page, base + 6 * page),
+            [(base + 3 * page, base + 6 * page)]
+        );
         // SAFETY: mapped above, unused now.
         unsafe { crate::os::unmap(memory, pages * page) };
     }
