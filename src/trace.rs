@@ -1137,7 +1137,7 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
         _ => false,
     };
     if walking {
-        return capture_id_walking(depth);
+        return capture_id_walking(depth, 0);
     }
     if let TraceMethod::Custom(walk) = method {
         if let Some(interning) = interning_walker(walk) {
@@ -1253,10 +1253,15 @@ pub fn capture_id_unanswered(start: Unanswered, depth: usize, method: TraceMetho
 /// work ([`walks_frame_pointers`]), for a capture of at least one frame: the same remembered
 /// walk from its own frame as `capture_id` makes (the same trace), without the choice of
 /// method (the Rust GPA's debug mode captures twice per allocation and free).
+///
+/// `lane` (0 or 1) moves the remembered walk this capture replays: two capture sites whose
+/// captures start from the same frame pointer (the Rust GPA's checked `alloc` and `dealloc`,
+/// each one call below the program's frame) would otherwise take the same remembered walk
+/// and evict each other's at every call.
 #[inline(never)]
-pub fn capture_id_walking_frames(depth: usize) -> TraceId {
+pub fn capture_id_walking_frames(depth: usize, lane: usize) -> TraceId {
     debug_assert!(depth != 0 && frame_pointers_work());
-    capture_id_walking(depth)
+    capture_id_walking(depth, lane)
 }
 
 /// Whether [`TraceMethod::Auto`] walks frame pointers (it was found that they work), without
@@ -1273,11 +1278,11 @@ pub fn walks_frame_pointers() -> bool {
 /// into [`capture_id`], so that a capture is one call: the walk starts from `capture_id`'s
 /// frame.
 #[inline(always)]
-fn capture_id_walking(depth: usize) -> TraceId {
+fn capture_id_walking(depth: usize, lane: usize) -> TraceId {
     let Some(((low, high), caches)) = stack_bounds_and_caches() else {
         return TraceId::NONE;
     };
-    walk_remembered_in(Some(caches), frame_pointer(), low, high, depth)
+    walk_remembered_in(Some(caches), frame_pointer(), low, high, depth, lane)
 }
 
 /// The trace of a frame-pointer walk from `fp` within `[low, high)` for a capture of `depth`
@@ -1286,10 +1291,11 @@ fn capture_id_walking(depth: usize) -> TraceId {
 #[inline(always)]
 #[cfg(test)]
 fn walk_remembered(fp: usize, low: usize, high: usize, depth: usize) -> TraceId {
-    walk_remembered_in(caches(), fp, low, high, depth)
+    walk_remembered_in(caches(), fp, low, high, depth, 0)
 }
 
-/// [`walk_remembered`] with the calling thread's `caches` (`None`: it has none).
+/// [`walk_remembered`] with the calling thread's `caches` (`None`: it has none), in the
+/// remembered walk chosen by `fp` and `lane` (see [`capture_id_walking_frames`]).
 #[inline(always)]
 fn walk_remembered_in(
     caches: Option<&Caches>,
@@ -1297,6 +1303,7 @@ fn walk_remembered_in(
     low: usize,
     high: usize,
     depth: usize,
+    lane: usize,
 ) -> TraceId {
     let traces = match caches {
         Some(caches) if depth <= MEMO_FRAMES - SKIP_BUDGET && !caches.memo_busy.get() => caches,
@@ -1310,7 +1317,7 @@ fn walk_remembered_in(
         }
     };
     traces.memo_busy.set(true);
-    let memo = &traces.memos[(fp >> 4) % MEMOS];
+    let memo = &traces.memos[((fp >> 4) + lane) % MEMOS];
     let id = match memo.replay(fp, low, high, depth) {
         Some(id) => id,
         None => memo.walk(fp, low, high, depth),
@@ -1713,7 +1720,7 @@ mod tests {
 
     #[inline(never)]
     fn capture_shortcut(depth: usize) -> TraceId {
-        core::hint::black_box(capture_id_walking_frames(depth))
+        core::hint::black_box(capture_id_walking_frames(depth, 0))
     }
 
     /// The Rust GPA's shortcut for `Auto` with frame pointers makes the trace `capture_id`

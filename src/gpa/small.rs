@@ -1062,6 +1062,14 @@ impl GeneralPurposeAllocator {
             // SAFETY: the slot was live and is now ours to poison.
             unsafe { safety::poison_inline(address, block_size) };
             address
+        } else if !ENTRY
+            && block_size < quarpages::MIN_SLOT
+            // SAFETY: as above.
+            && unsafe { safety::poison_avx2(address, block_size) }
+        {
+            // The Rust frees' larger blocks by the AVX2 loop (not `poison_or_protect`'s
+            // `memset` call); the C entries keep the code they had, as for the redzones.
+            address
         } else {
             // SAFETY: as above; `heap` is this thread's when `owner`.
             unsafe { self.poison_or_protect(heap, owner, address, block_size) }
