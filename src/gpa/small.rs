@@ -777,7 +777,14 @@ impl GeneralPurposeAllocator {
         // SAFETY: the slot is ours and `block_size` bytes long; `prefix.len <= layout.size()`
         // (`Prefix` contract).
         unsafe {
-            write_canary_inline(address, layout.size(), page.block_size as usize);
+            // The Rust allocations' long redzones by the AVX2 loop; the C entries keep the
+            // code they had.
+            let (size, capacity) = (layout.size(), page.block_size as usize);
+            if ENTRY {
+                write_canary_inline::<false>(address, size, capacity);
+            } else {
+                write_canary_inline::<true>(address, size, capacity);
+            }
             prefix.fill(address);
         }
         meta.state.store(SLOT_LIVE, Ordering::Release);
@@ -1726,10 +1733,24 @@ pub(super) fn page_needs_attention(heap: &Heap, page: &Page, page_ptr: *mut Page
 ///
 /// # Safety
 /// As for [`safety::write_canary`].
+///
+/// `LONG_AVX2`: longer redzones by `safety::write_canary_avx2`'s AVX2 loop where the CPU has
+/// it (the Rust allocations; the C entries keep the code they had).
 #[inline(always)]
-unsafe fn write_canary_inline(block: usize, requested: usize, capacity: usize) {
+unsafe fn write_canary_inline<const LONG_AVX2: bool>(
+    block: usize,
+    requested: usize,
+    capacity: usize,
+) {
     let len = capacity.saturating_sub(requested);
     if !(16..=128).contains(&len) {
+        // SAFETY: caller contract.
+        if LONG_AVX2
+            && len > 128
+            && unsafe { safety::write_canary_avx2(block, requested, capacity) }
+        {
+            return;
+        }
         // SAFETY: caller contract.
         return unsafe { safety::write_canary(block, requested, capacity) };
     }
@@ -2303,18 +2324,28 @@ pub(super) mod tests {
 
     /// The inline canary fill writes exactly the redzone, `[requested, capacity)`, for every
     /// length it handles inline (16 to 128 bytes) and those it hands to `write_canary`.
+    /// Both ways: the C entries' (`memset` over 128 bytes) and the Rust allocations' (the
+    /// AVX2 loop over 128 bytes, where the CPU has it).
     #[test]
     fn inline_canary_fill_covers_exactly_the_redzone() {
-        for capacity in [16usize, 48, 80, 144, 256] {
+        for capacity in [16usize, 48, 80, 144, 256, 400, 1040] {
             for requested in 0..=capacity {
-                let mut slot = vec![0x11u8; capacity + 32];
-                let block = slot.as_mut_ptr() as usize + 16;
-                // SAFETY: `[block, block + capacity)` lies inside `slot`.
-                unsafe { write_canary_inline(block, requested, capacity) };
-                for (offset, &byte) in slot.iter().enumerate() {
-                    let inside = offset >= 16 + requested && offset < 16 + capacity;
-                    let expected = if inside { safety::CANARY } else { 0x11 };
-                    assert_eq!(byte, expected, "capacity {capacity} requested {requested}");
+                for long_avx2 in [false, true] {
+                    let mut slot = vec![0x11u8; capacity + 32];
+                    let block = slot.as_mut_ptr() as usize + 16;
+                    // SAFETY: `[block, block + capacity)` lies inside `slot`.
+                    unsafe {
+                        if long_avx2 {
+                            write_canary_inline::<true>(block, requested, capacity);
+                        } else {
+                            write_canary_inline::<false>(block, requested, capacity);
+                        }
+                    }
+                    for (offset, &byte) in slot.iter().enumerate() {
+                        let inside = offset >= 16 + requested && offset < 16 + capacity;
+                        let expected = if inside { safety::CANARY } else { 0x11 };
+                        assert_eq!(byte, expected, "capacity {capacity} requested {requested}");
+                    }
                 }
             }
         }
