@@ -344,7 +344,7 @@ impl GeneralPurposeAllocator {
         // instruction, would otherwise hold the capture back until the metadata line arrived.
         prefetch(meta as *const SlotMeta as usize);
         prefetch(address + claimed.size());
-        let free_trace = self.trace_here_in(1);
+        let free_trace = self.trace_here_inline(1);
         if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
             return false;
         }

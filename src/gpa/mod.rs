@@ -827,6 +827,28 @@ impl GeneralPurposeAllocator {
         self.trace_here_in(0)
     }
 
+    /// [`Self::trace_here_in`] with the remembered walk's replay inlined into the caller
+    /// (`trace::capture_id_walking_frames_inline`: no call, no frame of its own; the walk
+    /// starts from the caller's frame): the Rust debug mode's checked allocation and free,
+    /// which capture at every call. Anything but a frame-pointer walk goes out of line.
+    #[inline(always)]
+    fn trace_here_inline(&self, lane: usize) -> TraceId {
+        if self.auto_traced && trace::walks_frame_pointers() {
+            let id = trace::capture_id_walking_frames_inline(self.config.stack_trace_frames, lane);
+            if id != TraceId::NONE || trace::thread_prepared() {
+                return id;
+            }
+        }
+        self.trace_here_out_of_line(lane)
+    }
+
+    /// [`Self::trace_here_in`], out of line (for [`Self::trace_here_inline`]'s rare cases).
+    #[cold]
+    #[inline(never)]
+    fn trace_here_out_of_line(&self, lane: usize) -> TraceId {
+        self.trace_here_in(lane)
+    }
+
     /// [`Self::trace_here`] in remembered-walk lane `lane` (0 or 1; see
     /// `trace::capture_id_walking_frames`): the checked Rust free captures in lane 1, so that
     /// its remembered walk and the allocation's (lane 0), whose captures start from the same

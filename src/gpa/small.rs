@@ -771,8 +771,14 @@ impl GeneralPurposeAllocator {
         meta.align_log2
             .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
         meta.tag.store(tag, Ordering::Relaxed);
-        meta.alloc_trace
-            .store(self.trace_at::<ENTRY>(frame, 0).0, Ordering::Relaxed);
+        // The Rust allocation's capture (no entry frame given) with the remembered walk's
+        // replay inlined; the C entries' as before.
+        let alloc_trace = if !ENTRY && frame == 0 {
+            self.trace_here_inline(0)
+        } else {
+            self.trace_at::<ENTRY>(frame, 0)
+        };
+        meta.alloc_trace.store(alloc_trace.0, Ordering::Relaxed);
         meta.free_trace.store(0, Ordering::Relaxed);
         // SAFETY: the slot is ours and `block_size` bytes long; `prefix.len <= layout.size()`
         // (`Prefix` contract).
