@@ -1254,10 +1254,10 @@ pub fn capture_id_unanswered(start: Unanswered, depth: usize, method: TraceMetho
 /// walk from its own frame as `capture_id` makes (the same trace), without the choice of
 /// method (the Rust GPA's debug mode captures twice per allocation and free).
 ///
-/// `lane` (0 or 1) moves the remembered walk this capture replays: two capture sites whose
-/// captures start from the same frame pointer (the Rust GPA's checked `alloc` and `dealloc`,
-/// each one call below the program's frame) would otherwise take the same remembered walk
-/// and evict each other's at every call.
+/// `lane` (0 or 1) moves the remembered walk this capture replays (chosen by `(fp >> 4) +
+/// lane`): two capture sites whose captures start from frame pointers that choose the same
+/// one (the Rust GPA's checked `alloc` and `dealloc`, each one call below the program's
+/// frame) would otherwise evict each other's at every call.
 #[inline(never)]
 pub fn capture_id_walking_frames(depth: usize, lane: usize) -> TraceId {
     debug_assert!(depth != 0 && frame_pointers_work());

@@ -851,8 +851,8 @@ impl GeneralPurposeAllocator {
 
     /// [`Self::trace_here`] in remembered-walk lane `lane` (0 or 1; see
     /// `trace::capture_id_walking_frames`): the checked Rust free captures in lane 1, so that
-    /// its remembered walk and the allocation's (lane 0), whose captures start from the same
-    /// frame pointer, do not take each other's place.
+    /// its remembered walk and the allocation's (lane 0), whose captures start one call below
+    /// the program's frame both, do not take each other's place.
     #[inline(always)]
     fn trace_here_in(&self, lane: usize) -> TraceId {
         if self.auto_traced && trace::walks_frame_pointers() {
