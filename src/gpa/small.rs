@@ -1750,9 +1750,9 @@ unsafe fn write_canary_inline<const LONG_AVX2: bool>(
 ) {
     let len = capacity.saturating_sub(requested);
     if !(16..=128).contains(&len) {
-        // SAFETY: caller contract.
         if LONG_AVX2
             && len > 128
+            // SAFETY: caller contract: the redzone is writable.
             && unsafe { safety::write_canary_avx2(block, requested, capacity) }
         {
             return;
