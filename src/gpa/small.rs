@@ -676,7 +676,7 @@ impl GeneralPurposeAllocator {
             let memory = unsafe { NonNull::new_unchecked(block.cast::<u8>()) };
             if self.config.safety {
                 let size = self.take_remote_slot(memory.as_ptr() as usize);
-                self.quarantine(heap, memory.as_ptr() as usize | 1, size);
+                self.quarantine::<false>(heap, memory.as_ptr() as usize | 1, size);
             } else {
                 self.push_local(heap, memory);
             }
@@ -1090,7 +1090,11 @@ impl GeneralPurposeAllocator {
         match heap {
             Some(mut heap) if owner => {
                 // SAFETY: this thread owns the heap.
-                self.quarantine(unsafe { heap.as_mut() }, entry, block_size)
+                if ENTRY {
+                    self.quarantine::<false>(unsafe { heap.as_mut() }, entry, block_size)
+                } else {
+                    self.quarantine::<true>(unsafe { heap.as_mut() }, entry, block_size)
+                }
             }
             // SAFETY: the owner heap outlives its segments; the block is given up.
             _ => unsafe { (*segment.heap).push_remote(memory) },
@@ -1264,10 +1268,15 @@ impl GeneralPurposeAllocator {
     /// Holds a freed block back from reuse; the oldest leaves when the quarantine is full.
     /// Bit 0 of `entry` is set when the block came through a remote list. Inlined into the
     /// checked frees (one call fewer on each).
+    ///
+    /// `LONG_AVX2`: the leaving block's poison check over 128 bytes by the AVX2 loop called
+    /// from the eviction itself (`safety::poison_damage_inline_avx2`: the Rust frees); else
+    /// through `safety::poison_damage` (the C entries and the other callers, whose code this
+    /// leaves as it was).
     #[inline(always)]
-    fn quarantine(&self, heap: &mut Heap, entry: usize, size: usize) {
+    fn quarantine<const LONG_AVX2: bool>(&self, heap: &mut Heap, entry: usize, size: usize) {
         if heap.quarantine.capacity == 0 {
-            self.evict(heap, entry);
+            self.evict::<LONG_AVX2>(heap, entry);
             return;
         }
         // The ring's fields are updated before the block taken out is evicted (which touches
@@ -1279,10 +1288,10 @@ impl GeneralPurposeAllocator {
             match heap.quarantine.push_making_room(entry, size, limit) {
                 Room::Pushed => return,
                 Room::PushedAfter(oldest) => {
-                    self.evict(heap, oldest);
+                    self.evict::<LONG_AVX2>(heap, oldest);
                     return;
                 }
-                Room::NotYet(oldest) => self.evict(heap, oldest),
+                Room::NotYet(oldest) => self.evict::<LONG_AVX2>(heap, oldest),
             }
         }
     }
@@ -1290,7 +1299,7 @@ impl GeneralPurposeAllocator {
     /// A block leaves the quarantine: check its poison, then make it reusable. Inlined into
     /// [`Self::quarantine`] (one call fewer on each checked free).
     #[inline(always)]
-    fn evict(&self, heap: &mut Heap, entry: usize) {
+    fn evict<const LONG_AVX2: bool>(&self, heap: &mut Heap, entry: usize) {
         if entry & quarpages::PROTECTED != 0 {
             return self.evict_protected(heap, entry);
         }
@@ -1312,8 +1321,14 @@ impl GeneralPurposeAllocator {
         let block_size = page.block_size as usize;
         // The slot's metadata is only written here (its fields are read for a report only):
         // no load of its line waits on the path of every eviction.
-        // SAFETY: the block is freed and still ours.
-        if let Some(offset) = unsafe { safety::poison_damage_inline(address, skip, block_size) } {
+        let damage = if LONG_AVX2 {
+            // SAFETY: the block is freed and still ours.
+            unsafe { safety::poison_damage_inline_avx2(address, skip, block_size) }
+        } else {
+            // SAFETY: the block is freed and still ours.
+            unsafe { safety::poison_damage_inline(address, skip, block_size) }
+        };
+        if let Some(offset) = damage {
             self.report_write_after_free(meta, address, offset, block_size);
         }
         meta.state.store(SLOT_FREED, Ordering::Release);
@@ -1459,7 +1474,7 @@ impl GeneralPurposeAllocator {
     pub(super) fn flush_quarantine(&self, heap: &mut Heap) {
         while heap.quarantine.len != 0 {
             let oldest = heap.quarantine.pop_oldest();
-            self.evict(heap, oldest);
+            self.evict::<false>(heap, oldest);
         }
     }
 
