@@ -1090,10 +1090,11 @@ impl GeneralPurposeAllocator {
         match heap {
             Some(mut heap) if owner => {
                 // SAFETY: this thread owns the heap.
+                let heap = unsafe { heap.as_mut() };
                 if ENTRY {
-                    self.quarantine::<false>(unsafe { heap.as_mut() }, entry, block_size)
+                    self.quarantine::<false>(heap, entry, block_size)
                 } else {
-                    self.quarantine::<true>(unsafe { heap.as_mut() }, entry, block_size)
+                    self.quarantine::<true>(heap, entry, block_size)
                 }
             }
             // SAFETY: the owner heap outlives its segments; the block is given up.
