@@ -1137,7 +1137,7 @@ pub fn capture_id(depth: usize, method: TraceMethod) -> TraceId {
         _ => false,
     };
     if walking {
-        return capture_id_walking(depth);
+        return capture_id_walking(depth, 0);
     }
     if let TraceMethod::Custom(walk) = method {
         if let Some(interning) = interning_walker(walk) {
@@ -1253,10 +1253,27 @@ pub fn capture_id_unanswered(start: Unanswered, depth: usize, method: TraceMetho
 /// work ([`walks_frame_pointers`]), for a capture of at least one frame: the same remembered
 /// walk from its own frame as `capture_id` makes (the same trace), without the choice of
 /// method (the Rust GPA's debug mode captures twice per allocation and free).
+///
+/// `lane` (0 or 1) moves the remembered walk this capture replays (chosen by `(fp >> 4) +
+/// lane`): two capture sites whose captures start from frame pointers that choose the same
+/// one (the Rust GPA's checked `alloc` and `dealloc`, each one call below the program's
+/// frame) would otherwise evict each other's at every call.
 #[inline(never)]
-pub fn capture_id_walking_frames(depth: usize) -> TraceId {
+pub fn capture_id_walking_frames(depth: usize, lane: usize) -> TraceId {
     debug_assert!(depth != 0 && frame_pointers_work());
-    capture_id_walking(depth)
+    capture_id_walking(depth, lane)
+}
+
+/// [`capture_id_walking_frames`] inlined into its caller: the walk starts from the caller's
+/// frame (the same program frames; one allocator frame fewer at the top, which symbolization
+/// drops anyway), and the replay of a remembered walk costs no call, no frame of its own and
+/// no registers saved around it. For the Rust GPA's checked allocation and free, which
+/// capture at every call; the walks that miss, and those made without a remembered walk,
+/// stay out of line.
+#[inline(always)]
+pub fn capture_id_walking_frames_inline(depth: usize, lane: usize) -> TraceId {
+    debug_assert!(depth != 0 && frame_pointers_work());
+    capture_id_walking(depth, lane)
 }
 
 /// Whether [`TraceMethod::Auto`] walks frame pointers (it was found that they work), without
@@ -1273,11 +1290,11 @@ pub fn walks_frame_pointers() -> bool {
 /// into [`capture_id`], so that a capture is one call: the walk starts from `capture_id`'s
 /// frame.
 #[inline(always)]
-fn capture_id_walking(depth: usize) -> TraceId {
+fn capture_id_walking(depth: usize, lane: usize) -> TraceId {
     let Some(((low, high), caches)) = stack_bounds_and_caches() else {
         return TraceId::NONE;
     };
-    walk_remembered_in(Some(caches), frame_pointer(), low, high, depth)
+    walk_remembered_in(Some(caches), frame_pointer(), low, high, depth, lane)
 }
 
 /// The trace of a frame-pointer walk from `fp` within `[low, high)` for a capture of `depth`
@@ -1286,10 +1303,11 @@ fn capture_id_walking(depth: usize) -> TraceId {
 #[inline(always)]
 #[cfg(test)]
 fn walk_remembered(fp: usize, low: usize, high: usize, depth: usize) -> TraceId {
-    walk_remembered_in(caches(), fp, low, high, depth)
+    walk_remembered_in(caches(), fp, low, high, depth, 0)
 }
 
-/// [`walk_remembered`] with the calling thread's `caches` (`None`: it has none).
+/// [`walk_remembered`] with the calling thread's `caches` (`None`: it has none), in the
+/// remembered walk chosen by `fp` and `lane` (see [`capture_id_walking_frames`]).
 #[inline(always)]
 fn walk_remembered_in(
     caches: Option<&Caches>,
@@ -1297,26 +1315,34 @@ fn walk_remembered_in(
     low: usize,
     high: usize,
     depth: usize,
+    lane: usize,
 ) -> TraceId {
     let traces = match caches {
         Some(caches) if depth <= MEMO_FRAMES - SKIP_BUDGET && !caches.memo_busy.get() => caches,
-        _ => {
-            let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
-            // Too deep to remember, a capture interrupted (by a signal handler's allocation)
-            // in the middle of its memo, or no caches: walk without a memo.
-            let mut frames = Frames::new();
-            walk_chain(&mut frames, fp, low, high, limit);
-            return intern_addresses(frames.addresses());
-        }
+        // Too deep to remember, a capture interrupted (by a signal handler's allocation) in
+        // the middle of its memo, or no caches: walk without a memo.
+        _ => return walk_unremembered(fp, low, high, depth),
     };
     traces.memo_busy.set(true);
-    let memo = &traces.memos[(fp >> 4) % MEMOS];
+    let memo = &traces.memos[((fp >> 4) + lane) % MEMOS];
     let id = match memo.replay(fp, low, high, depth) {
         Some(id) => id,
         None => memo.walk(fp, low, high, depth),
     };
     traces.memo_busy.set(false);
     id
+}
+
+/// The trace of a walk from `fp` within `[low, high)` for a capture of `depth` frames, made
+/// without a remembered walk. Out of line (and its frame buffer with it): the captures that
+/// inline [`walk_remembered_in`] carry nothing of it.
+#[cold]
+#[inline(never)]
+fn walk_unremembered(fp: usize, low: usize, high: usize, depth: usize) -> TraceId {
+    let limit = (depth + SKIP_BUDGET).min(MAX_FRAMES);
+    let mut frames = Frames::new();
+    walk_chain(&mut frames, fp, low, high, limit);
+    intern_addresses(frames.addresses())
 }
 
 /// Frames a remembered walk ([`FpMemo`]) holds: walks of up to 8 frames past the
@@ -1713,7 +1739,42 @@ mod tests {
 
     #[inline(never)]
     fn capture_shortcut(depth: usize) -> TraceId {
-        core::hint::black_box(capture_id_walking_frames(depth))
+        core::hint::black_box(capture_id_walking_frames(depth, 0))
+    }
+
+    /// Both captures from one frame: the inlined shortcut's (walking from this frame) and
+    /// `capture_id`'s (walking from its own, one frame further down), in lane `lane`.
+    #[inline(never)]
+    fn capture_inline_and_auto(lane: usize) -> (TraceId, TraceId) {
+        let inline = capture_id_walking_frames_inline(6, lane);
+        let auto = capture_id(6, TraceMethod::Auto);
+        core::hint::black_box((inline, auto))
+    }
+
+    /// The inlined shortcut (the Rust GPA's checked allocation and free) makes `capture_id`'s
+    /// trace but for `capture_id`'s own frame, remembered or not, in either lane.
+    #[test]
+    fn the_inlined_frame_pointer_shortcut_makes_the_same_trace() {
+        prepare_thread();
+        let _ = capture_id(6, TraceMethod::Auto);
+        if !walks_frame_pointers() {
+            eprintln!("skipped: this build has no frame pointers");
+            return;
+        }
+        let mut rounds = std::vec::Vec::new();
+        for round in 0..core::hint::black_box(6) {
+            rounds.push(capture_inline_and_auto(round % 2));
+        }
+        // Each lane remembers its walk: the same traces each round.
+        assert!(rounds.iter().all(|&ids| ids == rounds[0]), "{rounds:?}");
+        let (inline, auto) = (frames_of(rounds[0].0), frames_of(rounds[0].1));
+        let (inline, auto) = (inline.addresses(), auto.addresses());
+        assert!(auto.len() >= 3, "{auto:x?}");
+        // `auto` starts one frame further down; both keep at most as many frames, so
+        // `inline` may hold one more at the far end.
+        let n = auto.len() - 1;
+        assert!(inline.len() >= n, "{inline:x?} {auto:x?}");
+        assert_eq!(inline[..n], auto[1..]);
     }
 
     /// The Rust GPA's shortcut for `Auto` with frame pointers makes the trace `capture_id`

@@ -279,6 +279,35 @@ impl GeneralPurposeAllocator {
     /// thread's heap meanwhile.
     #[inline(never)]
     pub(super) unsafe fn free_checked_remembered(&self, address: usize, claimed: Layout) -> bool {
+        // SAFETY: forwarded contract.
+        unsafe { self.free_checked_remembered_inlined(address, claimed) }
+    }
+
+    /// The Rust debug mode's free from `dealloc` (`free_impl`, when safety is on and nothing
+    /// else is to do): [`Self::free_checked_remembered`], inlined here, and when it declines
+    /// the general path past it (`free_unremembered`). One call that `dealloc` makes as its
+    /// last step (a jump: `dealloc` saves no registers for it), where `free_general`'s frame
+    /// (six registers saved and restored, a kilobyte of stack) stood before the remembered
+    /// path's; the free trace is taken from this function's frame, one allocator frame fewer
+    /// above the program's, which symbolization drops anyway.
+    ///
+    /// # Safety
+    /// As for [`Self::free_checked_remembered`].
+    #[inline(never)]
+    pub(super) unsafe fn free_checked_rust(&self, memory: NonNull<u8>, claimed: Layout) {
+        // SAFETY: forwarded contract.
+        if !unsafe { self.free_checked_remembered_inlined(memory.as_ptr() as usize, claimed) } {
+            // SAFETY: as above; the remembered path declined, having done nothing.
+            unsafe { self.free_unremembered(memory, Some(claimed), false) }
+        }
+    }
+
+    /// [`Self::free_checked_remembered`]'s body, for it and [`Self::free_checked_rust`].
+    ///
+    /// # Safety
+    /// As for [`Self::free_checked_remembered`].
+    #[inline(always)]
+    unsafe fn free_checked_remembered_inlined(&self, address: usize, claimed: Layout) -> bool {
         if !self.lean_checked() {
             return false;
         }
@@ -315,7 +344,7 @@ impl GeneralPurposeAllocator {
         // instruction, would otherwise hold the capture back until the metadata line arrived.
         prefetch(meta as *const SlotMeta as usize);
         prefetch(address + claimed.size());
-        let free_trace = self.trace_here();
+        let free_trace = self.trace_here_inline(1);
         if meta.state.load(Ordering::Acquire) != SLOT_LIVE {
             return false;
         }

@@ -824,11 +824,42 @@ impl GeneralPurposeAllocator {
 
     #[inline(always)]
     fn trace_here(&self) -> TraceId {
+        self.trace_here_in(0)
+    }
+
+    /// [`Self::trace_here_in`] with the remembered walk's replay inlined into the caller
+    /// (`trace::capture_id_walking_frames_inline`: no call, no frame of its own; the walk
+    /// starts from the caller's frame): the Rust debug mode's checked allocation and free,
+    /// which capture at every call. Anything but a frame-pointer walk goes out of line.
+    #[inline(always)]
+    fn trace_here_inline(&self, lane: usize) -> TraceId {
+        if self.auto_traced && trace::walks_frame_pointers() {
+            let id = trace::capture_id_walking_frames_inline(self.config.stack_trace_frames, lane);
+            if id != TraceId::NONE || trace::thread_prepared() {
+                return id;
+            }
+        }
+        self.trace_here_out_of_line(lane)
+    }
+
+    /// [`Self::trace_here_in`], out of line (for [`Self::trace_here_inline`]'s rare cases).
+    #[cold]
+    #[inline(never)]
+    fn trace_here_out_of_line(&self, lane: usize) -> TraceId {
+        self.trace_here_in(lane)
+    }
+
+    /// [`Self::trace_here`] in remembered-walk lane `lane` (0 or 1; see
+    /// `trace::capture_id_walking_frames`): the checked Rust free captures in lane 1, so that
+    /// its remembered walk and the allocation's (lane 0), whose captures start one call below
+    /// the program's frame both, do not take each other's place.
+    #[inline(always)]
+    fn trace_here_in(&self, lane: usize) -> TraceId {
         if self.auto_traced && trace::walks_frame_pointers() {
             // The common case (frame pointers), in one call and three tests. The walk finds
             // no stack bounds (no trace) on a thread not prepared yet: that case (rare, once
             // a thread) prepares the thread and captures again, as `capture_guarded` does.
-            let id = trace::capture_id_walking_frames(self.config.stack_trace_frames);
+            let id = trace::capture_id_walking_frames(self.config.stack_trace_frames, lane);
             if id != TraceId::NONE || trace::thread_prepared() {
                 return id;
             }
@@ -850,7 +881,7 @@ impl GeneralPurposeAllocator {
         let method = self.config.trace_method;
         if method == trace::TraceMethod::Auto && trace::walks_frame_pointers() {
             // The common case (frame pointers), in one call.
-            return trace::capture_id_walking_frames(self.config.stack_trace_frames);
+            return trace::capture_id_walking_frames(self.config.stack_trace_frames, 0);
         }
         if method.needs_guard() {
             // An unwinder may allocate: keep that on the internal heap.
@@ -935,6 +966,11 @@ impl GeneralPurposeAllocator {
             if let Some(class) = size_class::class_for(layout.size(), layout.align()) {
                 return self.alloc_small_fast::<true>(class, layout);
             }
+        }
+        // Safety on and nothing else to do (no guarded blocks, accounting or log): where
+        // `alloc_unaccounted` would arrive after four more tests of the settings.
+        if self.lean_gate != 0 {
+            return self.alloc_checked(layout);
         }
         if self.config.enable_memory_limit || self.config.verbose_log {
             return self.alloc_accounted(layout);
@@ -1036,6 +1072,12 @@ impl GeneralPurposeAllocator {
                     }
                 }
             }
+        } else if self.lean_gate != 0 {
+            // Safety on and nothing else to do: the checked free without `free_general`.
+            if let Some(layout) = claimed {
+                // SAFETY: forwarded contract (safety mode: any pointer).
+                return unsafe { self.free_checked_rust(memory, layout) };
+            }
         }
         // SAFETY: forwarded contract.
         unsafe { self.free_general(memory, claimed, false) }
@@ -1059,6 +1101,24 @@ impl GeneralPurposeAllocator {
                 return;
             }
         }
+        // SAFETY: forwarded contract.
+        unsafe { self.free_unremembered(memory, claimed, foreign) }
+    }
+
+    /// [`Self::free_general`] past the checked free of a remembered page (which declined, or
+    /// does not apply): the page map's lookup, then the path of the block's kind.
+    ///
+    /// # Safety
+    /// As for [`Self::free_general`].
+    #[cold]
+    #[inline(never)]
+    pub(super) unsafe fn free_unremembered(
+        &self,
+        memory: NonNull<u8>,
+        claimed: Option<Layout>,
+        foreign: bool,
+    ) {
+        let address = memory.as_ptr() as usize;
         match self.locate_inlined(address) {
             Ok(None) => {
                 // SAFETY: only a live block of the internal heap that the program may hold

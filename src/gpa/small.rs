@@ -676,7 +676,7 @@ impl GeneralPurposeAllocator {
             let memory = unsafe { NonNull::new_unchecked(block.cast::<u8>()) };
             if self.config.safety {
                 let size = self.take_remote_slot(memory.as_ptr() as usize);
-                self.quarantine(heap, memory.as_ptr() as usize | 1, size);
+                self.quarantine::<false>(heap, memory.as_ptr() as usize | 1, size);
             } else {
                 self.push_local(heap, memory);
             }
@@ -771,13 +771,26 @@ impl GeneralPurposeAllocator {
         meta.align_log2
             .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
         meta.tag.store(tag, Ordering::Relaxed);
-        meta.alloc_trace
-            .store(self.trace_at::<ENTRY>(frame, 0).0, Ordering::Relaxed);
+        // The Rust allocation's capture (no entry frame given) with the remembered walk's
+        // replay inlined; the C entries' as before.
+        let alloc_trace = if !ENTRY && frame == 0 {
+            self.trace_here_inline(0)
+        } else {
+            self.trace_at::<ENTRY>(frame, 0)
+        };
+        meta.alloc_trace.store(alloc_trace.0, Ordering::Relaxed);
         meta.free_trace.store(0, Ordering::Relaxed);
         // SAFETY: the slot is ours and `block_size` bytes long; `prefix.len <= layout.size()`
         // (`Prefix` contract).
         unsafe {
-            write_canary_inline(address, layout.size(), page.block_size as usize);
+            // The Rust allocations' long redzones by the AVX2 loop; the C entries keep the
+            // code they had.
+            let (size, capacity) = (layout.size(), page.block_size as usize);
+            if ENTRY {
+                write_canary_inline::<false>(address, size, capacity);
+            } else {
+                write_canary_inline::<true>(address, size, capacity);
+            }
             prefix.fill(address);
         }
         meta.state.store(SLOT_LIVE, Ordering::Release);
@@ -1062,6 +1075,14 @@ impl GeneralPurposeAllocator {
             // SAFETY: the slot was live and is now ours to poison.
             unsafe { safety::poison_inline(address, block_size) };
             address
+        } else if !ENTRY
+            && block_size < quarpages::MIN_SLOT
+            // SAFETY: as above.
+            && unsafe { safety::poison_avx2(address, block_size) }
+        {
+            // The Rust frees' larger blocks by the AVX2 loop (not `poison_or_protect`'s
+            // `memset` call); the C entries keep the code they had, as for the redzones.
+            address
         } else {
             // SAFETY: as above; `heap` is this thread's when `owner`.
             unsafe { self.poison_or_protect(heap, owner, address, block_size) }
@@ -1069,7 +1090,12 @@ impl GeneralPurposeAllocator {
         match heap {
             Some(mut heap) if owner => {
                 // SAFETY: this thread owns the heap.
-                self.quarantine(unsafe { heap.as_mut() }, entry, block_size)
+                let heap = unsafe { heap.as_mut() };
+                if ENTRY {
+                    self.quarantine::<false>(heap, entry, block_size)
+                } else {
+                    self.quarantine::<true>(heap, entry, block_size)
+                }
             }
             // SAFETY: the owner heap outlives its segments; the block is given up.
             _ => unsafe { (*segment.heap).push_remote(memory) },
@@ -1243,10 +1269,15 @@ impl GeneralPurposeAllocator {
     /// Holds a freed block back from reuse; the oldest leaves when the quarantine is full.
     /// Bit 0 of `entry` is set when the block came through a remote list. Inlined into the
     /// checked frees (one call fewer on each).
+    ///
+    /// `LONG_AVX2`: the leaving block's poison check over 128 bytes by the AVX2 loop called
+    /// from the eviction itself (`safety::poison_damage_inline_avx2`: the Rust frees); else
+    /// through `safety::poison_damage` (the C entries and the other callers, whose code this
+    /// leaves as it was).
     #[inline(always)]
-    fn quarantine(&self, heap: &mut Heap, entry: usize, size: usize) {
+    fn quarantine<const LONG_AVX2: bool>(&self, heap: &mut Heap, entry: usize, size: usize) {
         if heap.quarantine.capacity == 0 {
-            self.evict(heap, entry);
+            self.evict::<LONG_AVX2>(heap, entry);
             return;
         }
         // The ring's fields are updated before the block taken out is evicted (which touches
@@ -1258,10 +1289,10 @@ impl GeneralPurposeAllocator {
             match heap.quarantine.push_making_room(entry, size, limit) {
                 Room::Pushed => return,
                 Room::PushedAfter(oldest) => {
-                    self.evict(heap, oldest);
+                    self.evict::<LONG_AVX2>(heap, oldest);
                     return;
                 }
-                Room::NotYet(oldest) => self.evict(heap, oldest),
+                Room::NotYet(oldest) => self.evict::<LONG_AVX2>(heap, oldest),
             }
         }
     }
@@ -1269,7 +1300,7 @@ impl GeneralPurposeAllocator {
     /// A block leaves the quarantine: check its poison, then make it reusable. Inlined into
     /// [`Self::quarantine`] (one call fewer on each checked free).
     #[inline(always)]
-    fn evict(&self, heap: &mut Heap, entry: usize) {
+    fn evict<const LONG_AVX2: bool>(&self, heap: &mut Heap, entry: usize) {
         if entry & quarpages::PROTECTED != 0 {
             return self.evict_protected(heap, entry);
         }
@@ -1291,8 +1322,14 @@ impl GeneralPurposeAllocator {
         let block_size = page.block_size as usize;
         // The slot's metadata is only written here (its fields are read for a report only):
         // no load of its line waits on the path of every eviction.
-        // SAFETY: the block is freed and still ours.
-        if let Some(offset) = unsafe { safety::poison_damage_inline(address, skip, block_size) } {
+        let damage = if LONG_AVX2 {
+            // SAFETY: the block is freed and still ours.
+            unsafe { safety::poison_damage_inline_avx2(address, skip, block_size) }
+        } else {
+            // SAFETY: the block is freed and still ours.
+            unsafe { safety::poison_damage_inline(address, skip, block_size) }
+        };
+        if let Some(offset) = damage {
             self.report_write_after_free(meta, address, offset, block_size);
         }
         meta.state.store(SLOT_FREED, Ordering::Release);
@@ -1438,7 +1475,7 @@ impl GeneralPurposeAllocator {
     pub(super) fn flush_quarantine(&self, heap: &mut Heap) {
         while heap.quarantine.len != 0 {
             let oldest = heap.quarantine.pop_oldest();
-            self.evict(heap, oldest);
+            self.evict::<false>(heap, oldest);
         }
     }
 
@@ -1718,10 +1755,24 @@ pub(super) fn page_needs_attention(heap: &Heap, page: &Page, page_ptr: *mut Page
 ///
 /// # Safety
 /// As for [`safety::write_canary`].
+///
+/// `LONG_AVX2`: longer redzones by `safety::write_canary_avx2`'s AVX2 loop where the CPU has
+/// it (the Rust allocations; the C entries keep the code they had).
 #[inline(always)]
-unsafe fn write_canary_inline(block: usize, requested: usize, capacity: usize) {
+unsafe fn write_canary_inline<const LONG_AVX2: bool>(
+    block: usize,
+    requested: usize,
+    capacity: usize,
+) {
     let len = capacity.saturating_sub(requested);
     if !(16..=128).contains(&len) {
+        if LONG_AVX2
+            && len > 128
+            // SAFETY: caller contract: the redzone is writable.
+            && unsafe { safety::write_canary_avx2(block, requested, capacity) }
+        {
+            return;
+        }
         // SAFETY: caller contract.
         return unsafe { safety::write_canary(block, requested, capacity) };
     }
@@ -2295,18 +2346,28 @@ pub(super) mod tests {
 
     /// The inline canary fill writes exactly the redzone, `[requested, capacity)`, for every
     /// length it handles inline (16 to 128 bytes) and those it hands to `write_canary`.
+    /// Both ways: the C entries' (`memset` over 128 bytes) and the Rust allocations' (the
+    /// AVX2 loop over 128 bytes, where the CPU has it).
     #[test]
     fn inline_canary_fill_covers_exactly_the_redzone() {
-        for capacity in [16usize, 48, 80, 144, 256] {
+        for capacity in [16usize, 48, 80, 144, 256, 400, 1040] {
             for requested in 0..=capacity {
-                let mut slot = vec![0x11u8; capacity + 32];
-                let block = slot.as_mut_ptr() as usize + 16;
-                // SAFETY: `[block, block + capacity)` lies inside `slot`.
-                unsafe { write_canary_inline(block, requested, capacity) };
-                for (offset, &byte) in slot.iter().enumerate() {
-                    let inside = offset >= 16 + requested && offset < 16 + capacity;
-                    let expected = if inside { safety::CANARY } else { 0x11 };
-                    assert_eq!(byte, expected, "capacity {capacity} requested {requested}");
+                for long_avx2 in [false, true] {
+                    let mut slot = vec![0x11u8; capacity + 32];
+                    let block = slot.as_mut_ptr() as usize + 16;
+                    // SAFETY: `[block, block + capacity)` lies inside `slot`.
+                    unsafe {
+                        if long_avx2 {
+                            write_canary_inline::<true>(block, requested, capacity);
+                        } else {
+                            write_canary_inline::<false>(block, requested, capacity);
+                        }
+                    }
+                    for (offset, &byte) in slot.iter().enumerate() {
+                        let inside = offset >= 16 + requested && offset < 16 + capacity;
+                        let expected = if inside { safety::CANARY } else { 0x11 };
+                        assert_eq!(byte, expected, "capacity {capacity} requested {requested}");
+                    }
                 }
             }
         }
