@@ -170,65 +170,7 @@ static void *worker(void *arg) {
     return arg;
 }
 
-/* The executable mappings of the traced process, read once (no code is mapped later), and
-   the tracer's buffers: the tracer, a child forked from a threaded process, allocates nothing. */
-#define MAX_MAPPINGS 256
-static struct mapping {
-    unsigned long from, to, base;
-    char name[96];
-} mappings[MAX_MAPPINGS];
-static int mapping_count;
-static char text[1 << 17];
-
-/* Reads `path` into `text` (NUL-terminated); its length, or -1. */
-static long read_text(const char *path) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    long length = 0, got;
-    while (length < (long)sizeof text - 1 &&
-           (got = read(fd, text + length, sizeof text - 1 - length)) > 0)
-        length += got;
-    close(fd);
-    text[length] = 0;
-    return length;
-}
-
-static void read_mappings(pid_t pid) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/maps", pid);
-    if (read_text(path) < 0) return;
-    char last[256] = "";
-    unsigned long base = 0;
-    for (char *line = text; *line && mapping_count < MAX_MAPPINGS;) {
-        char *end = strchr(line, '\n');
-        if (end) *end = 0;
-        unsigned long from, to, offset;
-        char perms[8], file[256] = "";
-        if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %255s", &from, &to, perms, &offset, file) >= 4) {
-            if (strcmp(file, last)) {
-                base = from - offset;
-                snprintf(last, sizeof last, "%s", file);
-            }
-            if (perms[2] == 'x') {
-                struct mapping *m = &mappings[mapping_count++];
-                const char *slash = strrchr(file, '/');
-                m->from = from;
-                m->to = to;
-                m->base = base;
-                snprintf(m->name, sizeof m->name, "%s", slash ? slash + 1 : file);
-            }
-        }
-        if (!end) break;
-        line = end + 1;
-    }
-}
-
-/* The executable mapping holding `address`, or null. */
-static const struct mapping *object_of(unsigned long address) {
-    for (int i = 0; i < mapping_count; ++i)
-        if (address >= mappings[i].from && address < mappings[i].to) return &mappings[i];
-    return NULL;
-}
+#include "tracee_maps.h"
 
 static void sleep_ms(long ms) {
     struct timespec pause = {ms / 1000, (ms % 1000) * 1000000};
