@@ -69,18 +69,11 @@ static void *ender(void *argument) {
     return argument;
 }
 
-static void sleep_ms(long ms) {
-    struct timespec pause = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&pause, NULL);
-}
-
 #include "tracee_maps.h"
 
 /* Whether thread `tid` has glibc's thread-exit mask: 32 blocked, 33 not. */
 static int exit_mask(pid_t pid, pid_t tid) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/status", pid, tid);
-    if (read_text(path) < 0) return 0;
+    if (read_task_status(pid, tid) < 0) return 0;
     const char *field = strstr(text, "SigBlk:");
     if (!field) return 0;
     unsigned long long mask = strtoull(field + 7, NULL, 16);

@@ -172,16 +172,9 @@ static void *worker(void *arg) {
 
 #include "tracee_maps.h"
 
-static void sleep_ms(long ms) {
-    struct timespec pause = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&pause, NULL);
-}
-
 /* Whether thread `tid` of `pid` has a signal pending. */
 static int signal_pending(pid_t pid, pid_t tid) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/status", pid, tid);
-    if (read_text(path) < 0) return 1;
+    if (read_task_status(pid, tid) < 0) return 1;
     for (const char *field = text; (field = strstr(field, "Pnd:")); field += 4) {
         unsigned long long mask = strtoull(field + 4, NULL, 16);
         if (mask) return 1;

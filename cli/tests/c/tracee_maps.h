@@ -2,8 +2,9 @@
    thread at a chosen instruction (exit_scan_stepped.c, exit_ending_parked.c): its executable
    mappings, read once from /proc/PID/maps (no code is mapped later), and which object an
    address lies in. Included by one file of each program; the tracer, a child forked from a
-   threaded process, allocates nothing (every buffer here is static). Needs <fcntl.h>,
-   <stdio.h>, <string.h>, <sys/types.h> and <unistd.h>. */
+   threaded process, allocates nothing (every buffer here is static). Also its threads'
+   status files, and a sleep. Needs <fcntl.h>, <stdio.h>, <string.h>, <time.h>,
+   <sys/types.h> and <unistd.h>. */
 #ifndef TRACEE_MAPS_H
 #define TRACEE_MAPS_H
 
@@ -65,6 +66,18 @@ static const struct mapping *object_of(unsigned long address) {
     for (int i = 0; i < mapping_count; ++i)
         if (address >= mappings[i].from && address < mappings[i].to) return &mappings[i];
     return NULL;
+}
+
+/* Reads thread `tid`'s `/proc/PID/task/TID/status` into `text`; its length, or -1. */
+static long read_task_status(pid_t pid, pid_t tid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/status", pid, tid);
+    return read_text(path);
+}
+
+static void sleep_ms(long ms) {
+    struct timespec pause = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&pause, NULL);
 }
 
 #endif
