@@ -141,15 +141,39 @@ fn threads_opening_and_closing_libraries_at_exit_neither_hang_nor_leave_the_load
         assert_eq!(totals[0], (1, 16), "{shown}");
         assert_eq!(totals[1], (0, 0), "{shown}");
         assert_eq!(totals[2], (4, 1088 + 4 * DTV_EXTRA), "{shown}");
-        // Also seen by gpa, beside the busy loops (not in Valgrind's runs, which serialize the
-        // threads): 3,361/12, a thread stopped inside `dlopen` after the link map was
-        // allocated and before `_dl_check_map_versions` allocated its 120-byte version array
-        // (the other 12 blocks as in 3,481/13). The program's true state at that instant, not
-        // a lost block: main 636014b's release build 4 runs of 20, stop 45's 1 of 20, the
-        // test profile 2 of 5.
+        // Still reachable: the loader's data of the libraries the threads have open or are
+        // opening at the instant the scan stops them, and the program's own blocks. Valgrind,
+        // which serializes the threads, saw 3,481/13 and 2,057/9; gpa beside the busy loops
+        // also 3,361/12 (a thread inside `dlopen` after the link map's allocation, before the
+        // version array's), 3,327/11 and 3,169/12 (by hand, with stop 47's library as well as
+        // stop 48's: 1 of 16 runs each), and 3,593/15 (two 56-byte arrays of
+        // `_dl_map_object_deps` still live in threads inside `dlopen`; CI at stop 48). The
+        // totals follow the threads' timing, so each block is held to where it came from,
+        // and the totals to the most any state holds (both libraries open, 3,593/15).
+        for finding in json["findings"].as_array().into_iter().flatten() {
+            if finding["leak_kind"] != "reachable" {
+                continue;
+            }
+            let functions: Vec<&str> = finding["stacks"]["alloc"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|frame| frame["function"].as_str())
+                .collect();
+            assert!(
+                functions.iter().any(|function| {
+                    ["dl_open_worker_begin", "_dl_open", "opener", "main"].contains(function)
+                }),
+                "{shown}: a reachable block from {functions:?}"
+            );
+        }
         assert!(
-            reachable_seen.contains(&totals[3]) || totals[3] == (12, 3361),
-            "{shown}"
+            totals[3].0 <= 15 && totals[3].1 <= 3593,
+            "{shown}: more reachable than both libraries' data"
+        );
+        assert!(
+            totals[3].0 >= 9,
+            "{shown}: less reachable than one library's data"
         );
         let errors = json["findings"].as_array().map_or(0, |findings| {
             findings.iter().filter(|f| f["kind"] != "leak").count()
