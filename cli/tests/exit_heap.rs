@@ -107,14 +107,13 @@ fn threads_opening_and_closing_libraries_at_exit_neither_hang_nor_leave_the_load
     // exit_heap_dlopen.c 4: four threads opening and closing libresolv.so.2 or libanl.so.1.
     // Valgrind 3.19, 3 runs: 16/1 definitely lost, 1,088/4 possibly lost (the threads'
     // DTVs), still reachable 3,481/13 (2 runs) or 2,057/9 (1 run: which libraries are open
-    // at exit). gpa before: the report hung in 1 run of 2 of exit_threads_busy.c's `dlopen`
+    // at exit; 1,856/9 in a CI run of stop 48). gpa before: the report hung in 1 run of 2 of exit_threads_busy.c's `dlopen`
     // way (a thread stopped in gpa's `dlclose` held the symbolizer's list of unloaded
     // objects), and the loader's `_dl_find_object` segments were possibly lost (2,304 bytes
     // each) in about 2 runs of 6.
     let dir = scratch("exit-heap-dlopen");
     let binary = compile_c("exit_heap_dlopen", &dir);
     let command = [binary.to_str().unwrap(), "4"];
-    let reachable_seen = [(13, 3481), (9, 2057)];
     if have("valgrind") {
         let output = Command::new("valgrind")
             .args(["--leak-check=full", "--show-leak-kinds=all"])
@@ -127,7 +126,13 @@ fn threads_opening_and_closing_libraries_at_exit_neither_hang_nor_leave_the_load
         assert_eq!(totals[0], (1, 16), "{text}");
         assert_eq!(totals[1], (0, 0), "{text}");
         assert_eq!(totals[2], (4, 1088), "{text}");
-        assert!(reachable_seen.contains(&totals[3]), "{text}");
+        // Which libraries are open at exit follows the threads' timing under Valgrind too
+        // (CI at stop 48: 1,856/9, libanl's data alone): held to the same bounds as gpa's
+        // side below, one library's data to both libraries' (3,593/15).
+        assert!(
+            (9..=15).contains(&totals[3].0) && totals[3].1 <= 3593,
+            "{text}"
+        );
     } else {
         eprintln!("SKIPPED (Valgrind's side only): valgrind is not installed");
     }
