@@ -82,7 +82,8 @@ static int exit_mask(pid_t pid, pid_t tid) {
 
 /* The tracer (a child of main): attaches to the thread, tells main (which lets the thread
    go), steps it to its place (see the header), reports, and waits for the process to end. */
-static void tracer(pid_t pid, pid_t tid, int out) {
+static void tracer(pid_t pid, const void *arg, int out) {
+    pid_t tid = *(const pid_t *)arg;
     if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) != 0 || ptrace(PTRACE_INTERRUPT, tid, NULL, NULL)) {
         dprintf(out, "SKIPPED: ptrace (%s)\n", strerror(errno));
         _exit(0);
@@ -137,18 +138,10 @@ int main(int argc, char **argv) {
     pid_t tid;
     if (read(ready_pipe[0], &tid, sizeof tid) != sizeof tid) return 1;
     if (traced) {
-        int report[2];
-        if (pipe(report)) return 1;
-        prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
-        pid_t pid = getpid();
-        pid_t child = fork();
-        if (child == 0) {
-            close(report[0]);
-            tracer(pid, tid, report[1]);
-        }
-        close(report[1]);
+        int report = fork_tracer(tracer, &tid);
+        if (report < 0) return 1;
         char line[512];
-        long got = read(report[0], line, sizeof line - 1);
+        long got = read(report, line, sizeof line - 1);
         line[got > 0 ? got : 0] = 0;
         if (strncmp(line, "attached", 8)) {
             fputs(line, stdout);
@@ -158,7 +151,7 @@ int main(int argc, char **argv) {
         if (traced) {
             /* The rest of the tracer's report: its last line. */
             long at = 0;
-            while (at < (long)sizeof line - 1 && (got = read(report[0], line + at, sizeof line - 1 - at)) > 0)
+            while (at < (long)sizeof line - 1 && (got = read(report, line + at, sizeof line - 1 - at)) > 0)
                 at += got;
             line[at] = 0;
             fputs(line, stdout);

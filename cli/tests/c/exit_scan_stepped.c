@@ -214,7 +214,18 @@ static void step(pid_t tid, int index, long steps, int out) {
 
 /* The tracer (a child of main): attaches to each thread, tells main, steps each to its
    instruction, reports, then lets each go once a signal is pending for it. */
-static void tracer(pid_t pid, const pid_t *tids, int count, long first, int out) {
+/* What main hands the tracer: the threads' ids, their count, and the first's step (or -1). */
+struct parking {
+    const pid_t *tids;
+    int count;
+    long first;
+};
+
+static void tracer(pid_t pid, const void *arg, int out) {
+    const struct parking *parking = arg;
+    const pid_t *tids = parking->tids;
+    int count = parking->count;
+    long first = parking->first;
     for (int i = 0; i < count; ++i) {
         if (ptrace(PTRACE_SEIZE, tids[i], NULL, NULL) != 0) {
             dprintf(out, "SKIPPED: ptrace (%s)\n", strerror(errno));
@@ -272,17 +283,10 @@ int main(int argc, char **argv) {
         if (read(ready_pipe[0], &tids[i], sizeof tids[i]) != sizeof tids[i]) return 1;
     }
     if (traced) {
-        int report[2];
-        if (pipe(report)) return 1;
-        prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
-        pid_t pid = getpid();
-        pid_t child = fork();
-        if (child == 0) {
-            close(report[0]);
-            tracer(pid, tids, count, first == -2 ? -1 : first, report[1]);
-        }
-        close(report[1]);
-        FILE *in = fdopen(report[0], "r");
+        struct parking parking = {tids, count, first == -2 ? -1 : first};
+        int report = fork_tracer(tracer, &parking);
+        if (report < 0) return 1;
+        FILE *in = fdopen(report, "r");
         char line[512];
         if (!fgets(line, sizeof line, in)) return 1;
         if (strncmp(line, "attached", 8)) {

@@ -3,8 +3,8 @@
    mappings, read once from /proc/PID/maps (no code is mapped later), and which object an
    address lies in. Included by one file of each program; the tracer, a child forked from a
    threaded process, allocates nothing (every buffer here is static). Also its threads'
-   status files, and a sleep. Needs <fcntl.h>, <stdio.h>, <string.h>, <time.h>,
-   <sys/types.h> and <unistd.h>. */
+   status files, a sleep, and the fork of the tracer itself. Needs <fcntl.h>, <stdio.h>,
+   <string.h>, <time.h>, <sys/prctl.h>, <sys/types.h> and <unistd.h>. */
 #ifndef TRACEE_MAPS_H
 #define TRACEE_MAPS_H
 
@@ -78,6 +78,23 @@ static long read_task_status(pid_t pid, pid_t tid) {
 static void sleep_ms(long ms) {
     struct timespec pause = {ms / 1000, (ms % 1000) * 1000000};
     nanosleep(&pause, NULL);
+}
+
+/* Forks the tracer: lets any process trace this one, then runs `trace(pid, arg, out)` in the
+   child (it must end with `_exit`), `out` the write end of a pipe whose read end is returned
+   to the caller (or -1 when no pipe could be made). */
+static int fork_tracer(void (*trace)(pid_t pid, const void *arg, int out), const void *arg) {
+    int report[2];
+    if (pipe(report)) return -1;
+    prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+    pid_t pid = getpid();
+    if (fork() == 0) {
+        close(report[0]);
+        trace(pid, arg, report[1]);
+        _exit(0);
+    }
+    close(report[1]);
+    return report[0];
 }
 
 #endif
