@@ -748,7 +748,9 @@ fn leak_check_refusal(fault: &Fault) -> Option<&'static str> {
 /// The report at a fatal signal with the leak check (see "The crash report"): the other
 /// threads stopped and scanned as at `exit`; the interrupted thread's stack (from its stack
 /// pointer, less the red zone) and its registers, from the signal context, are roots, as
-/// Valgrind's. The hook runs on the crash stack already. Once per process.
+/// every thread's registers are at `exit` (Valgrind 3.19 takes no thread's registers at a
+/// fatal signal, only at `exit`; gpa keeps one verdict for both: docs/c_abi.md). The hook
+/// runs on the crash stack already. Once per process.
 fn signal_report(extra: Option<RawFinding>, fault: &Fault, trace: TraceId) {
     if !process::is_original_process() || REPORTED.swap(true, Ordering::AcqRel) {
         return;
