@@ -765,10 +765,29 @@ fn signal_report(extra: Option<RawFinding>, fault: &Fault, trace: TraceId) {
     }
     let mut registers = [0usize; 32];
     let count = crate::os::signal::general_registers(fault, &mut registers);
+    // Live from the stack pointer less the red zone, with every register; or, when the signal
+    // arrived inside the C library (`abort`, `raise`), from the program's frame that called
+    // it, with the callee-saved registers of that frame and of the library's frames
+    // (`scan::library_caller_frame`), as at `exit`: across the call the other registers are
+    // dead for the program, and keep what its last calls left there (gpa's `malloc`'s
+    // scratch registers held a lost block's address at `raise`).
+    let mut gregs = [0usize; 17];
+    gregs[..count.min(16)].copy_from_slice(&registers[..count.min(16)]);
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    {
+        gregs[libc::REG_RIP as usize] = fault.ip;
+    }
+    let (live_from, roots) = match scan::library_caller_frame(&gregs) {
+        Some((caller, saved)) if caller > fault.sp => (caller, saved),
+        _ => (
+            fault.sp.saturating_sub(leakcheck::roots::RED_ZONE),
+            std::vec::Vec::from(&registers[..count]),
+        ),
+    };
     let interrupted = LiveStack {
         stack_pointer: fault.sp,
-        live_from: fault.sp.saturating_sub(leakcheck::roots::RED_ZONE),
-        registers: leakcheck::roots::ExitRegisters::from_words(&registers[..count]),
+        live_from,
+        registers: leakcheck::roots::ExitRegisters::from_words(&roots),
     };
     let options = scan::Options {
         stop_threads: true,

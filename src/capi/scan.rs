@@ -782,6 +782,94 @@ fn program_frame(thread: &world::StoppedThread, maps: &Maps) -> Option<ProgramFr
     None
 }
 
+/// Where a thread's live frames begin when a fatal signal arrived inside the C library's code
+/// the program called (`abort`, `raise`, `kill`, `pthread_kill`: the signal arrives at their
+/// system call), and the callee-saved registers the library's frames hold for the program:
+/// the stack pointer of the first frame outside the C library, as it will be when the call
+/// returns, and the callee-saved registers of each frame up to it, that frame's included
+/// (the others are dead across the program's call), unwound from `gregs` (the signal
+/// context's general registers, in `gregs` order, the instruction pointer at `REG_RIP`) with
+/// the call-frame information. `None` when the signal arrived in the program's own code (its
+/// stack is live from the stack pointer less the red zone), or where the unwinding fails.
+///
+/// The library's frames lie where the program's last calls left their frames, and their
+/// slots that the library did not write hold stale copies of pointers the program has
+/// dropped. Valgrind, knowing those slots unwritten, ignores them: scanned, a block the
+/// program lost before `raise(SIGTERM)` was still reachable in some runs and not in others,
+/// by where address-space randomization put the stack (`sig_stale_frames.c`).
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub fn library_caller_frame(gregs: &[usize]) -> Option<(usize, std::vec::Vec<usize>)> {
+    use crate::trace::unwind::{step_registers, FrameRegisters, CALLEE_SAVED};
+    let library = crate::os::object_containing(libc::abort as *const () as usize)?;
+    let in_library = |ip: usize| (library.start..library.end).contains(&ip);
+    let register = |index: libc::c_int| gregs.get(index as usize).copied();
+    let ip = register(libc::REG_RIP)?;
+    let sp = register(libc::REG_RSP)?;
+    if !in_library(ip) {
+        return None;
+    }
+    let by_number = [
+        libc::REG_RAX,
+        libc::REG_RDX,
+        libc::REG_RCX,
+        libc::REG_RBX,
+        libc::REG_RSI,
+        libc::REG_RDI,
+        libc::REG_RBP,
+        libc::REG_RSP,
+        libc::REG_R8,
+        libc::REG_R9,
+        libc::REG_R10,
+        libc::REG_R11,
+        libc::REG_R12,
+        libc::REG_R13,
+        libc::REG_R14,
+        libc::REG_R15,
+    ];
+    let mut frame = FrameRegisters {
+        ip,
+        returned: false,
+        registers: by_number.map(register),
+    };
+    // The unwinding reads the stack above the stack pointer only (the library's frames are a
+    // few; `LIBRARY_FRAMES_SPAN` bounds them).
+    let high = sp.saturating_add(LIBRARY_FRAMES_SPAN);
+    let read = |address: usize| {
+        if address < sp || address.checked_add(8)? > high || address % 8 != 0 {
+            return None;
+        }
+        let mut word = [0u8; 8];
+        (leakcheck::maps::read_own_memory(address, &mut word) == Some(8))
+            .then(|| usize::from_ne_bytes(word))
+    };
+    let mut registers = std::vec::Vec::new();
+    for _ in 0..GPA_FRAMES {
+        registers.extend(CALLEE_SAVED.iter().filter_map(|&n| frame.registers[n]));
+        if !in_library(frame.ip) {
+            return Some((frame.registers[7]?, registers));
+        }
+        let caller = step_registers(&frame, &read)?;
+        let (Some(callee_sp), Some(caller_sp)) = (frame.registers[7], caller.registers[7]) else {
+            return None;
+        };
+        if caller_sp <= callee_sp || caller_sp > high {
+            return None;
+        }
+        frame = caller;
+    }
+    None
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+pub fn library_caller_frame(_gregs: &[usize]) -> Option<(usize, std::vec::Vec<usize>)> {
+    None
+}
+
+/// How far above the stack pointer [`library_caller_frame`] reads: the C library's frames
+/// between the program and a signal's system call (`abort`'s, `raise`'s, `pthread_kill`'s
+/// are under a kilobyte together).
+const LIBRARY_FRAMES_SPAN: usize = 64 << 10;
+
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 fn program_frame(_thread: &NoThread, _maps: &Maps) -> Option<ProgramFrame> {
     None
