@@ -3,7 +3,8 @@
 //! allocation-size-*.c, CWE-131-examples.c, malloc-CWE-416-examples.c,
 //! malloc-CWE-590-examples.c, realloc-1.c, attr-malloc-1.c, data-model-20.c, malloc-1.c,
 //! attr-malloc-CVE-2019-19078-usb-leak.c, file-1.c; exception-leak-*.C, placement-new-size.C,
-//! out-of-bounds-placement-new.C, unique_ptr-1.C, new-1.C), the functions that do something at
+//! out-of-bounds-placement-new.C, unique_ptr-1.C, new-1.C; and blocks libc allocates for the
+//! caller, frees of mappings, argv and static arrays), the functions that do something at
 //! run time reduced to programs of our own (`tests/gccsa_sweep/*`: `argv[1]` names one case,
 //! one case per run), built with gcc/g++ 12, run natively (glibc 2.36), under Valgrind memcheck
 //! 3.19 (`--leak-check=full --show-leak-kinds=all`, the oracle) and under `gpa run` in check,
@@ -41,6 +42,7 @@ const SWEEP: Sweep = Sweep {
 
 const HEAP: &str = "heap.c";
 const NEW_DELETE: &str = "newdelete.cpp";
+const LIBC_ALLOC: &str = "libc_alloc.c";
 const O2: &[&str] = &["-O2"];
 /// What every run prints where glibc aborts the native one.
 const DONE: Option<&str> = Some("done\n");
@@ -503,6 +505,75 @@ fn cxx_heap() {
             ),
             // good. Valgrind: no error.
             clean_case(NEW_DELETE, &["good"]),
+        ],
+    );
+}
+
+/// `libc_alloc.c` at -O0 and -O2: blocks libc allocates for the caller leaked (getline's,
+/// getcwd's, realpath's), frees of memory no allocator handed out (an anonymous mapping, the
+/// program's `argv[0]`, the inside of a static array), a calloc whose size overflows.
+#[test]
+fn c_libc_alloc() {
+    let o2 = |args, wants| Case {
+        flags: O2,
+        ..same(LIBC_ALLOC, args, wants)
+    };
+    SWEEP.sweep(
+        "gccsa-libc-alloc",
+        &[
+            // getline_leak. Valgrind: definitely lost 120 in 1 (allocated in getline, :24).
+            leaking(
+                LIBC_ALLOC,
+                &["getline_leak"],
+                [(1, 120), NONE, NONE, NONE],
+                1,
+            ),
+            // getcwd_leak. Valgrind: definitely lost 2 in 1.
+            leaking(LIBC_ALLOC, &["getcwd_leak"], [(1, 2), NONE, NONE, NONE], 1),
+            // realpath_leak. Valgrind: definitely lost 2 in 1.
+            leaking(
+                LIBC_ALLOC,
+                &["realpath_leak"],
+                [(1, 2), NONE, NONE, NONE],
+                1,
+            ),
+            // free_mmap. Valgrind: invalid free at :36, in a rw- anonymous segment.
+            aborting(same(
+                LIBC_ALLOC,
+                &["free_mmap"],
+                &[want("invalid_free", 0, None, ("invalid_free", 36))],
+            )),
+            // free_argv. Valgrind: invalid free at :40, on thread 1's stack.
+            aborting(same(
+                LIBC_ALLOC,
+                &["free_argv"],
+                &[want("invalid_free", 0, None, ("invalid_free", 40))],
+            )),
+            // free_bss_interior. Valgrind: invalid free at :44, 8 bytes inside data symbol
+            // "table".
+            aborting(same(
+                LIBC_ALLOC,
+                &["free_bss_interior"],
+                &[want("invalid_free", 0, None, ("invalid_free", 44))],
+            )),
+            // calloc_overflow. Valgrind: no error; calloc returns null ("null").
+            clean_case(LIBC_ALLOC, &["calloc_overflow"]),
+            // good. Valgrind: no error.
+            clean_case(LIBC_ALLOC, &["good"]),
+            // -O2. Valgrind: invalid free at :36; at :84 (main's call: free tail-called) for
+            // argv[0] and the static array.
+            aborting(o2(
+                &["free_mmap"],
+                &[want("invalid_free", 0, None, ("invalid_free", 36))],
+            )),
+            aborting(o2(
+                &["free_argv"],
+                &[want("invalid_free", 0, None, ("invalid_free", 84))],
+            )),
+            aborting(o2(
+                &["free_bss_interior"],
+                &[want("invalid_free", 0, None, ("invalid_free", 84))],
+            )),
         ],
     );
 }
