@@ -47,6 +47,9 @@ pub struct Want {
     pub at: Option<(&'static str, u64)>,
     pub function: Option<&'static str>,
     pub count: Option<u64>,
+    /// The `count` repeats were accesses to one block (a read in a loop): the finding's `size`
+    /// is that block's, not `count` blocks' ([`again`]).
+    pub one_block: bool,
 }
 
 /// A finding seen once, its stack's line compared.
@@ -63,6 +66,7 @@ pub const fn want(
         at: Some(at),
         function: None,
         count: Some(1),
+        one_block: false,
     }
 }
 
@@ -88,6 +92,17 @@ pub const fn sized(
     };
     Want {
         count: None,
+        ..want
+    }
+}
+
+/// An access `want` seen `count` times on its one block (memcheck: `count` errors from one
+/// context; gpa: one finding of that block's bytes, counted `count` times, as
+/// `capi::recorded` counts repeats).
+pub const fn again(count: u64, want: Want) -> Want {
+    Want {
+        count: Some(count),
+        one_block: true,
         ..want
     }
 }
@@ -238,7 +253,14 @@ impl Sweep {
     fn matches(&self, finding: &Value, want: &Want) -> bool {
         finding["kind"] == want.kind
             && match want.count {
-                Some(count) => finding["size"] == want.size * count && finding["count"] == count,
+                Some(count) => {
+                    let bytes = if want.one_block {
+                        want.size
+                    } else {
+                        want.size * count
+                    };
+                    finding["size"] == bytes && finding["count"] == count
+                }
                 None => finding["size"] == want.size,
             }
             && want.offset.is_none_or(|offset| finding["offset"] == offset)
