@@ -617,7 +617,7 @@ fn confined_fault(gpa: &GeneralPurposeAllocator, fault: &Fault) -> SignalVerdict
     let resumed = gpa
         .fault_finding(fault.address, access, size, fault.fetch)
         .is_some_and(|found| resumable(&found, fault))
-        && crate::os::signal::resume_after(fault, true);
+        && crate::os::signal::resume_after(fault, true, gpa.keeps_freed_contents(fault.address));
     if resumed {
         SignalVerdict::Resumed
     } else {
@@ -1065,7 +1065,8 @@ fn resume(
               open until gpa reuses it, and later accesses to it are not reported\n",
         );
     }
-    if !crate::os::signal::resume_after(fault, resumed >= STEP_BUDGET) {
+    let keep = gpa.keeps_freed_contents(fault.address);
+    if !crate::os::signal::resume_after(fault, resumed >= STEP_BUDGET, keep) {
         return refused(seen);
     }
     if seen {

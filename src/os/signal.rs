@@ -1110,17 +1110,19 @@ pub fn general_registers(fault: &Fault, out: &mut [usize; 32]) -> usize {
 /// ([`close_left_open`]), after which the hook returns [`Verdict::Resumed`]. `false`,
 /// changing nothing, where that cannot be done (no context, a page that cannot be opened,
 /// another target than x86-64): the hook then reports and ends the process. Called only from
-/// the hook, on the faulting thread.
-pub fn resume_after(fault: &Fault, leave_open: bool) -> bool {
+/// the hook, on the faulting thread. `keep`: the page holds what a program may read again (a
+/// freed block whose contents are kept): a `PROT_NONE` page is closed again without
+/// discarding it, so reads through it see its bytes and writes stay.
+pub fn resume_after(fault: &Fault, leave_open: bool, keep: bool) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         let denied_write = fault.write == Some(true) && fault.code == SEGV_ACCERR;
         fault.is_memory_fault()
-            && step::resume_after(fault.address, fault.context, denied_write, leave_open)
+            && step::resume_after(fault.address, fault.context, denied_write, leave_open, keep)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (fault, leave_open);
+        let _ = (fault, leave_open, keep);
         false
     }
 }

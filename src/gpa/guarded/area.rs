@@ -64,6 +64,9 @@ pub struct Record {
     next: AtomicU32,
     alloc_trace: AtomicU32,
     free_trace: AtomicU32,
+    /// 1 while the block is quarantined with its contents kept (its data pages `PROT_NONE`,
+    /// not discarded: see "Contents kept after free" in the parent module); else 0.
+    kept: AtomicU8,
     data: AtomicUsize,
     requested: AtomicUsize,
 }
@@ -92,6 +95,7 @@ impl Record {
         self.alloc_trace.store(trace.0, Ordering::Relaxed);
         self.free_trace.store(0, Ordering::Relaxed);
         self.tag.store(birth.tag, Ordering::Relaxed);
+        self.kept.store(0, Ordering::Relaxed);
         self.state.store(SLOT_LIVE, Ordering::Release);
     }
 }
@@ -112,6 +116,11 @@ pub(super) struct State {
     quarantine_head: u32,
     quarantine_tail: u32,
     quarantine_bytes: usize,
+    /// The oldest quarantined record whose contents are kept (every kept record is at or
+    /// after it in the quarantine), the data-page bytes and the number of records kept.
+    kept_head: u32,
+    kept_bytes: usize,
+    kept_count: usize,
     /// The slot pool of sampled mode.
     pool: pool::PoolState,
 }
@@ -145,6 +154,10 @@ pub struct Area {
     pub live: AtomicUsize,
     /// Bytes of freed extents the quarantine may hold.
     quarantine_limit: usize,
+    /// Bytes of data pages of the most recently freed blocks whose contents are kept
+    /// (`Config::guard_keep_bytes`), and the most such blocks (the mapping limit).
+    keep_limit: usize,
+    keep_most: usize,
     /// Stack frames the owner's reports keep.
     pub frames: usize,
     /// The record of the pool's first slot, or 0 before the pool is set up (see `pool`).
@@ -202,6 +215,7 @@ impl Area {
         gpa_id: u64,
         canary: u64,
         quarantine_limit: usize,
+        keep_limit: usize,
         frames: usize,
         area_len: usize,
     ) -> Option<*mut Area> {
@@ -229,6 +243,14 @@ impl Area {
             let limit = os::max_map_count();
             limit.saturating_sub(limit / 4 + 2048) / 2
         };
+        // A kept block's data pages are `PROT_NONE` in the middle of the area's one mapping
+        // (guard markers): two more mappings each. With `mprotect`, a freed block is
+        // `PROT_NONE` kept or not.
+        let keep_most = if markers {
+            os::max_map_count() / 8
+        } else {
+            usize::MAX
+        };
         let area = base.as_ptr().cast::<Area>();
         // SAFETY: the header page is fresh, writable and ours.
         unsafe {
@@ -244,6 +266,8 @@ impl Area {
                 budget,
                 live: AtomicUsize::new(0),
                 quarantine_limit,
+                keep_limit,
+                keep_most,
                 frames,
                 pool_first: AtomicU32::new(NONE),
                 state: Lock::new(State {
@@ -258,6 +282,9 @@ impl Area {
                     quarantine_head: NONE,
                     quarantine_tail: NONE,
                     quarantine_bytes: 0,
+                    kept_head: NONE,
+                    kept_bytes: 0,
+                    kept_count: 0,
                     pool: pool::PoolState::new(),
                 }),
             });
@@ -603,20 +630,33 @@ impl Area {
         self.check_fill(index, record, trace, report);
         record.free_trace.store(trace.0, Ordering::Relaxed);
         if let Some(slot) = self.pool_slot(index) {
+            // A slot is made `PROT_NONE` without a discard: its contents stay until its chunk
+            // is reused (a bounded pool, so no window of its own).
+            record.kept.store(1, Ordering::Release);
             return self.release_slot(slot);
         }
         let page = os::page_size();
         let data_pages = record.data_pages.load(Ordering::Relaxed) as usize;
+        let data_bytes = data_pages * page;
         if data_pages != 0 {
             let start = data & !(page - 1);
+            // Flagged before the pages close, so that a fault on them (another thread's use
+            // after free) already finds them kept and its step does not discard them.
+            let keep = data_bytes <= self.keep_limit && self.keep_most != 0;
+            record.kept.store(u8::from(keep), Ordering::Release);
             // SAFETY: the block's data pages, which nobody may use after its free.
             unsafe {
                 let pages = NonNull::new_unchecked(start as *mut u8);
-                if self.markers {
-                    os::guard_install(pages, data_pages * page);
+                if keep && os::protect(pages, data_bytes, false) {
+                    // Kept: `PROT_NONE`, contents in place (see "Contents kept after free").
                 } else {
-                    os::protect(pages, data_pages * page, false);
-                    os::discard(pages, data_pages * page);
+                    record.kept.store(0, Ordering::Release);
+                    if self.markers {
+                        os::guard_install(pages, data_bytes);
+                    } else {
+                        os::protect(pages, data_bytes, false);
+                        os::discard(pages, data_bytes);
+                    }
                 }
             }
         }
@@ -634,9 +674,25 @@ impl Area {
         }
         state.quarantine_tail = index;
         state.quarantine_bytes += bytes;
+        if record.kept.load(Ordering::Relaxed) != 0 {
+            if state.kept_head == NONE {
+                state.kept_head = index;
+            }
+            state.kept_bytes += data_bytes;
+            state.kept_count += 1;
+            while (state.kept_bytes > self.keep_limit || state.kept_count > self.keep_most)
+                && state.kept_head != NONE
+            {
+                let oldest = state.kept_head;
+                self.forget(&mut state, oldest);
+            }
+        }
         while state.quarantine_bytes > self.quarantine_limit && state.quarantine_head != NONE {
             let oldest = state.quarantine_head;
             let leaving = self.record(oldest);
+            if state.kept_head == oldest {
+                self.forget(&mut state, oldest);
+            }
             state.quarantine_head = leaving.next.load(Ordering::Relaxed);
             if state.quarantine_head == NONE {
                 state.quarantine_tail = NONE;
@@ -645,6 +701,54 @@ impl Area {
             leaving.state.store(SLOT_FREED, Ordering::Release);
             self.push_free(&mut state, oldest);
         }
+    }
+
+    /// Drops the kept contents of quarantined record `index`, the oldest kept
+    /// (`kept_head`), and moves `kept_head` on to the next kept record: its data pages are
+    /// closed as a freed block's are without the window (a guard marker, or `PROT_NONE` and
+    /// discarded), so that they read zeros and cost no memory. Under the area's lock, before
+    /// the record can leave the quarantine and be reused.
+    fn forget(&self, state: &mut State, index: u32) {
+        let record = self.record(index);
+        let mut next = record.next.load(Ordering::Relaxed);
+        while next != NONE && self.record(next).kept.load(Ordering::Relaxed) == 0 {
+            next = self.record(next).next.load(Ordering::Relaxed);
+        }
+        state.kept_head = next;
+        if record.kept.swap(0, Ordering::AcqRel) == 0 {
+            return;
+        }
+        let page = os::page_size();
+        let data_bytes = record.data_pages.load(Ordering::Relaxed) as usize * page;
+        state.kept_bytes -= data_bytes;
+        state.kept_count -= 1;
+        let start = record.data.load(Ordering::Relaxed) & !(page - 1);
+        // SAFETY: the data pages of a quarantined block, which nobody may use; they are
+        // `PROT_NONE` (kept), and become what a freed block's pages are without the window.
+        unsafe {
+            let pages = NonNull::new_unchecked(start as *mut u8);
+            if self.markers {
+                // The marker first, while the pages are still inaccessible (installing one
+                // zaps the page), then the protection back to the mapping's, which merges
+                // the split mapping again.
+                let installed = os::guard_install(pages, data_bytes);
+                os::protect(pages, data_bytes, true);
+                if !installed {
+                    os::guard_install(pages, data_bytes);
+                }
+            } else {
+                os::discard(pages, data_bytes);
+            }
+        }
+    }
+
+    /// Whether `address` lies on the data pages of a quarantined block whose contents are
+    /// kept: a stepped access there must not discard them. Lock-free (the fault path).
+    pub fn keeps(&self, address: usize) -> bool {
+        self.record_at(address).is_some_and(|(_, record)| {
+            record.state.load(Ordering::Acquire) == SLOT_QUARANTINED
+                && record.kept.load(Ordering::Acquire) != 0
+        })
     }
 
     /// Checks the canary bytes around a live block's data (on its data pages); reports an

@@ -184,6 +184,7 @@ impl Guarded {
         gpa_id: u64,
         canary: u64,
         quarantine_limit: usize,
+        keep_limit: usize,
         frames: usize,
         guard_mode: bool,
     ) -> Option<&Area> {
@@ -207,7 +208,7 @@ impl Guarded {
         };
         let len = os::reservation_len(AREA_LEN, share) & !(super::segment::SEGMENT_SIZE - 1);
         let created = (len >= area::AREA_MIN)
-            .then(|| Area::create(gpa_id, canary, quarantine_limit, frames, len))
+            .then(|| Area::create(gpa_id, canary, quarantine_limit, keep_limit, frames, len))
             .flatten();
         if guard_mode && (created.is_none() || len < AREA_LEN) {
             warn_limited(created.map(|_| len));
@@ -425,6 +426,17 @@ impl GeneralPurposeAllocator {
         self.guards && self.guarded.holds(address)
     }
 
+    /// Whether `address` lies on a quarantined guarded block whose contents are kept
+    /// (`Config::guard_keep_bytes`): a fault there is stepped over without discarding what
+    /// the page holds. Lock-free and allocation-free (the fault path).
+    pub(crate) fn keeps_freed_contents(&self, address: usize) -> bool {
+        self.in_guarded_area(address)
+            && self
+                .guarded
+                .existing()
+                .is_some_and(|area| area.keeps(address))
+    }
+
     /// A guarded block of `size` bytes (not 0) at `align` tagged `tag` (`set_block_tag`), for
     /// the C ABI with `Config::guard_underflow` (`capi::guard`): the block starts against its
     /// guard page, which is its underflow check, so the C ABI gives it no front guard. The tag
@@ -574,6 +586,7 @@ impl GeneralPurposeAllocator {
             self.id(),
             self.config.canary,
             self.config.guard_quarantine_bytes,
+            self.config.guard_keep_bytes,
             self.config.stack_trace_frames,
             self.config.guard,
         )?;

@@ -16,9 +16,14 @@
 //! * a guard marker (`MADV_GUARD_INSTALL`, in a readable and writable mapping) is removed
 //!   (`MADV_GUARD_REMOVE`) and installed again afterwards;
 //! * a `PROT_NONE` page is made readable and writable with `mprotect`, then made `PROT_NONE`
-//!   again and discarded (`MADV_DONTNEED`): every inaccessible page of gpa's holds nothing
-//!   anybody uses, so what the instruction wrote is dropped (as a write to a guard page would
-//!   have been), and a later reuse finds it zero as before;
+//!   again and discarded (`MADV_DONTNEED`): such a page holds nothing anybody uses (a guard,
+//!   a freed block past the window of kept contents), so what the instruction wrote is
+//!   dropped (as a write to a guard page would have been), and a later reuse finds it zero
+//!   as before;
+//! * a `PROT_NONE` page the caller says is kept (`keep`: a freed block whose contents gpa
+//!   keeps while it is quarantined, as Valgrind keeps its free queue's) is opened the same
+//!   way and closed without the discard: the instruction read the block's bytes, and what it
+//!   wrote stays for the next access;
 //! * an unmapped page (a wild access near gpa's memory) is mapped for the step
 //!   (`MAP_FIXED_NOREPLACE`, never over anything) and unmapped afterwards;
 //! * a read-only page written to (the outer pages of a small segment's header guards, which
@@ -29,7 +34,8 @@
 //! had a marker (the probe is `process_vm_readv` of one byte from this process, which fails
 //! with `EFAULT` instead of faulting). A page that can be read already, where the kernel
 //! refused a write (`SEGV_ACCERR`), is a read-only one. A read through an opened page sees
-//! zeros (or what an earlier step wrote before the discard), as from fresh memory.
+//! zeros (or what an earlier step wrote before the discard), as from fresh memory, except on
+//! a kept page, where it sees the page's bytes.
 //!
 //! While a page is open, other threads' accesses to it go unnoticed. Two threads may have the
 //! same page open at once (the second faulted before the first opened it); the page is closed
@@ -67,6 +73,9 @@ const PROTECTED: u8 = 3;
 const MAPPED: u8 = 4;
 /// A read-only page a write faulted on, made readable and writable.
 const READ_ONLY: u8 = 5;
+/// A `PROT_NONE` page whose contents are kept, made readable and writable (closed without a
+/// discard).
+const KEPT: u8 = 6;
 
 /// Entries: pages open for a step, and runs of pages left open, over all threads.
 const ENTRIES: usize = 64;
@@ -108,8 +117,15 @@ use super::super::{MADV_GUARD_INSTALL, MADV_GUARD_REMOVE};
 /// trap; with `leave_open`, leaves the page open instead, without a trap, until gpa changes it
 /// ([`close_left_open`]). See the module documentation. `false`, with nothing changed, when
 /// the page cannot be opened (the caller then ends the process as before). `denied_write`:
-/// the fault was a write the page's protection refused (`SEGV_ACCERR`).
-pub fn resume_after(address: usize, context: usize, denied_write: bool, leave_open: bool) -> bool {
+/// the fault was a write the page's protection refused (`SEGV_ACCERR`). `keep`: a
+/// `PROT_NONE` page there keeps its contents when it is closed again.
+pub fn resume_after(
+    address: usize,
+    context: usize,
+    denied_write: bool,
+    leave_open: bool,
+    keep: bool,
+) -> bool {
     if context == 0 {
         return false;
     }
@@ -121,7 +137,7 @@ pub fn resume_after(address: usize, context: usize, denied_write: bool, leave_op
     let page = address & !(super::super::page_size() - 1);
     let tid = super::super::thread_id();
     let mut step = false;
-    let opened = with_lock(|| match open(page, tid, denied_write, leave_open) {
+    let opened = with_lock(|| match open(page, tid, denied_write, leave_open, keep) {
         Some(stepping) => {
             step = stepping;
             true
@@ -211,9 +227,10 @@ fn holder(page: usize, except: Option<usize>) -> Option<&'static Opened> {
 }
 
 /// Opens `page` for thread `tid`, where `denied_write` says the fault was a write the page's
-/// protection refused: `Some(true)` to step over the instruction, `Some(false)` when the page
-/// is left open, `None` when it cannot be opened.
-fn open(page: usize, tid: u64, denied_write: bool, leave_open: bool) -> Option<bool> {
+/// protection refused, and `keep` that a `PROT_NONE` page keeps its contents: `Some(true)` to
+/// step over the instruction, `Some(false)` when the page is left open, `None` when it cannot
+/// be opened.
+fn open(page: usize, tid: u64, denied_write: bool, leave_open: bool, keep: bool) -> Option<bool> {
     let size = super::super::page_size();
     let mine = OPENED
         .iter()
@@ -237,13 +254,18 @@ fn open(page: usize, tid: u64, denied_write: bool, leave_open: bool) -> Option<b
     } else if advise(page, size, MADV_GUARD_REMOVE) && readable(page) {
         MARKER
     } else if protect(page, size, libc::PROT_READ | libc::PROT_WRITE) {
-        PROTECTED
+        if keep {
+            KEPT
+        } else {
+            PROTECTED
+        }
     } else if map_fresh(page, size) {
         MAPPED
     } else {
         return None;
     };
-    let leave_open = leave_open && (how == MARKER || how == PROTECTED || how == READ_ONLY);
+    let leave_open =
+        leave_open && (how == MARKER || how == PROTECTED || how == KEPT || how == READ_ONLY);
     if leave_open {
         // A run left open just before or after this page, opened the same way, grows.
         if let Some(run) = OPENED.iter().find(|entry| {
@@ -299,6 +321,9 @@ fn close(start: usize, len: usize, how: u8) {
         PROTECTED => {
             protect(start, len, libc::PROT_NONE);
             advise(start, len, libc::MADV_DONTNEED);
+        }
+        KEPT => {
+            protect(start, len, libc::PROT_NONE);
         }
         READ_ONLY => {
             protect(start, len, libc::PROT_READ);
@@ -437,11 +462,14 @@ mod tests {
     static TARGET: AtomicUsize = AtomicUsize::new(0);
     /// Faults the test hook resumed.
     static RESUMED: AtomicUsize = AtomicUsize::new(0);
+    /// The test hook asks for the page's contents to be kept.
+    static KEEP: AtomicBool = AtomicBool::new(false);
 
     fn hook(fault: &Fault) -> Verdict {
         let page = fault.address & !(crate::os::page_size() - 1);
         let target = TARGET.load(Ordering::Acquire);
-        if target != 0 && page == target && resume_after(fault, false) {
+        let keep = KEEP.load(Ordering::Acquire);
+        if target != 0 && page == target && resume_after(fault, false, keep) {
             RESUMED.fetch_add(1, Ordering::AcqRel);
             Verdict::Resumed
         } else {
@@ -536,5 +564,27 @@ mod tests {
             assert_eq!(RESUMED.load(Ordering::Acquire) - before, round);
         }
         TARGET.store(0, Ordering::Release);
+        // A kept page (a freed block's, `PROT_NONE` with its bytes): a read through it sees
+        // them, a write stays, and the page is inaccessible again after each.
+        let kept = mapped(libc::PROT_READ | libc::PROT_WRITE);
+        // SAFETY: our own fresh page, readable and writable.
+        unsafe { core::ptr::write_volatile((kept + 32) as *mut u64, 0x1234_5678) };
+        assert!(protect(kept, size, libc::PROT_NONE));
+        KEEP.store(true, Ordering::Release);
+        TARGET.store(kept, Ordering::Release);
+        let before = RESUMED.load(Ordering::Acquire);
+        // SAFETY: the page faults; the hook opens it for this one access.
+        let held = unsafe { core::ptr::read_volatile((kept + 32) as *const u64) };
+        assert_eq!(held, 0x1234_5678, "the page's bytes were read");
+        assert!(!readable(kept), "closed again after the read");
+        // SAFETY: as above; the write stays.
+        unsafe { core::ptr::write_volatile((kept + 40) as *mut u64, 0x9abc) };
+        assert!(!readable(kept), "closed again after the write");
+        // SAFETY: as above.
+        let again = unsafe { core::ptr::read_volatile((kept + 40) as *const u64) };
+        assert_eq!(again, 0x9abc, "what the step wrote was kept");
+        assert_eq!(RESUMED.load(Ordering::Acquire) - before, 3);
+        TARGET.store(0, Ordering::Release);
+        KEEP.store(false, Ordering::Release);
     }
 }
