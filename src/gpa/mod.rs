@@ -342,8 +342,8 @@ pub struct Config {
     /// second run when a program is suspected of writing before its blocks.
     pub guard_underflow: bool,
     /// Bytes of freed guarded blocks (whole pages, guard included) kept inaccessible before
-    /// their addresses are reused. Their memory goes back to the OS at once, so this costs
-    /// address space only.
+    /// their addresses are reused. Their memory goes back to the OS (but for the most recently
+    /// freed, `guard_keep_bytes`), so this costs address space only.
     ///
     /// Default: 1 GiB.
     pub guard_quarantine_bytes: usize,
