@@ -617,7 +617,9 @@ fn confined_fault(gpa: &GeneralPurposeAllocator, fault: &Fault) -> SignalVerdict
     let resumed = gpa
         .fault_finding(fault.address, access, size, fault.fetch)
         .is_some_and(|found| resumable(&found, fault))
-        && crate::os::signal::resume_after(fault, true, gpa.keeps_freed_contents(fault.address));
+        && crate::os::signal::resume_after(fault, true, &|| {
+            gpa.keeps_freed_contents(fault.address)
+        });
     if resumed {
         SignalVerdict::Resumed
     } else {
@@ -1065,8 +1067,8 @@ fn resume(
               open until gpa reuses it, and later accesses to it are not reported\n",
         );
     }
-    let keep = gpa.keeps_freed_contents(fault.address);
-    if !crate::os::signal::resume_after(fault, resumed >= STEP_BUDGET, keep) {
+    let keep = || gpa.keeps_freed_contents(fault.address);
+    if !crate::os::signal::resume_after(fault, resumed >= STEP_BUDGET, &keep) {
         return refused(seen);
     }
     if seen {

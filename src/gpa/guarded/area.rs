@@ -387,7 +387,8 @@ impl Area {
             self.live.fetch_sub(counted, Ordering::AcqRel);
             return None;
         }
-        let Some(index) = self.take_extent(shape.pages) else {
+        // Claimed until its data pages are open (see `take_extent`).
+        let Some((index, claim)) = self.take_extent(shape.pages) else {
             self.live.fetch_sub(counted, Ordering::AcqRel);
             return None;
         };
@@ -440,6 +441,7 @@ impl Area {
                 birth.prefix.fill(data);
             }
         }
+        drop(claim);
         record
             .data_pages
             .store(shape.data_pages as u32, Ordering::Relaxed);
@@ -447,23 +449,53 @@ impl Area {
         NonNull::new(data as *mut u8)
     }
 
-    /// An extent of exactly `pages` pages: reused, split from a bigger free one, or carved.
-    fn take_extent(&self, pages: usize) -> Option<u32> {
+    /// An extent of exactly `pages` pages: reused, split from a bigger free one, or carved;
+    /// claimed (`os::signal::claim`) until the caller has opened its data pages. An extent a
+    /// fault's step has a page of open is not taken now: the step's close would undo the
+    /// opening (a guard marker reinstalled, a page made inaccessible or discarded under the
+    /// new block). The next one is taken instead, or a fresh one carved; `None` when even
+    /// that is open (a wild access stepped there), and the caller serves the request
+    /// unguarded.
+    fn take_extent(&self, pages: usize) -> Option<(u32, os::signal::Claim)> {
         let mut state = self.state.lock();
         if pages <= EXACT_LISTS {
-            let head = state.exact[pages - 1];
-            if head != NONE {
-                state.exact[pages - 1] = self.record(head).next.load(Ordering::Relaxed);
-                return Some(head);
+            let mut link: *mut u32 = &mut state.exact[pages - 1];
+            let mut tries = 0;
+            // SAFETY: `link` points into `state` or at a record's `next` (as a plain u32
+            // through its atomic, only written under the lock we hold).
+            unsafe {
+                while *link != NONE && tries < FIRST_FIT_TRIES {
+                    let index = *link;
+                    let record = self.record(index);
+                    if let Some(claim) = self.claim_extent(index, pages) {
+                        *link = record.next.load(Ordering::Relaxed);
+                        return Some((index, claim));
+                    }
+                    link = record.next.as_ptr();
+                    tries += 1;
+                }
             }
         }
-        if let Some(index) = self.first_fit(&mut state, pages) {
-            return Some(index);
+        if let Some(found) = self.first_fit(&mut state, pages) {
+            return Some(found);
         }
-        self.carve(&mut state, pages)
+        let index = self.carve(&mut state, pages)?;
+        match self.claim_extent(index, pages) {
+            Some(claim) => Some((index, claim)),
+            None => {
+                self.push_free(&mut state, index);
+                None
+            }
+        }
     }
 
-    fn first_fit(&self, state: &mut State, pages: usize) -> Option<u32> {
+    /// Claims the first `pages` pages of record `index`'s extent (`os::signal::claim`).
+    fn claim_extent(&self, index: u32, pages: usize) -> Option<os::signal::Claim> {
+        let first = self.record(index).first_page.load(Ordering::Relaxed) as usize;
+        os::signal::claim(self.page_address(first), pages * os::page_size())
+    }
+
+    fn first_fit(&self, state: &mut State, pages: usize) -> Option<(u32, os::signal::Claim)> {
         let mut link: *mut u32 = &mut state.big;
         let mut tries = 0;
         // SAFETY: `link` points into `state` or at a record's `next` (as a plain u32 through
@@ -473,12 +505,15 @@ impl Area {
                 let index = *link;
                 let record = self.record(index);
                 let have = record.pages.load(Ordering::Relaxed) as usize;
-                if have >= pages {
+                if let Some(claim) = (have >= pages)
+                    .then(|| self.claim_extent(index, pages))
+                    .flatten()
+                {
                     *link = record.next.load(Ordering::Relaxed);
                     if have > pages {
                         self.split(state, index, pages);
                     }
-                    return Some(index);
+                    return Some((index, claim));
                 }
                 link = record.next.as_ptr();
                 tries += 1;
@@ -680,18 +715,24 @@ impl Area {
             }
             state.kept_bytes += data_bytes;
             state.kept_count += 1;
+            // The window may stay over its budget until a later free while a fault's step
+            // has a page of the oldest kept block open (see `forget`).
             while (state.kept_bytes > self.keep_limit || state.kept_count > self.keep_most)
                 && state.kept_head != NONE
             {
                 let oldest = state.kept_head;
-                self.forget(&mut state, oldest);
+                if !self.forget(&mut state, oldest) {
+                    break;
+                }
             }
         }
         while state.quarantine_bytes > self.quarantine_limit && state.quarantine_head != NONE {
             let oldest = state.quarantine_head;
             let leaving = self.record(oldest);
-            if state.kept_head == oldest {
-                self.forget(&mut state, oldest);
+            // A kept block is forgotten before it leaves; while it cannot be (a step has a
+            // page of it open), the quarantine stays over its budget until a later free.
+            if state.kept_head == oldest && !self.forget(&mut state, oldest) {
+                break;
             }
             state.quarantine_head = leaving.next.load(Ordering::Relaxed);
             if state.quarantine_head == NONE {
@@ -708,21 +749,34 @@ impl Area {
     /// closed as a freed block's are without the window (a guard marker, or `PROT_NONE` and
     /// discarded), so that they read zeros and cost no memory. Under the area's lock, before
     /// the record can leave the quarantine and be reused.
-    fn forget(&self, state: &mut State, index: u32) {
+    ///
+    /// `false`, with nothing changed, while a fault's step has one of its pages open
+    /// (`os::signal::claim` fails): the step's close would make the page `PROT_NONE` again
+    /// after the marker went in (inaccessible when reused). The block then stays kept; its
+    /// pages are claimed while they change, so no step opens one meanwhile.
+    fn forget(&self, state: &mut State, index: u32) -> bool {
         let record = self.record(index);
+        let page = os::page_size();
+        let data_bytes = record.data_pages.load(Ordering::Relaxed) as usize * page;
+        let start = record.data.load(Ordering::Relaxed) & !(page - 1);
+        let claim = if record.kept.load(Ordering::Relaxed) != 0 {
+            let Some(claim) = os::signal::claim(start, data_bytes) else {
+                return false;
+            };
+            Some(claim)
+        } else {
+            None
+        };
         let mut next = record.next.load(Ordering::Relaxed);
         while next != NONE && self.record(next).kept.load(Ordering::Relaxed) == 0 {
             next = self.record(next).next.load(Ordering::Relaxed);
         }
         state.kept_head = next;
         if record.kept.swap(0, Ordering::AcqRel) == 0 {
-            return;
+            return true;
         }
-        let page = os::page_size();
-        let data_bytes = record.data_pages.load(Ordering::Relaxed) as usize * page;
         state.kept_bytes -= data_bytes;
         state.kept_count -= 1;
-        let start = record.data.load(Ordering::Relaxed) & !(page - 1);
         // SAFETY: the data pages of a quarantined block, which nobody may use; they are
         // `PROT_NONE` (kept), and become what a freed block's pages are without the window.
         unsafe {
@@ -740,6 +794,8 @@ impl Area {
                 os::discard(pages, data_bytes);
             }
         }
+        drop(claim);
+        true
     }
 
     /// Whether `address` lies on the data pages of a quarantined block whose contents are
@@ -1122,6 +1178,101 @@ fn forced_mprotect() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An area of the smallest size, with `quarantine_limit` and `keep_limit`.
+    fn small_area(quarantine_limit: usize, keep_limit: usize) -> &'static Area {
+        let area = Area::create(
+            1,
+            0x9232_a6ff_85df_f10f,
+            quarantine_limit,
+            keep_limit,
+            4,
+            AREA_MIN,
+        )
+        .expect("an area");
+        // SAFETY: just created; unmapped by `drop_area`.
+        unsafe { &*area }
+    }
+
+    fn drop_area(area: &'static Area) {
+        // SAFETY: the area's own mapping, no block of it used any more.
+        unsafe {
+            os::unmap(
+                NonNull::new_unchecked(area as *const Area as *mut u8),
+                area.total_len,
+            )
+        };
+    }
+
+    fn birth() -> Birth {
+        Birth {
+            start_against_guard: false,
+            trace: TraceId(0),
+            tag: 0,
+            prefix: Prefix::NONE,
+        }
+    }
+
+    /// A one-page block holding `byte` everywhere.
+    fn block(area: &Area, byte: u8) -> usize {
+        let layout = Layout::from_size_align(64, 16).unwrap();
+        let data = area.alloc(layout, &birth()).expect("a block").as_ptr();
+        // SAFETY: a live block of 64 bytes.
+        unsafe { core::ptr::write_bytes(data, byte, 64) };
+        data as usize
+    }
+
+    fn free(area: &Area, data: usize) {
+        area.free(data, None, TraceId(0), &mut |finding| {
+            panic!("unexpected finding {:?}", finding.kind)
+        });
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn a_kept_block_with_a_page_open_for_a_step_is_not_forgotten_until_it_closes() {
+        let page = os::page_size();
+        // A window of two blocks (a page each).
+        let area = small_area(1 << 30, 2 * page);
+        let blocks: Vec<usize> = (1..=4).map(|byte| block(area, byte)).collect();
+        free(area, blocks[0]);
+        assert!(area.keeps(blocks[0]));
+        let step = os::signal::begin_test_step(blocks[0] & !(page - 1), page);
+        free(area, blocks[1]);
+        free(area, blocks[2]);
+        // Three kept, over the window: the oldest has a page open, so it stays kept.
+        assert!(area.keeps(blocks[0]), "forgotten under an open step");
+        assert!(area.keeps(blocks[1]) && area.keeps(blocks[2]));
+        os::signal::end_test_step(step);
+        free(area, blocks[3]);
+        // The next free forgets the two oldest: the window holds two blocks again.
+        assert!(!area.keeps(blocks[0]) && !area.keeps(blocks[1]));
+        assert!(area.keeps(blocks[2]) && area.keeps(blocks[3]));
+        drop_area(area);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn an_extent_with_a_page_open_for_a_step_is_not_handed_out_until_it_closes() {
+        let page = os::page_size();
+        // No quarantine: a freed extent is reused by the next request of its size.
+        let area = small_area(0, 0);
+        let first = block(area, 1);
+        free(area, first);
+        assert_eq!(block(area, 2), first, "reused at once");
+        free(area, first);
+        let step = os::signal::begin_test_step(first & !(page - 1), page);
+        let other = block(area, 3);
+        assert_ne!(other, first, "handed out under an open step");
+        os::signal::end_test_step(step);
+        let again = block(area, 4);
+        assert_eq!(again, first, "reused once the step closed");
+        // SAFETY: a live block of 64 bytes, filled by `block`.
+        assert_eq!(unsafe { *(again as *const u8).add(63) }, 4);
+        free(area, other);
+        free(area, again);
+        drop_area(area);
+    }
 
     #[test]
     fn shapes_leave_room_for_guard_and_alignment() {
