@@ -204,10 +204,12 @@ pub fn claim(start: usize, len: usize) -> Option<Claim> {
 /// being opened) meets `[start, start + len)`. Lock-free.
 fn stepping_in(start: usize, len: usize) -> bool {
     OPENED.iter().any(|entry| {
-        let how = entry.how.load(Ordering::Relaxed);
+        // `how` first (stored last, with release, once the rest is set: see `open`); a
+        // pending entry is a step whatever its `tid` says by now.
+        let how = entry.how.load(Ordering::Acquire);
         let first = entry.start.load(Ordering::Relaxed);
         how != UNUSED
-            && entry.tid.load(Ordering::Relaxed) != LEFT
+            && (how == PENDING || entry.tid.load(Ordering::Relaxed) != LEFT)
             && first < start.saturating_add(len)
             && start < first + entry.len.load(Ordering::Relaxed)
     })
@@ -314,9 +316,11 @@ pub fn close_left_open(start: usize, len: usize) {
                 continue;
             }
             let how = entry.how.load(Ordering::Relaxed);
+            // Closed before the entry goes: a claimer that no longer sees it (or sees no
+            // run left open) finds the pages closed (see "Claims").
+            close(first, run, how);
             release(index);
             LEFT_OPEN.fetch_sub(1, Ordering::AcqRel);
-            close(first, run, how);
         }
         true
     });
@@ -489,12 +493,12 @@ fn open_registered(
     }
     let free = &OPENED[slot];
     if leave_open {
+        LEFT_OPEN.fetch_add(1, Ordering::AcqRel);
         free.tid.store(LEFT, Ordering::Relaxed);
     }
-    free.how.store(how, Ordering::Relaxed);
-    if leave_open {
-        LEFT_OPEN.fetch_add(1, Ordering::AcqRel);
-    }
+    // Last, with release: a claimer that reads it reads the rest as set (and the count of
+    // runs left open, which its range operations look at).
+    free.how.store(how, Ordering::Release);
     Some(!leave_open)
 }
 
@@ -503,10 +507,11 @@ fn open_registered(
 /// start pointer to a block that begins at that page (a leaked 0-byte block read once, in a
 /// page of its own: "still reachable" where memcheck says "definitely lost").
 fn release(index: usize) {
-    OPENED[index].how.store(UNUSED, Ordering::Relaxed);
     OPENED[index].tid.store(0, Ordering::Relaxed);
     OPENED[index].start.store(0, Ordering::Relaxed);
     OPENED[index].len.store(0, Ordering::Relaxed);
+    // Last, with release (see `stepping_in`).
+    OPENED[index].how.store(UNUSED, Ordering::Release);
     IN_USE.fetch_sub(1, Ordering::Release);
 }
 
@@ -545,10 +550,12 @@ fn close_all(tid: u64) -> bool {
         any = true;
         let page = entry.start.load(Ordering::Relaxed);
         let len = entry.len.load(Ordering::Relaxed);
-        release(index);
+        // Closed before the entry goes: a claim that no longer sees it finds the page
+        // closed, not closed under it a moment later (see "Claims").
         if holder(page, Some(index)).is_none() {
             close(page, len, how);
         }
+        release(index);
     }
     any
 }
