@@ -50,7 +50,10 @@
 //! oldest is **forgotten** under the area's lock: a guard marker installed (it zaps the pages)
 //! before the protection goes back to read-write, which merges the split mapping again, or
 //! with `mprotect` pages a discard. A forgotten block's pages read zeros, as every freed
-//! block's did before. Sampled mode's pool slots keep their contents until their chunk is
+//! block's did before. Neither a forget nor an extent's reuse happens while a fault's step
+//! has one of the pages open (`os::signal::claim` fails, and the block stays kept, or the
+//! extent waits on its free list), since the step's close would undo it; the pages are
+//! claimed while they change, so no step opens one meanwhile. Sampled mode's pool slots keep their contents until their chunk is
 //! reused (`PROT_NONE`, never discarded).
 //!
 //! Safety mode also places every block of no bytes here (`alloc_empty`), guard mode or not:
