@@ -361,13 +361,18 @@ fn with_lock(work: impl FnOnce() -> bool) -> bool {
     result
 }
 
-/// The entry other than `except` that holds `page` open, if any.
+/// The entry other than `except` that holds `page` open, if any. An entry that found the
+/// page accessible ([`AS_FOUND`]) does not hold it: the page was a live block's then, which
+/// its `free` may have closed since (the next fault on it, taking that entry's `how`, opened
+/// nothing and faulted again until the thread ran out of entries), and a step that opens the
+/// page afterwards closes it whatever such an entry says.
 fn holder(page: usize, except: Option<usize>) -> Option<&'static Opened> {
     OPENED.iter().enumerate().find_map(|(index, entry)| {
         let first = entry.start.load(Ordering::Relaxed);
         let how = entry.how.load(Ordering::Relaxed);
         let covers = how != UNUSED
             && how != PENDING
+            && how != AS_FOUND
             && page >= first
             && page < first + entry.len.load(Ordering::Relaxed);
         (covers && Some(index) != except).then_some(entry)
