@@ -279,8 +279,15 @@ pub fn resume_after(
         }
         // Another thread is changing the page (see "Claims"): wait for it, outside the lock
         // (its range operations may take it to close runs left open).
+        // A claim lasts a few system calls, unless its thread was preempted: then let it run.
+        let mut spins = 0u32;
         while claimed_by_other(page, size, me) {
-            core::hint::spin_loop();
+            spins += 1;
+            if spins % 64 == 0 {
+                super::super::yield_now();
+            } else {
+                core::hint::spin_loop();
+            }
         }
     }
     let (opened, step) = match outcome {
