@@ -862,3 +862,57 @@ fn a_fast_gpa_beside_a_sampled_one_on_the_same_thread_guards_nothing() {
     assert_eq!(fast.deinit(), Check::Ok);
     assert_eq!(sampled.deinit(), Check::Ok);
 }
+
+/// `len` bytes at `address` read through `/proc/self/mem`, which ignores the pages'
+/// protection; `None` where nothing can be read there (a guard marker).
+fn read_through_proc(address: usize, len: usize) -> Option<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::open("/proc/self/mem").ok()?;
+    let mut bytes = vec![0; len];
+    file.read_exact_at(&mut bytes, address as u64).ok()?;
+    Some(bytes)
+}
+
+#[test]
+fn freed_guarded_blocks_keep_their_contents_while_in_the_window() {
+    // A window of four data pages: a 32-byte block takes one.
+    let mut gpa = GeneralPurposeAllocator::with_config(Config {
+        guard_keep_bytes: 4 * 4096,
+        ..guarded_config()
+    });
+    let allocator = gpa.allocator();
+    let first = allocator.raw_alloc(32, 8).unwrap();
+    // SAFETY: a live block of 32 bytes.
+    unsafe { first.as_ptr().write_bytes(0x5a, 32) };
+    // SAFETY: live, freed once.
+    unsafe { allocator.raw_free(first, 32, 8) };
+    let address = first.as_ptr() as usize;
+    if std::fs::File::open("/proc/self/mem").is_err() {
+        eprintln!("skipping: /proc/self/mem is not readable here");
+        return;
+    }
+    assert_eq!(
+        read_through_proc(address, 32),
+        Some(vec![0x5a; 32]),
+        "kept after the free"
+    );
+    // Three more fill the window; the fourth pushes the first out of it.
+    for round in 0..4 {
+        let block = allocator.raw_alloc(32, 8).unwrap();
+        // SAFETY: live, freed once.
+        unsafe {
+            block.as_ptr().write_bytes(0x33, 32);
+            allocator.raw_free(block, 32, 8);
+        }
+        let seen = read_through_proc(address, 32);
+        if round < 3 {
+            assert_eq!(seen, Some(vec![0x5a; 32]), "still in the window");
+        } else {
+            assert!(
+                seen.as_ref().is_none_or(|bytes| bytes == &[0; 32]),
+                "out of the window: given back ({seen:?})"
+            );
+        }
+    }
+    assert_eq!(gpa.deinit(), Check::Ok);
+}

@@ -49,7 +49,9 @@ fn a_read_after_free_is_reported_at_the_access_with_three_traces() {
     );
     // Valgrind 3.19 on this program: "Invalid read of size 1 ... Address ... is 10 bytes
     // inside a block of size 100 free'd", 1 error, and the program goes on: it prints
-    // "peeked: 0" and exits 0. So does gpa: the freed page reads as zeros for that one access.
+    // "peeked: 0" and exits 0. So does gpa: the freed block keeps its contents while it is
+    // among the most recently freed (`guard_keep.rs`), and its byte 10 was never written (a
+    // fresh page's zero, as under Valgrind).
     assert_eq!(run.output.status.code(), Some(0), "{}", run.stderr());
     assert_eq!(run.json["exit_status"], 0);
     assert_eq!(run.stdout(), "greeting: hello\npeeked: 0\n");

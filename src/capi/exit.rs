@@ -478,6 +478,32 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
             found.in_checked_call = in_checked_call(fault);
         }
     }
+    // A fault on a freed guarded block's page, attributed after another thread's `malloc`
+    // handed its extent out again, finds a live block there: the fault is stale, and the
+    // page accessible now (a live block's pages are), so the instruction is run again, as
+    // if it had come after the reuse. Where the page is inaccessible again (that block freed
+    // too meanwhile), the fault is attributed anew. Not a live block's page closed under
+    // it: `os::signal::claim` keeps a step from doing that.
+    let mut tries = 0;
+    while finding.is_none()
+        && tries < STALE_TRIES
+        && fault.is_memory_fault()
+        && gpa.in_guarded_area(fault.address)
+    {
+        // Bounded in all: where the probe cannot answer (a seccomp filter) it says readable.
+        if crate::os::readable(fault.address)
+            && STALE_RESUMED.fetch_add(1, Ordering::Relaxed) < RESUME_BUDGET
+        {
+            return SignalVerdict::Resumed;
+        }
+        let access = crate::gpa::fault::access_of(fault);
+        let size = fault.access_size.unwrap_or(0);
+        finding = gpa.fault_finding(fault.address, access, size, fault.fetch);
+        if let Some(found) = finding.as_mut() {
+            found.in_checked_call = in_checked_call(fault);
+        }
+        tries += 1;
+    }
     let checked = state.settings.mode.checks();
     // The freed-memory fill followed as a pointer: the read of the freed block it came from
     // (not resumable: the faulting address is the fill's, no page to open).
@@ -617,7 +643,9 @@ fn confined_fault(gpa: &GeneralPurposeAllocator, fault: &Fault) -> SignalVerdict
     let resumed = gpa
         .fault_finding(fault.address, access, size, fault.fetch)
         .is_some_and(|found| resumable(&found, fault))
-        && crate::os::signal::resume_after(fault, true);
+        && crate::os::signal::resume_after(fault, true, &|| {
+            gpa.keeps_freed_contents(fault.address)
+        });
     if resumed {
         SignalVerdict::Resumed
     } else {
@@ -994,6 +1022,11 @@ const MAX_FAULTS: usize = 10_000;
 /// Written only by the hook, one thread at a time.
 static FAULT_SITES: [AtomicUsize; 1024] = [const { AtomicUsize::new(0) }; 1024];
 
+/// Attributions of one fault that found a live block at its address (stale faults: see
+/// [`on_fatal_signal`]), after which it ends the process as before.
+const STALE_TRIES: usize = 8;
+/// Stale faults run again so far (at most [`RESUME_BUDGET`]).
+static STALE_RESUMED: AtomicUsize = AtomicUsize::new(0);
 /// Faults stepped over one instruction at a time (each costs two signals and a few system
 /// calls, about 30 µs: a loop that read a freed block a million times would take half a
 /// minute). Past this many a faulting page is left open until gpa changes it (later accesses
@@ -1086,7 +1119,8 @@ fn resume(
               open until gpa reuses it, and later accesses to it are not reported\n",
         );
     }
-    if !crate::os::signal::resume_after(fault, resumed >= STEP_BUDGET) {
+    let keep = || gpa.keeps_freed_contents(fault.address);
+    if !crate::os::signal::resume_after(fault, resumed >= STEP_BUDGET, &keep) {
         return refused(seen);
     }
     if seen {

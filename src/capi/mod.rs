@@ -153,6 +153,7 @@ fn init_state() -> &'static State {
             guard_quarantine_bytes: settings
                 .quarantine
                 .unwrap_or(defaults.guard_quarantine_bytes),
+            guard_keep_bytes: settings.quarantine.unwrap_or(defaults.guard_keep_bytes),
             quarantine_bytes: settings.quarantine.unwrap_or(defaults.quarantine_bytes),
             ..config
         };

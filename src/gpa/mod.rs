@@ -342,11 +342,26 @@ pub struct Config {
     /// second run when a program is suspected of writing before its blocks.
     pub guard_underflow: bool,
     /// Bytes of freed guarded blocks (whole pages, guard included) kept inaccessible before
-    /// their addresses are reused. Their memory goes back to the OS at once, so this costs
-    /// address space only.
+    /// their addresses are reused. Their memory goes back to the OS (but for the most recently
+    /// freed, `guard_keep_bytes`), so this costs address space only.
     ///
     /// Default: 1 GiB.
     pub guard_quarantine_bytes: usize,
+    /// Of the quarantined guarded blocks, the most recently freed keep their contents up to
+    /// this many bytes of data pages (whole pages: a 16-byte block keeps one page), as
+    /// Valgrind memcheck keeps the blocks of its free queue (`--freelist-vol`, 20,000,000
+    /// bytes): a read after free is reported at the access and returns what the block held,
+    /// a write after free is reported and kept, and the program goes on as natively without
+    /// the reuse. Older quarantined blocks give their memory back to the OS; an access to
+    /// one is still reported, and reads zeros. The window is also held to an eighth of the
+    /// kernel's mapping limit in blocks (each kept block splits the area's mapping). 0: keep
+    /// none (reads after free return zeros).
+    ///
+    /// Default: 20,000,000 (`gpa run --quarantine` sets it too).
+    ///
+    /// Cost: up to this much resident memory more in guard mode, and one more `mprotect`
+    /// (and a `madvise`) per freed guarded block when it leaves the window.
+    pub guard_keep_bytes: usize,
     /// A resize records its own stack as the block's allocation trace (Zig's
     /// `resize_stack_traces`), so a leak of a grown block names where it was last grown.
     ///
@@ -397,6 +412,7 @@ impl Config {
             guard_sample: 0,
             guard_underflow: false,
             guard_quarantine_bytes: 1 << 30,
+            guard_keep_bytes: 20_000_000,
             resize_stack_traces: false,
             backing_allocator_zeroes: true,
             canary: 0x9232_a6ff_85df_f10f,
@@ -460,6 +476,7 @@ impl fmt::Debug for Config {
             .field("guard_sample", &self.guard_sample)
             .field("guard_underflow", &self.guard_underflow)
             .field("guard_quarantine_bytes", &self.guard_quarantine_bytes)
+            .field("guard_keep_bytes", &self.guard_keep_bytes)
             .field("resize_stack_traces", &self.resize_stack_traces)
             .field("backing_allocator_zeroes", &self.backing_allocator_zeroes)
             .field("canary", &format_args!("{:#x}", self.canary))

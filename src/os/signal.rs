@@ -1110,18 +1110,48 @@ pub fn general_registers(fault: &Fault, out: &mut [usize; 32]) -> usize {
 /// ([`close_left_open`]), after which the hook returns [`Verdict::Resumed`]. `false`,
 /// changing nothing, where that cannot be done (no context, a page that cannot be opened,
 /// another target than x86-64): the hook then reports and ends the process. Called only from
-/// the hook, on the faulting thread.
-pub fn resume_after(fault: &Fault, leave_open: bool) -> bool {
+/// the hook, on the faulting thread. `keep`: whether the page holds what a program may read
+/// again (a freed block whose contents are kept): a `PROT_NONE` page is then closed again
+/// without discarding it, so reads through it see its bytes and writes stay. Asked once the
+/// page is not claimed ([`claim`]), so lock-free and async-signal-safe.
+pub fn resume_after(fault: &Fault, leave_open: bool, keep: &dyn Fn() -> bool) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         let denied_write = fault.write == Some(true) && fault.code == SEGV_ACCERR;
         fault.is_memory_fault()
-            && step::resume_after(fault.address, fault.context, denied_write, leave_open)
+            && step::resume_after(fault.address, fault.context, denied_write, leave_open, keep)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (fault, leave_open);
+        let _ = (fault, leave_open, keep);
         false
+    }
+}
+
+/// A range claimed by [`claim`], released when dropped.
+#[cfg(target_arch = "x86_64")]
+pub use step::Claim;
+#[cfg(all(test, target_arch = "x86_64"))]
+pub(crate) use step::{begin_test_step, end_test_step};
+/// A range claimed by [`claim`], released when dropped.
+#[cfg(not(target_arch = "x86_64"))]
+pub struct Claim;
+
+/// Claims `[start, start + len)` before gpa changes it in a way a step's close would undo (a
+/// kept page forgotten, an extent handed out again: see `step`, "Claims"), until the claim
+/// is dropped: `None` when a fault's step has a page of it open (the caller leaves that
+/// memory as it is for now), else no step opens a page of it meanwhile. Runs left open
+/// do not count (the caller's range operations close them). No system call, no lock.
+#[inline]
+pub fn claim(start: usize, len: usize) -> Option<Claim> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        step::claim(start, len)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (start, len);
+        Some(Claim)
     }
 }
 

@@ -64,6 +64,9 @@ pub struct Record {
     next: AtomicU32,
     alloc_trace: AtomicU32,
     free_trace: AtomicU32,
+    /// 1 while the block is quarantined with its contents kept (its data pages `PROT_NONE`,
+    /// not discarded: see "Contents kept after free" in the parent module); else 0.
+    kept: AtomicU8,
     data: AtomicUsize,
     requested: AtomicUsize,
 }
@@ -92,6 +95,7 @@ impl Record {
         self.alloc_trace.store(trace.0, Ordering::Relaxed);
         self.free_trace.store(0, Ordering::Relaxed);
         self.tag.store(birth.tag, Ordering::Relaxed);
+        self.kept.store(0, Ordering::Relaxed);
         self.state.store(SLOT_LIVE, Ordering::Release);
     }
 }
@@ -112,6 +116,11 @@ pub(super) struct State {
     quarantine_head: u32,
     quarantine_tail: u32,
     quarantine_bytes: usize,
+    /// The oldest quarantined record whose contents are kept (every kept record is at or
+    /// after it in the quarantine), the data-page bytes and the number of records kept.
+    kept_head: u32,
+    kept_bytes: usize,
+    kept_count: usize,
     /// The slot pool of sampled mode.
     pool: pool::PoolState,
 }
@@ -145,6 +154,10 @@ pub struct Area {
     pub live: AtomicUsize,
     /// Bytes of freed extents the quarantine may hold.
     quarantine_limit: usize,
+    /// Bytes of data pages of the most recently freed blocks whose contents are kept
+    /// (`Config::guard_keep_bytes`), and the most such blocks (the mapping limit).
+    keep_limit: usize,
+    keep_most: usize,
     /// Stack frames the owner's reports keep.
     pub frames: usize,
     /// The record of the pool's first slot, or 0 before the pool is set up (see `pool`).
@@ -202,6 +215,7 @@ impl Area {
         gpa_id: u64,
         canary: u64,
         quarantine_limit: usize,
+        keep_limit: usize,
         frames: usize,
         area_len: usize,
     ) -> Option<*mut Area> {
@@ -229,6 +243,14 @@ impl Area {
             let limit = os::max_map_count();
             limit.saturating_sub(limit / 4 + 2048) / 2
         };
+        // A kept block's data pages are `PROT_NONE` in the middle of the area's one mapping
+        // (guard markers): two more mappings each. With `mprotect`, a freed block is
+        // `PROT_NONE` kept or not.
+        let keep_most = if markers {
+            os::max_map_count() / 8
+        } else {
+            usize::MAX
+        };
         let area = base.as_ptr().cast::<Area>();
         // SAFETY: the header page is fresh, writable and ours.
         unsafe {
@@ -244,6 +266,8 @@ impl Area {
                 budget,
                 live: AtomicUsize::new(0),
                 quarantine_limit,
+                keep_limit,
+                keep_most,
                 frames,
                 pool_first: AtomicU32::new(NONE),
                 state: Lock::new(State {
@@ -258,6 +282,9 @@ impl Area {
                     quarantine_head: NONE,
                     quarantine_tail: NONE,
                     quarantine_bytes: 0,
+                    kept_head: NONE,
+                    kept_bytes: 0,
+                    kept_count: 0,
                     pool: pool::PoolState::new(),
                 }),
             });
@@ -360,7 +387,8 @@ impl Area {
             self.live.fetch_sub(counted, Ordering::AcqRel);
             return None;
         }
-        let Some(index) = self.take_extent(shape.pages) else {
+        // Claimed until its data pages are open (see `take_extent`).
+        let Some((index, claim)) = self.take_extent(shape.pages) else {
             self.live.fetch_sub(counted, Ordering::AcqRel);
             return None;
         };
@@ -413,6 +441,7 @@ impl Area {
                 birth.prefix.fill(data);
             }
         }
+        drop(claim);
         record
             .data_pages
             .store(shape.data_pages as u32, Ordering::Relaxed);
@@ -420,23 +449,53 @@ impl Area {
         NonNull::new(data as *mut u8)
     }
 
-    /// An extent of exactly `pages` pages: reused, split from a bigger free one, or carved.
-    fn take_extent(&self, pages: usize) -> Option<u32> {
+    /// An extent of exactly `pages` pages: reused, split from a bigger free one, or carved;
+    /// claimed (`os::signal::claim`) until the caller has opened its data pages. An extent a
+    /// fault's step has a page of open is not taken now: the step's close would undo the
+    /// opening (a guard marker reinstalled, a page made inaccessible or discarded under the
+    /// new block). The next one is taken instead, or a fresh one carved; `None` when even
+    /// that is open (a wild access stepped there), and the caller serves the request
+    /// unguarded.
+    fn take_extent(&self, pages: usize) -> Option<(u32, os::signal::Claim)> {
         let mut state = self.state.lock();
         if pages <= EXACT_LISTS {
-            let head = state.exact[pages - 1];
-            if head != NONE {
-                state.exact[pages - 1] = self.record(head).next.load(Ordering::Relaxed);
-                return Some(head);
+            let mut link: *mut u32 = &mut state.exact[pages - 1];
+            let mut tries = 0;
+            // SAFETY: `link` points into `state` or at a record's `next` (as a plain u32
+            // through its atomic, only written under the lock we hold).
+            unsafe {
+                while *link != NONE && tries < FIRST_FIT_TRIES {
+                    let index = *link;
+                    let record = self.record(index);
+                    if let Some(claim) = self.claim_extent(index, pages) {
+                        *link = record.next.load(Ordering::Relaxed);
+                        return Some((index, claim));
+                    }
+                    link = record.next.as_ptr();
+                    tries += 1;
+                }
             }
         }
-        if let Some(index) = self.first_fit(&mut state, pages) {
-            return Some(index);
+        if let Some(found) = self.first_fit(&mut state, pages) {
+            return Some(found);
         }
-        self.carve(&mut state, pages)
+        let index = self.carve(&mut state, pages)?;
+        match self.claim_extent(index, pages) {
+            Some(claim) => Some((index, claim)),
+            None => {
+                self.push_free(&mut state, index);
+                None
+            }
+        }
     }
 
-    fn first_fit(&self, state: &mut State, pages: usize) -> Option<u32> {
+    /// Claims the first `pages` pages of record `index`'s extent (`os::signal::claim`).
+    fn claim_extent(&self, index: u32, pages: usize) -> Option<os::signal::Claim> {
+        let first = self.record(index).first_page.load(Ordering::Relaxed) as usize;
+        os::signal::claim(self.page_address(first), pages * os::page_size())
+    }
+
+    fn first_fit(&self, state: &mut State, pages: usize) -> Option<(u32, os::signal::Claim)> {
         let mut link: *mut u32 = &mut state.big;
         let mut tries = 0;
         // SAFETY: `link` points into `state` or at a record's `next` (as a plain u32 through
@@ -446,12 +505,15 @@ impl Area {
                 let index = *link;
                 let record = self.record(index);
                 let have = record.pages.load(Ordering::Relaxed) as usize;
-                if have >= pages {
+                if let Some(claim) = (have >= pages)
+                    .then(|| self.claim_extent(index, pages))
+                    .flatten()
+                {
                     *link = record.next.load(Ordering::Relaxed);
                     if have > pages {
                         self.split(state, index, pages);
                     }
-                    return Some(index);
+                    return Some((index, claim));
                 }
                 link = record.next.as_ptr();
                 tries += 1;
@@ -603,20 +665,33 @@ impl Area {
         self.check_fill(index, record, trace, report);
         record.free_trace.store(trace.0, Ordering::Relaxed);
         if let Some(slot) = self.pool_slot(index) {
+            // A slot is made `PROT_NONE` without a discard: its contents stay until its chunk
+            // is reused (a bounded pool, so no window of its own).
+            record.kept.store(1, Ordering::Release);
             return self.release_slot(slot);
         }
         let page = os::page_size();
         let data_pages = record.data_pages.load(Ordering::Relaxed) as usize;
+        let data_bytes = data_pages * page;
         if data_pages != 0 {
             let start = data & !(page - 1);
+            // Flagged before the pages close, so that a fault on them (another thread's use
+            // after free) already finds them kept and its step does not discard them.
+            let keep = data_bytes <= self.keep_limit && self.keep_most != 0;
+            record.kept.store(u8::from(keep), Ordering::Release);
             // SAFETY: the block's data pages, which nobody may use after its free.
             unsafe {
                 let pages = NonNull::new_unchecked(start as *mut u8);
-                if self.markers {
-                    os::guard_install(pages, data_pages * page);
+                if keep && os::protect(pages, data_bytes, false) {
+                    // Kept: `PROT_NONE`, contents in place (see "Contents kept after free").
                 } else {
-                    os::protect(pages, data_pages * page, false);
-                    os::discard(pages, data_pages * page);
+                    record.kept.store(0, Ordering::Release);
+                    if self.markers {
+                        os::guard_install(pages, data_bytes);
+                    } else {
+                        os::protect(pages, data_bytes, false);
+                        os::discard(pages, data_bytes);
+                    }
                 }
             }
         }
@@ -634,9 +709,31 @@ impl Area {
         }
         state.quarantine_tail = index;
         state.quarantine_bytes += bytes;
+        if record.kept.load(Ordering::Relaxed) != 0 {
+            if state.kept_head == NONE {
+                state.kept_head = index;
+            }
+            state.kept_bytes += data_bytes;
+            state.kept_count += 1;
+            // The window may stay over its budget until a later free while a fault's step
+            // has a page of the oldest kept block open (see `forget`).
+            while (state.kept_bytes > self.keep_limit || state.kept_count > self.keep_most)
+                && state.kept_head != NONE
+            {
+                let oldest = state.kept_head;
+                if !self.forget(&mut state, oldest) {
+                    break;
+                }
+            }
+        }
         while state.quarantine_bytes > self.quarantine_limit && state.quarantine_head != NONE {
             let oldest = state.quarantine_head;
             let leaving = self.record(oldest);
+            // A kept block is forgotten before it leaves; while it cannot be (a step has a
+            // page of it open), the quarantine stays over its budget until a later free.
+            if state.kept_head == oldest && !self.forget(&mut state, oldest) {
+                break;
+            }
             state.quarantine_head = leaving.next.load(Ordering::Relaxed);
             if state.quarantine_head == NONE {
                 state.quarantine_tail = NONE;
@@ -645,6 +742,69 @@ impl Area {
             leaving.state.store(SLOT_FREED, Ordering::Release);
             self.push_free(&mut state, oldest);
         }
+    }
+
+    /// Drops the kept contents of quarantined record `index`, the oldest kept
+    /// (`kept_head`), and moves `kept_head` on to the next kept record: its data pages are
+    /// closed as a freed block's are without the window (a guard marker, or `PROT_NONE` and
+    /// discarded), so that they read zeros and cost no memory. Under the area's lock, before
+    /// the record can leave the quarantine and be reused.
+    ///
+    /// `false`, with nothing changed, while a fault's step has one of its pages open
+    /// (`os::signal::claim` fails): the step's close would make the page `PROT_NONE` again
+    /// after the marker went in (inaccessible when reused). The block then stays kept; its
+    /// pages are claimed while they change, so no step opens one meanwhile.
+    fn forget(&self, state: &mut State, index: u32) -> bool {
+        let record = self.record(index);
+        let page = os::page_size();
+        let data_bytes = record.data_pages.load(Ordering::Relaxed) as usize * page;
+        let start = record.data.load(Ordering::Relaxed) & !(page - 1);
+        let claim = if record.kept.load(Ordering::Relaxed) != 0 {
+            let Some(claim) = os::signal::claim(start, data_bytes) else {
+                return false;
+            };
+            Some(claim)
+        } else {
+            None
+        };
+        let mut next = record.next.load(Ordering::Relaxed);
+        while next != NONE && self.record(next).kept.load(Ordering::Relaxed) == 0 {
+            next = self.record(next).next.load(Ordering::Relaxed);
+        }
+        state.kept_head = next;
+        if record.kept.swap(0, Ordering::AcqRel) == 0 {
+            return true;
+        }
+        state.kept_bytes -= data_bytes;
+        state.kept_count -= 1;
+        // SAFETY: the data pages of a quarantined block, which nobody may use; they are
+        // `PROT_NONE` (kept), and become what a freed block's pages are without the window.
+        unsafe {
+            let pages = NonNull::new_unchecked(start as *mut u8);
+            if self.markers {
+                // The marker first, while the pages are still inaccessible (installing one
+                // zaps the page), then the protection back to the mapping's, which merges
+                // the split mapping again.
+                let installed = os::guard_install(pages, data_bytes);
+                os::protect(pages, data_bytes, true);
+                if !installed {
+                    os::guard_install(pages, data_bytes);
+                }
+            } else {
+                os::discard(pages, data_bytes);
+            }
+        }
+        drop(claim);
+        true
+    }
+
+    /// Whether `address` lies on the data pages of a quarantined block whose contents are
+    /// kept: a stepped access there must not discard them. Lock-free (the fault path).
+    pub fn keeps(&self, address: usize) -> bool {
+        self.record_at(address).is_some_and(|(_, record)| {
+            record.state.load(Ordering::Acquire) == SLOT_QUARANTINED
+                && record.kept.load(Ordering::Acquire) != 0
+        })
     }
 
     /// Checks the canary bytes around a live block's data (on its data pages); reports an
@@ -1018,6 +1178,101 @@ fn forced_mprotect() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An area of the smallest size, with `quarantine_limit` and `keep_limit`.
+    fn small_area(quarantine_limit: usize, keep_limit: usize) -> &'static Area {
+        let area = Area::create(
+            1,
+            0x9232_a6ff_85df_f10f,
+            quarantine_limit,
+            keep_limit,
+            4,
+            AREA_MIN,
+        )
+        .expect("an area");
+        // SAFETY: just created; unmapped by `drop_area`.
+        unsafe { &*area }
+    }
+
+    fn drop_area(area: &'static Area) {
+        // SAFETY: the area's own mapping, no block of it used any more.
+        unsafe {
+            os::unmap(
+                NonNull::new_unchecked(area as *const Area as *mut u8),
+                area.total_len,
+            )
+        };
+    }
+
+    fn birth() -> Birth {
+        Birth {
+            start_against_guard: false,
+            trace: TraceId(0),
+            tag: 0,
+            prefix: Prefix::NONE,
+        }
+    }
+
+    /// A one-page block holding `byte` everywhere.
+    fn block(area: &Area, byte: u8) -> usize {
+        let layout = Layout::from_size_align(64, 16).unwrap();
+        let data = area.alloc(layout, &birth()).expect("a block").as_ptr();
+        // SAFETY: a live block of 64 bytes.
+        unsafe { core::ptr::write_bytes(data, byte, 64) };
+        data as usize
+    }
+
+    fn free(area: &Area, data: usize) {
+        area.free(data, None, TraceId(0), &mut |finding| {
+            panic!("unexpected finding {:?}", finding.kind)
+        });
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn a_kept_block_with_a_page_open_for_a_step_is_not_forgotten_until_it_closes() {
+        let page = os::page_size();
+        // A window of two blocks (a page each).
+        let area = small_area(1 << 30, 2 * page);
+        let blocks: Vec<usize> = (1..=4).map(|byte| block(area, byte)).collect();
+        free(area, blocks[0]);
+        assert!(area.keeps(blocks[0]));
+        let step = os::signal::begin_test_step(blocks[0] & !(page - 1), page);
+        free(area, blocks[1]);
+        free(area, blocks[2]);
+        // Three kept, over the window: the oldest has a page open, so it stays kept.
+        assert!(area.keeps(blocks[0]), "forgotten under an open step");
+        assert!(area.keeps(blocks[1]) && area.keeps(blocks[2]));
+        os::signal::end_test_step(step);
+        free(area, blocks[3]);
+        // The next free forgets the two oldest: the window holds two blocks again.
+        assert!(!area.keeps(blocks[0]) && !area.keeps(blocks[1]));
+        assert!(area.keeps(blocks[2]) && area.keeps(blocks[3]));
+        drop_area(area);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn an_extent_with_a_page_open_for_a_step_is_not_handed_out_until_it_closes() {
+        let page = os::page_size();
+        // No quarantine: a freed extent is reused by the next request of its size.
+        let area = small_area(0, 0);
+        let first = block(area, 1);
+        free(area, first);
+        assert_eq!(block(area, 2), first, "reused at once");
+        free(area, first);
+        let step = os::signal::begin_test_step(first & !(page - 1), page);
+        let other = block(area, 3);
+        assert_ne!(other, first, "handed out under an open step");
+        os::signal::end_test_step(step);
+        let again = block(area, 4);
+        assert_eq!(again, first, "reused once the step closed");
+        // SAFETY: a live block of 64 bytes, filled by `block`.
+        assert_eq!(unsafe { *(again as *const u8).add(63) }, 4);
+        free(area, other);
+        free(area, again);
+        drop_area(area);
+    }
 
     #[test]
     fn shapes_leave_room_for_guard_and_alignment() {

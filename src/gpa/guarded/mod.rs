@@ -30,10 +30,31 @@
 //! guard and its first byte past the end faults; a C `malloc` block, whose alignment is not
 //! its type's, has up to `align - 1` bytes of slack, where a write is found by the canary
 //! check and a read by nothing (`capi::guard`, "Alignment slack", chooses the alignment). Freeing makes the data pages
-//! inaccessible again (their memory goes back to the OS) and puts the extent in a FIFO
-//! **quarantine** bounded in bytes (`Config::guard_quarantine_bytes`, address space only):
-//! until it leaves, any access faults and the address is not reused. Extents that left the
+//! inaccessible again (their memory goes back to the OS, unless the block's contents are kept:
+//! below) and puts the extent in a FIFO **quarantine** bounded in bytes
+//! (`Config::guard_quarantine_bytes`): until it leaves, any access faults and the address is
+//! not reused. Extents that left the
 //! quarantine are reused by exact page count (up to [`EXACT_LISTS`] pages) or first fit.
+//!
+//! # Contents kept after free
+//! Valgrind keeps a freed block's bytes while it is in its free queue (`--freelist-vol`), so a
+//! read after free returns the old value and a write after free stays, and the program goes on
+//! as natively without the reuse (a list freed node by node reads each node's link after its
+//! free). The most recently freed extents do the same here, up to `Config::guard_keep_bytes`
+//! of data pages and an eighth of the mapping limit in blocks with guard markers: their data
+//! pages are made `PROT_NONE` instead of discarded (the record's `kept` flag is set first),
+//! every access still faults, and the fault hook tells `os::signal::step` to close the page
+//! again without discarding it (`keeps`), so the stepped instruction reads the block's bytes
+//! and what it writes stays. The kept records are the newest part of the quarantine, from
+//! `kept_head` on; when the window is full, or a kept record leaves the quarantine, the
+//! oldest is **forgotten** under the area's lock: a guard marker installed (it zaps the pages)
+//! before the protection goes back to read-write, which merges the split mapping again, or
+//! with `mprotect` pages a discard. A forgotten block's pages read zeros, as every freed
+//! block's did before. Neither a forget nor an extent's reuse happens while a fault's step
+//! has one of the pages open (`os::signal::claim` fails, and the block stays kept, or the
+//! extent waits on its free list), since the step's close would undo it; the pages are
+//! claimed while they change, so no step opens one meanwhile. Sampled mode's pool slots keep their contents until their chunk is
+//! reused (`PROT_NONE`, never discarded).
 //!
 //! Safety mode also places every block of no bytes here (`alloc_empty`), guard mode or not:
 //! its extent is a single guard page with no data page (one page of address space, no
@@ -84,6 +105,9 @@
 //!   tag, the canary bytes around its data and the caller's prefix (the C ABI's front guard)
 //!   are all in place before, so a reader that sees it live (the exit-time scan, which stops
 //!   threads wherever they are) never sees a block half set up.
+//! * A record's `kept` is 1 only while it is `SLOT_QUARANTINED` (or a released pool slot) with
+//!   its data pages `PROT_NONE` and not discarded; every extent that leaves the quarantine is
+//!   forgotten first, so an extent on a free list has its data pages closed and zero as before.
 //! * A record's `state` is `SLOT_LIVE` exactly while its data pages are accessible; a record in
 //!   the quarantine is `SLOT_QUARANTINED`; one on a free list is `SLOT_FREED` (traces of its
 //!   last block kept) or `SLOT_FREE` (never held a block).
@@ -184,6 +208,7 @@ impl Guarded {
         gpa_id: u64,
         canary: u64,
         quarantine_limit: usize,
+        keep_limit: usize,
         frames: usize,
         guard_mode: bool,
     ) -> Option<&Area> {
@@ -207,7 +232,7 @@ impl Guarded {
         };
         let len = os::reservation_len(AREA_LEN, share) & !(super::segment::SEGMENT_SIZE - 1);
         let created = (len >= area::AREA_MIN)
-            .then(|| Area::create(gpa_id, canary, quarantine_limit, frames, len))
+            .then(|| Area::create(gpa_id, canary, quarantine_limit, keep_limit, frames, len))
             .flatten();
         if guard_mode && (created.is_none() || len < AREA_LEN) {
             warn_limited(created.map(|_| len));
@@ -425,6 +450,17 @@ impl GeneralPurposeAllocator {
         self.guards && self.guarded.holds(address)
     }
 
+    /// Whether `address` lies on a quarantined guarded block whose contents are kept
+    /// (`Config::guard_keep_bytes`): a fault there is stepped over without discarding what
+    /// the page holds. Lock-free and allocation-free (the fault path).
+    pub(crate) fn keeps_freed_contents(&self, address: usize) -> bool {
+        self.in_guarded_area(address)
+            && self
+                .guarded
+                .existing()
+                .is_some_and(|area| area.keeps(address))
+    }
+
     /// A guarded block of `size` bytes (not 0) at `align` tagged `tag` (`set_block_tag`), for
     /// the C ABI with `Config::guard_underflow` (`capi::guard`): the block starts against its
     /// guard page, which is its underflow check, so the C ABI gives it no front guard. The tag
@@ -574,6 +610,7 @@ impl GeneralPurposeAllocator {
             self.id(),
             self.config.canary,
             self.config.guard_quarantine_bytes,
+            self.config.guard_keep_bytes,
             self.config.stack_trace_frames,
             self.config.guard,
         )?;

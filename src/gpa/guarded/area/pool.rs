@@ -261,6 +261,15 @@ impl Area {
             }
             let first_slot = chunk * SLOTS_PER_CHUNK;
             let start = self.page_address(state.pool.first_page + first_slot * SLOT_PAGES);
+            // Claimed while it opens: a fault's step with a page of it open would close that
+            // page under a new block (`os::signal::claim`). Such a chunk is not reopened now;
+            // a chunk never used is set up in order, so none is opened then.
+            let Some(claim) = os::signal::claim(start, SLOTS_PER_CHUNK * SLOT_PAGES * page) else {
+                if chunk >= state.pool.ready {
+                    return false;
+                }
+                continue;
+            };
             let opened = if chunk >= state.pool.ready {
                 // Never used (chunks are set up in order, so this is the next one).
                 debug_assert_eq!(chunk, state.pool.ready);
@@ -277,6 +286,7 @@ impl Area {
                     )
                 }
             };
+            drop(claim);
             if !opened {
                 return false;
             }
