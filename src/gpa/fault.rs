@@ -25,6 +25,10 @@
 //!   in another mapping (a thread's stack guard, the program's own inaccessible pages) is
 //!   never attributed to a block.
 //!
+//! An access that starts before the fault address (in the block, or its slack) and reaches
+//! into the inaccessible page is named by its start where the faulting instruction was
+//! decoded (`Fault::access_start`; [`straddling`]), as Valgrind names it.
+//!
 //! The GPA installs [`default_hook`] when it first makes a guarded block, a small segment in
 //! safety mode or reserves the range of a freed large block (unless another hook, such as the
 //! C ABI's, is registered): it symbolizes the finding, writes it to stderr and lets the process end as the signal would. The C ABI

@@ -1,6 +1,6 @@
 //! Fault signals and the signals that end the process: the `SIGSEGV`/`SIGBUS` handler (and
 //! `SIGTERM`, `SIGPIPE`... for the report at a fatal signal), alternate signal stacks, and what
-//! a fault's context says (address, read or write, registers, access width).
+//! a fault's context says (address, read or write, registers, access width and start).
 //!
 //! # Design
 //! One process-wide handler is installed with `SA_SIGINFO | SA_ONSTACK` for the signals a
@@ -1391,7 +1391,7 @@ fn access_width(ip: usize) -> Option<usize> {
 
 /// The 15 bytes at `ip` (the longest x86-64 instruction).
 #[cfg(target_arch = "x86_64")]
-fn instruction_bytes<'a>(ip: usize) -> &'a [u8] {
+fn instruction_bytes(ip: usize) -> &'static [u8] {
     // SAFETY: `ip` is the address of the instruction that faulted on a data access, so its
     // bytes are mapped and executable (readable); x86-64 instructions are at most 15 bytes
     // and code mappings end on a page boundary after the last instruction's bytes.
@@ -1428,8 +1428,9 @@ struct Decoded {
     width: usize,
     /// Where the operand is; `None` where the decoder knows the width only.
     operand: Option<Operand>,
-    /// REX.X and REX.B (VEX's inverted X and B): the fourth bit of the index and base.
+    /// REX.X (VEX: its inverted X): the fourth bit of the SIB index.
     rex_x: bool,
+    /// REX.B (VEX: its inverted B): the fourth bit of the base (ModRM r/m or SIB base).
     rex_b: bool,
     /// An `fs` or `gs` segment override: the address is relative to a base the registers do
     /// not hold.
@@ -1444,9 +1445,9 @@ fn decode_width(code: &[u8]) -> Option<usize> {
     decode_access(code).map(|decoded| decoded.width)
 }
 
-/// Decodes an x86-64 instruction's prefixes and opcode (legacy prefixes, REX, VEX; opcode
-/// maps 1 to 3 for the forms [`access_width`] names) into its memory operand's width and
-/// where the operand is.
+/// Decodes an x86-64 instruction's prefixes and opcode (legacy prefixes, REX, VEX; the
+/// one-byte map, `0F` and `66 0F 38`, VEX maps 1 and 2, for the forms [`access_width`] names)
+/// into its memory operand's width and where the operand is.
 #[cfg(target_arch = "x86_64")]
 fn decode_access(code: &[u8]) -> Option<Decoded> {
     let mut index = 0;
