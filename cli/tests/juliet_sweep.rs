@@ -256,7 +256,8 @@ fn bounds_cwe122_124_126_127() {
             // Check mode: memcpy, wcscpy and snprintf at the call (the first byte past the
             // end); the inlined copies and direct writes at their free (:45 to :50). Guard
             // mode: the 10-byte blocks' writes land in their alignment slack (seen at the
-            // free); the 8- and 4-byte blocks' at the access (:32 twice, :34, :40).
+            // free); the 8- and 4-byte blocks' at the access (:32 twice, :34, :40), the first
+            // write at :32 (4 bytes, straddling the end) at its start, 5 bytes in.
             Case {
                 native_aborts: true,
                 output: Some("done\n"),
@@ -278,7 +279,7 @@ fn bounds_cwe122_124_126_127() {
                         want("overflow", 8, Some(8), ("access", 44)),
                         want("overflow", 10, Some(10), ("detected", 45)),
                         want("overflow", 10, Some(10), ("detected", 46)),
-                        want("overflow", 8, Some(8), ("access", 32)),
+                        want("overflow", 8, Some(5), ("access", 32)),
                         want("overflow", 8, Some(9), ("access", 32)),
                         want("overflow", 4, Some(4), ("access", 34)),
                         want("overflow", 8, Some(8), ("access", 40)),

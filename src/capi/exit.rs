@@ -472,7 +472,7 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
         let access = crate::gpa::fault::access_of(fault);
         let size = fault.access_size.unwrap_or(0);
         finding = gpa
-            .fault_finding(fault.address, access, size, fault.fetch)
+            .fault_finding(fault.address, access, size, fault.fetch, fault.access_start)
             .or_else(|| internal_error(fault, access, size));
         if let Some(found) = finding.as_mut() {
             found.in_checked_call = in_checked_call(fault);
@@ -641,7 +641,7 @@ fn confined_fault(gpa: &GeneralPurposeAllocator, fault: &Fault) -> SignalVerdict
     let access = crate::gpa::fault::access_of(fault);
     let size = fault.access_size.unwrap_or(0);
     let resumed = gpa
-        .fault_finding(fault.address, access, size, fault.fetch)
+        .fault_finding(fault.address, access, size, fault.fetch, fault.access_start)
         .is_some_and(|found| resumable(&found, fault))
         && crate::os::signal::resume_after(fault, true, &|| {
             gpa.keeps_freed_contents(fault.address)

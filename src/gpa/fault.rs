@@ -25,6 +25,10 @@
 //!   in another mapping (a thread's stack guard, the program's own inaccessible pages) is
 //!   never attributed to a block.
 //!
+//! An access that starts before the fault address (in the block, or its slack) and reaches
+//! into the inaccessible page is named by its start where the faulting instruction was
+//! decoded (`Fault::access_start`; [`straddling`]), as Valgrind names it.
+//!
 //! The GPA installs [`default_hook`] when it first makes a guarded block, a small segment in
 //! safety mode or reserves the range of a freed large block (unless another hook, such as the
 //! C ABI's, is registered): it symbolizes the finding, writes it to stderr and lets the process end as the signal would. The C ABI
@@ -61,8 +65,71 @@ pub struct Attribution {
 /// What the GPA knows about a fault at `address`: see the module documentation. The
 /// finding's access trace is left empty for the caller, who knows how to unwind. `fetch`:
 /// the fault was an instruction fetch (code ran from `address`): inside a live block, that is
-/// a heap execution.
+/// a heap execution. `start`: the access's first byte where the instruction was decoded
+/// (`Fault::access_start`), for an access that straddles a block's end ([`straddling`]).
 pub fn attribute(
+    address: usize,
+    access: Option<Access>,
+    access_size: usize,
+    fetch: bool,
+    start: Option<usize>,
+) -> Option<Attribution> {
+    let mut attribution = attribute_address(address, access, access_size, fetch)?;
+    straddling(&mut attribution.finding, address, start);
+    Some(attribution)
+}
+
+/// An access that starts before the faulting address, at or after the block's start, and
+/// reaches into the inaccessible page: an overflow from inside the block or the slack after
+/// it into its guard page (an 8-byte store into a 4-byte block: the kernel names the first
+/// byte of the guard page, 4 bytes in), or a use after free from a freed block's accessible
+/// head into its protected interior (`quarpages`). The finding's offset is the access's
+/// start, as Valgrind names it ("Invalid write of size 8 ... 0 bytes inside a block of size
+/// 4"). Every other finding's fault address is the access's start already (an access wholly
+/// past the end or before the start, a use after free of a wholly protected block: the first
+/// byte it touches is inaccessible), or the start is not known.
+pub fn straddling(finding: &mut RawFinding, address: usize, start: Option<usize>) {
+    let Some(start) = start else {
+        return;
+    };
+    let block = finding.address;
+    let kinds = [
+        FindingKind::Overflow,
+        FindingKind::ReadAfterFree,
+        FindingKind::WriteAfterFree,
+    ];
+    let width = finding.access_size;
+    if !kinds.contains(&finding.kind)
+        || start >= address
+        || start < block
+        || address - start >= width
+        || finding.offset != Some(address as isize - block as isize)
+    {
+        return;
+    }
+    let mut start = start;
+    // Valgrind checks a vector store (16 or 32 bytes) as 8-byte stores, the lowest first,
+    // and names the first that is not wholly inside the block ("Invalid write of size 8 ...
+    // 0 bytes after a block of size 24" for a 32-byte store 8 bytes into it); a load, whole.
+    if finding.access == Some(Access::Write) && width > LANE {
+        let end = if finding.kind == FindingKind::Overflow {
+            block + finding.size
+        } else {
+            block
+        };
+        while start + LANE <= end && start + LANE <= address {
+            start += LANE;
+        }
+        finding.access_size = LANE;
+    }
+    finding.offset = Some((start - block) as isize);
+}
+
+/// The piece Valgrind checks a vector store in ([`straddling`]).
+const LANE: usize = 8;
+
+/// [`attribute`] for the fault address alone.
+fn attribute_address(
     address: usize,
     access: Option<Access>,
     access_size: usize,
@@ -415,6 +482,7 @@ pub fn default_hook(fault: &Fault) -> Verdict {
         access_of(fault),
         fault.access_size.unwrap_or(0),
         fault.fetch,
+        fault.access_start,
     ) else {
         return Verdict::NotOurs;
     };
@@ -447,15 +515,104 @@ pub fn access_trace(fault: &Fault, frames: usize) -> TraceId {
 
 impl super::GeneralPurposeAllocator {
     /// The finding for a fault at `address` on a block of this GPA instance (see
-    /// [`attribute`]), the access trace left empty; `None` for any other address.
+    /// [`attribute`]; `start`: the access's first byte, where known), the access trace left
+    /// empty; `None` for any other address.
     pub(crate) fn fault_finding(
         &self,
         address: usize,
         access: Option<Access>,
         access_size: usize,
         fetch: bool,
+        start: Option<usize>,
     ) -> Option<RawFinding> {
-        let attribution = attribute(address, access, access_size, fetch)?;
+        let attribution = attribute(address, access, access_size, fetch, start)?;
         (attribution.gpa_id == self.id.load(Ordering::Relaxed)).then_some(attribution.finding)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::describe;
+
+    /// A guard-mode overflow of the `size`-byte block at `block` by a `width`-byte write that
+    /// faulted at `address`, as the guarded area attributes it.
+    fn overflow(block: usize, size: usize, address: usize, width: usize) -> RawFinding {
+        let mut finding = RawFinding::new(FindingKind::Overflow, block);
+        finding.size = size;
+        finding.access = Some(Access::Write);
+        finding.access_size = width;
+        finding.offset = Some(address as isize - block as isize);
+        finding
+    }
+
+    #[test]
+    fn an_access_straddling_the_end_is_placed_at_its_start() {
+        // An 8-byte store at a 4-byte block's start, its guard page 4 bytes in.
+        let mut finding = overflow(0x1000, 4, 0x1004, 8);
+        straddling(&mut finding, 0x1004, Some(0x1000));
+        assert_eq!(finding.offset, Some(0));
+        assert_eq!(
+            describe(&finding),
+            "buffer overflow: write of 8 bytes 0 bytes inside a 4-byte block at 0x1000, \
+             reaching 4 bytes past its end"
+        );
+        // From the slack after a 3-byte block (its guard page 8 bytes in): past the end.
+        let mut finding = overflow(0x1000, 3, 0x1008, 8);
+        straddling(&mut finding, 0x1008, Some(0x1004));
+        assert_eq!(finding.offset, Some(4));
+        assert_eq!(
+            describe(&finding),
+            "buffer overflow: write of 8 bytes 1 byte after the end of a 3-byte block at 0x1000"
+        );
+        // A use after free from a freed block's accessible head into its protected interior.
+        let mut finding = overflow(0x1000, 0x20000, 0x2000, 16);
+        finding.kind = FindingKind::ReadAfterFree;
+        finding.access = Some(Access::Read);
+        straddling(&mut finding, 0x2000, Some(0x1ff8));
+        assert_eq!((finding.offset, finding.access_size), (Some(0xff8), 16));
+    }
+
+    #[test]
+    fn a_vector_store_is_placed_at_its_first_8_bytes_past_the_end() {
+        // Valgrind's pieces: a 16-byte store at an 8-byte block's start (guard 8 bytes in).
+        let mut finding = overflow(0x1000, 8, 0x1008, 16);
+        straddling(&mut finding, 0x1008, Some(0x1000));
+        assert_eq!((finding.offset, finding.access_size), (Some(8), 8));
+        // A 32-byte store 8 bytes into a 24-byte block (its guard 32 bytes in, past the slack).
+        let mut finding = overflow(0x1000, 24, 0x1020, 32);
+        straddling(&mut finding, 0x1020, Some(0x1008));
+        assert_eq!((finding.offset, finding.access_size), (Some(24), 8));
+        // A 16-byte store 2 bytes into a 4-byte block: its first piece is past the end.
+        let mut finding = overflow(0x1000, 4, 0x1004, 16);
+        straddling(&mut finding, 0x1004, Some(0x1002));
+        assert_eq!((finding.offset, finding.access_size), (Some(2), 8));
+        // A 16-byte load: whole.
+        let mut finding = overflow(0x1000, 8, 0x1008, 16);
+        finding.access = Some(Access::Read);
+        straddling(&mut finding, 0x1008, Some(0x1000));
+        assert_eq!((finding.offset, finding.access_size), (Some(0), 16));
+    }
+
+    #[test]
+    fn other_faults_keep_the_fault_address() {
+        let unchanged = |mut finding: RawFinding, address: usize, start: Option<usize>| {
+            let before = finding.offset;
+            straddling(&mut finding, address, start);
+            assert_eq!(finding.offset, before, "{start:x?}");
+        };
+        // Wholly past the end (the start is the fault address), the start unknown.
+        unchanged(overflow(0x1000, 4, 0x1004, 8), 0x1004, Some(0x1004));
+        unchanged(overflow(0x1000, 4, 0x1004, 8), 0x1004, None);
+        // A start that does not reach the fault, one before the block (another block's).
+        unchanged(overflow(0x1000, 4, 0x1004, 4), 0x1004, Some(0x1000));
+        unchanged(overflow(0x1000, 4, 0x1004, 8), 0x1004, Some(0x0ffe));
+        // An underflow, a heap execution.
+        let mut underflow = overflow(0x1000, 4, 0x0ff8, 8);
+        underflow.kind = FindingKind::Underflow;
+        unchanged(underflow, 0x0ff8, Some(0x0ff4));
+        let mut executed = overflow(0x1000, 4, 0x1004, 8);
+        executed.kind = FindingKind::HeapExecution;
+        unchanged(executed, 0x1004, Some(0x1000));
     }
 }

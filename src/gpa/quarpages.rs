@@ -288,7 +288,9 @@ mod tests {
             (Access::Read, FindingKind::ReadAfterFree),
             (Access::Write, FindingKind::WriteAfterFree),
         ] {
-            let finding = gpa.fault_finding(middle, Some(access), 4, false).unwrap();
+            let finding = gpa
+                .fault_finding(middle, Some(access), 4, false, None)
+                .unwrap();
             assert_eq!(finding.kind, kind);
             assert_eq!((finding.address, finding.size), (block, size));
             assert_eq!(finding.offset, Some(30_000));
@@ -299,7 +301,7 @@ mod tests {
         gpa.flush_thread_quarantine();
         assert!(os::readable(middle));
         // (A fault there now would be about the nearest live block, not this one.)
-        let now = gpa.fault_finding(middle, Some(Access::Read), 1, false);
+        let now = gpa.fault_finding(middle, Some(Access::Read), 1, false, None);
         assert!(
             now.is_none_or(|f| f.kind != FindingKind::ReadAfterFree),
             "{now:?}"
@@ -349,7 +351,7 @@ mod tests {
         let bytes = unsafe { core::slice::from_raw_parts(block as *const u8, size) };
         assert!(bytes.iter().all(|&b| b == safety::POISON));
         assert!(gpa
-            .fault_finding(block + size / 2, Some(Access::Read), 1, false)
+            .fault_finding(block + size / 2, Some(Access::Read), 1, false, None)
             .is_none());
         gpa.flush_thread_quarantine();
         assert_eq!(gpa.deinit(), Check::Ok);

@@ -1,6 +1,6 @@
 //! Fault signals and the signals that end the process: the `SIGSEGV`/`SIGBUS` handler (and
 //! `SIGTERM`, `SIGPIPE`... for the report at a fatal signal), alternate signal stacks, and what
-//! a fault's context says (address, read or write, registers, access width).
+//! a fault's context says (address, read or write, registers, access width and start).
 //!
 //! # Design
 //! One process-wide handler is installed with `SA_SIGINFO | SA_ONSTACK` for the signals a
@@ -120,6 +120,12 @@ pub struct Fault {
     pub fetch: bool,
     /// The width in bytes of the faulting access, where the instruction could be decoded.
     pub access_size: Option<usize>,
+    /// The first byte of the faulting access, where the instruction's memory operand could be
+    /// decoded (x86-64: ModRM/SIB and the registers, or a string instruction's `rsi`/`rdi`;
+    /// not with an `fs`/`gs` override): `address` is the first byte the access touched in an
+    /// inaccessible page, which for an access that straddles into it lies past its start.
+    /// Always `start <= address < start + access_size` when set.
+    pub access_start: Option<usize>,
     /// The faulting instruction's address.
     pub ip: usize,
     /// The stack pointer at the fault.
@@ -1385,6 +1391,12 @@ unsafe fn decode(signal: c_int, info: *mut libc::siginfo_t, context: *mut c_void
             fault.fetch = error & 16 != 0;
             if !fault.fetch {
                 fault.access_size = access_width(fault.ip);
+                // ucontext's order (r8 to r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp) to
+                // the instruction encoding's (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8...).
+                const ENCODING_ORDER: [usize; 16] =
+                    [13, 14, 12, 11, 15, 10, 9, 8, 0, 1, 2, 3, 4, 5, 6, 7];
+                let general = ENCODING_ORDER.map(|at| registers[at] as usize);
+                fault.access_start = access_start(fault.ip, &general, fault.address);
             }
         }
     }
@@ -1404,32 +1416,94 @@ unsafe fn decode(signal: c_int, info: *mut libc::siginfo_t, context: *mut c_void
 /// instructions). `None` when the instruction is not one of those.
 #[cfg(target_arch = "x86_64")]
 fn access_width(ip: usize) -> Option<usize> {
+    decode_width(instruction_bytes(ip))
+}
+
+/// The 15 bytes at `ip` (the longest x86-64 instruction).
+#[cfg(target_arch = "x86_64")]
+fn instruction_bytes(ip: usize) -> &'static [u8] {
     // SAFETY: `ip` is the address of the instruction that faulted on a data access, so its
     // bytes are mapped and executable (readable); x86-64 instructions are at most 15 bytes
     // and code mappings end on a page boundary after the last instruction's bytes.
-    let code = unsafe { core::slice::from_raw_parts(ip as *const u8, 15) };
-    decode_width(code)
+    unsafe { core::slice::from_raw_parts(ip as *const u8, 15) }
+}
+
+/// The first byte of the faulting access of the x86-64 instruction at `ip`, from its memory
+/// operand and the interrupted thread's general registers (`registers`: `rax`, `rcx`, `rdx`,
+/// `rbx`, `rsp`, `rbp`, `rsi`, `rdi`, `r8` to `r15`, the instruction encoding's order), where
+/// [`decode_access`] knows the instruction's shape and the start is consistent with the fault
+/// at `address` (`start <= address < start + width`).
+#[cfg(target_arch = "x86_64")]
+fn access_start(ip: usize, registers: &[usize; 16], address: usize) -> Option<usize> {
+    decode_start(instruction_bytes(ip), ip, registers, address)
+}
+
+/// Where a decoded instruction's memory operand is.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operand {
+    /// A ModRM operand: its ModRM byte's index in the instruction, and the bytes of immediate
+    /// after the displacement (for the instruction's length, which a RIP-relative address
+    /// counts from).
+    ModRm { at: usize, immediate: usize },
+    /// A string instruction's: `[rsi]` (`source`), `[rdi]` (`destination`) or either.
+    String { source: bool, destination: bool },
+}
+
+/// What [`decode_access`] finds in an instruction.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Decoded {
+    /// The memory operand's width in bytes.
+    width: usize,
+    /// Where the operand is; `None` where the decoder knows the width only.
+    operand: Option<Operand>,
+    /// REX.X (VEX: its inverted X): the fourth bit of the SIB index.
+    rex_x: bool,
+    /// REX.B (VEX: its inverted B): the fourth bit of the base (ModRM r/m or SIB base).
+    rex_b: bool,
+    /// An `fs` or `gs` segment override: the address is relative to a base the registers do
+    /// not hold.
+    segment: bool,
+    /// The address-size prefix (`0x67`): 32-bit addresses.
+    address32: bool,
 }
 
 /// See [`access_width`]; split out for testing.
 #[cfg(target_arch = "x86_64")]
 fn decode_width(code: &[u8]) -> Option<usize> {
+    decode_access(code).map(|decoded| decoded.width)
+}
+
+/// Decodes an x86-64 instruction's prefixes and opcode (legacy prefixes, REX, VEX; the
+/// one-byte map, `0F` and `66 0F 38`, VEX maps 1 and 2, for the forms [`access_width`] names)
+/// into its memory operand's width and where the operand is.
+#[cfg(target_arch = "x86_64")]
+fn decode_access(code: &[u8]) -> Option<Decoded> {
     let mut index = 0;
     let mut operand16 = false;
     let mut rep_prefix = 0u8;
+    let mut segment = false;
+    let mut address32 = false;
     while let Some(&byte) = code.get(index) {
         match byte {
             0x66 => operand16 = true,
             0xF2 | 0xF3 => rep_prefix = byte,
-            0x26 | 0x2E | 0x36 | 0x3E | 0x64 | 0x65 | 0x67 | 0xF0 => {}
+            0x64 | 0x65 => segment = true,
+            0x67 => address32 = true,
+            0x26 | 0x2E | 0x36 | 0x3E | 0xF0 => {}
             _ => break,
         }
         index += 1;
     }
     let mut wide = false;
+    let mut rex_x = false;
+    let mut rex_b = false;
     if let Some(&rex) = code.get(index) {
         if rex & 0xF0 == 0x40 {
             wide = rex & 8 != 0;
+            rex_x = rex & 2 != 0;
+            rex_b = rex & 1 != 0;
             index += 1;
         }
     }
@@ -1440,69 +1514,224 @@ fn decode_width(code: &[u8]) -> Option<usize> {
     } else {
         4
     };
+    let immediate_word = if operand16 { 2 } else { 4 };
     let opcode = *code.get(index)?;
-    match opcode {
+    let modrm = |at: usize, immediate: usize| Some(Operand::ModRm { at, immediate });
+    let (width, operand) = match opcode {
         // VEX prefixes: the map and L (vector length) bit.
         0xC5 | 0xC4 => {
             let (map, length, next) = if opcode == 0xC5 {
+                rex_x = false;
+                rex_b = false;
                 (1, code.get(index + 1)? & 4 != 0, index + 2)
             } else {
-                (
-                    code.get(index + 1)? & 0x1F,
-                    code.get(index + 2)? & 4 != 0,
-                    index + 3,
-                )
+                let first = *code.get(index + 1)?;
+                rex_x = first & 0x40 == 0;
+                rex_b = first & 0x20 == 0;
+                (first & 0x1F, code.get(index + 2)? & 4 != 0, index + 3)
             };
             let op = *code.get(next)?;
             let vector = if length { 32 } else { 16 };
-            match (map, op) {
-                (1, 0x10 | 0x11 | 0x28 | 0x29 | 0x6F | 0x7F | 0xE7 | 0x2B) => Some(vector),
-                (1, 0x74..=0x76 | 0xD7 | 0xEB | 0xEF | 0xDA | 0xDE | 0xF8..=0xFE) => Some(vector),
-                (2, 0x00 | 0x58 | 0x78) => Some(vector),
-                _ => None,
-            }
+            let width = match (map, op) {
+                (1, 0x10 | 0x11 | 0x28 | 0x29 | 0x6F | 0x7F | 0xE7 | 0x2B) => vector,
+                (1, 0x74..=0x76 | 0xD7 | 0xEB | 0xEF | 0xDA | 0xDE | 0xF8..=0xFE) => vector,
+                (2, 0x00) => vector,
+                // vpbroadcastd, vpbroadcastq, vpbroadcastb, vpbroadcastw: one element.
+                (2, 0x58) => 4,
+                (2, 0x59) => 8,
+                (2, 0x78) => 1,
+                (2, 0x79) => 2,
+                _ => return None,
+            };
+            (width, modrm(next + 1, 0))
         }
-        0x00..=0x3F if opcode & 7 < 4 => Some(if opcode & 1 == 0 { 1 } else { word }),
-        0x63 => Some(4),
-        0x80 | 0x82 | 0x84 | 0x86 | 0x88 | 0x8A | 0xC0 | 0xC6 | 0xD0 | 0xD2 | 0xF6 | 0xFE => {
-            Some(1)
+        0x00..=0x3F if opcode & 7 < 4 => {
+            (if opcode & 1 == 0 { 1 } else { word }, modrm(index + 1, 0))
         }
-        0x81 | 0x83 | 0x85 | 0x87 | 0x89 | 0x8B | 0xC1 | 0xC7 | 0xD1 | 0xD3 | 0xF7 | 0xFF => {
-            Some(word)
+        0x63 => (4, modrm(index + 1, 0)),
+        0x80 | 0x82 | 0xC0 | 0xC6 => (1, modrm(index + 1, 1)),
+        0x84 | 0x86 | 0x88 | 0x8A | 0xD0 | 0xD2 | 0xFE => (1, modrm(index + 1, 0)),
+        0x81 | 0xC7 => (word, modrm(index + 1, immediate_word)),
+        0x83 | 0xC1 => (word, modrm(index + 1, 1)),
+        0x85 | 0x87 | 0x89 | 0x8B | 0xD1 | 0xD3 | 0xFF => (word, modrm(index + 1, 0)),
+        // `test` (/0, /1) has an immediate; not, neg, mul, imul, div, idiv do not.
+        0xF6 | 0xF7 => {
+            let test = (code.get(index + 1)? >> 3) & 7 < 2;
+            let (width, immediate) = if opcode == 0xF6 {
+                (1, 1)
+            } else {
+                (word, immediate_word)
+            };
+            (width, modrm(index + 1, if test { immediate } else { 0 }))
         }
-        0xA4 | 0xA6 | 0xAA | 0xAC | 0xAE => Some(1),
-        0xA5 | 0xA7 | 0xAB | 0xAD | 0xAF => Some(word),
+        0xA4..=0xA7 | 0xAA..=0xAF => {
+            let width = if opcode & 1 == 0 { 1 } else { word };
+            let (source, destination) = match opcode {
+                0xA4..=0xA7 => (true, true),
+                0xAA | 0xAB | 0xAE | 0xAF => (false, true),
+                _ => (true, false),
+            };
+            (
+                width,
+                Some(Operand::String {
+                    source,
+                    destination,
+                }),
+            )
+        }
         0x0F => {
             let second = *code.get(index + 1)?;
-            match second {
-                0xB6 | 0xBE => Some(1),
-                0xB7 | 0xBF => Some(2),
-                0x10 | 0x11 => Some(match rep_prefix {
+            let width = match second {
+                0xB6 | 0xBE => 1,
+                0xB7 | 0xBF => 2,
+                0x10 | 0x11 => match rep_prefix {
                     0xF3 => 4,
                     0xF2 => 8,
                     _ => 16,
-                }),
-                0x12 | 0x13 | 0x16 | 0x17 | 0xD6 => Some(8),
-                0x28 | 0x29 | 0x2B | 0xE7 => Some(16),
-                0x6F | 0x7F => Some(if operand16 || rep_prefix == 0xF3 {
-                    16
-                } else {
-                    8
-                }),
-                0x6E | 0x7E if rep_prefix == 0xF3 => Some(8),
-                0x6E | 0x7E => Some(if wide { 8 } else { 4 }),
-                0x74..=0x76 | 0xD7 | 0xDA | 0xDE | 0xEB | 0xEF | 0xF8..=0xFE => {
-                    Some(if operand16 { 16 } else { 8 })
+                },
+                0x12 | 0x13 | 0x16 | 0x17 | 0xD6 => 8,
+                0x28 | 0x29 | 0x2B | 0xE7 => 16,
+                0x6F | 0x7F => {
+                    if operand16 || rep_prefix == 0xF3 {
+                        16
+                    } else {
+                        8
+                    }
                 }
-                0x38 if operand16 => Some(16),
-                0xB0 => Some(1),
-                0xB1 | 0xC1 => Some(word),
-                0xC7 => Some(if wide { 16 } else { 8 }),
-                _ => None,
-            }
+                0x6E | 0x7E if rep_prefix == 0xF3 => 8,
+                0x6E | 0x7E => {
+                    if wide {
+                        8
+                    } else {
+                        4
+                    }
+                }
+                0x74..=0x76 | 0xD7 | 0xDA | 0xDE | 0xEB | 0xEF | 0xF8..=0xFE => {
+                    if operand16 {
+                        16
+                    } else {
+                        8
+                    }
+                }
+                // 66 0F 38: SSSE3/SSE4 on 16 bytes (map 2: the ModRM after its opcode).
+                0x38 if operand16 => {
+                    return Some(Decoded {
+                        width: 16,
+                        operand: modrm(index + 3, 0),
+                        rex_x,
+                        rex_b,
+                        segment,
+                        address32,
+                    })
+                }
+                0xB0 => 1,
+                0xB1 | 0xC1 => word,
+                0xC7 => {
+                    if wide {
+                        16
+                    } else {
+                        8
+                    }
+                }
+                _ => return None,
+            };
+            (width, modrm(index + 2, 0))
         }
-        _ => None,
+        _ => return None,
+    };
+    Some(Decoded {
+        width,
+        operand,
+        rex_x,
+        rex_b,
+        segment,
+        address32,
+    })
+}
+
+/// See [`access_start`]; split out for testing (`code`: the instruction's bytes, `ip`: its
+/// address).
+#[cfg(target_arch = "x86_64")]
+fn decode_start(code: &[u8], ip: usize, registers: &[usize; 16], address: usize) -> Option<usize> {
+    const RSI: usize = 6;
+    const RDI: usize = 7;
+    let decoded = decode_access(code)?;
+    if decoded.segment {
+        return None;
     }
+    let mask = if decoded.address32 {
+        u32::MAX as usize
+    } else {
+        usize::MAX
+    };
+    let width = decoded.width;
+    let holds = |start: usize| start <= address && address - start < width;
+    let start = match decoded.operand? {
+        Operand::String {
+            source,
+            destination,
+        } => {
+            let source = (source && holds(registers[RSI] & mask)).then_some(registers[RSI] & mask);
+            let destination =
+                (destination && holds(registers[RDI] & mask)).then_some(registers[RDI] & mask);
+            destination.or(source)?
+        }
+        Operand::ModRm { at, immediate } => {
+            let modrm = *code.get(at)?;
+            let mode = modrm >> 6;
+            let rm = modrm & 7;
+            if mode == 3 {
+                return None;
+            }
+            let mut next = at + 1;
+            let mut base = None;
+            let mut scaled = 0usize;
+            let mut rip_relative = false;
+            let mut displacement32 = mode == 2;
+            if rm == 4 {
+                let sib = *code.get(next)?;
+                next += 1;
+                let index = usize::from((sib >> 3) & 7) | usize::from(decoded.rex_x) << 3;
+                if index != 4 {
+                    scaled = registers[index].wrapping_shl(u32::from(sib >> 6));
+                }
+                if sib & 7 == 5 && mode == 0 {
+                    displacement32 = true;
+                } else {
+                    base = Some(usize::from(sib & 7) | usize::from(decoded.rex_b) << 3);
+                }
+            } else if rm == 5 && mode == 0 {
+                rip_relative = true;
+                displacement32 = true;
+            } else {
+                base = Some(usize::from(rm) | usize::from(decoded.rex_b) << 3);
+            }
+            let displacement = if displacement32 {
+                let bytes = code.get(next..next + 4)?;
+                next += 4;
+                i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as isize
+            } else if mode == 1 {
+                next += 1;
+                isize::from(*code.get(next - 1)? as i8)
+            } else {
+                0
+            };
+            let length = next + immediate;
+            if length > 15 || length > code.len() {
+                return None;
+            }
+            let origin = if rip_relative {
+                ip.wrapping_add(length)
+            } else {
+                base.map_or(0, |base| registers[base])
+            };
+            origin
+                .wrapping_add(scaled)
+                .wrapping_add_signed(displacement)
+                & mask
+        }
+    };
+    holds(start).then_some(start)
 }
 
 #[cfg(test)]
@@ -1530,6 +1759,85 @@ mod tests {
             assert_eq!(decode_width(bytes), Some(width), "{bytes:x?}");
         }
         assert_eq!(decode_width(&[0xE8, 0, 0, 0, 0]), None); // call
+    }
+
+    /// A fake register file: register `n` (the encoding's number) holds `(n + 1) << 16`.
+    #[cfg(target_arch = "x86_64")]
+    fn registers() -> [usize; 16] {
+        core::array::from_fn(|n| (n + 1) << 16)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn memory_operands_decode_to_the_access_start() {
+        const RAX: usize = 0x1_0000;
+        const RCX: usize = 0x2_0000;
+        const RBX: usize = 0x4_0000;
+        const RSP: usize = 0x5_0000;
+        const RBP: usize = 0x6_0000;
+        const RSI: usize = 0x7_0000;
+        const RDI: usize = 0x8_0000;
+        const R9: usize = 0xA_0000;
+        const R12: usize = 0xD_0000;
+        const R13: usize = 0xE_0000;
+        const IP: usize = 0x40_0000;
+        let registers = registers();
+        for (bytes, width, start) in [
+            (&[0x48, 0x89, 0x10][..], 8, RAX),                 // mov [rax], rdx
+            (&[0x89, 0x4B, 0xF8], 4, RBX - 8),                 // mov [rbx-8], ecx (disp8)
+            (&[0x48, 0x8B, 0x85, 0, 1, 0, 0], 8, RBP + 0x100), // mov rax, [rbp+0x100] (disp32)
+            (&[0x89, 0x54, 0x88, 0x10], 4, RAX + RCX * 4 + 0x10), // mov [rax+rcx*4+0x10], edx
+            (&[0x8B, 0x04, 0xCD, 0x20, 0, 0, 0], 4, RCX * 8 + 0x20), // mov eax, [rcx*8+0x20]
+            (&[0x8B, 0x44, 0x24, 0x08], 4, RSP + 8),           // mov eax, [rsp+8] (SIB, no index)
+            (&[0x42, 0x8B, 0x04, 0x60], 4, RAX + R12 * 2),     // mov eax, [rax+r12*2] (REX.X)
+            (&[0x49, 0x89, 0x45, 0x00], 8, R13),               // mov [r13+0], rax (REX.B)
+            // mov eax, [r12+0x40]: REX.X makes index 4 r12; REX.B leaves base 5 "none"
+            (&[0x43, 0x8B, 0x04, 0x25, 0x40, 0, 0, 0], 4, R12 + 0x40),
+            (&[0x8B, 0x05, 0x10, 0, 0, 0], 4, IP + 6 + 0x10), // mov eax, [rip+0x10]
+            (&[0xC7, 0x05, 0x10, 0, 0, 0, 7, 0, 0, 0], 4, IP + 10 + 0x10), // mov dword [rip+0x10], 7
+            (&[0x66, 0xC7, 0x05, 0x10, 0, 0, 0, 7, 0], 2, IP + 9 + 0x10),  // mov word [rip+0x10], 7
+            (&[0x48, 0x83, 0x05, 0x10, 0, 0, 0, 1], 8, IP + 8 + 0x10), // add qword [rip+0x10], 1
+            (&[0xF6, 0x05, 0x10, 0, 0, 0, 1], 1, IP + 7 + 0x10),       // test byte [rip+0x10], 1
+            (&[0xF7, 0x15, 0x10, 0, 0, 0], 4, IP + 6 + 0x10),          // not dword [rip+0x10]
+            (&[0x66, 0x89, 0x57, 0x02], 2, RDI + 2), // mov [rdi+2], dx (16-bit operand)
+            (&[0x0F, 0x11, 0x04, 0x08], 16, RAX + RCX), // movups [rax+rcx], xmm0
+            (&[0x66, 0x0F, 0x38, 0x00, 0x40, 0x08], 16, RAX + 8), // pshufb xmm0, [rax+8]
+            (&[0xC5, 0xFE, 0x7F, 0x47, 0x20], 32, RDI + 0x20), // vmovdqu [rdi+0x20], ymm0
+            (&[0xC4, 0xC1, 0x7E, 0x6F, 0x01], 32, R9), // vmovdqu ymm0, [r9] (VEX.B)
+            (&[0xC4, 0xE2, 0x7D, 0x58, 0x06], 4, RSI), // vpbroadcastd ymm0, [rsi]
+            (&[0x67, 0x8B, 0x07], 4, RDI),           // mov eax, [edi]
+            (&[0xF3, 0x48, 0xAB], 8, RDI),           // rep stosq
+            (&[0xAC], 1, RSI),                       // lodsb
+        ] {
+            for address in [start, start + width - 1] {
+                let found = decode_start(bytes, IP, &registers, address);
+                assert_eq!(found, Some(start), "{bytes:x?} at {address:#x}");
+            }
+            assert_eq!(decode_width(bytes), Some(width), "{bytes:x?}");
+        }
+        // movsb: the operand the fault is in.
+        assert_eq!(decode_start(&[0xA4], IP, &registers, RSI), Some(RSI));
+        assert_eq!(decode_start(&[0xA4], IP, &registers, RDI), Some(RDI));
+        // The start must hold the fault: else unknown.
+        assert_eq!(
+            decode_start(&[0x48, 0x89, 0x10], IP, &registers, RAX + 8),
+            None
+        );
+        assert_eq!(
+            decode_start(&[0x48, 0x89, 0x10], IP, &registers, RAX - 1),
+            None
+        );
+        assert_eq!(decode_start(&[0xA4], IP, &registers, RCX), None);
+        // A segment override (the base is not in the registers), a register operand, an
+        // instruction the decoder does not know, a truncated one.
+        let fs = [0x64, 0x48, 0x8B, 0x04, 0x25, 0, 0, 0, 0];
+        assert_eq!(decode_start(&fs, IP, &registers, 0), None);
+        assert_eq!(decode_start(&[0x48, 0x89, 0xC2], IP, &registers, RAX), None);
+        assert_eq!(decode_start(&[0xE8, 0, 0, 0, 0], IP, &registers, RAX), None);
+        assert_eq!(
+            decode_start(&[0x8B, 0x85, 0, 1], IP, &registers, RBP + 0x100),
+            None
+        );
     }
 
     #[test]

@@ -655,7 +655,8 @@ pub(crate) fn render(raw: &RawFinding, depth: usize) -> Finding {
     }
 }
 
-fn describe(raw: &RawFinding) -> String {
+/// A finding's one-line message.
+pub(crate) fn describe(raw: &RawFinding) -> String {
     let address = raw.address;
     if let (Some(access), Some(offset)) = (raw.access, raw.offset) {
         if let Some(mut text) = describe_access(raw, access, offset) {
@@ -816,7 +817,8 @@ fn bytes(count: usize) -> String {
 }
 
 /// The message of a fault: "read of 1 byte 0 bytes after the end of a 100-byte block at
-/// 0x...", "write of 8 bytes at offset 16 of a freed 100-byte block at 0x...".
+/// 0x...", "write of 8 bytes 0 bytes inside a 4-byte block at 0x..., reaching 4 bytes past
+/// its end", "write of 8 bytes at offset 16 of a freed 100-byte block at 0x...".
 fn describe_access(raw: &RawFinding, access: Access, offset: isize) -> Option<String> {
     let address = raw.address;
     let size = raw.size;
@@ -831,6 +833,14 @@ fn describe_access(raw: &RawFinding, access: Access, offset: isize) -> Option<St
         ""
     };
     let text = match raw.kind {
+        // An access from inside the block that reaches past its end, named by its start as
+        // Valgrind names it ("0 bytes inside a block of size 4").
+        FindingKind::Overflow if offset >= 0 && (offset as usize) < size => format!(
+            "buffer overflow: {what} {} inside a {freed}{size}-byte block at {address:#x}, \
+             reaching {} past its end",
+            bytes(offset as usize),
+            bytes((offset as usize + raw.access_size).saturating_sub(size))
+        ),
         FindingKind::Overflow => format!(
             "buffer overflow: {what} {} after the end of a {freed}{size}-byte block at {address:#x}",
             bytes((offset as usize).saturating_sub(size))
