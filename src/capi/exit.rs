@@ -498,7 +498,7 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
         }
         let access = crate::gpa::fault::access_of(fault);
         let size = fault.access_size.unwrap_or(0);
-        finding = gpa.fault_finding(fault.address, access, size, fault.fetch);
+        finding = gpa.fault_finding(fault.address, access, size, fault.fetch, fault.access_start);
         if let Some(found) = finding.as_mut() {
             found.in_checked_call = in_checked_call(fault);
         }
