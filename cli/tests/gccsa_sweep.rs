@@ -17,7 +17,9 @@
 //! block or after free when the block is freed or at exit, not at the access, and does not see
 //! direct reads or writes beyond its redzone's reach; guard mode sees a write into the
 //! alignment slack past a block at its free, and a read there not at all, without
-//! `--guard-flush`), the comment says so and the case asserts what gpa reports.
+//! `--guard-flush`), the comment says so and the case asserts what gpa reports. Check mode is
+//! left out of `list_teardown_after_free`, which follows links read from freed nodes (its
+//! fill of freed memory crashes it; guard mode keeps the old bytes, as Valgrind).
 //! [`valgrind_agrees`] runs Valgrind itself on a representative few. Tests skip with a message
 //! when gcc, g++ or (for that one) valgrind is missing.
 
@@ -257,10 +259,11 @@ fn c_heap() {
                 &[want("write_after_free", 512, Some(0), ("access", 168))],
             ),
             // cwe416_log_after_free. Valgrind: invalid reads of size 1 at :174 (in strlen), 0
-            // and 1 bytes inside a block of 1,024 free'd; it prints 6 (the old bytes), check
-            // mode 1248 (its poison), guard mode 0: see the doc.
+            // and 1 bytes inside a block of 1,024 free'd; it prints 6 (the old bytes), as guard
+            // mode (which keeps them); check mode 1248 (its poison), native 5: see the doc.
             Case {
                 prints_invalid_bytes: true,
+                guard_output: Some("operation aborted before commit: 6\ndone\n"),
                 ..same(
                     HEAP,
                     &["cwe416_log_after_free"],
@@ -326,6 +329,31 @@ fn c_heap() {
             ),
             // usb_error_leak. Valgrind: definitely lost 200 in 1.
             leaking(HEAP, &["usb_error_leak"], [(1, 200), NONE, NONE, NONE], 1),
+            // list_teardown_after_free. Valgrind: invalid read of size 8 at :326, 0 bytes inside
+            // a block of size 16 free'd (at :327; 4 errors from 1 context, one per node); the
+            // loop goes on through the old links: "freed 4", "done", exit 0, no leak. The native
+            // run dies of SIGSEGV (glibc's safe-linking mangles the link).
+            Case {
+                args: &["list_teardown_after_free"],
+                native_aborts: true,
+                output: Some("freed 4\ndone\n"),
+                check_open: Some(
+                    "it follows the freed nodes' links: check mode's fill of freed memory makes \
+                     it crash where Valgrind's kept bytes let it run on (docs/sweeps/gcc_analyzer.md)",
+                ),
+                fast_open: Some(
+                    "it prints what fast mode's free list left in a freed node (the native run \
+                     dies of SIGSEGV)",
+                ),
+                ..case(
+                    HEAP,
+                    &[],
+                    &[Want {
+                        count: Some(4),
+                        ..want("read_after_free", 16, Some(0), ("access", 326))
+                    }],
+                )
+            },
             // list_lost. Valgrind: definitely lost 16 in 1, indirectly lost 48 in 3.
             leaking(HEAP, &["list_lost"], [(1, 16), (3, 48), NONE, NONE], 2),
             // free_in_loop. Valgrind: invalid free at :348, 0 bytes inside a block of 32 free'd.
@@ -461,6 +489,32 @@ fn c_heap_optimized() {
                 [(4, 16), NONE, NONE, NONE],
                 1,
             ),
+            // list_teardown_after_free. Valgrind, as at -O0: invalid read of size 8 at :326, 0 bytes inside
+            // a block of size 16 free'd (at :327; 4 errors from 1 context, one per node); the
+            // loop goes on through the old links: "freed 4", "done", exit 0, no leak. The native
+            // run dies of SIGSEGV (glibc's safe-linking mangles the link).
+            Case {
+                flags: O2,
+                args: &["list_teardown_after_free"],
+                native_aborts: true,
+                output: Some("freed 4\ndone\n"),
+                check_open: Some(
+                    "it follows the freed nodes' links: check mode's fill of freed memory makes \
+                     it crash where Valgrind's kept bytes let it run on (docs/sweeps/gcc_analyzer.md)",
+                ),
+                fast_open: Some(
+                    "it prints what fast mode's free list left in a freed node (the native run \
+                     dies of SIGSEGV)",
+                ),
+                ..case(
+                    HEAP,
+                    &[],
+                    &[Want {
+                        count: Some(4),
+                        ..want("read_after_free", 16, Some(0), ("access", 326))
+                    }],
+                )
+            },
             o2_leaking(&["list_lost"], [(1, 16), (3, 48), NONE, NONE], 2),
             o2_leaking(&["asprintf_leak"], [(1, 8), NONE, NONE, NONE], 1),
             o2_leaking(&["fopen_leak"], [NONE, NONE, NONE, (1, 472)], 1),

@@ -13,7 +13,9 @@
 //! names (the first frame in `tests/infer_sweep/`); the leak totals of each kind and the number
 //! of loss records; every mode prints "done" and exits 0 where glibc aborts. Where gpa answers
 //! otherwise by design (check mode does not see a direct read and sees a write after free at
-//! exit), the comment says so and the case asserts what gpa reports. [`valgrind_agrees`] runs
+//! exit), the comment says so and the case asserts what gpa reports. Check mode is left out
+//! where a program follows pointers read from a freed block (three cases: its fill of freed
+//! memory crashes them; guard mode keeps the old bytes, as Valgrind). [`valgrind_agrees`] runs
 //! Valgrind itself on a few cases. Tests skip with a message when gcc, g++ or (for that one)
 //! valgrind is missing.
 
@@ -41,6 +43,57 @@ const REALLOC: &str = "realloc.c";
 const O2: &[&str] = &["-O2"];
 /// What every run prints where glibc aborts the native one.
 const DONE: Option<&str> = Some("done\n");
+/// Why check mode is left out of the cases that follow pointers read from a freed block.
+const FOLLOWS_FREED: Option<&str> = Some(
+    "it follows pointers read from a freed block: check mode's fill of freed memory makes it \
+     crash where Valgrind's kept bytes let it run on (docs/sweeps/infer_pulse.md)",
+);
+
+/// A read of `shared_close_twice`'s freed 472-byte `FILE` at `offset`, in its second `fclose`.
+const fn file_read(offset: i64) -> Want {
+    want("read_after_free", 472, Some(offset), ("access", 537))
+}
+
+/// A write into `shared_close_twice`'s freed `FILE` at `offset`, in its second `fclose`.
+const fn file_write(offset: i64) -> Want {
+    want("write_after_free", 472, Some(offset), ("access", 537))
+}
+
+/// `shared_close_twice` in guard mode, -O0 and -O2 alike. Valgrind: 30 errors from 25
+/// contexts, all in the `shared_ptr`'s `fclose` at :537 of the 472-byte `FILE` the first
+/// `fclose` freed (at :536): reads of size 4 or 1 at offset 0 (6 contexts), of size 8 at 136
+/// (3), 232, 216, 56, 96, 72 and 80, of size 4 at 112 (2), 192, 224 (2) and 228 (2); writes of
+/// size 8 at 232 (2); an invalid free, "0 bytes inside a block of size 472 free'd"; no leak.
+/// Guard mode: the same 25, but the four at 224 and 228 are writes: a `lock cmpxchg` and an
+/// `addl $1` (the `FILE` lock's word and count), read-modify-write instructions whose fault
+/// the CPU reports as a write, where Valgrind names the read.
+const SHARED_CLOSE_TWICE: &[Want] = &[
+    want("double_free", 472, None, ("second_free", 537)),
+    file_read(0),
+    file_read(0),
+    file_read(0),
+    file_read(0),
+    file_read(0),
+    file_read(0),
+    file_read(136),
+    file_read(136),
+    file_read(136),
+    file_read(232),
+    file_read(216),
+    file_read(56),
+    file_read(96),
+    file_read(72),
+    file_read(80),
+    file_read(112),
+    file_read(112),
+    file_read(192),
+    file_write(224),
+    file_write(224),
+    file_write(228),
+    file_write(228),
+    file_write(232),
+    file_write(232),
+];
 
 /// A case whose check and guard modes report the same.
 fn same<'a>(file: &'static str, args: &'a [&'a str], wants: &'a [Want]) -> Case<'a> {
@@ -54,9 +107,8 @@ fn same<'a>(file: &'static str, args: &'a [&'a str], wants: &'a [Want]) -> Case<
 /// `std::string`'s buffer kept across a call that moves it; objects used after `delete`, after
 /// their destructor or after a temporary owner died; owners released or given a deleter that
 /// does not delete (leaks). `shared_close_twice` (`fclose` of a `FILE` its `shared_ptr` closes
-/// again) is left out: glibc follows pointers read from the freed `FILE`, and check mode's fill
-/// of freed memory and guard mode's zeros make it crash where Valgrind's old bytes let it run
-/// on (the page says more).
+/// again) runs in guard mode only: glibc follows pointers read from the freed `FILE`, which
+/// guard mode keeps as Valgrind does and check mode fills (the page says more).
 #[test]
 fn cxx_std_uses_after_free() {
     SWEEP.sweep(
@@ -600,6 +652,15 @@ fn cxx_std_uses_after_free() {
                 records: 1,
                 ..same(STDLIB, &["shared_noop_lambda"], &[])
             },
+            // shared_close_twice. Valgrind: see [`SHARED_CLOSE_TWICE`]; exit 0, "done" (glibc
+            // aborts the native run: "free(): double free detected in tcache 2").
+            Case {
+                native_aborts: true,
+                output: DONE,
+                check_open: FOLLOWS_FREED,
+                args: &["shared_close_twice"],
+                ..case(STDLIB, &[], SHARED_CLOSE_TWICE)
+            },
             // deleters_ok. Valgrind: no error.
             same(STDLIB, &["deleters_ok"], &[]),
             // placement_storage_deleted. Valgrind: invalid write of size 4 at :580, 0 bytes inside
@@ -619,7 +680,7 @@ fn cxx_std_uses_after_free() {
     );
 }
 
-/// `stdlib.cpp` at -O2 (`shared_close_twice` left out, as at -O0): the same uses after free
+/// `stdlib.cpp` at -O2 (`shared_close_twice` in guard mode only, as at -O0): the same uses after free
 /// through the optimizer's inlining of the C++ library, where a case function's tail call
 /// leaves `main` (:664) as the first frame in the folder.
 #[test]
@@ -1292,6 +1353,15 @@ fn cxx_std_uses_after_free_o2() {
                 records: 1,
                 ..same(STDLIB, &["shared_noop_lambda"], &[])
             },
+            // shared_close_twice. Valgrind: as at -O0.
+            Case {
+                flags: O2,
+                args: &["shared_close_twice"],
+                native_aborts: true,
+                output: DONE,
+                check_open: FOLLOWS_FREED,
+                ..case(STDLIB, &[], SHARED_CLOSE_TWICE)
+            },
             // deleters_ok. Valgrind: no error.
             Case {
                 flags: O2,
@@ -1323,9 +1393,9 @@ fn cxx_std_uses_after_free_o2() {
 /// `containers.cpp` at -O0 and -O2: iterators and references to the nodes of `std::list`,
 /// `std::set`, `std::multiset`, `std::unordered_set` and `std::map` kept across `erase` or
 /// `clear`; objects used after their `unique_ptr` died; members overwritten (leaks).
-/// `map_erase_in_loop` and `unordered_map_erase_in_loop` (`++it` after `erase(it)`) are left
-/// out: the increment follows links read from the freed node, which Valgrind leaves as they
-/// were and gpa does not (the page says more).
+/// `map_erase_in_loop` and `unordered_map_erase_in_loop` (`++it` after `erase(it)`) run in
+/// guard mode only: the increment follows links read from the freed node, which Valgrind and
+/// guard mode keep as they were and check mode fills (the page says more).
 #[test]
 fn cxx_containers() {
     SWEEP.sweep(
@@ -1384,6 +1454,36 @@ fn cxx_containers() {
                     CONTAINERS,
                     &[],
                     &[want("read_after_free", 40, Some(36), ("access", 48))],
+                )
+            },
+            // map_erase_in_loop. Valgrind: invalid reads of size 8 at :52, 24 and 8 bytes inside
+            // a block of size 40 free'd (at :54); exit 0, "done". The native run dies of SIGSEGV.
+            Case {
+                args: &["map_erase_in_loop"],
+                native_aborts: true,
+                output: DONE,
+                check_open: FOLLOWS_FREED,
+                fast_open: Some("it dies of SIGSEGV, as the native run"),
+                ..case(
+                    CONTAINERS,
+                    &[],
+                    &[
+                        want("read_after_free", 40, Some(24), ("access", 52)),
+                        want("read_after_free", 40, Some(8), ("access", 52)),
+                    ],
+                )
+            },
+            // unordered_map_erase_in_loop. Valgrind: invalid read of size 8 at :58, 0 bytes inside
+            // a block of size 16 free'd (at :60); exit 0, "done". The native run dies of SIGSEGV.
+            Case {
+                args: &["unordered_map_erase_in_loop"],
+                native_aborts: true,
+                output: DONE,
+                check_open: FOLLOWS_FREED,
+                ..case(
+                    CONTAINERS,
+                    &[],
+                    &[want("read_after_free", 16, Some(0), ("access", 58))],
                 )
             },
             // map_erase_reference. Valgrind: invalid read of size 4 at :67, 36 bytes inside a block
@@ -1548,6 +1648,38 @@ fn cxx_containers() {
                         &[want("read_after_free", 40, Some(36), ("access", 48))],
                     )
                 }
+            },
+            // map_erase_in_loop. Valgrind: invalid reads of size 8 at :52, 24 and 8 bytes inside
+            // a block of size 40 free'd (at :54); exit 0, "done". The native run dies of SIGSEGV.
+            Case {
+                flags: O2,
+                args: &["map_erase_in_loop"],
+                native_aborts: true,
+                output: DONE,
+                check_open: FOLLOWS_FREED,
+                fast_open: Some("it dies of SIGSEGV, as the native run"),
+                ..case(
+                    CONTAINERS,
+                    &[],
+                    &[
+                        want("read_after_free", 40, Some(24), ("access", 52)),
+                        want("read_after_free", 40, Some(8), ("access", 52)),
+                    ],
+                )
+            },
+            // unordered_map_erase_in_loop. Valgrind: invalid read of size 8 at :58, 0 bytes inside
+            // a block of size 16 free'd (at :60); exit 0, "done". The native run dies of SIGSEGV.
+            Case {
+                flags: O2,
+                args: &["unordered_map_erase_in_loop"],
+                native_aborts: true,
+                output: DONE,
+                check_open: FOLLOWS_FREED,
+                ..case(
+                    CONTAINERS,
+                    &[],
+                    &[want("read_after_free", 16, Some(0), ("access", 58))],
+                )
             },
             // map_erase_reference. Valgrind: invalid read of size 4 at :67, 36 bytes inside a block
             // of size 40 free'd.
