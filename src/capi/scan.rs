@@ -671,6 +671,50 @@ struct ProgramFrame {
     registers: std::vec::Vec<usize>,
 }
 
+/// The first frame of an unwinding from a thread's registers in `gregs` order (a
+/// `ucontext_t`'s, as a stop or a signal context holds them): the instruction pointer at
+/// `REG_RIP`, the general registers by DWARF number. `None` without an instruction pointer.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn first_frame(gregs: &[usize]) -> Option<crate::trace::unwind::FrameRegisters> {
+    /// `gregs` indices of the general registers, by DWARF number (0 to 15).
+    const BY_NUMBER: [libc::c_int; 16] = [
+        libc::REG_RAX,
+        libc::REG_RDX,
+        libc::REG_RCX,
+        libc::REG_RBX,
+        libc::REG_RSI,
+        libc::REG_RDI,
+        libc::REG_RBP,
+        libc::REG_RSP,
+        libc::REG_R8,
+        libc::REG_R9,
+        libc::REG_R10,
+        libc::REG_R11,
+        libc::REG_R12,
+        libc::REG_R13,
+        libc::REG_R14,
+        libc::REG_R15,
+    ];
+    let register = |index: libc::c_int| gregs.get(index as usize).copied();
+    Some(crate::trace::unwind::FrameRegisters {
+        ip: register(libc::REG_RIP)?,
+        returned: false,
+        registers: BY_NUMBER.map(register),
+    })
+}
+
+/// The aligned word of this process's memory at `address`, read only where it lies in
+/// `[low, high)` (the stack an unwinding may read) and is readable.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn stack_word(address: usize, low: usize, high: usize) -> Option<usize> {
+    if address < low || address.checked_add(8)? > high || address % 8 != 0 {
+        return None;
+    }
+    let mut word = [0u8; 8];
+    (leakcheck::maps::read_own_memory(address, &mut word) == Some(8))
+        .then(|| usize::from_ne_bytes(word))
+}
+
 /// How many frames [`program_frame`] unwinds at most: gpa's, and the C library's frames gpa
 /// called (a system call, `memcpy`), before the program's.
 const GPA_FRAMES: usize = 64;
@@ -706,7 +750,7 @@ fn in_gpa(ip: Option<usize>) -> bool {
 /// around a call under Valgrind.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn program_frame(thread: &world::StoppedThread, maps: &Maps) -> Option<ProgramFrame> {
-    use crate::trace::unwind::{step_registers, FrameRegisters, CALLEE_SAVED};
+    use crate::trace::unwind::{step_registers, CALLEE_SAVED};
     let own = own_code()?;
     let system = |ip: usize| {
         maps.find(ip).is_some_and(|mapping| {
@@ -716,42 +760,13 @@ fn program_frame(thread: &world::StoppedThread, maps: &Maps) -> Option<ProgramFr
         })
     };
     let saved = &thread.registers;
-    let by_number = [
-        libc::REG_RAX,
-        libc::REG_RDX,
-        libc::REG_RCX,
-        libc::REG_RBX,
-        libc::REG_RSI,
-        libc::REG_RDI,
-        libc::REG_RBP,
-        libc::REG_RSP,
-        libc::REG_R8,
-        libc::REG_R9,
-        libc::REG_R10,
-        libc::REG_R11,
-        libc::REG_R12,
-        libc::REG_R13,
-        libc::REG_R14,
-        libc::REG_R15,
-    ];
-    let mut frame = FrameRegisters {
-        ip: saved[libc::REG_RIP as usize],
-        returned: false,
-        registers: by_number.map(|register| Some(saved[register as usize])),
-    };
+    let mut frame = first_frame(saved)?;
     // The stack the unwinding may read: the mapping holding the stack pointer.
     let stack = maps
         .find(thread.stack_pointer)
         .filter(|mapping| mapping.read)?;
     let (low, high) = (stack.start, stack.end);
-    let read = |address: usize| {
-        if address < low || address.checked_add(8)? > high || address % 8 != 0 {
-            return None;
-        }
-        let mut word = [0u8; 8];
-        (leakcheck::maps::read_own_memory(address, &mut word) == Some(8))
-            .then(|| usize::from_ne_bytes(word))
-    };
+    let read = |address: usize| stack_word(address, low, high);
     let mut registers = std::vec::Vec::new();
     let mut inside = false;
     for _ in 0..GPA_FRAMES {
@@ -799,7 +814,7 @@ fn program_frame(thread: &world::StoppedThread, maps: &Maps) -> Option<ProgramFr
 /// by where address-space randomization put the stack (`sig_stale_frames.c`).
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub fn library_caller_frame(gregs: &[usize]) -> Option<(usize, std::vec::Vec<usize>)> {
-    use crate::trace::unwind::{step_registers, FrameRegisters, CALLEE_SAVED};
+    use crate::trace::unwind::{step_registers, CALLEE_SAVED};
     let library = crate::os::object_containing(libc::abort as *const () as usize)?;
     let in_library = |ip: usize| (library.start..library.end).contains(&ip);
     let register = |index: libc::c_int| gregs.get(index as usize).copied();
@@ -808,40 +823,11 @@ pub fn library_caller_frame(gregs: &[usize]) -> Option<(usize, std::vec::Vec<usi
     if !in_library(ip) {
         return None;
     }
-    let by_number = [
-        libc::REG_RAX,
-        libc::REG_RDX,
-        libc::REG_RCX,
-        libc::REG_RBX,
-        libc::REG_RSI,
-        libc::REG_RDI,
-        libc::REG_RBP,
-        libc::REG_RSP,
-        libc::REG_R8,
-        libc::REG_R9,
-        libc::REG_R10,
-        libc::REG_R11,
-        libc::REG_R12,
-        libc::REG_R13,
-        libc::REG_R14,
-        libc::REG_R15,
-    ];
-    let mut frame = FrameRegisters {
-        ip,
-        returned: false,
-        registers: by_number.map(register),
-    };
+    let mut frame = first_frame(gregs)?;
     // The unwinding reads the stack above the stack pointer only (the library's frames are a
     // few; `LIBRARY_FRAMES_SPAN` bounds them).
     let high = sp.saturating_add(LIBRARY_FRAMES_SPAN);
-    let read = |address: usize| {
-        if address < sp || address.checked_add(8)? > high || address % 8 != 0 {
-            return None;
-        }
-        let mut word = [0u8; 8];
-        (leakcheck::maps::read_own_memory(address, &mut word) == Some(8))
-            .then(|| usize::from_ne_bytes(word))
-    };
+    let read = |address: usize| stack_word(address, sp, high);
     let mut registers = std::vec::Vec::new();
     for _ in 0..GPA_FRAMES {
         registers.extend(CALLEE_SAVED.iter().filter_map(|&n| frame.registers[n]));
