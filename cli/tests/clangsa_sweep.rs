@@ -21,7 +21,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::sweep::*;
 use common::*;
@@ -42,14 +41,6 @@ const CUSTOM_NEW: &str = "custom_new.cpp";
 const O2: &[&str] = &["-O2"];
 /// What every run prints where glibc aborts the native one.
 const DONE: Option<&str> = Some("done\n");
-
-/// A case whose check and guard modes report the same.
-fn same<'a>(file: &'static str, args: &'a [&'a str], wants: &'a [Want]) -> Case<'a> {
-    Case {
-        args,
-        ..case(file, wants, wants)
-    }
-}
 
 /// `mismatch.cpp`, built with -O0: MismatchedDeallocator-checker-test.mm's testMalloc1-8,
 /// testAlloca and testNew1-10, the smart pointer and intersection tests,
@@ -1537,24 +1528,8 @@ fn replaced_operator_new() {
 /// Valgrind's first error on `command` (run in `dir`) as (gpa's kind, block size, the first
 /// line of `mismatch.cpp` in its stack), and its leak totals. `None` when Valgrind is missing.
 fn valgrind_verdict(dir: &Path, command: &[&str]) -> Option<((String, u64, u64), LeakTotals)> {
-    let log = dir.join("valgrind.log");
-    let out = Command::new("valgrind")
-        .current_dir(dir)
-        .args([
-            "--leak-check=full",
-            "--show-leak-kinds=all",
-            "--show-mismatched-frees=yes",
-        ])
-        .arg(format!("--log-file={}", log.display()))
-        .args(command)
-        .output()
-        .expect("run valgrind");
-    assert!(out.status.code().is_some(), "valgrind died: {out:?}");
-    let text = std::fs::read_to_string(&log).expect("valgrind's log");
-    let lines: Vec<&str> = text
-        .lines()
-        .map(|line| line.split_once("== ").map_or("", |(_, rest)| rest))
-        .collect();
+    let text = valgrind_log(dir, &["--show-mismatched-frees=yes"], command);
+    let lines = log_lines(&text);
     let start = lines
         .iter()
         .position(|line| line.starts_with("Mismatched free") || line.starts_with("Invalid free"))
@@ -1563,15 +1538,6 @@ fn valgrind_verdict(dir: &Path, command: &[&str]) -> Option<((String, u64, u64),
         "mismatched_free"
     } else {
         "invalid_free"
-    };
-    let number_after = |line: &str, marker: &str| -> Option<u64> {
-        let rest = line.split_once(marker)?.1;
-        rest.chars()
-            .take_while(|c| c.is_ascii_digit() || *c == ',')
-            .filter(|c| *c != ',')
-            .collect::<String>()
-            .parse()
-            .ok()
     };
     let line = lines[start..]
         .iter()

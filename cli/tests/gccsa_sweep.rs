@@ -26,7 +26,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -48,14 +47,6 @@ const LIBC_ALLOC: &str = "libc_alloc.c";
 const O2: &[&str] = &["-O2"];
 /// What every run prints where glibc aborts the native one.
 const DONE: Option<&str> = Some("done\n");
-
-/// A case of `file` run with `args` whose check and guard modes report the same.
-fn same<'a>(file: &'static str, args: &'a [&'a str], wants: &'a [Want]) -> Case<'a> {
-    Case {
-        args,
-        ..case(file, wants, wants)
-    }
-}
 
 /// A case of `file` run with `args`, check and guard modes' findings apart.
 fn split<'a>(
@@ -668,20 +659,8 @@ type Place = (String, u64);
 /// Valgrind on `command` (run in `dir`): its error contexts as [`Place`]s (deduplicated,
 /// sorted) and its leak totals.
 fn valgrind_places(dir: &Path, command: &[&str], file: &str) -> (Vec<Place>, LeakTotals) {
-    let log = dir.join("valgrind.log");
-    let out = Command::new("valgrind")
-        .current_dir(dir)
-        .args(["--leak-check=full", "--show-leak-kinds=all"])
-        .arg(format!("--log-file={}", log.display()))
-        .args(command)
-        .output()
-        .expect("run valgrind");
-    assert!(out.status.code().is_some(), "valgrind died: {out:?}");
-    let text = std::fs::read_to_string(&log).expect("valgrind's log");
-    let lines: Vec<&str> = text
-        .lines()
-        .map(|line| line.split_once("== ").map_or("", |(_, rest)| rest))
-        .collect();
+    let text = valgrind_log(dir, &[], command);
+    let lines = log_lines(&text);
     let marker = format!("({file}:");
     let mut places = Vec::new();
     for (at, line) in lines.iter().enumerate() {
@@ -697,10 +676,7 @@ fn valgrind_places(dir: &Path, command: &[&str], file: &str) -> (Vec<Place>, Lea
         let number = lines[at..]
             .iter()
             .take_while(|line| !line.is_empty())
-            .find_map(|line| {
-                let rest = line.split_once(&marker)?.1;
-                rest.split(')').next()?.parse().ok()
-            })
+            .find_map(|line| number_after(line, &marker))
             .unwrap_or(0);
         places.push((what.to_owned(), number));
     }

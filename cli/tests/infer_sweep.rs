@@ -22,7 +22,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::sweep::*;
 use common::*;
@@ -94,14 +93,6 @@ const SHARED_CLOSE_TWICE: &[Want] = &[
     file_write(232),
     file_write(232),
 ];
-
-/// A case whose check and guard modes report the same.
-fn same<'a>(file: &'static str, args: &'a [&'a str], wants: &'a [Want]) -> Case<'a> {
-    Case {
-        args,
-        ..case(file, wants, wants)
-    }
-}
 
 /// `stdlib.cpp` at -O0: references, pointers and iterators into a `std::vector`'s or a
 /// `std::string`'s buffer kept across a call that moves it; objects used after `delete`, after
@@ -2268,24 +2259,8 @@ fn valgrind_verdict(
     file: &str,
     command: &[&str],
 ) -> (Option<(String, u64, u64)>, LeakTotals) {
-    let log = dir.join("valgrind.log");
-    let out = Command::new("valgrind")
-        .current_dir(dir)
-        .args([
-            "--leak-check=full",
-            "--show-leak-kinds=all",
-            "--show-mismatched-frees=yes",
-        ])
-        .arg(format!("--log-file={}", log.display()))
-        .args(command)
-        .output()
-        .expect("run valgrind");
-    assert!(out.status.code().is_some(), "valgrind died: {out:?}");
-    let text = std::fs::read_to_string(&log).expect("valgrind's log");
-    let lines: Vec<&str> = text
-        .lines()
-        .map(|line| line.split_once("== ").map_or("", |(_, rest)| rest))
-        .collect();
+    let text = valgrind_log(dir, &["--show-mismatched-frees=yes"], command);
+    let lines = log_lines(&text);
     let totals = valgrind_leak_totals(&text);
     let Some(start) = lines.iter().position(|line| {
         [
@@ -2308,15 +2283,6 @@ fn valgrind_verdict(
         (head, true) if head.starts_with("Invalid free") => "double_free",
         (head, _) if head.starts_with("Mismatched free") => "mismatched_free",
         (head, _) => panic!("not compared: {head}\n{text}"),
-    };
-    let number_after = |line: &str, marker: &str| -> Option<u64> {
-        let rest = line.split_once(marker)?.1;
-        rest.chars()
-            .take_while(|c| c.is_ascii_digit() || *c == ',')
-            .filter(|c| *c != ',')
-            .collect::<String>()
-            .parse()
-            .ok()
     };
     let marker = format!("({file}:");
     let line = error

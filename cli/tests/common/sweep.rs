@@ -443,3 +443,48 @@ pub fn first_frame(finding: &Value, stack: &str) -> Option<(String, u64)> {
         frame["line"].as_u64()?,
     ))
 }
+
+/// A case of `file` run with `args` whose check and guard modes report the same.
+pub fn same<'a>(file: &'static str, args: &'a [&'a str], wants: &'a [Want]) -> Case<'a> {
+    Case {
+        args,
+        ..case(file, wants, wants)
+    }
+}
+
+/// Runs Valgrind memcheck (`--leak-check=full --show-leak-kinds=all`, then `extra`) on
+/// `command` in `dir`, its log in `dir/valgrind.log`, and returns the log's text. Panics when
+/// Valgrind dies of a signal (the sweeps call it only where it is installed).
+pub fn valgrind_log(dir: &Path, extra: &[&str], command: &[&str]) -> String {
+    let log = dir.join("valgrind.log");
+    let out = std::process::Command::new("valgrind")
+        .current_dir(dir)
+        .args(["--leak-check=full", "--show-leak-kinds=all"])
+        .args(extra)
+        .arg(format!("--log-file={}", log.display()))
+        .args(command)
+        .output()
+        .expect("run valgrind");
+    assert!(out.status.code().is_some(), "valgrind died: {out:?}");
+    std::fs::read_to_string(&log).expect("valgrind's log")
+}
+
+/// The lines of a Valgrind log without their `==pid== ` prefix (the blank line between two
+/// errors is empty).
+pub fn log_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .map(|line| line.split_once("== ").map_or("", |(_, rest)| rest))
+        .collect()
+}
+
+/// The number right after `marker` in `line`, thousands separators dropped: a line number
+/// after `(file.c:`, a block's size after `a block of size `.
+pub fn number_after(line: &str, marker: &str) -> Option<u64> {
+    let rest = line.split_once(marker)?.1;
+    rest.chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ',')
+        .filter(|c| *c != ',')
+        .collect::<String>()
+        .parse()
+        .ok()
+}
