@@ -469,40 +469,10 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
     }
     let mut finding = None;
     if fault.is_memory_fault() {
-        let access = crate::gpa::fault::access_of(fault);
-        let size = fault.access_size.unwrap_or(0);
-        finding = gpa
-            .fault_finding(fault.address, access, size, fault.fetch, fault.access_start)
-            .or_else(|| internal_error(fault, access, size));
-        if let Some(found) = finding.as_mut() {
-            found.in_checked_call = in_checked_call(fault);
+        match attribute(gpa, fault, true) {
+            Attributed::Stale => return SignalVerdict::Resumed,
+            Attributed::Found(found) => finding = found,
         }
-    }
-    // A fault on a freed guarded block's page, attributed after another thread's `malloc`
-    // handed its extent out again, finds a live block there: the fault is stale, and the
-    // page accessible now (a live block's pages are), so the instruction is run again, as
-    // if it had come after the reuse. Where the page is inaccessible again (that block freed
-    // too meanwhile), the fault is attributed anew. Not a live block's page closed under
-    // it: `os::signal::claim` keeps a step from doing that.
-    let mut tries = 0;
-    while finding.is_none()
-        && tries < STALE_TRIES
-        && fault.is_memory_fault()
-        && gpa.in_guarded_area(fault.address)
-    {
-        // Bounded in all: where the probe cannot answer (a seccomp filter) it says readable.
-        if crate::os::readable(fault.address)
-            && STALE_RESUMED.fetch_add(1, Ordering::Relaxed) < RESUME_BUDGET
-        {
-            return SignalVerdict::Resumed;
-        }
-        let access = crate::gpa::fault::access_of(fault);
-        let size = fault.access_size.unwrap_or(0);
-        finding = gpa.fault_finding(fault.address, access, size, fault.fetch, fault.access_start);
-        if let Some(found) = finding.as_mut() {
-            found.in_checked_call = in_checked_call(fault);
-        }
-        tries += 1;
     }
     let checked = state.settings.mode.checks();
     // The freed-memory fill followed as a pointer: the read of the freed block it came from
@@ -622,6 +592,55 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
     SignalVerdict::Reported
 }
 
+/// What [`attribute`] made of a memory fault.
+enum Attributed {
+    /// The fault's finding (`None`: no block of gpa's, nor gpa's own code, there).
+    Found(Option<RawFinding>),
+    /// A stale fault: run the instruction again.
+    Stale,
+}
+
+/// Attributes a memory fault (`fault_finding`, marked when it came from a checked libc
+/// call); with `internal`, a fault of gpa's own code with no block there is an
+/// `internal_error` (the first attribution only).
+///
+/// A fault on a freed guarded block's page, attributed after another thread's `malloc`
+/// handed its extent out again, finds a live block there: the fault is stale, and the page
+/// accessible now (a live block's pages are), so the instruction is run again
+/// ([`Attributed::Stale`]), as if it had come after the reuse. Where the page is
+/// inaccessible again (that block freed too meanwhile), the fault is attributed anew, at
+/// most [`STALE_TRIES`] times. Not a live block's page closed under it:
+/// `os::signal::claim` keeps a step from doing that. Both [`on_fatal_signal`] and
+/// [`confined_fault`] go through here.
+fn attribute(gpa: &GeneralPurposeAllocator, fault: &Fault, internal: bool) -> Attributed {
+    let once = |internal: bool| {
+        let access = crate::gpa::fault::access_of(fault);
+        let size = fault.access_size.unwrap_or(0);
+        let mut finding =
+            gpa.fault_finding(fault.address, access, size, fault.fetch, fault.access_start);
+        if internal && finding.is_none() {
+            finding = internal_error(fault, access, size);
+        }
+        if let Some(found) = finding.as_mut() {
+            found.in_checked_call = in_checked_call(fault);
+        }
+        finding
+    };
+    let mut finding = once(internal);
+    let mut tries = 0;
+    while finding.is_none() && tries < STALE_TRIES && gpa.in_guarded_area(fault.address) {
+        // Bounded in all: where the probe cannot answer (a seccomp filter) it says readable.
+        if crate::os::readable(fault.address)
+            && STALE_RESUMED.fetch_add(1, Ordering::Relaxed) < RESUME_BUDGET
+        {
+            return Attributed::Stale;
+        }
+        finding = once(false);
+        tries += 1;
+    }
+    Attributed::Found(finding)
+}
+
 /// A fatal signal under a seccomp filter that would kill the report's system calls: the
 /// report is left out (`confine::report_left_out` says so once) and the signal goes on as
 /// without gpa (lifecycle.md item 18). A fault on gpa's own guards, which the program would
@@ -638,11 +657,13 @@ fn confined_fault(gpa: &GeneralPurposeAllocator, fault: &Fault) -> SignalVerdict
     if !allowed || !fault.is_memory_fault() {
         return SignalVerdict::NotOurs;
     }
-    let access = crate::gpa::fault::access_of(fault);
-    let size = fault.access_size.unwrap_or(0);
-    let resumed = gpa
-        .fault_finding(fault.address, access, size, fault.fetch, fault.access_start)
-        .is_some_and(|found| resumable(&found, fault))
+    // A stale fault (see `attribute`) runs again here too: before, it went to the program's
+    // action, and the process died of a fault gpa's own reuse of an extent made stale.
+    let finding = match attribute(gpa, fault, false) {
+        Attributed::Stale => return SignalVerdict::Resumed,
+        Attributed::Found(finding) => finding,
+    };
+    let resumed = finding.is_some_and(|found| resumable(&found, fault))
         && crate::os::signal::resume_after(fault, true, &|| {
             gpa.keeps_freed_contents(fault.address)
         });
