@@ -1146,6 +1146,7 @@ extern "C" fn fork_finish() {
 /// process of its own (`process::on_fork_child`).
 extern "C" fn fork_child() {
     fork_finish();
+    crate::os::signal::after_fork_in_child();
     gpa().adopt_heaps_after_fork();
     process::on_fork_child();
 }

@@ -1143,22 +1143,38 @@ pub(crate) use step::{begin_test_step, end_test_step};
 #[cfg(not(target_arch = "x86_64"))]
 pub struct Claim;
 
+#[cfg(not(target_arch = "x86_64"))]
+impl Claim {
+    /// See the x86-64 `Claim::marks`.
+    pub fn marks(&self) {}
+}
+
 /// Claims `[start, start + len)` before gpa changes it in a way a step's close would undo (a
 /// kept page forgotten, an extent handed out again: see `step`, "Claims"), until the claim
 /// is dropped: `None` when a fault's step has a page of it open (the caller leaves that
 /// memory as it is for now), else no step opens a page of it meanwhile. Runs left open
-/// do not count (the caller's range operations close them). No system call, no lock.
+/// do not count (the caller's range operations close them). `tid`: the calling thread's
+/// kernel id, cached (a step waiting for the claim goes on when that thread has ended). No
+/// system call, no lock.
 #[inline]
-pub fn claim(start: usize, len: usize) -> Option<Claim> {
+pub fn claim(start: usize, len: usize, tid: u64) -> Option<Claim> {
     #[cfg(target_arch = "x86_64")]
     {
-        step::claim(start, len)
+        step::claim(start, len, tid)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (start, len);
+        let _ = (start, len, tid);
         Some(Claim)
     }
+}
+
+/// In the child of `fork` (only the forking thread runs): drops what the parent's other
+/// threads held in the step machinery (claims, pages open for a step, its lock), which no
+/// thread of the child would ever release. See `step::after_fork_in_child`.
+pub fn after_fork_in_child() {
+    #[cfg(target_arch = "x86_64")]
+    step::after_fork_in_child();
 }
 
 /// Puts back the pages [`resume_after`] left open in `[start, start + len)`, before gpa

@@ -492,7 +492,11 @@ impl Area {
     /// Claims the first `pages` pages of record `index`'s extent (`os::signal::claim`).
     fn claim_extent(&self, index: u32, pages: usize) -> Option<os::signal::Claim> {
         let first = self.record(index).first_page.load(Ordering::Relaxed) as usize;
-        os::signal::claim(self.page_address(first), pages * os::page_size())
+        os::signal::claim(
+            self.page_address(first),
+            pages * os::page_size(),
+            crate::gpa::heap::current_thread_id(),
+        )
     }
 
     fn first_fit(&self, state: &mut State, pages: usize) -> Option<(u32, os::signal::Claim)> {
@@ -760,9 +764,16 @@ impl Area {
         let data_bytes = record.data_pages.load(Ordering::Relaxed) as usize * page;
         let start = record.data.load(Ordering::Relaxed) & !(page - 1);
         let claim = if record.kept.load(Ordering::Relaxed) != 0 {
-            let Some(claim) = os::signal::claim(start, data_bytes) else {
+            let tid = crate::gpa::heap::current_thread_id();
+            let Some(claim) = os::signal::claim(start, data_bytes, tid) else {
                 return false;
             };
+            if self.markers {
+                // A step of this thread (the program's signal handler, run between the
+                // marker's install and the protection's change below) closes the page
+                // with a marker too: it removed the one in place to find how to open it.
+                claim.marks();
+            }
             Some(claim)
         } else {
             None

@@ -68,7 +68,27 @@
 //! followed by a sequentially consistent fence, so at least one of them sees the other. A
 //! claim of the opener's own thread (a signal handler of the program, run between two of
 //! gpa's system calls on that thread) is not waited for: the step then begins and ends
-//! before gpa's next call, and puts back what it found.
+//! before gpa's next call, and puts back what it found. Where that claimer installs guard
+//! markers on `PROT_NONE` pages ([`Claim::marks`]: a kept block forgotten), such a step
+//! cannot tell whether the page it found `PROT_NONE` had a marker (the probe removed it):
+//! it closes the page with one ([`MARKED_PROTECTED`]), which the claimer installs anyway;
+//! closed as `PROT_NONE` only, the page became accessible at the claimer's next change, a
+//! guard lost.
+//!
+//! Claims are taken with signals deliverable (blocking them costs two system calls per
+//! allocation), so the program can keep one from being released: its signal handler may
+//! end the thread (`pthread_exit`), jump out of gpa (`longjmp`) or never return; a debugger
+//! may stop the thread; a `fork` in another thread copies it into a child without its
+//! thread. A waiting step therefore does not wait for ever: a claim records its thread's
+//! kernel id, and a claim whose thread has ended is freed by the waiter
+//! ([`reclaim_if_ended`]); a claim whose thread runs on is waited for
+//! [`CLAIM_PATIENCE_NS`] at most, after which the step gives up and the fault is reported
+//! as a finding that ends the process. In a `fork` child, the parent's other threads'
+//! claims, steps and lock are dropped ([`after_fork_in_child`], from the C ABI's
+//! `pthread_atfork` child handler). The exit scan stops threads for good without freeing
+//! their claims: a stopped claimer is one that runs on as far as a waiter can tell, and a
+//! fault after the stop (the scan itself reads only live blocks and roots outside gpa's
+//! memory) waits out the patience as above.
 //!
 //! # Invariants
 //! * Every entry of [`OPENED`] is a page a thread (its `tid`) opened for a step and has not
@@ -77,8 +97,10 @@
 //!   [`LOCK`] held.
 //! * A page is closed only when no other entry holds it open.
 //! * A page is opened only by an entry registered ([`PENDING`]) before it, while no other
-//!   thread's claim covers it; a claim is held only while no step entry (but a run left
-//!   open) covers its range.
+//!   thread's claim covers it (or, after [`CLAIM_PATIENCE_NS`] of waiting, not at all); a
+//!   claim is held only while no step entry (but a run left open) covers its range.
+//! * A claim entry is freed only by its claimer, by a waiter once the claimer's thread has
+//!   ended, or in a `fork` child for a thread the child does not have.
 //! * Everything here is async-signal-safe: system calls and atomics, no allocation.
 
 use core::ffi::c_void;
@@ -102,6 +124,10 @@ const KEPT: u8 = 6;
 /// An entry taken by a step about to open its page (see "Claims"); never seen outside
 /// [`open`] but by [`claim`].
 const PENDING: u8 = 7;
+/// A `PROT_NONE` page under a claim of the stepping thread's own that installs guard
+/// markers ([`Claim::marks`]), made readable and writable (its marker, if it had one,
+/// removed); closed with `PROT_NONE` and a marker (see "Claims").
+const MARKED_PROTECTED: u8 = 8;
 
 /// Entries: pages open for a step, and runs of pages left open, over all threads.
 const ENTRIES: usize = 64;
@@ -139,24 +165,46 @@ static IN_USE: AtomicUsize = AtomicUsize::new(0);
 const CLAIM_ENTRIES: usize = 64;
 
 /// A range gpa is changing (see "Claims"): `owner` is the claiming thread's `pthread_self`
-/// (no system call), 0 when free; `len` 0 while being written or released.
+/// (no system call), 0 when free ([`RECLAIMING`] while a waiter frees it for a thread that
+/// ended); `tid` its kernel id (0 until set); `len` 0 while being written or released;
+/// `marks`: the claimer installs guard markers on `PROT_NONE` pages of the range.
 struct Claimed {
     owner: AtomicUsize,
+    tid: AtomicU64,
     start: AtomicUsize,
     len: AtomicUsize,
+    marks: AtomicBool,
 }
 
 static CLAIMS: [Claimed; CLAIM_ENTRIES] = [const {
     Claimed {
         owner: AtomicUsize::new(0),
+        tid: AtomicU64::new(0),
         start: AtomicUsize::new(0),
         len: AtomicUsize::new(0),
+        marks: AtomicBool::new(false),
     }
 }; CLAIM_ENTRIES];
+
+/// The `owner` of a claim entry a waiter is freeing (its holder ended without releasing it);
+/// no `pthread_self` is 1.
+const RECLAIMING: usize = 1;
 
 /// A claim of a range ([`claim`]), released when dropped.
 pub struct Claim {
     index: usize,
+}
+
+impl Claim {
+    /// Says that the claimer installs guard markers on pages of the range while they are
+    /// `PROT_NONE` (a kept block forgotten: `gpa::guarded::area`). A step of the claimer's
+    /// own thread (a signal handler of the program that interrupted it) that finds such a
+    /// page `PROT_NONE` closes it with a marker: the marker may have been in already, and
+    /// the claimer's next change (the protection back to the mapping's) would otherwise
+    /// leave the page accessible, a guard lost.
+    pub fn marks(&self) {
+        CLAIMS[self.index].marks.store(true, Ordering::Release);
+    }
 }
 
 impl Drop for Claim {
@@ -166,16 +214,29 @@ impl Drop for Claim {
         // Cleared too: the table lies in the library's writable data, a root of the leak
         // scan (see `release`).
         entry.start.store(0, Ordering::Release);
-        entry.owner.store(0, Ordering::Release);
+        entry.tid.store(0, Ordering::Release);
+        entry.marks.store(false, Ordering::Release);
+        // Not a plain store: a waiter may hold the entry for a moment ([`RECLAIMING`],
+        // taken from an `owner` equal to this one's: see `reclaim_if_ended`), and gives it
+        // back then.
+        let me = self_id();
+        while entry
+            .owner
+            .compare_exchange(me, 0, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            core::hint::spin_loop();
+        }
     }
 }
 
 /// Claims `[start, start + len)` for a change by gpa (see "Claims"): `None` when a step has
 /// a page of it open or is opening one (runs left open do not count: the caller's range
 /// operations close them). While the claim is held, no step opens a page of the range
-/// (another thread's waits; a page found open by then is found accessible). No system call,
-/// no lock; may wait for a free claim entry when every one is held.
-pub fn claim(start: usize, len: usize) -> Option<Claim> {
+/// (another thread's waits; a page found open by then is found accessible). `tid`: the
+/// calling thread's kernel id (a cached one: a waiter asks whether that thread still runs).
+/// No system call, no lock; may wait for a free claim entry when every one is held.
+pub fn claim(start: usize, len: usize, tid: u64) -> Option<Claim> {
     let me = self_id();
     let index = loop {
         if let Some(index) = CLAIMS.iter().position(|entry| {
@@ -188,6 +249,7 @@ pub fn claim(start: usize, len: usize) -> Option<Claim> {
         }
         super::super::yield_now();
     };
+    CLAIMS[index].tid.store(tid, Ordering::Relaxed);
     CLAIMS[index].start.store(start, Ordering::Relaxed);
     CLAIMS[index].len.store(len.max(1), Ordering::Relaxed);
     let claim = Claim { index };
@@ -218,7 +280,13 @@ fn stepping_in(start: usize, len: usize) -> bool {
 /// Whether a claim of another thread than `me` covers `page` (one whose range is being
 /// written or released counts). Lock-free.
 fn claimed_by_other(page: usize, size: usize, me: usize) -> bool {
-    CLAIMS.iter().any(|entry| {
+    other_claim(page, size, me).is_some()
+}
+
+/// The index of a claim of another thread than `me` that covers `page` (one whose range is
+/// being written or released counts). Lock-free.
+fn other_claim(page: usize, size: usize, me: usize) -> Option<usize> {
+    CLAIMS.iter().position(|entry| {
         let owner = entry.owner.load(Ordering::Acquire);
         if owner == 0 || owner == me {
             return false;
@@ -227,6 +295,122 @@ fn claimed_by_other(page: usize, size: usize, me: usize) -> bool {
         let first = entry.start.load(Ordering::Relaxed);
         len == 0 || (first < page + size && page < first.saturating_add(len))
     })
+}
+
+/// Whether a claim of the calling thread (`me`) that installs guard markers
+/// ([`Claim::marks`]) covers `page`. Lock-free.
+fn own_marking_claim(page: usize, size: usize, me: usize) -> bool {
+    CLAIMS.iter().any(|entry| {
+        let first = entry.start.load(Ordering::Relaxed);
+        entry.owner.load(Ordering::Acquire) == me
+            && entry.marks.load(Ordering::Acquire)
+            && first < page + size
+            && page < first.saturating_add(entry.len.load(Ordering::Relaxed))
+    })
+}
+
+/// Frees claim entry `index` when the thread holding it has ended (the kernel knows no
+/// thread of that id in this process: a program's signal handler called `pthread_exit`
+/// while the thread held the claim, or cancelled it there), so that steps waiting for it
+/// go on; `true` then. Its holder cannot change the range any more. A holder whose kernel
+/// id is not set yet, or who still runs, is left alone.
+fn reclaim_if_ended(index: usize) -> bool {
+    let entry = &CLAIMS[index];
+    let owner = entry.owner.load(Ordering::Acquire);
+    let tid = entry.tid.load(Ordering::Acquire);
+    if owner == 0 || owner == RECLAIMING || tid == 0 || thread_runs(tid) {
+        return false;
+    }
+    if entry
+        .owner
+        .compare_exchange(owner, RECLAIMING, Ordering::AcqRel, Ordering::Relaxed)
+        .is_err()
+    {
+        return false;
+    }
+    if entry.tid.load(Ordering::Acquire) != tid {
+        // Released and taken again meanwhile, by a thread with the same `pthread_self` (a
+        // new one on the ended thread's descriptor): its claim, given back.
+        entry.owner.store(owner, Ordering::Release);
+        return false;
+    }
+    entry.len.store(0, Ordering::Release);
+    entry.start.store(0, Ordering::Release);
+    entry.tid.store(0, Ordering::Release);
+    entry.marks.store(false, Ordering::Release);
+    entry.owner.store(0, Ordering::Release);
+    true
+}
+
+/// Whether a thread of this process has kernel id `tid` (`tgkill` with no signal); `true`
+/// where a seccomp filter would kill `tgkill` (the wait is bounded all the same).
+fn thread_runs(tid: u64) -> bool {
+    if super::super::seccomp::stops("tgkill") {
+        return true;
+    }
+    // SAFETY: signal 0 sends nothing, only checks the thread; errno is saved and restored.
+    unsafe {
+        let errno = libc::__errno_location();
+        let saved = *errno;
+        let sent = libc::syscall(libc::SYS_tgkill, libc::getpid(), tid as libc::pid_t, 0);
+        let gone = sent != 0 && *errno == libc::ESRCH;
+        *errno = saved;
+        !gone
+    }
+}
+
+/// How long a step waits, in all, for claims held by threads that still run (a claim lasts
+/// a few system calls): a thread the program keeps from releasing one (stopped for ever in
+/// a signal handler of its own, or whose handler jumped out of gpa with `longjmp`; stopped
+/// by a debugger this long) would otherwise keep the faulting thread waiting for ever. The
+/// step then gives up, and the fault is reported as a finding that ends the process. A
+/// pause of the whole process (`SIGSTOP`) counts for one check's interval at most.
+const CLAIM_PATIENCE_NS: u64 = 2_000_000_000;
+/// The longest interval between two checks of a wait that counts towards its patience.
+const CLAIM_CHECK_MOST_NS: u64 = 10_000_000;
+
+/// A monotonic clock in nanoseconds (the vDSO's: no system call, async-signal-safe).
+fn now_ns() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid out-parameter.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
+/// Waits while a claim of another thread than `me` covers `page` (see "Claims"); `false`
+/// when it gave up ([`CLAIM_PATIENCE_NS`]). A claim whose thread ended is freed
+/// ([`reclaim_if_ended`]).
+fn wait_for_claims(page: usize, size: usize, me: usize, patience: u64) -> bool {
+    let mut spins = 0u32;
+    let mut waited = 0u64;
+    let mut last = 0u64;
+    while let Some(index) = other_claim(page, size, me) {
+        spins += 1;
+        if spins % 64 != 0 {
+            core::hint::spin_loop();
+            continue;
+        }
+        // A claim lasts a few system calls, unless its thread was preempted: let it run.
+        super::super::yield_now();
+        if spins % 1024 != 0 {
+            continue;
+        }
+        if reclaim_if_ended(index) {
+            continue;
+        }
+        let now = now_ns();
+        if last != 0 {
+            waited += now.saturating_sub(last).min(CLAIM_CHECK_MOST_NS);
+        }
+        last = now;
+        if waited >= patience {
+            return false;
+        }
+    }
+    true
 }
 
 /// The calling thread's `pthread_self`: no system call, and never 0.
@@ -278,16 +462,9 @@ pub fn resume_after(
             break;
         }
         // Another thread is changing the page (see "Claims"): wait for it, outside the lock
-        // (its range operations may take it to close runs left open).
-        // A claim lasts a few system calls, unless its thread was preempted: then let it run.
-        let mut spins = 0u32;
-        while claimed_by_other(page, size, me) {
-            spins += 1;
-            if spins % 64 == 0 {
-                super::super::yield_now();
-            } else {
-                core::hint::spin_loop();
-            }
+        // (its range operations may take it to close runs left open); not for ever.
+        if !wait_for_claims(page, size, me, CLAIM_PATIENCE_NS) {
+            return false;
         }
     }
     let (opened, step) = match outcome {
@@ -328,6 +505,45 @@ pub fn close_left_open(start: usize, len: usize) {
             close(first, run, how);
             release(index);
             LEFT_OPEN.fetch_sub(1, Ordering::AcqRel);
+        }
+        true
+    });
+}
+
+/// In the child of `fork`, where only the forking thread runs (its `pthread_atfork` child
+/// handler, or when gpa finds itself in an unannounced copy): what other threads held in
+/// the parent has no thread behind it here. Their claims are dropped (a step of the child
+/// waited for them for ever), their steps' pages closed and entries freed (the child's
+/// copies of those pages were left open, and a claim of them failed for ever), and
+/// [`LOCK`] freed (a thread of the parent held it at the `fork`). The forking thread's own
+/// claims stay (a signal handler of the program forked while gpa held them: gpa goes on
+/// when the handler returns); a step of its own (a handler that forked between a fault and
+/// its trap) is closed too: the instruction then faults again and is stepped anew. Runs
+/// left open stay (no thread's). Async-signal-safe.
+pub fn after_fork_in_child() {
+    let me = self_id();
+    for entry in &CLAIMS {
+        if entry.owner.load(Ordering::Relaxed) != me {
+            entry.len.store(0, Ordering::Relaxed);
+            entry.start.store(0, Ordering::Relaxed);
+            entry.tid.store(0, Ordering::Relaxed);
+            entry.marks.store(false, Ordering::Relaxed);
+            entry.owner.store(0, Ordering::Release);
+        }
+    }
+    LOCK.store(false, Ordering::Release);
+    with_lock(|| {
+        for (index, entry) in OPENED.iter().enumerate() {
+            let how = entry.how.load(Ordering::Relaxed);
+            if how == UNUSED || entry.tid.load(Ordering::Relaxed) == LEFT {
+                continue;
+            }
+            let page = entry.start.load(Ordering::Relaxed);
+            let len = entry.len.load(Ordering::Relaxed);
+            if how != PENDING && holder(page, Some(index)).is_none() {
+                close(page, len, how);
+            }
+            release(index);
         }
         true
     });
@@ -438,7 +654,15 @@ fn open(
         release(slot);
         return Opening::Claimed;
     }
-    match open_registered(slot, page, denied_write, leave_open, keep) {
+    let marking = own_marking_claim(page, size, me);
+    match open_registered(
+        slot,
+        page,
+        denied_write,
+        leave_open && !marking,
+        marking,
+        keep,
+    ) {
         Some(true) => Opening::Stepping,
         Some(false) => Opening::LeftOpen,
         None => Opening::Failed,
@@ -448,11 +672,14 @@ fn open(
 /// [`open`] once entry `slot` is registered for `page` and no claim covers it: `Some(true)`
 /// to step over the instruction, `Some(false)` when the page is left open (`slot` then
 /// released or made the run's), `None` when it cannot be opened (`slot` released).
+/// `marking`: a claim of this thread's own that installs markers covers the page
+/// ([`Claim::marks`]): a `PROT_NONE` page there is closed with a marker.
 fn open_registered(
     slot: usize,
     page: usize,
     denied_write: bool,
     leave_open: bool,
+    marking: bool,
     keep: &dyn Fn() -> bool,
 ) -> Option<bool> {
     let size = super::super::page_size();
@@ -475,7 +702,12 @@ fn open_registered(
     } else if advise(page, size, MADV_GUARD_REMOVE) && readable(page) {
         MARKER
     } else if protect(page, size, libc::PROT_READ | libc::PROT_WRITE) {
-        if keep() {
+        if marking {
+            // `PROT_NONE`, perhaps with a marker the probe just removed (the claimer installs
+            // them before it gives the page its protection back): closed with one, which
+            // the claimer puts in anyway.
+            MARKED_PROTECTED
+        } else if keep() {
             KEPT
         } else {
             PROTECTED
@@ -539,6 +771,12 @@ fn close(start: usize, len: usize, how: u8) {
         }
         KEPT => {
             protect(start, len, libc::PROT_NONE);
+        }
+        MARKED_PROTECTED => {
+            // Inaccessible first, then the marker (which discards the page), as the claimer
+            // installs it.
+            protect(start, len, libc::PROT_NONE);
+            advise(start, len, MADV_GUARD_INSTALL);
         }
         READ_ONLY => {
             protect(start, len, libc::PROT_READ);
@@ -713,11 +951,15 @@ mod tests {
     /// The test hook asks for the page's contents to be kept.
     static KEEP: AtomicBool = AtomicBool::new(false);
 
+    /// A second page the test hook steps over (never kept), for a test of its own.
+    static OWN_TARGET: AtomicUsize = AtomicUsize::new(0);
+
     fn hook(fault: &Fault) -> Verdict {
         let page = fault.address & !(crate::os::page_size() - 1);
         let target = TARGET.load(Ordering::Acquire);
-        let keep = KEEP.load(Ordering::Acquire);
-        if target != 0 && page == target && resume_after(fault, false, &|| keep) {
+        let keep = KEEP.load(Ordering::Acquire) && page == target;
+        let ours = page != 0 && (page == target || page == OWN_TARGET.load(Ordering::Acquire));
+        if ours && resume_after(fault, false, &|| keep) {
             RESUMED.fetch_add(1, Ordering::AcqRel);
             Verdict::Resumed
         } else {
@@ -834,7 +1076,7 @@ mod tests {
         assert_eq!(RESUMED.load(Ordering::Acquire) - before, 3);
         // A page another thread claims (gpa changing it) is not opened until the claim is
         // released, and then as it is by then: here, the kept bytes changed meanwhile.
-        let claimed = claim(kept, size).expect("no step has the page open");
+        let claimed = claim(kept, size, crate::os::thread_id()).expect("no step has the page open");
         let reader = std::thread::spawn(move || {
             // SAFETY: the page faults; the hook opens it once the claim is released.
             unsafe { core::ptr::read_volatile((kept + 32) as *const u64) }
@@ -858,15 +1100,30 @@ mod tests {
         let size = crate::os::page_size();
         let page = mapped(libc::PROT_NONE);
         let held = begin_test_step(page, size);
-        assert!(claim(page, size).is_none(), "the page itself");
-        assert!(claim(page - size, 2 * size).is_none(), "a range over it");
-        assert!(claim(page - size, size).is_some(), "the page before");
-        assert!(claim(page + size, size).is_some(), "the page after");
+        assert!(
+            claim(page, size, crate::os::thread_id()).is_none(),
+            "the page itself"
+        );
+        assert!(
+            claim(page - size, 2 * size, crate::os::thread_id()).is_none(),
+            "a range over it"
+        );
+        assert!(
+            claim(page - size, size, crate::os::thread_id()).is_some(),
+            "the page before"
+        );
+        assert!(
+            claim(page + size, size, crate::os::thread_id()).is_some(),
+            "the page after"
+        );
         // A run left open does not count: the claimer's range operations close it.
         OPENED[held].tid.store(LEFT, Ordering::Relaxed);
-        assert!(claim(page, size).is_some(), "a run left open");
+        assert!(
+            claim(page, size, crate::os::thread_id()).is_some(),
+            "a run left open"
+        );
         end_test_step(held);
-        let claimed = claim(page, size).expect("nothing open any more");
+        let claimed = claim(page, size, crate::os::thread_id()).expect("nothing open any more");
         let me = self_id();
         assert!(
             !claimed_by_other(page, size, me),
@@ -889,6 +1146,179 @@ mod tests {
                 "stale page address"
             );
         }
+        // SAFETY: our own mapping.
+        unsafe { libc::munmap(page as *mut c_void, size) };
+    }
+
+    /// A claim whose thread ended without releasing it (the program's signal handler called
+    /// `pthread_exit` while gpa held it): a step waiting for it frees it and goes on. One
+    /// whose thread runs on and keeps it (stopped for ever in a handler, or jumped out of
+    /// gpa with `longjmp`): the wait ends after its patience, and the fault is not stepped
+    /// (the caller reports it). Before, both waited for ever.
+    #[test]
+    fn a_step_does_not_wait_for_ever_for_a_claim_nobody_will_release() {
+        let size = crate::os::page_size();
+        let page = mapped(libc::PROT_NONE);
+        let me = self_id();
+        // Ended: the claim is left behind (as by an unwinding `pthread_exit`).
+        std::thread::spawn(move || {
+            let held = claim(page, size, crate::os::thread_id()).expect("nothing open there");
+            core::mem::forget(held);
+        })
+        .join()
+        .unwrap();
+        assert!(claimed_by_other(page, size, me), "left behind");
+        let started = std::time::Instant::now();
+        assert!(
+            wait_for_claims(page, size, me, CLAIM_PATIENCE_NS),
+            "freed, not waited out"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert!(!claimed_by_other(page, size, me));
+        // Running on: given up after the patience asked for.
+        let (tell, told) = std::sync::mpsc::channel::<()>();
+        let (ready, is_ready) = std::sync::mpsc::channel::<usize>();
+        let holder = std::thread::spawn(move || {
+            let held = claim(page, size, crate::os::thread_id()).expect("nothing open there");
+            let index = held.index;
+            core::mem::forget(held);
+            ready.send(index).unwrap();
+            told.recv().unwrap();
+        });
+        let index = is_ready.recv().unwrap();
+        let started = std::time::Instant::now();
+        assert!(!wait_for_claims(page, size, me, 200_000_000), "gave up");
+        let waited = started.elapsed();
+        assert!(
+            waited >= std::time::Duration::from_millis(190),
+            "{waited:?}"
+        );
+        assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
+        assert!(!reclaim_if_ended(index), "its thread runs");
+        tell.send(()).unwrap();
+        holder.join().unwrap();
+        assert!(reclaim_if_ended(index), "its thread ended");
+        assert!(!claimed_by_other(page, size, me));
+        // SAFETY: our own mapping.
+        unsafe { libc::munmap(page as *mut c_void, size) };
+    }
+
+    /// A `fork` while another thread holds a claim and has a page open for a step: the
+    /// child has neither thread. After `after_fork_in_child` (the C ABI's `pthread_atfork`
+    /// child handler calls it), no claim holds the child's steps off, the page is closed
+    /// again and a claim of it succeeds; the forking thread's own claim stays. Before, a
+    /// step of the child on the claimed page waited for ever, and the open page stayed
+    /// open (and unclaimable) in the child.
+    #[test]
+    fn a_forked_child_drops_what_other_threads_held() {
+        if !probe_works() {
+            eprintln!("SKIPPED: process_vm_readv is not allowed here");
+            return;
+        }
+        let size = crate::os::page_size();
+        let claimed = mapped(libc::PROT_NONE);
+        let opened = mapped(libc::PROT_NONE);
+        let own = mapped(libc::PROT_NONE);
+        let (tell, told) = std::sync::mpsc::channel::<()>();
+        let (ready, is_ready) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || {
+            let held = claim(claimed, size, crate::os::thread_id()).expect("nothing open");
+            // A step of this thread with `opened` open (as `open` leaves it, `PROT_NONE`
+            // made readable and writable): its trap would close it.
+            with_lock(|| {
+                let tid = crate::os::thread_id();
+                let me = self_id();
+                assert_eq!(
+                    open(opened, tid, me, false, false, &|| false),
+                    Opening::Stepping
+                );
+                true
+            });
+            assert!(readable(opened));
+            ready.send(()).unwrap();
+            told.recv().unwrap();
+            drop(held);
+            // SAFETY: no context: only the pages are closed.
+            assert!(unsafe { finish_step(core::ptr::null_mut()) });
+        });
+        is_ready.recv().unwrap();
+        let mine = claim(own, size, crate::os::thread_id()).expect("nothing open there");
+        // SAFETY: the child calls only async-signal-safe functions and `_exit`s.
+        let child = unsafe { libc::fork() };
+        if child == 0 {
+            after_fork_in_child();
+            let me = self_id();
+            let code = if claimed_by_other(claimed, size, me) {
+                1
+            } else if readable(opened) {
+                2
+            } else if claim(opened, size, 1).is_none() {
+                3
+            } else if CLAIMS[mine.index].owner.load(Ordering::Relaxed) != me {
+                4
+            } else {
+                0
+            };
+            // SAFETY: ends the child without running the parent's destructors.
+            unsafe { libc::_exit(code) };
+        }
+        assert!(child > 0);
+        let mut status = 0;
+        // SAFETY: our child.
+        assert_eq!(unsafe { libc::waitpid(child, &mut status, 0) }, child);
+        assert!(libc::WIFEXITED(status), "{status:#x}");
+        assert_eq!(
+            libc::WEXITSTATUS(status),
+            0,
+            "which check failed in the child"
+        );
+        drop(mine);
+        tell.send(()).unwrap();
+        other.join().unwrap();
+        assert!(!readable(opened), "closed in the parent by its own trap");
+        for page in [claimed, opened, own] {
+            // SAFETY: our own mappings.
+            unsafe { libc::munmap(page as *mut c_void, size) };
+        }
+    }
+
+    /// The program's signal handler reads a kept block's page while its own thread forgets
+    /// the block (`gpa::guarded::area`): the marker is in, the page still `PROT_NONE`. The
+    /// step removed the marker to find the page's kind; closed as `PROT_NONE` only, the
+    /// page became accessible with the protection's change that followed, a guard lost.
+    /// Under a claim that marks ([`Claim::marks`]) the step closes it with a marker.
+    #[test]
+    fn a_step_inside_its_own_threads_marking_claim_puts_the_marker_back() {
+        if !probe_works() {
+            eprintln!("SKIPPED: process_vm_readv is not allowed here");
+            return;
+        }
+        assert!(install(&[libc::SIGSEGV], hook, true));
+        let size = crate::os::page_size();
+        let page = mapped(libc::PROT_READ | libc::PROT_WRITE);
+        // SAFETY: our own fresh page, readable and writable.
+        unsafe { core::ptr::write_volatile((page + 8) as *mut u64, 0x1234) };
+        assert!(protect(page, size, libc::PROT_NONE));
+        let claimed = claim(page, size, crate::os::thread_id()).expect("nothing open there");
+        claimed.marks();
+        // `forget`'s first change: the marker, while the page is `PROT_NONE`.
+        if !advise(page, size, MADV_GUARD_INSTALL) {
+            eprintln!("guard markers not supported by this kernel: not tested");
+            return;
+        }
+        OWN_TARGET.store(page, Ordering::Release);
+        // SAFETY: the page faults; the hook opens it for this one access (this thread's
+        // own claim is not waited for).
+        let seen = unsafe { core::ptr::read_volatile((page + 8) as *const u64) };
+        OWN_TARGET.store(0, Ordering::Release);
+        assert_eq!(seen, 0, "the marker discarded the page");
+        assert!(!readable(page), "closed again");
+        // `forget`'s second change: the protection back to the mapping's.
+        assert!(protect(page, size, libc::PROT_READ | libc::PROT_WRITE));
+        assert!(!readable(page), "the marker is in: the page still guards");
+        drop(claimed);
+        assert!(advise(page, size, MADV_GUARD_REMOVE));
+        assert!(readable(page));
         // SAFETY: our own mapping.
         unsafe { libc::munmap(page as *mut c_void, size) };
     }

@@ -264,7 +264,9 @@ impl Area {
             // Claimed while it opens: a fault's step with a page of it open would close that
             // page under a new block (`os::signal::claim`). Such a chunk is not reopened now;
             // a chunk never used is set up in order, so none is opened then.
-            let Some(claim) = os::signal::claim(start, SLOTS_PER_CHUNK * SLOT_PAGES * page) else {
+            let len = SLOTS_PER_CHUNK * SLOT_PAGES * page;
+            let tid = crate::gpa::heap::current_thread_id();
+            let Some(claim) = os::signal::claim(start, len, tid) else {
                 if chunk >= state.pool.ready {
                     return false;
                 }
