@@ -470,8 +470,8 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
     let mut finding = None;
     if fault.is_memory_fault() {
         match attribute(gpa, fault, true) {
-            Attributed::Stale => return SignalVerdict::Resumed,
-            Attributed::Found(found) => finding = found,
+            Err(Stale) => return SignalVerdict::Resumed,
+            Ok(found) => finding = found,
         }
     }
     let checked = state.settings.mode.checks();
@@ -592,27 +592,26 @@ pub fn on_fatal_signal(fault: &Fault) -> SignalVerdict {
     SignalVerdict::Reported
 }
 
-/// What [`attribute`] made of a memory fault.
-enum Attributed {
-    /// The fault's finding (`None`: no block of gpa's, nor gpa's own code, there).
-    Found(Option<RawFinding>),
-    /// A stale fault: run the instruction again.
-    Stale,
-}
+/// A stale fault ([`attribute`]): run the instruction again.
+struct Stale;
 
-/// Attributes a memory fault (`fault_finding`, marked when it came from a checked libc
-/// call); with `internal`, a fault of gpa's own code with no block there is an
+/// Attributes a memory fault: its finding (`fault_finding`, marked when it came from a
+/// checked libc call; `None`: no block of gpa's there), or `Err(Stale)`; with `internal`, a fault of gpa's own code with no block there is an
 /// `internal_error` (the first attribution only).
 ///
 /// A fault on a freed guarded block's page, attributed after another thread's `malloc`
 /// handed its extent out again, finds a live block there: the fault is stale, and the page
 /// accessible now (a live block's pages are), so the instruction is run again
-/// ([`Attributed::Stale`]), as if it had come after the reuse. Where the page is
+/// (`Err(Stale)`), as if it had come after the reuse. Where the page is
 /// inaccessible again (that block freed too meanwhile), the fault is attributed anew, at
 /// most [`STALE_TRIES`] times. Not a live block's page closed under it:
 /// `os::signal::claim` keeps a step from doing that. Both [`on_fatal_signal`] and
 /// [`confined_fault`] go through here.
-fn attribute(gpa: &GeneralPurposeAllocator, fault: &Fault, internal: bool) -> Attributed {
+fn attribute(
+    gpa: &GeneralPurposeAllocator,
+    fault: &Fault,
+    internal: bool,
+) -> Result<Option<RawFinding>, Stale> {
     let once = |internal: bool| {
         let access = crate::gpa::fault::access_of(fault);
         let size = fault.access_size.unwrap_or(0);
@@ -633,12 +632,12 @@ fn attribute(gpa: &GeneralPurposeAllocator, fault: &Fault, internal: bool) -> At
         if crate::os::readable(fault.address)
             && STALE_RESUMED.fetch_add(1, Ordering::Relaxed) < RESUME_BUDGET
         {
-            return Attributed::Stale;
+            return Err(Stale);
         }
         finding = once(false);
         tries += 1;
     }
-    Attributed::Found(finding)
+    Ok(finding)
 }
 
 /// A fatal signal under a seccomp filter that would kill the report's system calls: the
@@ -659,9 +658,8 @@ fn confined_fault(gpa: &GeneralPurposeAllocator, fault: &Fault) -> SignalVerdict
     }
     // A stale fault (see `attribute`) runs again here too: before, it went to the program's
     // action, and the process died of a fault gpa's own reuse of an extent made stale.
-    let finding = match attribute(gpa, fault, false) {
-        Attributed::Stale => return SignalVerdict::Resumed,
-        Attributed::Found(finding) => finding,
+    let Ok(finding) = attribute(gpa, fault, false) else {
+        return SignalVerdict::Resumed;
     };
     let resumed = finding.is_some_and(|found| resumable(&found, fault))
         && crate::os::signal::resume_after(fault, true, &|| {
