@@ -48,7 +48,8 @@
 //! over a freed region takes one entry). Such a run stays open until gpa itself changes
 //! memory that meets it: every range operation of the `os` layer, and the guarded area before
 //! it reuses an extent, first calls [`close_left_open`], which puts the run back as it was.
-//! Accesses to a page left open are not seen meanwhile.
+//! Accesses to a page left open are not seen meanwhile. When runs hold every entry, a fault
+//! that needs one closes a run first ([`close_a_run`]): its pages are seen again.
 //!
 //! # Claims: gpa changing memory a step may have open
 //! A step closes its page the way it found it, so gpa must not change that page meanwhile:
@@ -639,6 +640,7 @@ fn open(
     let Some(slot) = OPENED
         .iter()
         .position(|entry| entry.how.load(Ordering::Relaxed) == UNUSED)
+        .or_else(|| close_a_run(page))
     else {
         return Opening::Failed;
     };
@@ -744,6 +746,33 @@ fn open_registered(
     // runs left open, which its range operations look at).
     free.how.store(how, Ordering::Release);
     Some(!leave_open)
+}
+
+/// Closes a run of pages left open that does not hold `page`, to free its entry for a step
+/// when every entry is taken: its index (now unused), or `None` when no run can go. The
+/// pages go back as they were, as [`close_left_open`] puts them (a later access to them
+/// faults again and is seen). Before, once runs held every entry (a program reading many
+/// freed blocks under a filter that leaves the report out, where every fault is left open,
+/// or past the step budget), the next fault could not be opened and ended the process.
+/// Under [`LOCK`].
+fn close_a_run(page: usize) -> Option<usize> {
+    let (index, entry) = OPENED.iter().enumerate().find(|(_, entry)| {
+        let first = entry.start.load(Ordering::Relaxed);
+        let how = entry.how.load(Ordering::Relaxed);
+        entry.tid.load(Ordering::Relaxed) == LEFT
+            && how != UNUSED
+            && how != PENDING
+            && !(first <= page && page < first + entry.len.load(Ordering::Relaxed))
+    })?;
+    let how = entry.how.load(Ordering::Relaxed);
+    close(
+        entry.start.load(Ordering::Relaxed),
+        entry.len.load(Ordering::Relaxed),
+        how,
+    );
+    release(index);
+    LEFT_OPEN.fetch_sub(1, Ordering::AcqRel);
+    Some(index)
 }
 
 /// Frees entry `index` of [`OPENED`], its page address cleared too: the table lies in the
