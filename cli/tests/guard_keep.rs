@@ -455,7 +455,10 @@ fn reads_after_free_racing_evictions_and_reuses_leave_every_live_block_intact() 
 /// on its own guards without recording them (`capi::exit::confined_fault`). A fault on a
 /// freed block's page attributed after another thread's `malloc` reused the extent (a
 /// stale fault) went to the program's action there, without the retry the unconfined path
-/// has: the program died of SIGSEGV (7 of 20 runs before; 0 of 24 after). Valgrind 3.19
+/// has: the program died of SIGSEGV (7 of 20 runs). And every such fault leaves its page
+/// open (no step): once 64 runs of freed blocks' pages held every entry, the next fault could
+/// not be opened and the program died too (8 of 30 runs on a loaded machine); a run is closed
+/// to make room now (`os::signal::step::close_a_run`; 0 of 30). Valgrind 3.19
 /// (`--leak-check=full --show-leak-kinds=all`), under the same filter: "ok", exit 0, no
 /// leak, 6,000 invalid reads of size 1 at keep_race.c:66 from one context.
 #[test]
