@@ -904,6 +904,102 @@ fn a_program_with_its_own_malloc_runs_and_is_not_called_clean() {
     assert!(!run.stderr().contains("all heap blocks were freed"));
 }
 
+/// glibc's other names for its allocator called directly (`tests/c/libc_aliases.c`):
+/// `__libc_malloc`, `__libc_free`, `__libc_calloc`, `__libc_realloc`, `__libc_memalign`,
+/// `__libc_valloc`, `__libc_pvalloc` and the old `cfree`, mixed with `malloc` and `free`.
+/// Before, a block of gpa's `malloc` given to `__libc_free` made glibc abort the program
+/// ("munmap_chunk(): invalid pointer"), a leak of a `__libc_malloc` block was not seen, and a
+/// `__libc_malloc` block given to `free` was reported as libc's own. Valgrind replaces
+/// functions by address, so these names are its allocator's too; the expected values are
+/// Valgrind 3.19's on this program (`--leak-check=full`), in check and guard modes.
+#[test]
+fn glibcs_other_names_for_malloc_and_free_are_gpas() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-aliases");
+    let binary = compile_c("libc_aliases", &dir);
+    let line = |finding: &Value, stack: &str| finding["stacks"][stack][0]["line"].as_u64();
+    for mode in [&[][..], &["--guard"][..]] {
+        // Valgrind: "ERROR SUMMARY: 0 errors", every block freed. `pvalloc`: Valgrind 3.19
+        // aborts ("Program aborting because of call to pvalloc"); glibc gives whole pages, so
+        // its byte 4095 is the block's.
+        for case in [
+            "libc_malloc_free",
+            "malloc_libc_free",
+            "malloc_cfree",
+            "family",
+            "pvalloc",
+        ] {
+            let run = gpa_run(&dir, mode, &[binary.to_str().unwrap(), case]);
+            let context = format!("{mode:?} {case}: {}", run.stderr());
+            assert_eq!(run.stdout(), "done\n", "{context}");
+            assert_eq!(run.output.status.code(), Some(0), "{context}");
+            assert!(run.findings().is_empty(), "{context}");
+            assert_eq!(run.json["leaked_blocks"], 0, "{context}");
+            assert_eq!(run.json["reachable_blocks"], 0, "{context}");
+            let process = &run.json["processes"][0];
+            assert_eq!(process["status"], "checked", "{context}");
+            assert!(
+                process["libc_blocks_released"].as_u64().unwrap_or(0) == 0,
+                "{context}"
+            );
+        }
+        // Valgrind: "10 bytes in 1 blocks are definitely lost" (malloc, :51), 24 (calloc, :53),
+        // 40 (memalign, :55); "definitely lost: 74 bytes in 3 blocks".
+        let run = gpa_run(&dir, mode, &[binary.to_str().unwrap(), "leaks"]);
+        let context = format!("{mode:?} leaks: {}", run.stderr());
+        let mut leaks: Vec<(u64, Option<u64>)> = run
+            .findings()
+            .iter()
+            .map(|finding| {
+                assert_eq!(finding["kind"], "leak", "{context}");
+                assert_eq!(finding["leak_kind"], "definite", "{context}");
+                (finding["size"].as_u64().unwrap(), line(finding, "alloc"))
+            })
+            .collect();
+        leaks.sort();
+        assert_eq!(
+            leaks,
+            [(10, Some(51)), (24, Some(53)), (40, Some(55))],
+            "{context}"
+        );
+        assert_eq!(gpa_leak_totals(&run.json)[0], (3, 74), "{context}");
+        // Valgrind: "Invalid free() / delete / delete[] / realloc()" at :60, "0 bytes inside a
+        // block of size 10 free'd" at :59, allocated at :58; the program goes on ("done").
+        let run = gpa_run(&dir, mode, &[binary.to_str().unwrap(), "double_free"]);
+        let context = format!("{mode:?} double_free: {}", run.stderr());
+        let findings = run.findings();
+        assert_eq!(findings.len(), 1, "{context}");
+        let finding = &findings[0];
+        assert_eq!(finding["kind"], "double_free", "{context}");
+        assert_eq!(finding["size"], 10, "{context}");
+        assert_eq!(
+            (
+                line(finding, "alloc"),
+                line(finding, "free"),
+                line(finding, "second_free")
+            ),
+            (Some(58), Some(59), Some(60)),
+            "{context}"
+        );
+        assert_eq!(run.stdout(), "done\n", "{context}");
+        // Valgrind: "Invalid write of size 1" at :63, "0 bytes after a block of size 10
+        // alloc'd" at :62. Both gpa modes see a write within the block's alignment slack at
+        // its free (:64), at the same offset.
+        let run = gpa_run(&dir, mode, &[binary.to_str().unwrap(), "overflow"]);
+        let context = format!("{mode:?} overflow: {}", run.stderr());
+        let findings = run.findings();
+        assert_eq!(findings.len(), 1, "{context}");
+        let finding = &findings[0];
+        assert_eq!(finding["kind"], "overflow", "{context}");
+        assert_eq!(finding["size"], 10, "{context}");
+        assert_eq!(finding["offset"], 10, "{context}");
+        assert_eq!(line(finding, "alloc"), Some(62), "{context}");
+        assert_eq!(run.stdout(), "done\n", "{context}");
+    }
+}
+
 /// A non-PIE executable that takes `malloc`'s and `free`'s addresses (Debian's python3) has
 /// canonical PLT stubs for them, which `dlsym` answers: gpa warned on every such run that the
 /// program's own malloc was not checked, while it was gpa's. The stub is now followed to its
