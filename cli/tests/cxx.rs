@@ -330,6 +330,62 @@ fn mismatched_frees_are_reported_with_both_traces() {
     }
 }
 
+/// glibc's other names for `malloc` and `free` (`__libc_malloc`, `__libc_free`, the old
+/// `cfree`) are the C family, as Valgrind sees them: a `new[]` block freed by `__libc_free`,
+/// a `__libc_malloc` block deleted, and a `new` block given to `cfree` are mismatched frees.
+/// Before, the first made glibc abort ("munmap_chunk(): invalid pointer") and the second was
+/// an invalid free of a block gpa never gave out.
+#[test]
+fn glibcs_other_names_for_malloc_and_free_mismatch_new_and_delete() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-libc-names");
+    let program = compile_cxx("libc_names", &dir);
+    let run = gpa_run(&dir, &[], &[&program]);
+    let findings = run.findings();
+    let pointers = printed_pointers(&run);
+    // Valgrind 3.19: three "Mismatched free() / delete / delete []", at libc_names.cpp:20, 21
+    // and 22, each block "0 bytes inside a block of size N alloc'd" by the maker's line.
+    let expected = [
+        (16, "operator new[]", "free", "make_array()", 11, 20),
+        (
+            16,
+            "malloc",
+            "operator delete(void*, unsigned long)",
+            "make_libc()",
+            12,
+            21,
+        ),
+        (8, "operator new", "free", "make_scalar()", 13, 22),
+    ];
+    assert_eq!(findings.len(), 3, "{}", describe(&findings));
+    for (index, (size, allocated_by, freed_by, maker, alloc_line, free_line)) in
+        expected.into_iter().enumerate()
+    {
+        let finding = &findings[index];
+        assert_eq!(finding["kind"], "mismatched_free", "{finding:#}");
+        assert_eq!(finding["size"], size, "{finding:#}");
+        assert_eq!(finding["address"], pointers[index], "{finding:#}");
+        assert_eq!(finding["allocated_by"], allocated_by, "{finding:#}");
+        assert_eq!(finding["freed_by"], freed_by, "{finding:#}");
+        assert_eq!(
+            first_frame(finding, "alloc"),
+            frame(maker, "libc_names.cpp", alloc_line)
+        );
+        assert_eq!(
+            first_frame(finding, "invalid_free"),
+            frame("main", "libc_names.cpp", free_line)
+        );
+    }
+    assert_eq!(run.stdout().lines().last(), Some("done"));
+    assert_eq!(run.output.status.code(), Some(0), "{}", run.stderr());
+    if let Some(verdicts) = valgrind(&dir, &[&program]) {
+        assert_eq!(verdicts.len(), 3, "{verdicts:?}");
+        assert_matches_valgrind(&findings, &verdicts);
+    }
+}
+
 #[test]
 fn check_mode_entries_of_new_and_delete_keep_every_verdict() {
     if !tools_or_skip() {
