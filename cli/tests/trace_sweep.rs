@@ -330,15 +330,14 @@ fn a_library_without_frame_pointers_is_unwound_linked_and_dlopened() {
     );
 }
 
-/// Code without any call-frame information (`-fno-asynchronous-unwind-tables`: no
-/// `.eh_frame` entry for its functions) is unwound by its frame pointers, as Valgrind falls
-/// back to `rbp` where it finds no CFI. Before, every trace stopped at the first such frame
+/// Code without call-frame information in `.eh_frame` (`-fno-asynchronous-unwind-tables`) is
+/// unwound by the rules of the file's `.debug_frame` (kept by `-g`), else by its frame
+/// pointers, as Valgrind's unwinder does. Before, every trace stopped at the first such frame
 /// (`trace_inline` at `-O0`: "at static_helper" alone, where Valgrind names four frames).
 /// Valgrind's frames written in, for the program and for a library built so, linked and
-/// `dlopen`'d. Not here: optimized code built so without frame pointers, which Valgrind
-/// unwinds from `.debug_frame` in the file and gpa does not read (docs/sweeps/traces.md).
+/// `dlopen`'d.
 #[test]
-fn code_without_call_frame_information_is_unwound_by_its_frame_pointers() {
+fn code_without_eh_frame_is_unwound_by_debug_frame_or_frame_pointers() {
     if !gcc_or_skip() {
         return;
     }
@@ -355,9 +354,11 @@ fn code_without_call_frame_information_is_unwound_by_its_frame_pointers() {
         leak(20, &["static_helper", "main"]),
         leak(30, &["tail_to_malloc", "main"]),
     ];
-    let builds: [(&str, &[&str], Leaks); 3] = [
+    // `.debug_frame` (with -g), frame pointers (-O0, -fno-omit-frame-pointer), or both.
+    let builds: [(&str, &[&str], Leaks); 4] = [
         ("o0g", &["-O0", "-g"], valgrind_inline_o0()),
         ("o0", &["-O0"], o0_without_debug_info),
+        ("o2g", &["-O2", "-g"], valgrind_inline_optimized()),
         (
             "o2fp",
             &["-O2", "-g", "-fno-omit-frame-pointer"],
@@ -372,22 +373,9 @@ fn code_without_call_frame_information_is_unwound_by_its_frame_pointers() {
         assert_eq!(leak_stacks(&run), expected, "{name}: {}", run.stderr());
     }
     let lib = source("c", "trace_lib.c");
-    for copy in ["libtrace_lib1.so", "libtrace_lib2.so"] {
-        let args = [
-            "-O0",
-            "-g",
-            "-fno-asynchronous-unwind-tables",
-            "-fPIC",
-            "-shared",
-            "-o",
-            copy,
-            &lib,
-        ];
-        tool("gcc", &args, &dir);
-    }
     let rpath = format!("-Wl,-rpath,{}", dir.display());
     let main = source("c", "trace_lib_main.c");
-    let args = [
+    let main_args = [
         "-O2",
         "-g",
         "-o",
@@ -398,9 +386,30 @@ fn code_without_call_frame_information_is_unwound_by_its_frame_pointers() {
         &rpath,
         "-ldl",
     ];
-    tool("gcc", &args, &dir);
+    for optimization in ["-O0", "-O2"] {
+        for copy in ["libtrace_lib1.so", "libtrace_lib2.so"] {
+            let args = [
+                optimization,
+                "-g",
+                "-fno-asynchronous-unwind-tables",
+                "-fPIC",
+                "-shared",
+                "-o",
+                copy,
+                &lib,
+            ];
+            tool("gcc", &args, &dir);
+        }
+        tool("gcc", &main_args, &dir);
+        library_leaks_are_valgrinds(&dir, optimization);
+    }
+}
+
+/// `trace_lib`'s two leaks, by the linked copy and the `dlopen`'d one (built in `dir` with
+/// `optimization`), at Valgrind's frames.
+fn library_leaks_are_valgrinds(dir: &Path, optimization: &str) {
     let run = gpa_run(
-        &dir,
+        dir,
         &["--frames", "12"],
         &["./lib_main", "./libtrace_lib2.so"],
     );
@@ -424,7 +433,12 @@ fn code_without_call_frame_information_is_unwound_by_its_frame_pointers() {
             ],
         ),
     ];
-    assert_eq!(leak_stacks(&run), expected, "{}", run.stderr());
+    assert_eq!(
+        leak_stacks(&run),
+        expected,
+        "{optimization}: {}",
+        run.stderr()
+    );
 }
 
 #[test]

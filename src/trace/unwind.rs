@@ -35,9 +35,11 @@
 //!
 //! Rules that do not fit this shape (CFA from a DWARF expression, as in PLT stubs) and
 //! addresses outside every loaded object end the walk: a trace may be shorter than libgcc's,
-//! never wrong in a way that reads outside the stack. Code of a loaded object that has no
-//! call-frame information at all (built with `-fno-asynchronous-unwind-tables`, hand-written
-//! assembly) is left by its frame pointer, as Valgrind falls back to `rbp` where it finds no
+//! never wrong in a way that reads outside the stack. Code without an `.eh_frame` entry
+//! (built with `-fno-asynchronous-unwind-tables`) gets its rule from the file's
+//! `.debug_frame` where `-g` kept one ([`debug_frame`]). Code of a loaded object that has no
+//! call-frame information at all (no `-g` either, hand-written assembly) is left by its frame
+//! pointer, as Valgrind falls back to `rbp` where it finds no
 //! CFI ([`frame_pointer_guess`], [`through_frame_pointer`]): such code at `-O0` keeps frame
 //! pointers, and its traces stopped at its first frame. The return address found so must lie
 //! in a loaded object's code, right after a call instruction ([`follows_a_call`]); else the
@@ -72,6 +74,8 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::path_cache;
+
+mod debug_frame;
 use crate::trace::{TraceId, MAX_FRAMES};
 
 const CACHE_LEN: usize = 1 << 14;
@@ -156,6 +160,7 @@ fn rule_bits(address: usize) -> u64 {
 /// Forgets every cached rule: an object is about to be unloaded, and another may be loaded at
 /// its addresses later (`dlclose`, see `super::unload`).
 pub fn forget_rules() {
+    debug_frame::forget();
     for key in &KEYS {
         key.store(0, Ordering::Release);
     }
@@ -491,10 +496,39 @@ type EhFrameSection = gimli::EhFrame<gimli::EndianSlice<'static, gimli::NativeEn
 /// [`compute`] on the stack it is called on.
 #[inline(never)]
 fn compute_here(address: usize) -> Option<Rule> {
-    use gimli::{CfaRule, RegisterRule, UnwindContext, X86_64};
+    let mut context = gimli::UnwindContext::new();
+    if let Some((row, _)) = unwind_row(address, &mut context) {
+        return rule_of(row);
+    }
+    // No `.eh_frame` entry: the rules may be in the file's `.debug_frame`.
+    debug_frame_rule(address)
+}
 
-    let mut context = UnwindContext::new();
-    let (row, _) = unwind_row(address, &mut context)?;
+/// The rule for `address` from its object's `.debug_frame` ([`debug_frame`]), where the
+/// object has one with an entry for it.
+fn debug_frame_rule(address: usize) -> Option<Rule> {
+    use gimli::{DebugFrame, NativeEndian, UnwindSection};
+
+    let object = crate::os::object_containing(address)?;
+    let frame = debug_frame::of(&object)?;
+    let mut section = DebugFrame::new(frame.section, NativeEndian);
+    section.set_address_size(8);
+    let mut context = gimli::UnwindContext::new();
+    let row = section
+        .unwind_info_for_address(
+            &gimli::BaseAddresses::default(),
+            &mut context,
+            address.wrapping_sub(frame.bias) as u64,
+            DebugFrame::cie_from_offset,
+        )
+        .ok()?;
+    rule_of(row)
+}
+
+/// The rule a row of call-frame information gives, where it fits [`Rule`]'s shape.
+fn rule_of<T: gimli::ReaderOffset>(row: &gimli::UnwindTableRow<T>) -> Option<Rule> {
+    use gimli::{CfaRule, RegisterRule, X86_64};
+
     let (from_rbp, cfa_offset) = match row.cfa() {
         CfaRule::RegisterAndOffset { register, offset } if *register == X86_64::RSP => {
             (false, *offset)
