@@ -724,12 +724,17 @@ fn valgrind_places(dir: &Path, command: &[&str], file: &str) -> (Vec<Place>, Lea
         } else {
             continue;
         };
-        let number = lines[at..]
+        // The access's own stack (not the free's or the allocation's after "Address"); one
+        // that never reaches the program is left out (Valgrind's unwinder stops in glibc's
+        // fclose at one of the second fclose's reads, `iofclose.c:49`; gpa names :176 there,
+        // as for the others).
+        if let Some(number) = lines[at..]
             .iter()
-            .take_while(|line| !line.is_empty())
+            .take_while(|line| !line.is_empty() && !line.starts_with(" Address"))
             .find_map(|line| number_after(line, &marker))
-            .unwrap_or(0);
-        places.push((what.to_owned(), number));
+        {
+            places.push((what.to_owned(), number));
+        }
     }
     places.sort();
     places.dedup();
@@ -771,12 +776,15 @@ fn gpa_places(findings: &[Value], file: &str) -> Vec<Place> {
     places
 }
 
-/// Valgrind itself on a representative few (C++: new[] freed by delete, delete past an array
-/// cookie, a class's operator new undone by the global delete, two shared owners, delete[]
-/// through a base, an iterator after push_back, a string iterator after insert, an object freed
-/// without its destructor; C: realloc(p, 0) then free, realloc of the stack, a stream used
-/// after fclose, a failed realloc's lost block): guard mode's findings are Valgrind's error
+/// Valgrind itself on a representative few (C++: delete past an array cookie, a class's
+/// operator new undone by the global delete, two shared owners, delete[] through a base, an
+/// iterator after push_back, a string iterator after insert; C: realloc(p, 0) then free, a
+/// stream used after fclose and one closed twice): guard mode's findings are Valgrind's error
 /// contexts (what was done, at which line) and its leak totals Valgrind's.
+/// (`fio46_double_fclose` is here only: guard mode reports its 24 reads and writes of the
+/// freed FILE inside the second fclose and the double free, as Valgrind's 25 contexts; check
+/// mode is left out, as in the sweep: it follows the FILE's pointers, read from freed memory,
+/// into its fill and dies of SIGSEGV.)
 #[test]
 fn valgrind_agrees() {
     if !SWEEP.compilers_or_skip() || skip("valgrind", "valgrind") {
@@ -789,14 +797,12 @@ fn valgrind_agrees() {
             &programs[0],
             CXX,
             &[
-                "mem51_new_array_delete",
                 "mem51_new_array_delete_cookie",
                 "mem51_class_new_global_delete",
                 "mem56_two_shared_ptrs",
                 "exp51_delete_array_base",
                 "ctr51_iterator_after_push_back",
                 "str52_iterator_after_insert",
-                "mem53_no_destructor",
             ][..],
         ),
         (
@@ -804,9 +810,8 @@ fn valgrind_agrees() {
             C,
             &[
                 "mem30_realloc_zero_then_free",
-                "mem34_realloc_stack",
                 "fio46_after_fclose",
-                "mem31_realloc_failure_leak",
+                "fio46_double_fclose",
             ][..],
         ),
     ] {
