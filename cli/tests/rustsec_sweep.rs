@@ -88,11 +88,11 @@ fn double_and_invalid_frees() {
                 ..aborts(&["insert_many"], &[double_free(4, 55)], "")
             },
             fixed(&["insert_many_fixed"]),
-            // RUSTSEC-2021-0049, 2021-0039, 2021-0005, 2021-0010. Valgrind: "Invalid free()" at
+            // RUSTSEC-2021-0049, 2021-0039, 2021-0005, 2021-0010, 2019-0021. Valgrind: "Invalid free()" at
             // through_panic (:171), a block of size 7 free'd while the panic unwound.
             aborts(&["through"], &[double_free(7, 171)], ""),
             fixed(&["through_fixed"]),
-            // RUSTSEC-2021-0053, 2019-0021. Valgrind: "4 errors from 1 contexts", "Invalid
+            // RUSTSEC-2021-0053. Valgrind: "4 errors from 1 contexts", "Invalid
             // free()" of 3-byte blocks at merge_case (:199, the first vector's two strings;
             // :200, the second's, counted in the same context).
             aborts(
@@ -106,7 +106,7 @@ fn double_and_invalid_frees() {
                 "merged 4\n",
             ),
             fixed(&["merge_fixed"]),
-            // RUSTSEC-2026-0122, 2026-0256, 2026-0255, 2026-0253. Valgrind: "3 errors from 1
+            // RUSTSEC-2026-0122, 2026-0256, 2026-0255. Valgrind: "3 errors from 1
             // contexts", "Invalid free()" of the three 4-byte boxes at RawVec::drop (:388).
             aborts(
                 &["clear"],
@@ -184,7 +184,7 @@ fn accesses_after_free_and_out_of_bounds() {
     SWEEP.sweep(
         "rustsec-accesses",
         &[
-            // RUSTSEC-2021-0003, 2021-0048. Valgrind: "Invalid write of size 4" at
+            // RUSTSEC-2021-0003. Valgrind: "Invalid write of size 4" at
             // extend_by_hint (:130), 0 bytes after a block of size 16 alloc'd. Check mode sees
             // the overwritten bytes when the vector is freed, at the end of overflow (:143).
             bug(
@@ -193,7 +193,7 @@ fn accesses_after_free_and_out_of_bounds() {
                 &[want("overflow", 16, Some(16), ("access", 130))],
             ),
             fixed(&["overflow_fixed"]),
-            // RUSTSEC-2020-0039, 2025-0047. Valgrind: "Invalid write of size 8" at slab_set
+            // RUSTSEC-2020-0039. Valgrind: "Invalid write of size 8" at slab_set
             // (:539), 0 bytes after a block of size 32; "Invalid read of size 8" at slab_get
             // (:526). Check mode sees the write at the free (:548), not the read.
             bug(

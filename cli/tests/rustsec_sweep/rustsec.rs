@@ -116,8 +116,8 @@ fn grow(fixed: bool) {
     println!("first read");
 }
 
-// RUSTSEC-2021-0003 (smallvec insert_many), RUSTSEC-2021-0048 (stackvector extend): the room
-// is reserved from the iterator's lower bound, and the iterator yields more.
+// RUSTSEC-2021-0003 (smallvec insert_many; stackvector's RUSTSEC-2021-0048 on the stack): the
+// room is reserved from the iterator's lower bound, and the iterator yields more.
 fn extend_by_hint(v: &mut Vec<u32>, items: impl Iterator<Item = u32>, fixed: bool) {
     let (lower, _) = items.size_hint();
     v.reserve_exact(lower);
@@ -142,8 +142,8 @@ fn overflow(fixed: bool) {
     println!("len {}", v.len());
 }
 
-// RUSTSEC-2021-0049 (through), RUSTSEC-2021-0039 (endian_trait), RUSTSEC-2021-0005
-// (glsl-layout map_array), RUSTSEC-2021-0010 (containers mutate): the value is moved out
+// RUSTSEC-2021-0049 (through), 2021-0039 (endian_trait), 2021-0005 (glsl-layout map_array),
+// 2021-0010 (containers mutate), 2019-0021 (linea zip_elements): the value is moved out
 // with `ptr::read`, the closure panics, and the owner drops it again.
 fn through<T>(place: &mut T, f: impl FnOnce(T) -> T) {
     unsafe {
@@ -171,9 +171,9 @@ fn through_panic(fixed: bool) {
     drop(name);
 }
 
-// RUSTSEC-2021-0053 (algorithmica merge_sort::merge), RUSTSEC-2019-0021 (linea
-// zip_elements): elements are copied out with `ptr::read` into a new vector while the old
-// one still owns them.
+// RUSTSEC-2021-0053 (algorithmica merge_sort::merge): elements are copied out with
+// `ptr::read` into a new vector while the old one still owns them, and both drop them (no
+// panic needed).
 fn merge(a: &[String], b: &[String], fixed: bool) -> Vec<String> {
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
@@ -360,8 +360,8 @@ fn items(again: bool) -> Vec<Item> {
 }
 
 // RUSTSEC-2026-0122 (rkyv InlineVec::clear), RUSTSEC-2026-0256 (circular-buffer clear),
-// RUSTSEC-2026-0255 (sized-chunks), RUSTSEC-2026-0253 (lru pop): the elements are dropped in
-// place before the length is reset, so a drop that panics leaves the dropped ones counted.
+// RUSTSEC-2026-0255 (sized-chunks): the elements are dropped in place before the length is
+// reset, so a drop that panics leaves the dropped ones counted.
 struct RawVec {
     ptr: *mut Item,
     len: usize,
@@ -519,8 +519,8 @@ fn box_not_boxed(fixed: bool, on_stack: bool) {
     drop(unsafe { Box::from_raw(p) });
 }
 
-// RUSTSEC-2020-0039 (simple-slab index), RUSTSEC-2025-0047 (slab get_disjoint_mut): a bounds
-// check off by one lets an index equal to the length through.
+// RUSTSEC-2020-0039 (simple-slab index and remove): a bounds check off by one lets an index
+// equal to the length through.
 fn slab_get(v: &[u64], index: usize, fixed: bool) -> Option<u64> {
     let ok = if fixed { index < v.len() } else { index <= v.len() };
     ok.then(|| unsafe { *v.as_ptr().add(index) })
