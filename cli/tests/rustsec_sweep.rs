@@ -263,7 +263,7 @@ fn accesses_after_free_and_out_of_bounds() {
             },
             fixed(&["heapless_fixed"]),
             // RUSTSEC-2021-0138, 2018-0022: `set_len` over bytes never written. Valgrind: 65
-            // "Conditional jump or move depends on uninitialised value(s)" (:558, :559); gpa
+            // "Conditional jump or move depends on uninitialised value(s)" (:559, :560); gpa
             // does not track definedness.
             fixed(&["set_len"]),
             fixed(&["set_len_fixed"]),
@@ -278,7 +278,7 @@ fn leaks_and_clean_programs() {
     SWEEP.sweep(
         "rustsec-leaks",
         &[
-            // Valgrind: "40 bytes in 1 blocks are definitely lost" at forget (:568).
+            // Valgrind: "40 bytes in 1 blocks are definitely lost" at forget (:569).
             Case {
                 leaks: [(1, 40), NONE, NONE, (1, 544)],
                 records: 2,
@@ -286,7 +286,7 @@ fn leaks_and_clean_programs() {
             },
             fixed(&["forget_fixed"]),
             // Valgrind: "128 (64 direct, 64 indirect) bytes in 1 blocks are definitely lost"
-            // (rc_cycle, :582) and "64 bytes in 1 blocks are indirectly lost" (:583).
+            // (rc_cycle, :583) and "64 bytes in 1 blocks are indirectly lost" (:584).
             Case {
                 leaks: [(1, 64), (1, 64), NONE, (1, 544)],
                 records: 3,
