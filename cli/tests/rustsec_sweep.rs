@@ -230,6 +230,28 @@ fn accesses_after_free_and_out_of_bounds() {
                 )],
             ),
             fixed(&["bump_fixed"]),
+            // RUSTSEC-2022-0078 with a 1 MiB chunk, a large block (natively a SIGSEGV: glibc
+            // unmapped it). Valgrind: "2 errors from 1 contexts", "Invalid read of size 8" at
+            // ArenaIter::next (:264), 0 bytes inside a block of size 1,048,576 free'd. Check
+            // mode sees loads after a free on blocks of 64 KiB or more.
+            aborts(
+                &["bump_large"],
+                &[again(
+                    2,
+                    want("read_after_free", 1 << 20, Some(0), ("access", 264)),
+                )],
+                "summed\n",
+            ),
+            fixed(&["bump_large_fixed"]),
+            // RUSTSEC-2020-0017: the last `Arc` dropped in another thread. Valgrind: "Invalid
+            // read of size 8" at intern_thread (:651), 24 bytes inside a block of size 64
+            // free'd (by the thread).
+            bug(
+                &["intern_thread"],
+                &[],
+                &[want("read_after_free", 64, Some(24), ("access", 651))],
+            ),
+            fixed(&["intern_thread_fixed"]),
             // RUSTSEC-2023-0054: the bytes moved and written through the pointer into the
             // vector's old buffer, in memmove and memcpy. Valgrind: 21 errors from 5 contexts
             // at insert_bytes (:234, :235), reads and writes of 1 and 2 bytes in a block of

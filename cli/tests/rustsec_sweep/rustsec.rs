@@ -624,6 +624,36 @@ fn runtime() {
     println!("{total} {caught} {}", std::env::args().count());
 }
 
+// RUSTSEC-2022-0078 again, the arena's chunk a mebibyte (a large block).
+fn bump_large(fixed: bool) {
+    let arena = Bump { chunk: vec![3u64; 1 << 17] };
+    let range = arena.chunk.as_ptr_range();
+    let iter = ArenaIter { at: range.start, end: range.end };
+    let kept;
+    if fixed {
+        kept = iter.take(2).fold(0u64, u64::wrapping_add);
+        drop(arena);
+    } else {
+        drop(arena);
+        kept = iter.take(2).fold(0u64, u64::wrapping_add);
+    }
+    std::hint::black_box(kept);
+    println!("summed");
+}
+
+// RUSTSEC-2020-0017 (internment ArcIntern::drop): another thread drops the last reference
+// and frees the value while this one still reads it through a pointer.
+fn intern_thread(fixed: bool) {
+    let value = std::sync::Arc::new([5u64; 6]);
+    let address = &*value as *const [u64; 6] as usize;
+    let kept = if fixed { Some(value.clone()) } else { None };
+    std::thread::spawn(move || drop(value)).join().unwrap();
+    let first = unsafe { (*(address as *const [u64; 6]))[1] };
+    std::hint::black_box(first);
+    drop(kept);
+    println!("read");
+}
+
 fn main() {
     // The panic message without a backtrace (whatever RUST_BACKTRACE says).
     std::panic::set_hook(Box::new(|info| eprintln!("{info}")));
@@ -659,6 +689,8 @@ fn main() {
         "cstring_malloc" => cstring_malloc(),
         "free_box" => free_box(),
         "runtime" => runtime(),
+        "bump_large" => bump_large(fixed),
+        "intern_thread" => intern_thread(fixed),
         _ => {
             eprintln!("unknown case {case:?}");
             std::process::exit(2);
