@@ -1120,8 +1120,14 @@ fn resume(
         );
     }
     let keep = || gpa.keeps_freed_contents(fault.address);
+    // The second page of one access (a store across a freed block's last page and the guard
+    // after it): the access memcheck reports once, counted once.
+    let same_access = crate::os::signal::stepping_here();
     if !crate::os::signal::resume_after(fault, resumed >= STEP_BUDGET, &keep) {
         return refused(seen);
+    }
+    if seen && same_access {
+        return Resume::Resumed;
     }
     if seen {
         // Counted on the site's finding, as memcheck counts each error of one context (a
