@@ -1422,3 +1422,134 @@ fn an_invalid_free_repeated_at_one_place_is_one_finding_with_its_count() {
         assert_nothing_lost(&run, &format!("{options:?}"));
     }
 }
+
+/// A block freed again and again is one block, whatever the count (`c/refree.cpp`, one case
+/// a run, in check mode and with `--guard`). Each case's expected verdict is Valgrind
+/// 3.19's, `-O0 -g`: the kind, memcheck's errors of the context (the finding's `count`), the
+/// blocks they fall on and the bytes of those blocks (the finding's `blocks` and `size`).
+/// Before, the exit's grouping counted each repeat as another block: one 4-byte block freed
+/// three times was "4 bytes (and 1 more block(s))", `size` 8.
+#[test]
+fn a_block_freed_many_times_is_one_block_of_its_size() {
+    if !gcc_or_skip() || skip("g++", "g++") {
+        return;
+    }
+    let dir = scratch("refree");
+    let binary = compile_programs("c", &["refree.cpp"], &dir).remove(0);
+    // (case, kind, count, blocks, bytes, the message's ending); every case's first finding.
+    let double = "double_free";
+    let cases: [(&str, &str, u64, u64, u64, &str); 6] = [
+        // thrice: "Invalid free()" at :53 (the loop's free), "0 bytes inside a block of size
+        // 4 free'd" (freed :53, alloc'd in make :15 from :51), 2 errors from 1 context.
+        (
+            "thrice",
+            double,
+            2,
+            1,
+            4,
+            "(4 bytes) (and 1 more time(s) on the same block)",
+        ),
+        // two_blocks: "Invalid free()" in free_twice (:20) from :58, a block of size 4
+        // free'd; 2 errors from 1 context, one on each block.
+        (
+            "two_blocks",
+            double,
+            2,
+            2,
+            8,
+            "(4 bytes) (and 1 more block(s) from the same allocation site)",
+        ),
+        // reused: "Invalid free()" in free_twice (:20) from :68, a block of size 4 (alloc'd
+        // in make from next_block :31 from :67); 2 errors from 1 context. Valgrind's
+        // allocator did not hand the first block's address out again ("not reused"): two
+        // blocks. gpa's check mode did (the test asserts it): still two blocks, as two
+        // allocations; guard mode did not.
+        (
+            "reused",
+            double,
+            2,
+            2,
+            8,
+            "(4 bytes) (and 1 more block(s) from the same allocation site)",
+        ),
+        // delete_array: "Invalid free()" at :83 (operator delete[]), "0 bytes inside a block
+        // of size 12 free'd" (alloc'd by operator new[] at :81); 2 errors from 1 context.
+        (
+            "delete_array",
+            double,
+            2,
+            1,
+            12,
+            "(12 bytes) (and 1 more time(s) on the same block)",
+        ),
+        // realloc_zero: "Invalid free()" at :89 (realloc), "0 bytes inside a block of size 4
+        // free'd" (freed by the first realloc at :89); 2 errors from 1 context.
+        (
+            "realloc_zero",
+            double,
+            2,
+            1,
+            4,
+            "(4 bytes) (and 1 more time(s) on the same block)",
+        ),
+        // mismatched: "Mismatched free() / delete / delete []" at :96, "0 bytes inside a
+        // block of size 4 alloc'd" (operator new at :94), then "Invalid free()" at :96,
+        // "0 bytes inside a block of size 4 free'd"; 3 errors from 2 contexts.
+        (
+            "mismatched",
+            double,
+            2,
+            1,
+            4,
+            "(4 bytes) (and 1 more time(s) on the same block)",
+        ),
+    ];
+    for options in [&[][..], &["--guard"][..]] {
+        for (case, kind, count, blocks, bytes, ending) in cases {
+            let context = format!("{case} {options:?}");
+            let run = gpa_run(&dir, options, &[binary.to_str().unwrap(), case]);
+            assert_eq!(
+                run.output.status.code(),
+                Some(0),
+                "{context}: {}",
+                run.stderr()
+            );
+            let findings = run.findings();
+            let mistakes: Vec<&Value> = findings.iter().filter(|f| f["kind"] == kind).collect();
+            assert_eq!(mistakes.len(), 1, "{context}: {}", describe(&findings));
+            let finding = mistakes[0];
+            assert_eq!(
+                (&finding["count"], &finding["blocks"], &finding["size"]),
+                (&count.into(), &blocks.into(), &bytes.into()),
+                "{context}: {finding}"
+            );
+            let message = finding["message"].as_str().unwrap();
+            assert!(message.ends_with(ending), "{context}: {message}");
+            let others = if case == "mismatched" {
+                let mismatched = of_kind(&findings, "mismatched_free");
+                assert_eq!(mismatched.len(), 1, "{context}: {}", describe(&findings));
+                assert_eq!(mismatched[0]["size"], 4, "{context}");
+                assert_eq!(mismatched[0]["blocks"], 1, "{context}");
+                1
+            } else {
+                0
+            };
+            assert_eq!(
+                findings.len(),
+                1 + others,
+                "{context}: {}",
+                describe(&findings)
+            );
+            // Memcheck's contexts: one per finding.
+            assert_eq!(run.json["errors"], 1 + others, "{context}");
+            // Check mode must hand the address out again for `reused` to test anything;
+            // guard mode may or may not (two blocks either way).
+            let stdout = run.stdout();
+            match (case, options.is_empty()) {
+                ("reused", true) => assert_eq!(stdout, "reused\ndone\n", "{context}"),
+                ("reused", false) => assert!(stdout.ends_with("reused\ndone\n"), "{context}"),
+                _ => assert_eq!(stdout, "done\n", "{context}"),
+            }
+        }
+    }
+}
