@@ -754,6 +754,9 @@ pub struct LoadedObject {
     pub end: usize,
     /// Its `PT_GNU_EH_FRAME` segment (`.eh_frame_hdr`), or 0.
     pub eh_frame_header: usize,
+    /// Its `struct link_map` (whose public head is `l_addr`, the load bias, then `l_name`,
+    /// its file's path: empty for the program), or 0.
+    pub link_map: usize,
 }
 
 #[cfg(target_env = "gnu")]
@@ -795,6 +798,7 @@ pub fn object_containing(address: usize) -> Option<LoadedObject> {
             start: object.map_start as usize,
             end: object.map_end as usize,
             eh_frame_header: object.eh_frame as usize,
+            link_map: object.link_map as usize,
         })
     }
     #[cfg(not(target_env = "gnu"))]

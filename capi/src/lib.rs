@@ -299,6 +299,149 @@ pub unsafe extern "C" fn free_aligned_sized(memory: *mut c_void, align: usize, s
     unsafe { capi::free_aligned_sized(memory.cast(), align, size) }
 }
 
+// ---- glibc's other names for its allocator ----
+//
+// glibc exports its allocator under a second name each (`__libc_malloc` is `malloc`'s address,
+// `__libc_free` and the old `cfree` are `free`'s, ...), and some programs and libraries call
+// those names directly: a block of glibc's `__libc_malloc` then went to gpa's `free` (reported
+// as a block gpa never gave out, then handed back to glibc), a block of gpa's `malloc` went to
+// glibc's `__libc_free` (glibc aborted the program: "munmap_chunk(): invalid pointer"), and a
+// leak of a `__libc_malloc` block was never seen. Valgrind replaces functions by address, so
+// these names reach its allocator as the ones they alias; mimalloc's and jemalloc's preload
+// libraries export them too. Here they are the same entries as the names they alias: `malloc`
+// and `free` expand the same frameless bodies, so a trace starts at the program's call as for
+// `malloc` itself.
+
+/// glibc's `__libc_malloc`: [`malloc`].
+///
+/// # Safety
+/// As for [`malloc`].
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn __libc_malloc(size: usize) -> *mut c_void {
+    gpa::c_malloc_entry!()
+}
+
+/// glibc's `__libc_malloc`: [`malloc`].
+///
+/// # Safety
+/// As for [`malloc`].
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+#[no_mangle]
+pub unsafe extern "C" fn __libc_malloc(size: usize) -> *mut c_void {
+    capi::malloc(size).cast()
+}
+
+/// glibc's `__libc_free`: [`free`].
+///
+/// # Safety
+/// As for [`free`].
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn __libc_free(memory: *mut c_void) {
+    gpa::c_free_entry!()
+}
+
+/// glibc's `__libc_free`: [`free`].
+///
+/// # Safety
+/// As for [`free`].
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+#[no_mangle]
+pub unsafe extern "C" fn __libc_free(memory: *mut c_void) {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::free(memory.cast()) }
+}
+
+/// `cfree`, the old name of `free` (glibc keeps it for programs linked before 2.26):
+/// [`free`].
+///
+/// # Safety
+/// As for [`free`].
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn cfree(memory: *mut c_void) {
+    gpa::c_free_entry!()
+}
+
+/// `cfree`, the old name of `free`: [`free`].
+///
+/// # Safety
+/// As for [`free`].
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+#[no_mangle]
+pub unsafe extern "C" fn cfree(memory: *mut c_void) {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::free(memory.cast()) }
+}
+
+/// glibc's `__libc_calloc`: [`calloc`].
+///
+/// # Safety
+/// None beyond C's.
+#[no_mangle]
+pub unsafe extern "C" fn __libc_calloc(count: usize, size: usize) -> *mut c_void {
+    capi::calloc(count, size).cast()
+}
+
+/// glibc's `__libc_realloc`: [`realloc`].
+///
+/// # Safety
+/// As for [`free`].
+#[no_mangle]
+pub unsafe extern "C" fn __libc_realloc(memory: *mut c_void, size: usize) -> *mut c_void {
+    // SAFETY: forwarded caller contract.
+    unsafe { capi::realloc(memory.cast(), size).cast() }
+}
+
+/// glibc's `__libc_memalign`: [`memalign`].
+///
+/// # Safety
+/// None beyond C's.
+#[no_mangle]
+pub unsafe extern "C" fn __libc_memalign(align: usize, size: usize) -> *mut c_void {
+    capi::memalign(align, size).cast()
+}
+
+/// glibc's `__libc_valloc`: [`valloc`].
+///
+/// # Safety
+/// None beyond C's.
+#[no_mangle]
+pub unsafe extern "C" fn __libc_valloc(size: usize) -> *mut c_void {
+    capi::valloc(size).cast()
+}
+
+/// glibc's `__libc_pvalloc`: [`pvalloc`].
+///
+/// # Safety
+/// None beyond C's.
+#[no_mangle]
+pub unsafe extern "C" fn __libc_pvalloc(size: usize) -> *mut c_void {
+    capi::pvalloc(size).cast()
+}
+
+/// glibc's `__libc_mallinfo`: [`mallinfo`].
+///
+/// # Safety
+/// None beyond C's.
+#[no_mangle]
+pub unsafe extern "C" fn __libc_mallinfo() -> capi::mallinfo::Mallinfo {
+    capi::mallinfo::mallinfo()
+}
+
+/// glibc's `__libc_mallopt`: [`mallopt`].
+///
+/// # Safety
+/// None beyond C's.
+#[no_mangle]
+pub unsafe extern "C" fn __libc_mallopt(param: c_int, value: c_int) -> c_int {
+    capi::mallinfo::mallopt(param, value)
+}
+
 // ---- C++: every `operator new` / `operator delete` of the Itanium ABI ----
 //
 // `operator new` may throw `std::bad_alloc` (through the program's C++ runtime, see

@@ -904,6 +904,102 @@ fn a_program_with_its_own_malloc_runs_and_is_not_called_clean() {
     assert!(!run.stderr().contains("all heap blocks were freed"));
 }
 
+/// glibc's other names for its allocator called directly (`tests/c/libc_aliases.c`):
+/// `__libc_malloc`, `__libc_free`, `__libc_calloc`, `__libc_realloc`, `__libc_memalign`,
+/// `__libc_valloc`, `__libc_pvalloc` and the old `cfree`, mixed with `malloc` and `free`.
+/// Before, a block of gpa's `malloc` given to `__libc_free` made glibc abort the program
+/// ("munmap_chunk(): invalid pointer"), a leak of a `__libc_malloc` block was not seen, and a
+/// `__libc_malloc` block given to `free` was reported as libc's own. Valgrind replaces
+/// functions by address, so these names are its allocator's too; the expected values are
+/// Valgrind 3.19's on this program (`--leak-check=full`), in check and guard modes.
+#[test]
+fn glibcs_other_names_for_malloc_and_free_are_gpas() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("libc-aliases");
+    let binary = compile_c("libc_aliases", &dir);
+    let line = |finding: &Value, stack: &str| finding["stacks"][stack][0]["line"].as_u64();
+    for mode in [&[][..], &["--guard"][..]] {
+        // Valgrind: "ERROR SUMMARY: 0 errors", every block freed. `pvalloc`: Valgrind 3.19
+        // aborts ("Program aborting because of call to pvalloc"); glibc gives whole pages, so
+        // its byte 4095 is the block's.
+        for case in [
+            "libc_malloc_free",
+            "malloc_libc_free",
+            "malloc_cfree",
+            "family",
+            "pvalloc",
+        ] {
+            let run = gpa_run(&dir, mode, &[binary.to_str().unwrap(), case]);
+            let context = format!("{mode:?} {case}: {}", run.stderr());
+            assert_eq!(run.stdout(), "done\n", "{context}");
+            assert_eq!(run.output.status.code(), Some(0), "{context}");
+            assert!(run.findings().is_empty(), "{context}");
+            assert_eq!(run.json["leaked_blocks"], 0, "{context}");
+            assert_eq!(run.json["reachable_blocks"], 0, "{context}");
+            let process = &run.json["processes"][0];
+            assert_eq!(process["status"], "checked", "{context}");
+            assert!(
+                process["libc_blocks_released"].as_u64().unwrap_or(0) == 0,
+                "{context}"
+            );
+        }
+        // Valgrind: "10 bytes in 1 blocks are definitely lost" (malloc, :51), 24 (calloc, :53),
+        // 40 (memalign, :55); "definitely lost: 74 bytes in 3 blocks".
+        let run = gpa_run(&dir, mode, &[binary.to_str().unwrap(), "leaks"]);
+        let context = format!("{mode:?} leaks: {}", run.stderr());
+        let mut leaks: Vec<(u64, Option<u64>)> = run
+            .findings()
+            .iter()
+            .map(|finding| {
+                assert_eq!(finding["kind"], "leak", "{context}");
+                assert_eq!(finding["leak_kind"], "definite", "{context}");
+                (finding["size"].as_u64().unwrap(), line(finding, "alloc"))
+            })
+            .collect();
+        leaks.sort();
+        assert_eq!(
+            leaks,
+            [(10, Some(51)), (24, Some(53)), (40, Some(55))],
+            "{context}"
+        );
+        assert_eq!(gpa_leak_totals(&run.json)[0], (3, 74), "{context}");
+        // Valgrind: "Invalid free() / delete / delete[] / realloc()" at :60, "0 bytes inside a
+        // block of size 10 free'd" at :59, allocated at :58; the program goes on ("done").
+        let run = gpa_run(&dir, mode, &[binary.to_str().unwrap(), "double_free"]);
+        let context = format!("{mode:?} double_free: {}", run.stderr());
+        let findings = run.findings();
+        assert_eq!(findings.len(), 1, "{context}");
+        let finding = &findings[0];
+        assert_eq!(finding["kind"], "double_free", "{context}");
+        assert_eq!(finding["size"], 10, "{context}");
+        assert_eq!(
+            (
+                line(finding, "alloc"),
+                line(finding, "free"),
+                line(finding, "second_free")
+            ),
+            (Some(58), Some(59), Some(60)),
+            "{context}"
+        );
+        assert_eq!(run.stdout(), "done\n", "{context}");
+        // Valgrind: "Invalid write of size 1" at :63, "0 bytes after a block of size 10
+        // alloc'd" at :62. Both gpa modes see a write within the block's alignment slack at
+        // its free (:64), at the same offset.
+        let run = gpa_run(&dir, mode, &[binary.to_str().unwrap(), "overflow"]);
+        let context = format!("{mode:?} overflow: {}", run.stderr());
+        let findings = run.findings();
+        assert_eq!(findings.len(), 1, "{context}");
+        let finding = &findings[0];
+        assert_eq!(finding["kind"], "overflow", "{context}");
+        assert_eq!(finding["size"], 10, "{context}");
+        assert_eq!(finding["offset"], 10, "{context}");
+        assert_eq!(line(finding, "alloc"), Some(62), "{context}");
+        assert_eq!(run.stdout(), "done\n", "{context}");
+    }
+}
+
 /// A non-PIE executable that takes `malloc`'s and `free`'s addresses (Debian's python3) has
 /// canonical PLT stubs for them, which `dlsym` answers: gpa warned on every such run that the
 /// program's own malloc was not checked, while it was gpa's. The stub is now followed to its
@@ -1324,5 +1420,136 @@ fn an_invalid_free_repeated_at_one_place_is_one_finding_with_its_count() {
             findings[0]["message"]
         );
         assert_nothing_lost(&run, &format!("{options:?}"));
+    }
+}
+
+/// A block freed again and again is one block, whatever the count (`c/refree.cpp`, one case
+/// a run, in check mode and with `--guard`). Each case's expected verdict is Valgrind
+/// 3.19's, `-O0 -g`: the kind, memcheck's errors of the context (the finding's `count`), the
+/// blocks they fall on and the bytes of those blocks (the finding's `blocks` and `size`).
+/// Before, the exit's grouping counted each repeat as another block: one 4-byte block freed
+/// three times was "4 bytes (and 1 more block(s))", `size` 8.
+#[test]
+fn a_block_freed_many_times_is_one_block_of_its_size() {
+    if !gcc_or_skip() || skip("g++", "g++") {
+        return;
+    }
+    let dir = scratch("refree");
+    let binary = compile_programs("c", &["refree.cpp"], &dir).remove(0);
+    // (case, kind, count, blocks, bytes, the message's ending); every case's first finding.
+    let double = "double_free";
+    let cases: [(&str, &str, u64, u64, u64, &str); 6] = [
+        // thrice: "Invalid free()" at :53 (the loop's free), "0 bytes inside a block of size
+        // 4 free'd" (freed :53, alloc'd in make :15 from :51), 2 errors from 1 context.
+        (
+            "thrice",
+            double,
+            2,
+            1,
+            4,
+            "(4 bytes) (and 1 more time(s) on the same block)",
+        ),
+        // two_blocks: "Invalid free()" in free_twice (:20) from :58, a block of size 4
+        // free'd; 2 errors from 1 context, one on each block.
+        (
+            "two_blocks",
+            double,
+            2,
+            2,
+            8,
+            "(4 bytes) (and 1 more block(s) from the same allocation site)",
+        ),
+        // reused: "Invalid free()" in free_twice (:20) from :68, a block of size 4 (alloc'd
+        // in make from next_block :31 from :67); 2 errors from 1 context. Valgrind's
+        // allocator did not hand the first block's address out again ("not reused"): two
+        // blocks. gpa's check mode did (the test asserts it): still two blocks, as two
+        // allocations; guard mode did not.
+        (
+            "reused",
+            double,
+            2,
+            2,
+            8,
+            "(4 bytes) (and 1 more block(s) from the same allocation site)",
+        ),
+        // delete_array: "Invalid free()" at :83 (operator delete[]), "0 bytes inside a block
+        // of size 12 free'd" (alloc'd by operator new[] at :81); 2 errors from 1 context.
+        (
+            "delete_array",
+            double,
+            2,
+            1,
+            12,
+            "(12 bytes) (and 1 more time(s) on the same block)",
+        ),
+        // realloc_zero: "Invalid free()" at :89 (realloc), "0 bytes inside a block of size 4
+        // free'd" (freed by the first realloc at :89); 2 errors from 1 context.
+        (
+            "realloc_zero",
+            double,
+            2,
+            1,
+            4,
+            "(4 bytes) (and 1 more time(s) on the same block)",
+        ),
+        // mismatched: "Mismatched free() / delete / delete []" at :96, "0 bytes inside a
+        // block of size 4 alloc'd" (operator new at :94), then "Invalid free()" at :96,
+        // "0 bytes inside a block of size 4 free'd"; 3 errors from 2 contexts.
+        (
+            "mismatched",
+            double,
+            2,
+            1,
+            4,
+            "(4 bytes) (and 1 more time(s) on the same block)",
+        ),
+    ];
+    for options in [&[][..], &["--guard"][..]] {
+        for (case, kind, count, blocks, bytes, ending) in cases {
+            let context = format!("{case} {options:?}");
+            let run = gpa_run(&dir, options, &[binary.to_str().unwrap(), case]);
+            assert_eq!(
+                run.output.status.code(),
+                Some(0),
+                "{context}: {}",
+                run.stderr()
+            );
+            let findings = run.findings();
+            let mistakes: Vec<&Value> = findings.iter().filter(|f| f["kind"] == kind).collect();
+            assert_eq!(mistakes.len(), 1, "{context}: {}", describe(&findings));
+            let finding = mistakes[0];
+            assert_eq!(
+                (&finding["count"], &finding["blocks"], &finding["size"]),
+                (&count.into(), &blocks.into(), &bytes.into()),
+                "{context}: {finding}"
+            );
+            let message = finding["message"].as_str().unwrap();
+            assert!(message.ends_with(ending), "{context}: {message}");
+            let others = if case == "mismatched" {
+                let mismatched = of_kind(&findings, "mismatched_free");
+                assert_eq!(mismatched.len(), 1, "{context}: {}", describe(&findings));
+                assert_eq!(mismatched[0]["size"], 4, "{context}");
+                assert_eq!(mismatched[0]["blocks"], 1, "{context}");
+                1
+            } else {
+                0
+            };
+            assert_eq!(
+                findings.len(),
+                1 + others,
+                "{context}: {}",
+                describe(&findings)
+            );
+            // Memcheck's contexts: one per finding.
+            assert_eq!(run.json["errors"], 1 + others, "{context}");
+            // Check mode must hand the address out again for `reused` to test anything;
+            // guard mode may or may not (two blocks either way).
+            let stdout = run.stdout();
+            match (case, options.is_empty()) {
+                ("reused", true) => assert_eq!(stdout, "reused\ndone\n", "{context}"),
+                ("reused", false) => assert!(stdout.ends_with("reused\ndone\n"), "{context}"),
+                _ => assert_eq!(stdout, "done\n", "{context}"),
+            }
+        }
     }
 }

@@ -232,6 +232,40 @@ fn assert_matches_valgrind(findings: &[Value], verdicts: &[Verdict]) {
     }
 }
 
+/// A mismatched free as a test expects it: the block's size, its allocator and releaser as
+/// gpa names them, the function that allocated it with the line there, and `main`'s line of
+/// the release.
+type Mismatch = (u64, &'static str, &'static str, &'static str, u64, u64);
+
+/// Asserts that `findings` are exactly the mismatched frees `expected` of the program `file`,
+/// in order, each at the address the program printed (`pointers`).
+fn assert_mismatched_frees(
+    findings: &[Value],
+    pointers: &[String],
+    expected: &[Mismatch],
+    file: &str,
+) {
+    assert_eq!(findings.len(), expected.len(), "{}", describe(findings));
+    for (index, &(size, allocated_by, freed_by, maker, alloc_line, free_line)) in
+        expected.iter().enumerate()
+    {
+        let finding = &findings[index];
+        assert_eq!(finding["kind"], "mismatched_free", "{finding:#}");
+        assert_eq!(finding["size"], size, "{finding:#}");
+        assert_eq!(finding["address"], pointers[index], "{finding:#}");
+        assert_eq!(finding["allocated_by"], allocated_by, "{finding:#}");
+        assert_eq!(finding["freed_by"], freed_by, "{finding:#}");
+        assert_eq!(
+            first_frame(finding, "alloc"),
+            frame(maker, file, alloc_line)
+        );
+        assert_eq!(
+            first_frame(finding, "invalid_free"),
+            frame("main", file, free_line)
+        );
+    }
+}
+
 /// The `operator new`/`operator delete` symbols an object defines (`nm -D`).
 fn operators_defined_by(object: &str) -> Vec<String> {
     let out = Command::new("nm")
@@ -283,7 +317,7 @@ fn mismatched_frees_are_reported_with_both_traces() {
     let pointers = printed_pointers(&run);
     // Valgrind: four "Mismatched free() / delete / delete []", at mismatch.cpp:16 to 19 (the
     // last one a `realloc` of a `new[]` block; the `free` of what it returns is fine).
-    let expected = [
+    let expected: [Mismatch; 4] = [
         (
             32,
             "malloc",
@@ -303,29 +337,49 @@ fn mismatched_frees_are_reported_with_both_traces() {
         (8, "operator new", "free", "make_scalar()", 7, 18),
         (10, "operator new[]", "realloc", "make_chars()", 8, 19),
     ];
-    assert_eq!(findings.len(), 4, "{}", describe(&findings));
-    for (index, (size, allocated_by, freed_by, maker, alloc_line, free_line)) in
-        expected.into_iter().enumerate()
-    {
-        let finding = &findings[index];
-        assert_eq!(finding["kind"], "mismatched_free", "{finding:#}");
-        assert_eq!(finding["size"], size, "{finding:#}");
-        assert_eq!(finding["address"], pointers[index], "{finding:#}");
-        assert_eq!(finding["allocated_by"], allocated_by, "{finding:#}");
-        assert_eq!(finding["freed_by"], freed_by, "{finding:#}");
-        assert_eq!(
-            first_frame(finding, "alloc"),
-            frame(maker, "mismatch.cpp", alloc_line)
-        );
-        assert_eq!(
-            first_frame(finding, "invalid_free"),
-            frame("main", "mismatch.cpp", free_line)
-        );
-    }
+    assert_mismatched_frees(&findings, &pointers, &expected, "mismatch.cpp");
     assert!(run.stdout().contains("done"));
     assert_eq!(run.output.status.code(), Some(0));
     if let Some(verdicts) = valgrind(&dir, &[&program]) {
         assert_eq!(verdicts.len(), 4, "{verdicts:?}");
+        assert_matches_valgrind(&findings, &verdicts);
+    }
+}
+
+/// glibc's other names for `malloc` and `free` (`__libc_malloc`, `__libc_free`, the old
+/// `cfree`) are the C family, as Valgrind sees them: a `new[]` block freed by `__libc_free`,
+/// a `__libc_malloc` block deleted, and a `new` block given to `cfree` are mismatched frees.
+/// Before, the first made glibc abort ("munmap_chunk(): invalid pointer") and the second was
+/// an invalid free of a block gpa never gave out.
+#[test]
+fn glibcs_other_names_for_malloc_and_free_mismatch_new_and_delete() {
+    if !tools_or_skip() {
+        return;
+    }
+    let dir = scratch("cxx-libc-names");
+    let program = compile_cxx("libc_names", &dir);
+    let run = gpa_run(&dir, &[], &[&program]);
+    let findings = run.findings();
+    let pointers = printed_pointers(&run);
+    // Valgrind 3.19: three "Mismatched free() / delete / delete []", at libc_names.cpp:20, 21
+    // and 22, each block "0 bytes inside a block of size N alloc'd" by the maker's line.
+    let expected: [Mismatch; 3] = [
+        (16, "operator new[]", "free", "make_array()", 11, 20),
+        (
+            16,
+            "malloc",
+            "operator delete(void*, unsigned long)",
+            "make_libc()",
+            12,
+            21,
+        ),
+        (8, "operator new", "free", "make_scalar()", 13, 22),
+    ];
+    assert_mismatched_frees(&findings, &pointers, &expected, "libc_names.cpp");
+    assert_eq!(run.stdout().lines().last(), Some("done"));
+    assert_eq!(run.output.status.code(), Some(0), "{}", run.stderr());
+    if let Some(verdicts) = valgrind(&dir, &[&program]) {
+        assert_eq!(verdicts.len(), 3, "{verdicts:?}");
         assert_matches_valgrind(&findings, &verdicts);
     }
 }

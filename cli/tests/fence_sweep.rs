@@ -28,7 +28,7 @@ const NO_LEAKS: LeakTotals = [NONE; 4];
 /// access's offset in it (negative before it), the stack (`access`, `invalid_free`,
 /// `detected`, `alloc`, `free`, `second_free`) whose first frame must be at `at`'s line, how
 /// many times the finding's context was seen (its `count`), the finding's `size` (the bytes
-/// of the blocks it counts: see [`times`] and [`repeats`]), and lines that other stacks must
+/// of the blocks it counts: see [`repeats`]), and lines that other stacks must
 /// hold a frame of the program at (`frames`: a report's allocation, free and access traces).
 struct Want {
     kind: &'static str,
@@ -52,18 +52,9 @@ const fn want(kind: &'static str, size: u64, offset: Option<i64>, at: (&'static 
     }
 }
 
-/// [`want`] of a call repeated `count` times (memcheck: `count` errors from one context; a
-/// free's findings grouped at exit, each counting its block's bytes).
-const fn times(count: u64, want: Want) -> Want {
-    Want {
-        count,
-        bytes: want.size * count,
-        ..want
-    }
-}
-
-/// [`want`] of an access that faulted `count` times on one block (memcheck: `count` errors
-/// from one context; gpa: one finding, its block's bytes once).
+/// [`want`] of a mistake made `count` times on one block: an access that faulted, a free
+/// repeated (memcheck: `count` errors from one context; gpa: one finding, its block's bytes
+/// once: the findings name their block, and the exit's grouping counts each block once).
 const fn repeats(count: u64, want: Want) -> Want {
     Want { count, ..want }
 }
@@ -256,14 +247,14 @@ const EF_UNDER: Want = want("underflow", 1, Some(-1), ("access", 35));
 /// after a block of size 1", the interior pointer p + 1), "Invalid write of size 1" in touch
 /// (:17) from :62 (inside the block freed at :60), from :66 ("16 bytes before a block of size
 /// 1") and from :67 ("15 bytes after": offset 16).
-const GWP_DOUBLE: Want = times(
+const GWP_DOUBLE: Want = repeats(
     100,
     Want {
         frames: &[("alloc", 51), ("free", 52)],
         ..want("double_free", 1, None, ("second_free", 54))
     },
 );
-const GWP_INTERIOR: Want = times(100, want("invalid_free", 1, Some(1), ("invalid_free", 57)));
+const GWP_INTERIOR: Want = repeats(100, want("invalid_free", 1, Some(1), ("invalid_free", 57)));
 
 #[test]
 fn electric_fence() {
@@ -620,8 +611,8 @@ fn gwp_asan() {
     // not at all (open: `racing`). Check mode: the frees; the writes in the freed block's
     // poison, at exit, once (its first changed byte: 16 before).
     const THREAD_FREES: [Want; 2] = [
-        times(100, want("double_free", 1, None, ("second_free", 27))),
-        times(
+        repeats(100, want("double_free", 1, None, ("second_free", 27))),
+        repeats(
             100,
             Want {
                 frames: &[("alloc", 41), ("free", 42)],

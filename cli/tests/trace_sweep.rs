@@ -91,6 +91,39 @@ fn leak(size: u64, stack: &[&str]) -> (u64, Vec<String>) {
     )
 }
 
+/// Valgrind 3.19 on `trace_inline` at `-O0` with debug information: every call is a frame,
+/// the tail calls too.
+fn valgrind_inline_o0() -> Leaks {
+    vec![
+        leak(
+            10,
+            &[
+                "static_helper trace_inline.c:28",
+                "tail_to_helper trace_inline.c:40",
+                "calls_tail trace_inline.c:45",
+                "main trace_inline.c:55",
+            ],
+        ),
+        leak(
+            11,
+            &[
+                "inner trace_inline.c:11",
+                "outer trace_inline.c:16",
+                "via_inline trace_inline.c:21",
+                "main trace_inline.c:52",
+            ],
+        ),
+        leak(
+            20,
+            &["static_helper trace_inline.c:28", "main trace_inline.c:53"],
+        ),
+        leak(
+            30,
+            &["tail_to_malloc trace_inline.c:35", "main trace_inline.c:54"],
+        ),
+    ]
+}
+
 /// Valgrind 3.19 on `trace_inline` built with optimization and debug information (`-O2` and
 /// `-O3`, with and without frame pointers; `-g1`; PIE and not; the debug information split
 /// off with `objcopy --only-keep-debug` and `--add-gnu-debuglink`, the program stripped):
@@ -131,35 +164,6 @@ fn inlined_tail_called_and_static_frames_are_valgrinds_in_every_build() {
     }
     let dir = scratch("trace-inline");
     let src = source("c", "trace_inline.c");
-    // Valgrind 3.19 at -O0: every call is a frame, the tail calls too.
-    let at_o0 = vec![
-        leak(
-            10,
-            &[
-                "static_helper trace_inline.c:28",
-                "tail_to_helper trace_inline.c:40",
-                "calls_tail trace_inline.c:45",
-                "main trace_inline.c:55",
-            ],
-        ),
-        leak(
-            11,
-            &[
-                "inner trace_inline.c:11",
-                "outer trace_inline.c:16",
-                "via_inline trace_inline.c:21",
-                "main trace_inline.c:52",
-            ],
-        ),
-        leak(
-            20,
-            &["static_helper trace_inline.c:28", "main trace_inline.c:53"],
-        ),
-        leak(
-            30,
-            &["tail_to_malloc trace_inline.c:35", "main trace_inline.c:54"],
-        ),
-    ];
     // Valgrind 3.19 without -g: the functions from the symbol table, no lines, no inlined
     // frames.
     let without_debug_info = vec![
@@ -186,7 +190,7 @@ fn inlined_tail_called_and_static_frames_are_valgrinds_in_every_build() {
         leak(30, &["???"]),
     ];
     let builds: [(&str, &[&str], Leaks); 11] = [
-        ("o0", &["-O0", "-g"], at_o0),
+        ("o0", &["-O0", "-g"], valgrind_inline_o0()),
         (
             "o2",
             &["-O2", "-g", "-fomit-frame-pointer"],
@@ -322,6 +326,117 @@ fn a_library_without_frame_pointers_is_unwound_linked_and_dlopened() {
             ),
         ],
         "{}",
+        run.stderr()
+    );
+}
+
+/// Code without call-frame information in `.eh_frame` (`-fno-asynchronous-unwind-tables`) is
+/// unwound by the rules of the file's `.debug_frame` (kept by `-g`), else by its frame
+/// pointers, as Valgrind's unwinder does. Before, every trace stopped at the first such frame
+/// (`trace_inline` at `-O0`: "at static_helper" alone, where Valgrind names four frames).
+/// Valgrind's frames written in, for the program and for a library built so, linked and
+/// `dlopen`'d.
+#[test]
+fn code_without_eh_frame_is_unwound_by_debug_frame_or_frame_pointers() {
+    if !gcc_or_skip() {
+        return;
+    }
+    let dir = scratch("trace-no-cfi");
+    let src = source("c", "trace_inline.c");
+    // Valgrind 3.19 at -O0 without -g: names from the symbol table, the always-inline
+    // helpers folded into `via_inline`.
+    let o0_without_debug_info = vec![
+        leak(
+            10,
+            &["static_helper", "tail_to_helper", "calls_tail", "main"],
+        ),
+        leak(11, &["via_inline", "main"]),
+        leak(20, &["static_helper", "main"]),
+        leak(30, &["tail_to_malloc", "main"]),
+    ];
+    // `.debug_frame` (with -g), frame pointers (-O0, -fno-omit-frame-pointer), or both.
+    let builds: [(&str, &[&str], Leaks); 4] = [
+        ("o0g", &["-O0", "-g"], valgrind_inline_o0()),
+        ("o0", &["-O0"], o0_without_debug_info),
+        ("o2g", &["-O2", "-g"], valgrind_inline_optimized()),
+        (
+            "o2fp",
+            &["-O2", "-g", "-fno-omit-frame-pointer"],
+            valgrind_inline_optimized(),
+        ),
+    ];
+    for (name, flags, expected) in builds {
+        let mut args = flags.to_vec();
+        args.extend(["-fno-asynchronous-unwind-tables", "-o", name, &src]);
+        tool("gcc", &args, &dir);
+        let run = gpa_run(&dir, &["--frames", "12"], &[&format!("./{name}")]);
+        assert_eq!(leak_stacks(&run), expected, "{name}: {}", run.stderr());
+    }
+    let lib = source("c", "trace_lib.c");
+    let rpath = format!("-Wl,-rpath,{}", dir.display());
+    let main = source("c", "trace_lib_main.c");
+    let main_args = [
+        "-O2",
+        "-g",
+        "-o",
+        "lib_main",
+        &main,
+        "-L.",
+        "-ltrace_lib1",
+        &rpath,
+        "-ldl",
+    ];
+    for optimization in ["-O0", "-O2"] {
+        for copy in ["libtrace_lib1.so", "libtrace_lib2.so"] {
+            let args = [
+                optimization,
+                "-g",
+                "-fno-asynchronous-unwind-tables",
+                "-fPIC",
+                "-shared",
+                "-o",
+                copy,
+                &lib,
+            ];
+            tool("gcc", &args, &dir);
+        }
+        tool("gcc", &main_args, &dir);
+        library_leaks_are_valgrinds(&dir, optimization);
+    }
+}
+
+/// `trace_lib`'s two leaks, by the linked copy and the `dlopen`'d one (built in `dir` with
+/// `optimization`), at Valgrind's frames.
+fn library_leaks_are_valgrinds(dir: &Path, optimization: &str) {
+    let run = gpa_run(
+        dir,
+        &["--frames", "12"],
+        &["./lib_main", "./libtrace_lib2.so"],
+    );
+    // Valgrind 3.19: "33 bytes ... definitely lost" at lib_static (trace_lib.c:8) by lib_make
+    // (:14) by main (trace_lib_main.c:10); "44 bytes" the same by main (:14).
+    let expected = vec![
+        leak(
+            33,
+            &[
+                "lib_static trace_lib.c:8",
+                "lib_make trace_lib.c:14",
+                "main trace_lib_main.c:10",
+            ],
+        ),
+        leak(
+            44,
+            &[
+                "lib_static trace_lib.c:8",
+                "lib_make trace_lib.c:14",
+                "main trace_lib_main.c:14",
+            ],
+        ),
+    ];
+    assert_eq!(
+        leak_stacks(&run),
+        expected,
+        "{optimization}: {}",
         run.stderr()
     );
 }

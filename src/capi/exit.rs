@@ -1139,8 +1139,14 @@ fn resume(
         );
     }
     let keep = || gpa.keeps_freed_contents(fault.address);
+    // The second page of one access (a store across a freed block's last page and the guard
+    // after it): the access memcheck reports once, counted once.
+    let same_access = crate::os::signal::stepping_here();
     if !crate::os::signal::resume_after(fault, resumed >= STEP_BUDGET, &keep) {
         return refused(seen);
+    }
+    if seen && same_access {
+        return Resume::Resumed;
     }
     if seen {
         // Counted on the site's finding, as memcheck counts each error of one context (a
@@ -1523,12 +1529,12 @@ fn add_recorded_findings(
 /// suppressed, with a generated suppression entry when asked for.
 fn add_findings(
     outcome: &mut Outcome,
-    findings: std::vec::Vec<(RawFinding, usize)>,
+    findings: std::vec::Vec<Merged>,
     settings: &Settings,
     suppressions: &Suppressions,
     maps: &Maps,
 ) {
-    for (raw, total) in findings {
+    for (raw, total, blocks) in findings {
         let trace = if raw.site_trace.is_some() {
             raw.site_trace
         } else {
@@ -1547,6 +1553,7 @@ fn add_findings(
         }
         let mut finding = report::render(&raw, settings.frames);
         finding.size = total;
+        finding.blocks = blocks;
         if raw.count > 1 && raw.kind == FindingKind::FishyValue {
             finding.message.push_str(&format!(
                 " (and {} more time(s) from the same call)",
@@ -1566,9 +1573,21 @@ fn add_findings(
                 " (and {} more time(s) at the same place)",
                 raw.count - 1
             ));
-        } else if raw.count > 1 {
+        } else if raw.count > 1 && blocks == raw.count {
             finding.message.push_str(&format!(
                 " (and {} more block(s) from the same allocation site)",
+                raw.count - 1
+            ));
+        } else if raw.count > 1 && blocks <= 1 {
+            // One block freed again and again (memcheck: that many errors of one context,
+            // on "a block of size N").
+            finding.message.push_str(&format!(
+                " (and {} more time(s) on the same block)",
+                raw.count - 1
+            ));
+        } else if raw.count > 1 {
+            finding.message.push_str(&format!(
+                " (and {} more time(s), on {blocks} blocks from the same allocation site)",
                 raw.count - 1
             ));
         }
@@ -1867,7 +1886,7 @@ fn stack_view(stack: &[OwnedFrame]) -> std::vec::Vec<StackFrame<'_>> {
 /// The findings recorded during the run (the GPA's, the front guards' and the allocation
 /// families'), each once, those of one site merged; the records are cleared. The second
 /// element is the bytes of all the merged blocks.
-fn recorded_findings(gpa: &GeneralPurposeAllocator) -> std::vec::Vec<(RawFinding, usize)> {
+fn recorded_findings(gpa: &GeneralPurposeAllocator) -> std::vec::Vec<Merged> {
     let recorded = Recorded {
         gpa: gpa.take_raw_findings(),
         guard: guard::take_findings(),
@@ -1921,7 +1940,7 @@ impl Recorded {
         self,
         gpa: &GeneralPurposeAllocator,
         extra: Option<RawFinding>,
-    ) -> std::vec::Vec<(RawFinding, usize)> {
+    ) -> std::vec::Vec<Merged> {
         let pads = gpa.config().safety;
         let gpa_findings = self.gpa.into_iter().map(|finding| {
             if pads {
@@ -2018,19 +2037,29 @@ type MergeSite = (
     Option<&'static str>,
 );
 
+/// A finding of [`merge_same_site`] with the findings of its site it stands for: their bytes
+/// (each block's once) and how many blocks they concern.
+type Merged = (RawFinding, usize, usize);
+
 /// Findings of one kind with the same traces (say, every block of one allocation site
 /// overflowed, found at exit) become one finding with a count, like a leak group. The
-/// finding describes its first block; the second element is the bytes of all its blocks.
+/// finding describes its first block; the second element is the bytes of all its blocks,
+/// the third how many blocks: findings that name their block ([`RawFinding::block`]) count
+/// each block once (one block freed ten times: nine double frees, one block of its size, as
+/// memcheck says "9 errors from 1 context" on a "block of size 4"; ten blocks that took one
+/// address in turn, each freed twice: ten blocks), the others one block each.
 /// Findings of no block (fishy arguments, invalid frees of memory no allocator gave, wild
 /// accesses) are grouped by kind, call, argument and call stack, whatever their value or
 /// address, as memcheck's error contexts group them: a loop calling `malloc` with a
 /// thousand huge sizes is one finding of count 1,000 that shows the first value, not a
 /// thousand. Findings without any trace (`GPA_FRAMES=0`) stay apart.
-fn merge_same_site(raw: std::vec::Vec<RawFinding>) -> std::vec::Vec<(RawFinding, usize)> {
-    let mut merged: std::vec::Vec<(RawFinding, usize)> = std::vec::Vec::new();
+fn merge_same_site(raw: std::vec::Vec<RawFinding>) -> std::vec::Vec<Merged> {
+    let mut merged: std::vec::Vec<Merged> = std::vec::Vec::new();
     // Where each site's finding is in `merged` (findings with an allocation trace or a
     // detection trace).
     let mut sites: crate::report::FixedHashMap<MergeSite, usize> = Default::default();
+    // The blocks each merged finding has counted (by `merged` index and block serial).
+    let mut blocks_seen: HashSet<(usize, u64)> = Default::default();
     for finding in raw {
         let site = (
             finding.kind,
@@ -2052,22 +2081,35 @@ fn merge_same_site(raw: std::vec::Vec<RawFinding>) -> std::vec::Vec<(RawFinding,
         } else {
             None
         };
+        let index = same.unwrap_or(merged.len());
+        // A finding on one named block counts it once: named again, it adds no block and
+        // no bytes. A finding that counts several (the GPA's record past its bound, a fault
+        // repeated) counts as it says.
+        let named = finding.block != 0 && finding.count == 1 && finding.blocks_bytes == 0;
+        let (bytes, blocks) = if !named {
+            (finding.bytes(), finding.count)
+        } else if blocks_seen.insert((index, finding.block)) {
+            (finding.size, 1)
+        } else {
+            (0, 0)
+        };
         match same {
             Some(index) => {
-                let (seen, total) = &mut merged[index];
+                let (seen, total, seen_blocks) = &mut merged[index];
                 seen.count += finding.count;
-                *total += finding.bytes();
+                *total += bytes;
+                *seen_blocks += blocks;
             }
             None => {
                 if groups {
                     sites.insert(site, merged.len());
                 }
-                merged.push((finding, finding.bytes()));
+                merged.push((finding, bytes, blocks));
             }
         }
     }
     // The totals carry the bytes now (the caller words the count itself).
-    for (finding, _) in &mut merged {
+    for (finding, _, _) in &mut merged {
         finding.blocks_bytes = 0;
     }
     merged

@@ -199,6 +199,15 @@ pub fn try_take_findings() -> std::vec::Vec<RawFinding> {
 /// `new` looks like a `malloc` block, and a `delete` of it looks like `free`. The first caller
 /// of gpa's entry point outside gpa tells, or the function that caller called (a `delete`
 /// that tail-called `free` left no frame). Valgrind reports these as mismatches.
+///
+/// Only an out-of-line global `operator new` or `operator delete` explains one
+/// ([`out_of_line`]): such a frame is named from the symbol table with its parameters
+/// (`operator new(unsigned long)`, `operator delete[](void*)`). A frame named without them
+/// (`operator new`) is a call inlined into the program, named by its DWARF `DW_AT_name`,
+/// which a class's own `operator new` also has: at -O2 a class's
+/// `operator new` calling `malloc`, inlined, undone by the global `delete` (CERT MEM51-CPP,
+/// `cli/tests/cert_sweep/mem_cpp.cpp`) was taken for another runtime's pair and not
+/// reported, where Valgrind reports a mismatched free.
 fn explained_by_another_runtime(finding: &RawFinding) -> bool {
     if finding.kind != FindingKind::MismatchedFree {
         return false;
@@ -212,16 +221,25 @@ fn explained_by_another_runtime(finding: &RawFinding) -> bool {
         .is_some_and(|name| name.starts_with("operator new"));
     match (finding.allocated_by, finding.freed_by) {
         (Some("malloc"), _) if freed_by_delete => {
-            caller(finding.alloc_trace).starts_with("operator new")
+            out_of_line(&caller(finding.alloc_trace), "operator new")
         }
         (_, Some("free")) if allocated_by_new => {
             // Its `operator delete` usually ends in `jmp free`: its caller's call names it.
             let callee = crate::report::symbolize::called_function(finding.site_trace);
-            caller(finding.site_trace).starts_with("operator delete")
-                || callee.is_some_and(|name| name.starts_with("operator delete"))
+            out_of_line(&caller(finding.site_trace), "operator delete")
+                || callee.is_some_and(|name| out_of_line(&name, "operator delete"))
         }
         _ => false,
     }
+}
+
+/// Whether frame name `name` is the global `operator` (`operator new`, `operator delete`) or
+/// its array form as an out-of-line function names it, with its parameters
+/// (`operator new[](unsigned long)`), not as DWARF names an inlined call (`operator new`,
+/// which a class's own operator has too).
+fn out_of_line(name: &str, operator: &str) -> bool {
+    name.strip_prefix(operator)
+        .is_some_and(|rest| rest.starts_with('(') || rest.starts_with("[]("))
 }
 
 /// Records a fishy value (check and guard modes): `value`, argument `argument` of allocation
@@ -547,5 +565,32 @@ mod runtime {
               std::bad_alloc; aborting\n",
         );
         std::process::abort()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::out_of_line;
+
+    #[test]
+    fn only_an_out_of_line_global_operator_explains_a_mismatch() {
+        // Out of line, named from the symbol table: another runtime's copy may be one.
+        assert!(out_of_line("operator new(unsigned long)", "operator new"));
+        assert!(out_of_line("operator new[](unsigned long)", "operator new"));
+        assert!(out_of_line("operator delete(void*)", "operator delete"));
+        assert!(out_of_line(
+            "operator delete[](void*, unsigned long)",
+            "operator delete"
+        ));
+        // Inlined (DWARF's short name, which a class's own operator has), a class's own out of
+        // line, or another function: never.
+        assert!(!out_of_line("operator new", "operator new"));
+        assert!(!out_of_line("operator delete", "operator delete"));
+        assert!(!out_of_line(
+            "Pooled::operator new(unsigned long)",
+            "operator new"
+        ));
+        assert!(!out_of_line("operator new_handler()", "operator new"));
+        assert!(!out_of_line("", "operator new"));
     }
 }

@@ -48,6 +48,10 @@
 //! Wide strings (`wcslen`, `wcscpy`, `wmemcmp`...) are the same checks in units of 4 bytes
 //! ([`Unit`]): the first bad unit is 4 bytes, as Valgrind's "Invalid read of size 4".
 //!
+//! A range that runs past a block's end is named by its first unit not wholly inside
+//! ([`judge`]): the first byte past the end, or the `wchar_t` that straddles it, by its start
+//! (docs/c_abi.md, "Straddling calls", has Valgrind's answers and where they differ).
+//!
 //! System calls and stdio: `read(2)`'s buffer is written and `write(2)`'s read, all the length
 //! asked for, before the call (Valgrind's "Syscall param read(buf) points to unaddressable
 //! byte(s)"); the finding's call is the function and Valgrind's parameter name, `read(buf)`,
@@ -824,7 +828,12 @@ fn judge(
     } else if start < block.user {
         (FindingKind::Underflow, start, end.min(block.user) - start)
     } else if end > block.end() {
-        let first = start.max(block.end());
+        // The first unit the call touches that is not wholly in the block: its first byte
+        // past the end for a call on bytes; for one on `wchar_t`s, the wide character that
+        // straddles the end, named by its start ("4 bytes inside a 6-byte block, reaching
+        // ...", Valgrind's "Invalid write of size 4 ... 4 bytes inside a block of size 6").
+        let straddled = block.end().saturating_sub(start);
+        let first = start + straddled - straddled % unit_of(call);
         // The call's bytes from `first` on, counted from `len` (not from `end`, which
         // saturates at the top of the address space for an absurd size such as
         // `memcpy(p, q, (size_t)-1)`).
@@ -833,6 +842,21 @@ fn judge(
         return;
     };
     report_access(gpa, block, kind, access, first, bad, call);
+}
+
+/// The bytes of the units `call` works in: 4 for the wide-string functions (`wcscpy`,
+/// `__wcsncat_chk`, `wmemset`, `wcpcpy`...), 1 for the others. Asked only on the way to a
+/// finding.
+fn unit_of(call: &str) -> usize {
+    let name = call.trim_start_matches('_');
+    if ["wcs", "wcp", "wmem"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+    {
+        Unit::Wide.bytes()
+    } else {
+        Unit::Byte.bytes()
+    }
 }
 
 #[cold]

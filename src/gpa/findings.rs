@@ -32,7 +32,7 @@
 //! * Callers hold the GPA's findings lock and are inside the allocator (the map allocates
 //!   from the internal heap).
 
-use crate::report::{Access, FindingKind, FixedHashMap, RawFinding};
+use crate::report::{Access, BlockClaim, FindingKind, FixedHashMap, RawFinding};
 use crate::trace::TraceId;
 
 /// Findings kept one per block before repeats of a site are counted on its entry: about
@@ -60,6 +60,11 @@ pub struct Findings {
     sites: Option<FixedHashMap<Site, usize>>,
     /// Bound on entries kept apart (a field, so that tests can lower it).
     kept_apart: usize,
+    /// Block serial numbers ([`RawFinding::block`]): the last one given, and the one of the
+    /// block each block metadata (by its address) last held when a finding named it. Kept
+    /// across [`Self::take`]; one entry per slot or record ever named, so bounded by the
+    /// heap's metadata, not by the findings.
+    serials: (u64, Option<FixedHashMap<usize, u64>>),
 }
 
 impl Default for Findings {
@@ -75,12 +80,38 @@ impl Findings {
             list: Vec::new(),
             sites: None,
             kept_apart: KEPT_APART,
+            serials: (0, None),
         }
+    }
+
+    /// Gives `finding` its block's serial number from its claim (see [`BlockClaim`]): a new
+    /// one for the first finding on a block, the block's own for a later one (a new one if
+    /// the metadata's was never seen, which cannot happen but costs nothing to allow).
+    fn resolve_block(&mut self, finding: &mut RawFinding) {
+        let (last, serials) = &mut self.serials;
+        let serials = serials.get_or_insert_with(FixedHashMap::default);
+        let key = match finding.block_claim {
+            BlockClaim::None => return,
+            BlockClaim::First(key) => key,
+            BlockClaim::Again(key) => {
+                if let Some(&serial) = serials.get(&key) {
+                    finding.block = serial;
+                    finding.block_claim = BlockClaim::None;
+                    return;
+                }
+                key
+            }
+        };
+        *last += 1;
+        serials.insert(key, *last);
+        finding.block = *last;
+        finding.block_claim = BlockClaim::None;
     }
 
     /// Records `finding`: its own entry while the record is under the bound or its site is
     /// new, else counted on its site's entry.
-    pub fn push(&mut self, finding: RawFinding) {
+    pub fn push(&mut self, mut finding: RawFinding) {
+        self.resolve_block(&mut finding);
         if self.list.len() < self.kept_apart || finding.kind == FindingKind::Leak {
             // Under the bound `sites` is not built yet; leaks are never in it.
             self.list.push(finding);
@@ -181,5 +212,35 @@ mod tests {
         record.push(overflow(0x1000, 8, 1));
         record.push(overflow(0x1010, 8, 1));
         assert_eq!(record.take().len(), 2);
+    }
+
+    /// A block's findings share one serial number; the metadata's next block (its mark
+    /// cleared by the allocation: a first claim again) gets a new one, and so does a block
+    /// of other metadata; findings that name no block keep 0.
+    #[test]
+    fn findings_on_one_block_share_its_serial_and_a_reused_slot_gets_a_new_one() {
+        let mut record = Findings::new();
+        let mark = core::sync::atomic::AtomicU8::new(0);
+        let other = core::sync::atomic::AtomicU8::new(0);
+        let claimed = |mark: &core::sync::atomic::AtomicU8, key: usize| {
+            let mut finding = RawFinding::new(FindingKind::DoubleFree, 0x1000);
+            finding.block_claim = BlockClaim::on(mark, key);
+            finding
+        };
+        for _ in 0..3 {
+            record.push(claimed(&mark, 1));
+        }
+        record.push(claimed(&other, 2));
+        record.push(RawFinding::new(FindingKind::InvalidFree, 0x2000));
+        // The slot's block freed and allocated again: the allocation clears the mark.
+        mark.store(0, core::sync::atomic::Ordering::Relaxed);
+        record.push(claimed(&mark, 1));
+        record.push(claimed(&mark, 1));
+        let blocks: Vec<u64> = record.take().iter().map(|finding| finding.block).collect();
+        assert_eq!(blocks, [1, 1, 1, 2, 0, 3, 3]);
+        assert!(record.as_slice().is_empty());
+        // Kept across a take: the block named again keeps its serial.
+        record.push(claimed(&mark, 1));
+        assert_eq!(record.take()[0].block, 3);
     }
 }

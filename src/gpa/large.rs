@@ -85,7 +85,7 @@ use super::safety::Prefix;
 use super::segment::{SegmentCommon, SegmentKind, SEGMENT_SIZE, SLOT_FREED, SLOT_LIVE};
 use super::{internal, lock, pagemap, released, safety, GeneralPurposeAllocator};
 use crate::os;
-use crate::report::{FindingKind, RawFinding};
+use crate::report::{BlockClaim, FindingKind, RawFinding};
 use crate::trace::TraceId;
 
 /// The header of a large block (a block of the internal heap).
@@ -114,6 +114,9 @@ pub struct LargeBlock {
     pub reserved: bool,
     /// The caller's tag (as `SlotMeta::tag`).
     pub tag: AtomicU8,
+    /// 0 until a finding names the block, then 1 (as `SlotMeta::mark`; a header is written
+    /// whole by each allocation).
+    pub mark: AtomicU8,
     /// Interned allocation trace.
     pub alloc_trace: AtomicU32,
     /// Interned trace of the free.
@@ -798,6 +801,7 @@ impl GeneralPurposeAllocator {
                 state: AtomicU8::new(SLOT_LIVE),
                 reserved: false,
                 tag: AtomicU8::new(tag),
+                mark: AtomicU8::new(0),
                 alloc_trace: AtomicU32::new(alloc_trace.0),
                 free_trace: AtomicU32::new(0),
                 next: core::ptr::null_mut(),
@@ -878,6 +882,7 @@ impl GeneralPurposeAllocator {
             if block.state.load(Ordering::Acquire) == SLOT_LIVE {
                 finding.free_trace = TraceId::NONE;
             }
+            finding.block_claim = BlockClaim::on(&block.mark, block as *const LargeBlock as usize);
             self.record(finding);
             return;
         }
@@ -898,7 +903,9 @@ impl GeneralPurposeAllocator {
             .compare_exchange(SLOT_LIVE, SLOT_FREED, Ordering::AcqRel, Ordering::Acquire)
             .is_err()
         {
-            self.record(self.large_finding(FindingKind::DoubleFree, block));
+            let mut finding = self.large_finding(FindingKind::DoubleFree, block);
+            finding.block_claim = BlockClaim::on(&block.mark, block as *const LargeBlock as usize);
+            self.record(finding);
             return;
         }
         if self.config.enable_memory_limit {
@@ -1292,6 +1299,7 @@ impl GeneralPurposeAllocator {
             };
             let mut finding = self.large_finding(kind, block);
             finding.address = address;
+            finding.block_claim = BlockClaim::on(&block.mark, block as *const LargeBlock as usize);
             self.record(finding);
             return false;
         }

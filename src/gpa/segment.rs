@@ -230,6 +230,10 @@ pub struct SlotMeta {
     /// The caller's tag for the live block (0 when allocated; `set_block_tag`): the C ABI
     /// keeps the allocation family (`malloc`, `new`, `new[]`...) here.
     pub tag: AtomicU8,
+    /// 0 from the block's allocation until a finding names it, then 1 (see
+    /// [`crate::report::BlockClaim`]): cleared by the allocation's store of `tag`, which
+    /// covers both bytes ([`Self::set_tag_clear_mark`]), so it costs no instruction.
+    pub mark: AtomicU8,
     /// The requested size.
     pub requested: AtomicU32,
     /// Interned allocation trace.
@@ -240,7 +244,28 @@ pub struct SlotMeta {
 
 const _: () = assert!(core::mem::size_of::<SlotMeta>() == 16);
 
+const _: () =
+    assert!(core::mem::offset_of!(SlotMeta, mark) == core::mem::offset_of!(SlotMeta, tag) + 1);
+const _: () = assert!(core::mem::offset_of!(SlotMeta, tag) % 2 == 0);
+
 impl SlotMeta {
+    /// Sets the tag of a block being allocated and clears its mark, in one 2-byte store (what
+    /// the tag's store alone cost).
+    #[inline(always)]
+    pub(crate) fn set_tag_clear_mark(&self, tag: u8) {
+        // SAFETY: `tag` and `mark` are the two bytes of a 2-aligned pair (asserted above),
+        // inside this live metadata; the slot is being allocated by its owner thread, which
+        // alone writes either byte now (the exit scan, which reads the tag, stops the
+        // thread first), so no access of another size races with this one.
+        let pair = unsafe { core::sync::atomic::AtomicU16::from_ptr(self.tag.as_ptr().cast()) };
+        pair.store(u16::from_ne_bytes([tag, 0]), Ordering::Relaxed);
+    }
+
+    /// The claim a finding on this slot's block makes (see [`crate::report::BlockClaim`]).
+    pub(crate) fn claim(&self) -> crate::report::BlockClaim {
+        crate::report::BlockClaim::on(&self.mark, self as *const Self as usize)
+    }
+
     /// Fills `finding` with the block this metadata describes: its requested size, alignment,
     /// allocation and free traces (the free trace is 0 for a block never freed).
     pub(crate) fn describe_block(&self, finding: &mut crate::report::RawFinding) {

@@ -770,7 +770,7 @@ impl GeneralPurposeAllocator {
             .store(layout.size() as u32, Ordering::Relaxed);
         meta.align_log2
             .store(layout.align().trailing_zeros() as u8, Ordering::Relaxed);
-        meta.tag.store(tag, Ordering::Relaxed);
+        meta.set_tag_clear_mark(tag);
         // The Rust allocation's capture (no entry frame given) with the remembered walk's
         // replay inlined; the C entries' as before.
         let alloc_trace = if !ENTRY && frame == 0 {
@@ -946,6 +946,7 @@ impl GeneralPurposeAllocator {
                 if state != SLOT_LIVE {
                     finding.free_trace = TraceId(meta.free_trace.load(Ordering::Relaxed));
                 }
+                finding.block_claim = meta.claim();
             }
             finding.site_trace = self.trace_here();
             self.record(finding);
@@ -1261,6 +1262,7 @@ impl GeneralPurposeAllocator {
             }
         } else {
             meta.describe_block(&mut finding);
+            finding.block_claim = meta.claim();
         }
         finding.site_trace = self.trace_here();
         self.record(finding);

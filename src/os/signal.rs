@@ -1134,6 +1134,20 @@ pub fn resume_after(fault: &Fault, leave_open: bool, keep: &dyn Fn() -> bool) ->
     }
 }
 
+/// Whether the calling thread is in the middle of a step [`resume_after`] began: a fault it
+/// takes meanwhile is the same instruction's access reaching a second inaccessible page, not
+/// another access. Always `false` where there are no steps (another target than x86-64).
+pub fn stepping_here() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        step::stepping_here()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// A range claimed by [`claim`], released when dropped.
 #[cfg(target_arch = "x86_64")]
 pub use step::Claim;

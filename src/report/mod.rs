@@ -255,6 +255,40 @@ pub(crate) struct RawFinding {
     /// or the call's check, `capi::exit::in_checked_call`), an access the call's check judged
     /// already; a fault in the program's own code is another access, another finding.
     pub in_checked_call: bool,
+    /// Which block (one allocation of it: a slot reused by a later allocation is another
+    /// block) the finding concerns: a serial number the GPA's record gives the first finding
+    /// on each block (`gpa::findings`), the same for every later finding on it; 0 when not
+    /// known. The exit's grouping counts a site's blocks by it: one block freed ten times is
+    /// one block, ten blocks that took one address in turn are ten.
+    pub block: u64,
+    /// Set where the finding is made, resolved into [`Self::block`] by the record.
+    pub block_claim: BlockClaim,
+}
+
+/// How a finding names its block before the GPA's record gives it a serial number
+/// ([`RawFinding::block`]): the block's metadata (a check-mode slot's, a large block's, a
+/// guarded extent's record) keeps one mark byte, cleared by each allocation at no cost (the
+/// store that sets the tag covers it), set by the first finding on the block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BlockClaim {
+    /// No block named (or already resolved).
+    None,
+    /// The first finding on the block whose metadata is at this address: a new serial.
+    First(usize),
+    /// A later finding on the block whose metadata is at this address: its serial.
+    Again(usize),
+}
+
+impl BlockClaim {
+    /// The claim of a finding on the block whose `mark` (at `key`, its metadata's address)
+    /// says whether an earlier finding named it; marks it named.
+    pub(crate) fn on(mark: &core::sync::atomic::AtomicU8, key: usize) -> Self {
+        if mark.swap(1, core::sync::atomic::Ordering::Relaxed) == 0 {
+            BlockClaim::First(key)
+        } else {
+            BlockClaim::Again(key)
+        }
+    }
 }
 
 impl RawFinding {
@@ -287,6 +321,8 @@ impl RawFinding {
             blocks_bytes: 0,
             freed_fill: false,
             in_checked_call: false,
+            block: 0,
+            block_claim: BlockClaim::None,
         }
     }
 
@@ -349,8 +385,14 @@ pub struct Finding {
     pub size: usize,
     /// Blocks in this finding: a grouped leak's, or, once the GPA holds 100,000 findings,
     /// every block of one site (kind, access and traces) its later findings were counted on
-    /// (the message then says "and N more block(s)", and `size` is their total).
+    /// (the message then says "and N more block(s)", and `size` is their total). In `gpa
+    /// run`'s report, how many times the finding's site was seen (memcheck's errors of one
+    /// context), on [`Self::blocks`] blocks.
     pub count: usize,
+    /// How many blocks the finding concerns: `count`, but in `gpa run`'s report where the
+    /// findings of one site named some block more than once (one block freed ten times: a
+    /// count of 9, one block, and `size` that block's).
+    pub blocks: usize,
     /// A one-line description.
     pub message: String,
     /// The stacks that explain it.
@@ -448,6 +490,7 @@ fn finding_json(finding: &Finding) -> serde_json::Value {
     let mut json = serde_json::json!({
         "kind": finding.kind.as_str(),
         "count": finding.count,
+        "blocks": finding.blocks,
         "size": finding.size,
         "address": format!("{:#x}", finding.address),
         "message": finding.message,
@@ -643,6 +686,7 @@ pub(crate) fn render(raw: &RawFinding, depth: usize) -> Finding {
         address: raw.address,
         size: if counted { raw.blocks_bytes } else { raw.size },
         count: raw.count,
+        blocks: raw.count,
         message,
         stacks,
         access: raw.access,

@@ -34,8 +34,17 @@
 //! one, for 1.4% more instructions on cfrac's memo misses).
 //!
 //! Rules that do not fit this shape (CFA from a DWARF expression, as in PLT stubs) and
-//! addresses without unwind information end the walk: a trace may be shorter than libgcc's,
-//! never wrong in a way that reads outside the stack. A signal trampoline (its CIE marked `S`,
+//! addresses outside every loaded object end the walk: a trace may be shorter than libgcc's,
+//! never wrong in a way that reads outside the stack. Code without an `.eh_frame` entry
+//! (built with `-fno-asynchronous-unwind-tables`) gets its rule from the file's
+//! `.debug_frame` where `-g` kept one ([`debug_frame`]). Code of a loaded object that has no
+//! call-frame information at all (no `-g` either, hand-written assembly) is left by its frame
+//! pointer, as Valgrind falls back to `rbp` where it finds no
+//! CFI ([`frame_pointer_guess`], [`through_frame_pointer`]): such code at `-O0` keeps frame
+//! pointers, and its traces stopped at its first frame. The return address found so must lie
+//! in a loaded object's code, right after a call instruction ([`follows_a_call`]); else the
+//! walk ends there, as before. Like a signal frame, such a frame ends the cached walk and is
+//! passed by the rules, unremembered, off the common path. A signal trampoline (its CIE marked `S`,
 //! cached as [`SIGNAL_FRAME`]) is walked through: the interrupted code's `rip`, `rsp` and
 //! `rbp` are read from the `ucontext_t` the kernel pushed ([`through_signal_frame`]), and the
 //! rest of the trace is walked by the rules, unremembered ([`walk_past_signal_frames`]).
@@ -65,6 +74,8 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::path_cache;
+
+mod debug_frame;
 use crate::trace::{TraceId, MAX_FRAMES};
 
 const CACHE_LEN: usize = 1 << 14;
@@ -78,9 +89,13 @@ const RBP_SAVED: u64 = 1 << 61;
 const NO_RULE: u64 = 1;
 /// A cached "no usable rule here: a signal trampoline" ([`through_signal_frame`]).
 const SIGNAL_FRAME: u64 = 2;
-/// Whether any address was found to be a signal trampoline ([`SIGNAL_FRAME`]) in this
-/// process: until one is, no walk can have ended at one, and a walk's end needs no second
-/// look-up of its last rule ([`walk_past_signal_frames`]).
+/// A cached "no rule here: code without call-frame information, unwound by its frame
+/// pointer" ([`frame_pointer_guess`], [`through_frame_pointer`]).
+const FRAME_POINTER_GUESS: u64 = 3;
+/// Whether any address was found to be a signal trampoline ([`SIGNAL_FRAME`]) or code without
+/// call-frame information ([`FRAME_POINTER_GUESS`]) in this process: until one is, no walk
+/// can have ended at one, and a walk's end needs no second look-up of its last rule
+/// ([`walk_past_signal_frames`]).
 static SIGNAL_FRAMES_SEEN: core::sync::atomic::AtomicBool =
     core::sync::atomic::AtomicBool::new(false);
 
@@ -145,6 +160,7 @@ fn rule_bits(address: usize) -> u64 {
 /// Forgets every cached rule: an object is about to be unloaded, and another may be loaded at
 /// its addresses later (`dlclose`, see `super::unload`).
 pub fn forget_rules() {
+    debug_frame::forget();
     for key in &KEYS {
         key.store(0, Ordering::Release);
     }
@@ -173,6 +189,10 @@ fn compute(address: usize) -> u64 {
         None if is_signal_trampoline(address) => {
             SIGNAL_FRAMES_SEEN.store(true, Ordering::Relaxed);
             SIGNAL_FRAME
+        }
+        None if frame_pointer_guess(address) => {
+            SIGNAL_FRAMES_SEEN.store(true, Ordering::Relaxed);
+            FRAME_POINTER_GUESS
         }
         None => NO_RULE,
     })
@@ -261,6 +281,181 @@ fn is_signal_trampoline(address: usize) -> bool {
     })
 }
 
+/// Whether `address` is in the code of a loaded object that has no call-frame information
+/// for it at all, to be unwound by its frame pointer ([`through_frame_pointer`]), as
+/// Valgrind's unwinder falls back to `rbp` where it finds no CFI. `false` where the object
+/// has an entry for `address` (whose rule did not fit: a PLT stub, the outermost frame), or
+/// `address` is not in an executable segment of a loaded object (data, JIT code).
+fn frame_pointer_guess(address: usize) -> bool {
+    use gimli::{EhFrame, UnwindSection};
+
+    let Some(object) = crate::os::object_containing(address) else {
+        return false;
+    };
+    if let Some((header, eh_frame, bases)) = eh_frame_of(address) {
+        let covered = header.table().is_some_and(|table| {
+            table
+                .fde_for_address(&eh_frame, &bases, address as u64, EhFrame::cie_from_offset)
+                .is_ok()
+        });
+        if covered {
+            return false;
+        }
+    }
+    in_executable_segment(object.start, address)
+}
+
+/// The caller's state from `state`, at code without call-frame information
+/// ([`FRAME_POINTER_GUESS`]; `first` as in [`step`]), by the frame-pointer rule (CFA
+/// `rbp + 16`, the return address below it, the caller's `rbp` below that: `push rbp; mov
+/// rbp, rsp`). In code built without frame pointers `rbp` holds anything, so the return
+/// address found is taken only where it [`follows_a_call`]; `None` otherwise, or where the
+/// frame is not on the stack (`[sp, top)`), or `state` is not at such code.
+fn through_frame_pointer(state: State, first: bool) -> Option<State> {
+    let lookup = if first { state.ip } else { state.ip - 1 };
+    if rule_bits(lookup) != FRAME_POINTER_GUESS {
+        return None;
+    }
+    let cfa = state.bp.checked_add(16)?;
+    if state.bp < state.sp || cfa - state.sp > MAX_FRAME || cfa % 8 != 0 || cfa > state.top {
+        return None;
+    }
+    // SAFETY: `[bp, bp + 16)` lies in the stack the thread runs on (`sp <= bp`, `bp + 16 <=
+    // top`, checked just above), 8-aligned.
+    let (saved_bp, return_address) = unsafe {
+        (
+            (state.bp as *const usize).read(),
+            ((state.bp + 8) as *const usize).read(),
+        )
+    };
+    follows_a_call(return_address).then_some(State {
+        ip: return_address,
+        sp: cfa,
+        bp: saved_bp,
+        top: state.top,
+    })
+}
+
+/// [`through_signal_frame`] or [`through_frame_pointer`], whichever `state` is at: the next
+/// state, and whether its `ip` is an exact instruction address (the interrupted one) rather
+/// than a return address.
+fn through_special_frame(state: State, first: bool) -> Option<(State, bool)> {
+    if let Some(interrupted) = through_signal_frame(state, first) {
+        return Some((interrupted, true));
+    }
+    through_frame_pointer(state, first).map(|caller| (caller, false))
+}
+
+/// Whether `address` lies in a `PT_LOAD` segment marked executable of the ELF object mapped
+/// from `start` (its first segment, which holds the ELF header and the program headers, as
+/// every linker lays them out). Reads only the object's first page.
+fn in_executable_segment(start: usize, address: usize) -> bool {
+    const PT_LOAD: u32 = 1;
+    const PF_X: u32 = 1;
+    const PHDR_SIZE: usize = 56;
+    let page = crate::os::page_size();
+    // Up to 8 bytes at `offset` in the object's first page, little-endian.
+    let read = |offset: usize, len: usize| -> Option<u64> {
+        if offset + len > page || len > 8 {
+            return None;
+        }
+        let mut bytes = [0u8; 8];
+        // SAFETY: `start` is where the loader mapped the object's first segment (readable: it
+        // holds the headers the loader itself read), and `[offset, offset + len)` is within
+        // its first page; `len` bytes fit in `bytes`.
+        unsafe {
+            core::ptr::copy_nonoverlapping((start + offset) as *const u8, bytes.as_mut_ptr(), len)
+        };
+        Some(u64::from_le_bytes(bytes))
+    };
+    // "\x7fELF", 64-bit (class 2), little-endian (data 1).
+    if read(0, 4) != Some(0x464c_457f) || read(4, 2) != Some(0x0102) {
+        return false;
+    }
+    let (Some(phoff), Some(phentsize), Some(phnum)) = (read(32, 8), read(54, 2), read(56, 2))
+    else {
+        return false;
+    };
+    if phentsize as usize != PHDR_SIZE {
+        return false;
+    }
+    let headers = (0..phnum as usize).filter_map(|index| {
+        let at = (phoff as usize).checked_add(index * PHDR_SIZE)?;
+        Some((
+            read(at, 4)? as u32,
+            read(at + 4, 4)? as u32,
+            read(at + 16, 8)?,
+            read(at + 40, 8)?,
+        ))
+    });
+    let mut bias = None;
+    let mut executable = false;
+    for (kind, flags, vaddr, memsz) in headers {
+        if kind != PT_LOAD {
+            continue;
+        }
+        // The first `PT_LOAD` is mapped at `start`, its address rounded down to a page.
+        let bias = *bias.get_or_insert(start.wrapping_sub(vaddr as usize & !(page - 1)));
+        let first = bias.wrapping_add(vaddr as usize);
+        if flags & PF_X != 0 && address >= first && address - first < memsz as usize {
+            executable = true;
+        }
+    }
+    executable
+}
+
+/// Whether `return_address`, found by [`through_frame_pointer`], is one: it lies in a loaded
+/// object's code (it has a rule itself, or is such code too) right after a call instruction
+/// (`call rel32`, or `call` through a register or memory operand: `ff /2`). Where the bytes
+/// before it cross into the previous page, only the first test is made.
+fn follows_a_call(return_address: usize) -> bool {
+    if return_address < 8 {
+        return false;
+    }
+    let bits = rule_bits(return_address - 1);
+    if bits & VALID == 0 && bits != FRAME_POINTER_GUESS {
+        return false;
+    }
+    let page = return_address.wrapping_sub(1) & !(crate::os::page_size() - 1);
+    if return_address - 7 < page {
+        return true;
+    }
+    // SAFETY: `[return_address - 7, return_address)` lies in the page of `return_address - 1`,
+    // which is in an executable segment of a loaded object (it has a rule, or is such code
+    // without one): mapped, readable.
+    let byte = |back: usize| unsafe { ((return_address - back) as *const u8).read() };
+    if byte(5) == 0xe8 {
+        return true;
+    }
+    // `ff /2`: the ModR/M byte's `reg` field 2; its length from `mod` and `rm` (a SIB byte,
+    // an 8- or 32-bit displacement, RIP-relative) must end the instruction at the return
+    // address.
+    (2..=7).any(|length| {
+        if byte(length) != 0xff {
+            return false;
+        }
+        let modrm = byte(length - 1);
+        if (modrm >> 3) & 7 != 2 {
+            return false;
+        }
+        let (mode, rm) = (modrm >> 6, modrm & 7);
+        let mut expected = 2;
+        if mode != 3 && rm == 4 {
+            expected += 1;
+            if mode == 0 && length >= 3 && byte(length - 2) & 7 == 5 {
+                expected += 4;
+            }
+        }
+        expected += match (mode, rm) {
+            (0, 5) => 4,
+            (1, _) => 1,
+            (2, _) => 4,
+            _ => 0,
+        };
+        expected == length
+    })
+}
+
 /// Where `ucontext_t::uc_mcontext` starts (x86-64: after `uc_flags`, `uc_link` and the
 /// 24-byte `uc_stack`), and the indexes of `rbp`, `rsp` and `rip` in its `gregs`.
 const UC_MCONTEXT: usize = 40;
@@ -301,10 +496,39 @@ type EhFrameSection = gimli::EhFrame<gimli::EndianSlice<'static, gimli::NativeEn
 /// [`compute`] on the stack it is called on.
 #[inline(never)]
 fn compute_here(address: usize) -> Option<Rule> {
-    use gimli::{CfaRule, RegisterRule, UnwindContext, X86_64};
+    let mut context = gimli::UnwindContext::new();
+    if let Some((row, _)) = unwind_row(address, &mut context) {
+        return rule_of(row);
+    }
+    // No `.eh_frame` entry: the rules may be in the file's `.debug_frame`.
+    debug_frame_rule(address)
+}
 
-    let mut context = UnwindContext::new();
-    let (row, _) = unwind_row(address, &mut context)?;
+/// The rule for `address` from its object's `.debug_frame` ([`debug_frame`]), where the
+/// object has one with an entry for it.
+fn debug_frame_rule(address: usize) -> Option<Rule> {
+    use gimli::{DebugFrame, NativeEndian, UnwindSection};
+
+    let object = crate::os::object_containing(address)?;
+    let frame = debug_frame::of(&object)?;
+    let mut section = DebugFrame::new(frame.section, NativeEndian);
+    section.set_address_size(8);
+    let mut context = gimli::UnwindContext::new();
+    let row = section
+        .unwind_info_for_address(
+            &gimli::BaseAddresses::default(),
+            &mut context,
+            address.wrapping_sub(frame.bias) as u64,
+            DebugFrame::cie_from_offset,
+        )
+        .ok()?;
+    rule_of(row)
+}
+
+/// The rule a row of call-frame information gives, where it fits [`Rule`]'s shape.
+fn rule_of<T: gimli::ReaderOffset>(row: &gimli::UnwindTableRow<T>) -> Option<Rule> {
+    use gimli::{CfaRule, RegisterRule, X86_64};
+
     let (from_rbp, cfa_offset) = match row.cfa() {
         CfaRule::RegisterAndOffset { register, offset } if *register == X86_64::RSP => {
             (false, *offset)
@@ -581,7 +805,8 @@ pub fn capture(out: &mut [usize]) -> usize {
 ///
 /// A signal handler's frame is followed into the code the signal interrupted
 /// ([`through_signal_frame`]), as Valgrind's stacks are: that frame's address is the
-/// interrupted instruction, so the step from it looks up that instruction itself.
+/// interrupted instruction, so the step from it looks up that instruction itself. Code without
+/// call-frame information is left by its frame pointer ([`through_frame_pointer`]).
 /// `first`: `state.ip` is an exact instruction address (else a return address, whose call
 /// instruction's rule is looked up).
 fn by_rules(mut state: State, mut first: bool, out: &mut [usize]) -> usize {
@@ -593,11 +818,11 @@ fn by_rules(mut state: State, mut first: bool, out: &mut [usize]) -> usize {
                 first = false;
             }
             None => {
-                let Some(interrupted) = through_signal_frame(state, first) else {
+                let Some((next, exact)) = through_special_frame(state, first) else {
                     break;
                 };
-                state = interrupted;
-                first = true;
+                state = next;
+                first = exact;
             }
         }
         out[count] = state.ip;
@@ -2134,7 +2359,8 @@ fn walk(cache: &PathCache, entry: usize, start: State, depth: usize) -> WalkEnd 
 /// [`walk`], and on through the signal frames it stops at: a walk that ended at a signal
 /// trampoline (a handler's frame returned to it) is finished by the rules, through the
 /// interrupted code's registers ([`through_signal_frame`], [`by_rules`]), as Valgrind's
-/// stacks go on from a handler to the code the signal interrupted. The words such a walk read
+/// stacks go on from a handler to the code the signal interrupted; one that ended at code
+/// without call-frame information, by its frame pointer ([`through_frame_pointer`]). The words such a walk read
 /// in the signal frame are no part of the remembered walks and captures, so its trace is not
 /// remembered: returns `remember` false then (else as given). The remembered walk (path) of
 /// its first frame keeps the trace up to the trampoline, which ends there every time, so
@@ -2161,7 +2387,8 @@ fn walk_past_signal_frames(
 }
 
 /// The slow part of [`walk_past_signal_frames`], out of line: the trace through the signal
-/// frame a walk stopped at (`last`, its trace `id`), or `None` when it did not stop at one.
+/// frame or frame without call-frame information a walk stopped at (`last`, its trace `id`),
+/// or `None` when it did not stop at one.
 /// With all of it (the check too) left out, check mode's instructions on espresso are 1.3%
 /// fewer (cachegrind: 6,488.8M against 6,570.8M; cfrac 6,113M against 6,131M): the cost of
 /// the walks' last state kept for it, measured and accepted for traces that go on past a
@@ -2170,7 +2397,7 @@ fn walk_past_signal_frames(
 #[inline(never)]
 fn past_signal_frame(last: State, id: TraceId, depth: usize) -> Option<TraceId> {
     // The walk's last state is at a return address (the first frame's or a step's).
-    let interrupted = through_signal_frame(last, false)?;
+    let (next, exact) = through_special_frame(last, false)?;
     let mut frames = [0usize; MAX_FRAMES];
     let walked = crate::trace::frames_of(id);
     let walked = walked.addresses();
@@ -2179,9 +2406,9 @@ fn past_signal_frame(last: State, id: TraceId, depth: usize) -> Option<TraceId> 
     let mut count = walked.len().min(limit);
     frames[..count].copy_from_slice(&walked[..count]);
     if count < limit {
-        frames[count] = interrupted.ip;
+        frames[count] = next.ip;
         count += 1;
-        count += by_rules(interrupted, true, &mut frames[count..limit]);
+        count += by_rules(next, exact, &mut frames[count..limit]);
     }
     Some(crate::trace::intern_addresses(&frames[..count]))
 }

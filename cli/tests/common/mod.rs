@@ -205,7 +205,8 @@ fn compile_file(source: &Path, binary: &Path, flags: &[&str]) -> PathBuf {
 }
 
 /// Compiles `tests/<folder>/<file>` for each of `files` with gcc (`.c`) or g++ (`.cpp`),
-/// `-O0 -g -pthread -w` (and `-lm`), into `dir` (each binary named after its file's stem), all
+/// `-O0 -g -pthread -w` (and `-lm`), or rustc (`.rs`: `--edition 2021 -C debuginfo=2 -C
+/// opt-level=0`, warnings off), into `dir` (each binary named after its file's stem), all
 /// at once (the sweeps' programs); returns the binaries in the files' order. Panics with the
 /// compiler's message if one fails.
 pub fn compile_programs(folder: &str, files: &[&str], dir: &Path) -> Vec<PathBuf> {
@@ -225,19 +226,31 @@ pub fn compile_programs_with(folder: &str, builds: &[(&str, &[&str])], dir: &Pat
                 .join(folder)
                 .join(file);
             let (stem, extension) = file.rsplit_once('.').expect("a file name with a suffix");
-            let compiler = if extension == "cpp" { "g++" } else { "gcc" };
             let name: String = std::iter::once(stem.to_owned())
                 .chain(flags.iter().map(|flag| flag.replace(['/', ' ', '='], "_")))
                 .collect::<Vec<_>>()
                 .join("");
             let binary = dir.join(name);
-            let child = Command::new(compiler)
-                .args(["-O0", "-g", "-pthread", "-w"])
-                .args(*flags)
-                .arg("-o")
-                .arg(&binary)
-                .arg(&source)
-                .arg("-lm")
+            let mut command = match extension {
+                // Rust: as the Rust sweeps' debug builds; `-Copt-level=2` in `flags` overrides.
+                "rs" => {
+                    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+                    let mut rustc = Command::new(rustc);
+                    rustc.args(["--edition", "2021", "-A", "warnings", "-C", "debuginfo=2"]);
+                    rustc.args(["-C", "opt-level=0"]);
+                    rustc
+                }
+                "cpp" => Command::new("g++"),
+                _ => Command::new("gcc"),
+            };
+            if extension != "rs" {
+                command.args(["-O0", "-g", "-pthread", "-w"]);
+            }
+            command.args(*flags).arg("-o").arg(&binary).arg(&source);
+            if extension != "rs" {
+                command.arg("-lm");
+            }
+            let child = command
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()

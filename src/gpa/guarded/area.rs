@@ -12,7 +12,7 @@ use super::super::segment::{
 };
 use super::super::{pagemap, safety};
 use crate::os;
-use crate::report::{Access, FindingKind, RawFinding};
+use crate::report::{Access, BlockClaim, FindingKind, RawFinding};
 use crate::trace::TraceId;
 
 mod pool;
@@ -67,6 +67,8 @@ pub struct Record {
     /// 1 while the block is quarantined with its contents kept (its data pages `PROT_NONE`,
     /// not discarded: see "Contents kept after free" in the parent module); else 0.
     kept: AtomicU8,
+    /// 0 from the block's allocation until a finding names it, then 1 (see [`BlockClaim`]).
+    mark: AtomicU8,
     data: AtomicUsize,
     requested: AtomicUsize,
 }
@@ -74,6 +76,11 @@ pub struct Record {
 const _: () = assert!(core::mem::size_of::<Record>() == 48);
 
 impl Record {
+    /// The claim a finding on this extent's block makes (see [`BlockClaim`]).
+    fn claim(&self) -> BlockClaim {
+        BlockClaim::on(&self.mark, self as *const Self as usize)
+    }
+
     /// Records a new block at `data` (its data pages already set and accessible, the caller's
     /// prefix written) with the caller's `birth.tag`, and publishes it as live: the state is
     /// stored last (Release), so that any reader that sees the block live (the exit scan,
@@ -96,6 +103,7 @@ impl Record {
         self.free_trace.store(0, Ordering::Relaxed);
         self.tag.store(birth.tag, Ordering::Relaxed);
         self.kept.store(0, Ordering::Relaxed);
+        self.mark.store(0, Ordering::Relaxed);
         self.state.store(SLOT_LIVE, Ordering::Release);
     }
 }
@@ -636,6 +644,7 @@ impl Area {
                 if state != SLOT_LIVE {
                     finding.free_trace = block.free_trace;
                 }
+                finding.block_claim = record.claim();
             }
             set_claim(&mut finding, claimed);
             finding.site_trace = trace;
@@ -663,6 +672,7 @@ impl Area {
             .is_err()
         {
             let mut finding = block_finding(FindingKind::DoubleFree, record);
+            finding.block_claim = record.claim();
             finding.site_trace = trace;
             return report(finding);
         }
@@ -958,6 +968,9 @@ impl Area {
             } else if state == SLOT_LIVE {
                 finding.free_trace = TraceId::NONE;
             }
+        }
+        if state != SLOT_FREE {
+            finding.block_claim = record.claim();
         }
         set_claim(&mut finding, Some(layout));
         finding.site_trace = trace;

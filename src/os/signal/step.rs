@@ -480,6 +480,21 @@ pub fn resume_after(
     opened
 }
 
+/// Whether the calling thread has a page open for a step now (its trap not taken yet): a
+/// fault it takes meanwhile is the stepped instruction's own, on a second page (an access
+/// across two inaccessible pages faults once per page before the trap). Lock-free and
+/// async-signal-safe; one atomic load when no page is open.
+pub fn stepping_here() -> bool {
+    if IN_USE.load(Ordering::Acquire) == 0 {
+        return false;
+    }
+    let tid = super::super::thread_id();
+    OPENED.iter().any(|entry| {
+        let how = entry.how.load(Ordering::Acquire);
+        how != UNUSED && how != PENDING && entry.tid.load(Ordering::Relaxed) == tid
+    })
+}
+
 /// Closes the runs of pages left open that meet `[start, start + len)` (see "Pages left
 /// open"), before gpa changes that range itself: it then finds them as it left them. One
 /// atomic load when none is open.
