@@ -27,8 +27,6 @@ mod common;
 
 use std::path::Path;
 
-use serde_json::Value;
-
 use common::sweep::*;
 use common::*;
 
@@ -652,10 +650,6 @@ fn c_libc_alloc() {
     );
 }
 
-/// An error context of Valgrind's or a finding of gpa's: what was done (`read`, `write`,
-/// `free`) and the line of the first frame in the program's file.
-type Place = (String, u64);
-
 /// Valgrind on `command` (run in `dir`): its error contexts as [`Place`]s (deduplicated,
 /// sorted) and its leak totals.
 fn valgrind_places(dir: &Path, command: &[&str], file: &str) -> (Vec<Place>, LeakTotals) {
@@ -683,41 +677,6 @@ fn valgrind_places(dir: &Path, command: &[&str], file: &str) -> (Vec<Place>, Lea
     places.sort();
     places.dedup();
     (places, valgrind_leak_totals(&text))
-}
-
-/// gpa's findings (leaks aside) as [`Place`]s, deduplicated and sorted: the access's line where
-/// there is one, else the free's.
-fn gpa_places(findings: &[Value], file: &str) -> Vec<Place> {
-    let line_in = |finding: &Value, stack: &str| {
-        finding["stacks"][stack].as_array().and_then(|frames| {
-            frames
-                .iter()
-                .find(|frame| frame["file"].as_str().is_some_and(|f| f.ends_with(file)))
-                .and_then(|frame| frame["line"].as_u64())
-        })
-    };
-    let mut places: Vec<Place> = findings
-        .iter()
-        .filter(|finding| finding["kind"] != "leak")
-        .map(|finding| {
-            let message = finding["message"].as_str().unwrap_or("");
-            let what = match finding["kind"].as_str().unwrap_or("") {
-                "invalid_free" | "double_free" | "mismatched_free" => "free",
-                "read_after_free" => "read",
-                "write_after_free" => "write",
-                _ if message.contains("read of") => "read",
-                _ => "write",
-            };
-            let line = line_in(finding, "access")
-                .or_else(|| line_in(finding, "second_free"))
-                .or_else(|| line_in(finding, "invalid_free"))
-                .unwrap_or(0);
-            (what.to_owned(), line)
-        })
-        .collect();
-    places.sort();
-    places.dedup();
-    places
 }
 
 /// Valgrind itself on a representative few of `heap.c`'s cases (frees of a global array and of

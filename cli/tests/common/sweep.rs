@@ -488,3 +488,42 @@ pub fn number_after(line: &str, marker: &str) -> Option<u64> {
         .parse()
         .ok()
 }
+
+/// An error context of Valgrind's or a finding of gpa's: what was done (`read`, `write`,
+/// `free`) and the line of the first frame in the program's file.
+pub type Place = (String, u64);
+
+/// gpa's findings (leaks aside) as [`Place`]s, deduplicated and sorted: the access's line where
+/// there is one, else the free's.
+pub fn gpa_places(findings: &[Value], file: &str) -> Vec<Place> {
+    let line_in = |finding: &Value, stack: &str| {
+        finding["stacks"][stack].as_array().and_then(|frames| {
+            frames
+                .iter()
+                .find(|frame| frame["file"].as_str().is_some_and(|f| f.ends_with(file)))
+                .and_then(|frame| frame["line"].as_u64())
+        })
+    };
+    let mut places: Vec<Place> = findings
+        .iter()
+        .filter(|finding| finding["kind"] != "leak")
+        .map(|finding| {
+            let message = finding["message"].as_str().unwrap_or("");
+            let what = match finding["kind"].as_str().unwrap_or("") {
+                "invalid_free" | "double_free" | "mismatched_free" => "free",
+                "read_after_free" => "read",
+                "write_after_free" => "write",
+                _ if message.contains("read of") => "read",
+                _ => "write",
+            };
+            let line = line_in(finding, "access")
+                .or_else(|| line_in(finding, "second_free"))
+                .or_else(|| line_in(finding, "invalid_free"))
+                .unwrap_or(0);
+            (what.to_owned(), line)
+        })
+        .collect();
+    places.sort();
+    places.dedup();
+    places
+}
