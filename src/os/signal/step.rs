@@ -381,6 +381,37 @@ fn now_ns() -> u64 {
     now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
 }
 
+/// Waits while every entry of [`OPENED`] is taken (other threads' steps, released at their
+/// traps); `false` when it gave up after `patience` nanoseconds of running time. Lock-free.
+fn wait_for_entry(patience: u64) -> bool {
+    let mut spins = 0u32;
+    let mut waited = 0u64;
+    let mut last = 0u64;
+    while !OPENED
+        .iter()
+        .any(|entry| entry.how.load(Ordering::Acquire) == UNUSED)
+    {
+        spins += 1;
+        if spins % 64 != 0 {
+            core::hint::spin_loop();
+            continue;
+        }
+        super::super::yield_now();
+        if spins % 1024 != 0 {
+            continue;
+        }
+        let now = now_ns();
+        if last != 0 {
+            waited += now.saturating_sub(last).min(CLAIM_CHECK_MOST_NS);
+        }
+        last = now;
+        if waited >= patience {
+            return false;
+        }
+    }
+    true
+}
+
 /// Waits while a claim of another thread than `me` covers `page` (see "Claims"); `false`
 /// when it gave up ([`CLAIM_PATIENCE_NS`]). A claim whose thread ended is freed
 /// ([`reclaim_if_ended`]).
@@ -459,6 +490,16 @@ pub fn resume_after(
             outcome = open(page, tid, me, denied_write, leave_open, keep);
             true
         });
+        if outcome == Opening::Full {
+            // Other threads' steps hold every entry (each for one instruction, until its
+            // trap): wait for one to be released, outside the lock; not for ever. Before,
+            // the fault ended the process (`keep_race_confined.c` under load: every fault
+            // there leaves its page open, and the reader threads' steps filled the table).
+            if !wait_for_entry(CLAIM_PATIENCE_NS) {
+                return false;
+            }
+            continue;
+        }
         if outcome != Opening::Claimed {
             break;
         }
@@ -471,7 +512,7 @@ pub fn resume_after(
     let (opened, step) = match outcome {
         Opening::Stepping => (true, true),
         Opening::LeftOpen => (true, false),
-        Opening::Failed | Opening::Claimed => (false, false),
+        Opening::Failed | Opening::Claimed | Opening::Full => (false, false),
     };
     if opened && step {
         // SAFETY: the caller's context is the live `ucontext_t` of this thread's handler.
@@ -629,6 +670,9 @@ enum Opening {
     Failed,
     /// Nothing changed: another thread claims the page (see "Claims"); try again after it.
     Claimed,
+    /// Nothing changed: every entry is taken by other threads' steps (or by runs left open
+    /// that hold the page); try again once one is released.
+    Full,
 }
 
 /// Opens `page` for thread `tid` (`me`: its `pthread_self`), where `denied_write` says the
@@ -657,7 +701,7 @@ fn open(
         .position(|entry| entry.how.load(Ordering::Relaxed) == UNUSED)
         .or_else(|| close_a_run(page))
     else {
-        return Opening::Failed;
+        return Opening::Full;
     };
     let free = &OPENED[slot];
     free.tid.store(tid, Ordering::Relaxed);
