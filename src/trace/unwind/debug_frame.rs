@@ -19,10 +19,14 @@
 //!   `Release`; a reader that finds `start` (`Acquire`) sees the rest. Entries are cleared only
 //!   under [`FILL`] ([`forget`], at an unload), and their mappings are never unmapped, so a
 //!   section a reader still holds stays readable.
+//! * [`FILL`] is never waited for by the thread that holds it (a capture in a signal handler
+//!   that interrupted the filling one: that capture goes without), nor for long (its holder
+//!   may be stopped by the exit scan): a waiter gives up after [`FILL_PATIENCE`] yields. A
+//!   capture that goes without gets no rule from here for that address.
 //! * Runs where [`super::compute`] runs: on gpa's own stack, inside the allocator's
 //!   re-entrancy guard (gimli's and the section headers' allocations go to its internal heap).
 
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// Objects whose `.debug_frame` (or its absence) is remembered.
 const OBJECTS: usize = 32;
@@ -46,8 +50,27 @@ static TABLE: [Entry; OBJECTS] = [const {
     }
 }; OBJECTS];
 
-/// Held while an entry is filled or the table cleared.
-static FILL: AtomicBool = AtomicBool::new(false);
+/// The `pthread_self` of the thread filling an entry or clearing the table, 0 when none.
+static FILL: AtomicUsize = AtomicUsize::new(0);
+
+/// Yields a thread waits for [`FILL`] before it goes without: filling reads a few kilobytes
+/// of a file, far less than this many time slices.
+const FILL_PATIENCE: u32 = 10_000;
+
+/// Takes [`FILL`]: `false` when the calling thread holds it already (a signal handler's
+/// capture interrupted the filling) or its holder keeps it past [`FILL_PATIENCE`].
+fn take_fill() -> bool {
+    // SAFETY: no preconditions; a register read in practice, never 0.
+    let me = unsafe { libc::pthread_self() } as usize;
+    for _ in 0..FILL_PATIENCE {
+        match FILL.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => return true,
+            Err(holder) if holder == me => return false,
+            Err(_) => crate::os::yield_now(),
+        }
+    }
+    false
+}
 
 /// A loaded object's `.debug_frame` in memory, with its load bias.
 pub(super) struct DebugFrame {
@@ -61,11 +84,8 @@ pub(super) fn of(object: &crate::os::LoadedObject) -> Option<DebugFrame> {
     if let Some(found) = lookup(object.start) {
         return found;
     }
-    while FILL
-        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        core::hint::spin_loop();
+    if !take_fill() {
+        return None;
     }
     let found = match lookup(object.start) {
         Some(found) => found,
@@ -90,7 +110,7 @@ pub(super) fn of(object: &crate::os::LoadedObject) -> Option<DebugFrame> {
             read
         }
     };
-    FILL.store(false, Ordering::Release);
+    FILL.store(0, Ordering::Release);
     found
 }
 
@@ -115,16 +135,16 @@ fn lookup(start: usize) -> Option<Option<DebugFrame>> {
 
 /// Forgets every object (an object was unloaded: another may be loaded at its address).
 pub(super) fn forget() {
-    while FILL
-        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        core::hint::spin_loop();
-    }
+    // Without the lock (its holder stopped, or this thread's own interrupted filling), the
+    // keys are cleared all the same: an entry being filled is published after this, its
+    // object looked at before the unload, and is forgotten at the next one.
+    let held = take_fill();
     for entry in &TABLE {
         entry.start.store(0, Ordering::Release);
     }
-    FILL.store(false, Ordering::Release);
+    if held {
+        FILL.store(0, Ordering::Release);
+    }
 }
 
 /// Opens `object`'s file and maps its `.debug_frame`.
