@@ -61,11 +61,16 @@ pub struct Findings {
     /// Bound on entries kept apart (a field, so that tests can lower it).
     kept_apart: usize,
     /// Block serial numbers ([`RawFinding::block`]): the last one given, and the one of the
-    /// block each block metadata (by its address) last held when a finding named it. Kept
-    /// across [`Self::take`]; one entry per slot or record ever named, so bounded by the
-    /// heap's metadata, not by the findings.
-    serials: (u64, Option<FixedHashMap<usize, u64>>),
+    /// block each block metadata (by its address) last held when a finding named it, with
+    /// whether that block's first finding is still to come (a later one was recorded first:
+    /// see [`Self::resolve_block`]). Kept across [`Self::take`]; one entry per slot or record
+    /// ever named, so bounded by the heap's metadata, not by the findings.
+    serials: (u64, Option<FixedHashMap<usize, Serial>>),
 }
+
+/// A block metadata's last serial number, and whether its block's first finding is still to
+/// come ([`Findings::resolve_block`]).
+type Serial = (u64, bool);
 
 impl Default for Findings {
     fn default() -> Self {
@@ -85,26 +90,38 @@ impl Findings {
     }
 
     /// Gives `finding` its block's serial number from its claim (see [`BlockClaim`]): a new
-    /// one for the first finding on a block, the block's own for a later one (a new one if
-    /// the metadata's was never seen, which cannot happen but costs nothing to allow).
+    /// one for the first finding on a block, the block's own for a later one. Threads claim
+    /// a block's mark before they take the record's lock, so a later finding may be recorded
+    /// before the first (`fence_sweep`'s `gwp_recoverable` threads, which free one block 100
+    /// times at once: 2 blocks in the clean-clone CI of stop 50): a later finding on a
+    /// metadata never seen gets a new serial marked as waiting for its first finding, which
+    /// then takes it.
     fn resolve_block(&mut self, finding: &mut RawFinding) {
         let (last, serials) = &mut self.serials;
         let serials = serials.get_or_insert_with(FixedHashMap::default);
-        let key = match finding.block_claim {
+        let serial = match finding.block_claim {
             BlockClaim::None => return,
-            BlockClaim::First(key) => key,
-            BlockClaim::Again(key) => {
-                if let Some(&serial) = serials.get(&key) {
-                    finding.block = serial;
-                    finding.block_claim = BlockClaim::None;
-                    return;
+            BlockClaim::First(key) => match serials.get(&key) {
+                Some(&(serial, true)) => {
+                    serials.insert(key, (serial, false));
+                    serial
                 }
-                key
-            }
+                _ => {
+                    *last += 1;
+                    serials.insert(key, (*last, false));
+                    *last
+                }
+            },
+            BlockClaim::Again(key) => match serials.get(&key) {
+                Some(&(serial, _)) => serial,
+                None => {
+                    *last += 1;
+                    serials.insert(key, (*last, true));
+                    *last
+                }
+            },
         };
-        *last += 1;
-        serials.insert(key, *last);
-        finding.block = *last;
+        finding.block = serial;
         finding.block_claim = BlockClaim::None;
     }
 
@@ -242,5 +259,26 @@ mod tests {
         // Kept across a take: the block named again keeps its serial.
         record.push(claimed(&mark, 1));
         assert_eq!(record.take()[0].block, 3);
+    }
+
+    /// A later finding on a block recorded before its first (two threads' frees of one
+    /// block: the second claims the mark after the first but takes the lock before it): both
+    /// name one block, and the metadata's next block a new one.
+    #[test]
+    fn a_first_finding_recorded_after_a_later_one_names_the_same_block() {
+        let mut record = Findings::new();
+        let key = 0x4000;
+        let finding = |claim| {
+            let mut finding = RawFinding::new(FindingKind::DoubleFree, 0x1000);
+            finding.block_claim = claim;
+            finding
+        };
+        record.push(finding(BlockClaim::Again(key)));
+        record.push(finding(BlockClaim::First(key)));
+        record.push(finding(BlockClaim::Again(key)));
+        // The metadata's next block.
+        record.push(finding(BlockClaim::First(key)));
+        let blocks: Vec<u64> = record.take().iter().map(|finding| finding.block).collect();
+        assert_eq!(blocks, [1, 1, 1, 2]);
     }
 }
