@@ -384,53 +384,44 @@ fn now_ns() -> u64 {
 /// Waits while every entry of [`OPENED`] is taken (other threads' steps, released at their
 /// traps); `false` when it gave up after `patience` nanoseconds of running time. Lock-free.
 fn wait_for_entry(patience: u64) -> bool {
-    let mut spins = 0u32;
-    let mut waited = 0u64;
-    let mut last = 0u64;
-    while !OPENED
-        .iter()
-        .any(|entry| entry.how.load(Ordering::Acquire) == UNUSED)
-    {
-        spins += 1;
-        if spins % 64 != 0 {
-            core::hint::spin_loop();
-            continue;
-        }
-        super::super::yield_now();
-        if spins % 1024 != 0 {
-            continue;
-        }
-        let now = now_ns();
-        if last != 0 {
-            waited += now.saturating_sub(last).min(CLAIM_CHECK_MOST_NS);
-        }
-        last = now;
-        if waited >= patience {
-            return false;
-        }
-    }
-    true
+    let all_taken = || {
+        (!OPENED
+            .iter()
+            .any(|entry| entry.how.load(Ordering::Acquire) == UNUSED))
+        .then_some(())
+    };
+    wait_while(all_taken, |()| false, patience)
 }
 
 /// Waits while a claim of another thread than `me` covers `page` (see "Claims"); `false`
 /// when it gave up ([`CLAIM_PATIENCE_NS`]). A claim whose thread ended is freed
 /// ([`reclaim_if_ended`]).
 fn wait_for_claims(page: usize, size: usize, me: usize, patience: u64) -> bool {
+    wait_while(|| other_claim(page, size, me), reclaim_if_ended, patience)
+}
+
+/// The wait of [`wait_for_entry`] and [`wait_for_claims`]: while `held` names what is held
+/// (held for a few system calls, unless its thread was preempted), spins, then yields to let
+/// the holder run; every 1,024 rounds asks `freed` whether the holder is gone (its claim
+/// given back: the wait goes on at once) and counts the running time since the last such
+/// check, at most [`CLAIM_CHECK_MOST_NS`] of it (a pause of the whole process counts for one
+/// interval). `false` once `patience` nanoseconds were counted, `true` when nothing is held.
+fn wait_while<H>(
+    mut held: impl FnMut() -> Option<H>,
+    mut freed: impl FnMut(H) -> bool,
+    patience: u64,
+) -> bool {
     let mut spins = 0u32;
     let mut waited = 0u64;
     let mut last = 0u64;
-    while let Some(index) = other_claim(page, size, me) {
+    while let Some(holder) = held() {
         spins += 1;
         if spins % 64 != 0 {
             core::hint::spin_loop();
             continue;
         }
-        // A claim lasts a few system calls, unless its thread was preempted: let it run.
         super::super::yield_now();
-        if spins % 1024 != 0 {
-            continue;
-        }
-        if reclaim_if_ended(index) {
+        if spins % 1024 != 0 || freed(holder) {
             continue;
         }
         let now = now_ns();
