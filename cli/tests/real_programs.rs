@@ -150,27 +150,36 @@ fn node_verdict_matches_valgrind() {
                   console.log(a.length)";
     let command = ["node", "-e", script];
     assert_only_leaks("node", &same_output(&dir, &command));
-    let run = gpa_run(&dir, &[], &command);
-    assert!(
-        !run.stderr().contains("pthread_create: "),
-        "{}",
-        run.stderr()
-    );
-    assert!(
-        !run.stderr().contains("could not be stopped"),
-        "{}",
-        run.stderr()
-    );
     let text = valgrind_leak_check(&dir, &command);
     assert!(!text.contains("pthread_create: "), "{text}");
     let mut expected = valgrind_leak_totals(&text);
     // node's possibly lost blocks are running threads' vectors.
     expected[2].1 += 16 * expected[2].0;
-    assert_eq!(
-        gpa_leak_totals(&run.json["processes"][0]),
-        expected,
-        "{text}"
-    );
+    // node's worker threads still run while the process exits: under a loaded machine one
+    // run in several dozen had freed a few more blocks by the time the exit scan stopped them
+    // (a clean clone's CI run: still reachable 13,354 blocks where Valgrind, which runs one
+    // thread at a time, had 13,357; 11 runs by hand gave Valgrind's count). A second run
+    // decides then; both must still be a run checked to the end.
+    let mut found = Vec::new();
+    for _ in 0..2 {
+        let run = gpa_run(&dir, &[], &command);
+        assert!(
+            !run.stderr().contains("pthread_create: "),
+            "{}",
+            run.stderr()
+        );
+        assert!(
+            !run.stderr().contains("could not be stopped"),
+            "{}",
+            run.stderr()
+        );
+        let totals = gpa_leak_totals(&run.json["processes"][0]);
+        if totals == expected {
+            return;
+        }
+        found.push(totals);
+    }
+    panic!("gpa's leak totals {found:?}, Valgrind's {expected:?}: {text}");
 }
 
 /// `java -version` (OpenJDK 17): a JVM's threads ask for their own stack
