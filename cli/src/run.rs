@@ -583,32 +583,48 @@ fn is_running(pid: u64, exe: Option<&str>) -> bool {
     }
 }
 
-/// What a clean check-mode run could not have seen, said after its clean line (memcheck sees
-/// every read; check mode sees reads only where libc's functions make them, so "0 errors" is
-/// no verdict on the program's own reads): in guard mode, the reads of a block's alignment
-/// slack its own code makes (`None` with `--guard-flush`, which leaves no slack, or
-/// `--guard-underflow`, where the block's end is not against a guard page anyway).
+/// What a clean run could not have seen, said after its clean line (memcheck sees every
+/// read, whatever its address; a page-granular guard sees only reads that cross into a guard
+/// page, so "0 errors" is no verdict on the program's other reads):
+/// * check mode sees reads outside a block or after its free only where libc's functions make
+///   them, past a large block's last page and after the free of a block of 64 KiB or more
+///   (`quarpages`);
+/// * guard mode puts a block's aligned end against its guard page: the bytes before the block
+///   share its page, and its alignment slack is readable (`None` of the slack with
+///   `--guard-flush`, which leaves none);
+/// * `--guard-underflow` puts the block's start against its guard page instead: the bytes from
+///   the block's end to its page's end are readable.
+///
+/// Writes to any of those bytes are seen (front guards, canaries and poison checked at free
+/// and at exit); only reads are named here.
 fn reads_not_seen(args: &RunArgs) -> Option<&'static str> {
-    if args.guard_flush || (args.guard_underflow && args.guard_sample.is_none()) {
-        None
-    } else if args.guard {
-        Some(
-            "gpa: guard mode sees reads of the up to 15 bytes between a block's end and its \
-             16-byte alignment only in libc's functions (--guard-flush sees every one)\n",
-        )
+    if mode(args) == "guard" {
+        Some(if args.guard_underflow {
+            "gpa: guard mode with --guard-underflow sees reads past a block's end, up to the \
+             end of its last page, only in libc's functions (--guard sees them)\n"
+        } else if args.guard_flush {
+            "gpa: guard mode sees reads before a block's start only in libc's functions \
+             (--guard-underflow sees them)\n"
+        } else {
+            "gpa: guard mode sees reads before a block's start, and of the up to 15 bytes \
+             between its end and its 16-byte alignment, only in libc's functions \
+             (--guard-underflow sees the first, --guard-flush the second)\n"
+        })
     } else if args.guard_sample.is_some() {
         Some(
-            "gpa: check mode sees reads past a block or after its free only in libc's \
+            "gpa: check mode sees reads outside a block or after its free only in libc's \
              functions, on large blocks and on the sampled ones, and reads after a free on \
-             blocks of 64 KiB or more (--guard sees all but those in a block's alignment \
-             slack, --guard-flush every one)\n",
+             blocks of 64 KiB or more (--guard sees all but those before a block and in its \
+             alignment slack, --guard-flush also the slack, --guard-underflow those before a \
+             block but not those past its end within its page)\n",
         )
     } else {
         Some(
-            "gpa: check mode sees reads past a block or after its free only in libc's \
+            "gpa: check mode sees reads outside a block or after its free only in libc's \
              functions and on large blocks, and reads after a free on blocks of 64 KiB or \
-             more (--guard sees all but those in a block's alignment slack, --guard-flush \
-             every one)\n",
+             more (--guard sees all but those before a block and in its alignment slack, \
+             --guard-flush also the slack, --guard-underflow those before a block but not \
+             those past its end within its page)\n",
         )
     }
 }

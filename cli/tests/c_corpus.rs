@@ -355,7 +355,7 @@ fn clean_programs_have_no_findings_and_unchanged_output_in_both_modes() {
                             && stderr.contains(" process(es) checked; ")
                             && stderr.lines().count() == 2
                             && stderr.lines().nth(1).is_some_and(|line| {
-                                line.starts_with("gpa: check mode sees reads past a block")
+                                line.starts_with("gpa: check mode sees reads outside a block")
                             }),
                         "{name} {mode:?}: {stderr}"
                     );

@@ -347,7 +347,7 @@ fn sh_c_lists_the_shell_and_its_child_both_checked() {
             && stderr
                 .lines()
                 .nth(1)
-                .is_some_and(|line| line.starts_with("gpa: check mode sees reads past")),
+                .is_some_and(|line| line.starts_with("gpa: check mode sees reads outside")),
         "a clean run, every process checked, says so in one line, and which reads check \
          mode cannot see in another: {stderr}"
     );
@@ -1113,22 +1113,33 @@ fn a_clean_run_says_what_it_checked_unless_quiet() {
         return;
     };
     let program = program.to_str().unwrap();
-    // Check mode also says which reads it could not have seen (memcheck sees every read;
-    // check mode only those libc's functions make, those of large blocks and, after a free,
-    // those of blocks of 64 KiB or more, `quarpages`): its "0 errors" is no verdict on them.
-    // Guard mode sees them all but those of a block's alignment slack (`cli/tests/guard.rs`,
-    // slack cases), and says so; with --guard-flush there is no slack.
-    const UNSEEN: &str = "gpa: check mode sees reads past a block or after its free only in \
+    // Every checking mode also says which reads it could not have seen (memcheck sees every
+    // read): check mode sees only those libc's functions make, those past a large block's
+    // last page and, after a free, those of blocks of 64 KiB or more (`quarpages`); guard mode
+    // all but those before a block (on its page) and in its alignment slack (`guard.rs`,
+    // slack cases and `each_modes_clean_line_names_the_reads_it_cannot_see`); --guard-flush
+    // leaves no slack; --guard-underflow sees those before a block but not those past its
+    // end within its page. Its "0 errors" is no verdict on them.
+    const UNSEEN: &str = "gpa: check mode sees reads outside a block or after its free only in \
                           libc's functions and on large blocks, and reads after a free on \
-                          blocks of 64 KiB or more (--guard sees all but those in a block's \
-                          alignment slack, --guard-flush every one)\n";
-    const SLACK: &str = "gpa: guard mode sees reads of the up to 15 bytes between a block's end \
-                         and its 16-byte alignment only in libc's functions (--guard-flush sees \
-                         every one)\n";
+                          blocks of 64 KiB or more (--guard sees all but those before a block \
+                          and in its alignment slack, --guard-flush also the slack, \
+                          --guard-underflow those before a block but not those past its end \
+                          within its page)\n";
+    const GUARD: &str = "gpa: guard mode sees reads before a block's start, and of the up to 15 \
+                         bytes between its end and its 16-byte alignment, only in libc's \
+                         functions (--guard-underflow sees the first, --guard-flush the \
+                         second)\n";
+    const FLUSH: &str = "gpa: guard mode sees reads before a block's start only in libc's \
+                         functions (--guard-underflow sees them)\n";
+    const UNDERFLOW: &str = "gpa: guard mode with --guard-underflow sees reads past a block's \
+                             end, up to the end of its last page, only in libc's functions \
+                             (--guard sees them)\n";
     for (mode, unseen) in [
         (&[][..], UNSEEN),
-        (&["--guard"][..], SLACK),
-        (&["--guard-flush"][..], ""),
+        (&["--guard"][..], GUARD),
+        (&["--guard-flush"][..], FLUSH),
+        (&["--guard-underflow"][..], UNDERFLOW),
     ] {
         let freed = gpa(&dir, mode, &[program]);
         let stderr = text(&freed.stderr);
