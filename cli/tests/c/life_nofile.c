@@ -1,5 +1,11 @@
 /* Lowers RLIMIT_NOFILE to argv[1] (3 to 5) with stdio open: the soft limit only, or with
- * argv[2] "hard" the hard limit too; then leaks 48 bytes and exits 0. */
+ * argv[2] "hard" the hard limit too (argv[2] "prlimit": both, by `prlimit` on itself); then
+ * checks that the descriptors below the limit are the program's as natively (an `open`
+ * fails with EMFILE once the limit is reached), leaks 48 bytes and exits 0. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +14,22 @@ int main(int argc, char **argv) {
     struct rlimit limit;
     getrlimit(RLIMIT_NOFILE, &limit);
     limit.rlim_cur = argc > 1 ? atoi(argv[1]) : 3;
-    if (argc > 2 && !strcmp(argv[2], "hard")) limit.rlim_max = limit.rlim_cur;
-    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) { perror("setrlimit"); return 1; }
+    int by_prlimit = argc > 2 && !strcmp(argv[2], "prlimit");
+    if (argc > 2 && (by_prlimit || !strcmp(argv[2], "hard"))) limit.rlim_max = limit.rlim_cur;
+    if ((by_prlimit ? prlimit(0, RLIMIT_NOFILE, &limit, NULL) : setrlimit(RLIMIT_NOFILE, &limit)) != 0) {
+        perror("setrlimit");
+        return 1;
+    }
+    int opened = 0;
+    for (;;) {
+        int fd = open("/dev/null", O_RDONLY);
+        if (fd < 0) {
+            if (errno != EMFILE) { perror("open"); return 1; }
+            break;
+        }
+        opened++;
+    }
+    printf("opened %d below the limit\n", opened);
     char *lost = malloc(48);
     memset(lost, 5, 48);
     lost = NULL;

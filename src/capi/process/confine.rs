@@ -69,6 +69,32 @@ pub fn before_confinement(confinement: Confinement) {
     }
 }
 
+/// `setrlimit` or `prlimit` (on this process) about to set `RLIMIT_NOFILE`'s hard limit to
+/// `hard`: below [`crate::os::held::HELD_FROM`] the report's files could no longer be opened
+/// at exit (a process that lowers it to the descriptors it has open, as privilege-separated
+/// daemons' children do; Valgrind, which writes to a descriptor it opened at start, reports
+/// them), and the process was listed "not checked". Like [`before_confinement`] for a
+/// filter: the memory map's descriptor is kept, the loaded objects' files are opened (for the
+/// report's frames) and, under `gpa run`, the report's files are made now, all held above
+/// the new limit (a descriptor over the limit stays usable). Only when checking; `errno` is
+/// kept.
+pub fn before_descriptor_limit(resource: c_int, hard: u64) {
+    if resource != libc::RLIMIT_NOFILE as c_int
+        || hard >= crate::os::held::HELD_FROM as u64 + 16
+        || !checking()
+    {
+        return;
+    }
+    let errno = sys::errno();
+    crate::os::keep_proc();
+    // The objects' files, for the report's frames.
+    super::before_paths_change();
+    if let Some(dir) = settings::REPORT_DIR.get() {
+        events::reserve_report(dir);
+    }
+    sys::set_errno(errno);
+}
+
 /// `PR_SET_SECCOMP` (Linux's `prctl` option 22).
 const PR_SET_SECCOMP: c_int = 22;
 /// `SECCOMP_MODE_STRICT` and `SECCOMP_MODE_FILTER`, as `prctl` and `seccomp` take them.
