@@ -224,6 +224,38 @@ fn overflow_of_a_leaked_block_is_found_at_deinit() {
     assert_eq!(report.of_kind(FindingKind::Leak).count(), 1, "{report}");
 }
 
+/// A write far past a small block, into the part of its page no slot was ever carved from
+/// (beyond any redzone check's reach), is found at `deinit` (the never-carved part reads as
+/// zero until written): an overflow of the nearest block before it, at the changed byte's
+/// offset. Valgrind reports such a write at the access ("Address ... is N bytes inside an
+/// unallocated block"); before stop 51 nothing saw it.
+#[test]
+fn a_write_into_a_pages_never_carved_part_is_found_at_deinit() {
+    for (size, distance) in [(20usize, 3000usize), (20, 30_000), (200, 5000)] {
+        let mut gpa = checked();
+        let allocator = gpa.allocator();
+        let block = allocator.raw_alloc(size, 1).unwrap();
+        // SAFETY: deliberate write `distance` bytes past the block, inside its page (64 KiB or
+        // more), where no slot was carved yet: mapped memory of the GPA's.
+        unsafe {
+            *block.as_ptr().add(size + distance) = 1;
+            allocator.raw_free(block, size, 1);
+        }
+        assert_eq!(gpa.deinit(), Check::Ok);
+        let finding = single(&gpa, FindingKind::Overflow);
+        assert_eq!(finding.size, size, "{distance}");
+        assert_eq!(
+            finding.offset,
+            Some((size + distance) as isize),
+            "{distance}"
+        );
+        assert!(
+            finding.mentions_function("a_write_into_a_pages_never_carved_part_is_found_at_deinit"),
+            "{distance}"
+        );
+    }
+}
+
 #[test]
 fn stale_double_free_of_a_retained_large_block() {
     let mut gpa = GeneralPurposeAllocator::with_config(Config {

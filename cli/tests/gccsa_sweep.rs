@@ -159,12 +159,14 @@ fn c_heap() {
                 &[want("overflow", 4, Some(44), ("access", 68))],
             ),
             // far_write_page. Valgrind: invalid write of size 1 at :75 ("4,024 bytes inside an
-            // unallocated block"). Check mode: nothing (4 KiB past the block, beyond its
-            // redzone check's reach); guard mode at :75, 4,104 bytes into the 16-byte block.
+            // unallocated block"). Check mode: at exit, the page's never-carved part found
+            // changed, 4,104 bytes into the 16-byte block allocated at :73 (before stop 51:
+            // nothing, 4 KiB past the block being beyond its redzone check's reach); guard
+            // mode at :75, 4,104 bytes into the 16-byte block.
             split(
                 HEAP,
                 &["far_write_page"],
-                &[],
+                &[want("overflow", 16, Some(4104), ("alloc", 73))],
                 &[want("overflow", 16, Some(4104), ("access", 75))],
             ),
             // cwe131_escape. Valgrind: invalid writes of size 1 at :92 (0 bytes after a block of

@@ -17,7 +17,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
 use super::heap::{self, Heap};
-use super::segment::{Page, Segment, SLOT_FREED, SLOT_LIVE, UNITS};
+use super::segment::{Page, Segment, SLOT_FREED, SLOT_LIVE, UNITS, UNIT_SIZE};
 use super::{internal, lock, Check, GeneralPurposeAllocator, OnError};
 use crate::report::{FindingKind, RawFinding};
 use crate::trace::TraceId;
@@ -311,6 +311,16 @@ impl GeneralPurposeAllocator {
                 size,
                 alloc_trace,
             });
+        }
+        // The page's never-carved part, after every live block's own check (which repairs
+        // what it reports, so nothing is reported twice).
+        let carved = (page.carved as usize).min(page.capacity as usize);
+        let tail = page.slot_address(carved);
+        let page_end = page.start as usize + page.units as usize * UNIT_SIZE;
+        if page.zeroed_tail && carved != 0 && tail < page_end && readable(tail, page_end - tail) {
+            // SAFETY: the caller may read and repair the page (it owns the heap, or nobody
+            // does), and its tail is readable.
+            unsafe { self.check_never_carved(page, carved, tail, page_end) };
         }
     }
 

@@ -1458,6 +1458,58 @@ impl GeneralPurposeAllocator {
         }
     }
 
+    /// Checks, at exit or `deinit`, the never-carved part of `page` (`[tail, page_end)`, after
+    /// its `carved` slots), which reads as zero (`Page::zeroed_tail`) until a write lands
+    /// there: a write far past a block, beyond the reach of any block's redzone check (a
+    /// write of 4,000 bytes past a 100-byte block, which memcheck reports at the access as
+    /// "3,900 bytes inside an unallocated block"), was seen by nothing in check mode. It is
+    /// reported as an overflow of the page's last carved block, the nearest block before it
+    /// (guard mode names the same block at the access), at the first changed byte's offset,
+    /// and the tail is cleared again.
+    ///
+    /// # Safety
+    /// `page` is a live page of this GPA in safety mode with `zeroed_tail`, `carved > 0` of its
+    /// slots carved, `[tail, page_end)` its never-carved part, readable, and no thread
+    /// changes the page meanwhile (its heap is the caller's, or nobody's).
+    pub(super) unsafe fn check_never_carved(
+        &self,
+        page: &Page,
+        carved: usize,
+        tail: usize,
+        page_end: usize,
+    ) {
+        // SAFETY: caller contract: readable, and nobody writes it meanwhile.
+        let Some(at) = (unsafe { safety::first_difference(tail, page_end - tail, 0) }) else {
+            return;
+        };
+        self.report_never_carved(page, carved - 1, tail + at, tail, page_end);
+    }
+
+    /// Reports the damage [`Self::check_never_carved`] found at `damaged`, as an overflow of
+    /// the block in slot `last`, and clears `[tail, page_end)` again.
+    #[cold]
+    #[inline(never)]
+    fn report_never_carved(
+        &self,
+        page: &Page,
+        last: usize,
+        damaged: usize,
+        tail: usize,
+        page_end: usize,
+    ) {
+        let address = page.slot_address(last);
+        // SAFETY: safety mode keeps metadata for every carved slot.
+        let meta = unsafe { page.meta(last) };
+        let mut finding = RawFinding::new(FindingKind::Overflow, address);
+        finding.size = meta.requested.load(Ordering::Relaxed) as usize;
+        finding.align = 1 << meta.align_log2.load(Ordering::Relaxed).min(63);
+        finding.offset = Some((damaged - address) as isize);
+        finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
+        self.record(finding);
+        // SAFETY: the page's never-carved part (caller contract of `check_never_carved`).
+        unsafe { core::ptr::write_bytes(tail as *mut u8, 0, page_end - tail) };
+    }
+
     #[cold]
     #[inline(never)]
     fn report_write_after_free_at_exit(
