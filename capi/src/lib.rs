@@ -1049,9 +1049,10 @@ pub unsafe extern "C" fn setns(fd: c_int, nstype: c_int) -> c_int {
 /// kernel's registers, the seventh from the stack; `errno` and -1 on failure), except for
 /// `clone` and `unshare` with `CLONE_NEWNS`, `clone3`, `setns`, `chroot`, `pivot_root`,
 /// `seccomp`, `landlock_restrict_self`, `exit_group`, `execve`, `execveat`, `close`,
-/// `close_range`, `dup2` and `dup3`, which go through
+/// `close_range`, `dup2`, `dup3`, `setrlimit` and `prlimit64`, which go through
 /// `gpa::__capi::process::syscall_watched` (the report directory held open first, as the
-/// wrappers of those calls do; the report at `exit_group`; the `exec` recorded). Naked, so
+/// wrappers of those calls do; the report at `exit_group`; the `exec` recorded; the report's
+/// files opened before `RLIMIT_NOFILE`'s hard limit goes down). Naked, so
 /// that every other call, and a `clone` child, runs no frame of gpa's.
 ///
 /// # Safety
@@ -1099,6 +1100,10 @@ pub unsafe extern "C" fn syscall(
         "je {watched}",
         "cmp rdi, {dup3}",
         "je {watched}",
+        "cmp rdi, {setrlimit}",
+        "je {watched}",
+        "cmp rdi, {prlimit64}",
+        "je {watched}",
         "2:",
         "mov rax, rdi",
         "mov rdi, rsi",
@@ -1135,6 +1140,8 @@ pub unsafe extern "C" fn syscall(
         close_range = const libc::SYS_close_range,
         dup2 = const libc::SYS_dup2,
         dup3 = const libc::SYS_dup3,
+        setrlimit = const libc::SYS_setrlimit,
+        prlimit64 = const libc::SYS_prlimit64,
         newns = const libc::CLONE_NEWNS,
         watched = sym capi::process::syscall_watched,
         failed = sym capi::process::syscall_failed,

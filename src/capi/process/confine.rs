@@ -95,6 +95,21 @@ pub fn before_descriptor_limit(resource: c_int, hard: u64) {
     sys::set_errno(errno);
 }
 
+/// [`before_descriptor_limit`] for the system call itself (`syscall(SYS_setrlimit)`, or
+/// `SYS_prlimit64` on this process): the new limits at `limit` (`struct rlimit`, the hard
+/// limit its second word), read only where readable (a bad pointer is the kernel's `EFAULT`
+/// to give).
+pub fn before_descriptor_limit_at(resource: c_int, limit: usize) {
+    if resource != libc::RLIMIT_NOFILE as c_int || limit == 0 || limit % 8 != 0 {
+        return;
+    }
+    let hard = limit + 8;
+    if crate::os::readable(hard) && crate::os::readable(hard + 7) {
+        // SAFETY: an aligned word whose first and last bytes are readable (one page).
+        before_descriptor_limit(resource, unsafe { (hard as *const u64).read_volatile() });
+    }
+}
+
 /// `PR_SET_SECCOMP` (Linux's `prctl` option 22).
 const PR_SET_SECCOMP: c_int = 22;
 /// `SECCOMP_MODE_STRICT` and `SECCOMP_MODE_FILTER`, as `prctl` and `seccomp` take them.
