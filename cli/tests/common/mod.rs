@@ -205,11 +205,11 @@ fn compile_file(source: &Path, binary: &Path, flags: &[&str]) -> PathBuf {
 }
 
 /// Compiles `tests/<folder>/<file>` for each of `files` with gcc (`.c`), g++ (`.cpp`) or
-/// gfortran (`.f90`: its module files in a folder of the binary's own, `<binary>.mod`, so
-/// that builds of one file at once do not share them), `-O0 -g -pthread -w` (and `-lm`), or rustc (`.rs`: `--edition 2021 -C debuginfo=2 -C
-/// opt-level=0`, warnings off), into `dir` (each binary named after its file's stem), all
-/// at once (the sweeps' programs); returns the binaries in the files' order. Panics with the
-/// compiler's message if one fails.
+/// gfortran (`.f90`: its module files in a folder of the binary's own, `<binary>.mod`, so that
+/// builds of one file at once do not share them), `-O0 -g -pthread -w` (and `-lm`), or rustc
+/// (`.rs`: `--edition 2021 -C debuginfo=2 -C opt-level=0`, warnings off), into `dir` (each
+/// binary named after its file's stem), all at once (the sweeps' programs); returns the
+/// binaries in the files' order. Panics with the compiler's message if one fails.
 pub fn compile_programs(folder: &str, files: &[&str], dir: &Path) -> Vec<PathBuf> {
     let builds: Vec<(&str, &[&str])> = files.iter().map(|file| (*file, &[][..])).collect();
     compile_programs_with(folder, &builds, dir)

@@ -8,16 +8,19 @@
 //! from; [`sweep`] compiles a table's programs at once and checks every case.
 //!
 //! What every case asserts (the invariants the tables rely on):
-//! * the native run exits 0, or is killed by a signal where [`Case::native_aborts`] says glibc
-//!   aborts it, or by the signal the program ends itself by ([`Case::ends_by_signal`]);
+//! * the native run exits 0 (or the status the program ends itself with, [`Case::exits_with`]),
+//!   or is killed by a signal where [`Case::native_aborts`] says glibc aborts it, or by the
+//!   signal the program ends itself by ([`Case::ends_by_signal`]);
 //! * check and guard modes exit 0 (128 + that signal where the program ends itself by one, the
-//!   status it exits with where it ends itself by `exit`), say every process was checked, report exactly the case's
-//!   findings (kind, block size, count, offset, the line and function a stack names), its leak
-//!   totals and number of loss records, and no stack shows a frame of gpa's own library;
+//!   status it exits with where it ends itself by `exit`: [`Case::exits_with`]), say every
+//!   process was checked, report exactly the case's findings (kind, block size, count, offset,
+//!   the line and function a stack names), its leak totals and number of loss records, and no
+//!   stack shows a frame of gpa's own library;
 //! * every mode prints what the native run printed, or the case's own expected output (where
 //!   glibc aborts, or where gpa answers otherwise and the case says so), unless the program
 //!   prints bytes it read out of bounds ([`Case::prints_invalid_bytes`]);
-//! * fast mode exits 0 (128 + that signal where the program ends itself by one), unless the case leaves it out and says why ([`Case::fast_open`]), and
+//! * fast mode exits 0 (128 + that signal where the program ends itself by one, the status it
+//!   exits with), unless the case leaves it out and says why ([`Case::fast_open`]), and
 //!   prints the one-line report the case names ([`Case::fast_reports`]).
 
 use std::path::{Path, PathBuf};
