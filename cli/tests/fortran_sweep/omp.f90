@@ -3,11 +3,14 @@
 ! gpa's Fortran sweep (docs/sweeps/fortran.md); built with -fopenmp. Our own code, following
 ! the ideas of GCC's libgomp.fortran tests (allocatable private and reduction variables).
 ! Without an argument: parallel loops, then "done"; with `error_stop`: one thread ends the
-! program by ERROR STOP 4 while the others wait in the region, each holding a block.
+! program by ERROR STOP 4 while the others wait in the region, each holding a block; with
+! `use_after_free`: each thread reads its own array through an alias after DEALLOCATE (the
+! workers' arrays and the master's), then one thread deallocates an array the master allocated.
 program omp
   use omp_lib
   implicit none
   integer, allocatable :: work(:), sums(:)
+  integer, pointer :: p(:), q(:)
   integer :: i, j, total
   integer, volatile :: ready
   character(len=16) :: name
@@ -31,6 +34,28 @@ program omp
       !$omp flush
     end do
     !$omp end parallel
+  end if
+  if (name == "use_after_free") then
+    ready = 10
+    total = 0
+    !$omp parallel private(p, q, j) reduction(+:total)
+    allocate (p(ready * (omp_get_thread_num() + 1)))
+    p = 1
+    q => p
+    deallocate (p)
+    j = q(3)
+    if (j == 12345) total = total + 1
+    !$omp end parallel
+    allocate (work(1000))
+    work = total
+    !$omp parallel
+    !$omp single
+    deallocate (work)
+    !$omp end single
+    !$omp end parallel
+    print *, total
+    print *, "done"
+    stop
   end if
   allocate (sums(64))
   total = 0
