@@ -40,11 +40,15 @@ const OMP: &str = "omp.f90";
 const O2: &[&str] = &["-O2"];
 /// What every gpa run prints where glibc aborts the native one.
 const DONE: Option<&str> = Some(" done\n");
+/// What realloc_after_overflow prints under Valgrind and gpa (glibc aborts the native run).
+const REALLOCATED: Option<&str> = Some("          11\n done\n");
 /// `mem.f90`'s lines in the main program that call the cases an -O2 build tail-calls `free`
 /// from (the first frame in the folder of their second free, or of check mode's detection).
-const MAIN_DOUBLE_DEALLOC: u64 = 322;
-const MAIN_WRITE_PAST_END: u64 = 325;
-const MAIN_CPTR_DOUBLE_FREE: u64 = 327;
+const MAIN_DOUBLE_DEALLOC: u64 = 355;
+const MAIN_WRITE_PAST_END: u64 = 358;
+const MAIN_CPTR_DOUBLE_FREE: u64 = 360;
+const MAIN_WRITE_PAST_SHRUNK: u64 = 377;
+const MAIN_WRITE_PAST_BIG: u64 = 378;
 
 /// A case of `mem.f90` run with `args`, check and guard modes' findings apart.
 fn split<'a>(args: &'a [&'a str], check: &'a [Want], guard: &'a [Want]) -> Case<'a> {
@@ -154,6 +158,45 @@ fn mistakes() {
             // when its owner was deallocated), 192 (72 direct, 120 indirect) definitely lost
             // (:127, the owner lost with its component, :128).
             leaking(&["component_leak"], [(2, 152), (1, 120), NONE, NONE], 3),
+            // realloc_after_overflow. Valgrind: invalid write of size 4 at :321, 0 bytes after a
+            // block of 40; it prints 11 and "done". Both modes see it at the `realloc` of the
+            // assignment (:323), by design (as write_past_end). glibc aborts the native run
+            // (the write clobbered the top chunk's size: "malloc assertion failure in
+            // sysmalloc").
+            Case {
+                native_aborts: true,
+                output: REALLOCATED,
+                ..split(
+                    &["realloc_after_overflow"],
+                    &[want("overflow", 40, Some(40), ("detected", 323))],
+                    &[want("overflow", 40, Some(40), ("detected", 323))],
+                )
+            },
+            // write_past_shrunk. Valgrind: invalid write of size 4 at :334, 0 bytes after a
+            // block of 40 (reallocated from 160 at :333). Both modes see it at the automatic
+            // deallocation (:336), the block's size its size after the `realloc`.
+            split(
+                &["write_past_shrunk"],
+                &[want("overflow", 40, Some(40), ("detected", 336))],
+                &[want("overflow", 40, Some(40), ("detected", 336))],
+            ),
+            // write_past_big. Valgrind: invalid write of size 4 at :343, 0 bytes after a block
+            // of 4,000,000. Check mode sees it at the free (:345); guard mode at the access.
+            split(
+                &["write_past_big"],
+                &[want(
+                    "overflow",
+                    4_000_000,
+                    Some(4_000_000),
+                    ("detected", 345),
+                )],
+                &[want(
+                    "overflow",
+                    4_000_000,
+                    Some(4_000_000),
+                    ("access", 343),
+                )],
+            ),
             // null_store. Valgrind: invalid write of size 4 at :297 at address 0x0 (no block:
             // gpa reports no finding), then the process dies of SIGSEGV after libgfortran's
             // handler printed its backtrace; 13,600 bytes in 22 blocks still reachable (the
@@ -175,7 +218,7 @@ fn mistakes_optimized() {
         &[
             // Valgrind: 400 bytes in 1 block definitely lost (:37).
             optimized(leaking(&["pointer_leak"], [(1, 400), NONE, NONE, NONE], 1)),
-            // Valgrind: invalid free at :322 (`free` tail-called from the case), a block of 40
+            // Valgrind: invalid free at :355 (`free` tail-called from the case), a block of 40
             // free'd at :49.
             optimized(aborting(split(
                 &["double_dealloc"],
@@ -191,7 +234,7 @@ fn mistakes_optimized() {
             // Valgrind: nothing (the store after DEALLOCATE was removed as dead).
             optimized(clean_case(&["write_after_dealloc"])),
             // Valgrind: invalid write of size 4 at :80, 0 bytes after a block of 40. Both modes
-            // see it at the free, tail-called from the case (:325).
+            // see it at the free, tail-called from the case (:358).
             optimized(split(
                 &["write_past_end"],
                 &[want(
@@ -216,7 +259,7 @@ fn mistakes_optimized() {
                 &[],
                 &[want("overflow", 48, Some(48), ("access", 275))],
             )),
-            // Valgrind: invalid free at :327 (tail-called), a block of 80 free'd at :103.
+            // Valgrind: invalid free at :360 (tail-called), a block of 80 free'd at :103.
             optimized(aborting(split(
                 &["cptr_double_free"],
                 &[double_free(80, MAIN_CPTR_DOUBLE_FREE)],
@@ -230,6 +273,51 @@ fn mistakes_optimized() {
                 &["component_leak"],
                 [(3, 272), NONE, NONE, NONE],
                 3,
+            )),
+            // Valgrind: invalid write of size 4 at :320, 0 bytes after a block of 40; both modes
+            // see it at the `realloc` (:323); glibc aborts the native run.
+            optimized(Case {
+                native_aborts: true,
+                output: REALLOCATED,
+                ..split(
+                    &["realloc_after_overflow"],
+                    &[want("overflow", 40, Some(40), ("detected", 323))],
+                    &[want("overflow", 40, Some(40), ("detected", 323))],
+                )
+            }),
+            // Valgrind: invalid write of size 4 at :334, 0 bytes after a block of 40; both modes
+            // see it at the free, tail-called from the case (:377).
+            optimized(split(
+                &["write_past_shrunk"],
+                &[want(
+                    "overflow",
+                    40,
+                    Some(40),
+                    ("detected", MAIN_WRITE_PAST_SHRUNK),
+                )],
+                &[want(
+                    "overflow",
+                    40,
+                    Some(40),
+                    ("detected", MAIN_WRITE_PAST_SHRUNK),
+                )],
+            )),
+            // Valgrind: invalid write of size 4 at :343, 0 bytes after a block of 4,000,000;
+            // check mode sees it at the free, tail-called (:378), guard mode at the access.
+            optimized(split(
+                &["write_past_big"],
+                &[want(
+                    "overflow",
+                    4_000_000,
+                    Some(4_000_000),
+                    ("detected", MAIN_WRITE_PAST_BIG),
+                )],
+                &[want(
+                    "overflow",
+                    4_000_000,
+                    Some(4_000_000),
+                    ("access", 343),
+                )],
             )),
             // Valgrind: invalid write at 0x0 (no block), SIGSEGV; 16 bytes definitely lost
             // (:292), 13,584 bytes in 21 blocks still reachable (with pipes, as at -O0).

@@ -310,6 +310,39 @@ contains
     a = a(1:size(a) / 3)
     print *, size(a), size(b), b(1), a(size(a))
   end subroutine
+
+  ! A write one element past an array, then the array reallocated on assignment (gfortran's
+  ! `realloc` moves or grows the block with the bad byte in it).
+  subroutine realloc_after_overflow()
+    integer, allocatable :: a(:)
+    integer :: i
+    allocate (a(n))
+    do i = 1, n + 1
+      a(i) = i
+    end do
+    a = [a, 99]
+    print *, size(a)
+  end subroutine
+
+  ! A write one element past an array shrunk by reallocation on assignment (`realloc` to a
+  ! smaller size: the block's old tail is no longer the program's).
+  subroutine write_past_shrunk()
+    integer, allocatable :: a(:)
+    allocate (a(n * 4))
+    a = 1
+    a = a(1:n)
+    a(n + 1) = 3
+    print *, size(a)
+  end subroutine
+
+  ! A write one element past a 4,000,000-byte array (a block of its own mapping).
+  subroutine write_past_big()
+    integer, allocatable :: big(:)
+    allocate (big(n * 100000))
+    big = 1
+    big(n * 100000 + 1) = 5
+    print *, big(1)
+  end subroutine
 end module
 
 program mem
@@ -340,6 +373,9 @@ program mem
   case ("dealloc_unallocated"); call dealloc_unallocated()
   case ("null_store"); call null_store()
   case ("big_growth"); call big_growth()
+  case ("realloc_after_overflow"); call realloc_after_overflow()
+  case ("write_past_shrunk"); call write_past_shrunk()
+  case ("write_past_big"); call write_past_big()
   case default
     print *, "unknown case: ", trim(name)
     error stop 1
