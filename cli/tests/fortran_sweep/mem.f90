@@ -343,6 +343,42 @@ contains
     big(n * 100000 + 1) = 5
     print *, big(1)
   end subroutine
+
+  ! A formatted internal WRITE of an array after DEALLOCATE: libgfortran reads the freed
+  ! block.
+  subroutine io_from_freed()
+    integer, pointer :: p(:), q(:)
+    character(len=200) :: line
+    allocate (p(n))
+    p = 7
+    q => p
+    deallocate (p)
+    write (line, '(10i4)') q
+    if (line(1:1) == "x") print *, "odd"
+  end subroutine
+
+  ! A list-directed READ into an array after DEALLOCATE: libgfortran writes the freed block.
+  subroutine io_into_freed()
+    integer, pointer :: p(:), q(:)
+    character(len=200) :: line
+    allocate (p(n))
+    q => p
+    deallocate (p)
+    line = "1 2 3 4 5 6 7 8 9 10"
+    read (line, *) q
+  end subroutine
+
+  ! A deferred-length string written out after DEALLOCATE through a pointer to it.
+  subroutine string_from_freed()
+    character(len=:), pointer :: s, t
+    character(len=200) :: line
+    allocate (character(len=30) :: s)
+    s = "hello"
+    t => s
+    deallocate (s)
+    write (line, '(a)') t
+    if (line(1:1) == "x") print *, "odd"
+  end subroutine
 end module
 
 program mem
@@ -376,6 +412,9 @@ program mem
   case ("realloc_after_overflow"); call realloc_after_overflow()
   case ("write_past_shrunk"); call write_past_shrunk()
   case ("write_past_big"); call write_past_big()
+  case ("io_from_freed"); call io_from_freed()
+  case ("io_into_freed"); call io_into_freed()
+  case ("string_from_freed"); call string_from_freed()
   case default
     print *, "unknown case: ", trim(name)
     error stop 1
