@@ -379,6 +379,19 @@ contains
     write (line, '(a)') t
     if (line(1:1) == "x") print *, "odd"
   end subroutine
+
+  ! An unlimited polymorphic allocatable given an integer, then a string: gfortran 12
+  ! `realloc`s its block to 1 byte, then copies the string into, reads and frees the block's
+  ! old address (glibc's `realloc` shrinks in place, so the native run goes on unharmed).
+  subroutine unlimited_poly()
+    class(*), allocatable :: any
+    any = 42
+    any = "a string"
+    select type (any)
+    type is (character(*))
+      print *, any
+    end select
+  end subroutine
 end module
 
 program mem
@@ -415,6 +428,7 @@ program mem
   case ("io_from_freed"); call io_from_freed()
   case ("io_into_freed"); call io_into_freed()
   case ("string_from_freed"); call string_from_freed()
+  case ("unlimited_poly"); call unlimited_poly()
   case default
     print *, "unknown case: ", trim(name)
     error stop 1
