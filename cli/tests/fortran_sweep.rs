@@ -2,23 +2,26 @@
 //! reallocation on assignment, deferred-length strings, `move_alloc`, derived types with
 //! pointer and allocatable components, C interop over `malloc`, libgfortran's I/O units (and
 //! its accesses to freed arrays and strings), gfortran 12's own use after `realloc` of a
-//! `class(*)` allocatable, libgfortran's runtime errors (`exit(2)` after a backtrace), its SIGSEGV/SIGABRT handler, `STOP` and
-//! `ERROR STOP`, and libgomp's thread pool (`-fopenmp`): programs of our own
-//! (`tests/fortran_sweep/*.f90`: `mem.f90`'s first argument names one case, one case per run;
-//! `omp.f90` runs its parallel loops, or with `error_stop` ends the program from one thread of
-//! a parallel region), built with gfortran 12 at -O0 and -O2, run natively (glibc 2.36), under
-//! Valgrind memcheck 3.19 (`--leak-check=full --show-leak-kinds=all`, the oracle) and under
-//! `gpa run` in check, guard and fast modes (`docs/sweeps/fortran.md`). Each case holds check
-//! and guard modes to Valgrind's verdict, written next to it: each finding's kind, block size,
-//! offset and the program line its stack names (the first frame in `tests/fortran_sweep/`);
-//! the leak totals of each kind and the number of loss records; the output and exit status of
-//! the native run (where glibc aborts the native run, every gpa mode prints "done" and exits
-//! 0, as Valgrind's run does). Where gpa answers otherwise by design (check mode sees a write
-//! past a block or after free at the free or at exit, and no read; guard mode does not see a
-//! read in a block's alignment slack; a live thread's DTV is 16 bytes larger under gpa, whose
-//! library adds a TLS module), the comment says so and the case asserts what gpa reports.
-//! [`valgrind_agrees`] runs Valgrind itself on a representative few. Tests skip with a message
-//! when gfortran or (for that one) valgrind is missing.
+//! `class(*)` allocatable, libgfortran's runtime errors (`exit(2)` after a backtrace), its
+//! SIGSEGV/SIGABRT handler, `STOP` and `ERROR STOP`, and libgomp's thread pool (`-fopenmp`):
+//! programs of our own (`tests/fortran_sweep/*.f90`: `mem.f90`'s first argument names one
+//! case, one case per run; `omp.f90` runs its parallel loops, or with `error_stop` ends the
+//! program from one thread of a parallel region, or with `use_after_free` reads freed arrays
+//! in the pool's threads), built with gfortran 12 at -O0 and -O2, run natively (glibc 2.36),
+//! under Valgrind memcheck 3.19 (`--leak-check=full --show-leak-kinds=all`, the oracle) and
+//! under `gpa run` in check, guard and fast modes (`docs/sweeps/fortran.md`). Each case holds
+//! check and guard modes to Valgrind's verdict, written next to it: each finding's kind, block
+//! size, offset and the program line its stack names (the first frame in
+//! `tests/fortran_sweep/`); the leak totals of each kind and the number of loss records; the
+//! output and exit status of the native run (where glibc aborts the native run or it dies on
+//! glibc's corrupted lists, every gpa mode prints Valgrind's output and exits 0). Where gpa
+//! answers otherwise by design (check mode sees a write past a block or after free at the free
+//! or at exit, and no direct read; guard mode does not see a read in a block's alignment
+//! slack, and keeps no bytes written past a freed block; a checked `memcpy` is one finding
+//! where Valgrind's `memmove` makes several contexts; a live thread's DTV is 16 bytes larger
+//! under gpa, whose library adds a TLS module), the comment says so and the case asserts what
+//! gpa reports. [`valgrind_agrees`] runs Valgrind itself on a representative few. Tests skip
+//! with a message when gfortran or (for that one) valgrind is missing.
 
 mod common;
 
