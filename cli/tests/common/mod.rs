@@ -204,11 +204,12 @@ fn compile_file(source: &Path, binary: &Path, flags: &[&str]) -> PathBuf {
     binary.to_path_buf()
 }
 
-/// Compiles `tests/<folder>/<file>` for each of `files` with gcc (`.c`) or g++ (`.cpp`),
-/// `-O0 -g -pthread -w` (and `-lm`), or rustc (`.rs`: `--edition 2021 -C debuginfo=2 -C
-/// opt-level=0`, warnings off), into `dir` (each binary named after its file's stem), all
-/// at once (the sweeps' programs); returns the binaries in the files' order. Panics with the
-/// compiler's message if one fails.
+/// Compiles `tests/<folder>/<file>` for each of `files` with gcc (`.c`), g++ (`.cpp`) or
+/// gfortran (`.f90`: its module files in a folder of the binary's own, `<binary>.mod`, so that
+/// builds of one file at once do not share them), `-O0 -g -pthread -w` (and `-lm`), or rustc
+/// (`.rs`: `--edition 2021 -C debuginfo=2 -C opt-level=0`, warnings off), into `dir` (each
+/// binary named after its file's stem), all at once (the sweeps' programs); returns the
+/// binaries in the files' order. Panics with the compiler's message if one fails.
 pub fn compile_programs(folder: &str, files: &[&str], dir: &Path) -> Vec<PathBuf> {
     let builds: Vec<(&str, &[&str])> = files.iter().map(|file| (*file, &[][..])).collect();
     compile_programs_with(folder, &builds, dir)
@@ -241,6 +242,13 @@ pub fn compile_programs_with(folder: &str, builds: &[(&str, &[&str])], dir: &Pat
                     rustc
                 }
                 "cpp" => Command::new("g++"),
+                "f90" => {
+                    let modules = binary.with_extension("mod");
+                    std::fs::create_dir_all(&modules).expect("a folder for gfortran's modules");
+                    let mut gfortran = Command::new("gfortran");
+                    gfortran.arg("-J").arg(modules);
+                    gfortran
+                }
                 _ => Command::new("gcc"),
             };
             if extension != "rs" {

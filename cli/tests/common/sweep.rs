@@ -8,15 +8,19 @@
 //! from; [`sweep`] compiles a table's programs at once and checks every case.
 //!
 //! What every case asserts (the invariants the tables rely on):
-//! * the native run exits 0, or is killed by a signal where [`Case::native_aborts`] says glibc
-//!   aborts it, or by the signal the program ends itself by ([`Case::ends_by_signal`]);
-//! * check and guard modes exit 0 (128 + that signal where the program ends itself by one), say every process was checked, report exactly the case's
-//!   findings (kind, block size, count, offset, the line and function a stack names), its leak
-//!   totals and number of loss records, and no stack shows a frame of gpa's own library;
+//! * the native run exits 0 (or the status the program ends itself with, [`Case::exits_with`]),
+//!   or is killed by a signal where [`Case::native_aborts`] says glibc aborts it, or by the
+//!   signal the program ends itself by ([`Case::ends_by_signal`]);
+//! * check and guard modes exit 0 (128 + that signal where the program ends itself by one, the
+//!   status it exits with where it ends itself by `exit`: [`Case::exits_with`]), say every
+//!   process was checked, report exactly the case's findings (kind, block size, count, offset,
+//!   the line and function a stack names), its leak totals and number of loss records, and no
+//!   stack shows a frame of gpa's own library;
 //! * every mode prints what the native run printed, or the case's own expected output (where
 //!   glibc aborts, or where gpa answers otherwise and the case says so), unless the program
 //!   prints bytes it read out of bounds ([`Case::prints_invalid_bytes`]);
-//! * fast mode exits 0 (128 + that signal where the program ends itself by one), unless the case leaves it out and says why ([`Case::fast_open`]), and
+//! * fast mode exits 0 (128 + that signal where the program ends itself by one, the status it
+//!   exits with), unless the case leaves it out and says why ([`Case::fast_open`]), and
 //!   prints the one-line report the case names ([`Case::fast_reports`]).
 
 use std::path::{Path, PathBuf};
@@ -137,6 +141,10 @@ pub struct Case<'a> {
     /// mode exits 128 + it, the leak verdict taken at the signal; the output is compared as
     /// usual.
     pub ends_by_signal: Option<i32>,
+    /// The program ends itself by `exit` with this status in every mode (Fortran's `ERROR STOP
+    /// n`, a libgfortran runtime error's 2): the native run and every gpa mode exit with it, the
+    /// leak verdict taken at the exit.
+    pub exits_with: Option<i32>,
     /// The native run is left out: glibc's outcome depends on where ASLR put its heap (a raw
     /// pointer written into a freed chunk's link is read through safe-linking's mangling:
     /// "malloc(): unaligned tcache chunk detected" or a SIGSEGV, as the address falls); every
@@ -185,6 +193,7 @@ pub const fn case<'a>(file: &'static str, check: &'a [Want], guard: &'a [Want]) 
         records: 0,
         native_aborts: false,
         ends_by_signal: None,
+        exits_with: None,
         native_left_out: false,
         output: None,
         checked_output: None,
@@ -354,7 +363,7 @@ impl Sweep {
             let native_status = if case.native_aborts || case.ends_by_signal.is_some() {
                 None
             } else {
-                Some(0)
+                Some(case.exits_with.unwrap_or(0))
             };
             assert_eq!(native.status.code(), native_status, "{}", tag("native"));
             if let Some(signal) = case.ends_by_signal {
@@ -366,7 +375,9 @@ impl Sweep {
         };
         let expected = case.output.map(str::to_owned).or(native_output);
         // gpa run exits 128 + N where the program was killed by signal N.
-        let status = case.ends_by_signal.map_or(0, |signal| 128 + signal);
+        let status = case
+            .ends_by_signal
+            .map_or(case.exits_with.unwrap_or(0), |signal| 128 + signal);
         for (mode, options, wants) in [
             ("check", &["--show-leak-kinds=all"][..], case.check),
             (
