@@ -302,7 +302,8 @@ fn a_file_put_over_stderr_gets_only_the_programs_output() {
 /// `no_report`, status 77); now the report's files, the memory map and the objects' files
 /// are opened before the hard limit goes down (`confine::before_descriptor_limit`), and the
 /// program is checked: the 48 bytes definitely lost Valgrind finds with the soft limit alone,
-/// with the frames named (`main`, `life_nofile.c`). `prlimit` on the process itself the same.
+/// with the frames named (`main`, `life_nofile.c`). `prlimit` on the process itself, and
+/// `syscall(SYS_prlimit64)` and `syscall(SYS_setrlimit)`, the same.
 #[test]
 fn a_tiny_descriptor_limit_leaves_the_program_checked() {
     let Some(dir) = with_programs("nofile", &["life_nofile"]) else {
@@ -317,7 +318,13 @@ fn a_tiny_descriptor_limit_leaves_the_program_checked() {
             None,
         );
     }
-    for (limit, how) in [("3", "hard"), ("4", "hard"), ("3", "prlimit")] {
+    for (limit, how) in [
+        ("3", "hard"),
+        ("4", "hard"),
+        ("3", "prlimit"),
+        ("3", "syscall"),
+        ("4", "syscall_setrlimit"),
+    ] {
         let reports = agree(
             &dir,
             &format!("@ ./life_nofile {limit} {how}"),

@@ -1,5 +1,6 @@
 /* Lowers RLIMIT_NOFILE to argv[1] (3 to 5) with stdio open: the soft limit only, or with
- * argv[2] "hard" the hard limit too (argv[2] "prlimit": both, by `prlimit` on itself); then
+ * argv[2] "hard" the hard limit too (argv[2] "prlimit": both, by `prlimit` on itself;
+ * "syscall" and "syscall_setrlimit": both, by `syscall(SYS_prlimit64)`, `SYS_setrlimit`); then
  * checks that the descriptors below the limit are the program's as natively (an `open`
  * fails with EMFILE once the limit is reached), leaks 48 bytes and exits 0. */
 #define _GNU_SOURCE
@@ -10,13 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 int main(int argc, char **argv) {
     struct rlimit limit;
     getrlimit(RLIMIT_NOFILE, &limit);
     limit.rlim_cur = argc > 1 ? atoi(argv[1]) : 3;
-    int by_prlimit = argc > 2 && !strcmp(argv[2], "prlimit");
-    if (argc > 2 && (by_prlimit || !strcmp(argv[2], "hard"))) limit.rlim_max = limit.rlim_cur;
-    if ((by_prlimit ? prlimit(0, RLIMIT_NOFILE, &limit, NULL) : setrlimit(RLIMIT_NOFILE, &limit)) != 0) {
+    const char *how = argc > 2 ? argv[2] : "soft";
+    if (strcmp(how, "soft")) limit.rlim_max = limit.rlim_cur;
+    long set = !strcmp(how, "prlimit")            ? prlimit(0, RLIMIT_NOFILE, &limit, NULL)
+               : !strcmp(how, "syscall")          ? syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &limit, NULL)
+               : !strcmp(how, "syscall_setrlimit") ? syscall(SYS_setrlimit, RLIMIT_NOFILE, &limit)
+                                                  : setrlimit(RLIMIT_NOFILE, &limit);
+    if (set != 0) {
         perror("setrlimit");
         return 1;
     }
