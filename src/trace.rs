@@ -1019,7 +1019,7 @@ fn hash(addresses: &[usize]) -> u64 {
 }
 
 #[inline]
-fn avalanche(mut value: u64) -> u64 {
+pub(crate) fn avalanche(mut value: u64) -> u64 {
     value ^= value >> 33;
     value = value.wrapping_mul(0xff51_afd7_ed55_8ccd);
     value ^= value >> 33;

@@ -34,7 +34,7 @@
 //!
 //! # Memory layout
 //! ```text
-//!  one mapping per block (67 pages on x86-64)
+//!  one mapping per block (99 pages on x86-64)
 //!  ┌──────────────────────────────────────────────────┬─────────────┬────────┐
 //!  │ Caches (discarded on release: zero again)        │ (zeroed)    │ Links  │
 //!  └──────────────────────────────────────────────────┴─────────────┴────────┘

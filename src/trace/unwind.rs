@@ -26,6 +26,13 @@
 //! where a rule uses it) still holds its value makes the same trace, so that trace is the
 //! answer, for a load and a compare per word.
 //!
+//! A capture no memo answers asks the thread's recalled walks ([`Recall`]) before it walks:
+//! the remembered walk from the same first frame ([`Path`]) gives the positions of the
+//! return-address slots (relative to the first frame), and a hash of those positions and the
+//! words now in them finds a full-depth walk that read the same words at the same positions,
+//! whose trace is the answer ([`recall_key`]): a recursion's captures come back to the same
+//! call paths under ever new memo keys.
+//!
 //! Computing a rule is the heavy part (gimli's CFI evaluation): it runs on a stack of gpa's
 //! own ([`crate::os::stack`]), so that a walk on a program's small stack (a `clone()` child,
 //! a coroutine, a signal handler's alternate stack) needs only its own few hundred bytes
@@ -698,6 +705,9 @@ pub(crate) struct PathCache {
     /// walk). A key whose callers take turns (cfrac's: one stack pointer and return address,
     /// two call paths above) keeps both.
     entry_victims: UnsafeCell<[Memo; ENTRY_MEMOS]>,
+    /// Traces of full-depth walks by the shape and words they read ([`Recall`]), asked by
+    /// [`walk_and_remember_inline`] before it walks.
+    recalls: UnsafeCell<[Recall; RECALLS]>,
 }
 
 impl PathCache {
@@ -707,7 +717,9 @@ impl PathCache {
     /// under that thread's bounds) and the shadow stack. What stays is checked against the
     /// capturing thread's own stack before use: the paths' steps (their return addresses in
     /// their slots, their CFA under the stack's top), the memos (their stack pointer and top
-    /// equal to the capture's, and every word they read unchanged).
+    /// equal to the capture's, and every word they read unchanged), the recalled walks (their
+    /// positions relative, bounded by the capturing thread's `top`, their words read from its
+    /// stack, [`recall_key`]).
     pub(crate) fn forget_thread(&self) {
         // SAFETY: nothing captures with this cache any more (the caller gives it back).
         unsafe {
@@ -745,6 +757,104 @@ impl PathCache {
         // SAFETY: `index < ENTRY_MEMOS` (`memo` is an element of `entry_memos`).
         unsafe { (self.entry_victims.get() as *mut Memo).add(index) }
     }
+}
+
+/// Recalled walks a thread keeps ([`Recall`]): 16 bytes each, 128 KiB of the thread's trace
+/// caches (pages touched as used). espresso's check-mode instructions (`espresso 3`): 4,096
+/// -2.2%, 8,192 -3.2%, 16,384 -3.5%.
+const RECALLS: usize = 8192;
+const _: () = assert!(RECALLS.is_power_of_two());
+
+/// A full-depth walk's trace, by what it read (see [`recall_key`]): a recursion makes a new
+/// memo key at each depth and, below one key, a new call path at almost every capture (so the
+/// memo and its victim seldom answer), but the same few call paths come back; a walk that
+/// reads the same words at the same positions makes the same trace. Direct-mapped by `key`;
+/// a match of the 64-bit `key` and the 32-bit `check` is trusted, as the recent-trace cache's
+/// is (`trace::Caches::recent`). Zeroed: key 0, which no walk has (keys are odd).
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Recall {
+    key: u64,
+    check: u32,
+    trace: u32,
+}
+
+/// The recalled walk of `key`.
+#[inline(always)]
+fn recall_index(key: u64) -> usize {
+    (key >> 24) as usize & (RECALLS - 1)
+}
+
+/// The key of the walk from the program's first frame `user` (entered at `entry`) through the
+/// `steps` steps `path` holds from it, in memo generation `generation`: a hash of the entry,
+/// the first return address, the steps' positions (their CFAs relative to `user.sp`) and the
+/// return address now in each step's slot. `None` where the path is another first frame's,
+/// holds fewer steps, has a step whose rule used `rbp`, or a slot outside `(user.sp,
+/// user.top]`.
+///
+/// Why a match is the trace a walk would make now: the walk from `user` takes each step by the
+/// rule of the frame's return address (the same within a generation), from the frame's stack
+/// pointer when the rule does not use `rbp`; so from the same first return address at the
+/// same relative positions, each step reaches the CFA it reached then, and reads there the
+/// return address it read then (hashed), up to the trace's depth. The checks a step makes
+/// (the CFA above the stack pointer, within [`MAX_FRAME`], 8-aligned, the saved `rbp`'s slot
+/// in the frame) are of relative positions, the same then and now, but the CFA's bound
+/// `top`, checked here for every slot.
+#[inline(always)]
+fn recall_key(
+    path: &Path,
+    entry: usize,
+    user: State,
+    steps: usize,
+    generation: usize,
+) -> Option<(u64, u32)> {
+    if path.first != user.ip || path.entry != entry || path.len < steps || steps == 0 {
+        return None;
+    }
+    // `8 <= step.sp <= top - sp` by one compare a step (below: `step.sp - 8 <= room`, which a
+    // `step.sp` under 8 fails by wrapping).
+    let room = user.top.wrapping_sub(user.sp);
+    if room < 8 {
+        return None;
+    }
+    let room = room - 8;
+    let mut words = 0x9e37_79b9_7f4a_7c15u64 ^ entry as u64;
+    let mut places =
+        (user.ip as u64) ^ ((steps as u64) << 56) ^ (generation as u64).rotate_left(40);
+    let mut slots = 0;
+    for step in &path.steps[..steps] {
+        if step.sp.wrapping_sub(8) > room {
+            return None;
+        }
+        slots |= step.slot;
+        // SAFETY: `8 <= step.sp <= top - sp`: the word lies in `[sp, top)` of the stack the
+        // thread runs on, above the stack pointer (the capture runs below the program's
+        // first frame), so it is readable.
+        let word = unsafe { ((user.sp + step.sp - 8) as *const usize).read() };
+        words = words.rotate_left(19) ^ word as u64;
+        places = places.rotate_left(23) ^ step.sp as u64;
+    }
+    if slots & RBP_RULE != 0 {
+        return None;
+    }
+    let (words, places) = (
+        crate::trace::avalanche(words),
+        crate::trace::avalanche(places),
+    );
+    Some(((words ^ places.rotate_left(32)) | 1, (words >> 32) as u32))
+}
+
+/// Whether `path` holds the same first `places.len()` steps' positions as when
+/// [`recall_key`] hashed them (`places`), none of whose rules used `rbp`: then the key
+/// [`recall_key`] made is the one it would make now (the stack's words are the same: a
+/// capture writes none of the program's).
+#[inline(always)]
+fn same_places(path: &Path, places: &[usize]) -> bool {
+    let mut differ = 0;
+    for (step, &place) in path.steps.iter().zip(places) {
+        differ |= (step.sp ^ place) | (step.slot & RBP_RULE);
+    }
+    differ == 0
 }
 
 /// What [`remembered_at`] found for the last capture of a lane: the allocator's frame it
@@ -1501,6 +1611,34 @@ fn walk_and_remember_inline(
     depth: usize,
     again: bool,
 ) -> TraceId {
+    // Read before the walk, as in `capture_and_remember`.
+    let generation = MEMO_GENERATION.load(Ordering::Acquire);
+    // Program frames after the first (`depth` counts the first, not the entry).
+    let steps = depth.wrapping_sub(1);
+    let record = path_index(user.ip);
+    // The recalled walks are asked only where the memo stays as it is (`again` false): a
+    // capture that remembers anew walks, so that the memo holds its words (asked then too,
+    // espresso's memos answered fewer captures, and its instructions went up by 6%).
+    let mut looked = None;
+    let mut places = [0usize; PATH_STEPS];
+    if !again && steps <= PATH_STEPS {
+        // SAFETY: the thread's own caches; nothing else touches the paths and recalls during
+        // the capture (as in `walk`), and these references end before the walk.
+        let (path, recalls) = unsafe { (&(*cache.paths.get())[record], &*cache.recalls.get()) };
+        if let Some((key, check)) = recall_key(path, entry, user, steps, generation) {
+            let recall = recalls[recall_index(key)];
+            if recall.key == key && recall.check == check {
+                if CROSS_CHECK.load(Ordering::Relaxed) {
+                    RECALLED.fetch_add(1, Ordering::Relaxed);
+                }
+                return TraceId(recall.trace);
+            }
+            for (place, step) in places.iter_mut().zip(&path.steps[..steps]) {
+                *place = step.sp;
+            }
+            looked = Some((key, check));
+        }
+    }
     if again {
         // The same key (another caller above the program's frame), the memo's misses in a
         // row still few: what the memo holds becomes its victim (see `capture_unanswered`);
@@ -1519,9 +1657,26 @@ fn walk_and_remember_inline(
         // a rule uses `rbp`.
         memo.entry_bp = (user.sp - 16, user.bp);
     }
-    // Read before the walk, as in `capture_and_remember`.
-    let generation = MEMO_GENERATION.load(Ordering::Acquire);
     let (end, again) = walk_past_signal_frames(cache, entry, user, depth, again);
+    // A full-depth walk after a recall's miss is recalled from now on where it stood on the
+    // positions that miss hashed: then its key is the one hashed (only walks after a miss
+    // are kept: keeping those that remembered too, with a key of their own, made espresso's
+    // instructions 2% more, their recalls evicting others').
+    if let Some((key, check)) = looked {
+        // SAFETY: as above (the walk is over).
+        let (path, recalls) = unsafe { (&(*cache.paths.get())[record], &mut *cache.recalls.get()) };
+        if !end.ended
+            && end.id.is_some()
+            && end.steps == steps
+            && same_places(path, &places[..steps])
+        {
+            recalls[recall_index(key)] = Recall {
+                key,
+                check,
+                trace: end.id.0,
+            };
+        }
+    }
     if again && end.id.is_some() {
         memo.remember(cache, memo_key(user), depth, user.sp, &end, generation);
         memo.from = (entry, user.ip);
@@ -1886,11 +2041,13 @@ static COMPARED: AtomicUsize = AtomicUsize::new(0);
 static DIFFERED: AtomicUsize = AtomicUsize::new(0);
 /// Of the traces compared, those a [`Memo`] answered (no walk).
 static REMEMBERED: AtomicUsize = AtomicUsize::new(0);
+/// Traces of the cross-check answered by a recalled walk ([`Recall`]).
+static RECALLED: AtomicUsize = AtomicUsize::new(0);
 
 /// Makes every [`capture_user`] compare its trace with libgcc's `_Unwind_Backtrace` of the
 /// same stack (leaving out the same frames): a difference is printed to stderr, and the counts
 /// at exit (`gpa: unwind cross-check: N traces compared with libgcc's, M differed (K
-/// remembered)`, K of them answered by a [`Memo`]). For tests: it makes every trace cost a
+/// remembered, R recalled)`, K of them answered by a [`Memo`], R by a [`Recall`]). For tests: it makes every trace cost a
 /// libgcc unwind.
 pub fn enable_cross_check() {
     let first = !CROSS_CHECK.swap(true, Ordering::SeqCst);
@@ -1905,10 +2062,11 @@ pub fn enable_cross_check() {
 
 extern "C" fn report_cross_check() {
     let line = format_line(format_args!(
-        "gpa: unwind cross-check: {} traces compared with libgcc's, {} differed ({} remembered)\n",
+        "gpa: unwind cross-check: {} traces compared with libgcc's, {} differed ({} remembered, {} recalled)\n",
         COMPARED.load(Ordering::Relaxed),
         DIFFERED.load(Ordering::Relaxed),
-        REMEMBERED.load(Ordering::Relaxed)
+        REMEMBERED.load(Ordering::Relaxed),
+        RECALLED.load(Ordering::Relaxed)
     ));
     crate::os::write_stderr(line.as_bytes());
 }
