@@ -23,8 +23,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::sweep::*;
 use common::*;
 
@@ -701,40 +699,6 @@ fn optimized_builds() {
     );
 }
 
-/// Valgrind on `command` (run in `dir`): its error contexts as [`Place`]s (deduplicated,
-/// sorted) and its leak totals.
-fn valgrind_places(dir: &Path, command: &[&str], file: &str) -> (Vec<Place>, LeakTotals) {
-    let text = valgrind_log(dir, &["--show-mismatched-frees=yes"], command);
-    let lines = log_lines(&text);
-    let marker = format!("({file}:");
-    let mut places = Vec::new();
-    for (at, line) in lines.iter().enumerate() {
-        let what = if line.starts_with("Invalid read") {
-            "read"
-        } else if line.starts_with("Invalid write") {
-            "write"
-        } else if line.starts_with("Invalid free") || line.starts_with("Mismatched free") {
-            "free"
-        } else {
-            continue;
-        };
-        // The access's own stack (not the free's or the allocation's after "Address"); one
-        // that never reaches the program is left out (Valgrind's unwinder stops in glibc's
-        // fclose at one of the second fclose's reads, `iofclose.c:49`; gpa names :176 there,
-        // as for the others).
-        if let Some(number) = lines[at..]
-            .iter()
-            .take_while(|line| !line.is_empty() && !line.starts_with(" Address"))
-            .find_map(|line| number_after(line, &marker))
-        {
-            places.push((what.to_owned(), number));
-        }
-    }
-    places.sort();
-    places.dedup();
-    (places, valgrind_leak_totals(&text))
-}
-
 /// Valgrind itself on a representative few (C++: delete past an array cookie, a class's
 /// operator new undone by the global delete, two shared owners, delete[] through a base, an
 /// iterator after push_back, a string iterator after insert; C: realloc(p, 0) then free, a
@@ -776,7 +740,11 @@ fn valgrind_agrees() {
     ] {
         for name in names {
             let command = [program.to_str().expect("a UTF-8 path"), name];
-            let (places, totals) = valgrind_places(&dir, &command, file);
+            // (An error whose stack never reaches the program is left out: Valgrind's unwinder
+            // stops in glibc's fclose at one of the second fclose's reads, `iofclose.c:49`;
+            // gpa names :176 there, as for the others.)
+            let (places, totals) =
+                valgrind_places(&dir, &["--show-mismatched-frees=yes"], &command, file);
             let run = gpa_run(&dir, &["--show-leak-kinds=all", "--guard"], &command);
             let shown = format!("{name}: valgrind {places:?} {totals:?}\n{}", run.stderr());
             assert!(!places.is_empty() || totals != [NONE; 4], "{shown}");

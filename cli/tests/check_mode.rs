@@ -94,6 +94,33 @@ fn of_kind<'a>(findings: &'a [Value], kind: &str) -> Vec<&'a Value> {
     findings.iter().filter(|f| f["kind"] == kind).collect()
 }
 
+/// The verdict of an `overflow_far SIZE DISTANCE free|keep` run (`case`): one overflow of the
+/// block the program printed, at `SIZE - 1 + DISTANCE` bytes from its start, allocated in
+/// `make_buffer`; the kept block's leak; "done", exit 0.
+fn assert_one_overflow_of_the_printed_block(case: &[String], run: &Run) {
+    let findings = run.findings();
+    let (address, size) = printed_block(run);
+    let distance: u64 = case[1].parse().unwrap();
+    let overflows = of_kind(&findings, "overflow");
+    assert_eq!(overflows.len(), 1, "{case:?}: {}", describe(&findings));
+    let overflow = overflows[0];
+    assert_eq!(overflow["address"], address.as_str(), "{case:?}");
+    assert_eq!(overflow["size"], size, "{case:?}");
+    assert_eq!(overflow["offset"], size - 1 + distance, "{case:?}");
+    assert_eq!(
+        stack_functions(overflow, "alloc")
+            .first()
+            .map(String::as_str),
+        Some("make_buffer"),
+        "{case:?}"
+    );
+    let leaks = of_kind(&findings, "leak");
+    assert_eq!(leaks.len(), usize::from(case[2] == "keep"), "{case:?}");
+    assert_eq!(findings.len(), 1 + leaks.len(), "{case:?}");
+    assert!(run.stdout().contains("done"), "{case:?}");
+    assert_eq!(run.output.status.code(), Some(0), "{case:?}");
+}
+
 #[test]
 fn overflows_anywhere_in_the_redzone_are_found_at_free_and_at_exit() {
     if !gcc_or_skip() {
@@ -120,27 +147,7 @@ fn overflows_anywhere_in_the_redzone_are_found_at_free_and_at_exit() {
     }
     let runs = run_cases(&dir, &binary, &cases);
     for (case, run) in cases.iter().zip(&runs) {
-        let findings = run.findings();
-        let (address, size) = printed_block(run);
-        let distance: u64 = case[1].parse().unwrap();
-        let overflows = of_kind(&findings, "overflow");
-        assert_eq!(overflows.len(), 1, "{case:?}: {}", describe(&findings));
-        let overflow = overflows[0];
-        assert_eq!(overflow["address"], address.as_str(), "{case:?}");
-        assert_eq!(overflow["size"], size, "{case:?}");
-        assert_eq!(overflow["offset"], size - 1 + distance, "{case:?}");
-        assert_eq!(
-            stack_functions(overflow, "alloc")
-                .first()
-                .map(String::as_str),
-            Some("make_buffer"),
-            "{case:?}"
-        );
-        let leaks = of_kind(&findings, "leak");
-        assert_eq!(leaks.len(), usize::from(case[2] == "keep"), "{case:?}");
-        assert_eq!(findings.len(), 1 + leaks.len(), "{case:?}");
-        assert!(run.stdout().contains("done"), "{case:?}");
-        assert_eq!(run.output.status.code(), Some(0), "{case:?}");
+        assert_one_overflow_of_the_printed_block(case, run);
     }
 }
 
@@ -171,27 +178,7 @@ fn writes_into_a_pages_never_carved_part_are_found_at_exit() {
     }
     let runs = run_cases(&dir, &binary, &cases);
     for (case, run) in cases.iter().zip(&runs) {
-        let findings = run.findings();
-        let (address, size) = printed_block(run);
-        let distance: u64 = case[1].parse().unwrap();
-        let overflows = of_kind(&findings, "overflow");
-        assert_eq!(overflows.len(), 1, "{case:?}: {}", describe(&findings));
-        let overflow = overflows[0];
-        assert_eq!(overflow["address"], address.as_str(), "{case:?}");
-        assert_eq!(overflow["size"], size, "{case:?}");
-        assert_eq!(overflow["offset"], size - 1 + distance, "{case:?}");
-        assert_eq!(
-            stack_functions(overflow, "alloc")
-                .first()
-                .map(String::as_str),
-            Some("make_buffer"),
-            "{case:?}"
-        );
-        let leaks = of_kind(&findings, "leak");
-        assert_eq!(leaks.len(), usize::from(case[2] == "keep"), "{case:?}");
-        assert_eq!(findings.len(), 1 + leaks.len(), "{case:?}");
-        assert!(run.stdout().contains("done"), "{case:?}");
-        assert_eq!(run.output.status.code(), Some(0), "{case:?}");
+        assert_one_overflow_of_the_printed_block(case, run);
     }
 }
 

@@ -25,8 +25,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::sweep::*;
 use common::*;
 
@@ -540,36 +538,6 @@ fn openmp() {
     SWEEP.sweep("fortran-openmp", &cases);
 }
 
-/// Valgrind on `command` (run in `dir`): its error contexts as [`Place`]s (the first frame in
-/// `file` of each error's own stack; deduplicated, sorted) and its leak totals.
-fn valgrind_places(dir: &Path, command: &[&str], file: &str) -> (Vec<Place>, LeakTotals) {
-    let text = valgrind_log(dir, &[], command);
-    let lines = log_lines(&text);
-    let marker = format!("({file}:");
-    let mut places = Vec::new();
-    for (at, line) in lines.iter().enumerate() {
-        let what = if line.starts_with("Invalid read") {
-            "read"
-        } else if line.starts_with("Invalid write") {
-            "write"
-        } else if line.starts_with("Invalid free") {
-            "free"
-        } else {
-            continue;
-        };
-        if let Some(number) = lines[at..]
-            .iter()
-            .take_while(|line| !line.is_empty() && !line.starts_with(" Address"))
-            .find_map(|line| number_after(line, &marker))
-        {
-            places.push((what.to_owned(), number));
-        }
-    }
-    places.sort();
-    places.dedup();
-    (places, valgrind_leak_totals(&text))
-}
-
 /// Valgrind itself on a representative few at -O0 (a read after DEALLOCATE, the lost derived
 /// types, reads of a freed array inside libgfortran's formatted WRITE, gfortran 12's use after
 /// `realloc` of a `class(*)` allocatable: a write, reads and a double free): guard mode's
@@ -589,7 +557,7 @@ fn valgrind_agrees() {
         "unlimited_poly",
     ] {
         let command = [programs[0].to_str().expect("a UTF-8 path"), name];
-        let (places, totals) = valgrind_places(&dir, &command, MEM);
+        let (places, totals) = valgrind_places(&dir, &[], &command, MEM);
         let run = gpa_run(&dir, &["--show-leak-kinds=all", "--guard"], &command);
         let shown = format!("{name}: valgrind {places:?} {totals:?}\n{}", run.stderr());
         assert!(!places.is_empty() || totals != [NONE; 4], "{shown}");

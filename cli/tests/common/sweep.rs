@@ -504,6 +504,43 @@ pub fn number_after(line: &str, marker: &str) -> Option<u64> {
 /// `free`) and the line of the first frame in the program's file.
 pub type Place = (String, u64);
 
+/// Valgrind (with `extra` options) on `command`, run in `dir`: its error contexts as
+/// [`Place`]s (an invalid read, write or free, or a mismatched free, each at the first frame
+/// in `file` of the error's own stack, not the free's or the allocation's after "Address";
+/// one that never reaches the program is left out; deduplicated, sorted) and its leak totals.
+pub fn valgrind_places(
+    dir: &Path,
+    extra: &[&str],
+    command: &[&str],
+    file: &str,
+) -> (Vec<Place>, LeakTotals) {
+    let text = valgrind_log(dir, extra, command);
+    let lines = log_lines(&text);
+    let marker = format!("({file}:");
+    let mut places = Vec::new();
+    for (at, line) in lines.iter().enumerate() {
+        let what = if line.starts_with("Invalid read") {
+            "read"
+        } else if line.starts_with("Invalid write") {
+            "write"
+        } else if line.starts_with("Invalid free") || line.starts_with("Mismatched free") {
+            "free"
+        } else {
+            continue;
+        };
+        if let Some(number) = lines[at..]
+            .iter()
+            .take_while(|line| !line.is_empty() && !line.starts_with(" Address"))
+            .find_map(|line| number_after(line, &marker))
+        {
+            places.push((what.to_owned(), number));
+        }
+    }
+    places.sort();
+    places.dedup();
+    (places, valgrind_leak_totals(&text))
+}
+
 /// gpa's findings (leaks aside) as [`Place`]s, deduplicated and sorted: the access's line where
 /// there is one, else the free's.
 pub fn gpa_places(findings: &[Value], file: &str) -> Vec<Place> {
