@@ -23,7 +23,9 @@ mod launch;
 mod leaks;
 mod profile;
 mod run;
+mod valgrind_options;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -145,7 +147,33 @@ pub(crate) struct RunArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let raw: Vec<OsString> = std::env::args_os().collect();
+    let mut cli = Cli::parse_from(&raw);
+    // Options clap did not know ended up at the start of the program (`valgrind_options`).
+    let Commands::Run(args) = &cli.command;
+    let first = args.command.first();
+    if first.is_some_and(|word| word.starts_with('-') && word != "-") {
+        let swallowed: Vec<OsString> = args.command.iter().map(OsString::from).collect();
+        match valgrind_options::translate(&swallowed) {
+            Ok((options, program)) => {
+                // The words before the first swallowed one, as given.
+                let before = raw
+                    .iter()
+                    .skip(2)
+                    .position(|word| *word == swallowed[0])
+                    .map_or(raw.len(), |at| at + 2);
+                let mut line = raw[..before].to_vec();
+                line.extend(options);
+                line.push("--".into());
+                line.extend(program);
+                cli = Cli::parse_from(&line);
+            }
+            Err(message) => {
+                eprintln!("gpa: {message}");
+                return ExitCode::from(valgrind_options::USAGE);
+            }
+        }
+    }
     match cli.command {
         Commands::Run(args) => match run::run(&args) {
             Ok(code) => ExitCode::from(code),

@@ -1262,3 +1262,92 @@ fn a_program_that_becomes_a_daemon_is_checked_in_both_processes() {
         }
     }
 }
+
+/// memcheck's usual options on `gpa run`'s command line (`gpa run --leak-check=full
+/// --num-callers=20 ./prog`, as people used to Valgrind type it): those that mean what gpa
+/// does anyway are accepted, those with a gpa equivalent become it, gpa's own options among
+/// them keep their meaning, and the others are refused before the program runs (status 2,
+/// the option named with what to use instead). Before: the first option gpa did not know was
+/// taken for the program ("gpa: --leak-check=full: command not found", status 127). Options
+/// after the program are the program's.
+#[test]
+fn memchecks_usual_options_are_understood_or_refused_by_name() {
+    let Some((dir, program)) = with_program("memcheck_options", "clean_or_kept") else {
+        return;
+    };
+    let program = program.to_str().unwrap();
+    let run = |line: &[&str]| {
+        Command::new(gpa_exe())
+            .current_dir(&*dir)
+            .arg("run")
+            .arg("--preload")
+            .arg(preload_library())
+            .args(line)
+            .output()
+            .expect("run gpa")
+    };
+    // memcheck on `clean_or_kept keep` with --errors-for-leak-kinds=all: "still reachable:
+    // 100 bytes in 1 blocks", 1 error: the status given.
+    let memcheck_style = run(&[
+        "--leak-check=full",
+        "--num-callers=20",
+        "--trace-children=yes",
+        "--show-reachable=yes",
+        "--errors-for-leak-kinds=all",
+        "--error-exitcode=3",
+        program,
+        "keep",
+    ]);
+    let gpa_style = run(&[
+        "--frames",
+        "20",
+        "--show-reachable",
+        "--errors-for-leak-kinds=all",
+        "--error-exitcode=3",
+        "--",
+        program,
+        "keep",
+    ]);
+    for output in [&memcheck_style, &gpa_style] {
+        assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+        assert_eq!(text(&output.stdout), "clean\n");
+        assert!(
+            text(&output.stderr).contains("100 bytes in 1 blocks are still reachable"),
+            "{}",
+            text(&output.stderr)
+        );
+    }
+    // The same report, but for the process id.
+    let without_pid = |output: &Output| {
+        text(&output.stderr)
+            .lines()
+            .map(|line| match line.split_once(" pid ") {
+                Some((head, tail)) => {
+                    format!("{head} pid {}", tail.split_once(' ').map_or("", |t| t.1))
+                }
+                None => line.to_owned(),
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(without_pid(&memcheck_style), without_pid(&gpa_style));
+    // Refused, by name, before the program runs.
+    for (option, says) in [
+        ("--track-origins=yes", "does not track uninitialised values"),
+        ("--leak-check=summary", "--show-leak-kinds=none"),
+        ("--log-file=vg.log", "use --log FILE"),
+        ("--no-such-option", "not an option of gpa run"),
+    ] {
+        let refused = run(&[option, program]);
+        assert_eq!(refused.status.code(), Some(2), "{option}");
+        assert_eq!(text(&refused.stdout), "", "{option}: the program ran");
+        let stderr = text(&refused.stderr);
+        assert!(
+            stderr.starts_with(&format!("gpa: {option}: ")) && stderr.contains(says),
+            "{option}: {stderr}"
+        );
+    }
+    // After the program, options are its own.
+    let echoed = run(&["sh", "-c", "echo \"$0\"", "--leak-check=full"]);
+    assert_eq!(text(&echoed.stdout), "--leak-check=full\n");
+    assert_eq!(echoed.status.code(), Some(0), "{}", text(&echoed.stderr));
+}
