@@ -1177,13 +1177,7 @@ impl GeneralPurposeAllocator {
         }
         .unwrap_or_else(|| {
             // SAFETY: safety mode keeps metadata for every slot.
-            let meta = unsafe { page.meta(index) };
-            let mut finding = RawFinding::new(FindingKind::Overflow, address);
-            finding.size = requested;
-            finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
-            finding.offset = Some(offset as isize);
-            finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
-            finding
+            overflow_finding(unsafe { page.meta(index) }, address, requested, offset)
         });
         if !at_exit {
             finding.site_trace = self.trace_here();
@@ -1500,12 +1494,13 @@ impl GeneralPurposeAllocator {
         let address = page.slot_address(last);
         // SAFETY: safety mode keeps metadata for every carved slot.
         let meta = unsafe { page.meta(last) };
-        let mut finding = RawFinding::new(FindingKind::Overflow, address);
-        finding.size = meta.requested.load(Ordering::Relaxed) as usize;
-        finding.align = 1 << meta.align_log2.load(Ordering::Relaxed).min(63);
-        finding.offset = Some((damaged - address) as isize);
-        finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
-        self.record(finding);
+        let requested = meta.requested.load(Ordering::Relaxed) as usize;
+        self.record(overflow_finding(
+            meta,
+            address,
+            requested,
+            damaged - address,
+        ));
         // SAFETY: the page's never-carved part (caller contract of `check_never_carved`).
         unsafe { core::ptr::write_bytes(tail as *mut u8, 0, page_end - tail) };
     }
@@ -1857,6 +1852,22 @@ unsafe fn write_canary_inline<const LONG_AVX2: bool>(
 #[inline(always)]
 fn is_slot_start(page: &Page, address: usize) -> bool {
     page.holds_slot(address)
+}
+
+/// The overflow of the block of `requested` bytes at `address` (slot metadata `meta`: its
+/// alignment and allocation trace) whose first changed byte is `offset` bytes from its start.
+fn overflow_finding(
+    meta: &SlotMeta,
+    address: usize,
+    requested: usize,
+    offset: usize,
+) -> RawFinding {
+    let mut finding = RawFinding::new(FindingKind::Overflow, address);
+    finding.size = requested;
+    finding.align = 1 << meta.align_log2.load(Ordering::Relaxed);
+    finding.offset = Some(offset as isize);
+    finding.alloc_trace = TraceId(meta.alloc_trace.load(Ordering::Relaxed));
+    finding
 }
 
 /// The write after free of the freed block at `address` (slot metadata `meta`: its size,

@@ -1,4 +1,5 @@
-//! Processes that confine themselves: a `chroot`, a seccomp filter, a Landlock ruleset.
+//! Processes that confine themselves: a `chroot`, a seccomp filter, a Landlock ruleset, a hard
+//! `RLIMIT_NOFILE` below the descriptors gpa holds ([`before_descriptor_limit`]).
 //!
 //! # Why
 //! gpa's exit report needs files: `/proc/self/maps` (the leak scan's roots; without it every
@@ -41,6 +42,9 @@ pub enum Confinement {
     /// A seccomp filter or a Landlock ruleset: `open`, `mprotect` and others may be refused
     /// from now on.
     Filter,
+    /// `RLIMIT_NOFILE`'s hard limit set below the descriptors gpa holds: no file can be
+    /// opened from now on (system calls and paths stay as they were).
+    Descriptors,
 }
 
 /// Gets, while it still can, what the exit report will need (see the module docs). Allocates
@@ -60,7 +64,7 @@ pub fn before_confinement(confinement: Confinement) {
         // The allocator's `getrlimit` may be refused or kill from now on (every mode).
         crate::os::freeze_limits();
     }
-    if confinement == Confinement::Filter && checking() {
+    if confinement != Confinement::Root && checking() {
         if let Some(dir) = settings::REPORT_DIR.get() {
             let errno = sys::errno();
             events::reserve_report(dir);
@@ -73,26 +77,18 @@ pub fn before_confinement(confinement: Confinement) {
 /// `hard`: below [`crate::os::held::HELD_FROM`] the report's files could no longer be opened
 /// at exit (a process that lowers it to the descriptors it has open, as privilege-separated
 /// daemons' children do; Valgrind, which writes to a descriptor it opened at start, reports
-/// them), and the process was listed "not checked". Like [`before_confinement`] for a
-/// filter: the memory map's descriptor is kept, the loaded objects' files are opened (for the
-/// report's frames) and, under `gpa run`, the report's files are made now, all held above
-/// the new limit (a descriptor over the limit stays usable). Only when checking; `errno` is
-/// kept.
+/// them), and the process was listed "not checked". So it is a confinement
+/// ([`Confinement::Descriptors`]): the memory map's descriptor is kept, the loaded objects'
+/// files are opened (for the report's frames) and, under `gpa run`, the report's files are
+/// made now, all held above the new limit (a descriptor over the limit stays usable). Only
+/// when checking; `errno` is kept.
 pub fn before_descriptor_limit(resource: c_int, hard: u64) {
-    if resource != libc::RLIMIT_NOFILE as c_int
-        || hard >= crate::os::held::HELD_FROM as u64 + 16
-        || !checking()
+    if resource == libc::RLIMIT_NOFILE as c_int
+        && hard < crate::os::held::HELD_FROM as u64 + 16
+        && checking()
     {
-        return;
+        before_confinement(Confinement::Descriptors);
     }
-    let errno = sys::errno();
-    crate::os::keep_proc();
-    // The objects' files, for the report's frames.
-    super::before_paths_change();
-    if let Some(dir) = settings::REPORT_DIR.get() {
-        events::reserve_report(dir);
-    }
-    sys::set_errno(errno);
 }
 
 /// [`before_descriptor_limit`] for the system call itself (`syscall(SYS_setrlimit)`, or
