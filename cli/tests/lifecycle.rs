@@ -349,6 +349,41 @@ fn a_tiny_descriptor_limit_leaves_the_program_checked() {
     }
 }
 
+/// A child forked after the hard `RLIMIT_NOFILE` went down to the descriptors in use can open
+/// no file: until stop 51 it wrote neither the event that lists it nor its report, and `gpa
+/// run` listed one process where two ran. Now it takes spare files its parent made before the
+/// limit went down (`events::make_spares`): it is listed and checked; its leaks are not
+/// checked (its memory map cannot be opened either: the map its parent holds shows the
+/// parent's memory), and it says why. Valgrind refuses the `setrlimit` (EPERM, exit 1); with
+/// the soft limit alone it reports the parent's 48 bytes and the child's 20 definitely lost.
+#[test]
+fn a_child_forked_under_a_tiny_hard_descriptor_limit_is_listed_and_checked() {
+    let Some(dir) = with_programs("nofile-fork", &["life_nofile"]) else {
+        return;
+    };
+    let reports = agree(
+        &dir,
+        "@ ./life_nofile 3 hard fork",
+        &[
+            checked("life_nofile", [(1, 48), NONE, NONE, NONE]),
+            checked("life_nofile", [NONE; 4]),
+        ],
+        None,
+        None,
+    );
+    for report in reports {
+        let child = &report["processes"][1];
+        assert_eq!(child["began"], "fork", "{child}");
+        assert_eq!(child["leaks_checked"], false, "{child}");
+        assert!(
+            child["leaks_not_checked"]
+                .as_str()
+                .is_some_and(|why| why.contains("RLIMIT_NOFILE")),
+            "{child}"
+        );
+    }
+}
+
 /// `posix_spawnp` (by name, `PATH` searched), `vfork` then `execv`, `system` and `popen` of a
 /// leaking child: every process listed and checked with Valgrind's totals (the parent: 8
 /// bytes definitely lost; `system`'s and `popen`'s shell checked: its still reachable blocks

@@ -1609,6 +1609,15 @@ const MAPS_UNREADABLE: &str = "the process's memory map (/proc/self/maps) could 
      and gpa did not see the process confine itself; without the map there are no roots, and \
      every block would be called definitely lost";
 
+/// Why leaks were not checked when the memory map could not be opened for want of a
+/// descriptor (a `fork` child of a process that lowered its hard `RLIMIT_NOFILE` to the
+/// descriptors in use: the map its parent opened ahead shows the parent's memory).
+const MAPS_NO_DESCRIPTOR: &str = "the process's memory map (/proc/self/maps) could not be \
+     opened: the hard RLIMIT_NOFILE this process inherited (lowered to the descriptors in use \
+     before the fork that made it; Valgrind refuses such a limit) leaves no descriptor to open \
+     it with; without the map there are no roots, and every block would be called definitely \
+     lost";
+
 /// Checks the quarantine, scans for leaks and builds the report (see the module docs).
 ///
 /// `this_thread`: the calling thread's stacks and where their live frames begin (scanned as
@@ -1656,7 +1665,11 @@ pub fn examine(
     if read_maps.is_none() {
         // No roots: every block would be "definitely lost". Said instead of judged.
         outcome.leaks_checked = false;
-        outcome.leaks_not_checked = Some(MAPS_UNREADABLE);
+        outcome.leaks_not_checked = Some(if process::confine::descriptors_limited() {
+            MAPS_NO_DESCRIPTOR
+        } else {
+            MAPS_UNREADABLE
+        });
         return outcome;
     }
     let records = leakcheck::loss_records(&scan.judged);

@@ -57,10 +57,40 @@ pub enum Role {
     ReservedJson,
     /// That report's text file.
     ReservedText,
+    /// Empty files of the report directory made ahead for the events of processes that can
+    /// open no file (`capi::process::events::make_spares`), inherited by `fork` children.
+    Spare0,
+    Spare1,
+    Spare2,
+    Spare3,
+    Spare4,
+    Spare5,
+    Spare6,
+    Spare7,
+    Spare8,
+    Spare9,
+    Spare10,
+    Spare11,
 }
 
 /// Number of [`Role`]s.
-pub const ROLES: usize = 6;
+pub const ROLES: usize = 18;
+
+/// The spare files' roles, in the order they are claimed.
+pub const SPARES: [Role; 12] = [
+    Role::Spare0,
+    Role::Spare1,
+    Role::Spare2,
+    Role::Spare3,
+    Role::Spare4,
+    Role::Spare5,
+    Role::Spare6,
+    Role::Spare7,
+    Role::Spare8,
+    Role::Spare9,
+    Role::Spare10,
+    Role::Spare11,
+];
 
 /// One held descriptor and the file it was opened on.
 struct Slot {

@@ -1,6 +1,7 @@
 /* Lowers RLIMIT_NOFILE to argv[1] (3 to 5) with stdio open: the soft limit only, or with
  * argv[2] "hard" the hard limit too (argv[2] "prlimit": both, by `prlimit` on itself;
- * "syscall" and "syscall_setrlimit": both, by `syscall(SYS_prlimit64)`, `SYS_setrlimit`); then
+ * "syscall" and "syscall_setrlimit": both, by `syscall(SYS_prlimit64)`, `SYS_setrlimit`;
+ * argv[3] "fork": then a child is forked that loses 20 bytes and exits 0); then
  * checks that the descriptors below the limit are the program's as natively (an `open`
  * fails with EMFILE once the limit is reached), leaks 48 bytes and exits 0. */
 #define _GNU_SOURCE
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 int main(int argc, char **argv) {
     struct rlimit limit;
     getrlimit(RLIMIT_NOFILE, &limit);
@@ -25,6 +27,19 @@ int main(int argc, char **argv) {
     if (set != 0) {
         perror("setrlimit");
         return 1;
+    }
+    if (argc > 3 && !strcmp(argv[3], "fork")) {
+        /* A child forked under the limit: 20 bytes lost, then exit. */
+        pid_t child = fork();
+        if (child == 0) {
+            char *its = malloc(20);
+            memset(its, 2, 20);
+            its = NULL;
+            exit(0);
+        }
+        int status = 0;
+        waitpid(child, &status, 0);
+        printf("child %d\n", WEXITSTATUS(status));
     }
     int opened = 0;
     for (;;) {

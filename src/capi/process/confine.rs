@@ -68,6 +68,10 @@ pub fn before_confinement(confinement: Confinement) {
         if let Some(dir) = settings::REPORT_DIR.get() {
             let errno = sys::errno();
             events::reserve_report(dir);
+            if confinement == Confinement::Descriptors {
+                // For the children it forks, which can open no file either.
+                events::make_spares(dir);
+            }
             sys::set_errno(errno);
         }
     }
@@ -87,8 +91,19 @@ pub fn before_descriptor_limit(resource: c_int, hard: u64) {
         && hard < crate::os::held::HELD_FROM as u64 + 16
         && checking()
     {
+        DESCRIPTORS_LIMITED.store(true, Ordering::Relaxed);
         before_confinement(Confinement::Descriptors);
     }
+}
+
+/// Set by [`before_descriptor_limit`]; inherited by `fork` children.
+static DESCRIPTORS_LIMITED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process, or the one it was forked from, set its hard `RLIMIT_NOFILE` below
+/// the descriptors gpa holds (through a call gpa sees): a file it cannot open may be for want
+/// of a descriptor.
+pub fn descriptors_limited() -> bool {
+    DESCRIPTORS_LIMITED.load(Ordering::Relaxed)
 }
 
 /// [`before_descriptor_limit`] for the system call itself (`syscall(SYS_setrlimit)`, or

@@ -59,6 +59,7 @@
 //!   directory; it is close-on-exec but inside a [`Passed`]'s life.
 
 use core::ffi::CStr;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::inspect::Reason;
 use super::sys::{self, Fd, PathBuf};
@@ -324,12 +325,98 @@ fn through_kept<'a>(dir: &[u8], path: &'a PathBuf) -> Option<(libc::c_int, &'a C
 }
 
 /// Creates the file `path` of the report directory `dir` (`O_EXCL`): through the held
-/// descriptor when there is one, else by its path.
+/// descriptor when there is one, else by its path; where the process may open no more
+/// descriptors (`EMFILE`: its hard `RLIMIT_NOFILE` below them), by renaming a spare file
+/// made ahead ([`make_spares`]).
 fn create(dir: &[u8], path: &PathBuf) -> Result<Fd, i32> {
-    match through_kept(dir, path) {
+    let made = match through_kept(dir, path) {
         Some((fd, name)) => Fd::create_new_at(fd, name),
         None => Fd::create_new(path.as_c()),
+    };
+    match made {
+        Err(libc::EMFILE) => claim_spare(dir, path),
+        made => made,
     }
+}
+
+/// The process that made the spare files this one holds (they are named after it): a
+/// `fork` child inherits both the descriptors and this.
+static SPARES_OF: AtomicU32 = AtomicU32::new(0);
+
+/// The spare file `k` of process `pid` in `dir`: `<dir>/spare.<pid>.<k>`.
+fn spare_path(dir: &[u8], pid: u32, k: usize) -> Option<PathBuf> {
+    let (mut pid_digits, mut k_digits) = ([0; 20], [0; 20]);
+    PathBuf::join(&[
+        dir,
+        b"/spare.",
+        sys::decimal(u64::from(pid), &mut pid_digits),
+        b".",
+        sys::decimal(k as u64, &mut k_digits),
+    ])
+}
+
+/// Makes the spare files (empty, held at [`held::HELD_FROM`] or above, see [`held::SPARES`])
+/// for a process about to lower its hard `RLIMIT_NOFILE` below the descriptors it has
+/// (`confine::before_descriptor_limit`): from then on neither it nor the children it forks
+/// can create a file, and a child that cannot write its `fork` event and its report is not
+/// even listed by `gpa run`. Each such creation takes a spare instead ([`claim_spare`]): a
+/// child needs four (its event, its report's event, JSON and text), twelve serve three
+/// children besides the process's own reserved report. Allocates nothing; nothing when made
+/// already.
+pub fn make_spares(dir: &[u8]) {
+    if held::get(held::SPARES[0]).is_some() {
+        return;
+    }
+    let pid = sys::getpid() as u32;
+    SPARES_OF.store(pid, Ordering::Relaxed);
+    for (k, role) in held::SPARES.into_iter().enumerate() {
+        if let Some(file) = spare_path(dir, pid, k).and_then(|path| create(dir, &path).ok()) {
+            held::hold(role, held::hold_high(file.into_raw()));
+        }
+    }
+}
+
+/// A spare file renamed to `path` (never over an existing file: `RENAME_NOREPLACE`, `Err`
+/// `EEXIST` then, as `O_EXCL` says it), its descriptor taken out of the held ones; `Err`
+/// `EMFILE` when none is left. Processes that inherited
+/// the same spares race for them by the rename, which only one wins; a spare another claimed
+/// is gone from the directory and skipped.
+fn claim_spare(dir: &[u8], path: &PathBuf) -> Result<Fd, i32> {
+    let of = SPARES_OF.load(Ordering::Relaxed);
+    for (k, role) in held::SPARES.into_iter().enumerate() {
+        if held::get(role).is_none() {
+            continue;
+        }
+        let Some(spare) = spare_path(dir, of, k) else {
+            continue;
+        };
+        // SAFETY: NUL-terminated names; the kernel checks the rest.
+        let renamed = unsafe {
+            match (through_kept(dir, &spare), through_kept(dir, path)) {
+                (Some((fd, from)), Some((_, to))) => {
+                    libc::renameat2(fd, from.as_ptr(), fd, to.as_ptr(), libc::RENAME_NOREPLACE)
+                }
+                _ => libc::renameat2(
+                    libc::AT_FDCWD,
+                    spare.as_c().as_ptr(),
+                    libc::AT_FDCWD,
+                    path.as_c().as_ptr(),
+                    libc::RENAME_NOREPLACE,
+                ),
+            }
+        };
+        if renamed == 0 {
+            // SAFETY: the spare's descriptor, taken out of the held ones: this process's alone
+            // to write and close from now on.
+            return held::take(role)
+                .map(|fd| unsafe { Fd::from_raw(fd) })
+                .ok_or(libc::EMFILE);
+        }
+        if sys::errno() == libc::EEXIST {
+            return Err(libc::EEXIST);
+        }
+    }
+    Err(libc::EMFILE)
 }
 
 /// Writes `event` as the next event of the calling process in `dir`; its number.
