@@ -496,6 +496,7 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     let own = OwnState::new(&crate::gpa::own_thread_locals(), &thread_pointers)
         .with_trace_caches()
         .with_trace_store()
+        .with_allocator_metadata()
         .with_own_signal_stacks(&stacks);
     roots::scan_mappings(
         &mut graph,

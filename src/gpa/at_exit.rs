@@ -143,6 +143,7 @@ impl GeneralPurposeAllocator {
         let own = OwnState::new(&super::own_thread_locals(), &[])
             .with_trace_caches()
             .with_trace_store()
+            .with_allocator_metadata()
             .with_own_signal_stacks(stacks);
         roots::scan_mappings(
             &mut graph,

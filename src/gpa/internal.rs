@@ -247,6 +247,14 @@ pub fn owns(address: usize) -> bool {
     address.wrapping_sub(start) < region_len() && start != 0
 }
 
+/// The live map's bytes (`[start, end)`), once the region exists: gpa's bookkeeping (one bit
+/// per granule of the region), which a conservative leak scan must not take for the program's
+/// pointers (`leakcheck::roots::OwnState::with_allocator_metadata`).
+pub fn live_map_range() -> Option<(usize, usize)> {
+    let map = LIVE_MAP.load(Ordering::Acquire);
+    (map != 0).then(|| (map, map + live_map_len(MAX_LEN.load(Ordering::Acquire))))
+}
+
 /// The region's length (0 before it exists).
 #[inline(always)]
 fn region_len() -> usize {

@@ -89,6 +89,18 @@ pub(crate) use internal::enter_emergency as enter_emergency_allocation;
 pub(crate) use leaks::{Examine, LiveBlock};
 pub(crate) use size_class::MAX_SMALL_ALIGN;
 
+/// The internal heap's live map (`[start, end)`), once it exists: see
+/// `leakcheck::roots::OwnState::with_allocator_metadata`.
+pub(crate) fn internal_live_map() -> Option<(usize, usize)> {
+    internal::live_map_range()
+}
+
+/// Calls `visit` with each page-map leaf's bytes: see
+/// `leakcheck::roots::OwnState::with_allocator_metadata`.
+pub(crate) fn for_each_page_map_leaf(visit: &mut dyn FnMut(usize, usize)) {
+    pagemap::for_each_leaf(visit);
+}
+
 /// The library's own per-thread state of the calling thread, `(address, bytes)` each: every
 /// variable the crate defines with `fast_thread_local!` (heap cache, sampling state, trace
 /// capture state, the blocks a C call has in flight, the checked libc call in progress). They

@@ -63,6 +63,18 @@ pub enum Entry {
     Guarded(*const Area),
 }
 
+/// Calls `visit` with each leaf's bytes (`[start, end)`): tagged words naming segments,
+/// large blocks' headers and guarded areas, gpa's bookkeeping that a conservative leak scan
+/// must not take for the program's pointers.
+pub fn for_each_leaf(visit: &mut dyn FnMut(usize, usize)) {
+    for leaf in &TOP {
+        let leaf = leaf.load(Ordering::Acquire) as usize;
+        if leaf != 0 {
+            visit(leaf, leaf + core::mem::size_of::<Leaf>());
+        }
+    }
+}
+
 #[inline]
 fn split(address: usize) -> Option<(usize, usize)> {
     let chunk = address >> SEGMENT_SHIFT;
