@@ -17,7 +17,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 
 use super::heap::{self, Heap};
-use super::segment::{Page, Segment, SLOT_FREED, SLOT_LIVE, UNITS, UNIT_SIZE};
+use super::segment::{Page, Segment, SLOT_FREED, SLOT_LIVE, UNITS};
 use super::{internal, lock, Check, GeneralPurposeAllocator, OnError};
 use crate::report::{FindingKind, RawFinding};
 use crate::trace::TraceId;
@@ -316,7 +316,7 @@ impl GeneralPurposeAllocator {
         // what it reports, so nothing is reported twice).
         let carved = (page.carved as usize).min(page.capacity as usize);
         let tail = page.slot_address(carved);
-        let page_end = page.start as usize + page.units as usize * UNIT_SIZE;
+        let page_end = page.end();
         if page.zeroed_tail && carved != 0 && tail < page_end && readable(tail, page_end - tail) {
             // SAFETY: the caller may read and repair the page (it owns the heap, or nobody
             // does), and its tail is readable.

@@ -1004,6 +1004,12 @@ impl Page {
         self.c_start = (self.start as u64).wrapping_mul(inverse);
     }
 
+    /// The address just past the page's last unit.
+    #[inline]
+    pub fn end(&self) -> usize {
+        self.start as usize + self.units as usize * UNIT_SIZE
+    }
+
     /// The address of slot `index`.
     #[inline]
     pub fn slot_address(&self, index: usize) -> usize {

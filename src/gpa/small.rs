@@ -1934,7 +1934,7 @@ fn redzone_scan<const REPAIR: bool, const LONG_AVX2: bool>(
         }
     }
     let reach_end = start + requested + reach;
-    let page_end = page.start as usize + page.units as usize * UNIT_SIZE;
+    let page_end = page.end();
     let zeroed = segment.zero_units && segment.guard_free_units;
     #[cfg(target_arch = "x86_64")]
     if !repair && reach_end.saturating_sub(start + block_size) <= NEIGHBOUR_SPAN {
@@ -2666,7 +2666,7 @@ pub(super) mod tests {
                 }
                 let block_size = page.block_size as usize;
                 let reach_end = start + requested + FREE_REACH;
-                let page_end = page.start as usize + page.units as usize * UNIT_SIZE;
+                let page_end = page.end();
                 let zeroed = segment.zero_units && segment.guard_free_units;
                 let limit = reach_end.min(page_end);
                 let both = || {

@@ -289,20 +289,6 @@ fn range(p: *const u8, len: usize, access: Access, call: &'static str) {
     }
 }
 
-/// The range check of the new limits at `limit` (`struct rlimit`, two words: soft, hard) of a
-/// `setrlimit` or `prlimit` of this process, then, where they can be read, what lowering
-/// `RLIMIT_NOFILE`'s hard limit needs first
-/// ([`crate::capi::process::confine::before_descriptor_limit`]). A null pointer, or one the
-/// check found bad, is left to the kernel.
-fn descriptor_limit(resource: i32, limit: *const u8, call: &'static str) {
-    if limit.is_null() || !readable(gpa(), limit as usize, TWO_WORDS, call) {
-        return;
-    }
-    // SAFETY: `readable` found both words mapped and inside no block's redzone or freed bytes.
-    let hard = unsafe { (limit as *const u64).add(1).read_unaligned() };
-    crate::capi::process::confine::before_descriptor_limit(resource, hard);
-}
-
 /// The bytes of `struct sigaction` (152 on x86-64) glibc's `__libc_sigaction` copies from
 /// `act` in user code: the handler (0), the 128-byte mask (8) and the flags (136).
 const SIGACTION_COPIED: usize = 140;
@@ -529,15 +515,15 @@ checked! {
         range(limit, TWO_WORDS, Access::Write, "getrlimit(old_rlim)");
     }
     pub(super) fn setrlimit_checked(resource: i32, limit: *mut u8) -> i32, SETRLIMIT as RlimitFn, {
-        descriptor_limit(resource, limit, "setrlimit(new_rlim)");
+        range(limit, TWO_WORDS, Access::Read, "setrlimit(new_rlim)");
+        crate::capi::process::confine::before_descriptor_limit(resource, limit as usize);
     }
     pub(super) fn prlimit_checked(pid: i32, resource: i32, new: *const u8, old: *mut u8) -> i32, PRLIMIT as PrlimitFn, {
+        range(new, TWO_WORDS, Access::Read, "prlimit(new_rlim)");
         range(old, TWO_WORDS, Access::Write, "prlimit(old_rlim)");
         // SAFETY: no preconditions.
         if pid == 0 || pid == unsafe { libc::getpid() } {
-            descriptor_limit(resource, new, "prlimit(new_rlim)");
-        } else {
-            range(new, TWO_WORDS, Access::Read, "prlimit(new_rlim)");
+            crate::capi::process::confine::before_descriptor_limit(resource, new as usize);
         }
     }
     pub(super) fn uname_checked(buf: *mut u8) -> i32, UNAME as OneBufferFn, {

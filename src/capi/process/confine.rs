@@ -77,20 +77,30 @@ pub fn before_confinement(confinement: Confinement) {
     }
 }
 
-/// `setrlimit` or `prlimit` (on this process) about to set `RLIMIT_NOFILE`'s hard limit to
-/// `hard`: below [`crate::os::held::HELD_FROM`] the report's files could no longer be opened
-/// at exit (a process that lowers it to the descriptors it has open, as privilege-separated
-/// daemons' children do; Valgrind, which writes to a descriptor it opened at start, reports
-/// them), and the process was listed "not checked". So it is a confinement
+/// `setrlimit` or `prlimit` on this process (their wrappers, or `syscall` with
+/// `SYS_setrlimit` or `SYS_prlimit64`) about to set `resource`'s limits to the `struct
+/// rlimit` at `limit` (its second word the hard limit, read only where readable: a bad
+/// pointer is the kernel's `EFAULT` to give). A hard `RLIMIT_NOFILE` below
+/// [`crate::os::held::HELD_FROM`] leaves no descriptor for the report's files at exit (a
+/// process that lowers it to the descriptors it has open, as privilege-separated daemons'
+/// children do; Valgrind, which writes to a descriptor it opened at start, reports them), and
+/// the process was listed "not checked". So it is a confinement
 /// ([`Confinement::Descriptors`]): the memory map's descriptor is kept, the loaded objects'
 /// files are opened (for the report's frames) and, under `gpa run`, the report's files are
 /// made now, all held above the new limit (a descriptor over the limit stays usable). Only
 /// when checking; `errno` is kept.
-pub fn before_descriptor_limit(resource: c_int, hard: u64) {
-    if resource == libc::RLIMIT_NOFILE as c_int
-        && hard < crate::os::held::HELD_FROM as u64 + 16
-        && checking()
-    {
+pub fn before_descriptor_limit(resource: c_int, limit: usize) {
+    if resource != libc::RLIMIT_NOFILE as c_int || limit == 0 || !checking() {
+        return;
+    }
+    let hard = limit.wrapping_add(8);
+    if !(crate::os::readable(hard) && crate::os::readable(hard.wrapping_add(7))) {
+        return;
+    }
+    // SAFETY: a word whose first and last bytes are readable (at most two pages, both
+    // mapped).
+    let hard = unsafe { (hard as *const u64).read_unaligned() };
+    if hard < crate::os::held::HELD_FROM as u64 + 16 {
         DESCRIPTORS_LIMITED.store(true, Ordering::Relaxed);
         before_confinement(Confinement::Descriptors);
     }
@@ -104,21 +114,6 @@ static DESCRIPTORS_LIMITED: AtomicBool = AtomicBool::new(false);
 /// of a descriptor.
 pub fn descriptors_limited() -> bool {
     DESCRIPTORS_LIMITED.load(Ordering::Relaxed)
-}
-
-/// [`before_descriptor_limit`] for the system call itself (`syscall(SYS_setrlimit)`, or
-/// `SYS_prlimit64` on this process): the new limits at `limit` (`struct rlimit`, the hard
-/// limit its second word), read only where readable (a bad pointer is the kernel's `EFAULT`
-/// to give).
-pub fn before_descriptor_limit_at(resource: c_int, limit: usize) {
-    if resource != libc::RLIMIT_NOFILE as c_int || limit == 0 || limit % 8 != 0 {
-        return;
-    }
-    let hard = limit + 8;
-    if crate::os::readable(hard) && crate::os::readable(hard + 7) {
-        // SAFETY: an aligned word whose first and last bytes are readable (one page).
-        before_descriptor_limit(resource, unsafe { (hard as *const u64).read_volatile() });
-    }
 }
 
 /// `PR_SET_SECCOMP` (Linux's `prctl` option 22).

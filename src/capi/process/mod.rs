@@ -783,9 +783,9 @@ pub unsafe extern "C" fn syscall_watched(
         libc::SYS_landlock_restrict_self => {
             confine::before_confinement(confine::Confinement::Filter);
         }
-        libc::SYS_setrlimit => confine::before_descriptor_limit_at(a1 as c_int, a2 as usize),
+        libc::SYS_setrlimit => confine::before_descriptor_limit(a1 as c_int, a2 as usize),
         libc::SYS_prlimit64 if a1 == 0 || a1 == sys::getpid() as libc::c_long => {
-            confine::before_descriptor_limit_at(a2 as c_int, a3 as usize);
+            confine::before_descriptor_limit(a2 as c_int, a3 as usize);
         }
         // The report, as at `_exit` (lifecycle.md item 4).
         libc::SYS_exit_group => exit_now(a1 as c_int),
