@@ -1306,7 +1306,7 @@ fn walk_remembered(fp: usize, low: usize, high: usize, depth: usize) -> TraceId 
     walk_remembered_in(caches(), fp, low, high, depth, 0)
 }
 
-/// [`walk_remembered`] with the calling thread's `caches` (`None`: it has none), in the
+/// `walk_remembered` (the tests' form) with the calling thread's `caches` (`None`: it has none), in the
 /// remembered walk chosen by `fp` and `lane` (see [`capture_id_walking_frames`]).
 #[inline(always)]
 fn walk_remembered_in(

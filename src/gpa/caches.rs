@@ -21,7 +21,7 @@
 //! # Design
 //! Matching needs the block's allocation trace (safety mode with traces, or a leak check's own
 //! trace) and symbols; a block without either is never left out. Symbolized function names are
-//! cached per return address ([`crate::report::symbolize::functions_at`]). Callers hold the
+//! cached per return address (`report::symbolize`'s `functions_at`). Callers hold the
 //! GPA's re-entrancy guard: symbolization and the pattern list allocate from the internal heap.
 
 use super::lock::Lock;

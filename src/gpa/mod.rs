@@ -527,7 +527,7 @@ type BlockCells<'a> = (
 );
 
 /// What the GPA knows of the block whose memory holds an address, live or freed
-/// ([`GeneralPurposeAllocator::block_containing`]).
+/// ([`GeneralPurposeAllocator::block_containing_located`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct BlockSpan {
     /// The block's first byte (what its allocation returned).

@@ -285,7 +285,7 @@ impl Suppressions {
         self.entries.extend(other.entries);
     }
 
-    /// The built-in set ([`BUILT_IN`]).
+    /// The built-in set (`default.supp`, compiled in).
     pub fn built_in() -> Suppressions {
         Suppressions::parse(BUILT_IN, "<built-in>").unwrap_or_default()
     }
@@ -300,7 +300,7 @@ impl Suppressions {
     }
 
     /// Parses suppressions in either format (see the module docs); `origin` names the source
-    /// in error messages and in [`Entry::origin`].
+    /// in error messages and in each entry's `origin`.
     pub fn parse(text: &str, origin: &str) -> Result<Suppressions, ParseError> {
         let mut entries = std::vec::Vec::new();
         let mut lines = text.lines().enumerate().peekable();

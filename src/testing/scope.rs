@@ -2,7 +2,7 @@
 //! `std.testing.allocator`, for Rust code that allocates through `Box`, `Vec`, `String`...).
 //!
 //! # Use
-//! Make a [`GeneralPurposeAllocator`](crate::GeneralPurposeAllocator) the test binary's
+//! Make a [`GeneralPurposeAllocator`] the test binary's
 //! `#[global_allocator]`, then wrap each test body:
 //!
 //! ```no_run
@@ -451,7 +451,7 @@ fn prewarm() {
 ///
 /// # Panics
 /// When the binary's global allocator is not a
-/// [`GeneralPurposeAllocator`](crate::GeneralPurposeAllocator); a panic of `test` propagates
+/// [`GeneralPurposeAllocator`]; a panic of `test` propagates
 /// (without a verdict).
 ///
 /// Example: the [`testing`](crate::testing) module documentation.
@@ -573,7 +573,7 @@ fn is_lazy_init(id: TraceId) -> bool {
 /// destructors afterwards. So each scope counts the threads created inside it that have not
 /// exited; the count drops in a pthread key destructor, which glibc runs after Rust's TLS
 /// destructors (those are registered with `__cxa_thread_atexit_impl`). The end of a scope
-/// waits (at most [`CHILD_EXIT_WAIT`]) for its count to reach zero before collecting leaks.
+/// waits (at most `CHILD_EXIT_WAIT`, 2 s) for its count to reach zero before collecting leaks.
 #[cfg(all(
     target_os = "linux",
     target_env = "gnu",

@@ -34,7 +34,7 @@
 //! below) and puts the extent in a FIFO **quarantine** bounded in bytes
 //! (`Config::guard_quarantine_bytes`): until it leaves, any access faults and the address is
 //! not reused. Extents that left the
-//! quarantine are reused by exact page count (up to [`EXACT_LISTS`] pages) or first fit.
+//! quarantine are reused by exact page count (up to [`area::EXACT_LISTS`] pages) or first fit.
 //!
 //! # Contents kept after free
 //! Valgrind keeps a freed block's bytes while it is in its free queue (`--freelist-vol`), so a
@@ -61,7 +61,7 @@
 //! memory, no system call), so the block has an address of its own and any access to it
 //! faults.
 //!
-//! The area is registered in the page map under its header ([`SegmentKind::Guarded`]), so
+//! The area is registered in the page map under its header ([`super::segment::SegmentKind::Guarded`]), so
 //! the GPA's common paths (free of any pointer, `block_layout`, `manages`) find it as they find
 //! small segments and large blocks. The **owner map** gives, for every page of the block area,
 //! the record of the extent that contains it: a fault address is mapped to its block without a
