@@ -22,6 +22,19 @@ use gpa::__capi as capi;
 
 /// Runs when the library is loaded, before the program's constructors and `main`.
 extern "C" fn constructor() {
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    {
+        extern "C" {
+            /// The bounds the linker gives the section of the stubs' restartable ranges
+            /// (`gpa::c_entry`'s `malloc` and `free`, expanded below).
+            static __start_gpa_fast_restart: u8;
+            static __stop_gpa_fast_restart: u8;
+        }
+        gpa::__capi::entry::register_restart_table(
+            core::ptr::addr_of!(__start_gpa_fast_restart) as usize,
+            core::ptr::addr_of!(__stop_gpa_fast_restart) as usize,
+        );
+    }
     capi::init();
 }
 

@@ -582,6 +582,12 @@ fn a_signal_during_the_exit_report_neither_hangs_nor_cuts_it_short() {
 /// unwinder's cache allocates from the internal heap): the process never ended. Now the
 /// report waits 2 s at most and goes without the leak check, saying why (lifecycle.md item
 /// 21); where the probe found no lock held, the leak check runs as before.
+///
+/// Since `os::signal::defer` (stop 52) a program's handler never runs inside gpa's
+/// allocator, as under Valgrind, whose handlers run between the program's instructions
+/// only: the handler's `dladdr` never finds the thread inside the allocator, its last try
+/// stops the thread elsewhere, and the probe finds no lock held ("free") in every run, with
+/// the leak check (Valgrind's 40 bytes definitely lost) in every way the process ends.
 #[test]
 fn a_lock_held_for_ever_by_another_thread_neither_hangs_the_report_nor_the_process() {
     if !gcc_or_skip() {
@@ -610,17 +616,17 @@ fn a_lock_held_for_ever_by_another_thread_neither_hangs_the_report_nor_the_proce
             }
             let (status, json, stderr) = finish(child, &dir, &what);
             assert_eq!(status.code(), Some(code), "{what}: {stderr}");
+            assert!(
+                !held,
+                "{what}: the handler ran inside gpa's allocator: {stderr}"
+            );
             let process = process(&json);
-            if held {
-                assert_eq!(process["leaks_checked"], false, "{what}: {stderr}");
-                assert!(
-                    stderr.contains("held one of gpa's locks and did not release it"),
-                    "{what}: {stderr}"
-                );
-            } else {
+            assert_eq!(process["status"], "checked", "{what}: {stderr}");
+            if how != "exit" {
+                // A process ended by a signal says whether its leaks were checked.
                 assert_eq!(process["leaks_checked"], true, "{what}: {stderr}");
-                assert_eq!(gpa_leak_totals(&json)[0], (1, 40), "{what}: {stderr}");
             }
+            assert_eq!(gpa_leak_totals(&json)[0], (1, 40), "{what}: {stderr}");
         }
     }
 }

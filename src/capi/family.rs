@@ -423,6 +423,7 @@ extern "C-unwind" fn new_checked(
 /// thrown (see the module docs). `nothrow`: null on failure instead.
 #[inline]
 pub fn operator_new(size: usize, family: Family, align: usize, nothrow: bool) -> *mut u8 {
+    let _call = crate::gpa::CCall::enter();
     let block = try_new(size, family, align);
     if !block.is_null() {
         return block;
@@ -473,6 +474,7 @@ fn new_failed(size: usize, family: Family, align: usize, nothrow: bool) -> *mut 
 /// In fast mode, `memory` is null or a live block from these functions or `malloc`.
 #[inline(always)]
 pub unsafe fn operator_delete(memory: *mut u8, release: Release) {
+    let _call = crate::gpa::CCall::enter();
     let gpa = gpa();
     if !gpa.config().safety {
         // SAFETY: forwarded caller contract.

@@ -254,6 +254,7 @@ fn alloc_aligned(size: usize, align: usize) -> *mut u8 {
 /// C `malloc`: `size` bytes aligned to 16; null with `errno = ENOMEM` on failure.
 #[inline]
 pub fn malloc(size: usize) -> *mut u8 {
+    let _call = crate::gpa::CCall::enter();
     let block = crate::gpa::c_malloc(size);
     if !block.is_null() {
         return block;
@@ -338,6 +339,7 @@ fn malloc_checked(gpa: &GeneralPurposeAllocator, size: usize) -> *mut u8 {
 /// In fast mode, `memory` is null or a live block from these functions.
 #[inline]
 pub unsafe fn free(memory: *mut u8) {
+    let _call = crate::gpa::CCall::enter();
     // SAFETY: forwarded caller contract.
     if unsafe { crate::gpa::c_free(memory) } {
         return;
@@ -528,6 +530,7 @@ fn release_unknown(gpa: &GeneralPurposeAllocator, memory: *mut u8) {
 /// Always inlined into the exported `calloc` (as `#[inline]` it was, or not, by the build).
 #[inline(always)]
 pub fn calloc(count: usize, size: usize) -> *mut u8 {
+    let _call = crate::gpa::CCall::enter();
     // Fast mode's fast path, inlined into the exported `calloc` as `malloc`'s (check mode
     // designates no GPA: one load and a test).
     if let Some(total) = count.checked_mul(size) {
@@ -636,6 +639,7 @@ unsafe extern "C-unwind" fn realloc_checked(
 /// As for [`free`].
 #[inline]
 pub unsafe fn realloc(memory: *mut u8, size: usize) -> *mut u8 {
+    let _call = crate::gpa::CCall::enter();
     if memory.is_null() {
         return malloc(size);
     }
@@ -816,6 +820,7 @@ unsafe fn realloc_unknown(gpa: &GeneralPurposeAllocator, memory: *mut u8, size: 
 /// # Safety
 /// As for [`free`].
 pub unsafe fn reallocarray(memory: *mut u8, count: usize, size: usize) -> *mut u8 {
+    let _call = crate::gpa::CCall::enter();
     match count.checked_mul(size) {
         // SAFETY: forwarded caller contract.
         Some(total) => unsafe { realloc(memory, total) },
@@ -843,6 +848,7 @@ fn aligned_size(size: usize) -> usize {
 /// # Safety
 /// `out` is valid for a pointer write.
 pub unsafe fn posix_memalign(out: *mut *mut u8, align: usize, size: usize) -> i32 {
+    let _call = crate::gpa::CCall::enter();
     if !align.is_power_of_two() || align % core::mem::size_of::<usize>() != 0 {
         return libc::EINVAL;
     }
@@ -862,6 +868,7 @@ pub unsafe fn posix_memalign(out: *mut *mut u8, align: usize, size: usize) -> i3
 /// `memalign`, which rounds it up to one (`aligned_alloc(63, 8)` gives a 64-byte aligned
 /// block under glibc 2.36 and Valgrind 3.19).
 pub fn aligned_alloc(align: usize, size: usize) -> *mut u8 {
+    let _call = crate::gpa::CCall::enter();
     if !align.is_power_of_two() {
         if rejects_odd_alignment() {
             return fail(libc::EINVAL);
@@ -915,6 +922,7 @@ fn fishy_if_failed(block: *mut u8, function: &'static str, size: usize) -> *mut 
 
 /// C `memalign`: like glibc, an `align` that is not a power of two is rounded up to one.
 pub fn memalign(align: usize, size: usize) -> *mut u8 {
+    let _call = crate::gpa::CCall::enter();
     let Some(align) = align.max(MIN_ALIGN).checked_next_power_of_two() else {
         return fail(libc::EINVAL);
     };
@@ -923,6 +931,7 @@ pub fn memalign(align: usize, size: usize) -> *mut u8 {
 
 /// C `valloc`: page-aligned.
 pub fn valloc(size: usize) -> *mut u8 {
+    let _call = crate::gpa::CCall::enter();
     fishy_if_failed(
         alloc_aligned(aligned_size(size), crate::os::page_size()),
         "valloc",
@@ -932,6 +941,7 @@ pub fn valloc(size: usize) -> *mut u8 {
 
 /// C `pvalloc`: page-aligned, size rounded up to whole pages.
 pub fn pvalloc(size: usize) -> *mut u8 {
+    let _call = crate::gpa::CCall::enter();
     let page = crate::os::page_size();
     match size.max(1).checked_next_multiple_of(page) {
         Some(rounded) => alloc_aligned(rounded, page),
@@ -942,6 +952,7 @@ pub fn pvalloc(size: usize) -> *mut u8 {
 /// C `malloc_usable_size`: the bytes the caller may use (the requested size in check mode, so
 /// that using them all never touches a canary); 0 for null or an unknown pointer.
 pub fn malloc_usable_size(memory: *const u8) -> usize {
+    let _call = crate::gpa::CCall::enter();
     if memory.is_null() {
         return 0;
     }
@@ -964,6 +975,7 @@ pub fn malloc_usable_size(memory: *const u8) -> usize {
 /// # Safety
 /// As for [`free`].
 pub unsafe fn free_sized(memory: *mut u8, size: usize) {
+    let _call = crate::gpa::CCall::enter();
     // SAFETY: forwarded caller contract.
     unsafe { free_with_claim(memory, size, MIN_ALIGN) }
 }
@@ -973,6 +985,7 @@ pub unsafe fn free_sized(memory: *mut u8, size: usize) {
 /// # Safety
 /// As for [`free`].
 pub unsafe fn free_aligned_sized(memory: *mut u8, align: usize, size: usize) {
+    let _call = crate::gpa::CCall::enter();
     // SAFETY: forwarded caller contract.
     unsafe { free_with_claim(memory, size, align.max(MIN_ALIGN)) }
 }
@@ -1101,6 +1114,10 @@ pub fn init() {
     process::on_start();
     process::confine::after_start();
     threads::resolve();
+    // In every mode, a program's handlers of asynchronous signals wait for the interrupted
+    // allocator call to end (`os::signal::defer`): a handler that allocates meets no
+    // half-done state of gpa's, and no lock its own thread holds.
+    crate::os::signal::defer::set_busy_test(crate::gpa::defer_signal);
     if state.settings.mode.checks() || state.settings.guard_sample != 0 {
         exit::register_crash_report();
     }

@@ -48,7 +48,7 @@
 pub use super::c_paths::{
     entry_attend_own_page, entry_free_marked, entry_malloc_carve, C_DIRECT_BELOW, C_FREE_KEY,
 };
-pub use super::heap::C_HEAP_GPA;
+pub use super::heap::{after_c_call, C_HEAP_GPA};
 pub use super::observer::ACTIVE as OBSERVER_GATE;
 
 use super::heap::{self, Heap};
@@ -58,6 +58,8 @@ use super::segment::{self, Page, Segment, SEGMENT_SHIFT, UNITS, UNIT_SIZE};
 pub const C_HEAP: usize = heap::C_HEAP_OFFSET;
 /// Byte offset of the remembered segments in the thread's state.
 pub const C_SEGMENTS: usize = heap::C_SEGMENTS_OFFSET;
+/// Byte offset of the count of C calls in progress in the thread's state (`u64`).
+pub const C_CALLS: usize = heap::C_CALLS_OFFSET;
 /// The remembered segments' way of a pointer: `(pointer >> WAY_SHIFT) & WAY_MASK` is the byte
 /// offset of its entry (`heap::is_own_c_segment`'s `(base >> SEGMENT_SHIFT) % ways`, times 8).
 pub const WAY_SHIFT: u32 = SEGMENT_SHIFT - 3;
@@ -91,6 +93,35 @@ pub const PAGE_C_START: usize = segment::PAGE_C_START_OFFSET;
 pub const PAGE_C_SHIFT: usize = segment::PAGE_C_SHIFT_OFFSET;
 /// See [`PAGE_C_INVERSE`] (`u64`, compared from memory).
 pub const PAGE_CARVED: usize = core::mem::offset_of!(Page, carved);
+
+/// The stubs' restartable ranges as the preload library registered them: the bounds of its
+/// `gpa_fast_restart` section (`[start, end, restart]` triples of addresses, written by the
+/// stubs' assembly); 0 and 0 before.
+static RESTART_TABLE: [core::sync::atomic::AtomicUsize; 2] =
+    [const { core::sync::atomic::AtomicUsize::new(0) }; 2];
+
+/// Registers the stubs' restartable ranges: `[start, end)`, the `gpa_fast_restart` section of
+/// the object the stubs were expanded in (its linker-made `__start_` and `__stop_` symbols),
+/// `usize` triples.
+pub fn register_restart_table(start: usize, end: usize) {
+    RESTART_TABLE[1].store(end, core::sync::atomic::Ordering::Relaxed);
+    RESTART_TABLE[0].store(start, core::sync::atomic::Ordering::Release);
+}
+
+/// Where a thread interrupted at `ip` inside a stub's inline free-list update resumes so that
+/// the update runs again whole: a handler of the signal that interrupted it may allocate and
+/// free on the same page meanwhile (`os::signal::defer`). `None` outside those ranges.
+/// Async-signal-safe.
+pub fn restart_point(ip: usize) -> Option<usize> {
+    const ENTRY: usize = 3 * core::mem::size_of::<usize>();
+    let start = RESTART_TABLE[0].load(core::sync::atomic::Ordering::Acquire);
+    let end = RESTART_TABLE[1].load(core::sync::atomic::Ordering::Relaxed);
+    (start..end).step_by(ENTRY).find_map(|entry| {
+        // SAFETY: the registered section holds `usize` triples from `start` to `end`.
+        let [from, to, restart] = unsafe { (entry as *const [usize; 3]).read() };
+        (from..to).contains(&ip).then_some(restart)
+    })
+}
 
 // The layout the assembly assumes.
 const _: () = assert!(PAGE_FREE == 0);
@@ -139,6 +170,34 @@ macro_rules! __c_entry_frame_close {
     };
 }
 
+/// A stub's call of the Rust function `$target` (an operand name in braces), counted as a C
+/// call in progress (`heap::CCall`, in assembly: `r11` is neither an argument nor saved):
+/// when the count word does not drop to zero (a call inside another, or signals kept for
+/// the end of the call: `heap::defer_signal`), `heap::after_c_call` sees to them, the result
+/// in `rax` kept on the stack (two words: the alignment stays 16 bytes).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __c_entry_call {
+    ($target:literal) => {
+        concat!(
+            "mov r11, qword ptr [rip + {anchor}.thread@GOTTPOFF]\n",
+            "inc qword ptr fs:[r11 + {c_calls}]\n",
+            "call ",
+            $target,
+            "\n",
+            "mov r11, qword ptr [rip + {anchor}.thread@GOTTPOFF]\n",
+            "dec qword ptr fs:[r11 + {c_calls}]\n",
+            "je 71f\n",
+            "push rax\n",
+            "push rax\n",
+            "call {replay}\n",
+            "pop rax\n",
+            "pop rax\n",
+            "71:",
+        )
+    };
+}
+
 /// The body of the exported C `malloc` (a `#[unsafe(naked)] extern "C"` function of one
 /// `usize` argument returning a pointer): the direct-table path of `c_paths::c_malloc`
 /// without a frame; everything else through `capi::malloc_general` (no C heap, the sampled
@@ -150,6 +209,7 @@ macro_rules! c_malloc_entry {
     () => {
         core::arch::naked_asm!(
             ".cfi_startproc",
+            "80:",
             "mov rax, qword ptr [rip + {anchor}.thread@GOTTPOFF]",
             "mov rax, qword ptr fs:[rax + {c_heap}]",
             "test rax, rax",
@@ -176,6 +236,7 @@ macro_rules! c_malloc_entry {
             "jne 5f",
             "6:",
             "mov qword ptr [rsi + {page_free}], rdx",
+            "81:",
             "inc dword ptr [rsi + {page_used}]",
             "prefetcht0 byte ptr [rdx]",
             "mov qword ptr [rax + 8], 0",
@@ -183,11 +244,11 @@ macro_rules! c_malloc_entry {
             // The general path, with the frame the Rust entry had.
             "2:",
             $crate::__c_entry_frame_open!(),
-            "call {general}",
+            $crate::__c_entry_call!("{general}"),
             $crate::__c_entry_frame_close!(),
             "3:",
             $crate::__c_entry_frame_open!(),
-            "call {rest}",
+            $crate::__c_entry_call!("{rest}"),
             $crate::__c_entry_frame_close!(),
             // The link failed `link_in_unit`: the end of the list goes on above; any other link
             // goes with the page to `entry_malloc_carve`, whose `Page::pop` tests it again and
@@ -197,8 +258,14 @@ macro_rules! c_malloc_entry {
             "je 6b",
             // The page in `rsi`, the countdown already counted.
             "4:",
+            // Where a signal handler's `malloc` would meet this one's pop half done: run
+            // from the start again (`restart_point`).
+            ".pushsection gpa_fast_restart, \"awR\"",
+            ".quad 80b, 81b, 80b",
+            ".quad 5b, 4b, 80b",
+            ".popsection",
             $crate::__c_entry_frame_open!(),
-            "call {carve}",
+            $crate::__c_entry_call!("{carve}"),
             $crate::__c_entry_frame_close!(),
             ".cfi_endproc",
             anchor = sym $crate::tls::SYMBOL_ANCHOR,
@@ -212,6 +279,8 @@ macro_rules! c_malloc_entry {
             general = sym $crate::__capi::malloc_general,
             rest = sym $crate::__capi::malloc_rest,
             carve = sym $crate::__capi::entry::entry_malloc_carve,
+            c_calls = const $crate::__capi::entry::C_CALLS,
+            replay = sym $crate::__capi::entry::after_c_call,
         )
     };
 }
@@ -228,6 +297,7 @@ macro_rules! c_free_entry {
     () => {
         core::arch::naked_asm!(
             ".cfi_startproc",
+            "90:",
             // `heap::is_own_c_segment(base, observer::gate())`.
             "mov rax, qword ptr [rip + {gate}]",
             "mov rcx, qword ptr [rip + {anchor}.thread@GOTTPOFF]",
@@ -260,35 +330,44 @@ macro_rules! c_free_entry {
             "cmp qword ptr [rdi + 8], rax",
             "je 3f",
             "mov qword ptr [rdi + 8], rax",
+            "91:",
             "mov rax, qword ptr [rsi + {page_free}]",
             "mov qword ptr [rdi], rax",
             "mov qword ptr [rsi + {page_free}], rdi",
+            "92:",
             "dec dword ptr [rsi + {page_used}]",
             "js 4f",
             "ret",
+            // Where a signal handler's `malloc` or `free` would meet this one's push half
+            // done: from the start again before the key is set, else from the push's start
+            // (`restart_point`).
+            ".pushsection gpa_fast_restart, \"awR\"",
+            ".quad 90b, 91b, 90b",
+            ".quad 91b, 92b, 91b",
+            ".popsection",
             // The general path, with the frame the Rust entry had: `free_general` with a
             // designated GPA, else (check mode) `free_undesignated`.
             "2:",
             $crate::__c_entry_frame_open!(),
             "cmp qword ptr [rip + {heap_gpa}], 0",
             "je 5f",
-            "call {general}",
+            $crate::__c_entry_call!("{general}"),
             ".cfi_remember_state",
             $crate::__c_entry_frame_close!(),
             ".cfi_restore_state",
             "5:",
-            "call {undesignated}",
+            $crate::__c_entry_call!("{undesignated}"),
             $crate::__c_entry_frame_close!(),
             // The slot in `rdi`, its page in `rsi`.
             "3:",
             $crate::__c_entry_frame_open!(),
-            "call {marked}",
+            $crate::__c_entry_call!("{marked}"),
             $crate::__c_entry_frame_close!(),
             // The page in `rsi`.
             "4:",
             $crate::__c_entry_frame_open!(),
             "mov rdi, rsi",
-            "call {attend}",
+            $crate::__c_entry_call!("{attend}"),
             $crate::__c_entry_frame_close!(),
             ".cfi_endproc",
             gate = sym $crate::__capi::entry::OBSERVER_GATE,
@@ -312,6 +391,8 @@ macro_rules! c_free_entry {
             undesignated = sym $crate::__capi::free_undesignated,
             marked = sym $crate::__capi::entry::entry_free_marked,
             attend = sym $crate::__capi::entry::entry_attend_own_page,
+            c_calls = const $crate::__capi::entry::C_CALLS,
+            replay = sym $crate::__capi::entry::after_c_call,
         )
     };
 }

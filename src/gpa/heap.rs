@@ -166,6 +166,18 @@ struct ThreadState {
     /// Segments of `c_heap` (base + 1; 0 when empty), direct-mapped by segment address: a free
     /// into one of them needs neither the page map nor the header checks (see `c_paths`).
     c_segments: [Cell<usize>; C_SEGMENT_WAYS],
+    /// The C entry points' calls in progress on this thread (`c_entry`'s stubs and
+    /// [`CCall`]) in the low 32 bits, and [`SIGNALS_KEPT`] while `deferred` holds signals: a
+    /// program's signal handler waits for the outermost call to end ([`defer_signal`]). One
+    /// word, so that a call's end is one decrement and one test: zero when it was the
+    /// outermost and nothing was kept.
+    c_calls: Cell<u64>,
+    /// Signals kept for the end of the allocator call in progress, bit `n - 1` for signal `n`.
+    deferred: Cell<u64>,
+    /// The signal whose `siginfo_t` is in `deferred_info` (0: none).
+    deferred_info_signal: Cell<u32>,
+    /// The first kept signal's `siginfo_t` (128 bytes).
+    deferred_info: [Cell<u64>; 16],
 }
 
 /// Ways of the thread's cache of its C heap's segments.
@@ -174,6 +186,134 @@ pub(super) const C_SEGMENT_WAYS: usize = 8;
 pub(super) const C_HEAP_OFFSET: usize = core::mem::offset_of!(ThreadState, c_heap);
 /// Byte offset of the remembered segments in the thread's state (`c_entry`'s assembly).
 pub(super) const C_SEGMENTS_OFFSET: usize = core::mem::offset_of!(ThreadState, c_segments);
+/// Byte offset of the count of C calls in progress (`u64`; `c_entry`'s assembly).
+pub(super) const C_CALLS_OFFSET: usize = core::mem::offset_of!(ThreadState, c_calls);
+/// The bit of `ThreadState::c_calls` set while signals are kept for the end of the call.
+const SIGNALS_KEPT: u64 = 1 << 32;
+/// The count in `ThreadState::c_calls`.
+const CALLS: u64 = SIGNALS_KEPT - 1;
+const _: () = assert!(core::mem::size_of::<libc::siginfo_t>() == 16 * 8);
+
+/// Marks a C entry point's call in progress on the calling thread for its lifetime (the
+/// exported functions that are not `c_entry`'s stubs, which count in assembly): a program's
+/// handler of an asynchronous signal that arrives meanwhile runs when the outermost call
+/// ends ([`crate::os::signal::defer`]).
+pub struct CCall(());
+
+impl CCall {
+    /// Counts the call.
+    #[inline(always)]
+    pub fn enter() -> Self {
+        add_c_calls(1);
+        CCall(())
+    }
+}
+
+impl Drop for CCall {
+    #[inline(always)]
+    fn drop(&mut self) {
+        add_c_calls(u64::MAX);
+        if thread().c_calls.get() != 0 {
+            after_c_call();
+        }
+    }
+}
+
+/// Adds `delta` (wrapping) to the calling thread's `c_calls` in one instruction: the busy
+/// test ([`defer_signal`]) sets a bit of the word from a signal handler on this thread, which
+/// a separate load and store around it would undo.
+#[inline(always)]
+fn add_c_calls(delta: u64) {
+    let word = thread().c_calls.as_ptr();
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the calling thread's own word, live as long as the thread; one `add` to memory
+    // (a signal arrives before or after it, never inside).
+    unsafe {
+        core::arch::asm!("add qword ptr [{word}], {delta}", word = in(reg) word, delta = in(reg) delta, options(nostack));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    // SAFETY: as above; elsewhere nothing defers signals (no busy test is registered).
+    unsafe {
+        word.write(word.read().wrapping_add(delta));
+    }
+}
+
+/// The busy test of [`crate::os::signal::defer`] for a signal that interrupted the calling
+/// thread at `ip`: inside an inline free-list update of `c_entry`'s, the update's restart
+/// point; else whether the thread is inside the allocator (a C call in progress, or
+/// [`InsideAllocator`]), and if so `signal` (and the first kept signal's `info`) kept for
+/// [`replay_deferred`]. Async-signal-safe: the thread's own state only.
+pub fn defer_signal(
+    signal: libc::c_int,
+    info: *const libc::siginfo_t,
+    ip: usize,
+) -> crate::os::signal::defer::Busy {
+    use crate::os::signal::defer::Busy;
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    if let Some(to) = super::c_entry::restart_point(ip) {
+        return Busy::RestartAt(to);
+    }
+    let _ = ip;
+    let thread = thread();
+    if thread.c_calls.get() & CALLS == 0 && thread.inside.get() == 0 {
+        return Busy::No;
+    }
+    if !(1..=64).contains(&signal) {
+        return Busy::No;
+    }
+    if thread.deferred_info_signal.get() == 0 && !info.is_null() {
+        // SAFETY: the kernel's `siginfo_t`, 128 bytes, 8-aligned.
+        let words = unsafe { &*info.cast::<[u64; 16]>() };
+        for (kept, word) in thread.deferred_info.iter().zip(words) {
+            kept.set(*word);
+        }
+        thread.deferred_info_signal.set(signal as u32);
+    }
+    thread
+        .deferred
+        .set(thread.deferred.get() | 1u64 << (signal - 1));
+    thread.c_calls.set(thread.c_calls.get() | SIGNALS_KEPT);
+    Busy::Kept
+}
+
+/// The end of a C call whose count word did not drop to zero: a call ended inside another,
+/// or signals were kept; those are queued again once the outermost call has ended.
+#[inline(never)]
+pub extern "C" fn after_c_call() {
+    let thread = thread();
+    if thread.c_calls.get() == SIGNALS_KEPT {
+        replay_deferred();
+    }
+}
+
+/// Queues again every signal [`defer_signal`] kept for the calling thread (its outermost
+/// allocator call has ended): the program's handlers run before that call returns.
+#[inline(never)]
+pub extern "C" fn replay_deferred() {
+    let thread = thread();
+    if thread.inside.get() != 0 || thread.c_calls.get() & CALLS != 0 {
+        // Inside the allocator still: the end of the call or of `InsideAllocator` replays
+        // them.
+        return;
+    }
+    thread.c_calls.set(thread.c_calls.get() & CALLS);
+    let mut kept = thread.deferred.replace(0);
+    let info_signal = thread.deferred_info_signal.replace(0);
+    // SAFETY: 16 words make a `siginfo_t` (asserted above); any bits are a valid one to queue.
+    let info: libc::siginfo_t = unsafe {
+        core::mem::transmute::<[u64; 16], libc::siginfo_t>(core::array::from_fn(|word| {
+            thread.deferred_info[word].get()
+        }))
+    };
+    let all = kept;
+    while kept != 0 {
+        let signal = kept.trailing_zeros() as libc::c_int + 1;
+        kept &= kept - 1;
+        let info = (signal as u32 == info_signal).then_some(&info);
+        crate::os::signal::defer::replay(signal, info);
+    }
+    crate::os::signal::defer::unblock(all);
+}
 
 // `is_own_c_segment` adds 1 plus the count of observers to a segment-aligned address.
 const _: () = assert!(super::observer::MAX_OBSERVATIONS + 1 < super::segment::SEGMENT_SIZE);
@@ -321,6 +461,9 @@ impl Drop for InsideAllocator {
             thread
                 .c_heap
                 .set(thread.c_heap_parked.replace(core::ptr::null_mut()));
+            if thread.c_calls.get() == SIGNALS_KEPT {
+                replay_deferred();
+            }
         }
     }
 }

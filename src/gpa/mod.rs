@@ -84,7 +84,9 @@ use crate::PageAllocator;
 use lock::Lock;
 
 pub(crate) use c_paths::{c_calloc, c_free, c_free_validated, c_malloc, c_realloc};
-pub(crate) use heap::{c_heap_gpa, exit_hook_ran, inside_allocator, InsideAllocator};
+pub(crate) use heap::{
+    c_heap_gpa, defer_signal, exit_hook_ran, inside_allocator, CCall, InsideAllocator,
+};
 pub(crate) use internal::enter_emergency as enter_emergency_allocation;
 pub(crate) use leaks::{Examine, LiveBlock};
 pub(crate) use size_class::MAX_SMALL_ALIGN;

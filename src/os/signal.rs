@@ -93,6 +93,7 @@
 //!   the new image with `SIG_DFL` there (the kernel keeps only `SIG_IGN` across `exec`); the
 //!   signals that end the process pass `SIG_IGN` to the kernel, so it is kept.
 
+pub mod defer;
 mod legacy;
 #[cfg(target_arch = "x86_64")]
 mod step;
@@ -633,14 +634,13 @@ fn change_program_action(slot: usize, new: Option<&libc::sigaction>) -> libc::si
         write_program_action(slot, new);
         if PASSTHROUGH[slot].load(Ordering::Acquire) {
             // The kernel holds the program's own action, or ours while it is `SIG_DFL`.
-            let ours = own_action(TERMINATION_FLAGS);
             let kernel = if new.sa_sigaction == libc::SIG_DFL {
-                &ours
+                own_action(TERMINATION_FLAGS)
             } else {
-                new
+                defer::kernel_action(slot as c_int, new)
             };
             // SAFETY: valid pointers; the signal number is the slot's.
-            unsafe { real_sigaction(slot as c_int, kernel, core::ptr::null_mut()) };
+            unsafe { real_sigaction(slot as c_int, &kernel, core::ptr::null_mut()) };
         }
     }
     PROGRAM_LOCK.store(false, Ordering::Release);
@@ -661,8 +661,8 @@ pub unsafe fn sigaction(
     old: *mut libc::sigaction,
 ) -> c_int {
     let Some(slot) = installed_slot(signal) else {
-        // SAFETY: caller contract.
-        return unsafe { real_sigaction(signal, action, old) };
+        // SAFETY: caller contract; `real_sigaction` is the C library's.
+        return unsafe { defer::sigaction(signal, action, old, real_sigaction) };
     };
     // Structures that cannot be accessed (a wild pointer, a freed block behind gpa's guard
     // page) must not fault inside gpa: an action that cannot be read is the kernel's
@@ -714,8 +714,8 @@ pub unsafe fn set_handler(
             HandlerSemantics::Bsd => REAL_SIGNAL.load(Ordering::Acquire),
             HandlerSemantics::SystemV => REAL_SYSV_SIGNAL.load(Ordering::Acquire),
         };
-        if real == 0 {
-            // Not found: `signal` on `sigaction`.
+        if real == 0 || defer::wraps(signal) {
+            // Not found, or the handler is wrapped ([`defer`]): `signal` on `sigaction`.
             return set_handler_with_sigaction(signal, handler, semantics);
         }
         type Signal = unsafe extern "C" fn(c_int, libc::sighandler_t) -> libc::sighandler_t;
@@ -744,8 +744,8 @@ fn set_handler_with_sigaction(
     let action = handler_action(signal, handler, semantics);
     // SAFETY: all-zero bytes are a valid `sigaction`.
     let mut old: libc::sigaction = unsafe { core::mem::zeroed() };
-    // SAFETY: valid pointers.
-    if unsafe { real_sigaction(signal, &action, &mut old) } != 0 {
+    // SAFETY: valid pointers; `real_sigaction` is the C library's.
+    if unsafe { defer::sigaction(signal, &action, &mut old, real_sigaction) } != 0 {
         return libc::SIG_ERR;
     }
     old.sa_sigaction
