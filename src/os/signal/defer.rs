@@ -196,9 +196,61 @@ pub unsafe fn sigaction(
     result
 }
 
-/// The kernel's action for every wrapped signal: the program's handler, now or (when the
-/// thread is inside the allocator) once it has left.
+/// The kernel's action for every wrapped signal: [`decide`], then a jump (not a call) to the
+/// program's handler with the kernel's three arguments, so that no frame of gpa's lies
+/// between the signal frame and the handler: the stack the handler sees, unwinds and may
+/// leave by `longjmp` is the one the kernel made (a fatal signal the handler raises after
+/// unblocking it, as dash's `SIGINT` handler does, finds no gpa frame under it and gets its
+/// report with the leak check).
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
 extern "C" fn trampoline(signal: c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
+    core::arch::naked_asm!(
+        ".cfi_startproc",
+        "push rbp",
+        ".cfi_adjust_cfa_offset 8",
+        ".cfi_rel_offset rbp, 0",
+        "mov rbp, rsp",
+        ".cfi_def_cfa_register rbp",
+        // The three arguments kept (and the stack aligned to 16 bytes for the call).
+        "push rdi",
+        "push rsi",
+        "push rdx",
+        "sub rsp, 8",
+        "call {decide}",
+        "add rsp, 8",
+        "pop rdx",
+        "pop rsi",
+        "pop rdi",
+        "pop rbp",
+        ".cfi_def_cfa rsp, 8",
+        ".cfi_restore rbp",
+        "test rax, rax",
+        "je 2f",
+        "jmp rax",
+        "2:",
+        "ret",
+        ".cfi_endproc",
+        decide = sym decide,
+    )
+}
+
+/// Elsewhere: [`decide`], then the handler called.
+#[cfg(not(target_arch = "x86_64"))]
+extern "C" fn trampoline(signal: c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
+    let handler = decide(signal, info, context);
+    if handler != 0 {
+        type Handler = extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void);
+        // SAFETY: the program installed `handler` for this signal as a C signal handler.
+        unsafe { core::mem::transmute::<usize, Handler>(handler)(signal, info, context) };
+    }
+}
+
+/// What [`trampoline`] does with a delivery: the program's handler to run now (a handler of
+/// one argument, without `SA_SIGINFO`, ignores the other two: the C calling convention), or 0
+/// when the signal was kept for the end of the allocator call or the program's action is no
+/// longer a handler.
+extern "C" fn decide(signal: c_int, info: *mut libc::siginfo_t, context: *mut c_void) -> usize {
     let busy = BUSY.load(Ordering::Acquire);
     if busy != 0 && !context.is_null() {
         // SAFETY: only `BusyTest`s are stored in `BUSY`.
@@ -217,7 +269,7 @@ extern "C" fn trampoline(signal: c_int, info: *mut libc::siginfo_t, context: *mu
             // SAFETY: the kernel's `ucontext_t` for this delivery; its mask is restored when
             // the handler returns.
             unsafe { libc::sigaddset(&mut (*context).uc_sigmask, signal) };
-            return;
+            return 0;
         }
     }
     let slot = signal as usize;
@@ -232,13 +284,9 @@ extern "C" fn trampoline(signal: c_int, info: *mut libc::siginfo_t, context: *mu
         unsafe { super::sigaction(signal, &default, core::ptr::null_mut()) };
     }
     if handler == libc::SIG_DFL || handler == libc::SIG_IGN || handler == trampoline_address() {
-        return;
+        return 0;
     }
-    // A handler of one argument (no `SA_SIGINFO`) ignores the other two (the C calling
-    // convention), so both kinds are called alike.
-    type Handler = extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void);
-    // SAFETY: the program installed `handler` for this signal as a C signal handler.
-    unsafe { core::mem::transmute::<usize, Handler>(handler)(signal, info, context.cast()) };
+    handler
 }
 
 /// The instruction address a signal interrupted.
