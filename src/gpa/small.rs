@@ -1060,9 +1060,13 @@ impl GeneralPurposeAllocator {
         // (the call out of line changed the compiler's code for their whole free: glibc-simple
         // 10 in check mode ran 0.16% more instructions).
         if ENTRY {
-            self.check_small_redzone::<false>(segment, page, index, requested, owner, false);
+            self.check_small_redzone::<false>(
+                segment, page, index, address, requested, owner, false,
+            );
         } else {
-            self.check_small_redzone::<true>(segment, page, index, requested, owner, false);
+            self.check_small_redzone::<true>(
+                segment, page, index, address, requested, owner, false,
+            );
         }
         let free_trace = match free_trace {
             Some(id) => id,
@@ -1115,12 +1119,17 @@ impl GeneralPurposeAllocator {
     /// Inlined (into the checked frees: one call fewer on each); the report is not.
     /// `LONG_AVX2`: redzones of more than 128 bytes by `safety::canary_damage_long`'s AVX2
     /// loop (the Rust frees), not `first_difference`'s SSE2 loop (the same answer).
+    /// `start` is the slot's start (`page.slot_address(index)`), which every caller has at
+    /// hand: computed here again, it cost check mode's C `free` five instructions (a load of
+    /// the page's base, a multiply and an add, with a spill).
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn check_small_redzone<const LONG_AVX2: bool>(
         &self,
         segment: &Segment,
         page: &Page,
         index: usize,
+        start: usize,
         requested: usize,
         owner: bool,
         at_exit: bool,
@@ -1130,7 +1139,8 @@ impl GeneralPurposeAllocator {
         } else {
             redzone_reach(requested).min(FREE_REACH)
         };
-        match redzone_scan::<false, LONG_AVX2>(segment, page, index, requested, owner, reach) {
+        match redzone_scan::<false, LONG_AVX2>(segment, page, index, start, requested, owner, reach)
+        {
             None => true,
             Some(offset) => {
                 self.report_overflow(
@@ -1183,7 +1193,7 @@ impl GeneralPurposeAllocator {
             finding.site_trace = self.trace_here();
         }
         self.record(finding);
-        redzone_scan::<true, false>(segment, page, index, requested, owner, reach);
+        redzone_scan::<true, false>(segment, page, index, address, requested, owner, reach);
     }
 
     /// Reports metadata of gpa's that is not what gpa wrote (a stray write of the program
@@ -1580,7 +1590,7 @@ impl GeneralPurposeAllocator {
         let owner = self
             .current_heap()
             .is_some_and(|heap| core::ptr::eq(heap.as_ptr(), segment.heap));
-        self.check_small_redzone::<false>(segment, page, index, requested, owner, false);
+        self.check_small_redzone::<false>(segment, page, index, address, requested, owner, false);
         // SAFETY: the slot is live and `block_size` bytes long.
         unsafe { safety::write_canary(address, new_len, block_size) };
         meta.requested.store(new_len as u32, Ordering::Relaxed);
@@ -1896,18 +1906,19 @@ pub const FREE_REACH: usize = 128;
 /// offset from the block's start of the first damaged byte, or, with `REPAIR`, rewrites every
 /// pattern it covers and returns `None`. Specialized both ways, so that the check made at
 /// every free carries no repair branch (the repair runs only after a reported overflow).
-/// `LONG_AVX2`: as for `check_small_redzone`.
+/// `LONG_AVX2` and `start` (the slot's start): as for `check_small_redzone`.
 #[inline(always)]
 fn redzone_scan<const REPAIR: bool, const LONG_AVX2: bool>(
     segment: &Segment,
     page: &Page,
     index: usize,
+    start: usize,
     requested: usize,
     owner: bool,
     reach: usize,
 ) -> Option<usize> {
+    debug_assert_eq!(start, page.slot_address(index));
     let repair = REPAIR;
-    let start = page.slot_address(index);
     let block_size = page.block_size as usize;
     // SAFETY: the block's slot is ours to read (live, or being freed by the caller).
     unsafe {
