@@ -1004,13 +1004,15 @@ impl GeneralPurposeAllocator {
         memory: NonNull<u8>,
         frame: usize,
     ) {
-        // SAFETY: caller contract: safety mode keeps metadata for every slot.
-        let requested = unsafe { page.meta(index) }
-            .requested
-            .load(Ordering::Relaxed) as usize;
-        // SAFETY: caller contract; `requested` is the slot's.
+        // SAFETY: caller contract: safety mode keeps metadata for every slot. The page outlives
+        // this call, so its metadata does (`free_small_slot_of` takes `page` apart).
+        let meta = unsafe { &*(page.meta(index) as *const SlotMeta) };
+        let requested = meta.requested.load(Ordering::Relaxed) as usize;
+        // SAFETY: caller contract; `meta` and `requested` are the slot's.
         unsafe {
-            self.free_small_slot_of::<ENTRY>(segment, page, index, memory, frame, requested, None)
+            self.free_small_slot_of::<ENTRY>(
+                segment, page, index, meta, memory, frame, requested, None,
+            )
         }
     }
 
@@ -1023,9 +1025,13 @@ impl GeneralPurposeAllocator {
     /// remembered path, which captures it before the slot's cold lines arrive); `None`: it is
     /// captured here, after the state change (as the C entries do).
     ///
+    /// `meta`: the slot's metadata, which every caller has found already (the C entry's
+    /// lookup hands it on: found again here, it cost check mode's C `free` three
+    /// instructions).
+    ///
     /// # Safety
-    /// As for [`Self::free_small_slot`]; `requested` is the slot's requested size (its
-    /// metadata's `requested`).
+    /// As for [`Self::free_small_slot`]; `meta` is slot `index`'s metadata and `requested` its
+    /// requested size (`meta.requested`).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub(super) unsafe fn free_small_slot_of<const ENTRY: bool>(
@@ -1033,14 +1039,13 @@ impl GeneralPurposeAllocator {
         segment: &mut Segment,
         page: &mut Page,
         index: usize,
+        meta: &SlotMeta,
         memory: NonNull<u8>,
         frame: usize,
         requested: usize,
         free_trace: Option<TraceId>,
     ) {
         let address = memory.as_ptr() as usize;
-        // SAFETY: caller contract: safety mode keeps metadata for every slot.
-        let meta = unsafe { page.meta(index) };
         let heap = self.current_heap();
         let owner = heap.is_some_and(|heap| core::ptr::eq(heap.as_ptr(), segment.heap));
         let freed = if owner { SLOT_QUARANTINED } else { SLOT_REMOTE };
@@ -1936,9 +1941,13 @@ fn redzone_scan<const REPAIR: bool, const LONG_AVX2: bool>(
     // The common case first: the next slot is carved and not a free one, so the run of free
     // slots after the block is empty and both scans below stop before reading a byte (the
     // same `None`), without the set-up of their bounds.
+    // `next < carved` implies `next < capacity` (a page's invariant, `carved <= capacity`,
+    // which the full lookup checks before a page is served or remembered, and on which the
+    // callers' own reads of slot `index`'s metadata rely already): one test, not two.
     let next = index + 1;
-    if !repair && next < page.carved as usize && next < page.capacity as usize {
-        // SAFETY: safety mode keeps metadata for every slot; `next < capacity`.
+    debug_assert!(page.carved <= u64::from(page.capacity));
+    if !repair && next < page.carved as usize {
+        // SAFETY: safety mode keeps metadata for every slot; `next < carved <= capacity`.
         let state = unsafe { page.meta(next) }.state.load(Ordering::Acquire);
         if state != SLOT_FREED {
             return None;
