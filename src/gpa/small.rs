@@ -1295,6 +1295,33 @@ impl GeneralPurposeAllocator {
         // the heap's pages and free lists, never its ring): one load and one store of each
         // where the ring was read again after every eviction. The common case in a full
         // quarantine is one block out, one in.
+        match heap
+            .quarantine
+            .push_making_room(entry, size, self.config.quarantine_bytes)
+        {
+            Room::Pushed => {}
+            Room::PushedAfter(oldest) => self.evict::<LONG_AVX2>(heap, oldest),
+            Room::NotYet(oldest) => {
+                self.quarantine_making_room::<LONG_AVX2>(heap, entry, size, oldest)
+            }
+        }
+    }
+
+    /// [`Self::quarantine`] when one block out is not room enough (a block larger than the
+    /// one that left): evicts `oldest`, then pushes `entry` taking out as many more as it
+    /// needs. Out of line: inlined, the loop had the compiler set up and spill its
+    /// invariants (the byte bound, the address masks) on every checked free, though the
+    /// usual free takes one block out, or none.
+    #[cold]
+    #[inline(never)]
+    fn quarantine_making_room<const LONG_AVX2: bool>(
+        &self,
+        heap: &mut Heap,
+        entry: usize,
+        size: usize,
+        oldest: usize,
+    ) {
+        self.evict::<LONG_AVX2>(heap, oldest);
         let limit = self.config.quarantine_bytes;
         loop {
             match heap.quarantine.push_making_room(entry, size, limit) {
