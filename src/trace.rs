@@ -1197,12 +1197,24 @@ pub fn remembers_at(depth: usize, method: TraceMethod) -> Option<usize> {
     None
 }
 
+/// Whether [`remembered_id_at`] can answer: this object was found (by a capture), keeps frame
+/// pointers, and the cross-check is off. An allocator asks [`remembered_id_at`] only after
+/// this held once (the cross-check is turned on at start-up, before any capture).
+#[inline]
+pub fn remembered_ready() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return unwind::remembered_ready();
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// The part of [`capture_id_at`] that neither walks nor allocates (so an allocator may ask it
 /// outside its re-entrancy guard), for captures by a method [`remembers_at`] accepts, with
 /// the depth it gave: the remembered trace of the capture, when there is one; else, where the
 /// capture's program frames were found, the trace `unanswered` makes from them (by
 /// [`capture_id_unanswered`], inside the allocator's guard: the trace [`capture_id_at`] makes
-/// with `asked`); `None` when [`capture_id_at`] must capture.
+/// with `asked`); `None` when [`capture_id_at`] must capture. Asked only once
+/// [`remembered_ready`] held (`unwind::remembered_at` does not test it again).
 #[inline(always)]
 pub fn remembered_id_at(
     frame: usize,

@@ -136,15 +136,18 @@ pub(crate) struct CheckedBlock {
     segment: *mut Segment,
     page: *mut Page,
     index: usize,
+    /// Its slot's metadata (found by the lookup, handed on so that the free does not find it
+    /// again: three instructions a checked `free`).
+    meta: *const SlotMeta,
 }
 
 impl CheckedBlock {
     /// The block's requested size (the GPA block's: a front guard the caller added included).
     #[inline(always)]
     pub(crate) fn size(&self) -> usize {
-        // SAFETY: a `CheckedBlock` is a live slot of a live page (type invariant); safety
-        // mode keeps metadata for every slot.
-        let meta = unsafe { (*self.page).meta(self.index) };
+        // SAFETY: a `CheckedBlock` is a live slot of a live page (type invariant), and `meta`
+        // its metadata.
+        let meta = unsafe { &*self.meta };
         meta.requested.load(Ordering::Relaxed) as usize
     }
 }
@@ -256,6 +259,7 @@ impl GeneralPurposeAllocator {
             segment,
             page: page_pointer,
             index,
+            meta,
         })
     }
 
@@ -335,8 +339,9 @@ impl GeneralPurposeAllocator {
         let Some(index) = page.carved_slot(address) else {
             return false;
         };
-        // SAFETY: safety mode keeps metadata for every slot; `index` is carved.
-        let meta = unsafe { page.meta(index) };
+        // SAFETY: safety mode keeps metadata for every slot; `index` is carved. The metadata
+        // lives as long as the page (not borrowed from `page`, which the free takes apart).
+        let meta = unsafe { &*(page.meta(index) as *const SlotMeta) };
         // The slot's metadata line and the line of its redzone's first byte were last touched
         // when the block was allocated (about a thousand pairs ago on the mixed workload): both
         // are asked for now, and the free trace is captured (about a hundred instructions on
@@ -371,6 +376,7 @@ impl GeneralPurposeAllocator {
                 segment,
                 page,
                 index,
+                meta,
                 memory,
                 0,
                 claimed.size(),
@@ -424,13 +430,18 @@ impl GeneralPurposeAllocator {
     pub(crate) unsafe fn c_free_checked(&self, block: CheckedBlock, frame: usize) {
         // SAFETY: caller contract: a validated live slot of a live page of this GPA's small
         // segment, and `start` its start (never null: a slot of a mapped segment).
+        // `meta` is the slot's metadata (the type's invariant), which lives as long as its page.
         unsafe {
-            self.free_small_slot::<true>(
+            let meta = &*block.meta;
+            self.free_small_slot_of::<true>(
                 &mut *block.segment,
                 &mut *block.page,
                 block.index,
+                meta,
                 NonNull::new_unchecked(block.start as *mut u8),
                 frame,
+                meta.requested.load(Ordering::Relaxed) as usize,
+                None,
             )
         }
     }

@@ -304,7 +304,7 @@ impl GeneralPurposeAllocator {
             // the program protected them.
             // (Its slot: a range past the slot may end past the segment's mapping.)
             if readable(address, block_size) {
-                self.check_small_redzone::<false>(segment, page, index, size, true, true);
+                self.check_small_redzone::<false>(segment, page, index, address, size, true, true);
             }
             visit(LiveBlock {
                 address,

@@ -958,15 +958,23 @@ impl GeneralPurposeAllocator {
     /// `trace::remembered_id_at` first; or the method remembers none; or this is the GPA's
     /// first capture, which finds whether it does: the capture does not ask, which changes
     /// no trace, only whether the memo's words are compared again).
+    ///
+    /// The depth is published after the capture, and only once the remembered captures can
+    /// answer (`trace::remembered_ready`: this object found, with frame pointers, the
+    /// cross-check off), which the first capture finds: so `remembered_id_at` is asked only
+    /// then, and need not test it on every capture (three instructions each, six a pair).
     #[inline(never)]
     fn capture_at(&self, frame: usize, lane: usize) -> TraceId {
-        if self.remembered_depth.load(Ordering::Relaxed) == 0 {
+        let id = self.capture_guarded(|depth, method| {
+            trace::capture_id_at(frame, lane, depth, method, true)
+        });
+        if self.remembered_depth.load(Ordering::Relaxed) == 0 && trace::remembered_ready() {
             let settings = (self.config.stack_trace_frames, self.config.trace_method);
             if let Some(depth) = trace::remembers_at(settings.0, settings.1) {
                 self.remembered_depth.store(depth, Ordering::Relaxed);
             }
         }
-        self.capture_guarded(|depth, method| trace::capture_id_at(frame, lane, depth, method, true))
+        id
     }
 
     /// [`Self::capture_at`] of a capture whose remembered trace `trace::remembered_id_at`

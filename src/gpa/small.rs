@@ -1004,13 +1004,15 @@ impl GeneralPurposeAllocator {
         memory: NonNull<u8>,
         frame: usize,
     ) {
-        // SAFETY: caller contract: safety mode keeps metadata for every slot.
-        let requested = unsafe { page.meta(index) }
-            .requested
-            .load(Ordering::Relaxed) as usize;
-        // SAFETY: caller contract; `requested` is the slot's.
+        // SAFETY: caller contract: safety mode keeps metadata for every slot. The page outlives
+        // this call, so its metadata does (`free_small_slot_of` takes `page` apart).
+        let meta = unsafe { &*(page.meta(index) as *const SlotMeta) };
+        let requested = meta.requested.load(Ordering::Relaxed) as usize;
+        // SAFETY: caller contract; `meta` and `requested` are the slot's.
         unsafe {
-            self.free_small_slot_of::<ENTRY>(segment, page, index, memory, frame, requested, None)
+            self.free_small_slot_of::<ENTRY>(
+                segment, page, index, meta, memory, frame, requested, None,
+            )
         }
     }
 
@@ -1023,9 +1025,13 @@ impl GeneralPurposeAllocator {
     /// remembered path, which captures it before the slot's cold lines arrive); `None`: it is
     /// captured here, after the state change (as the C entries do).
     ///
+    /// `meta`: the slot's metadata, which every caller has found already (the C entry's
+    /// lookup hands it on: found again here, it cost check mode's C `free` three
+    /// instructions).
+    ///
     /// # Safety
-    /// As for [`Self::free_small_slot`]; `requested` is the slot's requested size (its
-    /// metadata's `requested`).
+    /// As for [`Self::free_small_slot`]; `meta` is slot `index`'s metadata and `requested` its
+    /// requested size (`meta.requested`).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub(super) unsafe fn free_small_slot_of<const ENTRY: bool>(
@@ -1033,14 +1039,13 @@ impl GeneralPurposeAllocator {
         segment: &mut Segment,
         page: &mut Page,
         index: usize,
+        meta: &SlotMeta,
         memory: NonNull<u8>,
         frame: usize,
         requested: usize,
         free_trace: Option<TraceId>,
     ) {
         let address = memory.as_ptr() as usize;
-        // SAFETY: caller contract: safety mode keeps metadata for every slot.
-        let meta = unsafe { page.meta(index) };
         let heap = self.current_heap();
         let owner = heap.is_some_and(|heap| core::ptr::eq(heap.as_ptr(), segment.heap));
         let freed = if owner { SLOT_QUARANTINED } else { SLOT_REMOTE };
@@ -1060,9 +1065,13 @@ impl GeneralPurposeAllocator {
         // (the call out of line changed the compiler's code for their whole free: glibc-simple
         // 10 in check mode ran 0.16% more instructions).
         if ENTRY {
-            self.check_small_redzone::<false>(segment, page, index, requested, owner, false);
+            self.check_small_redzone::<false>(
+                segment, page, index, address, requested, owner, false,
+            );
         } else {
-            self.check_small_redzone::<true>(segment, page, index, requested, owner, false);
+            self.check_small_redzone::<true>(
+                segment, page, index, address, requested, owner, false,
+            );
         }
         let free_trace = match free_trace {
             Some(id) => id,
@@ -1115,12 +1124,17 @@ impl GeneralPurposeAllocator {
     /// Inlined (into the checked frees: one call fewer on each); the report is not.
     /// `LONG_AVX2`: redzones of more than 128 bytes by `safety::canary_damage_long`'s AVX2
     /// loop (the Rust frees), not `first_difference`'s SSE2 loop (the same answer).
+    /// `start` is the slot's start (`page.slot_address(index)`), which every caller has at
+    /// hand: computed here again, it cost check mode's C `free` five instructions (a load of
+    /// the page's base, a multiply and an add, with a spill).
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn check_small_redzone<const LONG_AVX2: bool>(
         &self,
         segment: &Segment,
         page: &Page,
         index: usize,
+        start: usize,
         requested: usize,
         owner: bool,
         at_exit: bool,
@@ -1130,7 +1144,8 @@ impl GeneralPurposeAllocator {
         } else {
             redzone_reach(requested).min(FREE_REACH)
         };
-        match redzone_scan::<false, LONG_AVX2>(segment, page, index, requested, owner, reach) {
+        match redzone_scan::<false, LONG_AVX2>(segment, page, index, start, requested, owner, reach)
+        {
             None => true,
             Some(offset) => {
                 self.report_overflow(
@@ -1183,7 +1198,7 @@ impl GeneralPurposeAllocator {
             finding.site_trace = self.trace_here();
         }
         self.record(finding);
-        redzone_scan::<true, false>(segment, page, index, requested, owner, reach);
+        redzone_scan::<true, false>(segment, page, index, address, requested, owner, reach);
     }
 
     /// Reports metadata of gpa's that is not what gpa wrote (a stray write of the program
@@ -1280,6 +1295,33 @@ impl GeneralPurposeAllocator {
         // the heap's pages and free lists, never its ring): one load and one store of each
         // where the ring was read again after every eviction. The common case in a full
         // quarantine is one block out, one in.
+        match heap
+            .quarantine
+            .push_making_room(entry, size, self.config.quarantine_bytes)
+        {
+            Room::Pushed => {}
+            Room::PushedAfter(oldest) => self.evict::<LONG_AVX2>(heap, oldest),
+            Room::NotYet(oldest) => {
+                self.quarantine_making_room::<LONG_AVX2>(heap, entry, size, oldest)
+            }
+        }
+    }
+
+    /// [`Self::quarantine`] when one block out is not room enough (a block larger than the
+    /// one that left): evicts `oldest`, then pushes `entry` taking out as many more as it
+    /// needs. Out of line: inlined, the loop had the compiler set up and spill its
+    /// invariants (the byte bound, the address masks) on every checked free, though the
+    /// usual free takes one block out, or none.
+    #[cold]
+    #[inline(never)]
+    fn quarantine_making_room<const LONG_AVX2: bool>(
+        &self,
+        heap: &mut Heap,
+        entry: usize,
+        size: usize,
+        oldest: usize,
+    ) {
+        self.evict::<LONG_AVX2>(heap, oldest);
         let limit = self.config.quarantine_bytes;
         loop {
             match heap.quarantine.push_making_room(entry, size, limit) {
@@ -1580,7 +1622,7 @@ impl GeneralPurposeAllocator {
         let owner = self
             .current_heap()
             .is_some_and(|heap| core::ptr::eq(heap.as_ptr(), segment.heap));
-        self.check_small_redzone::<false>(segment, page, index, requested, owner, false);
+        self.check_small_redzone::<false>(segment, page, index, address, requested, owner, false);
         // SAFETY: the slot is live and `block_size` bytes long.
         unsafe { safety::write_canary(address, new_len, block_size) };
         meta.requested.store(new_len as u32, Ordering::Relaxed);
@@ -1896,18 +1938,19 @@ pub const FREE_REACH: usize = 128;
 /// offset from the block's start of the first damaged byte, or, with `REPAIR`, rewrites every
 /// pattern it covers and returns `None`. Specialized both ways, so that the check made at
 /// every free carries no repair branch (the repair runs only after a reported overflow).
-/// `LONG_AVX2`: as for `check_small_redzone`.
+/// `LONG_AVX2` and `start` (the slot's start): as for `check_small_redzone`.
 #[inline(always)]
 fn redzone_scan<const REPAIR: bool, const LONG_AVX2: bool>(
     segment: &Segment,
     page: &Page,
     index: usize,
+    start: usize,
     requested: usize,
     owner: bool,
     reach: usize,
 ) -> Option<usize> {
+    debug_assert_eq!(start, page.slot_address(index));
     let repair = REPAIR;
-    let start = page.slot_address(index);
     let block_size = page.block_size as usize;
     // SAFETY: the block's slot is ours to read (live, or being freed by the caller).
     unsafe {
@@ -1925,9 +1968,13 @@ fn redzone_scan<const REPAIR: bool, const LONG_AVX2: bool>(
     // The common case first: the next slot is carved and not a free one, so the run of free
     // slots after the block is empty and both scans below stop before reading a byte (the
     // same `None`), without the set-up of their bounds.
+    // `next < carved` implies `next < capacity` (a page's invariant, `carved <= capacity`,
+    // which the full lookup checks before a page is served or remembered, and on which the
+    // callers' own reads of slot `index`'s metadata rely already): one test, not two.
     let next = index + 1;
-    if !repair && next < page.carved as usize && next < page.capacity as usize {
-        // SAFETY: safety mode keeps metadata for every slot; `next < capacity`.
+    debug_assert!(page.carved <= u64::from(page.capacity));
+    if !repair && next < page.carved as usize {
+        // SAFETY: safety mode keeps metadata for every slot; `next < carved <= capacity`.
         let state = unsafe { page.meta(next) }.state.load(Ordering::Acquire);
         if state != SLOT_FREED {
             return None;

@@ -1273,11 +1273,10 @@ pub fn remembered_at(
     depth: usize,
     unanswered: impl FnOnce(Unanswered) -> TraceId,
 ) -> Option<TraceId> {
-    // Only once this object is found, keeping frame pointers, and not under the cross-check
-    // (`LEAN_RANGE`'s length is 0 otherwise): finding it computes an unwind rule, which
-    // allocates.
-    let own_len = LEAN_RANGE[1].load(Ordering::Acquire);
-    if own_len == 0 || depth == 0 {
+    // Asked only once this object was found, keeping frame pointers, and not under the
+    // cross-check (`remembered_ready`: the caller's contract), so the lane's record below
+    // (made only then) needs no test of `LEAN_RANGE`; the way without it tests its length.
+    if depth == 0 {
         return None;
     }
     // The thread's caches (none: its stack's bounds are not known either, as
@@ -1322,6 +1321,11 @@ pub fn remembered_at(
             memo,
         ),
         None => {
+            // Finding this object computes an unwind rule, which allocates: not here.
+            let own_len = LEAN_RANGE[1].load(Ordering::Acquire);
+            if own_len == 0 {
+                return None;
+            }
             let own_start = LEAN_RANGE[0].load(Ordering::Relaxed);
             // Only the stack's top: the walk to the program's frame reads no other register
             // (and the three reads of `current_state` are not left out by the compiler).
@@ -2049,10 +2053,17 @@ static RECALLED: AtomicUsize = AtomicUsize::new(0);
 /// at exit (`gpa: unwind cross-check: N traces compared with libgcc's, M differed (K
 /// remembered, R recalled)`, K of them answered by a [`Memo`], R by a [`Recall`]). For tests: it makes every trace cost a
 /// libgcc unwind.
+///
+/// Called at start-up (`capi`'s settings), before any capture, so an allocator never asks
+/// [`remembered_at`] under it: it asks only once [`remembered_ready`] held, which it then
+/// never does. Were it turned on later, the memos made before are made stale here, but a
+/// lane's record made before could still lead a capture to a memo made since, and that
+/// capture would not be compared.
 pub fn enable_cross_check() {
     let first = !CROSS_CHECK.swap(true, Ordering::SeqCst);
     // `remembered_at` answers no more (see `LEAN_RANGE`; `find_own_object` checks again).
     LEAN_RANGE[1].store(0, Ordering::SeqCst);
+    forget_memos();
     if first {
         // SAFETY: `report_cross_check` is an `extern "C" fn()` that lives as long as the
         // process.
@@ -2161,6 +2172,12 @@ fn own_object(probe: State) -> (usize, usize, bool) {
 
 /// `(start, end, frame pointers)` of [`own_object`] once found (`end` is 0 before).
 static OWN_RANGE: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
+
+/// Whether [`remembered_at`] can answer (see [`LEAN_RANGE`]), for `trace::remembered_ready`.
+#[inline]
+pub fn remembered_ready() -> bool {
+    LEAN_RANGE[1].load(Ordering::Acquire) != 0
+}
 
 /// `(start, length)` of [`own_object`] for [`remembered_at`]: the length is 0 until the object
 /// is found, and stays 0 where it keeps no frame pointers or the cross-check is on (under
