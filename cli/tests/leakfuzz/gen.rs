@@ -394,9 +394,9 @@ pub fn generate(seed: u64) -> Program {
     }
 
     // Frees.
-    for index in 0..count {
+    for (index, block) in blocks.iter().enumerate() {
         if rng.chance(15) {
-            line(&match blocks[index].via {
+            line(&match block.via {
                 Via::NewChars => format!("    delete[] (char *)t[{index}];"),
                 Via::NewArray => format!("    delete[] (Elem *)t[{index}];"),
                 Via::NewObject => format!("    delete (C *)t[{index}];"),
