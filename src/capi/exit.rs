@@ -845,6 +845,8 @@ fn signal_report(extra: Option<RawFinding>, fault: &Fault, trace: TraceId) {
             .settings
             .who_points_at
             .map(|(hidden, length)| (!hidden, length)),
+        // Guard mode carves each block from a bump area (reused only after its quarantine).
+        addresses_in_allocation_order: state.settings.mode == settings::Mode::Guard,
     };
     EXTRA_FINDING.with(|slot| slot.set(extra));
     let mut outcome = examine(&state.gpa, &[interrupted], &state.settings, options);
@@ -1381,6 +1383,8 @@ pub fn report_at_end(ending: Ending) {
             .settings
             .who_points_at
             .map(|(hidden, length)| (!hidden, length)),
+        // Guard mode carves each block from a bump area (reused only after its quarantine).
+        addresses_in_allocation_order: state.settings.mode == settings::Mode::Guard,
     };
     crate::os::signal::with_stack_room(&mut || {
         let outcome = examine(&state.gpa, &this_thread, &state.settings, options);
