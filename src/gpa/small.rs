@@ -1198,7 +1198,27 @@ impl GeneralPurposeAllocator {
             finding.site_trace = self.trace_here();
         }
         self.record(finding);
+        // Rewrite the damaged patterns so that the damage is reported once. A write that
+        // straddles the scan's reach (2 bytes at 127 and 128 bytes past a 48-byte block, freed
+        // with a reach of 128) left its bytes past the reach to a later, longer scan (the exit
+        // check of the page's never-carved part), which reported the same write again as a
+        // second overflow of the block (heapfuzz seed 220): the repair goes on, 16 bytes at a
+        // time, while the damage continues right at its end.
+        let mut reach = reach;
         redzone_scan::<true, false>(segment, page, index, address, requested, owner, reach);
+        while redzone_scan::<false, false>(
+            segment,
+            page,
+            index,
+            address,
+            requested,
+            owner,
+            reach + 16,
+        ) == Some(requested + reach)
+        {
+            reach += 16;
+            redzone_scan::<true, false>(segment, page, index, address, requested, owner, reach);
+        }
     }
 
     /// Reports metadata of gpa's that is not what gpa wrote (a stray write of the program
