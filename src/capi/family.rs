@@ -423,12 +423,21 @@ extern "C-unwind" fn new_checked(
 /// thrown (see the module docs). `nothrow`: null on failure instead.
 #[inline]
 pub fn operator_new(size: usize, family: Family, align: usize, nothrow: bool) -> *mut u8 {
-    let _call = crate::gpa::CCall::enter();
-    let block = try_new(size, family, align);
+    let block = try_new_counted(size, family, align);
     if !block.is_null() {
         return block;
     }
     new_failed(size, family, align, nothrow)
+}
+
+/// [`try_new`] counted as a C call in progress (`gpa::CCall`: a program's signal handler
+/// waits for its end). Only the attempt: the new handler and the `bad_alloc` thrown after it
+/// unwind through `operator_new`'s frames, which must hold nothing to drop (the library is
+/// built with `panic = "abort"`: a foreign exception met a frame with a cleanup and
+/// libgcc's unwinder aborted the process).
+fn try_new_counted(size: usize, family: Family, align: usize) -> *mut u8 {
+    let _call = crate::gpa::CCall::enter();
+    try_new(size, family, align)
 }
 
 #[cold]
@@ -456,7 +465,7 @@ fn new_failed(size: usize, family: Family, align: usize, nothrow: bool) -> *mut 
             Some(handler) => unsafe { handler() },
             None => runtime::throw_bad_alloc(),
         }
-        let block = try_new(size, family, align);
+        let block = try_new_counted(size, family, align);
         if !block.is_null() {
             return block;
         }
