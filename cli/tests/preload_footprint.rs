@@ -425,8 +425,12 @@ fn a_small_fast_mode_program_keeps_few_of_the_librarys_pages() {
     // string calls' new code grew `.rodata` past a third window (348 KiB); the symbolizer's
     // and reports' tables now sit after the unwind tables (`fast-path.ld`): 284 KiB (128
     // read-only data, 112 code, 28 RELRO, 16 data).
+    // Stop 52 (2026-12-05): 328 KiB (128 read-only data, 140 code, 36 RELRO, 24 data): the
+    // merged changes moved the writable data across one more page (4 KiB; the heapfuzz
+    // branch's library alone, with `sleep`, had it too) and the signal deferral's start-up
+    // and tables another; the bound is 336.
     assert!(
-        resident_kib <= 320,
+        resident_kib <= 336,
         "the preload library has {resident_kib} KiB resident in a small fast-mode program \
          (by mapping, file offset and resident size:{listing})"
     );

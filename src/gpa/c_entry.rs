@@ -95,8 +95,8 @@ pub const PAGE_C_SHIFT: usize = segment::PAGE_C_SHIFT_OFFSET;
 pub const PAGE_CARVED: usize = core::mem::offset_of!(Page, carved);
 
 /// The stubs' restartable ranges as the preload library registered them: the bounds of its
-/// `gpa_fast_restart` section (`[start, end, restart]` triples of addresses, written by the
-/// stubs' assembly); 0 and 0 before.
+/// `gpa_fast_restart` section (`[start, end, restart]` triples of addresses, each stored
+/// less its own address, written by the stubs' assembly); 0 and 0 before.
 static RESTART_TABLE: [core::sync::atomic::AtomicUsize; 2] =
     [const { core::sync::atomic::AtomicUsize::new(0) }; 2];
 
@@ -118,7 +118,12 @@ pub fn restart_point(ip: usize) -> Option<usize> {
     let end = RESTART_TABLE[1].load(core::sync::atomic::Ordering::Relaxed);
     (start..end).step_by(ENTRY).find_map(|entry| {
         // SAFETY: the registered section holds `usize` triples from `start` to `end`.
-        let [from, to, restart] = unsafe { (entry as *const [usize; 3]).read() };
+        let words = unsafe { (entry as *const [usize; 3]).read() };
+        // Each word is an address less its own (position-independent: the section needs no
+        // relocation, so it stays read-only and out of memory until a signal reads it).
+        let [from, to, restart] = core::array::from_fn(|word| {
+            words[word].wrapping_add(entry + word * core::mem::size_of::<usize>())
+        });
         (from..to).contains(&ip).then_some(restart)
     })
 }
@@ -172,9 +177,9 @@ macro_rules! __c_entry_frame_close {
 
 /// A stub's call of the Rust function `$target` (an operand name in braces), counted as a C
 /// call in progress (`heap::CCall`, in assembly: `r11` is neither an argument nor saved):
-/// when the count word does not drop to zero (a call inside another, or signals kept for
-/// the end of the call: `heap::defer_signal`), `heap::after_c_call` sees to them, the result
-/// in `rax` kept on the stack (two words: the alignment stays 16 bytes).
+/// when the outermost ends with signals kept for it (`heap::defer_signal`: the count word is
+/// then its flag alone), `heap::after_c_call` queues them again, the result in `rax` kept on
+/// the stack (two words: the alignment stays 16 bytes).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __c_entry_call {
@@ -188,6 +193,9 @@ macro_rules! __c_entry_call {
             "mov r11, qword ptr [rip + {anchor}.thread@GOTTPOFF]\n",
             "dec qword ptr fs:[r11 + {c_calls}]\n",
             "je 71f\n",
+            // A call inside another (its count, the low half, not zero): nothing yet.
+            "test dword ptr fs:[r11 + {c_calls}], -1\n",
+            "jne 71f\n",
             "push rax\n",
             "push rax\n",
             "call {replay}\n",
@@ -260,9 +268,9 @@ macro_rules! c_malloc_entry {
             "4:",
             // Where a signal handler's `malloc` would meet this one's pop half done: run
             // from the start again (`restart_point`).
-            ".pushsection gpa_fast_restart, \"awR\"",
-            ".quad 80b, 81b, 80b",
-            ".quad 5b, 4b, 80b",
+            ".pushsection gpa_fast_restart, \"aR\"",
+            ".quad 80b - ., 81b - ., 80b - .",
+            ".quad 5b - ., 4b - ., 80b - .",
             ".popsection",
             $crate::__c_entry_frame_open!(),
             $crate::__c_entry_call!("{carve}"),
@@ -341,9 +349,9 @@ macro_rules! c_free_entry {
             // Where a signal handler's `malloc` or `free` would meet this one's push half
             // done: from the start again before the key is set, else from the push's start
             // (`restart_point`).
-            ".pushsection gpa_fast_restart, \"awR\"",
-            ".quad 90b, 91b, 90b",
-            ".quad 91b, 92b, 91b",
+            ".pushsection gpa_fast_restart, \"aR\"",
+            ".quad 90b - ., 91b - ., 90b - .",
+            ".quad 91b - ., 92b - ., 91b - .",
             ".popsection",
             // The general path, with the frame the Rust entry had: `free_general` with a
             // designated GPA, else (check mode) `free_undesignated`.

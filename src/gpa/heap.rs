@@ -213,7 +213,7 @@ impl Drop for CCall {
     #[inline(always)]
     fn drop(&mut self) {
         add_c_calls(u64::MAX);
-        if thread().c_calls.get() != 0 {
+        if thread().c_calls.get() == SIGNALS_KEPT {
             after_c_call();
         }
     }
@@ -276,8 +276,9 @@ pub fn defer_signal(
     Busy::Kept
 }
 
-/// The end of a C call whose count word did not drop to zero: a call ended inside another,
-/// or signals were kept; those are queued again once the outermost call has ended.
+/// The end of the outermost C call with signals kept for it (the count word holds the flag
+/// alone): they are queued again.
+#[cold]
 #[inline(never)]
 pub extern "C" fn after_c_call() {
     let thread = thread();

@@ -73,7 +73,7 @@ static FLAGS: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
 static LOCK: AtomicBool = AtomicBool::new(false);
 
 /// Registers the busy test; from then on the program's handlers of the signals that are not
-/// fault signals are wrapped ([`wrap`]).
+/// fault signals are wrapped ([`kernel_action`]).
 pub fn set_busy_test(test: BusyTest) {
     BUSY.store(test as usize, Ordering::Release);
 }
