@@ -761,10 +761,20 @@ impl GeneralPurposeAllocator {
         // which stops threads wherever they are, then never checks a redzone half written
         // (a false overflow or underflow of a block being allocated) nor reads the slot as a
         // freed neighbour's poison.
-        debug_assert!(matches!(
-            meta.state.load(Ordering::Relaxed),
-            SLOT_FREE | SLOT_FREED
-        ));
+        let state = meta.state.load(Ordering::Relaxed);
+        debug_assert!(matches!(state, SLOT_FREE | SLOT_FREED));
+        // A slot never given out before (`SLOT_FREE`: carved just now) of a page whose
+        // never-carved part reads as zero must still be all zero: a write far past a block
+        // before it that landed here, beyond every redzone check's reach, is about to be
+        // covered by this block's front guard and redzone (heapfuzz seeds 59 and 1032). Read
+        // once in the slot's life, before anything of this block is written.
+        if state == SLOT_FREE && page.zeroed_tail {
+            // SAFETY: a slot of the calling thread's page, `block_size` bytes, readable (its
+            // page is accessible while it serves a class).
+            if !unsafe { safety::all_bytes_are(address, page.block_size as usize, 0) } {
+                self.report_carved_damage(page, index, address);
+            }
+        }
         meta.state.store(SLOT_TAKING, Ordering::Relaxed);
         meta.requested
             .store(layout.size() as u32, Ordering::Relaxed);
@@ -1567,6 +1577,61 @@ impl GeneralPurposeAllocator {
         unsafe { core::ptr::write_bytes(tail as *mut u8, 0, page_end - tail) };
     }
 
+    /// Reports the damage [`Self::alloc_small_checked_at`] found in the never-used slot
+    /// `index` of `page` (starting at `address`) as it was carved: a write far past the
+    /// nearest block before it (the slot before, or the last carved one of the page before in
+    /// the segment), reported as that block's overflow at the first changed byte's offset, as
+    /// the exit check of a page's never-carved part reports it, detected at this allocation.
+    /// Then the slot is cleared, and so is damage that runs on from its end into the page's
+    /// never-carved part (one write across both, reported once), 16 bytes at a time while it
+    /// continues; the allocation goes on as usual.
+    #[cold]
+    #[inline(never)]
+    fn report_carved_damage(&self, page: &Page, index: usize, address: usize) {
+        let block_size = page.block_size as usize;
+        // SAFETY: the slot being carved (caller): the calling thread's, readable.
+        let Some(at) = (unsafe { safety::first_difference(address, block_size, 0) }) else {
+            return;
+        };
+        let damaged = address + at;
+        if let Some((owner, last)) = block_before(page, index, address) {
+            // SAFETY: `last` is a carved slot of `owner`, a page of the calling thread's
+            // segment with slot metadata (`block_before`).
+            let (meta, start) = unsafe { ((*owner).meta(last), (*owner).slot_address(last)) };
+            let requested = meta.requested.load(Ordering::Relaxed) as usize;
+            let mut finding = overflow_finding(meta, start, requested, damaged - start);
+            finding.site_trace = self.trace_here();
+            self.record(finding);
+        }
+        let end = address + block_size;
+        // SAFETY: the slot's last byte, readable as above.
+        let runs_on = unsafe { *((end - 1) as *const u8) } != 0;
+        // SAFETY: the slot being carved, ours to write: nothing of the block is in it yet.
+        unsafe { core::ptr::write_bytes(address as *mut u8, 0, block_size) };
+        let page_end = page.end();
+        if !runs_on || end != page.slot_address(page.carved as usize) {
+            return;
+        }
+        let mut position = end;
+        while position < page_end {
+            let len = (page_end - position).min(16);
+            // SAFETY: `[position, position + len)` lies in the page's never-carved part (the
+            // slot is the page's last carved one), the calling thread's, readable and
+            // writable while the page serves its class.
+            unsafe {
+                if safety::all_bytes_are(position, len, 0) {
+                    return;
+                }
+                let last = *((position + len - 1) as *const u8);
+                core::ptr::write_bytes(position as *mut u8, 0, len);
+                if last == 0 {
+                    return;
+                }
+            }
+            position += len;
+        }
+    }
+
     #[cold]
     #[inline(never)]
     fn report_write_after_free_at_exit(
@@ -1912,6 +1977,34 @@ unsafe fn write_canary_inline<const LONG_AVX2: bool>(
 }
 
 #[inline(always)]
+/// The block a write into the never-used slot `index` of `page` (starting at `address`) is
+/// reported against: the nearest live block before it on the page (a far overflow runs from
+/// a block the program holds; freed slots between, poisoned, are passed over, as the
+/// neighbour scan's reach runs over them), else the slot right before it; for a page's first
+/// slot, the last carved slot of the page that ends where it starts, in the same segment (so
+/// of the same heap), when that page has slot metadata. `None` when no carved slot lies
+/// before it (the segment's first page unit, after its header's guard, or a free unit).
+/// The calling thread owns `page` (safety mode: every slot has metadata).
+fn block_before(page: &Page, index: usize, address: usize) -> Option<(*const Page, usize)> {
+    if index > 0 {
+        let live = (0..index).rev().find(|&slot| {
+            // SAFETY: safety mode keeps metadata for every slot; `slot < index < capacity`.
+            let meta = unsafe { page.meta(slot) };
+            meta.state.load(Ordering::Acquire) == SLOT_LIVE
+        });
+        return Some((page as *const Page, live.unwrap_or(index - 1)));
+    }
+    let segment = Segment::of(address);
+    // SAFETY: `address` is a slot of a live small segment's page, so its header is live; the
+    // calling thread owns the segment's heap, and so every page of it.
+    let before = unsafe { (*segment).checked_page_of(address - 1) }.ok()?;
+    // SAFETY: a live page descriptor of the segment (`checked_page_of`).
+    let before = unsafe { &*before };
+    let carved = (before.carved as usize).min(before.capacity as usize);
+    (!core::ptr::eq(before, page) && !before.meta.is_null() && carved > 0)
+        .then_some((before as *const Page, carved - 1))
+}
+
 fn is_slot_start(page: &Page, address: usize) -> bool {
     page.holds_slot(address)
 }
