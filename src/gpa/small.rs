@@ -2879,6 +2879,66 @@ pub(super) mod tests {
     /// far as [`FREE_REACH`] bytes past its end), at its offset in the freed block; the first
     /// word of such a slot (a free-list link) is not checked by the scan. When the slot is
     /// still quarantined, found as it leaves the quarantine.
+    /// A stray write into a slot no block has held yet, beyond every redzone check's reach
+    /// when it is made, is found as an allocation takes that slot (before its canaries cover
+    /// the byte): an overflow of the nearest live block before it (freed slots between are
+    /// passed over), at the byte's offset; damage that runs on into the next never-used
+    /// slot is reported once.
+    #[test]
+    fn a_write_into_a_never_used_slot_is_found_as_the_slot_is_carved() {
+        let requested = 24;
+        // (slots between the block and the written one, freed ones among them, offset in
+        // the written slot, bytes written)
+        for (between, freed, in_slot, len) in [
+            (0usize, false, 0usize, 1usize),
+            (0, false, 20, 1),
+            (2, true, 5, 1),
+            (2, false, 5, 1),
+            (0, false, 56, 16),
+        ] {
+            let case = format!("between {between} freed {freed} byte {in_slot} len {len}");
+            let gpa = checked();
+            let first = alloc_blocks(&gpa, requested, 1)[0];
+            let (_, page, index, start) = slot_of_block(first);
+            // SAFETY: the test's thread owns the page.
+            let block_size = unsafe { (*page).block_size } as usize;
+            let middle = alloc_blocks(&gpa, requested, between);
+            if freed {
+                for &block in &middle {
+                    free_block(&gpa, block, requested);
+                }
+            }
+            let at = start + (1 + between) * block_size + in_slot;
+            // SAFETY: never-used slots of this thread's page, written as a stray write would
+            // (`in_slot + len` runs at most into the slot after).
+            unsafe { core::ptr::write_bytes(at as *mut u8, 0x11, len) };
+            let taken = alloc_blocks(&gpa, requested, 2);
+            assert_eq!(slot_of_block(taken[0]).2, index + 1 + between, "{case}");
+            let report = gpa.report();
+            let overflows: Vec<_> = report.of_kind(FindingKind::Overflow).collect();
+            assert_eq!(overflows.len(), 1, "{case}: one overflow");
+            let owner = if between > 0 && !freed {
+                middle[between - 1]
+            } else {
+                first
+            };
+            assert_eq!(
+                (overflows[0].address, overflows[0].size, overflows[0].offset),
+                (owner, requested, Some((at - owner) as isize)),
+                "{case}"
+            );
+            assert_eq!(report.findings.len(), 1, "{case}: nothing else");
+            for block in taken.into_iter().chain(Some(first)) {
+                free_block(&gpa, block, requested);
+            }
+            if !freed {
+                for block in middle {
+                    free_block(&gpa, block, requested);
+                }
+            }
+        }
+    }
+
     #[test]
     fn writes_into_free_neighbour_slots_are_the_freed_blocks_writes_after_free() {
         let requested = 24;
