@@ -224,7 +224,9 @@ fn a_far_write_into_a_slot_no_block_has_held_is_found_when_an_allocation_takes_i
     let source = "overflow_into_fresh_slot.c";
     let dir = scratch("overflow-into-fresh-slot");
     let binary = compile_c("overflow_into_fresh_slot", &dir);
-    let names = ["malloc", "realloc", "calloc", "memalign", "medium", "far", "end"];
+    let names = [
+        "malloc", "realloc", "calloc", "memalign", "medium", "far", "end",
+    ];
     let cases: Vec<_> = names.iter().map(|name| args(&[name])).collect();
     let runs = run_cases(&dir, &binary, &cases);
     for (name, run) in names.iter().zip(&runs) {
