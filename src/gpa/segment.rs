@@ -1108,6 +1108,23 @@ impl Page {
         self.carve()
     }
 
+    /// As [`Page::pop`], and calls `carved(page, slot)` with a slot it carves (one no block
+    /// has held), not with one from the free list: safety mode's check that a never-used
+    /// slot still reads as zero (`small`'s `check_carved_slot`).
+    #[inline(always)]
+    pub fn pop_or_carve(
+        &mut self,
+        check: impl FnOnce(&Page, *mut FreeBlock, *mut FreeBlock) -> *mut FreeBlock,
+        carved: impl FnOnce(&Page, usize),
+    ) -> Option<NonNull<u8>> {
+        if !self.free.is_null() {
+            return self.pop(check);
+        }
+        let block = self.carve()?;
+        carved(self, block.as_ptr() as usize);
+        Some(block)
+    }
+
     /// As [`Page::pop`], also saying whether the slot is known to hold zeros.
     #[inline]
     pub fn pop_zeroed(

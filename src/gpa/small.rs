@@ -116,6 +116,14 @@ impl GeneralPurposeAllocator {
     }
 
     /// [`Self::pop_checked`] in safety mode (the caller knows it is on), without testing it.
+    ///
+    /// A slot carved now (the free list is empty) was never given out: when the page's
+    /// never-carved part reads as zero (`Page::zeroed_tail`), the slot must still be all
+    /// zero. A write far past a block before it that landed there, beyond every redzone
+    /// check's reach, would otherwise be covered unseen by the front guard and redzone the
+    /// allocation writes next (heapfuzz seeds 59 and 1032): it is reported here
+    /// ([`Self::report_carved_damage`]). Each slot is read once in its life, and only on the
+    /// carving branch: a pop from the free list costs nothing more.
     #[inline(always)]
     fn pop_validated(&self, page: &mut Page) -> Option<NonNull<u8>> {
         if !page.free.is_null() {
@@ -125,7 +133,31 @@ impl GeneralPurposeAllocator {
                 self.corrupt_free_list(page);
             }
         }
-        page.pop(|page, block, next| self.checked_link(page, block, next))
+        page.pop_or_carve(
+            |page, block, next| self.checked_link(page, block, next),
+            |page, block| {
+                if page.zeroed_tail {
+                    self.check_carved_slot(page, block);
+                }
+            },
+        )
+    }
+
+    /// [`Self::pop_validated`]'s check of the slot at `address` just carved from `page`,
+    /// whose never-carved part reads as zero: reports the slot's damage
+    /// ([`Self::report_carved_damage`]) when it is not all zero. Out of line, and cold (though
+    /// every carve calls it): inlined, or called on a branch of ordinary weight, the check
+    /// made check mode's `malloc` keep one more value on the stack across its trace capture,
+    /// two instructions on every call, also those that take a slot from a free list
+    /// (bench/c/glibc-simple; `performance.md`, stop 53).
+    #[cold]
+    #[inline(never)]
+    fn check_carved_slot(&self, page: &Page, address: usize) {
+        // SAFETY: the slot just carved from the calling thread's page, `block_size` bytes,
+        // readable (a page's units are accessible while it serves a class).
+        if !unsafe { safety::all_bytes_are(address, page.block_size as usize, 0) } {
+            self.report_carved_damage(page, address);
+        }
     }
 
     /// The slow test of a free-list link that failed `segment::link_in_unit` (a link of a
@@ -761,20 +793,11 @@ impl GeneralPurposeAllocator {
         // which stops threads wherever they are, then never checks a redzone half written
         // (a false overflow or underflow of a block being allocated) nor reads the slot as a
         // freed neighbour's poison.
-        let state = meta.state.load(Ordering::Relaxed);
-        debug_assert!(matches!(state, SLOT_FREE | SLOT_FREED));
-        // A slot never given out before (`SLOT_FREE`: carved just now) of a page whose
-        // never-carved part reads as zero must still be all zero: a write far past a block
-        // before it that landed here, beyond every redzone check's reach, is about to be
-        // covered by this block's front guard and redzone (heapfuzz seeds 59 and 1032). Read
-        // once in the slot's life, before anything of this block is written.
-        if state == SLOT_FREE && page.zeroed_tail {
-            // SAFETY: a slot of the calling thread's page, `block_size` bytes, readable (its
-            // page is accessible while it serves a class).
-            if !unsafe { safety::all_bytes_are(address, page.block_size as usize, 0) } {
-                self.report_carved_damage(page, index, address);
-            }
-        }
+        // (A slot carved just now was checked for zeros as it was carved: `pop_validated`.)
+        debug_assert!(matches!(
+            meta.state.load(Ordering::Relaxed),
+            SLOT_FREE | SLOT_FREED
+        ));
         meta.state.store(SLOT_TAKING, Ordering::Relaxed);
         meta.requested
             .store(layout.size() as u32, Ordering::Relaxed);
@@ -1577,18 +1600,20 @@ impl GeneralPurposeAllocator {
         unsafe { core::ptr::write_bytes(tail as *mut u8, 0, page_end - tail) };
     }
 
-    /// Reports the damage [`Self::alloc_small_checked_at`] found in the never-used slot
-    /// `index` of `page` (starting at `address`) as it was carved: a write far past the
-    /// nearest block before it (the slot before, or the last carved one of the page before in
-    /// the segment), reported as that block's overflow at the first changed byte's offset, as
-    /// the exit check of a page's never-carved part reports it, detected at this allocation.
+    /// Reports the damage [`Self::pop_validated`] found in the never-used slot of `page` at
+    /// `address` as it was carved (its page's last carved slot): a write far past the
+    /// nearest block before it ([`block_before`]: the nearest live one), reported as that
+    /// block's overflow at the first changed byte's offset, as the exit check of a page's
+    /// never-carved part reports it, detected at this allocation (before the slot's state
+    /// leaves `SLOT_FREE`: an exit scan that stops the thread meanwhile passes it over).
     /// Then the slot is cleared, and so is damage that runs on from its end into the page's
     /// never-carved part (one write across both, reported once), 16 bytes at a time while it
     /// continues; the allocation goes on as usual.
     #[cold]
     #[inline(never)]
-    fn report_carved_damage(&self, page: &Page, index: usize, address: usize) {
+    fn report_carved_damage(&self, page: &Page, address: usize) {
         let block_size = page.block_size as usize;
+        let (index, _) = page.slot_of(address);
         // SAFETY: the slot being carved (caller): the calling thread's, readable.
         let Some(at) = (unsafe { safety::first_difference(address, block_size, 0) }) else {
             return;
