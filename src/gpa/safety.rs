@@ -505,6 +505,51 @@ pub unsafe fn all_bytes_are(start: usize, len: usize, value: u8) -> bool {
     }
 }
 
+/// Whether the `len` bytes at `start` are all zero, for a slot of a size class (16-byte
+/// aligned, a multiple of 16 bytes long) that no block has held yet (`small`'s
+/// `check_carved_slot`): on x86-64 aligned 16-byte loads ORed together, 64 bytes a step
+/// (the loads fold into the ORs: about half of [`all_bytes_are`]'s instructions, which
+/// compare with a pattern 32 bytes a step), then 16 at a time; elsewhere [`all_bytes_are`].
+///
+/// # Safety
+/// `[start, start + len)` is readable, `start` is 16-byte aligned and `len` a multiple of 16.
+#[inline]
+pub unsafe fn all_zero_aligned(start: usize, len: usize) -> bool {
+    debug_assert!(start % 16 == 0 && len % 16 == 0);
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_load_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_setzero_si128,
+        };
+        // SAFETY: SSE2 is part of x86-64's base instruction set; each load reads 16 bytes
+        // inside `[start, start + len)`, readable by the caller contract, at a multiple of 16
+        // from `start`, so 16-byte aligned as `_mm_load_si128` requires.
+        unsafe {
+            let load = |at: usize| _mm_load_si128(at as *const __m128i);
+            let end = start + len;
+            let mut any = _mm_setzero_si128();
+            let mut at = start;
+            while at + 64 <= end {
+                let low = _mm_or_si128(load(at), load(at + 16));
+                let high = _mm_or_si128(load(at + 32), load(at + 48));
+                any = _mm_or_si128(any, _mm_or_si128(low, high));
+                at += 64;
+            }
+            while at < end {
+                any = _mm_or_si128(any, load(at));
+                at += 16;
+            }
+            _mm_movemask_epi8(_mm_cmpeq_epi8(any, _mm_setzero_si128())) == 0xFFFF
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        // SAFETY: caller contract.
+        unsafe { all_bytes_are(start, len, 0) }
+    }
+}
+
 /// [`all_bytes_are`] for `16 <= len <= 128` with no loop: two, four, six or eight overlapping
 /// 16-byte loads XORed with the pattern and ORed together (as [`canary_damage_inline`] reads
 /// a redzone), for the whole-block poison check of a small block leaving the quarantine.
