@@ -692,6 +692,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn all_zero_aligned_sees_every_changed_byte() {
+        #[repr(align(16))]
+        struct Slot([u8; 320]);
+        let mut slot = Slot([0; 320]);
+        let base = slot.0.as_mut_ptr() as usize;
+        for len in (16..=320).step_by(16) {
+            // SAFETY: `[base, base + len)` lies in `slot`, 16-byte aligned, `len % 16 == 0`.
+            assert!(unsafe { all_zero_aligned(base, len) }, "len {len}");
+            for at in 0..len {
+                slot.0[at] = 0x11;
+                // SAFETY: as above.
+                assert!(
+                    !unsafe { all_zero_aligned(base, len) },
+                    "len {len}, byte {at}"
+                );
+                slot.0[at] = 0;
+            }
+            // A byte past the range is not looked at.
+            if len < 320 {
+                slot.0[len] = 0x11;
+                // SAFETY: as above.
+                assert!(unsafe { all_zero_aligned(base, len) }, "len {len}, past");
+                slot.0[len] = 0;
+            }
+        }
+    }
+
+    #[test]
     fn canary_and_poison_detect_changes() {
         let mut block = [0u8; 64];
         let base = block.as_mut_ptr() as usize;
