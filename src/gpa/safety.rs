@@ -697,24 +697,24 @@ mod tests {
         struct Slot([u8; 320]);
         let mut slot = Slot([0; 320]);
         let base = slot.0.as_mut_ptr() as usize;
+        // The bytes read and written lie in `slot`, accessed only through `base` from here on;
+        // `base` is 16-byte aligned and every `len` a multiple of 16, at most 320.
+        // SAFETY: see above.
+        let set = |at: usize, value: u8| unsafe { ((base + at) as *mut u8).write(value) };
+        // SAFETY: see above.
+        let zero = |len: usize| unsafe { all_zero_aligned(base, len) };
         for len in (16..=320).step_by(16) {
-            // SAFETY: `[base, base + len)` lies in `slot`, 16-byte aligned, `len % 16 == 0`.
-            assert!(unsafe { all_zero_aligned(base, len) }, "len {len}");
+            assert!(zero(len), "len {len}");
             for at in 0..len {
-                slot.0[at] = 0x11;
-                // SAFETY: as above.
-                assert!(
-                    !unsafe { all_zero_aligned(base, len) },
-                    "len {len}, byte {at}"
-                );
-                slot.0[at] = 0;
+                set(at, 0x11);
+                assert!(!zero(len), "len {len}, byte {at}");
+                set(at, 0);
             }
             // A byte past the range is not looked at.
             if len < 320 {
-                slot.0[len] = 0x11;
-                // SAFETY: as above.
-                assert!(unsafe { all_zero_aligned(base, len) }, "len {len}, past");
-                slot.0[len] = 0;
+                set(len, 0x11);
+                assert!(zero(len), "len {len}, past");
+                set(len, 0);
             }
         }
     }
