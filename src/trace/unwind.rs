@@ -2053,7 +2053,7 @@ static RECALLED: AtomicUsize = AtomicUsize::new(0);
 /// Called at start-up (`capi`'s settings), before any capture, so an allocator never asks
 /// [`remembered_at`] under it: it asks only once [`remembered_ready`] held, which it then
 /// never does. Were it turned on later, the memos made before are made stale here, but a
-/// lane's record made before could still lead a capture to a memo made since, and that
+/// lane's last memo ([`LastMemo`]) could still lead a capture to a memo made since, and that
 /// capture would not be compared.
 pub fn enable_cross_check() {
     let first = !CROSS_CHECK.swap(true, Ordering::SeqCst);
