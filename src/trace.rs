@@ -420,9 +420,11 @@ fn stack_top_and_walks() -> Option<(usize, &'static unwind::PathCache)> {
 /// The calling thread's unwinder caches and the top of its own stack as [`prepare_thread`]
 /// found it (0 or 1 while not known), from one computation of the thread's TLS address and
 /// without [`stack_top_and_walks`]'s test of the stack pointer; `None` while the thread has
-/// no caches (then its bounds are not known either). For [`unwind::remembered_at`], whose
-/// record of a lane's last capture (made on the thread's own stack, with these caches, which
-/// are zeroed when given back) stands for that test.
+/// no caches (then its bounds are not known either). For [`unwind::remembered_at`], where a
+/// lane's last memo answers only a capture whose program frame, read from the allocator's
+/// frame, is the memo's, under the memo's top, which must be this one (so the capture runs
+/// on the thread's own stack, as when the memo's key was made there): that stands for the
+/// test.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn walks_and_known_top() -> Option<(usize, &'static unwind::PathCache)> {

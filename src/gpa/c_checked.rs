@@ -386,6 +386,29 @@ impl GeneralPurposeAllocator {
         true
     }
 
+    /// The page of this GPA's small segments that holds `address` (an address of one of its
+    /// units), as [`Self::c_checked_block`] finds it: the page this thread remembers for the
+    /// address's unit in the current generation of the pages' layout ([`FreeLookup`]), else
+    /// the full lookup's ([`Self::c_checked_page`], which remembers it); `None` where the full
+    /// lookup finds none. The page is live with live metadata (see the module's invariants);
+    /// whether `address` is one of its carved slots is the caller's to ask. For the owner's
+    /// check of each link of its heap's remote list ([`Self::is_remote_slot`]): the blocks
+    /// other threads freed come mostly from a few pages at a time, as frees do.
+    #[inline(always)]
+    pub(super) fn remembered_page(&self, address: usize) -> Option<*mut Page> {
+        let generation = segment::page_layout_generation(address);
+        let unit = address / UNIT_SIZE;
+        let found = found_page(unit);
+        if found.unit.get() == unit
+            && found.generation.get() == generation
+            && found.gpa.get() == self.id.load(Ordering::Relaxed)
+        {
+            Some(found.page.get())
+        } else {
+            self.c_checked_page(address, generation)
+        }
+    }
+
     /// The page of [`Self::c_checked_block`]'s full lookup (the page map, the segment header
     /// and owner, the page descriptor's soundness: `checked_page_of`), remembered in the
     /// thread's [`FreeLookup`] for `generation` (read before the lookup).

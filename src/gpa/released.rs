@@ -204,25 +204,15 @@ impl Ring {
     /// require. `large`: a large block (`large`'s ring of records keeps those; this one too,
     /// for the fault handler, which knows no GPA), not counted against [`FREELIST_BYTES`].
     /// Does nothing where the ring's mapping cannot be made.
+    ///
+    /// Inlined: a released page pushes each of its freed slots (`remember_released`, hundreds
+    /// a page), and the call's frame, with the ring's fields loaded and stored again each
+    /// time, was most of a push (114 instructions a slot on bench/c/xmalloc-test, whose
+    /// producers release a page of 512 slots every 512 blocks).
+    #[inline(always)]
     pub fn push(&mut self, gpa_id: u64, block: Remembered, large: bool) {
-        if self.records.is_null() {
-            let size = core::mem::size_of::<Record>();
-            let fits = os::reservation_len(RECORDS * size, RING_SHARE) / size;
-            // The largest power of two of records that fits (capacities double).
-            let max_records = 1 << fits.max(1).ilog2();
-            let bytes = max_records * size;
-            match os::map_guarded(bytes, os::page_size()) {
-                Some(memory) => {
-                    self.records = memory.as_ptr().cast();
-                    self.max_records = max_records;
-                    self.capacity = self.capacity.min(max_records);
-                    if self.process {
-                        MAPPING_LEN.store(bytes, Ordering::Relaxed);
-                        MAPPING.store(memory.as_ptr() as usize, Ordering::Relaxed);
-                    }
-                }
-                None => return,
-            }
+        if self.records.is_null() && !self.map() {
+            return;
         }
         let record = Record {
             start: block.start,
@@ -240,16 +230,18 @@ impl Ring {
         {
             self.grow();
         }
+        // The capacity is a power of two (the invariant's `% capacity`, as a mask).
+        let mask = self.capacity - 1;
         while self.len != 0 && (self.len == self.capacity || self.bytes + counted > FREELIST_BYTES)
         {
             // SAFETY: `oldest < capacity <= max_records` indexes the mapping; a written record
             // (invariant).
             let oldest = unsafe { &*self.records.add(self.oldest) };
             self.bytes -= oldest.counted();
-            self.oldest = (self.oldest + 1) % self.capacity;
+            self.oldest = (self.oldest + 1) & mask;
             self.len -= 1;
         }
-        let index = (self.oldest + self.len) % self.capacity;
+        let index = (self.oldest + self.len) & mask;
         // SAFETY: `index < capacity <= max_records` indexes the mapping, which is ours.
         unsafe { self.records.add(index).write(record) };
         self.len += 1;
@@ -264,8 +256,34 @@ impl Ring {
         }
     }
 
+    /// Makes the ring's mapping (at the first push): whether it is there now.
+    #[cold]
+    #[inline(never)]
+    fn map(&mut self) -> bool {
+        let size = core::mem::size_of::<Record>();
+        let fits = os::reservation_len(RECORDS * size, RING_SHARE) / size;
+        // The largest power of two of records that fits (capacities double).
+        let max_records = 1 << fits.max(1).ilog2();
+        let bytes = max_records * size;
+        match os::map_guarded(bytes, os::page_size()) {
+            Some(memory) => {
+                self.records = memory.as_ptr().cast();
+                self.max_records = max_records;
+                self.capacity = self.capacity.min(max_records);
+                if self.process {
+                    MAPPING_LEN.store(bytes, Ordering::Relaxed);
+                    MAPPING.store(memory.as_ptr() as usize, Ordering::Relaxed);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Doubles the capacity of a full ring: the records that wrapped to the front move to
     /// just after the old end, so that they follow the others again.
+    #[cold]
+    #[inline(never)]
     fn grow(&mut self) {
         let old = self.capacity;
         let wrapped = (self.oldest + self.len).saturating_sub(old);

@@ -1125,6 +1125,25 @@ impl Page {
         Some(block)
     }
 
+    /// [`Page::pop`] of the head `block` (not null) whose link `next` the caller has found
+    /// sound (null, or the start of a carved slot of this page: safety mode's
+    /// `pop_validated`), so without [`link_in_unit`]'s test again: `next` becomes the head,
+    /// prefetched as there.
+    ///
+    /// # Safety
+    /// `block` is the list's head, not null, and `next` its link, null or a carved slot's
+    /// start of this page.
+    #[inline(always)]
+    pub unsafe fn take_head(&mut self, block: *mut FreeBlock, next: *mut FreeBlock) -> NonNull<u8> {
+        debug_assert!(core::ptr::eq(block, self.free) && !block.is_null());
+        debug_assert!(next.is_null() || self.holds_slot(next as usize));
+        self.free = next;
+        self.used_state = self.used_state.wrapping_add(1);
+        prefetch(next);
+        // SAFETY: caller contract: not null.
+        unsafe { NonNull::new_unchecked(block.cast()) }
+    }
+
     /// As [`Page::pop`], also saying whether the slot is known to hold zeros.
     #[inline]
     pub fn pop_zeroed(

@@ -124,14 +124,22 @@ impl GeneralPurposeAllocator {
     /// allocation writes next (heapfuzz seeds 59 and 1032): it is reported here
     /// ([`Self::report_carved_damage`]). Each slot is read once in its life, and only on the
     /// carving branch: a pop from the free list costs nothing more.
+    ///
+    /// A link found sound (null, or a carved slot's start of the page) becomes the head at
+    /// once (`Page::take_head`: `Page::pop`'s test of the same link again, whether it stays in
+    /// its unit, cost every checked `malloc` four instructions).
     #[inline(always)]
     fn pop_validated(&self, page: &mut Page) -> Option<NonNull<u8>> {
-        if !page.free.is_null() {
+        let block = page.free;
+        if !block.is_null() {
             // SAFETY: the head is a free slot of this page.
-            let next = unsafe { (*page.free).next } as usize;
-            if next != 0 && !is_slot_start(page, next) {
-                self.corrupt_free_list(page);
+            let next = unsafe { (*block).next };
+            if next.is_null() || is_slot_start(page, next as usize) {
+                // SAFETY: `block` is the head, not null; `next` its link, null or a carved
+                // slot's start of this page (tested just above).
+                return Some(unsafe { page.take_head(block, next) });
             }
+            self.corrupt_free_list(page);
         }
         page.pop_or_carve(
             |page, block, next| self.checked_link(page, block, next),
@@ -854,30 +862,29 @@ impl GeneralPurposeAllocator {
     }
 
     /// Whether `address` is a slot of a page of `heap` (of this GPA) that another thread freed
-    /// (safety mode: `SLOT_REMOTE`), so a link of the heap's remote list may lead to it. One
-    /// page-map lookup; any address may be asked.
+    /// (safety mode: `SLOT_REMOTE`), so a link of the heap's remote list may lead to it. The
+    /// page as the checked C `free` finds it (`remembered_page`: the page this thread
+    /// remembers for the address's unit in the current layout generation, else the page map,
+    /// the segment header's checks and the page descriptor's, which the remote list's links,
+    /// mostly of a few pages at a time, cost each before: xmalloc-test's every block); any
+    /// address may be asked.
     pub(super) fn is_remote_slot(&self, heap: *const Heap, address: usize) -> bool {
-        let Some(pagemap::Entry::Small(segment)) = pagemap::lookup(address) else {
+        let Some(page) = self.remembered_page(address) else {
             return false;
         };
-        // SAFETY: the page map's small entries are live segments' headers.
-        let segment = unsafe { &mut *segment };
-        if !segment.common.is(segment::SegmentKind::Small)
-            || segment.common.gpa_id != self.id()
-            || !core::ptr::eq(segment.heap, heap)
-        {
+        // SAFETY: a live page of this GPA's small segment (`remembered_page`), whose
+        // descriptor lies in its segment's header.
+        if !core::ptr::eq(unsafe { (*Segment::of(page as usize)).heap }, heap) {
             return false;
         }
-        let Ok(page) = segment.checked_page_of(address) else {
-            return false;
-        };
-        // SAFETY: a live page of the segment.
+        // SAFETY: as above.
         let page = unsafe { &*page };
-        if page.meta.is_null() || !page.holds_slot(address) {
+        if !page.holds_slot(address) {
             return false;
         }
         let (index, _) = page.slot_of(address);
-        // SAFETY: metadata for every slot; a carved slot's index is below the capacity.
+        // SAFETY: metadata for every slot (live: `remembered_page`); a carved slot's index is
+        // below the capacity.
         unsafe { page.meta(index) }.state.load(Ordering::Acquire) == SLOT_REMOTE
     }
 

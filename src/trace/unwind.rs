@@ -697,9 +697,9 @@ pub(crate) struct PathCache {
     /// Remembered captures of [`capture_user_at`], kept apart from [`capture_user`]'s so
     /// that the entries that capture the first way (`realloc`, reports) do not evict them.
     entry_memos: UnsafeCell<[Memo; ENTRY_MEMOS]>,
-    /// The last capture of [`remembered_at`] in each lane (`lane & 1`): where its program
-    /// frame was found and which memo that placed it in ([`LastEntry`]).
-    last_entry: UnsafeCell<[LastEntry; 2]>,
+    /// The entry memo of the last capture of [`remembered_at`] in each lane (`lane & 1`), as
+    /// its byte offset in `entry_memos` ([`LastMemo`]).
+    last_memo: UnsafeCell<[LastMemo; 2]>,
     /// Each entry memo's victim: what the memo at the same index held before it last
     /// remembered anew, asked by [`remembered_at`] when the memo does not answer (before a
     /// walk). A key whose callers take turns (cfrac's: one stack pointer and return address,
@@ -712,9 +712,9 @@ pub(crate) struct PathCache {
 
 impl PathCache {
     /// Forgets the records at absolute positions on the stack of the thread that used this
-    /// cache, before another thread gets it (`trace::Caches::forget_thread`): each lane's last
-    /// capture ([`LastEntry`], whose words [`remembered_at`] trusts once they match, as made
-    /// under that thread's bounds) and the shadow stack. What stays is checked against the
+    /// cache, before another thread gets it (`trace::Caches::forget_thread`): the shadow
+    /// stack, and each lane's last memo ([`LastMemo`], which holds no position: only which
+    /// memo to ask first, whose key is checked in full). What stays is checked against the
     /// capturing thread's own stack before use: the paths' steps (their return addresses in
     /// their slots, their CFA under the stack's top), the memos (their stack pointer and top
     /// equal to the capture's, and every word they read unchanged), the recalled walks (their
@@ -723,7 +723,7 @@ impl PathCache {
     pub(crate) fn forget_thread(&self) {
         // SAFETY: nothing captures with this cache any more (the caller gives it back).
         unsafe {
-            *self.last_entry.get() = [LastEntry::NONE; 2];
+            *self.last_memo.get() = [LastMemo::FIRST; 2];
             (*self.shadow.get()).held = 0;
         }
     }
@@ -733,7 +733,7 @@ impl PathCache {
     pub(crate) fn touch_thread_records(&self) {
         // SAFETY: a test's cache, used by nothing else.
         unsafe {
-            (*self.last_entry.get())[1].frame = 16;
+            (*self.last_memo.get())[1] = LastMemo(core::mem::size_of::<Memo>());
             (*self.shadow.get()).held = 1;
         }
     }
@@ -743,8 +743,7 @@ impl PathCache {
     pub(crate) fn holds_thread_records(&self) -> bool {
         // SAFETY: a test's cache, used by nothing else.
         unsafe {
-            (*self.last_entry.get()).iter().any(|last| last.frame != 0)
-                || (*self.shadow.get()).held != 0
+            (*self.last_memo.get()).iter().any(|last| last.0 != 0) || (*self.shadow.get()).held != 0
         }
     }
 
@@ -857,39 +856,22 @@ fn same_places(path: &Path, places: &[usize]) -> bool {
     differ == 0
 }
 
-/// What [`remembered_at`] found for the last capture of a lane: the allocator's frame it
-/// started from (`frame`, 0: none yet, which no capture has), the two words there (`outer`,
-/// the allocator's outermost frame, and `entry`, the return address into the entry point),
-/// the program's return address at `outer + 8` (`ip`), and the entry memo those placed the
-/// capture in (`memo`, an element of the same thread's `entry_memos`). A capture from the
-/// same frame whose three words read the same values has the same program frame (`outer`,
-/// checked against the stack's bounds, `entry` in this object and `ip` outside it when the
-/// record was made, under the same bounds: the caches, which hold the record, are the
-/// thread's own until it ends, and the record is forgotten when they are given back,
-/// [`PathCache::forget_thread`]) and the same memo (placed by
-/// the program frame's stack pointer and return address and the lane), so
-/// [`remembered_at`] takes them from here without climbing the frame chain's bounds tests
-/// and without the memo's hash: a loop that allocates or frees from one call site asks
-/// from the same frame every time.
+/// The entry memo [`remembered_at`] placed the last capture of a lane in, as its byte offset
+/// in the thread's `entry_memos` (0 at first: the first memo). A loop that allocates or frees
+/// from one call site asks from the same frame every time, and its captures' memo is this
+/// one: [`remembered_at`] asks it first, checking its key against the stack itself
+/// ([`Memo::keyed_from`]: the program frame the allocator's `frame` leads to, read from
+/// `frame` and the entry point's frame above it), without climbing the frame chain's bounds
+/// tests and without the memo's hash. One word, and no position of the stack: whatever a
+/// signal handler's capture interrupting this one leaves here is a memo of the thread, whose
+/// key is checked in full before it answers.
 #[derive(Clone, Copy)]
-#[repr(C)]
-struct LastEntry {
-    frame: usize,
-    outer: usize,
-    entry: usize,
-    ip: usize,
-    memo: *mut Memo,
-}
+#[repr(transparent)]
+struct LastMemo(usize);
 
-impl LastEntry {
-    /// No capture yet (`frame` 0, which no capture has).
-    const NONE: LastEntry = LastEntry {
-        frame: 0,
-        outer: 0,
-        entry: 0,
-        ip: 0,
-        memo: core::ptr::null_mut(),
-    };
+impl LastMemo {
+    /// The first entry memo.
+    const FIRST: LastMemo = LastMemo(0);
 }
 
 // SAFETY: empty paths (length 0, no trace) and shadow stack (`held` 0) with zero steps, and
@@ -1274,88 +1256,58 @@ pub fn remembered_at(
     unanswered: impl FnOnce(Unanswered) -> TraceId,
 ) -> Option<TraceId> {
     // Asked only once this object was found, keeping frame pointers, and not under the
-    // cross-check (`remembered_ready`: the caller's contract), so the lane's record below
-    // (made only then) needs no test of `LEAN_RANGE`; the way without it tests its length.
+    // cross-check (`remembered_ready`: the caller's contract), so the lane's last memo below
+    // (its key made only then) needs no test of `LEAN_RANGE`; the way without it tests its
+    // length.
     if depth == 0 {
         return None;
     }
     // The thread's caches (none: its stack's bounds are not known either, as
     // `stack_top_and_walks` would find) and its own stack's top as `prepare_thread` found it,
-    // without the stack pointer's bounds test, which a capture from the lane's last frame
-    // needs not (`LastEntry`).
+    // without the stack pointer's bounds test, which a capture whose program frame is the
+    // lane's last memo's needs not (see `Memo::keyed_from`).
     let (known_top, cache) = super::walks_and_known_top()?;
     // The caller's depth is capped already (`trace::remembers_at`).
     debug_assert!(depth < MAX_FRAMES);
     // SAFETY: the thread's own caches (as in `capture_user_at`); nothing else touches the
-    // record during the capture but a signal handler's capture on this thread, which writes
-    // a whole record (see below for what a torn one can do).
-    let last = unsafe { &mut (*cache.last_entry.get())[lane & 1] };
+    // lane's word during the capture but a signal handler's capture on this thread, which
+    // writes a whole word, the offset of one of the thread's entry memos.
+    let last = unsafe { &mut (*cache.last_memo.get())[lane & 1] };
+    let memos = cache.entry_memos.get() as usize;
+    debug_assert!(last.0 % core::mem::size_of::<Memo>() == 0);
+    debug_assert!(last.0 < ENTRY_MEMOS * core::mem::size_of::<Memo>());
+    // SAFETY: `last` is the offset of an element of this thread's `entry_memos` (`LastMemo`),
+    // which nothing else touches during the capture (as in `capture_user_at`).
+    let recorded = unsafe { &mut *((memos + last.0) as *mut Memo) };
     // SAFETY: `frame` is the frame pointer of a live function of this object on this
-    // thread's stack (caller contract, as in `program_frame_below`): it holds the entry
-    // point's frame pointer and the return address into it; `last.outer` was checked to lie
-    // in `(frame, top - 16)` of this stack when the record was made (the same frame, and the
-    // same bounds: `LastEntry`), and `[frame]` equals it, so `[outer + 8]` is readable.
-    let found = unsafe {
-        if frame == last.frame
-            && *(frame as *const usize) == last.outer
-            && *((frame + 8) as *const usize) == last.entry
-            && *((last.outer + 8) as *const usize) == last.ip
-        {
-            Some((last.entry, last.outer, last.ip, last.memo))
-        } else {
-            None
+    // thread's stack, called by the entry point (caller contract, as in
+    // `program_frame_below`): `keyed_from`'s contract.
+    let (memo, keyed) = if unsafe { recorded.keyed_from(frame, known_top, depth) } {
+        (recorded, true)
+    } else {
+        // Finding this object computes an unwind rule, which allocates: not here.
+        let own_len = LEAN_RANGE[1].load(Ordering::Acquire);
+        if own_len == 0 {
+            return None;
         }
-    };
-    let (entry, user, memo) = match found {
-        // The program frame `program_frame_below` finds (its `bp` is no part of the key), on
-        // the thread's own stack, whose bounds the record was made under: the stack
-        // pointer, just below `frame`, lies in them.
-        Some((entry, outer, ip, memo)) => (
-            entry,
-            State {
-                ip,
-                sp: outer + 16,
-                bp: 0,
-                top: known_top,
-            },
-            memo,
-        ),
-        None => {
-            // Finding this object computes an unwind rule, which allocates: not here.
-            let own_len = LEAN_RANGE[1].load(Ordering::Acquire);
-            if own_len == 0 {
-                return None;
-            }
-            let own_start = LEAN_RANGE[0].load(Ordering::Relaxed);
-            // Only the stack's top: the walk to the program's frame reads no other register
-            // (and the three reads of `current_state` are not left out by the compiler).
-            let (top, cache) = super::stack_top_and_walks()?;
-            let (entry, user) = program_frame_below(top, own_start, own_len, frame)?;
-            let index = entry_memo_index(user, lane);
-            // SAFETY: as in `capture_user_at`.
-            let memo = unsafe { &mut (*cache.entry_memos.get())[index] } as *mut Memo;
-            // A record only on the thread's own stack (not on another one, such as an
-            // alternate signal stack, whose top `stack_top_and_walks` found apart).
-            if top == known_top {
-                // Frame last: a signal handler's capture interrupting this sees no record,
-                // or its own. (One interrupting between the stores and writing its own can
-                // leave a mix; a mix is only ever taken where the stack's words match it,
-                // which makes the program frame the one found above, and its memo any of the
-                // thread's entry memos, whose replay checks its key.)
-                last.frame = 0;
-                last.outer = user.sp - 16;
-                last.entry = entry;
-                last.ip = user.ip;
-                last.memo = memo;
-                last.frame = frame;
-            }
-            (entry, user, memo)
+        let own_start = LEAN_RANGE[0].load(Ordering::Relaxed);
+        // Only the stack's top: the walk to the program's frame reads no other register
+        // (and the three reads of `current_state` are not left out by the compiler).
+        let (top, cache) = super::stack_top_and_walks()?;
+        let (entry, user) = program_frame_below(top, own_start, own_len, frame)?;
+        let index = entry_memo_index(user, lane);
+        // SAFETY: as in `capture_user_at`.
+        let memo = unsafe { &mut (*cache.entry_memos.get())[index] };
+        // Asked first from now on, on the thread's own stack (not on another one, such as an
+        // alternate signal stack, whose top `stack_top_and_walks` found apart: the memo's
+        // top would not be the known one).
+        if top == known_top {
+            *last = LastMemo(index * core::mem::size_of::<Memo>());
         }
+        let keyed = memo.keyed(memo_key(user), depth, (entry, user.ip), false);
+        (memo, keyed)
     };
-    // SAFETY: an element of this thread's `entry_memos` (found just above or when the record
-    // was made).
-    let memo = unsafe { &mut *memo };
-    match memo.replay(memo_key(user), depth, (entry, user.ip), false) {
+    match if keyed { memo.words_hold() } else { None } {
         Some(id) => {
             memo.misses = 0;
             Some(id)
@@ -1459,39 +1411,38 @@ pub fn capture_unanswered(start: Unanswered, depth: usize) -> TraceId {
 }
 
 /// The program's first frame above `frame` (as [`program_frame_below`] finds it, with the
-/// program's `rbp` saved there) and the thread's caches, from the lane's record
-/// ([`LastEntry`]), which [`remembered_at`] made or matched for the capture
-/// [`capture_unanswered`] finishes: the record's three words read the same, so its program
-/// frame is the one the chain leads to, on the thread's own stack (see [`LastEntry`]), without
-/// the chain's bounds tests. `None` where the record does not match (a capture on another
-/// stack, where [`remembered_at`] makes none): [`capture_unanswered`] climbs the chain then.
+/// program's `rbp` saved there) and the thread's caches, from the lane's last memo
+/// ([`LastMemo`]), which [`remembered_at`] asked for the capture [`capture_unanswered`]
+/// finishes: where the memo's key is the program frame `frame` leads to
+/// ([`Memo::keyed_from`], but for the depth and generation, which do not place the frame),
+/// that frame is the one the chain leads to, on the thread's own stack, without the chain's
+/// bounds tests. `None` where it is not (the memo holds another key, or the capture runs on
+/// another stack): [`capture_unanswered`] climbs the chain then.
 #[inline(always)]
 fn recorded_program_frame(
     frame: usize,
     lane: usize,
 ) -> Option<((usize, State), &'static PathCache)> {
     let (known_top, cache) = super::walks_and_known_top()?;
-    // SAFETY: the thread's own caches; nothing else touches the record during the capture but
-    // a signal handler's capture on this thread, which writes a whole record (as in
+    // SAFETY: the thread's own caches; nothing else touches the lane's word during the capture
+    // but a signal handler's capture on this thread, which writes a whole word (as in
     // `remembered_at`).
-    let last = unsafe { &(*cache.last_entry.get())[lane & 1] };
+    let last = unsafe { (*cache.last_memo.get())[lane & 1] };
+    // SAFETY: `last` is the offset of an element of this thread's `entry_memos` (`LastMemo`).
+    let memo = unsafe { &*((cache.entry_memos.get() as usize + last.0) as *const Memo) };
     // SAFETY: as in `remembered_at`: `frame` is a live frame of this object on this thread's
-    // stack, holding the entry point's frame pointer and the return address into it, and
-    // `last.outer`, checked in the stack's bounds when the record was made, equals `[frame]`,
-    // so `[outer, outer + 16)` is readable.
+    // stack, called by the entry point, whose frame (`[frame]`) holds the program's `rbp` and
+    // the return address into the program (`Memo::keyed_from`).
     unsafe {
-        if frame == last.frame
-            && *(frame as *const usize) == last.outer
-            && *((frame + 8) as *const usize) == last.entry
-            && *((last.outer + 8) as *const usize) == last.ip
-        {
+        if memo.placed_at(frame, known_top) {
+            let outer = memo.sp - 16;
             let user = State {
-                ip: last.ip,
-                sp: last.outer + 16,
-                bp: *(last.outer as *const usize),
+                ip: memo.from.1,
+                sp: memo.sp,
+                bp: *(outer as *const usize),
                 top: known_top,
             };
-            Some(((last.entry, user), cache))
+            Some(((memo.from.0, user), cache))
         } else {
             None
         }
@@ -1682,8 +1633,11 @@ fn walk_and_remember_inline(
         }
     }
     if again && end.id.is_some() {
-        memo.remember(cache, memo_key(user), depth, user.sp, &end, generation);
+        // The key's entry and return address first: `remember` completes the key with the
+        // stack pointer last (0 until then: no capture matches a memo being made, a signal
+        // handler's included).
         memo.from = (entry, user.ip);
+        memo.remember(cache, memo_key(user), depth, user.sp, &end, generation);
     }
     forget_entry_bp(memo);
     end.id
@@ -1805,6 +1759,48 @@ impl Memo {
             && self.top == start.top
             && self.depth == depth
             && self.generation == MEMO_GENERATION.load(Ordering::Acquire)
+    }
+
+    /// Whether this entry memo is keyed for a capture of [`capture_user_at`] from the
+    /// allocator's `frame` on the thread's own stack (top `known_top`) at `depth` in the
+    /// current memo generation: [`Self::placed_at`], and the depth and generation.
+    ///
+    /// # Safety
+    /// As for [`Self::placed_at`].
+    #[inline(always)]
+    unsafe fn keyed_from(&self, frame: usize, known_top: usize, depth: usize) -> bool {
+        // SAFETY: forwarded contract.
+        let placed = unsafe { self.placed_at(frame, known_top) };
+        placed && self.depth == depth && self.generation == MEMO_GENERATION.load(Ordering::Acquire)
+    }
+
+    /// Whether this entry memo's program frame is the one the allocator's `frame` leads to:
+    /// the entry point's frame (`[frame]`) 16 bytes below the memo's stack pointer, the
+    /// return address into the entry point (`[frame + 8]`) and the one into the program
+    /// (`[[frame] + 8]`) the memo's (`from`), and its top `known_top`. Then
+    /// [`program_frame_below`] from `frame` under `known_top` finds that program frame: the
+    /// memo's key was made from what it found (the entry memos are keyed only so, or copied
+    /// between each other), with these words, under this top, so its tests held and hold
+    /// again (the entry point's frame above `frame`, a frame pointer of this object's code,
+    /// and below `top - 16`; the entry address in this object, the program's outside it; one
+    /// step up, no more). A memo without a trace (stack pointer 0) is placed nowhere.
+    ///
+    /// # Safety
+    /// `frame` is the frame pointer of a live function of this object on this thread's stack,
+    /// called by the entry point: it holds the entry point's frame pointer and the return
+    /// address into it, and the entry point's frame holds the program's `rbp` and the return
+    /// address into the program.
+    #[inline(always)]
+    unsafe fn placed_at(&self, frame: usize, known_top: usize) -> bool {
+        // SAFETY: caller contract: `[frame, frame + 16)` and `[outer, outer + 16)` are live
+        // frames of this thread's stack.
+        unsafe {
+            let outer = *(frame as *const usize);
+            outer.wrapping_add(16) == self.sp
+                && *((frame + 8) as *const usize) == self.from.0
+                && *((outer + 8) as *const usize) == self.from.1
+                && self.top == known_top
+        }
     }
 
     /// [`Self::replay`] once the memo is found keyed for the capture: its trace when every
@@ -2057,7 +2053,7 @@ static RECALLED: AtomicUsize = AtomicUsize::new(0);
 /// Called at start-up (`capi`'s settings), before any capture, so an allocator never asks
 /// [`remembered_at`] under it: it asks only once [`remembered_ready`] held, which it then
 /// never does. Were it turned on later, the memos made before are made stale here, but a
-/// lane's record made before could still lead a capture to a memo made since, and that
+/// lane's last memo ([`LastMemo`]) could still lead a capture to a memo made since, and that
 /// capture would not be compared.
 pub fn enable_cross_check() {
     let first = !CROSS_CHECK.swap(true, Ordering::SeqCst);
