@@ -49,6 +49,12 @@ pub struct LiveBlock {
     pub size: usize,
     /// Where it was allocated (none without traces).
     pub alloc_trace: TraceId,
+    /// The allocating thread's serial number of the block (safety mode's small and large
+    /// blocks, `heap::next_serial`: 1 for a thread's first block, then 2, ...; renewed by an
+    /// in-place `realloc` as Valgrind's, which always moves); 0 where none is kept (fast
+    /// mode, guarded blocks). Only blocks of one thread compare. For a leak scan that takes
+    /// lost blocks in allocation order (memcheck's clique leaders) whatever their addresses.
+    pub serial: u32,
 }
 
 impl GeneralPurposeAllocator {
@@ -276,6 +282,7 @@ impl GeneralPurposeAllocator {
                     address: page.slot_address(index),
                     size: block_size,
                     alloc_trace: TraceId::NONE,
+                    serial: 0,
                 });
             }
             return;
@@ -310,6 +317,7 @@ impl GeneralPurposeAllocator {
                 address,
                 size,
                 alloc_trace,
+                serial: meta.serial(),
             });
         }
         // The page's never-carved part, after every live block's own check (which repairs
@@ -350,6 +358,7 @@ impl GeneralPurposeAllocator {
                 address: block.data(),
                 size: block.requested,
                 alloc_trace: TraceId(block.alloc_trace.load(Ordering::Relaxed)),
+                serial: block.serial.load(Ordering::Relaxed),
             });
         }
     }
