@@ -51,7 +51,8 @@ pub struct LiveBlock {
     pub alloc_trace: TraceId,
     /// The allocating thread's serial number of the block (safety mode's small and large
     /// blocks, `heap::next_serial`: 1 for a thread's first block, then 2, ...; renewed by an
-    /// in-place `realloc` as Valgrind's, which always moves); 0 where none is kept (fast
+    /// in-place resize under `Config::resize_stack_traces`, the C ABI's `realloc`, as
+    /// Valgrind's `realloc` always moves the block); 0 where none is kept (fast
     /// mode, guarded blocks). Only blocks of one thread compare. For a leak scan that takes
     /// lost blocks in allocation order (memcheck's clique leaders) whatever their addresses.
     pub serial: u32,

@@ -242,7 +242,10 @@ pub struct SlotMeta {
     /// one (from the allocation's `SLOT_TAKING` on) the allocating thread's serial number of
     /// the block ([`super::heap::next_serial`], [`Self::serial`]): a live block has no free
     /// trace, and the allocation's store of the serial is the store of 0 it had, so the
-    /// order costs no byte of metadata (a 17th byte would make these 32).
+    /// order costs no byte of metadata (a 17th byte would make these 32). A free stores its
+    /// trace just after the state change: a reader on another thread in between (a fault's
+    /// attribution) may see the serial as a free trace, an id that names no trace or another
+    /// one.
     pub free_trace: AtomicU32,
 }
 
@@ -283,9 +286,8 @@ impl SlotMeta {
         };
     }
 
-    /// The serial number of the live block in this slot ([`super::heap::next_serial`]; 0
-    /// for a block allocated before serials were kept). Meaningful only while the slot is
-    /// live.
+    /// The serial number of the live block in this slot ([`super::heap::next_serial`]).
+    /// Meaningful only while the slot is live.
     pub(crate) fn serial(&self) -> u32 {
         self.free_trace.load(Ordering::Relaxed)
     }
