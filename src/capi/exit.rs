@@ -845,14 +845,26 @@ fn signal_report(extra: Option<RawFinding>, fault: &Fault, trace: TraceId) {
             .settings
             .who_points_at
             .map(|(hidden, length)| (!hidden, length)),
-        // Guard mode carves each block from a bump area (reused only after its quarantine).
-        addresses_in_allocation_order: state.settings.mode == settings::Mode::Guard,
+        leaders: leader_order(state.settings.mode),
     };
     EXTRA_FINDING.with(|slot| slot.set(extra));
     let mut outcome = examine(&state.gpa, &[interrupted], &state.settings, options);
     outcome.termination = Some(termination_header(fault, trace, state.settings.frames));
     write_outputs(&outcome, Ending::Signal(fault.signal));
     REPORTING_THREAD.store(0, Ordering::Release);
+}
+
+/// What stands for the allocation order among the blocks of `mode` when the leak scan takes
+/// clique leaders ([`leakcheck::LeaderOrder`]): guard mode carves each block from a bump area
+/// (reused only after its quarantine), so its addresses follow the allocation order, across
+/// threads too; check mode's size classes do not, and its blocks carry their serials; fast
+/// mode keeps neither.
+fn leader_order(mode: settings::Mode) -> leakcheck::LeaderOrder {
+    match mode {
+        settings::Mode::Guard => leakcheck::LeaderOrder::Addresses,
+        settings::Mode::Check => leakcheck::LeaderOrder::Serials,
+        settings::Mode::Fast => leakcheck::LeaderOrder::HeadsFirst,
+    }
 }
 
 std::thread_local! {
@@ -1383,8 +1395,7 @@ pub fn report_at_end(ending: Ending) {
             .settings
             .who_points_at
             .map(|(hidden, length)| (!hidden, length)),
-        // Guard mode carves each block from a bump area (reused only after its quarantine).
-        addresses_in_allocation_order: state.settings.mode == settings::Mode::Guard,
+        leaders: leader_order(state.settings.mode),
     };
     crate::os::signal::with_stack_room(&mut || {
         let outcome = examine(&state.gpa, &this_thread, &state.settings, options);

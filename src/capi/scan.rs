@@ -200,10 +200,9 @@ pub struct Options {
     /// `GPA_WHO_POINTS_AT`: list on stderr every word pointing into this range (address,
     /// length), in roots and in judged blocks, with the verdicts (see [`who_points_at`]).
     pub who_points_at: Option<(usize, usize)>,
-    /// The blocks' addresses follow their allocation order (guard mode), as memcheck's do:
-    /// the clique leaders are taken in address order alone
-    /// ([`Graph::addresses_in_allocation_order`]).
-    pub addresses_in_allocation_order: bool,
+    /// The order of clique leaders ([`Graph::leaders_in`]): what stands for the allocation
+    /// order, which memcheck's address order follows.
+    pub leaders: leakcheck::LeaderOrder,
 }
 
 /// The result of a scan.
@@ -464,9 +463,7 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
         user_blocks.retain(|block| segments.binary_search(&block.address).is_err());
     }
     let mut graph = Graph::new(user_blocks, &maps, options.heuristics);
-    if options.addresses_in_allocation_order {
-        graph.addresses_in_allocation_order();
-    }
+    graph.leaders_in(options.leaders);
     if let Some((start, len)) = options.who_points_at {
         graph.watch(start, len);
     }

@@ -45,7 +45,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 
 use super::{heap, GeneralPurposeAllocator, InsideAllocator, OnError};
 use crate::leakcheck::roots::{self, LiveStack, OwnState};
-use crate::leakcheck::{self, Graph, Heuristics, KindSet, Maps, Totals};
+use crate::leakcheck::{self, Graph, Heuristics, KindSet, LeaderOrder, Maps, Totals};
 
 /// The GPA whose leaks are reported at exit (null: none asked).
 static AT_EXIT: AtomicPtr<GeneralPurposeAllocator> = AtomicPtr::new(core::ptr::null_mut());
@@ -136,6 +136,11 @@ impl GeneralPurposeAllocator {
         self.release_reusable_large();
         let maps = Maps::read();
         let mut graph = Graph::new(blocks, &maps, Heuristics::ALL);
+        if self.config.safety {
+            // Safety mode's blocks carry their serials: the clique leaders go by allocation
+            // order, as memcheck's (by address, in its heap) mostly do.
+            graph.leaders_in(LeaderOrder::Serials);
+        }
         let stacks = this_thread;
         // The library's thread-locals of this thread. Threads still running are not stopped
         // here: their thread pointers are unknown, and their stacks, which hold their TLS

@@ -155,6 +155,11 @@ struct ThreadState {
     owned: Cell<*mut Heap>,
     thread_id: Cell<u64>,
     inside: Cell<u32>,
+    /// The thread's count of its allocations in safety mode ([`next_serial`]): beside
+    /// `inside`, which the allocation reads too, in a hole of the layout.
+    allocations: Cell<u32>,
+    /// The signal whose `siginfo_t` is in `deferred_info` (0: none).
+    deferred_info_signal: Cell<u32>,
     exit_hook_set: Cell<bool>,
     /// Whether observers' events of this thread's requests are held back ([`EventsMuted`]).
     events_muted: Cell<bool>,
@@ -174,8 +179,6 @@ struct ThreadState {
     c_calls: Cell<u64>,
     /// Signals kept for the end of the allocator call in progress, bit `n - 1` for signal `n`.
     deferred: Cell<u64>,
-    /// The signal whose `siginfo_t` is in `deferred_info` (0: none).
-    deferred_info_signal: Cell<u32>,
     /// The first kept signal's `siginfo_t` (128 bytes).
     deferred_info: [Cell<u64>; 16],
 }
@@ -193,6 +196,9 @@ const SIGNALS_KEPT: u64 = 1 << 32;
 /// The count in `ThreadState::c_calls`.
 const CALLS: u64 = SIGNALS_KEPT - 1;
 const _: () = assert!(core::mem::size_of::<libc::siginfo_t>() == 16 * 8);
+// The thread's state in static TLS (every thread of every program pays for it): 320 bytes,
+// `allocations` in what was padding.
+const _: () = assert!(core::mem::size_of::<ThreadState>() == 320);
 
 /// Marks a C entry point's call in progress on the calling thread for its lifetime (the
 /// exported functions that are not `c_entry`'s stubs, which count in assembly): a program's
@@ -427,6 +433,20 @@ pub fn cached_outside(id: u64) -> *mut Heap {
     } else {
         core::ptr::null_mut()
     }
+}
+
+/// The calling thread's next allocation serial number (1 for its first block, then 2, ...;
+/// wrapping after 2^32 - 1): safety mode keeps it with each block
+/// ([`super::LiveBlock::serial`]) so that a leak scan can take the blocks in the order they
+/// were allocated, whatever their addresses. Per thread, so one add and one store: the
+/// order of two threads' blocks is not kept (nor is it for Valgrind, whose address order
+/// stands for it).
+#[inline(always)]
+pub fn next_serial() -> u32 {
+    let thread = thread();
+    let serial = thread.allocations.get().wrapping_add(1);
+    thread.allocations.set(serial);
+    serial
 }
 
 /// Whether the calling thread is inside an allocator operation that may allocate.

@@ -121,11 +121,17 @@ pub struct LargeBlock {
     pub alloc_trace: AtomicU32,
     /// Interned trace of the free.
     pub free_trace: AtomicU32,
+    /// The allocating thread's serial number of the block in safety mode
+    /// (`heap::next_serial`, as a small slot's); 0 otherwise. In what was padding.
+    pub serial: AtomicU32,
     /// Neighbours in the list the block is in.
     pub next: *mut LargeBlock,
     /// See `next`.
     pub prev: *mut LargeBlock,
 }
+
+// `serial` took padding: the header did not grow.
+const _: () = assert!(core::mem::size_of::<LargeBlock>() == 120);
 
 /// A doubly linked list of large blocks (protected by its GPA's mutex); new blocks at the
 /// head, the oldest at the tail.
@@ -804,6 +810,11 @@ impl GeneralPurposeAllocator {
                 mark: AtomicU8::new(0),
                 alloc_trace: AtomicU32::new(alloc_trace.0),
                 free_trace: AtomicU32::new(0),
+                serial: AtomicU32::new(if self.config.safety {
+                    super::heap::next_serial()
+                } else {
+                    0
+                }),
                 next: core::ptr::null_mut(),
                 prev: core::ptr::null_mut(),
             });
@@ -1357,9 +1368,15 @@ impl GeneralPurposeAllocator {
         }
         block.requested = new_len;
         if self.config.resize_stack_traces {
+            // As a moved block (Valgrind's `realloc`): a new trace and a new serial.
             block
                 .alloc_trace
                 .store(self.trace_here().0, Ordering::Relaxed);
+            if self.config.safety {
+                block
+                    .serial
+                    .store(super::heap::next_serial(), Ordering::Relaxed);
+            }
         }
         true
     }

@@ -49,6 +49,13 @@ pub struct LiveBlock {
     pub size: usize,
     /// Where it was allocated (none without traces).
     pub alloc_trace: TraceId,
+    /// The allocating thread's serial number of the block (safety mode's small and large
+    /// blocks, `heap::next_serial`: 1 for a thread's first block, then 2, ...; renewed by an
+    /// in-place resize under `Config::resize_stack_traces`, the C ABI's `realloc`, as
+    /// Valgrind's `realloc` always moves the block); 0 where none is kept (fast
+    /// mode, guarded blocks). Only blocks of one thread compare. For a leak scan that takes
+    /// lost blocks in allocation order (memcheck's clique leaders) whatever their addresses.
+    pub serial: u32,
 }
 
 impl GeneralPurposeAllocator {
@@ -276,6 +283,7 @@ impl GeneralPurposeAllocator {
                     address: page.slot_address(index),
                     size: block_size,
                     alloc_trace: TraceId::NONE,
+                    serial: 0,
                 });
             }
             return;
@@ -310,6 +318,7 @@ impl GeneralPurposeAllocator {
                 address,
                 size,
                 alloc_trace,
+                serial: meta.serial(),
             });
         }
         // The page's never-carved part, after every live block's own check (which repairs
@@ -350,6 +359,7 @@ impl GeneralPurposeAllocator {
                 address: block.data(),
                 size: block.requested,
                 alloc_trace: TraceId(block.alloc_trace.load(Ordering::Relaxed)),
+                serial: block.serial.load(Ordering::Relaxed),
             });
         }
     }

@@ -238,7 +238,14 @@ pub struct SlotMeta {
     pub requested: AtomicU32,
     /// Interned allocation trace.
     pub alloc_trace: AtomicU32,
-    /// Interned trace of the (first) free.
+    /// Interned trace of the (first) free, in a freed slot ([`is_freed_state`]). In a live
+    /// one (from the allocation's `SLOT_TAKING` on) the allocating thread's serial number of
+    /// the block ([`super::heap::next_serial`], [`Self::serial`]): a live block has no free
+    /// trace, and the allocation's store of the serial is the store of 0 it had, so the
+    /// order costs no byte of metadata (a 17th byte would make these 32). A free stores its
+    /// trace just after the state change: a reader on another thread in between (a fault's
+    /// attribution) may see the serial as a free trace, an id that names no trace or another
+    /// one.
     pub free_trace: AtomicU32,
 }
 
@@ -267,12 +274,22 @@ impl SlotMeta {
     }
 
     /// Fills `finding` with the block this metadata describes: its requested size, alignment,
-    /// allocation and free traces (the free trace is 0 for a block never freed).
+    /// allocation and free traces (none for a block never freed, nor for a live or taken
+    /// slot, whose `free_trace` is its serial).
     pub(crate) fn describe_block(&self, finding: &mut crate::report::RawFinding) {
         finding.size = self.requested.load(Ordering::Relaxed) as usize;
         finding.align = 1 << self.align_log2.load(Ordering::Relaxed).min(63);
         finding.alloc_trace = crate::trace::TraceId(self.alloc_trace.load(Ordering::Relaxed));
-        finding.free_trace = crate::trace::TraceId(self.free_trace.load(Ordering::Relaxed));
+        finding.free_trace = match self.state.load(Ordering::Acquire) {
+            SLOT_LIVE | SLOT_TAKING => crate::trace::TraceId::NONE,
+            _ => crate::trace::TraceId(self.free_trace.load(Ordering::Relaxed)),
+        };
+    }
+
+    /// The serial number of the live block in this slot ([`super::heap::next_serial`]).
+    /// Meaningful only while the slot is live.
+    pub(crate) fn serial(&self) -> u32 {
+        self.free_trace.load(Ordering::Relaxed)
     }
 }
 

@@ -843,7 +843,9 @@ impl GeneralPurposeAllocator {
             self.trace_at::<ENTRY>(frame, 0)
         };
         meta.alloc_trace.store(alloc_trace.0, Ordering::Relaxed);
-        meta.free_trace.store(0, Ordering::Relaxed);
+        // A live slot's `free_trace` is its serial: the leak scan's allocation order.
+        meta.free_trace
+            .store(heap::next_serial(), Ordering::Relaxed);
         // SAFETY: the slot is ours and `block_size` bytes long; `prefix.len <= layout.size()`
         // (`Prefix` contract).
         unsafe {
@@ -1767,8 +1769,12 @@ impl GeneralPurposeAllocator {
         unsafe { safety::write_canary(address, new_len, block_size) };
         meta.requested.store(new_len as u32, Ordering::Relaxed);
         if self.config.resize_stack_traces {
+            // As a block that moved, as Valgrind's `realloc` always moves it: a new trace
+            // and a new serial (it is allocated now, in Valgrind's order).
             meta.alloc_trace
                 .store(self.trace_here().0, Ordering::Relaxed);
+            meta.free_trace
+                .store(heap::next_serial(), Ordering::Relaxed);
         }
         true
     }

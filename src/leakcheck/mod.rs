@@ -30,7 +30,7 @@ pub(crate) mod unlisted;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub mod world;
 
-pub use graph::{Graph, Heuristics, Judged};
+pub use graph::{Graph, Heuristics, Judged, LeaderOrder};
 pub use maps::Maps;
 pub use records::{loss_records, thousands, KindSet, Totals};
 

@@ -320,6 +320,7 @@ mod tests {
                 address,
                 size,
                 alloc_trace: TraceId(trace),
+                serial: 0,
             },
             kind,
             indirect_bytes: 0,

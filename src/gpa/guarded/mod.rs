@@ -739,6 +739,9 @@ impl GeneralPurposeAllocator {
                     address,
                     size,
                     alloc_trace,
+                    // Guard mode's blocks lie in allocation order (the scan goes by their
+                    // addresses); a guarded record has no room for a serial.
+                    serial: 0,
                 })
             },
             &mut |finding| damaged.push(finding),
