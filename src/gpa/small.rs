@@ -122,8 +122,11 @@ impl GeneralPurposeAllocator {
     /// zero. A write far past a block before it that landed there, beyond every redzone
     /// check's reach, would otherwise be covered unseen by the front guard and redzone the
     /// allocation writes next (heapfuzz seeds 59 and 1032): it is reported here
-    /// ([`Self::report_carved_damage`]). Each slot is read once in its life, and only on the
-    /// carving branch: a pop from the free list costs nothing more.
+    /// ([`Self::report_carved_damage`]). Each slot is read so once in its life.
+    ///
+    /// A slot taken from the free list held a freed block, poisoned at its free and not
+    /// checked since it left the quarantine: its poison is checked now
+    /// ([`Self::check_reused_slot`]), before the allocation covers it.
     ///
     /// A link found sound (null, or a carved slot's start of the page) becomes the head at
     /// once (`Page::take_head`: `Page::pop`'s test of the same link again, whether it stays in
@@ -137,7 +140,9 @@ impl GeneralPurposeAllocator {
             if next.is_null() || is_slot_start(page, next as usize) {
                 // SAFETY: `block` is the head, not null; `next` its link, null or a carved
                 // slot's start of this page (tested just above).
-                return Some(unsafe { page.take_head(block, next) });
+                let taken = unsafe { page.take_head(block, next) };
+                self.check_reused_slot(page, block as usize);
+                return Some(taken);
             }
             self.corrupt_free_list(page);
         }
@@ -189,6 +194,51 @@ impl GeneralPurposeAllocator {
         if !clean {
             self.report_carved_damage(page, address);
         }
+    }
+
+    /// [`Self::pop_validated`]'s check of the slot at `address` just taken from `page`'s free
+    /// list: the freed block it held was poisoned whole at its free, and the list's link has
+    /// overwritten its first word since; the rest must still be poison. A write into the
+    /// block after it left the quarantine (a use long after the free, or a far overflow from
+    /// a block before it that landed in the free slot), which the allocation would now cover
+    /// unseen, is reported as the freed block's write after free at the first changed byte,
+    /// detected at this allocation ([`Self::report_reused_damage`]); the allocation goes on
+    /// as usual. The eviction from the quarantine does not read the poison
+    /// ([`Self::evict`]): each free slot is read once, here, as its page is released, or at
+    /// exit. Slots of [`quarpages::MIN_SLOT`] bytes or more are skipped (past the quarantine
+    /// their interior holds old contents: `quarpages` checked its head and tail as it left),
+    /// and so are 8-byte slots (all link). The free list of a safety-mode page holds only
+    /// slots in `SLOT_FREED` ([`Self::evict`] and [`Self::evict_protected`] push them), the
+    /// blocks of other threads' frees too (their remote list's link lay in the same word).
+    /// Inlined: most slots of 24 to 136 bytes take `safety::all_bytes_are_short`'s few loads,
+    /// on lines the allocation writes next.
+    #[inline(always)]
+    fn check_reused_slot(&self, page: &Page, address: usize) {
+        let block_size = page.block_size as usize;
+        let skip = core::mem::size_of::<FreeBlock>();
+        if block_size <= skip || block_size >= quarpages::MIN_SLOT {
+            return;
+        }
+        // SAFETY: the slot just taken from the calling thread's page's free list: `block_size`
+        // bytes, readable, poisoned at its free (but for the first `skip` bytes, the link),
+        // and nobody else's.
+        let damage = unsafe { safety::poison_damage_inline_avx2(address, skip, block_size) };
+        if let Some(offset) = damage {
+            self.report_reused_damage(page, address, offset);
+        }
+    }
+
+    /// [`Self::check_reused_slot`]'s report: a write after free of the block that slot
+    /// `address` of `page` held, at `offset`, detected at this allocation (the slot's
+    /// metadata still describes the freed block).
+    #[cold]
+    #[inline(never)]
+    fn report_reused_damage(&self, page: &Page, address: usize, offset: usize) {
+        let (index, _) = page.slot_of(address);
+        // SAFETY: safety mode keeps metadata for every carved slot; a slot of the free list
+        // is carved.
+        let meta = unsafe { page.meta(index) };
+        self.report_write_after_free(meta, address, offset, page.block_size as usize);
     }
 
     /// The slow test of a free-list link that failed `segment::link_in_unit` (a link of a
@@ -582,7 +632,11 @@ impl GeneralPurposeAllocator {
 
     /// Before an empty page's metadata goes: its freed slots' sizes and traces into the ring
     /// of blocks of released pages (`released`), so that a later double free, interior free
-    /// or access of one of them still names the block.
+    /// or access of one of them still names the block. First each freed slot's poison is
+    /// checked, as an allocation taking the slot would have checked it
+    /// ([`Self::check_reused_slot`]): the eviction from the quarantine does not, so a write
+    /// into a slot since would otherwise be lost with the page. (Every carved slot of an
+    /// empty page is on its free list, `SLOT_FREED`.)
     #[cold]
     #[inline(never)]
     fn remember_released(&self, page: &Page) {
@@ -591,8 +645,12 @@ impl GeneralPurposeAllocator {
             // SAFETY: safety mode's metadata covers every carved slot (the caller checked
             // that the page has metadata).
             let meta = unsafe { page.meta(index) };
-            if !is_freed_state(meta.state.load(Ordering::Relaxed)) {
+            let state = meta.state.load(Ordering::Relaxed);
+            if !is_freed_state(state) {
                 continue;
+            }
+            if state == SLOT_FREED {
+                self.check_reused_slot(page, page.slot_address(index));
             }
             let block = released::Remembered {
                 start: page.slot_address(index),
@@ -739,7 +797,7 @@ impl GeneralPurposeAllocator {
             let memory = unsafe { NonNull::new_unchecked(block.cast::<u8>()) };
             if self.config.safety {
                 let size = self.take_remote_slot(memory.as_ptr() as usize);
-                self.quarantine::<false>(heap, memory.as_ptr() as usize | 1, size);
+                self.quarantine(heap, memory.as_ptr() as usize | 1, size);
             } else {
                 self.push_local(heap, memory);
             }
@@ -1166,11 +1224,7 @@ impl GeneralPurposeAllocator {
             Some(mut heap) if owner => {
                 // SAFETY: this thread owns the heap.
                 let heap = unsafe { heap.as_mut() };
-                if ENTRY {
-                    self.quarantine::<false>(heap, entry, block_size)
-                } else {
-                    self.quarantine::<true>(heap, entry, block_size)
-                }
+                self.quarantine(heap, entry, block_size)
             }
             // SAFETY: the owner heap outlives its segments; the block is given up.
             _ => unsafe { (*segment.heap).push_remote(memory) },
@@ -1365,15 +1419,10 @@ impl GeneralPurposeAllocator {
     /// Holds a freed block back from reuse; the oldest leaves when the quarantine is full.
     /// Bit 0 of `entry` is set when the block came through a remote list. Inlined into the
     /// checked frees (one call fewer on each).
-    ///
-    /// `LONG_AVX2`: the leaving block's poison check over 128 bytes by the AVX2 loop called
-    /// from the eviction itself (`safety::poison_damage_inline_avx2`: the Rust frees); else
-    /// through `safety::poison_damage` (the C entries and the other callers, whose code this
-    /// leaves as it was).
     #[inline(always)]
-    fn quarantine<const LONG_AVX2: bool>(&self, heap: &mut Heap, entry: usize, size: usize) {
+    fn quarantine(&self, heap: &mut Heap, entry: usize, size: usize) {
         if heap.quarantine.capacity == 0 {
-            self.evict::<LONG_AVX2>(heap, entry);
+            self.evict(heap, entry);
             return;
         }
         // The ring's fields are updated before the block taken out is evicted (which touches
@@ -1385,10 +1434,8 @@ impl GeneralPurposeAllocator {
             .push_making_room(entry, size, self.config.quarantine_bytes)
         {
             Room::Pushed => {}
-            Room::PushedAfter(oldest) => self.evict::<LONG_AVX2>(heap, oldest),
-            Room::NotYet(oldest) => {
-                self.quarantine_making_room::<LONG_AVX2>(heap, entry, size, oldest)
-            }
+            Room::PushedAfter(oldest) => self.evict(heap, oldest),
+            Room::NotYet(oldest) => self.quarantine_making_room(heap, entry, size, oldest),
         }
     }
 
@@ -1399,40 +1446,35 @@ impl GeneralPurposeAllocator {
     /// usual free takes one block out, or none.
     #[cold]
     #[inline(never)]
-    fn quarantine_making_room<const LONG_AVX2: bool>(
-        &self,
-        heap: &mut Heap,
-        entry: usize,
-        size: usize,
-        oldest: usize,
-    ) {
-        self.evict::<LONG_AVX2>(heap, oldest);
+    fn quarantine_making_room(&self, heap: &mut Heap, entry: usize, size: usize, oldest: usize) {
+        self.evict(heap, oldest);
         let limit = self.config.quarantine_bytes;
         loop {
             match heap.quarantine.push_making_room(entry, size, limit) {
                 Room::Pushed => return,
                 Room::PushedAfter(oldest) => {
-                    self.evict::<LONG_AVX2>(heap, oldest);
+                    self.evict(heap, oldest);
                     return;
                 }
-                Room::NotYet(oldest) => self.evict::<LONG_AVX2>(heap, oldest),
+                Room::NotYet(oldest) => self.evict(heap, oldest),
             }
         }
     }
 
-    /// A block leaves the quarantine: check its poison, then make it reusable. Inlined into
-    /// [`Self::quarantine`] (one call fewer on each checked free).
+    /// A block leaves the quarantine: it becomes reusable, back on its page's free list,
+    /// poisoned but for the list's link. Its poison is not read here: it is checked once in
+    /// the slot's life as a free slot, when an allocation takes the slot again
+    /// ([`Self::check_reused_slot`]), when its page is released ([`Self::remember_released`])
+    /// or at exit ([`Self::check_freed_slot`]), so that a write into it after it left the
+    /// quarantine is found too, and a slot reused soon is read only where the allocation and
+    /// the program write next (checked here and again at the reuse, its lines were read
+    /// twice). Inlined into [`Self::quarantine`] (one call fewer on each checked free).
     #[inline(always)]
-    fn evict<const LONG_AVX2: bool>(&self, heap: &mut Heap, entry: usize) {
+    fn evict(&self, heap: &mut Heap, entry: usize) {
         if entry & quarpages::PROTECTED != 0 {
             return self.evict_protected(heap, entry);
         }
         let address = entry & !1;
-        let skip = if entry & 1 != 0 {
-            core::mem::size_of::<FreeBlock>()
-        } else {
-            0
-        };
         let segment = Segment::of(address);
         // SAFETY: quarantined blocks are slots of this heap's live pages (so `address` lies in
         // `segment`).
@@ -1442,19 +1484,8 @@ impl GeneralPurposeAllocator {
         let (index, _) = page.slot_of(address);
         // SAFETY: safety mode keeps metadata for every slot.
         let meta = unsafe { page.meta(index) };
-        let block_size = page.block_size as usize;
-        // The slot's metadata is only written here (its fields are read for a report only):
-        // no load of its line waits on the path of every eviction.
-        let damage = if LONG_AVX2 {
-            // SAFETY: the block is freed and still ours.
-            unsafe { safety::poison_damage_inline_avx2(address, skip, block_size) }
-        } else {
-            // SAFETY: the block is freed and still ours.
-            unsafe { safety::poison_damage_inline(address, skip, block_size) }
-        };
-        if let Some(offset) = damage {
-            self.report_write_after_free(meta, address, offset, block_size);
-        }
+        // The slot's metadata is only written here: no load of its line waits on the path of
+        // every eviction.
         meta.state.store(SLOT_FREED, Ordering::Release);
         // SAFETY: a used slot of this page that nobody uses any more.
         self.push_to_page(heap, page_ptr, unsafe {
@@ -1530,9 +1561,12 @@ impl GeneralPurposeAllocator {
         });
     }
 
-    /// Reports a write after free found at `offset` in the quarantined block at `address`
-    /// (slot metadata `meta`) as it leaves the quarantine, and poisons the block again, so
-    /// that the free slot does not read as a neighbour's overflow.
+    /// Reports a write after free found at `offset` in the freed block at `address` (slot
+    /// metadata `meta`: the block's size and traces), detected here (as a quarantined block
+    /// leaves the quarantine, as an allocation takes its slot, or as its page is released),
+    /// and poisons the block again first, so that it is reported once: the free slot does not
+    /// read as a neighbour's overflow, and an exit scan that stops the thread while it
+    /// records the finding does not find the damage again.
     #[cold]
     #[inline(never)]
     fn report_write_after_free(
@@ -1543,10 +1577,10 @@ impl GeneralPurposeAllocator {
         block_size: usize,
     ) {
         let mut finding = write_after_free_finding(meta, address, offset);
-        finding.site_trace = self.trace_here();
-        self.record(finding);
         // SAFETY: the caller's block is freed, still ours, `block_size` bytes long.
         unsafe { safety::poison(address, block_size) };
+        finding.site_trace = self.trace_here();
+        self.record(finding);
     }
 
     /// Checks the poison of the freed slot `index` of `page` at exit (or `deinit`): a block
@@ -1568,9 +1602,6 @@ impl GeneralPurposeAllocator {
         }
         // SAFETY: caller contract: safety mode keeps metadata for every carved slot.
         let meta = unsafe { page.meta(index) };
-        if meta.free_trace.load(Ordering::Relaxed) == 0 {
-            return;
-        }
         let address = page.slot_address(index);
         let skip = core::mem::size_of::<FreeBlock>();
         // SAFETY: caller contract: a freed slot of ours, readable, `block_size` bytes.
@@ -1704,11 +1735,39 @@ impl GeneralPurposeAllocator {
         unsafe { safety::poison(address + skip, block_size - skip) };
     }
 
-    /// Empties the quarantine (checking poison), e.g. before a leak check.
+    /// Empties the quarantine, e.g. before a leak check or an `exec`, checking the poison of
+    /// each block as it leaves ([`Self::evict`] does not): a caller that reports at once (the
+    /// findings before `exec`, which walks no freed slot) finds the writes after free of the
+    /// blocks still held.
     pub(super) fn flush_quarantine(&self, heap: &mut Heap) {
         while heap.quarantine.len != 0 {
             let oldest = heap.quarantine.pop_oldest();
-            self.evict::<false>(heap, oldest);
+            if oldest & quarpages::PROTECTED == 0 {
+                self.check_quarantined(oldest);
+            }
+            self.evict(heap, oldest);
+        }
+    }
+
+    /// [`Self::flush_quarantine`]'s check of the quarantined block of `entry` (not protected):
+    /// its poison (but for a remote list's link, bit 0), a damage reported as a write after
+    /// free ([`Self::report_write_after_free`], which poisons it again).
+    fn check_quarantined(&self, entry: usize) {
+        let address = entry & !1;
+        let skip = if entry & 1 != 0 {
+            core::mem::size_of::<FreeBlock>()
+        } else {
+            0
+        };
+        // SAFETY: quarantined blocks are slots of this heap's live pages.
+        let page = unsafe { &*(*Segment::of(address)).page_of_unchecked(address) };
+        let (index, _) = page.slot_of(address);
+        let block_size = page.block_size as usize;
+        // SAFETY: the block is freed, quarantined and still ours, `block_size` bytes.
+        if let Some(offset) = unsafe { safety::poison_damage(address, skip, block_size) } {
+            // SAFETY: safety mode keeps metadata for every slot.
+            let meta = unsafe { page.meta(index) };
+            self.report_write_after_free(meta, address, offset, block_size);
         }
     }
 
