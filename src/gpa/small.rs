@@ -3063,6 +3063,119 @@ pub(super) mod tests {
         }
     }
 
+    /// A write into a freed block after it left the quarantine is found when an allocation
+    /// takes its slot from the free list (`check_reused_slot`), as a write after free of that
+    /// block at the written offset (its size and traces, detected at the allocation), and the
+    /// allocation is served from the slot as usual; reported once. Slots of 32 bytes (the
+    /// inline check of 24 bytes past the link) to 3,072 (`poison_damage`'s AVX2 loop), the
+    /// byte after the link, the block's last byte and the slot's last (the block's old
+    /// redzone, poisoned at its free too). The eviction itself reads nothing: a write made
+    /// while the block was quarantined is found at the reuse too, not as it leaves.
+    #[test]
+    fn a_write_into_a_freed_slot_is_found_when_an_allocation_takes_it_again() {
+        for requested in [24usize, 100, 600, 3000] {
+            for place in 0..3 {
+                for while_quarantined in [false, true] {
+                    let case = format!("{requested} bytes, place {place}, {while_quarantined}");
+                    let gpa = checked();
+                    let blocks = alloc_blocks(&gpa, requested, 2);
+                    let (_, page, _, start) = slot_of_block(blocks[1]);
+                    assert_eq!(start, blocks[1]);
+                    // SAFETY: the test's thread owns the page.
+                    let block_size = unsafe { (*page).block_size } as usize;
+                    let offset = [8, requested - 1, block_size - 1][place];
+                    free_block(&gpa, blocks[1], requested);
+                    let write = || {
+                        // SAFETY: the freed slot, ours, written as a write after free would.
+                        unsafe { ((blocks[1] + offset) as *mut u8).write(0) };
+                    };
+                    if while_quarantined {
+                        write();
+                        // Out of the quarantine by frees of another size, not by the flush
+                        // (which checks the poison of the blocks it takes out).
+                        for _ in 0..2000 {
+                            let other = alloc_blocks(&gpa, 200, 1)[0];
+                            free_block(&gpa, other, 200);
+                        }
+                    } else {
+                        gpa.flush_thread_quarantine();
+                        write();
+                    }
+                    assert_eq!(gpa.report().findings.len(), 0, "{case}: nothing before the reuse");
+                    let again = alloc_blocks(&gpa, requested, 1)[0];
+                    assert_eq!(again, blocks[1], "{case}: the slot is taken again");
+                    let report = gpa.report();
+                    let waf: Vec<_> = report.of_kind(FindingKind::WriteAfterFree).collect();
+                    assert_eq!(report.findings.len(), 1, "{case}");
+                    assert_eq!(
+                        (waf[0].address, waf[0].size, waf[0].offset),
+                        (blocks[1], requested, Some(offset as isize)),
+                        "{case}"
+                    );
+                    for name in ["alloc", "free", "detected"] {
+                        assert!(
+                            waf[0].stacks.iter().any(|stack| stack.name == name),
+                            "{case}: the {name} trace"
+                        );
+                    }
+                    // The new block is whole: it is freed and reused without another report.
+                    free_block(&gpa, again, requested);
+                    free_block(&gpa, blocks[0], requested);
+                    gpa.flush_thread_quarantine();
+                    let more = alloc_blocks(&gpa, requested, 4);
+                    for block in more {
+                        free_block(&gpa, block, requested);
+                    }
+                    assert_eq!(gpa.report().findings.len(), 1, "{case}: reported once");
+                }
+            }
+        }
+    }
+
+    /// A slot freed, written after its eviction and never taken again is found when its page
+    /// is released (emptied by the eviction of its last block while another page of its class
+    /// heads the queue): `remember_released` checks the poison of every freed slot before the
+    /// page's metadata goes, detected at that free.
+    #[test]
+    fn a_write_into_a_free_slot_is_found_when_its_page_is_released() {
+        let requested = 1000;
+        let gpa = checked();
+        let first = alloc_blocks(&gpa, requested, 1)[0];
+        let (_, page, _, _) = slot_of_block(first);
+        let mut blocks = std::vec![first];
+        loop {
+            let block = alloc_blocks(&gpa, requested, 1)[0];
+            blocks.push(block);
+            if slot_of_block(block).1 != page {
+                break;
+            }
+        }
+        // `blocks` but the last lie on `page`, which is full; the last heads the queue.
+        let on_page = &blocks[..blocks.len() - 1];
+        let (written, kept) = (on_page[0], on_page[1]);
+        for &block in &on_page[2..] {
+            free_block(&gpa, block, requested);
+        }
+        free_block(&gpa, written, requested);
+        gpa.flush_thread_quarantine();
+        // SAFETY: a freed slot of this thread's page, off the quarantine, written as a write
+        // after free would.
+        unsafe { ((written + 300) as *mut u8).write(1) };
+        assert_eq!(gpa.report().findings.len(), 0);
+        free_block(&gpa, kept, requested);
+        gpa.flush_thread_quarantine();
+        // SAFETY: the descriptor lies in the segment's header, which stays mapped.
+        assert!(unsafe { (*page).meta.is_null() }, "the page was released");
+        let report = gpa.report();
+        let waf: Vec<_> = report.of_kind(FindingKind::WriteAfterFree).collect();
+        assert_eq!(report.findings.len(), 1);
+        assert_eq!(
+            (waf[0].address, waf[0].size, waf[0].offset),
+            (written, requested, Some(300))
+        );
+        free_block(&gpa, *blocks.last().unwrap(), requested);
+    }
+
     #[test]
     fn writes_into_free_neighbour_slots_are_the_freed_blocks_writes_after_free() {
         let requested = 24;

@@ -38,7 +38,7 @@ static void push_out(void) {
 static char *freed_and_written(void) {
     char *a = malloc(100);
     memset(a, 'a', 100);
-    free(a);
+    free(a); /* @free */
     push_out();
     report(a, 100, 50);
     sink = a;
@@ -76,7 +76,7 @@ int main(int argc, char **argv) {
         char *x = malloc(100);
         char *y[3];
         for (int i = 0; i < 3; i++) y[i] = malloc(100);
-        for (int i = 0; i < 3; i++) free(y[i]);
+        for (int i = 0; i < 3; i++) free(y[i]); /* @overflow_free */
         push_out();
         report(y[2], 100, 8);
         size_t far = (size_t)(y[2] - x) + 8;
