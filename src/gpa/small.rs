@@ -3132,6 +3132,40 @@ pub(super) mod tests {
         }
     }
 
+    /// A block freed by another thread comes back through its owner's remote list (whose
+    /// link lay in its first word) and the quarantine to its page's free list: a write into
+    /// it there is found as an allocation takes the slot again, at its offset, once.
+    #[test]
+    fn a_write_into_a_slot_freed_by_another_thread_is_found_at_its_reuse() {
+        let requested = 128;
+        let gpa = checked();
+        let block = alloc_blocks(&gpa, requested, 1)[0];
+        std::thread::scope(|scope| {
+            scope.spawn(|| free_block(&gpa, block, requested));
+        });
+        // Enough blocks to need another page: the slow path drains the remote list.
+        let mut taken = alloc_blocks(&gpa, requested, 600);
+        gpa.flush_thread_quarantine();
+        assert_eq!(gpa.report().findings.len(), 0);
+        // SAFETY: the freed slot, back on its page's free list, written as a write after
+        // free would.
+        unsafe { ((block + 50) as *mut u8).write(7) };
+        while !taken.contains(&block) && taken.len() < 4000 {
+            taken.push(alloc_blocks(&gpa, requested, 1)[0]);
+        }
+        assert!(taken.contains(&block), "the slot is taken again");
+        let report = gpa.report();
+        let waf: Vec<_> = report.of_kind(FindingKind::WriteAfterFree).collect();
+        assert_eq!(report.findings.len(), 1);
+        assert_eq!(
+            (waf[0].address, waf[0].size, waf[0].offset),
+            (block, requested, Some(50))
+        );
+        for block in taken {
+            free_block(&gpa, block, requested);
+        }
+    }
+
     /// A slot freed, written after its eviction and never taken again is found when its page
     /// is released (emptied by the eviction of its last block while another page of its class
     /// heads the queue): `remember_released` checks the poison of every freed slot before the
