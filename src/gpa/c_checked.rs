@@ -734,7 +734,8 @@ mod tests {
     /// general path finds: after a free that remembered the page, a double free, a free of an
     /// interior pointer, a layout mismatch (the block is freed all the same) and an overflow
     /// of blocks on that page are each reported once, with the block's size, offset and
-    /// traces; a write after free is reported when the block leaves the quarantine. Valgrind
+    /// traces; a write after free is reported when a flush takes the block out of the
+    /// quarantine (without it, when an allocation takes its slot again). Valgrind
     /// memcheck on the same mistakes in C (`malloc(40)` blocks): "Invalid free() ... 0 bytes
     /// inside a block of size 40 free'd", "8 bytes inside a block of size 40 alloc'd",
     /// "Invalid write of size 1 ... 0 bytes after a block of size 40", "16 bytes inside a

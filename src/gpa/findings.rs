@@ -2,7 +2,7 @@
 //!
 //! # Design
 //! Every finding the GPA makes (an overflow found at `free`, a double free, a write after
-//! free found when a block leaves the quarantine...) is kept as a [`RawFinding`] until it is
+//! free found when an allocation takes the freed block's slot again...) is kept as a [`RawFinding`] until it is
 //! reported, so that the report can say which block it was and `gpa run` can tell a finding
 //! the GPA made from the same mistake seen by a checked libc call (matched by block address).
 //! A program that makes one mistake in a loop would otherwise grow this record without

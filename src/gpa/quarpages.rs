@@ -1,10 +1,10 @@
 //! Quarantined pages: a freed small block of at least [`MIN_SLOT`] bytes keeps the whole OS
 //! pages inside its slot inaccessible while it waits in its heap's quarantine (safety mode),
-//! instead of having them filled with poison at the free and the poison checked as it leaves.
+//! instead of having them filled with poison at the free and the poison checked later.
 //!
 //! # Design
-//! A checked free of a small block poisons its slot and the slot's eviction from the
-//! quarantine checks every byte of that poison: for the slots of 64 KiB and more (the C
+//! A checked free of a small block poisons its slot and every byte of that poison is read
+//! again later (as an allocation takes the slot again, or as its page is released): for the slots of 64 KiB and more (the C
 //! blocks of 60 KiB to 128 KiB) that is twice the block's size in memory traffic on every
 //! free, for bytes the program usually never touched. Here the slot is split into three parts:
 //! ```text
@@ -24,7 +24,7 @@
 //!   write after free faults at the access, and the fault handler reports it as a use after
 //!   free of the block with the access's, the allocation's and the free's traces
 //!   ([`attribute`], called by `fault::attribute`), where the poison check saw writes only,
-//!   and only at the eviction. At the eviction it is made readable and writable again and not
+//!   and only later. At the eviction it is made readable and writable again and not
 //!   checked (nothing could write it). It is not poisoned again either: a slot back on its
 //!   page's free list holds the program's old bytes in its interior (nothing compares them:
 //!   the neighbour checks stop within the head), and a new block there shows them as a

@@ -2,8 +2,9 @@
 //!
 //! # Design
 //! Freed memory is filled with [`POISON`] (0xAA, Zig's `undefined`), so use-after-free reads
-//! see an obvious pattern and writes after free can be detected: the poison is checked when a
-//! block leaves the quarantine (before it can be reused) and at `deinit`.
+//! see an obvious pattern and writes after free can be detected: the poison is checked when an
+//! allocation takes the slot again (before it is reused), when its page is released, and at
+//! `deinit`.
 //!
 //! Every live block is followed by a **redzone** filled with [`CANARY`]: all the bytes from
 //! its requested size to the end of its slot (small blocks) or mapping (large blocks). Safety
@@ -27,11 +28,13 @@
 //! freed or resized and at `deinit` / exit (for blocks never freed); small blocks also check
 //! the free slots that follow them (see `small`), which extends the reach past the slot.
 //!
-//! A freed small block is poisoned whole, and its whole poison is checked when it leaves the
-//! quarantine (or at exit): a write after free of any value (zeros included) anywhere in the
-//! block is found, with the block's free trace; in a slot of 64 KiB or more only its first and
-//! last pages are poisoned and checked, the pages between kept inaccessible instead while it
-//! is quarantined (`quarpages`). Small blocks are 128 KiB at most; a freed large block needs
+//! A freed small block is poisoned whole, and its whole poison (but for the free list's link in
+//! its first word) is checked once, when an allocation takes its slot again, when its page is
+//! released, or at exit (or as a flush of the quarantine takes it out): a write after free of
+//! any value (zeros included) anywhere in the block, while it is quarantined or long after,
+//! is found, with the block's free trace; in a slot of 64 KiB or more only its first and last
+//! pages are poisoned, the pages between kept inaccessible instead while it is quarantined,
+//! and checked as it leaves the quarantine (`quarpages`). Small blocks are 128 KiB at most; a freed large block needs
 //! no poison in safety mode, its range is kept inaccessible instead (any access faults),
 //! except with `Config::never_unmap`, where its first [`POISON_LIMIT`] bytes are poisoned for
 //! the reader's eye only.

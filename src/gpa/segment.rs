@@ -300,7 +300,8 @@ pub const SLOT_LIVE: u8 = 1;
 /// Freed by the user on the owner thread, or taken from the remote list by it; poisoned; in
 /// the owner's quarantine, not reusable yet.
 pub const SLOT_QUARANTINED: u8 = 2;
-/// Freed and back on the page's free list (poison checked), carrying its free trace.
+/// Freed and back on the page's free list, carrying its free trace; its poison is checked as an
+/// allocation takes it, as its page is released, or at exit (not as it left the quarantine).
 pub const SLOT_FREED: u8 = 3;
 /// Freed by another thread than the owner: being poisoned, or on the owner's remote list
 /// (only the owner moves it on, to `SLOT_QUARANTINED`).

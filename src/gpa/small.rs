@@ -7,6 +7,11 @@
 //!   the `*_checked` functions, which keep the `SlotMeta` state machine:
 //!   `FREE/FREED --alloc--> TAKING --> LIVE --free--> QUARANTINED --evict--> FREED`
 //!   (`TAKING` while the allocation's trace and canaries are written, by the owner only).
+//! * A slot in `FREED` holds the poison its free wrote, but for the free list's link in its
+//!   first word, until it is checked: once, as an allocation takes it
+//!   (`check_reused_slot`), as its page is released (`remember_released`) or at exit
+//!   (`check_freed_slot`); the eviction from the quarantine does not read it (slots of
+//!   `quarpages::MIN_SLOT` bytes and more: as they leave the quarantine, `evict_protected`).
 //! * A slot's state moves out of `LIVE` by one compare-and-swap, so two threads freeing the
 //!   same block concurrently produce exactly one free and one double-free report.
 
@@ -1462,8 +1467,11 @@ impl GeneralPurposeAllocator {
     }
 
     /// A block leaves the quarantine: it becomes reusable, back on its page's free list,
-    /// poisoned but for the list's link. Its poison is not read here: it is checked once in
-    /// the slot's life as a free slot, when an allocation takes the slot again
+    /// poisoned but for the list's link. Only its first word is read here, the word the link
+    /// overwrites next (a write after free there, as how2heap's `tcache_poisoning` makes,
+    /// would be lost with it; a block that came through a remote list holds that list's link
+    /// there instead, bit 0 of `entry`). The rest of its poison is checked once in the slot's
+    /// life as a free slot, when an allocation takes the slot again
     /// ([`Self::check_reused_slot`]), when its page is released ([`Self::remember_released`])
     /// or at exit ([`Self::check_freed_slot`]), so that a write into it after it left the
     /// quarantine is found too, and a slot reused soon is read only where the allocation and
@@ -1475,6 +1483,14 @@ impl GeneralPurposeAllocator {
             return self.evict_protected(heap, entry);
         }
         let address = entry & !1;
+        if entry & 1 == 0 {
+            // SAFETY: the block is freed and still ours; slots are at least 8 bytes long and
+            // 8-byte aligned.
+            let word = unsafe { (address as *const u64).read() };
+            if word != u64::from_ne_bytes([safety::POISON; 8]) {
+                self.report_first_word_damage(address, word);
+            }
+        }
         let segment = Segment::of(address);
         // SAFETY: quarantined blocks are slots of this heap's live pages (so `address` lies in
         // `segment`).
@@ -1491,6 +1507,26 @@ impl GeneralPurposeAllocator {
         self.push_to_page(heap, page_ptr, unsafe {
             NonNull::new_unchecked(address as *mut u8)
         });
+    }
+
+    /// [`Self::evict`]'s report: the first word of the quarantined block at `address` reads
+    /// `word`, not poison: a write after free at its first changed byte.
+    #[cold]
+    #[inline(never)]
+    fn report_first_word_damage(&self, address: usize, word: u64) {
+        // SAFETY: quarantined blocks are slots of this heap's live pages.
+        let page = unsafe { &*(*Segment::of(address)).page_of_unchecked(address) };
+        let (index, _) = page.slot_of(address);
+        // SAFETY: safety mode keeps metadata for every slot.
+        let meta = unsafe { page.meta(index) };
+        let changed = word ^ u64::from_ne_bytes([safety::POISON; 8]);
+        let offset = if cfg!(target_endian = "little") {
+            changed.trailing_zeros()
+        } else {
+            changed.leading_zeros()
+        } as usize
+            / 8;
+        self.report_write_after_free(meta, address, offset, page.block_size as usize);
     }
 
     /// Poisons a freed slot of `block_size` bytes at `address` that is not filled inline
@@ -3002,7 +3038,8 @@ pub(super) mod tests {
     /// the slot is back on the free list, found by the block's free (the neighbour scan, as
     /// far as [`FREE_REACH`] bytes past its end), at its offset in the freed block; the first
     /// word of such a slot (a free-list link) is not checked by the scan. When the slot is
-    /// still quarantined, found as it leaves the quarantine.
+    /// still quarantined, found as the flush takes it out of the quarantine (an eviction by
+    /// later frees does not check it: the slot is checked as an allocation takes it again).
     /// A stray write into a slot no block has held yet, beyond every redzone check's reach
     /// when it is made, is found as an allocation takes that slot (before its canaries cover
     /// the byte): an overflow of the nearest live block before it (freed slots between are
@@ -3128,6 +3165,39 @@ pub(super) mod tests {
                     }
                     assert_eq!(gpa.report().findings.len(), 1, "{case}: reported once");
                 }
+            }
+        }
+    }
+
+    /// A write into the first word of a quarantined block (where the free list's link goes
+    /// next: the reuse check skips it) is found as the block leaves the quarantine by later
+    /// frees (`evict` reads that word), at its offset.
+    #[test]
+    fn a_write_into_the_first_word_of_a_quarantined_block_is_found_as_it_leaves() {
+        for (requested, offset) in [(1usize, 0usize), (8, 7), (48, 0), (48, 3), (600, 5)] {
+            let case = format!("{requested} bytes, offset {offset}");
+            let gpa = checked();
+            let block = alloc_blocks(&gpa, requested, 1)[0];
+            free_block(&gpa, block, requested);
+            // SAFETY: the freed block, quarantined, written as a write after free would.
+            unsafe { ((block + offset) as *mut u8).write(0x11) };
+            for _ in 0..2000 {
+                let other = alloc_blocks(&gpa, 200, 1)[0];
+                free_block(&gpa, other, 200);
+            }
+            let report = gpa.report();
+            let waf: Vec<_> = report.of_kind(FindingKind::WriteAfterFree).collect();
+            assert_eq!(report.findings.len(), 1, "{case}");
+            assert_eq!(
+                (waf[0].address, waf[0].size, waf[0].offset),
+                (block, requested, Some(offset as isize)),
+                "{case}"
+            );
+            // Poisoned again: the slot's reuse (or its page's release) finds nothing more.
+            let again = alloc_blocks(&gpa, requested, 4);
+            assert_eq!(gpa.report().findings.len(), 1, "{case}");
+            for block in again {
+                free_block(&gpa, block, requested);
             }
         }
     }
