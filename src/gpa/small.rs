@@ -127,7 +127,8 @@ impl GeneralPurposeAllocator {
     /// zero. A write far past a block before it that landed there, beyond every redzone
     /// check's reach, would otherwise be covered unseen by the front guard and redzone the
     /// allocation writes next (heapfuzz seeds 59 and 1032): it is reported here
-    /// ([`Self::report_carved_damage`]). Each slot is read so once in its life.
+    /// ([`Self::report_carved_damage`]). Each slot is read so once in its life, on its
+    /// first allocation.
     ///
     /// A slot taken from the free list held a freed block, poisoned at its free and not
     /// checked since it left the quarantine: its poison is checked now
@@ -802,7 +803,7 @@ impl GeneralPurposeAllocator {
             let memory = unsafe { NonNull::new_unchecked(block.cast::<u8>()) };
             if self.config.safety {
                 let size = self.take_remote_slot(memory.as_ptr() as usize);
-                self.quarantine(heap, memory.as_ptr() as usize | 1, size);
+                self.quarantine::<true>(heap, memory.as_ptr() as usize | 1, size);
             } else {
                 self.push_local(heap, memory);
             }
@@ -1229,7 +1230,11 @@ impl GeneralPurposeAllocator {
             Some(mut heap) if owner => {
                 // SAFETY: this thread owns the heap.
                 let heap = unsafe { heap.as_mut() };
-                self.quarantine(heap, entry, block_size)
+                if ENTRY {
+                    self.quarantine::<false>(heap, entry, block_size)
+                } else {
+                    self.quarantine::<true>(heap, entry, block_size)
+                }
             }
             // SAFETY: the owner heap outlives its segments; the block is given up.
             _ => unsafe { (*segment.heap).push_remote(memory) },
@@ -1424,10 +1429,13 @@ impl GeneralPurposeAllocator {
     /// Holds a freed block back from reuse; the oldest leaves when the quarantine is full.
     /// Bit 0 of `entry` is set when the block came through a remote list. Inlined into the
     /// checked frees (one call fewer on each).
+    ///
+    /// `FIRST_WORD`: the leaving block's first word is checked ([`Self::evict`]); not by the
+    /// C entries, whose blocks start 32 bytes into their slots (the C ABI's front guard).
     #[inline(always)]
-    fn quarantine(&self, heap: &mut Heap, entry: usize, size: usize) {
+    fn quarantine<const FIRST_WORD: bool>(&self, heap: &mut Heap, entry: usize, size: usize) {
         if heap.quarantine.capacity == 0 {
-            self.evict(heap, entry);
+            self.evict::<FIRST_WORD>(heap, entry);
             return;
         }
         // The ring's fields are updated before the block taken out is evicted (which touches
@@ -1439,8 +1447,10 @@ impl GeneralPurposeAllocator {
             .push_making_room(entry, size, self.config.quarantine_bytes)
         {
             Room::Pushed => {}
-            Room::PushedAfter(oldest) => self.evict(heap, oldest),
-            Room::NotYet(oldest) => self.quarantine_making_room(heap, entry, size, oldest),
+            Room::PushedAfter(oldest) => self.evict::<FIRST_WORD>(heap, oldest),
+            Room::NotYet(oldest) => {
+                self.quarantine_making_room::<FIRST_WORD>(heap, entry, size, oldest)
+            }
         }
     }
 
@@ -1451,39 +1461,48 @@ impl GeneralPurposeAllocator {
     /// usual free takes one block out, or none.
     #[cold]
     #[inline(never)]
-    fn quarantine_making_room(&self, heap: &mut Heap, entry: usize, size: usize, oldest: usize) {
-        self.evict(heap, oldest);
+    fn quarantine_making_room<const FIRST_WORD: bool>(
+        &self,
+        heap: &mut Heap,
+        entry: usize,
+        size: usize,
+        oldest: usize,
+    ) {
+        self.evict::<FIRST_WORD>(heap, oldest);
         let limit = self.config.quarantine_bytes;
         loop {
             match heap.quarantine.push_making_room(entry, size, limit) {
                 Room::Pushed => return,
                 Room::PushedAfter(oldest) => {
-                    self.evict(heap, oldest);
+                    self.evict::<FIRST_WORD>(heap, oldest);
                     return;
                 }
-                Room::NotYet(oldest) => self.evict(heap, oldest),
+                Room::NotYet(oldest) => self.evict::<FIRST_WORD>(heap, oldest),
             }
         }
     }
 
     /// A block leaves the quarantine: it becomes reusable, back on its page's free list,
-    /// poisoned but for the list's link. Only its first word is read here, the word the link
-    /// overwrites next (a write after free there, as how2heap's `tcache_poisoning` makes,
-    /// would be lost with it; a block that came through a remote list holds that list's link
-    /// there instead, bit 0 of `entry`). The rest of its poison is checked once in the slot's
+    /// poisoned but for the list's link. With `FIRST_WORD` only its first word is read here,
+    /// the word the link overwrites next: a write after free there (a Rust block's first
+    /// field) would be lost with it. (A block that came through a remote list holds that
+    /// list's link there instead, bit 0 of `entry`; a C block starts 32 bytes into its slot,
+    /// after the C ABI's front guard, and the C entries pass `false`: with the load and
+    /// compare, check mode's C `free` ran 0.9% more instructions on glibc-simple and cfrac.)
+    /// The rest of its poison is checked once in the slot's
     /// life as a free slot, when an allocation takes the slot again
     /// ([`Self::check_reused_slot`]), when its page is released ([`Self::remember_released`])
     /// or at exit ([`Self::check_freed_slot`]), so that a write into it after it left the
     /// quarantine is found too, and a slot reused soon is read only where the allocation and
-    /// the program write next (checked here and again at the reuse, its lines were read
+    /// the program write next (checked here as well as at the reuse, its lines would be read
     /// twice). Inlined into [`Self::quarantine`] (one call fewer on each checked free).
     #[inline(always)]
-    fn evict(&self, heap: &mut Heap, entry: usize) {
+    fn evict<const FIRST_WORD: bool>(&self, heap: &mut Heap, entry: usize) {
         if entry & quarpages::PROTECTED != 0 {
             return self.evict_protected(heap, entry);
         }
         let address = entry & !1;
-        if entry & 1 == 0 {
+        if FIRST_WORD && entry & 1 == 0 {
             // SAFETY: the block is freed and still ours; slots are at least 8 bytes long and
             // 8-byte aligned.
             let word = unsafe { (address as *const u64).read() };
@@ -1781,7 +1800,7 @@ impl GeneralPurposeAllocator {
             if oldest & quarpages::PROTECTED == 0 {
                 self.check_quarantined(oldest);
             }
-            self.evict(heap, oldest);
+            self.evict::<true>(heap, oldest);
         }
     }
 
