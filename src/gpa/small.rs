@@ -3157,7 +3157,11 @@ pub(super) mod tests {
                         gpa.flush_thread_quarantine();
                         write();
                     }
-                    assert_eq!(gpa.report().findings.len(), 0, "{case}: nothing before the reuse");
+                    assert_eq!(
+                        gpa.report().findings.len(),
+                        0,
+                        "{case}: nothing before the reuse"
+                    );
                     let again = alloc_blocks(&gpa, requested, 1)[0];
                     assert_eq!(again, blocks[1], "{case}: the slot is taken again");
                     let report = gpa.report();
