@@ -231,14 +231,15 @@ fn uses_after_free_and_misaligned_stacks() {
                 )
             },
             // "reuse": 3,000 blocks of its size freed and allocated again (past check mode's
-            // quarantine). Valgrind: the same write. Check mode: found when the block leaves
-            // the quarantine (:31, a free); every block given out after is sound ("0 bad").
+            // quarantine). Valgrind: the same write. Check mode: found when an allocation
+            // takes the block's slot again (:34, a malloc; stop 54: before, as the block left
+            // the quarantine, :31, a free); every block given out after is sound ("0 bad").
             Case {
                 args: &["reuse"],
                 fast_reports: Some(FORGED_LINK),
                 ..case(
                     "tcache_poisoning.c",
-                    &[want("write_after_free", 128, Some(0), ("detected", 31))],
+                    &[want("write_after_free", 128, Some(0), ("detected", 34))],
                     &[want("write_after_free", 128, Some(0), ("access", 21))],
                 )
             },
