@@ -701,9 +701,11 @@ pub(crate) struct PathCache {
     /// its byte offset in `entry_memos` ([`LastMemo`]).
     last_memo: UnsafeCell<[LastMemo; 2]>,
     /// Each entry memo's victim: what the memo at the same index held before it last
-    /// remembered anew, asked by [`remembered_at`] when the memo does not answer (before a
-    /// walk). A key whose callers take turns (cfrac's: one stack pointer and return address,
-    /// two call paths above) keeps both.
+    /// remembered anew, asked by [`capture_unanswered`] when the memo does not answer (before
+    /// a walk). A key whose callers take turns (cfrac's: one stack pointer and return address,
+    /// two call paths above) keeps both; so do two keys that take turns in one place
+    /// (alloc_workload's `malloc` and `strdup`'s, one frame below the other, at the stack
+    /// positions where [`entry_memo_index`] gives them the same memo).
     entry_victims: UnsafeCell<[Memo; ENTRY_MEMOS]>,
     /// Traces of full-depth walks by the shape and words they read ([`Recall`]), asked by
     /// [`walk_and_remember_inline`] before it walks.
@@ -1377,11 +1379,15 @@ pub fn capture_unanswered(start: Unanswered, depth: usize) -> TraceId {
     // thread's caches (`cache`), which live until the thread ends; nothing else touches it
     // during the capture.
     let memo = unsafe { &mut *start.memo };
-    // The memo's key, other words: the key's other caller may be the victim's, which then
-    // answers (and the two change places: the caller that answered is asked first from now on).
-    // Only while the memo's misses in a row are few (`VICTIM_MISSES`).
+    // The memo's key, other words: the key's other caller may be the victim's; or another key
+    // that took the memo's place may have sent this one to the victim. Then the victim answers
+    // (and the two change places: the capture that answered is asked first from now on).
+    // Only while the memo's misses in a row are few (`VICTIM_MISSES`); the victim's replay
+    // compares its key (asked only where the memo held the capture's key, `alloc_workload 1`
+    // took 1,896M instructions under cachegrind at the stack positions where two keys take
+    // turns in one memo, 1,810M with this, about 1,745M at the others).
     let key = memo_key(user);
-    let victim = if memo.misses < VICTIM_MISSES && memo.keyed(key, depth, (entry, user.ip), false) {
+    let victim = if memo.misses < VICTIM_MISSES {
         // SAFETY: `memo` is one of this thread's entry memos; its victim another element of
         // the same caches, which nothing else touches during the capture.
         let victim = unsafe { &mut *cache.victim_of(memo) };
@@ -1531,6 +1537,12 @@ fn memo_key(user: State) -> State {
 /// placed by stack pointer, return address and lane (`malloc` and `free` called from one
 /// loop have the same stack pointer, and keep a memo each; so do two `malloc`s of one
 /// function, `e = malloc(..); e->word = strdup(..)`, which differ by their return address).
+/// At some stack positions two such keys meet all the same (alloc_workload's `malloc` and
+/// `strdup`'s, below it): the memo's victim then keeps the other (`PathCache::entry_victims`).
+/// Other indexes tried (docs/performance.md, stops 53 and 54): a Fibonacci hash of the stack
+/// pointer and return address (cfrac's call sites meet at other positions); a second place by
+/// that hash, asked where the first is not keyed (the code around the lane's last memo
+/// spilled more: glibc-simple +0.1% to +0.4%, espresso up to +1.8%).
 #[inline(always)]
 fn entry_memo_index(user: State, lane: usize) -> usize {
     // The return address's bits mixed (call sites a few bytes apart differ in their low bits
@@ -1595,10 +1607,11 @@ fn walk_and_remember_inline(
         }
     }
     if again {
-        // The same key (another caller above the program's frame), the memo's misses in a
-        // row still few: what the memo holds becomes its victim (see `capture_unanswered`);
-        // another key, or a memo that keeps missing: not kept.
-        if memo.sp == user.sp && memo.from == (entry, user.ip) && memo.misses <= VICTIM_MISSES {
+        // The memo's misses in a row still few: what the memo holds (the same key's other
+        // caller above the program's frame, or another key in the same place) becomes its
+        // victim (see `capture_unanswered`); a memo that keeps missing, or holds nothing: not
+        // kept.
+        if memo.sp != 0 && memo.misses <= VICTIM_MISSES {
             // SAFETY: `memo` is one of this thread's entry memos (this walk's callers), its
             // victim another element of the same caches, which nothing else touches now.
             memo.keep_as(unsafe { &mut *cache.victim_of(memo) });
