@@ -10,6 +10,9 @@
 //! # Invariants
 //! * No function here allocates or keeps state; the constructor only asks `gpa::__capi` to
 //!   read the environment and register the exit report.
+//! * The allocation functions return through `capi::scrubbed` (`capi::scrub_void` for those
+//!   returning nothing): no value of the allocator's is left in a caller-saved register,
+//!   where a program's `swapcontext` would save it for the exit's leak scan to read.
 //! * The library's own Rust allocations go to the same entry points directly (a
 //!   `#[global_allocator]`), never through the `malloc` symbol a program may define itself.
 #![deny(missing_docs)]
@@ -155,7 +158,7 @@ pub unsafe extern "C" fn free(memory: *mut c_void) {
 /// None beyond C's.
 #[no_mangle]
 pub unsafe extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
-    capi::calloc(count, size).cast()
+    capi::scrubbed(capi::calloc(count, size).cast())
 }
 
 /// C `realloc`.
@@ -165,7 +168,7 @@ pub unsafe extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
 #[no_mangle]
 pub unsafe extern "C" fn realloc(memory: *mut c_void, size: usize) -> *mut c_void {
     // SAFETY: forwarded caller contract.
-    unsafe { capi::realloc(memory.cast(), size).cast() }
+    capi::scrubbed(unsafe { capi::realloc(memory.cast(), size).cast() })
 }
 
 /// C `reallocarray`.
@@ -179,7 +182,7 @@ pub unsafe extern "C" fn reallocarray(
     size: usize,
 ) -> *mut c_void {
     // SAFETY: forwarded caller contract.
-    unsafe { capi::reallocarray(memory.cast(), count, size).cast() }
+    capi::scrubbed(unsafe { capi::reallocarray(memory.cast(), count, size).cast() })
 }
 
 /// C `posix_memalign`.
@@ -189,7 +192,7 @@ pub unsafe extern "C" fn reallocarray(
 #[no_mangle]
 pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, size: usize) -> i32 {
     // SAFETY: forwarded caller contract.
-    unsafe { capi::posix_memalign(out.cast(), align, size) }
+    capi::scrubbed(unsafe { capi::posix_memalign(out.cast(), align, size) })
 }
 
 /// C `aligned_alloc`.
@@ -198,7 +201,7 @@ pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, siz
 /// None beyond C's.
 #[no_mangle]
 pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
-    capi::aligned_alloc(align, size).cast()
+    capi::scrubbed(capi::aligned_alloc(align, size).cast())
 }
 
 /// C `memalign`.
@@ -207,7 +210,7 @@ pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void
 /// None beyond C's.
 #[no_mangle]
 pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
-    capi::memalign(align, size).cast()
+    capi::scrubbed(capi::memalign(align, size).cast())
 }
 
 /// C `valloc`.
@@ -216,7 +219,7 @@ pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
 /// None beyond C's.
 #[no_mangle]
 pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
-    capi::valloc(size).cast()
+    capi::scrubbed(capi::valloc(size).cast())
 }
 
 /// C `pvalloc`.
@@ -225,7 +228,7 @@ pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
 /// None beyond C's.
 #[no_mangle]
 pub unsafe extern "C" fn pvalloc(size: usize) -> *mut c_void {
-    capi::pvalloc(size).cast()
+    capi::scrubbed(capi::pvalloc(size).cast())
 }
 
 /// C `malloc_usable_size`.
@@ -299,7 +302,8 @@ pub unsafe extern "C" fn mallopt(param: c_int, value: c_int) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn free_sized(memory: *mut c_void, size: usize) {
     // SAFETY: forwarded caller contract.
-    unsafe { capi::free_sized(memory.cast(), size) }
+    unsafe { capi::free_sized(memory.cast(), size) };
+    capi::scrub_void();
 }
 
 /// C23 `free_aligned_sized`.
@@ -309,7 +313,8 @@ pub unsafe extern "C" fn free_sized(memory: *mut c_void, size: usize) {
 #[no_mangle]
 pub unsafe extern "C" fn free_aligned_sized(memory: *mut c_void, align: usize, size: usize) {
     // SAFETY: forwarded caller contract.
-    unsafe { capi::free_aligned_sized(memory.cast(), align, size) }
+    unsafe { capi::free_aligned_sized(memory.cast(), align, size) };
+    capi::scrub_void();
 }
 
 // ---- glibc's other names for its allocator ----
@@ -469,7 +474,7 @@ use capi::family::{self, Family, Release};
 /// None beyond C++'s; throws `std::bad_alloc` on failure.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn _Znwm(size: usize) -> *mut c_void {
-    family::operator_new(size, Family::New, capi::MIN_ALIGN, false).cast()
+    capi::scrubbed(family::operator_new(size, Family::New, capi::MIN_ALIGN, false).cast())
 }
 
 /// `operator new[](unsigned long)`.
@@ -478,7 +483,7 @@ pub unsafe extern "C-unwind" fn _Znwm(size: usize) -> *mut c_void {
 /// As for [`_Znwm`].
 #[no_mangle]
 pub unsafe extern "C-unwind" fn _Znam(size: usize) -> *mut c_void {
-    family::operator_new(size, Family::NewArray, capi::MIN_ALIGN, false).cast()
+    capi::scrubbed(family::operator_new(size, Family::NewArray, capi::MIN_ALIGN, false).cast())
 }
 
 /// `operator new(unsigned long, std::nothrow_t const&)`: null on failure.
@@ -487,7 +492,7 @@ pub unsafe extern "C-unwind" fn _Znam(size: usize) -> *mut c_void {
 /// None beyond C++'s.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn _ZnwmRKSt9nothrow_t(size: usize, _: *const c_void) -> *mut c_void {
-    family::operator_new(size, Family::New, capi::MIN_ALIGN, true).cast()
+    capi::scrubbed(family::operator_new(size, Family::New, capi::MIN_ALIGN, true).cast())
 }
 
 /// `operator new[](unsigned long, std::nothrow_t const&)`: null on failure.
@@ -496,7 +501,7 @@ pub unsafe extern "C-unwind" fn _ZnwmRKSt9nothrow_t(size: usize, _: *const c_voi
 /// None beyond C++'s.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn _ZnamRKSt9nothrow_t(size: usize, _: *const c_void) -> *mut c_void {
-    family::operator_new(size, Family::NewArray, capi::MIN_ALIGN, true).cast()
+    capi::scrubbed(family::operator_new(size, Family::NewArray, capi::MIN_ALIGN, true).cast())
 }
 
 /// `operator new(unsigned long, std::align_val_t)`.
@@ -506,7 +511,7 @@ pub unsafe extern "C-unwind" fn _ZnamRKSt9nothrow_t(size: usize, _: *const c_voi
 #[no_mangle]
 pub unsafe extern "C-unwind" fn _ZnwmSt11align_val_t(size: usize, align: usize) -> *mut c_void {
     let align = align.max(capi::MIN_ALIGN);
-    family::operator_new(size, Family::NewAligned, align, false).cast()
+    capi::scrubbed(family::operator_new(size, Family::NewAligned, align, false).cast())
 }
 
 /// `operator new[](unsigned long, std::align_val_t)`.
@@ -516,7 +521,7 @@ pub unsafe extern "C-unwind" fn _ZnwmSt11align_val_t(size: usize, align: usize) 
 #[no_mangle]
 pub unsafe extern "C-unwind" fn _ZnamSt11align_val_t(size: usize, align: usize) -> *mut c_void {
     let align = align.max(capi::MIN_ALIGN);
-    family::operator_new(size, Family::NewArrayAligned, align, false).cast()
+    capi::scrubbed(family::operator_new(size, Family::NewArrayAligned, align, false).cast())
 }
 
 /// `operator new(unsigned long, std::align_val_t, std::nothrow_t const&)`.
@@ -530,7 +535,7 @@ pub unsafe extern "C-unwind" fn _ZnwmSt11align_val_tRKSt9nothrow_t(
     _: *const c_void,
 ) -> *mut c_void {
     let align = align.max(capi::MIN_ALIGN);
-    family::operator_new(size, Family::NewAligned, align, true).cast()
+    capi::scrubbed(family::operator_new(size, Family::NewAligned, align, true).cast())
 }
 
 /// `operator new[](unsigned long, std::align_val_t, std::nothrow_t const&)`.
@@ -544,7 +549,7 @@ pub unsafe extern "C-unwind" fn _ZnamSt11align_val_tRKSt9nothrow_t(
     _: *const c_void,
 ) -> *mut c_void {
     let align = align.max(capi::MIN_ALIGN);
-    family::operator_new(size, Family::NewArrayAligned, align, true).cast()
+    capi::scrubbed(family::operator_new(size, Family::NewArrayAligned, align, true).cast())
 }
 
 /// `operator delete(void*)`.
@@ -554,7 +559,8 @@ pub unsafe extern "C-unwind" fn _ZnamSt11align_val_tRKSt9nothrow_t(
 #[no_mangle]
 pub unsafe extern "C" fn _ZdlPv(memory: *mut c_void) {
     // SAFETY: forwarded caller contract.
-    unsafe { family::operator_delete(memory.cast(), Release::delete(Family::New, None, None)) }
+    unsafe { family::operator_delete(memory.cast(), Release::delete(Family::New, None, None)) };
+    capi::scrub_void();
 }
 
 /// `operator delete[](void*)`.
@@ -565,7 +571,8 @@ pub unsafe extern "C" fn _ZdlPv(memory: *mut c_void) {
 pub unsafe extern "C" fn _ZdaPv(memory: *mut c_void) {
     let release = Release::delete(Family::NewArray, None, None);
     // SAFETY: forwarded caller contract.
-    unsafe { family::operator_delete(memory.cast(), release) }
+    unsafe { family::operator_delete(memory.cast(), release) };
+    capi::scrub_void();
 }
 
 /// `operator delete(void*, unsigned long)`.
@@ -576,7 +583,8 @@ pub unsafe extern "C" fn _ZdaPv(memory: *mut c_void) {
 pub unsafe extern "C" fn _ZdlPvm(memory: *mut c_void, size: usize) {
     let release = Release::delete(Family::New, Some(size), None);
     // SAFETY: forwarded caller contract.
-    unsafe { family::operator_delete(memory.cast(), release) }
+    unsafe { family::operator_delete(memory.cast(), release) };
+    capi::scrub_void();
 }
 
 /// `operator delete[](void*, unsigned long)`.
@@ -587,7 +595,8 @@ pub unsafe extern "C" fn _ZdlPvm(memory: *mut c_void, size: usize) {
 pub unsafe extern "C" fn _ZdaPvm(memory: *mut c_void, size: usize) {
     let release = Release::delete(Family::NewArray, Some(size), None);
     // SAFETY: forwarded caller contract.
-    unsafe { family::operator_delete(memory.cast(), release) }
+    unsafe { family::operator_delete(memory.cast(), release) };
+    capi::scrub_void();
 }
 
 /// `operator delete(void*, std::nothrow_t const&)`.
@@ -597,7 +606,8 @@ pub unsafe extern "C" fn _ZdaPvm(memory: *mut c_void, size: usize) {
 #[no_mangle]
 pub unsafe extern "C" fn _ZdlPvRKSt9nothrow_t(memory: *mut c_void, _: *const c_void) {
     // SAFETY: forwarded caller contract.
-    unsafe { family::operator_delete(memory.cast(), Release::delete(Family::New, None, None)) }
+    unsafe { family::operator_delete(memory.cast(), Release::delete(Family::New, None, None)) };
+    capi::scrub_void();
 }
 
 /// `operator delete[](void*, std::nothrow_t const&)`.
@@ -608,7 +618,8 @@ pub unsafe extern "C" fn _ZdlPvRKSt9nothrow_t(memory: *mut c_void, _: *const c_v
 pub unsafe extern "C" fn _ZdaPvRKSt9nothrow_t(memory: *mut c_void, _: *const c_void) {
     let release = Release::delete(Family::NewArray, None, None);
     // SAFETY: forwarded caller contract.
-    unsafe { family::operator_delete(memory.cast(), release) }
+    unsafe { family::operator_delete(memory.cast(), release) };
+    capi::scrub_void();
 }
 
 /// `operator delete(void*, std::align_val_t)`.
@@ -619,7 +630,8 @@ pub unsafe extern "C" fn _ZdaPvRKSt9nothrow_t(memory: *mut c_void, _: *const c_v
 pub unsafe extern "C" fn _ZdlPvSt11align_val_t(memory: *mut c_void, align: usize) {
     let release = Release::delete(Family::NewAligned, None, Some(align));
     // SAFETY: forwarded caller contract.
-    unsafe { family::operator_delete(memory.cast(), release) }
+    unsafe { family::operator_delete(memory.cast(), release) };
+    capi::scrub_void();
 }
 
 /// `operator delete[](void*, std::align_val_t)`.
@@ -630,7 +642,8 @@ pub unsafe extern "C" fn _ZdlPvSt11align_val_t(memory: *mut c_void, align: usize
 pub unsafe extern "C" fn _ZdaPvSt11align_val_t(memory: *mut c_void, align: usize) {
     let release = Release::delete(Family::NewArrayAligned, None, Some(align));
     // SAFETY: forwarded caller contract.
-    unsafe { family::operator_delete(memory.cast(), release) }
+    unsafe { family::operator_delete(memory.cast(), release) };
+    capi::scrub_void();
 }
 
 /// `operator delete(void*, unsigned long, std::align_val_t)`.
@@ -641,7 +654,8 @@ pub unsafe extern "C" fn _ZdaPvSt11align_val_t(memory: *mut c_void, align: usize
 pub unsafe extern "C" fn _ZdlPvmSt11align_val_t(memory: *mut c_void, size: usize, align: usize) {
     let release = Release::delete(Family::NewAligned, Some(size), Some(align));
     // SAFETY: forwarded caller contract.
-    unsafe { family::operator_delete(memory.cast(), release) }
+    unsafe { family::operator_delete(memory.cast(), release) };
+    capi::scrub_void();
 }
 
 /// `operator delete[](void*, unsigned long, std::align_val_t)`.
@@ -652,7 +666,8 @@ pub unsafe extern "C" fn _ZdlPvmSt11align_val_t(memory: *mut c_void, size: usize
 pub unsafe extern "C" fn _ZdaPvmSt11align_val_t(memory: *mut c_void, size: usize, align: usize) {
     let release = Release::delete(Family::NewArrayAligned, Some(size), Some(align));
     // SAFETY: forwarded caller contract.
-    unsafe { family::operator_delete(memory.cast(), release) }
+    unsafe { family::operator_delete(memory.cast(), release) };
+    capi::scrub_void();
 }
 
 /// `operator delete(void*, std::align_val_t, std::nothrow_t const&)`.
@@ -667,7 +682,8 @@ pub unsafe extern "C" fn _ZdlPvSt11align_val_tRKSt9nothrow_t(
 ) {
     let release = Release::delete(Family::NewAligned, None, Some(align));
     // SAFETY: forwarded caller contract.
-    unsafe { family::operator_delete(memory.cast(), release) }
+    unsafe { family::operator_delete(memory.cast(), release) };
+    capi::scrub_void();
 }
 
 /// `operator delete[](void*, std::align_val_t, std::nothrow_t const&)`.
@@ -682,7 +698,8 @@ pub unsafe extern "C" fn _ZdaPvSt11align_val_tRKSt9nothrow_t(
 ) {
     let release = Release::delete(Family::NewArrayAligned, None, Some(align));
     // SAFETY: forwarded caller contract.
-    unsafe { family::operator_delete(memory.cast(), release) }
+    unsafe { family::operator_delete(memory.cast(), release) };
+    capi::scrub_void();
 }
 
 // ---- dynamic loading ----

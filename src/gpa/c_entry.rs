@@ -37,6 +37,9 @@
 //!   the stubs describe their push of `rbp`.
 //!
 //! # Invariants
+//! * The stubs return with `rcx`, `rdx`, `rsi`, `rdi` and `r8` to `r11` cleared (and `rax`,
+//!   in `free`'s): what the allocator left there, saved by a program's `swapcontext` into a
+//!   `ucontext_t`, read as the program's pointer in the exit's leak scan (`capi::scrubbed`).
 //! * The fast paths clobber only `rax`, `rcx`, `rdx`, `rsi` (caller-saved in the C ABI) and
 //!   the flags, and touch the stack only in the stubs, which align it to 16 bytes (whatever the caller's) before the
 //!   call.
@@ -159,13 +162,22 @@ macro_rules! __c_entry_frame_open {
     };
 }
 
-/// The second half of every stub (after its `call`): the stack pointer restored, the frame popped, with its call-frame
+/// The second half of every stub (after its `call`): the caller-saved registers but `rax`
+/// cleared (`capi::scrubbed` says why; the stubs of `free` clear `rax` too), the stack pointer restored, the frame popped, with its call-frame
 /// information, and the return.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __c_entry_frame_close {
     () => {
         concat!(
+            "xor ecx, ecx\n",
+            "xor edx, edx\n",
+            "xor esi, esi\n",
+            "xor edi, edi\n",
+            "xor r8d, r8d\n",
+            "xor r9d, r9d\n",
+            "xor r10d, r10d\n",
+            "xor r11d, r11d\n",
             "mov rsp, rbp\n",
             "pop rbp\n",
             ".cfi_def_cfa rsp, 8\n",
@@ -361,21 +373,25 @@ macro_rules! c_free_entry {
             "je 5f",
             $crate::__c_entry_call!("{general}"),
             ".cfi_remember_state",
+            "xor eax, eax",
             $crate::__c_entry_frame_close!(),
             ".cfi_restore_state",
             "5:",
             $crate::__c_entry_call!("{undesignated}"),
+            "xor eax, eax",
             $crate::__c_entry_frame_close!(),
             // The slot in `rdi`, its page in `rsi`.
             "3:",
             $crate::__c_entry_frame_open!(),
             $crate::__c_entry_call!("{marked}"),
+            "xor eax, eax",
             $crate::__c_entry_frame_close!(),
             // The page in `rsi`.
             "4:",
             $crate::__c_entry_frame_open!(),
             "mov rdi, rsi",
             $crate::__c_entry_call!("{attend}"),
+            "xor eax, eax",
             $crate::__c_entry_frame_close!(),
             ".cfi_endproc",
             gate = sym $crate::__capi::entry::OBSERVER_GATE,
