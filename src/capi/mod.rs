@@ -203,8 +203,8 @@ pub fn scrub_void() {
     scrubbed(())
 }
 
-/// `value`, returned with the caller-saved registers other than `rax` cleared (`rcx`, `rdx`,
-/// `rsi`, `rdi`, `r8` to `r11`): the exported allocation functions return through it (the
+/// `value`, returned with the caller-saved registers `getcontext` saves cleared (`rcx`, `rdx`,
+/// `rsi`, `rdi`, `r8` and `r9`; not `rax`, the result): the exported allocation functions return through it (the
 /// exported `malloc` and `free` clear the same registers in their stubs, `gpa::c_entry`).
 ///
 /// Why: a call leaves in those registers whatever the allocator computed last (a slot's or a
@@ -216,7 +216,7 @@ pub fn scrub_void() {
 /// mode's carve check left `r8` one byte into a leaked block; the 40 bytes memcheck calls
 /// definitely lost were possibly lost, from a coroutine's saved context). glibc's and
 /// Valgrind's allocators leave their own values there, which no scan of theirs judges.
-/// Cost: eight register-clearing `xor`s a call, which the processor's register renaming
+/// Cost: six register-clearing `xor`s a call, which the processor's register renaming
 /// executes without an execution unit.
 #[inline(always)]
 pub fn scrubbed<T>(value: T) -> T {
@@ -230,16 +230,12 @@ pub fn scrubbed<T>(value: T) -> T {
             "xor edi, edi",
             "xor r8d, r8d",
             "xor r9d, r9d",
-            "xor r10d, r10d",
-            "xor r11d, r11d",
             out("rcx") _,
             out("rdx") _,
             out("rsi") _,
             out("rdi") _,
             out("r8") _,
             out("r9") _,
-            out("r10") _,
-            out("r11") _,
             options(nomem, nostack),
         );
     }

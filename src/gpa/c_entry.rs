@@ -37,7 +37,7 @@
 //!   the stubs describe their push of `rbp`.
 //!
 //! # Invariants
-//! * The stubs return with `rcx`, `rdx`, `rsi`, `rdi` and `r8` to `r11` cleared (and `rax`,
+//! * The stubs return with `rcx`, `rdx`, `rsi`, `rdi`, `r8` and `r9` cleared (and `rax`,
 //!   in `free`'s): what the allocator left there, saved by a program's `swapcontext` into a
 //!   `ucontext_t`, read as the program's pointer in the exit's leak scan (`capi::scrubbed`).
 //! * The fast paths clobber only `rax`, `rcx`, `rdx`, `rsi` (caller-saved in the C ABI) and
@@ -162,8 +162,8 @@ macro_rules! __c_entry_frame_open {
     };
 }
 
-/// The second half of every stub (after its `call`): the caller-saved registers but `rax`
-/// cleared (`capi::scrubbed` says why; the stubs of `free` clear `rax` too), the stack pointer restored, the frame popped, with its call-frame
+/// The second half of every stub (after its `call`): the caller-saved registers
+/// `getcontext` saves cleared (`capi::scrubbed` says why; the stubs of `free` clear `rax` too), the stack pointer restored, the frame popped, with its call-frame
 /// information, and the return.
 #[doc(hidden)]
 #[macro_export]
@@ -176,8 +176,6 @@ macro_rules! __c_entry_frame_close {
             "xor edi, edi\n",
             "xor r8d, r8d\n",
             "xor r9d, r9d\n",
-            "xor r10d, r10d\n",
-            "xor r11d, r11d\n",
             "mov rsp, rbp\n",
             "pop rbp\n",
             ".cfi_def_cfa rsp, 8\n",

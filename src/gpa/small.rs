@@ -134,8 +134,8 @@ impl GeneralPurposeAllocator {
     /// checked since it left the quarantine: its poison is checked now
     /// ([`Self::check_reused_slot`]), before the allocation covers it.
     ///
-    /// A link found sound (null, or a carved slot's start of the page) becomes the head at
-    /// once (`Page::take_head`: `Page::pop`'s test of the same link again, whether it stays in
+    /// A link found sound (null, or the start of a free carved slot of the page,
+    /// [`is_free_slot_start`]) becomes the head at once (`Page::take_head`: `Page::pop`'s test of the same link again, whether it stays in
     /// its unit, cost every checked `malloc` four instructions).
     #[inline(always)]
     fn pop_validated(&self, page: &mut Page) -> Option<NonNull<u8>> {
@@ -143,9 +143,9 @@ impl GeneralPurposeAllocator {
         if !block.is_null() {
             // SAFETY: the head is a free slot of this page.
             let next = unsafe { (*block).next };
-            if next.is_null() || is_slot_start(page, next as usize) {
-                // SAFETY: `block` is the head, not null; `next` its link, null or a carved
-                // slot's start of this page (tested just above).
+            if next.is_null() || is_free_slot_start(page, next as usize) {
+                // SAFETY: `block` is the head, not null; `next` its link, null or a free
+                // carved slot's start of this page (tested just above).
                 let taken = unsafe { page.take_head(block, next) };
                 self.check_reused_slot(page, block as usize);
                 return Some(taken);
@@ -304,7 +304,8 @@ impl GeneralPurposeAllocator {
         let mut lost = 0u32;
         let mut cursor = page.free;
         page.free = core::ptr::null_mut();
-        while !cursor.is_null() && is_slot_start(page, cursor as usize) && lost < page.capacity {
+        while !cursor.is_null() && is_free_slot_start(page, cursor as usize) && lost < page.capacity
+        {
             lost += 1;
             // SAFETY: validated as a slot start of this page.
             cursor = unsafe { (*cursor).next };
@@ -2180,8 +2181,20 @@ fn block_before(page: &Page, index: usize, address: usize) -> Option<(*const Pag
         .then_some((before as *const Page, carved - 1))
 }
 
-fn is_slot_start(page: &Page, address: usize) -> bool {
-    page.holds_slot(address)
+/// Whether `address` starts a carved slot of `page` (a page with slot metadata, safety mode)
+/// that is free (`SLOT_FREED`): the only slots such a page's free list holds. A free-list
+/// link forged by a write after free to another slot's start passed the test of a carved
+/// slot's start alone (`Page::holds_slot`, before stop 54) when that slot was live (or quarantined): the allocation after next handed out a live block a
+/// second time, two owners of one slot. One load of the next slot's state more a checked
+/// allocation, on the line the allocation after it writes.
+#[inline(always)]
+fn is_free_slot_start(page: &Page, address: usize) -> bool {
+    address.wrapping_sub(page.start as usize) < SEGMENT_SIZE
+        && page.carved_slot(address).is_some_and(|index| {
+            // SAFETY: safety mode keeps metadata for every carved slot.
+            let meta = unsafe { page.meta(index) };
+            meta.state.load(Ordering::Relaxed) == SLOT_FREED
+        })
 }
 
 /// The overflow of the block of `requested` bytes at `address` (slot metadata `meta`: its
@@ -2794,14 +2807,16 @@ pub(super) mod tests {
 
     /// A freed slot's free-list link (its first word, once the block left the quarantine)
     /// overwritten by a write after free is found when the slot is handed out again
-    /// (`pop_validated`, `is_slot_start`), wherever the stray value points: into a slot (not
-    /// its start), before the page, past the segment, at a slot not carved yet, or anywhere.
+    /// (`pop_validated`, `is_free_slot_start`), wherever the stray value points: into a slot (not
+    /// its start), before the page, past the segment, at a slot not carved yet, or anywhere;
+    /// or at the start of a live or a quarantined slot (`is_free_slot_start`: before, that
+    /// slot was handed out by the allocation after next while its block was in use).
     /// (Valgrind names such a write at once, as an invalid write inside a freed block; here
     /// it is a write after free too, found later.)
     #[test]
     fn a_damaged_free_list_link_is_a_write_after_free_wherever_it_points() {
         let requested = 48;
-        for kind in 0..5 {
+        for kind in 0..7 {
             let gpa = checked();
             let blocks = alloc_blocks(&gpa, requested, 4);
             free_block(&gpa, blocks[1], requested);
@@ -2817,12 +2832,17 @@ pub(super) mod tests {
                 )
             };
             assert_eq!(start, blocks[1]);
+            if kind == 6 {
+                free_block(&gpa, blocks[3], requested);
+            }
             let stray = match kind {
                 0 => blocks[2] + 8,
                 1 => page_start.wrapping_sub(block_size),
                 2 => page_start + SEGMENT_SIZE,
                 3 => page_start + (carved as usize + 1) * block_size,
-                _ => 0x1234,
+                4 => 0x1234,
+                5 => blocks[2],
+                _ => blocks[3],
             };
             // SAFETY: the freed slot's first word, its link (a write after free).
             unsafe { (start as *mut usize).write(stray) };
@@ -2832,9 +2852,14 @@ pub(super) mod tests {
                 1,
                 "kind {kind} (slot {index})"
             );
-            // The damaged head is kept out of use; the heap still serves blocks.
+            // The damaged head is kept out of use; the heap still serves blocks, never the
+            // live or quarantined slot the link named.
             assert_ne!(again, start);
-            assert_eq!(alloc_blocks(&gpa, requested, 8).len(), 8);
+            let more = alloc_blocks(&gpa, requested, 8);
+            assert_eq!(more.len(), 8);
+            for block in [again].iter().chain(&more) {
+                assert!(*block != blocks[2] && *block != blocks[3], "kind {kind}");
+            }
         }
     }
 
