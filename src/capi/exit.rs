@@ -1445,14 +1445,18 @@ fn unsafe_empty_set() -> libc::sigset_t {
     set
 }
 
-/// Before `exec` replaces this image: the findings recorded so far (and the quarantine's
-/// writes after free), without a leak verdict, as Valgrind does. The leak scan is skipped
+/// Before `exec` replaces this image: the findings recorded so far (and the writes after free
+/// into this thread's quarantined and freed blocks), without a leak verdict, as Valgrind does. The leak scan is skipped
 /// because the memory is not leaked but discarded, and because a `fork` child that `exec`s
 /// would otherwise scan all of its parent's heap first.
 pub fn report_before_exec() {
     let _inside = InsideAllocator::enter();
     let state = super::state();
     state.gpa.flush_thread_quarantine();
+    let maps = Maps::read();
+    state
+        .gpa
+        .check_thread_freed_slots(&|start, length| super::scan::readable(&maps, start, length));
     let (suppressions, warnings) = load_suppressions(&state.settings);
     let mut outcome = Outcome::new(&state.settings, warnings);
     add_recorded_findings(
@@ -1460,7 +1464,7 @@ pub fn report_before_exec() {
         &state.gpa,
         &state.settings,
         &suppressions,
-        &Maps::read(),
+        &maps,
     );
     write_outputs(&outcome, Ending::Exec);
 }

@@ -237,6 +237,48 @@ impl GeneralPurposeAllocator {
         }
     }
 
+    /// Checks the poison of every freed slot of the calling thread's heap that no allocation
+    /// took since it left the quarantine (`check_freed_slot`, as the exit scan does), where
+    /// `readable` says the slot may be read: for the report before `exec`, which runs no leak
+    /// scan. The eviction from the quarantine does not read a block's poison (an allocation
+    /// taking the slot again does, `small::check_reused_slot`), so a write after free made
+    /// while the block was quarantined, or since, would otherwise go with the image. No-op
+    /// without safety. Other threads' heaps are not read (they may be running).
+    pub(crate) fn check_thread_freed_slots(&self, readable: &dyn Fn(usize, usize) -> bool) {
+        if !self.config.safety {
+            return;
+        }
+        let heap = super::heap::cached(self.id());
+        // SAFETY: the calling thread owns its cached heap (or has none).
+        let Some(heap) = (unsafe { heap.as_ref() }) else {
+            return;
+        };
+        let mut segment = heap.segments;
+        while !segment.is_null() {
+            // SAFETY: the heap's segments are live, and this thread owns their pages.
+            let segment_ref = unsafe { &*segment };
+            for unit in 1..UNITS {
+                let page = &segment_ref.pages[unit];
+                if page.units == 0 || page.meta.is_null() {
+                    continue;
+                }
+                let block_size = page.block_size as usize;
+                for index in 0..(page.carved as usize).min(page.capacity as usize) {
+                    // SAFETY: safety mode keeps metadata for every carved slot.
+                    let meta = unsafe { page.meta(index) };
+                    if meta.state.load(Ordering::Acquire) == SLOT_FREED
+                        && readable(page.slot_address(index), block_size)
+                    {
+                        // SAFETY: a carved, freed, readable slot of a page of this thread's
+                        // heap, which nobody else changes.
+                        unsafe { self.check_freed_slot(page, index) };
+                    }
+                }
+            }
+            segment = segment_ref.next;
+        }
+    }
+
     /// # Safety
     /// The caller may read the heap's owner-only state (it owns the heap, or has `&mut` GPA).
     unsafe fn live_small_blocks(

@@ -12,12 +12,15 @@
               neighbours freed and pushed out; a write from x far past its end, into y3
               (8 bytes inside it); malloc(100) three times
      exit     a written as in "malloc", then no allocation of its size: found at exit
+     exec     a written as in "malloc", then `execl("/bin/true")`: found in the report gpa
+              writes before the image goes (no "done")
      clean    100,000 allocations and frees of 1 to 600 bytes, every live block filled and
               checked, no fault */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char *volatile sink;
 
@@ -88,6 +91,10 @@ int main(int argc, char **argv) {
         free(x);
     } else if (!strcmp(how, "exit")) {
         freed_and_written();
+    } else if (!strcmp(how, "exec")) {
+        freed_and_written();
+        execl("/bin/true", "true", (char *)NULL);
+        return 3;
     } else if (!strcmp(how, "clean")) {
         enum { HELD = 512 };
         char *held[HELD] = {0};
