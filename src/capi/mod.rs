@@ -220,16 +220,11 @@ pub fn scrub_void() {
 /// executes without an execution unit.
 #[inline(always)]
 pub fn scrubbed<T>(value: T) -> T {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
     // SAFETY: clears registers the compiler is told are clobbered; no memory, no stack.
     unsafe {
         core::arch::asm!(
-            "xor ecx, ecx",
-            "xor edx, edx",
-            "xor esi, esi",
-            "xor edi, edi",
-            "xor r8d, r8d",
-            "xor r9d, r9d",
+            crate::__c_clear_scratch!(),
             out("rcx") _,
             out("rdx") _,
             out("rsi") _,

@@ -170,17 +170,31 @@ macro_rules! __c_entry_frame_open {
 macro_rules! __c_entry_frame_close {
     () => {
         concat!(
+            $crate::__c_clear_scratch!(),
+            "mov rsp, rbp\n",
+            "pop rbp\n",
+            ".cfi_def_cfa rsp, 8\n",
+            ".cfi_restore rbp\n",
+            "ret",
+        )
+    };
+}
+
+/// Clears the six caller-saved registers glibc's `getcontext` saves (`rcx`, `rdx`, `rsi`,
+/// `rdi`, `r8`, `r9`): the end of every stub of [`c_malloc_entry!`](crate::c_malloc_entry)
+/// and [`c_free_entry!`](crate::c_free_entry), and of the other exported allocation
+/// functions (`capi::scrubbed`, which says why).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __c_clear_scratch {
+    () => {
+        concat!(
             "xor ecx, ecx\n",
             "xor edx, edx\n",
             "xor esi, esi\n",
             "xor edi, edi\n",
             "xor r8d, r8d\n",
             "xor r9d, r9d\n",
-            "mov rsp, rbp\n",
-            "pop rbp\n",
-            ".cfi_def_cfa rsp, 8\n",
-            ".cfi_restore rbp\n",
-            "ret",
         )
     };
 }
