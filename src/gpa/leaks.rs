@@ -253,29 +253,16 @@ impl GeneralPurposeAllocator {
         let Some(heap) = (unsafe { heap.as_ref() }) else {
             return;
         };
-        let mut segment = heap.segments;
-        while !segment.is_null() {
-            // SAFETY: the heap's segments are live, and this thread owns their pages.
-            let segment_ref = unsafe { &*segment };
-            for unit in 1..UNITS {
-                let page = &segment_ref.pages[unit];
-                if page.units == 0 || page.meta.is_null() {
-                    continue;
+        // SAFETY: this thread owns the heap, and so its pages.
+        unsafe {
+            heap_pages(heap, |_, page| {
+                if page.meta.is_null() {
+                    return;
                 }
-                let block_size = page.block_size as usize;
                 for index in 0..(page.carved as usize).min(page.capacity as usize) {
-                    // SAFETY: safety mode keeps metadata for every carved slot.
-                    let meta = unsafe { page.meta(index) };
-                    if meta.state.load(Ordering::Acquire) == SLOT_FREED
-                        && readable(page.slot_address(index), block_size)
-                    {
-                        // SAFETY: a carved, freed, readable slot of a page of this thread's
-                        // heap, which nobody else changes.
-                        unsafe { self.check_freed_slot(page, index) };
-                    }
+                    self.check_freed_slot_if_readable(page, index, readable);
                 }
-            }
-            segment = segment_ref.next;
+            });
         }
     }
 
@@ -287,20 +274,38 @@ impl GeneralPurposeAllocator {
         readable: &dyn Fn(usize, usize) -> bool,
         visit: &mut dyn FnMut(LiveBlock),
     ) {
-        let mut segment = heap.segments;
         let mut live = std::vec::Vec::new();
-        while !segment.is_null() {
-            // SAFETY: the heap's segments are live; caller contract for their pages.
-            let segment_ref = unsafe { &*segment };
-            for unit in 1..UNITS {
-                let page = &segment_ref.pages[unit];
-                if page.units == 0 {
-                    continue;
-                }
-                self.live_in_page(segment_ref, page, &mut live, readable, visit);
-            }
-            segment = segment_ref.next;
+        // SAFETY: caller contract.
+        unsafe {
+            heap_pages(heap, |segment, page| {
+                self.live_in_page(segment, page, &mut live, readable, visit);
+            });
         }
+    }
+
+    /// Checks the poison of slot `index` of `page` (`check_freed_slot`) when the slot is
+    /// freed (`SLOT_FREED`: out of the quarantine, not taken again) and `readable`.
+    ///
+    /// # Safety
+    /// `page` is a page with slot metadata of a heap whose owner-only state the caller may
+    /// read and repair (it owns the heap, or nobody does), `index` one of its carved slots.
+    unsafe fn check_freed_slot_if_readable(
+        &self,
+        page: &Page,
+        index: usize,
+        readable: &dyn Fn(usize, usize) -> bool,
+    ) -> bool {
+        // SAFETY: safety mode keeps metadata for every carved slot (caller contract).
+        let meta = unsafe { page.meta(index) };
+        if meta.state.load(Ordering::Acquire) != SLOT_FREED {
+            return false;
+        }
+        if readable(page.slot_address(index), page.block_size as usize) {
+            // SAFETY: a carved, freed, readable slot of a page the caller may read and
+            // repair.
+            unsafe { self.check_freed_slot(page, index) };
+        }
+        true
     }
 
     /// Visits the live blocks of a page, checking each one's redzone (safety mode).
@@ -331,19 +336,16 @@ impl GeneralPurposeAllocator {
             return;
         }
         for index in 0..page.carved as usize {
+            // A block freed long ago (out of the quarantine, not reused): its poison, where
+            // the caller may read the heap's pages.
+            // SAFETY: a carved slot of a live page with metadata; the caller may read and
+            // repair the heap's owner-only state (function contract).
+            if unsafe { self.check_freed_slot_if_readable(page, index, readable) } {
+                continue;
+            }
             // SAFETY: safety mode keeps metadata for every slot.
             let meta = unsafe { page.meta(index) };
             let state = meta.state.load(Ordering::Acquire);
-            if state == SLOT_FREED {
-                // A block freed long ago (out of the quarantine, not reused): its poison,
-                // where the caller may read the heap's pages.
-                if readable(page.slot_address(index), block_size) {
-                    // SAFETY: a carved, freed slot of a live page; the caller may read the
-                    // heap's owner-only state (function contract), and the slot is readable.
-                    unsafe { self.check_freed_slot(page, index) };
-                }
-                continue;
-            }
             if state != SLOT_LIVE {
                 continue;
             }
@@ -499,5 +501,25 @@ impl GeneralPurposeAllocator {
                 segment = next;
             }
         }
+    }
+}
+
+/// Calls `visit` with each page of `heap`'s segments that serves a class (`units != 0`), and
+/// its segment.
+///
+/// # Safety
+/// The caller may read the heap's owner-only state (it owns the heap, or nobody does).
+unsafe fn heap_pages(heap: &Heap, mut visit: impl FnMut(&Segment, &Page)) {
+    let mut segment = heap.segments;
+    while !segment.is_null() {
+        // SAFETY: the heap's segments are live; caller contract for their pages.
+        let segment_ref = unsafe { &*segment };
+        for unit in 1..UNITS {
+            let page = &segment_ref.pages[unit];
+            if page.units != 0 {
+                visit(segment_ref, page);
+            }
+        }
+        segment = segment_ref.next;
     }
 }
