@@ -402,7 +402,7 @@ pub unsafe extern "C" fn cfree(memory: *mut c_void) {
 /// None beyond C's.
 #[no_mangle]
 pub unsafe extern "C" fn __libc_calloc(count: usize, size: usize) -> *mut c_void {
-    capi::calloc(count, size).cast()
+    capi::scrubbed(capi::calloc(count, size).cast())
 }
 
 /// glibc's `__libc_realloc`: [`realloc`].
@@ -412,7 +412,7 @@ pub unsafe extern "C" fn __libc_calloc(count: usize, size: usize) -> *mut c_void
 #[no_mangle]
 pub unsafe extern "C" fn __libc_realloc(memory: *mut c_void, size: usize) -> *mut c_void {
     // SAFETY: forwarded caller contract.
-    unsafe { capi::realloc(memory.cast(), size).cast() }
+    capi::scrubbed(unsafe { capi::realloc(memory.cast(), size).cast() })
 }
 
 /// glibc's `__libc_memalign`: [`memalign`].
@@ -421,7 +421,7 @@ pub unsafe extern "C" fn __libc_realloc(memory: *mut c_void, size: usize) -> *mu
 /// None beyond C's.
 #[no_mangle]
 pub unsafe extern "C" fn __libc_memalign(align: usize, size: usize) -> *mut c_void {
-    capi::memalign(align, size).cast()
+    capi::scrubbed(capi::memalign(align, size).cast())
 }
 
 /// glibc's `__libc_valloc`: [`valloc`].
@@ -430,7 +430,7 @@ pub unsafe extern "C" fn __libc_memalign(align: usize, size: usize) -> *mut c_vo
 /// None beyond C's.
 #[no_mangle]
 pub unsafe extern "C" fn __libc_valloc(size: usize) -> *mut c_void {
-    capi::valloc(size).cast()
+    capi::scrubbed(capi::valloc(size).cast())
 }
 
 /// glibc's `__libc_pvalloc`: [`pvalloc`].
@@ -439,7 +439,7 @@ pub unsafe extern "C" fn __libc_valloc(size: usize) -> *mut c_void {
 /// None beyond C's.
 #[no_mangle]
 pub unsafe extern "C" fn __libc_pvalloc(size: usize) -> *mut c_void {
-    capi::pvalloc(size).cast()
+    capi::scrubbed(capi::pvalloc(size).cast())
 }
 
 /// glibc's `__libc_mallinfo`: [`mallinfo`].
