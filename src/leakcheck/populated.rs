@@ -339,6 +339,22 @@ mod tests {
         runs
     }
 
+    /// `found`, an answer that takes mincore's, holds every page of `want` and at most four
+    /// more. mincore may name a neighbour page too (one CI run of stop 54, kernel 6.18: the
+    /// page before the last touched one, while pagemap's answer was exact): the scan then
+    /// reads a page of zeros more, which changes no verdict; it never misses one.
+    fn mincores_answer(found: &[(usize, usize)], want: &[(usize, usize)], page: usize) {
+        let pages_in =
+            |runs: &[(usize, usize)]| -> usize { runs.iter().map(|&(a, b)| (b - a) / page).sum() };
+        for &(a, b) in want {
+            assert!(
+                found.iter().any(|&(c, d)| c <= a && b <= d),
+                "{found:x?} misses {a:#x}..{b:#x}"
+            );
+        }
+        assert!(pages_in(found) <= pages_in(want) + 4, "{found:x?}");
+    }
+
     #[test]
     fn runs_are_exactly_the_touched_pages() {
         let page = crate::os::page_size();
@@ -366,18 +382,26 @@ mod tests {
         assert_eq!(runs(&populated, base, base + pages * page, true), want);
         assert!(populated.pagemap() >= 0, "pagemap opened");
         // The mincore answer agrees where nothing is swapped (union with pagemap's).
-        assert_eq!(runs(&populated, base, base + pages * page, false), want);
+        mincores_answer(
+            &runs(&populated, base, base + pages * page, false),
+            &want,
+            page,
+        );
         // Clipped to an unaligned range.
         assert_eq!(
             runs(&populated, base + page + 8, base + 2 * page + 16, true),
             [(base + page + 8, base + 2 * page + 16)]
         );
         assert!(runs(&populated, base + 3 * page, base + 6 * page, true).is_empty());
-        // Without pagemap: mincore's answer, the same pages here.
+        // Without pagemap: mincore's answer.
         let without = Populated {
             fd: AtomicI32::new(UNAVAILABLE),
         };
-        assert_eq!(runs(&without, base, base + pages * page, true), want);
+        mincores_answer(
+            &runs(&without, base, base + pages * page, true),
+            &want,
+            page,
+        );
         // The written runs (for clearing): pagemap's, the same pages, clipped alike; and the
         // whole range without pagemap, never mincore's answer.
         let written = |populated: &Populated, start: usize, end: usize| {
