@@ -967,13 +967,23 @@ impl Page {
             .then_some(index as usize)
     }
 
-    /// Whether `address` starts a carved slot of this page, for any address: less than a
-    /// segment past the page's start (so not before it either), where the reciprocal is
-    /// exact (`RECIPROCAL_SHIFT`), then [`Page::carved_slot`].
+    /// The index of the carved slot of this page that starts at `address`, for any address:
+    /// less than a segment past the page's start (so not before it either), where the
+    /// reciprocal is exact (`RECIPROCAL_SHIFT`), then [`Page::carved_slot`].
+    #[inline(always)]
+    pub fn held_slot(&self, address: usize) -> Option<usize> {
+        if address.wrapping_sub(self.start as usize) < SEGMENT_SIZE {
+            self.carved_slot(address)
+        } else {
+            None
+        }
+    }
+
+    /// Whether `address` starts a carved slot of this page, for any address
+    /// ([`Page::held_slot`]).
     #[inline(always)]
     pub fn holds_slot(&self, address: usize) -> bool {
-        address.wrapping_sub(self.start as usize) < SEGMENT_SIZE
-            && self.carved_slot(address).is_some()
+        self.held_slot(address).is_some()
     }
 
     /// Whether `address` starts a carved slot of 16 bytes or more (the slots C's `free` takes

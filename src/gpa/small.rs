@@ -1588,11 +1588,7 @@ impl GeneralPurposeAllocator {
     #[inline(never)]
     fn evict_protected(&self, heap: &mut Heap, entry: usize) {
         let address = entry & !(1 | quarpages::PROTECTED);
-        let skip = if entry & 1 != 0 {
-            core::mem::size_of::<FreeBlock>()
-        } else {
-            0
-        };
+        let skip = link_skip(entry);
         let segment = Segment::of(address);
         // SAFETY: quarantined blocks are slots of this heap's live pages.
         let page_ptr = unsafe { (*segment).page_of_unchecked(address) };
@@ -1810,11 +1806,7 @@ impl GeneralPurposeAllocator {
     /// free ([`Self::report_write_after_free`], which poisons it again).
     fn check_quarantined(&self, entry: usize) {
         let address = entry & !1;
-        let skip = if entry & 1 != 0 {
-            core::mem::size_of::<FreeBlock>()
-        } else {
-            0
-        };
+        let skip = link_skip(entry);
         // SAFETY: quarantined blocks are slots of this heap's live pages.
         let page = unsafe { &*(*Segment::of(address)).page_of_unchecked(address) };
         let (index, _) = page.slot_of(address);
@@ -2181,6 +2173,16 @@ fn block_before(page: &Page, index: usize, address: usize) -> Option<(*const Pag
         .then_some((before as *const Page, carved - 1))
 }
 
+/// The bytes at the start of the quarantined block of `entry` that are not poison: the remote
+/// list's link when the block came through one (bit 0), else none.
+fn link_skip(entry: usize) -> usize {
+    if entry & 1 != 0 {
+        core::mem::size_of::<FreeBlock>()
+    } else {
+        0
+    }
+}
+
 /// Whether `address` starts a carved slot of `page` (a page with slot metadata, safety mode)
 /// that is free (`SLOT_FREED`): the only slots such a page's free list holds. A free-list
 /// link forged by a write after free to another slot's start passed the test of a carved
@@ -2189,12 +2191,11 @@ fn block_before(page: &Page, index: usize, address: usize) -> Option<(*const Pag
 /// allocation, on the line the allocation after it writes.
 #[inline(always)]
 fn is_free_slot_start(page: &Page, address: usize) -> bool {
-    address.wrapping_sub(page.start as usize) < SEGMENT_SIZE
-        && page.carved_slot(address).is_some_and(|index| {
-            // SAFETY: safety mode keeps metadata for every carved slot.
-            let meta = unsafe { page.meta(index) };
-            meta.state.load(Ordering::Relaxed) == SLOT_FREED
-        })
+    page.held_slot(address).is_some_and(|index| {
+        // SAFETY: safety mode keeps metadata for every carved slot.
+        let meta = unsafe { page.meta(index) };
+        meta.state.load(Ordering::Relaxed) == SLOT_FREED
+    })
 }
 
 /// The overflow of the block of `requested` bytes at `address` (slot metadata `meta`: its
