@@ -1457,6 +1457,9 @@ pub fn report_before_exec() {
     state
         .gpa
         .check_thread_freed_slots(&|start, length| super::scan::readable(&maps, start, length));
+    if state.gpa.config().safety {
+        scan::check_other_threads_freed_blocks(&state.gpa);
+    }
     let (suppressions, warnings) = load_suppressions(&state.settings);
     let mut outcome = Outcome::new(&state.settings, warnings);
     add_recorded_findings(

@@ -812,6 +812,15 @@ extern "C" fn on_thread_exit(_: *mut libc::c_void) {
 }
 
 impl Quarantine {
+    /// The `position`th oldest entry (below `len`), left in the ring: for a walk that must
+    /// not change the quarantine (another thread's, before `exec`).
+    pub fn entry_at(&self, position: usize) -> usize {
+        debug_assert!(position < self.len && self.capacity.is_power_of_two());
+        // SAFETY: the index is reduced below `capacity`, the ring's length.
+        let packed = unsafe { *self.ring.add((self.head + position) & (self.capacity - 1)) };
+        packed & QUARANTINE_ENTRY_MASK
+    }
+
     /// Removes the oldest entry (the ring is not empty); `size_of` gives an entry's bytes.
     pub fn pop_oldest(&mut self) -> usize {
         debug_assert!(self.len != 0);

@@ -237,13 +237,11 @@ impl GeneralPurposeAllocator {
         }
     }
 
-    /// Checks the poison of every freed slot of the calling thread's heap that no allocation
-    /// took since it left the quarantine (`check_freed_slot`, as the exit scan does), where
-    /// `readable` says the slot may be read: for the report before `exec`, which runs no leak
-    /// scan. The eviction from the quarantine does not read a block's poison (an allocation
-    /// taking the slot again does, `small::check_reused_slot`), so a write after free made
-    /// while the block was quarantined, or since, would otherwise go with the image. No-op
-    /// without safety. Other threads' heaps are not read (they may be running).
+    /// Checks the poison of the freed blocks the calling thread's heap still holds, for the
+    /// report before `exec`, which runs no leak scan ([`Self::check_freed_blocks_of_heap`]):
+    /// call it after the thread's quarantine was flushed (`flush_thread_quarantine`, which
+    /// checks what it takes out). No-op without safety. Other threads' heaps are left to
+    /// [`Self::check_freed_blocks_of`].
     pub(crate) fn check_thread_freed_slots(&self, readable: &dyn Fn(usize, usize) -> bool) {
         if !self.config.safety {
             return;
@@ -254,6 +252,104 @@ impl GeneralPurposeAllocator {
             return;
         };
         // SAFETY: this thread owns the heap, and so its pages.
+        unsafe { self.check_freed_blocks_of_heap(heap, readable) };
+    }
+
+    /// [`Self::check_thread_freed_slots`] for the heaps other than the calling thread's
+    /// cached one whose owner (kernel thread id, 0 for a heap whose thread exited) `include`
+    /// accepts: before `exec`, blocks other threads freed go with the image too, and Valgrind
+    /// reports a write into them as it happens. No-op without safety.
+    ///
+    /// # Safety
+    /// Every included heap belongs to the calling thread, to no thread, or to a thread that
+    /// cannot run meanwhile and was not stopped inside this GPA (an operation on its heap
+    /// half done: a slot's state changed but its poison not yet written, a ring entry not yet
+    /// stored). Slots are read only in the state that says they are poisoned
+    /// (`SLOT_QUARANTINED` in a quarantine, `SLOT_REMOTE` on a remote list, `SLOT_FREED`).
+    pub(crate) unsafe fn check_freed_blocks_of(
+        &self,
+        include: impl Fn(u64) -> bool,
+        readable: &dyn Fn(usize, usize) -> bool,
+    ) {
+        if !self.config.safety {
+            return;
+        }
+        let _inside = heap::InsideAllocator::enter();
+        let mine = super::heap::cached(self.id());
+        self.visit_heaps(|heap| {
+            if core::ptr::eq(heap, mine) {
+                return;
+            }
+            // SAFETY: heaps in the list stay allocated while HEAP_GPA_REF is held.
+            let heap = unsafe { &*heap };
+            if include(heap.owner_thread.load(Ordering::Acquire)) {
+                // SAFETY: caller contract.
+                unsafe { self.check_freed_blocks_of_heap(heap, readable) };
+            }
+        });
+    }
+
+    /// Checks the poison of every freed block `heap` holds, where `readable` says its slot may
+    /// be read: those in its quarantine (read in place, not taken out: the ring stays as it
+    /// was, should the `exec` fail and the owner run on; slots whose interior pages the
+    /// quarantine keeps inaccessible, `quarpages`, are left out: a write there faults and is
+    /// reported at the access), those other threads freed that wait on its remote list (past
+    /// the list's link), and its freed slots that no allocation took since they left the
+    /// quarantine (`check_freed_slot`, as the exit scan does; the eviction from the
+    /// quarantine reads no poison, an allocation taking the slot does,
+    /// `small::check_reused_slot`). Without this, a write after free made while the block
+    /// was held, or since, would go with the image.
+    ///
+    /// # Safety
+    /// The caller may read and repair the heap's owner-only state: it owns the heap, nobody
+    /// does, or its owner cannot run meanwhile (see [`Self::check_freed_blocks_of`]).
+    unsafe fn check_freed_blocks_of_heap(
+        &self,
+        heap: &Heap,
+        readable: &dyn Fn(usize, usize) -> bool,
+    ) {
+        use super::segment::{FreeBlock, SLOT_QUARANTINED, SLOT_REMOTE};
+        let quarantine = &heap.quarantine;
+        if quarantine.capacity.is_power_of_two() && !quarantine.ring.is_null() {
+            for position in 0..quarantine.len.min(quarantine.capacity) {
+                let entry = quarantine.entry_at(position);
+                if entry & super::quarpages::PROTECTED != 0 {
+                    continue;
+                }
+                let address = entry & !1;
+                if let Some((page, index)) = self.slot_in_state(heap, address, SLOT_QUARANTINED) {
+                    if readable(address, page.block_size as usize) {
+                        // SAFETY: a quarantined slot (its state says it was poisoned before
+                        // it entered the ring) of a heap nobody changes (caller contract).
+                        unsafe {
+                            self.check_held_block(page, index, super::small::link_skip(entry))
+                        };
+                    }
+                }
+            }
+        }
+        // The remote list: each link must name a remote slot of this heap before it is
+        // followed (a write after free may have overwritten one), and the walk is bounded (a
+        // cycle so forged ends).
+        let mut link = heap.remote.load(Ordering::Acquire) as usize;
+        for _ in 0..Self::REMOTE_WALK_MAX {
+            if link == 0 {
+                break;
+            }
+            let Some((page, index)) = self.slot_in_state(heap, link, SLOT_REMOTE) else {
+                break;
+            };
+            if !readable(link, page.block_size as usize) {
+                break;
+            }
+            // SAFETY: a slot on the remote list, poisoned before it was pushed, of a heap
+            // nobody changes (caller contract); its first word is the list's link.
+            unsafe {
+                self.check_held_block(page, index, core::mem::size_of::<FreeBlock>());
+                link = (*(link as *const FreeBlock)).next as usize;
+            }
+        }
+        // SAFETY: caller contract.
         unsafe {
             heap_pages(heap, |_, page| {
                 if page.meta.is_null() {
@@ -265,6 +361,9 @@ impl GeneralPurposeAllocator {
             });
         }
     }
+
+    /// The most links [`Self::check_freed_blocks_of_heap`] follows on one remote list.
+    const REMOTE_WALK_MAX: usize = 1 << 20;
 
     /// # Safety
     /// The caller may read the heap's owner-only state (it owns the heap, or has `&mut` GPA).

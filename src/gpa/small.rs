@@ -1801,6 +1801,48 @@ impl GeneralPurposeAllocator {
         }
     }
 
+    /// The page and index of the carved slot of a page of `heap` that starts at `address` and
+    /// is in `state` (safety mode), if there is one. Any address may be asked: a link read
+    /// from a freed slot, which the program may have overwritten.
+    pub(super) fn slot_in_state(
+        &self,
+        heap: *const Heap,
+        address: usize,
+        state: u8,
+    ) -> Option<(&Page, usize)> {
+        let page = self.remembered_page(address)?;
+        // SAFETY: a live page of this GPA's small segment (`remembered_page`), whose
+        // descriptor lies in its segment's header.
+        if !core::ptr::eq(unsafe { (*Segment::of(page as usize)).heap }, heap) {
+            return None;
+        }
+        // SAFETY: as above; pages live as long as their segment.
+        let page = unsafe { &*page };
+        let index = page.held_slot(address)?;
+        // SAFETY: live metadata for every carved slot (`remembered_page`).
+        let now = unsafe { page.meta(index) }.state.load(Ordering::Acquire);
+        (now == state).then_some((page, index))
+    }
+
+    /// Checks the poison of the freed block in slot `index` of `page` that a heap still holds
+    /// (in its quarantine or on its remote list), past its first `skip` bytes (a remote
+    /// list's link), before `exec`: a damage is reported as a write after free without a
+    /// detection trace, as the exit check's, and the block poisoned again from `skip` on.
+    ///
+    /// # Safety
+    /// The slot is carved, freed and poisoned (`SLOT_QUARANTINED` in a quarantine, or
+    /// `SLOT_REMOTE` on a remote list), readable, and no thread changes it meanwhile.
+    pub(super) unsafe fn check_held_block(&self, page: &Page, index: usize, skip: usize) {
+        let block_size = page.block_size as usize;
+        let address = page.slot_address(index);
+        // SAFETY: caller contract.
+        if let Some(offset) = unsafe { safety::poison_damage(address, skip, block_size) } {
+            // SAFETY: safety mode keeps metadata for every carved slot.
+            let meta = unsafe { page.meta(index) };
+            self.report_write_after_free_at_exit(meta, address, offset, block_size, skip);
+        }
+    }
+
     /// [`Self::flush_quarantine`]'s check of the quarantined block of `entry` (not protected):
     /// its poison (but for a remote list's link, bit 0), a damage reported as a write after
     /// free ([`Self::report_write_after_free`], which poisons it again).
@@ -2175,7 +2217,7 @@ fn block_before(page: &Page, index: usize, address: usize) -> Option<(*const Pag
 
 /// The bytes at the start of the quarantined block of `entry` that are not poison: the remote
 /// list's link when the block came through one (bit 0), else none.
-fn link_skip(entry: usize) -> usize {
+pub(super) fn link_skip(entry: usize) -> usize {
     if entry & 1 != 0 {
         core::mem::size_of::<FreeBlock>()
     } else {
