@@ -344,6 +344,32 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
             |block| gpa_blocks.push(*block),
         );
     }
+    // The blocks other threads freed that their heaps still hold (a quarantine, a remote
+    // list; the walk above checked the freed slots): a write into one was lost at exit
+    // (`exec_other_threads_freed.c` with "exit"). Not in the heaps of threads stopped inside
+    // gpa, which may be halfway through putting a block there.
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    {
+        let inside: std::vec::Vec<u64> = threads
+            .stopped
+            .iter()
+            .filter(|thread| stopped_inside_gpa(thread, &before))
+            .map(|thread| thread.tid as u64)
+            .collect();
+        // SAFETY: as for the walk above, less the heaps of threads stopped inside gpa.
+        unsafe {
+            gpa.check_held_blocks_of(
+                |owner| {
+                    !inside.contains(&owner)
+                        && (owner == me
+                            || owner == 0
+                            || stopped.contains(&owner)
+                            || !thread_exists(owner))
+                },
+                &readable,
+            );
+        }
+    }
     // Threads that could not be stopped and own a heap (a thread past its exit hooks owns
     // none: its heap was handed back and is examined).
     let owners = owners.into_inner();

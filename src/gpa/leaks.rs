@@ -252,7 +252,7 @@ impl GeneralPurposeAllocator {
             return;
         };
         // SAFETY: this thread owns the heap, and so its pages.
-        unsafe { self.check_freed_blocks_of_heap(heap, readable) };
+        unsafe { self.check_freed_blocks_of_heap(heap, readable, true) };
     }
 
     /// [`Self::check_thread_freed_slots`] for the heaps other than the calling thread's
@@ -271,26 +271,59 @@ impl GeneralPurposeAllocator {
         include: impl Fn(u64) -> bool,
         readable: &dyn Fn(usize, usize) -> bool,
     ) {
+        // SAFETY: caller contract.
+        unsafe { self.check_heaps_freed_blocks(false, include, readable, true) };
+    }
+
+    /// The exit scan's part of [`Self::check_freed_blocks_of`]: the blocks held in the
+    /// quarantines and remote lists of the heaps `include` accepts, the calling thread's too
+    /// (its quarantine flushed before, its remote list not drained); their freed slots are
+    /// checked by the walk of live blocks (`for_each_live_block_of`). Without it a write into
+    /// a block another thread freed (still in its quarantine, or on the remote list of the
+    /// heap that owns the block) was lost at exit as well.
+    ///
+    /// # Safety
+    /// As for [`Self::check_freed_blocks_of`].
+    pub(crate) unsafe fn check_held_blocks_of(
+        &self,
+        include: impl Fn(u64) -> bool,
+        readable: &dyn Fn(usize, usize) -> bool,
+    ) {
+        // SAFETY: caller contract.
+        unsafe { self.check_heaps_freed_blocks(true, include, readable, false) };
+    }
+
+    /// # Safety
+    /// As for [`Self::check_freed_blocks_of`].
+    unsafe fn check_heaps_freed_blocks(
+        &self,
+        with_mine: bool,
+        include: impl Fn(u64) -> bool,
+        readable: &dyn Fn(usize, usize) -> bool,
+        freed_slots: bool,
+    ) {
         if !self.config.safety {
             return;
         }
         let _inside = heap::InsideAllocator::enter();
         let mine = super::heap::cached(self.id());
         self.visit_heaps(|heap| {
-            if core::ptr::eq(heap, mine) {
-                return;
-            }
             // SAFETY: heaps in the list stay allocated while HEAP_GPA_REF is held.
-            let heap = unsafe { &*heap };
-            if include(heap.owner_thread.load(Ordering::Acquire)) {
-                // SAFETY: caller contract.
-                unsafe { self.check_freed_blocks_of_heap(heap, readable) };
+            let owner = unsafe { (*heap).owner_thread.load(Ordering::Acquire) };
+            let take = if core::ptr::eq(heap, mine) {
+                with_mine
+            } else {
+                include(owner)
+            };
+            if take {
+                // SAFETY: as above; caller contract.
+                unsafe { self.check_freed_blocks_of_heap(&*heap, readable, freed_slots) };
             }
         });
     }
 
-    /// Checks the poison of every freed block `heap` holds, where `readable` says its slot may
-    /// be read: those in its quarantine (read in place, not taken out: the ring stays as it
+    /// Checks the poison of every freed block `heap` holds (without `freed_slots`, only those
+    /// in its quarantine and on its remote list), where `readable` says its slot may be read: those in its quarantine (read in place, not taken out: the ring stays as it
     /// was, should the `exec` fail and the owner run on; slots whose interior pages the
     /// quarantine keeps inaccessible, `quarpages`, are left out: a write there faults and is
     /// reported at the access), those other threads freed that wait on its remote list (past
@@ -307,6 +340,7 @@ impl GeneralPurposeAllocator {
         &self,
         heap: &Heap,
         readable: &dyn Fn(usize, usize) -> bool,
+        freed_slots: bool,
     ) {
         use super::segment::{FreeBlock, SLOT_QUARANTINED, SLOT_REMOTE};
         let quarantine = &heap.quarantine;
@@ -348,6 +382,9 @@ impl GeneralPurposeAllocator {
                 self.check_held_block(page, index, core::mem::size_of::<FreeBlock>());
                 link = (*(link as *const FreeBlock)).next as usize;
             }
+        }
+        if !freed_slots {
+            return;
         }
         // SAFETY: caller contract.
         unsafe {

@@ -18,7 +18,9 @@
      clean      no write after free: four threads allocate and free, each freeing blocks
                 the others allocated too, while main's `execl` of a missing file fails 50
                 times (gpa stops and lets go the threads each time); then they are joined,
-                "done" printed, and main execs /bin/true */
+                "done" printed, and main execs /bin/true
+   With a second argument "exit", the cases but "fork" and "clean" return from main after
+   the write (printing "exit") instead of the exec: the exit check must find it too. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +190,10 @@ int main(int argc, char **argv) {
         return 3;
     }
     write_into(shared);
+    if (argc > 2 && !strcmp(argv[2], "exit")) {
+        puts("exit");
+        return 0;
+    }
     if (!strcmp(how, "busy")) {
         for (int i = 0; i < 3; i++) {
             pthread_t churner;
