@@ -237,7 +237,7 @@ pub unsafe extern "C" fn pvalloc(size: usize) -> *mut c_void {
 /// None: any pointer is looked up, not dereferenced.
 #[no_mangle]
 pub unsafe extern "C" fn malloc_usable_size(memory: *mut c_void) -> usize {
-    capi::malloc_usable_size(memory.cast())
+    capi::scrubbed(capi::malloc_usable_size(memory.cast()))
 }
 
 /// C `mallinfo2`: gpa's heap figures in glibc's fields.

@@ -1186,14 +1186,15 @@ fn check_strcmp(gpa: &GeneralPurposeAllocator, a: *const u8, b: *const u8) -> Op
 unsafe extern "C" fn strcmp_checked(a: *const u8, b: *const u8, caller: usize) -> i32 {
     if !own(caller) {
         if let Some(result) = check_strcmp(super::gpa(), a, b) {
-            return result;
+            return super::scrubbed(result);
         }
     }
     let outer = forwarding_begin(strcmp_checked as *const () as usize);
     // SAFETY: the slot's signature; the program's own call, checked.
     let result = unsafe { STRCMP.real::<CmpFn>()(a, b) };
     forwarding_end(outer);
-    result
+    // None of the check's values left where a `getcontext` saves them.
+    super::scrubbed(result)
 }
 
 /// Reports the reads of a comparison that runs past the units both sides have in bounds
@@ -1722,7 +1723,8 @@ macro_rules! checked {
                 // SAFETY: the slot's signature; the program's own call, checked.
                 let result = unsafe { $slot.real::<$fnty>()($($arg),*) };
                 $crate::capi::libc_calls::forwarding_end(outer);
-                result
+                // None of the check's values left where a `getcontext` saves them.
+                $crate::capi::scrubbed(result)
             }
         )*
     };
@@ -2063,7 +2065,8 @@ macro_rules! checked_after {
                 if !own(caller) {
                     $body
                 }
-                $result
+                // None of the check's values left where a `getcontext` saves them.
+                $crate::capi::scrubbed($result)
             }
         )*
     };

@@ -205,7 +205,10 @@ pub fn scrub_void() {
 
 /// `value`, returned with the caller-saved registers `getcontext` saves cleared (`rcx`, `rdx`,
 /// `rsi`, `rdi`, `r8` and `r9`; not `rax`, the result): the exported allocation functions return through it (the
-/// exported `malloc` and `free` clear the same registers in their stubs, `gpa::c_entry`).
+/// exported `malloc` and `free` clear the same registers in their stubs, `gpa::c_entry`), and
+/// so do `malloc_usable_size` and the checking functions of the interposed libc calls
+/// (`libc_calls`: the test profile's build left a value `memcpy`'s check computed in `rcx`,
+/// inside a block the program dropped; `register_residue.c`).
 ///
 /// Why: a call leaves in those registers whatever the allocator computed last (a slot's or a
 /// page's address, a pointer into a neighbour block), dead for the program, which does not

@@ -1256,7 +1256,10 @@ pub fn check_other_threads_freed_blocks(gpa: &GeneralPurposeAllocator) {
     }
     let mut round = 0;
     loop {
-        let Some(stopped) = stop_threads_once(gpa, world::BLOCKED_GRACE) else {
+        // A thread that blocks the stop signal (one that waits in `sigwait` with every
+        // signal blocked) is given up on after a short grace, as a retried round of the exit
+        // scan does: it costs each `exec` that long, and only its heap goes unread.
+        let Some(stopped) = stop_threads_once(gpa, SETTLE_BLOCKED_GRACE) else {
             return;
         };
         let maps = Maps::read();

@@ -3187,6 +3187,76 @@ pub(super) mod tests {
         }
     }
 
+    /// Stop 55: the check before `exec` of the heaps other than the calling thread's
+    /// (`check_freed_blocks_of`) finds a write after free in each place another thread's heap
+    /// holds a freed block: its quarantine (read in place), its remote list (a block it
+    /// allocated that this thread freed) and a freed slot past its quarantine; each at its
+    /// offset, with the block's size, once (the block is poisoned again), and the owner's
+    /// heap goes on as before (its quarantine keeps its blocks, its remote list is drained
+    /// as usual, `deinit` finds nothing more).
+    #[test]
+    fn another_threads_freed_blocks_are_checked_in_place() {
+        let gpa = std::sync::Arc::new(checked());
+        let (to_main, from_worker) = std::sync::mpsc::channel();
+        let (to_worker, from_main) = std::sync::mpsc::channel::<()>();
+        let worker = {
+            let gpa = gpa.clone();
+            std::thread::spawn(move || {
+                // A live neighbour keeps the page (an empty page is released, its freed
+                // slots checked then).
+                let pair = alloc_blocks(&gpa, 40, 2);
+                let old = pair[0];
+                free_block(&gpa, old, 40);
+                // Out of the quarantine: frees of another size class (each block's class its own).
+                for _ in 0..2000 {
+                    let other = alloc_blocks(&gpa, 1000, 1)[0];
+                    free_block(&gpa, other, 1000);
+                }
+                let quarantined = alloc_blocks(&gpa, 600, 1)[0];
+                free_block(&gpa, quarantined, 600);
+                let theirs = alloc_blocks(&gpa, 3000, 1)[0];
+                to_main.send((old, quarantined, theirs)).unwrap();
+                // Parked outside the GPA while main checks its heap.
+                from_main.recv().unwrap();
+                let more = alloc_blocks(&gpa, 3000, 4);
+                for block in more {
+                    free_block(&gpa, block, 3000);
+                }
+                free_block(&gpa, pair[1], 40);
+            })
+        };
+        let (old, quarantined, theirs) = from_worker.recv().unwrap();
+        free_block(&gpa, theirs, 3000);
+        let writes = [(old, 40, 39), (quarantined, 600, 9), (theirs, 3000, 2999)];
+        for &(block, _, offset) in &writes {
+            // SAFETY: freed slots of the GPA, written as a write after free would.
+            unsafe { ((block + offset) as *mut u8).write(0) };
+        }
+        assert_eq!(gpa.report().findings.len(), 0, "nothing before the check");
+        for round in 0..2 {
+            // SAFETY: the worker waits on its channel, outside the GPA.
+            unsafe { gpa.check_freed_blocks_of(|_| true, &|_, _| true) };
+            let report = gpa.report();
+            let mut found: Vec<_> = report
+                .of_kind(FindingKind::WriteAfterFree)
+                .map(|f| (f.address, f.size, f.offset))
+                .collect();
+            found.sort_unstable();
+            let mut wanted: Vec<_> = writes
+                .iter()
+                .map(|&(block, size, offset)| (block, size, Some(offset as isize)))
+                .collect();
+            wanted.sort_unstable();
+            assert_eq!(found, wanted, "round {round}");
+            assert_eq!(report.findings.len(), 3, "round {round}: reported once");
+        }
+        to_worker.send(()).unwrap();
+        worker.join().unwrap();
+        let mut gpa = std::sync::Arc::into_inner(gpa).unwrap();
+        assert_eq!(gpa.deinit(), crate::gpa::Check::Ok);
+        assert_eq!(gpa.report().findings.len(), 3, "nothing more at deinit");
+    }
+
     /// A write into a freed block after it left the quarantine is found when an allocation
     /// takes its slot from the free list (`check_reused_slot`), as a write after free of that
     /// block at the written offset (its size and traces, detected at the allocation), and the

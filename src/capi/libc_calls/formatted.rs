@@ -517,7 +517,9 @@ unsafe fn checked_around(
     let result = run(ap);
     let (start, len) = written(result);
     check_range(gpa, start, len, Access::Write, call);
-    result
+    // The check ran after the call: none of its values is left in the registers a
+    // `getcontext` saves (`capi::scrubbed`).
+    super::super::scrubbed(result)
 }
 
 /// `sprintf(d, format, ...)`, from its variadic trampoline.
