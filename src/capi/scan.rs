@@ -1247,9 +1247,9 @@ fn stop_threads(_gpa: &GeneralPurposeAllocator, _wanted: bool, _settle: bool) ->
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub fn check_other_threads_freed_blocks(gpa: &GeneralPurposeAllocator) {
     let me = crate::os::thread_id();
-    let before = Maps::read();
-    let readable = |start: usize, length: usize| readable(&before, start, length);
     if crate::os::thread_count() == Some(1) {
+        let maps = Maps::read();
+        let readable = |start: usize, length: usize| readable(&maps, start, length);
         // SAFETY: no other thread runs: every heap is the calling thread's or a gone one's.
         unsafe { gpa.check_freed_blocks_of(|_| true, &readable) };
         return;
@@ -1262,7 +1262,9 @@ pub fn check_other_threads_freed_blocks(gpa: &GeneralPurposeAllocator) {
         let Some(stopped) = stop_threads_once(gpa, SETTLE_BLOCKED_GRACE) else {
             return;
         };
+        // Read once the threads stopped: none unmaps memory of its heap meanwhile.
         let maps = Maps::read();
+        let readable = |start: usize, length: usize| readable(&maps, start, length);
         let inside: std::vec::Vec<u64> = stopped
             .threads
             .iter()
@@ -1280,14 +1282,17 @@ pub fn check_other_threads_freed_blocks(gpa: &GeneralPurposeAllocator) {
             .map(|thread| thread.tid as u64)
             .filter(|tid| !inside.contains(tid))
             .collect();
-        // SAFETY: the included heaps are the calling thread's, abandoned ones, those of
-        // threads stopped outside gpa (until `resume` below), and those of threads that no
-        // longer run.
+        // An abandoned heap may be taken over by a thread the stop missed, which runs on:
+        // read only when every thread stopped.
+        let all_stopped = stopped.missed.is_empty();
+        // SAFETY: the included heaps are the calling thread's, abandoned ones (no thread runs
+        // that could take one over), those of threads stopped outside gpa (until `resume`
+        // below), and those of threads that no longer run.
         unsafe {
             gpa.check_freed_blocks_of(
                 |owner| {
                     owner == me
-                        || owner == 0
+                        || (owner == 0 && all_stopped)
                         || quiet.contains(&owner)
                         || (!inside.contains(&owner)
                             && !stopped.missed.iter().any(|&tid| tid as u64 == owner)
