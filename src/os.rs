@@ -1119,7 +1119,7 @@ pub fn current_alternate_stack() -> Option<(usize, usize)> {
         ss_size: 0,
     };
     // SAFETY: a null new stack only queries; `current` is a valid out-parameter.
-    if unsafe { libc::sigaltstack(core::ptr::null(), &mut current) } != 0 {
+    if unsafe { signal::raw_sigaltstack(core::ptr::null(), &mut current) } != 0 {
         return None;
     }
     let base = current.ss_sp as usize;

@@ -827,6 +827,17 @@ pub unsafe extern "C" fn sigprocmask(
 
 // ---- Signals: gpa's fault handler stays invisible (forwarded to `gpa::__capi::exit`) ----
 
+/// C `sigaltstack`: the alternate stack gpa gives a thread for its fault handler stays
+/// invisible; a program that asks finds none and may install its own.
+///
+/// # Safety
+/// As for C's `sigaltstack`.
+#[no_mangle]
+pub unsafe extern "C" fn sigaltstack(new: *const c_void, old: *mut c_void) -> c_int {
+    // SAFETY: forwarded caller contract (the pointers are C `stack_t`s).
+    unsafe { capi::threads::sigaltstack(new.cast(), old.cast()) }
+}
+
 /// C `sigaction`: for `SIGSEGV`, `SIGBUS`, `SIGABRT`, `SIGFPE` and `SIGILL`, reads and sets
 /// the program's own action, which gpa's fault handler calls for faults that are not gpa's.
 ///

@@ -1149,6 +1149,7 @@ pub fn init() {
     libc_calls::install(state.settings.mode.checks());
     if state.settings.mode.checks() {
         exit::register();
+        scan::note_startup_objects();
         // The starting thread's stack bounds now (`getrlimit`, for the main thread), not at
         // its first trace: a program whose first allocation comes after it installed a
         // seccomp filter that kills on `prlimit64` (OpenSSH's kind) died there, where it

@@ -10,7 +10,8 @@
 //!    report needs later. The threads are never resumed: the process is exiting, and
 //!    `exit_group` ends them after the report.
 //! 2. **Free what the C library keeps until exit** (`__libc_freeres`, and libstdc++'s
-//!    `__gnu_cxx::__freeres` where loaded), as Valgrind does before its leak check: glibc's
+//!    `__gnu_cxx::__freeres` where the program started with it, [`note_startup_objects`]),
+//!    as Valgrind does before its leak check: glibc's
 //!    stdio buffers, locale data, the stacks of exited threads it caches (with their thread
 //!    descriptors, TLS and return values). Without this, blocks held only by a finished
 //!    thread's cached stack would look reachable. At `exit` the streams no function has
@@ -47,6 +48,7 @@
 //! * Nothing is read outside a readable mapping of the snapshot, and reads go through
 //!   `process_vm_readv` where available (a fault-free copy).
 
+use core::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::guard;
@@ -1436,14 +1438,74 @@ fn with_loader_lock(work: &mut dyn FnMut()) {
 
 type Freeres = extern "C" fn();
 
+/// How many objects the process started with (the executable, the preload libraries and
+/// every library they need, in `dl_iterate_phdr`'s order), or `usize::MAX` before
+/// [`note_startup_objects`].
+static STARTUP_OBJECTS: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+/// Records how many objects the process started with (called from the preload library's
+/// constructor, when every object the loader mapped at start-up is in its list and nothing
+/// was loaded with `dlopen` yet). Valgrind calls libstdc++'s `__gnu_cxx::__freeres` only when
+/// libstdc++ was one of them: its preload library holds a weak reference to the function,
+/// bound when that library is relocated at start-up, so a libstdc++ a `dlopen` brings in later
+/// (GModule's plugins: `gdk-pixbuf-query-loaders`, whose loaders need ICU) keeps its
+/// 72,704-byte emergency pool, still reachable in memcheck's report. gpa looked the function
+/// up at exit and freed the pool (docs/sweeps/programs2.md, item 3).
+pub fn note_startup_objects() {
+    STARTUP_OBJECTS.store(object_index(None), Ordering::Relaxed);
+}
+
+/// The index, in `dl_iterate_phdr`'s order, of the object one of whose loaded segments holds
+/// `address`; with `None` (or an address no object holds), the number of objects.
+fn object_index(address: Option<usize>) -> usize {
+    struct Search {
+        address: Option<usize>,
+        index: usize,
+    }
+    unsafe extern "C" fn callback(
+        info: *mut libc::dl_phdr_info,
+        _size: usize,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: `data` is the `Search` passed below, alive for the call; `info` is the
+        // loader's description of one object, valid for the call.
+        let (search, info) = unsafe { (&mut *data.cast::<Search>(), &*info) };
+        if let Some(address) = search.address {
+            // SAFETY: the loader's program headers of this object, `dlpi_phnum` of them.
+            let headers = unsafe {
+                core::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum))
+            };
+            let holds = headers.iter().any(|header| {
+                let start = (info.dlpi_addr as usize).wrapping_add(header.p_vaddr as usize);
+                header.p_type == libc::PT_LOAD
+                    && (start..start.wrapping_add(header.p_memsz as usize)).contains(&address)
+            });
+            if holds {
+                return 1;
+            }
+        }
+        search.index += 1;
+        0
+    }
+    let mut search = Search { address, index: 0 };
+    // SAFETY: the callback has the expected signature and `search` outlives the call.
+    unsafe { libc::dl_iterate_phdr(Some(callback), (&mut search as *mut Search).cast()) };
+    search.index
+}
+
 /// glibc's `__libc_freeres` and libstdc++'s `__gnu_cxx::__freeres`, where present (looked up
-/// before the threads stop: `dlsym` takes the loader's lock).
+/// before the threads stop: `dlsym` takes the loader's lock); libstdc++'s only where the
+/// process started with it, as under Valgrind ([`note_startup_objects`]).
 fn freeres_functions() -> [Option<Freeres>; 2] {
     [c"__libc_freeres", c"_ZN9__gnu_cxx9__freeresEv"].map(|name| {
         // SAFETY: RTLD_DEFAULT lookup of a NUL-terminated name.
         let address = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+        let startup = STARTUP_OBJECTS.load(Ordering::Relaxed);
+        let late = name != c"__libc_freeres"
+            && startup != usize::MAX
+            && object_index(Some(address as usize)) >= startup;
         // SAFETY: both functions take no argument and return nothing.
-        (!address.is_null())
+        (!address.is_null() && !late)
             .then(|| unsafe { core::mem::transmute::<*mut libc::c_void, Freeres>(address) })
     })
 }

@@ -241,6 +241,16 @@ pub unsafe fn pthread_sigmask(
     unsafe { set_program_mask(0, how, set, old) }.unwrap_or(libc::ENOSYS)
 }
 
+/// C `sigaltstack` for the program: the alternate stack gpa gives a thread for its fault
+/// handler stays invisible (`os::signal::program_sigaltstack`).
+///
+/// # Safety
+/// As for C's `sigaltstack`.
+pub unsafe fn sigaltstack(new: *const libc::stack_t, old: *mut libc::stack_t) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe { crate::os::signal::program_sigaltstack(new, old) }
+}
+
 /// C `sigprocmask(how, set, old)`: as [`pthread_sigmask`], with C's error convention (-1 and
 /// `errno`).
 ///

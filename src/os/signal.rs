@@ -60,7 +60,9 @@
 //! Every thread that may fault needs an alternate stack for the handler to run at all when its
 //! own stack is the problem (an overflow into the guard page): [`ensure_alt_stack`] gives the
 //! calling thread one if it has none (the GPA calls it when a thread gets its heap or makes a
-//! guarded block); a pthread key's destructor unmaps it at thread exit.
+//! guarded block); a pthread key's destructor unmaps it at thread exit. That stack is
+//! invisible to the program ([`program_sigaltstack`], the preload library's `sigaltstack`):
+//! gpa's own calls go to the kernel ([`raw_sigaltstack`]).
 //!
 //! # Signals that end the process
 //! [`install_termination`] installs the same handler for every signal whose default action
@@ -824,7 +826,7 @@ pub fn ensure_alt_stack() {
         // SAFETY: querying with a null new stack only reads the current setting.
         let mut current: libc::stack_t = unsafe { core::mem::zeroed() };
         // SAFETY: as above.
-        if unsafe { libc::sigaltstack(core::ptr::null(), &mut current) } != 0
+        if unsafe { raw_sigaltstack(core::ptr::null(), &mut current) } != 0
             || current.ss_flags & libc::SS_DISABLE == 0
         {
             return;
@@ -854,7 +856,7 @@ pub fn ensure_alt_stack() {
         };
         // SAFETY: `fresh` describes a mapped, writable stack that lives until
         // `release_alt_stack`.
-        if unsafe { libc::sigaltstack(&fresh, core::ptr::null_mut()) } == 0 {
+        if unsafe { raw_sigaltstack(&fresh, core::ptr::null_mut()) } == 0 {
             alt.set(base.as_ptr() as usize);
             let _ = ALT_STACKS.iter().find(|entry| {
                 entry
@@ -887,6 +889,120 @@ extern "C" fn alt_stack_destructor(_: *mut c_void) {
     release_alt_stack();
 }
 
+/// The kernel's `sigaltstack`, past the preload library's own [`program_sigaltstack`] (which
+/// the C library's symbol resolves to inside the library too): gpa's calls see and set the
+/// thread's real alternate stack. Returns 0, or -1 with `errno` set.
+///
+/// # Safety
+/// `new` and `old` are null or valid (`EFAULT` otherwise, from the kernel).
+pub unsafe fn raw_sigaltstack(new: *const libc::stack_t, old: *mut libc::stack_t) -> c_int {
+    // SAFETY: caller contract; glibc's `stack_t` is the kernel's on Linux.
+    let result = unsafe { libc::syscall(libc::SYS_sigaltstack, new, old) };
+    if result == 0 {
+        0
+    } else {
+        -1
+    }
+}
+
+/// C `sigaltstack` as the program sees it: the alternate stack [`ensure_alt_stack`] gave the
+/// thread for gpa's fault handler is invisible, as under Valgrind and natively, where the
+/// thread starts without one. While it is installed a query answers "none" (`SS_DISABLE`), a
+/// program's own stack replaces it (and is then the one the handler runs on), and disabling
+/// leaves it in place; once the program has a stack of its own, every call goes to the
+/// kernel, and disabling the program's stack puts gpa's back, unseen.
+///
+/// Found with `llc-14` (LLVM's `InitLLVM` mallocs a 73,728-byte stack only when the thread
+/// has none: under gpa it had one, and the block Valgrind lists as still reachable was never
+/// allocated); Rust's runtime and Go's make the same test.
+///
+/// # Safety
+/// As for C's `sigaltstack`: `new` and `old` are null or valid (`EFAULT` otherwise).
+pub unsafe fn program_sigaltstack(new: *const libc::stack_t, old: *mut libc::stack_t) -> c_int {
+    let own = ALT_STACK.try_with(Cell::get).unwrap_or(0);
+    if own <= 1 {
+        // SAFETY: caller contract.
+        return unsafe { raw_sigaltstack(new, old) };
+    }
+    let own_stack = own + super::page_size();
+    let mut current = libc::stack_t {
+        ss_sp: core::ptr::null_mut(),
+        ss_flags: 0,
+        ss_size: 0,
+    };
+    // SAFETY: a null new stack only queries; `current` is a valid out-parameter.
+    if unsafe { raw_sigaltstack(core::ptr::null(), &mut current) } != 0 {
+        // SAFETY: caller contract.
+        return unsafe { raw_sigaltstack(new, old) };
+    }
+    let ours = current.ss_flags & libc::SS_DISABLE == 0 && current.ss_sp as usize == own_stack;
+    if !ours {
+        // The program's own stack (or none): the kernel answers.
+        // SAFETY: caller contract.
+        let result = unsafe { raw_sigaltstack(new, old) };
+        if result == 0 && !new.is_null() {
+            // SAFETY: the kernel read it just now.
+            let wanted = unsafe { new.read() };
+            if wanted.ss_flags & libc::SS_DISABLE != 0 {
+                // The program gave its stack up: gpa's goes back, unseen.
+                let fresh = libc::stack_t {
+                    ss_sp: own_stack as *mut c_void,
+                    ss_flags: 0,
+                    ss_size: ALT_STACK_SIZE,
+                };
+                // SAFETY: gpa's stack stays mapped until the thread exits.
+                unsafe { raw_sigaltstack(&fresh, core::ptr::null_mut()) };
+            }
+        }
+        return result;
+    }
+    let fail = |errno: c_int| {
+        // SAFETY: errno of this thread.
+        unsafe { *libc::__errno_location() = errno };
+        -1
+    };
+    let size = core::mem::size_of::<libc::stack_t>();
+    let reachable = |at: usize| super::readable(at) && super::readable(at + size - 1);
+    if !new.is_null() {
+        if !reachable(new as usize) {
+            return fail(libc::EFAULT);
+        }
+        // SAFETY: caller contract; readable, probed above.
+        let wanted = unsafe { new.read() };
+        if current.ss_flags & libc::SS_ONSTACK != 0 {
+            // The kernel's answer while running on the stack being replaced.
+            return fail(libc::EPERM);
+        }
+        if wanted.ss_flags & libc::SS_DISABLE == 0 {
+            // The program's stack replaces gpa's; the kernel checks it (`EINVAL`, `ENOMEM`).
+            // SAFETY: `new` readable, probed above.
+            if unsafe { raw_sigaltstack(new, core::ptr::null_mut()) } != 0 {
+                return -1;
+            }
+        } else if wanted.ss_flags & !(libc::SS_DISABLE | SS_AUTODISARM) != 0 {
+            return fail(libc::EINVAL);
+        }
+    }
+    if !old.is_null() {
+        if !reachable(old as usize) {
+            return fail(libc::EFAULT);
+        }
+        // SAFETY: caller contract; mapped, probed above. What the kernel reports for a
+        // thread without an alternate stack.
+        unsafe {
+            old.write(libc::stack_t {
+                ss_sp: core::ptr::null_mut(),
+                ss_flags: libc::SS_DISABLE,
+                ss_size: 0,
+            })
+        };
+    }
+    0
+}
+
+/// `SS_AUTODISARM` (Linux 4.7): a flag the kernel accepts beside `SS_DISABLE`.
+const SS_AUTODISARM: c_int = 1 << 31;
+
 /// Removes and unmaps the alternate stack [`ensure_alt_stack`] made for the calling thread,
 /// if any (at thread exit).
 pub fn release_alt_stack() {
@@ -903,7 +1019,7 @@ pub fn release_alt_stack() {
         // SAFETY: disabling the thread's own alternate stack (not running on it: this is not
         // a signal handler), then unmapping the memory this module mapped for it.
         unsafe {
-            if libc::sigaltstack(&disable, core::ptr::null_mut()) == 0 {
+            if raw_sigaltstack(&disable, core::ptr::null_mut()) == 0 {
                 if let Some(entry) = ALT_STACKS
                     .iter()
                     .find(|entry| entry.load(Ordering::Acquire) == base)
