@@ -34,12 +34,16 @@
 //!
 //! # Memory layout
 //! ```text
-//!  one mapping per block (99 pages on x86-64)
-//!  ┌──────────────────────────────────────────────────┬─────────────┬────────┐
-//!  │ Caches (discarded on release: zero again)        │ (zeroed)    │ Links  │
-//!  └──────────────────────────────────────────────────┴─────────────┴────────┘
-//!  0                                   size_of::<Caches>()          len - size_of::<Links>()
+//!  one mapping per block (101 pages on x86-64)
+//!  ┌──────────────────────────────────────────┬────────────┬──────────┬────────┐
+//!  │ Caches                                   │ side words │ (zeroed) │ Links  │
+//!  └──────────────────────────────────────────┴────────────┴──────────┴────────┘
+//!  0                             size_of::<Caches>()        len - size_of::<Links>()
 //! ```
+//!
+//! The side words (`trace::side_words`, 8 KiB) are the allocator's: check mode's
+//! second-level page lookup (`gpa::c_checked`). Like the caches, they go to the next thread
+//! as they are.
 //!
 //! # Invariants
 //! * A block is on the pool only while no thread's `ThreadTraces::caches` points to it, and
@@ -75,11 +79,17 @@ static MAPPED: AtomicUsize = AtomicUsize::new(0);
 const ADDRESS_BITS: u32 = 48;
 const ADDRESS_MASK: u64 = (1 << ADDRESS_BITS) - 1;
 
-/// Bytes of a block's mapping: the caches and the links, in whole pages.
+/// Bytes of a block's mapping: the caches, the side words (`trace::side_words`) and the
+/// links, in whole pages.
 fn block_len() -> usize {
     let page = os::page_size();
-    (core::mem::size_of::<Caches>() + core::mem::size_of::<Links>()).div_ceil(page) * page
+    let used = core::mem::size_of::<Caches>()
+        + super::SIDE_WORDS * core::mem::size_of::<u64>()
+        + core::mem::size_of::<Links>();
+    used.div_ceil(page) * page
 }
+
+const _: () = assert!(core::mem::align_of::<Caches>() >= core::mem::align_of::<u64>());
 
 /// The links of the block at `block`.
 fn links(block: usize) -> &'static Links {
