@@ -135,16 +135,10 @@ impl Reason {
             }
             Reason::NotLoaded => "the preload library was expected to load but never started",
             Reason::NoReport => {
-                "ended without writing its report (killed by SIGKILL, or by a fatal signal \
-                 after the program replaced gpa's handler past sigaction and signal, or a raw exit system \
-                 call), or replaced itself by a raw execve system call, whose program gpa cannot \
-                 follow, or had no file descriptor left to write it (RLIMIT_NOFILE's hard limit \
-                 lowered to the descriptors in use), or no longer saw the report directory (a \
-                 mount namespace that covers it, after the program closed gpa's descriptor of \
-                 the directory by a raw close system call, or entered by a call gpa does not see, \
-                 such as an inline syscall instruction), or left it out because its seccomp \
-                 filter would have killed it on the report's system calls where it could not \
-                 even say so (RLIMIT_FSIZE lowered to 0, as sshd's sandboxed child does)"
+                "ended without writing its report: killed by SIGKILL, or ended or replaced by a \
+                 raw system call gpa does not see, or its report could not be written (no file \
+                 descriptor left, the report directory out of reach, a seccomp filter or \
+                 RLIMIT_FSIZE); docs/c_abi.md, `no_report`, lists every case"
             }
             Reason::StillRunning => {
                 "still running 5 seconds after the program ended, when gpa run stopped \
