@@ -339,11 +339,11 @@ mod tests {
         runs
     }
 
-    /// `found`, an answer that takes mincore's, holds every page of `want` and at most four
-    /// more. mincore may name a neighbour page too (one CI run of stop 54, kernel 6.18: the
-    /// page before the last touched one, while pagemap's answer was exact): the scan then
-    /// reads a page of zeros more, which changes no verdict; it never misses one.
-    fn mincores_answer(found: &[(usize, usize)], want: &[(usize, usize)], page: usize) {
+    /// `found` holds every page of `want` (the touched pages) and at most four more: the
+    /// kernel may populate a neighbour too (a larger folio), and mincore may name one (one CI
+    /// run of stop 54, kernel 6.18: the page before the last touched one). The scan then reads
+    /// a page of zeros more, which changes no verdict; it never misses one.
+    fn holds_touched(found: &[(usize, usize)], want: &[(usize, usize)], page: usize) {
         let pages_in =
             |runs: &[(usize, usize)]| -> usize { runs.iter().map(|&(a, b)| (b - a) / page).sum() };
         for &(a, b) in want {
@@ -353,6 +353,27 @@ mod tests {
             );
         }
         assert!(pages_in(found) <= pages_in(want) + 4, "{found:x?}");
+    }
+
+    /// The present or swapped runs of `[start, end)` (page-aligned) by one pagemap read per
+    /// page: the plain reading the chunked one is compared with.
+    fn page_by_page(populated: &Populated, start: usize, end: usize) -> Vec<(usize, usize)> {
+        let page = crate::os::page_size();
+        let fd = populated.pagemap();
+        assert!(fd >= 0, "pagemap opened");
+        let mut found: Vec<(usize, usize)> = std::vec::Vec::new();
+        for at in (start..end).step_by(page) {
+            let mut entry = [core::mem::MaybeUninit::<u64>::uninit(); 1];
+            let entry = read_entries(fd, at / page, &mut entry).expect("a pagemap entry")[0];
+            if entry & (PRESENT | SWAPPED) == 0 {
+                continue;
+            }
+            match found.last_mut() {
+                Some(last) if last.1 == at => last.1 = at + page,
+                _ => found.push((at, at + page)),
+            }
+        }
+        found
     }
 
     #[test]
@@ -383,10 +404,17 @@ mod tests {
                 base + (2 * ENTRIES + 40) * page,
             ),
         ];
-        assert_eq!(runs(&populated, base, base + pages * page, true), want);
+        // What the kernel populated, page by page: the touched pages and, where it mapped a
+        // larger folio, a neighbour or two (CI runs of stop 54 on kernel 6.18, the advice
+        // above notwithstanding). The runs' logic (chunks, whole chunks, clipping) must give
+        // exactly this; the kernel's part is held to "every touched page, at most four more".
+        let reference = |start: usize, end: usize| page_by_page(&populated, start, end);
+        let whole = reference(base, base + pages * page);
+        holds_touched(&whole, &want, page);
+        assert_eq!(runs(&populated, base, base + pages * page, true), whole);
         assert!(populated.pagemap() >= 0, "pagemap opened");
         // The mincore answer agrees where nothing is swapped (union with pagemap's).
-        mincores_answer(
+        holds_touched(
             &runs(&populated, base, base + pages * page, false),
             &want,
             page,
@@ -396,12 +424,15 @@ mod tests {
             runs(&populated, base + page + 8, base + 2 * page + 16, true),
             [(base + page + 8, base + 2 * page + 16)]
         );
-        assert!(runs(&populated, base + 3 * page, base + 6 * page, true).is_empty());
+        assert_eq!(
+            runs(&populated, base + 3 * page, base + 6 * page, true),
+            reference(base + 3 * page, base + 6 * page)
+        );
         // Without pagemap: mincore's answer.
         let without = Populated {
             fd: AtomicI32::new(UNAVAILABLE),
         };
-        mincores_answer(
+        holds_touched(
             &runs(&without, base, base + pages * page, true),
             &want,
             page,
@@ -413,12 +444,15 @@ mod tests {
             populated.for_each_written_run(start, end, &mut |a, b| found.push((a, b)));
             found
         };
-        assert_eq!(written(&populated, base, base + pages * page), want);
+        assert_eq!(written(&populated, base, base + pages * page), whole);
         assert_eq!(
             written(&populated, base + page + 8, base + 2 * page + 16),
             [(base + page + 8, base + 2 * page + 16)]
         );
-        assert!(written(&populated, base + 3 * page, base + 6 * page).is_empty());
+        assert_eq!(
+            written(&populated, base + 3 * page, base + 6 * page),
+            reference(base + 3 * page, base + 6 * page)
+        );
         assert_eq!(
             written(&without, base + 3 * page, base + 6 * page),
             [(base + 3 * page, base + 6 * page)]
