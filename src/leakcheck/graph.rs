@@ -111,24 +111,38 @@ pub enum Heuristic {
     /// A pointer to a second vtable pointer inside an object whose first word is also a
     /// vtable pointer (C++ multiple inheritance).
     MultipleInheritance,
+    /// gpa's own, not memcheck's: a pointer to a GLib type system block that GLib registers
+    /// with Valgrind as a block of its own starting there (`VALGRIND_MALLOCLIKE_BLOCK`, a
+    /// client request, a no-op natively), so that memcheck sees a start pointer where the
+    /// native program has an interior one. Only in blocks GLib's allocator (`libglib-2.0`)
+    /// allocated for `libgobject-2.0` (the caller says which: [`Graph::gobject_blocks`]), in
+    /// three shapes: a fundamental type's node, kept one word into its block (after its
+    /// `GTypeFundamentalInfo`, a word of type flags below 16); an object instance with
+    /// private data, kept `private_size` bytes into its block, whose first word (`g_class`)
+    /// is the start of another such block (its class); and a closure, kept four words into
+    /// its block (after `GRealClosure`'s marshallers). See `docs/leaks.md`.
+    GObject,
 }
 
 impl Heuristic {
-    /// Every heuristic, in memcheck's order.
-    pub const ALL: [Heuristic; 4] = [
+    /// Every heuristic, in memcheck's order, then gpa's own.
+    pub const ALL: [Heuristic; 5] = [
         Heuristic::StdString,
         Heuristic::Length64,
         Heuristic::NewArray,
         Heuristic::MultipleInheritance,
+        Heuristic::GObject,
     ];
 
-    /// Memcheck's name (`stdstring`, `length64`, `newarray`, `multipleinheritance`).
+    /// Memcheck's name (`stdstring`, `length64`, `newarray`, `multipleinheritance`), or
+    /// gpa's (`gobject`).
     pub fn as_str(self) -> &'static str {
         match self {
             Heuristic::StdString => "stdstring",
             Heuristic::Length64 => "length64",
             Heuristic::NewArray => "newarray",
             Heuristic::MultipleInheritance => "multipleinheritance",
+            Heuristic::GObject => "gobject",
         }
     }
 
@@ -137,13 +151,14 @@ impl Heuristic {
     }
 }
 
-/// A set of the heuristics above (memcheck's `--leak-check-heuristics`, default all).
+/// A set of the heuristics above (memcheck's `--leak-check-heuristics`, default all; `all`
+/// includes gpa's `gobject`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Heuristics(u8);
 
 impl Heuristics {
-    /// All four, memcheck's default.
-    pub const ALL: Heuristics = Heuristics(0b1111);
+    /// All five: memcheck's four, its default, and gpa's `gobject`.
+    pub const ALL: Heuristics = Heuristics(0b1_1111);
     /// None: only start pointers make a block reachable.
     pub const NONE: Heuristics = Heuristics(0);
 
@@ -266,6 +281,8 @@ pub struct Graph<'m> {
     watch_hits: std::vec::Vec<WatchHit>,
     /// The order of clique leaders ([`Graph::leaders_in`]).
     leader_order: LeaderOrder,
+    /// Which blocks GLib allocated for libgobject ([`Graph::gobject_blocks`]).
+    gobject: Option<&'m dyn Fn(&LiveBlock) -> bool>,
 }
 
 const WORD: usize = core::mem::size_of::<usize>();
@@ -391,7 +408,15 @@ impl<'m> Graph<'m> {
             watch: None,
             watch_hits: std::vec::Vec::new(),
             leader_order: LeaderOrder::HeadsFirst,
+            gobject: None,
         }
+    }
+
+    /// Tells [`Heuristic::GObject`] which blocks GLib's allocator allocated for libgobject
+    /// (`allocated_for_gobject`: asked only about a block an interior pointer of one of the
+    /// heuristic's shapes points into). Without it the heuristic accepts nothing.
+    pub fn gobject_blocks(&mut self, allocated_for_gobject: &'m dyn Fn(&LiveBlock) -> bool) {
+        self.gobject = Some(allocated_for_gobject);
     }
 
     /// Sets the order in which unreached blocks are taken as clique leaders (see
@@ -573,6 +598,9 @@ impl<'m> Graph<'m> {
                 }
             }
         }
+        if self.heuristics.contains(Heuristic::GObject) && self.is_gobject_start(&block, value) {
+            return Some(Heuristic::GObject);
+        }
         if self.heuristics.contains(Heuristic::MultipleInheritance) && value % WORD == 0 {
             let page = crate::os::page_size();
             let inner = self.read_block_word(&block, value)?;
@@ -588,6 +616,61 @@ impl<'m> Graph<'m> {
             }
         }
         None
+    }
+
+    /// [`Heuristic::GObject`]: whether the interior pointer `value` into `block` is where
+    /// GLib tells Valgrind a block of its own starts. GLib 2.74's `gtype.c`: a fundamental
+    /// type's node is allocated `g_malloc0(SIZEOF_FUNDAMENTAL_INFO + size)` (one word of
+    /// `GTypeFundamentalInfo`, flags below 16, before the node) and kept at the node,
+    /// `VALGRIND_MALLOCLIKE_BLOCK(node, ...)`; `g_type_create_instance` allocates an instance
+    /// with private data after that data and, under Valgrind only, registers the instance
+    /// (whose first word is its class, itself a block `gtype.c` allocated with `g_malloc0`);
+    /// `gclosure.c`'s `g_closure_new_simple` allocates a `GRealClosure` (four words, three
+    /// of them marshallers, code or null, before the `GClosure`) and, under Valgrind only, registers
+    /// the `GClosure` it returns.
+    fn is_gobject_start(&self, block: &LiveBlock, value: usize) -> bool {
+        let Some(allocated_for_gobject) = self.gobject else {
+            return false;
+        };
+        if value % WORD != 0 {
+            return false;
+        }
+        let offset = value - block.address;
+        let code_or_null = |address: usize| {
+            self.read_block_word(block, address)
+                .is_some_and(|word| word == 0 || self.memory.is_file_code(word))
+        };
+        let shaped = if offset == WORD
+            && self
+                .read_block_word(block, block.address)
+                .is_some_and(|flags| flags < 16)
+        {
+            true
+        } else if offset == 4 * WORD
+            && block.size >= 8 * WORD
+            && [0, 2, 3]
+                .iter()
+                .all(|word| code_or_null(block.address + word * WORD))
+            && code_or_null(value + WORD)
+        {
+            // A closure (`g_closure_new_simple`): `GRealClosure`'s meta marshaller, its data
+            // (any word: `g_signal_type_cclosure_new` puts a class offset there), two
+            // marshallers, then the `GClosure` the program holds, whose second word is its
+            // marshaller.
+            true
+        } else {
+            // An instance: its first word, `g_class`, is the start of another block
+            // allocated for libgobject.
+            self.read_block_word(block, value)
+                .and_then(|class| {
+                    let index = self.target(class)?;
+                    let class_block = &self.blocks[index];
+                    (class_block.address == class && class_block.address != block.address)
+                        .then_some(class_block)
+                })
+                .is_some_and(|class_block| allocated_for_gobject(class_block))
+        };
+        shaped && allocated_for_gobject(block)
     }
 
     /// Memcheck's test: `address` lies in a readable file mapping and, within its first 20
