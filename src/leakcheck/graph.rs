@@ -963,6 +963,96 @@ mod tests {
         graph.finish()
     }
 
+    /// As [`run`], with [`Graph::gobject_blocks`] saying which blocks GLib allocated for
+    /// libgobject (`from_gobject`, by address).
+    fn run_gobject(
+        blocks: &[LiveBlock],
+        roots: &[usize],
+        from_gobject: &[usize],
+    ) -> std::vec::Vec<Judged> {
+        let predicate = |block: &LiveBlock| from_gobject.contains(&block.address);
+        let mut graph = Graph::new(blocks.to_vec(), &AllReadable, Heuristics::ALL);
+        graph.gobject_blocks(&predicate);
+        let range = roots.as_ptr() as usize;
+        graph.scan_root_range(range, range + core::mem::size_of_val(roots));
+        graph.finish()
+    }
+
+    #[test]
+    fn the_gobject_heuristic_takes_glibs_registered_starts_and_nothing_else() {
+        use LeakKind::*;
+        // A fundamental type node: 96 bytes, type flags 15 (classed, instantiatable,
+        // derivable, deep derivable: no count newarray would take, 88 % 15 != 0), kept one
+        // word in.
+        let mut heap = Heap::new(12);
+        heap.words[0] = 15;
+        let node = heap.block(0, 12);
+        let judged = run_gobject(&[node], &[node.address + WORD], &[node.address]);
+        assert_eq!(kinds(&judged), [Reachable]);
+        assert_eq!(judged[0].heuristic, Some(Heuristic::GObject));
+        // Not allocated for libgobject (the program's own calloc of the same shape), not
+        // told which blocks are, or with `gobject` left out: possibly lost.
+        assert_eq!(
+            kinds(&run_gobject(&[node], &[node.address + WORD], &[])),
+            [Possible]
+        );
+        assert_eq!(kinds(&run(&heap, &[node], &[node.address + WORD])), [Possible]);
+        let without = Heuristics::parse("stdstring,length64,newarray,multipleinheritance");
+        let predicate = |_: &LiveBlock| true;
+        let mut graph = Graph::new(std::vec![node], &AllReadable, without.unwrap());
+        graph.gobject_blocks(&predicate);
+        graph.add_root_word(node.address + WORD);
+        assert_eq!(kinds(&graph.finish()), [Possible]);
+        // A first word that is no set of type flags, or another offset: possibly lost.
+        heap.words[0] = 16;
+        assert_eq!(
+            kinds(&run_gobject(&[node], &[node.address + WORD], &[node.address])),
+            [Possible]
+        );
+        heap.words[0] = 15;
+        assert_eq!(
+            kinds(&run_gobject(&[node], &[node.address + 2 * WORD], &[node.address])),
+            [Possible]
+        );
+
+        // An instance with 64 bytes of private data: its class's block (4 words), then the
+        // instance's (8 words of private data, 5 of instance), whose `g_class` is the class.
+        let mut heap = Heap::new(4 + 13);
+        let class = heap.block(0, 4);
+        let instance = heap.block(4, 13);
+        heap.words[4 + 8] = class.address;
+        let blocks = [class, instance];
+        let both = [class.address, instance.address];
+        let object = instance.address + 8 * WORD;
+        let judged = run_gobject(&blocks, &[class.address, object], &both);
+        assert_eq!(kinds(&judged), [Reachable, Reachable]);
+        assert_eq!(judged[1].heuristic, Some(Heuristic::GObject));
+        // A pointer to a field of the instance (memcheck: possibly lost too, an interior
+        // pointer into the block GLib registered).
+        let judged = run_gobject(&blocks, &[class.address, object + 3 * WORD], &both);
+        assert_eq!(kinds(&judged), [Reachable, Possible]);
+        // A class that is not libgobject's block, or a `g_class` that is no block's start.
+        let judged = run_gobject(&blocks, &[class.address, object], &[instance.address]);
+        assert_eq!(kinds(&judged), [Reachable, Possible]);
+        heap.words[4 + 8] = class.address + WORD;
+        let judged = run_gobject(&blocks, &[class.address, object], &both);
+        assert_eq!(kinds(&judged), [Reachable, Possible]);
+
+        // A closure: `GRealClosure`'s meta marshaller (null), its data (a class offset), two
+        // more marshallers (null), then the `GClosure` with a null marshaller.
+        let mut heap = Heap::new(8);
+        heap.words[1] = 0x88;
+        let closure = heap.block(0, 8);
+        let held = closure.address + 4 * WORD;
+        let judged = run_gobject(&[closure], &[held], &[closure.address]);
+        assert_eq!(kinds(&judged), [Reachable]);
+        assert_eq!(judged[0].heuristic, Some(Heuristic::GObject));
+        // A marshaller word that is no code: possibly lost.
+        heap.words[2] = 0x1234;
+        let judged = run_gobject(&[closure], &[held], &[closure.address]);
+        assert_eq!(kinds(&judged), [Possible]);
+    }
+
     #[test]
     fn watch_lists_every_word_pointing_into_the_range() {
         // Block A holds an interior pointer to block B; a root range holds B's start and a
@@ -1311,6 +1401,8 @@ mod tests {
     fn heuristic_names_parse() {
         assert_eq!(Heuristics::parse("all"), Some(Heuristics::ALL));
         assert_eq!(Heuristics::parse("none"), Some(Heuristics::NONE));
+        assert!(Heuristics::parse("all").unwrap().contains(Heuristic::GObject));
+        assert!(Heuristics::parse("gobject").unwrap().contains(Heuristic::GObject));
         let set = Heuristics::parse("stdstring,newarray").unwrap();
         assert!(set.contains(Heuristic::StdString) && set.contains(Heuristic::NewArray));
         assert!(!set.contains(Heuristic::Length64));
