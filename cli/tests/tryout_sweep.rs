@@ -247,9 +247,14 @@ fn a_libstdcxx_loaded_by_dlopen_keeps_its_pool_as_under_valgrind() {
 /// skipped when they are not.
 fn gobject_or_skip() -> bool {
     let installed = |name: &str| {
-        ["/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib"]
-            .iter()
-            .any(|dir| Path::new(dir).join(name).exists())
+        [
+            "/usr/lib/x86_64-linux-gnu",
+            "/lib/x86_64-linux-gnu",
+            "/usr/lib64",
+            "/usr/lib",
+        ]
+        .iter()
+        .any(|dir| Path::new(dir).join(name).exists())
     };
     if installed("libgobject-2.0.so.0") && installed("libglib-2.0.so.0") {
         return true;
@@ -290,12 +295,17 @@ fn gobject_blocks_behind_glibs_registered_starts_are_judged_as_memcheck_judges_t
         "tryout_gobject",
         // Before the source, as `compile_c_with` places them: kept only without
         // `--as-needed`, Debian gcc's default.
-        &["-Wl,--no-as-needed", "-l:libgobject-2.0.so.0", "-l:libglib-2.0.so.0"],
+        &[
+            "-Wl,--no-as-needed",
+            "-l:libgobject-2.0.so.0",
+            "-l:libglib-2.0.so.0",
+        ],
         &dir,
     );
     let program = program.to_str().unwrap();
     // (argument, memcheck's summary, gpa's lost kinds: definitely, indirectly, possibly).
-    let cases: [(&str, LeakTotals, [(u64, u64); 3]); 4] = [
+    type Lost = [(u64, u64); 3];
+    let cases: [(&str, LeakTotals, Lost); 4] = [
         ("", [NONE, NONE, NONE, (237, 37_804)], [NONE; 3]),
         (
             "objects",
@@ -319,7 +329,10 @@ fn gobject_blocks_behind_glibs_registered_starts_are_judged_as_memcheck_judges_t
             .filter(|arg| !arg.is_empty())
             .collect();
         if let Some(valgrind) = valgrind_summary(&dir, &command) {
-            assert_eq!(valgrind, memcheck, "{command:?}: Valgrind's verdict changed");
+            assert_eq!(
+                valgrind, memcheck,
+                "{command:?}: Valgrind's verdict changed"
+            );
         }
         for options in [
             &["--show-leak-kinds=all"][..],
@@ -330,7 +343,11 @@ fn gobject_blocks_behind_glibs_registered_starts_are_judged_as_memcheck_judges_t
                 run.stdout(),
                 format!(
                     "done {argument}, private offset {}\n",
-                    if argument.is_empty() || argument == "control" { 0 } else { -64 }
+                    if argument.is_empty() || argument == "control" {
+                        0
+                    } else {
+                        -64
+                    }
                 ),
                 "{command:?} {options:?}"
             );

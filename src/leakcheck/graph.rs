@@ -668,7 +668,7 @@ impl<'m> Graph<'m> {
                     (class_block.address == class && class_block.address != block.address)
                         .then_some(class_block)
                 })
-                .is_some_and(|class_block| allocated_for_gobject(class_block))
+                .is_some_and(allocated_for_gobject)
         };
         shaped && allocated_for_gobject(block)
     }
@@ -996,7 +996,10 @@ mod tests {
             kinds(&run_gobject(&[node], &[node.address + WORD], &[])),
             [Possible]
         );
-        assert_eq!(kinds(&run(&heap, &[node], &[node.address + WORD])), [Possible]);
+        assert_eq!(
+            kinds(&run(&heap, &[node], &[node.address + WORD])),
+            [Possible]
+        );
         let without = Heuristics::parse("stdstring,length64,newarray,multipleinheritance");
         let predicate = |_: &LiveBlock| true;
         let mut graph = Graph::new(std::vec![node], &AllReadable, without.unwrap());
@@ -1006,12 +1009,20 @@ mod tests {
         // A first word that is no set of type flags, or another offset: possibly lost.
         heap.words[0] = 16;
         assert_eq!(
-            kinds(&run_gobject(&[node], &[node.address + WORD], &[node.address])),
+            kinds(&run_gobject(
+                &[node],
+                &[node.address + WORD],
+                &[node.address]
+            )),
             [Possible]
         );
         heap.words[0] = 15;
         assert_eq!(
-            kinds(&run_gobject(&[node], &[node.address + 2 * WORD], &[node.address])),
+            kinds(&run_gobject(
+                &[node],
+                &[node.address + 2 * WORD],
+                &[node.address]
+            )),
             [Possible]
         );
 
@@ -1401,8 +1412,12 @@ mod tests {
     fn heuristic_names_parse() {
         assert_eq!(Heuristics::parse("all"), Some(Heuristics::ALL));
         assert_eq!(Heuristics::parse("none"), Some(Heuristics::NONE));
-        assert!(Heuristics::parse("all").unwrap().contains(Heuristic::GObject));
-        assert!(Heuristics::parse("gobject").unwrap().contains(Heuristic::GObject));
+        assert!(Heuristics::parse("all")
+            .unwrap()
+            .contains(Heuristic::GObject));
+        assert!(Heuristics::parse("gobject")
+            .unwrap()
+            .contains(Heuristic::GObject));
         let set = Heuristics::parse("stdstring,newarray").unwrap();
         assert!(set.contains(Heuristic::StdString) && set.contains(Heuristic::NewArray));
         assert!(!set.contains(Heuristic::Length64));
