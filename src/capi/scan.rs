@@ -54,7 +54,6 @@ use std::time::Duration;
 use super::guard;
 use crate::gpa::{Examine, GeneralPurposeAllocator, LiveBlock};
 use crate::leakcheck::graph;
-#[cfg(doc)]
 use crate::leakcheck::maps::Mapping;
 use crate::leakcheck::roots::{self, LiveStack, OwnState, RED_ZONE};
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
@@ -202,16 +201,25 @@ fn allocated_for_gobject(maps: &Maps, gpa_file: u64, block: &LiveBlock) -> bool 
         let Some(mapping) = maps.find(address.wrapping_sub(1)) else {
             return false;
         };
-        let name = mapping.path.rsplit('/').next().unwrap_or("");
-        if name.starts_with("libglib-2.0.so") {
+        if file_name(mapping).starts_with("libglib-2.0.so") {
             in_glib = true;
-        } else if name.starts_with("libgobject-2.0.so") {
+        } else if is_gobject_mapping(mapping) {
             return in_glib;
         } else if in_glib || mapping.inode != gpa_file || gpa_file == 0 {
             return false;
         }
     }
     false
+}
+
+/// The file name of `mapping`'s path (empty for anonymous memory).
+fn file_name(mapping: &Mapping) -> &str {
+    mapping.path.rsplit('/').next().unwrap_or("")
+}
+
+/// Whether `mapping` maps GLib's libgobject.
+fn is_gobject_mapping(mapping: &Mapping) -> bool {
+    file_name(mapping).starts_with("libgobject-2.0.so")
 }
 
 /// How the scan runs.
@@ -499,7 +507,10 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     let gobject = |block: &LiveBlock| allocated_for_gobject(&maps, gpa_file, block);
     let mut graph = Graph::new(user_blocks, &maps, options.heuristics);
     graph.leaders_in(options.leaders);
-    graph.gobject_blocks(&gobject);
+    // Only where libgobject is mapped: elsewhere the heuristic's reads would find nothing.
+    if maps.mappings().iter().any(is_gobject_mapping) {
+        graph.gobject_blocks(&gobject);
+    }
     if let Some((start, len)) = options.who_points_at {
         graph.watch(start, len);
     }
