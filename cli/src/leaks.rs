@@ -29,7 +29,8 @@ pub(crate) struct LeakArgs {
     #[arg(long)]
     pub(crate) show_reachable: bool,
     /// Interior pointers that count as start pointers: stdstring, length64, newarray,
-    /// multipleinheritance; or all, or none (memcheck's --leak-check-heuristics).
+    /// multipleinheritance (memcheck's --leak-check-heuristics), gobject (gpa's: where GLib
+    /// tells Valgrind its type system's blocks start); or all, or none.
     #[arg(long, value_name = "SET", default_value = "all")]
     pub(crate) leak_check_heuristics: String,
     /// A suppression file, in Valgrind's format ({ ... Memcheck:Leak ... fun:... }) or
@@ -68,7 +69,7 @@ pub(crate) fn apply(args: &LeakArgs, env: &mut ChildEnv) -> Result<(), String> {
     if Heuristics::parse(&args.leak_check_heuristics).is_none() {
         return Err(format!(
             "--leak-check-heuristics: unknown heuristics `{}` (expected a comma-separated list \
-             of stdstring, length64, newarray, multipleinheritance; or all, or none)",
+             of stdstring, length64, newarray, multipleinheritance, gobject; or all, or none)",
             args.leak_check_heuristics
         ));
     }

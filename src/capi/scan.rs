@@ -54,7 +54,6 @@ use std::time::Duration;
 use super::guard;
 use crate::gpa::{Examine, GeneralPurposeAllocator, LiveBlock};
 use crate::leakcheck::graph;
-#[cfg(doc)]
 use crate::leakcheck::maps::Mapping;
 use crate::leakcheck::roots::{self, LiveStack, OwnState, RED_ZONE};
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
@@ -183,6 +182,44 @@ fn in_flight_of(thread_pointer: usize) -> [usize; 2] {
     }
     let word = |at: usize| usize::from_ne_bytes(words[at..at + 8].try_into().unwrap_or([0; 8]));
     [word(0), word(8)]
+}
+
+/// The frames of an allocation trace [`allocated_for_gobject`] looks at.
+const GOBJECT_FRAMES: usize = 8;
+
+/// For [`leakcheck::Heuristic::GObject`]: whether `block` was allocated by GLib's allocator
+/// called from libgobject: its allocation trace, past the frames in gpa's own file (inode
+/// `gpa_file`), has one or more return addresses in `libglib-2.0` (`g_malloc0`,
+/// `g_slice_alloc0`...) and then one in `libgobject-2.0`. The libraries are told by their
+/// file names in `/proc/self/maps`, so no symbol is needed (Debian's libgobject has none for
+/// its static functions). A block without a trace (fast mode) is not.
+fn allocated_for_gobject(maps: &Maps, gpa_file: u64, block: &LiveBlock) -> bool {
+    let frames = crate::trace::frames_of(block.alloc_trace);
+    let mut in_glib = false;
+    for &address in frames.addresses().iter().take(GOBJECT_FRAMES) {
+        // A return address: the call lies just before it.
+        let Some(mapping) = maps.find(address.wrapping_sub(1)) else {
+            return false;
+        };
+        if file_name(mapping).starts_with("libglib-2.0.so") {
+            in_glib = true;
+        } else if is_gobject_mapping(mapping) {
+            return in_glib;
+        } else if in_glib || mapping.inode != gpa_file || gpa_file == 0 {
+            return false;
+        }
+    }
+    false
+}
+
+/// The file name of `mapping`'s path (empty for anonymous memory).
+fn file_name(mapping: &Mapping) -> &str {
+    mapping.path.rsplit('/').next().unwrap_or("")
+}
+
+/// Whether `mapping` maps GLib's libgobject.
+fn is_gobject_mapping(mapping: &Mapping) -> bool {
+    file_name(mapping).starts_with("libgobject-2.0.so")
 }
 
 /// How the scan runs.
@@ -490,8 +527,16 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
         segments.sort_unstable();
         user_blocks.retain(|block| segments.binary_search(&block.address).is_err());
     }
+    let gpa_file = maps
+        .find(allocated_for_gobject as fn(&Maps, u64, &LiveBlock) -> bool as usize)
+        .map_or(0, |mapping| mapping.inode);
+    let gobject = |block: &LiveBlock| allocated_for_gobject(&maps, gpa_file, block);
     let mut graph = Graph::new(user_blocks, &maps, options.heuristics);
     graph.leaders_in(options.leaders);
+    // Only where libgobject is mapped: elsewhere the heuristic's reads would find nothing.
+    if maps.mappings().iter().any(is_gobject_mapping) {
+        graph.gobject_blocks(&gobject);
+    }
     if let Some((start, len)) = options.who_points_at {
         graph.watch(start, len);
     }

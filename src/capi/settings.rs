@@ -27,7 +27,7 @@
 //! | `GPA_SHOW_LEAK_KINDS` | loss kinds listed at exit (`definite,indirect,possible,reachable`, `all`, `none`) | `definite,possible` |
 //! | `GPA_SHOW_REACHABLE` | `1`: list every loss kind (as `GPA_SHOW_LEAK_KINDS=all`) | off |
 //! | `GPA_ERRORS_FOR_LEAK_KINDS` | loss kinds that count as errors (for `gpa run --error-exitcode`) | `definite,possible` |
-//! | `GPA_LEAK_CHECK_HEURISTICS` | memcheck's interior-pointer heuristics (`stdstring,length64,newarray,multipleinheritance`, `all`, `none`) | `all` |
+//! | `GPA_LEAK_CHECK_HEURISTICS` | memcheck's interior-pointer heuristics (`stdstring,length64,newarray,multipleinheritance`) and gpa's `gobject`, `all`, `none` | `all` |
 //! | `GPA_RUN_LIBC_FREERES` | `0`: do not let glibc free what it keeps until exit before the leak check | `1` |
 //! | `GPA_SUPPRESSIONS` | suppression files (Valgrind or LeakSanitizer format), separated by `:` | none |
 //! | `GPA_DEFAULT_SUPPRESSIONS` | `0`: do not apply gpa's built-in suppressions (glibc's own blocks) | `1` |

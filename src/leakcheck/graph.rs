@@ -111,24 +111,38 @@ pub enum Heuristic {
     /// A pointer to a second vtable pointer inside an object whose first word is also a
     /// vtable pointer (C++ multiple inheritance).
     MultipleInheritance,
+    /// gpa's own, not memcheck's: a pointer to a GLib type system block that GLib registers
+    /// with Valgrind as a block of its own starting there (`VALGRIND_MALLOCLIKE_BLOCK`, a
+    /// client request, a no-op natively), so that memcheck sees a start pointer where the
+    /// native program has an interior one. Only in blocks GLib's allocator (`libglib-2.0`)
+    /// allocated for `libgobject-2.0` (the caller says which: [`Graph::gobject_blocks`]), in
+    /// three shapes: a fundamental type's node, kept one word into its block (after its
+    /// `GTypeFundamentalInfo`, a word of type flags below 16); an object instance with
+    /// private data, kept `private_size` bytes into its block, whose first word (`g_class`)
+    /// is the start of another such block (its class); and a closure, kept four words into
+    /// its block (after `GRealClosure`'s marshallers). See `docs/leaks.md`.
+    GObject,
 }
 
 impl Heuristic {
-    /// Every heuristic, in memcheck's order.
-    pub const ALL: [Heuristic; 4] = [
+    /// Every heuristic, in memcheck's order, then gpa's own.
+    pub const ALL: [Heuristic; 5] = [
         Heuristic::StdString,
         Heuristic::Length64,
         Heuristic::NewArray,
         Heuristic::MultipleInheritance,
+        Heuristic::GObject,
     ];
 
-    /// Memcheck's name (`stdstring`, `length64`, `newarray`, `multipleinheritance`).
+    /// Memcheck's name (`stdstring`, `length64`, `newarray`, `multipleinheritance`), or
+    /// gpa's (`gobject`).
     pub fn as_str(self) -> &'static str {
         match self {
             Heuristic::StdString => "stdstring",
             Heuristic::Length64 => "length64",
             Heuristic::NewArray => "newarray",
             Heuristic::MultipleInheritance => "multipleinheritance",
+            Heuristic::GObject => "gobject",
         }
     }
 
@@ -137,13 +151,14 @@ impl Heuristic {
     }
 }
 
-/// A set of the heuristics above (memcheck's `--leak-check-heuristics`, default all).
+/// A set of the heuristics above (memcheck's `--leak-check-heuristics`, default all; `all`
+/// includes gpa's `gobject`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Heuristics(u8);
 
 impl Heuristics {
-    /// All four, memcheck's default.
-    pub const ALL: Heuristics = Heuristics(0b1111);
+    /// All five: memcheck's four, its default, and gpa's `gobject`.
+    pub const ALL: Heuristics = Heuristics(0b1_1111);
     /// None: only start pointers make a block reachable.
     pub const NONE: Heuristics = Heuristics(0);
 
@@ -266,6 +281,8 @@ pub struct Graph<'m> {
     watch_hits: std::vec::Vec<WatchHit>,
     /// The order of clique leaders ([`Graph::leaders_in`]).
     leader_order: LeaderOrder,
+    /// Which blocks GLib allocated for libgobject ([`Graph::gobject_blocks`]).
+    gobject: Option<&'m dyn Fn(&LiveBlock) -> bool>,
 }
 
 const WORD: usize = core::mem::size_of::<usize>();
@@ -391,7 +408,15 @@ impl<'m> Graph<'m> {
             watch: None,
             watch_hits: std::vec::Vec::new(),
             leader_order: LeaderOrder::HeadsFirst,
+            gobject: None,
         }
+    }
+
+    /// Tells [`Heuristic::GObject`] which blocks GLib's allocator allocated for libgobject
+    /// (`allocated_for_gobject`: asked only about a block an interior pointer of one of the
+    /// heuristic's shapes points into). Without it the heuristic accepts nothing.
+    pub fn gobject_blocks(&mut self, allocated_for_gobject: &'m dyn Fn(&LiveBlock) -> bool) {
+        self.gobject = Some(allocated_for_gobject);
     }
 
     /// Sets the order in which unreached blocks are taken as clique leaders (see
@@ -573,6 +598,9 @@ impl<'m> Graph<'m> {
                 }
             }
         }
+        if self.heuristics.contains(Heuristic::GObject) && self.is_gobject_start(&block, value) {
+            return Some(Heuristic::GObject);
+        }
         if self.heuristics.contains(Heuristic::MultipleInheritance) && value % WORD == 0 {
             let page = crate::os::page_size();
             let inner = self.read_block_word(&block, value)?;
@@ -588,6 +616,61 @@ impl<'m> Graph<'m> {
             }
         }
         None
+    }
+
+    /// [`Heuristic::GObject`]: whether the interior pointer `value` into `block` is where
+    /// GLib tells Valgrind a block of its own starts. GLib 2.74's `gtype.c`: a fundamental
+    /// type's node is allocated `g_malloc0(SIZEOF_FUNDAMENTAL_INFO + size)` (one word of
+    /// `GTypeFundamentalInfo`, flags below 16, before the node) and kept at the node,
+    /// `VALGRIND_MALLOCLIKE_BLOCK(node, ...)`; `g_type_create_instance` allocates an instance
+    /// with private data after that data and, under Valgrind only, registers the instance
+    /// (whose first word is its class, itself a block `gtype.c` allocated with `g_malloc0`);
+    /// `gclosure.c`'s `g_closure_new_simple` allocates a `GRealClosure` (four words, three
+    /// of them marshallers, code or null, before the `GClosure`) and, under Valgrind only, registers
+    /// the `GClosure` it returns.
+    fn is_gobject_start(&self, block: &LiveBlock, value: usize) -> bool {
+        let Some(allocated_for_gobject) = self.gobject else {
+            return false;
+        };
+        if value % WORD != 0 {
+            return false;
+        }
+        let offset = value - block.address;
+        let code_or_null = |address: usize| {
+            self.read_block_word(block, address)
+                .is_some_and(|word| word == 0 || self.memory.is_file_code(word))
+        };
+        let shaped = if offset == WORD
+            && self
+                .read_block_word(block, block.address)
+                .is_some_and(|flags| flags < 16)
+        {
+            true
+        } else if offset == 4 * WORD
+            && block.size >= 8 * WORD
+            && [0, 2, 3]
+                .iter()
+                .all(|word| code_or_null(block.address + word * WORD))
+            && code_or_null(value + WORD)
+        {
+            // A closure (`g_closure_new_simple`): `GRealClosure`'s meta marshaller, its data
+            // (any word: `g_signal_type_cclosure_new` puts a class offset there), two
+            // marshallers, then the `GClosure` the program holds, whose second word is its
+            // marshaller.
+            true
+        } else {
+            // An instance: its first word, `g_class`, is the start of another block
+            // allocated for libgobject.
+            self.read_block_word(block, value)
+                .and_then(|class| {
+                    let index = self.target(class)?;
+                    let class_block = &self.blocks[index];
+                    (class_block.address == class && class_block.address != block.address)
+                        .then_some(class_block)
+                })
+                .is_some_and(allocated_for_gobject)
+        };
+        shaped && allocated_for_gobject(block)
     }
 
     /// Memcheck's test: `address` lies in a readable file mapping and, within its first 20
@@ -878,6 +961,107 @@ mod tests {
         graph.scan_root_range(range, range + core::mem::size_of_val(roots));
         let _ = heap;
         graph.finish()
+    }
+
+    /// As [`run`], with [`Graph::gobject_blocks`] saying which blocks GLib allocated for
+    /// libgobject (`from_gobject`, by address).
+    fn run_gobject(
+        blocks: &[LiveBlock],
+        roots: &[usize],
+        from_gobject: &[usize],
+    ) -> std::vec::Vec<Judged> {
+        let predicate = |block: &LiveBlock| from_gobject.contains(&block.address);
+        let mut graph = Graph::new(blocks.to_vec(), &AllReadable, Heuristics::ALL);
+        graph.gobject_blocks(&predicate);
+        let range = roots.as_ptr() as usize;
+        graph.scan_root_range(range, range + core::mem::size_of_val(roots));
+        graph.finish()
+    }
+
+    #[test]
+    fn the_gobject_heuristic_takes_glibs_registered_starts_and_nothing_else() {
+        use LeakKind::*;
+        // A fundamental type node: 96 bytes, type flags 15 (classed, instantiatable,
+        // derivable, deep derivable: no count newarray would take, 88 % 15 != 0), kept one
+        // word in.
+        let mut heap = Heap::new(12);
+        heap.words[0] = 15;
+        let node = heap.block(0, 12);
+        let judged = run_gobject(&[node], &[node.address + WORD], &[node.address]);
+        assert_eq!(kinds(&judged), [Reachable]);
+        assert_eq!(judged[0].heuristic, Some(Heuristic::GObject));
+        // Not allocated for libgobject (the program's own calloc of the same shape), not
+        // told which blocks are, or with `gobject` left out: possibly lost.
+        assert_eq!(
+            kinds(&run_gobject(&[node], &[node.address + WORD], &[])),
+            [Possible]
+        );
+        assert_eq!(
+            kinds(&run(&heap, &[node], &[node.address + WORD])),
+            [Possible]
+        );
+        let without = Heuristics::parse("stdstring,length64,newarray,multipleinheritance");
+        let predicate = |_: &LiveBlock| true;
+        let mut graph = Graph::new(std::vec![node], &AllReadable, without.unwrap());
+        graph.gobject_blocks(&predicate);
+        graph.add_root_word(node.address + WORD);
+        assert_eq!(kinds(&graph.finish()), [Possible]);
+        // A first word that is no set of type flags, or another offset: possibly lost.
+        heap.words[0] = 16;
+        assert_eq!(
+            kinds(&run_gobject(
+                &[node],
+                &[node.address + WORD],
+                &[node.address]
+            )),
+            [Possible]
+        );
+        heap.words[0] = 15;
+        assert_eq!(
+            kinds(&run_gobject(
+                &[node],
+                &[node.address + 2 * WORD],
+                &[node.address]
+            )),
+            [Possible]
+        );
+
+        // An instance with 64 bytes of private data: its class's block (4 words), then the
+        // instance's (8 words of private data, 5 of instance), whose `g_class` is the class.
+        let mut heap = Heap::new(4 + 13);
+        let class = heap.block(0, 4);
+        let instance = heap.block(4, 13);
+        heap.words[4 + 8] = class.address;
+        let blocks = [class, instance];
+        let both = [class.address, instance.address];
+        let object = instance.address + 8 * WORD;
+        let judged = run_gobject(&blocks, &[class.address, object], &both);
+        assert_eq!(kinds(&judged), [Reachable, Reachable]);
+        assert_eq!(judged[1].heuristic, Some(Heuristic::GObject));
+        // A pointer to a field of the instance (memcheck: possibly lost too, an interior
+        // pointer into the block GLib registered).
+        let judged = run_gobject(&blocks, &[class.address, object + 3 * WORD], &both);
+        assert_eq!(kinds(&judged), [Reachable, Possible]);
+        // A class that is not libgobject's block, or a `g_class` that is no block's start.
+        let judged = run_gobject(&blocks, &[class.address, object], &[instance.address]);
+        assert_eq!(kinds(&judged), [Reachable, Possible]);
+        heap.words[4 + 8] = class.address + WORD;
+        let judged = run_gobject(&blocks, &[class.address, object], &both);
+        assert_eq!(kinds(&judged), [Reachable, Possible]);
+
+        // A closure: `GRealClosure`'s meta marshaller (null), its data (a class offset), two
+        // more marshallers (null), then the `GClosure` with a null marshaller.
+        let mut heap = Heap::new(8);
+        heap.words[1] = 0x88;
+        let closure = heap.block(0, 8);
+        let held = closure.address + 4 * WORD;
+        let judged = run_gobject(&[closure], &[held], &[closure.address]);
+        assert_eq!(kinds(&judged), [Reachable]);
+        assert_eq!(judged[0].heuristic, Some(Heuristic::GObject));
+        // A marshaller word that is no code: possibly lost.
+        heap.words[2] = 0x1234;
+        let judged = run_gobject(&[closure], &[held], &[closure.address]);
+        assert_eq!(kinds(&judged), [Possible]);
     }
 
     #[test]
@@ -1228,6 +1412,12 @@ mod tests {
     fn heuristic_names_parse() {
         assert_eq!(Heuristics::parse("all"), Some(Heuristics::ALL));
         assert_eq!(Heuristics::parse("none"), Some(Heuristics::NONE));
+        assert!(Heuristics::parse("all")
+            .unwrap()
+            .contains(Heuristic::GObject));
+        assert!(Heuristics::parse("gobject")
+            .unwrap()
+            .contains(Heuristic::GObject));
         let set = Heuristics::parse("stdstring,newarray").unwrap();
         assert!(set.contains(Heuristic::StdString) && set.contains(Heuristic::NewArray));
         assert!(!set.contains(Heuristic::Length64));
