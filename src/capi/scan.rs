@@ -187,7 +187,7 @@ fn in_flight_of(thread_pointer: usize) -> [usize; 2] {
 /// The frames of an allocation trace [`allocated_for_gobject`] looks at.
 const GOBJECT_FRAMES: usize = 8;
 
-/// For [`leakcheck::Heuristic::GObject`]: whether `block` was allocated by GLib's allocator
+/// For [`leakcheck::graph::Heuristic::GObject`]: whether `block` was allocated by GLib's allocator
 /// called from libgobject: its allocation trace, past the frames in gpa's own file (inode
 /// `gpa_file`), has one or more return addresses in `libglib-2.0` (`g_malloc0`,
 /// `g_slice_alloc0`...) and then one in `libgobject-2.0`. The libraries are told by their
