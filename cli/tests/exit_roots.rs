@@ -13,7 +13,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 
@@ -23,23 +22,6 @@ use common::*;
 const GPA_DTV_EXTRA: u64 = 16;
 
 type Summary = LeakTotals;
-
-/// Valgrind's leak summary for `binary` run in `dir`, or `None` without Valgrind.
-fn valgrind_summary(dir: &Path, command: &[&str]) -> Option<Summary> {
-    if !have("valgrind") {
-        eprintln!("note: valgrind is not installed; expectations not re-checked against it");
-        return None;
-    }
-    let output = Command::new("valgrind")
-        .arg("--leak-check=full")
-        .args(command)
-        .current_dir(dir)
-        .output()
-        .expect("run valgrind");
-    Some(valgrind_leak_totals(&String::from_utf8_lossy(
-        &output.stderr,
-    )))
-}
 
 /// Runs `command` (built in `dir`) under Valgrind (where installed: its verdict must still be
 /// `valgrind`) and under `gpa run` in check mode and with `--guard`: each must print `stdout`
@@ -60,7 +42,7 @@ fn judged_like_valgrind(
 /// explains).
 fn judged(dir: &Path, command: &[&str], stdout: &str, valgrind: Summary, expected: Summary) {
     let name = command[0];
-    if let Some(live) = valgrind_summary(dir, command) {
+    if let Some(live) = valgrind_summary(dir, command, &[]) {
         assert_eq!(live, valgrind, "{name}: Valgrind's verdict changed");
     }
     for mode in [&[][..], &["--guard"][..]] {

@@ -18,27 +18,10 @@ type Summary = LeakTotals;
 
 const NONE: (u64, u64) = (0, 0);
 
-/// Valgrind's LEAK SUMMARY for `command` run in `dir`, or `None` without Valgrind.
-fn valgrind_summary(dir: &Path, command: &[&str]) -> Option<Summary> {
-    if !have("valgrind") {
-        eprintln!("note: valgrind is not installed; expectations not re-checked against it");
-        return None;
-    }
-    let output = Command::new("valgrind")
-        .current_dir(dir)
-        .args(["--leak-check=full", "--show-leak-kinds=all"])
-        .args(command)
-        .output()
-        .expect("run valgrind");
-    Some(valgrind_leak_totals(&String::from_utf8_lossy(
-        &output.stderr,
-    )))
-}
-
 /// Runs `command` under `gpa run` in check mode and with `--guard` and checks each leak
 /// summary against `expected` (and against Valgrind's, where it is installed).
 fn check_both_modes(dir: &Path, command: &[&str], expected: Summary) {
-    if let Some(valgrind) = valgrind_summary(dir, command) {
+    if let Some(valgrind) = valgrind_summary(dir, command, &["--show-leak-kinds=all"]) {
         // Valgrind's own run may find a pointer into a lost block left in a register or on
         // the stack (as its build and environment have it) and call that block "possibly
         // lost" (CI, `prog_ruby_heap_pages memalign`: 3 of the lost blocks possibly lost,
@@ -159,7 +142,7 @@ fn mawk_leak_summary_matches_valgrind() {
         "{split($0,a,\"\"); s+=length(a)} END{printf \"%d %s\\n\", s, sprintf(\"%08.3f\", s/7)}",
         "in.txt",
     ];
-    let expected = valgrind_summary(&dir, &command).expect("valgrind");
+    let expected = valgrind_summary(&dir, &command, &["--show-leak-kinds=all"]).expect("valgrind");
     for options in [
         &["--show-leak-kinds=all"][..],
         &["--guard", "--show-leak-kinds=all"],
@@ -205,7 +188,8 @@ fn real_programs_leak_summaries_match_valgrind() {
         if skip(tool, package) {
             continue;
         }
-        let expected = valgrind_summary(&dir, command).expect("valgrind");
+        let expected =
+            valgrind_summary(&dir, command, &["--show-leak-kinds=all"]).expect("valgrind");
         gpa_agrees_in_both_modes(&dir, command, expected);
     }
 }
@@ -226,7 +210,8 @@ fn xz_threads_agree_with_valgrind_but_for_the_dtv_slot_of_gpas_module() {
         .collect();
     std::fs::write(dir.join("in.txt"), text).unwrap();
     let command = ["xz", "-T2", "-6", "-k", "-f", "in.txt"];
-    let mut expected = valgrind_summary(&dir, &command).expect("valgrind");
+    let mut expected =
+        valgrind_summary(&dir, &command, &["--show-leak-kinds=all"]).expect("valgrind");
     // One DTV per running worker thread, each one `dtv_t` (16 bytes) larger.
     expected[2].1 += 16 * expected[2].0;
     gpa_agrees_in_both_modes(&dir, &command, expected);
@@ -317,7 +302,7 @@ fn a_deep_bound_library_allocates_and_frees_through_gpa() {
     // Valgrind 3.19: 100 bytes in 1 blocks definitely lost (`lib_leak`), 8 blocks still
     // reachable (the loader's records of the two libraries, whose bytes follow the
     // directory's name: 2,779 in /tmp/np/db), no error.
-    let valgrind = valgrind_summary(&dir, &[&program]);
+    let valgrind = valgrind_summary(&dir, &[&program], &["--show-leak-kinds=all"]);
     if let Some(valgrind) = valgrind {
         assert_eq!(
             valgrind[..3],
@@ -590,7 +575,7 @@ fn a_stale_pointer_into_a_freed_block_counts_for_nothing_with_valgrinds_queue() 
     // Valgrind 3.19: the list's head definitely lost (64 bytes), its 63 other nodes
     // indirectly (4,032 bytes); the stale pointer points into a freed block.
     let expected = [(1, 64), (63, 4032), NONE, NONE];
-    if let Some(valgrind) = valgrind_summary(&dir, &[program]) {
+    if let Some(valgrind) = valgrind_summary(&dir, &[program], &["--show-leak-kinds=all"]) {
         assert_eq!(valgrind, expected, "Valgrind's verdict changed");
     }
     for options in [

@@ -9,28 +9,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 
 const NONE: (u64, u64) = (0, 0);
-
-/// Valgrind's LEAK SUMMARY for `command` run in `dir`, or `None` without Valgrind.
-fn valgrind_summary(dir: &Path, command: &[&str]) -> Option<LeakTotals> {
-    if !have("valgrind") {
-        eprintln!("note: valgrind is not installed; expectations not re-checked against it");
-        return None;
-    }
-    let output = Command::new("valgrind")
-        .current_dir(dir)
-        .args(["--leak-check=full", "--show-leak-kinds=all"])
-        .args(command)
-        .output()
-        .expect("run valgrind");
-    Some(valgrind_leak_totals(&String::from_utf8_lossy(
-        &output.stderr,
-    )))
-}
 
 /// Runs `command` natively, under `gpa run --fast`, in check mode and with `--guard`: every
 /// mode prints what the native run printed and exits as it did, and each checked mode's leak
@@ -97,7 +79,7 @@ fn gpas_alternate_signal_stack_is_invisible_to_the_program() {
     );
     // Valgrind 3.19: 67,584 bytes in 1 blocks still reachable (the program's stack).
     let expected = [NONE, NONE, NONE, (1, 67_584)];
-    if let Some(valgrind) = valgrind_summary(&dir, &[program]) {
+    if let Some(valgrind) = valgrind_summary(&dir, &[program], &["--show-leak-kinds=all"]) {
         assert_eq!(valgrind, expected, "Valgrind's verdict changed");
     }
     same_output_and_leaks(&dir, &[program], expected);
@@ -159,7 +141,8 @@ fn llc_allocates_its_signal_stack_as_under_valgrind() {
     let valgrind_size = number(plain_run(&dir, &["valgrind", "-q", sigstksz], |_| {}));
     std::fs::write(dir.join("f.ll"), IR).expect("write the IR");
     let command = ["llc-14", "-O2", "f.ll", "-o", "-"];
-    let valgrind = valgrind_summary(&dir, &command).expect("valgrind is installed");
+    let valgrind = valgrind_summary(&dir, &command, &["--show-leak-kinds=all"])
+        .expect("valgrind is installed");
     assert_eq!(&valgrind[..3], &[NONE; 3], "Valgrind: nothing lost");
     assert!(
         valgrind[3].1 >= 65_536 + valgrind_size,
@@ -211,7 +194,7 @@ fn a_libstdcxx_loaded_by_dlopen_keeps_its_pool_as_under_valgrind() {
         // blocks differ by a few bytes with the number of preloaded libraries (Valgrind
         // preloads two, gpa one), so the blocks and the pool are compared.
         let blocks = if args.len() == 1 { 15 } else { 14 };
-        if let Some(valgrind) = valgrind_summary(&dir, args) {
+        if let Some(valgrind) = valgrind_summary(&dir, args, &["--show-leak-kinds=all"]) {
             assert_eq!(&valgrind[..3], &[NONE; 3], "Valgrind: nothing lost");
             assert_eq!(valgrind[3].0, blocks, "Valgrind's blocks still reachable");
         }
@@ -328,7 +311,7 @@ fn gobject_blocks_behind_glibs_registered_starts_are_judged_as_memcheck_judges_t
             .into_iter()
             .filter(|arg| !arg.is_empty())
             .collect();
-        if let Some(valgrind) = valgrind_summary(&dir, &command) {
+        if let Some(valgrind) = valgrind_summary(&dir, &command, &["--show-leak-kinds=all"]) {
             assert_eq!(
                 valgrind, memcheck,
                 "{command:?}: Valgrind's verdict changed"
