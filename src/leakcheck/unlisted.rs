@@ -31,7 +31,10 @@
 //! # Invariants
 //! * Allocates nothing and takes no lock (the thread stop lists threads with the
 //!   allocator's locks held; the fatal-signal path asks too): fixed buffers on the stack
-//!   (about 21 KiB), `/proc/self/maps` streamed through one of them.
+//!   (about 21 KiB, and pagemap's 4.5 KiB while the top of a mapping is asked),
+//!   `/proc/self/maps` streamed through one of them.
+//! * Reads no page the program never touched (only the present or swapped-out pages of a
+//!   mapping's top: [`DescriptorWindow`]).
 //! * Visits each thread at most once, the calling thread first.
 
 /// How far below the end of a thread stack's mapping glibc's thread descriptor may begin:
@@ -230,14 +233,26 @@ fn for_each_descriptor(visit: &mut dyn FnMut(usize, i32)) -> bool {
 /// [`DESCRIPTOR_SLACK`] zeros: where glibc's thread descriptors are looked for, by this
 /// module (their `tid`) and by the exit scan (the DTVs of threads that ended,
 /// `capi::scan`). A fixed buffer (12 KiB, on the caller's stack): nothing is allocated.
+///
+/// Only the pages of the window that are present or swapped out are read (`populated`,
+/// this process's pagemap, opened on the first question and closed with the window): the
+/// others were never touched, read as zeros and hold no descriptor, and reading them would
+/// fault them in. A read of an untouched page maps the shared zero page into the program's
+/// mapping (stop 55: the top two pages of every private anonymous mapping of 16 KiB or more
+/// showed up present after a listing, which made `populated`'s test of a fresh mapping see a
+/// page it had not touched when a listing ran beside it), and in a range the program
+/// registered with `userfaultfd` it waits for the program's fault handler, which a stopped
+/// world never runs.
 pub(crate) struct DescriptorWindow {
     bytes: [u8; DESCRIPTOR_ROOM + DESCRIPTOR_SLACK],
+    populated: crate::leakcheck::populated::Populated,
 }
 
 impl DescriptorWindow {
     pub(crate) fn new() -> Self {
         DescriptorWindow {
             bytes: [0; DESCRIPTOR_ROOM + DESCRIPTOR_SLACK],
+            populated: crate::leakcheck::populated::Populated::new(),
         }
     }
 
@@ -247,9 +262,10 @@ impl DescriptorWindow {
     /// descriptor): `tcbhead_t` starts with the descriptor's own address (`tcb`), then the
     /// DTV pointer, then its own address again (`self`). `copy` is the copy from the
     /// descriptor's start on: at least [`DESCRIPTOR_SLACK`] bytes, more than a `struct
-    /// pthread`, whatever the offset (zeros past the window). The top is read with
-    /// `process_vm_readv` (`read_own_memory`): a thread still ending may unmap its stack
-    /// meanwhile; a mapping that cannot be read whole is skipped.
+    /// pthread`, whatever the offset (zeros past the window). The populated pages of the top
+    /// (see the type's notes) are read with `process_vm_readv` (`read_own_memory`), the
+    /// others left zero: a thread still ending may unmap its stack meanwhile; a mapping whose
+    /// populated pages cannot be read whole is skipped.
     pub(crate) fn descriptors_at_top(
         &mut self,
         start: usize,
@@ -262,7 +278,16 @@ impl DescriptorWindow {
         }
         let from = end - DESCRIPTOR_ROOM;
         let top = &mut self.bytes[..DESCRIPTOR_ROOM];
-        if crate::leakcheck::maps::read_own_memory(from, top) != Some(DESCRIPTOR_ROOM) {
+        top.fill(0);
+        let (mut any, mut whole) = (false, true);
+        self.populated
+            .for_each_run(from, end, true, &mut |run_start, run_end| {
+                let run = &mut top[run_start - from..run_end - from];
+                any = true;
+                whole &= crate::leakcheck::maps::read_own_memory(run_start, run)
+                    == Some(run_end - run_start);
+            });
+        if !any || !whole {
             return;
         }
         let bytes = &self.bytes;
@@ -416,6 +441,64 @@ mod tests {
             assert!(me == pid || found.contains(&me), "{found:?} lacks {me}");
             assert!(!found.contains(&pid), "{found:?}");
         });
+    }
+
+    /// Whether the page at `address` is present or swapped out (pagemap bits 63 and 62).
+    fn populated_page(address: usize) -> bool {
+        use std::io::{Read, Seek, SeekFrom};
+        let page = crate::os::page_size();
+        let mut pagemap = std::fs::File::open("/proc/self/pagemap").expect("pagemap");
+        let mut entry = [0u8; 8];
+        pagemap
+            .seek(SeekFrom::Start((address / page * 8) as u64))
+            .expect("seek");
+        pagemap.read_exact(&mut entry).expect("an entry");
+        u64::from_ne_bytes(entry) & (3 << 62) != 0
+    }
+
+    /// The search for descriptors reads the top of every private anonymous mapping; one that
+    /// is untouched there stays untouched (stop 55: the read faulted in the zero page for the
+    /// top two pages, and `populated`'s test of a fresh mapping, run beside a listing, found
+    /// a page it had not touched). A page that holds data is still read.
+    #[test]
+    fn untouched_pages_at_the_top_of_a_mapping_stay_unpopulated() {
+        let page = crate::os::page_size();
+        let pages = 2 * DESCRIPTOR_ROOM / page + 2;
+        let memory = crate::os::map(pages * page).expect("a mapping");
+        let base = memory.as_ptr() as usize;
+        let end = base + pages * page;
+        // SAFETY: advice on our own fresh mapping; it changes no contents.
+        unsafe { libc::madvise(memory.as_ptr().cast(), pages * page, libc::MADV_NOHUGEPAGE) };
+        let mut window = DescriptorWindow::new();
+        let mut found = 0;
+        window.descriptors_at_top(base, end, &mut |_, _| found += 1);
+        assert_eq!(found, 0);
+        let top = (end - DESCRIPTOR_ROOM..end).step_by(page);
+        assert!(
+            top.clone().all(|at| !populated_page(at)),
+            "the search populated the untouched top of {base:#x}..{end:#x}"
+        );
+        // A descriptor header (its own address, a DTV, its own address) on the last page,
+        // the page before it untouched: found, and that page left alone.
+        let header = end - page + 64;
+        // SAFETY: three words inside the last page of our mapping.
+        unsafe {
+            let words = header as *mut usize;
+            words.write(header);
+            words.add(1).write(0x1230);
+            words.add(2).write(header);
+        }
+        let mut headers = std::vec::Vec::new();
+        window.descriptors_at_top(base, end, &mut |descriptor, copy| {
+            headers.push((descriptor, dtv_of(copy)))
+        });
+        assert_eq!(headers, [(header, 0x1230)]);
+        assert!(
+            !populated_page(end - 2 * page),
+            "the untouched page was read"
+        );
+        // SAFETY: mapped above, unused now.
+        unsafe { crate::os::unmap(memory, pages * page) };
     }
 
     #[test]
