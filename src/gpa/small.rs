@@ -1652,14 +1652,8 @@ impl GeneralPurposeAllocator {
         if block_size >= quarpages::MIN_SLOT {
             return;
         }
-        // SAFETY: caller contract: safety mode keeps metadata for every carved slot.
-        let meta = unsafe { page.meta(index) };
-        let address = page.slot_address(index);
-        let skip = core::mem::size_of::<FreeBlock>();
-        // SAFETY: caller contract: a freed slot of ours, readable, `block_size` bytes.
-        if let Some(offset) = unsafe { safety::poison_damage_inline(address, skip, block_size) } {
-            self.report_write_after_free_at_exit(meta, address, offset, block_size, skip);
-        }
+        // SAFETY: caller contract (a freed slot's poison starts after the free list's link).
+        unsafe { self.check_held_block(page, index, core::mem::size_of::<FreeBlock>()) }
     }
 
     /// Checks, at exit or `deinit`, the never-carved part of `page` (`[tail, page_end)`, after
@@ -1824,19 +1818,21 @@ impl GeneralPurposeAllocator {
         (now == state).then_some((page, index))
     }
 
-    /// Checks the poison of the freed block in slot `index` of `page` that a heap still holds
-    /// (in its quarantine or on its remote list), past its first `skip` bytes (a remote
-    /// list's link), before `exec`: a damage is reported as a write after free without a
-    /// detection trace, as the exit check's, and the block poisoned again from `skip` on.
+    /// Checks the poison of the freed block in slot `index` of `page`, past its first `skip`
+    /// bytes (a free or remote list's link), at exit or before `exec`: a block a heap still
+    /// holds (in its quarantine or on its remote list), or a freed slot
+    /// ([`Self::check_freed_slot`]). A damage is reported as a write after free without a
+    /// detection trace, and the block poisoned again from `skip` on.
     ///
     /// # Safety
-    /// The slot is carved, freed and poisoned (`SLOT_QUARANTINED` in a quarantine, or
-    /// `SLOT_REMOTE` on a remote list), readable, and no thread changes it meanwhile.
+    /// The slot is carved, freed and poisoned (`SLOT_QUARANTINED` in a quarantine,
+    /// `SLOT_REMOTE` on a remote list, `SLOT_FREED`), readable, and no thread changes it
+    /// meanwhile.
     pub(super) unsafe fn check_held_block(&self, page: &Page, index: usize, skip: usize) {
         let block_size = page.block_size as usize;
         let address = page.slot_address(index);
         // SAFETY: caller contract.
-        if let Some(offset) = unsafe { safety::poison_damage(address, skip, block_size) } {
+        if let Some(offset) = unsafe { safety::poison_damage_inline(address, skip, block_size) } {
             // SAFETY: safety mode keeps metadata for every carved slot.
             let meta = unsafe { page.meta(index) };
             self.report_write_after_free_at_exit(meta, address, offset, block_size, skip);
