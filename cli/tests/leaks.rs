@@ -51,45 +51,20 @@ fn summary_of(json: &Value) -> Summary {
     })
 }
 
-/// Valgrind's LEAK SUMMARY for `command` run in `dir`, or `None` without Valgrind.
+/// Valgrind's LEAK SUMMARY for `command` run in `dir` (with its "suppressed" line), or `None`
+/// without Valgrind.
 fn valgrind_summary(dir: &Path, command: &[&str], options: &[&str]) -> Option<Summary> {
-    if !have("valgrind") {
-        eprintln!("note: valgrind is not installed; expectations not re-checked against it");
-        return None;
-    }
-    let output = Command::new("valgrind")
-        .arg("--leak-check=full")
-        .args(options)
-        .args(command)
-        .current_dir(dir)
-        .output()
-        .expect("run valgrind");
-    Some(parse_valgrind_summary(&String::from_utf8_lossy(
-        &output.stderr,
-    )))
-}
-
-fn parse_valgrind_summary(text: &str) -> Summary {
-    let labels = [
-        "definitely lost:",
-        "indirectly lost:",
-        "possibly lost:",
-        "still reachable:",
-        "suppressed:",
-    ];
-    labels.map(|label| {
-        let Some(line) = text.lines().find(|line| line.contains(label)) else {
-            // "All heap blocks were freed -- no leaks are possible".
-            return (0, 0);
-        };
-        let rest = line.split_once(label).unwrap().1;
-        // " 8,325 bytes in 30 blocks"
-        let numbers: Vec<u64> = rest
-            .split_whitespace()
-            .filter_map(|word| word.replace(',', "").parse().ok())
-            .collect();
-        (numbers[1], numbers[0])
-    })
+    let text = valgrind_stderr(dir, command, options)?;
+    Some(valgrind_amounts(
+        &text,
+        [
+            "definitely lost:",
+            "indirectly lost:",
+            "possibly lost:",
+            "still reachable:",
+            "suppressed:",
+        ],
+    ))
 }
 
 /// The loss records among the findings: (leak kind, blocks, direct bytes, indirect bytes,

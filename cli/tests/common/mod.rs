@@ -473,6 +473,13 @@ pub fn gpa_leak_totals(report: &Value) -> LeakTotals {
 /// verdict written in check it is still Valgrind's wherever they can.
 #[allow(dead_code)]
 pub fn valgrind_summary(dir: &Path, command: &[&str], options: &[&str]) -> Option<LeakTotals> {
+    valgrind_stderr(dir, command, options).map(|text| valgrind_leak_totals(&text))
+}
+
+/// What Valgrind printed (its standard error) for `command` run in `dir` with
+/// `--leak-check=full` and `options`, or `None` (with a note) where it is not installed.
+#[allow(dead_code)]
+pub fn valgrind_stderr(dir: &Path, command: &[&str], options: &[&str]) -> Option<String> {
     if !have("valgrind") {
         eprintln!("note: valgrind is not installed; expectations not re-checked against it");
         return None;
@@ -484,21 +491,27 @@ pub fn valgrind_summary(dir: &Path, command: &[&str], options: &[&str]) -> Optio
         .current_dir(dir)
         .output()
         .expect("run valgrind");
-    Some(valgrind_leak_totals(&String::from_utf8_lossy(
-        &output.stderr,
-    )))
+    Some(String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
 /// Valgrind's LEAK SUMMARY in its output `text` (a kind it does not print, or no summary at
 /// all, as after "All heap blocks were freed", counts as none).
 pub fn valgrind_leak_totals(text: &str) -> LeakTotals {
-    [
-        "definitely lost:",
-        "indirectly lost:",
-        "possibly lost:",
-        "still reachable:",
-    ]
-    .map(|label| {
+    valgrind_amounts(
+        text,
+        [
+            "definitely lost:",
+            "indirectly lost:",
+            "possibly lost:",
+            "still reachable:",
+        ],
+    )
+}
+
+/// The (blocks, bytes) Valgrind's output `text` gives after each of `labels` ("definitely
+/// lost:", "suppressed:"...): none for a label it does not print.
+pub fn valgrind_amounts<const N: usize>(text: &str, labels: [&str; N]) -> [(u64, u64); N] {
+    labels.map(|label| {
         let Some(line) = text.lines().find(|line| line.contains(label)) else {
             return (0, 0);
         };
