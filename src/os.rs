@@ -1065,48 +1065,61 @@ fn address_space_used() -> Option<usize> {
     pages.checked_mul(page_size())
 }
 
-/// The bytes of static thread-local storage the loaded object containing `address` adds to
-/// every thread (its `PT_TLS` segment's size plus its alignment, the most glibc's placement
-/// can cost), or 0 when it has none or no object contains `address`. Reads the loader's list
-/// with `dl_iterate_phdr` (takes the loader's lock; allocates nothing).
-pub fn static_tls_of(address: usize) -> usize {
-    struct Search {
-        address: usize,
-        bytes: usize,
-    }
-    unsafe extern "C" fn visit(
+/// Calls `visit` with each loaded object's base address and program headers, in the loader's
+/// order (the executable first, then the objects it started with, then those `dlopen` added),
+/// until it returns `true`. Reads the loader's list with `dl_iterate_phdr` (takes the
+/// loader's lock; allocates nothing).
+pub fn each_loaded_object(visit: &mut dyn FnMut(usize, &[libc::Elf64_Phdr]) -> bool) {
+    type Visit<'a> = &'a mut dyn FnMut(usize, &[libc::Elf64_Phdr]) -> bool;
+    unsafe extern "C" fn each(
         info: *mut libc::dl_phdr_info,
         _size: libc::size_t,
         data: *mut libc::c_void,
     ) -> libc::c_int {
         // SAFETY: `dl_iterate_phdr` passes a valid record for one loaded object, whose
-        // program headers stay mapped during the call; `data` is the `Search` below.
+        // `dlpi_phnum` program headers stay mapped during the call; `data` is the `Visit`
+        // below, alive for the call.
         unsafe {
-            let search = &mut *data.cast::<Search>();
+            let visit = &mut *data.cast::<Visit>();
             let info = &*info;
-            let headers = core::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize);
-            let base = info.dlpi_addr as usize;
-            let contains = headers.iter().any(|header| {
-                let start = base.wrapping_add(header.p_vaddr as usize);
-                header.p_type == libc::PT_LOAD
-                    && search.address >= start
-                    && search.address - start < header.p_memsz as usize
-            });
-            if !contains {
-                return 0;
-            }
-            search.bytes = headers
-                .iter()
-                .find(|header| header.p_type == libc::PT_TLS)
-                .map_or(0, |tls| (tls.p_memsz + tls.p_align) as usize);
-            1
+            let headers = core::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum));
+            libc::c_int::from(visit(info.dlpi_addr as usize, headers))
         }
     }
-    let mut search = Search { address, bytes: 0 };
+    let mut visit: Visit = visit;
     // SAFETY: the callback matches `dl_iterate_phdr`'s signature and only reads the records
-    // it is given; `search` outlives the call.
-    unsafe { libc::dl_iterate_phdr(Some(visit), (&mut search as *mut Search).cast()) };
-    search.bytes
+    // it is given; `visit` outlives the call.
+    unsafe { libc::dl_iterate_phdr(Some(each), (&mut visit as *mut Visit).cast()) };
+}
+
+/// Whether one of the loadable segments (`PT_LOAD`) of the object at `base` with `headers`
+/// ([`each_loaded_object`]) holds `address`.
+pub fn object_holds(base: usize, headers: &[libc::Elf64_Phdr], address: usize) -> bool {
+    headers.iter().any(|header| {
+        let start = base.wrapping_add(header.p_vaddr as usize);
+        header.p_type == libc::PT_LOAD
+            && address >= start
+            && address - start < header.p_memsz as usize
+    })
+}
+
+/// The bytes of static thread-local storage the loaded object containing `address` adds to
+/// every thread (its `PT_TLS` segment's size plus its alignment, the most glibc's placement
+/// can cost), or 0 when it has none or no object contains `address`
+/// ([`each_loaded_object`]: takes the loader's lock; allocates nothing).
+pub fn static_tls_of(address: usize) -> usize {
+    let mut bytes = 0;
+    each_loaded_object(&mut |base, headers| {
+        if !object_holds(base, headers, address) {
+            return false;
+        }
+        bytes = headers
+            .iter()
+            .find(|header| header.p_type == libc::PT_TLS)
+            .map_or(0, |tls| (tls.p_memsz + tls.p_align) as usize);
+        true
+    });
+    bytes
 }
 
 /// The alternate signal stack the calling thread is running on now (a signal handler

@@ -389,12 +389,7 @@ pub fn scan(gpa: &GeneralPurposeAllocator, this_thread: &[LiveStack], options: O
     // gpa, which may be halfway through putting a block there.
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     {
-        let inside: std::vec::Vec<u64> = threads
-            .stopped
-            .iter()
-            .filter(|thread| stopped_inside_gpa(thread, &before))
-            .map(|thread| thread.tid as u64)
-            .collect();
+        let inside = stopped_inside_gpa(&threads.stopped, &before);
         // SAFETY: as for the walk above, less the heaps of threads stopped inside gpa.
         unsafe {
             gpa.check_held_blocks_of(
@@ -1312,12 +1307,7 @@ pub fn check_other_threads_freed_blocks(gpa: &GeneralPurposeAllocator) {
         // Read once the threads stopped: none unmaps memory of its heap meanwhile.
         let maps = Maps::read();
         let readable = |start: usize, length: usize| readable(&maps, start, length);
-        let inside: std::vec::Vec<u64> = stopped
-            .threads
-            .iter()
-            .filter(|thread| stopped_inside_gpa(thread, &maps))
-            .map(|thread| thread.tid as u64)
-            .collect();
+        let inside = stopped_inside_gpa(&stopped.threads, &maps);
         if !inside.is_empty() && round < EXEC_STOP_ROUNDS {
             stopped.resume();
             round += 1;
@@ -1363,11 +1353,18 @@ pub fn check_other_threads_freed_blocks(_gpa: &GeneralPurposeAllocator) {}
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 const EXEC_STOP_ROUNDS: u32 = 2;
 
-/// Whether a stopped thread was interrupted inside gpa's own code (this library), or inside a
-/// function of another object that gpa's code called (`gpa_caller`).
+/// The thread ids of the stopped `threads` interrupted inside gpa's own code (this library),
+/// or inside a function of another object that gpa's code called (`gpa_caller`).
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-fn stopped_inside_gpa(thread: &world::StoppedThread, maps: &Maps) -> bool {
-    in_gpa(Some(thread.registers[libc::REG_RIP as usize])) || gpa_caller(thread, maps).is_some()
+fn stopped_inside_gpa(threads: &[world::StoppedThread], maps: &Maps) -> std::vec::Vec<u64> {
+    threads
+        .iter()
+        .filter(|thread| {
+            in_gpa(Some(thread.registers[libc::REG_RIP as usize]))
+                || gpa_caller(thread, maps).is_some()
+        })
+        .map(|thread| thread.tid as u64)
+        .collect()
 }
 
 /// System calls a thread waits in when idle: `read`, `poll`, `select`, `pause`, `nanosleep`,
@@ -1503,39 +1500,15 @@ pub fn note_startup_objects() {
 /// The index, in `dl_iterate_phdr`'s order, of the object one of whose loaded segments holds
 /// `address`; with `None` (or an address no object holds), the number of objects.
 fn object_index(address: Option<usize>) -> usize {
-    struct Search {
-        address: Option<usize>,
-        index: usize,
-    }
-    unsafe extern "C" fn callback(
-        info: *mut libc::dl_phdr_info,
-        _size: usize,
-        data: *mut libc::c_void,
-    ) -> libc::c_int {
-        // SAFETY: `data` is the `Search` passed below, alive for the call; `info` is the
-        // loader's description of one object, valid for the call.
-        let (search, info) = unsafe { (&mut *data.cast::<Search>(), &*info) };
-        if let Some(address) = search.address {
-            // SAFETY: the loader's program headers of this object, `dlpi_phnum` of them.
-            let headers = unsafe {
-                core::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum))
-            };
-            let holds = headers.iter().any(|header| {
-                let start = (info.dlpi_addr as usize).wrapping_add(header.p_vaddr as usize);
-                header.p_type == libc::PT_LOAD
-                    && (start..start.wrapping_add(header.p_memsz as usize)).contains(&address)
-            });
-            if holds {
-                return 1;
-            }
+    let mut index = 0;
+    crate::os::each_loaded_object(&mut |base, headers| {
+        if address.is_some_and(|address| crate::os::object_holds(base, headers, address)) {
+            return true;
         }
-        search.index += 1;
-        0
-    }
-    let mut search = Search { address, index: 0 };
-    // SAFETY: the callback has the expected signature and `search` outlives the call.
-    unsafe { libc::dl_iterate_phdr(Some(callback), (&mut search as *mut Search).cast()) };
-    search.index
+        index += 1;
+        false
+    });
+    index
 }
 
 /// glibc's `__libc_freeres` and libstdc++'s `__gnu_cxx::__freeres`, where present (looked up
